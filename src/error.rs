@@ -1,0 +1,109 @@
+//! The top-level error type and the ONE mapping from errors to exit codes (swaks's table,
+//! `../shared/reference/swaks.md` §4). Nothing else in ehlo decides an exit code.
+
+use crate::net::dns::DnsError;
+use crate::smtp::client::SessionError;
+use crate::smtp::event::Phase;
+
+/// Exit code: everything worked (also stop points, `--dump-mail`).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: bad options or unreadable input files.
+pub const EXIT_USAGE: u8 = 1;
+/// Exit code: DNS failure or no connection could be made.
+pub const EXIT_CONNECT: u8 = 2;
+/// Exit code: the connection closed unexpectedly.
+pub const EXIT_CLOSED: u8 = 6;
+/// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up.
+pub const EXIT_PREREQ: u8 = 10;
+
+/// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
+/// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, PROXY 35).
+pub fn phase_exit_code(phase: Phase) -> u8 {
+    match phase {
+        Phase::Dns | Phase::Connect => EXIT_CONNECT,
+        Phase::Proxy => 35,
+        Phase::Banner => 21,
+        Phase::Helo => 22,
+        Phase::StartTls => 29,
+        Phase::HeloAfterTls => 32,
+        Phase::Xclient => 33,
+        Phase::Auth => 28,
+        Phase::Mail => 23,
+        Phase::Rcpt => 24,
+        Phase::Data => 25,
+        Phase::Dot => 26,
+        Phase::Quit => 27,
+        Phase::Other => EXIT_CLOSED,
+    }
+}
+
+/// Everything that can end a run early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad flags, values or unreadable input files.
+    #[error("{0}")]
+    Usage(String),
+    /// DNS said no, or did not answer.
+    #[error(transparent)]
+    Dns(#[from] DnsError),
+    /// No connection could be made to any address.
+    #[error("could not connect to {target}: {reason}")]
+    Connect {
+        /// What we tried (`host:port`, or "every MX of example.com").
+        target: String,
+        /// Why (the last attempt's error).
+        reason: String,
+    },
+    /// A phase took longer than its timeout.
+    #[error("timed out after {secs}s waiting in {} phase", phase.label())]
+    Timeout {
+        /// The phase.
+        phase: Phase,
+        /// The timeout in seconds.
+        secs: f64,
+    },
+    /// The SMTP dialogue failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Reading or writing the socket failed.
+    #[error("{phase_label}: {source}", phase_label = phase.label())]
+    Io {
+        /// Phase it happened in.
+        phase: Phase,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A prerequisite could not be set up (OpenSSL context, runtime).
+    #[error("{0}")]
+    Prerequisite(String),
+}
+
+impl Error {
+    /// The process exit code for this error: the only place that decides it.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            Error::Dns(_) | Error::Connect { .. } => EXIT_CONNECT,
+            Error::Timeout { phase, .. } => phase_exit_code(*phase),
+            Error::Session(e) => match e.phase() {
+                Some(phase) if !e.is_unexpected_close() => phase_exit_code(phase),
+                _ => EXIT_CLOSED,
+            },
+            Error::Io { .. } => EXIT_CLOSED,
+            Error::Prerequisite(_) => EXIT_PREREQ,
+        }
+    }
+
+    /// Short machine-readable label for the JSON summary.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Dns(_) => "dns",
+            Error::Connect { .. } => "connect",
+            Error::Timeout { .. } => "timeout",
+            Error::Session(e) => e.label(),
+            Error::Io { .. } => "io",
+            Error::Prerequisite(_) => "prerequisite",
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Everything that touches the network: DNS ([`dns`]), connecting ([`connect`]), TLS ([`tls`]) and
+//! the async [`driver`] that pumps a transport through the sans-IO `smtp::client::Session`.
+
+pub mod connect;
+pub mod dns;
+pub mod driver;
+pub mod tls;

@@ -1,0 +1,93 @@
+//! Output: every event goes through exactly one [`Renderer`], human ([`human`]) or JSON Lines
+//! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
+
+pub mod human;
+pub mod json;
+pub mod style;
+
+use std::time::Duration;
+
+use crate::smtp::event::Event;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb).
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ExplainLevel {
+    /// Explain every reply.
+    All,
+    /// Explain errors and unusual replies (the default).
+    #[default]
+    Errors,
+    /// Explain nothing.
+    None,
+}
+
+/// How the human transcript looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HumanOptions {
+    /// Colour choice.
+    pub color: ColorChoice,
+    /// Which replies get explanations.
+    pub explain: ExplainLevel,
+    /// `--show-time-lapse`: `None` off, `Some(false)` fractional, `Some(true)` whole seconds.
+    pub time_lapse: Option<bool>,
+    /// `--suppress-data`: print "N lines sent" instead of the message.
+    pub suppress_data: bool,
+    /// `--silent`: 0 normal; 1 nothing until the first error, then everything; 2 errors only;
+    /// 3 nothing.
+    pub silent: u8,
+    /// `--show-raw-text`: hex dump of every read and write.
+    pub show_raw: bool,
+    /// Print the swaks hint prefixes (`===`, ` ->`, `<- `…).
+    pub hints: bool,
+}
+
+impl Default for HumanOptions {
+    fn default() -> Self {
+        HumanOptions {
+            color: ColorChoice::Auto,
+            explain: ExplainLevel::Errors,
+            time_lapse: None,
+            suppress_data: false,
+            silent: 0,
+            show_raw: false,
+            hints: true,
+        }
+    }
+}
+
+/// Which renderer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// The annotated transcript.
+    Human(HumanOptions),
+    /// JSON Lines on stdout.
+    Json,
+}
+
+/// Consumes events. `elapsed` is the time since the run started.
+pub trait Renderer: Send {
+    /// Render one event.
+    fn event(&mut self, event: &Event, elapsed: Duration);
+    /// Flush anything buffered (silent mode 1 keeps lines until an error).
+    fn finish(&mut self) {}
+}
+
+/// Build the renderer for `format`, writing to stdout (and stderr for human errors).
+pub fn make(format: &Format) -> Box<dyn Renderer> {
+    match format {
+        Format::Human(opts) => Box::new(human::Human::stdio(opts.clone())),
+        Format::Json => Box::new(json::Json::new(Box::new(std::io::stdout()))),
+    }
+}

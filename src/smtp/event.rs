@@ -1,0 +1,433 @@
+//! The one event vocabulary: everything ehlo observes (core and driver) becomes an [`Event`], and the
+//! renderers (human or JSON Lines) are the only consumers. Also owns [`Phase`], [`Deviation`],
+//! [`TlsInfo`] and the final [`Summary`].
+
+use serde::Serialize;
+
+use crate::smtp::codes::Explanation;
+use crate::smtp::reply::Reply;
+
+/// Byte payload that serialises as `{"text": …}` when it is valid UTF-8 and `{"bytes": base64}` otherwise
+/// (the ripgrep JSON convention).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        match std::str::from_utf8(&self.0) {
+            Ok(t) => m.serialize_entry("text", t)?,
+            Err(_) => m.serialize_entry(
+                "bytes",
+                &base64::engine::general_purpose::STANDARD.encode(&self.0),
+            )?,
+        }
+        m.end()
+    }
+}
+
+/// Where in the SMTP dialogue something happened. Each phase has its own swaks exit code
+/// (see `crate::error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Resolving MX / A / AAAA records.
+    Dns,
+    /// Opening the TCP (or other) transport.
+    Connect,
+    /// Sending a PROXY protocol header.
+    Proxy,
+    /// Waiting for the 220 greeting (RFC 5321 §4.3.1).
+    Banner,
+    /// EHLO / HELO / LHLO before TLS (RFC 5321 §4.1.1.1).
+    Helo,
+    /// STARTTLS command and the TLS handshake (RFC 3207).
+    StartTls,
+    /// EHLO again after TLS was established.
+    HeloAfterTls,
+    /// XCLIENT (Postfix extension).
+    Xclient,
+    /// AUTH exchange (RFC 4954).
+    Auth,
+    /// MAIL FROM (RFC 5321 §4.1.1.2).
+    Mail,
+    /// RCPT TO (RFC 5321 §4.1.1.3).
+    Rcpt,
+    /// The DATA command and its 354 (RFC 5321 §4.1.1.4).
+    Data,
+    /// The message content and the reply to the final dot.
+    Dot,
+    /// QUIT (RFC 5321 §4.1.1.10).
+    Quit,
+    /// Anything else (REPL commands, RSET, NOOP, …).
+    Other,
+}
+
+impl Phase {
+    /// Short upper-case label used in messages ("MAIL", "RCPT", …).
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Dns => "DNS",
+            Phase::Connect => "connect",
+            Phase::Proxy => "PROXY",
+            Phase::Banner => "banner",
+            Phase::Helo => "EHLO",
+            Phase::StartTls => "STARTTLS",
+            Phase::HeloAfterTls => "EHLO after TLS",
+            Phase::Xclient => "XCLIENT",
+            Phase::Auth => "AUTH",
+            Phase::Mail => "MAIL",
+            Phase::Rcpt => "RCPT",
+            Phase::Data => "DATA",
+            Phase::Dot => "end of data",
+            Phase::Quit => "QUIT",
+            Phase::Other => "command",
+        }
+    }
+}
+
+/// A way in which the peer departed from the protocol that we tolerated and recorded instead of
+/// failing or hanging (style practice 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Deviation {
+    /// A reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8).
+    BareLf,
+    /// A CR that was not followed by LF inside a line.
+    BareCr,
+    /// A line of a multi-line reply carried a different code than the first line (RFC 5321 §4.2.1).
+    MixedCodes {
+        /// Code of the first line.
+        first: u16,
+        /// Code found on a later line.
+        found: u16,
+    },
+    /// A line did not start with a three-digit code.
+    MissingCode {
+        /// The offending line (lossy UTF-8, truncated).
+        line: String,
+    },
+    /// A code outside 2xx–5xx (e.g. 1xx or 6xx).
+    OddCode {
+        /// The code seen.
+        code: u16,
+    },
+    /// The character after the code was neither space nor hyphen.
+    BadSeparator {
+        /// The line it was seen in (truncated).
+        line: String,
+    },
+    /// A line longer than the parser's limit; the excess was discarded.
+    OverlongLine {
+        /// Number of bytes the line had (at least).
+        len: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A reply had more lines than the parser's limit; the excess lines were discarded.
+    TooManyLines {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The text was not valid UTF-8 (shown lossily).
+    NotUtf8,
+    /// The enhanced status code's class differs from the reply code's first digit (RFC 3463 §2).
+    EnhancedClassMismatch {
+        /// Basic code.
+        code: u16,
+        /// Enhanced code as text.
+        enhanced: String,
+    },
+    /// The connection closed in the middle of a reply; the partial reply was kept.
+    TruncatedAtClose,
+    /// Bytes arrived after the 220 to STARTTLS and before the handshake (CVE-2011-0411 class);
+    /// they were discarded.
+    StartTlsInjection {
+        /// The discarded bytes.
+        bytes: Bytes,
+    },
+    /// The server sent bytes nobody asked for (outside a pending command).
+    UnsolicitedReply,
+    /// A reply line longer than the RFC 5321 §4.5.3.1.5 limit of 512 octets (kept whole).
+    LongReplyLine {
+        /// Length in octets including CRLF.
+        len: usize,
+    },
+}
+
+/// What kind of bytes a [`Event::Sent`] carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SentKind {
+    /// An SMTP command line.
+    Command,
+    /// Message content (DATA body or BDAT chunk).
+    Body,
+    /// A SASL response line (may be redacted).
+    Auth,
+    /// Bytes typed or given raw by the user (REPL `:raw`).
+    Raw,
+    /// A PROXY protocol header.
+    Proxy,
+}
+
+/// One peer certificate as presented in the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct CertInfo {
+    /// Subject as `/CN=…/O=…`.
+    pub subject: String,
+    /// Issuer as `/CN=…/O=…`.
+    pub issuer: String,
+    /// subjectAltName entries as `DNS:name` / `IP:addr`.
+    pub sans: Vec<String>,
+    /// notBefore, RFC 3339 UTC.
+    pub not_before: String,
+    /// notAfter, RFC 3339 UTC.
+    pub not_after: String,
+    /// Whole days until notAfter (negative once expired).
+    pub days_left: i64,
+    /// SHA-256 fingerprint, hex with colons.
+    pub sha256: String,
+    /// The certificate in PEM (not serialised into JSON by default).
+    #[serde(skip)]
+    pub pem: String,
+}
+
+/// The verification verdict, computed even when verification is off (`--insecure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct VerifyVerdict {
+    /// Did the whole verification (chain + name) pass?
+    pub ok: bool,
+    /// Was verification enforced (false under `--insecure`)?
+    pub enforced: bool,
+    /// The name the certificate was checked against, if any.
+    pub checked_name: Option<String>,
+    /// Did the chain verify against the trust store?
+    pub chain_ok: bool,
+    /// Did the name match a SAN (or CN)?
+    pub name_ok: bool,
+    /// Which SAN/CN matched the name, if one did.
+    pub matched: Option<String>,
+    /// OpenSSL's reason when it failed (e.g. "self-signed certificate").
+    pub reason: Option<String>,
+}
+
+/// What a TLS handshake negotiated and what we learnt about the peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TlsInfo {
+    /// Protocol version, e.g. `TLSv1.3`.
+    pub version: String,
+    /// Cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Secret bits of the cipher.
+    pub bits: i32,
+    /// SNI name sent, if any.
+    pub sni: Option<String>,
+    /// Peer certificates as sent, leaf first.
+    pub chain: Vec<CertInfo>,
+    /// The verification verdict.
+    pub verify: VerifyVerdict,
+    /// Did we present a client certificate?
+    pub client_cert_sent: bool,
+    /// Was an OCSP response stapled?
+    pub ocsp_stapled: bool,
+}
+
+/// Result for one recipient, for the summary (swaks issue #58).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecipientResult {
+    /// The address as sent in RCPT TO.
+    pub address: String,
+    /// `accepted`, `temp_failed`, `perm_failed` or `not_attempted`.
+    pub status: RcptStatus,
+    /// Reply code, when there was a reply.
+    pub code: Option<u16>,
+    /// Enhanced code text, when there was one.
+    pub enhanced: Option<String>,
+    /// First line of the reply text.
+    pub text: Option<String>,
+}
+
+/// Per-recipient status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RcptStatus {
+    /// 2xx to RCPT.
+    Accepted,
+    /// 4xx to RCPT.
+    TempFailed,
+    /// 5xx (or anything else) to RCPT.
+    PermFailed,
+    /// The session stopped before this RCPT was sent.
+    NotAttempted,
+}
+
+/// Time spent in one phase, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseTiming {
+    /// The phase.
+    pub phase: Phase,
+    /// Milliseconds.
+    pub ms: f64,
+}
+
+/// Final summary of a run (always the last JSON line).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Summary {
+    /// The process exit code this run ends with.
+    pub exit_code: u8,
+    /// `ok` or a short machine-readable failure label (e.g. `rcpt_rejected`, `timeout`).
+    pub outcome: String,
+    /// One-line human reason when the run failed.
+    pub error: Option<String>,
+    /// Server we ended up talking to (`host:port`), if any.
+    pub server: Option<String>,
+    /// Negotiated TLS version, if TLS was used.
+    pub tls: Option<String>,
+    /// Per-recipient results.
+    pub recipients: Vec<RecipientResult>,
+    /// Did the server accept the message after the final dot?
+    pub message_accepted: Option<bool>,
+    /// Per-phase timings.
+    pub timings: Vec<PhaseTiming>,
+}
+
+/// Everything that can be reported. Serialised as `{"type": "<variant>", "data": {…}}` by the JSON
+/// renderer (which adds `t_ms`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// Informational message (swaks `===`).
+    Info {
+        /// Text.
+        message: String,
+    },
+    /// Something worth a warning, not fatal.
+    Warning {
+        /// Text.
+        message: String,
+    },
+    /// An error (swaks `***`, printed on stderr).
+    Error {
+        /// Text.
+        message: String,
+    },
+    /// A DNS question was asked.
+    DnsQuery {
+        /// Name asked for.
+        name: String,
+        /// Record type (MX, A, AAAA).
+        rtype: String,
+    },
+    /// A DNS answer arrived.
+    DnsAnswer {
+        /// Name asked for.
+        name: String,
+        /// Record type.
+        rtype: String,
+        /// Records as text (`10 mx.example.net.` for MX, addresses for A/AAAA).
+        records: Vec<String>,
+    },
+    /// About to connect.
+    Connecting {
+        /// Host name (or literal) being connected to.
+        host: String,
+        /// Socket address.
+        addr: String,
+    },
+    /// Connection established.
+    Connected {
+        /// Host name.
+        host: String,
+        /// Peer socket address.
+        peer: String,
+        /// Local socket address.
+        local: String,
+    },
+    /// A connection attempt failed (there may be more attempts).
+    ConnectFailed {
+        /// Host name.
+        host: String,
+        /// Address tried.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// Bytes written to the server (display form: secrets already masked).
+    Sent {
+        /// Text as shown (without the trailing CRLF for commands).
+        text: String,
+        /// What kind of bytes.
+        kind: SentKind,
+        /// Number of bytes on the wire.
+        bytes: usize,
+        /// Number of lines (for bodies).
+        lines: usize,
+        /// Sent over TLS?
+        tls: bool,
+        /// Part of the expected flow (swaks ` ->`) or not (`**>`).
+        expected: bool,
+        /// Did masking hide a secret in `text`?
+        redacted: bool,
+        /// Phase it belongs to.
+        phase: Phase,
+    },
+    /// A complete reply from the server.
+    Received {
+        /// The parsed reply.
+        reply: Reply,
+        /// Received over TLS?
+        tls: bool,
+        /// Was it the kind of reply the step wanted?
+        expected: bool,
+        /// Phase it answers.
+        phase: Phase,
+        /// Explanation of the codes in this context.
+        explanation: Explanation,
+    },
+    /// Raw bytes written (for `--show-raw-text`; secrets masked).
+    RawSent {
+        /// Bytes.
+        bytes: Bytes,
+    },
+    /// Raw bytes read (for `--show-raw-text`).
+    RawReceived {
+        /// Bytes.
+        bytes: Bytes,
+    },
+    /// A tolerated protocol deviation not tied to one reply.
+    Deviation {
+        /// What.
+        deviation: Deviation,
+        /// Where.
+        phase: Phase,
+    },
+    /// TLS handshake finished.
+    TlsStarted {
+        /// Negotiated parameters and peer evidence.
+        info: TlsInfo,
+    },
+    /// TLS handshake failed.
+    TlsFailed {
+        /// Why.
+        reason: String,
+    },
+    /// A phase took this long.
+    Timing {
+        /// Phase.
+        phase: Phase,
+        /// Milliseconds.
+        ms: f64,
+    },
+    /// The connection ended.
+    Closed {
+        /// Was it the normal end (after QUIT or a requested drop)?
+        expected: bool,
+    },
+    /// Final summary: always the last event.
+    Summary(Summary),
+}
