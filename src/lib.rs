@@ -2,6 +2,7 @@
 //! to an exit code; everything else lives in the modules below.
 
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod net;
 pub mod render;

@@ -48,3 +48,10 @@ pub struct ServeOptions {
     /// Output.
     pub format: Format,
 }
+
+/// Run the server until Ctrl-C (or `max_sessions`), rendering each session. Returns the exit code.
+/// TODO(serve helper): implement.
+pub async fn run(opts: ServeOptions) -> u8 {
+    let _ = opts;
+    0
+}
