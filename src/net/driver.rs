@@ -1,13 +1,492 @@
-//! The async driver: opens the transport, pumps bytes between it and `smtp::client::Session`
-//! under per-phase timeouts, performs the TLS upgrade when the session asks, and hands every event
-//! to the one renderer.
+//! The async driver: resolves and opens the transport (MX failover), pumps bytes between it and
+//! `smtp::client::Session` under per-phase timeouts, performs the TLS upgrade when the session
+//! asks, and hands every event to the one renderer. Protocol decisions stay in the session.
 
-use crate::cli::config::SendConfig;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+use crate::cli::config::{SendConfig, Target};
+use crate::error::Error;
+use crate::net::dns::{MxAnswer, Resolver};
+use crate::net::{connect, tls};
 use crate::render::Renderer;
+use crate::smtp::client::{Action, Session, SessionError};
+use crate::smtp::event::{Event, Phase, PhaseTiming, Summary};
+
+/// A connected transport: plain TCP, or TLS over TCP.
+pub enum Conn {
+    /// Plain text.
+    Plain(TcpStream),
+    /// After STARTTLS or with implicit TLS.
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Hands events to the renderer with the elapsed time, and keeps per-phase timings.
+pub struct Output<'a> {
+    renderer: &'a mut dyn Renderer,
+    start: Instant,
+    timings: Vec<(Phase, Duration)>,
+}
+
+impl<'a> Output<'a> {
+    /// Start the clock.
+    pub fn new(renderer: &'a mut dyn Renderer) -> Output<'a> {
+        Output {
+            renderer,
+            start: Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+    /// Render one event.
+    pub fn emit(&mut self, event: Event) {
+        self.renderer.event(&event, self.start.elapsed());
+    }
+    /// Record and render the time a phase took.
+    pub fn timing(&mut self, phase: Phase, d: Duration) {
+        match self.timings.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, total)) => *total += d,
+            None => self.timings.push((phase, d)),
+        }
+        self.emit(Event::Timing {
+            phase,
+            ms: d.as_secs_f64() * 1000.0,
+        });
+    }
+    fn summary_timings(&self) -> Vec<PhaseTiming> {
+        self.timings
+            .iter()
+            .map(|(phase, d)| PhaseTiming {
+                phase: *phase,
+                ms: d.as_secs_f64() * 1000.0,
+            })
+            .collect()
+    }
+}
+
+/// What a finished run knows, for the summary.
+#[derive(Default)]
+struct RunState {
+    server: Option<String>,
+    tls: Option<String>,
+    recipients: Vec<crate::smtp::event::RecipientResult>,
+    message_accepted: Option<bool>,
+}
 
 /// Run a one-shot send: resolve, connect, drive the session, render every event (the error and
-/// the summary included) and return the exit code. TODO(lead): implement.
+/// the summary included) and return the exit code.
 pub async fn send(cfg: SendConfig, renderer: &mut dyn Renderer) -> u8 {
-    let _ = (cfg, renderer);
-    0
+    let mut out = Output::new(renderer);
+    let mut state = RunState::default();
+    let result = run(cfg, &mut out, &mut state).await;
+    let (exit_code, outcome, error) = match &result {
+        Ok(()) => (0, "ok".to_string(), None),
+        Err(e) => {
+            out.emit(Event::Error {
+                message: e.to_string(),
+            });
+            (e.exit_code(), e.label().to_string(), Some(e.to_string()))
+        }
+    };
+    let summary = Summary {
+        exit_code,
+        outcome,
+        error,
+        server: state.server,
+        tls: state.tls,
+        recipients: state.recipients,
+        message_accepted: state.message_accepted,
+        timings: out.summary_timings(),
+    };
+    out.emit(Event::Summary(summary));
+    out.renderer.finish();
+    exit_code
+}
+
+/// Random client nonce for SCRAM (the sans-IO core has no randomness of its own).
+fn nonce() -> Option<String> {
+    use base64::Engine;
+    let mut b = [0u8; 18];
+    openssl::rand::rand_bytes(&mut b).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(b))
+}
+
+async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) -> Result<(), Error> {
+    if let Some(a) = cfg.plan.auth.as_mut() {
+        if a.credentials.nonce.is_none() {
+            a.credentials.nonce = nonce();
+        }
+    }
+    state.recipients = Session::new(cfg.plan.clone()).recipients().to_vec();
+    let (host, tcp) = open(&cfg, out).await?;
+    state.server = tcp.peer_addr().ok().map(|a| format!("{host} [{a}]"));
+    let connected_at = Instant::now();
+    let mut session = Session::new(cfg.plan.clone());
+    session.set_raw_events(raw_wanted(&cfg));
+    let conn = if cfg.plan.tls_on_connect {
+        match handshake(tcp, &host, &cfg, out).await {
+            Ok((s, version)) => {
+                state.tls = Some(version);
+                Conn::Tls(Box::new(s))
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        Conn::Plain(tcp)
+    };
+    let result = pump(conn, &mut session, &host, &cfg, out, state, connected_at).await;
+    state.recipients = session.recipients().to_vec();
+    state.message_accepted = session.message_accepted();
+    result?;
+    match session.outcome() {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Error::Session(e.clone())),
+    }
+}
+
+fn raw_wanted(cfg: &SendConfig) -> bool {
+    matches!(&cfg.format, crate::render::Format::Human(h) if h.show_raw)
+}
+
+/// Resolve the target and connect to the first address that answers, trying every MX in
+/// preference order (RFC 5321 §5.1) and every address of each.
+async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStream), Error> {
+    let t0 = Instant::now();
+    let (hosts, port): (Vec<String>, u16) = match &cfg.target {
+        Target::Host { host, port } => (vec![host.clone()], *port),
+        Target::Mx { domain, port } => {
+            out.emit(Event::DnsQuery {
+                name: domain.clone(),
+                rtype: "MX".into(),
+            });
+            let resolver = Resolver::new(&cfg.dns)?;
+            match resolver.mx(domain).await {
+                Ok(MxAnswer::Mx(list)) => {
+                    out.emit(Event::DnsAnswer {
+                        name: domain.clone(),
+                        rtype: "MX".into(),
+                        records: list
+                            .iter()
+                            .map(|m| format!("{} {}", m.preference, m.host))
+                            .collect(),
+                    });
+                    (list.into_iter().map(|m| m.host).collect(), *port)
+                }
+                Ok(MxAnswer::Implicit) => {
+                    out.emit(Event::Info {
+                        message: format!(
+                            "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
+                        ),
+                    });
+                    (vec![domain.clone()], *port)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let resolver = if hosts.iter().all(|h| h.parse::<IpAddr>().is_ok()) {
+        None
+    } else {
+        Some(Resolver::new(&cfg.dns)?)
+    };
+    let mut last_err = String::from("no address to try");
+    let mut dns_err = None;
+    for host in &hosts {
+        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => {
+                let r = resolver.as_ref().expect("resolver built for names");
+                out.emit(Event::DnsQuery {
+                    name: host.clone(),
+                    rtype: "A/AAAA".into(),
+                });
+                match r.addresses(host, cfg.family).await {
+                    Ok(a) => {
+                        out.emit(Event::DnsAnswer {
+                            name: host.clone(),
+                            rtype: "A/AAAA".into(),
+                            records: a.iter().map(IpAddr::to_string).collect(),
+                        });
+                        a
+                    }
+                    Err(e) => {
+                        out.emit(Event::Warning {
+                            message: e.to_string(),
+                        });
+                        last_err = e.to_string();
+                        dns_err.get_or_insert(e);
+                        continue;
+                    }
+                }
+            }
+        };
+        for ip in addrs {
+            let family_ok = match cfg.family {
+                crate::net::dns::Family::Any => true,
+                crate::net::dns::Family::V4 => ip.is_ipv4(),
+                crate::net::dns::Family::V6 => ip.is_ipv6(),
+            };
+            if !family_ok {
+                continue;
+            }
+            let addr = SocketAddr::new(ip, port);
+            out.emit(Event::Connecting {
+                host: host.clone(),
+                addr: addr.to_string(),
+            });
+            match connect::tcp(addr, cfg.local, cfg.connect_timeout).await {
+                Ok(s) => {
+                    out.emit(Event::Connected {
+                        host: host.clone(),
+                        peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+                        local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                    });
+                    out.timing(Phase::Connect, t0.elapsed());
+                    return Ok((host.clone(), s));
+                }
+                Err(reason) => {
+                    out.emit(Event::ConnectFailed {
+                        host: host.clone(),
+                        addr: addr.to_string(),
+                        reason: reason.clone(),
+                    });
+                    last_err = reason;
+                }
+            }
+        }
+    }
+    // A single host whose name did not resolve is a DNS failure, not a connect failure.
+    if let (Some(e), 1) = (dns_err, hosts.len()) {
+        return Err(e.into());
+    }
+    let target = match &cfg.target {
+        Target::Host { host, port } => format!("{host}:{port}"),
+        Target::Mx { domain, .. } => format!("any MX of {domain}"),
+    };
+    Err(Error::Connect {
+        target,
+        reason: last_err,
+    })
+}
+
+/// TLS handshake under the timeout, with the evidence rendered. Returns the stream and version.
+async fn handshake(
+    tcp: TcpStream,
+    host: &str,
+    cfg: &SendConfig,
+    out: &mut Output<'_>,
+) -> Result<(SslStream<TcpStream>, String), Error> {
+    let t0 = Instant::now();
+    let fut = tls::connect(tcp, host, &cfg.tls);
+    let r = if cfg.timeout.is_zero() {
+        fut.await
+    } else {
+        match tokio::time::timeout(cfg.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(Error::Timeout {
+                    phase: Phase::StartTls,
+                    secs: cfg.timeout.as_secs_f64(),
+                });
+            }
+        }
+    };
+    out.timing(Phase::StartTls, t0.elapsed());
+    match r {
+        Ok((s, info)) => {
+            let v = info.version.clone();
+            out.emit(Event::TlsStarted { info });
+            Ok((s, v))
+        }
+        Err(tls::TlsError::Verify { reason, info }) => {
+            out.emit(Event::TlsStarted { info: *info });
+            Err(Error::Session(SessionError::Tls(format!(
+                "certificate verification failed: {reason}"
+            ))))
+        }
+        Err(e) => {
+            let mut msg = e.to_string();
+            if cfg.plan.tls_on_connect
+                && (msg.contains("wrong version number") || msg.contains("unknown protocol"))
+            {
+                msg.push_str(" — this port seems to speak plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect");
+            }
+            out.emit(Event::TlsFailed {
+                reason: msg.clone(),
+            });
+            Err(Error::Session(SessionError::Tls(msg)))
+        }
+    }
+}
+
+async fn pump(
+    mut conn: Conn,
+    session: &mut Session,
+    host: &str,
+    cfg: &SendConfig,
+    out: &mut Output<'_>,
+    state: &mut RunState,
+    connected_at: Instant,
+) -> Result<(), Error> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut waiting_since = connected_at;
+    let raw = raw_wanted(cfg);
+    loop {
+        while let Some(ev) = session.poll_event() {
+            let reply_phase = match &ev {
+                Event::Received { phase, .. } => Some(*phase),
+                _ => None,
+            };
+            out.emit(ev);
+            if let Some(phase) = reply_phase {
+                out.timing(phase, waiting_since.elapsed());
+                waiting_since = Instant::now();
+            }
+        }
+        if let Some(bytes) = session.poll_transmit() {
+            let phase = session.phase();
+            io_timeout(cfg.timeout, phase, conn.write_all(&bytes)).await?;
+            io_timeout(cfg.timeout, phase, conn.flush()).await?;
+            waiting_since = Instant::now();
+        }
+        match session.poll_action() {
+            Some(Action::StartTls) => {
+                let Conn::Plain(tcp) = conn else {
+                    return Err(Error::Session(SessionError::Tls(
+                        "STARTTLS asked for on a connection that is already TLS".into(),
+                    )));
+                };
+                match handshake(tcp, host, cfg, out).await {
+                    Ok((s, version)) => {
+                        state.tls = Some(version);
+                        conn = Conn::Tls(Box::new(s));
+                        session.tls_established();
+                    }
+                    Err(Error::Session(SessionError::Tls(reason))) => {
+                        session.tls_failed(reason);
+                        drain(session, out);
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                }
+                waiting_since = Instant::now();
+                continue;
+            }
+            Some(Action::Close) => {
+                drain(session, out);
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn.shutdown()).await;
+                return Ok(());
+            }
+            None => {}
+        }
+        if session.is_closed() {
+            drain(session, out);
+            return Ok(());
+        }
+        let phase = session.phase();
+        let read = conn.read(&mut buf);
+        let n = if cfg.timeout.is_zero() {
+            read.await
+        } else {
+            match tokio::time::timeout(cfg.timeout, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    drain(session, out);
+                    if phase == Phase::Banner && !cfg.plan.tls_on_connect {
+                        out.emit(Event::Warning {
+                            message: "no banner: this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded".into(),
+                        });
+                    }
+                    return Err(Error::Timeout {
+                        phase,
+                        secs: cfg.timeout.as_secs_f64(),
+                    });
+                }
+            }
+        };
+        match n {
+            Ok(0) => session.feed_eof(),
+            Ok(n) => {
+                if raw {
+                    out.emit(Event::RawReceived {
+                        bytes: crate::smtp::event::Bytes(buf[..n].to_vec()),
+                    });
+                }
+                session.feed(&buf[..n]);
+            }
+            Err(e) => {
+                out.emit(Event::Warning {
+                    message: format!("read failed: {e}"),
+                });
+                session.feed_eof();
+            }
+        }
+    }
+}
+
+fn drain(session: &mut Session, out: &mut Output<'_>) {
+    while let Some(ev) = session.poll_event() {
+        out.emit(ev);
+    }
+}
+
+async fn io_timeout<T>(
+    timeout: Duration,
+    phase: Phase,
+    fut: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, Error> {
+    let r = if timeout.is_zero() {
+        fut.await
+    } else {
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| Error::Timeout {
+                phase,
+                secs: timeout.as_secs_f64(),
+            })?
+    };
+    r.map_err(|source| Error::Io { phase, source })
 }

@@ -4,10 +4,16 @@
 
 use std::collections::VecDeque;
 
-use crate::smtp::auth::Credentials;
-use crate::smtp::data::Fixup;
-use crate::smtp::event::{Event, Phase, TlsInfo};
-use crate::smtp::reply::Reply;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::smtp::auth::{self, Credentials, Mechanism, Step};
+use crate::smtp::capabilities::Capabilities;
+use crate::smtp::codes;
+use crate::smtp::command::Command;
+use crate::smtp::data::{self, Fixup};
+use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
+use crate::smtp::reply::{Limits, Reply, ReplyParser};
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -200,7 +206,10 @@ pub enum SessionError {
 }
 
 fn reply_summary(r: &Reply) -> String {
-    let code = r.code.map(|c| c.to_string()).unwrap_or_else(|| "no code".into());
+    let code = r
+        .code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "no code".into());
     let text = r.lines.first().cloned().unwrap_or_default();
     format!("{code} {text}").trim_end().to_string()
 }
@@ -234,39 +243,1015 @@ impl SessionError {
     }
 }
 
-/// The client state machine. TODO(lead): implement.
+/// What the next reply answers. With PIPELINING several are outstanding at once, answered in
+/// order (RFC 2920 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The 220 greeting.
+    Banner,
+    /// EHLO/HELO/LHLO (`ehlo` false = HELO), before or after TLS.
+    Greeting { ehlo: bool, after_tls: bool },
+    /// The 220 to STARTTLS.
+    StartTls,
+    /// A reply during AUTH (334 or the final 235).
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO for recipient `n`.
+    Rcpt(usize),
+    /// DATA's 354.
+    Data,
+    /// The reply to the final dot (LMTP: one per accepted recipient; `n` left).
+    Dot(usize),
+    /// QUIT's 221.
+    Quit,
+}
+
+impl Expect {
+    fn phase(self) -> Phase {
+        match self {
+            Expect::Banner => Phase::Banner,
+            Expect::Greeting {
+                after_tls: false, ..
+            } => Phase::Helo,
+            Expect::Greeting {
+                after_tls: true, ..
+            } => Phase::HeloAfterTls,
+            Expect::StartTls => Phase::StartTls,
+            Expect::Auth => Phase::Auth,
+            Expect::Mail => Phase::Mail,
+            Expect::Rcpt(_) => Phase::Rcpt,
+            Expect::Data => Phase::Data,
+            Expect::Dot(_) => Phase::Dot,
+            Expect::Quit => Phase::Quit,
+        }
+    }
+}
+
+/// An AUTH exchange in progress.
+struct AuthState {
+    /// Mechanisms still to try after the current one.
+    queue: VecDeque<String>,
+    /// The mechanism being run.
+    current: Option<Box<dyn Mechanism>>,
+    /// Base64 of the secret-bearing responses sent so far (masked in every output).
+    tried: usize,
+}
+
+impl std::fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthState")
+            .field("queue", &self.queue)
+            .field("current", &self.current.as_ref().map(|m| m.name()))
+            .finish()
+    }
+}
+
+/// The client state machine (style practices 2–3). Feed it bytes, drain what it wants written,
+/// the events it saw and the actions it needs; it never does I/O itself.
 #[derive(Debug)]
 pub struct Session {
     plan: Plan,
+    /// The ONE read buffer: bytes after a complete reply stay here (pipelining, injection check).
+    buf: Vec<u8>,
+    parser: ReplyParser,
+    pending: VecDeque<Expect>,
+    transmit: Vec<u8>,
     events: VecDeque<Event>,
+    actions: VecDeque<Action>,
+    /// Is the transport encrypted?
+    tls: bool,
+    /// Capabilities from the latest EHLO (forgotten after STARTTLS, RFC 3207 §4.2).
+    caps: Option<Capabilities>,
+    auth: Option<AuthState>,
+    authenticated: bool,
+    /// Are MAIL/RCPT/DATA going out together?
+    pipelining: bool,
+    rcpt_results: Vec<RecipientResult>,
+    message_accepted: Option<bool>,
+    error: Option<SessionError>,
+    /// QUIT sent (or a requested drop): a close now is expected.
+    finishing: bool,
+    closed: bool,
+    /// Emit `RawSent` events (for `--show-raw-text`).
+    raw_events: bool,
+    /// Phase of the last command sent (for timeouts while nothing is pending).
+    last_phase: Phase,
 }
 
 impl Session {
-    /// A session that will run `plan`.
+    /// A session that will run `plan`. Nothing is sent before the banner arrives.
     pub fn new(plan: Plan) -> Session {
-        Session {
+        let tls = plan.tls_on_connect;
+        let rcpt_results = plan
+            .rcpts
+            .iter()
+            .map(|a| RecipientResult {
+                address: a.clone(),
+                status: RcptStatus::NotAttempted,
+                code: None,
+                enhanced: None,
+                text: None,
+            })
+            .collect();
+        let mut s = Session {
             plan,
+            buf: Vec::new(),
+            parser: ReplyParser::new(Limits::default()),
+            pending: VecDeque::new(),
+            transmit: Vec::new(),
             events: VecDeque::new(),
+            actions: VecDeque::new(),
+            tls,
+            caps: None,
+            auth: None,
+            authenticated: false,
+            pipelining: false,
+            rcpt_results,
+            message_accepted: None,
+            error: None,
+            finishing: false,
+            closed: false,
+            raw_events: false,
+            last_phase: Phase::Banner,
+        };
+        if let Some(Stop {
+            kind: StopKind::DropAfterSend,
+            at: StopAt::Connect,
+        }) = s.plan.stop
+        {
+            s.finish_now();
+        } else {
+            s.pending.push_back(Expect::Banner);
         }
+        s
     }
+
+    /// Also emit [`Event::RawSent`] for every write (secrets masked).
+    pub fn set_raw_events(&mut self, on: bool) {
+        self.raw_events = on;
+    }
+
     /// Bytes read from the transport.
     pub fn feed(&mut self, bytes: &[u8]) {
-        let _ = (bytes, &self.plan);
+        if self.closed {
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        while !self.closed && !self.awaiting_tls() {
+            let Some(reply) = self.parser.next_reply(&mut self.buf) else {
+                break;
+            };
+            self.on_reply(reply);
+        }
     }
-    /// Bytes to write, if any.
+
+    /// The transport reached end of file.
+    pub fn feed_eof(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Some(reply) = self.parser.finish(&mut self.buf) {
+            self.on_reply(reply);
+        }
+        if self.closed {
+            return;
+        }
+        let expected = self.finishing;
+        if !expected && self.error.is_none() {
+            self.error = Some(SessionError::Closed {
+                phase: self.phase(),
+            });
+        }
+        self.events.push_back(Event::Closed { expected });
+        self.closed = true;
+    }
+
+    /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
+    /// pipelined commands leave in one segment).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        None
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.transmit))
+        }
     }
+
     /// Next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
+
     /// Next action, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        None
+        self.actions.pop_front()
     }
-    /// The TLS handshake the session asked for succeeded.
-    pub fn tls_established(&mut self, info: TlsInfo) {
-        let _ = info;
+
+    /// The TLS handshake the session asked for succeeded: EHLO again with a clean slate
+    /// (RFC 3207 §4.2). The driver reports the handshake's evidence itself.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        self.caps = None;
+        self.buf.clear();
+        if self.stop_here(StopAt::Tls) {
+            return;
+        }
+        self.send_greeting(true, true);
+    }
+
+    /// The TLS handshake failed (or verification failed and is enforced). The connection is
+    /// unusable afterwards, whatever the policy, so the session ends.
+    pub fn tls_failed(&mut self, reason: String) {
+        self.set_error(SessionError::Tls(reason));
+        self.close();
+    }
+
+    /// The phase whose reply we are waiting for (for timeout errors).
+    pub fn phase(&self) -> Phase {
+        self.pending
+            .front()
+            .map(|e| e.phase())
+            .unwrap_or(self.last_phase)
+    }
+
+    /// Is the session over?
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Is the transport encrypted?
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// How it ended: `Ok` or the first error.
+    pub fn outcome(&self) -> Result<(), &SessionError> {
+        match &self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Per-recipient results so far.
+    pub fn recipients(&self) -> &[RecipientResult] {
+        &self.rcpt_results
+    }
+
+    /// Did the server accept the message after the final dot?
+    pub fn message_accepted(&self) -> Option<bool> {
+        self.message_accepted
+    }
+
+    /// The latest EHLO capabilities.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    fn awaiting_tls(&self) -> bool {
+        self.actions.contains(&Action::StartTls)
+    }
+
+    // ----- output helpers -------------------------------------------------------------------
+
+    fn send_command(&mut self, cmd: &Command, phase: Phase, expect: Expect) {
+        let wire = cmd.encode();
+        let text = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        self.pending.push_back(expect);
+    }
+
+    /// Queue bytes and report them. `display` is what the transcript shows (secrets masked).
+    fn queue_bytes(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+    ) {
+        self.last_phase = phase;
+        let lines = match kind {
+            SentKind::Body => data::count_lines(wire),
+            _ => 1,
+        };
+        self.events.push_back(Event::Sent {
+            text: display.clone(),
+            kind,
+            bytes: wire.len(),
+            lines,
+            tls: self.tls,
+            expected: true,
+            redacted,
+            phase,
+        });
+        if self.raw_events {
+            let raw = if redacted {
+                let mut d = display.into_bytes();
+                d.extend_from_slice(b"\r\n");
+                d
+            } else {
+                wire.to_vec()
+            };
+            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
+        }
+        self.transmit.extend_from_slice(wire);
+    }
+
+    fn info(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Info {
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Warning {
+            message: message.into(),
+        });
+    }
+
+    /// Record the first error only: later failures are consequences.
+    fn set_error(&mut self, e: SessionError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Fail in a phase and end politely with QUIT (swaks does the same).
+    fn fail(&mut self, e: SessionError) {
+        self.set_error(e);
+        self.quit();
+    }
+
+    fn quit(&mut self) {
+        if self.finishing {
+            return;
+        }
+        // Outstanding pipelined replies stay pending: they arrive before QUIT's and are
+        // reported but otherwise ignored (see `on_reply`).
+        self.finishing = true;
+        self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
+    }
+
+    fn close(&mut self) {
+        if !self.closed {
+            self.finishing = true;
+            self.closed = true;
+            self.pending.clear();
+            self.actions.push_back(Action::Close);
+            self.events.push_back(Event::Closed { expected: true });
+        }
+    }
+
+    /// End the session right now because a stop point says so.
+    fn finish_now(&mut self) {
+        self.finishing = true;
+        self.close();
+    }
+
+    /// Apply a stop point at `at`, if the plan has one there. Returns true when it stopped.
+    fn stop_here(&mut self, at: StopAt) -> bool {
+        match self.plan.stop {
+            Some(Stop { kind, at: a }) if a == at => {
+                match kind {
+                    StopKind::Quit => self.quit(),
+                    StopKind::Drop | StopKind::DropAfterSend => self.finish_now(),
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// After sending a command: a drop-after-send stop at `at` closes right away.
+    fn drop_after_send(&mut self, at: StopAt) -> bool {
+        if matches!(self.plan.stop, Some(Stop { kind: StopKind::DropAfterSend, at: a }) if a == at)
+        {
+            self.pending.clear();
+            self.finish_now();
+            return true;
+        }
+        false
+    }
+
+    // ----- the dialogue ---------------------------------------------------------------------
+
+    fn on_reply(&mut self, reply: Reply) {
+        let Some(expect) = self.pending.pop_front() else {
+            // Nothing was asked: report it and carry on (a 421 before closing is common).
+            let explanation = codes::explain(&reply, self.last_phase);
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::UnsolicitedReply,
+                phase: self.last_phase,
+            });
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase: self.last_phase,
+                explanation,
+            });
+            return;
+        };
+        let phase = expect.phase();
+        let expected = match expect {
+            Expect::Banner | Expect::StartTls => reply.code == Some(220),
+            Expect::Auth => matches!(reply.code, Some(235 | 334)),
+            Expect::Data => reply.code == Some(354),
+            Expect::Quit => reply.code == Some(221),
+            _ => reply.is_positive(),
+        };
+        let explanation = codes::explain(&reply, phase);
+        self.events.push_back(Event::Received {
+            reply: reply.clone(),
+            tls: self.tls,
+            expected,
+            phase,
+            explanation,
+        });
+        if self.finishing && expect != Expect::Quit {
+            // Replies to pipelined commands after a failure: reported, otherwise ignored.
+            return;
+        }
+        match expect {
+            Expect::Banner => self.on_banner(reply, expected),
+            Expect::Greeting { ehlo, after_tls } => self.on_greeting(reply, ehlo, after_tls),
+            Expect::StartTls => self.on_starttls(reply),
+            Expect::Auth => self.on_auth(reply),
+            Expect::Mail => self.on_mail(reply),
+            Expect::Rcpt(n) => self.on_rcpt(n, reply),
+            Expect::Data => self.on_data(reply),
+            Expect::Dot(left) => self.on_dot(reply, left),
+            Expect::Quit => self.close(),
+        }
+    }
+
+    fn on_banner(&mut self, reply: Reply, ok: bool) {
+        if !ok {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Banner,
+                expected: "220",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        if self.stop_here(StopAt::Connect) {
+            return;
+        }
+        self.send_greeting(self.plan.protocol != Protocol::Smtp, false);
+    }
+
+    fn send_greeting(&mut self, ehlo: bool, after_tls: bool) {
+        let name = self.plan.helo.clone();
+        let cmd = match (self.plan.protocol, ehlo) {
+            (Protocol::Lmtp, _) => Command::Lhlo(name),
+            (_, true) => Command::Ehlo(name),
+            (_, false) => Command::Helo(name),
+        };
+        let phase = if after_tls {
+            Phase::HeloAfterTls
+        } else {
+            Phase::Helo
+        };
+        self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
+        let at = if after_tls {
+            StopAt::Helo
+        } else {
+            StopAt::FirstHelo
+        };
+        self.drop_after_send(at);
+    }
+
+    fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
+        let phase = if after_tls {
+            Phase::HeloAfterTls
+        } else {
+            Phase::Helo
+        };
+        if !reply.is_positive() {
+            if ehlo && self.plan.protocol == Protocol::Esmtp && reply.class() == Some(5) {
+                self.info("EHLO refused: falling back to HELO (no extensions)");
+                self.send_greeting(false, after_tls);
+                return;
+            }
+            self.fail(SessionError::UnexpectedReply {
+                phase,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.caps = Some(if ehlo {
+            Capabilities::from_reply(&reply)
+        } else {
+            Capabilities::default()
+        });
+        if !after_tls && self.stop_here(StopAt::FirstHelo) {
+            return;
+        }
+        // STARTTLS comes first when asked for and not already encrypted.
+        if !self.tls && self.plan.starttls != StartTls::Off {
+            let advertised = self.caps.as_ref().is_some_and(|c| c.has("STARTTLS"));
+            if advertised {
+                self.send_command(&Command::StartTls, Phase::StartTls, Expect::StartTls);
+                self.drop_after_send(StopAt::Tls);
+                return;
+            }
+            match self.plan.starttls {
+                StartTls::Required => {
+                    self.fail(SessionError::NotAdvertised {
+                        phase: Phase::StartTls,
+                        extension: "STARTTLS",
+                        hint: Some("the server offers no TLS on this port; try --tls-on-connect on port 465, or drop --tls"),
+                    });
+                    return;
+                }
+                _ => self.warn("STARTTLS is not advertised: carrying on without TLS"),
+            }
+        }
+        // The last greeting is done (with or without TLS).
+        if self.stop_here(StopAt::Helo) {
+            return;
+        }
+        self.begin_auth();
+    }
+
+    fn on_starttls(&mut self, reply: Reply) {
+        if reply.code != Some(220) {
+            match self.plan.starttls {
+                StartTls::Optional => {
+                    self.warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
+                    if !self.stop_here(StopAt::Helo) {
+                        self.begin_auth();
+                    }
+                }
+                _ => self.fail(SessionError::UnexpectedReply {
+                    phase: Phase::StartTls,
+                    expected: "220",
+                    reply: Box::new(reply),
+                }),
+            }
+            return;
+        }
+        // Anything already buffered was sent before the handshake and must not be trusted as if
+        // it came over TLS (CVE-2011-0411 class; peers.md §4).
+        if !self.buf.is_empty() {
+            let injected = std::mem::take(&mut self.buf);
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::StartTlsInjection {
+                    bytes: Bytes(injected.clone()),
+                },
+                phase: Phase::StartTls,
+            });
+            self.warn(format!(
+                "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
+                injected.len()
+            ));
+        }
+        self.actions.push_back(Action::StartTls);
+    }
+
+    // ----- AUTH (RFC 4954) ------------------------------------------------------------------
+
+    fn begin_auth(&mut self) {
+        let Some(plan) = self.plan.auth.clone() else {
+            self.begin_mail();
+            return;
+        };
+        let advertised = self
+            .caps
+            .as_ref()
+            .map(Capabilities::auth_mechanisms)
+            .unwrap_or_default();
+        if advertised.is_empty() && !plan.force {
+            match plan.requirement {
+                AuthRequirement::Required => self.fail(SessionError::NotAdvertised {
+                    phase: Phase::Auth,
+                    extension: "AUTH",
+                    hint: Some(if self.tls {
+                        "use --auth-force to send AUTH anyway"
+                    } else {
+                        "many servers offer AUTH only after STARTTLS: add --tls"
+                    }),
+                }),
+                _ => {
+                    self.info("AUTH is not advertised: skipping it (--auth-optional)");
+                    self.after_auth();
+                }
+            }
+            return;
+        }
+        let creds = &plan.credentials;
+        let usable = |m: &str| match m {
+            "XOAUTH2" | "OAUTHBEARER" => creds.token.is_some(),
+            _ => creds.password.is_some(),
+        };
+        let queue: VecDeque<String> = if plan.mechanisms.is_empty() {
+            auth::SUPPORTED
+                .iter()
+                .filter(|m| plan.force || advertised.iter().any(|a| a == *m))
+                .filter(|m| usable(m))
+                .map(|m| m.to_string())
+                .collect()
+        } else {
+            plan.mechanisms
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .filter(|m| plan.force || advertised.contains(m))
+                .collect()
+        };
+        if queue.is_empty() {
+            let why = if plan.mechanisms.is_empty() {
+                format!(
+                    "the server offers {} and ehlo has credentials for none of them",
+                    advertised.join(" ")
+                )
+            } else {
+                format!(
+                    "asked for {}, the server offers {}",
+                    plan.mechanisms.join(","),
+                    if advertised.is_empty() {
+                        "none".to_string()
+                    } else {
+                        advertised.join(" ")
+                    }
+                )
+            };
+            self.auth_failed(SessionError::NoMechanism(why));
+            return;
+        }
+        if !self.tls {
+            self.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (add --tls)");
+        }
+        self.auth = Some(AuthState {
+            queue,
+            current: None,
+            tried: 0,
+        });
+        self.next_mechanism();
+    }
+
+    fn auth_failed(&mut self, e: SessionError) {
+        let requirement = self
+            .plan
+            .auth
+            .as_ref()
+            .map(|a| a.requirement)
+            .unwrap_or_default();
+        self.auth = None;
+        if requirement == AuthRequirement::Optional {
+            self.warn(format!("{e}: carrying on without AUTH (--auth-optional)"));
+            self.after_auth();
+        } else {
+            self.fail(e);
+        }
+    }
+
+    fn next_mechanism(&mut self) {
+        let plan = self.plan.auth.clone().unwrap_or_default();
+        let Some(state) = self.auth.as_mut() else {
+            return;
+        };
+        let Some(name) = state.queue.pop_front() else {
+            self.auth_failed(SessionError::Auth {
+                mechanism: "AUTH".into(),
+                reason: "every mechanism tried was refused".into(),
+            });
+            return;
+        };
+        state.tried += 1;
+        let Some(mut mech) = auth::mechanism(&name, &plan.credentials) else {
+            self.auth_failed(SessionError::Auth {
+                mechanism: name,
+                reason: "ehlo does not implement this mechanism".into(),
+            });
+            return;
+        };
+        let initial = mech.initial_response();
+        let (wire_ir, display_ir, secret) = match &initial {
+            Some(step) => {
+                let b64 = if step.data.is_empty() {
+                    "=".to_string()
+                } else {
+                    B64.encode(&step.data)
+                };
+                let shown = self.show_step(step, &b64, &plan);
+                (Some(b64), Some(shown), step.secret && !plan.show_secrets)
+            }
+            None => (None, None, false),
+        };
+        let cmd = Command::Auth {
+            mechanism: name.clone(),
+            initial: wire_ir,
+        };
+        let wire = cmd.encode();
+        let display = match display_ir {
+            Some(d) => format!("AUTH {name} {d}"),
+            None => format!("AUTH {name}"),
+        };
+        self.queue_bytes(&wire, display, SentKind::Command, Phase::Auth, secret);
+        self.pending.push_back(Expect::Auth);
+        if let Some(state) = self.auth.as_mut() {
+            state.current = Some(mech);
+        }
+        self.drop_after_send(StopAt::Auth);
+    }
+
+    /// How one SASL response is shown: base64 as sent, the decoded form with
+    /// `--auth-plaintext`, secrets masked (same length) unless `--show-secrets`.
+    fn show_step(&self, step: &Step, b64: &str, plan: &AuthPlan) -> String {
+        match (plan.show_plaintext, step.secret && !plan.show_secrets) {
+            (true, _) => step.display.clone(),
+            (false, true) => auth::mask(b64),
+            (false, false) => b64.to_string(),
+        }
+    }
+
+    fn on_auth(&mut self, reply: Reply) {
+        let plan = self.plan.auth.clone().unwrap_or_default();
+        let name = self
+            .auth
+            .as_ref()
+            .and_then(|s| s.current.as_ref().map(|m| m.name()))
+            .unwrap_or("AUTH")
+            .to_string();
+        match reply.code {
+            Some(334) => {
+                let text = reply.lines.first().cloned().unwrap_or_default();
+                let challenge = match B64.decode(text.trim()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
+                        self.queue_bytes(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.pending.push_back(Expect::Auth);
+                        self.set_error(SessionError::Auth {
+                            mechanism: name,
+                            reason: format!("server challenge is not valid base64: {e}"),
+                        });
+                        self.finishing_auth_cancel();
+                        return;
+                    }
+                };
+                if plan.show_plaintext {
+                    self.info(format!(
+                        "challenge decoded: {}",
+                        String::from_utf8_lossy(&challenge)
+                    ));
+                }
+                let step = match self.auth.as_mut().and_then(|s| s.current.as_mut()) {
+                    Some(m) => m.respond(&challenge),
+                    None => return,
+                };
+                match step {
+                    Ok(step) => {
+                        let b64 = B64.encode(&step.data);
+                        let shown = self.show_step(&step, &b64, &plan);
+                        let secret = step.secret && !plan.show_secrets;
+                        let wire = format!("{b64}\r\n").into_bytes();
+                        self.queue_bytes(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+                        self.pending.push_back(Expect::Auth);
+                    }
+                    Err(e) => {
+                        self.queue_bytes(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.pending.push_back(Expect::Auth);
+                        self.set_error(SessionError::Auth {
+                            mechanism: name,
+                            reason: e.to_string(),
+                        });
+                        self.finishing_auth_cancel();
+                    }
+                }
+            }
+            Some(235) => {
+                let verdict = self
+                    .auth
+                    .as_mut()
+                    .and_then(|s| s.current.as_mut())
+                    .map(|m| m.finish(None))
+                    .unwrap_or(Ok(()));
+                if let Err(e) = verdict {
+                    self.auth_failed(SessionError::Auth {
+                        mechanism: name,
+                        reason: e.to_string(),
+                    });
+                    return;
+                }
+                self.auth = None;
+                self.authenticated = true;
+                if self.stop_here(StopAt::Auth) {
+                    return;
+                }
+                self.after_auth();
+            }
+            _ => {
+                // Try the next mechanism only when this one was the problem, not the password.
+                let retry = matches!(reply.code, Some(504 | 534 | 502 | 500))
+                    && self.auth.as_ref().is_some_and(|s| !s.queue.is_empty());
+                if retry {
+                    self.next_mechanism();
+                } else {
+                    self.auth_failed(SessionError::UnexpectedReply {
+                        phase: Phase::Auth,
+                        expected: "235",
+                        reply: Box::new(reply),
+                    });
+                }
+            }
+        }
+    }
+
+    /// After we cancelled with `*`, the server answers 501; then fail (respecting the policy).
+    fn finishing_auth_cancel(&mut self) {
+        if let Some(s) = self.auth.as_mut() {
+            s.queue.clear();
+            s.current = None;
+        }
+    }
+
+    fn after_auth(&mut self) {
+        self.begin_mail();
+    }
+
+    // ----- the transaction ------------------------------------------------------------------
+
+    fn begin_mail(&mut self) {
+        // An auth error recorded during a cancelled exchange ends here.
+        if let Some(e) = self.error.clone() {
+            let optional = self
+                .plan
+                .auth
+                .as_ref()
+                .is_some_and(|a| a.requirement == AuthRequirement::Optional);
+            if !(optional && matches!(e, SessionError::Auth { .. })) {
+                self.quit();
+                return;
+            }
+            self.error = None;
+        }
+        let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
+        let stop_before_data = matches!(
+            self.plan.stop,
+            Some(Stop {
+                at: StopAt::Mail | StopAt::Rcpt,
+                ..
+            })
+        );
+        self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
+        if self.plan.pipeline && !advertised {
+            self.warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
+        }
+        let mail = Command::Mail {
+            from: self.plan.from.clone(),
+            params: self.plan.mail_params.clone(),
+        };
+        self.send_command(&mail, Phase::Mail, Expect::Mail);
+        if self.drop_after_send(StopAt::Mail) {
+            return;
+        }
+        if self.pipelining {
+            for n in 0..self.plan.rcpts.len() {
+                self.send_rcpt(n);
+            }
+            self.send_command(&Command::Data, Phase::Data, Expect::Data);
+        }
+    }
+
+    fn send_rcpt(&mut self, n: usize) {
+        let cmd = Command::Rcpt {
+            to: self.plan.rcpts[n].clone(),
+            params: self.plan.rcpt_params.clone(),
+        };
+        self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
+    }
+
+    fn on_mail(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        if self.stop_here(StopAt::Mail) {
+            return;
+        }
+        if self.plan.rcpts.is_empty() {
+            self.fail(SessionError::NoRecipients { last: None });
+            return;
+        }
+        if !self.pipelining {
+            self.send_rcpt(0);
+            if self.plan.rcpts.len() == 1 {
+                self.drop_after_send(StopAt::Rcpt);
+            }
+        }
+    }
+
+    fn on_rcpt(&mut self, n: usize, reply: Reply) {
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.first_text().to_string());
+        }
+        let last = n + 1 == self.plan.rcpts.len();
+        if !last {
+            if !self.pipelining {
+                self.send_rcpt(n + 1);
+                if n + 2 == self.plan.rcpts.len() {
+                    self.drop_after_send(StopAt::Rcpt);
+                }
+            }
+            return;
+        }
+        let accepted = self.accepted_count();
+        if accepted == 0 {
+            let e = SessionError::NoRecipients {
+                last: Some(Box::new(reply)),
+            };
+            if self.pipelining {
+                // DATA is already on its way; its reply (554, or a 354 we must end) follows.
+                self.set_error(e);
+            } else {
+                self.fail(e);
+            }
+            return;
+        }
+        if self.stop_here(StopAt::Rcpt) {
+            return;
+        }
+        if !self.pipelining {
+            self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            self.drop_after_send(StopAt::Data);
+        }
+    }
+
+    fn accepted_count(&self) -> usize {
+        self.rcpt_results
+            .iter()
+            .filter(|r| r.status == RcptStatus::Accepted)
+            .count()
+    }
+
+    fn on_data(&mut self, reply: Reply) {
+        if reply.code != Some(354) {
+            let e = SessionError::UnexpectedReply {
+                phase: Phase::Data,
+                expected: "354",
+                reply: Box::new(reply),
+            };
+            self.fail(e);
+            return;
+        }
+        if self.error.is_some() {
+            // Pipelined DATA got 354 although no recipient was accepted: end the (empty)
+            // message at once, as RFC 2920 §3.1 asks, and leave.
+            self.queue_bytes(b".\r\n", ".".into(), SentKind::Body, Phase::Dot, false);
+            self.pending.push_back(Expect::Dot(1));
+            self.finishing = true;
+            self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
+            return;
+        }
+        if self.stop_here(StopAt::Data) {
+            return;
+        }
+        let wire = data::encode(&self.plan.message, self.plan.fixup);
+        let display = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
+        let replies = if self.plan.protocol == Protocol::Lmtp {
+            self.accepted_count().max(1)
+        } else {
+            1
+        };
+        self.pending.push_back(Expect::Dot(replies));
+        self.drop_after_send(StopAt::Dot);
+    }
+
+    fn on_dot(&mut self, reply: Reply, left: usize) {
+        let ok = reply.is_positive();
+        self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
+        if !ok {
+            self.set_error(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+        }
+        if left > 1 {
+            self.pending.push_front(Expect::Dot(left - 1));
+            return;
+        }
+        if self.stop_here(StopAt::Dot) {
+            return;
+        }
+        self.quit();
     }
 }
