@@ -431,7 +431,10 @@ async fn pump(
         let n = if cfg.timeout.is_zero() {
             read.await
         } else {
-            match tokio::time::timeout(cfg.timeout, read).await {
+            // The timeout is per reply (swaks): the whole reply must arrive within it, so a
+            // server trickling one byte at a time cannot hold us forever.
+            let deadline = tokio::time::Instant::from_std(waiting_since + cfg.timeout);
+            match tokio::time::timeout_at(deadline, read).await {
                 Ok(r) => r,
                 Err(_) => {
                     drain(session, out);

@@ -1255,3 +1255,307 @@ impl Session {
         self.quit();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn plan() -> Plan {
+        Plan {
+            helo: "client.test".into(),
+            from: "a@client.test".into(),
+            rcpts: vec!["b@server.test".into()],
+            message: b"Subject: hi\n\nbody\n.dot\n".to_vec(),
+            ..Plan::default()
+        }
+    }
+
+    fn sent(s: &mut Session) -> String {
+        String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap()
+    }
+
+    fn events(s: &mut Session) -> Vec<Event> {
+        std::iter::from_fn(|| s.poll_event()).collect()
+    }
+
+    fn exit_code(s: &Session) -> u8 {
+        match s.outcome() {
+            Ok(()) => 0,
+            Err(e) => Error::Session(e.clone()).exit_code(),
+        }
+    }
+
+    const EHLO_REPLY: &str = "250-server.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n";
+
+    #[test]
+    fn plain_transaction_sends_exact_bytes() {
+        let mut s = Session::new(plan());
+        assert_eq!(sent(&mut s), "");
+        s.feed(b"220 server.test ESMTP\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+        s.feed(b"250 2.1.0 Ok\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+        s.feed(b"250 2.1.5 Ok\r\n");
+        assert_eq!(sent(&mut s), "DATA\r\n");
+        s.feed(b"354 go ahead\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "Subject: hi\r\n\r\nbody\r\n..dot\r\n.\r\n",
+            "CRLF fix-up, dot-stuffing and end marker"
+        );
+        s.feed(b"250 2.0.0 queued as X\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 2.0.0 Bye\r\n");
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert!(s.is_closed());
+        assert_eq!(exit_code(&s), 0);
+        assert_eq!(s.message_accepted(), Some(true));
+        assert_eq!(s.recipients()[0].status, RcptStatus::Accepted);
+        let ev = events(&mut s);
+        let received = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Received { expected: true, .. }))
+            .count();
+        assert_eq!(received, 7, "every reply reported as expected: {ev:?}");
+        assert!(ev.contains(&Event::Closed { expected: true }));
+    }
+
+    #[test]
+    fn replies_split_byte_by_byte_give_the_same_dialogue() {
+        let mut s = Session::new(plan());
+        for b in b"220 server.test ESMTP\r\n" {
+            s.feed(&[*b]);
+        }
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        for b in EHLO_REPLY.as_bytes() {
+            s.feed(&[*b]);
+        }
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn one_refused_recipient_of_two_is_not_fatal() {
+        let mut p = plan();
+        p.rcpts = vec!["nobody@server.test".into(), "b@server.test".into()];
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n");
+        assert_eq!(
+            sent(&mut s).lines().last().unwrap(),
+            "RCPT TO:<nobody@server.test>"
+        );
+        s.feed(b"550 5.1.1 <nobody@server.test>: Recipient address rejected\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "DATA\r\n");
+        let r = s.recipients();
+        assert_eq!(r[0].status, RcptStatus::PermFailed);
+        assert_eq!(r[0].enhanced.as_deref(), Some("5.1.1"));
+        assert_eq!(r[1].status, RcptStatus::Accepted);
+    }
+
+    #[test]
+    fn all_recipients_refused_is_exit_24_and_quits() {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"452 4.5.3 Too many recipients\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 24);
+        assert_eq!(s.recipients()[0].status, RcptStatus::TempFailed);
+    }
+
+    #[test]
+    fn starttls_discards_injected_bytes_and_ehlos_again() {
+        let mut p = plan();
+        p.starttls = StartTls::Required;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert_eq!(
+            sent(&mut s).lines().last().unwrap(),
+            "STARTTLS",
+            "STARTTLS before anything else"
+        );
+        let _ = events(&mut s);
+        s.feed(b"220 2.0.0 Ready\r\n250-injected\r\n250 AUTH PLAIN\r\n");
+        assert_eq!(s.poll_action(), Some(Action::StartTls));
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::Deviation { deviation: Deviation::StartTlsInjection { bytes }, .. }
+                    if bytes.0 == b"250-injected\r\n250 AUTH PLAIN\r\n"
+            )),
+            "{ev:?}"
+        );
+        assert!(s.capabilities().is_some());
+        s.tls_established();
+        assert!(s.capabilities().is_none(), "pre-TLS capabilities forgotten");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(b"250-server.test\r\n250 AUTH PLAIN\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+        assert!(s.is_tls());
+    }
+
+    #[test]
+    fn required_starttls_not_advertised_is_exit_29() {
+        let mut p = plan();
+        p.starttls = StartTls::Required;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+        assert!(sent(&mut s).ends_with("QUIT\r\n"));
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 29);
+    }
+
+    #[test]
+    fn optional_starttls_not_advertised_carries_on() {
+        let mut p = plan();
+        p.starttls = StartTls::Optional;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+        assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
+    }
+
+    #[test]
+    fn ehlo_refused_falls_back_to_helo() {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"502 5.5.2 Command not recognized\r\n");
+        assert_eq!(sent(&mut s), "HELO client.test\r\n");
+        s.feed(b"250 x\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn pipelining_sends_mail_rcpts_and_data_in_one_write() {
+        let mut p = plan();
+        p.pipeline = true;
+        p.rcpts.push("c@server.test".into());
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        let _ = sent(&mut s);
+        s.feed(EHLO_REPLY.as_bytes());
+        assert_eq!(
+            sent(&mut s),
+            "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@server.test>\r\nRCPT TO:<c@server.test>\r\nDATA\r\n"
+        );
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n354 go\r\n");
+        assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+        assert_eq!(s.recipients()[1].status, RcptStatus::PermFailed);
+    }
+
+    #[test]
+    fn pipelined_failure_of_every_rcpt_ends_a_354_with_a_dot() {
+        let mut p = plan();
+        p.pipeline = true;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"250 ok\r\n550 no\r\n354 go\r\n");
+        assert_eq!(sent(&mut s), ".\r\nQUIT\r\n");
+        s.feed(b"554 no valid recipients\r\n221 bye\r\n");
+        assert!(s.is_closed());
+        assert_eq!(exit_code(&s), 24);
+    }
+
+    #[test]
+    fn close_in_the_middle_of_data_is_exit_6() {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n");
+        let _ = sent(&mut s);
+        s.feed_eof();
+        assert!(s.is_closed());
+        assert_eq!(exit_code(&s), 6);
+        assert!(events(&mut s).contains(&Event::Closed { expected: false }));
+    }
+
+    #[test]
+    fn error_reply_then_close_keeps_the_phase_code() {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"550 5.7.1 sender refused\r\n");
+        assert!(sent(&mut s).ends_with("QUIT\r\n"));
+        s.feed_eof();
+        assert_eq!(exit_code(&s), 23, "swaks: 550 to MAIL then close → 23");
+    }
+
+    #[test]
+    fn garbage_and_421_banners_are_exit_21() {
+        for banner in [&b"hello there\r\n"[..], b"421 4.3.2 busy\r\n"] {
+            let mut s = Session::new(plan());
+            s.feed(banner);
+            assert_eq!(sent(&mut s), "QUIT\r\n");
+            s.feed_eof();
+            assert_eq!(exit_code(&s), 21, "{}", String::from_utf8_lossy(banner));
+        }
+    }
+
+    #[test]
+    fn dot_refused_is_exit_26() {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n552 5.3.4 too big\r\n");
+        assert!(sent(&mut s).ends_with("QUIT\r\n"));
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26);
+        assert_eq!(s.message_accepted(), Some(false));
+    }
+
+    #[test]
+    fn quit_after_rcpt_stops_cleanly() {
+        let mut p = plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Rcpt,
+        });
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert!(sent(&mut s).ends_with("RCPT TO:<b@server.test>\r\nQUIT\r\n"));
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+    }
+
+    #[test]
+    fn drop_after_send_mail_closes_without_reading() {
+        let mut p = plan();
+        p.stop = Some(Stop {
+            kind: StopKind::DropAfterSend,
+            at: StopAt::Mail,
+        });
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert_eq!(exit_code(&s), 0);
+    }
+
+    #[test]
+    fn null_sender_is_empty_brackets() {
+        let mut p = plan();
+        p.from = String::new();
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert!(sent(&mut s).ends_with("MAIL FROM:<>\r\n"));
+    }
+}
