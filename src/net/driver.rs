@@ -438,6 +438,17 @@ async fn pump(
                 Ok(r) => r,
                 Err(_) => {
                     drain(session, out);
+                    // Waiting for the reply to the QUIT that followed an error: that error is
+                    // what the run failed with, not the slow goodbye.
+                    if session.outcome().is_err() {
+                        out.emit(Event::Warning {
+                            message: format!(
+                                "no reply to QUIT within {}s: closing",
+                                cfg.timeout.as_secs_f64()
+                            ),
+                        });
+                        return Ok(());
+                    }
                     if phase == Phase::Banner && !cfg.plan.tls_on_connect {
                         out.emit(Event::Warning {
                             message: "no banner: this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded".into(),

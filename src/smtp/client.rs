@@ -683,7 +683,16 @@ impl Session {
             Expect::Rcpt(n) => self.on_rcpt(n, reply),
             Expect::Data => self.on_data(reply),
             Expect::Dot(left) => self.on_dot(reply, left),
-            Expect::Quit => self.close(),
+            Expect::Quit => {
+                if !expected {
+                    self.set_error(SessionError::UnexpectedReply {
+                        phase: Phase::Quit,
+                        expected: "221",
+                        reply: Box::new(reply),
+                    });
+                }
+                self.close();
+            }
         }
     }
 

@@ -1,0 +1,324 @@
+//! Every documented exit code (swaks's table, README) produced end to end by the real binary,
+//! mostly against scripted servers that misbehave on purpose.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn zero_for_a_whole_accepted_transaction() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--body", "hello\n.leading dot"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("MAIL FROM:<sender@client.test>\r\n"), "{got}");
+    assert!(got.contains("RCPT TO:<rcpt@scripted.test>\r\n"), "{got}");
+    assert!(
+        got.contains("\r\nhello\r\n..leading dot\r\n.\r\n"),
+        "dot-stuffed: {got}"
+    );
+    assert!(got.ends_with("QUIT\r\n"), "{got}");
+}
+
+#[test]
+fn one_for_a_bad_flag() {
+    let run = ehlo(&["--no-such-flag"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--no-such-flag"), "{}", run.stderr);
+}
+
+#[test]
+fn one_for_an_unreadable_body_file() {
+    let run = ehlo(&[
+        "--server",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--body",
+        "@/nonexistent/ehlo-test-body",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("/nonexistent/ehlo-test-body"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.trim().lines().count(),
+        1,
+        "one-line reason: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn two_when_nothing_listens() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = format!("127.0.0.1:{port}");
+    let run = ehlo(&["--server", &server, "--to", "a@b.test", "--color", "never"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.to_lowercase().contains("refused"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn six_when_the_server_drops_during_data() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Line,
+        Step::Close,
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(run.all().contains("closed"), "{}", run.all());
+}
+
+#[test]
+fn twenty_one_for_garbage_421_and_silent_banners() {
+    let srv = scripted(vec![
+        Step::Send(b"HTTP/1.1 400 Bad Request\r\n"),
+        Step::Expect("QUIT"),
+        Step::Close,
+    ]);
+    assert_eq!(send(&srv, &[]).code, 21);
+    srv.finish();
+
+    let srv = scripted(vec![
+        Step::Send(b"421 4.3.2 Service shutting down\r\n"),
+        Step::Close,
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+
+    let srv = scripted(vec![Step::Sleep(Duration::from_secs(3))]);
+    let run = send(&srv, &["--timeout", "1"]);
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(
+        run.elapsed < Duration::from_secs(3),
+        "timeout honoured: {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.all().contains("--tls-on-connect"),
+        "mode hint: {}",
+        run.all()
+    );
+}
+
+#[test]
+fn twenty_two_when_ehlo_and_helo_are_refused() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"502 5.5.2 no\r\n"),
+        Step::Expect("HELO"),
+        Step::Send(b"501 5.5.4 bad name\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 22, "{}", run.all());
+}
+
+#[test]
+fn twenty_three_when_mail_is_refused() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"550 5.7.1 sender refused\r\n"),
+        Step::Expect("QUIT"),
+        Step::Close,
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 23, "{}", run.all());
+}
+
+#[test]
+fn twenty_four_when_every_recipient_is_refused() {
+    for reply in [
+        &b"550 5.1.1 <rcpt@scripted.test>: Recipient address rejected\r\n"[..],
+        b"452 4.5.3 Too many recipients\r\n",
+    ] {
+        let srv = scripted(after_greet(vec![
+            Step::Expect("MAIL"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT"),
+            Step::SendOwned(reply.to_vec()),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]));
+        let run = send(&srv, &[]);
+        srv.finish();
+        assert_eq!(run.code, 24, "{}", run.all());
+    }
+}
+
+#[test]
+fn twenty_five_when_data_is_refused() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"554 5.5.1 no valid recipients\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    assert_eq!(send(&srv, &[]).code, 25);
+    srv.finish();
+}
+
+#[test]
+fn twenty_six_when_the_message_is_refused() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"552 5.3.4 Message size exceeds fixed limit\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+}
+
+#[test]
+fn twenty_seven_when_quit_is_refused() {
+    let mut steps = accept_all();
+    steps.pop();
+    steps.push(Step::Send(b"500 5.5.1 what?\r\n"));
+    let srv = scripted(after_greet(steps));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 27, "{}", run.all());
+}
+
+#[test]
+fn twenty_eight_when_auth_is_refused() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH PLAIN\r\n"),
+        Step::Expect("AUTH PLAIN "),
+        Step::Send(b"535 5.7.8 Error: authentication failed\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "u",
+            "--auth-password",
+            "wrong-pw",
+            "--allow-plaintext-auth",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 28, "{}", run.all());
+}
+
+#[test]
+fn twenty_nine_when_starttls_is_missing_or_fails() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let run = send(&srv, &["--tls"]);
+    srv.finish();
+    assert_eq!(run.code, 29, "not advertised: {}", run.all());
+
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 go ahead\r\n"),
+        Step::Send(b"this is not a TLS server hello\r\n"),
+        Step::Close,
+    ]);
+    let run = send(&srv, &["--tls", "--insecure"]);
+    srv.finish();
+    assert_eq!(run.code, 29, "handshake fails: {}", run.all());
+}
+
+#[test]
+fn twenty_nine_when_the_certificate_does_not_verify() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 go ahead\r\n"),
+        Step::Tls,
+    ]);
+    let run = send(&srv, &["--tls"]);
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all().contains("--insecure"),
+        "suggests a way out: {}",
+        run.all()
+    );
+}
+
+#[test]
+fn thirty_two_when_ehlo_after_tls_is_refused() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 go ahead\r\n"),
+        Step::Tls,
+        Step::Expect("EHLO"),
+        Step::Send(b"554 5.7.0 not you\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(&srv, &["--tls", "--insecure"]);
+    srv.finish();
+    assert_eq!(run.code, 32, "{}", run.all());
+    assert!(run.stdout.contains("TLS"), "{}", run.stdout);
+}
+
+#[test]
+fn a_timeout_exits_with_the_code_of_its_phase() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Sleep(Duration::from_secs(3)),
+    ]));
+    let run = send(&srv, &["--timeout", "1"]);
+    srv.finish();
+    assert_eq!(run.code, 24, "RCPT timeout: {}", run.all());
+    assert!(
+        run.all().to_lowercase().contains("timed out"),
+        "{}",
+        run.all()
+    );
+}

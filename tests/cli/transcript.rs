@@ -1,0 +1,212 @@
+//! The annotated transcript against hostile or odd servers: hints, explanations, deviations,
+//! bounded memory and time, STARTTLS injection, and secrets that never print.
+
+use std::time::Duration;
+
+use base64::Engine;
+
+use crate::util::*;
+
+#[test]
+fn hints_and_explanations_in_a_refused_recipient() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"550 5.1.1 <rcpt@scripted.test>: Recipient address rejected: User unknown\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 24);
+    let out = &run.stdout;
+    assert!(out.contains(" -> MAIL FROM:<sender@client.test>"), "{out}");
+    assert!(out.contains("<-  250 2.1.0 Ok"), "{out}");
+    assert!(out.contains("<** 550 5.1.1 <rcpt@scripted.test>"), "{out}");
+    assert!(out.contains("5.1.1"), "{out}");
+    // The explanation names the registry meaning of 5.1.1.
+    assert!(
+        out.to_lowercase()
+            .contains("bad destination mailbox address"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bare_lf_replies_work_and_are_reported() {
+    let srv = scripted(vec![
+        Step::Send(b"220 lf.test ESMTP\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-lf.test\n250 8BITMIME\n"),
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\n"),
+        Step::Data,
+        Step::Send(b"250 queued\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\n"),
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().to_lowercase().contains("bare lf"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn mixed_multiline_codes_are_reported_not_fatal() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n251-PIPELINING\r\n250 8BITMIME\r\n"),
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(&srv, &["--explain", "all"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.all().contains("251"), "{}", run.all());
+    assert!(run.all().to_lowercase().contains("code"), "{}", run.all());
+}
+
+#[test]
+fn a_huge_line_without_crlf_neither_hangs_nor_floods() {
+    let srv = scripted(vec![
+        Step::SendOwned(vec![b'A'; 100 * 1024]),
+        Step::Sleep(Duration::from_secs(3)),
+    ]);
+    let run = send(&srv, &["--timeout", "1"]);
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(run.elapsed < Duration::from_secs(3));
+    assert!(
+        run.stdout.len() < 32 * 1024,
+        "output bounded: {} bytes",
+        run.stdout.len()
+    );
+}
+
+#[test]
+fn a_trickling_server_is_waited_for_within_the_reply_timeout() {
+    let mut steps = vec![Step::Trickle(
+        b"220 slow.test ESMTP\r\n",
+        Duration::from_millis(60),
+    )];
+    steps.extend(vec![Step::Expect("EHLO"), Step::Send(b"250 slow.test\r\n")]);
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--timeout", "5"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // The same trickle with a shorter per-reply deadline times out in the banner.
+    let srv = scripted(vec![Step::Trickle(
+        b"220 slow.test ESMTP and a long greeting text\r\n",
+        Duration::from_millis(100),
+    )]);
+    let run = send(&srv, &["--timeout", "1"]);
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    drop(srv);
+}
+
+#[test]
+fn bytes_after_the_starttls_220_are_flagged_and_discarded() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 2.0.0 Ready to start TLS\r\n250-injected.test\r\n250 AUTH PLAIN\r\n"),
+        Step::Tls,
+        Step::Expect("EHLO"),
+        Step::Send(b"250 x\r\n"),
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(&srv, &["--tls", "--insecure"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().to_lowercase().contains("injection"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        got.matches("EHLO").count(),
+        2,
+        "EHLO again after TLS: {got}"
+    );
+    assert!(
+        run.stdout.contains(" ~> MAIL FROM:"),
+        "TLS hints: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn secrets_never_print_in_any_output_mode() {
+    let password = "s3cret-Pa55word";
+    let plain_b64 = base64::engine::general_purpose::STANDARD.encode(format!("\0user\0{password}"));
+    let pw_b64 = base64::engine::general_purpose::STANDARD.encode(password);
+    for mode in [
+        &[][..],
+        &["--json"][..],
+        &["--show-raw-text"][..],
+        &["--auth-plaintext"][..],
+    ] {
+        let mut steps = vec![
+            Step::Send(b"220 x\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("AUTH PLAIN "),
+            Step::Send(b"235 2.7.0 Authentication successful\r\n"),
+        ];
+        steps.extend(accept_all());
+        let srv = scripted(steps);
+        let mut args = vec![
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "user",
+            "--auth-password",
+            password,
+            "--allow-plaintext-auth",
+        ];
+        args.extend_from_slice(mode);
+        let run = send(&srv, &args);
+        let got = srv.finish();
+        assert_eq!(run.code, 0, "{mode:?}: {}", run.all());
+        assert!(
+            got.contains(&plain_b64),
+            "the server did get the credentials"
+        );
+        let all = run.all();
+        for secret in [password, plain_b64.as_str(), pw_b64.as_str()] {
+            assert!(!all.contains(secret), "{mode:?} leaked {secret}: {all}");
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Test plumbing: run the built `ehlo` binary with a hard time limit, and a scripted SMTP server
+//! on 127.0.0.1:0 for the misbehaviour real servers won't produce (garbage, trickles, drops,
+//! injected bytes). The scripted server records every byte it received.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslAcceptor, SslMethod, SslStream};
+
+/// What a finished `ehlo` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Both streams, for assertions that don't care where a line went.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
+pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("EHLO_AUTH_PASSWORD")
+        .env_remove("EHLO_AUTH_TOKEN")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("spawn ehlo");
+    if let Some(input) = stdin {
+        let mut w = child.stdin.take().unwrap();
+        w.write_all(input).unwrap();
+    }
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("ehlo {args:?} ran longer than {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Run `ehlo` with a 30 s limit.
+pub fn ehlo(args: &[&str]) -> Run {
+    ehlo_with(args, None, Duration::from_secs(30))
+}
+
+/// One step of a scripted server.
+#[derive(Clone)]
+pub enum Step {
+    /// Write these bytes.
+    Send(&'static [u8]),
+    /// Write these bytes (owned).
+    SendOwned(Vec<u8>),
+    /// Read one line; panic (in the server thread) unless it starts with this, case-insensitively.
+    Expect(&'static str),
+    /// Read one line, whatever it is.
+    Line,
+    /// Read message content until the CRLF.CRLF end marker.
+    Data,
+    /// Write these bytes one at a time with a pause between.
+    Trickle(&'static [u8], Duration),
+    /// Do nothing for a while (connection kept open).
+    Sleep(Duration),
+    /// TLS handshake as the server (after a 220 to STARTTLS, or at once for implicit TLS).
+    Tls,
+    /// Close the connection now.
+    Close,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+    Gone,
+}
+
+impl Stream {
+    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(b),
+            Stream::Tls(s) => s.read(b),
+            Stream::Gone => Ok(0),
+        }
+    }
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(b),
+            Stream::Tls(s) => s.write_all(b).and_then(|_| s.flush()),
+            Stream::Gone => Ok(()),
+        }
+    }
+}
+
+/// A scripted server running in a thread; `finish()` returns every byte it received.
+pub struct Scripted {
+    pub addr: SocketAddr,
+    handle: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl Scripted {
+    /// `127.0.0.1:PORT` for `--server`.
+    pub fn server(&self) -> String {
+        self.addr.to_string()
+    }
+    /// Wait for the script to end; the bytes the client sent.
+    pub fn finish(mut self) -> String {
+        let h = self.handle.take().unwrap();
+        String::from_utf8_lossy(&h.join().expect("scripted server panicked")).into_owned()
+    }
+}
+
+/// A self-signed certificate for "localhost", as an acceptor.
+pub fn test_acceptor() -> Arc<SslAcceptor> {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert = openssl::x509::X509::from_der(ck.cert.der()).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
+        .unwrap();
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.set_certificate(&cert).unwrap();
+    b.set_private_key(&key).unwrap();
+    Arc::new(b.build())
+}
+
+/// Start a server that accepts ONE connection and plays `steps`.
+pub fn scripted(steps: Vec<Step>) -> Scripted {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = test_acceptor();
+    let handle = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut s = Stream::Plain(tcp);
+        let mut got = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        for step in steps {
+            match step {
+                Step::Send(b) => {
+                    let _ = s.write_all(b);
+                }
+                Step::SendOwned(b) => {
+                    let _ = s.write_all(&b);
+                }
+                Step::Trickle(b, pause) => {
+                    for byte in b {
+                        if s.write_all(&[*byte]).is_err() {
+                            break;
+                        }
+                        std::thread::sleep(pause);
+                    }
+                }
+                Step::Expect(prefix) => {
+                    let line = read_line(&mut s, &mut pending, &mut got);
+                    assert!(
+                        line.to_ascii_uppercase()
+                            .starts_with(&prefix.to_ascii_uppercase()),
+                        "scripted server expected {prefix:?}, got {line:?}"
+                    );
+                }
+                Step::Line => {
+                    read_line(&mut s, &mut pending, &mut got);
+                }
+                Step::Data => loop {
+                    let line = read_line(&mut s, &mut pending, &mut got);
+                    if line == ".\r\n" || line.is_empty() {
+                        break;
+                    }
+                },
+                Step::Sleep(d) => std::thread::sleep(d),
+                Step::Tls => {
+                    let Stream::Plain(tcp) = std::mem::replace(&mut s, Stream::Gone) else {
+                        panic!("TLS twice");
+                    };
+                    match acceptor.accept(tcp) {
+                        Ok(t) => s = Stream::Tls(Box::new(t)),
+                        Err(_) => return got,
+                    }
+                }
+                Step::Close => {
+                    s = Stream::Gone;
+                }
+            }
+        }
+        // Let the client finish (QUIT, close) before the socket drops.
+        let mut b = [0u8; 4096];
+        while let Ok(n) = s.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&b[..n]);
+        }
+        got
+    });
+    Scripted {
+        addr,
+        handle: Some(handle),
+    }
+}
+
+fn read_line(s: &mut Stream, pending: &mut Vec<u8>, got: &mut Vec<u8>) -> String {
+    loop {
+        if let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            got.extend_from_slice(&line);
+            return String::from_utf8_lossy(&line).into_owned();
+        }
+        let mut b = [0u8; 4096];
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => {
+                let rest = std::mem::take(pending);
+                got.extend_from_slice(&rest);
+                return String::from_utf8_lossy(&rest).into_owned();
+            }
+            Ok(n) => pending.extend_from_slice(&b[..n]),
+        }
+    }
+}
+
+/// The usual opening: banner, EHLO with a few extensions.
+pub fn greet() -> Vec<Step> {
+    vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-scripted.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n"),
+    ]
+}
+
+/// `greet()` followed by `more`.
+pub fn after_greet(more: Vec<Step>) -> Vec<Step> {
+    let mut v = greet();
+    v.extend(more);
+    v
+}
+
+/// A whole accepted transaction after the greeting.
+pub fn accept_all() -> Vec<Step> {
+    vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 End data with <CR><LF>.<CR><LF>\r\n"),
+        Step::Data,
+        Step::Send(b"250 2.0.0 Ok: queued as ABC123\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]
+}
+
+/// Standard arguments for a send to a scripted server.
+pub fn send_args(server: &str) -> Vec<String> {
+    [
+        "--server",
+        server,
+        "--to",
+        "rcpt@scripted.test",
+        "--from",
+        "sender@client.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--color",
+        "never",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Run a send against `server` with the standard arguments plus `extra`.
+pub fn send(server: &Scripted, extra: &[&str]) -> Run {
+    let mut args = send_args(&server.server());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ehlo(&refs)
+}
