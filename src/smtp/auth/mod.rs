@@ -1,7 +1,39 @@
 //! SASL mechanisms for AUTH (RFC 4954) as small sans-IO sub-machines, and the [`Secret`] type that
 //! keeps credentials out of every output.
 //!
-//! TODO(auth helper): implement the mechanisms; the types and signatures are the contract.
+//! Each mechanism lives in its own file (PLAIN RFC 4616, LOGIN draft-murchison-sasl-login,
+//! CRAM-MD5 RFC 2195, XOAUTH2 (Google/Microsoft), OAUTHBEARER RFC 7628, SCRAM-SHA-256
+//! RFC 5802/7677) and implements [`Mechanism`]. The SMTP client drives one like this:
+//!
+//! 1. [`mechanism`] builds it; [`Mechanism::ready`] says early whether a credential is missing.
+//! 2. `AUTH <name> [<encode_initial(initial_response)>]` (RFC 4954 §4: an empty initial response
+//!    is sent as `=`, see [`encode_initial`]).
+//! 3. For every `334 <text>`: [`decode_challenge`], [`Mechanism::respond`], send
+//!    [`encode_response`]. On `Err`, cancel with `*` (RFC 4954 §4) and report the error.
+//! 4. On `235`: [`Mechanism::finish`] (SCRAM verifies the server's signature there if it has not
+//!    already done so in step 3). [`Mechanism::server_error`] holds any error document the server
+//!    sent (XOAUTH2/OAUTHBEARER JSON, SCRAM `e=`) for the transcript.
+//!
+//! Nothing here has a clock or a random source: the SCRAM client nonce comes in
+//! [`Credentials::nonce`] (see [`scram_nonce`]). Secrets never reach `Step::display` or any
+//! `Debug` output: every mechanism has a hand-written `Debug`.
+
+mod cram_md5;
+mod login;
+mod oauthbearer;
+mod plain;
+mod scram;
+mod xoauth2;
+
+pub use cram_md5::CramMd5;
+pub use login::Login;
+pub use oauthbearer::OAuthBearer;
+pub use plain::Plain;
+pub use scram::ScramSha256;
+pub use xoauth2::XOAuth2;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 
 /// A credential that never prints: `Debug` and `Display` show only its length.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -57,7 +89,9 @@ pub struct Credentials {
 }
 
 /// One client response in a SASL exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is hand-written: when `secret` is set it shows only the length of `data`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Step {
     /// Raw (not yet base64) bytes to send.
     pub data: Vec<u8>,
@@ -65,6 +99,20 @@ pub struct Step {
     pub display: String,
     /// Does `data` contain a secret (so its base64 must be masked in every output)?
     pub secret: bool,
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Step");
+        if self.secret {
+            d.field("data", &format_args!("<{} bytes, secret>", self.data.len()));
+        } else {
+            d.field("data", &printable(&self.data));
+        }
+        d.field("display", &self.display)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 /// Why a mechanism could not go on.
@@ -98,16 +146,33 @@ pub enum AuthError {
 }
 
 /// A SASL client mechanism as a sub-state-machine.
-pub trait Mechanism: Send {
+///
+/// `Debug` is a supertrait so holders (the client `Session`) can derive `Debug`; every
+/// implementation writes it by hand and prints no secret.
+pub trait Mechanism: Send + std::fmt::Debug {
     /// IANA name (`PLAIN`, `LOGIN`, `CRAM-MD5`, `XOAUTH2`, `OAUTHBEARER`, `SCRAM-SHA-256`).
     fn name(&self) -> &'static str;
     /// The initial response to send with the AUTH command, if the mechanism has one.
+    ///
+    /// `None` also when a needed credential is missing: the first [`Mechanism::respond`] then
+    /// returns [`AuthError::Missing`] (check [`Mechanism::ready`] first to fail before AUTH).
     fn initial_response(&mut self) -> Option<Step>;
     /// Answer one 334 challenge (already base64-decoded).
     fn respond(&mut self, challenge: &[u8]) -> Result<Step, AuthError>;
     /// The server said 235; `data` is any final server data (SCRAM's `v=`). Verify it.
     fn finish(&mut self, data: Option<&[u8]>) -> Result<(), AuthError> {
         let _ = data;
+        Ok(())
+    }
+    /// The error document the server sent in a challenge, decoded, for the transcript: the
+    /// XOAUTH2 / OAUTHBEARER JSON (`{"status":"401","schemes":"Bearer","scope":"…"}`, RFC 7628
+    /// §3.2.2) or SCRAM's `e=` value (RFC 5802 §7). Additive to the skeleton contract.
+    fn server_error(&self) -> Option<String> {
+        None
+    }
+    /// Are the credentials this mechanism needs all present and usable? `Err(Missing)` means:
+    /// don't send AUTH with it. Additive to the skeleton contract.
+    fn ready(&self) -> Result<(), AuthError> {
         Ok(())
     }
 }
@@ -123,7 +188,253 @@ pub const SUPPORTED: &[&str] = &[
 ];
 
 /// Build a mechanism by (case-insensitive) name, or `None` if ehlo does not implement it.
+///
+/// A missing credential does not make this `None` (that would read as "not implemented"): the
+/// mechanism reports it through [`Mechanism::ready`] and its first `respond`.
 pub fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mechanism>> {
-    let _ = (name, creds);
-    None
+    let m: Box<dyn Mechanism> = match name.to_ascii_uppercase().as_str() {
+        "PLAIN" => Box::new(Plain::new(creds)),
+        "LOGIN" => Box::new(Login::new(creds)),
+        "CRAM-MD5" => Box::new(CramMd5::new(creds)),
+        "XOAUTH2" => Box::new(XOAuth2::new(creds)),
+        "OAUTHBEARER" => Box::new(OAuthBearer::new(creds)),
+        "SCRAM-SHA-256" => Box::new(ScramSha256::new(creds)),
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// How much of a bad challenge an error message quotes.
+const QUOTE_MAX: usize = 64;
+
+/// Decode the text of a `334` reply (RFC 4954 §4: base64, possibly empty).
+///
+/// Leading/trailing blanks are ignored and padding is accepted with or without `=`, because some
+/// servers drop it. Empty text gives an empty challenge.
+pub fn decode_challenge(text: &str) -> Result<Vec<u8>, AuthError> {
+    let t = text.trim_matches([' ', '\t', '\r', '\n']);
+    if t.is_empty() {
+        return Ok(Vec::new());
+    }
+    STANDARD_PAD_INDIFFERENT
+        .decode(t)
+        .map_err(|_| AuthError::BadBase64(quote(t)))
+}
+
+/// Base64 of a response for the line after a 334 (RFC 4954 §4). Empty data gives an empty line.
+pub fn encode_response(step: &Step) -> String {
+    STANDARD.encode(&step.data)
+}
+
+/// Base64 of an initial response for the AUTH command line: RFC 4954 §4 sends a present but empty
+/// initial response as a single `=`, so it is not mistaken for "no initial response".
+pub fn encode_initial(step: &Step) -> String {
+    if step.data.is_empty() {
+        "=".to_string()
+    } else {
+        STANDARD.encode(&step.data)
+    }
+}
+
+/// Turn caller-supplied random bytes into a SCRAM client nonce (RFC 5802 §5.1: printable, no
+/// `,`). The core has no randomness; the caller passes e.g. 18 bytes from the OS and puts the
+/// result in [`Credentials::nonce`]. Empty input gives an empty string, which SCRAM rejects.
+pub fn scram_nonce(random: &[u8]) -> String {
+    // Standard base64 uses A-Z a-z 0-9 + / =: all printable, none a comma.
+    STANDARD.encode(random)
+}
+
+/// Quote untrusted text in an error: at most [`QUOTE_MAX`] characters, control characters escaped.
+pub(crate) fn quote(text: &str) -> String {
+    let mut out = printable(text.as_bytes());
+    if out.chars().count() > QUOTE_MAX {
+        out = out.chars().take(QUOTE_MAX).collect::<String>() + "…";
+    }
+    out
+}
+
+/// Render protocol bytes for `Step::display`: NUL as `\0` (PLAIN's separator), 0x01 as `^A` (the
+/// OAuth separator, as the XOAUTH2 documentation writes it), other controls as `\xNN`, invalid
+/// UTF-8 as U+FFFD. Never give it a secret.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\0' => out.push_str("\\0"),
+            '\x01' => out.push_str("^A"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// RFC 5802 §5.1 / RFC 5801 §4 `saslname`: `=` becomes `=3D` and `,` becomes `=2C`, so a name can
+/// sit inside the comma-separated GS2 header (SCRAM `n=`/`a=`, OAUTHBEARER `a=`).
+pub(crate) fn saslname(name: &str) -> String {
+    name.replace('=', "=3D").replace(',', "=2C")
+}
+
+/// How much of a server error document [`Mechanism::server_error`] keeps.
+const ERROR_DOC_MAX: usize = 2048;
+
+/// Keep a server's error challenge for the transcript: lossy UTF-8, controls escaped, bounded.
+pub(crate) fn error_document(challenge: &[u8]) -> String {
+    let mut out = printable(challenge);
+    if out.chars().count() > ERROR_DOC_MAX {
+        out = out.chars().take(ERROR_DOC_MAX).collect::<String>() + "…";
+    }
+    out
+}
+
+/// The bearer token for XOAUTH2/OAUTHBEARER: `token`, else `password` (swaks passes the token as
+/// the password). Surrounding whitespace is dropped because tokens read from files or commands
+/// usually end with a newline, which would corrupt the `auth=Bearer` field.
+pub(crate) fn bearer_token(creds: &Credentials) -> Option<Secret> {
+    creds
+        .token
+        .as_ref()
+        .or(creds.password.as_ref())
+        .map(|s| Secret::new(s.expose().trim()))
+}
+
+/// A step with nothing in it (the answer to a server's final or error challenge).
+pub(crate) fn empty_step() -> Step {
+    Step {
+        data: Vec::new(),
+        display: String::new(),
+        secret: false,
+    }
+}
+
+/// Does the text contain a byte that would break the mechanism's framing?
+pub(crate) fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Shared checks for the "no secret leaks" tests of every mechanism.
+#[cfg(test)]
+pub(crate) mod leak {
+    use super::*;
+
+    /// Assert neither `secret` nor its base64 (alone, or as it would sit inside a longer base64
+    /// string at any of the three alignments) is in `text`.
+    pub fn assert_hidden(text: &str, secret: &str) {
+        assert!(!text.contains(secret), "secret in {text:?}");
+        assert!(
+            !text.contains(&STANDARD.encode(secret)),
+            "base64 secret in {text:?}"
+        );
+        for pad in 0..3 {
+            let mut b = vec![b'x'; pad];
+            b.extend_from_slice(secret.as_bytes());
+            let enc = STANDARD.encode(&b);
+            // Skip the characters that mix in the padding bytes and the trailing partial group.
+            let skip = if pad == 0 { 0 } else { 4 };
+            let core_len = (secret.len() / 3).saturating_sub(1) * 4;
+            if core_len >= 8 && enc.len() >= skip + core_len {
+                let core = &enc[skip..skip + core_len];
+                assert!(
+                    !text.contains(core),
+                    "base64 fragment of secret in {text:?}"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_challenge_handles_empty_padding_and_garbage() {
+        assert_eq!(decode_challenge("").unwrap(), Vec::<u8>::new());
+        assert_eq!(decode_challenge("  ").unwrap(), Vec::<u8>::new());
+        assert_eq!(decode_challenge("VXNlcm5hbWU6").unwrap(), b"Username:");
+        // Padding present, absent, surrounding blanks.
+        assert_eq!(decode_challenge("dGlt").unwrap(), b"tim");
+        assert_eq!(decode_challenge("dGk=").unwrap(), b"ti");
+        assert_eq!(decode_challenge("dGk").unwrap(), b"ti");
+        assert_eq!(decode_challenge(" dGk= \r\n").unwrap(), b"ti");
+        match decode_challenge("not base64 at all!") {
+            Err(AuthError::BadBase64(t)) => assert_eq!(t, "not base64 at all!"),
+            other => panic!("{other:?}"),
+        }
+        let long = "#".repeat(10_000);
+        match decode_challenge(&long) {
+            Err(AuthError::BadBase64(t)) => assert!(t.chars().count() <= QUOTE_MAX + 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn encode_empty_initial_is_equals_sign_but_empty_response_is_empty() {
+        let empty = empty_step();
+        assert_eq!(encode_initial(&empty), "=");
+        assert_eq!(encode_response(&empty), "");
+        let s = Step {
+            data: b"tim".to_vec(),
+            display: "tim".into(),
+            secret: false,
+        };
+        assert_eq!(encode_initial(&s), "dGlt");
+        assert_eq!(encode_response(&s), "dGlt");
+    }
+
+    #[test]
+    fn mechanism_by_name_is_case_insensitive_and_knows_all_supported() {
+        let c = Credentials::default();
+        for name in SUPPORTED {
+            let m = mechanism(&name.to_ascii_lowercase(), &c).expect(name);
+            assert_eq!(m.name(), *name);
+        }
+        assert!(mechanism("DIGEST-MD5", &c).is_none());
+        assert!(mechanism("", &c).is_none());
+    }
+
+    #[test]
+    fn missing_credentials_are_reported_not_panicked() {
+        let c = Credentials {
+            user: "u".into(),
+            ..Default::default()
+        };
+        for name in SUPPORTED {
+            let mut m = mechanism(name, &c).unwrap();
+            assert!(
+                matches!(m.ready(), Err(AuthError::Missing { .. })),
+                "{name} ready"
+            );
+            assert!(m.initial_response().is_none(), "{name} initial");
+            assert!(
+                matches!(m.respond(b""), Err(AuthError::Missing { .. })),
+                "{name} respond"
+            );
+        }
+    }
+
+    #[test]
+    fn leak_check_catches_secret_inside_longer_base64() {
+        let secret = "correct horse battery staple";
+        for prefix in ["", "\0", "\0tim\0"] {
+            let wire = STANDARD.encode(format!("{prefix}{secret}"));
+            let caught = std::panic::catch_unwind(|| leak::assert_hidden(&wire, secret));
+            assert!(caught.is_err(), "missed with prefix {prefix:?}");
+        }
+        leak::assert_hidden("\\0tim\\0****", secret);
+    }
+
+    #[test]
+    fn printable_escapes_controls() {
+        assert_eq!(printable(b"a\0b\x01c\x7fd\xff"), "a\\0b^Ac\\x7fd\u{fffd}");
+        assert_eq!(saslname("a=b,c"), "a=3Db=2Cc");
+    }
+
+    #[test]
+    fn scram_nonce_is_printable_without_comma() {
+        let n = scram_nonce(&[0xfb, 0xff, 0x2c, 0x00, 0x01, 0x02]);
+        assert!(n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b','));
+        assert_eq!(n.len(), 8);
+    }
 }
