@@ -148,10 +148,9 @@ pub async fn send(cfg: SendConfig, renderer: &mut dyn Renderer) -> u8 {
 
 /// Random client nonce for SCRAM (the sans-IO core has no randomness of its own).
 fn nonce() -> Option<String> {
-    use base64::Engine;
     let mut b = [0u8; 18];
     openssl::rand::rand_bytes(&mut b).ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(b))
+    Some(crate::smtp::auth::scram_nonce(&b))
 }
 
 async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) -> Result<(), Error> {

@@ -4,9 +4,6 @@
 
 use std::collections::VecDeque;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-
 use crate::smtp::auth::{self, Credentials, Mechanism, Step};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::codes;
@@ -294,8 +291,8 @@ struct AuthState {
     queue: VecDeque<String>,
     /// The mechanism being run.
     current: Option<Box<dyn Mechanism>>,
-    /// Base64 of the secret-bearing responses sent so far (masked in every output).
-    tried: usize,
+    /// Why the last mechanism could not be used, for the final error.
+    last_error: Option<String>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -896,7 +893,7 @@ impl Session {
         self.auth = Some(AuthState {
             queue,
             current: None,
-            tried: 0,
+            last_error: None,
         });
         self.next_mechanism();
     }
@@ -923,13 +920,16 @@ impl Session {
             return;
         };
         let Some(name) = state.queue.pop_front() else {
+            let reason = state
+                .last_error
+                .take()
+                .unwrap_or_else(|| "every mechanism tried was refused".into());
             self.auth_failed(SessionError::Auth {
                 mechanism: "AUTH".into(),
-                reason: "every mechanism tried was refused".into(),
+                reason,
             });
             return;
         };
-        state.tried += 1;
         let Some(mut mech) = auth::mechanism(&name, &plan.credentials) else {
             self.auth_failed(SessionError::Auth {
                 mechanism: name,
@@ -937,14 +937,18 @@ impl Session {
             });
             return;
         };
+        if let Err(e) = mech.ready() {
+            // A credential this mechanism needs is missing: try the next one.
+            if let Some(state) = self.auth.as_mut() {
+                state.last_error = Some(format!("{name}: {e}"));
+            }
+            self.next_mechanism();
+            return;
+        }
         let initial = mech.initial_response();
         let (wire_ir, display_ir, secret) = match &initial {
             Some(step) => {
-                let b64 = if step.data.is_empty() {
-                    "=".to_string()
-                } else {
-                    B64.encode(&step.data)
-                };
+                let b64 = auth::encode_initial(step);
                 let shown = self.show_step(step, &b64, &plan);
                 (Some(b64), Some(shown), step.secret && !plan.show_secrets)
             }
@@ -988,7 +992,7 @@ impl Session {
         match reply.code {
             Some(334) => {
                 let text = reply.lines.first().cloned().unwrap_or_default();
-                let challenge = match B64.decode(text.trim()) {
+                let challenge = match auth::decode_challenge(text.trim()) {
                     Ok(c) => c,
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
@@ -996,7 +1000,7 @@ impl Session {
                         self.pending.push_back(Expect::Auth);
                         self.set_error(SessionError::Auth {
                             mechanism: name,
-                            reason: format!("server challenge is not valid base64: {e}"),
+                            reason: e.to_string(),
                         });
                         self.finishing_auth_cancel();
                         return;
@@ -1012,9 +1016,17 @@ impl Session {
                     Some(m) => m.respond(&challenge),
                     None => return,
                 };
+                if let Some(err) = self
+                    .auth
+                    .as_ref()
+                    .and_then(|s| s.current.as_ref())
+                    .and_then(|m| m.server_error())
+                {
+                    self.info(format!("{name}: the server reports an error: {err}"));
+                }
                 match step {
                     Ok(step) => {
-                        let b64 = B64.encode(&step.data);
+                        let b64 = auth::encode_response(&step);
                         let shown = self.show_step(&step, &b64, &plan);
                         let secret = step.secret && !plan.show_secrets;
                         let wire = format!("{b64}\r\n").into_bytes();
