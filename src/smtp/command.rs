@@ -97,11 +97,15 @@ impl Command {
             Command::Ehlo(name) | Command::Helo(name) | Command::Lhlo(name) => arg(name),
             Command::Mail { from, params } => {
                 arg(&format!("FROM:<{from}>"));
-                params.iter().for_each(|p| arg(p));
+                for p in params {
+                    arg(p);
+                }
             }
             Command::Rcpt { to, params } => {
                 arg(&format!("TO:<{to}>"));
-                params.iter().for_each(|p| arg(p));
+                for p in params {
+                    arg(p);
+                }
             }
             Command::Bdat { size, last } => {
                 arg(&size.to_string());
@@ -163,6 +167,12 @@ impl Command {
     /// A trailing CR or CRLF is stripped if the caller left it on, non-UTF-8 bytes are replaced
     /// (U+FFFD), and a verb this codec does not model becomes [`Command::Unknown`] with the verb
     /// upper-cased. Paths keep their quoting (`"a b"@x`) and never have brackets.
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError::Empty`] for a blank line; [`CommandError::Syntax`] when a known verb's
+    /// arguments cannot be understood (missing or unterminated path, `RCPT TO:<>`, arguments to
+    /// DATA/RSET/QUIT/STARTTLS, a bad BDAT size, …). The server answers those with 501.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = strip_line_end(line);
         let line = String::from_utf8_lossy(line);
@@ -356,14 +366,14 @@ mod tests {
     fn mail(from: &str, params: &[&str]) -> Command {
         Command::Mail {
             from: from.into(),
-            params: params.iter().map(|s| s.to_string()).collect(),
+            params: params.iter().map(ToString::to_string).collect(),
         }
     }
 
     fn rcpt(to: &str, params: &[&str]) -> Command {
         Command::Rcpt {
             to: to.into(),
-            params: params.iter().map(|s| s.to_string()).collect(),
+            params: params.iter().map(ToString::to_string).collect(),
         }
     }
 

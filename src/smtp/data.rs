@@ -102,7 +102,7 @@ pub fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
 }
 
 /// Remove a final line consisting of a single `.` (with or without its line end), keeping the
-/// line end before it: `a\r\n.\r\n` → `a\r\n`, `a\n.` → `a\n`, `.\n` → ``.
+/// line end before it: `a\r\n.\r\n` → `a\r\n`, `a\n.` → `a\n`, `.\n` → nothing.
 fn strip_end_marker(content: &[u8]) -> &[u8] {
     let body = content
         .strip_suffix(b"\r\n")
@@ -119,6 +119,7 @@ fn strip_end_marker(content: &[u8]) -> &[u8] {
 
 /// Number of lines in wire-encoded content (for "N lines sent"): every LF ends a line, and
 /// trailing bytes without one count as a line. The final `.` line is included.
+#[allow(clippy::naive_bytecount)] // Runs once per message; not worth a crate.
 pub fn count_lines(wire: &[u8]) -> usize {
     let ends = wire.iter().filter(|&&b| b == b'\n').count();
     ends + usize::from(!wire.is_empty() && !wire.ends_with(b"\n"))
@@ -237,13 +238,12 @@ impl DataReader {
                     LineState::Middle
                 }
                 (LineState::Dot, b'\r') => LineState::DotCr,
+                // After `.` CR, a byte other than LF makes that CR a bare CR, exactly as after
+                // any CR (the dot is deleted, as below).
+                (LineState::DotCr | LineState::Cr, _) => self.after_cr(b),
                 // A lone leading dot followed by more text: §4.5.2 says delete the dot, so the
                 // byte is handled as if the dot had never been there.
-                (LineState::Dot, _) => self.middle(b),
-                // `.` CR then not LF: the CR is a bare CR; re-examine this byte after it.
-                (LineState::DotCr, _) => self.after_cr(b),
-                (LineState::Cr, _) => self.after_cr(b),
-                (LineState::Start | LineState::Middle, _) => self.middle(b),
+                (LineState::Dot | LineState::Start | LineState::Middle, _) => self.middle(b),
             };
         }
         DataProgress::More

@@ -276,15 +276,15 @@ impl ReplyParser {
         let mut pos = 0;
         let reply = loop {
             let rest = &buf[pos..];
-            if let Some(ov) = self.overlong.as_mut() {
+            if let Some(mut ov) = self.overlong.take() {
                 let Some(i) = find_lf(rest) else {
                     ov.discard(rest);
+                    self.overlong = Some(ov);
                     pos = buf.len();
                     break None;
                 };
                 ov.discard(&rest[..i]);
                 pos += i + 1;
-                let ov = self.overlong.take().expect("checked above");
                 let ending = if ov.last_cr { Ending::Crlf } else { Ending::Lf };
                 let line = Line {
                     kept: &ov.kept,
@@ -292,43 +292,42 @@ impl ReplyParser {
                     ending,
                     bare_cr: ov.bare_cr,
                 };
-                match self.line(&line) {
-                    Some(r) => break Some(r),
-                    None => continue,
+                if let Some(r) = self.line(&line) {
+                    break Some(r);
                 }
+                continue;
             }
-            match find_lf(rest) {
-                Some(i) => {
-                    let (content, ending) = match rest[..i].strip_suffix(b"\r") {
-                        Some(c) => (c, Ending::Crlf),
-                        None => (&rest[..i], Ending::Lf),
-                    };
-                    let line = Line {
-                        kept: &content[..content.len().min(max_line)],
-                        content_len: content.len(),
-                        ending,
-                        bare_cr: content.contains(&b'\r'),
-                    };
-                    pos += i + 1;
-                    if let Some(r) = self.line(&line) {
-                        break Some(r);
-                    }
+            if let Some(i) = find_lf(rest) {
+                let (content, ending) = match rest[..i].strip_suffix(b"\r") {
+                    Some(c) => (c, Ending::Crlf),
+                    None => (&rest[..i], Ending::Lf),
+                };
+                let line = Line {
+                    kept: &content[..content.len().min(max_line)],
+                    content_len: content.len(),
+                    ending,
+                    bare_cr: content.contains(&b'\r'),
+                };
+                pos += i + 1;
+                if let Some(r) = self.line(&line) {
+                    break Some(r);
                 }
-                None => {
-                    // Content plus a possible CR of the CRLF still fits: wait for more.
-                    if rest.len() > max_line.saturating_add(1) {
-                        let mut ov = Overlong {
-                            kept: rest[..max_line].to_vec(),
-                            len: max_line,
-                            last_cr: false,
-                            bare_cr: rest[..max_line].contains(&b'\r'),
-                        };
-                        ov.discard(&rest[max_line..]);
-                        self.overlong = Some(ov);
-                        pos = buf.len();
-                    }
-                    break None;
+            } else {
+                // No line end yet. While `max_line` bytes plus the CR of a CRLF fit, wait in the
+                // caller's buffer; beyond that the line is over-long: keep its head here and
+                // drop the rest as it arrives, so memory stays bounded.
+                if rest.len() > max_line.saturating_add(1) {
+                    let mut ov = Overlong {
+                        kept: rest[..max_line].to_vec(),
+                        len: max_line,
+                        last_cr: false,
+                        bare_cr: rest[..max_line].contains(&b'\r'),
+                    };
+                    ov.discard(&rest[max_line..]);
+                    self.overlong = Some(ov);
+                    pos = buf.len();
                 }
+                break None;
             }
         };
         buf.drain(..pos);
@@ -431,12 +430,11 @@ impl ReplyParser {
                 }
             }
         };
-        let text = match std::str::from_utf8(text) {
-            Ok(t) => t.to_string(),
-            Err(_) => {
-                devs.push(Deviation::NotUtf8);
-                String::from_utf8_lossy(text).into_owned()
-            }
+        let text = if let Ok(t) = std::str::from_utf8(text) {
+            t.to_string()
+        } else {
+            devs.push(Deviation::NotUtf8);
+            String::from_utf8_lossy(text).into_owned()
         };
 
         let pending = self.pending.get_or_insert_with(|| Pending {
