@@ -1,7 +1,9 @@
 //! EHLO capabilities (RFC 5321 §4.1.1.1, RFC 1869): keywords with parameters, unknown keywords and
 //! the raw lines kept.
 //!
-//! TODO(core-codec helper): implement; the types and signatures are the contract.
+//! The first line of a 250 EHLO reply is the server's greeting; every later line is
+//! `ehlo-keyword *( SP ehlo-param )` (RFC 5321 §4.1.1.1). Keywords are kept even when ehlo knows
+//! nothing about them (`X-FOO`, `LIMITS`, `XCLIENT`), so they can be shown and checked.
 
 use serde::Serialize;
 
@@ -28,27 +30,204 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Parse a 250 EHLO reply.
+    /// Parse a 250 EHLO reply. A single-line `250 host` gives a greeting and no keywords; blank
+    /// lines are skipped. Keywords are upper-cased, parameters kept as sent.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        let _ = reply;
-        todo!("core-codec helper")
+        let greeting = reply.lines.first().cloned().unwrap_or_default();
+        let keywords = reply
+            .lines
+            .iter()
+            .skip(1)
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                let keyword = words.next()?.to_ascii_uppercase();
+                Some(Capability {
+                    keyword,
+                    params: words.map(str::to_string).collect(),
+                    raw: line.clone(),
+                })
+            })
+            .collect();
+        Capabilities { greeting, keywords }
     }
-    /// Is `keyword` (case-insensitive) advertised?
+
+    fn find(&self, keyword: &str) -> Option<&Capability> {
+        self.keywords
+            .iter()
+            .find(|c| c.keyword.eq_ignore_ascii_case(keyword))
+    }
+
+    /// Is `keyword` (case-insensitive) advertised? The old `AUTH=…` form is its own keyword
+    /// (`AUTH=LOGIN`); use [`Capabilities::auth_mechanisms`] to ask about AUTH.
     pub fn has(&self, keyword: &str) -> bool {
-        let _ = keyword;
-        todo!("core-codec helper")
+        self.find(keyword).is_some()
     }
-    /// Parameters of `keyword`, if advertised.
+
+    /// Parameters of `keyword`, if advertised (the first line with that keyword).
     pub fn params(&self, keyword: &str) -> Option<&[String]> {
-        let _ = keyword;
-        todo!("core-codec helper")
+        self.find(keyword).map(|c| c.params.as_slice())
     }
+
     /// SASL mechanisms from `AUTH a b` and the old `AUTH=a b` form, upper-cased, deduplicated.
+    ///
+    /// The `AUTH=` form predates RFC 2554 (RFC 4954 §3 notes that some clients need it), and
+    /// servers often send both, sometimes with different lists, so the union is returned in the
+    /// order first seen.
     pub fn auth_mechanisms(&self) -> Vec<String> {
-        todo!("core-codec helper")
+        let mut mechanisms: Vec<String> = Vec::new();
+        for cap in &self.keywords {
+            let first = if cap.keyword == "AUTH" {
+                None
+            } else if let Some(m) = cap.keyword.strip_prefix("AUTH=") {
+                Some(m)
+            } else {
+                continue;
+            };
+            let names = first
+                .into_iter()
+                .map(str::to_string)
+                .chain(cap.params.iter().map(|p| p.to_ascii_uppercase()));
+            for name in names {
+                if !name.is_empty() && !mechanisms.contains(&name) {
+                    mechanisms.push(name);
+                }
+            }
+        }
+        mechanisms
     }
+
     /// The SIZE limit (RFC 1870), `Some(0)` means "no fixed limit".
+    ///
+    /// `SIZE` without a number, or with one that does not parse, is advertised support without a
+    /// usable limit, so it is `Some(0)` too.
     pub fn size(&self) -> Option<u64> {
-        todo!("core-codec helper")
+        let params = self.params("SIZE")?;
+        Some(params.first().and_then(|p| p.parse().ok()).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::reply::{Limits, ReplyParser};
+
+    fn parse(wire: &[u8]) -> Capabilities {
+        let mut buf = wire.to_vec();
+        let reply = ReplyParser::new(Limits::default())
+            .next_reply(&mut buf)
+            .unwrap();
+        assert!(buf.is_empty());
+        Capabilities::from_reply(&reply)
+    }
+
+    const POSTFIX: &[u8] = b"250-mail.example.org\r\n\
+250-PIPELINING\r\n\
+250-SIZE 10240000\r\n\
+250-VRFY\r\n\
+250-ETRN\r\n\
+250-STARTTLS\r\n\
+250-AUTH PLAIN LOGIN\r\n\
+250-AUTH=PLAIN LOGIN\r\n\
+250-ENHANCEDSTATUSCODES\r\n\
+250-8BITMIME\r\n\
+250-DSN\r\n\
+250-SMTPUTF8\r\n\
+250-CHUNKING\r\n\
+250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT\r\n\
+250 LIMITS RCPTMAX=10 MAILMAX=1000\r\n";
+
+    const EXCHANGE: &[u8] = b"250-EX01.contoso.com Hello [198.51.100.7]\r\n\
+250-SIZE 37748736\r\n\
+250-PIPELINING\r\n\
+250-DSN\r\n\
+250-ENHANCEDSTATUSCODES\r\n\
+250-STARTTLS\r\n\
+250-X-ANONYMOUSTLS\r\n\
+250-AUTH NTLM\r\n\
+250-X-EXPS GSSAPI NTLM\r\n\
+250-8BITMIME\r\n\
+250-BINARYMIME\r\n\
+250-CHUNKING\r\n\
+250-XEXCH50\r\n\
+250-XRDST\r\n\
+250 XSHADOWREQUEST\r\n";
+
+    #[test]
+    fn postfix() {
+        let caps = parse(POSTFIX);
+        assert_eq!(caps.greeting, "mail.example.org");
+        assert_eq!(caps.keywords.len(), 14);
+        assert!(caps.has("pipelining"));
+        assert!(caps.has("STARTTLS"));
+        assert!(!caps.has("PRDR"));
+        assert_eq!(caps.size(), Some(10_240_000));
+        assert_eq!(caps.auth_mechanisms(), ["PLAIN", "LOGIN"]);
+        assert_eq!(
+            caps.params("xclient").unwrap()[..2],
+            ["NAME".to_string(), "ADDR".to_string()]
+        );
+        let limits = caps.keywords.last().unwrap();
+        assert_eq!(
+            limits,
+            &Capability {
+                keyword: "LIMITS".into(),
+                params: vec!["RCPTMAX=10".into(), "MAILMAX=1000".into()],
+                raw: "LIMITS RCPTMAX=10 MAILMAX=1000".into(),
+            }
+        );
+        assert!(caps.has("AUTH=PLAIN"));
+    }
+
+    #[test]
+    fn exchange() {
+        let caps = parse(EXCHANGE);
+        assert_eq!(caps.greeting, "EX01.contoso.com Hello [198.51.100.7]");
+        assert_eq!(caps.size(), Some(37_748_736));
+        assert_eq!(caps.auth_mechanisms(), ["NTLM"]);
+        assert_eq!(
+            caps.params("X-EXPS"),
+            Some(&["GSSAPI".to_string(), "NTLM".to_string()][..])
+        );
+        assert!(caps.has("X-ANONYMOUSTLS"));
+        assert!(caps.has("xshadowrequest"));
+        assert_eq!(caps.params("CHUNKING"), Some(&[][..]));
+    }
+
+    #[test]
+    fn odd_replies() {
+        let caps = parse(b"250 host.example\r\n");
+        assert_eq!(caps.greeting, "host.example");
+        assert!(caps.keywords.is_empty());
+        assert_eq!(caps.size(), None);
+        assert!(caps.auth_mechanisms().is_empty());
+
+        let caps = parse(
+            b"250-h\r\n250-size\r\n250-auth login Plain\r\n250-AUTH=CRAM-MD5 login\r\n\
+250- \r\n250-x-foo  a\tb\r\n250 PRDR\r\n",
+        );
+        assert_eq!(caps.size(), Some(0));
+        assert_eq!(caps.auth_mechanisms(), ["LOGIN", "PLAIN", "CRAM-MD5"]);
+        assert_eq!(
+            caps.keywords
+                .iter()
+                .map(|c| c.keyword.as_str())
+                .collect::<Vec<_>>(),
+            ["SIZE", "AUTH", "AUTH=CRAM-MD5", "X-FOO", "PRDR"]
+        );
+        assert_eq!(
+            caps.params("X-FOO"),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+        assert_eq!(caps.keywords[0].raw, "size");
+        assert_eq!(parse(b"250-h\r\n250 SIZE big\r\n").size(), Some(0));
+
+        let empty = Capabilities::from_reply(&Reply {
+            code: Some(250),
+            enhanced: None,
+            lines: Vec::new(),
+            raw: crate::smtp::event::Bytes::default(),
+            deviations: Vec::new(),
+        });
+        assert_eq!(empty, Capabilities::default());
     }
 }

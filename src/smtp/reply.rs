@@ -1,6 +1,17 @@
 //! SMTP replies (RFC 5321 §4.2) and their incremental, lenient, bounded parser.
 //!
-//! TODO(core-codec helper): implement the parser; the types and signatures are the contract.
+//! The grammar the parser expects (RFC 5321 §4.2, with §4.2.1 on multi-line replies):
+//!
+//! ```text
+//! Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+//!              Reply-code [ SP textstring ] CRLF
+//! Reply-code = %x32-35 %x30-35 %x30-39
+//! textstring = 1*(%d09 / %d32-126)
+//! ```
+//!
+//! Real servers break it in many ways; instead of failing or hanging, the parser accepts what it
+//! can and records a [`Deviation`] on the reply (style practice 4). It never waits for a line it
+//! cannot recognise and never holds more than `max_line` bytes of one line or `max_lines` lines.
 
 use serde::Serialize;
 
@@ -73,10 +84,7 @@ impl Reply {
     pub fn first_text(&self) -> &str {
         let first = self.lines.first().map(String::as_str).unwrap_or("");
         match self.enhanced {
-            Some(_) => first
-                .split_once(' ')
-                .map(|(_, rest)| rest)
-                .unwrap_or(first),
+            Some(_) => first.split_once(' ').map(|(_, rest)| rest).unwrap_or(first),
             None => first,
         }
     }
@@ -132,35 +140,788 @@ impl Default for Limits {
     }
 }
 
+/// Longest reply line RFC 5321 §4.5.3.1.5 allows, CRLF included.
+pub const RFC_MAX_REPLY_LINE: usize = 512;
+
+/// How much of an offending line a deviation quotes.
+const QUOTE_CHARS: usize = 80;
+
 /// Incremental reply parser. The caller (the client `Session`) owns the read buffer; the parser
 /// drains complete lines from its front and keeps only bounded state of its own.
+///
+/// Leniency, line by line:
+/// - a bare LF ends a line ([`Deviation::BareLf`]); a CR not followed by LF is text
+///   ([`Deviation::BareCr`]);
+/// - a line without a three-digit code is a complete single-line reply with `code: None`
+///   ([`Deviation::MissingCode`]); inside a multi-line reply it is kept as one more line;
+/// - any character other than SP or `-` after the code makes the line final
+///   ([`Deviation::BadSeparator`]); `250` alone is a valid final line;
+/// - a later line with another code is kept, the first code wins ([`Deviation::MixedCodes`]);
+/// - a line longer than `max_line` keeps its first `max_line` bytes; the rest is discarded as it
+///   arrives, even before the line end has been seen ([`Deviation::OverlongLine`]).
+///
+/// Each kind of deviation is recorded at most once per reply, so the list stays bounded.
 #[derive(Debug, Default)]
 pub struct ReplyParser {
     limits: Limits,
+    /// The lines of a multi-line reply read so far.
+    pending: Option<Pending>,
+    /// A line longer than `max_line` whose end has not arrived yet.
+    overlong: Option<Overlong>,
+    /// The last call left an incomplete line in the caller's buffer.
+    partial: bool,
+}
+
+/// A reply whose final line has not arrived yet.
+#[derive(Debug)]
+struct Pending {
+    code: Option<u16>,
+    lines: Vec<String>,
+    raw: Vec<u8>,
+    deviations: Vec<Deviation>,
+}
+
+/// The kept head of an over-long line, while its tail is being discarded.
+#[derive(Debug)]
+struct Overlong {
+    /// The first `max_line` bytes.
+    kept: Vec<u8>,
+    /// Bytes of the line seen so far (LF not included).
+    len: usize,
+    /// The last byte seen was a CR (it may turn out to be half of the CRLF).
+    last_cr: bool,
+    /// A CR not followed by LF was seen.
+    bare_cr: bool,
+}
+
+impl Overlong {
+    /// Account for discarded bytes (which never contain LF).
+    fn discard(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            // The byte after a CR is not LF here, so that CR was bare.
+            self.bare_cr |= self.last_cr;
+            self.last_cr = b == b'\r';
+        }
+        self.len += bytes.len();
+    }
+}
+
+/// How a line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Crlf,
+    Lf,
+    /// The connection closed first; `true` when a lone CR (half a CRLF) was the last byte.
+    Close(bool),
+}
+
+impl Ending {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Ending::Crlf => b"\r\n",
+            Ending::Lf => b"\n",
+            Ending::Close(true) => b"\r",
+            Ending::Close(false) => b"",
+        }
+    }
+}
+
+/// One line handed to [`ReplyParser::line`].
+struct Line<'a> {
+    /// The content kept (at most `max_line` bytes, no line end).
+    kept: &'a [u8],
+    /// Length of the whole content (may exceed `kept`).
+    content_len: usize,
+    ending: Ending,
+    bare_cr: bool,
+}
+
+fn push_once(deviations: &mut Vec<Deviation>, d: Deviation) {
+    let kind = std::mem::discriminant(&d);
+    if !deviations.iter().any(|x| std::mem::discriminant(x) == kind) {
+        deviations.push(d);
+    }
+}
+
+fn quote(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .take(QUOTE_CHARS)
+        .collect()
+}
+
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
 }
 
 impl ReplyParser {
     /// A parser with the given limits.
     pub fn new(limits: Limits) -> Self {
-        ReplyParser { limits }
+        ReplyParser {
+            limits,
+            ..ReplyParser::default()
+        }
     }
 
     /// Drain complete lines from the front of `buf`; return a reply once its last line is in.
     /// Call again until it returns `None`. Never holds more than `max_line` bytes of one line.
+    ///
+    /// Bytes after the returned reply stay in `buf` untouched (pipelined replies, and bytes a
+    /// server sent after its `220` to STARTTLS, which the Session must see). An incomplete line
+    /// stays in `buf` too, unless it is already longer than `max_line`: then its head moves into
+    /// the parser and the rest is dropped as it arrives.
     pub fn next_reply(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
-        let _ = (buf, self.limits);
-        todo!("core-codec helper")
+        let max_line = self.limits.max_line;
+        // Consume with a cursor and drain once, so many short lines in one buffer cost O(n).
+        let mut pos = 0;
+        let reply = loop {
+            let rest = &buf[pos..];
+            if let Some(mut ov) = self.overlong.take() {
+                let Some(i) = find_lf(rest) else {
+                    ov.discard(rest);
+                    self.overlong = Some(ov);
+                    pos = buf.len();
+                    break None;
+                };
+                ov.discard(&rest[..i]);
+                pos += i + 1;
+                let ending = if ov.last_cr { Ending::Crlf } else { Ending::Lf };
+                let line = Line {
+                    kept: &ov.kept,
+                    content_len: ov.len - usize::from(ov.last_cr),
+                    ending,
+                    bare_cr: ov.bare_cr,
+                };
+                if let Some(r) = self.line(&line) {
+                    break Some(r);
+                }
+                continue;
+            }
+            if let Some(i) = find_lf(rest) {
+                let (content, ending) = match rest[..i].strip_suffix(b"\r") {
+                    Some(c) => (c, Ending::Crlf),
+                    None => (&rest[..i], Ending::Lf),
+                };
+                let line = Line {
+                    kept: &content[..content.len().min(max_line)],
+                    content_len: content.len(),
+                    ending,
+                    bare_cr: content.contains(&b'\r'),
+                };
+                pos += i + 1;
+                if let Some(r) = self.line(&line) {
+                    break Some(r);
+                }
+            } else {
+                // No line end yet. While `max_line` bytes plus the CR of a CRLF fit, wait in the
+                // caller's buffer; beyond that the line is over-long: keep its head here and
+                // drop the rest as it arrives, so memory stays bounded.
+                if rest.len() > max_line.saturating_add(1) {
+                    let mut ov = Overlong {
+                        kept: rest[..max_line].to_vec(),
+                        len: max_line,
+                        last_cr: false,
+                        bare_cr: rest[..max_line].contains(&b'\r'),
+                    };
+                    ov.discard(&rest[max_line..]);
+                    self.overlong = Some(ov);
+                    pos = buf.len();
+                }
+                break None;
+            }
+        };
+        buf.drain(..pos);
+        self.partial = reply.is_none() && !buf.is_empty();
+        reply
     }
 
     /// The connection closed: turn whatever is pending (a partial line or an unfinished multi-line
     /// reply) into a reply marked [`Deviation::TruncatedAtClose`], if there is anything.
+    ///
+    /// Complete replies still in `buf` come first, unmarked; call until it returns `None`.
     pub fn finish(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
-        let _ = buf;
-        todo!("core-codec helper")
+        if let Some(reply) = self.next_reply(buf) {
+            return Some(reply);
+        }
+        self.partial = false;
+        let max_line = self.limits.max_line;
+        let mut reply = None;
+        if let Some(mut ov) = self.overlong.take() {
+            ov.discard(buf);
+            buf.clear();
+            let line = Line {
+                kept: &ov.kept,
+                content_len: ov.len - usize::from(ov.last_cr),
+                ending: Ending::Close(ov.last_cr),
+                bare_cr: ov.bare_cr,
+            };
+            reply = self.line(&line);
+        } else if !buf.is_empty() {
+            let bytes = std::mem::take(buf);
+            let (content, ending) = match bytes.strip_suffix(b"\r") {
+                Some(c) => (c, Ending::Close(true)),
+                None => (&bytes[..], Ending::Close(false)),
+            };
+            let line = Line {
+                kept: &content[..content.len().min(max_line)],
+                content_len: content.len(),
+                ending,
+                bare_cr: content.contains(&b'\r'),
+            };
+            reply = self.line(&line);
+        }
+        let mut reply = reply.or_else(|| self.pending.take().map(Pending::into_reply))?;
+        reply.deviations.push(Deviation::TruncatedAtClose);
+        Some(reply)
     }
 
     /// Is a multi-line reply (or a line) partially read?
     pub fn in_progress(&self) -> bool {
-        todo!("core-codec helper")
+        self.pending.is_some() || self.overlong.is_some() || self.partial
+    }
+
+    /// Take one complete line into the pending reply; return the reply if the line was final.
+    fn line(&mut self, line: &Line<'_>) -> Option<Reply> {
+        let Limits {
+            max_line,
+            max_lines,
+        } = self.limits;
+        let mut devs = Vec::new();
+        if line.ending == Ending::Lf {
+            devs.push(Deviation::BareLf);
+        }
+        if line.bare_cr {
+            devs.push(Deviation::BareCr);
+        }
+        let total_len = line.content_len + line.ending.bytes().len();
+        if line.content_len > max_line {
+            devs.push(Deviation::OverlongLine {
+                len: total_len,
+                limit: max_line,
+            });
+        } else if total_len > RFC_MAX_REPLY_LINE {
+            devs.push(Deviation::LongReplyLine { len: total_len });
+        }
+
+        let kept = line.kept;
+        let code = kept
+            .get(..3)
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .map(|d| d.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0')));
+        let (text, is_final) = match code {
+            None => {
+                devs.push(Deviation::MissingCode { line: quote(kept) });
+                // Alone it is a reply of its own (never wait for a code that will not come);
+                // inside a multi-line reply it is one more line of it.
+                (kept, self.pending.is_none())
+            }
+            Some(c) => {
+                if !(200..600).contains(&c) {
+                    devs.push(Deviation::OddCode { code: c });
+                }
+                match kept.get(3) {
+                    None => (&kept[3..], true),
+                    Some(b' ') => (&kept[4..], true),
+                    Some(b'-') => (&kept[4..], false),
+                    Some(_) => {
+                        devs.push(Deviation::BadSeparator { line: quote(kept) });
+                        (&kept[3..], true)
+                    }
+                }
+            }
+        };
+        let text = if let Ok(t) = std::str::from_utf8(text) {
+            t.to_string()
+        } else {
+            devs.push(Deviation::NotUtf8);
+            String::from_utf8_lossy(text).into_owned()
+        };
+
+        let pending = self.pending.get_or_insert_with(|| Pending {
+            code,
+            lines: Vec::new(),
+            raw: Vec::new(),
+            deviations: Vec::new(),
+        });
+        if let (Some(first), Some(found)) = (pending.code, code)
+            && first != found
+        {
+            devs.push(Deviation::MixedCodes { first, found });
+        }
+        if pending.lines.len() < max_lines {
+            pending.lines.push(text);
+            pending.raw.extend_from_slice(kept);
+            pending.raw.extend_from_slice(line.ending.bytes());
+        } else {
+            devs.push(Deviation::TooManyLines { limit: max_lines });
+        }
+        for d in devs {
+            push_once(&mut pending.deviations, d);
+        }
+        if is_final {
+            self.pending.take().map(Pending::into_reply)
+        } else {
+            None
+        }
+    }
+}
+
+impl Pending {
+    fn into_reply(mut self) -> Reply {
+        let enhanced = self
+            .code
+            .and(self.lines.first())
+            .and_then(|l| parse_enhanced(l));
+        if let (Some(code), Some(e)) = (self.code, enhanced)
+            && u16::from(e.class) != code / 100
+        {
+            push_once(
+                &mut self.deviations,
+                Deviation::EnhancedClassMismatch {
+                    code,
+                    enhanced: e.to_string(),
+                },
+            );
+        }
+        Reply {
+            code: self.code,
+            enhanced,
+            lines: self.lines,
+            raw: Bytes(self.raw),
+            deviations: self.deviations,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything, then EOF: all-at-once.
+    fn parse_closed(input: &[u8], limits: Limits) -> Vec<Reply> {
+        let mut p = ReplyParser::new(limits);
+        let mut buf = input.to_vec();
+        let mut out = Vec::new();
+        while let Some(r) = p.next_reply(&mut buf) {
+            out.push(r);
+        }
+        while let Some(r) = p.finish(&mut buf) {
+            out.push(r);
+        }
+        assert!(!p.in_progress());
+        out
+    }
+
+    /// Feed in chunks of `chunk` bytes (the Session's way), then EOF.
+    fn parse_chunked(input: &[u8], limits: Limits, chunk: usize) -> Vec<Reply> {
+        let mut p = ReplyParser::new(limits);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            while let Some(r) = p.next_reply(&mut buf) {
+                out.push(r);
+            }
+            assert!(buf.len() <= limits.max_line + 1 + chunk, "buffer unbounded");
+        }
+        while let Some(r) = p.finish(&mut buf) {
+            out.push(r);
+        }
+        out
+    }
+
+    fn one(input: &[u8]) -> Reply {
+        let mut replies = parse_closed(input, Limits::default());
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        replies.remove(0)
+    }
+
+    #[test]
+    fn single_and_multi_line() {
+        let r = one(b"250 2.1.0 Ok\r\n");
+        assert_eq!(r.code, Some(250));
+        assert_eq!(r.lines, ["2.1.0 Ok"]);
+        assert_eq!(r.enhanced.map(|e| e.to_string()).as_deref(), Some("2.1.0"));
+        assert_eq!(r.first_text(), "Ok");
+        assert_eq!(r.raw.0, b"250 2.1.0 Ok\r\n");
+        assert!(r.deviations.is_empty());
+
+        let banner = b"220-mx.example ESMTP\r\n220-second\r\n220 last\r\n";
+        let r = one(banner);
+        assert_eq!(r.code, Some(220));
+        assert_eq!(r.lines, ["mx.example ESMTP", "second", "last"]);
+        assert_eq!(r.raw.0, banner);
+        assert!(r.deviations.is_empty());
+        assert_eq!(r, Reply::new(220, &["mx.example ESMTP", "second", "last"]));
+
+        // `250` alone and `220-` with no text are valid.
+        let r = one(b"220-\r\n250\r\n");
+        assert_eq!(r.lines, ["", ""]);
+        assert_eq!(r.code, Some(220));
+        assert_eq!(
+            r.deviations,
+            [Deviation::MixedCodes {
+                first: 220,
+                found: 250
+            }]
+        );
+        let r = one(b"250\r\n");
+        assert_eq!((r.code, r.lines.clone()), (Some(250), vec![String::new()]));
+        assert!(r.deviations.is_empty());
+    }
+
+    #[test]
+    fn leaves_following_bytes_in_the_buffer() {
+        let mut p = ReplyParser::new(Limits::default());
+        let mut buf = b"250 first\r\n354-go\r\n354 ahead\r\n221 partial".to_vec();
+        let r = p.next_reply(&mut buf).unwrap();
+        assert_eq!(r.lines, ["first"]);
+        assert_eq!(buf, b"354-go\r\n354 ahead\r\n221 partial");
+        let r = p.next_reply(&mut buf).unwrap();
+        assert_eq!(r.code, Some(354));
+        assert_eq!(buf, b"221 partial");
+        assert!(p.next_reply(&mut buf).is_none());
+        assert_eq!(buf, b"221 partial");
+        assert!(p.in_progress());
+        // STARTTLS injection: the bytes after 220 are left for the Session to report.
+        let mut buf = b"220 go ahead\r\n250 injected\r\n".to_vec();
+        let mut p = ReplyParser::default();
+        assert_eq!(p.next_reply(&mut buf).unwrap().code, Some(220));
+        assert_eq!(buf, b"250 injected\r\n");
+        assert!(!p.in_progress());
+    }
+
+    #[test]
+    fn multi_line_in_progress() {
+        let mut p = ReplyParser::default();
+        let mut buf = b"250-a\r\n".to_vec();
+        assert!(p.next_reply(&mut buf).is_none());
+        assert!(buf.is_empty());
+        assert!(p.in_progress());
+        buf.extend_from_slice(b"250 b\r\n");
+        assert_eq!(p.next_reply(&mut buf).unwrap().lines, ["a", "b"]);
+        assert!(!p.in_progress());
+    }
+
+    fn kinds(r: &Reply) -> Vec<Deviation> {
+        r.deviations.clone()
+    }
+
+    #[test]
+    fn deviations() {
+        let r = one(b"250-a\n250 b\n");
+        assert_eq!(kinds(&r), [Deviation::BareLf]);
+        assert_eq!(r.lines, ["a", "b"]);
+        assert_eq!(r.raw.0, b"250-a\n250 b\n");
+
+        let r = one(b"250 a\rb\r\n");
+        assert_eq!(kinds(&r), [Deviation::BareCr]);
+        assert_eq!(r.lines, ["a\rb"]);
+
+        let r = one(b"250-a\r\n251-b\r\n252 c\r\n");
+        assert_eq!(r.code, Some(250));
+        assert_eq!(
+            kinds(&r),
+            [Deviation::MixedCodes {
+                first: 250,
+                found: 251
+            }]
+        );
+        assert_eq!(r.lines, ["a", "b", "c"]);
+
+        let replies = parse_closed(b"hello there\r\n220 ok\r\n", Limits::default());
+        assert_eq!(replies.len(), 2);
+        assert_eq!(replies[0].code, None);
+        assert_eq!(replies[0].lines, ["hello there"]);
+        assert!(replies[0].is_permanent());
+        assert_eq!(
+            kinds(&replies[0]),
+            [Deviation::MissingCode {
+                line: "hello there".into()
+            }]
+        );
+        assert_eq!(replies[1].code, Some(220));
+
+        // A code-less line inside a multi-line reply joins it.
+        let r = one(b"250-a\r\n  wrapped\r\n250 b\r\n");
+        assert_eq!(r.lines, ["a", "  wrapped", "b"]);
+        assert_eq!(
+            kinds(&r),
+            [Deviation::MissingCode {
+                line: "  wrapped".into()
+            }]
+        );
+
+        let r = one(b"199 odd\r\n");
+        assert_eq!(r.code, Some(199));
+        assert_eq!(kinds(&r), [Deviation::OddCode { code: 199 }]);
+        let r = one(b"600 odd\r\n");
+        assert_eq!(kinds(&r), [Deviation::OddCode { code: 600 }]);
+
+        let r = one(b"250x\r\n");
+        assert_eq!(r.code, Some(250));
+        assert_eq!(r.lines, ["x"]);
+        assert_eq!(
+            kinds(&r),
+            [Deviation::BadSeparator {
+                line: "250x".into()
+            }]
+        );
+        // A bad separator ends a multi-line reply rather than waiting.
+        let r = one(b"250-a\r\n250_b\r\n");
+        assert_eq!(r.lines, ["a", "_b"]);
+
+        let r = one(b"250 caf\xe9\r\n");
+        assert_eq!(r.lines, ["caf\u{fffd}"]);
+        assert_eq!(kinds(&r), [Deviation::NotUtf8]);
+        assert_eq!(r.raw.0, b"250 caf\xe9\r\n");
+
+        let r = one(b"550 2.1.0 what\r\n");
+        assert_eq!(
+            kinds(&r),
+            [Deviation::EnhancedClassMismatch {
+                code: 550,
+                enhanced: "2.1.0".into()
+            }]
+        );
+        assert!(r.is_permanent());
+
+        let long = [b"250 ".to_vec(), vec![b'a'; 600], b"\r\n".to_vec()].concat();
+        let r = one(&long);
+        assert_eq!(kinds(&r), [Deviation::LongReplyLine { len: 606 }]);
+        assert_eq!(r.lines[0].len(), 600);
+        assert_eq!(r.raw.0, long);
+    }
+
+    #[test]
+    fn too_many_lines() {
+        let limits = Limits {
+            max_line: 100,
+            max_lines: 3,
+        };
+        let input = b"250-1\r\n250-2\r\n250-3\r\n250-4\r\n250-5\r\n250 6\r\n";
+        let replies = parse_closed(input, limits);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].lines, ["1", "2", "3"]);
+        assert_eq!(replies[0].raw.0, b"250-1\r\n250-2\r\n250-3\r\n");
+        assert_eq!(
+            replies[0].deviations,
+            [Deviation::TooManyLines { limit: 3 }]
+        );
+    }
+
+    #[test]
+    fn overlong_line_is_bounded_without_a_line_end() {
+        let limits = Limits {
+            max_line: 64,
+            max_lines: 10,
+        };
+        let mut p = ReplyParser::new(limits);
+        let mut buf = b"250-".to_vec();
+        for _ in 0..100 {
+            buf.extend_from_slice(&[b'x'; 1024]);
+            assert!(p.next_reply(&mut buf).is_none());
+            assert!(buf.is_empty(), "the tail must be discarded, not buffered");
+            assert!(p.in_progress());
+        }
+        buf.extend_from_slice(b"\r\n250 done\r\nNEXT");
+        let r = p.next_reply(&mut buf).unwrap();
+        assert_eq!(buf, b"NEXT");
+        assert_eq!(r.lines.len(), 2);
+        assert_eq!(r.lines[0], "x".repeat(60));
+        assert_eq!(r.lines[1], "done");
+        let mut raw = b"250-".to_vec();
+        raw.extend_from_slice(&[b'x'; 60]);
+        raw.extend_from_slice(b"\r\n250 done\r\n");
+        assert_eq!(r.raw.0, raw);
+        assert_eq!(
+            r.deviations,
+            [Deviation::OverlongLine {
+                len: 4 + 102_400 + 2,
+                limit: 64
+            }]
+        );
+    }
+
+    #[test]
+    fn truncated_at_close() {
+        let r = parse_closed(b"250-a\r\n250-b\r\n", Limits::default());
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].lines, ["a", "b"]);
+        assert_eq!(r[0].deviations, [Deviation::TruncatedAtClose]);
+
+        let r = parse_closed(b"250 ok\r\n421 bye", Limits::default());
+        assert_eq!(r.len(), 2);
+        assert!(r[0].deviations.is_empty());
+        assert_eq!(r[1].code, Some(421));
+        assert_eq!(r[1].raw.0, b"421 bye");
+        assert_eq!(r[1].deviations, [Deviation::TruncatedAtClose]);
+
+        assert!(parse_closed(b"", Limits::default()).is_empty());
+        let mut p = ReplyParser::default();
+        assert!(p.finish(&mut Vec::new()).is_none());
+
+        // Overlong and cut off: the kept head is returned.
+        let limits = Limits {
+            max_line: 8,
+            max_lines: 10,
+        };
+        let r = parse_closed(b"250 0123456789abcdef\r", limits);
+        assert_eq!(r[0].lines, ["0123"]);
+        assert_eq!(r[0].raw.0, b"250 0123\r");
+        assert_eq!(
+            r[0].deviations,
+            [
+                Deviation::OverlongLine { len: 21, limit: 8 },
+                Deviation::TruncatedAtClose
+            ]
+        );
+    }
+
+    /// Summary of a reply for the regression table: code, lines and deviation kinds.
+    fn summary(r: &Reply) -> String {
+        let code = r.code.map_or("---".to_string(), |c| c.to_string());
+        let devs: Vec<String> = r
+            .deviations
+            .iter()
+            .map(|d| {
+                let json = serde_json::to_value(d).unwrap();
+                json["kind"].as_str().unwrap().to_string()
+            })
+            .collect();
+        format!("{code} {:?} {}", r.lines, devs.join(","))
+    }
+
+    /// Parser regressions: when a user reports a parsing failure, add a case here
+    /// (name it after the report, with `// See: <url>` when there is one).
+    /// Each case: name, bytes received, then one summary per reply (see `summary`).
+    const REGRESSIONS: &[(&str, &[u8], &[&str])] = &[
+        (
+            "postfix ehlo",
+            b"250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 SMTPUTF8\r\n",
+            &[r#"250 ["mx.example.org", "PIPELINING", "SIZE 10240000", "SMTPUTF8"] "#],
+        ),
+        (
+            "banner with bare LF and trailing space",
+            b"220 host ESMTP \n",
+            &[r#"220 ["host ESMTP "] bare_lf"#],
+        ),
+        (
+            "html error page from a web server on port 25",
+            b"HTTP/1.1 400 Bad Request\r\n\r\n<html>\r\n",
+            &[
+                r#"--- ["HTTP/1.1 400 Bad Request"] missing_code"#,
+                r#"--- [""] missing_code"#,
+                r#"--- ["<html>"] missing_code"#,
+            ],
+        ),
+        (
+            "empty line between replies",
+            b"250 ok\r\n\r\n250 ok\r\n",
+            &[
+                r#"250 ["ok"] "#,
+                r#"--- [""] missing_code"#,
+                r#"250 ["ok"] "#,
+            ],
+        ),
+        (
+            "two digits only",
+            b"25\r\n",
+            &[r#"--- ["25"] missing_code"#],
+        ),
+        (
+            "tab separator",
+            b"250\tok\r\n",
+            &[r#"250 ["\tok"] bad_separator"#],
+        ),
+        (
+            "CR CR LF line end",
+            b"250 ok\r\r\n",
+            &[r#"250 ["ok\r"] bare_cr"#],
+        ),
+        (
+            "421 after a pipelined 250, closed",
+            b"250 ok\r\n421 4.4.2 timeout",
+            &[
+                r#"250 ["ok"] "#,
+                r#"421 ["4.4.2 timeout"] truncated_at_close"#,
+            ],
+        ),
+        (
+            "deviations recorded once per reply",
+            b"250-a\n250-b\n251-c\n252 d\n",
+            &[r#"250 ["a", "b", "c", "d"] bare_lf,mixed_codes"#],
+        ),
+    ];
+
+    #[test]
+    fn parser_regressions() {
+        for (name, input, want) in REGRESSIONS {
+            let got: Vec<String> = parse_closed(input, Limits::default())
+                .iter()
+                .map(summary)
+                .collect();
+            assert_eq!(got, *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time_equals_all_at_once() {
+        let long = [b"250-".to_vec(), vec![b'y'; 300], b"\r\r\n".to_vec()].concat();
+        let mut inputs: Vec<Vec<u8>> = REGRESSIONS.iter().map(|c| c.1.to_vec()).collect();
+        inputs.extend([
+            b"220-a\r\n220 b\r\n250 c\r\n".to_vec(),
+            b"250-a\rb\n250-\xff\r\n550 5.0.0 x\r".to_vec(),
+            [
+                &long[..],
+                b"250-",
+                &[b'z'; 99],
+                b"\r",
+                &[b'z'; 99],
+                b"\n250 e",
+            ]
+            .concat(),
+            [b"250 ".to_vec(), vec![b'q'; 97], b"\r\r\r".to_vec()].concat(),
+            [b"250 ".to_vec(), vec![b'q'; 96], b"\r\n".to_vec()].concat(),
+            [b"250 ".to_vec(), vec![b'q'; 97], b"\r\n".to_vec()].concat(),
+        ]);
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_line: 100,
+                max_lines: 2,
+            },
+            Limits {
+                max_line: 3,
+                max_lines: 1,
+            },
+            Limits {
+                max_line: 0,
+                max_lines: 0,
+            },
+        ] {
+            for input in &inputs {
+                let whole = parse_closed(input, limits);
+                for chunk in [1, 2, 3, 7, 64] {
+                    assert_eq!(
+                        parse_chunked(input, limits, chunk),
+                        whole,
+                        "{limits:?} chunk {chunk}: {:?}",
+                        String::from_utf8_lossy(input)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raw_is_exact_when_nothing_was_discarded() {
+        let input = b"220-x\n220-y\rz\r\n220 \xfe\r\n";
+        let r = one(input);
+        assert_eq!(r.raw.0, input);
+        assert_eq!(
+            r.deviations,
+            [Deviation::BareLf, Deviation::BareCr, Deviation::NotUtf8]
+        );
     }
 }
