@@ -408,8 +408,11 @@ impl Session {
         if self.closed {
             return;
         }
-        if let Some(reply) = self.parser.finish(&mut self.buf) {
+        while let Some(reply) = self.parser.finish(&mut self.buf) {
             self.on_reply(reply);
+            if self.closed {
+                return;
+            }
         }
         if self.closed {
             return;
@@ -1568,6 +1571,140 @@ mod tests {
         assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
         assert_eq!(s.poll_action(), Some(Action::Close));
         assert_eq!(exit_code(&s), 0);
+    }
+
+    fn auth_plan(mechs: &[&str], requirement: AuthRequirement) -> Plan {
+        let mut p = plan();
+        p.auth = Some(AuthPlan {
+            mechanisms: mechs.iter().map(|m| m.to_string()).collect(),
+            requirement,
+            credentials: Credentials {
+                user: "tim".into(),
+                password: Some(auth::Secret::new("tanstaaftanstaaf")),
+                ..Credentials::default()
+            },
+            ..AuthPlan::default()
+        });
+        p
+    }
+
+    fn sent_texts(ev: &[Event]) -> Vec<String> {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::Sent { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn auth_plain_is_sent_and_masked_in_events() {
+        let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let wire = sent(&mut s);
+        // base64("\0tim\0tanstaaftanstaaf")
+        assert!(
+            wire.ends_with("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+            "{wire}"
+        );
+        let texts = sent_texts(&events(&mut s));
+        let shown = texts.last().unwrap();
+        assert_eq!(
+            shown,
+            &format!(
+                "AUTH PLAIN {}",
+                "*".repeat("AHRpbQB0YW5zdGFhZnRhbnN0YWFm".len())
+            )
+        );
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+        let all = format!("{:?}", events(&mut s));
+        assert!(!all.contains("tanstaaf") && !all.contains("AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+    }
+
+    #[test]
+    fn auth_login_answers_both_prompts() {
+        let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert!(sent(&mut s).ends_with("AUTH LOGIN\r\n"));
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        assert_eq!(sent(&mut s), "dGlt\r\n");
+        s.feed(b"334 UGFzc3dvcmQ6\r\n");
+        assert_eq!(sent(&mut s), "dGFuc3RhYWZ0YW5zdGFhZg==\r\n");
+        s.feed(b"235 ok\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn auth_cram_md5_matches_rfc_2195() {
+        let mut s = Session::new(auth_plan(&["CRAM-MD5"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH CRAM-MD5\r\n");
+        assert!(sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"));
+        s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+        // base64("tim b913a602c7eda7a495b4e6e7334d3890")
+        assert_eq!(
+            sent(&mut s),
+            "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"
+        );
+    }
+
+    #[test]
+    fn auth_refused_is_exit_28_unless_optional() {
+        let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"535 5.7.8 bad credentials\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28);
+
+        let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Optional));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"535 5.7.8 bad credentials\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn auth_falls_back_to_the_next_mechanism_when_one_is_unsupported() {
+        let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN CRAM-MD5\r\n");
+        assert!(
+            sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"),
+            "strongest first"
+        );
+        s.feed(b"504 5.5.4 not today\r\n");
+        assert!(sent(&mut s).starts_with("AUTH PLAIN "));
+    }
+
+    #[test]
+    fn auth_not_advertised_before_tls_hints_at_tls() {
+        let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 STARTTLS\r\n");
+        assert!(sent(&mut s).ends_with("QUIT\r\n"));
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(e.contains("--tls"), "{e}");
+    }
+
+    #[test]
+    fn bad_base64_challenge_cancels_the_exchange() {
+        let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"334 !!!not base64!!!\r\n");
+        assert_eq!(sent(&mut s), "*\r\n");
+        s.feed(b"501 5.7.0 cancelled\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28);
     }
 
     #[test]
