@@ -2414,6 +2414,20 @@ mod tests {
         assert!(t.contains("hint: (Microsoft)"), "{t}");
 
         assert!(explain_code("699").unwrap().contains("not a valid"));
+        for weird in [
+            "５５０",
+            "5.1",
+            "5..1",
+            "6.1.1",
+            "x.x.x",
+            "550 550 5.1.1 4.1.1",
+            "0.0.0 000",
+            "\u{0}\u{ffff}",
+        ] {
+            let _ = explain_code(weird);
+        }
+        let _ = explain_code(&"5.1.1 ".repeat(100_000));
+        assert_eq!(explain_code(&"a".repeat(1_000_000)), None);
         assert_eq!(explain_code(""), None);
         assert_eq!(explain_code("hello"), None);
         assert_eq!(explain_code("9.9.9 12 1234"), None);
