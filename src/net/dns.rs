@@ -522,6 +522,16 @@ mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn system_resolver_builds_and_answers_localhost_offline() {
+        // Whatever /etc/resolv.conf says (or if it is missing), literals and localhost work.
+        let r = Resolver::new(&DnsOptions::default()).unwrap();
+        let lo4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(r.addresses("localhost", Family::V4).await.unwrap(), [lo4]);
+        assert_eq!(r.addresses("127.0.0.1", Family::Any).await.unwrap(), [lo4]);
+        assert_eq!(r.mx("localhost.").await.unwrap(), MxAnswer::Implicit);
+    }
+
     #[test]
     fn ip_literal_forms() {
         assert_eq!(
