@@ -196,7 +196,10 @@ postfix check 2>&1 | sed 's/^/[postfix check] /' || true
 : >"$STATE/postfix.log"
 chmod 644 "$STATE/postfix.log"
 log "starting postfix"
-postfix start >/dev/null 2>&1 || die "postfix start failed: $(postfix start 2>&1 | tail -n 20; tail -n 30 "$STATE/postfix.log")"
+if ! out="$(postfix start 2>&1)"; then
+  die "postfix start failed: $out
+$(tail -n 30 "$STATE/postfix.log")"
+fi
 
 # ---------------------------------------------------------------- aiosmtpd sink
 log "starting aiosmtpd sink"
