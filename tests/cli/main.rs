@@ -3,3 +3,8 @@
 
 mod generated;
 mod help;
+mod boundary;
+mod exit_codes;
+mod json;
+mod transcript;
+mod util;
