@@ -1,35 +1,1509 @@
 //! The human renderer: swaks's transcript hints (`===`, `***`, ` ->`, `<- `, ` ~>`, `<~ `, `**>`,
 //! `<**`), colour by meaning, reply explanations, time lapse, hex dumps and silent modes.
 //!
-//! TODO(render helper): implement.
+//! Every line is `<hint> <text>` (swaks.md §5): a three-character hint and a space, so text starts
+//! in column 5. ehlo adds one hint of its own, `!!!`, for warnings and tolerated protocol
+//! deviations (stdout, next to the reply they concern). `***` lines go to stderr; everything
+//! else to stdout. Bytes from the network are never written raw: control characters, invalid
+//! UTF-8 and bidi overrides are shown as escapes ([`escape_bytes`]).
 
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 
-use super::{HumanOptions, Renderer};
-use crate::smtp::event::Event;
+use super::style::{self, Role};
+use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
+use crate::smtp::codes::{Explanation, Severity};
+use crate::smtp::event::{
+    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo,
+};
+use crate::smtp::reply::Reply;
+
+/// Most bytes silent mode 1 holds back while waiting for an error; older lines are dropped.
+const HOLD_LIMIT: usize = 1 << 20;
+/// Most DNS records / SANs listed on one line before "… (N more)".
+const LIST_LIMIT: usize = 8;
+/// Longest excerpt of peer text quoted inside a deviation description.
+const EXCERPT_LIMIT: usize = 80;
+/// Certificates expiring within this many days get a warning.
+const EXPIRY_WARN_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Out,
+    Err,
+}
 
 /// Human transcript writer. Normal lines go to `out`, `***` errors to `err`.
 pub struct Human {
     opts: HumanOptions,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
+    color_out: bool,
+    color_err: bool,
+    /// Silent mode 1: has an error been seen (so lines now flow)?
+    triggered: bool,
+    /// Silent mode 1: lines held back until the first error.
+    held: VecDeque<(Stream, String)>,
+    held_bytes: usize,
+    held_dropped: usize,
 }
 
 impl Human {
     /// Writer on stdout/stderr.
     pub fn stdio(opts: HumanOptions) -> Human {
-        Human::new(opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        Human::new(
+            opts,
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
     }
-    /// Writer on any pair of streams (tests).
-    pub fn new(opts: HumanOptions, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Human {
-        Human { opts, out, err }
+
+    /// Writer on any pair of streams (tests). Colour follows `opts.color`; for `Auto` it follows
+    /// the decisions made by [`style::configure`].
+    pub fn new(
+        opts: HumanOptions,
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+    ) -> Human {
+        let (color_out, color_err) = match opts.color {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto => (style::stdout_color(), style::stderr_color()),
+        };
+        Human {
+            opts,
+            out,
+            err,
+            color_out,
+            color_err,
+            triggered: false,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            held_dropped: 0,
+        }
+    }
+
+    /// Emit one line. `hint` is the three-character prefix (`"   "` for an indented continuation
+    /// line); `error` marks lines that count as errors for the silent modes.
+    fn line(&mut self, stream: Stream, hint: &str, text: &str, role: Role, error: bool) {
+        match self.opts.silent {
+            0 => {}
+            1 | 2 if error => {}
+            1 => {}
+            _ => return,
+        }
+        let composed = if self.opts.hints {
+            format!("{hint} {text}")
+        } else {
+            text.to_string()
+        };
+        let on = match stream {
+            Stream::Out => self.color_out,
+            Stream::Err => self.color_err,
+        };
+        let painted = role.paint(&composed, on);
+        if self.opts.silent == 1 && !self.triggered {
+            if error {
+                self.triggered = true;
+                self.release_held();
+            } else {
+                self.hold(stream, painted);
+                return;
+            }
+        }
+        self.write(stream, &painted);
+    }
+
+    fn hold(&mut self, stream: Stream, text: String) {
+        self.held_bytes += text.len();
+        self.held.push_back((stream, text));
+        // Bounded memory: a long quiet session keeps only its most recent lines.
+        while self.held_bytes > HOLD_LIMIT {
+            match self.held.pop_front() {
+                Some((_, t)) => {
+                    self.held_bytes -= t.len();
+                    self.held_dropped += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn release_held(&mut self) {
+        if self.held_dropped > 0 {
+            let note = format!("({} earlier lines not kept)", self.held_dropped);
+            let composed = if self.opts.hints {
+                format!("=== {note}")
+            } else {
+                note
+            };
+            self.write(Stream::Out, &composed);
+        }
+        while let Some((stream, text)) = self.held.pop_front() {
+            self.write(stream, &text);
+        }
+        self.held_bytes = 0;
+        self.held_dropped = 0;
+    }
+
+    fn write(&mut self, stream: Stream, text: &str) {
+        // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped.
+        let w = match stream {
+            Stream::Out => &mut self.out,
+            Stream::Err => &mut self.err,
+        };
+        let _ = writeln!(w, "{text}");
+    }
+
+    fn info(&mut self, text: &str) {
+        self.line(Stream::Out, "===", text, Role::Info, false);
+    }
+
+    fn warn(&mut self, text: &str) {
+        self.line(Stream::Out, "!!!", text, Role::Warning, false);
+    }
+
+    fn error(&mut self, text: &str) {
+        self.line(Stream::Err, "***", text, Role::Error, true);
+    }
+
+    /// A message that may span lines: the hint is repeated on each.
+    fn multi(&mut self, stream: Stream, hint: &str, text: &str, role: Role, error: bool) {
+        for l in text.lines() {
+            let l = escape_str(l);
+            self.line(stream, hint, &l, role, error);
+        }
+        if text.is_empty() {
+            self.line(stream, hint, "", role, error);
+        }
+    }
+
+    fn sent(&mut self, text: &str, kind: SentKind, lines: usize, tls: bool, expected: bool) {
+        let hint = match (tls, expected) {
+            (false, true) => " ->",
+            (true, true) => " ~>",
+            (false, false) => "**>",
+            (true, false) => "*~>",
+        };
+        if kind == SentKind::Body && self.opts.suppress_data {
+            let n = format!("{lines} lines sent");
+            self.line(Stream::Out, hint, &n, Role::Sent, !expected);
+            return;
+        }
+        for l in split_lines(text.as_bytes()) {
+            let l = escape_bytes(l);
+            self.line(Stream::Out, hint, &l, Role::Sent, !expected);
+        }
+    }
+
+    fn received(&mut self, reply: &Reply, tls: bool, expected: bool, explanation: &Explanation) {
+        let hint = match (tls, expected) {
+            (false, true) => "<- ",
+            (true, true) => "<~ ",
+            (false, false) => "<**",
+            (true, false) => "<~*",
+        };
+        let role = if expected {
+            Role::ReceivedOk
+        } else {
+            Role::ReceivedError
+        };
+        let error = !expected;
+        for l in reply_lines(reply) {
+            self.line(Stream::Out, hint, &l, role, error);
+        }
+        for d in &reply.deviations {
+            let text = format!("deviation: {}", describe_deviation(d));
+            self.line(Stream::Out, "!!!", &text, Role::Warning, error);
+        }
+        if self.wants_explanation(reply, expected, explanation) {
+            for (label, meaning, role) in explanation_lines(reply, explanation) {
+                self.line(
+                    Stream::Out,
+                    "   ",
+                    &format!("{label} {meaning}"),
+                    role,
+                    error,
+                );
+            }
+        }
+    }
+
+    fn wants_explanation(&self, reply: &Reply, expected: bool, ex: &Explanation) -> bool {
+        match self.opts.explain {
+            ExplainLevel::None => false,
+            ExplainLevel::All => true,
+            ExplainLevel::Errors => {
+                let severity = ex.severity.unwrap_or(match reply.class() {
+                    Some(2 | 3) => Severity::Ok,
+                    Some(4) => Severity::Transient,
+                    _ => Severity::Permanent,
+                });
+                severity != Severity::Ok || !reply.deviations.is_empty() || !expected
+            }
+        }
+    }
+
+    fn tls_started(&mut self, info: &TlsInfo) {
+        let tls = |h: &mut Human, t: &str| h.line(Stream::Out, "===", t, Role::Tls, false);
+        tls(
+            self,
+            &format!(
+                "TLS started with cipher {}:{}:{}",
+                escape_str(&info.version),
+                escape_str(&info.cipher),
+                info.bits
+            ),
+        );
+        tls(
+            self,
+            if info.client_cert_sent {
+                "TLS client certificate sent"
+            } else {
+                "TLS client certificate not sent"
+            },
+        );
+        match &info.sni {
+            Some(name) => tls(self, &format!("TLS SNI sent: {}", escape_str(name))),
+            None => tls(self, "TLS no SNI sent"),
+        }
+        for (i, cert) in info.chain.iter().enumerate() {
+            self.peer_cert(i, cert);
+        }
+        let v = &info.verify;
+        let ca = if v.chain_ok {
+            "passed CA verification".to_string()
+        } else {
+            match &v.reason {
+                Some(r) => format!("failed CA verification ({})", escape_str(r)),
+                None => "failed CA verification".to_string(),
+            }
+        };
+        let host = match &v.checked_name {
+            None => "no host verification (no name to check)".to_string(),
+            Some(name) => {
+                let verdict = if v.name_ok { "passed" } else { "failed" };
+                let detail = match &v.matched {
+                    Some(m) if v.name_ok => format!("; matched {}", escape_str(m)),
+                    _ if !v.name_ok => "; no name in the certificate matched".to_string(),
+                    _ => String::new(),
+                };
+                format!(
+                    "{verdict} host verification (using host {} to verify{detail})",
+                    escape_str(name)
+                )
+            }
+        };
+        let text = format!("TLS peer certificate {ca}, {host}");
+        let role = if v.ok { Role::Tls } else { Role::Warning };
+        self.line(Stream::Out, "===", &text, role, false);
+        if !v.ok && !v.enforced {
+            self.line(
+                Stream::Out,
+                "===",
+                "(verification not enforced: --insecure)",
+                Role::Warning,
+                false,
+            );
+        }
+        let ocsp = if info.ocsp_stapled { "yes" } else { "no" };
+        tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
+    }
+
+    fn peer_cert(&mut self, i: usize, cert: &CertInfo) {
+        let head = format!("TLS peer[{i}]");
+        // Continuation lines line up under "subject=".
+        let pad = " ".repeat(head.len() + 3);
+        self.line(
+            Stream::Out,
+            "===",
+            &format!("{head}   subject=[{}]", escape_str(&cert.subject)),
+            Role::Tls,
+            false,
+        );
+        let mut detail = Vec::new();
+        if let Some(cn) = common_name(&cert.subject) {
+            detail.push(format!("commonName=[{}]", escape_str(cn)));
+        }
+        if !cert.sans.is_empty() {
+            detail.push(format!(
+                "subjectAltName=[{}]",
+                bounded_list(&cert.sans, ", ")
+            ));
+        }
+        let mut line = detail.join(", ");
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        let _ = write!(
+            line,
+            "notAfter=[{}] ({})",
+            escape_str(&cert.not_after),
+            days_phrase(cert.days_left)
+        );
+        let role = if cert.days_left < 0 {
+            Role::Error
+        } else {
+            Role::Tls
+        };
+        self.line(Stream::Out, "===", &format!("{pad}{line}"), role, false);
+        if !cert.issuer.is_empty() {
+            let text = format!("{pad}issuer=[{}]", escape_str(&cert.issuer));
+            self.line(Stream::Out, "===", &text, Role::Tls, false);
+        }
+        if cert.days_left < 0 {
+            let text = format!(
+                "TLS peer[{i}] certificate expired {} ago",
+                days(-cert.days_left)
+            );
+            self.line(Stream::Out, "!!!", &text, Role::Error, false);
+        } else if cert.days_left < EXPIRY_WARN_DAYS {
+            let text = format!(
+                "TLS peer[{i}] certificate expires {}",
+                match cert.days_left {
+                    0 => "within a day".to_string(),
+                    n => format!("in {}", days(n)),
+                }
+            );
+            self.warn(&text);
+        }
+    }
+
+    fn timing(&mut self, phase: Phase, ms: f64) {
+        let Some(whole) = self.opts.time_lapse else {
+            return;
+        };
+        let secs = (ms / 1000.0).max(0.0);
+        let amount = if whole {
+            format!("{}s", secs.floor())
+        } else {
+            format!("{secs:.3}s")
+        };
+        let text = match phase {
+            Phase::Dns | Phase::Connect | Phase::Proxy => {
+                format!("{} took {amount}", phase.label())
+            }
+            _ => format!("response in {amount}"),
+        };
+        self.info(&text);
+    }
+
+    fn summary(&mut self, s: &Summary) {
+        let ok = s.exit_code == 0;
+        let (stream, hint, role) = if ok {
+            (Stream::Out, "===", Role::Info)
+        } else {
+            (Stream::Err, "***", Role::Error)
+        };
+        let head = if ok {
+            "Result: ok".to_string()
+        } else {
+            let why = s.error.as_deref().unwrap_or(&s.outcome);
+            format!("Result: failed (exit {}): {}", s.exit_code, escape_str(why))
+        };
+        self.line(stream, hint, &head, role, !ok);
+        let any_failed = s
+            .recipients
+            .iter()
+            .any(|r| r.status != RcptStatus::Accepted);
+        if s.recipients.len() > 1 || any_failed {
+            for r in &s.recipients {
+                let status = match r.status {
+                    RcptStatus::Accepted => "accepted",
+                    RcptStatus::TempFailed => "temporarily rejected",
+                    RcptStatus::PermFailed => "rejected",
+                    RcptStatus::NotAttempted => "not attempted",
+                };
+                let mut text = format!("  <{}> {status}", escape_str(&r.address));
+                let reply: Vec<String> = [
+                    r.code.map(|c| c.to_string()),
+                    r.enhanced.as_deref().map(escape_str),
+                    r.text.as_deref().map(escape_str),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if !reply.is_empty() {
+                    let _ = write!(text, " ({})", reply.join(" "));
+                }
+                let role = match (ok, r.status) {
+                    (true, RcptStatus::Accepted) => Role::Info,
+                    (true, _) => Role::Warning,
+                    (false, _) => Role::Error,
+                };
+                self.line(stream, hint, &text, role, !ok);
+            }
+        }
     }
 }
 
 impl Renderer for Human {
-    fn event(&mut self, event: &Event, elapsed: Duration) {
-        let _ = (&self.opts, &mut self.err, elapsed);
-        let _ = writeln!(self.out, "{event:?}");
+    fn event(&mut self, event: &Event, _elapsed: Duration) {
+        match event {
+            Event::Info { message } => self.multi(Stream::Out, "===", message, Role::Info, false),
+            Event::Warning { message } => {
+                self.multi(Stream::Out, "!!!", message, Role::Warning, false);
+            }
+            Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
+            // The answer says what was asked; printing the question too is noise.
+            Event::DnsQuery { .. } => {}
+            Event::DnsAnswer {
+                name,
+                rtype,
+                records,
+            } => {
+                let list = if records.is_empty() {
+                    "no records".to_string()
+                } else {
+                    bounded_list(records, ", ")
+                };
+                let text = format!(
+                    "{} lookup for {}: {list}",
+                    escape_str(rtype),
+                    escape_str(name)
+                );
+                self.info(&text);
+            }
+            Event::Connecting { host, addr } => {
+                let text = trying(host, addr);
+                self.info(&text);
+            }
+            Event::Connected { host, .. } => {
+                self.info(&format!("Connected to {}.", escape_str(host)));
+            }
+            Event::ConnectFailed { host, addr, reason } => {
+                let text = format!(
+                    "Error connecting to {} ({}): {}",
+                    escape_str(host),
+                    escape_str(addr),
+                    escape_str(reason)
+                );
+                self.error(&text);
+            }
+            Event::Sent {
+                text,
+                kind,
+                lines,
+                tls,
+                expected,
+                ..
+            } => self.sent(text, *kind, *lines, *tls, *expected),
+            Event::Received {
+                reply,
+                tls,
+                expected,
+                explanation,
+                ..
+            } => self.received(reply, *tls, *expected, explanation),
+            Event::RawSent { bytes } => {
+                if self.opts.show_raw {
+                    for l in hex_dump(&bytes.0) {
+                        self.line(Stream::Out, "  >", &l, Role::Dim, false);
+                    }
+                }
+            }
+            Event::RawReceived { bytes } => {
+                if self.opts.show_raw {
+                    for l in hex_dump(&bytes.0) {
+                        self.line(Stream::Out, "<  ", &l, Role::Dim, false);
+                    }
+                }
+            }
+            Event::Deviation { deviation, phase } => {
+                let text = format!(
+                    "deviation during {}: {}",
+                    phase.label(),
+                    describe_deviation(deviation)
+                );
+                self.warn(&text);
+            }
+            Event::TlsStarted { info } => self.tls_started(info),
+            Event::TlsFailed { reason } => {
+                self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
+            }
+            Event::Timing { phase, ms } => self.timing(*phase, *ms),
+            Event::Closed { expected: true } => self.info("Connection closed with remote host."),
+            Event::Closed { expected: false } => {
+                self.error("Remote host closed connection unexpectedly.");
+            }
+            Event::Summary(s) => self.summary(s),
+        }
+        let _ = self.out.flush();
+    }
+
+    fn finish(&mut self) {
+        // Silent mode 1 with no error: the held lines are never shown.
+        self.held.clear();
+        self.held_bytes = 0;
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}
+
+/// `=== Trying …` text: `host:port (ip)` when the address is a socket address of a named host.
+fn trying(host: &str, addr: &str) -> String {
+    let host_e = escape_str(host);
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) if sa.ip().to_string() == host || host.is_empty() => format!("Trying {sa}..."),
+        Ok(sa) => format!("Trying {host_e}:{} ({})...", sa.port(), sa.ip()),
+        Err(_) if addr.is_empty() || addr == host => format!("Trying {host_e}..."),
+        Err(_) => format!("Trying {host_e} ({})...", escape_str(addr)),
+    }
+}
+
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".to_string()
+    } else {
+        format!("{n} days")
+    }
+}
+
+fn days_phrase(days_left: i64) -> String {
+    if days_left < 0 {
+        format!("expired {} ago", days(-days_left))
+    } else {
+        format!("{} left", days(days_left))
+    }
+}
+
+/// The CN of a subject written as `/CN=x/O=y` (OpenSSL oneline) or `CN=x, O=y` (RFC 4514).
+fn common_name(subject: &str) -> Option<&str> {
+    subject
+        .split(['/', ','])
+        .map(str::trim)
+        .find_map(|part| part.strip_prefix("CN="))
+}
+
+/// `a, b, c … (N more)`, escaped, at most [`LIST_LIMIT`] items.
+fn bounded_list(items: &[String], sep: &str) -> String {
+    let mut s: Vec<String> = items
+        .iter()
+        .take(LIST_LIMIT)
+        .map(|i| escape_str(i))
+        .collect();
+    if items.len() > LIST_LIMIT {
+        s.push(format!("… ({} more)", items.len() - LIST_LIMIT));
+    }
+    s.join(sep)
+}
+
+/// Split on LF, dropping one CR before each LF and the empty piece after a final LF.
+fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut parts: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts
+        .into_iter()
+        .map(|p| p.strip_suffix(b"\r").unwrap_or(p))
+        .collect()
+}
+
+/// The reply as it arrived, one display line per wire line (`250-SIZE`, `250 HELP`), escaped.
+/// Falls back to code + separator + text when the raw bytes are absent.
+pub fn reply_lines(reply: &Reply) -> Vec<String> {
+    if !reply.raw.0.is_empty() {
+        return split_lines(&reply.raw.0)
+            .into_iter()
+            .map(escape_bytes)
+            .collect();
+    }
+    let n = reply.lines.len();
+    reply
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match reply.code {
+            Some(code) => {
+                let sep = if i + 1 == n { ' ' } else { '-' };
+                format!("{code}{sep}{}", escape_str(l))
+            }
+            None => escape_str(l),
+        })
+        .collect()
+}
+
+/// Explanation lines as `(label, meaning, role)`; the label is already padded so that the `=`
+/// signs (and the `:` of `hint:`) line up, with the meaning text starting at the same column.
+fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Role)> {
+    let mut out = Vec::new();
+    if let (Some(code), Some(basic)) = (reply.code, &ex.basic) {
+        out.push((format!("{:>7} =", code), escape_str(basic), Role::Dim));
+    }
+    if let Some(e) = &ex.enhanced {
+        let meaning = if e.meaning.is_empty() || e.meaning == e.title {
+            escape_str(&e.title)
+        } else if e.title.is_empty() {
+            escape_str(&e.meaning)
+        } else {
+            format!("{}: {}", escape_str(&e.title), escape_str(&e.meaning))
+        };
+        out.push((format!("{:>7} =", escape_str(&e.code)), meaning, Role::Dim));
+    }
+    if let Some(h) = &ex.hint {
+        out.push((format!("{:>9}", "hint:"), escape_str(h), Role::Hint));
+    }
+    out
+}
+
+/// One sentence describing a tolerated deviation, for humans (shared with the REPL and serve).
+pub fn describe_deviation(d: &Deviation) -> String {
+    match d {
+        Deviation::BareLf => {
+            "reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8)".to_string()
+        }
+        Deviation::BareCr => "reply line contains a CR that is not followed by LF".to_string(),
+        Deviation::MixedCodes { first, found } => format!(
+            "multi-line reply switched from code {first} to {found} (RFC 5321 §4.2.1: one code per reply)"
+        ),
+        Deviation::MissingCode { line } => {
+            format!(
+                "line does not start with a three-digit code: \"{}\"",
+                excerpt(line)
+            )
+        }
+        Deviation::OddCode { code } => format!("reply code {code} is outside 2xx–5xx"),
+        Deviation::BadSeparator { line } => format!(
+            "character after the code is neither space nor hyphen: \"{}\"",
+            excerpt(line)
+        ),
+        Deviation::OverlongLine { len, limit } => format!(
+            "line of at least {len} bytes exceeds the {limit}-byte limit; the rest was discarded"
+        ),
+        Deviation::TooManyLines { limit } => {
+            format!("reply has more than {limit} lines; the rest were discarded")
+        }
+        Deviation::NotUtf8 => "reply text is not valid UTF-8 (shown with escapes)".to_string(),
+        Deviation::EnhancedClassMismatch { code, enhanced } => format!(
+            "enhanced code {} does not match the class of reply code {code} (RFC 3463 §2)",
+            excerpt(enhanced)
+        ),
+        Deviation::TruncatedAtClose => {
+            "connection closed in the middle of a reply; the partial reply is shown".to_string()
+        }
+        Deviation::StartTlsInjection { bytes } => format!(
+            "{} bytes arrived after the STARTTLS 220 and before the TLS handshake; discarded \
+             (command injection, CVE-2011-0411): \"{}\"",
+            bytes.0.len(),
+            excerpt(&escape_bytes(&bytes.0))
+        ),
+        Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
+        Deviation::LongReplyLine { len } => {
+            format!("reply line of {len} octets exceeds the 512-octet limit (RFC 5321 §4.5.3.1.5)")
+        }
+    }
+}
+
+/// Escaped and cut to [`EXCERPT_LIMIT`] characters.
+fn excerpt(s: &str) -> String {
+    let e = escape_str(s);
+    if e.chars().count() <= EXCERPT_LIMIT {
+        e
+    } else {
+        let mut cut: String = e.chars().take(EXCERPT_LIMIT).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Bytes made safe for a terminal: bytes below 0x20 and 0x7f become `\xNN`, invalid UTF-8 bytes
+/// `\xNN`, and other control or text-direction characters `\u{NNNN}` (a server must not be able
+/// to move the cursor, recolour the screen or reorder text).
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        push_escaped(&mut s, chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(s, "\\x{b:02X}");
+        }
+    }
+    s
+}
+
+/// [`escape_bytes`] for text that is already UTF-8.
+pub fn escape_str(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    push_escaped(&mut s, text);
+    s
+}
+
+fn push_escaped(s: &mut String, text: &str) {
+    for c in text.chars() {
+        let u = c as u32;
+        if u < 0x20 || u == 0x7f {
+            let _ = write!(s, "\\x{u:02X}");
+        } else if c.is_control() || matches!(u, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
+        {
+            let _ = write!(s, "\\u{{{u:04X}}}");
+        } else {
+            s.push(c);
+        }
+    }
+}
+
+/// Hex dump lines: `0000: 45 48 4C 4F  20 68 …  EHLO.h…` — offset, 16 bytes in 4 groups of 4,
+/// then the bytes as ASCII with `.` for anything unprintable.
+pub fn hex_dump(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut line = format!("{:04X}: ", i * 16);
+            for j in 0..16 {
+                if j > 0 {
+                    line.push(' ');
+                    if j % 4 == 0 {
+                        line.push(' ');
+                    }
+                }
+                match chunk.get(j) {
+                    Some(b) => {
+                        let _ = write!(line, "{b:02X}");
+                    }
+                    None => line.push_str("  "),
+                }
+            }
+            line.push_str("  ");
+            line.extend(chunk.iter().map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            }));
+            line
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::smtp::codes::EnhancedInfo;
+    use crate::smtp::event::{Bytes, RecipientResult, VerifyVerdict};
+
+    /// A Write that appends to a shared buffer so the test can read what the renderer wrote.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    struct Run {
+        out: Shared,
+        err: Shared,
+    }
+
+    fn render(opts: HumanOptions, events: &[Event]) -> Run {
+        let out = Shared::default();
+        let err = Shared::default();
+        let opts = HumanOptions {
+            color: ColorChoice::Never,
+            ..opts
+        };
+        let mut h = Human::new(opts, Box::new(out.clone()), Box::new(err.clone()));
+        for e in events {
+            h.event(e, Duration::from_millis(5));
+        }
+        h.finish();
+        Run { out, err }
+    }
+
+    fn sent(text: &str, tls: bool, expected: bool) -> Event {
+        Event::Sent {
+            text: text.into(),
+            kind: SentKind::Command,
+            bytes: text.len() + 2,
+            lines: 1,
+            tls,
+            expected,
+            redacted: false,
+            phase: Phase::Other,
+        }
+    }
+
+    fn recv(reply: Reply, tls: bool, expected: bool) -> Event {
+        recv_ex(reply, tls, expected, Explanation::default())
+    }
+
+    fn recv_ex(reply: Reply, tls: bool, expected: bool, explanation: Explanation) -> Event {
+        Event::Received {
+            reply,
+            tls,
+            expected,
+            phase: Phase::Other,
+            explanation,
+        }
+    }
+
+    fn info(m: &str) -> Event {
+        Event::Info { message: m.into() }
+    }
+
+    fn plain_session() -> Vec<Event> {
+        vec![
+            Event::Connecting {
+                host: "mx.example.net".into(),
+                addr: "192.0.2.1:25".into(),
+            },
+            Event::Connected {
+                host: "mx.example.net".into(),
+                peer: "192.0.2.1:25".into(),
+                local: "192.0.2.9:40000".into(),
+            },
+            recv(Reply::new(220, &["mx.example.net ESMTP"]), false, true),
+            sent("EHLO client.example.org", false, true),
+            recv(
+                Reply::new(250, &["mx.example.net", "SIZE 1000", "HELP"]),
+                false,
+                true,
+            ),
+            sent("MAIL FROM:<alice@example.org>", false, true),
+            recv(Reply::new(250, &["2.1.0 Ok"]), false, true),
+            sent("RCPT TO:<nobody@example.net>", false, true),
+            recv(
+                Reply::new(
+                    550,
+                    &["5.1.1 <nobody@example.net>: Recipient address rejected"],
+                ),
+                false,
+                false,
+            ),
+            sent("QUIT", false, true),
+            recv(Reply::new(221, &["2.0.0 Bye"]), false, true),
+            Event::Closed { expected: true },
+        ]
+    }
+
+    #[test]
+    fn plain_session_transcript() {
+        let r = render(HumanOptions::default(), &plain_session());
+        assert_eq!(
+            r.out.text(),
+            "\
+=== Trying mx.example.net:25 (192.0.2.1)...
+=== Connected to mx.example.net.
+<-  220 mx.example.net ESMTP
+ -> EHLO client.example.org
+<-  250-mx.example.net
+<-  250-SIZE 1000
+<-  250 HELP
+ -> MAIL FROM:<alice@example.org>
+<-  250 2.1.0 Ok
+ -> RCPT TO:<nobody@example.net>
+<** 550 5.1.1 <nobody@example.net>: Recipient address rejected
+ -> QUIT
+<-  221 2.0.0 Bye
+=== Connection closed with remote host.
+"
+        );
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn multi_line_reply_without_raw_is_reconstructed() {
+        let mut reply = Reply::new(250, &["a", "b", "c"]);
+        reply.raw = Bytes::default();
+        let r = render(HumanOptions::default(), &[recv(reply, true, true)]);
+        assert_eq!(r.out.text(), "<~  250-a\n<~  250-b\n<~  250 c\n");
+    }
+
+    #[test]
+    fn raw_reply_control_bytes_are_escaped() {
+        let mut reply = Reply::new(250, &["x"]);
+        reply.raw = Bytes(b"250-a\x1b[31mred\n250 b\tc\xff\x7f\r\n".to_vec());
+        reply.deviations = vec![Deviation::BareLf];
+        let r = render(
+            HumanOptions {
+                explain: ExplainLevel::None,
+                ..Default::default()
+            },
+            &[recv(reply, false, true)],
+        );
+        assert_eq!(
+            r.out.text(),
+            "<-  250-a\\x1B[31mred\n<-  250 b\\x09c\\xFF\\x7F\n\
+             !!! deviation: reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8)\n"
+        );
+        assert!(!r.out.text().contains('\x1b'));
+    }
+
+    #[test]
+    fn escapes_c1_and_bidi() {
+        assert_eq!(escape_str("a\u{9b}b\u{202e}c"), "a\\u{009B}b\\u{202E}c");
+        assert_eq!(escape_bytes(b"ok\x00"), "ok\\x00");
+    }
+
+    fn tls_info(days_left: i64, ok: bool, enforced: bool) -> TlsInfo {
+        TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            bits: 256,
+            sni: Some("mx.example.net".into()),
+            chain: vec![CertInfo {
+                subject: "/CN=mx.example.net".into(),
+                issuer: "/CN=Example CA/O=Example".into(),
+                sans: vec!["DNS:mx.example.net".into(), "DNS:example.net".into()],
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: "2027-01-01T00:00:00Z".into(),
+                days_left,
+                sha256: "AA:BB".into(),
+                pem: String::new(),
+            }],
+            verify: VerifyVerdict {
+                ok,
+                enforced,
+                checked_name: Some("mx.example.net".into()),
+                chain_ok: ok,
+                name_ok: true,
+                matched: Some("DNS:mx.example.net".into()),
+                reason: (!ok).then(|| "self-signed certificate".into()),
+            },
+            client_cert_sent: false,
+            ocsp_stapled: false,
+        }
+    }
+
+    #[test]
+    fn tls_block() {
+        let r = render(
+            HumanOptions::default(),
+            &[
+                Event::TlsStarted {
+                    info: tls_info(120, true, true),
+                },
+                sent("EHLO client.example.org", true, true),
+                recv(Reply::new(250, &["mx.example.net"]), true, true),
+            ],
+        );
+        assert_eq!(
+            r.out.text(),
+            "\
+=== TLS started with cipher TLSv1.3:TLS_AES_256_GCM_SHA384:256
+=== TLS client certificate not sent
+=== TLS SNI sent: mx.example.net
+=== TLS peer[0]   subject=[/CN=mx.example.net]
+===               commonName=[mx.example.net], subjectAltName=[DNS:mx.example.net, DNS:example.net] notAfter=[2027-01-01T00:00:00Z] (120 days left)
+===               issuer=[/CN=Example CA/O=Example]
+=== TLS peer certificate passed CA verification, passed host verification (using host mx.example.net to verify; matched DNS:mx.example.net)
+=== TLS OCSP response stapled: no
+ ~> EHLO client.example.org
+<~  250 mx.example.net
+"
+        );
+    }
+
+    #[test]
+    fn tls_insecure_expired_and_expiring() {
+        let r = render(
+            HumanOptions::default(),
+            &[Event::TlsStarted {
+                info: tls_info(-3, false, false),
+            }],
+        );
+        let out = r.out.text();
+        assert!(out.contains("notAfter=[2027-01-01T00:00:00Z] (expired 3 days ago)\n"));
+        assert!(out.contains("!!! TLS peer[0] certificate expired 3 days ago\n"));
+        assert!(out.contains(
+            "=== TLS peer certificate failed CA verification (self-signed certificate), passed host"
+        ));
+        assert!(out.contains("=== (verification not enforced: --insecure)\n"));
+
+        let r = render(
+            HumanOptions::default(),
+            &[Event::TlsStarted {
+                info: tls_info(5, true, true),
+            }],
+        );
+        let out = r.out.text();
+        assert!(out.contains("!!! TLS peer[0] certificate expires in 5 days\n"));
+        assert!(!out.contains("not enforced"));
+    }
+
+    fn rejected() -> Event {
+        recv_ex(
+            Reply::new(550, &["5.1.1 <nobody@example.net>: no such user"]),
+            false,
+            false,
+            Explanation {
+                basic: Some("mailbox unavailable".into()),
+                enhanced: Some(EnhancedInfo {
+                    code: "5.1.1".into(),
+                    title: "Bad destination mailbox address".into(),
+                    meaning: "the mailbox does not exist".into(),
+                }),
+                hint: Some("check the recipient's spelling".into()),
+                severity: Some(Severity::Permanent),
+            },
+        )
+    }
+
+    fn accepted_explained() -> Event {
+        recv_ex(
+            Reply::new(250, &["2.1.0 Ok"]),
+            false,
+            true,
+            Explanation {
+                basic: Some("requested action completed".into()),
+                enhanced: None,
+                hint: None,
+                severity: Some(Severity::Ok),
+            },
+        )
+    }
+
+    #[test]
+    fn explanation_levels() {
+        let events = [accepted_explained(), rejected()];
+        let errors = "\
+<-  250 2.1.0 Ok
+<** 550 5.1.1 <nobody@example.net>: no such user
+        550 = mailbox unavailable
+      5.1.1 = Bad destination mailbox address: the mailbox does not exist
+        hint: check the recipient's spelling
+";
+        let r = render(HumanOptions::default(), &events);
+        assert_eq!(r.out.text(), errors);
+
+        let r = render(
+            HumanOptions {
+                explain: ExplainLevel::All,
+                ..Default::default()
+            },
+            &events,
+        );
+        assert_eq!(
+            r.out.text(),
+            "<-  250 2.1.0 Ok\n        250 = requested action completed\n".to_string()
+                + &errors["<-  250 2.1.0 Ok\n".len()..]
+        );
+
+        let r = render(
+            HumanOptions {
+                explain: ExplainLevel::None,
+                ..Default::default()
+            },
+            &events,
+        );
+        assert_eq!(
+            r.out.text(),
+            "<-  250 2.1.0 Ok\n<** 550 5.1.1 <nobody@example.net>: no such user\n"
+        );
+    }
+
+    #[test]
+    fn explanation_alignment_without_hints() {
+        let r = render(
+            HumanOptions {
+                hints: false,
+                ..Default::default()
+            },
+            &[rejected()],
+        );
+        assert_eq!(
+            r.out.text(),
+            "\
+550 5.1.1 <nobody@example.net>: no such user
+    550 = mailbox unavailable
+  5.1.1 = Bad destination mailbox address: the mailbox does not exist
+    hint: check the recipient's spelling
+"
+        );
+    }
+
+    #[test]
+    fn deviation_on_ok_reply_is_explained_at_errors_level() {
+        let mut reply = Reply::new(250, &["ok"]);
+        reply.deviations = vec![Deviation::MixedCodes {
+            first: 250,
+            found: 251,
+        }];
+        let ex = Explanation {
+            basic: Some("done".into()),
+            severity: Some(Severity::Ok),
+            ..Default::default()
+        };
+        let r = render(HumanOptions::default(), &[recv_ex(reply, false, true, ex)]);
+        assert_eq!(
+            r.out.text(),
+            "<-  250 ok\n\
+             !!! deviation: multi-line reply switched from code 250 to 251 (RFC 5321 §4.2.1: one code per reply)\n\
+             \x20       250 = done\n"
+        );
+    }
+
+    fn body() -> Event {
+        Event::Sent {
+            text: "Subject: hi\r\n\r\nhello\r\n.\r\n".into(),
+            kind: SentKind::Body,
+            bytes: 27,
+            lines: 4,
+            tls: false,
+            expected: true,
+            redacted: false,
+            phase: Phase::Dot,
+        }
+    }
+
+    #[test]
+    fn body_lines_and_suppress_data() {
+        let r = render(HumanOptions::default(), &[body()]);
+        assert_eq!(r.out.text(), " -> Subject: hi\n -> \n -> hello\n -> .\n");
+        let r = render(
+            HumanOptions {
+                suppress_data: true,
+                ..Default::default()
+            },
+            &[body()],
+        );
+        assert_eq!(r.out.text(), " -> 4 lines sent\n");
+    }
+
+    #[test]
+    fn silent_1_holds_until_error_then_flows() {
+        let opts = HumanOptions {
+            silent: 1,
+            ..Default::default()
+        };
+        // No error: nothing at all.
+        let r = render(
+            opts.clone(),
+            &[
+                info("hello"),
+                sent("NOOP", false, true),
+                Event::Closed { expected: true },
+            ],
+        );
+        assert_eq!(r.out.text(), "");
+        assert_eq!(r.err.text(), "");
+
+        let r = render(
+            opts,
+            &[
+                info("one"),
+                sent("RCPT TO:<x@y>", false, true),
+                recv(Reply::new(550, &["no"]), false, false),
+                info("after"),
+            ],
+        );
+        assert_eq!(
+            r.out.text(),
+            "=== one\n -> RCPT TO:<x@y>\n<** 550 no\n=== after\n"
+        );
+    }
+
+    #[test]
+    fn silent_1_triggered_by_stderr_error_keeps_order_per_stream() {
+        let r = render(
+            HumanOptions {
+                silent: 1,
+                ..Default::default()
+            },
+            &[info("one"), Event::Closed { expected: false }, info("two")],
+        );
+        assert_eq!(r.out.text(), "=== one\n=== two\n");
+        assert_eq!(
+            r.err.text(),
+            "*** Remote host closed connection unexpectedly.\n"
+        );
+    }
+
+    #[test]
+    fn silent_2_only_errors() {
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let r = render(
+            HumanOptions {
+                silent: 2,
+                ..Default::default()
+            },
+            &events,
+        );
+        assert_eq!(
+            r.out.text(),
+            "<** 550 5.1.1 <nobody@example.net>: Recipient address rejected\n"
+        );
+        assert_eq!(r.err.text(), "*** boom\n");
+    }
+
+    #[test]
+    fn silent_3_nothing() {
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let r = render(
+            HumanOptions {
+                silent: 3,
+                ..Default::default()
+            },
+            &events,
+        );
+        assert_eq!(r.out.text(), "");
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn hex_dump_format() {
+        let lines = hex_dump(b"EHLO host.example\r\n");
+        assert_eq!(
+            lines,
+            vec![
+                "0000: 45 48 4C 4F  20 68 6F 73  74 2E 65 78  61 6D 70 6C  EHLO host.exampl",
+                "0010: 65 0D 0A                                            e..",
+            ]
+        );
+        let r = render(
+            HumanOptions {
+                show_raw: true,
+                ..Default::default()
+            },
+            &[
+                Event::RawSent {
+                    bytes: Bytes(b"QUIT\r\n".to_vec()),
+                },
+                Event::RawReceived {
+                    bytes: Bytes(b"221 \xff".to_vec()),
+                },
+            ],
+        );
+        assert_eq!(
+            r.out.text(),
+            "  > 0000: 51 55 49 54  0D 0A                                  QUIT..\n\
+             <   0000: 32 32 31 20  FF                                     221 .\n"
+        );
+        // Without --show-raw-text the raw events print nothing.
+        let r = render(
+            HumanOptions::default(),
+            &[Event::RawSent {
+                bytes: Bytes(b"QUIT\r\n".to_vec()),
+            }],
+        );
+        assert_eq!(r.out.text(), "");
+    }
+
+    #[test]
+    fn hints_off() {
+        let r = render(
+            HumanOptions {
+                hints: false,
+                ..Default::default()
+            },
+            &[
+                info("hi"),
+                sent("QUIT", false, true),
+                recv(Reply::new(221, &["bye"]), false, true),
+                Event::Error {
+                    message: "bad".into(),
+                },
+            ],
+        );
+        assert_eq!(r.out.text(), "hi\nQUIT\n221 bye\n");
+        assert_eq!(r.err.text(), "bad\n");
+    }
+
+    #[test]
+    fn unexpected_sent_hints() {
+        let r = render(
+            HumanOptions::default(),
+            &[sent("NOOP", false, false), sent("NOOP", true, false)],
+        );
+        assert_eq!(r.out.text(), "**> NOOP\n*~> NOOP\n");
+    }
+
+    #[test]
+    fn connect_failure_dns_and_timing() {
+        let r = render(
+            HumanOptions {
+                time_lapse: Some(false),
+                ..Default::default()
+            },
+            &[
+                Event::DnsQuery {
+                    name: "example.com".into(),
+                    rtype: "MX".into(),
+                },
+                Event::DnsAnswer {
+                    name: "example.com".into(),
+                    rtype: "MX".into(),
+                    records: vec!["10 mx1.example.com.".into(), "20 mx2.example.com.".into()],
+                },
+                Event::ConnectFailed {
+                    host: "mx1.example.com".into(),
+                    addr: "192.0.2.1:25".into(),
+                    reason: "Connection refused".into(),
+                },
+                Event::Timing {
+                    phase: Phase::Banner,
+                    ms: 123.4,
+                },
+            ],
+        );
+        assert_eq!(
+            r.out.text(),
+            "=== MX lookup for example.com: 10 mx1.example.com., 20 mx2.example.com.\n\
+             === response in 0.123s\n"
+        );
+        assert_eq!(
+            r.err.text(),
+            "*** Error connecting to mx1.example.com (192.0.2.1:25): Connection refused\n"
+        );
+        let r = render(
+            HumanOptions {
+                time_lapse: Some(true),
+                ..Default::default()
+            },
+            &[Event::Timing {
+                phase: Phase::Mail,
+                ms: 2500.0,
+            }],
+        );
+        assert_eq!(r.out.text(), "=== response in 2s\n");
+        let r = render(
+            HumanOptions::default(),
+            &[Event::Timing {
+                phase: Phase::Mail,
+                ms: 2500.0,
+            }],
+        );
+        assert_eq!(r.out.text(), "");
+    }
+
+    #[test]
+    fn deviation_descriptions_are_escaped_and_bounded() {
+        let d = Deviation::StartTlsInjection {
+            bytes: Bytes(b"MAIL FROM:<x>\r\n".to_vec()),
+        };
+        assert!(describe_deviation(&d).contains("\"MAIL FROM:<x>\\x0D\\x0A\""));
+        let long = "x".repeat(500);
+        let d = Deviation::MissingCode { line: long };
+        assert!(describe_deviation(&d).len() < 200);
+    }
+
+    #[test]
+    fn summary_lines() {
+        let ok = Summary {
+            exit_code: 0,
+            outcome: "ok".into(),
+            recipients: vec![RecipientResult {
+                address: "a@example.net".into(),
+                status: RcptStatus::Accepted,
+                code: Some(250),
+                enhanced: Some("2.1.5".into()),
+                text: Some("Ok".into()),
+            }],
+            ..Default::default()
+        };
+        let r = render(HumanOptions::default(), &[Event::Summary(ok)]);
+        assert_eq!(r.out.text(), "=== Result: ok\n");
+
+        let failed = Summary {
+            exit_code: 24,
+            outcome: "rcpt_rejected".into(),
+            error: Some("no recipient was accepted".into()),
+            recipients: vec![
+                RecipientResult {
+                    address: "a@example.net".into(),
+                    status: RcptStatus::PermFailed,
+                    code: Some(550),
+                    enhanced: Some("5.1.1".into()),
+                    text: Some("no such user".into()),
+                },
+                RecipientResult {
+                    address: "b@example.net".into(),
+                    status: RcptStatus::NotAttempted,
+                    code: None,
+                    enhanced: None,
+                    text: None,
+                },
+            ],
+            ..Default::default()
+        };
+        let r = render(
+            HumanOptions {
+                silent: 1,
+                ..Default::default()
+            },
+            &[info("before"), Event::Summary(failed)],
+        );
+        assert_eq!(r.out.text(), "=== before\n");
+        assert_eq!(
+            r.err.text(),
+            "*** Result: failed (exit 24): no recipient was accepted\n\
+             ***   <a@example.net> rejected (550 5.1.1 no such user)\n\
+             ***   <b@example.net> not attempted\n"
+        );
+    }
+
+    #[test]
+    fn closed_pipe_does_not_panic() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let mut h = Human::new(
+            HumanOptions {
+                color: ColorChoice::Never,
+                ..Default::default()
+            },
+            Box::new(Broken),
+            Box::new(Broken),
+        );
+        for e in plain_session() {
+            h.event(&e, Duration::ZERO);
+        }
+        h.finish();
+    }
+
+    #[test]
+    fn silent_1_buffer_is_bounded() {
+        let out = Shared::default();
+        let mut h = Human::new(
+            HumanOptions {
+                color: ColorChoice::Never,
+                silent: 1,
+                ..Default::default()
+            },
+            Box::new(out.clone()),
+            Box::new(Shared::default()),
+        );
+        let big = "x".repeat(1000);
+        for _ in 0..3000 {
+            h.event(&info(&big), Duration::ZERO);
+        }
+        assert!(h.held_bytes <= HOLD_LIMIT);
+        h.event(
+            &Event::Error {
+                message: "e".into(),
+            },
+            Duration::ZERO,
+        );
+        assert!(out.text().starts_with("=== ("));
+        assert!(out.text().contains("earlier lines not kept)\n"));
     }
 }

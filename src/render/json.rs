@@ -1,29 +1,377 @@
-//! The JSON Lines renderer (`--json`). TODO(render helper): the schema spec goes here.
+//! The JSON Lines renderer (`--json`): one JSON object per line on stdout, one line per event.
+//! This module documentation is the format's specification; changing the format means changing
+//! it here and bumping [`SCHEMA_VERSION`] for incompatible changes.
+//!
+//! # Format
+//!
+//! Every line is an object with three members:
+//!
+//! * `type`: the kind of line (a string, listed below);
+//! * `data`: an object whose members depend on `type`;
+//! * `t_ms`: milliseconds since the run started, a number with up to microsecond precision
+//!   (absent only on the `schema` line).
+//!
+//! The first line is always `schema`, and when the run reaches its end the last line is
+//! `summary`. Consumers must ignore members and `type`s they do not know: new ones may be added
+//! without a version bump. Nothing written here is secret: AUTH payloads are masked before they
+//! become events (`redacted` says when).
+//!
+//! ## Wire format
+//!
+//! Byte payloads (raw reply bytes, raw reads and writes) are objects with exactly one member:
+//! `{"text": "…"}` when the bytes are valid UTF-8, `{"bytes": "<base64>"}` (standard alphabet,
+//! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`,
+//! `helo_after_tls`, `xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`, `quit`, `other`. Optional
+//! members are present with `null` when they have no value.
+//!
+//! | `type` | `data` members |
+//! |---|---|
+//! | `schema` | `version` (integer, currently 1), `tool` (`"ehlo"`), `tool_version` (string) |
+//! | `info`, `warning`, `error` | `message` (string) |
+//! | `dns_query` | `name`, `rtype` (`MX`, `A`, `AAAA`) |
+//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net."` for MX, addresses for A/AAAA) |
+//! | `connecting` | `host`, `addr` (socket address being tried) |
+//! | `connected` | `host`, `peer`, `local` (socket addresses) |
+//! | `connect_failed` | `host`, `addr`, `reason` |
+//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
+//! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
+//! | `raw_sent`, `raw_received` | `bytes` (byte payload) |
+//! | `deviation` | `deviation` (see below), `phase` |
+//! | `tls_started` | `info` (see below) |
+//! | `tls_failed` | `reason` |
+//! | `timing` | `phase`, `ms` (number) |
+//! | `closed` | `expected` (bool: normal end after QUIT) |
+//! | `summary` | see below |
+//!
+//! A **reply** is `{"code": 250 | null, "enhanced": "2.1.0" | null, "lines": [strings: the text of
+//! each line after "NNN-"/"NNN ", enhanced code left in place], "raw": byte payload (exact bytes
+//! received, CRLFs included), "deviations": [deviation objects]}`.
+//!
+//! An **explanation** is `{"basic": string | null, "enhanced": {"code", "title", "meaning"} | null,
+//! "hint": string | null, "severity": "ok" | "notice" | "transient" | "permanent" | null}`.
+//!
+//! A **deviation** is an object with `kind` and, depending on it, more members: `bare_lf`,
+//! `bare_cr`, `mixed_codes` (`first`, `found`), `missing_code` (`line`), `odd_code` (`code`),
+//! `bad_separator` (`line`), `overlong_line` (`len`, `limit`), `too_many_lines` (`limit`),
+//! `not_utf8`, `enhanced_class_mismatch` (`code`, `enhanced`), `truncated_at_close`,
+//! `start_tls_injection` (`bytes`: byte payload), `unsolicited_reply`, `long_reply_line` (`len`).
+//!
+//! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
+//! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason"},
+//! "client_cert_sent", "ocsp_stapled"}`; a certificate is `{"subject", "issuer", "sans": [strings
+//! like "DNS:mx.example.net"], "not_before", "not_after" (RFC 3339 UTC), "days_left" (integer,
+//! negative once expired), "sha256" (hex with colons)}`.
+//!
+//! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
+//! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,
+//! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
+//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null, "timings":
+//! [{"phase", "ms"}]}`.
+//!
+//! ## Example
+//!
+//! ```text
+//! {"type":"schema","data":{"version":1,"tool":"ehlo","tool_version":"0.1.0"}}
+//! {"type":"connecting","data":{"host":"mx.example.net","addr":"192.0.2.1:25"},"t_ms":0.412}
+//! {"type":"connected","data":{"host":"mx.example.net","peer":"192.0.2.1:25","local":"192.0.2.9:40000"},"t_ms":21.5}
+//! {"type":"received","data":{"reply":{"code":220,"enhanced":null,"lines":["mx.example.net ESMTP"],"raw":{"text":"220 mx.example.net ESMTP\r\n"},"deviations":[]},"tls":false,"expected":true,"phase":"banner","explanation":{"basic":null,"enhanced":null,"hint":null,"severity":"ok"}},"t_ms":40.1}
+//! {"type":"sent","data":{"text":"EHLO client.example.org","kind":"command","bytes":25,"lines":1,"tls":false,"expected":true,"redacted":false,"phase":"helo"},"t_ms":40.3}
+//! {"type":"closed","data":{"expected":true},"t_ms":95.0}
+//! {"type":"summary","data":{"exit_code":0,"outcome":"ok","error":null,"server":"mx.example.net:25","tls":null,"recipients":[],"message_accepted":true,"timings":[]},"t_ms":95.2}
+//! ```
 
 use std::io::Write;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use super::Renderer;
 use crate::smtp::event::Event;
+
+/// Version of the format described above; bumped on incompatible changes only.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The first line's `data`.
+#[derive(Serialize)]
+struct Schema {
+    version: u32,
+    tool: &'static str,
+    tool_version: &'static str,
+}
+
+/// The first line: `{"type":"schema","data":{…}}`, shaped like every other line minus `t_ms`.
+#[derive(Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+enum Head {
+    Schema(Schema),
+}
+
+/// One event line: the event's own `type`/`data` members plus `t_ms`.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    t_ms: f64,
+}
 
 /// JSON Lines writer.
 pub struct Json {
     out: Box<dyn Write + Send>,
+    started: bool,
 }
 
 impl Json {
     /// Writer on `out`.
     pub fn new(out: Box<dyn Write + Send>) -> Json {
-        Json { out }
+        Json {
+            out,
+            started: false,
+        }
     }
+
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let head = Head::Schema(Schema {
+            version: SCHEMA_VERSION,
+            tool: "ehlo",
+            tool_version: env!("CARGO_PKG_VERSION"),
+        });
+        self.write_line(&head);
+    }
+
+    fn write_line<T: Serialize>(&mut self, value: &T) {
+        // Serialising our own types cannot fail except on non-finite floats, which we avoid; a
+        // closed stdout is ignored like everywhere else in the renderers.
+        if let Ok(mut s) = serde_json::to_string(value) {
+            s.push('\n');
+            let _ = self.out.write_all(s.as_bytes());
+            let _ = self.out.flush();
+        }
+    }
+}
+
+/// Milliseconds rounded to microseconds, so lines stay short and stable.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 impl Renderer for Json {
     fn event(&mut self, event: &Event, elapsed: Duration) {
-        let mut v = serde_json::to_value(event).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("t_ms".into(), serde_json::json!(elapsed.as_secs_f64() * 1000.0));
+        self.start();
+        // NaN/inf timings would make serde_json refuse the whole line; send a sane event instead.
+        let fixed;
+        let event = match event {
+            Event::Timing { phase, ms } if !ms.is_finite() => {
+                fixed = Event::Timing {
+                    phase: *phase,
+                    ms: 0.0,
+                };
+                &fixed
+            }
+            e => e,
+        };
+        self.write_line(&Line {
+            event,
+            t_ms: millis(elapsed),
+        });
+    }
+
+    fn finish(&mut self) {
+        // Even a run that produced no events says which format it speaks.
+        self.start();
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::smtp::codes::{Explanation, Severity};
+    use crate::smtp::event::{
+        Bytes, Deviation, Phase, RcptStatus, RecipientResult, SentKind, Summary, TlsInfo,
+    };
+    use crate::smtp::reply::Reply;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
         }
-        let _ = writeln!(self.out, "{v}");
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn lines(events: &[Event]) -> Vec<Value> {
+        let buf = Shared::default();
+        let mut j = Json::new(Box::new(buf.clone()));
+        for (i, e) in events.iter().enumerate() {
+            j.event(e, Duration::from_micros(1500 * i as u64 + 7));
+        }
+        j.finish();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.ends_with('\n'));
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+            .collect()
+    }
+
+    fn sequence() -> Vec<Event> {
+        let mut bad = Reply::new(550, &["5.1.1 no such user"]);
+        bad.deviations = vec![Deviation::BareLf];
+        vec![
+            Event::Connecting {
+                host: "mx.example.net".into(),
+                addr: "192.0.2.1:25".into(),
+            },
+            Event::Sent {
+                text: "RCPT TO:<x@example.net>".into(),
+                kind: SentKind::Command,
+                bytes: 25,
+                lines: 1,
+                tls: false,
+                expected: true,
+                redacted: false,
+                phase: Phase::Rcpt,
+            },
+            Event::Received {
+                reply: bad,
+                tls: false,
+                expected: false,
+                phase: Phase::Rcpt,
+                explanation: Explanation {
+                    basic: Some("mailbox unavailable".into()),
+                    severity: Some(Severity::Permanent),
+                    ..Default::default()
+                },
+            },
+            Event::RawReceived {
+                bytes: Bytes(vec![0xff, 0x00]),
+            },
+            Event::TlsStarted {
+                info: TlsInfo {
+                    version: "TLSv1.3".into(),
+                    ..Default::default()
+                },
+            },
+            Event::Timing {
+                phase: Phase::Rcpt,
+                ms: f64::NAN,
+            },
+            Event::Summary(Summary {
+                exit_code: 24,
+                outcome: "rcpt_rejected".into(),
+                recipients: vec![RecipientResult {
+                    address: "x@example.net".into(),
+                    status: RcptStatus::PermFailed,
+                    code: Some(550),
+                    enhanced: Some("5.1.1".into()),
+                    text: Some("no such user".into()),
+                }],
+                ..Default::default()
+            }),
+        ]
+    }
+
+    #[test]
+    fn first_line_is_schema() {
+        let v = lines(&sequence());
+        assert_eq!(v[0]["type"], "schema");
+        assert_eq!(v[0]["data"]["version"], 1);
+        assert_eq!(v[0]["data"]["tool"], "ehlo");
+        assert_eq!(v[0]["data"]["tool_version"], env!("CARGO_PKG_VERSION"));
+        assert!(v[0].get("t_ms").is_none());
+        // Schema appears once even with no events.
+        let v = lines(&[]);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0]["type"], "schema");
+    }
+
+    #[test]
+    fn every_event_line_has_type_data_and_t_ms() {
+        let v = lines(&sequence());
+        assert_eq!(v.len(), 1 + sequence().len());
+        let types: Vec<&str> = v.iter().map(|l| l["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "schema",
+                "connecting",
+                "sent",
+                "received",
+                "raw_received",
+                "tls_started",
+                "timing",
+                "summary"
+            ]
+        );
+        for (i, l) in v.iter().enumerate().skip(1) {
+            let obj = l.as_object().unwrap();
+            assert_eq!(obj.len(), 3, "only type, data, t_ms: {l}");
+            assert!(obj["data"].is_object());
+            let expect = (1500.0 * (i - 1) as f64 + 7.0) / 1000.0;
+            assert!((obj["t_ms"].as_f64().unwrap() - expect).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn fields_round_trip() {
+        let v = lines(&sequence());
+        assert_eq!(v[1]["data"]["addr"], "192.0.2.1:25");
+        assert_eq!(v[2]["data"]["kind"], "command");
+        assert_eq!(v[2]["data"]["phase"], "rcpt");
+        assert_eq!(v[2]["data"]["redacted"], false);
+        let r = &v[3]["data"];
+        assert_eq!(r["expected"], false);
+        assert_eq!(r["reply"]["code"], 550);
+        assert_eq!(r["reply"]["enhanced"], "5.1.1");
+        assert_eq!(r["reply"]["lines"][0], "5.1.1 no such user");
+        assert_eq!(r["reply"]["raw"]["text"], "550 5.1.1 no such user\r\n");
+        assert_eq!(r["reply"]["deviations"][0]["kind"], "bare_lf");
+        assert_eq!(r["explanation"]["basic"], "mailbox unavailable");
+        assert_eq!(r["explanation"]["severity"], "permanent");
+        assert!(r["explanation"]["hint"].is_null());
+        assert_eq!(v[4]["data"]["bytes"]["bytes"], "/wA=");
+        assert_eq!(v[5]["data"]["info"]["version"], "TLSv1.3");
+        assert_eq!(v[5]["data"]["info"]["verify"]["ok"], false);
+        assert_eq!(v[6]["data"]["ms"], 0.0);
+        let s = &v[7]["data"];
+        assert_eq!(s["exit_code"], 24);
+        assert_eq!(s["recipients"][0]["status"], "perm_failed");
+        assert!(s["message_accepted"].is_null());
+    }
+
+    #[test]
+    fn summary_is_last_when_given_last() {
+        let v = lines(&sequence());
+        assert_eq!(v.last().unwrap()["type"], "summary");
+    }
+
+    #[test]
+    fn closed_pipe_is_ignored() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let mut j = Json::new(Box::new(Broken));
+        for e in sequence() {
+            j.event(&e, Duration::ZERO);
+        }
+        j.finish();
     }
 }

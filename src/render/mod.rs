@@ -84,10 +84,17 @@ pub trait Renderer: Send {
     fn finish(&mut self) {}
 }
 
-/// Build the renderer for `format`, writing to stdout (and stderr for human errors).
+/// Build the renderer for `format`, writing to stdout (and stderr for human errors). Also makes
+/// the run's colour decision ([`style::configure`]); `--json` turns colour off.
 pub fn make(format: &Format) -> Box<dyn Renderer> {
     match format {
-        Format::Human(opts) => Box::new(human::Human::stdio(opts.clone())),
-        Format::Json => Box::new(json::Json::new(Box::new(std::io::stdout()))),
+        Format::Human(opts) => {
+            style::configure(opts.color, false);
+            Box::new(human::Human::stdio(opts.clone()))
+        }
+        Format::Json => {
+            style::configure(ColorChoice::Never, true);
+            Box::new(json::Json::new(Box::new(std::io::stdout())))
+        }
     }
 }
