@@ -1,6 +1,9 @@
 //! SMTP commands (RFC 5321 §4.1) and their encoding (client) and parsing (server).
 //!
-//! TODO(core-codec helper): implement encode/parse; the types and signatures are the contract.
+//! The client side only encodes: it never validates what the user asked to send (a debugging
+//! tool must be able to send odd commands). The server side parses leniently, the way real MTAs
+//! do: verbs are case-insensitive, `MAIL FROM: <a@b>` with a space and paths without angle
+//! brackets are accepted, and only lines that cannot be understood at all are syntax errors.
 
 /// One SMTP command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,20 +85,480 @@ pub enum CommandError {
 }
 
 impl Command {
-    /// The command's wire form, CRLF included.
+    /// The command's wire form, CRLF included. Arguments are sent as given (no validation), so
+    /// the user stays in control of what goes on the wire.
     pub fn encode(&self) -> Vec<u8> {
-        todo!("core-codec helper")
+        let mut line = String::from(self.verb());
+        let mut arg = |a: &str| {
+            line.push(' ');
+            line.push_str(a);
+        };
+        match self {
+            Command::Ehlo(name) | Command::Helo(name) | Command::Lhlo(name) => arg(name),
+            Command::Mail { from, params } => {
+                arg(&format!("FROM:<{from}>"));
+                params.iter().for_each(|p| arg(p));
+            }
+            Command::Rcpt { to, params } => {
+                arg(&format!("TO:<{to}>"));
+                params.iter().for_each(|p| arg(p));
+            }
+            Command::Bdat { size, last } => {
+                arg(&size.to_string());
+                if *last {
+                    arg("LAST");
+                }
+            }
+            Command::Vrfy(what) | Command::Expn(what) => arg(what),
+            Command::Help(what) | Command::Noop(what) => {
+                if let Some(what) = what {
+                    arg(what);
+                }
+            }
+            Command::Auth { mechanism, initial } => {
+                arg(mechanism);
+                if let Some(initial) = initial {
+                    arg(initial);
+                }
+            }
+            Command::Unknown { args, .. } => {
+                if !args.is_empty() {
+                    arg(args);
+                }
+            }
+            Command::Data | Command::Rset | Command::Quit | Command::StartTls => {}
+        }
+        let mut bytes = line.into_bytes();
+        bytes.extend_from_slice(b"\r\n");
+        bytes
     }
 
-    /// The verb (`"MAIL"`, `"RCPT"`, …).
+    /// The verb (`"MAIL"`, `"RCPT"`, …), upper-case for every modelled command. For
+    /// [`Command::Unknown`] it is the stored verb: [`Command::parse`] upper-cases it, while a verb
+    /// typed by the user keeps the user's spelling (it is sent as typed).
     pub fn verb(&self) -> &str {
-        todo!("core-codec helper")
+        match self {
+            Command::Ehlo(_) => "EHLO",
+            Command::Helo(_) => "HELO",
+            Command::Lhlo(_) => "LHLO",
+            Command::Mail { .. } => "MAIL",
+            Command::Rcpt { .. } => "RCPT",
+            Command::Data => "DATA",
+            Command::Bdat { .. } => "BDAT",
+            Command::Rset => "RSET",
+            Command::Vrfy(_) => "VRFY",
+            Command::Expn(_) => "EXPN",
+            Command::Help(_) => "HELP",
+            Command::Noop(_) => "NOOP",
+            Command::Quit => "QUIT",
+            Command::StartTls => "STARTTLS",
+            Command::Auth { .. } => "AUTH",
+            Command::Unknown { verb, .. } => verb,
+        }
     }
 
     /// Parse one command line as a server reads it (without its CRLF). Lenient: verbs are
     /// case-insensitive, `MAIL FROM: <a@b>` with a space is accepted.
+    ///
+    /// A trailing CR or CRLF is stripped if the caller left it on, non-UTF-8 bytes are replaced
+    /// (U+FFFD), and a verb this codec does not model becomes [`Command::Unknown`] with the verb
+    /// upper-cased. Paths keep their quoting (`"a b"@x`) and never have brackets.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
-        let _ = line;
-        todo!("core-codec helper")
+        let line = strip_line_end(line);
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_start_matches([' ', '\t']);
+        if line.trim_end().is_empty() {
+            return Err(CommandError::Empty);
+        }
+        let (verb, args) = match line.find([' ', '\t']) {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, ""),
+        };
+        // Trailing blanks never carry meaning (RFC 5321 §4.1.1 allows none, clients add them).
+        let args = args.trim_end_matches([' ', '\t']);
+        let upper = verb.to_ascii_uppercase();
+        let cmd = match upper.as_str() {
+            "EHLO" => Command::Ehlo(required("EHLO", args, "a domain or address literal")?),
+            "HELO" => Command::Helo(required("HELO", args, "a domain")?),
+            "LHLO" => Command::Lhlo(required("LHLO", args, "a domain")?),
+            "MAIL" => {
+                let (from, params) = parse_path("MAIL", "FROM:", args)?;
+                Command::Mail { from, params }
+            }
+            "RCPT" => {
+                let (to, params) = parse_path("RCPT", "TO:", args)?;
+                if to.is_empty() {
+                    return Err(syntax("RCPT", "the null path <> is not a valid recipient"));
+                }
+                Command::Rcpt { to, params }
+            }
+            "DATA" => no_args("DATA", args, Command::Data)?,
+            "RSET" => no_args("RSET", args, Command::Rset)?,
+            "QUIT" => no_args("QUIT", args, Command::Quit)?,
+            "STARTTLS" => no_args("STARTTLS", args, Command::StartTls)?,
+            "BDAT" => parse_bdat(args)?,
+            "VRFY" => Command::Vrfy(required("VRFY", args, "a user or mailbox")?),
+            "EXPN" => Command::Expn(required("EXPN", args, "a mailing list")?),
+            "HELP" => Command::Help(optional(args)),
+            "NOOP" => Command::Noop(optional(args)),
+            "AUTH" => parse_auth(args)?,
+            _ => Command::Unknown {
+                verb: upper,
+                args: args.to_string(),
+            },
+        };
+        Ok(cmd)
+    }
+}
+
+/// Drop a line end the caller may have left on (CRLF, LF or a lone CR).
+fn strip_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn syntax(verb: &'static str, detail: impl Into<String>) -> CommandError {
+    CommandError::Syntax {
+        verb,
+        detail: detail.into(),
+    }
+}
+
+fn required(verb: &'static str, args: &str, what: &str) -> Result<String, CommandError> {
+    let args = args.trim();
+    if args.is_empty() {
+        Err(syntax(verb, format!("expected {what}")))
+    } else {
+        Ok(args.to_string())
+    }
+}
+
+fn optional(args: &str) -> Option<String> {
+    let args = args.trim();
+    (!args.is_empty()).then(|| args.to_string())
+}
+
+fn no_args(verb: &'static str, args: &str, cmd: Command) -> Result<Command, CommandError> {
+    if args.trim().is_empty() {
+        Ok(cmd)
+    } else {
+        Err(syntax(verb, format!("{verb} takes no parameters")))
+    }
+}
+
+/// `MAIL FROM:<path> params` / `RCPT TO:<path> params` (RFC 5321 §4.1.1.2, §4.1.1.3, §4.1.2).
+///
+/// Lenient on purpose, like Postfix and Exim: a space after the colon and a path without angle
+/// brackets are accepted. Quoted local parts may contain spaces and `>`, so the path is scanned
+/// with quotes and backslash escapes in mind rather than split on whitespace.
+fn parse_path(
+    verb: &'static str,
+    keyword: &str,
+    args: &str,
+) -> Result<(String, Vec<String>), CommandError> {
+    let args = args.trim_start();
+    let head = args.get(..keyword.len());
+    if !head.is_some_and(|h| h.eq_ignore_ascii_case(keyword)) {
+        return Err(syntax(verb, format!("expected {keyword}<path>")));
+    }
+    let rest = args[keyword.len()..].trim_start();
+    let (path, after) = if let Some(inner) = rest.strip_prefix('<') {
+        let end =
+            scan_path(inner, true).ok_or_else(|| syntax(verb, "unterminated path: missing '>'"))?;
+        (&inner[..end], &inner[end + 1..])
+    } else {
+        let end = scan_path(rest, false).unwrap_or(rest.len());
+        if end == 0 {
+            return Err(syntax(verb, format!("expected {keyword}<path>")));
+        }
+        (&rest[..end], &rest[end..])
+    };
+    // Parameters must be separated from the path by a space (`<a@b>SIZE=1` is garbage).
+    if !after.is_empty() && !after.starts_with([' ', '\t']) {
+        return Err(syntax(
+            verb,
+            format!("unexpected text after the path: {after}"),
+        ));
+    }
+    let params = after.split_whitespace().map(str::to_string).collect();
+    Ok((path.to_string(), params))
+}
+
+/// Byte index where a path ends: the closing `>` when `bracketed`, otherwise the first blank.
+/// Quoted strings (with `\` escapes) are skipped over. `None`: a bracketed path never closes.
+fn scan_path(s: &str, bracketed: bool) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if quoted {
+            match c {
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                '>' if bracketed => return Some(i),
+                ' ' | '\t' if !bracketed => return Some(i),
+                _ => {}
+            }
+        }
+    }
+    if bracketed { None } else { Some(s.len()) }
+}
+
+/// `BDAT size [LAST]` (RFC 3030 §2).
+fn parse_bdat(args: &str) -> Result<Command, CommandError> {
+    let mut words = args.split_whitespace();
+    let size = words
+        .next()
+        .ok_or_else(|| syntax("BDAT", "expected a chunk size"))?;
+    let size: usize = size
+        .parse()
+        .map_err(|_| syntax("BDAT", format!("bad chunk size: {size}")))?;
+    let last = match words.next() {
+        None => false,
+        Some(w) if w.eq_ignore_ascii_case("LAST") => true,
+        Some(w) => return Err(syntax("BDAT", format!("expected LAST, got {w}"))),
+    };
+    if let Some(w) = words.next() {
+        return Err(syntax("BDAT", format!("unexpected parameter: {w}")));
+    }
+    Ok(Command::Bdat { size, last })
+}
+
+/// `AUTH mechanism [initial-response]` (RFC 4954 §4). Mechanism names are case-insensitive and
+/// stored upper-case; the initial response is kept as sent (base64 or `=`).
+fn parse_auth(args: &str) -> Result<Command, CommandError> {
+    let mut words = args.split_whitespace();
+    let mechanism = words
+        .next()
+        .ok_or_else(|| syntax("AUTH", "expected a SASL mechanism"))?
+        .to_ascii_uppercase();
+    let initial = words.next().map(str::to_string);
+    if let Some(w) = words.next() {
+        return Err(syntax("AUTH", format!("unexpected parameter: {w}")));
+    }
+    Ok(Command::Auth { mechanism, initial })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(c: &Command) -> String {
+        String::from_utf8(c.encode()).unwrap()
+    }
+
+    fn mail(from: &str, params: &[&str]) -> Command {
+        Command::Mail {
+            from: from.into(),
+            params: params.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn rcpt(to: &str, params: &[&str]) -> Command {
+        Command::Rcpt {
+            to: to.into(),
+            params: params.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn all_kinds() -> Vec<Command> {
+        vec![
+            Command::Ehlo("client.example".into()),
+            Command::Helo("client.example".into()),
+            Command::Lhlo("client.example".into()),
+            mail("a@b", &["SIZE=1"]),
+            mail("", &[]),
+            mail("a@b", &["BODY=8BITMIME", "SMTPUTF8"]),
+            rcpt("x@y", &[]),
+            rcpt("x@y", &["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@y"]),
+            rcpt("\"quoted local\"@x", &[]),
+            rcpt("\"we>ird \\\" one\"@x", &["A=1"]),
+            rcpt("@relay1,@relay2:user@d", &[]),
+            Command::Data,
+            Command::Bdat {
+                size: 123,
+                last: true,
+            },
+            Command::Bdat {
+                size: 0,
+                last: false,
+            },
+            Command::Rset,
+            Command::Vrfy("postmaster".into()),
+            Command::Expn("staff".into()),
+            Command::Help(None),
+            Command::Help(Some("MAIL".into())),
+            Command::Noop(None),
+            Command::Noop(Some("ping".into())),
+            Command::Quit,
+            Command::StartTls,
+            Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial: Some("AGEAYg==".into()),
+            },
+            Command::Auth {
+                mechanism: "LOGIN".into(),
+                initial: None,
+            },
+            Command::Auth {
+                mechanism: "EXTERNAL".into(),
+                initial: Some("=".into()),
+            },
+            Command::Unknown {
+                verb: "XCLIENT".into(),
+                args: "NAME=mail.example ADDR=192.0.2.1".into(),
+            },
+            Command::Unknown {
+                verb: "ETRN".into(),
+                args: String::new(),
+            },
+        ]
+    }
+
+    #[test]
+    fn encodes_wire_forms() {
+        assert_eq!(enc(&Command::Ehlo("name".into())), "EHLO name\r\n");
+        assert_eq!(enc(&mail("a@b", &["SIZE=1"])), "MAIL FROM:<a@b> SIZE=1\r\n");
+        assert_eq!(enc(&mail("", &[])), "MAIL FROM:<>\r\n");
+        assert_eq!(
+            enc(&rcpt("x", &["NOTIFY=NEVER"])),
+            "RCPT TO:<x> NOTIFY=NEVER\r\n"
+        );
+        assert_eq!(enc(&Command::Data), "DATA\r\n");
+        let bdat = Command::Bdat {
+            size: 123,
+            last: true,
+        };
+        assert_eq!(enc(&bdat), "BDAT 123 LAST\r\n");
+        let auth = Command::Auth {
+            mechanism: "PLAIN".into(),
+            initial: Some("AGEAYg==".into()),
+        };
+        assert_eq!(enc(&auth), "AUTH PLAIN AGEAYg==\r\n");
+        assert_eq!(enc(&Command::Noop(None)), "NOOP\r\n");
+        assert_eq!(enc(&Command::Help(Some("x".into()))), "HELP x\r\n");
+        assert_eq!(enc(&Command::StartTls), "STARTTLS\r\n");
+        let unknown = |args: &str| Command::Unknown {
+            verb: "XFOO".into(),
+            args: args.into(),
+        };
+        assert_eq!(enc(&unknown("a b")), "XFOO a b\r\n");
+        assert_eq!(enc(&unknown("")), "XFOO\r\n");
+    }
+
+    #[test]
+    fn verbs_are_upper_case() {
+        for c in all_kinds() {
+            let verb = c.verb();
+            assert_eq!(verb, verb.to_ascii_uppercase(), "{c:?}");
+            assert!(enc(&c).starts_with(verb), "{c:?}");
+        }
+        assert_eq!(Command::parse(b"xclient a=b").unwrap().verb(), "XCLIENT");
+    }
+
+    #[test]
+    fn round_trip_encode_parse() {
+        for c in all_kinds() {
+            let wire = c.encode();
+            assert!(wire.ends_with(b"\r\n"));
+            // The server reads the line without its CRLF; with it, parse must strip it too.
+            let line = &wire[..wire.len() - 2];
+            assert_eq!(Command::parse(line).as_ref(), Ok(&c), "{wire:?}");
+            assert_eq!(Command::parse(&wire).as_ref(), Ok(&c), "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn parse_is_case_insensitive_and_lenient() {
+        assert_eq!(
+            Command::parse(b"mail from:<a@b> size=1\r"),
+            Ok(mail("a@b", &["size=1"]))
+        );
+        assert_eq!(Command::parse(b"MAIL FROM: <a@b>"), Ok(mail("a@b", &[])));
+        assert_eq!(
+            Command::parse(b"MAIL FROM:a@b SIZE=2"),
+            Ok(mail("a@b", &["SIZE=2"]))
+        );
+        assert_eq!(Command::parse(b"MAIL FROM: a@b"), Ok(mail("a@b", &[])));
+        assert_eq!(Command::parse(b"MAIL FROM:<>"), Ok(mail("", &[])));
+        assert_eq!(Command::parse(b"Rcpt To:<X@Y>  "), Ok(rcpt("X@Y", &[])));
+        assert_eq!(
+            Command::parse(b"ehlo  host.example "),
+            Ok(Command::Ehlo("host.example".into()))
+        );
+        assert_eq!(Command::parse(b"quit"), Ok(Command::Quit));
+        assert_eq!(
+            Command::parse(b"bdat 10 last"),
+            Ok(Command::Bdat {
+                size: 10,
+                last: true
+            })
+        );
+        assert_eq!(
+            Command::parse(b"auth plain"),
+            Ok(Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial: None
+            })
+        );
+        assert_eq!(
+            Command::parse(b"RCPT TO:<\"quoted local\"@x> NOTIFY=NEVER"),
+            Ok(rcpt("\"quoted local\"@x", &["NOTIFY=NEVER"]))
+        );
+        assert_eq!(
+            Command::parse(b"RCPT TO:\"quoted local\"@x NOTIFY=NEVER"),
+            Ok(rcpt("\"quoted local\"@x", &["NOTIFY=NEVER"]))
+        );
+        assert_eq!(
+            Command::parse(b"xfoo  bar baz"),
+            Ok(Command::Unknown {
+                verb: "XFOO".into(),
+                args: " bar baz".into()
+            })
+        );
+    }
+
+    #[test]
+    fn parse_non_utf8_does_not_panic() {
+        let c = Command::parse(b"MAIL FROM:<\xff\xfe@x>").unwrap();
+        assert_eq!(c, mail("\u{fffd}\u{fffd}@x", &[]));
+        assert!(Command::parse(b"\xff").is_ok());
+    }
+
+    #[test]
+    fn syntax_errors() {
+        let verb_of = |line: &[u8]| match Command::parse(line) {
+            Err(CommandError::Syntax { verb, .. }) => verb,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+        };
+        assert_eq!(Command::parse(b""), Err(CommandError::Empty));
+        assert_eq!(Command::parse(b"  \r\n"), Err(CommandError::Empty));
+        assert_eq!(verb_of(b"MAIL"), "MAIL");
+        assert_eq!(verb_of(b"MAIL TO:<a@b>"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<a@b"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<\"a>b@c>"), "MAIL");
+        assert_eq!(verb_of(b"MAIL FROM:<a@b>SIZE=1"), "MAIL");
+        assert_eq!(verb_of(b"RCPT TO:<>"), "RCPT");
+        assert_eq!(verb_of(b"RCPT FROM:<a@b>"), "RCPT");
+        assert_eq!(verb_of(b"EHLO"), "EHLO");
+        assert_eq!(verb_of(b"HELO  "), "HELO");
+        assert_eq!(verb_of(b"DATA now"), "DATA");
+        assert_eq!(verb_of(b"STARTTLS x"), "STARTTLS");
+        assert_eq!(verb_of(b"BDAT"), "BDAT");
+        assert_eq!(verb_of(b"BDAT -1"), "BDAT");
+        assert_eq!(verb_of(b"BDAT 1 FIRST"), "BDAT");
+        assert_eq!(verb_of(b"BDAT 99999999999999999999999999"), "BDAT");
+        assert_eq!(verb_of(b"AUTH"), "AUTH");
+        assert_eq!(verb_of(b"AUTH PLAIN a b"), "AUTH");
+        assert_eq!(verb_of(b"VRFY"), "VRFY");
+        let err = Command::parse(b"MAIL FROM:<a@b").unwrap_err();
+        assert!(err.to_string().contains("MAIL"), "{err}");
     }
 }

@@ -1,7 +1,9 @@
 //! Message content for DATA (RFC 5321 §4.1.1.4, §4.5.2): CRLF normalisation, dot-stuffing and the
 //! end marker for the client; the incremental end-of-data detector and un-stuffer for the server.
 //!
-//! TODO(core-codec helper): implement; the signatures are the contract.
+//! Only `CRLF.CRLF` ends the data (§4.1.1.4). A bare LF or bare CR is content, never a line end,
+//! on the server side: treating `\n.\n` as the end is exactly what SMTP smuggling exploits, so the
+//! reader reports such bytes instead of acting on them.
 
 /// Which fix-ups to apply to user-supplied content (swaks's order: strip a trailing `CRLF.CRLF`,
 /// double leading dots, LF→CRLF, append `CRLF.CRLF`).
@@ -42,22 +44,124 @@ impl Fixup {
 
 /// Encode message content for the wire after DATA, applying `fixup`. With `Fixup::ALL` the result
 /// always ends in `\r\n.\r\n` and contains no bare LF or CR.
+///
+/// Steps, in swaks's order: drop a leading mbox `From ` line (`strip_from`); drop a user-supplied
+/// final `.` line (`end_marker`); then one pass that doubles a dot at the start of every line
+/// (`dot_stuff`) while turning bare LF and bare CR into CRLF (`crlf`). The single pass matters:
+/// with `crlf` on, `a\n.b` and `a\r.b` put `.b` at the start of a wire line, so it is stuffed
+/// too. With `crlf` off only LF ends a line for stuffing purposes. Last, `end_marker` makes the
+/// content end in CRLF and appends `.\r\n`. With [`Fixup::NONE`] the bytes are returned unchanged.
 pub fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
-    let _ = (content, fixup);
-    todo!("core-codec helper")
+    let mut content = content;
+    if fixup.strip_from && content.starts_with(b"From ") {
+        content = match content.iter().position(|&b| b == b'\n') {
+            Some(i) => &content[i + 1..],
+            None => &[],
+        };
+    }
+    if fixup.end_marker {
+        content = strip_end_marker(content);
+    }
+    let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 5);
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < content.len() {
+        let b = content[i];
+        if at_line_start && fixup.dot_stuff && b == b'.' {
+            out.push(b'.');
+        }
+        at_line_start = false;
+        match b {
+            b'\r' if fixup.crlf => {
+                // CRLF stays one line end; a bare CR becomes one.
+                if content.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            b'\n' if fixup.crlf => {
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            b'\n' => {
+                out.push(b'\n');
+                at_line_start = true;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    if fixup.end_marker {
+        if !out.is_empty() && !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+    }
+    out
 }
 
-/// Number of lines in wire-encoded content (for "N lines sent").
-pub fn count_lines(wire: &[u8]) -> usize {
-    let _ = wire;
-    todo!("core-codec helper")
+/// Remove a final line consisting of a single `.` (with or without its line end), keeping the
+/// line end before it: `a\r\n.\r\n` → `a\r\n`, `a\n.` → `a\n`, `.\n` → ``.
+fn strip_end_marker(content: &[u8]) -> &[u8] {
+    let body = content
+        .strip_suffix(b"\r\n")
+        .or_else(|| content.strip_suffix(b"\n"))
+        .or_else(|| content.strip_suffix(b"\r"))
+        .unwrap_or(content);
+    match body.strip_suffix(b".") {
+        Some(before) if before.is_empty() || before.ends_with(b"\n") || before.ends_with(b"\r") => {
+            before
+        }
+        _ => content,
+    }
 }
+
+/// Number of lines in wire-encoded content (for "N lines sent"): every LF ends a line, and
+/// trailing bytes without one count as a line. The final `.` line is included.
+pub fn count_lines(wire: &[u8]) -> usize {
+    let ends = wire.iter().filter(|&&b| b == b'\n').count();
+    ends + usize::from(!wire.is_empty() && !wire.ends_with(b"\n"))
+}
+
+/// Where the reader is within the current line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum LineState {
+    /// Right after CRLF (or at the start of the data).
+    #[default]
+    Start,
+    /// Inside a line.
+    Middle,
+    /// A CR was read; the next byte decides between CRLF and a bare CR.
+    Cr,
+    /// A `.` at the start of a line.
+    Dot,
+    /// `.` CR at the start of a line: LF now means end of data.
+    DotCr,
+}
+
+/// Default content bound of [`DataReader::default`]: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Server side: an incremental reader of DATA content that finds the `CRLF.CRLF` end marker and
 /// removes dot-stuffing, with a size bound.
-#[derive(Debug, Default)]
+///
+/// Bytes may arrive in any split (one at a time, the marker across two reads). The reader keeps
+/// a constant-size state plus at most `max` bytes of content. After [`DataProgress::Done`] it is
+/// reset and ready for the next message.
+#[derive(Debug)]
 pub struct DataReader {
-    _private: (),
+    max: usize,
+    message: Vec<u8>,
+    state: LineState,
+    bare_newlines: bool,
+    too_big: bool,
+}
+
+impl Default for DataReader {
+    fn default() -> Self {
+        DataReader::new(DEFAULT_MAX_MESSAGE)
+    }
 }
 
 /// What [`DataReader::feed`] found.
@@ -81,12 +185,368 @@ pub enum DataProgress {
 impl DataReader {
     /// A reader keeping at most `max` bytes of content.
     pub fn new(max: usize) -> Self {
-        let _ = max;
-        todo!("core-codec helper")
+        DataReader {
+            max,
+            message: Vec::new(),
+            state: LineState::Start,
+            bare_newlines: false,
+            too_big: false,
+        }
     }
+
+    /// Content bytes kept so far (un-stuffed).
+    pub fn len(&self) -> usize {
+        self.message.len()
+    }
+
+    /// No content kept yet?
+    pub fn is_empty(&self) -> bool {
+        self.message.is_empty()
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = self.max.saturating_sub(self.message.len());
+        if bytes.len() > room {
+            self.too_big = true;
+        }
+        self.message
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
     /// Feed bytes read from the socket.
     pub fn feed(&mut self, bytes: &[u8]) -> DataProgress {
-        let _ = bytes;
-        todo!("core-codec helper")
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            self.state = match (self.state, b) {
+                (LineState::DotCr, b'\n') => {
+                    let done = DataProgress::Done {
+                        message: std::mem::take(&mut self.message),
+                        rest: bytes[i..].to_vec(),
+                        bare_newlines: self.bare_newlines,
+                        too_big: self.too_big,
+                    };
+                    *self = DataReader::new(self.max);
+                    return done;
+                }
+                (LineState::Start, b'.') => LineState::Dot,
+                // `..x` → `.x`: the first dot is stuffing (§4.5.2).
+                (LineState::Dot, b'.') => {
+                    self.keep(b".");
+                    LineState::Middle
+                }
+                (LineState::Dot, b'\r') => LineState::DotCr,
+                // A lone leading dot followed by more text: §4.5.2 says delete the dot, so the
+                // byte is handled as if the dot had never been there.
+                (LineState::Dot, _) => self.middle(b),
+                // `.` CR then not LF: the CR is a bare CR; re-examine this byte after it.
+                (LineState::DotCr, _) => self.after_cr(b),
+                (LineState::Cr, _) => self.after_cr(b),
+                (LineState::Start | LineState::Middle, _) => self.middle(b),
+            };
+        }
+        DataProgress::More
+    }
+
+    /// A byte inside a line (or at its start, when it is not a dot).
+    fn middle(&mut self, b: u8) -> LineState {
+        match b {
+            b'\r' => LineState::Cr,
+            b'\n' => {
+                // Bare LF: content, never a line end here (smuggling defence).
+                self.bare_newlines = true;
+                self.keep(b"\n");
+                LineState::Middle
+            }
+            _ => {
+                self.keep(&[b]);
+                LineState::Middle
+            }
+        }
+    }
+
+    /// The byte after a CR.
+    fn after_cr(&mut self, b: u8) -> LineState {
+        if b == b'\n' {
+            self.keep(b"\r\n");
+            LineState::Start
+        } else {
+            self.bare_newlines = true;
+            self.keep(b"\r");
+            self.middle(b)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(content: &[u8]) -> Vec<u8> {
+        encode(content, Fixup::ALL)
+    }
+
+    fn feed_all(reader: &mut DataReader, wire: &[u8]) -> DataProgress {
+        reader.feed(wire)
+    }
+
+    fn feed_bytewise(reader: &mut DataReader, wire: &[u8]) -> (DataProgress, usize) {
+        for (i, b) in wire.iter().enumerate() {
+            if let done @ DataProgress::Done { .. } = reader.feed(std::slice::from_ref(b)) {
+                return (done, i + 1);
+            }
+        }
+        (DataProgress::More, wire.len())
+    }
+
+    fn done(message: &[u8], rest: &[u8], bare: bool, too_big: bool) -> DataProgress {
+        DataProgress::Done {
+            message: message.to_vec(),
+            rest: rest.to_vec(),
+            bare_newlines: bare,
+            too_big,
+        }
+    }
+
+    #[test]
+    fn encode_fixups() {
+        assert_eq!(all(b"a\n.b\n"), b"a\r\n..b\r\n.\r\n");
+        assert_eq!(all(b"a\r.b"), b"a\r\n..b\r\n.\r\n");
+        assert_eq!(all(b".x\r\n..y\r\n"), b"..x\r\n...y\r\n.\r\n");
+        assert_eq!(all(b"a\r\nb"), b"a\r\nb\r\n.\r\n");
+        assert_eq!(all(b""), b".\r\n");
+        assert_eq!(all(b"\n"), b"\r\n.\r\n");
+        assert_eq!(all(b"a\n\n\nb\r\r\n"), b"a\r\n\r\n\r\nb\r\n\r\n.\r\n");
+        // A user-supplied end marker in any spelling is not doubled.
+        for input in [
+            &b"a\r\n.\r\n"[..],
+            b"a\n.\n",
+            b"a\n.",
+            b"a\r\n.\n",
+            b"a\r.\r",
+        ] {
+            assert_eq!(all(input), b"a\r\n.\r\n", "{input:?}");
+        }
+        assert_eq!(all(b"."), b".\r\n");
+        assert_eq!(all(b".\r\n"), b".\r\n");
+        // Only a final lone-dot line is an end marker.
+        assert_eq!(all(b"a."), b"a.\r\n.\r\n");
+        assert_eq!(all(b"a\n.\nb"), b"a\r\n..\r\nb\r\n.\r\n");
+        // mbox From_ line.
+        assert_eq!(
+            all(b"From x@y Mon Jan  1\nSubject: s\n\nb"),
+            b"Subject: s\r\n\r\nb\r\n.\r\n"
+        );
+        assert_eq!(all(b"From x@y"), b".\r\n");
+        assert_eq!(all(b"From: x@y\n"), b"From: x@y\r\n.\r\n");
+    }
+
+    #[test]
+    fn encode_granular_and_raw() {
+        let raw = b"From x\n.a\nb\rc\n.\n";
+        assert_eq!(encode(raw, Fixup::NONE), raw);
+        let only_stuff = Fixup {
+            dot_stuff: true,
+            ..Fixup::NONE
+        };
+        assert_eq!(
+            encode(b".a\r\n.b\n.c\r.d", only_stuff),
+            b"..a\r\n..b\n..c\r.d"
+        );
+        let no_crlf = Fixup {
+            crlf: false,
+            ..Fixup::ALL
+        };
+        assert_eq!(encode(b"a\nb", no_crlf), b"a\nb\r\n.\r\n");
+        let no_from = Fixup {
+            strip_from: false,
+            ..Fixup::ALL
+        };
+        assert_eq!(encode(b"From x\n", no_from), b"From x\r\n.\r\n");
+    }
+
+    #[test]
+    fn counts_lines() {
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b".\r\n"), 1);
+        assert_eq!(count_lines(b"a\r\nb\r\n.\r\n"), 3);
+        assert_eq!(count_lines(b"a\r\nb"), 2);
+    }
+
+    #[test]
+    fn reader_finds_marker_and_unstuffs() {
+        let mut r = DataReader::new(1000);
+        assert_eq!(
+            feed_all(&mut r, b"a\r\n..b\r\n.\r\nQUIT\r\n"),
+            done(b"a\r\n.b\r\n", b"QUIT\r\n", false, false)
+        );
+        // Reset after Done: the next message is read from scratch.
+        assert_eq!(feed_all(&mut r, b".\r\n"), done(b"", b"", false, false));
+        assert_eq!(feed_all(&mut r, b"x\r\n"), DataProgress::More);
+        assert_eq!(r.len(), 3);
+        assert_eq!(feed_all(&mut r, b".\r"), DataProgress::More);
+        assert_eq!(feed_all(&mut r, b"\n"), done(b"x\r\n", b"", false, false));
+    }
+
+    #[test]
+    fn reader_marker_split_byte_at_a_time() {
+        let wire = b"Subject: x\r\n\r\n..\r\n.\r\nRSET\r\n";
+        let mut r = DataReader::new(1000);
+        let (res, used) = feed_bytewise(&mut r, wire);
+        assert_eq!(res, done(b"Subject: x\r\n\r\n.\r\n", b"", false, false));
+        assert_eq!(&wire[used..], b"RSET\r\n");
+    }
+
+    #[test]
+    fn reader_bare_newlines_are_content_not_markers() {
+        let mut r = DataReader::new(1000);
+        assert_eq!(feed_all(&mut r, b"a\n.\nb\r.\rc\r\n"), DataProgress::More);
+        assert_eq!(
+            feed_all(&mut r, b".\r\n"),
+            done(b"a\n.\nb\r.\rc\r\n", b"", true, false)
+        );
+        // `\r\n.\n` and `\n.\r\n` are not the end either.
+        let mut r = DataReader::new(1000);
+        assert_eq!(feed_all(&mut r, b"a\r\n.\nb\n.\r\nc"), DataProgress::More);
+        assert_eq!(
+            feed_all(&mut r, b"\r\n.\r\n"),
+            done(b"a\r\n\nb\n.\r\nc\r\n", b"", true, false)
+        );
+        // `.\r` at a line start followed by something other than LF: bare CR, dot deleted.
+        let mut r = DataReader::new(1000);
+        assert_eq!(
+            feed_all(&mut r, b".\rx\r\n.\r\n"),
+            done(b"\rx\r\n", b"", true, false)
+        );
+        let mut r = DataReader::new(1000);
+        assert_eq!(
+            feed_all(&mut r, b".\r\r\n.\r\n"),
+            done(b"\r\r\n", b"", true, false)
+        );
+    }
+
+    #[test]
+    fn reader_stays_bounded() {
+        let mut r = DataReader::new(4);
+        for _ in 0..1000 {
+            assert_eq!(r.feed(b"0123456789\r\n"), DataProgress::More);
+        }
+        assert_eq!(r.len(), 4);
+        assert_eq!(r.feed(b".\r\nNOOP"), done(b"0123", b"NOOP", false, true));
+        let mut r = DataReader::new(0);
+        assert_eq!(r.feed(b"a\r\n.\r\n"), done(b"", b"", false, true));
+    }
+
+    /// Small deterministic PRNG (xorshift64*), so the property test needs no new crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> usize {
+            usize::try_from(self.next() % n).unwrap()
+        }
+    }
+
+    fn random_body(rng: &mut Rng) -> Vec<u8> {
+        let mut body = Vec::new();
+        for _ in 0..rng.below(12) {
+            match rng.below(8) {
+                0 => body.push(b'.'),
+                1 => body.extend_from_slice(b".."),
+                2 => {}
+                3 => body.extend(std::iter::repeat_n(b'x', 1000 + rng.below(3000))),
+                _ => {
+                    if rng.below(3) == 0 {
+                        body.push(b'.');
+                    }
+                    for _ in 0..rng.below(20) {
+                        body.push(b" .abcXYZ\t=:"[rng.below(11)]);
+                    }
+                }
+            }
+            body.extend_from_slice(match rng.below(4) {
+                0 => &b"\n"[..],
+                1 => b"\r",
+                _ => b"\r\n",
+            });
+        }
+        if rng.below(4) == 0 {
+            body.truncate(body.len().saturating_sub(1 + rng.below(2)));
+        }
+        body
+    }
+
+    /// What the server should see: the content as lines (any of CRLF, LF, CR ends one), joined
+    /// with CRLF, the final line terminated, a user-supplied final lone `.` line dropped.
+    /// Written as line splitting so it does not share code with `encode`.
+    fn expected(body: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut lines: Vec<&str> = normalised.split('\n').collect();
+        if lines.last() == Some(&"") {
+            lines.pop();
+        }
+        if lines.last() == Some(&".") {
+            lines.pop();
+        }
+        let mut out = Vec::new();
+        for l in lines {
+            out.extend_from_slice(l.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn property_encode_then_read_round_trips() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..400 {
+            let body = random_body(&mut rng);
+            let wire = all(&body);
+            assert!(
+                wire.ends_with(b"\r\n.\r\n") || wire == b".\r\n",
+                "case {case}"
+            );
+            // No bare LF or CR on the wire.
+            for (i, &b) in wire.iter().enumerate() {
+                match b {
+                    b'\r' => assert_eq!(wire.get(i + 1), Some(&b'\n'), "case {case}"),
+                    b'\n' => assert_eq!(wire[i - 1], b'\r', "case {case}"),
+                    _ => {}
+                }
+            }
+            let want = done(&expected(&body), b"MAIL", false, false);
+            let mut piped = wire.clone();
+            piped.extend_from_slice(b"MAIL");
+            let mut r = DataReader::new(1 << 20);
+            assert_eq!(feed_all(&mut r, &piped), want, "case {case}: {body:?}");
+            // Random splits give the same answer.
+            let mut r = DataReader::new(1 << 20);
+            let mut at = 0;
+            let got = loop {
+                let n = 1 + rng.below(7);
+                let end = (at + n).min(piped.len());
+                if let d @ DataProgress::Done { .. } = r.feed(&piped[at..end]) {
+                    break d;
+                }
+                at = end;
+                assert!(at < piped.len(), "case {case}: marker never found");
+            };
+            if let DataProgress::Done { message, .. } = got {
+                assert_eq!(message, expected(&body), "case {case}");
+            }
+            let (bytewise, used) = feed_bytewise(&mut DataReader::new(1 << 20), &piped);
+            assert_eq!(used, wire.len(), "case {case}");
+            assert_eq!(
+                bytewise,
+                done(&expected(&body), b"", false, false),
+                "case {case}"
+            );
+        }
     }
 }
