@@ -19,10 +19,18 @@ pub struct Human {
 impl Human {
     /// Writer on stdout/stderr.
     pub fn stdio(opts: HumanOptions) -> Human {
-        Human::new(opts, Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        Human::new(
+            opts,
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
     }
     /// Writer on any pair of streams (tests).
-    pub fn new(opts: HumanOptions, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Human {
+    pub fn new(
+        opts: HumanOptions,
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+    ) -> Human {
         Human { opts, out, err }
     }
 }

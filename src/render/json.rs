@@ -22,7 +22,10 @@ impl Renderer for Json {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         let mut v = serde_json::to_value(event).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
-            o.insert("t_ms".into(), serde_json::json!(elapsed.as_secs_f64() * 1000.0));
+            o.insert(
+                "t_ms".into(),
+                serde_json::json!(elapsed.as_secs_f64() * 1000.0),
+            );
         }
         let _ = writeln!(self.out, "{v}");
     }

@@ -200,7 +200,10 @@ pub enum SessionError {
 }
 
 fn reply_summary(r: &Reply) -> String {
-    let code = r.code.map(|c| c.to_string()).unwrap_or_else(|| "no code".into());
+    let code = r
+        .code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "no code".into());
     let text = r.lines.first().cloned().unwrap_or_default();
     format!("{code} {text}").trim_end().to_string()
 }

@@ -73,10 +73,7 @@ impl Reply {
     pub fn first_text(&self) -> &str {
         let first = self.lines.first().map(String::as_str).unwrap_or("");
         match self.enhanced {
-            Some(_) => first
-                .split_once(' ')
-                .map(|(_, rest)| rest)
-                .unwrap_or(first),
+            Some(_) => first.split_once(' ').map(|(_, rest)| rest).unwrap_or(first),
             None => first,
         }
     }

@@ -134,7 +134,11 @@ struct Rng(u64);
 impl Rng {
     fn new(seed: u64) -> Rng {
         // xorshift must not start at 0.
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
     fn next(&mut self) -> u64 {
         let mut x = self.0;
@@ -167,7 +171,11 @@ enum Mode {
     /// Reading DATA content.
     Data(DataReader),
     /// Reading a BDAT chunk (RFC 3030 §2): `remaining` octets; `ok` = the transaction accepts it.
-    Bdat { remaining: usize, last: bool, ok: bool },
+    Bdat {
+        remaining: usize,
+        last: bool,
+        ok: bool,
+    },
     /// 220 to STARTTLS written; waiting for the driver's handshake.
     WaitTls,
     /// A 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
@@ -649,11 +657,7 @@ impl Session {
                 self.reply(502, Some("5.5.1"), &["EXPN not available".into()]);
             }
             Command::Help(_) => {
-                let verbs = if self.cfg.lmtp {
-                    "LHLO"
-                } else {
-                    "EHLO HELO"
-                };
+                let verbs = if self.cfg.lmtp { "LHLO" } else { "EHLO HELO" };
                 self.reply(
                     214,
                     Some("2.0.0"),
@@ -671,7 +675,11 @@ impl Session {
                 }
             }
             Command::Unknown { .. } => {
-                self.reply(500, Some("5.5.1"), &["Error: command not recognized".into()]);
+                self.reply(
+                    500,
+                    Some("5.5.1"),
+                    &["Error: command not recognized".into()],
+                );
             }
         }
     }
@@ -709,7 +717,11 @@ impl Session {
             return;
         }
         if kind == HelloKind::Ehlo && self.hidden("ESMTP") {
-            self.reply(502, Some("5.5.1"), &["Error: command not implemented".into()]);
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: command not implemented".into()],
+            );
             return;
         }
         if self.faulted(Point::Helo) {
@@ -752,7 +764,11 @@ impl Session {
             return;
         }
         if !self.starttls_offered() {
-            self.reply(502, Some("5.5.1"), &["Error: command not implemented".into()]);
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: command not implemented".into()],
+            );
             return;
         }
         if self.faulted(Point::StartTls) {
@@ -775,7 +791,11 @@ impl Session {
 
     fn auth(&mut self, mechanism: &str, initial: Option<&str>) {
         if !self.auth_offered() {
-            self.reply(502, Some("5.5.1"), &["Error: authentication not enabled".into()]);
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: authentication not enabled".into()],
+            );
             return;
         }
         if !self.esmtp {
@@ -977,11 +997,7 @@ impl Session {
             let (key, value) = p.split_once('=').unwrap_or((p.as_str(), ""));
             let key = key.to_ascii_uppercase();
             if !MAIL_PARAMS.contains(&key.as_str()) {
-                self.reply(
-                    555,
-                    Some("5.5.4"),
-                    &[format!("Unsupported option: {key}")],
-                );
+                self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
                 return;
             }
             if key == "SIZE" {
@@ -1084,7 +1100,11 @@ impl Session {
         self.phase = Phase::Dot;
         if !ok {
             if self.hidden("CHUNKING") {
-                self.reply(502, Some("5.5.1"), &["Error: command not implemented".into()]);
+                self.reply(
+                    502,
+                    Some("5.5.1"),
+                    &["Error: command not implemented".into()],
+                );
             } else if let Some((code, enh, text)) = self.content_refusal(true) {
                 self.reply(code, Some(enh), &[text.into()]);
             }
@@ -1176,7 +1196,11 @@ impl Session {
         if self.cfg.lmtp {
             // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
             for r in rcpts {
-                self.reply(250, Some("2.0.0"), &[format!("<{r}> Ok: delivered as {id}")]);
+                self.reply(
+                    250,
+                    Some("2.0.0"),
+                    &[format!("<{r}> Ok: delivered as {id}")],
+                );
             }
         } else {
             self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);

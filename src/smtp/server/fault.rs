@@ -238,7 +238,11 @@ fn parse_hide(ext: &str, whole: &str) -> Result<String, FaultError> {
 
 impl Faults {
     /// Parse `--fail`, `--delay` and `--hide` values. The error is one line naming the bad spec.
-    pub fn parse(fails: &[String], delays: &[String], hide: &[String]) -> Result<Faults, FaultError> {
+    pub fn parse(
+        fails: &[String],
+        delays: &[String],
+        hide: &[String],
+    ) -> Result<Faults, FaultError> {
         let mut f = Faults::default();
         for spec in fails {
             f.add_fail(spec)?;
@@ -354,11 +358,15 @@ impl Faults {
         };
         let (point, nth) = point_and_nth(lhs, spec, "--delay")?;
         // An hour is far beyond any client timeout; the cap only rejects typos.
-        let ms: u64 = ms_s.parse().ok().filter(|ms| *ms <= 3_600_000).ok_or_else(|| {
-            FaultError(format!(
-                "--delay {spec:?}: {ms_s:?} is not a number of milliseconds up to 3600000"
-            ))
-        })?;
+        let ms: u64 = ms_s
+            .parse()
+            .ok()
+            .filter(|ms| *ms <= 3_600_000)
+            .ok_or_else(|| {
+                FaultError(format!(
+                    "--delay {spec:?}: {ms_s:?} is not a number of milliseconds up to 3600000"
+                ))
+            })?;
         self.delays.push(Delay { point, nth, ms });
         Ok(())
     }
