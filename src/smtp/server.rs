@@ -732,7 +732,8 @@ impl Session {
         self.helo = Some(arg.clone());
         self.esmtp = kind != HelloKind::Helo;
         if kind == HelloKind::Helo {
-            self.reply(250, None, &[self.cfg.hostname.clone()]);
+            let host = self.cfg.hostname.clone();
+            self.reply(250, None, &[host]);
             return;
         }
         let mut lines = vec![format!("{} Hello {arg}", self.cfg.hostname)];
