@@ -315,6 +315,17 @@ impl Session {
         self.inbuf.clear();
     }
 
+    /// The client sent nothing for too long (the driver's clock): `421 4.4.2` and close
+    /// (RFC 5321 §4.5.3.2.7).
+    pub fn timed_out(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.phase = Phase::Other;
+            let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
+            self.reply(421, Some("4.4.2"), &[text]);
+            self.close();
+        }
+    }
+
     /// Is the session over (QUIT, a drop fault, a 421)?
     pub fn is_closed(&self) -> bool {
         matches!(self.mode, Mode::Closed)

@@ -978,3 +978,12 @@ fn garbage_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn timeout_says_421_and_closes() {
+    let (mut s, _) = session(cfg());
+    s.timed_out();
+    let o = drain(&mut s);
+    assert_eq!(o.text(), "421 4.4.2 mx.test Error: timeout exceeded\r\n");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+}
