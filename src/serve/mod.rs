@@ -1,15 +1,47 @@
 //! `ehlo serve`: a tokio listener hosting `smtp::server::Session`, with STARTTLS / implicit TLS, AUTH,
 //! fault injection and message storage.
 //!
-//! TODO(serve helper): implement; `ServeOptions` is the contract with the CLI.
+//! Each connection is one task pumping the socket through a sans-IO [`Session`] (see its module
+//! doc for the ordered bytes/actions stream). Events of every connection go through one channel
+//! to one rendering thread; when the connection changes, an `Info` line `session N` says whose
+//! events follow. Messages go to a bounded in-memory list, and to a Maildir / mbox when asked
+//! ([`store`]).
+//!
+//! Timeouts (the driver owns them, the core has no clock): 5 minutes per read (RFC 5321
+//! §4.5.3.2.7), then `421 4.4.2`; 30 seconds per TLS handshake.
+
+mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::render::Format;
+use openssl::ssl::SslAcceptor;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_openssl::SslStream;
+
+use crate::Error;
+use crate::render::{Format, HumanOptions, Renderer};
+use crate::smtp::auth::Secret;
+use crate::smtp::event::{Bytes, Event};
+use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
+
+pub use crate::smtp::server::StoredMessage;
+pub use crate::smtp::server::fault::{DELAY_HELP, FAIL_HELP};
+pub use store::MEMORY_LIMIT;
+
+/// Time allowed for the client's next command (RFC 5321 §4.5.3.2.7: 5 minutes).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
+/// Time allowed for a TLS handshake.
+pub const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of the embedded server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// Address to listen on (default 127.0.0.1:2525; port 0 picks a free one).
     pub listen: SocketAddr,
@@ -49,9 +81,548 @@ pub struct ServeOptions {
     pub format: Format,
 }
 
-/// Run the server until Ctrl-C (or `max_sessions`), rendering each session. Returns the exit code.
-/// TODO(serve helper): implement.
-pub async fn run(opts: ServeOptions) -> u8 {
-    let _ = opts;
-    0
+impl Default for ServeOptions {
+    /// Loopback port 2525, no TLS, no AUTH, no faults, 10 MiB SIZE, host name `localhost`.
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            tls_on_connect: false,
+            starttls: false,
+            cert: None,
+            key: None,
+            users: Vec::new(),
+            accept_any_auth: false,
+            faults: Vec::new(),
+            delays: Vec::new(),
+            hide: Vec::new(),
+            lmtp: false,
+            max_size: 10 * 1024 * 1024,
+            maildir: None,
+            mbox: None,
+            seed: None,
+            hostname: "localhost".into(),
+            max_sessions: None,
+            format: Format::Human(HumanOptions::default()),
+        }
+    }
 }
+
+impl std::fmt::Debug for ServeOptions {
+    /// Like the derived form, but passwords are shown as their length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<(&str, Secret)> = self
+            .users
+            .iter()
+            .map(|(u, p)| (u.as_str(), Secret::new(p.clone())))
+            .collect();
+        f.debug_struct("ServeOptions")
+            .field("listen", &self.listen)
+            .field("tls_on_connect", &self.tls_on_connect)
+            .field("starttls", &self.starttls)
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .field("users", &users)
+            .field("accept_any_auth", &self.accept_any_auth)
+            .field("faults", &self.faults)
+            .field("delays", &self.delays)
+            .field("hide", &self.hide)
+            .field("lmtp", &self.lmtp)
+            .field("max_size", &self.max_size)
+            .field("maildir", &self.maildir)
+            .field("mbox", &self.mbox)
+            .field("seed", &self.seed)
+            .field("hostname", &self.hostname)
+            .field("max_sessions", &self.max_sessions)
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+/// Events of connection `N` (0 = the server itself) on their way to the rendering thread.
+type Tagged = (u64, Event);
+
+/// Bound of the event channel: connections wait (backpressure) rather than buffer without end.
+const EVENT_QUEUE: usize = 1024;
+
+/// What every connection task shares.
+struct Shared {
+    config: ServerConfig,
+    seed: u64,
+    tls_on_connect: bool,
+    acceptor: Option<SslAcceptor>,
+    store: Arc<store::Store>,
+    events: mpsc::Sender<Tagged>,
+}
+
+/// A running server (see [`start`]).
+pub struct ServerHandle {
+    addr: SocketAddr,
+    // Not `Shared`: that holds the event sender, which must go away for the renderer to finish.
+    store: Arc<store::Store>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The messages stored so far, oldest first (at most [`MEMORY_LIMIT`]).
+    pub fn messages(&self) -> Vec<StoredMessage> {
+        self.store.messages()
+    }
+
+    /// Stop accepting, end the open connections, flush the renderer and wait for all of it.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Run the server until Ctrl-C (or `max_sessions`), rendering each session. Returns the exit
+/// code: 0 after a clean shutdown, 1 for bad options, 2 when the address cannot be bound.
+pub async fn run(opts: ServeOptions) -> u8 {
+    let format = opts.format.clone();
+    let handle = match start(opts).await {
+        Ok(h) => h,
+        Err(e) => {
+            let mut r = crate::render::make(&format);
+            r.event(
+                &Event::Error {
+                    message: e.to_string(),
+                },
+                Duration::ZERO,
+            );
+            r.finish();
+            return e.exit_code();
+        }
+    };
+    let ServerHandle {
+        shutdown, mut task, ..
+    } = handle;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            let _ = shutdown.send(true);
+            let _ = task.await;
+        }
+        _ = &mut task => {}
+    }
+    crate::error::EXIT_OK
+}
+
+/// Start the server in the background, rendering through `crate::render::make(&opts.format)`
+/// (use `HumanOptions { silent: 3, .. }` for a quiet in-process server).
+pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
+    let renderer = crate::render::make(&opts.format);
+    start_with(opts, renderer).await
+}
+
+/// [`start`] with a renderer of the caller's choice.
+pub async fn start_with(
+    opts: ServeOptions,
+    mut renderer: Box<dyn Renderer>,
+) -> Result<ServerHandle, Error> {
+    let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    if opts.tls_on_connect && opts.starttls {
+        return Err(Error::Usage(
+            "--tls-on-connect and --starttls exclude each other".into(),
+        ));
+    }
+    let acceptor = if opts.tls_on_connect || opts.starttls {
+        Some(tls::acceptor(
+            opts.cert.as_deref(),
+            opts.key.as_deref(),
+            std::slice::from_ref(&opts.hostname),
+        )?)
+    } else if opts.cert.is_some() || opts.key.is_some() {
+        return Err(Error::Usage(
+            "--tls-cert/--tls-key need --starttls or --tls-on-connect".into(),
+        ));
+    } else {
+        None
+    };
+    let store =
+        Arc::new(store::Store::new(opts.maildir.clone(), opts.mbox.clone()).map_err(Error::Usage)?);
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| Error::Connect {
+            target: opts.listen.to_string(),
+            reason: format!("cannot listen: {e}"),
+        })?;
+    let addr = listener.local_addr().map_err(|e| Error::Connect {
+        target: opts.listen.to_string(),
+        reason: e.to_string(),
+    })?;
+
+    let (tx, mut rx) = mpsc::channel::<Tagged>(EVENT_QUEUE);
+    let started = Instant::now();
+    // One thread renders everything, so lines of concurrent sessions never tear.
+    let render_thread = std::thread::spawn(move || {
+        let mut current = 0u64;
+        while let Some((id, ev)) = rx.blocking_recv() {
+            if id != 0 && id != current {
+                current = id;
+                renderer.event(
+                    &Event::Info {
+                        message: format!("session {id}"),
+                    },
+                    started.elapsed(),
+                );
+            }
+            renderer.event(&ev, started.elapsed());
+        }
+        renderer.finish();
+    });
+
+    let config = ServerConfig {
+        hostname: opts.hostname.clone(),
+        lmtp: opts.lmtp,
+        starttls: opts.starttls,
+        tls: opts.tls_on_connect,
+        users: opts
+            .users
+            .iter()
+            .map(|(u, p)| (u.clone(), Secret::new(p.clone())))
+            .collect(),
+        accept_any_auth: opts.accept_any_auth,
+        max_size: opts.max_size,
+        faults,
+        seed: 0,
+    };
+    let shared = Arc::new(Shared {
+        config,
+        seed: opts.seed.unwrap_or(0),
+        tls_on_connect: opts.tls_on_connect,
+        acceptor,
+        store: Arc::clone(&store),
+        events: tx,
+    });
+
+    if !addr.ip().is_loopback() {
+        let _ = shared
+            .events
+            .send((
+                0,
+                Event::Warning {
+                    message: format!(
+                        "listening on {addr}, which is not a loopback address: anyone who can reach it can use this test server"
+                    ),
+                },
+            ))
+            .await;
+    }
+    let _ = shared
+        .events
+        .send((
+            0,
+            Event::Info {
+                message: describe(&opts, addr),
+            },
+        ))
+        .await;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(
+        listener,
+        shared,
+        shutdown_rx,
+        opts.max_sessions,
+        render_thread,
+    ));
+    Ok(ServerHandle {
+        addr,
+        store,
+        shutdown,
+        task,
+    })
+}
+
+fn describe(opts: &ServeOptions, addr: SocketAddr) -> String {
+    let mut parts = vec![format!(
+        "{} server listening on {addr}",
+        if opts.lmtp { "LMTP" } else { "SMTP" }
+    )];
+    if opts.tls_on_connect {
+        parts.push("implicit TLS".into());
+    }
+    if opts.starttls {
+        parts.push("STARTTLS offered".into());
+    }
+    if opts.accept_any_auth {
+        parts.push("AUTH accepts anything".into());
+    } else if !opts.users.is_empty() {
+        parts.push(format!("AUTH for {} user(s)", opts.users.len()));
+    }
+    if !opts.faults.is_empty() {
+        parts.push(format!("faults: {}", opts.faults.join(" ")));
+    }
+    if let Some(d) = &opts.maildir {
+        parts.push(format!("Maildir {}", d.display()));
+    }
+    if let Some(m) = &opts.mbox {
+        parts.push(format!("mbox {}", m.display()));
+    }
+    parts.join(", ")
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    max_sessions: Option<usize>,
+    render_thread: std::thread::JoinHandle<()>,
+) {
+    let mut conns = JoinSet::new();
+    let mut accepted: u64 = 0;
+    let mut stopped = false;
+    while max_sessions.is_none_or(|m| accepted < m as u64) {
+        tokio::select! {
+            _ = shutdown.changed() => { stopped = true; break; }
+            r = listener.accept() => match r {
+                Ok((stream, peer)) => {
+                    accepted += 1;
+                    conns.spawn(connection(accepted, stream, peer, Arc::clone(&shared)));
+                }
+                Err(e) => {
+                    let _ = shared.events.send((0, Event::Warning {
+                        message: format!("accept failed: {e}"),
+                    })).await;
+                    // Out of file descriptors and the like: do not spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    if !stopped {
+        // max_sessions reached: let the open sessions finish, unless told to stop.
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                r = conns.join_next() => if r.is_none() { break },
+            }
+        }
+    }
+    conns.shutdown().await;
+    // The rendering thread ends once every sender is gone.
+    drop(shared);
+    let _ = tokio::task::spawn_blocking(move || render_thread.join()).await;
+}
+
+/// The transport of one connection: plain TCP, or TLS once started.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+        }
+    }
+    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => {
+                s.write_all(b).await?;
+                s.flush().await
+            }
+            Conn::Tls(s) => {
+                s.write_all(b).await?;
+                s.flush().await
+            }
+        }
+    }
+    async fn close(&mut self) {
+        let _ = match self {
+            Conn::Plain(s) => s.shutdown().await,
+            Conn::Tls(s) => s.shutdown().await,
+        };
+    }
+}
+
+/// Per-connection PRNG seed: different for each connection, the same across runs.
+fn session_seed(seed: u64, id: u64) -> u64 {
+    seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let emit = |ev: Event| {
+        let tx = shared.events.clone();
+        async move {
+            let _ = tx.send((id, ev)).await;
+        }
+    };
+    let local = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    emit(Event::Connected {
+        host: peer.ip().to_string(),
+        peer: peer.to_string(),
+        local,
+    })
+    .await;
+    let _ = stream.set_nodelay(true);
+
+    let mut conn = if shared.tls_on_connect {
+        match handshake(&shared, stream).await {
+            Ok((s, info)) => {
+                emit(Event::TlsStarted { info }).await;
+                Conn::Tls(Box::new(s))
+            }
+            Err(reason) => {
+                emit(Event::TlsFailed { reason }).await;
+                emit(Event::Closed { expected: false }).await;
+                return;
+            }
+        }
+    } else {
+        Conn::Plain(stream)
+    };
+
+    let mut cfg = shared.config.clone();
+    cfg.seed = session_seed(shared.seed, id);
+    let mut session = Session::new(cfg);
+    session.greeting();
+    let mut buf = vec![0u8; 16 * 1024];
+    let expected = 'outer: loop {
+        // Bytes and actions in their one order (see `smtp::server`).
+        loop {
+            if let Some(bytes) = session.poll_transmit() {
+                if let Err(e) = conn.write_all(&bytes).await {
+                    drain_events(&mut session, &emit).await;
+                    emit(Event::Warning {
+                        message: format!("write failed: {e}"),
+                    })
+                    .await;
+                    break 'outer false;
+                }
+            } else if let Some(action) = session.poll_action() {
+                match action {
+                    ServerAction::Delay(ms) => {
+                        drain_events(&mut session, &emit).await;
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                    ServerAction::Close => {
+                        drain_events(&mut session, &emit).await;
+                        break 'outer true;
+                    }
+                    ServerAction::Store(m) => {
+                        drain_events(&mut session, &emit).await;
+                        store_message(&shared, &m, &emit).await;
+                    }
+                    ServerAction::StartTls => {
+                        drain_events(&mut session, &emit).await;
+                        let Conn::Plain(tcp) = conn else {
+                            // STARTTLS inside TLS is refused by the session; never here.
+                            break 'outer false;
+                        };
+                        match handshake(&shared, tcp).await {
+                            Ok((s, info)) => {
+                                emit(Event::TlsStarted { info }).await;
+                                conn = Conn::Tls(Box::new(s));
+                                session.tls_established();
+                            }
+                            Err(reason) => {
+                                emit(Event::TlsFailed { reason }).await;
+                                session.tls_failed();
+                                drain_events(&mut session, &emit).await;
+                                emit(Event::Closed { expected: false }).await;
+                                return;
+                            }
+                        }
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+        drain_events(&mut session, &emit).await;
+        match tokio::time::timeout(READ_TIMEOUT, conn.read(&mut buf)).await {
+            Ok(Ok(0)) => {
+                session.peer_closed();
+                break false;
+            }
+            Ok(Ok(n)) => session.feed(&buf[..n]),
+            Ok(Err(e)) => {
+                emit(Event::Warning {
+                    message: format!("read failed: {e}"),
+                })
+                .await;
+                break false;
+            }
+            Err(_) => session.timed_out(),
+        }
+    };
+    conn.close().await;
+    emit(Event::Closed { expected }).await;
+}
+
+async fn drain_events<F, Fut>(session: &mut Session, emit: &F)
+where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    while let Some(ev) = session.poll_event() {
+        emit(ev).await;
+    }
+}
+
+async fn handshake(
+    shared: &Shared,
+    tcp: TcpStream,
+) -> Result<(SslStream<TcpStream>, crate::smtp::event::TlsInfo), String> {
+    let Some(acc) = &shared.acceptor else {
+        return Err("TLS is not configured".into());
+    };
+    match tokio::time::timeout(TLS_TIMEOUT, tls::accept(acc, tcp)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "handshake timed out after {}s",
+            TLS_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+async fn store_message<F, Fut>(shared: &Shared, m: &StoredMessage, emit: &F)
+where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let path = match shared.store.store(m) {
+        Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
+        Err(e) => {
+            emit(Event::Error {
+                message: format!("could not store message {}: {e}", m.id),
+            })
+            .await;
+            None
+        }
+    };
+    emit(Event::MessageStored {
+        from: m.from.clone(),
+        rcpts: m.rcpts.clone(),
+        bytes: m.content.len(),
+        path,
+        id: m.id.clone(),
+        content: Bytes(m.content.clone()),
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests;

@@ -430,4 +430,40 @@ pub enum Event {
     },
     /// Final summary: always the last event.
     Summary(Summary),
+    /// Server's point of view (`ehlo serve`): one command line (or SASL response line) read from
+    /// the client. Secrets in AUTH lines are masked.
+    ClientCommand {
+        /// The line as shown, without CRLF (lossy UTF-8, secrets masked).
+        text: String,
+        /// Read over TLS?
+        tls: bool,
+        /// Phase the command belongs to.
+        phase: Phase,
+        /// Did masking hide a secret in `text`?
+        redacted: bool,
+    },
+    /// Server's point of view (`ehlo serve`): a reply we wrote to the client.
+    ServerReply {
+        /// The reply, `raw` being the exact bytes written.
+        reply: Reply,
+        /// Written over TLS?
+        tls: bool,
+        /// Phase it answers.
+        phase: Phase,
+    },
+    /// Server's point of view (`ehlo serve`): a message was accepted and stored.
+    MessageStored {
+        /// Envelope sender ("" = null sender).
+        from: String,
+        /// Accepted recipients.
+        rcpts: Vec<String>,
+        /// Size of the content in octets.
+        bytes: usize,
+        /// Maildir file or mbox it was written to, if any.
+        path: Option<String>,
+        /// The queue id given in the reply.
+        id: String,
+        /// The exact content received (after un-stuffing).
+        content: Bytes,
+    },
 }

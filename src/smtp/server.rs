@@ -1,4 +1,1359 @@
 //! The server side of SMTP for `ehlo serve` and the tests: a sans-IO `Session` that reads command
-//! lines and message content and writes replies, with deterministic fault injection.
+//! lines and message content and writes replies, with deterministic fault injection
+//! ([`fault`]).
 //!
-//! TODO(serve helper): implement.
+//! # Driving a session
+//!
+//! `Session::new(config)`, then `greeting()` once the transport is up (after the implicit TLS
+//! handshake, if any). Then, repeatedly: `feed()` the bytes read, and drain the output.
+//!
+//! Bytes to write and [`ServerAction`]s form **one ordered stream**: `poll_transmit()` returns
+//! `None` while an action is next, and `poll_action()` returns `None` while bytes are next. A
+//! driver loops `poll_transmit` / `poll_action` until both are `None`, so that a
+//! [`ServerAction::Delay`] really comes before the write it delays and a
+//! [`ServerAction::Store`] happens before the "250 queued" reply is written. Events
+//! (`poll_event`) are a separate queue and never block the stream.
+//!
+//! # Events (the server's point of view)
+//!
+//! - a line read from the client → [`Event::ClientCommand`] (AUTH secrets masked);
+//! - a reply we write → [`Event::ServerReply`] (`reply.raw` is the exact bytes written);
+//! - tolerated client misbehaviour → [`Event::Deviation`] (bare LF, over-long line, bytes
+//!   pipelined after STARTTLS) or [`Event::Warning`] (bare CR/LF inside the content);
+//! - the driver adds `Connected`, `TlsStarted`, `MessageStored` and `Closed`.
+
+pub mod fault;
+
+use std::collections::VecDeque;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::smtp::auth::Secret;
+use crate::smtp::command::{Command, CommandError};
+use crate::smtp::data::{DataProgress, DataReader};
+use crate::smtp::event::{Bytes, Deviation, Event, Phase};
+use crate::smtp::reply::Reply;
+
+pub use fault::{BannerMode, Fault, FaultAction, FaultError, Faults, Point};
+
+/// Longest command line accepted, CRLF included (RFC 5321 §4.5.3.1.4 says 512; extensions make
+/// lines longer, so allow 1000 like many servers). Longer lines get `500 5.5.2` and are discarded
+/// while being read, so the buffer stays bounded.
+pub const MAX_LINE: usize = 1000;
+
+/// Most recipients per transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
+pub const MAX_RCPTS: usize = 100;
+
+/// Settings of one server session.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Name in the banner and the EHLO reply.
+    pub hostname: String,
+    /// LMTP (RFC 2033): LHLO instead of EHLO/HELO, one reply per recipient after the content.
+    pub lmtp: bool,
+    /// Offer STARTTLS (RFC 3207).
+    pub starttls: bool,
+    /// The transport is already TLS (implicit TLS, RFC 8314).
+    pub tls: bool,
+    /// Accepted users for AUTH PLAIN / LOGIN / CRAM-MD5.
+    pub users: Vec<(String, Secret)>,
+    /// Accept any credentials.
+    pub accept_any_auth: bool,
+    /// Largest message accepted (SIZE, RFC 1870).
+    pub max_size: usize,
+    /// Faults, delays and hidden extensions.
+    pub faults: Faults,
+    /// Seed of the PRNG for queue ids and CRAM-MD5 challenges (0 picks a fixed default).
+    pub seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            hostname: "localhost".into(),
+            lmtp: false,
+            starttls: false,
+            tls: false,
+            users: Vec::new(),
+            accept_any_auth: false,
+            max_size: 10 * 1024 * 1024,
+            faults: Faults::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// A message the session accepted, handed to the driver in [`ServerAction::Store`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Queue id given in the reply.
+    pub id: String,
+    /// Envelope sender ("" = null sender).
+    pub from: String,
+    /// MAIL parameters as sent.
+    pub mail_params: Vec<String>,
+    /// Accepted recipients.
+    pub rcpts: Vec<String>,
+    /// Exact content: un-stuffed DATA (without the final `.` line) or the BDAT chunks joined.
+    pub content: Vec<u8>,
+    /// Received over TLS?
+    pub tls: bool,
+    /// Authenticated user, if any.
+    pub auth_user: Option<String>,
+    /// EHLO/HELO/LHLO argument.
+    pub helo: Option<String>,
+    /// Did the content contain a bare CR or LF (SMTP smuggling evidence)?
+    pub bare_newlines: bool,
+}
+
+/// What the session asks its driver to do (in order with the bytes, see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAction {
+    /// Run the server TLS handshake now (the 220 to STARTTLS has been written), then call
+    /// [`Session::tls_established`] or [`Session::tls_failed`].
+    StartTls,
+    /// Close the connection; the session is over.
+    Close,
+    /// Wait this many milliseconds before the next write.
+    Delay(u64),
+    /// Store this message (before the reply that says it was queued is written).
+    Store(Box<StoredMessage>),
+}
+
+#[derive(Debug)]
+enum Out {
+    Bytes(Vec<u8>),
+    Action(ServerAction),
+}
+
+/// A tiny deterministic PRNG (xorshift64*): queue ids and CRAM-MD5 challenges. Not for security.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // xorshift must not start at 0.
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+#[derive(Debug)]
+enum AuthStep {
+    /// AUTH PLAIN without an initial response: waiting for it.
+    Plain,
+    /// AUTH LOGIN: waiting for the user name.
+    LoginUser,
+    /// AUTH LOGIN: waiting for the password.
+    LoginPass(String),
+    /// CRAM-MD5: waiting for `user hexdigest` to this challenge.
+    Cram(String),
+}
+
+#[derive(Debug)]
+enum Mode {
+    /// Reading command lines.
+    Command,
+    /// Reading a SASL response line.
+    Auth(AuthStep),
+    /// Reading DATA content.
+    Data(DataReader),
+    /// Reading a BDAT chunk (RFC 3030 §2): `remaining` octets; `ok` = the transaction accepts it.
+    Bdat {
+        remaining: usize,
+        last: bool,
+        ok: bool,
+    },
+    /// 220 to STARTTLS written; waiting for the driver's handshake.
+    WaitTls,
+    /// A 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
+    NoService,
+    /// Over.
+    Closed,
+}
+
+#[derive(Debug, Default)]
+struct Transaction {
+    from: String,
+    params: Vec<String>,
+    rcpts: Vec<String>,
+    /// BDAT chunks so far.
+    chunks: Vec<u8>,
+    /// BDAT was used (DATA is then out of sequence).
+    bdat: bool,
+    /// BDAT content went over the size limit.
+    too_big: bool,
+}
+
+/// The server state machine (one per connection).
+#[derive(Debug)]
+pub struct Session {
+    cfg: ServerConfig,
+    mode: Mode,
+    inbuf: Vec<u8>,
+    /// Discarding an over-long line until its LF; holds the length seen so far.
+    overlong: Option<usize>,
+    out: VecDeque<Out>,
+    events: VecDeque<Event>,
+    tls: bool,
+    helo: Option<String>,
+    esmtp: bool,
+    auth_user: Option<String>,
+    tx: Option<Transaction>,
+    counts: [u32; Point::COUNT],
+    rng: Rng,
+    /// Delay to put before the next reply.
+    pending_delay: Option<u64>,
+    /// Phase of the command being answered.
+    phase: Phase,
+    bare_lf_seen: bool,
+    greeted: bool,
+}
+
+/// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
+/// AUTH RFC 4954 §5).
+const MAIL_PARAMS: &[&str] = &["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"];
+/// Known RCPT parameters (NOTIFY/ORCPT RFC 3461).
+const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
+
+impl Session {
+    /// A session with these settings. Nothing is written until [`Session::greeting`].
+    pub fn new(cfg: ServerConfig) -> Session {
+        let rng = Rng::new(cfg.seed);
+        let tls = cfg.tls;
+        Session {
+            cfg,
+            mode: Mode::Command,
+            inbuf: Vec::new(),
+            overlong: None,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            tls,
+            helo: None,
+            esmtp: false,
+            auth_user: None,
+            tx: None,
+            counts: [0; Point::COUNT],
+            rng,
+            pending_delay: None,
+            phase: Phase::Banner,
+            bare_lf_seen: false,
+            greeted: false,
+        }
+    }
+
+    /// Queue the greeting (RFC 5321 §4.3.1), or the `connect` fault. Call once, when the
+    /// transport is ready.
+    pub fn greeting(&mut self) {
+        if self.greeted {
+            return;
+        }
+        self.greeted = true;
+        self.phase = Phase::Banner;
+        let n = self.bump(Point::Connect);
+        self.pending_delay = self.cfg.faults.delay(Point::Connect, n);
+        if let Some(f) = self.cfg.faults.fault(Point::Connect, n).cloned() {
+            match f.action {
+                FaultAction::Drop => self.close(),
+                FaultAction::Reply { code, .. } => {
+                    self.fault_reply(&f);
+                    if code >= 500 {
+                        self.mode = Mode::NoService;
+                    }
+                }
+            }
+            return;
+        }
+        match self.cfg.faults.banner {
+            BannerMode::Silent => {}
+            BannerMode::Garbage => {
+                let line = b"ehlo-serve: this banner has no reply code\r\n".to_vec();
+                let reply = Reply {
+                    code: None,
+                    enhanced: None,
+                    lines: vec!["ehlo-serve: this banner has no reply code".into()],
+                    raw: Bytes(Vec::new()),
+                    deviations: Vec::new(),
+                };
+                self.write_reply(reply, line);
+            }
+            BannerMode::Normal => {
+                let proto = if self.cfg.lmtp { "LMTP" } else { "ESMTP" };
+                let text = format!("{} {proto} ehlo serve ready", self.cfg.hostname);
+                self.reply(220, None, &[text]);
+            }
+        }
+    }
+
+    /// Bytes read from the transport.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        match self.mode {
+            Mode::Closed => {}
+            Mode::WaitTls => self.injection(bytes.to_vec()),
+            _ => {
+                self.inbuf.extend_from_slice(bytes);
+                self.process();
+            }
+        }
+    }
+
+    /// The client closed its side; nothing more will be read.
+    pub fn peer_closed(&mut self) {
+        self.mode = Mode::Closed;
+        self.inbuf.clear();
+    }
+
+    /// The client sent nothing for too long (the driver's clock): `421 4.4.2` and close
+    /// (RFC 5321 §4.5.3.2.7).
+    pub fn timed_out(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.phase = Phase::Other;
+            let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
+            self.reply(421, Some("4.4.2"), &[text]);
+            self.close();
+        }
+    }
+
+    /// Is the session over (QUIT, a drop fault, a 421)?
+    pub fn is_closed(&self) -> bool {
+        matches!(self.mode, Mode::Closed)
+    }
+
+    /// Bytes to write next, if bytes (not an action) are next in the output stream.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        match self.out.front() {
+            Some(Out::Bytes(_)) => match self.out.pop_front() {
+                Some(Out::Bytes(b)) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The next action, if an action (not bytes) is next in the output stream.
+    pub fn poll_action(&mut self) -> Option<ServerAction> {
+        match self.out.front() {
+            Some(Out::Action(_)) => match self.out.pop_front() {
+                Some(Out::Action(a)) => Some(a),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The TLS handshake asked for by [`ServerAction::StartTls`] succeeded. Per RFC 3207 §4.2 the
+    /// server forgets everything learnt before TLS (the EHLO argument, AUTH, the transaction).
+    pub fn tls_established(&mut self) {
+        if matches!(self.mode, Mode::WaitTls) {
+            self.tls = true;
+            self.helo = None;
+            self.esmtp = false;
+            self.auth_user = None;
+            self.tx = None;
+            self.inbuf.clear();
+            self.mode = Mode::Command;
+        }
+    }
+
+    /// The TLS handshake failed: the session is over.
+    pub fn tls_failed(&mut self) {
+        self.close();
+    }
+
+    /// Is the session in TLS?
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    // ---- input processing -------------------------------------------------------------------
+
+    fn process(&mut self) {
+        loop {
+            match &mut self.mode {
+                Mode::Closed => {
+                    self.inbuf.clear();
+                    return;
+                }
+                Mode::WaitTls => {
+                    let rest = std::mem::take(&mut self.inbuf);
+                    if !rest.is_empty() {
+                        self.injection(rest);
+                    }
+                    return;
+                }
+                Mode::Data(reader) => {
+                    if self.inbuf.is_empty() {
+                        return;
+                    }
+                    let input = std::mem::take(&mut self.inbuf);
+                    match reader.feed(&input) {
+                        DataProgress::More => return,
+                        DataProgress::Done {
+                            message,
+                            rest,
+                            bare_newlines,
+                            too_big,
+                        } => {
+                            self.inbuf = rest;
+                            self.mode = Mode::Command;
+                            self.end_of_content(message, bare_newlines, too_big);
+                        }
+                    }
+                }
+                Mode::Bdat {
+                    remaining,
+                    last,
+                    ok,
+                } => {
+                    let take = (*remaining).min(self.inbuf.len());
+                    let (last, ok) = (*last, *ok);
+                    *remaining -= take;
+                    let done = *remaining == 0;
+                    if ok && let Some(tx) = self.tx.as_mut() {
+                        let room = self.cfg.max_size.saturating_sub(tx.chunks.len());
+                        if take > room {
+                            tx.too_big = true;
+                        }
+                        tx.chunks.extend_from_slice(&self.inbuf[..take.min(room)]);
+                    }
+                    self.inbuf.drain(..take);
+                    if !done {
+                        return;
+                    }
+                    self.mode = Mode::Command;
+                    self.end_of_chunk(last, ok);
+                }
+                Mode::Command | Mode::Auth(_) | Mode::NoService => {
+                    let Some(line) = self.next_line() else {
+                        return;
+                    };
+                    self.line(&line);
+                }
+            }
+        }
+    }
+
+    /// Take the next complete line from `inbuf` (without its line ending), handling over-long
+    /// lines. `None` when more input is needed.
+    fn next_line(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let lf = self.inbuf.iter().position(|&b| b == b'\n');
+            if let Some(seen) = self.overlong {
+                match lf {
+                    None => {
+                        self.overlong = Some(seen + self.inbuf.len());
+                        self.inbuf.clear();
+                        return None;
+                    }
+                    Some(i) => {
+                        let len = seen + i + 1;
+                        self.inbuf.drain(..=i);
+                        self.overlong = None;
+                        self.phase = Phase::Other;
+                        self.events.push_back(Event::Deviation {
+                            deviation: Deviation::OverlongLine {
+                                len,
+                                limit: MAX_LINE,
+                            },
+                            phase: Phase::Other,
+                        });
+                        if matches!(self.mode, Mode::Auth(_)) {
+                            self.mode = Mode::Command;
+                        }
+                        self.reply(500, Some("5.5.2"), &["Line too long".into()]);
+                        if matches!(self.mode, Mode::Closed) {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
+            }
+            match lf {
+                Some(i) if i < MAX_LINE => {
+                    let mut line: Vec<u8> = self.inbuf.drain(..=i).collect();
+                    line.pop();
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    } else if !self.bare_lf_seen {
+                        // Recorded once per session: enough to show the client does it.
+                        self.bare_lf_seen = true;
+                        self.events.push_back(Event::Deviation {
+                            deviation: Deviation::BareLf,
+                            phase: self.phase,
+                        });
+                    }
+                    return Some(line);
+                }
+                Some(_) => {
+                    // The LF is beyond the limit: treat as over-long.
+                    self.overlong = Some(0);
+                }
+                None if self.inbuf.len() >= MAX_LINE => {
+                    self.overlong = Some(self.inbuf.len());
+                    self.inbuf.clear();
+                    return None;
+                }
+                None => return None,
+            }
+        }
+    }
+
+    fn injection(&mut self, bytes: Vec<u8>) {
+        // CVE-2011-0411: plaintext pipelined after STARTTLS must not be executed inside TLS.
+        self.events.push_back(Event::Deviation {
+            deviation: Deviation::StartTlsInjection {
+                bytes: Bytes(bytes.into_iter().take(512).collect()),
+            },
+            phase: Phase::StartTls,
+        });
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if let Mode::Auth(_) = self.mode {
+            let Mode::Auth(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
+                return;
+            };
+            self.auth_line(step, line);
+            return;
+        }
+        let parsed = Command::parse(line);
+        let phase = match &parsed {
+            Ok(c) => self.phase_of(c),
+            Err(_) => Phase::Other,
+        };
+        self.phase = phase;
+        let (text, redacted) = display_line(line, parsed.as_ref().ok());
+        self.events.push_back(Event::ClientCommand {
+            text,
+            tls: self.tls,
+            phase,
+            redacted,
+        });
+        if matches!(self.mode, Mode::NoService) {
+            if matches!(parsed, Ok(Command::Quit)) {
+                self.quit();
+            } else {
+                self.reply(503, Some("5.5.1"), &["Error: no SMTP service here".into()]);
+            }
+            return;
+        }
+        match parsed {
+            Err(CommandError::Empty) => {
+                self.reply(500, Some("5.5.2"), &["Error: bad syntax".into()]);
+            }
+            Err(CommandError::Syntax { verb, detail }) => {
+                self.reply(
+                    501,
+                    Some("5.5.4"),
+                    &[format!("Syntax error in {verb} parameters: {detail}")],
+                );
+            }
+            Ok(cmd) => self.command(cmd),
+        }
+    }
+
+    fn phase_of(&self, c: &Command) -> Phase {
+        match c {
+            Command::Ehlo(_) | Command::Helo(_) | Command::Lhlo(_) => {
+                if self.tls && self.cfg.starttls && !self.cfg.tls {
+                    Phase::HeloAfterTls
+                } else {
+                    Phase::Helo
+                }
+            }
+            Command::StartTls => Phase::StartTls,
+            Command::Auth { .. } => Phase::Auth,
+            Command::Mail { .. } => Phase::Mail,
+            Command::Rcpt { .. } => Phase::Rcpt,
+            Command::Data | Command::Bdat { .. } => Phase::Data,
+            Command::Quit => Phase::Quit,
+            _ => Phase::Other,
+        }
+    }
+
+    /// Count one occurrence of `point`, arm its delay, and return its fault, if any. A drop
+    /// fault closes here; a reply fault is written by the caller via [`Session::fault_reply`].
+    fn checkpoint(&mut self, point: Point) -> Option<Fault> {
+        let n = self.bump(point);
+        if let Some(ms) = self.cfg.faults.delay(point, n) {
+            self.pending_delay = Some(ms);
+        }
+        self.cfg.faults.fault(point, n).cloned()
+    }
+
+    fn bump(&mut self, point: Point) -> u32 {
+        let c = &mut self.counts[point.index()];
+        *c = c.saturating_add(1);
+        *c
+    }
+
+    /// Apply a fault: reply with its code (closing after a 421) or drop.
+    fn fault_reply(&mut self, f: &Fault) {
+        match &f.action {
+            FaultAction::Drop => self.close(),
+            FaultAction::Reply {
+                code,
+                enhanced,
+                text,
+            } => {
+                let enh = enhanced.map(|e| e.to_string());
+                let text = text
+                    .clone()
+                    .unwrap_or_else(|| format!("Fault injected by ehlo serve (--fail {})", f.spec));
+                self.reply(*code, enh.as_deref(), &[text]);
+            }
+        }
+    }
+
+    /// Run `point`'s checkpoint; true when a fault answered instead (the caller stops).
+    fn faulted(&mut self, point: Point) -> bool {
+        match self.checkpoint(point) {
+            Some(f) => {
+                self.fault_reply(&f);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Ehlo(arg) => self.hello(arg, HelloKind::Ehlo),
+            Command::Helo(arg) => self.hello(arg, HelloKind::Helo),
+            Command::Lhlo(arg) => self.hello(arg, HelloKind::Lhlo),
+            Command::StartTls => self.starttls(),
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial.as_deref()),
+            Command::Mail { from, params } => self.mail(from, params),
+            Command::Rcpt { to, params } => self.rcpt(to, params),
+            Command::Data => self.data(),
+            Command::Bdat { size, last } => self.bdat(size, last),
+            Command::Rset => {
+                if !self.faulted(Point::Rset) {
+                    self.tx = None;
+                    self.reply(250, Some("2.0.0"), &["Ok".into()]);
+                }
+            }
+            Command::Noop(_) => {
+                if !self.faulted(Point::Noop) {
+                    self.reply(250, Some("2.0.0"), &["Ok".into()]);
+                }
+            }
+            Command::Vrfy(_) => {
+                if !self.faulted(Point::Vrfy) {
+                    self.reply(
+                        252,
+                        Some("2.5.0"),
+                        &["Cannot VRFY user, but will accept message and attempt delivery".into()],
+                    );
+                }
+            }
+            Command::Expn(_) => {
+                self.reply(502, Some("5.5.1"), &["EXPN not available".into()]);
+            }
+            Command::Help(_) => {
+                let verbs = if self.cfg.lmtp { "LHLO" } else { "EHLO HELO" };
+                self.reply(
+                    214,
+                    Some("2.0.0"),
+                    &[
+                        "ehlo serve: a test SMTP server".into(),
+                        format!(
+                            "Commands: {verbs} STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT"
+                        ),
+                    ],
+                );
+            }
+            Command::Quit => {
+                if !self.faulted(Point::Quit) {
+                    self.quit();
+                }
+            }
+            Command::Unknown { .. } => {
+                self.reply(
+                    500,
+                    Some("5.5.1"),
+                    &["Error: command not recognized".into()],
+                );
+            }
+        }
+    }
+
+    fn quit(&mut self) {
+        self.phase = Phase::Quit;
+        self.reply(221, Some("2.0.0"), &["Bye".into()]);
+        self.close();
+    }
+
+    fn hidden(&self, ext: &str) -> bool {
+        self.cfg.faults.hides(ext)
+    }
+
+    fn auth_offered(&self) -> bool {
+        (self.cfg.accept_any_auth || !self.cfg.users.is_empty()) && !self.hidden("AUTH")
+    }
+
+    fn starttls_offered(&self) -> bool {
+        self.cfg.starttls && !self.tls && !self.hidden("STARTTLS")
+    }
+
+    fn hello(&mut self, arg: String, kind: HelloKind) {
+        let wrong = match kind {
+            HelloKind::Lhlo => !self.cfg.lmtp,
+            HelloKind::Ehlo | HelloKind::Helo => self.cfg.lmtp,
+        };
+        if wrong {
+            let text = if self.cfg.lmtp {
+                "Error: this is an LMTP server, use LHLO"
+            } else {
+                "Error: command not recognized"
+            };
+            self.reply(500, Some("5.5.1"), &[text.into()]);
+            return;
+        }
+        if kind == HelloKind::Ehlo && self.hidden("ESMTP") {
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: command not implemented".into()],
+            );
+            return;
+        }
+        if self.faulted(Point::Helo) {
+            return;
+        }
+        // RFC 5321 §4.1.4: a new EHLO/HELO resets any transaction.
+        self.tx = None;
+        self.helo = Some(arg.clone());
+        self.esmtp = kind != HelloKind::Helo;
+        if kind == HelloKind::Helo {
+            let host = self.cfg.hostname.clone();
+            self.reply(250, None, &[host]);
+            return;
+        }
+        let mut lines = vec![format!("{} Hello {arg}", self.cfg.hostname)];
+        let mut ext = |name: &str, line: String| {
+            if !self.cfg.faults.hides(name) {
+                lines.push(line);
+            }
+        };
+        ext("PIPELINING", "PIPELINING".into());
+        ext("SIZE", format!("SIZE {}", self.cfg.max_size));
+        if self.cfg.starttls && !self.tls {
+            ext("STARTTLS", "STARTTLS".into());
+        }
+        if self.cfg.accept_any_auth || !self.cfg.users.is_empty() {
+            ext("AUTH", "AUTH PLAIN LOGIN CRAM-MD5".into());
+        }
+        ext("ENHANCEDSTATUSCODES", "ENHANCEDSTATUSCODES".into());
+        ext("8BITMIME", "8BITMIME".into());
+        ext("DSN", "DSN".into());
+        ext("SMTPUTF8", "SMTPUTF8".into());
+        ext("CHUNKING", "CHUNKING".into());
+        // RFC 2034 §3: the EHLO reply carries no enhanced codes.
+        self.reply(250, None, &lines);
+    }
+
+    fn starttls(&mut self) {
+        if self.tls && self.cfg.starttls {
+            self.reply(503, Some("5.5.1"), &["Error: TLS already active".into()]);
+            return;
+        }
+        if !self.starttls_offered() {
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: command not implemented".into()],
+            );
+            return;
+        }
+        if self.faulted(Point::StartTls) {
+            return;
+        }
+        self.reply(220, Some("2.0.0"), &["Ready to start TLS".into()]);
+        if matches!(self.mode, Mode::Closed) {
+            return;
+        }
+        self.push_action(ServerAction::StartTls);
+        self.mode = Mode::WaitTls;
+        // Anything the client pipelined after STARTTLS is still plaintext: discard it.
+        let rest = std::mem::take(&mut self.inbuf);
+        if !rest.is_empty() {
+            self.injection(rest);
+        }
+    }
+
+    // ---- AUTH (RFC 4954) ----------------------------------------------------------------------
+
+    fn auth(&mut self, mechanism: &str, initial: Option<&str>) {
+        if !self.auth_offered() {
+            self.reply(
+                502,
+                Some("5.5.1"),
+                &["Error: authentication not enabled".into()],
+            );
+            return;
+        }
+        if !self.esmtp {
+            self.reply(503, Some("5.5.1"), &["Error: send EHLO first".into()]);
+            return;
+        }
+        if self.auth_user.is_some() {
+            self.reply(503, Some("5.5.1"), &["Error: already authenticated".into()]);
+            return;
+        }
+        if self.tx.is_some() {
+            self.reply(
+                503,
+                Some("5.5.1"),
+                &["Error: MAIL transaction in progress".into()],
+            );
+            return;
+        }
+        match mechanism.to_ascii_uppercase().as_str() {
+            "PLAIN" => match initial {
+                None => {
+                    self.reply(334, None, &[String::new()]);
+                    self.mode = Mode::Auth(AuthStep::Plain);
+                }
+                Some(b64) => self.auth_plain(b64.as_bytes()),
+            },
+            "LOGIN" => match initial {
+                None => {
+                    self.reply(334, None, &[B64.encode("Username:")]);
+                    self.mode = Mode::Auth(AuthStep::LoginUser);
+                }
+                Some(b64) => match decode_sasl(b64.as_bytes()) {
+                    Some(user) => self.login_user(user),
+                    None => self.bad_base64(),
+                },
+            },
+            "CRAM-MD5" => {
+                if initial.is_some() {
+                    self.reply(
+                        501,
+                        Some("5.5.2"),
+                        &["CRAM-MD5 takes no initial response".into()],
+                    );
+                    return;
+                }
+                // RFC 2195 §2: a challenge in msg-id form; deterministic from the seed.
+                let challenge = format!(
+                    "<{}.{}@{}>",
+                    self.rng.next() % 100_000,
+                    self.rng.next() % 10_000_000_000,
+                    self.cfg.hostname
+                );
+                self.reply(334, None, &[B64.encode(&challenge)]);
+                self.mode = Mode::Auth(AuthStep::Cram(challenge));
+            }
+            _ => {
+                self.reply(
+                    504,
+                    Some("5.5.4"),
+                    &["Unrecognized authentication type".into()],
+                );
+            }
+        }
+    }
+
+    fn auth_line(&mut self, step: AuthStep, line: &[u8]) {
+        self.phase = Phase::Auth;
+        let show_clear = matches!(step, AuthStep::LoginUser);
+        let text = if show_clear || line == b"*" {
+            String::from_utf8_lossy(line).into_owned()
+        } else {
+            crate::smtp::auth::mask(&String::from_utf8_lossy(line))
+        };
+        let redacted = text.as_bytes() != line;
+        self.events.push_back(Event::ClientCommand {
+            text,
+            tls: self.tls,
+            phase: Phase::Auth,
+            redacted,
+        });
+        if line == b"*" {
+            self.reply(501, Some("5.0.0"), &["Authentication cancelled".into()]);
+            return;
+        }
+        match step {
+            AuthStep::Plain => self.auth_plain(line),
+            AuthStep::LoginUser => match decode_sasl(line) {
+                Some(user) => self.login_user(user),
+                None => self.bad_base64(),
+            },
+            AuthStep::LoginPass(user) => match decode_sasl(line) {
+                Some(pass) => {
+                    let ok = self.check_password(&user, &pass);
+                    self.verdict(ok, user);
+                }
+                None => self.bad_base64(),
+            },
+            AuthStep::Cram(challenge) => {
+                let Some(resp) = decode_sasl(line) else {
+                    self.bad_base64();
+                    return;
+                };
+                let resp = String::from_utf8_lossy(&resp).into_owned();
+                let Some((user, digest)) = resp.rsplit_once(' ') else {
+                    self.reply(
+                        501,
+                        Some("5.5.2"),
+                        &["CRAM-MD5 response must be \"user digest\"".into()],
+                    );
+                    return;
+                };
+                let ok = self.cfg.accept_any_auth
+                    || self
+                        .password_of(user)
+                        .is_some_and(|p| cram_md5_verify(p.expose(), &challenge, digest));
+                self.verdict(ok, user.to_string());
+            }
+        }
+    }
+
+    fn login_user(&mut self, user: Vec<u8>) {
+        let user = String::from_utf8_lossy(&user).into_owned();
+        self.reply(334, None, &[B64.encode("Password:")]);
+        self.mode = Mode::Auth(AuthStep::LoginPass(user));
+    }
+
+    fn auth_plain(&mut self, b64: &[u8]) {
+        let Some(raw) = decode_sasl(b64) else {
+            self.bad_base64();
+            return;
+        };
+        // RFC 4616 §2: [authzid] NUL authcid NUL passwd
+        let mut parts = raw.split(|&b| b == 0);
+        let (Some(_authz), Some(user), Some(pass), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            self.reply(
+                501,
+                Some("5.5.2"),
+                &["PLAIN response must be authzid NUL user NUL password".into()],
+            );
+            return;
+        };
+        let user = String::from_utf8_lossy(user).into_owned();
+        let ok = self.check_password(&user, pass);
+        self.verdict(ok, user);
+    }
+
+    fn password_of(&self, user: &str) -> Option<&Secret> {
+        self.cfg
+            .users
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, p)| p)
+    }
+
+    fn check_password(&self, user: &str, pass: &[u8]) -> bool {
+        self.cfg.accept_any_auth
+            || self
+                .password_of(user)
+                .is_some_and(|p| p.expose().as_bytes() == pass)
+    }
+
+    fn verdict(&mut self, ok: bool, user: String) {
+        if self.faulted(Point::Auth) {
+            return;
+        }
+        if ok {
+            self.auth_user = Some(user);
+            self.reply(235, Some("2.7.0"), &["Authentication successful".into()]);
+        } else {
+            self.reply(
+                535,
+                Some("5.7.8"),
+                &["Authentication credentials invalid".into()],
+            );
+        }
+    }
+
+    fn bad_base64(&mut self) {
+        self.reply(501, Some("5.5.2"), &["Cannot decode response".into()]);
+    }
+
+    // ---- the mail transaction -----------------------------------------------------------------
+
+    fn mail(&mut self, from: String, params: Vec<String>) {
+        if self.faulted(Point::Mail) {
+            return;
+        }
+        if self.helo.is_none() {
+            self.reply(503, Some("5.5.1"), &["Error: send HELO/EHLO first".into()]);
+            return;
+        }
+        if self.tx.is_some() {
+            self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
+            return;
+        }
+        for p in &params {
+            let (key, value) = p.split_once('=').unwrap_or((p.as_str(), ""));
+            let key = key.to_ascii_uppercase();
+            if !MAIL_PARAMS.contains(&key.as_str()) {
+                self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
+                return;
+            }
+            if key == "SIZE" {
+                match value.parse::<u64>() {
+                    Ok(n) if n > self.cfg.max_size as u64 => {
+                        self.reply(
+                            552,
+                            Some("5.3.4"),
+                            &["Message size exceeds fixed limit".into()],
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        self.reply(501, Some("5.5.4"), &["Bad SIZE value".into()]);
+                        return;
+                    }
+                }
+            }
+        }
+        self.tx = Some(Transaction {
+            from,
+            params,
+            ..Transaction::default()
+        });
+        self.reply(250, Some("2.1.0"), &["Ok".into()]);
+    }
+
+    fn rcpt(&mut self, to: String, params: Vec<String>) {
+        if self.faulted(Point::Rcpt) {
+            return;
+        }
+        let Some(tx) = self.tx.as_ref() else {
+            self.reply(503, Some("5.5.1"), &["Error: need MAIL command".into()]);
+            return;
+        };
+        if tx.rcpts.len() >= MAX_RCPTS {
+            self.reply(452, Some("4.5.3"), &["Error: too many recipients".into()]);
+            return;
+        }
+        for p in &params {
+            let key = p.split_once('=').map_or(p.as_str(), |(k, _)| k);
+            if !RCPT_PARAMS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                self.reply(
+                    555,
+                    Some("5.5.4"),
+                    &[format!("Unsupported option: {}", key.to_ascii_uppercase())],
+                );
+                return;
+            }
+        }
+        if let Some(tx) = self.tx.as_mut() {
+            tx.rcpts.push(to);
+        }
+        self.reply(250, Some("2.1.5"), &["Ok".into()]);
+    }
+
+    /// Sequence check shared by DATA and BDAT: `Some(reply)` when the transaction cannot take
+    /// content.
+    fn content_refusal(&self, via_bdat: bool) -> Option<(u16, &'static str, &'static str)> {
+        match &self.tx {
+            None => Some((503, "5.5.1", "Error: need MAIL command")),
+            Some(tx) if tx.bdat && !via_bdat => {
+                Some((503, "5.5.1", "Error: DATA after BDAT in one transaction"))
+            }
+            Some(tx) if tx.rcpts.is_empty() => Some((554, "5.5.1", "Error: no valid recipients")),
+            Some(_) => None,
+        }
+    }
+
+    fn data(&mut self) {
+        if self.faulted(Point::Data) {
+            return;
+        }
+        if let Some((code, enh, text)) = self.content_refusal(false) {
+            self.reply(code, Some(enh), &[text.into()]);
+            return;
+        }
+        self.reply(354, None, &["End data with <CR><LF>.<CR><LF>".into()]);
+        if !matches!(self.mode, Mode::Closed) {
+            self.mode = Mode::Data(DataReader::new(self.cfg.max_size));
+        }
+    }
+
+    fn bdat(&mut self, size: usize, last: bool) {
+        // RFC 3030 §2: the chunk is read even when the command is refused, so the command
+        // stream stays in sync. Refusals are sent after the chunk.
+        let ok = !self.hidden("CHUNKING") && self.content_refusal(true).is_none();
+        if ok && let Some(tx) = self.tx.as_mut() {
+            tx.bdat = true;
+        }
+        self.mode = Mode::Bdat {
+            remaining: size,
+            last,
+            ok,
+        };
+    }
+
+    fn end_of_chunk(&mut self, last: bool, ok: bool) {
+        self.phase = Phase::Dot;
+        if !ok {
+            if self.hidden("CHUNKING") {
+                self.reply(
+                    502,
+                    Some("5.5.1"),
+                    &["Error: command not implemented".into()],
+                );
+            } else if let Some((code, enh, text)) = self.content_refusal(true) {
+                self.reply(code, Some(enh), &[text.into()]);
+            }
+            return;
+        }
+        if self.faulted(Point::Bdat) {
+            self.tx = None;
+            return;
+        }
+        let too_big = self.tx.as_ref().is_some_and(|t| t.too_big);
+        if too_big {
+            self.tx = None;
+            self.reply(
+                552,
+                Some("5.3.4"),
+                &["Message size exceeds fixed limit".into()],
+            );
+            return;
+        }
+        if last {
+            let content = self
+                .tx
+                .as_mut()
+                .map(|t| std::mem::take(&mut t.chunks))
+                .unwrap_or_default();
+            let bare = has_bare_newline(&content);
+            self.finish_message(content, bare);
+        } else {
+            let n = self.tx.as_ref().map_or(0, |t| t.chunks.len());
+            self.reply(250, Some("2.0.0"), &[format!("{n} octets received")]);
+        }
+    }
+
+    fn end_of_content(&mut self, message: Vec<u8>, bare_newlines: bool, too_big: bool) {
+        self.phase = Phase::Dot;
+        self.events.push_back(Event::ClientCommand {
+            text: ".".into(),
+            tls: self.tls,
+            phase: Phase::Dot,
+            redacted: false,
+        });
+        if too_big {
+            self.tx = None;
+            self.reply(
+                552,
+                Some("5.3.4"),
+                &["Message size exceeds fixed limit".into()],
+            );
+            return;
+        }
+        self.finish_message(message, bare_newlines);
+    }
+
+    fn finish_message(&mut self, content: Vec<u8>, bare_newlines: bool) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
+        if bare_newlines {
+            self.events.push_back(Event::Warning {
+                message: "the message content contains a bare CR or LF (SMTP smuggling evidence)"
+                    .into(),
+            });
+        }
+        if let Some(f) = self.checkpoint(Point::Dot) {
+            match &f.action {
+                FaultAction::Drop => self.close(),
+                FaultAction::Reply { .. } if self.cfg.lmtp => {
+                    for _ in &tx.rcpts {
+                        self.fault_reply(&f);
+                    }
+                }
+                FaultAction::Reply { .. } => self.fault_reply(&f),
+            }
+            return;
+        }
+        let id = format!("{:010X}", self.rng.next() >> 24);
+        let rcpts = tx.rcpts.clone();
+        self.push_action(ServerAction::Store(Box::new(StoredMessage {
+            id: id.clone(),
+            from: tx.from,
+            mail_params: tx.params,
+            rcpts: tx.rcpts,
+            content,
+            tls: self.tls,
+            auth_user: self.auth_user.clone(),
+            helo: self.helo.clone(),
+            bare_newlines,
+        })));
+        if self.cfg.lmtp {
+            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+            for r in rcpts {
+                self.reply(
+                    250,
+                    Some("2.0.0"),
+                    &[format!("<{r}> Ok: delivered as {id}")],
+                );
+            }
+        } else {
+            self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
+        }
+    }
+
+    // ---- output -------------------------------------------------------------------------------
+
+    fn push_action(&mut self, a: ServerAction) {
+        self.out.push_back(Out::Action(a));
+    }
+
+    fn close(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.mode = Mode::Closed;
+            self.inbuf.clear();
+            self.push_action(ServerAction::Close);
+        }
+    }
+
+    /// Queue a reply: `enh` goes at the start of every line unless ENHANCEDSTATUSCODES is
+    /// hidden (RFC 2034 §3). A 421 closes the connection afterwards (RFC 5321 §3.8).
+    fn reply(&mut self, code: u16, enh: Option<&str>, lines: &[String]) {
+        let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
+        let texts: Vec<String> = lines
+            .iter()
+            .map(|l| match enh {
+                Some(e) if l.is_empty() => e.to_string(),
+                Some(e) => format!("{e} {l}"),
+                None => l.clone(),
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let reply = Reply::new(code, &refs);
+        let wire = reply.raw.0.clone();
+        self.write_reply(reply, wire);
+        if code == 421 {
+            self.close();
+        }
+    }
+
+    fn write_reply(&mut self, mut reply: Reply, mut wire: Vec<u8>) {
+        if self.cfg.faults.bare_lf {
+            wire = crlf_to_lf(&wire);
+        }
+        if let Some(ms) = self.pending_delay.take()
+            && ms > 0
+        {
+            self.push_action(ServerAction::Delay(ms));
+        }
+        match self.cfg.faults.trickle {
+            Some(ms) => {
+                for (i, b) in wire.iter().enumerate() {
+                    if i > 0 {
+                        self.push_action(ServerAction::Delay(ms));
+                    }
+                    self.out.push_back(Out::Bytes(vec![*b]));
+                }
+            }
+            None => self.out.push_back(Out::Bytes(wire.clone())),
+        }
+        reply.raw = Bytes(wire);
+        self.events.push_back(Event::ServerReply {
+            reply,
+            tls: self.tls,
+            phase: self.phase,
+        });
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelloKind {
+    Ehlo,
+    Helo,
+    Lhlo,
+}
+
+/// How a command line is shown: AUTH initial responses are masked.
+fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
+    let text = String::from_utf8_lossy(line).into_owned();
+    if let Some(Command::Auth {
+        initial: Some(ir), ..
+    }) = cmd
+        && ir != "="
+        && let Some(pos) = text.rfind(ir.as_str())
+    {
+        let masked = format!("{}{}", &text[..pos], crate::smtp::auth::mask(ir));
+        return (masked, true);
+    }
+    (text, false)
+}
+
+/// Decode one SASL response (RFC 4954 §4: `=` is an empty initial response).
+fn decode_sasl(b64: &[u8]) -> Option<Vec<u8>> {
+    let t = b64.trim_ascii();
+    if t == b"=" {
+        return Some(Vec::new());
+    }
+    B64.decode(t).ok()
+}
+
+/// RFC 2195: the response digest is HMAC-MD5(password, challenge) in lower-case hex.
+pub fn cram_md5_digest(password: &str, challenge: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = Hmac::<md5::Md5>::new_from_slice(password.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(challenge.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn cram_md5_verify(password: &str, challenge: &str, digest: &str) -> bool {
+    let want = cram_md5_digest(password, challenge);
+    !want.is_empty() && want.eq_ignore_ascii_case(digest)
+}
+
+fn crlf_to_lf(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+fn has_bare_newline(b: &[u8]) -> bool {
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\n' => i == 0 || b[i - 1] != b'\r',
+        b'\r' => b.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,400 @@
+//! End-to-end tests of the listener: real sockets on 127.0.0.1:0, SMTP spoken by hand, stored
+//! messages checked byte-exact (memory, Maildir), STARTTLS and implicit TLS with an OpenSSL client.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::*;
+
+/// A renderer that keeps the events for the test to look at.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Event>>>);
+
+impl Renderer for Capture {
+    fn event(&mut self, event: &Event, _elapsed: Duration) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl Capture {
+    fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn opts() -> ServeOptions {
+    ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        hostname: "mx.test".into(),
+        users: vec![("alice".into(), "s3cret".into())],
+        ..ServeOptions::default()
+    }
+}
+
+async fn serve(o: ServeOptions) -> (ServerHandle, Capture) {
+    let cap = Capture::default();
+    let h = start_with(o, Box::new(cap.clone())).await.unwrap();
+    (h, cap)
+}
+
+/// Read one complete reply (up to its `NNN ` line), with a timeout so a bug cannot hang.
+async fn reply<S: AsyncRead + Unpin>(s: &mut S) -> String {
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    let fut = async {
+        loop {
+            if s.read(&mut b).await.unwrap() == 0 {
+                break;
+            }
+            got.push(b[0]);
+            if b[0] == b'\n' {
+                let start = got[..got.len() - 1]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |i| i + 1);
+                if got.len() - start >= 4 && got[start + 3] == b' ' {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .expect("reply timed out");
+    String::from_utf8(got).unwrap()
+}
+
+async fn say<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, line: &str) -> String {
+    s.write_all(line.as_bytes()).await.unwrap();
+    reply(s).await
+}
+
+async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, content: &str) -> String {
+    assert!(say(s, "MAIL FROM:<a@x.test>\r\n").await.starts_with("250 "));
+    assert!(say(s, "RCPT TO:<b@y.test>\r\n").await.starts_with("250 "));
+    assert!(say(s, "DATA\r\n").await.starts_with("354 "));
+    say(s, content).await
+}
+
+#[tokio::test]
+async fn plain_session_stores_exact_bytes_in_memory_and_maildir() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("md");
+    let (h, cap) = serve(ServeOptions {
+        maildir: Some(maildir.clone()),
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    assert_eq!(
+        reply(&mut s).await,
+        "220 mx.test ESMTP ehlo serve ready\r\n"
+    );
+    let ehlo = say(&mut s, "EHLO client.test\r\n").await;
+    assert!(ehlo.starts_with("250-mx.test Hello client.test\r\n"));
+    assert!(!ehlo.contains("STARTTLS"));
+    let done = transaction(&mut s, "Subject: t\r\n\r\n..dot\r\nline\r\n.\r\n").await;
+    assert!(done.starts_with("250 2.0.0 Ok: queued as "), "{done}");
+    assert_eq!(say(&mut s, "QUIT\r\n").await, "221 2.0.0 Bye\r\n");
+    // The server closes after QUIT.
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty());
+
+    let msgs = h.messages();
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(m.content, b"Subject: t\r\n\r\n.dot\r\nline\r\n");
+    assert_eq!(m.from, "a@x.test");
+    assert_eq!(m.rcpts, vec!["b@y.test".to_string()]);
+    assert_eq!(m.helo.as_deref(), Some("client.test"));
+    assert!(!m.tls);
+    assert!(done.contains(&m.id));
+
+    let files: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), m.content);
+
+    h.shutdown().await;
+    let events = cap.events();
+    let stored = events
+        .iter()
+        .find_map(|e| match e {
+            Event::MessageStored { path, bytes, .. } => Some((path.clone(), *bytes)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(stored.0.as_deref(), files[0].to_str());
+    assert_eq!(stored.1, m.content.len());
+    assert!(events.iter().any(|e| matches!(e, Event::Connected { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Closed { expected: true }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Info { message } if message == "session 1"))
+    );
+}
+
+fn tls_client() -> openssl::ssl::Ssl {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    b.build()
+        .configure()
+        .unwrap()
+        .verify_hostname(false)
+        .into_ssl("localhost")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn starttls_then_auth_and_send() {
+    let (h, cap) = serve(ServeOptions {
+        starttls: true,
+        ..opts()
+    })
+    .await;
+    let mut tcp = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut tcp).await;
+    assert!(
+        say(&mut tcp, "EHLO c\r\n")
+            .await
+            .contains("250-STARTTLS\r\n")
+    );
+    assert_eq!(
+        say(&mut tcp, "STARTTLS\r\n").await,
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    let mut s = SslStream::new(tls_client(), tcp).unwrap();
+    std::pin::Pin::new(&mut s).connect().await.unwrap();
+    let ehlo = say(&mut s, "EHLO c\r\n").await;
+    assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+    assert!(ehlo.contains("250-AUTH PLAIN LOGIN CRAM-MD5\r\n"));
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"\0alice\0s3cret");
+    assert_eq!(
+        say(&mut s, &format!("AUTH PLAIN {plain}\r\n")).await,
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    let done = transaction(&mut s, "hello\r\n.\r\n").await;
+    assert!(done.starts_with("250 2.0.0 Ok: queued as "));
+    assert_eq!(say(&mut s, "QUIT\r\n").await, "221 2.0.0 Bye\r\n");
+    let m = &h.messages()[0];
+    assert!(m.tls);
+    assert_eq!(m.auth_user.as_deref(), Some("alice"));
+    assert_eq!(m.content, b"hello\r\n");
+    h.shutdown().await;
+    let events = cap.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TlsStarted { info } if info.version.starts_with("TLSv1.") && info.sni.as_deref() == Some("localhost")
+    )));
+    // The password never reaches an event.
+    let all = format!("{events:?}");
+    assert!(!all.contains(&plain) && !all.contains("s3cret"));
+}
+
+#[tokio::test]
+async fn starttls_injection_is_not_executed() {
+    let (h, cap) = serve(ServeOptions {
+        starttls: true,
+        ..opts()
+    })
+    .await;
+    let mut tcp = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut tcp).await;
+    say(&mut tcp, "EHLO c\r\n").await;
+    assert_eq!(
+        say(&mut tcp, "STARTTLS\r\nMAIL FROM:<evil@x>\r\n").await,
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    let mut s = SslStream::new(tls_client(), tcp).unwrap();
+    std::pin::Pin::new(&mut s).connect().await.unwrap();
+    say(&mut s, "EHLO c\r\n").await;
+    // Had the injected MAIL run, this would be a nested MAIL.
+    assert_eq!(
+        say(&mut s, "RCPT TO:<b@y>\r\n").await,
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+    say(&mut s, "QUIT\r\n").await;
+    h.shutdown().await;
+    assert!(cap.events().iter().any(|e| matches!(
+        e,
+        Event::Deviation {
+            deviation: crate::smtp::event::Deviation::StartTlsInjection { .. },
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn implicit_tls() {
+    let (h, _) = serve(ServeOptions {
+        tls_on_connect: true,
+        ..opts()
+    })
+    .await;
+    let tcp = TcpStream::connect(h.addr()).await.unwrap();
+    let mut s = SslStream::new(tls_client(), tcp).unwrap();
+    std::pin::Pin::new(&mut s).connect().await.unwrap();
+    assert_eq!(
+        reply(&mut s).await,
+        "220 mx.test ESMTP ehlo serve ready\r\n"
+    );
+    let ehlo = say(&mut s, "EHLO c\r\n").await;
+    assert!(!ehlo.contains("STARTTLS"));
+    say(&mut s, "EHLO c\r\n").await;
+    transaction(&mut s, "x\r\n.\r\n").await;
+    say(&mut s, "QUIT\r\n").await;
+    assert!(h.messages()[0].tls);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_over_the_wire() {
+    let (h, _) = serve(ServeOptions {
+        faults: vec!["rcpt#2=550:5.1.1:No such user".into(), "trickle=1".into()],
+        delays: vec!["mail:50".into()],
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "HELO c\r\n").await;
+    let t = Instant::now();
+    assert_eq!(say(&mut s, "MAIL FROM:<a@x>\r\n").await, "250 2.1.0 Ok\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(50));
+    assert_eq!(say(&mut s, "RCPT TO:<b@y>\r\n").await, "250 2.1.5 Ok\r\n");
+    assert_eq!(
+        say(&mut s, "RCPT TO:<c@y>\r\n").await,
+        "550 5.1.1 No such user\r\n"
+    );
+    h.shutdown().await;
+
+    let (h, _) = serve(ServeOptions {
+        faults: vec!["connect=421".into()],
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).await.unwrap();
+    assert_eq!(
+        all,
+        b"421 Fault injected by ehlo serve (--fail connect=421)\r\n"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_options_and_bind_failure() {
+    let e = start_with(
+        ServeOptions {
+            faults: vec!["rcpt=999".into()],
+            ..opts()
+        },
+        Box::new(Capture::default()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 1);
+    assert!(e.to_string().contains("rcpt=999"));
+
+    let (h, _) = serve(opts()).await;
+    let e = start_with(
+        ServeOptions {
+            listen: h.addr(),
+            ..opts()
+        },
+        Box::new(Capture::default()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    h.shutdown().await;
+
+    let e = start_with(
+        ServeOptions {
+            starttls: true,
+            cert: Some("/nonexistent/cert.pem".into()),
+            key: Some("/nonexistent/key.pem".into()),
+            ..opts()
+        },
+        Box::new(Capture::default()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn max_sessions_ends_the_server() {
+    let (h, _) = serve(ServeOptions {
+        max_sessions: Some(1),
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "QUIT\r\n").await;
+    tokio::time::timeout(Duration::from_secs(10), h.task)
+        .await
+        .expect("server did not stop after max_sessions")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn run_returns_codes() {
+    let bad = ServeOptions {
+        hide: vec!["NOPE".into()],
+        format: Format::Json,
+        ..opts()
+    };
+    assert_eq!(run(bad).await, 1);
+    // A user-supplied certificate and key (PEM files written from an rcgen certificate).
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.path().join("c.pem");
+    let key = dir.path().join("k.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let o = ServeOptions {
+        listen: addr,
+        tls_on_connect: true,
+        cert: Some(cert),
+        key: Some(key),
+        max_sessions: Some(1),
+        format: Format::Human(HumanOptions {
+            silent: 3,
+            ..HumanOptions::default()
+        }),
+        ..opts()
+    };
+    let server = tokio::spawn(run(o));
+    let tcp = loop {
+        if let Ok(t) = TcpStream::connect(addr).await {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut s = SslStream::new(tls_client(), tcp).unwrap();
+    std::pin::Pin::new(&mut s).connect().await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "QUIT\r\n").await;
+    let code = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 0);
+}

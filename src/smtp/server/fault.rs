@@ -1,0 +1,500 @@
+//! Deterministic fault injection for the server `Session`: the `--fail` / `--delay` / `--hide`
+//! spec grammar, parsed once at start so a typo is a usage error rather than a silent no-op.
+//!
+//! Grammar (this is also the `--fail` help text, see [`FAIL_HELP`]):
+//!
+//! ```text
+//! POINT[#N]=CODE[:X.Y.Z[:TEXT]]   reply CODE (400-599) instead of the normal reply
+//! POINT[#N]=drop                  close the connection without replying
+//! banner=silent                   never send a banner (the client must time out)
+//! banner=garbage                  send a banner line that has no reply code
+//! bare-lf                         end every reply line with a bare LF instead of CRLF
+//! trickle[=MS]                    write replies 1 byte at a time, MS ms apart (default 1000)
+//! hide=EXT                        do not advertise EXT (same as --hide EXT)
+//! ```
+//!
+//! POINT is one of `connect` (alias `banner`), `helo` (EHLO, HELO and LHLO; alias `ehlo`, `lhlo`),
+//! `starttls`, `auth` (the verdict after the credentials), `mail`, `rcpt`, `data` (the reply to
+//! DATA), `dot` (the reply after the content; also the final BDAT LAST), `bdat`, `rset`, `noop`,
+//! `vrfy`, `quit`. `#N` (1-based) limits the fault to the Nth such command of each connection;
+//! without it every one is affected. A 421 reply also closes the connection (RFC 5321 §3.8). A
+//! 5xx `connect` reply is a "no service" greeting (RFC 5321 §3.1): every later command except
+//! QUIT gets 503.
+//!
+//! `--delay POINT[#N]:MS` waits MS milliseconds before the reply at POINT (`connect` delays the
+//! banner). Delays are actions the listener honours; the core never reads a clock.
+
+use std::fmt;
+
+use crate::smtp::reply::{EnhancedCode, parse_enhanced};
+
+/// The `--fail` help text (grammar summary), for the CLI.
+pub const FAIL_HELP: &str = "\
+Inject a fault (repeatable). SPEC is one of:
+  POINT[#N]=CODE[:X.Y.Z[:TEXT]]  reply CODE (400-599) instead of the normal reply
+  POINT[#N]=drop                 close the connection without replying
+  banner=silent                  never send a banner
+  banner=garbage                 send a banner line without a reply code
+  bare-lf                        end reply lines with a bare LF
+  trickle[=MS]                   write replies 1 byte at a time, MS ms apart (default 1000)
+  hide=EXT                       do not advertise EXT (like --hide)
+POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset,
+noop, vrfy, quit. #N: only the Nth such command of each connection. A 421 reply also closes
+the connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop";
+
+/// The `--delay` help text, for the CLI.
+pub const DELAY_HELP: &str = "\
+Wait before a reply (repeatable): POINT[#N]:MS, e.g. rcpt:2000, connect:500, dot#1:3000. \
+POINT as for --fail.";
+
+/// Extensions `--hide` understands (`ESMTP` makes EHLO fail so clients fall back to HELO).
+pub const HIDEABLE: &[&str] = &[
+    "PIPELINING",
+    "SIZE",
+    "8BITMIME",
+    "SMTPUTF8",
+    "ENHANCEDSTATUSCODES",
+    "CHUNKING",
+    "DSN",
+    "STARTTLS",
+    "AUTH",
+    "ESMTP",
+];
+
+/// Where in the dialogue a fault or delay applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// The greeting (RFC 5321 §4.3.1).
+    Connect,
+    /// EHLO / HELO / LHLO.
+    Helo,
+    /// STARTTLS (RFC 3207).
+    StartTls,
+    /// The AUTH verdict (RFC 4954).
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// The DATA command (its 354).
+    Data,
+    /// The reply after the content (end of DATA, or BDAT LAST).
+    Dot,
+    /// Each BDAT chunk (RFC 3030).
+    Bdat,
+    /// RSET.
+    Rset,
+    /// NOOP.
+    Noop,
+    /// VRFY.
+    Vrfy,
+    /// QUIT.
+    Quit,
+}
+
+impl Point {
+    /// Number of points (for counter arrays).
+    pub(crate) const COUNT: usize = 13;
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    fn parse(s: &str) -> Option<Point> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "connect" | "banner" => Point::Connect,
+            "helo" | "ehlo" | "lhlo" => Point::Helo,
+            "starttls" | "tls" => Point::StartTls,
+            "auth" => Point::Auth,
+            "mail" => Point::Mail,
+            "rcpt" => Point::Rcpt,
+            "data" => Point::Data,
+            "dot" | "." => Point::Dot,
+            "bdat" => Point::Bdat,
+            "rset" => Point::Rset,
+            "noop" => Point::Noop,
+            "vrfy" => Point::Vrfy,
+            "quit" => Point::Quit,
+            _ => return None,
+        })
+    }
+}
+
+/// What happens at a faulty point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Reply with this code instead.
+    Reply {
+        /// 400–599.
+        code: u16,
+        /// Enhanced status code, if given.
+        enhanced: Option<EnhancedCode>,
+        /// Reply text, if given.
+        text: Option<String>,
+    },
+    /// Close the connection without replying.
+    Drop,
+}
+
+/// One `POINT[#N]=ACTION` fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Where.
+    pub point: Point,
+    /// Only the Nth occurrence (1-based) in a connection, or every one.
+    pub nth: Option<u32>,
+    /// What.
+    pub action: FaultAction,
+    /// The spec as given (quoted in the default reply text).
+    pub spec: String,
+}
+
+/// One `POINT[#N]:MS` delay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delay {
+    /// Where.
+    pub point: Point,
+    /// Only the Nth occurrence, or every one.
+    pub nth: Option<u32>,
+    /// Milliseconds.
+    pub ms: u64,
+}
+
+/// How the greeting misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BannerMode {
+    /// A normal 220.
+    #[default]
+    Normal,
+    /// Never send a banner.
+    Silent,
+    /// A line without a reply code.
+    Garbage,
+}
+
+/// Every fault, delay and hidden extension of a server, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Faults {
+    /// Reply/drop faults in the order given (the first match wins).
+    pub faults: Vec<Fault>,
+    /// Delays in the order given (the first match wins).
+    pub delays: Vec<Delay>,
+    /// End reply lines with a bare LF.
+    pub bare_lf: bool,
+    /// Write replies one byte at a time with this many ms between bytes.
+    pub trickle: Option<u64>,
+    /// Banner behaviour.
+    pub banner: BannerMode,
+    /// Upper-cased extensions not to advertise.
+    pub hide: Vec<String>,
+}
+
+/// A spec that does not follow the grammar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultError(pub String);
+
+impl fmt::Display for FaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FaultError {}
+
+/// Longest reply text accepted in a spec (keeps a reply line well under 512 octets).
+const MAX_TEXT: usize = 400;
+
+fn point_and_nth(s: &str, whole: &str, flag: &str) -> Result<(Point, Option<u32>), FaultError> {
+    let (name, nth) = match s.split_once('#') {
+        Some((n, k)) => {
+            let k: u32 = k.parse().ok().filter(|k| *k > 0).ok_or_else(|| {
+                FaultError(format!(
+                    "{flag} {whole:?}: #N must be a positive number, got {k:?}"
+                ))
+            })?;
+            (n, Some(k))
+        }
+        None => (s, None),
+    };
+    let point = Point::parse(name).ok_or_else(|| {
+        FaultError(format!(
+            "{flag} {whole:?}: unknown point {name:?} (expected connect, helo, starttls, auth, mail, rcpt, data, dot, bdat, rset, noop, vrfy or quit)"
+        ))
+    })?;
+    Ok((point, nth))
+}
+
+fn parse_hide(ext: &str, whole: &str) -> Result<String, FaultError> {
+    let up = ext.trim().to_ascii_uppercase();
+    if HIDEABLE.contains(&up.as_str()) {
+        Ok(up)
+    } else {
+        Err(FaultError(format!(
+            "hide {whole:?}: unknown extension {ext:?} (expected one of {})",
+            HIDEABLE.join(", ")
+        )))
+    }
+}
+
+impl Faults {
+    /// Parse `--fail`, `--delay` and `--hide` values. The error is one line naming the bad spec.
+    pub fn parse(
+        fails: &[String],
+        delays: &[String],
+        hide: &[String],
+    ) -> Result<Faults, FaultError> {
+        let mut f = Faults::default();
+        for spec in fails {
+            f.add_fail(spec)?;
+        }
+        for spec in delays {
+            f.add_delay(spec)?;
+        }
+        for h in hide {
+            let up = parse_hide(h, h)?;
+            if !f.hide.contains(&up) {
+                f.hide.push(up);
+            }
+        }
+        Ok(f)
+    }
+
+    fn add_fail(&mut self, spec: &str) -> Result<(), FaultError> {
+        let s = spec.trim();
+        let lower = s.to_ascii_lowercase();
+        match lower.as_str() {
+            "bare-lf" | "bare_lf" | "barelf" => {
+                self.bare_lf = true;
+                return Ok(());
+            }
+            "trickle" => {
+                self.trickle = Some(1000);
+                return Ok(());
+            }
+            "banner=silent" | "connect=silent" => {
+                self.banner = BannerMode::Silent;
+                return Ok(());
+            }
+            "banner=garbage" | "connect=garbage" => {
+                self.banner = BannerMode::Garbage;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let Some((lhs, rhs)) = s.split_once('=') else {
+            return Err(FaultError(format!(
+                "--fail {spec:?}: expected POINT=CODE[:X.Y.Z[:TEXT]], POINT=drop, bare-lf, trickle or hide=EXT"
+            )));
+        };
+        if lhs.eq_ignore_ascii_case("trickle") {
+            let ms: u64 = rhs.parse().ok().filter(|ms| *ms <= 60_000).ok_or_else(|| {
+                FaultError(format!(
+                    "--fail {spec:?}: trickle=MS needs a number of milliseconds up to 60000"
+                ))
+            })?;
+            self.trickle = Some(ms);
+            return Ok(());
+        }
+        if lhs.eq_ignore_ascii_case("hide") {
+            let up = parse_hide(rhs, spec)?;
+            if !self.hide.contains(&up) {
+                self.hide.push(up);
+            }
+            return Ok(());
+        }
+        let (point, nth) = point_and_nth(lhs, spec, "--fail")?;
+        let action = if rhs.eq_ignore_ascii_case("drop") || rhs.eq_ignore_ascii_case("close") {
+            FaultAction::Drop
+        } else {
+            let mut parts = rhs.splitn(3, ':');
+            let code_s = parts.next().unwrap_or("");
+            let code: u16 = code_s
+                .parse()
+                .ok()
+                .filter(|c| (400..=599).contains(c))
+                .ok_or_else(|| {
+                    FaultError(format!(
+                        "--fail {spec:?}: {code_s:?} is not a reply code from 400 to 599 (or drop)"
+                    ))
+                })?;
+            let enhanced = match parts.next() {
+                None | Some("") => None,
+                Some(e) => Some(parse_enhanced(e).ok_or_else(|| {
+                    FaultError(format!(
+                        "--fail {spec:?}: {e:?} is not an enhanced status code like 5.1.1"
+                    ))
+                })?),
+            };
+            let text = match parts.next() {
+                None | Some("") => None,
+                Some(t) if t.len() > MAX_TEXT || t.bytes().any(|b| b < 0x20 || b == 0x7f) => {
+                    return Err(FaultError(format!(
+                        "--fail {spec:?}: the text must be printable and at most {MAX_TEXT} bytes"
+                    )));
+                }
+                Some(t) => Some(t.to_string()),
+            };
+            FaultAction::Reply {
+                code,
+                enhanced,
+                text,
+            }
+        };
+        self.faults.push(Fault {
+            point,
+            nth,
+            action,
+            spec: s.to_string(),
+        });
+        Ok(())
+    }
+
+    fn add_delay(&mut self, spec: &str) -> Result<(), FaultError> {
+        let s = spec.trim();
+        let Some((lhs, ms_s)) = s.rsplit_once(':') else {
+            return Err(FaultError(format!(
+                "--delay {spec:?}: expected POINT[#N]:MS, e.g. rcpt:2000"
+            )));
+        };
+        let (point, nth) = point_and_nth(lhs, spec, "--delay")?;
+        // An hour is far beyond any client timeout; the cap only rejects typos.
+        let ms: u64 = ms_s
+            .parse()
+            .ok()
+            .filter(|ms| *ms <= 3_600_000)
+            .ok_or_else(|| {
+                FaultError(format!(
+                    "--delay {spec:?}: {ms_s:?} is not a number of milliseconds up to 3600000"
+                ))
+            })?;
+        self.delays.push(Delay { point, nth, ms });
+        Ok(())
+    }
+
+    /// The fault for the `n`th (1-based) occurrence of `point`, if any.
+    pub fn fault(&self, point: Point, n: u32) -> Option<&Fault> {
+        self.faults
+            .iter()
+            .find(|f| f.point == point && f.nth.is_none_or(|k| k == n))
+    }
+
+    /// The delay before the reply to the `n`th occurrence of `point`, if any.
+    pub fn delay(&self, point: Point, n: u32) -> Option<u64> {
+        self.delays
+            .iter()
+            .find(|d| d.point == point && d.nth.is_none_or(|k| k == n))
+            .map(|d| d.ms)
+    }
+
+    /// Is `ext` (upper-case) hidden?
+    pub fn hides(&self, ext: &str) -> bool {
+        self.hide.iter().any(|h| h == ext)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(f: &[&str]) -> Result<Faults, FaultError> {
+        let v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+        Faults::parse(&v, &[], &[])
+    }
+
+    #[test]
+    fn parses_reply_faults() {
+        let f = p(&["rcpt=550:5.1.1", "rcpt#2=452", "mail=451:4.3.0:Try later"]).unwrap();
+        assert_eq!(f.faults.len(), 3);
+        assert_eq!(f.faults[0].point, Point::Rcpt);
+        assert_eq!(f.faults[0].nth, None);
+        assert_eq!(
+            f.faults[0].action,
+            FaultAction::Reply {
+                code: 550,
+                enhanced: parse_enhanced("5.1.1"),
+                text: None
+            }
+        );
+        assert_eq!(f.faults[1].nth, Some(2));
+        assert_eq!(
+            f.faults[2].action,
+            FaultAction::Reply {
+                code: 451,
+                enhanced: parse_enhanced("4.3.0"),
+                text: Some("Try later".into())
+            }
+        );
+        // First match wins: rcpt=550 shadows rcpt#2.
+        assert_eq!(f.fault(Point::Rcpt, 2).unwrap().spec, "rcpt=550:5.1.1");
+        assert!(f.fault(Point::Data, 1).is_none());
+    }
+
+    #[test]
+    fn nth_only_matches_that_occurrence() {
+        let f = p(&["rcpt#2=452"]).unwrap();
+        assert!(f.fault(Point::Rcpt, 1).is_none());
+        assert!(f.fault(Point::Rcpt, 2).is_some());
+        assert!(f.fault(Point::Rcpt, 3).is_none());
+    }
+
+    #[test]
+    fn parses_modes_and_aliases() {
+        let f = p(&[
+            "bare-lf",
+            "trickle=5",
+            "banner=garbage",
+            "hide=starttls",
+            "EHLO=421",
+            "dot=drop",
+        ])
+        .unwrap();
+        assert!(f.bare_lf);
+        assert_eq!(f.trickle, Some(5));
+        assert_eq!(f.banner, BannerMode::Garbage);
+        assert!(f.hides("STARTTLS"));
+        assert_eq!(f.faults[0].point, Point::Helo);
+        assert_eq!(f.faults[1].action, FaultAction::Drop);
+        assert_eq!(p(&["trickle"]).unwrap().trickle, Some(1000));
+        assert_eq!(p(&["banner=silent"]).unwrap().banner, BannerMode::Silent);
+    }
+
+    #[test]
+    fn parses_delays_and_hides() {
+        let f = Faults::parse(
+            &[],
+            &["rcpt:2000".into(), "dot#1:30".into()],
+            &["chunking".into(), "CHUNKING".into()],
+        )
+        .unwrap();
+        assert_eq!(f.delay(Point::Rcpt, 7), Some(2000));
+        assert_eq!(f.delay(Point::Dot, 1), Some(30));
+        assert_eq!(f.delay(Point::Dot, 2), None);
+        assert_eq!(f.hide, vec!["CHUNKING".to_string()]);
+    }
+
+    #[test]
+    fn rejects_bad_specs_with_one_line_errors() {
+        for bad in [
+            "rcpt",
+            "rcpt=",
+            "rcpt=250",
+            "rcpt=600",
+            "rcpt=55x",
+            "bogus=550",
+            "rcpt#0=550",
+            "rcpt#x=550",
+            "rcpt=550:5.1",
+            "rcpt=550:9.1.1",
+            "hide=FOO",
+            "trickle=x",
+            "rcpt=550:5.1.1:bad\ttext",
+        ] {
+            let e = p(&[bad]).expect_err(bad);
+            assert!(!e.0.contains('\n'), "{e}");
+            assert!(e.0.contains(bad.split('=').next().unwrap()), "{e}");
+        }
+        for bad in ["rcpt", "rcpt:", "rcpt:x", "nope:10", "rcpt:99999999999"] {
+            Faults::parse(&[], &[bad.into()], &[]).expect_err(bad);
+        }
+    }
+}

@@ -1,0 +1,989 @@
+//! Byte-buffer tests of the server `Session` (style practice 14): exact reply bytes, actions and
+//! events for each behaviour and each fault.
+
+use super::*;
+
+/// Everything the session produced, in stream order.
+#[derive(Debug, Default)]
+struct Output {
+    bytes: Vec<u8>,
+    actions: Vec<ServerAction>,
+    /// Bytes and actions interleaved as the driver sees them.
+    stream: Vec<Result<Vec<u8>, ServerAction>>,
+    events: Vec<Event>,
+}
+
+impl Output {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+    fn stored(&self) -> Vec<StoredMessage> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                ServerAction::Store(m) => Some((**m).clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    fn replies(&self) -> Vec<(u16, Phase)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ServerReply { reply, phase, .. } => Some((reply.code?, *phase)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn drain(s: &mut Session) -> Output {
+    let mut o = Output::default();
+    loop {
+        if let Some(b) = s.poll_transmit() {
+            o.bytes.extend_from_slice(&b);
+            o.stream.push(Ok(b));
+        } else if let Some(a) = s.poll_action() {
+            o.actions.push(a.clone());
+            o.stream.push(Err(a));
+        } else {
+            break;
+        }
+    }
+    while let Some(e) = s.poll_event() {
+        o.events.push(e);
+    }
+    o
+}
+
+fn cfg() -> ServerConfig {
+    ServerConfig {
+        hostname: "mx.test".into(),
+        users: vec![("alice".into(), Secret::new("s3cret"))],
+        ..ServerConfig::default()
+    }
+}
+
+fn faults(f: &[&str]) -> Faults {
+    let v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+    Faults::parse(&v, &[], &[]).unwrap()
+}
+
+fn session(c: ServerConfig) -> (Session, Output) {
+    let mut s = Session::new(c);
+    s.greeting();
+    let o = drain(&mut s);
+    (s, o)
+}
+
+fn feed(s: &mut Session, input: &[u8]) -> Output {
+    s.feed(input);
+    drain(s)
+}
+
+const EHLO_REPLY: &str = "250-mx.test Hello client.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n\
+250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n\
+250-SMTPUTF8\r\n250 CHUNKING\r\n";
+
+#[test]
+fn full_plain_transaction() {
+    let (mut s, o) = session(cfg());
+    assert_eq!(o.text(), "220 mx.test ESMTP ehlo serve ready\r\n");
+    assert_eq!(o.replies(), vec![(220, Phase::Banner)]);
+
+    let o = feed(&mut s, b"EHLO client.test\r\n");
+    assert_eq!(o.text(), EHLO_REPLY);
+    assert_eq!(
+        o.events[0],
+        Event::ClientCommand {
+            text: "EHLO client.test".into(),
+            tls: false,
+            phase: Phase::Helo,
+            redacted: false
+        }
+    );
+    assert_eq!(o.replies(), vec![(250, Phase::Helo)]);
+
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x.test> SIZE=20\r\n").text(),
+        "250 2.1.0 Ok\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<b@y.test>\r\n").text(),
+        "250 2.1.5 Ok\r\n"
+    );
+    let o = feed(&mut s, b"DATA\r\n");
+    assert_eq!(o.text(), "354 End data with <CR><LF>.<CR><LF>\r\n");
+    assert_eq!(o.replies(), vec![(354, Phase::Data)]);
+
+    let o = feed(&mut s, b"Subject: hi\r\n\r\nbody\r\n.\r\n");
+    let stored = o.stored();
+    assert_eq!(stored.len(), 1);
+    let m = &stored[0];
+    assert_eq!(m.from, "a@x.test");
+    assert_eq!(m.rcpts, vec!["b@y.test".to_string()]);
+    assert_eq!(m.content, b"Subject: hi\r\n\r\nbody\r\n");
+    assert_eq!(m.helo.as_deref(), Some("client.test"));
+    assert_eq!(m.mail_params, vec!["SIZE=20".to_string()]);
+    assert!(!m.tls && m.auth_user.is_none() && !m.bare_newlines);
+    assert_eq!(o.text(), format!("250 2.0.0 Ok: queued as {}\r\n", m.id));
+    assert_eq!(m.id.len(), 10);
+    // The message is stored before the reply saying so is written.
+    assert!(matches!(o.stream[0], Err(ServerAction::Store(_))));
+    assert_eq!(o.replies(), vec![(250, Phase::Dot)]);
+
+    let o = feed(&mut s, b"QUIT\r\n");
+    assert_eq!(o.text(), "221 2.0.0 Bye\r\n");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(s.is_closed());
+    // Nothing more after QUIT.
+    assert!(feed(&mut s, b"NOOP\r\n").bytes.is_empty());
+}
+
+#[test]
+fn queue_ids_are_deterministic_per_seed() {
+    let run = |seed| {
+        let (mut s, _) = session(ServerConfig { seed, ..cfg() });
+        let o = feed(
+            &mut s,
+            b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+        );
+        o.stored()[0].id.clone()
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8));
+    assert_eq!(run(0), run(0));
+}
+
+#[test]
+fn pipelined_transaction_in_one_feed() {
+    let (mut s, _) = session(cfg());
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhello\r\n.\r\nQUIT\r\n",
+    );
+    let codes: Vec<u16> = o.replies().iter().map(|r| r.0).collect();
+    assert_eq!(codes, vec![250, 250, 250, 250, 354, 250, 221]);
+    let m = &o.stored()[0];
+    assert_eq!(m.rcpts, vec!["b@y".to_string(), "c@y".to_string()]);
+    assert_eq!(m.content, b"hello\r\n");
+    assert_eq!(o.actions.last(), Some(&ServerAction::Close));
+}
+
+#[test]
+fn dot_stuffed_content_is_unstuffed() {
+    let (mut s, _) = session(cfg());
+    feed(
+        &mut s,
+        b"HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    let o = feed(&mut s, b"..leading dot\r\n...two\r\n.\r\n");
+    assert_eq!(o.stored()[0].content, b".leading dot\r\n..two\r\n");
+}
+
+#[test]
+fn byte_at_a_time_gives_the_same_result() {
+    let input: &[u8] =
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nl1\r\n..l2\r\n.\r\nQUIT\r\n";
+    let (mut whole, _) = session(cfg());
+    let a = feed(&mut whole, input);
+    let (mut bytewise, _) = session(cfg());
+    let mut b = Output::default();
+    for byte in input {
+        let o = feed(&mut bytewise, std::slice::from_ref(byte));
+        b.bytes.extend(o.bytes);
+        b.actions.extend(o.actions);
+    }
+    assert_eq!(a.bytes, b.bytes);
+    assert_eq!(a.actions, b.actions);
+    assert_eq!(b.stored()[0].content, b"l1\r\n.l2\r\n");
+}
+
+#[test]
+fn bare_lf_content_is_kept_and_flagged() {
+    let (mut s, _) = session(cfg());
+    feed(
+        &mut s,
+        b"HELO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    // `\n.\n` is not the end marker (smuggling defence); only CRLF.CRLF is.
+    let o = feed(&mut s, b"a\n.\nb\r\n.\r\n");
+    let m = &o.stored()[0];
+    assert_eq!(m.content, b"a\n.\nb\r\n");
+    assert!(m.bare_newlines);
+    assert!(
+        o.events
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message } if message.contains("smuggling")))
+    );
+}
+
+#[test]
+fn bare_lf_command_lines_are_accepted_with_a_deviation() {
+    let (mut s, _) = session(cfg());
+    let o = feed(&mut s, b"HELO c\nNOOP\n");
+    assert_eq!(o.text(), "250 mx.test\r\n250 2.0.0 Ok\r\n");
+    let devs: Vec<_> = o
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Deviation { .. }))
+        .collect();
+    assert_eq!(devs.len(), 1, "recorded once per session");
+}
+
+#[test]
+fn sequence_and_syntax_errors() {
+    let (mut s, _) = session(cfg());
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "503 5.5.1 Error: send HELO/EHLO first\r\n"
+    );
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n").text(),
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"DATA\r\n").text(),
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"FOO bar\r\n").text(),
+        "500 5.5.1 Error: command not recognized\r\n"
+    );
+    assert!(
+        feed(&mut s, b"MAIL TO:<a@x>\r\n")
+            .text()
+            .starts_with("501 5.5.4 ")
+    );
+    assert_eq!(
+        feed(&mut s, b"\r\n").text(),
+        "500 5.5.2 Error: bad syntax\r\n"
+    );
+    feed(&mut s, b"MAIL FROM:<a@x>\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "503 5.5.1 Error: nested MAIL command\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"DATA\r\n").text(),
+        "554 5.5.1 Error: no valid recipients\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> FOO=1\r\n").text(),
+        "503 5.5.1 Error: nested MAIL command\r\n"
+    );
+    assert_eq!(feed(&mut s, b"RSET\r\n").text(), "250 2.0.0 Ok\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> FOO=1\r\n").text(),
+        "555 5.5.4 Unsupported option: FOO\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=99999999999\r\n").text(),
+        "552 5.3.4 Message size exceeds fixed limit\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"VRFY bob\r\n").text(),
+        "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"HELP\r\n").text(),
+        "214-2.0.0 ehlo serve: a test SMTP server\r\n214 2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
+    );
+}
+
+#[test]
+fn recipient_cap() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\n");
+    let mut input = Vec::new();
+    for i in 0..=MAX_RCPTS {
+        input.extend_from_slice(format!("RCPT TO:<r{i}@y>\r\n").as_bytes());
+    }
+    let o = feed(&mut s, &input);
+    assert_eq!(o.replies().len(), MAX_RCPTS + 1);
+    assert!(
+        o.text()
+            .ends_with("250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n")
+    );
+}
+
+#[test]
+fn oversize_line_is_refused_and_bounded() {
+    let (mut s, _) = session(cfg());
+    // Fed in pieces with no LF: the session must not keep it all.
+    for _ in 0..100 {
+        assert!(feed(&mut s, &[b'A'; 1000]).bytes.is_empty());
+        assert!(s.inbuf.len() <= MAX_LINE);
+    }
+    let o = feed(&mut s, b"\r\nNOOP\r\n");
+    assert_eq!(o.text(), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+    assert!(o.events.iter().any(|e| matches!(
+        e,
+        Event::Deviation {
+            deviation: Deviation::OverlongLine {
+                len: 100_002,
+                limit: MAX_LINE
+            },
+            ..
+        }
+    )));
+    // A line of exactly 1000 octets with its CRLF is fine (it is just unknown).
+    let mut line = vec![b'X'; 998];
+    line.extend_from_slice(b"\r\n");
+    assert!(feed(&mut s, &line).text().starts_with("500 5.5.1"));
+}
+
+#[test]
+fn helo_resets_and_lmtp() {
+    let (mut s, o) = session(ServerConfig {
+        lmtp: true,
+        ..cfg()
+    });
+    assert_eq!(o.text(), "220 mx.test LMTP ehlo serve ready\r\n");
+    assert_eq!(
+        feed(&mut s, b"EHLO c\r\n").text(),
+        "500 5.5.1 Error: this is an LMTP server, use LHLO\r\n"
+    );
+    assert!(
+        feed(&mut s, b"LHLO c\r\n")
+            .text()
+            .starts_with("250-mx.test Hello c\r\n")
+    );
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n",
+    );
+    let id = o.stored()[0].id.clone();
+    assert!(o.text().ends_with(&format!(
+        "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 <b@y> Ok: delivered as {id}\r\n250 2.0.0 <c@y> Ok: delivered as {id}\r\n"
+    )));
+    let (mut s, _) = session(cfg());
+    assert!(feed(&mut s, b"LHLO c\r\n").text().starts_with("500 5.5.1"));
+}
+
+#[test]
+fn bdat_chunks() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    // A chunk may contain anything, CRLF.CRLF included, and is not un-stuffed.
+    let o = feed(&mut s, b"BDAT 7\r\nab\r\n.\r\nBDAT 3 LAST\r\n..x");
+    let m = &o.stored()[0];
+    assert_eq!(m.content, b"ab\r\n.\r\n..x");
+    assert_eq!(
+        o.text(),
+        format!(
+            "250 2.0.0 7 octets received\r\n250 2.0.0 Ok: queued as {}\r\n",
+            m.id
+        )
+    );
+    // Refused BDAT: the chunk is still read, then the refusal; the stream stays in sync.
+    let o = feed(&mut s, b"BDAT 6\r\nNOOP\r\nNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n"
+    );
+    // DATA after BDAT in one transaction is out of sequence.
+    feed(&mut s, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 1\r\nx");
+    assert_eq!(
+        feed(&mut s, b"DATA\r\n").text(),
+        "503 5.5.1 Error: DATA after BDAT in one transaction\r\n"
+    );
+    // Too big: content beyond the limit is discarded, 552 after the chunk.
+    let (mut s, _) = session(ServerConfig {
+        max_size: 4,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    let o = feed(&mut s, b"BDAT 10 LAST\r\n0123456789NOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n"
+    );
+    assert!(o.stored().is_empty());
+}
+
+#[test]
+fn data_too_big() {
+    let (mut s, _) = session(ServerConfig {
+        max_size: 4,
+        ..cfg()
+    });
+    feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    let o = feed(&mut s, b"0123456789\r\n.\r\n");
+    assert_eq!(o.text(), "552 5.3.4 Message size exceeds fixed limit\r\n");
+    assert!(o.stored().is_empty());
+}
+
+// ---- AUTH ----------------------------------------------------------------------------------
+
+fn b64(s: &[u8]) -> String {
+    B64.encode(s)
+}
+
+#[test]
+fn auth_plain_ok_and_bad() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let bad = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0wrong"));
+    let o = feed(&mut s, bad.as_bytes());
+    assert_eq!(o.text(), "535 5.7.8 Authentication credentials invalid\r\n");
+    match &o.events[0] {
+        Event::ClientCommand { text, redacted, .. } => {
+            assert!(*redacted);
+            assert!(text.starts_with("AUTH PLAIN ****"), "{text}");
+            assert!(!text.contains(&b64(b"\0alice\0wrong")));
+        }
+        e => panic!("{e:?}"),
+    }
+    let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
+    let o = feed(&mut s, good.as_bytes());
+    assert_eq!(o.text(), "235 2.7.0 Authentication successful\r\n");
+    assert_eq!(o.replies(), vec![(235, Phase::Auth)]);
+    assert_eq!(
+        feed(&mut s, good.as_bytes()).text(),
+        "503 5.5.1 Error: already authenticated\r\n"
+    );
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert_eq!(o.stored()[0].auth_user.as_deref(), Some("alice"));
+}
+
+#[test]
+fn auth_plain_without_initial_response_and_login() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(feed(&mut s, b"AUTH PLAIN\r\n").text(), "334 \r\n");
+    let resp = format!("{}\r\n", b64(b"\0alice\0s3cret"));
+    let o = feed(&mut s, resp.as_bytes());
+    assert_eq!(o.text(), "235 2.7.0 Authentication successful\r\n");
+    match &o.events[0] {
+        Event::ClientCommand {
+            text,
+            redacted,
+            phase,
+            ..
+        } => {
+            assert!(*redacted && *phase == Phase::Auth);
+            assert!(text.chars().all(|c| c == '*'));
+        }
+        e => panic!("{e:?}"),
+    }
+
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"AUTH LOGIN\r\n").text(),
+        "334 VXNlcm5hbWU6\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, format!("{}\r\n", b64(b"alice")).as_bytes()).text(),
+        "334 UGFzc3dvcmQ6\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, format!("{}\r\n", b64(b"s3cret")).as_bytes()).text(),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+
+    // Cancel and bad base64.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    feed(&mut s, b"AUTH LOGIN\r\n");
+    assert_eq!(
+        feed(&mut s, b"*\r\n").text(),
+        "501 5.0.0 Authentication cancelled\r\n"
+    );
+    feed(&mut s, b"AUTH LOGIN\r\n");
+    assert_eq!(
+        feed(&mut s, b"!!!\r\n").text(),
+        "501 5.5.2 Cannot decode response\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"AUTH DIGEST-MD5\r\n").text(),
+        "504 5.5.4 Unrecognized authentication type\r\n"
+    );
+}
+
+#[test]
+fn auth_not_offered_without_users() {
+    let (mut s, _) = session(ServerConfig {
+        users: vec![],
+        ..cfg()
+    });
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(!o.text().contains("AUTH"));
+    assert_eq!(
+        feed(&mut s, b"AUTH PLAIN AGEAYg==\r\n").text(),
+        "502 5.5.1 Error: authentication not enabled\r\n"
+    );
+    // accept-any takes anything.
+    let (mut s, _) = session(ServerConfig {
+        users: vec![],
+        accept_any_auth: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"AUTH PLAIN AGEAYg==\r\n").text(),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+}
+
+#[test]
+fn cram_md5_rfc2195_vector() {
+    assert_eq!(
+        cram_md5_digest(
+            "tanstaaftanstaaf",
+            "<1896.697170952@postoffice.reston.mci.net>"
+        ),
+        "b913a602c7eda7a495b4e6e7334d3890"
+    );
+    assert!(cram_md5_verify(
+        "tanstaaftanstaaf",
+        "<1896.697170952@postoffice.reston.mci.net>",
+        "B913A602C7EDA7A495B4E6E7334D3890"
+    ));
+    assert!(!cram_md5_verify(
+        "x",
+        "<1.2@h>",
+        "b913a602c7eda7a495b4e6e7334d3890"
+    ));
+}
+
+#[test]
+fn cram_md5_exchange() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(&mut s, b"AUTH CRAM-MD5\r\n");
+    let text = o.text();
+    let chal_b64 = text
+        .strip_prefix("334 ")
+        .and_then(|t| t.strip_suffix("\r\n"))
+        .unwrap();
+    let challenge = String::from_utf8(B64.decode(chal_b64).unwrap()).unwrap();
+    assert!(challenge.starts_with('<') && challenge.ends_with("@mx.test>"));
+    // The digest is computed here independently of the server's code path.
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<md5::Md5>::new_from_slice(b"s3cret").unwrap();
+    mac.update(challenge.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let resp = format!("{}\r\n", b64(format!("alice {hex}").as_bytes()));
+    assert_eq!(
+        feed(&mut s, resp.as_bytes()).text(),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+
+    // A wrong digest fails; the same seed gives the same challenge.
+    let (mut s2, _) = session(cfg());
+    feed(&mut s2, b"EHLO c\r\n");
+    assert_eq!(feed(&mut s2, b"AUTH CRAM-MD5\r\n").text(), text);
+    let bad = format!("{}\r\n", b64(b"alice 00000000000000000000000000000000"));
+    assert_eq!(
+        feed(&mut s2, bad.as_bytes()).text(),
+        "535 5.7.8 Authentication credentials invalid\r\n"
+    );
+}
+
+// ---- STARTTLS ------------------------------------------------------------------------------
+
+#[test]
+fn starttls_resets_state() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(o.text().contains("250-STARTTLS\r\n"));
+    feed(&mut s, b"MAIL FROM:<a@x>\r\n");
+    let o = feed(&mut s, b"STARTTLS\r\n");
+    assert_eq!(o.text(), "220 2.0.0 Ready to start TLS\r\n");
+    assert_eq!(o.actions, vec![ServerAction::StartTls]);
+    assert_eq!(o.replies(), vec![(220, Phase::StartTls)]);
+    s.tls_established();
+    assert!(s.is_tls());
+    // EHLO was forgotten (RFC 3207 §4.2).
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "503 5.5.1 Error: send HELO/EHLO first\r\n"
+    );
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(!o.text().contains("STARTTLS"));
+    assert_eq!(o.replies(), vec![(250, Phase::HeloAfterTls)]);
+    assert!(matches!(
+        o.events[0],
+        Event::ClientCommand { tls: true, .. }
+    ));
+    assert_eq!(
+        feed(&mut s, b"STARTTLS\r\n").text(),
+        "503 5.5.1 Error: TLS already active\r\n"
+    );
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert!(o.stored()[0].tls);
+}
+
+#[test]
+fn starttls_not_offered() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"STARTTLS\r\n").text(),
+        "502 5.5.1 Error: command not implemented\r\n"
+    );
+}
+
+#[test]
+fn starttls_injection_is_discarded_and_recorded() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(&mut s, b"STARTTLS\r\nMAIL FROM:<evil@x>\r\n");
+    // Only the 220: the injected MAIL is not answered, not even after the handshake.
+    assert_eq!(o.text(), "220 2.0.0 Ready to start TLS\r\n");
+    assert!(o.events.iter().any(|e| matches!(
+        e,
+        Event::Deviation {
+            deviation: Deviation::StartTlsInjection { bytes },
+            phase: Phase::StartTls
+        } if bytes.0 == b"MAIL FROM:<evil@x>\r\n"
+    )));
+    // Bytes fed while waiting for the handshake are discarded too.
+    let o = feed(&mut s, b"RCPT TO:<x@y>\r\n");
+    assert!(o.bytes.is_empty());
+    assert!(matches!(o.events[0], Event::Deviation { .. }));
+    s.tls_established();
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n").text(),
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+}
+
+#[test]
+fn tls_failure_closes() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\nSTARTTLS\r\n");
+    s.tls_failed();
+    assert_eq!(drain(&mut s).actions, vec![ServerAction::Close]);
+    assert!(s.is_closed());
+}
+
+// ---- faults --------------------------------------------------------------------------------
+
+fn faulty(f: &[&str]) -> (Session, Output) {
+    session(ServerConfig {
+        faults: faults(f),
+        starttls: true,
+        ..cfg()
+    })
+}
+
+#[test]
+fn fault_rcpt_every_and_nth() {
+    let (mut s, _) = faulty(&["rcpt=550:5.1.1"]);
+    let o = feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    assert!(o.text().ends_with(
+        "250 2.1.0 Ok\r\n550 5.1.1 Fault injected by ehlo serve (--fail rcpt=550:5.1.1)\r\n"
+    ));
+    assert_eq!(
+        feed(&mut s, b"DATA\r\n").text(),
+        "554 5.5.1 Error: no valid recipients\r\n"
+    );
+
+    let (mut s, _) = faulty(&["rcpt#2=452:4.2.2:Mailbox full"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nRCPT TO:<d@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    let codes: Vec<u16> = o.replies().iter().map(|r| r.0).collect();
+    assert_eq!(codes, vec![250, 250, 250, 452, 250, 354, 250]);
+    assert!(o.text().contains("452 4.2.2 Mailbox full\r\n"));
+    assert_eq!(
+        o.stored()[0].rcpts,
+        vec!["b@y".to_string(), "d@y".to_string()]
+    );
+}
+
+#[test]
+fn fault_mail_data_dot() {
+    let (mut s, _) = faulty(&["mail=451:4.3.0"]);
+    let o = feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\n");
+    assert!(
+        o.text()
+            .ends_with("451 4.3.0 Fault injected by ehlo serve (--fail mail=451:4.3.0)\r\n")
+    );
+    assert_eq!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n").text(),
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+
+    let (mut s, _) = faulty(&["data=554"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    assert!(
+        o.text()
+            .ends_with("554 Fault injected by ehlo serve (--fail data=554)\r\n")
+    );
+    // No 354, so the next line is a command again.
+    assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 2.0.0 Ok\r\n");
+
+    let (mut s, _) = faulty(&["dot=552:5.3.4"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert!(o.text().ends_with("354 End data with <CR><LF>.<CR><LF>\r\n552 5.3.4 Fault injected by ehlo serve (--fail dot=552:5.3.4)\r\n"));
+    assert!(o.stored().is_empty());
+    assert_eq!(o.replies().last(), Some(&(552, Phase::Dot)));
+}
+
+#[test]
+fn fault_helo_421_closes() {
+    let (mut s, _) = faulty(&["helo=421"]);
+    let o = feed(&mut s, b"EHLO c\r\nNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "421 Fault injected by ehlo serve (--fail helo=421)\r\n"
+    );
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn fault_connect() {
+    let (s, o) = faulty(&["connect=421:4.3.2:Go away"]);
+    assert_eq!(o.text(), "421 4.3.2 Go away\r\n");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(s.is_closed());
+
+    // 554 greeting: no service, 503 to everything but QUIT (RFC 5321 §3.1).
+    let (mut s, o) = faulty(&["connect=554"]);
+    assert!(o.text().starts_with("554 "));
+    assert!(o.actions.is_empty());
+    assert_eq!(
+        feed(&mut s, b"EHLO c\r\n").text(),
+        "503 5.5.1 Error: no SMTP service here\r\n"
+    );
+    assert_eq!(feed(&mut s, b"QUIT\r\n").text(), "221 2.0.0 Bye\r\n");
+
+    let (s, o) = faulty(&["connect=drop"]);
+    assert!(o.bytes.is_empty());
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn fault_banner_silent_and_garbage() {
+    let (mut s, o) = faulty(&["banner=silent"]);
+    assert!(o.bytes.is_empty() && o.actions.is_empty());
+    // It still answers commands if the client talks first.
+    assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 2.0.0 Ok\r\n");
+
+    let (_, o) = faulty(&["banner=garbage"]);
+    assert_eq!(o.text(), "ehlo-serve: this banner has no reply code\r\n");
+    assert!(matches!(
+        &o.events[0],
+        Event::ServerReply { reply, .. } if reply.code.is_none()
+    ));
+}
+
+#[test]
+fn fault_auth_and_starttls() {
+    let (mut s, _) = faulty(&["auth=535"]);
+    feed(&mut s, b"EHLO c\r\n");
+    let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
+    assert_eq!(
+        feed(&mut s, good.as_bytes()).text(),
+        "535 Fault injected by ehlo serve (--fail auth=535)\r\n"
+    );
+
+    let (mut s, _) = faulty(&["starttls=454:4.7.0"]);
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(&mut s, b"STARTTLS\r\n");
+    assert_eq!(
+        o.text(),
+        "454 4.7.0 Fault injected by ehlo serve (--fail starttls=454:4.7.0)\r\n"
+    );
+    assert!(o.actions.is_empty());
+    assert!(!s.is_tls());
+}
+
+#[test]
+fn fault_drop_closes_without_reply() {
+    let (mut s, _) = faulty(&["rcpt=drop"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nQUIT\r\n",
+    );
+    assert!(o.text().ends_with("250 2.1.0 Ok\r\n"));
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+
+    let (mut s, _) = faulty(&["dot=drop"]);
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert!(
+        o.text()
+            .ends_with("354 End data with <CR><LF>.<CR><LF>\r\n")
+    );
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(o.stored().is_empty());
+}
+
+#[test]
+fn fault_bare_lf_replies() {
+    let (mut s, o) = faulty(&["bare-lf"]);
+    assert_eq!(o.text(), "220 mx.test ESMTP ehlo serve ready\n");
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(!o.bytes.windows(2).any(|w| w == b"\r\n"));
+    assert!(
+        o.text()
+            .starts_with("250-mx.test Hello c\n250-PIPELINING\n")
+    );
+    // The event shows the bytes really written.
+    assert!(matches!(
+        &o.events[1],
+        Event::ServerReply { reply, .. } if reply.raw.0 == o.bytes
+    ));
+}
+
+#[test]
+fn fault_trickle_writes_one_byte_per_delay() {
+    let (_, o) = faulty(&["trickle=7"]);
+    let banner = b"220 mx.test ESMTP ehlo serve ready\r\n";
+    assert_eq!(o.bytes, banner);
+    assert_eq!(o.stream.len(), banner.len() * 2 - 1);
+    for (i, item) in o.stream.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(item, &Ok(vec![banner[i / 2]]));
+        } else {
+            assert_eq!(item, &Err(ServerAction::Delay(7)));
+        }
+    }
+}
+
+#[test]
+fn delays_come_before_the_reply() {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let f = Faults::parse(&[], &v(&["connect:100", "rcpt#2:2000"]), &[]).unwrap();
+    let (mut s, o) = session(ServerConfig { faults: f, ..cfg() });
+    assert_eq!(o.stream[0], Err(ServerAction::Delay(100)));
+    assert!(o.stream[1].is_ok());
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n",
+    );
+    // EHLO, MAIL, RCPT#1 replies, then the delay, then RCPT#2's reply.
+    assert_eq!(o.stream.len(), 5);
+    assert_eq!(o.stream[3], Err(ServerAction::Delay(2000)));
+    assert_eq!(o.stream[4], Ok(b"250 2.1.5 Ok\r\n".to_vec()));
+}
+
+#[test]
+fn hide_extensions() {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let f = Faults::parse(
+        &[],
+        &[],
+        &v(&["STARTTLS", "ENHANCEDSTATUSCODES", "CHUNKING", "AUTH"]),
+    )
+    .unwrap();
+    let (mut s, _) = session(ServerConfig {
+        faults: f,
+        starttls: true,
+        ..cfg()
+    });
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        o.text(),
+        "250-mx.test Hello c\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n"
+    );
+    // Hidden means unavailable, and replies lose their enhanced codes.
+    assert_eq!(
+        feed(&mut s, b"STARTTLS\r\n").text(),
+        "502 Error: command not implemented\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"AUTH PLAIN\r\n").text(),
+        "502 Error: authentication not enabled\r\n"
+    );
+    assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 Ok\r\n");
+
+    let f = Faults::parse(&[], &[], &v(&["esmtp"])).unwrap();
+    let (mut s, _) = session(ServerConfig { faults: f, ..cfg() });
+    assert!(feed(&mut s, b"EHLO c\r\n").text().starts_with("502 "));
+    assert_eq!(feed(&mut s, b"HELO c\r\n").text(), "250 mx.test\r\n");
+}
+
+#[test]
+fn garbage_input_never_panics() {
+    // A crude deterministic fuzz: every session must stay bounded and keep answering.
+    let mut rng = Rng::new(42);
+    for round in 0..200 {
+        let (mut s, _) = session(ServerConfig {
+            starttls: round % 2 == 0,
+            accept_any_auth: true,
+            max_size: 64,
+            ..cfg()
+        });
+        for _ in 0..20 {
+            let len = (rng.next() % 300) as usize;
+            let words: &[&[u8]] = &[
+                b"EHLO x\r\n",
+                b"MAIL FROM:<a@b>\r\n",
+                b"RCPT TO:<c@d>\r\n",
+                b"DATA\r\n",
+                b"BDAT 5\r\n",
+                b"AUTH LOGIN\r\n",
+                b"STARTTLS\r\n",
+                b".\r\n",
+                b"\r\n",
+                b"\n",
+                b"\r",
+            ];
+            let mut input = Vec::new();
+            while input.len() < len {
+                let r = rng.next();
+                if r.is_multiple_of(3) {
+                    input.extend_from_slice(words[(r / 3) as usize % words.len()]);
+                } else {
+                    input.push((r >> 8) as u8);
+                }
+            }
+            s.feed(&input);
+            if matches!(s.mode, Mode::WaitTls) {
+                s.tls_established();
+            }
+            let _ = drain(&mut s);
+            assert!(s.inbuf.len() <= MAX_LINE + 300);
+        }
+    }
+}
+
+#[test]
+fn timeout_says_421_and_closes() {
+    let (mut s, _) = session(cfg());
+    s.timed_out();
+    let o = drain(&mut s);
+    assert_eq!(o.text(), "421 4.4.2 mx.test Error: timeout exceeded\r\n");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+}
