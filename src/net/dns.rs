@@ -1,10 +1,16 @@
 //! DNS with hickory-resolver: MX lookup in preference order, implicit MX (RFC 5321 §5.1), null MX
 //! (RFC 7505), A/AAAA for a host, and `--dns-server IP[:port]`.
-//!
-//! TODO(net helper): implement; the types and signatures are the contract.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::NetError;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{RData, RecordType};
 
 /// Which address families to use (`-4`, `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,25 +90,482 @@ pub enum DnsError {
     },
 }
 
+/// Parse an IP literal as a user or an SMTP address may write it: `192.0.2.1`, `::1`,
+/// `[192.0.2.1]`, `[::1]` and the RFC 5321 §4.1.3 address-literal forms `[IPv6:2001:db8::1]`.
+pub fn parse_ip_literal(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    // The tag is case-insensitive (RFC 5321 §4.1.3 "Standardized-tag" is an Ldh-str).
+    if inner.len() > 5 && inner[..5].eq_ignore_ascii_case("IPv6:") {
+        return inner[5..].parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    inner.parse::<IpAddr>().ok()
+}
+
+/// `localhost` never goes to DNS (RFC 6761 §6.3): answer it ourselves so loopback tests work with
+/// any resolver configuration, `--dns-server` included.
+fn is_localhost(host: &str) -> bool {
+    host.trim_end_matches('.').eq_ignore_ascii_case("localhost")
+}
+
+/// `name.` — lookups of mail domains are absolute; search lists would only produce surprises.
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.'))
+}
+
 /// A resolver built once per run.
 pub struct Resolver {
-    _private: (),
+    /// The hickory resolver, or why it could not be built. Failing lazily keeps IP literals and
+    /// `localhost` working on a machine without a usable `/etc/resolv.conf`.
+    inner: Result<TokioResolver, String>,
 }
 
 impl Resolver {
     /// Build from options (system configuration unless `server` is set).
     pub fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
-        let _ = opts;
-        todo!("net helper")
+        let mut ropts = ResolverOpts::default();
+        // A zero timeout would make every query fail at once; treat it as "the default".
+        ropts.timeout = if opts.timeout.is_zero() {
+            DnsOptions::default().timeout
+        } else {
+            opts.timeout
+        };
+        ropts.attempts = opts.attempts;
+        let inner = match opts.server {
+            Some(server) => {
+                let mut conn = ConnectionConfig::udp();
+                conn.port = server.port();
+                let ns = NameServerConfig::new(server.ip(), true, vec![conn]);
+                // The user picked this server to see its answers: /etc/hosts must not shadow them.
+                ropts.use_hosts_file = ResolveHosts::Never;
+                TokioResolver::builder_with_config(
+                    ResolverConfig::from_name_servers(vec![ns]),
+                    TokioRuntimeProvider::default(),
+                )
+                .with_options(ropts)
+                .build()
+                .map_err(|e| DnsError::Failed {
+                    name: server.to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => match TokioResolver::builder_tokio() {
+                Ok(mut b) => {
+                    // Keep the system's ndots/search etc., override only what the user controls.
+                    let o = b.options_mut();
+                    o.timeout = ropts.timeout;
+                    o.attempts = ropts.attempts;
+                    b.build().map_err(|e| DnsError::Failed {
+                        name: "system resolver".into(),
+                        reason: e.to_string(),
+                    })?
+                }
+                Err(e) => {
+                    return Ok(Resolver {
+                        inner: Err(format!("cannot read the system DNS configuration: {e}")),
+                    });
+                }
+            },
+        };
+        Ok(Resolver { inner: Ok(inner) })
     }
+
+    fn resolver(&self, name: &str) -> Result<&TokioResolver, DnsError> {
+        self.inner.as_ref().map_err(|reason| DnsError::Failed {
+            name: name.to_string(),
+            reason: reason.clone(),
+        })
+    }
+
     /// MX records of `domain` (sorted), `Implicit` when there are none, `NullMx` for RFC 7505.
     pub async fn mx(&self, domain: &str) -> Result<MxAnswer, DnsError> {
-        let _ = domain;
-        todo!("net helper")
+        let domain = domain.trim().trim_end_matches('.');
+        // An address literal (`user@[192.0.2.1]`) or localhost has no MX: the "domain" is the host.
+        if parse_ip_literal(domain).is_some() || is_localhost(domain) {
+            return Ok(MxAnswer::Implicit);
+        }
+        if domain.is_empty() {
+            return Err(DnsError::Failed {
+                name: domain.to_string(),
+                reason: "empty domain".into(),
+            });
+        }
+        let r = self.resolver(domain)?;
+        let lookup = match r.mx_lookup(fqdn(domain).as_str()).await {
+            Ok(l) => l,
+            Err(e) if e.is_nx_domain() => return Err(DnsError::NxDomain(domain.to_string())),
+            // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
+            Err(e) if e.is_no_records_found() => return Ok(MxAnswer::Implicit),
+            Err(e) => return Err(failed(domain, &e)),
+        };
+        let mut mxs = Vec::new();
+        for rec in lookup.answers() {
+            // Answers may also carry the CNAME chain that led here; only MX data matters.
+            if let RData::MX(m) = &rec.data {
+                // RFC 7505 §3: a null MX is a single `0 .`; a root exchange anywhere is a
+                // statement that no mail is accepted, never a host to connect to.
+                if m.exchange.is_root() {
+                    return Err(DnsError::NullMx(domain.to_string()));
+                }
+                mxs.push(Mx {
+                    preference: m.preference,
+                    host: m.exchange.to_utf8().trim_end_matches('.').to_string(),
+                });
+            }
+        }
+        if mxs.is_empty() {
+            return Ok(MxAnswer::Implicit);
+        }
+        // Stable: equal preferences keep the server's order (the caller may shuffle them).
+        mxs.sort_by_key(|m| m.preference);
+        Ok(MxAnswer::Mx(mxs))
     }
+
     /// Addresses of `host` for `family` (literals returned as they are).
     pub async fn addresses(&self, host: &str, family: Family) -> Result<Vec<IpAddr>, DnsError> {
-        let _ = (host, family);
-        todo!("net helper")
+        let host = host.trim();
+        if let Some(ip) = parse_ip_literal(host) {
+            let fits = match family {
+                Family::Any => true,
+                Family::V4 => ip.is_ipv4(),
+                Family::V6 => ip.is_ipv6(),
+            };
+            return if fits {
+                Ok(vec![ip])
+            } else {
+                Err(DnsError::NoAddress {
+                    name: host.to_string(),
+                    family: family_label(family),
+                })
+            };
+        }
+        let name = host.trim_end_matches('.');
+        if is_localhost(name) {
+            let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+            let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+            // IPv4 first for localhost: test servers (ours included) usually bind 127.0.0.1 only,
+            // so trying ::1 first would add a refused attempt to every loopback transcript.
+            return Ok(match family {
+                Family::Any => vec![v4, v6],
+                Family::V4 => vec![v4],
+                Family::V6 => vec![v6],
+            });
+        }
+        if name.is_empty() {
+            return Err(DnsError::Failed {
+                name: host.to_string(),
+                reason: "empty host name".into(),
+            });
+        }
+        let r = self.resolver(name)?;
+        match family {
+            Family::V4 => single(r, name, RecordType::A).await,
+            Family::V6 => single(r, name, RecordType::AAAA).await,
+            Family::Any => {
+                let (r6, r4) = tokio::join!(
+                    lookup_ips(r, name, RecordType::AAAA),
+                    lookup_ips(r, name, RecordType::A)
+                );
+                let mut addrs = Vec::new();
+                if let Ok(v) = &r6 {
+                    addrs.extend(v);
+                }
+                if let Ok(v) = &r4 {
+                    addrs.extend(v);
+                }
+                if !addrs.is_empty() {
+                    return Ok(addrs);
+                }
+                let errs = [r6.err(), r4.err()];
+                let errs = errs.iter().flatten();
+                if errs.clone().any(|e| e.is_nx_domain()) {
+                    return Err(DnsError::NxDomain(name.to_string()));
+                }
+                match errs.clone().find(|e| !e.is_no_records_found()) {
+                    Some(e) => Err(failed(name, e)),
+                    None => Err(DnsError::NoAddress {
+                        name: name.to_string(),
+                        family: "A/AAAA",
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn family_label(f: Family) -> &'static str {
+    match f {
+        Family::Any => "A/AAAA",
+        Family::V4 => "A",
+        Family::V6 => "AAAA",
+    }
+}
+
+fn failed(name: &str, e: &NetError) -> DnsError {
+    DnsError::Failed {
+        name: name.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// One A or AAAA lookup; an empty answer (even an `Ok` holding only a CNAME chain) is
+/// "no records". The name is passed as given so the system search list applies to short names.
+async fn lookup_ips(
+    r: &TokioResolver,
+    name: &str,
+    rtype: RecordType,
+) -> Result<Vec<IpAddr>, NetError> {
+    let lookup = r.lookup(name, rtype).await?;
+    Ok(lookup
+        .answers()
+        .iter()
+        .filter_map(|rec| match &rec.data {
+            RData::A(a) if rtype == RecordType::A => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) if rtype == RecordType::AAAA => Some(IpAddr::V6(a.0)),
+            _ => None,
+        })
+        .collect())
+}
+
+async fn single(r: &TokioResolver, name: &str, rtype: RecordType) -> Result<Vec<IpAddr>, DnsError> {
+    let label = if rtype == RecordType::A { "A" } else { "AAAA" };
+    match lookup_ips(r, name, rtype).await {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Err(DnsError::NoAddress {
+            name: name.to_string(),
+            family: label,
+        }),
+        Err(e) if e.is_nx_domain() => Err(DnsError::NxDomain(name.to_string())),
+        Err(e) if e.is_no_records_found() => Err(DnsError::NoAddress {
+            name: name.to_string(),
+            family: label,
+        }),
+        Err(e) => Err(failed(name, &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::testutil::{FakeDns, RecordSpec};
+
+    fn v4(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn table() -> Vec<(&'static str, RecordSpec)> {
+        vec![
+            (
+                "example.test",
+                RecordSpec::Mx(20, "mx2.example.test".into()),
+            ),
+            (
+                "example.test",
+                RecordSpec::Mx(10, "mx1.example.test".into()),
+            ),
+            (
+                "example.test",
+                RecordSpec::Mx(20, "mx3.example.test".into()),
+            ),
+            ("mx1.example.test", RecordSpec::A(v4("192.0.2.1"))),
+            (
+                "mx1.example.test",
+                RecordSpec::Aaaa("2001:db8::1".parse().unwrap()),
+            ),
+            ("plain.test", RecordSpec::A(v4("192.0.2.7"))),
+            ("null.test", RecordSpec::Mx(0, ".".into())),
+            (
+                "mixed-null.test",
+                RecordSpec::Mx(10, "mx.mixed-null.test".into()),
+            ),
+            ("mixed-null.test", RecordSpec::Mx(0, ".".into())),
+            ("gone.test", RecordSpec::NxDomain),
+            ("broken.test", RecordSpec::ServFail),
+            (
+                "v6only.test",
+                RecordSpec::Aaaa("2001:db8::6".parse().unwrap()),
+            ),
+        ]
+    }
+
+    async fn resolver() -> Resolver {
+        let (addr, _h) = FakeDns::start(table());
+        Resolver::new(&DnsOptions {
+            server: Some(addr),
+            timeout: Duration::from_secs(2),
+            attempts: 0,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn mx_sorted_stably_without_trailing_dots() {
+        let r = resolver().await;
+        let MxAnswer::Mx(mx) = r.mx("Example.Test.").await.unwrap() else {
+            panic!("expected MX records")
+        };
+        let got: Vec<(u16, &str)> = mx.iter().map(|m| (m.preference, m.host.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (10, "mx1.example.test"),
+                (20, "mx2.example.test"),
+                (20, "mx3.example.test")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn implicit_null_and_nxdomain() {
+        let r = resolver().await;
+        assert_eq!(r.mx("plain.test").await.unwrap(), MxAnswer::Implicit);
+        assert!(matches!(r.mx("null.test").await, Err(DnsError::NullMx(d)) if d == "null.test"));
+        assert!(matches!(
+            r.mx("mixed-null.test").await,
+            Err(DnsError::NullMx(_))
+        ));
+        assert!(matches!(r.mx("gone.test").await, Err(DnsError::NxDomain(d)) if d == "gone.test"));
+        // Not in the table at all: the fake answers NXDOMAIN too.
+        assert!(matches!(
+            r.mx("unknown.test").await,
+            Err(DnsError::NxDomain(_))
+        ));
+        assert!(matches!(
+            r.mx("broken.test").await,
+            Err(DnsError::Failed { .. })
+        ));
+        // Literals and localhost never reach DNS.
+        assert_eq!(r.mx("[192.0.2.9]").await.unwrap(), MxAnswer::Implicit);
+        assert_eq!(r.mx("localhost").await.unwrap(), MxAnswer::Implicit);
+    }
+
+    #[tokio::test]
+    async fn addresses_by_family() {
+        let r = resolver().await;
+        let a1: IpAddr = "192.0.2.1".parse().unwrap();
+        let a6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            r.addresses("mx1.example.test", Family::V4).await.unwrap(),
+            [a1]
+        );
+        assert_eq!(
+            r.addresses("mx1.example.test", Family::V6).await.unwrap(),
+            [a6]
+        );
+        assert_eq!(
+            r.addresses("mx1.example.test.", Family::Any).await.unwrap(),
+            [a6, a1]
+        );
+        assert_eq!(
+            r.addresses("plain.test", Family::Any).await.unwrap(),
+            [IpAddr::V4(v4("192.0.2.7"))]
+        );
+        assert!(matches!(
+            r.addresses("plain.test", Family::V6).await,
+            Err(DnsError::NoAddress { family: "AAAA", .. })
+        ));
+        assert!(matches!(
+            r.addresses("v6only.test", Family::V4).await,
+            Err(DnsError::NoAddress { family: "A", .. })
+        ));
+        assert!(matches!(
+            r.addresses("null.test", Family::Any).await,
+            Err(DnsError::NoAddress {
+                family: "A/AAAA",
+                ..
+            })
+        ));
+        assert!(matches!(
+            r.addresses("gone.test", Family::Any).await,
+            Err(DnsError::NxDomain(_))
+        ));
+        assert!(matches!(
+            r.addresses("gone.test", Family::V4).await,
+            Err(DnsError::NxDomain(_))
+        ));
+        assert!(matches!(
+            r.addresses("broken.test", Family::V4).await,
+            Err(DnsError::Failed { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn literals_and_localhost_skip_dns() {
+        let r = resolver().await;
+        let lo4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let lo6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(
+            r.addresses("localhost", Family::Any).await.unwrap(),
+            [lo4, lo6]
+        );
+        assert_eq!(r.addresses("LOCALHOST.", Family::V6).await.unwrap(), [lo6]);
+        assert_eq!(
+            r.addresses("[127.0.0.1]", Family::Any).await.unwrap(),
+            [lo4]
+        );
+        assert_eq!(r.addresses("[IPv6:::1]", Family::Any).await.unwrap(), [lo6]);
+        assert_eq!(r.addresses("::1", Family::V6).await.unwrap(), [lo6]);
+        assert!(matches!(
+            r.addresses("127.0.0.1", Family::V6).await,
+            Err(DnsError::NoAddress { .. })
+        ));
+        assert!(matches!(
+            r.addresses("", Family::Any).await,
+            Err(DnsError::Failed { .. })
+        ));
+        assert!(matches!(
+            r.addresses("bad name with spaces", Family::Any).await,
+            Err(DnsError::Failed { .. }) | Err(DnsError::NxDomain(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn system_resolver_builds_and_answers_localhost_offline() {
+        // Whatever /etc/resolv.conf says (or if it is missing), literals and localhost work.
+        let r = Resolver::new(&DnsOptions::default()).unwrap();
+        let lo4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(r.addresses("localhost", Family::V4).await.unwrap(), [lo4]);
+        assert_eq!(r.addresses("127.0.0.1", Family::Any).await.unwrap(), [lo4]);
+        assert_eq!(r.mx("localhost.").await.unwrap(), MxAnswer::Implicit);
+    }
+
+    #[test]
+    fn ip_literal_forms() {
+        assert_eq!(
+            parse_ip_literal("192.0.2.1"),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip_literal("[192.0.2.1]"),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip_literal("[ipv6:2001:db8::1]"),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(parse_ip_literal("[::1]"), Some("::1".parse().unwrap()));
+        assert_eq!(parse_ip_literal("[IPv6:192.0.2.1]"), None);
+        assert_eq!(parse_ip_literal("[192.0.2.1"), None);
+        assert_eq!(parse_ip_literal("example.com"), None);
+        assert_eq!(parse_ip_literal("[]"), None);
+    }
+
+    #[tokio::test]
+    async fn dead_server_times_out_quickly() {
+        // A bound socket that never answers: the lookup must fail within timeout × (attempts+1).
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let r = Resolver::new(&DnsOptions {
+            server: Some(silent.local_addr().unwrap()),
+            timeout: Duration::from_millis(200),
+            attempts: 0,
+        })
+        .unwrap();
+        let t = std::time::Instant::now();
+        let res = r.mx("example.test").await;
+        assert!(matches!(res, Err(DnsError::Failed { .. })), "{res:?}");
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 }

@@ -4,4 +4,6 @@
 pub mod connect;
 pub mod dns;
 pub mod driver;
+#[doc(hidden)]
+pub mod testutil;
 pub mod tls;

@@ -1,14 +1,31 @@
 //! TLS with openssl + tokio-openssl: STARTTLS upgrade and implicit TLS for the client, SNI,
-//! verification (CA + host name, computed even when not enforced) and the [`TlsInfo`] evidence.
+//! verification (CA + host name, computed even when not enforced) and the [`TlsInfo`] evidence;
+//! plus the server side (self-signed certificate, acceptor, accept) for `ehlo serve` and tests.
 //!
-//! TODO(net helper): implement; the types and signatures are the contract.
+//! The client always handshakes with `SslVerifyMode::NONE` and judges the result afterwards
+//! (posttls-finger style): that way `--insecure` still reports whether the certificate *would*
+//! have verified, and an enforced failure can still show what was negotiated.
+//!
+//! Timeouts are the caller's job: [`connect`] and [`accept`] wait as long as the peer stalls, so
+//! wrap them in `tokio::time::timeout`.
 
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
+use openssl::asn1::{Asn1Time, Asn1TimeRef};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, PKeyRef, Private};
+use openssl::ssl::{Ssl, SslAcceptor, SslConnector, SslMethod, SslRef, SslVerifyMode, StatusType};
+use openssl::stack::StackRef;
+use openssl::x509::store::X509StoreRef;
+use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::{X509, X509NameRef, X509Ref, X509StoreContext, X509VerifyResult};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
-use crate::smtp::event::TlsInfo;
+use crate::net::dns::parse_ip_literal;
+use crate::smtp::event::{CertInfo, TlsInfo, VerifyVerdict};
 
 /// Client TLS settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,8 +59,26 @@ pub enum TlsError {
     },
 }
 
+/// `X509_V_ERR_HOSTNAME_MISMATCH` and `X509_V_ERR_IP_ADDRESS_MISMATCH` (stable OpenSSL ABI values;
+/// the openssl crate has no constants for them).
+const HOSTNAME_MISMATCH: i32 = 62;
+const IP_ADDRESS_MISMATCH: i32 = 64;
+
+/// Largest certificate/key/CA file we read: PEM bundles are kilobytes; this bounds memory.
+const MAX_PEM_FILE: u64 = 4 * 1024 * 1024;
+
+const VERIFY_HINT: &str =
+    "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification";
+
+fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> TlsError + '_ {
+    move |e| TlsError::Setup(format!("{what}: {e}"))
+}
+
 /// Run a client handshake over `stream`. `host` is the name connected to (used for SNI and
 /// verification unless overridden in `params`). On success returns the stream and the evidence.
+///
+/// No timeout is applied here: a peer that stalls mid-handshake stalls this future, so the
+/// caller wraps it in `tokio::time::timeout` (its TLS phase timeout).
 pub async fn connect<S>(
     stream: S,
     host: &str,
@@ -52,6 +87,921 @@ pub async fn connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let _ = (stream, host, params);
-    todo!("net helper")
+    let host = host.trim().trim_end_matches('.');
+    let mut b = SslConnector::builder(SslMethod::tls_client())
+        .map_err(setup("cannot create the TLS context"))?;
+    // Never abort the handshake on a bad certificate: the verdict is computed anyway (the
+    // verify_result is filled in under VERIFY_NONE) and enforced below, after the evidence exists.
+    b.set_verify(SslVerifyMode::NONE);
+    if let Some(path) = &params.ca_path {
+        for cert in load_ca_path(path)? {
+            // A duplicate of a system root is harmless; ignore "already in store".
+            let _ = b.cert_store_mut().add_cert(cert);
+        }
+    }
+    let connector = b.build();
+
+    let mut cfg = connector
+        .configure()
+        .map_err(setup("cannot create the TLS session"))?;
+    // SNI and the verify name are set by hand below: the defaults tie both to one name.
+    cfg.set_use_server_name_indication(false);
+    cfg.set_verify_hostname(false);
+    let mut ssl = cfg
+        .into_ssl(host)
+        .map_err(setup("cannot create the TLS session"))?;
+
+    // SNI (RFC 6066 §3) must be a host name, never an IP literal.
+    let sni = params
+        .sni
+        .clone()
+        .or_else(|| parse_ip_literal(host).is_none().then(|| host.to_string()))
+        .filter(|s| !s.is_empty() && parse_ip_literal(s).is_none());
+    if let Some(sni) = &sni {
+        ssl.set_hostname(sni)
+            .map_err(setup("cannot set the SNI name"))?;
+    }
+
+    let checked = params
+        .verify_name
+        .clone()
+        .unwrap_or_else(|| host.to_string());
+    let checked = checked.trim_end_matches('.').to_string();
+    let checked_ip = parse_ip_literal(&checked);
+    let checked = match checked_ip {
+        Some(ip) => ip.to_string(),
+        None => checked,
+    };
+    {
+        let param = ssl.param_mut();
+        param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+        match checked_ip {
+            Some(ip) => param.set_ip(ip),
+            None if !checked.is_empty() => param.set_host(&checked),
+            None => Ok(()),
+        }
+        .map_err(setup("cannot set the name to verify"))?;
+    }
+    // Ask for a stapled OCSP response (RFC 6066 §8) so the evidence can say whether one came.
+    ssl.set_status_type(StatusType::OCSP)
+        .map_err(setup("cannot request OCSP stapling"))?;
+
+    let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
+    if let Err(e) = Pin::new(&mut s).connect().await {
+        return Err(TlsError::Handshake(handshake_reason(&e)));
+    }
+
+    let info = build_info(s.ssl(), sni, &checked, checked_ip, params.verify);
+    if params.verify && !info.verify.ok {
+        let reason = explain_failure(&info);
+        return Err(TlsError::Verify {
+            reason,
+            info: Box::new(info),
+        });
+    }
+    Ok((s, info))
+}
+
+/// Read the extra trust anchors: a PEM file (one or more certificates) or a directory whose
+/// files hold PEM certificates (hashed `c_rehash` names are not required).
+fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| TlsError::Setup(format!("cannot read CA path {}: {e}", path.display())))?;
+    let mut certs = Vec::new();
+    if meta.is_dir() {
+        let dir = std::fs::read_dir(path)
+            .map_err(|e| TlsError::Setup(format!("cannot list {}: {e}", path.display())))?;
+        for entry in dir.flatten() {
+            let p = entry.path();
+            if let Ok(pem) = read_bounded(&p) {
+                certs.extend(X509::stack_from_pem(&pem).unwrap_or_default());
+            }
+        }
+    } else {
+        let pem = read_bounded(path)
+            .map_err(|e| TlsError::Setup(format!("cannot read CA file {}: {e}", path.display())))?;
+        certs = X509::stack_from_pem(&pem).unwrap_or_default();
+    }
+    if certs.is_empty() {
+        return Err(TlsError::Setup(format!(
+            "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_PEM_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_PEM_FILE / 1024 / 1024
+        )));
+    }
+    std::fs::read(path)
+}
+
+/// Collect the evidence after a successful handshake.
+fn build_info(
+    ssl: &SslRef,
+    sni: Option<String>,
+    checked: &str,
+    checked_ip: Option<IpAddr>,
+    enforced: bool,
+) -> TlsInfo {
+    let (cipher, bits) = ssl
+        .current_cipher()
+        .map(|c| (c.name().to_string(), c.bits().secret))
+        .unwrap_or_default();
+    let chain: Vec<CertInfo> = ssl
+        .peer_cert_chain()
+        .map(|st| st.iter().map(cert_info).collect())
+        .unwrap_or_default();
+    let verify = verdict(ssl, checked, checked_ip, enforced);
+    TlsInfo {
+        version: ssl.version_str().to_string(),
+        cipher,
+        bits,
+        sni,
+        chain,
+        verify,
+        client_cert_sent: false,
+        ocsp_stapled: ssl.ocsp_status().is_some(),
+    }
+}
+
+fn verdict(
+    ssl: &SslRef,
+    checked: &str,
+    checked_ip: Option<IpAddr>,
+    enforced: bool,
+) -> VerifyVerdict {
+    let checked_name = (!checked.is_empty()).then(|| checked.to_string());
+    let Some(leaf) = ssl.peer_certificate() else {
+        return VerifyVerdict {
+            ok: false,
+            enforced,
+            checked_name,
+            reason: Some("the server sent no certificate".into()),
+            ..Default::default()
+        };
+    };
+    let matched = if checked.is_empty() {
+        None
+    } else {
+        match_name(&leaf, checked, checked_ip)
+    };
+    let name_ok = matched.is_some();
+
+    // OpenSSL reports only the first error, and it checks the name *before* signatures and
+    // validity dates: a name mismatch can hide an expired or untrusted chain. So on a name error
+    // verify the chain again without a name to get the chain's own verdict.
+    let vr = ssl.verify_result();
+    let chain_result = match vr.as_raw() {
+        HOSTNAME_MISMATCH | IP_ADDRESS_MISMATCH => ssl
+            .peer_cert_chain()
+            .and_then(|chain| reverify_chain(ssl.ssl_context().cert_store(), &leaf, chain))
+            .unwrap_or(vr),
+        _ => vr,
+    };
+    let chain_ok = chain_result == X509VerifyResult::OK;
+    let ok = chain_ok && name_ok;
+    let reason = if !chain_ok {
+        Some(chain_result.error_string().to_string())
+    } else if !name_ok {
+        Some(if checked_ip.is_some() {
+            "IP address mismatch".to_string()
+        } else {
+            "hostname mismatch".to_string()
+        })
+    } else {
+        None
+    };
+    VerifyVerdict {
+        ok,
+        enforced,
+        checked_name,
+        chain_ok,
+        name_ok,
+        matched,
+        reason,
+    }
+}
+
+/// Verify `leaf` + `chain` against `store` with no name check; `None` if OpenSSL itself failed.
+fn reverify_chain(
+    store: &X509StoreRef,
+    leaf: &X509Ref,
+    chain: &StackRef<X509>,
+) -> Option<X509VerifyResult> {
+    let mut ctx = X509StoreContext::new().ok()?;
+    ctx.init(store, leaf, chain, |c| {
+        c.verify_cert()?;
+        Ok(c.error())
+    })
+    .ok()
+}
+
+/// Which SAN (or CN) of `cert` matches `name`, per RFC 6125 §6.4: IP names match only `IP:` SANs;
+/// host names match `DNS:` SANs, and the subject CN only when there is no `DNS:` SAN (what
+/// OpenSSL does too). Returned as `DNS:pattern`, `IP:addr` or `CN=pattern`.
+pub fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Option<String> {
+    let sans = cert.subject_alt_names();
+    if let Some(ip) = ip {
+        return sans?
+            .iter()
+            .filter_map(|g| g.ipaddress().and_then(ip_from_bytes))
+            .find(|a| *a == ip)
+            .map(|a| format!("IP:{a}"));
+    }
+    let dns: Vec<String> = sans
+        .map(|s| {
+            s.iter()
+                .filter_map(|g| g.dnsname().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !dns.is_empty() {
+        return dns
+            .into_iter()
+            .find(|p| dns_name_matches(p, name))
+            .map(|p| format!("DNS:{p}"));
+    }
+    cert.subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .filter_map(|e| e.data().to_string().ok())
+        .find(|p| dns_name_matches(p, name))
+        .map(|p| format!("CN={p}"))
+}
+
+/// RFC 6125 §6.4.3 matching: case-insensitive, trailing dots ignored, and a wildcard only as the
+/// whole left-most label (`*.example.com` matches `a.example.com`, not `example.com` nor
+/// `a.b.example.com`); partial wildcards (`f*.example.com`) and wildcards over fewer than two
+/// labels (`*.com`) never match, as with OpenSSL's `NO_PARTIAL_WILDCARDS`.
+pub fn dns_name_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if p.is_empty() || n.is_empty() {
+        return false;
+    }
+    if let Some(rest) = p.strip_prefix("*.") {
+        if !rest.contains('.') || rest.contains('*') {
+            return false;
+        }
+        return match n.split_once('.') {
+            Some((label, tail)) => !label.is_empty() && tail == rest,
+            None => false,
+        };
+    }
+    !p.contains('*') && p == n
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(b).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(b).ok()?)),
+        _ => None,
+    }
+}
+
+/// One certificate as evidence.
+pub fn cert_info(cert: &X509Ref) -> CertInfo {
+    let sans = cert
+        .subject_alt_names()
+        .map(|st| {
+            st.iter()
+                .filter_map(|g| {
+                    if let Some(d) = g.dnsname() {
+                        Some(format!("DNS:{d}"))
+                    } else if let Some(ip) = g.ipaddress() {
+                        ip_from_bytes(ip).map(|a| format!("IP:{a}"))
+                    } else if let Some(e) = g.email() {
+                        Some(format!("email:{e}"))
+                    } else {
+                        g.uri().map(|u| format!("URI:{u}"))
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let sha256 = cert
+        .digest(MessageDigest::sha256())
+        .map(|d| {
+            d.iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .unwrap_or_default();
+    CertInfo {
+        subject: name_str(cert.subject_name()),
+        issuer: name_str(cert.issuer_name()),
+        sans,
+        not_before: rfc3339(cert.not_before()),
+        not_after: rfc3339(cert.not_after()),
+        days_left: days_left(cert.not_after()),
+        sha256,
+        pem: cert
+            .to_pem()
+            .ok()
+            .and_then(|p| String::from_utf8(p).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// `/CN=…/O=…`, the `openssl x509 -subject` legacy form.
+fn name_str(name: &X509NameRef) -> String {
+    let mut out = String::new();
+    for e in name.entries() {
+        let key = e
+            .object()
+            .nid()
+            .short_name()
+            .map(str::to_string)
+            .unwrap_or_else(|_| e.object().to_string());
+        let val = e
+            .data()
+            .to_string()
+            .unwrap_or_else(|_| String::from_utf8_lossy(e.data().as_slice()).into_owned());
+        out.push('/');
+        out.push_str(&key);
+        out.push('=');
+        out.push_str(&val);
+    }
+    out
+}
+
+/// Seconds since the Unix epoch, via `ASN1_TIME_diff` (no clock or date parsing needed).
+fn unix_seconds(t: &Asn1TimeRef) -> Option<i64> {
+    let epoch = Asn1Time::from_unix(0).ok()?;
+    let d = epoch.diff(t).ok()?;
+    Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
+}
+
+/// RFC 3339 UTC (`2027-01-01T00:00:00Z`); OpenSSL's own display (`Jan  1 00:00:00 2027 GMT`) as a
+/// fallback should the conversion ever fail.
+fn rfc3339(t: &Asn1TimeRef) -> String {
+    unix_seconds(t)
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Whole days from now until `t`, rounded down (so negative as soon as it has expired).
+fn days_left(t: &Asn1TimeRef) -> i64 {
+    let Ok(now) = Asn1Time::days_from_now(0) else {
+        return 0;
+    };
+    match now.diff(t) {
+        Ok(d) => (i64::from(d.days) * 86_400 + i64::from(d.secs)).div_euclid(86_400),
+        Err(_) => 0,
+    }
+}
+
+/// One line: what failed, why it matters, and what to do.
+fn explain_failure(info: &TlsInfo) -> String {
+    let v = &info.verify;
+    let leaf = info.chain.first();
+    let reason = v
+        .reason
+        .clone()
+        .unwrap_or_else(|| "verification failed".into());
+    let why = if !v.chain_ok {
+        // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses.
+        match reason.as_str() {
+            "self-signed certificate" | "self signed certificate" => {
+                "the server presented a self-signed certificate".to_string()
+            }
+            "self-signed certificate in certificate chain"
+            | "self signed certificate in certificate chain" => {
+                "the chain ends in a root that is not in the trust store".to_string()
+            }
+            "unable to get local issuer certificate" | "unable to verify the first certificate" => {
+                "the issuer is not in the trust store (a private CA, or the server omits an intermediate certificate)".to_string()
+            }
+            "certificate has expired" => format!(
+                "the certificate expired on {}",
+                leaf.map(|c| c.not_after.as_str()).unwrap_or("?")
+            ),
+            "certificate is not yet valid" => format!(
+                "the certificate is not valid before {}",
+                leaf.map(|c| c.not_before.as_str()).unwrap_or("?")
+            ),
+            _ => String::new(),
+        }
+    } else {
+        let names = leaf.map(|c| c.sans.join(", ")).unwrap_or_default();
+        format!(
+            "the certificate is not valid for {} (it names {})",
+            v.checked_name.as_deref().unwrap_or("?"),
+            if names.is_empty() {
+                leaf.map(|c| c.subject.as_str()).unwrap_or("nothing")
+            } else {
+                &names
+            }
+        )
+    };
+    if why.is_empty() {
+        format!("{reason} ({VERIFY_HINT})")
+    } else {
+        format!("{reason}: {why} ({VERIFY_HINT})")
+    }
+}
+
+/// OpenSSL's handshake error made readable: the library's reason plus what it usually means.
+fn handshake_reason(e: &openssl::ssl::Error) -> String {
+    if let Some(io) = e.io_error() {
+        return match io.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                "the peer closed the connection during the handshake".into()
+            }
+            std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted => {
+                format!("the peer closed the connection during the handshake ({io})")
+            }
+            _ => format!("I/O error: {io}"),
+        };
+    }
+    let reason = e
+        .ssl_error()
+        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))
+        .map(str::to_string);
+    let Some(reason) = reason else {
+        // SSL_ERROR_SYSCALL with nothing queued: the transport hit EOF.
+        return if e.code() == openssl::ssl::ErrorCode::SYSCALL {
+            "the peer closed the connection during the handshake".into()
+        } else {
+            e.to_string()
+        };
+    };
+    let hint = match reason.as_str() {
+        "wrong version number"
+        | "packet length too long"
+        | "record layer failure"
+        | "http request"
+        | "unknown protocol" => Some(
+            "the peer did not speak TLS (a plaintext port? ports 25 and 587 use STARTTLS, 465 implicit TLS)",
+        ),
+        "unexpected eof while reading" => {
+            Some("the peer closed the connection during the handshake")
+        }
+        "unsupported protocol" | "tlsv1 alert protocol version" => Some(
+            "no TLS version in common (the server may only offer TLS 1.0/1.1, which this OpenSSL refuses by default)",
+        ),
+        "legacy sigalg disallowed or unsupported" => {
+            Some("the server needs a legacy signature algorithm that OpenSSL 3 disables by default")
+        }
+        "sslv3 alert handshake failure" | "no shared cipher" | "no cipher match" => {
+            Some("the server rejected the handshake: no cipher or version in common")
+        }
+        "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
+            Some("the server wants a client certificate")
+        }
+        "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
+        "tlsv1 alert internal error" => Some("the server hit an internal error"),
+        _ => None,
+    };
+    match hint {
+        Some(h) if h != reason => format!("{reason}: {h}"),
+        _ => reason,
+    }
+}
+
+/// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
+/// the start of what should have been a plaintext SMTP greeting, and say what it means.
+pub fn inspect_first_bytes(bytes: &[u8]) -> Option<&'static str> {
+    let (&ty, rest) = bytes.split_first()?;
+    if rest.first() != Some(&0x03) {
+        return None;
+    }
+    // A known minor version when we have it (SSL 3.0 … TLS 1.3's legacy 0x0303).
+    if rest.get(1).is_some_and(|&minor| minor > 0x04) {
+        return None;
+    }
+    match ty {
+        0x16 => Some(
+            "the server sent a TLS handshake instead of an SMTP greeting: this port expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+        ),
+        0x15 => Some(
+            "the server sent a TLS alert instead of an SMTP greeting: it expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+        ),
+        _ => None,
+    }
+}
+
+/// A self-signed certificate for `names` (DNS names or IP addresses) and its key, for the
+/// embedded server and tests. ECDSA P-256, valid until 4096 (rcgen defaults).
+pub fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let ck = rcgen::generate_simple_self_signed(names)
+        .map_err(setup("cannot generate a self-signed certificate"))?;
+    let cert =
+        X509::from_der(ck.cert.der()).map_err(setup("cannot load the generated certificate"))?;
+    let key = PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
+        .map_err(setup("cannot load the generated key"))?;
+    Ok((cert, key))
+}
+
+/// A server-side acceptor (Mozilla "intermediate" profile: TLS 1.2 and 1.3) for this cert and key.
+pub fn acceptor(cert: &X509Ref, key: &PKeyRef<Private>) -> Result<SslAcceptor, TlsError> {
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())
+        .map_err(setup("cannot create the TLS server context"))?;
+    b.set_certificate(cert)
+        .map_err(setup("cannot use the certificate"))?;
+    b.set_private_key(key)
+        .map_err(setup("cannot use the private key"))?;
+    b.check_private_key()
+        .map_err(|_| TlsError::Setup("the private key does not match the certificate".into()))?;
+    Ok(b.build())
+}
+
+/// Run a server handshake over `stream`. Like [`connect`], it applies no timeout of its own.
+pub async fn accept<S>(stream: S, acceptor: &SslAcceptor) -> Result<SslStream<S>, TlsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let ssl = Ssl::new(acceptor.context()).map_err(setup("cannot create the TLS session"))?;
+    let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
+    Pin::new(&mut s)
+        .accept()
+        .await
+        .map_err(|e| TlsError::Handshake(handshake_reason(&e)))?;
+    Ok(s)
+}
+
+/// Load a PEM certificate (the first of the file) and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+pub fn load_cert_key(cert: &Path, key: &Path) -> Result<(X509, PKey<Private>), TlsError> {
+    let cert_pem = read_bounded(cert)
+        .map_err(|e| TlsError::Setup(format!("cannot read certificate {}: {e}", cert.display())))?;
+    let x509 = X509::from_pem(&cert_pem).map_err(|_| {
+        TlsError::Setup(format!(
+            "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            cert.display()
+        ))
+    })?;
+    let key_pem = read_bounded(key)
+        .map_err(|e| TlsError::Setup(format!("cannot read key {}: {e}", key.display())))?;
+    // The callback variant: with none, OpenSSL would prompt on the terminal for an encrypted key.
+    let pkey = PKey::private_key_from_pem_callback(&key_pem, |_| Ok(0)).map_err(|_| {
+        TlsError::Setup(format!(
+            "{} holds no usable private key (expected PEM: PKCS#8, PKCS#1 or SEC1; encrypted keys are not supported)",
+            key.display()
+        ))
+    })?;
+    Ok((x509, pkey))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+
+    fn params(verify: bool) -> TlsParams {
+        TlsParams {
+            verify,
+            ..Default::default()
+        }
+    }
+
+    /// Handshake `host`/`params` against an acceptor for `cert`/`key` over an in-memory pipe;
+    /// returns the client result and whether the server saw a successful handshake.
+    async fn handshake(
+        cert: &X509,
+        key: &PKey<Private>,
+        host: &str,
+        p: &TlsParams,
+    ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+        let acc = acceptor(cert, key).unwrap();
+        let (c, s) = duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            if let Ok(mut s) = accept(s, &acc).await {
+                // Echo one line so the client can prove the channel works.
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf).await {
+                    let _ = s.write_all(&buf[..n]).await;
+                }
+            }
+        });
+        let r = tokio::time::timeout(std::time::Duration::from_secs(10), connect(c, host, p))
+            .await
+            .expect("handshake must not hang");
+        drop(server);
+        r
+    }
+
+    #[tokio::test]
+    async fn insecure_handshake_reports_evidence() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let (mut s, info) = handshake(&cert, &key, "localhost", &params(false))
+            .await
+            .unwrap();
+        assert!(info.version.starts_with("TLSv1."), "{}", info.version);
+        assert!(!info.cipher.is_empty() && info.bits >= 128, "{info:?}");
+        assert_eq!(info.sni.as_deref(), Some("localhost"));
+        assert_eq!(info.chain.len(), 1);
+        let leaf = &info.chain[0];
+        assert_eq!(leaf.sans, ["DNS:localhost"]);
+        assert!(leaf.subject.starts_with("/CN="), "{}", leaf.subject);
+        assert_eq!(leaf.subject, leaf.issuer);
+        assert!(
+            leaf.not_after.starts_with("4096-01-01T00:00:00"),
+            "{}",
+            leaf.not_after
+        );
+        assert!(leaf.not_after.ends_with('Z'));
+        assert!(
+            leaf.not_before.starts_with("1975-01-01T"),
+            "{}",
+            leaf.not_before
+        );
+        assert!(leaf.days_left > 700_000, "{}", leaf.days_left);
+        assert_eq!(leaf.sha256.len(), 32 * 3 - 1);
+        assert!(leaf.pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let v = &info.verify;
+        assert!(!v.ok && !v.enforced && !v.chain_ok);
+        assert!(v.name_ok);
+        assert_eq!(v.matched.as_deref(), Some("DNS:localhost"));
+        assert_eq!(v.checked_name.as_deref(), Some("localhost"));
+        assert!(
+            v.reason.as_deref().unwrap().contains("self-signed"),
+            "{v:?}"
+        );
+        assert!(!info.ocsp_stapled && !info.client_cert_sent);
+        // The stream carries data both ways after the handshake.
+        s.write_all(b"NOOP\r\n").await.unwrap();
+        let mut buf = [0u8; 6];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"NOOP\r\n");
+    }
+
+    #[tokio::test]
+    async fn name_mismatch_is_reported_separately() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let p = TlsParams {
+            verify_name: Some("other.example".into()),
+            sni: Some("sni.example".into()),
+            ..params(false)
+        };
+        let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+        assert_eq!(info.sni.as_deref(), Some("sni.example"));
+        assert_eq!(info.verify.checked_name.as_deref(), Some("other.example"));
+        assert!(!info.verify.name_ok && info.verify.matched.is_none());
+        assert!(!info.verify.chain_ok);
+    }
+
+    #[tokio::test]
+    async fn enforced_verification_fails_with_info_and_hint() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let err = handshake(&cert, &key, "localhost", &params(true))
+            .await
+            .unwrap_err();
+        let TlsError::Verify { reason, info } = err else {
+            panic!("expected Verify, got {err:?}")
+        };
+        assert!(reason.contains("self-signed"), "{reason}");
+        assert!(
+            reason.contains("--tls-ca-path") && reason.contains("--insecure"),
+            "{reason}"
+        );
+        assert!(info.verify.enforced && !info.verify.ok);
+        assert_eq!(info.chain.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn private_ca_file_and_dir_make_it_verify() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a certificate").unwrap();
+        for ca in [file.clone(), dir.path().to_path_buf()] {
+            let p = TlsParams {
+                ca_path: Some(ca),
+                ..params(true)
+            };
+            let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+            let v = &info.verify;
+            assert!(v.ok && v.chain_ok && v.name_ok && v.enforced, "{v:?}");
+            assert!(v.reason.is_none());
+        }
+        // Trusted chain, wrong name: chain_ok stays true, and enforcement fails on the name.
+        let p = TlsParams {
+            ca_path: Some(file),
+            verify_name: Some("other.example".into()),
+            ..params(true)
+        };
+        let Err(TlsError::Verify { reason, info }) = handshake(&cert, &key, "localhost", &p).await
+        else {
+            panic!("expected Verify")
+        };
+        assert!(info.verify.chain_ok && !info.verify.name_ok);
+        assert_eq!(info.verify.reason.as_deref(), Some("hostname mismatch"));
+        assert!(reason.contains("not valid for other.example"), "{reason}");
+        assert!(reason.contains("DNS:localhost"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn name_mismatch_does_not_hide_an_expired_chain() {
+        // OpenSSL checks the name before the dates; the verdict must still see the expiry.
+        let kp = rcgen::KeyPair::generate().unwrap();
+        let mut cp = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        cp.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        cp.not_after = rcgen::date_time_ymd(2001, 1, 1);
+        let c = cp.self_signed(&kp).unwrap();
+        let cert = X509::from_der(c.der()).unwrap();
+        let key = PKey::private_key_from_pem(kp.serialize_pem().as_bytes()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+        let p = TlsParams {
+            ca_path: Some(file),
+            verify_name: Some("other.example".into()),
+            ..params(false)
+        };
+        let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+        assert!(!info.verify.chain_ok && !info.verify.name_ok);
+        assert_eq!(
+            info.verify.reason.as_deref(),
+            Some("certificate has expired")
+        );
+        assert!(
+            info.chain[0].days_left < -9000,
+            "{}",
+            info.chain[0].days_left
+        );
+        assert!(info.chain[0].not_after.starts_with("2001-01-01T"));
+    }
+
+    #[tokio::test]
+    async fn ip_literal_host_sends_no_sni_and_matches_ip_san() {
+        let (cert, key) = self_signed(&["127.0.0.1", "::1"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+        let p = TlsParams {
+            ca_path: Some(file),
+            ..params(true)
+        };
+        let (_, info) = handshake(&cert, &key, "[127.0.0.1]", &p).await.unwrap();
+        assert_eq!(info.sni, None);
+        assert_eq!(info.verify.matched.as_deref(), Some("IP:127.0.0.1"));
+        assert_eq!(info.chain[0].sans, ["IP:127.0.0.1", "IP:::1"]);
+        let (_, info) = handshake(&cert, &key, "[IPv6:::1]", &p).await.unwrap();
+        assert_eq!(info.verify.matched.as_deref(), Some("IP:::1"));
+        assert!(info.verify.ok);
+    }
+
+    #[tokio::test]
+    async fn garbage_peer_is_a_readable_handshake_error() {
+        let (c, mut s) = duplex(4096);
+        let peer = tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"220 mail.example.com ESMTP ready, not TLS at all\r\n")
+                .await;
+            // Keep the pipe open until the client gives up.
+            let _ = s.read(&mut buf).await;
+        });
+        let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+        let TlsError::Handshake(reason) = &err else {
+            panic!("expected Handshake, got {err:?}")
+        };
+        assert!(reason.contains("did not speak TLS"), "{reason}");
+        peer.abort();
+    }
+
+    #[tokio::test]
+    async fn peer_closing_is_a_handshake_error() {
+        // Closed before the ClientHello could be written…
+        let (c, s) = duplex(4096);
+        drop(s);
+        let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+        assert!(
+            matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
+            "{err:?}"
+        );
+        // …and closed after reading it (the server dropped us mid-handshake).
+        let (c, mut s) = duplex(4096);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+        });
+        let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+        assert!(
+            matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn stalled_peer_is_left_to_the_callers_timeout() {
+        // connect() has no timeout of its own; the caller bounds it.
+        let (c, _s) = duplex(4096);
+        let r = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            connect(c, "localhost", &params(false)),
+        )
+        .await;
+        assert!(
+            r.is_err(),
+            "a silent peer must stall until the caller's timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_ca_path_is_a_setup_error() {
+        let (c, _s) = duplex(64);
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "nothing here").unwrap();
+        for ca in [dir.path().join("missing.pem"), empty] {
+            let p = TlsParams {
+                ca_path: Some(ca),
+                ..params(true)
+            };
+            let (c2, _s2) = duplex(64);
+            assert!(matches!(
+                connect(c2, "localhost", &p).await,
+                Err(TlsError::Setup(_))
+            ));
+        }
+        drop(c);
+    }
+
+    #[test]
+    fn wildcard_matching_rfc6125() {
+        assert!(dns_name_matches("mail.example.com", "MAIL.example.com."));
+        assert!(dns_name_matches("*.example.com", "mx.example.com"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
+        assert!(!dns_name_matches("*.com", "example.com"));
+        assert!(!dns_name_matches("m*.example.com", "mx.example.com"));
+        assert!(!dns_name_matches("*.*.example.com", "a.b.example.com"));
+        assert!(!dns_name_matches("", "example.com"));
+        assert!(!dns_name_matches("*.example.com", ".example.com"));
+    }
+
+    #[test]
+    fn load_cert_key_accepts_pkcs8_pkcs1_and_sec1() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let cp = dir.path().join("c.pem");
+        std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
+        // SEC1 (BEGIN EC PRIVATE KEY) and PKCS#8 (BEGIN PRIVATE KEY) of the same EC key.
+        let sec1 = key.ec_key().unwrap().private_key_to_pem().unwrap();
+        let pkcs8 = key.private_key_to_pem_pkcs8().unwrap();
+        for pem in [sec1, pkcs8] {
+            let kp = dir.path().join("k.pem");
+            std::fs::write(&kp, &pem).unwrap();
+            let (c, k) = load_cert_key(&cp, &kp).unwrap();
+            assert!(acceptor(&c, &k).is_ok());
+        }
+        // PKCS#1 (BEGIN RSA PRIVATE KEY).
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let kp = dir.path().join("rsa.pem");
+        std::fs::write(&kp, rsa.private_key_to_pem().unwrap()).unwrap();
+        let (c, k) = load_cert_key(&cp, &kp).unwrap();
+        // …which does not belong to this certificate.
+        assert!(
+            matches!(acceptor(&c, &k), Err(TlsError::Setup(r)) if r.contains("does not match"))
+        );
+        // An encrypted key fails without prompting, and garbage is rejected.
+        let enc = key
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw")
+            .unwrap();
+        std::fs::write(&kp, enc).unwrap();
+        assert!(matches!(load_cert_key(&cp, &kp), Err(TlsError::Setup(_))));
+        std::fs::write(&kp, "garbage").unwrap();
+        assert!(matches!(load_cert_key(&cp, &kp), Err(TlsError::Setup(_))));
+        assert!(matches!(load_cert_key(&kp, &kp), Err(TlsError::Setup(_))));
+    }
+
+    #[test]
+    fn first_bytes_tls_detection() {
+        assert!(
+            inspect_first_bytes(&[0x16, 0x03, 0x03, 0x00, 0x7a])
+                .unwrap()
+                .contains("--tls-on-connect")
+        );
+        assert!(
+            inspect_first_bytes(&[0x15, 0x03, 0x01, 0x00, 0x02])
+                .unwrap()
+                .contains("alert")
+        );
+        assert!(inspect_first_bytes(&[0x16, 0x03]).is_some());
+        assert_eq!(inspect_first_bytes(b"220 mx ESMTP\r\n"), None);
+        assert_eq!(inspect_first_bytes(&[0x16, 0x03, 0x09]), None);
+        assert_eq!(inspect_first_bytes(&[0x17, 0x03, 0x03]), None);
+        assert_eq!(inspect_first_bytes(&[0x16]), None);
+        assert_eq!(inspect_first_bytes(&[]), None);
+    }
 }
