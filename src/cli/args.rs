@@ -1,10 +1,1099 @@
-//! THE flag table (clap derive): swaks's vocabulary, grouped by topic.
+//! THE flag table (clap derive): swaks's vocabulary, grouped by topic. Help, completions and man
+//! pages are all generated from this one table (style.md practices 8 and 9), so a flag exists
+//! here or nowhere. Swaks spellings are `visible_alias`es so users see the mapping in `--help`.
 //!
-//! TODO(cli helper): implement.
+//! Values are parsed into typed form where clap can report a bad value well (durations, ports,
+//! `--server` forms, stop points); cross-flag rules that need several flags at once live in
+//! [`super::config`].
 
-use clap::Parser;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+
+use crate::render::{ColorChoice, ExplainLevel};
+use crate::smtp::auth::Secret;
+use crate::smtp::client::{Protocol, StopAt};
+
+/// `--version` output: ehlo's version plus the OpenSSL it is linked against, because TLS
+/// behaviour (legacy protocols, cipher names) depends on it and bug reports need it.
+pub static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        openssl::version::version()
+    )
+});
+
+const LONG_ABOUT: &str = "\
+Debug SMTP from the shell: send one annotated test message (swaks-style), or run a local test \
+server.
+
+Without a subcommand ehlo sends one message: it connects to --server (or the MX of the last \
+recipient's domain), greets, optionally starts TLS and authenticates, sends the envelope and a \
+default test message, and prints the conversation. Exit codes follow swaks (0 ok, 1 usage, \
+2 connect, 21-36 per SMTP phase).";
+
+const DASHES_NOTE: &str = "\
+Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
+here; use --helo for the greeting name.";
+
+const AFTER_LONG_HELP: &str = "\
+Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
+here (swaks uses -h for --helo); use --helo for the greeting name.
+
+Differences from swaks: --to/--cc/--bcc trim whitespace around each comma-separated address; \
+TLS certificates are verified by default (--insecure to turn that off); AUTH and TLS secrets \
+are never printed unless --show-secrets.
+
+Examples:
+  Send a test message through the recipient's MX:
+    ehlo --to user@example.com
+  Submission on port 587 with STARTTLS and AUTH (password from the environment):
+    EHLO_AUTH_PASSWORD=secret ehlo -s smtp.example.com:587 --tls --au me@example.com -t you@example.net
+  Implicit TLS on port 465, trying only PLAIN:
+    ehlo -s smtp.example.com --tls-on-connect -a PLAIN --au me@example.com -t you@example.net
+  Check whether a recipient is accepted (exit 0 = yes, 24 = refused):
+    ehlo -q rcpt --silent 3 -t someone@example.com
+  Look at the banner and EHLO capabilities only:
+    ehlo -s mx.example.com -q ehlo
+  Print the message ehlo would send:
+    ehlo -t you@example.net --header 'Subject: hello' --body @body.txt --dump-mail
+  Machine-readable output:
+    ehlo -s 127.0.0.1:2525 -t a@example.test --json
+  Try it without a mail server:
+    ehlo demo";
+
+const SERVE_LONG_HELP: &str = "\
+Examples:
+  A server with STARTTLS and one account, for testing a client:
+    ehlo serve --starttls --user alice:secret
+  Refuse every recipient with 550 5.1.1:
+    ehlo serve --fail rcpt=550:5.1.1
+  Keep what arrives:
+    ehlo serve --maildir ./mail";
 
 /// Debug SMTP from the shell.
 #[derive(Debug, Parser)]
-#[command(name = "ehlo", version)]
-pub struct Cli {}
+#[command(
+    name = "ehlo",
+    version,
+    long_version = LONG_VERSION.as_str(),
+    about = "Debug SMTP from the shell: annotated one-shot sends and a local test server",
+    long_about = LONG_ABOUT,
+    after_help = DASHES_NOTE,
+    after_long_help = AFTER_LONG_HELP,
+    args_conflicts_with_subcommands = true,
+    args_override_self = true,
+    propagate_version = true,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The one-shot send (no subcommand).
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// A subcommand instead of the one-shot send.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)
+    #[command(after_long_help = SERVE_LONG_HELP)]
+    Serve(Box<ServeArgs>),
+    /// Start a throwaway server and send one annotated message to it (no network needed)
+    Demo(DemoArgs),
+}
+
+/// Flags of the one-shot send, one flattened struct per help heading.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Transport.
+    #[command(flatten)]
+    pub transport: TransportArgs,
+    /// TLS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// AUTH.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Envelope.
+    #[command(flatten)]
+    pub envelope: EnvelopeArgs,
+    /// Message.
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Stop points.
+    #[command(flatten)]
+    pub stop: StopArgs,
+}
+
+/// Where and how to connect.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Transport")]
+pub struct TransportArgs {
+    /// Server to connect to [default: MX of the last recipient's domain]
+    ///
+    /// HOST[:PORT], [HOST]:PORT or HOST/PORT; IPv6 addresses need the brackets or the slash form
+    /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587). Without --server ehlo looks up
+    /// the MX of the last recipient's domain (a literal like user@[192.0.2.1] is used directly).
+    #[arg(short = 's', long, value_name = "HOST[:PORT]", value_parser = parse_server, value_hint = ValueHint::Hostname)]
+    pub server: Option<ServerSpec>,
+
+    /// Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]
+    ///
+    /// Overrides a port given in --server.
+    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Local address to connect from: IP[:PORT]
+    #[arg(long, visible_alias = "li", value_name = "IP[:PORT]", value_parser = parse_local_interface)]
+    pub local_interface: Option<SocketAddr>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Protocol variant (case-insensitive) [default: ESMTP]
+    ///
+    /// SMTP sends HELO; ESMTP sends EHLO (HELO if refused); LMTP sends LHLO and uses port 24.
+    /// Suffixes as in swaks: S = TLS (STARTTLS, or TLS on connect and port 465 for SSMTP and
+    /// SMTPS), A = AUTH. Explicit TLS and AUTH flags win over what the protocol implies.
+    #[arg(long, value_name = "PROTOCOL", ignore_case = true)]
+    pub protocol: Option<ProtocolArg>,
+
+    /// Per-reply timeout: N, Ns, Nm or Nh; 0 = none
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Timeout of each connection attempt [default: --timeout]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+}
+
+/// TLS.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsArgs {
+    /// Require STARTTLS (exit 29 if it is not offered or fails)
+    #[arg(long, conflicts_with_all = ["tls_optional", "tls_optional_strict", "tls_on_connect"])]
+    pub tls: bool,
+
+    /// Try STARTTLS; carry on in plain text if it is not offered or fails
+    #[arg(long, visible_alias = "tlso", conflicts_with_all = ["tls_optional_strict", "tls_on_connect"])]
+    pub tls_optional: bool,
+
+    /// Use STARTTLS if offered; fail if it is offered and fails
+    #[arg(long, visible_alias = "tlsos", conflicts_with = "tls_on_connect")]
+    pub tls_optional_strict: bool,
+
+    /// Start TLS right after connecting (implicit TLS, default port 465)
+    #[arg(long, visible_alias = "tlsc")]
+    pub tls_on_connect: bool,
+
+    /// Do not enforce certificate verification (the result is still shown)
+    #[arg(short = 'k', long, conflicts_with = "tls_verify")]
+    pub insecure: bool,
+
+    /// Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)
+    #[arg(long)]
+    pub tls_verify: bool,
+
+    /// Extra trusted CA certificates: a PEM file or a hashed directory
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// Server name to send in SNI [default: the server host name, unless it is an IP address]
+    #[arg(long, value_name = "NAME")]
+    pub tls_sni: Option<String>,
+
+    /// Name to verify the certificate against [default: the server host name]
+    #[arg(long, value_name = "NAME")]
+    pub tls_verify_target: Option<String>,
+}
+
+/// AUTH.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "AUTH")]
+pub struct AuthArgs {
+    /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
+    ///
+    /// Without a value every advertised mechanism ehlo implements is tried, strongest first.
+    /// Exit 28 if AUTH is not offered or fails.
+    #[arg(short = 'a', long, value_name = "MECH,...", num_args = 0..=1, value_delimiter = ',',
+          conflicts_with_all = ["auth_optional", "auth_optional_strict"])]
+    pub auth: Option<Vec<String>>,
+
+    /// Try AUTH; carry on if it is not offered or fails
+    #[arg(long, visible_alias = "ao", value_name = "MECH,...", num_args = 0..=1,
+          value_delimiter = ',', conflicts_with = "auth_optional_strict")]
+    pub auth_optional: Option<Vec<String>>,
+
+    /// AUTH if offered; fail if it is tried and fails
+    #[arg(long, visible_alias = "aos", value_name = "MECH,...", num_args = 0..=1,
+          value_delimiter = ',')]
+    pub auth_optional_strict: Option<Vec<String>>,
+
+    /// User name (implies --auth)
+    #[arg(long, visible_alias = "au", value_name = "USER")]
+    pub auth_user: Option<String>,
+
+    /// Password (prefer the environment variable: argv is visible to other users)
+    #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
+          hide_env_values = true, value_parser = parse_secret)]
+    pub auth_password: Option<Secret>,
+
+    /// Authorisation identity (PLAIN authzid, SCRAM a=)
+    #[arg(long, value_name = "ID")]
+    pub auth_authzid: Option<String>,
+
+    /// OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER
+    #[arg(long, value_name = "TOKEN", env = "EHLO_AUTH_TOKEN", hide_env_values = true,
+          value_parser = parse_secret)]
+    pub auth_oauth_token: Option<Secret>,
+
+    /// Send AUTH even if the server does not advertise it
+    #[arg(long)]
+    pub auth_force: bool,
+
+    /// Show the decoded AUTH exchange (secrets still masked)
+    #[arg(long, visible_alias = "apt")]
+    pub auth_plaintext: bool,
+
+    /// Accepted for swaks compatibility: ehlo always hides secrets
+    #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
+    pub auth_hide_password: Option<Option<String>>,
+
+    /// Show passwords and tokens in the output instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Allow AUTH over a connection that is not encrypted
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+}
+
+/// Envelope.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Envelope")]
+pub struct EnvelopeArgs {
+    /// Recipients (comma-separated, repeatable)
+    ///
+    /// Whitespace around each address is trimmed (swaks keeps it). The last recipient's domain
+    /// picks the MX when --server is not given.
+    #[arg(short = 't', long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+
+    /// Recipients also listed in a Cc: header
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub cc: Vec<String>,
+
+    /// Recipients not listed in any header
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub bcc: Vec<String>,
+
+    /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
+    #[arg(short = 'f', long, value_name = "ADDR")]
+    pub from: Option<String>,
+
+    /// Name to greet with in EHLO/HELO/LHLO [default: the local host name]
+    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// Send MAIL, RCPTs and DATA in one write when PIPELINING is offered
+    #[arg(long)]
+    pub pipeline: bool,
+
+    /// Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME
+    #[arg(long, value_name = "PARAM")]
+    pub mail_param: Vec<String>,
+
+    /// Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER
+    #[arg(long, value_name = "PARAM")]
+    pub rcpt_param: Vec<String>,
+}
+
+/// Message content.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Message")]
+pub struct MessageArgs {
+    /// Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]
+    #[arg(long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
+    pub body: Option<String>,
+
+    /// Set a header, replacing a default one of the same name (repeatable)
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+
+    /// Append a header (repeatable)
+    #[arg(long, visible_alias = "ah", value_name = "NAME: VALUE")]
+    pub add_header: Vec<String>,
+
+    /// The whole message instead of the default one: TEXT, - for stdin, or @FILE
+    ///
+    /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
+    #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath,
+          conflicts_with_all = ["body", "header", "add_header"])]
+    pub data: Option<String>,
+
+    /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
+    #[arg(long, visible_alias = "ndf")]
+    pub no_data_fixup: bool,
+
+    /// Print the message that would be sent and exit without connecting
+    #[arg(long)]
+    pub dump_mail: bool,
+}
+
+/// Output.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print JSON Lines events instead of the transcript
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Which replies get a plain-language explanation
+    #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
+    pub explain: ExplainLevel,
+
+    /// Show how long each reply took (i = whole seconds)
+    #[arg(long, visible_alias = "stl", value_name = "i", num_args = 0..=1, value_parser = ["i"])]
+    pub show_time_lapse: Option<Option<String>>,
+
+    /// Print "N lines sent" instead of the message
+    #[arg(short = 'n', long, visible_alias = "n")]
+    pub suppress_data: bool,
+
+    /// Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)
+    #[arg(short = 'S', long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub silent: Option<u8>,
+
+    /// Hex dump of every read and write
+    #[arg(long, visible_alias = "raw")]
+    pub show_raw_text: bool,
+
+    /// Drop the ===, ->, <- prefixes from transcript lines
+    #[arg(long, visible_alias = "nth")]
+    pub no_hints: bool,
+}
+
+/// Stop points (only one at a time).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Stop points")]
+pub struct StopArgs {
+    /// Send QUIT after this step's reply
+    ///
+    /// Steps (case-insensitive): CONNECT (BANNER), FIRST-HELO (FIRST-EHLO, FIRST-LHLO),
+    /// TLS (STARTTLS), HELO (EHLO, LHLO), AUTH, MAIL (FROM), RCPT (TO). A stop before RCPT makes
+    /// --to unnecessary (but --server is then needed).
+    #[arg(short = 'q', long, visible_alias = "quit", value_name = "STEP", ignore_case = true,
+          conflicts_with_all = ["drop_after", "drop_after_send"])]
+    pub quit_after: Option<QuitPoint>,
+
+    /// Close the connection after this step's reply, without QUIT
+    ///
+    /// Steps as for --quit-after, plus DATA and DOT (after the final dot).
+    #[arg(long, visible_aliases = ["drop", "da"], value_name = "STEP", ignore_case = true,
+          conflicts_with = "drop_after_send")]
+    pub drop_after: Option<StopPoint>,
+
+    /// Close the connection right after sending this step's command
+    ///
+    /// Steps as for --drop-after.
+    #[arg(long, visible_alias = "das", value_name = "STEP", ignore_case = true)]
+    pub drop_after_send: Option<StopPoint>,
+}
+
+/// `ehlo serve` flags (→ `serve::ServeOptions`).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
+    pub listen: SocketAddr,
+
+    /// Implicit TLS on every connection
+    #[arg(long, visible_alias = "tlsc", conflicts_with = "starttls")]
+    pub tls_on_connect: bool,
+
+    /// Offer STARTTLS
+    #[arg(long)]
+    pub starttls: bool,
+
+    /// Certificate (PEM) [default: a generated self-signed one]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Accept these credentials for AUTH (repeatable)
+    #[arg(long, value_name = "NAME:PASS", value_parser = parse_user_pass)]
+    pub user: Vec<(String, String)>,
+
+    /// Accept any credentials
+    #[arg(long)]
+    pub accept_any_auth: bool,
+
+    /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
+    #[arg(long, value_name = "SPEC")]
+    pub fail: Vec<String>,
+
+    /// Wait before answering a command (repeatable), e.g. data:2000
+    #[arg(long, value_name = "CMD:MS", value_parser = parse_delay)]
+    pub delay: Vec<String>,
+
+    /// Do not advertise this EHLO extension (repeatable), e.g. PIPELINING
+    #[arg(long, value_name = "EXT")]
+    pub hide: Vec<String>,
+
+    /// Speak LMTP (LHLO, one reply per recipient after DATA)
+    #[arg(long)]
+    pub lmtp: bool,
+
+    /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
+    pub max_size: usize,
+
+    /// Store received messages in this Maildir
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub maildir: Option<PathBuf>,
+
+    /// Append received messages to this mbox file
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub mbox: Option<PathBuf>,
+
+    /// Seed for the server's randomness (reproducible runs)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Host name in the banner and the EHLO reply
+    #[arg(long, value_name = "NAME", default_value = "ehlo.serve")]
+    pub hostname: String,
+
+    /// Exit after N sessions, for scripts and tests
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions: Option<u64>,
+
+    /// Print JSON Lines events instead of the transcript
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `ehlo demo` flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print JSON Lines events instead of the transcript
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--server` as given: the host and the port if one was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Host name or IP literal, without brackets.
+    pub host: String,
+    /// Port from the argument, if any.
+    pub port: Option<u16>,
+}
+
+/// `--protocol` values (swaks.md §2 table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// HELO only
+    #[value(name = "SMTP")]
+    Smtp,
+    /// EHLO, falling back to HELO
+    #[value(name = "ESMTP")]
+    Esmtp,
+    /// LHLO, port 24
+    #[value(name = "LMTP")]
+    Lmtp,
+    /// ESMTP with TLS on connect, port 465
+    #[value(name = "SSMTP")]
+    Ssmtp,
+    /// SSMTP with AUTH
+    #[value(name = "SSMTPA")]
+    Ssmtpa,
+    /// HELO with TLS on connect, port 465
+    #[value(name = "SMTPS")]
+    Smtps,
+    /// ESMTP with AUTH
+    #[value(name = "ESMTPA")]
+    Esmtpa,
+    /// ESMTP with STARTTLS
+    #[value(name = "ESMTPS")]
+    Esmtps,
+    /// ESMTP with STARTTLS and AUTH
+    #[value(name = "ESMTPSA")]
+    Esmtpsa,
+    /// LMTP with AUTH
+    #[value(name = "LMTPA")]
+    Lmtpa,
+    /// LMTP with STARTTLS
+    #[value(name = "LMTPS")]
+    Lmtps,
+    /// LMTP with STARTTLS and AUTH
+    #[value(name = "LMTPSA")]
+    Lmtpsa,
+}
+
+/// What a `--protocol` value implies (swaks.md §2): the greeting and which TLS/AUTH flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Implied {
+    /// Greeting verb.
+    pub protocol: Protocol,
+    /// `--tls-on-connect`.
+    pub tls_on_connect: bool,
+    /// `--tls`.
+    pub starttls: bool,
+    /// `--auth`.
+    pub auth: bool,
+}
+
+impl ProtocolArg {
+    /// The greeting and the flags this protocol implies. Ports follow from these (465 with
+    /// TLS on connect, 24 for LMTP), so they are not repeated here.
+    pub fn implies(self) -> Implied {
+        use ProtocolArg as P;
+        let protocol = match self {
+            P::Smtp | P::Smtps => Protocol::Smtp,
+            P::Lmtp | P::Lmtpa | P::Lmtps | P::Lmtpsa => Protocol::Lmtp,
+            _ => Protocol::Esmtp,
+        };
+        Implied {
+            protocol,
+            tls_on_connect: matches!(self, P::Ssmtp | P::Ssmtpa | P::Smtps),
+            starttls: matches!(self, P::Esmtps | P::Esmtpsa | P::Lmtps | P::Lmtpsa),
+            auth: matches!(
+                self,
+                P::Ssmtpa | P::Esmtpa | P::Esmtpsa | P::Lmtpa | P::Lmtpsa
+            ),
+        }
+    }
+}
+
+/// Stop points for the drop options (swaks.md §3). Aliases are swaks's synonyms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StopPoint {
+    /// After connecting (the banner)
+    #[value(name = "CONNECT", alias = "BANNER")]
+    Connect,
+    /// After the first EHLO/HELO/LHLO
+    #[value(name = "FIRST-HELO", aliases = ["FIRST-EHLO", "FIRST-LHLO"])]
+    FirstHelo,
+    /// After STARTTLS
+    #[value(name = "TLS", alias = "STARTTLS")]
+    Tls,
+    /// After the last EHLO/HELO/LHLO
+    #[value(name = "HELO", aliases = ["EHLO", "LHLO"])]
+    Helo,
+    /// After AUTH
+    #[value(name = "AUTH")]
+    Auth,
+    /// After MAIL FROM
+    #[value(name = "MAIL", alias = "FROM")]
+    Mail,
+    /// After the last RCPT TO
+    #[value(name = "RCPT", alias = "TO")]
+    Rcpt,
+    /// After DATA
+    #[value(name = "DATA")]
+    Data,
+    /// After the final dot
+    #[value(name = "DOT")]
+    Dot,
+}
+
+impl StopPoint {
+    /// The core's stop point.
+    pub fn at(self) -> StopAt {
+        match self {
+            StopPoint::Connect => StopAt::Connect,
+            StopPoint::FirstHelo => StopAt::FirstHelo,
+            StopPoint::Tls => StopAt::Tls,
+            StopPoint::Helo => StopAt::Helo,
+            StopPoint::Auth => StopAt::Auth,
+            StopPoint::Mail => StopAt::Mail,
+            StopPoint::Rcpt => StopAt::Rcpt,
+            StopPoint::Data => StopAt::Data,
+            StopPoint::Dot => StopAt::Dot,
+        }
+    }
+}
+
+/// A stop point valid for `--quit-after`: every [`StopPoint`] except DATA and DOT (QUIT cannot
+/// be sent in the middle of DATA, so swaks offers those to the drop options only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuitPoint(pub StopPoint);
+
+impl ValueEnum for QuitPoint {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            QuitPoint(StopPoint::Connect),
+            QuitPoint(StopPoint::FirstHelo),
+            QuitPoint(StopPoint::Tls),
+            QuitPoint(StopPoint::Helo),
+            QuitPoint(StopPoint::Auth),
+            QuitPoint(StopPoint::Mail),
+            QuitPoint(StopPoint::Rcpt),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        self.0.to_possible_value()
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("'{s}' is not a port number (1-65535)")),
+        Ok(p) => Ok(p),
+    }
+}
+
+/// `--server`: `HOST`, `HOST:PORT`, `[HOST]`, `[HOST]:PORT`, `HOST/PORT`, or a bare IPv6
+/// address (more than one colon and no brackets cannot be `HOST:PORT`).
+pub fn parse_server(s: &str) -> Result<ServerSpec, String> {
+    let s = s.trim();
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("'{s}' has '[' without ']'"))?;
+        let port = match after {
+            "" => None,
+            _ => match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
+                Some(p) => Some(parse_port(p)?),
+                None => return Err(format!("unexpected '{after}' after ']' in '{s}'")),
+            },
+        };
+        (host, port)
+    } else if let Some((host, port)) = s.rsplit_once('/') {
+        (host, Some(parse_port(port)?))
+    } else if s.matches(':').count() == 1 {
+        let (host, port) = s.split_once(':').unwrap_or((s, ""));
+        (host, Some(parse_port(port)?))
+    } else if s.contains(':') {
+        // Several colons and no brackets: a bare IPv6 address, which cannot carry a port.
+        if s.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!(
+                "'{s}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT"
+            ));
+        }
+        (s, None)
+    } else {
+        (s, None)
+    };
+    if host.is_empty() {
+        return Err(format!("'{s}' has no host"));
+    }
+    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("'{host}' contains whitespace"));
+    }
+    Ok(ServerSpec {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// `IP[:PORT]` with IPv6 as `[ADDR]:PORT` or a bare `ADDR`; `default_port` when none is given.
+fn parse_ip_port(s: &str, default_port: u16) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, default_port));
+    }
+    if let Some((ip, port)) = s.rsplit_once(':')
+        && ip.parse::<IpAddr>().is_ok()
+    {
+        parse_port(port)?;
+    }
+    Err(format!(
+        "'{s}' is not an IP address with an optional port (IPv6 as [ADDR]:PORT)"
+    ))
+}
+
+fn parse_local_interface(s: &str) -> Result<SocketAddr, String> {
+    // Port 0 lets the OS choose the source port.
+    parse_ip_port(s, 0)
+}
+
+fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
+    parse_ip_port(s, 53)
+}
+
+/// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours; `0` means no timeout.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (N, Ns, Nm or Nh)"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("'{s}' has an unknown unit (use s, m or h)")),
+    };
+    n.checked_mul(factor)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("'{s}' is too long"))
+}
+
+/// `--max-size`: bytes, or a number with K/M/G (binary multiples; `KiB`, `MB`… spellings too).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 1048576, 512K, 10M)"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}' has an unknown unit (use K, M or G)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// `serve --user NAME:PASS` (split at the first colon, so the password may contain colons).
+fn parse_user_pass(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((user, pass)) if !user.is_empty() => Ok((user.to_string(), pass.to_string())),
+        _ => Err("expected NAME:PASS".to_string()),
+    }
+}
+
+/// `serve --delay CMD:MS`: syntax only; the server decides which commands it knows.
+fn parse_delay(s: &str) -> Result<String, String> {
+    match s.split_once(':') {
+        Some((cmd, ms)) if !cmd.is_empty() && ms.parse::<u64>().is_ok() => Ok(s.to_string()),
+        _ => Err(format!(
+            "'{s}' is not CMD:MS (e.g. data:2000 waits 2 s before answering DATA)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ehlo").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn debug_assert() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn server_forms() {
+        let s = |x| parse_server(x).unwrap();
+        assert_eq!(
+            s("mx.example.com"),
+            ServerSpec {
+                host: "mx.example.com".into(),
+                port: None
+            }
+        );
+        assert_eq!(s("mx.example.com:587").port, Some(587));
+        assert_eq!(s("192.0.2.1:2525").host, "192.0.2.1");
+        assert_eq!(s("[2001:db8::1]:587").host, "2001:db8::1");
+        assert_eq!(s("[2001:db8::1]:587").port, Some(587));
+        assert_eq!(s("[2001:db8::1]").port, None);
+        assert_eq!(s("2001:db8::1/25").host, "2001:db8::1");
+        assert_eq!(s("2001:db8::1/25").port, Some(25));
+        assert_eq!(s("host/465").port, Some(465));
+        assert_eq!(s("::1").host, "::1");
+        assert_eq!(s("::1").port, None);
+        assert!(parse_server("host:0").is_err());
+        assert!(parse_server("host:99999").is_err());
+        assert!(parse_server("host:abc").is_err());
+        assert!(parse_server(":25").is_err());
+        assert!(parse_server("[::1").is_err());
+        assert!(parse_server("[::1]x").is_err());
+        assert!(parse_server("a:b:c").is_err());
+        assert!(parse_server("").is_err());
+        assert!(parse_server("ho st").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("1.5s").is_err());
+        assert!(parse_duration("99999999999999999999").is_err());
+        assert!(parse_duration("9999999999999999h").is_err());
+    }
+
+    #[test]
+    fn timeout_flag_default_and_units() {
+        let c = parse(&["-t", "a@b.c"]).unwrap();
+        assert_eq!(c.send.transport.timeout, Duration::from_secs(30));
+        let c = parse(&["-t", "a@b.c", "--timeout", "2m"]).unwrap();
+        assert_eq!(c.send.transport.timeout, Duration::from_secs(120));
+        assert!(parse(&["-t", "a@b.c", "--timeout", "2d"]).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1T").is_err());
+    }
+
+    #[test]
+    fn ip_ports() {
+        assert_eq!(
+            parse_dns_server("192.0.2.53"),
+            Ok("192.0.2.53:53".parse().unwrap())
+        );
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5353"),
+            Ok("127.0.0.1:5353".parse().unwrap())
+        );
+        assert_eq!(parse_dns_server("::1"), Ok("[::1]:53".parse().unwrap()));
+        assert_eq!(parse_dns_server("[::1]"), Ok("[::1]:53".parse().unwrap()));
+        assert_eq!(
+            parse_dns_server("[::1]:5353"),
+            Ok("[::1]:5353".parse().unwrap())
+        );
+        assert!(parse_dns_server("dns.example").is_err());
+        assert!(parse_dns_server("127.0.0.1:99999").is_err());
+        assert_eq!(
+            parse_local_interface("192.0.2.7"),
+            Ok("192.0.2.7:0".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn protocol_implications() {
+        let p = |s: &str| {
+            parse(&["-t", "a@b.c", "--protocol", s])
+                .unwrap()
+                .send
+                .transport
+                .protocol
+                .unwrap()
+        };
+        assert_eq!(p("smtp").implies().protocol, Protocol::Smtp);
+        assert_eq!(p("ESMTP"), ProtocolArg::Esmtp);
+        assert_eq!(p("esmtp").implies(), Implied::default());
+        let lmtpsa = p("LmtpSA").implies();
+        assert_eq!(lmtpsa.protocol, Protocol::Lmtp);
+        assert!(lmtpsa.starttls && lmtpsa.auth && !lmtpsa.tls_on_connect);
+        let ssmtpa = p("ssmtpa").implies();
+        assert!(ssmtpa.tls_on_connect && ssmtpa.auth && !ssmtpa.starttls);
+        let smtps = p("SMTPS").implies();
+        assert_eq!(smtps.protocol, Protocol::Smtp);
+        assert!(smtps.tls_on_connect);
+        assert!(p("ESMTPS").implies().starttls);
+        assert!(!p("ESMTPS").implies().auth);
+        assert!(p("esmtpa").implies().auth);
+        assert!(parse(&["-t", "a@b.c", "--protocol", "smtpx"]).is_err());
+    }
+
+    #[test]
+    fn stop_points() {
+        let c = parse(&["-s", "h", "-q", "ehlo"]).unwrap();
+        assert_eq!(c.send.stop.quit_after, Some(QuitPoint(StopPoint::Helo)));
+        let c = parse(&["-s", "h", "--quit", "Banner"]).unwrap();
+        assert_eq!(c.send.stop.quit_after, Some(QuitPoint(StopPoint::Connect)));
+        let c = parse(&["-s", "h", "--da", "first-lhlo"]).unwrap();
+        assert_eq!(c.send.stop.drop_after, Some(StopPoint::FirstHelo));
+        let c = parse(&["-s", "h", "--drop", "dot"]).unwrap();
+        assert_eq!(c.send.stop.drop_after, Some(StopPoint::Dot));
+        let c = parse(&["-s", "h", "--das", "from"]).unwrap();
+        assert_eq!(c.send.stop.drop_after_send, Some(StopPoint::Mail));
+        let c = parse(&["-s", "h", "--das", "STARTTLS"]).unwrap();
+        assert_eq!(c.send.stop.drop_after_send, Some(StopPoint::Tls));
+        // DATA and DOT are for the drop options only.
+        assert!(parse(&["-s", "h", "-q", "data"]).is_err());
+        assert!(parse(&["-s", "h", "-q", "dot"]).is_err());
+        // Only one stop option at a time.
+        assert!(parse(&["-s", "h", "-q", "rcpt", "--da", "rcpt"]).is_err());
+        assert!(parse(&["-s", "h", "--da", "rcpt", "--das", "rcpt"]).is_err());
+        assert!(parse(&["-s", "h", "-q", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn comma_lists_append() {
+        let c = parse(&["-t", "a@x, b@y", "--to", "c@z", "--cc", "d@w,e@v"]).unwrap();
+        assert_eq!(c.send.envelope.to, ["a@x", " b@y", "c@z"]);
+        assert_eq!(c.send.envelope.cc, ["d@w", "e@v"]);
+    }
+
+    #[test]
+    fn optional_values() {
+        let c = parse(&["-t", "a@b.c", "-a"]).unwrap();
+        assert_eq!(c.send.auth.auth, Some(vec![]));
+        let c = parse(&["-t", "a@b.c", "-a", "PLAIN,login"]).unwrap();
+        assert_eq!(c.send.auth.auth, Some(vec!["PLAIN".into(), "login".into()]));
+        let c = parse(&["-t", "a@b.c", "-S"]).unwrap();
+        assert_eq!(c.send.output.silent, Some(1));
+        let c = parse(&["-t", "a@b.c", "-S", "3"]).unwrap();
+        assert_eq!(c.send.output.silent, Some(3));
+        assert!(parse(&["-t", "a@b.c", "-S", "4"]).is_err());
+        let c = parse(&["-t", "a@b.c", "--stl"]).unwrap();
+        assert_eq!(c.send.output.show_time_lapse, Some(None));
+        let c = parse(&["-t", "a@b.c", "--stl", "i"]).unwrap();
+        assert_eq!(c.send.output.show_time_lapse, Some(Some("i".into())));
+        assert!(parse(&["-t", "a@b.c", "--stl", "x"]).is_err());
+    }
+
+    #[test]
+    fn conflicts() {
+        assert!(parse(&["-t", "a@b.c", "-4", "-6"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "--tls", "--tls-on-connect"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "--tls", "--tlso"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "-a", "--ao"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "-d", "x", "--body", "y"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "-k", "--tls-verify"]).is_err());
+        assert!(parse(&["-t", "a@b.c", "serve"]).is_err());
+        assert!(parse(&["serve", "--starttls", "--tls-on-connect"]).is_err());
+        assert!(parse(&["serve", "--tls-cert", "c.pem"]).is_err());
+    }
+
+    #[test]
+    fn last_occurrence_wins() {
+        // swaks semantics: a repeated single-value option replaces the earlier one.
+        let c = parse(&["-t", "a@b.c", "-f", "x@y", "-f", "z@w"]).unwrap();
+        assert_eq!(c.send.envelope.from.as_deref(), Some("z@w"));
+    }
+
+    #[test]
+    fn serve_flags() {
+        let c = parse(&["serve"]).unwrap();
+        let Some(Command::Serve(s)) = c.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.listen, "127.0.0.1:2525".parse().unwrap());
+        assert_eq!(s.max_size, 10 << 20);
+        assert_eq!(s.hostname, "ehlo.serve");
+        let c = parse(&[
+            "serve",
+            "--user",
+            "alice:pa:ss",
+            "--user",
+            "bob:x",
+            "--delay",
+            "data:200",
+            "--max-sessions",
+            "2",
+        ])
+        .unwrap();
+        let Some(Command::Serve(s)) = c.command else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            s.user,
+            [("alice".into(), "pa:ss".into()), ("bob".into(), "x".into())]
+        );
+        assert_eq!(s.delay, ["data:200"]);
+        assert_eq!(s.max_sessions, Some(2));
+        assert!(parse(&["serve", "--user", "nopass"]).is_err());
+        assert!(parse(&["serve", "--delay", "data"]).is_err());
+        assert!(parse(&["serve", "--max-sessions", "0"]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let c = parse(&["-t", "a@b.c", "--auth-password", "hunter2"]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    /// Style practice 8: no two flags share a short, a long or an alias, in any command.
+    #[test]
+    fn no_duplicate_names() {
+        let mut root = Cli::command();
+        root.build();
+        let mut cmds = vec![root.clone()];
+        cmds.extend(root.get_subcommands().cloned());
+        for cmd in &cmds {
+            let mut shorts = std::collections::HashSet::new();
+            let mut longs = std::collections::HashSet::new();
+            for arg in cmd.get_arguments() {
+                for s in arg
+                    .get_short()
+                    .into_iter()
+                    .chain(arg.get_all_short_aliases().unwrap_or_default())
+                {
+                    assert!(shorts.insert(s), "{}: duplicate short -{s}", cmd.get_name());
+                }
+                for l in arg
+                    .get_long()
+                    .into_iter()
+                    .chain(arg.get_all_aliases().unwrap_or_default())
+                {
+                    assert!(
+                        longs.insert(l.to_string()),
+                        "{}: duplicate long --{l}",
+                        cmd.get_name()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,12 +1,287 @@
-//! Command-line front: parse ([`args`]), validate into a [`config::Mode`] ([`config`]), dispatch,
-//! print the error once and return the exit code.
+//! Command-line front: rewrite swaks-style single-dash long options, parse ([`args`]), validate
+//! into a [`config::Mode`] ([`config`]), dispatch, print a usage error once and return the exit
+//! code. Keeps no global state, so [`run`] can be called more than once (tested below).
 
 pub mod args;
 pub mod config;
 pub mod generate;
+pub mod message;
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{CommandFactory, Parser};
+
+use crate::error::{EXIT_OK, EXIT_USAGE, Error};
+use args::Cli;
+use config::Mode;
 
 /// Parse `args`, run the chosen mode, return the exit code.
-pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
-    let _ = args.into_iter().count();
-    0
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let args = rewrite_single_dash(args.into_iter().collect());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed; everything else is a usage error
+            // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting.
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    let mode = match config::from_cli(cli) {
+        Ok(mode) => mode,
+        Err(e) => return report(&e),
+    };
+    if let Mode::Send(cfg) = &mode
+        && cfg.dump_mail
+    {
+        // --dump-mail: the message exactly as composed, nothing sent. A closed stdout
+        // (`| head`) is success, as in ripgrep.
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(&cfg.plan.message).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
+            }
+            _ => EXIT_OK,
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report(&Error::Prerequisite(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
+    };
+    runtime.block_on(async move {
+        match mode {
+            Mode::Send(cfg) => {
+                let mut renderer = crate::render::make(&cfg.format);
+                crate::net::driver::send(*cfg, renderer.as_mut()).await
+            }
+            Mode::Serve(opts) => crate::serve::run(*opts).await,
+            Mode::Demo(format) => crate::demo::run(format).await,
+        }
+    })
+}
+
+/// Print an error that happened before any renderer exists, swaks-style, and map its code.
+fn report(e: &Error) -> u8 {
+    let _ = writeln!(std::io::stderr(), "*** {e}");
+    e.exit_code()
+}
+
+/// swaks accepts one dash for long options (`-tls`, `-au`); clap does not. Rewrite a single-dash
+/// word that exactly matches a long flag or alias of any ehlo command (optionally with
+/// `=value`) to the two-dash form. Single-character shorts (`-t`, `-S`) and anything else are left
+/// alone, and so is the value of an option that takes one (`--helo -tls` keeps `-tls` as the
+/// name), and everything after `--`.
+pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut longs = HashSet::new();
+    let mut needs_value_long = HashSet::new();
+    let mut needs_value_short = HashSet::new();
+    let mut cmds = vec![&cmd];
+    cmds.extend(cmd.get_subcommands());
+    for c in cmds {
+        for arg in c.get_arguments() {
+            let needs = arg.get_action().takes_values()
+                && arg.get_num_args().is_some_and(|r| r.min_values() > 0);
+            for l in arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+            {
+                longs.insert(l.to_string());
+                if needs {
+                    needs_value_long.insert(l.to_string());
+                }
+            }
+            if needs && let Some(s) = arg.get_short() {
+                needs_value_short.insert(s);
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter();
+    out.extend(iter.next()); // program name
+    let mut value_next = false;
+    let mut rest_literal = false;
+    for arg in iter {
+        if rest_literal || value_next {
+            value_next = false;
+            out.push(arg);
+            continue;
+        }
+        let Some(s) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            rest_literal = true;
+            out.push(arg);
+            continue;
+        }
+        // `--name…` or `-name…` (a single dash followed by more than one character).
+        let long = s
+            .strip_prefix("--")
+            .or_else(|| s.strip_prefix('-').filter(|body| body.chars().count() > 1));
+        match long {
+            Some(body) => {
+                let (name, inline) = match body.split_once('=') {
+                    Some((n, _)) => (n, true),
+                    None => (body, false),
+                };
+                value_next = !inline && needs_value_long.contains(name);
+                if !s.starts_with("--") && longs.contains(name) {
+                    out.push(OsString::from(format!("-{s}")));
+                } else {
+                    out.push(arg);
+                }
+            }
+            None => {
+                // `-x` alone: a short that needs a value takes the next word.
+                let mut chars = s.chars();
+                value_next = chars.next() == Some('-')
+                    && chars.next().is_some_and(|c| needs_value_short.contains(&c))
+                    && chars.next().is_none();
+                out.push(arg);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(args: &[&str]) -> Vec<String> {
+        let v = std::iter::once("ehlo")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        rewrite_single_dash(v)
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_options_are_rewritten() {
+        assert_eq!(rw(&["-tls"]), ["--tls"]);
+        assert_eq!(
+            rw(&["-au", "me", "-ap", "pw"]),
+            ["--au", "me", "--ap", "pw"]
+        );
+        assert_eq!(
+            rw(&["-tlsc", "-stl", "-da", "rcpt"]),
+            ["--tlsc", "--stl", "--da", "rcpt"]
+        );
+        assert_eq!(rw(&["-quit-after=rcpt"]), ["--quit-after=rcpt"]);
+        assert_eq!(rw(&["-help"]), ["--help"]);
+        assert_eq!(rw(&["serve", "-lmtp"]), ["serve", "--lmtp"]);
+    }
+
+    #[test]
+    fn shorts_and_unknown_words_stay() {
+        assert_eq!(
+            rw(&[
+                "-t", "a@b", "-f", "c@d", "-s", "h", "-p", "25", "-a", "-q", "rcpt", "-d", "x"
+            ]),
+            [
+                "-t", "a@b", "-f", "c@d", "-s", "h", "-p", "25", "-a", "-q", "rcpt", "-d", "x"
+            ]
+        );
+        assert_eq!(
+            rw(&["-4", "-6", "-n", "-S", "-k"]),
+            ["-4", "-6", "-n", "-S", "-k"]
+        );
+        // `-tuser@example.com` is -t with an attached value, not a long option.
+        assert_eq!(rw(&["-tuser@example.com"]), ["-tuser@example.com"]);
+        assert_eq!(rw(&["-nosuchflag"]), ["-nosuchflag"]);
+        assert_eq!(rw(&["--tls"]), ["--tls"]);
+    }
+
+    #[test]
+    fn option_values_are_not_rewritten() {
+        assert_eq!(rw(&["--helo", "-tls"]), ["--helo", "-tls"]);
+        assert_eq!(rw(&["-helo", "-tls"]), ["--helo", "-tls"]);
+        assert_eq!(rw(&["-f", "-tls"]), ["-f", "-tls"]);
+        assert_eq!(rw(&["--helo=x", "-tls"]), ["--helo=x", "--tls"]);
+        assert_eq!(rw(&["--", "-tls"]), ["--", "-tls"]);
+        // An optional value (--auth [MECH]) does not swallow the next option.
+        assert_eq!(rw(&["-a", "-tls"]), ["-a", "--tls"]);
+    }
+
+    #[test]
+    fn every_swaks_alias_parses_single_dash() {
+        // swaks spelling → the field it must set.
+        type Case = (&'static [&'static str], fn(&Cli) -> bool);
+        let cases: &[Case] = &[
+            (&["-tls"], |c| c.send.tls.tls),
+            (&["-tlso"], |c| c.send.tls.tls_optional),
+            (&["-tlsos"], |c| c.send.tls.tls_optional_strict),
+            (&["-tlsc"], |c| c.send.tls.tls_on_connect),
+            (&["-au", "u"], |c| c.send.auth.auth_user.is_some()),
+            (&["-ao"], |c| c.send.auth.auth_optional.is_some()),
+            (&["-aos"], |c| c.send.auth.auth_optional_strict.is_some()),
+            (&["-apt"], |c| c.send.auth.auth_plaintext),
+            (&["-ahp"], |c| c.send.auth.auth_hide_password.is_some()),
+            (&["-ah", "X: y"], |c| c.send.message.add_header.len() == 1),
+            (&["-ndf"], |c| c.send.message.no_data_fixup),
+            (&["-stl"], |c| c.send.output.show_time_lapse.is_some()),
+            (&["-raw"], |c| c.send.output.show_raw_text),
+            (&["-nth"], |c| c.send.output.no_hints),
+            (&["-li", "127.0.0.1"], |c| {
+                c.send.transport.local_interface.is_some()
+            }),
+            (&["-quit", "helo"], |c| c.send.stop.quit_after.is_some()),
+            (&["-drop", "helo"], |c| c.send.stop.drop_after.is_some()),
+            (&["-das", "helo"], |c| c.send.stop.drop_after_send.is_some()),
+            (&["-ehlo", "me"], |c| c.send.envelope.helo.is_some()),
+            (&["-lhlo", "me"], |c| c.send.envelope.helo.is_some()),
+            (&["-n"], |c| c.send.output.suppress_data),
+            (&["--n"], |c| c.send.output.suppress_data),
+        ];
+        for (args, check) in cases {
+            let mut v = vec!["ehlo", "-s", "h", "-t", "a@b.c"];
+            v.extend_from_slice(args);
+            let cli =
+                Cli::try_parse_from(rewrite_single_dash(v.iter().map(OsString::from).collect()))
+                    .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(check(&cli), "{args:?} did not set its flag");
+        }
+    }
+
+    #[test]
+    fn run_can_be_called_more_than_once() {
+        let args = || {
+            [
+                "ehlo",
+                "--dump-mail",
+                "-t",
+                "a@example.test",
+                "--body",
+                "twice",
+            ]
+            .map(OsString::from)
+        };
+        assert_eq!(run(args()), 0);
+        assert_eq!(run(args()), 0);
+        let bad = || ["ehlo", "--no-such-flag"].map(OsString::from);
+        assert_eq!(run(bad()), 1);
+        assert_eq!(run(bad()), 1);
+        let usage = || ["ehlo", "-s", "h"].map(OsString::from);
+        assert_eq!(run(usage()), 1);
+        assert_eq!(run(usage()), 1);
+    }
 }

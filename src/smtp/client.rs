@@ -739,7 +739,10 @@ impl Session {
             Phase::Helo
         };
         if !reply.is_positive() {
-            if ehlo && self.plan.protocol == Protocol::Esmtp && reply.class() == Some(5) {
+            // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
+            // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
+            let not_understood = matches!(reply.code, Some(500 | 502 | 504));
+            if ehlo && !after_tls && self.plan.protocol == Protocol::Esmtp && not_understood {
                 self.info("EHLO refused: falling back to HELO (no extensions)");
                 self.send_greeting(false, after_tls);
                 return;

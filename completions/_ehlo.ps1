@@ -1,0 +1,177 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'ehlo'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'ehlo' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to connect to [default: MX of the last recipient''s domain]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to connect to [default: MX of the last recipient''s domain]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
+            [CompletionResult]::new('--local-interface', '--local-interface', [CompletionResultType]::ParameterName, 'Local address to connect from: IP[:PORT]')
+            [CompletionResult]::new('--li', '--li', [CompletionResultType]::ParameterName, 'Local address to connect from: IP[:PORT]')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Protocol variant (case-insensitive) [default: ESMTP]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Timeout of each connection attempt [default: --timeout]')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
+            [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send in SNI [default: the server host name, unless it is an IP address]')
+            [CompletionResult]::new('--tls-verify-target', '--tls-verify-target', [CompletionResultType]::ParameterName, 'Name to verify the certificate against [default: the server host name]')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Require AUTH, trying these mechanisms in order [default: the strongest offered]')
+            [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Require AUTH, trying these mechanisms in order [default: the strongest offered]')
+            [CompletionResult]::new('--auth-optional', '--auth-optional', [CompletionResultType]::ParameterName, 'Try AUTH; carry on if it is not offered or fails')
+            [CompletionResult]::new('--ao', '--ao', [CompletionResultType]::ParameterName, 'Try AUTH; carry on if it is not offered or fails')
+            [CompletionResult]::new('--auth-optional-strict', '--auth-optional-strict', [CompletionResultType]::ParameterName, 'AUTH if offered; fail if it is tried and fails')
+            [CompletionResult]::new('--aos', '--aos', [CompletionResultType]::ParameterName, 'AUTH if offered; fail if it is tried and fails')
+            [CompletionResult]::new('--auth-user', '--auth-user', [CompletionResultType]::ParameterName, 'User name (implies --auth)')
+            [CompletionResult]::new('--au', '--au', [CompletionResultType]::ParameterName, 'User name (implies --auth)')
+            [CompletionResult]::new('--auth-password', '--auth-password', [CompletionResultType]::ParameterName, 'Password (prefer the environment variable: argv is visible to other users)')
+            [CompletionResult]::new('--ap', '--ap', [CompletionResultType]::ParameterName, 'Password (prefer the environment variable: argv is visible to other users)')
+            [CompletionResult]::new('--auth-authzid', '--auth-authzid', [CompletionResultType]::ParameterName, 'Authorisation identity (PLAIN authzid, SCRAM a=)')
+            [CompletionResult]::new('--auth-oauth-token', '--auth-oauth-token', [CompletionResultType]::ParameterName, 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER')
+            [CompletionResult]::new('--auth-hide-password', '--auth-hide-password', [CompletionResultType]::ParameterName, 'Accepted for swaks compatibility: ehlo always hides secrets')
+            [CompletionResult]::new('--ahp', '--ahp', [CompletionResultType]::ParameterName, 'Accepted for swaks compatibility: ehlo always hides secrets')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Recipients (comma-separated, repeatable)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Recipients (comma-separated, repeatable)')
+            [CompletionResult]::new('--cc', '--cc', [CompletionResultType]::ParameterName, 'Recipients also listed in a Cc: header')
+            [CompletionResult]::new('--bcc', '--bcc', [CompletionResultType]::ParameterName, 'Recipients not listed in any header')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]')
+            [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]')
+            [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]')
+            [CompletionResult]::new('--lhlo', '--lhlo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]')
+            [CompletionResult]::new('--mail-param', '--mail-param', [CompletionResultType]::ParameterName, 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME')
+            [CompletionResult]::new('--rcpt-param', '--rcpt-param', [CompletionResultType]::ParameterName, 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Set a header, replacing a default one of the same name (repeatable)')
+            [CompletionResult]::new('--add-header', '--add-header', [CompletionResultType]::ParameterName, 'Append a header (repeatable)')
+            [CompletionResult]::new('--ah', '--ah', [CompletionResultType]::ParameterName, 'Append a header (repeatable)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The whole message instead of the default one: TEXT, - for stdin, or @FILE')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'The whole message instead of the default one: TEXT, - for stdin, or @FILE')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Which replies get a plain-language explanation')
+            [CompletionResult]::new('--show-time-lapse', '--show-time-lapse', [CompletionResultType]::ParameterName, 'Show how long each reply took (i = whole seconds)')
+            [CompletionResult]::new('--stl', '--stl', [CompletionResultType]::ParameterName, 'Show how long each reply took (i = whole seconds)')
+            [CompletionResult]::new('-S', '-S ', [CompletionResultType]::ParameterName, 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)')
+            [CompletionResult]::new('--silent', '--silent', [CompletionResultType]::ParameterName, 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
+            [CompletionResult]::new('--quit-after', '--quit-after', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
+            [CompletionResult]::new('--quit', '--quit', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
+            [CompletionResult]::new('--drop-after', '--drop-after', [CompletionResultType]::ParameterName, 'Close the connection after this step''s reply, without QUIT')
+            [CompletionResult]::new('--drop', '--drop', [CompletionResultType]::ParameterName, 'Close the connection after this step''s reply, without QUIT')
+            [CompletionResult]::new('--da', '--da', [CompletionResultType]::ParameterName, 'Close the connection after this step''s reply, without QUIT')
+            [CompletionResult]::new('--drop-after-send', '--drop-after-send', [CompletionResultType]::ParameterName, 'Close the connection right after sending this step''s command')
+            [CompletionResult]::new('--das', '--das', [CompletionResultType]::ParameterName, 'Close the connection right after sending this step''s command')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Require STARTTLS (exit 29 if it is not offered or fails)')
+            [CompletionResult]::new('--tls-optional', '--tls-optional', [CompletionResultType]::ParameterName, 'Try STARTTLS; carry on in plain text if it is not offered or fails')
+            [CompletionResult]::new('--tlso', '--tlso', [CompletionResultType]::ParameterName, 'Try STARTTLS; carry on in plain text if it is not offered or fails')
+            [CompletionResult]::new('--tls-optional-strict', '--tls-optional-strict', [CompletionResultType]::ParameterName, 'Use STARTTLS if offered; fail if it is offered and fails')
+            [CompletionResult]::new('--tlsos', '--tlsos', [CompletionResultType]::ParameterName, 'Use STARTTLS if offered; fail if it is offered and fails')
+            [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
+            [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the result is still shown)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the result is still shown)')
+            [CompletionResult]::new('--tls-verify', '--tls-verify', [CompletionResultType]::ParameterName, 'Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)')
+            [CompletionResult]::new('--auth-force', '--auth-force', [CompletionResultType]::ParameterName, 'Send AUTH even if the server does not advertise it')
+            [CompletionResult]::new('--auth-plaintext', '--auth-plaintext', [CompletionResultType]::ParameterName, 'Show the decoded AUTH exchange (secrets still masked)')
+            [CompletionResult]::new('--apt', '--apt', [CompletionResultType]::ParameterName, 'Show the decoded AUTH exchange (secrets still masked)')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Show passwords and tokens in the output instead of masking them')
+            [CompletionResult]::new('--allow-plaintext-auth', '--allow-plaintext-auth', [CompletionResultType]::ParameterName, 'Allow AUTH over a connection that is not encrypted')
+            [CompletionResult]::new('--pipeline', '--pipeline', [CompletionResultType]::ParameterName, 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered')
+            [CompletionResult]::new('--no-data-fixup', '--no-data-fixup', [CompletionResultType]::ParameterName, 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot')
+            [CompletionResult]::new('--ndf', '--ndf', [CompletionResultType]::ParameterName, 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot')
+            [CompletionResult]::new('--dump-mail', '--dump-mail', [CompletionResultType]::ParameterName, 'Print the message that would be sent and exit without connecting')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events instead of the transcript')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print "N lines sent" instead of the message')
+            [CompletionResult]::new('--suppress-data', '--suppress-data', [CompletionResultType]::ParameterName, 'Print "N lines sent" instead of the message')
+            [CompletionResult]::new('--n', '--n', [CompletionResultType]::ParameterName, 'Print "N lines sent" instead of the message')
+            [CompletionResult]::new('--show-raw-text', '--show-raw-text', [CompletionResultType]::ParameterName, 'Hex dump of every read and write')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Hex dump of every read and write')
+            [CompletionResult]::new('--no-hints', '--no-hints', [CompletionResultType]::ParameterName, 'Drop the ===, ->, <- prefixes from transcript lines')
+            [CompletionResult]::new('--nth', '--nth', [CompletionResultType]::ParameterName, 'Drop the ===, ->, <- prefixes from transcript lines')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ehlo;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate (PEM) [default: a generated self-signed one]')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Accept these credentials for AUTH (repeatable)')
+            [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Wait before answering a command (repeatable), e.g. data:2000')
+            [CompletionResult]::new('--hide', '--hide', [CompletionResultType]::ParameterName, 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)')
+            [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Store received messages in this Maildir')
+            [CompletionResult]::new('--mbox', '--mbox', [CompletionResultType]::ParameterName, 'Append received messages to this mbox file')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the server''s randomness (reproducible runs)')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Host name in the banner and the EHLO reply')
+            [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Exit after N sessions, for scripts and tests')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')
+            [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')
+            [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'Offer STARTTLS')
+            [CompletionResult]::new('--accept-any-auth', '--accept-any-auth', [CompletionResultType]::ParameterName, 'Accept any credentials')
+            [CompletionResult]::new('--lmtp', '--lmtp', [CompletionResultType]::ParameterName, 'Speak LMTP (LHLO, one reply per recipient after DATA)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events instead of the transcript')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ehlo;demo' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events instead of the transcript')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ehlo;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'ehlo;help;serve' {
+            break
+        }
+        'ehlo;help;demo' {
+            break
+        }
+        'ehlo;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

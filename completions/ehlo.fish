@@ -1,0 +1,155 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ehlo_global_optspecs
+    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= h/help V/version
+end
+
+function __fish_ehlo_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ehlo_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ehlo_using_subcommand
+    set -l cmd (__fish_ehlo_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ehlo -n "__fish_ehlo_needs_command" -s s -l server -d 'Server to connect to [default: MX of the last recipient\'s domain]' -r -f -a "(__fish_print_hostnames)"
+complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: IP[:PORT]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l protocol -d 'Protocol variant (case-insensitive) [default: ESMTP]' -r -f -a "SMTP\t'HELO only'
+ESMTP\t'EHLO, falling back to HELO'
+LMTP\t'LHLO, port 24'
+SSMTP\t'ESMTP with TLS on connect, port 465'
+SSMTPA\t'SSMTP with AUTH'
+SMTPS\t'HELO with TLS on connect, port 465'
+ESMTPA\t'ESMTP with AUTH'
+ESMTPS\t'ESMTP with STARTTLS'
+ESMTPSA\t'ESMTP with STARTTLS and AUTH'
+LMTPA\t'LMTP with AUTH'
+LMTPS\t'LMTP with STARTTLS'
+LMTPSA\t'LMTP with STARTTLS and AUTH'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (prefer the environment variable: argv is visible to other users)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l bcc -d 'Recipients not listed in any header' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s f -l from -d 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing a default one of the same name (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Append a header (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
+errors\t'Explain errors and unusual replies (the default)'
+none\t'Explain nothing'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "CONNECT\t'After connecting (the banner)'
+FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+TLS\t'After STARTTLS'
+HELO\t'After the last EHLO/HELO/LHLO'
+AUTH\t'After AUTH'
+MAIL\t'After MAIL FROM'
+RCPT\t'After the last RCPT TO'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after -l drop -l da -d 'Close the connection after this step\'s reply, without QUIT' -r -f -a "CONNECT\t'After connecting (the banner)'
+FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+TLS\t'After STARTTLS'
+HELO\t'After the last EHLO/HELO/LHLO'
+AUTH\t'After AUTH'
+MAIL\t'After MAIL FROM'
+RCPT\t'After the last RCPT TO'
+DATA\t'After DATA'
+DOT\t'After the final dot'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after-send -l das -d 'Close the connection right after sending this step\'s command' -r -f -a "CONNECT\t'After connecting (the banner)'
+FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+TLS\t'After STARTTLS'
+HELO\t'After the last EHLO/HELO/LHLO'
+AUTH\t'After AUTH'
+MAIL\t'After MAIL FROM'
+RCPT\t'After the last RCPT TO'
+DATA\t'After DATA'
+DOT\t'After the final dot'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional -l tlso -d 'Try STARTTLS; carry on in plain text if it is not offered or fails'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional-strict -l tlsos -d 'Use STARTTLS if offered; fail if it is offered and fails'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify -d 'Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-force -d 'Send AUTH even if the server does not advertise it'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-plaintext -l apt -d 'Show the decoded AUTH exchange (secrets still masked)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l allow-plaintext-auth -d 'Allow AUTH over a connection that is not encrypted'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l json -d 'Print JSON Lines events instead of the transcript'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s n -l suppress-data -l n -d 'Print "N lines sent" instead of the message'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l show-raw-text -l raw -d 'Hex dump of every read and write'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-hints -l nth -d 'Drop the ===, ->, <- prefixes from transcript lines'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hide -d 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l maildir -d 'Store received messages in this Maildir' -r -f -a "(__fish_complete_directories)"
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l mbox -d 'Append received messages to this mbox file' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
+complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,148 @@
+//! The built binary's help, version and flag errors: what a user sees first.
+
+use std::process::{Command, Output};
+
+fn ehlo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ehlo"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("EHLO_AUTH_PASSWORD")
+        .env_remove("EHLO_AUTH_TOKEN")
+        .output()
+        .expect("run ehlo")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Help text with line wrapping undone, so checks do not depend on the terminal width.
+fn unwrapped(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_has_every_group() {
+    let o = ehlo(&["--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    for heading in [
+        "Transport:",
+        "TLS:",
+        "AUTH:",
+        "Envelope:",
+        "Message:",
+        "Output:",
+        "Stop points:",
+    ] {
+        assert!(text.contains(heading), "--help lacks {heading}\n{text}");
+    }
+    let flat = unwrapped(&text);
+    for needle in [
+        "serve",
+        "demo",
+        "--quit-after",
+        "[alias: --tlsc]",
+        "Examples:",
+        "-h is help",
+        "two dashes",
+    ] {
+        assert!(flat.contains(needle), "--help lacks {needle}\n{text}");
+    }
+}
+
+#[test]
+fn short_h_is_help_not_helo() {
+    let o = ehlo(&["-h"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("Usage: ehlo"), "{text}");
+    assert!(
+        unwrapped(&text).contains("-h is help here; use --helo"),
+        "{text}"
+    );
+}
+
+#[test]
+fn single_dash_help_works_like_swaks() {
+    let o = ehlo(&["-help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Stop points:"));
+}
+
+#[test]
+fn subcommand_help() {
+    let o = ehlo(&["serve", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("--max-sessions"), "{text}");
+    assert!(text.contains("127.0.0.1:2525"), "{text}");
+}
+
+#[test]
+fn bad_flag_exits_1_with_clap_message() {
+    let o = ehlo(&["--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("unexpected argument '--no-such-flag'"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty());
+    let o = ehlo(&["-t", "a@b.c", "-q", "data"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid value 'data'"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn usage_error_is_one_line_on_stderr() {
+    let o = ehlo(&["-s", "127.0.0.1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.starts_with("*** --to:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn no_arguments_shows_help_and_fails() {
+    let o = ehlo(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Usage: ehlo"), "{}", stderr(&o));
+}
+
+#[test]
+fn version_mentions_openssl() {
+    let o = ehlo(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with(&format!("ehlo {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains("OpenSSL"), "{text}");
+}
+
+#[test]
+fn dump_mail_prints_the_message() {
+    let o = ehlo(&[
+        "-tls",
+        "-t",
+        "a@example.test",
+        "--header",
+        "Subject: hi",
+        "--dump-mail",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("\nTo: a@example.test\n"), "{text}");
+    assert!(text.contains("\nSubject: hi\n"), "{text}");
+    assert!(text.ends_with("\n\nThis is a test mailing\n"), "{text}");
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# tests/interop/run.sh — start the interop peers, run the ignored interop suite, stop the peers.
+#
+#   bash tests/interop/run.sh [extra libtest args, e.g. a test-name filter]
+#
+# Run as root from anywhere. Teardown runs whatever the outcome; the exit status is the suite's.
+# Set EHLO_INTEROP_KEEP=1 to leave the peers running afterwards (for poking at them by hand).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+cleanup() {
+  if [[ "${EHLO_INTEROP_KEEP:-0}" != 1 ]]; then
+    bash "$ROOT/tests/interop/teardown.sh" || true
+  fi
+}
+trap cleanup EXIT
+
+bash "$ROOT/tests/interop/setup.sh"
+
+export CARGO_TERM_COLOR=never
+# One thread: the tests share the peers' mailboxes and the aiosmtpd sink directory.
+cargo test --locked --test interop -- --ignored --test-threads=1 "$@"
