@@ -4,7 +4,7 @@
 //! always shuts the thread down and joins it, so the terminal is left in cooked mode.
 
 use std::borrow::Cow;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
