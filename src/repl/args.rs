@@ -188,10 +188,22 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(parse_target("mx.test", None, false), Ok(host("mx.test", 25)));
-        assert_eq!(parse_target("mx.test", None, true), Ok(host("mx.test", 465)));
-        assert_eq!(parse_target("127.0.0.1:2525", None, false), Ok(host("127.0.0.1", 2525)));
-        assert_eq!(parse_target("127.0.0.1:2525", Some(26), false), Ok(host("127.0.0.1", 26)));
+        assert_eq!(
+            parse_target("mx.test", None, false),
+            Ok(host("mx.test", 25))
+        );
+        assert_eq!(
+            parse_target("mx.test", None, true),
+            Ok(host("mx.test", 465))
+        );
+        assert_eq!(
+            parse_target("127.0.0.1:2525", None, false),
+            Ok(host("127.0.0.1", 2525))
+        );
+        assert_eq!(
+            parse_target("127.0.0.1:2525", Some(26), false),
+            Ok(host("127.0.0.1", 26))
+        );
         assert_eq!(parse_target("[::1]:587", None, false), Ok(host("::1", 587)));
         assert_eq!(parse_target("::1", None, false), Ok(host("::1", 25)));
         assert_eq!(

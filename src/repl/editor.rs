@@ -74,8 +74,8 @@ impl Ui {
     pub fn start(tty: bool, completion: Arc<Mutex<CompletionData>>) -> (Ui, Console, Console) {
         let (req_tx, req_rx) = std::sync::mpsc::channel::<Req>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Input>(4);
-        if tty {
-            if let Ok(mut ed) = Editor::<ReplHelper, DefaultHistory>::new() {
+        if tty
+            && let Ok(mut ed) = Editor::<ReplHelper, DefaultHistory>::new() {
                 ed.set_helper(Some(ReplHelper::new(completion)));
                 ed.set_auto_add_history(false);
                 ed.set_completion_type(rustyline::CompletionType::List);
@@ -102,7 +102,6 @@ impl Ui {
                     );
                 }
             }
-        }
         let thread = std::thread::spawn(move || pipe_thread(req_rx, tx));
         (
             Ui {
@@ -326,7 +325,11 @@ pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String
                 .collect(),
         );
     }
-    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    let verb = line
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
     let Some(caps) = caps else {
         return (word_start, Vec::new());
     };
@@ -361,14 +364,13 @@ pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String
                 offer.push("MT-PRIORITY=".into());
             }
         }
-        "RCPT" if line.contains(':') => {
-            if caps.has("DSN") {
+        "RCPT" if line.contains(':')
+            && caps.has("DSN") => {
                 for n in ["SUCCESS", "FAILURE", "DELAY", "NEVER"] {
                     offer.push(format!("NOTIFY={n}"));
                 }
                 offer.push("ORCPT=rfc822;".into());
             }
-        }
         "AUTH" if word_start == line.find([' ', '\t']).map(|i| i + 1).unwrap_or(0) => {
             offer = caps.auth_mechanisms();
         }
@@ -489,7 +491,14 @@ mod tests {
     fn parameters_follow_the_ehlo_reply() {
         let caps = Capabilities::from_reply(&Reply::new(
             250,
-            &["mx", "SIZE 100", "8BITMIME", "SMTPUTF8", "DSN", "AUTH PLAIN LOGIN"],
+            &[
+                "mx",
+                "SIZE 100",
+                "8BITMIME",
+                "SMTPUTF8",
+                "DSN",
+                "AUTH PLAIN LOGIN",
+            ],
         ));
         let (start, c) = candidates("MAIL FROM:<a@b> S", Some(&caps));
         assert_eq!(start, 16);
@@ -498,7 +507,11 @@ mod tests {
             candidates("MAIL FROM:<a@b> BO", Some(&caps)).1,
             vec!["BODY=8BITMIME", "BODY=7BIT"]
         );
-        assert!(candidates("RCPT TO:<a@b> N", Some(&caps)).1.contains(&"NOTIFY=SUCCESS".to_string()));
+        assert!(
+            candidates("RCPT TO:<a@b> N", Some(&caps))
+                .1
+                .contains(&"NOTIFY=SUCCESS".to_string())
+        );
         assert_eq!(candidates("AUTH P", Some(&caps)).1, vec!["PLAIN"]);
         assert_eq!(candidates(":auth L", Some(&caps)).1, vec!["LOGIN"]);
         // Nothing advertised yet: nothing offered.

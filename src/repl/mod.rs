@@ -60,6 +60,7 @@ pub async fn run(args: ReplArgs) -> u8 {
         }
     };
     engine.interactive = ui.is_tty();
+    engine.notices = true;
     if let Some(path) = &args.record {
         engine.start_recording(path);
     }
@@ -118,8 +119,7 @@ pub async fn replay(args: ReplayArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let target = match args::parse_target(&args.server, args.conn.port, args.conn.tls_on_connect)
-    {
+    let target = match args::parse_target(&args.server, args.conn.port, args.conn.tls_on_connect) {
         Ok(t) => t,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "*** {e}");
@@ -223,6 +223,8 @@ struct Engine {
     close_expected: bool,
     /// A terminal is attached: Ctrl-C stops waiting for a reply.
     interactive: bool,
+    /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
+    notices: bool,
     helo_default: String,
 }
 
@@ -275,6 +277,7 @@ impl Engine {
             close_reported: false,
             close_expected: false,
             interactive: false,
+            notices: false,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -440,8 +443,7 @@ impl Engine {
         let implicit = self.args.tls_on_connect;
         let conn = if implicit {
             let host = self.host.clone();
-            match with_timeout(self.timeout(), tls::connect(tcp, &host, &self.tls_params())).await
-            {
+            match with_timeout(self.timeout(), tls::connect(tcp, &host, &self.tls_params())).await {
                 Some(Ok((s, info))) => {
                     self.emit(Event::TlsStarted { info });
                     Conn::Tls(Box::new(s))
@@ -480,9 +482,12 @@ impl Engine {
         if !self.connected() {
             return Ok(());
         }
-        if let Some(name) = self.args.ehlo.clone().or_else(|| {
-            (self.args.tls && !implicit).then(|| self.helo_default.clone())
-        }) {
+        if let Some(name) = self
+            .args
+            .ehlo
+            .clone()
+            .or_else(|| (self.args.tls && !implicit).then(|| self.helo_default.clone()))
+        {
             let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
         }
         if self.args.tls && !implicit && self.connected() {
@@ -554,7 +559,9 @@ impl Engine {
             tls::TlsError::Verify { reason, info } => {
                 self.emit(Event::TlsStarted { info: *info });
                 self.emit(Event::TlsFailed {
-                    reason: format!("certificate verification failed: {reason} (use --insecure to go on anyway)"),
+                    reason: format!(
+                        "certificate verification failed: {reason} (use --insecure to go on anyway)"
+                    ),
                 });
             }
             other => self.emit(Event::TlsFailed {
@@ -701,11 +708,14 @@ impl Engine {
             }
         }
         if let Ok(mut c) = self.completion.lock() {
-            c.caps = self.session.as_ref().and_then(|s| s.capabilities().cloned());
+            c.caps = self
+                .session
+                .as_ref()
+                .and_then(|s| s.capabilities().cloned());
         }
         if self.session.as_ref().is_some_and(|s| s.is_closed()) {
             self.conn = None;
-            if !self.close_reported {
+            if !self.close_reported && self.notices {
                 self.close_reported = true;
                 let msg = if self.close_expected {
                     "connection closed — :reconnect or :quit"
@@ -792,7 +802,9 @@ impl Engine {
             match r {
                 None => {
                     self.out.emit(&Event::Warning {
-                        message: "stopped waiting (Ctrl-C): a late reply will be shown when it arrives".into(),
+                        message:
+                            "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
+                                .into(),
                     });
                     return;
                 }
@@ -963,7 +975,8 @@ impl Engine {
 
     fn default_message(&self) -> Vec<u8> {
         use time::format_description::well_known::Rfc2822;
-        let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let now =
+            time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
         let date = now.format(&Rfc2822).unwrap_or_default();
         let unique = format!(
             "{}.{}.{}",
@@ -994,7 +1007,12 @@ impl Engine {
         };
         let secret = match std::env::var(env).ok().filter(|s| !s.is_empty()) {
             Some(s) => Some(s),
-            None if mech == "LOGIN" || mech == "PLAIN" || mech == "CRAM-MD5" || token_mech || mech.starts_with("SCRAM") => {
+            None if mech == "LOGIN"
+                || mech == "PLAIN"
+                || mech == "CRAM-MD5"
+                || token_mech
+                || mech.starts_with("SCRAM") =>
+            {
                 match feed.line(prompt, LineKind::Secret).await {
                     Input::Line(s) => Some(s),
                     _ => {
@@ -1020,10 +1038,7 @@ impl Engine {
         } else {
             creds.password = secret.map(Secret::new);
         }
-        let started = self
-            .session
-            .as_mut()
-            .is_some_and(|s| s.auth(&mech, creds));
+        let started = self.session.as_mut().is_some_and(|s| s.auth(&mech, creds));
         self.settle().await;
         if started {
             self.record(&format!(":auth {mech} {user}"), &[]);
@@ -1040,7 +1055,7 @@ impl Engine {
                 }
             },
             None => {
-                if matches!(feed, Feed::Ui(_)) {
+                if self.interactive {
                     self.say("type the message; a line holding only \".\" ends it (dot-stuffing is done for you), Ctrl-C cancels");
                 }
                 let mut lines = Vec::new();
@@ -1087,11 +1102,10 @@ impl Engine {
             if let Err(code) = self.connect(&mut feed, true).await {
                 return code;
             }
-            if !script.banner.is_empty() {
-                if let Some(code) = self.check(0, "(banner)", &script.banner) {
+            if !script.banner.is_empty()
+                && let Some(code) = self.check(0, "(banner)", &script.banner) {
                     return code;
                 }
-            }
         }
         for step in &script.steps {
             let mut feed = Feed::Lines(step.body.clone().into_iter());
@@ -1137,7 +1151,12 @@ impl Engine {
         let code = match self.seen.get(i) {
             Some(s) => phase_exit_code(s.phase),
             None if self.session.as_ref().is_none_or(|s| s.is_closed()) => EXIT_CLOSED,
-            None => phase_exit_code(self.session.as_ref().map(|s| s.phase()).unwrap_or(Phase::Other)),
+            None => phase_exit_code(
+                self.session
+                    .as_ref()
+                    .map(|s| s.phase())
+                    .unwrap_or(Phase::Other),
+            ),
         };
         let code = if code == EXIT_OK { EXIT_CLOSED } else { code };
         let at = if lineno == 0 {
@@ -1165,7 +1184,8 @@ fn nonce() -> Option<String> {
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     const MAX: u64 = 64 * 1024 * 1024;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut v = Vec::new();
     f.take(MAX + 1)
         .read_to_end(&mut v)
@@ -1186,11 +1206,10 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 
 /// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).
 async fn ctrl_c(interactive: bool) {
-    if interactive {
-        if tokio::signal::ctrl_c().await.is_ok() {
+    if interactive
+        && tokio::signal::ctrl_c().await.is_ok() {
             return;
         }
-    }
     std::future::pending::<()>().await
 }
 

@@ -91,7 +91,8 @@ pub fn parse(text: &str) -> Result<Script, String> {
 
 /// Read and parse a recording file.
 pub fn load(path: &Path) -> Result<Script, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::Read::take(f, MAX_SCRIPT), &mut text)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -172,7 +173,11 @@ mod tests {
         r.comment("hello");
         r.codes(&[220]);
         r.step("EHLO x", &[], &[250]);
-        r.step(":data", &["Subject: s".into(), "".into(), ".dot".into()], &[354, 250]);
+        r.step(
+            ":data",
+            &["Subject: s".into(), "".into(), ".dot".into()],
+            &[354, 250],
+        );
         r.step("NOOP", &[], &[]);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(

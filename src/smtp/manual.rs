@@ -110,13 +110,10 @@ pub struct PromptState {
 impl PromptState {
     /// The prompt text, e.g. `ehlo[tls|authed|mail]> ` (`data` while typing content).
     pub fn prompt(&self) -> String {
-        let mut parts = vec![if self.closed {
-            "closed"
-        } else if self.tls {
-            "tls"
-        } else {
-            "plain"
-        }];
+        if self.closed {
+            return "ehlo[closed]> ".into();
+        }
+        let mut parts = vec![if self.tls { "tls" } else { "plain" }];
         if self.authed {
             parts.push("authed");
         }
@@ -242,6 +239,7 @@ impl ManualSession {
         }
         self.pending.clear();
         self.in_data = false;
+        self.in_transaction = false;
         self.closed = true;
         self.events.push_back(Event::Closed {
             expected: self.quit_sent,
@@ -383,11 +381,10 @@ impl ManualSession {
             Verb::Auth if !self.show_secrets => mask_auth_line(line),
             _ => (line.to_string(), false),
         };
-        if matches!(verb, Verb::Ehlo | Verb::Helo) {
-            if let Some(name) = line.split_whitespace().nth(1) {
+        if matches!(verb, Verb::Ehlo | Verb::Helo)
+            && let Some(name) = line.split_whitespace().nth(1) {
                 self.helo_name = name.to_string();
             }
-        }
         if verb == Verb::Quit {
             self.quit_sent = true;
         }
@@ -485,7 +482,11 @@ impl ManualSession {
             Some(step) => {
                 let b64 = auth::encode_initial(step);
                 let secret = step.secret && !self.show_secrets;
-                let shown = if secret { auth::mask(&b64) } else { b64.clone() };
+                let shown = if secret {
+                    auth::mask(&b64)
+                } else {
+                    b64.clone()
+                };
                 (Some(b64), Some(shown), secret)
             }
             None => (None, None, false),
@@ -525,6 +526,7 @@ impl ManualSession {
             self.closed = true;
             self.pending.clear();
             self.in_data = false;
+            self.in_transaction = false;
             self.actions.push_back(Action::Close);
             self.events.push_back(Event::Closed { expected: true });
         }
@@ -532,7 +534,14 @@ impl ManualSession {
 
     // ----- output helpers -----------------------------------------------------------------
 
-    fn queue(&mut self, wire: &[u8], display: String, kind: SentKind, phase: Phase, redacted: bool) {
+    fn queue(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+    ) {
         self.last_phase = phase;
         let lines = match kind {
             SentKind::Body => data::count_lines(wire),
@@ -662,11 +671,10 @@ impl ManualSession {
                 Some(235) => self.authenticated = true,
                 _ => {}
             },
-            Verb::Quit => {
-                if reply.code == Some(221) {
+            Verb::Quit
+                if reply.code == Some(221) => {
                     self.close();
                 }
-            }
             _ => {}
         }
     }
@@ -709,7 +717,11 @@ impl ManualSession {
                     Ok(step) => {
                         let b64 = auth::encode_response(&step);
                         let secret = step.secret && !self.show_secrets;
-                        let shown = if secret { auth::mask(&b64) } else { b64.clone() };
+                        let shown = if secret {
+                            auth::mask(&b64)
+                        } else {
+                            b64.clone()
+                        };
                         let wire = format!("{b64}\r\n").into_bytes();
                         self.queue(&wire, shown, SentKind::Auth, Phase::Auth, secret);
                     }
@@ -723,7 +735,10 @@ impl ManualSession {
                 self.pending.push_back(Expect::Auth);
             }
             Some(235) => {
-                let verdict = self.auth.as_mut().map(|r| (r.mech.name(), r.mech.finish(None)));
+                let verdict = self
+                    .auth
+                    .as_mut()
+                    .map(|r| (r.mech.name(), r.mech.finish(None)));
                 self.auth = None;
                 match verdict {
                     Some((name, Err(e))) => self.error(format!("AUTH {name}: {e}")),
@@ -809,7 +824,9 @@ mod tests {
         assert!(s.awaiting_reply());
         s.feed(b"250-mx.test\r\n250-SIZE 1000\r\n250 STARTTLS\r\n");
         let ev = events(&mut s);
-        assert!(matches!(&ev[0], Event::Sent { text, phase: Phase::Helo, kind: SentKind::Command, .. } if text == "ehlo Client.Test"));
+        assert!(
+            matches!(&ev[0], Event::Sent { text, phase: Phase::Helo, kind: SentKind::Command, .. } if text == "ehlo Client.Test")
+        );
         assert_eq!(received_codes(&ev), vec![(250, true, Phase::Helo)]);
         assert!(s.capabilities().unwrap().has("SIZE"));
         // RCPT typed with a leading R: no renegotiation, no magic.
@@ -871,7 +888,10 @@ mod tests {
         let ev = events(&mut s);
         assert!(ev.iter().any(|e| matches!(e, Event::Sent { kind: SentKind::Body, text, .. } if text.contains("..hidden"))));
         s.feed(b"250 2.0.0 queued\r\n");
-        assert_eq!(received_codes(&events(&mut s)), vec![(250, true, Phase::Dot)]);
+        assert_eq!(
+            received_codes(&events(&mut s)),
+            vec![(250, true, Phase::Dot)]
+        );
         assert!(!s.awaiting_reply());
     }
 
@@ -894,12 +914,19 @@ mod tests {
         s.send_line(&line);
         assert_eq!(sent(&mut s), format!("{line}\r\n"));
         let ev = events(&mut s);
-        assert!(ev.iter().any(|e| matches!(e, Event::Warning { message } if message.contains("512"))));
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Warning { message } if message.contains("512")))
+        );
         // 510 octets + CRLF = 512: no warning.
         s.feed(b"250 ok\r\n");
         let _ = events(&mut s);
         s.send_line(&"N".repeat(510));
-        assert!(!events(&mut s).iter().any(|e| matches!(e, Event::Warning { .. })));
+        assert!(
+            !events(&mut s)
+                .iter()
+                .any(|e| matches!(e, Event::Warning { .. }))
+        );
     }
 
     #[test]
@@ -1020,10 +1047,7 @@ mod tests {
         // RFC 2195 example challenge.
         s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
         let wire = sent(&mut s);
-        assert_eq!(
-            wire,
-            "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"
-        );
+        assert_eq!(wire, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n");
         let ev = events(&mut s);
         assert!(!format!("{ev:?}").contains("dGltIGI5"));
         s.feed(b"535 no\r\n");
@@ -1063,7 +1087,10 @@ mod tests {
         s.send_line("dGlt");
         assert_eq!(sent(&mut s).lines().last().unwrap(), "dGlt");
         let ev = events(&mut s);
-        assert!(ev.iter().any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == "****")));
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == "****"))
+        );
     }
 
     #[test]
@@ -1073,6 +1100,9 @@ mod tests {
             s.feed(&[*b]);
         }
         assert!(!s.awaiting_reply());
-        assert_eq!(received_codes(&events(&mut s)), vec![(220, true, Phase::Banner)]);
+        assert_eq!(
+            received_codes(&events(&mut s)),
+            vec![(220, true, Phase::Banner)]
+        );
     }
 }
