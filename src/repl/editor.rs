@@ -74,34 +74,33 @@ impl Ui {
     pub fn start(tty: bool, completion: Arc<Mutex<CompletionData>>) -> (Ui, Console, Console) {
         let (req_tx, req_rx) = std::sync::mpsc::channel::<Req>();
         let (tx, rx) = tokio::sync::mpsc::channel::<Input>(4);
-        if tty
-            && let Ok(mut ed) = Editor::<ReplHelper, DefaultHistory>::new() {
-                ed.set_helper(Some(ReplHelper::new(completion)));
-                ed.set_auto_add_history(false);
-                ed.set_completion_type(rustyline::CompletionType::List);
-                let history = history_path();
-                if let Some(h) = &history {
-                    let _ = ed.load_history(h);
-                }
-                if let Ok(printer) = ed.create_external_printer() {
-                    let shared: Arc<Mutex<Box<dyn ExternalPrinter + Send>>> =
-                        Arc::new(Mutex::new(Box::new(printer)));
-                    let out = PrinterWriter::new(shared.clone());
-                    let err = PrinterWriter::new(shared);
-                    let thread = std::thread::spawn(move || editor_thread(ed, history, req_rx, tx));
-                    return (
-                        Ui {
-                            req: req_tx,
-                            rx,
-                            thread: Some(thread),
-                            outstanding: false,
-                            tty: true,
-                        },
-                        Box::new(out),
-                        Box::new(err),
-                    );
-                }
+        if tty && let Ok(mut ed) = Editor::<ReplHelper, DefaultHistory>::new() {
+            ed.set_helper(Some(ReplHelper::new(completion)));
+            ed.set_auto_add_history(false);
+            ed.set_completion_type(rustyline::CompletionType::List);
+            let history = history_path();
+            if let Some(h) = &history {
+                let _ = ed.load_history(h);
             }
+            if let Ok(printer) = ed.create_external_printer() {
+                let shared: Arc<Mutex<Box<dyn ExternalPrinter + Send>>> =
+                    Arc::new(Mutex::new(Box::new(printer)));
+                let out = PrinterWriter::new(shared.clone());
+                let err = PrinterWriter::new(shared);
+                let thread = std::thread::spawn(move || editor_thread(ed, history, req_rx, tx));
+                return (
+                    Ui {
+                        req: req_tx,
+                        rx,
+                        thread: Some(thread),
+                        outstanding: false,
+                        tty: true,
+                    },
+                    Box::new(out),
+                    Box::new(err),
+                );
+            }
+        }
         let thread = std::thread::spawn(move || pipe_thread(req_rx, tx));
         (
             Ui {
@@ -364,13 +363,12 @@ pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String
                 offer.push("MT-PRIORITY=".into());
             }
         }
-        "RCPT" if line.contains(':')
-            && caps.has("DSN") => {
-                for n in ["SUCCESS", "FAILURE", "DELAY", "NEVER"] {
-                    offer.push(format!("NOTIFY={n}"));
-                }
-                offer.push("ORCPT=rfc822;".into());
+        "RCPT" if line.contains(':') && caps.has("DSN") => {
+            for n in ["SUCCESS", "FAILURE", "DELAY", "NEVER"] {
+                offer.push(format!("NOTIFY={n}"));
             }
+            offer.push("ORCPT=rfc822;".into());
+        }
         "AUTH" if word_start == line.find([' ', '\t']).map(|i| i + 1).unwrap_or(0) => {
             offer = caps.auth_mechanisms();
         }

@@ -1103,9 +1103,10 @@ impl Engine {
                 return code;
             }
             if !script.banner.is_empty()
-                && let Some(code) = self.check(0, "(banner)", &script.banner) {
-                    return code;
-                }
+                && let Some(code) = self.check(0, "(banner)", &script.banner)
+            {
+                return code;
+            }
         }
         for step in &script.steps {
             let mut feed = Feed::Lines(step.body.clone().into_iter());
@@ -1206,10 +1207,9 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 
 /// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).
 async fn ctrl_c(interactive: bool) {
-    if interactive
-        && tokio::signal::ctrl_c().await.is_ok() {
-            return;
-        }
+    if interactive && tokio::signal::ctrl_c().await.is_ok() {
+        return;
+    }
     std::future::pending::<()>().await
 }
 

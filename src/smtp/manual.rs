@@ -382,9 +382,10 @@ impl ManualSession {
             _ => (line.to_string(), false),
         };
         if matches!(verb, Verb::Ehlo | Verb::Helo)
-            && let Some(name) = line.split_whitespace().nth(1) {
-                self.helo_name = name.to_string();
-            }
+            && let Some(name) = line.split_whitespace().nth(1)
+        {
+            self.helo_name = name.to_string();
+        }
         if verb == Verb::Quit {
             self.quit_sent = true;
         }
@@ -671,10 +672,9 @@ impl ManualSession {
                 Some(235) => self.authenticated = true,
                 _ => {}
             },
-            Verb::Quit
-                if reply.code == Some(221) => {
-                    self.close();
-                }
+            Verb::Quit if reply.code == Some(221) => {
+                self.close();
+            }
             _ => {}
         }
     }
