@@ -6,6 +6,7 @@ pub mod demo;
 pub mod error;
 pub mod net;
 pub mod render;
+pub mod repl;
 pub mod serve;
 pub mod smtp;
 

@@ -11,5 +11,6 @@ pub mod codes;
 pub mod command;
 pub mod data;
 pub mod event;
+pub mod manual;
 pub mod reply;
 pub mod server;

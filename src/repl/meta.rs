@@ -1,0 +1,355 @@
+//! The REPL's `:` meta-commands (never sent to the server): parsing, the `:raw` escape language
+//! and the default message of `:send`.
+
+use std::path::PathBuf;
+
+/// One meta-command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meta {
+    /// `:starttls`.
+    StartTls,
+    /// `:auth MECH [user]`.
+    Auth {
+        /// Mechanism name.
+        mechanism: String,
+        /// User name (prompted for when missing and the mechanism needs one).
+        user: Option<String>,
+    },
+    /// `:data [@file]`.
+    Data {
+        /// Content file; `None` = type it.
+        file: Option<PathBuf>,
+    },
+    /// `:send`: a default message to the current envelope.
+    Send,
+    /// `:raw "..."`: these exact bytes.
+    Raw(Vec<u8>),
+    /// `:explain CODE`.
+    Explain(String),
+    /// `:caps`.
+    Caps,
+    /// `:reconnect [HOST[:PORT]]`.
+    Reconnect(Option<String>),
+    /// `:record [FILE]` (no file: stop recording).
+    Record(Option<PathBuf>),
+    /// `:replay FILE`.
+    Replay(PathBuf),
+    /// `:help`.
+    Help,
+    /// `:quit`.
+    Quit,
+}
+
+/// Meta-command names, for completion and the "unknown" hint.
+pub const NAMES: &[&str] = &[
+    ":starttls",
+    ":auth ",
+    ":data",
+    ":send",
+    ":raw \"",
+    ":explain ",
+    ":caps",
+    ":reconnect",
+    ":record ",
+    ":replay ",
+    ":help",
+    ":quit",
+];
+
+/// The `:help` text.
+pub const HELP: &str = "\
+Lines are sent as typed, with CRLF. Meta-commands (never sent):
+  :starttls            STARTTLS, the TLS handshake (with evidence), EHLO again
+  :auth MECH [user]    AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
+                       (the secret is prompted for, masked, never shown or logged)
+  :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
+                       dot-stuffed and CRLF-normalised for you
+  :send                a small default message to the current envelope
+  :raw \"...\"           exact bytes; escapes \\r \\n \\t \\\\ \\\" \\xNN (e.g. :raw \"\\n.\\n\")
+  :explain CODE        what a reply code means (550, 5.7.1, \"550 5.7.1\")
+  :caps                the parsed EHLO capabilities
+  :reconnect [HOST]    close and connect again (to the same server, or HOST[:PORT])
+  :record FILE         record a replayable script (:record alone stops); replay it with
+                       `ehlo replay FILE --server HOST:PORT`
+  :replay FILE         run a recorded script here
+  :help, :quit         this text; QUIT and leave (Ctrl-D does the same)";
+
+/// Parse a line starting with `:`. The error is a one-line hint.
+pub fn parse(line: &str) -> Result<Meta, String> {
+    let line = line.trim_start();
+    let (name, rest) = match line.split_once([' ', '\t']) {
+        Some((n, r)) => (n, r.trim()),
+        None => (line, ""),
+    };
+    let arg = (!rest.is_empty()).then(|| rest.to_string());
+    let need = |what: &str| format!("{name} needs {what} (see :help)");
+    match name.to_ascii_lowercase().as_str() {
+        ":starttls" | ":tls" => Ok(Meta::StartTls),
+        ":auth" => {
+            let mut w = rest.split_whitespace();
+            let mechanism = w.next().ok_or_else(|| need("a mechanism"))?.to_string();
+            let user = w.next().map(str::to_string);
+            if w.next().is_some() {
+                return Err(":auth takes MECH [user]; the secret is prompted for".into());
+            }
+            Ok(Meta::Auth { mechanism, user })
+        }
+        ":data" => match arg {
+            None => Ok(Meta::Data { file: None }),
+            Some(a) => match a.strip_prefix('@') {
+                Some(f) if !f.is_empty() => Ok(Meta::Data {
+                    file: Some(PathBuf::from(f)),
+                }),
+                _ => Err(":data takes @FILE, or nothing to type the message".into()),
+            },
+        },
+        ":send" => Ok(Meta::Send),
+        ":raw" => {
+            if rest.is_empty() {
+                return Err(need("bytes, e.g. :raw \"\\n.\\n\""));
+            }
+            unescape_arg(rest).map(Meta::Raw)
+        }
+        ":explain" => arg.map(Meta::Explain).ok_or_else(|| need("a code")),
+        ":caps" => Ok(Meta::Caps),
+        ":reconnect" | ":connect" => Ok(Meta::Reconnect(arg)),
+        ":record" => Ok(Meta::Record(arg.map(PathBuf::from))),
+        ":replay" => arg
+            .map(|a| Meta::Replay(PathBuf::from(a)))
+            .ok_or_else(|| need("a file")),
+        ":help" | ":h" | ":?" => Ok(Meta::Help),
+        ":quit" | ":q" | ":exit" => Ok(Meta::Quit),
+        _ => {
+            let close: Vec<&str> = NAMES
+                .iter()
+                .map(|n| n.trim_end_matches([' ', '"']))
+                .filter(|n| n.starts_with(&name[..name.len().min(3)]))
+                .collect();
+            Err(if close.is_empty() {
+                format!("unknown meta-command {name}: :help lists them")
+            } else {
+                format!(
+                    "unknown meta-command {name}: did you mean {}? (:help lists them)",
+                    close.join(" or ")
+                )
+            })
+        }
+    }
+}
+
+/// The argument of `:raw`: `"..."` (quotes required around text with spaces at the ends) or a
+/// bare word, with escapes. Text after the closing quote is an error.
+pub fn unescape_arg(arg: &str) -> Result<Vec<u8>, String> {
+    match arg.strip_prefix('"') {
+        Some(inner) => {
+            let (bytes, consumed) = unescape(inner, true)?;
+            if consumed != inner.len() {
+                return Err("missing closing quote in :raw \"...\"".into());
+            }
+            Ok(bytes)
+        }
+        None => Ok(unescape(arg, false)?.0),
+    }
+}
+
+/// Decode escapes until the end, or (quoted) the closing `"`. Returns the bytes and how much
+/// of `s` was used (including the closing quote).
+fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
+    let mut out = Vec::new();
+    let mut it = s.char_indices();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '"' if quoted => {
+                let used = i + 1;
+                if !s[used..].trim().is_empty() {
+                    return Err(format!(
+                        "unexpected text after the closing quote: {:?}",
+                        &s[used..]
+                    ));
+                }
+                return Ok((out, s.len()));
+            }
+            '\\' => {
+                let Some((_, e)) = it.next() else {
+                    return Err("a lone \\ at the end: write \\\\ for a backslash".into());
+                };
+                match e {
+                    'r' => out.push(b'\r'),
+                    'n' => out.push(b'\n'),
+                    't' => out.push(b'\t'),
+                    '0' => out.push(0),
+                    '\\' => out.push(b'\\'),
+                    '"' => out.push(b'"'),
+                    'x' => {
+                        let hex: String = it.by_ref().take(2).map(|(_, h)| h).collect();
+                        let v = (hex.len() == 2)
+                            .then(|| u8::from_str_radix(&hex, 16).ok())
+                            .flatten()
+                            .ok_or_else(|| format!("\\x needs two hex digits, got {hex:?}"))?;
+                        out.push(v);
+                    }
+                    other => {
+                        return Err(format!(
+                            "unknown escape \\{other}: use \\r \\n \\t \\0 \\\\ \\\" or \\xNN"
+                        ));
+                    }
+                }
+            }
+            _ => {
+                let mut b = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    if quoted {
+        return Err("missing closing quote in :raw \"...\"".into());
+    }
+    Ok((out, s.len()))
+}
+
+/// Quote bytes back into the `:raw` language (for recordings).
+pub fn escape(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The envelope typed so far (for `:send`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// MAIL FROM address.
+    pub from: Option<String>,
+    /// RCPT TO addresses.
+    pub rcpts: Vec<String>,
+}
+
+impl Envelope {
+    /// Follow a typed command line: MAIL starts an envelope, RCPT adds to it, RSET/EHLO/HELO
+    /// clear it.
+    pub fn observe(&mut self, line: &str) {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("MAIL FROM:") {
+            self.from = Some(path(&line[10..]));
+            self.rcpts.clear();
+        } else if upper.starts_with("RCPT TO:") {
+            self.rcpts.push(path(&line[8..]));
+        } else if ["RSET", "EHLO", "HELO", "LHLO"]
+            .iter()
+            .any(|v| upper.split_whitespace().next() == Some(v))
+        {
+            *self = Envelope::default();
+        }
+    }
+}
+
+/// The address inside `<…>` (or the first word).
+fn path(s: &str) -> String {
+    let s = s.trim_start();
+    match s.strip_prefix('<').and_then(|r| r.split_once('>')) {
+        Some((p, _)) => p.to_string(),
+        None => s.split_whitespace().next().unwrap_or("").to_string(),
+    }
+}
+
+/// A small default message (`:send`): Date, From, To, Subject, Message-Id and a line of text.
+pub fn default_message(env: &Envelope, hostname: &str, date: &str, unique: &str) -> Vec<u8> {
+    let from = env.from.clone().unwrap_or_default();
+    let from = if from.is_empty() {
+        format!("<>@{hostname}")
+    } else {
+        from
+    };
+    let to = if env.rcpts.is_empty() {
+        "undisclosed-recipients:;".to_string()
+    } else {
+        env.rcpts.join(", ")
+    };
+    format!(
+        "Date: {date}\nFrom: {from}\nTo: {to}\nSubject: test {date}\nMessage-Id: <{unique}@{hostname}>\nX-Mailer: ehlo repl\n\nThis is a test mailing sent by ehlo repl.\n"
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_escapes() {
+        assert_eq!(unescape_arg("\"\\n.\\n\"").unwrap(), b"\n.\n");
+        assert_eq!(
+            unescape_arg("\"a\\r\\n\\t\\\\\\\"\\x00\\xFF\"").unwrap(),
+            b"a\r\n\t\\\"\x00\xff"
+        );
+        assert_eq!(unescape_arg("NOOP\\r\\n").unwrap(), b"NOOP\r\n");
+        assert_eq!(unescape_arg("\"é\"").unwrap(), "é".as_bytes());
+        assert!(unescape_arg("\"\\q\"").is_err());
+        assert!(unescape_arg("\"\\x4\"").is_err());
+        assert!(unescape_arg("\"\\xZZ\"").is_err());
+        assert!(unescape_arg("\"abc").is_err());
+        assert!(unescape_arg("\"abc\" tail").is_err());
+        assert!(unescape_arg("abc\\").is_err());
+    }
+
+    #[test]
+    fn escape_round_trips() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(unescape_arg(&escape(&all)).unwrap(), all);
+    }
+
+    #[test]
+    fn metas() {
+        assert_eq!(parse(":starttls"), Ok(Meta::StartTls));
+        assert_eq!(
+            parse(":auth plain tim"),
+            Ok(Meta::Auth {
+                mechanism: "plain".into(),
+                user: Some("tim".into())
+            })
+        );
+        assert!(parse(":auth").is_err());
+        assert!(parse(":auth PLAIN tim secret").is_err());
+        assert_eq!(
+            parse(":data @/tmp/m.eml"),
+            Ok(Meta::Data {
+                file: Some("/tmp/m.eml".into())
+            })
+        );
+        assert_eq!(parse(":data"), Ok(Meta::Data { file: None }));
+        assert!(parse(":data x").is_err());
+        assert_eq!(parse(":raw \"\\n\""), Ok(Meta::Raw(b"\n".to_vec())));
+        assert!(parse(":raw \"\\z\"").is_err());
+        assert_eq!(parse(":explain 5.7.1"), Ok(Meta::Explain("5.7.1".into())));
+        assert_eq!(parse(":record"), Ok(Meta::Record(None)));
+        assert_eq!(parse(":QUIT"), Ok(Meta::Quit));
+        let e = parse(":stattls").unwrap_err();
+        assert!(e.contains(":starttls"), "{e}");
+        assert!(parse(":zzz").unwrap_err().contains(":help"));
+    }
+
+    #[test]
+    fn envelope_and_default_message() {
+        let mut e = Envelope::default();
+        e.observe("mail from:<a@b.test> SIZE=10");
+        e.observe("RCPT TO:<c@d.test>");
+        e.observe("rcpt to: <e@f.test>");
+        assert_eq!(e.from.as_deref(), Some("a@b.test"));
+        assert_eq!(e.rcpts, vec!["c@d.test", "e@f.test"]);
+        let m = String::from_utf8(default_message(&e, "h.test", "Mon, 1 Jan 2024", "1.2")).unwrap();
+        assert!(m.contains("From: a@b.test\nTo: c@d.test, e@f.test\n"));
+        assert!(m.contains("Message-Id: <1.2@h.test>"));
+        e.observe("RSET");
+        assert_eq!(e, Envelope::default());
+    }
+}

@@ -1,0 +1,1241 @@
+//! `ehlo repl` — a smarter telnet for SMTP — and `ehlo replay`. The async side owns the
+//! connection and a sans-IO [`ManualSession`]; line input runs on its own thread
+//! ([`editor`]); every event goes through the same renderers as a send. No protocol code here:
+//! this module only moves bytes, runs the TLS handshake the session asks for and interprets
+//! `:` meta-commands ([`meta`]). Recordings: [`record`].
+
+pub mod args;
+pub mod editor;
+pub mod meta;
+pub mod record;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub use args::{ConnArgs, ReplArgs, ReplayArgs, Target};
+
+use crate::error::{EXIT_CLOSED, EXIT_CONNECT, EXIT_OK, EXIT_USAGE, phase_exit_code};
+use crate::net::dns::{DnsOptions, Family, MxAnswer, Resolver};
+use crate::net::driver::Conn;
+use crate::net::{connect, tls};
+use crate::render::{HumanOptions, Renderer};
+use crate::smtp::auth::{Credentials, Secret};
+use crate::smtp::client::Action;
+use crate::smtp::event::{Event, Phase};
+use crate::smtp::manual::ManualSession;
+use editor::{CompletionData, Console, Input, LineKind, Ui};
+use meta::{Envelope, Meta};
+use record::{Recorder, Script};
+
+/// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
+const RAW_QUIET: Duration = Duration::from_millis(700);
+
+/// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
+/// the connect/usage code when the first connection cannot be made.
+pub async fn run(args: ReplArgs) -> u8 {
+    use std::io::IsTerminal;
+    let target = match &args.target {
+        Some(t) => match args::parse_target(t, args.conn.port, args.conn.tls_on_connect) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "*** {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let tty = std::io::stdin().is_terminal();
+    let completion = Arc::new(Mutex::new(CompletionData::default()));
+    let (mut ui, out, err) = Ui::start(tty, completion.clone());
+    let mut engine = match Engine::new(args.conn.clone(), target, out, err, completion) {
+        Ok(e) => e,
+        Err(e) => {
+            ui.shutdown();
+            let _ = writeln!(std::io::stderr(), "*** {e}");
+            return EXIT_USAGE;
+        }
+    };
+    engine.interactive = ui.is_tty();
+    engine.notices = true;
+    if let Some(path) = &args.record {
+        engine.start_recording(path);
+    }
+    let code = session_loop(&mut engine, &mut ui).await;
+    engine.close_quietly().await;
+    engine.out.finish();
+    // Always join the input thread: leaving while rustyline holds the terminal would leave it raw.
+    ui.shutdown();
+    code
+}
+
+async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
+    if engine.target.is_some() {
+        if let Err(code) = engine.connect(&mut Feed::Ui(ui), true).await {
+            return code;
+        }
+    } else {
+        engine.say("not connected: :reconnect HOST[:PORT] to connect, :help for help");
+    }
+    loop {
+        let (prompt, kind) = engine.prompt();
+        ui.request(&prompt, kind);
+        let input = if engine.connected() {
+            tokio::select! {
+                i = ui.recv() => i,
+                n = engine.read_some() => {
+                    engine.on_read(n);
+                    engine.pump_out().await;
+                    continue;
+                }
+            }
+        } else {
+            ui.recv().await
+        };
+        match input {
+            Input::Line(line) => {
+                if engine.execute(&line, &mut Feed::Ui(ui)).await == Flow::Quit {
+                    return EXIT_OK;
+                }
+            }
+            Input::Interrupted => {}
+            Input::Eof => {
+                engine.quit().await;
+                return EXIT_OK;
+            }
+        }
+    }
+}
+
+/// Run a recording against a server; fail with the phase's exit code when a reply code differs.
+pub async fn replay(args: ReplayArgs) -> u8 {
+    let script = match record::load(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "*** {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let target = match args::parse_target(&args.server, args.conn.port, args.conn.tls_on_connect) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "*** {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut conn = args.conn.clone();
+    // The recording holds every command, the automatic ones included.
+    conn.ehlo = None;
+    conn.tls = false;
+    let completion = Arc::new(Mutex::new(CompletionData::default()));
+    let mut engine = match Engine::new(
+        conn,
+        Some(target),
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        completion,
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "*** {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let code = engine.run_script(&script, true).await;
+    engine.close_quietly().await;
+    engine.out.finish();
+    code
+}
+
+/// Does the REPL go on after an input?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Where an input that needs more lines (`:data`, `:auth`) gets them.
+enum Feed<'a> {
+    /// Ask the user.
+    Ui(&'a mut Ui),
+    /// From a recording (content lines); secrets from the environment.
+    Lines(std::vec::IntoIter<String>),
+}
+
+impl Feed<'_> {
+    async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
+        match self {
+            Feed::Ui(ui) => ui.line(prompt, kind).await,
+            Feed::Lines(it) => it.next().map(Input::Line).unwrap_or(Input::Eof),
+        }
+    }
+}
+
+/// Human transcript plus the optional JSON log, with the elapsed time.
+struct Out {
+    renderers: Vec<Box<dyn Renderer>>,
+    console: Console,
+    start: Instant,
+}
+
+impl Out {
+    fn emit(&mut self, ev: &Event) {
+        let t = self.start.elapsed();
+        for r in &mut self.renderers {
+            r.event(ev, t);
+        }
+    }
+    fn finish(&mut self) {
+        for r in &mut self.renderers {
+            r.finish();
+        }
+        let _ = self.console.flush();
+    }
+}
+
+/// One reply seen while an input ran: for recordings and replay checks.
+#[derive(Debug, Clone)]
+struct Seen {
+    code: u16,
+    phase: Phase,
+    text: String,
+}
+
+struct Engine {
+    args: ConnArgs,
+    target: Option<Target>,
+    host: String,
+    conn: Option<Conn>,
+    session: Option<ManualSession>,
+    out: Out,
+    completion: Arc<Mutex<CompletionData>>,
+    recorder: Option<Recorder>,
+    envelope: Envelope,
+    seen: Vec<Seen>,
+    rbuf: Vec<u8>,
+    waiting_since: Instant,
+    last_activity: Instant,
+    /// Print the "server closed" notice once per connection.
+    close_reported: bool,
+    close_expected: bool,
+    /// A terminal is attached: Ctrl-C stops waiting for a reply.
+    interactive: bool,
+    /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
+    notices: bool,
+    helo_default: String,
+}
+
+impl Engine {
+    fn new(
+        args: ConnArgs,
+        target: Option<Target>,
+        out: Console,
+        err: Console,
+        completion: Arc<Mutex<CompletionData>>,
+    ) -> Result<Engine, String> {
+        let human = HumanOptions {
+            color: args.color,
+            explain: args.explain,
+            ..HumanOptions::default()
+        };
+        let mut renderers: Vec<Box<dyn Renderer>> = Vec::new();
+        let (out, console) = split_console(out);
+        renderers.push(Box::new(crate::render::human::Human::new(human, out, err)));
+        if let Some(path) = &args.log {
+            let f = std::fs::File::create(path)
+                .map_err(|e| format!("cannot write the log {}: {e}", path.display()))?;
+            renderers.push(Box::new(crate::render::json::Json::new(Box::new(
+                std::io::LineWriter::new(f),
+            ))));
+        }
+        let helo_default = gethostname::gethostname()
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        let now = Instant::now();
+        Ok(Engine {
+            args,
+            target,
+            host: String::new(),
+            conn: None,
+            session: None,
+            out: Out {
+                renderers,
+                console,
+                start: now,
+            },
+            completion,
+            recorder: None,
+            envelope: Envelope::default(),
+            seen: Vec::new(),
+            rbuf: vec![0u8; 16 * 1024],
+            waiting_since: now,
+            last_activity: now,
+            close_reported: false,
+            close_expected: false,
+            interactive: false,
+            notices: false,
+            helo_default: if helo_default.is_empty() {
+                "localhost".into()
+            } else {
+                helo_default
+            },
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        if self.args.timeout.is_finite() && self.args.timeout > 0.0 {
+            Duration::from_secs_f64(self.args.timeout.min(1e6))
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(self.out.console, "{text}");
+        let _ = self.out.console.flush();
+    }
+
+    fn emit(&mut self, ev: Event) {
+        self.out.emit(&ev);
+    }
+
+    fn error(&mut self, message: impl Into<String>) {
+        self.emit(Event::Error {
+            message: message.into(),
+        });
+    }
+
+    fn connected(&self) -> bool {
+        self.conn.is_some() && self.session.as_ref().is_some_and(|s| !s.is_closed())
+    }
+
+    fn prompt(&self) -> (String, LineKind) {
+        match &self.session {
+            None => ("ehlo[offline]> ".into(), LineKind::Command),
+            Some(s) => {
+                let kind = if s.expects_secret() {
+                    LineKind::Secret
+                } else if s.state().in_data {
+                    LineKind::Data
+                } else {
+                    LineKind::Command
+                };
+                (s.state().prompt(), kind)
+            }
+        }
+    }
+
+    fn start_recording(&mut self, path: &std::path::Path) {
+        let server = self
+            .target
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        match Recorder::create(path, &server) {
+            Ok(r) => {
+                self.recorder = Some(r);
+                self.say(&format!("recording to {}", path.display()));
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn record(&mut self, input: &str, body: &[String]) {
+        let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        if let Some(r) = self.recorder.as_mut() {
+            r.step(input, body, &codes);
+        }
+    }
+
+    // ----- connection ---------------------------------------------------------------------
+
+    fn dns_options(&self) -> DnsOptions {
+        let t = self.timeout();
+        DnsOptions {
+            server: self.args.dns_server,
+            timeout: if t.is_zero() {
+                Duration::from_secs(5)
+            } else {
+                t.min(Duration::from_secs(10))
+            },
+            attempts: 1,
+        }
+    }
+
+    fn family(&self) -> Family {
+        match (self.args.ipv4, self.args.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
+    fn tls_params(&self) -> tls::TlsParams {
+        tls::TlsParams {
+            verify: !self.args.insecure,
+            ca_path: self.args.tls_ca_path.clone(),
+            ..tls::TlsParams::default()
+        }
+    }
+
+    /// Resolve and connect (MX in preference order for `@domain`), read the banner, then the
+    /// automatic `--ehlo` / `--tls` steps. `Err` carries the exit code.
+    async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
+        let Some(target) = self.target.clone() else {
+            self.error("no server: :reconnect HOST[:PORT]");
+            return Err(EXIT_USAGE);
+        };
+        self.seen.clear();
+        let (hosts, port) = match self.resolve_hosts(&target).await {
+            Ok(x) => x,
+            Err(e) => {
+                self.error(e);
+                return Err(EXIT_CONNECT);
+            }
+        };
+        let mut last = String::from("no address to try");
+        let mut tcp = None;
+        'hosts: for host in hosts {
+            let addrs = match self.addresses(&host).await {
+                Ok(a) => a,
+                Err(e) => {
+                    self.emit(Event::Warning { message: e.clone() });
+                    last = e;
+                    continue;
+                }
+            };
+            for ip in addrs {
+                let addr = SocketAddr::new(ip, port);
+                self.emit(Event::Connecting {
+                    host: host.clone(),
+                    addr: addr.to_string(),
+                });
+                match connect::tcp(addr, None, self.timeout()).await {
+                    Ok(s) => {
+                        self.emit(Event::Connected {
+                            host: host.clone(),
+                            peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+                            local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                        });
+                        self.host = host.clone();
+                        tcp = Some(s);
+                        break 'hosts;
+                    }
+                    Err(reason) => {
+                        self.emit(Event::ConnectFailed {
+                            host: host.clone(),
+                            addr: addr.to_string(),
+                            reason: reason.clone(),
+                        });
+                        last = reason;
+                    }
+                }
+            }
+        }
+        let Some(tcp) = tcp else {
+            self.error(format!("could not connect to {target}: {last}"));
+            return Err(EXIT_CONNECT);
+        };
+        let implicit = self.args.tls_on_connect;
+        let conn = if implicit {
+            let host = self.host.clone();
+            match with_timeout(self.timeout(), tls::connect(tcp, &host, &self.tls_params())).await {
+                Some(Ok((s, info))) => {
+                    self.emit(Event::TlsStarted { info });
+                    Conn::Tls(Box::new(s))
+                }
+                Some(Err(e)) => {
+                    self.report_tls_error(e);
+                    return Err(phase_exit_code(Phase::StartTls));
+                }
+                None => {
+                    self.emit(Event::TlsFailed {
+                        reason: "TLS handshake timed out".into(),
+                    });
+                    return Err(phase_exit_code(Phase::StartTls));
+                }
+            }
+        } else {
+            Conn::Plain(tcp)
+        };
+        self.conn = Some(conn);
+        self.close_reported = false;
+        self.close_expected = false;
+        self.envelope = Envelope::default();
+        self.session = Some(ManualSession::new(
+            self.args.ehlo.clone().unwrap_or(self.helo_default.clone()),
+            implicit,
+            self.args.show_secrets,
+        ));
+        self.waiting_since = Instant::now();
+        self.settle().await;
+        if first {
+            let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+            if let Some(r) = self.recorder.as_mut() {
+                r.codes(&codes);
+            }
+        }
+        if !self.connected() {
+            return Ok(());
+        }
+        if let Some(name) = self
+            .args
+            .ehlo
+            .clone()
+            .or_else(|| (self.args.tls && !implicit).then(|| self.helo_default.clone()))
+        {
+            let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
+        }
+        if self.args.tls && !implicit && self.connected() {
+            let _ = Box::pin(self.execute(":starttls", feed)).await;
+        }
+        Ok(())
+    }
+
+    async fn resolve_hosts(&mut self, target: &Target) -> Result<(Vec<String>, u16), String> {
+        match target {
+            Target::Host { host, port } => Ok((vec![host.clone()], *port)),
+            Target::Mx { domain, port } => {
+                self.emit(Event::DnsQuery {
+                    name: domain.clone(),
+                    rtype: "MX".into(),
+                });
+                let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
+                match r.mx(domain).await.map_err(|e| e.to_string())? {
+                    MxAnswer::Mx(list) => {
+                        self.emit(Event::DnsAnswer {
+                            name: domain.clone(),
+                            rtype: "MX".into(),
+                            records: list
+                                .iter()
+                                .map(|m| format!("{} {}", m.preference, m.host))
+                                .collect(),
+                        });
+                        Ok((list.into_iter().map(|m| m.host).collect(), *port))
+                    }
+                    MxAnswer::Implicit => {
+                        self.emit(Event::Info {
+                            message: format!("{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"),
+                        });
+                        Ok((vec![domain.clone()], *port))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn addresses(&mut self, host: &str) -> Result<Vec<IpAddr>, String> {
+        let family = self.family();
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        self.emit(Event::DnsQuery {
+            name: host.to_string(),
+            rtype: "A/AAAA".into(),
+        });
+        let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
+        let list = r.addresses(host, family).await.map_err(|e| e.to_string())?;
+        self.emit(Event::DnsAnswer {
+            name: host.to_string(),
+            rtype: "A/AAAA".into(),
+            records: list.iter().map(IpAddr::to_string).collect(),
+        });
+        Ok(list
+            .into_iter()
+            .filter(|ip| match family {
+                Family::Any => true,
+                Family::V4 => ip.is_ipv4(),
+                Family::V6 => ip.is_ipv6(),
+            })
+            .collect())
+    }
+
+    fn report_tls_error(&mut self, e: tls::TlsError) {
+        match e {
+            tls::TlsError::Verify { reason, info } => {
+                self.emit(Event::TlsStarted { info: *info });
+                self.emit(Event::TlsFailed {
+                    reason: format!(
+                        "certificate verification failed: {reason} (use --insecure to go on anyway)"
+                    ),
+                });
+            }
+            other => self.emit(Event::TlsFailed {
+                reason: other.to_string(),
+            }),
+        }
+    }
+
+    /// Close the connection without a word (end of the program, `:reconnect`).
+    async fn close_quietly(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+        }
+        if let Some(s) = self.session.as_mut() {
+            s.close();
+            while s.poll_event().is_some() {}
+            while s.poll_action().is_some() {}
+        }
+    }
+
+    /// QUIT if the connection is still up (Ctrl-D, end of a script, `:quit`).
+    async fn quit(&mut self) {
+        if self.connected() {
+            self.seen.clear();
+            if let Some(s) = self.session.as_mut() {
+                if s.state().in_data {
+                    // Typing content: end the message first, or QUIT would become content.
+                    s.send_line(".");
+                }
+                s.send_line("QUIT");
+            }
+            self.settle().await;
+            self.record(":quit", &[]);
+        }
+    }
+
+    // ----- pumping --------------------------------------------------------------------------
+
+    async fn read_some(&mut self) -> std::io::Result<usize> {
+        match self.conn.as_mut() {
+            Some(c) => c.read(&mut self.rbuf).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn on_read(&mut self, n: std::io::Result<usize>) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        match n {
+            Ok(0) => s.feed_eof(),
+            Ok(n) => {
+                self.last_activity = Instant::now();
+                s.feed(&self.rbuf[..n]);
+            }
+            Err(e) => {
+                self.out.emit(&Event::Warning {
+                    message: format!("read failed: {e}"),
+                });
+                s.feed_eof();
+            }
+        }
+    }
+
+    /// Render what the session has to say, write what it wants written, run its actions.
+    async fn pump_out(&mut self) {
+        loop {
+            let Some(s) = self.session.as_mut() else {
+                return;
+            };
+            let mut progressed = false;
+            while let Some(ev) = s.poll_event() {
+                progressed = true;
+                match &ev {
+                    Event::Received { reply, phase, .. } => {
+                        self.seen.push(Seen {
+                            code: reply.code.unwrap_or(0),
+                            phase: *phase,
+                            text: reply.lines.first().cloned().unwrap_or_default(),
+                        });
+                        self.out.emit(&ev);
+                        self.out.emit(&Event::Timing {
+                            phase: *phase,
+                            ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
+                        });
+                        self.waiting_since = Instant::now();
+                        continue;
+                    }
+                    Event::Closed { expected } => self.close_expected = *expected,
+                    _ => {}
+                }
+                self.out.emit(&ev);
+            }
+            if let Some(bytes) = s.poll_transmit() {
+                progressed = true;
+                let t = self.timeout();
+                let write = async {
+                    match self.conn.as_mut() {
+                        Some(c) => {
+                            c.write_all(&bytes).await?;
+                            c.flush().await
+                        }
+                        None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+                    }
+                };
+                match with_timeout(t, write).await {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => {
+                        self.out.emit(&Event::Warning {
+                            message: format!("write failed: {e}"),
+                        });
+                        if let Some(s) = self.session.as_mut() {
+                            s.feed_eof();
+                        }
+                    }
+                    None => {
+                        self.out.emit(&Event::Warning {
+                            message: "write timed out".into(),
+                        });
+                        if let Some(s) = self.session.as_mut() {
+                            s.feed_eof();
+                        }
+                    }
+                }
+                self.waiting_since = Instant::now();
+                self.last_activity = self.waiting_since;
+            }
+            let action = self.session.as_mut().and_then(|s| s.poll_action());
+            match action {
+                Some(Action::StartTls) => {
+                    progressed = true;
+                    self.handshake().await;
+                }
+                Some(Action::Close) => {
+                    progressed = true;
+                    if let Some(mut c) = self.conn.take() {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+                    }
+                }
+                None => {}
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if let Ok(mut c) = self.completion.lock() {
+            c.caps = self
+                .session
+                .as_ref()
+                .and_then(|s| s.capabilities().cloned());
+        }
+        if self.session.as_ref().is_some_and(|s| s.is_closed()) {
+            self.conn = None;
+            if !self.close_reported && self.notices {
+                self.close_reported = true;
+                let msg = if self.close_expected {
+                    "connection closed — :reconnect or :quit"
+                } else {
+                    "server closed the connection — :reconnect or :quit"
+                };
+                self.say(msg);
+            }
+        }
+    }
+
+    async fn handshake(&mut self) {
+        let t = self.timeout();
+        let params = self.tls_params();
+        let host = self.host.clone();
+        let Some(Conn::Plain(tcp)) = self.conn.take() else {
+            if let Some(s) = self.session.as_mut() {
+                s.tls_failed("STARTTLS on a connection that is not plain TCP");
+            }
+            return;
+        };
+        let t0 = Instant::now();
+        let r = with_timeout(t, tls::connect(tcp, &host, &params)).await;
+        self.out.emit(&Event::Timing {
+            phase: Phase::StartTls,
+            ms: t0.elapsed().as_secs_f64() * 1000.0,
+        });
+        match r {
+            Some(Ok((stream, info))) => {
+                self.out.emit(&Event::TlsStarted { info });
+                self.conn = Some(Conn::Tls(Box::new(stream)));
+                if let Some(s) = self.session.as_mut() {
+                    s.tls_established();
+                }
+            }
+            Some(Err(e)) => {
+                let reason = e.to_string();
+                self.report_tls_error(e);
+                if let Some(s) = self.session.as_mut() {
+                    s.tls_failed(&reason);
+                }
+            }
+            None => {
+                self.out.emit(&Event::TlsFailed {
+                    reason: "TLS handshake timed out".into(),
+                });
+                if let Some(s) = self.session.as_mut() {
+                    s.tls_failed("timed out");
+                }
+            }
+        }
+        self.waiting_since = Instant::now();
+    }
+
+    /// Pump until every expected reply is in (or the timeout, or Ctrl-C on a terminal). After
+    /// `:raw`, listen until the line has been quiet for a moment.
+    async fn settle(&mut self) {
+        let timeout = self.timeout();
+        loop {
+            self.pump_out().await;
+            let Some(s) = self.session.as_ref() else {
+                return;
+            };
+            if s.is_closed() || self.conn.is_none() {
+                return;
+            }
+            let raw_wait = !s.awaiting_reply() && s.raw_outstanding();
+            if !s.awaiting_reply() && !raw_wait {
+                return;
+            }
+            let deadline = if raw_wait {
+                self.last_activity + RAW_QUIET
+            } else if timeout.is_zero() {
+                Instant::now() + Duration::from_secs(86400 * 365)
+            } else {
+                self.waiting_since + timeout
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
+            let interactive = self.interactive;
+            let r = tokio::select! {
+                r = tokio::time::timeout_at(deadline, self.read_some()) => Some(r),
+                _ = ctrl_c(interactive) => None,
+            };
+            match r {
+                None => {
+                    self.out.emit(&Event::Warning {
+                        message:
+                            "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
+                                .into(),
+                    });
+                    return;
+                }
+                Some(Err(_)) => {
+                    if !raw_wait {
+                        self.out.emit(&Event::Warning {
+                            message: format!(
+                                "no reply within {}s: a late reply will be shown when it arrives",
+                                timeout.as_secs_f64()
+                            ),
+                        });
+                    }
+                    return;
+                }
+                Some(Ok(n)) => self.on_read(n),
+            }
+        }
+    }
+
+    // ----- inputs -------------------------------------------------------------------------
+
+    /// Run one input line (an SMTP line or a meta-command) to completion.
+    async fn execute(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
+        self.seen.clear();
+        let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
+        if !in_data && line.trim_start().starts_with(':') {
+            return self.meta(line.trim(), feed).await;
+        }
+        if !in_data && line.trim().is_empty() {
+            return Flow::Continue;
+        }
+        if !self.connected() {
+            self.error("not connected: :reconnect or :quit");
+            return Flow::Continue;
+        }
+        let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
+        if !in_data && !secret {
+            self.envelope.observe(line);
+        }
+        if let Some(s) = self.session.as_mut() {
+            s.send_line(line);
+        }
+        self.settle().await;
+        if secret {
+            if let Some(r) = self.recorder.as_mut() {
+                r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
+            }
+        } else {
+            self.record(line, &[]);
+        }
+        Flow::Continue
+    }
+
+    async fn meta(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
+        let m = match meta::parse(line) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error(e);
+                return Flow::Continue;
+            }
+        };
+        let needs_connection = matches!(
+            m,
+            Meta::StartTls | Meta::Auth { .. } | Meta::Data { .. } | Meta::Send | Meta::Raw(_)
+        );
+        if needs_connection && !self.connected() {
+            self.error("not connected: :reconnect or :quit");
+            return Flow::Continue;
+        }
+        match m {
+            Meta::StartTls => {
+                if let Some(s) = self.session.as_mut() {
+                    s.starttls();
+                }
+                self.settle().await;
+                self.record(":starttls", &[]);
+            }
+            Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
+            Meta::Data { file } => self.data(file, feed).await,
+            Meta::Send => {
+                if self.envelope.from.is_none() || self.envelope.rcpts.is_empty() {
+                    self.error(":send needs an envelope: type MAIL FROM:<…> and RCPT TO:<…> first");
+                    return Flow::Continue;
+                }
+                let msg = self.default_message();
+                if let Some(s) = self.session.as_mut() {
+                    s.data(&msg);
+                }
+                self.settle().await;
+                self.record(":send", &[]);
+            }
+            Meta::Raw(bytes) => {
+                if let Some(s) = self.session.as_mut() {
+                    s.send_raw(&bytes);
+                }
+                self.last_activity = Instant::now();
+                self.settle().await;
+                self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
+            }
+            Meta::Explain(code) => match crate::smtp::codes::explain_code(&code) {
+                Some(text) => self.say(&text),
+                None => self.error(format!(
+                    "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
+                )),
+            },
+            Meta::Caps => {
+                let text = match self.session.as_ref().and_then(|s| s.capabilities()) {
+                    None => "no EHLO reply yet (or forgotten after STARTTLS): type EHLO name".to_string(),
+                    Some(c) if c.keywords.is_empty() => {
+                        format!("{}: no extensions (HELO, or a bare EHLO reply)", c.greeting)
+                    }
+                    Some(c) => {
+                        let mut t = format!("{}:", c.greeting);
+                        for k in &c.keywords {
+                            t.push_str(&format!("\n  {:<16} {}", k.keyword, k.params.join(" ")));
+                        }
+                        t
+                    }
+                };
+                self.say(&text);
+            }
+            Meta::Reconnect(t) => {
+                if let Some(t) = t {
+                    match args::parse_target(&t, self.args.port, self.args.tls_on_connect) {
+                        Ok(t) => self.target = Some(t),
+                        Err(e) => {
+                            self.error(e);
+                            return Flow::Continue;
+                        }
+                    }
+                }
+                self.close_quietly().await;
+                self.session = None;
+                if Box::pin(self.connect(feed, false)).await.is_ok() {
+                    self.record(":reconnect", &[]);
+                }
+            }
+            Meta::Record(None) => {
+                if self.recorder.take().is_some() {
+                    self.say("recording stopped");
+                } else {
+                    self.say("not recording: :record FILE starts");
+                }
+            }
+            Meta::Record(Some(path)) => {
+                self.start_recording(&path);
+                if let Some(r) = self.recorder.as_mut() {
+                    r.comment("recording began mid-session: the banner is not checked on replay");
+                }
+            }
+            Meta::Replay(path) => match record::load(&path) {
+                Ok(script) => {
+                    let code = Box::pin(self.run_script(&script, false)).await;
+                    if code != EXIT_OK {
+                        self.say(&format!("replay stopped (a send would exit {code})"));
+                    }
+                }
+                Err(e) => self.error(e),
+            },
+            Meta::Help => self.say(meta::HELP),
+            Meta::Quit => {
+                self.quit().await;
+                return Flow::Quit;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn default_message(&self) -> Vec<u8> {
+        use time::format_description::well_known::Rfc2822;
+        let now =
+            time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let date = now.format(&Rfc2822).unwrap_or_default();
+        let unique = format!(
+            "{}.{}.{}",
+            now.unix_timestamp(),
+            std::process::id(),
+            nonce().unwrap_or_default().replace(['+', '/', '='], "")
+        );
+        meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
+    }
+
+    async fn auth(&mut self, mechanism: String, user: Option<String>, feed: &mut Feed<'_>) {
+        let mech = mechanism.to_ascii_uppercase();
+        let user = match user.or_else(|| std::env::var("EHLO_AUTH_USER").ok()) {
+            Some(u) => u,
+            None => match feed.line("user: ", LineKind::Data).await {
+                Input::Line(u) => u,
+                _ => {
+                    self.say("AUTH cancelled");
+                    return;
+                }
+            },
+        };
+        let token_mech = matches!(mech.as_str(), "XOAUTH2" | "OAUTHBEARER");
+        let (env, prompt) = if token_mech {
+            ("EHLO_AUTH_TOKEN", "token (not shown): ")
+        } else {
+            ("EHLO_AUTH_PASSWORD", "password (not shown): ")
+        };
+        let secret = match std::env::var(env).ok().filter(|s| !s.is_empty()) {
+            Some(s) => Some(s),
+            None if mech == "LOGIN"
+                || mech == "PLAIN"
+                || mech == "CRAM-MD5"
+                || token_mech
+                || mech.starts_with("SCRAM") =>
+            {
+                match feed.line(prompt, LineKind::Secret).await {
+                    Input::Line(s) => Some(s),
+                    _ => {
+                        self.say("AUTH cancelled");
+                        return;
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut creds = Credentials {
+            user: user.clone(),
+            nonce: nonce(),
+            host: Some(self.host.clone()),
+            port: match &self.target {
+                Some(Target::Host { port, .. } | Target::Mx { port, .. }) => Some(*port),
+                None => None,
+            },
+            ..Credentials::default()
+        };
+        if token_mech {
+            creds.token = secret.map(Secret::new);
+        } else {
+            creds.password = secret.map(Secret::new);
+        }
+        let started = self.session.as_mut().is_some_and(|s| s.auth(&mech, creds));
+        self.settle().await;
+        if started {
+            self.record(&format!(":auth {mech} {user}"), &[]);
+        }
+    }
+
+    async fn data(&mut self, file: Option<std::path::PathBuf>, feed: &mut Feed<'_>) {
+        let (content, body, input) = match file {
+            Some(path) => match read_bounded(&path) {
+                Ok(c) => (c, Vec::new(), format!(":data @{}", path.display())),
+                Err(e) => {
+                    self.error(e);
+                    return;
+                }
+            },
+            None => {
+                if self.interactive {
+                    self.say("type the message; a line holding only \".\" ends it (dot-stuffing is done for you), Ctrl-C cancels");
+                }
+                let mut lines = Vec::new();
+                loop {
+                    match feed.line("data> ", LineKind::Data).await {
+                        Input::Line(l) if l == "." => break,
+                        Input::Line(l) => {
+                            if lines.len() >= 1_000_000 {
+                                self.error("message too long for typed entry: use :data @file");
+                                return;
+                            }
+                            lines.push(l)
+                        }
+                        Input::Interrupted => {
+                            self.say("message cancelled: nothing was sent");
+                            return;
+                        }
+                        Input::Eof => {
+                            if matches!(feed, Feed::Ui(_)) {
+                                self.say("message cancelled (end of input): nothing was sent");
+                                return;
+                            }
+                            break;
+                        }
+                    }
+                }
+                let mut c = lines.join("\n").into_bytes();
+                c.push(b'\n');
+                (c, lines, ":data".to_string())
+            }
+        };
+        if let Some(s) = self.session.as_mut() {
+            s.data(&content);
+        }
+        self.settle().await;
+        self.record(&input, &body);
+    }
+
+    /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
+    /// compare every reply code. Returns 0 or the exit code of the first difference.
+    async fn run_script(&mut self, script: &Script, standalone: bool) -> u8 {
+        if standalone {
+            let mut feed = Feed::Lines(Vec::new().into_iter());
+            if let Err(code) = self.connect(&mut feed, true).await {
+                return code;
+            }
+            if !script.banner.is_empty()
+                && let Some(code) = self.check(0, "(banner)", &script.banner)
+            {
+                return code;
+            }
+        }
+        for step in &script.steps {
+            let mut feed = Feed::Lines(step.body.clone().into_iter());
+            let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
+                return code;
+            }
+            if flow == Flow::Quit {
+                break;
+            }
+        }
+        self.say(&format!(
+            "replay: {} step(s), every reply code as recorded",
+            script.steps.len()
+        ));
+        EXIT_OK
+    }
+
+    /// Compare the codes seen with the recorded ones; on a difference print both and return the
+    /// exit code of the phase it happened in.
+    fn check(&mut self, lineno: usize, input: &str, expected: &[u16]) -> Option<u8> {
+        let got: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        if got == expected {
+            return None;
+        }
+        let i = got
+            .iter()
+            .zip(expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(expected.len()));
+        let show = |v: &[u16]| {
+            if v.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")
+            }
+        };
+        let detail = self
+            .seen
+            .get(i)
+            .map(|s| format!(" ({} {})", s.code, s.text))
+            .unwrap_or_default();
+        let code = match self.seen.get(i) {
+            Some(s) => phase_exit_code(s.phase),
+            None if self.session.as_ref().is_none_or(|s| s.is_closed()) => EXIT_CLOSED,
+            None => phase_exit_code(
+                self.session
+                    .as_ref()
+                    .map(|s| s.phase())
+                    .unwrap_or(Phase::Other),
+            ),
+        };
+        let code = if code == EXIT_OK { EXIT_CLOSED } else { code };
+        let at = if lineno == 0 {
+            "banner".to_string()
+        } else {
+            format!("line {lineno} `> {input}`")
+        };
+        self.error(format!(
+            "replay: {at}: expected {}, got {}{detail}",
+            show(expected),
+            show(&got)
+        ));
+        Some(code)
+    }
+}
+
+/// Random client nonce for SCRAM (the sans-IO core has no randomness of its own).
+fn nonce() -> Option<String> {
+    let mut b = [0u8; 18];
+    openssl::rand::rand_bytes(&mut b).ok()?;
+    Some(crate::smtp::auth::scram_nonce(&b))
+}
+
+/// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    const MAX: u64 = 64 * 1024 * 1024;
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut v = Vec::new();
+    f.take(MAX + 1)
+        .read_to_end(&mut v)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if v.len() as u64 > MAX {
+        return Err(format!("{} is over 64 MiB", path.display()));
+    }
+    Ok(v)
+}
+
+async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    if t.is_zero() {
+        Some(fut.await)
+    } else {
+        tokio::time::timeout(t, fut).await.ok()
+    }
+}
+
+/// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).
+async fn ctrl_c(interactive: bool) {
+    if interactive && tokio::signal::ctrl_c().await.is_ok() {
+        return;
+    }
+    std::future::pending::<()>().await
+}
+
+/// Give the transcript and the console (help, `:caps`, notices) one underlying stream, so their
+/// lines stay in order.
+fn split_console(out: Console) -> (Console, Console) {
+    let shared = Arc::new(Mutex::new(out));
+    (
+        Box::new(SharedWriter(shared.clone())),
+        Box::new(SharedWriter(shared)),
+    )
+}
+
+struct SharedWriter(Arc<Mutex<Console>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut w) => w.write(b),
+            Err(_) => Ok(b.len()),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock() {
+            Ok(mut w) => w.flush(),
+            Err(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,1108 @@
+//! The hand-driven client session behind `ehlo repl`: the user types the dialogue, this sans-IO
+//! machine sends each line verbatim with CRLF, owns the ONE read buffer and reply parser, infers
+//! the phase of every command for explanations, tracks the prompt state (TLS, AUTH, transaction)
+//! and the EHLO capabilities for completion, and runs the helpers a human should not do by hand:
+//! STARTTLS (RFC 3207), a SASL exchange (RFC 4954) with secrets masked, and DATA with
+//! dot-stuffing (RFC 5321 §4.5.2). Same poll API as `smtp::client::Session`.
+
+use std::collections::VecDeque;
+
+use crate::smtp::auth::{self, Credentials, Mechanism};
+use crate::smtp::capabilities::Capabilities;
+use crate::smtp::client::Action;
+use crate::smtp::codes;
+use crate::smtp::command::Command;
+use crate::smtp::data::{self, Fixup};
+use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
+use crate::smtp::reply::{Limits, Reply, ReplyParser};
+
+/// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
+pub const MAX_COMMAND_LINE: usize = 512;
+/// Longest text line of message content including CRLF (RFC 5321 §4.5.3.1.6).
+pub const MAX_TEXT_LINE: usize = 1000;
+
+/// What the next reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The 220 greeting (RFC 5321 §4.3.1).
+    Banner,
+    /// A typed command line of this phase; `verb` tells how its reply changes the state.
+    Line { phase: Phase, verb: Verb },
+    /// The 220 to STARTTLS (typed or `:starttls`).
+    StartTls,
+    /// A reply during `:auth` (334 or the final 235).
+    Auth,
+    /// The 354 to `:data`'s DATA; the content waits in `data_content`.
+    DataHelper,
+    /// The reply to the end-of-data dot.
+    Dot,
+}
+
+impl Expect {
+    fn phase(self) -> Phase {
+        match self {
+            Expect::Banner => Phase::Banner,
+            Expect::Line { phase, .. } => phase,
+            Expect::StartTls => Phase::StartTls,
+            Expect::Auth => Phase::Auth,
+            Expect::DataHelper => Phase::Data,
+            Expect::Dot => Phase::Dot,
+        }
+    }
+}
+
+/// Verbs whose replies change the session state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Ehlo,
+    Helo,
+    Mail,
+    Data,
+    Rset,
+    Auth,
+    Quit,
+    Other,
+}
+
+/// Phase and state-relevant verb of a typed command line (case-insensitive verb).
+fn classify(line: &str, tls_upgraded: bool) -> (Phase, Verb) {
+    let verb = line
+        .split([' ', '\t'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let greeting = if tls_upgraded {
+        Phase::HeloAfterTls
+    } else {
+        Phase::Helo
+    };
+    match verb.as_str() {
+        "EHLO" | "LHLO" => (greeting, Verb::Ehlo),
+        "HELO" => (greeting, Verb::Helo),
+        "MAIL" => (Phase::Mail, Verb::Mail),
+        "RCPT" => (Phase::Rcpt, Verb::Other),
+        "DATA" => (Phase::Data, Verb::Data),
+        "BDAT" => (Phase::Dot, Verb::Other),
+        "RSET" => (Phase::Other, Verb::Rset),
+        "AUTH" => (Phase::Auth, Verb::Auth),
+        "QUIT" => (Phase::Quit, Verb::Quit),
+        "STARTTLS" => (Phase::StartTls, Verb::Other),
+        "XCLIENT" => (Phase::Xclient, Verb::Other),
+        _ => (Phase::Other, Verb::Other),
+    }
+}
+
+/// The state shown in the prompt (`ehlo[tls|authed|mail]> `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PromptState {
+    /// The transport is encrypted.
+    pub tls: bool,
+    /// AUTH succeeded (235).
+    pub authed: bool,
+    /// Inside a mail transaction: after a 250 to MAIL, until the end of data or RSET.
+    pub in_transaction: bool,
+    /// After a 354 to a typed DATA: typed lines are message content until a lone `.`.
+    pub in_data: bool,
+    /// The server closed the connection (or the session was closed).
+    pub closed: bool,
+}
+
+impl PromptState {
+    /// The prompt text, e.g. `ehlo[tls|authed|mail]> ` (`data` while typing content).
+    pub fn prompt(&self) -> String {
+        if self.closed {
+            return "ehlo[closed]> ".into();
+        }
+        let mut parts = vec![if self.tls { "tls" } else { "plain" }];
+        if self.authed {
+            parts.push("authed");
+        }
+        if self.in_data {
+            parts.push("data");
+        } else if self.in_transaction {
+            parts.push("mail");
+        }
+        format!("ehlo[{}]> ", parts.join("|"))
+    }
+}
+
+/// A SASL exchange started by [`ManualSession::auth`].
+struct AuthRun {
+    mech: Box<dyn Mechanism>,
+}
+
+impl std::fmt::Debug for AuthRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRun")
+            .field("mechanism", &self.mech.name())
+            .finish()
+    }
+}
+
+/// The session for user-typed lines. Feed it bytes, drain what it wants written, the events it
+/// saw and the actions it needs; it never does I/O itself.
+#[derive(Debug)]
+pub struct ManualSession {
+    /// The ONE read buffer (bytes after a complete reply stay here: the STARTTLS injection check
+    /// looks at them).
+    buf: Vec<u8>,
+    parser: ReplyParser,
+    pending: VecDeque<Expect>,
+    transmit: Vec<u8>,
+    events: VecDeque<Event>,
+    actions: VecDeque<Action>,
+    tls: bool,
+    /// TLS came from STARTTLS (so a later EHLO is "EHLO after TLS").
+    tls_upgraded: bool,
+    caps: Option<Capabilities>,
+    authenticated: bool,
+    in_transaction: bool,
+    /// After a 354 to a typed DATA: typed lines are content.
+    in_data: bool,
+    /// A typed AUTH got a 334: the next typed line is a SASL response (a secret).
+    typed_auth_continues: bool,
+    auth: Option<AuthRun>,
+    /// Content for `:data`, waiting for the 354.
+    data_content: Option<Vec<u8>>,
+    /// Name for the EHLO sent again after STARTTLS (the last typed one, or the default).
+    helo_name: String,
+    show_secrets: bool,
+    raw_events: bool,
+    /// `:raw` bytes went out since the last command: replies to them are not unsolicited.
+    raw_outstanding: bool,
+    quit_sent: bool,
+    closed: bool,
+    last_phase: Phase,
+}
+
+impl ManualSession {
+    /// A session on a fresh connection, waiting for the banner. `helo_name` is used for the EHLO
+    /// after STARTTLS when the user typed none; `tls` is true for implicit TLS.
+    pub fn new(helo_name: impl Into<String>, tls: bool, show_secrets: bool) -> ManualSession {
+        ManualSession {
+            buf: Vec::new(),
+            parser: ReplyParser::new(Limits::default()),
+            pending: VecDeque::from([Expect::Banner]),
+            transmit: Vec::new(),
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+            tls,
+            tls_upgraded: false,
+            caps: None,
+            authenticated: false,
+            in_transaction: false,
+            in_data: false,
+            typed_auth_continues: false,
+            auth: None,
+            data_content: None,
+            helo_name: helo_name.into(),
+            show_secrets,
+            raw_events: false,
+            raw_outstanding: false,
+            quit_sent: false,
+            closed: false,
+            last_phase: Phase::Banner,
+        }
+    }
+
+    /// Also emit [`Event::RawSent`] for every write (secrets masked).
+    pub fn set_raw_events(&mut self, on: bool) {
+        self.raw_events = on;
+    }
+
+    // ----- poll API ---------------------------------------------------------------------------
+
+    /// Bytes read from the transport.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        while !self.closed && !self.awaiting_tls() {
+            let Some(reply) = self.parser.next_reply(&mut self.buf) else {
+                break;
+            };
+            self.on_reply(reply);
+        }
+    }
+
+    /// The transport reached end of file.
+    pub fn feed_eof(&mut self) {
+        if self.closed {
+            return;
+        }
+        while let Some(reply) = self.parser.finish(&mut self.buf) {
+            self.on_reply(reply);
+            if self.closed {
+                return;
+            }
+        }
+        self.pending.clear();
+        self.in_data = false;
+        self.in_transaction = false;
+        self.closed = true;
+        self.events.push_back(Event::Closed {
+            expected: self.quit_sent,
+        });
+    }
+
+    /// Bytes to write, if any.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.transmit))
+        }
+    }
+
+    /// Next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Next action, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ----- state ------------------------------------------------------------------------------
+
+    /// Are replies still expected (the REPL waits for them before the next prompt)?
+    pub fn awaiting_reply(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Were `:raw` bytes sent that may still draw replies?
+    pub fn raw_outstanding(&self) -> bool {
+        self.raw_outstanding
+    }
+
+    /// The phase of the reply awaited (or of the last command).
+    pub fn phase(&self) -> Phase {
+        self.pending
+            .front()
+            .map(|e| e.phase())
+            .unwrap_or(self.last_phase)
+    }
+
+    /// State for the prompt.
+    pub fn state(&self) -> PromptState {
+        PromptState {
+            tls: self.tls,
+            authed: self.authenticated,
+            in_transaction: self.in_transaction,
+            in_data: self.in_data,
+            closed: self.closed,
+        }
+    }
+
+    /// The latest EHLO capabilities (forgotten after STARTTLS, RFC 3207 §4.2).
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// Is the next typed line a secret (a SASL response after a typed AUTH got 334)? The REPL
+    /// keeps such a line out of the history and the recording.
+    pub fn expects_secret(&self) -> bool {
+        self.typed_auth_continues
+    }
+
+    /// Is the session over?
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Is the transport encrypted?
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    fn awaiting_tls(&self) -> bool {
+        self.actions.contains(&Action::StartTls)
+    }
+
+    // ----- user input -------------------------------------------------------------------------
+
+    /// Send one typed line verbatim plus CRLF. The phase is inferred from the verb; after a 354
+    /// to a typed DATA the line is message content (a lone `.` ends it). Nothing is changed in
+    /// the line: no magic letters, no case folding.
+    pub fn send_line(&mut self, line: &str) {
+        if self.closed {
+            self.error("not connected: :reconnect or :quit");
+            return;
+        }
+        self.raw_outstanding = false;
+        let mut wire = line.as_bytes().to_vec();
+        wire.extend_from_slice(b"\r\n");
+        if line.contains(['\r', '\n']) {
+            self.warn("the line contains a CR or LF: sent as typed (use :raw for exact bytes)");
+        }
+        if self.in_data {
+            if wire.len() > MAX_TEXT_LINE {
+                self.warn(format!(
+                    "content line is {} octets with CRLF, over the {MAX_TEXT_LINE}-octet limit of RFC 5321 §4.5.3.1.6",
+                    wire.len()
+                ));
+            }
+            if line == "." {
+                self.in_data = false;
+                self.queue(&wire, line.to_string(), SentKind::Body, Phase::Dot, false);
+                self.pending.push_back(Expect::Dot);
+            } else {
+                self.queue(&wire, line.to_string(), SentKind::Body, Phase::Dot, false);
+            }
+            return;
+        }
+        if wire.len() > MAX_COMMAND_LINE {
+            self.warn(format!(
+                "command line is {} octets with CRLF, over the {MAX_COMMAND_LINE}-octet limit of RFC 5321 §4.5.3.1.4: sent as typed",
+                wire.len()
+            ));
+        }
+        if self.typed_auth_continues {
+            // A SASL response typed by hand: a secret unless the user asked to see secrets.
+            self.typed_auth_continues = false;
+            let secret = !self.show_secrets && !line.is_empty() && line != "*";
+            let shown = if secret {
+                auth::mask(line)
+            } else {
+                line.to_string()
+            };
+            self.queue(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+            self.pending.push_back(Expect::Line {
+                phase: Phase::Auth,
+                verb: Verb::Auth,
+            });
+            return;
+        }
+        let (phase, verb) = classify(line, self.tls_upgraded);
+        let (shown, redacted) = match verb {
+            // `AUTH PLAIN <base64>` carries the password: mask the initial response.
+            Verb::Auth if !self.show_secrets => mask_auth_line(line),
+            _ => (line.to_string(), false),
+        };
+        if matches!(verb, Verb::Ehlo | Verb::Helo)
+            && let Some(name) = line.split_whitespace().nth(1)
+        {
+            self.helo_name = name.to_string();
+        }
+        if verb == Verb::Quit {
+            self.quit_sent = true;
+        }
+        self.queue(&wire, shown, SentKind::Command, phase, redacted);
+        let expect = if phase == Phase::StartTls && !self.tls {
+            Expect::StartTls
+        } else {
+            Expect::Line { phase, verb }
+        };
+        self.pending.push_back(expect);
+    }
+
+    /// Send bytes exactly as given (`:raw`). Replies they draw are shown as answers, not as
+    /// unsolicited.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        if self.closed {
+            self.error("not connected: :reconnect or :quit");
+            return;
+        }
+        self.raw_outstanding = true;
+        let shown = String::from_utf8_lossy(bytes).into_owned();
+        self.queue(bytes, shown, SentKind::Raw, self.last_phase, false);
+    }
+
+    /// `:starttls`: send STARTTLS; on 220 the session asks for [`Action::StartTls`].
+    pub fn starttls(&mut self) {
+        if self.tls {
+            self.error("the connection is already encrypted");
+            return;
+        }
+        if self.caps.as_ref().is_some_and(|c| !c.has("STARTTLS")) {
+            self.warn("STARTTLS is not advertised in the last EHLO reply: sending it anyway");
+        }
+        self.send_line("STARTTLS");
+    }
+
+    /// The TLS handshake asked for succeeded: forget what was said in plain text and EHLO again
+    /// (RFC 3207 §4.2).
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        self.tls_upgraded = true;
+        self.caps = None;
+        self.authenticated = false;
+        self.in_transaction = false;
+        self.buf.clear();
+        let line = format!("EHLO {}", self.helo_name);
+        self.send_line(&line);
+    }
+
+    /// The TLS handshake failed: the connection is unusable.
+    pub fn tls_failed(&mut self, reason: &str) {
+        self.error(format!("TLS failed: {reason}"));
+        self.close();
+    }
+
+    /// `:auth MECH`: run a SASL mechanism to completion, secrets masked (same-length `*`) unless
+    /// show-secrets. Returns false (with an error event) when the mechanism is unknown or lacks a
+    /// credential; nothing is sent then.
+    pub fn auth(&mut self, mechanism: &str, creds: Credentials) -> bool {
+        if self.closed {
+            self.error("not connected: :reconnect or :quit");
+            return false;
+        }
+        let name = mechanism.to_ascii_uppercase();
+        let Some(mut mech) = auth::mechanism(&name, &creds) else {
+            self.error(format!(
+                "ehlo does not implement AUTH {name} (it knows {})",
+                auth::SUPPORTED.join(", ")
+            ));
+            return false;
+        };
+        if let Err(e) = mech.ready() {
+            self.error(format!("AUTH {name}: {e}"));
+            return false;
+        }
+        if let Some(caps) = &self.caps {
+            let offered = caps.auth_mechanisms();
+            if !offered.contains(&name) {
+                self.warn(format!(
+                    "AUTH {name} is not advertised (offered: {}): trying anyway",
+                    if offered.is_empty() {
+                        "none".to_string()
+                    } else {
+                        offered.join(" ")
+                    }
+                ));
+            }
+        }
+        if !self.tls {
+            self.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
+        }
+        self.raw_outstanding = false;
+        let initial = mech.initial_response();
+        let (wire_ir, shown_ir, secret) = match &initial {
+            Some(step) => {
+                let b64 = auth::encode_initial(step);
+                let secret = step.secret && !self.show_secrets;
+                let shown = if secret {
+                    auth::mask(&b64)
+                } else {
+                    b64.clone()
+                };
+                (Some(b64), Some(shown), secret)
+            }
+            None => (None, None, false),
+        };
+        let wire = Command::Auth {
+            mechanism: name.clone(),
+            initial: wire_ir,
+        }
+        .encode();
+        let shown = match shown_ir {
+            Some(s) => format!("AUTH {name} {s}"),
+            None => format!("AUTH {name}"),
+        };
+        self.queue(&wire, shown, SentKind::Command, Phase::Auth, secret);
+        self.pending.push_back(Expect::Auth);
+        self.auth = Some(AuthRun { mech });
+        true
+    }
+
+    /// `:data`: send DATA, and on 354 the content encoded with every fix-up (LF→CRLF,
+    /// dot-stuffing, the end marker), shown as sent.
+    pub fn data(&mut self, content: &[u8]) {
+        if self.closed {
+            self.error("not connected: :reconnect or :quit");
+            return;
+        }
+        self.raw_outstanding = false;
+        let wire = Command::Data.encode();
+        self.queue(&wire, "DATA".into(), SentKind::Command, Phase::Data, false);
+        self.pending.push_back(Expect::DataHelper);
+        self.data_content = Some(content.to_vec());
+    }
+
+    /// The REPL closed the connection itself (`:reconnect`, `:quit` without QUIT).
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.pending.clear();
+            self.in_data = false;
+            self.in_transaction = false;
+            self.actions.push_back(Action::Close);
+            self.events.push_back(Event::Closed { expected: true });
+        }
+    }
+
+    // ----- output helpers -----------------------------------------------------------------
+
+    fn queue(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+    ) {
+        self.last_phase = phase;
+        let lines = match kind {
+            SentKind::Body => data::count_lines(wire),
+            _ => 1,
+        };
+        self.events.push_back(Event::Sent {
+            text: display.clone(),
+            kind,
+            bytes: wire.len(),
+            lines,
+            tls: self.tls,
+            expected: true,
+            redacted,
+            phase,
+        });
+        if self.raw_events {
+            let raw = if redacted {
+                let mut d = display.into_bytes();
+                d.extend_from_slice(b"\r\n");
+                d
+            } else {
+                wire.to_vec()
+            };
+            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
+        }
+        self.transmit.extend_from_slice(wire);
+    }
+
+    fn info(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Info {
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Warning {
+            message: message.into(),
+        });
+    }
+
+    fn error(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Error {
+            message: message.into(),
+        });
+    }
+
+    // ----- replies --------------------------------------------------------------------------
+
+    fn on_reply(&mut self, reply: Reply) {
+        let Some(expect) = self.pending.pop_front() else {
+            let phase = self.last_phase;
+            let explanation = codes::explain(&reply, phase);
+            let answers_raw = self.raw_outstanding;
+            if !answers_raw {
+                self.events.push_back(Event::Deviation {
+                    deviation: Deviation::UnsolicitedReply,
+                    phase,
+                });
+            }
+            let closing = reply.code == Some(421);
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: answers_raw,
+                phase,
+                explanation,
+            });
+            if closing {
+                self.info("421: the server is closing the connection");
+            }
+            return;
+        };
+        let phase = expect.phase();
+        let expected = match expect {
+            Expect::Banner | Expect::StartTls => reply.code == Some(220),
+            Expect::Auth => matches!(reply.code, Some(235 | 334)),
+            Expect::DataHelper => reply.code == Some(354),
+            Expect::Line {
+                verb: Verb::Data, ..
+            } => reply.code == Some(354),
+            Expect::Line {
+                verb: Verb::Quit, ..
+            } => reply.code == Some(221),
+            Expect::Line {
+                verb: Verb::Auth, ..
+            } => matches!(reply.code, Some(235 | 334)),
+            _ => reply.is_positive(),
+        };
+        let explanation = codes::explain(&reply, phase);
+        self.events.push_back(Event::Received {
+            reply: reply.clone(),
+            tls: self.tls,
+            expected,
+            phase,
+            explanation,
+        });
+        match expect {
+            Expect::Banner => {}
+            Expect::Line { verb, .. } => self.on_line_reply(verb, &reply),
+            Expect::StartTls => self.on_starttls(&reply),
+            Expect::Auth => self.on_auth(&reply),
+            Expect::DataHelper => self.on_data_helper(&reply),
+            Expect::Dot => self.in_transaction = false,
+        }
+    }
+
+    fn on_line_reply(&mut self, verb: Verb, reply: &Reply) {
+        let ok = reply.is_positive();
+        match verb {
+            Verb::Ehlo if ok => {
+                // A new EHLO resets the transaction (RFC 5321 §4.1.4).
+                self.caps = Some(Capabilities::from_reply(reply));
+                self.in_transaction = false;
+            }
+            Verb::Helo if ok => {
+                self.caps = Some(Capabilities::default());
+                self.in_transaction = false;
+            }
+            Verb::Mail if ok => self.in_transaction = true,
+            Verb::Rset if ok => self.in_transaction = false,
+            Verb::Data if reply.code == Some(354) => {
+                self.in_data = true;
+                self.info("enter the message; end it with a line holding only \".\" (type dot-stuffed lines yourself, or use :data)");
+            }
+            Verb::Auth => match reply.code {
+                Some(334) => self.typed_auth_continues = true,
+                Some(235) => self.authenticated = true,
+                _ => {}
+            },
+            Verb::Quit if reply.code == Some(221) => {
+                self.close();
+            }
+            _ => {}
+        }
+    }
+
+    fn on_starttls(&mut self, reply: &Reply) {
+        if reply.code != Some(220) {
+            return;
+        }
+        // Bytes already buffered came before the handshake: never trust them as if they came
+        // over TLS (CVE-2011-0411 class).
+        if !self.buf.is_empty() {
+            let injected = std::mem::take(&mut self.buf);
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::StartTlsInjection {
+                    bytes: Bytes(injected.clone()),
+                },
+                phase: Phase::StartTls,
+            });
+            self.warn(format!(
+                "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
+                injected.len()
+            ));
+        }
+        self.actions.push_back(Action::StartTls);
+    }
+
+    fn on_auth(&mut self, reply: &Reply) {
+        match reply.code {
+            Some(334) => {
+                let Some(run) = self.auth.as_mut() else {
+                    return;
+                };
+                let name = run.mech.name();
+                let text = reply.lines.first().cloned().unwrap_or_default();
+                let step = auth::decode_challenge(text.trim()).and_then(|c| run.mech.respond(&c));
+                if let Some(err) = run.mech.server_error() {
+                    self.info(format!("{name}: the server reports an error: {err}"));
+                }
+                match step {
+                    Ok(step) => {
+                        let b64 = auth::encode_response(&step);
+                        let secret = step.secret && !self.show_secrets;
+                        let shown = if secret {
+                            auth::mask(&b64)
+                        } else {
+                            b64.clone()
+                        };
+                        let wire = format!("{b64}\r\n").into_bytes();
+                        self.queue(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+                    }
+                    Err(e) => {
+                        // Cancel the exchange (RFC 4954 §4).
+                        self.error(format!("AUTH {name}: {e}: cancelling"));
+                        self.queue(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.auth = None;
+                    }
+                }
+                self.pending.push_back(Expect::Auth);
+            }
+            Some(235) => {
+                let verdict = self
+                    .auth
+                    .as_mut()
+                    .map(|r| (r.mech.name(), r.mech.finish(None)));
+                self.auth = None;
+                match verdict {
+                    Some((name, Err(e))) => self.error(format!("AUTH {name}: {e}")),
+                    _ => self.authenticated = true,
+                }
+            }
+            _ => self.auth = None,
+        }
+    }
+
+    fn on_data_helper(&mut self, reply: &Reply) {
+        let content = self.data_content.take().unwrap_or_default();
+        if reply.code != Some(354) {
+            self.warn("DATA was not answered with 354: the message was not sent");
+            return;
+        }
+        let wire = data::encode(&content, Fixup::ALL);
+        let shown = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue(&wire, shown, SentKind::Body, Phase::Dot, false);
+        self.pending.push_back(Expect::Dot);
+    }
+}
+
+/// Mask the initial response of a typed `AUTH MECH <base64>` line (same length).
+fn mask_auth_line(line: &str) -> (String, bool) {
+    let mut words = line.splitn(3, ' ');
+    let verb = words.next().unwrap_or("");
+    let mech = words.next();
+    match (mech, words.next()) {
+        (Some(m), Some(ir)) if !ir.is_empty() && ir != "=" => {
+            (format!("{verb} {m} {}", auth::mask(ir)), true)
+        }
+        _ => (line.to_string(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::auth::Secret;
+
+    fn sent(s: &mut ManualSession) -> String {
+        String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap()
+    }
+
+    fn events(s: &mut ManualSession) -> Vec<Event> {
+        std::iter::from_fn(|| s.poll_event()).collect()
+    }
+
+    fn received_codes(ev: &[Event]) -> Vec<(u16, bool, Phase)> {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::Received {
+                    reply,
+                    expected,
+                    phase,
+                    ..
+                } => Some((reply.code.unwrap_or(0), *expected, *phase)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ready() -> ManualSession {
+        let mut s = ManualSession::new("client.test", false, false);
+        s.feed(b"220 mx.test ESMTP\r\n");
+        let _ = events(&mut s);
+        s
+    }
+
+    #[test]
+    fn typed_lines_go_out_verbatim_with_crlf_and_phases() {
+        let mut s = ManualSession::new("client.test", false, false);
+        assert!(s.awaiting_reply());
+        s.feed(b"220 mx.test ESMTP\r\n");
+        assert!(!s.awaiting_reply());
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev), vec![(220, true, Phase::Banner)]);
+        s.send_line("ehlo Client.Test");
+        assert_eq!(sent(&mut s), "ehlo Client.Test\r\n");
+        assert!(s.awaiting_reply());
+        s.feed(b"250-mx.test\r\n250-SIZE 1000\r\n250 STARTTLS\r\n");
+        let ev = events(&mut s);
+        assert!(
+            matches!(&ev[0], Event::Sent { text, phase: Phase::Helo, kind: SentKind::Command, .. } if text == "ehlo Client.Test")
+        );
+        assert_eq!(received_codes(&ev), vec![(250, true, Phase::Helo)]);
+        assert!(s.capabilities().unwrap().has("SIZE"));
+        // RCPT typed with a leading R: no renegotiation, no magic.
+        s.send_line("RCPT TO:<a@b>");
+        assert_eq!(sent(&mut s), "RCPT TO:<a@b>\r\n");
+        s.feed(b"503 5.5.1 need MAIL\r\n");
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev), vec![(503, false, Phase::Rcpt)]);
+    }
+
+    #[test]
+    fn transaction_state_follows_mail_dot_and_rset() {
+        let mut s = ready();
+        assert_eq!(s.state().prompt(), "ehlo[plain]> ");
+        s.send_line("MAIL FROM:<a@b>");
+        s.feed(b"250 ok\r\n");
+        assert!(s.state().in_transaction);
+        assert_eq!(s.state().prompt(), "ehlo[plain|mail]> ");
+        s.send_line("RSET");
+        s.feed(b"250 ok\r\n");
+        assert!(!s.state().in_transaction);
+        s.send_line("MAIL FROM:<a@b>");
+        s.feed(b"550 no\r\n");
+        assert!(!s.state().in_transaction);
+    }
+
+    #[test]
+    fn typed_data_then_body_lines_until_lone_dot() {
+        let mut s = ready();
+        s.send_line("MAIL FROM:<a@b>");
+        s.feed(b"250 ok\r\n");
+        s.send_line("DATA");
+        s.feed(b"354 go\r\n");
+        assert!(s.state().in_data);
+        assert!(!s.awaiting_reply());
+        let _ = (sent(&mut s), events(&mut s));
+        s.send_line("Subject: x");
+        s.send_line("");
+        assert!(!s.awaiting_reply());
+        s.send_line(".");
+        assert!(s.awaiting_reply());
+        assert_eq!(sent(&mut s), "Subject: x\r\n\r\n.\r\n");
+        s.feed(b"250 queued\r\n");
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev), vec![(250, true, Phase::Dot)]);
+        assert!(!s.state().in_transaction && !s.state().in_data);
+    }
+
+    #[test]
+    fn data_helper_dot_stuffs_and_waits_for_354() {
+        let mut s = ready();
+        s.data(b"Subject: t\n\n.hidden\n..two\nend\n");
+        assert_eq!(sent(&mut s), "DATA\r\n");
+        s.feed(b"354 go ahead\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "Subject: t\r\n\r\n..hidden\r\n...two\r\nend\r\n.\r\n"
+        );
+        let ev = events(&mut s);
+        assert!(ev.iter().any(|e| matches!(e, Event::Sent { kind: SentKind::Body, text, .. } if text.contains("..hidden"))));
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(
+            received_codes(&events(&mut s)),
+            vec![(250, true, Phase::Dot)]
+        );
+        assert!(!s.awaiting_reply());
+    }
+
+    #[test]
+    fn data_helper_refused_sends_no_content() {
+        let mut s = ready();
+        s.data(b"body\n");
+        let _ = sent(&mut s);
+        s.feed(b"503 need RCPT\r\n");
+        assert_eq!(s.poll_transmit(), None);
+        assert!(!s.awaiting_reply());
+        let ev = events(&mut s);
+        assert!(ev.iter().any(|e| matches!(e, Event::Warning { .. })));
+    }
+
+    #[test]
+    fn long_command_line_is_sent_with_a_warning() {
+        let mut s = ready();
+        let line = format!("NOOP {}", "x".repeat(600));
+        s.send_line(&line);
+        assert_eq!(sent(&mut s), format!("{line}\r\n"));
+        let ev = events(&mut s);
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Warning { message } if message.contains("512")))
+        );
+        // 510 octets + CRLF = 512: no warning.
+        s.feed(b"250 ok\r\n");
+        let _ = events(&mut s);
+        s.send_line(&"N".repeat(510));
+        assert!(
+            !events(&mut s)
+                .iter()
+                .any(|e| matches!(e, Event::Warning { .. }))
+        );
+    }
+
+    #[test]
+    fn raw_bytes_are_exact_and_their_replies_are_not_unsolicited() {
+        let mut s = ready();
+        s.send_raw(b"\n.\n");
+        assert_eq!(s.poll_transmit().unwrap(), b"\n.\n");
+        s.feed(b"500 what\r\n");
+        let ev = events(&mut s);
+        assert!(!ev.iter().any(|e| matches!(e, Event::Deviation { .. })));
+        assert_eq!(received_codes(&ev)[0].0, 500);
+    }
+
+    #[test]
+    fn unsolicited_421_while_idle_is_reported() {
+        let mut s = ready();
+        s.feed(b"421 4.4.2 idle timeout\r\n");
+        let ev = events(&mut s);
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation {
+                deviation: Deviation::UnsolicitedReply,
+                ..
+            }
+        )));
+        assert_eq!(received_codes(&ev)[0].0, 421);
+        assert!(!received_codes(&ev)[0].1);
+        s.feed_eof();
+        assert!(s.state().closed);
+        assert!(events(&mut s).contains(&Event::Closed { expected: false }));
+        // Typing after the close sends nothing.
+        s.send_line("NOOP");
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn quit_then_close_is_expected() {
+        let mut s = ready();
+        s.send_line("quit");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert!(events(&mut s).contains(&Event::Closed { expected: true }));
+    }
+
+    #[test]
+    fn starttls_discards_injected_bytes_and_ehlos_again() {
+        let mut s = ready();
+        s.send_line("EHLO me.test");
+        s.feed(b"250-mx\r\n250 STARTTLS\r\n");
+        let _ = (sent(&mut s), events(&mut s));
+        s.starttls();
+        assert_eq!(sent(&mut s), "STARTTLS\r\n");
+        s.feed(b"220 go\r\n250 injected\r\n");
+        assert_eq!(s.poll_action(), Some(Action::StartTls));
+        let ev = events(&mut s);
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { bytes },
+                ..
+            } if bytes.0 == b"250 injected\r\n"
+        )));
+        s.tls_established();
+        assert!(s.capabilities().is_none());
+        assert_eq!(sent(&mut s), "EHLO me.test\r\n");
+        s.feed(b"250-mx\r\n250 AUTH PLAIN\r\n");
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev), vec![(250, true, Phase::HeloAfterTls)]);
+        assert_eq!(s.state().prompt(), "ehlo[tls]> ");
+        assert_eq!(s.capabilities().unwrap().auth_mechanisms(), vec!["PLAIN"]);
+    }
+
+    #[test]
+    fn starttls_refused_stays_plain() {
+        let mut s = ready();
+        s.starttls();
+        s.feed(b"454 not now\r\n");
+        assert_eq!(s.poll_action(), None);
+        assert!(!s.is_tls());
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            user: "tim".into(),
+            password: Some(Secret::new("tanstaaftanstaaf")),
+            ..Credentials::default()
+        }
+    }
+
+    #[test]
+    fn auth_plain_masks_the_secret_but_sends_it() {
+        let mut s = ready();
+        assert!(s.auth("plain", creds()));
+        let wire = sent(&mut s);
+        assert_eq!(wire, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+        let ev = events(&mut s);
+        let shown = ev
+            .iter()
+            .find_map(|e| match e {
+                Event::Sent { text, redacted, .. } => Some((text.clone(), *redacted)),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(shown.0, format!("AUTH PLAIN {}", "*".repeat(28)));
+        assert!(shown.1);
+        let dbg = format!("{ev:?}{s:?}");
+        assert!(!dbg.contains("tanstaaf") && !dbg.contains("AHRpbQB0"));
+        s.feed(b"235 ok\r\n");
+        assert!(s.state().authed);
+        assert_eq!(s.state().prompt(), "ehlo[plain|authed]> ");
+    }
+
+    #[test]
+    fn auth_cram_md5_runs_the_challenge() {
+        let mut s = ready();
+        assert!(s.auth("CRAM-MD5", creds()));
+        assert_eq!(sent(&mut s), "AUTH CRAM-MD5\r\n");
+        // RFC 2195 example challenge.
+        s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+        let wire = sent(&mut s);
+        assert_eq!(wire, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n");
+        let ev = events(&mut s);
+        assert!(!format!("{ev:?}").contains("dGltIGI5"));
+        s.feed(b"535 no\r\n");
+        assert!(!s.state().authed);
+        assert!(!s.awaiting_reply());
+    }
+
+    #[test]
+    fn auth_show_secrets_shows_base64() {
+        let mut s = ManualSession::new("c", false, true);
+        s.feed(b"220 x\r\n");
+        s.auth("PLAIN", creds());
+        let ev = events(&mut s);
+        assert!(format!("{ev:?}").contains("AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+    }
+
+    #[test]
+    fn auth_unknown_or_missing_credential_sends_nothing() {
+        let mut s = ready();
+        assert!(!s.auth("GSSAPI", creds()));
+        assert!(!s.auth("PLAIN", Credentials::default()));
+        assert_eq!(s.poll_transmit(), None);
+        assert!(!s.awaiting_reply());
+    }
+
+    #[test]
+    fn typed_auth_response_is_masked() {
+        let mut s = ready();
+        s.send_line("AUTH PLAIN AHRpbQBzZWNyZXQ=");
+        let ev = events(&mut s);
+        assert!(!format!("{ev:?}").contains("AHRpbQBz"));
+        s.feed(b"501 try again\r\n");
+        s.send_line("AUTH LOGIN");
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        assert!(s.expects_secret());
+        let _ = events(&mut s);
+        s.send_line("dGlt");
+        assert_eq!(sent(&mut s).lines().last().unwrap(), "dGlt");
+        let ev = events(&mut s);
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == "****"))
+        );
+    }
+
+    #[test]
+    fn byte_by_byte_replies_give_the_same_result() {
+        let mut s = ManualSession::new("c", false, false);
+        for b in b"220-mx\r\n220 hi\r\n" {
+            s.feed(&[*b]);
+        }
+        assert!(!s.awaiting_reply());
+        assert_eq!(
+            received_codes(&events(&mut s)),
+            vec![(220, true, Phase::Banner)]
+        );
+    }
+}

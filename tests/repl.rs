@@ -1,0 +1,393 @@
+//! `ehlo repl` and `ehlo replay` end to end: a script piped into the REPL against an in-test
+//! scripted SMTP server (exact bytes: CRLF, dot-stuffing, `:raw`), record → replay green and
+//! red, and a real pseudo-terminal driven through tmux (completion, prompt state, the terminal
+//! left in cooked mode after the server drops the connection).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const EHLO: &str = env!("CARGO_BIN_EXE_ehlo");
+
+/// How the scripted server answers.
+#[derive(Clone, Copy)]
+struct Behaviour {
+    rcpt: u16,
+}
+
+/// A scripted SMTP server on 127.0.0.1:0 serving `conns` connections one after the other; the
+/// handle returns every byte received on each. Verbs: EHLO (SIZE, 8BITMIME, DSN), MAIL/RCPT/
+/// NOOP/RSET (250, RCPT per `behaviour`), DATA (354, then content up to CRLF.CRLF → 250), QUIT
+/// (221 and close), LATER (250, then an unsolicited 421 and close after 400 ms), anything else
+/// 500.
+fn server(behaviour: Behaviour, conns: usize) -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for _ in 0..conns {
+            let Ok((s, _)) = l.accept() else { break };
+            all.push(serve_one(s, behaviour));
+        }
+        all
+    });
+    (addr, h)
+}
+
+fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let mut got = Vec::new();
+    let _ = w.write_all(b"220 scripted.test ESMTP\r\n");
+    loop {
+        let mut line = Vec::new();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        got.extend_from_slice(&line);
+        let text = String::from_utf8_lossy(&line)
+            .trim_end()
+            .to_ascii_uppercase();
+        let verb = text.split(' ').next().unwrap_or("").to_string();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-scripted.test\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 DSN\r\n",
+            "MAIL" | "NOOP" | "RSET" => b"250 2.0.0 ok\r\n",
+            "RCPT" if b.rcpt == 250 => b"250 2.1.5 ok\r\n",
+            "RCPT" => b"550 5.1.1 no such user\r\n",
+            "DATA" => {
+                let _ = w.write_all(b"354 go ahead\r\n");
+                loop {
+                    let mut l = Vec::new();
+                    match r.read_until(b'\n', &mut l) {
+                        Ok(0) | Err(_) => return got,
+                        Ok(_) => {}
+                    }
+                    got.extend_from_slice(&l);
+                    if l == b".\r\n" {
+                        break;
+                    }
+                }
+                b"250 2.0.0 queued\r\n"
+            }
+            "QUIT" => {
+                let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                break;
+            }
+            "LATER" => {
+                let _ = w.write_all(b"250 ok, closing soon\r\n");
+                std::thread::sleep(Duration::from_millis(400));
+                let _ = w.write_all(b"421 4.4.2 scripted.test closing\r\n");
+                break;
+            }
+            _ => b"500 5.5.2 what\r\n",
+        };
+        let _ = w.write_all(reply);
+    }
+    got
+}
+
+struct Run {
+    code: i32,
+    out: String,
+}
+
+fn ehlo(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(EHLO);
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env_remove("EHLO_AUTH_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("ehlo {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        out: format!("{}{}", t1.join().unwrap(), t2.join().unwrap()),
+    }
+}
+
+const SCRIPT: &str = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: t\n\n.leading dot\n..two\n.\n:raw \"\\n.\\n\"\n:raw \"\\q\"\nNOOP\nQUIT\n";
+
+#[test]
+fn piped_script_sends_exact_bytes() {
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let run = ehlo(&["repl", &addr.to_string()], SCRIPT.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = h.join().unwrap().remove(0);
+    // Every line with CRLF, the typed body dot-stuffed, the raw bytes exact, nothing from the
+    // bad escape.
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: t\r\n\r\n..leading dot\r\n...two\r\n.\r\n\n.\nNOOP\r\nQUIT\r\n"
+    );
+    assert!(run.out.contains("unknown escape"), "{}", run.out);
+}
+
+#[test]
+fn unknown_meta_command_gets_a_hint_and_sends_nothing() {
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let run = ehlo(&["repl", &addr.to_string()], b":stattls\nQUIT\n", &[]);
+    assert_eq!(run.code, 0);
+    assert!(run.out.contains(":starttls"), "{}", run.out);
+    assert_eq!(h.join().unwrap()[0], b"QUIT\r\n");
+}
+
+#[test]
+fn record_then_replay_green_and_red() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let rec_s = rec.to_str().unwrap();
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let script = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: t\n\n.dot\n.\nQUIT\n";
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--record", rec_s],
+        script.as_bytes(),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(text.contains("< 220\n> EHLO x.test\n< 250\n"), "{text}");
+    assert!(
+        text.contains("> :data\n| Subject: t\n| \n| .dot\n< 354\n< 250\n"),
+        "{text}"
+    );
+
+    // Same server behaviour: green, and the same bytes go out.
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = h.join().unwrap().remove(0);
+    assert!(String::from_utf8_lossy(&got).contains("\r\n..dot\r\n.\r\n"));
+
+    // The server now refuses the recipient: red, with the RCPT exit code and both codes shown.
+    let (addr, _h) = server(Behaviour { rcpt: 550 }, 1);
+    let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
+    assert_eq!(run.code, 24, "{}", run.out);
+    assert!(run.out.contains("expected 250, got 550"), "{}", run.out);
+}
+
+#[test]
+fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("auth.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        b":auth PLAIN tim\nQUIT\n",
+        &[("EHLO_AUTH_PASSWORD", "hunter2hunter2")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    // The secret went to the server (the scripted server answers 500 to AUTH; that is fine).
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.starts_with("AUTH PLAIN AHRpbQBodW50ZXIy"), "{got}");
+    for text in [
+        run.out.clone(),
+        std::fs::read_to_string(&rec).unwrap(),
+        std::fs::read_to_string(&log).unwrap(),
+    ] {
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("AHRpbQBodW50ZXIy"), "{text}");
+    }
+    assert!(
+        std::fs::read_to_string(&rec)
+            .unwrap()
+            .contains("> :auth PLAIN tim\n")
+    );
+}
+
+// ----- a real terminal through tmux ------------------------------------------------------------
+
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(home: &std::path::Path) -> Tmux {
+        let name = format!("ehlo-repl-{}-{}", std::process::id(), rand_suffix());
+        let st = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "50"])
+            .args(["env", "-i"])
+            .arg(format!("HOME={}", home.display()))
+            .arg(format!("XDG_DATA_HOME={}", home.display()))
+            .args([
+                "TERM=xterm",
+                "NO_COLOR=1",
+                "PS1=$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ])
+            .status()
+            .expect("tmux must be installed (apt-get install -y tmux)");
+        assert!(st.success());
+        Tmux { name }
+    }
+    fn keys(&self, keys: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    fn literal(&self, text: &str) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.name, text])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    /// Wait until the screen satisfies `f`.
+    fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0)
+}
+
+/// The last line holding a prompt.
+fn last_prompt(screen: &str) -> String {
+    screen
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("ehlo["))
+        .unwrap_or("")
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let t = Tmux::start(home.path());
+    t.wait("the shell", |s| s.contains("$ "));
+    t.literal(&format!("{EHLO} repl {addr}"));
+    t.keys(&["Enter"]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.literal("EHLO x.test");
+    t.keys(&["Enter"]);
+    t.wait("the EHLO reply", |s| s.contains("8BITMIME"));
+    // Completion of a verb: MA<TAB> → MAIL FROM:
+    t.literal("MA");
+    t.keys(&["Tab"]);
+    t.wait("MAIL FROM: completed", |s| {
+        last_prompt(s) == "ehlo[plain]> MAIL FROM:"
+    });
+    t.literal("<a@b.test> BO");
+    t.keys(&["Tab"]);
+    // Two BODY= candidates share "BODY=": the common prefix is completed.
+    t.wait("BODY= completed", |s| {
+        last_prompt(s).starts_with("ehlo[plain]> MAIL FROM:<a@b.test> BODY=")
+    });
+    t.literal("8BITMIME");
+    t.keys(&["Enter"]);
+    t.wait("the transaction prompt", |s| {
+        last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    // The server answers, then drops the connection a moment later while the prompt is active.
+    t.literal("LATER");
+    t.keys(&["Enter"]);
+    let s = t.wait("the drop notice", |s| {
+        s.contains("server closed the connection — :reconnect or :quit")
+    });
+    assert!(s.contains("421"), "{s}");
+    // The prompt on screen was drawn before the drop; the next one shows the state.
+    t.keys(&["Enter"]);
+    t.wait("the closed prompt", |s| last_prompt(s) == "ehlo[closed]>");
+    t.literal(":quit");
+    t.keys(&["Enter"]);
+    t.wait("the shell again", |s| s.trim_end().ends_with('$'));
+    t.literal("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END");
+    t.keys(&["Enter"]);
+    let s = t.wait("stty output", |s| {
+        s.lines().any(|l| l.ends_with("END") && !l.contains("stty"))
+    });
+    let line = s
+        .lines()
+        .find(|l| l.ends_with("END") && !l.contains("stty"))
+        .unwrap();
+    assert!(
+        line.contains("icanon ") && !line.contains("-icanon"),
+        "{line}"
+    );
+    assert!(line.contains("echo ") && !line.contains("-echo"), "{line}");
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nLATER\r\n"
+    );
+}
