@@ -116,6 +116,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
+            [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -155,9 +157,60 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ehlo;repl' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra CA file or directory to verify the server certificate with')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s (IP[:port])')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds to wait for each reply (and to connect); 0 waits forever')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each reply (and to connect); 0 waits forever')
+            [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour the transcript')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Which replies get explanations')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also write every event as JSON Lines to FILE')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the session as a replayable script in FILE (secrets are never written)')
+            [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, port 465)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'STARTTLS right after the first EHLO (implies --ehlo with this host''s name if not given)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the verdict is still shown)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'IPv6 only')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Show AUTH secrets instead of masking them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ehlo;replay' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra CA file or directory to verify the server certificate with')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s (IP[:port])')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds to wait for each reply (and to connect); 0 waits forever')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each reply (and to connect); 0 waits forever')
+            [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour the transcript')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Which replies get explanations')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Also write every event as JSON Lines to FILE')
+            [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, port 465)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'STARTTLS right after the first EHLO (implies --ehlo with this host''s name if not given)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the verdict is still shown)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'IPv6 only')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Show AUTH secrets instead of masking them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ehlo;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
+            [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -165,6 +218,12 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;help;demo' {
+            break
+        }
+        'ehlo;help;repl' {
+            break
+        }
+        'ehlo;help;replay' {
             break
         }
         'ehlo;help;help' {

@@ -113,6 +113,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --version 'Print version'
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
+            cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+            cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
@@ -149,14 +151,67 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;repl'= {
+            cand -p 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target'
+            cand --port 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target'
+            cand --tls-ca-path 'Extra CA file or directory to verify the server certificate with'
+            cand --dns-server 'DNS server to ask instead of the system''s (IP[:port])'
+            cand -t 'Seconds to wait for each reply (and to connect); 0 waits forever'
+            cand --timeout 'Seconds to wait for each reply (and to connect); 0 waits forever'
+            cand --ehlo 'Send `EHLO NAME` right after the banner'
+            cand --color 'Colour the transcript'
+            cand --explain 'Which replies get explanations'
+            cand --log 'Also write every event as JSON Lines to FILE'
+            cand --record 'Record the session as a replayable script in FILE (secrets are never written)'
+            cand --tls-on-connect 'Start TLS right after connecting (implicit TLS, port 465)'
+            cand --tls 'STARTTLS right after the first EHLO (implies --ehlo with this host''s name if not given)'
+            cand --insecure 'Do not enforce certificate verification (the verdict is still shown)'
+            cand -4 'IPv4 only'
+            cand -6 'IPv6 only'
+            cand --show-secrets 'Show AUTH secrets instead of masking them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ehlo;replay'= {
+            cand -s 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`'
+            cand --server 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`'
+            cand -p 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target'
+            cand --port 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target'
+            cand --tls-ca-path 'Extra CA file or directory to verify the server certificate with'
+            cand --dns-server 'DNS server to ask instead of the system''s (IP[:port])'
+            cand -t 'Seconds to wait for each reply (and to connect); 0 waits forever'
+            cand --timeout 'Seconds to wait for each reply (and to connect); 0 waits forever'
+            cand --ehlo 'Send `EHLO NAME` right after the banner'
+            cand --color 'Colour the transcript'
+            cand --explain 'Which replies get explanations'
+            cand --log 'Also write every event as JSON Lines to FILE'
+            cand --tls-on-connect 'Start TLS right after connecting (implicit TLS, port 465)'
+            cand --tls 'STARTTLS right after the first EHLO (implies --ehlo with this host''s name if not given)'
+            cand --insecure 'Do not enforce certificate verification (the verdict is still shown)'
+            cand -4 'IPv4 only'
+            cand -6 'IPv6 only'
+            cand --show-secrets 'Show AUTH secrets instead of masking them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;help'= {
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
+            cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+            cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;help;serve'= {
         }
         &'ehlo;help;demo'= {
+        }
+        &'ehlo;help;repl'= {
+        }
+        &'ehlo;help;replay'= {
         }
         &'ehlo;help;help'= {
         }

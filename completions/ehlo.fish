@@ -120,6 +120,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see
 complete -c ehlo -n "__fish_ehlo_needs_command" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
@@ -150,6 +152,50 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+errors\t'Explain errors and unusual replies (the default)'
+none\t'Explain nothing'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -d 'IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -d 'IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+errors\t'Explain errors and unusual replies (the default)'
+none\t'Explain nothing'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -d 'IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -d 'IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,10 +1,172 @@
-//! `ehlo demo`: starts the embedded server on 127.0.0.1:0 and runs a full annotated send against
-//! it, so a fresh machine with no mail server and no network sees ehlo's main job.
+//! `ehlo demo`: starts the embedded server on 127.0.0.1:0 (STARTTLS with a fresh self-signed
+//! certificate, a demo user, one recipient refused with 550 5.1.1) and runs a full annotated send
+//! against it, so a fresh machine with no mail server and no network sees ehlo's main job.
 
-use crate::render::Format;
+use std::time::Duration;
 
-/// Run the demo; returns the exit code. TODO(lead): implement.
+use crate::cli::config::{SendConfig, Target};
+use crate::net::dns::{DnsOptions, Family};
+use crate::net::tls::TlsParams;
+use crate::render::{self, Format, HumanOptions};
+use crate::serve::{self, ServeOptions};
+use crate::smtp::auth::{Credentials, Secret};
+use crate::smtp::client::{AuthPlan, AuthRequirement, Plan, StartTls};
+use crate::smtp::event::Event;
+
+const USER: &str = "demo";
+const PASSWORD: &str = "demo-password";
+
+/// Run the demo; returns the exit code of the send.
 pub async fn run(format: Format) -> u8 {
-    let _ = format;
-    0
+    let mut renderer = render::make(&format);
+    let say = |r: &mut dyn render::Renderer, m: &str| {
+        r.event(
+            &Event::Info {
+                message: m.to_string(),
+            },
+            Duration::ZERO,
+        )
+    };
+    // A certificate of our own, so verification stays ON and passes against our CA file.
+    let dir = std::env::temp_dir().join(format!("ehlo-demo-{}", std::process::id()));
+    let files = (|| -> Result<_, String> {
+        let (cert, key) =
+            crate::net::tls::self_signed(&["localhost"]).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let cert_path = dir.join("cert.pem");
+        let key_path = dir.join("key.pem");
+        std::fs::write(&cert_path, cert.to_pem().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        std::fs::write(
+            &key_path,
+            key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((cert_path, key_path))
+    })();
+    let (cert_path, key_path) = match files {
+        Ok(p) => p,
+        Err(e) => {
+            renderer.event(
+                &Event::Error {
+                    message: format!(
+                        "demo: cannot prepare a certificate in {}: {e}",
+                        dir.display()
+                    ),
+                },
+                Duration::ZERO,
+            );
+            return crate::error::EXIT_PREREQ;
+        }
+    };
+    let server_opts = ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        starttls: true,
+        cert: Some(cert_path.clone()),
+        key: Some(key_path),
+        users: vec![(USER.into(), PASSWORD.into())],
+        faults: vec![
+            "rcpt#2=550:5.1.1:<nobody@demo.test>: Recipient address rejected: User unknown".into(),
+        ],
+        hostname: "demo.ehlo.test".into(),
+        format: Format::Human(HumanOptions {
+            silent: 3,
+            ..HumanOptions::default()
+        }),
+        ..ServeOptions::default()
+    };
+    let server = match serve::start(server_opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            renderer.event(
+                &Event::Error {
+                    message: format!("demo: cannot start the embedded server: {e}"),
+                },
+                Duration::ZERO,
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            return e.exit_code();
+        }
+    };
+    let port = server.addr().port();
+    say(
+        renderer.as_mut(),
+        &format!(
+            "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
+             '{USER}'; it refuses nobody@demo.test). The send below is what \
+             `ehlo --server localhost:{port} --tls --tls-ca-path CERT --auth --auth-user {USER} \
+             --to bob@demo.test,nobody@demo.test` prints:"
+        ),
+    );
+    let mut message = String::new();
+    message.push_str("From: Alice <alice@demo.test>\n");
+    message.push_str("To: bob@demo.test, nobody@demo.test\n");
+    message.push_str("Subject: ehlo demo\n");
+    message.push_str("Message-Id: <demo@ehlo.test>\n\n");
+    message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
+    let cfg = SendConfig {
+        target: Target::Host {
+            host: "localhost".into(),
+            port,
+        },
+        family: Family::Any,
+        local: None,
+        dns: DnsOptions::default(),
+        tls: TlsParams {
+            verify: true,
+            ca_path: Some(cert_path),
+            ..TlsParams::default()
+        },
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(5),
+        plan: Plan {
+            helo: "client.demo.test".into(),
+            starttls: StartTls::Required,
+            auth: Some(AuthPlan {
+                requirement: AuthRequirement::Required,
+                credentials: Credentials {
+                    user: USER.into(),
+                    password: Some(Secret::new(PASSWORD)),
+                    ..Credentials::default()
+                },
+                ..AuthPlan::default()
+            }),
+            from: "alice@demo.test".into(),
+            rcpts: vec!["bob@demo.test".into(), "nobody@demo.test".into()],
+            message: message.into_bytes(),
+            ..Plan::default()
+        },
+        format: format.clone(),
+        dump_mail: false,
+    };
+    let code = crate::net::driver::send(cfg, renderer.as_mut()).await;
+    let stored = server.messages();
+    server.shutdown().await;
+    say(
+        renderer.as_mut(),
+        &format!("the embedded server stored {} message(s):", stored.len()),
+    );
+    for m in &stored {
+        say(
+            renderer.as_mut(),
+            &format!(
+                "  from=<{}> to={} tls={} auth={} bytes={}",
+                m.from,
+                m.rcpts
+                    .iter()
+                    .map(|r| format!("<{r}>"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                m.tls,
+                m.auth_user.as_deref().unwrap_or("-"),
+                m.content.len()
+            ),
+        );
+        for line in String::from_utf8_lossy(&m.content).lines() {
+            say(renderer.as_mut(), &format!("  | {line}"));
+        }
+    }
+    renderer.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+    code
 }

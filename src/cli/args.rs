@@ -111,6 +111,10 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
+    /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
+    Repl(Box<crate::repl::ReplArgs>),
+    /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
+    Replay(Box<crate::repl::ReplayArgs>),
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.
@@ -461,7 +465,7 @@ pub struct ServeArgs {
     pub accept_any_auth: bool,
 
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]
     pub fail: Vec<String>,
 
     /// Wait before answering a command (repeatable), e.g. data:2000

@@ -77,6 +77,10 @@ pub enum Mode {
     Serve(Box<ServeOptions>),
     /// `ehlo demo`.
     Demo(Format),
+    /// `ehlo repl`.
+    Repl(Box<crate::repl::ReplArgs>),
+    /// `ehlo replay`.
+    Replay(Box<crate::repl::ReplayArgs>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
@@ -136,6 +140,8 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
     match cli.command {
         Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
+        Some(Command::Repl(a)) => Ok(Mode::Repl(a)),
+        Some(Command::Replay(a)) => Ok(Mode::Replay(a)),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
 }

@@ -66,7 +66,16 @@ mod tests {
         }
         let pages = man_pages();
         let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["ehlo.1", "ehlo-serve.1", "ehlo-demo.1"]);
+        assert_eq!(
+            names,
+            [
+                "ehlo.1",
+                "ehlo-serve.1",
+                "ehlo-demo.1",
+                "ehlo-repl.1",
+                "ehlo-replay.1"
+            ]
+        );
         for (name, page) in &pages {
             let text = String::from_utf8_lossy(page);
             assert!(text.starts_with(".ie"), "{name}: {text:.40}");

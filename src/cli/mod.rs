@@ -66,6 +66,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             }
             Mode::Serve(opts) => crate::serve::run(*opts).await,
             Mode::Demo(format) => crate::demo::run(format).await,
+            Mode::Repl(a) => crate::repl::run(*a).await,
+            Mode::Replay(a) => crate::repl::replay(*a).await,
         }
     })
 }

@@ -154,10 +154,10 @@ fn nonce() -> Option<String> {
 }
 
 async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) -> Result<(), Error> {
-    if let Some(a) = cfg.plan.auth.as_mut() {
-        if a.credentials.nonce.is_none() {
-            a.credentials.nonce = nonce();
-        }
+    if let Some(a) = cfg.plan.auth.as_mut()
+        && a.credentials.nonce.is_none()
+    {
+        a.credentials.nonce = nonce();
     }
     state.recipients = Session::new(cfg.plan.clone()).recipients().to_vec();
     let (host, tcp) = open(&cfg, out).await?;

@@ -529,6 +529,61 @@ impl Renderer for Human {
                 self.error("Remote host closed connection unexpectedly.");
             }
             Event::Summary(s) => self.summary(s),
+            // The server's point of view (`ehlo serve`): commands come in, replies go out.
+            Event::ClientCommand { text, tls, .. } => {
+                let hint = if *tls { "<~ " } else { "<- " };
+                self.line(
+                    Stream::Out,
+                    hint,
+                    &escape_str(text),
+                    Role::ReceivedOk,
+                    false,
+                );
+            }
+            Event::ServerReply { reply, tls, .. } => {
+                let (hint, role) = match (*tls, reply.class()) {
+                    (false, Some(2 | 3)) => (" ->", Role::Sent),
+                    (true, Some(2 | 3)) => (" ~>", Role::Sent),
+                    (false, _) => ("**>", Role::ReceivedError),
+                    (true, _) => ("*~>", Role::ReceivedError),
+                };
+                for l in reply_lines(reply) {
+                    self.line(Stream::Out, hint, &l, role, false);
+                }
+            }
+            Event::MessageStored {
+                from,
+                rcpts,
+                bytes,
+                path,
+                id,
+                content,
+            } => {
+                let to: Vec<String> = rcpts
+                    .iter()
+                    .map(|r| format!("<{}>", escape_str(r)))
+                    .collect();
+                let mut text = format!(
+                    "stored message {} from <{}> to {} ({bytes} bytes)",
+                    escape_str(id),
+                    escape_str(from),
+                    to.join(", ")
+                );
+                if let Some(p) = path {
+                    let _ = write!(text, " in {}", escape_str(p));
+                }
+                self.info(&text);
+                const SHOWN: usize = 200;
+                let body = String::from_utf8_lossy(&content.0);
+                for (n, l) in body.lines().enumerate() {
+                    if n == SHOWN {
+                        let rest = body.lines().count() - SHOWN;
+                        self.info(&format!("  | … ({rest} more lines)"));
+                        break;
+                    }
+                    self.info(&format!("  | {}", escape_str(l)));
+                }
+            }
         }
         let _ = self.out.flush();
     }

@@ -1,10 +1,10 @@
 //! The one integration-test binary (style.md practice 15): each concern is a module here, so a
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
-mod generated;
-mod help;
 mod boundary;
 mod exit_codes;
+mod generated;
+mod help;
 mod json;
 mod transcript;
 mod util;
