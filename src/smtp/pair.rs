@@ -527,6 +527,40 @@ fn lmtp_per_recipient_dot_failure_counts_against_the_message() {
         },
     );
     assert_eq!(p.exit_code(), 26, "{:?}", p.client.outcome());
+    let r = &p.client.recipients()[0];
+    assert_eq!(r.status, RcptStatus::PermFailed);
+    assert_eq!((r.code, r.enhanced.as_deref()), (Some(552), Some("5.2.2")));
+}
+
+#[test]
+fn lmtp_delivery_verdicts_land_on_the_right_recipients() {
+    // b is refused at RCPT, so the two delivery replies belong to a and c. (The server session
+    // fails every LMTP delivery alike; mixed verdicts are covered end to end in tests/cli.)
+    let mut pl = plan(&["a@server.test", "b@server.test", "c@server.test"]);
+    pl.protocol = Protocol::Lmtp;
+    let p = run(
+        pl,
+        ServerConfig {
+            lmtp: true,
+            faults: faults(&["rcpt#2=550:5.1.1", "dot=452:4.2.2"]),
+            ..server_cfg()
+        },
+    );
+    assert_eq!(p.exit_code(), 26, "{:?}", p.client.outcome());
+    let got: Vec<(RcptStatus, Option<u16>)> = p
+        .client
+        .recipients()
+        .iter()
+        .map(|r| (r.status, r.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (RcptStatus::TempFailed, Some(452)),
+            (RcptStatus::PermFailed, Some(550)),
+            (RcptStatus::TempFailed, Some(452)),
+        ]
+    );
 }
 
 #[test]

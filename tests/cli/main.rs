@@ -2,6 +2,7 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod edges;
 mod exit_codes;
 mod generated;
 mod help;
