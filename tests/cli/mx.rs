@@ -342,3 +342,39 @@ fn json_shows_the_failover_as_ordered_events() {
         serde_json::json!(["10 a.example.test", "20 b.example.test"])
     );
 }
+
+#[test]
+fn every_address_of_an_mx_is_tried_and_family_flags_filter_them() {
+    let table = || {
+        vec![
+            ("dual.test", RecordSpec::Mx(10, "mx.dual.test".into())),
+            ("mx.dual.test", RecordSpec::Aaaa("::1".parse().unwrap())),
+            ("mx.dual.test", RecordSpec::A(v4("127.0.0.1"))),
+        ]
+    };
+    // Both families: ::1 first (nothing listens there on this port), then 127.0.0.1.
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(table());
+    let port = srv.addr.port();
+    let run = run_mx(&dns.to_string(), port, "user@dual.test", &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains(&format!("[::1]:{port}")), "{out}");
+    assert!(out.contains("Connected to mx.dual.test."), "{out}");
+
+    // -4: the IPv6 address is never tried.
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@dual.test", &["-4"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("::1"), "{}", run.all());
+
+    // -6: only ::1, which refuses: exit 2, and 127.0.0.1 (listening) is never touched.
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let run = run_mx(&dns.to_string(), port, "user@dual.test", &["-6"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.all().contains("(127.0.0.1)"), "{}", run.all());
+    assert!(untouched(&trap));
+}
