@@ -334,6 +334,9 @@ pub struct Session {
     raw_events: bool,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
+    /// LMTP: indexes (into `rcpt_results`) of the accepted recipients, in the order their
+    /// delivery replies follow the content (RFC 2033 §4.2).
+    lmtp_order: Vec<usize>,
 }
 
 impl Session {
@@ -371,6 +374,7 @@ impl Session {
             closed: false,
             raw_events: false,
             last_phase: Phase::Banner,
+            lmtp_order: Vec::new(),
         };
         if let Some(Stop {
             kind: StopKind::DropAfterSend,
@@ -1254,6 +1258,9 @@ impl Session {
             .to_string();
         self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
         let replies = if self.plan.protocol == Protocol::Lmtp {
+            self.lmtp_order = (0..self.rcpt_results.len())
+                .filter(|&i| self.rcpt_results[i].status == RcptStatus::Accepted)
+                .collect();
             self.accepted_count().max(1)
         } else {
             1
@@ -1264,6 +1271,24 @@ impl Session {
 
     fn on_dot(&mut self, reply: Reply, left: usize) {
         let ok = reply.is_positive();
+        // LMTP: this reply is the delivery verdict for one accepted recipient; record it there
+        // so the summary says which recipient did not get the message.
+        if let Some(&i) = self
+            .lmtp_order
+            .len()
+            .checked_sub(left)
+            .and_then(|k| self.lmtp_order.get(k))
+        {
+            let r = &mut self.rcpt_results[i];
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.first_text().to_string());
+        }
         self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
         if !ok {
             self.set_error(SessionError::UnexpectedReply {

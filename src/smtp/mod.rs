@@ -12,5 +12,7 @@ pub mod command;
 pub mod data;
 pub mod event;
 pub mod manual;
+#[cfg(test)]
+mod pair;
 pub mod reply;
 pub mod server;

@@ -2,9 +2,11 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod edges;
 mod exit_codes;
 mod generated;
 mod help;
 mod json;
+mod mx;
 mod transcript;
 mod util;

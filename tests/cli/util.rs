@@ -30,9 +30,26 @@ impl Run {
 /// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
 pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
-    cmd.args(args)
-        .env("NO_COLOR", "1")
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    run_cmd(cmd, args, stdin, limit)
+}
+
+/// Run `ehlo` with `args` and exactly the colour-related environment given in `env` (NO_COLOR,
+/// CLICOLOR_FORCE and TERM are removed first), with a 30 s limit.
+pub fn ehlo_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
+        .env_remove("TERM");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_cmd(cmd, args, None, Duration::from_secs(30))
+}
+
+fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    cmd.args(args)
         .env_remove("EHLO_AUTH_PASSWORD")
         .env_remove("EHLO_AUTH_TOKEN")
         .stdin(if stdin.is_some() {
@@ -132,7 +149,7 @@ impl Stream {
 /// A scripted server running in a thread; `finish()` returns every byte it received.
 pub struct Scripted {
     pub addr: SocketAddr,
-    handle: Option<JoinHandle<Vec<u8>>>,
+    handle: Option<JoinHandle<(Vec<u8>, SocketAddr)>>,
 }
 
 impl Scripted {
@@ -141,9 +158,14 @@ impl Scripted {
         self.addr.to_string()
     }
     /// Wait for the script to end; the bytes the client sent.
-    pub fn finish(mut self) -> String {
+    pub fn finish(self) -> String {
+        self.finish_with_peer().0
+    }
+    /// Like `finish`, plus the client's address as the server saw it.
+    pub fn finish_with_peer(mut self) -> (String, SocketAddr) {
         let h = self.handle.take().unwrap();
-        String::from_utf8_lossy(&h.join().expect("scripted server panicked")).into_owned()
+        let (got, peer) = h.join().expect("scripted server panicked");
+        (String::from_utf8_lossy(&got).into_owned(), peer)
     }
 }
 
@@ -165,7 +187,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
     let addr = listener.local_addr().unwrap();
     let acceptor = test_acceptor();
     let handle = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
+        let (tcp, peer) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut s = Stream::Plain(tcp);
         let mut got = Vec::new();
@@ -210,7 +232,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
                     };
                     match acceptor.accept(tcp) {
                         Ok(t) => s = Stream::Tls(Box::new(t)),
-                        Err(_) => return got,
+                        Err(_) => return (got, peer),
                     }
                 }
                 Step::Close => {
@@ -226,7 +248,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
             }
             got.extend_from_slice(&b[..n]);
         }
-        got
+        (got, peer)
     });
     Scripted {
         addr,
