@@ -366,6 +366,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         message: msg,
         output,
         stop,
+        // Consumed by `cli::layers` before parsing (file, dump); nothing to validate here.
+        config: _,
     } = a;
 
     // --protocol implications; explicit TLS and AUTH flags win over them.

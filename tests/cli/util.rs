@@ -27,14 +27,24 @@ impl Run {
     }
 }
 
+/// Keep the developer's own configuration out of a test run: no config file (an absent
+/// `XDG_CONFIG_HOME`) and no `EHLO_*` variables (they set options, see src/cli/layers.rs).
+pub fn isolate(cmd: &mut Command) {
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/ehlo-test-config");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("EHLO_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
 /// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
 pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    isolate(&mut cmd);
     cmd.args(args)
         .env("NO_COLOR", "1")
         .env_remove("CLICOLOR_FORCE")
-        .env_remove("EHLO_AUTH_PASSWORD")
-        .env_remove("EHLO_AUTH_TOKEN")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
