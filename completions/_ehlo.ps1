@@ -143,6 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')
             [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'Offer STARTTLS')
             [CompletionResult]::new('--accept-any-auth', '--accept-any-auth', [CompletionResultType]::ParameterName, 'Accept any credentials')
+            [CompletionResult]::new('--auth-before-tls', '--auth-before-tls', [CompletionResultType]::ParameterName, 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)')
             [CompletionResult]::new('--lmtp', '--lmtp', [CompletionResultType]::ParameterName, 'Speak LMTP (LHLO, one reply per recipient after DATA)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events instead of the transcript')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

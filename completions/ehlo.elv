@@ -139,6 +139,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --tlsc 'Implicit TLS on every connection'
             cand --starttls 'Offer STARTTLS'
             cand --accept-any-auth 'Accept any credentials'
+            cand --auth-before-tls 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
             cand --lmtp 'Speak LMTP (LHLO, one reply per recipient after DATA)'
             cand --json 'Print JSON Lines events instead of the transcript'
             cand -h 'Print help (see more with ''--help'')'

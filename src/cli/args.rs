@@ -491,6 +491,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub accept_any_auth: bool,
 
+    /// Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)
+    #[arg(long)]
+    pub auth_before_tls: bool,
+
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
     #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]
     pub fail: Vec<String>,

@@ -175,6 +175,7 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         key: a.tls_key,
         users: a.user,
         accept_any_auth: a.accept_any_auth,
+        auth_before_tls: a.auth_before_tls,
         faults: a.fail,
         delays: a.delay,
         hide: a.hide,

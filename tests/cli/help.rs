@@ -5,7 +5,9 @@ use std::process::{Command, Output};
 fn ehlo(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
     crate::util::isolate(&mut cmd);
-    cmd.args(args).env("NO_COLOR", "1").output()
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .output()
         .expect("run ehlo")
 }
 
