@@ -2,6 +2,8 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod config;
+mod demo;
 mod exit_codes;
 mod generated;
 mod help;

@@ -40,8 +40,14 @@ pub fn isolate(cmd: &mut Command) {
 
 /// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
 pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    ehlo_env(args, &[], stdin, limit)
+}
+
+/// [`ehlo_with`] with extra environment variables (set after [`isolate`], so they win).
+pub fn ehlo_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>, limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
     isolate(&mut cmd);
+    cmd.envs(env.iter().copied());
     cmd.args(args)
         .env("NO_COLOR", "1")
         .env_remove("CLICOLOR_FORCE")
