@@ -8,5 +8,6 @@ mod exit_codes;
 mod generated;
 mod help;
 mod json;
+mod serve;
 mod transcript;
 mod util;
