@@ -74,7 +74,10 @@ impl Pair {
                     ServerAction::StartTls => self.server_wants_tls = true,
                     ServerAction::Close => self.client.feed_eof(),
                     ServerAction::Delay(ms) => self.delays.push(ms),
-                    ServerAction::Store(m) => self.stored.push(*m),
+                    ServerAction::Store(m) => {
+                        self.stored.push(*m);
+                        self.server.stored(true);
+                    }
                 }
             } else {
                 break;

@@ -508,7 +508,12 @@ fn silent_levels_behave_as_documented() {
     assert!(run.stdout.contains(" -> MAIL FROM:"), "{}", run.stdout);
     assert!(run.stdout.contains("<** 550 5.1.1"), "{}", run.stdout);
     assert!(run.stdout.contains(" -> QUIT"), "{}", run.stdout);
-    assert!(run.stderr.contains("*** no recipient"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 24): no recipient"),
+        "{}",
+        run.stderr
+    );
     // -S alone is level 1.
     let srv = scripted(after_greet(accept_all()));
     let run = send(&srv, &["-S"]);
@@ -530,7 +535,12 @@ fn silent_levels_behave_as_documented() {
     assert!(run.stdout.contains("<** 550 5.1.1"), "{}", run.stdout);
     assert!(!run.stdout.contains(" -> "), "{}", run.stdout);
     assert!(!run.stdout.contains("=== "), "{}", run.stdout);
-    assert!(run.stderr.contains("*** no recipient"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 24): no recipient"),
+        "{}",
+        run.stderr
+    );
 
     // 3: nothing at all; the exit code still tells.
     let srv = scripted(refused_rcpt());

@@ -226,10 +226,11 @@ fn nxdomain_is_exit_two() {
             "{}",
             run.stderr
         );
-        // The reason comes first, on one line (the summary follows it).
+        // The reason comes first, on one line: the summary's (per-recipient lines follow it).
         assert!(
-            run.stderr
-                .starts_with(&format!("*** {domain} does not exist (NXDOMAIN)\n")),
+            run.stderr.starts_with(&format!(
+                "*** Result: failed (exit 2): {domain} does not exist (NXDOMAIN)\n"
+            )),
             "{}",
             run.stderr
         );

@@ -27,10 +27,36 @@ impl Run {
     }
 }
 
+/// Keep the developer's own configuration out of a test run: no config file (an absent
+/// `XDG_CONFIG_HOME`) and no `EHLO_*` variables (they set options, see src/cli/layers.rs).
+/// Variables already set (or removed) on `cmd` by the caller are left as the caller wants.
+pub fn isolate(cmd: &mut Command) {
+    let given: Vec<std::ffi::OsString> = cmd.get_envs().map(|(k, _)| k.to_os_string()).collect();
+    if !given.iter().any(|k| k == "XDG_CONFIG_HOME") {
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent/ehlo-test-config");
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("EHLO_") && !given.contains(&k) {
+            cmd.env_remove(k);
+        }
+    }
+}
+
 /// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
 pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    ehlo_with_env(args, &[], stdin, limit)
+}
+
+/// [`ehlo_with`] with extra environment variables (set after [`isolate`], so they win).
+pub fn ehlo_with_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+    limit: Duration,
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
     cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    cmd.envs(env.iter().copied());
     run_cmd(cmd, args, stdin, limit)
 }
 
@@ -49,9 +75,8 @@ pub fn ehlo_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    isolate(&mut cmd);
     cmd.args(args)
-        .env_remove("EHLO_AUTH_PASSWORD")
-        .env_remove("EHLO_AUTH_TOKEN")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
