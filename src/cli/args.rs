@@ -345,6 +345,12 @@ pub struct MessageArgs {
     pub body: Option<String>,
 
     /// Set a header, replacing a default one of the same name (repeatable)
+    ///
+    /// swaks's `--header-NAME VALUE` and `--h-NAME VALUE` are the same. Non-ASCII values are
+    /// RFC 2047 encoded. In --header, --add-header, --body, --attach-body and --data (unless
+    /// --no-data-fixup) these tokens are replaced, also spelled ..NAME..: %DATE%, %MESSAGEID%,
+    /// %TO_ADDRESS%, %FROM_ADDRESS%, %CC_ADDRESS%, %BCC_ADDRESS%, %NEWLINE%, %EHLO_VERSION%
+    /// (= %SWAKS_VERSION%); in --data also %NEW_HEADERS% and %BODY%.
     #[arg(long, value_name = "NAME: VALUE")]
     pub header: Vec<String>,
 
