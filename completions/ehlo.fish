@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= config= no-config dump-config h/help V/version
+    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -64,6 +64,11 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing a default one of the same name (repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Append a header (repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-inline -d 'Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-name -d 'File name of the next part option; empty (or no value) = no file name' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -113,6 +118,9 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l allow-plaintext-auth -d 'Allo
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-dot-stuffing -d 'Do not double a leading dot (RFC 5321 §4.5.2): a lone "." line then ends the data early'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-crlf-fixup -d 'Do not turn bare LF or CR into CRLF'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-strip-from -l nsf -d 'Keep a leading mbox "From " line'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s n -l suppress-data -l n -d 'Print "N lines sent" instead of the message'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-raw-text -l raw -d 'Hex dump of every read and write'

@@ -138,6 +138,7 @@ pub async fn run(format: Format) -> u8 {
         },
         format: format.clone(),
         dump_mail: false,
+        notes: Vec::new(),
     };
     let code = crate::net::driver::send(cfg, renderer.as_mut()).await;
     let stored = server.messages();

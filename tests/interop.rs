@@ -1169,6 +1169,287 @@ fn swaks_wrong_password_to_ehlo_serve_exits_28() {
     run.assert_contains("535");
 }
 
+// ------------------------------------------------------------------------------------------------
+// Message composition through real peers: MIME attachment and UTF-8 subject (aiosmtpd), and a
+// generated 8-bit body with dot lines and long lines (Postfix to the Maildir)
+// ------------------------------------------------------------------------------------------------
+
+/// Deterministic pseudo-random numbers (xorshift64*), seeded per test run.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9);
+        Rng(nanos | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() >> 32) as u8).collect()
+    }
+}
+
+/// The body of the MIME part whose headers contain `marker`, in a CRLF message.
+fn mime_part_body<'m>(msg: &'m str, marker: &str) -> (&'m str, &'m str) {
+    let at = msg
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in\n{msg}"));
+    let start = msg[..at]
+        .rfind("\r\n--")
+        .expect("a boundary line before the part")
+        + 2;
+    let boundary = &msg[start..start + msg[start..].find("\r\n").unwrap()];
+    let rest = &msg[start + boundary.len() + 2..];
+    let (headers, rest) = rest.split_once("\r\n\r\n").expect("part headers end");
+    let end = rest
+        .find(&format!("\r\n{boundary}"))
+        .expect("the part's closing boundary");
+    (headers, &rest[..end])
+}
+
+/// Decode RFC 2047 encoded words (utf-8, B or Q) in an unfolded header value.
+fn decode_words(value: &str) -> String {
+    let value = value.replace("?=\r\n =?", "?==?").replace("?= =?", "?==?");
+    let mut out = Vec::new();
+    let mut rest = value.as_str();
+    while let Some(start) = rest.find("=?utf-8?") {
+        out.extend_from_slice(&rest.as_bytes()[..start]);
+        let word = &rest[start + 8..];
+        let end = word[2..].find("?=").expect("end of encoded word") + 2;
+        let text = &word[2..end];
+        if word.starts_with('B') {
+            out.extend(B64.decode(text).expect("base64 word"));
+        } else {
+            let t = text.replace('_', " ");
+            let b = t.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'=' {
+                    out.push(u8::from_str_radix(&t[i + 1..i + 3], 16).expect("Q hex"));
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        rest = &word[end + 2..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    String::from_utf8(out).expect("UTF-8 after decoding")
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_attachment_and_utf8_subject_round_trip() {
+    require_aiosmtpd();
+    let token = unique("attach");
+    let mut rng = Rng::seeded();
+    let n = 20_000 + rng.below(20_000);
+    let binary = rng.bytes(n);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("random.bin");
+    fs::write(&file, &binary).expect("write attachment");
+    let subject = format!("Grüße, 日本 🎉 — {token}");
+    let run = ehlo(&[
+        "--server",
+        AIOSMTPD,
+        "--to",
+        "rcpt@sink.ehlo.test",
+        "--from",
+        SENDER,
+        "--header",
+        &format!("Subject: {subject}"),
+        "--add-header",
+        &format!("X-Token: {token}"),
+        "--body",
+        "naïve body, see the attachment",
+        "--attach",
+        &format!("@{}", file.display()),
+    ]);
+    run.assert_exit(0);
+    let (path, stored) = wait_for_sink(&token);
+    let msg = String::from_utf8(stored).expect("the stored message is ASCII/UTF-8");
+    let (head, _) = msg.split_once("\r\n\r\n").expect("header block");
+    assert!(
+        head.is_ascii(),
+        "{}: headers are not 7-bit\n{head}",
+        path.display()
+    );
+    let mut subject_line = String::new();
+    for line in head
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("Subject: "))
+    {
+        if !subject_line.is_empty() && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        if !subject_line.is_empty() {
+            subject_line.push_str("\r\n");
+        }
+        subject_line.push_str(line);
+    }
+    assert!(
+        subject_line.starts_with("Subject: =?utf-8?"),
+        "{subject_line}"
+    );
+    assert_eq!(decode_words(&subject_line), format!("Subject: {subject}"));
+    let (part_headers, body) = mime_part_body(&msg, "filename=\"random.bin\"");
+    assert!(
+        part_headers.contains("Content-Transfer-Encoding: base64"),
+        "{part_headers}"
+    );
+    let joined: String = body.split_whitespace().collect();
+    let decoded = B64.decode(joined).expect("base64 attachment");
+    assert!(
+        decoded == binary,
+        "attachment differs after the round trip\n{}",
+        mismatch(&decoded, &binary)
+    );
+    let (text_headers, _) = mime_part_body(&msg, "Content-Type: text/plain");
+    assert!(text_headers.contains("charset=\"utf-8\""), "{text_headers}");
+}
+
+/// A random body: lines starting with `.`/`..`, lone `.` lines, empty lines, lines of exactly
+/// 998 octets (RFC 5322 §2.1.1) and others up to it, 8-bit UTF-8 text. LF line ends, the last
+/// line not a lone dot (that would be taken as the end marker, as in swaks).
+fn generated_body(rng: &mut Rng, token: &str) -> String {
+    const WORDS: [&str; 12] = [
+        "alpha",
+        "beta",
+        "Grüße",
+        "naïve",
+        "日本語",
+        "€",
+        "🎉",
+        "x",
+        "..",
+        ".",
+        "-",
+        "ß",
+    ];
+    // The edge cases always appear once; random lines around them.
+    let mut fixed = vec![
+        ".".to_string(),
+        "..".to_string(),
+        "...".to_string(),
+        ". after dot".to_string(),
+        String::new(),
+        format!(".{}y", "ü".repeat(498)),
+        "€".repeat(332) + "yy",
+    ];
+    let mut body = format!("{token}\n");
+    for _ in 0..(150 + rng.below(150)) {
+        if !fixed.is_empty() && rng.below(20) == 0 {
+            body.push_str(&fixed.swap_remove(rng.below(fixed.len())));
+            body.push('\n');
+        }
+        let mut line = String::new();
+        match rng.below(8) {
+            0 => line.push('.'),
+            1 => line.push_str(".."),
+            _ => {}
+        }
+        let target = match rng.below(10) {
+            0 => 998,
+            1 => 900 + rng.below(99),
+            2 => 0,
+            _ => rng.below(120),
+        };
+        while line.len() < target {
+            let word = WORDS[rng.below(WORDS.len())];
+            let piece = if line.is_empty() || line.ends_with('.') {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
+            if line.len() + piece.len() > target {
+                // Pad to the exact target with ASCII.
+                let pad = target - line.len();
+                line.push_str(&"y".repeat(pad));
+            } else {
+                line.push_str(&piece);
+            }
+        }
+        assert!(line.len() <= 998);
+        body.push_str(&line);
+        body.push('\n');
+    }
+    for line in fixed {
+        body.push_str(&line);
+        body.push('\n');
+    }
+    body.push_str("last line\n");
+    body
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_generated_body_round_trips_byte_exact() {
+    require_postfix_smtp();
+    let token = unique("genbody");
+    let mut rng = Rng::seeded();
+    let body = generated_body(&mut rng, &token);
+    assert!(
+        body.lines().any(|l| l == "."),
+        "a lone dot line is generated"
+    );
+    assert!(
+        body.lines().any(|l| l.len() == 998),
+        "a 998-octet line is generated"
+    );
+    assert!(body.lines().any(|l| l.starts_with("..")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("body.txt");
+    fs::write(&file, &body).expect("write body");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--helo",
+        "client.ehlo.test",
+        "--header",
+        &format!("Subject: {token}"),
+        "--body",
+        &format!("@{}", file.display()),
+    ]);
+    run.assert_exit(0);
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    // Postfix stores LF line ends and adds trace headers in front; the body (after the first
+    // empty line) must be exactly what was generated.
+    let split = stored
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .unwrap_or_else(|| panic!("{}: no header/body split", path.display()));
+    let (head, got) = (&stored[..split + 1], &stored[split + 2..]);
+    let head = String::from_utf8_lossy(head);
+    assert!(
+        head.contains("Content-Type: text/plain; charset=utf-8")
+            && head.contains("Content-Transfer-Encoding: 8bit"),
+        "{}: the 8-bit body is not declared\n{head}",
+        path.display()
+    );
+    assert!(
+        got == body.as_bytes(),
+        "{}: body differs after Postfix\n{}",
+        path.display(),
+        mismatch(got, body.as_bytes())
+    );
+}
+
 #[test]
 fn trace_header_block_recognised() {
     // Not ignored: a unit check of the comparison helper the swaks tests rely on.

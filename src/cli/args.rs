@@ -348,6 +348,12 @@ pub struct MessageArgs {
     pub body: Option<String>,
 
     /// Set a header, replacing a default one of the same name (repeatable)
+    ///
+    /// swaks's `--header-NAME VALUE` and `--h-NAME VALUE` are the same. Non-ASCII values are
+    /// RFC 2047 encoded. In --header, --add-header, --body, --attach-body and --data (unless
+    /// --no-data-fixup) these tokens are replaced, also spelled ..NAME..: %DATE%, %MESSAGEID%,
+    /// %TO_ADDRESS%, %FROM_ADDRESS%, %CC_ADDRESS%, %BCC_ADDRESS%, %NEWLINE%, %EHLO_VERSION%
+    /// (= %SWAKS_VERSION%); in --data also %NEW_HEADERS% and %BODY%.
     #[arg(long, value_name = "NAME: VALUE")]
     pub header: Vec<String>,
 
@@ -369,6 +375,152 @@ pub struct MessageArgs {
     /// Print the message that would be sent and exit without connecting
     #[arg(long)]
     pub dump_mail: bool,
+
+    // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
+    // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
+    // `Cli::parse_args` reads that order into `parts`.
+    /// Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed
+    #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
+          conflicts_with = "data")]
+    pub attach: Vec<String>,
+
+    /// A text part of the body (repeatable): several form multipart/alternative [type: text/plain]
+    #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
+          conflicts_with_all = ["data", "body"])]
+    pub attach_body: Vec<String>,
+
+    /// Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML
+    #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
+          conflicts_with = "data")]
+    pub attach_inline: Vec<String>,
+
+    /// MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]
+    #[arg(long, value_name = "MIME", conflicts_with = "data")]
+    pub attach_type: Vec<String>,
+
+    /// File name of the next part option; empty (or no value) = no file name
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "",
+          conflicts_with = "data")]
+    pub attach_name: Vec<String>,
+
+    /// Do not double a leading dot (RFC 5321 §4.5.2): a lone "." line then ends the data early
+    #[arg(long)]
+    pub no_dot_stuffing: bool,
+
+    /// Do not turn bare LF or CR into CRLF
+    #[arg(long)]
+    pub no_crlf_fixup: bool,
+
+    /// Keep a leading mbox "From " line
+    #[arg(long, visible_alias = "nsf")]
+    pub no_strip_from: bool,
+
+    /// The part options in command-line order (filled by [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub parts: Vec<PartArg>,
+}
+
+/// What a part option makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// `--attach-body`: a text part of the body.
+    Body,
+    /// `--attach-inline`: an inline part with a Content-ID.
+    Inline,
+    /// `--attach`: an attachment.
+    Attachment,
+}
+
+/// One part option with the `--attach-type` / `--attach-name` that apply to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartArg {
+    /// Which option.
+    pub kind: PartKind,
+    /// Its value: `@FILE`, `-` or text.
+    pub value: String,
+    /// The last `--attach-type` before it, if any.
+    pub content_type: Option<String>,
+    /// The `--attach-name` right before it, if any (`Some("")` = no file name).
+    pub name: Option<String>,
+}
+
+impl Cli {
+    /// Parse like `Cli::try_parse_from`, and also record the order of the part options (which
+    /// derive cannot express): `--attach-type` is sticky, `--attach-name` applies once.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut cmd = Cli::command();
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+        if cli.command.is_some() {
+            return Ok(cli);
+        }
+        #[derive(Clone, Copy)]
+        enum Opt {
+            Part(PartKind),
+            Type,
+            Name,
+        }
+        let mut seen: Vec<(usize, Opt, String)> = Vec::new();
+        for (id, opt) in [
+            ("attach", Opt::Part(PartKind::Attachment)),
+            ("attach_body", Opt::Part(PartKind::Body)),
+            ("attach_inline", Opt::Part(PartKind::Inline)),
+            ("attach_type", Opt::Type),
+            ("attach_name", Opt::Name),
+        ] {
+            let (Some(idx), Some(vals)) = (matches.indices_of(id), matches.get_many::<String>(id))
+            else {
+                continue;
+            };
+            seen.extend(idx.zip(vals).map(|(i, v)| (i, opt, v.clone())));
+        }
+        seen.sort_by_key(|(i, _, _)| *i);
+        let mut content_type = None;
+        let mut name = None;
+        let mut parts = Vec::new();
+        let mut last_type_used = true;
+        for (_, opt, value) in seen {
+            match opt {
+                Opt::Type => {
+                    content_type = Some(value);
+                    last_type_used = false;
+                }
+                Opt::Name => name = Some(value),
+                Opt::Part(kind) => {
+                    last_type_used = true;
+                    parts.push(PartArg {
+                        kind,
+                        value,
+                        content_type: content_type.clone(),
+                        name: name.take(),
+                    });
+                }
+            }
+        }
+        let dangling = if name.is_some() {
+            Some("--attach-name")
+        } else if !last_type_used {
+            Some("--attach-type")
+        } else {
+            None
+        };
+        if let Some(flag) = dangling {
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{flag} applies to the --attach, --attach-body or --attach-inline after it, \
+                     and none follows"
+                ),
+            ));
+        }
+        cli.send.message.parts = parts;
+        Ok(cli)
+    }
 }
 
 /// Output.

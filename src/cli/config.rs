@@ -11,8 +11,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::args::{Cli, Command, DemoArgs, SendArgs, ServeArgs, ServerSpec};
-use crate::cli::message::{self, MessageContext, MessageSpec};
+use crate::cli::args::{
+    Cli, Command, DemoArgs, MessageArgs, PartArg, PartKind, SendArgs, ServeArgs, ServerSpec,
+};
+use crate::cli::message::{self, MessageContext, MessageSpec, Part};
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::tls::TlsParams;
@@ -66,6 +68,9 @@ pub struct SendConfig {
     pub format: Format,
     /// `--dump-mail`: print the message and send nothing.
     pub dump_mail: bool,
+    /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
+    /// the transcript (on stderr with `--dump-mail`).
+    pub notes: Vec<String>,
 }
 
 /// What to run.
@@ -254,9 +259,27 @@ fn addresses(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
             continue;
         }
         no_line_break(flag, a)?;
+        no_space(flag, a)?;
         out.push(a.to_string());
     }
     Ok(out)
+}
+
+/// An envelope address has no white space (RFC 5321 §4.1.2) outside a quoted local part; a
+/// display name belongs in a header (`--header 'To: Name <a@b>'`).
+fn no_space(flag: &str, addr: &str) -> Result<(), Error> {
+    let unquoted = match addr.strip_prefix('"').and_then(|a| a.rsplit_once("\"@")) {
+        Some((_, domain)) => domain,
+        None => addr,
+    };
+    if unquoted.contains(char::is_whitespace) {
+        return Err(usage(format!(
+            "{flag}: '{}' contains white space; give the bare address (a display name goes \
+             in a header, e.g. --header 'To: Name <a@b>')",
+            addr.escape_debug()
+        )));
+    }
+    Ok(())
 }
 
 fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
@@ -405,6 +428,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         None => format!("{}@{}", env.user.as_deref().unwrap_or("ehlo"), env.hostname),
     };
     no_line_break("--from", &from)?;
+    no_space("--from", &from)?;
     let helo = envelope
         .helo
         .as_deref()
@@ -528,37 +552,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     });
 
     // Message.
-    let message = match &msg.data {
-        Some(d) => read_content("--data", d, env, message::data_text)?,
-        None => {
-            for h in msg.header.iter().chain(&msg.add_header) {
-                if message::header_name(h).is_none() {
-                    let flag = if msg.header.contains(h) {
-                        "--header"
-                    } else {
-                        "--add-header"
-                    };
-                    return Err(usage(format!("{flag}: '{h}' is not 'Name: value'")));
-                }
-            }
-            let body = msg
-                .body
-                .as_deref()
-                .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec()))
-                .transpose()?;
-            message::compose(
-                &MessageSpec {
-                    to: &to,
-                    cc: &cc,
-                    from: &from,
-                    headers: &msg.header,
-                    add_headers: &msg.add_header,
-                    body: body.as_deref(),
-                },
-                &env.message,
-            )
-        }
-    };
+    let fixup = fixup_of(&msg);
+    let (message, notes) = compose(&msg, fixup, &to, &cc, &bcc, &from, env)?;
 
     // TLS.
     if let Some(p) = &tls.tls_ca_path
@@ -615,11 +610,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         mail_params: envelope.mail_param,
         rcpt_params: envelope.rcpt_param,
         message,
-        fixup: if msg.no_data_fixup {
-            Fixup::NONE
-        } else {
-            Fixup::ALL
-        },
+        fixup,
         pipeline: envelope.pipeline,
         stop,
     };
@@ -635,13 +626,181 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         plan,
         format,
         dump_mail: msg.dump_mail,
+        notes,
+    })
+}
+
+/// `--no-data-fixup` turns everything off; the finer switches one fix-up each (swaks #51).
+fn fixup_of(msg: &MessageArgs) -> Fixup {
+    if msg.no_data_fixup {
+        return Fixup::NONE;
+    }
+    Fixup {
+        strip_from: !msg.no_strip_from,
+        crlf: !msg.no_crlf_fixup,
+        dot_stuff: !msg.no_dot_stuffing,
+        end_marker: true,
+    }
+}
+
+/// The message bytes and info notes: `--data` as given (tokens replaced unless
+/// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
+/// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`].
+fn compose(
+    msg: &MessageArgs,
+    fixup: Fixup,
+    to: &[String],
+    cc: &[String],
+    bcc: &[String],
+    from: &str,
+    env: &Environment,
+) -> Result<(Vec<u8>, Vec<String>), Error> {
+    let stdin_users: Vec<&str> = [("--data", &msg.data), ("--body", &msg.body)]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref() == Some("-"))
+        .map(|(f, _)| f)
+        .chain(
+            msg.parts
+                .iter()
+                .filter(|p| p.value == "-")
+                .map(|p| part_flag(p.kind)),
+        )
+        .collect();
+    if stdin_users.len() > 1 {
+        return Err(usage(format!(
+            "{}: stdin can be read only once (also given to {})",
+            stdin_users[1], stdin_users[0]
+        )));
+    }
+    let spec = MessageSpec {
+        to,
+        cc,
+        bcc,
+        from,
+        ..Default::default()
+    };
+    if let Some(d) = &msg.data {
+        let data = read_content("--data", d, env, message::data_text)?;
+        if fixup == Fixup::NONE {
+            return Ok((data, Vec::new()));
+        }
+        let data = message::Tokens::new(&spec, &env.message).replace_in_data(&data);
+        return Ok((data, Vec::new()));
+    }
+    // Header syntax first: a bad header is reported before any file is read.
+    for (flag, list) in [("--header", &msg.header), ("--add-header", &msg.add_header)] {
+        for h in list {
+            message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
+        }
+    }
+    let body = msg
+        .body
+        .as_deref()
+        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec()))
+        .transpose()?;
+    let mut total = body.as_ref().map_or(0, Vec::len) as u64;
+    let mut parts = Vec::with_capacity(msg.parts.len());
+    for p in &msg.parts {
+        let part = part_of(p, env)?;
+        total += part.content.len() as u64;
+        if total > MAX_MESSAGE_BYTES {
+            return Err(usage(format!(
+                "{}: the message would be larger than {} MiB",
+                part_flag(p.kind),
+                MAX_MESSAGE_BYTES >> 20
+            )));
+        }
+        parts.push(part);
+    }
+    let composed = message::compose(
+        &MessageSpec {
+            headers: &msg.header,
+            add_headers: &msg.add_header,
+            body: body.as_deref(),
+            parts: &parts,
+            ..spec
+        },
+        &env.message,
+    )
+    .map_err(usage)?;
+    Ok((composed.bytes, composed.notes))
+}
+
+fn part_flag(kind: PartKind) -> &'static str {
+    match kind {
+        PartKind::Body => "--attach-body",
+        PartKind::Inline => "--attach-inline",
+        PartKind::Attachment => "--attach",
+    }
+}
+
+/// Read one part option and decide its type and file name: `--attach-type` if given, else
+/// guessed from the file name (text/plain for body parts), else application/octet-stream; the
+/// file's base name unless `--attach-name` says otherwise.
+fn part_of(p: &PartArg, env: &Environment) -> Result<Part, Error> {
+    let flag = part_flag(p.kind);
+    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec())?;
+    let path = p
+        .value
+        .strip_prefix('@')
+        .filter(|_| !p.value.starts_with("@@"))
+        .map(Path::new);
+    let content_type = match &p.content_type {
+        Some(t) => {
+            let (essence, _) = t.split_once(';').unwrap_or((t, ""));
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+            };
+            let ok = essence
+                .trim()
+                .split_once('/')
+                .is_some_and(|(a, b)| token(a) && token(b));
+            if !ok || t.contains(|c: char| c.is_control()) {
+                return Err(usage(format!(
+                    "--attach-type: '{}' is not a MIME type (type/subtype, e.g. text/html)",
+                    t.escape_debug()
+                )));
+            }
+            t.trim().to_string()
+        }
+        None => match (p.kind, path) {
+            (PartKind::Body, _) => "text/plain".to_string(),
+            (_, Some(path)) => mime_guess::from_path(path)
+                .first_raw()
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            (_, None) => "application/octet-stream".to_string(),
+        },
+    };
+    let filename = match &p.name {
+        Some(n) if n.is_empty() => None,
+        Some(n) => {
+            if n.contains(|c: char| c.is_control()) {
+                return Err(usage(format!(
+                    "--attach-name: '{}' contains a control character",
+                    n.escape_debug()
+                )));
+            }
+            Some(n.clone())
+        }
+        None if p.kind == PartKind::Body => None,
+        None => path
+            .and_then(Path::file_name)
+            .map(|f| f.to_string_lossy().into_owned()),
+    };
+    Ok(Part {
+        kind: p.kind,
+        content_type,
+        filename,
+        content,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use time::macros::datetime;
 
     fn env() -> Environment {
@@ -659,7 +818,7 @@ mod tests {
 
     fn mode(args: &[&str]) -> Result<Mode, Error> {
         let argv = std::iter::once("ehlo").chain(args.iter().copied());
-        let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let cli = Cli::parse_args(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         from_cli_in(cli, &env())
     }
 
@@ -1015,6 +1174,183 @@ mod tests {
                 .unwrap()
                 .contains("\nSubject: hi\n")
         );
+    }
+
+    #[test]
+    fn data_fixups_and_tokens() {
+        let fix = |extra: &[&str]| {
+            let mut args = vec!["-t", "a@x.test", "-d", "x"];
+            args.extend_from_slice(extra);
+            send(&args).plan.fixup
+        };
+        assert_eq!(fix(&[]), Fixup::ALL);
+        assert_eq!(fix(&["--no-data-fixup", "--no-dot-stuffing"]), Fixup::NONE);
+        let only = |f: fn(&mut Fixup)| {
+            let mut x = Fixup::ALL;
+            f(&mut x);
+            x
+        };
+        assert_eq!(fix(&["--no-dot-stuffing"]), only(|f| f.dot_stuff = false));
+        assert_eq!(fix(&["--no-crlf-fixup"]), only(|f| f.crlf = false));
+        assert_eq!(fix(&["--nsf"]), only(|f| f.strip_from = false));
+        assert_eq!(
+            fix(&["--no-strip-from", "--no-crlf-fixup", "--no-dot-stuffing"]),
+            Fixup {
+                end_marker: true,
+                ..Fixup::NONE
+            }
+        );
+        // Tokens in --data, except with --no-data-fixup (swaks: raw means raw).
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "-d",
+            "Date: %DATE%\n%NEW_HEADERS%\n\n%BODY%",
+        ]);
+        assert_eq!(
+            c.plan.message,
+            b"Date: Tue, 02 Jan 2024 03:04:05 +0000\n\nThis is a test mailing"
+        );
+        let c = send(&["-t", "a@x.test", "-d", "%DATE%", "--ndf"]);
+        assert_eq!(c.plan.message, b"%DATE%");
+    }
+
+    #[test]
+    fn attachments() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("report.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4 \x00\xff").unwrap();
+        let pdf_arg = format!("@{}", pdf.display());
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--attach",
+            &pdf_arg,
+            "--attach",
+            "plain words",
+        ]);
+        let text = String::from_utf8(c.plan.message).unwrap();
+        assert!(
+            text.contains("Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"report.pdf\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Content-Type: application/octet-stream\nContent-Disposition: attachment\n"
+            ),
+            "{text}"
+        );
+        // --attach-type is sticky, --attach-name applies once; stdin works for one part.
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--attach-type",
+            "image/x-test",
+            "--attach-name",
+            "one.img",
+            "--attach",
+            "1",
+            "--attach",
+            "-",
+            "--attach-name",
+            "--attach-inline",
+            &pdf_arg,
+        ]);
+        let text = String::from_utf8(c.plan.message).unwrap();
+        assert!(
+            text.contains("Content-Type: image/x-test\nContent-Disposition: attachment; filename=\"one.img\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: image/x-test\nContent-Disposition: attachment\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: image/x-test\nContent-Disposition: inline\nContent-ID: <part1@client.test>\n"),
+            "{text}"
+        );
+        assert_eq!(
+            c.notes,
+            [
+                "inline part 1 (image/x-test): Content-ID <part1@client.test>, reference it as cid:part1@client.test"
+            ]
+        );
+
+        let e = err(&["-t", "a@x.test", "--attach", "@/no/such/file.bin"]);
+        assert!(
+            e.starts_with("--attach: cannot read /no/such/file.bin: "),
+            "{e}"
+        );
+        let e = err(&["-t", "a@x.test", "--attach-inline", "@/no/such/dir/"]);
+        assert!(
+            e.starts_with("--attach-inline: cannot read /no/such/dir/: "),
+            "{e}"
+        );
+        let e = err(&[
+            "-t",
+            "a@x.test",
+            "--attach-body",
+            &format!("@{}", dir.path().display()),
+        ]);
+        assert!(e.starts_with("--attach-body: cannot read "), "{e}");
+        let e = err(&[
+            "-t",
+            "a@x.test",
+            "--attach-type",
+            "nonsense",
+            "--attach",
+            "x",
+        ]);
+        assert!(
+            e.starts_with("--attach-type: 'nonsense' is not a MIME type"),
+            "{e}"
+        );
+        let e = err(&["-t", "a@x.test", "--attach-name", "a\nb", "--attach", "x"]);
+        assert!(e.starts_with("--attach-name:"), "{e}");
+        let e = err(&["-t", "a@x.test", "--body", "-", "--attach", "-"]);
+        assert!(
+            e.starts_with("--attach: stdin can be read only once"),
+            "{e}"
+        );
+        // A dangling --attach-type or --attach-name is a parse error (exit 1).
+        for args in [
+            &[
+                "-t",
+                "a@x.test",
+                "--attach",
+                "x",
+                "--attach-type",
+                "text/html",
+            ][..],
+            &["-t", "a@x.test", "--attach-name", "n"],
+        ] {
+            let argv = std::iter::once("ehlo").chain(args.iter().copied());
+            let e = Cli::parse_args(argv).unwrap_err();
+            assert!(e.to_string().contains("none follows"), "{e}");
+            assert!(e.use_stderr());
+        }
+        // --data takes no parts.
+        let argv = ["ehlo", "-t", "a@x.test", "-d", "x", "--attach", "y"];
+        assert!(Cli::parse_args(argv).is_err());
+    }
+
+    #[test]
+    fn addresses_with_spaces_are_refused() {
+        let e = err(&["-t", "Bob Smith <b@x.test>"]);
+        assert!(
+            e.starts_with("--to: 'Bob Smith <b@x.test>' contains white space"),
+            "{e}"
+        );
+        let e = err(&["-t", "a@x.test", "--cc", "c d@x.test"]);
+        assert!(e.starts_with("--cc: "), "{e}");
+        let e = err(&["-t", "a@x.test", "--bcc", "c@x\ttest"]);
+        assert!(e.starts_with("--bcc: "), "{e}");
+        let e = err(&["-t", "a@x.test", "-f", "me @x.test"]);
+        assert!(e.starts_with("--from: "), "{e}");
+        // A quoted local part may hold spaces (RFC 5321 §4.1.2).
+        let c = send(&["-t", "\"a b\"@x.test"]);
+        assert_eq!(c.plan.rcpts, ["\"a b\"@x.test"]);
+        assert!(err(&["-t", "\"a b\"@x test"]).starts_with("--to: "));
     }
 
     #[test]

@@ -1,13 +1,28 @@
-//! The default test message, composed like swaks's template (swaks.md §2 "DATA composition"):
-//! `Date`, `To`, `Cc`, `From`, `Subject: test <date>`, `Message-Id`, `X-Mailer`, then the user's
-//! `--header` replacements and `--add-header` additions, a blank line and the body.
+//! The test message, composed like swaks's template (swaks.md §2 "DATA composition"): `Date`, `To`,
+//! `Cc`, `From`, `Subject: test <date>`, `Message-Id`, `X-Mailer`, MIME headers when needed, then
+//! the user's `--header` replacements and `--add-header` additions, a blank line and the body.
+//! Also owns swaks's template tokens (`%DATE%`, `..DATE..`, …) and the MIME parts of
+//! `--attach`/`--attach-body`/`--attach-inline`, built with `mail-builder` (RFC 2045-2047, 2046
+//! multipart, 2387 related, 2392 Content-ID).
 //!
-//! Lines end in bare LF here; the DATA encoder (`smtp::data::encode`) turns them into CRLF
-//! unless `--no-data-fixup` is given. The clock, host name and process id come in through
-//! [`MessageContext`] so the output is deterministic under test.
+//! Lines end in bare LF here (mail-builder's CRLF is turned into LF as well); the DATA encoder
+//! (`smtp::data::encode`) turns them into CRLF unless told not to. Header values that are not
+//! plain ASCII are RFC 2047 encoded (display names only, for address headers). The clock, host
+//! name and process id come in through [`MessageContext`], and MIME boundaries and Content-IDs
+//! derive from them, so the output is deterministic under test.
 
+use std::borrow::Cow;
+
+use mail_builder::headers::Header;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::mime::{BodyPart, MimePart};
 use time::format_description::well_known::Rfc2822;
 use time::{OffsetDateTime, UtcOffset};
+
+pub use crate::cli::args::PartKind;
 
 /// Body used when `--body` is not given (swaks's wording).
 pub const DEFAULT_BODY: &str = "This is a test mailing";
@@ -40,6 +55,19 @@ impl MessageContext {
     }
 }
 
+/// One MIME part, resolved by `cli::config` (content read, type and name decided).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Body text, inline part or attachment.
+    pub kind: PartKind,
+    /// MIME type, possibly with parameters (`text/html; charset=utf-8`).
+    pub content_type: String,
+    /// File name for `Content-Disposition` (`None` = none).
+    pub filename: Option<String>,
+    /// The raw content.
+    pub content: Vec<u8>,
+}
+
 /// What the user asked for, already validated by `cli::config`.
 #[derive(Debug, Clone, Default)]
 pub struct MessageSpec<'a> {
@@ -47,6 +75,8 @@ pub struct MessageSpec<'a> {
     pub to: &'a [String],
     /// `--cc` recipients (for the `Cc:` header).
     pub cc: &'a [String],
+    /// `--bcc` recipients (only for `%BCC_ADDRESS%`).
+    pub bcc: &'a [String],
     /// Sender (`""` = null sender, shown as `<>`).
     pub from: &'a str,
     /// `--header "Name: value"`: replaces a header of that name (case-insensitively) or adds it.
@@ -55,6 +85,17 @@ pub struct MessageSpec<'a> {
     pub add_headers: &'a [String],
     /// `--body` content; `None` = [`DEFAULT_BODY`].
     pub body: Option<&'a [u8]>,
+    /// `--attach*` parts in command-line order; empty = a plain, single-part message.
+    pub parts: &'a [Part],
+}
+
+/// The composed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    /// The message, LF line ends.
+    pub bytes: Vec<u8>,
+    /// One line per inline part: its Content-ID and how to reference it (`cid:…`).
+    pub notes: Vec<String>,
 }
 
 /// RFC 5322 §3.3 date-time, e.g. `Tue, 02 Jan 2024 15:04:05 +0100`.
@@ -65,11 +106,11 @@ pub fn date(now: OffsetDateTime) -> String {
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
 }
 
-/// `Message-Id` value: `<YYYYMMDDhhmmss.PID@hostname>` in local time, as swaks does.
-pub fn message_id(ctx: &MessageContext) -> String {
+/// `%MESSAGEID%`: `YYYYMMDDhhmmss.PID@hostname` in local time, as swaks does.
+fn message_id_bare(ctx: &MessageContext) -> String {
     let n = ctx.now;
     format!(
-        "<{:04}{:02}{:02}{:02}{:02}{:02}.{}@{}>",
+        "{:04}{:02}{:02}{:02}{:02}{:02}.{}@{}",
         n.year(),
         u8::from(n.month()),
         n.day(),
@@ -81,11 +122,42 @@ pub fn message_id(ctx: &MessageContext) -> String {
     )
 }
 
-/// The name part of a `Name: value` header line, if it has one (non-empty, no whitespace).
+/// `Message-Id` value: `<YYYYMMDDhhmmss.PID@hostname>`.
+pub fn message_id(ctx: &MessageContext) -> String {
+    format!("<{}>", message_id_bare(ctx))
+}
+
+/// The name part of a `Name: value` header line, if it has one: non-empty printable US-ASCII
+/// without colon (RFC 5322 §2.2 ftext), so no space and no control character.
 pub fn header_name(line: &str) -> Option<&str> {
     let (name, _) = line.split_once(':')?;
     let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
     valid.then_some(name)
+}
+
+/// Why `line` (one header, as given to `flag`) is not a header we can send, if it is not.
+pub fn check_header(flag: &str, line: &str) -> Result<(), String> {
+    let shown = line.escape_debug();
+    let Some((name, _)) = line.split_once(':') else {
+        return Err(format!("{flag}: '{shown}' is not 'Name: value' (no colon)"));
+    };
+    if header_name(line).is_none() {
+        return Err(if name.is_empty() {
+            format!("{flag}: '{shown}' has an empty header name")
+        } else {
+            format!(
+                "{flag}: '{shown}': the header name '{}' may only contain printable ASCII \
+                 without spaces (RFC 5322 §2.2)",
+                name.escape_debug()
+            )
+        });
+    }
+    if line.contains(['\r', '\0']) {
+        return Err(format!(
+            "{flag}: '{shown}' contains a CR or NUL (a line break needs a space or tab after it)"
+        ));
+    }
+    Ok(())
 }
 
 /// `--data TEXT`: a literal backslash-n becomes a line break (swaks does the same, so shell users
@@ -94,8 +166,473 @@ pub fn data_text(arg: &str) -> Vec<u8> {
     arg.replace("\\n", "\n").into_bytes()
 }
 
-/// Compose the default message.
-pub fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Vec<u8> {
+/// Values of swaks's template tokens for one run.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pairs: Vec<(&'static str, String)>,
+}
+
+impl Tokens {
+    /// The token values for `spec` (addresses joined with `, `; the null sender is empty).
+    pub fn new(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Tokens {
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        Tokens {
+            pairs: vec![
+                ("DATE", date(ctx.now)),
+                ("MESSAGEID", message_id_bare(ctx)),
+                ("TO_ADDRESS", spec.to.join(", ")),
+                ("FROM_ADDRESS", spec.from.to_string()),
+                ("CC_ADDRESS", spec.cc.join(", ")),
+                ("BCC_ADDRESS", spec.bcc.join(", ")),
+                ("NEWLINE", "\n".to_string()),
+                ("EHLO_VERSION", version.clone()),
+                ("SWAKS_VERSION", version),
+            ],
+        }
+    }
+
+    /// Replace every `%NAME%` and `..NAME..` token in `text` in one pass (a value that itself
+    /// looks like a token is not expanded again). Unknown names stay as they are.
+    pub fn replace(&self, text: &[u8]) -> Vec<u8> {
+        replace_with(text, self.pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
+    }
+
+    /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing here, as
+    /// `--data` takes no `--add-header`; a line holding only the token disappears) and `%BODY%`
+    /// (the default body).
+    pub fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
+        let mut text = data.to_vec();
+        for open_close in [("%", "%"), ("..", "..")] {
+            let token = format!("{}NEW_HEADERS{}", open_close.0, open_close.1);
+            for line_end in ["\r\n", "\n"] {
+                let whole_line = format!("{line_end}{token}{line_end}");
+                text = replace_all(&text, whole_line.as_bytes(), line_end.as_bytes());
+            }
+        }
+        let pairs = self
+            .pairs
+            .iter()
+            .map(|(k, v)| (*k, v.as_bytes()))
+            .chain([("NEW_HEADERS", &b""[..]), ("BODY", DEFAULT_BODY.as_bytes())]);
+        replace_with(&text, pairs)
+    }
+}
+
+fn replace_all(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn replace_with<'v>(text: &[u8], pairs: impl Iterator<Item = (&'static str, &'v [u8])>) -> Vec<u8> {
+    let pairs: Vec<_> = pairs.collect();
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    'scan: while i < text.len() {
+        let delim: &[u8] = match text[i] {
+            b'%' => b"%",
+            b'.' if text[i..].starts_with(b"..") => b"..",
+            b => {
+                out.push(b);
+                i += 1;
+                continue;
+            }
+        };
+        let rest = &text[i + delim.len()..];
+        for (name, value) in &pairs {
+            if let Some(after) = rest.strip_prefix(name.as_bytes())
+                && after.starts_with(delim)
+            {
+                out.extend_from_slice(value);
+                i += 2 * delim.len() + name.len();
+                continue 'scan;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
+}
+
+/// One `--header`/`--add-header` argument as header lines: a literal `\n` and `%NEWLINE%` split
+/// it (swaks lets one argument carry several headers); a line starting with a space or tab
+/// continues (folds) the header before it; tokens are replaced.
+fn header_lines(flag: &str, arg: &str, tokens: &Tokens) -> Result<Vec<String>, String> {
+    let text =
+        String::from_utf8_lossy(&tokens.replace(arg.replace("\\n", "\n").as_bytes())).into_owned();
+    let mut out: Vec<String> = Vec::new();
+    for line in text.split('\n') {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            match out.last_mut() {
+                Some(h) => {
+                    h.push('\n');
+                    h.push_str(line);
+                }
+                None => {
+                    return Err(format!(
+                        "{flag}: '{}' starts with a space (a continuation line without a header)",
+                        arg.escape_debug()
+                    ));
+                }
+            }
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "{flag}: '{}' is not 'Name: value'",
+            arg.escape_debug()
+        ));
+    }
+    for h in &out {
+        check_header(flag, h)?;
+    }
+    Ok(out)
+}
+
+/// Check `--header`/`--add-header` values without composing (for `cli::config`).
+pub fn check_header_arg(
+    flag: &str,
+    arg: &str,
+    spec: &MessageSpec<'_>,
+    ctx: &MessageContext,
+) -> Result<(), String> {
+    header_lines(flag, arg, &Tokens::new(spec, ctx)).map(drop)
+}
+
+/// Address headers: only their display names may be RFC 2047 encoded (RFC 2047 §5).
+fn is_address_header(name: &str) -> bool {
+    [
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "sender",
+        "resent-from",
+        "resent-to",
+        "resent-cc",
+        "resent-bcc",
+        "resent-sender",
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// `a@x, "Jörg Ü" <j@x>, Zoë <z@x>` → mailboxes; `None` for anything else (groups, comments).
+fn parse_mailboxes(value: &str) -> Option<Vec<(Option<String>, String)>> {
+    let mut items = Vec::new();
+    let (mut quoted, mut angle, mut start) = (false, false, 0);
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                items.push(&value[start..i]);
+                start = i + 1;
+            }
+            '(' | ')' | ';' | ':' if !quoted && !angle => return None,
+            _ => {}
+        }
+    }
+    items.push(&value[start..]);
+    let mut out = Vec::new();
+    for item in items.into_iter().map(str::trim).filter(|i| !i.is_empty()) {
+        match item.strip_suffix('>').and_then(|i| i.rsplit_once('<')) {
+            Some((name, addr)) => {
+                let name = name.trim();
+                let name = name
+                    .strip_prefix('"')
+                    .and_then(|n| n.strip_suffix('"'))
+                    .map_or_else(
+                        || name.to_string(),
+                        |n| n.replace("\\\"", "\"").replace("\\\\", "\\"),
+                    );
+                out.push(((!name.is_empty()).then_some(name), addr.trim().to_string()));
+            }
+            None if !item.contains(['<', '>', ' ', '"']) => out.push((None, item.to_string())),
+            None => return None,
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// mail-builder writes CRLF; this module speaks LF.
+fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+    replace_all(bytes, b"\r\n", b"\n")
+}
+
+/// One header line as it goes out: verbatim when it is plain ASCII, else RFC 2047 encoded by
+/// mail-builder (folded at 78 columns).
+fn render_header(line: &str) -> String {
+    let plain = line
+        .bytes()
+        .all(|b| b == b'\t' || b == b'\n' || (b' '..=b'~').contains(&b));
+    let Some((name, value)) = line.split_once(':').filter(|_| !plain) else {
+        return format!("{line}\n");
+    };
+    // Unfold (RFC 5322 §2.2.3) before encoding: the encoder folds again.
+    let value = value.replace("\n", "");
+    let value = value.trim_start();
+    let mut out = Vec::new();
+    let column = name.len() + 2;
+    match parse_mailboxes(value).filter(|_| is_address_header(name)) {
+        Some(list) => {
+            let list: Vec<Address<'_>> = list
+                .into_iter()
+                .map(|(n, a)| Address::new_address(n, a))
+                .collect();
+            let addr = if list.len() == 1 {
+                list.into_iter()
+                    .next()
+                    .unwrap_or_else(|| Address::new_list(Vec::new()))
+            } else {
+                Address::new_list(list)
+            };
+            addr.write_header(&mut out, column);
+        }
+        // An address header we cannot parse keeps its UTF-8 (RFC 6532) rather than being
+        // turned into one encoded word, which would hide the addresses.
+        None if is_address_header(name) => Raw::new(value).write_header(&mut out, column),
+        None => Text::new(value).write_header(&mut out, column),
+    }
+    format!("{name}: {}", String::from_utf8_lossy(&crlf_to_lf(&out)))
+}
+
+/// `text/html; charset="x"` → a mail-builder content type (type lower-cased).
+fn content_type(spec: &str) -> ContentType<'static> {
+    let mut fields = spec.split(';');
+    let mut ct = ContentType::new(
+        fields
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    );
+    for f in fields {
+        if let Some((k, v)) = f.split_once('=') {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            ct = ct.attribute(k.trim().to_ascii_lowercase(), v.to_string());
+        }
+    }
+    ct
+}
+
+/// Does `text` contain a CR not followed by LF, or a NUL? Such bytes do not survive SMTP in a
+/// 7bit part, so the part goes out as base64.
+fn has_bare_cr_or_nul(text: &[u8]) -> bool {
+    text.iter()
+        .enumerate()
+        .any(|(i, &b)| b == 0 || (b == b'\r' && text.get(i + 1) != Some(&b'\n')))
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    lines.join("\r\n")
+}
+
+/// A text part of the body (tokens already replaced).
+fn text_part(p: &Part, content: Vec<u8>) -> MimePart<'static> {
+    let ct = content_type(&p.content_type);
+    let is_text = ct.is_text();
+    let mut part = match String::from_utf8(content) {
+        Ok(text) if is_text && !has_bare_cr_or_nul(text.as_bytes()) => MimePart::new(ct, text),
+        Ok(text) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(text.into_bytes()))),
+        Err(e) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(e.into_bytes()))),
+    };
+    if let Some(name) = &p.filename {
+        part = part.header(
+            "Content-Disposition",
+            ContentType::new("inline").attribute("filename", name.clone()),
+        );
+    }
+    part
+}
+
+/// An inline part or an attachment: the bytes must come back exactly.
+fn file_part(p: &Part, disposition: &'static str) -> MimePart<'static> {
+    let mut ct = content_type(&p.content_type);
+    let text = ct.is_text();
+    if text && ct.attributes.is_empty() && std::str::from_utf8(&p.content).is_ok() {
+        ct = ct.attribute("charset", "utf-8");
+    }
+    let mut disp = ContentType::new(disposition);
+    if let Some(name) = p.filename.as_deref().filter(|n| !n.is_empty()) {
+        disp = disp.attribute("filename", name.to_string());
+    }
+    let part = if text && has_bare_cr_or_nul(&p.content) {
+        MimePart::new(
+            ct,
+            BodyPart::Binary(Cow::Owned(base64_lines(&p.content).into_bytes())),
+        )
+        .transfer_encoding("base64")
+    } else {
+        MimePart::new(ct, BodyPart::Binary(Cow::Owned(p.content.clone())))
+    };
+    part.header("Content-Disposition", disp)
+}
+
+/// Content-ID of the `n`th inline part: its file name (or `partN`) at the host name, made
+/// unique within the message.
+fn content_id(p: &Part, n: usize, ctx: &MessageContext, taken: &[String]) -> String {
+    let base: String = p
+        .filename
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-+".contains(*c))
+        .collect();
+    let base = if base.is_empty() {
+        format!("part{n}")
+    } else {
+        base
+    };
+    let mut cid = format!("{base}@{}", ctx.hostname);
+    let mut k = 2;
+    while taken.contains(&cid) {
+        cid = format!("{base}.{k}@{}", ctx.hostname);
+        k += 1;
+    }
+    cid
+}
+
+/// Build the MIME body: text parts (several → multipart/alternative), inline parts
+/// (→ multipart/related), attachments (→ multipart/mixed). Returns the top part's header lines,
+/// its body (LF line ends) and the notes about Content-IDs.
+fn mime(
+    parts: &[Part],
+    default_body: &[u8],
+    tokens: &Tokens,
+    ctx: &MessageContext,
+) -> (Vec<String>, Vec<u8>, Vec<String>) {
+    let default = Part {
+        kind: PartKind::Body,
+        content_type: "text/plain".into(),
+        filename: None,
+        content: default_body.to_vec(),
+    };
+    let mut bodies: Vec<&Part> = parts.iter().filter(|p| p.kind == PartKind::Body).collect();
+    if bodies.is_empty() {
+        bodies.push(&default);
+    }
+    // Text parts are the only ones written unencoded; a boundary must not occur in them.
+    let mut text_bytes: Vec<Vec<u8>> = bodies.iter().map(|p| tokens.replace(&p.content)).collect();
+    let stamp = message_id_bare(ctx);
+    let stamp = stamp.split('@').next().unwrap_or_default();
+    let prefix = |salt: usize| format!("=_ehlo_{stamp}_{salt}_");
+    let mut salt = 0;
+    while text_bytes.iter().any(|t| {
+        let p = prefix(salt);
+        t.windows(p.len()).any(|w| w == p.as_bytes())
+    }) {
+        salt += 1;
+    }
+    let boundary = |level: usize| format!("{}{level}", prefix(salt));
+    let multipart = |ct: ContentType<'static>, level: usize, children: Vec<MimePart<'static>>| {
+        MimePart::new(ct.attribute("boundary", boundary(level)), children)
+    };
+
+    let mut texts: Vec<MimePart<'static>> = bodies
+        .iter()
+        .zip(text_bytes.drain(..))
+        .map(|(p, c)| text_part(p, c))
+        .collect();
+    // RFC 2387 §3.1: multipart/related names its root part's type.
+    let root_type = if texts.len() == 1 {
+        content_type(&bodies[0].content_type).c_type.into_owned()
+    } else {
+        "multipart/alternative".to_string()
+    };
+    let mut top = if texts.len() == 1 {
+        texts.remove(0)
+    } else {
+        multipart(ContentType::new("multipart/alternative"), 1, texts)
+    };
+    let mut notes = Vec::new();
+    let mut cids: Vec<String> = Vec::new();
+    let inline: Vec<MimePart<'static>> = parts
+        .iter()
+        .filter(|p| p.kind == PartKind::Inline)
+        .enumerate()
+        .map(|(i, p)| {
+            let cid = content_id(p, i + 1, ctx, &cids);
+            notes.push(format!(
+                "inline part {} ({}): Content-ID <{cid}>, reference it as cid:{cid}",
+                i + 1,
+                p.filename.as_deref().unwrap_or(&p.content_type)
+            ));
+            cids.push(cid.clone());
+            file_part(p, "inline").cid(cid)
+        })
+        .collect();
+    if !inline.is_empty() {
+        let mut children = vec![top];
+        children.extend(inline);
+        let ct = ContentType::new("multipart/related").attribute("type", root_type);
+        top = multipart(ct, 2, children);
+    }
+    let attachments: Vec<MimePart<'static>> = parts
+        .iter()
+        .filter(|p| p.kind == PartKind::Attachment)
+        .map(|p| file_part(p, "attachment"))
+        .collect();
+    if !attachments.is_empty() {
+        let mut children = vec![top];
+        children.extend(attachments);
+        top = multipart(ContentType::new("multipart/mixed"), 3, children);
+    }
+
+    let mut out = Vec::new();
+    top.write_part(&mut out);
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let body = crlf_to_lf(out.get(split + 4..).unwrap_or_default());
+    let mut headers: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        match headers.last_mut() {
+            Some(h) if line.starts_with([' ', '\t']) => {
+                h.push('\n');
+                h.push_str(line);
+            }
+            _ => headers.push(line.to_string()),
+        }
+    }
+    (headers, body, notes)
+}
+
+/// Compose the message. Errors name the flag (`--header: …`).
+pub fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
+    let tokens = Tokens::new(spec, ctx);
     let date = date(ctx.now);
     let mut headers: Vec<String> = Vec::new();
     headers.push(format!("Date: {date}"));
@@ -115,39 +652,61 @@ pub fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Vec<u8> {
     headers.push(format!("Message-Id: {}", message_id(ctx)));
     headers.push(format!("X-Mailer: ehlo {}", env!("CARGO_PKG_VERSION")));
 
-    for line in spec.headers {
-        let name = header_name(line).unwrap_or(line);
-        let same = |h: &String| header_name(h).is_some_and(|n| n.eq_ignore_ascii_case(name));
-        match headers.iter().position(same) {
-            Some(first) => {
-                headers[first] = line.clone();
-                // Later duplicates of the replaced name go too, so the result has one.
-                let mut i = first + 1;
-                while i < headers.len() {
-                    if same(&headers[i]) {
-                        headers.remove(i);
-                    } else {
-                        i += 1;
+    let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
+    let mut notes = Vec::new();
+    let body = if spec.parts.is_empty() {
+        // A UTF-8 body in a plain message is declared (MIME charset, swaks #32) and sent as
+        // 8bit, unchanged; plain ASCII keeps swaks's exact template.
+        if !body_text.is_ascii() && std::str::from_utf8(&body_text).is_ok() {
+            headers.push("MIME-Version: 1.0".into());
+            headers.push("Content-Type: text/plain; charset=utf-8".into());
+            headers.push("Content-Transfer-Encoding: 8bit".into());
+        }
+        let mut b = body_text;
+        if !b.ends_with(b"\n") {
+            b.push(b'\n');
+        }
+        b
+    } else {
+        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx);
+        headers.push("MIME-Version: 1.0".into());
+        headers.extend(mime_headers);
+        notes = n;
+        body
+    };
+
+    for arg in spec.headers {
+        for line in header_lines("--header", arg, &tokens)? {
+            let name = header_name(&line).unwrap_or(&line).to_string();
+            let same = |h: &String| header_name(h).is_some_and(|n| n.eq_ignore_ascii_case(&name));
+            match headers.iter().position(same) {
+                Some(first) => {
+                    headers[first] = line;
+                    // Later duplicates of the replaced name go too, so the result has one.
+                    let mut i = first + 1;
+                    while i < headers.len() {
+                        if same(&headers[i]) {
+                            headers.remove(i);
+                        } else {
+                            i += 1;
+                        }
                     }
                 }
+                None => headers.push(line),
             }
-            None => headers.push(line.clone()),
         }
     }
-    headers.extend(spec.add_headers.iter().cloned());
+    for arg in spec.add_headers {
+        headers.extend(header_lines("--add-header", arg, &tokens)?);
+    }
 
     let mut out = Vec::new();
     for h in &headers {
-        out.extend_from_slice(h.as_bytes());
-        out.push(b'\n');
+        out.extend_from_slice(render_header(h).as_bytes());
     }
     out.push(b'\n');
-    let body = spec.body.unwrap_or(DEFAULT_BODY.as_bytes());
-    out.extend_from_slice(body);
-    if !body.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    out
+    out.extend_from_slice(&body);
+    Ok(Composed { bytes: out, notes })
 }
 
 #[cfg(test)]
@@ -164,7 +723,7 @@ mod tests {
     }
 
     fn text(spec: &MessageSpec<'_>) -> String {
-        String::from_utf8(compose(spec, &ctx())).unwrap()
+        String::from_utf8(compose(spec, &ctx()).unwrap().bytes).unwrap()
     }
 
     #[test]
@@ -282,5 +841,428 @@ mod tests {
         };
         assert_eq!(date(c.now), "Fri, 31 Dec 1999 23:59:59 +0000");
         assert_eq!(message_id(&c), "<19991231235959.4242@client.example>");
+    }
+
+    fn part(kind: PartKind, ct: &str, name: Option<&str>, content: &[u8]) -> Part {
+        Part {
+            kind,
+            content_type: ct.into(),
+            filename: name.map(Into::into),
+            content: content.to_vec(),
+        }
+    }
+
+    fn composed(spec: &MessageSpec<'_>) -> (String, Vec<String>) {
+        let c = compose(spec, &ctx()).unwrap();
+        (String::from_utf8_lossy(&c.bytes).into_owned(), c.notes)
+    }
+
+    /// The headers and the raw body of the MIME part whose headers contain `marker`.
+    fn mime_part<'m>(msg: &'m str, marker: &str) -> (&'m str, &'m str) {
+        let at = msg
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} in {msg}"));
+        let start = msg[..at].rfind("\n--").unwrap() + 1;
+        let boundary = msg[start..].lines().next().unwrap();
+        let rest = &msg[start + boundary.len() + 1..];
+        let (headers, rest) = rest.split_once("\n\n").unwrap();
+        let end = rest.find(&format!("\n{boundary}")).unwrap();
+        (headers, &rest[..end])
+    }
+
+    fn unbase64(text: &str) -> Vec<u8> {
+        use base64::Engine;
+        let joined: String = text.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(joined)
+            .unwrap()
+    }
+
+    /// Decode a part body by its Content-Transfer-Encoding (test-only, written independently).
+    fn decode(headers: &str, body: &str) -> Vec<u8> {
+        if headers.contains("Content-Transfer-Encoding: base64") {
+            return unbase64(body);
+        }
+        if headers.contains("Content-Transfer-Encoding: quoted-printable") {
+            return unqp(body.replace("=\n", "").as_bytes());
+        }
+        body.replace('\n', "\r\n").into_bytes()
+    }
+
+    fn unqp(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] == b'=' {
+                let hex = std::str::from_utf8(&text[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Decode RFC 2047 encoded words (utf-8 only), joining adjacent ones.
+    fn unwords(value: &str) -> String {
+        let mut out = Vec::new();
+        let mut rest = value.replace("?=\n =?", "?==?").replace("?= =?", "?==?");
+        while let Some(start) = rest.find("=?utf-8?") {
+            out.extend_from_slice(&rest.as_bytes()[..start]);
+            let word = &rest[start + 8..];
+            let end = word[2..].find("?=").unwrap() + 2;
+            let (kind, text) = (&word[..1], &word[2..end]);
+            out.extend(match kind {
+                "B" => unbase64(text),
+                _ => unqp(text.replace('_', " ").as_bytes()),
+            });
+            rest = word[end + 2..].to_string();
+        }
+        out.extend_from_slice(rest.as_bytes());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn attachment_makes_multipart_mixed_and_decodes_back() {
+        let binary: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let parts = [part(
+            PartKind::Attachment,
+            "application/octet-stream",
+            Some("blob.bin"),
+            &binary,
+        )];
+        let (t, notes) = composed(&MessageSpec {
+            from: "a@x",
+            parts: &parts,
+            ..Default::default()
+        });
+        assert!(notes.is_empty());
+        let (head, body) = t.split_once("\n\n").unwrap();
+        assert!(
+            head.ends_with(
+                "X-Mailer: ehlo VERSION\n\
+                 MIME-Version: 1.0\n\
+                 Content-Type: multipart/mixed; boundary=\"=_ehlo_20240102150405.4242_0_3\""
+                    .replace("VERSION", env!("CARGO_PKG_VERSION"))
+                    .as_str()
+            ),
+            "{head}"
+        );
+        assert!(
+            body.starts_with("--=_ehlo_20240102150405.4242_0_3\n"),
+            "{t}"
+        );
+        assert!(
+            body.ends_with("\n--=_ehlo_20240102150405.4242_0_3--\n"),
+            "{t}"
+        );
+        assert!(!t.contains('\r'), "LF line ends only: {t:?}");
+        let (h, b) = mime_part(&t, "Content-Type: text/plain");
+        assert!(h.contains("charset=\"utf-8\""), "{h}");
+        assert_eq!(b, DEFAULT_BODY);
+        let (h, b) = mime_part(&t, "Content-Type: application/octet-stream");
+        assert!(
+            h.contains("Content-Disposition: attachment; filename=\"blob.bin\""),
+            "{h}"
+        );
+        assert!(h.contains("Content-Transfer-Encoding: base64"), "{h}");
+        assert!(b.lines().all(|l| l.len() <= 76), "{b}");
+        assert_eq!(unbase64(b), binary);
+    }
+
+    #[test]
+    fn text_attachments_round_trip_exactly() {
+        let parts = [
+            part(
+                PartKind::Attachment,
+                "text/plain",
+                Some("a.txt"),
+                b"line\r\nzwei \xc3\xbc\r\n",
+            ),
+            // A bare CR would be turned into CRLF on the wire: base64 keeps it.
+            part(PartKind::Attachment, "text/plain", None, b"a\rb\nc"),
+            part(
+                PartKind::Attachment,
+                "text/csv",
+                Some(""),
+                b"\xff\xfe latin",
+            ),
+        ];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            parts: &parts,
+            ..Default::default()
+        });
+        let (h, b) = mime_part(&t, "filename=\"a.txt\"");
+        assert!(h.contains("text/plain; charset=\"utf-8\""), "{h}");
+        assert!(!h.contains("7bit"), "8-bit text is encoded: {h}");
+        assert_eq!(decode(h, b), b"line\r\nzwei \xc3\xbc\r\n");
+        let (h, b) = mime_part(&t, "Content-Disposition: attachment\n");
+        assert!(h.contains("Content-Transfer-Encoding: base64"), "{h}");
+        assert_eq!(unbase64(b), b"a\rb\nc");
+        let (h, b) = mime_part(&t, "text/csv");
+        assert!(!h.contains("charset"), "not UTF-8: {h}");
+        assert!(!h.contains("filename"), "{h}");
+        assert_eq!(decode(h, b), b"\xff\xfe latin");
+    }
+
+    #[test]
+    fn body_parts_form_alternative_and_inline_parts_related() {
+        let png = [0x89, b'P', b'N', b'G', 0, 1, 2, 3];
+        let parts = [
+            part(PartKind::Body, "text/plain", None, b"plain %TO_ADDRESS%"),
+            part(PartKind::Inline, "image/png", Some("logo.png"), &png),
+            part(
+                PartKind::Body,
+                "text/html",
+                None,
+                "<p>Grüße <img src=\"cid:logo.png@client.example\"></p>".as_bytes(),
+            ),
+            part(PartKind::Inline, "image/png", Some("logo.png"), &png),
+        ];
+        let to = vec!["r@x".to_string()];
+        let (t, notes) = composed(&MessageSpec {
+            from: "a@x",
+            to: &to,
+            parts: &parts,
+            ..Default::default()
+        });
+        let head = t.split("\n\n").next().unwrap();
+        assert!(head.contains("Content-Type: multipart/related;"), "{head}");
+        assert!(head.contains("type=\"multipart/alternative\""), "{head}");
+        assert!(t.contains("Content-Type: multipart/alternative;"), "{t}");
+        // Text parts in order, the first before the second; tokens replaced.
+        let plain = t.find("plain r@x").unwrap();
+        let html = t.find("Content-Type: text/html").unwrap();
+        assert!(plain < html, "{t}");
+        let (h, b) = mime_part(&t, "Content-Type: text/html");
+        assert!(!h.contains("7bit"), "{h}");
+        assert_eq!(
+            String::from_utf8(decode(h, b)).unwrap(),
+            "<p>Grüße <img src=\"cid:logo.png@client.example\"></p>"
+        );
+        let (h, b) = mime_part(&t, "Content-ID: <logo.png@client.example>");
+        assert!(
+            h.contains("Content-Disposition: inline; filename=\"logo.png\""),
+            "{h}"
+        );
+        assert_eq!(unbase64(b), png);
+        assert!(t.contains("Content-ID: <logo.png.2@client.example>"), "{t}");
+        assert_eq!(
+            notes,
+            [
+                "inline part 1 (logo.png): Content-ID <logo.png@client.example>, reference it as cid:logo.png@client.example",
+                "inline part 2 (logo.png): Content-ID <logo.png.2@client.example>, reference it as cid:logo.png.2@client.example",
+            ]
+        );
+    }
+
+    #[test]
+    fn single_html_body_is_a_leaf() {
+        let parts = [part(PartKind::Body, "TEXT/HTML", None, b"<b>x</b>\n")];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            parts: &parts,
+            ..Default::default()
+        });
+        assert!(
+            t.contains(
+                "MIME-Version: 1.0\nContent-Type: text/html; charset=\"utf-8\"\n\
+                 Content-Transfer-Encoding: 7bit\n\n<b>x</b>\n"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn boundary_avoids_text_that_contains_it() {
+        let body = b"--=_ehlo_20240102150405.4242_0_3".to_vec();
+        let parts = [part(PartKind::Attachment, "image/gif", None, b"GIF")];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(&body),
+            parts: &parts,
+            ..Default::default()
+        });
+        assert!(
+            t.contains("boundary=\"=_ehlo_20240102150405.4242_1_3\""),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn non_ascii_headers_are_rfc2047_encoded() {
+        let headers = vec![
+            "Subject: Grüße aus Köln".to_string(),
+            "From: \"Jörg, Ü\" <j@x.test>, plain@x.test".to_string(),
+            "To: Zoë <z@x.test>".to_string(),
+            "X-Plain: stays as is".to_string(),
+        ];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            headers: &headers,
+            ..Default::default()
+        });
+        let head = t.split("\n\n").next().unwrap();
+        assert!(head.is_ascii(), "{head}");
+        let line = |name: &str| {
+            let at = head.find(&format!("\n{name}: ")).unwrap() + 1;
+            let mut end = at;
+            for l in head[at..].split_inclusive('\n') {
+                if end > at && !l.starts_with(' ') {
+                    break;
+                }
+                end += l.len();
+            }
+            head[at..end].trim_end().to_string()
+        };
+        let subject = line("Subject");
+        assert!(subject.starts_with("Subject: =?utf-8?"), "{subject}");
+        assert_eq!(unwords(&subject), "Subject: Grüße aus Köln");
+        let from = line("From");
+        assert!(from.starts_with("From: =?utf-8?"), "{from}");
+        assert!(from.ends_with("?= <j@x.test>, <plain@x.test>"), "{from}");
+        assert_eq!(unwords(&from), "From: Jörg, Ü <j@x.test>, <plain@x.test>");
+        assert_eq!(unwords(&line("To")), "To: Zoë <z@x.test>");
+        assert_eq!(line("X-Plain"), "X-Plain: stays as is");
+    }
+
+    #[test]
+    fn utf8_plain_body_declares_its_charset_and_stays_8bit() {
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some("naïve\n.dot\n".as_bytes()),
+            ..Default::default()
+        });
+        assert!(
+            t.ends_with(
+                "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\
+                 Content-Transfer-Encoding: 8bit\n\nnaïve\n.dot\n"
+            ),
+            "{t}"
+        );
+        // Not UTF-8: no charset claimed.
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(b"\xe9t\xe9"),
+            ..Default::default()
+        });
+        assert!(!t.contains("MIME-Version"), "{t}");
+    }
+
+    #[test]
+    fn tokens_in_headers_and_body() {
+        let to = vec!["t1@x".to_string(), "t2@x".to_string()];
+        let cc = vec!["c@x".to_string()];
+        let bcc = vec!["b@x".to_string()];
+        let headers = vec!["Subject: at %DATE% for ..TO_ADDRESS..".to_string()];
+        let add = vec![
+            "X-Id: %MESSAGEID%%NEWLINE%X-V: %EHLO_VERSION% ..SWAKS_VERSION..".to_string(),
+            "X-Two: a\\nX-Three: %CC_ADDRESS%/%BCC_ADDRESS%/%FROM_ADDRESS%".to_string(),
+            "X-Folded: a%NEWLINE% b".to_string(),
+        ];
+        let (t, _) = composed(&MessageSpec {
+            to: &to,
+            cc: &cc,
+            bcc: &bcc,
+            from: "f@x",
+            headers: &headers,
+            add_headers: &add,
+            body: Some(b"%UNKNOWN% %DATE%..NEWLINE..%NOPE"),
+            ..Default::default()
+        });
+        let v = env!("CARGO_PKG_VERSION");
+        assert!(
+            t.contains("\nSubject: at Tue, 02 Jan 2024 15:04:05 +0100 for t1@x, t2@x\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!(
+                "\nX-Id: 20240102150405.4242@client.example\nX-V: {v} {v}\n\
+                 X-Two: a\nX-Three: c@x/b@x/f@x\nX-Folded: a\n b\n\n"
+            )),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("\n\n%UNKNOWN% Tue, 02 Jan 2024 15:04:05 +0100\n%NOPE\n"),
+            "{t}"
+        );
+        // A value that looks like a token is not expanded again.
+        let to = vec!["%DATE%@x".to_string()];
+        let tokens = Tokens::new(
+            &MessageSpec {
+                to: &to,
+                ..Default::default()
+            },
+            &ctx(),
+        );
+        assert_eq!(tokens.replace(b"%TO_ADDRESS%"), b"%DATE%@x");
+        assert_eq!(
+            tokens.replace(b"...DATE..."),
+            b".Tue, 02 Jan 2024 15:04:05 +0100."
+        );
+    }
+
+    #[test]
+    fn data_template_tokens() {
+        let tokens = Tokens::new(&MessageSpec::default(), &ctx());
+        assert_eq!(
+            tokens.replace_in_data(b"Subject: s\n%NEW_HEADERS%\n\n%BODY%\n"),
+            b"Subject: s\n\nThis is a test mailing\n"
+        );
+        assert_eq!(
+            tokens.replace_in_data(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\n..BODY..%NEWLINE%"),
+            b"Subject: s\r\n\r\nThis is a test mailing\n"
+        );
+    }
+
+    #[test]
+    fn bad_headers_name_their_flag() {
+        let cases = [
+            ("no colon", "is not 'Name: value' (no colon)"),
+            ("Bad Name: x", "the header name 'Bad Name' may only contain"),
+            ("X\u{1}: x", "the header name 'X\\u{1}' may only contain"),
+            (": x", "has an empty header name"),
+            ("X-A: a\rb", "contains a CR or NUL"),
+            (" folded: x", "starts with a space"),
+            (
+                "X-A: 1\\nnot a header",
+                "'not a header' is not 'Name: value'",
+            ),
+            ("", "is not 'Name: value'"),
+        ];
+        for (arg, want) in cases {
+            let args = [arg.to_string()];
+            let err = compose(
+                &MessageSpec {
+                    add_headers: &args,
+                    ..Default::default()
+                },
+                &ctx(),
+            )
+            .unwrap_err();
+            assert!(err.starts_with("--add-header: "), "{arg:?}: {err}");
+            assert!(err.contains(want), "{arg:?}: {err}");
+            let err =
+                check_header_arg("--header", arg, &MessageSpec::default(), &ctx()).unwrap_err();
+            assert!(err.starts_with("--header: "), "{arg:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn mailbox_parsing() {
+        assert_eq!(
+            parse_mailboxes("a@x, \"B, \\\"q\\\"\" <b@x>,C <c@x>"),
+            Some(vec![
+                (None, "a@x".into()),
+                (Some("B, \"q\"".into()), "b@x".into()),
+                (Some("C".into()), "c@x".into())
+            ])
+        );
+        assert_eq!(parse_mailboxes("group: a@x;"), None);
+        assert_eq!(parse_mailboxes("a@x (comment)"), None);
+        assert_eq!(parse_mailboxes(""), None);
     }
 }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use args::Cli;
@@ -27,7 +27,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(l) => l,
         Err(e) => return report(&e),
     };
-    let cli = match Cli::try_parse_from(&layered.args) {
+    let cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
@@ -53,8 +53,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     if let Mode::Send(cfg) = &mode
         && cfg.dump_mail
     {
-        // --dump-mail: the message exactly as composed, nothing sent. A closed stdout
-        // (`| head`) is success, as in ripgrep.
+        // --dump-mail: the message exactly as composed, nothing sent; notes go to stderr so
+        // stdout stays the message. A closed stdout (`| head`) is success, as in ripgrep.
+        for note in &cfg.notes {
+            let _ = writeln!(std::io::stderr(), "=== {note}");
+        }
         let mut out = std::io::stdout().lock();
         return match out.write_all(&cfg.plan.message).and_then(|()| out.flush()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -79,6 +82,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         match mode {
             Mode::Send(cfg) => {
                 let mut renderer = crate::render::make(&cfg.format);
+                for note in &cfg.notes {
+                    let info = crate::smtp::event::Event::Info {
+                        message: note.clone(),
+                    };
+                    renderer.event(&info, std::time::Duration::ZERO);
+                }
                 crate::net::driver::send(*cfg, renderer.as_mut()).await
             }
             Mode::Serve(opts) => crate::serve::run(*opts).await,
@@ -100,6 +109,10 @@ fn report(e: &Error) -> u8 {
 /// `=value`) to the two-dash form. Single-character shorts (`-t`, `-S`) and anything else are left
 /// alone, and so is the value of an option that takes one (`--helo -tls` keeps `-tls` as the
 /// name), and everything after `--`.
+///
+/// swaks's dynamic `--header-<Name> VALUE` / `--h-<Name> VALUE` (one or two dashes, or
+/// `=VALUE`) cannot be declared to clap; they become `--header "Name: VALUE"`. Without a value
+/// they become a bare `--header`, which clap reports as missing its value.
 pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
     let mut cmd = Cli::command();
     cmd.build();
@@ -133,7 +146,7 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
     out.extend(iter.next()); // program name
     let mut value_next = false;
     let mut rest_literal = false;
-    for arg in iter {
+    while let Some(arg) = iter.next() {
         if rest_literal || value_next {
             value_next = false;
             out.push(arg);
@@ -152,6 +165,21 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
         let long = s
             .strip_prefix("--")
             .or_else(|| s.strip_prefix('-').filter(|body| body.chars().count() > 1));
+        if let Some(name) = long.and_then(dynamic_header) {
+            let (name, inline) = match name.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (name, None),
+            };
+            let value = inline.or_else(|| {
+                let next = iter.next()?;
+                Some(next.to_string_lossy().into_owned())
+            });
+            out.push(OsString::from("--header"));
+            if let Some(v) = value {
+                out.push(OsString::from(format!("{name}: {v}")));
+            }
+            continue;
+        }
         match long {
             Some(body) => {
                 let (name, inline) = match body.split_once('=') {
@@ -178,9 +206,18 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
     out
 }
 
+/// `header-Name…` / `h-Name…` (after the dashes) → `Name…`, unless it is a declared flag.
+fn dynamic_header(body: &str) -> Option<&str> {
+    let name = body
+        .strip_prefix("header-")
+        .or_else(|| body.strip_prefix("h-"))?;
+    (!name.is_empty() && !name.starts_with('=')).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn rw(args: &[&str]) -> Vec<String> {
         let v = std::iter::once("ehlo")
@@ -228,6 +265,32 @@ mod tests {
         assert_eq!(rw(&["-tuser@example.com"]), ["-tuser@example.com"]);
         assert_eq!(rw(&["-nosuchflag"]), ["-nosuchflag"]);
         assert_eq!(rw(&["--tls"]), ["--tls"]);
+    }
+
+    #[test]
+    fn dynamic_header_flags_become_header() {
+        assert_eq!(
+            rw(&["--header-Subject", "hi there", "-h-X-Test", "-1"]),
+            ["--header", "Subject: hi there", "--header", "X-Test: -1"]
+        );
+        assert_eq!(
+            rw(&["--h-Subject=a=b", "-header-X=", "--tls"]),
+            ["--header", "Subject: a=b", "--header", "X: ", "--tls"]
+        );
+        // No value: a bare --header, which clap reports.
+        assert_eq!(rw(&["--h-Subject"]), ["--header"]);
+        let e = Cli::parse_args(rewrite_single_dash(
+            ["ehlo", "-t", "a@b.c", "--h-Subject"]
+                .map(OsString::from)
+                .to_vec(),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("--header"), "{e}");
+        // Not a dynamic header: the value of another option, after --, or no name.
+        assert_eq!(rw(&["--helo", "--h-X"]), ["--helo", "--h-X"]);
+        assert_eq!(rw(&["--", "--h-X", "y"]), ["--", "--h-X", "y"]);
+        assert_eq!(rw(&["--h-", "y"]), ["--h-", "y"]);
+        assert_eq!(rw(&["--header", "X: y"]), ["--header", "X: y"]);
     }
 
     #[test]

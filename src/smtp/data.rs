@@ -367,6 +367,41 @@ mod tests {
     }
 
     #[test]
+    fn encode_every_switch_combination() {
+        // The CLI's switches (--no-strip-from, --no-crlf-fixup, --no-dot-stuffing) keep the end
+        // marker; each combination still ends the data properly and does only what is left on.
+        let input = b"From x\n.a\nb\r.c\n";
+        for bits in 0..8u8 {
+            let f = Fixup {
+                strip_from: bits & 1 != 0,
+                crlf: bits & 2 != 0,
+                dot_stuff: bits & 4 != 0,
+                end_marker: true,
+            };
+            let out = encode(input, f);
+            assert!(out.ends_with(b"\r\n.\r\n"), "{f:?}: {out:?}");
+            let body = &out[..out.len() - 3];
+            assert_eq!(body.starts_with(b"From x"), !f.strip_from, "{f:?}");
+            assert_eq!(contains(body, b"..a"), f.dot_stuff, "{f:?}: {out:?}");
+            // A dot after a bare CR starts a wire line only when CR becomes CRLF.
+            assert_eq!(
+                contains(body, b"..c"),
+                f.dot_stuff && f.crlf,
+                "{f:?}: {out:?}"
+            );
+            let bare = body.iter().enumerate().any(|(i, &b)| {
+                (b == b'\n' && (i == 0 || body[i - 1] != b'\r'))
+                    || (b == b'\r' && body.get(i + 1) != Some(&b'\n'))
+            });
+            assert_eq!(bare, !f.crlf, "{f:?}: {out:?}");
+        }
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
     fn counts_lines() {
         assert_eq!(count_lines(b""), 0);
         assert_eq!(count_lines(b".\r\n"), 1);

@@ -9,6 +9,7 @@ mod exit_codes;
 mod generated;
 mod help;
 mod json;
+mod message;
 mod mx;
 mod serve;
 mod transcript;

@@ -1,0 +1,446 @@
+//! Message composition end to end through the binary: MIME parts from --attach* decode back
+//! byte-exact from --dump-mail and from the wire, RFC 2047 headers, Content-IDs, swaks tokens,
+//! --header-<Name>, the finer DATA fix-ups, and bad input refused before any connection.
+
+use std::net::TcpListener;
+
+use base64::Engine;
+
+use crate::util::*;
+
+/// Deterministic pseudo-random bytes (xorshift; no extra crate).
+fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The MIME part whose header block contains `marker`: (headers, raw body). Boundaries are
+/// taken from the message itself, so this does not trust the composer's layout.
+fn part<'m>(msg: &'m str, marker: &str) -> (&'m str, &'m str) {
+    let mut boundaries = Vec::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find("boundary=\"") {
+        let b = &rest[i + 10..];
+        let end = b.find('"').unwrap();
+        boundaries.push(format!("--{}", &b[..end]));
+        rest = &b[end..];
+    }
+    for b in &boundaries {
+        for chunk in msg.split(b.as_str()).skip(1) {
+            let chunk = chunk.trim_start_matches(['\r', '\n']);
+            let Some((headers, body)) = chunk.split_once("\n\n").or(chunk.split_once("\r\n\r\n"))
+            else {
+                continue;
+            };
+            if headers.contains(marker) {
+                return (headers, body.trim_end_matches(['\r', '\n']));
+            }
+        }
+    }
+    panic!("no part with {marker:?} in {msg}");
+}
+
+fn unbase64(text: &str) -> Vec<u8> {
+    let joined: String = text.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(joined)
+        .unwrap()
+}
+
+/// Decode `=?utf-8?B?…?=` / `=?utf-8?Q?…?=` words, joining adjacent ones (RFC 2047 §6.2).
+fn unwords(value: &str) -> String {
+    let value = value
+        .replace("?=\r\n =?", "?==?")
+        .replace("?=\n =?", "?==?");
+    let value = value.replace("?= =?", "?==?");
+    let mut out = Vec::new();
+    let mut rest = value.as_str();
+    while let Some(start) = rest.find("=?utf-8?") {
+        out.extend_from_slice(&rest.as_bytes()[..start]);
+        let word = &rest[start + 8..];
+        let end = word[2..].find("?=").unwrap() + 2;
+        let text = &word[2..end];
+        if word.starts_with('B') {
+            out.extend(unbase64(text));
+        } else {
+            let t = text.replace('_', " ");
+            let b = t.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'=' {
+                    out.push(u8::from_str_radix(&t[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        rest = &word[end + 2..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    String::from_utf8(out).unwrap()
+}
+
+/// The unfolded header `name` of a message (first occurrence).
+fn header(msg: &str, name: &str) -> String {
+    let head = msg.split("\n\n").next().unwrap();
+    let mut lines = head
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{name}: ")));
+    let mut h = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {name} in {head}"))
+        .to_string();
+    for l in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+        h.push('\n');
+        h.push_str(l);
+    }
+    h
+}
+
+#[test]
+fn dump_mail_attachment_decodes_back_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = random_bytes(0x5eed, 10_000);
+    let path = dir.path().join("random.bin");
+    std::fs::write(&path, &bin).unwrap();
+    let text = "a.txt line\n.leading dot\nnaïve\n";
+    let tpath = dir.path().join("notes.txt");
+    std::fs::write(&tpath, text).unwrap();
+    let run = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--body",
+        "see attachments",
+        "--attach",
+        &format!("@{}", path.display()),
+        "--attach",
+        &format!("@{}", tpath.display()),
+        "--attach-name",
+        "renamed.dat",
+        "--attach",
+        "inline text",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let msg = &run.stdout;
+    assert!(header(msg, "Content-Type").starts_with("Content-Type: multipart/mixed;"));
+    assert_eq!(header(msg, "MIME-Version"), "MIME-Version: 1.0");
+    let (h, b) = part(msg, "filename=\"random.bin\"");
+    assert!(h.contains("Content-Type: application/octet-stream"), "{h}");
+    assert!(h.contains("Content-Transfer-Encoding: base64"), "{h}");
+    assert_eq!(unbase64(b), bin);
+    // Text attachment: type from the name, UTF-8 declared, content exact after decoding.
+    let (h, b) = part(msg, "filename=\"notes.txt\"");
+    assert!(
+        h.contains("Content-Type: text/plain; charset=\"utf-8\""),
+        "{h}"
+    );
+    let decoded = if h.contains("base64") {
+        unbase64(b)
+    } else {
+        assert!(h.contains("quoted-printable"), "{h}");
+        let t = b.replace("=\n", "");
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < t.len() {
+            if t.as_bytes()[i] == b'=' {
+                out.push(u8::from_str_radix(&t[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(t.as_bytes()[i]);
+                i += 1;
+            }
+        }
+        out
+    };
+    assert_eq!(decoded, text.as_bytes());
+    let (h, b) = part(msg, "filename=\"renamed.dat\"");
+    assert!(h.contains("application/octet-stream"), "{h}");
+    assert_eq!(unbase64(b), b"inline text");
+    let (h, b) = part(
+        msg,
+        "Content-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: 7bit",
+    );
+    assert!(!h.contains("Content-Disposition"), "{h}");
+    assert_eq!(b, "see attachments");
+}
+
+#[test]
+fn utf8_subject_and_display_name_are_rfc2047_encoded() {
+    let run = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--header",
+        "Subject: Grüße aus Köln 🎉",
+        "--h-From",
+        "Jörg Müller <j@example.test>",
+        "--body",
+        "Grüße",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let msg = &run.stdout;
+    let head = msg.split("\n\n").next().unwrap();
+    assert!(head.is_ascii(), "{head}");
+    let subject = header(msg, "Subject");
+    assert!(subject.starts_with("Subject: =?utf-8?"), "{subject}");
+    assert_eq!(unwords(&subject), "Subject: Grüße aus Köln 🎉");
+    let from = header(msg, "From");
+    assert!(from.ends_with(" <j@example.test>"), "{from}");
+    assert_eq!(unwords(&from), "From: Jörg Müller <j@example.test>");
+    // The UTF-8 body is declared and sent as 8bit.
+    assert!(
+        head.contains("\nContent-Type: text/plain; charset=utf-8\n"),
+        "{head}"
+    );
+    assert!(head.contains("\nContent-Transfer-Encoding: 8bit"), "{head}");
+    assert!(msg.ends_with("\n\nGrüße\n"), "{msg}");
+}
+
+#[test]
+fn inline_part_has_a_content_id_and_an_info_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = random_bytes(7, 300);
+    let path = dir.path().join("logo.png");
+    std::fs::write(&path, &png).unwrap();
+    let run = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--attach-body",
+        "plain version",
+        "--attach-type",
+        "text/html",
+        "--attach-body",
+        "<p><img src=\"cid:logo.png@%FROM_ADDRESS%\"></p>",
+        "--attach-type",
+        "image/png",
+        "--attach-inline",
+        &format!("@{}", path.display()),
+        "--from",
+        "me@example.test",
+        "--helo",
+        "client.test",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let msg = &run.stdout;
+    let ct = header(msg, "Content-Type");
+    assert!(ct.starts_with("Content-Type: multipart/related;"), "{ct}");
+    assert!(ct.contains("type=\"multipart/alternative\""), "{ct}");
+    assert!(
+        msg.contains("Content-Type: multipart/alternative;"),
+        "{msg}"
+    );
+    let (h, b) = part(msg, "Content-Type: image/png");
+    let cid_line = h.lines().find(|l| l.starts_with("Content-ID: <")).unwrap();
+    let cid = cid_line
+        .trim_start_matches("Content-ID: <")
+        .trim_end_matches('>');
+    assert!(cid.starts_with("logo.png@"), "{cid}");
+    assert!(
+        h.contains("Content-Disposition: inline; filename=\"logo.png\""),
+        "{h}"
+    );
+    assert_eq!(unbase64(b), png);
+    // The info line tells the user the cid to reference (on stderr with --dump-mail).
+    assert!(
+        run.stderr.contains(&format!(
+            "=== inline part 1 (logo.png): Content-ID <{cid}>, reference it as cid:{cid}"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Text parts come first, plain before html, tokens replaced in them.
+    let plain = msg.find("plain version").unwrap();
+    let html = msg.find("cid:logo.png@me@example.test").unwrap();
+    let image = msg.find("Content-Type: image/png").unwrap();
+    assert!(plain < html && html < image, "{msg}");
+}
+
+#[test]
+fn tokens_are_replaced_in_headers_and_body() {
+    let run = ehlo(&[
+        "-t",
+        "a@example.test,b@example.test",
+        "--cc",
+        "c@example.test",
+        "--bcc",
+        "d@example.test",
+        "-f",
+        "me@example.test",
+        "--header",
+        "Subject: on %DATE%",
+        "--add-header",
+        "X-Ids: %MESSAGEID% ..TO_ADDRESS..%NEWLINE%X-Copy: %CC_ADDRESS% %BCC_ADDRESS%",
+        "--header-X-Version",
+        "%EHLO_VERSION%/%SWAKS_VERSION%",
+        "--body",
+        "from %FROM_ADDRESS%%NEWLINE%%UNKNOWN% stays",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let msg = &run.stdout;
+    let date = header(msg, "Date").trim_start_matches("Date: ").to_string();
+    assert_eq!(header(msg, "Subject"), format!("Subject: on {date}"));
+    let mid = header(msg, "Message-Id");
+    let mid = mid
+        .trim_start_matches("Message-Id: <")
+        .trim_end_matches('>');
+    assert_eq!(
+        header(msg, "X-Ids"),
+        format!("X-Ids: {mid} a@example.test, b@example.test")
+    );
+    assert_eq!(
+        header(msg, "X-Copy"),
+        "X-Copy: c@example.test d@example.test"
+    );
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(header(msg, "X-Version"), format!("X-Version: {v}/{v}"));
+    assert!(
+        msg.ends_with("\n\nfrom me@example.test\n%UNKNOWN% stays\n"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn attachment_goes_out_crlf_and_decodes_from_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = random_bytes(99, 4000);
+    let path = dir.path().join("blob.bin");
+    std::fs::write(&path, &bin).unwrap();
+    let srv = scripted(after_greet(accept_all()));
+    let arg = format!("@{}", path.display());
+    let run = send(
+        &srv,
+        &["--attach", &arg, "--header", "Subject: Überraschung"],
+    );
+    let wire = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let data = wire.as_str();
+    let start = data.find("\r\nDate: ").unwrap() + 2;
+    let end = data[start..].find("\r\n.\r\n").unwrap() + start;
+    let message = &data[start..end + 2];
+    // Every line ends in CRLF on the wire.
+    for (i, b) in message.bytes().enumerate() {
+        if b == b'\n' {
+            assert_eq!(message.as_bytes()[i - 1], b'\r', "bare LF at {i}");
+        }
+    }
+    let unix = message.replace("\r\n", "\n");
+    let (_, b) = part(&unix, "filename=\"blob.bin\"");
+    assert_eq!(unbase64(b), bin);
+    assert_eq!(unwords(&header(&unix, "Subject")), "Subject: Überraschung");
+}
+
+#[test]
+fn finer_fixups_change_the_wire() {
+    let wire_of = |extra: &[&str]| {
+        let srv = scripted(after_greet(accept_all()));
+        let mut args = vec!["-d", "Subject: x\\n\\nline1\\n..two\\n.three"];
+        args.extend_from_slice(extra);
+        let run = send(&srv, &args);
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.all());
+        let wire = srv.finish();
+        let start = wire.find("Subject: x").unwrap();
+        wire[start..].split("QUIT").next().unwrap().to_string()
+    };
+    assert_eq!(
+        wire_of(&[]),
+        "Subject: x\r\n\r\nline1\r\n...two\r\n..three\r\n.\r\n"
+    );
+    assert_eq!(
+        wire_of(&["--no-dot-stuffing"]),
+        "Subject: x\r\n\r\nline1\r\n..two\r\n.three\r\n.\r\n"
+    );
+    assert_eq!(
+        wire_of(&["--no-crlf-fixup"]),
+        "Subject: x\n\nline1\n...two\n..three\r\n.\r\n"
+    );
+}
+
+#[test]
+fn no_data_fixup_sends_bytes_as_given() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &[
+            "--no-data-fixup",
+            "-d",
+            "Subject: %DATE%\r\n\r\n.x\r\n.\r\n",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(
+        wire.contains("\r\nSubject: %DATE%\r\n\r\n.x\r\n.\r\nQUIT"),
+        "{wire}"
+    );
+}
+
+#[test]
+fn bad_message_input_exits_1_before_connecting() {
+    // A listener that must never see a connection.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--attach", "@/no/such/file.bin"],
+            "--attach: cannot read /no/such/file.bin",
+        ),
+        (
+            &["--attach-inline", "@/no/such/img.png"],
+            "--attach-inline: cannot read /no/such/img.png",
+        ),
+        (
+            &["--header", "no colon here"],
+            "--header: 'no colon here' is not 'Name: value'",
+        ),
+        (
+            &["--add-header", "Bad Name: x"],
+            "--add-header: 'Bad Name: x': the header name",
+        ),
+        (&["--h-Bad\u{7}", "x"], "--header: "),
+        (
+            &["--to", "Bob <bob@example.test>"],
+            "--to: 'Bob <bob@example.test>' contains white space",
+        ),
+        (
+            &["--from", "a b@example.test"],
+            "--from: 'a b@example.test' contains white space",
+        ),
+        (
+            &["--attach-type", "text", "--attach", "x"],
+            "--attach-type: 'text' is not a MIME type",
+        ),
+        (
+            &["--attach", "x", "--attach-name", "late"],
+            "--attach-name applies to the",
+        ),
+        (&["-d", "x", "--attach", "y"], "cannot be used with"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["--server", server.as_str(), "--timeout", "3"];
+        if !extra.contains(&"--to") {
+            args.extend(["--to", "a@example.test"]);
+        }
+        args.extend_from_slice(extra);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.all());
+        assert!(run.stderr.contains(want), "{extra:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{extra:?}: {}", run.stdout);
+    }
+    assert!(
+        listener.accept().is_err(),
+        "bad input must be refused before connecting"
+    );
+}
