@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use crate::cli::args::{Cli, Command, DemoArgs, SendArgs, ServeArgs, ServerSpec};
 use crate::cli::message::{self, MessageContext, MessageSpec};
+use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
-use crate::net::tls::TlsParams;
+use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{ColorChoice, Format, HumanOptions};
 use crate::serve::ServeOptions;
-use crate::smtp::auth::{Credentials, SUPPORTED};
+use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
     AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
 };
@@ -99,6 +100,10 @@ pub struct Environment {
     pub message: MessageContext,
     /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
     pub read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
+    /// `$HOME`, for `~/.netrc`.
+    pub home: Option<std::path::PathBuf>,
+    /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
+    pub prompt: Option<crate::cli::secrets::Prompt>,
 }
 
 impl Environment {
@@ -126,6 +131,11 @@ impl Environment {
                 std::io::stdin().lock().take(limit).read_to_end(&mut buf)?;
                 Ok(buf)
             },
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(std::path::PathBuf::from),
+            prompt: std::io::IsTerminal::is_terminal(&std::io::stdin())
+                .then_some(crate::cli::secrets::tty_prompt as crate::cli::secrets::Prompt),
         }
     }
 }
@@ -276,6 +286,120 @@ fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(out)
+}
+
+/// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
+/// non-interactively (the run would otherwise leak them silently from a script).
+fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
+    const FIX: &str =
+        "add --tls (STARTTLS) or --tls-on-connect, or --allow-plaintext-auth to send them anyway";
+    let Some(prompt) = env.prompt else {
+        return Err(usage(format!(
+            "--auth without TLS would send the credentials unencrypted: {FIX}"
+        )));
+    };
+    let answer = prompt(
+        "AUTH without TLS: send credentials unencrypted? [y/N] ",
+        true,
+    )
+    .map_err(|e| usage(format!("cannot read the answer from the terminal: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "AUTH over an unencrypted connection declined: {FIX}"
+        )))
+    }
+}
+
+fn is_oauth(mechanism: &str) -> bool {
+    matches!(mechanism, "XOAUTH2" | "OAUTHBEARER")
+}
+
+/// User, password and token for AUTH, from (in order) the flag, the environment (both through
+/// clap), the `--auth-*-file`, `~/.netrc` (password and login only), and a prompt on a terminal.
+/// Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
+/// `--auth-optional-strict`; `--auth-optional` carries on and lets the session skip AUTH).
+type Found = (Option<String>, Option<Secret>, Option<Secret>);
+fn find_secrets(
+    auth: &crate::cli::args::AuthArgs,
+    mechanisms: &[String],
+    requirement: AuthRequirement,
+    host: Option<&str>,
+    env: &Environment,
+) -> Result<Found, Error> {
+    let mut user = auth
+        .auth_user
+        .as_deref()
+        .map(|u| strip_angles(u).to_string());
+    let mut password = auth.auth_password.clone();
+    if password.is_none()
+        && let Some(f) = &auth.auth_password_file
+    {
+        password = Some(secrets::first_line("--auth-password-file", f).map_err(usage)?);
+    }
+    let mut token = auth.auth_oauth_token.clone();
+    if token.is_none()
+        && let Some(f) = &auth.auth_token_file
+    {
+        token = Some(secrets::first_line("--auth-token-file", f).map_err(usage)?);
+    }
+    // Which kinds of secret the requested mechanisms can use (none named = any offered).
+    let any = mechanisms.is_empty();
+    let takes_token = any || mechanisms.iter().any(|m| is_oauth(m));
+    let takes_password = any || mechanisms.iter().any(|m| !is_oauth(m));
+    let satisfied = |p: &Option<Secret>, t: &Option<Secret>| {
+        (takes_password && p.is_some()) || (takes_token && t.is_some())
+    };
+    if !satisfied(&password, &token)
+        && takes_password
+        && let Some(e) = secrets::netrc_file(env.home.as_deref(), host, user.as_deref())
+        && e.password.is_some()
+    {
+        if user.is_none() {
+            user = e.login;
+        }
+        password = e.password;
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
+    }
+    let wants_token = !takes_password;
+    let Some(prompt) = env.prompt else {
+        if requirement == AuthRequirement::Optional {
+            return Ok((user, password, token));
+        }
+        let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
+        return Err(usage(if wants_token {
+            "--auth: no OAuth token: give --auth-oauth-token, $EHLO_AUTH_TOKEN or --auth-token-file              (stdin is not a terminal, so ehlo cannot prompt)"
+                .to_string()
+        } else {
+            format!(
+                "--auth: no password: give --auth-password, $EHLO_AUTH_PASSWORD, --auth-password-file                  or a ~/.netrc entry{at} (stdin is not a terminal, so ehlo cannot prompt)"
+            )
+        }));
+    };
+    let ask = |q: &str, echo: bool| {
+        prompt(q, echo).map_err(|e| usage(format!("cannot read from the terminal: {e}")))
+    };
+    let server = host.unwrap_or("the server");
+    if user.is_none() {
+        let u = ask(&format!("AUTH user name for {server}: "), true)?;
+        user = Some(strip_angles(u.trim()).to_string());
+    }
+    let who = user.as_deref().unwrap_or_default();
+    if wants_token {
+        token = Some(Secret::new(ask(
+            &format!("OAuth token for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    } else {
+        password = Some(Secret::new(ask(
+            &format!("Password for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    }
+    Ok((user, password, token))
 }
 
 fn family_of(ip: IpAddr) -> Family {
@@ -491,38 +615,49 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     } else {
         None
     };
-    // TODO(later issue): refuse AUTH over an unencrypted connection unless
-    // --allow-plaintext-auth; for now it is accepted and not enforced.
-    let _ = auth.allow_plaintext_auth;
     // --auth-hide-password is accepted for swaks scripts; secrets are always hidden.
     let _ = &auth.auth_hide_password;
-    let auth_plan = requested.map(|(requirement, mechanisms)| {
-        let (host, port) = match &target {
-            Target::Host { host, port } => (Some(host.clone()), Some(*port)),
-            Target::Mx { .. } => (None, None),
-        };
-        AuthPlan {
-            mechanisms,
-            requirement,
-            credentials: Credentials {
-                // TODO(later issue): prompt for a missing user or password on a terminal.
-                user: auth
-                    .auth_user
-                    .as_deref()
-                    .map(|u| strip_angles(u).to_string())
-                    .unwrap_or_default(),
-                password: auth.auth_password.clone(),
-                token: auth.auth_oauth_token.clone(),
-                authzid: auth.auth_authzid.clone(),
-                host,
-                port,
-                nonce: None,
-            },
-            force: auth.auth_force,
-            show_plaintext: auth.auth_plaintext,
-            show_secrets: auth.show_secrets,
+    let encrypted = starttls != StartTls::Off || tls_on_connect;
+    let auth_plan = match requested {
+        None => None,
+        Some((requirement, mechanisms)) => {
+            let (host, port) = match &target {
+                Target::Host { host, port } => (Some(host.clone()), Some(*port)),
+                Target::Mx { .. } => (None, None),
+            };
+            // --dump-mail sends nothing: no question, no prompt.
+            if !msg.dump_mail && !encrypted && !auth.allow_plaintext_auth {
+                confirm_plaintext_auth(env)?;
+            }
+            let (user, password, token) = if msg.dump_mail {
+                (
+                    auth.auth_user
+                        .as_deref()
+                        .map(|u| strip_angles(u).to_string()),
+                    auth.auth_password.clone(),
+                    auth.auth_oauth_token.clone(),
+                )
+            } else {
+                find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
+            };
+            Some(AuthPlan {
+                mechanisms,
+                requirement,
+                credentials: Credentials {
+                    user: user.unwrap_or_default(),
+                    password,
+                    token,
+                    authzid: auth.auth_authzid.clone(),
+                    host,
+                    port,
+                    nonce: None,
+                },
+                force: auth.auth_force,
+                show_plaintext: auth.auth_plaintext,
+                show_secrets: auth.show_secrets,
+            })
         }
-    });
+    };
 
     // Message.
     let message = match &msg.data {
@@ -566,11 +701,44 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             p.display()
         )));
     }
+    for (flag, path) in [
+        ("--tls-cert", &tls.tls_cert),
+        ("--tls-key", &tls.tls_key),
+        ("--tls-chain", &tls.tls_chain),
+    ] {
+        if let Some(p) = path
+            && !p.is_file()
+        {
+            return Err(usage(format!(
+                "{flag}: {} is not a readable file",
+                p.display()
+            )));
+        }
+    }
+    let pem_out = |o: &Option<Option<std::path::PathBuf>>| {
+        o.as_ref().map(|f| match f {
+            Some(p) if p.as_os_str() != "-" => PemOut::File(p.clone()),
+            _ => PemOut::Transcript,
+        })
+    };
     let tls_params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
         verify_name: tls.tls_verify_target.clone(),
         ca_path: tls.tls_ca_path.clone(),
+        protocols: tls.tls_protocol.clone().map(|p| p.0),
+        cipher_list: tls.tls_cipher.clone(),
+        ciphersuites: tls.tls_ciphersuites.clone(),
+        client_cert: match (&tls.tls_cert, &tls.tls_key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert: cert.clone(),
+                key: key.clone(),
+                chain: tls.tls_chain.clone(),
+            }),
+            _ => None,
+        },
+        peer_cert_out: pem_out(&tls.tls_get_peer_cert),
+        peer_chain_out: pem_out(&tls.tls_get_peer_chain),
     };
 
     // Timeouts: zero means none; DNS queries get at most 5 s each (one retry) so a dead
@@ -651,6 +819,8 @@ mod tests {
                 pid: 7,
             },
             read_stdin: |_| Ok(b"from stdin\n".to_vec()),
+            home: None,
+            prompt: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod args;
 pub mod config;
 pub mod generate;
 pub mod message;
+pub mod secrets;
 
 use std::collections::HashSet;
 use std::ffi::OsString;

@@ -210,3 +210,29 @@ fn secrets_never_print_in_any_output_mode() {
         }
     }
 }
+
+#[test]
+fn tls_bytes_instead_of_a_banner_suggest_tls_on_connect() {
+    // A TLS alert record (protocol_version), then silence: what some implicit-TLS servers send
+    // when a client speaks first in plain text; and a bare handshake record.
+    for bytes in [
+        &b"\x15\x03\x03\x00\x02\x02\x46"[..],
+        &b"\x16\x03\x01\x00\x2a\x02\x00\x00\x26\x03\x03"[..],
+    ] {
+        let srv = scripted(vec![
+            Step::SendOwned(bytes.to_vec()),
+            Step::Sleep(Duration::from_secs(3)),
+        ]);
+        let run = send(&srv, &["--timeout", "2"]);
+        drop(srv);
+        assert_eq!(run.code, 21, "{}", run.all());
+        assert!(
+            run.stdout
+                .contains("this port speaks implicit TLS: try --tls-on-connect"),
+            "{}",
+            run.all()
+        );
+        // Diagnosed from the first bytes, not after the 2 s reply timeout.
+        assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+    }
+}
