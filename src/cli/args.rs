@@ -239,12 +239,12 @@ pub struct TlsArgs {
     ///
     /// Names: tlsv1, tlsv1_1, tlsv1_2, tlsv1_3 (no_ before a name denies it). A deny list narrows
     /// the default (TLS 1.2 and 1.3). The obsolete TLS 1.0 and 1.1 are reached only when named in
-    /// an allow list: ehlo then lowers OpenSSL's security level to 0 for that connection and
-    /// says so. SSLv2 and SSLv3 are not supported by OpenSSL 3.
+    /// an allow list: ehlo then lowers the TLS library's security level to 0 (@SECLEVEL=0) for
+    /// that connection and says so. SSLv2 and SSLv3 are not supported.
     #[arg(long, visible_alias = "tlsp", value_name = "LIST", value_parser = parse_tls_protocols)]
     pub tls_protocol: Option<TlsProtocols>,
 
-    /// OpenSSL cipher list for TLS 1.2 and below, e.g. ECDHE-RSA-AES128-GCM-SHA256
+    /// Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256
     #[arg(long, value_name = "CIPHERS")]
     pub tls_cipher: Option<String>,
 

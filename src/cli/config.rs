@@ -371,11 +371,11 @@ fn find_secrets(
         }
         let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
         return Err(usage(if wants_token {
-            "--auth: no OAuth token: give --auth-oauth-token, $EHLO_AUTH_TOKEN or --auth-token-file              (stdin is not a terminal, so ehlo cannot prompt)"
+            "--auth: no OAuth token: give --auth-oauth-token, $EHLO_AUTH_TOKEN or --auth-token-file (stdin is not a terminal, so ehlo cannot prompt)"
                 .to_string()
         } else {
             format!(
-                "--auth: no password: give --auth-password, $EHLO_AUTH_PASSWORD, --auth-password-file                  or a ~/.netrc entry{at} (stdin is not a terminal, so ehlo cannot prompt)"
+                "--auth: no password: give --auth-password, $EHLO_AUTH_PASSWORD, --auth-password-file or a ~/.netrc entry{at} (stdin is not a terminal, so ehlo cannot prompt)"
             )
         }));
     };
@@ -1005,7 +1005,7 @@ mod tests {
 
     #[test]
     fn protocol_and_tls_flags() {
-        let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa"]);
+        let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
         assert_eq!(c.plan.starttls, StartTls::Required);
         assert!(!c.plan.tls_on_connect);
         assert!(c.plan.auth.is_some());
@@ -1054,7 +1054,17 @@ mod tests {
     fn auth_plan() {
         assert!(send(&["-t", "a@x.test"]).plan.auth.is_none());
         // --auth-user implies --auth.
-        let c = send(&["-t", "a@x.test", "-s", "h", "--au", "<>", "--ap", "pw"]);
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "-s",
+            "h",
+            "--au",
+            "<>",
+            "--ap",
+            "pw",
+            "--allow-plaintext-auth",
+        ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::Required);
         assert!(a.mechanisms.is_empty());
@@ -1074,17 +1084,236 @@ mod tests {
             "--au",
             "u",
             "--apt",
+            "--allow-plaintext-auth",
         ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::Optional);
         assert_eq!(a.mechanisms, ["PLAIN", "LOGIN"]);
         assert!(a.show_plaintext);
         assert_eq!(a.credentials.host, None);
-        let c = send(&["-t", "a@x.test", "--aos", "--auth-force", "--show-secrets"]);
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--aos",
+            "--auth-force",
+            "--show-secrets",
+            "--tls",
+            "--ap",
+            "x",
+        ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
         assert!(a.force && a.show_secrets);
         assert!(err(&["-t", "a@x.test", "-a", "NTLM"]).contains("does not implement NTLM"));
+    }
+
+    fn mode_in(args: &[&str], e: &Environment) -> Result<Mode, Error> {
+        let argv = std::iter::once("ehlo").chain(args.iter().copied());
+        from_cli_in(Cli::try_parse_from(argv).unwrap(), e)
+    }
+
+    fn creds_in(args: &[&str], e: &Environment) -> Credentials {
+        match mode_in(args, e) {
+            Ok(Mode::Send(c)) => c.plan.auth.unwrap().credentials,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    /// A terminal that answers by question: yes to the plaintext question, fixed user, password
+    /// and token; secrets must be asked without echo.
+    fn answering(prompt: &str, echo: bool) -> std::io::Result<String> {
+        Ok(if prompt.contains("[y/N]") {
+            assert!(echo);
+            "y".into()
+        } else if prompt.contains("user name") {
+            assert!(echo);
+            "typed-user".into()
+        } else if prompt.starts_with("Password for") {
+            assert!(!echo, "{prompt}");
+            "typed-pw".into()
+        } else if prompt.starts_with("OAuth token") {
+            assert!(!echo, "{prompt}");
+            "typed-token".into()
+        } else {
+            panic!("unexpected prompt {prompt:?}")
+        })
+    }
+
+    fn refusing(prompt: &str, _echo: bool) -> std::io::Result<String> {
+        assert!(prompt.contains("[y/N]"), "{prompt}");
+        Ok("\n".into())
+    }
+
+    #[test]
+    fn plaintext_auth_needs_confirmation_or_the_flag() {
+        let base = ["-t", "a@x.test", "-s", "h", "-a", "--ap", "pw"];
+        let e = err(&base);
+        assert!(
+            e.contains("--allow-plaintext-auth") && e.contains("--tls"),
+            "{e}"
+        );
+        // Any TLS mode, or the flag, is enough.
+        for extra in [
+            &["--tls"][..],
+            &["--tls-on-connect"],
+            &["--tls-optional"],
+            &["--tlsos"],
+            &["--allow-plaintext-auth"],
+        ] {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            assert!(send(&args).plan.auth.is_some(), "{extra:?}");
+        }
+        // --dump-mail sends nothing, so it asks nothing.
+        let args: Vec<&str> = base.iter().copied().chain(["--dump-mail"]).collect();
+        assert!(send(&args).dump_mail);
+        // On a terminal: asked; "y" goes on, anything else is a usage error.
+        let mut e = env();
+        e.prompt = Some(answering);
+        assert_eq!(creds_in(&base, &e).password.unwrap().expose(), "pw");
+        e.prompt = Some(refusing);
+        let Err(Error::Usage(m)) = mode_in(&base, &e) else {
+            panic!("declined must be a usage error")
+        };
+        assert!(
+            m.contains("declined") && m.contains("--allow-plaintext-auth"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn secret_sources_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw_file = dir.path().join("pw");
+        std::fs::write(&pw_file, "from-file\nignored\n").unwrap();
+        let tok_file = dir.path().join("tok");
+        std::fs::write(&tok_file, "tok-from-file\n").unwrap();
+        std::fs::write(
+            dir.path().join(".netrc"),
+            "machine mx.test login netrc-user password from-netrc\ndefault login d password from-default\n",
+        )
+        .unwrap();
+        let mut e = env();
+        e.home = Some(dir.path().to_path_buf());
+        let pwf = pw_file.to_str().unwrap();
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls", "-a"];
+        let with = |extra: &[&str]| -> Vec<String> {
+            base.iter().chain(extra).map(|s| s.to_string()).collect()
+        };
+        let c = |extra: &[&str]| {
+            let args = with(extra);
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            creds_in(&refs, &e)
+        };
+        // The flag wins over the file, the file over .netrc.
+        assert_eq!(
+            c(&["--ap", "flag", "--auth-password-file", pwf])
+                .password
+                .unwrap()
+                .expose(),
+            "flag"
+        );
+        let got = c(&["--auth-password-file", pwf, "--au", "me"]);
+        assert_eq!(got.password.unwrap().expose(), "from-file");
+        assert_eq!(got.user, "me");
+        // .netrc: the machine entry, with its login when no --auth-user is given…
+        let got = c(&[]);
+        assert_eq!(got.password.unwrap().expose(), "from-netrc");
+        assert_eq!(got.user, "netrc-user");
+        // …and `default` when the machine's login is someone else.
+        let got = c(&["--au", "other"]);
+        assert_eq!(got.password.unwrap().expose(), "from-default");
+        assert_eq!(got.user, "other");
+        // Token file for the OAuth mechanisms; .netrc is not asked then.
+        let tf = tok_file.to_str().unwrap();
+        let got = c(&["XOAUTH2", "--au", "u", "--auth-token-file", tf]);
+        assert_eq!(got.token.unwrap().expose(), "tok-from-file");
+        assert!(got.password.is_none());
+        // A missing file is a usage error naming the flag.
+        let args = with(&["--auth-password-file", "/no/such/pw"]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert!(err(&refs).starts_with("--auth-password-file: cannot read"));
+    }
+
+    #[test]
+    fn missing_secrets_prompt_on_a_terminal_or_fail() {
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+        let e = err(&[&base[..], &["-a", "--au", "u"]].concat());
+        assert!(
+            e.contains("no password")
+                && e.contains("--auth-password-file")
+                && e.contains("EHLO_AUTH_PASSWORD")
+                && e.contains(".netrc entry for mx.test"),
+            "{e}"
+        );
+        let e = err(&[&base[..], &["-a", "XOAUTH2,OAUTHBEARER", "--au", "u"]].concat());
+        assert!(
+            e.contains("no OAuth token") && e.contains("--auth-token-file"),
+            "{e}"
+        );
+        // --auth-optional carries on (the session skips AUTH, with a warning).
+        let c = send(&[&base[..], &["--ao", "--au", "u"]].concat());
+        assert!(c.plan.auth.unwrap().credentials.password.is_none());
+        // A token alone is enough when no mechanism is named.
+        let c = send(&[&base[..], &["-a", "--auth-oauth-token", "t"]].concat());
+        assert!(c.plan.auth.unwrap().credentials.token.is_some());
+        // On a terminal: user name (echoed) and password (not echoed) are asked for.
+        let mut e = env();
+        e.prompt = Some(answering);
+        let got = creds_in(&[&base[..], &["-a"]].concat(), &e);
+        assert_eq!(got.user, "typed-user");
+        assert_eq!(got.password.unwrap().expose(), "typed-pw");
+        let got = creds_in(
+            &[&base[..], &["-a", "OAUTHBEARER", "--au", "u"]].concat(),
+            &e,
+        );
+        assert_eq!(got.token.unwrap().expose(), "typed-token");
+        assert!(got.password.is_none());
+    }
+
+    #[test]
+    fn tls_depth_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("c.pem");
+        let key = dir.path().join("k.pem");
+        std::fs::write(&cert, "x").unwrap();
+        std::fs::write(&key, "x").unwrap();
+        let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let cfg = send(&[
+            "-t",
+            "a@x.test",
+            "--tls-protocol",
+            "tlsv1_2",
+            "--tls-cipher",
+            "HIGH",
+            "--tls-ciphersuites",
+            "TLS_AES_128_GCM_SHA256",
+            "--tls-cert",
+            c,
+            "--tls-key",
+            k,
+            "--tls-get-peer-cert",
+            "--tls-get-peer-chain",
+            "/tmp/chain.pem",
+        ]);
+        let t = cfg.tls;
+        assert_eq!(t.protocols, Some(vec![crate::net::tls::TlsVersion::Tls1_2]));
+        assert_eq!(t.cipher_list.as_deref(), Some("HIGH"));
+        assert_eq!(t.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+        assert_eq!(t.client_cert.unwrap().key, key);
+        assert_eq!(t.peer_cert_out, Some(PemOut::Transcript));
+        assert_eq!(
+            t.peer_chain_out,
+            Some(PemOut::File("/tmp/chain.pem".into()))
+        );
+        // Cert and key need each other (clap), and must exist.
+        let argv = |a: &[&str]| {
+            Cli::try_parse_from(std::iter::once("ehlo").chain(a.iter().copied())).is_err()
+        };
+        assert!(argv(&["-t", "a@x.test", "--tls-cert", c]));
+        assert!(argv(&["-t", "a@x.test", "--tls-key", k]));
+        assert!(argv(&["-t", "a@x.test", "--tls-chain", c]));
+        let e = err(&["-t", "a@x.test", "--tls-cert", "/no/c.pem", "--tls-key", k]);
+        assert!(e.starts_with("--tls-cert: /no/c.pem"), "{e}");
     }
 
     #[test]

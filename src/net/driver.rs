@@ -533,6 +533,13 @@ async fn pump(
                 session.feed(&buf[..n]);
             }
             Err(e) => {
+                if let Some(reason) = tls::alert_on_read(&e) {
+                    let msg = format!("the server ended the TLS session: {reason}");
+                    out.emit(Event::TlsFailed {
+                        reason: msg.clone(),
+                    });
+                    return Err(Error::Session(SessionError::Tls(msg)));
+                }
                 out.emit(Event::Warning {
                     message: format!("read failed: {e}"),
                 });

@@ -836,7 +836,7 @@ fn handshake_reason(e: &openssl::ssl::Error) -> String {
             Some("the server rejected the handshake: no cipher or version in common")
         }
         "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
-            Some("the server wants a client certificate")
+            Some("the server wants a client certificate (--tls-cert/--tls-key)")
         }
         "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
         "tlsv1 alert internal error" => Some("the server hit an internal error"),
@@ -846,6 +846,20 @@ fn handshake_reason(e: &openssl::ssl::Error) -> String {
         Some(h) if h != reason => format!("{reason}: {h}"),
         _ => reason,
     }
+}
+
+/// A read on an established TLS stream failed because the server sent a TLS alert: TLS 1.3
+/// servers refuse a missing or unacceptable client certificate only *after* the client finished
+/// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for
+/// ordinary I/O errors.
+pub fn alert_on_read(e: &std::io::Error) -> Option<String> {
+    let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
+    let alert = ssl.ssl_error().is_some_and(|st| {
+        st.errors()
+            .iter()
+            .any(|x| x.reason().is_some_and(|r| r.contains("alert")))
+    });
+    alert.then(|| handshake_reason(ssl))
 }
 
 /// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at

@@ -6,5 +6,6 @@ mod exit_codes;
 mod generated;
 mod help;
 mod json;
+mod tlsauth;
 mod transcript;
 mod util;
