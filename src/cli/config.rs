@@ -348,8 +348,10 @@ fn find_secrets(
     let any = mechanisms.is_empty();
     let takes_token = any || mechanisms.iter().any(|m| is_oauth(m));
     let takes_password = any || mechanisms.iter().any(|m| !is_oauth(m));
+    // XOAUTH2/OAUTHBEARER named explicitly also take a password as the token (see
+    // `auth::bearer_token`): `-a XOAUTH2 --auth-password TOKEN` works.
     let satisfied = |p: &Option<Secret>, t: &Option<Secret>| {
-        (takes_password && p.is_some()) || (takes_token && t.is_some())
+        (takes_password && p.is_some()) || (takes_token && (t.is_some() || (!any && p.is_some())))
     };
     if !satisfied(&password, &token)
         && takes_password
