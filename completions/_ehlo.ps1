@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--tls-verify-target', '--tls-verify-target', [CompletionResultType]::ParameterName, 'Name to verify the certificate against [default: the server host name]')
             [CompletionResult]::new('--tls-protocol', '--tls-protocol', [CompletionResultType]::ParameterName, 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed')
             [CompletionResult]::new('--tlsp', '--tlsp', [CompletionResultType]::ParameterName, 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed')
-            [CompletionResult]::new('--tls-cipher', '--tls-cipher', [CompletionResultType]::ParameterName, 'OpenSSL cipher list for TLS 1.2 and below, e.g. ECDHE-RSA-AES128-GCM-SHA256')
+            [CompletionResult]::new('--tls-cipher', '--tls-cipher', [CompletionResultType]::ParameterName, 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256')
             [CompletionResult]::new('--tls-ciphersuites', '--tls-ciphersuites', [CompletionResultType]::ParameterName, 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate to present when the server asks (PEM; needs --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)')

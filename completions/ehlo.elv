@@ -33,7 +33,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --tls-verify-target 'Name to verify the certificate against [default: the server host name]'
             cand --tls-protocol 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed'
             cand --tlsp 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed'
-            cand --tls-cipher 'OpenSSL cipher list for TLS 1.2 and below, e.g. ECDHE-RSA-AES128-GCM-SHA256'
+            cand --tls-cipher 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256'
             cand --tls-ciphersuites 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256'
             cand --tls-cert 'Client certificate to present when the server asks (PEM; needs --tls-key)'
             cand --tls-key 'Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)'

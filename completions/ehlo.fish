@@ -46,7 +46,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'Extra trusted
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'OpenSSL cipher list for TLS 1.2 and below, e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cert -d 'Client certificate to present when the server asks (PEM; needs --tls-key)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-key -d 'Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)' -r -F

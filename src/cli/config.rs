@@ -4,7 +4,8 @@
 //!
 //! The only outside world read here: environment variables (`LOGNAME`/`USER` for the default
 //! sender), the host name, the clock (for the message's `Date`), `--body`/`--data` files or stdin,
-//! and whether `--tls-ca-path` exists. All of it goes through [`Environment`] so tests can fake it.
+//! whether `--tls-ca-path` exists, and for AUTH the secret files, `~/.netrc` and a terminal prompt
+//! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
 
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};

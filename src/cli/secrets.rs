@@ -194,13 +194,13 @@ pub fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {
         quiet.local_flags.remove(LocalFlags::ECHO);
         // Keep ECHONL so the user sees that Enter was taken.
         quiet.local_flags.insert(LocalFlags::ECHONL);
-        tcsetattr(&stdin, SetArg::TCSAFLUSH, &quiet).map_err(std::io::Error::from)?;
+        tcsetattr(&stdin, SetArg::TCSANOW, &quiet).map_err(std::io::Error::from)?;
         Some(saved)
     };
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     if let Some(saved) = saved {
-        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, &saved);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
     }
     if read? == 0 {
         return Err(std::io::Error::new(
