@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= config= no-config dump-config h/help V/version
+    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -45,13 +45,23 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cert -d 'Client certificate to present when the server asks (PEM; needs --tls-key)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-key -d 'Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-chain -d 'Intermediate certificates to send after --tls-cert (PEM)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-cert -d 'Save the server\'s certificate as PEM to FILE [default: print it in the transcript]' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-chain -d 'Save the server\'s certificate chain as sent, PEM, to FILE [default: print it]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (prefer the environment variable: argv is visible to other users)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r

@@ -1464,3 +1464,225 @@ fn trace_header_block_recognised() {
     assert_eq!(lf_to_crlf("a\n.\n"), b"a\r\n.\r\n");
     assert!(contains_bytes(b"abc", b"bc") && !contains_bytes(b"abc", b"cb"));
 }
+
+// ------------------------------------------------------------------------------------------------
+// ehlo → aiosmtpd with XOAUTH2 / OAUTHBEARER / SCRAM-SHA-256 (tests/interop/aiosmtpd_auth.py)
+// ------------------------------------------------------------------------------------------------
+
+/// The OAuth/SCRAM peer: 127.0.0.1:8026 from setup.sh, or `EHLO_INTEROP_AUTH_ADDR` (a copy
+/// started by hand on another port while developing).
+fn auth_peer() -> String {
+    std::env::var("EHLO_INTEROP_AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:8026".to_string())
+}
+const OAUTH_TOKEN: &str = "interop-token-1";
+
+fn require_aiosmtpd_auth() -> String {
+    let addr = auth_peer();
+    require_peer(
+        "aiosmtpd auth server",
+        &addr,
+        Some("aiosmtpd-auth.ehlo.test"),
+    );
+    addr
+}
+
+/// `ehlo` through STARTTLS to the auth peer, stopping after AUTH.
+fn auth_peer_run(extra: &[&str]) -> Run {
+    let addr = require_aiosmtpd_auth();
+    let mut args = vec![
+        "--server",
+        addr.as_str(),
+        "--tls",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--tls-verify-target",
+        "localhost",
+        "--quit-after",
+        "auth",
+        "--auth-user",
+        TEST_USER,
+    ];
+    args.extend_from_slice(extra);
+    ehlo(&args)
+}
+
+#[track_caller]
+fn assert_token_hidden(run: &Run, token: &str, user: &str) {
+    for form in [
+        token.to_string(),
+        B64.encode(token),
+        B64.encode(format!("user={user}\x01auth=Bearer {token}\x01\x01")),
+        B64.encode(format!("n,a={user},\x01auth=Bearer {token}\x01\x01")),
+    ] {
+        assert!(
+            !run.all().contains(&form),
+            "secret leaked: output contains {form:?}\n{}",
+            run.dump()
+        );
+    }
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_xoauth2_success() {
+    let run = auth_peer_run(&["--auth", "XOAUTH2", "--auth-oauth-token", OAUTH_TOKEN]);
+    run.assert_exit(0);
+    run.assert_contains("235");
+    run.assert_contains("AUTH XOAUTH2 ");
+    assert_token_hidden(&run, OAUTH_TOKEN, TEST_USER);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_xoauth2_bad_token_shows_the_json_error_and_exits_28() {
+    let bad = "expired-token-42";
+    let run = auth_peer_run(&["--auth", "XOAUTH2", "--auth-oauth-token", bad]);
+    run.assert_exit(28);
+    run.assert_contains("535");
+    // The RFC 7628 §3.2.2 error document, decoded from the 334 challenge.
+    run.assert_contains(r#"{"status":"401","schemes":"Bearer""#);
+    assert_token_hidden(&run, bad, TEST_USER);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_oauthbearer_success() {
+    let run = auth_peer_run(&["--auth", "OAUTHBEARER", "--auth-oauth-token", OAUTH_TOKEN]);
+    run.assert_exit(0);
+    run.assert_contains("235");
+    run.assert_contains("AUTH OAUTHBEARER ");
+    assert_token_hidden(&run, OAUTH_TOKEN, TEST_USER);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_scram_sha256_success() {
+    // No mechanism named: SCRAM-SHA-256 is the strongest the server offers with a password.
+    let run = auth_peer_run(&["--auth", "--auth-password", TEST_PASS, "--auth-plaintext"]);
+    run.assert_exit(0);
+    run.assert_contains("AUTH SCRAM-SHA-256 n,,n=ehlotest,r=");
+    run.assert_contains("235");
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_scram_wrong_server_signature_exits_28() {
+    let addr = require_aiosmtpd_auth();
+    let run = ehlo(&[
+        "--server",
+        &addr,
+        "--tls",
+        "--insecure",
+        "--quit-after",
+        "auth",
+        "--auth",
+        "SCRAM-SHA-256",
+        "--auth-user",
+        "badsig",
+        "--auth-password",
+        TEST_PASS,
+    ]);
+    run.assert_exit(28);
+    run.assert_contains("server signature");
+    assert_no_secrets(&run, "badsig", TEST_PASS);
+}
+
+// ------------------------------------------------------------------------------------------------
+// TLS in depth and mode confusion against Postfix
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_plain_port_with_tls_on_connect_says_use_starttls() {
+    require_postfix_smtp();
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--tls-on-connect",
+        "--insecure",
+        "--quit-after",
+        "ehlo",
+    ]);
+    run.assert_exit(29);
+    run.assert_contains("this port speaks plain SMTP: use --tls (STARTTLS)");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_implicit_tls_port_without_tls_on_connect_suggests_it() {
+    require_postfix_smtps();
+    // Postfix's wrapper-mode port waits silently for a ClientHello.
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTPS,
+        "--quit-after",
+        "ehlo",
+        "--timeout",
+        "2",
+    ]);
+    run.assert_exit(21);
+    run.assert_contains("--tls-on-connect");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_tls_protocol_and_peer_certificate_file() {
+    require_postfix_smtps();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("peer.pem");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTPS,
+        "--tls-on-connect",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--tls-protocol",
+        "tlsv1_2",
+        "--tls-cipher",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "--tls-get-peer-cert",
+        out.to_str().expect("utf-8 path"),
+        "--quit-after",
+        "ehlo",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("TLSv1.2:ECDHE-RSA-AES128-GCM-SHA256");
+    let want = fs::read_to_string(POSTFIX_CERT).expect("read postfix.pem");
+    let got = fs::read_to_string(&out).expect("peer certificate file written");
+    assert_eq!(
+        got.trim(),
+        want.trim(),
+        "saved certificate differs from Postfix's"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_legacy_tls11_only_when_asked_and_said() {
+    require_postfix_smtps();
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTPS,
+        "--tls-on-connect",
+        "--insecure",
+        "--tls-protocol",
+        "tlsv1_1",
+        "--quit-after",
+        "ehlo",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("@SECLEVEL=0");
+    run.assert_contains("TLSv1.1:");
+    // The default never goes below TLS 1.2 and never mentions the security level.
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTPS,
+        "--tls-on-connect",
+        "--insecure",
+        "--quit-after",
+        "ehlo",
+    ]);
+    run.assert_exit(0);
+    assert!(!run.all().contains("SECLEVEL"), "{}", run.dump());
+}

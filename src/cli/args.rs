@@ -236,6 +236,52 @@ pub struct TlsArgs {
     /// Name to verify the certificate against [default: the server host name]
     #[arg(long, value_name = "NAME")]
     pub tls_verify_target: Option<String>,
+
+    // ---- TLS in depth: versions, ciphers, client certificate, peer certificate dumps ----
+    /// TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed
+    ///
+    /// Names: tlsv1, tlsv1_1, tlsv1_2, tlsv1_3 (no_ before a name denies it). A deny list narrows
+    /// the default (TLS 1.2 and 1.3). The obsolete TLS 1.0 and 1.1 are reached only when named in
+    /// an allow list: ehlo then lowers the TLS library's security level to 0 (@SECLEVEL=0) for
+    /// that connection and says so. SSLv2 and SSLv3 are not supported.
+    #[arg(long, visible_alias = "tlsp", value_name = "LIST", value_parser = parse_tls_protocols)]
+    pub tls_protocol: Option<TlsProtocols>,
+
+    /// Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256
+    #[arg(long, value_name = "CIPHERS")]
+    pub tls_cipher: Option<String>,
+
+    /// TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256
+    #[arg(long, value_name = "SUITES")]
+    pub tls_ciphersuites: Option<String>,
+
+    /// Client certificate to present when the server asks (PEM; needs --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key", value_hint = ValueHint::FilePath)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)
+    #[arg(long, value_name = "FILE", requires = "tls_cert", value_hint = ValueHint::FilePath)]
+    pub tls_key: Option<PathBuf>,
+
+    /// Intermediate certificates to send after --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert", value_hint = ValueHint::FilePath)]
+    pub tls_chain: Option<PathBuf>,
+
+    /// Save the server's certificate as PEM to FILE [default: print it in the transcript]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, value_hint = ValueHint::FilePath)]
+    pub tls_get_peer_cert: Option<Option<PathBuf>>,
+
+    /// Save the server's certificate chain as sent, PEM, to FILE [default: print it]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, value_hint = ValueHint::FilePath)]
+    pub tls_get_peer_chain: Option<Option<PathBuf>>,
+}
+
+/// `--tls-protocol`, parsed: the allowed versions, ascending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsProtocols(pub Vec<crate::net::tls::TlsVersion>);
+
+fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
+    crate::net::tls::parse_protocols(s).map(TlsProtocols)
 }
 
 /// AUTH.
@@ -264,7 +310,12 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "au", value_name = "USER")]
     pub auth_user: Option<String>,
 
-    /// Password (prefer the environment variable: argv is visible to other users)
+    /// Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)
+    ///
+    /// Command-line arguments can be read by every user of the machine (ps, /proc). ehlo looks
+    /// for the password in this order: --auth-password, $EHLO_AUTH_PASSWORD,
+    /// --auth-password-file, ~/.netrc (machine = the --server host, or its default entry), and
+    /// finally a prompt without echo when stdin is a terminal.
     #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
           hide_env_values = true, value_parser = parse_secret)]
     pub auth_password: Option<Secret>,
@@ -273,10 +324,22 @@ pub struct AuthArgs {
     #[arg(long, value_name = "ID")]
     pub auth_authzid: Option<String>,
 
-    /// OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER
+    /// OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)
+    ///
+    /// Looked for in this order: --auth-oauth-token, $EHLO_AUTH_TOKEN, --auth-token-file, and a
+    /// prompt without echo when stdin is a terminal.
     #[arg(long, value_name = "TOKEN", env = "EHLO_AUTH_TOKEN", hide_env_values = true,
           value_parser = parse_secret)]
     pub auth_oauth_token: Option<Secret>,
+
+    // ---- secret sources beyond argv and the environment ----
+    /// Read the password from the first line of FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_password_file: Option<PathBuf>,
+
+    /// Read the OAuth 2.0 token from the first line of FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_token_file: Option<PathBuf>,
 
     /// Send AUTH even if the server does not advertise it
     #[arg(long)]
@@ -295,6 +358,9 @@ pub struct AuthArgs {
     pub show_secrets: bool,
 
     /// Allow AUTH over a connection that is not encrypted
+    ///
+    /// Without TLS (--tls, --tls-on-connect, --tls-optional…) --auth asks for confirmation on a
+    /// terminal and refuses to run non-interactively unless this flag is given.
     #[arg(long)]
     pub allow_plaintext_auth: bool,
 }

@@ -4,7 +4,8 @@
 //!
 //! The only outside world read here: environment variables (`LOGNAME`/`USER` for the default
 //! sender), the host name, the clock (for the message's `Date`), `--body`/`--data` files or stdin,
-//! and whether `--tls-ca-path` exists. All of it goes through [`Environment`] so tests can fake it.
+//! whether `--tls-ca-path` exists, and for AUTH the secret files, `~/.netrc` and a terminal prompt
+//! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
 
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
@@ -15,12 +16,13 @@ use crate::cli::args::{
     Cli, Command, DemoArgs, MessageArgs, PartArg, PartKind, SendArgs, ServeArgs, ServerSpec,
 };
 use crate::cli::message::{self, MessageContext, MessageSpec, Part};
+use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
-use crate::net::tls::TlsParams;
+use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{ColorChoice, Format, HumanOptions};
 use crate::serve::ServeOptions;
-use crate::smtp::auth::{Credentials, SUPPORTED};
+use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
     AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
 };
@@ -104,6 +106,10 @@ pub struct Environment {
     pub message: MessageContext,
     /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
     pub read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
+    /// `$HOME`, for `~/.netrc`.
+    pub home: Option<std::path::PathBuf>,
+    /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
+    pub prompt: Option<crate::cli::secrets::Prompt>,
 }
 
 impl Environment {
@@ -131,6 +137,11 @@ impl Environment {
                 std::io::stdin().lock().take(limit).read_to_end(&mut buf)?;
                 Ok(buf)
             },
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(std::path::PathBuf::from),
+            prompt: std::io::IsTerminal::is_terminal(&std::io::stdin())
+                .then_some(crate::cli::secrets::tty_prompt as crate::cli::secrets::Prompt),
         }
     }
 }
@@ -300,6 +311,122 @@ fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(out)
+}
+
+/// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
+/// non-interactively (the run would otherwise leak them silently from a script).
+fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
+    const FIX: &str =
+        "add --tls (STARTTLS) or --tls-on-connect, or --allow-plaintext-auth to send them anyway";
+    let Some(prompt) = env.prompt else {
+        return Err(usage(format!(
+            "--auth without TLS would send the credentials unencrypted: {FIX}"
+        )));
+    };
+    let answer = prompt(
+        "AUTH without TLS: send credentials unencrypted? [y/N] ",
+        true,
+    )
+    .map_err(|e| usage(format!("cannot read the answer from the terminal: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "AUTH over an unencrypted connection declined: {FIX}"
+        )))
+    }
+}
+
+fn is_oauth(mechanism: &str) -> bool {
+    matches!(mechanism, "XOAUTH2" | "OAUTHBEARER")
+}
+
+/// User, password and token for AUTH, from (in order) the flag, the environment (both through
+/// clap), the `--auth-*-file`, `~/.netrc` (password and login only), and a prompt on a terminal.
+/// Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
+/// `--auth-optional-strict`; `--auth-optional` carries on and lets the session skip AUTH).
+type Found = (Option<String>, Option<Secret>, Option<Secret>);
+fn find_secrets(
+    auth: &crate::cli::args::AuthArgs,
+    mechanisms: &[String],
+    requirement: AuthRequirement,
+    host: Option<&str>,
+    env: &Environment,
+) -> Result<Found, Error> {
+    let mut user = auth
+        .auth_user
+        .as_deref()
+        .map(|u| strip_angles(u).to_string());
+    let mut password = auth.auth_password.clone();
+    if password.is_none()
+        && let Some(f) = &auth.auth_password_file
+    {
+        password = Some(secrets::first_line("--auth-password-file", f).map_err(usage)?);
+    }
+    let mut token = auth.auth_oauth_token.clone();
+    if token.is_none()
+        && let Some(f) = &auth.auth_token_file
+    {
+        token = Some(secrets::first_line("--auth-token-file", f).map_err(usage)?);
+    }
+    // Which kinds of secret the requested mechanisms can use (none named = any offered).
+    let any = mechanisms.is_empty();
+    let takes_token = any || mechanisms.iter().any(|m| is_oauth(m));
+    let takes_password = any || mechanisms.iter().any(|m| !is_oauth(m));
+    // XOAUTH2/OAUTHBEARER named explicitly also take a password as the token (see
+    // `auth::bearer_token`): `-a XOAUTH2 --auth-password TOKEN` works.
+    let satisfied = |p: &Option<Secret>, t: &Option<Secret>| {
+        (takes_password && p.is_some()) || (takes_token && (t.is_some() || (!any && p.is_some())))
+    };
+    if !satisfied(&password, &token)
+        && takes_password
+        && let Some(e) = secrets::netrc_file(env.home.as_deref(), host, user.as_deref())
+        && e.password.is_some()
+    {
+        if user.is_none() {
+            user = e.login;
+        }
+        password = e.password;
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
+    }
+    let wants_token = !takes_password;
+    let Some(prompt) = env.prompt else {
+        if requirement == AuthRequirement::Optional {
+            return Ok((user, password, token));
+        }
+        let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
+        return Err(usage(if wants_token {
+            "--auth: no OAuth token: give --auth-oauth-token, $EHLO_AUTH_TOKEN or --auth-token-file (stdin is not a terminal, so ehlo cannot prompt)"
+                .to_string()
+        } else {
+            format!(
+                "--auth: no password: give --auth-password, $EHLO_AUTH_PASSWORD, --auth-password-file or a ~/.netrc entry{at} (stdin is not a terminal, so ehlo cannot prompt)"
+            )
+        }));
+    };
+    let ask = |q: &str, echo: bool| {
+        prompt(q, echo).map_err(|e| usage(format!("cannot read from the terminal: {e}")))
+    };
+    let server = host.unwrap_or("the server");
+    if user.is_none() {
+        let u = ask(&format!("AUTH user name for {server}: "), true)?;
+        user = Some(strip_angles(u.trim()).to_string());
+    }
+    let who = user.as_deref().unwrap_or_default();
+    if wants_token {
+        token = Some(Secret::new(ask(
+            &format!("OAuth token for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    } else {
+        password = Some(Secret::new(ask(
+            &format!("Password for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    }
+    Ok((user, password, token))
 }
 
 fn family_of(ip: IpAddr) -> Family {
@@ -518,38 +645,49 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     } else {
         None
     };
-    // TODO(later issue): refuse AUTH over an unencrypted connection unless
-    // --allow-plaintext-auth; for now it is accepted and not enforced.
-    let _ = auth.allow_plaintext_auth;
     // --auth-hide-password is accepted for swaks scripts; secrets are always hidden.
     let _ = &auth.auth_hide_password;
-    let auth_plan = requested.map(|(requirement, mechanisms)| {
-        let (host, port) = match &target {
-            Target::Host { host, port } => (Some(host.clone()), Some(*port)),
-            Target::Mx { .. } => (None, None),
-        };
-        AuthPlan {
-            mechanisms,
-            requirement,
-            credentials: Credentials {
-                // TODO(later issue): prompt for a missing user or password on a terminal.
-                user: auth
-                    .auth_user
-                    .as_deref()
-                    .map(|u| strip_angles(u).to_string())
-                    .unwrap_or_default(),
-                password: auth.auth_password.clone(),
-                token: auth.auth_oauth_token.clone(),
-                authzid: auth.auth_authzid.clone(),
-                host,
-                port,
-                nonce: None,
-            },
-            force: auth.auth_force,
-            show_plaintext: auth.auth_plaintext,
-            show_secrets: auth.show_secrets,
+    let encrypted = starttls != StartTls::Off || tls_on_connect;
+    let auth_plan = match requested {
+        None => None,
+        Some((requirement, mechanisms)) => {
+            let (host, port) = match &target {
+                Target::Host { host, port } => (Some(host.clone()), Some(*port)),
+                Target::Mx { .. } => (None, None),
+            };
+            // --dump-mail sends nothing: no question, no prompt.
+            if !msg.dump_mail && !encrypted && !auth.allow_plaintext_auth {
+                confirm_plaintext_auth(env)?;
+            }
+            let (user, password, token) = if msg.dump_mail {
+                (
+                    auth.auth_user
+                        .as_deref()
+                        .map(|u| strip_angles(u).to_string()),
+                    auth.auth_password.clone(),
+                    auth.auth_oauth_token.clone(),
+                )
+            } else {
+                find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
+            };
+            Some(AuthPlan {
+                mechanisms,
+                requirement,
+                credentials: Credentials {
+                    user: user.unwrap_or_default(),
+                    password,
+                    token,
+                    authzid: auth.auth_authzid.clone(),
+                    host,
+                    port,
+                    nonce: None,
+                },
+                force: auth.auth_force,
+                show_plaintext: auth.auth_plaintext,
+                show_secrets: auth.show_secrets,
+            })
         }
-    });
+    };
 
     // Message.
     let fixup = fixup_of(&msg);
@@ -564,11 +702,44 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             p.display()
         )));
     }
+    for (flag, path) in [
+        ("--tls-cert", &tls.tls_cert),
+        ("--tls-key", &tls.tls_key),
+        ("--tls-chain", &tls.tls_chain),
+    ] {
+        if let Some(p) = path
+            && !p.is_file()
+        {
+            return Err(usage(format!(
+                "{flag}: {} is not a readable file",
+                p.display()
+            )));
+        }
+    }
+    let pem_out = |o: &Option<Option<std::path::PathBuf>>| {
+        o.as_ref().map(|f| match f {
+            Some(p) if p.as_os_str() != "-" => PemOut::File(p.clone()),
+            _ => PemOut::Transcript,
+        })
+    };
     let tls_params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
         verify_name: tls.tls_verify_target.clone(),
         ca_path: tls.tls_ca_path.clone(),
+        protocols: tls.tls_protocol.clone().map(|p| p.0),
+        cipher_list: tls.tls_cipher.clone(),
+        ciphersuites: tls.tls_ciphersuites.clone(),
+        client_cert: match (&tls.tls_cert, &tls.tls_key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert: cert.clone(),
+                key: key.clone(),
+                chain: tls.tls_chain.clone(),
+            }),
+            _ => None,
+        },
+        peer_cert_out: pem_out(&tls.tls_get_peer_cert),
+        peer_chain_out: pem_out(&tls.tls_get_peer_chain),
     };
 
     // Timeouts: zero means none; DNS queries get at most 5 s each (one retry) so a dead
@@ -813,6 +984,8 @@ mod tests {
                 pid: 7,
             },
             read_stdin: |_| Ok(b"from stdin\n".to_vec()),
+            home: None,
+            prompt: None,
         }
     }
 
@@ -997,7 +1170,7 @@ mod tests {
 
     #[test]
     fn protocol_and_tls_flags() {
-        let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa"]);
+        let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
         assert_eq!(c.plan.starttls, StartTls::Required);
         assert!(!c.plan.tls_on_connect);
         assert!(c.plan.auth.is_some());
@@ -1046,7 +1219,17 @@ mod tests {
     fn auth_plan() {
         assert!(send(&["-t", "a@x.test"]).plan.auth.is_none());
         // --auth-user implies --auth.
-        let c = send(&["-t", "a@x.test", "-s", "h", "--au", "<>", "--ap", "pw"]);
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "-s",
+            "h",
+            "--au",
+            "<>",
+            "--ap",
+            "pw",
+            "--allow-plaintext-auth",
+        ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::Required);
         assert!(a.mechanisms.is_empty());
@@ -1066,17 +1249,235 @@ mod tests {
             "--au",
             "u",
             "--apt",
+            "--allow-plaintext-auth",
         ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::Optional);
         assert_eq!(a.mechanisms, ["PLAIN", "LOGIN"]);
         assert!(a.show_plaintext);
         assert_eq!(a.credentials.host, None);
-        let c = send(&["-t", "a@x.test", "--aos", "--auth-force", "--show-secrets"]);
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--aos",
+            "--auth-force",
+            "--show-secrets",
+            "--tls",
+            "--ap",
+            "x",
+        ]);
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
         assert!(a.force && a.show_secrets);
         assert!(err(&["-t", "a@x.test", "-a", "NTLM"]).contains("does not implement NTLM"));
+    }
+
+    fn mode_in(args: &[&str], e: &Environment) -> Result<Mode, Error> {
+        let argv = std::iter::once("ehlo").chain(args.iter().copied());
+        from_cli_in(Cli::parse_args(argv).unwrap(), e)
+    }
+
+    fn creds_in(args: &[&str], e: &Environment) -> Credentials {
+        match mode_in(args, e) {
+            Ok(Mode::Send(c)) => c.plan.auth.unwrap().credentials,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    /// A terminal that answers by question: yes to the plaintext question, fixed user, password
+    /// and token; secrets must be asked without echo.
+    fn answering(prompt: &str, echo: bool) -> std::io::Result<String> {
+        Ok(if prompt.contains("[y/N]") {
+            assert!(echo);
+            "y".into()
+        } else if prompt.contains("user name") {
+            assert!(echo);
+            "typed-user".into()
+        } else if prompt.starts_with("Password for") {
+            assert!(!echo, "{prompt}");
+            "typed-pw".into()
+        } else if prompt.starts_with("OAuth token") {
+            assert!(!echo, "{prompt}");
+            "typed-token".into()
+        } else {
+            panic!("unexpected prompt {prompt:?}")
+        })
+    }
+
+    fn refusing(prompt: &str, _echo: bool) -> std::io::Result<String> {
+        assert!(prompt.contains("[y/N]"), "{prompt}");
+        Ok("\n".into())
+    }
+
+    #[test]
+    fn plaintext_auth_needs_confirmation_or_the_flag() {
+        let base = ["-t", "a@x.test", "-s", "h", "-a", "--ap", "pw"];
+        let e = err(&base);
+        assert!(
+            e.contains("--allow-plaintext-auth") && e.contains("--tls"),
+            "{e}"
+        );
+        // Any TLS mode, or the flag, is enough.
+        for extra in [
+            &["--tls"][..],
+            &["--tls-on-connect"],
+            &["--tls-optional"],
+            &["--tlsos"],
+            &["--allow-plaintext-auth"],
+        ] {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            assert!(send(&args).plan.auth.is_some(), "{extra:?}");
+        }
+        // --dump-mail sends nothing, so it asks nothing.
+        let args: Vec<&str> = base.iter().copied().chain(["--dump-mail"]).collect();
+        assert!(send(&args).dump_mail);
+        // On a terminal: asked; "y" goes on, anything else is a usage error.
+        let mut e = env();
+        e.prompt = Some(answering);
+        assert_eq!(creds_in(&base, &e).password.unwrap().expose(), "pw");
+        e.prompt = Some(refusing);
+        let Err(Error::Usage(m)) = mode_in(&base, &e) else {
+            panic!("declined must be a usage error")
+        };
+        assert!(
+            m.contains("declined") && m.contains("--allow-plaintext-auth"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn secret_sources_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw_file = dir.path().join("pw");
+        std::fs::write(&pw_file, "from-file\nignored\n").unwrap();
+        let tok_file = dir.path().join("tok");
+        std::fs::write(&tok_file, "tok-from-file\n").unwrap();
+        std::fs::write(
+            dir.path().join(".netrc"),
+            "machine mx.test login netrc-user password from-netrc\ndefault login d password from-default\n",
+        )
+        .unwrap();
+        let mut e = env();
+        e.home = Some(dir.path().to_path_buf());
+        let pwf = pw_file.to_str().unwrap();
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls", "-a"];
+        let with = |extra: &[&str]| -> Vec<String> {
+            base.iter().chain(extra).map(|s| s.to_string()).collect()
+        };
+        let c = |extra: &[&str]| {
+            let args = with(extra);
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            creds_in(&refs, &e)
+        };
+        // The flag wins over the file, the file over .netrc.
+        assert_eq!(
+            c(&["--ap", "flag", "--auth-password-file", pwf])
+                .password
+                .unwrap()
+                .expose(),
+            "flag"
+        );
+        let got = c(&["--auth-password-file", pwf, "--au", "me"]);
+        assert_eq!(got.password.unwrap().expose(), "from-file");
+        assert_eq!(got.user, "me");
+        // .netrc: the machine entry, with its login when no --auth-user is given…
+        let got = c(&[]);
+        assert_eq!(got.password.unwrap().expose(), "from-netrc");
+        assert_eq!(got.user, "netrc-user");
+        // …and `default` when the machine's login is someone else.
+        let got = c(&["--au", "other"]);
+        assert_eq!(got.password.unwrap().expose(), "from-default");
+        assert_eq!(got.user, "other");
+        // Token file for the OAuth mechanisms; .netrc is not asked then.
+        let tf = tok_file.to_str().unwrap();
+        let got = c(&["XOAUTH2", "--au", "u", "--auth-token-file", tf]);
+        assert_eq!(got.token.unwrap().expose(), "tok-from-file");
+        assert!(got.password.is_none());
+        // A missing file is a usage error naming the flag.
+        let args = with(&["--auth-password-file", "/no/such/pw"]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert!(err(&refs).starts_with("--auth-password-file: cannot read"));
+    }
+
+    #[test]
+    fn missing_secrets_prompt_on_a_terminal_or_fail() {
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+        let e = err(&[&base[..], &["-a", "--au", "u"]].concat());
+        assert!(
+            e.contains("no password")
+                && e.contains("--auth-password-file")
+                && e.contains("EHLO_AUTH_PASSWORD")
+                && e.contains(".netrc entry for mx.test"),
+            "{e}"
+        );
+        let e = err(&[&base[..], &["-a", "XOAUTH2,OAUTHBEARER", "--au", "u"]].concat());
+        assert!(
+            e.contains("no OAuth token") && e.contains("--auth-token-file"),
+            "{e}"
+        );
+        // --auth-optional carries on (the session skips AUTH, with a warning).
+        let c = send(&[&base[..], &["--ao", "--au", "u"]].concat());
+        assert!(c.plan.auth.unwrap().credentials.password.is_none());
+        // A token alone is enough when no mechanism is named.
+        let c = send(&[&base[..], &["-a", "--auth-oauth-token", "t"]].concat());
+        assert!(c.plan.auth.unwrap().credentials.token.is_some());
+        // On a terminal: user name (echoed) and password (not echoed) are asked for.
+        let mut e = env();
+        e.prompt = Some(answering);
+        let got = creds_in(&[&base[..], &["-a"]].concat(), &e);
+        assert_eq!(got.user, "typed-user");
+        assert_eq!(got.password.unwrap().expose(), "typed-pw");
+        let got = creds_in(
+            &[&base[..], &["-a", "OAUTHBEARER", "--au", "u"]].concat(),
+            &e,
+        );
+        assert_eq!(got.token.unwrap().expose(), "typed-token");
+        assert!(got.password.is_none());
+    }
+
+    #[test]
+    fn tls_depth_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("c.pem");
+        let key = dir.path().join("k.pem");
+        std::fs::write(&cert, "x").unwrap();
+        std::fs::write(&key, "x").unwrap();
+        let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let cfg = send(&[
+            "-t",
+            "a@x.test",
+            "--tls-protocol",
+            "tlsv1_2",
+            "--tls-cipher",
+            "HIGH",
+            "--tls-ciphersuites",
+            "TLS_AES_128_GCM_SHA256",
+            "--tls-cert",
+            c,
+            "--tls-key",
+            k,
+            "--tls-get-peer-cert",
+            "--tls-get-peer-chain",
+            "/tmp/chain.pem",
+        ]);
+        let t = cfg.tls;
+        assert_eq!(t.protocols, Some(vec![crate::net::tls::TlsVersion::Tls1_2]));
+        assert_eq!(t.cipher_list.as_deref(), Some("HIGH"));
+        assert_eq!(t.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+        assert_eq!(t.client_cert.unwrap().key, key);
+        assert_eq!(t.peer_cert_out, Some(PemOut::Transcript));
+        assert_eq!(
+            t.peer_chain_out,
+            Some(PemOut::File("/tmp/chain.pem".into()))
+        );
+        // Cert and key need each other (clap), and must exist.
+        let argv =
+            |a: &[&str]| Cli::parse_args(std::iter::once("ehlo").chain(a.iter().copied())).is_err();
+        assert!(argv(&["-t", "a@x.test", "--tls-cert", c]));
+        assert!(argv(&["-t", "a@x.test", "--tls-key", k]));
+        assert!(argv(&["-t", "a@x.test", "--tls-chain", c]));
+        let e = err(&["-t", "a@x.test", "--tls-cert", "/no/c.pem", "--tls-key", k]);
+        assert!(e.starts_with("--tls-cert: /no/c.pem"), "{e}");
     }
 
     #[test]

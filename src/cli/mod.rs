@@ -8,6 +8,7 @@ pub mod config;
 pub mod generate;
 pub mod layers;
 pub mod message;
+pub mod secrets;
 
 use std::collections::HashSet;
 use std::ffi::OsString;

@@ -314,6 +314,9 @@ async fn handshake(
     cfg: &SendConfig,
     out: &mut Output<'_>,
 ) -> Result<(SslStream<TcpStream>, String), Error> {
+    for note in cfg.tls.notes() {
+        out.emit(Event::Info { message: note });
+    }
     let t0 = Instant::now();
     let fut = tls::connect(tcp, host, &cfg.tls);
     let r = if cfg.timeout.is_zero() {
@@ -333,26 +336,78 @@ async fn handshake(
     match r {
         Ok((s, info)) => {
             let v = info.version.clone();
-            out.emit(Event::TlsStarted { info });
+            out.emit(Event::TlsStarted { info: info.clone() });
+            save_peer_certs(&cfg.tls, &info, out);
             Ok((s, v))
         }
         Err(tls::TlsError::Verify { reason, info }) => {
-            out.emit(Event::TlsStarted { info: *info });
+            out.emit(Event::TlsStarted {
+                info: (*info).clone(),
+            });
+            save_peer_certs(&cfg.tls, &info, out);
             Err(Error::Session(SessionError::Tls(format!(
                 "certificate verification failed: {reason}"
             ))))
         }
         Err(e) => {
             let mut msg = e.to_string();
-            if cfg.plan.tls_on_connect
-                && (msg.contains("wrong version number") || msg.contains("unknown protocol"))
-            {
-                msg.push_str(" — this port seems to speak plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect");
+            // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL
+            // choked on. (After a STARTTLS 220 the same error means a broken server instead.)
+            if cfg.plan.tls_on_connect && matches!(e, tls::TlsError::NotTls(_)) {
+                msg.push_str(
+                    " — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect",
+                );
             }
             out.emit(Event::TlsFailed {
                 reason: msg.clone(),
             });
             Err(Error::Session(SessionError::Tls(msg)))
+        }
+    }
+}
+
+/// `--tls-get-peer-cert` / `--tls-get-peer-chain`: the PEM as the server sent it, to a file or
+/// into the transcript. A file that cannot be written is a warning, not a failed run.
+fn save_peer_certs(
+    params: &tls::TlsParams,
+    info: &crate::smtp::event::TlsInfo,
+    out: &mut Output<'_>,
+) {
+    let leaf: Vec<&str> = info.chain.iter().take(1).map(|c| c.pem.as_str()).collect();
+    let chain: Vec<&str> = info.chain.iter().map(|c| c.pem.as_str()).collect();
+    for (what, dest, pems) in [
+        ("certificate", &params.peer_cert_out, leaf),
+        ("certificate chain", &params.peer_chain_out, chain),
+    ] {
+        let Some(dest) = dest else { continue };
+        if pems.is_empty() {
+            out.emit(Event::Warning {
+                message: format!("the server sent no {what} to save"),
+            });
+            continue;
+        }
+        let text: String = pems
+            .iter()
+            .map(|p| {
+                if p.ends_with('\n') {
+                    p.to_string()
+                } else {
+                    format!("{p}\n")
+                }
+            })
+            .collect();
+        match dest {
+            tls::PemOut::Transcript => out.emit(Event::Info {
+                message: format!("peer {what}:\n{}", text.trim_end()),
+            }),
+            tls::PemOut::File(path) => match std::fs::write(path, &text) {
+                Ok(()) => out.emit(Event::Info {
+                    message: format!("peer {what} saved to {}", path.display()),
+                }),
+                Err(e) => out.emit(Event::Warning {
+                    message: format!("cannot save the peer {what} to {}: {e}", path.display()),
+                }),
+            },
         }
     }
 }
@@ -369,6 +424,7 @@ async fn pump(
     let mut buf = vec![0u8; 16 * 1024];
     let mut waiting_since = connected_at;
     let raw = raw_wanted(cfg);
+    let mut first_read = true;
     loop {
         while let Some(ev) = session.poll_event() {
             let reply_phase = match &ev {
@@ -459,6 +515,12 @@ async fn pump(
         match n {
             Ok(0) => session.feed_eof(),
             Ok(n) => {
+                if first_read && !cfg.plan.tls_on_connect && phase == Phase::Banner {
+                    first_read = false;
+                    if let Some(e) = tls_instead_of_banner(&buf[..n], out) {
+                        return Err(e);
+                    }
+                }
                 if raw {
                     out.emit(Event::RawReceived {
                         bytes: crate::smtp::event::Bytes(buf[..n].to_vec()),
@@ -467,6 +529,13 @@ async fn pump(
                 session.feed(&buf[..n]);
             }
             Err(e) => {
+                if let Some(reason) = tls::alert_on_read(&e) {
+                    let msg = format!("the server ended the TLS session: {reason}");
+                    out.emit(Event::TlsFailed {
+                        reason: msg.clone(),
+                    });
+                    return Err(Error::Session(SessionError::Tls(msg)));
+                }
                 out.emit(Event::Warning {
                     message: format!("read failed: {e}"),
                 });
@@ -474,6 +543,29 @@ async fn pump(
             }
         }
     }
+}
+
+/// Mode confusion: the first bytes where the greeting belongs are a TLS record (the port speaks
+/// implicit TLS). No CRLF will ever come, so fail now (banner phase, exit 21) with the fix
+/// instead of waiting for the reply timeout.
+fn tls_instead_of_banner(bytes: &[u8], out: &mut Output<'_>) -> Option<Error> {
+    let why = tls::inspect_first_bytes(bytes)?;
+    out.emit(Event::Warning {
+        message: format!("this port speaks implicit TLS: try --tls-on-connect ({why})"),
+    });
+    let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let reply = crate::smtp::reply::Reply {
+        code: None,
+        enhanced: None,
+        lines: vec![format!("<TLS record: {}>", hex.join(" "))],
+        raw: crate::smtp::event::Bytes(bytes.iter().take(64).copied().collect()),
+        deviations: Vec::new(),
+    };
+    Some(Error::Session(SessionError::UnexpectedReply {
+        phase: Phase::Banner,
+        expected: "220",
+        reply: Box::new(reply),
+    }))
 }
 
 fn drain(session: &mut Session, out: &mut Output<'_>) {

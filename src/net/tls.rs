@@ -16,7 +16,10 @@ use std::pin::Pin;
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, PKeyRef, Private};
-use openssl::ssl::{Ssl, SslAcceptor, SslConnector, SslMethod, SslRef, SslVerifyMode, StatusType};
+use openssl::ssl::{
+    Ssl, SslAcceptor, SslConnector, SslMethod, SslOptions, SslRef, SslVerifyMode, SslVersion,
+    StatusType,
+};
 use openssl::stack::StackRef;
 use openssl::x509::store::X509StoreRef;
 use openssl::x509::verify::X509CheckFlags;
@@ -38,6 +41,162 @@ pub struct TlsParams {
     pub verify_name: Option<String>,
     /// Extra CA file or directory (`--tls-ca-path`).
     pub ca_path: Option<PathBuf>,
+    /// Protocol versions allowed (`--tls-protocol`), ascending; `None` = OpenSSL's default.
+    pub protocols: Option<Vec<TlsVersion>>,
+    /// OpenSSL cipher list for TLS 1.2 and below (`--tls-cipher`).
+    pub cipher_list: Option<String>,
+    /// TLS 1.3 cipher suites (`--tls-ciphersuites`).
+    pub ciphersuites: Option<String>,
+    /// Client certificate to present if the server asks (`--tls-cert`/`--tls-key`/`--tls-chain`).
+    pub client_cert: Option<ClientCert>,
+    /// Where to put the server's leaf certificate (`--tls-get-peer-cert`).
+    pub peer_cert_out: Option<PemOut>,
+    /// Where to put the server's whole chain as sent (`--tls-get-peer-chain`).
+    pub peer_chain_out: Option<PemOut>,
+}
+
+impl TlsParams {
+    /// Do these settings reach TLS 1.0/1.1 (and so lower OpenSSL's security level)?
+    pub fn legacy(&self) -> bool {
+        self.protocols
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|v| *v < TlsVersion::Tls1_2))
+    }
+
+    /// Lines worth telling the user before the handshake (what ehlo changed in OpenSSL).
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.legacy() {
+            v.push(
+                "TLS 1.0/1.1 requested: lowering OpenSSL's security level to 0 (@SECLEVEL=0) for this connection; these versions are obsolete (RFC 8996)"
+                    .to_string(),
+            );
+        }
+        v
+    }
+}
+
+/// A TLS protocol version ehlo can negotiate (SSLv2/SSLv3 are gone from OpenSSL 3 builds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.0 (RFC 2246), obsolete (RFC 8996).
+    Tls1_0,
+    /// TLS 1.1 (RFC 4346), obsolete (RFC 8996).
+    Tls1_1,
+    /// TLS 1.2 (RFC 5246).
+    Tls1_2,
+    /// TLS 1.3 (RFC 8446).
+    Tls1_3,
+}
+
+impl TlsVersion {
+    const ALL: [TlsVersion; 4] = [
+        TlsVersion::Tls1_0,
+        TlsVersion::Tls1_1,
+        TlsVersion::Tls1_2,
+        TlsVersion::Tls1_3,
+    ];
+    fn ssl(self) -> SslVersion {
+        match self {
+            TlsVersion::Tls1_0 => SslVersion::TLS1,
+            TlsVersion::Tls1_1 => SslVersion::TLS1_1,
+            TlsVersion::Tls1_2 => SslVersion::TLS1_2,
+            TlsVersion::Tls1_3 => SslVersion::TLS1_3,
+        }
+    }
+    fn no_option(self) -> SslOptions {
+        match self {
+            TlsVersion::Tls1_0 => SslOptions::NO_TLSV1,
+            TlsVersion::Tls1_1 => SslOptions::NO_TLSV1_1,
+            TlsVersion::Tls1_2 => SslOptions::NO_TLSV1_2,
+            TlsVersion::Tls1_3 => SslOptions::NO_TLSV1_3,
+        }
+    }
+}
+
+/// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
+/// never both. A deny list narrows OpenSSL's default (TLS 1.2 and 1.3); TLS 1.0/1.1 are reached
+/// only by naming them in an allow list. Returns the allowed versions, ascending.
+pub fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
+    let mut allow = Vec::new();
+    let mut deny = Vec::new();
+    for raw in spec.split(',') {
+        let word = raw.trim().to_ascii_lowercase().replace('.', "_");
+        if word.is_empty() {
+            continue;
+        }
+        let (negated, name) = match word.strip_prefix("no_") {
+            Some(n) => (true, n.to_string()),
+            None => (false, word.clone()),
+        };
+        let v = match name.as_str() {
+            "tlsv1" | "tlsv1_0" | "tls1" | "tls1_0" => Some(TlsVersion::Tls1_0),
+            "tlsv1_1" | "tls1_1" => Some(TlsVersion::Tls1_1),
+            "tlsv1_2" | "tls1_2" => Some(TlsVersion::Tls1_2),
+            "tlsv1_3" | "tls1_3" => Some(TlsVersion::Tls1_3),
+            "sslv2" | "sslv3" => None,
+            _ => {
+                return Err(format!(
+                    "'{}' is not a protocol (use tlsv1, tlsv1_1, tlsv1_2, tlsv1_3, or no_ before one)",
+                    raw.trim()
+                ));
+            }
+        };
+        match (negated, v) {
+            (false, None) => {
+                return Err(format!(
+                    "{name} is not supported by this OpenSSL build ({}): SSLv2 and SSLv3 are removed",
+                    openssl::version::version()
+                ));
+            }
+            // Denying what cannot be negotiated anyway is harmless (swaks scripts do it).
+            (true, None) => deny.push(None),
+            (false, Some(v)) => allow.push(v),
+            (true, Some(v)) => deny.push(Some(v)),
+        }
+    }
+    if !allow.is_empty() && !deny.is_empty() {
+        return Err(
+            "mixes an allow list and a deny list (give either tlsv1_2,tlsv1_3 or no_tlsv1,no_tlsv1_1)"
+                .into(),
+        );
+    }
+    let mut out: Vec<TlsVersion> = if !allow.is_empty() {
+        allow
+    } else if !deny.is_empty() {
+        [TlsVersion::Tls1_2, TlsVersion::Tls1_3]
+            .into_iter()
+            .filter(|v| !deny.contains(&Some(*v)))
+            .collect()
+    } else {
+        return Err("names no protocol".into());
+    };
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err("denies every version ehlo can use (TLS 1.2 and 1.3)".into());
+    }
+    Ok(out)
+}
+
+/// A client certificate, its key and any intermediate certificates, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// Certificate (`--tls-cert`); further certificates in the file are sent as the chain.
+    pub cert: PathBuf,
+    /// Private key (`--tls-key`): PKCS#8, PKCS#1 or SEC1 PEM.
+    pub key: PathBuf,
+    /// Intermediate certificates (`--tls-chain`).
+    pub chain: Option<PathBuf>,
+}
+
+/// Where `--tls-get-peer-cert` / `--tls-get-peer-chain` put the PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemOut {
+    /// Into the transcript (`===` lines).
+    Transcript,
+    /// Into this file.
+    File(PathBuf),
 }
 
 /// Why TLS failed.
@@ -46,6 +205,10 @@ pub enum TlsError {
     /// OpenSSL could not be set up with these settings (bad CA path, …).
     #[error("TLS setup failed: {0}")]
     Setup(String),
+    /// The peer answered the ClientHello with something that is not TLS (a plaintext SMTP
+    /// greeting, usually): the reason says what arrived.
+    #[error("TLS handshake failed: {0}")]
+    NotTls(String),
     /// The handshake failed.
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
@@ -99,6 +262,25 @@ where
             let _ = b.cert_store_mut().add_cert(cert);
         }
     }
+    configure_versions_and_ciphers(&mut b, params)?;
+    if let Some(cc) = &params.client_cert {
+        let (cert, key, chain) = load_client_cert(cc)?;
+        b.set_certificate(&cert)
+            .map_err(setup("cannot use the client certificate"))?;
+        let mismatch = |_| {
+            TlsError::Setup(format!(
+                "--tls-key {} does not belong to --tls-cert {}",
+                cc.key.display(),
+                cc.cert.display()
+            ))
+        };
+        b.set_private_key(&key).map_err(mismatch)?;
+        b.check_private_key().map_err(mismatch)?;
+        for c in chain {
+            b.add_extra_chain_cert(c)
+                .map_err(setup("cannot add a --tls-chain certificate"))?;
+        }
+    }
     let connector = b.build();
 
     let mut cfg = connector
@@ -148,10 +330,20 @@ where
 
     let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
-        return Err(TlsError::Handshake(handshake_reason(&e)));
+        let reason = handshake_reason(&e);
+        return Err(if is_not_tls(&e) {
+            TlsError::NotTls(reason)
+        } else {
+            TlsError::Handshake(reason)
+        });
     }
 
-    let info = build_info(s.ssl(), sni, &checked, checked_ip, params.verify);
+    let mut info = build_info(s.ssl(), sni, &checked, checked_ip, params.verify);
+    // OpenSSL sends the configured certificate exactly when the server's CertificateRequest
+    // arrives and fails the handshake otherwise only if the server insists; the openssl crate
+    // exposes no hook to observe the request itself, so "sent" means: configured, and the
+    // handshake (which would have carried it) completed.
+    info.client_cert_sent = params.client_cert.is_some();
     if params.verify && !info.verify.ok {
         let reason = explain_failure(&info);
         return Err(TlsError::Verify {
@@ -160,6 +352,84 @@ where
         });
     }
     Ok((s, info))
+}
+
+/// `--tls-protocol`, `--tls-cipher`, `--tls-ciphersuites` onto the context. Legacy versions
+/// (TLS 1.0/1.1) need security level 0 in OpenSSL 3 (level 1 forbids them and SHA-1
+/// signatures); it is lowered only then.
+fn configure_versions_and_ciphers(
+    b: &mut openssl::ssl::SslConnectorBuilder,
+    params: &TlsParams,
+) -> Result<(), TlsError> {
+    if let Some(list) = &params.cipher_list {
+        b.set_cipher_list(list).map_err(|_| {
+            TlsError::Setup(format!(
+                "--tls-cipher: OpenSSL knows no cipher in '{list}' (see `openssl ciphers`)"
+            ))
+        })?;
+    }
+    if let Some(suites) = &params.ciphersuites {
+        b.set_ciphersuites(suites).map_err(|_| {
+            TlsError::Setup(format!(
+                "--tls-ciphersuites: OpenSSL knows no TLS 1.3 suite in '{suites}' (e.g. TLS_AES_128_GCM_SHA256)"
+            ))
+        })?;
+    }
+    let Some(allowed) = params.protocols.as_deref().filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
+    let (min, max) = (allowed[0], allowed[allowed.len() - 1]);
+    b.set_min_proto_version(Some(min.ssl()))
+        .map_err(setup("--tls-protocol: cannot set the lowest version"))?;
+    b.set_max_proto_version(Some(max.ssl()))
+        .map_err(setup("--tls-protocol: cannot set the highest version"))?;
+    // A gap (tlsv1_1,tlsv1_3): OpenSSL's min/max cannot say it, the NO_ options can.
+    for v in TlsVersion::ALL {
+        if v > min && v < max && !allowed.contains(&v) {
+            b.set_options(v.no_option());
+        }
+    }
+    if params.legacy() {
+        b.set_security_level(0);
+    }
+    Ok(())
+}
+
+/// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates
+/// after the first in the certificate file count as chain too.
+fn load_client_cert(cc: &ClientCert) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
+    let (cert, key) = load_cert_key(&cc.cert, &cc.key)?;
+    let mut chain: Vec<X509> = read_bounded(&cc.cert)
+        .ok()
+        .and_then(|pem| X509::stack_from_pem(&pem).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .skip(1)
+        .collect();
+    if let Some(path) = &cc.chain {
+        let pem = read_bounded(path).map_err(|e| {
+            TlsError::Setup(format!("cannot read --tls-chain {}: {e}", path.display()))
+        })?;
+        let certs = X509::stack_from_pem(&pem).unwrap_or_default();
+        if certs.is_empty() {
+            return Err(TlsError::Setup(format!(
+                "--tls-chain {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                path.display()
+            )));
+        }
+        chain.extend(certs);
+    }
+    Ok((cert, key, chain))
+}
+
+/// Did the handshake fail because the peer does not speak TLS at all? Judged by OpenSSL's
+/// reason *codes* (stable across versions), not its wording.
+fn is_not_tls(e: &openssl::ssl::Error) -> bool {
+    // SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG, SSL_R_UNKNOWN_PROTOCOL,
+    // SSL_R_HTTP_REQUEST, and SSL_R_RECORD_LAYER_FAILURE (what OpenSSL 3.2+ may report).
+    const CODES: [i32; 5] = [267, 198, 252, 156, 313];
+    e.ssl_error()
+        .is_some_and(|st| st.errors().iter().any(|x| CODES.contains(&x.reason_code())))
 }
 
 /// Read the extra trust anchors: a PEM file (one or more certificates) or a directory whose
@@ -559,11 +829,14 @@ fn handshake_reason(e: &openssl::ssl::Error) -> String {
         "legacy sigalg disallowed or unsupported" => {
             Some("the server needs a legacy signature algorithm that OpenSSL 3 disables by default")
         }
-        "sslv3 alert handshake failure" | "no shared cipher" | "no cipher match" => {
+        "sslv3 alert handshake failure" => Some(
+            "the server rejected the handshake: no cipher or version in common, or it requires a client certificate (--tls-cert/--tls-key)",
+        ),
+        "no shared cipher" | "no cipher match" => {
             Some("the server rejected the handshake: no cipher or version in common")
         }
         "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
-            Some("the server wants a client certificate")
+            Some("the server wants a client certificate (--tls-cert/--tls-key)")
         }
         "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
         "tlsv1 alert internal error" => Some("the server hit an internal error"),
@@ -573,6 +846,20 @@ fn handshake_reason(e: &openssl::ssl::Error) -> String {
         Some(h) if h != reason => format!("{reason}: {h}"),
         _ => reason,
     }
+}
+
+/// A read on an established TLS stream failed because the server sent a TLS alert: TLS 1.3
+/// servers refuse a missing or unacceptable client certificate only *after* the client finished
+/// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for
+/// ordinary I/O errors.
+pub fn alert_on_read(e: &std::io::Error) -> Option<String> {
+    let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
+    let alert = ssl.ssl_error().is_some_and(|st| {
+        st.errors()
+            .iter()
+            .any(|x| x.reason().is_some_and(|r| r.contains("alert")))
+    });
+    alert.then(|| handshake_reason(ssl))
 }
 
 /// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
@@ -872,8 +1159,8 @@ mod tests {
             let _ = s.read(&mut buf).await;
         });
         let err = connect(c, "localhost", &params(false)).await.unwrap_err();
-        let TlsError::Handshake(reason) = &err else {
-            panic!("expected Handshake, got {err:?}")
+        let TlsError::NotTls(reason) = &err else {
+            panic!("expected NotTls, got {err:?}")
         };
         assert!(reason.contains("did not speak TLS"), "{reason}");
         peer.abort();
@@ -983,6 +1270,250 @@ mod tests {
         std::fs::write(&kp, "garbage").unwrap();
         assert!(matches!(load_cert_key(&cp, &kp), Err(TlsError::Setup(_))));
         assert!(matches!(load_cert_key(&kp, &kp), Err(TlsError::Setup(_))));
+    }
+
+    /// Handshake against a custom acceptor over a pipe; the server result comes back too.
+    async fn handshake_with(
+        acc: SslAcceptor,
+        p: &TlsParams,
+    ) -> (
+        Result<(SslStream<DuplexStream>, TlsInfo), TlsError>,
+        Result<(), TlsError>,
+    ) {
+        let (c, s) = duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let mut s = accept(s, &acc).await?;
+            // The client writes one byte after a successful handshake; a read error here is
+            // the server refusing the client (TLS 1.3 checks the client certificate late).
+            let mut buf = [0u8; 16];
+            s.read(&mut buf)
+                .await
+                .map_err(|e| TlsError::Handshake(e.to_string()))?;
+            Ok::<(), TlsError>(())
+        });
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            connect(c, "localhost", p),
+        )
+        .await
+        .expect("handshake must not hang");
+        let mut r = r;
+        if let Ok((s, _)) = r.as_mut() {
+            let _ = s.write_all(b"x").await;
+        }
+        let server = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .expect("server must not hang")
+            .unwrap();
+        (r, server)
+    }
+
+    fn builder(cert: &X509, key: &PKey<Private>) -> openssl::ssl::SslAcceptorBuilder {
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        b.set_certificate(cert).unwrap();
+        b.set_private_key(key).unwrap();
+        b
+    }
+
+    #[test]
+    fn protocol_lists() {
+        use TlsVersion::*;
+        assert_eq!(parse_protocols("tlsv1_2,tlsv1_3"), Ok(vec![Tls1_2, Tls1_3]));
+        assert_eq!(
+            parse_protocols("TLSv1.3, tlsv1_2"),
+            Ok(vec![Tls1_2, Tls1_3])
+        );
+        assert_eq!(parse_protocols("tlsv1"), Ok(vec![Tls1_0]));
+        assert_eq!(
+            parse_protocols("no_tlsv1,no_tlsv1_1"),
+            Ok(vec![Tls1_2, Tls1_3])
+        );
+        assert_eq!(parse_protocols("no_tlsv1_3"), Ok(vec![Tls1_2]));
+        assert_eq!(
+            parse_protocols("no_sslv2,no_sslv3"),
+            Ok(vec![Tls1_2, Tls1_3])
+        );
+        let e = parse_protocols("sslv3").unwrap_err();
+        assert!(e.contains("not supported by this OpenSSL build"), "{e}");
+        assert!(
+            parse_protocols("tlsv1_2,no_tlsv1")
+                .unwrap_err()
+                .contains("mixes")
+        );
+        assert!(
+            parse_protocols("no_tlsv1_2,no_tlsv1_3")
+                .unwrap_err()
+                .contains("every")
+        );
+        assert!(parse_protocols("tls9").unwrap_err().contains("'tls9'"));
+        assert!(parse_protocols(" , ").is_err());
+        let p = TlsParams {
+            protocols: Some(vec![Tls1_0, Tls1_2]),
+            ..Default::default()
+        };
+        assert!(p.legacy());
+        assert!(p.notes()[0].contains("@SECLEVEL=0"));
+        assert!(!TlsParams::default().legacy());
+        assert!(TlsParams::default().notes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn tls12_only_server_and_protocol_choice() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let only12 = || {
+            let mut b = builder(&cert, &key);
+            b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+            b.build()
+        };
+        // Default: negotiates down to 1.2.
+        let (r, _) = handshake_with(only12(), &params(false)).await;
+        assert_eq!(r.unwrap().1.version, "TLSv1.2");
+        // Allow list 1.3 only: no version in common, said so.
+        let p = TlsParams {
+            protocols: Some(vec![TlsVersion::Tls1_3]),
+            ..params(false)
+        };
+        let (r, _) = handshake_with(only12(), &p).await;
+        let Err(TlsError::Handshake(reason)) = r else {
+            panic!("expected a handshake error, got {:?}", r.map(|x| x.1))
+        };
+        assert!(reason.contains("version"), "{reason}");
+        // A 1.2 cipher of our choosing is the one negotiated.
+        let p = TlsParams {
+            cipher_list: Some("ECDHE-ECDSA-CHACHA20-POLY1305".into()),
+            ..params(false)
+        };
+        let (r, _) = handshake_with(only12(), &p).await;
+        assert_eq!(r.unwrap().1.cipher, "ECDHE-ECDSA-CHACHA20-POLY1305");
+        // TLS 1.3 suites against a 1.3 server.
+        let p = TlsParams {
+            ciphersuites: Some("TLS_CHACHA20_POLY1305_SHA256".into()),
+            ..params(false)
+        };
+        let (r, _) = handshake_with(builder(&cert, &key).build(), &p).await;
+        let info = r.unwrap().1;
+        assert_eq!(
+            (info.version.as_str(), info.cipher.as_str()),
+            ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256")
+        );
+        // Nonsense cipher names are a setup error naming the flag.
+        for p in [
+            TlsParams {
+                cipher_list: Some("NOT-A-CIPHER".into()),
+                ..params(false)
+            },
+            TlsParams {
+                ciphersuites: Some("NOT_A_SUITE".into()),
+                ..params(false)
+            },
+        ] {
+            let (c, _s) = duplex(64);
+            let e = connect(c, "localhost", &p).await.unwrap_err();
+            assert!(
+                matches!(&e, TlsError::Setup(r) if r.contains("--tls-cipher")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn legacy_tls10_is_reachable_only_when_asked() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let legacy = || {
+            let mut b = builder(&cert, &key);
+            b.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
+            b.set_min_proto_version(Some(SslVersion::TLS1)).unwrap();
+            b.set_max_proto_version(Some(SslVersion::TLS1)).unwrap();
+            b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+            b.build()
+        };
+        let (r, _) = handshake_with(legacy(), &params(false)).await;
+        assert!(r.is_err(), "TLS 1.0 must stay off by default");
+        let p = TlsParams {
+            protocols: Some(vec![TlsVersion::Tls1_0]),
+            ..params(false)
+        };
+        let (r, _) = handshake_with(legacy(), &p).await;
+        assert_eq!(r.unwrap().1.version, "TLSv1");
+    }
+
+    #[tokio::test]
+    async fn client_certificate_for_a_server_that_requires_one() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let (ccert, ckey) = self_signed(&["client.example"]).unwrap();
+        let requiring = |max: SslVersion| {
+            let mut b = builder(&cert, &key);
+            b.set_max_proto_version(Some(max)).unwrap();
+            b.set_verify_callback(
+                SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+                |_, _| true,
+            );
+            b.build()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cp = dir.path().join("client.pem");
+        let kp = dir.path().join("client.key");
+        // Leaf plus one extra certificate (sent as chain), PKCS#8 key.
+        let mut pem = ccert.to_pem().unwrap();
+        pem.extend(cert.to_pem().unwrap());
+        std::fs::write(&cp, pem).unwrap();
+        std::fs::write(&kp, ckey.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let with_cert = TlsParams {
+            client_cert: Some(ClientCert {
+                cert: cp.clone(),
+                key: kp.clone(),
+                chain: None,
+            }),
+            ..params(false)
+        };
+        for max in [SslVersion::TLS1_2, SslVersion::TLS1_3] {
+            // Without: TLS 1.2 fails in the handshake, TLS 1.3 right after it (server side).
+            let (r, server) = handshake_with(requiring(max), &params(false)).await;
+            assert!(
+                server.is_err() || r.is_err(),
+                "{max:?}: server accepted no cert"
+            );
+            if let Err(TlsError::Handshake(reason)) = &r {
+                assert!(reason.contains("client certificate"), "{reason}");
+            }
+            // With: accepted, and the evidence says it was sent.
+            let (r, server) = handshake_with(requiring(max), &with_cert).await;
+            let info = r.unwrap().1;
+            assert!(server.is_ok(), "{max:?}: {server:?}");
+            assert!(info.client_cert_sent);
+        }
+        // Key of another certificate: a setup error naming both flags.
+        let other = dir.path().join("other.key");
+        std::fs::write(&other, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let p = TlsParams {
+            client_cert: Some(ClientCert {
+                cert: cp.clone(),
+                key: other,
+                chain: None,
+            }),
+            ..params(false)
+        };
+        let (c, _s) = duplex(64);
+        let e = connect(c, "localhost", &p).await.unwrap_err();
+        assert!(
+            matches!(&e, TlsError::Setup(r) if r.contains("--tls-key") && r.contains("--tls-cert")),
+            "{e:?}"
+        );
+        // A chain file without certificates.
+        let p = TlsParams {
+            client_cert: Some(ClientCert {
+                cert: cp,
+                key: kp.clone(),
+                chain: Some(kp),
+            }),
+            ..params(false)
+        };
+        let (c, _s) = duplex(64);
+        let e = connect(c, "localhost", &p).await.unwrap_err();
+        assert!(
+            matches!(&e, TlsError::Setup(r) if r.contains("--tls-chain")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -12,5 +12,6 @@ mod json;
 mod message;
 mod mx;
 mod serve;
+mod tlsauth;
 mod transcript;
 mod util;

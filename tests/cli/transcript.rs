@@ -210,3 +210,145 @@ fn secrets_never_print_in_any_output_mode() {
         }
     }
 }
+
+#[test]
+fn tls_bytes_instead_of_a_banner_suggest_tls_on_connect() {
+    // A TLS alert record (protocol_version), then silence: what some implicit-TLS servers send
+    // when a client speaks first in plain text; and a bare handshake record.
+    for bytes in [
+        &b"\x15\x03\x03\x00\x02\x02\x46"[..],
+        &b"\x16\x03\x01\x00\x2a\x02\x00\x00\x26\x03\x03"[..],
+    ] {
+        let srv = scripted(vec![
+            Step::SendOwned(bytes.to_vec()),
+            Step::Sleep(Duration::from_secs(3)),
+        ]);
+        let run = send(&srv, &["--timeout", "2"]);
+        drop(srv);
+        assert_eq!(run.code, 21, "{}", run.all());
+        assert!(
+            run.stdout
+                .contains("this port speaks implicit TLS: try --tls-on-connect"),
+            "{}",
+            run.all()
+        );
+        // Diagnosed from the first bytes, not after the 2 s reply timeout.
+        assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+    }
+}
+
+/// Every output mode, for LOGIN and XOAUTH2, on success and on refusal (so error messages and
+/// the XOAUTH2 error challenge are covered): neither the secret nor any base64 form of what
+/// carried it may appear. The decoded error challenge must appear.
+#[test]
+fn login_and_xoauth2_secrets_never_print() {
+    let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let password = "L0gin-Pa55-word";
+    let token = "ya29.T0ken-Value-XYZ";
+    let xoauth2_ir = format!("user=user\x01auth=Bearer {token}\x01\x01");
+    let json_err = r#"{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
+    let login = |ok: bool| {
+        let mut v = vec![
+            Step::Send(b"220 x\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH LOGIN XOAUTH2\r\n"),
+            Step::Expect("AUTH LOGIN"),
+            Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+            Step::Line,
+            Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+            Step::Line,
+        ];
+        v.extend(if ok {
+            let mut w = vec![Step::Send(b"235 2.7.0 ok\r\n")];
+            w.extend(accept_all());
+            w
+        } else {
+            vec![
+                Step::Send(b"535 5.7.8 Authentication credentials invalid\r\n"),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 bye\r\n"),
+            ]
+        });
+        v
+    };
+    let xoauth2 = |ok: bool| {
+        let mut v = vec![
+            Step::Send(b"220 x\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH LOGIN XOAUTH2\r\n"),
+            Step::Expect("AUTH XOAUTH2 "),
+        ];
+        v.extend(if ok {
+            let mut w = vec![Step::Send(b"235 2.7.0 ok\r\n")];
+            w.extend(accept_all());
+            w
+        } else {
+            vec![
+                Step::SendOwned(format!("334 {}\r\n", enc(json_err)).into_bytes()),
+                Step::Line,
+                Step::Send(b"535 5.7.8 Username and Password not accepted\r\n"),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 bye\r\n"),
+            ]
+        });
+        v
+    };
+    let login_forms = [password.to_string(), enc(password)];
+    let token_forms = [token.to_string(), enc(token), enc(&xoauth2_ir)];
+    for ok in [true, false] {
+        for mode in [
+            &[][..],
+            &["--json"][..],
+            &["--show-raw-text"][..],
+            &["--auth-plaintext"][..],
+        ] {
+            for (mech, steps, secret_args, forms) in [
+                (
+                    "LOGIN",
+                    login(ok),
+                    ["--auth-password", password],
+                    &login_forms[..],
+                ),
+                (
+                    "XOAUTH2",
+                    xoauth2(ok),
+                    ["--auth-oauth-token", token],
+                    &token_forms[..],
+                ),
+            ] {
+                let srv = scripted(steps);
+                let mut args = vec![
+                    "--auth",
+                    mech,
+                    "--auth-user",
+                    "user",
+                    "--allow-plaintext-auth",
+                ];
+                args.extend_from_slice(&secret_args);
+                args.extend_from_slice(mode);
+                let run = send(&srv, &args);
+                let got = srv.finish();
+                let what = format!("{mech} ok={ok} {mode:?}");
+                assert_eq!(run.code, if ok { 0 } else { 28 }, "{what}: {}", run.all());
+                assert!(
+                    got.contains(&forms[1]) || got.contains(&forms[forms.len() - 1]),
+                    "{what}: the server did get the secret: {got}"
+                );
+                let all = run.all();
+                for secret in forms {
+                    assert!(
+                        !all.contains(secret.as_str()),
+                        "{what} leaked {secret}: {all}"
+                    );
+                }
+                if mech == "XOAUTH2" && !ok {
+                    // The JSON error challenge is shown decoded (JSON output escapes quotes).
+                    assert!(
+                        all.contains(r#""status":"401""#) || all.contains(r#"\"status\":\"401\""#),
+                        "{what}: decoded error challenge missing: {all}"
+                    );
+                }
+            }
+        }
+    }
+}

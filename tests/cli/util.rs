@@ -196,6 +196,11 @@ impl Scripted {
 
 /// A self-signed certificate for "localhost", as an acceptor.
 pub fn test_acceptor() -> Arc<SslAcceptor> {
+    Arc::new(test_acceptor_builder().build())
+}
+
+/// The builder behind [`test_acceptor`], for tests that restrict it further.
+pub fn test_acceptor_builder() -> openssl::ssl::SslAcceptorBuilder {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert = openssl::x509::X509::from_der(ck.cert.der()).unwrap();
     let key = openssl::pkey::PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
@@ -203,14 +208,19 @@ pub fn test_acceptor() -> Arc<SslAcceptor> {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
     b.set_certificate(&cert).unwrap();
     b.set_private_key(&key).unwrap();
-    Arc::new(b.build())
+    b
 }
 
 /// Start a server that accepts ONE connection and plays `steps`.
 pub fn scripted(steps: Vec<Step>) -> Scripted {
+    scripted_with(steps, test_acceptor())
+}
+
+/// [`scripted`] with a TLS acceptor of the test's own (TLS 1.2 only, client certificate
+/// required, …) for `Step::Tls`.
+pub fn scripted_with(steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let acceptor = test_acceptor();
     let handle = std::thread::spawn(move || {
         let (tcp, peer) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -257,6 +267,20 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
                     };
                     match acceptor.accept(tcp) {
                         Ok(t) => s = Stream::Tls(Box::new(t)),
+                        Err(openssl::ssl::HandshakeError::Failure(mut mid)) => {
+                            // Like a real server, read what the client still sends (for a
+                            // while) before closing, so the client gets to see our alert
+                            // instead of a reset.
+                            let tcp = mid.get_mut();
+                            let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+                            let mut b = [0u8; 4096];
+                            while let Ok(n) = tcp.read(&mut b) {
+                                if n == 0 {
+                                    break;
+                                }
+                            }
+                            return (got, peer);
+                        }
                         Err(_) => return (got, peer),
                     }
                 }

@@ -12,6 +12,7 @@
 #   Postfix 127.0.0.1:4465  smtpd, implicit TLS (smtpd_tls_wrappermode=yes)
 #   Postfix 127.0.0.1:2587  submission: STARTTLS required, SASL via Dovecot, unauthenticated relay refused
 #   aiosmtpd 127.0.0.1:8025 sink storing byte-exact content under $STATE/aiosmtpd/
+#   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
@@ -100,7 +101,7 @@ if postfix status >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || true
   for _ in $(seq 50); do postfix status >/dev/null 2>&1 || break; sleep 0.1; done
 fi
-for pidfile in "$DOVECOT_DIR/run/master.pid" "$STATE/aiosmtpd.pid"; do
+for pidfile in "$DOVECOT_DIR/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aiosmtpd-auth.pid"; do
   if [[ -s "$pidfile" ]]; then
     pid="$(cat "$pidfile")"
     if kill -0 "$pid" 2>/dev/null; then
@@ -207,6 +208,12 @@ nohup "$PY" "$HERE/aiosmtpd_sink.py" --host 127.0.0.1 --port 8025 --dir "$SINK_D
   >"$STATE/aiosmtpd.log" 2>&1 </dev/null &
 echo $! >"$STATE/aiosmtpd.pid"
 
+# ---------------------------------------------------------------- aiosmtpd with OAuth/SCRAM
+log "starting aiosmtpd auth server (XOAUTH2, OAUTHBEARER, SCRAM-SHA-256 after STARTTLS)"
+nohup "$PY" "$HERE/aiosmtpd_auth.py" --host 127.0.0.1 --port 8026 --cert "$CERT" --key "$KEY" \
+  >"$STATE/aiosmtpd-auth.log" 2>&1 </dev/null &
+echo $! >"$STATE/aiosmtpd-auth.pid"
+
 # ---------------------------------------------------------------- wait until every port answers
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 wait_port() {
@@ -224,9 +231,11 @@ wait_port 2525 postfix "$STATE/postfix.log"
 wait_port 4465 postfix "$STATE/postfix.log"
 wait_port 2587 postfix "$STATE/postfix.log"
 wait_port 8025 aiosmtpd "$STATE/aiosmtpd.log"
+wait_port 8026 aiosmtpd-auth "$STATE/aiosmtpd-auth.log"
 for _ in $(seq 50); do [[ -S /var/spool/postfix/private/auth ]] && break; sleep 0.1; done
 [[ -S /var/spool/postfix/private/auth ]] || die "dovecot auth socket missing: $(tail -n 30 "$STATE/dovecot.log")"
 
 echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465, submission 127.0.0.1:2587" \
-  "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR, maildir $TEST_HOME/Maildir," \
+  "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
+  "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256), maildir $TEST_HOME/Maildir," \
   "cert $CERT, logs $STATE/"

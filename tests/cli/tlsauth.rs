@@ -1,0 +1,302 @@
+//! AUTH secrets and TLS in depth, end to end against the scripted server: secret sources,
+//! the plaintext-AUTH guard, `--tls-protocol`, client certificates, peer certificate dumps and
+//! mode confusion (a plain port used with `--tls-on-connect`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use openssl::ssl::{SslVerifyMode, SslVersion};
+
+use crate::util::*;
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// Banner, EHLO offering STARTTLS, STARTTLS, handshake, EHLO again offering `auth`.
+fn starttls_then(ehlo2: &'static [u8], more: Vec<Step>) -> Vec<Step> {
+    let mut v = vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 2.0.0 go ahead\r\n"),
+        Step::Tls,
+        Step::Expect("EHLO"),
+        Step::Send(ehlo2),
+    ];
+    v.extend(more);
+    v
+}
+
+#[test]
+fn auth_over_plaintext_is_refused_without_a_terminal() {
+    // No server needed: the guard fires before connecting.
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1:9",
+        "-t",
+        "a@b.test",
+        "-a",
+        "--au",
+        "u",
+        "--ap",
+        "pw",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("--allow-plaintext-auth") && run.stderr.contains("--tls"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        !run.all().contains("Trying"),
+        "must not connect: {}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_missing_password_without_a_terminal_names_the_sources() {
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1:9",
+        "-t",
+        "a@b.test",
+        "--tls",
+        "-a",
+        "--au",
+        "u",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    for source in [
+        "--auth-password",
+        "EHLO_AUTH_PASSWORD",
+        "--auth-password-file",
+        ".netrc",
+    ] {
+        assert!(run.stderr.contains(source), "{source}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn password_file_and_netrc_feed_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "file-secret-7\n").unwrap();
+    std::fs::write(
+        dir.path().join(".netrc"),
+        "machine 127.0.0.1 login netrc-user password netrc-secret-8\n",
+    )
+    .unwrap();
+    let home = dir.path().to_str().unwrap();
+    for (extra, user, pass) in [
+        (
+            vec!["--au", "u", "--auth-password-file", pw.to_str().unwrap()],
+            "u",
+            "file-secret-7",
+        ),
+        (vec![], "netrc-user", "netrc-secret-8"),
+    ] {
+        let expect = format!("AUTH PLAIN {}", b64(&format!("\0{user}\0{pass}")));
+        let mut steps = starttls_then(b"250-x\r\n250 AUTH PLAIN\r\n", vec![]);
+        steps.push(Step::Line);
+        steps.push(Step::Send(b"235 2.7.0 ok\r\n"));
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let srv = scripted(steps);
+        let mut args = send_args(&srv.server());
+        args.extend(
+            ["--tls", "-k", "-a", "PLAIN", "-q", "auth"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo_with_env(&refs, &[("HOME", home)], None, Duration::from_secs(30));
+        let got = srv.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(
+            got.contains(&expect),
+            "server got {got:?}, wanted {expect:?}"
+        );
+        assert!(!run.all().contains(pass), "{}", run.all());
+    }
+}
+
+#[test]
+fn tls_on_connect_against_a_plain_port_says_use_starttls() {
+    let srv = scripted(vec![
+        Step::Send(b"220 plain.test ESMTP\r\n"),
+        Step::Sleep(Duration::from_millis(500)),
+    ]);
+    let run = send(&srv, &["--tls-on-connect", "-k"]);
+    drop(srv);
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("this port speaks plain SMTP: use --tls (STARTTLS)"),
+        "{}",
+        run.all()
+    );
+}
+
+fn tls12_only() -> Arc<openssl::ssl::SslAcceptor> {
+    let mut b = test_acceptor_builder();
+    b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+    Arc::new(b.build())
+}
+
+#[test]
+fn tls_protocol_against_a_tls12_only_server() {
+    // Allowing only TLS 1.3: no version in common, exit 29.
+    let srv = scripted_with(
+        vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 go ahead\r\n"),
+            Step::Tls,
+        ],
+        tls12_only(),
+    );
+    let run = send(
+        &srv,
+        &["--tls", "-k", "--tls-protocol", "tlsv1_3", "-q", "ehlo"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(run.all().contains("version"), "{}", run.all());
+
+    // A deny list that leaves TLS 1.2: negotiated, and no security-level note.
+    let mut steps = starttls_then(b"250 x\r\n", vec![]);
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let srv = scripted_with(steps, tls12_only());
+    let run = send(
+        &srv,
+        &["--tls", "-k", "--tls-protocol", "no_tlsv1_3", "-q", "ehlo"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("TLSv1.2:"), "{}", run.stdout);
+    assert!(!run.stdout.contains("SECLEVEL"), "{}", run.stdout);
+}
+
+#[test]
+fn legacy_protocols_say_that_the_security_level_is_lowered() {
+    let mut b = test_acceptor_builder();
+    b.clear_options(openssl::ssl::SslOptions::NO_TLSV1 | openssl::ssl::SslOptions::NO_TLSV1_1);
+    b.set_min_proto_version(Some(SslVersion::TLS1_1)).unwrap();
+    b.set_max_proto_version(Some(SslVersion::TLS1_1)).unwrap();
+    b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+    let mut steps = starttls_then(b"250 x\r\n", vec![]);
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let srv = scripted_with(steps, Arc::new(b.build()));
+    let run = send(
+        &srv,
+        &[
+            "--tls",
+            "-k",
+            "--tls-protocol",
+            "tlsv1_1,tlsv1_2",
+            "-q",
+            "ehlo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("@SECLEVEL=0"), "{}", run.stdout);
+    assert!(run.stdout.contains("TLSv1.1:"), "{}", run.stdout);
+}
+
+#[test]
+fn client_certificate_for_a_server_that_requires_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["client.test".into()]).unwrap();
+    let cert = dir.path().join("client.pem");
+    let key = dir.path().join("client.key");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let requiring = |max: SslVersion| {
+        let mut b = test_acceptor_builder();
+        b.set_max_proto_version(Some(max)).unwrap();
+        b.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            |_, _| true,
+        );
+        Arc::new(b.build())
+    };
+    // With the certificate: accepted, and the transcript says it was sent.
+    let mut steps = starttls_then(b"250 x\r\n", vec![]);
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let srv = scripted_with(steps, requiring(SslVersion::TLS1_3));
+    let run = send(
+        &srv,
+        &[
+            "--tls",
+            "-k",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "-q",
+            "ehlo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("TLS client certificate sent"),
+        "{}",
+        run.stdout
+    );
+    // Without: exit 29 with the hint, whether the refusal is part of the handshake (TLS 1.2)
+    // or arrives as an alert on the first read after it (TLS 1.3).
+    for max in [SslVersion::TLS1_2, SslVersion::TLS1_3] {
+        let srv = scripted_with(starttls_then(b"250 x\r\n", vec![]), requiring(max));
+        let run = send(&srv, &["--tls", "-k", "-q", "ehlo"]);
+        drop(srv);
+        assert_eq!(run.code, 29, "{max:?}: {}", run.all());
+        assert!(run.all().contains("--tls-cert"), "{max:?}: {}", run.all());
+    }
+}
+
+#[test]
+fn peer_certificate_to_a_file_and_to_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("peer.pem");
+    let mut steps = starttls_then(b"250 x\r\n", vec![]);
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let srv = scripted(steps);
+    let run = send(
+        &srv,
+        &[
+            "--tls",
+            "-k",
+            "-q",
+            "ehlo",
+            "--tls-get-peer-cert",
+            file.to_str().unwrap(),
+            "--tls-get-peer-chain",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let pem = std::fs::read_to_string(&file).unwrap();
+    openssl::x509::X509::from_pem(pem.as_bytes()).expect("a PEM certificate in the file");
+    // The chain printed in the transcript (one certificate here) is the same certificate.
+    let mut printed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("=== "))
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .collect();
+    let end = printed
+        .iter()
+        .position(|l| l.starts_with("-----END CERTIFICATE-----"))
+        .expect("a whole PEM block in the transcript");
+    printed.truncate(end + 1);
+    assert_eq!(printed.join("\n").trim(), pem.trim(), "{}", run.stdout);
+    assert!(run.stdout.contains("saved to"), "{}", run.stdout);
+}
