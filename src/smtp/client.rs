@@ -10,6 +10,7 @@ use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
+use crate::smtp::ext::{self, Attribute, Dsn, Extension};
 use crate::smtp::reply::{Limits, Reply, ReplyParser};
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
@@ -81,10 +82,16 @@ pub enum StopKind {
 /// Stop points (swaks.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopAt {
+    /// Right after the PROXY header (before the banner).
+    Proxy,
     /// After the connection is open (before reading the banner for drop-after-send).
     Connect,
     /// After the first EHLO/HELO.
     FirstHelo,
+    /// After XCLIENT's reply.
+    Xclient,
+    /// After the EHLO that follows XCLIENT.
+    XclientHelo,
     /// After STARTTLS.
     Tls,
     /// After the last EHLO/HELO (after TLS when TLS is used).
@@ -139,6 +146,46 @@ pub struct Plan {
     pub pipeline: bool,
     /// Where to stop early.
     pub stop: Option<Stop>,
+    /// ESMTP extensions to use.
+    pub ext: ExtPlan,
+}
+
+/// Which ESMTP extensions to use (advertised → used; not advertised → an error, or sent anyway
+/// with `force`). SIZE (RFC 1870) and 8BITMIME (RFC 6152) need no flag: `SIZE=` goes out
+/// whenever it is advertised and `BODY=8BITMIME` whenever the content has 8-bit bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ExtPlan {
+    /// `--smtputf8`: add `SMTPUTF8` (RFC 6531 §3.4) even when no address or header needs it.
+    pub smtputf8: bool,
+    /// DSN parameters (RFC 3461).
+    pub dsn: Dsn,
+    /// `REQUIRETLS` on MAIL (RFC 8689 §4.1); needs TLS.
+    pub requiretls: bool,
+    /// Send the content with BDAT (RFC 3030) in chunks of this size (0 = one chunk).
+    pub bdat: Option<usize>,
+    /// `PRDR` on MAIL (draft-hall-prdr): per-recipient replies after the content.
+    pub prdr: bool,
+    /// XCLIENT (Postfix) after the greeting.
+    pub xclient: Option<XclientPlan>,
+    /// XFORWARD attributes (Postfix), sent before MAIL.
+    pub xforward: Vec<Attribute>,
+    /// `--force-ext`: use extensions even when not advertised.
+    pub force: bool,
+}
+
+/// XCLIENT (Postfix XCLIENT_README): attributes, then a 220 and a new EHLO.
+#[derive(Debug, Clone, Default)]
+pub struct XclientPlan {
+    /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
+    pub attrs: Vec<Attribute>,
+    /// Raw XCLIENT argument strings, each sent as its own command (`--xclient`).
+    pub raw: Vec<String>,
+    /// Send before STARTTLS rather than after.
+    pub before_starttls: bool,
+    /// Carry on without XCLIENT when it is not advertised or refused.
+    pub optional: bool,
+    /// Do not check attributes against the advertised list.
+    pub no_verify: bool,
 }
 
 /// What the session asks its driver to do.
@@ -200,6 +247,17 @@ pub enum SessionError {
     /// The TLS handshake or verification failed.
     #[error("{0}")]
     Tls(String),
+    /// An extension the message needs cannot be used (not advertised, or its precondition
+    /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
+    #[error("{}: {reason}", extension.keyword())]
+    Extension {
+        /// Which one.
+        extension: Extension,
+        /// Phase it is needed for.
+        phase: Phase,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 fn reply_summary(r: &Reply) -> String {
@@ -217,7 +275,8 @@ impl SessionError {
         match self {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
-            | SessionError::NotAdvertised { phase, .. } => Some(*phase),
+            | SessionError::NotAdvertised { phase, .. }
+            | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => Some(Phase::Auth),
             SessionError::Tls(_) => Some(Phase::StartTls),
@@ -233,7 +292,7 @@ impl SessionError {
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
-            SessionError::NotAdvertised { .. } => "not_advertised",
+            SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
             SessionError::Tls(_) => "tls",
         }
@@ -258,6 +317,16 @@ enum Expect {
     Rcpt(usize),
     /// DATA's 354.
     Data,
+    /// The reply to a BDAT chunk that is not the last (RFC 3030 §2).
+    Bdat,
+    /// PRDR: the 353 after the content (or a final reply when the server declines PRDR).
+    PrdrStart,
+    /// PRDR: the reply for accepted recipient `n` (index into the plan's recipients).
+    PrdrRcpt(usize),
+    /// XCLIENT's 220 (Postfix); `last` = no more XCLIENT commands follow.
+    Xclient { last: bool },
+    /// XFORWARD's 250 (Postfix); `last` = MAIL follows.
+    Xforward { last: bool },
     /// The reply to the final dot (LMTP: one per accepted recipient; `n` left).
     Dot(usize),
     /// QUIT's 221.
@@ -279,7 +348,10 @@ impl Expect {
             Expect::Mail => Phase::Mail,
             Expect::Rcpt(_) => Phase::Rcpt,
             Expect::Data => Phase::Data,
-            Expect::Dot(_) => Phase::Dot,
+            // A refused chunk is a refused message (exit 26), and BDAT is answered with 250.
+            Expect::Dot(_) | Expect::Bdat | Expect::PrdrStart | Expect::PrdrRcpt(_) => Phase::Dot,
+            Expect::Xclient { .. } => Phase::Xclient,
+            Expect::Xforward { .. } => Phase::Mail,
             Expect::Quit => Phase::Quit,
         }
     }
@@ -334,6 +406,20 @@ pub struct Session {
     raw_events: bool,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
+    /// LMTP: which recipients the replies after the content belong to, in order.
+    dot_targets: Vec<usize>,
+    /// BDAT chunks still to send.
+    chunks: VecDeque<Vec<u8>>,
+    /// PRDR went out on MAIL.
+    prdr_used: bool,
+    /// XCLIENT already done (it is sent once).
+    xclient_done: bool,
+    /// The greeting in progress follows XCLIENT (its failure is exit 34).
+    after_xclient: bool,
+    /// XCLIENT command lines still to send.
+    xclient_lines: VecDeque<String>,
+    /// XFORWARD already sent.
+    xforward_done: bool,
 }
 
 impl Session {
@@ -343,13 +429,7 @@ impl Session {
         let rcpt_results = plan
             .rcpts
             .iter()
-            .map(|a| RecipientResult {
-                address: a.clone(),
-                status: RcptStatus::NotAttempted,
-                code: None,
-                enhanced: None,
-                text: None,
-            })
+            .map(RecipientResult::new)
             .collect();
         let mut s = Session {
             plan,
@@ -371,11 +451,25 @@ impl Session {
             closed: false,
             raw_events: false,
             last_phase: Phase::Banner,
+            dot_targets: Vec::new(),
+            chunks: VecDeque::new(),
+            prdr_used: false,
+            xclient_done: false,
+            after_xclient: false,
+            xclient_lines: VecDeque::new(),
+            xforward_done: false,
         };
-        if let Some(Stop {
-            kind: StopKind::DropAfterSend,
-            at: StopAt::Connect,
-        }) = s.plan.stop
+        // A stop at PROXY ends before the banner whatever its kind: the driver has already
+        // written the header.
+        if let Some(
+            Stop {
+                kind: StopKind::DropAfterSend,
+                at: StopAt::Connect,
+            }
+            | Stop {
+                at: StopAt::Proxy, ..
+            },
+        ) = s.plan.stop
         {
             s.finish_now();
         } else {
@@ -660,6 +754,8 @@ impl Session {
             Expect::Auth => matches!(reply.code, Some(235 | 334)),
             Expect::Data => reply.code == Some(354),
             Expect::Quit => reply.code == Some(221),
+            Expect::PrdrStart => reply.code == Some(353) || reply.is_positive(),
+            Expect::Xclient { .. } => reply.code == Some(220),
             _ => reply.is_positive(),
         };
         let explanation = codes::explain(&reply, phase);
@@ -683,6 +779,11 @@ impl Session {
             Expect::Rcpt(n) => self.on_rcpt(n, reply),
             Expect::Data => self.on_data(reply),
             Expect::Dot(left) => self.on_dot(reply, left),
+            Expect::Bdat => self.on_bdat(reply),
+            Expect::PrdrStart => self.on_prdr_start(reply),
+            Expect::PrdrRcpt(n) => self.record_data_reply(n, &reply),
+            Expect::Xclient { last } => self.on_xclient(reply, last),
+            Expect::Xforward { .. } => self.on_xforward(reply),
             Expect::Quit => {
                 if !expected {
                     self.set_error(SessionError::UnexpectedReply {
@@ -718,13 +819,17 @@ impl Session {
             (_, true) => Command::Ehlo(name),
             (_, false) => Command::Helo(name),
         };
-        let phase = if after_tls {
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
             Phase::HeloAfterTls
         } else {
             Phase::Helo
         };
         self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
-        let at = if after_tls {
+        let at = if self.after_xclient {
+            StopAt::XclientHelo
+        } else if after_tls {
             StopAt::Helo
         } else {
             StopAt::FirstHelo
@@ -733,7 +838,9 @@ impl Session {
     }
 
     fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
-        let phase = if after_tls {
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
             Phase::HeloAfterTls
         } else {
             Phase::Helo
@@ -742,7 +849,12 @@ impl Session {
             // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
             // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));
-            if ehlo && !after_tls && self.plan.protocol == Protocol::Esmtp && not_understood {
+            if ehlo
+                && !after_tls
+                && !self.after_xclient
+                && self.plan.protocol == Protocol::Esmtp
+                && not_understood
+            {
                 self.info("EHLO refused: falling back to HELO (no extensions)");
                 self.send_greeting(false, after_tls);
                 return;
@@ -759,7 +871,32 @@ impl Session {
         } else {
             Capabilities::default()
         });
-        if !after_tls && self.stop_here(StopAt::FirstHelo) {
+        let was_xclient = std::mem::take(&mut self.after_xclient);
+        if was_xclient {
+            if self.stop_here(StopAt::XclientHelo) {
+                return;
+            }
+        } else if !after_tls && self.stop_here(StopAt::FirstHelo) {
+            return;
+        }
+        self.proceed_after_greeting(!was_xclient);
+    }
+
+    fn wants_xclient(&self) -> bool {
+        self.plan.ext.xclient.is_some() && !self.xclient_done
+    }
+
+    /// After a successful greeting: XCLIENT before STARTTLS if asked, STARTTLS, the HELO stop
+    /// point, XCLIENT, then AUTH.
+    fn proceed_after_greeting(&mut self, helo_stop: bool) {
+        let before_tls = self
+            .plan
+            .ext
+            .xclient
+            .as_ref()
+            .is_some_and(|x| x.before_starttls);
+        if self.wants_xclient() && before_tls && !self.tls {
+            self.begin_xclient();
             return;
         }
         // STARTTLS comes first when asked for and not already encrypted.
@@ -783,10 +920,130 @@ impl Session {
             }
         }
         // The last greeting is done (with or without TLS).
-        if self.stop_here(StopAt::Helo) {
+        if helo_stop && self.stop_here(StopAt::Helo) {
             return;
         }
-        self.begin_auth();
+        self.after_last_greeting();
+    }
+
+    fn after_last_greeting(&mut self) {
+        if self.wants_xclient() {
+            self.begin_xclient();
+        } else {
+            self.begin_auth();
+        }
+    }
+
+    // ----- XCLIENT (Postfix XCLIENT_README) -------------------------------------------------
+
+    fn begin_xclient(&mut self) {
+        self.xclient_done = true;
+        let Some(plan) = self.plan.ext.xclient.clone() else {
+            self.begin_auth();
+            return;
+        };
+        let advertised: Option<Vec<String>> = self
+            .caps
+            .as_ref()
+            .and_then(|c| c.params("XCLIENT"))
+            .map(<[String]>::to_vec);
+        let problem = match &advertised {
+            None if !self.plan.ext.force => Some("not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; --force-ext sends it anyway)".to_string()),
+            Some(adv) if !plan.no_verify && !self.plan.ext.force => {
+                let missing = ext::unadvertised(&plan.attrs, adv);
+                (!missing.is_empty()).then(|| {
+                    format!(
+                        "attribute(s) {} not advertised (the server offers {}; --xclient-no-verify sends them anyway)",
+                        missing.join(", "),
+                        adv.join(" ")
+                    )
+                })
+            }
+            _ => None,
+        };
+        if let Some(reason) = problem {
+            if plan.optional {
+                self.warn(format!("XCLIENT: {reason}: carrying on without it (--xclient-optional)"));
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::Extension {
+                    extension: Extension::Xclient,
+                    phase: Phase::Xclient,
+                    reason,
+                });
+            }
+            return;
+        }
+        let mut lines = VecDeque::new();
+        if !plan.attrs.is_empty() {
+            lines.push_back(ext::attribute_command("XCLIENT", &plan.attrs));
+        }
+        for r in &plan.raw {
+            lines.push_back(format!("XCLIENT {r}"));
+        }
+        if lines.is_empty() {
+            self.proceed_after_greeting(false);
+            return;
+        }
+        self.xclient_lines = lines;
+        self.send_xclient_line();
+    }
+
+    fn send_xclient_line(&mut self) {
+        let Some(line) = self.xclient_lines.pop_front() else {
+            return;
+        };
+        let last = self.xclient_lines.is_empty();
+        let mut wire = line.clone().into_bytes();
+        wire.extend_from_slice(b"\r\n");
+        self.queue_bytes(&wire, line, SentKind::Command, Phase::Xclient, false);
+        self.pending.push_back(Expect::Xclient { last });
+        if last {
+            self.drop_after_send(StopAt::Xclient);
+        }
+    }
+
+    fn on_xclient(&mut self, reply: Reply, last: bool) {
+        if reply.code != Some(220) {
+            let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
+            if optional {
+                self.xclient_lines.clear();
+                self.warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::UnexpectedReply {
+                    phase: Phase::Xclient,
+                    expected: "220",
+                    reply: Box::new(reply),
+                });
+            }
+            return;
+        }
+        if !last {
+            self.send_xclient_line();
+            return;
+        }
+        if self.stop_here(StopAt::Xclient) {
+            return;
+        }
+        // XCLIENT starts a new session: greet again (Postfix XCLIENT_README).
+        self.caps = None;
+        self.after_xclient = true;
+        let ehlo = self.plan.protocol != Protocol::Smtp;
+        let tls = self.tls;
+        self.send_greeting(ehlo, tls);
+    }
+
+    fn on_xforward(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.begin_mail();
     }
 
     fn on_starttls(&mut self, reply: Reply) {
@@ -795,7 +1052,7 @@ impl Session {
                 StartTls::Optional => {
                     self.warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
                     if !self.stop_here(StopAt::Helo) {
-                        self.begin_auth();
+                        self.after_last_greeting();
                     }
                 }
                 _ => self.fail(SessionError::UnexpectedReply {
@@ -1124,13 +1381,62 @@ impl Session {
                 ..
             })
         );
+        // XFORWARD (Postfix XFORWARD_README) goes before MAIL, once.
+        if !self.xforward_done && !self.plan.ext.xforward.is_empty() {
+            self.xforward_done = true;
+            let advertised: Option<Vec<String>> = self
+                .caps
+                .as_ref()
+                .and_then(|c| c.params("XFORWARD"))
+                .map(<[String]>::to_vec);
+            let problem = match &advertised {
+                None => Some("not advertised by the server (it must list this client in smtpd_authorized_xforward_hosts)".to_string()),
+                Some(adv) => {
+                    let missing = ext::unadvertised(&self.plan.ext.xforward, adv);
+                    (!missing.is_empty()).then(|| {
+                        format!(
+                            "attribute(s) {} not advertised (the server offers {})",
+                            missing.join(", "),
+                            adv.join(" ")
+                        )
+                    })
+                }
+            };
+            match problem {
+                Some(reason) if !self.plan.ext.force => {
+                    self.fail(SessionError::Extension {
+                        extension: Extension::Xforward,
+                        phase: Phase::Mail,
+                        reason: format!("{reason}; --force-ext sends it anyway"),
+                    });
+                    return;
+                }
+                Some(reason) => self.warn(format!("XFORWARD: {reason}: sending it anyway (--force-ext)")),
+                None => {}
+            }
+            let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
+            let mut wire = line.clone().into_bytes();
+            wire.extend_from_slice(b"\r\n");
+            self.queue_bytes(&wire, line, SentKind::Command, Phase::Mail, false);
+            self.pending.push_back(Expect::Xforward { last: true });
+            return;
+        }
+        let bdat = self.plan.ext.bdat.is_some();
         self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
         if self.plan.pipeline && !advertised {
             self.warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
         }
+        let mut params = match self.extension_params() {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(e);
+                return;
+            }
+        };
+        params.extend(self.plan.mail_params.iter().cloned());
         let mail = Command::Mail {
             from: self.plan.from.clone(),
-            params: self.plan.mail_params.clone(),
+            params,
         };
         self.send_command(&mail, Phase::Mail, Expect::Mail);
         if self.drop_after_send(StopAt::Mail) {
@@ -1140,15 +1446,118 @@ impl Session {
             for n in 0..self.plan.rcpts.len() {
                 self.send_rcpt(n);
             }
-            self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            // BDAT waits for the RCPT replies: a chunk cannot be taken back.
+            if !bdat {
+                self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            }
         }
     }
 
+    /// Is this extension usable? Advertised → yes; otherwise an error, or a warning under
+    /// `--force-ext`.
+    fn require(&mut self, extension: Extension, phase: Phase, why: &str) -> Result<(), SessionError> {
+        if self.caps.as_ref().is_some_and(|c| c.has(extension.keyword())) {
+            return Ok(());
+        }
+        if self.plan.ext.force {
+            self.warn(format!(
+                "{} is not advertised: using it anyway (--force-ext)",
+                extension.keyword()
+            ));
+            return Ok(());
+        }
+        Err(SessionError::Extension {
+            extension,
+            phase,
+            reason: format!(
+                "{why}, but the server does not advertise it (--force-ext sends it anyway)"
+            ),
+        })
+    }
+
+    fn user_mail_param(&self, keyword: &str) -> bool {
+        self.plan.mail_params.iter().any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+    }
+
+    /// The MAIL parameters the extensions need, checked against the capabilities before anything
+    /// of the transaction is sent (so nothing goes out half-way).
+    fn extension_params(&mut self) -> Result<Vec<String>, SessionError> {
+        let mut params = Vec::new();
+        let message = self.plan.message.clone();
+        // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
+        let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
+        let utf8 = self.plan.ext.smtputf8 || utf8_addr || ext::headers_need_utf8(&message);
+        if utf8 && !self.user_mail_param("SMTPUTF8") {
+            let why = if self.plan.ext.smtputf8 {
+                "--smtputf8 was given"
+            } else if utf8_addr {
+                "an address is not ASCII (RFC 6531)"
+            } else {
+                "a header is not ASCII (RFC 6532)"
+            };
+            self.require(Extension::SmtpUtf8, Phase::Mail, why)?;
+            params.push("SMTPUTF8".to_string());
+        }
+        // 8BITMIME (RFC 6152): 8-bit content must be declared.
+        if ext::is_8bit(&message) && !self.user_mail_param("BODY") {
+            self.require(
+                Extension::EightBitMime,
+                Phase::Mail,
+                "the message has 8-bit content (BODY=8BITMIME)",
+            )?;
+            params.push("BODY=8BITMIME".to_string());
+        }
+        // SIZE (RFC 1870 §4): declare the size; warn when it is over the limit.
+        if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
+            && !self.user_mail_param("SIZE")
+        {
+            let size = data::encode_chunked(&message, self.plan.fixup).len();
+            if limit > 0 && size as u64 > limit {
+                self.warn(format!(
+                    "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"
+                ));
+            }
+            params.push(format!("SIZE={size}"));
+        }
+        // DSN (RFC 3461).
+        if !self.plan.ext.dsn.is_empty() {
+            self.require(Extension::Dsn, Phase::Mail, "DSN options were given")?;
+            params.extend(self.plan.ext.dsn.mail_params());
+        }
+        // REQUIRETLS (RFC 8689 §4.1): only over TLS.
+        if self.plan.ext.requiretls {
+            if !self.tls && !self.plan.ext.force {
+                return Err(SessionError::Extension {
+                    extension: Extension::RequireTls,
+                    phase: Phase::Mail,
+                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect".into(),
+                });
+            }
+            self.require(Extension::RequireTls, Phase::Mail, "--requiretls was given")?;
+            params.push("REQUIRETLS".to_string());
+        }
+        // PRDR (draft-hall-prdr §3).
+        if self.plan.ext.prdr {
+            self.require(Extension::Prdr, Phase::Mail, "--prdr was given")?;
+            params.push("PRDR".to_string());
+            self.prdr_used = true;
+        }
+        // CHUNKING (RFC 3030): checked now so MAIL is not sent for a message that cannot go.
+        if self.plan.ext.bdat.is_some() {
+            self.require(Extension::Chunking, Phase::Data, "--bdat was given")?;
+        }
+        Ok(params)
+    }
+
     fn send_rcpt(&mut self, n: usize) {
-        let cmd = Command::Rcpt {
-            to: self.plan.rcpts[n].clone(),
-            params: self.plan.rcpt_params.clone(),
-        };
+        let to = self.plan.rcpts[n].clone();
+        let mut params = self.plan.ext.dsn.rcpt_params(&to);
+        params.extend(self.plan.rcpt_params.iter().cloned());
+        let cmd = Command::Rcpt { to, params };
         self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
     }
 
@@ -1202,7 +1611,7 @@ impl Session {
             let e = SessionError::NoRecipients {
                 last: Some(Box::new(reply)),
             };
-            if self.pipelining {
+            if self.pipelining && self.plan.ext.bdat.is_none() {
                 // DATA is already on its way; its reply (554, or a 354 we must end) follows.
                 self.set_error(e);
             } else {
@@ -1213,9 +1622,110 @@ impl Session {
         if self.stop_here(StopAt::Rcpt) {
             return;
         }
-        if !self.pipelining {
+        if let Some(size) = self.plan.ext.bdat {
+            self.begin_bdat(size);
+        } else if !self.pipelining {
             self.send_command(&Command::Data, Phase::Data, Expect::Data);
             self.drop_after_send(StopAt::Data);
+        }
+    }
+
+    // ----- CHUNKING (RFC 3030) --------------------------------------------------------------
+
+    fn begin_bdat(&mut self, chunk: usize) {
+        let body = data::encode_chunked(&self.plan.message, self.plan.fixup);
+        let size = if chunk == 0 { body.len().max(1) } else { chunk };
+        self.chunks = body.chunks(size).map(<[u8]>::to_vec).collect();
+        if self.chunks.is_empty() {
+            self.chunks.push_back(Vec::new());
+        }
+        self.send_chunk();
+    }
+
+    /// `BDAT n [LAST]` and the chunk in one write, no dot-stuffing (RFC 3030 §2).
+    fn send_chunk(&mut self) {
+        let Some(chunk) = self.chunks.pop_front() else {
+            return;
+        };
+        let last = self.chunks.is_empty();
+        let phase = Phase::Dot;
+        let cmd = Command::Bdat {
+            size: chunk.len(),
+            last,
+        };
+        let wire = cmd.encode();
+        let text = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        if !chunk.is_empty() {
+            let display = String::from_utf8_lossy(&chunk)
+                .trim_end_matches("\r\n")
+                .to_string();
+            self.queue_bytes(&chunk, display, SentKind::Body, phase, false);
+        }
+        if last {
+            self.expect_end_of_content();
+            self.drop_after_send(StopAt::Dot);
+        } else {
+            self.pending.push_back(Expect::Bdat);
+        }
+    }
+
+    fn on_bdat(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.message_accepted = Some(false);
+            self.chunks.clear();
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.send_chunk();
+    }
+
+    /// What follows the content: one reply; LMTP one per accepted recipient (RFC 2033 §4.2);
+    /// PRDR a 353 and then one per accepted recipient and a final one.
+    fn expect_end_of_content(&mut self) {
+        let accepted: Vec<usize> = (0..self.rcpt_results.len())
+            .filter(|&i| self.rcpt_results[i].status == RcptStatus::Accepted)
+            .collect();
+        if self.plan.protocol == Protocol::Lmtp {
+            let n = accepted.len().max(1);
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::Dot(n));
+        } else if self.prdr_used {
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::PrdrStart);
+        } else {
+            self.pending.push_back(Expect::Dot(1));
+        }
+    }
+
+    // ----- PRDR (draft-hall-prdr §4) --------------------------------------------------------
+
+    fn on_prdr_start(&mut self, reply: Reply) {
+        if reply.code != Some(353) {
+            // The server declined per-recipient replies: this is the final one.
+            self.info("no 353 after the content: the server gives one reply for all recipients");
+            self.on_dot(reply, 1);
+            return;
+        }
+        let targets = self.dot_targets.clone();
+        for i in targets {
+            self.pending.push_back(Expect::PrdrRcpt(i));
+        }
+        self.pending.push_back(Expect::Dot(1));
+    }
+
+    /// Record recipient `n`'s reply after the content (LMTP, PRDR).
+    fn record_data_reply(&mut self, n: usize, reply: &Reply) {
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.data_code = reply.code;
+            r.data_enhanced = reply.enhanced.map(|e| e.to_string());
+            r.data_text = Some(reply.first_text().to_string());
         }
     }
 
@@ -1253,28 +1763,63 @@ impl Session {
             .trim_end_matches("\r\n")
             .to_string();
         self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
-        let replies = if self.plan.protocol == Protocol::Lmtp {
-            self.accepted_count().max(1)
-        } else {
-            1
-        };
-        self.pending.push_back(Expect::Dot(replies));
+        self.expect_end_of_content();
         self.drop_after_send(StopAt::Dot);
     }
 
     fn on_dot(&mut self, reply: Reply, left: usize) {
         let ok = reply.is_positive();
-        self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
-        if !ok {
-            self.set_error(SessionError::UnexpectedReply {
-                phase: Phase::Dot,
-                expected: "250",
-                reply: Box::new(reply),
-            });
-        }
-        if left > 1 {
-            self.pending.push_front(Expect::Dot(left - 1));
-            return;
+        let lmtp = self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty();
+        if lmtp {
+            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. As with RCPT
+            // (exit 24 only when none is accepted), the message fails (26) only when no
+            // recipient took it; partial failures are warned about and in the summary.
+            if let Some(&n) = self
+                .dot_targets
+                .get(self.dot_targets.len().saturating_sub(left))
+            {
+                self.record_data_reply(n, &reply);
+            }
+            if left > 1 {
+                self.pending.push_front(Expect::Dot(left - 1));
+                return;
+            }
+            let total = self.dot_targets.len();
+            let delivered = self
+                .dot_targets
+                .iter()
+                .filter(|&&i| {
+                    self.rcpt_results[i]
+                        .data_code
+                        .is_some_and(|c| (200..300).contains(&c))
+                })
+                .count();
+            self.message_accepted = Some(delivered > 0);
+            if delivered == 0 {
+                self.set_error(SessionError::UnexpectedReply {
+                    phase: Phase::Dot,
+                    expected: "250",
+                    reply: Box::new(reply),
+                });
+            } else if delivered < total {
+                self.warn(format!(
+                    "the message was refused for {} of {total} recipient(s) after the data (LMTP)",
+                    total - delivered
+                ));
+            }
+        } else {
+            self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
+            if !ok {
+                self.set_error(SessionError::UnexpectedReply {
+                    phase: Phase::Dot,
+                    expected: "250",
+                    reply: Box::new(reply),
+                });
+            }
+            if left > 1 {
+                self.pending.push_front(Expect::Dot(left - 1));
+                return;
+            }
         }
         if self.stop_here(StopAt::Dot) {
             return;
