@@ -594,7 +594,11 @@ pub struct XclientArgs {
     #[arg(long, value_name = "PORT")]
     pub proxy_dest_port: Option<String>,
     /// A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)
-    #[arg(long, value_name = "TEXT|base64:DATA", conflicts_with = "proxy_version")]
+    #[arg(
+        long,
+        value_name = "TEXT|base64:DATA",
+        conflicts_with = "proxy_version"
+    )]
     pub proxy: Option<String>,
 }
 

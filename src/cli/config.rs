@@ -23,8 +23,8 @@ use crate::smtp::client::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
     XclientPlan,
 };
-use crate::smtp::ext::{Attribute, Dsn, ProxyAddrs, ProxyFamily, Ret};
 use crate::smtp::data::Fixup;
+use crate::smtp::ext::{Attribute, Dsn, ProxyAddrs, ProxyFamily, Ret};
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -664,13 +664,27 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         },
         pipeline: envelope.pipeline,
         stop,
-        ext: ext_plan(&ext_args, &xclient_args, protocol, starttls, tls_on_connect, stop)?,
+        ext: ext_plan(
+            &ext_args,
+            &xclient_args,
+            protocol,
+            starttls,
+            tls_on_connect,
+            stop,
+        )?,
     };
     let link = Link {
         transport: link_transport,
         proxy: proxy_header(&xclient_args)?,
     };
-    if matches!(stop, Some(Stop { at: StopAt::Proxy, .. })) && link.proxy.is_none() {
+    if matches!(
+        stop,
+        Some(Stop {
+            at: StopAt::Proxy,
+            ..
+        })
+    ) && link.proxy.is_none()
+    {
         return Err(usage(
             "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
         ));
@@ -702,7 +716,9 @@ fn ext_plan(
 ) -> Result<ExtPlan, Error> {
     if let Some(e) = &a.dsn_envid {
         if e.is_empty() || e.chars().count() > 100 {
-            return Err(usage("--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)"));
+            return Err(usage(
+                "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
+            ));
         }
     }
     if a.requiretls && !a.force_ext && starttls != StartTls::Required && !tls_on_connect {
@@ -734,7 +750,11 @@ fn ext_plan(
         attr("LOGIN", "--xclient-login", &x.xclient_login)?,
         attr("DESTADDR", "--xclient-destaddr", &x.xclient_destaddr)?,
         attr("DESTPORT", "--xclient-destport", &x.xclient_destport)?,
-        attr("REVERSE_NAME", "--xclient-reverse-name", &x.xclient_reverse_name)?,
+        attr(
+            "REVERSE_NAME",
+            "--xclient-reverse-name",
+            &x.xclient_reverse_name,
+        )?,
     ]
     .into_iter()
     .flatten()

@@ -214,11 +214,7 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
             });
             out.timing(Phase::Connect, t0.elapsed());
             state.server = Some(format!("unix:{shown}"));
-            (
-                "localhost".to_string(),
-                Conn::Other(Box::new(sock)),
-                None,
-            )
+            ("localhost".to_string(), Conn::Other(Box::new(sock)), None)
         }
         Transport::Pipe(command) => {
             let t0 = Instant::now();

@@ -416,7 +416,8 @@ impl Human {
         };
         self.line(stream, hint, &head, role, !ok);
         let any_failed = s.recipients.iter().any(|r| {
-            r.status != RcptStatus::Accepted || r.data_code.is_some_and(|c| !(200..300).contains(&c))
+            r.status != RcptStatus::Accepted
+                || r.data_code.is_some_and(|c| !(200..300).contains(&c))
         });
         if s.recipients.len() > 1 || any_failed {
             for r in &s.recipients {

@@ -426,11 +426,7 @@ impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
     pub fn new(plan: Plan) -> Session {
         let tls = plan.tls_on_connect;
-        let rcpt_results = plan
-            .rcpts
-            .iter()
-            .map(RecipientResult::new)
-            .collect();
+        let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
         let mut s = Session {
             plan,
             buf: Vec::new(),
@@ -963,7 +959,9 @@ impl Session {
         };
         if let Some(reason) = problem {
             if plan.optional {
-                self.warn(format!("XCLIENT: {reason}: carrying on without it (--xclient-optional)"));
+                self.warn(format!(
+                    "XCLIENT: {reason}: carrying on without it (--xclient-optional)"
+                ));
                 self.proceed_after_greeting(false);
             } else {
                 self.fail(SessionError::Extension {
@@ -1411,7 +1409,9 @@ impl Session {
                     });
                     return;
                 }
-                Some(reason) => self.warn(format!("XFORWARD: {reason}: sending it anyway (--force-ext)")),
+                Some(reason) => self.warn(format!(
+                    "XFORWARD: {reason}: sending it anyway (--force-ext)"
+                )),
                 None => {}
             }
             let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
@@ -1455,8 +1455,17 @@ impl Session {
 
     /// Is this extension usable? Advertised → yes; otherwise an error, or a warning under
     /// `--force-ext`.
-    fn require(&mut self, extension: Extension, phase: Phase, why: &str) -> Result<(), SessionError> {
-        if self.caps.as_ref().is_some_and(|c| c.has(extension.keyword())) {
+    fn require(
+        &mut self,
+        extension: Extension,
+        phase: Phase,
+        why: &str,
+    ) -> Result<(), SessionError> {
+        if self
+            .caps
+            .as_ref()
+            .is_some_and(|c| c.has(extension.keyword()))
+        {
             return Ok(());
         }
         if self.plan.ext.force {
@@ -1534,7 +1543,8 @@ impl Session {
                 return Err(SessionError::Extension {
                     extension: Extension::RequireTls,
                     phase: Phase::Mail,
-                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect".into(),
+                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect"
+                        .into(),
                 });
             }
             self.require(Extension::RequireTls, Phase::Mail, "--requiretls was given")?;
@@ -2263,5 +2273,478 @@ mod tests {
         s.feed(b"220 x\r\n");
         s.feed(EHLO_REPLY.as_bytes());
         assert!(sent(&mut s).ends_with("MAIL FROM:<>\r\n"));
+    }
+
+    // ----- extensions ------------------------------------------------------------------------
+
+    const EXT_EHLO: &str = "250-server.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n\
+250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n250-PRDR\r\n250-REQUIRETLS\r\n\
+250 XCLIENT ADDR NAME HELO\r\n";
+    const BARE_EHLO: &str = "250-server.test\r\n250 PIPELINING\r\n";
+
+    /// Run to the MAIL command with this EHLO reply; returns what was written after EHLO.
+    fn to_mail(p: Plan, ehlo: &str) -> (Session, String) {
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        let _ = sent(&mut s);
+        s.feed(ehlo.as_bytes());
+        let w = sent(&mut s);
+        (s, w)
+    }
+
+    fn refused_before_mail(p: Plan, ehlo: &str, code: u8, needle: &str) {
+        let (mut s, w) = to_mail(p, ehlo);
+        assert_eq!(w, "QUIT\r\n", "nothing of the transaction is sent");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), code);
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+
+    #[test]
+    fn smtputf8_is_automatic_for_a_utf8_address() {
+        let mut p = plan();
+        p.rcpts = vec!["jöe@server.test".into()];
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SMTPUTF8 SIZE=27\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<jöe@server.test>\r\n");
+    }
+
+    #[test]
+    fn smtputf8_for_a_utf8_header_and_forced() {
+        let mut p = plan();
+        p.message = "Subject: café\n\nbody\n".as_bytes().to_vec();
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 BODY=8BITMIME SIZE="),
+            "{w}"
+        );
+        let mut p = plan();
+        p.ext.smtputf8 = true;
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 SIZE="),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn smtputf8_not_advertised_is_exit_31_unless_forced() {
+        let mut p = plan();
+        p.from = "ålice@client.test".into();
+        refused_before_mail(p.clone(), BARE_EHLO, 31, "SMTPUTF8");
+        p.ext.force = true;
+        let (mut s, w) = to_mail(p, BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<ålice@client.test> SMTPUTF8\r\n");
+        assert!(
+            events(&mut s).iter().any(
+                |e| matches!(e, Event::Warning { message } if message.contains("--force-ext"))
+            )
+        );
+    }
+
+    #[test]
+    fn eight_bit_body_declares_8bitmime_or_is_refused_with_23() {
+        let mut p = plan();
+        p.message = "Subject: x\n\ncafé\n".as_bytes().to_vec();
+        let (_, w) = to_mail(p.clone(), EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> BODY=8BITMIME SIZE="),
+            "{w}"
+        );
+        refused_before_mail(p.clone(), BARE_EHLO, 23, "8BITMIME");
+        // A BODY= given by the user is not doubled.
+        p.mail_params = vec!["BODY=BINARYMIME".into()];
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w.matches("BODY=").count(), 1, "{w}");
+    }
+
+    #[test]
+    fn size_is_declared_and_over_the_limit_warned() {
+        let mut p = plan();
+        p.message = vec![b'x'; 2000];
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=2002\r\n");
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::Warning { message } if message.contains("SIZE limit of 1000"))),
+            "{ev:?}"
+        );
+        // Not advertised: no SIZE=.
+        let (_, w) = to_mail(plan(), BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    fn dsn_plan() -> Plan {
+        let mut p = plan();
+        p.ext.dsn = Dsn {
+            notify: Some("SUCCESS,FAILURE".into()),
+            ret: Some(ext::Ret::Hdrs),
+            envid: Some("id 42".into()),
+            orcpt: true,
+        };
+        p
+    }
+
+    #[test]
+    fn dsn_parameters_on_mail_and_rcpt() {
+        let (mut s, w) = to_mail(dsn_plan(), EXT_EHLO);
+        assert_eq!(
+            w,
+            "MAIL FROM:<a@client.test> SIZE=27 RET=HDRS ENVID=id+2042\r\n"
+        );
+        s.feed(b"250 ok\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "RCPT TO:<b@server.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@server.test\r\n"
+        );
+        refused_before_mail(dsn_plan(), BARE_EHLO, 23, "DSN");
+    }
+
+    #[test]
+    fn requiretls_needs_tls_and_the_keyword() {
+        let mut p = plan();
+        p.ext.requiretls = true;
+        refused_before_mail(p.clone(), EXT_EHLO, 23, "TLS");
+        p.tls_on_connect = true;
+        let (_, w) = to_mail(p.clone(), EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 REQUIRETLS\r\n");
+        refused_before_mail(p, BARE_EHLO, 23, "REQUIRETLS");
+    }
+
+    fn bdat_plan(chunk: usize) -> Plan {
+        let mut p = plan();
+        p.ext.bdat = Some(chunk);
+        p
+    }
+
+    #[test]
+    fn bdat_sends_exact_chunks_without_dot_stuffing() {
+        let (mut s, w) = to_mail(bdat_plan(10), EXT_EHLO);
+        assert!(w.starts_with("MAIL "));
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+        s.feed(b"250 ok\r\n");
+        // "Subject: hi\r\n\r\nbody\r\n.dot\r\n" is 27 octets: 10 + 10 + 7.
+        assert_eq!(sent(&mut s), "BDAT 10\r\nSubject: h");
+        s.feed(b"250 2.0.0 10 octets\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "BDAT 10\r\ni\r\n\r\nbody\r",
+            "chunks ignore lines"
+        );
+        s.feed(b"250 2.0.0 10 octets\r\n");
+        assert_eq!(sent(&mut s), "BDAT 7 LAST\r\n\n.dot\r\n");
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+        assert_eq!(s.message_accepted(), Some(true));
+    }
+
+    #[test]
+    fn bdat_whole_message_pipelined_after_the_rcpt_replies() {
+        let mut p = bdat_plan(0);
+        p.pipeline = true;
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(
+            w, "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n",
+            "no DATA in the pipelined batch"
+        );
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"
+        );
+    }
+
+    #[test]
+    fn bdat_empty_message_and_raw_bytes() {
+        let mut p = bdat_plan(0);
+        p.message = Vec::new();
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert!(sent(&mut s).ends_with("\r\nBDAT 0 LAST\r\n"));
+        let mut p = bdat_plan(0);
+        p.message = b"a\n.\n".to_vec();
+        p.fixup = Fixup::NONE;
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert!(
+            sent(&mut s).ends_with("\r\nBDAT 4 LAST\r\na\n.\n"),
+            "no fix-up at all"
+        );
+    }
+
+    #[test]
+    fn bdat_not_advertised_is_25_and_a_refused_chunk_26() {
+        refused_before_mail(bdat_plan(0), BARE_EHLO, 25, "CHUNKING");
+        let (mut s, _) = to_mail(bdat_plan(10), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"552 5.3.4 too big\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n", "no further chunk");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26);
+        assert_eq!(s.message_accepted(), Some(false));
+    }
+
+    fn prdr_plan() -> Plan {
+        let mut p = plan();
+        p.ext.prdr = true;
+        p.rcpts = vec![
+            "b@server.test".into(),
+            "gone@server.test".into(),
+            "c@server.test".into(),
+        ];
+        p
+    }
+
+    #[test]
+    fn prdr_reads_353_then_one_reply_per_recipient_then_the_final_one() {
+        let (mut s, w) = to_mail(prdr_plan(), EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 PRDR\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+        s.feed(b"353 content analysis started\r\n");
+        assert_eq!(sent(&mut s), "");
+        s.feed(b"250 2.1.5 ok for b\r\n");
+        s.feed(b"550 5.7.1 refused for c\r\n");
+        assert_eq!(sent(&mut s), "", "still waiting for the final reply");
+        s.feed(b"250 2.0.0 accepted for some\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+        let r = s.recipients();
+        assert_eq!(r[0].data_code, Some(250));
+        assert_eq!(r[1].data_code, None, "refused at RCPT: no data reply");
+        assert_eq!(r[2].data_code, Some(550));
+        assert_eq!(r[2].data_enhanced.as_deref(), Some("5.7.1"));
+    }
+
+    #[test]
+    fn prdr_declined_after_the_data_is_the_final_reply() {
+        let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        assert_eq!(s.message_accepted(), Some(true));
+    }
+
+    #[test]
+    fn prdr_not_advertised_is_exit_30() {
+        refused_before_mail(prdr_plan(), BARE_EHLO, 30, "PRDR");
+    }
+
+    fn lmtp_plan() -> Plan {
+        let mut p = plan();
+        p.protocol = Protocol::Lmtp;
+        p.rcpts = vec![
+            "b@server.test".into(),
+            "gone@server.test".into(),
+            "c@server.test".into(),
+        ];
+        p
+    }
+
+    fn lmtp_to_dot(p: Plan) -> Session {
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        assert_eq!(sent(&mut s), "LHLO client.test\r\n");
+        s.feed(b"250-x\r\n250 8BITMIME\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+        s
+    }
+
+    #[test]
+    fn lmtp_one_reply_per_accepted_recipient_partial_is_ok() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        s.feed(b"250 2.0.0 delivered to b\r\n");
+        assert_eq!(sent(&mut s), "");
+        s.feed(b"452 4.2.2 c over quota\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0, "one recipient got it");
+        let r = s.recipients();
+        assert_eq!(r[0].data_code, Some(250));
+        assert_eq!(r[1].data_code, None);
+        assert_eq!(r[2].data_code, Some(452));
+        assert_eq!(r[2].data_text.as_deref(), Some("c over quota"));
+        assert!(
+            events(&mut s)
+                .iter()
+                .any(|e| matches!(e, Event::Warning { message } if message.contains("1 of 2")))
+        );
+    }
+
+    #[test]
+    fn lmtp_refused_for_everyone_is_26() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        s.feed(b"550 5.1.1 no b\r\n550 5.1.1 no c\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26);
+        assert_eq!(s.message_accepted(), Some(false));
+    }
+
+    #[test]
+    fn lmtp_with_bdat_reads_one_reply_per_recipient_after_last() {
+        let mut p = lmtp_plan();
+        p.ext.bdat = Some(0);
+        p.rcpts.truncate(1);
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 CHUNKING\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        let w = sent(&mut s);
+        assert!(
+            w.ends_with("BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"),
+            "{w}"
+        );
+        s.feed(b"250 2.0.0 delivered\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        assert_eq!(s.recipients()[0].data_code, Some(250));
+    }
+
+    fn xclient_plan() -> Plan {
+        let mut p = plan();
+        p.ext.xclient = Some(XclientPlan {
+            attrs: vec![
+                Attribute {
+                    name: "ADDR".into(),
+                    value: "192.0.2.1".into(),
+                },
+                Attribute {
+                    name: "HELO".into(),
+                    value: "a b".into(),
+                },
+            ],
+            ..XclientPlan::default()
+        });
+        p
+    }
+
+    #[test]
+    fn xclient_then_ehlo_again() {
+        let (mut s, w) = to_mail(xclient_plan(), EXT_EHLO);
+        assert_eq!(w, "XCLIENT ADDR=192.0.2.1 HELO=a+20b\r\n");
+        s.feed(b"220 server.test ESMTP\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        assert!(s.capabilities().is_none(), "capabilities forgotten");
+        s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn xclient_failures_are_33_and_34() {
+        // Not advertised.
+        refused_before_mail(xclient_plan(), BARE_EHLO, 33, "XCLIENT");
+        // An attribute the server does not list.
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.attrs.push(Attribute {
+                name: "LOGIN".into(),
+                value: "u".into(),
+            });
+        }
+        refused_before_mail(p.clone(), EXT_EHLO, 33, "LOGIN");
+        // ... unless --xclient-no-verify.
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.no_verify = true;
+        }
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(w.starts_with("XCLIENT ADDR="), "{w}");
+        // Refused.
+        let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+        s.feed(b"550 5.7.0 not authorized\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 33);
+        // EHLO after XCLIENT refused.
+        let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"554 5.7.1 go away\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 34);
+    }
+
+    #[test]
+    fn xclient_optional_carries_on_and_stop_points() {
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.optional = true;
+        }
+        let (_, w) = to_mail(p, BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+
+        let mut p = xclient_plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Xclient,
+        });
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+
+        let mut p = xclient_plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::XclientHelo,
+        });
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+    }
+
+    #[test]
+    fn xclient_before_starttls() {
+        let mut p = xclient_plan();
+        p.starttls = StartTls::Required;
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.before_starttls = true;
+        }
+        let ehlo = "250-x\r\n250-STARTTLS\r\n250 XCLIENT ADDR HELO\r\n";
+        let (mut s, w) = to_mail(p, ehlo);
+        assert!(w.starts_with("XCLIENT "), "{w}");
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(ehlo.as_bytes());
+        assert_eq!(sent(&mut s), "STARTTLS\r\n", "XCLIENT only once");
+    }
+
+    #[test]
+    fn xforward_before_mail() {
+        let mut p = plan();
+        p.ext.xforward = vec![Attribute {
+            name: "ADDR".into(),
+            value: "192.0.2.9".into(),
+        }];
+        let (mut s, w) = to_mail(p.clone(), "250-x\r\n250 XFORWARD NAME ADDR\r\n");
+        assert_eq!(w, "XFORWARD ADDR=192.0.2.9\r\n");
+        s.feed(b"250 2.0.0 Ok\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+        refused_before_mail(p, BARE_EHLO, 23, "XFORWARD");
+    }
+
+    #[test]
+    fn stop_at_proxy_closes_before_the_banner() {
+        let mut p = plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Proxy,
+        });
+        let mut s = Session::new(p);
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert_eq!(sent(&mut s), "");
+        assert_eq!(exit_code(&s), 0);
     }
 }

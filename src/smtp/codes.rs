@@ -737,7 +737,9 @@ pub fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
 fn expected_positive(phase: Phase) -> Option<&'static [u16]> {
     Some(match phase {
         Phase::Banner | Phase::StartTls => &[220],
-        Phase::Helo | Phase::HeloAfterTls | Phase::HeloAfterXclient | Phase::Mail | Phase::Dot => &[250],
+        Phase::Helo | Phase::HeloAfterTls | Phase::HeloAfterXclient | Phase::Mail | Phase::Dot => {
+            &[250]
+        }
         // 251 is allowed after RCPT; 252 is a VRFY reply some servers also give to RCPT.
         Phase::Rcpt => &[250, 251, 252],
         Phase::Data => &[354],
@@ -763,8 +765,12 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Helo | HeloAfterTls | HeloAfterXclient, 500 | 502) => {
             "EHLO not understood: an old server without ESMTP (HELO may still work)"
         }
-        (Helo | HeloAfterTls | HeloAfterXclient, 501) => "the name you greeted with (the EHLO argument) was rejected",
-        (Helo | HeloAfterTls | HeloAfterXclient, 550 | 554) => "the server refuses your greeting (by policy)",
+        (Helo | HeloAfterTls | HeloAfterXclient, 501) => {
+            "the name you greeted with (the EHLO argument) was rejected"
+        }
+        (Helo | HeloAfterTls | HeloAfterXclient, 550 | 554) => {
+            "the server refuses your greeting (by policy)"
+        }
         (StartTls, 220) => "ready to start the TLS handshake",
         (StartTls, 454) => "TLS is not available right now",
         (StartTls, 500 | 502) => "STARTTLS is not supported here",
