@@ -15,6 +15,7 @@ use crate::cli::args::{Cli, Command, DemoArgs, SendArgs, ServeArgs, ServerSpec};
 use crate::cli::message::{self, MessageContext, MessageSpec};
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
+use crate::net::proxy::{ProxyAddrs, ProxyFamily};
 use crate::net::tls::TlsParams;
 use crate::render::{ColorChoice, Format, HumanOptions};
 use crate::serve::ServeOptions;
@@ -24,7 +25,7 @@ use crate::smtp::client::{
     XclientPlan,
 };
 use crate::smtp::data::Fixup;
-use crate::smtp::ext::{Attribute, Dsn, ProxyAddrs, ProxyFamily, Ret};
+use crate::smtp::ext::{Attribute, Dsn, Ret};
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]

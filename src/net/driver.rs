@@ -259,7 +259,7 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
     let connected_at = Instant::now();
     // PROXY protocol: before anything else, TLS included (HAProxy PROXY protocol §2).
     if let Some(header) = &cfg.link.proxy {
-        let v2 = header.starts_with(&crate::smtp::ext::PROXY_V2_SIGNATURE);
+        let v2 = header.starts_with(&crate::net::proxy::PROXY_V2_SIGNATURE);
         let text = if v2 {
             use base64::Engine;
             format!(

@@ -3,6 +3,7 @@
 
 mod boundary;
 mod exit_codes;
+mod ext;
 mod generated;
 mod help;
 mod json;
