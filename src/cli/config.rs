@@ -715,12 +715,12 @@ fn ext_plan(
     tls_on_connect: bool,
     stop: Option<Stop>,
 ) -> Result<ExtPlan, Error> {
-    if let Some(e) = &a.dsn_envid {
-        if e.is_empty() || e.chars().count() > 100 {
-            return Err(usage(
-                "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
-            ));
-        }
+    if let Some(e) = &a.dsn_envid
+        && (e.is_empty() || e.chars().count() > 100)
+    {
+        return Err(usage(
+            "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
+        ));
     }
     if a.requiretls && !a.force_ext && starttls != StartTls::Required && !tls_on_connect {
         return Err(usage(
@@ -1344,5 +1344,67 @@ mod tests {
                 ..HumanOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn extension_and_transport_flags() {
+        let c = send(&["-t", "a@x.test", "-s", "h"]);
+        assert_eq!(c.link.transport, Transport::Tcp);
+        assert!(c.plan.ext.bdat.is_none() && c.plan.ext.dsn.is_empty());
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--socket",
+            "/run/lmtp.sock",
+            "--bdat",
+            "--dsn-notify",
+            "failure,delay",
+            "--dsn-ret",
+            "full",
+            "--prdr",
+            "--smtputf8",
+            "--force-ext",
+            "--requiretls",
+        ]);
+        assert_eq!(c.link.transport, Transport::Socket("/run/lmtp.sock".into()));
+        assert_eq!(c.plan.ext.bdat, Some(0));
+        assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
+        assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
+        assert!(c.plan.ext.prdr && c.plan.ext.smtputf8 && c.plan.ext.force);
+        assert!(
+            c.plan.ext.requiretls,
+            "allowed without TLS under --force-ext"
+        );
+        assert_eq!(
+            send(&["-t", "a@x.test", "--bdat", "64K"]).plan.ext.bdat,
+            Some(65536)
+        );
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--pipe",
+            "sendmail -bs",
+            "--xclient-name",
+            "n",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient",
+            "LOGIN=u",
+            "--xforward-helo",
+            "h",
+        ]);
+        assert_eq!(c.link.transport, Transport::Pipe("sendmail -bs".into()));
+        let x = c.plan.ext.xclient.unwrap();
+        let names: Vec<_> = x.attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
+        assert_eq!(x.raw, ["LOGIN=u"]);
+        assert_eq!(c.plan.ext.xforward[0].name, "HELO");
+        let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
+        assert_eq!(c.link.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
+        assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
+        assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
+        assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
+        assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
+        assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
     }
 }
