@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= h/help V/version
+    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -138,6 +138,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
@@ -165,6 +166,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipien
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on without XCLIENT when it is not offered or refused'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-no-verify -d 'Do not check XCLIENT attributes against the advertised list'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_* environment variables still apply)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-config -d 'Print the effective options (file, environment, command line), secrets redacted, and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
@@ -191,6 +194,7 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l auth-before-tls -d 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'

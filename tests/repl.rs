@@ -391,3 +391,94 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
         "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nLATER\r\n"
     );
 }
+
+// ----- against the real Postfix (interop suite) --------------------------------------------------
+
+/// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,
+/// `:data` with lines starting with dots, QUIT — typed into a real terminal. The message must
+/// land in the Maildir with the dots exactly as typed (ehlo stuffs them, Postfix un-stuffs them).
+/// Run by tests/interop/run.sh; it fails (never skips) when Postfix is not there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn terminal_session_through_postfix_starttls_lands_byte_exact() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:2525").is_ok(),
+        "Postfix is not listening on 127.0.0.1:2525: run tests/interop/setup.sh (as root)"
+    );
+    let token = format!("repl-{}-{}", std::process::id(), rand_suffix());
+    let home = tempfile::tempdir().unwrap();
+    let t = Tmux::start(home.path());
+    t.wait("the shell", |s| s.contains("$ "));
+    t.literal(&format!("{EHLO} repl localhost:2525 --insecure"));
+    t.keys(&["Enter"]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.literal("EHLO client.ehlo.test");
+    t.keys(&["Enter"]);
+    t.wait("the EHLO reply", |s| s.contains("250 CHUNKING"));
+    t.literal(":starttls");
+    t.keys(&["Enter"]);
+    t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
+    t.literal("MAIL FROM:<sender@ehlo.test>");
+    t.keys(&["Enter"]);
+    t.wait("the transaction prompt", |s| {
+        last_prompt(s) == "ehlo[tls|mail]>"
+    });
+    t.literal("RCPT TO:<ehlotest@ehlo.test>");
+    t.keys(&["Enter"]);
+    t.wait("the RCPT reply", |s| s.contains("2.1.5"));
+    t.literal(":data");
+    t.keys(&["Enter"]);
+    let lines = [
+        format!("Subject: {token}"),
+        String::new(),
+        ".one leading dot".to_string(),
+        "..two leading dots".to_string(),
+        "plain line".to_string(),
+    ];
+    for l in &lines {
+        if !l.is_empty() {
+            t.literal(l);
+        }
+        t.keys(&["Enter"]);
+    }
+    t.literal(".");
+    t.keys(&["Enter"]);
+    t.wait("the queued reply", |s| s.contains("queued as"));
+    t.literal("QUIT");
+    t.keys(&["Enter"]);
+    t.wait("the goodbye", |s| s.contains("221"));
+    let maildir = std::path::Path::new("/home/ehlotest/Maildir");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stored = loop {
+        let found = ["new", "cur"].iter().find_map(|sub| {
+            std::fs::read_dir(maildir.join(sub))
+                .ok()?
+                .flatten()
+                .find_map(|e| {
+                    let b = std::fs::read(e.path()).ok()?;
+                    String::from_utf8_lossy(&b).contains(&token).then_some(b)
+                })
+        });
+        if let Some(b) = found {
+            break String::from_utf8_lossy(&b).into_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message never reached {}",
+            maildir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Postfix's local delivery stores lines with LF and adds the headers we left out (Date,
+    // Message-Id, From) to the header block; the body must be exactly what was typed.
+    assert!(stored.lines().any(|l| l == lines[0]), "{stored}");
+    let body = stored.split_once("\n\n").map(|(_, b)| b).expect("a body");
+    assert_eq!(
+        body, ".one leading dot\n..two leading dots\nplain line\n",
+        "stored message:\n{stored}"
+    );
+    assert!(
+        stored.contains("with ESMTPS"),
+        "Postfix recorded the TLS session: {stored}"
+    );
+}

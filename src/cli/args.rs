@@ -147,6 +147,9 @@ pub struct SendArgs {
     /// XCLIENT, XFORWARD and PROXY (ext helper).
     #[command(flatten)]
     pub xclient: XclientArgs,
+    /// Configuration layering (config file, environment).
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Where and how to connect.
@@ -624,6 +627,30 @@ fn parse_chunk_size(s: &str) -> Result<usize, String> {
     }
 }
 
+// ---- Configuration layering (src/cli/layers.rs reads these before clap sees the merged argv) --
+
+/// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`, swaks.md §6).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Configuration")]
+pub struct ConfigArgs {
+    /// Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]
+    ///
+    /// One option per line, leading dashes optional, # starts a comment line; the value is
+    /// everything after the first space, taken literally. Precedence: config file < EHLO_*
+    /// environment variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value)
+    /// < command line. Applies to the one-shot send only.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Do not read a config file (EHLO_* environment variables still apply)
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Print the effective options (file, environment, command line), secrets redacted, and exit
+    #[arg(long)]
+    pub dump_config: bool,
+}
+
 /// `ehlo serve` flags (→ `serve::ServeOptions`).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -654,6 +681,10 @@ pub struct ServeArgs {
     /// Accept any credentials
     #[arg(long)]
     pub accept_any_auth: bool,
+
+    /// Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)
+    #[arg(long)]
+    pub auth_before_tls: bool,
 
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
     #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]

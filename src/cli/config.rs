@@ -201,6 +201,7 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         key: a.tls_key,
         users: a.user,
         accept_any_auth: a.accept_any_auth,
+        auth_before_tls: a.auth_before_tls,
         faults: a.fail,
         delays: a.delay,
         hide: a.hide,
@@ -397,6 +398,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         stop,
         ext: ext_args,
         xclient: xclient_args,
+        // Consumed by `cli::layers` before parsing (file, dump); nothing to validate here.
+        config: _,
     } = a;
 
     // --protocol implications; explicit TLS and AUTH flags win over them.

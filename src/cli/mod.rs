@@ -1,10 +1,12 @@
-//! Command-line front: rewrite swaks-style single-dash long options, parse ([`args`]), validate
+//! Command-line front: rewrite swaks-style single-dash long options, merge the config file and
+//! `EHLO_*` environment ([`layers`]), parse ([`args`]), validate
 //! into a [`config::Mode`] ([`config`]), dispatch, print a usage error once and return the exit
 //! code. Keeps no global state, so [`run`] can be called more than once (tested below).
 
 pub mod args;
 pub mod config;
 pub mod generate;
+pub mod layers;
 pub mod message;
 
 use std::collections::HashSet;
@@ -20,7 +22,12 @@ use config::Mode;
 /// Parse `args`, run the chosen mode, return the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let args = rewrite_single_dash(args.into_iter().collect());
-    let cli = match Cli::try_parse_from(args) {
+    // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
+    let layered = match layers::apply(args, &layers::LayerEnv::current()) {
+        Ok(l) => l,
+        Err(e) => return report(&e),
+    };
+    let cli = match Cli::try_parse_from(&layered.args) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
@@ -29,6 +36,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    if cli.command.is_none() && cli.send.config.dump_config {
+        let mut out = std::io::stdout().lock();
+        let dump = layered.dump(cli.send.auth.show_secrets);
+        return match out.write_all(dump.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
+            }
+            _ => EXIT_OK,
+        };
+    }
     let mode = match config::from_cli(cli) {
         Ok(mode) => mode,
         Err(e) => return report(&e),

@@ -141,12 +141,8 @@ pub async fn send(cfg: SendConfig, renderer: &mut dyn Renderer) -> u8 {
     let result = run(cfg, &mut out, &mut state).await;
     let (exit_code, outcome, error) = match &result {
         Ok(()) => (0, "ok".to_string(), None),
-        Err(e) => {
-            out.emit(Event::Error {
-                message: e.to_string(),
-            });
-            (e.exit_code(), e.label().to_string(), Some(e.to_string()))
-        }
+        // The summary carries the error: one line on stderr, not two.
+        Err(e) => (e.exit_code(), e.label().to_string(), Some(e.to_string())),
     };
     let summary = Summary {
         exit_code,

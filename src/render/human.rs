@@ -440,7 +440,9 @@ impl Human {
                     let _ = write!(text, " ({})", reply.join(" "));
                 }
                 // LMTP / PRDR: the recipient's own reply after the content.
-                if let Some(code) = r.data_code {
+                if let Some(code) = r.data_code
+                    && (r.code != Some(code) || r.text != r.data_text)
+                {
                     let after: Vec<String> = [
                         Some(code.to_string()),
                         r.data_enhanced.as_deref().map(escape_str),

@@ -29,7 +29,7 @@
 //! | `schema` | `version` (integer, currently 1), `tool` (`"ehlo"`), `tool_version` (string) |
 //! | `info`, `warning`, `error` | `message` (string) |
 //! | `dns_query` | `name`, `rtype` (`MX`, `A`, `AAAA`) |
-//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net."` for MX, addresses for A/AAAA) |
+//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot), addresses for A/AAAA) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
 //! | `connect_failed` | `host`, `addr`, `reason` |
@@ -42,6 +42,9 @@
 //! | `timing` | `phase`, `ms` (number) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
 //! | `summary` | see below |
+//! | `client_command` | (`ehlo serve`) `text` (the client's line, secrets masked), `tls`, `phase`, `redacted` |
+//! | `server_reply` | (`ehlo serve`) `reply` (what the server wrote), `tls`, `phase` |
+//! | `message_stored` | (`ehlo serve`) `from`, `rcpts`, `bytes`, `path` (Maildir file or mbox, or null), `id`, `content` (byte payload) |
 //!
 //! A **reply** is `{"code": 250 | null, "enhanced": "2.1.0" | null, "lines": [strings: the text of
 //! each line after "NNN-"/"NNN ", enhanced code left in place], "raw": byte payload (exact bytes

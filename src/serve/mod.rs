@@ -57,6 +57,8 @@ pub struct ServeOptions {
     pub users: Vec<(String, String)>,
     /// Accept any credentials.
     pub accept_any_auth: bool,
+    /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered.
+    pub auth_before_tls: bool,
     /// Fault specs (`rcpt=550:5.1.1`, `data=452`, `connect=421`, …), validated at start.
     pub faults: Vec<String>,
     /// Delay specs (`cmd:ms`).
@@ -92,6 +94,7 @@ impl Default for ServeOptions {
             key: None,
             users: Vec::new(),
             accept_any_auth: false,
+            auth_before_tls: false,
             faults: Vec::new(),
             delays: Vec::new(),
             hide: Vec::new(),
@@ -123,6 +126,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("key", &self.key)
             .field("users", &users)
             .field("accept_any_auth", &self.accept_any_auth)
+            .field("auth_before_tls", &self.auth_before_tls)
             .field("faults", &self.faults)
             .field("delays", &self.delays)
             .field("hide", &self.hide)
@@ -296,6 +300,7 @@ pub async fn start_with(
             .map(|(u, p)| (u.clone(), Secret::new(p.clone())))
             .collect(),
         accept_any_auth: opts.accept_any_auth,
+        auth_before_tls: opts.auth_before_tls,
         max_size: opts.max_size,
         faults,
         seed: 0,
@@ -363,6 +368,13 @@ fn describe(opts: &ServeOptions, addr: SocketAddr) -> String {
         parts.push("AUTH accepts anything".into());
     } else if !opts.users.is_empty() {
         parts.push(format!("AUTH for {} user(s)", opts.users.len()));
+    }
+    if opts.starttls && (opts.accept_any_auth || !opts.users.is_empty()) {
+        parts.push(if opts.auth_before_tls {
+            "AUTH also before STARTTLS".into()
+        } else {
+            "AUTH after STARTTLS only".into()
+        });
     }
     if !opts.faults.is_empty() {
         parts.push(format!("faults: {}", opts.faults.join(" ")));
@@ -523,7 +535,8 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                     }
                     ServerAction::Store(m) => {
                         drain_events(&mut session, &emit).await;
-                        store_message(&shared, &m, &emit).await;
+                        let kept = store_message(&shared, &m, &emit).await;
+                        session.stored(kept);
                     }
                     ServerAction::StartTls => {
                         drain_events(&mut session, &emit).await;
@@ -598,7 +611,9 @@ async fn handshake(
     }
 }
 
-async fn store_message<F, Fut>(shared: &Shared, m: &StoredMessage, emit: &F)
+/// Keep the message (memory, Maildir, mbox); `false` when a file could not be written, so the
+/// session answers `451 4.3.0` instead of claiming it was queued.
+async fn store_message<F, Fut>(shared: &Shared, m: &StoredMessage, emit: &F) -> bool
 where
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -607,10 +622,13 @@ where
         Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
         Err(e) => {
             emit(Event::Error {
-                message: format!("could not store message {}: {e}", m.id),
+                message: format!(
+                    "could not store message {}: {e} (answering 451 4.3.0)",
+                    m.id
+                ),
             })
             .await;
-            None
+            return false;
         }
     };
     emit(Event::MessageStored {
@@ -622,6 +640,7 @@ where
         content: Bytes(m.content.clone()),
     })
     .await;
+    true
 }
 
 #[cfg(test)]

@@ -52,16 +52,9 @@ impl Store {
         })
     }
 
-    /// Keep `m` in memory and write it to the Maildir / mbox. Returns the paths written, or the
-    /// first error (the message stays in memory either way).
+    /// Write `m` to the Maildir / mbox, then keep it in memory. Returns the paths written, or
+    /// the first error (then the message is not kept in memory either).
     pub(crate) fn store(&self, m: &StoredMessage) -> Result<Vec<String>, String> {
-        {
-            let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-            if mem.len() >= MEMORY_LIMIT {
-                mem.pop_front();
-            }
-            mem.push_back(m.clone());
-        }
         let mut paths = Vec::new();
         if let Some(dir) = &self.maildir {
             paths.push(self.maildir_write(dir, &m.content)?);
@@ -71,6 +64,13 @@ impl Store {
             mbox_append(&path, m)?;
             paths.push(path.display().to_string());
         }
+        // Only a message that was kept everywhere asked for counts as stored (the client is
+        // told 451 otherwise).
+        let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        if mem.len() >= MEMORY_LIMIT {
+            mem.pop_front();
+        }
+        mem.push_back(m.clone());
         Ok(paths)
     }
 

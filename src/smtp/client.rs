@@ -1730,9 +1730,18 @@ impl Session {
         self.pending.push_back(Expect::Dot(1));
     }
 
-    /// Record recipient `n`'s reply after the content (LMTP, PRDR).
+    /// Record recipient `n`'s reply after the content (LMTP, PRDR): in `data_*`, and as the
+    /// recipient's status, code and text, since the delivery verdict is the final word on it.
     fn record_data_reply(&mut self, n: usize, reply: &Reply) {
         if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.first_text().to_string());
             r.data_code = reply.code;
             r.data_enhanced = reply.enhanced.map(|e| e.to_string());
             r.data_text = Some(reply.first_text().to_string());
@@ -1780,56 +1789,29 @@ impl Session {
     fn on_dot(&mut self, reply: Reply, left: usize) {
         let ok = reply.is_positive();
         let lmtp = self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty();
-        if lmtp {
-            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order. As with RCPT
-            // (exit 24 only when none is accepted), the message fails (26) only when no
-            // recipient took it; partial failures are warned about and in the summary.
-            if let Some(&n) = self
+        // LMTP (RFC 2033 §4.2): this reply is the delivery verdict for one accepted recipient,
+        // in RCPT order; record it there so the summary says who did not get the message. Any
+        // refused delivery fails the end-of-data phase (26).
+        if lmtp
+            && let Some(&n) = self
                 .dot_targets
-                .get(self.dot_targets.len().saturating_sub(left))
-            {
-                self.record_data_reply(n, &reply);
-            }
-            if left > 1 {
-                self.pending.push_front(Expect::Dot(left - 1));
-                return;
-            }
-            let total = self.dot_targets.len();
-            let delivered = self
-                .dot_targets
-                .iter()
-                .filter(|&&i| {
-                    self.rcpt_results[i]
-                        .data_code
-                        .is_some_and(|c| (200..300).contains(&c))
-                })
-                .count();
-            self.message_accepted = Some(delivered > 0);
-            if delivered == 0 {
-                self.set_error(SessionError::UnexpectedReply {
-                    phase: Phase::Dot,
-                    expected: "250",
-                    reply: Box::new(reply),
-                });
-            } else if delivered < total {
-                self.warn(format!(
-                    "the message was refused for {} of {total} recipient(s) after the data (LMTP)",
-                    total - delivered
-                ));
-            }
-        } else {
-            self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
-            if !ok {
-                self.set_error(SessionError::UnexpectedReply {
-                    phase: Phase::Dot,
-                    expected: "250",
-                    reply: Box::new(reply),
-                });
-            }
-            if left > 1 {
-                self.pending.push_front(Expect::Dot(left - 1));
-                return;
-            }
+                .len()
+                .checked_sub(left)
+                .and_then(|k| self.dot_targets.get(k))
+        {
+            self.record_data_reply(n, &reply);
+        }
+        self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
+        if !ok {
+            self.set_error(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+        }
+        if left > 1 {
+            self.pending.push_front(Expect::Dot(left - 1));
+            return;
         }
         if self.stop_here(StopAt::Dot) {
             return;
@@ -2560,24 +2542,28 @@ mod tests {
     }
 
     #[test]
-    fn lmtp_one_reply_per_accepted_recipient_partial_is_ok() {
+    fn lmtp_one_reply_per_accepted_recipient() {
         let mut s = lmtp_to_dot(lmtp_plan());
         s.feed(b"250 2.0.0 delivered to b\r\n");
         assert_eq!(sent(&mut s), "");
         s.feed(b"452 4.2.2 c over quota\r\n");
         assert_eq!(sent(&mut s), "QUIT\r\n");
         s.feed(b"221 bye\r\n");
-        assert_eq!(exit_code(&s), 0, "one recipient got it");
+        assert_eq!(
+            exit_code(&s),
+            26,
+            "a refused delivery fails the end of data"
+        );
         let r = s.recipients();
         assert_eq!(r[0].data_code, Some(250));
         assert_eq!(r[1].data_code, None);
-        assert_eq!(r[2].data_code, Some(452));
-        assert_eq!(r[2].data_text.as_deref(), Some("c over quota"));
-        assert!(
-            events(&mut s)
-                .iter()
-                .any(|e| matches!(e, Event::Warning { message } if message.contains("1 of 2")))
+        assert_eq!(
+            (r[1].status, r[1].code),
+            (RcptStatus::PermFailed, Some(550))
         );
+        assert_eq!(r[2].data_code, Some(452));
+        assert_eq!(r[2].status, RcptStatus::TempFailed);
+        assert_eq!(r[2].data_text.as_deref(), Some("c over quota"));
     }
 
     #[test]

@@ -358,7 +358,7 @@ pub enum Event {
         name: String,
         /// Record type.
         rtype: String,
-        /// Records as text (`10 mx.example.net.` for MX, addresses for A/AAAA).
+        /// Records as text (`10 mx.example.net` for MX, no trailing dot; addresses for A/AAAA).
         records: Vec<String>,
     },
     /// About to connect.

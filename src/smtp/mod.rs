@@ -13,5 +13,7 @@ pub mod data;
 pub mod event;
 pub mod ext;
 pub mod manual;
+#[cfg(test)]
+mod pair;
 pub mod reply;
 pub mod server;

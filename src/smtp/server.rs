@@ -10,9 +10,11 @@
 //! Bytes to write and [`ServerAction`]s form **one ordered stream**: `poll_transmit()` returns
 //! `None` while an action is next, and `poll_action()` returns `None` while bytes are next. A
 //! driver loops `poll_transmit` / `poll_action` until both are `None`, so that a
-//! [`ServerAction::Delay`] really comes before the write it delays and a
-//! [`ServerAction::Store`] happens before the "250 queued" reply is written. Events
-//! (`poll_event`) are a separate queue and never block the stream.
+//! [`ServerAction::Delay`] really comes before the write it delays. After a
+//! [`ServerAction::Store`] the session waits (reading nothing further) until the driver calls
+//! [`Session::stored`] with the outcome: `250` if the message was kept, `451 4.3.0` if not, so
+//! the client is never told "queued" for a message that was lost. Events (`poll_event`) are a
+//! separate queue and never block the stream.
 //!
 //! # Events (the server's point of view)
 //!
@@ -60,6 +62,9 @@ pub struct ServerConfig {
     pub users: Vec<(String, Secret)>,
     /// Accept any credentials.
     pub accept_any_auth: bool,
+    /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered (for testing
+    /// clients; by default AUTH waits for TLS, see `auth_needs_tls`).
+    pub auth_before_tls: bool,
     /// Largest message accepted (SIZE, RFC 1870).
     pub max_size: usize,
     /// Faults, delays and hidden extensions.
@@ -77,6 +82,7 @@ impl Default for ServerConfig {
             tls: false,
             users: Vec::new(),
             accept_any_auth: false,
+            auth_before_tls: false,
             max_size: 10 * 1024 * 1024,
             faults: Faults::default(),
             seed: 0,
@@ -117,7 +123,8 @@ pub enum ServerAction {
     Close,
     /// Wait this many milliseconds before the next write.
     Delay(u64),
-    /// Store this message (before the reply that says it was queued is written).
+    /// Store this message, then call [`Session::stored`] with the outcome (the reply to the
+    /// final dot waits for it).
     Store(Box<StoredMessage>),
 }
 
@@ -178,6 +185,9 @@ enum Mode {
     },
     /// 220 to STARTTLS written; waiting for the driver's handshake.
     WaitTls,
+    /// [`ServerAction::Store`] issued; waiting for [`Session::stored`] before replying to the
+    /// content (pipelined input is kept, not processed).
+    WaitStore { id: String, rcpts: Vec<String> },
     /// A 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
     NoService,
     /// Over.
@@ -372,6 +382,37 @@ impl Session {
         }
     }
 
+    /// The driver's outcome for the last [`ServerAction::Store`]: `true` = kept, reply `250`;
+    /// `false` = not kept, reply `451 4.3.0` (RFC 3463 §3.5: other mail system problem; RFC 5321
+    /// §4.2.5: the client must not consider the message delivered). LMTP answers per recipient.
+    /// Pipelined commands that arrived meanwhile are processed afterwards.
+    pub fn stored(&mut self, ok: bool) {
+        let Mode::WaitStore { id, rcpts } = std::mem::replace(&mut self.mode, Mode::Command) else {
+            return;
+        };
+        self.phase = Phase::Dot;
+        const LOST: &str = "Error: could not store the message, try again later";
+        if self.cfg.lmtp && !rcpts.is_empty() {
+            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+            for r in &rcpts {
+                if ok {
+                    self.reply(
+                        250,
+                        Some("2.0.0"),
+                        &[format!("<{r}> Ok: delivered as {id}")],
+                    );
+                } else {
+                    self.reply(451, Some("4.3.0"), &[format!("<{r}> {LOST}")]);
+                }
+            }
+        } else if ok {
+            self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
+        } else {
+            self.reply(451, Some("4.3.0"), &[LOST.into()]);
+        }
+        self.process();
+    }
+
     /// The TLS handshake failed: the session is over.
     pub fn tls_failed(&mut self) {
         self.close();
@@ -391,6 +432,7 @@ impl Session {
                     self.inbuf.clear();
                     return;
                 }
+                Mode::WaitStore { .. } => return,
                 Mode::WaitTls => {
                     let rest = std::mem::take(&mut self.inbuf);
                     if !rest.is_empty() {
@@ -709,6 +751,13 @@ impl Session {
         (self.cfg.accept_any_auth || !self.cfg.users.is_empty()) && !self.hidden("AUTH")
     }
 
+    /// RFC 4954 §4 advises against plaintext AUTH where TLS is available, and RFC 3207 §4 lets a
+    /// server insist on STARTTLS first: while STARTTLS is offered and not done, AUTH is neither
+    /// advertised nor accepted, unless `auth_before_tls` (for testing clients).
+    fn auth_needs_tls(&self) -> bool {
+        self.starttls_offered() && !self.cfg.auth_before_tls
+    }
+
     fn starttls_offered(&self) -> bool {
         self.cfg.starttls && !self.tls && !self.hidden("STARTTLS")
     }
@@ -747,6 +796,7 @@ impl Session {
             self.reply(250, None, &[host]);
             return;
         }
+        let auth_now = self.auth_offered() && !self.auth_needs_tls();
         let mut lines = vec![format!("{} Hello {arg}", self.cfg.hostname)];
         let mut ext = |name: &str, line: String| {
             if !self.cfg.faults.hides(name) {
@@ -758,7 +808,7 @@ impl Session {
         if self.cfg.starttls && !self.tls {
             ext("STARTTLS", "STARTTLS".into());
         }
-        if self.cfg.accept_any_auth || !self.cfg.users.is_empty() {
+        if auth_now {
             ext("AUTH", "AUTH PLAIN LOGIN CRAM-MD5".into());
         }
         ext("ENHANCEDSTATUSCODES", "ENHANCEDSTATUSCODES".into());
@@ -807,6 +857,14 @@ impl Session {
                 502,
                 Some("5.5.1"),
                 &["Error: authentication not enabled".into()],
+            );
+            return;
+        }
+        if self.auth_needs_tls() {
+            self.reply(
+                530,
+                Some("5.7.0"),
+                &["Must issue a STARTTLS command first".into()],
             );
             return;
         }
@@ -1194,6 +1252,10 @@ impl Session {
         }
         let id = format!("{:010X}", self.rng.next() >> 24);
         let rcpts = tx.rcpts.clone();
+        self.mode = Mode::WaitStore {
+            id: id.clone(),
+            rcpts,
+        };
         self.push_action(ServerAction::Store(Box::new(StoredMessage {
             id: id.clone(),
             from: tx.from,
@@ -1205,18 +1267,6 @@ impl Session {
             helo: self.helo.clone(),
             bare_newlines,
         })));
-        if self.cfg.lmtp {
-            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
-            for r in rcpts {
-                self.reply(
-                    250,
-                    Some("2.0.0"),
-                    &[format!("<{r}> Ok: delivered as {id}")],
-                );
-            }
-        } else {
-            self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
-        }
     }
 
     // ---- output -------------------------------------------------------------------------------

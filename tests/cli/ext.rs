@@ -324,13 +324,15 @@ fn socket_lmtp_per_recipient_replies_in_json() {
     ]);
     let got = server.join().unwrap();
     assert!(got.starts_with("LHLO client.test\r\n"), "{got}");
-    assert_eq!(run.code, 0, "one recipient got it: {}", run.all());
+    assert_eq!(run.code, 26, "one delivery was refused: {}", run.all());
     let summary: serde_json::Value =
         serde_json::from_str(run.stdout.lines().last().expect("a summary line")).unwrap();
     let r = &summary["data"]["recipients"];
     assert_eq!(r[0]["data_code"], 250, "{summary}");
     assert_eq!(r[1]["data_code"], 550, "{summary}");
     assert_eq!(r[1]["data_enhanced"], "5.2.1", "{summary}");
+    assert_eq!(r[0]["status"], "accepted", "{summary}");
+    assert_eq!(r[1]["status"], "perm_failed", "{summary}");
 }
 
 #[test]

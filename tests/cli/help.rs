@@ -3,11 +3,10 @@
 use std::process::{Command, Output};
 
 fn ehlo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ehlo"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    cmd.args(args)
         .env("NO_COLOR", "1")
-        .env_remove("EHLO_AUTH_PASSWORD")
-        .env_remove("EHLO_AUTH_TOKEN")
         .output()
         .expect("run ehlo")
 }

@@ -2,10 +2,15 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod config;
+mod demo;
+mod edges;
 mod exit_codes;
 mod ext;
 mod generated;
 mod help;
 mod json;
+mod mx;
+mod serve;
 mod transcript;
 mod util;

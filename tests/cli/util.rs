@@ -27,14 +27,56 @@ impl Run {
     }
 }
 
+/// Keep the developer's own configuration out of a test run: no config file (an absent
+/// `XDG_CONFIG_HOME`) and no `EHLO_*` variables (they set options, see src/cli/layers.rs).
+/// Variables already set (or removed) on `cmd` by the caller are left as the caller wants.
+pub fn isolate(cmd: &mut Command) {
+    let given: Vec<std::ffi::OsString> = cmd.get_envs().map(|(k, _)| k.to_os_string()).collect();
+    if !given.iter().any(|k| k == "XDG_CONFIG_HOME") {
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent/ehlo-test-config");
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("EHLO_") && !given.contains(&k) {
+            cmd.env_remove(k);
+        }
+    }
+}
+
 /// Run `ehlo` with `args` (colour off), killing it if it runs longer than `limit`.
 pub fn ehlo_with(args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    ehlo_with_env(args, &[], stdin, limit)
+}
+
+/// [`ehlo_with`] with extra environment variables (set after [`isolate`], so they win).
+pub fn ehlo_with_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+    limit: Duration,
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
-    cmd.args(args)
-        .env("NO_COLOR", "1")
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    cmd.envs(env.iter().copied());
+    run_cmd(cmd, args, stdin, limit)
+}
+
+/// Run `ehlo` with `args` and exactly the colour-related environment given in `env` (NO_COLOR,
+/// CLICOLOR_FORCE and TERM are removed first), with a 30 s limit.
+pub fn ehlo_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
-        .env_remove("EHLO_AUTH_PASSWORD")
-        .env_remove("EHLO_AUTH_TOKEN")
+        .env_remove("TERM");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_cmd(cmd, args, None, Duration::from_secs(30))
+}
+
+fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+    isolate(&mut cmd);
+    cmd.args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -132,7 +174,7 @@ impl Stream {
 /// A scripted server running in a thread; `finish()` returns every byte it received.
 pub struct Scripted {
     pub addr: SocketAddr,
-    handle: Option<JoinHandle<Vec<u8>>>,
+    handle: Option<JoinHandle<(Vec<u8>, SocketAddr)>>,
 }
 
 impl Scripted {
@@ -141,9 +183,14 @@ impl Scripted {
         self.addr.to_string()
     }
     /// Wait for the script to end; the bytes the client sent.
-    pub fn finish(mut self) -> String {
+    pub fn finish(self) -> String {
+        self.finish_with_peer().0
+    }
+    /// Like `finish`, plus the client's address as the server saw it.
+    pub fn finish_with_peer(mut self) -> (String, SocketAddr) {
         let h = self.handle.take().unwrap();
-        String::from_utf8_lossy(&h.join().expect("scripted server panicked")).into_owned()
+        let (got, peer) = h.join().expect("scripted server panicked");
+        (String::from_utf8_lossy(&got).into_owned(), peer)
     }
 }
 
@@ -165,7 +212,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
     let addr = listener.local_addr().unwrap();
     let acceptor = test_acceptor();
     let handle = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
+        let (tcp, peer) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut s = Stream::Plain(tcp);
         let mut got = Vec::new();
@@ -210,7 +257,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
                     };
                     match acceptor.accept(tcp) {
                         Ok(t) => s = Stream::Tls(Box::new(t)),
-                        Err(_) => return got,
+                        Err(_) => return (got, peer),
                     }
                 }
                 Step::Close => {
@@ -226,7 +273,7 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
             }
             got.extend_from_slice(&b[..n]);
         }
-        got
+        (got, peer)
     });
     Scripted {
         addr,

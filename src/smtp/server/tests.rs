@@ -45,7 +45,12 @@ fn drain(s: &mut Session) -> Output {
             o.stream.push(Ok(b));
         } else if let Some(a) = s.poll_action() {
             o.actions.push(a.clone());
+            let store = matches!(a, ServerAction::Store(_));
             o.stream.push(Err(a));
+            if store {
+                // The driver kept the message (see `store_failure_is_451` for the other case).
+                s.stored(true);
+            }
         } else {
             break;
         }
@@ -684,12 +689,105 @@ fn tls_failure_closes() {
     assert!(s.is_closed());
 }
 
+#[test]
+fn auth_waits_for_starttls() {
+    let tls_cfg = || ServerConfig {
+        starttls: true,
+        ..cfg()
+    };
+    // RFC 4954 §4 / RFC 3207 §4: no AUTH in plain text while STARTTLS is on offer.
+    let (mut s, _) = session(tls_cfg());
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(o.text().contains("250-STARTTLS\r\n"));
+    assert!(!o.text().contains("AUTH"), "{}", o.text());
+    let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
+    assert_eq!(
+        feed(&mut s, good.as_bytes()).text(),
+        "530 5.7.0 Must issue a STARTTLS command first\r\n"
+    );
+    feed(&mut s, b"STARTTLS\r\n");
+    s.tls_established();
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(o.text().contains("250-AUTH PLAIN LOGIN CRAM-MD5\r\n"));
+    assert_eq!(
+        feed(&mut s, good.as_bytes()).text(),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+
+    // --auth-before-tls: offered and accepted before STARTTLS.
+    let (mut s, _) = session(ServerConfig {
+        auth_before_tls: true,
+        ..tls_cfg()
+    });
+    let o = feed(&mut s, b"EHLO c\r\n");
+    assert!(o.text().contains("250-STARTTLS\r\n250-AUTH PLAIN"));
+    assert!(feed(&mut s, good.as_bytes()).text().starts_with("235 "));
+
+    // STARTTLS hidden: it is not on offer, so AUTH is.
+    let (mut s, _) = session(ServerConfig {
+        faults: Faults::parse(&[], &[], &["STARTTLS".to_string()]).unwrap(),
+        ..tls_cfg()
+    });
+    assert!(feed(&mut s, b"EHLO c\r\n").text().contains("250-AUTH "));
+}
+
+/// Drive a session to the end of DATA, with QUIT pipelined after the dot, without acking the
+/// Store action (the `drain` helper acks it).
+fn until_store(c: ServerConfig) -> (Session, Vec<u8>) {
+    let (mut s, _) = session(c);
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\n");
+    let mut bytes = Vec::new();
+    while let Some(b) = s.poll_transmit() {
+        bytes.extend(b);
+    }
+    s.feed(b"hi\r\n.\r\nQUIT\r\n");
+    (s, bytes)
+}
+
+#[test]
+fn store_failure_is_451_and_waits_for_the_outcome() {
+    let (mut s, _) = until_store(cfg());
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    // Nothing is written (not even the pipelined QUIT's 221) before the outcome is known.
+    assert_eq!(s.poll_transmit(), None);
+    assert_eq!(s.poll_action(), None);
+    s.stored(false);
+    let o = drain(&mut s);
+    assert_eq!(
+        o.text(),
+        "451 4.3.0 Error: could not store the message, try again later\r\n221 2.0.0 Bye\r\n"
+    );
+    assert!(o.replies().contains(&(451, Phase::Dot)));
+
+    let (mut s, _) = until_store(cfg());
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    s.stored(true);
+    assert!(drain(&mut s).text().starts_with("250 2.0.0 Ok: queued as "));
+
+    // LMTP: one 451 per recipient.
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        ..cfg()
+    });
+    s.feed(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nhi\r\n.\r\n");
+    while s.poll_transmit().is_some() {}
+    assert!(matches!(s.poll_action(), Some(ServerAction::Store(_))));
+    s.stored(false);
+    assert_eq!(
+        drain(&mut s).text(),
+        "451 4.3.0 <b@y> Error: could not store the message, try again later\r\n\
+         451 4.3.0 <c@y> Error: could not store the message, try again later\r\n"
+    );
+}
+
 // ---- faults --------------------------------------------------------------------------------
 
 fn faulty(f: &[&str]) -> (Session, Output) {
     session(ServerConfig {
         faults: faults(f),
         starttls: true,
+        // These tests are about faults, not the AUTH-after-TLS policy (tested on its own).
+        auth_before_tls: true,
         ..cfg()
     })
 }

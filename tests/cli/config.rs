@@ -1,0 +1,224 @@
+//! Config layering end to end (src/cli/layers.rs): a config file under a temporary
+//! `XDG_CONFIG_HOME` < `EHLO_*` variables < the command line, `--config`, `--no-config`, bad
+//! lines and `--dump-config`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::util::{Run, accept_all, after_greet, ehlo_with_env, scripted};
+
+/// A temporary XDG_CONFIG_HOME holding `ehlo/config` = `text`.
+fn home(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ehlo").join("config");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, text).unwrap();
+    (dir, file)
+}
+
+fn run(xdg: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let xdg = xdg.to_str().unwrap();
+    let mut all = vec![("XDG_CONFIG_HOME", xdg)];
+    all.extend_from_slice(env);
+    ehlo_with_env(args, &all, None, Duration::from_secs(30))
+}
+
+/// The header block of a `--dump-mail`.
+fn header(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} header in\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn file_env_argv_precedence_and_repeatable_flags() {
+    let (dir, _) = home(
+        "# my defaults\n\
+         \n\
+         --from file@example.test\n\
+         header Subject: from the file\n\
+         to file@example.test\n\
+         -header X-Layer: file # not a comment: taken literally\n",
+    );
+    let r = run(
+        dir.path(),
+        &[
+            ("EHLO_FROM", "env@example.test"),
+            ("EHLO_TO", "env@example.test"),
+        ],
+        &[
+            "-t",
+            "argv@example.test",
+            "--header",
+            "Subject: from argv",
+            "--dump-mail",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Single-value: env beats the file.
+    assert_eq!(header(&r.stdout, "From"), "env@example.test");
+    // Repeatable: file, then env, then argv.
+    assert_eq!(
+        header(&r.stdout, "To"),
+        "file@example.test, env@example.test, argv@example.test"
+    );
+    // --header replaces a header of the same name; the argv one comes last and wins.
+    assert_eq!(header(&r.stdout, "Subject"), "from argv");
+    assert_eq!(
+        header(&r.stdout, "X-Layer"),
+        "file # not a comment: taken literally"
+    );
+
+    // The command line beats both.
+    let r = run(
+        dir.path(),
+        &[("EHLO_FROM", "env@example.test")],
+        &[
+            "-t",
+            "a@example.test",
+            "-f",
+            "argv@example.test",
+            "--dump-mail",
+        ],
+    );
+    assert_eq!(header(&r.stdout, "From"), "argv@example.test");
+}
+
+#[test]
+fn config_reaches_the_wire() {
+    let server = scripted(after_greet(accept_all()));
+    let (dir, _) = home(&format!(
+        "server {}\nhelo from-config.test\ntimeout 5\ncolor never\n",
+        server.server()
+    ));
+    let r = run(
+        dir.path(),
+        &[("EHLO_FROM", "env@example.test")],
+        &["-t", "rcpt@example.test"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let got = server.finish();
+    assert!(got.contains("EHLO from-config.test\r\n"), "{got}");
+    assert!(got.contains("MAIL FROM:<env@example.test>"), "{got}");
+}
+
+#[test]
+fn bad_line_is_exit_1_with_file_and_line() {
+    let (dir, file) = home("to a@example.test\n# fine\ntimeout soon\n");
+    let r = run(dir.path(), &[], &["--dump-mail"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!("{}:3: ", file.display());
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+    assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+
+    let (dir, file) = home("tls\nno-such-option x\n");
+    let r = run(dir.path(), &[], &["-t", "a@example.test", "--dump-mail"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:2: unknown option 'no-such-option'",
+            file.display()
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // A bad environment value names the variable.
+    let (dir, _) = home("");
+    let r = run(
+        dir.path(),
+        &[("EHLO_PORT", "99999")],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("*** EHLO_PORT: "), "{}", r.stderr);
+}
+
+#[test]
+fn no_config_and_named_config() {
+    let (dir, _) = home("from file@example.test\n");
+    let r = run(
+        dir.path(),
+        &[],
+        &["--no-config", "-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_ne!(header(&r.stdout, "From"), "file@example.test");
+
+    let other = dir.path().join("other.conf");
+    std::fs::write(&other, "from named@example.test\n").unwrap();
+    let other = other.to_str().unwrap();
+    let r = run(
+        dir.path(),
+        &[],
+        &["--config", other, "-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(header(&r.stdout, "From"), "named@example.test");
+    let r = run(
+        dir.path(),
+        &[("EHLO_CONFIG", other)],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(header(&r.stdout, "From"), "named@example.test");
+
+    let r = run(
+        dir.path(),
+        &[],
+        &["--config", "/nonexistent/ehlo.conf", "-t", "a@b.test"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("/nonexistent/ehlo.conf"), "{}", r.stderr);
+    // Subcommands are not layered: a send option in the file does not break `serve --help`.
+    let r = run(dir.path(), &[("EHLO_TLS", "")], &["serve", "--help"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}
+
+#[test]
+fn dump_config_redacts_secrets() {
+    let (dir, file) = home("server mx.example.test:587\ntls\nauth-password file-hunter2\n");
+    let r = run(
+        dir.path(),
+        &[
+            ("EHLO_AUTH_USER", "me@example.test"),
+            ("EHLO_AUTH_TOKEN", "env-token-s3cret"),
+            ("EHLO_INTEROP_BIN", "/bin/false"),
+        ],
+        &["-t", "a@example.test", "--tls-optional", "--dump-config"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out = &r.stdout;
+    assert!(!out.contains("hunter2"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+    assert!(
+        out.contains(&format!("# config file: {}", file.display())),
+        "{out}"
+    );
+    let body: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        body,
+        [
+            "server mx.example.test:587",
+            "auth-password <redacted>",
+            // Environment variables in sorted order: EHLO_AUTH_TOKEN < EHLO_AUTH_USER.
+            "auth-oauth-token <redacted>",
+            "auth-user me@example.test",
+            "to a@example.test",
+            "tls-optional",
+        ],
+        "{out}"
+    );
+    // --tls from the file gave way to the conflicting --tls-optional.
+    assert!(out.contains("# overridden: tls ("), "{out}");
+    // The dump is itself a valid config file.
+    let saved = dir.path().join("saved.conf");
+    std::fs::write(&saved, out.replace("<redacted>", "x")).unwrap();
+    let r = run(
+        dir.path(),
+        &[],
+        &["--config", saved.to_str().unwrap(), "--dump-config"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("\ntls-optional\n"), "{}", r.stdout);
+}

@@ -1,0 +1,683 @@
+//! CLI edges of the one-shot send (issue 2): a closed stdout pipe, address-family flags, the
+//! local bind address, protocol variants, every stop point of --quit-after / --drop-after /
+//! --drop-after-send, and the transcript options (time lapse, suppress-data, silent levels, raw
+//! hex, explain levels, no hints, colour).
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+// ---- a closed stdout (`ehlo … | head -1`) ------------------------------------------------------
+
+/// Run ehlo, read one line of stdout, close the read end, wait. The server sleeps before its
+/// banner so that nearly all of the transcript is written after the pipe is gone.
+fn with_stdout_closed_after_one_line(srv: &Scripted, extra: &[&str]) -> (i32, String, String) {
+    let mut args = send_args(&srv.server());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ehlo"))
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    {
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        // Dropped here: the read end closes, later writes get EPIPE.
+    }
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("ehlo hangs on a closed stdout");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code().unwrap_or(-1), first, t.join().unwrap())
+}
+
+fn slow_banner_then(more: Vec<Step>) -> Vec<Step> {
+    let mut v = vec![Step::Sleep(Duration::from_millis(400))];
+    v.extend(after_greet(more));
+    v
+}
+
+#[test]
+fn a_closed_stdout_pipe_exits_quietly_with_the_normal_code() {
+    for json in [false, true] {
+        let extra: &[&str] = if json { &["--json"] } else { &[] };
+        // Success: exit 0, nothing on stderr (no panic, no "Broken pipe").
+        let srv = scripted(slow_banner_then(accept_all()));
+        let (code, first, err) = with_stdout_closed_after_one_line(&srv, extra);
+        let got = srv.finish();
+        assert_eq!(code, 0, "json={json}: {err}");
+        assert!(err.is_empty(), "json={json}: stderr {err:?}");
+        assert!(!first.is_empty());
+        // The send still went through to the end.
+        assert!(got.ends_with("QUIT\r\n"), "{got}");
+
+        // Failure: the failure's own exit code, the reason on stderr, still no panic.
+        let srv = scripted(slow_banner_then(vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 Ok\r\n"),
+            Step::Expect("RCPT TO:"),
+            Step::Send(b"550 5.1.1 No such user\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 Bye\r\n"),
+        ]));
+        let (code, _, err) = with_stdout_closed_after_one_line(&srv, extra);
+        srv.finish();
+        assert_eq!(code, 24, "json={json}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.to_lowercase().contains("broken pipe"), "{err}");
+        if !json {
+            assert!(err.contains("no recipient was accepted"), "{err}");
+        }
+    }
+}
+
+// ---- -4 / -6 -------------------------------------------------------------------------------
+
+#[test]
+fn four_and_six_together_are_a_usage_error() {
+    let run = ehlo(&["-4", "-6", "--server", "127.0.0.1:9", "--to", "a@b.test"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}
+
+/// Decision: `-4` with an IPv6 literal (or `-6` with an IPv4 one) is a contradiction in the
+/// flags themselves, known before any connection, so it is a usage error: exit 1, one line
+/// naming the flag, the address and the family flag. (A host NAME with no address of the wanted
+/// family is only found out by DNS and is exit 2.)
+#[test]
+fn a_family_flag_contradicting_a_literal_is_exit_1_with_a_clear_reason() {
+    for (args, needle) in [
+        (
+            vec!["-4", "--server", "[::1]:2525", "--to", "a@b.test"],
+            "--server: ::1 is an IPv6 address but -4 was given",
+        ),
+        (
+            vec!["-4", "--server", "::1", "--to", "a@b.test"],
+            "--server: ::1 is an IPv6 address but -4 was given",
+        ),
+        (
+            vec!["-6", "--server", "127.0.0.1:2525", "--to", "a@b.test"],
+            "--server: 127.0.0.1 is an IPv4 address but -6 was given",
+        ),
+        (
+            vec!["-4", "--to", "a@[IPv6:::1]"],
+            "--to: ::1 is an IPv6 address but -4 was given",
+        ),
+    ] {
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stderr.trim(), format!("*** {needle}"), "{args:?}");
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn minus_four_with_localhost_connects_over_ipv4_only() {
+    let srv = scripted(after_greet(accept_all()));
+    let server = format!("localhost:{}", srv.addr.port());
+    let mut args = send_args(&server);
+    args.push("-4".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo(&refs);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("::1"), "{}", run.all());
+}
+
+// ---- --local-interface -------------------------------------------------------------------
+
+fn connected_local(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "connected")
+        .map(|v| v["data"]["local"].as_str().unwrap().to_string())
+        .expect("a connected event")
+}
+
+#[test]
+fn local_interface_sets_the_source_address() {
+    // 127.0.0.2 is loopback too on Linux: a source the default route would never pick.
+    for ip in ["127.0.0.1", "127.0.0.2"] {
+        let srv = scripted(after_greet(accept_all()));
+        let run = send(&srv, &["--local-interface", ip, "--json"]);
+        let (_, peer) = srv.finish_with_peer();
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(peer.ip().to_string(), ip, "the server saw {peer}");
+        assert!(connected_local(&run.stdout).starts_with(&format!("{ip}:")));
+    }
+}
+
+#[test]
+fn local_interface_with_a_port_binds_that_port() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let srv = scripted(after_greet(accept_all()));
+    let li = format!("127.0.0.1:{port}");
+    let run = send(&srv, &["--li", &li, "--json"]);
+    let (_, peer) = srv.finish_with_peer();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(peer.to_string(), li);
+    assert_eq!(connected_local(&run.stdout), li);
+}
+
+#[test]
+fn a_local_interface_that_cannot_be_bound_is_exit_2() {
+    // 192.0.2.1 (TEST-NET-1) is not an address of this machine.
+    let srv = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = srv.local_addr().unwrap().to_string();
+    let run = ehlo(&[
+        "--server",
+        &server,
+        "--to",
+        "a@b.test",
+        "--local-interface",
+        "192.0.2.1",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("cannot bind to 192.0.2.1"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---- --protocol ----------------------------------------------------------------------------
+
+#[test]
+fn protocol_lmtp_sends_lhlo_and_reads_one_reply_per_recipient() {
+    let srv = scripted(vec![
+        Step::Send(b"220 lmtp.test LMTP\r\n"),
+        Step::Expect("LHLO client.test\r\n"),
+        Step::Send(b"250-lmtp.test\r\n250 PIPELINING\r\n"),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<a@scripted.test>"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<b@scripted.test>"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 2.0.0 <a@scripted.test> delivered\r\n"),
+        Step::Send(b"452 4.2.2 <b@scripted.test> mailbox full\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]);
+    let run = ehlo(&[
+        "--server",
+        &srv.server(),
+        "--protocol",
+        "lmtp",
+        "--to",
+        "a@scripted.test,b@scripted.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+    ]);
+    let got = srv.finish();
+    assert!(got.starts_with("LHLO client.test\r\n"), "{got}");
+    assert!(
+        run.stdout
+            .contains("<-  250 2.0.0 <a@scripted.test> delivered")
+    );
+    assert!(
+        run.stdout
+            .contains("<** 452 4.2.2 <b@scripted.test> mailbox full")
+    );
+    // One delivery failed: the end-of-data phase failed (26), and the summary says for whom.
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("<a@scripted.test> accepted (250 2.0.0 <a@scripted.test> delivered)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("<b@scripted.test> temporarily rejected (452 4.2.2"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn protocol_smtp_sends_helo() {
+    let srv = scripted(vec![
+        Step::Send(b"220 old.test SMTP\r\n"),
+        Step::Expect("HELO client.test\r\n"),
+        Step::Send(b"250 old.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]);
+    let run = send(&srv, &["--protocol", "SMTP", "--quit-after", "helo"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(got, "HELO client.test\r\nQUIT\r\n");
+}
+
+// ---- stop points ---------------------------------------------------------------------------
+
+/// One stage of a full dialogue: what the client sends (None for the connect stage), the steps
+/// the server reads it with, and the server's answer.
+struct Stage {
+    name: &'static str,
+    sent: &'static str,
+    read: Vec<Step>,
+    answer: Vec<Step>,
+}
+
+/// Banner, EHLO, STARTTLS, EHLO, AUTH PLAIN, MAIL, RCPT, DATA, content: every stop point.
+fn stages() -> Vec<Stage> {
+    vec![
+        Stage {
+            name: "connect",
+            sent: "",
+            read: vec![],
+            answer: vec![Step::Send(b"220 scripted.test ESMTP\r\n")],
+        },
+        Stage {
+            name: "first-helo",
+            sent: "EHLO client.test\r\n",
+            read: vec![Step::Expect("EHLO client.test")],
+            answer: vec![Step::Send(b"250-scripted.test\r\n250 STARTTLS\r\n")],
+        },
+        Stage {
+            name: "tls",
+            sent: "STARTTLS\r\n",
+            read: vec![Step::Expect("STARTTLS")],
+            answer: vec![Step::Send(b"220 2.0.0 go ahead\r\n"), Step::Tls],
+        },
+        Stage {
+            name: "helo",
+            sent: "EHLO client.test\r\n",
+            read: vec![Step::Expect("EHLO client.test")],
+            answer: vec![Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN\r\n")],
+        },
+        Stage {
+            name: "auth",
+            // base64("\0user\0secret")
+            sent: "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n",
+            read: vec![Step::Expect("AUTH PLAIN")],
+            answer: vec![Step::Send(b"235 2.7.0 ok\r\n")],
+        },
+        Stage {
+            name: "mail",
+            sent: "MAIL FROM:<sender@client.test>\r\n",
+            read: vec![Step::Expect("MAIL FROM:")],
+            answer: vec![Step::Send(b"250 2.1.0 Ok\r\n")],
+        },
+        Stage {
+            name: "rcpt",
+            sent: "RCPT TO:<rcpt@scripted.test>\r\n",
+            read: vec![Step::Expect("RCPT TO:")],
+            answer: vec![Step::Send(b"250 2.1.5 Ok\r\n")],
+        },
+        Stage {
+            name: "data",
+            sent: "DATA\r\n",
+            read: vec![Step::Expect("DATA")],
+            answer: vec![Step::Send(b"354 go\r\n")],
+        },
+        Stage {
+            name: "dot",
+            sent: "<content>",
+            read: vec![Step::Data],
+            answer: vec![Step::Send(b"250 2.0.0 queued\r\n")],
+        },
+    ]
+}
+
+const STOP_ARGS: &[&str] = &[
+    "--tls", "-k", "--auth", "PLAIN", "--au", "user", "--ap", "secret",
+];
+
+/// Run one stop point: `flag` is --quit-after, --drop-after or --drop-after-send.
+fn stop_at(flag: &str, index: usize) {
+    let all = stages();
+    let name = all[index].name;
+    let quit = flag == "--quit-after";
+    let mut script = Vec::new();
+    let mut expected = String::new();
+    for (i, stage) in all.into_iter().enumerate().take(index + 1) {
+        expected.push_str(stage.sent);
+        script.extend(stage.read);
+        if i < index || flag != "--drop-after-send" {
+            script.extend(stage.answer);
+        }
+    }
+    if quit {
+        script.push(Step::Expect("QUIT"));
+        script.push(Step::Send(b"221 2.0.0 Bye\r\n"));
+        expected.push_str("QUIT\r\n");
+    }
+    let srv = scripted(script);
+    let mut extra = STOP_ARGS.to_vec();
+    extra.extend([flag, name]);
+    let run = send(&srv, &extra);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{flag} {name}: {}", run.all());
+    assert!(run.stderr.is_empty(), "{flag} {name}: {}", run.stderr);
+    // The client's bytes, exactly (the message content is date-stamped: check its shape).
+    let got = match got.find("DATA\r\n") {
+        Some(i) if name == "dot" => {
+            let rest = &got[i + 6..];
+            let end = rest.find("\r\n.\r\n").expect("an end marker") + 5;
+            assert!(rest.starts_with("Date: "), "{rest}");
+            format!("{}<content>{}", &got[..i + 6], &rest[end..])
+        }
+        _ => got,
+    };
+    assert_eq!(got, expected, "{flag} {name}");
+}
+
+#[test]
+fn quit_after_each_stop_point_sends_quit_there_and_exits_0() {
+    for i in 0..=6 {
+        stop_at("--quit-after", i);
+    }
+}
+
+#[test]
+fn drop_after_each_stop_point_closes_after_the_reply_and_exits_0() {
+    for i in 0..=8 {
+        stop_at("--drop-after", i);
+    }
+}
+
+#[test]
+fn drop_after_send_each_stop_point_closes_after_the_command_and_exits_0() {
+    for i in 0..=8 {
+        stop_at("--drop-after-send", i);
+    }
+}
+
+#[test]
+fn quit_after_data_or_dot_is_a_usage_error() {
+    for p in ["data", "dot"] {
+        let run = ehlo(&["--server", "127.0.0.1:9", "--to", "a@b.test", "-q", p]);
+        assert_eq!(run.code, 1, "{p}: {}", run.all());
+    }
+}
+
+// ---- transcript options --------------------------------------------------------------------
+
+#[test]
+fn show_time_lapse_prints_response_times() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--show-time-lapse"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lapses: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("=== response in "))
+        .collect();
+    // banner, EHLO, MAIL, RCPT, DATA, dot, QUIT
+    assert_eq!(lapses.len(), 7, "{}", run.stdout);
+    assert!(
+        lapses.iter().all(|l| l.ends_with('s') && l.contains('.')),
+        "{lapses:?}"
+    );
+    // `i`: whole seconds.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--show-time-lapse", "i"]);
+    srv.finish();
+    assert!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("=== response in "))
+            .all(|l| !l.contains('.')),
+        "{}",
+        run.stdout
+    );
+    // Off by default.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert!(!run.stdout.contains("response in"), "{}", run.stdout);
+}
+
+#[test]
+fn suppress_data_prints_a_line_count_instead_of_the_message() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--suppress-data", "--body", "one\ntwo\nthree"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("\r\none\r\ntwo\r\nthree\r\n.\r\n"), "{got}");
+    assert!(!run.stdout.contains("two"), "{}", run.stdout);
+    // 6 default headers, a blank line, 3 body lines and the final dot.
+    assert!(run.stdout.contains(" -> 11 lines sent"), "{}", run.stdout);
+}
+
+/// The greeting, then QUIT right away (for `-q helo`).
+fn quit_after_helo() -> Vec<Step> {
+    after_greet(vec![Step::Expect("QUIT"), Step::Send(b"221 Bye\r\n")])
+}
+
+fn refused_rcpt() -> Vec<Step> {
+    after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"550 5.1.1 No such user\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ])
+}
+
+#[test]
+fn silent_levels_behave_as_documented() {
+    // 1: nothing until an error, then everything (held lines included).
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--silent", "1"]);
+    srv.finish();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
+    let srv = scripted(refused_rcpt());
+    let run = send(&srv, &["--silent", "1"]);
+    srv.finish();
+    assert_eq!(run.code, 24);
+    assert!(run.stdout.contains("=== Trying"), "{}", run.stdout);
+    assert!(run.stdout.contains(" -> MAIL FROM:"), "{}", run.stdout);
+    assert!(run.stdout.contains("<** 550 5.1.1"), "{}", run.stdout);
+    assert!(run.stdout.contains(" -> QUIT"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 24): no recipient"),
+        "{}",
+        run.stderr
+    );
+    // -S alone is level 1.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-S"]);
+    srv.finish();
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""));
+
+    // 2: errors only.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--silent", "2"]);
+    srv.finish();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
+    let srv = scripted(refused_rcpt());
+    let run = send(&srv, &["--silent", "2"]);
+    srv.finish();
+    assert_eq!(run.code, 24);
+    assert!(run.stdout.contains("<** 550 5.1.1"), "{}", run.stdout);
+    assert!(!run.stdout.contains(" -> "), "{}", run.stdout);
+    assert!(!run.stdout.contains("=== "), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 24): no recipient"),
+        "{}",
+        run.stderr
+    );
+
+    // 3: nothing at all; the exit code still tells.
+    let srv = scripted(refused_rcpt());
+    let run = send(&srv, &["--silent", "3"]);
+    srv.finish();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (24, "", "")
+    );
+
+    // Out of range.
+    let run = ehlo(&[
+        "--server",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--silent",
+        "4",
+    ]);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn show_raw_text_adds_hex_dumps_of_both_directions() {
+    let srv = scripted(quit_after_helo());
+    let run = send(&srv, &["--show-raw-text", "-q", "helo"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // "220 " = 32 32 30 20, read; "EHLO" = 45 48 4C 4F, written.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("<   0000: 32 32 30 20")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("  > 0000: 45 48 4C 4F")),
+        "{}",
+        run.stdout
+    );
+    // The parsed lines are still there.
+    assert!(run.stdout.contains("<-  220 scripted.test ESMTP"));
+    let srv = scripted(quit_after_helo());
+    let run = send(&srv, &["-q", "helo"]);
+    srv.finish();
+    assert!(!run.stdout.contains("0000:"), "{}", run.stdout);
+}
+
+#[test]
+fn explain_all_errors_and_none() {
+    let explained = |out: &str, code: &str| {
+        out.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{code} = ")))
+    };
+    let srv = scripted(refused_rcpt());
+    let all = send(&srv, &["--explain", "all"]);
+    srv.finish();
+    let srv = scripted(refused_rcpt());
+    let errors = send(&srv, &[]);
+    srv.finish();
+    let srv = scripted(refused_rcpt());
+    let none = send(&srv, &["--explain", "none"]);
+    srv.finish();
+    for r in [&all, &errors, &none] {
+        assert_eq!(r.code, 24, "{}", r.all());
+    }
+    assert!(explained(&all.stdout, "220"), "{}", all.stdout);
+    assert!(explained(&all.stdout, "550"), "{}", all.stdout);
+    assert!(explained(&all.stdout, "5.1.1"), "{}", all.stdout);
+    assert!(!explained(&errors.stdout, "220"), "{}", errors.stdout);
+    assert!(explained(&errors.stdout, "550"), "{}", errors.stdout);
+    assert!(explained(&errors.stdout, "5.1.1"), "{}", errors.stdout);
+    assert!(!explained(&none.stdout, "550"), "{}", none.stdout);
+    assert!(!none.stdout.contains("hint:"), "{}", none.stdout);
+    assert!(none.stdout.contains("<** 550 5.1.1 No such user"));
+}
+
+#[test]
+fn no_hints_drops_the_prefixes() {
+    let srv = scripted(quit_after_helo());
+    let run = send(&srv, &["--no-hints", "-q", "helo"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.lines().any(|l| l == "EHLO client.test"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.lines().any(|l| l == "220 scripted.test ESMTP"));
+    for hint in ["=== ", " -> ", "<-  "] {
+        assert!(!run.stdout.contains(hint), "{hint:?} in {}", run.stdout);
+    }
+}
+
+fn has_escapes(r: &Run) -> bool {
+    r.all().contains('\u{1b}')
+}
+
+#[test]
+fn colour_only_when_asked_for_and_never_in_json() {
+    let send_env = |extra: &[&str], env: &[(&str, &str)]| {
+        let srv = scripted(refused_rcpt());
+        let mut args = send_args(&srv.server());
+        args.retain(|a| a != "--color" && a != "never");
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo_env(&refs, env);
+        srv.finish();
+        assert_eq!(run.code, 24, "{}", run.all());
+        run
+    };
+    // Pipes are not terminals: auto means no colour, NO_COLOR or not.
+    assert!(!has_escapes(&send_env(&[], &[])));
+    assert!(!has_escapes(&send_env(&[], &[("NO_COLOR", "1")])));
+    assert!(!has_escapes(&send_env(&["--color", "never"], &[])));
+    // always wins over NO_COLOR, on both streams.
+    let r = send_env(&["--color", "always"], &[("NO_COLOR", "1")]);
+    assert!(r.stdout.contains("\u{1b}["), "{}", r.stdout);
+    assert!(r.stderr.contains("\u{1b}["), "{}", r.stderr);
+    // CLICOLOR_FORCE turns auto on; NO_COLOR and --color never beat it.
+    assert!(has_escapes(&send_env(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!has_escapes(&send_env(
+        &["--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    )));
+    // --json: never colour, whatever was asked.
+    for (extra, env) in [
+        (&["--json", "--color", "always"][..], &[][..]),
+        (&["--json"][..], &[("CLICOLOR_FORCE", "1")][..]),
+    ] {
+        let r = send_env(extra, env);
+        assert!(!has_escapes(&r), "{extra:?}: {}", r.all());
+        for l in r.stdout.lines() {
+            serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! MX routing end to end (RFC 5321 §5.1, RFC 7505): the built `ehlo` resolves through the
+//! in-process fake DNS server (`ehlo::net::testutil::FakeDns`, `--dns-server 127.0.0.1:PORT`) and
+//! connects to scripted servers. MX hosts resolve to loopback addresses and `--port` points at the
+//! scripted server's port; 127.0.0.2 (loopback on Linux, but nothing listens there on that port)
+//! plays the dead first MX, so failover can be observed.
+
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::time::Duration;
+
+use ehlo::net::testutil::{FakeDns, RecordSpec};
+
+use crate::util::*;
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+/// Arguments for a send routed by MX (no `--server`) to `to`, through `dns`, on `port`.
+fn mx_args(dns: &str, port: u16, to: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "--dns-server",
+        dns,
+        "--port",
+        &port.to_string(),
+        "--to",
+        to,
+        "--from",
+        "sender@client.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--color",
+        "never",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_mx(dns: &str, port: u16, to: &str, extra: &[&str]) -> Run {
+    let args = mx_args(dns, port, to, extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ehlo(&refs)
+}
+
+/// A listener nobody is meant to reach: after the run, `accept` must find no connection.
+fn tripwire() -> TcpListener {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    l
+}
+
+fn untouched(l: &TcpListener) -> bool {
+    matches!(l.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[test]
+fn mx_hosts_are_tried_in_preference_order_with_failover() {
+    let srv = scripted(after_greet(accept_all()));
+    // Listed out of order on purpose: the preference decides, not the answer order.
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(20, "mx-good.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-dead.example.test".into()),
+        ),
+        ("mx-dead.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let port = srv.addr.port();
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &[]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("RCPT TO:<user@example.test>\r\n"), "{got}");
+    let out = run.all();
+    assert!(
+        out.contains(
+            "MX lookup for example.test: 10 mx-dead.example.test, 20 mx-good.example.test"
+        ),
+        "{out}"
+    );
+    // Both attempts are in the transcript, the dead one first (`***` errors go to stderr).
+    let dead = out
+        .find(&format!("Trying mx-dead.example.test:{port} (127.0.0.2)"))
+        .unwrap_or_else(|| panic!("no attempt on the first MX: {out}"));
+    let good = out
+        .find(&format!("Trying mx-good.example.test:{port} (127.0.0.1)"))
+        .unwrap_or_else(|| panic!("no attempt on the second MX: {out}"));
+    assert!(dead < good, "{out}");
+    assert!(
+        run.stderr.contains(&format!(
+            "Error connecting to mx-dead.example.test (127.0.0.2:{port})"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(out.contains("Connected to mx-good.example.test."), "{out}");
+}
+
+#[test]
+fn failover_also_covers_an_mx_whose_name_does_not_resolve() {
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(5, "missing.example.test".into()),
+        ),
+        ("example.test", RecordSpec::Mx(10, "mx.example.test".into())),
+        ("missing.example.test", RecordSpec::NxDomain),
+        ("mx.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@example.test", &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains("missing.example.test does not exist"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn every_mx_refusing_is_a_connect_failure_naming_the_domain() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.3"))),
+    ]);
+    let port = tripwire().local_addr().unwrap().port();
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains("127.0.0.2:"), "{out}");
+    assert!(out.contains("127.0.0.3:"), "{out}");
+    assert!(out.contains("any MX of example.test"), "{out}");
+}
+
+#[test]
+fn without_mx_the_domain_itself_is_the_implicit_mx() {
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(vec![("plain.test", RecordSpec::A(v4("127.0.0.1")))]);
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@plain.test", &[]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("RCPT TO:<user@plain.test>\r\n"), "{got}");
+    let out = run.all();
+    assert!(out.contains("implicit MX"), "{out}");
+    assert!(out.contains("Connected to plain.test."), "{out}");
+}
+
+#[test]
+fn the_last_recipient_domain_is_the_one_routed() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<a@elsewhere.test>"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<b@plain.test>"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]));
+    // elsewhere.test is absent (NXDOMAIN): looking it up would fail the run.
+    let (dns, _h) = FakeDns::start(vec![("plain.test", RecordSpec::A(v4("127.0.0.1")))]);
+    let run = run_mx(
+        &dns.to_string(),
+        srv.addr.port(),
+        "a@elsewhere.test,b@plain.test",
+        &[],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn a_null_mx_is_exit_two_with_no_connection_attempt() {
+    let trap = tripwire();
+    let (dns, _h) = FakeDns::start(vec![
+        ("null.test", RecordSpec::Mx(0, ".".into())),
+        // An address for the domain exists: a null MX must not fall back to it.
+        ("null.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let port = trap.local_addr().unwrap().port();
+    let run = run_mx(&dns.to_string(), port, "user@null.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("null.test publishes a null MX (RFC 7505): it accepts no mail"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("Trying"), "{}", run.all());
+    assert!(untouched(&trap), "a connection was attempted");
+
+    // The JSON summary says the same.
+    let run = run_mx(&dns.to_string(), port, "user@null.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.stdout.contains("\"connecting\""), "{}", run.stdout);
+    assert!(run.stdout.contains("RFC 7505"), "{}", run.stdout);
+    assert!(untouched(&trap), "a connection was attempted");
+}
+
+#[test]
+fn nxdomain_is_exit_two() {
+    let trap = tripwire();
+    let (dns, _h) = FakeDns::start(vec![("gone.test", RecordSpec::NxDomain)]);
+    let port = trap.local_addr().unwrap().port();
+    for to in ["user@gone.test", "user@absent-from-the-table.test"] {
+        let run = run_mx(&dns.to_string(), port, to, &[]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        let domain = to.split('@').nth(1).unwrap();
+        assert!(
+            run.stderr
+                .contains(&format!("{domain} does not exist (NXDOMAIN)")),
+            "{}",
+            run.stderr
+        );
+        // The reason comes first, on one line: the summary's (per-recipient lines follow it).
+        assert!(
+            run.stderr.starts_with(&format!(
+                "*** Result: failed (exit 2): {domain} does not exist (NXDOMAIN)\n"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(untouched(&trap));
+}
+
+#[test]
+fn servfail_is_exit_two() {
+    let (dns, _h) = FakeDns::start(vec![("broken.test", RecordSpec::ServFail)]);
+    let run = run_mx(&dns.to_string(), 9, "user@broken.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("DNS lookup of broken.test failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_dns_server_that_never_answers_is_exit_two_within_the_timeout() {
+    // Bound but never read: queries vanish.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = silent.local_addr().unwrap().to_string();
+    let args = mx_args(&dns, 9, "user@example.test", &[]);
+    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    // --timeout 1 caps each DNS query at 1 s (one retry): well under the 30 s test limit.
+    let t = refs.iter().position(|a| *a == "--timeout").unwrap();
+    refs[t + 1] = "1";
+    let run = ehlo_with(&refs, None, Duration::from_secs(15));
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.stderr.contains("DNS lookup of example.test failed"),
+        "{}",
+        run.stderr
+    );
+    drop(silent);
+}
+
+#[test]
+fn an_address_literal_recipient_bypasses_dns() {
+    let srv = scripted(after_greet(accept_all()));
+    // A DNS server that never answers: any query would fail the run.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = silent.local_addr().unwrap().to_string();
+    let run = run_mx(&dns, srv.addr.port(), "user@[127.0.0.1]", &[]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("RCPT TO:<user@[127.0.0.1]>\r\n"), "{got}");
+    assert!(!run.all().contains("lookup"), "{}", run.all());
+    assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
+}
+
+#[test]
+fn json_shows_the_failover_as_ordered_events() {
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let port = srv.addr.port();
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let routing: Vec<String> = lines
+        .iter()
+        .filter(|l| {
+            let t = l["type"].as_str().unwrap();
+            t.starts_with("dns_") || t.starts_with("connect")
+        })
+        .map(|l| {
+            let d = &l["data"];
+            let what = d["addr"]
+                .as_str()
+                .or(d["peer"].as_str())
+                .unwrap_or_else(|| d["name"].as_str().unwrap());
+            format!("{} {what}", l["type"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        routing,
+        [
+            "dns_query example.test".to_string(),
+            "dns_answer example.test".into(),
+            "dns_query a.example.test".into(),
+            "dns_answer a.example.test".into(),
+            format!("connecting 127.0.0.2:{port}"),
+            format!("connect_failed 127.0.0.2:{port}"),
+            "dns_query b.example.test".into(),
+            "dns_answer b.example.test".into(),
+            format!("connecting 127.0.0.1:{port}"),
+            format!("connected 127.0.0.1:{port}"),
+        ]
+    );
+    let mx = lines.iter().find(|l| l["type"] == "dns_answer").unwrap();
+    assert_eq!(
+        mx["data"]["records"],
+        serde_json::json!(["10 a.example.test", "20 b.example.test"])
+    );
+}
+
+#[test]
+fn every_address_of_an_mx_is_tried_and_family_flags_filter_them() {
+    let table = || {
+        vec![
+            ("dual.test", RecordSpec::Mx(10, "mx.dual.test".into())),
+            ("mx.dual.test", RecordSpec::Aaaa("::1".parse().unwrap())),
+            ("mx.dual.test", RecordSpec::A(v4("127.0.0.1"))),
+        ]
+    };
+    // Both families: ::1 first (nothing listens there on this port), then 127.0.0.1.
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(table());
+    let port = srv.addr.port();
+    let run = run_mx(&dns.to_string(), port, "user@dual.test", &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains(&format!("[::1]:{port}")), "{out}");
+    assert!(out.contains("Connected to mx.dual.test."), "{out}");
+
+    // -4: the IPv6 address is never tried.
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@dual.test", &["-4"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("::1"), "{}", run.all());
+
+    // -6: only ::1, which refuses: exit 2, and 127.0.0.1 (listening) is never touched.
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let run = run_mx(&dns.to_string(), port, "user@dual.test", &["-6"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.all().contains("(127.0.0.1)"), "{}", run.all());
+    assert!(untouched(&trap));
+}

@@ -1,0 +1,538 @@
+//! The client against `ehlo serve` (issue 6): both built binaries, talking over 127.0.0.1. Serve
+//! listens on port 0 and its `=== SMTP server listening on ADDR` line gives the port. Covers
+//! plain, STARTTLS and implicit TLS with a certificate given to serve (generated here with the
+//! openssl crate), AUTH PLAIN/LOGIN/CRAM-MD5, each fault injection against the exit code its
+//! phase maps to, Maildir/mbox storage byte-exact, a failed store answered 451, and the
+//! listener's own behaviour (--max-sessions, the non-loopback warning).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509NameBuilder};
+
+use crate::util::{Run, ehlo, isolate};
+
+/// A running `ehlo serve`; killed when dropped.
+struct Serve {
+    child: Child,
+    addr: String,
+    lines: mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Serve {
+    /// `ehlo serve --listen 127.0.0.1:0 --color never EXTRA…`, once it says where it listens.
+    fn start(extra: &[&str]) -> Serve {
+        Serve::start_on("127.0.0.1:0", extra)
+    }
+
+    fn start_on(listen: &str, extra: &[&str]) -> Serve {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        isolate(&mut cmd);
+        cmd.args(["serve", "--listen", listen, "--color", "never"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn ehlo serve");
+        let (tx, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut s = Serve {
+            child,
+            addr: String::new(),
+            lines,
+            seen: String::new(),
+        };
+        let line = s
+            .wait_for("listening on ", Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("serve never said where it listens:\n{}", s.seen));
+        let rest = &line[line.find("listening on ").unwrap() + "listening on ".len()..];
+        s.addr = rest
+            .split([',', ' '])
+            .next()
+            .expect("an address")
+            .to_string();
+        s
+    }
+
+    /// Read output until a line contains `needle`; that line.
+    fn wait_for(&mut self, needle: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Wait for serve to exit on its own (`--max-sessions`); its exit code and all its output.
+    fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not exit after its sessions:\n{}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader threads end at EOF, closing the channel.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The standard client arguments against `addr`, then `extra`.
+fn send(addr: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--server",
+        addr,
+        "--to",
+        "rcpt@serve.test",
+        "--from",
+        "sender@client.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--color",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    ehlo(&args)
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1, made with the openssl crate (not
+/// with ehlo's own generator), written as cert.pem / key.pem in `dir`.
+fn cert_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = b.build();
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&c, cert.to_pem().unwrap()).unwrap();
+    std::fs::write(&k, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (c, k)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// LF → CRLF (existing CRLFs kept), plus a final CRLF if missing: what a message given to
+/// `--data` becomes on the wire before dot-stuffing.
+fn wire_form(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'\n' && (i == 0 || text[i - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn maildir_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn plain_send_and_maildir_is_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let serve = Serve::start(&["--max-sessions", "1", "--maildir", s(&maildir)]);
+    let data = "Subject: serve test\n\n.leading dot\n..two dots\n.\nlast line";
+    let r = send(&serve.addr, &["--data", data]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains(" -> ..leading dot\n"), "{}", r.stdout);
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("MAIL FROM:<sender@client.test>"), "{out}");
+    assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
+
+    // What ehlo says it would send (--dump-mail), on the wire form, is what serve stored.
+    let dump = ehlo(&["-t", "rcpt@serve.test", "--data", data, "--dump-mail"]);
+    assert_eq!(dump.code, 0);
+    let files = maildir_files(&maildir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let stored = std::fs::read(&files[0]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&stored),
+        String::from_utf8_lossy(&wire_form(dump.stdout.as_bytes()))
+    );
+}
+
+#[test]
+fn mbox_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = dir.path().join("mail.mbox");
+    let serve = Serve::start(&["--max-sessions", "2", "--mbox", s(&mbox)]);
+    for body in ["first body", "From the second body"] {
+        let r = send(&serve.addr, &["--body", body]);
+        assert_eq!(r.code, 0, "{}", r.all());
+    }
+    let (_, out) = serve.finish();
+    let text = std::fs::read_to_string(&mbox).unwrap();
+    assert_eq!(
+        text.matches("\nFrom sender@client.test ").count()
+            + usize::from(text.starts_with("From sender@client.test ")),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("\nfirst body\n"), "{text}");
+    // mboxrd quoting of a body line starting with "From ".
+    assert!(text.contains("\n>From the second body\n"), "{text}");
+    assert!(!text.contains('\r'), "mbox uses LF line ends");
+    assert!(out.contains(s(&mbox)), "{out}");
+}
+
+#[test]
+fn starttls_with_a_given_certificate_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+    ]);
+    let r = send(&serve.addr, &["--tls", "--tls-ca-path", s(&cert)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("=== TLS started with cipher"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("passed CA verification"), "{}", r.stdout);
+    assert!(r.stdout.contains(" ~> MAIL FROM:"), "{}", r.stdout);
+    let (_, out) = serve.finish();
+    assert!(out.contains("TLS started"), "{out}");
+
+    // Without the CA the same certificate is refused (verification is on by default).
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+    ]);
+    let r = send(&serve.addr, &["--tls"]);
+    assert_eq!(r.code, 29, "{}", r.all());
+}
+
+#[test]
+fn implicit_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--tls-on-connect",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+    ]);
+    let r = send(
+        &serve.addr,
+        &["--tls-on-connect", "--tls-ca-path", s(&cert)],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("passed CA verification"), "{}", r.stdout);
+    // Everything, the banner included, went over TLS.
+    assert!(r.stdout.contains("<~  220 "), "{}", r.stdout);
+    serve.finish();
+}
+
+#[test]
+fn auth_mechanisms_after_starttls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "4",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+        "--user",
+        "alice:pw-s3cret",
+    ]);
+    for mech in ["PLAIN", "LOGIN", "CRAM-MD5"] {
+        let r = send(
+            &serve.addr,
+            &[
+                "--tls",
+                "--tls-ca-path",
+                s(&cert),
+                "-a",
+                mech,
+                "--auth-user",
+                "alice",
+                "--auth-password",
+                "pw-s3cret",
+            ],
+        );
+        assert_eq!(r.code, 0, "{mech}: {}", r.all());
+        assert!(
+            r.stdout.contains(&format!(" ~> AUTH {mech}")),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("<~  235 "), "{}", r.stdout);
+        assert!(!r.all().contains("pw-s3cret"), "{mech} leaked the password");
+    }
+    // A wrong password: exit 28.
+    let r = send(
+        &serve.addr,
+        &[
+            "--tls",
+            "--tls-ca-path",
+            s(&cert),
+            "-a",
+            "PLAIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "wrong",
+        ],
+    );
+    assert_eq!(r.code, 28, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert!(
+        !out.contains("pw-s3cret"),
+        "serve leaked the password:\n{out}"
+    );
+}
+
+#[test]
+fn auth_waits_for_starttls_unless_asked() {
+    let auth = [
+        "-a",
+        "PLAIN",
+        "--auth-user",
+        "alice",
+        "--auth-password",
+        "pw",
+        "--allow-plaintext-auth",
+    ];
+    // STARTTLS offered: no AUTH in the plain-text EHLO reply, so a required AUTH fails (28).
+    let serve = Serve::start(&["--max-sessions", "1", "--starttls", "--user", "alice:pw"]);
+    let r = send(&serve.addr, &auth);
+    assert_eq!(r.code, 28, "{}", r.all());
+    assert!(!r.stdout.contains("250-AUTH"), "{}", r.stdout);
+    serve.finish();
+    // --auth-before-tls: a client can test plain-text AUTH.
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--starttls",
+        "--user",
+        "alice:pw",
+        "--auth-before-tls",
+    ]);
+    let r = send(&serve.addr, &auth);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("<-  235 "), "{}", r.stdout);
+    serve.finish();
+}
+
+/// Run one send against `serve --fail SPEC` (plus `serve_extra`); the client's result.
+fn with_fault(spec: &str, serve_extra: &[&str], client_extra: &[&str]) -> (Run, String) {
+    let mut args = vec!["--max-sessions", "1", "--fail", spec];
+    args.extend_from_slice(serve_extra);
+    let serve = Serve::start(&args);
+    let r = send(&serve.addr, client_extra);
+    let (_, out) = serve.finish();
+    (r, out)
+}
+
+#[test]
+fn each_fault_gives_the_reply_it_names() {
+    let (r, _) = with_fault("rcpt=550:5.1.1", &[], &[]);
+    assert_eq!(r.code, 24, "{}", r.all());
+    assert!(
+        r.stdout.contains("550 5.1.1 Fault injected"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("5.1.1 = Bad destination mailbox address"),
+        "{}",
+        r.stdout
+    );
+
+    let (r, _) = with_fault("data=452", &[], &[]);
+    assert_eq!(r.code, 25, "{}", r.all());
+    assert!(r.stdout.contains("<** 452 Fault injected"), "{}", r.stdout);
+
+    let (r, _) = with_fault("dot=552:5.3.4", &[], &[]);
+    assert_eq!(r.code, 26, "{}", r.all());
+    assert!(
+        r.stdout.contains("552 5.3.4 Fault injected"),
+        "{}",
+        r.stdout
+    );
+
+    let (r, _) = with_fault("connect=421", &[], &[]);
+    assert_eq!(r.code, 21, "{}", r.all());
+    assert!(r.stdout.contains("421 Fault injected"), "{}", r.stdout);
+
+    let (r, _) = with_fault("mail=drop", &[], &[]);
+    assert_eq!(r.code, 6, "{}", r.all());
+    assert!(r.stdout.contains(" -> MAIL FROM:"), "{}", r.stdout);
+
+    let (r, _) = with_fault("banner=silent", &[], &["--timeout", "1"]);
+    assert_eq!(r.code, 21, "{}", r.all());
+    assert!(r.elapsed < Duration::from_secs(10), "{:?}", r.elapsed);
+
+    let (r, _) = with_fault("bare-lf", &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().to_ascii_lowercase().contains("bare lf"),
+        "the deviation is not reported:\n{}",
+        r.all()
+    );
+}
+
+#[test]
+fn trickled_replies_still_complete() {
+    // 50 ms per byte: the banner and the QUIT reply alone take ~3 s.
+    let (r, _) = with_fault("trickle=50", &[], &["-q", "banner"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("<-  220 "), "{}", r.stdout);
+    assert!(r.stdout.contains("<-  221 "), "{}", r.stdout);
+    // A whole transaction at 2 ms per byte.
+    let (r, _) = with_fault("trickle=2", &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("<-  250 2.0.0 Ok: queued as "),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn failed_store_is_451_not_250() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut serve = Serve::start(&["--max-sessions", "1", "--maildir", s(&maildir)]);
+    // Serve created tmp/new/cur at start; without `new` the delivery rename fails.
+    std::fs::remove_dir_all(maildir.join("new")).unwrap();
+    let r = send(&serve.addr, &[]);
+    assert_eq!(r.code, 26, "{}", r.all());
+    assert!(r.stdout.contains("451 4.3.0 "), "{}", r.stdout);
+    assert!(!r.stdout.contains("queued as"), "{}", r.stdout);
+    assert!(
+        serve
+            .wait_for("could not store", Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    serve.finish();
+}
+
+#[test]
+fn max_sessions_exits_after_one_session() {
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    let addr = serve.addr.clone();
+    let r = send(&addr, &["-q", "ehlo"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    // Nobody listens any more.
+    let r = send(&addr, &["-q", "banner", "--timeout", "2"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+}
+
+#[test]
+fn non_loopback_listen_warns() {
+    let mut serve = Serve::start_on("0.0.0.0:0", &[]);
+    assert!(
+        serve.seen.contains("not a loopback address")
+            || serve
+                .wait_for("not a loopback address", Duration::from_secs(5))
+                .is_some(),
+        "{}",
+        serve.seen
+    );
+    // The loopback default says nothing of the kind.
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    assert!(!serve.seen.contains("loopback"), "{}", serve.seen);
+}
