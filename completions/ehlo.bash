@@ -53,7 +53,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --port --li --local-interface --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --quit --quit-after --drop --da --drop-after --das --drop-after-send --config --no-config --dump-config --help --version serve demo repl replay help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --port --li --local-interface --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -64,6 +64,14 @@ _ehlo() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pipe)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -467,35 +475,147 @@ _ehlo() {
                     return 0
                     ;;
                 --quit-after)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "PROXY CONNECT FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
                     return 0
                     ;;
                 --quit)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "PROXY CONNECT FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
                     return 0
                     ;;
                 -q)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "PROXY CONNECT FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
                     return 0
                     ;;
                 --drop-after)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "CONNECT PROXY FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
                     return 0
                     ;;
                 --drop)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "CONNECT PROXY FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
                     return 0
                     ;;
                 --da)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "CONNECT PROXY FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
                     return 0
                     ;;
                 --drop-after-send)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "CONNECT PROXY FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
                     return 0
                     ;;
                 --das)
-                    COMPREPLY=($(compgen -W "CONNECT FIRST-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "CONNECT PROXY FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT DATA DOT" -- "${cur}"))
+                    return 0
+                    ;;
+                --dsn-notify)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dsn-ret)
+                    COMPREPLY=($(compgen -W "FULL HDRS" -- "${cur}"))
+                    return 0
+                    ;;
+                --dsn-envid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bdat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-destaddr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-destport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-login)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient-reverse-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xclient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-ident)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward-source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-family)
+                    COMPREPLY=($(compgen -W "TCP4 TCP6" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy-source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-source-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-dest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-dest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

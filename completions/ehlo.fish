@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= config= no-config dump-config h/help V/version
+    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -25,6 +25,8 @@ function __fish_ehlo_using_subcommand
 end
 
 complete -c ehlo -n "__fish_ehlo_needs_command" -s s -l server -d 'Server to connect to [default: MX of the last recipient\'s domain]' -r -f -a "(__fish_print_hostnames)"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l socket -d 'Speak SMTP/LMTP over a UNIX-domain socket instead of TCP' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l pipe -d 'Speak SMTP over a child process\'s stdin/stdout, e.g. "/usr/sbin/sendmail -bs"' -r -f -a "(__fish_complete_command)"
 complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: IP[:PORT]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l protocol -d 'Protocol variant (case-insensitive) [default: ESMTP]' -r -f -a "SMTP\t'HELO only'
@@ -87,15 +89,21 @@ errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
 complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "CONNECT\t'After connecting (the banner)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header'
+CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+XCLIENT\t'After XCLIENT'
+XCLIENT-HELO\t'After the EHLO that follows XCLIENT'
 TLS\t'After STARTTLS'
 HELO\t'After the last EHLO/HELO/LHLO'
 AUTH\t'After AUTH'
 MAIL\t'After MAIL FROM'
 RCPT\t'After the last RCPT TO'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after -l drop -l da -d 'Close the connection after this step\'s reply, without QUIT' -r -f -a "CONNECT\t'After connecting (the banner)'
+PROXY\t'After sending the PROXY header'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+XCLIENT\t'After XCLIENT'
+XCLIENT-HELO\t'After the EHLO that follows XCLIENT'
 TLS\t'After STARTTLS'
 HELO\t'After the last EHLO/HELO/LHLO'
 AUTH\t'After AUTH'
@@ -104,7 +112,10 @@ RCPT\t'After the last RCPT TO'
 DATA\t'After DATA'
 DOT\t'After the final dot'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after-send -l das -d 'Close the connection right after sending this step\'s command' -r -f -a "CONNECT\t'After connecting (the banner)'
+PROXY\t'After sending the PROXY header'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
+XCLIENT\t'After XCLIENT'
+XCLIENT-HELO\t'After the EHLO that follows XCLIENT'
 TLS\t'After STARTTLS'
 HELO\t'After the last EHLO/HELO/LHLO'
 AUTH\t'After AUTH'
@@ -112,6 +123,36 @@ MAIL\t'After MAIL FROM'
 RCPT\t'After the last RCPT TO'
 DATA\t'After DATA'
 DOT\t'After the final dot'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-ret -d 'DSN: RET= on MAIL (return the FULL message or only the HDRS in a failure report)' -r -f -a "FULL\t'The whole message'
+HDRS\t'Only the headers'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier, xtext-encoded, at most 100 characters)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l bdat -d 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-port -d 'XCLIENT PORT=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-proto -d 'XCLIENT PROTO= (SMTP or ESMTP)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destaddr -d 'XCLIENT DESTADDR=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destport -d 'XCLIENT DESTPORT=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-helo -d 'XCLIENT HELO=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-login -d 'XCLIENT LOGIN=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-reverse-name -d 'XCLIENT REVERSE_NAME=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient -d 'A raw XCLIENT argument string, sent as its own command (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-name -d 'XFORWARD NAME=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-addr -d 'XFORWARD ADDR=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-port -d 'XFORWARD PORT=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-proto -d 'XFORWARD PROTO=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-helo -d 'XFORWARD HELO=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-ident -d 'XFORWARD IDENT=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-source -d 'XFORWARD SOURCE= (LOCAL or REMOTE)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-version -d 'Send a PROXY protocol header of this version before the banner (exit 35 on bad values)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-family -d 'PROXY: address family [default: from --proxy-source]' -r -f -a "TCP4\t'TCP over IPv4'
+TCP6\t'TCP over IPv6'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: original client address' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
@@ -135,6 +176,14 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l json -d 'Print JSON Lines eve
 complete -c ehlo -n "__fish_ehlo_needs_command" -s n -l suppress-data -l n -d 'Print "N lines sent" instead of the message'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-raw-text -l raw -d 'Hex dump of every read and write'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-hints -l nth -d 'Drop the ===, ->, <- prefixes from transcript lines'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l smtputf8 -d 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l force-ext -d 'Use extensions the server does not advertise instead of failing'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-orcpt -d 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l requiretls -d 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on without XCLIENT when it is not offered or refused'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-no-verify -d 'Do not check XCLIENT attributes against the advertised list'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_* environment variables still apply)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-config -d 'Print the effective options (file, environment, command line), secrets redacted, and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -105,6 +105,7 @@ pub async fn run(format: Format) -> u8 {
     message.push_str("Message-Id: <demo@ehlo.test>\n\n");
     message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
     let cfg = SendConfig {
+        link: Default::default(),
         target: Target::Host {
             host: "localhost".into(),
             port,

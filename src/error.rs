@@ -4,6 +4,7 @@
 use crate::net::dns::DnsError;
 use crate::smtp::client::SessionError;
 use crate::smtp::event::Phase;
+use crate::smtp::ext::Extension;
 
 /// Exit code: everything worked (also stop points, `--dump-mail`).
 pub const EXIT_OK: u8 = 0;
@@ -15,9 +16,13 @@ pub const EXIT_CONNECT: u8 = 2;
 pub const EXIT_CLOSED: u8 = 6;
 /// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up.
 pub const EXIT_PREREQ: u8 = 10;
+/// Exit code: `--prdr` but the server does not advertise PRDR (swaks).
+pub const EXIT_PRDR: u8 = 30;
+/// Exit code: SMTPUTF8 needed but not advertised (swaks's unreleased `20-smtputf8` branch).
+pub const EXIT_SMTPUTF8: u8 = 31;
 
 /// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
-/// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, PROXY 35).
+/// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, EHLO after XCLIENT 34, PROXY 35).
 pub fn phase_exit_code(phase: Phase) -> u8 {
     match phase {
         Phase::Dns | Phase::Connect => EXIT_CONNECT,
@@ -27,6 +32,7 @@ pub fn phase_exit_code(phase: Phase) -> u8 {
         Phase::StartTls => 29,
         Phase::HeloAfterTls => 32,
         Phase::Xclient => 33,
+        Phase::HeloAfterXclient => 34,
         Phase::Auth => 28,
         Phase::Mail => 23,
         Phase::Rcpt => 24,
@@ -76,6 +82,9 @@ pub enum Error {
     /// A prerequisite could not be set up (OpenSSL context, runtime).
     #[error("{0}")]
     Prerequisite(String),
+    /// A PROXY protocol option is bad (swaks: "Error in PROXY option processing").
+    #[error("{0}")]
+    ProxyOption(String),
 }
 
 impl Error {
@@ -85,12 +94,21 @@ impl Error {
             Error::Usage(_) => EXIT_USAGE,
             Error::Dns(_) | Error::Connect { .. } => EXIT_CONNECT,
             Error::Timeout { phase, .. } => phase_exit_code(*phase),
+            Error::Session(SessionError::Extension {
+                extension: Extension::Prdr,
+                ..
+            }) => EXIT_PRDR,
+            Error::Session(SessionError::Extension {
+                extension: Extension::SmtpUtf8,
+                ..
+            }) => EXIT_SMTPUTF8,
             Error::Session(e) => match e.phase() {
                 Some(phase) if !e.is_unexpected_close() => phase_exit_code(phase),
                 _ => EXIT_CLOSED,
             },
             Error::Io { .. } => EXIT_CLOSED,
             Error::Prerequisite(_) => EXIT_PREREQ,
+            Error::ProxyOption(_) => phase_exit_code(Phase::Proxy),
         }
     }
 
@@ -104,6 +122,7 @@ impl Error {
             Error::Session(e) => e.label(),
             Error::Io { .. } => "io",
             Error::Prerequisite(_) => "prerequisite",
+            Error::ProxyOption(_) => "proxy",
         }
     }
 }

@@ -1686,3 +1686,324 @@ fn postfix_legacy_tls11_only_when_asked_and_said() {
     run.assert_exit(0);
     assert!(!run.all().contains("SECLEVEL"), "{}", run.dump());
 }
+
+// ------------------------------------------------------------------------------------------------
+// ESMTP extensions and transports (SMTPUTF8, 8BITMIME, DSN, CHUNKING, XCLIENT, --pipe, --socket)
+// ------------------------------------------------------------------------------------------------
+
+/// The MAIL line ehlo printed.
+fn mail_line(run: &Run) -> String {
+    run.stdout
+        .lines()
+        .find(|l| l.contains("MAIL FROM:"))
+        .unwrap_or_else(|| panic!("no MAIL line\n{}", run.dump()))
+        .to_string()
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_smtputf8_address_and_8bitmime_are_automatic() {
+    require_postfix_smtp();
+    let token = unique("utf8");
+    let subject = format!("Subject: {token}");
+    let body = format!("grüße aus {token}: 8-bit body");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        "jörg@ehlo.test",
+        "--header",
+        &subject,
+        "--body",
+        &body,
+    ]);
+    run.assert_exit(0);
+    let mail = mail_line(&run);
+    assert!(mail.contains("MAIL FROM:<jörg@ehlo.test>"), "{mail}");
+    assert!(mail.contains(" SMTPUTF8"), "{mail}");
+    assert!(mail.contains(" BODY=8BITMIME"), "{mail}");
+    assert!(mail.contains(" SIZE="), "{mail}");
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        text.contains("Return-Path: <jörg@ehlo.test>"),
+        "{}: UTF-8 sender not kept\n{text}",
+        path.display()
+    );
+    assert!(
+        contains_bytes(&stored, body.as_bytes()),
+        "8-bit body changed\n{text}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_dsn_success_report_reaches_the_sender() {
+    require_postfix_smtp();
+    let token = unique("dsn");
+    // The envelope id appears only in the DSN, never in the message itself.
+    let envid = format!("envid-{token}");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        LOCAL_RCPT,
+        "--header",
+        "Subject: dsn test",
+        "--dsn-notify",
+        "SUCCESS",
+        "--dsn-ret",
+        "HDRS",
+        "--dsn-envid",
+        &envid,
+        "--dsn-orcpt",
+    ]);
+    run.assert_exit(0);
+    let mail = mail_line(&run);
+    assert!(mail.contains(&format!("RET=HDRS ENVID={envid}")), "{mail}");
+    run.assert_contains(&format!(
+        "RCPT TO:<{LOCAL_RCPT}> NOTIFY=SUCCESS ORCPT=rfc822;{LOCAL_RCPT}"
+    ));
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &envid, DELIVERY_LIMIT);
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        text.contains("multipart/report") && text.contains("delivery-status"),
+        "{}: not a delivery status notification\n{text}",
+        path.display()
+    );
+    assert!(
+        text.contains("Action: delivered"),
+        "{}: not a success report\n{text}",
+        path.display()
+    );
+    assert!(
+        text.contains(&format!("Original-Recipient: rfc822;{LOCAL_RCPT}")),
+        "{}: ORCPT not reported back\n{text}",
+        path.display()
+    );
+}
+
+/// A deterministic "random" body: leading dots, lone dots, empty lines, long lines and 8-bit
+/// text, LF line ends (as the Maildir stores them).
+fn generated_8bit_body(token: &str) -> String {
+    let mut seed: u32 = 0x2545_f491;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let mut body = format!("first line {token}\n");
+    for i in 0..200 {
+        let line = match next() % 7 {
+            0 => ".".to_string(),
+            1 => format!(".leading dot {i}"),
+            2 => format!("..two dots {i}"),
+            3 => String::new(),
+            4 => "x".repeat(200 + (next() % 700) as usize),
+            5 => format!("äöü 8-bit ünïcödé {i} ✓"),
+            _ => format!("plain line {i} with a dot. in it"),
+        };
+        body.push_str(&line);
+        body.push('\n');
+    }
+    body.push_str("last line\n");
+    body
+}
+
+fn postfix_round_trip(tag: &str, extra: &[&str]) -> Run {
+    require_postfix_smtp();
+    let token = unique(tag);
+    let body = generated_8bit_body(&token);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("body.txt");
+    fs::write(&file, &body).expect("write body");
+    let body_arg = format!("@{}", file.display());
+    let mut args = vec![
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--body",
+        &body_arg,
+        "-n",
+    ];
+    args.extend_from_slice(extra);
+    let run = ehlo(&args);
+    run.assert_exit(0);
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        contains_bytes(&stored, body.as_bytes()),
+        "{}: body not byte-exact\n{}",
+        path.display(),
+        mismatch(&stored, body.as_bytes())
+    );
+    run
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_generated_body_round_trips_with_data() {
+    let run = postfix_round_trip("gen-data", &[]);
+    run.assert_contains(" -> DATA");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_generated_body_round_trips_with_bdat_chunks() {
+    let run = postfix_round_trip("gen-bdat", &["--bdat", "4096", "--pipeline"]);
+    run.assert_contains(" -> BDAT 4096\n");
+    run.assert_contains(" LAST");
+    assert!(!run.stdout.contains(" -> DATA"), "{}", run.dump());
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn pipe_through_postfix_sendmail_bs_delivers() {
+    require_postfix_smtp();
+    let token = unique("pipe");
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--pipe",
+        "/usr/sbin/sendmail -bs",
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("Connection closed with child process.");
+    wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+}
+
+/// aiosmtpd's LMTP on a UNIX socket (tests/interop/lmtp_server.py), killed when dropped.
+struct LmtpServer {
+    child: Child,
+    socket: PathBuf,
+    store: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl LmtpServer {
+    fn start() -> LmtpServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("lmtp.sock");
+        let store = dir.path().join("store");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/lmtp_server.py");
+        let child = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--dir")
+            .arg(&store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let mut s = LmtpServer {
+            child,
+            socket,
+            store,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::os::unix::net::UnixStream::connect(&s.socket).is_err() {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("LMTP listener exited early with {status} (is python3-aiosmtpd installed?)");
+            }
+            assert!(Instant::now() < deadline, "LMTP listener did not start");
+            thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+}
+
+impl Drop for LmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn socket_lmtp_to_aiosmtpd_reports_each_recipient() {
+    let lmtp = LmtpServer::start();
+    let token = unique("lmtp");
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--socket",
+        lmtp.socket.to_str().expect("utf-8 path"),
+        "--protocol",
+        "LMTP",
+        "--to",
+        "alice@ehlo.test,fail-bob@ehlo.test,carol@ehlo.test",
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+        "--json",
+    ]);
+    // One delivery refused: the end of data failed for someone (26), the summary says who.
+    run.assert_exit(26);
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().expect("summary")).expect("JSON summary");
+    let r = &summary["data"]["recipients"];
+    assert_eq!(r[0]["data_code"], 250, "{summary}");
+    assert_eq!(r[1]["data_code"], 550, "{summary}");
+    assert_eq!(r[1]["data_enhanced"], "5.1.1", "{summary}");
+    assert_eq!(r[2]["data_code"], 250, "{summary}");
+    assert_eq!(r[1]["status"], "perm_failed", "{summary}");
+    assert_eq!(r[2]["status"], "accepted", "{summary}");
+    let stored: Vec<Vec<u8>> = fs::read_dir(&lmtp.store)
+        .expect("store dir")
+        .flatten()
+        .filter_map(|e| fs::read(e.path()).ok())
+        .collect();
+    assert!(
+        stored.iter().any(|m| contains_bytes(m, token.as_bytes())),
+        "message not stored by the LMTP listener"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_xclient_changes_the_client_identity() {
+    require_postfix_smtp();
+    let token = unique("xclient");
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+        "--xclient-addr",
+        "192.0.2.77",
+        "--xclient-name",
+        "impersonated.example",
+        "--xclient-helo",
+        "xclient helo",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("XCLIENT ADDR=192.0.2.77 NAME=impersonated.example HELO=xclient+20helo");
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        text.contains("impersonated.example [192.0.2.77]"),
+        "{}: Received: does not show the XCLIENT identity\n{text}",
+        path.display()
+    );
+}

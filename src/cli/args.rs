@@ -141,6 +141,12 @@ pub struct SendArgs {
     /// Stop points.
     #[command(flatten)]
     pub stop: StopArgs,
+    /// ESMTP extensions (ext helper).
+    #[command(flatten)]
+    pub ext: ExtArgs,
+    /// XCLIENT, XFORWARD and PROXY (ext helper).
+    #[command(flatten)]
+    pub xclient: XclientArgs,
     /// Configuration layering (config file, environment).
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -157,6 +163,19 @@ pub struct TransportArgs {
     /// the MX of the last recipient's domain (a literal like user@[192.0.2.1] is used directly).
     #[arg(short = 's', long, value_name = "HOST[:PORT]", value_parser = parse_server, value_hint = ValueHint::Hostname)]
     pub server: Option<ServerSpec>,
+
+    // ----- other transports (ext helper) -----
+    /// Speak SMTP/LMTP over a UNIX-domain socket instead of TCP
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath,
+          conflicts_with_all = ["server", "pipe"])]
+    pub socket: Option<PathBuf>,
+
+    /// Speak SMTP over a child process's stdin/stdout, e.g. "/usr/sbin/sendmail -bs"
+    ///
+    /// The command runs through /bin/sh -c; its stderr goes to the terminal.
+    #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString,
+          conflicts_with = "server")]
+    pub pipe: Option<String>,
 
     /// Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]
     ///
@@ -633,8 +652,8 @@ pub struct OutputArgs {
 pub struct StopArgs {
     /// Send QUIT after this step's reply
     ///
-    /// Steps (case-insensitive): CONNECT (BANNER), FIRST-HELO (FIRST-EHLO, FIRST-LHLO),
-    /// TLS (STARTTLS), HELO (EHLO, LHLO), AUTH, MAIL (FROM), RCPT (TO). A stop before RCPT makes
+    /// Steps (case-insensitive): PROXY, CONNECT (BANNER), FIRST-HELO (FIRST-EHLO, FIRST-LHLO),
+    /// XCLIENT, XCLIENT-HELO, TLS (STARTTLS), HELO (EHLO, LHLO), AUTH, MAIL (FROM), RCPT (TO). A stop before RCPT makes
     /// --to unnecessary (but --server is then needed).
     #[arg(short = 'q', long, visible_alias = "quit", value_name = "STEP", ignore_case = true,
           conflicts_with_all = ["drop_after", "drop_after_send"])]
@@ -652,6 +671,178 @@ pub struct StopArgs {
     /// Steps as for --drop-after.
     #[arg(long, visible_alias = "das", value_name = "STEP", ignore_case = true)]
     pub drop_after_send: Option<StopPoint>,
+}
+
+/// ESMTP extensions: advertised → used; not advertised → an error with its own exit code, or
+/// sent anyway with --force-ext.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Extensions")]
+pub struct ExtArgs {
+    /// Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)
+    ///
+    /// Without this flag SMTPUTF8 is still used when an address or a header is not ASCII.
+    #[arg(long)]
+    pub smtputf8: bool,
+
+    /// Use extensions the server does not advertise instead of failing
+    #[arg(long)]
+    pub force_ext: bool,
+
+    /// DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY
+    #[arg(long, value_name = "WHEN", value_parser = parse_dsn_notify)]
+    pub dsn_notify: Option<String>,
+
+    /// DSN: RET= on MAIL (return the FULL message or only the HDRS in a failure report)
+    #[arg(long, value_name = "WHAT", value_enum, ignore_case = true)]
+    pub dsn_ret: Option<DsnRet>,
+
+    /// DSN: ENVID= on MAIL (envelope identifier, xtext-encoded, at most 100 characters)
+    #[arg(long, value_name = "ID")]
+    pub dsn_envid: Option<String>,
+
+    /// DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)
+    #[arg(long)]
+    pub dsn_orcpt: bool,
+
+    /// REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect
+    #[arg(long)]
+    pub requiretls: bool,
+
+    /// Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]
+    ///
+    /// No dot-stuffing and no end marker; exit 25 if CHUNKING is not offered.
+    #[arg(long, value_name = "SIZE", num_args = 0..=1, value_parser = parse_chunk_size)]
+    pub bdat: Option<Option<usize>>,
+
+    /// Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)
+    #[arg(long)]
+    pub prdr: bool,
+}
+
+/// `--dsn-ret` values (RFC 3461 §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DsnRet {
+    /// The whole message
+    #[value(name = "FULL")]
+    Full,
+    /// Only the headers
+    #[value(name = "HDRS")]
+    Hdrs,
+}
+
+/// XCLIENT and XFORWARD (Postfix), PROXY protocol (HAProxy).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
+pub struct XclientArgs {
+    /// XCLIENT ADDR= (the client address to impersonate)
+    #[arg(long, value_name = "IP")]
+    pub xclient_addr: Option<String>,
+    /// XCLIENT NAME= (the client's host name)
+    #[arg(long, value_name = "NAME")]
+    pub xclient_name: Option<String>,
+    /// XCLIENT PORT=
+    #[arg(long, value_name = "PORT")]
+    pub xclient_port: Option<String>,
+    /// XCLIENT PROTO= (SMTP or ESMTP)
+    #[arg(long, value_name = "PROTO")]
+    pub xclient_proto: Option<String>,
+    /// XCLIENT DESTADDR=
+    #[arg(long, value_name = "IP")]
+    pub xclient_destaddr: Option<String>,
+    /// XCLIENT DESTPORT=
+    #[arg(long, value_name = "PORT")]
+    pub xclient_destport: Option<String>,
+    /// XCLIENT HELO=
+    #[arg(long, value_name = "NAME")]
+    pub xclient_helo: Option<String>,
+    /// XCLIENT LOGIN=
+    #[arg(long, value_name = "USER")]
+    pub xclient_login: Option<String>,
+    /// XCLIENT REVERSE_NAME=
+    #[arg(long, value_name = "NAME")]
+    pub xclient_reverse_name: Option<String>,
+    /// A raw XCLIENT argument string, sent as its own command (repeatable)
+    #[arg(long, value_name = "ATTRS")]
+    pub xclient: Vec<String>,
+    /// Send XCLIENT before STARTTLS instead of after
+    #[arg(long)]
+    pub xclient_before_starttls: bool,
+    /// Carry on without XCLIENT when it is not offered or refused
+    #[arg(long)]
+    pub xclient_optional: bool,
+    /// Do not check XCLIENT attributes against the advertised list
+    #[arg(long)]
+    pub xclient_no_verify: bool,
+
+    /// XFORWARD NAME=
+    #[arg(long, value_name = "NAME")]
+    pub xforward_name: Option<String>,
+    /// XFORWARD ADDR=
+    #[arg(long, value_name = "IP")]
+    pub xforward_addr: Option<String>,
+    /// XFORWARD PORT=
+    #[arg(long, value_name = "PORT")]
+    pub xforward_port: Option<String>,
+    /// XFORWARD PROTO=
+    #[arg(long, value_name = "PROTO")]
+    pub xforward_proto: Option<String>,
+    /// XFORWARD HELO=
+    #[arg(long, value_name = "NAME")]
+    pub xforward_helo: Option<String>,
+    /// XFORWARD IDENT=
+    #[arg(long, value_name = "ID")]
+    pub xforward_ident: Option<String>,
+    /// XFORWARD SOURCE= (LOCAL or REMOTE)
+    #[arg(long, value_name = "WHERE")]
+    pub xforward_source: Option<String>,
+
+    /// Send a PROXY protocol header of this version before the banner (exit 35 on bad values)
+    #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub proxy_version: Option<u8>,
+    /// PROXY: address family [default: from --proxy-source]
+    #[arg(long, value_name = "FAMILY", value_enum, ignore_case = true)]
+    pub proxy_family: Option<ProxyFamilyArg>,
+    /// PROXY: original client address
+    #[arg(long, value_name = "IP")]
+    pub proxy_source: Option<String>,
+    /// PROXY: original client port
+    #[arg(long, value_name = "PORT")]
+    pub proxy_source_port: Option<String>,
+    /// PROXY: address the client connected to
+    #[arg(long, value_name = "IP")]
+    pub proxy_dest: Option<String>,
+    /// PROXY: port the client connected to
+    #[arg(long, value_name = "PORT")]
+    pub proxy_dest_port: Option<String>,
+    /// A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)
+    #[arg(
+        long,
+        value_name = "TEXT|base64:DATA",
+        conflicts_with = "proxy_version"
+    )]
+    pub proxy: Option<String>,
+}
+
+/// `--proxy-family` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyFamilyArg {
+    /// TCP over IPv4
+    #[value(name = "TCP4", alias = "INET")]
+    Tcp4,
+    /// TCP over IPv6
+    #[value(name = "TCP6", alias = "INET6")]
+    Tcp6,
+}
+
+fn parse_dsn_notify(s: &str) -> Result<String, String> {
+    crate::smtp::ext::parse_notify(s)
+}
+
+fn parse_chunk_size(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("the chunk size must be at least 1 octet".into()),
+        n => Ok(n),
+    }
 }
 
 // ---- Configuration layering (src/cli/layers.rs reads these before clap sees the merged argv) --
@@ -865,9 +1056,18 @@ pub enum StopPoint {
     /// After connecting (the banner)
     #[value(name = "CONNECT", alias = "BANNER")]
     Connect,
+    /// After sending the PROXY header
+    #[value(name = "PROXY")]
+    Proxy,
     /// After the first EHLO/HELO/LHLO
     #[value(name = "FIRST-HELO", aliases = ["FIRST-EHLO", "FIRST-LHLO"])]
     FirstHelo,
+    /// After XCLIENT
+    #[value(name = "XCLIENT")]
+    Xclient,
+    /// After the EHLO that follows XCLIENT
+    #[value(name = "XCLIENT-HELO", aliases = ["XCLIENT-EHLO", "XCLIENT-LHLO"])]
+    XclientHelo,
     /// After STARTTLS
     #[value(name = "TLS", alias = "STARTTLS")]
     Tls,
@@ -896,7 +1096,10 @@ impl StopPoint {
     pub fn at(self) -> StopAt {
         match self {
             StopPoint::Connect => StopAt::Connect,
+            StopPoint::Proxy => StopAt::Proxy,
             StopPoint::FirstHelo => StopAt::FirstHelo,
+            StopPoint::Xclient => StopAt::Xclient,
+            StopPoint::XclientHelo => StopAt::XclientHelo,
             StopPoint::Tls => StopAt::Tls,
             StopPoint::Helo => StopAt::Helo,
             StopPoint::Auth => StopAt::Auth,
@@ -916,8 +1119,11 @@ pub struct QuitPoint(pub StopPoint);
 impl ValueEnum for QuitPoint {
     fn value_variants<'a>() -> &'a [Self] {
         &[
+            QuitPoint(StopPoint::Proxy),
             QuitPoint(StopPoint::Connect),
             QuitPoint(StopPoint::FirstHelo),
+            QuitPoint(StopPoint::Xclient),
+            QuitPoint(StopPoint::XclientHelo),
             QuitPoint(StopPoint::Tls),
             QuitPoint(StopPoint::Helo),
             QuitPoint(StopPoint::Auth),

@@ -19,14 +19,17 @@ use crate::cli::message::{self, MessageContext, MessageSpec, Part};
 use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
+use crate::net::proxy::{ProxyAddrs, ProxyFamily};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{ColorChoice, Format, HumanOptions};
 use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
-    AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
+    AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
+    XclientPlan,
 };
 use crate::smtp::data::Fixup;
+use crate::smtp::ext::{Attribute, Dsn, Ret};
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +50,32 @@ pub enum Target {
     },
 }
 
+/// How the bytes travel (`--socket`, `--pipe`; TCP otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// TCP to `SendConfig::target`.
+    #[default]
+    Tcp,
+    /// A UNIX-domain socket.
+    Socket(std::path::PathBuf),
+    /// A child process's stdin/stdout (`/bin/sh -c COMMAND`).
+    Pipe(String),
+}
+
+/// Transport choice and what the driver writes before the banner.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    /// Which transport.
+    pub transport: Transport,
+    /// A PROXY protocol header to write first (HAProxy PROXY protocol v1/v2).
+    pub proxy: Option<Vec<u8>>,
+}
+
 /// Everything a one-shot send needs.
 #[derive(Debug, Clone)]
 pub struct SendConfig {
+    /// Transport and PROXY header (`target` is used for TCP only).
+    pub link: Link,
     /// Where to connect.
     pub target: Target,
     /// `-4` / `-6`.
@@ -498,8 +524,11 @@ fn stops_before_rcpt(stop: Option<Stop>) -> bool {
     stop.is_some_and(|s| {
         matches!(
             s.at,
-            StopAt::Connect
+            StopAt::Proxy
+                | StopAt::Connect
                 | StopAt::FirstHelo
+                | StopAt::Xclient
+                | StopAt::XclientHelo
                 | StopAt::Tls
                 | StopAt::Helo
                 | StopAt::Auth
@@ -517,6 +546,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         message: msg,
         output,
         stop,
+        ext: ext_args,
+        xclient: xclient_args,
         // Consumed by `cli::layers` before parsing (file, dump); nothing to validate here.
         config: _,
     } = a;
@@ -587,7 +618,20 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     } else {
         25
     };
+    let link_transport = match (&transport.socket, &transport.pipe) {
+        (Some(p), _) => Transport::Socket(p.clone()),
+        (None, Some(c)) if c.trim().is_empty() => {
+            return Err(usage("--pipe: the command is empty"));
+        }
+        (None, Some(c)) => Transport::Pipe(c.clone()),
+        (None, None) => Transport::Tcp,
+    };
     let target = match (&transport.server, rcpts.last()) {
+        // Not used to connect; names the peer for TLS (SNI, verification).
+        _ if link_transport != Transport::Tcp => Target::Host {
+            host: "localhost".into(),
+            port: default_port,
+        },
         (Some(ServerSpec { host, port }), _) => {
             if let Ok(ip) = host.parse::<IpAddr>() {
                 check_family("--server", family, ip)?;
@@ -652,8 +696,10 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         None => None,
         Some((requirement, mechanisms)) => {
             let (host, port) = match &target {
-                Target::Host { host, port } => (Some(host.clone()), Some(*port)),
-                Target::Mx { .. } => (None, None),
+                Target::Host { host, port } if link_transport == Transport::Tcp => {
+                    (Some(host.clone()), Some(*port))
+                }
+                _ => (None, None),
             };
             // --dump-mail sends nothing: no question, no prompt.
             if !msg.dump_mail && !encrypted && !auth.allow_plaintext_auth {
@@ -784,9 +830,34 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         fixup,
         pipeline: envelope.pipeline,
         stop,
+        ext: ext_plan(
+            &ext_args,
+            &xclient_args,
+            protocol,
+            starttls,
+            tls_on_connect,
+            stop,
+        )?,
     };
+    let link = Link {
+        transport: link_transport,
+        proxy: proxy_header(&xclient_args)?,
+    };
+    if matches!(
+        stop,
+        Some(Stop {
+            at: StopAt::Proxy,
+            ..
+        })
+    ) && link.proxy.is_none()
+    {
+        return Err(usage(
+            "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
+        ));
+    }
 
     Ok(SendConfig {
+        link,
         target,
         family,
         local: transport.local_interface,
@@ -967,6 +1038,200 @@ fn part_of(p: &PartArg, env: &Environment) -> Result<Part, Error> {
         filename,
         content,
     })
+}
+
+/// The extension flags → [`ExtPlan`] (cross-flag rules only; the session checks the server).
+fn ext_plan(
+    a: &crate::cli::args::ExtArgs,
+    x: &crate::cli::args::XclientArgs,
+    protocol: Protocol,
+    starttls: StartTls,
+    tls_on_connect: bool,
+    stop: Option<Stop>,
+) -> Result<ExtPlan, Error> {
+    if let Some(e) = &a.dsn_envid
+        && (e.is_empty() || e.chars().count() > 100)
+    {
+        return Err(usage(
+            "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
+        ));
+    }
+    if a.requiretls && !a.force_ext && starttls != StartTls::Required && !tls_on_connect {
+        return Err(usage(
+            "--requiretls: REQUIRETLS needs TLS (RFC 8689): add --tls or --tls-on-connect",
+        ));
+    }
+    if a.prdr && protocol == Protocol::Lmtp {
+        return Err(usage(
+            "--prdr: LMTP already gives one reply per recipient; PRDR is for SMTP",
+        ));
+    }
+    let attr = |name: &str, flag: &str, v: &Option<String>| -> Result<Option<Attribute>, Error> {
+        match v {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Err(usage(format!("{flag}: the value is empty"))),
+            Some(v) => Ok(Some(Attribute {
+                name: name.into(),
+                value: v.clone(),
+            })),
+        }
+    };
+    let attrs: Vec<Attribute> = [
+        attr("ADDR", "--xclient-addr", &x.xclient_addr)?,
+        attr("NAME", "--xclient-name", &x.xclient_name)?,
+        attr("PORT", "--xclient-port", &x.xclient_port)?,
+        attr("PROTO", "--xclient-proto", &x.xclient_proto)?,
+        attr("HELO", "--xclient-helo", &x.xclient_helo)?,
+        attr("LOGIN", "--xclient-login", &x.xclient_login)?,
+        attr("DESTADDR", "--xclient-destaddr", &x.xclient_destaddr)?,
+        attr("DESTPORT", "--xclient-destport", &x.xclient_destport)?,
+        attr(
+            "REVERSE_NAME",
+            "--xclient-reverse-name",
+            &x.xclient_reverse_name,
+        )?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for r in &x.xclient {
+        no_line_break("--xclient", r)?;
+        if r.trim().is_empty() {
+            return Err(usage("--xclient: the attribute string is empty"));
+        }
+    }
+    let xclient = if attrs.is_empty() && x.xclient.is_empty() {
+        if x.xclient_before_starttls || x.xclient_optional || x.xclient_no_verify {
+            return Err(usage(
+                "--xclient-before-starttls/--xclient-optional/--xclient-no-verify: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...)",
+            ));
+        }
+        None
+    } else {
+        Some(XclientPlan {
+            attrs,
+            raw: x.xclient.clone(),
+            before_starttls: x.xclient_before_starttls,
+            optional: x.xclient_optional,
+            no_verify: x.xclient_no_verify,
+        })
+    };
+    if xclient.is_none()
+        && matches!(
+            stop,
+            Some(Stop {
+                at: StopAt::Xclient | StopAt::XclientHelo,
+                ..
+            })
+        )
+    {
+        return Err(usage(
+            "stop point XCLIENT/XCLIENT-HELO: no XCLIENT attributes given",
+        ));
+    }
+    let xforward: Vec<Attribute> = [
+        attr("NAME", "--xforward-name", &x.xforward_name)?,
+        attr("ADDR", "--xforward-addr", &x.xforward_addr)?,
+        attr("PORT", "--xforward-port", &x.xforward_port)?,
+        attr("PROTO", "--xforward-proto", &x.xforward_proto)?,
+        attr("HELO", "--xforward-helo", &x.xforward_helo)?,
+        attr("IDENT", "--xforward-ident", &x.xforward_ident)?,
+        attr("SOURCE", "--xforward-source", &x.xforward_source)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(ExtPlan {
+        smtputf8: a.smtputf8,
+        dsn: Dsn {
+            notify: a.dsn_notify.clone(),
+            ret: a.dsn_ret.map(|r| match r {
+                crate::cli::args::DsnRet::Full => Ret::Full,
+                crate::cli::args::DsnRet::Hdrs => Ret::Hdrs,
+            }),
+            envid: a.dsn_envid.clone(),
+            orcpt: a.dsn_orcpt,
+        },
+        requiretls: a.requiretls,
+        bdat: a.bdat.map(|s| s.unwrap_or(0)),
+        prdr: a.prdr,
+        xclient,
+        xforward,
+        force: a.force_ext,
+    })
+}
+
+/// The PROXY header to send before the banner, if any. Bad values are exit 35 (swaks's "Error
+/// in PROXY option processing"), not 1.
+fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Error> {
+    let bad = |m: String| Error::ProxyOption(m);
+    if let Some(raw) = &x.proxy {
+        if let Some(b64) = raw.strip_prefix("base64:") {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| bad(format!("--proxy: not valid base64: {e}")))?;
+            if bytes.is_empty() {
+                return Err(bad("--proxy: the header is empty".into()));
+            }
+            return Ok(Some(bytes));
+        }
+        let text = raw.trim_end_matches(['\r', '\n']);
+        if text.is_empty() || text.contains(['\r', '\n']) {
+            return Err(bad(
+                "--proxy: give one non-empty line (or base64:DATA for binary)".into(),
+            ));
+        }
+        return Ok(Some(format!("{text}\r\n").into_bytes()));
+    }
+    let given = x.proxy_family.is_some()
+        || x.proxy_source.is_some()
+        || x.proxy_source_port.is_some()
+        || x.proxy_dest.is_some()
+        || x.proxy_dest_port.is_some();
+    let Some(version) = x.proxy_version else {
+        if given {
+            return Err(bad(
+                "--proxy-source/--proxy-dest/...: need --proxy-version 1 or 2".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let ip = |flag: &str, v: &Option<String>| -> Result<IpAddr, Error> {
+        let v = v
+            .as_deref()
+            .ok_or_else(|| bad(format!("--proxy-version: {flag} is required")))?;
+        v.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| bad(format!("{flag}: '{v}' is not an IP address")))
+    };
+    let port = |flag: &str, v: &Option<String>| -> Result<u16, Error> {
+        let v = v
+            .as_deref()
+            .ok_or_else(|| bad(format!("--proxy-version: {flag} is required")))?;
+        v.trim()
+            .parse()
+            .map_err(|_| bad(format!("{flag}: '{v}' is not a port number (0-65535)")))
+    };
+    let source = ip("--proxy-source", &x.proxy_source)?;
+    let addrs = ProxyAddrs {
+        family: match x.proxy_family {
+            Some(crate::cli::args::ProxyFamilyArg::Tcp4) => ProxyFamily::Tcp4,
+            Some(crate::cli::args::ProxyFamilyArg::Tcp6) => ProxyFamily::Tcp6,
+            None if source.is_ipv4() => ProxyFamily::Tcp4,
+            None => ProxyFamily::Tcp6,
+        },
+        source,
+        source_port: port("--proxy-source-port", &x.proxy_source_port)?,
+        dest: ip("--proxy-dest", &x.proxy_dest)?,
+        dest_port: port("--proxy-dest-port", &x.proxy_dest_port)?,
+    };
+    addrs
+        .check()
+        .map_err(|e| bad(format!("--proxy-family: {e}")))?;
+    Ok(Some(if version == 1 { addrs.v1() } else { addrs.v2() }))
 }
 
 #[cfg(test)]
@@ -1819,5 +2084,67 @@ mod tests {
                 ..HumanOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn extension_and_transport_flags() {
+        let c = send(&["-t", "a@x.test", "-s", "h"]);
+        assert_eq!(c.link.transport, Transport::Tcp);
+        assert!(c.plan.ext.bdat.is_none() && c.plan.ext.dsn.is_empty());
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--socket",
+            "/run/lmtp.sock",
+            "--bdat",
+            "--dsn-notify",
+            "failure,delay",
+            "--dsn-ret",
+            "full",
+            "--prdr",
+            "--smtputf8",
+            "--force-ext",
+            "--requiretls",
+        ]);
+        assert_eq!(c.link.transport, Transport::Socket("/run/lmtp.sock".into()));
+        assert_eq!(c.plan.ext.bdat, Some(0));
+        assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
+        assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
+        assert!(c.plan.ext.prdr && c.plan.ext.smtputf8 && c.plan.ext.force);
+        assert!(
+            c.plan.ext.requiretls,
+            "allowed without TLS under --force-ext"
+        );
+        assert_eq!(
+            send(&["-t", "a@x.test", "--bdat", "64K"]).plan.ext.bdat,
+            Some(65536)
+        );
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--pipe",
+            "sendmail -bs",
+            "--xclient-name",
+            "n",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient",
+            "LOGIN=u",
+            "--xforward-helo",
+            "h",
+        ]);
+        assert_eq!(c.link.transport, Transport::Pipe("sendmail -bs".into()));
+        let x = c.plan.ext.xclient.unwrap();
+        let names: Vec<_> = x.attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
+        assert_eq!(x.raw, ["LOGIN=u"]);
+        assert_eq!(c.plan.ext.xforward[0].name, "HELO");
+        let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
+        assert_eq!(c.link.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
+        assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
+        assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
+        assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
+        assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
+        assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
     }
 }

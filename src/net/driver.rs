@@ -1,6 +1,7 @@
-//! The async driver: resolves and opens the transport (MX failover), pumps bytes between it and
-//! `smtp::client::Session` under per-phase timeouts, performs the TLS upgrade when the session
-//! asks, and hands every event to the one renderer. Protocol decisions stay in the session.
+//! The async driver: resolves and opens the transport (TCP with MX failover, a UNIX-domain
+//! socket, or a child process's stdin/stdout), writes a PROXY header if asked, pumps bytes between
+//! it and `smtp::client::Session` under per-phase timeouts, performs the TLS upgrade when the
+//! session asks, and hands every event to the one renderer. Protocol decisions stay in the session.
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -11,20 +12,28 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
-use crate::cli::config::{SendConfig, Target};
+use crate::cli::config::{SendConfig, Target, Transport};
 use crate::error::Error;
 use crate::net::dns::{MxAnswer, Resolver};
 use crate::net::{connect, tls};
 use crate::render::Renderer;
 use crate::smtp::client::{Action, Session, SessionError};
-use crate::smtp::event::{Event, Phase, PhaseTiming, Summary};
+use crate::smtp::event::{Event, Phase, PhaseTiming, SentKind, Summary};
 
-/// A connected transport: plain TCP, or TLS over TCP.
+/// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A connected transport: plain TCP, TLS over TCP, or either over another stream.
 pub enum Conn {
     /// Plain text.
     Plain(TcpStream),
     /// After STARTTLS or with implicit TLS.
     Tls(Box<SslStream<TcpStream>>),
+    /// Plain text over a `--socket` or `--pipe` stream.
+    Other(Box<dyn Stream>),
+    /// TLS over a `--socket` or `--pipe` stream.
+    OtherTls(Box<SslStream<Box<dyn Stream>>>),
 }
 
 impl AsyncRead for Conn {
@@ -36,6 +45,8 @@ impl AsyncRead for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Conn::Other(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::OtherTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -49,18 +60,24 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::Other(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::OtherTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_flush(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::Other(s) => Pin::new(s).poll_flush(cx),
+            Conn::OtherTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Conn::Other(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::OtherTls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -156,23 +173,148 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
         a.credentials.nonce = nonce();
     }
     state.recipients = Session::new(cfg.plan.clone()).recipients().to_vec();
-    let (host, tcp) = open(&cfg, out).await?;
-    state.server = tcp.peer_addr().ok().map(|a| format!("{host} [{a}]"));
+    let (host, mut conn, mut child) = match &cfg.link.transport {
+        Transport::Tcp => {
+            let (host, tcp) = open(&cfg, out).await?;
+            state.server = tcp.peer_addr().ok().map(|a| format!("{host} [{a}]"));
+            (host, Conn::Plain(tcp), None)
+        }
+        Transport::Socket(path) => {
+            let t0 = Instant::now();
+            let shown = path.display().to_string();
+            out.emit(Event::Connecting {
+                host: shown.clone(),
+                addr: shown.clone(),
+            });
+            let fut = tokio::net::UnixStream::connect(path);
+            let r = if cfg.connect_timeout.is_zero() {
+                fut.await
+            } else {
+                tokio::time::timeout(cfg.connect_timeout, fut)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "connect timed out",
+                        ))
+                    })
+            };
+            let sock = r.map_err(|e| Error::Connect {
+                target: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            out.emit(Event::Connected {
+                host: shown.clone(),
+                peer: format!("unix:{shown}"),
+                local: String::new(),
+            });
+            out.timing(Phase::Connect, t0.elapsed());
+            state.server = Some(format!("unix:{shown}"));
+            ("localhost".to_string(), Conn::Other(Box::new(sock)), None)
+        }
+        Transport::Pipe(command) => {
+            let t0 = Instant::now();
+            out.emit(Event::Connecting {
+                host: format!("pipe to {command}"),
+                addr: String::new(),
+            });
+            let mut child = tokio::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(command)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| Error::Connect {
+                    target: format!("child process '{command}'"),
+                    reason: e.to_string(),
+                })?;
+            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                return Err(Error::Connect {
+                    target: format!("child process '{command}'"),
+                    reason: "no stdin/stdout pipe".into(),
+                });
+            };
+            let pid = child.id().unwrap_or_default();
+            out.emit(Event::Connected {
+                host: format!("child process '{command}'"),
+                peer: format!("pid {pid}"),
+                local: String::new(),
+            });
+            out.timing(Phase::Connect, t0.elapsed());
+            state.server = Some(format!("pipe:{command}"));
+            let joined = tokio::io::join(stdout, stdin);
+            (
+                "localhost".to_string(),
+                Conn::Other(Box::new(joined)),
+                Some(child),
+            )
+        }
+    };
     let connected_at = Instant::now();
+    // PROXY protocol: before anything else, TLS included (HAProxy PROXY protocol §2).
+    if let Some(header) = &cfg.link.proxy {
+        let v2 = header.starts_with(&crate::net::proxy::PROXY_V2_SIGNATURE);
+        let text = if v2 {
+            use base64::Engine;
+            format!(
+                "PROXY v2 header (base64): {}",
+                base64::engine::general_purpose::STANDARD.encode(header)
+            )
+        } else {
+            String::from_utf8_lossy(header)
+                .trim_end_matches("\r\n")
+                .to_string()
+        };
+        out.emit(Event::Sent {
+            text,
+            kind: SentKind::Proxy,
+            bytes: header.len(),
+            lines: 1,
+            tls: false,
+            expected: true,
+            redacted: false,
+            phase: Phase::Proxy,
+        });
+        if raw_wanted(&cfg) {
+            out.emit(Event::RawSent {
+                bytes: crate::smtp::event::Bytes(header.clone()),
+            });
+        }
+        io_timeout(cfg.timeout, Phase::Proxy, conn.write_all(header)).await?;
+        io_timeout(cfg.timeout, Phase::Proxy, conn.flush()).await?;
+    }
     let mut session = Session::new(cfg.plan.clone());
     session.set_raw_events(raw_wanted(&cfg));
-    let conn = if cfg.plan.tls_on_connect {
-        match handshake(tcp, &host, &cfg, out).await {
-            Ok((s, version)) => {
+    if cfg.plan.tls_on_connect && !session.is_closed() {
+        conn = match conn {
+            Conn::Plain(tcp) => {
+                let (s, version) = handshake(tcp, &host, &cfg, out).await?;
                 state.tls = Some(version);
                 Conn::Tls(Box::new(s))
             }
-            Err(e) => return Err(e),
-        }
-    } else {
-        Conn::Plain(tcp)
-    };
+            Conn::Other(stream) => {
+                let (s, version) = handshake(stream, &host, &cfg, out).await?;
+                state.tls = Some(version);
+                Conn::OtherTls(Box::new(s))
+            }
+            tls => tls,
+        };
+    }
     let result = pump(conn, &mut session, &host, &cfg, out, state, connected_at).await;
+    if let Some(child) = child.as_mut() {
+        // stdin is closed with the connection: give the child a moment to exit, then kill it.
+        match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
+            Ok(Ok(status)) if !status.success() => out.emit(Event::Info {
+                message: format!("child process exited with {status}"),
+            }),
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill().await;
+            }
+        }
+    }
     state.recipients = session.recipients().to_vec();
     state.message_accepted = session.message_accepted();
     result?;
@@ -308,12 +450,12 @@ async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStre
 }
 
 /// TLS handshake under the timeout, with the evidence rendered. Returns the stream and version.
-async fn handshake(
-    tcp: TcpStream,
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    tcp: S,
     host: &str,
     cfg: &SendConfig,
     out: &mut Output<'_>,
-) -> Result<(SslStream<TcpStream>, String), Error> {
+) -> Result<(SslStream<S>, String), Error> {
     for note in cfg.tls.notes() {
         out.emit(Event::Info { message: note });
     }
@@ -445,15 +587,23 @@ async fn pump(
         }
         match session.poll_action() {
             Some(Action::StartTls) => {
-                let Conn::Plain(tcp) = conn else {
-                    return Err(Error::Session(SessionError::Tls(
-                        "STARTTLS asked for on a connection that is already TLS".into(),
-                    )));
+                let upgraded = match conn {
+                    Conn::Plain(tcp) => handshake(tcp, host, cfg, out)
+                        .await
+                        .map(|(s, v)| (Conn::Tls(Box::new(s)), v)),
+                    Conn::Other(stream) => handshake(stream, host, cfg, out)
+                        .await
+                        .map(|(s, v)| (Conn::OtherTls(Box::new(s)), v)),
+                    Conn::Tls(_) | Conn::OtherTls(_) => {
+                        return Err(Error::Session(SessionError::Tls(
+                            "STARTTLS asked for on a connection that is already TLS".into(),
+                        )));
+                    }
                 };
-                match handshake(tcp, host, cfg, out).await {
-                    Ok((s, version)) => {
+                match upgraded {
+                    Ok((c, version)) => {
                         state.tls = Some(version);
-                        conn = Conn::Tls(Box::new(s));
+                        conn = c;
                         session.tls_established();
                     }
                     Err(Error::Session(SessionError::Tls(reason))) => {

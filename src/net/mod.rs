@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod dns;
 pub mod driver;
+pub mod proxy;
 #[doc(hidden)]
 pub mod testutil;
 pub mod tls;

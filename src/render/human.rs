@@ -48,6 +48,16 @@ pub struct Human {
     held: VecDeque<(Stream, String)>,
     held_bytes: usize,
     held_dropped: usize,
+    /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
+    /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
+    peer_kind: PeerKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PeerKind {
+    Remote,
+    Socket,
+    Child,
 }
 
 impl Human {
@@ -82,6 +92,7 @@ impl Human {
             held: VecDeque::new(),
             held_bytes: 0,
             held_dropped: 0,
+            peer_kind: PeerKind::Remote,
         }
     }
 
@@ -404,10 +415,10 @@ impl Human {
             format!("Result: failed (exit {}): {}", s.exit_code, escape_str(why))
         };
         self.line(stream, hint, &head, role, !ok);
-        let any_failed = s
-            .recipients
-            .iter()
-            .any(|r| r.status != RcptStatus::Accepted);
+        let any_failed = s.recipients.iter().any(|r| {
+            r.status != RcptStatus::Accepted
+                || r.data_code.is_some_and(|c| !(200..300).contains(&c))
+        });
         if s.recipients.len() > 1 || any_failed {
             for r in &s.recipients {
                 let status = match r.status {
@@ -427,6 +438,20 @@ impl Human {
                 .collect();
                 if !reply.is_empty() {
                     let _ = write!(text, " ({})", reply.join(" "));
+                }
+                // LMTP / PRDR: the recipient's own reply after the content.
+                if let Some(code) = r.data_code
+                    && (r.code != Some(code) || r.text != r.data_text)
+                {
+                    let after: Vec<String> = [
+                        Some(code.to_string()),
+                        r.data_enhanced.as_deref().map(escape_str),
+                        r.data_text.as_deref().map(escape_str),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    let _ = write!(text, ", message: {}", after.join(" "));
                 }
                 let role = match (ok, r.status) {
                     (true, RcptStatus::Accepted) => Role::Info,
@@ -470,7 +495,14 @@ impl Renderer for Human {
                 let text = trying(host, addr);
                 self.info(&text);
             }
-            Event::Connected { host, .. } => {
+            Event::Connected { host, peer, .. } => {
+                self.peer_kind = if peer.starts_with("pid ") {
+                    PeerKind::Child
+                } else if peer.starts_with("unix:") {
+                    PeerKind::Socket
+                } else {
+                    PeerKind::Remote
+                };
                 self.info(&format!("Connected to {}.", escape_str(host)));
             }
             Event::ConnectFailed { host, addr, reason } => {
@@ -524,10 +556,18 @@ impl Renderer for Human {
                 self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
             }
             Event::Timing { phase, ms } => self.timing(*phase, *ms),
-            Event::Closed { expected: true } => self.info("Connection closed with remote host."),
-            Event::Closed { expected: false } => {
-                self.error("Remote host closed connection unexpectedly.");
+            Event::Closed { expected: true } => {
+                if self.peer_kind == PeerKind::Child {
+                    self.info("Connection closed with child process.");
+                } else {
+                    self.info("Connection closed with remote host.");
+                }
             }
+            Event::Closed { expected: false } => match self.peer_kind {
+                PeerKind::Remote => self.error("Remote host closed connection unexpectedly."),
+                PeerKind::Socket => self.error("Socket closed connection unexpectedly."),
+                PeerKind::Child => self.error("Child process closed connection unexpectedly."),
+            },
             Event::Summary(s) => self.summary(s),
             // The server's point of view (`ehlo serve`): commands come in, replies go out.
             Event::ClientCommand { text, tls, .. } => {
@@ -1466,6 +1506,9 @@ mod tests {
                 code: Some(250),
                 enhanced: Some("2.1.5".into()),
                 text: Some("Ok".into()),
+                data_code: None,
+                data_enhanced: None,
+                data_text: None,
             }],
             ..Default::default()
         };
@@ -1483,6 +1526,9 @@ mod tests {
                     code: Some(550),
                     enhanced: Some("5.1.1".into()),
                     text: Some("no such user".into()),
+                    data_code: None,
+                    data_enhanced: None,
+                    data_text: None,
                 },
                 RecipientResult {
                     address: "b@example.net".into(),
@@ -1490,6 +1536,9 @@ mod tests {
                     code: None,
                     enhanced: None,
                     text: None,
+                    data_code: None,
+                    data_enhanced: None,
+                    data_text: None,
                 },
             ],
             ..Default::default()

@@ -280,6 +280,9 @@ mod tests {
                     code: Some(550),
                     enhanced: Some("5.1.1".into()),
                     text: Some("no such user".into()),
+                    data_code: None,
+                    data_enhanced: None,
+                    data_text: None,
                 }],
                 ..Default::default()
             }),

@@ -10,6 +10,7 @@ use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
+use crate::smtp::ext::{self, Attribute, Dsn, Extension};
 use crate::smtp::reply::{Limits, Reply, ReplyParser};
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
@@ -81,10 +82,16 @@ pub enum StopKind {
 /// Stop points (swaks.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopAt {
+    /// Right after the PROXY header (before the banner).
+    Proxy,
     /// After the connection is open (before reading the banner for drop-after-send).
     Connect,
     /// After the first EHLO/HELO.
     FirstHelo,
+    /// After XCLIENT's reply.
+    Xclient,
+    /// After the EHLO that follows XCLIENT.
+    XclientHelo,
     /// After STARTTLS.
     Tls,
     /// After the last EHLO/HELO (after TLS when TLS is used).
@@ -139,6 +146,46 @@ pub struct Plan {
     pub pipeline: bool,
     /// Where to stop early.
     pub stop: Option<Stop>,
+    /// ESMTP extensions to use.
+    pub ext: ExtPlan,
+}
+
+/// Which ESMTP extensions to use (advertised → used; not advertised → an error, or sent anyway
+/// with `force`). SIZE (RFC 1870) and 8BITMIME (RFC 6152) need no flag: `SIZE=` goes out
+/// whenever it is advertised and `BODY=8BITMIME` whenever the content has 8-bit bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ExtPlan {
+    /// `--smtputf8`: add `SMTPUTF8` (RFC 6531 §3.4) even when no address or header needs it.
+    pub smtputf8: bool,
+    /// DSN parameters (RFC 3461).
+    pub dsn: Dsn,
+    /// `REQUIRETLS` on MAIL (RFC 8689 §4.1); needs TLS.
+    pub requiretls: bool,
+    /// Send the content with BDAT (RFC 3030) in chunks of this size (0 = one chunk).
+    pub bdat: Option<usize>,
+    /// `PRDR` on MAIL (draft-hall-prdr): per-recipient replies after the content.
+    pub prdr: bool,
+    /// XCLIENT (Postfix) after the greeting.
+    pub xclient: Option<XclientPlan>,
+    /// XFORWARD attributes (Postfix), sent before MAIL.
+    pub xforward: Vec<Attribute>,
+    /// `--force-ext`: use extensions even when not advertised.
+    pub force: bool,
+}
+
+/// XCLIENT (Postfix XCLIENT_README): attributes, then a 220 and a new EHLO.
+#[derive(Debug, Clone, Default)]
+pub struct XclientPlan {
+    /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
+    pub attrs: Vec<Attribute>,
+    /// Raw XCLIENT argument strings, each sent as its own command (`--xclient`).
+    pub raw: Vec<String>,
+    /// Send before STARTTLS rather than after.
+    pub before_starttls: bool,
+    /// Carry on without XCLIENT when it is not advertised or refused.
+    pub optional: bool,
+    /// Do not check attributes against the advertised list.
+    pub no_verify: bool,
 }
 
 /// What the session asks its driver to do.
@@ -200,6 +247,17 @@ pub enum SessionError {
     /// The TLS handshake or verification failed.
     #[error("{0}")]
     Tls(String),
+    /// An extension the message needs cannot be used (not advertised, or its precondition
+    /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
+    #[error("{}: {reason}", extension.keyword())]
+    Extension {
+        /// Which one.
+        extension: Extension,
+        /// Phase it is needed for.
+        phase: Phase,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 fn reply_summary(r: &Reply) -> String {
@@ -217,7 +275,8 @@ impl SessionError {
         match self {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
-            | SessionError::NotAdvertised { phase, .. } => Some(*phase),
+            | SessionError::NotAdvertised { phase, .. }
+            | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => Some(Phase::Auth),
             SessionError::Tls(_) => Some(Phase::StartTls),
@@ -233,7 +292,7 @@ impl SessionError {
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
-            SessionError::NotAdvertised { .. } => "not_advertised",
+            SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
             SessionError::Tls(_) => "tls",
         }
@@ -258,6 +317,16 @@ enum Expect {
     Rcpt(usize),
     /// DATA's 354.
     Data,
+    /// The reply to a BDAT chunk that is not the last (RFC 3030 §2).
+    Bdat,
+    /// PRDR: the 353 after the content (or a final reply when the server declines PRDR).
+    PrdrStart,
+    /// PRDR: the reply for accepted recipient `n` (index into the plan's recipients).
+    PrdrRcpt(usize),
+    /// XCLIENT's 220 (Postfix); `last` = no more XCLIENT commands follow.
+    Xclient { last: bool },
+    /// XFORWARD's 250 (Postfix); `last` = MAIL follows.
+    Xforward { last: bool },
     /// The reply to the final dot (LMTP: one per accepted recipient; `n` left).
     Dot(usize),
     /// QUIT's 221.
@@ -279,7 +348,10 @@ impl Expect {
             Expect::Mail => Phase::Mail,
             Expect::Rcpt(_) => Phase::Rcpt,
             Expect::Data => Phase::Data,
-            Expect::Dot(_) => Phase::Dot,
+            // A refused chunk is a refused message (exit 26), and BDAT is answered with 250.
+            Expect::Dot(_) | Expect::Bdat | Expect::PrdrStart | Expect::PrdrRcpt(_) => Phase::Dot,
+            Expect::Xclient { .. } => Phase::Xclient,
+            Expect::Xforward { .. } => Phase::Mail,
             Expect::Quit => Phase::Quit,
         }
     }
@@ -334,26 +406,27 @@ pub struct Session {
     raw_events: bool,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
-    /// LMTP: indexes (into `rcpt_results`) of the accepted recipients, in the order their
-    /// delivery replies follow the content (RFC 2033 §4.2).
-    lmtp_order: Vec<usize>,
+    /// LMTP: which recipients the replies after the content belong to, in order.
+    dot_targets: Vec<usize>,
+    /// BDAT chunks still to send.
+    chunks: VecDeque<Vec<u8>>,
+    /// PRDR went out on MAIL.
+    prdr_used: bool,
+    /// XCLIENT already done (it is sent once).
+    xclient_done: bool,
+    /// The greeting in progress follows XCLIENT (its failure is exit 34).
+    after_xclient: bool,
+    /// XCLIENT command lines still to send.
+    xclient_lines: VecDeque<String>,
+    /// XFORWARD already sent.
+    xforward_done: bool,
 }
 
 impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
     pub fn new(plan: Plan) -> Session {
         let tls = plan.tls_on_connect;
-        let rcpt_results = plan
-            .rcpts
-            .iter()
-            .map(|a| RecipientResult {
-                address: a.clone(),
-                status: RcptStatus::NotAttempted,
-                code: None,
-                enhanced: None,
-                text: None,
-            })
-            .collect();
+        let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
         let mut s = Session {
             plan,
             buf: Vec::new(),
@@ -374,12 +447,25 @@ impl Session {
             closed: false,
             raw_events: false,
             last_phase: Phase::Banner,
-            lmtp_order: Vec::new(),
+            dot_targets: Vec::new(),
+            chunks: VecDeque::new(),
+            prdr_used: false,
+            xclient_done: false,
+            after_xclient: false,
+            xclient_lines: VecDeque::new(),
+            xforward_done: false,
         };
-        if let Some(Stop {
-            kind: StopKind::DropAfterSend,
-            at: StopAt::Connect,
-        }) = s.plan.stop
+        // A stop at PROXY ends before the banner whatever its kind: the driver has already
+        // written the header.
+        if let Some(
+            Stop {
+                kind: StopKind::DropAfterSend,
+                at: StopAt::Connect,
+            }
+            | Stop {
+                at: StopAt::Proxy, ..
+            },
+        ) = s.plan.stop
         {
             s.finish_now();
         } else {
@@ -664,6 +750,8 @@ impl Session {
             Expect::Auth => matches!(reply.code, Some(235 | 334)),
             Expect::Data => reply.code == Some(354),
             Expect::Quit => reply.code == Some(221),
+            Expect::PrdrStart => reply.code == Some(353) || reply.is_positive(),
+            Expect::Xclient { .. } => reply.code == Some(220),
             _ => reply.is_positive(),
         };
         let explanation = codes::explain(&reply, phase);
@@ -687,6 +775,11 @@ impl Session {
             Expect::Rcpt(n) => self.on_rcpt(n, reply),
             Expect::Data => self.on_data(reply),
             Expect::Dot(left) => self.on_dot(reply, left),
+            Expect::Bdat => self.on_bdat(reply),
+            Expect::PrdrStart => self.on_prdr_start(reply),
+            Expect::PrdrRcpt(n) => self.record_data_reply(n, &reply),
+            Expect::Xclient { last } => self.on_xclient(reply, last),
+            Expect::Xforward { .. } => self.on_xforward(reply),
             Expect::Quit => {
                 if !expected {
                     self.set_error(SessionError::UnexpectedReply {
@@ -722,13 +815,17 @@ impl Session {
             (_, true) => Command::Ehlo(name),
             (_, false) => Command::Helo(name),
         };
-        let phase = if after_tls {
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
             Phase::HeloAfterTls
         } else {
             Phase::Helo
         };
         self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
-        let at = if after_tls {
+        let at = if self.after_xclient {
+            StopAt::XclientHelo
+        } else if after_tls {
             StopAt::Helo
         } else {
             StopAt::FirstHelo
@@ -737,7 +834,9 @@ impl Session {
     }
 
     fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
-        let phase = if after_tls {
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
             Phase::HeloAfterTls
         } else {
             Phase::Helo
@@ -746,7 +845,12 @@ impl Session {
             // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
             // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));
-            if ehlo && !after_tls && self.plan.protocol == Protocol::Esmtp && not_understood {
+            if ehlo
+                && !after_tls
+                && !self.after_xclient
+                && self.plan.protocol == Protocol::Esmtp
+                && not_understood
+            {
                 self.info("EHLO refused: falling back to HELO (no extensions)");
                 self.send_greeting(false, after_tls);
                 return;
@@ -763,7 +867,32 @@ impl Session {
         } else {
             Capabilities::default()
         });
-        if !after_tls && self.stop_here(StopAt::FirstHelo) {
+        let was_xclient = std::mem::take(&mut self.after_xclient);
+        if was_xclient {
+            if self.stop_here(StopAt::XclientHelo) {
+                return;
+            }
+        } else if !after_tls && self.stop_here(StopAt::FirstHelo) {
+            return;
+        }
+        self.proceed_after_greeting(!was_xclient);
+    }
+
+    fn wants_xclient(&self) -> bool {
+        self.plan.ext.xclient.is_some() && !self.xclient_done
+    }
+
+    /// After a successful greeting: XCLIENT before STARTTLS if asked, STARTTLS, the HELO stop
+    /// point, XCLIENT, then AUTH.
+    fn proceed_after_greeting(&mut self, helo_stop: bool) {
+        let before_tls = self
+            .plan
+            .ext
+            .xclient
+            .as_ref()
+            .is_some_and(|x| x.before_starttls);
+        if self.wants_xclient() && before_tls && !self.tls {
+            self.begin_xclient();
             return;
         }
         // STARTTLS comes first when asked for and not already encrypted.
@@ -787,10 +916,132 @@ impl Session {
             }
         }
         // The last greeting is done (with or without TLS).
-        if self.stop_here(StopAt::Helo) {
+        if helo_stop && self.stop_here(StopAt::Helo) {
             return;
         }
-        self.begin_auth();
+        self.after_last_greeting();
+    }
+
+    fn after_last_greeting(&mut self) {
+        if self.wants_xclient() {
+            self.begin_xclient();
+        } else {
+            self.begin_auth();
+        }
+    }
+
+    // ----- XCLIENT (Postfix XCLIENT_README) -------------------------------------------------
+
+    fn begin_xclient(&mut self) {
+        self.xclient_done = true;
+        let Some(plan) = self.plan.ext.xclient.clone() else {
+            self.begin_auth();
+            return;
+        };
+        let advertised: Option<Vec<String>> = self
+            .caps
+            .as_ref()
+            .and_then(|c| c.params("XCLIENT"))
+            .map(<[String]>::to_vec);
+        let problem = match &advertised {
+            None if !self.plan.ext.force => Some("not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; --force-ext sends it anyway)".to_string()),
+            Some(adv) if !plan.no_verify && !self.plan.ext.force => {
+                let missing = ext::unadvertised(&plan.attrs, adv);
+                (!missing.is_empty()).then(|| {
+                    format!(
+                        "attribute(s) {} not advertised (the server offers {}; --xclient-no-verify sends them anyway)",
+                        missing.join(", "),
+                        adv.join(" ")
+                    )
+                })
+            }
+            _ => None,
+        };
+        if let Some(reason) = problem {
+            if plan.optional {
+                self.warn(format!(
+                    "XCLIENT: {reason}: carrying on without it (--xclient-optional)"
+                ));
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::Extension {
+                    extension: Extension::Xclient,
+                    phase: Phase::Xclient,
+                    reason,
+                });
+            }
+            return;
+        }
+        let mut lines = VecDeque::new();
+        if !plan.attrs.is_empty() {
+            lines.push_back(ext::attribute_command("XCLIENT", &plan.attrs));
+        }
+        for r in &plan.raw {
+            lines.push_back(format!("XCLIENT {r}"));
+        }
+        if lines.is_empty() {
+            self.proceed_after_greeting(false);
+            return;
+        }
+        self.xclient_lines = lines;
+        self.send_xclient_line();
+    }
+
+    fn send_xclient_line(&mut self) {
+        let Some(line) = self.xclient_lines.pop_front() else {
+            return;
+        };
+        let last = self.xclient_lines.is_empty();
+        let mut wire = line.clone().into_bytes();
+        wire.extend_from_slice(b"\r\n");
+        self.queue_bytes(&wire, line, SentKind::Command, Phase::Xclient, false);
+        self.pending.push_back(Expect::Xclient { last });
+        if last {
+            self.drop_after_send(StopAt::Xclient);
+        }
+    }
+
+    fn on_xclient(&mut self, reply: Reply, last: bool) {
+        if reply.code != Some(220) {
+            let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
+            if optional {
+                self.xclient_lines.clear();
+                self.warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::UnexpectedReply {
+                    phase: Phase::Xclient,
+                    expected: "220",
+                    reply: Box::new(reply),
+                });
+            }
+            return;
+        }
+        if !last {
+            self.send_xclient_line();
+            return;
+        }
+        if self.stop_here(StopAt::Xclient) {
+            return;
+        }
+        // XCLIENT starts a new session: greet again (Postfix XCLIENT_README).
+        self.caps = None;
+        self.after_xclient = true;
+        let ehlo = self.plan.protocol != Protocol::Smtp;
+        let tls = self.tls;
+        self.send_greeting(ehlo, tls);
+    }
+
+    fn on_xforward(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.begin_mail();
     }
 
     fn on_starttls(&mut self, reply: Reply) {
@@ -799,7 +1050,7 @@ impl Session {
                 StartTls::Optional => {
                     self.warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
                     if !self.stop_here(StopAt::Helo) {
-                        self.begin_auth();
+                        self.after_last_greeting();
                     }
                 }
                 _ => self.fail(SessionError::UnexpectedReply {
@@ -1128,13 +1379,64 @@ impl Session {
                 ..
             })
         );
+        // XFORWARD (Postfix XFORWARD_README) goes before MAIL, once.
+        if !self.xforward_done && !self.plan.ext.xforward.is_empty() {
+            self.xforward_done = true;
+            let advertised: Option<Vec<String>> = self
+                .caps
+                .as_ref()
+                .and_then(|c| c.params("XFORWARD"))
+                .map(<[String]>::to_vec);
+            let problem = match &advertised {
+                None => Some("not advertised by the server (it must list this client in smtpd_authorized_xforward_hosts)".to_string()),
+                Some(adv) => {
+                    let missing = ext::unadvertised(&self.plan.ext.xforward, adv);
+                    (!missing.is_empty()).then(|| {
+                        format!(
+                            "attribute(s) {} not advertised (the server offers {})",
+                            missing.join(", "),
+                            adv.join(" ")
+                        )
+                    })
+                }
+            };
+            match problem {
+                Some(reason) if !self.plan.ext.force => {
+                    self.fail(SessionError::Extension {
+                        extension: Extension::Xforward,
+                        phase: Phase::Mail,
+                        reason: format!("{reason}; --force-ext sends it anyway"),
+                    });
+                    return;
+                }
+                Some(reason) => self.warn(format!(
+                    "XFORWARD: {reason}: sending it anyway (--force-ext)"
+                )),
+                None => {}
+            }
+            let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
+            let mut wire = line.clone().into_bytes();
+            wire.extend_from_slice(b"\r\n");
+            self.queue_bytes(&wire, line, SentKind::Command, Phase::Mail, false);
+            self.pending.push_back(Expect::Xforward { last: true });
+            return;
+        }
+        let bdat = self.plan.ext.bdat.is_some();
         self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
         if self.plan.pipeline && !advertised {
             self.warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
         }
+        let mut params = match self.extension_params() {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(e);
+                return;
+            }
+        };
+        params.extend(self.plan.mail_params.iter().cloned());
         let mail = Command::Mail {
             from: self.plan.from.clone(),
-            params: self.plan.mail_params.clone(),
+            params,
         };
         self.send_command(&mail, Phase::Mail, Expect::Mail);
         if self.drop_after_send(StopAt::Mail) {
@@ -1144,15 +1446,128 @@ impl Session {
             for n in 0..self.plan.rcpts.len() {
                 self.send_rcpt(n);
             }
-            self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            // BDAT waits for the RCPT replies: a chunk cannot be taken back.
+            if !bdat {
+                self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            }
         }
     }
 
+    /// Is this extension usable? Advertised → yes; otherwise an error, or a warning under
+    /// `--force-ext`.
+    fn require(
+        &mut self,
+        extension: Extension,
+        phase: Phase,
+        why: &str,
+    ) -> Result<(), SessionError> {
+        if self
+            .caps
+            .as_ref()
+            .is_some_and(|c| c.has(extension.keyword()))
+        {
+            return Ok(());
+        }
+        if self.plan.ext.force {
+            self.warn(format!(
+                "{} is not advertised: using it anyway (--force-ext)",
+                extension.keyword()
+            ));
+            return Ok(());
+        }
+        Err(SessionError::Extension {
+            extension,
+            phase,
+            reason: format!(
+                "{why}, but the server does not advertise it (--force-ext sends it anyway)"
+            ),
+        })
+    }
+
+    fn user_mail_param(&self, keyword: &str) -> bool {
+        self.plan.mail_params.iter().any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+    }
+
+    /// The MAIL parameters the extensions need, checked against the capabilities before anything
+    /// of the transaction is sent (so nothing goes out half-way).
+    fn extension_params(&mut self) -> Result<Vec<String>, SessionError> {
+        let mut params = Vec::new();
+        let message = self.plan.message.clone();
+        // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
+        let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
+        let utf8 = self.plan.ext.smtputf8 || utf8_addr || ext::headers_need_utf8(&message);
+        if utf8 && !self.user_mail_param("SMTPUTF8") {
+            let why = if self.plan.ext.smtputf8 {
+                "--smtputf8 was given"
+            } else if utf8_addr {
+                "an address is not ASCII (RFC 6531)"
+            } else {
+                "a header is not ASCII (RFC 6532)"
+            };
+            self.require(Extension::SmtpUtf8, Phase::Mail, why)?;
+            params.push("SMTPUTF8".to_string());
+        }
+        // 8BITMIME (RFC 6152): 8-bit content must be declared.
+        if ext::is_8bit(&message) && !self.user_mail_param("BODY") {
+            self.require(
+                Extension::EightBitMime,
+                Phase::Mail,
+                "the message has 8-bit content (BODY=8BITMIME)",
+            )?;
+            params.push("BODY=8BITMIME".to_string());
+        }
+        // SIZE (RFC 1870 §4): declare the size; warn when it is over the limit.
+        if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
+            && !self.user_mail_param("SIZE")
+        {
+            let size = data::encode_chunked(&message, self.plan.fixup).len();
+            if limit > 0 && size as u64 > limit {
+                self.warn(format!(
+                    "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"
+                ));
+            }
+            params.push(format!("SIZE={size}"));
+        }
+        // DSN (RFC 3461).
+        if !self.plan.ext.dsn.is_empty() {
+            self.require(Extension::Dsn, Phase::Mail, "DSN options were given")?;
+            params.extend(self.plan.ext.dsn.mail_params());
+        }
+        // REQUIRETLS (RFC 8689 §4.1): only over TLS.
+        if self.plan.ext.requiretls {
+            if !self.tls && !self.plan.ext.force {
+                return Err(SessionError::Extension {
+                    extension: Extension::RequireTls,
+                    phase: Phase::Mail,
+                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect"
+                        .into(),
+                });
+            }
+            self.require(Extension::RequireTls, Phase::Mail, "--requiretls was given")?;
+            params.push("REQUIRETLS".to_string());
+        }
+        // PRDR (draft-hall-prdr §3).
+        if self.plan.ext.prdr {
+            self.require(Extension::Prdr, Phase::Mail, "--prdr was given")?;
+            params.push("PRDR".to_string());
+            self.prdr_used = true;
+        }
+        // CHUNKING (RFC 3030): checked now so MAIL is not sent for a message that cannot go.
+        if self.plan.ext.bdat.is_some() {
+            self.require(Extension::Chunking, Phase::Data, "--bdat was given")?;
+        }
+        Ok(params)
+    }
+
     fn send_rcpt(&mut self, n: usize) {
-        let cmd = Command::Rcpt {
-            to: self.plan.rcpts[n].clone(),
-            params: self.plan.rcpt_params.clone(),
-        };
+        let to = self.plan.rcpts[n].clone();
+        let mut params = self.plan.ext.dsn.rcpt_params(&to);
+        params.extend(self.plan.rcpt_params.iter().cloned());
+        let cmd = Command::Rcpt { to, params };
         self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
     }
 
@@ -1206,7 +1621,7 @@ impl Session {
             let e = SessionError::NoRecipients {
                 last: Some(Box::new(reply)),
             };
-            if self.pipelining {
+            if self.pipelining && self.plan.ext.bdat.is_none() {
                 // DATA is already on its way; its reply (554, or a 354 we must end) follows.
                 self.set_error(e);
             } else {
@@ -1217,9 +1632,119 @@ impl Session {
         if self.stop_here(StopAt::Rcpt) {
             return;
         }
-        if !self.pipelining {
+        if let Some(size) = self.plan.ext.bdat {
+            self.begin_bdat(size);
+        } else if !self.pipelining {
             self.send_command(&Command::Data, Phase::Data, Expect::Data);
             self.drop_after_send(StopAt::Data);
+        }
+    }
+
+    // ----- CHUNKING (RFC 3030) --------------------------------------------------------------
+
+    fn begin_bdat(&mut self, chunk: usize) {
+        let body = data::encode_chunked(&self.plan.message, self.plan.fixup);
+        let size = if chunk == 0 { body.len().max(1) } else { chunk };
+        self.chunks = body.chunks(size).map(<[u8]>::to_vec).collect();
+        if self.chunks.is_empty() {
+            self.chunks.push_back(Vec::new());
+        }
+        self.send_chunk();
+    }
+
+    /// `BDAT n [LAST]` and the chunk in one write, no dot-stuffing (RFC 3030 §2).
+    fn send_chunk(&mut self) {
+        let Some(chunk) = self.chunks.pop_front() else {
+            return;
+        };
+        let last = self.chunks.is_empty();
+        let phase = Phase::Dot;
+        let cmd = Command::Bdat {
+            size: chunk.len(),
+            last,
+        };
+        let wire = cmd.encode();
+        let text = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        if !chunk.is_empty() {
+            let display = String::from_utf8_lossy(&chunk)
+                .trim_end_matches("\r\n")
+                .to_string();
+            self.queue_bytes(&chunk, display, SentKind::Body, phase, false);
+        }
+        if last {
+            self.expect_end_of_content();
+            self.drop_after_send(StopAt::Dot);
+        } else {
+            self.pending.push_back(Expect::Bdat);
+        }
+    }
+
+    fn on_bdat(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.message_accepted = Some(false);
+            self.chunks.clear();
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.send_chunk();
+    }
+
+    /// What follows the content: one reply; LMTP one per accepted recipient (RFC 2033 §4.2);
+    /// PRDR a 353 and then one per accepted recipient and a final one.
+    fn expect_end_of_content(&mut self) {
+        let accepted: Vec<usize> = (0..self.rcpt_results.len())
+            .filter(|&i| self.rcpt_results[i].status == RcptStatus::Accepted)
+            .collect();
+        if self.plan.protocol == Protocol::Lmtp {
+            let n = accepted.len().max(1);
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::Dot(n));
+        } else if self.prdr_used {
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::PrdrStart);
+        } else {
+            self.pending.push_back(Expect::Dot(1));
+        }
+    }
+
+    // ----- PRDR (draft-hall-prdr §4) --------------------------------------------------------
+
+    fn on_prdr_start(&mut self, reply: Reply) {
+        if reply.code != Some(353) {
+            // The server declined per-recipient replies: this is the final one.
+            self.info("no 353 after the content: the server gives one reply for all recipients");
+            self.on_dot(reply, 1);
+            return;
+        }
+        let targets = self.dot_targets.clone();
+        for i in targets {
+            self.pending.push_back(Expect::PrdrRcpt(i));
+        }
+        self.pending.push_back(Expect::Dot(1));
+    }
+
+    /// Record recipient `n`'s reply after the content (LMTP, PRDR): in `data_*`, and as the
+    /// recipient's status, code and text, since the delivery verdict is the final word on it.
+    fn record_data_reply(&mut self, n: usize, reply: &Reply) {
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.first_text().to_string());
+            r.data_code = reply.code;
+            r.data_enhanced = reply.enhanced.map(|e| e.to_string());
+            r.data_text = Some(reply.first_text().to_string());
         }
     }
 
@@ -1257,37 +1782,24 @@ impl Session {
             .trim_end_matches("\r\n")
             .to_string();
         self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
-        let replies = if self.plan.protocol == Protocol::Lmtp {
-            self.lmtp_order = (0..self.rcpt_results.len())
-                .filter(|&i| self.rcpt_results[i].status == RcptStatus::Accepted)
-                .collect();
-            self.accepted_count().max(1)
-        } else {
-            1
-        };
-        self.pending.push_back(Expect::Dot(replies));
+        self.expect_end_of_content();
         self.drop_after_send(StopAt::Dot);
     }
 
     fn on_dot(&mut self, reply: Reply, left: usize) {
         let ok = reply.is_positive();
-        // LMTP: this reply is the delivery verdict for one accepted recipient; record it there
-        // so the summary says which recipient did not get the message.
-        if let Some(&i) = self
-            .lmtp_order
-            .len()
-            .checked_sub(left)
-            .and_then(|k| self.lmtp_order.get(k))
+        let lmtp = self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty();
+        // LMTP (RFC 2033 §4.2): this reply is the delivery verdict for one accepted recipient,
+        // in RCPT order; record it there so the summary says who did not get the message. Any
+        // refused delivery fails the end-of-data phase (26).
+        if lmtp
+            && let Some(&n) = self
+                .dot_targets
+                .len()
+                .checked_sub(left)
+                .and_then(|k| self.dot_targets.get(k))
         {
-            let r = &mut self.rcpt_results[i];
-            r.status = match reply.class() {
-                Some(2) => RcptStatus::Accepted,
-                Some(4) => RcptStatus::TempFailed,
-                _ => RcptStatus::PermFailed,
-            };
-            r.code = reply.code;
-            r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.first_text().to_string());
+            self.record_data_reply(n, &reply);
         }
         self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
         if !ok {
@@ -1743,5 +2255,482 @@ mod tests {
         s.feed(b"220 x\r\n");
         s.feed(EHLO_REPLY.as_bytes());
         assert!(sent(&mut s).ends_with("MAIL FROM:<>\r\n"));
+    }
+
+    // ----- extensions ------------------------------------------------------------------------
+
+    const EXT_EHLO: &str = "250-server.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n\
+250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n250-PRDR\r\n250-REQUIRETLS\r\n\
+250 XCLIENT ADDR NAME HELO\r\n";
+    const BARE_EHLO: &str = "250-server.test\r\n250 PIPELINING\r\n";
+
+    /// Run to the MAIL command with this EHLO reply; returns what was written after EHLO.
+    fn to_mail(p: Plan, ehlo: &str) -> (Session, String) {
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        let _ = sent(&mut s);
+        s.feed(ehlo.as_bytes());
+        let w = sent(&mut s);
+        (s, w)
+    }
+
+    fn refused_before_mail(p: Plan, ehlo: &str, code: u8, needle: &str) {
+        let (mut s, w) = to_mail(p, ehlo);
+        assert_eq!(w, "QUIT\r\n", "nothing of the transaction is sent");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), code);
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+
+    #[test]
+    fn smtputf8_is_automatic_for_a_utf8_address() {
+        let mut p = plan();
+        p.rcpts = vec!["jöe@server.test".into()];
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SMTPUTF8 SIZE=27\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<jöe@server.test>\r\n");
+    }
+
+    #[test]
+    fn smtputf8_for_a_utf8_header_and_forced() {
+        let mut p = plan();
+        p.message = "Subject: café\n\nbody\n".as_bytes().to_vec();
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 BODY=8BITMIME SIZE="),
+            "{w}"
+        );
+        let mut p = plan();
+        p.ext.smtputf8 = true;
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 SIZE="),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn smtputf8_not_advertised_is_exit_31_unless_forced() {
+        let mut p = plan();
+        p.from = "ålice@client.test".into();
+        refused_before_mail(p.clone(), BARE_EHLO, 31, "SMTPUTF8");
+        p.ext.force = true;
+        let (mut s, w) = to_mail(p, BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<ålice@client.test> SMTPUTF8\r\n");
+        assert!(
+            events(&mut s).iter().any(
+                |e| matches!(e, Event::Warning { message } if message.contains("--force-ext"))
+            )
+        );
+    }
+
+    #[test]
+    fn eight_bit_body_declares_8bitmime_or_is_refused_with_23() {
+        let mut p = plan();
+        p.message = "Subject: x\n\ncafé\n".as_bytes().to_vec();
+        let (_, w) = to_mail(p.clone(), EXT_EHLO);
+        assert!(
+            w.starts_with("MAIL FROM:<a@client.test> BODY=8BITMIME SIZE="),
+            "{w}"
+        );
+        refused_before_mail(p.clone(), BARE_EHLO, 23, "8BITMIME");
+        // A BODY= given by the user is not doubled.
+        p.mail_params = vec!["BODY=BINARYMIME".into()];
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w.matches("BODY=").count(), 1, "{w}");
+    }
+
+    #[test]
+    fn size_is_declared_and_over_the_limit_warned() {
+        let mut p = plan();
+        p.message = vec![b'x'; 2000];
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=2002\r\n");
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::Warning { message } if message.contains("SIZE limit of 1000"))),
+            "{ev:?}"
+        );
+        // Not advertised: no SIZE=.
+        let (_, w) = to_mail(plan(), BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    fn dsn_plan() -> Plan {
+        let mut p = plan();
+        p.ext.dsn = Dsn {
+            notify: Some("SUCCESS,FAILURE".into()),
+            ret: Some(ext::Ret::Hdrs),
+            envid: Some("id 42".into()),
+            orcpt: true,
+        };
+        p
+    }
+
+    #[test]
+    fn dsn_parameters_on_mail_and_rcpt() {
+        let (mut s, w) = to_mail(dsn_plan(), EXT_EHLO);
+        assert_eq!(
+            w,
+            "MAIL FROM:<a@client.test> SIZE=27 RET=HDRS ENVID=id+2042\r\n"
+        );
+        s.feed(b"250 ok\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "RCPT TO:<b@server.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@server.test\r\n"
+        );
+        refused_before_mail(dsn_plan(), BARE_EHLO, 23, "DSN");
+    }
+
+    #[test]
+    fn requiretls_needs_tls_and_the_keyword() {
+        let mut p = plan();
+        p.ext.requiretls = true;
+        refused_before_mail(p.clone(), EXT_EHLO, 23, "TLS");
+        p.tls_on_connect = true;
+        let (_, w) = to_mail(p.clone(), EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 REQUIRETLS\r\n");
+        refused_before_mail(p, BARE_EHLO, 23, "REQUIRETLS");
+    }
+
+    fn bdat_plan(chunk: usize) -> Plan {
+        let mut p = plan();
+        p.ext.bdat = Some(chunk);
+        p
+    }
+
+    #[test]
+    fn bdat_sends_exact_chunks_without_dot_stuffing() {
+        let (mut s, w) = to_mail(bdat_plan(10), EXT_EHLO);
+        assert!(w.starts_with("MAIL "));
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+        s.feed(b"250 ok\r\n");
+        // "Subject: hi\r\n\r\nbody\r\n.dot\r\n" is 27 octets: 10 + 10 + 7.
+        assert_eq!(sent(&mut s), "BDAT 10\r\nSubject: h");
+        s.feed(b"250 2.0.0 10 octets\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "BDAT 10\r\ni\r\n\r\nbody\r",
+            "chunks ignore lines"
+        );
+        s.feed(b"250 2.0.0 10 octets\r\n");
+        assert_eq!(sent(&mut s), "BDAT 7 LAST\r\n\n.dot\r\n");
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+        assert_eq!(s.message_accepted(), Some(true));
+    }
+
+    #[test]
+    fn bdat_whole_message_pipelined_after_the_rcpt_replies() {
+        let mut p = bdat_plan(0);
+        p.pipeline = true;
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(
+            w, "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n",
+            "no DATA in the pipelined batch"
+        );
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"
+        );
+    }
+
+    #[test]
+    fn bdat_empty_message_and_raw_bytes() {
+        let mut p = bdat_plan(0);
+        p.message = Vec::new();
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert!(sent(&mut s).ends_with("\r\nBDAT 0 LAST\r\n"));
+        let mut p = bdat_plan(0);
+        p.message = b"a\n.\n".to_vec();
+        p.fixup = Fixup::NONE;
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        assert!(
+            sent(&mut s).ends_with("\r\nBDAT 4 LAST\r\na\n.\n"),
+            "no fix-up at all"
+        );
+    }
+
+    #[test]
+    fn bdat_not_advertised_is_25_and_a_refused_chunk_26() {
+        refused_before_mail(bdat_plan(0), BARE_EHLO, 25, "CHUNKING");
+        let (mut s, _) = to_mail(bdat_plan(10), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"552 5.3.4 too big\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n", "no further chunk");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26);
+        assert_eq!(s.message_accepted(), Some(false));
+    }
+
+    fn prdr_plan() -> Plan {
+        let mut p = plan();
+        p.ext.prdr = true;
+        p.rcpts = vec![
+            "b@server.test".into(),
+            "gone@server.test".into(),
+            "c@server.test".into(),
+        ];
+        p
+    }
+
+    #[test]
+    fn prdr_reads_353_then_one_reply_per_recipient_then_the_final_one() {
+        let (mut s, w) = to_mail(prdr_plan(), EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 PRDR\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+        s.feed(b"353 content analysis started\r\n");
+        assert_eq!(sent(&mut s), "");
+        s.feed(b"250 2.1.5 ok for b\r\n");
+        s.feed(b"550 5.7.1 refused for c\r\n");
+        assert_eq!(sent(&mut s), "", "still waiting for the final reply");
+        s.feed(b"250 2.0.0 accepted for some\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+        let r = s.recipients();
+        assert_eq!(r[0].data_code, Some(250));
+        assert_eq!(r[1].data_code, None, "refused at RCPT: no data reply");
+        assert_eq!(r[2].data_code, Some(550));
+        assert_eq!(r[2].data_enhanced.as_deref(), Some("5.7.1"));
+    }
+
+    #[test]
+    fn prdr_declined_after_the_data_is_the_final_reply() {
+        let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        assert_eq!(s.message_accepted(), Some(true));
+    }
+
+    #[test]
+    fn prdr_not_advertised_is_exit_30() {
+        refused_before_mail(prdr_plan(), BARE_EHLO, 30, "PRDR");
+    }
+
+    fn lmtp_plan() -> Plan {
+        let mut p = plan();
+        p.protocol = Protocol::Lmtp;
+        p.rcpts = vec![
+            "b@server.test".into(),
+            "gone@server.test".into(),
+            "c@server.test".into(),
+        ];
+        p
+    }
+
+    fn lmtp_to_dot(p: Plan) -> Session {
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        assert_eq!(sent(&mut s), "LHLO client.test\r\n");
+        s.feed(b"250-x\r\n250 8BITMIME\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+        s
+    }
+
+    #[test]
+    fn lmtp_one_reply_per_accepted_recipient() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        s.feed(b"250 2.0.0 delivered to b\r\n");
+        assert_eq!(sent(&mut s), "");
+        s.feed(b"452 4.2.2 c over quota\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(
+            exit_code(&s),
+            26,
+            "a refused delivery fails the end of data"
+        );
+        let r = s.recipients();
+        assert_eq!(r[0].data_code, Some(250));
+        assert_eq!(r[1].data_code, None);
+        assert_eq!(
+            (r[1].status, r[1].code),
+            (RcptStatus::PermFailed, Some(550))
+        );
+        assert_eq!(r[2].data_code, Some(452));
+        assert_eq!(r[2].status, RcptStatus::TempFailed);
+        assert_eq!(r[2].data_text.as_deref(), Some("c over quota"));
+    }
+
+    #[test]
+    fn lmtp_refused_for_everyone_is_26() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        s.feed(b"550 5.1.1 no b\r\n550 5.1.1 no c\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26);
+        assert_eq!(s.message_accepted(), Some(false));
+    }
+
+    #[test]
+    fn lmtp_with_bdat_reads_one_reply_per_recipient_after_last() {
+        let mut p = lmtp_plan();
+        p.ext.bdat = Some(0);
+        p.rcpts.truncate(1);
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 CHUNKING\r\n");
+        s.feed(b"250 ok\r\n250 ok\r\n");
+        let w = sent(&mut s);
+        assert!(
+            w.ends_with("BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"),
+            "{w}"
+        );
+        s.feed(b"250 2.0.0 delivered\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        assert_eq!(s.recipients()[0].data_code, Some(250));
+    }
+
+    fn xclient_plan() -> Plan {
+        let mut p = plan();
+        p.ext.xclient = Some(XclientPlan {
+            attrs: vec![
+                Attribute {
+                    name: "ADDR".into(),
+                    value: "192.0.2.1".into(),
+                },
+                Attribute {
+                    name: "HELO".into(),
+                    value: "a b".into(),
+                },
+            ],
+            ..XclientPlan::default()
+        });
+        p
+    }
+
+    #[test]
+    fn xclient_then_ehlo_again() {
+        let (mut s, w) = to_mail(xclient_plan(), EXT_EHLO);
+        assert_eq!(w, "XCLIENT ADDR=192.0.2.1 HELO=a+20b\r\n");
+        s.feed(b"220 server.test ESMTP\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        assert!(s.capabilities().is_none(), "capabilities forgotten");
+        s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    }
+
+    #[test]
+    fn xclient_failures_are_33_and_34() {
+        // Not advertised.
+        refused_before_mail(xclient_plan(), BARE_EHLO, 33, "XCLIENT");
+        // An attribute the server does not list.
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.attrs.push(Attribute {
+                name: "LOGIN".into(),
+                value: "u".into(),
+            });
+        }
+        refused_before_mail(p.clone(), EXT_EHLO, 33, "LOGIN");
+        // ... unless --xclient-no-verify.
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.no_verify = true;
+        }
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert!(w.starts_with("XCLIENT ADDR="), "{w}");
+        // Refused.
+        let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+        s.feed(b"550 5.7.0 not authorized\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 33);
+        // EHLO after XCLIENT refused.
+        let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"554 5.7.1 go away\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 34);
+    }
+
+    #[test]
+    fn xclient_optional_carries_on_and_stop_points() {
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.optional = true;
+        }
+        let (_, w) = to_mail(p, BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+
+        let mut p = xclient_plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Xclient,
+        });
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+
+        let mut p = xclient_plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::XclientHelo,
+        });
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 0);
+    }
+
+    #[test]
+    fn xclient_before_starttls() {
+        let mut p = xclient_plan();
+        p.starttls = StartTls::Required;
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.before_starttls = true;
+        }
+        let ehlo = "250-x\r\n250-STARTTLS\r\n250 XCLIENT ADDR HELO\r\n";
+        let (mut s, w) = to_mail(p, ehlo);
+        assert!(w.starts_with("XCLIENT "), "{w}");
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        s.feed(ehlo.as_bytes());
+        assert_eq!(sent(&mut s), "STARTTLS\r\n", "XCLIENT only once");
+    }
+
+    #[test]
+    fn xforward_before_mail() {
+        let mut p = plan();
+        p.ext.xforward = vec![Attribute {
+            name: "ADDR".into(),
+            value: "192.0.2.9".into(),
+        }];
+        let (mut s, w) = to_mail(p.clone(), "250-x\r\n250 XFORWARD NAME ADDR\r\n");
+        assert_eq!(w, "XFORWARD ADDR=192.0.2.9\r\n");
+        s.feed(b"250 2.0.0 Ok\r\n");
+        assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+        refused_before_mail(p, BARE_EHLO, 23, "XFORWARD");
+    }
+
+    #[test]
+    fn stop_at_proxy_closes_before_the_banner() {
+        let mut p = plan();
+        p.stop = Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Proxy,
+        });
+        let mut s = Session::new(p);
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert_eq!(sent(&mut s), "");
+        assert_eq!(exit_code(&s), 0);
     }
 }

@@ -737,7 +737,9 @@ pub fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
 fn expected_positive(phase: Phase) -> Option<&'static [u16]> {
     Some(match phase {
         Phase::Banner | Phase::StartTls => &[220],
-        Phase::Helo | Phase::HeloAfterTls | Phase::Mail | Phase::Dot => &[250],
+        Phase::Helo | Phase::HeloAfterTls | Phase::HeloAfterXclient | Phase::Mail | Phase::Dot => {
+            &[250]
+        }
         // 251 is allowed after RCPT; 252 is a VRFY reply some servers also give to RCPT.
         Phase::Rcpt => &[250, 251, 252],
         Phase::Data => &[354],
@@ -757,14 +759,18 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Banner, 220) => "service ready: the server greets you and waits for EHLO",
         (Banner, 421) => "the server will not serve you right now and is closing the connection",
         (Banner, 554) => "the server refuses to talk to you: no SMTP service for this client",
-        (Helo | HeloAfterTls, 250) => {
+        (Helo | HeloAfterTls | HeloAfterXclient, 250) => {
             "ok: greeting accepted; the lines after the first list the extensions the server supports"
         }
-        (Helo | HeloAfterTls, 500 | 502) => {
+        (Helo | HeloAfterTls | HeloAfterXclient, 500 | 502) => {
             "EHLO not understood: an old server without ESMTP (HELO may still work)"
         }
-        (Helo | HeloAfterTls, 501) => "the name you greeted with (the EHLO argument) was rejected",
-        (Helo | HeloAfterTls, 550 | 554) => "the server refuses your greeting (by policy)",
+        (Helo | HeloAfterTls | HeloAfterXclient, 501) => {
+            "the name you greeted with (the EHLO argument) was rejected"
+        }
+        (Helo | HeloAfterTls | HeloAfterXclient, 550 | 554) => {
+            "the server refuses your greeting (by policy)"
+        }
         (StartTls, 220) => "ready to start the TLS handshake",
         (StartTls, 454) => "TLS is not available right now",
         (StartTls, 500 | 502) => "STARTTLS is not supported here",
@@ -1122,7 +1128,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             ),
             _ => None,
         },
-        Helo | HeloAfterTls => match c.code {
+        Helo | HeloAfterTls | HeloAfterXclient => match c.code {
             500 | 502 => s(
                 "the server does not speak ESMTP (EHLO unknown); ehlo falls back to HELO, so \
                  extensions such as STARTTLS, AUTH and SIZE are not available",

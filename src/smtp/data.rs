@@ -101,6 +101,30 @@ pub fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
     out
 }
 
+/// Encode content for BDAT (RFC 3030 §2): the same fix-ups as [`encode`] except dot-stuffing and
+/// the end marker, which BDAT does not use. With the end-marker fix-up on, a user-supplied final
+/// `.` line is dropped and the content is made to end in CRLF; with [`Fixup::NONE`] the bytes are
+/// returned unchanged.
+pub fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
+    let content = if fixup.end_marker {
+        strip_end_marker(content)
+    } else {
+        content
+    };
+    let mut out = encode(
+        content,
+        Fixup {
+            dot_stuff: false,
+            end_marker: false,
+            ..fixup
+        },
+    );
+    if fixup.end_marker && !out.is_empty() && !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 /// Remove a final line consisting of a single `.` (with or without its line end), keeping the
 /// line end before it: `a\r\n.\r\n` → `a\r\n`, `a\n.` → `a\n`, `.\n` → nothing.
 fn strip_end_marker(content: &[u8]) -> &[u8] {

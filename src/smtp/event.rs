@@ -49,6 +49,8 @@ pub enum Phase {
     HeloAfterTls,
     /// XCLIENT (Postfix extension).
     Xclient,
+    /// EHLO again after XCLIENT.
+    HeloAfterXclient,
     /// AUTH exchange (RFC 4954).
     Auth,
     /// MAIL FROM (RFC 5321 §4.1.1.2).
@@ -77,6 +79,7 @@ impl Phase {
             Phase::StartTls => "STARTTLS",
             Phase::HeloAfterTls => "EHLO after TLS",
             Phase::Xclient => "XCLIENT",
+            Phase::HeloAfterXclient => "EHLO after XCLIENT",
             Phase::Auth => "AUTH",
             Phase::Mail => "MAIL",
             Phase::Rcpt => "RCPT",
@@ -249,6 +252,32 @@ pub struct RecipientResult {
     pub enhanced: Option<String>,
     /// First line of the reply text.
     pub text: Option<String>,
+    /// LMTP (RFC 2033 §4.2) and PRDR: this recipient's own reply after the message content.
+    /// Absent when the server gives one reply for the whole message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_code: Option<u16>,
+    /// Enhanced code of the per-recipient reply after the content, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_enhanced: Option<String>,
+    /// First line of the per-recipient reply after the content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_text: Option<String>,
+}
+
+impl RecipientResult {
+    /// A recipient not tried yet.
+    pub fn new(address: impl Into<String>) -> RecipientResult {
+        RecipientResult {
+            address: address.into(),
+            status: RcptStatus::NotAttempted,
+            code: None,
+            enhanced: None,
+            text: None,
+            data_code: None,
+            data_enhanced: None,
+            data_text: None,
+        }
+    }
 }
 
 /// Per-recipient status.

@@ -250,7 +250,7 @@ fn a_whole_transaction_end_to_end() {
     assert_eq!(
         p.c2s(),
         "EHLO client.test\r\n\
-         MAIL FROM:<sender@client.test>\r\n\
+         MAIL FROM:<sender@client.test> SIZE=24\r\n\
          RCPT TO:<a@server.test>\r\n\
          RCPT TO:<b@server.test>\r\n\
          DATA\r\n\
@@ -312,7 +312,7 @@ fn pipelining_sends_mail_rcpts_and_data_in_one_write() {
     let batch = String::from_utf8_lossy(&p.client_writes[1]);
     assert_eq!(
         batch,
-        "MAIL FROM:<sender@client.test>\r\nRCPT TO:<a@server.test>\r\nRCPT TO:<b@server.test>\r\nDATA\r\n"
+        "MAIL FROM:<sender@client.test> SIZE=24\r\nRCPT TO:<a@server.test>\r\nRCPT TO:<b@server.test>\r\nDATA\r\n"
     );
     assert_eq!(p.stored.len(), 1);
     assert_eq!(p.stored[0].content, MESSAGE);
@@ -684,7 +684,7 @@ fn a_disconnect_in_the_middle_of_data_is_exit_6_and_nothing_is_stored() {
     pl.message = b"Subject: cut\r\n\r\nfirst half\r\nsecond half\r\n".to_vec();
     let mut p = Pair::new(pl, server_cfg());
     // Everything up to and including DATA, then part of the content.
-    let upto = "EHLO client.test\r\nMAIL FROM:<sender@client.test>\r\nRCPT TO:<a@server.test>\r\nDATA\r\nSubject: cut\r\n\r\nfirst".len();
+    let upto = "EHLO client.test\r\nMAIL FROM:<sender@client.test> SIZE=41\r\nRCPT TO:<a@server.test>\r\nDATA\r\nSubject: cut\r\n\r\nfirst".len();
     p.cut_after = Some(upto);
     p.drive();
     assert!(p.c2s().ends_with("first"), "{}", p.c2s());

@@ -11,7 +11,10 @@ fn zero_for_a_whole_accepted_transaction() {
     let run = send(&srv, &["--body", "hello\n.leading dot"]);
     let got = srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(got.contains("MAIL FROM:<sender@client.test>\r\n"), "{got}");
+    assert!(
+        got.contains("MAIL FROM:<sender@client.test> SIZE="),
+        "SIZE= declared (RFC 1870): {got}"
+    );
     assert!(got.contains("RCPT TO:<rcpt@scripted.test>\r\n"), "{got}");
     assert!(
         got.contains("\r\nhello\r\n..leading dot\r\n.\r\n"),

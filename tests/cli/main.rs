@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod edges;
 mod exit_codes;
+mod ext;
 mod generated;
 mod help;
 mod json;

@@ -180,6 +180,8 @@ postconf -e \
   "smtpd_tls_security_level = may" \
   "smtpd_tls_loglevel = 1" \
   "smtpd_sasl_auth_enable = no" \
+  "smtpd_authorized_xclient_hosts = 127.0.0.0/8" \
+  "smtpd_authorized_xforward_hosts = 127.0.0.0/8" \
   "maillog_file = $STATE/postfix.log" \
   "maillog_file_prefixes = /var, /dev/stdout, $STATE"
 # No chroot anywhere: nothing copies /etc files into the spool without an init script.

@@ -1,0 +1,134 @@
+//! HAProxy PROXY protocol headers (v1 text, v2 binary; haproxy.org proxy-protocol.txt §2.1,
+//! §2.2) that the driver writes before the SMTP banner. Pure encoding; the driver does the I/O.
+
+use std::net::IpAddr;
+
+/// Address family of a PROXY header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyFamily {
+    /// TCP over IPv4.
+    Tcp4,
+    /// TCP over IPv6.
+    Tcp6,
+}
+
+/// The addresses of a PROXY header (HAProxy PROXY protocol §2.1 / §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyAddrs {
+    /// Family.
+    pub family: ProxyFamily,
+    /// Original client address.
+    pub source: IpAddr,
+    /// Original client port.
+    pub source_port: u16,
+    /// Address the client connected to.
+    pub dest: IpAddr,
+    /// Port the client connected to.
+    pub dest_port: u16,
+}
+
+/// PROXY v2 signature (§2.2).
+pub const PROXY_V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
+
+impl ProxyAddrs {
+    /// Check that both addresses belong to the family.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = |ip: &IpAddr| match self.family {
+            ProxyFamily::Tcp4 => ip.is_ipv4(),
+            ProxyFamily::Tcp6 => ip.is_ipv6(),
+        };
+        if !ok(&self.source) || !ok(&self.dest) {
+            let fam = match self.family {
+                ProxyFamily::Tcp4 => "TCP4 (IPv4)",
+                ProxyFamily::Tcp6 => "TCP6 (IPv6)",
+            };
+            return Err(format!(
+                "source {} and destination {} must both be {fam} addresses",
+                self.source, self.dest
+            ));
+        }
+        Ok(())
+    }
+
+    /// Version 1, text: `PROXY TCP4 src dst sport dport\r\n` (§2.1).
+    pub fn v1(&self) -> Vec<u8> {
+        let fam = match self.family {
+            ProxyFamily::Tcp4 => "TCP4",
+            ProxyFamily::Tcp6 => "TCP6",
+        };
+        format!(
+            "PROXY {fam} {} {} {} {}\r\n",
+            self.source, self.dest, self.source_port, self.dest_port
+        )
+        .into_bytes()
+    }
+
+    /// Version 2, binary: signature, `0x21` (v2, PROXY), family/protocol, length, addresses
+    /// (§2.2). No TLVs.
+    pub fn v2(&self) -> Vec<u8> {
+        let mut out = PROXY_V2_SIGNATURE.to_vec();
+        out.push(0x21);
+        let mut addrs = Vec::new();
+        match (self.source, self.dest) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                out.push(0x11);
+                addrs.extend_from_slice(&s.octets());
+                addrs.extend_from_slice(&d.octets());
+            }
+            (s, d) => {
+                out.push(0x21);
+                let v6 = |ip: IpAddr| match ip {
+                    IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+                    IpAddr::V6(a) => a.octets(),
+                };
+                addrs.extend_from_slice(&v6(s));
+                addrs.extend_from_slice(&v6(d));
+            }
+        }
+        addrs.extend_from_slice(&self.source_port.to_be_bytes());
+        addrs.extend_from_slice(&self.dest_port.to_be_bytes());
+        out.extend_from_slice(&(addrs.len() as u16).to_be_bytes());
+        out.extend_from_slice(&addrs);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_headers() {
+        let p = ProxyAddrs {
+            family: ProxyFamily::Tcp4,
+            source: "192.0.2.1".parse().unwrap(),
+            source_port: 5555,
+            dest: "198.51.100.2".parse().unwrap(),
+            dest_port: 25,
+        };
+        p.check().unwrap();
+        assert_eq!(p.v1(), b"PROXY TCP4 192.0.2.1 198.51.100.2 5555 25\r\n");
+        let v2 = p.v2();
+        assert_eq!(&v2[..12], &PROXY_V2_SIGNATURE);
+        assert_eq!(
+            &v2[12..],
+            &[
+                0x21, 0x11, 0, 12, 192, 0, 2, 1, 198, 51, 100, 2, 0x15, 0xb3, 0, 25
+            ]
+        );
+        let p6 = ProxyAddrs {
+            family: ProxyFamily::Tcp6,
+            source: "2001:db8::1".parse().unwrap(),
+            source_port: 1,
+            dest: "2001:db8::2".parse().unwrap(),
+            dest_port: 2,
+        };
+        assert_eq!(p6.v2()[13], 0x21);
+        assert_eq!(p6.v2().len(), 16 + 36);
+        let bad = ProxyAddrs {
+            family: ProxyFamily::Tcp4,
+            ..p6
+        };
+        assert!(bad.check().is_err());
+    }
+}

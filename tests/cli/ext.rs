@@ -1,0 +1,375 @@
+//! ESMTP extensions and transports end to end: not-advertised errors with their own exit codes
+//! (SMTPUTF8 31, PRDR 30, CHUNKING 25, 8BITMIME 23, XCLIENT 33/34, PROXY 35), the PROXY header on
+//! the wire, `--socket` (LMTP with per-recipient replies) and `--pipe`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::time::Duration;
+
+use crate::util::*;
+
+/// Banner and an EHLO reply with exactly these keyword lines.
+fn greet_with(keywords: &'static [u8]) -> Vec<Step> {
+    vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(keywords),
+    ]
+}
+
+/// The server expects QUIT next (nothing of the transaction was sent).
+fn quit_only(mut steps: Vec<Step>) -> Vec<Step> {
+    steps.push(Step::Expect("QUIT"));
+    steps.push(Step::Send(b"221 bye\r\n"));
+    steps
+}
+
+#[test]
+fn thirty_one_when_smtputf8_is_needed_but_not_advertised() {
+    let srv = scripted(quit_only(greet_with(
+        b"250-scripted.test\r\n250 8BITMIME\r\n",
+    )));
+    let run = ehlo(&[
+        "--server",
+        &srv.server(),
+        "--to",
+        "jöe@scripted.test",
+        "--from",
+        "a@client.test",
+        "--timeout",
+        "5",
+    ]);
+    let got = srv.finish();
+    assert_eq!(run.code, 31, "{}", run.all());
+    assert!(!got.contains("MAIL"), "{got}");
+    assert!(run.stderr.contains("SMTPUTF8"), "{}", run.stderr);
+    assert!(run.stderr.contains("--force-ext"), "{}", run.stderr);
+}
+
+#[test]
+fn smtputf8_and_8bitmime_are_used_when_advertised() {
+    let mut steps = greet_with(b"250-scripted.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--from", "jöe@client.test", "--body", "café"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        got.contains("MAIL FROM:<jöe@client.test> SMTPUTF8 BODY=8BITMIME\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
+fn twenty_three_for_8bit_content_without_8bitmime_unless_forced() {
+    let srv = scripted(quit_only(greet_with(b"250 scripted.test\r\n")));
+    let run = send(&srv, &["--body", "café"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 23, "{}", run.all());
+    assert!(!got.contains("MAIL"), "{got}");
+    assert!(run.stderr.contains("8BITMIME"), "{}", run.stderr);
+
+    let mut steps = greet_with(b"250 scripted.test\r\n");
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--body", "café", "--force-ext"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains(" BODY=8BITMIME\r\n"), "{got}");
+}
+
+#[test]
+fn thirty_for_prdr_not_advertised() {
+    let srv = scripted(quit_only(greet()));
+    let run = send(&srv, &["--prdr"]);
+    srv.finish();
+    assert_eq!(run.code, 30, "{}", run.all());
+    assert!(run.stderr.contains("PRDR"), "{}", run.stderr);
+}
+
+#[test]
+fn twenty_five_for_bdat_not_advertised() {
+    let srv = scripted(quit_only(greet()));
+    let run = send(&srv, &["--bdat"]);
+    srv.finish();
+    assert_eq!(run.code, 25, "{}", run.all());
+    assert!(run.stderr.contains("CHUNKING"), "{}", run.stderr);
+}
+
+#[test]
+fn bdat_and_dsn_on_the_wire() {
+    let mut steps = greet_with(b"250-scripted.test\r\n250-DSN\r\n250 CHUNKING\r\n");
+    steps.extend([
+        Step::Expect("MAIL FROM:<sender@client.test> RET=HDRS ENVID=x+2By"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:<rcpt@scripted.test> NOTIFY=NEVER ORCPT=rfc822;rcpt@scripted.test"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("BDAT 10 LAST"),
+        Step::Line,
+        Step::Line,
+        Step::Line,
+        Step::Send(b"250 2.0.0 queued\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let run = send(
+        &srv,
+        &[
+            "--data",
+            ".a\\n.\\nb\\n",
+            "--bdat",
+            "--dsn-notify",
+            "never",
+            "--dsn-ret",
+            "hdrs",
+            "--dsn-envid",
+            "x+y",
+            "--dsn-orcpt",
+        ],
+    );
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        got.contains("BDAT 10 LAST\r\n.a\r\n.\r\nb\r\nQUIT"),
+        "no dot-stuffing, no end marker: {got:?}"
+    );
+}
+
+#[test]
+fn bad_extension_flags_are_usage_errors() {
+    for (args, needle) in [
+        (&["--dsn-notify", "NEVER,SUCCESS"][..], "--dsn-notify"),
+        (&["--bdat", "0"], "--bdat"),
+        (&["--requiretls"], "--requiretls"),
+        (&["--prdr", "--protocol", "lmtp"], "--prdr"),
+        (&["--xclient-optional"], "--xclient"),
+        (&["--socket", "/tmp/x", "--pipe", "cat"], "--pipe"),
+    ] {
+        let mut v = vec!["--server", "127.0.0.1:9", "--to", "a@b.test"];
+        v.extend_from_slice(args);
+        let run = ehlo(&v);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn thirty_three_and_thirty_four_for_xclient() {
+    // Not advertised.
+    let srv = scripted(quit_only(greet()));
+    let run = send(&srv, &["--xclient-addr", "192.0.2.1"]);
+    srv.finish();
+    assert_eq!(run.code, 33, "{}", run.all());
+
+    // Refused.
+    let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR NAME\r\n");
+    steps.extend([
+        Step::Expect("XCLIENT ADDR=192.0.2.1 NAME=a+20b"),
+        Step::Send(b"550 5.7.0 not authorized\r\n"),
+    ]);
+    let srv = scripted(quit_only(steps));
+    let run = send(
+        &srv,
+        &["--xclient-addr", "192.0.2.1", "--xclient-name", "a b"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 33, "{}", run.all());
+
+    // EHLO after XCLIENT refused.
+    let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR\r\n");
+    steps.extend([
+        Step::Expect("XCLIENT ADDR=192.0.2.1"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"554 5.7.1 no\r\n"),
+    ]);
+    let srv = scripted(quit_only(steps));
+    let run = send(&srv, &["--xclient-addr", "192.0.2.1"]);
+    srv.finish();
+    assert_eq!(run.code, 34, "{}", run.all());
+}
+
+#[test]
+fn proxy_v1_header_goes_first_and_bad_values_are_35() {
+    let srv = scripted(vec![
+        Step::Expect("PROXY TCP4 192.0.2.1 192.0.2.2 4000 25\r\n"),
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--proxy-version",
+            "1",
+            "--proxy-source",
+            "192.0.2.1",
+            "--proxy-source-port",
+            "4000",
+            "--proxy-dest",
+            "192.0.2.2",
+            "--proxy-dest-port",
+            "25",
+            "-q",
+            "ehlo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("PROXY TCP4 192.0.2.1"),
+        "{}",
+        run.stdout
+    );
+
+    for bad in [
+        &["--proxy-version", "2", "--proxy-source", "nope"][..],
+        &[
+            "--proxy-version",
+            "1",
+            "--proxy-source",
+            "192.0.2.1",
+            "--proxy-source-port",
+            "1",
+            "--proxy-dest",
+            "2001:db8::1",
+            "--proxy-dest-port",
+            "25",
+        ],
+        &["--proxy-source", "192.0.2.1"],
+        &["--proxy", "base64:!!!"],
+    ] {
+        let mut v = vec!["--server", "127.0.0.1:9", "--to", "a@b.test"];
+        v.extend_from_slice(bad);
+        let run = ehlo(&v);
+        assert_eq!(run.code, 35, "{bad:?}: {}", run.all());
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+/// A tiny LMTP server on a UNIX socket: after DATA one reply per recipient, 550 for local parts
+/// starting with "fail". Returns every line it read.
+fn unix_lmtp(path: std::path::PathBuf) -> std::thread::JoinHandle<String> {
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut w = sock.try_clone().unwrap();
+        let mut r = BufReader::new(sock);
+        let mut got = String::new();
+        let mut rcpts: Vec<String> = Vec::new();
+        w.write_all(b"220 lmtp.test LMTP\r\n").unwrap();
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            got.push_str(&line);
+            let upper = line.to_ascii_uppercase();
+            if upper.starts_with("LHLO") {
+                w.write_all(b"250-lmtp.test\r\n250 PIPELINING\r\n").unwrap();
+            } else if upper.starts_with("RCPT") {
+                rcpts.push(line.clone());
+                w.write_all(b"250 ok\r\n").unwrap();
+            } else if upper.starts_with("DATA") {
+                w.write_all(b"354 go\r\n").unwrap();
+                loop {
+                    line.clear();
+                    r.read_line(&mut line).unwrap();
+                    got.push_str(&line);
+                    if line == ".\r\n" || line.is_empty() {
+                        break;
+                    }
+                }
+                for rc in &rcpts {
+                    let reply: &[u8] = if rc.contains("<fail") {
+                        b"550 5.2.1 mailbox disabled\r\n"
+                    } else {
+                        b"250 2.0.0 delivered\r\n"
+                    };
+                    w.write_all(reply).unwrap();
+                }
+            } else if upper.starts_with("QUIT") {
+                w.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                w.write_all(b"250 ok\r\n").unwrap();
+            }
+            line.clear();
+        }
+        got
+    })
+}
+
+#[test]
+fn socket_lmtp_per_recipient_replies_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lmtp.sock");
+    let server = unix_lmtp(path.clone());
+    let run = ehlo(&[
+        "--socket",
+        path.to_str().unwrap(),
+        "--protocol",
+        "LMTP",
+        "--to",
+        "ok@x.test,fail@x.test",
+        "--from",
+        "a@x.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--json",
+    ]);
+    let got = server.join().unwrap();
+    assert!(got.starts_with("LHLO client.test\r\n"), "{got}");
+    assert_eq!(run.code, 26, "one delivery was refused: {}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().expect("a summary line")).unwrap();
+    let r = &summary["data"]["recipients"];
+    assert_eq!(r[0]["data_code"], 250, "{summary}");
+    assert_eq!(r[1]["data_code"], 550, "{summary}");
+    assert_eq!(r[1]["data_enhanced"], "5.2.1", "{summary}");
+    assert_eq!(r[0]["status"], "accepted", "{summary}");
+    assert_eq!(r[1]["status"], "perm_failed", "{summary}");
+}
+
+#[test]
+fn socket_that_does_not_exist_is_exit_2() {
+    let run = ehlo(&["--socket", "/nonexistent/ehlo.sock", "--to", "a@b.test"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("/nonexistent/ehlo.sock"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pipe_speaks_smtp_with_a_child_process() {
+    let script = r#"printf '220 child ESMTP\r\n'; read l; printf '250 child\r\n'; read l; printf '221 bye\r\n'; echo "child saw: $l" >&2"#;
+    let run = ehlo(&["--pipe", script, "-q", "ehlo", "--helo", "me.test"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("<-  220 child ESMTP"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Connection closed with child process."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("child saw: QUIT"),
+        "child's stderr passes through: {}",
+        run.stderr
+    );
+
+    // A child that exits before greeting: an unexpected close (6).
+    let run = ehlo(&["--pipe", "exit 3", "--to", "a@b.test", "--timeout", "5"]);
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("Child process closed connection unexpectedly"),
+        "{}",
+        run.stderr
+    );
+}
