@@ -416,6 +416,27 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
         // A bare `ehlo` shows the help, config file or not.
         return Ok(passthrough(argv));
     }
+    // Nothing to layer (no config file, no option in the environment, no layering flag): the
+    // command line is the whole story. This is the common case, and building and running the
+    // flag table twice would cost more than a local SMTP dialogue.
+    let env_sets_options = env
+        .vars
+        .iter()
+        .any(|(name, _)| name.starts_with(ENV_PREFIX) && !RESERVED_ENV.contains(&name.as_str()));
+    let steers_layering = argv.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "--config" || a.starts_with("--config=") || a == "--dump-config"
+    });
+    let file_exists = env.default_file.as_ref().is_some_and(|p| p.exists());
+    if !env_sets_options && !steers_layering && !file_exists {
+        return Ok(Layered {
+            file: match &env.default_file {
+                Some(p) => FileState::Absent(p.clone()),
+                None => FileState::NoHome,
+            },
+            ..passthrough(argv)
+        });
+    }
     let table = Table::new();
     let matches = match table.cmd.clone().try_get_matches_from(&argv) {
         // Help, version and bad command lines: clap says the same thing again on the real parse.

@@ -226,40 +226,55 @@ fn parse_registry_code(s: &str) -> Option<(u16, u16)> {
     Some((subject, detail))
 }
 
-/// Build the registry from the CSV text: columns are found by header name, so a future export
-/// with reordered or extra columns still loads.
+/// Column positions of the registry CSV, found by header name, so a future export with
+/// reordered or extra columns still loads.
+struct Columns {
+    code: usize,
+    sample: usize,
+    basic: usize,
+    desc: usize,
+    reference: usize,
+}
+
+impl Columns {
+    fn from_header(header: &[String]) -> Result<Columns, String> {
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+                .ok_or_else(|| format!("registry CSV has no column {name:?}"))
+        };
+        Ok(Columns {
+            code: col("Code")?,
+            sample: col("Sample Text")?,
+            basic: col("Associated basic status code")?,
+            desc: col("Description")?,
+            reference: col("Reference")?,
+        })
+    }
+
+    fn entry(&self, row: &[String]) -> Result<RegistryEntry, String> {
+        let get = |i: usize| row.get(i).map(|s| squash(s)).unwrap_or_default();
+        let code = row.get(self.code).map(String::as_str).unwrap_or("");
+        let (subject, detail) =
+            parse_registry_code(code).ok_or_else(|| format!("bad registry code {code:?}"))?;
+        Ok(RegistryEntry {
+            subject,
+            detail,
+            sample_text: get(self.sample),
+            associated_basic: get(self.basic),
+            description: get(self.desc),
+            reference: get(self.reference),
+        })
+    }
+}
+
+/// Build the whole registry from the CSV text.
 fn load_registry(text: &str) -> Result<Vec<RegistryEntry>, String> {
     let records = parse_csv(text).map_err(|e| format!("{e:?}"))?;
     let (header, rows) = records.split_first().ok_or("empty registry CSV")?;
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
-            .ok_or_else(|| format!("registry CSV has no column {name:?}"))
-    };
-    let (c_code, c_sample, c_basic, c_desc, c_ref) = (
-        col("Code")?,
-        col("Sample Text")?,
-        col("Associated basic status code")?,
-        col("Description")?,
-        col("Reference")?,
-    );
-    let get = |row: &[String], i: usize| row.get(i).map(|s| squash(s)).unwrap_or_default();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let code = row.get(c_code).map(String::as_str).unwrap_or("");
-        let (subject, detail) =
-            parse_registry_code(code).ok_or_else(|| format!("bad registry code {code:?}"))?;
-        out.push(RegistryEntry {
-            subject,
-            detail,
-            sample_text: get(row, c_sample),
-            associated_basic: get(row, c_basic),
-            description: get(row, c_desc),
-            reference: get(row, c_ref),
-        });
-    }
-    Ok(out)
+    let cols = Columns::from_header(header)?;
+    rows.iter().map(|row| cols.entry(row)).collect()
 }
 
 /// Parsed once, at first use. A parse failure (only possible after a bad edit of the vendored
@@ -277,6 +292,56 @@ pub fn registry_entry(subject: u16, detail: u16) -> Option<&'static RegistryEntr
     REGISTRY
         .iter()
         .find(|e| e.subject == subject && e.detail == detail)
+}
+
+/// A record of the registry CSV: `(subject, detail, byte range)`; the header has (0, 0).
+type Record = (u16, u16, std::ops::Range<usize>);
+
+/// Where each record of the registry CSV lies, header first. A quote-aware byte scan finds the
+/// record ends without building any field. Every reply of a run is explained, but a run meets
+/// only a handful of codes: parsing all 81 rows with their prose at every start cost more than
+/// the whole SMTP dialogue, so [`lookup_enhanced`] parses just the record it needs.
+static INDEX: LazyLock<Vec<Record>> = LazyLock::new(|| index_records(ENHANCED_CSV));
+
+fn index_records(text: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut push = |range: std::ops::Range<usize>| {
+        let rec = &text[range.clone()];
+        if !rec.trim().is_empty() {
+            let code = rec.split(',').next().unwrap_or("");
+            let (s, d) = parse_registry_code(code).unwrap_or((0, 0));
+            out.push((s, d, range));
+        }
+    };
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                push(start..i + 1);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < text.len() {
+        push(start..text.len());
+    }
+    out
+}
+
+/// The registry row for `X.subject.detail`, parsed from its own record only.
+fn registry_row(subject: u16, detail: u16) -> Option<RegistryEntry> {
+    let index = &*INDEX;
+    let (_, _, header) = index.first()?;
+    let (_, _, range) = index[1..]
+        .iter()
+        .find(|(s, d, _)| *s == subject && *d == detail)?;
+    let header = parse_csv(&ENHANCED_CSV[header.clone()]).ok()?;
+    let cols = Columns::from_header(header.first()?).ok()?;
+    let row = parse_csv(&ENHANCED_CSV[range.clone()]).ok()?;
+    cols.entry(row.first()?).ok()
 }
 
 /// One row of our basic-code table.
@@ -701,7 +766,7 @@ pub fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
     } else {
         code.to_string()
     };
-    match registry_entry(code.subject, code.detail) {
+    match registry_row(code.subject, code.detail) {
         Some(e) => {
             // X.6.10 has no sample text: its description (one short registry sentence) is
             // the only title there is.
@@ -1803,6 +1868,19 @@ mod tests {
     }
 
     // --- registry -------------------------------------------------------------------------
+
+    #[test]
+    fn the_record_index_agrees_with_the_full_parse() {
+        for e in registry() {
+            assert_eq!(
+                registry_row(e.subject, e.detail).as_ref(),
+                Some(e),
+                "{}",
+                e.code()
+            );
+        }
+        assert_eq!(registry_row(1, 99), None);
+    }
 
     #[test]
     fn registry_loads_all_81_codes() {
