@@ -73,8 +73,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name
 complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing a default one of the same name (repeatable)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Append a header (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F

@@ -2007,3 +2007,46 @@ fn postfix_xclient_changes_the_client_identity() {
         path.display()
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+// --data with --header/--add-header: the same message as swaks builds. Deliberate differences,
+// unit-tested in src/cli/message.rs: ehlo's --header matches the name case-insensitively
+// (RFC 5322 §1.2.2), replaces folded lines whole and drops later duplicates, so one remains.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn data_with_headers_matches_swaks() {
+    require_swaks();
+    let cases: &[&[&str]] = &[
+        &[
+            "--data",
+            "Subject: old\\nTo: t\\n\\nSubject: body\\n",
+            "--header",
+            "Subject: new",
+            "--add-header",
+            "X-A: 1",
+            "--header",
+            "X-H: h",
+        ],
+        &[
+            "--data",
+            "Subject: s\\n%NEW_HEADERS%\\n%BODY%\\n",
+            "--add-header",
+            "X-A: %TO_ADDRESS%",
+        ],
+    ];
+    for extra in cases {
+        let mut args = vec!["--to", "a@example.test", "--from", SENDER, "--dump-mail"];
+        args.extend_from_slice(extra);
+        let ours = ehlo(&args);
+        ours.assert_exit(0);
+        let theirs = swaks(&args);
+        assert_eq!(theirs.code, Some(0), "{}", theirs.dump());
+        assert_eq!(
+            ours.stdout.replace("\r\n", "\n").trim_end(),
+            theirs.stdout.replace("\r\n", "\n").trim_end(),
+            "{extra:?}"
+        );
+    }
+}

@@ -432,7 +432,7 @@ pub struct MessageArgs {
     #[arg(long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub body: Option<String>,
 
-    /// Set a header, replacing a default one of the same name (repeatable)
+    /// Set a header, replacing one of the same name in the default or --data message (repeatable)
     ///
     /// swaks's `--header-NAME VALUE` and `--h-NAME VALUE` are the same. Non-ASCII values are
     /// RFC 2047 encoded. In --header, --add-header, --body, --attach-body and --data (unless
@@ -442,7 +442,7 @@ pub struct MessageArgs {
     #[arg(long, value_name = "NAME: VALUE")]
     pub header: Vec<String>,
 
-    /// Append a header (repeatable)
+    /// Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header
     #[arg(long, visible_alias = "ah", value_name = "NAME: VALUE")]
     pub add_header: Vec<String>,
 
@@ -450,7 +450,7 @@ pub struct MessageArgs {
     ///
     /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath,
-          conflicts_with_all = ["body", "header", "add_header"])]
+          conflicts_with = "body")]
     pub data: Option<String>,
 
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot

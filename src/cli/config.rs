@@ -921,19 +921,34 @@ fn compose(
         from,
         ..Default::default()
     };
-    if let Some(d) = &msg.data {
-        let data = read_content("--data", d, env, message::data_text)?;
-        if fixup == Fixup::NONE {
-            return Ok((data, Vec::new()));
-        }
-        let data = message::Tokens::new(&spec, &env.message).replace_in_data(&data);
-        return Ok((data, Vec::new()));
-    }
     // Header syntax first: a bad header is reported before any file is read.
     for (flag, list) in [("--header", &msg.header), ("--add-header", &msg.add_header)] {
         for h in list {
             message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
         }
+    }
+    if let Some(d) = &msg.data {
+        if fixup == Fixup::NONE {
+            if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]
+                .into_iter()
+                .find_map(|(f, l)| (!l.is_empty()).then_some(f))
+            {
+                return Err(usage(format!(
+                    "{flag} cannot change a --data message sent with --no-data-fixup \
+                     (its bytes go out exactly as given)"
+                )));
+            }
+            let data = read_content("--data", d, env, message::data_text)?;
+            return Ok((data, Vec::new()));
+        }
+        let data = read_content("--data", d, env, message::data_text)?;
+        let spec = MessageSpec {
+            headers: &msg.header,
+            add_headers: &msg.add_header,
+            ..spec
+        };
+        let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
+        return Ok((data, Vec::new()));
     }
     let body = msg
         .body
