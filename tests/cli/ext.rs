@@ -373,3 +373,44 @@ fn pipe_speaks_smtp_with_a_child_process() {
         run.stderr
     );
 }
+
+#[test]
+fn pipe_command_that_cannot_run_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_executable = dir.path().join("plain.txt");
+    std::fs::write(&not_executable, "not a program").unwrap();
+    let not_executable = not_executable.display().to_string();
+    let cases = [
+        (
+            "/nonexistent/ehlo-no-such-cmd --flag",
+            "did not find the command (exit 127)",
+        ),
+        (
+            not_executable.as_str(),
+            "could not execute the command (exit 126)",
+        ),
+    ];
+    for (cmd, why) in cases {
+        let run = ehlo(&["--pipe", cmd, "--to", "a@b.test", "--timeout", "5"]);
+        assert_eq!(run.code, 2, "{cmd}: {}", run.all());
+        let want = format!("could not connect to child process '{cmd}': /bin/sh {why}");
+        assert!(run.stderr.contains(&want), "{cmd}: {}", run.stderr);
+        let json = ehlo(&["--pipe", cmd, "--to", "a@b.test", "--json"]);
+        assert_eq!(json.code, 2, "{cmd}: {}", json.all());
+        assert!(
+            json.stdout.contains("\"connect\""),
+            "{cmd}: {}",
+            json.stdout
+        );
+    }
+    // A program that greets and then exits 127 did run: not a spawn failure.
+    let run = ehlo(&[
+        "--pipe",
+        "printf '220 x\\r\\n'; exit 127",
+        "--to",
+        "a@b.test",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(run.code, 6, "{}", run.all());
+}
