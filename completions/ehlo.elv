@@ -165,6 +165,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --prdr 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
             cand --xclient-before-starttls 'Send XCLIENT before STARTTLS instead of after'
             cand --xclient-optional 'Carry on without XCLIENT when it is not offered or refused'
+            cand --xclient-optional-strict 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused'
+            cand --xclient-delim 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
             cand --xclient-no-verify 'Do not check XCLIENT attributes against the advertised list'
             cand --no-config 'Do not read a config file (EHLO_* environment variables still apply)'
             cand --dump-config 'Print the effective options (file, environment, command line), secrets redacted, and exit'

@@ -2050,3 +2050,76 @@ fn data_with_headers_matches_swaks() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// XCLIENT command groups (--xclient-delim) and --xclient-optional-strict against Postfix
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_xclient_delim_sends_several_commands() {
+    require_postfix_smtp();
+    let token = unique("xclient-delim");
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+        "--xclient-name",
+        "split.example",
+        "--xclient-delim",
+        "--xclient-addr",
+        "192.0.2.78",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("-> XCLIENT NAME=split.example\n");
+    run.assert_contains("-> XCLIENT ADDR=192.0.2.78\n");
+    assert_eq!(run.stdout.matches("<-  220 ").count(), 3, "{}", run.dump());
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        text.contains("split.example [192.0.2.78]"),
+        "{}: both XCLIENT commands must have taken effect\n{text}",
+        path.display()
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn xclient_optional_strict_against_real_servers() {
+    require_postfix_smtp();
+    require_aiosmtpd();
+    // Postfix offers XCLIENT and refuses a bad ADDR (501): strict fails with 33 ...
+    let args = |server: &'static str, mode: &'static str| {
+        vec![
+            "--server",
+            server,
+            "--to",
+            LOCAL_RCPT,
+            "--from",
+            SENDER,
+            "--xclient-addr",
+            "not-an-address",
+            mode,
+            "-q",
+            "rcpt",
+        ]
+    };
+    let run = ehlo(&args(POSTFIX_SMTP, "--xclient-optional-strict"));
+    run.assert_exit(33);
+    run.assert_contains("<** 501");
+    // ... where --xclient-optional carries on.
+    let run = ehlo(&args(POSTFIX_SMTP, "--xclient-optional"));
+    run.assert_exit(0);
+    run.assert_contains("-> RCPT TO:");
+    // aiosmtpd does not offer XCLIENT: strict carries on.
+    let run = ehlo(&args(AIOSMTPD, "--xclient-optional-strict"));
+    run.assert_exit(0);
+    run.assert_contains("--xclient-optional-strict");
+    run.assert_contains("-> RCPT TO:");
+}

@@ -604,8 +604,31 @@ impl Cli {
             ));
         }
         cli.send.message.parts = parts;
+        cli.send.xclient.xclient_order = xclient_order(&matches);
         Ok(cli)
     }
+}
+
+/// The XCLIENT options in command-line order. A repeated attribute option counts where it was
+/// last given (its value is the last one).
+fn xclient_order(matches: &clap::ArgMatches) -> Vec<XclientItem> {
+    let mut seen: Vec<(usize, XclientItem)> = Vec::new();
+    for (id, name) in XCLIENT_ATTRS {
+        if let Some(i) = matches.indices_of(id).and_then(Iterator::last) {
+            seen.push((i, XclientItem::Attr(name)));
+        }
+    }
+    if let (Some(idx), Some(vals)) = (
+        matches.indices_of("xclient"),
+        matches.get_many::<String>("xclient"),
+    ) {
+        seen.extend(idx.zip(vals).map(|(i, v)| (i, XclientItem::Raw(v.clone()))));
+    }
+    if let Some(idx) = matches.indices_of("xclient_delim") {
+        seen.extend(idx.map(|i| (i, XclientItem::Delim)));
+    }
+    seen.sort_by_key(|(i, _)| *i);
+    seen.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Output.
@@ -768,8 +791,21 @@ pub struct XclientArgs {
     #[arg(long)]
     pub xclient_before_starttls: bool,
     /// Carry on without XCLIENT when it is not offered or refused
-    #[arg(long)]
+    #[arg(long, conflicts_with = "xclient_optional_strict")]
     pub xclient_optional: bool,
+    // --- XCLIENT command groups and strict optional mode (ext2) ---
+    /// Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused
+    #[arg(long)]
+    pub xclient_optional_strict: bool,
+    /// Start a new XCLIENT command here: the --xclient-* attributes before and after it go in
+    /// separate commands (repeatable; ignored where no group would be split)
+    // (A list of `true`s, one per occurrence: a counting flag keeps only its last position.)
+    #[arg(long, num_args = 0, default_missing_value = "true", action = clap::ArgAction::Append)]
+    pub xclient_delim: Vec<bool>,
+    /// The --xclient-* attributes, --xclient strings and --xclient-delim marks in command-line
+    /// order; `Cli::parse_args` fills it.
+    #[arg(skip)]
+    pub xclient_order: Vec<XclientItem>,
     /// Do not check XCLIENT attributes against the advertised list
     #[arg(long)]
     pub xclient_no_verify: bool,
@@ -822,6 +858,30 @@ pub struct XclientArgs {
     )]
     pub proxy: Option<String>,
 }
+
+/// One XCLIENT option in command-line order (swaks's `--xclient-delim` groups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XclientItem {
+    /// An attribute option, by its XCLIENT name (`ADDR`, `NAME`, ...).
+    Attr(&'static str),
+    /// A raw `--xclient` string: a command of its own.
+    Raw(String),
+    /// `--xclient-delim`: end the current group.
+    Delim,
+}
+
+/// The XCLIENT attribute options: clap id and XCLIENT name, in Postfix's documented order.
+pub const XCLIENT_ATTRS: [(&str, &str); 9] = [
+    ("xclient_addr", "ADDR"),
+    ("xclient_name", "NAME"),
+    ("xclient_port", "PORT"),
+    ("xclient_proto", "PROTO"),
+    ("xclient_helo", "HELO"),
+    ("xclient_login", "LOGIN"),
+    ("xclient_destaddr", "DESTADDR"),
+    ("xclient_destport", "DESTPORT"),
+    ("xclient_reverse_name", "REVERSE_NAME"),
+];
 
 /// `--proxy-family` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

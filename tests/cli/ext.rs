@@ -191,6 +191,89 @@ fn thirty_three_and_thirty_four_for_xclient() {
 }
 
 #[test]
+fn xclient_delim_sends_one_command_per_group() {
+    let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR NAME HELO\r\n");
+    steps.extend([
+        Step::Expect("XCLIENT HELO=helo+20string\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("XCLIENT ADDR=192.0.2.1 NAME=foo.example.com\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("XCLIENT FOO=bar\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+    ]);
+    let srv = scripted(quit_only(steps));
+    let run = send(
+        &srv,
+        &[
+            "--xclient-helo",
+            "helo string",
+            "--xclient-delim",
+            "--xclient-name",
+            "foo.example.com",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient",
+            "FOO=bar",
+            "--xclient-delim",
+            "-q",
+            "xclient-helo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches(" -> XCLIENT ").count(),
+        3,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn xclient_optional_strict_skips_when_not_offered_and_fails_when_refused() {
+    // Not advertised: carry on with a warning, exit 0.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &["--xclient-addr", "192.0.2.1", "--xclient-optional-strict"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("carrying on without it (--xclient-optional-strict)"),
+        "{}",
+        run.all()
+    );
+
+    // Advertised and refused: exit 33 (--xclient-optional would carry on).
+    let refused = || {
+        let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR\r\n");
+        steps.extend([
+            Step::Expect("XCLIENT ADDR=192.0.2.1\r\n"),
+            Step::Send(b"550 5.7.0 not authorized\r\n"),
+        ]);
+        steps
+    };
+    let srv = scripted(quit_only(refused()));
+    let run = send(
+        &srv,
+        &["--xclient-addr", "192.0.2.1", "--xclient-optional-strict"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 33, "{}", run.all());
+
+    let mut steps = refused();
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--xclient-addr", "192.0.2.1", "--xclient-optional"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
 fn proxy_v1_header_goes_first_and_bad_values_are_35() {
     let srv = scripted(vec![
         Step::Expect("PROXY TCP4 192.0.2.1 192.0.2.2 4000 25\r\n"),
