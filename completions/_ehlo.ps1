@@ -124,7 +124,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--proxy-source-port', '--proxy-source-port', [CompletionResultType]::ParameterName, 'PROXY: original client port')
             [CompletionResult]::new('--proxy-dest', '--proxy-dest', [CompletionResultType]::ParameterName, 'PROXY: address the client connected to')
             [CompletionResult]::new('--proxy-dest-port', '--proxy-dest-port', [CompletionResultType]::ParameterName, 'PROXY: port the client connected to')
-            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
             [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 only')

@@ -121,7 +121,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --proxy-source-port 'PROXY: original client port'
             cand --proxy-dest 'PROXY: address the client connected to'
             cand --proxy-dest-port 'PROXY: port the client connected to'
-            cand --proxy 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)'
+            cand --proxy 'A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)'
             cand --config 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]'
             cand -4 'Use IPv4 only'
             cand --ipv4 'Use IPv4 only'

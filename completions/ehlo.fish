@@ -152,7 +152,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: origi
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'

@@ -850,10 +850,12 @@ pub struct XclientArgs {
     /// PROXY: port the client connected to
     #[arg(long, value_name = "PORT")]
     pub proxy_dest_port: Option<String>,
-    /// A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)
+    /// A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent
+    /// byte for byte; @@X is the text @X)
     #[arg(
         long,
-        value_name = "TEXT|base64:DATA",
+        value_name = "TEXT|base64:DATA|@FILE",
+        value_hint = ValueHint::FilePath,
         conflicts_with = "proxy_version"
     )]
     pub proxy: Option<String>,

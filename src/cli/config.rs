@@ -1230,9 +1230,34 @@ fn xclient_commands(
 
 /// The PROXY header to send before the banner, if any. Bad values are exit 35 (swaks's "Error
 /// in PROXY option processing"), not 1.
+/// The longest PROXY header there is: v2's 16-byte preamble and a 65535-byte body.
+const MAX_PROXY_HEADER: u64 = 16 + 65535;
+
+/// `--proxy @FILE`: the header exactly as the file holds it (no CRLF added or removed).
+fn proxy_file(path: &str) -> Result<Vec<u8>, Error> {
+    let bad = |m: String| Error::ProxyOption(format!("--proxy: {m}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PROXY_HEADER + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    if bytes.is_empty() {
+        return Err(bad(format!("{path} is empty")));
+    }
+    if bytes.len() as u64 > MAX_PROXY_HEADER {
+        return Err(bad(format!(
+            "{path} is larger than a PROXY header can be ({MAX_PROXY_HEADER} bytes)"
+        )));
+    }
+    Ok(bytes)
+}
+
 fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Error> {
     let bad = |m: String| Error::ProxyOption(m);
     if let Some(raw) = &x.proxy {
+        if let Some(path) = raw.strip_prefix('@').filter(|p| !p.starts_with('@')) {
+            return proxy_file(path).map(Some);
+        }
+        let raw = raw.strip_prefix('@').unwrap_or(raw);
         if let Some(b64) = raw.strip_prefix("base64:") {
             use base64::Engine;
             let bytes = base64::engine::general_purpose::STANDARD

@@ -333,6 +333,69 @@ fn proxy_v1_header_goes_first_and_bad_values_are_35() {
     }
 }
 
+#[test]
+fn proxy_from_a_file_goes_out_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PROXY v2 header (HAProxy proxy-protocol §2.2): TCP over IPv4, 127.1.2.3:80 ->
+    // 127.4.5.6:25; every byte ASCII so the scripted server's transcript keeps it.
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    v2.extend_from_slice(&[
+        0x21, 0x11, 0x00, 0x0C, 127, 1, 2, 3, 127, 4, 5, 6, 0, 80, 0, 25,
+    ]);
+    let v2_path = dir.path().join("v2.bin");
+    std::fs::write(&v2_path, &v2).unwrap();
+    // A v1 header without the CRLF that --proxy TEXT would add: sent as it is.
+    let v1 = b"PROXY TCP4 192.0.2.9 192.0.2.10 4000 25\r\n".to_vec();
+    let v1_path = dir.path().join("v1.txt");
+    std::fs::write(&v1_path, &v1).unwrap();
+
+    // Lines the server reads before the EHLO reply: v2's preamble holds four line ends and its
+    // address block runs into the EHLO line; v1 is one line, then the EHLO.
+    for (path, header, lines) in [(&v2_path, &v2, 5), (&v1_path, &v1, 2)] {
+        let mut steps = vec![Step::Send(b"220 scripted.test ESMTP\r\n")];
+        steps.extend(std::iter::repeat_n(Step::Line, lines));
+        steps.extend([
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let srv = scripted(steps);
+        let arg = format!("@{}", path.display());
+        let run = send(&srv, &["--proxy", &arg, "-q", "ehlo"]);
+        let wire = srv.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let mut want = header.clone();
+        want.extend_from_slice(b"EHLO client.test\r\n");
+        assert!(
+            wire.as_bytes().starts_with(&want),
+            "{:?}\n{}",
+            wire,
+            run.all()
+        );
+    }
+    // Empty or missing files are PROXY option errors (35).
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    for (arg, why) in [
+        (format!("@{}", empty.display()), "is empty"),
+        (
+            "@/nonexistent/proxy.bin".to_string(),
+            "cannot read /nonexistent/proxy.bin",
+        ),
+    ] {
+        let run = ehlo(&[
+            "--server",
+            "127.0.0.1:9",
+            "--to",
+            "a@b.test",
+            "--proxy",
+            &arg,
+        ]);
+        assert_eq!(run.code, 35, "{arg}: {}", run.all());
+        assert!(run.stderr.contains(why), "{arg}: {}", run.stderr);
+    }
+}
+
 /// A tiny LMTP server on a UNIX socket: after DATA one reply per recipient, 550 for local parts
 /// starting with "fail". Returns every line it read.
 fn unix_lmtp(path: std::path::PathBuf) -> std::thread::JoinHandle<String> {
