@@ -560,3 +560,107 @@ fn pipe_command_that_cannot_run_is_exit_2() {
     ]);
     assert_eq!(run.code, 6, "{}", run.all());
 }
+
+/// One CRLF line from `s`, byte by byte (no buffering: the TLS handshake must find its bytes on
+/// the socket). Empty at the end of the stream.
+fn read_line_raw<S: std::io::Read>(s: &mut S) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while let Ok(1) = s.read(&mut b) {
+        line.push(b[0]);
+        if b[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Answer SMTP commands on `s` until QUIT (`tls` = already encrypted: no STARTTLS offered), or
+/// until STARTTLS was accepted (returns true then). Every line read is appended to `got`.
+fn unix_smtp_dialogue<S: std::io::Read + Write>(s: &mut S, tls: bool, got: &mut String) -> bool {
+    loop {
+        let line = read_line_raw(s);
+        if line.is_empty() {
+            return false;
+        }
+        got.push_str(if tls { "tls: " } else { "plain: " });
+        got.push_str(&line);
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") && !tls {
+            b"250-unix.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+        } else if upper.starts_with("EHLO") {
+            b"250-unix.test\r\n250 PIPELINING\r\n"
+        } else if upper.starts_with("STARTTLS") {
+            s.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+            return true;
+        } else if upper.starts_with("DATA") {
+            s.write_all(b"354 go\r\n").unwrap();
+            loop {
+                let l = read_line_raw(s);
+                got.push_str(&l);
+                if l == ".\r\n" || l.is_empty() {
+                    break;
+                }
+            }
+            b"250 2.0.0 queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            s.write_all(b"221 bye\r\n").unwrap();
+            return false;
+        } else {
+            b"250 ok\r\n"
+        };
+        s.write_all(reply).unwrap();
+    }
+}
+
+#[test]
+fn starttls_over_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smtp.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = String::new();
+        sock.write_all(b"220 unix.test ESMTP\r\n").unwrap();
+        if !unix_smtp_dialogue(&mut sock, false, &mut got) {
+            return got;
+        }
+        let mut tls = test_acceptor()
+            .accept(sock)
+            .expect("TLS handshake on the socket");
+        unix_smtp_dialogue(&mut tls, true, &mut got);
+        got
+    });
+    let socket = path.to_str().unwrap();
+    let run = ehlo(&[
+        "--socket",
+        socket,
+        "--tls",
+        "--insecure",
+        "--to",
+        "a@b.test",
+        "--from",
+        "me@c.test",
+        "--timeout",
+        "10",
+    ]);
+    let got = server.join().unwrap();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The transcript shows the upgrade: STARTTLS in the clear, then encrypted lines.
+    assert!(run.stdout.contains(" -> STARTTLS"), "{}", run.stdout);
+    assert!(run.stdout.contains("=== TLS started"), "{}", run.stdout);
+    assert!(run.stdout.contains(" ~> EHLO "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(" ~> MAIL FROM:<me@c.test>"),
+        "{}",
+        run.stdout
+    );
+    // And the server saw everything after STARTTLS encrypted.
+    assert!(got.contains("plain: STARTTLS\r\n"), "{got}");
+    assert!(got.contains("tls: EHLO "), "{got}");
+    assert!(got.contains("tls: MAIL FROM:<me@c.test>"), "{got}");
+    assert!(got.contains("tls: QUIT"), "{got}");
+    assert!(!got.contains("plain: MAIL"), "{got}");
+}
