@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
+    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -73,8 +73,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name
 complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing a default one of the same name (repeatable)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Append a header (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F
@@ -152,7 +152,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: origi
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
@@ -183,6 +183,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l requiretls -d 'REQUIRETLS on 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on without XCLIENT when it is not offered or refused'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional-strict -d 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-delim -d 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-no-verify -d 'Do not check XCLIENT attributes against the advertised list'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_* environment variables still apply)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-config -d 'Print the effective options (file, environment, command line), secrets redacted, and exit'

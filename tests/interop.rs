@@ -18,6 +18,9 @@
 //!   PLAIN/LOGIN/CRAM-MD5 as `ehlotest` / `interop-secret-1` through Dovecot.
 //! - aiosmtpd 127.0.0.1:8025 — stores each message's `original_content` (un-dot-stuffed per
 //!   RFC 5321 §4.5.2, CRLF kept, final `.CRLF` excluded) in `/tmp/ehlo-interop/aiosmtpd/N.eml`.
+//! - aiosmtpd 127.0.0.1:8027 — wants a PROXY header (v1 or v2) before its banner and records the
+//!   PROXY addresses with each message in `/tmp/ehlo-interop/aiosmtpd-proxy/N.json`
+//!   (`INTEROP_PROXY_ADDR`/`INTEROP_PROXY_DIR` point at another copy).
 //! - The self-signed certificate of Postfix (CN and SAN `localhost`, SAN IP 127.0.0.1) is at
 //!   `/tmp/ehlo-interop/postfix.pem`.
 
@@ -2006,4 +2009,255 @@ fn postfix_xclient_changes_the_client_identity() {
         "{}: Received: does not show the XCLIENT identity\n{text}",
         path.display()
     );
+}
+
+// ------------------------------------------------------------------------------------------------
+// --data with --header/--add-header: the same message as swaks builds. Deliberate differences,
+// unit-tested in src/cli/message.rs: ehlo's --header matches the name case-insensitively
+// (RFC 5322 §1.2.2), replaces folded lines whole and drops later duplicates, so one remains.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn data_with_headers_matches_swaks() {
+    require_swaks();
+    let cases: &[&[&str]] = &[
+        &[
+            "--data",
+            "Subject: old\\nTo: t\\n\\nSubject: body\\n",
+            "--header",
+            "Subject: new",
+            "--add-header",
+            "X-A: 1",
+            "--header",
+            "X-H: h",
+        ],
+        &[
+            "--data",
+            "Subject: s\\n%NEW_HEADERS%\\n%BODY%\\n",
+            "--add-header",
+            "X-A: %TO_ADDRESS%",
+        ],
+    ];
+    for extra in cases {
+        let mut args = vec!["--to", "a@example.test", "--from", SENDER, "--dump-mail"];
+        args.extend_from_slice(extra);
+        let ours = ehlo(&args);
+        ours.assert_exit(0);
+        let theirs = swaks(&args);
+        assert_eq!(theirs.code, Some(0), "{}", theirs.dump());
+        assert_eq!(
+            ours.stdout.replace("\r\n", "\n").trim_end(),
+            theirs.stdout.replace("\r\n", "\n").trim_end(),
+            "{extra:?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// XCLIENT command groups (--xclient-delim) and --xclient-optional-strict against Postfix
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_xclient_delim_sends_several_commands() {
+    require_postfix_smtp();
+    let token = unique("xclient-delim");
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+        "--xclient-name",
+        "split.example",
+        "--xclient-delim",
+        "--xclient-addr",
+        "192.0.2.78",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains("-> XCLIENT NAME=split.example\n");
+    run.assert_contains("-> XCLIENT ADDR=192.0.2.78\n");
+    assert_eq!(run.stdout.matches("<-  220 ").count(), 3, "{}", run.dump());
+    let (path, stored) = wait_for_maildir(&postfix_maildir(), &token, DELIVERY_LIMIT);
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        text.contains("split.example [192.0.2.78]"),
+        "{}: both XCLIENT commands must have taken effect\n{text}",
+        path.display()
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn xclient_optional_strict_against_real_servers() {
+    require_postfix_smtp();
+    require_aiosmtpd();
+    // Postfix offers XCLIENT and refuses a bad ADDR (501): strict fails with 33 ...
+    let args = |server: &'static str, mode: &'static str| {
+        vec![
+            "--server",
+            server,
+            "--to",
+            LOCAL_RCPT,
+            "--from",
+            SENDER,
+            "--xclient-addr",
+            "not-an-address",
+            mode,
+            "-q",
+            "rcpt",
+        ]
+    };
+    let run = ehlo(&args(POSTFIX_SMTP, "--xclient-optional-strict"));
+    run.assert_exit(33);
+    run.assert_contains("<** 501");
+    // ... where --xclient-optional carries on.
+    let run = ehlo(&args(POSTFIX_SMTP, "--xclient-optional"));
+    run.assert_exit(0);
+    run.assert_contains("-> RCPT TO:");
+    // aiosmtpd does not offer XCLIENT: strict carries on.
+    let run = ehlo(&args(AIOSMTPD, "--xclient-optional-strict"));
+    run.assert_exit(0);
+    run.assert_contains("--xclient-optional-strict");
+    run.assert_contains("-> RCPT TO:");
+}
+
+// ------------------------------------------------------------------------------------------------
+// PROXY protocol v1 and v2 against aiosmtpd 1.4 (proxy_protocol_timeout): the peer records the
+// source address the header carried
+// ------------------------------------------------------------------------------------------------
+
+/// The PROXY-aware aiosmtpd: its address and record directory.
+fn proxy_peer() -> (String, PathBuf) {
+    let addr = std::env::var("INTEROP_PROXY_ADDR").unwrap_or_else(|_| "127.0.0.1:8027".into());
+    let dir = std::env::var("INTEROP_PROXY_DIR")
+        .unwrap_or_else(|_| "/tmp/ehlo-interop/aiosmtpd-proxy".into());
+    (addr, PathBuf::from(dir))
+}
+
+/// Panic unless the PROXY-aware aiosmtpd answers a PROXY v1 header with its banner.
+#[track_caller]
+fn require_proxy_peer() -> (String, PathBuf) {
+    let (addr, dir) = proxy_peer();
+    let hint = "start the interop peers first (tests/interop/setup.sh starts aiosmtpd_proxy.py)";
+    let sock: SocketAddr = addr.parse().expect("peer address");
+    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("PROXY aiosmtpd is not reachable at {addr}: {e}\n{hint}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("set_read_timeout");
+    std::io::Write::write_all(&mut stream, b"PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\n")
+        .expect("write PROXY");
+    let mut line = String::new();
+    let _ = BufReader::new(&stream).read_line(&mut line);
+    assert!(
+        line.starts_with("220") && line.contains("aiosmtpd-proxy.ehlo.test"),
+        "port {addr} is not the interop PROXY aiosmtpd (banner {line:?})\n{hint}"
+    );
+    (addr, dir)
+}
+
+/// The record (`N.json`) of the message whose content holds `needle`.
+#[track_caller]
+fn wait_for_proxy_record(dir: &Path, needle: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let meta = entry.path();
+            if meta.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Ok(eml) = fs::read(meta.with_extension("eml")) else {
+                continue;
+            };
+            if contains_bytes(&eml, needle.as_bytes()) {
+                let text = fs::read_to_string(&meta).expect("read record");
+                return serde_json::from_str(&text).expect("record is JSON");
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the PROXY aiosmtpd stored no message containing {needle:?} in {}",
+            dir.display()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn proxy_send(version: &str, source: &str, dest: &str) {
+    let (addr, dir) = require_proxy_peer();
+    let token = unique(&format!("proxy-v{version}"));
+    let subject = format!("Subject: {token}");
+    let run = ehlo(&[
+        "--server",
+        &addr,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--header",
+        &subject,
+        "--proxy-version",
+        version,
+        "--proxy-source",
+        source,
+        "--proxy-source-port",
+        "40123",
+        "--proxy-dest",
+        dest,
+        "--proxy-dest-port",
+        "25",
+    ]);
+    run.assert_exit(0);
+    let record = wait_for_proxy_record(&dir, &token);
+    let p = &record["proxy"];
+    assert_eq!(p["version"], version.parse::<i64>().unwrap(), "{record}");
+    assert_eq!(p["src_addr"], source, "{record}");
+    assert_eq!(p["src_port"], 40123, "{record}");
+    assert_eq!(p["dst_addr"], dest, "{record}");
+    assert_eq!(p["dst_port"], 25, "{record}");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_records_proxy_v1_source() {
+    proxy_send("1", "192.0.2.45", "198.51.100.7");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_records_proxy_v2_source() {
+    proxy_send("2", "2001:db8::45", "2001:db8::7");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_takes_a_raw_proxy_header_from_a_file() {
+    let (addr, dir) = require_proxy_peer();
+    // v2, TCP over IPv4 (HAProxy proxy-protocol §2.2): 203.0.113.9:5555 -> 203.0.113.1:25.
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    header.extend_from_slice(&[0x21, 0x11, 0x00, 0x0C, 203, 0, 113, 9, 203, 0, 113, 1]);
+    header.extend_from_slice(&[0x15, 0xB3, 0x00, 0x19]);
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    fs::write(file.path(), &header).expect("write header");
+    let token = unique("proxy-file");
+    let subject = format!("Subject: {token}");
+    let arg = format!("@{}", file.path().display());
+    let run = ehlo(&[
+        "--server", &addr, "--to", LOCAL_RCPT, "--from", SENDER, "--header", &subject, "--proxy",
+        &arg,
+    ]);
+    run.assert_exit(0);
+    run.assert_contains(&format!(
+        "PROXY v2 header (base64): {}",
+        B64.encode(&header)
+    ));
+    let record = wait_for_proxy_record(&dir, &token);
+    assert_eq!(record["proxy"]["src_addr"], "203.0.113.9", "{record}");
+    assert_eq!(record["proxy"]["src_port"], 5555, "{record}");
 }

@@ -432,7 +432,7 @@ pub struct MessageArgs {
     #[arg(long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub body: Option<String>,
 
-    /// Set a header, replacing a default one of the same name (repeatable)
+    /// Set a header, replacing one of the same name in the default or --data message (repeatable)
     ///
     /// swaks's `--header-NAME VALUE` and `--h-NAME VALUE` are the same. Non-ASCII values are
     /// RFC 2047 encoded. In --header, --add-header, --body, --attach-body and --data (unless
@@ -442,7 +442,7 @@ pub struct MessageArgs {
     #[arg(long, value_name = "NAME: VALUE")]
     pub header: Vec<String>,
 
-    /// Append a header (repeatable)
+    /// Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header
     #[arg(long, visible_alias = "ah", value_name = "NAME: VALUE")]
     pub add_header: Vec<String>,
 
@@ -450,7 +450,7 @@ pub struct MessageArgs {
     ///
     /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath,
-          conflicts_with_all = ["body", "header", "add_header"])]
+          conflicts_with = "body")]
     pub data: Option<String>,
 
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
@@ -604,8 +604,31 @@ impl Cli {
             ));
         }
         cli.send.message.parts = parts;
+        cli.send.xclient.xclient_order = xclient_order(&matches);
         Ok(cli)
     }
+}
+
+/// The XCLIENT options in command-line order. A repeated attribute option counts where it was
+/// last given (its value is the last one).
+fn xclient_order(matches: &clap::ArgMatches) -> Vec<XclientItem> {
+    let mut seen: Vec<(usize, XclientItem)> = Vec::new();
+    for (id, name) in XCLIENT_ATTRS {
+        if let Some(i) = matches.indices_of(id).and_then(Iterator::last) {
+            seen.push((i, XclientItem::Attr(name)));
+        }
+    }
+    if let (Some(idx), Some(vals)) = (
+        matches.indices_of("xclient"),
+        matches.get_many::<String>("xclient"),
+    ) {
+        seen.extend(idx.zip(vals).map(|(i, v)| (i, XclientItem::Raw(v.clone()))));
+    }
+    if let Some(idx) = matches.indices_of("xclient_delim") {
+        seen.extend(idx.map(|i| (i, XclientItem::Delim)));
+    }
+    seen.sort_by_key(|(i, _)| *i);
+    seen.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Output.
@@ -768,8 +791,21 @@ pub struct XclientArgs {
     #[arg(long)]
     pub xclient_before_starttls: bool,
     /// Carry on without XCLIENT when it is not offered or refused
-    #[arg(long)]
+    #[arg(long, conflicts_with = "xclient_optional_strict")]
     pub xclient_optional: bool,
+    // --- XCLIENT command groups and strict optional mode (ext2) ---
+    /// Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused
+    #[arg(long)]
+    pub xclient_optional_strict: bool,
+    /// Start a new XCLIENT command here: the --xclient-* attributes before and after it go in
+    /// separate commands (repeatable; ignored where no group would be split)
+    // (A list of `true`s, one per occurrence: a counting flag keeps only its last position.)
+    #[arg(long, num_args = 0, default_missing_value = "true", action = clap::ArgAction::Append)]
+    pub xclient_delim: Vec<bool>,
+    /// The --xclient-* attributes, --xclient strings and --xclient-delim marks in command-line
+    /// order; `Cli::parse_args` fills it.
+    #[arg(skip)]
+    pub xclient_order: Vec<XclientItem>,
     /// Do not check XCLIENT attributes against the advertised list
     #[arg(long)]
     pub xclient_no_verify: bool,
@@ -814,14 +850,40 @@ pub struct XclientArgs {
     /// PROXY: port the client connected to
     #[arg(long, value_name = "PORT")]
     pub proxy_dest_port: Option<String>,
-    /// A raw PROXY header: TEXT (CRLF added) or base64:DATA (sent as decoded)
+    /// A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent
+    /// byte for byte; @@X is the text @X)
     #[arg(
         long,
-        value_name = "TEXT|base64:DATA",
+        value_name = "TEXT|base64:DATA|@FILE",
+        value_hint = ValueHint::FilePath,
         conflicts_with = "proxy_version"
     )]
     pub proxy: Option<String>,
 }
+
+/// One XCLIENT option in command-line order (swaks's `--xclient-delim` groups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XclientItem {
+    /// An attribute option, by its XCLIENT name (`ADDR`, `NAME`, ...).
+    Attr(&'static str),
+    /// A raw `--xclient` string: a command of its own.
+    Raw(String),
+    /// `--xclient-delim`: end the current group.
+    Delim,
+}
+
+/// The XCLIENT attribute options: clap id and XCLIENT name, in Postfix's documented order.
+pub const XCLIENT_ATTRS: [(&str, &str); 9] = [
+    ("xclient_addr", "ADDR"),
+    ("xclient_name", "NAME"),
+    ("xclient_port", "PORT"),
+    ("xclient_proto", "PROTO"),
+    ("xclient_helo", "HELO"),
+    ("xclient_login", "LOGIN"),
+    ("xclient_destaddr", "DESTADDR"),
+    ("xclient_destport", "DESTPORT"),
+    ("xclient_reverse_name", "REVERSE_NAME"),
+];
 
 /// `--proxy-family` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

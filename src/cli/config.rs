@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::cli::args::{
     Cli, Command, DemoArgs, MessageArgs, PartArg, PartKind, SendArgs, ServeArgs, ServerSpec,
+    XCLIENT_ATTRS, XclientItem,
 };
 use crate::cli::message::{self, MessageContext, MessageSpec, Part};
 use crate::cli::secrets;
@@ -26,7 +27,7 @@ use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
-    XclientPlan,
+    XclientCommand, XclientPlan,
 };
 use crate::smtp::data::Fixup;
 use crate::smtp::ext::{Attribute, Dsn, Ret};
@@ -921,19 +922,34 @@ fn compose(
         from,
         ..Default::default()
     };
-    if let Some(d) = &msg.data {
-        let data = read_content("--data", d, env, message::data_text)?;
-        if fixup == Fixup::NONE {
-            return Ok((data, Vec::new()));
-        }
-        let data = message::Tokens::new(&spec, &env.message).replace_in_data(&data);
-        return Ok((data, Vec::new()));
-    }
     // Header syntax first: a bad header is reported before any file is read.
     for (flag, list) in [("--header", &msg.header), ("--add-header", &msg.add_header)] {
         for h in list {
             message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
         }
+    }
+    if let Some(d) = &msg.data {
+        if fixup == Fixup::NONE {
+            if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]
+                .into_iter()
+                .find_map(|(f, l)| (!l.is_empty()).then_some(f))
+            {
+                return Err(usage(format!(
+                    "{flag} cannot change a --data message sent with --no-data-fixup \
+                     (its bytes go out exactly as given)"
+                )));
+            }
+            let data = read_content("--data", d, env, message::data_text)?;
+            return Ok((data, Vec::new()));
+        }
+        let data = read_content("--data", d, env, message::data_text)?;
+        let spec = MessageSpec {
+            headers: &msg.header,
+            add_headers: &msg.add_header,
+            ..spec
+        };
+        let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
+        return Ok((data, Vec::new()));
     }
     let body = msg
         .body
@@ -1101,18 +1117,25 @@ fn ext_plan(
         }
     }
     let xclient = if attrs.is_empty() && x.xclient.is_empty() {
-        if x.xclient_before_starttls || x.xclient_optional || x.xclient_no_verify {
+        let modifiers = [
+            x.xclient_before_starttls,
+            x.xclient_optional,
+            x.xclient_optional_strict,
+            x.xclient_no_verify,
+            !x.xclient_delim.is_empty(),
+        ];
+        if modifiers.contains(&true) {
             return Err(usage(
-                "--xclient-before-starttls/--xclient-optional/--xclient-no-verify: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...)",
+                "--xclient-before-starttls/--xclient-optional[-strict]/--xclient-no-verify/--xclient-delim: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...)",
             ));
         }
         None
     } else {
         Some(XclientPlan {
-            attrs,
-            raw: x.xclient.clone(),
+            commands: xclient_commands(&x.xclient_order, attrs, &x.xclient),
             before_starttls: x.xclient_before_starttls,
             optional: x.xclient_optional,
+            optional_strict: x.xclient_optional_strict,
             no_verify: x.xclient_no_verify,
         })
     };
@@ -1161,11 +1184,80 @@ fn ext_plan(
     })
 }
 
+/// The XCLIENT commands, as swaks groups them: the attribute options between two
+/// `--xclient-delim` marks (or `--xclient` strings) form one command, in Postfix's documented
+/// attribute order; each `--xclient` string is a command of its own, where it was given. Empty
+/// groups vanish. `order` is empty when the arguments did not come through `Cli::parse_args`
+/// (then: one attribute command, then the raw strings).
+fn xclient_commands(
+    order: &[XclientItem],
+    attrs: Vec<Attribute>,
+    raw: &[String],
+) -> Vec<XclientCommand> {
+    if order.is_empty() {
+        let mut commands = vec![XclientCommand::Attrs(attrs)];
+        commands.extend(raw.iter().cloned().map(XclientCommand::Raw));
+        commands.retain(|c| c != &XclientCommand::Attrs(Vec::new()));
+        return commands;
+    }
+    let rank = |name: &str| XCLIENT_ATTRS.iter().position(|(_, n)| *n == name);
+    let mut commands = Vec::new();
+    let mut group: Vec<&'static str> = Vec::new();
+    let flush = |group: &mut Vec<&'static str>, commands: &mut Vec<XclientCommand>| {
+        if group.is_empty() {
+            return;
+        }
+        group.sort_by_key(|n| rank(n));
+        let values = group
+            .drain(..)
+            .filter_map(|n| attrs.iter().find(|a| a.name == n).cloned())
+            .collect();
+        commands.push(XclientCommand::Attrs(values));
+    };
+    for item in order {
+        match item {
+            XclientItem::Attr(name) => group.push(name),
+            XclientItem::Delim => flush(&mut group, &mut commands),
+            XclientItem::Raw(r) => {
+                flush(&mut group, &mut commands);
+                commands.push(XclientCommand::Raw(r.clone()));
+            }
+        }
+    }
+    flush(&mut group, &mut commands);
+    commands
+}
+
 /// The PROXY header to send before the banner, if any. Bad values are exit 35 (swaks's "Error
 /// in PROXY option processing"), not 1.
+/// The longest PROXY header there is: v2's 16-byte preamble and a 65535-byte body.
+const MAX_PROXY_HEADER: u64 = 16 + 65535;
+
+/// `--proxy @FILE`: the header exactly as the file holds it (no CRLF added or removed).
+fn proxy_file(path: &str) -> Result<Vec<u8>, Error> {
+    let bad = |m: String| Error::ProxyOption(format!("--proxy: {m}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PROXY_HEADER + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    if bytes.is_empty() {
+        return Err(bad(format!("{path} is empty")));
+    }
+    if bytes.len() as u64 > MAX_PROXY_HEADER {
+        return Err(bad(format!(
+            "{path} is larger than a PROXY header can be ({MAX_PROXY_HEADER} bytes)"
+        )));
+    }
+    Ok(bytes)
+}
+
 fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Error> {
     let bad = |m: String| Error::ProxyOption(m);
     if let Some(raw) = &x.proxy {
+        if let Some(path) = raw.strip_prefix('@').filter(|p| !p.starts_with('@')) {
+            return proxy_file(path).map(Some);
+        }
+        let raw = raw.strip_prefix('@').unwrap_or(raw);
         if let Some(b64) = raw.strip_prefix("base64:") {
             use base64::Engine;
             let bytes = base64::engine::general_purpose::STANDARD
@@ -2135,9 +2227,10 @@ mod tests {
         ]);
         assert_eq!(c.link.transport, Transport::Pipe("sendmail -bs".into()));
         let x = c.plan.ext.xclient.unwrap();
-        let names: Vec<_> = x.attrs.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
         assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
-        assert_eq!(x.raw, ["LOGIN=u"]);
+        assert_eq!(x.commands[1], XclientCommand::Raw("LOGIN=u".into()));
+        assert_eq!(x.commands.len(), 2);
         assert_eq!(c.plan.ext.xforward[0].name, "HELO");
         let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
         assert_eq!(c.link.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
@@ -2146,5 +2239,81 @@ mod tests {
         assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
         assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
         assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
+    }
+
+    #[test]
+    fn xclient_delim_splits_commands_in_command_line_order() {
+        let names = |c: &XclientCommand| match c {
+            XclientCommand::Attrs(a) => a
+                .iter()
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+            XclientCommand::Raw(r) => format!("raw {r}"),
+        };
+        let commands = |extra: &[&str]| {
+            let mut args = vec!["-t", "a@x.test"];
+            args.extend_from_slice(extra);
+            let x = send(&args).plan.ext.xclient.unwrap();
+            x.commands.iter().map(names).collect::<Vec<_>>()
+        };
+        // swaks's own example: HELO, then NAME and ADDR (ADDR first, Postfix's order).
+        assert_eq!(
+            commands(&[
+                "--xclient-helo",
+                "h s",
+                "--xclient-delim",
+                "--xclient-name",
+                "n",
+                "--xclient-addr",
+                "192.0.2.1",
+            ]),
+            ["HELO", "ADDR NAME"]
+        );
+        // Delimiters at the ends or doubled split nothing; a raw string is a group of its own.
+        assert_eq!(
+            commands(&[
+                "--xclient-delim",
+                "--xclient-addr",
+                "192.0.2.1",
+                "--xclient-delim",
+                "--xclient-delim",
+                "--xclient",
+                "FOO=bar",
+                "--xclient-port",
+                "25",
+                "--xclient-delim",
+            ]),
+            ["ADDR", "raw FOO=bar", "PORT"]
+        );
+        // A repeated attribute counts where it was last given.
+        assert_eq!(
+            commands(&[
+                "--xclient-addr",
+                "192.0.2.1",
+                "--xclient-delim",
+                "--xclient-name",
+                "n",
+                "--xclient-addr",
+                "192.0.2.2",
+            ]),
+            ["ADDR NAME"]
+        );
+        let x = send(&[
+            "-t",
+            "a@x.test",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient-optional-strict",
+        ])
+        .plan
+        .ext
+        .xclient
+        .unwrap();
+        assert!(x.optional_strict && !x.optional);
+        assert!(err(&["-t", "a@x.test", "--xclient-delim"]).contains("--xclient-delim"));
+        assert!(
+            err(&["-t", "a@x.test", "--xclient-optional-strict"]).contains("--xclient-optional")
+        );
     }
 }

@@ -197,25 +197,202 @@ impl Tokens {
         replace_with(text, self.pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
     }
 
-    /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing here, as
-    /// `--data` takes no `--add-header`; a line holding only the token disappears) and `%BODY%`
-    /// (the default body).
+    /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing; a line
+    /// holding only the token disappears) and `%BODY%` (the default body). See [`data_message`]
+    /// for `--data` with `--header`/`--add-header`.
     pub fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
-        let mut text = data.to_vec();
-        for open_close in [("%", "%"), ("..", "..")] {
-            let token = format!("{}NEW_HEADERS{}", open_close.0, open_close.1);
-            for line_end in ["\r\n", "\n"] {
-                let whole_line = format!("{line_end}{token}{line_end}");
-                text = replace_all(&text, whole_line.as_bytes(), line_end.as_bytes());
-            }
-        }
+        let text = self.replace_keeping_new_headers(data);
+        insert_new_headers(&text, &[]).unwrap_or(text)
+    }
+
+    /// Every token but `%NEW_HEADERS%` (left in place for [`insert_new_headers`]).
+    fn replace_keeping_new_headers(&self, data: &[u8]) -> Vec<u8> {
         let pairs = self
             .pairs
             .iter()
             .map(|(k, v)| (*k, v.as_bytes()))
-            .chain([("NEW_HEADERS", &b""[..]), ("BODY", DEFAULT_BODY.as_bytes())]);
-        replace_with(&text, pairs)
+            .chain([("BODY", DEFAULT_BODY.as_bytes())]);
+        replace_with(data, pairs)
     }
+}
+
+const NEW_HEADERS_TOKENS: [&str; 2] = ["%NEW_HEADERS%", "..NEW_HEADERS.."];
+
+/// The line ending `data` uses in its header block: CRLF if its first line ends so, else LF.
+fn line_ending_of(data: &[u8]) -> &'static [u8] {
+    match data.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && data[i - 1] == b'\r' => b"\r\n",
+        _ => b"\n",
+    }
+}
+
+/// Where the header block of `data` ends: the offset just after the last header line's line
+/// end (the blank line starts there), or the end of `data` when it has no blank line (the whole
+/// message is then headers). A message starting with a blank line has an empty header block.
+fn header_block_end(data: &[u8]) -> usize {
+    if data.starts_with(b"\n") || data.starts_with(b"\r\n") {
+        return 0;
+    }
+    let mut i = 0;
+    while let Some(nl) = data[i..].iter().position(|&b| b == b'\n') {
+        let next = i + nl + 1;
+        let rest = &data[next..];
+        if rest.starts_with(b"\n") || rest.starts_with(b"\r\n") {
+            return next;
+        }
+        i = next;
+    }
+    data.len()
+}
+
+/// Replace every `%NEW_HEADERS%`/`..NEW_HEADERS..` in `data` with `headers`, each ended by the
+/// message's line ending, as swaks does (its template is `…X-Mailer: …\n%NEW_HEADERS%\n%BODY%`:
+/// the line end after the token separates the header block from the body). One exception: a
+/// token alone on its line with a blank line (or the end) after it is a header slot, its own
+/// line end goes with it, so no stray blank line is left when nothing is added. `None` when
+/// `data` has no such token.
+fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let le = line_ending_of(data);
+    let lines: Vec<u8> = headers.iter().flat_map(|h| [&h[..], le].concat()).collect();
+    let mut out = Vec::with_capacity(data.len() + lines.len());
+    let mut found = false;
+    let mut i = 0;
+    while i < data.len() {
+        let Some(token) = NEW_HEADERS_TOKENS
+            .iter()
+            .find(|t| data[i..].starts_with(t.as_bytes()))
+        else {
+            out.push(data[i]);
+            i += 1;
+            continue;
+        };
+        found = true;
+        out.extend_from_slice(&lines);
+        i += token.len();
+        let line_start = i == token.len() || data[i - token.len() - 1] == b'\n';
+        let own_end = ["\r\n", "\n"]
+            .into_iter()
+            .find(|e| data[i..].starts_with(e.as_bytes()))
+            .map_or(0, str::len);
+        let after = &data[i + own_end..];
+        let blank_after =
+            after.is_empty() || after.starts_with(b"\n") || after.starts_with(b"\r\n");
+        if line_start && own_end > 0 && blank_after {
+            i += own_end;
+        }
+    }
+    found.then_some(out)
+}
+
+/// Offsets `[start, end)` of each header in `block` (a header runs to the end of its last
+/// continuation line, line end included).
+fn header_spans(block: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < block.len() {
+        let end = block[i..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(block.len(), |n| i + n + 1);
+        match spans.last_mut() {
+            Some(last) if matches!(block[i], b' ' | b'\t') => last.1 = end,
+            _ => spans.push((i, end)),
+        }
+        i = end;
+    }
+    spans
+}
+
+/// The name of the header at `line` (bytes up to the colon), if it is one.
+fn header_name_bytes(line: &[u8]) -> Option<&[u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = &line[..colon];
+    (!name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic())).then_some(name)
+}
+
+/// A rendered header (RFC 2047 where needed) with `le` line ends inside and none at the end.
+fn render_header_with(line: &str, le: &[u8]) -> Vec<u8> {
+    let rendered = render_header(line);
+    let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
+    replace_all(rendered.as_bytes(), b"\n", le)
+}
+
+/// `--data` with swaks's header handling: tokens replaced; each `--header` replaces the header
+/// of that name (case-insensitively, folded lines included, later duplicates removed) in the
+/// message's header block, or joins the new headers; the new headers (`--add-header`s, then the
+/// `--header`s not found, as swaks orders them) go where the message says `%NEW_HEADERS%`, else at the end of its
+/// header block. Inserted lines use the message's own line ending.
+pub fn data_message(
+    data: &[u8],
+    spec: &MessageSpec<'_>,
+    ctx: &MessageContext,
+) -> Result<Vec<u8>, String> {
+    let tokens = Tokens::new(spec, ctx);
+    let mut text = tokens.replace_keeping_new_headers(data);
+    let le = line_ending_of(&text);
+    let mut new_headers: Vec<Vec<u8>> = Vec::new();
+    for arg in spec.headers {
+        for line in header_lines("--header", arg, &tokens)? {
+            let name = header_name(&line).unwrap_or(&line).as_bytes().to_vec();
+            let rendered = render_header_with(&line, le);
+            let block_end = header_block_end(&text);
+            let same: Vec<(usize, usize)> = header_spans(&text[..block_end])
+                .into_iter()
+                .filter(|&(s, e)| {
+                    header_name_bytes(&text[s..e]).is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                })
+                .collect();
+            let Some(&(first, first_end)) = same.first() else {
+                new_headers.push(rendered);
+                continue;
+            };
+            // Keep the replaced header's own line ending (the last header may have none).
+            let ending: &[u8] = if text[..first_end].ends_with(b"\r\n") {
+                b"\r\n"
+            } else if text[..first_end].ends_with(b"\n") {
+                b"\n"
+            } else {
+                b""
+            };
+            let mut out = text[..first].to_vec();
+            out.extend_from_slice(&rendered);
+            out.extend_from_slice(ending);
+            let mut at = first_end;
+            for &(s, e) in &same[1..] {
+                out.extend_from_slice(&text[at..s]);
+                at = e;
+            }
+            out.extend_from_slice(&text[at..]);
+            text = out;
+        }
+    }
+    // swaks's order: the --add-headers, then the --headers the message did not have.
+    let mut added = Vec::new();
+    for arg in spec.add_headers {
+        for line in header_lines("--add-header", arg, &tokens)? {
+            added.push(render_header_with(&line, le));
+        }
+    }
+    added.append(&mut new_headers);
+    let new_headers = added;
+    if let Some(done) = insert_new_headers(&text, &new_headers) {
+        return Ok(done);
+    }
+    if new_headers.is_empty() {
+        return Ok(text);
+    }
+    let at = header_block_end(&text);
+    let mut out = text[..at].to_vec();
+    if at > 0 && !out.ends_with(b"\n") {
+        // A message that is all headers and lacks a final line end.
+        out.extend_from_slice(le);
+    }
+    for h in &new_headers {
+        out.extend_from_slice(h);
+        out.extend_from_slice(le);
+    }
+    out.extend_from_slice(&text[at..]);
+    Ok(out)
 }
 
 fn replace_all(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -1216,6 +1393,96 @@ mod tests {
             tokens.replace_in_data(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\n..BODY..%NEWLINE%"),
             b"Subject: s\r\n\r\nThis is a test mailing\n"
         );
+    }
+
+    fn data_with(data: &[u8], headers: &[&str], add: &[&str]) -> Result<String, String> {
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let add: Vec<String> = add.iter().map(|h| h.to_string()).collect();
+        let to = vec!["a@x".to_string()];
+        let spec = MessageSpec {
+            to: &to,
+            headers: &headers,
+            add_headers: &add,
+            ..Default::default()
+        };
+        data_message(data, &spec, &ctx()).map(|b| String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn data_headers_go_at_new_headers_token() {
+        assert_eq!(
+            data_with(
+                b"Subject: s\n%NEW_HEADERS%\n\nbody %TO_ADDRESS%\n",
+                &["X-H: h"],
+                &["X-A: %TO_ADDRESS%", "X-B: b"]
+            )
+            .unwrap(),
+            "Subject: s\nX-A: a@x\nX-B: b\nX-H: h\n\nbody a@x\n"
+        );
+        // swaks's own template: the line end after the token is the blank line.
+        let swaks_template = b"Subject: s\n%NEW_HEADERS%\n%BODY%\n";
+        assert_eq!(
+            data_with(swaks_template, &[], &["X-A: 1"]).unwrap(),
+            "Subject: s\nX-A: 1\n\nThis is a test mailing\n"
+        );
+        assert_eq!(
+            data_with(swaks_template, &[], &[]).unwrap(),
+            "Subject: s\n\nThis is a test mailing\n"
+        );
+        // Inside a line, and the ..NAME.. spelling.
+        assert_eq!(
+            data_with(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\nb", &[], &["X-A: 1"]).unwrap(),
+            "Subject: s\r\nX-A: 1\r\n\r\nb"
+        );
+    }
+
+    #[test]
+    fn data_headers_go_after_the_header_block() {
+        // CRLF message: inserted lines use CRLF too; a blank line in the body is not the end.
+        assert_eq!(
+            data_with(
+                b"Subject: s\r\nTo: t\r\n\r\nbody\r\n\r\nmore\r\n",
+                &[],
+                &["X-A: 1"]
+            )
+            .unwrap(),
+            "Subject: s\r\nTo: t\r\nX-A: 1\r\n\r\nbody\r\n\r\nmore\r\n"
+        );
+        // No blank line: the whole message is the header block.
+        assert_eq!(
+            data_with(b"Subject: s", &[], &["X-A: 1"]).unwrap(),
+            "Subject: s\nX-A: 1\n"
+        );
+        // Starting with a blank line: no headers, the new ones go first.
+        assert_eq!(
+            data_with(b"\nbody\n", &[], &["X-A: 1"]).unwrap(),
+            "X-A: 1\n\nbody\n"
+        );
+        // Nothing to add: the message is unchanged but for tokens.
+        assert_eq!(
+            data_with(b"Subject: s\n\nb", &[], &[]).unwrap(),
+            "Subject: s\n\nb"
+        );
+    }
+
+    #[test]
+    fn data_header_replaces_in_the_header_block_only() {
+        let data = b"subject: old\n folded\nTo: t\nSubject: dup\n\nSubject: in body\n";
+        assert_eq!(
+            data_with(data, &["Subject: new", "X-New: n"], &["Subject: added"]).unwrap(),
+            "Subject: new\nTo: t\nSubject: added\nX-New: n\n\nSubject: in body\n"
+        );
+        // The last header without a line end keeps having none.
+        assert_eq!(
+            data_with(b"To: t\nSubject: old", &["Subject: new"], &[]).unwrap(),
+            "To: t\nSubject: new"
+        );
+        // Non-ASCII is RFC 2047 encoded as in the default message.
+        let out = data_with(b"Subject: s\n\nb", &["Subject: Grüße"], &[]).unwrap();
+        assert!(out.starts_with("Subject: =?utf-8?"), "{out}");
+        // Bad syntax names its flag.
+        let e = data_with(b"S: s\n\nb", &[], &["nocolon"]).unwrap_err();
+        assert!(e.starts_with("--add-header:"), "{e}");
     }
 
     #[test]

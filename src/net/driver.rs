@@ -303,12 +303,16 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
         };
     }
     let result = pump(conn, &mut session, &host, &cfg, out, state, connected_at).await;
+    let mut spawn_failure = None;
     if let Some(child) = child.as_mut() {
         // stdin is closed with the connection: give the child a moment to exit, then kill it.
         match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
-            Ok(Ok(status)) if !status.success() => out.emit(Event::Info {
-                message: format!("child process exited with {status}"),
-            }),
+            Ok(Ok(status)) if !status.success() => {
+                out.emit(Event::Info {
+                    message: format!("child process exited with {status}"),
+                });
+                spawn_failure = pipe_spawn_failure(status.code(), session.outcome());
+            }
             Ok(_) => {}
             Err(_) => {
                 let _ = child.kill().await;
@@ -317,10 +321,35 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
     }
     state.recipients = session.recipients().to_vec();
     state.message_accepted = session.message_accepted();
+    if let (Some(reason), Transport::Pipe(command)) = (spawn_failure, &cfg.link.transport) {
+        // The shell could not run the command: that is a failure to connect (swaks exit 2).
+        return Err(Error::Connect {
+            target: format!("child process '{command}'"),
+            reason,
+        });
+    }
     result?;
     match session.outcome() {
         Ok(()) => Ok(()),
         Err(e) => Err(Error::Session(e.clone())),
+    }
+}
+
+/// A `--pipe` child that ended before any banner with the shell's "cannot execute" (126) or
+/// "not found" (127) status never ran: the reason to report, else `None`.
+fn pipe_spawn_failure(code: Option<i32>, outcome: Result<(), &SessionError>) -> Option<String> {
+    let before_banner = matches!(
+        outcome,
+        Err(SessionError::Closed {
+            phase: Phase::Banner
+        })
+    );
+    match code {
+        Some(126) if before_banner => {
+            Some("/bin/sh could not execute the command (exit 126)".into())
+        }
+        Some(127) if before_banner => Some("/bin/sh did not find the command (exit 127)".into()),
+        _ => None,
     }
 }
 

@@ -176,16 +176,39 @@ pub struct ExtPlan {
 /// XCLIENT (Postfix XCLIENT_README): attributes, then a 220 and a new EHLO.
 #[derive(Debug, Clone, Default)]
 pub struct XclientPlan {
-    /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
-    pub attrs: Vec<Attribute>,
-    /// Raw XCLIENT argument strings, each sent as its own command (`--xclient`).
-    pub raw: Vec<String>,
+    /// The XCLIENT commands in the order they are sent, each answered by a 220.
+    pub commands: Vec<XclientCommand>,
     /// Send before STARTTLS rather than after.
     pub before_starttls: bool,
     /// Carry on without XCLIENT when it is not advertised or refused.
     pub optional: bool,
+    /// Carry on without XCLIENT when it (or an attribute) is not advertised, but fail when the
+    /// server refuses it (swaks `--xclient-optional-strict`).
+    pub optional_strict: bool,
     /// Do not check attributes against the advertised list.
     pub no_verify: bool,
+}
+
+/// One XCLIENT command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XclientCommand {
+    /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
+    Attrs(Vec<Attribute>),
+    /// A raw argument string, sent as given (`--xclient`).
+    Raw(String),
+}
+
+impl XclientPlan {
+    /// Every attribute of every command (the ones checked against the advertised list).
+    pub fn attrs(&self) -> Vec<Attribute> {
+        self.commands
+            .iter()
+            .flat_map(|c| match c {
+                XclientCommand::Attrs(a) => a.clone(),
+                XclientCommand::Raw(_) => Vec::new(),
+            })
+            .collect()
+    }
 }
 
 /// What the session asks its driver to do.
@@ -946,7 +969,8 @@ impl Session {
         let problem = match &advertised {
             None if !self.plan.ext.force => Some("not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; --force-ext sends it anyway)".to_string()),
             Some(adv) if !plan.no_verify && !self.plan.ext.force => {
-                let missing = ext::unadvertised(&plan.attrs, adv);
+                let attrs = plan.attrs();
+                let missing = ext::unadvertised(&attrs, adv);
                 (!missing.is_empty()).then(|| {
                     format!(
                         "attribute(s) {} not advertised (the server offers {}; --xclient-no-verify sends them anyway)",
@@ -958,9 +982,14 @@ impl Session {
             _ => None,
         };
         if let Some(reason) = problem {
-            if plan.optional {
+            if plan.optional || plan.optional_strict {
+                let flag = if plan.optional {
+                    "--xclient-optional"
+                } else {
+                    "--xclient-optional-strict"
+                };
                 self.warn(format!(
-                    "XCLIENT: {reason}: carrying on without it (--xclient-optional)"
+                    "XCLIENT: {reason}: carrying on without it ({flag})"
                 ));
                 self.proceed_after_greeting(false);
             } else {
@@ -972,13 +1001,15 @@ impl Session {
             }
             return;
         }
-        let mut lines = VecDeque::new();
-        if !plan.attrs.is_empty() {
-            lines.push_back(ext::attribute_command("XCLIENT", &plan.attrs));
-        }
-        for r in &plan.raw {
-            lines.push_back(format!("XCLIENT {r}"));
-        }
+        let lines: VecDeque<String> = plan
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                XclientCommand::Attrs(a) if a.is_empty() => None,
+                XclientCommand::Attrs(a) => Some(ext::attribute_command("XCLIENT", a)),
+                XclientCommand::Raw(r) => Some(format!("XCLIENT {r}")),
+            })
+            .collect();
         if lines.is_empty() {
             self.proceed_after_greeting(false);
             return;
@@ -2598,7 +2629,7 @@ mod tests {
     fn xclient_plan() -> Plan {
         let mut p = plan();
         p.ext.xclient = Some(XclientPlan {
-            attrs: vec![
+            commands: vec![XclientCommand::Attrs(vec![
                 Attribute {
                     name: "ADDR".into(),
                     value: "192.0.2.1".into(),
@@ -2607,7 +2638,7 @@ mod tests {
                     name: "HELO".into(),
                     value: "a b".into(),
                 },
-            ],
+            ])],
             ..XclientPlan::default()
         });
         p
@@ -2631,10 +2662,10 @@ mod tests {
         // An attribute the server does not list.
         let mut p = xclient_plan();
         if let Some(x) = p.ext.xclient.as_mut() {
-            x.attrs.push(Attribute {
+            x.commands.push(XclientCommand::Attrs(vec![Attribute {
                 name: "LOGIN".into(),
                 value: "u".into(),
-            });
+            }]));
         }
         refused_before_mail(p.clone(), EXT_EHLO, 33, "LOGIN");
         // ... unless --xclient-no-verify.
@@ -2689,6 +2720,70 @@ mod tests {
         assert_eq!(sent(&mut s), "QUIT\r\n");
         s.feed(b"221 bye\r\n");
         assert_eq!(exit_code(&s), 0);
+    }
+
+    #[test]
+    fn xclient_optional_strict_skips_unadvertised_but_fails_when_refused() {
+        let strict = || {
+            let mut p = xclient_plan();
+            if let Some(x) = p.ext.xclient.as_mut() {
+                x.optional_strict = true;
+            }
+            p
+        };
+        // Not advertised: carry on.
+        let (_, w) = to_mail(strict(), BARE_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+        // An attribute not advertised: carry on too (swaks: no attempt was made).
+        let mut p = strict();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.commands.push(XclientCommand::Attrs(vec![Attribute {
+                name: "LOGIN".into(),
+                value: "u".into(),
+            }]));
+        }
+        let (_, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27\r\n");
+        // Advertised and refused: exit 33.
+        let (mut s, w) = to_mail(strict(), EXT_EHLO);
+        assert!(w.starts_with("XCLIENT "), "{w}");
+        s.feed(b"550 5.7.0 not authorized\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 33);
+    }
+
+    #[test]
+    fn xclient_commands_go_one_by_one() {
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.commands
+                .push(XclientCommand::Raw("NAME=[UNAVAILABLE]".into()));
+            x.commands.push(XclientCommand::Attrs(vec![Attribute {
+                name: "NAME".into(),
+                value: "n.test".into(),
+            }]));
+        }
+        let (mut s, w) = to_mail(p, EXT_EHLO);
+        assert_eq!(w, "XCLIENT ADDR=192.0.2.1 HELO=a+20b\r\n");
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "XCLIENT NAME=[UNAVAILABLE]\r\n");
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "XCLIENT NAME=n.test\r\n");
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        // A refusal in the middle stops there (exit 33).
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.commands.push(XclientCommand::Raw("NAME=x".into()));
+        }
+        let (mut s, _) = to_mail(p, EXT_EHLO);
+        s.feed(b"220 again\r\n");
+        assert_eq!(sent(&mut s), "XCLIENT NAME=x\r\n");
+        s.feed(b"501 5.5.4 bad\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 33);
     }
 
     #[test]

@@ -191,6 +191,89 @@ fn thirty_three_and_thirty_four_for_xclient() {
 }
 
 #[test]
+fn xclient_delim_sends_one_command_per_group() {
+    let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR NAME HELO\r\n");
+    steps.extend([
+        Step::Expect("XCLIENT HELO=helo+20string\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("XCLIENT ADDR=192.0.2.1 NAME=foo.example.com\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("XCLIENT FOO=bar\r\n"),
+        Step::Send(b"220 scripted.test again\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+    ]);
+    let srv = scripted(quit_only(steps));
+    let run = send(
+        &srv,
+        &[
+            "--xclient-helo",
+            "helo string",
+            "--xclient-delim",
+            "--xclient-name",
+            "foo.example.com",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient",
+            "FOO=bar",
+            "--xclient-delim",
+            "-q",
+            "xclient-helo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches(" -> XCLIENT ").count(),
+        3,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn xclient_optional_strict_skips_when_not_offered_and_fails_when_refused() {
+    // Not advertised: carry on with a warning, exit 0.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &["--xclient-addr", "192.0.2.1", "--xclient-optional-strict"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("carrying on without it (--xclient-optional-strict)"),
+        "{}",
+        run.all()
+    );
+
+    // Advertised and refused: exit 33 (--xclient-optional would carry on).
+    let refused = || {
+        let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR\r\n");
+        steps.extend([
+            Step::Expect("XCLIENT ADDR=192.0.2.1\r\n"),
+            Step::Send(b"550 5.7.0 not authorized\r\n"),
+        ]);
+        steps
+    };
+    let srv = scripted(quit_only(refused()));
+    let run = send(
+        &srv,
+        &["--xclient-addr", "192.0.2.1", "--xclient-optional-strict"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 33, "{}", run.all());
+
+    let mut steps = refused();
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--xclient-addr", "192.0.2.1", "--xclient-optional"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
 fn proxy_v1_header_goes_first_and_bad_values_are_35() {
     let srv = scripted(vec![
         Step::Expect("PROXY TCP4 192.0.2.1 192.0.2.2 4000 25\r\n"),
@@ -247,6 +330,69 @@ fn proxy_v1_header_goes_first_and_bad_values_are_35() {
         let run = ehlo(&v);
         assert_eq!(run.code, 35, "{bad:?}: {}", run.all());
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn proxy_from_a_file_goes_out_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PROXY v2 header (HAProxy proxy-protocol §2.2): TCP over IPv4, 127.1.2.3:80 ->
+    // 127.4.5.6:25; every byte ASCII so the scripted server's transcript keeps it.
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    v2.extend_from_slice(&[
+        0x21, 0x11, 0x00, 0x0C, 127, 1, 2, 3, 127, 4, 5, 6, 0, 80, 0, 25,
+    ]);
+    let v2_path = dir.path().join("v2.bin");
+    std::fs::write(&v2_path, &v2).unwrap();
+    // A v1 header without the CRLF that --proxy TEXT would add: sent as it is.
+    let v1 = b"PROXY TCP4 192.0.2.9 192.0.2.10 4000 25\r\n".to_vec();
+    let v1_path = dir.path().join("v1.txt");
+    std::fs::write(&v1_path, &v1).unwrap();
+
+    // Lines the server reads before the EHLO reply: v2's preamble holds four line ends and its
+    // address block runs into the EHLO line; v1 is one line, then the EHLO.
+    for (path, header, lines) in [(&v2_path, &v2, 5), (&v1_path, &v1, 2)] {
+        let mut steps = vec![Step::Send(b"220 scripted.test ESMTP\r\n")];
+        steps.extend(std::iter::repeat_n(Step::Line, lines));
+        steps.extend([
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let srv = scripted(steps);
+        let arg = format!("@{}", path.display());
+        let run = send(&srv, &["--proxy", &arg, "-q", "ehlo"]);
+        let wire = srv.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let mut want = header.clone();
+        want.extend_from_slice(b"EHLO client.test\r\n");
+        assert!(
+            wire.as_bytes().starts_with(&want),
+            "{:?}\n{}",
+            wire,
+            run.all()
+        );
+    }
+    // Empty or missing files are PROXY option errors (35).
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    for (arg, why) in [
+        (format!("@{}", empty.display()), "is empty"),
+        (
+            "@/nonexistent/proxy.bin".to_string(),
+            "cannot read /nonexistent/proxy.bin",
+        ),
+    ] {
+        let run = ehlo(&[
+            "--server",
+            "127.0.0.1:9",
+            "--to",
+            "a@b.test",
+            "--proxy",
+            &arg,
+        ]);
+        assert_eq!(run.code, 35, "{arg}: {}", run.all());
+        assert!(run.stderr.contains(why), "{arg}: {}", run.stderr);
     }
 }
 
@@ -372,4 +518,149 @@ fn pipe_speaks_smtp_with_a_child_process() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn pipe_command_that_cannot_run_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_executable = dir.path().join("plain.txt");
+    std::fs::write(&not_executable, "not a program").unwrap();
+    let not_executable = not_executable.display().to_string();
+    let cases = [
+        (
+            "/nonexistent/ehlo-no-such-cmd --flag",
+            "did not find the command (exit 127)",
+        ),
+        (
+            not_executable.as_str(),
+            "could not execute the command (exit 126)",
+        ),
+    ];
+    for (cmd, why) in cases {
+        let run = ehlo(&["--pipe", cmd, "--to", "a@b.test", "--timeout", "5"]);
+        assert_eq!(run.code, 2, "{cmd}: {}", run.all());
+        let want = format!("could not connect to child process '{cmd}': /bin/sh {why}");
+        assert!(run.stderr.contains(&want), "{cmd}: {}", run.stderr);
+        let json = ehlo(&["--pipe", cmd, "--to", "a@b.test", "--json"]);
+        assert_eq!(json.code, 2, "{cmd}: {}", json.all());
+        assert!(
+            json.stdout.contains("\"connect\""),
+            "{cmd}: {}",
+            json.stdout
+        );
+    }
+    // A program that greets and then exits 127 did run: not a spawn failure.
+    let run = ehlo(&[
+        "--pipe",
+        "printf '220 x\\r\\n'; exit 127",
+        "--to",
+        "a@b.test",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(run.code, 6, "{}", run.all());
+}
+
+/// One CRLF line from `s`, byte by byte (no buffering: the TLS handshake must find its bytes on
+/// the socket). Empty at the end of the stream.
+fn read_line_raw<S: std::io::Read>(s: &mut S) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while let Ok(1) = s.read(&mut b) {
+        line.push(b[0]);
+        if b[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Answer SMTP commands on `s` until QUIT (`tls` = already encrypted: no STARTTLS offered), or
+/// until STARTTLS was accepted (returns true then). Every line read is appended to `got`.
+fn unix_smtp_dialogue<S: std::io::Read + Write>(s: &mut S, tls: bool, got: &mut String) -> bool {
+    loop {
+        let line = read_line_raw(s);
+        if line.is_empty() {
+            return false;
+        }
+        got.push_str(if tls { "tls: " } else { "plain: " });
+        got.push_str(&line);
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") && !tls {
+            b"250-unix.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+        } else if upper.starts_with("EHLO") {
+            b"250-unix.test\r\n250 PIPELINING\r\n"
+        } else if upper.starts_with("STARTTLS") {
+            s.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+            return true;
+        } else if upper.starts_with("DATA") {
+            s.write_all(b"354 go\r\n").unwrap();
+            loop {
+                let l = read_line_raw(s);
+                got.push_str(&l);
+                if l == ".\r\n" || l.is_empty() {
+                    break;
+                }
+            }
+            b"250 2.0.0 queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            s.write_all(b"221 bye\r\n").unwrap();
+            return false;
+        } else {
+            b"250 ok\r\n"
+        };
+        s.write_all(reply).unwrap();
+    }
+}
+
+#[test]
+fn starttls_over_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smtp.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = String::new();
+        sock.write_all(b"220 unix.test ESMTP\r\n").unwrap();
+        if !unix_smtp_dialogue(&mut sock, false, &mut got) {
+            return got;
+        }
+        let mut tls = test_acceptor()
+            .accept(sock)
+            .expect("TLS handshake on the socket");
+        unix_smtp_dialogue(&mut tls, true, &mut got);
+        got
+    });
+    let socket = path.to_str().unwrap();
+    let run = ehlo(&[
+        "--socket",
+        socket,
+        "--tls",
+        "--insecure",
+        "--to",
+        "a@b.test",
+        "--from",
+        "me@c.test",
+        "--timeout",
+        "10",
+    ]);
+    let got = server.join().unwrap();
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The transcript shows the upgrade: STARTTLS in the clear, then encrypted lines.
+    assert!(run.stdout.contains(" -> STARTTLS"), "{}", run.stdout);
+    assert!(run.stdout.contains("=== TLS started"), "{}", run.stdout);
+    assert!(run.stdout.contains(" ~> EHLO "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(" ~> MAIL FROM:<me@c.test>"),
+        "{}",
+        run.stdout
+    );
+    // And the server saw everything after STARTTLS encrypted.
+    assert!(got.contains("plain: STARTTLS\r\n"), "{got}");
+    assert!(got.contains("tls: EHLO "), "{got}");
+    assert!(got.contains("tls: MAIL FROM:<me@c.test>"), "{got}");
+    assert!(got.contains("tls: QUIT"), "{got}");
+    assert!(!got.contains("plain: MAIL"), "{got}");
 }

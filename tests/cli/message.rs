@@ -368,6 +368,54 @@ fn finer_fixups_change_the_wire() {
 }
 
 #[test]
+fn data_takes_header_and_add_header() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &[
+            "-d",
+            "Subject: old\\nTo: %TO_ADDRESS%\\n\\nSubject: body line\\n",
+            "--header",
+            "Subject: new",
+            "--add-header",
+            "X-Added: %FROM_ADDRESS%",
+            "--h-X-Via-Header",
+            "v",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    let start = wire.find("Subject: new").expect(&wire);
+    let msg = wire[start..].split("\r\n.\r\n").next().unwrap();
+    assert_eq!(
+        msg,
+        "Subject: new\r\nTo: rcpt@scripted.test\r\nX-Added: sender@client.test\r\nX-Via-Header: v\r\n\
+         \r\nSubject: body line",
+        "{wire}"
+    );
+}
+
+#[test]
+fn data_new_headers_token_places_added_headers() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &[
+            "-d",
+            "Subject: s\\n%NEW_HEADERS%\\n%BODY%",
+            "--ah",
+            "X-A: 1\\nX-B: 2",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(
+        wire.contains("\r\nSubject: s\r\nX-A: 1\r\nX-B: 2\r\n\r\nThis is a test mailing\r\n.\r\n"),
+        "{wire}"
+    );
+}
+
+#[test]
 fn no_data_fixup_sends_bytes_as_given() {
     let srv = scripted(after_greet(accept_all()));
     let run = send(
@@ -427,6 +475,14 @@ fn bad_message_input_exits_1_before_connecting() {
             "--attach-name applies to the",
         ),
         (&["-d", "x", "--attach", "y"], "cannot be used with"),
+        (
+            &["-d", "S: x\\n\\nb", "--ndf", "--add-header", "X-A: 1"],
+            "--add-header cannot change a --data message sent with --no-data-fixup",
+        ),
+        (
+            &["-d", "S: x", "--header", "no colon"],
+            "--header: 'no colon' is not 'Name: value'",
+        ),
     ];
     for (extra, want) in cases {
         let mut args = vec!["--server", server.as_str(), "--timeout", "3"];

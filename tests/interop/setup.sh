@@ -13,6 +13,8 @@
 #   Postfix 127.0.0.1:2587  submission: STARTTLS required, SASL via Dovecot, unauthenticated relay refused
 #   aiosmtpd 127.0.0.1:8025 sink storing byte-exact content under $STATE/aiosmtpd/
 #   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
+#   aiosmtpd 127.0.0.1:8027 behind the PROXY protocol (v1/v2), recording the PROXY source with each
+#     message under $STATE/aiosmtpd-proxy/ (aiosmtpd_proxy.py)
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
@@ -101,7 +103,8 @@ if postfix status >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || true
   for _ in $(seq 50); do postfix status >/dev/null 2>&1 || break; sleep 0.1; done
 fi
-for pidfile in "$DOVECOT_DIR/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aiosmtpd-auth.pid"; do
+for pidfile in "$DOVECOT_DIR/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aiosmtpd-auth.pid" \
+  "$STATE/aiosmtpd-proxy.pid"; do
   if [[ -s "$pidfile" ]]; then
     pid="$(cat "$pidfile")"
     if kill -0 "$pid" 2>/dev/null; then
@@ -216,6 +219,12 @@ nohup "$PY" "$HERE/aiosmtpd_auth.py" --host 127.0.0.1 --port 8026 --cert "$CERT"
   >"$STATE/aiosmtpd-auth.log" 2>&1 </dev/null &
 echo $! >"$STATE/aiosmtpd-auth.pid"
 
+# ---------------------------------------------------------------- aiosmtpd behind PROXY
+log "starting aiosmtpd PROXY-protocol server"
+nohup "$PY" "$HERE/aiosmtpd_proxy.py" --host 127.0.0.1 --port 8027 --dir "$STATE/aiosmtpd-proxy" \
+  >"$STATE/aiosmtpd-proxy.log" 2>&1 </dev/null &
+echo $! >"$STATE/aiosmtpd-proxy.pid"
+
 # ---------------------------------------------------------------- wait until every port answers
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 wait_port() {
@@ -234,10 +243,12 @@ wait_port 4465 postfix "$STATE/postfix.log"
 wait_port 2587 postfix "$STATE/postfix.log"
 wait_port 8025 aiosmtpd "$STATE/aiosmtpd.log"
 wait_port 8026 aiosmtpd-auth "$STATE/aiosmtpd-auth.log"
+wait_port 8027 aiosmtpd-proxy "$STATE/aiosmtpd-proxy.log"
 for _ in $(seq 50); do [[ -S /var/spool/postfix/private/auth ]] && break; sleep 0.1; done
 [[ -S /var/spool/postfix/private/auth ]] || die "dovecot auth socket missing: $(tail -n 30 "$STATE/dovecot.log")"
 
 echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465, submission 127.0.0.1:2587" \
   "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
-  "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256), maildir $TEST_HOME/Maildir," \
+  "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
+  "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \
   "cert $CERT, logs $STATE/"

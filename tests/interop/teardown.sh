@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, both aiosmtpd servers).
+# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, the aiosmtpd servers).
 # Stops each by its own pid file / control command, never by process name. Leaves logs, the
 # Maildir and the sink directory in /tmp/ehlo-interop for inspection.
 set -uo pipefail
@@ -10,7 +10,8 @@ if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || true
   echo "[interop-teardown] postfix stopped"
 fi
-for pidfile in "$STATE/dovecot/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aiosmtpd-auth.pid"; do
+for pidfile in "$STATE/dovecot/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aiosmtpd-auth.pid" \
+  "$STATE/aiosmtpd-proxy.pid"; do
   [[ -s "$pidfile" ]] || continue
   pid="$(cat "$pidfile")"
   if kill -0 "$pid" 2>/dev/null; then
