@@ -12,6 +12,7 @@ use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
 use crate::smtp::ext::{self, Attribute, Dsn, Extension};
 use crate::smtp::reply::{Limits, Reply, ReplyParser};
+use crate::smtp::sent;
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -645,30 +646,15 @@ impl Session {
         redacted: bool,
     ) {
         self.last_phase = phase;
-        let lines = match kind {
-            SentKind::Body => data::count_lines(wire),
-            _ => 1,
-        };
-        self.events.push_back(Event::Sent {
-            text: display.clone(),
+        let out = sent::Outgoing {
+            wire,
+            display,
             kind,
-            bytes: wire.len(),
-            lines,
-            tls: self.tls,
-            expected: true,
-            redacted,
             phase,
-        });
-        if self.raw_events {
-            let raw = if redacted {
-                let mut d = display.into_bytes();
-                d.extend_from_slice(b"\r\n");
-                d
-            } else {
-                wire.to_vec()
-            };
-            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
-        }
+            redacted,
+            tls: self.tls,
+        };
+        sent::report(out, self.raw_events, &mut self.events);
         self.transmit.extend_from_slice(wire);
     }
 

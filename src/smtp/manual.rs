@@ -15,6 +15,7 @@ use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
 use crate::smtp::reply::{Limits, Reply, ReplyParser};
+use crate::smtp::sent;
 
 /// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -544,30 +545,15 @@ impl ManualSession {
         redacted: bool,
     ) {
         self.last_phase = phase;
-        let lines = match kind {
-            SentKind::Body => data::count_lines(wire),
-            _ => 1,
-        };
-        self.events.push_back(Event::Sent {
-            text: display.clone(),
+        let out = sent::Outgoing {
+            wire,
+            display,
             kind,
-            bytes: wire.len(),
-            lines,
-            tls: self.tls,
-            expected: true,
-            redacted,
             phase,
-        });
-        if self.raw_events {
-            let raw = if redacted {
-                let mut d = display.into_bytes();
-                d.extend_from_slice(b"\r\n");
-                d
-            } else {
-                wire.to_vec()
-            };
-            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
-        }
+            redacted,
+            tls: self.tls,
+        };
+        sent::report(out, self.raw_events, &mut self.events);
         self.transmit.extend_from_slice(wire);
     }
 

@@ -16,4 +16,5 @@ pub mod manual;
 #[cfg(test)]
 mod pair;
 pub mod reply;
+mod sent;
 pub mod server;
