@@ -2,6 +2,7 @@
 //! certificate, a demo user, one recipient refused with 550 5.1.1) and runs a full annotated send
 //! against it, so a fresh machine with no mail server and no network sees ehlo's main job.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::config::{SendConfig, Target};
@@ -27,30 +28,19 @@ pub async fn run(format: Format) -> u8 {
             Duration::ZERO,
         )
     };
-    // A certificate of our own, so verification stays ON and passes against our CA file.
-    let dir = std::env::temp_dir().join(format!("ehlo-demo-{}", std::process::id()));
-    let files = (|| -> Result<_, String> {
-        let (cert, key) =
-            crate::net::tls::self_signed(&["localhost"]).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let cert_path = dir.join("cert.pem");
-        let key_path = dir.join("key.pem");
-        std::fs::write(&cert_path, cert.to_pem().map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        std::fs::write(
-            &key_path,
-            key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok((cert_path, key_path))
-    })();
+    // A certificate of our own, so verification stays ON and passes against our CA file. It goes
+    // into a fresh private directory under the temporary directory (TMPDIR): created with
+    // create_dir, never create_dir_all, so a missing TMPDIR is reported instead of created, and a
+    // directory someone else made in its place is never used.
+    let tmp = std::env::temp_dir();
+    let (dir, files) = prepare_certificate(&tmp);
     let (cert_path, key_path) = match files {
         Ok(p) => p,
         Err(e) => {
             renderer.event(
                 &Event::Error {
                     message: format!(
-                        "demo: cannot prepare a certificate in {}: {e}",
+                        "demo: cannot prepare a certificate in {} (the temporary directory, TMPDIR): {e}",
                         dir.display()
                     ),
                 },
@@ -171,4 +161,43 @@ pub async fn run(format: Format) -> u8 {
     renderer.finish();
     let _ = std::fs::remove_dir_all(&dir);
     code
+}
+
+/// Write a self-signed certificate for localhost and its key into a new directory under `tmp`:
+/// the directory (to remove afterwards) and the two paths, or the reason it failed.
+fn prepare_certificate(tmp: &std::path::Path) -> (PathBuf, Result<(PathBuf, PathBuf), String>) {
+    let mut dir = tmp.join(format!("ehlo-demo-{}", std::process::id()));
+    let result = (|| {
+        let (cert, key) =
+            crate::net::tls::self_signed(&["localhost"]).map_err(|e| e.to_string())?;
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        // A stale directory of the same name (an earlier run with the same pid): try another.
+        let mut n = 0;
+        loop {
+            match builder.create(&dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 16 => {
+                    n += 1;
+                    dir = tmp.join(format!("ehlo-demo-{}-{n}", std::process::id()));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let cert_path = dir.join("cert.pem");
+        let key_path = dir.join("key.pem");
+        let written = (|| {
+            let cert_pem = cert.to_pem().map_err(|e| e.to_string())?;
+            let key_pem = key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
+            std::fs::write(&cert_path, cert_pem).map_err(|e| e.to_string())?;
+            std::fs::write(&key_path, key_pem).map_err(|e| e.to_string())
+        })();
+        if written.is_err() {
+            // Ours (just created): leave nothing behind.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        written.map(|()| (cert_path, key_path))
+    })();
+    (dir, result)
 }

@@ -1,7 +1,8 @@
 //! `ehlo repl` and `ehlo replay` end to end: a script piped into the REPL against an in-test
 //! scripted SMTP server (exact bytes: CRLF, dot-stuffing, `:raw`), record → replay green and
 //! red, and a real pseudo-terminal driven through tmux (completion, prompt state, the terminal
-//! left in cooked mode after the server drops the connection).
+//! left in cooked mode after the server drops the connection; Ctrl-C cancels the typed line,
+//! Ctrl-D quits).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -371,6 +372,16 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     t.literal(":quit");
     t.keys(&["Enter"]);
     t.wait("the shell again", |s| s.trim_end().ends_with('$'));
+    assert_cooked(&t);
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nLATER\r\n"
+    );
+}
+
+/// The terminal's `icanon`/`echo` state after the REPL left, via `stty` in the shell.
+fn assert_cooked(t: &Tmux) {
     t.literal("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END");
     t.keys(&["Enter"]);
     let s = t.wait("stty output", |s| {
@@ -385,11 +396,40 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
         "{line}"
     );
     assert!(line.contains("echo ") && !line.contains("-echo"), "{line}");
+}
+
+#[test]
+fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let t = Tmux::start(home.path());
+    t.wait("the shell", |s| s.contains("$ "));
+    t.literal(&format!("{EHLO} repl {addr}"));
+    t.keys(&["Enter"]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    // Ctrl-C with a typed line: the line is dropped, nothing is sent, a fresh prompt is shown.
+    t.literal("MAIL FROM:<never@sent.test>");
+    t.wait("the typed line", |s| {
+        last_prompt(s) == "ehlo[plain]> MAIL FROM:<never@sent.test>"
+    });
+    t.keys(&["C-c"]);
+    t.wait("an empty prompt after Ctrl-C", |s| {
+        last_prompt(s) == "ehlo[plain]>"
+    });
+    // The session is still usable, and the cancelled line never reached the server.
+    t.literal("NOOP");
+    t.keys(&["Enter"]);
+    t.wait("the NOOP reply", |s| s.contains("2.0.0 ok"));
+    t.wait("the prompt after NOOP", |s| {
+        last_prompt(s) == "ehlo[plain]>"
+    });
+    // Ctrl-D at an empty prompt: QUIT is sent and the REPL leaves.
+    t.keys(&["C-d"]);
+    let s = t.wait("the shell again", |s| s.trim_end().ends_with('$'));
+    assert!(s.contains("221"), "{s}");
+    assert_cooked(&t);
     let got = h.join().unwrap().remove(0);
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nLATER\r\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------

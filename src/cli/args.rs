@@ -918,7 +918,9 @@ pub struct ConfigArgs {
     /// One option per line, leading dashes optional, # starts a comment line; the value is
     /// everything after the first space, taken literally. Precedence: config file < EHLO_*
     /// environment variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value)
-    /// < command line. Applies to the one-shot send only.
+    /// < command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command
+    /// line (--no-from, --no-tls); --no-header-NAME drops the --header lines for NAME only (swaks
+    /// drops them all), --no-header all of them. Applies to the one-shot send only.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
 

@@ -19,6 +19,14 @@
 //!   on the command line replaces `tls` from the file); repeatable options (`--to`, `--header`…)
 //!   accumulate, lowest layer first. Within one layer the last occurrence of a single-value
 //!   option wins.
+//! - **Unset** (swaks.md §1): `--no-<opt>` (or `-no-<opt>`) on the command line removes every
+//!   value of `<opt>` from the file and the environment and every earlier occurrence on the
+//!   command line (a later one stays); `EHLO_NO_<OPT>` (empty) does the same to the file, a
+//!   `no-<opt>` line to the lines above it. `--no-header-<Name>` (`--no-h-<Name>`) removes the
+//!   `--header`s for that header name only, compared case-insensitively, where swaks removes
+//!   every earlier `--header`; `--no-header` removes them all. Flags whose own name starts with
+//!   `no-` (`--no-config`, `--no-hints`…) are those flags, not negations. The `--no-` words never
+//!   reach clap; `--dump-config` lists what each one removed.
 //!
 //! Only the one-shot send is layered: a subcommand (`serve`, `demo`, `repl`, `replay`), `--help`,
 //! `--version`, a bare `ehlo` and a command line clap refuses anyway are passed through untouched.
@@ -158,6 +166,72 @@ impl Setting {
     }
 }
 
+/// What a `--no-<opt>` word unsets (swaks.md §1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every value of this flag (clap id).
+    Id(String),
+    /// The `--header`s for this header name (compared case-insensitively). swaks's
+    /// `--no-header-Name` removes every earlier `--header`; this is the more useful per-name form.
+    Header(String),
+}
+
+/// One `--no-<opt>` word (or `EHLO_NO_<OPT>` variable, or `no-<opt>` config line).
+#[derive(Debug, Clone)]
+pub struct Negation {
+    /// As written, without dashes (`no-from`, `no-header-Subject`).
+    pub spelling: String,
+    /// What it unsets.
+    pub target: Target,
+    /// Where it came from.
+    pub origin: Origin,
+    seq: usize,
+}
+
+impl Negation {
+    fn matches(&self, s: &Setting) -> bool {
+        match &self.target {
+            Target::Id(id) => s.id == *id,
+            Target::Header(name) => {
+                s.id == "header"
+                    && s.value.as_ref().is_some_and(|v| {
+                        let v = v.to_string_lossy();
+                        let n = v.split_once(':').map_or(&*v, |(n, _)| n);
+                        n.trim().eq_ignore_ascii_case(name)
+                    })
+            }
+        }
+    }
+}
+
+/// A setting that a `--no-<opt>` removed, for `--dump-config`.
+#[derive(Debug, Clone)]
+pub struct Unset {
+    /// What was removed.
+    pub setting: Setting,
+    /// What removed it.
+    pub by: Negation,
+}
+
+/// Drop from `settings` what `neg` unsets, recording it in `unset`; true if anything went.
+fn unset_in(settings: &mut Vec<Setting>, neg: &Negation, unset: &mut Vec<Unset>) -> bool {
+    let before = settings.len();
+    settings.retain(|s| {
+        let hit = neg.matches(s);
+        if hit {
+            unset.push(Unset {
+                setting: s.clone(),
+                by: neg.clone(),
+            });
+        }
+        !hit
+    });
+    settings.len() != before
+}
+
+/// The command line without its `--no-<opt>` words, what they removed, and the words themselves.
+type Stripped = (Vec<OsString>, Vec<Unset>, Vec<Negation>);
+
 /// Which config file was used, for `--dump-config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileState {
@@ -180,6 +254,10 @@ pub struct Layered {
     pub settings: Vec<Setting>,
     /// Settings of a lower layer that a higher one replaced.
     pub overridden: Vec<Setting>,
+    /// Every `--no-<opt>` seen, lowest layer first.
+    pub negations: Vec<Negation>,
+    /// Settings a `--no-<opt>` removed.
+    pub unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
     pub ignored_env: Vec<String>,
     /// The config file.
@@ -223,6 +301,25 @@ impl Layered {
                 s.origin
             ));
         }
+        for n in &self.negations {
+            let mut any = false;
+            for u in self.unset.iter().filter(|u| u.by.seq == n.seq) {
+                any = true;
+                out.push_str(&format!(
+                    "# unset: {} ({}) by {} ({})\n",
+                    u.setting.line(show_secrets),
+                    u.setting.origin,
+                    n.spelling,
+                    n.origin
+                ));
+            }
+            if !any {
+                out.push_str(&format!(
+                    "# unset: nothing by {} ({})\n",
+                    n.spelling, n.origin
+                ));
+            }
+        }
         for name in &self.ignored_env {
             out.push_str(&format!("# ignored: {name} (not an option)\n"));
         }
@@ -234,6 +331,8 @@ impl Layered {
 struct Table {
     cmd: Command,
     conflicts: HashMap<String, HashSet<String>>,
+    /// Numbers the negations, so the dump can tell two `--no-from` apart.
+    seq: std::cell::Cell<usize>,
 }
 
 /// What a name in the file or the environment refers to.
@@ -256,7 +355,11 @@ impl Table {
                 conflicts.entry(b).or_default().insert(a);
             }
         }
-        Table { cmd, conflicts }
+        Table {
+            cmd,
+            conflicts,
+            seq: std::cell::Cell::new(0),
+        }
     }
 
     fn by_id(&self, id: &str) -> Option<&Arg> {
@@ -338,6 +441,199 @@ impl Table {
         }
     }
 
+    /// `name` (after the dashes, without `=value`) as a `--no-<opt>`: `None` when it is no
+    /// negation (no `no-` prefix, or a real flag such as `no-config` or `no-hints`); `Err` is
+    /// the reason when it negates nothing known.
+    fn negation(&self, name: &str, origin: Origin) -> Option<Result<Negation, String>> {
+        let rest = name.strip_prefix("no-")?;
+        if !matches!(self.lookup(name), Lookup::Unknown) {
+            return None;
+        }
+        // A config line names options without dashes.
+        let dash = if matches!(origin, Origin::File { .. }) {
+            ""
+        } else {
+            "--"
+        };
+        let target = match rest
+            .strip_prefix("header-")
+            .or_else(|| rest.strip_prefix("h-"))
+        {
+            Some(h) if !h.is_empty() && !h.contains([':', ' ', '\t']) => {
+                Ok(Target::Header(h.to_string()))
+            }
+            _ => match self.lookup(rest) {
+                Lookup::Arg(a) if rest.chars().count() > 1 => {
+                    Ok(Target::Id(a.get_id().to_string()))
+                }
+                Lookup::CommandLineOnly if rest.chars().count() > 1 => {
+                    Err(format!("'{dash}{name}': --{rest} cannot be unset"))
+                }
+                _ => Err(format!(
+                    "unknown option '{dash}{name}' (--no-<option> unsets an option of the one-shot send; '{rest}' is none)"
+                )),
+            },
+        };
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        Some(target.map(|target| Negation {
+            spelling: name.to_string(),
+            target,
+            origin,
+            seq,
+        }))
+    }
+
+    /// The flag a command-line word names: a long name or alias after `--`.
+    fn by_long(&self, name: &str) -> Option<&Arg> {
+        self.cmd.get_arguments().find(|a| {
+            a.get_long() == Some(name) || a.get_all_aliases().unwrap_or_default().contains(&name)
+        })
+    }
+
+    fn by_short(&self, c: char) -> Option<&Arg> {
+        self.cmd.get_arguments().find(|a| a.get_short() == Some(c))
+    }
+
+    /// Take the `--no-<opt>` words out of the command line (up to `--` or the first word that is
+    /// no option, such as a subcommand) and drop the occurrences they unset that come before
+    /// them. Returns the argv for clap, what was removed and the negations in order.
+    fn strip_negations(&self, argv: Vec<OsString>) -> Result<Stripped, Error> {
+        struct Occ {
+            setting: Setting,
+            words: Vec<usize>,
+            /// Inside a bundle of shorts (`-4k`): cannot be taken out alone.
+            bundled: Option<String>,
+        }
+        let mut occs: Vec<Occ> = Vec::new();
+        let mut drop: HashSet<usize> = HashSet::new();
+        let mut unset = Vec::new();
+        let mut negations = Vec::new();
+        let setting = |a: &Arg, value: Option<OsString>| Setting {
+            id: a.get_id().to_string(),
+            name: a
+                .get_long()
+                .map(str::to_string)
+                .unwrap_or_else(|| a.get_id().to_string()),
+            value,
+            origin: Origin::CommandLine,
+            secret: a.is_hide_env_values_set(),
+        };
+        // The value of `a` when it is not attached: the next word if it needs one, or if it may
+        // take one and the next word is no option (clap's rule for optional values).
+        let detached = |a: &Arg, i: usize| -> Option<usize> {
+            if !a.get_action().takes_values() {
+                return None;
+            }
+            let next = argv.get(i + 1)?;
+            let optional = a.get_num_args().is_some_and(|r| r.min_values() == 0);
+            (!optional || !next.to_string_lossy().starts_with('-')).then_some(i + 1)
+        };
+        let mut i = 1;
+        while i < argv.len() {
+            let Some(s) = argv[i].to_str() else { break };
+            if s == "--" || s == "-" || !s.starts_with('-') {
+                break;
+            }
+            let body = s
+                .strip_prefix("--")
+                .or_else(|| s.strip_prefix('-').filter(|b| b.starts_with("no-")));
+            if let Some(body) = body {
+                let (name, inline) = match body.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (body, None),
+                };
+                if let Some(neg) = self.negation(name, Origin::CommandLine) {
+                    let neg = neg.map_err(Error::Usage)?;
+                    if inline.is_some() {
+                        return Err(Error::Usage(format!("'--{name}' takes no value")));
+                    }
+                    for o in occs.iter().filter(|o| neg.matches(&o.setting)) {
+                        if o.words.iter().all(|w| drop.contains(w)) {
+                            continue;
+                        }
+                        if let Some(word) = &o.bundled {
+                            return Err(Error::Usage(format!(
+                                "'--{name}' cannot unset --{} inside '{word}': give those flags separately",
+                                o.setting.name
+                            )));
+                        }
+                        drop.extend(o.words.iter().copied());
+                        unset.push(Unset {
+                            setting: o.setting.clone(),
+                            by: neg.clone(),
+                        });
+                    }
+                    drop.insert(i);
+                    negations.push(neg);
+                    i += 1;
+                    continue;
+                }
+                if s.starts_with("--") {
+                    let Some(a) = self.by_long(name) else {
+                        i += 1;
+                        continue;
+                    };
+                    let mut words = vec![i];
+                    let value = match inline {
+                        Some(v) if a.get_action().takes_values() => Some(OsString::from(v)),
+                        Some(_) => None,
+                        None => detached(a, i).map(|j| {
+                            words.push(j);
+                            argv[j].clone()
+                        }),
+                    };
+                    i = words[words.len() - 1] + 1;
+                    occs.push(Occ {
+                        setting: setting(a, value),
+                        words,
+                        bundled: None,
+                    });
+                    continue;
+                }
+            }
+            // Shorts: `-x`, `-xVALUE`, `-x VALUE`, or a bundle `-4k`.
+            let chars: Vec<char> = s.chars().skip(1).collect();
+            let mut next = i + 1;
+            for (k, &c) in chars.iter().enumerate() {
+                let Some(a) = self.by_short(c) else { break };
+                if a.get_action().takes_values() {
+                    let rest: String = chars[k + 1..].iter().collect();
+                    let rest = rest.strip_prefix('=').unwrap_or(&rest).to_string();
+                    let mut words = vec![i];
+                    let value = if !rest.is_empty() {
+                        Some(OsString::from(rest))
+                    } else {
+                        detached(a, i).map(|j| {
+                            words.push(j);
+                            next = j + 1;
+                            argv[j].clone()
+                        })
+                    };
+                    occs.push(Occ {
+                        setting: setting(a, value),
+                        words,
+                        bundled: (k > 0).then(|| s.to_string()),
+                    });
+                    break;
+                }
+                occs.push(Occ {
+                    setting: setting(a, None),
+                    words: vec![i],
+                    bundled: (chars.len() > 1).then(|| s.to_string()),
+                });
+            }
+            i = next;
+        }
+        let args = argv
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, a)| a)
+            .collect();
+        Ok((args, unset, negations))
+    }
+
     /// The options the command line itself sets, in command-line order (for the dump and for
     /// deciding what it overrides).
     fn command_line(&self, m: &ArgMatches) -> Vec<Setting> {
@@ -409,6 +705,8 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
         args: argv,
         settings: Vec::new(),
         overridden: Vec::new(),
+        negations: Vec::new(),
+        unset: Vec::new(),
         ignored_env: Vec::new(),
         file: FileState::Off,
     };
@@ -425,7 +723,11 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
         .any(|(name, _)| name.starts_with(ENV_PREFIX) && !RESERVED_ENV.contains(&name.as_str()));
     let steers_layering = argv.iter().skip(1).any(|a| {
         let a = a.to_string_lossy();
-        a == "--config" || a.starts_with("--config=") || a == "--dump-config"
+        a == "--config"
+            || a.starts_with("--config=")
+            || a == "--dump-config"
+            || a.starts_with("--no-")
+            || a.starts_with("-no-")
     });
     let file_exists = env.default_file.as_ref().is_some_and(|p| p.exists());
     if !env_sets_options && !steers_layering && !file_exists {
@@ -438,6 +740,9 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
         });
     }
     let table = Table::new();
+    // `--no-<opt>` words never reach clap: they unset earlier command-line occurrences here and
+    // lower layers below.
+    let (argv, mut unset, cmdline_negations) = table.strip_negations(argv)?;
     let matches = match table.cmd.clone().try_get_matches_from(&argv) {
         // Help, version and bad command lines: clap says the same thing again on the real parse.
         Err(_) => return Ok(passthrough(argv)),
@@ -449,6 +754,7 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     let mut vars: Vec<&(String, OsString)> = env.vars.iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     let mut env_settings = Vec::new();
+    let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
     let mut env_file: Option<PathBuf> = None;
     let mut env_no_config = false;
@@ -469,9 +775,26 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
             env_no_config = true;
             continue;
         }
+        let flag_name = rest.to_ascii_lowercase().replace('_', "-");
+        match table.negation(&flag_name, Origin::Env(name.clone())) {
+            Some(Ok(n)) => {
+                if !value.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "{name}: '--{flag_name}' takes no value (set it empty)"
+                    )));
+                }
+                env_negations.push(n);
+                continue;
+            }
+            Some(Err(_)) => {
+                ignored_env.push(name.clone());
+                continue;
+            }
+            None => {}
+        }
         let arg = match ENV_ALIASES.iter().find(|(n, _)| n == name) {
             Some((_, id)) => table.by_id(id),
-            None => match table.lookup(&rest.to_ascii_lowercase().replace('_', "-")) {
+            None => match table.lookup(&flag_name) {
                 // Shorts are spelt with their long name in the environment.
                 Lookup::Arg(a) if rest.len() > 1 => Some(a),
                 Lookup::CommandLineOnly if rest.len() > 1 => {
@@ -508,7 +831,8 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     } else {
         env.default_file.clone().map(|p| (p, false))
     };
-    let (file_state, file_settings) = match file {
+    let mut file_negations = Vec::new();
+    let (file_state, mut file_settings) = match file {
         None if matches.get_flag("no_config") || env_no_config => (FileState::Off, Vec::new()),
         None => (FileState::NoHome, Vec::new()),
         Some((path, named)) => match read_config(&path)? {
@@ -520,11 +844,23 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
             }
             None => (FileState::Absent(path), Vec::new()),
             Some(text) => {
-                let settings = parse_file(&table, &path, &text)?;
+                let settings = parse_file(&table, &path, &text, &mut unset, &mut file_negations)?;
                 (FileState::Read(path), settings)
             }
         },
     };
+
+    // Negations reach every lower layer: the environment's the file, the command line's both.
+    for n in &env_negations {
+        unset_in(&mut file_settings, n, &mut unset);
+    }
+    for n in &cmdline_negations {
+        unset_in(&mut env_settings, n, &mut unset);
+        unset_in(&mut file_settings, n, &mut unset);
+    }
+    let mut negations = file_negations;
+    negations.extend(env_negations);
+    negations.extend(cmdline_negations);
 
     // Merge: walk down from the command line, dropping what a higher layer replaces.
     let cmdline = table.command_line(&matches);
@@ -559,6 +895,8 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
         args,
         settings,
         overridden,
+        negations,
+        unset,
         ignored_env,
         file: file_state,
     })
@@ -606,13 +944,34 @@ pub fn split_line(line: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
-fn parse_file(table: &Table, path: &Path, text: &str) -> Result<Vec<Setting>, Error> {
+/// The file's settings; a `no-<opt>` line unsets the lines above it (into `unset`) and is added
+/// to `negations`.
+fn parse_file(
+    table: &Table,
+    path: &Path,
+    text: &str,
+    unset: &mut Vec<Unset>,
+    negations: &mut Vec<Negation>,
+) -> Result<Vec<Setting>, Error> {
     let mut out = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         let Some((name, value)) = split_line(line) else {
             continue;
         };
         let at = |why: String| Error::Usage(format!("{}:{}: {why}", path.display(), i + 1));
+        let origin = Origin::File {
+            path: path.to_path_buf(),
+            line: i + 1,
+        };
+        if let Some(n) = table.negation(name, origin) {
+            let n = n.map_err(at)?;
+            if value.is_some() {
+                return Err(at(format!("'{name}' takes no value")));
+            }
+            unset_in(&mut out, &n, unset);
+            negations.push(n);
+            continue;
+        }
         let arg = match table.lookup(name) {
             Lookup::Arg(a) => a,
             Lookup::CommandLineOnly => {
@@ -815,8 +1174,8 @@ mod tests {
             Err(Error::Usage(m)) => m,
             other => panic!("{text:?}: {other:?}"),
         };
-        let m = err("tls\n\n# c\nno-such-flag 1\n");
-        assert!(m.ends_with("config:4: unknown option 'no-such-flag' (the config file takes options of the one-shot send)"), "{m}");
+        let m = err("tls\n\n# c\nsuch-flag 1\n");
+        assert!(m.ends_with("config:4: unknown option 'such-flag' (the config file takes options of the one-shot send)"), "{m}");
         let m = err("timeout 5x\n");
         assert!(m.contains("config:1: ") && m.contains("--timeout"), "{m}");
         assert!(err("tls yes\n").contains("config:1: 'tls' takes no value"));
@@ -902,5 +1261,211 @@ mod tests {
                 "tls"
             ]
         );
+    }
+
+    fn usage(r: Result<Layered, Error>) -> String {
+        match r {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_opt_unsets_lower_layers_and_earlier_words() {
+        // The file's --from is gone, so the default sender applies; clap never sees --no-from.
+        let l = layered(
+            "from file@x\nhelo file\n",
+            &[("EHLO_AUTH_USER", "me")],
+            &["-t", "a@b", "--no-from", "--no-auth-user"],
+        )
+        .unwrap();
+        assert_eq!(strings(&l.args), ["--helo=file", "-t", "a@b"]);
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.envelope.from, None);
+        assert_eq!(cli.send.auth.auth_user, None);
+        assert_eq!(l.unset.len(), 2);
+        // Earlier on the same command line, every spelling; a later occurrence stays.
+        let l = layered(
+            "",
+            &[],
+            &[
+                "-f",
+                "a@x",
+                "--from=b@x",
+                "--from",
+                "c@x",
+                "-fd@x",
+                "--no-from",
+                "--from",
+                "e@x",
+                "-t",
+                "a@b",
+            ],
+        )
+        .unwrap();
+        assert_eq!(strings(&l.args), ["--from", "e@x", "-t", "a@b"]);
+        assert_eq!(l.unset.len(), 4);
+        // Flags without a value, optional values (the next word is the value unless an option),
+        // aliases, and the single-dash spelling.
+        let l = layered(
+            "tls\n",
+            &[],
+            &[
+                "-t",
+                "a@b",
+                "-a",
+                "PLAIN",
+                "-S",
+                "--ao",
+                "-no-tls",
+                "--no-auth",
+                "--no-silent",
+                "--no-ao",
+            ],
+        )
+        .unwrap();
+        assert_eq!(strings(&l.args), ["-t", "a@b"]);
+        assert_eq!(l.unset.len(), 4);
+    }
+
+    #[test]
+    fn real_no_flags_are_not_negations() {
+        let l = layered(
+            "",
+            &[],
+            &[
+                "-t",
+                "a@b",
+                "--no-hints",
+                "--no-data-fixup",
+                "--no-dot-stuffing",
+                "--no-crlf-fixup",
+                "--no-strip-from",
+                "--no-config",
+            ],
+        )
+        .unwrap();
+        assert!(l.negations.is_empty());
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert!(cli.send.output.no_hints && cli.send.message.no_data_fixup);
+        // …and they can be negated themselves.
+        let l = layered("no-hints\n", &[], &["-t", "a@b", "--no-no-hints"]).unwrap();
+        assert_eq!(strings(&l.args), ["-t", "a@b"]);
+    }
+
+    #[test]
+    fn no_header_is_per_name_and_no_header_alone_is_all() {
+        let l = layered(
+            "header Subject: file\nheader X-A: file\n",
+            &[("EHLO_HEADER", "x-a: env")],
+            &[
+                "-t",
+                "a@b",
+                "--header",
+                "X-B: argv",
+                "--header",
+                "x-A: argv",
+                "--no-header-X-A",
+            ],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.message.header, ["Subject: file", "X-B: argv"]);
+        assert_eq!(l.unset.len(), 3);
+        let l = layered(
+            "header Subject: file\n",
+            &[],
+            &[
+                "-t",
+                "a@b",
+                "--header",
+                "X-B: argv",
+                "--no-header",
+                "--ah",
+                "X-C: kept",
+            ],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert!(cli.send.message.header.is_empty());
+        assert_eq!(cli.send.message.add_header, ["X-C: kept"]);
+    }
+
+    #[test]
+    fn env_and_file_negations() {
+        // EHLO_NO_<OPT> unsets the file, not the environment; a file line unsets lines above it.
+        let l = layered(
+            "from file@x\nhelo a\nno-helo\nhelo b\nheader Subject: s\n",
+            &[
+                ("EHLO_NO_FROM", ""),
+                ("EHLO_NO_HEADER_SUBJECT", ""),
+                ("EHLO_HELO", "env"),
+            ],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        assert_eq!(strings(&l.args), ["--helo=env", "-t", "a@b"]);
+        assert_eq!(l.unset.len(), 3);
+        assert!(
+            usage(layered("", &[("EHLO_NO_FROM", "x")], &["-t", "a@b"])).contains("takes no value")
+        );
+        // An unknown EHLO_NO_* is ignored like any other name that is no option.
+        let l = layered("", &[("EHLO_NO_BOGUS", "")], &["-t", "a@b"]).unwrap();
+        assert_eq!(l.ignored_env, ["EHLO_NO_BOGUS"]);
+        assert!(
+            usage(layered("no-bogus\n", &[], &["-t", "a@b"])).contains("config:1: unknown option")
+        );
+        assert!(
+            usage(layered("no-from x\n", &[], &["-t", "a@b"]))
+                .contains("config:1: 'no-from' takes no value")
+        );
+    }
+
+    #[test]
+    fn bad_negations_are_usage_errors() {
+        let m = usage(layered("", &[], &["-t", "a@b", "--no-bogus"]));
+        assert!(m.starts_with("unknown option '--no-bogus'"), "{m}");
+        assert!(usage(layered("", &[], &["--no-from=x", "-t", "a@b"])).contains("takes no value"));
+        assert!(
+            usage(layered("", &[], &["-t", "a@b", "--no-dump-config"])).contains("cannot be unset")
+        );
+        assert!(usage(layered("", &[], &["-t", "a@b", "--no-help"])).contains("cannot be unset"));
+        assert!(usage(layered("", &[], &["-t", "a@b", "--no-header-"])).contains("unknown option"));
+        let m = usage(layered("", &[], &["-t", "a@b", "-4k", "--no-insecure"]));
+        assert!(m.contains("inside '-4k'"), "{m}");
+        // The value of an option and everything after `--` or a subcommand is left alone.
+        let l = layered("", &[], &["-t", "a@b", "--helo", "--no-bogus"]).unwrap();
+        assert_eq!(strings(&l.args), ["-t", "a@b", "--helo", "--no-bogus"]);
+        let l = layered("", &[], &["serve", "--no-bogus"]).unwrap();
+        assert_eq!(strings(&l.args), ["serve", "--no-bogus"]);
+    }
+
+    #[test]
+    fn dump_shows_what_was_unset() {
+        let l = layered(
+            "from file@x\nauth-password file-secret\n",
+            &[],
+            &["-t", "a@b", "--no-from", "--no-auth-password", "--no-helo"],
+        )
+        .unwrap();
+        let d = l.dump(false);
+        assert!(!d.contains("file-secret"), "{d}");
+        let path = match &l.file {
+            FileState::Read(p) => p.display().to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            d.contains(&format!(
+                "# unset: from file@x ({path}:1) by no-from (command line)\n"
+            )),
+            "{d}"
+        );
+        assert!(d.contains("# unset: auth-password <redacted> ("), "{d}");
+        assert!(
+            d.contains("# unset: nothing by no-helo (command line)\n"),
+            "{d}"
+        );
+        let body: Vec<&str> = d.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(body, ["to a@b"]);
     }
 }

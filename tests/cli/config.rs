@@ -222,3 +222,101 @@ fn dump_config_redacts_secrets() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("\ntls-optional\n"), "{}", r.stdout);
 }
+
+#[test]
+fn no_opt_on_the_command_line_unsets_the_file_and_env() {
+    // The file sets --from; --no-from drops it and the default sender applies.
+    let (dir, file) = home("from file@example.test\nheader X-Keep: yes\n");
+    let r = run(dir.path(), &[], &["-t", "a@example.test", "--dump-mail"]);
+    assert_eq!(header(&r.stdout, "From"), "file@example.test");
+    let default_from = {
+        let r = run(
+            dir.path(),
+            &[],
+            &["--no-config", "-t", "a@example.test", "--dump-mail"],
+        );
+        header(&r.stdout, "From")
+    };
+    let r = run(
+        dir.path(),
+        &[],
+        &["-t", "a@example.test", "--no-from", "--dump-mail"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(header(&r.stdout, "From"), default_from);
+    assert_eq!(header(&r.stdout, "X-Keep"), "yes");
+
+    // The environment sets headers; --no-header-X removes that name only (any case).
+    let r = run(
+        dir.path(),
+        &[("EHLO_HEADER", "X-Env: from env")],
+        &["-t", "a@example.test", "-no-header-x-env", "--dump-mail"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stdout.contains("X-Env"), "{}", r.stdout);
+    assert_eq!(header(&r.stdout, "X-Keep"), "yes");
+    // --no-header removes them all.
+    let r = run(
+        dir.path(),
+        &[("EHLO_HEADER", "X-Env: from env")],
+        &["-t", "a@example.test", "--no-header", "--dump-mail"],
+    );
+    assert!(
+        !r.stdout.contains("X-Env") && !r.stdout.contains("X-Keep"),
+        "{}",
+        r.stdout
+    );
+
+    // --dump-config says what was unset and by what.
+    let r = run(
+        dir.path(),
+        &[("EHLO_AUTH_USER", "me")],
+        &[
+            "-t",
+            "a@example.test",
+            "--no-from",
+            "--no-auth-user",
+            "--no-tls",
+            "--dump-config",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out = &r.stdout;
+    assert!(
+        out.contains(&format!(
+            "# unset: from file@example.test ({}:1) by no-from (command line)\n",
+            file.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("# unset: auth-user me (EHLO_AUTH_USER) by no-auth-user (command line)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# unset: nothing by no-tls (command line)\n"),
+        "{out}"
+    );
+    let body: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(body, ["header X-Keep: yes", "to a@example.test"], "{out}");
+}
+
+#[test]
+fn unknown_no_opt_is_exit_1() {
+    let (dir, _) = home("");
+    let r = run(dir.path(), &[], &["-t", "a@example.test", "--no-bogus"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(
+        r.stderr,
+        "*** unknown option '--no-bogus' (--no-<option> unsets an option of the one-shot send; 'bogus' is none)\n"
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // Also without any config file or environment to layer.
+    let r = run(
+        dir.path(),
+        &[],
+        &["--no-config", "-t", "a@example.test", "--no-from=x"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.stderr, "*** '--no-from' takes no value\n");
+}

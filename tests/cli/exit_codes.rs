@@ -325,3 +325,48 @@ fn a_timeout_exits_with_the_code_of_its_phase() {
         run.all()
     );
 }
+
+#[test]
+fn ten_when_a_prerequisite_cannot_be_set_up() {
+    // `ehlo demo` writes its certificate under the temporary directory (TMPDIR): a missing one
+    // (never created on the fly) and a regular file in its place are exit 10 with one line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let missing = dir.path().join("missing");
+    for (tmp, why) in [
+        (&missing, "No such file or directory"),
+        (&file, "Not a directory"),
+    ] {
+        let run = ehlo_with_env(
+            &["demo"],
+            &[("TMPDIR", tmp.to_str().unwrap())],
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 10, "{}", run.all());
+        let want = format!(
+            "*** demo: cannot prepare a certificate in {}/ehlo-demo-",
+            tmp.display()
+        );
+        assert!(run.stderr.starts_with(&want), "{}", run.stderr);
+        assert!(run.stderr.contains(why), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "nothing sent: {}", run.stdout);
+    }
+    assert!(!missing.exists(), "TMPDIR must not be created");
+    // --json: the reason as an error event, same code.
+    let run = ehlo_with_env(
+        &["demo", "--json"],
+        &[("TMPDIR", missing.to_str().unwrap())],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 10, "{}", run.all());
+    let error = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(r#"{"type":"error""#))
+        .unwrap_or_else(|| panic!("no error event: {}", run.stdout));
+    assert!(error.contains("cannot prepare a certificate"), "{error}");
+}
