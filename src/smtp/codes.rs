@@ -331,15 +331,20 @@ fn index_records(text: &str) -> Vec<Record> {
     out
 }
 
+/// The registry's column positions, from its header record (parsed once).
+static COLUMNS: LazyLock<Option<Columns>> = LazyLock::new(|| {
+    let (_, _, header) = INDEX.first()?;
+    let header = parse_csv(&ENHANCED_CSV[header.clone()]).ok()?;
+    Columns::from_header(header.first()?).ok()
+});
+
 /// The registry row for `X.subject.detail`, parsed from its own record only.
 fn registry_row(subject: u16, detail: u16) -> Option<RegistryEntry> {
-    let index = &*INDEX;
-    let (_, _, header) = index.first()?;
-    let (_, _, range) = index[1..]
+    let cols = COLUMNS.as_ref()?;
+    let (_, _, range) = INDEX
         .iter()
+        .skip(1)
         .find(|(s, d, _)| *s == subject && *d == detail)?;
-    let header = parse_csv(&ENHANCED_CSV[header.clone()]).ok()?;
-    let cols = Columns::from_header(header.first()?).ok()?;
     let row = parse_csv(&ENHANCED_CSV[range.clone()]).ok()?;
     cols.entry(row.first()?).ok()
 }
