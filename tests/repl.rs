@@ -1,14 +1,21 @@
 //! `ehlo repl` and `ehlo replay` end to end: a script piped into the REPL against an in-test
 //! scripted SMTP server (exact bytes: CRLF, dot-stuffing, `:raw`), record → replay green and
-//! red, and a real pseudo-terminal driven through tmux (completion, prompt state, the terminal
-//! left in cooked mode after the server drops the connection; Ctrl-C cancels the typed line,
-//! Ctrl-D quits).
+//! red, and a real pseudo-terminal opened in-process (nothing outside Cargo) and read through a
+//! vt100 screen (completion, prompt state, the terminal left in cooked mode after the server
+//! drops the connection; Ctrl-C cancels the typed line, Ctrl-D quits).
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::os::fd::OwnedFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::pty::{OpenptyResult, Winsize, openpty};
+use nix::sys::termios::{LocalFlags, tcgetattr};
 
 const EHLO: &str = env!("CARGO_BIN_EXE_ehlo");
 
@@ -239,54 +246,104 @@ fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
     );
 }
 
-// ----- a real terminal through tmux ------------------------------------------------------------
+// ----- a real terminal: an in-process pseudo-terminal read through a vt100 screen ----------------
 
-struct Tmux {
-    name: String,
+/// `ehlo` running on the slave side of a 160x50 pseudo-terminal (stdin, stdout and stderr all the
+/// slave, like a shell would start it; no controlling terminal is needed by rustyline). A reader
+/// thread feeds everything written to the terminal into a vt100 screen, which the tests read like
+/// a terminal emulator would show it, and answers rustyline's cursor-position query (`ESC [ 6 n`)
+/// like a terminal does. Keys are bytes written to the master side.
+struct Pty {
+    child: Child,
+    master: File,
+    /// Kept open so the terminal's modes can be read after `ehlo` has left.
+    slave: OwnedFd,
+    screen: Arc<Mutex<vt100::Parser>>,
 }
 
-impl Tmux {
-    fn start(home: &std::path::Path) -> Tmux {
-        let name = format!("ehlo-repl-{}-{}", std::process::id(), rand_suffix());
-        let st = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "50"])
-            .args(["env", "-i"])
-            .arg(format!("HOME={}", home.display()))
-            .arg(format!("XDG_DATA_HOME={}", home.display()))
-            .args([
-                "TERM=xterm",
-                "NO_COLOR=1",
-                "PS1=$ ",
-                "bash",
-                "--norc",
-                "--noprofile",
-            ])
-            .status()
-            .expect("tmux must be installed (apt-get install -y tmux)");
-        assert!(st.success());
-        Tmux { name }
+const ROWS: u16 = 50;
+const COLS: u16 = 160;
+
+impl Pty {
+    fn start(home: &std::path::Path, args: &[&str]) -> Pty {
+        let size = Winsize {
+            ws_row: ROWS,
+            ws_col: COLS,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let OpenptyResult { master, slave } = openpty(&size, None).expect("openpty");
+        // Neither end may leak into processes other tests spawn meanwhile.
+        for fd in [&master, &slave] {
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).unwrap();
+        }
+        let stdio = || Stdio::from(slave.try_clone().unwrap());
+        let mut cmd = Command::new(EHLO);
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home)
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .stdin(stdio())
+            .stdout(stdio())
+            .stderr(stdio());
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        let child = cmd.spawn().expect("spawn ehlo on the pty");
+        drop(cmd);
+        let master = File::from(master);
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            ROWS.try_into().unwrap(),
+            COLS.try_into().unwrap(),
+            1000,
+        )));
+        let (mut rd, mut answer, sc) = (
+            master.try_clone().unwrap(),
+            master.try_clone().unwrap(),
+            screen.clone(),
+        );
+        // Ends when every slave descriptor is closed (read fails with EIO) or the test exits.
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut tail: Vec<u8> = Vec::new();
+            while let Ok(n) = rd.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut p = sc.lock().unwrap();
+                p.process(&buf[..n]);
+                // The query may straddle two reads: look at the last few bytes too.
+                tail.extend_from_slice(&buf[..n]);
+                let queries = tail.windows(4).filter(|w| w == b"\x1b[6n").count();
+                if queries > 0 {
+                    let (row, col) = p.screen().cursor_position();
+                    for _ in 0..queries {
+                        let _ = write!(answer, "\x1b[{};{}R", row + 1, col + 1);
+                    }
+                    tail.clear();
+                }
+                let keep = tail.len().saturating_sub(3);
+                tail.drain(..keep);
+            }
+        });
+        Pty {
+            child,
+            master,
+            slave,
+            screen,
+        }
     }
-    fn keys(&self, keys: &[&str]) {
-        let st = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(st.success());
+    /// Types `text` (bytes as a terminal sends them: `\r` for Enter, `\t` for Tab, 0x03 for
+    /// Ctrl-C, 0x04 for Ctrl-D).
+    fn keys(&mut self, text: &str) {
+        self.master.write_all(text.as_bytes()).unwrap();
+        self.master.flush().unwrap();
     }
-    fn literal(&self, text: &str) {
-        let st = Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.name, text])
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
+    /// What the terminal shows, one line per row, trailing blanks trimmed.
     fn screen(&self) -> String {
-        let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        self.screen.lock().unwrap().screen().contents()
     }
     /// Wait until the screen satisfies `f`.
     fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
@@ -299,16 +356,54 @@ impl Tmux {
             if start.elapsed() > Duration::from_secs(20) {
                 panic!("timed out waiting for {what}; screen:\n{s}");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+    /// Wait until the terminal's line discipline is (`cooked`) or is not (raw) canonical with
+    /// echo; returns whether it got there in time.
+    fn wait_mode(&self, cooked: bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            let t = tcgetattr(&self.slave).unwrap();
+            let icanon = t.local_flags.contains(LocalFlags::ICANON);
+            let echo = t.local_flags.contains(LocalFlags::ECHO);
+            if (icanon && echo) == cooked && (icanon || echo) == cooked {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+    /// Wait for `ehlo` to leave; its exit code.
+    fn exit_code(&mut self) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("ehlo did not leave; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    /// After `ehlo` left: the terminal is back in cooked mode (ICANON and ECHO set).
+    fn assert_cooked(&self) {
+        let t = tcgetattr(&self.slave).unwrap();
+        assert!(
+            t.local_flags.contains(LocalFlags::ICANON) && t.local_flags.contains(LocalFlags::ECHO),
+            "terminal left raw: {:?}",
+            t.local_flags
+        );
     }
 }
 
-impl Drop for Tmux {
+impl Drop for Pty {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -334,45 +429,43 @@ fn last_prompt(screen: &str) -> String {
 fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     let home = tempfile::tempdir().unwrap();
     let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
-    let t = Tmux::start(home.path());
-    t.wait("the shell", |s| s.contains("$ "));
-    t.literal(&format!("{EHLO} repl {addr}"));
-    t.keys(&["Enter"]);
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.literal("EHLO x.test");
-    t.keys(&["Enter"]);
-    t.wait("the EHLO reply", |s| s.contains("8BITMIME"));
+    // At the prompt the line editor has the terminal raw: the cooked check below means something.
+    assert!(
+        t.wait_mode(false),
+        "the terminal never went raw at the prompt"
+    );
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply and a new prompt", |s| {
+        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
+    });
     // Completion of a verb: MA<TAB> → MAIL FROM:
-    t.literal("MA");
-    t.keys(&["Tab"]);
+    t.keys("MA\t");
     t.wait("MAIL FROM: completed", |s| {
         last_prompt(s) == "ehlo[plain]> MAIL FROM:"
     });
-    t.literal("<a@b.test> BO");
-    t.keys(&["Tab"]);
+    t.keys("<a@b.test> BO\t");
     // Two BODY= candidates share "BODY=": the common prefix is completed.
     t.wait("BODY= completed", |s| {
         last_prompt(s).starts_with("ehlo[plain]> MAIL FROM:<a@b.test> BODY=")
     });
-    t.literal("8BITMIME");
-    t.keys(&["Enter"]);
+    t.keys("8BITMIME\r");
     t.wait("the transaction prompt", |s| {
         last_prompt(s) == "ehlo[plain|mail]>"
     });
     // The server answers, then drops the connection a moment later while the prompt is active.
-    t.literal("LATER");
-    t.keys(&["Enter"]);
+    t.keys("LATER\r");
     let s = t.wait("the drop notice", |s| {
         s.contains("server closed the connection — :reconnect or :quit")
     });
     assert!(s.contains("421"), "{s}");
     // The prompt on screen was drawn before the drop; the next one shows the state.
-    t.keys(&["Enter"]);
+    t.keys("\r");
     t.wait("the closed prompt", |s| last_prompt(s) == "ehlo[closed]>");
-    t.literal(":quit");
-    t.keys(&["Enter"]);
-    t.wait("the shell again", |s| s.trim_end().ends_with('$'));
-    assert_cooked(&t);
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8_lossy(&got),
@@ -380,54 +473,36 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     );
 }
 
-/// The terminal's `icanon`/`echo` state after the REPL left, via `stty` in the shell.
-fn assert_cooked(t: &Tmux) {
-    t.literal("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END");
-    t.keys(&["Enter"]);
-    let s = t.wait("stty output", |s| {
-        s.lines().any(|l| l.ends_with("END") && !l.contains("stty"))
-    });
-    let line = s
-        .lines()
-        .find(|l| l.ends_with("END") && !l.contains("stty"))
-        .unwrap();
-    assert!(
-        line.contains("icanon ") && !line.contains("-icanon"),
-        "{line}"
-    );
-    assert!(line.contains("echo ") && !line.contains("-echo"), "{line}");
-}
-
 #[test]
 fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     let home = tempfile::tempdir().unwrap();
     let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
-    let t = Tmux::start(home.path());
-    t.wait("the shell", |s| s.contains("$ "));
-    t.literal(&format!("{EHLO} repl {addr}"));
-    t.keys(&["Enter"]);
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(
+        t.wait_mode(false),
+        "the terminal never went raw at the prompt"
+    );
     // Ctrl-C with a typed line: the line is dropped, nothing is sent, a fresh prompt is shown.
-    t.literal("MAIL FROM:<never@sent.test>");
+    t.keys("MAIL FROM:<never@sent.test>");
     t.wait("the typed line", |s| {
         last_prompt(s) == "ehlo[plain]> MAIL FROM:<never@sent.test>"
     });
-    t.keys(&["C-c"]);
+    t.keys("\x03");
     t.wait("an empty prompt after Ctrl-C", |s| {
         last_prompt(s) == "ehlo[plain]>"
     });
     // The session is still usable, and the cancelled line never reached the server.
-    t.literal("NOOP");
-    t.keys(&["Enter"]);
+    t.keys("NOOP\r");
     t.wait("the NOOP reply", |s| s.contains("2.0.0 ok"));
     t.wait("the prompt after NOOP", |s| {
         last_prompt(s) == "ehlo[plain]>"
     });
     // Ctrl-D at an empty prompt: QUIT is sent and the REPL leaves.
-    t.keys(&["C-d"]);
-    let s = t.wait("the shell again", |s| s.trim_end().ends_with('$'));
-    assert!(s.contains("221"), "{s}");
-    assert_cooked(&t);
+    t.keys("\x04");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait("the goodbye", |s| s.contains("221"));
+    t.assert_cooked();
     let got = h.join().unwrap().remove(0);
     assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
@@ -447,27 +522,27 @@ fn terminal_session_through_postfix_starttls_lands_byte_exact() {
     );
     let token = format!("repl-{}-{}", std::process::id(), rand_suffix());
     let home = tempfile::tempdir().unwrap();
-    let t = Tmux::start(home.path());
-    t.wait("the shell", |s| s.contains("$ "));
-    t.literal(&format!("{EHLO} repl localhost:2525 --insecure"));
-    t.keys(&["Enter"]);
+    let mut t = Pty::start(home.path(), &["repl", "localhost:2525", "--insecure"]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.literal("EHLO client.ehlo.test");
-    t.keys(&["Enter"]);
-    t.wait("the EHLO reply", |s| s.contains("250 CHUNKING"));
-    t.literal(":starttls");
-    t.keys(&["Enter"]);
+    t.keys("EHLO client.ehlo.test\r");
+    t.wait("the EHLO reply and a new prompt", |s| {
+        s.contains("250 CHUNKING") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":starttls\r");
     t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
-    t.literal("MAIL FROM:<sender@ehlo.test>");
-    t.keys(&["Enter"]);
+    t.keys("MAIL FROM:<sender@ehlo.test>\r");
     t.wait("the transaction prompt", |s| {
         last_prompt(s) == "ehlo[tls|mail]>"
     });
-    t.literal("RCPT TO:<ehlotest@ehlo.test>");
-    t.keys(&["Enter"]);
-    t.wait("the RCPT reply", |s| s.contains("2.1.5"));
-    t.literal(":data");
-    t.keys(&["Enter"]);
+    t.keys("RCPT TO:<ehlotest@ehlo.test>\r");
+    t.wait("the RCPT reply and a new prompt", |s| {
+        s.contains("2.1.5") && last_prompt(s) == "ehlo[tls|mail]>"
+    });
+    t.keys(":data\r");
+    // The data prompt is `data> `; the cursor row shows it empty once a line can be typed.
+    let data_rows = |s: &str| s.lines().filter(|l| l.starts_with("data>")).count();
+    let fresh = |s: &str| s.trim_end().lines().last() == Some("data>");
+    t.wait("the data prompt", |s| data_rows(s) == 1 && fresh(s));
     let lines = [
         format!("Subject: {token}"),
         String::new(),
@@ -475,18 +550,23 @@ fn terminal_session_through_postfix_starttls_lands_byte_exact() {
         "..two leading dots".to_string(),
         "plain line".to_string(),
     ];
-    for l in &lines {
-        if !l.is_empty() {
-            t.literal(l);
-        }
-        t.keys(&["Enter"]);
+    // One line at a time, each once the next data prompt is up (typing ahead while the line
+    // editor is between lines would go through the cooked terminal).
+    for (i, l) in lines.iter().enumerate() {
+        t.keys(&format!("{l}\r"));
+        t.wait("the next data prompt", |s| {
+            data_rows(s) == i + 2 && fresh(s)
+        });
     }
-    t.literal(".");
-    t.keys(&["Enter"]);
+    t.keys(".\r");
     t.wait("the queued reply", |s| s.contains("queued as"));
-    t.literal("QUIT");
-    t.keys(&["Enter"]);
-    t.wait("the goodbye", |s| s.contains("221"));
+    t.keys("QUIT\r");
+    t.wait("the goodbye and the closed prompt", |s| {
+        s.contains("221 2.0.0") && last_prompt(s) == "ehlo[closed]>"
+    });
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
     let maildir = std::path::Path::new("/home/ehlotest/Maildir");
     let deadline = Instant::now() + Duration::from_secs(20);
     let stored = loop {

@@ -22,5 +22,5 @@ bash "$ROOT/tests/interop/setup.sh"
 export CARGO_TERM_COLOR=never
 # One thread: the tests share the peers' mailboxes and the aiosmtpd sink directory.
 cargo test --locked --test interop -- --ignored --test-threads=1 "$@"
-# The REPL typed into a real terminal (tmux) against Postfix.
+# The REPL typed into a real (in-process) pseudo-terminal against Postfix.
 cargo test --locked --test repl -- --ignored --test-threads=1 "$@"

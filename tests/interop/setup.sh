@@ -29,7 +29,7 @@ SINK_DIR="$STATE/aiosmtpd"
 PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it, not for pyenv's
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates libssl-dev
-  pkg-config libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time tmux)
+  pkg-config libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
