@@ -1085,3 +1085,77 @@ fn timeout_says_421_and_closes() {
     assert_eq!(o.text(), "421 4.4.2 mx.test Error: timeout exceeded\r\n");
     assert_eq!(o.actions, vec![ServerAction::Close]);
 }
+
+/// Hostile clients, generated: random mixes of commands, content, line ends and garbage in
+/// random pieces must never panic the server session, and its input buffer stays bounded.
+#[test]
+fn random_client_input_never_panics_and_stays_bounded() {
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+        }
+    }
+    const PIECES: &[&[u8]] = &[
+        b"EHLO x\r\n",
+        b"HELO x\r\n",
+        b"LHLO x\r\n",
+        b"MAIL FROM:<a@b>\r\n",
+        b"MAIL FROM:<a@b> SIZE=99999999999\r\n",
+        b"RCPT TO:<c@d>\r\n",
+        b"DATA\r\n",
+        b"BDAT 5\r\n",
+        b"BDAT 0 LAST\r\n",
+        b"BDAT 99999999999999999999\r\n",
+        b"AUTH PLAIN\r\n",
+        b"AUTH LOGIN\r\n",
+        b"AUTH CRAM-MD5\r\n",
+        b"AHRpbQBwYXNz\r\n",
+        b"*\r\n",
+        b"STARTTLS\r\n",
+        b"RSET\r\n",
+        b"NOOP\r\n",
+        b".\r\n",
+        b"..x\r\n",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"\x00\xff garbage",
+        b"QUIT\r\n",
+    ];
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    for round in 0..400 {
+        let mut c = cfg();
+        c.starttls = round % 2 == 0;
+        c.lmtp = round % 5 == 0;
+        let (mut s, _) = session(c);
+        let mut input = Vec::new();
+        for _ in 0..rng.below(60) {
+            if rng.below(40) == 0 {
+                input.extend(std::iter::repeat_n(b'Z', 5_000 + rng.below(20_000)));
+            } else {
+                input.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+            }
+        }
+        let mut at = 0;
+        while at < input.len() && !s.is_closed() {
+            let end = (at + 1 + rng.below(64)).min(input.len());
+            s.feed(&input[at..end]);
+            at = end;
+            let o = drain(&mut s);
+            if o.actions.contains(&ServerAction::StartTls) {
+                s.tls_established();
+            }
+            assert!(
+                s.inbuf.len() <= 64 * 1024,
+                "round {round}: input buffer grew to {}",
+                s.inbuf.len()
+            );
+        }
+        s.peer_closed();
+        let _ = drain(&mut s);
+    }
+}
