@@ -876,6 +876,21 @@ impl Session {
         } else {
             Capabilities::default()
         });
+        // RFC 4954 §4 / RFC 8314: credentials belong inside TLS. A server that offers AUTH in
+        // clear text invites clients to send them unprotected: worth a finding.
+        if !self.tls {
+            let mechs = self
+                .caps
+                .as_ref()
+                .map(Capabilities::auth_mechanisms)
+                .unwrap_or_default();
+            if !mechs.is_empty() {
+                self.warn(format!(
+                    "the server offers AUTH ({}) before TLS: clients may send credentials unencrypted",
+                    mechs.join(" ")
+                ));
+            }
+        }
         let was_xclient = std::mem::take(&mut self.after_xclient);
         if was_xclient {
             if self.stop_here(StopAt::XclientHelo) {
@@ -2262,6 +2277,28 @@ mod tests {
         assert_eq!(sent(&mut s), "QUIT\r\n");
         s.feed(b"221 bye\r\n");
         assert_eq!(exit_code(&s), 28);
+    }
+
+    #[test]
+    fn auth_offered_before_tls_is_a_finding_but_not_after() {
+        let warned = |ev: &[Event]| {
+            ev.iter().any(|e| {
+                matches!(e, Event::Warning { message } if message.contains("offers AUTH (PLAIN LOGIN) before TLS"))
+            })
+        };
+        let mut p = plan();
+        p.starttls = StartTls::Required;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        assert!(warned(&events(&mut s)), "plain-text EHLO offering AUTH");
+        s.feed(b"220 go\r\n");
+        s.tls_established();
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+        assert!(
+            !warned(&events(&mut s)),
+            "AUTH inside TLS is how it should be"
+        );
     }
 
     #[test]
