@@ -2261,3 +2261,37 @@ fn aiosmtpd_takes_a_raw_proxy_header_from_a_file() {
     assert_eq!(record["proxy"]["src_addr"], "203.0.113.9", "{record}");
     assert_eq!(record["proxy"]["src_port"], 5555, "{record}");
 }
+
+/// A header without addresses: v1 `PROXY UNKNOWN` and a v2 LOCAL command (the proxy's own
+/// connection). aiosmtpd must accept both and record that no client address was relayed.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_accepts_proxy_headers_without_addresses() {
+    let (addr, dir) = require_proxy_peer();
+    for (version, extra) in [
+        ("1", ["--proxy-family", "UNKNOWN"]),
+        ("2", ["--proxy-command", "LOCAL"]),
+    ] {
+        let token = unique(&format!("proxy-noaddr-v{version}"));
+        let subject = format!("Subject: {token}");
+        let mut args = vec![
+            "--server",
+            &addr,
+            "--to",
+            LOCAL_RCPT,
+            "--from",
+            SENDER,
+            "--header",
+            &subject,
+            "--proxy-version",
+            version,
+        ];
+        args.extend_from_slice(&extra);
+        let run = ehlo(&args);
+        run.assert_exit(0);
+        let record = wait_for_proxy_record(&dir, &token);
+        let p = &record["proxy"];
+        assert_eq!(p["version"], version.parse::<i64>().unwrap(), "{record}");
+        assert_eq!(p["src_addr"], "None", "no relayed client address: {record}");
+    }
+}

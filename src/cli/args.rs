@@ -835,9 +835,15 @@ pub struct XclientArgs {
     /// Send a PROXY protocol header of this version before the banner (exit 35 on bad values)
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub proxy_version: Option<u8>,
-    /// PROXY: address family [default: from --proxy-source]
+    /// PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses
     #[arg(long, value_name = "FAMILY", value_enum, ignore_case = true)]
     pub proxy_family: Option<ProxyFamilyArg>,
+    /// PROXY v2: command, PROXY (a relayed client) or LOCAL (the proxy's own connection)
+    #[arg(long, value_name = "COMMAND", value_enum, ignore_case = true)]
+    pub proxy_command: Option<ProxyCommandArg>,
+    /// PROXY v2: transport protocol, STREAM (TCP) or DGRAM (UDP) [default: STREAM]
+    #[arg(long, value_name = "PROTOCOL", value_enum, ignore_case = true)]
+    pub proxy_protocol: Option<ProxyProtocolArg>,
     /// PROXY: original client address
     #[arg(long, value_name = "IP")]
     pub proxy_source: Option<String>,
@@ -894,6 +900,31 @@ pub enum ProxyFamilyArg {
     /// TCP over IPv6
     #[value(name = "TCP6", alias = "INET6")]
     Tcp6,
+    /// Unknown addresses (v1 `PROXY UNKNOWN`, v2 AF_UNSPEC)
+    #[value(name = "UNKNOWN", alias = "UNSPEC")]
+    Unknown,
+}
+
+/// `--proxy-command` values (PROXY protocol v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyCommandArg {
+    /// A relayed client connection
+    #[value(name = "PROXY")]
+    Proxy,
+    /// The proxy's own connection (health check)
+    #[value(name = "LOCAL")]
+    Local,
+}
+
+/// `--proxy-protocol` values (PROXY protocol v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyProtocolArg {
+    /// SOCK_STREAM (TCP)
+    #[value(name = "STREAM")]
+    Stream,
+    /// SOCK_DGRAM (UDP)
+    #[value(name = "DGRAM")]
+    Dgram,
 }
 
 fn parse_dsn_notify(s: &str) -> Result<String, String> {

@@ -1276,7 +1276,11 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
         }
         return Ok(Some(format!("{text}\r\n").into_bytes()));
     }
+    use crate::cli::args::{ProxyCommandArg, ProxyFamilyArg, ProxyProtocolArg};
+    use crate::net::proxy::{ProxyCommand, ProxyTransport};
     let given = x.proxy_family.is_some()
+        || x.proxy_command.is_some()
+        || x.proxy_protocol.is_some()
         || x.proxy_source.is_some()
         || x.proxy_source_port.is_some()
         || x.proxy_dest.is_some()
@@ -1307,13 +1311,43 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
             .parse()
             .map_err(|_| bad(format!("{flag}: '{v}' is not a port number (0-65535)")))
     };
+    if version == 1 && (x.proxy_command.is_some() || x.proxy_protocol.is_some()) {
+        return Err(bad(
+            "--proxy-command/--proxy-protocol: only PROXY protocol version 2 has them".into(),
+        ));
+    }
+    let command = match x.proxy_command {
+        Some(ProxyCommandArg::Local) => ProxyCommand::Local,
+        _ => ProxyCommand::Proxy,
+    };
+    let transport = match x.proxy_protocol {
+        Some(ProxyProtocolArg::Dgram) => ProxyTransport::Dgram,
+        _ => ProxyTransport::Stream,
+    };
+    // No addresses: declared unknown, or a LOCAL v2 header given none (§2.1, §2.2).
+    let no_addresses = x.proxy_source.is_none() && x.proxy_dest.is_none();
+    if x.proxy_family == Some(ProxyFamilyArg::Unknown)
+        || (version == 2 && command == ProxyCommand::Local && no_addresses)
+    {
+        if !no_addresses || x.proxy_source_port.is_some() || x.proxy_dest_port.is_some() {
+            return Err(bad(
+                "--proxy-family UNKNOWN: the header carries no addresses; drop --proxy-source/--proxy-dest/..."
+                    .into(),
+            ));
+        }
+        return Ok(Some(if version == 1 {
+            crate::net::proxy::v1_unknown()
+        } else {
+            crate::net::proxy::v2_unspec(command)
+        }));
+    }
     let source = ip("--proxy-source", &x.proxy_source)?;
     let addrs = ProxyAddrs {
         family: match x.proxy_family {
-            Some(crate::cli::args::ProxyFamilyArg::Tcp4) => ProxyFamily::Tcp4,
-            Some(crate::cli::args::ProxyFamilyArg::Tcp6) => ProxyFamily::Tcp6,
-            None if source.is_ipv4() => ProxyFamily::Tcp4,
-            None => ProxyFamily::Tcp6,
+            Some(ProxyFamilyArg::Tcp4) => ProxyFamily::Tcp4,
+            Some(ProxyFamilyArg::Tcp6) => ProxyFamily::Tcp6,
+            Some(ProxyFamilyArg::Unknown) | None if source.is_ipv4() => ProxyFamily::Tcp4,
+            Some(ProxyFamilyArg::Unknown) | None => ProxyFamily::Tcp6,
         },
         source,
         source_port: port("--proxy-source-port", &x.proxy_source_port)?,
@@ -1323,7 +1357,11 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
     addrs
         .check()
         .map_err(|e| bad(format!("--proxy-family: {e}")))?;
-    Ok(Some(if version == 1 { addrs.v1() } else { addrs.v2() }))
+    Ok(Some(if version == 1 {
+        addrs.v1()
+    } else {
+        addrs.v2_with(command, transport)
+    }))
 }
 
 #[cfg(test)]
@@ -2239,6 +2277,60 @@ mod tests {
         assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
         assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
         assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
+    }
+
+    #[test]
+    fn proxy_command_protocol_and_unknown_family() {
+        let proxy = |extra: &[&str]| -> Vec<u8> {
+            let mut args = vec!["-s", "h", "-q", "proxy"];
+            args.extend_from_slice(extra);
+            send(&args).link.proxy.unwrap()
+        };
+        let addrs = [
+            "--proxy-source",
+            "192.0.2.1",
+            "--proxy-source-port",
+            "5555",
+            "--proxy-dest",
+            "198.51.100.2",
+            "--proxy-dest-port",
+            "25",
+        ];
+        let mut v2_dgram_local = vec![
+            "--proxy-version",
+            "2",
+            "--proxy-command",
+            "local",
+            "--proxy-protocol",
+            "DGRAM",
+        ];
+        v2_dgram_local.extend_from_slice(&addrs);
+        assert_eq!(&proxy(&v2_dgram_local)[12..14], &[0x20, 0x12]);
+        assert_eq!(
+            proxy(&["--proxy-version", "1", "--proxy-family", "UNKNOWN"]),
+            b"PROXY UNKNOWN\r\n"
+        );
+        let local = proxy(&["--proxy-version", "2", "--proxy-command", "LOCAL"]);
+        assert_eq!(
+            &local[12..],
+            &[0x20, 0x00, 0, 0],
+            "LOCAL with no addresses: AF_UNSPEC"
+        );
+        let e = |extra: &[&str]| {
+            let mut args = vec!["-s", "h", "-q", "proxy"];
+            args.extend_from_slice(extra);
+            match mode(&args) {
+                Err(e @ Error::ProxyOption(_)) => {
+                    assert_eq!(e.exit_code(), 35);
+                    e.to_string()
+                }
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        };
+        assert!(e(&["--proxy-version", "1", "--proxy-command", "LOCAL"]).contains("version 2"));
+        let mut unknown_with_addrs = vec!["--proxy-version", "2", "--proxy-family", "UNKNOWN"];
+        unknown_with_addrs.extend_from_slice(&addrs);
+        assert!(e(&unknown_with_addrs).contains("no addresses"));
     }
 
     #[test]

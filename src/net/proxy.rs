@@ -30,6 +30,47 @@ pub struct ProxyAddrs {
 /// PROXY v2 signature (§2.2).
 pub const PROXY_V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
 
+/// The v2 command (§2.2, the low nibble of the 13th byte): PROXY relays a client; LOCAL is a
+/// connection the proxy made itself (health checks), whose addresses the receiver ignores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProxyCommand {
+    /// Relayed connection.
+    #[default]
+    Proxy,
+    /// The proxy's own connection.
+    Local,
+}
+
+/// The v2 transport protocol (§2.2, the low nibble of the 14th byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProxyTransport {
+    /// SOCK_STREAM (TCP).
+    #[default]
+    Stream,
+    /// SOCK_DGRAM (UDP).
+    Dgram,
+}
+
+/// Version 1 for a connection whose addresses are not known: `PROXY UNKNOWN\r\n` (§2.1).
+pub fn v1_unknown() -> Vec<u8> {
+    b"PROXY UNKNOWN\r\n".to_vec()
+}
+
+/// Version 2 with no address block (AF_UNSPEC, §2.2): `command` is usually LOCAL.
+pub fn v2_unspec(command: ProxyCommand) -> Vec<u8> {
+    let mut out = PROXY_V2_SIGNATURE.to_vec();
+    out.push(0x20 | command_bits(command));
+    out.extend_from_slice(&[0x00, 0, 0]);
+    out
+}
+
+fn command_bits(c: ProxyCommand) -> u8 {
+    match c {
+        ProxyCommand::Local => 0x0,
+        ProxyCommand::Proxy => 0x1,
+    }
+}
+
 impl ProxyAddrs {
     /// Check that both addresses belong to the family.
     pub fn check(&self) -> Result<(), String> {
@@ -66,17 +107,26 @@ impl ProxyAddrs {
     /// Version 2, binary: signature, `0x21` (v2, PROXY), family/protocol, length, addresses
     /// (§2.2). No TLVs.
     pub fn v2(&self) -> Vec<u8> {
+        self.v2_with(ProxyCommand::Proxy, ProxyTransport::Stream)
+    }
+
+    /// Version 2 with a chosen command and transport protocol.
+    pub fn v2_with(&self, command: ProxyCommand, transport: ProxyTransport) -> Vec<u8> {
         let mut out = PROXY_V2_SIGNATURE.to_vec();
-        out.push(0x21);
+        out.push(0x20 | command_bits(command));
+        let proto = match transport {
+            ProxyTransport::Stream => 0x1,
+            ProxyTransport::Dgram => 0x2,
+        };
         let mut addrs = Vec::new();
         match (self.source, self.dest) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                out.push(0x11);
+                out.push(0x10 | proto);
                 addrs.extend_from_slice(&s.octets());
                 addrs.extend_from_slice(&d.octets());
             }
             (s, d) => {
-                out.push(0x21);
+                out.push(0x20 | proto);
                 let v6 = |ip: IpAddr| match ip {
                     IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
                     IpAddr::V6(a) => a.octets(),
@@ -130,5 +180,24 @@ mod tests {
             ..p6
         };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn commands_transports_and_unknown_addresses() {
+        let p = ProxyAddrs {
+            family: ProxyFamily::Tcp4,
+            source: "192.0.2.1".parse().unwrap(),
+            source_port: 5555,
+            dest: "198.51.100.2".parse().unwrap(),
+            dest_port: 25,
+        };
+        let local_udp = p.v2_with(ProxyCommand::Local, ProxyTransport::Dgram);
+        assert_eq!(&local_udp[12..14], &[0x20, 0x12]);
+        assert_eq!(&local_udp[16..], &p.v2()[16..], "same address block");
+        assert_eq!(v1_unknown(), b"PROXY UNKNOWN\r\n");
+        let unspec = v2_unspec(ProxyCommand::Local);
+        assert_eq!(&unspec[..12], &PROXY_V2_SIGNATURE);
+        assert_eq!(&unspec[12..], &[0x20, 0x00, 0, 0]);
+        assert_eq!(v2_unspec(ProxyCommand::Proxy)[12], 0x21);
     }
 }
