@@ -172,7 +172,14 @@ async fn run(mut cfg: SendConfig, out: &mut Output<'_>, state: &mut RunState) ->
     {
         a.credentials.nonce = nonce();
     }
-    state.recipients = Session::new(cfg.plan.clone()).recipients().to_vec();
+    // Until the session runs, every recipient is "not attempted" (so a connect failure still
+    // reports them in the summary).
+    state.recipients = cfg
+        .plan
+        .rcpts
+        .iter()
+        .map(|r| crate::smtp::event::RecipientResult::new(r.as_str()))
+        .collect();
     let (host, mut conn, mut child) = match &cfg.link.transport {
         Transport::Tcp => {
             let (host, tcp) = open(&cfg, out).await?;
@@ -361,6 +368,17 @@ fn raw_wanted(cfg: &SendConfig) -> bool {
 /// preference order (RFC 5321 §5.1) and every address of each.
 async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStream), Error> {
     let t0 = Instant::now();
+    // One resolver for the whole run (MX and address lookups), built only when a name must be
+    // resolved.
+    let needs_dns = match &cfg.target {
+        Target::Mx { .. } => true,
+        Target::Host { host, .. } => host.parse::<IpAddr>().is_err(),
+    };
+    let resolver = if needs_dns {
+        Some(Resolver::new(&cfg.dns)?)
+    } else {
+        None
+    };
     let (hosts, port): (Vec<String>, u16) = match &cfg.target {
         Target::Host { host, port } => (vec![host.clone()], *port),
         Target::Mx { domain, port } => {
@@ -368,8 +386,8 @@ async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStre
                 name: domain.clone(),
                 rtype: "MX".into(),
             });
-            let resolver = Resolver::new(&cfg.dns)?;
-            match resolver.mx(domain).await {
+            let r = resolver.as_ref().expect("resolver built for an MX target");
+            match r.mx(domain).await {
                 Ok(MxAnswer::Mx(list)) => {
                     out.emit(Event::DnsAnswer {
                         name: domain.clone(),
@@ -392,11 +410,6 @@ async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStre
                 Err(e) => return Err(e.into()),
             }
         }
-    };
-    let resolver = if hosts.iter().all(|h| h.parse::<IpAddr>().is_ok()) {
-        None
-    } else {
-        Some(Resolver::new(&cfg.dns)?)
     };
     let mut last_err = String::from("no address to try");
     let mut dns_err = None;
