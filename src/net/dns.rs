@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
+
+use crate::smtp::event::Event;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -222,6 +224,64 @@ impl Resolver {
         // Stable: equal preferences keep the server's order (the caller may shuffle them).
         mxs.sort_by_key(|m| m.preference);
         Ok(MxAnswer::Mx(mxs))
+    }
+
+    /// Where mail for `domain` goes, as host names in preference order (the domain itself for
+    /// an implicit MX), with the lookup reported as events. Shared by the send and the REPL.
+    pub async fn mail_hosts(
+        &self,
+        domain: &str,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, DnsError> {
+        emit(Event::DnsQuery {
+            name: domain.to_string(),
+            rtype: "MX".into(),
+        });
+        match self.mx(domain).await? {
+            MxAnswer::Mx(list) => {
+                emit(Event::DnsAnswer {
+                    name: domain.to_string(),
+                    rtype: "MX".into(),
+                    records: list
+                        .iter()
+                        .map(|m| format!("{} {}", m.preference, m.host))
+                        .collect(),
+                });
+                Ok(list.into_iter().map(|m| m.host).collect())
+            }
+            MxAnswer::Implicit => {
+                emit(Event::Info {
+                    message: format!(
+                        "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
+                    ),
+                });
+                Ok(vec![domain.to_string()])
+            }
+        }
+    }
+
+    /// Addresses of `host` for `family`, with the lookup reported as events; an IP address is
+    /// returned as it is, without a query. Shared by the send and the REPL.
+    pub async fn host_addresses(
+        &self,
+        host: &str,
+        family: Family,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<Vec<IpAddr>, DnsError> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        emit(Event::DnsQuery {
+            name: host.to_string(),
+            rtype: "A/AAAA".into(),
+        });
+        let list = self.addresses(host, family).await?;
+        emit(Event::DnsAnswer {
+            name: host.to_string(),
+            rtype: "A/AAAA".into(),
+            records: list.iter().map(IpAddr::to_string).collect(),
+        });
+        Ok(list)
     }
 
     /// Addresses of `host` for `family` (literals returned as they are).

@@ -14,7 +14,7 @@ use tokio_openssl::SslStream;
 
 use crate::cli::config::{SendConfig, Target, Transport};
 use crate::error::Error;
-use crate::net::dns::{MxAnswer, Resolver};
+use crate::net::dns::Resolver;
 use crate::net::{connect, tls};
 use crate::render::Renderer;
 use crate::smtp::client::{Action, Session, SessionError};
@@ -382,55 +382,22 @@ async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStre
     let (hosts, port): (Vec<String>, u16) = match &cfg.target {
         Target::Host { host, port } => (vec![host.clone()], *port),
         Target::Mx { domain, port } => {
-            out.emit(Event::DnsQuery {
-                name: domain.clone(),
-                rtype: "MX".into(),
-            });
             let r = resolver.as_ref().expect("resolver built for an MX target");
-            match r.mx(domain).await {
-                Ok(MxAnswer::Mx(list)) => {
-                    out.emit(Event::DnsAnswer {
-                        name: domain.clone(),
-                        rtype: "MX".into(),
-                        records: list
-                            .iter()
-                            .map(|m| format!("{} {}", m.preference, m.host))
-                            .collect(),
-                    });
-                    (list.into_iter().map(|m| m.host).collect(), *port)
-                }
-                Ok(MxAnswer::Implicit) => {
-                    out.emit(Event::Info {
-                        message: format!(
-                            "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
-                        ),
-                    });
-                    (vec![domain.clone()], *port)
-                }
-                Err(e) => return Err(e.into()),
-            }
+            (r.mail_hosts(domain, &mut |e| out.emit(e)).await?, *port)
         }
     };
     let mut last_err = String::from("no address to try");
     let mut dns_err = None;
     for host in &hosts {
-        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        let addrs = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
                 let r = resolver.as_ref().expect("resolver built for names");
-                out.emit(Event::DnsQuery {
-                    name: host.clone(),
-                    rtype: "A/AAAA".into(),
-                });
-                match r.addresses(host, cfg.family).await {
-                    Ok(a) => {
-                        out.emit(Event::DnsAnswer {
-                            name: host.clone(),
-                            rtype: "A/AAAA".into(),
-                            records: a.iter().map(IpAddr::to_string).collect(),
-                        });
-                        a
-                    }
+                match r
+                    .host_addresses(host, cfg.family, &mut |e| out.emit(e))
+                    .await
+                {
+                    Ok(a) => a,
                     Err(e) => {
                         out.emit(Event::Warning {
                             message: e.to_string(),

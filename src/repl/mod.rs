@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use args::{ConnArgs, ReplArgs, ReplayArgs, Target};
 
 use crate::error::{EXIT_CLOSED, EXIT_CONNECT, EXIT_OK, EXIT_USAGE, phase_exit_code};
-use crate::net::dns::{DnsOptions, Family, MxAnswer, Resolver};
+use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::driver::Conn;
 use crate::net::{connect, tls};
 use crate::render::{HumanOptions, Renderer};
@@ -500,30 +500,12 @@ impl Engine {
         match target {
             Target::Host { host, port } => Ok((vec![host.clone()], *port)),
             Target::Mx { domain, port } => {
-                self.emit(Event::DnsQuery {
-                    name: domain.clone(),
-                    rtype: "MX".into(),
-                });
                 let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-                match r.mx(domain).await.map_err(|e| e.to_string())? {
-                    MxAnswer::Mx(list) => {
-                        self.emit(Event::DnsAnswer {
-                            name: domain.clone(),
-                            rtype: "MX".into(),
-                            records: list
-                                .iter()
-                                .map(|m| format!("{} {}", m.preference, m.host))
-                                .collect(),
-                        });
-                        Ok((list.into_iter().map(|m| m.host).collect(), *port))
-                    }
-                    MxAnswer::Implicit => {
-                        self.emit(Event::Info {
-                            message: format!("{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"),
-                        });
-                        Ok((vec![domain.clone()], *port))
-                    }
-                }
+                let hosts = r
+                    .mail_hosts(domain, &mut |e| self.emit(e))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok((hosts, *port))
             }
         }
     }
@@ -533,17 +515,11 @@ impl Engine {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![ip]);
         }
-        self.emit(Event::DnsQuery {
-            name: host.to_string(),
-            rtype: "A/AAAA".into(),
-        });
         let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-        let list = r.addresses(host, family).await.map_err(|e| e.to_string())?;
-        self.emit(Event::DnsAnswer {
-            name: host.to_string(),
-            rtype: "A/AAAA".into(),
-            records: list.iter().map(IpAddr::to_string).collect(),
-        });
+        let list = r
+            .host_addresses(host, family, &mut |e| self.emit(e))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(list
             .into_iter()
             .filter(|ip| match family {
