@@ -9,6 +9,7 @@ mod exit_codes;
 mod ext;
 mod generated;
 mod help;
+mod hostile;
 mod json;
 mod message;
 mod mx;
