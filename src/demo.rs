@@ -102,6 +102,7 @@ pub async fn run(format: Format) -> u8 {
         },
         family: Family::Any,
         local: None,
+        output: Default::default(),
         dns: DnsOptions::default(),
         tls: TlsParams {
             verify: true,

@@ -669,6 +669,48 @@ pub struct OutputArgs {
     /// Drop the ===, ->, <- prefixes from transcript lines
     #[arg(long, visible_alias = "nth")]
     pub no_hints: bool,
+
+    /// Drop the -> / ~> / **> prefixes from lines sent
+    #[arg(long, visible_alias = "nsh")]
+    pub no_send_hints: bool,
+
+    /// Drop the <- / <~ / <** prefixes from replies received
+    #[arg(long, visible_alias = "nrh")]
+    pub no_receive_hints: bool,
+
+    /// Drop the === / *** prefixes from ehlo's own lines
+    #[arg(long, visible_alias = "nih")]
+    pub no_info_hints: bool,
+
+    /// Do not print the replies received
+    #[arg(long, visible_alias = "hr")]
+    pub hide_receive: bool,
+
+    /// Do not print the lines sent
+    #[arg(long, visible_alias = "hs")]
+    pub hide_send: bool,
+
+    /// Do not print ehlo's own information lines (=== and !!!; errors still show)
+    #[arg(long, visible_alias = "hi")]
+    pub hide_informational: bool,
+
+    /// Print nothing at all (the exit code tells the result)
+    #[arg(long, visible_alias = "ha")]
+    pub hide_all: bool,
+
+    /// Write the transcript (both streams) to FILE instead of the terminal; truncated first
+    ///
+    /// &STDOUT and &STDERR name the terminal's streams (as in swaks).
+    #[arg(long, visible_alias = "output", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file: Option<PathBuf>,
+
+    /// Write what would go to stdout to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stdout: Option<PathBuf>,
+
+    /// Write what would go to stderr (*** lines) to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stderr: Option<PathBuf>,
 }
 
 /// Stop points (only one at a time).

@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::proxy::{ProxyAddrs, ProxyFamily};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
-use crate::render::{ColorChoice, Format, HumanOptions};
+use crate::render::{ColorChoice, Format, HumanOptions, Kinds};
 use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
@@ -100,6 +100,18 @@ pub struct SendConfig {
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
     pub notes: Vec<String>,
+    /// `--output-file*`: where the transcript's streams go instead of the terminal.
+    pub output: OutputFiles,
+}
+
+/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
+/// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// Where stdout's lines go.
+    pub stdout: Option<std::path::PathBuf>,
+    /// Where stderr's (`***`) lines go.
+    pub stderr: Option<std::path::PathBuf>,
 }
 
 /// What to run.
@@ -840,6 +852,18 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             silent: output.silent.unwrap_or(0),
             show_raw: output.show_raw_text,
             hints: !output.no_hints,
+            hide: Kinds {
+                send: output.hide_send || output.hide_all,
+                receive: output.hide_receive || output.hide_all,
+                info: output.hide_informational || output.hide_all,
+                errors: output.hide_all,
+            },
+            bare: Kinds {
+                send: output.no_send_hints,
+                receive: output.no_receive_hints,
+                info: output.no_info_hints,
+                errors: output.no_info_hints,
+            },
         })
     };
 
@@ -896,6 +920,12 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         format,
         dump_mail: msg.dump_mail,
         notes,
+        output: OutputFiles {
+            stdout: output
+                .output_file_stdout
+                .or_else(|| output.output_file.clone()),
+            stderr: output.output_file_stderr.or(output.output_file),
+        },
     })
 }
 
@@ -2208,6 +2238,8 @@ mod tests {
                 silent: 1,
                 show_raw: true,
                 hints: false,
+                hide: Kinds::default(),
+                bare: Kinds::default(),
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);
