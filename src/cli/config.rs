@@ -8,7 +8,7 @@
 //! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
 
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -81,8 +81,8 @@ pub struct SendConfig {
     pub target: Target,
     /// `-4` / `-6`.
     pub family: Family,
-    /// `--local-interface`.
-    pub local: Option<SocketAddr>,
+    /// `--local-interface` / `--local-port`.
+    pub local: Option<crate::net::connect::LocalBind>,
     /// Resolver settings.
     pub dns: DnsOptions,
     /// TLS settings.
@@ -680,6 +680,24 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 port: transport.port.or(*port).unwrap_or(default_port),
             }
         }
+        (None, _) if transport.copy_routing.is_some() => {
+            let domain = transport.copy_routing.as_deref().unwrap_or_default();
+            let probe = format!("postmaster@{domain}");
+            no_line_break("--copy-routing", domain)?;
+            let port = transport.port.unwrap_or(default_port);
+            match route_of(&probe)
+                .map_err(|_| usage(format!("--copy-routing: '{domain}' is not a domain")))?
+            {
+                Ok(domain) => Target::Mx { domain, port },
+                Err(ip) => {
+                    check_family("--copy-routing", family, ip)?;
+                    Target::Host {
+                        host: ip.to_string(),
+                        port,
+                    }
+                }
+            }
+        }
         (None, Some(last)) => {
             let port = transport.port.unwrap_or(default_port);
             match route_of(last)? {
@@ -699,18 +717,28 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             ));
         }
     };
-    if let Some(local) = transport.local_interface {
-        check_family("--local-interface", family, local.ip())?;
+    if let Some(local) = transport
+        .local_interface
+        .as_ref()
+        .and_then(|l| l.host.parse::<IpAddr>().ok())
+    {
+        check_family("--local-interface", family, local)?;
         if let Target::Host { host, .. } = &target
             && let Ok(ip) = host.parse::<IpAddr>()
-            && family_of(ip) != family_of(local.ip())
+            && family_of(ip) != family_of(local)
         {
             return Err(usage(format!(
-                "--local-interface: {} and the server {ip} are of different IP families",
-                local.ip()
+                "--local-interface: {local} and the server {ip} are of different IP families"
             )));
         }
     }
+    let local = match (&transport.local_interface, transport.local_port) {
+        (None, None) => None,
+        (li, lp) => Some(crate::net::connect::LocalBind {
+            host: li.as_ref().map(|l| l.host.clone()),
+            port: lp.or(li.as_ref().and_then(|l| l.port)).unwrap_or(0),
+        }),
+    };
 
     // AUTH.
     let requested = if let Some(m) = &auth.auth {
@@ -911,7 +939,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         link,
         target,
         family,
-        local: transport.local_interface,
+        local,
         dns,
         tls: tls_params,
         timeout,
@@ -1955,7 +1983,50 @@ mod tests {
             "--li",
             "127.0.0.2:4000",
         ]);
-        assert_eq!(c.local, Some("127.0.0.2:4000".parse().unwrap()));
+        let bind = |host: Option<&str>, port| {
+            Some(crate::net::connect::LocalBind {
+                host: host.map(str::to_string),
+                port,
+            })
+        };
+        assert_eq!(c.local, bind(Some("127.0.0.2"), 4000));
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--li",
+            "client.example",
+            "--lport",
+            "2500",
+        ]);
+        assert_eq!(c.local, bind(Some("client.example"), 2500));
+        let c = send(&["-t", "a@x.test", "--li", "127.0.0.2:4000", "--lp", "4001"]);
+        assert_eq!(c.local, bind(Some("127.0.0.2"), 4001));
+        let c = send(&["-t", "a@x.test", "--local-port", "2501"]);
+        assert_eq!(c.local, bind(None, 2501));
+        // --copy-routing: the MX of another domain than the recipient's.
+        let c = send(&["-t", "a@x.test", "--copy-routing", "Relay.Example"]);
+        assert_eq!(
+            c.target,
+            Target::Mx {
+                domain: "relay.example".into(),
+                port: 25
+            }
+        );
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--copy-routing",
+            "[192.0.2.5]",
+            "-p",
+            "submission",
+        ]);
+        assert_eq!(
+            c.target,
+            Target::Host {
+                host: "192.0.2.5".into(),
+                port: 587
+            }
+        );
     }
 
     #[test]

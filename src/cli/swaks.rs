@@ -44,7 +44,7 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["server", "s"], R, Some("server")),
     o(&["4"], N, Some("ipv4")),
     o(&["6"], N, Some("ipv6")),
-    o(&["copy-routing"], R, None),
+    o(&["copy-routing"], R, Some("copy-routing")),
     o(&["port", "p"], R, Some("port")),
     o(&["protocol"], R, Some("protocol")),
     o(&["data", "d"], R, Some("data")),
@@ -74,7 +74,7 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     ),
     o(&["support"], N, None),
     o(&["local-interface", "li"], R, Some("local-interface")),
-    o(&["local-port", "lport", "lp"], R, None),
+    o(&["local-port", "lport", "lp"], R, Some("local-port")),
     o(&["tls"], N, Some("tls")),
     o(&["tls-optional", "tlso"], N, Some("tls-optional")),
     o(

@@ -423,7 +423,15 @@ async fn open(cfg: &SendConfig, out: &mut Output<'_>) -> Result<(String, TcpStre
                 host: host.clone(),
                 addr: addr.to_string(),
             });
-            match connect::tcp(addr, cfg.local, cfg.connect_timeout).await {
+            let local = match &cfg.local {
+                None => Ok(None),
+                Some(b) => connect::local_for(b, addr).await.map(Some),
+            };
+            let attempt = match local {
+                Ok(local) => connect::tcp(addr, local, cfg.connect_timeout).await,
+                Err(e) => Err(e),
+            };
+            match attempt {
                 Ok(s) => {
                     out.emit(Event::Connected {
                         host: host.clone(),
