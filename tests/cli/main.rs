@@ -15,6 +15,7 @@ mod json;
 mod message;
 mod mx;
 mod serve;
+mod serve_limits;
 mod tlsauth;
 mod transcript;
 mod util;
