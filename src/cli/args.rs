@@ -40,13 +40,15 @@ not be tested).";
 
 const DASHES_NOTE: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
-here; use --helo for the greeting name.";
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
+-h NAME is --helo NAME; -h alone is help.";
 
 const AFTER_LONG_HELP: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
-here (swaks uses -h for --helo); use --helo for the greeting name.
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
+-h NAME is --helo NAME; -h alone is help, and help together with other arguments is refused \
+(exit 1) so that a script never exits 0 without sending. A swaks option ehlo does not implement \
+is refused the same way, naming its long form.
 
 Differences from swaks: --to/--cc/--bcc trim whitespace around each comma-separated address; \
 TLS certificates are verified by default (--insecure to turn that off); AUTH and TLS secrets \

@@ -362,14 +362,40 @@ fn strip_angles(addr: &str) -> &str {
         .unwrap_or(addr)
 }
 
-/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape).
+/// swaks's older bare-file form (`--body /path/to/gtube`, still in its quick start): an argument
+/// without `@` that names an existing file is that file's content. Returns the path and the
+/// one-line deprecation note to show.
+fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
+    if arg.is_empty() || arg.starts_with(['@', '-']) || arg.contains(['\n', '\r']) {
+        return None;
+    }
+    Path::new(arg).is_file().then(|| {
+        (
+            arg,
+            format!("{flag} {arg}: reading the file (swaks's deprecated bare-file form; write {flag} @{arg})"),
+        )
+    })
+}
+
+/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape). A bare
+/// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
 /// `text` converts a literal argument (for `--data`'s `\n` rule).
 fn read_content(
     flag: &str,
     arg: &str,
     env: &Environment,
     text: fn(&str) -> Vec<u8>,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, Error> {
+    let owned;
+    let arg = match bare_file(flag, arg) {
+        Some((path, note)) => {
+            notes.push(note);
+            owned = format!("@{path}");
+            owned.as_str()
+        }
+        None => arg,
+    };
     let too_big = || {
         usage(format!(
             "{flag}: larger than {} MiB",
@@ -1048,27 +1074,30 @@ fn compose(
                      (its bytes go out exactly as given)"
                 )));
             }
-            let data = read_content("--data", d, env, message::data_text)?;
-            return Ok((data, Vec::new()));
+            let mut notes = Vec::new();
+            let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+            return Ok((data, notes));
         }
-        let data = read_content("--data", d, env, message::data_text)?;
+        let mut notes = Vec::new();
+        let data = read_content("--data", d, env, message::data_text, &mut notes)?;
         let spec = MessageSpec {
             headers: &msg.header,
             add_headers: &msg.add_header,
             ..spec
         };
         let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
-        return Ok((data, Vec::new()));
+        return Ok((data, notes));
     }
+    let mut notes = Vec::new();
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec()))
+        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec(), &mut notes))
         .transpose()?;
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
     for p in &msg.parts {
-        let part = part_of(p, env)?;
+        let part = part_of(p, env, &mut notes)?;
         total += part.content.len() as u64;
         if total > MAX_MESSAGE_BYTES {
             return Err(usage(format!(
@@ -1090,7 +1119,8 @@ fn compose(
         &env.message,
     )
     .map_err(usage)?;
-    Ok((composed.bytes, composed.notes))
+    notes.extend(composed.notes);
+    Ok((composed.bytes, notes))
 }
 
 fn part_flag(kind: PartKind) -> &'static str {
@@ -1104,13 +1134,14 @@ fn part_flag(kind: PartKind) -> &'static str {
 /// Read one part option and decide its type and file name: `--attach-type` if given, else
 /// guessed from the file name (text/plain for body parts), else application/octet-stream; the
 /// file's base name unless `--attach-name` says otherwise.
-fn part_of(p: &PartArg, env: &Environment) -> Result<Part, Error> {
+fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
-    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec())?;
+    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec(), notes)?;
     let path = p
         .value
         .strip_prefix('@')
         .filter(|_| !p.value.starts_with("@@"))
+        .or_else(|| bare_file(flag, &p.value).map(|(path, _)| path))
         .map(Path::new);
     let content_type = match &p.content_type {
         Some(t) => {

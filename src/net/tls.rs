@@ -778,10 +778,24 @@ fn explain_failure(info: &TlsInfo) -> String {
             }
         )
     };
-    if why.is_empty() {
-        format!("{reason} ({VERIFY_HINT})")
+    // The chain is trusted and only the name is wrong (typically: connected by IP address, or
+    // by an alias): a CA file would change nothing; the name to connect by or check is the fix.
+    let hint = if v.chain_ok && !v.name_ok {
+        let named = leaf
+            .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
+            .filter(|n| !n.starts_with('*'))
+            .unwrap_or("NAME");
+        format!(
+            "connect by a name the certificate holds (e.g. --server {named}), or check it \
+             against that name with --tls-verify-target {named}; --insecure skips verification"
+        )
     } else {
-        format!("{reason}: {why} ({VERIFY_HINT})")
+        VERIFY_HINT.to_string()
+    };
+    if why.is_empty() {
+        format!("{reason} ({hint})")
+    } else {
+        format!("{reason}: {why} ({hint})")
     }
 }
 
@@ -1093,6 +1107,31 @@ mod tests {
         assert_eq!(info.verify.reason.as_deref(), Some("hostname mismatch"));
         assert!(reason.contains("not valid for other.example"), "{reason}");
         assert!(reason.contains("DNS:localhost"), "{reason}");
+        // The CA is trusted already: the fix is the name, not a CA file (issue: connecting
+        // by IP to a server whose certificate passes the CA check).
+        assert!(!reason.contains("--tls-ca-path"), "{reason}");
+        assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn trusted_certificate_reached_by_ip_suggests_the_name() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+        let p = TlsParams {
+            ca_path: Some(file),
+            ..params(true)
+        };
+        let Err(TlsError::Verify { reason, info }) = handshake(&cert, &key, "127.0.0.1", &p).await
+        else {
+            panic!("expected Verify")
+        };
+        assert!(info.verify.chain_ok && !info.verify.name_ok);
+        assert!(reason.contains("IP address mismatch"), "{reason}");
+        assert!(reason.contains("--server localhost"), "{reason}");
+        assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+        assert!(!reason.contains("--tls-ca-path"), "{reason}");
     }
 
     #[tokio::test]

@@ -431,7 +431,7 @@ impl Human {
                 let reply: Vec<String> = [
                     r.code.map(|c| c.to_string()),
                     r.enhanced.as_deref().map(escape_str),
-                    r.text.as_deref().map(escape_str),
+                    r.text.as_deref().map(reply_text),
                 ]
                 .into_iter()
                 .flatten()
@@ -446,7 +446,7 @@ impl Human {
                     let after: Vec<String> = [
                         Some(code.to_string()),
                         r.data_enhanced.as_deref().map(escape_str),
-                        r.data_text.as_deref().map(escape_str),
+                        r.data_text.as_deref().map(reply_text),
                     ]
                     .into_iter()
                     .flatten()
@@ -819,6 +819,14 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 }
 
 /// [`escape_bytes`] for text that is already UTF-8.
+/// A multi-line reply's text on one summary line: every line kept, joined with " / ".
+fn reply_text(text: &str) -> String {
+    text.split('\n')
+        .map(escape_str)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 pub fn escape_str(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     push_escaped(&mut s, text);
@@ -1556,6 +1564,37 @@ mod tests {
             "*** Result: failed (exit 24): no recipient was accepted\n\
              ***   <a@example.net> rejected (550 5.1.1 no such user)\n\
              ***   <b@example.net> not attempted\n"
+        );
+
+        // A multi-line refusal (Exim's sender verification) keeps every line.
+        let exim = Summary {
+            exit_code: 24,
+            outcome: "rcpt_rejected".into(),
+            error: Some("no recipient was accepted".into()),
+            recipients: vec![RecipientResult {
+                address: "a@example.net".into(),
+                status: RcptStatus::PermFailed,
+                code: Some(550),
+                enhanced: None,
+                text: Some(
+                    "Verification failed for <s@example.org>\nUnrouteable address\n\
+                     Sender verify failed"
+                        .into(),
+                ),
+                data_code: None,
+                data_enhanced: None,
+                data_text: None,
+            }],
+            ..Default::default()
+        };
+        let r = render(HumanOptions::default(), &[Event::Summary(exim)]);
+        assert!(
+            r.err.text().contains(
+                "<a@example.net> rejected (550 Verification failed for <s@example.org> / \
+                 Unrouteable address / Sender verify failed)"
+            ),
+            "{}",
+            r.err.text()
         );
     }
 

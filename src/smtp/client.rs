@@ -389,6 +389,8 @@ struct AuthState {
     current: Option<Box<dyn Mechanism>>,
     /// Why the last mechanism could not be used, for the final error.
     last_error: Option<String>,
+    /// Mechanisms refused so far, with the code (`PLAIN (535)`), for the report.
+    tried: Vec<String>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -763,7 +765,18 @@ impl Session {
             Expect::Xclient { .. } => reply.code == Some(220),
             _ => reply.is_positive(),
         };
-        let explanation = codes::explain(&reply, phase);
+        // PRDR and LMTP replies after the content speak for one recipient, not the message.
+        let answer = match expect {
+            Expect::PrdrStart => codes::Answer::PrdrStart,
+            Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
+            Expect::Dot(_)
+                if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
+            {
+                codes::Answer::LmtpRecipient
+            }
+            _ => codes::Answer::Command,
+        };
+        let explanation = codes::explain_answer(&reply, phase, answer);
         self.events.push_back(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
@@ -1187,6 +1200,7 @@ impl Session {
             queue,
             current: None,
             last_error: None,
+            tried: Vec::new(),
         });
         self.next_mechanism();
     }
@@ -1359,12 +1373,36 @@ impl Session {
                 self.after_auth();
             }
             _ => {
-                // Try the next mechanism only when this one was the problem, not the password.
-                let retry = matches!(reply.code, Some(504 | 534 | 502 | 500))
-                    && self.auth.as_ref().is_some_and(|s| !s.queue.is_empty());
-                if retry {
+                // Every mechanism in the queue is tried, as the help says and swaks does: a
+                // 535 for one may be a mechanism the account cannot use (a PLAIN-only password
+                // backend, CRAM-MD5 without a stored plaintext). Only a server that is
+                // closing (421) ends the attempts early. Each refusal is reported.
+                let code = reply
+                    .code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "no code".into());
+                let next = self
+                    .auth
+                    .as_ref()
+                    .and_then(|s| s.queue.front().cloned())
+                    .filter(|_| reply.code != Some(421));
+                if let Some(state) = self.auth.as_mut() {
+                    state.tried.push(format!("{name} ({code})"));
+                }
+                if let Some(next) = next {
+                    self.info(format!(
+                        "AUTH {name} refused with {code}: trying {next} next"
+                    ));
                     self.next_mechanism();
                 } else {
+                    let tried = self
+                        .auth
+                        .as_ref()
+                        .map(|s| s.tried.clone())
+                        .unwrap_or_default();
+                    if tried.len() > 1 {
+                        self.info(format!("every mechanism was refused: {}", tried.join(", ")));
+                    }
                     self.auth_failed(SessionError::UnexpectedReply {
                         phase: Phase::Auth,
                         expected: "235",
@@ -1636,7 +1674,7 @@ impl Session {
             };
             r.code = reply.code;
             r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.first_text().to_string());
+            r.text = Some(reply.text_without_codes());
         }
         let last = n + 1 == self.plan.rcpts.len();
         if !last {
@@ -1773,10 +1811,10 @@ impl Session {
             };
             r.code = reply.code;
             r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.first_text().to_string());
+            r.text = Some(reply.text_without_codes());
             r.data_code = reply.code;
             r.data_enhanced = reply.enhanced.map(|e| e.to_string());
-            r.data_text = Some(reply.first_text().to_string());
+            r.data_text = Some(reply.text_without_codes());
         }
     }
 
@@ -2256,6 +2294,76 @@ mod tests {
     }
 
     #[test]
+    fn auth_without_a_mechanism_tries_every_advertised_one_and_reports_each() {
+        // swaks tries them all and the help says so: a 535 for one is not the end.
+        let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n");
+        assert!(sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"));
+        s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"535 Incorrect authentication data\r\n");
+        let w = sent(&mut s);
+        assert!(
+            w.starts_with("AUTH PLAIN ") || w.starts_with("AUTH LOGIN"),
+            "{w}"
+        );
+        let first_next = if w.starts_with("AUTH PLAIN") {
+            "PLAIN"
+        } else {
+            "LOGIN"
+        };
+        // Answer whatever comes with 535 until every mechanism was tried.
+        let mut tried = vec!["CRAM-MD5".to_string(), first_next.to_string()];
+        let mut w = w;
+        loop {
+            if w.starts_with("AUTH LOGIN") {
+                s.feed(b"334 VXNlcm5hbWU6\r\n");
+                let _ = sent(&mut s);
+                s.feed(b"334 UGFzc3dvcmQ6\r\n");
+                let _ = sent(&mut s);
+            }
+            s.feed(b"535 Incorrect authentication data\r\n");
+            w = sent(&mut s);
+            if w == "QUIT\r\n" {
+                break;
+            }
+            let m = w
+                .trim_start_matches("AUTH ")
+                .split([' ', '\r'])
+                .next()
+                .unwrap();
+            tried.push(m.to_string());
+        }
+        tried.sort();
+        assert_eq!(tried, ["CRAM-MD5", "LOGIN", "PLAIN"]);
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28);
+        let infos: Vec<String> = events(&mut s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Info { message } => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            infos
+                .iter()
+                .any(|m| m.contains("AUTH CRAM-MD5 refused with 535: trying")),
+            "{infos:?}"
+        );
+        assert!(
+            infos
+                .iter()
+                .any(|m| m.contains("every mechanism was refused")
+                    && m.contains("CRAM-MD5 (535)")
+                    && m.contains("PLAIN (535)")
+                    && m.contains("LOGIN (535)")),
+            "{infos:?}"
+        );
+    }
+
+    #[test]
     fn auth_not_advertised_before_tls_hints_at_tls() {
         let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
         s.feed(b"220 x\r\n");
@@ -2557,6 +2665,105 @@ mod tests {
         assert_eq!(r[1].data_code, None, "refused at RCPT: no data reply");
         assert_eq!(r[2].data_code, Some(550));
         assert_eq!(r[2].data_enhanced.as_deref(), Some("5.7.1"));
+    }
+
+    /// The explanations of the replies received, in order, with their severity.
+    fn explained(s: &mut Session) -> Vec<(u16, codes::Explanation, bool)> {
+        events(s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Received {
+                    reply,
+                    explanation,
+                    expected,
+                    ..
+                } => Some((reply.code.unwrap_or(0), explanation, expected)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prdr_353_is_explained_as_prdr_and_refusals_as_per_recipient() {
+        let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        let _ = sent(&mut s);
+        let _ = events(&mut s);
+        s.feed(b"353 content analysis started\r\n250 ok for b\r\n550 refused for c\r\n");
+        s.feed(b"250 accepted for some\r\n");
+        let ex = explained(&mut s);
+        let (code, e, expected) = &ex[0];
+        assert_eq!(*code, 353);
+        assert!(*expected);
+        assert_eq!(e.severity, Some(codes::Severity::Ok));
+        let basic = e.basic.as_deref().unwrap();
+        assert!(
+            basic.contains("PRDR") && !basic.contains("out of step"),
+            "{basic}"
+        );
+        let (code, e, _) = &ex[2];
+        assert_eq!(*code, 550);
+        let basic = e.basic.as_deref().unwrap();
+        assert!(basic.contains("refused for this recipient only"), "{basic}");
+        let hint = e.hint.as_deref().unwrap();
+        assert!(hint.contains("this one recipient"), "{hint}");
+        // The final reply is about the message again.
+        assert!(!ex[3].1.basic.as_deref().unwrap().contains("recipient only"));
+    }
+
+    #[test]
+    fn lmtp_mailbox_full_552_is_a_full_mailbox_not_a_big_message() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        let _ = events(&mut s);
+        s.feed(b"250 2.0.0 delivered to b\r\n552 5.2.2 <c@server.test> Mailbox is full\r\n");
+        let ex = explained(&mut s);
+        let (code, e, _) = &ex[1];
+        assert_eq!(*code, 552);
+        let hint = e.hint.as_deref().unwrap();
+        assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
+        let basic = e.basic.as_deref().unwrap();
+        assert!(
+            basic.contains("LMTP") && basic.contains("this recipient"),
+            "{basic}"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_refusal_keeps_every_line_in_the_recipient_result() {
+        let (mut s, _) = to_mail(plan(), BARE_EHLO);
+        s.feed(b"250 OK\r\n");
+        let _ = sent(&mut s);
+        s.feed(
+            b"550-Verification failed for <a@client.test>\r\n550-Unrouteable address\r\n\
+              550 Sender verify failed\r\n",
+        );
+        let r = s.recipients();
+        assert_eq!(
+            r[0].text.as_deref(),
+            Some(
+                "Verification failed for <a@client.test>\nUnrouteable address\nSender verify failed"
+            )
+        );
+        let ex = explained(&mut s);
+        let e = &ex.last().unwrap().1;
+        let hint = e.hint.as_deref().unwrap();
+        assert!(
+            hint.contains("about the sender") && hint.contains("--from"),
+            "{hint}"
+        );
+        assert!(
+            e.basic.as_deref().unwrap().contains("envelope sender"),
+            "{:?}",
+            e.basic
+        );
+        // Repeated enhanced codes are dropped from every line, not only the first.
+        let (mut s, _) = to_mail(plan(), BARE_EHLO);
+        s.feed(b"250 OK\r\n");
+        s.feed(b"550-5.7.26 This mail is unauthenticated,\r\n550 5.7.26 and has been blocked.\r\n");
+        assert_eq!(
+            s.recipients()[0].text.as_deref(),
+            Some("This mail is unauthenticated,\nand has been blocked.")
+        );
     }
 
     #[test]

@@ -88,6 +88,26 @@ impl Reply {
             None => first,
         }
     }
+    /// Every line's text, joined with `\n`, each without the enhanced code that servers repeat
+    /// at the start of every line (`550-5.7.26 …`): the whole reply for summaries, which must
+    /// not keep only the first line (Exim puts the reason on the last one).
+    pub fn text_without_codes(&self) -> String {
+        let strip = |l: &str| -> String {
+            match parse_enhanced(l) {
+                Some(_) => l
+                    .split_once(' ')
+                    .map(|(_, rest)| rest)
+                    .unwrap_or("")
+                    .to_string(),
+                None => l.to_string(),
+            }
+        };
+        self.lines
+            .iter()
+            .map(|l| strip(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
     /// Build a reply from a code and lines (tests, the embedded server).
     pub fn new(code: u16, lines: &[&str]) -> Reply {
         let mut raw = Vec::new();
