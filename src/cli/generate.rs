@@ -87,6 +87,9 @@ mod tests {
         }
         assert!(String::from_utf8_lossy(&pages[1].1).contains("max\\-sessions"));
         let check = String::from_utf8_lossy(&pages[5].1);
-        assert!(check.contains("\\-\\-expect") && check.contains("41"), "{check:.200}");
+        assert!(
+            check.contains("\\-\\-expect") && check.contains("41"),
+            "{check:.200}"
+        );
     }
 }
