@@ -860,7 +860,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__repl)
-            opts="-p -t -4 -6 -h -V --port --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --color --explain --show-secrets --log --record --help --version"
+            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --show-secrets --log --record --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -886,10 +886,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --ehlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -903,7 +899,18 @@ _ehlo() {
                     return 0
                     ;;
                 --log)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --record)
@@ -918,7 +925,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -t -4 -6 -h -V --server --port --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --color --explain --show-secrets --log --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --show-secrets --log --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -952,10 +959,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --ehlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -969,7 +972,18 @@ _ehlo() {
                     return 0
                     ;;
                 --log)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 *)

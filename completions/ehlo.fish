@@ -231,46 +231,46 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -d 'IPv4 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -d 'IPv6 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -d 'IPv4 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -d 'IPv6 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r

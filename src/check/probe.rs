@@ -2,8 +2,8 @@
 //! EHLO again, QUIT — never MAIL or DATA) run by the same driver and sans-IO core as the
 //! one-shot send, then judged from its event stream: `smtp.*`, `tls.*`, plus `rdns.fcrdns`.
 //!
-//! [`session_events`] is the only place that touches the connection code; it is a thin adapter
-//! so that moving to the shared connection layer changes one function.
+//! [`session_events`] builds a [`ConnectPlan`] for the one connection layer (`net::conn`, via the
+//! send's driver) and keeps the events; nothing here opens a socket itself.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -15,13 +15,12 @@ use openssl::x509::X509;
 use serde_json::json;
 
 use super::model::{CheckResult, Status};
-use crate::cli::config::{Link, SendConfig, Target};
 use crate::net::dns::{DnsOptions, Family, Resolver};
+use crate::net::route::{ConnectPlan, Link, Target};
 use crate::net::tls::TlsParams;
-use crate::render::{Format, Renderer};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
-use crate::smtp::event::{Event, Phase, TlsInfo};
+use crate::smtp::event::{Event, Phase, Sink, TlsInfo};
 use crate::smtp::reply::Reply;
 
 /// What a probe needs to know, the same for every (host, address).
@@ -39,10 +38,10 @@ pub struct ProbeOptions {
     pub cert_days: i64,
 }
 
-/// A renderer that keeps the events (with their times) instead of printing them.
+/// An event sink that keeps the events (with their times) instead of printing them.
 struct Collect(Vec<(Duration, Event)>);
 
-impl Renderer for Collect {
+impl Sink for Collect {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         // Bytes on the wire are not evidence a check needs; keep memory flat.
         if !matches!(event, Event::RawSent { .. } | Event::RawReceived { .. }) {
@@ -51,8 +50,8 @@ impl Renderer for Collect {
     }
 }
 
-/// Run one SMTP session to `ip`, greeting `host`'s certificate name, and return its events.
-/// Today this drives `net::driver::send` with a plan that stops after the last EHLO.
+/// Run one SMTP session to `ip` (SNI and the verified name are `host`) through the send's driver
+/// and the connection layer, with a plan that stops after the last EHLO; return its events.
 async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Duration, Event)> {
     let plan = Plan {
         helo: o.helo.clone(),
@@ -65,14 +64,8 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
         }),
         ..Plan::default()
     };
-    let cfg = SendConfig {
-        link: Link::default(),
-        target: Target::Host {
-            host: ip.to_string(),
-            port: o.port,
-        },
-        family: Family::Any,
-        local: None,
+    let link = Link {
+        family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
         dns: DnsOptions::default(),
         tls: TlsParams {
             sni: Some(host.to_string()),
@@ -84,13 +77,14 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
         },
         timeout: o.timeout,
         connect_timeout: o.timeout,
-        plan,
-        format: Format::Json,
-        dump_mail: false,
-        notes: Vec::new(),
+        ..Link::default()
     };
+    let connect: ConnectPlan = link.to(Target::Host {
+        host: ip.to_string(),
+        port: o.port,
+    });
     let mut sink = Collect(Vec::new());
-    crate::net::driver::send(cfg, &mut sink).await;
+    crate::net::driver::send(&connect, plan, &mut sink).await;
     sink.0
 }
 

@@ -115,12 +115,103 @@ pub enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    Repl(Box<crate::repl::ReplArgs>),
+    Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
-    Replay(Box<crate::repl::ReplayArgs>),
+    Replay(Box<ReplayArgs>),
     /// Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records
     #[command(after_long_help = CHECK_LONG_HELP)]
     Check(Box<CheckArgs>),
+}
+
+/// `ehlo repl`: a smarter telnet for SMTP.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReplArgs {
+    /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
+    #[arg(value_name = "HOST[:PORT] | @domain")]
+    pub target: Option<String>,
+    /// Connection and output flags.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Record the session as a replayable script in FILE (secrets are never written).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReplayArgs {
+    /// The recorded script.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
+    #[arg(short = 's', long, value_name = "HOST[:PORT]")]
+    pub server: String,
+    /// Connection and output flags.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
+/// units and defaults for the options they share.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Port [default: 25; 465 with --tls-on-connect]
+    ///
+    /// Overrides a port given with the server.
+    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Start TLS right after connecting (implicit TLS, default port 465)
+    #[arg(long, visible_alias = "tlsc")]
+    pub tls_on_connect: bool,
+
+    /// STARTTLS right after the first EHLO (implies --ehlo with this host's name if not given)
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Do not enforce certificate verification (the result is still shown)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Extra trusted CA certificates: a PEM file or a hashed directory
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Send `EHLO NAME` right after the banner
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Which replies get a plain-language explanation
+    #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
+    pub explain: ExplainLevel,
+
+    /// Show passwords and tokens in the output instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Also write every event as JSON Lines to FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub log: Option<PathBuf>,
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.

@@ -8,21 +8,22 @@
 //! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
 
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::cli::args::{
-    Cli, Command, DemoArgs, MessageArgs, PartArg, PartKind, SendArgs, ServeArgs, ServerSpec,
-    XCLIENT_ATTRS, XclientItem,
+    Cli, Command, ConnArgs, DemoArgs, MessageArgs, PartArg, PartKind, ReplArgs, ReplayArgs,
+    SendArgs, ServeArgs, ServerSpec, XCLIENT_ATTRS, XclientItem,
 };
 use crate::cli::message::{self, MessageContext, MessageSpec, Part};
 use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::proxy::{ProxyAddrs, ProxyFamily};
+use crate::net::route::{ConnectPlan, Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{ColorChoice, Format, HumanOptions};
+use crate::repl::{ReplConfig, ReplayConfig};
 use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
@@ -32,65 +33,11 @@ use crate::smtp::client::{
 use crate::smtp::data::Fixup;
 use crate::smtp::ext::{Attribute, Dsn, Ret};
 
-/// Where to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `--server host[:port]` (or an address literal from `user@[1.2.3.4]`).
-    Host {
-        /// Host name or IP literal (no brackets).
-        host: String,
-        /// Port.
-        port: u16,
-    },
-    /// No `--server`: the MX hosts of this domain, in preference order with failover.
-    Mx {
-        /// Domain of the last recipient.
-        domain: String,
-        /// Port.
-        port: u16,
-    },
-}
-
-/// How the bytes travel (`--socket`, `--pipe`; TCP otherwise).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Transport {
-    /// TCP to `SendConfig::target`.
-    #[default]
-    Tcp,
-    /// A UNIX-domain socket.
-    Socket(std::path::PathBuf),
-    /// A child process's stdin/stdout (`/bin/sh -c COMMAND`).
-    Pipe(String),
-}
-
-/// Transport choice and what the driver writes before the banner.
-#[derive(Debug, Clone, Default)]
-pub struct Link {
-    /// Which transport.
-    pub transport: Transport,
-    /// A PROXY protocol header to write first (HAProxy PROXY protocol v1/v2).
-    pub proxy: Option<Vec<u8>>,
-}
-
 /// Everything a one-shot send needs.
 #[derive(Debug, Clone)]
 pub struct SendConfig {
-    /// Transport and PROXY header (`target` is used for TCP only).
-    pub link: Link,
-    /// Where to connect.
-    pub target: Target,
-    /// `-4` / `-6`.
-    pub family: Family,
-    /// `--local-interface`.
-    pub local: Option<SocketAddr>,
-    /// Resolver settings.
-    pub dns: DnsOptions,
-    /// TLS settings.
-    pub tls: TlsParams,
-    /// Per-reply timeout (`--timeout`, default 30 s; zero = none).
-    pub timeout: Duration,
-    /// Per-attempt connect timeout (`--connect-timeout`, default = `timeout`).
-    pub connect_timeout: Duration,
+    /// Where and how to connect.
+    pub connect: ConnectPlan,
     /// The protocol plan.
     pub plan: Plan,
     /// Output.
@@ -112,18 +59,15 @@ pub enum Mode {
     /// `ehlo demo`.
     Demo(Format),
     /// `ehlo repl`.
-    Repl(Box<crate::repl::ReplArgs>),
+    Repl(Box<ReplConfig>),
     /// `ehlo replay`.
-    Replay(Box<crate::repl::ReplayArgs>),
+    Replay(Box<ReplayConfig>),
     /// `ehlo check`.
     Check(Box<crate::check::CheckConfig>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
 pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
-
-/// Longest per-query DNS timeout (hickory multiplies it by the attempts, deps.md §3).
-const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The parts of the process environment the configuration depends on.
 pub struct Environment {
@@ -185,11 +129,67 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
     match cli.command {
         Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
-        Some(Command::Repl(a)) => Ok(Mode::Repl(a)),
-        Some(Command::Replay(a)) => Ok(Mode::Replay(a)),
+        Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
+        Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
         Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
+}
+
+/// `ehlo repl`: the connection plan (without a target when none was given) and the session's
+/// settings. A target that does not parse is a usage error.
+fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
+    let mut cfg = session_config(&a.conn, a.target.as_deref())?;
+    cfg.record = a.record;
+    Ok(cfg)
+}
+
+/// `ehlo replay`: the recording holds every command, the automatic ones included, so no
+/// `--ehlo`/`--tls` steps are added.
+fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
+    let mut session = session_config(&a.conn, Some(&a.server))?;
+    session.ehlo = None;
+    session.starttls = false;
+    Ok(ReplayConfig {
+        script: a.file,
+        session,
+    })
+}
+
+fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Error> {
+    let default_port = if c.tls_on_connect { 465 } else { 25 };
+    let target = target
+        .map(|t| Target::parse(t, c.port, default_port))
+        .transpose()
+        .map_err(usage)?;
+    let link = Link {
+        family: Family::from_flags(c.ipv4, c.ipv6),
+        dns: DnsOptions::with_timeout(c.dns_server, c.timeout),
+        tls: TlsParams {
+            verify: !c.insecure,
+            ca_path: c.tls_ca_path.clone(),
+            ..TlsParams::default()
+        },
+        tls_on_connect: c.tls_on_connect,
+        timeout: c.timeout,
+        connect_timeout: c.timeout,
+        ..Link::default()
+    };
+    Ok(ReplConfig {
+        target,
+        port: c.port,
+        link,
+        ehlo: c.ehlo.clone(),
+        starttls: c.tls,
+        human: HumanOptions {
+            color: c.color,
+            explain: c.explain,
+            ..HumanOptions::default()
+        },
+        show_secrets: c.show_secrets,
+        log: c.log.clone(),
+        record: None,
+    })
 }
 
 fn usage(msg: impl Into<String>) -> Error {
@@ -279,18 +279,9 @@ fn check_config(
     } else {
         Family::Any
     };
-    let per_query = if a.timeout.is_zero() {
-        DNS_QUERY_TIMEOUT
-    } else {
-        a.timeout.min(DNS_QUERY_TIMEOUT)
-    };
     Ok(crate::check::CheckConfig {
         domains,
-        dns: DnsOptions {
-            server: a.dns_server,
-            timeout: per_query,
-            attempts: 1,
-        },
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
         family,
         probe: crate::check::probe::ProbeOptions {
             port: a.port,
@@ -705,12 +696,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     };
     let protocol = implied.protocol;
 
-    // Family.
-    let family = match (transport.ipv4, transport.ipv6) {
-        (true, _) => Family::V4,
-        (_, true) => Family::V6,
-        _ => Family::Any,
-    };
+    let family = Family::from_flags(transport.ipv4, transport.ipv6);
 
     // Envelope.
     let to = addresses("--to", &envelope.to)?;
@@ -862,7 +848,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                     authzid: auth.auth_authzid.clone(),
                     host,
                     port,
-                    nonce: None,
+                    // Drawn now, so the plan is complete when built.
+                    nonce: crate::net::tls::scram_nonce(),
                 },
                 force: auth.auth_force,
                 show_plaintext: auth.auth_plaintext,
@@ -924,19 +911,9 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
     };
 
-    // Timeouts: zero means none; DNS queries get at most 5 s each (one retry) so a dead
-    // resolver cannot eat the whole reply timeout.
+    // Timeouts: zero means none.
     let timeout = transport.timeout;
     let connect_timeout = transport.connect_timeout.unwrap_or(timeout);
-    let dns = DnsOptions {
-        server: transport.dns_server,
-        timeout: if timeout.is_zero() {
-            DNS_QUERY_TIMEOUT
-        } else {
-            timeout.min(DNS_QUERY_TIMEOUT)
-        },
-        attempts: 1,
-    };
 
     let format = if output.json {
         Format::Json
@@ -978,6 +955,14 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     let link = Link {
         transport: link_transport,
         proxy: proxy_header(&xclient_args)?,
+        family,
+        local: transport.local_interface,
+        dns: DnsOptions::with_timeout(transport.dns_server, timeout),
+        tls: tls_params,
+        tls_on_connect,
+        timeout,
+        connect_timeout,
+        raw_events: output.show_raw_text && !output.json,
     };
     if matches!(
         stop,
@@ -993,14 +978,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     }
 
     Ok(SendConfig {
-        link,
-        target,
-        family,
-        local: transport.local_interface,
-        dns,
-        tls: tls_params,
-        timeout,
-        connect_timeout,
+        connect: link.to(target),
         plan,
         format,
         dump_mail: msg.dump_mail,
@@ -1507,6 +1485,7 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use time::macros::datetime;
 
     fn env() -> Environment {
@@ -1558,39 +1537,51 @@ mod tests {
     #[test]
     fn server_and_port_precedence() {
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test"]).connect.target,
             host("mx.test", 25)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test:2525"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test:2525"])
+                .connect
+                .target,
             host("mx.test", 2525)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"])
+                .connect
+                .target,
             host("mx.test", 587)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "[::1]:26"]).target,
+            send(&["-t", "a@x.test", "-s", "[::1]:26"]).connect.target,
             host("::1", 26)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "::1/27"]).target,
+            send(&["-t", "a@x.test", "-s", "::1/27"]).connect.target,
             host("::1", 27)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--tlsc"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--tlsc"])
+                .connect
+                .target,
             host("h", 465)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--protocol", "lmtp"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--protocol", "lmtp"])
+                .connect
+                .target,
             host("h", 24)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--protocol", "ssmtp"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--protocol", "ssmtp"])
+                .connect
+                .target,
             host("h", 465)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h:2525", "--tlsc"]).target,
+            send(&["-t", "a@x.test", "-s", "h:2525", "--tlsc"])
+                .connect
+                .target,
             host("h", 2525)
         );
     }
@@ -1599,7 +1590,7 @@ mod tests {
     fn mx_target_from_last_recipient() {
         let c = send(&["-t", "a@first.test", "--cc", "b@Second.Test"]);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "second.test".into(),
                 port: 25
@@ -1607,15 +1598,18 @@ mod tests {
         );
         let c = send(&["-t", "a@x.test", "--bcc", "z@last.test", "-p", "2525"]);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "last.test".into(),
                 port: 2525
             }
         );
-        assert_eq!(send(&["-t", "a@[192.0.2.1]"]).target, host("192.0.2.1", 25));
         assert_eq!(
-            send(&["-t", "a@[IPv6:2001:db8::1]"]).target,
+            send(&["-t", "a@[192.0.2.1]"]).connect.target,
+            host("192.0.2.1", 25)
+        );
+        assert_eq!(
+            send(&["-t", "a@[IPv6:2001:db8::1]"]).connect.target,
             host("2001:db8::1", 25)
         );
         assert!(err(&["-t", "nodomain"]).contains("--to"));
@@ -1719,7 +1713,7 @@ mod tests {
         assert_eq!(c.plan.starttls, StartTls::Optional);
         assert!(!c.plan.tls_on_connect);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "x.test".into(),
                 port: 25
@@ -1729,7 +1723,7 @@ mod tests {
         assert_eq!(c.plan.starttls, StartTls::OptionalStrict);
         let c = send(&["-t", "a@x.test"]);
         assert_eq!(c.plan.starttls, StartTls::Off);
-        assert!(c.tls.verify);
+        assert!(c.connect.link.tls.verify);
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1739,15 +1733,15 @@ mod tests {
             "--tls-verify-target",
             "v.test",
         ]);
-        assert!(!c.tls.verify);
-        assert_eq!(c.tls.sni.as_deref(), Some("sni.test"));
-        assert_eq!(c.tls.verify_name.as_deref(), Some("v.test"));
+        assert!(!c.connect.link.tls.verify);
+        assert_eq!(c.connect.link.tls.sni.as_deref(), Some("sni.test"));
+        assert_eq!(c.connect.link.tls.verify_name.as_deref(), Some("v.test"));
         assert!(
             err(&["-t", "a@x.test", "--tls-ca-path", "/no/such/ca.pem"]).contains("--tls-ca-path")
         );
         let dir = std::env::temp_dir();
         let c = send(&["-t", "a@x.test", "--tls-ca-path", dir.to_str().unwrap()]);
-        assert_eq!(c.tls.ca_path.as_deref(), Some(dir.as_path()));
+        assert_eq!(c.connect.link.tls.ca_path.as_deref(), Some(dir.as_path()));
     }
 
     #[test]
@@ -1775,7 +1769,10 @@ mod tests {
         );
         assert_eq!(a.credentials.host.as_deref(), Some("h"));
         assert_eq!(a.credentials.port, Some(25));
-        assert!(a.credentials.nonce.is_none());
+        assert!(
+            a.credentials.nonce.is_some(),
+            "the plan carries its SCRAM nonce"
+        );
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1995,7 +1992,7 @@ mod tests {
             "--tls-get-peer-chain",
             "/tmp/chain.pem",
         ]);
-        let t = cfg.tls;
+        let t = cfg.connect.link.tls;
         assert_eq!(t.protocols, Some(vec![crate::net::tls::TlsVersion::Tls1_2]));
         assert_eq!(t.cipher_list.as_deref(), Some("HIGH"));
         assert_eq!(t.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
@@ -2017,7 +2014,10 @@ mod tests {
 
     #[test]
     fn family_checks() {
-        assert_eq!(send(&["-t", "a@x.test", "-4"]).family, Family::V4);
+        assert_eq!(
+            send(&["-t", "a@x.test", "-4"]).connect.link.family,
+            Family::V4
+        );
         assert!(err(&["-t", "a@x.test", "-4", "-s", "::1"]).contains("-4"));
         assert!(err(&["-t", "a@x.test", "-6", "-s", "127.0.0.1"]).contains("-6"));
         assert!(err(&["-t", "a@[127.0.0.1]", "-6"]).contains("-6"));
@@ -2034,16 +2034,19 @@ mod tests {
             "--li",
             "127.0.0.2:4000",
         ]);
-        assert_eq!(c.local, Some("127.0.0.2:4000".parse().unwrap()));
+        assert_eq!(
+            c.connect.link.local,
+            Some("127.0.0.2:4000".parse().unwrap())
+        );
     }
 
     #[test]
     fn timeouts_and_dns() {
         let c = send(&["-t", "a@x.test"]);
-        assert_eq!(c.timeout, Duration::from_secs(30));
-        assert_eq!(c.connect_timeout, Duration::from_secs(30));
-        assert_eq!(c.dns.timeout, Duration::from_secs(5));
-        assert_eq!(c.dns.server, None);
+        assert_eq!(c.connect.link.timeout, Duration::from_secs(30));
+        assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(30));
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+        assert_eq!(c.connect.link.dns.server, None);
         let c = send(&[
             "-t",
             "a@x.test",
@@ -2052,9 +2055,9 @@ mod tests {
             "--connect-timeout",
             "1m",
         ]);
-        assert_eq!(c.timeout, Duration::from_secs(2));
-        assert_eq!(c.connect_timeout, Duration::from_secs(60));
-        assert_eq!(c.dns.timeout, Duration::from_secs(2));
+        assert_eq!(c.connect.link.timeout, Duration::from_secs(2));
+        assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(60));
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(2));
         let c = send(&[
             "-t",
             "a@x.test",
@@ -2063,9 +2066,12 @@ mod tests {
             "--dns-server",
             "127.0.0.1:5353",
         ]);
-        assert_eq!(c.timeout, Duration::ZERO);
-        assert_eq!(c.dns.timeout, Duration::from_secs(5));
-        assert_eq!(c.dns.server, Some("127.0.0.1:5353".parse().unwrap()));
+        assert_eq!(c.connect.link.timeout, Duration::ZERO);
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.connect.link.dns.server,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
     }
 
     #[test]
@@ -2359,7 +2365,7 @@ mod tests {
     #[test]
     fn extension_and_transport_flags() {
         let c = send(&["-t", "a@x.test", "-s", "h"]);
-        assert_eq!(c.link.transport, Transport::Tcp);
+        assert_eq!(c.connect.link.transport, Transport::Tcp);
         assert!(c.plan.ext.bdat.is_none() && c.plan.ext.dsn.is_empty());
         let c = send(&[
             "-t",
@@ -2376,7 +2382,10 @@ mod tests {
             "--force-ext",
             "--requiretls",
         ]);
-        assert_eq!(c.link.transport, Transport::Socket("/run/lmtp.sock".into()));
+        assert_eq!(
+            c.connect.link.transport,
+            Transport::Socket("/run/lmtp.sock".into())
+        );
         assert_eq!(c.plan.ext.bdat, Some(0));
         assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
         assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
@@ -2403,7 +2412,10 @@ mod tests {
             "--xforward-helo",
             "h",
         ]);
-        assert_eq!(c.link.transport, Transport::Pipe("sendmail -bs".into()));
+        assert_eq!(
+            c.connect.link.transport,
+            Transport::Pipe("sendmail -bs".into())
+        );
         let x = c.plan.ext.xclient.unwrap();
         let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
         assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
@@ -2411,7 +2423,10 @@ mod tests {
         assert_eq!(x.commands.len(), 2);
         assert_eq!(c.plan.ext.xforward[0].name, "HELO");
         let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
-        assert_eq!(c.link.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
+        assert_eq!(
+            c.connect.link.proxy.as_deref(),
+            Some(&b"PROXY UNKNOWN\r\n"[..])
+        );
         assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
         assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
         assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
@@ -2424,7 +2439,7 @@ mod tests {
         let proxy = |extra: &[&str]| -> Vec<u8> {
             let mut args = vec!["-s", "h", "-q", "proxy"];
             args.extend_from_slice(extra);
-            send(&args).link.proxy.unwrap()
+            send(&args).connect.link.proxy.unwrap()
         };
         let addrs = [
             "--proxy-source",

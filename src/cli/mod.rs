@@ -93,7 +93,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                     };
                     renderer.event(&info, std::time::Duration::ZERO);
                 }
-                crate::net::driver::send(*cfg, renderer.as_mut()).await
+                let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
+                renderer.finish();
+                code
             }
             Mode::Serve(opts) => crate::serve::run(*opts).await,
             Mode::Demo(format) => crate::demo::run(format).await,

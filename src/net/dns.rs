@@ -26,6 +26,30 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// `-4` / `-6` (either flag wins over "any"; the flags conflict in the parser).
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
+    /// Is `ip` of this family?
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// Longest per-query DNS timeout: hickory multiplies it by the attempts, so a dead resolver
+/// with the default 30 s reply timeout would otherwise hold a run for a minute.
+pub const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Resolver settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsOptions {
@@ -35,6 +59,23 @@ pub struct DnsOptions {
     pub timeout: Duration,
     /// Retries after the first try.
     pub attempts: usize,
+}
+
+impl DnsOptions {
+    /// The resolver settings of every mode: `server` (`--dns-server`) or the system's, each
+    /// query given the reply timeout but at most [`DNS_QUERY_TIMEOUT`] (also when the reply
+    /// timeout is zero = none), one retry.
+    pub fn with_timeout(server: Option<SocketAddr>, reply_timeout: Duration) -> DnsOptions {
+        DnsOptions {
+            server,
+            timeout: if reply_timeout.is_zero() {
+                DNS_QUERY_TIMEOUT
+            } else {
+                reply_timeout.min(DNS_QUERY_TIMEOUT)
+            },
+            attempts: 1,
+        }
+    }
 }
 
 impl Default for DnsOptions {

@@ -8,7 +8,7 @@ pub mod style;
 
 use std::time::Duration;
 
-use crate::smtp::event::Event;
+use crate::smtp::event::{Event, Sink};
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -83,6 +83,13 @@ pub trait Renderer: Send {
     fn event(&mut self, event: &Event, elapsed: Duration);
     /// Flush anything buffered (silent mode 1 keeps lines until an error).
     fn finish(&mut self) {}
+}
+
+/// The run's renderer is its event sink: the driver writes to a [`Sink`], not to `render`.
+impl Sink for Box<dyn Renderer> {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        Renderer::event(self.as_mut(), event, elapsed)
+    }
 }
 
 /// Build the renderer for `format`, writing to stdout (and stderr for human errors). Also makes

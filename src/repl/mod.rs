@@ -1,67 +1,88 @@
 //! `ehlo repl` — a smarter telnet for SMTP — and `ehlo replay`. The async side owns the
-//! connection and a sans-IO [`ManualSession`]; line input runs on its own thread
-//! ([`editor`]); every event goes through the same renderers as a send. No protocol code here:
-//! this module only moves bytes, runs the TLS handshake the session asks for and interprets
-//! `:` meta-commands ([`meta`]). Recordings: [`record`].
+//! connection (opened and upgraded by the one connection layer, `net::conn`) and a sans-IO
+//! [`ManualSession`]; line input runs on its own thread ([`editor`]); every event goes through
+//! the same renderers as a send. No protocol code here: this module only moves bytes, asks the
+//! connection layer for the TLS handshake the session wants and interprets `:` meta-commands
+//! ([`meta`]). Recordings: [`record`].
 
-pub mod args;
 pub mod editor;
 pub mod meta;
 pub mod record;
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
-pub use args::{ConnArgs, ReplArgs, ReplayArgs, Target};
-
-use crate::error::{EXIT_CLOSED, EXIT_CONNECT, EXIT_OK, EXIT_USAGE, phase_exit_code};
-use crate::net::dns::{DnsOptions, Family, Resolver};
-use crate::net::driver::Conn;
-use crate::net::{connect, tls};
+use crate::error::{EXIT_CLOSED, EXIT_OK, Error, phase_exit_code};
+use crate::net::conn::{self, Connection};
+use crate::net::route::{Link, Target};
 use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
+use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Console, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
 use record::{Recorder, Script};
 
+/// What `ehlo repl` runs with (built by the CLI from its flags).
+#[derive(Debug, Clone, Default)]
+pub struct ReplConfig {
+    /// The server to connect to at start; `None` starts offline (`:reconnect HOST` later).
+    pub target: Option<Target>,
+    /// `--port`: also applied to a `:reconnect HOST` target.
+    pub port: Option<u16>,
+    /// How to connect (family, DNS, TLS, timeouts), whichever the target.
+    pub link: Link,
+    /// `--ehlo NAME`: EHLO right after the banner.
+    pub ehlo: Option<String>,
+    /// `--tls`: STARTTLS right after that EHLO.
+    pub starttls: bool,
+    /// The transcript's look (colour, explanations).
+    pub human: HumanOptions,
+    /// `--show-secrets`.
+    pub show_secrets: bool,
+    /// `--log FILE`: also every event as JSON Lines.
+    pub log: Option<PathBuf>,
+    /// `--record FILE`.
+    pub record: Option<PathBuf>,
+}
+
+/// What `ehlo replay` runs with.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// The recorded script.
+    pub script: PathBuf,
+    /// The session to run it in (always with a target; no automatic EHLO or STARTTLS).
+    pub session: ReplConfig,
+}
+
 /// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
 const RAW_QUIET: Duration = Duration::from_millis(700);
 
 /// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
 /// the connect/usage code when the first connection cannot be made.
-pub async fn run(args: ReplArgs) -> u8 {
+pub async fn run(cfg: ReplConfig) -> u8 {
     use std::io::IsTerminal;
-    let target = match &args.target {
-        Some(t) => match args::parse_target(t, args.conn.port, args.conn.tls_on_connect) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "*** {e}");
-                return EXIT_USAGE;
-            }
-        },
-        None => None,
-    };
     let tty = std::io::stdin().is_terminal();
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let (mut ui, out, err) = Ui::start(tty, completion.clone());
-    let mut engine = match Engine::new(args.conn.clone(), target, out, err, completion) {
+    let record = cfg.record.clone();
+    let mut engine = match Engine::new(cfg, out, err, completion) {
         Ok(e) => e,
         Err(e) => {
             ui.shutdown();
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
     engine.interactive = ui.is_tty();
     engine.notices = true;
-    if let Some(path) = &args.record {
+    if let Some(path) = &record {
         engine.start_recording(path);
     }
     let code = session_loop(&mut engine, &mut ui).await;
@@ -111,29 +132,18 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
 }
 
 /// Run a recording against a server; fail with the phase's exit code when a reply code differs.
-pub async fn replay(args: ReplayArgs) -> u8 {
-    let script = match record::load(&args.file) {
+pub async fn replay(cfg: ReplayConfig) -> u8 {
+    let script = match record::load(&cfg.script) {
         Ok(s) => s,
         Err(e) => {
+            let e = Error::Usage(e);
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
-    let target = match args::parse_target(&args.server, args.conn.port, args.conn.tls_on_connect) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let mut conn = args.conn.clone();
-    // The recording holds every command, the automatic ones included.
-    conn.ehlo = None;
-    conn.tls = false;
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = match Engine::new(
-        conn,
-        Some(target),
+        cfg.session,
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         completion,
@@ -141,7 +151,7 @@ pub async fn replay(args: ReplayArgs) -> u8 {
         Ok(e) => e,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
     let code = engine.run_script(&script, true).await;
@@ -205,10 +215,9 @@ struct Seen {
 }
 
 struct Engine {
-    args: ConnArgs,
+    cfg: ReplConfig,
     target: Option<Target>,
-    host: String,
-    conn: Option<Conn>,
+    conn: Option<Connection>,
     session: Option<ManualSession>,
     out: Out,
     completion: Arc<Mutex<CompletionData>>,
@@ -230,23 +239,22 @@ struct Engine {
 
 impl Engine {
     fn new(
-        args: ConnArgs,
-        target: Option<Target>,
+        cfg: ReplConfig,
         out: Console,
         err: Console,
         completion: Arc<Mutex<CompletionData>>,
-    ) -> Result<Engine, String> {
-        let human = HumanOptions {
-            color: args.color,
-            explain: args.explain,
-            ..HumanOptions::default()
-        };
+    ) -> Result<Engine, Error> {
         let mut renderers: Vec<Box<dyn Renderer>> = Vec::new();
         let (out, console) = split_console(out);
-        renderers.push(Box::new(crate::render::human::Human::new(human, out, err)));
-        if let Some(path) = &args.log {
-            let f = std::fs::File::create(path)
-                .map_err(|e| format!("cannot write the log {}: {e}", path.display()))?;
+        renderers.push(Box::new(crate::render::human::Human::new(
+            cfg.human.clone(),
+            out,
+            err,
+        )));
+        if let Some(path) = &cfg.log {
+            let f = std::fs::File::create(path).map_err(|e| {
+                Error::Usage(format!("cannot write the log {}: {e}", path.display()))
+            })?;
             renderers.push(Box::new(crate::render::json::Json::new(Box::new(
                 std::io::LineWriter::new(f),
             ))));
@@ -257,9 +265,8 @@ impl Engine {
             .to_string();
         let now = Instant::now();
         Ok(Engine {
-            args,
-            target,
-            host: String::new(),
+            target: cfg.target.clone(),
+            cfg,
             conn: None,
             session: None,
             out: Out {
@@ -286,12 +293,9 @@ impl Engine {
         })
     }
 
+    /// The per-reply timeout (zero = none).
     fn timeout(&self) -> Duration {
-        if self.args.timeout.is_finite() && self.args.timeout > 0.0 {
-            Duration::from_secs_f64(self.args.timeout.min(1e6))
-        } else {
-            Duration::ZERO
-        }
+        self.cfg.link.timeout
     }
 
     fn say(&mut self, text: &str) {
@@ -353,123 +357,35 @@ impl Engine {
 
     // ----- connection ---------------------------------------------------------------------
 
-    fn dns_options(&self) -> DnsOptions {
-        let t = self.timeout();
-        DnsOptions {
-            server: self.args.dns_server,
-            timeout: if t.is_zero() {
-                Duration::from_secs(5)
-            } else {
-                t.min(Duration::from_secs(10))
-            },
-            attempts: 1,
-        }
-    }
-
-    fn family(&self) -> Family {
-        match (self.args.ipv4, self.args.ipv6) {
-            (true, _) => Family::V4,
-            (_, true) => Family::V6,
-            _ => Family::Any,
-        }
-    }
-
-    fn tls_params(&self) -> tls::TlsParams {
-        tls::TlsParams {
-            verify: !self.args.insecure,
-            ca_path: self.args.tls_ca_path.clone(),
-            ..tls::TlsParams::default()
-        }
-    }
-
-    /// Resolve and connect (MX in preference order for `@domain`), read the banner, then the
-    /// automatic `--ehlo` / `--tls` steps. `Err` carries the exit code.
+    /// Connect through the connection layer (MX in preference order for `@domain`, the family
+    /// filter, implicit TLS), read the banner, then the automatic `--ehlo` / `--tls` steps.
+    /// `Err` carries the exit code (`error.rs`).
     async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
         let Some(target) = self.target.clone() else {
-            self.error("no server: :reconnect HOST[:PORT]");
-            return Err(EXIT_USAGE);
+            let e = Error::Usage("no server: :reconnect HOST[:PORT]".into());
+            self.error(e.to_string());
+            return Err(e.exit_code());
         };
         self.seen.clear();
-        let (hosts, port) = match self.resolve_hosts(&target).await {
-            Ok(x) => x,
+        let plan = self.cfg.link.to(target);
+        let out = &mut self.out;
+        let opened = conn::connect(&plan, &mut |e| out.emit(&e)).await;
+        let conn = match opened {
+            Ok(c) => c,
             Err(e) => {
-                self.error(e);
-                return Err(EXIT_CONNECT);
+                self.report_connect_error(&e);
+                return Err(e.exit_code());
             }
         };
-        let mut last = String::from("no address to try");
-        let mut tcp = None;
-        'hosts: for host in hosts {
-            let addrs = match self.addresses(&host).await {
-                Ok(a) => a,
-                Err(e) => {
-                    self.emit(Event::Warning { message: e.clone() });
-                    last = e;
-                    continue;
-                }
-            };
-            for ip in addrs {
-                let addr = SocketAddr::new(ip, port);
-                self.emit(Event::Connecting {
-                    host: host.clone(),
-                    addr: addr.to_string(),
-                });
-                match connect::tcp(addr, None, self.timeout()).await {
-                    Ok(s) => {
-                        self.emit(Event::Connected {
-                            host: host.clone(),
-                            peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-                            local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-                        });
-                        self.host = host.clone();
-                        tcp = Some(s);
-                        break 'hosts;
-                    }
-                    Err(reason) => {
-                        self.emit(Event::ConnectFailed {
-                            host: host.clone(),
-                            addr: addr.to_string(),
-                            reason: reason.clone(),
-                        });
-                        last = reason;
-                    }
-                }
-            }
-        }
-        let Some(tcp) = tcp else {
-            self.error(format!("could not connect to {target}: {last}"));
-            return Err(EXIT_CONNECT);
-        };
-        let implicit = self.args.tls_on_connect;
-        let conn = if implicit {
-            let host = self.host.clone();
-            match with_timeout(self.timeout(), tls::connect(tcp, &host, &self.tls_params())).await {
-                Some(Ok((s, info))) => {
-                    self.emit(Event::TlsStarted { info });
-                    Conn::Tls(Box::new(s))
-                }
-                Some(Err(e)) => {
-                    self.report_tls_error(e);
-                    return Err(phase_exit_code(Phase::StartTls));
-                }
-                None => {
-                    self.emit(Event::TlsFailed {
-                        reason: "TLS handshake timed out".into(),
-                    });
-                    return Err(phase_exit_code(Phase::StartTls));
-                }
-            }
-        } else {
-            Conn::Plain(tcp)
-        };
+        let implicit = plan.link.tls_on_connect;
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
-            self.args.ehlo.clone().unwrap_or(self.helo_default.clone()),
+            self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
             implicit,
-            self.args.show_secrets,
+            self.cfg.show_secrets,
         ));
         self.waiting_since = Instant::now();
         self.settle().await;
@@ -483,73 +399,45 @@ impl Engine {
             return Ok(());
         }
         if let Some(name) = self
-            .args
+            .cfg
             .ehlo
             .clone()
-            .or_else(|| (self.args.tls && !implicit).then(|| self.helo_default.clone()))
+            .or_else(|| (self.cfg.starttls && !implicit).then(|| self.helo_default.clone()))
         {
             let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
         }
-        if self.args.tls && !implicit && self.connected() {
+        if self.cfg.starttls && !implicit && self.connected() {
             let _ = Box::pin(self.execute(":starttls", feed)).await;
         }
         Ok(())
     }
 
-    async fn resolve_hosts(&mut self, target: &Target) -> Result<(Vec<String>, u16), String> {
-        match target {
-            Target::Host { host, port } => Ok((vec![host.clone()], *port)),
-            Target::Mx { domain, port } => {
-                let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-                let hosts = r
-                    .mail_hosts(domain, &mut |e| self.emit(e))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok((hosts, *port))
-            }
-        }
-    }
-
-    async fn addresses(&mut self, host: &str) -> Result<Vec<IpAddr>, String> {
-        let family = self.family();
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![ip]);
-        }
-        let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-        let list = r
-            .host_addresses(host, family, &mut |e| self.emit(e))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(list
-            .into_iter()
-            .filter(|ip| match family {
-                Family::Any => true,
-                Family::V4 => ip.is_ipv4(),
-                Family::V6 => ip.is_ipv6(),
-            })
-            .collect())
-    }
-
-    fn report_tls_error(&mut self, e: tls::TlsError) {
+    /// Say why connecting or the TLS handshake failed, unless the connection layer already
+    /// did (`TlsFailed`).
+    fn report_connect_error(&mut self, e: &Error) {
         match e {
-            tls::TlsError::Verify { reason, info } => {
-                self.emit(Event::TlsStarted { info: *info });
+            Error::Session(SessionError::Tls(reason))
+                if reason.starts_with("certificate verification failed") =>
+            {
                 self.emit(Event::TlsFailed {
-                    reason: format!(
-                        "certificate verification failed: {reason} (use --insecure to go on anyway)"
-                    ),
+                    reason: format!("{reason} (use --insecure to go on anyway)"),
                 });
             }
-            other => self.emit(Event::TlsFailed {
-                reason: other.to_string(),
+            Error::Session(SessionError::Tls(_)) => {}
+            Error::Timeout {
+                phase: Phase::StartTls,
+                ..
+            } => self.emit(Event::TlsFailed {
+                reason: "TLS handshake timed out".into(),
             }),
+            other => self.error(other.to_string()),
         }
     }
 
     /// Close the connection without a word (end of the program, `:reconnect`).
     async fn close_quietly(&mut self) {
         if let Some(mut c) = self.conn.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+            c.shutdown().await;
         }
         if let Some(s) = self.session.as_mut() {
             s.close();
@@ -578,7 +466,7 @@ impl Engine {
 
     async fn read_some(&mut self) -> std::io::Result<usize> {
         match self.conn.as_mut() {
-            Some(c) => c.read(&mut self.rbuf).await,
+            Some(c) => c.stream.read(&mut self.rbuf).await,
             None => std::future::pending().await,
         }
     }
@@ -633,33 +521,24 @@ impl Engine {
             }
             if let Some(bytes) = s.poll_transmit() {
                 progressed = true;
+                let phase = s.phase();
                 let t = self.timeout();
-                let write = async {
-                    match self.conn.as_mut() {
-                        Some(c) => {
-                            c.write_all(&bytes).await?;
-                            c.flush().await
-                        }
-                        None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
-                    }
+                let written = match self.conn.as_mut() {
+                    Some(c) => c.send(&bytes, phase, t).await,
+                    None => Err(Error::Io {
+                        phase,
+                        source: std::io::ErrorKind::NotConnected.into(),
+                    }),
                 };
-                match with_timeout(t, write).await {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => {
-                        self.out.emit(&Event::Warning {
-                            message: format!("write failed: {e}"),
-                        });
-                        if let Some(s) = self.session.as_mut() {
-                            s.feed_eof();
-                        }
-                    }
-                    None => {
-                        self.out.emit(&Event::Warning {
-                            message: "write timed out".into(),
-                        });
-                        if let Some(s) = self.session.as_mut() {
-                            s.feed_eof();
-                        }
+                if let Err(e) = written {
+                    let message = match e {
+                        Error::Timeout { .. } => "write timed out".to_string(),
+                        Error::Io { source, .. } => format!("write failed: {source}"),
+                        other => format!("write failed: {other}"),
+                    };
+                    self.out.emit(&Event::Warning { message });
+                    if let Some(s) = self.session.as_mut() {
+                        s.feed_eof();
                     }
                 }
                 self.waiting_since = Instant::now();
@@ -674,7 +553,7 @@ impl Engine {
                 Some(Action::Close) => {
                     progressed = true;
                     if let Some(mut c) = self.conn.take() {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+                        c.shutdown().await;
                     }
                 }
                 None => {}
@@ -703,43 +582,36 @@ impl Engine {
         }
     }
 
+    /// The STARTTLS upgrade the session asked for, through the connection layer.
     async fn handshake(&mut self) {
-        let t = self.timeout();
-        let params = self.tls_params();
-        let host = self.host.clone();
-        let Some(Conn::Plain(tcp)) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             if let Some(s) = self.session.as_mut() {
-                s.tls_failed("STARTTLS on a connection that is not plain TCP");
+                s.tls_failed("STARTTLS without a connection");
             }
             return;
         };
-        let t0 = Instant::now();
-        let r = with_timeout(t, tls::connect(tcp, &host, &params)).await;
-        self.out.emit(&Event::Timing {
-            phase: Phase::StartTls,
-            ms: t0.elapsed().as_secs_f64() * 1000.0,
-        });
-        match r {
-            Some(Ok((stream, info))) => {
-                self.out.emit(&Event::TlsStarted { info });
-                self.conn = Some(Conn::Tls(Box::new(stream)));
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        let plan = self.cfg.link.to(target);
+        let out = &mut self.out;
+        let upgraded = conn.start_tls(&plan, &mut |e| out.emit(&e)).await;
+        match upgraded {
+            Ok(c) => {
+                self.conn = Some(c);
                 if let Some(s) = self.session.as_mut() {
                     s.tls_established();
                 }
             }
-            Some(Err(e)) => {
-                let reason = e.to_string();
-                self.report_tls_error(e);
+            Err(e) => {
+                self.report_connect_error(&e);
+                let reason = match &e {
+                    Error::Session(SessionError::Tls(r)) => r.clone(),
+                    Error::Timeout { .. } => "timed out".into(),
+                    other => other.to_string(),
+                };
                 if let Some(s) = self.session.as_mut() {
                     s.tls_failed(&reason);
-                }
-            }
-            None => {
-                self.out.emit(&Event::TlsFailed {
-                    reason: "TLS handshake timed out".into(),
-                });
-                if let Some(s) = self.session.as_mut() {
-                    s.tls_failed("timed out");
                 }
             }
         }
@@ -904,7 +776,8 @@ impl Engine {
             }
             Meta::Reconnect(t) => {
                 if let Some(t) = t {
-                    match args::parse_target(&t, self.args.port, self.args.tls_on_connect) {
+                    let default_port = if self.cfg.link.tls_on_connect { 465 } else { 25 };
+                    match Target::parse(&t, self.cfg.port, default_port) {
                         Ok(t) => self.target = Some(t),
                         Err(e) => {
                             self.error(e);
@@ -958,7 +831,9 @@ impl Engine {
             "{}.{}.{}",
             now.unix_timestamp(),
             std::process::id(),
-            nonce().unwrap_or_default().replace(['+', '/', '='], "")
+            crate::net::tls::scram_nonce()
+                .unwrap_or_default()
+                .replace(['+', '/', '='], "")
         );
         meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
     }
@@ -1001,12 +876,9 @@ impl Engine {
         };
         let mut creds = Credentials {
             user: user.clone(),
-            nonce: nonce(),
-            host: Some(self.host.clone()),
-            port: match &self.target {
-                Some(Target::Host { port, .. } | Target::Mx { port, .. }) => Some(*port),
-                None => None,
-            },
+            nonce: crate::net::tls::scram_nonce(),
+            host: self.conn.as_ref().map(|c| c.host.clone()),
+            port: self.target.as_ref().map(Target::port),
             ..Credentials::default()
         };
         if token_mech {
@@ -1150,13 +1022,6 @@ impl Engine {
     }
 }
 
-/// Random client nonce for SCRAM (the sans-IO core has no randomness of its own).
-fn nonce() -> Option<String> {
-    let mut b = [0u8; 18];
-    openssl::rand::rand_bytes(&mut b).ok()?;
-    Some(crate::smtp::auth::scram_nonce(&b))
-}
-
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
@@ -1171,14 +1036,6 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
         return Err(format!("{} is over 64 MiB", path.display()));
     }
     Ok(v)
-}
-
-async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
-    if t.is_zero() {
-        Some(fut.await)
-    } else {
-        tokio::time::timeout(t, fut).await.ok()
-    }
 }
 
 /// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).

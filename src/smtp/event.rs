@@ -324,6 +324,14 @@ pub struct Summary {
     pub timings: Vec<PhaseTiming>,
 }
 
+/// Where events go: the run's one renderer, or a list in tests. The driver and the connection
+/// layer hand every event here with `elapsed`, the time since the run started (measured by the
+/// caller: the core has no clock).
+pub trait Sink {
+    /// Take one event.
+    fn event(&mut self, event: &Event, elapsed: std::time::Duration);
+}
+
 /// Everything that can be reported. Serialised as `{"type": "<variant>", "data": {…}}` by the JSON
 /// renderer (which adds `t_ms`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
