@@ -180,6 +180,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+            cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -271,6 +272,14 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;explain'= {
+            cand --phase 'The command the reply answers [default: read from the text, else every command]'
+            cand --json 'Print one JSON object instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;check'= {
             cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)'
             cand --fail-on 'Which statuses fail the run (exit 40)'
@@ -304,6 +313,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+            cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -314,6 +324,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;help;repl'= {
         }
         &'ehlo;help;replay'= {
+        }
+        &'ehlo;help;explain'= {
         }
         &'ehlo;help;check'= {
         }

@@ -62,6 +62,15 @@ pub enum Mode {
     Repl(Box<ReplConfig>),
     /// `ehlo replay`.
     Replay(Box<ReplayConfig>),
+    /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
+    Explain {
+        /// The words given (`-` = read stdin).
+        text: Vec<String>,
+        /// `--phase`.
+        phase: Option<crate::smtp::event::Phase>,
+        /// `--json`.
+        json: bool,
+    },
     /// `ehlo check`.
     Check(Box<crate::check::CheckConfig>),
 }
@@ -131,6 +140,11 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
         Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
         Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
+        Some(Command::Explain(a)) => Ok(Mode::Explain {
+            text: a.text,
+            phase: a.phase.map(|p| p.phase()),
+            json: a.json,
+        }),
         Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }

@@ -74,6 +74,7 @@ mod tests {
                 "ehlo-demo.1",
                 "ehlo-repl.1",
                 "ehlo-replay.1",
+                "ehlo-explain.1",
                 "ehlo-check.1"
             ]
         );
@@ -86,7 +87,7 @@ mod tests {
             );
         }
         assert!(String::from_utf8_lossy(&pages[1].1).contains("max\\-sessions"));
-        let check = String::from_utf8_lossy(&pages[5].1);
+        let check = String::from_utf8_lossy(&pages[6].1);
         assert!(
             check.contains("\\-\\-expect") && check.contains("41"),
             "{check:.200}"

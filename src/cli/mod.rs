@@ -71,6 +71,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             _ => EXIT_OK,
         };
     }
+    if let Mode::Explain { text, phase, json } = &mode {
+        return explain(text, *phase, *json);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -102,8 +105,53 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             Mode::Repl(a) => crate::repl::run(*a).await,
             Mode::Replay(a) => crate::repl::replay(*a).await,
             Mode::Check(c) => crate::check::run(*c).await,
+            // Handled above, before the runtime exists.
+            Mode::Explain { .. } => EXIT_OK,
         }
     })
+}
+
+/// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
+const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
+
+/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
+fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
+    use std::io::Read;
+    let input = if words.len() == 1 && words[0] == "-" {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin()
+            .lock()
+            .take(MAX_EXPLAIN_INPUT)
+            .read_to_end(&mut buf)
+        {
+            return report(&Error::Prerequisite(format!("cannot read stdin: {e}")));
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    } else {
+        words.join(" ")
+    };
+    let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
+        return report(&Error::Usage(
+            "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
+             diagnostic line, or a code (550, 5.7.1)"
+                .into(),
+        ));
+    };
+    let text = if json {
+        match serde_json::to_string(&found) {
+            Ok(t) => t,
+            Err(e) => return report(&Error::Prerequisite(format!("cannot encode JSON: {e}"))),
+        }
+    } else {
+        found.text()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
+        }
+        _ => EXIT_OK,
+    }
 }
 
 /// Print an error that happened before any renderer exists, swaks-style, and map its code.
