@@ -62,6 +62,15 @@ pub enum Mode {
     Repl(Box<ReplConfig>),
     /// `ehlo replay`.
     Replay(Box<ReplayConfig>),
+    /// `--dump-config`: the merged configuration, as text to print.
+    DumpConfig(String),
+    /// `--dump-mail`: the composed message, printed instead of sent.
+    DumpMail {
+        /// Notes about the message (stderr).
+        notes: Vec<String>,
+        /// The message.
+        message: Vec<u8>,
+    },
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).

@@ -1,0 +1,105 @@
+//! The one dispatcher: [`run`] asks `cli` for the [`Mode`] the command line means, builds the
+//! async runtime and the run's renderer, runs the mode and returns its exit code (every code
+//! comes from `error.rs`).
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use crate::cli::config::Mode;
+use crate::error::{EXIT_OK, Error};
+use crate::smtp::event::Event;
+
+/// Parse `args`, run the chosen mode, return the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let mode = match crate::cli::parse(args) {
+        Ok(mode) => mode,
+        Err(code) => return code,
+    };
+    match mode {
+        Mode::DumpConfig(text) => to_stdout(text.as_bytes()),
+        Mode::DumpMail { notes, message } => {
+            // The message exactly as composed, nothing sent; notes go to stderr so stdout stays
+            // the message.
+            for note in &notes {
+                let _ = writeln!(std::io::stderr(), "=== {note}");
+            }
+            to_stdout(&message)
+        }
+        mode => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    return Error::Prerequisite(format!("cannot start the async runtime: {e}"))
+                        .report();
+                }
+            };
+            runtime.block_on(dispatch(mode))
+        }
+    }
+}
+
+/// Run a mode that talks to the network (or listens on it).
+async fn dispatch(mode: Mode) -> u8 {
+    match mode {
+        Mode::Send(cfg) => {
+            let mut renderer = crate::render::make(&cfg.format);
+            for note in &cfg.notes {
+                let info = Event::Info {
+                    message: note.clone(),
+                };
+                renderer.event(&info, std::time::Duration::ZERO);
+            }
+            let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
+            renderer.finish();
+            code
+        }
+        Mode::Serve(opts) => crate::serve::run(*opts).await,
+        Mode::Demo(format) => crate::demo::run(format).await,
+        Mode::Repl(cfg) => crate::repl::run(*cfg).await,
+        Mode::Replay(cfg) => crate::repl::replay(*cfg).await,
+        Mode::DumpConfig(_) | Mode::DumpMail { .. } => unreachable!("answered without a runtime"),
+    }
+}
+
+/// Write `bytes` to stdout. A closed stdout (`| head`) is success, as in ripgrep.
+fn to_stdout(bytes: &[u8]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Error::Prerequisite(format!("cannot write to stdout: {e}")).report()
+        }
+        _ => EXIT_OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    #[test]
+    fn run_can_be_called_more_than_once() {
+        let args = || {
+            [
+                "ehlo",
+                "--dump-mail",
+                "-t",
+                "a@example.test",
+                "--body",
+                "twice",
+            ]
+            .map(OsString::from)
+        };
+        assert_eq!(crate::run(args()), 0);
+        assert_eq!(crate::run(args()), 0);
+        let bad = || ["ehlo", "--no-such-flag"].map(OsString::from);
+        assert_eq!(crate::run(bad()), 1);
+        assert_eq!(crate::run(bad()), 1);
+        let usage = || ["ehlo", "-s", "h"].map(OsString::from);
+        assert_eq!(crate::run(usage()), 1);
+        assert_eq!(crate::run(usage()), 1);
+    }
+}
