@@ -81,16 +81,65 @@ pub async fn run(cfg: ReplConfig) -> u8 {
         }
     };
     engine.interactive = ui.is_tty();
+    engine.interrupt = ui.is_tty().then(|| ui.interrupt());
     engine.notices = true;
     if let Some(path) = &record {
         engine.start_recording(path);
     }
-    let code = session_loop(&mut engine, &mut ui).await;
+    let code = tokio::select! {
+        code = session_loop(&mut engine, &mut ui) => code,
+        sig = terminated() => {
+            // SIGTERM/SIGHUP: no QUIT dialogue (the terminal may be gone), but the same
+            // clean-up as every other exit: the terminal restored and the history saved.
+            engine.say(&format!("*** {sig}: leaving"));
+            crate::error::EXIT_SIGNAL_BASE + sig.number()
+        }
+    };
     engine.close_quietly().await;
     engine.out.finish();
-    // Always join the input thread: leaving while rustyline holds the terminal would leave it raw.
+    // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
+}
+
+/// A signal that ends the REPL (the terminal's modes are restored before leaving).
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Term,
+    Hup,
+}
+
+impl Ending {
+    fn number(self) -> u8 {
+        match self {
+            Ending::Term => 15,
+            Ending::Hup => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ending::Term => "SIGTERM",
+            Ending::Hup => "SIGHUP",
+        })
+    }
+}
+
+/// Wait for SIGTERM or SIGHUP.
+async fn terminated() -> Ending {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut t), Ok(mut h)) => tokio::select! {
+            _ = t.recv() => Ending::Term,
+            _ = h.recv() => Ending::Hup,
+        },
+        _ => std::future::pending().await,
+    }
 }
 
 async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
@@ -118,7 +167,11 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
         };
         match input {
             Input::Line(line) => {
-                if engine.execute(&line, &mut Feed::Ui(ui)).await == Flow::Quit {
+                // More lines of the same paste are waiting: pipeline when the server allows.
+                engine.more_pasted = ui.more_pasted();
+                let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
+                engine.more_pasted = false;
+                if flow == Flow::Quit {
                     return EXIT_OK;
                 }
             }
@@ -230,8 +283,17 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
-    /// A terminal is attached: Ctrl-C stops waiting for a reply.
+    /// A terminal is attached.
     interactive: bool,
+    /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
+    interrupt: Option<Arc<tokio::sync::Notify>>,
+    /// The line being run came from a paste with more lines waiting.
+    more_pasted: bool,
+    /// Pipelined commands sent but not yet recorded (their replies pair in order).
+    unrecorded: Vec<String>,
+    /// A hand-typed AUTH was recorded as `:auth`: the typed SASL responses that follow add
+    /// their reply codes to that step.
+    typed_auth_recorded: bool,
     /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
     notices: bool,
     helo_default: String,
@@ -284,6 +346,10 @@ impl Engine {
             close_reported: false,
             close_expected: false,
             interactive: false,
+            interrupt: None,
+            more_pasted: false,
+            unrecorded: Vec::new(),
+            typed_auth_recorded: false,
             notices: false,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
@@ -642,10 +708,10 @@ impl Engine {
                 self.waiting_since + timeout
             };
             let deadline = tokio::time::Instant::from_std(deadline);
-            let interactive = self.interactive;
+            let interrupt = self.interrupt.clone();
             let r = tokio::select! {
                 r = tokio::time::timeout_at(deadline, self.read_some()) => Some(r),
-                _ = ctrl_c(interactive) => None,
+                _ = ctrl_c(interrupt) => None,
             };
             match r {
                 None => {
@@ -695,15 +761,73 @@ impl Engine {
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
         }
+        // A pasted group: with PIPELINING (RFC 2920 §3.1) the commands that may be grouped go
+        // out without waiting; the replies pair with them in order when the group ends.
+        if self.more_pasted && !in_data && !secret && self.pipelinable(line) {
+            self.unrecorded.push(line.to_string());
+            return Flow::Continue;
+        }
         self.settle().await;
+        self.record_group();
         if secret {
+            // The response itself is never written; its reply codes belong to the `:auth`
+            // step the typed AUTH was recorded as.
+            let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
             if let Some(r) = self.recorder.as_mut() {
-                r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
+                if self.typed_auth_recorded {
+                    r.codes(&codes);
+                } else {
+                    r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
+                }
             }
+        } else if !in_data && let Some(step) = typed_auth_step(line) {
+            self.typed_auth_recorded = true;
+            if let Some(r) = self.recorder.as_mut() {
+                r.comment(
+                    "AUTH typed by hand, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)",
+                );
+            }
+            self.record(&step, &[]);
         } else {
+            if !in_data {
+                self.typed_auth_recorded = false;
+            }
             self.record(line, &[]);
         }
         Flow::Continue
+    }
+
+    /// May `line` be sent without waiting for its reply, inside a pasted group? Only with
+    /// PIPELINING offered, and only the commands RFC 2920 §3.1 lets sit inside a group.
+    fn pipelinable(&self, line: &str) -> bool {
+        let offered = self
+            .session
+            .as_ref()
+            .and_then(|s| s.capabilities())
+            .is_some_and(|c| c.has("PIPELINING"));
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        offered && matches!(verb.as_str(), "MAIL" | "RCPT" | "RSET")
+    }
+
+    /// Record the commands of a pipelined group with the replies that paired with them, in
+    /// order; the rest of the replies belong to the command that ended the group.
+    fn record_group(&mut self) {
+        if self.unrecorded.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.unrecorded);
+        let n = lines.len().min(self.seen.len());
+        let firsts: Vec<Seen> = self.seen.drain(..n).collect();
+        if let Some(r) = self.recorder.as_mut() {
+            for (i, l) in lines.iter().enumerate() {
+                let codes: Vec<u16> = firsts.get(i).map(|s| vec![s.code]).unwrap_or_default();
+                r.step(l, &[], &codes);
+            }
+        }
     }
 
     async fn meta(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
@@ -1027,6 +1151,44 @@ impl Engine {
     }
 }
 
+/// A hand-typed `AUTH MECH [initial-response]` as the replayable `:auth MECH [user]` step
+/// that carries no secret: the user is read from the initial response where the mechanism puts
+/// it (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). `None` for lines that are not AUTH.
+fn typed_auth_step(line: &str) -> Option<String> {
+    use base64::Engine as _;
+    let mut w = line.split_whitespace();
+    if !w.next()?.eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let mech = w.next()?.to_ascii_uppercase();
+    let ir = w
+        .next()
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&ir);
+    let user = match mech.as_str() {
+        // authzid NUL authcid NUL password (RFC 4616 §2)
+        "PLAIN" => text.split('\0').nth(1).map(str::to_string),
+        "LOGIN" => (!text.is_empty()).then(|| text.to_string()),
+        // user=U ^A auth=Bearer T ^A ^A
+        "XOAUTH2" => text
+            .split('\x01')
+            .find_map(|p| p.strip_prefix("user="))
+            .map(str::to_string),
+        // gs2 header n,a=U, (RFC 7628 §3.1)
+        "OAUTHBEARER" => text
+            .split(['\x01', ','])
+            .find_map(|p| p.strip_prefix("a="))
+            .map(str::to_string),
+        _ => None,
+    }
+    .filter(|u| !u.is_empty() && !u.contains(char::is_whitespace));
+    Some(match user {
+        Some(u) => format!(":auth {mech} {u}"),
+        None => format!(":auth {mech}"),
+    })
+}
+
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
@@ -1043,12 +1205,13 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(v)
 }
 
-/// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).
-async fn ctrl_c(interactive: bool) {
-    if interactive && tokio::signal::ctrl_c().await.is_ok() {
-        return;
+/// Ctrl-C while waiting for a reply: a key on the terminal (the editor reads it; in script mode
+/// SIGINT keeps its default).
+async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
+    match interrupt {
+        Some(n) => n.notified().await,
+        None => std::future::pending::<()>().await,
     }
-    std::future::pending::<()>().await
 }
 
 /// Give the transcript and the console (help, `:caps`, notices) one underlying stream, so their

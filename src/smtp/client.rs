@@ -2220,13 +2220,7 @@ mod tests {
         );
         let texts = sent_texts(&events(&mut s));
         let shown = texts.last().unwrap();
-        assert_eq!(
-            shown,
-            &format!(
-                "AUTH PLAIN {}",
-                "*".repeat("AHRpbQB0YW5zdGFhZnRhbnN0YWFm".len())
-            )
-        );
+        assert_eq!(shown, &format!("AUTH PLAIN {}", crate::smtp::auth::MASK));
         s.feed(b"235 2.7.0 ok\r\n");
         assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
         let all = format!("{:?}", events(&mut s));

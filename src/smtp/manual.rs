@@ -750,7 +750,23 @@ impl ManualSession {
     }
 }
 
-/// Mask the initial response of a typed `AUTH MECH <base64>` line (same length).
+/// A typed command line as it may be stored (history, recordings): `AUTH MECH <initial
+/// response>` with the response masked; `None` when the line holds no secret.
+pub fn redact_typed_line(line: &str) -> Option<String> {
+    let verb = line.split_whitespace().next()?;
+    if !verb.eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let rest = line.trim_start()[verb.len()..].trim_start();
+    let mech = rest.split_whitespace().next()?;
+    let ir = rest[mech.len()..].trim();
+    if ir.is_empty() || ir == "=" {
+        return None;
+    }
+    Some(format!("{verb} {mech} {}", auth::MASK))
+}
+
+/// Mask the initial response of a typed `AUTH MECH <base64>` line (a fixed-length mask).
 fn mask_auth_line(line: &str) -> (String, bool) {
     let mut words = line.splitn(3, ' ');
     let verb = words.next().unwrap_or("");
@@ -1016,7 +1032,7 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(shown.0, format!("AUTH PLAIN {}", "*".repeat(28)));
+        assert_eq!(shown.0, format!("AUTH PLAIN {}", crate::smtp::auth::MASK));
         assert!(shown.1);
         let dbg = format!("{ev:?}{s:?}");
         assert!(!dbg.contains("tanstaaf") && !dbg.contains("AHRpbQB0"));
@@ -1075,7 +1091,7 @@ mod tests {
         let ev = events(&mut s);
         assert!(
             ev.iter()
-                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == "****"))
+                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == crate::smtp::auth::MASK))
         );
     }
 
