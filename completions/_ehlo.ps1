@@ -183,6 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
             [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -278,11 +279,21 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ehlo;explain' {
+            [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'The command the reply answers [default: read from the text, else every command]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ehlo;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
             [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -296,6 +307,9 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;help;replay' {
+            break
+        }
+        'ehlo;help;explain' {
             break
         }
         'ehlo;help;help' {

@@ -19,6 +19,9 @@ _ehlo() {
             ehlo,demo)
                 cmd="ehlo__subcmd__demo"
                 ;;
+            ehlo,explain)
+                cmd="ehlo__subcmd__explain"
+                ;;
             ehlo,help)
                 cmd="ehlo__subcmd__help"
                 ;;
@@ -33,6 +36,9 @@ _ehlo() {
                 ;;
             ehlo__subcmd__help,demo)
                 cmd="ehlo__subcmd__help__subcmd__demo"
+                ;;
+            ehlo__subcmd__help,explain)
+                cmd="ehlo__subcmd__help__subcmd__explain"
                 ;;
             ehlo__subcmd__help,help)
                 cmd="ehlo__subcmd__help__subcmd__help"
@@ -53,7 +59,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --port --li --local-interface --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --port --li --local-interface --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,8 +683,26 @@ _ehlo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ehlo__subcmd__explain)
+            opts="-h -V --phase --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --phase)
+                    COMPREPLY=($(compgen -W "banner ehlo starttls auth mail rcpt data dot quit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ehlo__subcmd__help)
-            opts="serve demo repl replay help"
+            opts="serve demo repl replay explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -692,6 +716,20 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ehlo__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -180,6 +180,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+            cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
@@ -270,11 +271,20 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;explain'= {
+            cand --phase 'The command the reply answers [default: read from the text, else every command]'
+            cand --json 'Print one JSON object instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;help'= {
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+            cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;help;serve'= {
@@ -284,6 +294,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;help;repl'= {
         }
         &'ehlo;help;replay'= {
+        }
+        &'ehlo;help;explain'= {
         }
         &'ehlo;help;help'= {
         }

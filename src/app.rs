@@ -25,6 +25,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             }
             to_stdout(&message)
         }
+        Mode::Explain { text, phase, json } => explain(&text, phase, json),
         mode => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -61,7 +62,53 @@ async fn dispatch(mode: Mode) -> u8 {
         Mode::Demo(format) => crate::demo::run(format).await,
         Mode::Repl(cfg) => crate::repl::run(*cfg).await,
         Mode::Replay(cfg) => crate::repl::replay(*cfg).await,
-        Mode::DumpConfig(_) | Mode::DumpMail { .. } => unreachable!("answered without a runtime"),
+        Mode::DumpConfig(_) | Mode::DumpMail { .. } | Mode::Explain { .. } => {
+            unreachable!("answered without a runtime")
+        }
+    }
+}
+
+/// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
+const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
+
+/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
+fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
+    use std::io::Read;
+    let input = if words.len() == 1 && words[0] == "-" {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin()
+            .lock()
+            .take(MAX_EXPLAIN_INPUT)
+            .read_to_end(&mut buf)
+        {
+            return Error::Prerequisite(format!("cannot read stdin: {e}")).report();
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    } else {
+        words.join(" ")
+    };
+    let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
+        return Error::Usage(
+            "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
+             diagnostic line, or a code (550, 5.7.1)"
+                .into(),
+        )
+        .report();
+    };
+    let text = if json {
+        match serde_json::to_string(&found) {
+            Ok(t) => t,
+            Err(e) => return Error::Prerequisite(format!("cannot encode JSON: {e}")).report(),
+        }
+    } else {
+        found.text()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Error::Prerequisite(format!("cannot write to stdout: {e}")).report()
+        }
+        _ => EXIT_OK,
     }
 }
 

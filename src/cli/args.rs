@@ -117,6 +117,82 @@ pub enum Command {
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
     Replay(Box<ReplayArgs>),
+    /// Explain a reply without connecting: codes, a pasted reply or a bounce's diagnostic line
+    #[command(after_long_help = EXPLAIN_LONG_HELP)]
+    Explain(ExplainArgs),
+}
+
+const EXPLAIN_LONG_HELP: &str = "\
+Examples:
+  What a code means after each command:
+    ehlo explain 550 5.7.1
+  A whole reply, as the server sent it (every line):
+    ehlo explain '550-5.7.26 This mail is unauthenticated...
+  550 5.7.26 ... - gsmtp' --phase dot
+  A bounce's diagnostic line (the command it answered is read from it):
+    ehlo explain 'host mx.example.org[192.0.2.1] said: 550 5.1.1 User unknown (in reply to RCPT TO command)'
+  From a file or a pipe:
+    ehlo explain - < bounce.txt
+
+Exit status: 0 when a reply code was found and explained, 1 when the input holds none.";
+
+/// `ehlo explain` flags.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
+    #[arg(value_name = "CODE|TEXT", required = true, num_args = 1..)]
+    pub text: Vec<String>,
+
+    /// The command the reply answers [default: read from the text, else every command]
+    #[arg(long, value_name = "PHASE", value_enum)]
+    pub phase: Option<PhaseArg>,
+
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--phase` values of `ehlo explain`: the command a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// The greeting after connecting
+    Banner,
+    /// EHLO, HELO or LHLO
+    #[value(alias = "helo", alias = "lhlo")]
+    Ehlo,
+    /// STARTTLS
+    Starttls,
+    /// AUTH
+    Auth,
+    /// MAIL FROM
+    Mail,
+    /// RCPT TO
+    Rcpt,
+    /// The DATA command (its 354)
+    Data,
+    /// The end of the message content (the final dot, BDAT LAST; LMTP and PRDR per recipient)
+    #[value(alias = "eod", alias = "end-of-data")]
+    Dot,
+    /// QUIT
+    Quit,
+}
+
+impl PhaseArg {
+    /// The core's phase.
+    pub fn phase(self) -> crate::smtp::event::Phase {
+        use crate::smtp::event::Phase;
+        match self {
+            PhaseArg::Banner => Phase::Banner,
+            PhaseArg::Ehlo => Phase::Helo,
+            PhaseArg::Starttls => Phase::StartTls,
+            PhaseArg::Auth => Phase::Auth,
+            PhaseArg::Mail => Phase::Mail,
+            PhaseArg::Rcpt => Phase::Rcpt,
+            PhaseArg::Data => Phase::Data,
+            PhaseArg::Dot => Phase::Dot,
+            PhaseArg::Quit => Phase::Quit,
+        }
+    }
 }
 
 /// `ehlo repl`: a smarter telnet for SMTP.

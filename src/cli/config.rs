@@ -71,6 +71,15 @@ pub enum Mode {
         /// The message.
         message: Vec<u8>,
     },
+    /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
+    Explain {
+        /// The words given (`-` = read stdin).
+        text: Vec<String>,
+        /// `--phase`.
+        phase: Option<crate::smtp::event::Phase>,
+        /// `--json`.
+        json: bool,
+    },
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
@@ -138,6 +147,11 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
         Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
         Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
+        Some(Command::Explain(a)) => Ok(Mode::Explain {
+            text: a.text,
+            phase: a.phase.map(|p| p.phase()),
+            json: a.json,
+        }),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
 }

@@ -73,7 +73,8 @@ mod tests {
                 "ehlo-serve.1",
                 "ehlo-demo.1",
                 "ehlo-repl.1",
-                "ehlo-replay.1"
+                "ehlo-replay.1",
+                "ehlo-explain.1"
             ]
         );
         for (name, page) in &pages {

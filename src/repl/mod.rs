@@ -876,8 +876,9 @@ impl Engine {
                 self.settle().await;
                 self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
             }
-            Meta::Explain(code) => match crate::smtp::codes::explain_code(&code) {
-                Some(text) => self.say(&text),
+            // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
+            Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
+                Some(report) => self.say(&report.text()),
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),

@@ -1948,8 +1948,14 @@ pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanatio
 // `:explain CODE` for the REPL
 // ---------------------------------------------------------------------------------------------
 
+/// Does `code` have a meaning of its own as an answer to the command of `phase` (RFC 5321
+/// §4.3.2 and the extensions)? Used to pick the commands a pasted reply may answer.
+pub fn is_known_answer(code: u16, phase: Phase) -> bool {
+    context_meaning(code, phase).is_some()
+}
+
 /// Parse `5.1.1`, `X.7.1` (class 0 = any) into an enhanced code.
-fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
+pub fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
     let mut it = w.split('.');
     let c = it.next()?;
     let class = if c.eq_ignore_ascii_case("x") {

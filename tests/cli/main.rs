@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod edges;
 mod exit_codes;
+mod explain;
 mod ext;
 mod generated;
 mod help;
