@@ -47,7 +47,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 async fn dispatch(mode: Mode) -> u8 {
     match mode {
         Mode::Send(cfg) => {
-            let mut renderer = crate::render::make(&cfg.format);
+            let (out, err) = match open_outputs(&cfg.output) {
+                Ok(o) => o,
+                Err(e) => return e.report(),
+            };
+            let mut renderer = crate::render::make_to(&cfg.format, out, err);
             for note in &cfg.notes {
                 let info = Event::Info {
                     message: note.clone(),
@@ -66,6 +70,48 @@ async fn dispatch(mode: Mode) -> u8 {
             unreachable!("answered without a runtime")
         }
     }
+}
+
+type OutStream = Option<Box<dyn Write + Send>>;
+
+/// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
+/// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
+fn open_outputs(o: &crate::cli::config::OutputFiles) -> Result<(OutStream, OutStream), Error> {
+    use std::path::Path;
+    let cannot =
+        |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
+    let special = |p: &Path| -> Option<Box<dyn Write + Send>> {
+        match p.to_str() {
+            Some("&STDOUT") => Some(Box::new(std::io::stdout())),
+            Some("&STDERR") => Some(Box::new(std::io::stderr())),
+            _ => None,
+        }
+    };
+    let mut out_file = None;
+    let out: OutStream = match &o.stdout {
+        None => None,
+        Some(p) => Some(match special(p) {
+            Some(s) => s,
+            None => {
+                let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
+                out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
+                Box::new(std::io::LineWriter::new(f))
+            }
+        }),
+    };
+    let err: OutStream = match &o.stderr {
+        None => None,
+        Some(p) => Some(match (special(p), out_file) {
+            (Some(s), _) => s,
+            // The same file for both streams: a clone of the one handle (shared offset), so
+            // the lines interleave in order and the file is truncated once.
+            (None, Some((q, f))) if q == p => Box::new(std::io::LineWriter::new(f)),
+            (None, _) => Box::new(std::io::LineWriter::new(
+                std::fs::File::create(p).map_err(|e| cannot(p, e))?,
+            )),
+        }),
+    };
+    Ok((out, err))
 }
 
 /// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).

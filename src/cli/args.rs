@@ -227,10 +227,10 @@ pub struct ReplayArgs {
 /// units and defaults for the options they share.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnArgs {
-    /// Port [default: 25; 465 with --tls-on-connect]
+    /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]
     ///
-    /// Overrides a port given with the server.
-    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Overrides a port given with the server. A name is looked up as for a send.
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub port: Option<u16>,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
@@ -346,15 +346,25 @@ pub struct TransportArgs {
           conflicts_with = "server")]
     pub pipe: Option<String>,
 
-    /// Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]
+    /// Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient's domain
+    #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["server", "socket", "pipe"])]
+    pub copy_routing: Option<String>,
+
+    /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]
     ///
-    /// Overrides a port given in --server.
-    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Overrides a port given in --server. A name is looked up in /etc/services, then in a
+    /// built-in table of the mail services (smtp 25, lmtp 24, submission 587, smtps and
+    /// submissions 465).
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub port: Option<u16>,
 
-    /// Local address to connect from: IP[:PORT]
-    #[arg(long, visible_alias = "li", value_name = "IP[:PORT]", value_parser = parse_local_interface)]
-    pub local_interface: Option<SocketAddr>,
+    /// Local address to connect from: HOST[:PORT] (an IP address or a name)
+    #[arg(long, visible_alias = "li", value_name = "HOST[:PORT]", value_parser = parse_local_interface)]
+    pub local_interface: Option<ServerSpec>,
+
+    /// Local port to connect from (number or service name)
+    #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port)]
+    pub local_port: Option<u16>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -836,6 +846,48 @@ pub struct OutputArgs {
     /// Drop the ===, ->, <- prefixes from transcript lines
     #[arg(long, visible_alias = "nth")]
     pub no_hints: bool,
+
+    /// Drop the -> / ~> / **> prefixes from lines sent
+    #[arg(long, visible_alias = "nsh")]
+    pub no_send_hints: bool,
+
+    /// Drop the <- / <~ / <** prefixes from replies received
+    #[arg(long, visible_alias = "nrh")]
+    pub no_receive_hints: bool,
+
+    /// Drop the === / *** prefixes from ehlo's own lines
+    #[arg(long, visible_alias = "nih")]
+    pub no_info_hints: bool,
+
+    /// Do not print the replies received
+    #[arg(long, visible_alias = "hr")]
+    pub hide_receive: bool,
+
+    /// Do not print the lines sent
+    #[arg(long, visible_alias = "hs")]
+    pub hide_send: bool,
+
+    /// Do not print ehlo's own information lines (=== and !!!; errors still show)
+    #[arg(long, visible_alias = "hi")]
+    pub hide_informational: bool,
+
+    /// Print nothing at all (the exit code tells the result)
+    #[arg(long, visible_alias = "ha")]
+    pub hide_all: bool,
+
+    /// Write the transcript (both streams) to FILE instead of the terminal; truncated first
+    ///
+    /// &STDOUT and &STDERR name the terminal's streams (as in swaks).
+    #[arg(long, visible_alias = "output", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file: Option<PathBuf>,
+
+    /// Write what would go to stdout to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stdout: Option<PathBuf>,
+
+    /// Write what would go to stderr (*** lines) to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stderr: Option<PathBuf>,
 }
 
 /// Stop points (only one at a time).
@@ -1479,9 +1531,56 @@ fn parse_ip_port(s: &str, default_port: u16) -> Result<SocketAddr, String> {
     ))
 }
 
-fn parse_local_interface(s: &str) -> Result<SocketAddr, String> {
-    // Port 0 lets the OS choose the source port.
-    parse_ip_port(s, 0)
+fn parse_local_interface(s: &str) -> Result<ServerSpec, String> {
+    parse_server(s)
+}
+
+/// The mail services by name, for systems without /etc/services (minimal containers).
+const MAIL_SERVICES: &[(&str, u16)] = &[
+    ("smtp", 25),
+    ("mail", 25),
+    ("lmtp", 24),
+    ("submission", 587),
+    ("smtps", 465),
+    ("submissions", 465),
+    ("urd", 465),
+    ("ssmtp", 465),
+];
+
+/// `--port`: a number (1-65535) or a TCP service name, looked up in /etc/services first, then
+/// in [`MAIL_SERVICES`] (swaks resolves names with getservbyname).
+pub fn parse_service_port(s: &str) -> Result<u16, String> {
+    let t = s.trim();
+    if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
+        return match t.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("'{t}' is not a port (1-65535)")),
+            Ok(p) => Ok(p),
+        };
+    }
+    if let Ok(text) = std::fs::read_to_string("/etc/services")
+        && let Some(p) = service_in(&text, t)
+    {
+        return Ok(p);
+    }
+    MAIL_SERVICES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(t))
+        .map(|(_, p)| *p)
+        .ok_or_else(|| format!("'{t}' is neither a port number nor a known TCP service name"))
+}
+
+/// The TCP port of service `name` (or one of its aliases) in /etc/services text.
+fn service_in(text: &str, name: &str) -> Option<u16> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let service = words.next()?;
+        let (port, proto) = words.next()?.split_once('/')?;
+        let named = service == name || words.any(|alias| alias == name);
+        (named && proto == "tcp")
+            .then(|| port.parse().ok())
+            .flatten()
+    })
 }
 
 fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
@@ -1594,6 +1693,22 @@ mod tests {
     }
 
     #[test]
+    fn service_ports() {
+        assert_eq!(parse_service_port("587"), Ok(587));
+        assert_eq!(parse_service_port("submission"), Ok(587));
+        assert_eq!(parse_service_port("smtps"), Ok(465));
+        assert_eq!(parse_service_port("smtp"), Ok(25));
+        assert!(parse_service_port("0").is_err());
+        assert!(parse_service_port("70000").is_err());
+        assert!(parse_service_port("no-such-service").is_err());
+        let etc =
+            "# comment\nsmtp\t\t25/tcp\t\tmail\nsubmissions\t465/tcp\t\tssmtp smtps\nfoo 99/udp\n";
+        assert_eq!(service_in(etc, "mail"), Some(25));
+        assert_eq!(service_in(etc, "smtps"), Some(465));
+        assert_eq!(service_in(etc, "foo"), None);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
@@ -1687,7 +1802,14 @@ mod tests {
         assert!(parse_dns_server("127.0.0.1:99999").is_err());
         assert_eq!(
             parse_local_interface("192.0.2.7"),
-            Ok("192.0.2.7:0".parse().unwrap())
+            Ok(ServerSpec {
+                host: "192.0.2.7".into(),
+                port: None
+            })
+        );
+        assert_eq!(
+            parse_local_interface("client.example:2500").unwrap().port,
+            Some(2500)
         );
     }
 

@@ -35,6 +35,14 @@ enum Stream {
     Err,
 }
 
+/// Which kind of line an event produces (swaks's send / receive / program split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Send,
+    Receive,
+    Program,
+}
+
 /// Human transcript writer. Normal lines go to `out`, `***` errors to `err`.
 pub struct Human {
     opts: HumanOptions,
@@ -51,6 +59,8 @@ pub struct Human {
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
+    /// The kind of the event being rendered (for `--hide-*` and `--no-*-hints`).
+    kind: Kind,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +103,7 @@ impl Human {
             held_bytes: 0,
             held_dropped: 0,
             peer_kind: PeerKind::Remote,
+            kind: Kind::Program,
         }
     }
 
@@ -105,7 +116,17 @@ impl Human {
             1 => {}
             _ => return,
         }
-        let composed = if self.opts.hints {
+        let (hide, bare) = (self.opts.hide, self.opts.bare);
+        let (hidden, no_hint) = match self.kind {
+            Kind::Send => (hide.send, bare.send),
+            Kind::Receive => (hide.receive, bare.receive),
+            Kind::Program if hint == "***" => (hide.errors, bare.errors),
+            Kind::Program => (hide.info, bare.info),
+        };
+        if hidden {
+            return;
+        }
+        let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
             text.to_string()
@@ -466,6 +487,11 @@ impl Human {
 
 impl Renderer for Human {
     fn event(&mut self, event: &Event, _elapsed: Duration) {
+        self.kind = match event {
+            Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
+            Event::Received { .. } | Event::RawReceived { .. } => Kind::Receive,
+            _ => Kind::Program,
+        };
         match event {
             Event::Info { message } => self.multi(Stream::Out, "===", message, Role::Info, false),
             Event::Warning { message } => {
@@ -1347,6 +1373,103 @@ mod tests {
             "<** 550 5.1.1 <nobody@example.net>: Recipient address rejected\n"
         );
         assert_eq!(r.err.text(), "*** boom\n");
+    }
+
+    #[test]
+    fn hide_options_drop_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |hide| HumanOptions {
+            hide,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("<-") && !r.out.text().contains("<**"));
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("=== Connected"));
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains(" ->"), "{}", r.out.text());
+        assert!(r.out.text().contains("<-  221"));
+        let r = render(
+            opts(Kinds {
+                info: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("==="), "{}", r.out.text());
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("<-  221"));
+        // -hi keeps errors; -ha hides them too.
+        assert_eq!(r.err.text(), "*** boom\n");
+        let r = render(
+            opts(Kinds {
+                send: true,
+                receive: true,
+                info: true,
+                errors: true,
+            }),
+            &events,
+        );
+        assert_eq!(r.out.text(), "");
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn no_hint_options_bare_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |bare| HumanOptions {
+            bare,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(out.contains("\nQUIT\n") && out.contains("<-  221"), "{out}");
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(
+            out.contains("\n221 2.0.0 Bye\n") && out.contains(" -> QUIT"),
+            "{out}"
+        );
+        let r = render(
+            opts(Kinds {
+                info: true,
+                errors: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(r.out.text().starts_with("Trying mx.example.net"));
+        assert_eq!(r.err.text(), "boom\n");
     }
 
     #[test]
