@@ -3,6 +3,7 @@
 //! modules below.
 
 mod app;
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod error;
