@@ -1042,7 +1042,7 @@ fn compose(
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec(), &mut notes))
+        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
         .transpose()?;
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
@@ -1608,7 +1608,7 @@ mod tests {
         // Bcc never shows in the headers.
         let text = String::from_utf8(c.plan.message).unwrap();
         assert!(
-            text.contains("\nTo: a@x.test, b@x.test, c@x.test\n"),
+            text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
             "{text}"
         );
         assert!(!text.contains("d@x.test"), "{text}");

@@ -14,6 +14,7 @@ mod json;
 mod message;
 mod mx;
 mod serve;
+mod swaks_compat;
 mod tlsauth;
 mod transcript;
 mod util;
