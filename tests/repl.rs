@@ -93,6 +93,13 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
                 let _ = w.write_all(b"221 2.0.0 bye\r\n");
                 break;
             }
+            "FLOOD" => {
+                // A reply that never ends (issue 14 item 3), until the client goes away.
+                let chunk = b"250-x\r\n".repeat(4096);
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(20) && w.write_all(&chunk).is_ok() {}
+                break;
+            }
             // SASL as a real server answers it (RFC 4954): an initial response → 235; AUTH
             // LOGIN without one → two 334 challenges, each answered by a typed line.
             "AUTH" => {
@@ -202,6 +209,38 @@ fn piped_script_sends_exact_bytes() {
         "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: t\r\n\r\n..leading dot\r\n...two\r\n.\r\n\n.\nNOOP\r\nQUIT\r\n"
     );
     assert!(run.out.contains("unknown escape"), "{}", run.out);
+}
+
+#[test]
+fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
+    // Issue 14 item 3: the REPL read `250-x` forever at full CPU, deaf to its timeout, QUIT and
+    // end of input. The reply is cut at the limits, the connection dropped, input still read.
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let start = Instant::now();
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--timeout", "10"],
+        b"FLOOD\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("reply too large: 7 007 bytes in 1001 lines"),
+        "{:.3000}",
+        run.out
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    h.join().unwrap();
 }
 
 #[test]

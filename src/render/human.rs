@@ -16,7 +16,8 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo,
+    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo, count_bytes,
+    group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -794,9 +795,25 @@ pub fn describe_deviation(d: &Deviation) -> String {
         Deviation::OverlongLine { len, limit } => format!(
             "line of at least {len} bytes exceeds the {limit}-byte limit; the rest was discarded"
         ),
-        Deviation::TooManyLines { limit } => {
-            format!("reply has more than {limit} lines; the rest were discarded")
-        }
+        Deviation::ReplyTooLarge {
+            bytes,
+            lines,
+            unfinished_line,
+            max_bytes,
+            max_lines,
+        } => format!(
+            "reply too large: {} in {} line{}{} passed the limit of {} and {max_lines} lines; \
+             stopped reading",
+            count_bytes(*bytes),
+            group_digits(*lines),
+            if *lines == 1 { "" } else { "s" },
+            if *unfinished_line {
+                ", the last without a line end"
+            } else {
+                ""
+            },
+            count_bytes(*max_bytes),
+        ),
         Deviation::NotUtf8 => "reply text is not valid UTF-8 (shown with escapes)".to_string(),
         Deviation::EnhancedClassMismatch { code, enhanced } => format!(
             "enhanced code {} does not match the class of reply code {code} (RFC 3463 §2)",
@@ -812,6 +829,9 @@ pub fn describe_deviation(d: &Deviation) -> String {
             excerpt(&escape_bytes(&bytes.0))
         ),
         Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
+        Deviation::EarlyReply => "a reply arrived before its command was sent: the server is \
+                                  out of step, so later replies may answer earlier commands"
+            .to_string(),
         Deviation::LongReplyLine { len } => {
             format!("reply line of {len} octets exceeds the 512-octet limit (RFC 5321 §4.5.3.1.5)")
         }

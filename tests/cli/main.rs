@@ -10,6 +10,7 @@ mod explain;
 mod ext;
 mod generated;
 mod help;
+mod hostile;
 mod json;
 mod message;
 mod mx;
