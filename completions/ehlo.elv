@@ -203,6 +203,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
+            cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
@@ -301,12 +302,41 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;check'= {
+            cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)'
+            cand --fail-on 'Which statuses fail the run (exit 40)'
+            cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
+            cand --only 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)'
+            cand --skip 'Leave out these checks (repeatable; * matches any characters)'
+            cand --concurrency 'Domains checked at once'
+            cand --per-ip 'SMTP connections at once to one address'
+            cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)'
+            cand --timeout 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)'
+            cand --cert-days 'Warn when a certificate expires in fewer days than this'
+            cand -p 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
+            cand --port 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
+            cand --helo 'Name to greet with in EHLO [default: this host''s name]'
+            cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
+            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a directory'
+            cand --color 'When to use colour'
+            cand --json 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
+            cand --allow-private 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
+            cand -4 'Use IPv4 only'
+            cand --ipv4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --ipv6 'Use IPv6 only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;help'= {
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
+            cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;help;serve'= {
@@ -318,6 +348,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;help;replay'= {
         }
         &'ehlo;help;explain'= {
+        }
+        &'ehlo;help;check'= {
         }
         &'ehlo;help;help'= {
         }

@@ -212,6 +212,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaw
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
@@ -297,9 +298,34 @@ quit\t'QUIT'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l json -d 'Print one JSON object instead of text'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
+warn\t'Warnings fail the run too'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

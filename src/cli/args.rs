@@ -35,7 +35,8 @@ server.
 Without a subcommand ehlo sends one message: it connects to --server (or the MX of the last \
 recipient's domain), greets, optionally starts TLS and authenticates, sends the envelope and a \
 default test message, and prints the conversation. Exit codes follow swaks (0 ok, 1 usage, \
-2 connect, 21-36 per SMTP phase).";
+2 connect, 21-36 per SMTP phase); `ehlo check` adds 40 (a check failed) and 41 (something could \
+not be tested).";
 
 const DASHES_NOTE: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
@@ -120,6 +121,9 @@ pub enum Command {
     /// Explain a reply without connecting: codes, a pasted reply or a bounce's diagnostic line
     #[command(after_long_help = EXPLAIN_LONG_HELP)]
     Explain(ExplainArgs),
+    /// Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records
+    #[command(after_long_help = CHECK_LONG_HELP)]
+    Check(Box<CheckArgs>),
 }
 
 const EXPLAIN_LONG_HELP: &str = "\
@@ -1263,6 +1267,116 @@ pub struct ServeArgs {
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
     pub json: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+const CHECK_LONG_HELP: &str = "\
+Checks (status pass, info, skip, warn, fail, or error = could not be tested):
+  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt tlsrpt.record spf.record
+           dmarc.record dkim.hint
+  per MX address (probed once per run, shared by every domain using it):
+           smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
+           tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
+A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
+Certificate chain and name problems are warnings on port 25 unless an --expect says otherwise.
+check never sends MAIL, RCPT or DATA.
+
+Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
+41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
+1 usage.
+
+Examples:
+  Check two domains, fail the pipeline on any failure:
+    ehlo check example.com example.net
+  Require STARTTLS and at least 21 days of certificate validity on every MX:
+    ehlo check example.com --expect tls.starttls=pass --expect 'tls.cert.days>=21'
+  A list of domains, JSON Lines for jq, a known DMARC issue waived:
+    ehlo check @domains.txt --json --waive dmarc.record@example.org
+  Only the DNS records, no SMTP connections:
+    ehlo check example.com --only 'mx.*' --only '*.record' --only mtasts.txt";
+
+/// `ehlo check` flags (→ `check::CheckConfig`).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
+    #[arg(value_name = "DOMAIN|@FILE|-", required = true)]
+    pub domains: Vec<String>,
+
+    /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
+    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
+    #[arg(long, value_name = "EXPR")]
+    pub expect: Vec<String>,
+
+    /// Which statuses fail the run (exit 40)
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
+    pub fail_on: crate::check::model::FailOn,
+
+    /// A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *
+    #[arg(long, value_name = "ID-GLOB@DOMAIN")]
+    pub waive: Vec<String>,
+
+    /// Run only these checks (repeatable; * matches any characters, e.g. tls.*)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub only: Vec<String>,
+
+    /// Leave out these checks (repeatable; * matches any characters)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub skip: Vec<String>,
+
+    /// Domains checked at once
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub concurrency: u32,
+
+    /// SMTP connections at once to one address
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_ip: u32,
+
+    /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+
+    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Warn when a certificate expires in fewer days than this
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub cert_days: u32,
+
+    /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
+    #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// Name to greet with in EHLO [default: this host's name]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Extra trusted CA certificates: a PEM file or a directory
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]

@@ -108,6 +108,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             Mode::Demo(format) => crate::demo::run(format).await,
             Mode::Repl(a) => crate::repl::run(*a).await,
             Mode::Replay(a) => crate::repl::replay(*a).await,
+            Mode::Check(c) => crate::check::run(*c).await,
             // Handled above, before the runtime exists.
             Mode::Explain { .. } => EXIT_OK,
         }

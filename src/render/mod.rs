@@ -1,6 +1,7 @@
 //! Output: every event goes through exactly one [`Renderer`], human ([`human`]) or JSON Lines
 //! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
 
+pub mod check;
 pub mod human;
 pub mod json;
 pub mod style;
