@@ -224,6 +224,19 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         show_secrets: c.show_secrets,
         log: c.log.clone(),
         record: None,
+        auth_password: c
+            .auth_password_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-password-file", p))
+            .transpose()
+            .map_err(usage)?,
+        auth_token: c
+            .auth_token_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-token-file", p))
+            .transpose()
+            .map_err(usage)?,
+        allow_plaintext_auth: c.allow_plaintext_auth,
     })
 }
 
@@ -1151,7 +1164,7 @@ fn compose(
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec(), &mut notes))
+        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
         .transpose()?;
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
@@ -1717,7 +1730,7 @@ mod tests {
         // Bcc never shows in the headers.
         let text = String::from_utf8(c.plan.message).unwrap();
         assert!(
-            text.contains("\nTo: a@x.test, b@x.test, c@x.test\n"),
+            text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
             "{text}"
         );
         assert!(!text.contains("d@x.test"), "{text}");
