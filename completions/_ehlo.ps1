@@ -25,10 +25,14 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to connect to [default: MX of the last recipient''s domain]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'Speak SMTP/LMTP over a UNIX-domain socket instead of TCP')
             [CompletionResult]::new('--pipe', '--pipe', [CompletionResultType]::ParameterName, 'Speak SMTP over a child process''s stdin/stdout, e.g. "/usr/sbin/sendmail -bs"')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
-            [CompletionResult]::new('--local-interface', '--local-interface', [CompletionResultType]::ParameterName, 'Local address to connect from: IP[:PORT]')
-            [CompletionResult]::new('--li', '--li', [CompletionResultType]::ParameterName, 'Local address to connect from: IP[:PORT]')
+            [CompletionResult]::new('--copy-routing', '--copy-routing', [CompletionResultType]::ParameterName, 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient''s domain')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]')
+            [CompletionResult]::new('--local-interface', '--local-interface', [CompletionResultType]::ParameterName, 'Local address to connect from: HOST[:PORT] (an IP address or a name)')
+            [CompletionResult]::new('--li', '--li', [CompletionResultType]::ParameterName, 'Local address to connect from: HOST[:PORT] (an IP address or a name)')
+            [CompletionResult]::new('--local-port', '--local-port', [CompletionResultType]::ParameterName, 'Local port to connect from (number or service name)')
+            [CompletionResult]::new('--lport', '--lport', [CompletionResultType]::ParameterName, 'Local port to connect from (number or service name)')
+            [CompletionResult]::new('--lp', '--lp', [CompletionResultType]::ParameterName, 'Local port to connect from (number or service name)')
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Protocol variant (case-insensitive) [default: ESMTP]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Timeout of each connection attempt [default: --timeout]')
@@ -89,6 +93,10 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--stl', '--stl', [CompletionResultType]::ParameterName, 'Show how long each reply took (i = whole seconds)')
             [CompletionResult]::new('-S', '-S ', [CompletionResultType]::ParameterName, 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)')
             [CompletionResult]::new('--silent', '--silent', [CompletionResultType]::ParameterName, 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)')
+            [CompletionResult]::new('--output-file', '--output-file', [CompletionResultType]::ParameterName, 'Write the transcript (both streams) to FILE instead of the terminal; truncated first')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the transcript (both streams) to FILE instead of the terminal; truncated first')
+            [CompletionResult]::new('--output-file-stdout', '--output-file-stdout', [CompletionResultType]::ParameterName, 'Write what would go to stdout to FILE instead; truncated first')
+            [CompletionResult]::new('--output-file-stderr', '--output-file-stderr', [CompletionResultType]::ParameterName, 'Write what would go to stderr (*** lines) to FILE instead; truncated first')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
             [CompletionResult]::new('--quit-after', '--quit-after', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
             [CompletionResult]::new('--quit', '--quit', [CompletionResultType]::ParameterName, 'Send QUIT after this step''s reply')
@@ -163,6 +171,20 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Hex dump of every read and write')
             [CompletionResult]::new('--no-hints', '--no-hints', [CompletionResultType]::ParameterName, 'Drop the ===, ->, <- prefixes from transcript lines')
             [CompletionResult]::new('--nth', '--nth', [CompletionResultType]::ParameterName, 'Drop the ===, ->, <- prefixes from transcript lines')
+            [CompletionResult]::new('--no-send-hints', '--no-send-hints', [CompletionResultType]::ParameterName, 'Drop the -> / ~> / **> prefixes from lines sent')
+            [CompletionResult]::new('--nsh', '--nsh', [CompletionResultType]::ParameterName, 'Drop the -> / ~> / **> prefixes from lines sent')
+            [CompletionResult]::new('--no-receive-hints', '--no-receive-hints', [CompletionResultType]::ParameterName, 'Drop the <- / <~ / <** prefixes from replies received')
+            [CompletionResult]::new('--nrh', '--nrh', [CompletionResultType]::ParameterName, 'Drop the <- / <~ / <** prefixes from replies received')
+            [CompletionResult]::new('--no-info-hints', '--no-info-hints', [CompletionResultType]::ParameterName, 'Drop the === / *** prefixes from ehlo''s own lines')
+            [CompletionResult]::new('--nih', '--nih', [CompletionResultType]::ParameterName, 'Drop the === / *** prefixes from ehlo''s own lines')
+            [CompletionResult]::new('--hide-receive', '--hide-receive', [CompletionResultType]::ParameterName, 'Do not print the replies received')
+            [CompletionResult]::new('--hr', '--hr', [CompletionResultType]::ParameterName, 'Do not print the replies received')
+            [CompletionResult]::new('--hide-send', '--hide-send', [CompletionResultType]::ParameterName, 'Do not print the lines sent')
+            [CompletionResult]::new('--hs', '--hs', [CompletionResultType]::ParameterName, 'Do not print the lines sent')
+            [CompletionResult]::new('--hide-informational', '--hide-informational', [CompletionResultType]::ParameterName, 'Do not print ehlo''s own information lines (=== and !!!; errors still show)')
+            [CompletionResult]::new('--hi', '--hi', [CompletionResultType]::ParameterName, 'Do not print ehlo''s own information lines (=== and !!!; errors still show)')
+            [CompletionResult]::new('--hide-all', '--hide-all', [CompletionResultType]::ParameterName, 'Print nothing at all (the exit code tells the result)')
+            [CompletionResult]::new('--ha', '--ha', [CompletionResultType]::ParameterName, 'Print nothing at all (the exit code tells the result)')
             [CompletionResult]::new('--smtputf8', '--smtputf8', [CompletionResultType]::ParameterName, 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)')
             [CompletionResult]::new('--force-ext', '--force-ext', [CompletionResultType]::ParameterName, 'Use extensions the server does not advertise instead of failing')
             [CompletionResult]::new('--dsn-orcpt', '--dsn-orcpt', [CompletionResultType]::ParameterName, 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)')
@@ -184,6 +206,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -288,12 +311,42 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ehlo;check' {
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which statuses fail the run (exit 40)')
+            [CompletionResult]::new('--waive', '--waive', [CompletionResultType]::ParameterName, 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Leave out these checks (repeatable; * matches any characters)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Domains checked at once')
+            [CompletionResult]::new('--per-ip', '--per-ip', [CompletionResultType]::ParameterName, 'SMTP connections at once to one address')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)')
+            [CompletionResult]::new('--cert-days', '--cert-days', [CompletionResultType]::ParameterName, 'Warn when a certificate expires in fewer days than this')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)')
+            [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO [default: this host''s name]')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a directory')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report')
+            [CompletionResult]::new('--allow-private', '--allow-private', [CompletionResultType]::ParameterName, 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ehlo;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
             [CompletionResult]::new('repl', 'repl', [CompletionResultType]::ParameterValue, 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -310,6 +363,9 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;help;explain' {
+            break
+        }
+        'ehlo;help;check' {
             break
         }
         'ehlo;help;help' {

@@ -22,10 +22,14 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --server 'Server to connect to [default: MX of the last recipient''s domain]'
             cand --socket 'Speak SMTP/LMTP over a UNIX-domain socket instead of TCP'
             cand --pipe 'Speak SMTP over a child process''s stdin/stdout, e.g. "/usr/sbin/sendmail -bs"'
-            cand -p 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]'
-            cand --port 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]'
-            cand --local-interface 'Local address to connect from: IP[:PORT]'
-            cand --li 'Local address to connect from: IP[:PORT]'
+            cand --copy-routing 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient''s domain'
+            cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]'
+            cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]'
+            cand --local-interface 'Local address to connect from: HOST[:PORT] (an IP address or a name)'
+            cand --li 'Local address to connect from: HOST[:PORT] (an IP address or a name)'
+            cand --local-port 'Local port to connect from (number or service name)'
+            cand --lport 'Local port to connect from (number or service name)'
+            cand --lp 'Local port to connect from (number or service name)'
             cand --protocol 'Protocol variant (case-insensitive) [default: ESMTP]'
             cand --timeout 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none'
             cand --connect-timeout 'Timeout of each connection attempt [default: --timeout]'
@@ -86,6 +90,10 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --stl 'Show how long each reply took (i = whole seconds)'
             cand -S 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)'
             cand --silent 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)'
+            cand --output-file 'Write the transcript (both streams) to FILE instead of the terminal; truncated first'
+            cand --output 'Write the transcript (both streams) to FILE instead of the terminal; truncated first'
+            cand --output-file-stdout 'Write what would go to stdout to FILE instead; truncated first'
+            cand --output-file-stderr 'Write what would go to stderr (*** lines) to FILE instead; truncated first'
             cand -q 'Send QUIT after this step''s reply'
             cand --quit-after 'Send QUIT after this step''s reply'
             cand --quit 'Send QUIT after this step''s reply'
@@ -160,6 +168,20 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --raw 'Hex dump of every read and write'
             cand --no-hints 'Drop the ===, ->, <- prefixes from transcript lines'
             cand --nth 'Drop the ===, ->, <- prefixes from transcript lines'
+            cand --no-send-hints 'Drop the -> / ~> / **> prefixes from lines sent'
+            cand --nsh 'Drop the -> / ~> / **> prefixes from lines sent'
+            cand --no-receive-hints 'Drop the <- / <~ / <** prefixes from replies received'
+            cand --nrh 'Drop the <- / <~ / <** prefixes from replies received'
+            cand --no-info-hints 'Drop the === / *** prefixes from ehlo''s own lines'
+            cand --nih 'Drop the === / *** prefixes from ehlo''s own lines'
+            cand --hide-receive 'Do not print the replies received'
+            cand --hr 'Do not print the replies received'
+            cand --hide-send 'Do not print the lines sent'
+            cand --hs 'Do not print the lines sent'
+            cand --hide-informational 'Do not print ehlo''s own information lines (=== and !!!; errors still show)'
+            cand --hi 'Do not print ehlo''s own information lines (=== and !!!; errors still show)'
+            cand --hide-all 'Print nothing at all (the exit code tells the result)'
+            cand --ha 'Print nothing at all (the exit code tells the result)'
             cand --smtputf8 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
             cand --force-ext 'Use extensions the server does not advertise instead of failing'
             cand --dsn-orcpt 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
@@ -181,6 +203,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
+            cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
@@ -279,12 +302,41 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;check'= {
+            cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)'
+            cand --fail-on 'Which statuses fail the run (exit 40)'
+            cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
+            cand --only 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)'
+            cand --skip 'Leave out these checks (repeatable; * matches any characters)'
+            cand --concurrency 'Domains checked at once'
+            cand --per-ip 'SMTP connections at once to one address'
+            cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)'
+            cand --timeout 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)'
+            cand --cert-days 'Warn when a certificate expires in fewer days than this'
+            cand -p 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
+            cand --port 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
+            cand --helo 'Name to greet with in EHLO [default: this host''s name]'
+            cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
+            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a directory'
+            cand --color 'When to use colour'
+            cand --json 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
+            cand --allow-private 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
+            cand -4 'Use IPv4 only'
+            cand --ipv4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --ipv6 'Use IPv6 only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;help'= {
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
             cand repl 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
+            cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;help;serve'= {
@@ -296,6 +348,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;help;replay'= {
         }
         &'ehlo;help;explain'= {
+        }
+        &'ehlo;help;check'= {
         }
         &'ehlo;help;help'= {
         }

@@ -23,6 +23,10 @@ const EHLO: &str = env!("CARGO_BIN_EXE_ehlo");
 #[derive(Clone, Copy)]
 struct Behaviour {
     rcpt: u16,
+    /// Offer PIPELINING. Whatever this says, a line that arrived before the previous one was
+    /// answered is noted `[early]` in what the server received (a client error without
+    /// PIPELINING, the point of it with).
+    pipelining: bool,
 }
 
 /// A scripted SMTP server on 127.0.0.1:0 serving `conns` connections one after the other; the
@@ -57,11 +61,15 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
             Ok(_) => {}
         }
         got.extend_from_slice(&line);
+        if line.ends_with(b"\r\n") && !r.buffer().is_empty() {
+            got.extend_from_slice(b"[early]");
+        }
         let text = String::from_utf8_lossy(&line)
             .trim_end()
             .to_ascii_uppercase();
         let verb = text.split(' ').next().unwrap_or("").to_string();
         let reply: &[u8] = match verb.as_str() {
+            "EHLO" if b.pipelining => b"250-scripted.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 DSN\r\n",
             "EHLO" => b"250-scripted.test\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 DSN\r\n",
             "MAIL" | "NOOP" | "RSET" => b"250 2.0.0 ok\r\n",
             "RCPT" if b.rcpt == 250 => b"250 2.1.5 ok\r\n",
@@ -83,6 +91,13 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
             }
             "QUIT" => {
                 let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                break;
+            }
+            "FLOOD" => {
+                // A reply that never ends (issue 14 item 3), until the client goes away.
+                let chunk = b"250-x\r\n".repeat(4096);
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(20) && w.write_all(&chunk).is_ok() {}
                 break;
             }
             // SASL as a real server answers it (RFC 4954): an initial response → 235; AUTH
@@ -177,7 +192,13 @@ const SCRIPT: &str = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:da
 
 #[test]
 fn piped_script_sends_exact_bytes() {
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let run = ehlo(&["repl", &addr.to_string()], SCRIPT.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     let got = h.join().unwrap().remove(0);
@@ -191,8 +212,46 @@ fn piped_script_sends_exact_bytes() {
 }
 
 #[test]
+fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
+    // Issue 14 item 3: the REPL read `250-x` forever at full CPU, deaf to its timeout, QUIT and
+    // end of input. The reply is cut at the limits, the connection dropped, input still read.
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let start = Instant::now();
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--timeout", "10"],
+        b"FLOOD\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("reply too large: 7 007 bytes in 1001 lines"),
+        "{:.3000}",
+        run.out
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    h.join().unwrap();
+}
+
+#[test]
 fn unknown_meta_command_gets_a_hint_and_sends_nothing() {
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let run = ehlo(&["repl", &addr.to_string()], b":stattls\nQUIT\n", &[]);
     assert_eq!(run.code, 0);
     assert!(run.out.contains(":starttls"), "{}", run.out);
@@ -204,7 +263,13 @@ fn record_then_replay_green_and_red() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("session.ehlo");
     let rec_s = rec.to_str().unwrap();
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let script = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: t\n\n.dot\n.\nQUIT\n";
     let run = ehlo(
         &["repl", &addr.to_string(), "--record", rec_s],
@@ -221,14 +286,26 @@ fn record_then_replay_green_and_red() {
     );
 
     // Same server behaviour: green, and the same bytes go out.
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     let got = h.join().unwrap().remove(0);
     assert!(String::from_utf8_lossy(&got).contains("\r\n..dot\r\n.\r\n"));
 
     // The server now refuses the recipient: red, with the RCPT exit code and both codes shown.
-    let (addr, _h) = server(Behaviour { rcpt: 550 }, 1);
+    let (addr, _h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
     let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
     assert_eq!(run.code, 24, "{}", run.out);
     assert!(run.out.contains("expected 250, got 550"), "{}", run.out);
@@ -239,7 +316,13 @@ fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("auth.ehlo");
     let log = dir.path().join("log.jsonl");
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let run = ehlo(
         &[
             "repl",
@@ -453,7 +536,13 @@ fn last_prompt(screen: &str) -> String {
 #[test]
 fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     // At the prompt the line editor has the terminal raw: the cooked check below means something.
@@ -501,7 +590,13 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
 #[test]
 fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     assert!(
@@ -532,6 +627,108 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
 
+/// Defect 2: a bracketed paste of several commands is split into lines, each sent with CRLF;
+/// with PIPELINING the MAIL/RCPT group goes out at once and the replies pair in order (the
+/// refused recipient is the second RCPT, the prompt follows the server into DATA); without it
+/// the commands go one by one (the server never sees a command before it answered the last).
+fn paste_session(pipelining: bool) -> (String, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let rec = home.path().join("paste.ehlo");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(
+        "\x1b[200~MAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\r\nRCPT TO:<e@f.test>\nDATA\n\x1b[201~",
+    );
+    t.wait("the data prompt", |s| {
+        s.contains("354 go ahead") && last_prompt(s) == "ehlo[plain|data]>"
+    });
+    t.keys("\x1b[200~Subject: pasted\n\nbody\tline\n\x1b[201~");
+    t.keys(".\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let screen = t.screen();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    (got, screen, std::fs::read_to_string(&rec).unwrap())
+}
+
+#[test]
+fn terminal_bracketed_paste_is_pipelined_when_offered() {
+    let (got, screen, rec) = paste_session(true);
+    // Each pipelined command is recorded with the reply that paired with it.
+    assert!(
+        rec.contains("> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n> RCPT TO:<e@f.test>\n< 250\n> DATA\n< 354\n"),
+        "{rec}"
+    );
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\n[early]RCPT TO:<c@d.test>\r\n[early]RCPT TO:<e@f.test>\r\n[early]DATA\r\nSubject: pasted\r\n\r\nbody\tline\r\n.\r\nQUIT\r\n"
+    );
+    assert!(!screen.contains("nobody asked"), "{screen}");
+    assert!(!screen.contains("500 5.5.2"), "{screen}");
+}
+
+#[test]
+fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
+    let (got, screen, _) = paste_session(false);
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nRCPT TO:<e@f.test>\r\nDATA\r\nSubject: pasted\r\n\r\nbody\tline\r\n.\r\nQUIT\r\n"
+    );
+    assert!(!screen.contains("nobody asked"), "{screen}");
+}
+
+/// Defect 5: SIGTERM or SIGHUP at the prompt (raw mode, bracketed paste on) leave the terminal
+/// cooked, the history saved, and exit 128 + the signal's number.
+#[test]
+fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
+    for (sig, code) in [("TERM", 143), ("HUP", 129)] {
+        let home = tempfile::tempdir().unwrap();
+        let (addr, _h) = server(
+            Behaviour {
+                rcpt: 250,
+                pipelining: false,
+            },
+            1,
+        );
+        let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t.keys("NOOP\r");
+        t.wait("the NOOP reply", |s| {
+            s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+        });
+        t.keys("RSET half typed");
+        assert!(
+            t.wait_mode(false),
+            "the terminal never went raw at the prompt"
+        );
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &t.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(t.exit_code(), code, "SIG{sig}: {}", t.screen());
+        t.assert_cooked();
+        let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+        assert_eq!(hist, "NOOP\n", "SIG{sig}");
+    }
+}
+
 /// The 50 lines typed ahead in [`terminal_type_ahead_of_50_lines_during_a_slow_reply`]: MAIL,
 /// RCPT, `:data`, 46 content lines and the lone dot.
 fn fifty_lines() -> Vec<String> {
@@ -552,7 +749,13 @@ fn fifty_lines() -> Vec<String> {
 #[test]
 fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("SLOW\r");
@@ -601,7 +804,13 @@ fn terminal_typed_secrets_never_reach_a_file() {
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
     let log = rec_dir.path().join("log.jsonl");
-    let (addr, h) = server(Behaviour { rcpt: 250 }, 1);
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
     let mut t = Pty::start(
         home.path(),
         &[

@@ -22,7 +22,7 @@ use crate::net::dns::{DnsOptions, Family};
 use crate::net::proxy::{ProxyAddrs, ProxyFamily};
 use crate::net::route::{ConnectPlan, Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
-use crate::render::{ColorChoice, Format, HumanOptions};
+use crate::render::{ColorChoice, Format, HumanOptions, Kinds};
 use crate::repl::{ReplConfig, ReplayConfig};
 use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
@@ -47,6 +47,18 @@ pub struct SendConfig {
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
     pub notes: Vec<String>,
+    /// `--output-file*`: where the transcript's streams go instead of the terminal.
+    pub output: OutputFiles,
+}
+
+/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
+/// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// Where stdout's lines go.
+    pub stdout: Option<std::path::PathBuf>,
+    /// Where stderr's (`***`) lines go.
+    pub stderr: Option<std::path::PathBuf>,
 }
 
 /// What to run.
@@ -71,6 +83,8 @@ pub enum Mode {
         /// `--json`.
         json: bool,
     },
+    /// `ehlo check`.
+    Check(Box<crate::check::CheckConfig>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
@@ -143,6 +157,7 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
             phase: a.phase.map(|p| p.phase()),
             json: a.json,
         }),
+        Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
 }
@@ -216,6 +231,103 @@ fn simple_format(json: bool, color: ColorChoice) -> Format {
             ..HumanOptions::default()
         })
     }
+}
+
+/// Largest `ehlo check @FILE` or stdin list read (a million domains is about 20 MiB).
+const MAX_DOMAIN_LIST: u64 = 64 << 20;
+
+/// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
+/// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
+fn check_config(
+    a: crate::cli::args::CheckArgs,
+    env: &Environment,
+) -> Result<crate::check::CheckConfig, Error> {
+    use crate::check::select::{Expect, Selection, Waiver};
+    let mut domains = Vec::new();
+    let mut stdin_read = false;
+    for arg in &a.domains {
+        let text = if arg == "-" {
+            if stdin_read {
+                return Err(usage("check: '-' (stdin) given twice"));
+            }
+            stdin_read = true;
+            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST).map_err(|e| {
+                usage(format!(
+                    "check: cannot read the domain list from stdin: {e}"
+                ))
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else if let Some(path) = arg.strip_prefix('@') {
+            let f = std::fs::File::open(path)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            let mut buf = Vec::new();
+            f.take(MAX_DOMAIN_LIST + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            if buf.len() as u64 > MAX_DOMAIN_LIST {
+                return Err(usage(format!(
+                    "check: {path} is larger than {} MiB",
+                    MAX_DOMAIN_LIST >> 20
+                )));
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        } else {
+            domains.push(arg.trim().to_string());
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if !line.is_empty() {
+                domains.push(line.to_string());
+            }
+        }
+    }
+    if domains.is_empty() {
+        return Err(usage("check: no domain to check (the list is empty)"));
+    }
+    let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
+    let expects = a
+        .expect
+        .iter()
+        .map(|e| Expect::parse(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let waivers = a
+        .waive
+        .iter()
+        .map(|w| Waiver::parse(w))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let family = if a.ipv4 {
+        Family::V4
+    } else if a.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    Ok(crate::check::CheckConfig {
+        domains,
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
+        family,
+        probe: crate::check::probe::ProbeOptions {
+            port: a.port,
+            helo: a.helo.unwrap_or_else(|| env.hostname.clone()),
+            timeout: a.timeout,
+            ca_path: a.tls_ca_path,
+            cert_days: i64::from(a.cert_days),
+        },
+        concurrency: a.concurrency as usize,
+        per_ip: a.per_ip as usize,
+        deadline: a.deadline.filter(|d| !d.is_zero()),
+        allow_private: a.allow_private,
+        selection,
+        expects,
+        waivers,
+        fail_on: a.fail_on,
+        json: a.json,
+        color: a.color,
+        junit: None,
+    })
 }
 
 fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
@@ -677,6 +789,24 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 port: transport.port.or(*port).unwrap_or(default_port),
             }
         }
+        (None, _) if transport.copy_routing.is_some() => {
+            let domain = transport.copy_routing.as_deref().unwrap_or_default();
+            let probe = format!("postmaster@{domain}");
+            no_line_break("--copy-routing", domain)?;
+            let port = transport.port.unwrap_or(default_port);
+            match route_of(&probe)
+                .map_err(|_| usage(format!("--copy-routing: '{domain}' is not a domain")))?
+            {
+                Ok(domain) => Target::Mx { domain, port },
+                Err(ip) => {
+                    check_family("--copy-routing", family, ip)?;
+                    Target::Host {
+                        host: ip.to_string(),
+                        port,
+                    }
+                }
+            }
+        }
         (None, Some(last)) => {
             let port = transport.port.unwrap_or(default_port);
             match route_of(last)? {
@@ -696,18 +826,28 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             ));
         }
     };
-    if let Some(local) = transport.local_interface {
-        check_family("--local-interface", family, local.ip())?;
+    if let Some(local) = transport
+        .local_interface
+        .as_ref()
+        .and_then(|l| l.host.parse::<IpAddr>().ok())
+    {
+        check_family("--local-interface", family, local)?;
         if let Target::Host { host, .. } = &target
             && let Ok(ip) = host.parse::<IpAddr>()
-            && family_of(ip) != family_of(local.ip())
+            && family_of(ip) != family_of(local)
         {
             return Err(usage(format!(
-                "--local-interface: {} and the server {ip} are of different IP families",
-                local.ip()
+                "--local-interface: {local} and the server {ip} are of different IP families"
             )));
         }
     }
+    let local = match (&transport.local_interface, transport.local_port) {
+        (None, None) => None,
+        (li, lp) => Some(crate::net::route::LocalBind {
+            host: li.as_ref().map(|l| l.host.clone()),
+            port: lp.or(li.as_ref().and_then(|l| l.port)).unwrap_or(0),
+        }),
+    };
 
     // AUTH.
     let requested = if let Some(m) = &auth.auth {
@@ -840,6 +980,18 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             silent: output.silent.unwrap_or(0),
             show_raw: output.show_raw_text,
             hints: !output.no_hints,
+            hide: Kinds {
+                send: output.hide_send || output.hide_all,
+                receive: output.hide_receive || output.hide_all,
+                info: output.hide_informational || output.hide_all,
+                errors: output.hide_all,
+            },
+            bare: Kinds {
+                send: output.no_send_hints,
+                receive: output.no_receive_hints,
+                info: output.no_info_hints,
+                errors: output.no_info_hints,
+            },
         })
     };
 
@@ -870,7 +1022,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         transport: link_transport,
         proxy: proxy_header(&xclient_args)?,
         family,
-        local: transport.local_interface,
+        local,
         dns: DnsOptions::with_timeout(transport.dns_server, timeout),
         tls: tls_params,
         tls_on_connect,
@@ -897,6 +1049,12 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         format,
         dump_mail: msg.dump_mail,
         notes,
+        output: OutputFiles {
+            stdout: output
+                .output_file_stdout
+                .or_else(|| output.output_file.clone()),
+            stderr: output.output_file_stderr.or(output.output_file),
+        },
     })
 }
 
@@ -1948,9 +2106,49 @@ mod tests {
             "--li",
             "127.0.0.2:4000",
         ]);
+        let bind = |host: Option<&str>, port| {
+            Some(crate::net::route::LocalBind {
+                host: host.map(str::to_string),
+                port,
+            })
+        };
+        assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4000));
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--li",
+            "client.example",
+            "--lport",
+            "2500",
+        ]);
+        assert_eq!(c.connect.link.local, bind(Some("client.example"), 2500));
+        let c = send(&["-t", "a@x.test", "--li", "127.0.0.2:4000", "--lp", "4001"]);
+        assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4001));
+        let c = send(&["-t", "a@x.test", "--local-port", "2501"]);
+        assert_eq!(c.connect.link.local, bind(None, 2501));
+        // --copy-routing: the MX of another domain than the recipient's.
+        let c = send(&["-t", "a@x.test", "--copy-routing", "Relay.Example"]);
         assert_eq!(
-            c.connect.link.local,
-            Some("127.0.0.2:4000".parse().unwrap())
+            c.connect.target,
+            Target::Mx {
+                domain: "relay.example".into(),
+                port: 25
+            }
+        );
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--copy-routing",
+            "[192.0.2.5]",
+            "-p",
+            "submission",
+        ]);
+        assert_eq!(
+            c.connect.target,
+            Target::Host {
+                host: "192.0.2.5".into(),
+                port: 587
+            }
         );
     }
 
@@ -2237,6 +2435,8 @@ mod tests {
                 silent: 1,
                 show_raw: true,
                 hints: false,
+                hide: Kinds::default(),
+                bare: Kinds::default(),
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);

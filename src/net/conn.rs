@@ -13,7 +13,7 @@
 //! attempts, failures, `Timing` for connect and handshake, TLS evidence); failures come back as
 //! the one [`Error`] type, whose exit code `error.rs` decides. No SMTP is spoken here.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -212,6 +212,44 @@ pub async fn with_timeout<T>(
     r.map_err(|source| Error::Io { phase, source })
 }
 
+/// The local address to bind for a connection to `peer`: the bind host's address of the same
+/// IP family (a name is resolved with the system resolver, as swaks does), or the unspecified
+/// address of that family when only a port was given.
+pub async fn local_for(
+    bind: &crate::net::route::LocalBind,
+    peer: SocketAddr,
+) -> Result<SocketAddr, String> {
+    let Some(host) = &bind.host else {
+        let any = if peer.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        };
+        return Ok(SocketAddr::new(any, bind.port));
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, bind.port));
+    }
+    let found = tokio::net::lookup_host((host.as_str(), bind.port))
+        .await
+        .map_err(|e| format!("cannot resolve the local interface {host}: {e}"))?;
+    let mut any = false;
+    for a in found {
+        any = true;
+        if a.is_ipv4() == peer.is_ipv4() {
+            return Ok(a);
+        }
+    }
+    Err(if any {
+        format!(
+            "the local interface {host} has no {} address",
+            if peer.is_ipv4() { "IPv4" } else { "IPv6" }
+        )
+    } else {
+        format!("the local interface {host} has no address")
+    })
+}
+
 /// Connect to `addr`, binding to `local` first if given, giving up after `timeout` (zero = no
 /// limit). The error is a one-line reason.
 pub async fn tcp(
@@ -308,7 +346,15 @@ async fn open_tcp(
                 host: host.clone(),
                 addr: addr.to_string(),
             });
-            match tcp(addr, link.local, link.connect_timeout).await {
+            let local = match &link.local {
+                None => Ok(None),
+                Some(b) => local_for(b, addr).await.map(Some),
+            };
+            let attempt = match local {
+                Ok(local) => tcp(addr, local, link.connect_timeout).await,
+                Err(e) => Err(e),
+            };
+            match attempt {
                 Ok(s) => {
                     emit(Event::Connected {
                         host: host.clone(),
@@ -561,5 +607,38 @@ fn save_peer_certs(params: &tls::TlsParams, info: &TlsInfo, emit: &mut dyn FnMut
                 }),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod local_bind_tests {
+    use super::*;
+    use crate::net::route::LocalBind;
+
+    #[tokio::test]
+    async fn local_bind_by_name_port_or_address() {
+        let peer: SocketAddr = "127.0.0.1:25".parse().unwrap();
+        let b = |host: Option<&str>, port| LocalBind {
+            host: host.map(str::to_string),
+            port,
+        };
+        assert_eq!(
+            local_for(&b(None, 2500), peer).await,
+            Ok("0.0.0.0:2500".parse().unwrap())
+        );
+        assert_eq!(
+            local_for(&b(Some("127.0.0.2"), 0), peer).await,
+            Ok("127.0.0.2:0".parse().unwrap())
+        );
+        // `localhost` comes from /etc/hosts: a name, not only an IP.
+        let a = local_for(&b(Some("localhost"), 0), peer).await.unwrap();
+        assert!(a.ip().is_loopback() && a.is_ipv4(), "{a}");
+        let v6: SocketAddr = "[::1]:25".parse().unwrap();
+        assert!(local_for(&b(Some("127.0.0.1"), 0), v6).await.is_ok());
+        assert!(
+            local_for(&b(Some("no-such-host.invalid"), 0), peer)
+                .await
+                .is_err()
+        );
     }
 }

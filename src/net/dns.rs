@@ -397,6 +397,91 @@ impl Resolver {
     }
 }
 
+/// One RRset as `ehlo check` needs it: the records of the asked type, the CNAME targets
+/// followed on the way (RFC 1034 §3.6.2), or the name's absence.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RrSet {
+    /// The name does not exist (NXDOMAIN).
+    pub nxdomain: bool,
+    /// Records of the asked type (empty for NODATA or NXDOMAIN).
+    pub records: Vec<RData>,
+    /// CNAME targets met while resolving, in order, without trailing dots.
+    pub cnames: Vec<String>,
+    /// TTL of the first record of the asked type.
+    pub ttl: Option<u32>,
+}
+
+impl RrSet {
+    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1), lossy UTF-8.
+    pub fn txt_strings(&self) -> Vec<String> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                RData::TXT(t) => Some(
+                    t.txt_data
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Resolver {
+    /// Any RRset, with NXDOMAIN and NODATA as answers rather than errors (`ehlo check` judges
+    /// them); SERVFAIL, timeouts and refusals are [`DnsError::Failed`].
+    pub async fn rrset(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+        let name = name.trim().trim_end_matches('.');
+        if name.is_empty() {
+            return Err(DnsError::Failed {
+                name: name.to_string(),
+                reason: "empty name".into(),
+            });
+        }
+        let r = self.resolver(name)?;
+        match r.lookup(fqdn(name).as_str(), rtype).await {
+            Ok(lookup) => {
+                let mut set = RrSet::default();
+                for rec in lookup.answers() {
+                    match &rec.data {
+                        RData::CNAME(c) if rtype != RecordType::CNAME => set
+                            .cnames
+                            .push(c.0.to_utf8().trim_end_matches('.').to_string()),
+                        d if d.record_type() == rtype => {
+                            set.ttl.get_or_insert(rec.ttl);
+                            set.records.push(d.clone());
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(set)
+            }
+            Err(e) if e.is_nx_domain() => Ok(RrSet {
+                nxdomain: true,
+                ..RrSet::default()
+            }),
+            Err(e) if e.is_no_records_found() => Ok(RrSet::default()),
+            Err(e) => Err(failed(name, &e)),
+        }
+    }
+
+    /// PTR names of `ip` (RFC 1035 §3.5, RFC 3596 §2.5), without trailing dots; empty when none.
+    pub async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        let name = hickory_resolver::proto::rr::Name::from(ip).to_ascii();
+        let set = self.rrset(&name, RecordType::PTR).await?;
+        Ok(set
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                RData::PTR(p) => Some(p.0.to_utf8().trim_end_matches('.').to_string()),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 fn family_label(f: Family) -> &'static str {
     match f {
         Family::Any => "A/AAAA",

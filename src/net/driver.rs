@@ -245,10 +245,26 @@ async fn pump(
                         });
                         return Ok(());
                     }
-                    if phase == Phase::Banner && !tls_on_connect {
-                        out.emit(Event::Warning {
-                            message: "no banner: this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded".into(),
-                        });
+                    // Say what arrived: "no banner" after 100 KB of banner without a line end
+                    // (or a byte a second) would point the wrong way.
+                    let secs = timeout.as_secs_f64();
+                    match session.progress() {
+                        Some(got) => {
+                            let what = if phase == Phase::Banner {
+                                "banner".to_string()
+                            } else {
+                                format!("reply in {} phase", phase.label())
+                            };
+                            out.emit(Event::Warning {
+                                message: format!("no complete {what} within {secs} s: {got}"),
+                            });
+                        }
+                        None if phase == Phase::Banner && !tls_on_connect => {
+                            out.emit(Event::Warning {
+                                message: format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"),
+                            });
+                        }
+                        None => {}
                     }
                     return Err(Error::Timeout {
                         phase,
@@ -272,6 +288,14 @@ async fn pump(
                     });
                 }
                 session.feed(&buf[..n]);
+                // The timeout bounds the wall time of a reply, parsing included.
+                if !timeout.is_zero() && !session.is_closed() && waiting_since.elapsed() > timeout {
+                    drain(session, out);
+                    return Err(Error::Timeout {
+                        phase,
+                        secs: timeout.as_secs_f64(),
+                    });
+                }
             }
             Err(e) => {
                 if let Some(reason) = tls::alert_on_read(&e) {

@@ -3,7 +3,6 @@
 //! [`ConnectPlan`] for a send, the REPL and replay alike; [`super::conn`] carries it out.
 //! Plain data: nothing here resolves, connects or reads a flag.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -115,6 +114,15 @@ pub enum Transport {
     Pipe(String),
 }
 
+/// Where to bind before connecting: `--local-interface HOST[:PORT]` and `--local-port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBind {
+    /// An IP address or a host name; `None` = any address (only a port was asked for).
+    pub host: Option<String>,
+    /// Source port; 0 lets the system choose.
+    pub port: u16,
+}
+
 /// How to reach a server, whichever it is: everything of a [`ConnectPlan`] but the target. The
 /// REPL keeps one and points it at a new target on `:reconnect HOST`.
 #[derive(Debug, Clone, Default)]
@@ -125,8 +133,8 @@ pub struct Link {
     pub proxy: Option<Vec<u8>>,
     /// `-4` / `-6`: addresses of the other family are skipped.
     pub family: Family,
-    /// `--local-interface`: the address to connect from.
-    pub local: Option<SocketAddr>,
+    /// `--local-interface` / `--local-port`: where to connect from.
+    pub local: Option<LocalBind>,
     /// Resolver settings.
     pub dns: DnsOptions,
     /// TLS settings (implicit TLS and STARTTLS alike).

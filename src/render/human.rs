@@ -16,7 +16,8 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo,
+    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo, count_bytes,
+    group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -35,6 +36,14 @@ enum Stream {
     Err,
 }
 
+/// Which kind of line an event produces (swaks's send / receive / program split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Send,
+    Receive,
+    Program,
+}
+
 /// Human transcript writer. Normal lines go to `out`, `***` errors to `err`.
 pub struct Human {
     opts: HumanOptions,
@@ -51,6 +60,8 @@ pub struct Human {
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
+    /// The kind of the event being rendered (for `--hide-*` and `--no-*-hints`).
+    kind: Kind,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +104,7 @@ impl Human {
             held_bytes: 0,
             held_dropped: 0,
             peer_kind: PeerKind::Remote,
+            kind: Kind::Program,
         }
     }
 
@@ -105,7 +117,17 @@ impl Human {
             1 => {}
             _ => return,
         }
-        let composed = if self.opts.hints {
+        let (hide, bare) = (self.opts.hide, self.opts.bare);
+        let (hidden, no_hint) = match self.kind {
+            Kind::Send => (hide.send, bare.send),
+            Kind::Receive => (hide.receive, bare.receive),
+            Kind::Program if hint == "***" => (hide.errors, bare.errors),
+            Kind::Program => (hide.info, bare.info),
+        };
+        if hidden {
+            return;
+        }
+        let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
             text.to_string()
@@ -466,6 +488,11 @@ impl Human {
 
 impl Renderer for Human {
     fn event(&mut self, event: &Event, _elapsed: Duration) {
+        self.kind = match event {
+            Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
+            Event::Received { .. } | Event::RawReceived { .. } => Kind::Receive,
+            _ => Kind::Program,
+        };
         match event {
             Event::Info { message } => self.multi(Stream::Out, "===", message, Role::Info, false),
             Event::Warning { message } => {
@@ -768,9 +795,25 @@ pub fn describe_deviation(d: &Deviation) -> String {
         Deviation::OverlongLine { len, limit } => format!(
             "line of at least {len} bytes exceeds the {limit}-byte limit; the rest was discarded"
         ),
-        Deviation::TooManyLines { limit } => {
-            format!("reply has more than {limit} lines; the rest were discarded")
-        }
+        Deviation::ReplyTooLarge {
+            bytes,
+            lines,
+            unfinished_line,
+            max_bytes,
+            max_lines,
+        } => format!(
+            "reply too large: {} in {} line{}{} passed the limit of {} and {max_lines} lines; \
+             stopped reading",
+            count_bytes(*bytes),
+            group_digits(*lines),
+            if *lines == 1 { "" } else { "s" },
+            if *unfinished_line {
+                ", the last without a line end"
+            } else {
+                ""
+            },
+            count_bytes(*max_bytes),
+        ),
         Deviation::NotUtf8 => "reply text is not valid UTF-8 (shown with escapes)".to_string(),
         Deviation::EnhancedClassMismatch { code, enhanced } => format!(
             "enhanced code {} does not match the class of reply code {code} (RFC 3463 §2)",
@@ -786,6 +829,9 @@ pub fn describe_deviation(d: &Deviation) -> String {
             excerpt(&escape_bytes(&bytes.0))
         ),
         Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
+        Deviation::EarlyReply => "a reply arrived before its command was sent: the server is \
+                                  out of step, so later replies may answer earlier commands"
+            .to_string(),
         Deviation::LongReplyLine { len } => {
             format!("reply line of {len} octets exceeds the 512-octet limit (RFC 5321 §4.5.3.1.5)")
         }
@@ -1347,6 +1393,103 @@ mod tests {
             "<** 550 5.1.1 <nobody@example.net>: Recipient address rejected\n"
         );
         assert_eq!(r.err.text(), "*** boom\n");
+    }
+
+    #[test]
+    fn hide_options_drop_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |hide| HumanOptions {
+            hide,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("<-") && !r.out.text().contains("<**"));
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("=== Connected"));
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains(" ->"), "{}", r.out.text());
+        assert!(r.out.text().contains("<-  221"));
+        let r = render(
+            opts(Kinds {
+                info: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("==="), "{}", r.out.text());
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("<-  221"));
+        // -hi keeps errors; -ha hides them too.
+        assert_eq!(r.err.text(), "*** boom\n");
+        let r = render(
+            opts(Kinds {
+                send: true,
+                receive: true,
+                info: true,
+                errors: true,
+            }),
+            &events,
+        );
+        assert_eq!(r.out.text(), "");
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn no_hint_options_bare_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |bare| HumanOptions {
+            bare,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(out.contains("\nQUIT\n") && out.contains("<-  221"), "{out}");
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(
+            out.contains("\n221 2.0.0 Bye\n") && out.contains(" -> QUIT"),
+            "{out}"
+        );
+        let r = render(
+            opts(Kinds {
+                info: true,
+                errors: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(r.out.text().starts_with("Trying mx.example.net"));
+        assert_eq!(r.err.text(), "boom\n");
     }
 
     #[test]

@@ -628,7 +628,10 @@ impl Engine {
                 break;
             }
         }
-        if let Ok(mut c) = self.completion.lock() {
+        let changed = self.session.as_mut().is_none_or(|s| s.take_caps_changed());
+        if changed && let Ok(mut c) = self.completion.lock() {
+            // Drop the old copy before making the new one.
+            c.caps = None;
             c.caps = self
                 .session
                 .as_ref()
@@ -733,7 +736,25 @@ impl Engine {
                     }
                     return;
                 }
-                Some(Ok(n)) => self.on_read(n),
+                Some(Ok(n)) => {
+                    self.on_read(n);
+                    // A read that is always ready never lets `timeout_at` fire: bytes that
+                    // keep coming without completing the reply still end the wait on time.
+                    if !raw_wait
+                        && !timeout.is_zero()
+                        && tokio::time::Instant::now() >= deadline
+                        && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
+                    {
+                        self.pump_out().await;
+                        self.out.emit(&Event::Warning {
+                            message: format!(
+                                "no complete reply within {}s: a late reply will be shown when it arrives",
+                                timeout.as_secs_f64()
+                            ),
+                        });
+                        return;
+                    }
+                }
             }
         }
     }

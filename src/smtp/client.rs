@@ -5,13 +5,13 @@
 use std::collections::VecDeque;
 
 use crate::smtp::auth::{self, Credentials, Mechanism, Step};
-use crate::smtp::capabilities::Capabilities;
+use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
 use crate::smtp::ext::{self, Attribute, Dsn, Extension};
-use crate::smtp::reply::{Limits, Reply, ReplyParser};
+use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 use crate::smtp::sent;
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
@@ -271,6 +271,15 @@ pub enum SessionError {
     /// The TLS handshake or verification failed.
     #[error("{0}")]
     Tls(String),
+    /// A reply passed the size limits ([`Deviation::ReplyTooLarge`]): reading stopped there and
+    /// the connection was closed, since the rest of it has no command to belong to.
+    #[error("{}: reply too large: {detail}", phase.label())]
+    TooLarge {
+        /// Phase.
+        phase: Phase,
+        /// What arrived and the limits.
+        detail: String,
+    },
     /// An extension the message needs cannot be used (not advertised, or its precondition
     /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
     #[error("{}: {reason}", extension.keyword())]
@@ -299,6 +308,7 @@ impl SessionError {
         match self {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
+            | SessionError::TooLarge { phase, .. }
             | SessionError::NotAdvertised { phase, .. }
             | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
@@ -316,6 +326,7 @@ impl SessionError {
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
+            SessionError::TooLarge { .. } => "reply_too_large",
             SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
             SessionError::Tls(_) => "tls",
@@ -446,6 +457,14 @@ pub struct Session {
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
     xforward_done: bool,
+    /// How many expectations at the back of `pending` belong to commands still in `transmit`
+    /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
+    /// its command was sent.
+    unsent: usize,
+    /// The reply being read started arriving while no sent command was waiting for it.
+    early_partial: bool,
+    /// An early reply has been reported (once per session: after it every reply is shifted).
+    early_reported: bool,
 }
 
 impl Session {
@@ -480,6 +499,9 @@ impl Session {
             after_xclient: false,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
+            unsent: 0,
+            early_partial: false,
+            early_reported: false,
         };
         // A stop at PROXY ends before the banner whatever its kind: the driver has already
         // written the header.
@@ -517,6 +539,11 @@ impl Session {
             };
             self.on_reply(reply);
         }
+        // Part of a reply is here while every command waiting for one is still unsent: that
+        // reply began before its command (an early-talking or desynchronised server).
+        if !self.closed && self.parser.in_progress() && self.pending.len() <= self.unsent {
+            self.early_partial = true;
+        }
     }
 
     /// The transport reached end of file.
@@ -546,11 +573,17 @@ impl Session {
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
     /// pipelined commands leave in one segment).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.unsent = 0;
         if self.transmit.is_empty() {
             None
         } else {
             Some(std::mem::take(&mut self.transmit))
         }
+    }
+
+    /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
+    pub fn progress(&self) -> Option<Progress> {
+        self.parser.progress(&self.buf)
     }
 
     /// Next event, if any.
@@ -636,6 +669,7 @@ impl Session {
             .to_string();
         self.queue_bytes(&wire, text, SentKind::Command, phase, false);
         self.pending.push_back(expect);
+        self.unsent += 1;
     }
 
     /// Queue bytes and report them. `display` is what the transcript shows (secrets masked).
@@ -739,6 +773,44 @@ impl Session {
     // ----- the dialogue ---------------------------------------------------------------------
 
     fn on_reply(&mut self, reply: Reply) {
+        // Matched to a command still unsent, or begun before one was sent: it cannot be the
+        // answer to it. Say so the first time; every later reply is shifted by it.
+        self.unsent = self.unsent.min(self.pending.len());
+        let early = std::mem::take(&mut self.early_partial) | (self.pending.len() <= self.unsent);
+        let early = early && !self.pending.is_empty();
+        if early && !self.early_reported && !self.finishing {
+            self.early_reported = true;
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::EarlyReply,
+                phase,
+            });
+        }
+        if self.pending.len() <= self.unsent {
+            self.unsent = self.pending.len().saturating_sub(1);
+        }
+        let too_large = reply.deviations.iter().find_map(|d| match d {
+            Deviation::ReplyTooLarge { .. } => Some(d.clone()),
+            _ => None,
+        });
+        if let Some(d) = too_large {
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            let explanation = codes::explain(&reply, phase);
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase,
+                explanation,
+            });
+            self.set_error(SessionError::TooLarge {
+                phase,
+                detail: crate::smtp::reply::describe_cut(&d),
+            });
+            // Not QUIT: the rest of the reply is still coming and would be read as QUIT's.
+            self.close();
+            return;
+        }
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
             let explanation = codes::explain(&reply, self.last_phase);
@@ -898,9 +970,16 @@ impl Session {
                 .map(Capabilities::auth_mechanisms)
                 .unwrap_or_default();
             if !mechs.is_empty() {
+                // A handful is worth naming; a hostile list of thousands is not worth printing.
+                const SHOWN: usize = 8;
+                let mut list = mechs[..mechs.len().min(SHOWN)].join(" ");
+                if mechs.len() >= MAX_AUTH_MECHANISMS {
+                    list.push_str(&format!(" and over {} more", MAX_AUTH_MECHANISMS - SHOWN));
+                } else if mechs.len() > SHOWN {
+                    list.push_str(&format!(" and {} more", mechs.len() - SHOWN));
+                }
                 self.warn(format!(
-                    "the server offers AUTH ({}) before TLS: clients may send credentials unencrypted",
-                    mechs.join(" ")
+                    "the server offers AUTH ({list}) before TLS: clients may send credentials unencrypted"
                 ));
             }
         }
@@ -1162,7 +1241,7 @@ impl Session {
         let queue: VecDeque<String> = if plan.mechanisms.is_empty() {
             auth::SUPPORTED
                 .iter()
-                .filter(|m| plan.force || advertised.iter().any(|a| a == *m))
+                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .filter(|m| usable(m))
                 .map(|m| m.to_string())
                 .collect()
@@ -1170,7 +1249,7 @@ impl Session {
             plan.mechanisms
                 .iter()
                 .map(|m| m.to_ascii_uppercase())
-                .filter(|m| plan.force || advertised.contains(m))
+                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .collect()
         };
         if queue.is_empty() {

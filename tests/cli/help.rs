@@ -80,9 +80,8 @@ fn help_with_other_arguments_fails() {
     for args in [
         &["-t", "a@b.c", "-s", "127.0.0.1", "--help"][..],
         &["-t", "a@b.c", "-h"],
-        &["-hr", "-t", "a@b.c"],
-        &["-nsh", "-t", "a@b.c"],
-        &["-dab", "-t", "a@b.c"],
+        &["-t", "a@b.c", "-h", "-s", "127.0.0.1"],
+        &["-hfoo", "-t", "a@b.c"],
     ] {
         let o = ehlo(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");

@@ -2,6 +2,7 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod check;
 mod config;
 mod demo;
 mod edges;
@@ -10,6 +11,7 @@ mod explain;
 mod ext;
 mod generated;
 mod help;
+mod hostile;
 mod json;
 mod message;
 mod mx;
