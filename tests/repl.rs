@@ -69,8 +69,8 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
             .to_ascii_uppercase();
         let verb = text.split(' ').next().unwrap_or("").to_string();
         let reply: &[u8] = match verb.as_str() {
-            "EHLO" if b.pipelining => b"250-scripted.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 DSN\r\n",
-            "EHLO" => b"250-scripted.test\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 DSN\r\n",
+            "EHLO" if b.pipelining => b"250-scripted.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-AUTH LOGIN PLAIN\r\n250 DSN\r\n",
+            "EHLO" => b"250-scripted.test\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-AUTH LOGIN PLAIN\r\n250 DSN\r\n",
             "MAIL" | "NOOP" | "RSET" => b"250 2.0.0 ok\r\n",
             "RCPT" if b.rcpt == 250 => b"250 2.1.5 ok\r\n",
             "RCPT" => b"550 5.1.1 no such user\r\n",
@@ -327,18 +327,22 @@ fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
         &[
             "repl",
             &addr.to_string(),
+            "--allow-plaintext-auth",
             "--record",
             rec.to_str().unwrap(),
             "--log",
             log.to_str().unwrap(),
         ],
-        b":auth PLAIN tim\nQUIT\n",
+        b"EHLO x.test\n:auth PLAIN tim\nQUIT\n",
         &[("EHLO_AUTH_PASSWORD", "hunter2hunter2")],
     );
     assert_eq!(run.code, 0, "{}", run.out);
     // The secret went to the server (the scripted server answers 500 to AUTH; that is fine).
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
-    assert!(got.starts_with("AUTH PLAIN AHRpbQBodW50ZXIy"), "{got}");
+    assert!(
+        got.starts_with("EHLO x.test\r\nAUTH PLAIN AHRpbQBodW50ZXIy"),
+        "{got}"
+    );
     for text in [
         run.out.clone(),
         std::fs::read_to_string(&rec).unwrap(),
@@ -727,6 +731,192 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
         let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
         assert_eq!(hist, "NOOP\n", "SIG{sig}");
     }
+}
+
+/// Defect 4: `:auth` before EHLO explains and sends nothing; on a plain connection it asks
+/// before credentials go out unencrypted (no → nothing sent); without a mechanism it picks the
+/// strongest one offered (PLAIN over LOGIN here) and asks for the user and the password.
+#[test]
+fn terminal_auth_explains_asks_before_plaintext_and_picks_the_strongest() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":auth PLAIN tim\r");
+    t.wait("the explanation", |s| {
+        s.contains(":auth needs the server's EHLO reply first") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":auth\r");
+    t.wait("the plaintext question", |s| {
+        s.trim_end()
+            .ends_with("send the credentials unencrypted? [y/N]")
+    });
+    t.keys("n\r");
+    t.wait("the refusal", |s| {
+        s.contains("AUTH not sent") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":auth\r");
+    t.wait("the question again", |s| s.matches("[y/N]").count() == 2);
+    t.keys("y\r");
+    t.wait("the mechanism and the user prompt", |s| {
+        s.contains("AUTH PLAIN: the strongest mechanism") && s.trim_end().ends_with("user:")
+    });
+    t.keys("tim\r");
+    t.wait("the password prompt", |s| {
+        s.trim_end().ends_with("password (not shown):")
+    });
+    t.keys("pw-typed-here\r");
+    t.wait("authenticated", |s| {
+        s.contains("235 2.7.0") && last_prompt(s) == "ehlo[plain|authed]>"
+    });
+    let screen = t.screen();
+    assert!(!screen.contains("pw-typed-here"), "{screen}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    // \0tim\0pw-typed-here
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nAUTH PLAIN AHRpbQBwdy10eXBlZC1oZXJl\r\nQUIT\r\n"
+    );
+}
+
+const AUTH_SCRIPT: &str = "< 220\n> EHLO x.test\n< 250\n> :auth PLAIN tim\n< 235\n> :quit\n< 221\n";
+
+/// Defect 6: `ehlo replay` of a script with `:auth` asks for the password on a terminal; with
+/// no terminal it names EHLO_AUTH_PASSWORD and --auth-password-file and exits with the AUTH
+/// phase's code (28); the file works.
+#[test]
+fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("auth.ehlo");
+    std::fs::write(&script, AUTH_SCRIPT).unwrap();
+    let script_s = script.to_str().unwrap();
+    let b = Behaviour {
+        rcpt: 250,
+        pipelining: false,
+    };
+
+    // A terminal: the password is asked for, not echoed.
+    let (addr, h) = server(b, 1);
+    let mut t = Pty::start(
+        dir.path(),
+        &[
+            "replay",
+            script_s,
+            "--server",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the password prompt", |s| {
+        s.trim_end().ends_with("password (not shown):")
+    });
+    t.keys("pw-typed-here\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert!(!t.screen().contains("pw-typed-here"));
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(
+        got.contains("AUTH PLAIN AHRpbQBwdy10eXBlZC1oZXJl\r\n"),
+        "{got}"
+    );
+
+    // No terminal, no secret: the error says where the password can come from.
+    let (addr, _h) = server(b, 1);
+    let run = ehlo(
+        &[
+            "replay",
+            script_s,
+            "--server",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 28, "{}", run.out);
+    assert!(
+        run.out.contains("EHLO_AUTH_PASSWORD") && run.out.contains("--auth-password-file"),
+        "{}",
+        run.out
+    );
+
+    // --auth-password-file.
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "from-the-file\n").unwrap();
+    let (addr, h) = server(b, 1);
+    let run = ehlo(
+        &[
+            "replay",
+            script_s,
+            "--server",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--auth-password-file",
+            pw.to_str().unwrap(),
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    // \0tim\0from-the-file
+    assert!(
+        got.contains("AUTH PLAIN AHRpbQBmcm9tLXRoZS1maWxl\r\n"),
+        "{got}"
+    );
+}
+
+/// Defect 7: after `:reconnect`, the automatic steps (`--ehlo`) are recorded after the
+/// `:reconnect` line, so the unedited recording replays green.
+#[test]
+fn record_after_reconnect_is_in_order_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("re.ehlo");
+    let rec_s = rec.to_str().unwrap();
+    let b = Behaviour {
+        rcpt: 250,
+        pipelining: false,
+    };
+    let (addr, h) = server(b, 2);
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--ehlo",
+            "x.test",
+            "--record",
+            rec_s,
+        ],
+        b"NOOP\n:reconnect\nNOOP\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    let steps: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        steps,
+        "< 220\n> EHLO x.test\n< 250\n> NOOP\n< 250\n> :reconnect\n< 220\n> EHLO x.test\n< 250\n> NOOP\n< 250\n> QUIT\n< 221",
+        "{text}"
+    );
+    let (addr, _h) = server(b, 2);
+    let run = ehlo(&["replay", rec_s, "--server", &addr.to_string()], b"", &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
 }
 
 /// The 50 lines typed ahead in [`terminal_type_ahead_of_50_lines_during_a_slow_reply`]: MAIL,

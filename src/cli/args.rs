@@ -288,6 +288,22 @@ pub struct ConnArgs {
     /// Also write every event as JSON Lines to FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub log: Option<PathBuf>,
+
+    /// The password for `:auth`, from the first line of FILE
+    ///
+    /// Otherwise `:auth` reads EHLO_AUTH_PASSWORD, then asks on the terminal (never echoed).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_password_file: Option<PathBuf>,
+
+    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE
+    ///
+    /// Otherwise `:auth` reads EHLO_AUTH_TOKEN, then asks on the terminal (never echoed).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// Let `:auth` send credentials over a connection that is not encrypted without asking
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.

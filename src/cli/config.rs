@@ -215,6 +215,19 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         show_secrets: c.show_secrets,
         log: c.log.clone(),
         record: None,
+        auth_password: c
+            .auth_password_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-password-file", p))
+            .transpose()
+            .map_err(usage)?,
+        auth_token: c
+            .auth_token_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-token-file", p))
+            .transpose()
+            .map_err(usage)?,
+        allow_plaintext_auth: c.allow_plaintext_auth,
     })
 }
 

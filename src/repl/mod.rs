@@ -50,6 +50,12 @@ pub struct ReplConfig {
     pub log: Option<PathBuf>,
     /// `--record FILE`.
     pub record: Option<PathBuf>,
+    /// `--auth-password-file`: the password for `:auth`.
+    pub auth_password: Option<Secret>,
+    /// `--auth-token-file`: the token for `:auth XOAUTH2|OAUTHBEARER`.
+    pub auth_token: Option<Secret>,
+    /// `--allow-plaintext-auth`: `:auth` without TLS does not ask first.
+    pub allow_plaintext_auth: bool,
 }
 
 /// What `ehlo replay` runs with.
@@ -207,7 +213,7 @@ pub async fn replay(cfg: ReplayConfig) -> u8 {
             return e.exit_code();
         }
     };
-    let code = engine.run_script(&script, true).await;
+    let code = engine.run_script(&script, true, None).await;
     engine.close_quietly().await;
     engine.out.finish();
     code
@@ -224,15 +230,65 @@ enum Flow {
 enum Feed<'a> {
     /// Ask the user.
     Ui(&'a mut Ui),
-    /// From a recording (content lines); secrets from the environment.
-    Lines(std::vec::IntoIter<String>),
+    /// From a recording (content lines). Questions (a user name, a secret, "send without
+    /// TLS?") go to the REPL's terminal during `:replay`, to the terminal `ehlo replay` runs
+    /// on, or nowhere (then the caller says what to set instead).
+    Lines {
+        lines: std::vec::IntoIter<String>,
+        ui: Option<&'a mut Ui>,
+    },
 }
 
 impl Feed<'_> {
+    /// The next content line.
     async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
         match self {
             Feed::Ui(ui) => ui.line(prompt, kind).await,
-            Feed::Lines(it) => it.next().map(Input::Line).unwrap_or(Input::Eof),
+            Feed::Lines { lines, .. } => lines.next().map(Input::Line).unwrap_or(Input::Eof),
+        }
+    }
+
+    /// Can a question be put to a person (a terminal)?
+    fn can_ask(&self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Feed::Ui(ui) => ui.is_tty(),
+            Feed::Lines { ui: Some(ui), .. } if ui.is_tty() => true,
+            Feed::Lines { .. } => std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Ask a question: `None` when nobody can answer (or it was cancelled). A piped REPL reads
+    /// the answer from its script (as typed lines would be).
+    async fn ask(&mut self, prompt: &str, kind: LineKind) -> Option<String> {
+        use std::io::IsTerminal;
+        match self {
+            Feed::Ui(ui) => match ui.line(prompt, kind).await {
+                Input::Line(l) => Some(l),
+                _ => None,
+            },
+            Feed::Lines { ui: Some(ui), .. } if ui.is_tty() => match ui.line(prompt, kind).await {
+                Input::Line(l) => Some(l),
+                _ => None,
+            },
+            Feed::Lines { .. } if std::io::stdin().is_terminal() => {
+                let (prompt, echo) = (prompt.to_string(), kind != LineKind::Secret);
+                tokio::task::spawn_blocking(move || {
+                    crate::cli::secrets::tty_prompt(&prompt, echo).ok()
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+            Feed::Lines { .. } => None,
+        }
+    }
+
+    /// The terminal of the REPL running a `:replay`, for the questions of its steps.
+    fn ui(&mut self) -> Option<&mut Ui> {
+        match self {
+            Feed::Ui(ui) => Some(&mut **ui),
+            Feed::Lines { ui, .. } => ui.as_deref_mut(),
         }
     }
 }
@@ -287,6 +343,8 @@ struct Engine {
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
     interrupt: Option<Arc<tokio::sync::Notify>>,
+    /// Why the last step could not run (the exit code of its phase), for replay.
+    failure: Option<u8>,
     /// The line being run came from a paste with more lines waiting.
     more_pasted: bool,
     /// Pipelined commands sent but not yet recorded (their replies pair in order).
@@ -347,6 +405,7 @@ impl Engine {
             close_expected: false,
             interactive: false,
             interrupt: None,
+            failure: None,
             more_pasted: false,
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
@@ -460,6 +519,10 @@ impl Engine {
             if let Some(r) = self.recorder.as_mut() {
                 r.codes(&codes);
             }
+        } else {
+            // `:reconnect` with the banner's code, before the automatic steps that follow it,
+            // so the recording replays in the order things happened.
+            self.record(":reconnect", &[]);
         }
         if !self.connected() {
             return Ok(());
@@ -933,9 +996,8 @@ impl Engine {
                 }
                 self.close_quietly().await;
                 self.session = None;
-                if Box::pin(self.connect(feed, false)).await.is_ok() {
-                    self.record(":reconnect", &[]);
-                }
+                // Recorded by connect, right after the banner.
+                let _ = Box::pin(self.connect(feed, false)).await;
             }
             Meta::Record(None) => {
                 if self.recorder.take().is_some() {
@@ -952,7 +1014,7 @@ impl Engine {
             }
             Meta::Replay(path) => match record::load(&path) {
                 Ok(script) => {
-                    let code = Box::pin(self.run_script(&script, false)).await;
+                    let code = Box::pin(self.run_script(&script, false, feed.ui())).await;
                     if code != EXIT_OK {
                         self.say(&format!("replay stopped (a send would exit {code})"));
                     }
@@ -984,41 +1046,124 @@ impl Engine {
         meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
     }
 
-    async fn auth(&mut self, mechanism: String, user: Option<String>, feed: &mut Feed<'_>) {
-        let mech = mechanism.to_ascii_uppercase();
+    /// `:auth [MECH [user]]`: explained instead of sent before EHLO; the strongest offered
+    /// mechanism when none is named; a question before credentials go out unencrypted; the
+    /// user and secret from the command, the environment, `--auth-*-file` or the terminal.
+    async fn auth(&mut self, mechanism: Option<String>, user: Option<String>, feed: &mut Feed<'_>) {
+        let Some(caps) = self
+            .session
+            .as_ref()
+            .and_then(|s| s.capabilities())
+            .cloned()
+        else {
+            self.error(
+                ":auth needs the server's EHLO reply first (it lists the AUTH mechanisms): type EHLO name",
+            );
+            self.failure = Some(phase_exit_code(Phase::Auth));
+            return;
+        };
+        let offered = caps.auth_mechanisms();
+        let env_token = std::env::var("EHLO_AUTH_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let mech = match mechanism {
+            Some(m) => m.to_ascii_uppercase(),
+            None => {
+                let have_token = env_token.is_some() || self.cfg.auth_token.is_some();
+                let pick = crate::smtp::auth::SUPPORTED.iter().find(|m| {
+                    offered.iter().any(|o| o.eq_ignore_ascii_case(m))
+                        && (have_token || !matches!(**m, "XOAUTH2" | "OAUTHBEARER"))
+                });
+                match pick {
+                    Some(m) => {
+                        self.say(&format!(
+                            "AUTH {m}: the strongest mechanism the server offers that ehlo implements"
+                        ));
+                        m.to_string()
+                    }
+                    None => {
+                        self.error(format!(
+                            "the server offers no AUTH mechanism ehlo implements (offered: {}): :auth MECH to try one anyway",
+                            if offered.is_empty() { "none".to_string() } else { offered.join(" ") }
+                        ));
+                        self.failure = Some(phase_exit_code(Phase::Auth));
+                        return;
+                    }
+                }
+            }
+        };
+        let encrypted = self.session.as_ref().is_some_and(|s| s.is_tls());
+        if !encrypted && !self.cfg.allow_plaintext_auth {
+            let answer = if feed.can_ask() {
+                feed.ask(
+                    "AUTH without TLS: send the credentials unencrypted? [y/N] ",
+                    LineKind::Data,
+                )
+                .await
+            } else {
+                None
+            };
+            if !matches!(
+                answer
+                    .as_deref()
+                    .map(|a| a.trim().to_ascii_lowercase())
+                    .as_deref(),
+                Some("y" | "yes")
+            ) {
+                self.error(
+                    "AUTH not sent: the connection is not encrypted; :starttls first, or start with --allow-plaintext-auth",
+                );
+                self.failure = Some(phase_exit_code(Phase::Auth));
+                return;
+            }
+        }
         let user = match user.or_else(|| std::env::var("EHLO_AUTH_USER").ok()) {
             Some(u) => u,
-            None => match feed.line("user: ", LineKind::Data).await {
-                Input::Line(u) => u,
-                _ => {
-                    self.say("AUTH cancelled");
+            None => match feed.ask("user: ", LineKind::Data).await {
+                Some(u) => u,
+                None => {
+                    self.error(format!(
+                        "AUTH {mech} needs a user: :auth {mech} USER, or set EHLO_AUTH_USER"
+                    ));
+                    self.failure = Some(phase_exit_code(Phase::Auth));
                     return;
                 }
             },
         };
         let token_mech = matches!(mech.as_str(), "XOAUTH2" | "OAUTHBEARER");
-        let (env, prompt) = if token_mech {
-            ("EHLO_AUTH_TOKEN", "token (not shown): ")
+        let (env, file, prompt, what) = if token_mech {
+            (
+                env_token.clone(),
+                self.cfg.auth_token.clone(),
+                "token (not shown): ",
+                "a token: set EHLO_AUTH_TOKEN or pass --auth-token-file FILE",
+            )
         } else {
-            ("EHLO_AUTH_PASSWORD", "password (not shown): ")
+            (
+                std::env::var("EHLO_AUTH_PASSWORD")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                self.cfg.auth_password.clone(),
+                "password (not shown): ",
+                "a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE",
+            )
         };
-        let secret = match std::env::var(env).ok().filter(|s| !s.is_empty()) {
-            Some(s) => Some(s),
-            None if mech == "LOGIN"
-                || mech == "PLAIN"
-                || mech == "CRAM-MD5"
-                || token_mech
-                || mech.starts_with("SCRAM") =>
-            {
-                match feed.line(prompt, LineKind::Secret).await {
-                    Input::Line(s) => Some(s),
-                    _ => {
-                        self.say("AUTH cancelled");
-                        return;
-                    }
+        let needs_secret = mech == "LOGIN"
+            || mech == "PLAIN"
+            || mech == "CRAM-MD5"
+            || token_mech
+            || mech.starts_with("SCRAM");
+        let secret = match (env.map(Secret::new), file) {
+            (Some(s), _) | (None, Some(s)) => Some(s),
+            (None, None) if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
+                Some(s) => Some(Secret::new(s)),
+                None => {
+                    self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
+                    self.failure = Some(phase_exit_code(Phase::Auth));
+                    return;
                 }
-            }
-            None => None,
+            },
+            (None, None) => None,
         };
         let mut creds = Credentials {
             user: user.clone(),
@@ -1028,9 +1173,9 @@ impl Engine {
             ..Credentials::default()
         };
         if token_mech {
-            creds.token = secret.map(Secret::new);
+            creds.token = secret;
         } else {
-            creds.password = secret.map(Secret::new);
+            creds.password = secret;
         }
         let started = self.session.as_mut().is_some_and(|s| s.auth(&mech, creds));
         self.settle().await;
@@ -1090,9 +1235,17 @@ impl Engine {
 
     /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
     /// compare every reply code. Returns 0 or the exit code of the first difference.
-    async fn run_script(&mut self, script: &Script, standalone: bool) -> u8 {
+    async fn run_script(
+        &mut self,
+        script: &Script,
+        standalone: bool,
+        mut ui: Option<&mut Ui>,
+    ) -> u8 {
         if standalone {
-            let mut feed = Feed::Lines(Vec::new().into_iter());
+            let mut feed = Feed::Lines {
+                lines: Vec::new().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
             if let Err(code) = self.connect(&mut feed, true).await {
                 return code;
             }
@@ -1103,8 +1256,16 @@ impl Engine {
             }
         }
         for step in &script.steps {
-            let mut feed = Feed::Lines(step.body.clone().into_iter());
+            let mut feed = Feed::Lines {
+                lines: step.body.clone().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
+            self.failure = None;
             let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            if let Some(code) = self.failure.take() {
+                // The step could not run at all (a secret nobody can give): its phase's code.
+                return code;
+            }
             if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
                 return code;
             }
