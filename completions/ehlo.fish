@@ -44,7 +44,7 @@ LMTPSA\t'LMTP with STARTTLS and AUTH'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
@@ -231,7 +231,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON L
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
@@ -253,7 +253,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print h
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra CA file or directory to verify the server certificate with' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r

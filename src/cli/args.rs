@@ -244,7 +244,7 @@ pub struct TlsArgs {
     #[arg(long)]
     pub tls_verify: bool,
 
-    /// Extra trusted CA certificates: a PEM file or a hashed directory
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub tls_ca_path: Option<PathBuf>,
 

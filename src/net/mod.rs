@@ -8,3 +8,4 @@ pub mod proxy;
 #[doc(hidden)]
 pub mod testutil;
 pub mod tls;
+pub(crate) mod trust;

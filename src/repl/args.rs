@@ -21,7 +21,7 @@ pub struct ConnArgs {
     /// Do not enforce certificate verification (the verdict is still shown).
     #[arg(long)]
     pub insecure: bool,
-    /// Extra CA file or directory to verify the server certificate with.
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them.
     #[arg(long, value_name = "PATH")]
     pub tls_ca_path: Option<PathBuf>,
     /// DNS server to ask instead of the system's (IP[:port]).
