@@ -16,8 +16,14 @@ _ehlo() {
             ",$1")
                 cmd="ehlo"
                 ;;
+            ehlo,check)
+                cmd="ehlo__subcmd__check"
+                ;;
             ehlo,demo)
                 cmd="ehlo__subcmd__demo"
+                ;;
+            ehlo,explain)
+                cmd="ehlo__subcmd__explain"
                 ;;
             ehlo,help)
                 cmd="ehlo__subcmd__help"
@@ -31,8 +37,14 @@ _ehlo() {
             ehlo,serve)
                 cmd="ehlo__subcmd__serve"
                 ;;
+            ehlo__subcmd__help,check)
+                cmd="ehlo__subcmd__help__subcmd__check"
+                ;;
             ehlo__subcmd__help,demo)
                 cmd="ehlo__subcmd__help__subcmd__demo"
+                ;;
+            ehlo__subcmd__help,explain)
+                cmd="ehlo__subcmd__help__subcmd__explain"
                 ;;
             ehlo__subcmd__help,help)
                 cmd="ehlo__subcmd__help__subcmd__help"
@@ -53,7 +65,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --port --li --local-interface --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --ahp --auth-hide-password --show-secrets --allow-plaintext-auth --to --cc --bcc --from --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay explain check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,6 +87,10 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --copy-routing)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -88,6 +104,18 @@ _ehlo() {
                     return 0
                     ;;
                 --li)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --local-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -474,6 +502,66 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --output)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --output-file-stdout)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --output-file-stderr)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --quit-after)
                     COMPREPLY=($(compgen -W "PROXY CONNECT FIRST-HELO XCLIENT XCLIENT-HELO TLS HELO AUTH MAIL RCPT" -- "${cur}"))
                     return 0
@@ -659,6 +747,84 @@ _ehlo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ehlo__subcmd__check)
+            opts="-p -4 -6 -h -V --json --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "fail warn" -- "${cur}"))
+                    return 0
+                    ;;
+                --waive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --per-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ehlo__subcmd__demo)
             opts="-h -V --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -677,8 +843,26 @@ _ehlo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ehlo__subcmd__explain)
+            opts="-h -V --phase --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --phase)
+                    COMPREPLY=($(compgen -W "banner ehlo starttls auth mail rcpt data dot quit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ehlo__subcmd__help)
-            opts="serve demo repl replay help"
+            opts="serve demo repl replay explain check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -691,7 +875,35 @@ _ehlo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ehlo__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ehlo__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ehlo__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -762,7 +974,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__repl)
-            opts="-p -t -4 -6 -h -V --port --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --color --explain --show-secrets --log --record --help --version"
+            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --show-secrets --log --auth-password-file --auth-token-file --allow-plaintext-auth --record --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -788,10 +1000,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --ehlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -805,7 +1013,48 @@ _ehlo() {
                     return 0
                     ;;
                 --log)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth-password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth-token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --record)
@@ -820,7 +1069,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -t -4 -6 -h -V --server --port --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --color --explain --show-secrets --log --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --show-secrets --log --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -854,10 +1103,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -t)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --ehlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -871,7 +1116,48 @@ _ehlo() {
                     return 0
                     ;;
                 --log)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth-password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --auth-token-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= p/port= local-interface= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
+    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -27,8 +27,10 @@ end
 complete -c ehlo -n "__fish_ehlo_needs_command" -s s -l server -d 'Server to connect to [default: MX of the last recipient\'s domain]' -r -f -a "(__fish_print_hostnames)"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l socket -d 'Speak SMTP/LMTP over a UNIX-domain socket instead of TCP' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipe -d 'Speak SMTP over a child process\'s stdin/stdout, e.g. "/usr/sbin/sendmail -bs"' -r -f -a "(__fish_complete_command)"
-complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: IP[:PORT]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l copy-routing -d 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient\'s domain' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: HOST[:PORT] (an IP address or a name)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l local-port -l lport -l lp -d 'Local port to connect from (number or service name)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l protocol -d 'Protocol variant (case-insensitive) [default: ESMTP]' -r -f -a "SMTP\t'HELO only'
 ESMTP\t'EHLO, falling back to HELO'
 LMTP\t'LHLO, port 24'
@@ -89,6 +91,9 @@ errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
 complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Write the transcript (both streams) to FILE instead of the terminal; truncated first' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header'
 CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
@@ -181,6 +186,13 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l json -d 'Print JSON Lines eve
 complete -c ehlo -n "__fish_ehlo_needs_command" -s n -l suppress-data -l n -d 'Print "N lines sent" instead of the message'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-raw-text -l raw -d 'Hex dump of every read and write'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-hints -l nth -d 'Drop the ===, ->, <- prefixes from transcript lines'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-send-hints -l nsh -d 'Drop the -> / ~> / **> prefixes from lines sent'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-receive-hints -l nrh -d 'Drop the <- / <~ / <** prefixes from replies received'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-info-hints -l nih -d 'Drop the === / *** prefixes from ehlo\'s own lines'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-receive -l hr -d 'Do not print the replies received'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-send -l hs -d 'Do not print the lines sent'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-informational -l hi -d 'Do not print ehlo\'s own information lines (=== and !!!; errors still show)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-all -l ha -d 'Print nothing at all (the exit code tells the result)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l smtputf8 -d 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l force-ext -d 'Use extensions the server does not advertise instead of failing'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-orcpt -d 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
@@ -199,6 +211,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SM
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
@@ -230,50 +244,94 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -d 'IPv4 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -d 'IPv6 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port (default 25, or 465 with --tls-on-connect); overrides a `:PORT` in the target' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s (IP[:port])' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s t -l timeout -d 'Seconds to wait for each reply (and to connect); 0 waits forever' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'Colour the transcript' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get explanations' -r -f -a "all\t'Explain every reply'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -d 'Start TLS right after connecting (implicit TLS, port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l insecure -d 'Do not enforce certificate verification (the verdict is still shown)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -d 'IPv4 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -d 'IPv6 only'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show AUTH secrets instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l phase -d 'The command the reply answers [default: read from the text, else every command]' -r -f -a "banner\t'The greeting after connecting'
+ehlo\t'EHLO, HELO or LHLO'
+starttls\t'STARTTLS'
+auth\t'AUTH'
+mail\t'MAIL FROM'
+rcpt\t'RCPT TO'
+data\t'The DATA command (its 354)'
+dot\t'The end of the message content (the final dot, BDAT LAST; LMTP and PRDR per recipient)'
+quit\t'QUIT'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l json -d 'Print one JSON object instead of text'
+complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
+warn\t'Warnings fail the run too'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

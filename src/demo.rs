@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::config::{SendConfig, Target};
-use crate::net::dns::{DnsOptions, Family};
+use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
 use crate::render::{self, Format, HumanOptions};
 use crate::serve::{self, ServeOptions};
@@ -94,15 +93,7 @@ pub async fn run(format: Format) -> u8 {
     message.push_str("Subject: ehlo demo\n");
     message.push_str("Message-Id: <demo@ehlo.test>\n\n");
     message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
-    let cfg = SendConfig {
-        link: Default::default(),
-        target: Target::Host {
-            host: "localhost".into(),
-            port,
-        },
-        family: Family::Any,
-        local: None,
-        dns: DnsOptions::default(),
+    let connect = Link {
         tls: TlsParams {
             verify: true,
             ca_path: Some(cert_path),
@@ -110,28 +101,31 @@ pub async fn run(format: Format) -> u8 {
         },
         timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(5),
-        plan: Plan {
-            helo: "client.demo.test".into(),
-            starttls: StartTls::Required,
-            auth: Some(AuthPlan {
-                requirement: AuthRequirement::Required,
-                credentials: Credentials {
-                    user: USER.into(),
-                    password: Some(Secret::new(PASSWORD)),
-                    ..Credentials::default()
-                },
-                ..AuthPlan::default()
-            }),
-            from: "alice@demo.test".into(),
-            rcpts: vec!["bob@demo.test".into(), "nobody@demo.test".into()],
-            message: message.into_bytes(),
-            ..Plan::default()
-        },
-        format: format.clone(),
-        dump_mail: false,
-        notes: Vec::new(),
+        ..Link::default()
+    }
+    .to(Target::Host {
+        host: "localhost".into(),
+        port,
+    });
+    let plan = Plan {
+        helo: "client.demo.test".into(),
+        starttls: StartTls::Required,
+        auth: Some(AuthPlan {
+            requirement: AuthRequirement::Required,
+            credentials: Credentials {
+                user: USER.into(),
+                password: Some(Secret::new(PASSWORD)),
+                nonce: crate::net::tls::scram_nonce(),
+                ..Credentials::default()
+            },
+            ..AuthPlan::default()
+        }),
+        from: "alice@demo.test".into(),
+        rcpts: vec!["bob@demo.test".into(), "nobody@demo.test".into()],
+        message: message.into_bytes(),
+        ..Plan::default()
     };
-    let code = crate::net::driver::send(cfg, renderer.as_mut()).await;
+    let code = crate::net::driver::send(&connect, plan, &mut renderer).await;
     let stored = server.messages();
     server.shutdown().await;
     say(

@@ -14,8 +14,16 @@ pub const EXIT_USAGE: u8 = 1;
 pub const EXIT_CONNECT: u8 = 2;
 /// Exit code: the connection closed unexpectedly.
 pub const EXIT_CLOSED: u8 = 6;
+/// Exit code base for a REPL ended by a signal (SIGTERM, SIGHUP): 128 + the signal's number, as
+/// a shell reports a process killed by it.
+pub const EXIT_SIGNAL_BASE: u8 = 128;
 /// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up.
 pub const EXIT_PREREQ: u8 = 10;
+/// Exit code (`ehlo check`): a check failed or an `--expect` was not met.
+pub const EXIT_CHECK_FAILED: u8 = 40;
+/// Exit code (`ehlo check`): nothing failed, but something could not be tested (DNS failure,
+/// timeout, a 421 greeting, `--deadline`): retryable.
+pub const EXIT_CHECK_UNTESTED: u8 = 41;
 /// Exit code: `--prdr` but the server does not advertise PRDR (swaks).
 pub const EXIT_PRDR: u8 = 30;
 /// Exit code: SMTPUTF8 needed but not advertised (swaks's unreleased `20-smtputf8` branch).

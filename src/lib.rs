@@ -1,6 +1,7 @@
 //! ehlo: an SMTP debugging tool. `run` parses the command line, picks the mode and maps the result
 //! to an exit code; everything else lives in the modules below.
 
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod error;

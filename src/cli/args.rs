@@ -35,17 +35,20 @@ server.
 Without a subcommand ehlo sends one message: it connects to --server (or the MX of the last \
 recipient's domain), greets, optionally starts TLS and authenticates, sends the envelope and a \
 default test message, and prints the conversation. Exit codes follow swaks (0 ok, 1 usage, \
-2 connect, 21-36 per SMTP phase).";
+2 connect, 21-36 per SMTP phase); `ehlo check` adds 40 (a check failed) and 41 (something could \
+not be tested).";
 
 const DASHES_NOTE: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
-here; use --helo for the greeting name.";
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
+-h NAME is --helo NAME; -h alone is help.";
 
 const AFTER_LONG_HELP: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. -h is help \
-here (swaks uses -h for --helo); use --helo for the greeting name.
+matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
+-h NAME is --helo NAME; -h alone is help, and help together with other arguments is refused \
+(exit 1) so that a script never exits 0 without sending. A swaks option ehlo does not implement \
+is refused the same way, naming its long form.
 
 Differences from swaks: --to/--cc/--bcc trim whitespace around each comma-separated address; \
 TLS certificates are verified by default (--insecure to turn that off); AUTH and TLS secrets \
@@ -112,9 +115,195 @@ pub enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    Repl(Box<crate::repl::ReplArgs>),
+    Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
-    Replay(Box<crate::repl::ReplayArgs>),
+    Replay(Box<ReplayArgs>),
+    /// Explain a reply without connecting: codes, a pasted reply or a bounce's diagnostic line
+    #[command(after_long_help = EXPLAIN_LONG_HELP)]
+    Explain(ExplainArgs),
+    /// Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records
+    #[command(after_long_help = CHECK_LONG_HELP)]
+    Check(Box<CheckArgs>),
+}
+
+const EXPLAIN_LONG_HELP: &str = "\
+Examples:
+  What a code means after each command:
+    ehlo explain 550 5.7.1
+  A whole reply, as the server sent it (every line):
+    ehlo explain '550-5.7.26 This mail is unauthenticated...
+  550 5.7.26 ... - gsmtp' --phase dot
+  A bounce's diagnostic line (the command it answered is read from it):
+    ehlo explain 'host mx.example.org[192.0.2.1] said: 550 5.1.1 User unknown (in reply to RCPT TO command)'
+  From a file or a pipe:
+    ehlo explain - < bounce.txt
+
+Exit status: 0 when a reply code was found and explained, 1 when the input holds none.";
+
+/// `ehlo explain` flags.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
+    #[arg(value_name = "CODE|TEXT", required = true, num_args = 1..)]
+    pub text: Vec<String>,
+
+    /// The command the reply answers [default: read from the text, else every command]
+    #[arg(long, value_name = "PHASE", value_enum)]
+    pub phase: Option<PhaseArg>,
+
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--phase` values of `ehlo explain`: the command a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// The greeting after connecting
+    Banner,
+    /// EHLO, HELO or LHLO
+    #[value(alias = "helo", alias = "lhlo")]
+    Ehlo,
+    /// STARTTLS
+    Starttls,
+    /// AUTH
+    Auth,
+    /// MAIL FROM
+    Mail,
+    /// RCPT TO
+    Rcpt,
+    /// The DATA command (its 354)
+    Data,
+    /// The end of the message content (the final dot, BDAT LAST; LMTP and PRDR per recipient)
+    #[value(alias = "eod", alias = "end-of-data")]
+    Dot,
+    /// QUIT
+    Quit,
+}
+
+impl PhaseArg {
+    /// The core's phase.
+    pub fn phase(self) -> crate::smtp::event::Phase {
+        use crate::smtp::event::Phase;
+        match self {
+            PhaseArg::Banner => Phase::Banner,
+            PhaseArg::Ehlo => Phase::Helo,
+            PhaseArg::Starttls => Phase::StartTls,
+            PhaseArg::Auth => Phase::Auth,
+            PhaseArg::Mail => Phase::Mail,
+            PhaseArg::Rcpt => Phase::Rcpt,
+            PhaseArg::Data => Phase::Data,
+            PhaseArg::Dot => Phase::Dot,
+            PhaseArg::Quit => Phase::Quit,
+        }
+    }
+}
+
+/// `ehlo repl`: a smarter telnet for SMTP.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReplArgs {
+    /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
+    #[arg(value_name = "HOST[:PORT] | @domain")]
+    pub target: Option<String>,
+    /// Connection and output flags.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Record the session as a replayable script in FILE (secrets are never written).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReplayArgs {
+    /// The recorded script.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
+    #[arg(short = 's', long, value_name = "HOST[:PORT]")]
+    pub server: String,
+    /// Connection and output flags.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
+/// units and defaults for the options they share.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Port [default: 25; 465 with --tls-on-connect]
+    ///
+    /// Overrides a port given with the server.
+    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Start TLS right after connecting (implicit TLS, default port 465)
+    #[arg(long, visible_alias = "tlsc")]
+    pub tls_on_connect: bool,
+
+    /// STARTTLS right after the first EHLO (implies --ehlo with this host's name if not given)
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Do not enforce certificate verification (the result is still shown)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Send `EHLO NAME` right after the banner
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Which replies get a plain-language explanation
+    #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
+    pub explain: ExplainLevel,
+
+    /// Show passwords and tokens in the output instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Also write every event as JSON Lines to FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub log: Option<PathBuf>,
+
+    /// The password for `:auth`, from the first line of FILE
+    ///
+    /// Otherwise `:auth` reads EHLO_AUTH_PASSWORD, then asks on the terminal (never echoed).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_password_file: Option<PathBuf>,
+
+    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE
+    ///
+    /// Otherwise `:auth` reads EHLO_AUTH_TOKEN, then asks on the terminal (never echoed).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// Let `:auth` send credentials over a connection that is not encrypted without asking
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.
@@ -177,15 +366,25 @@ pub struct TransportArgs {
           conflicts_with = "server")]
     pub pipe: Option<String>,
 
-    /// Port [default: 25; 465 with --tls-on-connect; 24 for LMTP]
+    /// Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient's domain
+    #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["server", "socket", "pipe"])]
+    pub copy_routing: Option<String>,
+
+    /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]
     ///
-    /// Overrides a port given in --server.
-    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Overrides a port given in --server. A name is looked up in /etc/services, then in a
+    /// built-in table of the mail services (smtp 25, lmtp 24, submission 587, smtps and
+    /// submissions 465).
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub port: Option<u16>,
 
-    /// Local address to connect from: IP[:PORT]
-    #[arg(long, visible_alias = "li", value_name = "IP[:PORT]", value_parser = parse_local_interface)]
-    pub local_interface: Option<SocketAddr>,
+    /// Local address to connect from: HOST[:PORT] (an IP address or a name)
+    #[arg(long, visible_alias = "li", value_name = "HOST[:PORT]", value_parser = parse_local_interface)]
+    pub local_interface: Option<ServerSpec>,
+
+    /// Local port to connect from (number or service name)
+    #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port)]
+    pub local_port: Option<u16>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -667,6 +866,48 @@ pub struct OutputArgs {
     /// Drop the ===, ->, <- prefixes from transcript lines
     #[arg(long, visible_alias = "nth")]
     pub no_hints: bool,
+
+    /// Drop the -> / ~> / **> prefixes from lines sent
+    #[arg(long, visible_alias = "nsh")]
+    pub no_send_hints: bool,
+
+    /// Drop the <- / <~ / <** prefixes from replies received
+    #[arg(long, visible_alias = "nrh")]
+    pub no_receive_hints: bool,
+
+    /// Drop the === / *** prefixes from ehlo's own lines
+    #[arg(long, visible_alias = "nih")]
+    pub no_info_hints: bool,
+
+    /// Do not print the replies received
+    #[arg(long, visible_alias = "hr")]
+    pub hide_receive: bool,
+
+    /// Do not print the lines sent
+    #[arg(long, visible_alias = "hs")]
+    pub hide_send: bool,
+
+    /// Do not print ehlo's own information lines (=== and !!!; errors still show)
+    #[arg(long, visible_alias = "hi")]
+    pub hide_informational: bool,
+
+    /// Print nothing at all (the exit code tells the result)
+    #[arg(long, visible_alias = "ha")]
+    pub hide_all: bool,
+
+    /// Write the transcript (both streams) to FILE instead of the terminal; truncated first
+    ///
+    /// &STDOUT and &STDERR name the terminal's streams (as in swaks).
+    #[arg(long, visible_alias = "output", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file: Option<PathBuf>,
+
+    /// Write what would go to stdout to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stdout: Option<PathBuf>,
+
+    /// Write what would go to stderr (*** lines) to FILE instead; truncated first
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output_file_stderr: Option<PathBuf>,
 }
 
 /// Stop points (only one at a time).
@@ -1048,6 +1289,116 @@ pub struct ServeArgs {
     pub color: ColorChoice,
 }
 
+const CHECK_LONG_HELP: &str = "\
+Checks (status pass, info, skip, warn, fail, or error = could not be tested):
+  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt tlsrpt.record spf.record
+           dmarc.record dkim.hint
+  per MX address (probed once per run, shared by every domain using it):
+           smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
+           tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
+A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
+Certificate chain and name problems are warnings on port 25 unless an --expect says otherwise.
+check never sends MAIL, RCPT or DATA.
+
+Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
+41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
+1 usage.
+
+Examples:
+  Check two domains, fail the pipeline on any failure:
+    ehlo check example.com example.net
+  Require STARTTLS and at least 21 days of certificate validity on every MX:
+    ehlo check example.com --expect tls.starttls=pass --expect 'tls.cert.days>=21'
+  A list of domains, JSON Lines for jq, a known DMARC issue waived:
+    ehlo check @domains.txt --json --waive dmarc.record@example.org
+  Only the DNS records, no SMTP connections:
+    ehlo check example.com --only 'mx.*' --only '*.record' --only mtasts.txt";
+
+/// `ehlo check` flags (→ `check::CheckConfig`).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
+    #[arg(value_name = "DOMAIN|@FILE|-", required = true)]
+    pub domains: Vec<String>,
+
+    /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
+    /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
+    #[arg(long, value_name = "EXPR")]
+    pub expect: Vec<String>,
+
+    /// Which statuses fail the run (exit 40)
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
+    pub fail_on: crate::check::model::FailOn,
+
+    /// A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *
+    #[arg(long, value_name = "ID-GLOB@DOMAIN")]
+    pub waive: Vec<String>,
+
+    /// Run only these checks (repeatable; * matches any characters, e.g. tls.*)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub only: Vec<String>,
+
+    /// Leave out these checks (repeatable; * matches any characters)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub skip: Vec<String>,
+
+    /// Domains checked at once
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub concurrency: u32,
+
+    /// SMTP connections at once to one address
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub per_ip: u32,
+
+    /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+
+    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Warn when a certificate expires in fewer days than this
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub cert_days: u32,
+
+    /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
+    #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// Name to greet with in EHLO [default: this host's name]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
 /// `ehlo demo` flags.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -1310,9 +1661,56 @@ fn parse_ip_port(s: &str, default_port: u16) -> Result<SocketAddr, String> {
     ))
 }
 
-fn parse_local_interface(s: &str) -> Result<SocketAddr, String> {
-    // Port 0 lets the OS choose the source port.
-    parse_ip_port(s, 0)
+fn parse_local_interface(s: &str) -> Result<ServerSpec, String> {
+    parse_server(s)
+}
+
+/// The mail services by name, for systems without /etc/services (minimal containers).
+const MAIL_SERVICES: &[(&str, u16)] = &[
+    ("smtp", 25),
+    ("mail", 25),
+    ("lmtp", 24),
+    ("submission", 587),
+    ("smtps", 465),
+    ("submissions", 465),
+    ("urd", 465),
+    ("ssmtp", 465),
+];
+
+/// `--port`: a number (1-65535) or a TCP service name, looked up in /etc/services first, then
+/// in [`MAIL_SERVICES`] (swaks resolves names with getservbyname).
+pub fn parse_service_port(s: &str) -> Result<u16, String> {
+    let t = s.trim();
+    if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
+        return match t.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("'{t}' is not a port (1-65535)")),
+            Ok(p) => Ok(p),
+        };
+    }
+    if let Ok(text) = std::fs::read_to_string("/etc/services")
+        && let Some(p) = service_in(&text, t)
+    {
+        return Ok(p);
+    }
+    MAIL_SERVICES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(t))
+        .map(|(_, p)| *p)
+        .ok_or_else(|| format!("'{t}' is neither a port number nor a known TCP service name"))
+}
+
+/// The TCP port of service `name` (or one of its aliases) in /etc/services text.
+fn service_in(text: &str, name: &str) -> Option<u16> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let service = words.next()?;
+        let (port, proto) = words.next()?.split_once('/')?;
+        let named = service == name || words.any(|alias| alias == name);
+        (named && proto == "tcp")
+            .then(|| port.parse().ok())
+            .flatten()
+    })
 }
 
 fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
@@ -1425,6 +1823,22 @@ mod tests {
     }
 
     #[test]
+    fn service_ports() {
+        assert_eq!(parse_service_port("587"), Ok(587));
+        assert_eq!(parse_service_port("submission"), Ok(587));
+        assert_eq!(parse_service_port("smtps"), Ok(465));
+        assert_eq!(parse_service_port("smtp"), Ok(25));
+        assert!(parse_service_port("0").is_err());
+        assert!(parse_service_port("70000").is_err());
+        assert!(parse_service_port("no-such-service").is_err());
+        let etc =
+            "# comment\nsmtp\t\t25/tcp\t\tmail\nsubmissions\t465/tcp\t\tssmtp smtps\nfoo 99/udp\n";
+        assert_eq!(service_in(etc, "mail"), Some(25));
+        assert_eq!(service_in(etc, "smtps"), Some(465));
+        assert_eq!(service_in(etc, "foo"), None);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
@@ -1478,7 +1892,14 @@ mod tests {
         assert!(parse_dns_server("127.0.0.1:99999").is_err());
         assert_eq!(
             parse_local_interface("192.0.2.7"),
-            Ok("192.0.2.7:0".parse().unwrap())
+            Ok(ServerSpec {
+                host: "192.0.2.7".into(),
+                port: None
+            })
+        );
+        assert_eq!(
+            parse_local_interface("client.example:2500").unwrap().port,
+            Some(2500)
         );
     }
 

@@ -8,21 +8,22 @@
 //! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
 
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::cli::args::{
-    Cli, Command, DemoArgs, MessageArgs, PartArg, PartKind, SendArgs, ServeArgs, ServerSpec,
-    XCLIENT_ATTRS, XclientItem,
+    Cli, Command, ConnArgs, DemoArgs, MessageArgs, PartArg, PartKind, ReplArgs, ReplayArgs,
+    SendArgs, ServeArgs, ServerSpec, XCLIENT_ATTRS, XclientItem,
 };
 use crate::cli::message::{self, MessageContext, MessageSpec, Part};
 use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::proxy::{ProxyAddrs, ProxyFamily};
+use crate::net::route::{ConnectPlan, Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
-use crate::render::{ColorChoice, Format, HumanOptions};
+use crate::render::{ColorChoice, Format, HumanOptions, Kinds};
+use crate::repl::{ReplConfig, ReplayConfig};
 use crate::serve::ServeOptions;
 use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
 use crate::smtp::client::{
@@ -32,65 +33,11 @@ use crate::smtp::client::{
 use crate::smtp::data::Fixup;
 use crate::smtp::ext::{Attribute, Dsn, Ret};
 
-/// Where to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `--server host[:port]` (or an address literal from `user@[1.2.3.4]`).
-    Host {
-        /// Host name or IP literal (no brackets).
-        host: String,
-        /// Port.
-        port: u16,
-    },
-    /// No `--server`: the MX hosts of this domain, in preference order with failover.
-    Mx {
-        /// Domain of the last recipient.
-        domain: String,
-        /// Port.
-        port: u16,
-    },
-}
-
-/// How the bytes travel (`--socket`, `--pipe`; TCP otherwise).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Transport {
-    /// TCP to `SendConfig::target`.
-    #[default]
-    Tcp,
-    /// A UNIX-domain socket.
-    Socket(std::path::PathBuf),
-    /// A child process's stdin/stdout (`/bin/sh -c COMMAND`).
-    Pipe(String),
-}
-
-/// Transport choice and what the driver writes before the banner.
-#[derive(Debug, Clone, Default)]
-pub struct Link {
-    /// Which transport.
-    pub transport: Transport,
-    /// A PROXY protocol header to write first (HAProxy PROXY protocol v1/v2).
-    pub proxy: Option<Vec<u8>>,
-}
-
 /// Everything a one-shot send needs.
 #[derive(Debug, Clone)]
 pub struct SendConfig {
-    /// Transport and PROXY header (`target` is used for TCP only).
-    pub link: Link,
-    /// Where to connect.
-    pub target: Target,
-    /// `-4` / `-6`.
-    pub family: Family,
-    /// `--local-interface`.
-    pub local: Option<SocketAddr>,
-    /// Resolver settings.
-    pub dns: DnsOptions,
-    /// TLS settings.
-    pub tls: TlsParams,
-    /// Per-reply timeout (`--timeout`, default 30 s; zero = none).
-    pub timeout: Duration,
-    /// Per-attempt connect timeout (`--connect-timeout`, default = `timeout`).
-    pub connect_timeout: Duration,
+    /// Where and how to connect.
+    pub connect: ConnectPlan,
     /// The protocol plan.
     pub plan: Plan,
     /// Output.
@@ -100,6 +47,18 @@ pub struct SendConfig {
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
     pub notes: Vec<String>,
+    /// `--output-file*`: where the transcript's streams go instead of the terminal.
+    pub output: OutputFiles,
+}
+
+/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
+/// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// Where stdout's lines go.
+    pub stdout: Option<std::path::PathBuf>,
+    /// Where stderr's (`***`) lines go.
+    pub stderr: Option<std::path::PathBuf>,
 }
 
 /// What to run.
@@ -112,16 +71,24 @@ pub enum Mode {
     /// `ehlo demo`.
     Demo(Format),
     /// `ehlo repl`.
-    Repl(Box<crate::repl::ReplArgs>),
+    Repl(Box<ReplConfig>),
     /// `ehlo replay`.
-    Replay(Box<crate::repl::ReplayArgs>),
+    Replay(Box<ReplayConfig>),
+    /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
+    Explain {
+        /// The words given (`-` = read stdin).
+        text: Vec<String>,
+        /// `--phase`.
+        phase: Option<crate::smtp::event::Phase>,
+        /// `--json`.
+        json: bool,
+    },
+    /// `ehlo check`.
+    Check(Box<crate::check::CheckConfig>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
 pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
-
-/// Longest per-query DNS timeout (hickory multiplies it by the attempts, deps.md §3).
-const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The parts of the process environment the configuration depends on.
 pub struct Environment {
@@ -183,10 +150,85 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
     match cli.command {
         Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
-        Some(Command::Repl(a)) => Ok(Mode::Repl(a)),
-        Some(Command::Replay(a)) => Ok(Mode::Replay(a)),
+        Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
+        Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
+        Some(Command::Explain(a)) => Ok(Mode::Explain {
+            text: a.text,
+            phase: a.phase.map(|p| p.phase()),
+            json: a.json,
+        }),
+        Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
+}
+
+/// `ehlo repl`: the connection plan (without a target when none was given) and the session's
+/// settings. A target that does not parse is a usage error.
+fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
+    let mut cfg = session_config(&a.conn, a.target.as_deref())?;
+    cfg.record = a.record;
+    Ok(cfg)
+}
+
+/// `ehlo replay`: the recording holds every command, the automatic ones included, so no
+/// `--ehlo`/`--tls` steps are added.
+fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
+    let mut session = session_config(&a.conn, Some(&a.server))?;
+    session.ehlo = None;
+    session.starttls = false;
+    Ok(ReplayConfig {
+        script: a.file,
+        session,
+    })
+}
+
+fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Error> {
+    let default_port = if c.tls_on_connect { 465 } else { 25 };
+    let target = target
+        .map(|t| Target::parse(t, c.port, default_port))
+        .transpose()
+        .map_err(usage)?;
+    let link = Link {
+        family: Family::from_flags(c.ipv4, c.ipv6),
+        dns: DnsOptions::with_timeout(c.dns_server, c.timeout),
+        tls: TlsParams {
+            verify: !c.insecure,
+            ca_path: c.tls_ca_path.clone(),
+            ..TlsParams::default()
+        },
+        tls_on_connect: c.tls_on_connect,
+        timeout: c.timeout,
+        connect_timeout: c.timeout,
+        ..Link::default()
+    };
+    Ok(ReplConfig {
+        target,
+        port: c.port,
+        link,
+        ehlo: c.ehlo.clone(),
+        starttls: c.tls,
+        human: HumanOptions {
+            color: c.color,
+            explain: c.explain,
+            ..HumanOptions::default()
+        },
+        show_secrets: c.show_secrets,
+        log: c.log.clone(),
+        record: None,
+        auth_password: c
+            .auth_password_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-password-file", p))
+            .transpose()
+            .map_err(usage)?,
+        auth_token: c
+            .auth_token_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-token-file", p))
+            .transpose()
+            .map_err(usage)?,
+        allow_plaintext_auth: c.allow_plaintext_auth,
+    })
 }
 
 fn usage(msg: impl Into<String>) -> Error {
@@ -202,6 +244,103 @@ fn simple_format(json: bool, color: ColorChoice) -> Format {
             ..HumanOptions::default()
         })
     }
+}
+
+/// Largest `ehlo check @FILE` or stdin list read (a million domains is about 20 MiB).
+const MAX_DOMAIN_LIST: u64 = 64 << 20;
+
+/// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
+/// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
+fn check_config(
+    a: crate::cli::args::CheckArgs,
+    env: &Environment,
+) -> Result<crate::check::CheckConfig, Error> {
+    use crate::check::select::{Expect, Selection, Waiver};
+    let mut domains = Vec::new();
+    let mut stdin_read = false;
+    for arg in &a.domains {
+        let text = if arg == "-" {
+            if stdin_read {
+                return Err(usage("check: '-' (stdin) given twice"));
+            }
+            stdin_read = true;
+            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST).map_err(|e| {
+                usage(format!(
+                    "check: cannot read the domain list from stdin: {e}"
+                ))
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else if let Some(path) = arg.strip_prefix('@') {
+            let f = std::fs::File::open(path)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            let mut buf = Vec::new();
+            f.take(MAX_DOMAIN_LIST + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            if buf.len() as u64 > MAX_DOMAIN_LIST {
+                return Err(usage(format!(
+                    "check: {path} is larger than {} MiB",
+                    MAX_DOMAIN_LIST >> 20
+                )));
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        } else {
+            domains.push(arg.trim().to_string());
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if !line.is_empty() {
+                domains.push(line.to_string());
+            }
+        }
+    }
+    if domains.is_empty() {
+        return Err(usage("check: no domain to check (the list is empty)"));
+    }
+    let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
+    let expects = a
+        .expect
+        .iter()
+        .map(|e| Expect::parse(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let waivers = a
+        .waive
+        .iter()
+        .map(|w| Waiver::parse(w))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let family = if a.ipv4 {
+        Family::V4
+    } else if a.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    Ok(crate::check::CheckConfig {
+        domains,
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
+        family,
+        probe: crate::check::probe::ProbeOptions {
+            port: a.port,
+            helo: a.helo.unwrap_or_else(|| env.hostname.clone()),
+            timeout: a.timeout,
+            ca_path: a.tls_ca_path,
+            cert_days: i64::from(a.cert_days),
+        },
+        concurrency: a.concurrency as usize,
+        per_ip: a.per_ip as usize,
+        deadline: a.deadline.filter(|d| !d.is_zero()),
+        allow_private: a.allow_private,
+        selection,
+        expects,
+        waivers,
+        fail_on: a.fail_on,
+        json: a.json,
+        color: a.color,
+        junit: None,
+    })
 }
 
 fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
@@ -253,14 +392,40 @@ fn strip_angles(addr: &str) -> &str {
         .unwrap_or(addr)
 }
 
-/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape).
+/// swaks's older bare-file form (`--body /path/to/gtube`, still in its quick start): an argument
+/// without `@` that names an existing file is that file's content. Returns the path and the
+/// one-line deprecation note to show.
+fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
+    if arg.is_empty() || arg.starts_with(['@', '-']) || arg.contains(['\n', '\r']) {
+        return None;
+    }
+    Path::new(arg).is_file().then(|| {
+        (
+            arg,
+            format!("{flag} {arg}: reading the file (swaks's deprecated bare-file form; write {flag} @{arg})"),
+        )
+    })
+}
+
+/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape). A bare
+/// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
 /// `text` converts a literal argument (for `--data`'s `\n` rule).
 fn read_content(
     flag: &str,
     arg: &str,
     env: &Environment,
     text: fn(&str) -> Vec<u8>,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, Error> {
+    let owned;
+    let arg = match bare_file(flag, arg) {
+        Some((path, note)) => {
+            notes.push(note);
+            owned = format!("@{path}");
+            owned.as_str()
+        }
+        None => arg,
+    };
     let too_big = || {
         usage(format!(
             "{flag}: larger than {} MiB",
@@ -570,12 +735,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     };
     let protocol = implied.protocol;
 
-    // Family.
-    let family = match (transport.ipv4, transport.ipv6) {
-        (true, _) => Family::V4,
-        (_, true) => Family::V6,
-        _ => Family::Any,
-    };
+    let family = Family::from_flags(transport.ipv4, transport.ipv6);
 
     // Envelope.
     let to = addresses("--to", &envelope.to)?;
@@ -642,6 +802,24 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 port: transport.port.or(*port).unwrap_or(default_port),
             }
         }
+        (None, _) if transport.copy_routing.is_some() => {
+            let domain = transport.copy_routing.as_deref().unwrap_or_default();
+            let probe = format!("postmaster@{domain}");
+            no_line_break("--copy-routing", domain)?;
+            let port = transport.port.unwrap_or(default_port);
+            match route_of(&probe)
+                .map_err(|_| usage(format!("--copy-routing: '{domain}' is not a domain")))?
+            {
+                Ok(domain) => Target::Mx { domain, port },
+                Err(ip) => {
+                    check_family("--copy-routing", family, ip)?;
+                    Target::Host {
+                        host: ip.to_string(),
+                        port,
+                    }
+                }
+            }
+        }
         (None, Some(last)) => {
             let port = transport.port.unwrap_or(default_port);
             match route_of(last)? {
@@ -661,18 +839,28 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             ));
         }
     };
-    if let Some(local) = transport.local_interface {
-        check_family("--local-interface", family, local.ip())?;
+    if let Some(local) = transport
+        .local_interface
+        .as_ref()
+        .and_then(|l| l.host.parse::<IpAddr>().ok())
+    {
+        check_family("--local-interface", family, local)?;
         if let Target::Host { host, .. } = &target
             && let Ok(ip) = host.parse::<IpAddr>()
-            && family_of(ip) != family_of(local.ip())
+            && family_of(ip) != family_of(local)
         {
             return Err(usage(format!(
-                "--local-interface: {} and the server {ip} are of different IP families",
-                local.ip()
+                "--local-interface: {local} and the server {ip} are of different IP families"
             )));
         }
     }
+    let local = match (&transport.local_interface, transport.local_port) {
+        (None, None) => None,
+        (li, lp) => Some(crate::net::route::LocalBind {
+            host: li.as_ref().map(|l| l.host.clone()),
+            port: lp.or(li.as_ref().and_then(|l| l.port)).unwrap_or(0),
+        }),
+    };
 
     // AUTH.
     let requested = if let Some(m) = &auth.auth {
@@ -727,7 +915,8 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                     authzid: auth.auth_authzid.clone(),
                     host,
                     port,
-                    nonce: None,
+                    // Drawn now, so the plan is complete when built.
+                    nonce: crate::net::tls::scram_nonce(),
                 },
                 force: auth.auth_force,
                 show_plaintext: auth.auth_plaintext,
@@ -789,19 +978,9 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
     };
 
-    // Timeouts: zero means none; DNS queries get at most 5 s each (one retry) so a dead
-    // resolver cannot eat the whole reply timeout.
+    // Timeouts: zero means none.
     let timeout = transport.timeout;
     let connect_timeout = transport.connect_timeout.unwrap_or(timeout);
-    let dns = DnsOptions {
-        server: transport.dns_server,
-        timeout: if timeout.is_zero() {
-            DNS_QUERY_TIMEOUT
-        } else {
-            timeout.min(DNS_QUERY_TIMEOUT)
-        },
-        attempts: 1,
-    };
 
     let format = if output.json {
         Format::Json
@@ -814,6 +993,18 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             silent: output.silent.unwrap_or(0),
             show_raw: output.show_raw_text,
             hints: !output.no_hints,
+            hide: Kinds {
+                send: output.hide_send || output.hide_all,
+                receive: output.hide_receive || output.hide_all,
+                info: output.hide_informational || output.hide_all,
+                errors: output.hide_all,
+            },
+            bare: Kinds {
+                send: output.no_send_hints,
+                receive: output.no_receive_hints,
+                info: output.no_info_hints,
+                errors: output.no_info_hints,
+            },
         })
     };
 
@@ -843,6 +1034,14 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     let link = Link {
         transport: link_transport,
         proxy: proxy_header(&xclient_args)?,
+        family,
+        local,
+        dns: DnsOptions::with_timeout(transport.dns_server, timeout),
+        tls: tls_params,
+        tls_on_connect,
+        timeout,
+        connect_timeout,
+        raw_events: output.show_raw_text && !output.json,
     };
     if matches!(
         stop,
@@ -858,18 +1057,17 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     }
 
     Ok(SendConfig {
-        link,
-        target,
-        family,
-        local: transport.local_interface,
-        dns,
-        tls: tls_params,
-        timeout,
-        connect_timeout,
+        connect: link.to(target),
         plan,
         format,
         dump_mail: msg.dump_mail,
         notes,
+        output: OutputFiles {
+            stdout: output
+                .output_file_stdout
+                .or_else(|| output.output_file.clone()),
+            stderr: output.output_file_stderr.or(output.output_file),
+        },
     })
 }
 
@@ -939,27 +1137,30 @@ fn compose(
                      (its bytes go out exactly as given)"
                 )));
             }
-            let data = read_content("--data", d, env, message::data_text)?;
-            return Ok((data, Vec::new()));
+            let mut notes = Vec::new();
+            let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+            return Ok((data, notes));
         }
-        let data = read_content("--data", d, env, message::data_text)?;
+        let mut notes = Vec::new();
+        let data = read_content("--data", d, env, message::data_text, &mut notes)?;
         let spec = MessageSpec {
             headers: &msg.header,
             add_headers: &msg.add_header,
             ..spec
         };
         let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
-        return Ok((data, Vec::new()));
+        return Ok((data, notes));
     }
+    let mut notes = Vec::new();
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec()))
+        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
         .transpose()?;
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
     for p in &msg.parts {
-        let part = part_of(p, env)?;
+        let part = part_of(p, env, &mut notes)?;
         total += part.content.len() as u64;
         if total > MAX_MESSAGE_BYTES {
             return Err(usage(format!(
@@ -981,7 +1182,8 @@ fn compose(
         &env.message,
     )
     .map_err(usage)?;
-    Ok((composed.bytes, composed.notes))
+    notes.extend(composed.notes);
+    Ok((composed.bytes, notes))
 }
 
 fn part_flag(kind: PartKind) -> &'static str {
@@ -995,13 +1197,14 @@ fn part_flag(kind: PartKind) -> &'static str {
 /// Read one part option and decide its type and file name: `--attach-type` if given, else
 /// guessed from the file name (text/plain for body parts), else application/octet-stream; the
 /// file's base name unless `--attach-name` says otherwise.
-fn part_of(p: &PartArg, env: &Environment) -> Result<Part, Error> {
+fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
-    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec())?;
+    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec(), notes)?;
     let path = p
         .value
         .strip_prefix('@')
         .filter(|_| !p.value.starts_with("@@"))
+        .or_else(|| bare_file(flag, &p.value).map(|(path, _)| path))
         .map(Path::new);
     let content_type = match &p.content_type {
         Some(t) => {
@@ -1367,6 +1570,7 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use time::macros::datetime;
 
     fn env() -> Environment {
@@ -1418,39 +1622,51 @@ mod tests {
     #[test]
     fn server_and_port_precedence() {
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test"]).connect.target,
             host("mx.test", 25)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test:2525"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test:2525"])
+                .connect
+                .target,
             host("mx.test", 2525)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"]).target,
+            send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"])
+                .connect
+                .target,
             host("mx.test", 587)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "[::1]:26"]).target,
+            send(&["-t", "a@x.test", "-s", "[::1]:26"]).connect.target,
             host("::1", 26)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "::1/27"]).target,
+            send(&["-t", "a@x.test", "-s", "::1/27"]).connect.target,
             host("::1", 27)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--tlsc"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--tlsc"])
+                .connect
+                .target,
             host("h", 465)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--protocol", "lmtp"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--protocol", "lmtp"])
+                .connect
+                .target,
             host("h", 24)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h", "--protocol", "ssmtp"]).target,
+            send(&["-t", "a@x.test", "-s", "h", "--protocol", "ssmtp"])
+                .connect
+                .target,
             host("h", 465)
         );
         assert_eq!(
-            send(&["-t", "a@x.test", "-s", "h:2525", "--tlsc"]).target,
+            send(&["-t", "a@x.test", "-s", "h:2525", "--tlsc"])
+                .connect
+                .target,
             host("h", 2525)
         );
     }
@@ -1459,7 +1675,7 @@ mod tests {
     fn mx_target_from_last_recipient() {
         let c = send(&["-t", "a@first.test", "--cc", "b@Second.Test"]);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "second.test".into(),
                 port: 25
@@ -1467,15 +1683,18 @@ mod tests {
         );
         let c = send(&["-t", "a@x.test", "--bcc", "z@last.test", "-p", "2525"]);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "last.test".into(),
                 port: 2525
             }
         );
-        assert_eq!(send(&["-t", "a@[192.0.2.1]"]).target, host("192.0.2.1", 25));
         assert_eq!(
-            send(&["-t", "a@[IPv6:2001:db8::1]"]).target,
+            send(&["-t", "a@[192.0.2.1]"]).connect.target,
+            host("192.0.2.1", 25)
+        );
+        assert_eq!(
+            send(&["-t", "a@[IPv6:2001:db8::1]"]).connect.target,
             host("2001:db8::1", 25)
         );
         assert!(err(&["-t", "nodomain"]).contains("--to"));
@@ -1502,7 +1721,7 @@ mod tests {
         // Bcc never shows in the headers.
         let text = String::from_utf8(c.plan.message).unwrap();
         assert!(
-            text.contains("\nTo: a@x.test, b@x.test, c@x.test\n"),
+            text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
             "{text}"
         );
         assert!(!text.contains("d@x.test"), "{text}");
@@ -1579,7 +1798,7 @@ mod tests {
         assert_eq!(c.plan.starttls, StartTls::Optional);
         assert!(!c.plan.tls_on_connect);
         assert_eq!(
-            c.target,
+            c.connect.target,
             Target::Mx {
                 domain: "x.test".into(),
                 port: 25
@@ -1589,7 +1808,7 @@ mod tests {
         assert_eq!(c.plan.starttls, StartTls::OptionalStrict);
         let c = send(&["-t", "a@x.test"]);
         assert_eq!(c.plan.starttls, StartTls::Off);
-        assert!(c.tls.verify);
+        assert!(c.connect.link.tls.verify);
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1599,15 +1818,15 @@ mod tests {
             "--tls-verify-target",
             "v.test",
         ]);
-        assert!(!c.tls.verify);
-        assert_eq!(c.tls.sni.as_deref(), Some("sni.test"));
-        assert_eq!(c.tls.verify_name.as_deref(), Some("v.test"));
+        assert!(!c.connect.link.tls.verify);
+        assert_eq!(c.connect.link.tls.sni.as_deref(), Some("sni.test"));
+        assert_eq!(c.connect.link.tls.verify_name.as_deref(), Some("v.test"));
         assert!(
             err(&["-t", "a@x.test", "--tls-ca-path", "/no/such/ca.pem"]).contains("--tls-ca-path")
         );
         let dir = std::env::temp_dir();
         let c = send(&["-t", "a@x.test", "--tls-ca-path", dir.to_str().unwrap()]);
-        assert_eq!(c.tls.ca_path.as_deref(), Some(dir.as_path()));
+        assert_eq!(c.connect.link.tls.ca_path.as_deref(), Some(dir.as_path()));
     }
 
     #[test]
@@ -1635,7 +1854,10 @@ mod tests {
         );
         assert_eq!(a.credentials.host.as_deref(), Some("h"));
         assert_eq!(a.credentials.port, Some(25));
-        assert!(a.credentials.nonce.is_none());
+        assert!(
+            a.credentials.nonce.is_some(),
+            "the plan carries its SCRAM nonce"
+        );
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1855,7 +2077,7 @@ mod tests {
             "--tls-get-peer-chain",
             "/tmp/chain.pem",
         ]);
-        let t = cfg.tls;
+        let t = cfg.connect.link.tls;
         assert_eq!(t.protocols, Some(vec![crate::net::tls::TlsVersion::Tls1_2]));
         assert_eq!(t.cipher_list.as_deref(), Some("HIGH"));
         assert_eq!(t.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
@@ -1877,7 +2099,10 @@ mod tests {
 
     #[test]
     fn family_checks() {
-        assert_eq!(send(&["-t", "a@x.test", "-4"]).family, Family::V4);
+        assert_eq!(
+            send(&["-t", "a@x.test", "-4"]).connect.link.family,
+            Family::V4
+        );
         assert!(err(&["-t", "a@x.test", "-4", "-s", "::1"]).contains("-4"));
         assert!(err(&["-t", "a@x.test", "-6", "-s", "127.0.0.1"]).contains("-6"));
         assert!(err(&["-t", "a@[127.0.0.1]", "-6"]).contains("-6"));
@@ -1894,16 +2119,59 @@ mod tests {
             "--li",
             "127.0.0.2:4000",
         ]);
-        assert_eq!(c.local, Some("127.0.0.2:4000".parse().unwrap()));
+        let bind = |host: Option<&str>, port| {
+            Some(crate::net::route::LocalBind {
+                host: host.map(str::to_string),
+                port,
+            })
+        };
+        assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4000));
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--li",
+            "client.example",
+            "--lport",
+            "2500",
+        ]);
+        assert_eq!(c.connect.link.local, bind(Some("client.example"), 2500));
+        let c = send(&["-t", "a@x.test", "--li", "127.0.0.2:4000", "--lp", "4001"]);
+        assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4001));
+        let c = send(&["-t", "a@x.test", "--local-port", "2501"]);
+        assert_eq!(c.connect.link.local, bind(None, 2501));
+        // --copy-routing: the MX of another domain than the recipient's.
+        let c = send(&["-t", "a@x.test", "--copy-routing", "Relay.Example"]);
+        assert_eq!(
+            c.connect.target,
+            Target::Mx {
+                domain: "relay.example".into(),
+                port: 25
+            }
+        );
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--copy-routing",
+            "[192.0.2.5]",
+            "-p",
+            "submission",
+        ]);
+        assert_eq!(
+            c.connect.target,
+            Target::Host {
+                host: "192.0.2.5".into(),
+                port: 587
+            }
+        );
     }
 
     #[test]
     fn timeouts_and_dns() {
         let c = send(&["-t", "a@x.test"]);
-        assert_eq!(c.timeout, Duration::from_secs(30));
-        assert_eq!(c.connect_timeout, Duration::from_secs(30));
-        assert_eq!(c.dns.timeout, Duration::from_secs(5));
-        assert_eq!(c.dns.server, None);
+        assert_eq!(c.connect.link.timeout, Duration::from_secs(30));
+        assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(30));
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+        assert_eq!(c.connect.link.dns.server, None);
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1912,9 +2180,9 @@ mod tests {
             "--connect-timeout",
             "1m",
         ]);
-        assert_eq!(c.timeout, Duration::from_secs(2));
-        assert_eq!(c.connect_timeout, Duration::from_secs(60));
-        assert_eq!(c.dns.timeout, Duration::from_secs(2));
+        assert_eq!(c.connect.link.timeout, Duration::from_secs(2));
+        assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(60));
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(2));
         let c = send(&[
             "-t",
             "a@x.test",
@@ -1923,9 +2191,12 @@ mod tests {
             "--dns-server",
             "127.0.0.1:5353",
         ]);
-        assert_eq!(c.timeout, Duration::ZERO);
-        assert_eq!(c.dns.timeout, Duration::from_secs(5));
-        assert_eq!(c.dns.server, Some("127.0.0.1:5353".parse().unwrap()));
+        assert_eq!(c.connect.link.timeout, Duration::ZERO);
+        assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.connect.link.dns.server,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
     }
 
     #[test]
@@ -2177,6 +2448,8 @@ mod tests {
                 silent: 1,
                 show_raw: true,
                 hints: false,
+                hide: Kinds::default(),
+                bare: Kinds::default(),
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);
@@ -2219,7 +2492,7 @@ mod tests {
     #[test]
     fn extension_and_transport_flags() {
         let c = send(&["-t", "a@x.test", "-s", "h"]);
-        assert_eq!(c.link.transport, Transport::Tcp);
+        assert_eq!(c.connect.link.transport, Transport::Tcp);
         assert!(c.plan.ext.bdat.is_none() && c.plan.ext.dsn.is_empty());
         let c = send(&[
             "-t",
@@ -2236,7 +2509,10 @@ mod tests {
             "--force-ext",
             "--requiretls",
         ]);
-        assert_eq!(c.link.transport, Transport::Socket("/run/lmtp.sock".into()));
+        assert_eq!(
+            c.connect.link.transport,
+            Transport::Socket("/run/lmtp.sock".into())
+        );
         assert_eq!(c.plan.ext.bdat, Some(0));
         assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
         assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
@@ -2263,7 +2539,10 @@ mod tests {
             "--xforward-helo",
             "h",
         ]);
-        assert_eq!(c.link.transport, Transport::Pipe("sendmail -bs".into()));
+        assert_eq!(
+            c.connect.link.transport,
+            Transport::Pipe("sendmail -bs".into())
+        );
         let x = c.plan.ext.xclient.unwrap();
         let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
         assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
@@ -2271,7 +2550,10 @@ mod tests {
         assert_eq!(x.commands.len(), 2);
         assert_eq!(c.plan.ext.xforward[0].name, "HELO");
         let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
-        assert_eq!(c.link.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
+        assert_eq!(
+            c.connect.link.proxy.as_deref(),
+            Some(&b"PROXY UNKNOWN\r\n"[..])
+        );
         assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
         assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
         assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
@@ -2284,7 +2566,7 @@ mod tests {
         let proxy = |extra: &[&str]| -> Vec<u8> {
             let mut args = vec!["-s", "h", "-q", "proxy"];
             args.extend_from_slice(extra);
-            send(&args).link.proxy.unwrap()
+            send(&args).connect.link.proxy.unwrap()
         };
         let addrs = [
             "--proxy-source",

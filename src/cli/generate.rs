@@ -73,7 +73,9 @@ mod tests {
                 "ehlo-serve.1",
                 "ehlo-demo.1",
                 "ehlo-repl.1",
-                "ehlo-replay.1"
+                "ehlo-replay.1",
+                "ehlo-explain.1",
+                "ehlo-check.1"
             ]
         );
         for (name, page) in &pages {
@@ -85,5 +87,10 @@ mod tests {
             );
         }
         assert!(String::from_utf8_lossy(&pages[1].1).contains("max\\-sessions"));
+        let check = String::from_utf8_lossy(&pages[6].1);
+        assert!(
+            check.contains("\\-\\-expect") && check.contains("41"),
+            "{check:.200}"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod layers;
 pub mod message;
 pub mod secrets;
+pub(crate) mod swaks;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -22,7 +23,10 @@ use config::Mode;
 
 /// Parse `args`, run the chosen mode, return the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let args = rewrite_single_dash(args.into_iter().collect());
+    let args = match rewrite_single_dash(args.into_iter().collect()) {
+        Ok(a) => a,
+        Err(e) => return report(&e),
+    };
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
     let layered = match layers::apply(args, &layers::LayerEnv::current()) {
         Ok(l) => l,
@@ -67,6 +71,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             _ => EXIT_OK,
         };
     }
+    if let Mode::Explain { text, phase, json } = &mode {
+        return explain(text, *phase, *json);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -82,21 +89,115 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     runtime.block_on(async move {
         match mode {
             Mode::Send(cfg) => {
-                let mut renderer = crate::render::make(&cfg.format);
+                let (out, err) = match open_outputs(&cfg.output) {
+                    Ok(o) => o,
+                    Err(e) => return report(&e),
+                };
+                let mut renderer = crate::render::make_to(&cfg.format, out, err);
                 for note in &cfg.notes {
                     let info = crate::smtp::event::Event::Info {
                         message: note.clone(),
                     };
                     renderer.event(&info, std::time::Duration::ZERO);
                 }
-                crate::net::driver::send(*cfg, renderer.as_mut()).await
+                let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
+                renderer.finish();
+                code
             }
             Mode::Serve(opts) => crate::serve::run(*opts).await,
             Mode::Demo(format) => crate::demo::run(format).await,
             Mode::Repl(a) => crate::repl::run(*a).await,
             Mode::Replay(a) => crate::repl::replay(*a).await,
+            Mode::Check(c) => crate::check::run(*c).await,
+            // Handled above, before the runtime exists.
+            Mode::Explain { .. } => EXIT_OK,
         }
     })
+}
+
+type Sink = Option<Box<dyn Write + Send>>;
+
+/// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
+/// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
+fn open_outputs(o: &config::OutputFiles) -> Result<(Sink, Sink), Error> {
+    use std::path::Path;
+    let cannot =
+        |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
+    let special = |p: &Path| -> Option<Box<dyn Write + Send>> {
+        match p.to_str() {
+            Some("&STDOUT") => Some(Box::new(std::io::stdout())),
+            Some("&STDERR") => Some(Box::new(std::io::stderr())),
+            _ => None,
+        }
+    };
+    let mut out_file = None;
+    let out: Sink = match &o.stdout {
+        None => None,
+        Some(p) => Some(match special(p) {
+            Some(s) => s,
+            None => {
+                let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
+                out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
+                Box::new(std::io::LineWriter::new(f))
+            }
+        }),
+    };
+    let err: Sink = match &o.stderr {
+        None => None,
+        Some(p) => Some(match (special(p), out_file) {
+            (Some(s), _) => s,
+            // The same file for both streams: a clone of the one handle (shared offset), so
+            // the lines interleave in order and the file is truncated once.
+            (None, Some((q, f))) if q == p => Box::new(std::io::LineWriter::new(f)),
+            (None, _) => Box::new(std::io::LineWriter::new(
+                std::fs::File::create(p).map_err(|e| cannot(p, e))?,
+            )),
+        }),
+    };
+    Ok((out, err))
+}
+
+/// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
+const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
+
+/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
+fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
+    use std::io::Read;
+    let input = if words.len() == 1 && words[0] == "-" {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin()
+            .lock()
+            .take(MAX_EXPLAIN_INPUT)
+            .read_to_end(&mut buf)
+        {
+            return report(&Error::Prerequisite(format!("cannot read stdin: {e}")));
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    } else {
+        words.join(" ")
+    };
+    let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
+        return report(&Error::Usage(
+            "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
+             diagnostic line, or a code (550, 5.7.1)"
+                .into(),
+        ));
+    };
+    let text = if json {
+        match serde_json::to_string(&found) {
+            Ok(t) => t,
+            Err(e) => return report(&Error::Prerequisite(format!("cannot encode JSON: {e}"))),
+        }
+    } else {
+        found.text()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
+        }
+        _ => EXIT_OK,
+    }
 }
 
 /// Print an error that happened before any renderer exists, swaks-style, and map its code.
@@ -114,20 +215,39 @@ fn report(e: &Error) -> u8 {
 /// swaks's dynamic `--header-<Name> VALUE` / `--h-<Name> VALUE` (one or two dashes, or
 /// `=VALUE`) cannot be declared to clap; they become `--header "Name: VALUE"`. Without a value
 /// they become a bare `--header`, which clap reports as missing its value.
-pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
-    // Nothing to rewrite (no `-long` word, no `--header-X`/`--h-X`): skip building the flag
-    // table, which costs as much as the whole parse (measured with callgrind).
+///
+/// No swaks command line may silently mean something else here (swaks has no bundling, and
+/// clap would read `-dab` as `-d ab`):
+/// - `-h NAME` is `--helo NAME`, as in swaks; `-h` with no name after it is help.
+/// - A swaks spelling ehlo does not implement ([`swaks::OPTIONS`]) is refused naming its long
+///   form, and so is `-hX…`, which clap would read as help.
+/// - Help together with any other argument (besides a subcommand name) is refused: a script
+///   that meant something else must not exit 0 without sending.
+pub fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
+    // Nothing to rewrite (no `-long` word, no `--header-X`/`--h-X`, no swaks word to check):
+    // skip building the flag table, which costs as much as the whole parse (measured with
+    // callgrind).
     let candidate = |a: &OsString| {
         let s = a.to_string_lossy();
         (s.starts_with('-') && !s.starts_with("--") && s.chars().count() > 2)
+            || s == "-h"
             || s.starts_with("--header-")
             || s.starts_with("--h-")
+            || s.strip_prefix("--").is_some_and(|n| {
+                let n = n.split('=').next().unwrap_or(n);
+                n == "help"
+                    || swaks::find(n).is_some_and(|o| o.ehlo.is_none() || n.chars().count() == 1)
+            })
     };
     if !args.iter().skip(1).any(candidate) {
-        return args;
+        return Ok(args);
     }
     let mut cmd = Cli::command();
     cmd.build();
+    let subcommands: HashSet<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
     let mut longs = HashSet::new();
     let mut needs_value_long = HashSet::new();
     let mut needs_value_short = HashSet::new();
@@ -154,25 +274,58 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
     }
 
     let mut out = Vec::with_capacity(args.len());
-    let mut iter = args.into_iter();
+    let mut iter = args.into_iter().peekable();
     out.extend(iter.next()); // program name
     let mut value_next = false;
     let mut rest_literal = false;
+    // Inside a subcommand swaks's vocabulary does not apply.
+    let mut in_subcommand = false;
+    let mut help: Option<String> = None;
+    let mut others = 0usize;
     while let Some(arg) = iter.next() {
         if rest_literal || value_next {
             value_next = false;
+            others += 1;
             out.push(arg);
             continue;
         }
         let Some(s) = arg.to_str() else {
+            others += 1;
             out.push(arg);
             continue;
         };
         if s == "--" {
             rest_literal = true;
+            others += 1;
             out.push(arg);
             continue;
         }
+        if !in_subcommand && out.len() == 1 && subcommands.contains(s) {
+            in_subcommand = true;
+            out.push(arg);
+            continue;
+        }
+        if matches!(s, "--help" | "-help") || (s == "-h" && in_subcommand) {
+            help = Some(s.to_string());
+            out.push(OsString::from(if s == "-h" { "-h" } else { "--help" }));
+            continue;
+        }
+        if s == "-h" {
+            // swaks: -h NAME is --helo NAME. With no name after it, it is help.
+            match iter.peek().and_then(|n| n.to_str()) {
+                Some(next) if !next.starts_with('-') || next == "-" => {
+                    out.push(OsString::from("--helo"));
+                    value_next = true;
+                    others += 1;
+                }
+                _ => {
+                    help = Some(s.to_string());
+                    out.push(arg);
+                }
+            }
+            continue;
+        }
+        others += 1;
         // `--name…` or `-name…` (a single dash followed by more than one character).
         let long = s
             .strip_prefix("--")
@@ -188,6 +341,8 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
             });
             out.push(OsString::from("--header"));
             if let Some(v) = value {
+                // `--h-From: VALUE` (swaks's documented spelling) names the header with a colon.
+                let name = name.strip_suffix(':').unwrap_or(name);
                 out.push(OsString::from(format!("{name}: {v}")));
             }
             continue;
@@ -198,6 +353,33 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
                     Some((n, _)) => (n, true),
                     None => (body, false),
                 };
+                if !in_subcommand && !longs.contains(name) {
+                    match swaks::find(name) {
+                        Some(opt) if opt.ehlo.is_none() => {
+                            return Err(Error::Usage(swaks::unsupported(s, opt)));
+                        }
+                        // `-h=NAME`, `--h NAME`: --helo.
+                        Some(_) if name == "h" => {
+                            value_next = !inline;
+                            out.push(OsString::from(format!("--helo{}", &body[1..])));
+                            continue;
+                        }
+                        // `--t ADDR`, `--s=HOST`: swaks takes any spelling with either dash.
+                        Some(_) if name.chars().count() == 1 => {
+                            let c = name.chars().next().unwrap_or_default();
+                            value_next = !inline && needs_value_short.contains(&c);
+                            out.push(OsString::from(format!("-{body}")));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if !s.starts_with("--") && name.starts_with('h') {
+                        return Err(Error::Usage(format!(
+                            "unknown option '{s}' (swaks has no bundled short options; \
+                             -h NAME is --helo NAME); nothing was sent"
+                        )));
+                    }
+                }
                 value_next = !inline && needs_value_long.contains(name);
                 if !s.starts_with("--") && longs.contains(name) {
                     out.push(OsString::from(format!("-{s}")));
@@ -215,7 +397,15 @@ pub fn rewrite_single_dash(args: Vec<OsString>) -> Vec<OsString> {
             }
         }
     }
-    out
+    if let Some(word) = help
+        && others > 0
+    {
+        return Err(Error::Usage(format!(
+            "'{word}' asks for help, and help does not run together with other arguments \
+             (-h NAME is --helo NAME, as in swaks); nothing was sent"
+        )));
+    }
+    Ok(out)
 }
 
 /// `header-Name…` / `h-Name…` (after the dashes) → `Name…`, unless it is a declared flag.
@@ -237,6 +427,7 @@ mod tests {
             .map(OsString::from)
             .collect();
         rewrite_single_dash(v)
+            .unwrap()
             .into_iter()
             .skip(1)
             .map(|a| a.into_string().unwrap())
@@ -291,11 +482,14 @@ mod tests {
         );
         // No value: a bare --header, which clap reports.
         assert_eq!(rw(&["--h-Subject"]), ["--header"]);
-        let e = Cli::parse_args(rewrite_single_dash(
-            ["ehlo", "-t", "a@b.c", "--h-Subject"]
-                .map(OsString::from)
-                .to_vec(),
-        ))
+        let e = Cli::parse_args(
+            rewrite_single_dash(
+                ["ehlo", "-t", "a@b.c", "--h-Subject"]
+                    .map(OsString::from)
+                    .to_vec(),
+            )
+            .unwrap(),
+        )
         .unwrap_err();
         assert!(e.to_string().contains("--header"), "{e}");
         // Not a dynamic header: the value of another option, after --, or no name.
@@ -303,6 +497,58 @@ mod tests {
         assert_eq!(rw(&["--", "--h-X", "y"]), ["--", "--h-X", "y"]);
         assert_eq!(rw(&["--h-", "y"]), ["--h-", "y"]);
         assert_eq!(rw(&["--header", "X: y"]), ["--header", "X: y"]);
+    }
+
+    fn rw_err(args: &[&str]) -> String {
+        let v = std::iter::once("ehlo")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        rewrite_single_dash(v).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn short_h_with_a_name_is_helo_as_in_swaks() {
+        assert_eq!(rw(&["-h", "me.example"]), ["--helo", "me.example"]);
+        assert_eq!(
+            rw(&["-t", "a@b.c", "-h", "x", "-s", "h"]),
+            ["-t", "a@b.c", "--helo", "x", "-s", "h"]
+        );
+        assert_eq!(rw(&["-h=me"]), ["--helo=me"]);
+        assert_eq!(rw(&["--h", "me"]), ["--helo", "me"]);
+        // Alone it is help; inside a subcommand it stays clap's help.
+        assert_eq!(rw(&["-h"]), ["-h"]);
+        assert_eq!(rw(&["--help"]), ["--help"]);
+        assert_eq!(rw(&["serve", "-h"]), ["serve", "-h"]);
+        assert_eq!(rw(&["repl", "--help"]), ["repl", "--help"]);
+        // The value of another option is never taken for -h.
+        assert_eq!(rw(&["--helo", "-h"]), ["--helo", "-h"]);
+    }
+
+    #[test]
+    fn help_with_other_arguments_is_refused() {
+        for args in [
+            &["-t", "a@b.c", "--help"][..],
+            &["-t", "a@b.c", "-h"],
+            &["-h", "-t", "a@b.c"],
+            &["-help", "-s", "x"],
+            &["serve", "--starttls", "--help"],
+        ] {
+            let e = rw_err(args);
+            assert!(e.contains("nothing was sent"), "{args:?}: {e}");
+            assert!(e.contains("--helo"), "{args:?}: {e}");
+        }
+        // `-hfoo` would be clap's -h (help) with -f oo.
+        let e = rw_err(&["-hfoo"]);
+        assert!(e.contains("-h NAME is --helo NAME"), "{e}");
+    }
+
+    #[test]
+    fn swaks_words_as_values_stay_values() {
+        // (Every swaks spelling is checked in swaks.rs; here: a value is never a spelling.)
+        assert_eq!(rw(&["--body", "-dab"]), ["--body", "-dab"]);
+        assert_eq!(rw(&["--", "-nsh"]), ["--", "-nsh"]);
+        assert_eq!(rw(&["-nsh", "-hr"]), ["--nsh", "--hr"]);
     }
 
     #[test]
@@ -349,9 +595,10 @@ mod tests {
         for (args, check) in cases {
             let mut v = vec!["ehlo", "-s", "h", "-t", "a@b.c"];
             v.extend_from_slice(args);
-            let cli =
-                Cli::try_parse_from(rewrite_single_dash(v.iter().map(OsString::from).collect()))
-                    .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let cli = Cli::try_parse_from(
+                rewrite_single_dash(v.iter().map(OsString::from).collect()).unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
             assert!(check(&cli), "{args:?} did not set its flag");
         }
     }

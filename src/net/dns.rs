@@ -26,6 +26,30 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// `-4` / `-6` (either flag wins over "any"; the flags conflict in the parser).
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
+    /// Is `ip` of this family?
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// Longest per-query DNS timeout: hickory multiplies it by the attempts, so a dead resolver
+/// with the default 30 s reply timeout would otherwise hold a run for a minute.
+pub const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Resolver settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsOptions {
@@ -35,6 +59,23 @@ pub struct DnsOptions {
     pub timeout: Duration,
     /// Retries after the first try.
     pub attempts: usize,
+}
+
+impl DnsOptions {
+    /// The resolver settings of every mode: `server` (`--dns-server`) or the system's, each
+    /// query given the reply timeout but at most [`DNS_QUERY_TIMEOUT`] (also when the reply
+    /// timeout is zero = none), one retry.
+    pub fn with_timeout(server: Option<SocketAddr>, reply_timeout: Duration) -> DnsOptions {
+        DnsOptions {
+            server,
+            timeout: if reply_timeout.is_zero() {
+                DNS_QUERY_TIMEOUT
+            } else {
+                reply_timeout.min(DNS_QUERY_TIMEOUT)
+            },
+            attempts: 1,
+        }
+    }
 }
 
 impl Default for DnsOptions {
@@ -353,6 +394,91 @@ impl Resolver {
                 }
             }
         }
+    }
+}
+
+/// One RRset as `ehlo check` needs it: the records of the asked type, the CNAME targets
+/// followed on the way (RFC 1034 §3.6.2), or the name's absence.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RrSet {
+    /// The name does not exist (NXDOMAIN).
+    pub nxdomain: bool,
+    /// Records of the asked type (empty for NODATA or NXDOMAIN).
+    pub records: Vec<RData>,
+    /// CNAME targets met while resolving, in order, without trailing dots.
+    pub cnames: Vec<String>,
+    /// TTL of the first record of the asked type.
+    pub ttl: Option<u32>,
+}
+
+impl RrSet {
+    /// TXT records, each record's strings joined (RFC 7208 §3.3, RFC 8461 §3.1), lossy UTF-8.
+    pub fn txt_strings(&self) -> Vec<String> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                RData::TXT(t) => Some(
+                    t.txt_data
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Resolver {
+    /// Any RRset, with NXDOMAIN and NODATA as answers rather than errors (`ehlo check` judges
+    /// them); SERVFAIL, timeouts and refusals are [`DnsError::Failed`].
+    pub async fn rrset(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+        let name = name.trim().trim_end_matches('.');
+        if name.is_empty() {
+            return Err(DnsError::Failed {
+                name: name.to_string(),
+                reason: "empty name".into(),
+            });
+        }
+        let r = self.resolver(name)?;
+        match r.lookup(fqdn(name).as_str(), rtype).await {
+            Ok(lookup) => {
+                let mut set = RrSet::default();
+                for rec in lookup.answers() {
+                    match &rec.data {
+                        RData::CNAME(c) if rtype != RecordType::CNAME => set
+                            .cnames
+                            .push(c.0.to_utf8().trim_end_matches('.').to_string()),
+                        d if d.record_type() == rtype => {
+                            set.ttl.get_or_insert(rec.ttl);
+                            set.records.push(d.clone());
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(set)
+            }
+            Err(e) if e.is_nx_domain() => Ok(RrSet {
+                nxdomain: true,
+                ..RrSet::default()
+            }),
+            Err(e) if e.is_no_records_found() => Ok(RrSet::default()),
+            Err(e) => Err(failed(name, &e)),
+        }
+    }
+
+    /// PTR names of `ip` (RFC 1035 §3.5, RFC 3596 §2.5), without trailing dots; empty when none.
+    pub async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        let name = hickory_resolver::proto::rr::Name::from(ip).to_ascii();
+        let set = self.rrset(&name, RecordType::PTR).await?;
+        Ok(set
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                RData::PTR(p) => Some(p.0.to_utf8().trim_end_matches('.').to_string()),
+                _ => None,
+            })
+            .collect())
     }
 }
 

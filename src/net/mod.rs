@@ -1,10 +1,13 @@
-//! Everything that touches the network: DNS ([`dns`]), connecting ([`connect`]), TLS ([`tls`]) and
-//! the async [`driver`] that pumps a transport through the sans-IO `smtp::client::Session`.
+//! Everything that touches the network: the connection plan ([`route`]), the one connection
+//! layer that carries it out ([`conn`]: DNS via [`dns`], TCP/socket/pipe, PROXY via [`proxy`],
+//! TLS via [`tls`]), and the send's [`driver`] that pumps a connection through the sans-IO
+//! `smtp::client::Session`.
 
-pub mod connect;
+pub mod conn;
 pub mod dns;
 pub mod driver;
 pub mod proxy;
+pub mod route;
 #[doc(hidden)]
 pub mod testutil;
 pub mod tls;

@@ -866,10 +866,24 @@ fn explain_failure(info: &TlsInfo) -> String {
             }
         )
     };
-    if why.is_empty() {
-        format!("{reason} ({VERIFY_HINT})")
+    // The chain is trusted and only the name is wrong (typically: connected by IP address, or
+    // by an alias): a CA file would change nothing; the name to connect by or check is the fix.
+    let hint = if v.chain_ok && !v.name_ok {
+        let named = leaf
+            .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
+            .filter(|n| !n.starts_with('*'))
+            .unwrap_or("NAME");
+        format!(
+            "connect by a name the certificate holds (e.g. --server {named}), or check it \
+             against that name with --tls-verify-target {named}; --insecure skips verification"
+        )
     } else {
-        format!("{reason}: {why} ({VERIFY_HINT})")
+        VERIFY_HINT.to_string()
+    };
+    if why.is_empty() {
+        format!("{reason} ({hint})")
+    } else {
+        format!("{reason}: {why} ({hint})")
     }
 }
 
@@ -990,12 +1004,22 @@ pub fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
     Ok((cert, key))
 }
 
-/// A server-side acceptor (Mozilla "intermediate" profile: TLS 1.2 and 1.3) for this cert and key.
-pub fn acceptor(cert: &X509Ref, key: &PKeyRef<Private>) -> Result<SslAcceptor, TlsError> {
+/// The one server-side acceptor (Mozilla "intermediate" profile: TLS 1.2 and 1.3) for a leaf
+/// certificate, the intermediates to send after it, and its key: used by `ehlo serve` and the
+/// tests.
+pub fn acceptor(
+    cert: &X509Ref,
+    chain: &[X509],
+    key: &PKeyRef<Private>,
+) -> Result<SslAcceptor, TlsError> {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())
         .map_err(setup("cannot create the TLS server context"))?;
     b.set_certificate(cert)
         .map_err(setup("cannot use the certificate"))?;
+    for extra in chain {
+        b.add_extra_chain_cert(extra.clone())
+            .map_err(setup("cannot use the chain certificate"))?;
+    }
     b.set_private_key(key)
         .map_err(setup("cannot use the private key"))?;
     b.check_private_key()
@@ -1003,8 +1027,12 @@ pub fn acceptor(cert: &X509Ref, key: &PKeyRef<Private>) -> Result<SslAcceptor, T
     Ok(b.build())
 }
 
-/// Run a server handshake over `stream`. Like [`connect`], it applies no timeout of its own.
-pub async fn accept<S>(stream: S, acceptor: &SslAcceptor) -> Result<SslStream<S>, TlsError>
+/// Run a server handshake over `stream`: the stream and what was negotiated (version, cipher,
+/// the SNI the client sent). Like [`connect`], it applies no timeout of its own.
+pub async fn accept<S>(
+    stream: S,
+    acceptor: &SslAcceptor,
+) -> Result<(SslStream<S>, TlsInfo), TlsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -1014,7 +1042,21 @@ where
         .accept()
         .await
         .map_err(|e| TlsError::Handshake(handshake_reason(&e)))?;
-    Ok(s)
+    let x = s.ssl();
+    let (cipher, bits) = x
+        .current_cipher()
+        .map(|c| (c.name().to_string(), c.bits().secret))
+        .unwrap_or_default();
+    let info = TlsInfo {
+        version: x.version_str().to_string(),
+        cipher,
+        bits,
+        sni: x
+            .servername(openssl::ssl::NameType::HOST_NAME)
+            .map(str::to_string),
+        ..TlsInfo::default()
+    };
+    Ok((s, info))
 }
 
 /// Load a PEM certificate (the first of the file) and a PEM private key (PKCS#8, PKCS#1 or SEC1).
@@ -1037,6 +1079,14 @@ pub fn load_cert_key(cert: &Path, key: &Path) -> Result<(X509, PKey<Private>), T
         ))
     })?;
     Ok((x509, pkey))
+}
+
+/// A random SCRAM client nonce (RFC 5802 §5.1) from OpenSSL's generator, for the plan's
+/// credentials (the sans-IO core has no randomness of its own); `None` if it fails.
+pub fn scram_nonce() -> Option<String> {
+    let mut b = [0u8; 18];
+    openssl::rand::rand_bytes(&mut b).ok()?;
+    Some(crate::smtp::auth::scram_nonce(&b))
 }
 
 #[cfg(test)]
@@ -1070,10 +1120,10 @@ mod tests {
         p: &TlsParams,
         system: &dyn Fn() -> SystemStore,
     ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
-        let acc = acceptor(cert, key).unwrap();
+        let acc = acceptor(cert, &[], key).unwrap();
         let (c, s) = duplex(64 * 1024);
         let server = tokio::spawn(async move {
-            if let Ok(mut s) = accept(s, &acc).await {
+            if let Ok((mut s, _)) = accept(s, &acc).await {
                 // Echo one line so the client can prove the channel works.
                 let mut buf = [0u8; 64];
                 if let Ok(n) = s.read(&mut buf).await {
@@ -1320,6 +1370,31 @@ mod tests {
         assert_eq!(info.verify.reason.as_deref(), Some("hostname mismatch"));
         assert!(reason.contains("not valid for other.example"), "{reason}");
         assert!(reason.contains("DNS:localhost"), "{reason}");
+        // The CA is trusted already: the fix is the name, not a CA file (issue: connecting
+        // by IP to a server whose certificate passes the CA check).
+        assert!(!reason.contains("--tls-ca-path"), "{reason}");
+        assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn trusted_certificate_reached_by_ip_suggests_the_name() {
+        let (cert, key) = self_signed(&["localhost"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+        let p = TlsParams {
+            ca_path: Some(file),
+            ..params(true)
+        };
+        let Err(TlsError::Verify { reason, info }) = handshake(&cert, &key, "127.0.0.1", &p).await
+        else {
+            panic!("expected Verify")
+        };
+        assert!(info.verify.chain_ok && !info.verify.name_ok);
+        assert!(reason.contains("IP address mismatch"), "{reason}");
+        assert!(reason.contains("--server localhost"), "{reason}");
+        assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+        assert!(!reason.contains("--tls-ca-path"), "{reason}");
     }
 
     #[tokio::test]
@@ -1477,7 +1552,7 @@ mod tests {
             let kp = dir.path().join("k.pem");
             std::fs::write(&kp, &pem).unwrap();
             let (c, k) = load_cert_key(&cp, &kp).unwrap();
-            assert!(acceptor(&c, &k).is_ok());
+            assert!(acceptor(&c, &[], &k).is_ok());
         }
         // PKCS#1 (BEGIN RSA PRIVATE KEY).
         let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
@@ -1486,7 +1561,7 @@ mod tests {
         let (c, k) = load_cert_key(&cp, &kp).unwrap();
         // …which does not belong to this certificate.
         assert!(
-            matches!(acceptor(&c, &k), Err(TlsError::Setup(r)) if r.contains("does not match"))
+            matches!(acceptor(&c, &[], &k), Err(TlsError::Setup(r)) if r.contains("does not match"))
         );
         // An encrypted key fails without prompting, and garbage is rejected.
         let enc = key
@@ -1509,7 +1584,7 @@ mod tests {
     ) {
         let (c, s) = duplex(64 * 1024);
         let server = tokio::spawn(async move {
-            let mut s = accept(s, &acc).await?;
+            let (mut s, _) = accept(s, &acc).await?;
             // The client writes one byte after a successful handshake; a read error here is
             // the server refusing the client (TLS 1.3 checks the client certificate late).
             let mut buf = [0u8; 16];

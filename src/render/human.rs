@@ -16,7 +16,8 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo,
+    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo, count_bytes,
+    group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -35,6 +36,14 @@ enum Stream {
     Err,
 }
 
+/// Which kind of line an event produces (swaks's send / receive / program split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Send,
+    Receive,
+    Program,
+}
+
 /// Human transcript writer. Normal lines go to `out`, `***` errors to `err`.
 pub struct Human {
     opts: HumanOptions,
@@ -51,6 +60,8 @@ pub struct Human {
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
+    /// The kind of the event being rendered (for `--hide-*` and `--no-*-hints`).
+    kind: Kind,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +104,7 @@ impl Human {
             held_bytes: 0,
             held_dropped: 0,
             peer_kind: PeerKind::Remote,
+            kind: Kind::Program,
         }
     }
 
@@ -105,7 +117,17 @@ impl Human {
             1 => {}
             _ => return,
         }
-        let composed = if self.opts.hints {
+        let (hide, bare) = (self.opts.hide, self.opts.bare);
+        let (hidden, no_hint) = match self.kind {
+            Kind::Send => (hide.send, bare.send),
+            Kind::Receive => (hide.receive, bare.receive),
+            Kind::Program if hint == "***" => (hide.errors, bare.errors),
+            Kind::Program => (hide.info, bare.info),
+        };
+        if hidden {
+            return;
+        }
+        let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
             text.to_string()
@@ -431,7 +453,7 @@ impl Human {
                 let reply: Vec<String> = [
                     r.code.map(|c| c.to_string()),
                     r.enhanced.as_deref().map(escape_str),
-                    r.text.as_deref().map(escape_str),
+                    r.text.as_deref().map(reply_text),
                 ]
                 .into_iter()
                 .flatten()
@@ -446,7 +468,7 @@ impl Human {
                     let after: Vec<String> = [
                         Some(code.to_string()),
                         r.data_enhanced.as_deref().map(escape_str),
-                        r.data_text.as_deref().map(escape_str),
+                        r.data_text.as_deref().map(reply_text),
                     ]
                     .into_iter()
                     .flatten()
@@ -466,6 +488,11 @@ impl Human {
 
 impl Renderer for Human {
     fn event(&mut self, event: &Event, _elapsed: Duration) {
+        self.kind = match event {
+            Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
+            Event::Received { .. } | Event::RawReceived { .. } => Kind::Receive,
+            _ => Kind::Program,
+        };
         match event {
             Event::Info { message } => self.multi(Stream::Out, "===", message, Role::Info, false),
             Event::Warning { message } => {
@@ -768,9 +795,25 @@ pub fn describe_deviation(d: &Deviation) -> String {
         Deviation::OverlongLine { len, limit } => format!(
             "line of at least {len} bytes exceeds the {limit}-byte limit; the rest was discarded"
         ),
-        Deviation::TooManyLines { limit } => {
-            format!("reply has more than {limit} lines; the rest were discarded")
-        }
+        Deviation::ReplyTooLarge {
+            bytes,
+            lines,
+            unfinished_line,
+            max_bytes,
+            max_lines,
+        } => format!(
+            "reply too large: {} in {} line{}{} passed the limit of {} and {max_lines} lines; \
+             stopped reading",
+            count_bytes(*bytes),
+            group_digits(*lines),
+            if *lines == 1 { "" } else { "s" },
+            if *unfinished_line {
+                ", the last without a line end"
+            } else {
+                ""
+            },
+            count_bytes(*max_bytes),
+        ),
         Deviation::NotUtf8 => "reply text is not valid UTF-8 (shown with escapes)".to_string(),
         Deviation::EnhancedClassMismatch { code, enhanced } => format!(
             "enhanced code {} does not match the class of reply code {code} (RFC 3463 §2)",
@@ -786,6 +829,9 @@ pub fn describe_deviation(d: &Deviation) -> String {
             excerpt(&escape_bytes(&bytes.0))
         ),
         Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
+        Deviation::EarlyReply => "a reply arrived before its command was sent: the server is \
+                                  out of step, so later replies may answer earlier commands"
+            .to_string(),
         Deviation::LongReplyLine { len } => {
             format!("reply line of {len} octets exceeds the 512-octet limit (RFC 5321 §4.5.3.1.5)")
         }
@@ -819,6 +865,14 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 }
 
 /// [`escape_bytes`] for text that is already UTF-8.
+/// A multi-line reply's text on one summary line: every line kept, joined with " / ".
+fn reply_text(text: &str) -> String {
+    text.split('\n')
+        .map(escape_str)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 pub fn escape_str(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     push_escaped(&mut s, text);
@@ -1342,6 +1396,103 @@ mod tests {
     }
 
     #[test]
+    fn hide_options_drop_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |hide| HumanOptions {
+            hide,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("<-") && !r.out.text().contains("<**"));
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("=== Connected"));
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains(" ->"), "{}", r.out.text());
+        assert!(r.out.text().contains("<-  221"));
+        let r = render(
+            opts(Kinds {
+                info: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(!r.out.text().contains("==="), "{}", r.out.text());
+        assert!(r.out.text().contains(" -> QUIT") && r.out.text().contains("<-  221"));
+        // -hi keeps errors; -ha hides them too.
+        assert_eq!(r.err.text(), "*** boom\n");
+        let r = render(
+            opts(Kinds {
+                send: true,
+                receive: true,
+                info: true,
+                errors: true,
+            }),
+            &events,
+        );
+        assert_eq!(r.out.text(), "");
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn no_hint_options_bare_their_kind_of_line() {
+        use crate::render::Kinds;
+        let mut events = plain_session();
+        events.push(Event::Error {
+            message: "boom".into(),
+        });
+        let opts = |bare| HumanOptions {
+            bare,
+            ..Default::default()
+        };
+        let r = render(
+            opts(Kinds {
+                send: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(out.contains("\nQUIT\n") && out.contains("<-  221"), "{out}");
+        let r = render(
+            opts(Kinds {
+                receive: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        let out = r.out.text();
+        assert!(
+            out.contains("\n221 2.0.0 Bye\n") && out.contains(" -> QUIT"),
+            "{out}"
+        );
+        let r = render(
+            opts(Kinds {
+                info: true,
+                errors: true,
+                ..Kinds::default()
+            }),
+            &events,
+        );
+        assert!(r.out.text().starts_with("Trying mx.example.net"));
+        assert_eq!(r.err.text(), "boom\n");
+    }
+
+    #[test]
     fn silent_3_nothing() {
         let mut events = plain_session();
         events.push(Event::Error {
@@ -1556,6 +1707,37 @@ mod tests {
             "*** Result: failed (exit 24): no recipient was accepted\n\
              ***   <a@example.net> rejected (550 5.1.1 no such user)\n\
              ***   <b@example.net> not attempted\n"
+        );
+
+        // A multi-line refusal (Exim's sender verification) keeps every line.
+        let exim = Summary {
+            exit_code: 24,
+            outcome: "rcpt_rejected".into(),
+            error: Some("no recipient was accepted".into()),
+            recipients: vec![RecipientResult {
+                address: "a@example.net".into(),
+                status: RcptStatus::PermFailed,
+                code: Some(550),
+                enhanced: None,
+                text: Some(
+                    "Verification failed for <s@example.org>\nUnrouteable address\n\
+                     Sender verify failed"
+                        .into(),
+                ),
+                data_code: None,
+                data_enhanced: None,
+                data_text: None,
+            }],
+            ..Default::default()
+        };
+        let r = render(HumanOptions::default(), &[Event::Summary(exim)]);
+        assert!(
+            r.err.text().contains(
+                "<a@example.net> rejected (550 Verification failed for <s@example.org> / \
+                 Unrouteable address / Sender verify failed)"
+            ),
+            "{}",
+            r.err.text()
         );
     }
 

@@ -1,13 +1,14 @@
 //! Output: every event goes through exactly one [`Renderer`], human ([`human`]) or JSON Lines
 //! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
 
+pub mod check;
 pub mod human;
 pub mod json;
 pub mod style;
 
 use std::time::Duration;
 
-use crate::smtp::event::Event;
+use crate::smtp::event::{Event, Sink};
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -51,6 +52,25 @@ pub struct HumanOptions {
     pub show_raw: bool,
     /// Print the swaks hint prefixes (`===`, ` ->`, `<- `…).
     pub hints: bool,
+    /// `--hide-send`, `--hide-receive`, `--hide-informational`, `--hide-all`: kinds of line not
+    /// printed at all.
+    pub hide: Kinds,
+    /// `--no-send-hints`, `--no-receive-hints`, `--no-info-hints`: kinds of line printed without
+    /// their hint prefix (`hints: false` drops them all).
+    pub bare: Kinds,
+}
+
+/// Kinds of transcript line, as swaks splits them for its hide and no-hint options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kinds {
+    /// Lines sent (` ->`, `**>`, ` ~>`, and the `  >` hex dump).
+    pub send: bool,
+    /// Replies received (`<- `, `<**`, `<~ `, the `<  ` hex dump, their explanations).
+    pub receive: bool,
+    /// ehlo's own information (`===`, `!!!`).
+    pub info: bool,
+    /// ehlo's own errors (`***`): only `--hide-all` hides them; `--no-info-hints` bares them.
+    pub errors: bool,
 }
 
 impl Default for HumanOptions {
@@ -63,6 +83,8 @@ impl Default for HumanOptions {
             silent: 0,
             show_raw: false,
             hints: true,
+            hide: Kinds::default(),
+            bare: Kinds::default(),
         }
     }
 }
@@ -84,17 +106,41 @@ pub trait Renderer: Send {
     fn finish(&mut self) {}
 }
 
+/// The run's renderer is its event sink: the driver writes to a [`Sink`], not to `render`.
+impl Sink for Box<dyn Renderer> {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        Renderer::event(self.as_mut(), event, elapsed)
+    }
+}
+
 /// Build the renderer for `format`, writing to stdout (and stderr for human errors). Also makes
 /// the run's colour decision ([`style::configure`]); `--json` turns colour off.
 pub fn make(format: &Format) -> Box<dyn Renderer> {
+    make_to(format, None, None)
+}
+
+/// [`make`] with the transcript's two streams sent elsewhere (`--output-file*`); `None` keeps
+/// stdout / stderr. A file is never coloured under `--color auto`.
+pub fn make_to(
+    format: &Format,
+    out: Option<Box<dyn std::io::Write + Send>>,
+    err: Option<Box<dyn std::io::Write + Send>>,
+) -> Box<dyn Renderer> {
+    let redirected = out.is_some();
+    let out = out.unwrap_or_else(|| Box::new(std::io::stdout()));
     match format {
         Format::Human(opts) => {
             style::configure(opts.color, false);
-            Box::new(human::Human::stdio(opts.clone()))
+            let mut opts = opts.clone();
+            if opts.color == ColorChoice::Auto && (redirected || err.is_some()) {
+                opts.color = ColorChoice::Never;
+            }
+            let err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
+            Box::new(human::Human::new(opts, out, err))
         }
         Format::Json => {
             style::configure(ColorChoice::Never, true);
-            Box::new(json::Json::new(Box::new(std::io::stdout())))
+            Box::new(json::Json::new(out))
         }
     }
 }

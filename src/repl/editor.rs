@@ -1,22 +1,21 @@
-//! Line input on a dedicated OS thread: rustyline when stdin is a terminal (completion, history,
-//! hints, a masked secret prompt, external printing that redraws the prompt), plain line
-//! reading when stdin is a pipe (script mode). The async side asks for one line at a time and
-//! always shuts the thread down and joins it, so the terminal is left in cooked mode.
+//! Line input for the REPL. On a terminal: our own small line editor that owns the terminal for
+//! the whole session — raw mode set once, one thread reading every byte the terminal sends into
+//! one queue (so type-ahead and pasted lines are never dropped, unlike a reader made per line:
+//! rustyline issue 690), bracketed paste split into lines, completion, history (secrets
+//! redacted), a silent secret prompt, and output printed above the line being edited. When stdin
+//! is a pipe: plain line reading (script mode). The terminal's modes are restored on every exit
+//! path ([`Ui::shutdown`], and a guard when the `Ui` is dropped).
 
-use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use rustyline::completion::{Completer, FilenameCompleter, Pair};
-use rustyline::config::Configurer;
-use rustyline::error::ReadlineError;
-use rustyline::highlight::{CmdKind, Highlighter};
-use rustyline::hint::{Hinter, HistoryHinter};
-use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
-use rustyline::{ColorMode, Context, Editor, ExternalPrinter, Helper};
+use nix::sys::termios::{self, InputFlags, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 
 use crate::smtp::capabilities::Capabilities;
 
@@ -27,26 +26,21 @@ use super::meta;
 pub enum LineKind {
     /// A command (history, completion).
     Command,
-    /// Message content (no history).
+    /// Message content (no history; Tab is a character).
     Data,
-    /// A secret: masked, never in the history.
+    /// A secret: not echoed, never in the history.
     Secret,
 }
 
-/// One answer from the input thread.
+/// One answer from the input side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A line (without its line end).
     Line(String),
     /// Ctrl-C at the prompt.
     Interrupted,
-    /// Ctrl-D, or the end of the piped input.
+    /// Ctrl-D, or the end of the input.
     Eof,
-}
-
-enum Req {
-    Line { prompt: String, kind: LineKind },
-    Exit,
 }
 
 /// What completion knows about the session (updated by the async side).
@@ -56,59 +50,143 @@ pub struct CompletionData {
     pub caps: Option<Capabilities>,
 }
 
-/// The input side: a thread answering one line request at a time.
-pub struct Ui {
-    req: std::sync::mpsc::Sender<Req>,
-    rx: tokio::sync::mpsc::Receiver<Input>,
-    thread: Option<JoinHandle<()>>,
-    outstanding: bool,
-    tty: bool,
-}
-
 /// Where output goes so that it does not break the prompt.
 pub type Console = Box<dyn Write + Send>;
 
-impl Ui {
-    /// Start reading from a terminal with rustyline (when `tty`) or from piped stdin. Returns
-    /// the UI and a writer for output (through rustyline's external printer on a terminal).
-    pub fn start(tty: bool, completion: Arc<Mutex<CompletionData>>) -> (Ui, Console, Console) {
-        let (req_tx, req_rx) = std::sync::mpsc::channel::<Req>();
-        let (tx, rx) = tokio::sync::mpsc::channel::<Input>(4);
-        if tty && let Ok(mut ed) = Editor::<ReplHelper, DefaultHistory>::new() {
-            ed.set_helper(Some(ReplHelper::new(completion)));
-            ed.set_auto_add_history(false);
-            ed.set_completion_type(rustyline::CompletionType::List);
-            let history = history_path();
-            if let Some(h) = &history {
-                let _ = ed.load_history(h);
+/// Most history entries kept (in memory and in the file).
+const HISTORY_MAX: usize = 1000;
+/// Longest line the editor holds (a line longer than any SMTP line; the rest is refused).
+const LINE_MAX: usize = 64 * 1024;
+
+/// An answer plus "another line of the same paste is already waiting".
+type Answer = (Input, bool);
+
+/// The input side: a terminal editor or a pipe reader, answering one line request at a time.
+pub struct Ui {
+    inner: UiKind,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
+    outstanding: bool,
+    more: bool,
+    interrupt: Arc<tokio::sync::Notify>,
+}
+
+enum UiKind {
+    Term(Term),
+    Pipe {
+        req: std::sync::mpsc::Sender<()>,
+        thread: Option<JoinHandle<()>>,
+    },
+}
+
+/// The terminal side: the shared editor state, the reader thread and the saved modes.
+struct Term {
+    ed: Arc<Mutex<Editor>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    saved: Option<Termios>,
+    history: Option<PathBuf>,
+    restored: bool,
+}
+
+impl Term {
+    fn restore(&mut self) {
+        if self.restored {
+            return;
+        }
+        self.restored = true;
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Ok(mut ed) = self.ed.lock() {
+            ed.leave();
+            if let Some(h) = &self.history {
+                ed.save_history(h);
             }
-            if let Ok(printer) = ed.create_external_printer() {
-                let shared: Arc<Mutex<Box<dyn ExternalPrinter + Send>>> =
-                    Arc::new(Mutex::new(Box::new(printer)));
-                let out = PrinterWriter::new(shared.clone());
-                let err = PrinterWriter::new(shared);
-                let thread = std::thread::spawn(move || editor_thread(ed, history, req_rx, tx));
+        }
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+impl Ui {
+    /// Start reading from the terminal (when `tty`) or from piped stdin. Returns the UI and
+    /// writers for output and errors (printed above the edited line on a terminal).
+    pub fn start(tty: bool, completion: Arc<Mutex<CompletionData>>) -> (Ui, Console, Console) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+        let interrupt = Arc::new(tokio::sync::Notify::new());
+        if tty && let Ok(saved) = termios::tcgetattr(std::io::stdin().as_fd()) {
+            let mut raw = saved.clone();
+            // Raw input (no line discipline, no echo, no signals from keys: Ctrl-C is a key we
+            // handle), output post-processing kept so `\n` still starts a new line.
+            raw.local_flags.remove(
+                LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN,
+            );
+            raw.input_flags.remove(
+                InputFlags::ICRNL
+                    | InputFlags::INLCR
+                    | InputFlags::IGNCR
+                    | InputFlags::IXON
+                    | InputFlags::ISTRIP
+                    | InputFlags::BRKINT,
+            );
+            raw.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+            raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+            if termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &raw).is_ok() {
+                let history = history_path();
+                let mut editor = Editor::new(tx, completion, interrupt.clone());
+                if let Some(h) = &history {
+                    editor.load_history(h);
+                }
+                editor.enter();
+                let ed = Arc::new(Mutex::new(editor));
+                let stop = Arc::new(AtomicBool::new(false));
+                let thread = {
+                    let (ed, stop) = (ed.clone(), stop.clone());
+                    std::thread::spawn(move || reader_thread(ed, stop))
+                };
+                let out = TermWriter::new(ed.clone());
+                let err = TermWriter::new(ed.clone());
+                let term = Term {
+                    ed,
+                    stop,
+                    thread: Some(thread),
+                    saved: Some(saved),
+                    history,
+                    restored: false,
+                };
                 return (
                     Ui {
-                        req: req_tx,
+                        inner: UiKind::Term(term),
                         rx,
-                        thread: Some(thread),
                         outstanding: false,
-                        tty: true,
+                        more: false,
+                        interrupt,
                     },
                     Box::new(out),
                     Box::new(err),
                 );
             }
         }
+        let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || pipe_thread(req_rx, tx));
         (
             Ui {
-                req: req_tx,
+                inner: UiKind::Pipe {
+                    req: req_tx,
+                    thread: Some(thread),
+                },
                 rx,
-                thread: Some(thread),
                 outstanding: false,
-                tty: false,
+                more: false,
+                interrupt,
             },
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
@@ -117,25 +195,42 @@ impl Ui {
 
     /// Is this the interactive editor (not a pipe)?
     pub fn is_tty(&self) -> bool {
-        self.tty
+        matches!(self.inner, UiKind::Term(_))
     }
 
-    /// Ask for a line (once; asking again before it arrives does nothing).
+    /// Notified when Ctrl-C is pressed while no line is being asked for (stop waiting).
+    pub fn interrupt(&self) -> Arc<tokio::sync::Notify> {
+        self.interrupt.clone()
+    }
+
+    /// Ask for a line. Asking again before it arrives only updates the prompt shown.
     pub fn request(&mut self, prompt: &str, kind: LineKind) {
-        if !self.outstanding {
-            self.outstanding = true;
-            let _ = self.req.send(Req::Line {
-                prompt: prompt.to_string(),
-                kind,
-            });
+        match &mut self.inner {
+            UiKind::Term(t) => {
+                if let Ok(mut ed) = t.ed.lock() {
+                    ed.request(prompt, kind);
+                }
+            }
+            UiKind::Pipe { req, .. } => {
+                if !self.outstanding {
+                    let _ = req.send(());
+                }
+            }
         }
+        self.outstanding = true;
     }
 
     /// The answer to the outstanding request (cancel-safe).
     pub async fn recv(&mut self) -> Input {
-        let r = self.rx.recv().await.unwrap_or(Input::Eof);
+        let (r, more) = self.rx.recv().await.unwrap_or((Input::Eof, false));
         self.outstanding = false;
+        self.more = more;
         r
+    }
+
+    /// Did the last line come from a paste that has more lines waiting?
+    pub fn more_pasted(&self) -> bool {
+        self.more
     }
 
     /// Ask for a line and wait for it.
@@ -144,17 +239,26 @@ impl Ui {
         self.recv().await
     }
 
-    /// Stop the thread and wait for it. With a request outstanding on a terminal this waits for
-    /// the user to finish the line: leaving while rustyline holds the terminal in raw mode would
-    /// leave it raw.
+    /// Stop reading, restore the terminal's modes and save the history.
     pub fn shutdown(mut self) {
-        let _ = self.req.send(Req::Exit);
-        if self.outstanding && !self.tty {
-            // A pipe read may block forever; the process is about to exit and nothing is raw.
-            return;
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        match &mut self.inner {
+            UiKind::Term(t) => t.restore(),
+            UiKind::Pipe { thread, .. } => {
+                // A pipe read may block forever; the process is about to exit and nothing is
+                // raw, so the thread is only joined when it is not reading.
+                if !self.outstanding
+                    && let Some(t) = thread.take()
+                {
+                    drop(std::mem::replace(
+                        &mut self.inner,
+                        UiKind::Pipe {
+                            req: std::sync::mpsc::channel().0,
+                            thread: None,
+                        },
+                    ));
+                    let _ = t.join();
+                }
+            }
         }
     }
 }
@@ -168,54 +272,60 @@ pub fn history_path() -> Option<PathBuf> {
     Some(base.join("ehlo").join("history"))
 }
 
-fn editor_thread(
-    mut ed: Editor<ReplHelper, DefaultHistory>,
-    history: Option<PathBuf>,
-    req: std::sync::mpsc::Receiver<Req>,
-    tx: tokio::sync::mpsc::Sender<Input>,
-) {
-    while let Ok(Req::Line { prompt, kind }) = req.recv() {
-        let secret = kind == LineKind::Secret;
-        if let Some(h) = ed.helper_mut() {
-            h.masking = secret;
-            h.complete = kind == LineKind::Command;
-        }
-        ed.set_color_mode(if secret {
-            ColorMode::Forced
-        } else {
-            ColorMode::Enabled
-        });
-        let r = ed.readline(&prompt);
-        if let Some(h) = ed.helper_mut() {
-            h.masking = false;
-        }
-        let input = match r {
-            Ok(line) => {
-                if kind == LineKind::Command && !line.trim().is_empty() {
-                    let _ = ed.add_history_entry(line.as_str());
+/// Reads every byte the terminal sends, for the whole session, into the editor's queue.
+fn reader_thread(ed: Arc<Mutex<Editor>>, stop: Arc<AtomicBool>) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdin = std::io::stdin();
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::SeqCst) {
+        let ready = {
+            let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(50u8)) {
+                Ok(n) => n > 0,
+                Err(nix::errno::Errno::EINTR) => false,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    false
                 }
-                Input::Line(line)
             }
-            Err(ReadlineError::Interrupted) => Input::Interrupted,
-            Err(_) => Input::Eof,
         };
-        if tx.blocking_send(input).is_err() {
-            break;
+        if !ready {
+            // A lone ESC with nothing after it is the Escape key, not the start of a sequence.
+            if let Ok(mut e) = ed.lock() {
+                e.idle();
+            }
+            continue;
         }
-    }
-    if let Some(h) = history {
-        if let Some(dir) = h.parent() {
-            let _ = std::fs::create_dir_all(dir);
+        match nix::unistd::read(stdin.as_fd(), &mut buf) {
+            Ok(0) | Err(nix::errno::Errno::EIO) => {
+                if let Ok(mut e) = ed.lock() {
+                    e.eof = true;
+                    e.process();
+                }
+                return;
+            }
+            Ok(n) => {
+                if let Ok(mut e) = ed.lock() {
+                    e.feed(&buf[..n]);
+                }
+            }
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+            Err(_) => {
+                if let Ok(mut e) = ed.lock() {
+                    e.eof = true;
+                    e.process();
+                }
+                return;
+            }
         }
-        let _ = ed.save_history(&h);
     }
 }
 
-fn pipe_thread(req: std::sync::mpsc::Receiver<Req>, tx: tokio::sync::mpsc::Sender<Input>) {
+fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::UnboundedSender<Answer>) {
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
     let mut eof = false;
-    while let Ok(Req::Line { .. }) = req.recv() {
+    while req.recv().is_ok() {
         let input = if eof {
             Input::Eof
         } else {
@@ -237,36 +347,709 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<Req>, tx: tokio::sync::mpsc::Sende
                 }
             }
         };
-        if tx.blocking_send(input).is_err() {
+        if tx.send((input, false)).is_err() {
             break;
         }
     }
 }
 
-/// A `Write` that hands complete lines to rustyline's external printer (which redraws the
-/// prompt when a line is being edited, and prints directly otherwise).
-struct PrinterWriter {
-    printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>,
+/// One key, decoded from the terminal's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Char(char),
+    Enter,
+    /// A line feed: Enter, unless it ends a CRLF pair.
+    Lf,
+    Tab,
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Up,
+    Down,
+    Home,
+    End,
+    KillEnd,
+    KillStart,
+    KillWord,
+    Clear,
+    Interrupt,
+    CtrlD,
+    PasteStart,
+    PasteEnd,
+    /// A key or sequence the editor does nothing with.
+    Ignore,
+}
+
+/// Decode one key from the front of `b`: `None` when more bytes are needed.
+fn next_key(b: &[u8]) -> Option<(Key, usize)> {
+    let first = *b.first()?;
+    let k = match first {
+        b'\r' => Key::Enter,
+        b'\n' => Key::Lf,
+        b'\t' => Key::Tab,
+        0x7f | 0x08 => Key::Backspace,
+        0x01 => Key::Home,
+        0x05 => Key::End,
+        0x02 => Key::Left,
+        0x06 => Key::Right,
+        0x10 => Key::Up,
+        0x0e => Key::Down,
+        0x0b => Key::KillEnd,
+        0x15 => Key::KillStart,
+        0x17 => Key::KillWord,
+        0x0c => Key::Clear,
+        0x03 => Key::Interrupt,
+        0x04 => Key::CtrlD,
+        0x1b => return escape(b),
+        0x00..=0x1f => Key::Ignore,
+        0x20..=0x7e => Key::Char(first as char),
+        _ => {
+            let len = match first {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xf7 => 4,
+                _ => return Some((Key::Char('\u{fffd}'), 1)),
+            };
+            if b.len() < len {
+                // Wait for the rest unless a byte already shows it is broken.
+                if b[1..].iter().any(|c| c & 0xc0 != 0x80) {
+                    return Some((Key::Char('\u{fffd}'), 1));
+                }
+                return None;
+            }
+            return match std::str::from_utf8(&b[..len]) {
+                Ok(s) => Some((Key::Char(s.chars().next().unwrap_or('\u{fffd}')), len)),
+                Err(_) => Some((Key::Char('\u{fffd}'), 1)),
+            };
+        }
+    };
+    Some((k, 1))
+}
+
+/// An escape sequence (CSI `ESC [ … final`, SS3 `ESC O x`, or Alt+key).
+fn escape(b: &[u8]) -> Option<(Key, usize)> {
+    let second = *b.get(1)?;
+    match second {
+        b'[' => {
+            // Parameters and intermediates, then a final byte in 0x40..=0x7e.
+            let end = b[2..].iter().position(|c| (0x40..=0x7e).contains(c))?;
+            let params = &b[2..2 + end];
+            let fin = b[2 + end];
+            let used = 3 + end;
+            let k = match (fin, params) {
+                (b'A', _) => Key::Up,
+                (b'B', _) => Key::Down,
+                (b'C', _) => Key::Right,
+                (b'D', _) => Key::Left,
+                (b'H', _) => Key::Home,
+                (b'F', _) => Key::End,
+                (b'~', b"1" | b"7") => Key::Home,
+                (b'~', b"4" | b"8") => Key::End,
+                (b'~', b"3") => Key::Delete,
+                (b'~', b"200") => Key::PasteStart,
+                (b'~', b"201") => Key::PasteEnd,
+                _ => Key::Ignore,
+            };
+            Some((k, used))
+        }
+        b'O' => {
+            let third = *b.get(2)?;
+            let k = match third {
+                b'A' => Key::Up,
+                b'B' => Key::Down,
+                b'C' => Key::Right,
+                b'D' => Key::Left,
+                b'H' => Key::Home,
+                b'F' => Key::End,
+                _ => Key::Ignore,
+            };
+            Some((k, 3))
+        }
+        _ => Some((Key::Ignore, 2)),
+    }
+}
+
+/// The line being asked for.
+struct Request {
+    prompt: String,
+    kind: LineKind,
+}
+
+/// The editor: every byte from the terminal, the line being edited, the history, and the
+/// screen (prompt drawn or not). Shared by the reader thread, the async side (requests) and the
+/// output writers, under one lock, so output and the prompt never interleave mid-line.
+struct Editor {
+    pending: VecDeque<u8>,
+    req: Option<Request>,
+    line: Vec<char>,
+    cursor: usize,
+    drawn: bool,
+    in_paste: bool,
+    prev_cr: bool,
+    last_tab: bool,
+    eof: bool,
+    history: Vec<String>,
+    hist_pos: Option<usize>,
+    hist_saved: Vec<char>,
+    tx: tokio::sync::mpsc::UnboundedSender<Answer>,
+    completion: Arc<Mutex<CompletionData>>,
+    interrupt: Arc<tokio::sync::Notify>,
+    out: std::io::Stdout,
+}
+
+impl Editor {
+    fn new(
+        tx: tokio::sync::mpsc::UnboundedSender<Answer>,
+        completion: Arc<Mutex<CompletionData>>,
+        interrupt: Arc<tokio::sync::Notify>,
+    ) -> Editor {
+        Editor {
+            pending: VecDeque::new(),
+            req: None,
+            line: Vec::new(),
+            cursor: 0,
+            drawn: false,
+            in_paste: false,
+            prev_cr: false,
+            last_tab: false,
+            eof: false,
+            history: Vec::new(),
+            hist_pos: None,
+            hist_saved: Vec::new(),
+            tx,
+            completion,
+            interrupt,
+            out: std::io::stdout(),
+        }
+    }
+
+    fn write(&mut self, s: &str) {
+        let mut o = self.out.lock();
+        let _ = o.write_all(s.as_bytes());
+        let _ = o.flush();
+    }
+
+    /// Bracketed paste on (the terminal marks pasted text, so it is never taken for typing).
+    fn enter(&mut self) {
+        self.write("\x1b[?2004h");
+    }
+
+    /// Leave the screen clean: finish a drawn prompt, bracketed paste off.
+    fn leave(&mut self) {
+        if self.drawn {
+            self.write("\r\n");
+            self.drawn = false;
+        }
+        self.write("\x1b[?2004l");
+    }
+
+    fn load_history(&mut self, path: &std::path::Path) {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        self.history = text
+            .lines()
+            .filter(|l| !l.is_empty() && *l != "#V2")
+            .map(str::to_string)
+            .collect();
+        let extra = self.history.len().saturating_sub(HISTORY_MAX);
+        self.history.drain(..extra);
+    }
+
+    fn save_history(&self, path: &std::path::Path) {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let Ok(mut f) = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+        else {
+            return;
+        };
+        let mut text = String::new();
+        for h in &self.history {
+            text.push_str(h);
+            text.push('\n');
+        }
+        let _ = f.write_all(text.as_bytes());
+    }
+
+    fn remember(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        // A typed AUTH with an initial response holds a secret: keep the command, mask it.
+        let entry =
+            crate::smtp::manual::redact_typed_line(line).unwrap_or_else(|| line.to_string());
+        if self.history.last() != Some(&entry) {
+            self.history.push(entry);
+        }
+        let extra = self.history.len().saturating_sub(HISTORY_MAX);
+        self.history.drain(..extra);
+    }
+
+    fn request(&mut self, prompt: &str, kind: LineKind) {
+        match &mut self.req {
+            Some(r) if r.prompt == prompt && r.kind == kind => return,
+            Some(r) => {
+                r.prompt = prompt.to_string();
+                r.kind = kind;
+            }
+            None => {
+                self.req = Some(Request {
+                    prompt: prompt.to_string(),
+                    kind,
+                });
+                self.line.clear();
+                self.cursor = 0;
+                self.hist_pos = None;
+                self.last_tab = false;
+            }
+        }
+        self.render();
+        self.process();
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.pending.extend(bytes);
+        self.process();
+    }
+
+    /// Nothing more arrived: a lone ESC is the Escape key.
+    fn idle(&mut self) {
+        if self.pending.len() == 1 && self.pending[0] == 0x1b {
+            self.pending.clear();
+        }
+    }
+
+    /// Run the queued keys while a line is asked for. Ctrl-C while nothing is asked for stops
+    /// the wait for a reply; every other byte waits for the next prompt.
+    fn process(&mut self) {
+        loop {
+            if self.req.is_none() {
+                // Busy: only Ctrl-C acts now (outside a paste); the rest waits, in order.
+                if !self.in_paste
+                    && let Some(i) = self.pending.iter().position(|&b| b == 0x03)
+                    && !self.pending.iter().take(i).any(|&b| b == 0x1b)
+                {
+                    self.pending.remove(i);
+                    self.interrupt.notify_waiters();
+                    continue;
+                }
+                return;
+            }
+            self.pending.make_contiguous();
+            let (front, _) = self.pending.as_slices();
+            let Some((key, used)) = next_key(front) else {
+                if self.pending.is_empty() && self.eof {
+                    self.answer(Input::Eof);
+                }
+                return;
+            };
+            self.pending.drain(..used);
+            self.key(key);
+        }
+    }
+
+    fn answer(&mut self, input: Input) {
+        let more = self.in_paste && self.paste_has_more();
+        self.req = None;
+        self.drawn = false;
+        let _ = self.tx.send((input, more));
+    }
+
+    /// Is there pasted text (not just the end marker) waiting?
+    fn paste_has_more(&self) -> bool {
+        let end = b"\x1b[201~";
+        let v: Vec<u8> = self.pending.iter().take(end.len()).copied().collect();
+        !(v.is_empty() || end.starts_with(&v))
+    }
+
+    fn kind(&self) -> LineKind {
+        self.req
+            .as_ref()
+            .map(|r| r.kind)
+            .unwrap_or(LineKind::Command)
+    }
+
+    fn key(&mut self, key: Key) {
+        let was_cr = std::mem::take(&mut self.prev_cr);
+        let was_tab = std::mem::take(&mut self.last_tab);
+        if self.in_paste {
+            match key {
+                Key::PasteEnd => self.in_paste = false,
+                Key::Enter => {
+                    self.submit();
+                    self.prev_cr = true;
+                }
+                // A CRLF pair is one line end.
+                Key::Lf if !was_cr => self.submit(),
+                Key::Tab => self.insert('\t'),
+                Key::Char(c) => self.insert(c),
+                _ => {}
+            }
+            return;
+        }
+        match key {
+            Key::Char(c) => self.insert(c),
+            Key::Enter => {
+                self.submit();
+                self.prev_cr = true;
+            }
+            Key::Lf if !was_cr => self.submit(),
+            Key::Tab => match self.kind() {
+                LineKind::Command => {
+                    self.complete(was_tab);
+                    self.last_tab = true;
+                }
+                // A literal Tab in message content and secrets.
+                _ => self.insert('\t'),
+            },
+            Key::Backspace => {
+                if self.cursor > 0 {
+                    self.cursor -= 1;
+                    self.line.remove(self.cursor);
+                    self.render();
+                }
+            }
+            Key::Delete => {
+                if self.cursor < self.line.len() {
+                    self.line.remove(self.cursor);
+                    self.render();
+                }
+            }
+            Key::Left => {
+                self.cursor = self.cursor.saturating_sub(1);
+                self.render();
+            }
+            Key::Right => {
+                if self.cursor < self.line.len() {
+                    self.cursor += 1;
+                } else if let Some(h) = self.hint() {
+                    self.line.extend(h.chars());
+                    self.cursor = self.line.len();
+                }
+                self.render();
+            }
+            Key::Home => {
+                self.cursor = 0;
+                self.render();
+            }
+            Key::End => {
+                if self.cursor == self.line.len()
+                    && let Some(h) = self.hint()
+                {
+                    self.line.extend(h.chars());
+                }
+                self.cursor = self.line.len();
+                self.render();
+            }
+            Key::KillEnd => {
+                self.line.truncate(self.cursor);
+                self.render();
+            }
+            Key::KillStart => {
+                self.line.drain(..self.cursor);
+                self.cursor = 0;
+                self.render();
+            }
+            Key::KillWord => {
+                let mut i = self.cursor;
+                while i > 0 && self.line[i - 1] == ' ' {
+                    i -= 1;
+                }
+                while i > 0 && self.line[i - 1] != ' ' {
+                    i -= 1;
+                }
+                self.line.drain(i..self.cursor);
+                self.cursor = i;
+                self.render();
+            }
+            Key::Clear => {
+                self.write("\x1b[H\x1b[2J");
+                self.render();
+            }
+            Key::Up => self.history_move(true),
+            Key::Down => self.history_move(false),
+            Key::Interrupt => {
+                let shown = self.shown_line();
+                self.finish_line(&format!("{shown}^C"));
+                self.line.clear();
+                self.cursor = 0;
+                self.answer(Input::Interrupted);
+            }
+            Key::CtrlD => {
+                if self.line.is_empty() {
+                    self.finish_line("");
+                    self.answer(Input::Eof);
+                } else if self.cursor < self.line.len() {
+                    self.line.remove(self.cursor);
+                    self.render();
+                }
+            }
+            Key::PasteStart => self.in_paste = true,
+            Key::Lf | Key::PasteEnd | Key::Ignore => {}
+        }
+    }
+
+    fn insert(&mut self, c: char) {
+        if self.line.len() >= LINE_MAX {
+            return;
+        }
+        self.line.insert(self.cursor, c);
+        self.cursor += 1;
+        self.render();
+    }
+
+    fn shown_line(&self) -> String {
+        if self.kind() == LineKind::Secret {
+            String::new()
+        } else {
+            self.line.iter().collect()
+        }
+    }
+
+    /// Print the final form of the edited line (whole, no hint) and go to the next row.
+    fn finish_line(&mut self, shown: &str) {
+        let prompt = self
+            .req
+            .as_ref()
+            .map(|r| r.prompt.clone())
+            .unwrap_or_default();
+        let text = visible(&format!("{prompt}{shown}"));
+        self.write(&format!("\r\x1b[K{text}\r\n"));
+        self.drawn = false;
+    }
+
+    fn submit(&mut self) {
+        let line: String = self.line.iter().collect();
+        let shown = self.shown_line();
+        self.finish_line(&shown);
+        if self.kind() == LineKind::Command {
+            self.remember(&line);
+        }
+        self.line.clear();
+        self.cursor = 0;
+        self.answer(Input::Line(line));
+    }
+
+    fn history_move(&mut self, up: bool) {
+        if self.kind() != LineKind::Command || self.history.is_empty() {
+            return;
+        }
+        let next = match (self.hist_pos, up) {
+            (None, true) => {
+                self.hist_saved = self.line.clone();
+                Some(self.history.len() - 1)
+            }
+            (None, false) => return,
+            (Some(0), true) => Some(0),
+            (Some(i), true) => Some(i - 1),
+            (Some(i), false) if i + 1 < self.history.len() => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.hist_pos = next;
+        self.line = match next {
+            Some(i) => self.history[i].chars().collect(),
+            None => std::mem::take(&mut self.hist_saved),
+        };
+        self.cursor = self.line.len();
+        self.render();
+    }
+
+    /// The rest of the newest history entry that starts with the line (shown dim).
+    fn hint(&self) -> Option<String> {
+        if self.kind() != LineKind::Command
+            || self.line.is_empty()
+            || self.cursor != self.line.len()
+        {
+            return None;
+        }
+        let line: String = self.line.iter().collect();
+        self.history
+            .iter()
+            .rev()
+            .find(|h| h.len() > line.len() && h.starts_with(&line))
+            .map(|h| h[line.len()..].to_string())
+    }
+
+    fn complete(&mut self, second: bool) {
+        let head: String = self.line[..self.cursor].iter().collect();
+        let word_start = head.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
+        let (start, list) = if let Some(sub) = head[word_start..].strip_prefix('@') {
+            (word_start + 1, file_candidates(sub))
+        } else {
+            let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
+            candidates(&head, caps.as_ref())
+        };
+        if list.is_empty() {
+            return;
+        }
+        let word = &head[start..];
+        let common = common_prefix(&list);
+        let replacement = if list.len() == 1 {
+            list[0].clone()
+        } else {
+            common
+        };
+        if replacement.chars().count() > word.chars().count() {
+            let start_chars = head[..start].chars().count();
+            let tail: Vec<char> = self.line[self.cursor..].to_vec();
+            self.line.truncate(start_chars);
+            self.line.extend(replacement.chars());
+            self.cursor = self.line.len();
+            self.line.extend(tail);
+            self.render();
+        } else if list.len() > 1 && second {
+            let text = list.join("  ");
+            self.print(&format!("{text}\n"));
+        }
+    }
+
+    /// Draw the prompt and the line (scrolled sideways to keep the cursor visible).
+    fn render(&mut self) {
+        let Some(req) = &self.req else {
+            return;
+        };
+        let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
+            .map(|(w, _)| w.0 as usize)
+            .unwrap_or(80)
+            .max(20);
+        let prompt = visible(&req.prompt);
+        let pw = prompt.chars().count();
+        let secret = req.kind == LineKind::Secret;
+        let (chars, cursor): (Vec<char>, usize) = if secret {
+            (Vec::new(), 0)
+        } else {
+            (
+                self.line
+                    .iter()
+                    .map(|&c| if c == '\t' || c.is_control() { ' ' } else { c })
+                    .collect(),
+                self.cursor,
+            )
+        };
+        let avail = cols.saturating_sub(pw + 1).max(8);
+        let start = if cursor < avail {
+            0
+        } else {
+            cursor + 1 - avail
+        };
+        let end = chars.len().min(start + avail);
+        let shown: String = chars[start..end].iter().collect();
+        let mut s = format!("\r\x1b[K{prompt}{shown}");
+        if end == chars.len()
+            && let Some(h) = self.hint()
+        {
+            let room = avail.saturating_sub(end - start);
+            let h: String = visible(&h).chars().take(room).collect();
+            if !h.is_empty() {
+                s.push_str(&format!("\x1b[2m{h}\x1b[0m"));
+            }
+        }
+        s.push('\r');
+        let col = pw + cursor - start;
+        if col > 0 {
+            s.push_str(&format!("\x1b[{col}C"));
+        }
+        self.write(&s);
+        self.drawn = true;
+    }
+
+    /// Print output above the edited line: clear it, print, draw it again.
+    fn print(&mut self, text: &str) {
+        let redraw = self.drawn;
+        if redraw {
+            self.write("\r\x1b[K");
+            self.drawn = false;
+        }
+        self.write(text);
+        if redraw {
+            self.render();
+        }
+    }
+}
+
+/// Control characters (other than ESC sequences we draw ourselves) made visible, so text from a
+/// prompt or history cannot move the cursor.
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn common_prefix(list: &[String]) -> String {
+    let Some(first) = list.first() else {
+        return String::new();
+    };
+    let mut n = first.len();
+    for s in &list[1..] {
+        n = first
+            .char_indices()
+            .zip(s.chars())
+            .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
+            .map(|((i, a), _)| i + a.len_utf8())
+            .last()
+            .unwrap_or(0)
+            .min(n);
+    }
+    first[..n].to_string()
+}
+
+/// File names completing `sub` (a path typed after `@`).
+fn file_candidates(sub: &str) -> Vec<String> {
+    let (dir, prefix) = match sub.rfind('/') {
+        Some(i) => (&sub[..=i], &sub[i + 1..]),
+        None => ("", sub),
+    };
+    let read = if dir.is_empty() { "." } else { dir };
+    let Ok(entries) = std::fs::read_dir(read) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(prefix) || (prefix.is_empty() && name.starts_with('.')) {
+                return None;
+            }
+            let slash = if e.path().is_dir() { "/" } else { "" };
+            Some(format!("{dir}{name}{slash}"))
+        })
+        .take(500)
+        .collect();
+    v.sort();
+    v
+}
+
+/// A `Write` that hands complete lines to the editor, which prints them above the prompt.
+struct TermWriter {
+    ed: Arc<Mutex<Editor>>,
     buf: Vec<u8>,
 }
 
-impl PrinterWriter {
-    fn new(printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>) -> Self {
-        PrinterWriter {
-            printer,
+impl TermWriter {
+    fn new(ed: Arc<Mutex<Editor>>) -> Self {
+        TermWriter {
+            ed,
             buf: Vec::new(),
         }
     }
     fn emit(&mut self, upto: usize) {
         let chunk: Vec<u8> = self.buf.drain(..upto).collect();
         let text = String::from_utf8_lossy(&chunk).into_owned();
-        if let Ok(mut p) = self.printer.lock() {
-            let _ = p.print(text);
+        if let Ok(mut e) = self.ed.lock() {
+            e.print(&text);
         }
     }
 }
 
-impl Write for PrinterWriter {
+impl Write for TermWriter {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(b);
         if let Some(i) = self.buf.iter().rposition(|&c| c == b'\n') {
@@ -305,7 +1088,8 @@ const VERBS: &[&str] = &[
     "AUTH ",
 ];
 
-/// Candidates for `line` with the cursor at its end: `(start, candidates)`.
+/// Candidates for `line` with the cursor at its end: `(start, candidates)`. A parameter already
+/// on the line (`SIZE=` typed once) is not offered again.
 pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String>) {
     let word_start = line.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &line[word_start..];
@@ -377,99 +1161,28 @@ pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String
         "HELP" => offer = caps.keywords.iter().map(|k| k.keyword.clone()).collect(),
         _ => {}
     }
+    // Parameters already typed (before the word being completed) are not offered again.
+    let typed: Vec<String> = line[..word_start]
+        .split_whitespace()
+        .skip(1)
+        .map(|w| {
+            let w = w.rsplit(':').next().unwrap_or(w);
+            w.split('=').next().unwrap_or(w).to_ascii_uppercase()
+        })
+        .collect();
     let up = word.to_ascii_uppercase();
     (
         word_start,
         offer
             .into_iter()
+            .filter(|c| {
+                let key = c.split('=').next().unwrap_or(c).to_ascii_uppercase();
+                !typed.contains(&key)
+            })
             .filter(|c| c.to_ascii_uppercase().starts_with(&up))
             .collect(),
     )
 }
-
-struct ReplHelper {
-    completion: Arc<Mutex<CompletionData>>,
-    files: FilenameCompleter,
-    hinter: HistoryHinter,
-    masking: bool,
-    complete: bool,
-}
-
-impl ReplHelper {
-    fn new(completion: Arc<Mutex<CompletionData>>) -> Self {
-        ReplHelper {
-            completion,
-            files: FilenameCompleter::new(),
-            hinter: HistoryHinter::new(),
-            masking: false,
-            complete: true,
-        }
-    }
-}
-
-impl Completer for ReplHelper {
-    type Candidate = Pair;
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        if !self.complete || self.masking {
-            return Ok((pos, Vec::new()));
-        }
-        let head = &line[..pos];
-        let word_start = head.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
-        if head[word_start..].starts_with('@') {
-            // A file path after `@` (`:data @mes<TAB>`).
-            let sub = &head[word_start + 1..];
-            let (start, pairs) = self.files.complete(sub, sub.len(), ctx)?;
-            return Ok((word_start + 1 + start, pairs));
-        }
-        let data = self.completion.lock().ok();
-        let caps = data.as_ref().and_then(|d| d.caps.as_ref());
-        let (start, list) = candidates(head, caps);
-        Ok((
-            start,
-            list.into_iter()
-                .map(|c| Pair {
-                    display: c.clone(),
-                    replacement: c,
-                })
-                .collect(),
-        ))
-    }
-}
-
-impl Hinter for ReplHelper {
-    type Hint = String;
-    fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
-        if self.masking || !self.complete {
-            return None;
-        }
-        self.hinter.hint(line, pos, ctx)
-    }
-}
-
-impl Highlighter for ReplHelper {
-    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
-        if self.masking {
-            Cow::Owned("*".repeat(line.chars().count()))
-        } else {
-            Cow::Borrowed(line)
-        }
-    }
-    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        // Dim, so a hint is not mistaken for typed text.
-        Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
-    }
-    fn highlight_char(&self, _line: &str, _pos: usize, kind: CmdKind) -> bool {
-        self.masking && kind != CmdKind::MoveCursor
-    }
-}
-
-impl Validator for ReplHelper {}
-impl Helper for ReplHelper {}
 
 #[cfg(test)]
 mod tests {
@@ -514,6 +1227,40 @@ mod tests {
         assert_eq!(candidates(":auth L", Some(&caps)).1, vec!["LOGIN"]);
         // Nothing advertised yet: nothing offered.
         assert!(candidates("MAIL FROM:<a@b> S", None).1.is_empty());
+        // Already typed: not offered again.
+        assert_eq!(
+            candidates("MAIL FROM:<a@b> SIZE=10 S", Some(&caps)).1,
+            vec!["SMTPUTF8"]
+        );
+        assert!(
+            candidates("MAIL FROM:<a@b> BODY=7BIT B", Some(&caps))
+                .1
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn keys_decode_from_partial_input() {
+        assert_eq!(next_key(b"a"), Some((Key::Char('a'), 1)));
+        assert_eq!(next_key(b"\x1b"), None);
+        assert_eq!(next_key(b"\x1b["), None);
+        assert_eq!(next_key(b"\x1b[A"), Some((Key::Up, 3)));
+        assert_eq!(next_key(b"\x1b[200~x"), Some((Key::PasteStart, 6)));
+        assert_eq!(next_key(b"\x1b[3~"), Some((Key::Delete, 4)));
+        assert_eq!(next_key("é".as_bytes()), Some((Key::Char('é'), 2)));
+        assert_eq!(next_key(&"é".as_bytes()[..1]), None);
+        assert_eq!(next_key(b"\xffx"), Some((Key::Char('\u{fffd}'), 1)));
+        assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
+        assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
+    }
+
+    #[test]
+    fn common_prefix_is_case_insensitive() {
+        assert_eq!(
+            common_prefix(&["BODY=8BITMIME".into(), "BODY=7BIT".into()]),
+            "BODY="
+        );
+        assert_eq!(common_prefix(&["abc".into()]), "abc");
     }
 
     #[test]

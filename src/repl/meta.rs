@@ -8,10 +8,10 @@ use std::path::PathBuf;
 pub enum Meta {
     /// `:starttls`.
     StartTls,
-    /// `:auth MECH [user]`.
+    /// `:auth [MECH [user]]`.
     Auth {
-        /// Mechanism name.
-        mechanism: String,
+        /// Mechanism name; `None` = the strongest one the server offers.
+        mechanism: Option<String>,
         /// User name (prompted for when missing and the mechanism needs one).
         user: Option<String>,
     },
@@ -87,7 +87,7 @@ pub fn parse(line: &str) -> Result<Meta, String> {
         ":starttls" | ":tls" => Ok(Meta::StartTls),
         ":auth" => {
             let mut w = rest.split_whitespace();
-            let mechanism = w.next().ok_or_else(|| need("a mechanism"))?.to_string();
+            let mechanism = w.next().map(str::to_string);
             let user = w.next().map(str::to_string);
             if w.next().is_some() {
                 return Err(":auth takes MECH [user]; the secret is prompted for".into());
@@ -314,11 +314,17 @@ mod tests {
         assert_eq!(
             parse(":auth plain tim"),
             Ok(Meta::Auth {
-                mechanism: "plain".into(),
+                mechanism: Some("plain".into()),
                 user: Some("tim".into())
             })
         );
-        assert!(parse(":auth").is_err());
+        assert_eq!(
+            parse(":auth"),
+            Ok(Meta::Auth {
+                mechanism: None,
+                user: None
+            })
+        );
         assert!(parse(":auth PLAIN tim secret").is_err());
         assert_eq!(
             parse(":data @/tmp/m.eml"),

@@ -1,75 +1,151 @@
 //! `ehlo repl` — a smarter telnet for SMTP — and `ehlo replay`. The async side owns the
-//! connection and a sans-IO [`ManualSession`]; line input runs on its own thread
-//! ([`editor`]); every event goes through the same renderers as a send. No protocol code here:
-//! this module only moves bytes, runs the TLS handshake the session asks for and interprets
-//! `:` meta-commands ([`meta`]). Recordings: [`record`].
+//! connection (opened and upgraded by the one connection layer, `net::conn`) and a sans-IO
+//! [`ManualSession`]; line input runs on its own thread ([`editor`]); every event goes through
+//! the same renderers as a send. No protocol code here: this module only moves bytes, asks the
+//! connection layer for the TLS handshake the session wants and interprets `:` meta-commands
+//! ([`meta`]). Recordings: [`record`].
 
-pub mod args;
 pub mod editor;
 pub mod meta;
 pub mod record;
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
-pub use args::{ConnArgs, ReplArgs, ReplayArgs, Target};
-
-use crate::error::{EXIT_CLOSED, EXIT_CONNECT, EXIT_OK, EXIT_USAGE, phase_exit_code};
-use crate::net::dns::{DnsOptions, Family, Resolver};
-use crate::net::driver::Conn;
-use crate::net::{connect, tls};
+use crate::error::{EXIT_CLOSED, EXIT_OK, Error, phase_exit_code};
+use crate::net::conn::{self, Connection};
+use crate::net::route::{Link, Target};
 use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
+use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Console, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
 use record::{Recorder, Script};
 
+/// What `ehlo repl` runs with (built by the CLI from its flags).
+#[derive(Debug, Clone, Default)]
+pub struct ReplConfig {
+    /// The server to connect to at start; `None` starts offline (`:reconnect HOST` later).
+    pub target: Option<Target>,
+    /// `--port`: also applied to a `:reconnect HOST` target.
+    pub port: Option<u16>,
+    /// How to connect (family, DNS, TLS, timeouts), whichever the target.
+    pub link: Link,
+    /// `--ehlo NAME`: EHLO right after the banner.
+    pub ehlo: Option<String>,
+    /// `--tls`: STARTTLS right after that EHLO.
+    pub starttls: bool,
+    /// The transcript's look (colour, explanations).
+    pub human: HumanOptions,
+    /// `--show-secrets`.
+    pub show_secrets: bool,
+    /// `--log FILE`: also every event as JSON Lines.
+    pub log: Option<PathBuf>,
+    /// `--record FILE`.
+    pub record: Option<PathBuf>,
+    /// `--auth-password-file`: the password for `:auth`.
+    pub auth_password: Option<Secret>,
+    /// `--auth-token-file`: the token for `:auth XOAUTH2|OAUTHBEARER`.
+    pub auth_token: Option<Secret>,
+    /// `--allow-plaintext-auth`: `:auth` without TLS does not ask first.
+    pub allow_plaintext_auth: bool,
+}
+
+/// What `ehlo replay` runs with.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// The recorded script.
+    pub script: PathBuf,
+    /// The session to run it in (always with a target; no automatic EHLO or STARTTLS).
+    pub session: ReplConfig,
+}
+
 /// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
 const RAW_QUIET: Duration = Duration::from_millis(700);
 
 /// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
 /// the connect/usage code when the first connection cannot be made.
-pub async fn run(args: ReplArgs) -> u8 {
+pub async fn run(cfg: ReplConfig) -> u8 {
     use std::io::IsTerminal;
-    let target = match &args.target {
-        Some(t) => match args::parse_target(t, args.conn.port, args.conn.tls_on_connect) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "*** {e}");
-                return EXIT_USAGE;
-            }
-        },
-        None => None,
-    };
     let tty = std::io::stdin().is_terminal();
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let (mut ui, out, err) = Ui::start(tty, completion.clone());
-    let mut engine = match Engine::new(args.conn.clone(), target, out, err, completion) {
+    let record = cfg.record.clone();
+    let mut engine = match Engine::new(cfg, out, err, completion) {
         Ok(e) => e,
         Err(e) => {
             ui.shutdown();
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
     engine.interactive = ui.is_tty();
+    engine.interrupt = ui.is_tty().then(|| ui.interrupt());
     engine.notices = true;
-    if let Some(path) = &args.record {
+    if let Some(path) = &record {
         engine.start_recording(path);
     }
-    let code = session_loop(&mut engine, &mut ui).await;
+    let code = tokio::select! {
+        code = session_loop(&mut engine, &mut ui) => code,
+        sig = terminated() => {
+            // SIGTERM/SIGHUP: no QUIT dialogue (the terminal may be gone), but the same
+            // clean-up as every other exit: the terminal restored and the history saved.
+            engine.say(&format!("*** {sig}: leaving"));
+            crate::error::EXIT_SIGNAL_BASE + sig.number()
+        }
+    };
     engine.close_quietly().await;
     engine.out.finish();
-    // Always join the input thread: leaving while rustyline holds the terminal would leave it raw.
+    // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
+}
+
+/// A signal that ends the REPL (the terminal's modes are restored before leaving).
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Term,
+    Hup,
+}
+
+impl Ending {
+    fn number(self) -> u8 {
+        match self {
+            Ending::Term => 15,
+            Ending::Hup => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ending::Term => "SIGTERM",
+            Ending::Hup => "SIGHUP",
+        })
+    }
+}
+
+/// Wait for SIGTERM or SIGHUP.
+async fn terminated() -> Ending {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut t), Ok(mut h)) => tokio::select! {
+            _ = t.recv() => Ending::Term,
+            _ = h.recv() => Ending::Hup,
+        },
+        _ => std::future::pending().await,
+    }
 }
 
 async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
@@ -97,7 +173,11 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
         };
         match input {
             Input::Line(line) => {
-                if engine.execute(&line, &mut Feed::Ui(ui)).await == Flow::Quit {
+                // More lines of the same paste are waiting: pipeline when the server allows.
+                engine.more_pasted = ui.more_pasted();
+                let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
+                engine.more_pasted = false;
+                if flow == Flow::Quit {
                     return EXIT_OK;
                 }
             }
@@ -111,29 +191,18 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
 }
 
 /// Run a recording against a server; fail with the phase's exit code when a reply code differs.
-pub async fn replay(args: ReplayArgs) -> u8 {
-    let script = match record::load(&args.file) {
+pub async fn replay(cfg: ReplayConfig) -> u8 {
+    let script = match record::load(&cfg.script) {
         Ok(s) => s,
         Err(e) => {
+            let e = Error::Usage(e);
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
-    let target = match args::parse_target(&args.server, args.conn.port, args.conn.tls_on_connect) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let mut conn = args.conn.clone();
-    // The recording holds every command, the automatic ones included.
-    conn.ehlo = None;
-    conn.tls = false;
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = match Engine::new(
-        conn,
-        Some(target),
+        cfg.session,
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         completion,
@@ -141,10 +210,10 @@ pub async fn replay(args: ReplayArgs) -> u8 {
         Ok(e) => e,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "*** {e}");
-            return EXIT_USAGE;
+            return e.exit_code();
         }
     };
-    let code = engine.run_script(&script, true).await;
+    let code = engine.run_script(&script, true, None).await;
     engine.close_quietly().await;
     engine.out.finish();
     code
@@ -161,15 +230,65 @@ enum Flow {
 enum Feed<'a> {
     /// Ask the user.
     Ui(&'a mut Ui),
-    /// From a recording (content lines); secrets from the environment.
-    Lines(std::vec::IntoIter<String>),
+    /// From a recording (content lines). Questions (a user name, a secret, "send without
+    /// TLS?") go to the REPL's terminal during `:replay`, to the terminal `ehlo replay` runs
+    /// on, or nowhere (then the caller says what to set instead).
+    Lines {
+        lines: std::vec::IntoIter<String>,
+        ui: Option<&'a mut Ui>,
+    },
 }
 
 impl Feed<'_> {
+    /// The next content line.
     async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
         match self {
             Feed::Ui(ui) => ui.line(prompt, kind).await,
-            Feed::Lines(it) => it.next().map(Input::Line).unwrap_or(Input::Eof),
+            Feed::Lines { lines, .. } => lines.next().map(Input::Line).unwrap_or(Input::Eof),
+        }
+    }
+
+    /// Can a question be put to a person (a terminal)?
+    fn can_ask(&self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Feed::Ui(ui) => ui.is_tty(),
+            Feed::Lines { ui: Some(ui), .. } if ui.is_tty() => true,
+            Feed::Lines { .. } => std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Ask a question: `None` when nobody can answer (or it was cancelled). A piped REPL reads
+    /// the answer from its script (as typed lines would be).
+    async fn ask(&mut self, prompt: &str, kind: LineKind) -> Option<String> {
+        use std::io::IsTerminal;
+        match self {
+            Feed::Ui(ui) => match ui.line(prompt, kind).await {
+                Input::Line(l) => Some(l),
+                _ => None,
+            },
+            Feed::Lines { ui: Some(ui), .. } if ui.is_tty() => match ui.line(prompt, kind).await {
+                Input::Line(l) => Some(l),
+                _ => None,
+            },
+            Feed::Lines { .. } if std::io::stdin().is_terminal() => {
+                let (prompt, echo) = (prompt.to_string(), kind != LineKind::Secret);
+                tokio::task::spawn_blocking(move || {
+                    crate::cli::secrets::tty_prompt(&prompt, echo).ok()
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+            Feed::Lines { .. } => None,
+        }
+    }
+
+    /// The terminal of the REPL running a `:replay`, for the questions of its steps.
+    fn ui(&mut self) -> Option<&mut Ui> {
+        match self {
+            Feed::Ui(ui) => Some(&mut **ui),
+            Feed::Lines { ui, .. } => ui.as_deref_mut(),
         }
     }
 }
@@ -205,10 +324,9 @@ struct Seen {
 }
 
 struct Engine {
-    args: ConnArgs,
+    cfg: ReplConfig,
     target: Option<Target>,
-    host: String,
-    conn: Option<Conn>,
+    conn: Option<Connection>,
     session: Option<ManualSession>,
     out: Out,
     completion: Arc<Mutex<CompletionData>>,
@@ -221,8 +339,19 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
-    /// A terminal is attached: Ctrl-C stops waiting for a reply.
+    /// A terminal is attached.
     interactive: bool,
+    /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
+    interrupt: Option<Arc<tokio::sync::Notify>>,
+    /// Why the last step could not run (the exit code of its phase), for replay.
+    failure: Option<u8>,
+    /// The line being run came from a paste with more lines waiting.
+    more_pasted: bool,
+    /// Pipelined commands sent but not yet recorded (their replies pair in order).
+    unrecorded: Vec<String>,
+    /// A hand-typed AUTH was recorded as `:auth`: the typed SASL responses that follow add
+    /// their reply codes to that step.
+    typed_auth_recorded: bool,
     /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
     notices: bool,
     helo_default: String,
@@ -230,23 +359,22 @@ struct Engine {
 
 impl Engine {
     fn new(
-        args: ConnArgs,
-        target: Option<Target>,
+        cfg: ReplConfig,
         out: Console,
         err: Console,
         completion: Arc<Mutex<CompletionData>>,
-    ) -> Result<Engine, String> {
-        let human = HumanOptions {
-            color: args.color,
-            explain: args.explain,
-            ..HumanOptions::default()
-        };
+    ) -> Result<Engine, Error> {
         let mut renderers: Vec<Box<dyn Renderer>> = Vec::new();
         let (out, console) = split_console(out);
-        renderers.push(Box::new(crate::render::human::Human::new(human, out, err)));
-        if let Some(path) = &args.log {
-            let f = std::fs::File::create(path)
-                .map_err(|e| format!("cannot write the log {}: {e}", path.display()))?;
+        renderers.push(Box::new(crate::render::human::Human::new(
+            cfg.human.clone(),
+            out,
+            err,
+        )));
+        if let Some(path) = &cfg.log {
+            let f = std::fs::File::create(path).map_err(|e| {
+                Error::Usage(format!("cannot write the log {}: {e}", path.display()))
+            })?;
             renderers.push(Box::new(crate::render::json::Json::new(Box::new(
                 std::io::LineWriter::new(f),
             ))));
@@ -257,9 +385,8 @@ impl Engine {
             .to_string();
         let now = Instant::now();
         Ok(Engine {
-            args,
-            target,
-            host: String::new(),
+            target: cfg.target.clone(),
+            cfg,
             conn: None,
             session: None,
             out: Out {
@@ -277,6 +404,11 @@ impl Engine {
             close_reported: false,
             close_expected: false,
             interactive: false,
+            interrupt: None,
+            failure: None,
+            more_pasted: false,
+            unrecorded: Vec::new(),
+            typed_auth_recorded: false,
             notices: false,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
@@ -286,12 +418,9 @@ impl Engine {
         })
     }
 
+    /// The per-reply timeout (zero = none).
     fn timeout(&self) -> Duration {
-        if self.args.timeout.is_finite() && self.args.timeout > 0.0 {
-            Duration::from_secs_f64(self.args.timeout.min(1e6))
-        } else {
-            Duration::ZERO
-        }
+        self.cfg.link.timeout
     }
 
     fn say(&mut self, text: &str) {
@@ -353,123 +482,35 @@ impl Engine {
 
     // ----- connection ---------------------------------------------------------------------
 
-    fn dns_options(&self) -> DnsOptions {
-        let t = self.timeout();
-        DnsOptions {
-            server: self.args.dns_server,
-            timeout: if t.is_zero() {
-                Duration::from_secs(5)
-            } else {
-                t.min(Duration::from_secs(10))
-            },
-            attempts: 1,
-        }
-    }
-
-    fn family(&self) -> Family {
-        match (self.args.ipv4, self.args.ipv6) {
-            (true, _) => Family::V4,
-            (_, true) => Family::V6,
-            _ => Family::Any,
-        }
-    }
-
-    fn tls_params(&self) -> tls::TlsParams {
-        tls::TlsParams {
-            verify: !self.args.insecure,
-            ca_path: self.args.tls_ca_path.clone(),
-            ..tls::TlsParams::default()
-        }
-    }
-
-    /// Resolve and connect (MX in preference order for `@domain`), read the banner, then the
-    /// automatic `--ehlo` / `--tls` steps. `Err` carries the exit code.
+    /// Connect through the connection layer (MX in preference order for `@domain`, the family
+    /// filter, implicit TLS), read the banner, then the automatic `--ehlo` / `--tls` steps.
+    /// `Err` carries the exit code (`error.rs`).
     async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
         let Some(target) = self.target.clone() else {
-            self.error("no server: :reconnect HOST[:PORT]");
-            return Err(EXIT_USAGE);
+            let e = Error::Usage("no server: :reconnect HOST[:PORT]".into());
+            self.error(e.to_string());
+            return Err(e.exit_code());
         };
         self.seen.clear();
-        let (hosts, port) = match self.resolve_hosts(&target).await {
-            Ok(x) => x,
+        let plan = self.cfg.link.to(target);
+        let out = &mut self.out;
+        let opened = conn::connect(&plan, &mut |e| out.emit(&e)).await;
+        let conn = match opened {
+            Ok(c) => c,
             Err(e) => {
-                self.error(e);
-                return Err(EXIT_CONNECT);
+                self.report_connect_error(&e);
+                return Err(e.exit_code());
             }
         };
-        let mut last = String::from("no address to try");
-        let mut tcp = None;
-        'hosts: for host in hosts {
-            let addrs = match self.addresses(&host).await {
-                Ok(a) => a,
-                Err(e) => {
-                    self.emit(Event::Warning { message: e.clone() });
-                    last = e;
-                    continue;
-                }
-            };
-            for ip in addrs {
-                let addr = SocketAddr::new(ip, port);
-                self.emit(Event::Connecting {
-                    host: host.clone(),
-                    addr: addr.to_string(),
-                });
-                match connect::tcp(addr, None, self.timeout()).await {
-                    Ok(s) => {
-                        self.emit(Event::Connected {
-                            host: host.clone(),
-                            peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-                            local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-                        });
-                        self.host = host.clone();
-                        tcp = Some(s);
-                        break 'hosts;
-                    }
-                    Err(reason) => {
-                        self.emit(Event::ConnectFailed {
-                            host: host.clone(),
-                            addr: addr.to_string(),
-                            reason: reason.clone(),
-                        });
-                        last = reason;
-                    }
-                }
-            }
-        }
-        let Some(tcp) = tcp else {
-            self.error(format!("could not connect to {target}: {last}"));
-            return Err(EXIT_CONNECT);
-        };
-        let implicit = self.args.tls_on_connect;
-        let conn = if implicit {
-            let host = self.host.clone();
-            match with_timeout(self.timeout(), tls::connect(tcp, &host, &self.tls_params())).await {
-                Some(Ok((s, info))) => {
-                    self.emit(Event::TlsStarted { info });
-                    Conn::Tls(Box::new(s))
-                }
-                Some(Err(e)) => {
-                    self.report_tls_error(e);
-                    return Err(phase_exit_code(Phase::StartTls));
-                }
-                None => {
-                    self.emit(Event::TlsFailed {
-                        reason: "TLS handshake timed out".into(),
-                    });
-                    return Err(phase_exit_code(Phase::StartTls));
-                }
-            }
-        } else {
-            Conn::Plain(tcp)
-        };
+        let implicit = plan.link.tls_on_connect;
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
-            self.args.ehlo.clone().unwrap_or(self.helo_default.clone()),
+            self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
             implicit,
-            self.args.show_secrets,
+            self.cfg.show_secrets,
         ));
         self.waiting_since = Instant::now();
         self.settle().await;
@@ -478,78 +519,54 @@ impl Engine {
             if let Some(r) = self.recorder.as_mut() {
                 r.codes(&codes);
             }
+        } else {
+            // `:reconnect` with the banner's code, before the automatic steps that follow it,
+            // so the recording replays in the order things happened.
+            self.record(":reconnect", &[]);
         }
         if !self.connected() {
             return Ok(());
         }
         if let Some(name) = self
-            .args
+            .cfg
             .ehlo
             .clone()
-            .or_else(|| (self.args.tls && !implicit).then(|| self.helo_default.clone()))
+            .or_else(|| (self.cfg.starttls && !implicit).then(|| self.helo_default.clone()))
         {
             let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
         }
-        if self.args.tls && !implicit && self.connected() {
+        if self.cfg.starttls && !implicit && self.connected() {
             let _ = Box::pin(self.execute(":starttls", feed)).await;
         }
         Ok(())
     }
 
-    async fn resolve_hosts(&mut self, target: &Target) -> Result<(Vec<String>, u16), String> {
-        match target {
-            Target::Host { host, port } => Ok((vec![host.clone()], *port)),
-            Target::Mx { domain, port } => {
-                let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-                let hosts = r
-                    .mail_hosts(domain, &mut |e| self.emit(e))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok((hosts, *port))
-            }
-        }
-    }
-
-    async fn addresses(&mut self, host: &str) -> Result<Vec<IpAddr>, String> {
-        let family = self.family();
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![ip]);
-        }
-        let r = Resolver::new(&self.dns_options()).map_err(|e| e.to_string())?;
-        let list = r
-            .host_addresses(host, family, &mut |e| self.emit(e))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(list
-            .into_iter()
-            .filter(|ip| match family {
-                Family::Any => true,
-                Family::V4 => ip.is_ipv4(),
-                Family::V6 => ip.is_ipv6(),
-            })
-            .collect())
-    }
-
-    fn report_tls_error(&mut self, e: tls::TlsError) {
+    /// Say why connecting or the TLS handshake failed, unless the connection layer already
+    /// did (`TlsFailed`).
+    fn report_connect_error(&mut self, e: &Error) {
         match e {
-            tls::TlsError::Verify { reason, info } => {
-                self.emit(Event::TlsStarted { info: *info });
+            Error::Session(SessionError::Tls(reason))
+                if reason.starts_with("certificate verification failed") =>
+            {
                 self.emit(Event::TlsFailed {
-                    reason: format!(
-                        "certificate verification failed: {reason} (use --insecure to go on anyway)"
-                    ),
+                    reason: format!("{reason} (use --insecure to go on anyway)"),
                 });
             }
-            other => self.emit(Event::TlsFailed {
-                reason: other.to_string(),
+            Error::Session(SessionError::Tls(_)) => {}
+            Error::Timeout {
+                phase: Phase::StartTls,
+                ..
+            } => self.emit(Event::TlsFailed {
+                reason: "TLS handshake timed out".into(),
             }),
+            other => self.error(other.to_string()),
         }
     }
 
     /// Close the connection without a word (end of the program, `:reconnect`).
     async fn close_quietly(&mut self) {
         if let Some(mut c) = self.conn.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+            c.shutdown().await;
         }
         if let Some(s) = self.session.as_mut() {
             s.close();
@@ -578,7 +595,7 @@ impl Engine {
 
     async fn read_some(&mut self) -> std::io::Result<usize> {
         match self.conn.as_mut() {
-            Some(c) => c.read(&mut self.rbuf).await,
+            Some(c) => c.stream.read(&mut self.rbuf).await,
             None => std::future::pending().await,
         }
     }
@@ -633,33 +650,24 @@ impl Engine {
             }
             if let Some(bytes) = s.poll_transmit() {
                 progressed = true;
+                let phase = s.phase();
                 let t = self.timeout();
-                let write = async {
-                    match self.conn.as_mut() {
-                        Some(c) => {
-                            c.write_all(&bytes).await?;
-                            c.flush().await
-                        }
-                        None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
-                    }
+                let written = match self.conn.as_mut() {
+                    Some(c) => c.send(&bytes, phase, t).await,
+                    None => Err(Error::Io {
+                        phase,
+                        source: std::io::ErrorKind::NotConnected.into(),
+                    }),
                 };
-                match with_timeout(t, write).await {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => {
-                        self.out.emit(&Event::Warning {
-                            message: format!("write failed: {e}"),
-                        });
-                        if let Some(s) = self.session.as_mut() {
-                            s.feed_eof();
-                        }
-                    }
-                    None => {
-                        self.out.emit(&Event::Warning {
-                            message: "write timed out".into(),
-                        });
-                        if let Some(s) = self.session.as_mut() {
-                            s.feed_eof();
-                        }
+                if let Err(e) = written {
+                    let message = match e {
+                        Error::Timeout { .. } => "write timed out".to_string(),
+                        Error::Io { source, .. } => format!("write failed: {source}"),
+                        other => format!("write failed: {other}"),
+                    };
+                    self.out.emit(&Event::Warning { message });
+                    if let Some(s) = self.session.as_mut() {
+                        s.feed_eof();
                     }
                 }
                 self.waiting_since = Instant::now();
@@ -674,7 +682,7 @@ impl Engine {
                 Some(Action::Close) => {
                     progressed = true;
                     if let Some(mut c) = self.conn.take() {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+                        c.shutdown().await;
                     }
                 }
                 None => {}
@@ -683,7 +691,10 @@ impl Engine {
                 break;
             }
         }
-        if let Ok(mut c) = self.completion.lock() {
+        let changed = self.session.as_mut().is_none_or(|s| s.take_caps_changed());
+        if changed && let Ok(mut c) = self.completion.lock() {
+            // Drop the old copy before making the new one.
+            c.caps = None;
             c.caps = self
                 .session
                 .as_ref()
@@ -703,43 +714,36 @@ impl Engine {
         }
     }
 
+    /// The STARTTLS upgrade the session asked for, through the connection layer.
     async fn handshake(&mut self) {
-        let t = self.timeout();
-        let params = self.tls_params();
-        let host = self.host.clone();
-        let Some(Conn::Plain(tcp)) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             if let Some(s) = self.session.as_mut() {
-                s.tls_failed("STARTTLS on a connection that is not plain TCP");
+                s.tls_failed("STARTTLS without a connection");
             }
             return;
         };
-        let t0 = Instant::now();
-        let r = with_timeout(t, tls::connect(tcp, &host, &params)).await;
-        self.out.emit(&Event::Timing {
-            phase: Phase::StartTls,
-            ms: t0.elapsed().as_secs_f64() * 1000.0,
-        });
-        match r {
-            Some(Ok((stream, info))) => {
-                self.out.emit(&Event::TlsStarted { info });
-                self.conn = Some(Conn::Tls(Box::new(stream)));
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        let plan = self.cfg.link.to(target);
+        let out = &mut self.out;
+        let upgraded = conn.start_tls(&plan, &mut |e| out.emit(&e)).await;
+        match upgraded {
+            Ok(c) => {
+                self.conn = Some(c);
                 if let Some(s) = self.session.as_mut() {
                     s.tls_established();
                 }
             }
-            Some(Err(e)) => {
-                let reason = e.to_string();
-                self.report_tls_error(e);
+            Err(e) => {
+                self.report_connect_error(&e);
+                let reason = match &e {
+                    Error::Session(SessionError::Tls(r)) => r.clone(),
+                    Error::Timeout { .. } => "timed out".into(),
+                    other => other.to_string(),
+                };
                 if let Some(s) = self.session.as_mut() {
                     s.tls_failed(&reason);
-                }
-            }
-            None => {
-                self.out.emit(&Event::TlsFailed {
-                    reason: "TLS handshake timed out".into(),
-                });
-                if let Some(s) = self.session.as_mut() {
-                    s.tls_failed("timed out");
                 }
             }
         }
@@ -770,10 +774,10 @@ impl Engine {
                 self.waiting_since + timeout
             };
             let deadline = tokio::time::Instant::from_std(deadline);
-            let interactive = self.interactive;
+            let interrupt = self.interrupt.clone();
             let r = tokio::select! {
                 r = tokio::time::timeout_at(deadline, self.read_some()) => Some(r),
-                _ = ctrl_c(interactive) => None,
+                _ = ctrl_c(interrupt) => None,
             };
             match r {
                 None => {
@@ -795,7 +799,25 @@ impl Engine {
                     }
                     return;
                 }
-                Some(Ok(n)) => self.on_read(n),
+                Some(Ok(n)) => {
+                    self.on_read(n);
+                    // A read that is always ready never lets `timeout_at` fire: bytes that
+                    // keep coming without completing the reply still end the wait on time.
+                    if !raw_wait
+                        && !timeout.is_zero()
+                        && tokio::time::Instant::now() >= deadline
+                        && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
+                    {
+                        self.pump_out().await;
+                        self.out.emit(&Event::Warning {
+                            message: format!(
+                                "no complete reply within {}s: a late reply will be shown when it arrives",
+                                timeout.as_secs_f64()
+                            ),
+                        });
+                        return;
+                    }
+                }
             }
         }
     }
@@ -823,15 +845,73 @@ impl Engine {
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
         }
+        // A pasted group: with PIPELINING (RFC 2920 §3.1) the commands that may be grouped go
+        // out without waiting; the replies pair with them in order when the group ends.
+        if self.more_pasted && !in_data && !secret && self.pipelinable(line) {
+            self.unrecorded.push(line.to_string());
+            return Flow::Continue;
+        }
         self.settle().await;
+        self.record_group();
         if secret {
+            // The response itself is never written; its reply codes belong to the `:auth`
+            // step the typed AUTH was recorded as.
+            let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
             if let Some(r) = self.recorder.as_mut() {
-                r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
+                if self.typed_auth_recorded {
+                    r.codes(&codes);
+                } else {
+                    r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
+                }
             }
+        } else if !in_data && let Some(step) = typed_auth_step(line) {
+            self.typed_auth_recorded = true;
+            if let Some(r) = self.recorder.as_mut() {
+                r.comment(
+                    "AUTH typed by hand, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)",
+                );
+            }
+            self.record(&step, &[]);
         } else {
+            if !in_data {
+                self.typed_auth_recorded = false;
+            }
             self.record(line, &[]);
         }
         Flow::Continue
+    }
+
+    /// May `line` be sent without waiting for its reply, inside a pasted group? Only with
+    /// PIPELINING offered, and only the commands RFC 2920 §3.1 lets sit inside a group.
+    fn pipelinable(&self, line: &str) -> bool {
+        let offered = self
+            .session
+            .as_ref()
+            .and_then(|s| s.capabilities())
+            .is_some_and(|c| c.has("PIPELINING"));
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        offered && matches!(verb.as_str(), "MAIL" | "RCPT" | "RSET")
+    }
+
+    /// Record the commands of a pipelined group with the replies that paired with them, in
+    /// order; the rest of the replies belong to the command that ended the group.
+    fn record_group(&mut self) {
+        if self.unrecorded.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.unrecorded);
+        let n = lines.len().min(self.seen.len());
+        let firsts: Vec<Seen> = self.seen.drain(..n).collect();
+        if let Some(r) = self.recorder.as_mut() {
+            for (i, l) in lines.iter().enumerate() {
+                let codes: Vec<u16> = firsts.get(i).map(|s| vec![s.code]).unwrap_or_default();
+                r.step(l, &[], &codes);
+            }
+        }
     }
 
     async fn meta(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
@@ -880,8 +960,9 @@ impl Engine {
                 self.settle().await;
                 self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
             }
-            Meta::Explain(code) => match crate::smtp::codes::explain_code(&code) {
-                Some(text) => self.say(&text),
+            // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
+            Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
+                Some(report) => self.say(&report.text()),
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
@@ -904,7 +985,8 @@ impl Engine {
             }
             Meta::Reconnect(t) => {
                 if let Some(t) = t {
-                    match args::parse_target(&t, self.args.port, self.args.tls_on_connect) {
+                    let default_port = if self.cfg.link.tls_on_connect { 465 } else { 25 };
+                    match Target::parse(&t, self.cfg.port, default_port) {
                         Ok(t) => self.target = Some(t),
                         Err(e) => {
                             self.error(e);
@@ -914,9 +996,8 @@ impl Engine {
                 }
                 self.close_quietly().await;
                 self.session = None;
-                if Box::pin(self.connect(feed, false)).await.is_ok() {
-                    self.record(":reconnect", &[]);
-                }
+                // Recorded by connect, right after the banner.
+                let _ = Box::pin(self.connect(feed, false)).await;
             }
             Meta::Record(None) => {
                 if self.recorder.take().is_some() {
@@ -933,7 +1014,7 @@ impl Engine {
             }
             Meta::Replay(path) => match record::load(&path) {
                 Ok(script) => {
-                    let code = Box::pin(self.run_script(&script, false)).await;
+                    let code = Box::pin(self.run_script(&script, false, feed.ui())).await;
                     if code != EXIT_OK {
                         self.say(&format!("replay stopped (a send would exit {code})"));
                     }
@@ -958,61 +1039,143 @@ impl Engine {
             "{}.{}.{}",
             now.unix_timestamp(),
             std::process::id(),
-            nonce().unwrap_or_default().replace(['+', '/', '='], "")
+            crate::net::tls::scram_nonce()
+                .unwrap_or_default()
+                .replace(['+', '/', '='], "")
         );
         meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
     }
 
-    async fn auth(&mut self, mechanism: String, user: Option<String>, feed: &mut Feed<'_>) {
-        let mech = mechanism.to_ascii_uppercase();
+    /// `:auth [MECH [user]]`: explained instead of sent before EHLO; the strongest offered
+    /// mechanism when none is named; a question before credentials go out unencrypted; the
+    /// user and secret from the command, the environment, `--auth-*-file` or the terminal.
+    async fn auth(&mut self, mechanism: Option<String>, user: Option<String>, feed: &mut Feed<'_>) {
+        let Some(caps) = self
+            .session
+            .as_ref()
+            .and_then(|s| s.capabilities())
+            .cloned()
+        else {
+            self.error(
+                ":auth needs the server's EHLO reply first (it lists the AUTH mechanisms): type EHLO name",
+            );
+            self.failure = Some(phase_exit_code(Phase::Auth));
+            return;
+        };
+        let offered = caps.auth_mechanisms();
+        let env_token = std::env::var("EHLO_AUTH_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let mech = match mechanism {
+            Some(m) => m.to_ascii_uppercase(),
+            None => {
+                let have_token = env_token.is_some() || self.cfg.auth_token.is_some();
+                let pick = crate::smtp::auth::SUPPORTED.iter().find(|m| {
+                    offered.iter().any(|o| o.eq_ignore_ascii_case(m))
+                        && (have_token || !matches!(**m, "XOAUTH2" | "OAUTHBEARER"))
+                });
+                match pick {
+                    Some(m) => {
+                        self.say(&format!(
+                            "AUTH {m}: the strongest mechanism the server offers that ehlo implements"
+                        ));
+                        m.to_string()
+                    }
+                    None => {
+                        self.error(format!(
+                            "the server offers no AUTH mechanism ehlo implements (offered: {}): :auth MECH to try one anyway",
+                            if offered.is_empty() { "none".to_string() } else { offered.join(" ") }
+                        ));
+                        self.failure = Some(phase_exit_code(Phase::Auth));
+                        return;
+                    }
+                }
+            }
+        };
+        let encrypted = self.session.as_ref().is_some_and(|s| s.is_tls());
+        if !encrypted && !self.cfg.allow_plaintext_auth {
+            let answer = if feed.can_ask() {
+                feed.ask(
+                    "AUTH without TLS: send the credentials unencrypted? [y/N] ",
+                    LineKind::Data,
+                )
+                .await
+            } else {
+                None
+            };
+            if !matches!(
+                answer
+                    .as_deref()
+                    .map(|a| a.trim().to_ascii_lowercase())
+                    .as_deref(),
+                Some("y" | "yes")
+            ) {
+                self.error(
+                    "AUTH not sent: the connection is not encrypted; :starttls first, or start with --allow-plaintext-auth",
+                );
+                self.failure = Some(phase_exit_code(Phase::Auth));
+                return;
+            }
+        }
         let user = match user.or_else(|| std::env::var("EHLO_AUTH_USER").ok()) {
             Some(u) => u,
-            None => match feed.line("user: ", LineKind::Data).await {
-                Input::Line(u) => u,
-                _ => {
-                    self.say("AUTH cancelled");
+            None => match feed.ask("user: ", LineKind::Data).await {
+                Some(u) => u,
+                None => {
+                    self.error(format!(
+                        "AUTH {mech} needs a user: :auth {mech} USER, or set EHLO_AUTH_USER"
+                    ));
+                    self.failure = Some(phase_exit_code(Phase::Auth));
                     return;
                 }
             },
         };
         let token_mech = matches!(mech.as_str(), "XOAUTH2" | "OAUTHBEARER");
-        let (env, prompt) = if token_mech {
-            ("EHLO_AUTH_TOKEN", "token (not shown): ")
+        let (env, file, prompt, what) = if token_mech {
+            (
+                env_token.clone(),
+                self.cfg.auth_token.clone(),
+                "token (not shown): ",
+                "a token: set EHLO_AUTH_TOKEN or pass --auth-token-file FILE",
+            )
         } else {
-            ("EHLO_AUTH_PASSWORD", "password (not shown): ")
+            (
+                std::env::var("EHLO_AUTH_PASSWORD")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                self.cfg.auth_password.clone(),
+                "password (not shown): ",
+                "a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE",
+            )
         };
-        let secret = match std::env::var(env).ok().filter(|s| !s.is_empty()) {
-            Some(s) => Some(s),
-            None if mech == "LOGIN"
-                || mech == "PLAIN"
-                || mech == "CRAM-MD5"
-                || token_mech
-                || mech.starts_with("SCRAM") =>
-            {
-                match feed.line(prompt, LineKind::Secret).await {
-                    Input::Line(s) => Some(s),
-                    _ => {
-                        self.say("AUTH cancelled");
-                        return;
-                    }
+        let needs_secret = mech == "LOGIN"
+            || mech == "PLAIN"
+            || mech == "CRAM-MD5"
+            || token_mech
+            || mech.starts_with("SCRAM");
+        let secret = match (env.map(Secret::new), file) {
+            (Some(s), _) | (None, Some(s)) => Some(s),
+            (None, None) if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
+                Some(s) => Some(Secret::new(s)),
+                None => {
+                    self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
+                    self.failure = Some(phase_exit_code(Phase::Auth));
+                    return;
                 }
-            }
-            None => None,
+            },
+            (None, None) => None,
         };
         let mut creds = Credentials {
             user: user.clone(),
-            nonce: nonce(),
-            host: Some(self.host.clone()),
-            port: match &self.target {
-                Some(Target::Host { port, .. } | Target::Mx { port, .. }) => Some(*port),
-                None => None,
-            },
+            nonce: crate::net::tls::scram_nonce(),
+            host: self.conn.as_ref().map(|c| c.host.clone()),
+            port: self.target.as_ref().map(Target::port),
             ..Credentials::default()
         };
         if token_mech {
-            creds.token = secret.map(Secret::new);
+            creds.token = secret;
         } else {
-            creds.password = secret.map(Secret::new);
+            creds.password = secret;
         }
         let started = self.session.as_mut().is_some_and(|s| s.auth(&mech, creds));
         self.settle().await;
@@ -1072,9 +1235,17 @@ impl Engine {
 
     /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
     /// compare every reply code. Returns 0 or the exit code of the first difference.
-    async fn run_script(&mut self, script: &Script, standalone: bool) -> u8 {
+    async fn run_script(
+        &mut self,
+        script: &Script,
+        standalone: bool,
+        mut ui: Option<&mut Ui>,
+    ) -> u8 {
         if standalone {
-            let mut feed = Feed::Lines(Vec::new().into_iter());
+            let mut feed = Feed::Lines {
+                lines: Vec::new().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
             if let Err(code) = self.connect(&mut feed, true).await {
                 return code;
             }
@@ -1085,8 +1256,16 @@ impl Engine {
             }
         }
         for step in &script.steps {
-            let mut feed = Feed::Lines(step.body.clone().into_iter());
+            let mut feed = Feed::Lines {
+                lines: step.body.clone().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
+            self.failure = None;
             let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            if let Some(code) = self.failure.take() {
+                // The step could not run at all (a secret nobody can give): its phase's code.
+                return code;
+            }
             if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
                 return code;
             }
@@ -1150,11 +1329,42 @@ impl Engine {
     }
 }
 
-/// Random client nonce for SCRAM (the sans-IO core has no randomness of its own).
-fn nonce() -> Option<String> {
-    let mut b = [0u8; 18];
-    openssl::rand::rand_bytes(&mut b).ok()?;
-    Some(crate::smtp::auth::scram_nonce(&b))
+/// A hand-typed `AUTH MECH [initial-response]` as the replayable `:auth MECH [user]` step
+/// that carries no secret: the user is read from the initial response where the mechanism puts
+/// it (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). `None` for lines that are not AUTH.
+fn typed_auth_step(line: &str) -> Option<String> {
+    use base64::Engine as _;
+    let mut w = line.split_whitespace();
+    if !w.next()?.eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let mech = w.next()?.to_ascii_uppercase();
+    let ir = w
+        .next()
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&ir);
+    let user = match mech.as_str() {
+        // authzid NUL authcid NUL password (RFC 4616 §2)
+        "PLAIN" => text.split('\0').nth(1).map(str::to_string),
+        "LOGIN" => (!text.is_empty()).then(|| text.to_string()),
+        // user=U ^A auth=Bearer T ^A ^A
+        "XOAUTH2" => text
+            .split('\x01')
+            .find_map(|p| p.strip_prefix("user="))
+            .map(str::to_string),
+        // gs2 header n,a=U, (RFC 7628 §3.1)
+        "OAUTHBEARER" => text
+            .split(['\x01', ','])
+            .find_map(|p| p.strip_prefix("a="))
+            .map(str::to_string),
+        _ => None,
+    }
+    .filter(|u| !u.is_empty() && !u.contains(char::is_whitespace));
+    Some(match user {
+        Some(u) => format!(":auth {mech} {u}"),
+        None => format!(":auth {mech}"),
+    })
 }
 
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).
@@ -1173,20 +1383,13 @@ fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(v)
 }
 
-async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
-    if t.is_zero() {
-        Some(fut.await)
-    } else {
-        tokio::time::timeout(t, fut).await.ok()
+/// Ctrl-C while waiting for a reply: a key on the terminal (the editor reads it; in script mode
+/// SIGINT keeps its default).
+async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
+    match interrupt {
+        Some(n) => n.notified().await,
+        None => std::future::pending::<()>().await,
     }
-}
-
-/// Ctrl-C while waiting for a reply (terminal only: in script mode SIGINT keeps its default).
-async fn ctrl_c(interactive: bool) {
-    if interactive && tokio::signal::ctrl_c().await.is_ok() {
-        return;
-    }
-    std::future::pending::<()>().await
 }
 
 /// Give the transcript and the console (help, `:caps`, notices) one underlying stream, so their

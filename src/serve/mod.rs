@@ -602,8 +602,8 @@ async fn handshake(
     let Some(acc) = &shared.acceptor else {
         return Err("TLS is not configured".into());
     };
-    match tokio::time::timeout(TLS_TIMEOUT, tls::accept(acc, tcp)).await {
-        Ok(r) => r,
+    match tokio::time::timeout(TLS_TIMEOUT, crate::net::tls::accept(tcp, acc)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
             "handshake timed out after {}s",
             TLS_TIMEOUT.as_secs()

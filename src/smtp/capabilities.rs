@@ -9,6 +9,10 @@ use serde::Serialize;
 
 use crate::smtp::reply::Reply;
 
+/// Most distinct SASL mechanisms [`Capabilities::auth_mechanisms`] lists. Real servers offer
+/// a handful; the cap keeps a hostile list of thousands from costing memory and screen.
+pub const MAX_AUTH_MECHANISMS: usize = 100;
+
 /// One EHLO keyword line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Capability {
@@ -68,32 +72,49 @@ impl Capabilities {
         self.find(keyword).map(|c| c.params.as_slice())
     }
 
-    /// SASL mechanisms from `AUTH a b` and the old `AUTH=a b` form, upper-cased, deduplicated.
+    /// The `AUTH a b` and old `AUTH=a b` lines (RFC 4954 §3): each with the name glued to
+    /// `AUTH=`, if any, then its parameters.
+    fn auth_names(&self) -> impl Iterator<Item = &str> {
+        self.keywords.iter().flat_map(|cap| {
+            let (is_auth, first) = if cap.keyword == "AUTH" {
+                (true, None)
+            } else if let Some(m) = cap.keyword.strip_prefix("AUTH=") {
+                (true, Some(m))
+            } else {
+                (false, None)
+            };
+            let params: &[String] = if is_auth { &cap.params } else { &[] };
+            first.into_iter().chain(params.iter().map(String::as_str))
+        })
+    }
+
+    /// SASL mechanisms from `AUTH a b` and the old `AUTH=a b` form, upper-cased, deduplicated,
+    /// at most [`MAX_AUTH_MECHANISMS`] of them.
     ///
     /// The `AUTH=` form predates RFC 2554 (RFC 4954 §3 notes that some clients need it), and
     /// servers often send both, sometimes with different lists, so the union is returned in the
-    /// order first seen.
+    /// order first seen. A hostile server listing a million names costs one pass and a bounded
+    /// result (a `contains` per name used to make it quadratic); ask [`Capabilities::offers_auth`]
+    /// whether one particular mechanism is offered anywhere in the list.
     pub fn auth_mechanisms(&self) -> Vec<String> {
         let mut mechanisms: Vec<String> = Vec::new();
-        for cap in &self.keywords {
-            let first = if cap.keyword == "AUTH" {
-                None
-            } else if let Some(m) = cap.keyword.strip_prefix("AUTH=") {
-                Some(m)
-            } else {
-                continue;
-            };
-            let names = first
-                .into_iter()
-                .map(str::to_string)
-                .chain(cap.params.iter().map(|p| p.to_ascii_uppercase()));
-            for name in names {
-                if !name.is_empty() && !mechanisms.contains(&name) {
-                    mechanisms.push(name);
-                }
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for name in self.auth_names() {
+            if mechanisms.len() == MAX_AUTH_MECHANISMS {
+                break;
+            }
+            let name = name.to_ascii_uppercase();
+            if !name.is_empty() && seen.insert(name.clone()) {
+                mechanisms.push(name);
             }
         }
         mechanisms
+    }
+
+    /// Is SASL mechanism `name` (case-insensitive) in an `AUTH` or `AUTH=` line? Scans the
+    /// whole list, without the cap of [`Capabilities::auth_mechanisms`].
+    pub fn offers_auth(&self, name: &str) -> bool {
+        !name.is_empty() && self.auth_names().any(|n| n.eq_ignore_ascii_case(name))
     }
 
     /// The SIZE limit (RFC 1870), `Some(0)` means "no fixed limit".
@@ -191,6 +212,32 @@ mod tests {
         assert!(caps.has("X-ANONYMOUSTLS"));
         assert!(caps.has("xshadowrequest"));
         assert_eq!(caps.params("CHUNKING"), Some(&[][..]));
+    }
+
+    #[test]
+    fn many_mechanisms_are_deduplicated_in_order_and_bounded() {
+        // 100 lines of 1000 distinct names, each line sent twice (AUTH and AUTH=).
+        let mut wire = b"250-h\r\n".to_vec();
+        for line in 0..100 {
+            let names: Vec<String> = (0..1000).map(|i| format!("m{line}x{i}")).collect();
+            wire.extend_from_slice(format!("250-AUTH {}\r\n", names.join(" ")).as_bytes());
+            wire.extend_from_slice(format!("250-AUTH={}\r\n", names.join(" ")).as_bytes());
+        }
+        wire.extend_from_slice(b"250 OK\r\n");
+        let mut buf = wire;
+        let mut p = ReplyParser::new(Limits {
+            max_bytes: 4 << 20,
+            ..Limits::default()
+        });
+        let caps = Capabilities::from_reply(&p.next_reply(&mut buf).unwrap());
+        let mechs = caps.auth_mechanisms();
+        assert_eq!(mechs.len(), MAX_AUTH_MECHANISMS);
+        assert_eq!(mechs[0], "M0X0");
+        assert_eq!(mechs[99], "M0X99");
+        assert!(caps.offers_auth("m99x999"));
+        assert!(caps.offers_auth("M50X5"));
+        assert!(!caps.offers_auth("M100X0"));
+        assert!(!caps.offers_auth(""));
     }
 
     #[test]

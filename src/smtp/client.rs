@@ -5,13 +5,13 @@
 use std::collections::VecDeque;
 
 use crate::smtp::auth::{self, Credentials, Mechanism, Step};
-use crate::smtp::capabilities::Capabilities;
+use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
 use crate::smtp::ext::{self, Attribute, Dsn, Extension};
-use crate::smtp::reply::{Limits, Reply, ReplyParser};
+use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 use crate::smtp::sent;
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
@@ -271,6 +271,15 @@ pub enum SessionError {
     /// The TLS handshake or verification failed.
     #[error("{0}")]
     Tls(String),
+    /// A reply passed the size limits ([`Deviation::ReplyTooLarge`]): reading stopped there and
+    /// the connection was closed, since the rest of it has no command to belong to.
+    #[error("{}: reply too large: {detail}", phase.label())]
+    TooLarge {
+        /// Phase.
+        phase: Phase,
+        /// What arrived and the limits.
+        detail: String,
+    },
     /// An extension the message needs cannot be used (not advertised, or its precondition
     /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
     #[error("{}: {reason}", extension.keyword())]
@@ -299,6 +308,7 @@ impl SessionError {
         match self {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
+            | SessionError::TooLarge { phase, .. }
             | SessionError::NotAdvertised { phase, .. }
             | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
@@ -316,6 +326,7 @@ impl SessionError {
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
+            SessionError::TooLarge { .. } => "reply_too_large",
             SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
             SessionError::Tls(_) => "tls",
@@ -389,6 +400,8 @@ struct AuthState {
     current: Option<Box<dyn Mechanism>>,
     /// Why the last mechanism could not be used, for the final error.
     last_error: Option<String>,
+    /// Mechanisms refused so far, with the code (`PLAIN (535)`), for the report.
+    tried: Vec<String>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -444,6 +457,14 @@ pub struct Session {
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
     xforward_done: bool,
+    /// How many expectations at the back of `pending` belong to commands still in `transmit`
+    /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
+    /// its command was sent.
+    unsent: usize,
+    /// The reply being read started arriving while no sent command was waiting for it.
+    early_partial: bool,
+    /// An early reply has been reported (once per session: after it every reply is shifted).
+    early_reported: bool,
 }
 
 impl Session {
@@ -478,6 +499,9 @@ impl Session {
             after_xclient: false,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
+            unsent: 0,
+            early_partial: false,
+            early_reported: false,
         };
         // A stop at PROXY ends before the banner whatever its kind: the driver has already
         // written the header.
@@ -515,6 +539,11 @@ impl Session {
             };
             self.on_reply(reply);
         }
+        // Part of a reply is here while every command waiting for one is still unsent: that
+        // reply began before its command (an early-talking or desynchronised server).
+        if !self.closed && self.parser.in_progress() && self.pending.len() <= self.unsent {
+            self.early_partial = true;
+        }
     }
 
     /// The transport reached end of file.
@@ -544,11 +573,17 @@ impl Session {
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
     /// pipelined commands leave in one segment).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.unsent = 0;
         if self.transmit.is_empty() {
             None
         } else {
             Some(std::mem::take(&mut self.transmit))
         }
+    }
+
+    /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
+    pub fn progress(&self) -> Option<Progress> {
+        self.parser.progress(&self.buf)
     }
 
     /// Next event, if any.
@@ -634,6 +669,7 @@ impl Session {
             .to_string();
         self.queue_bytes(&wire, text, SentKind::Command, phase, false);
         self.pending.push_back(expect);
+        self.unsent += 1;
     }
 
     /// Queue bytes and report them. `display` is what the transcript shows (secrets masked).
@@ -737,6 +773,44 @@ impl Session {
     // ----- the dialogue ---------------------------------------------------------------------
 
     fn on_reply(&mut self, reply: Reply) {
+        // Matched to a command still unsent, or begun before one was sent: it cannot be the
+        // answer to it. Say so the first time; every later reply is shifted by it.
+        self.unsent = self.unsent.min(self.pending.len());
+        let early = std::mem::take(&mut self.early_partial) | (self.pending.len() <= self.unsent);
+        let early = early && !self.pending.is_empty();
+        if early && !self.early_reported && !self.finishing {
+            self.early_reported = true;
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::EarlyReply,
+                phase,
+            });
+        }
+        if self.pending.len() <= self.unsent {
+            self.unsent = self.pending.len().saturating_sub(1);
+        }
+        let too_large = reply.deviations.iter().find_map(|d| match d {
+            Deviation::ReplyTooLarge { .. } => Some(d.clone()),
+            _ => None,
+        });
+        if let Some(d) = too_large {
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            let explanation = codes::explain(&reply, phase);
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase,
+                explanation,
+            });
+            self.set_error(SessionError::TooLarge {
+                phase,
+                detail: crate::smtp::reply::describe_cut(&d),
+            });
+            // Not QUIT: the rest of the reply is still coming and would be read as QUIT's.
+            self.close();
+            return;
+        }
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
             let explanation = codes::explain(&reply, self.last_phase);
@@ -763,7 +837,18 @@ impl Session {
             Expect::Xclient { .. } => reply.code == Some(220),
             _ => reply.is_positive(),
         };
-        let explanation = codes::explain(&reply, phase);
+        // PRDR and LMTP replies after the content speak for one recipient, not the message.
+        let answer = match expect {
+            Expect::PrdrStart => codes::Answer::PrdrStart,
+            Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
+            Expect::Dot(_)
+                if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
+            {
+                codes::Answer::LmtpRecipient
+            }
+            _ => codes::Answer::Command,
+        };
+        let explanation = codes::explain_answer(&reply, phase, answer);
         self.events.push_back(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
@@ -885,9 +970,16 @@ impl Session {
                 .map(Capabilities::auth_mechanisms)
                 .unwrap_or_default();
             if !mechs.is_empty() {
+                // A handful is worth naming; a hostile list of thousands is not worth printing.
+                const SHOWN: usize = 8;
+                let mut list = mechs[..mechs.len().min(SHOWN)].join(" ");
+                if mechs.len() >= MAX_AUTH_MECHANISMS {
+                    list.push_str(&format!(" and over {} more", MAX_AUTH_MECHANISMS - SHOWN));
+                } else if mechs.len() > SHOWN {
+                    list.push_str(&format!(" and {} more", mechs.len() - SHOWN));
+                }
                 self.warn(format!(
-                    "the server offers AUTH ({}) before TLS: clients may send credentials unencrypted",
-                    mechs.join(" ")
+                    "the server offers AUTH ({list}) before TLS: clients may send credentials unencrypted"
                 ));
             }
         }
@@ -1149,7 +1241,7 @@ impl Session {
         let queue: VecDeque<String> = if plan.mechanisms.is_empty() {
             auth::SUPPORTED
                 .iter()
-                .filter(|m| plan.force || advertised.iter().any(|a| a == *m))
+                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .filter(|m| usable(m))
                 .map(|m| m.to_string())
                 .collect()
@@ -1157,7 +1249,7 @@ impl Session {
             plan.mechanisms
                 .iter()
                 .map(|m| m.to_ascii_uppercase())
-                .filter(|m| plan.force || advertised.contains(m))
+                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .collect()
         };
         if queue.is_empty() {
@@ -1187,6 +1279,7 @@ impl Session {
             queue,
             current: None,
             last_error: None,
+            tried: Vec::new(),
         });
         self.next_mechanism();
     }
@@ -1359,12 +1452,36 @@ impl Session {
                 self.after_auth();
             }
             _ => {
-                // Try the next mechanism only when this one was the problem, not the password.
-                let retry = matches!(reply.code, Some(504 | 534 | 502 | 500))
-                    && self.auth.as_ref().is_some_and(|s| !s.queue.is_empty());
-                if retry {
+                // Every mechanism in the queue is tried, as the help says and swaks does: a
+                // 535 for one may be a mechanism the account cannot use (a PLAIN-only password
+                // backend, CRAM-MD5 without a stored plaintext). Only a server that is
+                // closing (421) ends the attempts early. Each refusal is reported.
+                let code = reply
+                    .code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "no code".into());
+                let next = self
+                    .auth
+                    .as_ref()
+                    .and_then(|s| s.queue.front().cloned())
+                    .filter(|_| reply.code != Some(421));
+                if let Some(state) = self.auth.as_mut() {
+                    state.tried.push(format!("{name} ({code})"));
+                }
+                if let Some(next) = next {
+                    self.info(format!(
+                        "AUTH {name} refused with {code}: trying {next} next"
+                    ));
                     self.next_mechanism();
                 } else {
+                    let tried = self
+                        .auth
+                        .as_ref()
+                        .map(|s| s.tried.clone())
+                        .unwrap_or_default();
+                    if tried.len() > 1 {
+                        self.info(format!("every mechanism was refused: {}", tried.join(", ")));
+                    }
                     self.auth_failed(SessionError::UnexpectedReply {
                         phase: Phase::Auth,
                         expected: "235",
@@ -1636,7 +1753,7 @@ impl Session {
             };
             r.code = reply.code;
             r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.first_text().to_string());
+            r.text = Some(reply.text_without_codes());
         }
         let last = n + 1 == self.plan.rcpts.len();
         if !last {
@@ -1773,10 +1890,10 @@ impl Session {
             };
             r.code = reply.code;
             r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.first_text().to_string());
+            r.text = Some(reply.text_without_codes());
             r.data_code = reply.code;
             r.data_enhanced = reply.enhanced.map(|e| e.to_string());
-            r.data_text = Some(reply.first_text().to_string());
+            r.data_text = Some(reply.text_without_codes());
         }
     }
 
@@ -2182,13 +2299,7 @@ mod tests {
         );
         let texts = sent_texts(&events(&mut s));
         let shown = texts.last().unwrap();
-        assert_eq!(
-            shown,
-            &format!(
-                "AUTH PLAIN {}",
-                "*".repeat("AHRpbQB0YW5zdGFhZnRhbnN0YWFm".len())
-            )
-        );
+        assert_eq!(shown, &format!("AUTH PLAIN {}", crate::smtp::auth::MASK));
         s.feed(b"235 2.7.0 ok\r\n");
         assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
         let all = format!("{:?}", events(&mut s));
@@ -2253,6 +2364,76 @@ mod tests {
         );
         s.feed(b"504 5.5.4 not today\r\n");
         assert!(sent(&mut s).starts_with("AUTH PLAIN "));
+    }
+
+    #[test]
+    fn auth_without_a_mechanism_tries_every_advertised_one_and_reports_each() {
+        // swaks tries them all and the help says so: a 535 for one is not the end.
+        let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n");
+        assert!(sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"));
+        s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"535 Incorrect authentication data\r\n");
+        let w = sent(&mut s);
+        assert!(
+            w.starts_with("AUTH PLAIN ") || w.starts_with("AUTH LOGIN"),
+            "{w}"
+        );
+        let first_next = if w.starts_with("AUTH PLAIN") {
+            "PLAIN"
+        } else {
+            "LOGIN"
+        };
+        // Answer whatever comes with 535 until every mechanism was tried.
+        let mut tried = vec!["CRAM-MD5".to_string(), first_next.to_string()];
+        let mut w = w;
+        loop {
+            if w.starts_with("AUTH LOGIN") {
+                s.feed(b"334 VXNlcm5hbWU6\r\n");
+                let _ = sent(&mut s);
+                s.feed(b"334 UGFzc3dvcmQ6\r\n");
+                let _ = sent(&mut s);
+            }
+            s.feed(b"535 Incorrect authentication data\r\n");
+            w = sent(&mut s);
+            if w == "QUIT\r\n" {
+                break;
+            }
+            let m = w
+                .trim_start_matches("AUTH ")
+                .split([' ', '\r'])
+                .next()
+                .unwrap();
+            tried.push(m.to_string());
+        }
+        tried.sort();
+        assert_eq!(tried, ["CRAM-MD5", "LOGIN", "PLAIN"]);
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28);
+        let infos: Vec<String> = events(&mut s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Info { message } => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            infos
+                .iter()
+                .any(|m| m.contains("AUTH CRAM-MD5 refused with 535: trying")),
+            "{infos:?}"
+        );
+        assert!(
+            infos
+                .iter()
+                .any(|m| m.contains("every mechanism was refused")
+                    && m.contains("CRAM-MD5 (535)")
+                    && m.contains("PLAIN (535)")
+                    && m.contains("LOGIN (535)")),
+            "{infos:?}"
+        );
     }
 
     #[test]
@@ -2557,6 +2738,105 @@ mod tests {
         assert_eq!(r[1].data_code, None, "refused at RCPT: no data reply");
         assert_eq!(r[2].data_code, Some(550));
         assert_eq!(r[2].data_enhanced.as_deref(), Some("5.7.1"));
+    }
+
+    /// The explanations of the replies received, in order, with their severity.
+    fn explained(s: &mut Session) -> Vec<(u16, codes::Explanation, bool)> {
+        events(s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Received {
+                    reply,
+                    explanation,
+                    expected,
+                    ..
+                } => Some((reply.code.unwrap_or(0), explanation, expected)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prdr_353_is_explained_as_prdr_and_refusals_as_per_recipient() {
+        let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+        s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        let _ = sent(&mut s);
+        let _ = events(&mut s);
+        s.feed(b"353 content analysis started\r\n250 ok for b\r\n550 refused for c\r\n");
+        s.feed(b"250 accepted for some\r\n");
+        let ex = explained(&mut s);
+        let (code, e, expected) = &ex[0];
+        assert_eq!(*code, 353);
+        assert!(*expected);
+        assert_eq!(e.severity, Some(codes::Severity::Ok));
+        let basic = e.basic.as_deref().unwrap();
+        assert!(
+            basic.contains("PRDR") && !basic.contains("out of step"),
+            "{basic}"
+        );
+        let (code, e, _) = &ex[2];
+        assert_eq!(*code, 550);
+        let basic = e.basic.as_deref().unwrap();
+        assert!(basic.contains("refused for this recipient only"), "{basic}");
+        let hint = e.hint.as_deref().unwrap();
+        assert!(hint.contains("this one recipient"), "{hint}");
+        // The final reply is about the message again.
+        assert!(!ex[3].1.basic.as_deref().unwrap().contains("recipient only"));
+    }
+
+    #[test]
+    fn lmtp_mailbox_full_552_is_a_full_mailbox_not_a_big_message() {
+        let mut s = lmtp_to_dot(lmtp_plan());
+        let _ = events(&mut s);
+        s.feed(b"250 2.0.0 delivered to b\r\n552 5.2.2 <c@server.test> Mailbox is full\r\n");
+        let ex = explained(&mut s);
+        let (code, e, _) = &ex[1];
+        assert_eq!(*code, 552);
+        let hint = e.hint.as_deref().unwrap();
+        assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
+        let basic = e.basic.as_deref().unwrap();
+        assert!(
+            basic.contains("LMTP") && basic.contains("this recipient"),
+            "{basic}"
+        );
+    }
+
+    #[test]
+    fn a_multi_line_refusal_keeps_every_line_in_the_recipient_result() {
+        let (mut s, _) = to_mail(plan(), BARE_EHLO);
+        s.feed(b"250 OK\r\n");
+        let _ = sent(&mut s);
+        s.feed(
+            b"550-Verification failed for <a@client.test>\r\n550-Unrouteable address\r\n\
+              550 Sender verify failed\r\n",
+        );
+        let r = s.recipients();
+        assert_eq!(
+            r[0].text.as_deref(),
+            Some(
+                "Verification failed for <a@client.test>\nUnrouteable address\nSender verify failed"
+            )
+        );
+        let ex = explained(&mut s);
+        let e = &ex.last().unwrap().1;
+        let hint = e.hint.as_deref().unwrap();
+        assert!(
+            hint.contains("about the sender") && hint.contains("--from"),
+            "{hint}"
+        );
+        assert!(
+            e.basic.as_deref().unwrap().contains("envelope sender"),
+            "{:?}",
+            e.basic
+        );
+        // Repeated enhanced codes are dropped from every line, not only the first.
+        let (mut s, _) = to_mail(plan(), BARE_EHLO);
+        s.feed(b"250 OK\r\n");
+        s.feed(b"550-5.7.26 This mail is unauthenticated,\r\n550 5.7.26 and has been blocked.\r\n");
+        assert_eq!(
+            s.recipients()[0].text.as_deref(),
+            Some("This mail is unauthenticated,\nand has been blocked.")
+        );
     }
 
     #[test]

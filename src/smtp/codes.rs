@@ -60,6 +60,22 @@ pub struct Explanation {
     pub severity: Option<Severity>,
 }
 
+/// What a reply answers beyond its command phase: the replies after the content that PRDR
+/// (draft-hall-prdr §4) and LMTP (RFC 2033 §4.2) give per recipient, where the same code means
+/// something narrower than a reply for the whole message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// The reply to the command of the phase (everything but the cases below).
+    #[default]
+    Command,
+    /// PRDR: the 353 after the content that announces one reply per recipient.
+    PrdrStart,
+    /// PRDR: one accepted recipient's own reply after the content.
+    PrdrRecipient,
+    /// LMTP: one accepted recipient's delivery reply after the content.
+    LmtpRecipient,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Vendored data and its parsing
 // ---------------------------------------------------------------------------------------------
@@ -807,9 +823,10 @@ pub fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
 fn expected_positive(phase: Phase) -> Option<&'static [u16]> {
     Some(match phase {
         Phase::Banner | Phase::StartTls => &[220],
-        Phase::Helo | Phase::HeloAfterTls | Phase::HeloAfterXclient | Phase::Mail | Phase::Dot => {
-            &[250]
-        }
+        Phase::Helo | Phase::HeloAfterTls | Phase::HeloAfterXclient | Phase::Mail => &[250],
+        // 353: PRDR's "per-recipient replies follow" (draft-hall-prdr §4), only ever after the
+        // content.
+        Phase::Dot => &[250, 353],
         // 251 is allowed after RCPT; 252 is a VRFY reply some servers also give to RCPT.
         Phase::Rcpt => &[250, 251, 252],
         Phase::Data => &[354],
@@ -864,6 +881,7 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Mail, 552) => "the declared message size exceeds the server's limit",
         (Mail, 451 | 452) => "the server cannot accept a new message right now; retry later",
         (Mail, 455 | 555) => "the MAIL FROM parameters could not be accepted",
+        (Mail, 554) => "sender refused: the transaction failed (usually by policy)",
         (Mail, 503) => "MAIL out of sequence (before EHLO or AUTH, or inside another transaction)",
         (Rcpt, 250) => "recipient accepted",
         (Rcpt, 251) => "recipient not local; the server will forward the message",
@@ -873,7 +891,11 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Rcpt, 452) => "too many recipients, or not enough storage right now; retry later",
         (Rcpt, 550) => "mailbox unavailable / recipient refused",
         (Rcpt, 551) => "recipient not local and the server will not forward",
-        (Rcpt, 552) => "the recipient's storage is full",
+        (Rcpt, 552) => "the recipient's storage is full (or too many recipients)",
+        (Rcpt, 554) => {
+            "recipient refused: the transaction failed for this address (usually policy: relay, \
+             blocklist or sender checks; the text says which)"
+        }
         (Rcpt, 553) => "recipient address not allowed (e.g. bad syntax)",
         (Rcpt, 455 | 555) => "the RCPT TO parameters could not be accepted",
         (Rcpt, 503) => "RCPT out of sequence (no accepted MAIL FROM yet)",
@@ -881,10 +903,17 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Data, 503) => "DATA out of sequence: no accepted sender or recipient",
         (Data, 554) => "DATA refused: no valid recipients",
         (Dot, 250) => "message accepted for delivery (queued)",
+        (Dot, 353) => {
+            "PRDR: content received; one reply per recipient follows, then a final reply for the \
+             message (draft-hall-prdr)"
+        }
         (Dot, 451) => "the server failed while processing the message; retry later",
         (Dot, 452) => "not enough storage for the message right now; retry later",
         (Dot, 450 | 550) => "message refused by policy after its content was seen",
-        (Dot, 552) => "message too big for the server's storage limit",
+        (Dot, 552) => {
+            "storage allocation exceeded: the message is too big, or a mailbox is over its quota \
+             (the enhanced code tells which)"
+        }
         (Dot, 554) => "message rejected, usually by a content policy (spam, virus, authentication)",
         (Quit, 221) => "normal close: the server says goodbye",
         (_, 421) => "service not available; the server is closing the connection",
@@ -892,14 +921,32 @@ fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
     })
 }
 
-/// The basic-code line of an explanation: context meaning, else the table meaning, else what
-/// the class alone says.
+/// Table meanings that name the one command they belong to ("as a greeting: …", "after AUTH:
+/// …") read wrongly as the answer to another command; this is what such a code says anywhere.
+fn phase_free_meaning(code: u16) -> Option<&'static str> {
+    Some(match code {
+        220 => "service ready",
+        454 => "temporary failure: the server cannot do this right now; retry later",
+        500 => "syntax error or unrecognised command (or a line that is too long)",
+        554 => "transaction failed (refused, usually by policy; the text says why)",
+        _ => return None,
+    })
+}
+
+/// The basic-code line of an explanation: context meaning, else the table meaning (or its
+/// phase-free form when the table's wording belongs to another command), else what the class
+/// alone says.
 fn basic_in_context(code: Option<u16>, phase: Phase) -> String {
     let Some(code) = code else {
         return "no reply code: the line does not start with three digits, so it is not an SMTP reply"
             .to_string();
     };
-    let mut s = match context_meaning(code, phase).or_else(|| basic_meaning(code)) {
+    let table = if phase == Phase::Other {
+        basic_meaning(code)
+    } else {
+        phase_free_meaning(code).or_else(|| basic_meaning(code))
+    };
+    let mut s = match context_meaning(code, phase).or(table) {
         Some(m) => m.to_string(),
         None => match code / 100 {
             2 => "unknown success code (2xx: the command was accepted)".to_string(),
@@ -1044,9 +1091,45 @@ fn garbage_hint(reply: &Reply) -> String {
 
 /// Vendor-specific hints: codes and wording that only one provider uses. Always labelled.
 fn vendor_hint(c: &Ctx) -> Option<String> {
-    let e = c.enhanced?;
     let gmail = c.has(&["gsmtp", "support.google.com", "gmail"]);
     let microsoft = c.has(&["outlook.com", "office365", "microsoft", "exchange online"]);
+    // Microsoft's documented block-list codes (S3140: the IP is listed, S3150: part of its
+    // network is) and Outlook.com's lettered codes come with or without an enhanced code.
+    if c.class() == 5
+        && c.has(&[
+            "(s3140)", "(s3150)", "(s3113)", "(s3114)", "(s3115)", "(s3116)",
+        ])
+    {
+        return Some(
+            "(Microsoft) your sending IP (or its network) is on Microsoft's block list: \
+             request delisting through Microsoft's delist portal (sender.office.com), or ask \
+             your provider"
+                .to_string(),
+        );
+    }
+    if c.class() == 5 && c.has(&["sc-001", "sc-002", "sc-003", "sc-004", "ou-001", "ou-002"]) {
+        return Some(
+            "(Microsoft) Outlook.com refused the mail for policy reasons (the sending IP's \
+             reputation or the content): see Microsoft's postmaster pages for the code given"
+                .to_string(),
+        );
+    }
+    if c.class() == 5 && c.has(&["dy-001", "dy-002"]) {
+        return Some(
+            "(Microsoft) Outlook.com refuses mail from dynamic or compromised-looking IPs: send \
+             through your provider's mail server"
+                .to_string(),
+        );
+    }
+    let e = c.enhanced?;
+    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 {
+        return Some(
+            "(Gmail) Gmail deferred you (the sending IP's or domain's reputation, an unusual \
+             rate, or a suspicious greeting): retry later; if it persists, check the IP and \
+             domain in Google Postmaster Tools"
+                .to_string(),
+        );
+    }
     // Microsoft Exchange Online uses private details far above the registry's range.
     if e.subject == 7 {
         let hint = match e.detail {
@@ -1132,7 +1215,14 @@ fn is_greylisting(c: &Ctx) -> bool {
             // 4.7.1 is also used for soft policy refusals (relay, missing reverse DNS); only a
             // "come back later" wording makes it greylisting.
             && c.has(&["try again", "retry", "later", "deferred"])
-            && !c.has(&["relay", "hostname", "reverse", "ptr"])))
+            && !c.has(&["relay", "hostname", "reverse", "ptr"]))
+            // Without an enhanced code: the "come back later" phrases of greylisting daemons
+            // (milter-greylist, spamd, sqlgrey) on a recipient deferral.
+            || (matches!(c.code, 450 | 451)
+                && c.phase == Phase::Rcpt
+                && c.enhanced.is_none()
+                && c.has(&["come back later", "try again later", "please try later", "try later"])
+                && !c.has(&["relay", "hostname", "reverse", "ptr", "unrouteable", "resolve"])))
 }
 
 fn is_blocklisted(c: &Ctx) -> bool {
@@ -1140,16 +1230,157 @@ fn is_blocklisted(c: &Ctx) -> bool {
         && c.has(&[
             "spamhaus",
             "spamcop",
+            "barracuda",
+            "sorbs",
+            "uceprotect",
+            "spamrats",
+            "mailspike",
+            "block list",
+            "blocked by rbl",
+            "rbl.",
             "dnsbl",
             "blocklist",
             "blacklist",
-            "block list",
             "black list",
             "blocked using",
             "listed at",
             "listed on",
             "listed in",
         ])
+}
+
+/// Words some servers use for a sending-rate limit (Exim's ratelimit ACL: "Sender rate
+/// overlimit"; Gmail: "unusual rate"; Postfix anvil: "too many connections").
+fn is_rate_limited(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5)
+        && c.has(&[
+            "rate overlimit",
+            "rate limit",
+            "ratelimit",
+            "rate-limit",
+            "rate that prevents",
+            "unusual rate",
+            "sending rate",
+            "too many messages",
+            "too many connections",
+            "too many concurrent",
+            "too much mail",
+            "too fast",
+            "throttl",
+            "exceeded the rate",
+            "slow down",
+        ])
+}
+
+/// Content or sender classified as spam, in the wordings spam filters use (SpamAssassin via
+/// Exim or Amavis, rspamd, Haraka, Microsoft, Gmail) with or without an enhanced code.
+fn is_spam_verdict(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5)
+        && c.has(&[
+            "spam",
+            "unsolicited",
+            "junk mail",
+            "bulk mail",
+            "content rejected",
+            "rejected due to content",
+            "message content",
+            "scored too high",
+            "high probability",
+        ])
+}
+
+/// An extension the server did not advertise was used anyway (ehlo's `--force-ext`): Exim says
+/// "… used when not advertised", and for an unknown parameter after the address "… may not
+/// follow <address>" (its address parser sees the parameter as part of the address).
+fn unadvertised_hint(c: &Ctx) -> Option<String> {
+    if c.has(&["not advertised"]) {
+        return Some(
+            "the server refuses an extension it did not advertise in its EHLO reply (sent anyway, \
+             e.g. with --force-ext): leave it out, or use a server whose EHLO reply lists it"
+                .to_string(),
+        );
+    }
+    if c.has(&["may not follow"]) {
+        return Some(
+            "the server did not recognise a parameter after the address, so it read it as part \
+             of the address: only use parameters of extensions the EHLO reply lists (it was \
+             probably forced with --force-ext)"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// At RCPT (and at DATA, where some servers refuse late) a refusal can be about someone other
+/// than the recipient just given: the envelope sender (Postfix "Sender address rejected",
+/// Exim's sender verification), the client host, or the greeting name. Who, in words.
+fn refused_party(c: &Ctx) -> Option<&'static str> {
+    if !matches!(c.class(), 4 | 5) || !matches!(c.phase, Phase::Rcpt | Phase::Data) {
+        return None;
+    }
+    if c.has(&[
+        "sender address rejected",
+        "sender verify failed",
+        "sender verification",
+        "sender verify defer",
+        "verification failed for",
+        "postmaster verification failed",
+        "callback setup failed",
+    ]) {
+        Some("your envelope sender (MAIL FROM)")
+    } else if c.has(&["client host rejected", "client host blocked"]) {
+        Some("your client host")
+    } else if c.has(&["helo command rejected", "helo name rejected"]) {
+        Some("your greeting name (EHLO)")
+    } else {
+        None
+    }
+}
+
+/// The hint for a refusal that `refused_party` attributes to someone other than the recipient.
+fn other_party_hint(c: &Ctx) -> Option<String> {
+    let who = refused_party(c)?;
+    let s = |t: &str| Some(t.to_string());
+    if who.starts_with("your envelope sender") {
+        if c.has(&["not owned", "not logged in"]) {
+            return s(
+                "the refusal is about the sender: you may not send as this address; use a \
+                      --from that belongs to the account you authenticated as",
+            );
+        }
+        let verify = c.has(&["verif", "unrouteable", "unroutable", "callback", "callout"]);
+        let transient = c.class() == 4;
+        return Some(format!(
+            "the refusal is about the sender, not this recipient: the server {} your envelope \
+             sender (--from){}; use a --from on a domain that exists in DNS and accepts mail{}",
+            if verify {
+                "tried to verify"
+            } else {
+                "does not accept"
+            },
+            if verify {
+                " and could not (its domain does not resolve, or its servers refuse the address)"
+            } else {
+                ""
+            },
+            if transient {
+                " (given as temporary: the check may pass later)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if who.starts_with("your client host") {
+        return s(
+            "the refusal is about your client host (its IP, reverse DNS or reputation), not \
+             this recipient: send from a host whose PTR name resolves back to its IP, or through \
+             your provider's relay",
+        );
+    }
+    s(
+        "the refusal is about the name you greet with, not this recipient: give a fully \
+         qualified host name that resolves, with --helo",
+    )
 }
 
 fn relay_denied(c: &Ctx) -> Option<String> {
@@ -1347,7 +1578,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 s("the mailbox has been closed and no forwarding address is known")
             } else if c.enh(2, 1) {
                 s("the mailbox is disabled: the recipient cannot receive mail for now")
-            } else if c.code == 452 && (c.enh(5, 3) || c.has(&["too many"])) {
+            } else if matches!(c.code, 452 | 552) && (c.enh(5, 3) || c.has(&["too many"])) {
                 s(
                     "too many recipients for one transaction: send the rest in another \
                      transaction (a new MAIL FROM); real MTAs do this by themselves",
@@ -1402,7 +1633,16 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             _ => None,
         },
         Dot => {
-            if c.code == 552 || c.enh(3, 4) || c.enh(2, 3) {
+            // A more specific enhanced code wins over the basic code: 552 is "storage
+            // exceeded", which 5.2.2 narrows to a full mailbox (RFC 3463 §3.3), not a size.
+            if c.enh(2, 2) {
+                s(
+                    "a recipient's mailbox is full (over quota), not a size limit of the server: \
+                     they must make room; retrying later may work",
+                )
+            } else if c.enh(1, 1) {
+                s("the mailbox does not exist: check the recipient address for typos")
+            } else if c.code == 552 || c.enh(3, 4) || c.enh(2, 3) {
                 s(
                     "message too big: compare its size with the SIZE limit in the EHLO reply and \
                      send something smaller",
@@ -1591,6 +1831,24 @@ fn hint(reply: &Reply, phase: Phase) -> Option<String> {
                     .to_string()
             })
         })
+        .or_else(|| unadvertised_hint(&c))
+        .or_else(|| {
+            is_rate_limited(&c).then(|| {
+                let mut h = if c.code == 421 {
+                    "the server is closing the channel because you are sending too fast (a rate \
+                     limit on your IP, account or sender): slow down, reconnect and retry later"
+                } else {
+                    "you are sending too fast for this server (a rate limit on your IP, account \
+                     or sender): slow down, and retry later"
+                }
+                .to_string();
+                if c.class() == 5 {
+                    h.push_str(" (it is given as permanent, but the limit resets with time)");
+                }
+                h
+            })
+        })
+        .or_else(|| other_party_hint(&c))
         .or_else(|| {
             is_greylisting(&c).then(|| {
                 "greylisted: the server defers unknown senders once; retry after a few minutes \
@@ -1607,6 +1865,18 @@ fn hint(reply: &Reply, phase: Phase) -> Option<String> {
         })
         .or_else(|| (code == 530).then(|| access_first_hint(&c)))
         .or_else(|| strong_enhanced_hint(&c))
+        .or_else(|| {
+            // At the end of data a 5.7.x refusal has its own (content) hint below.
+            (is_spam_verdict(&c)
+                && c.enhanced.is_none_or(|e| e.subject != 1)
+                && !(c.phase == Phase::Dot && c.enhanced.is_some()))
+            .then(|| {
+                "the message (or its sender) was classified as spam: check the text, links and \
+                 attachments and the sender domain's SPF/DKIM/DMARC; the receiving side's admin \
+                 can tell which rule hit"
+                    .to_string()
+            })
+        })
         .or_else(|| phase_hint(&c))
         .or_else(|| generic_hint(&c));
     if found.is_none() && !reply.deviations.is_empty() {
@@ -1621,10 +1891,55 @@ fn hint(reply: &Reply, phase: Phase) -> Option<String> {
 
 /// Explain `reply` as an answer to a command of `phase`.
 pub fn explain(reply: &Reply, phase: Phase) -> Explanation {
+    explain_answer(reply, phase, Answer::Command)
+}
+
+/// Explain `reply` as an answer to a command of `phase`, in the narrower role `answer` (a
+/// PRDR or LMTP reply for one recipient after the content).
+pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
+    let mut basic = basic_in_context(reply.code, phase);
+    let mut hint = hint(reply, phase);
+    if let Some(code) = reply.code {
+        let c = Ctx::new(reply, code, phase);
+        if let Some(who) = refused_party(&c) {
+            basic = format!("{basic} — but the refusal is about {who}, not the recipient");
+        }
+    }
+    let per_recipient = match answer {
+        Answer::Command => None,
+        Answer::PrdrStart => {
+            // Whatever the server says here, it is the announcement, not a verdict.
+            if reply.code == Some(353) {
+                basic = context_meaning(353, Phase::Dot)
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            None
+        }
+        Answer::PrdrRecipient => Some("PRDR"),
+        Answer::LmtpRecipient => Some("LMTP"),
+    };
+    if let (Some(proto), Some(class)) = (per_recipient, reply.class()) {
+        let scope = match class {
+            2 => "accepted for this recipient",
+            4 => "deferred for this recipient only",
+            _ => "refused for this recipient only",
+        };
+        basic = format!(
+            "{scope} ({proto}: each recipient gets its own reply after the content): {basic}"
+        );
+        if let Some(h) = hint.as_mut()
+            && matches!(class, 4 | 5)
+        {
+            h.push_str(
+                " (this reply covers this one recipient; the others were answered separately)",
+            );
+        }
+    }
     Explanation {
-        basic: Some(basic_in_context(reply.code, phase)),
+        basic: Some(basic),
         enhanced: reply.enhanced.as_ref().and_then(lookup_enhanced),
-        hint: hint(reply, phase),
+        hint,
         severity: Some(severity(reply, phase)),
     }
 }
@@ -1633,8 +1948,14 @@ pub fn explain(reply: &Reply, phase: Phase) -> Explanation {
 // `:explain CODE` for the REPL
 // ---------------------------------------------------------------------------------------------
 
+/// Does `code` have a meaning of its own as an answer to the command of `phase` (RFC 5321
+/// §4.3.2 and the extensions)? Used to pick the commands a pasted reply may answer.
+pub fn is_known_answer(code: u16, phase: Phase) -> bool {
+    context_meaning(code, phase).is_some()
+}
+
 /// Parse `5.1.1`, `X.7.1` (class 0 = any) into an enhanced code.
-fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
+pub fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
     let mut it = w.split('.');
     let c = it.next()?;
     let class = if c.eq_ignore_ascii_case("x") {
@@ -2146,6 +2467,159 @@ mod tests {
         assert!(h.contains("MAIL FROM must be accepted first"), "{h}");
     }
 
+    fn hint_lines(code: u16, lines: &[&str], phase: Phase) -> String {
+        explain(&Reply::new(code, lines), phase)
+            .hint
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn enhanced_code_wins_over_the_basic_code_when_more_specific() {
+        // 552 is "storage exceeded"; 5.2.2 narrows it to a full mailbox (SMTP and LMTP).
+        for line in ["5.2.2 <c@x.test> Mailbox is full", "5.2.2 Over quota"] {
+            let h = hint_of(552, line, Phase::Dot);
+            assert!(
+                h.contains("mailbox is full") && !h.contains("too big"),
+                "{h}"
+            );
+        }
+        let b = ex(552, "5.2.2 Mailbox full", Phase::Dot).basic.unwrap();
+        assert!(!b.starts_with("message too big"), "{b}");
+        // Without the narrowing code, 552 at the end of data is still the size.
+        let h = hint_of(552, "5.3.4 Message size exceeds fixed limit", Phase::Dot);
+        assert!(h.contains("too big"), "{h}");
+        // Exim's "552 too many recipients" at RCPT is not a full mailbox.
+        let h = hint_of(552, "too many recipients", Phase::Rcpt);
+        assert!(h.contains("too many recipients"), "{h}");
+    }
+
+    #[test]
+    fn refusals_of_unadvertised_extensions_blame_the_extension() {
+        // Exim, under --force-ext.
+        for (code, line, phase) in [
+            (501, "SMTPUTF8 used when not advertised", Phase::Mail),
+            (
+                503,
+                "BDAT command used when CHUNKING not advertised",
+                Phase::Dot,
+            ),
+            (
+                503,
+                "STARTTLS command used when not advertised",
+                Phase::StartTls,
+            ),
+            (503, "AUTH command used when not advertised", Phase::Auth),
+            (
+                501,
+                "<a@x.test> RET=HDRS: malformed address: RET=HDRS may not follow <a@x.test>",
+                Phase::Mail,
+            ),
+            (
+                501,
+                "<b@x.test> NOTIFY=SUCCESS: malformed address: NOTIFY=SUCCESS may not follow <b@x.test>",
+                Phase::Rcpt,
+            ),
+        ] {
+            let h = hint_of(code, line, phase);
+            assert!(
+                h.contains("advertis") || h.contains("EHLO reply lists"),
+                "{line}: {h}"
+            );
+            assert!(
+                !h.contains("sender address is malformed")
+                    && !h.contains("out of sequence")
+                    && !h.contains("bad sequence")
+                    && !h.contains("recipient address is malformed"),
+                "{line}: {h}"
+            );
+        }
+    }
+
+    #[test]
+    fn wordings_without_enhanced_codes_get_specific_hints() {
+        let h = hint_of(550, "Sender rate overlimit - 12.0 / 1h", Phase::Rcpt);
+        assert!(h.contains("too fast"), "{h}");
+        let h = hint_of(451, "Greylisted, please come back later", Phase::Rcpt);
+        assert!(h.contains("greylisted"), "{h}");
+        let h = hint_of(450, "Please try again later", Phase::Rcpt);
+        assert!(h.contains("greylisted"), "{h}");
+        let h = hint_of(550, "Your message looks like spam", Phase::Dot);
+        assert!(h.contains("classified as spam"), "{h}");
+        let h = hint_of(
+            554,
+            "Rejected: message scored too high on spam scale",
+            Phase::Dot,
+        );
+        assert!(h.contains("classified as spam"), "{h}");
+        for list in [
+            "554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "554 Rejected - see http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1",
+            "550 Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1",
+        ] {
+            let (code, text) = list.split_once(' ').unwrap();
+            let h = hint_of(code.parse().unwrap(), text, Phase::Rcpt);
+            assert!(h.contains("blocklist"), "{list}: {h}");
+        }
+        let h = hint_of(
+            550,
+            "5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your \
+             Internet service provider since part of their network is on our block list (S3150).",
+            Phase::Rcpt,
+        );
+        assert!(h.contains("block list") || h.contains("blocklist"), "{h}");
+        assert!(h.contains("Microsoft"), "{h}");
+        let h = hint_of(
+            451,
+            "4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)",
+            Phase::Rcpt,
+        );
+        assert!(h.contains("Microsoft") && h.contains("throttled"), "{h}");
+        let h = hint_lines(
+            421,
+            &["4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"],
+            Phase::Helo,
+        );
+        assert!(h.contains("Gmail"), "{h}");
+        let h = hint_lines(
+            550,
+            &[
+                "5.7.26 This mail is unauthenticated, which poses a security risk to the",
+                "5.7.26 sender and Gmail users, and has been blocked. The sender must",
+                "5.7.26 authenticate with at least one of SPF or DKIM. - gsmtp",
+            ],
+            Phase::Dot,
+        );
+        assert!(h.contains("SPF") && h.contains("DKIM"), "{h}");
+    }
+
+    #[test]
+    fn the_basic_meaning_is_the_one_for_the_phase() {
+        let b = ex(554, "5.7.1 <x@y.test>: Relay access denied", Phase::Rcpt)
+            .basic
+            .unwrap();
+        assert!(!b.contains("greeting") && b.contains("recipient"), "{b}");
+        // No table meaning that belongs to another command leaks into a dialogue phase.
+        for &code in &[220, 454, 500, 554] {
+            for &p in CONTEXT_PHASES {
+                let b = basic_in_context(Some(code), p);
+                if p != Phase::Banner {
+                    assert!(!b.contains("as a greeting"), "{code} {p:?}: {b}");
+                }
+                if p != Phase::StartTls {
+                    assert!(!b.contains("after STARTTLS"), "{code} {p:?}: {b}");
+                }
+                if p != Phase::Auth {
+                    assert!(!b.contains("after AUTH"), "{code} {p:?}: {b}");
+                }
+            }
+        }
+        // As a greeting, 554 is still "no service".
+        let b = ex(554, "No SMTP service here", Phase::Banner)
+            .basic
+            .unwrap();
+        assert!(b.contains("refuses to talk"), "{b}");
+    }
+
     #[test]
     fn hint_size_and_content() {
         let h = hint_of(552, "5.3.4 Message size exceeds fixed limit", Phase::Dot);
@@ -2470,8 +2944,9 @@ mod tests {
 
         let t = explain_code("  550 5.1.1 ").unwrap();
         assert!(t.contains("5.1.1  Bad destination mailbox address"), "{t}");
+        // LMTP and PRDR give a per-recipient 5.1.1 after the content too.
         assert!(
-            t.contains("hint after RCPT: the mailbox does not exist"),
+            t.contains("hint after RCPT, end of data: the mailbox does not exist"),
             "{t}"
         );
 

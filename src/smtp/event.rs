@@ -130,10 +130,19 @@ pub enum Deviation {
         /// The limit in force.
         limit: usize,
     },
-    /// A reply had more lines than the parser's limit; the excess lines were discarded.
-    TooManyLines {
-        /// The limit in force.
-        limit: usize,
+    /// A reply passed the parser's line or byte limit: it was cut there (the line that passed
+    /// the limit is not kept) and nothing after it can be trusted.
+    ReplyTooLarge {
+        /// Bytes received for the reply when it was cut.
+        bytes: usize,
+        /// Lines received or started, the one that passed the limit included.
+        lines: usize,
+        /// The last of them had no line end yet.
+        unfinished_line: bool,
+        /// The byte limit in force.
+        max_bytes: usize,
+        /// The line limit in force.
+        max_lines: usize,
     },
     /// The text was not valid UTF-8 (shown lossily).
     NotUtf8,
@@ -154,6 +163,10 @@ pub enum Deviation {
     },
     /// The server sent bytes nobody asked for (outside a pending command).
     UnsolicitedReply,
+    /// A reply arrived (or began) before the command it is matched with was sent: the server
+    /// talks early or is out of step, so every later reply may answer an earlier command.
+    /// Reported once per session.
+    EarlyReply,
     /// A reply line longer than the RFC 5321 §4.5.3.1.5 limit of 512 octets (kept whole).
     LongReplyLine {
         /// Length in octets including CRLF.
@@ -322,6 +335,14 @@ pub struct Summary {
     pub message_accepted: Option<bool>,
     /// Per-phase timings.
     pub timings: Vec<PhaseTiming>,
+}
+
+/// Where events go: the run's one renderer, or a list in tests. The driver and the connection
+/// layer hand every event here with `elapsed`, the time since the run started (measured by the
+/// caller: the core has no clock).
+pub trait Sink {
+    /// Take one event.
+    fn event(&mut self, event: &Event, elapsed: std::time::Duration);
 }
 
 /// Everything that can be reported. Serialised as `{"type": "<variant>", "data": {…}}` by the JSON
@@ -495,4 +516,26 @@ pub enum Event {
         /// The exact content received (after un-stuffing).
         content: Bytes,
     },
+}
+
+/// `n` with a space between groups of three digits (`102 404`), for counts shown to people.
+pub fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `"1 byte"`, `"102 404 bytes"`.
+pub fn count_bytes(n: usize) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{} bytes", group_digits(n))
+    }
 }

@@ -156,6 +156,8 @@ pub struct ManualSession {
     /// TLS came from STARTTLS (so a later EHLO is "EHLO after TLS").
     tls_upgraded: bool,
     caps: Option<Capabilities>,
+    /// `caps` changed since [`ManualSession::take_caps_changed`] last asked.
+    caps_changed: bool,
     authenticated: bool,
     in_transaction: bool,
     /// After a 354 to a typed DATA: typed lines are content.
@@ -190,6 +192,7 @@ impl ManualSession {
             tls,
             tls_upgraded: false,
             caps: None,
+            caps_changed: true,
             authenticated: false,
             in_transaction: false,
             in_data: false,
@@ -300,6 +303,12 @@ impl ManualSession {
     /// The latest EHLO capabilities (forgotten after STARTTLS, RFC 3207 §4.2).
     pub fn capabilities(&self) -> Option<&Capabilities> {
         self.caps.as_ref()
+    }
+
+    /// Have the capabilities changed since the last call? (The REPL copies them for completion
+    /// only then: a copy per read of a hostile megabyte-sized list would add up.)
+    pub fn take_caps_changed(&mut self) -> bool {
+        std::mem::take(&mut self.caps_changed)
     }
 
     /// Is the next typed line a secret (a SASL response after a typed AUTH got 334)? The REPL
@@ -429,6 +438,7 @@ impl ManualSession {
         self.tls = true;
         self.tls_upgraded = true;
         self.caps = None;
+        self.caps_changed = true;
         self.authenticated = false;
         self.in_transaction = false;
         self.buf.clear();
@@ -462,18 +472,18 @@ impl ManualSession {
             self.error(format!("AUTH {name}: {e}"));
             return false;
         }
-        if let Some(caps) = &self.caps {
+        if let Some(caps) = &self.caps
+            && !caps.offers_auth(&name)
+        {
             let offered = caps.auth_mechanisms();
-            if !offered.contains(&name) {
-                self.warn(format!(
-                    "AUTH {name} is not advertised (offered: {}): trying anyway",
-                    if offered.is_empty() {
-                        "none".to_string()
-                    } else {
-                        offered.join(" ")
-                    }
-                ));
-            }
+            self.warn(format!(
+                "AUTH {name} is not advertised (offered: {}): trying anyway",
+                if offered.is_empty() {
+                    "none".to_string()
+                } else {
+                    offered.join(" ")
+                }
+            ));
         }
         if !self.tls {
             self.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
@@ -578,6 +588,28 @@ impl ManualSession {
     // ----- replies --------------------------------------------------------------------------
 
     fn on_reply(&mut self, reply: Reply) {
+        // Cut for size (a reply that never ends, or megabytes of it): show what came, then
+        // drop the connection, since the rest of that reply has no command to belong to. The
+        // same limits as the one-shot send.
+        if let Some(d) = reply
+            .deviations
+            .iter()
+            .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+        {
+            let detail = crate::smtp::reply::describe_cut(d);
+            let phase = self.phase();
+            let explanation = codes::explain(&reply, phase);
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase,
+                explanation,
+            });
+            self.error(format!("reply too large: {detail}; closing the connection"));
+            self.close();
+            return;
+        }
         let Some(expect) = self.pending.pop_front() else {
             let phase = self.last_phase;
             let explanation = codes::explain(&reply, phase);
@@ -641,10 +673,12 @@ impl ManualSession {
             Verb::Ehlo if ok => {
                 // A new EHLO resets the transaction (RFC 5321 §4.1.4).
                 self.caps = Some(Capabilities::from_reply(reply));
+                self.caps_changed = true;
                 self.in_transaction = false;
             }
             Verb::Helo if ok => {
                 self.caps = Some(Capabilities::default());
+                self.caps_changed = true;
                 self.in_transaction = false;
             }
             Verb::Mail if ok => self.in_transaction = true,
@@ -750,7 +784,23 @@ impl ManualSession {
     }
 }
 
-/// Mask the initial response of a typed `AUTH MECH <base64>` line (same length).
+/// A typed command line as it may be stored (history, recordings): `AUTH MECH <initial
+/// response>` with the response masked; `None` when the line holds no secret.
+pub fn redact_typed_line(line: &str) -> Option<String> {
+    let verb = line.split_whitespace().next()?;
+    if !verb.eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let rest = line.trim_start()[verb.len()..].trim_start();
+    let mech = rest.split_whitespace().next()?;
+    let ir = rest[mech.len()..].trim();
+    if ir.is_empty() || ir == "=" {
+        return None;
+    }
+    Some(format!("{verb} {mech} {}", auth::MASK))
+}
+
+/// Mask the initial response of a typed `AUTH MECH <base64>` line (a fixed-length mask).
 fn mask_auth_line(line: &str) -> (String, bool) {
     let mut words = line.splitn(3, ' ');
     let verb = words.next().unwrap_or("");
@@ -949,6 +999,27 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_that_never_ends_closes_the_connection() {
+        let mut s = ready();
+        s.send_line("EHLO me");
+        sent(&mut s);
+        events(&mut s);
+        let flood = b"250-x\r\n".repeat(100);
+        for _ in 0..20 {
+            s.feed(&flood);
+        }
+        assert!(s.is_closed());
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::Error { message }
+                if message.starts_with("reply too large: 7 007 bytes in 1001 lines"))),
+            "{ev:?}"
+        );
+        assert!(!s.awaiting_reply());
+    }
+
+    #[test]
     fn quit_then_close_is_expected() {
         let mut s = ready();
         s.send_line("quit");
@@ -1016,7 +1087,7 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(shown.0, format!("AUTH PLAIN {}", "*".repeat(28)));
+        assert_eq!(shown.0, format!("AUTH PLAIN {}", crate::smtp::auth::MASK));
         assert!(shown.1);
         let dbg = format!("{ev:?}{s:?}");
         assert!(!dbg.contains("tanstaaf") && !dbg.contains("AHRpbQB0"));
@@ -1075,7 +1146,7 @@ mod tests {
         let ev = events(&mut s);
         assert!(
             ev.iter()
-                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == "****"))
+                .any(|e| matches!(e, Event::Sent { text, redacted: true, .. } if text == crate::smtp::auth::MASK))
         );
     }
 

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod command;
 pub mod data;
 pub mod event;
+pub mod explain;
 pub mod ext;
 pub mod manual;
 #[cfg(test)]

@@ -11,11 +11,14 @@
 //!
 //! Real servers break it in many ways; instead of failing or hanging, the parser accepts what it
 //! can and records a [`Deviation`] on the reply (style practice 4). It never waits for a line it
-//! cannot recognise and never holds more than `max_line` bytes of one line or `max_lines` lines.
+//! cannot recognise and never holds more than `max_line` bytes of one line; a reply that grows
+//! past `max_lines` lines or `max_bytes` bytes is cut there and returned marked
+//! [`Deviation::ReplyTooLarge`], so a server that never ends its reply cannot keep us reading.
+//! Every step is linear in the bytes received.
 
 use serde::Serialize;
 
-use crate::smtp::event::{Bytes, Deviation};
+use crate::smtp::event::{Bytes, Deviation, count_bytes};
 
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +91,26 @@ impl Reply {
             None => first,
         }
     }
+    /// Every line's text, joined with `\n`, each without the enhanced code that servers repeat
+    /// at the start of every line (`550-5.7.26 …`): the whole reply for summaries, which must
+    /// not keep only the first line (Exim puts the reason on the last one).
+    pub fn text_without_codes(&self) -> String {
+        let strip = |l: &str| -> String {
+            match parse_enhanced(l) {
+                Some(_) => l
+                    .split_once(' ')
+                    .map(|(_, rest)| rest)
+                    .unwrap_or("")
+                    .to_string(),
+                None => l.to_string(),
+            }
+        };
+        self.lines
+            .iter()
+            .map(|l| strip(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
     /// Build a reply from a code and lines (tests, the embedded server).
     pub fn new(code: u16, lines: &[&str]) -> Reply {
         let mut raw = Vec::new();
@@ -127,17 +150,77 @@ pub fn parse_enhanced(text: &str) -> Option<EnhancedCode> {
 pub struct Limits {
     /// Longest line kept; the rest of a longer line is discarded (a deviation is recorded).
     pub max_line: usize,
-    /// Most lines kept in one reply.
+    /// Most lines in one reply: the line after the last one allowed ends the reply, marked
+    /// [`Deviation::ReplyTooLarge`].
     pub max_lines: usize,
+    /// Most bytes received for one reply (discarded tails of over-long lines count): once a
+    /// reply passes it, it ends there, marked [`Deviation::ReplyTooLarge`].
+    pub max_bytes: usize,
 }
 
 impl Default for Limits {
+    /// 1000 lines and 1 MiB. RFC 5321 §4.5.3.1.5 allows 512 octets a line, and real EHLO replies
+    /// are a few dozen lines, so this is generous for any real server and small for memory.
     fn default() -> Self {
         Limits {
             max_line: 8192,
             max_lines: 1000,
+            max_bytes: 1 << 20,
         }
     }
+}
+
+/// What has arrived of an unfinished reply ([`ReplyParser::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes received.
+    pub bytes: usize,
+    /// Complete lines among them.
+    pub lines: usize,
+    /// Some of the bytes are a line whose end has not arrived.
+    pub unfinished_line: bool,
+}
+
+impl std::fmt::Display for Progress {
+    /// `102 404 bytes without a line end`, `2 lines (14 bytes), the reply not finished`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = count_bytes(self.bytes);
+        match self.lines {
+            0 => write!(f, "{bytes} without a line end"),
+            n => {
+                let s = if n == 1 { "" } else { "s" };
+                write!(f, "{n} line{s} ({bytes}), the reply not finished")?;
+                if self.unfinished_line {
+                    write!(f, ", the last line without a line end")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What arrived and the limits passed, from a [`Deviation::ReplyTooLarge`] ("1 048 577 bytes
+/// without a line end passed the limit of …"); empty for any other deviation.
+pub fn describe_cut(d: &Deviation) -> String {
+    let Deviation::ReplyTooLarge {
+        bytes,
+        lines,
+        unfinished_line,
+        max_bytes,
+        max_lines,
+    } = d
+    else {
+        return String::new();
+    };
+    let what = if *lines == 1 && *unfinished_line {
+        format!("{} without a line end", count_bytes(*bytes))
+    } else {
+        format!("{} in {lines} lines", count_bytes(*bytes))
+    };
+    format!(
+        "{what} passed the limit of {} and {max_lines} lines",
+        count_bytes(*max_bytes)
+    )
 }
 
 /// Longest reply line RFC 5321 §4.5.3.1.5 allows, CRLF included.
@@ -158,7 +241,10 @@ const QUOTE_CHARS: usize = 80;
 ///   ([`Deviation::BadSeparator`]); `250` alone is a valid final line;
 /// - a later line with another code is kept, the first code wins ([`Deviation::MixedCodes`]);
 /// - a line longer than `max_line` keeps its first `max_line` bytes; the rest is discarded as it
-///   arrives, even before the line end has been seen ([`Deviation::OverlongLine`]).
+///   arrives, even before the line end has been seen ([`Deviation::OverlongLine`]);
+/// - a reply that would pass `max_lines` lines or `max_bytes` bytes ends where it passes them
+///   ([`Deviation::ReplyTooLarge`], with what was received); the caller should stop reading,
+///   since whatever follows is the rest of a reply that has no place to go.
 ///
 /// Each kind of deviation is recorded at most once per reply, so the list stays bounded.
 #[derive(Debug, Default)]
@@ -179,6 +265,8 @@ struct Pending {
     lines: Vec<String>,
     raw: Vec<u8>,
     deviations: Vec<Deviation>,
+    /// Bytes received for this reply so far (line ends and discarded tails included).
+    received: usize,
 }
 
 /// The kept head of an over-long line, while its tail is being discarded.
@@ -279,8 +367,11 @@ impl ReplyParser {
             if let Some(mut ov) = self.overlong.take() {
                 let Some(i) = find_lf(rest) else {
                     ov.discard(rest);
-                    self.overlong = Some(ov);
                     pos = buf.len();
+                    if let Some(r) = self.cut_if_too_large(&ov) {
+                        break Some(r);
+                    }
+                    self.overlong = Some(ov);
                     break None;
                 };
                 ov.discard(&rest[..i]);
@@ -324,8 +415,11 @@ impl ReplyParser {
                         bare_cr: rest[..max_line].contains(&b'\r'),
                     };
                     ov.discard(&rest[max_line..]);
-                    self.overlong = Some(ov);
                     pos = buf.len();
+                    if let Some(r) = self.cut_if_too_large(&ov) {
+                        break Some(r);
+                    }
+                    self.overlong = Some(ov);
                 }
                 break None;
             }
@@ -375,9 +469,62 @@ impl ReplyParser {
         Some(reply)
     }
 
+    /// What has arrived of a reply not finished yet: bytes (those still in the caller's `buf`
+    /// included) and complete lines; `None` when nothing has. For diagnoses ("3 bytes without a
+    /// line end") when the reply does not come in time.
+    pub fn progress(&self, buf: &[u8]) -> Option<Progress> {
+        let (received, lines) = self
+            .pending
+            .as_ref()
+            .map_or((0, 0), |p| (p.received, p.lines.len()));
+        let partial = self
+            .overlong
+            .as_ref()
+            .map_or(buf.len(), |o| o.len + buf.len());
+        let bytes = received + partial;
+        (bytes > 0).then_some(Progress {
+            bytes,
+            lines,
+            unfinished_line: partial > 0,
+        })
+    }
+
     /// Is a multi-line reply (or a line) partially read?
     pub fn in_progress(&self) -> bool {
         self.pending.is_some() || self.overlong.is_some() || self.partial
+    }
+
+    /// An over-long line is still arriving: if the reply has passed `max_bytes` with it, end the
+    /// reply here (the line is dropped) and return it.
+    fn cut_if_too_large(&mut self, ov: &Overlong) -> Option<Reply> {
+        let (received, lines) = self
+            .pending
+            .as_ref()
+            .map_or((0, 0), |p| (p.received, p.lines.len()));
+        if received.saturating_add(ov.len) > self.limits.max_bytes {
+            Some(self.cut(received + ov.len, lines + 1, true))
+        } else {
+            None
+        }
+    }
+
+    /// End the pending reply because it is too large; the line that made it so is not kept.
+    fn cut(&mut self, bytes: usize, lines: usize, unfinished_line: bool) -> Reply {
+        let mut pending = self.pending.take().unwrap_or(Pending {
+            code: None,
+            lines: Vec::new(),
+            raw: Vec::new(),
+            deviations: Vec::new(),
+            received: 0,
+        });
+        pending.deviations.push(Deviation::ReplyTooLarge {
+            bytes,
+            lines,
+            unfinished_line,
+            max_bytes: self.limits.max_bytes,
+            max_lines: self.limits.max_lines,
+        });
+        pending.into_reply()
     }
 
     /// Take one complete line into the pending reply; return the reply if the line was final.
@@ -385,6 +532,7 @@ impl ReplyParser {
         let Limits {
             max_line,
             max_lines,
+            ..
         } = self.limits;
         let mut devs = Vec::new();
         if line.ending == Ending::Lf {
@@ -437,24 +585,33 @@ impl ReplyParser {
             String::from_utf8_lossy(text).into_owned()
         };
 
+        // The LF of a line end is not counted against `max_bytes`, so a line cut while still
+        // arriving (`cut_if_too_large`) and the same line seen whole are judged alike.
+        let counted = total_len - usize::from(matches!(line.ending, Ending::Crlf | Ending::Lf));
+        let (received, lines) = self
+            .pending
+            .as_ref()
+            .map_or((0, 0), |p| (p.received, p.lines.len()));
+        if lines >= max_lines || received.saturating_add(counted) > self.limits.max_bytes {
+            let unfinished = matches!(line.ending, Ending::Close(_));
+            return Some(self.cut(received + total_len, lines + 1, unfinished));
+        }
         let pending = self.pending.get_or_insert_with(|| Pending {
             code,
             lines: Vec::new(),
             raw: Vec::new(),
             deviations: Vec::new(),
+            received: 0,
         });
+        pending.received += total_len;
         if let (Some(first), Some(found)) = (pending.code, code)
             && first != found
         {
             devs.push(Deviation::MixedCodes { first, found });
         }
-        if pending.lines.len() < max_lines {
-            pending.lines.push(text);
-            pending.raw.extend_from_slice(kept);
-            pending.raw.extend_from_slice(line.ending.bytes());
-        } else {
-            devs.push(Deviation::TooManyLines { limit: max_lines });
-        }
+        pending.lines.push(text);
+        pending.raw.extend_from_slice(kept);
+        pending.raw.extend_from_slice(line.ending.bytes());
         for d in devs {
             push_once(&mut pending.deviations, d);
         }
@@ -693,21 +850,94 @@ mod tests {
         assert_eq!(r.raw.0, long);
     }
 
+    fn too_large(bytes: usize, lines: usize, unfinished_line: bool, limits: Limits) -> Deviation {
+        Deviation::ReplyTooLarge {
+            bytes,
+            lines,
+            unfinished_line,
+            max_bytes: limits.max_bytes,
+            max_lines: limits.max_lines,
+        }
+    }
+
     #[test]
-    fn too_many_lines() {
+    fn too_many_lines_ends_the_reply_at_the_limit() {
         let limits = Limits {
             max_line: 100,
             max_lines: 3,
+            max_bytes: 1 << 20,
         };
-        let input = b"250-1\r\n250-2\r\n250-3\r\n250-4\r\n250-5\r\n250 6\r\n";
-        let replies = parse_closed(input, limits);
-        assert_eq!(replies.len(), 1);
-        assert_eq!(replies[0].lines, ["1", "2", "3"]);
-        assert_eq!(replies[0].raw.0, b"250-1\r\n250-2\r\n250-3\r\n");
+        let mut p = ReplyParser::new(limits);
+        let mut buf = b"250-1\r\n250-2\r\n250-3\r\n250-4\r\n250-5\r\n250 6\r\n".to_vec();
+        let r = p.next_reply(&mut buf).unwrap();
+        assert_eq!(r.lines, ["1", "2", "3"]);
+        assert_eq!(r.raw.0, b"250-1\r\n250-2\r\n250-3\r\n");
+        assert_eq!(r.deviations, [too_large(28, 4, false, limits)]);
+        // The cut is where the fourth line ended: the rest is left for the caller (who stops).
+        assert_eq!(buf, b"250-5\r\n250 6\r\n");
+        assert!(!p.in_progress());
+    }
+
+    #[test]
+    fn a_never_ending_reply_is_cut_at_the_default_limits() {
+        // `250-x` forever (issue 14 item 3): the reply ends after 1000 lines instead of growing.
+        let mut p = ReplyParser::default();
+        let mut buf = Vec::new();
+        let mut replies = Vec::new();
+        for _ in 0..200 {
+            buf.extend_from_slice(&b"250-x\r\n".repeat(10));
+            if let Some(r) = p.next_reply(&mut buf) {
+                replies.push(r);
+                break;
+            }
+        }
+        let r = &replies[0];
+        assert_eq!(r.lines.len(), 1000);
         assert_eq!(
-            replies[0].deviations,
-            [Deviation::TooManyLines { limit: 3 }]
+            r.deviations,
+            [too_large(7007, 1001, false, Limits::default())]
         );
+
+        // 1000 lines of 7.8 KB: cut by bytes before the line limit.
+        let mut p = ReplyParser::default();
+        let line = [b"250-".to_vec(), vec![b'x'; 7800], b"\r\n".to_vec()].concat();
+        let mut buf = line.repeat(1000);
+        let r = p.next_reply(&mut buf).unwrap();
+        let kept = (1 << 20) / line.len();
+        assert_eq!(r.lines.len(), kept);
+        assert!(r.raw.0.len() <= 1 << 20);
+        assert_eq!(
+            r.deviations,
+            [
+                Deviation::LongReplyLine { len: line.len() },
+                too_large(line.len() * (kept + 1), kept + 1, false, Limits::default())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_at_the_byte_limit() {
+        let limits = Limits {
+            max_line: 64,
+            max_lines: 10,
+            max_bytes: 1000,
+        };
+        let mut p = ReplyParser::new(limits);
+        let mut buf = b"220-ok\r\n".to_vec();
+        let mut got = None;
+        for _ in 0..100 {
+            buf.extend_from_slice(&[b'x'; 100]);
+            if let Some(r) = p.next_reply(&mut buf) {
+                got = Some(r);
+                break;
+            }
+        }
+        let r = got.expect("cut at the byte limit");
+        assert_eq!(r.code, Some(220));
+        assert_eq!(r.lines, ["ok"]);
+        assert_eq!(r.deviations, [too_large(8 + 1000, 2, true, limits)]);
+        // Nothing is waiting: the caller decides to stop.
+        assert!(buf.is_empty());
     }
 
     #[test]
@@ -715,6 +945,7 @@ mod tests {
         let limits = Limits {
             max_line: 64,
             max_lines: 10,
+            max_bytes: 1 << 20,
         };
         let mut p = ReplyParser::new(limits);
         let mut buf = b"250-".to_vec();
@@ -765,6 +996,7 @@ mod tests {
         let limits = Limits {
             max_line: 8,
             max_lines: 10,
+            max_bytes: 1 << 20,
         };
         let r = parse_closed(b"250 0123456789abcdef\r", limits);
         assert_eq!(r[0].lines, ["0123"]);
@@ -865,6 +1097,33 @@ mod tests {
         }
     }
 
+    /// The replies up to the first one cut for size (after a cut the caller stops reading), with
+    /// that cut's byte count and unfinished flag cleared: how much had arrived when it was cut
+    /// depends on the chunking.
+    fn up_to_cut(replies: Vec<Reply>) -> Vec<Reply> {
+        let mut out = Vec::new();
+        for mut r in replies {
+            let mut cut = false;
+            for d in &mut r.deviations {
+                if let Deviation::ReplyTooLarge {
+                    bytes,
+                    unfinished_line,
+                    ..
+                } = d
+                {
+                    *bytes = 0;
+                    *unfinished_line = false;
+                    cut = true;
+                }
+            }
+            out.push(r);
+            if cut {
+                break;
+            }
+        }
+        out
+    }
+
     #[test]
     fn byte_at_a_time_equals_all_at_once() {
         let long = [b"250-".to_vec(), vec![b'y'; 300], b"\r\r\n".to_vec()].concat();
@@ -890,21 +1149,34 @@ mod tests {
             Limits {
                 max_line: 100,
                 max_lines: 2,
+                max_bytes: 1 << 20,
             },
             Limits {
                 max_line: 3,
                 max_lines: 1,
+                max_bytes: 1 << 20,
             },
             Limits {
                 max_line: 0,
                 max_lines: 0,
+                max_bytes: 1 << 20,
+            },
+            Limits {
+                max_line: 100,
+                max_lines: 1000,
+                max_bytes: 150,
+            },
+            Limits {
+                max_line: 8,
+                max_lines: 1000,
+                max_bytes: 20,
             },
         ] {
             for input in &inputs {
-                let whole = parse_closed(input, limits);
+                let whole = up_to_cut(parse_closed(input, limits));
                 for chunk in [1, 2, 3, 7, 64] {
                     assert_eq!(
-                        parse_chunked(input, limits, chunk),
+                        up_to_cut(parse_chunked(input, limits, chunk)),
                         whole,
                         "{limits:?} chunk {chunk}: {:?}",
                         String::from_utf8_lossy(input)

@@ -184,6 +184,66 @@ fn local_interface_with_a_port_binds_that_port() {
     assert_eq!(connected_local(&run.stdout), li);
 }
 
+/// swaks's `--local-interface HOST` takes a name, and `-lp`/`--lport`/`--local-port` a port.
+#[test]
+fn local_interface_by_name_and_local_port() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &["-li", "localhost", "-lp", &port.to_string(), "--json"],
+    );
+    let (_, peer) = srv.finish_with_peer();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(peer.to_string(), format!("127.0.0.1:{port}"));
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--local-port", &port.to_string(), "--json"]);
+    let (_, peer) = srv.finish_with_peer();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(peer.port(), port);
+
+    let srv = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = srv.local_addr().unwrap().to_string();
+    let run = ehlo(&[
+        "-s",
+        &server,
+        "-t",
+        "a@b.test",
+        "-li",
+        "no-such-host.invalid",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.all().contains("no-such-host.invalid"), "{}", run.all());
+}
+
+/// `-p SERVICE`: a service name is its port.
+#[test]
+fn port_by_service_name() {
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "submission",
+        "-t",
+        "a@b.test",
+        "--dump-config",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = ehlo(&["-s", "127.0.0.1", "-p", "no-such-service", "-t", "a@b.test"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("no-such-service"), "{}", run.stderr);
+}
+
 #[test]
 fn a_local_interface_that_cannot_be_bound_is_exit_2() {
     // 192.0.2.1 (TEST-NET-1) is not an address of this machine.

@@ -47,7 +47,7 @@ fn help_has_every_group() {
         "--quit-after",
         "[alias: --tlsc]",
         "Examples:",
-        "-h is help",
+        "-h NAME is --helo NAME",
         "two dashes",
     ] {
         assert!(flat.contains(needle), "--help lacks {needle}\n{text}");
@@ -55,15 +55,41 @@ fn help_has_every_group() {
 }
 
 #[test]
-fn short_h_is_help_not_helo() {
+fn short_h_alone_is_help() {
     let o = ehlo(&["-h"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("Usage: ehlo"), "{text}");
     assert!(
-        unwrapped(&text).contains("-h is help here; use --helo"),
+        unwrapped(&text).contains("-h NAME is --helo NAME; -h alone is help"),
         "{text}"
     );
+}
+
+/// swaks's `-h NAME` is --helo: it must send with that name, not print help and exit 0.
+#[test]
+fn short_h_with_a_name_is_helo() {
+    let o = ehlo(&["-h", "me.example", "-t", "a@b.c", "--dump-config"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("helo me.example"), "{}", stdout(&o));
+}
+
+/// Help next to other arguments: exit 1 and one line saying nothing was sent, never a silent 0.
+#[test]
+fn help_with_other_arguments_fails() {
+    for args in [
+        &["-t", "a@b.c", "-s", "127.0.0.1", "--help"][..],
+        &["-t", "a@b.c", "-h"],
+        &["-t", "a@b.c", "-h", "-s", "127.0.0.1"],
+        &["-hfoo", "-t", "a@b.c"],
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains("nothing was sent"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
 }
 
 #[test]

@@ -2,17 +2,21 @@
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
+mod check;
 mod config;
 mod demo;
 mod edges;
 mod exit_codes;
+mod explain;
 mod ext;
 mod generated;
 mod help;
+mod hostile;
 mod json;
 mod message;
 mod mx;
 mod serve;
+mod swaks_compat;
 mod tlsauth;
 mod transcript;
 mod util;

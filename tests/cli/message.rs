@@ -500,3 +500,60 @@ fn bad_message_input_exits_1_before_connecting() {
         "bad input must be refused before connecting"
     );
 }
+
+/// swaks's quick start sends GTUBE with `--body /path/to/gtube`: a bare argument that names an
+/// existing file is the file (with a one-line note suggesting `@FILE`); anything else is text.
+#[test]
+fn bare_file_arguments_read_the_file_as_swaks_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("gtube.txt");
+    std::fs::write(&body, "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE\n").unwrap();
+    let att = dir.path().join("report.csv");
+    std::fs::write(&att, "a,b\n1,2\n").unwrap();
+    let (body, att) = (body.to_str().unwrap(), att.to_str().unwrap());
+
+    let r = ehlo(&["-t", "a@example.test", "--body", body, "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(body), "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!("--body @{body}")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    let r = ehlo(&["-t", "a@example.test", "--attach", att, "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (headers, content) = part(&r.stdout, "report.csv");
+    assert!(headers.contains("text/csv"), "{headers}");
+    assert!(
+        content.contains("a,b") && content.contains("1,2"),
+        "{content}"
+    );
+    assert!(
+        r.stderr.contains(&format!("--attach @{att}")),
+        "{}",
+        r.stderr
+    );
+
+    let r = ehlo(&["-t", "a@example.test", "--data", body, "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("XJS*C4JDBQADN1"), "{}", r.stdout);
+
+    // Not a file: the text itself, no note.
+    let r = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--body",
+        "/no/such/gtube",
+        "--dump-mail",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("/no/such/gtube"), "{}", r.stdout);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}

@@ -352,3 +352,105 @@ fn login_and_xoauth2_secrets_never_print() {
         }
     }
 }
+
+/// swaks's --hide-* and --no-*-hints (and their short forms), and --output-file*: the transcript
+/// of a refused recipient, shaped and sent where the user asked.
+#[test]
+fn hide_hint_and_output_file_options() {
+    let refused = || {
+        scripted(after_greet(vec![
+            Step::Expect("MAIL"),
+            Step::Send(b"250 2.1.0 Ok\r\n"),
+            Step::Expect("RCPT"),
+            Step::Send(b"550 5.1.1 unknown\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 2.0.0 Bye\r\n"),
+        ]))
+    };
+    let srv = refused();
+    let run = send(&srv, &["-hr", "-nsh"]);
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert!(
+        !run.stdout.contains("<-") && !run.stdout.contains("550"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\nRCPT TO:<rcpt@scripted.test>\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("=== Connected"), "{}", run.stdout);
+
+    let srv = refused();
+    let run = send(&srv, &["--hide-all"]);
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert_eq!(run.all(), "");
+
+    let srv = refused();
+    let run = send(&srv, &["-hs", "-hi", "-nrh"]);
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert!(
+        !run.stdout.contains("===") && !run.stdout.contains("RCPT"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\n550 5.1.1 unknown\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("***"),
+        "errors stay with -hi: {}",
+        run.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.txt");
+    std::fs::write(&both, "old content that must be truncated\n").unwrap();
+    let srv = refused();
+    let run = send(&srv, &["--output-file", both.to_str().unwrap()]);
+    assert_eq!(run.code, 24);
+    assert_eq!(run.all(), "", "everything went to the file");
+    let text = std::fs::read_to_string(&both).unwrap();
+    assert!(!text.contains("old content"), "{text}");
+    assert!(text.contains("<** 550 5.1.1 unknown"), "{text}");
+    assert!(
+        text.contains("*** "),
+        "stderr's lines are in the same file: {text}"
+    );
+
+    let out = dir.path().join("out.txt");
+    let srv = refused();
+    let run = send(&srv, &["--output-file-stdout", out.to_str().unwrap()]);
+    assert_eq!(run.code, 24);
+    assert!(
+        run.stdout.is_empty() && run.stderr.contains("***"),
+        "{}",
+        run.all()
+    );
+    assert!(std::fs::read_to_string(&out).unwrap().contains(" -> QUIT"));
+
+    let err = dir.path().join("err.txt");
+    let srv = refused();
+    let run = send(&srv, &["--output-file-stderr", err.to_str().unwrap()]);
+    assert_eq!(run.code, 24);
+    assert!(
+        run.stderr.is_empty() && run.stdout.contains(" -> QUIT"),
+        "{}",
+        run.all()
+    );
+    assert!(std::fs::read_to_string(&err).unwrap().contains("*** "));
+
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1:9",
+        "-t",
+        "a@b.test",
+        "--output-file",
+        "/nonexistent/dir/x",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("/nonexistent/dir/x"), "{}", run.stderr);
+}

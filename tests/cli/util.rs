@@ -142,6 +142,9 @@ pub enum Step {
     Trickle(&'static [u8], Duration),
     /// Do nothing for a while (connection kept open).
     Sleep(Duration),
+    /// Write these bytes again and again until the client stops reading (a reply that never
+    /// ends), for at most this long.
+    Flood(&'static [u8], Duration),
     /// TLS handshake as the server (after a 220 to STARTTLS, or at once for implicit TLS).
     Tls,
     /// Close the connection now.
@@ -261,6 +264,11 @@ pub fn scripted_with(steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
                     }
                 },
                 Step::Sleep(d) => std::thread::sleep(d),
+                Step::Flood(b, limit) => {
+                    let chunk = b.repeat((64 * 1024 / b.len().max(1)).max(1));
+                    let start = Instant::now();
+                    while start.elapsed() < limit && s.write_all(&chunk).is_ok() {}
+                }
                 Step::Tls => {
                     let Stream::Plain(tcp) = std::mem::replace(&mut s, Stream::Gone) else {
                         panic!("TLS twice");

@@ -135,7 +135,7 @@ mod tests {
             encode_response(&s),
             "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"
         );
-        assert_eq!(s.display, format!("tim {}", "*".repeat(32)));
+        assert_eq!(s.display, format!("tim {}", crate::smtp::auth::MASK));
         assert!(s.secret);
         assert_eq!(
             m.respond(RFC_CHALLENGE),

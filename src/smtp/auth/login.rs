@@ -117,7 +117,7 @@ mod tests {
             .respond(&decode_challenge("UGFzc3dvcmQ6").unwrap())
             .unwrap();
         assert_eq!(s2.data, PASS.as_bytes());
-        assert_eq!(s2.display, "*".repeat(PASS.len()));
+        assert_eq!(s2.display, crate::smtp::auth::MASK);
         assert!(s2.secret);
         assert_eq!(m.respond(b"Again:"), Err(AuthError::TooManySteps("LOGIN")));
         assert_eq!(m.respond(b""), Err(AuthError::TooManySteps("LOGIN")));

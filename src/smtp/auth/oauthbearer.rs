@@ -178,7 +178,7 @@ mod tests {
             s.display,
             format!(
                 "n,a=user@example.com,^Ahost=server.example.com^Aport=143^Aauth=Bearer {}^A^A",
-                "*".repeat(RFC_TOKEN.len())
+                crate::smtp::auth::MASK
             )
         );
         assert!(s.secret);

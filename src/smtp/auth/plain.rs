@@ -125,7 +125,7 @@ mod tests {
         m.ready().unwrap();
         let s = m.initial_response().unwrap();
         assert_eq!(s.data, b"\0tim\0correct horse battery staple");
-        assert_eq!(s.display, format!("\\0tim\\0{}", "*".repeat(PASS.len())));
+        assert_eq!(s.display, format!("\\0tim\\0{}", crate::smtp::auth::MASK));
         assert!(s.secret);
         assert_eq!(
             encode_initial(&s),

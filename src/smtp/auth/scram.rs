@@ -403,7 +403,7 @@ mod tests {
             fin.display,
             format!(
                 "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p={}",
-                "*".repeat(44)
+                crate::smtp::auth::MASK
             )
         );
         // server-final as a 334, base64 as on the wire.

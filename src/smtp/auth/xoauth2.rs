@@ -156,7 +156,7 @@ mod tests {
             s.display,
             format!(
                 "user=someuser@example.com^Aauth=Bearer {}^A^A",
-                "*".repeat(TOKEN.len())
+                crate::smtp::auth::MASK
             )
         );
         assert!(s.secret);

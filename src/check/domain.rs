@@ -1,0 +1,516 @@
+//! The domain-scope checks that need DNS: `mx.lookup`, `mx.null`, `mx.target` (which also
+//! decides which (host, address) pairs get probed), the TXT records (`mtasts.txt`,
+//! `tlsrpt.record`, `spf.record`, `dmarc.record`, `dkim.hint`) and `ipv6.mx`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
+
+use hickory_resolver::proto::rr::{RData, RecordType};
+use serde_json::json;
+
+use super::model::{CheckResult, Status};
+use super::records;
+use crate::net::dns::{DnsError, Family, Resolver, RrSet, parse_ip_literal};
+
+/// An MX host and the addresses that will be probed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name.
+    pub host: String,
+    /// Preference (0 for an implicit MX).
+    pub preference: u16,
+    /// Addresses to probe (special-purpose ones left out unless allowed).
+    pub addrs: Vec<IpAddr>,
+}
+
+/// What the MX checks found.
+pub struct MxOutcome {
+    /// `mx.lookup`, `mx.null` and one `mx.target` per host.
+    pub results: Vec<CheckResult>,
+    /// Hosts to probe, in preference order.
+    pub targets: Vec<Target>,
+}
+
+fn ms(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1000.0
+}
+
+/// RFC 6890 special-purpose (and other non-global) addresses: where no public MX may point.
+pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_private() {
+                Some("private (RFC 1918)")
+            } else if v4.is_link_local() {
+                Some("link-local")
+            } else if o[0] == 0 {
+                Some("'this network' (0/8)")
+            } else if o[0] == 100 && (64..128).contains(&o[1]) {
+                Some("shared address space (RFC 6598)")
+            } else if v4.is_documentation() || (o[0] == 192 && o[1] == 0 && o[2] == 0) {
+                Some("documentation / IETF protocol assignment")
+            } else if o[0] == 198 && (o[1] == 18 || o[1] == 19) {
+                Some("benchmarking (RFC 2544)")
+            } else if v4.is_multicast() || o[0] >= 240 || v4 == Ipv4Addr::BROADCAST {
+                Some("multicast or reserved")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if v6.is_loopback() || v6.is_unspecified() {
+                Some("loopback or unspecified")
+            } else if (s[0] & 0xfe00) == 0xfc00 {
+                Some("unique local (RFC 4193)")
+            } else if (s[0] & 0xffc0) == 0xfe80 {
+                Some("link-local")
+            } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+                Some("documentation (RFC 3849)")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else if let Some(v4) = v6.to_ipv4_mapped() {
+                special_purpose(IpAddr::V4(v4)).or(Some("IPv4-mapped"))
+            } else if s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0 {
+                Some("discard-only (RFC 6666)")
+            } else if v6 == Ipv6Addr::UNSPECIFIED {
+                Some("unspecified")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// `mx.lookup`, `mx.null`, `mx.target`.
+pub async fn mx_checks(
+    r: &Resolver,
+    domain: &str,
+    family: Family,
+    allow_private: bool,
+) -> MxOutcome {
+    let t0 = Instant::now();
+    let mut results = Vec::new();
+    let set = match r.rrset(domain, RecordType::MX).await {
+        Ok(s) => s,
+        Err(e) => {
+            results.push(CheckResult::new("mx.lookup", Status::Error, e.to_string()).timed(ms(t0)));
+            results.push(CheckResult::new(
+                "mx.null",
+                Status::Skip,
+                "MX lookup failed",
+            ));
+            results.push(CheckResult::new(
+                "mx.target",
+                Status::Skip,
+                "MX lookup failed",
+            ));
+            return MxOutcome {
+                results,
+                targets: Vec::new(),
+            };
+        }
+    };
+    if set.nxdomain {
+        results.push(
+            CheckResult::new(
+                "mx.lookup",
+                Status::Fail,
+                format!("{domain} does not exist (NXDOMAIN)"),
+            )
+            .with("rcode", "NXDOMAIN")
+            .timed(ms(t0)),
+        );
+        results.push(CheckResult::new("mx.null", Status::Skip, "no such domain"));
+        results.push(CheckResult::new(
+            "mx.target",
+            Status::Skip,
+            "no such domain",
+        ));
+        return MxOutcome {
+            results,
+            targets: Vec::new(),
+        };
+    }
+    let mut mxs: Vec<(u16, String)> = set
+        .records
+        .iter()
+        .filter_map(|d| match d {
+            RData::MX(m) => Some((
+                m.preference,
+                if m.exchange.is_root() {
+                    ".".to_string()
+                } else {
+                    m.exchange.to_utf8().trim_end_matches('.').to_string()
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    mxs.sort_by_key(|m| m.0);
+    let shown: Vec<String> = mxs.iter().map(|(p, h)| format!("{p} {h}")).collect();
+
+    if mxs.is_empty() {
+        // RFC 5321 §5.1: no MX → the domain's own address records are the implicit MX.
+        let addrs = r.addresses(domain, family).await;
+        return match addrs {
+            Ok(a) => {
+                results.push(
+                    CheckResult::new(
+                        "mx.lookup",
+                        Status::Warn,
+                        "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)",
+                    )
+                    .with("records", json!([]))
+                    .with("count", 0)
+                    .with("implicit", true)
+                    .timed(ms(t0)),
+                );
+                results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                let (res, target) =
+                    judge_target(domain, 0, &RrSet::default(), Ok(a), allow_private);
+                results.push(res);
+                MxOutcome {
+                    results,
+                    targets: target.into_iter().collect(),
+                }
+            }
+            Err(DnsError::Failed { .. }) => {
+                let e = addrs.err().map(|e| e.to_string()).unwrap_or_default();
+                results.push(CheckResult::new("mx.lookup", Status::Error, e).timed(ms(t0)));
+                results.push(CheckResult::new(
+                    "mx.null",
+                    Status::Skip,
+                    "MX lookup failed",
+                ));
+                results.push(CheckResult::new(
+                    "mx.target",
+                    Status::Skip,
+                    "MX lookup failed",
+                ));
+                MxOutcome {
+                    results,
+                    targets: Vec::new(),
+                }
+            }
+            Err(_) => {
+                results.push(
+                    CheckResult::new(
+                        "mx.lookup",
+                        Status::Fail,
+                        "no MX and no address record: the domain cannot receive mail",
+                    )
+                    .with("count", 0)
+                    .timed(ms(t0)),
+                );
+                results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                results.push(CheckResult::new("mx.target", Status::Skip, "no MX host"));
+                MxOutcome {
+                    results,
+                    targets: Vec::new(),
+                }
+            }
+        };
+    }
+
+    let nulls = mxs.iter().filter(|(_, h)| h == ".").count();
+    let real: Vec<(u16, String)> = mxs.iter().filter(|(_, h)| h != ".").cloned().collect();
+    results.push(
+        CheckResult::new("mx.lookup", Status::Pass, shown.join(", "))
+            .with("records", json!(shown))
+            .with("count", real.len())
+            .with("ttl", set.ttl)
+            .timed(ms(t0)),
+    );
+    if nulls > 0 {
+        if real.is_empty() && nulls == 1 {
+            results.push(
+                CheckResult::new(
+                    "mx.null",
+                    Status::Pass,
+                    "null MX: the domain accepts no mail",
+                )
+                .with("records", json!(shown)),
+            );
+            results.push(CheckResult::new(
+                "mx.target",
+                Status::Skip,
+                "null MX: no host to check",
+            ));
+        } else {
+            results.push(
+                CheckResult::new(
+                    "mx.null",
+                    Status::Fail,
+                    "a null MX must be the only MX record (RFC 7505 §3)",
+                )
+                .with("records", json!(shown)),
+            );
+            if real.is_empty() {
+                results.push(CheckResult::new(
+                    "mx.target",
+                    Status::Skip,
+                    "only null MX records",
+                ));
+            }
+        }
+        if real.is_empty() {
+            return MxOutcome {
+                results,
+                targets: Vec::new(),
+            };
+        }
+    } else {
+        results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+    }
+
+    // Every host's A/AAAA at once.
+    let lookups = real.iter().map(|(pref, host)| async move {
+        let rtypes: &[RecordType] = match family {
+            Family::Any => &[RecordType::AAAA, RecordType::A],
+            Family::V4 => &[RecordType::A],
+            Family::V6 => &[RecordType::AAAA],
+        };
+        let mut sets = Vec::new();
+        for rt in rtypes {
+            sets.push(r.rrset(host, *rt).await);
+        }
+        (*pref, host.clone(), sets)
+    });
+    let all = futures_join_all(lookups).await;
+    let mut targets = Vec::new();
+    for (pref, host, sets) in all {
+        if parse_ip_literal(&host).is_some() {
+            results.push(
+                CheckResult::new(
+                    "mx.target",
+                    Status::Fail,
+                    format!("{host} is an IP address: an MX must name a host (RFC 7505 §3 / RFC 5321 §5.1)"),
+                )
+                .with("mx", host.clone()),
+            );
+            continue;
+        }
+        let mut merged = RrSet::default();
+        let mut err = None;
+        let mut addrs = Vec::new();
+        for s in sets {
+            match s {
+                Ok(s) => {
+                    for d in &s.records {
+                        match d {
+                            RData::A(a) => addrs.push(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => addrs.push(IpAddr::V6(a.0)),
+                            _ => {}
+                        }
+                    }
+                    merged.cnames.extend(s.cnames);
+                    merged.nxdomain |= s.nxdomain;
+                }
+                Err(e) => err = Some(e),
+            }
+        }
+        merged.cnames.dedup();
+        match (err, addrs.is_empty()) {
+            (Some(e), true) => {
+                let mut c = CheckResult::new("mx.target", Status::Error, e.to_string());
+                c.mx = Some(host.clone());
+                results.push(c);
+            }
+            (_, true) => {
+                let why = if merged.nxdomain {
+                    "does not exist (NXDOMAIN)"
+                } else {
+                    "has no address record"
+                };
+                let mut c = CheckResult::new("mx.target", Status::Fail, format!("{host} {why}"));
+                c.mx = Some(host.clone());
+                results.push(c);
+            }
+            (_, false) => {
+                let (res, target) = judge_target(&host, pref, &merged, Ok(addrs), allow_private);
+                results.push(res);
+                targets.extend(target);
+            }
+        }
+    }
+    MxOutcome { results, targets }
+}
+
+/// `mx.target` for one host with its addresses.
+fn judge_target(
+    host: &str,
+    preference: u16,
+    set: &RrSet,
+    addrs: Result<Vec<IpAddr>, DnsError>,
+    allow_private: bool,
+) -> (CheckResult, Option<Target>) {
+    let addrs = addrs.unwrap_or_default();
+    let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
+    let special: Vec<String> = addrs
+        .iter()
+        .filter_map(|a| special_purpose(*a).map(|w| format!("{a} ({w})")))
+        .collect();
+    let probe: Vec<IpAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| allow_private || special_purpose(*a).is_none())
+        .collect();
+    let (status, summary) = if !special.is_empty() && !allow_private {
+        (
+            Status::Fail,
+            format!(
+                "{host} → {}: special-purpose address (RFC 6890), not probed (--allow-private to test it)",
+                special.join(", ")
+            ),
+        )
+    } else if !set.cnames.is_empty() {
+        (
+            Status::Warn,
+            format!(
+                "{host} is a CNAME (→ {}): an MX must name the host itself (RFC 2181 §10.3)",
+                set.cnames.join(" → ")
+            ),
+        )
+    } else {
+        (Status::Pass, format!("{host} → {}", shown.join(", ")))
+    };
+    let mut c = CheckResult::new("mx.target", status, summary)
+        .with("addresses", json!(shown))
+        .with("cname", json!(set.cnames))
+        .with("preference", preference);
+    c.mx = Some(host.to_string());
+    let target = (!probe.is_empty()).then(|| Target {
+        host: host.to_string(),
+        preference,
+        addrs: probe,
+    });
+    (c, target)
+}
+
+/// Join futures without pulling in a futures crate: they are few (one per MX host).
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Sequential awaits would serialise the lookups; poll them together instead.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = set.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(results.into_iter().flatten());
+    out
+}
+
+async fn txt(r: &Resolver, name: &str) -> Result<RrSet, DnsError> {
+    r.rrset(name, RecordType::TXT).await
+}
+
+fn txt_check(
+    id: &'static str,
+    set: Result<RrSet, DnsError>,
+    judge: fn(&[String]) -> CheckResult,
+    t0: Instant,
+) -> CheckResult {
+    match set {
+        Ok(s) => judge(&s.txt_strings()).timed(ms(t0)),
+        Err(e) => CheckResult::new(id, Status::Error, e.to_string()).timed(ms(t0)),
+    }
+}
+
+/// The TXT-record checks, all lookups at once.
+pub async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
+    let t0 = Instant::now();
+    let sts = format!("_mta-sts.{domain}");
+    let rpt = format!("_smtp._tls.{domain}");
+    let dmarc = format!("_dmarc.{domain}");
+    let dkim = format!("_domainkey.{domain}");
+    let (a, b, c, d, e) = tokio::join!(
+        txt(r, &sts),
+        txt(r, &rpt),
+        txt(r, domain),
+        txt(r, &dmarc),
+        txt(r, &dkim)
+    );
+    let dkim = match e {
+        Ok(s) if s.nxdomain => CheckResult::new(
+            "dkim.hint",
+            Status::Info,
+            format!("{dkim} does not exist: no DKIM keys are published under it (RFC 8020)"),
+        ),
+        Ok(_) => CheckResult::new(
+            "dkim.hint",
+            Status::Info,
+            format!("{dkim} exists: DKIM keys are likely published (selectors cannot be listed)"),
+        ),
+        Err(e) => CheckResult::new("dkim.hint", Status::Error, e.to_string()),
+    };
+    vec![
+        txt_check("mtasts.txt", a, records::mtasts_txt, t0),
+        txt_check("tlsrpt.record", b, records::tlsrpt, t0),
+        txt_check("spf.record", c, records::spf, t0),
+        txt_check("dmarc.record", d, records::dmarc, t0),
+        dkim.timed(ms(t0)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_purpose_ranges() {
+        for a in [
+            "127.0.0.2",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "0.1.2.3",
+            "100.64.0.1",
+            "192.0.2.1",
+            "198.51.100.1",
+            "203.0.113.9",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "2001:db8::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "100::1",
+        ] {
+            assert!(special_purpose(a.parse().unwrap()).is_some(), "{a}");
+        }
+        for a in ["192.0.3.1", "8.8.8.8", "2a00:1450::1", "100.128.0.1"] {
+            assert!(special_purpose(a.parse().unwrap()).is_none(), "{a}");
+        }
+    }
+}

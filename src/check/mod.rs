@@ -1,0 +1,403 @@
+//! `ehlo check`: deliverability checks for CI. Runs the domain checks ([`domain`]) and the
+//! per-(MX host, address) SMTP/TLS checks ([`probe`], each pair probed once per run and shared
+//! by every domain that uses it) under a concurrency limit, a per-address limit and a deadline;
+//! judges each domain ([`select`]: `--only/--skip/--waive/--expect`) and streams the reports to
+//! the one check renderer (`render::check`). Never sends MAIL or DATA.
+
+pub mod domain;
+pub mod model;
+pub mod probe;
+pub mod records;
+pub mod select;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::net::dns::{DnsOptions, Family, Resolver};
+use crate::render::check::CheckRenderer;
+use model::{CheckResult, DomainReport, FailOn, Judged, Scope, Status};
+use probe::ProbeOptions;
+use select::{Expect, Selection, Waiver};
+
+/// Everything `ehlo check` was asked to do (built by `cli::config`).
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    /// Input lines (domains), after `@FILE` and `-` were read; comments and blanks removed.
+    pub domains: Vec<String>,
+    /// Resolver settings.
+    pub dns: DnsOptions,
+    /// `-4` / `-6`.
+    pub family: Family,
+    /// Probe settings.
+    pub probe: ProbeOptions,
+    /// Domains checked at once (`--concurrency`).
+    pub concurrency: usize,
+    /// SMTP sessions at once to one address (`--per-ip`).
+    pub per_ip: usize,
+    /// Whole-run limit (`--deadline`).
+    pub deadline: Option<Duration>,
+    /// Probe MX addresses in special-purpose ranges (`--allow-private`).
+    pub allow_private: bool,
+    /// `--only` / `--skip`.
+    pub selection: Selection,
+    /// `--expect`.
+    pub expects: Vec<Expect>,
+    /// `--waive`.
+    pub waivers: Vec<Waiver>,
+    /// `--fail-on`.
+    pub fail_on: FailOn,
+    /// `--json` (else the human report).
+    pub json: bool,
+    /// `--color`.
+    pub color: crate::render::ColorChoice,
+    /// `--junit FILE`.
+    pub junit: Option<std::path::PathBuf>,
+}
+
+/// Longest input line kept as a domain (RFC 1035 §2.3.4: names are at most 253 octets).
+const MAX_DOMAIN: usize = 253;
+
+/// Is `d` a plausible domain name (LDH labels, dots, optional trailing dot)? Underscores are
+/// allowed: some test and internal zones use them.
+pub fn valid_domain(d: &str) -> Result<(), String> {
+    let d = d.trim_end_matches('.');
+    if d.is_empty() {
+        return Err("empty domain".into());
+    }
+    if d.len() > MAX_DOMAIN {
+        return Err(format!("longer than {MAX_DOMAIN} characters"));
+    }
+    for label in d.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("bad label '{label}' (1-63 characters)"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label '{label}' starts or ends with '-'"));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "'{c}' is not allowed in a domain name (use the A-label form for IDNs)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One (host, address) probe, run once and awaited by every domain that needs it.
+type ProbeCell = Arc<OnceCell<Vec<CheckResult>>>;
+
+/// Per-address semaphores and the probe cache, shared by every domain task.
+struct Shared {
+    resolver: Resolver,
+    cfg: CheckConfig,
+    per_ip: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    probes: Mutex<HashMap<(String, IpAddr), ProbeCell>>,
+    /// Any host-scope check selected? (None selected → no SMTP session at all.)
+    probe_wanted: bool,
+}
+
+impl Shared {
+    /// The (cached) probe of `(host, ip)`: the first caller runs it, later ones wait for it.
+    async fn probe(&self, host: &str, ip: IpAddr) -> Vec<CheckResult> {
+        let cell = {
+            let mut m = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry((host.to_ascii_lowercase(), ip))
+                .or_default()
+                .clone()
+        };
+        cell.get_or_init(|| async {
+            let sem = {
+                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+                m.entry(ip)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_ip.max(1))))
+                    .clone()
+            };
+            let _permit = sem.acquire_owned().await;
+            probe::probe(&self.resolver, host, ip, &self.cfg.probe).await
+        })
+        .await
+        .clone()
+    }
+}
+
+/// Check one domain: every result, judged.
+async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> DomainReport {
+    let t0 = Instant::now();
+    let name = domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut report = DomainReport {
+        index,
+        domain: domain.clone(),
+        checks: Vec::new(),
+        expects: Vec::new(),
+        aborted: None,
+        ms: 0.0,
+    };
+    if let Err(why) = valid_domain(&name) {
+        report.aborted = Some(format!("not a domain name: {why}"));
+        return report;
+    }
+    let r = &shared.resolver;
+    let (mx, txt) = tokio::join!(
+        domain::mx_checks(r, &name, shared.cfg.family, shared.cfg.allow_private),
+        domain::txt_checks(r, &name)
+    );
+    let mut results = mx.results;
+    results.extend(txt);
+
+    // Host-scope checks: every (host, address), concurrently; each pair probed once per run.
+    let mut host_results: Vec<CheckResult> = Vec::new();
+    if shared.probe_wanted {
+        let mut set = JoinSet::new();
+        for t in &mx.targets {
+            for ip in &t.addrs {
+                let (sh, host, ip) = (shared.clone(), t.host.clone(), *ip);
+                set.spawn_local(async move {
+                    let res = sh.probe(&host, ip).await;
+                    (host, ip, res)
+                });
+            }
+        }
+        let mut per_pair = Vec::new();
+        while let Some(j) = set.join_next().await {
+            if let Ok(v) = j {
+                per_pair.push(v);
+            }
+        }
+        // Report in MX preference order, then address order.
+        let order = |host: &str, ip: &IpAddr| {
+            mx.targets
+                .iter()
+                .enumerate()
+                .find(|(_, t)| t.host == host)
+                .map(|(i, t)| (i, t.addrs.iter().position(|a| a == ip).unwrap_or(0)))
+                .unwrap_or((usize::MAX, 0))
+        };
+        per_pair.sort_by_key(|(h, ip, _)| order(h, ip));
+        results.push(ipv6_check(&mx.targets, &per_pair, shared.cfg.family));
+        for (host, ip, res) in per_pair {
+            for mut c in res {
+                c.mx = Some(host.clone());
+                c.ip = Some(ip.to_string());
+                host_results.push(c);
+            }
+        }
+    }
+    report.checks = judge(&shared.cfg, &name, results, host_results);
+    let visible: Vec<&CheckResult> = report.checks.iter().map(|j| &j.result).collect();
+    report.expects = shared
+        .cfg
+        .expects
+        .iter()
+        .map(|e| e.evaluate(&visible))
+        .collect();
+    report.ms = t0.elapsed().as_secs_f64() * 1000.0;
+    report
+}
+
+/// `ipv6.mx`: an MX with an IPv6 address that answers → pass; IPv6 published but unreachable
+/// everywhere → fail; no IPv6 at all → info.
+fn ipv6_check(
+    targets: &[domain::Target],
+    probed: &[(String, IpAddr, Vec<CheckResult>)],
+    family: Family,
+) -> CheckResult {
+    if family == Family::V4 {
+        return CheckResult::new("ipv6.mx", Status::Skip, "-4: IPv6 not tested");
+    }
+    let v6: Vec<String> = targets
+        .iter()
+        .flat_map(|t| {
+            t.addrs
+                .iter()
+                .filter(|a| a.is_ipv6())
+                .map(move |a| format!("{} {a}", t.host))
+        })
+        .collect();
+    if v6.is_empty() {
+        return CheckResult::new("ipv6.mx", Status::Info, "no MX has an IPv6 address");
+    }
+    let reachable = probed.iter().any(|(_, ip, res)| {
+        ip.is_ipv6()
+            && res
+                .iter()
+                .any(|c| c.id == "smtp.connect" && c.status == Status::Pass)
+    });
+    let c = if reachable {
+        CheckResult::new(
+            "ipv6.mx",
+            Status::Pass,
+            format!("reachable over IPv6 ({})", v6.join(", ")),
+        )
+    } else {
+        CheckResult::new(
+            "ipv6.mx",
+            Status::Fail,
+            format!(
+                "IPv6 addresses published but none answers ({})",
+                v6.join(", ")
+            ),
+        )
+    };
+    c.with("addresses", serde_json::json!(v6))
+}
+
+/// Filter by `--only/--skip`, mark waivers, and decide which MX-level failures count: a failure
+/// on one (host, address) counts unless another MX address passes the same check (senders fail
+/// over to it, RFC 5321 §5.1).
+fn judge(
+    cfg: &CheckConfig,
+    domain: &str,
+    results: Vec<CheckResult>,
+    host_results: Vec<CheckResult>,
+) -> Vec<Judged> {
+    let passed_somewhere = |id: &str| {
+        host_results
+            .iter()
+            .any(|c| c.id == id && c.status == Status::Pass)
+    };
+    let mut out = Vec::new();
+    for (c, host_scope) in results
+        .into_iter()
+        .map(|c| (c, false))
+        .chain(host_results.iter().cloned().map(|c| (c, true)))
+    {
+        if !cfg.selection.wants(c.id) {
+            continue;
+        }
+        let waived = cfg.waivers.iter().any(|w| w.covers(c.id, domain));
+        let mut note = waived.then(|| "waived".to_string());
+        let mut counts = !waived;
+        if counts
+            && host_scope
+            && matches!(c.status, Status::Fail | Status::Error)
+            && passed_somewhere(c.id)
+        {
+            counts = false;
+            note = Some("another MX address passes this check".into());
+        }
+        out.push(Judged {
+            result: c,
+            counts,
+            waived,
+            note,
+        });
+    }
+    out
+}
+
+/// Run the checks and render them; returns the exit code (0 / 40 / 41). Everything runs on one
+/// thread (a `LocalSet`): the session driver's futures are not `Send`, and one thread is plenty
+/// for I/O-bound probes.
+pub async fn run(cfg: CheckConfig) -> u8 {
+    tokio::task::LocalSet::new().run_until(run_local(cfg)).await
+}
+
+async fn run_local(cfg: CheckConfig) -> u8 {
+    let mut renderer = CheckRenderer::new(&cfg);
+    let resolver = match Resolver::new(&cfg.dns) {
+        Ok(r) => r,
+        Err(e) => {
+            renderer.fatal(&e.to_string());
+            return crate::error::EXIT_CHECK_UNTESTED;
+        }
+    };
+    let probe_wanted = model::CHECKS
+        .iter()
+        .any(|d| d.scope == Scope::Host && cfg.selection.wants(d.id))
+        || cfg.selection.wants("ipv6.mx");
+    let shared = Arc::new(Shared {
+        resolver,
+        cfg: cfg.clone(),
+        per_ip: Mutex::new(HashMap::new()),
+        probes: Mutex::new(HashMap::new()),
+        probe_wanted,
+    });
+    let gate = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (i, d) in cfg.domains.iter().enumerate() {
+        let (sh, gate, d) = (shared.clone(), gate.clone(), d.clone());
+        set.spawn_local(async move {
+            let _permit = gate.acquire_owned().await;
+            check_domain(sh, i, d).await
+        });
+    }
+    let mut done: Vec<Option<DomainReport>> = vec![None; cfg.domains.len()];
+    renderer.start(cfg.domains.len());
+    let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
+    let stop_reason = loop {
+        let next = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, set.join_next()).await.ok(),
+                None => Some(set.join_next().await),
+            }
+        };
+        tokio::select! {
+            r = next => match r {
+                None => break Some("deadline reached (--deadline)"),
+                Some(None) => break None,
+                Some(Some(Ok(report))) => {
+                    renderer.domain(&report);
+                    let i = report.index;
+                    done[i] = Some(report);
+                }
+                Some(Some(Err(_))) => {}
+            },
+            _ = tokio::signal::ctrl_c() => break Some("interrupted (Ctrl-C)"),
+        }
+    };
+    set.abort_all();
+    let mut reports = Vec::with_capacity(done.len());
+    for (i, slot) in done.into_iter().enumerate() {
+        match slot {
+            Some(r) => reports.push(r),
+            None => {
+                let r = DomainReport {
+                    index: i,
+                    domain: cfg.domains[i].clone(),
+                    checks: Vec::new(),
+                    expects: Vec::new(),
+                    aborted: Some(stop_reason.unwrap_or("not checked").to_string()),
+                    ms: 0.0,
+                };
+                renderer.domain(&r);
+                reports.push(r);
+            }
+        }
+    }
+    let code = model::exit_code(&reports, cfg.fail_on);
+    renderer.finish(&reports, code, stop_reason);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_syntax() {
+        assert!(valid_domain("example.com").is_ok());
+        assert!(valid_domain("Example.COM.").is_ok());
+        assert!(valid_domain("xn--bcher-kva.example").is_ok());
+        assert!(valid_domain("_test.example").is_ok());
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.b",
+            "a b.c",
+            "bücher.example",
+            "a@b.c",
+            &"a".repeat(64),
+        ] {
+            assert!(valid_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The result model of `ehlo check`: statuses, the table of check ids (with their RFC sections
+//! and scope), one [`CheckResult`] per check, one [`DomainReport`] per domain, and the run's
+//! verdict → exit code rule.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The rule holds.
+    Pass,
+    /// Worth knowing, no judgement (e.g. REQUIRETLS advertised, no MTA-STS published).
+    Info,
+    /// Not run (not applicable, or left out with `--only`/`--skip`).
+    Skip,
+    /// Works, but against advice (an RFC SHOULD, a soon-expiring certificate).
+    Warn,
+    /// Could not be tested: DNS failure, timeout, `421` — retryable, never a verdict.
+    Error,
+    /// The rule is broken.
+    Fail,
+}
+
+impl Status {
+    /// All statuses, for the `--expect ID=STATUS` grammar.
+    pub const ALL: [Status; 6] = [
+        Status::Pass,
+        Status::Info,
+        Status::Skip,
+        Status::Warn,
+        Status::Error,
+        Status::Fail,
+    ];
+
+    /// Lower-case name (`pass`, `warn`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Info => "info",
+            Status::Skip => "skip",
+            Status::Warn => "warn",
+            Status::Error => "error",
+            Status::Fail => "fail",
+        }
+    }
+
+    /// Parse a lower- or upper-case name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// Severity for "worst of": pass < info = skip < warn < error < fail.
+    pub fn rank(self) -> u8 {
+        match self {
+            Status::Pass => 0,
+            Status::Info | Status::Skip => 1,
+            Status::Warn => 2,
+            Status::Error => 3,
+            Status::Fail => 4,
+        }
+    }
+}
+
+/// Whether a check is about the domain or about one (MX host, address) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Once per domain.
+    Domain,
+    /// Once per (MX host, address), probed once per run and shared between domains.
+    Host,
+}
+
+/// One check id.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckDef {
+    /// Dotted id (`tls.starttls`).
+    pub id: &'static str,
+    /// The rule's source.
+    pub rfc: &'static str,
+    /// Scope.
+    pub scope: Scope,
+    /// One line: what it checks.
+    pub what: &'static str,
+}
+
+const fn def(id: &'static str, rfc: &'static str, scope: Scope, what: &'static str) -> CheckDef {
+    CheckDef {
+        id,
+        rfc,
+        scope,
+        what,
+    }
+}
+
+/// Every check `ehlo check` runs, in report order.
+pub const CHECKS: &[CheckDef] = &[
+    def(
+        "mx.lookup",
+        "RFC 5321 §5.1",
+        Scope::Domain,
+        "MX records exist (implicit MX warns, NXDOMAIN fails)",
+    ),
+    def(
+        "mx.null",
+        "RFC 7505 §3",
+        Scope::Domain,
+        "a null MX stands alone (pass = the domain accepts no mail)",
+    ),
+    def(
+        "mx.target",
+        "RFC 5321 §5.1, RFC 2181 §10.3",
+        Scope::Domain,
+        "each MX names a host with public addresses, not a CNAME or an IP literal",
+    ),
+    def(
+        "ipv6.mx",
+        "RFC 3596",
+        Scope::Domain,
+        "at least one MX has an IPv6 address, and it answers",
+    ),
+    def(
+        "mtasts.txt",
+        "RFC 8461 §3.1",
+        Scope::Domain,
+        "exactly one v=STSv1 record with a valid id at _mta-sts",
+    ),
+    def(
+        "tlsrpt.record",
+        "RFC 8460 §3",
+        Scope::Domain,
+        "one v=TLSRPTv1 record with a mailto: or https: rua at _smtp._tls",
+    ),
+    def(
+        "spf.record",
+        "RFC 7208 §4.5, §4.6.4",
+        Scope::Domain,
+        "one v=spf1 record, at most 10 DNS-querying terms, no +all",
+    ),
+    def(
+        "dmarc.record",
+        "RFC 7489 §6.1",
+        Scope::Domain,
+        "one v=DMARC1 record at _dmarc with a policy stronger than none",
+    ),
+    def(
+        "dkim.hint",
+        "RFC 6376 §3.6.2, RFC 8020",
+        Scope::Domain,
+        "_domainkey exists (keys are likely published)",
+    ),
+    def(
+        "smtp.connect",
+        "RFC 5321 §4.5.3.2",
+        Scope::Host,
+        "the MX address accepts a TCP connection",
+    ),
+    def(
+        "smtp.banner",
+        "RFC 5321 §4.2, §4.3.1",
+        Scope::Host,
+        "a 220 greeting (421 = could not test, never a verdict)",
+    ),
+    def(
+        "smtp.ehlo",
+        "RFC 5321 §4.1.1.1",
+        Scope::Host,
+        "EHLO is accepted; the extensions are recorded",
+    ),
+    def(
+        "smtp.banner-name",
+        "RFC 5321 §4.1.1.1, §4.3.1",
+        Scope::Host,
+        "the greeting names the MX host or its PTR name",
+    ),
+    def(
+        "tls.starttls",
+        "RFC 3207 §4",
+        Scope::Host,
+        "STARTTLS is offered",
+    ),
+    def(
+        "tls.handshake",
+        "RFC 3207 §4.2, RFC 8446",
+        Scope::Host,
+        "the TLS handshake completes, TLS 1.2 or later",
+    ),
+    def(
+        "tls.cert.chain",
+        "RFC 5280 §6, RFC 7817",
+        Scope::Host,
+        "the chain verifies to a trusted root (warn on plain port 25)",
+    ),
+    def(
+        "tls.cert.name",
+        "RFC 6125 §6.4, RFC 7817 §3",
+        Scope::Host,
+        "the certificate names the MX host (warn on plain port 25)",
+    ),
+    def(
+        "tls.cert.expiry",
+        "RFC 5280 §4.1.2.5",
+        Scope::Host,
+        "the certificate is valid for at least --cert-days more days",
+    ),
+    def(
+        "tls.cert.key",
+        "RFC 9325 §4.3",
+        Scope::Host,
+        "no RSA key under 2048 bits, no SHA-1 signature",
+    ),
+    def(
+        "rdns.fcrdns",
+        "RFC 1912 §2.1, RFC 8601 §3",
+        Scope::Host,
+        "the address has a PTR whose name resolves back to it",
+    ),
+];
+
+/// The definition of `id`, if it is one.
+pub fn find(id: &str) -> Option<&'static CheckDef> {
+    CHECKS.iter().find(|d| d.id == id)
+}
+
+/// The valid ids, comma-separated (for usage errors).
+pub fn id_list() -> String {
+    CHECKS.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// Check id.
+    pub id: &'static str,
+    /// Outcome.
+    pub status: Status,
+    /// One line for people.
+    pub summary: String,
+    /// MX host (host-scope checks, and per-host `mx.target` lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mx: Option<String>,
+    /// Address (host-scope checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Milliseconds the step took, where timed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
+    /// Machine-readable evidence (records, replies, certificate facts).
+    pub evidence: Map<String, Value>,
+}
+
+impl CheckResult {
+    /// A domain-scope result.
+    pub fn new(id: &'static str, status: Status, summary: impl Into<String>) -> CheckResult {
+        debug_assert!(find(id).is_some(), "unknown check id {id}");
+        CheckResult {
+            id,
+            status,
+            summary: summary.into(),
+            mx: None,
+            ip: None,
+            ms: None,
+            evidence: Map::new(),
+        }
+    }
+
+    /// Add one evidence field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> CheckResult {
+        self.evidence.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Record the time taken.
+    pub fn timed(mut self, ms: f64) -> CheckResult {
+        self.ms = Some((ms * 10.0).round() / 10.0);
+        self
+    }
+
+    /// The RFC reference from the table.
+    pub fn rfc(&self) -> &'static str {
+        find(self.id).map(|d| d.rfc).unwrap_or("")
+    }
+}
+
+/// A result as reported for one domain: the result plus how the domain's verdict treats it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// The result.
+    pub result: CheckResult,
+    /// Counts towards the verdict (false when waived, or an MX-level failure another MX makes
+    /// up for).
+    pub counts: bool,
+    /// `--waive` matched it.
+    pub waived: bool,
+    /// Why it does not count, when it does not.
+    pub note: Option<String>,
+}
+
+/// An `--expect` that was evaluated for a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectOutcome {
+    /// The expectation as written.
+    pub expect: String,
+    /// Met?
+    pub met: bool,
+    /// What was found.
+    pub found: String,
+}
+
+/// Everything reported for one input line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainReport {
+    /// Position in the input (reports are printed in input order).
+    pub index: usize,
+    /// The domain as given (or the malformed line).
+    pub domain: String,
+    /// Results in report order.
+    pub checks: Vec<Judged>,
+    /// Evaluated expectations.
+    pub expects: Vec<ExpectOutcome>,
+    /// A reason the domain could not be checked at all (malformed line, deadline).
+    pub aborted: Option<String>,
+    /// Wall time spent on the domain.
+    pub ms: f64,
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// pass
+    pub pass: usize,
+    /// info
+    pub info: usize,
+    /// skip
+    pub skip: usize,
+    /// warn
+    pub warn: usize,
+    /// error
+    pub error: usize,
+    /// fail
+    pub fail: usize,
+}
+
+impl Counts {
+    /// Count one status.
+    pub fn add(&mut self, s: Status) {
+        match s {
+            Status::Pass => self.pass += 1,
+            Status::Info => self.info += 1,
+            Status::Skip => self.skip += 1,
+            Status::Warn => self.warn += 1,
+            Status::Error => self.error += 1,
+            Status::Fail => self.fail += 1,
+        }
+    }
+
+    /// Sum two tallies.
+    pub fn merge(&mut self, o: &Counts) {
+        self.pass += o.pass;
+        self.info += o.info;
+        self.skip += o.skip;
+        self.warn += o.warn;
+        self.error += o.error;
+        self.fail += o.fail;
+    }
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// Only failures fail the run (exit 40).
+    #[default]
+    Fail,
+    /// Warnings fail the run too.
+    Warn,
+}
+
+impl DomainReport {
+    /// Tally of the counted results.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for j in &self.checks {
+            c.add(j.result.status);
+        }
+        c
+    }
+
+    /// The domain's verdict: pass, or the worst counted warn/error/fail (a warn is a fail under
+    /// `--fail-on warn`; an unmet expectation is a fail; an aborted domain is an error). Info and
+    /// skip judge nothing, so they leave a pass a pass.
+    pub fn verdict(&self, fail_on: FailOn) -> Status {
+        let mut worst = Status::Pass;
+        for j in self.checks.iter().filter(|j| j.counts) {
+            let s = match (j.result.status, fail_on) {
+                (Status::Warn, FailOn::Warn) => Status::Fail,
+                (Status::Info | Status::Skip, _) => Status::Pass,
+                (s, _) => s,
+            };
+            if s.rank() > worst.rank() {
+                worst = s;
+            }
+        }
+        if self.expects.iter().any(|e| !e.met) {
+            worst = Status::Fail;
+        }
+        if self.aborted.is_some() && worst.rank() < Status::Error.rank() {
+            worst = Status::Error;
+        }
+        worst
+    }
+}
+
+/// The run's exit code from the domains' verdicts: 40 if anything failed (or an expectation was
+/// unmet), else 41 if anything could not be tested, else 0.
+pub fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
+    let verdicts: Vec<Status> = reports.iter().map(|r| r.verdict(fail_on)).collect();
+    if verdicts.contains(&Status::Fail) {
+        crate::error::EXIT_CHECK_FAILED
+    } else if verdicts.contains(&Status::Error) {
+        crate::error::EXIT_CHECK_UNTESTED
+    } else {
+        crate::error::EXIT_OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(id: &'static str, s: Status, counts: bool) -> Judged {
+        Judged {
+            result: CheckResult::new(id, s, "x"),
+            counts,
+            waived: false,
+            note: None,
+        }
+    }
+
+    fn report(checks: Vec<Judged>) -> DomainReport {
+        DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks,
+            expects: vec![],
+            aborted: None,
+            ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_dotted() {
+        let mut seen = std::collections::HashSet::new();
+        for d in CHECKS {
+            assert!(seen.insert(d.id), "duplicate {}", d.id);
+            assert!(d.id.contains('.') && !d.rfc.is_empty(), "{}", d.id);
+        }
+    }
+
+    #[test]
+    fn verdicts_and_exit_codes() {
+        let pass = report(vec![judged("mx.lookup", Status::Pass, true)]);
+        let warn = report(vec![judged("dmarc.record", Status::Warn, true)]);
+        let err = report(vec![judged("smtp.banner", Status::Error, true)]);
+        let fail = report(vec![judged("spf.record", Status::Fail, true)]);
+        let uncounted = report(vec![judged("smtp.connect", Status::Fail, false)]);
+        assert_eq!(exit_code(std::slice::from_ref(&pass), FailOn::Fail), 0);
+        assert_eq!(exit_code(&[pass.clone(), warn.clone()], FailOn::Fail), 0);
+        assert_eq!(exit_code(std::slice::from_ref(&warn), FailOn::Warn), 40);
+        assert_eq!(exit_code(&[pass.clone(), err.clone()], FailOn::Fail), 41);
+        assert_eq!(exit_code(&[err.clone(), fail.clone()], FailOn::Fail), 40);
+        assert_eq!(exit_code(&[uncounted], FailOn::Fail), 0);
+        let mut unmet = pass.clone();
+        unmet.expects.push(ExpectOutcome {
+            expect: "mx.count>=2".into(),
+            met: false,
+            found: "1".into(),
+        });
+        assert_eq!(exit_code(&[unmet], FailOn::Fail), 40);
+        let mut aborted = pass;
+        aborted.aborted = Some("deadline".into());
+        assert_eq!(aborted.verdict(FailOn::Fail), Status::Error);
+    }
+}

@@ -1,0 +1,738 @@
+//! The per-(MX host, address) checks: one SMTP session (banner, EHLO, STARTTLS when offered,
+//! EHLO again, QUIT — never MAIL or DATA) run by the same driver and sans-IO core as the
+//! one-shot send, then judged from its event stream: `smtp.*`, `tls.*`, plus `rdns.fcrdns`.
+//!
+//! [`session_events`] builds a [`ConnectPlan`] for the one connection layer (`net::conn`, via the
+//! send's driver) and keeps the events; nothing here opens a socket itself.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use openssl::nid::Nid;
+use openssl::pkey::Id;
+use openssl::x509::X509;
+use serde_json::json;
+
+use super::model::{CheckResult, Status};
+use crate::net::dns::{DnsOptions, Family, Resolver};
+use crate::net::route::{ConnectPlan, Link, Target};
+use crate::net::tls::TlsParams;
+use crate::smtp::capabilities::Capabilities;
+use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
+use crate::smtp::event::{Event, Phase, Sink, TlsInfo};
+use crate::smtp::reply::Reply;
+
+/// What a probe needs to know, the same for every (host, address).
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// SMTP port (25 unless a test or a staging MTA says otherwise).
+    pub port: u16,
+    /// Name we greet with.
+    pub helo: String,
+    /// Per-step timeout (connect, each reply, the handshake).
+    pub timeout: Duration,
+    /// Extra trust anchors (`--tls-ca-path`).
+    pub ca_path: Option<PathBuf>,
+    /// `--cert-days`: fewer days left than this is a warning.
+    pub cert_days: i64,
+}
+
+/// An event sink that keeps the events (with their times) instead of printing them.
+struct Collect(Vec<(Duration, Event)>);
+
+impl Sink for Collect {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        // Bytes on the wire are not evidence a check needs; keep memory flat.
+        if !matches!(event, Event::RawSent { .. } | Event::RawReceived { .. }) {
+            self.0.push((elapsed, event.clone()));
+        }
+    }
+}
+
+/// Run one SMTP session to `ip` (SNI and the verified name are `host`) through the send's driver
+/// and the connection layer, with a plan that stops after the last EHLO; return its events.
+async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Duration, Event)> {
+    let plan = Plan {
+        helo: o.helo.clone(),
+        protocol: Protocol::Esmtp,
+        // Use STARTTLS when offered; a failed handshake is a finding, not a reason to go on.
+        starttls: StartTls::OptionalStrict,
+        stop: Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Helo,
+        }),
+        ..Plan::default()
+    };
+    let link = Link {
+        family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
+        dns: DnsOptions::default(),
+        tls: TlsParams {
+            sni: Some(host.to_string()),
+            // Judged afterwards: a bad certificate on port 25 is evidence, not a stop.
+            verify: false,
+            verify_name: Some(host.to_string()),
+            ca_path: o.ca_path.clone(),
+            ..TlsParams::default()
+        },
+        timeout: o.timeout,
+        connect_timeout: o.timeout,
+        ..Link::default()
+    };
+    let connect: ConnectPlan = link.to(Target::Host {
+        host: ip.to_string(),
+        port: o.port,
+    });
+    let mut sink = Collect(Vec::new());
+    crate::net::driver::send(&connect, plan, &mut sink).await;
+    sink.0
+}
+
+/// Everything one session showed, pulled out of the event stream.
+#[derive(Default)]
+struct Seen {
+    connect_ms: Option<f64>,
+    connect_error: Option<String>,
+    banner: Option<(Reply, f64)>,
+    ehlo: Option<Reply>,
+    starttls_reply: Option<Reply>,
+    tls: Option<(TlsInfo, f64)>,
+    tls_failed: Option<String>,
+    ehlo_after_tls: Option<Reply>,
+    /// The run's error (timeouts, closes) and the phase it happened in.
+    error: Option<(String, Option<Phase>)>,
+}
+
+fn gather(events: &[(Duration, Event)]) -> Seen {
+    let mut s = Seen::default();
+    let mut connected_at = None;
+    let mut last_phase = Phase::Connect;
+    let mut tls_t0 = None;
+    for (t, ev) in events {
+        match ev {
+            Event::Connecting { .. } => connected_at = Some(*t),
+            Event::Connected { .. } => {
+                s.connect_ms = connected_at.map(|c| ms(*t - c));
+                connected_at = Some(*t);
+                last_phase = Phase::Banner;
+            }
+            Event::ConnectFailed { reason, .. } => s.connect_error = Some(reason.clone()),
+            Event::Sent { phase, .. } => {
+                last_phase = *phase;
+                if *phase == Phase::StartTls {
+                    tls_t0 = Some(*t);
+                }
+            }
+            Event::Received { reply, phase, .. } => match phase {
+                Phase::Banner => {
+                    let since = connected_at.map(|c| ms(*t - c)).unwrap_or(0.0);
+                    s.banner = Some((reply.clone(), since));
+                }
+                Phase::Helo if s.ehlo.is_none() => s.ehlo = Some(reply.clone()),
+                Phase::StartTls => s.starttls_reply = Some(reply.clone()),
+                Phase::HeloAfterTls if s.ehlo_after_tls.is_none() => {
+                    s.ehlo_after_tls = Some(reply.clone())
+                }
+                _ => {}
+            },
+            Event::TlsStarted { info } => {
+                s.tls = Some((info.clone(), tls_t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
+            }
+            Event::TlsFailed { reason } => s.tls_failed = Some(reason.clone()),
+            Event::Summary(sum) => {
+                if let Some(e) = &sum.error {
+                    s.error = Some((e.clone(), Some(last_phase)));
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn reply_text(r: &Reply) -> String {
+    let code = r
+        .code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "???".into());
+    format!("{code} {}", r.lines.join(" / "))
+        .trim_end()
+        .to_string()
+}
+
+/// A greeting that says "come back later": 421 (RFC 5321 §4.2.3), or a 4xx/5xx whose text
+/// talks about too many connections or rate limits. Reported as "could not test", never as
+/// "no STARTTLS" (the confusion other checkers are known for).
+fn is_throttle(r: &Reply) -> bool {
+    let text = r.lines.join(" ").to_ascii_lowercase();
+    r.code == Some(421)
+        || (r.class().is_some_and(|c| c == 4 || c == 5)
+            && ["too many", "rate limit", "try again later", "throttl"]
+                .iter()
+                .any(|w| text.contains(w)))
+}
+
+/// The host-scope checks that cannot run because an earlier step did not get there.
+fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
+    const ORDER: [&str; 9] = [
+        "smtp.banner",
+        "smtp.ehlo",
+        "smtp.banner-name",
+        "tls.starttls",
+        "tls.handshake",
+        "tls.cert.chain",
+        "tls.cert.name",
+        "tls.cert.expiry",
+        "tls.cert.key",
+    ];
+    ORDER[after..]
+        .iter()
+        .map(|id| CheckResult::new(id, Status::Skip, why.to_string()))
+        .collect()
+}
+
+/// Probe `(host, ip)`: every host-scope check in table order (without `mx`/`ip` filled in; the
+/// caller labels them).
+pub async fn probe(
+    resolver: &Resolver,
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+) -> Vec<CheckResult> {
+    let (events, rdns) = tokio::join!(session_events(host, ip, o), fcrdns(resolver, ip));
+    let seen = gather(&events);
+    let mut out = judge(host, &seen, o, &rdns.1);
+    out.push(rdns.0);
+    out
+}
+
+/// Judge the session. `ptr_names` feed `smtp.banner-name`.
+fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    // smtp.connect
+    if let Some(reason) = &s.connect_error {
+        let st = if reason.contains("timed out") {
+            Status::Error
+        } else {
+            Status::Fail
+        };
+        out.push(
+            CheckResult::new("smtp.connect", st, format!("port {}: {reason}", o.port))
+                .with("port", o.port)
+                .with("error", reason.as_str()),
+        );
+        out.extend(skipped(0, "no connection"));
+        return out;
+    }
+    let Some(connect_ms) = s.connect_ms else {
+        let why = s.error.as_ref().map(|e| e.0.clone()).unwrap_or_default();
+        out.push(CheckResult::new("smtp.connect", Status::Error, why));
+        out.extend(skipped(0, "no connection"));
+        return out;
+    };
+    out.push(
+        CheckResult::new(
+            "smtp.connect",
+            Status::Pass,
+            format!("port {} open", o.port),
+        )
+        .with("port", o.port)
+        .timed(connect_ms),
+    );
+
+    // smtp.banner
+    let Some((banner, banner_ms)) = &s.banner else {
+        let why = s
+            .error
+            .as_ref()
+            .map(|e| e.0.clone())
+            .unwrap_or_else(|| "the server closed the connection without a greeting".into());
+        out.push(
+            CheckResult::new("smtp.banner", Status::Error, format!("no greeting: {why}"))
+                .with("error", why),
+        );
+        out.extend(skipped(1, "no greeting"));
+        return out;
+    };
+    let text = reply_text(banner);
+    let b = CheckResult::new("smtp.banner", Status::Pass, text.clone())
+        .with("code", banner.code)
+        .with("text", banner.lines.clone())
+        .timed(*banner_ms);
+    match banner.code {
+        Some(220) => out.push(b),
+        _ if is_throttle(banner) => {
+            out.push(CheckResult {
+                status: Status::Error,
+                summary: format!(
+                    "{text}: the server is throttling us; could not test (retry later)"
+                ),
+                ..b
+            });
+            out.extend(skipped(1, "greeting refused for now (throttled)"));
+            return out;
+        }
+        Some(c) if c / 100 == 4 => {
+            out.push(CheckResult {
+                status: Status::Error,
+                summary: format!("{text}: temporary refusal; could not test"),
+                ..b
+            });
+            out.extend(skipped(1, "temporary refusal"));
+            return out;
+        }
+        _ => {
+            out.push(CheckResult {
+                status: Status::Fail,
+                summary: format!("{text}: the server refuses SMTP sessions"),
+                ..b
+            });
+            out.extend(skipped(1, "greeting refused"));
+            return out;
+        }
+    }
+
+    // smtp.ehlo
+    let Some(ehlo) = &s.ehlo else {
+        let why = s.error.as_ref().map(|e| e.0.clone()).unwrap_or_default();
+        out.push(CheckResult::new(
+            "smtp.ehlo",
+            Status::Error,
+            format!("no EHLO reply: {why}"),
+        ));
+        out.extend(skipped(2, "no EHLO reply"));
+        return out;
+    };
+    let caps = Capabilities::from_reply(ehlo);
+    let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
+    let ehlo_ok = ehlo.code == Some(250);
+    let requiretls = caps.has("REQUIRETLS");
+    let mut e = CheckResult::new(
+        "smtp.ehlo",
+        if ehlo_ok { Status::Pass } else { Status::Fail },
+        if ehlo_ok {
+            format!(
+                "{} extensions{}",
+                keywords.len(),
+                if requiretls {
+                    ", REQUIRETLS (RFC 8689)"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!("EHLO refused: {}", reply_text(ehlo))
+        },
+    )
+    .with("code", ehlo.code)
+    .with("extensions", json!(keywords));
+    e = e.with("requiretls", requiretls);
+    out.push(e);
+
+    // smtp.banner-name
+    let first_word = |r: &Reply| {
+        r.lines
+            .first()
+            .and_then(|l| l.split_whitespace().next())
+            .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
+    };
+    let names = [first_word(banner), first_word(ehlo)];
+    let host_l = host.trim_end_matches('.').to_ascii_lowercase();
+    let good: Vec<String> = std::iter::once(host_l.clone())
+        .chain(ptr_names.iter().map(|p| p.to_ascii_lowercase()))
+        .collect();
+    let matched = names.iter().flatten().any(|n| good.contains(n));
+    out.push(
+        CheckResult::new(
+            "smtp.banner-name",
+            if matched { Status::Pass } else { Status::Info },
+            if matched {
+                "the greeting names this host".to_string()
+            } else {
+                format!(
+                    "greeting names {} (MX {host_l}, PTR {})",
+                    names
+                        .iter()
+                        .flatten()
+                        .next()
+                        .map(String::as_str)
+                        .unwrap_or("nothing"),
+                    if ptr_names.is_empty() {
+                        "none".into()
+                    } else {
+                        ptr_names.join(",")
+                    }
+                )
+            },
+        )
+        .with("banner_name", names[0].clone())
+        .with("ehlo_name", names[1].clone())
+        .with("ptr", json!(ptr_names)),
+    );
+    if !ehlo_ok {
+        out.extend(skipped(3, "EHLO refused"));
+        return out;
+    }
+
+    // tls.starttls
+    if !caps.has("STARTTLS") {
+        out.push(CheckResult::new(
+            "tls.starttls",
+            Status::Fail,
+            "STARTTLS is not offered: mail to this MX travels in clear text",
+        ));
+        out.extend(skipped(4, "no STARTTLS"));
+        return out;
+    }
+    out.push(CheckResult::new("tls.starttls", Status::Pass, "offered"));
+
+    // tls.handshake
+    let (info, hs_ms) = match (&s.tls, &s.starttls_reply) {
+        (Some(t), _) => (t.0.clone(), t.1),
+        (None, Some(r)) if r.code != Some(220) => {
+            let st = if r.class() == Some(4) {
+                Status::Error
+            } else {
+                Status::Fail
+            };
+            out.push(
+                CheckResult::new(
+                    "tls.handshake",
+                    st,
+                    format!("STARTTLS refused: {}", reply_text(r)),
+                )
+                .with("code", r.code),
+            );
+            out.extend(skipped(5, "no TLS session"));
+            return out;
+        }
+        _ => {
+            let why = s
+                .tls_failed
+                .clone()
+                .or_else(|| s.error.as_ref().map(|e| e.0.clone()))
+                .unwrap_or_else(|| "no handshake".into());
+            let st = if why.contains("timed out") {
+                Status::Error
+            } else {
+                Status::Fail
+            };
+            out.push(CheckResult::new("tls.handshake", st, why.clone()).with("error", why));
+            out.extend(skipped(5, "no TLS session"));
+            return out;
+        }
+    };
+    let version = info.version.trim_start_matches("TLSv").to_string();
+    let old = matches!(info.version.as_str(), "TLSv1" | "TLSv1.1" | "SSLv3");
+    let still_offered = s
+        .ehlo_after_tls
+        .as_ref()
+        .is_some_and(|r| Capabilities::from_reply(r).has("STARTTLS"));
+    let (st, summary) = if old {
+        (
+            Status::Warn,
+            format!(
+                "{} {}: obsolete protocol (RFC 8996)",
+                info.version, info.cipher
+            ),
+        )
+    } else if still_offered {
+        (
+            Status::Warn,
+            format!(
+                "{} {}, but STARTTLS is still advertised after TLS (RFC 3207 §4.2)",
+                info.version, info.cipher
+            ),
+        )
+    } else {
+        (Status::Pass, format!("{} {}", info.version, info.cipher))
+    };
+    out.push(
+        CheckResult::new("tls.handshake", st, summary)
+            .with("protocol", info.version.as_str())
+            .with(
+                "version",
+                version
+                    .parse::<f64>()
+                    .map(|v| json!(v))
+                    .unwrap_or(json!(version)),
+            )
+            .with("cipher", info.cipher.as_str())
+            .with("bits", info.bits)
+            .with("sni", info.sni.clone())
+            .timed(hs_ms),
+    );
+    out.extend(cert_checks(&info, o.cert_days));
+    out
+}
+
+/// `tls.cert.*` from the handshake's evidence. Chain and name problems are warnings: port 25
+/// delivery is opportunistic (RFC 7435) unless MTA-STS or DANE says otherwise.
+fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let Some(leaf) = info.chain.first() else {
+        out.push(CheckResult::new(
+            "tls.cert.chain",
+            Status::Fail,
+            "no certificate sent",
+        ));
+        out.extend(
+            ["tls.cert.name", "tls.cert.expiry", "tls.cert.key"]
+                .map(|id| CheckResult::new(id, Status::Skip, "no certificate")),
+        );
+        return out;
+    };
+    let v = &info.verify;
+    let chain_ev = json!(
+        info.chain
+            .iter()
+            .map(|c| json!({"subject": c.subject, "issuer": c.issuer, "not_after": c.not_after}))
+            .collect::<Vec<_>>()
+    );
+    out.push(
+        CheckResult::new(
+            "tls.cert.chain",
+            if v.chain_ok {
+                Status::Pass
+            } else {
+                Status::Warn
+            },
+            if v.chain_ok {
+                format!("verified ({} certificates sent)", info.chain.len())
+            } else {
+                format!(
+                    "does not verify: {}",
+                    v.reason.as_deref().unwrap_or("unknown reason")
+                )
+            },
+        )
+        .with("chain", chain_ev)
+        .with("verified", v.chain_ok)
+        .with("reason", v.reason.clone()),
+    );
+    out.push(
+        CheckResult::new(
+            "tls.cert.name",
+            if v.name_ok {
+                Status::Pass
+            } else {
+                Status::Warn
+            },
+            if v.name_ok {
+                format!("matches {}", v.matched.as_deref().unwrap_or("?"))
+            } else {
+                format!(
+                    "not valid for {} (it names {})",
+                    v.checked_name.as_deref().unwrap_or("?"),
+                    if leaf.sans.is_empty() {
+                        leaf.subject.clone()
+                    } else {
+                        leaf.sans.join(", ")
+                    }
+                )
+            },
+        )
+        .with("name", v.checked_name.clone())
+        .with("sans", json!(leaf.sans))
+        .with("subject", leaf.subject.as_str()),
+    );
+    let days = leaf.days_left;
+    let (st, summary) = if days < 0 {
+        (
+            Status::Fail,
+            format!("expired on {} ({} days ago)", leaf.not_after, -days),
+        )
+    } else if days < cert_days {
+        (
+            Status::Warn,
+            format!(
+                "expires on {} ({days} days left, under {cert_days})",
+                leaf.not_after
+            ),
+        )
+    } else {
+        (
+            Status::Pass,
+            format!("valid until {} ({days} days)", leaf.not_after),
+        )
+    };
+    out.push(
+        CheckResult::new("tls.cert.expiry", st, summary)
+            .with("days", days)
+            .with("not_after", leaf.not_after.as_str()),
+    );
+    out.push(key_check(&leaf.pem));
+    out
+}
+
+/// `tls.cert.key`: RSA under 2048 bits or a SHA-1 signature → warn (RFC 9325 §4.3).
+fn key_check(pem: &str) -> CheckResult {
+    let Ok(cert) = X509::from_pem(pem.as_bytes()) else {
+        return CheckResult::new("tls.cert.key", Status::Skip, "certificate not parsable");
+    };
+    let (alg, bits) = match cert.public_key() {
+        Ok(k) => {
+            let alg = match k.id() {
+                Id::RSA => "RSA",
+                Id::EC => "EC",
+                Id::ED25519 => "Ed25519",
+                Id::ED448 => "Ed448",
+                Id::DSA => "DSA",
+                _ => "other",
+            };
+            (alg, k.bits())
+        }
+        Err(_) => ("unknown", 0),
+    };
+    let sig = cert.signature_algorithm().object().nid();
+    let sig_name = sig.long_name().unwrap_or("unknown").to_string();
+    let sha1 = matches!(
+        sig,
+        Nid::SHA1WITHRSAENCRYPTION | Nid::ECDSA_WITH_SHA1 | Nid::DSAWITHSHA1
+    );
+    let (st, summary) = if alg == "RSA" && bits < 2048 {
+        (Status::Warn, format!("RSA {bits} bits: under 2048"))
+    } else if sha1 {
+        (
+            Status::Warn,
+            format!("{sig_name}: SHA-1 signatures are broken"),
+        )
+    } else {
+        (Status::Pass, format!("{alg} {bits} bits, {sig_name}"))
+    };
+    CheckResult::new("tls.cert.key", st, summary)
+        .with("algorithm", alg)
+        .with("bits", bits)
+        .with("signature", sig_name)
+}
+
+/// `rdns.fcrdns` (RFC 1912 §2.1, iprev RFC 8601 §3): the address's PTR names, and whether one
+/// of them resolves back to the address. Returns the check and the PTR names.
+async fn fcrdns(resolver: &Resolver, ip: IpAddr) -> (CheckResult, Vec<String>) {
+    let t0 = Instant::now();
+    if ip.is_loopback() {
+        // RFC 6761 §6.3: loopback PTR queries are answered locally ("localhost") by the resolver,
+        // so nothing about this address's DNS can be learnt.
+        return (
+            CheckResult::new(
+                "rdns.fcrdns",
+                Status::Skip,
+                "loopback address: its PTR is localhost by definition (RFC 6761 §6.3)",
+            ),
+            Vec::new(),
+        );
+    }
+    let names = match resolver.ptr(ip).await {
+        Ok(n) => n,
+        Err(e) => {
+            return (
+                CheckResult::new("rdns.fcrdns", Status::Error, e.to_string()),
+                Vec::new(),
+            );
+        }
+    };
+    if names.is_empty() {
+        return (
+            CheckResult::new(
+                "rdns.fcrdns",
+                Status::Warn,
+                format!("{ip} has no PTR record"),
+            )
+            .timed(ms(t0.elapsed())),
+            names,
+        );
+    }
+    let family = if ip.is_ipv4() { Family::V4 } else { Family::V6 };
+    for n in &names {
+        if let Ok(addrs) = resolver.addresses(n, family).await
+            && addrs.contains(&ip)
+        {
+            return (
+                CheckResult::new("rdns.fcrdns", Status::Pass, format!("{ip} ⇄ {n}"))
+                    .with("ptr", json!(names))
+                    .timed(ms(t0.elapsed())),
+                names.clone(),
+            );
+        }
+    }
+    (
+        CheckResult::new(
+            "rdns.fcrdns",
+            Status::Warn,
+            format!("PTR {} does not resolve back to {ip}", names.join(", ")),
+        )
+        .with("ptr", json!(names))
+        .timed(ms(t0.elapsed())),
+        names,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::testutil::{FakeDns, RecordSpec, reverse_name};
+
+    #[tokio::test]
+    async fn forward_confirmed_reverse_dns() {
+        let good: IpAddr = "192.0.2.10".parse().unwrap();
+        let liar: IpAddr = "192.0.2.11".parse().unwrap();
+        let none: IpAddr = "192.0.2.12".parse().unwrap();
+        let (g, l) = (reverse_name(good), reverse_name(liar));
+        let (addr, _h) = FakeDns::start(vec![
+            (g.as_str(), RecordSpec::Ptr("mx.example.test".into())),
+            (
+                "mx.example.test",
+                RecordSpec::A("192.0.2.10".parse().unwrap()),
+            ),
+            (l.as_str(), RecordSpec::Ptr("elsewhere.example.test".into())),
+            (
+                "elsewhere.example.test",
+                RecordSpec::A("192.0.2.99".parse().unwrap()),
+            ),
+        ]);
+        let r = Resolver::new(&DnsOptions {
+            server: Some(addr),
+            timeout: Duration::from_secs(2),
+            attempts: 0,
+        })
+        .unwrap();
+        let (c, names) = fcrdns(&r, good).await;
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert_eq!(names, ["mx.example.test"]);
+        assert_eq!(fcrdns(&r, liar).await.0.status, Status::Warn);
+        let (c, names) = fcrdns(&r, none).await;
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(names.is_empty());
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(fcrdns(&r, lo).await.0.status, Status::Skip);
+    }
+
+    fn reply(code: u16, text: &str) -> Reply {
+        Reply {
+            code: Some(code),
+            enhanced: None,
+            lines: vec![text.to_string()],
+            raw: crate::smtp::event::Bytes(Vec::new()),
+            deviations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn throttled_greetings() {
+        assert!(is_throttle(&reply(
+            421,
+            "mx.example.test Service not available"
+        )));
+        assert!(is_throttle(&reply(
+            554,
+            "Too many connections from your IP"
+        )));
+        assert!(is_throttle(&reply(450, "rate limit exceeded")));
+        assert!(!is_throttle(&reply(554, "no SMTP service here")));
+        assert!(!is_throttle(&reply(220, "too many words in this banner")));
+    }
+}

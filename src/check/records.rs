@@ -1,0 +1,615 @@
+//! Pure judges of DNS TXT records and the MTA-STS policy: MTA-STS TXT (RFC 8461 §3.1), TLS-RPT
+//! (RFC 8460 §3), SPF (RFC 7208), DMARC (RFC 7489), the MTA-STS policy file lint with line
+//! numbers (RFC 8461 §3.2) and MX pattern matching (RFC 8461 §4.1). No I/O: records in, a
+//! [`CheckResult`] out, so each rule has a table test.
+
+use serde_json::{Value, json};
+
+use super::model::{CheckResult, Status};
+
+/// `key=value` tags of a `;`-separated record (RFC 8461 §3.1, RFC 8460 §3, RFC 7489 §6.4 share
+/// this shape). Whitespace around tags and values is dropped; empty tags (a trailing `;`) are
+/// skipped. `None` when a tag has no `=`.
+fn tags(record: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for part in record.split(';') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (k, v) = part.split_once('=')?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Some(out)
+}
+
+fn tag<'a>(t: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    t.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Records that start with `prefix` (case-sensitive version tags, as the RFCs write them;
+/// RFC 7208 §4.5 makes `v=spf1` case-insensitive and is handled by its caller).
+fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
+    records
+        .iter()
+        .filter(|r| {
+            let r = r.trim_start();
+            r.starts_with(prefix)
+                && r[prefix.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == ';' || c.is_whitespace())
+        })
+        .collect()
+}
+
+/// `mtasts.txt`: exactly one `v=STSv1` record at `_mta-sts.D` with `id` of 1–32 letters and
+/// digits (RFC 8461 §3.1). None → info (no MTA-STS); several or malformed → fail (senders then
+/// treat the domain as having no policy).
+pub fn mtasts_txt(records: &[String]) -> CheckResult {
+    let sts = starting_with(records, "v=STSv1");
+    let ev = json!(sts);
+    match sts.as_slice() {
+        [] => CheckResult::new("mtasts.txt", Status::Info, "no MTA-STS record (no policy)")
+            .with("records", ev),
+        [one] => {
+            let Some(t) = tags(one) else {
+                return CheckResult::new(
+                    "mtasts.txt",
+                    Status::Fail,
+                    format!("malformed MTA-STS record (a field without '='): {one}"),
+                )
+                .with("records", ev);
+            };
+            match tag(&t, "id") {
+                Some(id)
+                    if !id.is_empty()
+                        && id.len() <= 32
+                        && id.chars().all(|c| c.is_ascii_alphanumeric()) =>
+                {
+                    CheckResult::new("mtasts.txt", Status::Pass, format!("v=STSv1, id={id}"))
+                        .with("records", ev)
+                        .with("id", id)
+                }
+                Some(id) => CheckResult::new(
+                    "mtasts.txt",
+                    Status::Fail,
+                    format!("id '{id}' is not 1-32 letters and digits"),
+                )
+                .with("records", ev),
+                None => {
+                    CheckResult::new("mtasts.txt", Status::Fail, "no id= field").with("records", ev)
+                }
+            }
+        }
+        many => CheckResult::new(
+            "mtasts.txt",
+            Status::Fail,
+            format!(
+                "{} v=STSv1 records: senders see no policy when there is more than one",
+                many.len()
+            ),
+        )
+        .with("records", ev),
+    }
+}
+
+/// `tlsrpt.record`: one `v=TLSRPTv1` record at `_smtp._tls.D` whose `rua` lists only `mailto:`
+/// and `https:` URIs (RFC 8460 §3). None → info; several or malformed → fail.
+pub fn tlsrpt(records: &[String]) -> CheckResult {
+    let recs = starting_with(records, "v=TLSRPTv1");
+    let ev = json!(recs);
+    match recs.as_slice() {
+        [] => {
+            CheckResult::new("tlsrpt.record", Status::Info, "no TLS-RPT record").with("records", ev)
+        }
+        [one] => {
+            let rua = tags(one).and_then(|t| tag(&t, "rua").map(str::to_string));
+            let Some(rua) = rua.filter(|r| !r.is_empty()) else {
+                return CheckResult::new("tlsrpt.record", Status::Fail, "no rua= field")
+                    .with("records", ev);
+            };
+            let uris: Vec<&str> = rua.split(',').map(str::trim).collect();
+            let bad: Vec<&&str> = uris
+                .iter()
+                .filter(|u| {
+                    let l = u.to_ascii_lowercase();
+                    !(l.starts_with("mailto:") && u.contains('@') || l.starts_with("https://"))
+                })
+                .collect();
+            if bad.is_empty() {
+                CheckResult::new(
+                    "tlsrpt.record",
+                    Status::Pass,
+                    format!("reports go to {rua}"),
+                )
+                .with("records", ev)
+                .with("rua", json!(uris))
+            } else {
+                CheckResult::new(
+                    "tlsrpt.record",
+                    Status::Fail,
+                    format!("rua must be mailto: or https: URIs, not {}", bad[0]),
+                )
+                .with("records", ev)
+            }
+        }
+        many => CheckResult::new(
+            "tlsrpt.record",
+            Status::Fail,
+            format!(
+                "{} v=TLSRPTv1 records: there must be exactly one",
+                many.len()
+            ),
+        )
+        .with("records", ev),
+    }
+}
+
+/// `spf.record`: one `v=spf1` record (RFC 7208 §4.5: more is a permerror), at most 10
+/// DNS-querying terms at the top level (§4.6.4: include, a, mx, ptr, exists, redirect), never
+/// `+all`/bare `all` (anyone may send); `?all` or no `all` and no redirect → warn.
+pub fn spf(records: &[String]) -> CheckResult {
+    let recs: Vec<&String> = records
+        .iter()
+        .filter(|r| {
+            let l = r.trim_start().to_ascii_lowercase();
+            l == "v=spf1" || l.starts_with("v=spf1 ")
+        })
+        .collect();
+    let ev = json!(recs);
+    let one = match recs.as_slice() {
+        [] => {
+            return CheckResult::new("spf.record", Status::Warn, "no SPF record")
+                .with("records", ev);
+        }
+        [one] => one,
+        many => {
+            return CheckResult::new(
+                "spf.record",
+                Status::Fail,
+                format!("{} v=spf1 records: a permerror (RFC 7208 §4.5)", many.len()),
+            )
+            .with("records", ev);
+        }
+    };
+    let mut lookups = 0usize;
+    let mut all: Option<char> = None;
+    let mut redirect = false;
+    for term in one.split_whitespace().skip(1) {
+        let t = term.to_ascii_lowercase();
+        let (q, mech) = match t.chars().next() {
+            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
+            _ => ('+', t.as_str()),
+        };
+        let name = mech.split([':', '/', '=']).next().unwrap_or("");
+        match name {
+            "include" | "a" | "mx" | "ptr" | "exists" => lookups += 1,
+            "redirect" if mech.starts_with("redirect=") => {
+                lookups += 1;
+                redirect = true;
+            }
+            "all" => all = Some(q),
+            _ => {}
+        }
+    }
+    let base = CheckResult::new("spf.record", Status::Pass, "")
+        .with("records", ev)
+        .with("lookups", lookups);
+    let (status, summary) = if lookups > 10 {
+        (
+            Status::Fail,
+            format!(
+                "{lookups} DNS-querying terms at the top level: over the limit of 10 (RFC 7208 §4.6.4)"
+            ),
+        )
+    } else if all == Some('+') {
+        (
+            Status::Fail,
+            "+all: every host on the Internet may send as this domain".to_string(),
+        )
+    } else if all == Some('?') {
+        (
+            Status::Warn,
+            "?all: a neutral result protects nothing".to_string(),
+        )
+    } else if all.is_none() && !redirect {
+        (
+            Status::Warn,
+            "no 'all' and no redirect: unlisted senders are neutral".to_string(),
+        )
+    } else {
+        (
+            Status::Pass,
+            format!("{one} ({lookups} lookup terms at the top level)"),
+        )
+    };
+    CheckResult {
+        status,
+        summary,
+        ..base
+    }
+}
+
+/// `dmarc.record`: one `v=DMARC1` record at `_dmarc.D` (RFC 7489 §6.1) with `p=` quarantine or
+/// reject; `p=none` or no record → warn; several, or `p` missing/unknown → fail.
+pub fn dmarc(records: &[String]) -> CheckResult {
+    let recs = starting_with(records, "v=DMARC1");
+    let ev = json!(recs);
+    match recs.as_slice() {
+        [] => CheckResult::new("dmarc.record", Status::Warn, "no DMARC record").with("records", ev),
+        [one] => {
+            let t = tags(one).unwrap_or_default();
+            let p = tag(&t, "p").map(str::to_ascii_lowercase);
+            let base = CheckResult::new("dmarc.record", Status::Pass, "").with("records", ev);
+            let base = match &p {
+                Some(p) => base.with("p", p.as_str()),
+                None => base,
+            };
+            let (status, summary) = match p.as_deref() {
+                Some("reject") | Some("quarantine") => {
+                    (Status::Pass, format!("p={}", p.as_deref().unwrap_or("")))
+                }
+                Some("none") => (
+                    Status::Warn,
+                    "p=none: monitoring only, failing mail is still delivered".to_string(),
+                ),
+                Some(other) => (Status::Fail, format!("unknown policy p={other}")),
+                None => (
+                    Status::Fail,
+                    "no p= tag (RFC 7489 §6.3: required)".to_string(),
+                ),
+            };
+            CheckResult {
+                status,
+                summary,
+                ..base
+            }
+        }
+        many => CheckResult::new(
+            "dmarc.record",
+            Status::Fail,
+            format!(
+                "{} v=DMARC1 records: receivers ignore them all (RFC 7489 §6.6.3)",
+                many.len()
+            ),
+        )
+        .with("records", ev),
+    }
+}
+
+/// Largest `max_age` (RFC 8461 §3.2: "a maximum value of 31557600").
+pub const MAX_AGE_LIMIT: u64 = 31_557_600;
+
+/// A parsed MTA-STS policy and the lint findings with their line numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// `version` value.
+    pub version: Option<String>,
+    /// `mode` value (enforce, testing, none).
+    pub mode: Option<String>,
+    /// `max_age` in seconds.
+    pub max_age: Option<u64>,
+    /// `mx` patterns in order.
+    pub mx: Vec<String>,
+    /// `(line, status, message)`; line 0 = about the whole file.
+    pub findings: Vec<(usize, Status, String)>,
+}
+
+impl Policy {
+    /// The worst finding (pass when there is none).
+    pub fn status(&self) -> Status {
+        self.findings
+            .iter()
+            .map(|f| f.1)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(Status::Pass)
+    }
+
+    /// Evidence for JSON.
+    pub fn evidence(&self) -> Value {
+        json!({
+            "version": self.version,
+            "mode": self.mode,
+            "max_age": self.max_age,
+            "mx": self.mx,
+            "findings": self.findings.iter().map(|(l, s, m)| json!({"line": l, "status": s, "message": m})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Lint an MTA-STS policy body (RFC 8461 §3.2): `key: value` lines; `version: STSv1` first,
+/// `mode` one of enforce/testing/none, `max_age` an integer ≤ 31557600 (more → warn, clamped;
+/// under a day → warn), at least one `mx:` unless mode is none. LF-only line ends are common and
+/// accepted (info); unknown keys are info (extensions are allowed); a line without `:` fails.
+pub fn lint_policy(body: &str) -> Policy {
+    let mut p = Policy::default();
+    let mut lf_only = false;
+    for (i, raw) in body.split('\n').enumerate() {
+        let n = i + 1;
+        let line = match raw.strip_suffix('\r') {
+            Some(l) => l,
+            None => {
+                if i + 1 < body.split('\n').count() {
+                    lf_only = true;
+                }
+                raw
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            p.findings
+                .push((n, Status::Fail, format!("not a 'key: value' line: {line}")));
+            continue;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        let dup = |p: &mut Policy, what: &str| {
+            p.findings.push((
+                n,
+                Status::Fail,
+                format!("{what} given twice (only one is allowed)"),
+            ));
+        };
+        match k {
+            "version" => {
+                if p.version.is_some() {
+                    dup(&mut p, "version");
+                } else if v != "STSv1" {
+                    p.findings
+                        .push((n, Status::Fail, format!("version is '{v}', must be STSv1")));
+                } else if n != 1 && p.findings.iter().all(|f| f.0 != n) {
+                    // Order is not mandated for receivers, but RFC 8461 §3.2 lists version first.
+                    p.findings
+                        .push((n, Status::Info, "version is not the first line".into()));
+                }
+                p.version.get_or_insert_with(|| v.to_string());
+            }
+            "mode" => {
+                if p.mode.is_some() {
+                    dup(&mut p, "mode");
+                } else if !["enforce", "testing", "none"].contains(&v) {
+                    p.findings.push((
+                        n,
+                        Status::Fail,
+                        format!("mode '{v}' is not enforce, testing or none"),
+                    ));
+                }
+                p.mode.get_or_insert_with(|| v.to_string());
+            }
+            "max_age" => {
+                if p.max_age.is_some() {
+                    dup(&mut p, "max_age");
+                    continue;
+                }
+                match v.parse::<u64>() {
+                    Ok(a) if v.len() <= 10 => {
+                        if a > MAX_AGE_LIMIT {
+                            p.findings.push((
+                                n,
+                                Status::Warn,
+                                format!("max_age {a} is over {MAX_AGE_LIMIT}: senders clamp it"),
+                            ));
+                        } else if a < 86_400 {
+                            p.findings.push((
+                                n,
+                                Status::Warn,
+                                format!("max_age {a} is under a day: policies should be cached for weeks"),
+                            ));
+                        }
+                        p.max_age = Some(a.min(MAX_AGE_LIMIT));
+                    }
+                    _ => p.findings.push((
+                        n,
+                        Status::Fail,
+                        format!(
+                            "max_age '{v}' is not a whole number of seconds (at most 10 digits)"
+                        ),
+                    )),
+                }
+            }
+            "mx" => {
+                if v.is_empty() || v.contains(char::is_whitespace) {
+                    p.findings.push((
+                        n,
+                        Status::Fail,
+                        format!("mx '{v}' is not a host name pattern"),
+                    ));
+                } else {
+                    p.mx.push(v.to_string());
+                }
+            }
+            _ => p.findings.push((
+                n,
+                Status::Info,
+                format!("unknown key '{k}' (ignored by senders)"),
+            )),
+        }
+    }
+    if lf_only {
+        p.findings.push((
+            0,
+            Status::Info,
+            "lines end in LF, not CRLF: RFC 8461 §3.2 says CRLF, senders accept both".into(),
+        ));
+    }
+    if p.version.is_none() {
+        p.findings
+            .push((0, Status::Fail, "no version: STSv1 line".into()));
+    }
+    match p.mode.as_deref() {
+        None => p.findings.push((0, Status::Fail, "no mode line".into())),
+        Some("none") => {}
+        Some(_) if p.mx.is_empty() => p.findings.push((
+            0,
+            Status::Fail,
+            "no mx line: every MX would fail the policy".into(),
+        )),
+        Some(_) => {}
+    }
+    if p.max_age.is_none() && !p.findings.iter().any(|f| f.2.starts_with("max_age")) {
+        p.findings.push((0, Status::Fail, "no max_age line".into()));
+    }
+    p
+}
+
+/// RFC 8461 §4.1: does MX host `host` match `pattern`? Case-insensitive, trailing dots ignored;
+/// `*.example.com` matches exactly one extra leftmost label.
+pub fn mx_matches(pattern: &str, host: &str) -> bool {
+    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    match p.strip_prefix("*.") {
+        Some(rest) => h
+            .split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+        None => p == h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(rs: &[&str]) -> Vec<String> {
+        rs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mtasts_txt_rules() {
+        let cases: &[(&[&str], Status)] = &[
+            (&[], Status::Info),
+            (&["some other txt"], Status::Info),
+            (&["v=STSv1; id=20240101T000000;"], Status::Pass),
+            (&["v=STSv1;id=abc"], Status::Pass),
+            (&["v=STSv10; id=abc"], Status::Info),
+            (&["v=STSv1; id=2024-01-01"], Status::Fail),
+            (
+                &["v=STSv1; id=123456789012345678901234567890123"],
+                Status::Fail,
+            ),
+            (&["v=STSv1;"], Status::Fail),
+            (&["v=STSv1; id"], Status::Fail),
+            (&["v=STSv1; id=a", "v=STSv1; id=b"], Status::Fail),
+        ];
+        for (recs, want) in cases {
+            assert_eq!(mtasts_txt(&v(recs)).status, *want, "{recs:?}");
+        }
+    }
+
+    #[test]
+    fn tlsrpt_rules() {
+        let cases: &[(&[&str], Status)] = &[
+            (&[], Status::Info),
+            (&["v=TLSRPTv1; rua=mailto:tls@example.test"], Status::Pass),
+            (
+                &["v=TLSRPTv1;rua=mailto:a@example.test,https://r.example.test/x"],
+                Status::Pass,
+            ),
+            (&["v=TLSRPTv1; rua=http://r.example.test"], Status::Fail),
+            (&["v=TLSRPTv1; rua=mailto:nobody"], Status::Fail),
+            (&["v=TLSRPTv1;"], Status::Fail),
+            (
+                &[
+                    "v=TLSRPTv1; rua=mailto:a@x.test",
+                    "v=TLSRPTv1; rua=mailto:b@x.test",
+                ],
+                Status::Fail,
+            ),
+        ];
+        for (recs, want) in cases {
+            assert_eq!(tlsrpt(&v(recs)).status, *want, "{recs:?}");
+        }
+    }
+
+    #[test]
+    fn spf_rules() {
+        let many = format!(
+            "v=spf1 {} -all",
+            (0..11)
+                .map(|i| format!("include:s{i}.test"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let cases: Vec<(Vec<String>, Status)> = vec![
+            (v(&[]), Status::Warn),
+            (v(&["v=spf1 mx -all"]), Status::Pass),
+            (v(&["V=SPF1 ip4:192.0.2.0/24 ~all"]), Status::Pass),
+            (v(&["v=spf1 redirect=_spf.example.test"]), Status::Pass),
+            (v(&["v=spf1 +all"]), Status::Fail),
+            (v(&["v=spf1 all"]), Status::Fail),
+            (v(&["v=spf1 a ?all"]), Status::Warn),
+            (v(&["v=spf1 a"]), Status::Warn),
+            (v(&["v=spf1 -all", "v=spf1 mx -all"]), Status::Fail),
+            (v(&["v=spf10 -all"]), Status::Warn),
+            (vec![many], Status::Fail),
+        ];
+        for (recs, want) in &cases {
+            assert_eq!(spf(recs).status, *want, "{recs:?}");
+        }
+        assert_eq!(
+            spf(&v(&["v=spf1 a mx include:x.test exists:%{i}.y.test -all"])).evidence["lookups"],
+            4
+        );
+    }
+
+    #[test]
+    fn dmarc_rules() {
+        let cases: &[(&[&str], Status)] = &[
+            (&[], Status::Warn),
+            (
+                &["v=DMARC1; p=reject; rua=mailto:d@example.test"],
+                Status::Pass,
+            ),
+            (&["v=DMARC1;p=Quarantine"], Status::Pass),
+            (&["v=DMARC1; p=none"], Status::Warn),
+            (&["v=DMARC1; rua=mailto:d@example.test"], Status::Fail),
+            (&["v=DMARC1; p=maybe"], Status::Fail),
+            (&["v=DMARC1; p=reject", "v=DMARC1; p=none"], Status::Fail),
+        ];
+        for (recs, want) in cases {
+            assert_eq!(dmarc(&v(recs)).status, *want, "{recs:?}");
+        }
+    }
+
+    #[test]
+    fn policy_lint_with_line_numbers() {
+        let good = "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.test\r\nmx: *.example.test\r\nmax_age: 604800\r\n";
+        let p = lint_policy(good);
+        assert_eq!(p.status(), Status::Pass, "{:?}", p.findings);
+        assert_eq!(p.mode.as_deref(), Some("enforce"));
+        assert_eq!(p.mx, ["mx1.example.test", "*.example.test"]);
+        assert_eq!(p.max_age, Some(604_800));
+
+        let lf = lint_policy("version: STSv1\nmode: testing\nmx: a.test\nmax_age: 86400\n");
+        assert_eq!(lf.status(), Status::Info, "{:?}", lf.findings);
+
+        let bad =
+            lint_policy("version: STSv2\nmode: enforced\nnmx: a.test\nmax_age: 99999999999\n");
+        let lines: Vec<(usize, Status)> = bad.findings.iter().map(|f| (f.0, f.1)).collect();
+        assert!(lines.contains(&(1, Status::Fail)), "{lines:?}");
+        assert!(lines.contains(&(2, Status::Fail)), "{lines:?}");
+        assert!(lines.contains(&(3, Status::Info)), "{lines:?}");
+        assert!(lines.contains(&(4, Status::Fail)), "{lines:?}");
+        assert_eq!(bad.status(), Status::Fail);
+
+        let over = lint_policy("version: STSv1\r\nmode: none\r\nmax_age: 40000000\r\n");
+        assert_eq!(over.status(), Status::Warn, "{:?}", over.findings);
+        assert_eq!(over.max_age, Some(MAX_AGE_LIMIT));
+
+        let no_mx = lint_policy("version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n");
+        assert_eq!(no_mx.status(), Status::Fail);
+        assert!(lint_policy("").findings.len() >= 3);
+    }
+
+    #[test]
+    fn mx_pattern_matching() {
+        assert!(mx_matches("mx.example.test", "MX.example.test."));
+        assert!(mx_matches("*.example.test", "mx1.example.test"));
+        assert!(!mx_matches("*.example.test", "example.test"));
+        assert!(!mx_matches("*.example.test", "a.b.example.test"));
+        assert!(!mx_matches("mx.example.test", "mx2.example.test"));
+    }
+}

@@ -1,0 +1,468 @@
+//! The CI grammar of `ehlo check`: `--only`/`--skip ID-GLOB`, `--waive ID-GLOB@DOMAIN`,
+//! `--expect ID=STATUS` and `--expect FIELD OP VALUE`, parsed up front (an unknown id is a usage
+//! error naming the valid ones) and evaluated against a domain's results.
+
+use serde_json::Value;
+
+use super::model::{CHECKS, CheckResult, ExpectOutcome, Status, find, id_list};
+
+/// Shorthand fields for `--expect FIELD OP VALUE`: name → (check id, evidence key).
+/// Any `ID.KEY` naming a check and one of its evidence keys works too.
+pub const FIELDS: &[(&str, &str, &str)] = &[
+    ("mx.count", "mx.lookup", "count"),
+    ("tls.version", "tls.handshake", "version"),
+    ("tls.cert.days", "tls.cert.expiry", "days"),
+    ("tls.cert.bits", "tls.cert.key", "bits"),
+    ("spf.lookups", "spf.record", "lookups"),
+    ("dmarc.p", "dmarc.record", "p"),
+    ("mtasts.id", "mtasts.txt", "id"),
+    ("smtp.connect.ms", "smtp.connect", "ms"),
+];
+
+/// `*` matches any run of characters (ids contain no other special characters).
+pub fn glob(pattern: &str, s: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == s,
+        Some((head, rest)) => {
+            let Some(tail) = s.strip_prefix(head) else {
+                return false;
+            };
+            if rest.is_empty() {
+                return true;
+            }
+            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// A glob that must match at least one check id.
+fn id_glob(flag: &str, pattern: &str) -> Result<String, String> {
+    let p = pattern.trim();
+    if CHECKS.iter().any(|d| glob(p, d.id)) {
+        Ok(p.to_string())
+    } else {
+        Err(format!(
+            "{flag}: '{p}' matches no check id; valid ids: {}",
+            id_list()
+        ))
+    }
+}
+
+/// `--only` / `--skip`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    only: Vec<String>,
+    skip: Vec<String>,
+}
+
+impl Selection {
+    /// Parse and validate the globs.
+    pub fn new(only: &[String], skip: &[String]) -> Result<Selection, String> {
+        Ok(Selection {
+            only: only
+                .iter()
+                .map(|p| id_glob("--only", p))
+                .collect::<Result<_, _>>()?,
+            skip: skip
+                .iter()
+                .map(|p| id_glob("--skip", p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Is this check reported?
+    pub fn wants(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|p| glob(p, id)))
+            && !self.skip.iter().any(|p| glob(p, id))
+    }
+}
+
+/// `--waive ID-GLOB@DOMAIN`: a known issue, reported but not counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    id: String,
+    domain: String,
+}
+
+impl Waiver {
+    /// Parse `ID-GLOB@DOMAIN` (`DOMAIN` may be `*`).
+    pub fn parse(s: &str) -> Result<Waiver, String> {
+        let (id, domain) = s.rsplit_once('@').ok_or_else(|| {
+            format!("--waive '{s}': expected ID@DOMAIN, e.g. dmarc.record@example.com")
+        })?;
+        let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        if domain.is_empty() {
+            return Err(format!("--waive '{s}': no domain after '@'"));
+        }
+        Ok(Waiver {
+            id: id_glob("--waive", id)?,
+            domain,
+        })
+    }
+
+    /// Does it cover check `id` of `domain`?
+    pub fn covers(&self, id: &str, domain: &str) -> bool {
+        glob(&self.id, id)
+            && (self.domain == "*"
+                || self.domain == domain.trim_end_matches('.').to_ascii_lowercase())
+    }
+}
+
+/// Comparison operator of `--expect FIELD OP VALUE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>=`
+    Ge,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `<`
+    Lt,
+}
+
+/// One `--expect`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// Every result of check `id` has this status.
+    Status {
+        /// As written.
+        text: String,
+        /// Check id.
+        id: &'static str,
+        /// Wanted status.
+        status: Status,
+    },
+    /// Every value of evidence `key` of check `id` compares true with `value`.
+    Field {
+        /// As written.
+        text: String,
+        /// Check id.
+        id: &'static str,
+        /// Evidence key (`ms` is the check's time).
+        key: String,
+        /// Operator.
+        op: Op,
+        /// Right-hand side.
+        value: String,
+    },
+}
+
+impl Expect {
+    /// Parse `ID=STATUS` or `FIELD OP VALUE` (spaces around the operator allowed).
+    pub fn parse(s: &str) -> Result<Expect, String> {
+        let text = s.trim().to_string();
+        // Two-character operators first, so `>=` is not read as `>` then `=…`.
+        let ops = [
+            ("!=", Op::Ne),
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("=", Op::Eq),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+        ];
+        let Some((pos, len, op)) = ops
+            .iter()
+            .filter_map(|(t, op)| text.find(t).map(|p| (p, t.len(), *op)))
+            .min_by_key(|(p, l, _)| (*p, std::cmp::Reverse(*l)))
+        else {
+            return Err(format!(
+                "--expect '{text}': expected ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.cert.days>=21)"
+            ));
+        };
+        let lhs = text[..pos].trim().to_string();
+        let rhs = text[pos + len..].trim().to_string();
+        let (lhs, rhs) = (lhs.as_str(), rhs.as_str());
+        if rhs.is_empty() {
+            return Err(format!("--expect '{text}': no value after the operator"));
+        }
+        if let Some(def) = find(lhs) {
+            if op == Op::Eq {
+                return match Status::parse(rhs) {
+                    Some(status) => Ok(Expect::Status {
+                        text,
+                        id: def.id,
+                        status,
+                    }),
+                    None => Err(format!(
+                        "--expect '{text}': '{rhs}' is not a status (pass, info, skip, warn, error, fail)"
+                    )),
+                };
+            }
+            return Err(format!(
+                "--expect '{text}': a check id takes '=STATUS'; compare a field instead (e.g. tls.cert.days>=21)"
+            ));
+        }
+        let (id, key) = if let Some((_, id, key)) = FIELDS.iter().find(|(f, _, _)| *f == lhs) {
+            (find(id).map(|d| d.id), key.to_string())
+        } else {
+            // ID.KEY: the longest check id that prefixes the field.
+            let best = CHECKS
+                .iter()
+                .filter(|d| {
+                    lhs.strip_prefix(d.id)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|k| !k.is_empty())
+                })
+                .max_by_key(|d| d.id.len());
+            match best {
+                Some(d) => (Some(d.id), lhs[d.id.len() + 1..].to_string()),
+                None => (None, String::new()),
+            }
+        };
+        let Some(id) = id else {
+            let fields: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+            return Err(format!(
+                "--expect '{text}': unknown check or field '{lhs}'; fields: {} (or ID.KEY of any check's evidence); valid ids: {}",
+                fields.join(", "),
+                id_list()
+            ));
+        };
+        Ok(Expect::Field {
+            text,
+            id,
+            key,
+            op,
+            value: rhs.to_string(),
+        })
+    }
+
+    /// Judge it against one domain's results (only the results of its check count; none at all
+    /// is unmet: nothing was shown to hold).
+    pub fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {
+        match self {
+            Expect::Status { text, id, status } => {
+                let found: Vec<&CheckResult> =
+                    results.iter().copied().filter(|r| r.id == *id).collect();
+                let met = !found.is_empty() && found.iter().all(|r| r.status == *status);
+                ExpectOutcome {
+                    expect: text.clone(),
+                    met,
+                    found: describe(found.iter().map(|r| r.status.name().to_string())),
+                }
+            }
+            Expect::Field {
+                text,
+                id,
+                key,
+                op,
+                value,
+            } => {
+                let vals: Vec<Value> = results
+                    .iter()
+                    .filter(|r| r.id == *id)
+                    .filter_map(|r| {
+                        if key == "ms" {
+                            r.ms.map(Value::from)
+                        } else {
+                            r.evidence.get(key).cloned().filter(|v| !v.is_null())
+                        }
+                    })
+                    .collect();
+                let met = !vals.is_empty() && vals.iter().all(|v| compare(v, *op, value));
+                ExpectOutcome {
+                    expect: text.clone(),
+                    met,
+                    found: describe(vals.iter().map(value_text)),
+                }
+            }
+        }
+    }
+}
+
+fn describe(it: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = it.collect();
+    if v.is_empty() {
+        "nothing (the check did not report it)".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Numbers compare as numbers; anything else as case-insensitive text (= and != only).
+fn compare(v: &Value, op: Op, want: &str) -> bool {
+    let have = value_text(v);
+    let num = |s: &str| s.trim().trim_start_matches("TLSv").parse::<f64>().ok();
+    if let (Some(a), Some(b)) = (num(&have), num(want)) {
+        return match op {
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+            Op::Ge => a >= b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Lt => a < b,
+        };
+    }
+    match op {
+        Op::Eq => have.eq_ignore_ascii_case(want),
+        Op::Ne => !have.eq_ignore_ascii_case(want),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("tls.*", "tls.cert.name"));
+        assert!(glob("*.record", "spf.record"));
+        assert!(glob("tls.cert.*", "tls.cert.key"));
+        assert!(!glob("tls.*", "smtp.ehlo"));
+        assert!(glob("*", "mx.null"));
+        assert!(glob("mx.null", "mx.null"));
+        assert!(!glob("mx.nul", "mx.null"));
+    }
+
+    #[test]
+    fn selection_rejects_unknown_ids_naming_the_valid_ones() {
+        let e = Selection::new(&["tls.nope".into()], &[]).unwrap_err();
+        assert!(e.contains("tls.nope") && e.contains("tls.starttls"), "{e}");
+        let s = Selection::new(
+            &["tls.*".into(), "mx.lookup".into()],
+            &["tls.cert.key".into()],
+        )
+        .unwrap();
+        assert!(s.wants("tls.starttls") && s.wants("mx.lookup"));
+        assert!(!s.wants("tls.cert.key") && !s.wants("spf.record"));
+        assert!(Selection::default().wants("spf.record"));
+    }
+
+    #[test]
+    fn waivers() {
+        let w = Waiver::parse("dmarc.*@Example.Test").unwrap();
+        assert!(w.covers("dmarc.record", "example.test."));
+        assert!(!w.covers("dmarc.record", "other.test"));
+        assert!(!w.covers("spf.record", "example.test"));
+        assert!(
+            Waiver::parse("dmarc.record@*")
+                .unwrap()
+                .covers("dmarc.record", "x.test")
+        );
+        assert!(Waiver::parse("dmarc.record").is_err());
+        assert!(Waiver::parse("nope.x@example.test").is_err());
+    }
+
+    #[test]
+    fn expect_grammar() {
+        assert!(matches!(
+            Expect::parse("tls.starttls=pass"),
+            Ok(Expect::Status {
+                id: "tls.starttls",
+                status: Status::Pass,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Expect::parse("mx.null = PASS"),
+            Ok(Expect::Status {
+                id: "mx.null",
+                status: Status::Pass,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Expect::parse("tls.cert.days>=21"),
+            Ok(Expect::Field {
+                id: "tls.cert.expiry",
+                op: Op::Ge,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Expect::parse("mx.count >= 2"),
+            Ok(Expect::Field {
+                id: "mx.lookup",
+                op: Op::Ge,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Expect::parse("smtp.banner.code!=421"),
+            Ok(Expect::Field {
+                id: "smtp.banner",
+                op: Op::Ne,
+                ..
+            })
+        ));
+        for bad in [
+            "tls.starttls=great",
+            "nosuch.check=pass",
+            "tls.starttls>=1",
+            "mx.count>=",
+            "mx.count",
+        ] {
+            assert!(Expect::parse(bad).is_err(), "{bad}");
+        }
+        let e = Expect::parse("nosuch=pass").unwrap_err();
+        assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
+    }
+
+    #[test]
+    fn expect_evaluation() {
+        let a = CheckResult::new("tls.handshake", Status::Pass, "x").with("version", 1.3);
+        let b = CheckResult::new("tls.handshake", Status::Warn, "x").with("version", 1.1);
+        let d = CheckResult::new("tls.cert.expiry", Status::Pass, "x").with("days", 30);
+        let all = [&a, &b, &d];
+        assert!(
+            !Expect::parse("tls.handshake=pass")
+                .unwrap()
+                .evaluate(&all)
+                .met
+        );
+        assert!(
+            Expect::parse("tls.handshake=pass")
+                .unwrap()
+                .evaluate(&[&a])
+                .met
+        );
+        assert!(
+            !Expect::parse("tls.version>=1.2")
+                .unwrap()
+                .evaluate(&all)
+                .met
+        );
+        assert!(
+            Expect::parse("tls.version>=1.2")
+                .unwrap()
+                .evaluate(&[&a, &d])
+                .met
+        );
+        assert!(
+            Expect::parse("tls.version>=TLSv1.2")
+                .unwrap()
+                .evaluate(&[&a])
+                .met
+        );
+        assert!(
+            Expect::parse("tls.cert.days>=21")
+                .unwrap()
+                .evaluate(&all)
+                .met
+        );
+        assert!(
+            !Expect::parse("tls.cert.days>=31")
+                .unwrap()
+                .evaluate(&all)
+                .met
+        );
+        // Nothing reported: unmet, and it says so.
+        let o = Expect::parse("mx.count>=2").unwrap().evaluate(&all);
+        assert!(!o.met && o.found.contains("nothing"), "{o:?}");
+        let m = CheckResult::new("dmarc.record", Status::Pass, "x").with("p", "reject");
+        assert!(Expect::parse("dmarc.p=REJECT").unwrap().evaluate(&[&m]).met);
+        assert!(Expect::parse("dmarc.p!=none").unwrap().evaluate(&[&m]).met);
+    }
+}

@@ -1,0 +1,224 @@
+//! The one connection plan: where to connect ([`Target`]), over what ([`Transport`]) and how
+//! ([`Link`]: PROXY header, address family, local bind, DNS, TLS, timeouts). The CLI builds a
+//! [`ConnectPlan`] for a send, the REPL and replay alike; [`super::conn`] carries it out.
+//! Plain data: nothing here resolves, connects or reads a flag.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::net::dns::{DnsOptions, Family};
+use crate::net::tls::TlsParams;
+
+/// Where to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A host name or an address literal (no brackets).
+    Host {
+        /// Host name or IP literal.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// The MX hosts of a domain, in preference order with failover (RFC 5321 §5.1).
+    Mx {
+        /// The domain.
+        domain: String,
+        /// Port.
+        port: u16,
+    },
+}
+
+impl Target {
+    /// The port, whichever kind of target.
+    pub fn port(&self) -> u16 {
+        match self {
+            Target::Host { port, .. } | Target::Mx { port, .. } => *port,
+        }
+    }
+
+    /// Parse `HOST[:PORT]`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the REPL's and
+    /// replay's server argument). `port` (from `--port`) wins over a port in the text; without
+    /// either the port is `default_port`.
+    pub fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty server".into());
+        }
+        let bad_port = |p: &str| format!("bad port in {s:?}: {p:?}");
+        if let Some(domain) = s.strip_prefix('@') {
+            let (domain, p) = match domain.rsplit_once(':') {
+                Some((d, p)) => (d, Some(p.parse::<u16>().map_err(|_| bad_port(p))?)),
+                None => (domain, None),
+            };
+            if domain.is_empty() {
+                return Err("@ needs a domain: @example.com".into());
+            }
+            return Ok(Target::Mx {
+                domain: domain.to_string(),
+                port: port.or(p).unwrap_or(default_port),
+            });
+        }
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed [ in {s:?}"))?;
+            let p = match after.strip_prefix(':') {
+                Some(p) => Some(p.parse::<u16>().map_err(|_| bad_port(p))?),
+                None if after.is_empty() => None,
+                None => return Err(format!("unexpected text after ] in {s:?}")),
+            };
+            return Ok(Target::Host {
+                host: host.to_string(),
+                port: port.or(p).unwrap_or(default_port),
+            });
+        }
+        if s.parse::<std::net::Ipv6Addr>().is_ok() {
+            return Ok(Target::Host {
+                host: s.to_string(),
+                port: port.unwrap_or(default_port),
+            });
+        }
+        let (host, p) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| bad_port(p))?)),
+            None => (s, None),
+        };
+        if host.is_empty() {
+            return Err(format!("no host in {s:?}"));
+        }
+        Ok(Target::Host {
+            host: host.to_string(),
+            port: port.or(p).unwrap_or(default_port),
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Host { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Target::Host { host, port } => write!(f, "{host}:{port}"),
+            Target::Mx { domain, port } => write!(f, "@{domain} (port {port})"),
+        }
+    }
+}
+
+/// How the bytes travel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// TCP to the plan's [`Target`].
+    #[default]
+    Tcp,
+    /// A UNIX-domain socket (`--socket`); the target only names the peer for TLS.
+    Socket(PathBuf),
+    /// A child process's stdin/stdout (`--pipe`, run through `/bin/sh -c`).
+    Pipe(String),
+}
+
+/// Where to bind before connecting: `--local-interface HOST[:PORT]` and `--local-port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBind {
+    /// An IP address or a host name; `None` = any address (only a port was asked for).
+    pub host: Option<String>,
+    /// Source port; 0 lets the system choose.
+    pub port: u16,
+}
+
+/// How to reach a server, whichever it is: everything of a [`ConnectPlan`] but the target. The
+/// REPL keeps one and points it at a new target on `:reconnect HOST`.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    /// Which transport.
+    pub transport: Transport,
+    /// A PROXY protocol header written before anything else (HAProxy PROXY protocol v1/v2).
+    pub proxy: Option<Vec<u8>>,
+    /// `-4` / `-6`: addresses of the other family are skipped.
+    pub family: Family,
+    /// `--local-interface` / `--local-port`: where to connect from.
+    pub local: Option<LocalBind>,
+    /// Resolver settings.
+    pub dns: DnsOptions,
+    /// TLS settings (implicit TLS and STARTTLS alike).
+    pub tls: TlsParams,
+    /// Implicit TLS: the handshake right after connecting (and after the PROXY header).
+    pub tls_on_connect: bool,
+    /// Per-reply and per-write timeout, also the TLS handshake's; zero = none.
+    pub timeout: Duration,
+    /// Per-attempt connect timeout; zero = none.
+    pub connect_timeout: Duration,
+    /// Produce `RawSent`/`RawReceived` events (`--show-raw-text`).
+    pub raw_events: bool,
+}
+
+impl Link {
+    /// This link to `target`.
+    pub fn to(&self, target: Target) -> ConnectPlan {
+        ConnectPlan {
+            target,
+            link: self.clone(),
+        }
+    }
+}
+
+/// One connection: where ([`Target`]) and how ([`Link`]).
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// Where to connect (for `--socket`/`--pipe` only the name TLS verifies).
+    pub target: Target,
+    /// How.
+    pub link: Link,
+}
+
+impl ConnectPlan {
+    /// What the plan connects to, for a failure's one-line reason: `host:port` or
+    /// `any MX of domain`.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Target::Host { host, port } => format!("{host}:{port}"),
+            Target::Mx { domain, .. } => format!("any MX of {domain}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(h: &str, p: u16) -> Target {
+        Target::Host {
+            host: h.into(),
+            port: p,
+        }
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::parse("mx.test", None, 25), Ok(host("mx.test", 25)));
+        assert_eq!(
+            Target::parse("mx.test", None, 465),
+            Ok(host("mx.test", 465))
+        );
+        assert_eq!(
+            Target::parse("127.0.0.1:2525", None, 25),
+            Ok(host("127.0.0.1", 2525))
+        );
+        assert_eq!(
+            Target::parse("127.0.0.1:2525", Some(26), 25),
+            Ok(host("127.0.0.1", 26))
+        );
+        assert_eq!(Target::parse("[::1]:587", None, 25), Ok(host("::1", 587)));
+        assert_eq!(Target::parse("::1", None, 25), Ok(host("::1", 25)));
+        assert_eq!(
+            Target::parse("@example.com", None, 25),
+            Ok(Target::Mx {
+                domain: "example.com".into(),
+                port: 25
+            })
+        );
+        assert!(Target::parse("mx:port", None, 25).is_err());
+        assert!(Target::parse("[::1", None, 25).is_err());
+        assert!(Target::parse("@", None, 25).is_err());
+        assert!(Target::parse("", None, 25).is_err());
+        assert_eq!(host("::1", 25).to_string(), "[::1]:25");
+        assert_eq!(host("::1", 25).port(), 25);
+    }
+}

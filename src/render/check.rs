@@ -1,0 +1,258 @@
+//! The `ehlo check` renderer: the human report (one block per domain, in input order) or JSON
+//! Lines (streamed as each domain finishes). This documentation is the JSON format's
+//! specification, versioned like the send's (`render::json`).
+//!
+//! # JSON Lines format (`ehlo check --json`)
+//!
+//! One object per line on stdout. The first line is `schema`; the last line, whenever the run
+//! gets to print it (also after `--deadline` or Ctrl-C), is `summary`. Lines of one domain come
+//! together, when the domain is done (so domains appear in completion order; `index` gives the
+//! input order). Consumers must ignore members and `type`s they do not know. Optional members are
+//! present with `null` when they have no value.
+//!
+//! | `type` | members |
+//! |---|---|
+//! | `schema` | `version` (1), `tool` (`"ehlo"`), `tool_version`, `mode` (`"check"`) |
+//! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
+//! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool), `found` (text) |
+//! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
+//! | `summary` | `exit_code` (0, 40, 41), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early) |
+//!
+//! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
+//! timeout, a 421 greeting — retryable) and `fail`.
+//!
+//! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
+//! `count`, `ttl`, `implicit`; `mx.null`: `records`; `mx.target`: `addresses`, `cname`,
+//! `preference`; `ipv6.mx`: `addresses`; `mtasts.txt`: `records`, `id`; `tlsrpt.record`:
+//! `records`, `rua`; `spf.record`: `records`, `lookups`; `dmarc.record`: `records`, `p`;
+//! `smtp.connect`: `port`, `error`; `smtp.banner`: `code`, `text` (lines); `smtp.ehlo`: `code`,
+//! `extensions` (lines), `requiretls`; `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
+//! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
+//! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
+//! `reason`; `tls.cert.name`: `name`, `sans`, `subject`; `tls.cert.expiry`: `days`, `not_after`;
+//! `tls.cert.key`: `algorithm`, `bits`, `signature`; `rdns.fcrdns`: `ptr`.
+//!
+//! ## Example
+//!
+//! ```text
+//! {"type":"schema","version":1,"tool":"ehlo","tool_version":"0.1.0","mode":"check"}
+//! {"type":"check","domain":"example.com","index":0,"id":"mx.lookup","status":"pass","counts":true,"waived":false,"note":null,"mx":null,"ip":null,"rfc":"RFC 5321 §5.1","ms":3.1,"summary":"10 mx.example.com","evidence":{"count":1,"records":["10 mx.example.com"],"ttl":300}}
+//! {"type":"domain","domain":"example.com","index":0,"status":"pass","counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"error":null,"ms":48.2}
+//! {"type":"summary","exit_code":0,"domains":1,"verdicts":{"pass":1,"info":0,"skip":0,"warn":0,"error":0,"fail":0},"counts":{"pass":17,"info":3,"skip":0,"warn":0,"error":0,"fail":0},"stopped":null}
+//! ```
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::check::CheckConfig;
+use crate::check::model::{Counts, DomainReport, FailOn, Status};
+use crate::render::style::{self, Role};
+
+/// Version of the check JSON format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writes the check report to stdout (human or JSON Lines).
+pub struct CheckRenderer {
+    json: bool,
+    color: bool,
+    fail_on: FailOn,
+    out: Box<dyn Write + Send>,
+    /// Human output: reports waiting for an earlier domain to finish (input order).
+    pending: Vec<Option<DomainReport>>,
+    next: usize,
+}
+
+impl CheckRenderer {
+    /// A renderer for this run's settings, writing to stdout.
+    pub fn new(cfg: &CheckConfig) -> CheckRenderer {
+        style::configure(cfg.color, cfg.json);
+        CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()))
+    }
+
+    /// The same with another writer (tests).
+    pub fn with_writer(cfg: &CheckConfig, out: Box<dyn Write + Send>) -> CheckRenderer {
+        CheckRenderer {
+            json: cfg.json,
+            color: !cfg.json && style::stdout_color(),
+            fail_on: cfg.fail_on,
+            out,
+            pending: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn line(&mut self, s: &str) {
+        // A closed stdout (`| head`) is not an error worth reporting.
+        let _ = writeln!(self.out, "{s}");
+    }
+
+    /// Before any domain: the schema line (JSON).
+    pub fn start(&mut self, domains: usize) {
+        self.pending = vec![None; domains];
+        if self.json {
+            let v = json!({"type": "schema", "version": SCHEMA_VERSION, "tool": "ehlo",
+                "tool_version": env!("CARGO_PKG_VERSION"), "mode": "check"});
+            self.line(&v.to_string());
+            let _ = self.out.flush();
+        }
+    }
+
+    /// The run could not start (the resolver could not be built).
+    pub fn fatal(&mut self, message: &str) {
+        if self.json {
+            self.line(&json!({"type": "error", "message": message}).to_string());
+        } else {
+            let _ = writeln!(std::io::stderr(), "*** {message}");
+        }
+    }
+
+    /// One domain is done.
+    pub fn domain(&mut self, r: &DomainReport) {
+        if self.json {
+            self.json_domain(r);
+            let _ = self.out.flush();
+            return;
+        }
+        if let Some(slot) = self.pending.get_mut(r.index) {
+            *slot = Some(r.clone());
+        }
+        while let Some(Some(rep)) = self.pending.get_mut(self.next).map(Option::take) {
+            self.human_domain(&rep);
+            self.next += 1;
+        }
+        let _ = self.out.flush();
+    }
+
+    fn json_domain(&mut self, r: &DomainReport) {
+        for j in &r.checks {
+            let c = &j.result;
+            let v = json!({
+                "type": "check", "domain": r.domain, "index": r.index, "id": c.id,
+                "status": c.status, "counts": j.counts, "waived": j.waived, "note": j.note,
+                "mx": c.mx, "ip": c.ip, "rfc": c.rfc(), "ms": c.ms, "summary": c.summary,
+                "evidence": c.evidence,
+            });
+            self.line(&v.to_string());
+        }
+        for e in &r.expects {
+            let v = json!({"type": "expect", "domain": r.domain, "index": r.index,
+                "expect": e.expect, "met": e.met, "found": e.found});
+            self.line(&v.to_string());
+        }
+        let v = json!({
+            "type": "domain", "domain": r.domain, "index": r.index,
+            "status": r.verdict(self.fail_on), "counts": r.counts(), "error": r.aborted,
+            "ms": (r.ms * 10.0).round() / 10.0,
+        });
+        self.line(&v.to_string());
+    }
+
+    fn glyph(&self, s: Status) -> String {
+        let (g, role) = match s {
+            Status::Pass => ("✓ pass ", Role::ReceivedOk),
+            Status::Info => ("· info ", Role::Info),
+            Status::Skip => ("- skip ", Role::Dim),
+            Status::Warn => ("! warn ", Role::Warning),
+            Status::Error => ("? error", Role::Hint),
+            Status::Fail => ("✗ fail ", Role::Error),
+        };
+        role.paint(g, self.color)
+    }
+
+    fn human_domain(&mut self, r: &DomainReport) {
+        let verdict = r.verdict(self.fail_on);
+        let head = format!(
+            "{}  {}",
+            r.domain,
+            self.glyph(verdict).trim_end().to_uppercase()
+        );
+        self.line(&head);
+        if let Some(why) = &r.aborted {
+            let l = format!("  {} {why}", self.glyph(Status::Error));
+            self.line(&l);
+        }
+        for j in &r.checks {
+            let c = &j.result;
+            let place = match (&c.mx, &c.ip) {
+                (Some(mx), Some(ip)) => format!(" {mx} [{ip}]"),
+                _ => String::new(),
+            };
+            let note = match &j.note {
+                Some(n) => Role::Dim.paint(&format!(" (not counted: {n})"), self.color),
+                None => String::new(),
+            };
+            let l = format!(
+                "  {} {:<17}{place}  {}{note}",
+                self.glyph(c.status),
+                c.id,
+                c.summary
+            );
+            self.line(&l);
+            if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
+                let ev = Role::Dim.paint(
+                    &format!(
+                        "      {} · {}",
+                        c.rfc(),
+                        serde_json::Value::Object(c.evidence.clone())
+                    ),
+                    self.color,
+                );
+                self.line(&ev);
+            }
+        }
+        for e in &r.expects {
+            let st = if e.met { Status::Pass } else { Status::Fail };
+            let l = format!(
+                "  {} expect {}  (found {})",
+                self.glyph(st),
+                e.expect,
+                e.found
+            );
+            self.line(&l);
+        }
+        self.line("");
+    }
+
+    /// The end: the tally (human) or the summary line (JSON).
+    pub fn finish(&mut self, reports: &[DomainReport], exit_code: u8, stopped: Option<&str>) {
+        let mut counts = Counts::default();
+        let mut verdicts = Counts::default();
+        for r in reports {
+            counts.merge(&r.counts());
+            verdicts.add(r.verdict(self.fail_on));
+        }
+        if self.json {
+            let v = json!({"type": "summary", "exit_code": exit_code, "domains": reports.len(),
+                "verdicts": verdicts, "counts": counts, "stopped": stopped});
+            self.line(&v.to_string());
+        } else {
+            // Anything still held back (a domain that never finished was reported as aborted).
+            let rest: Vec<DomainReport> =
+                self.pending.iter_mut().filter_map(Option::take).collect();
+            for r in rest {
+                self.human_domain(&r);
+            }
+            if let Some(s) = stopped {
+                let l = format!("{} {s}: the report is partial", self.glyph(Status::Error));
+                self.line(&l);
+            }
+            let l = format!(
+                "{} domain(s): {} pass, {} warn, {} fail, {} error · checks: {} pass, {} info, {} skip, {} warn, {} error, {} fail · exit {exit_code}",
+                reports.len(),
+                verdicts.pass + verdicts.info + verdicts.skip,
+                verdicts.warn,
+                verdicts.fail,
+                verdicts.error,
+                counts.pass,
+                counts.info,
+                counts.skip,
+                counts.warn,
+                counts.error,
+                counts.fail
+            );
+            self.line(&l);
+        }
+        let _ = self.out.flush();
+    }
+}

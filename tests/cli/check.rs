@@ -1,0 +1,584 @@
+//! `ehlo check` end to end on loopback: the built binary resolves through the in-process fake DNS
+//! server and probes real `ehlo serve` listeners (the same server users run) on distinct
+//! 127.x.y.z addresses, with certificates from a private CA made here with rcgen: a good one,
+//! an expired one, one for the wrong name, a self-signed one; plus a server without STARTTLS,
+//! one answering `421 too many connections`, one that never greets, and an address where
+//! nothing listens.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ehlo::net::testutil::{FakeDns, RecordSpec, reverse_name};
+use ehlo::render::Renderer;
+use ehlo::serve::{ServeOptions, ServerHandle};
+use ehlo::smtp::event::Event;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Counts the connections a server saw and keeps the commands it received.
+#[derive(Clone, Default)]
+struct Tap {
+    connections: Arc<AtomicUsize>,
+    commands: Arc<Mutex<Vec<String>>>,
+}
+
+impl Renderer for Tap {
+    fn event(&mut self, event: &Event, _: Duration) {
+        match event {
+            Event::Connected { .. } => {
+                self.connections.fetch_add(1, Ordering::SeqCst);
+            }
+            Event::ClientCommand { text, .. } => self.commands.lock().unwrap().push(text.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// (domain, check id) → statuses, one per MX address for host checks.
+type Statuses = HashMap<(String, String), Vec<String>>;
+
+/// The lab: DNS, servers, the CA file, the shared port.
+struct Lab {
+    dns: SocketAddr,
+    port: u16,
+    ca: tempfile::NamedTempFile,
+    taps: HashMap<&'static str, Tap>,
+    _handles: Vec<ServerHandle>,
+    _rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+    _silent: TcpListener,
+}
+
+/// Host roles: (name, last octet).
+const HOSTS: &[(&str, u8)] = &[
+    ("good", 10),
+    ("plain", 11),
+    ("expired", 12),
+    ("wrongname", 13),
+    ("self", 14),
+    ("busy", 15),
+    ("silent", 16),
+    ("dead", 17),
+];
+
+fn pem_pair(
+    dir: &std::path::Path,
+    name: &str,
+    params: CertificateParams,
+    issuer: Option<&Issuer<'_, KeyPair>>,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let cert = match issuer {
+        Some(i) => params.signed_by(&key, i).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    let c = dir.join(format!("{name}.crt"));
+    let k = dir.join(format!("{name}.key"));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+impl Lab {
+    fn start() -> Lab {
+        // A /24 of loopback of our own (random, so parallel runs do not collide), one port.
+        let seed = std::process::id() as usize
+            ^ (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as usize);
+        let (b, c) = (1 + (seed % 250) as u8, 1 + ((seed / 250) % 250) as u8);
+        let ip = |last: u8| Ipv4Addr::new(127, b, c, last);
+        let dir = tempfile::tempdir().unwrap();
+
+        // Private CA, and the leaf certificates.
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "ehlo check test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let mut ca = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut ca, ca_cert.pem().as_bytes()).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        // Each leaf gets its own subject: rcgen's default DN is the same for every certificate,
+        // and a leaf whose subject equals its issuer's looks self-signed to OpenSSL.
+        let leaf = |names: &[&str]| {
+            let mut p =
+                CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                    .unwrap();
+            p.distinguished_name = rcgen::DistinguishedName::new();
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, names[0]);
+            p
+        };
+        let good = pem_pair(
+            dir.path(),
+            "good",
+            leaf(&["mx-good.lab.test"]),
+            Some(&issuer),
+        );
+        let mut exp = leaf(&["mx-expired.lab.test"]);
+        exp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        exp.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let expired = pem_pair(dir.path(), "expired", exp, Some(&issuer));
+        let wrong = pem_pair(dir.path(), "wrong", leaf(&["other.example"]), Some(&issuer));
+        let selfs = pem_pair(dir.path(), "self", leaf(&["mx-self.lab.test"]), None);
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        // The port: whatever the first listener gets, then the same on every other address.
+        let (port, handles, taps, silent) = 'retry: loop {
+            let mut handles = Vec::new();
+            let mut taps = HashMap::new();
+            let mut port = 0u16;
+            for (name, last) in HOSTS {
+                let tap = Tap::default();
+                let mut o = ServeOptions {
+                    listen: SocketAddr::from((ip(*last), port)),
+                    hostname: format!("mx-{name}.lab.test"),
+                    ..ServeOptions::default()
+                };
+                let cert = match *name {
+                    "good" => Some(&good),
+                    "expired" => Some(&expired),
+                    "wrongname" => Some(&wrong),
+                    "self" => Some(&selfs),
+                    _ => None,
+                };
+                if let Some((c, k)) = cert {
+                    o.starttls = true;
+                    o.cert = Some(c.clone());
+                    o.key = Some(k.clone());
+                }
+                match *name {
+                    "busy" => {
+                        o.faults =
+                            vec!["connect=421:4.7.0:too many connections from your IP".into()]
+                    }
+                    "silent" | "dead" => continue,
+                    _ => {}
+                }
+                match rt.block_on(ehlo::serve::start_with(o, Box::new(tap.clone()))) {
+                    Ok(h) => {
+                        port = h.addr().port();
+                        handles.push(h);
+                        taps.insert(*name, tap);
+                    }
+                    Err(_) => {
+                        for h in handles {
+                            rt.block_on(h.shutdown());
+                        }
+                        continue 'retry;
+                    }
+                }
+            }
+            // Silent: accepts (the kernel completes the handshake) and never writes.
+            let Ok(silent) = TcpListener::bind((ip(16), port)) else {
+                for h in handles {
+                    rt.block_on(h.shutdown());
+                }
+                continue 'retry;
+            };
+            break (port, handles, taps, silent);
+        };
+
+        let host = |n: &str| format!("mx-{n}.lab.test");
+        let mut owned: Vec<(String, RecordSpec)> = Vec::new();
+        for (name, last) in HOSTS {
+            owned.push((host(name), RecordSpec::A(ip(*last))));
+            owned.push((reverse_name(ip(*last).into()), RecordSpec::Ptr(host(name))));
+            let d = format!("{name}.test");
+            owned.push((d.clone(), RecordSpec::Mx(10, host(name))));
+        }
+        let rec = |n: &str, r: RecordSpec| (n.to_string(), r);
+        owned.extend([
+            rec("good.test", RecordSpec::Txt("v=spf1 mx -all".into())),
+            rec(
+                "_dmarc.good.test",
+                RecordSpec::Txt("v=DMARC1; p=reject".into()),
+            ),
+            rec(
+                "_mta-sts.good.test",
+                RecordSpec::Txt("v=STSv1; id=20261202".into()),
+            ),
+            rec(
+                "_smtp._tls.good.test",
+                RecordSpec::Txt("v=TLSRPTv1; rua=mailto:tls@good.test".into()),
+            ),
+            rec("_domainkey.good.test", RecordSpec::Txt("o=-".into())),
+            rec("shared1.test", RecordSpec::Mx(10, host("good"))),
+            rec("shared2.test", RecordSpec::Mx(5, host("good"))),
+            rec("null.test", RecordSpec::Mx(0, ".".into())),
+            rec("mixednull.test", RecordSpec::Mx(0, ".".into())),
+            rec("mixednull.test", RecordSpec::Mx(10, host("good"))),
+            rec("gone.test", RecordSpec::NxDomain),
+            rec("broken.test", RecordSpec::ServFail),
+            rec("cname.test", RecordSpec::Mx(10, "alias.lab.test".into())),
+            rec("alias.lab.test", RecordSpec::Cname(host("good"))),
+            rec("twomx.test", RecordSpec::Mx(10, host("dead"))),
+            rec("twomx.test", RecordSpec::Mx(20, host("good"))),
+            rec("implicit.test", RecordSpec::A(ip(10))),
+        ]);
+        let records: Vec<(&str, RecordSpec)> =
+            owned.iter().map(|(n, r)| (n.as_str(), r.clone())).collect();
+        let (dns, _h) = FakeDns::start(records);
+        Lab {
+            dns,
+            port,
+            ca,
+            taps,
+            _handles: handles,
+            _rt: rt,
+            _dir: dir,
+            _silent: silent,
+        }
+    }
+
+    fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "check".into(),
+            "--dns-server".into(),
+            self.dns.to_string(),
+            "--port".into(),
+            self.port.to_string(),
+            "--allow-private".into(),
+            "--tls-ca-path".into(),
+            self.ca.path().display().to_string(),
+            "--timeout".into(),
+            "2s".into(),
+            "--helo".into(),
+            "checker.test".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    }
+
+    fn run(&self, extra: &[&str]) -> Run {
+        let args = self.args(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ehlo_with(&refs, None, Duration::from_secs(60))
+    }
+
+    /// Run with --json; (domain, id) → statuses (one per MX address for host checks).
+    fn json(&self, extra: &[&str]) -> (Run, Statuses, Vec<Value>) {
+        let mut e = vec!["--json"];
+        e.extend_from_slice(extra);
+        let run = self.run(&e);
+        let lines: Vec<Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("not JSON ({err}): {l}")))
+            .collect();
+        let mut m: Statuses = HashMap::new();
+        for v in &lines {
+            if v["type"] == "check" {
+                m.entry((
+                    v["domain"].as_str().unwrap().into(),
+                    v["id"].as_str().unwrap().into(),
+                ))
+                .or_default()
+                .push(v["status"].as_str().unwrap().into());
+            }
+        }
+        (run, m, lines)
+    }
+}
+
+fn st<'a>(m: &'a Statuses, d: &str, id: &str) -> &'a [String] {
+    m.get(&(d.to_string(), id.to_string()))
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("no {id} result for {d}: {m:?}"))
+}
+
+#[test]
+fn a_good_domain_passes_and_no_mail_is_sent() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["good.test"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for id in [
+        "mx.lookup",
+        "mx.target",
+        "mtasts.txt",
+        "tlsrpt.record",
+        "spf.record",
+        "dmarc.record",
+        "smtp.connect",
+        "smtp.banner",
+        "smtp.ehlo",
+        "smtp.banner-name",
+        "tls.starttls",
+        "tls.handshake",
+        "tls.cert.chain",
+        "tls.cert.name",
+        "tls.cert.expiry",
+        "tls.cert.key",
+    ] {
+        assert_eq!(st(&m, "good.test", id), ["pass"], "{id}: {}", run.stdout);
+    }
+    assert_eq!(st(&m, "good.test", "mx.null"), ["info"]);
+    assert_eq!(st(&m, "good.test", "dkim.hint"), ["info"]);
+    // Loopback PTRs are answered by the resolver itself (RFC 6761): nothing to learn.
+    assert_eq!(st(&m, "good.test", "rdns.fcrdns"), ["skip"]);
+    assert_eq!(lines[0]["type"], "schema");
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["exit_code"], 0);
+    let hs = lines.iter().find(|v| v["id"] == "tls.handshake").unwrap();
+    assert_eq!(hs["mx"], "mx-good.lab.test");
+    assert!(hs["ip"].as_str().unwrap().ends_with(".10"), "{hs}");
+    assert!(hs["evidence"]["version"].as_f64().unwrap() >= 1.2, "{hs}");
+    // check never sends MAIL, RCPT or DATA: the server saw EHLO, STARTTLS, EHLO, QUIT.
+    let cmds = lab.taps["good"].commands.lock().unwrap().clone();
+    assert!(
+        cmds.iter()
+            .all(|c| !c.to_ascii_uppercase().starts_with("MAIL")
+                && !c.to_ascii_uppercase().starts_with("RCPT")
+                && !c.to_ascii_uppercase().starts_with("DATA")),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter().any(|c| c.eq_ignore_ascii_case("STARTTLS")),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter().any(|c| c.eq_ignore_ascii_case("QUIT")),
+        "{cmds:?}"
+    );
+
+    // The human report: a block with one line per check and the tally.
+    let human = lab.run(&["good.test", "--color", "never"]);
+    assert_eq!(human.code, 0, "{}", human.all());
+    assert!(
+        human.stdout.starts_with("good.test  ✓ PASS"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("✓ pass  tls.starttls"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("exit 0"), "{}", human.stdout);
+}
+
+#[test]
+fn each_broken_mx_gets_its_own_verdict() {
+    let lab = Lab::start();
+    let (run, m, _) = lab.json(&[
+        "plain.test",
+        "expired.test",
+        "wrongname.test",
+        "self.test",
+        "null.test",
+        "mixednull.test",
+        "gone.test",
+        "cname.test",
+        "twomx.test",
+        "implicit.test",
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
+    assert_eq!(st(&m, "plain.test", "tls.handshake"), ["skip"]);
+    assert_eq!(st(&m, "expired.test", "tls.cert.expiry"), ["fail"]);
+    assert_eq!(st(&m, "expired.test", "tls.cert.name"), ["pass"]);
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.name"), ["warn"]);
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.chain"), ["pass"]);
+    assert_eq!(st(&m, "self.test", "tls.cert.chain"), ["warn"]);
+    assert_eq!(st(&m, "null.test", "mx.null"), ["pass"]);
+    assert_eq!(st(&m, "null.test", "mx.target"), ["skip"]);
+    assert_eq!(st(&m, "mixednull.test", "mx.null"), ["fail"]);
+    assert_eq!(st(&m, "gone.test", "mx.lookup"), ["fail"]);
+    assert_eq!(st(&m, "cname.test", "mx.target"), ["warn"]);
+    assert_eq!(st(&m, "implicit.test", "mx.lookup"), ["warn"]);
+    // The dead first MX fails to connect, but the second answers: reported, not counted.
+    assert_eq!(st(&m, "twomx.test", "smtp.connect"), ["fail", "pass"]);
+
+    let verdict = |d: &str| {
+        let (_, _, lines) = lab.json(&[d, "--skip", "*.record"]);
+        lines
+            .iter()
+            .find(|v| v["type"] == "domain")
+            .map(|v| v["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(verdict("twomx.test"), "pass");
+    assert_eq!(verdict("wrongname.test"), "warn");
+    assert_eq!(verdict("cname.test"), "warn");
+    assert_eq!(verdict("expired.test"), "fail");
+    assert_eq!(lab.run(&["wrongname.test"]).code, 0);
+    assert_eq!(lab.run(&["wrongname.test", "--fail-on", "warn"]).code, 40);
+    assert_eq!(lab.run(&["null.test", "--expect", "mx.null=pass"]).code, 0);
+}
+
+#[test]
+fn throttling_and_silence_are_errors_never_no_starttls() {
+    let lab = Lab::start();
+    let (run, m, _) = lab.json(&["busy.test", "silent.test", "broken.test", "--timeout", "1s"]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(st(&m, "busy.test", "smtp.banner"), ["error"]);
+    assert_eq!(st(&m, "busy.test", "tls.starttls"), ["skip"]);
+    assert!(
+        run.stdout.contains("too many connections"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "silent.test", "smtp.banner"), ["error"]);
+    assert_eq!(st(&m, "silent.test", "tls.starttls"), ["skip"]);
+    assert_eq!(st(&m, "broken.test", "mx.lookup"), ["error"]);
+    // A failure elsewhere still wins over "could not test".
+    assert_eq!(lab.run(&["busy.test", "plain.test"]).code, 40);
+}
+
+#[test]
+fn an_mx_shared_by_many_domains_is_probed_once() {
+    let lab = Lab::start();
+    let (run, m, _) = lab.json(&[
+        "good.test",
+        "shared1.test",
+        "shared2.test",
+        "mixednull.test",
+    ]);
+    assert_eq!(
+        st(&m, "shared2.test", "tls.starttls"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lab.taps["good"].connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn expectations_waivers_and_selection() {
+    let lab = Lab::start();
+    let ok = lab.run(&[
+        "good.test",
+        "--expect",
+        "tls.starttls=pass",
+        "--expect",
+        "tls.cert.days>=21",
+        "--expect",
+        "tls.version>=1.2",
+        "--expect",
+        "mx.count >= 1",
+    ]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    let (unmet, _, lines) = lab.json(&["good.test", "--expect", "mx.count>=2"]);
+    assert_eq!(unmet.code, 40, "{}", unmet.all());
+    let e = lines.iter().find(|v| v["type"] == "expect").unwrap();
+    assert_eq!(e["met"], false);
+    assert_eq!(e["found"], "1");
+    // A certificate problem on port 25 is a warning, unless the pipeline expects better.
+    assert_eq!(lab.run(&["self.test"]).code, 0);
+    assert_eq!(
+        lab.run(&["self.test", "--expect", "tls.cert.chain=pass"])
+            .code,
+        40
+    );
+    // Waived: reported, not counted.
+    let (w, m, _) = lab.json(&["plain.test", "--waive", "tls.starttls@plain.test"]);
+    assert_eq!(w.code, 0, "{}", w.all());
+    assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
+    // --only: DNS checks only, so no SMTP connection at all.
+    let (o, m, _) = lab.json(&["good.test", "--only", "mx.*", "--only", "*.record"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        m.keys()
+            .all(|(_, id)| id.starts_with("mx.") || id.ends_with(".record")),
+        "{m:?}"
+    );
+    assert_eq!(lab.taps["good"].connections.load(Ordering::SeqCst), 2);
+    // Unknown ids are usage errors that name the valid ones.
+    for bad in [
+        &["good.test", "--only", "tls.nope"][..],
+        &["good.test", "--expect", "nope=pass"],
+        &["good.test", "--waive", "nope@good.test"],
+        &["good.test", "--expect", "tls.starttls=great"],
+    ] {
+        let r = lab.run(bad);
+        assert_eq!(r.code, 1, "{bad:?}: {}", r.all());
+        assert!(
+            r.stderr.contains("tls.starttls") || r.stderr.contains("status"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
+    let lab = Lab::start();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("domains.txt");
+    std::fs::write(
+        &list,
+        "# our domains\ngood.test\n\nnot a domain!  # typo\nnull.test # parked\n",
+    )
+    .unwrap();
+    let at = format!("@{}", list.display());
+    let (run, m, lines) = lab.json(&[&at]);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert_eq!(st(&m, "good.test", "tls.starttls"), ["pass"]);
+    let bad = lines
+        .iter()
+        .find(|v| v["type"] == "domain" && v["domain"] == "not a domain!")
+        .unwrap();
+    assert_eq!(bad["status"], "error");
+    assert!(
+        bad["error"].as_str().unwrap().contains("not a domain name"),
+        "{bad}"
+    );
+    assert_eq!(bad["index"], 1);
+
+    // Unreadable list: usage.
+    let r = lab.run(&["@/nonexistent/list.txt"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+
+    // From stdin.
+    let args = lab.args(&["-", "--json"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = ehlo_with(&refs, Some(b"null.test\n"), Duration::from_secs(30));
+    assert_eq!(r.code, 0, "{}", r.all());
+
+    // A DNS server that never answers: every domain "could not test", not "fail".
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = quiet.local_addr().unwrap().to_string();
+    let r = ehlo_with(
+        &[
+            "check",
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "1s",
+            "good.test",
+            "null.test",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(!r.stdout.contains("✗ fail"), "{}", r.stdout);
+
+    // --deadline stops a run stuck on a silent server, and reports what it has.
+    let r = lab.run(&[
+        "good.test",
+        "silent.test",
+        "--timeout",
+        "30s",
+        "--deadline",
+        "2s",
+    ]);
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(r.elapsed < Duration::from_secs(15), "{:?}", r.elapsed);
+    assert!(r.stdout.contains("good.test  ✓ PASS"), "{}", r.stdout);
+    assert!(r.stdout.contains("deadline reached"), "{}", r.stdout);
+}

@@ -1,0 +1,93 @@
+//! `ehlo explain`: codes, whole pasted replies and bounce lines explained without connecting,
+//! by the same engine as the transcript; text and JSON; stdin; the exit status.
+
+use std::time::Duration;
+
+use crate::util::{ehlo, ehlo_with};
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["explain", "--json"];
+    a.extend_from_slice(args);
+    let run = ehlo(&a);
+    assert_eq!(run.code, 0, "{}", run.all());
+    serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn codes_alone_show_every_command() {
+    let run = ehlo(&["explain", "550", "5.1.1"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("after RCPT: mailbox unavailable"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("5.1.1  Bad destination mailbox address"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_bounce_line_gives_its_phase_and_the_same_hint_as_the_transcript() {
+    let v = json(&[
+        "host mx.example.org[192.0.2.1] said: 552 5.2.2 <u@example.org>: Mailbox full \
+         (in reply to end of DATA command)",
+    ]);
+    assert_eq!(v["code"], 552);
+    assert_eq!(v["phase"], "dot");
+    assert_eq!(v["phase_from"], "text");
+    assert_eq!(v["enhanced"]["code"], "5.2.2");
+    let hint = v["explanations"][0]["hint"].as_str().unwrap();
+    assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
+}
+
+#[test]
+fn a_multi_line_reply_from_stdin_keeps_every_line() {
+    let input = b"550-Verification failed for <s@example.net>\r\n\
+                  550-Unrouteable address\r\n550 Sender verify failed\r\n";
+    let run = ehlo_with(
+        &["explain", "--phase", "rcpt", "-"],
+        Some(input),
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(
+            "550  Verification failed for <s@example.net> / Unrouteable address / Sender verify failed"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("about the sender"), "{}", run.stdout);
+}
+
+#[test]
+fn the_phase_changes_the_meaning() {
+    let at_rcpt = json(&["--phase", "rcpt", "554 Transaction failed"]);
+    let at_banner = json(&["--phase", "banner", "554 Transaction failed"]);
+    let b = |v: &serde_json::Value| v["explanations"][0]["basic"].as_str().unwrap().to_string();
+    assert!(b(&at_rcpt).contains("recipient"), "{}", b(&at_rcpt));
+    assert!(!b(&at_rcpt).contains("greeting"), "{}", b(&at_rcpt));
+    assert!(
+        b(&at_banner).contains("refuses to talk"),
+        "{}",
+        b(&at_banner)
+    );
+    // PRDR's 353 at the end of data is expected, not out of step.
+    let v = json(&["--phase", "dot", "353 PRDR content analysis beginning"]);
+    assert_eq!(v["explanations"][0]["severity"], "ok");
+    assert!(b(&v).contains("PRDR"), "{}", b(&v));
+}
+
+#[test]
+fn no_code_is_a_usage_error_and_bad_phases_are_refused() {
+    let run = ehlo(&["explain", "hello", "world"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("no SMTP reply code"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    let run = ehlo(&["explain", "--phase", "nonsense", "550"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}

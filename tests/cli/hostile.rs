@@ -1,0 +1,187 @@
+//! Hostile servers against the one-shot client (issue 14): replies built to cost quadratic CPU,
+//! unbounded memory or an endless read, replies that arrive before their command, and banners
+//! that never end their line. Each must end within the timeout with the phase's exit code and a
+//! diagnosis that says what actually arrived.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+fn send_with_limit(srv: &Scripted, extra: &[&str], limit: Duration) -> Run {
+    let mut args = send_args(&srv.server());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ehlo_with(&refs, None, limit)
+}
+
+/// An EHLO reply of 100 lines × 1000 distinct AUTH names (800 KB, under the reply limit).
+fn many_auth_names() -> Vec<u8> {
+    let mut out = b"250-hostile.test\r\n".to_vec();
+    for line in 0..100 {
+        let names: Vec<String> = (0..1000).map(|i| format!("M{line:03}X{i:04}")).collect();
+        out.extend_from_slice(format!("250-AUTH {}\r\n", names.join(" ")).as_bytes());
+    }
+    out.extend_from_slice(b"250 PIPELINING\r\n");
+    out
+}
+
+#[test]
+fn many_auth_names_are_parsed_within_the_reply_timeout() {
+    // Issue 14 item 1: the de-duplication of AUTH names was quadratic, so parsing this reply
+    // took minutes, far past --timeout. The server then says nothing: MAIL times out (exit 23),
+    // and the whole run must stay within the timeout plus start-up.
+    let srv = scripted(vec![
+        Step::Send(b"220 hostile.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::SendOwned(many_auth_names()),
+        Step::Expect("MAIL FROM:"),
+        Step::Sleep(Duration::from_secs(6)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "3"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 23, "{}", run.all());
+    assert!(run.all().contains("waiting in MAIL phase"), "{}", run.all());
+    assert!(
+        run.elapsed < Duration::from_secs(12),
+        "the reply timeout did not bound the run: {:?}",
+        run.elapsed
+    );
+}
+
+/// 1000 lines of 7.8 KB: 7.8 MB for one EHLO reply.
+fn huge_ehlo() -> Vec<u8> {
+    let line = [b"250-".to_vec(), vec![b'x'; 7800], b"\r\n".to_vec()].concat();
+    let mut out = line.repeat(1000);
+    out.extend_from_slice(b"250 END\r\n");
+    out
+}
+
+#[test]
+fn a_huge_reply_is_cut_at_the_limit_with_the_phase_exit_code() {
+    // Issue 14 item 2: the whole reply was kept (122 MiB of RSS). It is cut at 1 MiB, reported
+    // with what was received, and the EHLO phase fails (exit 22) without QUIT.
+    for json in [false, true] {
+        let srv = scripted(vec![
+            Step::Send(b"220 hostile.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::SendOwned(huge_ehlo()),
+        ]);
+        let extra: &[&str] = if json { &["--json"] } else { &[] };
+        let run = send_with_limit(&srv, extra, Duration::from_secs(20));
+        let got = srv.finish();
+        assert_eq!(run.code, 22, "json={json}: {}", run.stderr);
+        let all = run.all();
+        assert!(
+            all.contains("reply too large: 1 053 810 bytes in 135 lines passed the limit of 1 048 576 bytes and 1000 lines"),
+            "json={json}: {all:.2000}"
+        );
+        assert!(!got.contains("QUIT"), "{got}");
+        if json {
+            assert!(all.contains(r#""kind":"reply_too_large""#), "{all:.2000}");
+            assert!(
+                all.contains(r#""error":"reply_too_large""#) || all.contains("reply_too_large")
+            );
+        }
+    }
+}
+
+#[test]
+fn a_reply_that_never_ends_is_cut_instead_of_read_forever() {
+    // Issue 14 item 3 (the core side): `250-x` forever. The reply is cut after 1000 lines, long
+    // before the 30 s timeout.
+    let srv = scripted(vec![
+        Step::Send(b"220 hostile.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Flood(b"250-x\r\n", Duration::from_secs(15)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "30"], Duration::from_secs(25));
+    srv.finish();
+    assert_eq!(run.code, 22, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("reply too large: 7 007 bytes in 1001 lines"),
+        "{}",
+        run.all()
+    );
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+}
+
+#[test]
+fn a_reply_before_its_command_is_reported_once() {
+    // Issue 14 item 4: "250 early" arrives with the banner, so it is taken as EHLO's reply and
+    // every later reply is shifted by one. Said the first time, not on every reply.
+    let srv = scripted(vec![
+        Step::Send(b"220 hostile.test ESMTP\r\n250 early\r\n"),
+        Step::Expect("EHLO"),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.0.0 EHLO reply\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.0 MAIL reply\r\n"),
+        Step::Expect("DATA"),
+        Step::Close,
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    let all = run.all();
+    assert_eq!(
+        all.matches("a reply arrived before its command was sent")
+            .count(),
+        1,
+        "{all}"
+    );
+}
+
+#[test]
+fn in_step_replies_are_not_reported_as_early() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("early_reply"), "{}", run.all());
+}
+
+#[test]
+fn a_banner_without_a_line_end_says_what_arrived() {
+    // Issue 14 item 5: 100 KB of banner without a line end is not "no banner".
+    let mut banner = b"220 ".to_vec();
+    banner.extend(vec![b'x'; 102_400]);
+    let srv = scripted(vec![
+        Step::SendOwned(banner),
+        Step::Sleep(Duration::from_secs(4)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "2"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    let all = run.all();
+    assert!(
+        all.contains("no complete banner within 2 s: 102 404 bytes without a line end"),
+        "{all}"
+    );
+    assert!(!all.contains("implicit TLS"), "{all}");
+}
+
+#[test]
+fn a_trickled_banner_says_how_little_arrived() {
+    let srv = scripted(vec![
+        Step::Trickle(b"220 slow", Duration::from_millis(700)),
+        Step::Sleep(Duration::from_secs(2)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "2"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    let all = run.all();
+    assert!(all.contains("no complete banner within 2 s: "), "{all}");
+    assert!(all.contains("bytes without a line end"), "{all}");
+    assert!(!all.contains("implicit TLS"), "{all}");
+}
+
+#[test]
+fn a_silent_server_still_gets_the_implicit_tls_hint() {
+    let srv = scripted(vec![Step::Sleep(Duration::from_secs(3))]);
+    let run = send_with_limit(&srv, &["--timeout", "1"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(run.all().contains("not one byte in 1 s"), "{}", run.all());
+    assert!(run.all().contains("implicit TLS"), "{}", run.all());
+}
