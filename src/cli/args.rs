@@ -1294,6 +1294,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_auth_failures: u32,
 
+    /// One line per stored message (plus warnings and errors) instead of the whole transcript:
+    /// for a sink under load
+    #[arg(long)]
+    pub quiet: bool,
+
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
     pub json: bool,

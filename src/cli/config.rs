@@ -382,6 +382,7 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         idle_timeout: a.idle_timeout,
         max_auth_failures: a.max_auth_failures,
         format: simple_format(a.json, a.color),
+        quiet: a.quiet,
     })
 }
 

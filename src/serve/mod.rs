@@ -96,6 +96,9 @@ pub struct ServeOptions {
     pub max_auth_failures: u32,
     /// Output.
     pub format: Format,
+    /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
+    /// message content.
+    pub quiet: bool,
 }
 
 impl Default for ServeOptions {
@@ -124,6 +127,7 @@ impl Default for ServeOptions {
             idle_timeout: IDLE_TIMEOUT,
             max_auth_failures: 3,
             format: Format::Human(HumanOptions::default()),
+            quiet: false,
         }
     }
 }
@@ -159,6 +163,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
             .field("format", &self.format)
+            .field("quiet", &self.quiet)
             .finish()
     }
 }
@@ -178,6 +183,20 @@ struct Shared {
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
     events: mpsc::Sender<Tagged>,
+    /// `--quiet`: only [`quiet_keeps`] events reach the renderer.
+    quiet: bool,
+}
+
+/// What `--quiet` still shows: stored messages (one line each: their content is left out),
+/// warnings and errors, and failed TLS handshakes.
+fn quiet_keeps(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::MessageStored { .. }
+            | Event::Warning { .. }
+            | Event::Error { .. }
+            | Event::TlsFailed { .. }
+    )
 }
 
 /// A running server (see [`start`]).
@@ -246,10 +265,11 @@ pub async fn run(opts: ServeOptions) -> u8 {
     crate::error::EXIT_OK
 }
 
-/// Start the server in the background, rendering through `crate::render::make(&opts.format)`
-/// (use `HumanOptions { silent: 3, .. }` for a quiet in-process server).
+/// Start the server in the background, rendering through
+/// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
+/// quiet in-process server).
 pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
-    let renderer = crate::render::make(&opts.format);
+    let renderer = crate::render::make_batched(&opts.format);
     start_with(opts, renderer).await
 }
 
@@ -289,11 +309,24 @@ pub async fn start_with(
 
     let (tx, mut rx) = mpsc::channel::<Tagged>(EVENT_QUEUE);
     let started = Instant::now();
-    // One thread renders everything, so lines of concurrent sessions never tear.
+    // One thread renders everything, so lines of concurrent sessions never tear. Output is
+    // written in batches: whenever no event is waiting, what the renderer holds is flushed.
+    let quiet = opts.quiet;
     let render_thread = std::thread::spawn(move || {
         let mut current = 0u64;
-        while let Some((id, ev)) = rx.blocking_recv() {
-            if id != 0 && id != current {
+        loop {
+            let (id, ev) = match rx.try_recv() {
+                Ok(x) => x,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    renderer.flush();
+                    match rx.blocking_recv() {
+                        Some(x) => x,
+                        None => break,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            if !quiet && id != 0 && id != current {
                 current = id;
                 renderer.event(
                     &Event::Info {
@@ -335,6 +368,7 @@ pub async fn start_with(
         acceptor,
         store: Arc::clone(&store),
         events: tx,
+        quiet: opts.quiet,
     });
 
     if !addr.ip().is_loopback() {
@@ -581,9 +615,11 @@ fn session_seed(seed: u64, id: u64) -> u64 {
 
 async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let emit = |ev: Event| {
-        let tx = shared.events.clone();
+        let tx = (!shared.quiet || quiet_keeps(&ev)).then(|| shared.events.clone());
         async move {
-            let _ = tx.send((id, ev)).await;
+            if let Some(tx) = tx {
+                let _ = tx.send((id, ev)).await;
+            }
         }
     };
     let local = stream
@@ -800,7 +836,12 @@ where
         bytes: m.content.len(),
         path,
         id: m.id.clone(),
-        content: Bytes(m.content.clone()),
+        // --quiet: one line per message, so the content stays out.
+        content: Bytes(if shared.quiet {
+            Vec::new()
+        } else {
+            m.content.clone()
+        }),
     })
     .await;
     true
