@@ -74,6 +74,15 @@ pub enum Mode {
     Repl(Box<ReplConfig>),
     /// `ehlo replay`.
     Replay(Box<ReplayConfig>),
+    /// `--dump-config`: the merged configuration, as text to print.
+    DumpConfig(String),
+    /// `--dump-mail`: the composed message, printed instead of sent.
+    DumpMail {
+        /// Notes about the message (stderr).
+        notes: Vec<String>,
+        /// The message.
+        message: Vec<u8>,
+    },
     /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
     Explain {
         /// The words given (`-` = read stdin).
