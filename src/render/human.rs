@@ -50,6 +50,8 @@ pub struct Human {
     color_err: bool,
     /// Silent mode 1: has an error been seen (so lines now flow)?
     triggered: bool,
+    /// Flush only when asked ([`Renderer::flush`]), not after every event.
+    pub(crate) batched: bool,
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
@@ -93,6 +95,7 @@ impl Human {
             color_out,
             color_err,
             triggered: false,
+            batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
         }
@@ -142,7 +145,13 @@ impl Human {
         // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped.
         let w = match stream {
             Stream::Out => &mut self.out,
-            Stream::Err => &mut self.err,
+            Stream::Err => {
+                // Batched: what stdout holds came first, so it goes out first.
+                if self.batched {
+                    let _ = self.out.flush();
+                }
+                &mut self.err
+            }
         };
         let _ = writeln!(w, "{text}");
     }
@@ -609,7 +618,14 @@ impl Renderer for Human {
                 }
             }
         }
+        if !self.batched {
+            let _ = self.out.flush();
+        }
+    }
+
+    fn flush(&mut self) {
         let _ = self.out.flush();
+        let _ = self.err.flush();
     }
 
     fn finish(&mut self) {
