@@ -248,8 +248,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;repl' {
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none')
@@ -280,8 +280,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
         'ehlo;replay' {
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none')

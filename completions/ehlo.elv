@@ -242,8 +242,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --version 'Print version'
         }
         &'ehlo;repl'= {
-            cand -p 'Port [default: 25; 465 with --tls-on-connect]'
-            cand --port 'Port [default: 25; 465 with --tls-on-connect]'
+            cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
+            cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a hashed directory'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --timeout 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none'
@@ -273,8 +273,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;replay'= {
             cand -s 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`'
             cand --server 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`'
-            cand -p 'Port [default: 25; 465 with --tls-on-connect]'
-            cand --port 'Port [default: 25; 465 with --tls-on-connect]'
+            cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
+            cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a hashed directory'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --timeout 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none'

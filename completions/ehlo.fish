@@ -244,7 +244,7 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
@@ -269,7 +269,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth 
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r

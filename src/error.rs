@@ -90,6 +90,14 @@ pub enum Error {
     /// A prerequisite could not be set up (OpenSSL context, runtime).
     #[error("{0}")]
     Prerequisite(String),
+    /// `ehlo replay`: a reply code differs from the recording.
+    #[error("{reason}")]
+    ReplayMismatch {
+        /// The phase the difference happened in; `None` when the server had closed.
+        phase: Option<Phase>,
+        /// What was expected and what came.
+        reason: String,
+    },
     /// A PROXY protocol option is bad (swaks: "Error in PROXY option processing").
     #[error("{0}")]
     ProxyOption(String),
@@ -117,7 +125,16 @@ impl Error {
             Error::Io { .. } => EXIT_CLOSED,
             Error::Prerequisite(_) => EXIT_PREREQ,
             Error::ProxyOption(_) => phase_exit_code(Phase::Proxy),
+            Error::ReplayMismatch { phase, .. } => phase.map_or(EXIT_CLOSED, phase_exit_code),
         }
+    }
+
+    /// Print this error the way one is reported before any renderer exists (`*** reason` on
+    /// stderr, as swaks does) and return its exit code.
+    pub fn report(&self) -> u8 {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "*** {self}");
+        self.exit_code()
     }
 
     /// Short machine-readable label for the JSON summary.
@@ -131,6 +148,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Prerequisite(_) => "prerequisite",
             Error::ProxyOption(_) => "proxy",
+            Error::ReplayMismatch { .. } => "replay_mismatch",
         }
     }
 }

@@ -1,6 +1,8 @@
-//! ehlo: an SMTP debugging tool. `run` parses the command line, picks the mode and maps the result
-//! to an exit code; everything else lives in the modules below.
+//! ehlo: an SMTP debugging tool. [`run`] hands the command line to the dispatcher (`app`), which
+//! gets a typed mode from `cli`, runs it and returns its exit code; everything else lives in the
+//! modules below.
 
+mod app;
 pub mod check;
 pub mod cli;
 pub mod demo;
@@ -15,5 +17,5 @@ pub use error::Error;
 
 /// Run ehlo with these arguments; returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
-    cli::run(args)
+    app::run(args)
 }

@@ -231,10 +231,10 @@ pub struct ReplayArgs {
 /// units and defaults for the options they share.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnArgs {
-    /// Port [default: 25; 465 with --tls-on-connect]
+    /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]
     ///
-    /// Overrides a port given with the server.
-    #[arg(short = 'p', long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Overrides a port given with the server. A name is looked up as for a send.
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub port: Option<u16>,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
@@ -1851,6 +1851,46 @@ mod tests {
         assert!(parse_duration("1.5s").is_err());
         assert!(parse_duration("99999999999999999999").is_err());
         assert!(parse_duration("9999999999999999h").is_err());
+    }
+
+    #[test]
+    fn repl_and_replay_share_the_send_spellings() {
+        // Every option repl/replay have in common with a send: same short, same value name,
+        // same aliases.
+        let mut root = Cli::command();
+        root.build();
+        let send: Vec<&clap::Arg> = root.get_arguments().collect();
+        for name in ["repl", "replay"] {
+            let sub = root.find_subcommand(name).unwrap();
+            let mut shared = 0;
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let Some(twin) = send.iter().find(|a| a.get_long() == Some(long)) else {
+                    continue;
+                };
+                shared += 1;
+                assert_eq!(arg.get_short(), twin.get_short(), "{name} --{long}");
+                assert_eq!(
+                    arg.get_value_names(),
+                    twin.get_value_names(),
+                    "{name} --{long}"
+                );
+                assert_eq!(
+                    arg.get_visible_aliases(),
+                    twin.get_visible_aliases(),
+                    "{name} --{long}"
+                );
+            }
+            assert!(shared >= 10, "{name} shares only {shared} options");
+        }
+        // -t is --to, so not a repl option; --timeout takes a send's duration.
+        assert!(parse(&["repl", "h", "-t", "5"]).is_err());
+        let Some(Command::Repl(a)) = parse(&["repl", "h", "--timeout", "2m"]).unwrap().command
+        else {
+            panic!("not repl")
+        };
+        assert_eq!(a.conn.timeout, Duration::from_secs(120));
+        assert!(parse(&["replay", "f", "-s", "h", "--timeout", "1x"]).is_err());
     }
 
     #[test]

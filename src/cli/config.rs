@@ -74,6 +74,15 @@ pub enum Mode {
     Repl(Box<ReplConfig>),
     /// `ehlo replay`.
     Replay(Box<ReplayConfig>),
+    /// `--dump-config`: the merged configuration, as text to print.
+    DumpConfig(String),
+    /// `--dump-mail`: the composed message, printed instead of sent.
+    DumpMail {
+        /// Notes about the message (stderr).
+        notes: Vec<String>,
+        /// The message.
+        message: Vec<u8>,
+    },
     /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
     Explain {
         /// The words given (`-` = read stdin).
@@ -1157,7 +1166,7 @@ fn compose(
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, |t| t.as_bytes().to_vec(), &mut notes))
+        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
         .transpose()?;
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
@@ -1723,7 +1732,7 @@ mod tests {
         // Bcc never shows in the headers.
         let text = String::from_utf8(c.plan.message).unwrap();
         assert!(
-            text.contains("\nTo: a@x.test, b@x.test, c@x.test\n"),
+            text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
             "{text}"
         );
         assert!(!text.contains("d@x.test"), "{text}");

@@ -1,7 +1,7 @@
 //! Command-line front: rewrite swaks-style single-dash long options, merge the config file and
-//! `EHLO_*` environment ([`layers`]), parse ([`args`]), validate
-//! into a [`config::Mode`] ([`config`]), dispatch, print a usage error once and return the exit
-//! code. Keeps no global state, so [`run`] can be called more than once (tested below).
+//! `EHLO_*` environment ([`layers`]), parse ([`args`], the one flag table of every subcommand),
+//! validate into a typed [`config::Mode`] ([`config`]) and print a usage error once. Running the
+//! mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
 
 pub mod args;
 pub mod config;
@@ -13,7 +13,6 @@ pub(crate) mod swaks;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::io::Write;
 
 use clap::CommandFactory;
 
@@ -21,189 +20,31 @@ use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use args::Cli;
 use config::Mode;
 
-/// Parse `args`, run the chosen mode, return the exit code.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let args = match rewrite_single_dash(args.into_iter().collect()) {
-        Ok(a) => a,
-        Err(e) => return report(&e),
-    };
+/// Turn `args` into the [`Mode`] to run. `Err` is the exit code of a command line already
+/// answered here: help and version (printed, 0) or a usage error (printed once, its code).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
+    let args = rewrite_single_dash(args.into_iter().collect()).map_err(|e| e.report())?;
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
-    let layered = match layers::apply(args, &layers::LayerEnv::current()) {
-        Ok(l) => l,
-        Err(e) => return report(&e),
-    };
+    let layered = layers::apply(args, &layers::LayerEnv::current()).map_err(|e| e.report())?;
     let cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting.
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            return Err(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
     if cli.command.is_none() && cli.send.config.dump_config {
-        let mut out = std::io::stdout().lock();
-        let dump = layered.dump(cli.send.auth.show_secrets);
-        return match out.write_all(dump.as_bytes()).and_then(|()| out.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
-            }
-            _ => EXIT_OK,
-        };
+        return Ok(Mode::DumpConfig(layered.dump(cli.send.auth.show_secrets)));
     }
-    let mode = match config::from_cli(cli) {
-        Ok(mode) => mode,
-        Err(e) => return report(&e),
-    };
-    if let Mode::Send(cfg) = &mode
-        && cfg.dump_mail
-    {
-        // --dump-mail: the message exactly as composed, nothing sent; notes go to stderr so
-        // stdout stays the message. A closed stdout (`| head`) is success, as in ripgrep.
-        for note in &cfg.notes {
-            let _ = writeln!(std::io::stderr(), "=== {note}");
-        }
-        let mut out = std::io::stdout().lock();
-        return match out.write_all(&cfg.plan.message).and_then(|()| out.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
-            }
-            _ => EXIT_OK,
-        };
-    }
-    if let Mode::Explain { text, phase, json } = &mode {
-        return explain(text, *phase, *json);
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return report(&Error::Prerequisite(format!(
-                "cannot start the async runtime: {e}"
-            )));
-        }
-    };
-    runtime.block_on(async move {
-        match mode {
-            Mode::Send(cfg) => {
-                let (out, err) = match open_outputs(&cfg.output) {
-                    Ok(o) => o,
-                    Err(e) => return report(&e),
-                };
-                let mut renderer = crate::render::make_to(&cfg.format, out, err);
-                for note in &cfg.notes {
-                    let info = crate::smtp::event::Event::Info {
-                        message: note.clone(),
-                    };
-                    renderer.event(&info, std::time::Duration::ZERO);
-                }
-                let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
-                renderer.finish();
-                code
-            }
-            Mode::Serve(opts) => crate::serve::run(*opts).await,
-            Mode::Demo(format) => crate::demo::run(format).await,
-            Mode::Repl(a) => crate::repl::run(*a).await,
-            Mode::Replay(a) => crate::repl::replay(*a).await,
-            Mode::Check(c) => crate::check::run(*c).await,
-            // Handled above, before the runtime exists.
-            Mode::Explain { .. } => EXIT_OK,
-        }
-    })
-}
-
-type Sink = Option<Box<dyn Write + Send>>;
-
-/// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
-/// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
-fn open_outputs(o: &config::OutputFiles) -> Result<(Sink, Sink), Error> {
-    use std::path::Path;
-    let cannot =
-        |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
-    let special = |p: &Path| -> Option<Box<dyn Write + Send>> {
-        match p.to_str() {
-            Some("&STDOUT") => Some(Box::new(std::io::stdout())),
-            Some("&STDERR") => Some(Box::new(std::io::stderr())),
-            _ => None,
-        }
-    };
-    let mut out_file = None;
-    let out: Sink = match &o.stdout {
-        None => None,
-        Some(p) => Some(match special(p) {
-            Some(s) => s,
-            None => {
-                let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
-                out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
-                Box::new(std::io::LineWriter::new(f))
-            }
+    match config::from_cli(cli).map_err(|e| e.report())? {
+        Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
+            notes: cfg.notes,
+            message: cfg.plan.message,
         }),
-    };
-    let err: Sink = match &o.stderr {
-        None => None,
-        Some(p) => Some(match (special(p), out_file) {
-            (Some(s), _) => s,
-            // The same file for both streams: a clone of the one handle (shared offset), so
-            // the lines interleave in order and the file is truncated once.
-            (None, Some((q, f))) if q == p => Box::new(std::io::LineWriter::new(f)),
-            (None, _) => Box::new(std::io::LineWriter::new(
-                std::fs::File::create(p).map_err(|e| cannot(p, e))?,
-            )),
-        }),
-    };
-    Ok((out, err))
-}
-
-/// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
-const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
-
-/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
-fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
-    use std::io::Read;
-    let input = if words.len() == 1 && words[0] == "-" {
-        let mut buf = Vec::new();
-        if let Err(e) = std::io::stdin()
-            .lock()
-            .take(MAX_EXPLAIN_INPUT)
-            .read_to_end(&mut buf)
-        {
-            return report(&Error::Prerequisite(format!("cannot read stdin: {e}")));
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    } else {
-        words.join(" ")
-    };
-    let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
-        return report(&Error::Usage(
-            "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
-             diagnostic line, or a code (550, 5.7.1)"
-                .into(),
-        ));
-    };
-    let text = if json {
-        match serde_json::to_string(&found) {
-            Ok(t) => t,
-            Err(e) => return report(&Error::Prerequisite(format!("cannot encode JSON: {e}"))),
-        }
-    } else {
-        found.text()
-    };
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            report(&Error::Prerequisite(format!("cannot write to stdout: {e}")))
-        }
-        _ => EXIT_OK,
+        mode => Ok(mode),
     }
-}
-
-/// Print an error that happened before any renderer exists, swaks-style, and map its code.
-fn report(e: &Error) -> u8 {
-    let _ = writeln!(std::io::stderr(), "*** {e}");
-    e.exit_code()
 }
 
 /// swaks accepts one dash for long options (`-tls`, `-au`); clap does not. Rewrite a single-dash
@@ -601,28 +442,5 @@ mod tests {
             .unwrap_or_else(|e| panic!("{args:?}: {e}"));
             assert!(check(&cli), "{args:?} did not set its flag");
         }
-    }
-
-    #[test]
-    fn run_can_be_called_more_than_once() {
-        let args = || {
-            [
-                "ehlo",
-                "--dump-mail",
-                "-t",
-                "a@example.test",
-                "--body",
-                "twice",
-            ]
-            .map(OsString::from)
-        };
-        assert_eq!(run(args()), 0);
-        assert_eq!(run(args()), 0);
-        let bad = || ["ehlo", "--no-such-flag"].map(OsString::from);
-        assert_eq!(run(bad()), 1);
-        assert_eq!(run(bad()), 1);
-        let usage = || ["ehlo", "-s", "h"].map(OsString::from);
-        assert_eq!(run(usage()), 1);
-        assert_eq!(run(usage()), 1);
     }
 }

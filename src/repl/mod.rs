@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::error::{EXIT_CLOSED, EXIT_OK, Error, phase_exit_code};
+use crate::error::{EXIT_OK, Error};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
 use crate::render::{HumanOptions, Renderer};
@@ -1365,28 +1365,33 @@ impl Engine {
             .get(i)
             .map(|s| format!(" ({} {})", s.code, s.text))
             .unwrap_or_default();
-        let code = match self.seen.get(i) {
-            Some(s) => phase_exit_code(s.phase),
-            None if self.session.as_ref().is_none_or(|s| s.is_closed()) => EXIT_CLOSED,
-            None => phase_exit_code(
+        // The phase the difference happened in decides the exit code (error.rs); none when
+        // the server had closed the connection.
+        let phase = match self.seen.get(i) {
+            Some(s) => Some(s.phase),
+            None if self.session.as_ref().is_none_or(|s| s.is_closed()) => None,
+            None => Some(
                 self.session
                     .as_ref()
                     .map(|s| s.phase())
                     .unwrap_or(Phase::Other),
             ),
         };
-        let code = if code == EXIT_OK { EXIT_CLOSED } else { code };
         let at = if lineno == 0 {
             "banner".to_string()
         } else {
             format!("line {lineno} `> {input}`")
         };
-        self.error(format!(
-            "replay: {at}: expected {}, got {}{detail}",
-            show(expected),
-            show(&got)
-        ));
-        Some(code)
+        let e = Error::ReplayMismatch {
+            phase,
+            reason: format!(
+                "replay: {at}: expected {}, got {}{detail}",
+                show(expected),
+                show(&got)
+            ),
+        };
+        self.error(e.to_string());
+        Some(e.exit_code())
     }
 }
 

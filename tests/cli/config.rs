@@ -61,7 +61,7 @@ fn file_env_argv_precedence_and_repeatable_flags() {
     // Repeatable: file, then env, then argv.
     assert_eq!(
         header(&r.stdout, "To"),
-        "file@example.test, env@example.test, argv@example.test"
+        "file@example.test,env@example.test,argv@example.test"
     );
     // --header replaces a header of the same name; the argv one comes last and wins.
     assert_eq!(header(&r.stdout, "Subject"), "from argv");

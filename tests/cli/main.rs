@@ -16,6 +16,7 @@ mod json;
 mod message;
 mod mx;
 mod serve;
+mod swaks_compat;
 mod tlsauth;
 mod transcript;
 mod util;

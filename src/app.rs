@@ -1,0 +1,199 @@
+//! The one dispatcher: [`run`] asks `cli` for the [`Mode`] the command line means, builds the
+//! async runtime and the run's renderer, runs the mode and returns its exit code (every code
+//! comes from `error.rs`).
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use crate::cli::config::Mode;
+use crate::error::{EXIT_OK, Error};
+use crate::smtp::event::Event;
+
+/// Parse `args`, run the chosen mode, return the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let mode = match crate::cli::parse(args) {
+        Ok(mode) => mode,
+        Err(code) => return code,
+    };
+    match mode {
+        Mode::DumpConfig(text) => to_stdout(text.as_bytes()),
+        Mode::DumpMail { notes, message } => {
+            // The message exactly as composed, nothing sent; notes go to stderr so stdout stays
+            // the message.
+            for note in &notes {
+                let _ = writeln!(std::io::stderr(), "=== {note}");
+            }
+            to_stdout(&message)
+        }
+        Mode::Explain { text, phase, json } => explain(&text, phase, json),
+        mode => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    return Error::Prerequisite(format!("cannot start the async runtime: {e}"))
+                        .report();
+                }
+            };
+            runtime.block_on(dispatch(mode))
+        }
+    }
+}
+
+/// Run a mode that talks to the network (or listens on it).
+async fn dispatch(mode: Mode) -> u8 {
+    match mode {
+        Mode::Send(cfg) => {
+            let (out, err) = match open_outputs(&cfg.output) {
+                Ok(o) => o,
+                Err(e) => return e.report(),
+            };
+            let mut renderer = crate::render::make_to(&cfg.format, out, err);
+            for note in &cfg.notes {
+                let info = Event::Info {
+                    message: note.clone(),
+                };
+                renderer.event(&info, std::time::Duration::ZERO);
+            }
+            let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
+            renderer.finish();
+            code
+        }
+        Mode::Serve(opts) => crate::serve::run(*opts).await,
+        Mode::Demo(format) => crate::demo::run(format).await,
+        Mode::Repl(cfg) => crate::repl::run(*cfg).await,
+        Mode::Replay(cfg) => crate::repl::replay(*cfg).await,
+        Mode::Check(c) => crate::check::run(*c).await,
+        Mode::DumpConfig(_) | Mode::DumpMail { .. } | Mode::Explain { .. } => {
+            unreachable!("answered without a runtime")
+        }
+    }
+}
+
+type OutStream = Option<Box<dyn Write + Send>>;
+
+/// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
+/// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
+fn open_outputs(o: &crate::cli::config::OutputFiles) -> Result<(OutStream, OutStream), Error> {
+    use std::path::Path;
+    let cannot =
+        |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
+    let special = |p: &Path| -> Option<Box<dyn Write + Send>> {
+        match p.to_str() {
+            Some("&STDOUT") => Some(Box::new(std::io::stdout())),
+            Some("&STDERR") => Some(Box::new(std::io::stderr())),
+            _ => None,
+        }
+    };
+    let mut out_file = None;
+    let out: OutStream = match &o.stdout {
+        None => None,
+        Some(p) => Some(match special(p) {
+            Some(s) => s,
+            None => {
+                let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
+                out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
+                Box::new(std::io::LineWriter::new(f))
+            }
+        }),
+    };
+    let err: OutStream = match &o.stderr {
+        None => None,
+        Some(p) => Some(match (special(p), out_file) {
+            (Some(s), _) => s,
+            // The same file for both streams: a clone of the one handle (shared offset), so
+            // the lines interleave in order and the file is truncated once.
+            (None, Some((q, f))) if q == p => Box::new(std::io::LineWriter::new(f)),
+            (None, _) => Box::new(std::io::LineWriter::new(
+                std::fs::File::create(p).map_err(|e| cannot(p, e))?,
+            )),
+        }),
+    };
+    Ok((out, err))
+}
+
+/// Largest input `ehlo explain -` reads from stdin (a bounce is a few kilobytes).
+const MAX_EXPLAIN_INPUT: u64 = 1 << 20;
+
+/// `ehlo explain`: no connection, no runtime; the same engine as the transcript.
+fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: bool) -> u8 {
+    use std::io::Read;
+    let input = if words.len() == 1 && words[0] == "-" {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin()
+            .lock()
+            .take(MAX_EXPLAIN_INPUT)
+            .read_to_end(&mut buf)
+        {
+            return Error::Prerequisite(format!("cannot read stdin: {e}")).report();
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    } else {
+        words.join(" ")
+    };
+    let Some(found) = crate::smtp::explain::analyse(&input, phase) else {
+        return Error::Usage(
+            "no SMTP reply code in the input: give a reply (550 5.1.1 User unknown), a bounce's \
+             diagnostic line, or a code (550, 5.7.1)"
+                .into(),
+        )
+        .report();
+    };
+    let text = if json {
+        match serde_json::to_string(&found) {
+            Ok(t) => t,
+            Err(e) => return Error::Prerequisite(format!("cannot encode JSON: {e}")).report(),
+        }
+    } else {
+        found.text()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Error::Prerequisite(format!("cannot write to stdout: {e}")).report()
+        }
+        _ => EXIT_OK,
+    }
+}
+
+/// Write `bytes` to stdout. A closed stdout (`| head`) is success, as in ripgrep.
+fn to_stdout(bytes: &[u8]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Error::Prerequisite(format!("cannot write to stdout: {e}")).report()
+        }
+        _ => EXIT_OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    #[test]
+    fn run_can_be_called_more_than_once() {
+        let args = || {
+            [
+                "ehlo",
+                "--dump-mail",
+                "-t",
+                "a@example.test",
+                "--body",
+                "twice",
+            ]
+            .map(OsString::from)
+        };
+        assert_eq!(crate::run(args()), 0);
+        assert_eq!(crate::run(args()), 0);
+        let bad = || ["ehlo", "--no-such-flag"].map(OsString::from);
+        assert_eq!(crate::run(bad()), 1);
+        assert_eq!(crate::run(bad()), 1);
+        let usage = || ["ehlo", "-s", "h"].map(OsString::from);
+        assert_eq!(crate::run(usage()), 1);
+        assert_eq!(crate::run(usage()), 1);
+    }
+}

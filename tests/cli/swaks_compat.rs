@@ -1,0 +1,790 @@
+//! swaks compatibility, measured: a table of real swaks command lines (swaks's documentation
+//! examples and regression-style scenarios) run unchanged by swaks and by ehlo against the same
+//! in-process recording server (`ehlo::serve` with a recording renderer, one fresh server per
+//! run). For each line the commands the server received, the exit code and the message it stored
+//! must be the same. A row may differ only where the README's "How it differs from swaks" says
+//! so, and then the row names that difference and adds the ehlo flag that closes it.
+//!
+//! swaks is installed by tests/interop/setup.sh (CI runs it), so a missing swaks fails here.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ehlo::render::{Format, HumanOptions, Renderer};
+use ehlo::serve::ServeOptions;
+use ehlo::smtp::event::Event;
+
+/// The server a row runs against.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Srv {
+    /// ESMTP with PIPELINING, 8BITMIME; no SIZE (swaks ignores it, ehlo would add SIZE=).
+    Plain,
+    /// Plain plus SIZE.
+    Size,
+    /// Plain plus AUTH PLAIN LOGIN CRAM-MD5 for user / secret.
+    Auth,
+    /// STARTTLS offered (self-signed certificate), AUTH after TLS.
+    StartTls,
+    /// Implicit TLS.
+    TlsOnConnect,
+    /// LMTP.
+    Lmtp,
+}
+
+struct Case {
+    /// swaks's arguments; `{srv}` is the server's address, `{dir}` a directory holding
+    /// `body.txt`, `data.txt` and `att.csv`.
+    args: &'static [&'static str],
+    srv: Srv,
+    /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
+    faults: &'static [&'static str],
+    /// Standard input for both tools.
+    stdin: Option<&'static str>,
+    /// Extra ehlo flags for a documented deliberate difference (README "How it differs").
+    ehlo_extra: &'static [&'static str],
+    /// The outcome differs on purpose: words of the README's "How it differs from swaks" entry
+    /// that says so. The row then asserts that it does differ (so a fixed difference is noticed).
+    differs: Option<&'static str>,
+}
+
+const fn c(args: &'static [&'static str]) -> Case {
+    Case {
+        args,
+        srv: Srv::Plain,
+        faults: &[],
+        stdin: None,
+        ehlo_extra: &[],
+        differs: None,
+    }
+}
+
+impl Case {
+    const fn srv(mut self, srv: Srv) -> Case {
+        self.srv = srv;
+        self
+    }
+    const fn fail(mut self, faults: &'static [&'static str]) -> Case {
+        self.faults = faults;
+        self
+    }
+    const fn differs(mut self, readme: &'static str) -> Case {
+        self.differs = Some(readme);
+        self
+    }
+    const fn stdin(mut self, s: &'static str) -> Case {
+        self.stdin = Some(s);
+        self
+    }
+    /// ehlo refuses AUTH over a connection that is not encrypted unless told (README).
+    const fn plaintext_auth(mut self) -> Case {
+        self.ehlo_extra = &["--allow-plaintext-auth"];
+        self
+    }
+    /// ehlo verifies certificates by default; the test server's is self-signed (README).
+    const fn insecure(mut self) -> Case {
+        self.ehlo_extra = &["-k"];
+        self
+    }
+    const fn insecure_auth(mut self) -> Case {
+        self.ehlo_extra = &["-k", "--allow-plaintext-auth"];
+        self
+    }
+}
+
+const T: &str = "user@example.com";
+
+/// The table. Every line is a swaks command line as a user would type it.
+const CASES: &[Case] = &[
+    // --- swaks's QUICK START and documentation examples ---
+    c(&["--to", T, "--server", "{srv}"]),
+    c(&[
+        "--to",
+        T,
+        "--from",
+        "me@example.com",
+        "--auth",
+        "CRAM-MD5",
+        "--auth-user",
+        "user",
+        "--auth-password",
+        "secret",
+        "--header-X-Test",
+        "test email",
+        "--server",
+        "{srv}",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "--attach",
+        "-",
+        "--server",
+        "{srv}",
+        "--suppress-data",
+    ])
+    .differs("every part base64")
+    .stdin("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n"),
+    c(&["--to", T, "--body", "@{dir}/body.txt", "--server", "{srv}"]),
+    c(&[
+        "--to",
+        T,
+        "--server",
+        "{srv}",
+        "--quit-after",
+        "RCPT",
+        "--hide-all",
+    ]),
+    c(&[
+        "--to",
+        T,
+        "--server",
+        "{srv}",
+        "--quit-after",
+        "RCPT",
+        "--hide-all",
+    ])
+    .fail(&["rcpt=550:5.1.1"]),
+    c(&["--to", T, "--server", "{srv}", "--protocol", "LMTP"]).srv(Srv::Lmtp),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--header",
+        "Subject: hello",
+        "--body",
+        "hi there",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--h-Subject",
+        "hello",
+        "--h-X-Custom",
+        "value",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "--header-Subject", "hello"]),
+    c(&["-t", T, "-s", "{srv}", "--add-header", "X-Added: yes"]),
+    c(&["-t", T, "-s", "{srv}", "-ah", "X-One: 1", "-ah", "X-Two: 2"]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--h-From",
+        "\"Fred Example\" <fred@example.com>",
+    ]),
+    // --- short forms and single-dash long forms ---
+    c(&["-t", T, "-s", "{srv}", "-f", "sender@example.net"]),
+    c(&["-t", T, "-s", "{srv}", "-h", "client.example.org"]),
+    c(&["-t", T, "-s", "{srv}", "--helo", "client.example.org"]),
+    c(&["-t", T, "-s", "{srv}", "--ehlo", "client.example.org"]),
+    c(&["-t", T, "-s", "{srv}", "-helo", "client.example.org"]),
+    c(&["-t", T, "-s", "{srv}", "-n"]),
+    c(&["-t", T, "-s", "{srv}", "-nsh"]),
+    c(&["-t", T, "-s", "{srv}", "-nrh"]),
+    c(&["-t", T, "-s", "{srv}", "-nih"]),
+    c(&["-t", T, "-s", "{srv}", "-nth"]),
+    c(&["-t", T, "-s", "{srv}", "-hr"]),
+    c(&["-t", T, "-s", "{srv}", "-hs"]),
+    c(&["-t", T, "-s", "{srv}", "-hi"]),
+    c(&["-t", T, "-s", "{srv}", "-ha"]),
+    c(&["-t", T, "-s", "{srv}", "-stl"]),
+    c(&["-t", T, "-s", "{srv}", "-raw"]),
+    c(&["-t", T, "-s", "{srv}", "-S"]),
+    c(&["-t", T, "-s", "{srv}", "-S", "2"]),
+    c(&["-t", T, "-s", "{srv}", "--silent", "3"]),
+    c(&["-t", T, "-s", "{srv}", "--silent", "3"]).fail(&["mail=550"]),
+    c(&["-t", T, "-s", "{srv}", "-4"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "10"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1m"]),
+    // --- envelope ---
+    c(&["-t", "a@example.com,b@example.com", "-s", "{srv}"]),
+    c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
+    c(&["-t", T, "-s", "{srv}", "-f", "<sender@example.net>"]).differs("angle brackets"),
+    c(&["-t", "<user@example.com>", "-s", "{srv}"]).differs("angle brackets"),
+    c(&["-t", T, "-s", "{srv}"]).srv(Srv::Size).differs("SIZE="),
+    // --- stop points ---
+    c(&["-s", "{srv}", "-q", "connect"]),
+    c(&["-s", "{srv}", "-q", "banner"]),
+    c(&["-s", "{srv}", "-q", "first-helo"]),
+    c(&["-s", "{srv}", "-q", "helo"]),
+    c(&["-s", "{srv}", "-q", "ehlo"]),
+    c(&["-s", "{srv}", "-q", "mail"]),
+    c(&["-s", "{srv}", "-q", "from"]),
+    c(&["-t", T, "-s", "{srv}", "-q", "rcpt"]),
+    c(&["-t", T, "-s", "{srv}", "-q", "to"]),
+    c(&["-t", T, "-s", "{srv}", "--quit", "rcpt"]),
+    c(&["-t", T, "-s", "{srv}", "--quit-after", "RCPT"]).fail(&["rcpt=550:5.1.1"]),
+    c(&["-s", "{srv}", "--drop-after", "helo"]),
+    c(&["-t", T, "-s", "{srv}", "--da", "rcpt"]),
+    c(&["-t", T, "-s", "{srv}", "--drop", "data"]),
+    c(&["-t", T, "-s", "{srv}", "--drop-after", "dot"]),
+    c(&["-t", T, "-s", "{srv}", "--das", "mail"]),
+    c(&["-t", T, "-s", "{srv}", "--drop-after-send", "rcpt"]),
+    c(&["-t", T, "-s", "{srv}", "--drop-after-send", "data"]),
+    // --- protocols ---
+    c(&["-t", T, "-s", "{srv}", "--protocol", "SMTP"]),
+    c(&["-t", T, "-s", "{srv}", "--protocol", "ESMTP"]),
+    c(&["-t", T, "-s", "{srv}", "--protocol", "esmtp"]),
+    c(&["-t", T, "-s", "{srv}", "--protocol", "lmtp"]).srv(Srv::Lmtp),
+    c(&[
+        "-t",
+        "a@example.com,b@example.com",
+        "-s",
+        "{srv}",
+        "--protocol",
+        "LMTP",
+    ])
+    .srv(Srv::Lmtp)
+    .fail(&["rcpt#2=550:5.1.1"]),
+    c(&["-t", T, "-s", "{srv}", "--pipeline"]),
+    c(&[
+        "-t",
+        "a@example.com,b@example.com",
+        "-s",
+        "{srv}",
+        "--pipeline",
+    ]),
+    // --- DATA composition ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: test\\n\\nbody text\\n",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-d",
+        "Subject: one\\n\\nline one\\nline two\\n",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: x%NEWLINE%%NEWLINE%via token%NEWLINE%",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "--data", "@{dir}/data.txt"]),
+    c(&["-t", T, "-s", "{srv}", "--data", "-"]).stdin("Subject: from stdin\n\nstdin body\n"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "To: %TO_ADDRESS%\\nFrom: %FROM_ADDRESS%\\n\\nx\\n",
+        "-f",
+        "s@example.net",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: nh\\n%NEW_HEADERS%\\nbody\\n",
+        "--add-header",
+        "X-New: 1",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: s\\n\\n.leading dot\\n..two dots\\n",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "From someone@example.com Mon Jan  1 00:00:00 2024\\nSubject: mbox\\n\\nb\\n",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-nsf",
+        "--data",
+        "From someone@example.com Mon Jan  1 00:00:00 2024\\nSubject: mbox\\n\\nb\\n",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "--body", "a plain body"]),
+    c(&["-t", T, "-s", "{srv}", "--body", "-"]).stdin("body from stdin\n"),
+    c(&["-t", T, "-s", "{srv}", "--body", "line one\\nline two"]),
+    c(&["-t", T, "-s", "{srv}", "--body", "@@literal at"]),
+    c(&["-t", T, "-s", "{srv}", "--attach", "@{dir}/att.csv"]).differs("every part base64"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--attach-type",
+        "text/csv",
+        "--attach",
+        "@{dir}/att.csv",
+    ])
+    .differs("every part base64"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--attach-name",
+        "renamed.csv",
+        "--attach",
+        "@{dir}/att.csv",
+    ])
+    .differs("every part base64"),
+    c(&["-t", T, "-s", "{srv}", "--attach", "inline attachment text"]).differs("every part base64"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--attach-body",
+        "the body part",
+        "--attach",
+        "@{dir}/att.csv",
+    ])
+    .differs("every part base64"),
+    c(&["-t", T, "-s", "{srv}", "-n", "--attach", "@{dir}/att.csv"]).differs("every part base64"),
+    // --- replies that fail, and the exit codes scripts rely on ---
+    c(&["-t", T, "-s", "{srv}"]).fail(&["connect=554"]),
+    c(&["-t", T, "-s", "{srv}"])
+        .fail(&["helo=550"])
+        .differs("falls back to HELO only"),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["helo=502"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["mail=550:5.7.1"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["mail=451:4.3.0"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["rcpt=550:5.1.1"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["rcpt=450:4.2.0"]),
+    c(&["-t", "a@example.com,b@example.com", "-s", "{srv}"]).fail(&["rcpt#1=550:5.1.1"]),
+    c(&["-t", "a@example.com,b@example.com", "-s", "{srv}"]).fail(&["rcpt#2=550:5.1.1"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["data=554"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["dot=554:5.7.1"]),
+    c(&["-t", T, "-s", "{srv}"]).fail(&["dot=451"]),
+    c(&["-t", T, "-s", "{srv}"])
+        .fail(&["quit=500"])
+        .differs("refused QUIT is exit 27"),
+    c(&["-t", T, "-s", "{srv}", "-q", "mail"]).fail(&["mail=550"]),
+    c(&["-t", T, "-s", "{srv}", "--pipeline"]).fail(&["rcpt=550:5.1.1"]),
+    // --- AUTH ---
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "LOGIN", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "CRAM-MD5", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "wrong",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "--auth", "CRAM-MD5", "-au", "user", "-ap", "wrong",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&["-t", T, "-s", "{srv}", "-a", "-au", "user", "-ap", "secret"])
+        .srv(Srv::Auth)
+        .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret",
+    ])
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-ao", "-au", "user", "-ap", "secret",
+    ])
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-ao", "PLAIN", "-au", "user", "-ap", "wrong",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-aos", "-au", "user", "-ap", "secret",
+    ])
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-aos", "PLAIN", "-au", "user", "-ap", "wrong",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret", "-apt",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "LOGIN", "-au", "user", "-ap", "secret", "-ahp",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--protocol",
+        "ESMTPA",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret", "-q", "auth",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    // --- TLS ---
+    c(&["-t", T, "-s", "{srv}", "-tls"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "--tls"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tlso"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tlso"]).insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tlsos"]).insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tls"]).insecure(),
+    c(&["-s", "{srv}", "-tls", "-q", "tls"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tlsc"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "--tls-on-connect"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "--protocol", "ESMTPS"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-tls", "-a", "PLAIN", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::StartTls)
+    .insecure(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--protocol",
+        "ESMTPSA",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+    ])
+    .srv(Srv::StartTls)
+    .insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "tlsv1_2"])
+        .srv(Srv::StartTls)
+        .insecure(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-tlsc", "-a", "LOGIN", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::TlsOnConnect)
+    .insecure_auth(),
+    // --- XCLIENT and PRDR against a server that offers neither ---
+    c(&["-t", T, "-s", "{srv}", "--xclient-addr", "192.0.2.1"]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient-optional",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "--prdr"]),
+];
+
+/// Everything a run left behind.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    code: i32,
+    commands: Vec<String>,
+    message: Option<String>,
+}
+
+struct Recorder(Arc<Mutex<Vec<Event>>>);
+
+impl Renderer for Recorder {
+    fn event(&mut self, event: &Event, _elapsed: Duration) {
+        if matches!(
+            event,
+            Event::ClientCommand { .. } | Event::MessageStored { .. }
+        ) {
+            self.0.lock().unwrap().push(event.clone());
+        }
+    }
+}
+
+fn server_options(case: &Case) -> ServeOptions {
+    let mut o = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        faults: case.faults.iter().map(|s| s.to_string()).collect(),
+        hide: if case.srv == Srv::Size {
+            Vec::new()
+        } else {
+            vec!["SIZE".into()]
+        },
+        hostname: "compat.test".into(),
+        format: Format::Human(HumanOptions {
+            silent: 3,
+            ..HumanOptions::default()
+        }),
+        ..ServeOptions::default()
+    };
+    match case.srv {
+        Srv::Plain | Srv::Size => {}
+        Srv::Auth => o.users = vec![("user".into(), "secret".into())],
+        Srv::StartTls => {
+            o.starttls = true;
+            o.users = vec![("user".into(), "secret".into())];
+        }
+        Srv::TlsOnConnect => {
+            o.tls_on_connect = true;
+            o.users = vec![("user".into(), "secret".into())];
+        }
+        Srv::Lmtp => o.lmtp = true,
+    }
+    o
+}
+
+/// Run one tool (`program` with `args`) against a fresh server for `case`.
+fn run(
+    rt: &tokio::runtime::Runtime,
+    case: &Case,
+    program: &Path,
+    args: &[String],
+    home: &Path,
+) -> Outcome {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let handle = rt
+        .block_on(ehlo::serve::start_with(
+            server_options(case),
+            Box::new(Recorder(events.clone())),
+        ))
+        .expect("start the recording server");
+    let srv = handle.addr().to_string();
+    let args: Vec<String> = args.iter().map(|a| a.replace("{srv}", &srv)).collect();
+    let mut cmd = Command::new(program);
+    crate::util::isolate(&mut cmd);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SWAKS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(&args)
+        .env("HOME", home)
+        .env("LOGNAME", "tester")
+        .env("USER", "tester")
+        .env("NO_COLOR", "1")
+        .env("TZ", "UTC")
+        .stdin(if case.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(input) = case.stdin {
+        use std::io::Write;
+        let mut sin = child.stdin.take().unwrap();
+        sin.write_all(input.as_bytes()).unwrap();
+    }
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(40) {
+            let _ = child.kill();
+            panic!("{} {args:?} did not finish in 40 s", program.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    rt.block_on(handle.shutdown());
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    let mut commands = Vec::new();
+    let mut message = None;
+    for e in events {
+        match e {
+            Event::ClientCommand { text, .. } => commands.push(text),
+            Event::MessageStored { content, .. } => {
+                message = Some(normalise_message(&String::from_utf8_lossy(&content.0)));
+            }
+            _ => {}
+        }
+    }
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        commands,
+        message,
+    }
+}
+
+/// Drop what legitimately differs between two runs (the clock, the process id, the mailer's
+/// name and MIME boundaries).
+fn normalise_message(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut boundaries: Vec<String> = Vec::new();
+    for line in text.split("\r\n") {
+        if let Some(i) = line.find("boundary=\"") {
+            let b = &line[i + 10..];
+            if let Some(end) = b.find('"') {
+                boundaries.push(b[..end].to_string());
+            }
+        }
+    }
+    for line in text.split("\r\n") {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("date:")
+            || lower.starts_with("message-id:")
+            || lower.starts_with("x-mailer:")
+            || lower.starts_with("subject: test ")
+        {
+            out.push(format!("{}: *", &line[..line.find(':').unwrap_or(0)]));
+            continue;
+        }
+        let mut l = line.to_string();
+        for (n, b) in boundaries.iter().enumerate() {
+            l = l.replace(b, &format!("BOUNDARY{n}"));
+        }
+        out.push(l);
+    }
+    // swaks ends its default template with two more empty lines than ehlo (README).
+    out.join("\r\n").trim_end_matches("\r\n").to_string()
+}
+
+#[test]
+fn swaks_command_lines_do_the_same_in_ehlo() {
+    let swaks = which("swaks").expect(
+        "swaks is not installed: tests/interop/setup.sh --install-only installs it (it is not optional)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(
+        dir.path().join("body.txt"),
+        "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data.txt"),
+        "Subject: from a file\n\nfile body\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("att.csv"), "a,b\n1,2\n").unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let readme = include_str!("../../README.md");
+    let differences = readme
+        .split("## How it differs from swaks")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a \"How it differs from swaks\" section")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut failures = Vec::new();
+    for case in CASES {
+        let args: Vec<String> = case.args.iter().map(|a| a.replace("{dir}", &d)).collect();
+        let theirs = run(&rt, case, &swaks, &args, &home);
+        let mut mine_args = args.clone();
+        mine_args.extend(case.ehlo_extra.iter().map(|s| s.to_string()));
+        let ours = run(&rt, case, ehlo_bin, &mine_args, &home);
+        for flag in case.ehlo_extra {
+            assert!(
+                differences.contains(&format!("`{flag}`"))
+                    || differences.contains(&format!("(`{flag}`)")),
+                "{flag}: the README's \"How it differs from swaks\" does not mention it"
+            );
+        }
+        if let Some(words) = case.differs {
+            assert!(
+                differences.contains(words),
+                "the README's \"How it differs from swaks\" does not say {words:?}"
+            );
+            if theirs == ours {
+                failures.push(format!(
+                    "swaks {}\n  is marked as differing ({words:?}) but now does the same: {ours:?}",
+                    case.args.join(" ")
+                ));
+            }
+            continue;
+        }
+        if theirs != ours {
+            let mut why = format!("swaks {}", case.args.join(" "));
+            if theirs.code != ours.code {
+                why += &format!("\n  exit: swaks {} ehlo {}", theirs.code, ours.code);
+            }
+            if theirs.commands != ours.commands {
+                why += &format!(
+                    "\n  commands: swaks {:?}\n            ehlo  {:?}",
+                    theirs.commands, ours.commands
+                );
+            }
+            if theirs.message != ours.message {
+                why += &format!(
+                    "\n  message: swaks {:?}\n           ehlo  {:?}",
+                    theirs.message, ours.message
+                );
+            }
+            failures.push(why);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} swaks command lines differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
