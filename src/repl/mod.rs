@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::error::{EXIT_OK, Error};
+use crate::error::{EXIT_OK, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
 use crate::render::{HumanOptions, Renderer};
