@@ -1,5 +1,6 @@
 //! Interop suite: the `ehlo` binary against real, independent SMTP peers (Postfix with Dovecot SASL,
-//! aiosmtpd), and swaks (a real, independent client) against `ehlo serve`.
+//! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
+//! Exim cases are in `interop/exim.rs`, each named `exim_*`.
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2295,3 +2296,7 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
         assert_eq!(p["src_addr"], "None", "no relayed client address: {record}");
     }
 }
+
+// Exim: the second real MTA (tests/interop/exim.sh).
+#[path = "interop/exim.rs"]
+mod exim;

@@ -15,6 +15,9 @@
 #   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
 #   aiosmtpd 127.0.0.1:8027 behind the PROXY protocol (v1/v2), recording the PROXY source with each
 #     message under $STATE/aiosmtpd-proxy/ (aiosmtpd_proxy.py)
+#   Exim 4   127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687, from extracted Debian packages
+#     in a private mount namespace; CHUNKING, PRDR, DSN, SMTPUTF8, ACL refusals, sender
+#     verification, and relays to `ehlo serve` (see exim.sh for the details)
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
@@ -64,6 +67,8 @@ EOF
 }
 
 install_packages
+# Exim cannot be apt-installed beside Postfix (both are the system MTA): fetch and unpack it.
+bash "$HERE/exim.sh" fetch
 if [[ "${1:-}" == "--install-only" ]]; then
   exit 0
 fi
@@ -225,6 +230,9 @@ nohup "$PY" "$HERE/aiosmtpd_proxy.py" --host 127.0.0.1 --port 8027 --dir "$STATE
   >"$STATE/aiosmtpd-proxy.log" 2>&1 </dev/null &
 echo $! >"$STATE/aiosmtpd-proxy.pid"
 
+# ---------------------------------------------------------------- Exim (waits for its own ports)
+bash "$HERE/exim.sh" start
+
 # ---------------------------------------------------------------- wait until every port answers
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 wait_port() {
@@ -251,4 +259,5 @@ echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465, submi
   "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
   "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
   "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \
+  "exim 127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687," \
   "cert $CERT, logs $STATE/"

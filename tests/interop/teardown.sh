@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, the aiosmtpd servers).
+# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, the aiosmtpd servers, exim).
 # Stops each by its own pid file / control command, never by process name. Leaves logs, the
 # Maildir and the sink directory in /tmp/ehlo-interop for inspection.
 set -uo pipefail
@@ -22,4 +22,5 @@ for pidfile in "$STATE/dovecot/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aio
   fi
   rm -f "$pidfile"
 done
+bash "$(dirname "${BASH_SOURCE[0]}")/exim.sh" stop
 exit 0

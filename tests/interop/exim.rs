@@ -1,0 +1,586 @@
+//! Exim 4 (the other most deployed MTA; it sends no enhanced status codes) as an interop peer:
+//! the same cases as against Postfix, each named `exim_*`, and Exim as a *client* of
+//! `ehlo serve` (a manualroute router with TLS and AUTH required, BDAT, DSN, LMTP).
+//!
+//! Exim runs from extracted Debian packages in a private mount namespace (see
+//! `tests/interop/exim.sh`, started by `setup.sh`):
+//! - 127.0.0.1:2625 STARTTLS, 127.0.0.1:4665 implicit TLS, 127.0.0.1:2687 (same daemon);
+//!   AUTH PLAIN/LOGIN/CRAM-MD5 after TLS as `ehlotest` / `interop-secret-1`; CHUNKING, PRDR,
+//!   DSN, SMTPUTF8, 8BITMIME, PIPELINING, SIZE 1048576.
+//! - `refused@exim.test` is refused at RCPT, `sender-check@exim.test` verifies the sender,
+//!   `prdr-refused@exim.test` is refused per recipient after the content (PRDR).
+//! - Every other `…@exim.test` lands in `/tmp/ehlo-interop/exim/mail/Maildir` (LF line ends).
+//! - `…@serve-PORT.test` is relayed to `ehlo serve` on 127.0.0.1:PORT (STARTTLS and AUTH PLAIN
+//!   `exim-client` / `client-secret-2` required), `…@lmtp-PORT.test` over LMTP.
+
+use super::*;
+
+const EXIM_SMTP: &str = "127.0.0.1:2625";
+const EXIM_THIRD: &str = "127.0.0.1:2687";
+const EXIM_MAILDIR: &str = "/tmp/ehlo-interop/exim/mail/Maildir";
+const EXIM_MAINLOG: &str = "/tmp/ehlo-interop/exim/log/mainlog";
+const EXIM_RCPT: &str = "user@exim.test";
+const EXIM_SENDER: &str = "sender@exim.test";
+const CLIENT_USER: &str = "exim-client";
+const CLIENT_PASS: &str = "client-secret-2";
+
+fn require_exim() {
+    require_peer("Exim", EXIM_SMTP, Some("ehlo-interop-exim"));
+    require_peer("Exim (third port)", EXIM_THIRD, Some("ehlo-interop-exim"));
+    assert!(
+        Path::new(POSTFIX_CERT).is_file(),
+        "interop certificate {POSTFIX_CERT} missing: run tests/interop/setup.sh"
+    );
+}
+
+fn exim_maildir() -> PathBuf {
+    PathBuf::from(EXIM_MAILDIR)
+}
+
+/// The part of Exim's main log written while `f` ran (plus a moment for the delivery).
+fn mainlog_during(f: impl FnOnce()) -> String {
+    let before = fs::metadata(EXIM_MAINLOG).map(|m| m.len()).unwrap_or(0);
+    f();
+    thread::sleep(Duration::from_millis(500));
+    let all = fs::read(EXIM_MAINLOG).unwrap_or_default();
+    let from = usize::try_from(before).unwrap_or(0).min(all.len());
+    String::from_utf8_lossy(&all[from..]).into_owned()
+}
+
+fn base(server: &str, to: &str) -> Vec<String> {
+    vec![
+        "--server".into(),
+        server.into(),
+        "--to".into(),
+        to.into(),
+        "--from".into(),
+        EXIM_SENDER.into(),
+        "--helo".into(),
+        "client.ehlo.test".into(),
+    ]
+}
+
+fn ehlo_v(args: &[String]) -> Run {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ehlo(&refs)
+}
+
+// ------------------------------------------------------------------------------------------------
+// ehlo → Exim
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_plain_send_is_byte_exact_in_the_maildir() {
+    require_exim();
+    let token = unique("exim-exact");
+    let text = tricky_message(&token, EXIM_RCPT);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("m.eml");
+    fs::write(&file, &text).expect("write message");
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(["--data".into(), format!("@{}", file.display())]);
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("250 OK id=");
+    let (path, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    // Exim stores LF line ends in a Maildir, and puts its trace headers first (Return-path,
+    // Envelope-to, Received); everything after them is the message as sent, byte for byte.
+    let want = text.as_bytes();
+    let at = stored
+        .windows(want.len())
+        .position(|w| w == want)
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: the message is not stored byte-exact\n{}",
+                path.display(),
+                mismatch(&stored, want)
+            )
+        });
+    assert!(
+        is_trace_header_block(&stored[..at]),
+        "Exim added more than trace headers:\n{}",
+        String::from_utf8_lossy(&stored[..at])
+    );
+    assert_eq!(at + want.len(), stored.len(), "bytes after the message");
+    let prefix = String::from_utf8_lossy(&stored[..at]);
+    assert!(
+        prefix.contains(&format!("Envelope-to: {EXIM_RCPT}")),
+        "{prefix}"
+    );
+    assert!(prefix.contains("helo=client.ehlo.test"), "{prefix}");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_starttls_verified_with_ca_file_and_closed_with_close_notify() {
+    require_exim();
+    let token = unique("exim-starttls");
+    let mut a = base("localhost:2625", EXIM_RCPT);
+    a.extend(
+        [
+            "--tls",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let mut run = None;
+    let log = mainlog_during(|| run = Some(ehlo_v(&a)));
+    let run = run.unwrap();
+    run.assert_exit(0);
+    run.assert_contains("STARTTLS");
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        contains_bytes(&stored, b"with esmtps"),
+        "Received: does not show TLS:\n{}",
+        String::from_utf8_lossy(&stored)
+    );
+    // ehlo ends the TLS session with close_notify: Exim (GnuTLS) logs "The TLS connection was
+    // non-properly terminated" when a client just drops the TCP connection.
+    assert!(
+        log.contains("P=esmtps"),
+        "no TLS reception in the log:\n{log}"
+    );
+    assert!(
+        !log.contains("non-properly terminated") && !log.contains("TLS error"),
+        "Exim saw the TLS session end without close_notify:\n{log}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_implicit_tls_verified_with_ca_file() {
+    require_exim();
+    let token = unique("exim-smtps");
+    let mut a = base("localhost:4665", EXIM_RCPT);
+    a.extend(
+        [
+            "--tls-on-connect",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let mut run = None;
+    let log = mainlog_during(|| run = Some(ehlo_v(&a)));
+    let run = run.unwrap();
+    run.assert_exit(0);
+    run.assert_contains("TLS");
+    wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        !log.contains("non-properly terminated"),
+        "no close_notify on implicit TLS:\n{log}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_trusted_certificate_reached_by_ip_suggests_the_name() {
+    require_exim();
+    // The CA file makes the chain trusted; 127.0.0.1 is in the certificate too, so check
+    // against a name it does not hold: the advice is the name, not another CA file.
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(
+        [
+            "--tls",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--tls-verify-target",
+            "mx.other.test",
+            "--quit-after",
+            "tls",
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    run.assert_exit(29);
+    run.assert_contains("--tls-verify-target localhost");
+    assert!(!run.all().contains("--tls-ca-path FILE"), "{}", run.dump());
+}
+
+fn exim_auth(mech: &str) {
+    require_exim();
+    let token = unique(&format!("exim-auth-{mech}"));
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(
+        [
+            "--tls",
+            "--insecure",
+            "--auth",
+            mech,
+            "--auth-user",
+            TEST_USER,
+            "--auth-password",
+            TEST_PASS,
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("235 Authentication succeeded");
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        contains_bytes(&stored, b"esmtpsa"),
+        "Received: does not show an authenticated TLS session:\n{}",
+        String::from_utf8_lossy(&stored)
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_auth_plain() {
+    exim_auth("PLAIN");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_auth_login() {
+    exim_auth("LOGIN");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_auth_cram_md5() {
+    exim_auth("CRAM-MD5");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_wrong_password_tries_every_advertised_mechanism() {
+    require_exim();
+    let wrong = "wrong-secret-7";
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(
+        [
+            "--tls",
+            "--insecure",
+            "--auth",
+            "--auth-user",
+            TEST_USER,
+            "--auth-password",
+            wrong,
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    run.assert_exit(28);
+    for mech in ["AUTH CRAM-MD5", "AUTH PLAIN", "AUTH LOGIN"] {
+        run.assert_contains(mech);
+    }
+    run.assert_contains("every mechanism was refused");
+    let refusals = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("<~") && l.contains("535 Incorrect authentication data"))
+        .count();
+    assert_eq!(refusals, 3, "{}", run.dump());
+    assert_no_secrets(&run, TEST_USER, wrong);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_bdat_delivers_the_same_bytes() {
+    require_exim();
+    let token = unique("exim-bdat");
+    let text = tricky_message(&token, EXIM_RCPT);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("m.eml");
+    fs::write(&file, &text).expect("write message");
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend([
+        "--bdat".to_string(),
+        "700".into(),
+        "--data".into(),
+        format!("@{}", file.display()),
+    ]);
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("BDAT 700");
+    run.assert_contains("LAST");
+    run.assert_contains("byte chunk received");
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        contains_bytes(&stored, text.as_bytes()),
+        "BDAT content changed on the way:\n{}",
+        mismatch(&stored, text.as_bytes())
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_prdr_refusal_is_for_that_recipient_only() {
+    require_exim();
+    let token = unique("exim-prdr");
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(
+        [
+            "--to",
+            "prdr-refused@exim.test",
+            "--prdr",
+            "--json",
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    let lines = json_lines(&run);
+    let received: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["type"] == "received").collect();
+    let e353 = received
+        .iter()
+        .find(|v| v["data"]["reply"]["code"] == 353)
+        .unwrap_or_else(|| panic!("no 353 from Exim\n{}", run.dump()));
+    assert_eq!(e353["data"]["expected"], true);
+    assert_eq!(e353["data"]["explanation"]["severity"], "ok");
+    let basic = e353["data"]["explanation"]["basic"].as_str().unwrap();
+    assert!(
+        basic.contains("PRDR") && !basic.contains("out of step"),
+        "{basic}"
+    );
+    let refused = received
+        .iter()
+        .find(|v| v["data"]["reply"]["code"] == 550)
+        .unwrap_or_else(|| panic!("no per-recipient 550\n{}", run.dump()));
+    let basic = refused["data"]["explanation"]["basic"].as_str().unwrap();
+    assert!(basic.contains("refused for this recipient only"), "{basic}");
+    let summary = lines.last().unwrap();
+    let rcpts = summary["data"]["recipients"].as_array().unwrap();
+    assert_eq!(rcpts[0]["data_code"], 250, "{summary}");
+    assert_eq!(rcpts[1]["data_code"], 550, "{summary}");
+    assert_eq!(rcpts[1]["status"], "perm_failed", "{summary}");
+    // The accepted recipient got the message.
+    wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_dsn_success_notification_comes_back() {
+    require_exim();
+    let token = unique("exim-dsn");
+    let envid = format!("env-{}", &token[token.len() - 12..]);
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(
+        [
+            "--dsn-notify",
+            "SUCCESS",
+            "--dsn-ret",
+            "HDRS",
+            "--dsn-envid",
+            &envid,
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("NOTIFY=SUCCESS");
+    run.assert_contains("RET=HDRS");
+    // Exim delivers locally (no DSN past this point) and reports success to the sender, which
+    // is local too: the report carries our envelope id (RFC 3464 Original-Envelope-Id).
+    let (_, report) = wait_for_maildir(&exim_maildir(), &envid, DELIVERY_LIMIT);
+    let report = String::from_utf8_lossy(&report);
+    assert!(
+        report.contains(&format!("Original-Envelope-ID: {envid}"))
+            && report.contains("Action: delivered"),
+        "{report}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_smtputf8_address_is_accepted() {
+    require_exim();
+    let token = unique("exim-utf8");
+    let mut a = base(EXIM_SMTP, "jörg@exim.test");
+    a.extend(["--smtputf8", "--header", &format!("Subject: {token}")].map(String::from));
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("SMTPUTF8");
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    assert!(
+        contains_bytes(&stored, "Envelope-to: jörg@exim.test".as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_size_limit_is_refused_at_mail() {
+    require_exim();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("big.eml");
+    let mut big = b"Subject: too big\n\n".to_vec();
+    big.extend(
+        std::iter::repeat_n(
+            b"0123456789abcdef0123456789abcdef0123456789\n" as &[u8],
+            30_000,
+        )
+        .flatten(),
+    );
+    fs::write(&file, &big).expect("write big message");
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend(["--data".into(), format!("@{}", file.display())]);
+    let run = ehlo_v(&a);
+    // SIZE= on MAIL is over the advertised 1048576: refused at MAIL (exit 23).
+    run.assert_exit(23);
+    run.assert_contains("552 Message size exceeds maximum permitted");
+    run.assert_contains("SIZE");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_pipelining_with_a_refused_recipient() {
+    require_exim();
+    let token = unique("exim-pipe");
+    let mut a = base(EXIM_THIRD, EXIM_RCPT);
+    a.extend(
+        [
+            "--to",
+            "refused@exim.test",
+            "--pipeline",
+            "--header",
+            &format!("Subject: {token}"),
+        ]
+        .map(String::from),
+    );
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    run.assert_contains("550 <refused@exim.test> is refused by the interop ACL");
+    wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_refused_recipient_exits_24_without_blaming_a_missing_mailbox_only() {
+    require_exim();
+    let run = ehlo_v(&base(EXIM_SMTP, "refused@exim.test"));
+    run.assert_exit(24);
+    run.assert_contains("550 <refused@exim.test> is refused by the interop ACL");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_sender_verification_is_explained_as_the_senders_problem() {
+    require_exim();
+    let a = vec![
+        "--server".to_string(),
+        EXIM_SMTP.into(),
+        "--to".into(),
+        "sender-check@exim.test".into(),
+        "--from".into(),
+        "someone@unrouteable.test".into(),
+        "--json".into(),
+    ];
+    let run = ehlo_v(&a);
+    run.assert_exit(24);
+    let lines = json_lines(&run);
+    let refusal = lines
+        .iter()
+        .find(|v| v["type"] == "received" && v["data"]["reply"]["code"] == 550)
+        .unwrap_or_else(|| panic!("no 550\n{}", run.dump()));
+    let hint = refusal["data"]["explanation"]["hint"].as_str().unwrap();
+    assert!(hint.contains("about the sender"), "{hint}");
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        summary["data"]["recipients"][0]["text"],
+        "Verification failed for <someone@unrouteable.test>\nUnrouteable address\nSender verify failed",
+        "{summary}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_forced_unadvertised_extension_is_explained_as_such() {
+    require_exim();
+    // Before STARTTLS Exim offers no AUTH; --auth-force sends it anyway.
+    let a = vec![
+        "--server".to_string(),
+        EXIM_SMTP.into(),
+        "--to".into(),
+        EXIM_RCPT.into(),
+        "--from".into(),
+        EXIM_SENDER.into(),
+        "--auth-force".into(),
+        "--auth".into(),
+        "PLAIN".into(),
+        "--auth-user".into(),
+        TEST_USER.into(),
+        "--auth-password".into(),
+        TEST_PASS.into(),
+        "--allow-plaintext-auth".into(),
+    ];
+    let run = ehlo_v(&a);
+    run.assert_exit(28);
+    run.assert_contains("503 AUTH command used when not advertised");
+    run.assert_contains("did not advertise");
+    assert!(!run.all().contains("bad sequence"), "{}", run.dump());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Exim → ehlo serve
+// ------------------------------------------------------------------------------------------------
+
+/// Hand Exim a message for `rcpt` (a domain its routers send to `ehlo serve`).
+fn relay_through_exim(rcpt: &str, token: &str, extra: &[&str]) {
+    let mut a = base(EXIM_SMTP, rcpt);
+    a.extend(["--header".to_string(), format!("Subject: {token}")]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_as_client_uses_tls_auth_bdat_and_dsn_with_ehlo_serve() {
+    require_exim();
+    let user = format!("{CLIENT_USER}:{CLIENT_PASS}");
+    let serve = Serve::start(&["--starttls", "--user", &user]);
+    let port = serve.addr.rsplit(':').next().unwrap().to_string();
+    let token = unique("exim-client");
+    let rcpt = format!("someone@serve-{port}.test");
+    relay_through_exim(&rcpt, &token, &["--dsn-notify", "SUCCESS,FAILURE"]);
+    let (_, stored) = wait_for_maildir(&serve.maildir, &token, DELIVERY_LIMIT);
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains("by exim.test with esmtp"), "{stored}");
+    let log = serve.log_text();
+    for needle in [
+        "EHLO exim.test",
+        "STARTTLS",
+        "TLS started",
+        "AUTH PLAIN",
+        "235",
+        "BDAT",
+        "NOTIFY=SUCCESS,FAILURE",
+        "250 2.0.0 Ok: queued as",
+    ] {
+        assert!(log.contains(needle), "{needle:?} missing from\n{log}");
+    }
+    assert!(
+        !log.contains(CLIENT_PASS),
+        "serve printed the password\n{log}"
+    );
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_as_lmtp_client_of_ehlo_serve() {
+    require_exim();
+    let serve = Serve::start(&["--lmtp"]);
+    let port = serve.addr.rsplit(':').next().unwrap().to_string();
+    let token = unique("exim-lmtp");
+    relay_through_exim(&format!("someone@lmtp-{port}.test"), &token, &[]);
+    wait_for_maildir(&serve.maildir, &token, DELIVERY_LIMIT);
+    let log = serve.log_text();
+    assert!(log.contains("LHLO exim.test"), "{log}");
+}
