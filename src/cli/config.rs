@@ -379,6 +379,7 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         hostname: a.hostname,
         max_sessions,
         format: simple_format(a.json, a.color),
+        quiet: a.quiet,
     })
 }
 

@@ -57,6 +57,8 @@ pub struct Human {
     held: VecDeque<(Stream, String)>,
     held_bytes: usize,
     held_dropped: usize,
+    /// Flush only when asked ([`Renderer::flush`]), not after every event.
+    pub(crate) batched: bool,
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
@@ -103,6 +105,7 @@ impl Human {
             held: VecDeque::new(),
             held_bytes: 0,
             held_dropped: 0,
+            batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
         }
@@ -192,7 +195,13 @@ impl Human {
         // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped.
         let w = match stream {
             Stream::Out => &mut self.out,
-            Stream::Err => &mut self.err,
+            Stream::Err => {
+                // Batched: what stdout holds came first, so it goes out first.
+                if self.batched {
+                    let _ = self.out.flush();
+                }
+                &mut self.err
+            }
         };
         let _ = writeln!(w, "{text}");
     }
@@ -659,7 +668,14 @@ impl Renderer for Human {
                 }
             }
         }
+        if !self.batched {
+            let _ = self.out.flush();
+        }
+    }
+
+    fn flush(&mut self) {
         let _ = self.out.flush();
+        let _ = self.err.flush();
     }
 
     fn finish(&mut self) {
