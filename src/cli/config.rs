@@ -219,6 +219,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         human: HumanOptions {
             color: c.color,
             explain: c.explain,
+            repl: true,
             ..HumanOptions::default()
         },
         show_secrets: c.show_secrets,
@@ -1015,6 +1016,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 info: output.no_info_hints,
                 errors: output.no_info_hints,
             },
+            repl: false,
         })
     };
 
@@ -2520,6 +2522,7 @@ mod tests {
                 hints: false,
                 hide: Kinds::default(),
                 bare: Kinds::default(),
+                repl: false,
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);

@@ -120,6 +120,13 @@ impl Human {
         if hidden {
             return;
         }
+        let reworded;
+        let text = if self.opts.repl && matches!(role, Role::Hint | Role::Error | Role::Warning) {
+            reworded = repl_wording(text);
+            reworded.as_str()
+        } else {
+            text
+        };
         let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
@@ -741,6 +748,40 @@ fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Ro
     out
 }
 
+/// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
+/// that do the same (`--tls-ca-path FILE` → `:starttls --ca FILE`, `--auth-user` → `:auth`).
+pub fn repl_wording(text: &str) -> String {
+    if !text.contains("--") {
+        return text.to_string();
+    }
+    let mut t = text
+        .replace("--tls-ca-path FILE", ":starttls --ca FILE")
+        .replace("--tls-ca-path", ":starttls --ca FILE")
+        .replace("--tls-verify-target", ":starttls --sni")
+        .replace("--insecure", ":starttls --insecure")
+        .replace("--auth --auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user", ":auth PLAIN USER")
+        .replace(
+            "--tls-cert/--tls-key",
+            "a client certificate (the REPL has none: use a one-shot send with --tls-cert)",
+        );
+    // `--tls` alone (not `--tls-…`) is STARTTLS.
+    let mut out = String::with_capacity(t.len());
+    while let Some(i) = t.find("--tls") {
+        let after = t[i + 5..].chars().next();
+        out.push_str(&t[..i]);
+        if after.is_some_and(|c| c == '-' || c.is_ascii_alphanumeric()) {
+            out.push_str("--tls");
+        } else {
+            out.push_str(":starttls");
+        }
+        t = t[i + 5..].to_string();
+    }
+    out.push_str(&t);
+    out
+}
+
 /// One sentence describing a tolerated deviation, for humans (shared with the REPL and serve).
 pub fn describe_deviation(d: &Deviation) -> String {
     match d {
@@ -1187,6 +1228,24 @@ mod tests {
                 severity: Some(Severity::Ok),
             },
         )
+    }
+
+    #[test]
+    fn repl_wording_names_repl_commands() {
+        assert_eq!(
+            repl_wording(
+                "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+            ),
+            "use :starttls --ca FILE if the CA is private, or :starttls --insecure to skip verification"
+        );
+        assert_eq!(
+            repl_wording(
+                "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
+            ),
+            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
+        );
+        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 
     #[test]
