@@ -599,7 +599,7 @@ mod tests {
     /// A mailbox as clients send them: dot-atoms, quoted local parts with blanks, `>`, `@` and
     /// escapes, address literals, UTF-8 (RFC 6531), or the null path.
     fn mailbox(g: &mut Gen) -> String {
-        let local = if g.next() % 4 == 0 {
+        let local = if g.next().is_multiple_of(4) {
             let mut q = String::from("\"");
             for c in g.word(QUOTED, 12).chars() {
                 if c == '"' || c == '\\' {
@@ -641,7 +641,7 @@ mod tests {
             let n = (g.next() % 3) as usize;
             let ps: Vec<String> = (0..n).map(|_| g.pick(&params).to_string()).collect();
             let addr = mailbox(&mut g);
-            let from = if g.next() % 10 == 0 {
+            let from = if g.next().is_multiple_of(10) {
                 String::new()
             } else {
                 addr.clone()
