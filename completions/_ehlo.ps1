@@ -231,6 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--accept-any-auth', '--accept-any-auth', [CompletionResultType]::ParameterName, 'Accept any credentials')
             [CompletionResult]::new('--auth-before-tls', '--auth-before-tls', [CompletionResultType]::ParameterName, 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)')
             [CompletionResult]::new('--lmtp', '--lmtp', [CompletionResultType]::ParameterName, 'Speak LMTP (LHLO, one reply per recipient after DATA)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events instead of the transcript')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -227,6 +227,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --accept-any-auth 'Accept any credentials'
             cand --auth-before-tls 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
             cand --lmtp 'Speak LMTP (LHLO, one reply per recipient after DATA)'
+            cand --quiet 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
             cand --json 'Print JSON Lines events instead of the transcript'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -235,6 +235,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer S
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l auth-before-tls -d 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quiet -d 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -s V -l version -d 'Print version'

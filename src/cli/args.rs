@@ -1280,6 +1280,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: Option<u64>,
 
+    /// One line per stored message (plus warnings and errors) instead of the whole transcript:
+    /// for a sink under load
+    #[arg(long)]
+    pub quiet: bool,
+
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
     pub json: bool,

@@ -219,6 +219,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         human: HumanOptions {
             color: c.color,
             explain: c.explain,
+            repl: true,
             ..HumanOptions::default()
         },
         show_secrets: c.show_secrets,
@@ -379,6 +380,7 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         hostname: a.hostname,
         max_sessions,
         format: simple_format(a.json, a.color),
+        quiet: a.quiet,
     })
 }
 
@@ -1015,6 +1017,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 info: output.no_info_hints,
                 errors: output.no_info_hints,
             },
+            repl: false,
         })
     };
 
@@ -2460,6 +2463,7 @@ mod tests {
                 hints: false,
                 hide: Kinds::default(),
                 bare: Kinds::default(),
+                repl: false,
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);

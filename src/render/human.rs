@@ -57,6 +57,8 @@ pub struct Human {
     held: VecDeque<(Stream, String)>,
     held_bytes: usize,
     held_dropped: usize,
+    /// Flush only when asked ([`Renderer::flush`]), not after every event.
+    pub(crate) batched: bool,
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
     /// child (`pid N`), a `--socket` path (`unix:…`) or a remote host.
     peer_kind: PeerKind,
@@ -103,6 +105,7 @@ impl Human {
             held: VecDeque::new(),
             held_bytes: 0,
             held_dropped: 0,
+            batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
         }
@@ -127,6 +130,13 @@ impl Human {
         if hidden {
             return;
         }
+        let reworded;
+        let text = if self.opts.repl && matches!(role, Role::Hint | Role::Error | Role::Warning) {
+            reworded = repl_wording(text);
+            reworded.as_str()
+        } else {
+            text
+        };
         let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
@@ -185,7 +195,13 @@ impl Human {
         // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped.
         let w = match stream {
             Stream::Out => &mut self.out,
-            Stream::Err => &mut self.err,
+            Stream::Err => {
+                // Batched: what stdout holds came first, so it goes out first.
+                if self.batched {
+                    let _ = self.out.flush();
+                }
+                &mut self.err
+            }
         };
         let _ = writeln!(w, "{text}");
     }
@@ -652,7 +668,14 @@ impl Renderer for Human {
                 }
             }
         }
+        if !self.batched {
+            let _ = self.out.flush();
+        }
+    }
+
+    fn flush(&mut self) {
         let _ = self.out.flush();
+        let _ = self.err.flush();
     }
 
     fn finish(&mut self) {
@@ -768,6 +791,40 @@ fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Ro
     if let Some(h) = &ex.hint {
         out.push((format!("{:>9}", "hint:"), escape_str(h), Role::Hint));
     }
+    out
+}
+
+/// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
+/// that do the same (`--tls-ca-path FILE` → `:starttls --ca FILE`, `--auth-user` → `:auth`).
+pub fn repl_wording(text: &str) -> String {
+    if !text.contains("--") {
+        return text.to_string();
+    }
+    let mut t = text
+        .replace("--tls-ca-path FILE", ":starttls --ca FILE")
+        .replace("--tls-ca-path", ":starttls --ca FILE")
+        .replace("--tls-verify-target", ":starttls --sni")
+        .replace("--insecure", ":starttls --insecure")
+        .replace("--auth --auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user", ":auth PLAIN USER")
+        .replace(
+            "--tls-cert/--tls-key",
+            "a client certificate (the REPL has none: use a one-shot send with --tls-cert)",
+        );
+    // `--tls` alone (not `--tls-…`) is STARTTLS.
+    let mut out = String::with_capacity(t.len());
+    while let Some(i) = t.find("--tls") {
+        let after = t[i + 5..].chars().next();
+        out.push_str(&t[..i]);
+        if after.is_some_and(|c| c == '-' || c.is_ascii_alphanumeric()) {
+            out.push_str("--tls");
+        } else {
+            out.push_str(":starttls");
+        }
+        t = t[i + 5..].to_string();
+    }
+    out.push_str(&t);
     out
 }
 
@@ -1217,6 +1274,24 @@ mod tests {
                 severity: Some(Severity::Ok),
             },
         )
+    }
+
+    #[test]
+    fn repl_wording_names_repl_commands() {
+        assert_eq!(
+            repl_wording(
+                "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+            ),
+            "use :starttls --ca FILE if the CA is private, or :starttls --insecure to skip verification"
+        );
+        assert_eq!(
+            repl_wording(
+                "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
+            ),
+            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
+        );
+        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 
     #[test]
