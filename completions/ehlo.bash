@@ -683,7 +683,7 @@ _ehlo() {
                     return 0
                     ;;
                 --proxy-family)
-                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN AF_UNIX" -- "${cur}"))
                     return 0
                     ;;
                 --proxy-command)
