@@ -1278,6 +1278,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: Option<u64>,
 
+    /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Time allowed for each complete command, twice that for a message's content, then 421
+    /// 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a
+    /// little longer); 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_auth_failures: u32,
+
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]
@@ -1294,13 +1308,15 @@ pub struct ServeArgs {
 
 const CHECK_LONG_HELP: &str = "\
 Checks (status pass, info, skip, warn, fail, or error = could not be tested):
-  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt tlsrpt.record spf.record
-           dmarc.record dkim.hint
+  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy
+           mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
            tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
-Certificate chain and name problems are warnings on port 25 unless an --expect says otherwise.
+Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
+mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
+(certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends MAIL, RCPT or DATA.
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
@@ -1380,6 +1396,10 @@ pub struct CheckArgs {
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
+
+    /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
+    #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]
+    pub mta_sts_port: u16,
 
     /// Name to greet with in EHLO [default: this host's name]
     #[arg(long, value_name = "NAME")]
