@@ -637,6 +637,7 @@ impl Engine {
                         });
                         self.out.emit(&ev);
                         self.out.emit(&Event::Timing {
+                            what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
                         });
