@@ -309,6 +309,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --version 'Print version'
         }
         &'ehlo;check'= {
+            cand --junit 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)'
             cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)'
             cand --fail-on 'Which statuses fail the run (exit 40)'
             cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'

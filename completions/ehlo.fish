@@ -304,6 +304,7 @@ quit\t'QUIT'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l json -d 'Print one JSON object instead of text'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l junit -d 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
 warn\t'Warnings fail the run too'"

@@ -1325,6 +1325,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub junit: Option<PathBuf>,
+
     /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
     /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
     #[arg(long, value_name = "EXPR")]
