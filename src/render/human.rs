@@ -1,7 +1,7 @@
 //! The human renderer: swaks's transcript hints (`===`, `***`, ` ->`, `<- `, ` ~>`, `<~ `, `**>`,
 //! `<**`), colour by meaning, reply explanations, time lapse, hex dumps and silent modes.
 //!
-//! Every line is `<hint> <text>` (swaks.md §5): a three-character hint and a space, so text starts
+//! Every line is `<hint> <text>` (as swaks prints its transcript): a three-character hint and a space, so text starts
 //! in column 5. ehlo adds one hint of its own, `!!!`, for warnings and tolerated protocol
 //! deviations (stdout, next to the reply they concern). `***` lines go to stderr; everything
 //! else to stdout. Bytes from the network are never written raw: control characters, invalid

@@ -80,8 +80,8 @@ pub enum Answer {
 // Vendored data and its parsing
 // ---------------------------------------------------------------------------------------------
 
-/// IANA enumerated enhanced status codes (sub-registry 3), verbatim export. See
-/// `/work/shared/data/README.md` for provenance: RFC 4180 CSV, CRLF between records, LF and
+/// IANA enumerated enhanced status codes (sub-registry 3), verbatim export. From
+/// https://www.iana.org/assignments/smtp-enhanced-status-codes (CSV export): RFC 4180 CSV, CRLF between records, LF and
 /// doubled quotes inside quoted fields.
 const ENHANCED_CSV: &str = include_str!("enhanced-status-codes.csv");
 

@@ -92,7 +92,7 @@ impl Phase {
 }
 
 /// A way in which the peer departed from the protocol that we tolerated and recorded instead of
-/// failing or hanging (style practice 4).
+/// failing or hanging (tolerate what can be tolerated, record it, never hang).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]

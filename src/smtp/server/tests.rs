@@ -1,4 +1,4 @@
-//! Byte-buffer tests of the server `Session` (style practice 14): exact reply bytes, actions and
+//! Byte-buffer tests of the server `Session` (the sans-IO testing style of quinn-proto and rustls): exact reply bytes, actions and
 //! events for each behaviour and each fault.
 
 use super::*;
