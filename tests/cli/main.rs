@@ -15,6 +15,7 @@ mod hostile;
 mod json;
 mod message;
 mod mx;
+mod replies;
 mod serve;
 mod swaks_compat;
 mod tlsauth;
