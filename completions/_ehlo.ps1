@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Timeout of each connection attempt [default: --timeout]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
-            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send in SNI [default: the server host name, unless it is an IP address]')
             [CompletionResult]::new('--tls-verify-target', '--tls-verify-target', [CompletionResultType]::ParameterName, 'Name to verify the certificate against [default: the server host name]')
             [CompletionResult]::new('--tls-protocol', '--tls-protocol', [CompletionResultType]::ParameterName, 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed')
@@ -250,7 +250,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
         'ehlo;repl' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
-            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
@@ -282,7 +282,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]')
-            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a hashed directory')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
@@ -318,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;check' {
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)')
             [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which statuses fail the run (exit 40)')
             [CompletionResult]::new('--waive', '--waive', [CompletionResultType]::ParameterName, 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *')
@@ -332,7 +333,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO [default: this host''s name]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
-            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'Extra trusted CA certificates: a PEM file or a directory')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report')
             [CompletionResult]::new('--allow-private', '--allow-private', [CompletionResultType]::ParameterName, 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)')

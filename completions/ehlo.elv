@@ -34,7 +34,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --timeout 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none'
             cand --connect-timeout 'Timeout of each connection attempt [default: --timeout]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
-            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a hashed directory'
+            cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --tls-sni 'Server name to send in SNI [default: the server host name, unless it is an IP address]'
             cand --tls-verify-target 'Name to verify the certificate against [default: the server host name]'
             cand --tls-protocol 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed'
@@ -244,7 +244,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;repl'= {
             cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
-            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a hashed directory'
+            cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --timeout 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none'
             cand --ehlo 'Send `EHLO NAME` right after the banner'
@@ -275,7 +275,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --server 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`'
             cand -p 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
             cand --port 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]'
-            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a hashed directory'
+            cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --timeout 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none'
             cand --ehlo 'Send `EHLO NAME` right after the banner'
@@ -309,6 +309,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --version 'Print version'
         }
         &'ehlo;check'= {
+            cand --junit 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)'
             cand --expect 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)'
             cand --fail-on 'Which statuses fail the run (exit 40)'
             cand --waive 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *'
@@ -323,7 +324,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --port 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
             cand --helo 'Name to greet with in EHLO [default: this host''s name]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
-            cand --tls-ca-path 'Extra trusted CA certificates: a PEM file or a directory'
+            cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --color 'When to use colour'
             cand --json 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
             cand --allow-private 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'

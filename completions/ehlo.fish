@@ -46,7 +46,7 @@ LMTPSA\t'LMTP with STARTTLS and AUTH'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
@@ -245,7 +245,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON L
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
@@ -270,7 +270,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print h
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a hashed directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l ehlo -d 'Send `EHLO NAME` right after the banner' -r
@@ -304,6 +304,7 @@ quit\t'QUIT'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l json -d 'Print one JSON object instead of text'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l junit -d 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
 warn\t'Warnings fail the run too'"
@@ -318,7 +319,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn w
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'Extra trusted CA certificates: a PEM file or a directory' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"

@@ -372,7 +372,14 @@ async fn run_local(cfg: CheckConfig) -> u8 {
             }
         }
     }
-    let code = model::exit_code(&reports, cfg.fail_on);
+    let mut code = model::exit_code(&reports, cfg.fail_on);
+    if let Some(path) = &cfg.junit
+        && let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on)
+    {
+        // The verdict stands; a run that passed but lost its report is not a success.
+        renderer.fatal(&e);
+        code = code.max(crate::error::EXIT_USAGE);
+    }
     renderer.finish(&reports, code, stop_reason);
     code
 }

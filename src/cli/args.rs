@@ -249,7 +249,7 @@ pub struct ConnArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Extra trusted CA certificates: a PEM file or a hashed directory
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub tls_ca_path: Option<PathBuf>,
 
@@ -443,7 +443,7 @@ pub struct TlsArgs {
     #[arg(long)]
     pub tls_verify: bool,
 
-    /// Extra trusted CA certificates: a PEM file or a hashed directory
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub tls_ca_path: Option<PathBuf>,
 
@@ -1325,6 +1325,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub junit: Option<PathBuf>,
+
     /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
     /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
     #[arg(long, value_name = "EXPR")]
@@ -1382,7 +1386,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
-    /// Extra trusted CA certificates: a PEM file or a directory
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub tls_ca_path: Option<PathBuf>,
 

@@ -348,7 +348,7 @@ fn check_config(
         fail_on: a.fail_on,
         json: a.json,
         color: a.color,
-        junit: None,
+        junit: a.junit,
     })
 }
 

@@ -11,3 +11,4 @@ pub mod route;
 #[doc(hidden)]
 pub mod testutil;
 pub mod tls;
+pub(crate) mod trust;

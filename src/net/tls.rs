@@ -17,8 +17,8 @@ use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, PKeyRef, Private};
 use openssl::ssl::{
-    Ssl, SslAcceptor, SslConnector, SslMethod, SslOptions, SslRef, SslVerifyMode, SslVersion,
-    StatusType,
+    Ssl, SslAcceptor, SslContextBuilder, SslMethod, SslMode, SslOptions, SslRef, SslVerifyMode,
+    SslVersion, StatusType,
 };
 use openssl::stack::StackRef;
 use openssl::x509::store::X509StoreRef;
@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 use crate::net::dns::parse_ip_literal;
+use crate::net::trust::{self, SystemStore};
 use crate::smtp::event::{CertInfo, TlsInfo, VerifyVerdict};
 
 /// Client TLS settings.
@@ -39,7 +40,7 @@ pub struct TlsParams {
     pub verify: bool,
     /// Name to verify the certificate against (default: the host name connected to).
     pub verify_name: Option<String>,
-    /// Extra CA file or directory (`--tls-ca-path`).
+    /// The only trusted CAs, a PEM file or directory (`--tls-ca-path`); `None` = the system store.
     pub ca_path: Option<PathBuf>,
     /// Protocol versions allowed (`--tls-protocol`), ascending; `None` = OpenSSL's default.
     pub protocols: Option<Vec<TlsVersion>>,
@@ -227,6 +228,11 @@ pub enum TlsError {
 const HOSTNAME_MISMATCH: i32 = 62;
 const IP_ADDRESS_MISMATCH: i32 = 64;
 
+/// Verify results that mean "no trusted issuer found": `X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT`,
+/// `X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT` (a self-signed leaf the bundle may hold),
+/// `X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN`, `X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY`.
+const ISSUER_UNKNOWN: [i32; 4] = [2, 18, 19, 20];
+
 /// Largest certificate/key/CA file we read: PEM bundles are kilobytes; this bounds memory.
 const MAX_PEM_FILE: u64 = 4 * 1024 * 1024;
 
@@ -250,18 +256,25 @@ pub async fn connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    connect_trusting(stream, host, params, &trust::system_store).await
+}
+
+/// [`connect`] with the system trust store located by `system` (tests pass a fake machine's).
+async fn connect_trusting<S>(
+    stream: S,
+    host: &str,
+    params: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<(SslStream<S>, TlsInfo), TlsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let host = host.trim().trim_end_matches('.');
-    let mut b = SslConnector::builder(SslMethod::tls_client())
-        .map_err(setup("cannot create the TLS context"))?;
+    let mut b = client_context().map_err(setup("cannot create the TLS context"))?;
     // Never abort the handshake on a bad certificate: the verdict is computed anyway (the
     // verify_result is filled in under VERIFY_NONE) and enforced below, after the evidence exists.
     b.set_verify(SslVerifyMode::NONE);
-    if let Some(path) = &params.ca_path {
-        for cert in load_ca_path(path)? {
-            // A duplicate of a system root is harmless; ignore "already in store".
-            let _ = b.cert_store_mut().add_cert(cert);
-        }
-    }
+    let fallback = install_trust(&mut b, params, system)?;
     configure_versions_and_ciphers(&mut b, params)?;
     if let Some(cc) = &params.client_cert {
         let (cert, key, chain) = load_client_cert(cc)?;
@@ -281,17 +294,9 @@ where
                 .map_err(setup("cannot add a --tls-chain certificate"))?;
         }
     }
-    let connector = b.build();
-
-    let mut cfg = connector
-        .configure()
-        .map_err(setup("cannot create the TLS session"))?;
-    // SNI and the verify name are set by hand below: the defaults tie both to one name.
-    cfg.set_use_server_name_indication(false);
-    cfg.set_verify_hostname(false);
-    let mut ssl = cfg
-        .into_ssl(host)
-        .map_err(setup("cannot create the TLS session"))?;
+    let ctx = b.build();
+    // SNI and the verify name are set by hand below: they may differ.
+    let mut ssl = Ssl::new(&ctx).map_err(setup("cannot create the TLS session"))?;
 
     // SNI (RFC 6066 §3) must be a host name, never an IP literal.
     let sni = params
@@ -338,7 +343,14 @@ where
         });
     }
 
-    let mut info = build_info(s.ssl(), sni, &checked, checked_ip, params.verify);
+    let mut info = build_info(
+        s.ssl(),
+        sni,
+        &checked,
+        checked_ip,
+        params.verify,
+        fallback.as_ref(),
+    );
     // OpenSSL sends the configured certificate exactly when the server's CertificateRequest
     // arrives and fails the handshake otherwise only if the server insists; the openssl crate
     // exposes no hook to observe the request itself, so "sent" means: configured, and the
@@ -354,11 +366,72 @@ where
     Ok((s, info))
 }
 
+/// What `SslConnector::builder` sets up (options, modes, cipher list), minus its
+/// `set_default_verify_paths`: that parses the whole CA bundle on every run, and a vendored
+/// OpenSSL would look under its own OPENSSLDIR anyway. Trust is [`install_trust`]'s job.
+fn client_context() -> Result<SslContextBuilder, openssl::error::ErrorStack> {
+    let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
+    let mut opts = SslOptions::ALL
+        | SslOptions::NO_COMPRESSION
+        | SslOptions::NO_SSLV2
+        | SslOptions::NO_SSLV3
+        | SslOptions::SINGLE_DH_USE
+        | SslOptions::SINGLE_ECDH_USE;
+    opts &= !SslOptions::DONT_INSERT_EMPTY_FRAGMENTS;
+    b.set_options(opts);
+    b.set_mode(
+        SslMode::AUTO_RETRY
+            | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+            | SslMode::ENABLE_PARTIAL_WRITE
+            | SslMode::RELEASE_BUFFERS,
+    );
+    b.set_cipher_list("DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK")?;
+    Ok(b)
+}
+
+/// The bundle to verify against after the handshake if the directory lookup did not know the
+/// issuer, with the directory it complements.
+struct Fallback {
+    dir: Option<String>,
+    file: PathBuf,
+}
+
+/// Put the trust anchors into the context, as lazily as possible (see `net::trust`): only the
+/// `--tls-ca-path` certificates when given; else the system store's hashed directory as a
+/// lookup. The system bundle is never parsed here: it is returned as the fallback, consulted
+/// after the handshake only if the directory did not know the issuer — always when there is no
+/// directory, and with `--insecure` only then (nothing is enforced, so the evidence comes from
+/// the directory alone, and an untrusted server costs no bundle parse).
+fn install_trust(
+    b: &mut SslContextBuilder,
+    params: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<Option<Fallback>, TlsError> {
+    if let Some(path) = &params.ca_path {
+        for cert in load_ca_path(path)? {
+            // A certificate given twice is harmless; ignore "already in store".
+            let _ = b.cert_store_mut().add_cert(cert);
+        }
+        return Ok(None);
+    }
+    let store = system();
+    if let Some(dir) = &store.dir {
+        trust::add_dir(b.cert_store_mut(), dir).map_err(TlsError::Setup)?;
+    }
+    Ok(store
+        .file
+        .filter(|_| params.verify || store.dir.is_none())
+        .map(|file| Fallback {
+            dir: store.dir,
+            file,
+        }))
+}
+
 /// `--tls-protocol`, `--tls-cipher`, `--tls-ciphersuites` onto the context. Legacy versions
 /// (TLS 1.0/1.1) need security level 0 in OpenSSL 3 (level 1 forbids them and SHA-1
 /// signatures); it is lowered only then.
 fn configure_versions_and_ciphers(
-    b: &mut openssl::ssl::SslConnectorBuilder,
+    b: &mut SslContextBuilder,
     params: &TlsParams,
 ) -> Result<(), TlsError> {
     if let Some(list) = &params.cipher_list {
@@ -482,6 +555,7 @@ fn build_info(
     checked: &str,
     checked_ip: Option<IpAddr>,
     enforced: bool,
+    fallback: Option<&Fallback>,
 ) -> TlsInfo {
     let (cipher, bits) = ssl
         .current_cipher()
@@ -491,7 +565,7 @@ fn build_info(
         .peer_cert_chain()
         .map(|st| st.iter().map(cert_info).collect())
         .unwrap_or_default();
-    let verify = verdict(ssl, checked, checked_ip, enforced);
+    let verify = verdict(ssl, checked, checked_ip, enforced, fallback);
     TlsInfo {
         version: ssl.version_str().to_string(),
         cipher,
@@ -509,6 +583,7 @@ fn verdict(
     checked: &str,
     checked_ip: Option<IpAddr>,
     enforced: bool,
+    fallback: Option<&Fallback>,
 ) -> VerifyVerdict {
     let checked_name = (!checked.is_empty()).then(|| checked.to_string());
     let Some(leaf) = ssl.peer_certificate() else {
@@ -537,6 +612,19 @@ fn verdict(
             .and_then(|chain| reverify_chain(ssl.ssl_context().cert_store(), &leaf, chain))
             .unwrap_or(vr),
         _ => vr,
+    };
+    // The issuer was not in the hashed directory: now (and only now) try the whole bundle.
+    let chain_result = match fallback {
+        Some(fb) if ISSUER_UNKNOWN.contains(&chain_result.as_raw()) => {
+            trust::fallback_store(fb.dir.as_deref(), &fb.file)
+                .ok()
+                .and_then(|store| {
+                    ssl.peer_cert_chain()
+                        .and_then(|chain| reverify_chain(&store, &leaf, chain))
+                })
+                .unwrap_or(chain_result)
+        }
+        _ => chain_result,
     };
     let chain_ok = chain_result == X509VerifyResult::OK;
     let ok = chain_ok && name_ok;
@@ -826,7 +914,12 @@ fn handshake_reason(e: &openssl::ssl::Error) -> String {
             e.to_string()
         };
     };
-    let hint = match reason.as_str() {
+    // OpenSSL 3.2 renamed the alert reasons "sslv3 alert …" to "ssl/tls alert …": one spelling.
+    let key = match reason.strip_prefix("ssl/tls alert ") {
+        Some(rest) => format!("sslv3 alert {rest}"),
+        None => reason.clone(),
+    };
+    let hint = match key.as_str() {
         "wrong version number"
         | "packet length too long"
         | "record layer failure"
@@ -1016,6 +1109,17 @@ mod tests {
         host: &str,
         p: &TlsParams,
     ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+        handshake_trusting(cert, key, host, p, &trust::system_store).await
+    }
+
+    /// [`handshake`] with the system store located by `system`.
+    async fn handshake_trusting(
+        cert: &X509,
+        key: &PKey<Private>,
+        host: &str,
+        p: &TlsParams,
+        system: &dyn Fn() -> SystemStore,
+    ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
         let acc = acceptor(cert, &[], key).unwrap();
         let (c, s) = duplex(64 * 1024);
         let server = tokio::spawn(async move {
@@ -1027,11 +1131,134 @@ mod tests {
                 }
             }
         });
-        let r = tokio::time::timeout(std::time::Duration::from_secs(10), connect(c, host, p))
-            .await
-            .expect("handshake must not hang");
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            connect_trusting(c, host, p, system),
+        )
+        .await
+        .expect("handshake must not hang");
         drop(server);
         r
+    }
+
+    /// A CA named `cn` and a certificate for localhost it signed (with that certificate's key).
+    fn ca_and_leaf(cn: &str) -> (X509, X509, PKey<Private>) {
+        let mut cp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        cp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        cp.distinguished_name
+            .push(rcgen::DnType::CommonName, cn.to_string());
+        let ca =
+            rcgen::CertifiedIssuer::self_signed(cp, rcgen::KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        (
+            X509::from_der(ca.der()).unwrap(),
+            X509::from_der(leaf.der()).unwrap(),
+            PKey::private_key_from_pem(leaf_key.serialize_pem().as_bytes()).unwrap(),
+        )
+    }
+
+    /// `dir/HASH.0` holding `ca`, the name OpenSSL's directory lookup opens for its subject.
+    fn install_hashed(dir: &Path, ca: &X509) {
+        std::fs::create_dir_all(dir).unwrap();
+        let name = format!("{:08x}.0", ca.subject_name_hash());
+        std::fs::write(dir.join(name), ca.to_pem().unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn system_store_of_a_debian_layout_verifies_by_directory_then_bundle() {
+        let (ca, leaf, key) = ca_and_leaf("ehlo test root A");
+        let (other, _, _) = ca_and_leaf("ehlo test root B");
+        // A fake machine: /etc/ssl/certs hashed (holding only the unrelated root) plus the bundle.
+        let root = tempfile::tempdir().unwrap();
+        let certs = root.path().join("etc/ssl/certs");
+        install_hashed(&certs, &other);
+        let bundle = certs.join("ca-certificates.crt");
+        std::fs::write(&bundle, other.to_pem().unwrap()).unwrap();
+        let no_env = |_: &str| None;
+        let system = || trust::locate(root.path(), no_env);
+        assert_eq!(system().file.as_deref(), Some(bundle.as_path()));
+
+        // Our root is nowhere: refused.
+        let r = handshake_trusting(&leaf, &key, "localhost", &params(true), &system).await;
+        let Err(TlsError::Verify { reason, .. }) = r else {
+            panic!("expected Verify, got {:?}", r.map(|x| x.1))
+        };
+        assert!(reason.contains("unable to get local issuer"), "{reason}");
+
+        // Installed in the bundle only: the fallback after the directory finds it…
+        let mut pem = other.to_pem().unwrap();
+        pem.extend(ca.to_pem().unwrap());
+        std::fs::write(&bundle, pem).unwrap();
+        let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(true), &system)
+            .await
+            .unwrap();
+        assert!(info.verify.ok && info.verify.chain_ok, "{:?}", info.verify);
+        // …which --insecure skips (nothing enforced: the directory alone gives the evidence).
+        let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(false), &system)
+            .await
+            .unwrap();
+        assert!(!info.verify.chain_ok, "{:?}", info.verify);
+
+        // Installed in the hashed directory (update-ca-certificates): found by lookup, in both
+        // modes, even with the bundle gone.
+        std::fs::remove_file(&bundle).unwrap();
+        install_hashed(&certs, &ca);
+        for verify in [true, false] {
+            let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(verify), &system)
+                .await
+                .unwrap();
+            assert!(info.verify.chain_ok, "verify={verify}: {:?}", info.verify);
+        }
+
+        // --tls-ca-path replaces the system store: the unrelated root alone does not verify.
+        let other_file = root.path().join("other.pem");
+        std::fs::write(&other_file, other.to_pem().unwrap()).unwrap();
+        let p = TlsParams {
+            ca_path: Some(other_file),
+            ..params(true)
+        };
+        let r = handshake_trusting(&leaf, &key, "localhost", &p, &system).await;
+        assert!(
+            matches!(r, Err(TlsError::Verify { .. })),
+            "{:?}",
+            r.map(|x| x.1)
+        );
+    }
+
+    #[tokio::test]
+    async fn system_store_from_ssl_cert_file_and_ssl_cert_dir() {
+        let (ca, leaf, key) = ca_and_leaf("ehlo test root C");
+        let tmp = tempfile::tempdir().unwrap();
+        let empty_root = tmp.path().join("root");
+        std::fs::create_dir_all(&empty_root).unwrap();
+        let file = tmp.path().join("ca.pem");
+        std::fs::write(&file, ca.to_pem().unwrap()).unwrap();
+        let dir = tmp.path().join("hashed");
+        install_hashed(&dir, &ca);
+        let (file_s, dir_s) = (file.to_str().unwrap(), dir.to_str().unwrap());
+        for (var, value) in [("SSL_CERT_FILE", file_s), ("SSL_CERT_DIR", dir_s)] {
+            let system = || {
+                trust::locate(&empty_root, |k: &str| {
+                    (k == var).then(|| std::ffi::OsString::from(value))
+                })
+            };
+            let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(true), &system)
+                .await
+                .unwrap_or_else(|e| panic!("{var}: {e}"));
+            assert!(info.verify.ok, "{var}: {:?}", info.verify);
+        }
+        // Neither: nothing trusted on this fake machine.
+        let system = || trust::locate(&empty_root, |_: &str| None);
+        let r = handshake_trusting(&leaf, &key, "localhost", &params(true), &system).await;
+        assert!(
+            matches!(r, Err(TlsError::Verify { .. })),
+            "{:?}",
+            r.map(|x| x.1)
+        );
     }
 
     #[tokio::test]

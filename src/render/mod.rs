@@ -4,6 +4,7 @@
 pub mod check;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod style;
 
 use std::time::Duration;

@@ -484,11 +484,28 @@ fn expectations_waivers_and_selection() {
             .code,
         40
     );
+    // JUnit beside the report: a suite per domain, failures where the verdict fails.
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let r = lab.run(&["good.test", "plain.test", "--junit", &path]);
+    assert_eq!(r.code, 40, "{}", r.all());
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    assert!(xml.contains(r#"<testsuite name="good.test""#), "{xml}");
+    assert!(xml.contains(r#"<testsuite name="plain.test""#), "{xml}");
+    assert!(
+        xml.contains(r#"type="tls.starttls""#)
+            && xml.contains("classname=\"plain.test.mx-plain.lab.test["),
+        "{xml}"
+    );
+    let r = lab.run(&["good.test", "--junit", "/nonexistent/dir/report.xml"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--junit"), "{}", r.stderr);
     // Waived: reported, not counted.
     let (w, m, _) = lab.json(&["plain.test", "--waive", "tls.starttls@plain.test"]);
     assert_eq!(w.code, 0, "{}", w.all());
     assert_eq!(st(&m, "plain.test", "tls.starttls"), ["fail"]);
     // --only: DNS checks only, so no SMTP connection at all.
+    let before = lab.taps["good"].connections.load(Ordering::SeqCst);
     let (o, m, _) = lab.json(&["good.test", "--only", "mx.*", "--only", "*.record"]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
@@ -496,7 +513,7 @@ fn expectations_waivers_and_selection() {
             .all(|(_, id)| id.starts_with("mx.") || id.ends_with(".record")),
         "{m:?}"
     );
-    assert_eq!(lab.taps["good"].connections.load(Ordering::SeqCst), 2);
+    assert_eq!(lab.taps["good"].connections.load(Ordering::SeqCst), before);
     // Unknown ids are usage errors that name the valid ones.
     for bad in [
         &["good.test", "--only", "tls.nope"][..],

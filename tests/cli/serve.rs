@@ -20,7 +20,7 @@ use openssl::pkey::PKey;
 use openssl::x509::extension::SubjectAlternativeName;
 use openssl::x509::{X509, X509NameBuilder};
 
-use crate::util::{Run, ehlo, isolate};
+use crate::util::{Run, ehlo, ehlo_env, isolate};
 
 /// A running `ehlo serve`; killed when dropped.
 struct Serve {
@@ -124,6 +124,11 @@ impl Drop for Serve {
 
 /// The standard client arguments against `addr`, then `extra`.
 fn send(addr: &str, extra: &[&str]) -> Run {
+    send_env(addr, extra, &[])
+}
+
+/// [`send`] with extra environment variables.
+fn send_env(addr: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut args = vec![
         "--server",
         addr,
@@ -139,7 +144,7 @@ fn send(addr: &str, extra: &[&str]) -> Run {
         "never",
     ];
     args.extend_from_slice(extra);
-    ehlo(&args)
+    ehlo_env(&args, env)
 }
 
 /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl crate (not
@@ -292,6 +297,45 @@ fn starttls_with_a_given_certificate_verifies() {
     ]);
     let r = send(&serve.addr, &["--tls"]);
     assert_eq!(r.code, 29, "{}", r.all());
+}
+
+#[test]
+fn system_trust_from_ssl_cert_file_and_ssl_cert_dir() {
+    // The statically linked OpenSSL knows no system store of its own (its OPENSSLDIR is
+    // /usr/local/ssl): without --tls-ca-path, ehlo honours SSL_CERT_FILE and SSL_CERT_DIR.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let x = X509::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let hashed = dir.path().join("hashed");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&hashed).unwrap();
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::copy(
+        &cert,
+        hashed.join(format!("{:08x}.0", x.subject_name_hash())),
+    )
+    .unwrap();
+    for (file, certdir, code) in [
+        (s(&cert), s(&empty), 0),
+        ("/nonexistent/ca.pem", s(&hashed), 0),
+        ("/nonexistent/ca.pem", s(&empty), 29),
+    ] {
+        let serve = Serve::start(&[
+            "--max-sessions",
+            "1",
+            "--starttls",
+            "--tls-cert",
+            s(&cert),
+            "--tls-key",
+            s(&key),
+        ]);
+        let env = [("SSL_CERT_FILE", file), ("SSL_CERT_DIR", certdir)];
+        let r = send_env(&serve.addr, &["--tls"], &env);
+        assert_eq!(r.code, code, "{env:?}: {}", r.all());
+        if code == 0 {
+            assert!(r.stdout.contains("passed CA verification"), "{}", r.stdout);
+        }
+    }
 }
 
 #[test]

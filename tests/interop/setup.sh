@@ -2,7 +2,7 @@
 # tests/interop/setup.sh — install, configure and start the interop peers for ehlo, loopback only.
 #
 #   bash tests/interop/setup.sh                 install (if needed), configure, start, wait until ready
-#   bash tests/interop/setup.sh --install-only  only the apt part (build deps + peers), nothing started
+#   bash tests/interop/setup.sh --install-only  only the apt part (the peers), nothing started
 #
 # Run as root. Idempotent: re-running reconfigures and restarts the daemons. No systemd is
 # assumed (CI machines have no init): daemons are started directly and stopped by teardown.sh.
@@ -11,6 +11,7 @@
 #   Postfix 127.0.0.1:2525  smtpd, STARTTLS offered (smtpd_tls_security_level=may)
 #   Postfix 127.0.0.1:4465  smtpd, implicit TLS (smtpd_tls_wrappermode=yes)
 #   Postfix 127.0.0.1:2587  submission: STARTTLS required, SASL via Dovecot, unauthenticated relay refused
+#   Postfix 127.0.0.1:4466  implicit TLS with SASL via Dovecot (benches/bench.sh: TLS + AUTH send)
 #   aiosmtpd 127.0.0.1:8025 sink storing byte-exact content under $STATE/aiosmtpd/
 #   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
 #   aiosmtpd 127.0.0.1:8027 behind the PROXY protocol (v1/v2), recording the PROXY source with each
@@ -31,8 +32,8 @@ DOVECOT_DIR="$STATE/dovecot"
 SINK_DIR="$STATE/aiosmtpd"
 PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it, not for pyenv's
 
-PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates libssl-dev
-  pkg-config libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time)
+PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
+  libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
@@ -198,6 +199,7 @@ postconf -F '*/*/chroot = n'
 if [[ -n "$(postconf -M smtp/inet 2>/dev/null)" ]]; then postconf -MX smtp/inet; fi
 postconf -M "2525/inet=2525 inet n - n - - smtpd"
 postconf -M "4465/inet=4465 inet n - n - - smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes"
+postconf -M "4466/inet=4466 inet n - n - - smtpd -o syslog_name=postfix/smtps-auth -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth"
 postconf -M "2587/inet=2587 inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject"
 [[ -f /etc/aliases ]] || printf 'postmaster: root\n' >/etc/aliases
 if [[ ! -f /etc/aliases.db || /etc/aliases -nt /etc/aliases.db ]]; then
@@ -249,13 +251,14 @@ wait_port() {
 wait_port 2525 postfix "$STATE/postfix.log"
 wait_port 4465 postfix "$STATE/postfix.log"
 wait_port 2587 postfix "$STATE/postfix.log"
+wait_port 4466 postfix "$STATE/postfix.log"
 wait_port 8025 aiosmtpd "$STATE/aiosmtpd.log"
 wait_port 8026 aiosmtpd-auth "$STATE/aiosmtpd-auth.log"
 wait_port 8027 aiosmtpd-proxy "$STATE/aiosmtpd-proxy.log"
 for _ in $(seq 50); do [[ -S /var/spool/postfix/private/auth ]] && break; sleep 0.1; done
 [[ -S /var/spool/postfix/private/auth ]] || die "dovecot auth socket missing: $(tail -n 30 "$STATE/dovecot.log")"
 
-echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465, submission 127.0.0.1:2587" \
+echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465 (4466 with AUTH), submission 127.0.0.1:2587" \
   "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
   "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
   "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \

@@ -1,0 +1,175 @@
+//! `ehlo check --junit FILE`: the reports as JUnit XML (quick-junit, the writer cargo-nextest
+//! uses), for GitLab `artifacts:reports:junit`, Jenkins and friends. One `<testsuite>` per domain,
+//! one `<testcase>` per check with `classname` = `DOMAIN` for domain checks and
+//! `DOMAIN.MX[IP]` for per-address ones. fail → `<failure>`, error (could not test) → `<error>`,
+//! skip and info → `<skipped>`, warn → a pass with the finding in `<system-out>` (a `<failure>`
+//! under `--fail-on warn`). A waived or uncounted result is a pass with its note. An unmet
+//! `--expect` is its own failing test case; a domain that could not be checked at all is one
+//! `<error>` test case.
+
+use std::path::Path;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::check::model::{DomainReport, FailOn, Status};
+
+/// Build the XML.
+pub fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, String> {
+    let mut report = Report::new("ehlo check");
+    let mut total = 0.0;
+    for r in reports {
+        let mut suite = TestSuite::new(r.domain.as_str());
+        suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
+        total += r.ms.max(0.0);
+        if let Some(why) = &r.aborted {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+            st.set_message(why.as_str()).set_type("aborted");
+            let mut tc = TestCase::new("domain", st);
+            tc.set_classname(r.domain.as_str());
+            suite.add_test_case(tc);
+        }
+        for j in &r.checks {
+            let c = &j.result;
+            let failing = j.counts
+                && (c.status == Status::Fail
+                    || (c.status == Status::Warn && fail_on == FailOn::Warn));
+            let mut status = if failing {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(c.summary.as_str()).set_type(c.id);
+                s
+            } else if c.status == Status::Error && j.counts {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(c.summary.as_str()).set_type(c.id);
+                s
+            } else if matches!(c.status, Status::Skip | Status::Info) {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(c.summary.as_str());
+                s
+            } else {
+                TestCaseStatus::success()
+            };
+            if matches!(status, TestCaseStatus::NonSuccess { .. }) {
+                // The evidence as the failure's text: what a CI page shows under the message.
+                status.set_description(serde_json::Value::Object(c.evidence.clone()).to_string());
+            }
+            let mut tc = TestCase::new(c.id, status);
+            let class = match (&c.mx, &c.ip) {
+                (Some(mx), Some(ip)) => format!("{}.{mx}[{ip}]", r.domain),
+                _ => r.domain.clone(),
+            };
+            tc.set_classname(class);
+            if let Some(ms) = c.ms {
+                tc.set_time(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+            }
+            tc.add_property(Property::new("status", c.status.name()));
+            tc.add_property(Property::new("rfc", c.rfc()));
+            let mut out = format!("{}: {}", c.status.name(), c.summary);
+            if let Some(note) = &j.note {
+                out.push_str(&format!(" (not counted: {note})"));
+            }
+            tc.set_system_out(out);
+            suite.add_test_case(tc);
+        }
+        for e in &r.expects {
+            let status = if e.met {
+                TestCaseStatus::success()
+            } else {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!("expected {}, found {}", e.expect, e.found))
+                    .set_type("expect");
+                s
+            };
+            let mut tc = TestCase::new(format!("expect {}", e.expect), status);
+            tc.set_classname(r.domain.as_str());
+            suite.add_test_case(tc);
+        }
+        report.add_test_suite(suite);
+    }
+    report.set_time(Duration::from_secs_f64(total / 1000.0));
+    report.to_string().map_err(|e| e.to_string())
+}
+
+/// Write the XML to `path` (through a temporary file in the same directory, so a reader never
+/// sees half a report).
+pub fn write(path: &Path, reports: &[DomainReport], fail_on: FailOn) -> Result<(), String> {
+    let xml = render(reports, fail_on)?;
+    let tmp = path.with_extension("xml.partial");
+    std::fs::write(&tmp, xml.as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write --junit {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::model::{CheckResult, ExpectOutcome, Judged};
+
+    fn j(c: CheckResult, counts: bool) -> Judged {
+        Judged {
+            result: c,
+            counts,
+            waived: false,
+            note: (!counts).then(|| "another MX address passes this check".to_string()),
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_junit_elements() {
+        let mut on_mx = CheckResult::new("tls.starttls", Status::Fail, "not offered");
+        on_mx.mx = Some("mx.example.test".into());
+        on_mx.ip = Some("192.0.2.1".into());
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![
+                j(CheckResult::new("mx.lookup", Status::Pass, "10 mx"), true),
+                j(on_mx, true),
+                j(
+                    CheckResult::new("smtp.banner", Status::Error, "421 busy"),
+                    true,
+                ),
+                j(
+                    CheckResult::new("dmarc.record", Status::Warn, "p=none"),
+                    true,
+                ),
+                j(CheckResult::new("mtasts.txt", Status::Info, "none"), true),
+                j(
+                    CheckResult::new("smtp.connect", Status::Fail, "refused"),
+                    false,
+                ),
+            ],
+            expects: vec![ExpectOutcome {
+                expect: "mx.count>=2".into(),
+                met: false,
+                found: "1".into(),
+            }],
+            aborted: None,
+            ms: 12.0,
+        };
+        let xml = render(std::slice::from_ref(&r), FailOn::Fail).unwrap();
+        assert!(
+            xml.contains(
+                r#"<testsuite name="example.test" tests="7" skipped="1" errors="1" failures="2""#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"classname="example.test.mx.example.test[192.0.2.1]""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<failure message="not offered" type="tls.starttls">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<error message="421 busy" type="smtp.banner">"#),
+            "{xml}"
+        );
+        assert!(xml.contains("<skipped"), "{xml}");
+        assert!(xml.contains("expected mx.count&gt;=2, found 1"), "{xml}");
+        assert!(xml.contains("not counted: another MX"), "{xml}");
+        let strict = render(&[r], FailOn::Warn).unwrap();
+        assert!(strict.contains(r#"failures="3""#), "{strict}");
+    }
+}
