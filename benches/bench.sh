@@ -1,46 +1,70 @@
 #!/usr/bin/env bash
-# benches/bench.sh — one-shot send latency and memory: ehlo vs swaks vs curl, against the local
-# Postfix on 127.0.0.1:2525 (plain SMTP, no TLS), the same small message each time.
+# benches/bench.sh — the speed and memory goals of ehlo, measured side by side in one run against
+# the local interop peers (tests/interop/setup.sh), loopback only:
 #
-#   bash benches/bench.sh [N]        N rounds (default 30, or $BENCH_ROUNDS)
+#   1. plain send (127.0.0.1:2525): ehlo vs `curl smtp://` vs swaks, wall time;
+#   2. implicit TLS + AUTH PLAIN + one message (Postfix 127.0.0.1:4466, CA given to both):
+#      ehlo vs `curl smtps:// --cacert`, CPU (user + system) and wall time;
+#   3. peak RSS of ehlo's plain and TLS sends (and curl's, for scale);
+#   4. `ehlo serve --quiet` vs Postfix's `smtp-sink` as the sink of
+#      `smtp-source -s 20 -m 5000 -l 1024` (5000 messages of 1 KB over 20 sessions);
+#   5. the size of the stripped release binary; with BENCH_COLD_BUILD=1 also a cold release
+#      build (an empty target directory, OpenSSL compiled from source too).
 #
-# Each round runs every tool once, in a rotating order (so no tool always goes first after a
-# quiet period), after one untimed warm-up send per tool. Per run it measures the wall time
-# (monotonic clock around posix_spawn + wait4 of the tool itself, no wrapper process) and the
-# peak RSS (`/usr/bin/time -f %M`, in five separate runs per tool). It prints
-# the median ms per tool, the ratios ehlo/swaks and ehlo/curl, and the peak RSS in MiB.
+#   bash benches/bench.sh [N]      N rounds of sends (default 30, or $BENCH_ROUNDS);
+#                                  serve rounds: $BENCH_SERVE_ROUNDS (default 5)
+#
+# Timing is its own: each tool is started with posix_spawn and reaped with wait4, so the wall time
+# is a monotonic clock around the tool itself (no wrapper process) and the CPU time is the
+# kernel's accounting of that child. Rounds alternate the tools (A B, B A, …) and ratios are
+# taken pair by pair within a round, then the median of those ratios is printed, so a machine
+# whose speed drifts during the run still gives a fair ratio. Peak RSS comes from
+# `/usr/bin/time -f %M` in runs of their own (a child's ru_maxrss would include the memory of
+# the Python process that spawned it).
+#
 # Uses the release binary ($CARGO_TARGET_DIR or target)/release/ehlo, building it if missing
-# (or $EHLO_BIN if set).
-# If Postfix is not listening, it runs tests/interop/setup.sh (root) and tears down afterwards.
-# Not part of CI. Loopback only; bounded: N rounds of 3 sends, each killed after 60 s.
+# (or $EHLO_BIN if set). If Postfix is not listening, it runs tests/interop/setup.sh (root) and
+# tears down afterwards. Not part of CI. Bounded: every process is killed after 120 s.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 ROUNDS="${1:-${BENCH_ROUNDS:-30}}"
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || {
-  echo "usage: $0 [ROUNDS>0]" >&2
-  exit 1
-}
-SERVER=127.0.0.1:2525
+SERVE_ROUNDS="${BENCH_SERVE_ROUNDS:-5}"
+for n in "$ROUNDS" "$SERVE_ROUNDS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || {
+    echo "usage: $0 [ROUNDS>0]  (BENCH_SERVE_ROUNDS>0)" >&2
+    exit 1
+  }
+done
+STATE=/tmp/ehlo-interop
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 EHLO="${EHLO_BIN:-$TARGET_DIR/release/ehlo}" # EHLO_BIN: measure another build
 
-for tool in swaks curl /usr/bin/time /usr/bin/python3; do
+for tool in swaks curl /usr/bin/time /usr/bin/python3 /usr/sbin/smtp-source /usr/sbin/smtp-sink; do
   command -v "$tool" >/dev/null || {
     echo "bench: $tool missing; run: bash tests/interop/setup.sh --install-only" >&2
     exit 1
   }
 done
 
+COLD_S=""
+if [[ "${BENCH_COLD_BUILD:-0}" == 1 ]]; then
+  COLD_DIR="$(mktemp -d)"
+  echo "bench: cold release build in $COLD_DIR ($(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  t0=$EPOCHREALTIME
+  CARGO_TARGET_DIR="$COLD_DIR" cargo build --release --locked --quiet
+  COLD_S=$(/usr/bin/python3 -c "print($EPOCHREALTIME - $t0)")
+  rm -rf "$COLD_DIR"
+fi
 if [[ ! -x "$EHLO" ]]; then
   echo "bench: building release binary ($EHLO)"
   cargo build --release --locked
 fi
 
 STARTED_PEERS=0
-if ! timeout 1 bash -c "exec 3<>/dev/tcp/${SERVER%:*}/${SERVER#*:}" 2>/dev/null; then
-  echo "bench: Postfix not listening on $SERVER, starting the interop peers"
+if ! timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/4466" 2>/dev/null; then
+  echo "bench: Postfix not listening on 127.0.0.1:4466, starting the interop peers"
   bash "$ROOT/tests/interop/setup.sh"
   STARTED_PEERS=1
 fi
@@ -54,71 +78,169 @@ trap cleanup EXIT
 printf 'From: bench@ehlo.test\r\nTo: ehlotest@ehlo.test\r\nSubject: ehlo bench\r\n\r\nA small message.\r\n' \
   >"$WORK/msg.eml"
 
-/usr/bin/python3 - "$ROUNDS" "$SERVER" "$EHLO" "$WORK" <<'PY'
-import os, shutil, statistics, subprocess, sys, time
+/usr/bin/python3 - "$ROUNDS" "$SERVE_ROUNDS" "$EHLO" "$WORK" "$STATE/postfix.pem" "$COLD_S" <<'PY'
+import os, shutil, socket, statistics, subprocess, sys, time
 
-rounds, server, ehlo, work = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-host, port = server.rsplit(":", 1)
+rounds, serve_rounds = int(sys.argv[1]), int(sys.argv[2])
+ehlo, work, ca, cold = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 msg = os.path.join(work, "msg.eml")
 frm, to = "bench@ehlo.test", "ehlotest@ehlo.test"
+user, password = "ehlotest", "interop-secret-1"
+plain, smtps = "127.0.0.1:2525", "127.0.0.1:4466"
 tools = {
-    "ehlo": [ehlo, "--color", "never", "--server", server, "--from", frm, "--to", to,
+    "ehlo": [ehlo, "--color", "never", "--server", plain, "--from", frm, "--to", to,
              "--data", "@" + msg],
-    "swaks": ["swaks", "--server", server, "--from", frm, "--to", to, "--data", "@" + msg],
-    "curl": ["curl", "--silent", "--show-error", f"smtp://{host}:{port}", "--mail-from", frm,
+    "swaks": ["swaks", "--server", plain, "--from", frm, "--to", to, "--data", "@" + msg],
+    "curl": ["curl", "--silent", "--show-error", f"smtp://{plain}", "--mail-from", frm,
              "--mail-rcpt", to, "-T", msg],
+    "ehlo-tls": [ehlo, "--color", "never", "--server", smtps, "--tls-on-connect",
+                 "--tls-ca-path", ca, "--auth", "PLAIN", "--auth-user", user,
+                 "--auth-password", password, "--from", frm, "--to", to, "--data", "@" + msg],
+    "curl-tls": ["curl", "--silent", "--show-error", f"smtps://{smtps}", "--cacert", ca,
+                 "--user", f"{user}:{password}", "--login-options", "AUTH=PLAIN",
+                 "--mail-from", frm, "--mail-rcpt", to, "-T", msg],
 }
 devnull = os.open(os.devnull, os.O_RDWR)
 errlog = os.path.join(work, "stderr")
 
 
-def one(name):
-    """Run one send; return its wall ms. posix_spawn + wait4 time the tool itself: no wrapper
-    process adds its own start-up to every run."""
-    argv = tools[name]
+def run(argv, name):
+    """Run one process to its end; return (wall ms, cpu ms). posix_spawn + wait4 time the tool
+    itself: no wrapper process adds its own start-up to every run."""
     path = shutil.which(argv[0]) or argv[0]
     err = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
                (os.POSIX_SPAWN_DUP2, err, 2)]
     t0 = time.perf_counter_ns()
     pid = os.posix_spawn(path, argv, os.environ, file_actions=actions)
-    _, status, _ = os.wait4(pid, 0)
+    _, status, ru = os.wait4(pid, 0)
     ms = (time.perf_counter_ns() - t0) / 1e6
     os.close(err)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         with open(errlog, errors="replace") as f:
             sys.exit(f"bench: {name} exited {code}: {f.read()[-2000:]}")
-    return ms
+    return ms, (ru.ru_utime + ru.ru_stime) * 1000
 
 
 def peak_rss(name):
-    """Peak RSS in KiB, from /usr/bin/time in runs of their own (a child's ru_maxrss counts the
-    memory of the process that spawned it, so it cannot be read from the timed runs)."""
+    """Peak RSS in KiB, from /usr/bin/time in a run of its own."""
     out = os.path.join(work, "rss")
     subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out] + tools[name],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=60, check=True)
+                   stderr=subprocess.DEVNULL, timeout=120, check=True)
     with open(out) as f:
         return int(f.read().strip().splitlines()[-1])
 
 
-names = list(tools)
-for name in names:  # warm-up: page cache, Postfix processes already forked
-    one(name)
-wall = {n: [] for n in names}
-for i in range(rounds):
-    order = names[i % len(names):] + names[:i % len(names)]
-    for name in order:
-        wall[name].append(one(name))
-rss = {n: [peak_rss(n) for _ in range(5)] for n in names}
+def rounds_of(names, n):
+    """n rounds, each running every tool once in a rotating order; per tool a list of
+    (wall, cpu) in round order."""
+    for name in names:  # warm-up: page cache, Postfix processes already forked
+        run(tools[name], name)
+    res = {name: [] for name in names}
+    for i in range(n):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            res[name].append(run(tools[name], name))
+    return res
 
-med = {n: statistics.median(wall[n]) for n in names}
-print(f"\n{rounds} rounds against {server} (plain SMTP, one message per run)\n")
-print(f"{'tool':<6} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'peak RSS MiB':>13}")
-for n in names:
-    print(f"{n:<6} {med[n]:>10.1f} {min(wall[n]):>8.1f} {max(wall[n]):>8.1f} "
-          f"{max(rss[n]) / 1024:>13.1f}")
-print(f"\nratio ehlo/swaks (median wall): {med['ehlo'] / med['swaks']:.2f}")
-print(f"ratio ehlo/curl  (median wall): {med['ehlo'] / med['curl']:.2f}")
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def pair_ratio(a, b, k):
+    """Median over rounds of a[i][k] / b[i][k] (k = 0 wall, 1 cpu)."""
+    return med([x[k] / y[k] for x, y in zip(a, b) if y[k] > 0])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, name):
+    for _ in range(300):
+        if proc.poll() is not None:
+            sys.exit(f"bench: {name} exited early ({proc.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    sys.exit(f"bench: {name} did not listen on {port}")
+
+
+print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}, {os.cpu_count()} cores")
+
+# 1 + 2: sends.
+plain_res = rounds_of(["ehlo", "swaks", "curl"], rounds)
+tls_res = rounds_of(["ehlo-tls", "curl-tls"], rounds)
+# 3: memory.
+rss = {n: max(peak_rss(n) for _ in range(5)) for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
+
+print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
+print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
+labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
+          "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
+for name, res in list(plain_res.items()) + list(tls_res.items()):
+    w = [x[0] for x in res]
+    c = [x[1] for x in res]
+    r = f"{rss[name] / 1024:>13.1f}" if name in rss else f"{'':>13}"
+    print(f"{labels[name]:<28} {med(w):>6.1f} ({min(w):.1f}–{max(w):.1f}) "
+          f"{med(c):>6.1f} ({min(c):.1f}–{max(c):.1f}) {r}")
+
+# 4: serve throughput.
+source = ["/usr/sbin/smtp-source", "-s", "20", "-m", "5000", "-l", "1024",
+          "-f", frm, "-t", to]
+p_ehlo, p_sink = free_port(), free_port()
+servers = {
+    "ehlo serve": subprocess.Popen([ehlo, "serve", "--listen", f"127.0.0.1:{p_ehlo}", "--quiet",
+                                    "--color", "never"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL),
+    # smtp-sink refuses to run as root without -u.
+    "smtp-sink": subprocess.Popen(["/usr/sbin/smtp-sink"]
+                                  + (["-u", "nobody"] if os.geteuid() == 0 else [])
+                                  + [f"127.0.0.1:{p_sink}", "256"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL),
+}
+ports = {"ehlo serve": p_ehlo, "smtp-sink": p_sink}
+try:
+    for name, proc in servers.items():
+        wait_listening(ports[name], proc, name)
+        tools[name] = source + [f"127.0.0.1:{ports[name]}"]
+    serve_res = rounds_of(list(servers), serve_rounds)
+finally:
+    for proc in servers.values():
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+print(f"\nsmtp-source -s 20 -m 5000 -l 1024, {serve_rounds} rounds (median; min–max)\n")
+for name, res in serve_res.items():
+    w = [x[0] / 1000 for x in res]
+    print(f"{name:<12} {med(w):>6.2f} s ({min(w):.2f}–{max(w):.2f})")
+
+# 5: size and build.
+size = os.path.getsize(ehlo) / 1024 / 1024
+print(f"\nrelease binary {ehlo}: {size:.1f} MiB (stripped by the release profile)")
+if cold:
+    c = float(cold)
+    print(f"cold release build: {int(c // 60)} min {c % 60:.0f} s")
+
+print("\nratios (median of per-round ratios; goal in brackets)")
+print(f"plain send, wall, ehlo / curl smtp://      {pair_ratio(plain_res['ehlo'], plain_res['curl'], 0):.2f}  [<= 0.5]")
+print(f"plain send, wall, ehlo / swaks             {pair_ratio(plain_res['ehlo'], plain_res['swaks'], 0):.2f}  [<= 0.08]")
+print(f"TLS + AUTH send, CPU, ehlo / curl smtps:// {pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 1):.2f}  [<= 1.0]")
+print(f"TLS + AUTH send, wall, ehlo / curl smtps://{pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 0):.2f}  [<= 1.0]")
+print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]")
+print(f"ehlo serve / smtp-sink, 5000 x 1 KB        {pair_ratio(serve_res['ehlo serve'], serve_res['smtp-sink'], 0):.2f}  [<= 1.0]")
+print(f"release binary, stripped                   {size:.1f} MiB  [<= 10]")
+if cold:
+    print(f"cold release build                         {float(cold) / 60:.1f} min  [<= 5, 2 cores]")
 PY

@@ -683,7 +683,7 @@ _ehlo() {
                     return 0
                     ;;
                 --proxy-family)
-                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN AF_UNIX" -- "${cur}"))
                     return 0
                     ;;
                 --proxy-command)
@@ -1183,7 +1183,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --json --color --help --version"
+            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --quiet --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -121,6 +121,8 @@ struct Line<'a> {
 pub struct Json {
     out: Box<dyn Write + Send>,
     started: bool,
+    /// Flush only when asked ([`Renderer::flush`]), not after every line.
+    pub(crate) batched: bool,
 }
 
 impl Json {
@@ -129,6 +131,7 @@ impl Json {
         Json {
             out,
             started: false,
+            batched: false,
         }
     }
 
@@ -151,7 +154,9 @@ impl Json {
         if let Ok(mut s) = serde_json::to_string(value) {
             s.push('\n');
             let _ = self.out.write_all(s.as_bytes());
-            let _ = self.out.flush();
+            if !self.batched {
+                let _ = self.out.flush();
+            }
         }
     }
 }
@@ -185,6 +190,10 @@ impl Renderer for Json {
     fn finish(&mut self) {
         // Even a run that produced no events says which format it speaks.
         self.start();
+        let _ = self.out.flush();
+    }
+
+    fn flush(&mut self) {
         let _ = self.out.flush();
     }
 }

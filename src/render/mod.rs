@@ -59,6 +59,8 @@ pub struct HumanOptions {
     /// `--no-send-hints`, `--no-receive-hints`, `--no-info-hints`: kinds of line printed without
     /// their hint prefix (`hints: false` drops them all).
     pub bare: Kinds,
+    /// The REPL: hints name its commands (`:starttls --ca FILE`), not the one-shot send's flags.
+    pub repl: bool,
 }
 
 /// Kinds of transcript line, as swaks splits them for its hide and no-hint options.
@@ -86,6 +88,7 @@ impl Default for HumanOptions {
             hints: true,
             hide: Kinds::default(),
             bare: Kinds::default(),
+            repl: false,
         }
     }
 }
@@ -105,12 +108,36 @@ pub trait Renderer: Send {
     fn event(&mut self, event: &Event, elapsed: Duration);
     /// Flush anything buffered (silent mode 1 keeps lines until an error).
     fn finish(&mut self) {}
+    /// Write out what a batched renderer ([`make_batched`]) holds; no-op otherwise.
+    fn flush(&mut self) {}
 }
 
 /// The run's renderer is its event sink: the driver writes to a [`Sink`], not to `render`.
 impl Sink for Box<dyn Renderer> {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         Renderer::event(self.as_mut(), event, elapsed)
+    }
+}
+
+/// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
+/// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
+/// server writes many lines per system call and an idle one shows everything at once.
+pub fn make_batched(format: &Format) -> Box<dyn Renderer> {
+    const BUF: usize = 64 * 1024;
+    let out = || Box::new(std::io::BufWriter::with_capacity(BUF, std::io::stdout()));
+    match format {
+        Format::Human(opts) => {
+            style::configure(opts.color, false);
+            let mut h = human::Human::new(opts.clone(), out(), Box::new(std::io::stderr()));
+            h.batched = true;
+            Box::new(h)
+        }
+        Format::Json => {
+            style::configure(ColorChoice::Never, true);
+            let mut j = json::Json::new(out());
+            j.batched = true;
+            Box::new(j)
+        }
     }
 }
 

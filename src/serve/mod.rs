@@ -81,6 +81,9 @@ pub struct ServeOptions {
     pub max_sessions: Option<usize>,
     /// Output.
     pub format: Format,
+    /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
+    /// message content.
+    pub quiet: bool,
 }
 
 impl Default for ServeOptions {
@@ -106,6 +109,7 @@ impl Default for ServeOptions {
             hostname: "localhost".into(),
             max_sessions: None,
             format: Format::Human(HumanOptions::default()),
+            quiet: false,
         }
     }
 }
@@ -138,6 +142,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("hostname", &self.hostname)
             .field("max_sessions", &self.max_sessions)
             .field("format", &self.format)
+            .field("quiet", &self.quiet)
             .finish()
     }
 }
@@ -156,6 +161,20 @@ struct Shared {
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
     events: mpsc::Sender<Tagged>,
+    /// `--quiet`: only [`quiet_keeps`] events reach the renderer.
+    quiet: bool,
+}
+
+/// What `--quiet` still shows: stored messages (one line each: their content is left out),
+/// warnings and errors, and failed TLS handshakes.
+fn quiet_keeps(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::MessageStored { .. }
+            | Event::Warning { .. }
+            | Event::Error { .. }
+            | Event::TlsFailed { .. }
+    )
 }
 
 /// A running server (see [`start`]).
@@ -224,10 +243,11 @@ pub async fn run(opts: ServeOptions) -> u8 {
     crate::error::EXIT_OK
 }
 
-/// Start the server in the background, rendering through `crate::render::make(&opts.format)`
-/// (use `HumanOptions { silent: 3, .. }` for a quiet in-process server).
+/// Start the server in the background, rendering through
+/// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
+/// quiet in-process server).
 pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
-    let renderer = crate::render::make(&opts.format);
+    let renderer = crate::render::make_batched(&opts.format);
     start_with(opts, renderer).await
 }
 
@@ -271,11 +291,24 @@ pub async fn start_with(
 
     let (tx, mut rx) = mpsc::channel::<Tagged>(EVENT_QUEUE);
     let started = Instant::now();
-    // One thread renders everything, so lines of concurrent sessions never tear.
+    // One thread renders everything, so lines of concurrent sessions never tear. Output is
+    // written in batches: whenever no event is waiting, what the renderer holds is flushed.
+    let quiet = opts.quiet;
     let render_thread = std::thread::spawn(move || {
         let mut current = 0u64;
-        while let Some((id, ev)) = rx.blocking_recv() {
-            if id != 0 && id != current {
+        loop {
+            let (id, ev) = match rx.try_recv() {
+                Ok(x) => x,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    renderer.flush();
+                    match rx.blocking_recv() {
+                        Some(x) => x,
+                        None => break,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            if !quiet && id != 0 && id != current {
                 current = id;
                 renderer.event(
                     &Event::Info {
@@ -312,6 +345,7 @@ pub async fn start_with(
         acceptor,
         store: Arc::clone(&store),
         events: tx,
+        quiet: opts.quiet,
     });
 
     if !addr.ip().is_loopback() {
@@ -473,9 +507,11 @@ fn session_seed(seed: u64, id: u64) -> u64 {
 
 async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let emit = |ev: Event| {
-        let tx = shared.events.clone();
+        let tx = (!shared.quiet || quiet_keeps(&ev)).then(|| shared.events.clone());
         async move {
-            let _ = tx.send((id, ev)).await;
+            if let Some(tx) = tx {
+                let _ = tx.send((id, ev)).await;
+            }
         }
     };
     let local = stream
@@ -637,7 +673,12 @@ where
         bytes: m.content.len(),
         path,
         id: m.id.clone(),
-        content: Bytes(m.content.clone()),
+        // --quiet: one line per message, so the content stays out.
+        content: Bytes(if shared.quiet {
+            Vec::new()
+        } else {
+            m.content.clone()
+        }),
     })
     .await;
     true

@@ -398,3 +398,46 @@ async fn run_returns_codes() {
         .unwrap();
     assert_eq!(code, 0);
 }
+
+#[tokio::test]
+async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
+    let (h, cap) = serve(ServeOptions {
+        quiet: true,
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO client.test\r\n").await;
+    for _ in 0..2 {
+        let done = transaction(&mut s, "Subject: q\r\n\r\nbody\r\n.\r\n").await;
+        assert!(done.starts_with("250 2.0.0 Ok: queued as "), "{done}");
+    }
+    // A refused command is part of the transcript, which --quiet leaves out.
+    assert!(say(&mut s, "BOGUS\r\n").await.starts_with("500"));
+    say(&mut s, "QUIT\r\n").await;
+    // The stored messages themselves are whole: only the rendering leaves the content out.
+    let msgs = h.messages();
+    assert_eq!(msgs.len(), 2);
+    assert!(
+        msgs.iter()
+            .all(|m| m.content == b"Subject: q\r\n\r\nbody\r\n")
+    );
+    h.shutdown().await;
+    let events = cap.events();
+    let stored: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::MessageStored { .. }))
+        .collect();
+    assert_eq!(stored.len(), 2, "{events:?}");
+    for e in &stored {
+        let Event::MessageStored { content, bytes, .. } = e else {
+            unreachable!()
+        };
+        assert!(content.0.is_empty());
+        assert_eq!(*bytes, "Subject: q\r\n\r\nbody\r\n".len());
+    }
+    // Besides them only the listening line (session 0).
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(matches!(&events[0], Event::Info { message } if message.contains("listening on")));
+}

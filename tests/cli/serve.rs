@@ -585,3 +585,24 @@ fn non_loopback_listen_warns() {
     let serve = Serve::start(&["--max-sessions", "1"]);
     assert!(!serve.seen.contains("loopback"), "{}", serve.seen);
 }
+
+#[test]
+fn quiet_prints_one_line_per_message() {
+    let serve = Serve::start(&["--max-sessions", "1", "--quiet"]);
+    let r = send(&serve.addr, &["--body", "quiet body line"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("listening on"), "{out}");
+    assert!(
+        lines[1].starts_with("=== stored message ")
+            && lines[1].contains("from <sender@client.test> to <rcpt@serve.test>"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("quiet body line") && !out.contains("MAIL FROM"),
+        "{out}"
+    );
+}
