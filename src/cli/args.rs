@@ -1278,6 +1278,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: Option<u64>,
 
+    /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Time allowed for each complete command, twice that for a message's content, then 421
+    /// 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a
+    /// little longer); 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_auth_failures: u32,
+
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]

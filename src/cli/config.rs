@@ -378,6 +378,10 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         seed: a.seed,
         hostname: a.hostname,
         max_sessions,
+        max_connections: usize::try_from(a.max_connections)
+            .map_err(|_| usage("--max-connections: too large"))?,
+        idle_timeout: a.idle_timeout,
+        max_auth_failures: a.max_auth_failures,
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })

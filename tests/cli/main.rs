@@ -17,6 +17,7 @@ mod message;
 mod mx;
 mod replies;
 mod serve;
+mod serve_limits;
 mod swaks_compat;
 mod tlsauth;
 mod transcript;
