@@ -335,6 +335,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--cert-days', '--cert-days', [CompletionResultType]::ParameterName, 'Warn when a certificate expires in fewer days than this')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)')
+            [CompletionResult]::new('--mta-sts-port', '--mta-sts-port', [CompletionResultType]::ParameterName, 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO [default: this host''s name]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')

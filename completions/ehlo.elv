@@ -326,6 +326,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --cert-days 'Warn when a certificate expires in fewer days than this'
             cand -p 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
             cand --port 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)'
+            cand --mta-sts-port 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)'
             cand --helo 'Name to greet with in EHLO [default: this host''s name]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'

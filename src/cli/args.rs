@@ -1309,13 +1309,15 @@ pub struct ServeArgs {
 
 const CHECK_LONG_HELP: &str = "\
 Checks (status pass, info, skip, warn, fail, or error = could not be tested):
-  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt tlsrpt.record spf.record
-           dmarc.record dkim.hint
+  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy
+           mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
            tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
-Certificate chain and name problems are warnings on port 25 unless an --expect says otherwise.
+Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
+mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
+(certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends MAIL, RCPT or DATA.
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
@@ -1395,6 +1397,10 @@ pub struct CheckArgs {
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
+
+    /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
+    #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]
+    pub mta_sts_port: u16,
 
     /// Name to greet with in EHLO [default: this host's name]
     #[arg(long, value_name = "NAME")]

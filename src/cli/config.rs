@@ -343,6 +343,7 @@ fn check_config(
         per_ip: a.per_ip as usize,
         deadline: a.deadline.filter(|d| !d.is_zero()),
         allow_private: a.allow_private,
+        mta_sts_port: a.mta_sts_port,
         selection,
         expects,
         waivers,
