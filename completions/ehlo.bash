@@ -683,7 +683,7 @@ _ehlo() {
                     return 0
                     ;;
                 --proxy-family)
-                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "TCP4 TCP6 UNKNOWN AF_UNIX" -- "${cur}"))
                     return 0
                     ;;
                 --proxy-command)
@@ -748,7 +748,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
+            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --port --mta-sts-port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +814,10 @@ _ehlo() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mta-sts-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1183,7 +1187,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --quiet --json --color --help --version"
+            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,6 +1278,18 @@ _ehlo() {
                     return 0
                     ;;
                 --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-auth-failures)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -90,7 +90,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l explain -d 'Which replies get
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
-complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Write the transcript (both streams) to FILE instead of the terminal; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
@@ -150,10 +150,11 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-proto -d 'XFORWARD P
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-helo -d 'XFORWARD HELO=' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-ident -d 'XFORWARD IDENT=' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-source -d 'XFORWARD SOURCE= (LOCAL or REMOTE)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-version -d 'Send a PROXY protocol header of this version before the banner (exit 35 on bad values)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-family -d 'PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses' -r -f -a "TCP4\t'TCP over IPv4'
-TCP6\t'TCP over IPv6'
-UNKNOWN\t'Unknown addresses (v1 `PROXY UNKNOWN`, v2 AF_UNSPEC)'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-version -d 'Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-family -d 'PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses' -r -f -a "TCP4\t'TCP over IPv4 (swaks\'s v2 name: AF_INET)'
+TCP6\t'TCP over IPv6 (AF_INET6)'
+UNKNOWN\t'Unknown addresses (v1 `PROXY UNKNOWN`, v2 AF_UNSPEC)'
+AF_UNIX\t'UNIX socket paths in --proxy-source/--proxy-dest (v2 only)'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-command -d 'PROXY v2: command, PROXY (a relayed client) or LOCAL (the proxy\'s own connection)' -r -f -a "PROXY\t'A relayed client connection'
 LOCAL\t'The proxy\'s own connection (health check)'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-protocol -d 'PROXY v2: transport protocol, STREAM (TCP) or DGRAM (UDP) [default: STREAM]' -r -f -a "STREAM\t'SOCK_STREAM (TCP)'
@@ -162,7 +163,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: origi
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT, sent as "PROXY TEXT" (CRLF added; with --proxy-version 2 the text follows the v2 signature), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
@@ -227,6 +228,9 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l mbox -d 'Append rece
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -318,6 +322,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop th
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l mta-sts-port -d 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F

@@ -68,6 +68,14 @@ pub enum Error {
         /// Why (the last attempt's error).
         reason: String,
     },
+    /// `ehlo serve` could not listen on its address.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address asked for.
+        addr: String,
+        /// Why ("address in use", with a hint).
+        reason: String,
+    },
     /// A phase took longer than its timeout.
     #[error("timed out after {secs}s waiting in {} phase", phase.label())]
     Timeout {
@@ -108,7 +116,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
-            Error::Dns(_) | Error::Connect { .. } => EXIT_CONNECT,
+            Error::Dns(_) | Error::Connect { .. } | Error::Listen { .. } => EXIT_CONNECT,
             Error::Timeout { phase, .. } => phase_exit_code(*phase),
             Error::Session(SessionError::Extension {
                 extension: Extension::Prdr,
@@ -143,6 +151,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Dns(_) => "dns",
             Error::Connect { .. } => "connect",
+            Error::Listen { .. } => "listen",
             Error::Timeout { .. } => "timeout",
             Error::Session(e) => e.label(),
             Error::Io { .. } => "io",

@@ -7,6 +7,8 @@ pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 pub mod render;
 pub mod repl;

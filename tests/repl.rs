@@ -919,6 +919,104 @@ fn record_after_reconnect_is_in_order_and_replays() {
     assert_eq!(run.code, 0, "{}", run.out);
 }
 
+/// `ehlo serve --starttls` with a certificate made here (CN=localhost, IP:127.0.0.1) that no
+/// system CA signed; returns the server, its address and the certificate file.
+fn tls_serve(dir: &std::path::Path) -> (Child, SocketAddr, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let st = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        ])
+        .arg("/CN=localhost")
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (installed by tests/interop/setup.sh --install-only)");
+    assert!(st.success());
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = Command::new(EHLO)
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--starttls",
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ehlo serve never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, addr, cert)
+}
+
+/// Defect 8: a certificate that fails verification is reported once, with hints in REPL
+/// commands; the session stays usable (connected again in plain text, EHLO again) and
+/// `:starttls --ca FILE` then succeeds; a missing `--ca` file sends nothing.
+#[test]
+fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, cert) = tls_serve(dir.path());
+    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":starttls --ca /nonexistent/ca.pem\r");
+    t.wait("the missing CA", |s| {
+        s.contains("does not exist (nothing was sent)")
+    });
+    t.keys(":starttls\r");
+    let s = t.wait("the reconnection", |s| {
+        s.contains("connecting again in plain text")
+            && s.matches("250-STARTTLS").count() == 2
+            && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert_eq!(
+        s.matches("certificate verification failed").count(),
+        1,
+        "{s}"
+    );
+    assert!(s.contains(":starttls --ca FILE"), "{s}");
+    assert!(
+        !s.contains("--tls-ca-path") && !s.contains("TLS failed"),
+        "{s}"
+    );
+    t.keys(&format!(":starttls --ca {}\r", cert.display()));
+    t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
+    t.keys("EHLO x.test\r");
+    t.wait("EHLO inside TLS", |s| {
+        s.matches("250-").count() > 4 && last_prompt(s) == "ehlo[tls]>"
+    });
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// The 50 lines typed ahead in [`terminal_type_ahead_of_50_lines_during_a_slow_reply`]: MAIL,
 /// RCPT, `:data`, 46 content lines and the lone dot.
 fn fifty_lines() -> Vec<String> {

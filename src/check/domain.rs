@@ -29,6 +29,8 @@ pub struct MxOutcome {
     pub results: Vec<CheckResult>,
     /// Hosts to probe, in preference order.
     pub targets: Vec<Target>,
+    /// Every MX host name (null MX left out), in preference order.
+    pub hosts: Vec<String>,
 }
 
 fn ms(t0: Instant) -> f64 {
@@ -111,6 +113,7 @@ pub async fn mx_checks(
             return MxOutcome {
                 results,
                 targets: Vec::new(),
+                hosts: Vec::new(),
             };
         }
     };
@@ -133,6 +136,7 @@ pub async fn mx_checks(
         return MxOutcome {
             results,
             targets: Vec::new(),
+            hosts: Vec::new(),
         };
     }
     let mut mxs: Vec<(u16, String)> = set
@@ -176,6 +180,7 @@ pub async fn mx_checks(
                 MxOutcome {
                     results,
                     targets: target.into_iter().collect(),
+                    hosts: vec![domain.to_string()],
                 }
             }
             Err(DnsError::Failed { .. }) => {
@@ -194,6 +199,7 @@ pub async fn mx_checks(
                 MxOutcome {
                     results,
                     targets: Vec::new(),
+                    hosts: Vec::new(),
                 }
             }
             Err(_) => {
@@ -211,6 +217,7 @@ pub async fn mx_checks(
                 MxOutcome {
                     results,
                     targets: Vec::new(),
+                    hosts: Vec::new(),
                 }
             }
         };
@@ -261,6 +268,7 @@ pub async fn mx_checks(
             return MxOutcome {
                 results,
                 targets: Vec::new(),
+                hosts: Vec::new(),
             };
         }
     } else {
@@ -337,7 +345,12 @@ pub async fn mx_checks(
             }
         }
     }
-    MxOutcome { results, targets }
+    let hosts = real.iter().map(|(_, h)| h.clone()).collect();
+    MxOutcome {
+        results,
+        targets,
+        hosts,
+    }
 }
 
 /// `mx.target` for one host with its addresses.

@@ -6,6 +6,7 @@
 
 pub mod domain;
 pub mod model;
+pub mod mtasts;
 pub mod probe;
 pub mod records;
 pub mod select;
@@ -43,6 +44,8 @@ pub struct CheckConfig {
     pub deadline: Option<Duration>,
     /// Probe MX addresses in special-purpose ranges (`--allow-private`).
     pub allow_private: bool,
+    /// HTTPS port of the MTA-STS policy host (443; a hidden flag moves it for tests).
+    pub mta_sts_port: u16,
     /// `--only` / `--skip`.
     pub selection: Selection,
     /// `--expect`.
@@ -152,45 +155,100 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     let mut results = mx.results;
     results.extend(txt);
 
+    // MTA-STS policy fetch (only when the TXT record says there is one, as senders do), run
+    // alongside the SMTP probes.
+    let sts_ok = results
+        .iter()
+        .any(|c| c.id == "mtasts.txt" && c.status == Status::Pass);
+    let sts_wanted = ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]
+        .iter()
+        .any(|id| shared.cfg.selection.wants(id));
+    let fetch_opts = mtasts::FetchOptions {
+        port: shared.cfg.mta_sts_port,
+        timeout: shared.cfg.probe.timeout,
+        ca_path: shared.cfg.probe.ca_path.clone(),
+        family: shared.cfg.family,
+        allow_private: shared.cfg.allow_private,
+    };
+    let fetch = async {
+        if sts_ok && sts_wanted {
+            Some(mtasts::fetch(r, &name, &fetch_opts).await)
+        } else {
+            None
+        }
+    };
     // Host-scope checks: every (host, address), concurrently; each pair probed once per run.
     let mut host_results: Vec<CheckResult> = Vec::new();
-    if shared.probe_wanted {
-        let mut set = JoinSet::new();
-        for t in &mx.targets {
-            for ip in &t.addrs {
-                let (sh, host, ip) = (shared.clone(), t.host.clone(), *ip);
-                set.spawn_local(async move {
-                    let res = sh.probe(&host, ip).await;
-                    (host, ip, res)
-                });
+    let probes = async {
+        if shared.probe_wanted {
+            let mut set = JoinSet::new();
+            for t in &mx.targets {
+                for ip in &t.addrs {
+                    let (sh, host, ip) = (shared.clone(), t.host.clone(), *ip);
+                    set.spawn_local(async move {
+                        let res = sh.probe(&host, ip).await;
+                        (host, ip, res)
+                    });
+                }
+            }
+            let mut per_pair = Vec::new();
+            while let Some(j) = set.join_next().await {
+                if let Ok(v) = j {
+                    per_pair.push(v);
+                }
+            }
+            // Report in MX preference order, then address order.
+            let order = |host: &str, ip: &IpAddr| {
+                mx.targets
+                    .iter()
+                    .enumerate()
+                    .find(|(_, t)| t.host == host)
+                    .map(|(i, t)| (i, t.addrs.iter().position(|a| a == ip).unwrap_or(0)))
+                    .unwrap_or((usize::MAX, 0))
+            };
+            per_pair.sort_by_key(|(h, ip, _)| order(h, ip));
+            results.push(ipv6_check(&mx.targets, &per_pair, shared.cfg.family));
+            for (host, ip, res) in per_pair {
+                for mut c in res {
+                    c.mx = Some(host.clone());
+                    c.ip = Some(ip.to_string());
+                    host_results.push(c);
+                }
             }
         }
-        let mut per_pair = Vec::new();
-        while let Some(j) = set.join_next().await {
-            if let Ok(v) = j {
-                per_pair.push(v);
+        host_results
+    };
+    let (host_results, fetched) = tokio::join!(probes, fetch);
+    let mut policy = None;
+    match fetched {
+        None => {
+            let why = if sts_ok {
+                "not selected"
+            } else {
+                "no valid MTA-STS record: senders do not fetch a policy"
+            };
+            for id in ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"] {
+                results.push(CheckResult::new(id, Status::Skip, why));
             }
         }
-        // Report in MX preference order, then address order.
-        let order = |host: &str, ip: &IpAddr| {
-            mx.targets
-                .iter()
-                .enumerate()
-                .find(|(_, t)| t.host == host)
-                .map(|(i, t)| (i, t.addrs.iter().position(|a| a == ip).unwrap_or(0)))
-                .unwrap_or((usize::MAX, 0))
-        };
-        per_pair.sort_by_key(|(h, ip, _)| order(h, ip));
-        results.push(ipv6_check(&mx.targets, &per_pair, shared.cfg.family));
-        for (host, ip, res) in per_pair {
-            for mut c in res {
-                c.mx = Some(host.clone());
-                c.ip = Some(ip.to_string());
-                host_results.push(c);
+        Some((fetch_result, body)) => {
+            results.push(fetch_result);
+            match body {
+                Some(body) => {
+                    let (c, p) = mtasts::policy_check(&body);
+                    results.push(c);
+                    results.push(mtasts::mx_match(&p, &mx.hosts));
+                    policy = Some(p);
+                }
+                None => {
+                    for id in ["mtasts.policy", "mtasts.mx-match"] {
+                        results.push(CheckResult::new(id, Status::Skip, "no policy fetched"));
+                    }
+                }
             }
         }
     }
-    report.checks = judge(&shared.cfg, &name, results, host_results);
+    report.checks = judge(&shared.cfg, &name, results, host_results, policy.as_ref());
     let visible: Vec<&CheckResult> = report.checks.iter().map(|j| &j.result).collect();
     report.expects = shared
         .cfg
@@ -251,13 +309,36 @@ fn ipv6_check(
 
 /// Filter by `--only/--skip`, mark waivers, and decide which MX-level failures count: a failure
 /// on one (host, address) counts unless another MX address passes the same check (senders fail
-/// over to it, RFC 5321 §5.1).
+/// over to it, RFC 5321 §5.1) — but always when an MTA-STS policy in `enforce` or `testing` mode
+/// names the host. Under `enforce` a certificate chain or name warning is a failure (RFC 8461
+/// §4.2: senders refuse to deliver).
 fn judge(
     cfg: &CheckConfig,
     domain: &str,
     results: Vec<CheckResult>,
-    host_results: Vec<CheckResult>,
+    mut host_results: Vec<CheckResult>,
+    policy: Option<&records::Policy>,
 ) -> Vec<Judged> {
+    let mode = policy.and_then(|p| p.mode.as_deref()).unwrap_or("none");
+    let covered = |host: &Option<String>| {
+        mode != "none"
+            && policy.is_some_and(|p| {
+                host.as_deref()
+                    .is_some_and(|h| p.mx.iter().any(|pat| records::mx_matches(pat, h)))
+            })
+    };
+    if mode == "enforce" {
+        for c in &mut host_results {
+            if matches!(c.id, "tls.cert.chain" | "tls.cert.name")
+                && c.status == Status::Warn
+                && covered(&c.mx)
+            {
+                c.status = Status::Fail;
+                c.summary
+                    .push_str(" — MTA-STS enforce: senders will not deliver (RFC 8461 §4.2)");
+            }
+        }
+    }
     let passed_somewhere = |id: &str| {
         host_results
             .iter()
@@ -267,7 +348,7 @@ fn judge(
     for (c, host_scope) in results
         .into_iter()
         .map(|c| (c, false))
-        .chain(host_results.iter().cloned().map(|c| (c, true)))
+        .chain(host_results.clone().into_iter().map(|c| (c, true)))
     {
         if !cfg.selection.wants(c.id) {
             continue;
@@ -278,6 +359,7 @@ fn judge(
         if counts
             && host_scope
             && matches!(c.status, Status::Fail | Status::Error)
+            && !covered(&c.mx)
             && passed_somewhere(c.id)
         {
             counts = false;

@@ -129,6 +129,24 @@ pub const CHECKS: &[CheckDef] = &[
         "exactly one v=STSv1 record with a valid id at _mta-sts",
     ),
     def(
+        "mtasts.fetch",
+        "RFC 8461 §3.3",
+        Scope::Domain,
+        "the policy is served over HTTPS with a valid certificate, 200, text/plain, ≤ 64 KiB, no redirect",
+    ),
+    def(
+        "mtasts.policy",
+        "RFC 8461 §3.2",
+        Scope::Domain,
+        "the policy parses: version STSv1, a mode, max_age ≤ 31557600, mx lines",
+    ),
+    def(
+        "mtasts.mx-match",
+        "RFC 8461 §4.1",
+        Scope::Domain,
+        "every MX host matches an mx pattern of the policy",
+    ),
+    def(
         "tlsrpt.record",
         "RFC 8460 §3",
         Scope::Domain,

@@ -16,6 +16,8 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("spf.lookups", "spf.record", "lookups"),
     ("dmarc.p", "dmarc.record", "p"),
     ("mtasts.id", "mtasts.txt", "id"),
+    ("mtasts.mode", "mtasts.policy", "mode"),
+    ("mtasts.max_age", "mtasts.policy", "max_age"),
     ("smtp.connect.ms", "smtp.connect", "ms"),
 ];
 

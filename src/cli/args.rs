@@ -648,8 +648,7 @@ pub struct MessageArgs {
     /// The whole message instead of the default one: TEXT, - for stdin, or @FILE
     ///
     /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
-    #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath,
-          conflicts_with = "body")]
+    #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub data: Option<String>,
 
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
@@ -854,7 +853,7 @@ pub struct OutputArgs {
     #[arg(short = 'n', long, visible_alias = "n")]
     pub suppress_data: bool,
 
-    /// Quieter: 1 = nothing until an error, then everything; 2 = errors only; 3 = nothing (-S alone = 1)
+    /// Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)
     #[arg(short = 'S', long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "1",
           value_parser = clap::value_parser!(u8).range(1..=3))]
     pub silent: Option<u8>,
@@ -1073,7 +1072,7 @@ pub struct XclientArgs {
     #[arg(long, value_name = "WHERE")]
     pub xforward_source: Option<String>,
 
-    /// Send a PROXY protocol header of this version before the banner (exit 35 on bad values)
+    /// Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub proxy_version: Option<u8>,
     /// PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses
@@ -1097,14 +1096,10 @@ pub struct XclientArgs {
     /// PROXY: port the client connected to
     #[arg(long, value_name = "PORT")]
     pub proxy_dest_port: Option<String>,
-    /// A raw PROXY header: TEXT (CRLF added), base64:DATA (sent as decoded) or @FILE (sent
-    /// byte for byte; @@X is the text @X)
-    #[arg(
-        long,
-        value_name = "TEXT|base64:DATA|@FILE",
-        value_hint = ValueHint::FilePath,
-        conflicts_with = "proxy_version"
-    )]
+    /// A raw PROXY header: TEXT, sent as "PROXY TEXT" (CRLF added; with --proxy-version 2 the
+    /// text follows the v2 signature), base64:DATA (sent as decoded) or @FILE (sent byte for
+    /// byte; @@X is the text @X)
+    #[arg(long, value_name = "TEXT|base64:DATA|@FILE", value_hint = ValueHint::FilePath)]
     pub proxy: Option<String>,
 }
 
@@ -1135,15 +1130,18 @@ pub const XCLIENT_ATTRS: [(&str, &str); 9] = [
 /// `--proxy-family` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProxyFamilyArg {
-    /// TCP over IPv4
-    #[value(name = "TCP4", alias = "INET")]
+    /// TCP over IPv4 (swaks's v2 name: AF_INET)
+    #[value(name = "TCP4", aliases = ["INET", "AF_INET"])]
     Tcp4,
-    /// TCP over IPv6
-    #[value(name = "TCP6", alias = "INET6")]
+    /// TCP over IPv6 (AF_INET6)
+    #[value(name = "TCP6", aliases = ["INET6", "AF_INET6"])]
     Tcp6,
     /// Unknown addresses (v1 `PROXY UNKNOWN`, v2 AF_UNSPEC)
-    #[value(name = "UNKNOWN", alias = "UNSPEC")]
+    #[value(name = "UNKNOWN", aliases = ["UNSPEC", "AF_UNSPEC"])]
     Unknown,
+    /// UNIX socket paths in --proxy-source/--proxy-dest (v2 only)
+    #[value(name = "AF_UNIX", alias = "UNIX")]
+    Unix,
 }
 
 /// `--proxy-command` values (PROXY protocol v2).
@@ -1280,6 +1278,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: Option<u64>,
 
+    /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Time allowed for each complete command, twice that for a message's content, then 421
+    /// 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a
+    /// little longer); 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_auth_failures: u32,
+
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]
@@ -1296,13 +1308,15 @@ pub struct ServeArgs {
 
 const CHECK_LONG_HELP: &str = "\
 Checks (status pass, info, skip, warn, fail, or error = could not be tested):
-  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt tlsrpt.record spf.record
-           dmarc.record dkim.hint
+  domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy
+           mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
            tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
-Certificate chain and name problems are warnings on port 25 unless an --expect says otherwise.
+Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
+mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
+(certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends MAIL, RCPT or DATA.
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
@@ -1382,6 +1396,10 @@ pub struct CheckArgs {
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
+
+    /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
+    #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]
+    pub mta_sts_port: u16,
 
     /// Name to greet with in EHLO [default: this host's name]
     #[arg(long, value_name = "NAME")]
@@ -2033,7 +2051,6 @@ mod tests {
         assert!(parse(&["-t", "a@b.c", "--tls", "--tls-on-connect"]).is_err());
         assert!(parse(&["-t", "a@b.c", "--tls", "--tlso"]).is_err());
         assert!(parse(&["-t", "a@b.c", "-a", "--ao"]).is_err());
-        assert!(parse(&["-t", "a@b.c", "-d", "x", "--body", "y"]).is_err());
         assert!(parse(&["-t", "a@b.c", "-k", "--tls-verify"]).is_err());
         assert!(parse(&["-t", "a@b.c", "serve"]).is_err());
         assert!(parse(&["serve", "--starttls", "--tls-on-connect"]).is_err());

@@ -219,6 +219,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         human: HumanOptions {
             color: c.color,
             explain: c.explain,
+            repl: true,
             ..HumanOptions::default()
         },
         show_secrets: c.show_secrets,
@@ -342,6 +343,7 @@ fn check_config(
         per_ip: a.per_ip as usize,
         deadline: a.deadline.filter(|d| !d.is_zero()),
         allow_private: a.allow_private,
+        mta_sts_port: a.mta_sts_port,
         selection,
         expects,
         waivers,
@@ -377,6 +379,10 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         seed: a.seed,
         hostname: a.hostname,
         max_sessions,
+        max_connections: usize::try_from(a.max_connections)
+            .map_err(|_| usage("--max-connections: too large"))?,
+        idle_timeout: a.idle_timeout,
+        max_auth_failures: a.max_auth_failures,
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
@@ -1015,6 +1021,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
                 info: output.no_info_hints,
                 errors: output.no_info_hints,
             },
+            repl: false,
         })
     };
 
@@ -1147,15 +1154,35 @@ fn compose(
                      (its bytes go out exactly as given)"
                 )));
             }
+            if msg.body.is_some() {
+                return Err(usage(
+                    "--body cannot go into a --data message sent with --no-data-fixup \
+                     (no %BODY% token is replaced)",
+                ));
+            }
             let mut notes = Vec::new();
             let data = read_content("--data", d, env, message::data_text, &mut notes)?;
             return Ok((data, notes));
         }
         let mut notes = Vec::new();
         let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+        // `--body` fills the message's %BODY% token (swaks's template token).
+        let body = msg
+            .body
+            .as_deref()
+            .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
+            .transpose()?;
+        if body.is_some()
+            && !["%BODY%", "..BODY.."]
+                .iter()
+                .any(|t| data.windows(t.len()).any(|w| w == t.as_bytes()))
+        {
+            notes.push("--body is not used: the --data message has no %BODY% token".into());
+        }
         let spec = MessageSpec {
             headers: &msg.header,
             add_headers: &msg.add_header,
+            body: body.as_deref(),
             ..spec
         };
         let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
@@ -1487,7 +1514,27 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
                 "--proxy: give one non-empty line (or base64:DATA for binary)".into(),
             ));
         }
-        return Ok(Some(format!("{text}\r\n").into_bytes()));
+        if x.proxy_family.is_some()
+            || x.proxy_command.is_some()
+            || x.proxy_protocol.is_some()
+            || x.proxy_source.is_some()
+            || x.proxy_source_port.is_some()
+            || x.proxy_dest.is_some()
+            || x.proxy_dest_port.is_some()
+        {
+            return Err(bad(
+                "--proxy cannot be mixed with the other --proxy-* options".into(),
+            ));
+        }
+        // swaks: a v2 raw header is the signature and the text; a v1 one is "PROXY " and the
+        // text (ehlo does not double a "PROXY " the text already has).
+        if x.proxy_version == Some(2) {
+            let mut h = crate::net::proxy::PROXY_V2_SIGNATURE.to_vec();
+            h.extend_from_slice(text.as_bytes());
+            return Ok(Some(h));
+        }
+        let text = text.strip_prefix("PROXY ").unwrap_or(text);
+        return Ok(Some(format!("PROXY {text}\r\n").into_bytes()));
     }
     use crate::cli::args::{ProxyCommandArg, ProxyFamilyArg, ProxyProtocolArg};
     use crate::net::proxy::{ProxyCommand, ProxyTransport};
@@ -1498,13 +1545,11 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
         || x.proxy_source_port.is_some()
         || x.proxy_dest.is_some()
         || x.proxy_dest_port.is_some();
-    let Some(version) = x.proxy_version else {
-        if given {
-            return Err(bad(
-                "--proxy-source/--proxy-dest/...: need --proxy-version 1 or 2".into(),
-            ));
-        }
-        return Ok(None);
+    // swaks: the version defaults to 1 once any PROXY attribute is given.
+    let version = match (x.proxy_version, given) {
+        (Some(v), _) => v,
+        (None, true) => 1,
+        (None, false) => return Ok(None),
     };
     let ip = |flag: &str, v: &Option<String>| -> Result<IpAddr, Error> {
         let v = v
@@ -1554,13 +1599,35 @@ fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<Vec<u8>>, Er
             crate::net::proxy::v2_unspec(command)
         }));
     }
+    if x.proxy_family == Some(ProxyFamilyArg::Unix) {
+        if version == 1 {
+            return Err(bad(
+                "--proxy-family AF_UNIX: only PROXY protocol version 2 has it".into(),
+            ));
+        }
+        let path = |flag: &str, v: &Option<String>| {
+            v.clone().ok_or_else(|| {
+                bad(format!(
+                    "--proxy-family AF_UNIX: {flag} (a socket path) is required"
+                ))
+            })
+        };
+        return crate::net::proxy::v2_unix(
+            command,
+            transport,
+            &path("--proxy-source", &x.proxy_source)?,
+            &path("--proxy-dest", &x.proxy_dest)?,
+        )
+        .map(Some)
+        .map_err(|e| bad(format!("--proxy-family AF_UNIX: {e}")));
+    }
     let source = ip("--proxy-source", &x.proxy_source)?;
     let addrs = ProxyAddrs {
         family: match x.proxy_family {
             Some(ProxyFamilyArg::Tcp4) => ProxyFamily::Tcp4,
             Some(ProxyFamilyArg::Tcp6) => ProxyFamily::Tcp6,
-            Some(ProxyFamilyArg::Unknown) | None if source.is_ipv4() => ProxyFamily::Tcp4,
-            Some(ProxyFamilyArg::Unknown) | None => ProxyFamily::Tcp6,
+            _ if source.is_ipv4() => ProxyFamily::Tcp4,
+            _ => ProxyFamily::Tcp6,
         },
         source,
         source_port: port("--proxy-source-port", &x.proxy_source_port)?,
@@ -2460,6 +2527,7 @@ mod tests {
                 hints: false,
                 hide: Kinds::default(),
                 bare: Kinds::default(),
+                repl: false,
             })
         );
         let c = send(&["-t", "a@x.test", "--stl"]);
@@ -2569,6 +2637,96 @@ mod tests {
         assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
         assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
         assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
+    }
+
+    /// swaks's PROXY defaults: version 1 once any attribute is given, its v2 family names, and a
+    /// raw --proxy TEXT sent as "PROXY TEXT".
+    #[test]
+    fn proxy_swaks_defaults() {
+        let proxy = |extra: &[&str]| -> Result<Vec<u8>, String> {
+            let mut args = vec!["-s", "h", "-q", "proxy"];
+            args.extend_from_slice(extra);
+            let cli = Cli::parse_args(std::iter::once("ehlo").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())?;
+            match from_cli_in(cli, &env()).map_err(|e| e.to_string())? {
+                Mode::Send(c) => Ok(c.connect.link.proxy.unwrap()),
+                _ => panic!("not a send"),
+            }
+        };
+        let addrs = [
+            "--proxy-source",
+            "192.0.2.1",
+            "--proxy-source-port",
+            "5555",
+            "--proxy-dest",
+            "192.0.2.2",
+            "--proxy-dest-port",
+            "25",
+        ];
+        assert_eq!(
+            proxy(&addrs).unwrap(),
+            b"PROXY TCP4 192.0.2.1 192.0.2.2 5555 25\r\n"
+        );
+        assert_eq!(
+            proxy(&["--proxy", "TCP4 192.0.2.1 192.0.2.2 5555 25"]).unwrap(),
+            b"PROXY TCP4 192.0.2.1 192.0.2.2 5555 25\r\n"
+        );
+        // Already spelt with the word: not doubled.
+        assert_eq!(
+            proxy(&["--proxy", "PROXY UNKNOWN"]).unwrap(),
+            b"PROXY UNKNOWN\r\n"
+        );
+        let mut v2 = vec!["--proxy-version", "2", "--proxy-family", "AF_INET"];
+        v2.extend_from_slice(&addrs);
+        let h = proxy(&v2).unwrap();
+        assert_eq!(h[13], 0x11, "AF_INET, STREAM");
+        let mut v2 = vec!["--proxy-version", "2", "--proxy-family", "AF_INET6"];
+        v2.extend_from_slice(&[
+            "--proxy-source",
+            "2001:db8::1",
+            "--proxy-source-port",
+            "1",
+            "--proxy-dest",
+            "2001:db8::2",
+            "--proxy-dest-port",
+            "2",
+        ]);
+        assert_eq!(proxy(&v2).unwrap()[13], 0x21);
+        let h = proxy(&["--proxy-version", "2", "--proxy-family", "AF_UNSPEC"]).unwrap();
+        assert_eq!(&h[13..16], &[0, 0, 0]);
+        let h = proxy(&[
+            "--proxy-version",
+            "2",
+            "--proxy-family",
+            "AF_UNIX",
+            "--proxy-source",
+            "/run/a.sock",
+            "--proxy-dest",
+            "/run/b.sock",
+        ])
+        .unwrap();
+        assert_eq!(h[13], 0x31);
+        assert!(
+            proxy(&[
+                "--proxy-family",
+                "AF_UNIX",
+                "--proxy-source",
+                "/a",
+                "--proxy-dest",
+                "/b"
+            ])
+            .unwrap_err()
+            .contains("version 2")
+        );
+        // Raw with the v2 version: the signature, then the bytes given.
+        let h = proxy(&["--proxy-version", "2", "--proxy", "xyz"]).unwrap();
+        assert_eq!(&h[..12], &crate::net::proxy::PROXY_V2_SIGNATURE);
+        assert_eq!(&h[12..], b"xyz");
+        assert!(
+            proxy(&["--proxy", "x", "--proxy-source", "192.0.2.1"])
+                .unwrap_err()
+                .contains("mixed")
+        );
     }
 
     #[test]

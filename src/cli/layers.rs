@@ -1130,14 +1130,14 @@ mod tests {
     #[test]
     fn conflicting_flags_give_way_to_the_higher_layer() {
         let l = layered(
-            "tls\nbody hello\n",
+            "tls\nauth-optional\n",
             &[],
-            &["-t", "a@b", "--tlsc", "-d", "raw"],
+            &["-t", "a@b", "--tlsc", "-a", "PLAIN"],
         )
         .unwrap();
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert!(cli.send.tls.tls_on_connect && !cli.send.tls.tls);
-        assert_eq!(cli.send.message.body, None);
+        assert_eq!(cli.send.auth.auth_optional, None);
         assert_eq!(l.overridden.len(), 2);
     }
 

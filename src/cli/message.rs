@@ -170,25 +170,31 @@ pub fn data_text(arg: &str) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pairs: Vec<(&'static str, String)>,
+    /// What `%BODY%` stands for in `--data`: `--body` if given, else the default body.
+    body: Vec<u8>,
 }
 
 impl Tokens {
-    /// The token values for `spec` (addresses joined with `, `; the null sender is empty).
+    /// The token values for `spec` (addresses joined with `,` as swaks has them; the null sender
+    /// is empty).
     pub fn new(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Tokens {
         let version = env!("CARGO_PKG_VERSION").to_string();
-        Tokens {
+        let mut t = Tokens {
             pairs: vec![
                 ("DATE", date(ctx.now)),
                 ("MESSAGEID", message_id_bare(ctx)),
-                ("TO_ADDRESS", spec.to.join(", ")),
+                ("TO_ADDRESS", spec.to.join(",")),
                 ("FROM_ADDRESS", spec.from.to_string()),
-                ("CC_ADDRESS", spec.cc.join(", ")),
-                ("BCC_ADDRESS", spec.bcc.join(", ")),
+                ("CC_ADDRESS", spec.cc.join(",")),
+                ("BCC_ADDRESS", spec.bcc.join(",")),
                 ("NEWLINE", "\n".to_string()),
                 ("EHLO_VERSION", version.clone()),
                 ("SWAKS_VERSION", version),
             ],
-        }
+            body: Vec::new(),
+        };
+        t.body = t.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
+        t
     }
 
     /// Replace every `%NAME%` and `..NAME..` token in `text` in one pass (a value that itself
@@ -198,7 +204,7 @@ impl Tokens {
     }
 
     /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing; a line
-    /// holding only the token disappears) and `%BODY%` (the default body). See [`data_message`]
+    /// holding only the token disappears) and `%BODY%` (`--body`, else the default body). See [`data_message`]
     /// for `--data` with `--header`/`--add-header`.
     pub fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
         let text = self.replace_keeping_new_headers(data);
@@ -211,7 +217,7 @@ impl Tokens {
             .pairs
             .iter()
             .map(|(k, v)| (*k, v.as_bytes()))
-            .chain([("BODY", DEFAULT_BODY.as_bytes())]);
+            .chain([("BODY", self.body.as_slice())]);
         replace_with(data, pairs)
     }
 }
@@ -1350,7 +1356,7 @@ mod tests {
         });
         let v = env!("CARGO_PKG_VERSION");
         assert!(
-            t.contains("\nSubject: at Tue, 02 Jan 2024 15:04:05 +0100 for t1@x, t2@x\n"),
+            t.contains("\nSubject: at Tue, 02 Jan 2024 15:04:05 +0100 for t1@x,t2@x\n"),
             "{t}"
         );
         assert!(

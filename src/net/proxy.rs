@@ -64,6 +64,39 @@ pub fn v2_unspec(command: ProxyCommand) -> Vec<u8> {
     out
 }
 
+/// Version 2 for AF_UNIX (§2.2): the source and destination socket paths, each in a 108-byte
+/// NUL-padded field. `Err` when a path does not fit.
+pub fn v2_unix(
+    command: ProxyCommand,
+    transport: ProxyTransport,
+    source: &str,
+    dest: &str,
+) -> Result<Vec<u8>, String> {
+    const PATH: usize = 108;
+    let mut out = PROXY_V2_SIGNATURE.to_vec();
+    out.push(0x20 | command_bits(command));
+    out.push(
+        0x30 | match transport {
+            ProxyTransport::Stream => 0x1,
+            ProxyTransport::Dgram => 0x2,
+        },
+    );
+    out.extend_from_slice(&((2 * PATH) as u16).to_be_bytes());
+    for path in [source, dest] {
+        if path.len() >= PATH || path.contains('\0') {
+            return Err(format!(
+                "'{}' is not a UNIX socket path of at most {} bytes",
+                path.escape_debug(),
+                PATH - 1
+            ));
+        }
+        let mut field = [0u8; PATH];
+        field[..path.len()].copy_from_slice(path.as_bytes());
+        out.extend_from_slice(&field);
+    }
+    Ok(out)
+}
+
 fn command_bits(c: ProxyCommand) -> u8 {
     match c {
         ProxyCommand::Local => 0x0,
@@ -199,5 +232,26 @@ mod tests {
         assert_eq!(&unspec[..12], &PROXY_V2_SIGNATURE);
         assert_eq!(&unspec[12..], &[0x20, 0x00, 0, 0]);
         assert_eq!(v2_unspec(ProxyCommand::Proxy)[12], 0x21);
+    }
+
+    #[test]
+    fn v2_unix_paths() {
+        let h = v2_unix(ProxyCommand::Proxy, ProxyTransport::Stream, "/a", "/run/b").unwrap();
+        assert_eq!(&h[..12], &PROXY_V2_SIGNATURE);
+        assert_eq!(h[12], 0x21);
+        assert_eq!(h[13], 0x31);
+        assert_eq!(u16::from_be_bytes([h[14], h[15]]), 216);
+        assert_eq!(h.len(), 16 + 216);
+        assert_eq!(&h[16..19], b"/a\0");
+        assert_eq!(&h[124..130], b"/run/b");
+        assert!(
+            v2_unix(
+                ProxyCommand::Proxy,
+                ProxyTransport::Stream,
+                &"x".repeat(108),
+                "/b"
+            )
+            .is_err()
+        );
     }
 }

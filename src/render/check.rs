@@ -24,7 +24,10 @@
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
 //! `count`, `ttl`, `implicit`; `mx.null`: `records`; `mx.target`: `addresses`, `cname`,
 //! `preference`; `ipv6.mx`: `addresses`; `mtasts.txt`: `records`, `id`; `tlsrpt.record`:
-//! `records`, `rua`; `spf.record`: `records`, `lookups`; `dmarc.record`: `records`, `p`;
+//! `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`, `content_type`, `tls`,
+//! `cert_verified`, `bytes`, `location`; `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
+//! `findings` (`line`, `status`, `message`; line 0 = the whole file); `mtasts.mx-match`: `mode`,
+//! `patterns`, `unmatched`; `spf.record`: `records`, `lookups`; `dmarc.record`: `records`, `p`;
 //! `smtp.connect`: `port`, `error`; `smtp.banner`: `code`, `text` (lines); `smtp.ehlo`: `code`,
 //! `extensions` (lines), `requiretls`; `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;

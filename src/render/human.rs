@@ -7,7 +7,6 @@
 //! else to stdout. Bytes from the network are never written raw: control characters, invalid
 //! UTF-8 and bidi overrides are shown as escapes ([`escape_bytes`]).
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
@@ -21,8 +20,6 @@ use crate::smtp::event::{
 };
 use crate::smtp::reply::Reply;
 
-/// Most bytes silent mode 1 holds back while waiting for an error; older lines are dropped.
-const HOLD_LIMIT: usize = 1 << 20;
 /// Most DNS records / SANs listed on one line before "… (N more)".
 const LIST_LIMIT: usize = 8;
 /// Longest excerpt of peer text quoted inside a deviation description.
@@ -53,10 +50,6 @@ pub struct Human {
     color_err: bool,
     /// Silent mode 1: has an error been seen (so lines now flow)?
     triggered: bool,
-    /// Silent mode 1: lines held back until the first error.
-    held: VecDeque<(Stream, String)>,
-    held_bytes: usize,
-    held_dropped: usize,
     /// Flush only when asked ([`Renderer::flush`]), not after every event.
     pub(crate) batched: bool,
     /// What the connection is with, from `Connected`'s peer (swaks's wording): a `--pipe`
@@ -102,9 +95,6 @@ impl Human {
             color_out,
             color_err,
             triggered: false,
-            held: VecDeque::new(),
-            held_bytes: 0,
-            held_dropped: 0,
             batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
@@ -130,6 +120,13 @@ impl Human {
         if hidden {
             return;
         }
+        let reworded;
+        let text = if self.opts.repl && matches!(role, Role::Hint | Role::Error | Role::Warning) {
+            reworded = repl_wording(text);
+            reworded.as_str()
+        } else {
+            text
+        };
         let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
@@ -140,48 +137,15 @@ impl Human {
             Stream::Err => self.color_err,
         };
         let painted = role.paint(&composed, on);
+        // Silent mode 1 (swaks): nothing until the first error, then everything from that error
+        // on; what came before it is not replayed.
         if self.opts.silent == 1 && !self.triggered {
-            if error {
-                self.triggered = true;
-                self.release_held();
-            } else {
-                self.hold(stream, painted);
+            if !error {
                 return;
             }
+            self.triggered = true;
         }
         self.write(stream, &painted);
-    }
-
-    fn hold(&mut self, stream: Stream, text: String) {
-        self.held_bytes += text.len();
-        self.held.push_back((stream, text));
-        // Bounded memory: a long quiet session keeps only its most recent lines.
-        while self.held_bytes > HOLD_LIMIT {
-            match self.held.pop_front() {
-                Some((_, t)) => {
-                    self.held_bytes -= t.len();
-                    self.held_dropped += 1;
-                }
-                None => break,
-            }
-        }
-    }
-
-    fn release_held(&mut self) {
-        if self.held_dropped > 0 {
-            let note = format!("({} earlier lines not kept)", self.held_dropped);
-            let composed = if self.opts.hints {
-                format!("=== {note}")
-            } else {
-                note
-            };
-            self.write(Stream::Out, &composed);
-        }
-        while let Some((stream, text)) = self.held.pop_front() {
-            self.write(stream, &text);
-        }
-        self.held_bytes = 0;
-        self.held_dropped = 0;
     }
 
     fn write(&mut self, stream: Stream, text: &str) {
@@ -672,9 +636,6 @@ impl Renderer for Human {
     }
 
     fn finish(&mut self) {
-        // Silent mode 1 with no error: the held lines are never shown.
-        self.held.clear();
-        self.held_bytes = 0;
         let _ = self.out.flush();
         let _ = self.err.flush();
     }
@@ -784,6 +745,40 @@ fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Ro
     if let Some(h) = &ex.hint {
         out.push((format!("{:>9}", "hint:"), escape_str(h), Role::Hint));
     }
+    out
+}
+
+/// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
+/// that do the same (`--tls-ca-path FILE` → `:starttls --ca FILE`, `--auth-user` → `:auth`).
+pub fn repl_wording(text: &str) -> String {
+    if !text.contains("--") {
+        return text.to_string();
+    }
+    let mut t = text
+        .replace("--tls-ca-path FILE", ":starttls --ca FILE")
+        .replace("--tls-ca-path", ":starttls --ca FILE")
+        .replace("--tls-verify-target", ":starttls --sni")
+        .replace("--insecure", ":starttls --insecure")
+        .replace("--auth --auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user USER", ":auth PLAIN USER")
+        .replace("--auth-user", ":auth PLAIN USER")
+        .replace(
+            "--tls-cert/--tls-key",
+            "a client certificate (the REPL has none: use a one-shot send with --tls-cert)",
+        );
+    // `--tls` alone (not `--tls-…`) is STARTTLS.
+    let mut out = String::with_capacity(t.len());
+    while let Some(i) = t.find("--tls") {
+        let after = t[i + 5..].chars().next();
+        out.push_str(&t[..i]);
+        if after.is_some_and(|c| c == '-' || c.is_ascii_alphanumeric()) {
+            out.push_str("--tls");
+        } else {
+            out.push_str(":starttls");
+        }
+        t = t[i + 5..].to_string();
+    }
+    out.push_str(&t);
     out
 }
 
@@ -1236,6 +1231,24 @@ mod tests {
     }
 
     #[test]
+    fn repl_wording_names_repl_commands() {
+        assert_eq!(
+            repl_wording(
+                "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+            ),
+            "use :starttls --ca FILE if the CA is private, or :starttls --insecure to skip verification"
+        );
+        assert_eq!(
+            repl_wording(
+                "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
+            ),
+            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
+        );
+        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(repl_wording("no flags here"), "no flags here");
+    }
+
+    #[test]
     fn explanation_levels() {
         let events = [accepted_explained(), rejected()];
         let errors = "\
@@ -1369,10 +1382,8 @@ mod tests {
                 info("after"),
             ],
         );
-        assert_eq!(
-            r.out.text(),
-            "=== one\n -> RCPT TO:<x@y>\n<** 550 no\n=== after\n"
-        );
+        // From the error on; the lines before it are not replayed (swaks).
+        assert_eq!(r.out.text(), "<** 550 no\n=== after\n");
     }
 
     #[test]
@@ -1384,7 +1395,7 @@ mod tests {
             },
             &[info("one"), Event::Closed { expected: false }, info("two")],
         );
-        assert_eq!(r.out.text(), "=== one\n=== two\n");
+        assert_eq!(r.out.text(), "=== two\n");
         assert_eq!(
             r.err.text(),
             "*** Remote host closed connection unexpectedly.\n"
@@ -1717,7 +1728,11 @@ mod tests {
             },
             &[info("before"), Event::Summary(failed)],
         );
-        assert_eq!(r.out.text(), "=== before\n");
+        assert_eq!(
+            r.out.text(),
+            "",
+            "silent 1 does not replay what came before the error"
+        );
         assert_eq!(
             r.err.text(),
             "*** Result: failed (exit 24): no recipient was accepted\n\
@@ -1780,32 +1795,5 @@ mod tests {
             h.event(&e, Duration::ZERO);
         }
         h.finish();
-    }
-
-    #[test]
-    fn silent_1_buffer_is_bounded() {
-        let out = Shared::default();
-        let mut h = Human::new(
-            HumanOptions {
-                color: ColorChoice::Never,
-                silent: 1,
-                ..Default::default()
-            },
-            Box::new(out.clone()),
-            Box::new(Shared::default()),
-        );
-        let big = "x".repeat(1000);
-        for _ in 0..3000 {
-            h.event(&info(&big), Duration::ZERO);
-        }
-        assert!(h.held_bytes <= HOLD_LIMIT);
-        h.event(
-            &Event::Error {
-                message: "e".into(),
-            },
-            Duration::ZERO,
-        );
-        assert!(out.text().starts_with("=== ("));
-        assert!(out.text().contains("earlier lines not kept)\n"));
     }
 }

@@ -59,6 +59,8 @@ pub struct HumanOptions {
     /// `--no-send-hints`, `--no-receive-hints`, `--no-info-hints`: kinds of line printed without
     /// their hint prefix (`hints: false` drops them all).
     pub bare: Kinds,
+    /// The REPL: hints name its commands (`:starttls --ca FILE`), not the one-shot send's flags.
+    pub repl: bool,
 }
 
 /// Kinds of transcript line, as swaks splits them for its hide and no-hint options.
@@ -86,6 +88,7 @@ impl Default for HumanOptions {
             hints: true,
             hide: Kinds::default(),
             bare: Kinds::default(),
+            repl: false,
         }
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 /// One meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Meta {
-    /// `:starttls`.
-    StartTls,
+    /// `:starttls [--insecure] [--ca FILE] [--sni NAME]`.
+    StartTls(TlsOptions),
     /// `:auth [MECH [user]]`.
     Auth {
         /// Mechanism name; `None` = the strongest one the server offers.
@@ -40,6 +40,43 @@ pub enum Meta {
     Quit,
 }
 
+/// The options of `:starttls` (for this handshake; they stay until changed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `--insecure`: do not enforce verification (the verdict is still shown).
+    pub insecure: bool,
+    /// `--ca FILE`: also trust this CA file or directory.
+    pub ca: Option<PathBuf>,
+    /// `--sni NAME`: send this SNI and verify the certificate against it.
+    pub sni: Option<String>,
+}
+
+fn parse_tls_options(rest: &str) -> Result<TlsOptions, String> {
+    let mut o = TlsOptions::default();
+    let mut w = rest.split_whitespace();
+    while let Some(a) = w.next() {
+        match a {
+            "--insecure" | "-k" => o.insecure = true,
+            "--ca" => {
+                let f = w
+                    .next()
+                    .ok_or(":starttls --ca needs a FILE (a PEM file or a directory)")?;
+                o.ca = Some(PathBuf::from(f));
+            }
+            "--sni" => {
+                let n = w.next().ok_or(":starttls --sni needs a NAME")?;
+                o.sni = Some(n.to_string());
+            }
+            other => {
+                return Err(format!(
+                    ":starttls takes [--insecure] [--ca FILE] [--sni NAME], not {other:?}"
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
 /// Meta-command names, for completion and the "unknown" hint.
 pub const NAMES: &[&str] = &[
     ":starttls",
@@ -59,9 +96,13 @@ pub const NAMES: &[&str] = &[
 /// The `:help` text.
 pub const HELP: &str = "\
 Lines are sent as typed, with CRLF. Meta-commands (never sent):
-  :starttls            STARTTLS, the TLS handshake (with evidence), EHLO again
-  :auth MECH [user]    AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
-                       (the secret is prompted for, masked, never shown or logged)
+  :starttls [--insecure] [--ca FILE] [--sni NAME]
+                       STARTTLS and the TLS handshake (with evidence); a certificate that
+                       fails verification reconnects in plain text so you can retry
+  :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
+                       (no MECH: the strongest one offered); the secret comes from
+                       EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN, --auth-password-file or a prompt,
+                       never shown or stored; without TLS it asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you
   :send                a small default message to the current envelope
@@ -84,7 +125,7 @@ pub fn parse(line: &str) -> Result<Meta, String> {
     let arg = (!rest.is_empty()).then(|| rest.to_string());
     let need = |what: &str| format!("{name} needs {what} (see :help)");
     match name.to_ascii_lowercase().as_str() {
-        ":starttls" | ":tls" => Ok(Meta::StartTls),
+        ":starttls" | ":tls" => parse_tls_options(rest).map(Meta::StartTls),
         ":auth" => {
             let mut w = rest.split_whitespace();
             let mechanism = w.next().map(str::to_string);
@@ -310,7 +351,24 @@ mod tests {
 
     #[test]
     fn metas() {
-        assert_eq!(parse(":starttls"), Ok(Meta::StartTls));
+        assert_eq!(
+            parse(":starttls"),
+            Ok(Meta::StartTls(TlsOptions::default()))
+        );
+        assert_eq!(
+            parse(":starttls --insecure --ca /x.pem --sni mx.test"),
+            Ok(Meta::StartTls(TlsOptions {
+                insecure: true,
+                ca: Some("/x.pem".into()),
+                sni: Some("mx.test".into())
+            }))
+        );
+        assert!(parse(":starttls --ca").is_err());
+        assert!(
+            parse(":starttls --bogus")
+                .unwrap_err()
+                .contains("--insecure")
+        );
         assert_eq!(
             parse(":auth plain tim"),
             Ok(Meta::Auth {

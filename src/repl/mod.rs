@@ -343,6 +343,12 @@ struct Engine {
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
     interrupt: Option<Arc<tokio::sync::Notify>>,
+    /// Options of the latest `:starttls` (`--insecure`, `--ca`, `--sni`).
+    tls_opts: meta::TlsOptions,
+    /// A handshake failed and took the connection with it: connect again in plain text.
+    tls_retry: bool,
+    /// The latest EHLO/HELO line typed (sent again after such a reconnection).
+    greeting: Option<String>,
     /// Why the last step could not run (the exit code of its phase), for replay.
     failure: Option<u8>,
     /// The line being run came from a paste with more lines waiting.
@@ -405,6 +411,9 @@ impl Engine {
             close_expected: false,
             interactive: false,
             interrupt: None,
+            tls_opts: meta::TlsOptions::default(),
+            tls_retry: false,
+            greeting: None,
             failure: None,
             more_pasted: false,
             unrecorded: Vec::new(),
@@ -549,7 +558,7 @@ impl Engine {
                 if reason.starts_with("certificate verification failed") =>
             {
                 self.emit(Event::TlsFailed {
-                    reason: format!("{reason} (use --insecure to go on anyway)"),
+                    reason: reason.clone(),
                 });
             }
             Error::Session(SessionError::Tls(_)) => {}
@@ -560,6 +569,27 @@ impl Engine {
                 reason: "TLS handshake timed out".into(),
             }),
             other => self.error(other.to_string()),
+        }
+    }
+
+    /// After a failed handshake: a new connection in plain text, the last EHLO again, and a
+    /// word on how to retry.
+    async fn reconnect_after_tls_failure(&mut self, feed: &mut Feed<'_>) {
+        self.close_quietly().await;
+        self.session = None;
+        self.say(
+            "the failed handshake ended the connection: connecting again in plain text; retry with :starttls --ca FILE, :starttls --sni NAME or :starttls --insecure",
+        );
+        let greeting = self.greeting.clone();
+        if Box::pin(self.connect(feed, false)).await.is_ok()
+            && self.connected()
+            && let Some(g) = greeting
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.capabilities().is_none())
+        {
+            let _ = Box::pin(self.execute(&g, feed)).await;
         }
     }
 
@@ -725,7 +755,18 @@ impl Engine {
         let Some(target) = self.target.clone() else {
             return;
         };
-        let plan = self.cfg.link.to(target);
+        let mut plan = self.cfg.link.to(target);
+        let o = &self.tls_opts;
+        if o.insecure {
+            plan.link.tls.verify = false;
+        }
+        if let Some(ca) = &o.ca {
+            plan.link.tls.ca_path = Some(ca.clone());
+        }
+        if let Some(sni) = &o.sni {
+            plan.link.tls.sni = Some(sni.clone());
+            plan.link.tls.verify_name = Some(sni.clone());
+        }
         let out = &mut self.out;
         let upgraded = conn.start_tls(&plan, &mut |e| out.emit(&e)).await;
         match upgraded {
@@ -736,14 +777,14 @@ impl Engine {
                 }
             }
             Err(e) => {
+                // Said once (the connection layer's TlsFailed, or this), never again by the
+                // session; the half-done handshake leaves the connection useless, so the
+                // session ends quietly and `:starttls` connects again in plain text.
                 self.report_connect_error(&e);
-                let reason = match &e {
-                    Error::Session(SessionError::Tls(r)) => r.clone(),
-                    Error::Timeout { .. } => "timed out".into(),
-                    other => other.to_string(),
-                };
+                self.tls_retry = !matches!(e, Error::Timeout { .. });
+                self.close_reported = self.tls_retry;
                 if let Some(s) = self.session.as_mut() {
-                    s.tls_failed(&reason);
+                    s.close();
                 }
             }
         }
@@ -841,6 +882,13 @@ impl Engine {
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
         if !in_data && !secret {
             self.envelope.observe(line);
+            let verb = line.split_whitespace().next().unwrap_or("");
+            if ["EHLO", "HELO", "LHLO"]
+                .iter()
+                .any(|v| verb.eq_ignore_ascii_case(v))
+            {
+                self.greeting = Some(line.to_string());
+            }
         }
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
@@ -924,19 +972,32 @@ impl Engine {
         };
         let needs_connection = matches!(
             m,
-            Meta::StartTls | Meta::Auth { .. } | Meta::Data { .. } | Meta::Send | Meta::Raw(_)
+            Meta::StartTls(_) | Meta::Auth { .. } | Meta::Data { .. } | Meta::Send | Meta::Raw(_)
         );
         if needs_connection && !self.connected() {
             self.error("not connected: :reconnect or :quit");
             return Flow::Continue;
         }
         match m {
-            Meta::StartTls => {
+            Meta::StartTls(opts) => {
+                if let Some(ca) = &opts.ca
+                    && !ca.exists()
+                {
+                    self.error(format!(
+                        ":starttls --ca: {} does not exist (nothing was sent)",
+                        ca.display()
+                    ));
+                    return Flow::Continue;
+                }
+                self.tls_opts = opts;
                 if let Some(s) = self.session.as_mut() {
                     s.starttls();
                 }
                 self.settle().await;
-                self.record(":starttls", &[]);
+                self.record(line, &[]);
+                if std::mem::take(&mut self.tls_retry) {
+                    self.reconnect_after_tls_failure(feed).await;
+                }
             }
             Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
             Meta::Data { file } => self.data(file, feed).await,

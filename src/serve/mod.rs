@@ -7,8 +7,12 @@
 //! events follow. Messages go to a bounded in-memory list, and to a Maildir / mbox when asked
 //! ([`store`]).
 //!
-//! Timeouts (the driver owns them, the core has no clock): 5 minutes per read (RFC 5321
-//! §4.5.3.2.7), then `421 4.4.2`; 30 seconds per TLS handshake.
+//! Limits, so it is safe to leave running: at most `--max-connections` open connections (256;
+//! one more is answered `421 4.7.0` and closed); an idle timeout (the driver owns it, the core
+//! has no clock) of `--idle-timeout` (5 minutes, RFC 5321 §4.5.3.2.7) for each complete command
+//! line, however its bytes trickle in, and twice that for a message's content (§4.5.3.2.6
+//! allows 10 minutes), then `421 4.4.2`; 30 seconds per TLS handshake; `--max-auth-failures`
+//! failed AUTH attempts per connection (see `smtp::server`).
 
 mod store;
 mod tls;
@@ -35,8 +39,13 @@ pub use crate::smtp::server::StoredMessage;
 pub use crate::smtp::server::fault::{DELAY_HELP, FAIL_HELP};
 pub use store::MEMORY_LIMIT;
 
-/// Time allowed for the client's next command (RFC 5321 §4.5.3.2.7: 5 minutes).
-pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
+/// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Open connections allowed at once by default.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
+/// connection is closed without a word, so a flood cannot pile up refusal tasks.
+const MAX_REFUSING: usize = 64;
 /// Time allowed for a TLS handshake.
 pub const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -79,6 +88,12 @@ pub struct ServeOptions {
     pub hostname: String,
     /// Exit after this many sessions (tests).
     pub max_sessions: Option<usize>,
+    /// Open connections allowed at once; one more is refused with `421 4.7.0`.
+    pub max_connections: usize,
+    /// Time allowed for each complete command (twice for message content); zero = none.
+    pub idle_timeout: Duration,
+    /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit).
+    pub max_auth_failures: u32,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -108,6 +123,9 @@ impl Default for ServeOptions {
             seed: None,
             hostname: "localhost".into(),
             max_sessions: None,
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+            max_auth_failures: 3,
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -141,6 +159,9 @@ impl std::fmt::Debug for ServeOptions {
             .field("seed", &self.seed)
             .field("hostname", &self.hostname)
             .field("max_sessions", &self.max_sessions)
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_auth_failures", &self.max_auth_failures)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -157,6 +178,7 @@ const EVENT_QUEUE: usize = 1024;
 struct Shared {
     config: ServerConfig,
     seed: u64,
+    idle_timeout: Duration,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -280,14 +302,10 @@ pub async fn start_with(
         Arc::new(store::Store::new(opts.maildir.clone(), opts.mbox.clone()).map_err(Error::Usage)?);
     let listener = TcpListener::bind(opts.listen)
         .await
-        .map_err(|e| Error::Connect {
-            target: opts.listen.to_string(),
-            reason: format!("cannot listen: {e}"),
-        })?;
-    let addr = listener.local_addr().map_err(|e| Error::Connect {
-        target: opts.listen.to_string(),
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| listen_error(opts.listen, &e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| listen_error(opts.listen, &e))?;
 
     let (tx, mut rx) = mpsc::channel::<Tagged>(EVENT_QUEUE);
     let started = Instant::now();
@@ -337,10 +355,15 @@ pub async fn start_with(
         max_size: opts.max_size,
         faults,
         seed: 0,
+        max_auth_failures: opts.max_auth_failures,
     };
+    // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
+    // challenge, so a captured response would replay. The seed in use is printed.
+    let seed = opts.seed.unwrap_or_else(random_seed);
     let shared = Arc::new(Shared {
         config,
-        seed: opts.seed.unwrap_or(0),
+        seed,
+        idle_timeout: opts.idle_timeout,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -366,7 +389,7 @@ pub async fn start_with(
         .send((
             0,
             Event::Info {
-                message: describe(&opts, addr),
+                message: describe(&opts, addr, seed),
             },
         ))
         .await;
@@ -376,7 +399,10 @@ pub async fn start_with(
         listener,
         shared,
         shutdown_rx,
-        opts.max_sessions,
+        Limits {
+            max_sessions: opts.max_sessions,
+            max_connections: opts.max_connections.max(1),
+        },
         render_thread,
     ));
     Ok(ServerHandle {
@@ -387,7 +413,45 @@ pub async fn start_with(
     })
 }
 
-fn describe(opts: &ServeOptions, addr: SocketAddr) -> String {
+/// "cannot listen on ADDR: address in use", with what to do about it.
+fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
+    use std::io::ErrorKind;
+    let reason = match e.kind() {
+        ErrorKind::AddrInUse => {
+            "address in use (another server listens there; --listen 127.0.0.1:0 picks a free port)"
+                .to_string()
+        }
+        ErrorKind::PermissionDenied => format!(
+            "permission denied{}",
+            if addr.port() < 1024 {
+                " (ports below 1024 need privileges; --listen 127.0.0.1:0 picks a free port)"
+            } else {
+                ""
+            }
+        ),
+        ErrorKind::AddrNotAvailable => {
+            "address not available (no interface of this machine has it)".to_string()
+        }
+        _ => e.to_string(),
+    };
+    Error::Listen {
+        addr: addr.to_string(),
+        reason,
+    }
+}
+
+/// A seed for the session PRNGs from OpenSSL's generator (the clock if that fails).
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if openssl::rand::rand_bytes(&mut b).is_ok() {
+        return u64::from_le_bytes(b);
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+}
+
+fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
     let mut parts = vec![format!(
         "{} server listening on {addr}",
         if opts.lmtp { "LMTP" } else { "SMTP" }
@@ -419,24 +483,55 @@ fn describe(opts: &ServeOptions, addr: SocketAddr) -> String {
     if let Some(m) = &opts.mbox {
         parts.push(format!("mbox {}", m.display()));
     }
+    parts.push(format!(
+        "at most {} connections, idle timeout {}",
+        opts.max_connections.max(1),
+        if opts.idle_timeout.is_zero() {
+            "off".to_string()
+        } else {
+            format!("{} s", opts.idle_timeout.as_secs_f64())
+        }
+    ));
+    parts.push(format!("seed {seed} (--seed {seed} repeats this run)"));
     parts.join(", ")
+}
+
+/// How many connections the accept loop takes.
+struct Limits {
+    max_sessions: Option<usize>,
+    max_connections: usize,
 }
 
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
-    max_sessions: Option<usize>,
+    limits: Limits,
     render_thread: std::thread::JoinHandle<()>,
 ) {
     let mut conns = JoinSet::new();
+    let mut refusing = JoinSet::new();
     let mut accepted: u64 = 0;
     let mut stopped = false;
-    while max_sessions.is_none_or(|m| accepted < m as u64) {
+    while limits.max_sessions.is_none_or(|m| accepted < m as u64) {
         tokio::select! {
             _ = shutdown.changed() => { stopped = true; break; }
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
+                    while conns.try_join_next().is_some() {}
+                    while refusing.try_join_next().is_some() {}
+                    if conns.len() >= limits.max_connections {
+                        let _ = shared.events.send((0, Event::Warning {
+                            message: format!(
+                                "refused a connection from {peer}: {} open, the --max-connections limit",
+                                conns.len()
+                            ),
+                        })).await;
+                        if refusing.len() < MAX_REFUSING {
+                            refusing.spawn(refuse(stream, shared.config.hostname.clone(), limits.max_connections));
+                        }
+                        continue;
+                    }
                     accepted += 1;
                     conns.spawn(connection(accepted, stream, peer, Arc::clone(&shared)));
                 }
@@ -449,6 +544,7 @@ async fn accept_loop(
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(_) = refusing.join_next(), if !refusing.is_empty() => {}
         }
     }
     drop(listener);
@@ -462,9 +558,21 @@ async fn accept_loop(
         }
     }
     conns.shutdown().await;
+    refusing.shutdown().await;
     // The rendering thread ends once every sender is gone.
     drop(shared);
     let _ = tokio::task::spawn_blocking(move || render_thread.join()).await;
+}
+
+/// One connection too many: `421 4.7.0` (RFC 5321 §3.8, the server is not available to this
+/// client now) and close, never waiting long on a client that does not read.
+async fn refuse(mut stream: TcpStream, hostname: String, max: usize) {
+    let line = format!("421 4.7.0 {hostname} Error: too many connections ({max})\r\n");
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = stream.write_all(line.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 /// The transport of one connection: plain TCP, or TLS once started.
@@ -547,10 +655,14 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     let mut session = Session::new(cfg);
     session.greeting();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut units = u64::MAX;
+    let mut deadline = None;
+    let mut wrote = false;
     let expected = 'outer: loop {
         // Bytes and actions in their one order (see `smtp::server`).
         loop {
             if let Some(bytes) = session.poll_transmit() {
+                wrote = true;
                 if let Err(e) = conn.write_all(&bytes).await {
                     drain_events(&mut session, &emit).await;
                     emit(Event::Warning {
@@ -601,12 +713,37 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
             }
         }
         drain_events(&mut session, &emit).await;
-        match tokio::time::timeout(READ_TIMEOUT, conn.read(&mut buf)).await {
+        // The idle timeout runs per complete command (or message content), not per read: it
+        // restarts only when the session has read one, or just answered.
+        if wrote || session.units_read() != units {
+            units = session.units_read();
+            let limit = if session.in_content() {
+                shared.idle_timeout.saturating_mul(2)
+            } else {
+                shared.idle_timeout
+            };
+            deadline = (!limit.is_zero()).then(|| tokio::time::Instant::now() + limit);
+        }
+        wrote = false;
+        let read = conn.read(&mut buf);
+        let r = match deadline {
+            Some(d) => tokio::time::timeout_at(d, read).await,
+            None => Ok(read.await),
+        };
+        match r {
             Ok(Ok(0)) => {
                 session.peer_closed();
                 break false;
             }
-            Ok(Ok(n)) => session.feed(&buf[..n]),
+            Ok(Ok(n)) => {
+                session.feed(&buf[..n]);
+                // Bytes that keep the read always ready still end on time.
+                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+                    && session.units_read() == units
+                {
+                    idle(&mut session, &shared, &emit).await;
+                }
+            }
             Ok(Err(e)) => {
                 emit(Event::Warning {
                     message: format!("read failed: {e}"),
@@ -614,11 +751,37 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 .await;
                 break false;
             }
-            Err(_) => session.timed_out(),
+            Err(_) => idle(&mut session, &shared, &emit).await,
         }
     };
     conn.close().await;
     emit(Event::Closed { expected }).await;
+}
+
+/// No complete command within the idle timeout: say so in the transcript, then the session's
+/// `421 4.4.2` and close.
+async fn idle<F, Fut>(session: &mut Session, shared: &Shared, emit: &F)
+where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let what = if session.in_content() {
+        "message content"
+    } else {
+        "command"
+    };
+    let mut limit = shared.idle_timeout;
+    if session.in_content() {
+        limit = limit.saturating_mul(2);
+    }
+    emit(Event::Warning {
+        message: format!(
+            "idle timeout: no complete {what} within {} s (--idle-timeout): closing",
+            limit.as_secs_f64()
+        ),
+    })
+    .await;
+    session.timed_out();
 }
 
 async fn drain_events<F, Fut>(session: &mut Session, emit: &F)

@@ -71,6 +71,15 @@ pub struct ServerConfig {
     pub faults: Faults,
     /// Seed of the PRNG for queue ids and CRAM-MD5 challenges (0 picks a fixed default).
     pub seed: u64,
+    /// Failed AUTH attempts allowed on one connection: the last one is answered `421 4.7.0`
+    /// and the connection closed; each failure before it waits a little longer (0 = no limit).
+    pub max_auth_failures: u32,
+}
+
+/// Delay before the reply to the n-th failed AUTH on a connection (n from 1): 250 ms per failure
+/// so far, at most 2 s. Small for a person who mistyped, costly for a password guesser.
+pub fn auth_failure_delay_ms(n: u32) -> u64 {
+    (u64::from(n) * 250).min(2000)
 }
 
 impl Default for ServerConfig {
@@ -86,6 +95,7 @@ impl Default for ServerConfig {
             max_size: 10 * 1024 * 1024,
             faults: Faults::default(),
             seed: 0,
+            max_auth_failures: 3,
         }
     }
 }
@@ -230,6 +240,11 @@ pub struct Session {
     phase: Phase,
     bare_lf_seen: bool,
     greeted: bool,
+    /// Failed AUTH attempts so far.
+    auth_failures: u32,
+    /// Complete command lines and message contents read so far (the driver's idle timeout
+    /// restarts when this moves).
+    units_read: u64,
 }
 
 /// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
@@ -261,6 +276,8 @@ impl Session {
             phase: Phase::Banner,
             bare_lf_seen: false,
             greeted: false,
+            auth_failures: 0,
+            units_read: 0,
         }
     }
 
@@ -334,6 +351,19 @@ impl Session {
             self.reply(421, Some("4.4.2"), &[text]);
             self.close();
         }
+    }
+
+    /// How many complete command lines, message contents and BDAT chunks have been read. A
+    /// driver's idle timeout restarts when it moves, so a client trickling a byte now and then
+    /// without ever finishing a command is still timed out (RFC 5321 §4.5.3.2.7).
+    pub fn units_read(&self) -> u64 {
+        self.units_read
+    }
+
+    /// Is message content (DATA or a BDAT chunk) being read, rather than a command line? RFC
+    /// 5321 §4.5.3.2.6 allows the content more time than a command.
+    pub fn in_content(&self) -> bool {
+        matches!(self.mode, Mode::Data(_) | Mode::Bdat { .. })
     }
 
     /// Is the session over (QUIT, a drop fault, a 421)?
@@ -559,15 +589,18 @@ impl Session {
 
     fn injection(&mut self, bytes: Vec<u8>) {
         // CVE-2011-0411: plaintext pipelined after STARTTLS must not be executed inside TLS.
+        let shown: Vec<u8> = bytes.into_iter().take(512).collect();
+        let (shown, _) = mask_injected(&shown);
         self.events.push_back(Event::Deviation {
             deviation: Deviation::StartTlsInjection {
-                bytes: Bytes(bytes.into_iter().take(512).collect()),
+                bytes: Bytes(shown),
             },
             phase: Phase::StartTls,
         });
     }
 
     fn line(&mut self, line: &[u8]) {
+        self.units_read += 1;
         if let Mode::Auth(_) = self.mode {
             let Mode::Auth(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
                 return;
@@ -1036,7 +1069,7 @@ impl Session {
         if ok {
             self.auth_user = Some(user);
             self.reply(235, Some("2.7.0"), &["Authentication successful".into()]);
-        } else {
+        } else if !self.auth_failed() {
             self.reply(
                 535,
                 Some("5.7.8"),
@@ -1045,14 +1078,46 @@ impl Session {
         }
     }
 
+    /// Count a failed AUTH: arm the growing delay for its reply, and at the limit answer
+    /// `421 4.7.0` and close (true: the caller sends nothing more).
+    fn auth_failed(&mut self) -> bool {
+        self.auth_failures = self.auth_failures.saturating_add(1);
+        let n = self.auth_failures;
+        let delay = auth_failure_delay_ms(n);
+        self.pending_delay = Some(self.pending_delay.unwrap_or(0).max(delay));
+        let max = self.cfg.max_auth_failures;
+        if max > 0 && n >= max {
+            self.phase = Phase::Auth;
+            let text = format!(
+                "{} Error: too many failed authentication attempts ({n})",
+                self.cfg.hostname
+            );
+            self.reply(421, Some("4.7.0"), &[text]);
+            return true;
+        }
+        false
+    }
+
     fn bad_base64(&mut self) {
-        self.reply(501, Some("5.5.2"), &["Cannot decode response".into()]);
+        if !self.auth_failed() {
+            self.reply(501, Some("5.5.2"), &["Cannot decode response".into()]);
+        }
     }
 
     // ---- the mail transaction -----------------------------------------------------------------
 
     fn mail(&mut self, from: String, params: Vec<String>) {
         if self.faulted(Point::Mail) {
+            return;
+        }
+        if let Some(c) = control_char(&from) {
+            // A CR, NUL or ESC would end up raw in an mbox `From ` line, a header or a
+            // terminal (RFC 5321 §4.1.2: a Mailbox has no control characters).
+            self.reply(
+                501,
+                Some("5.1.7"),
+                &[format!("Bad sender address syntax (control character {c})")],
+            );
             return;
         }
         if self.helo.is_none() {
@@ -1104,6 +1169,16 @@ impl Session {
             self.reply(503, Some("5.5.1"), &["Error: need MAIL command".into()]);
             return;
         };
+        if let Some(c) = control_char(&to) {
+            self.reply(
+                501,
+                Some("5.1.3"),
+                &[format!(
+                    "Bad recipient address syntax (control character {c})"
+                )],
+            );
+            return;
+        }
         if tx.rcpts.len() >= MAX_RCPTS {
             self.reply(452, Some("4.5.3"), &["Error: too many recipients".into()]);
             return;
@@ -1167,6 +1242,7 @@ impl Session {
     }
 
     fn end_of_chunk(&mut self, last: bool, ok: bool) {
+        self.units_read += 1;
         self.phase = Phase::Dot;
         if !ok {
             if self.hidden("CHUNKING") {
@@ -1209,6 +1285,7 @@ impl Session {
     }
 
     fn end_of_content(&mut self, message: Vec<u8>, bare_newlines: bool, too_big: bool) {
+        self.units_read += 1;
         self.phase = Phase::Dot;
         self.events.push_back(Event::ClientCommand {
             text: ".".into(),
@@ -1341,6 +1418,40 @@ enum HelloKind {
 }
 
 /// How a command line is shown: AUTH initial responses are masked.
+/// The first control character in an address (`\x0D`), if any: C0, DEL and C1.
+fn control_char(addr: &str) -> Option<String> {
+    addr.chars()
+        .find(|c| c.is_control())
+        .map(|c| format!("\\x{:02X}", u32::from(c)))
+}
+
+/// Bytes a client pipelined after STARTTLS, as the transcript may show them: an `AUTH` line's
+/// initial response and every line after an `AUTH` (its SASL responses) masked, so a
+/// credential smuggled in the injection is never printed. The bool: something was masked.
+fn mask_injected(bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut after_auth = false;
+    let mut masked = false;
+    for piece in bytes.split_inclusive(|&b| b == b'\n') {
+        let body = piece.strip_suffix(b"\n").unwrap_or(piece);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let ending = &piece[body.len()..];
+        if after_auth && !body.is_empty() {
+            out.extend_from_slice(crate::smtp::auth::MASK.as_bytes());
+            masked = true;
+        } else if let Ok(cmd @ Command::Auth { .. }) = Command::parse(body) {
+            after_auth = true;
+            let (text, redacted) = display_line(body, Some(&cmd));
+            out.extend_from_slice(text.as_bytes());
+            masked |= redacted;
+        } else {
+            out.extend_from_slice(body);
+        }
+        out.extend_from_slice(ending);
+    }
+    (out, masked)
+}
+
 fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
     let text = String::from_utf8_lossy(line).into_owned();
     if let Some(Command::Auth {

@@ -52,6 +52,104 @@ struct Lab {
     _rt: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
     _silent: TcpListener,
+    /// The MTA-STS policy server's port (on .20).
+    https_port: u16,
+}
+
+/// Policy domains served by the HTTPS fixture: (domain, MX host role, HTTP response).
+const POLICIES: &[(&str, &str, &str)] = &[
+    (
+        "sts.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    (
+        "redirect.test",
+        "good",
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: https://www.redirect.test/policy\r\nContent-Length: 0\r\n\r\n",
+    ),
+    (
+        "html.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nversion: STSv1\nmode: testing\nmx: mx-good.lab.test\nmax_age: 604800\n",
+    ),
+    (
+        "missing.test",
+        "good",
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+    ),
+    (
+        "badpolicy.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\nmode: enforced\nmx: mx-good.lab.test\nmax_age: 86400\n",
+    ),
+    (
+        "enforce.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
+    ),
+    (
+        "unlisted.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
+    ),
+    ("big.test", "good", "BIG"),
+    (
+        "wrongcert.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
+];
+
+/// A tiny HTTPS/1.1 responder: answers by the Host header from [`POLICIES`], then closes.
+fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::Path) {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    use std::io::{Read, Write};
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    b.set_certificate_chain_file(cert).unwrap();
+    b.set_private_key_file(key, SslFiletype::PEM).unwrap();
+    let acceptor = Arc::new(b.build());
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let acceptor = acceptor.clone();
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(mut tls) = acceptor.accept(tcp) else {
+                    return;
+                };
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                let host = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("host:"))
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_default();
+                // good.test publishes the same policy as sts.test.
+                let host = host.replace("mta-sts.good.test", "mta-sts.sts.test");
+                let reply = POLICIES
+                    .iter()
+                    .find(|(d, _, _)| host == format!("mta-sts.{d}"))
+                    .map(|p| p.2)
+                    .unwrap_or("HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n");
+                if reply == "BIG" {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n",
+                    );
+                    let _ = tls.write_all(&vec![b'#'; 70 * 1024]);
+                } else {
+                    let _ = tls.write_all(reply.as_bytes());
+                }
+                let _ = tls.shutdown();
+            });
+        }
+    });
 }
 
 /// Host roles: (name, last octet).
@@ -130,6 +228,16 @@ impl Lab {
         let expired = pem_pair(dir.path(), "expired", exp, Some(&issuer));
         let wrong = pem_pair(dir.path(), "wrong", leaf(&["other.example"]), Some(&issuer));
         let selfs = pem_pair(dir.path(), "self", leaf(&["mx-self.lab.test"]), None);
+        // The policy host's certificate names every policy domain but wrongcert.test.
+        let sts_names: Vec<String> = POLICIES
+            .iter()
+            .map(|p| p.0)
+            .chain(["good.test"])
+            .filter(|d| *d != "wrongcert.test")
+            .map(|d| format!("mta-sts.{d}"))
+            .collect();
+        let sts_refs: Vec<&str> = sts_names.iter().map(String::as_str).collect();
+        let sts_cert = pem_pair(dir.path(), "sts", leaf(&sts_refs), Some(&issuer));
 
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -192,6 +300,10 @@ impl Lab {
             break (port, handles, taps, silent);
         };
 
+        let https = TcpListener::bind((ip(20), 0)).unwrap();
+        let https_port = https.local_addr().unwrap().port();
+        https_server(https, &sts_cert.0, &sts_cert.1);
+
         let host = |n: &str| format!("mx-{n}.lab.test");
         let mut owned: Vec<(String, RecordSpec)> = Vec::new();
         for (name, last) in HOSTS {
@@ -229,6 +341,15 @@ impl Lab {
             rec("twomx.test", RecordSpec::Mx(20, host("good"))),
             rec("implicit.test", RecordSpec::A(ip(10))),
         ]);
+        owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
+        for (d, mx, _) in POLICIES {
+            owned.push((d.to_string(), RecordSpec::Mx(10, host(mx))));
+            owned.push((
+                format!("_mta-sts.{d}"),
+                RecordSpec::Txt("v=STSv1; id=1".into()),
+            ));
+            owned.push((format!("mta-sts.{d}"), RecordSpec::A(ip(20))));
+        }
         let records: Vec<(&str, RecordSpec)> =
             owned.iter().map(|(n, r)| (n.as_str(), r.clone())).collect();
         let (dns, _h) = FakeDns::start(records);
@@ -241,6 +362,7 @@ impl Lab {
             _rt: rt,
             _dir: dir,
             _silent: silent,
+            https_port,
         }
     }
 
@@ -258,6 +380,8 @@ impl Lab {
             "2s".into(),
             "--helo".into(),
             "checker.test".into(),
+            "--mta-sts-port".into(),
+            self.https_port.to_string(),
         ];
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -598,4 +722,67 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
     assert!(r.elapsed < Duration::from_secs(15), "{:?}", r.elapsed);
     assert!(r.stdout.contains("good.test  ✓ PASS"), "{}", r.stdout);
     assert!(r.stdout.contains("deadline reached"), "{}", r.stdout);
+}
+
+#[test]
+fn mta_sts_policies_fetched_over_https_and_linted() {
+    let lab = Lab::start();
+    let domains: Vec<&str> = POLICIES.iter().map(|p| p.0).collect();
+    let mut args = domains.clone();
+    args.extend(["--skip", "spf.record", "--skip", "dmarc.record"]);
+    let (run, m, lines) = lab.json(&args);
+    assert_eq!(
+        st(&m, "sts.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "sts.test", "mtasts.policy"), ["pass"]);
+    assert_eq!(st(&m, "sts.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(st(&m, "redirect.test", "mtasts.fetch"), ["fail"]);
+    assert_eq!(st(&m, "redirect.test", "mtasts.policy"), ["skip"]);
+    assert_eq!(st(&m, "html.test", "mtasts.fetch"), ["warn"]);
+    // LF-only lines: accepted, noted.
+    assert_eq!(st(&m, "html.test", "mtasts.policy"), ["info"]);
+    assert_eq!(st(&m, "missing.test", "mtasts.fetch"), ["fail"]);
+    assert_eq!(st(&m, "big.test", "mtasts.fetch"), ["fail"]);
+    assert_eq!(st(&m, "wrongcert.test", "mtasts.fetch"), ["fail"]);
+    assert_eq!(st(&m, "badpolicy.test", "mtasts.policy"), ["fail"]);
+    assert_eq!(st(&m, "unlisted.test", "mtasts.mx-match"), ["fail"]);
+    // Under enforce, the MX's wrong-name certificate is a failure, not a warning.
+    assert_eq!(st(&m, "enforce.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(st(&m, "enforce.test", "tls.cert.name"), ["fail"]);
+    let find = |d: &str, id: &str| {
+        lines
+            .iter()
+            .find(|v| v["domain"] == d && v["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let redirect = find("redirect.test", "mtasts.fetch");
+    assert!(
+        redirect["summary"]
+            .as_str()
+            .unwrap()
+            .contains("https://www.redirect.test/policy"),
+        "{redirect}"
+    );
+    let bad = find("badpolicy.test", "mtasts.policy");
+    assert!(
+        bad["summary"].as_str().unwrap().starts_with("line 2:"),
+        "{bad}"
+    );
+    let big = find("big.test", "mtasts.fetch");
+    assert!(big["summary"].as_str().unwrap().contains("64 KiB"), "{big}");
+    // The policy mode is an --expect field.
+    assert_eq!(
+        lab.run(&["sts.test", "--expect", "mtasts.mode=testing"])
+            .code,
+        0
+    );
+    assert_eq!(
+        lab.run(&["sts.test", "--expect", "mtasts.mode=enforce"])
+            .code,
+        40
+    );
 }

@@ -16,6 +16,7 @@ mod json;
 mod message;
 mod mx;
 mod serve;
+mod serve_limits;
 mod swaks_compat;
 mod tlsauth;
 mod transcript;

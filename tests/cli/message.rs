@@ -297,7 +297,7 @@ fn tokens_are_replaced_in_headers_and_body() {
         .trim_end_matches('>');
     assert_eq!(
         header(msg, "X-Ids"),
-        format!("X-Ids: {mid} a@example.test, b@example.test")
+        format!("X-Ids: {mid} a@example.test,b@example.test")
     );
     assert_eq!(
         header(msg, "X-Copy"),

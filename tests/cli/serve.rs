@@ -23,16 +23,16 @@ use openssl::x509::{X509, X509NameBuilder};
 use crate::util::{Run, ehlo, ehlo_env, isolate};
 
 /// A running `ehlo serve`; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     lines: mpsc::Receiver<String>,
-    seen: String,
+    pub(crate) seen: String,
 }
 
 impl Serve {
     /// `ehlo serve --listen 127.0.0.1:0 --color never EXTRA…`, once it says where it listens.
-    fn start(extra: &[&str]) -> Serve {
+    pub(crate) fn start(extra: &[&str]) -> Serve {
         Serve::start_on("127.0.0.1:0", extra)
     }
 
@@ -79,7 +79,7 @@ impl Serve {
     }
 
     /// Read output until a line contains `needle`; that line.
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> Option<String> {
+    pub(crate) fn wait_for(&mut self, needle: &str, limit: Duration) -> Option<String> {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.checked_duration_since(Instant::now())?;
@@ -93,7 +93,7 @@ impl Serve {
     }
 
     /// Wait for serve to exit on its own (`--max-sessions`); its exit code and all its output.
-    fn finish(mut self) -> (i32, String) {
+    pub(crate) fn finish(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(15);
         let status = loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -123,7 +123,7 @@ impl Drop for Serve {
 }
 
 /// The standard client arguments against `addr`, then `extra`.
-fn send(addr: &str, extra: &[&str]) -> Run {
+pub(crate) fn send(addr: &str, extra: &[&str]) -> Run {
     send_env(addr, extra, &[])
 }
 
@@ -201,7 +201,7 @@ fn wire_form(text: &[u8]) -> Vec<u8> {
     out
 }
 
-fn maildir_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn maildir_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("new"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1159,3 +1159,118 @@ fn random_client_input_never_panics_and_stays_bounded() {
         let _ = drain(&mut s);
     }
 }
+
+// ---- issue 14: hostile clients -------------------------------------------------------------
+
+fn greeted() -> Session {
+    let (mut s, _) = session(ServerConfig {
+        auth_before_tls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    s
+}
+
+#[test]
+fn auth_failures_grow_slower_then_end_the_connection() {
+    // Brute force on one connection: 535 after a growing delay, then 421 4.7.0 and close at
+    // the third failure (the default).
+    let mut s = greeted();
+    let bad = format!("AUTH PLAIN {}\r\n", B64.encode(b"\0alice\0wrong"));
+    let o = feed(&mut s, bad.as_bytes());
+    assert_eq!(o.text(), "535 5.7.8 Authentication credentials invalid\r\n");
+    assert_eq!(o.actions, [ServerAction::Delay(250)]);
+    let o = feed(&mut s, b"AUTH LOGIN\r\n");
+    assert!(o.text().starts_with("334 "));
+    feed(&mut s, format!("{}\r\n", B64.encode("alice")).as_bytes());
+    let o = feed(&mut s, format!("{}\r\n", B64.encode("nope")).as_bytes());
+    assert_eq!(o.actions, [ServerAction::Delay(500)]);
+    assert!(o.text().starts_with("535 "), "{}", o.text());
+    assert!(!s.is_closed());
+    let o = feed(&mut s, b"AUTH PLAIN !!notbase64\r\n");
+    assert_eq!(
+        o.text(),
+        "421 4.7.0 mx.test Error: too many failed authentication attempts (3)\r\n"
+    );
+    assert_eq!(o.actions, [ServerAction::Delay(750), ServerAction::Close]);
+    assert!(s.is_closed());
+    // A good password after failures still works below the limit.
+    let mut s = greeted();
+    feed(&mut s, bad.as_bytes());
+    let good = format!("AUTH PLAIN {}\r\n", B64.encode(b"\0alice\0s3cret"));
+    assert!(feed(&mut s, good.as_bytes()).text().starts_with("235 "));
+    // 0 = no limit.
+    let (mut s, _) = session(ServerConfig {
+        auth_before_tls: true,
+        max_auth_failures: 0,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    for _ in 0..10 {
+        assert!(feed(&mut s, bad.as_bytes()).text().starts_with("535 "));
+    }
+    assert_eq!(auth_failure_delay_ms(10), 2000);
+}
+
+#[test]
+fn control_characters_in_addresses_are_refused() {
+    for (bad, name) in [
+        (&b"a\rb@x.test"[..], "\\x0D"),
+        (b"a\0b@x.test", "\\x00"),
+        (b"a\x1b[31mb@x.test", "\\x1B"),
+    ] {
+        let mut s = greeted();
+        let mut line = b"MAIL FROM:<".to_vec();
+        line.extend_from_slice(bad);
+        line.extend_from_slice(b">\r\n");
+        let o = feed(&mut s, &line);
+        assert_eq!(
+            o.text(),
+            format!("501 5.1.7 Bad sender address syntax (control character {name})\r\n")
+        );
+        feed(&mut s, b"MAIL FROM:<a@x.test>\r\n");
+        let mut line = b"RCPT TO:<".to_vec();
+        line.extend_from_slice(bad);
+        line.extend_from_slice(b">\r\n");
+        let o = feed(&mut s, &line);
+        assert_eq!(
+            o.text(),
+            format!("501 5.1.3 Bad recipient address syntax (control character {name})\r\n")
+        );
+    }
+}
+
+#[test]
+fn credentials_injected_after_starttls_are_masked() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    let plain = B64.encode(b"\0alice\0s3cret");
+    let login_user = B64.encode("alice");
+    let login_pass = B64.encode("s3cret");
+    let input = format!(
+        "STARTTLS\r\nAUTH PLAIN {plain}\r\nMAIL FROM:<a@x.test>\r\nAUTH LOGIN\r\n{login_user}\r\n{login_pass}\r\n"
+    );
+    let o = feed(&mut s, input.as_bytes());
+    let shown = o
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { bytes },
+                ..
+            } => Some(String::from_utf8_lossy(&bytes.0).into_owned()),
+            _ => None,
+        })
+        .expect("the injection is reported");
+    assert!(!shown.contains(&plain), "{shown}");
+    assert!(!shown.contains(&login_pass), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    // After an AUTH line nothing can tell a SASL response from a command: all masked.
+    assert_eq!(
+        shown,
+        "AUTH PLAIN ********\r\n********\r\n********\r\n********\r\n********\r\n"
+    );
+}

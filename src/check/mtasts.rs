@@ -1,0 +1,405 @@
+//! MTA-STS over HTTPS (RFC 8461 §3.3): `GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
+//! with hyper's HTTP/1 client over the one connection layer's TLS stream (openssl, the same
+//! evidence and `--tls-ca-path` as the SMTP probes). SNI is `mta-sts.DOMAIN` and the certificate
+//! must verify for it; redirects are NOT followed; 200 with `text/plain` and at most 64 KiB.
+//! Then `mtasts.policy` (the lint, [`super::records::lint_policy`]) and `mtasts.mx-match`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+
+use super::domain::special_purpose;
+use super::model::{CheckResult, Status};
+use super::records::{Policy, lint_policy, mx_matches};
+use crate::net::dns::{DnsOptions, Family, Resolver};
+use crate::net::route::{Link, Target};
+use crate::net::tls::TlsParams;
+use crate::smtp::event::{Event, TlsInfo};
+
+/// Largest policy body (RFC 8461 §3.3: "a maximum of 64 KiB").
+pub const MAX_POLICY: usize = 64 * 1024;
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// HTTPS port: 443 (RFC 8461 §3.3 fixes it); tests point it elsewhere.
+    pub port: u16,
+    /// Timeout of each step (connect, handshake, the whole response).
+    pub timeout: Duration,
+    /// Extra trust anchors.
+    pub ca_path: Option<PathBuf>,
+    /// `-4` / `-6`.
+    pub family: Family,
+    /// Fetch from special-purpose addresses too (`--allow-private`).
+    pub allow_private: bool,
+}
+
+fn ms(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1000.0
+}
+
+fn fail(why: impl Into<String>, t0: Instant) -> (CheckResult, Option<String>) {
+    (
+        CheckResult::new("mtasts.fetch", Status::Fail, why).timed(ms(t0)),
+        None,
+    )
+}
+
+/// Fetch the policy of `domain`: the `mtasts.fetch` result and, when one arrived, the body.
+pub async fn fetch(r: &Resolver, domain: &str, o: &FetchOptions) -> (CheckResult, Option<String>) {
+    let t0 = Instant::now();
+    let host = format!("mta-sts.{domain}");
+    let addrs = match r.addresses(&host, o.family).await {
+        Ok(a) => a,
+        Err(crate::net::dns::DnsError::Failed { reason, .. }) => {
+            return (
+                CheckResult::new("mtasts.fetch", Status::Error, format!("{host}: {reason}"))
+                    .timed(ms(t0)),
+                None,
+            );
+        }
+        Err(e) => {
+            return fail(
+                format!("{e}: the policy host must exist (RFC 8461 §3.3)"),
+                t0,
+            );
+        }
+    };
+    let usable: Vec<IpAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| o.allow_private || special_purpose(*a).is_none())
+        .collect();
+    let Some(ip) = usable.first().copied() else {
+        return fail(
+            format!(
+                "{host} → {}: special-purpose addresses only (--allow-private to fetch anyway)",
+                addrs
+                    .iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            t0,
+        );
+    };
+    match tokio::time::timeout(
+        o.timeout.max(Duration::from_millis(1)) * 3,
+        get(&host, ip, o),
+    )
+    .await
+    {
+        Ok(Ok(got)) => judge(&host, ip, got, t0),
+        Ok(Err((status, why))) => (
+            CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+                .with("ip", ip.to_string())
+                .timed(ms(t0)),
+            None,
+        ),
+        Err(_) => (
+            CheckResult::new(
+                "mtasts.fetch",
+                Status::Error,
+                format!("https://{host}/: no complete response within the timeout"),
+            )
+            .with("ip", ip.to_string())
+            .timed(ms(t0)),
+            None,
+        ),
+    }
+}
+
+/// What the HTTPS exchange produced.
+struct Got {
+    tls: TlsInfo,
+    status: u16,
+    content_type: Option<String>,
+    location: Option<String>,
+    body: Result<Vec<u8>, String>,
+}
+
+/// Connect through the connection layer (implicit TLS), then one HTTP/1.1 GET with hyper.
+async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, String)> {
+    let link = Link {
+        family: o.family,
+        dns: DnsOptions::default(),
+        tls: TlsParams {
+            sni: Some(host.to_string()),
+            // Judged below from the evidence, so a bad certificate is reported with its facts.
+            verify: false,
+            verify_name: Some(host.to_string()),
+            ca_path: o.ca_path.clone(),
+            ..TlsParams::default()
+        },
+        tls_on_connect: true,
+        timeout: o.timeout,
+        connect_timeout: o.timeout,
+        ..Link::default()
+    };
+    let plan = link.to(Target::Host {
+        host: ip.to_string(),
+        port: o.port,
+    });
+    let mut tls = None;
+    let mut failure = None;
+    let conn = crate::net::conn::connect(&plan, &mut |e| match e {
+        Event::TlsStarted { info } => tls = Some(info),
+        Event::TlsFailed { reason } => failure = Some(reason),
+        Event::ConnectFailed { reason, .. } => failure = Some(reason),
+        _ => {}
+    })
+    .await;
+    let conn = match conn {
+        Ok(c) => c,
+        Err(e) => {
+            let why = failure.unwrap_or_else(|| e.to_string());
+            let st = if why.contains("timed out") {
+                Status::Error
+            } else {
+                Status::Fail
+            };
+            return Err((st, why));
+        }
+    };
+    let tls = tls.ok_or((Status::Fail, "no TLS session".to_string()))?;
+    let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(conn.stream))
+        .await
+        .map_err(|e| (Status::Fail, format!("HTTP/1.1: {e}")))?;
+    // The connection future does the I/O; it ends with the response or the error.
+    tokio::task::spawn_local(async move {
+        let _ = driver.await;
+    });
+    let req = hyper::Request::get("/.well-known/mta-sts.txt")
+        .header(hyper::header::HOST, host)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("ehlo/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| (Status::Fail, e.to_string()))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| (Status::Fail, format!("HTTP request failed: {e}")))?;
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header(hyper::header::CONTENT_TYPE);
+    let location = header(hyper::header::LOCATION);
+    let status = resp.status().as_u16();
+    let body = if status == 200 {
+        match Limited::new(resp.into_body(), MAX_POLICY).collect().await {
+            Ok(b) => Ok(b.to_bytes().to_vec()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
+                "the policy is larger than {} KiB (RFC 8461 §3.3)",
+                MAX_POLICY / 1024
+            )),
+            Err(e) => Err(format!("reading the body failed: {e}")),
+        }
+    } else {
+        Ok(Vec::new())
+    };
+    Ok(Got {
+        tls,
+        status,
+        content_type,
+        location,
+        body,
+    })
+}
+
+fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<String>) {
+    let base = CheckResult::new("mtasts.fetch", Status::Pass, "")
+        .with("url", format!("https://{host}/.well-known/mta-sts.txt"))
+        .with("ip", ip.to_string())
+        .with("http_status", g.status)
+        .with("content_type", g.content_type.clone())
+        .with("tls", g.tls.version.as_str())
+        .with("cert_verified", g.tls.verify.ok)
+        .timed(ms(t0));
+    let with = |status, summary: String| CheckResult {
+        status,
+        summary,
+        ..base.clone()
+    };
+    if !g.tls.verify.ok {
+        return (
+            with(
+                Status::Fail,
+                format!(
+                    "the certificate of {host} does not verify ({}): senders ignore the policy (RFC 8461 §3.3)",
+                    g.tls.verify.reason.as_deref().unwrap_or("unknown reason")
+                ),
+            ),
+            None,
+        );
+    }
+    if (300..400).contains(&g.status) {
+        return (
+            with(
+                Status::Fail,
+                format!(
+                    "HTTP {} redirect to {}: senders do not follow redirects (RFC 8461 §3.3)",
+                    g.status,
+                    g.location.as_deref().unwrap_or("?")
+                ),
+            )
+            .with("location", g.location.clone()),
+            None,
+        );
+    }
+    if g.status != 200 {
+        return (
+            with(Status::Fail, format!("HTTP {}: no policy", g.status)),
+            None,
+        );
+    }
+    let body = match g.body {
+        Ok(b) => b,
+        Err(why) => return (with(Status::Fail, why), None),
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let plain = g.content_type.as_deref().is_some_and(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("text/plain")
+    });
+    let r = if plain {
+        with(
+            Status::Pass,
+            format!("HTTP 200, {} bytes, {}", body.len(), g.tls.version),
+        )
+    } else {
+        with(
+            Status::Warn,
+            format!(
+                "Content-Type is {}, not text/plain (RFC 8461 §3.2)",
+                g.content_type.as_deref().unwrap_or("missing")
+            ),
+        )
+    };
+    (r.with("bytes", body.len()), Some(text))
+}
+
+/// `mtasts.policy` from a fetched body: the lint's worst finding, the findings with line numbers
+/// as evidence.
+pub fn policy_check(body: &str) -> (CheckResult, Policy) {
+    let p = lint_policy(body);
+    let status = p.status();
+    let summary = match p.findings.iter().find(|f| f.1 == status) {
+        Some((line, _, msg)) if status != Status::Pass => {
+            if *line == 0 {
+                msg.clone()
+            } else {
+                format!("line {line}: {msg}")
+            }
+        }
+        _ => format!(
+            "mode {}, max_age {}, {} mx pattern(s)",
+            p.mode.as_deref().unwrap_or("?"),
+            p.max_age
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "?".into()),
+            p.mx.len()
+        ),
+    };
+    let mut c = CheckResult::new("mtasts.policy", status, summary);
+    if let serde_json::Value::Object(m) = p.evidence() {
+        c.evidence = m;
+    }
+    (c, p)
+}
+
+/// `mtasts.mx-match` (RFC 8461 §4.1): every MX host matches a policy pattern. Unmatched under
+/// `enforce` → fail, `testing` → warn; `none` → info.
+pub fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
+    let unmatched: Vec<&String> = hosts
+        .iter()
+        .filter(|h| !p.mx.iter().any(|pat| mx_matches(pat, h)))
+        .collect();
+    let mode = p.mode.as_deref().unwrap_or("");
+    let (status, summary) = if hosts.is_empty() {
+        (Status::Skip, "no MX host to match".to_string())
+    } else if mode == "none" {
+        (
+            Status::Info,
+            "mode none: the policy is being withdrawn".to_string(),
+        )
+    } else if unmatched.is_empty() {
+        (
+            Status::Pass,
+            format!("{} MX host(s) match the policy", hosts.len()),
+        )
+    } else {
+        (
+            if mode == "enforce" {
+                Status::Fail
+            } else {
+                Status::Warn
+            },
+            format!(
+                "{} not matched by mx: {} (mode {mode}: senders {} mail to it)",
+                unmatched
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.mx.join(", "),
+                if mode == "enforce" {
+                    "will not deliver"
+                } else {
+                    "report, then deliver"
+                }
+            ),
+        )
+    };
+    CheckResult::new("mtasts.mx-match", status, summary)
+        .with("mode", mode)
+        .with("patterns", json!(p.mx))
+        .with("unmatched", json!(unmatched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mx_match_by_mode() {
+        let p = lint_policy(
+            "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n",
+        );
+        let hosts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            mx_match(&p, &hosts(&["mx1.example.test"])).status,
+            Status::Pass
+        );
+        assert_eq!(
+            mx_match(&p, &hosts(&["mx1.example.test", "mx.other.test"])).status,
+            Status::Fail
+        );
+        let t = lint_policy(
+            "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 86400\r\n",
+        );
+        assert_eq!(
+            mx_match(&t, &hosts(&["mx2.example.test"])).status,
+            Status::Warn
+        );
+        let (c, _) =
+            policy_check("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\n");
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert_eq!(c.evidence["mode"], "enforce");
+        let (c, _) = policy_check("version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.summary.starts_with("line 2:"), "{}", c.summary);
+    }
+}
