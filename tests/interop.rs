@@ -2300,3 +2300,68 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
 // Exim: the second real MTA (tests/interop/exim.sh).
 #[path = "interop/exim.rs"]
 mod exim;
+
+/// `ehlo check` against the real Postfix: a domain whose MX is `localhost` (port 2525 through the
+/// test-only `--port`), the fake DNS answering the MX. Postfix offers STARTTLS with its
+/// self-signed `localhost` certificate, trusted here with `--tls-ca-path`: every SMTP and TLS
+/// check passes, and Postfix gets no MAIL (check never sends it).
+#[test]
+#[ignore]
+fn check_against_postfix() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtp();
+    let (dns, _h) = FakeDns::start(vec![(
+        "interop-check.test",
+        RecordSpec::Mx(10, "localhost".into()),
+    )]);
+    let dns = dns.to_string();
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "check",
+        "interop-check.test",
+        "--dns-server",
+        &dns,
+        "--port",
+        "2525",
+        "-4",
+        "--allow-private",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--only",
+        "smtp.*",
+        "--only",
+        "tls.*",
+        "--only",
+        "mx.lookup",
+        "--json",
+    ]);
+    let run = run_bounded(cmd);
+    run.assert_exit(0);
+    let mut seen = Vec::new();
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if v["type"] == "check" {
+            seen.push((
+                v["id"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    for id in [
+        "mx.lookup",
+        "smtp.connect",
+        "smtp.banner",
+        "smtp.ehlo",
+        "tls.starttls",
+        "tls.handshake",
+        "tls.cert.chain",
+        "tls.cert.name",
+        "tls.cert.expiry",
+    ] {
+        assert!(
+            seen.contains(&(id.to_string(), "pass".to_string())),
+            "{id} did not pass: {seen:?}\n{}",
+            run.dump()
+        );
+    }
+}

@@ -943,7 +943,11 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
 
     // Message.
     let fixup = fixup_of(&msg);
-    let (message, notes) = compose(&msg, fixup, &to, &cc, &bcc, &from, env)?;
+    let (mut message, mut notes) = compose(&msg, fixup, &to, &cc, &bcc, &from, env)?;
+    // (--dump-mail sends nothing, so it shows the bytes whatever they end with.)
+    if fixup == Fixup::NONE && ext_args.bdat.is_none() && !msg.dump_mail {
+        raw_data_end(&mut message, &mut notes)?;
+    }
 
     // TLS.
     if let Some(p) = &tls.tls_ca_path
@@ -1086,6 +1090,25 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             stderr: output.output_file_stderr.or(output.output_file),
         },
     })
+}
+
+/// `--no-data-fixup` data goes out as given, so it must carry its own end marker or the server
+/// waits for more until the reply timeout (swaks #69). Data that ends in `CRLF .` without the
+/// final CRLF gets it, as swaks does; data with no end marker at all is refused before anything
+/// is sent.
+fn raw_data_end(message: &mut Vec<u8>, notes: &mut Vec<String>) -> Result<(), Error> {
+    if message.ends_with(b"\r\n.\r\n") || message == b".\r\n" {
+        return Ok(());
+    }
+    if message.ends_with(b"\r\n.") || message == b"." {
+        message.extend_from_slice(b"\r\n");
+        notes.push("--no-data-fixup: added the CRLF after the final dot (as swaks does)".into());
+        return Ok(());
+    }
+    Err(usage(
+        "--no-data-fixup: the data does not end with CRLF . CRLF, so the server would wait for \
+         more (write the end marker yourself, e.g. --data 'Subject: x\\r\\n\\r\\nbody\\r\\n.\\r\\n')",
+    ))
 }
 
 /// `--no-data-fixup` turns everything off; the finer switches one fix-up each (swaks #51).
@@ -2290,7 +2313,14 @@ mod tests {
         let c = send(&["-t", "a@x.test", "--body", "-"]);
         assert!(c.plan.message.ends_with(b"\n\nfrom stdin\n"));
 
-        let c = send(&["-t", "a@x.test", "-d", "Subject: x\\n\\nhi", "--ndf"]);
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "-d",
+            "Subject: x\\n\\nhi",
+            "--ndf",
+            "--dump-mail",
+        ]);
         assert_eq!(c.plan.message, b"Subject: x\n\nhi");
         assert_eq!(c.plan.fixup, Fixup::NONE);
         let c = send(&["-t", "a@x.test", "-d", "@@literal"]);
@@ -2323,7 +2353,7 @@ mod tests {
     #[test]
     fn data_fixups_and_tokens() {
         let fix = |extra: &[&str]| {
-            let mut args = vec!["-t", "a@x.test", "-d", "x"];
+            let mut args = vec!["-t", "a@x.test", "-d", "x", "--dump-mail"];
             args.extend_from_slice(extra);
             send(&args).plan.fixup
         };
@@ -2355,7 +2385,7 @@ mod tests {
             c.plan.message,
             b"Date: Tue, 02 Jan 2024 03:04:05 +0000\n\nThis is a test mailing"
         );
-        let c = send(&["-t", "a@x.test", "-d", "%DATE%", "--ndf"]);
+        let c = send(&["-t", "a@x.test", "-d", "%DATE%", "--ndf", "--dump-mail"]);
         assert_eq!(c.plan.message, b"%DATE%");
     }
 

@@ -45,6 +45,10 @@ use crate::error::Error;
 /// Prefix of the environment variables that set options.
 pub const ENV_PREFIX: &str = "EHLO_";
 
+/// swaks's prefix (`SWAKS_OPT_auth_user`, `SWAKS_OPT_h_From`): read too, below `EHLO_*`, so
+/// existing CI environments keep working.
+pub const SWAKS_ENV_PREFIX: &str = "SWAKS_OPT_";
+
 /// `EHLO_*` names that are test knobs, never options (kept out of the mapping even if a flag of
 /// that name is added one day).
 pub const RESERVED_ENV: &[&str] = &["EHLO_REGENERATE", "EHLO_INTEROP_BIN", "EHLO_INTEROP_KEEP"];
@@ -77,7 +81,7 @@ impl LayerEnv {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;
-                k.starts_with(ENV_PREFIX).then_some((k, v))
+                (k.starts_with(ENV_PREFIX) || k.starts_with(SWAKS_ENV_PREFIX)).then_some((k, v))
             })
             .collect();
         LayerEnv {
@@ -717,10 +721,10 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     // Nothing to layer (no config file, no option in the environment, no layering flag): the
     // command line is the whole story. This is the common case, and building and running the
     // flag table twice would cost more than a local SMTP dialogue.
-    let env_sets_options = env
-        .vars
-        .iter()
-        .any(|(name, _)| name.starts_with(ENV_PREFIX) && !RESERVED_ENV.contains(&name.as_str()));
+    let env_sets_options = env.vars.iter().any(|(name, _)| {
+        (name.starts_with(ENV_PREFIX) && !RESERVED_ENV.contains(&name.as_str()))
+            || name.starts_with(SWAKS_ENV_PREFIX)
+    });
     let steers_layering = argv.iter().skip(1).any(|a| {
         let a = a.to_string_lossy();
         a == "--config"
@@ -757,6 +761,37 @@ pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
     let mut env_file: Option<PathBuf> = None;
+    // swaks's SWAKS_OPT_<name> first, so that an EHLO_* setting of the same option, coming
+    // later in the same layer, wins.
+    for (name, value) in &vars {
+        let Some(rest) = name.strip_prefix(SWAKS_ENV_PREFIX) else {
+            continue;
+        };
+        let flag = rest.replace('_', "-");
+        let origin = Origin::Env(name.clone());
+        let fail = |e: String| Error::Usage(format!("{name}: {e}"));
+        if let Some(header) = flag
+            .strip_prefix("header-")
+            .or_else(|| flag.strip_prefix("h-"))
+            .filter(|h| !h.is_empty())
+            && matches!(table.lookup(&flag), Lookup::Unknown)
+            && let Some(arg) = table.by_id("header")
+        {
+            let v = OsString::from(format!("{header}: {}", value.to_string_lossy()));
+            env_settings.push(table.setting(arg, Some(v), origin).map_err(fail)?);
+            continue;
+        }
+        match table.lookup(&flag) {
+            Lookup::Arg(arg) => {
+                if value.is_empty() && arg.is_hide_env_values_set() {
+                    continue;
+                }
+                let v = (!value.is_empty()).then(|| value.clone());
+                env_settings.push(table.setting(arg, v, origin).map_err(fail)?);
+            }
+            _ => ignored_env.push(name.clone()),
+        }
+    }
     let mut env_no_config = false;
     for (name, value) in vars {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
@@ -972,6 +1007,23 @@ fn parse_file(
             negations.push(n);
             continue;
         }
+        // swaks's documented header lines: `h-Name: value`, `h-Name value`, `header-Name value`.
+        if let Some(header) = name
+            .strip_prefix("header-")
+            .or_else(|| name.strip_prefix("h-"))
+            .map(|h| h.strip_suffix(':').unwrap_or(h))
+            .filter(|h| !h.is_empty() && !h.contains(':'))
+            && matches!(table.lookup(name), Lookup::Unknown)
+            && let Some(arg) = table.by_id("header")
+        {
+            let origin = Origin::File {
+                path: path.to_path_buf(),
+                line: i + 1,
+            };
+            let v = OsString::from(format!("{header}: {}", value.unwrap_or_default()));
+            out.push(table.setting(arg, Some(v), origin).map_err(at)?);
+            continue;
+        }
         let arg = match table.lookup(name) {
             Lookup::Arg(a) => a,
             Lookup::CommandLineOnly => {
@@ -1125,6 +1177,49 @@ mod tests {
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert_eq!(cli.send.envelope.to, ["file@x", "env@x", "argv@x"]);
         assert_eq!(cli.send.message.header, ["X-A: file", "X-B: argv"]);
+    }
+
+    /// swaks's own config-file example: `h-From: "Fred Example" <fred@example.com>`, and the
+    /// `h-Name value` / `header-Name value` spellings.
+    #[test]
+    fn header_lines_as_swaks_documents_them() {
+        let l = layered(
+            "h-From: \"Fred Example\" <fred@example.com>\nh-X-One one\n--header-X-Two two words\n",
+            &[],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(
+            cli.send.message.header,
+            [
+                "From: \"Fred Example\" <fred@example.com>",
+                "X-One: one",
+                "X-Two: two words"
+            ]
+        );
+    }
+
+    /// swaks's SWAKS_OPT_* variables are read as well, below EHLO_* (which wins).
+    #[test]
+    fn swaks_opt_variables_are_read_and_ehlo_wins() {
+        let l = layered(
+            "",
+            &[
+                ("SWAKS_OPT_from", "swaks@x"),
+                ("SWAKS_OPT_helo", "swaks.helo"),
+                ("SWAKS_OPT_h_X_Test", "from swaks"),
+                ("SWAKS_OPT_auth_user", "u"),
+                ("EHLO_HELO", "ehlo.helo"),
+            ],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.envelope.from.as_deref(), Some("swaks@x"));
+        assert_eq!(cli.send.envelope.helo.as_deref(), Some("ehlo.helo"));
+        assert_eq!(cli.send.message.header, ["X-Test: from swaks"]);
+        assert_eq!(cli.send.auth.auth_user.as_deref(), Some("u"));
     }
 
     #[test]

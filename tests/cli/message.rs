@@ -557,3 +557,36 @@ fn bare_file_arguments_read_the_file_as_swaks_does() {
     assert!(r.stdout.contains("/no/such/gtube"), "{}", r.stdout);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
+
+/// `--no-data-fixup` data must carry its own end marker: one that lacks only the final CRLF gets
+/// it (as swaks does), one with none is refused before connecting, never a hang until the
+/// timeout (swaks #69).
+#[test]
+fn no_data_fixup_never_hangs_on_a_missing_end_marker() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-ndf", "--data", "Subject: x\r\n\r\nbody\r\n."]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("\r\nbody\r\n.\r\nQUIT"), "{got:?}");
+
+    let run = ehlo_with(
+        &[
+            "-s",
+            "127.0.0.1:9",
+            "-t",
+            "a@b.test",
+            "-ndf",
+            "--data",
+            "Subject: x\r\n\r\nbody\r\n",
+        ],
+        None,
+        std::time::Duration::from_secs(20),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--no-data-fixup"), "{}", run.stderr);
+    assert!(
+        !run.all().contains("Trying"),
+        "refused before connecting: {}",
+        run.all()
+    );
+}
