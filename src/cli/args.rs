@@ -115,6 +115,7 @@ pub enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
+    #[command(after_long_help = crate::repl::meta::HELP)]
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
     Replay(Box<ReplayArgs>),
