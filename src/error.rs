@@ -1,5 +1,5 @@
-//! The top-level error type and the ONE mapping from errors to exit codes (swaks's table,
-//! `../shared/reference/swaks.md` §4). Nothing else in ehlo decides an exit code.
+//! The top-level error type and the ONE mapping from errors to exit codes (swaks's exit codes: 0 ok, 1 usage,
+//! 2 connect, 21-36 per SMTP phase). Nothing else in ehlo decides an exit code.
 
 use crate::net::dns::DnsError;
 use crate::smtp::client::SessionError;

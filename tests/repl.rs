@@ -627,6 +627,12 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     t.wait("the goodbye", |s| s.contains("221"));
     t.assert_cooked();
+    // Leaving is not a lost connection (defect 9).
+    assert!(
+        !t.screen().contains(":reconnect or :quit"),
+        "{}",
+        t.screen()
+    );
     let got = h.join().unwrap().remove(0);
     assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
@@ -1015,6 +1021,83 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     t.assert_cooked();
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// Defect 9: `:quit` prints no "closed — :reconnect or :quit" notice.
+#[test]
+fn terminal_quit_prints_no_reconnect_notice() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    assert!(
+        !t.screen().contains(":reconnect or :quit"),
+        "{}",
+        t.screen()
+    );
+    assert_eq!(h.join().unwrap()[0], b"QUIT\r\n");
+}
+
+/// Defect 9: `:record FILE` refuses an existing file (`:record!` replaces, `:record -a`
+/// appends); `:explain "550 5.7.1"` works as `:help` shows it; a piped session gets no
+/// "— :reconnect or :quit" notice when the server closes.
+#[test]
+fn record_refuses_to_overwrite_and_explain_takes_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("kept.ehlo");
+    std::fs::write(&rec, "# precious\n").unwrap();
+    let rec_s = rec.to_str().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = format!(
+        ":record {rec_s}\nNOOP\n:record -a {rec_s}\nRSET\n:record\n:explain \"550 5.7.1\"\nQUIT\n"
+    );
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    assert!(
+        run.out.contains("exists: :record! FILE replaces it"),
+        "{}",
+        run.out
+    );
+    assert!(!run.out.contains("is not a reply code"), "{}", run.out);
+    assert!(run.out.contains("5.7.1"), "{}", run.out);
+    assert!(!run.out.contains(":reconnect or :quit"), "{}", run.out);
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(text.starts_with("# precious\n"), "{text}");
+    assert!(text.contains("> RSET\n< 250\n"), "{text}");
+    assert!(!text.contains("> NOOP"), "{text}");
+
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = format!(":record! {rec_s}\nNOOP\nQUIT\n");
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        !text.contains("precious") && text.contains("> NOOP\n< 250\n"),
+        "{text}"
+    );
 }
 
 /// The 50 lines typed ahead in [`terminal_type_ahead_of_50_lines_during_a_slow_reply`]: MAIL,

@@ -1,5 +1,5 @@
 //! THE flag table (clap derive): swaks's vocabulary, grouped by topic. Help, completions and man
-//! pages are all generated from this one table (style.md practices 8 and 9), so a flag exists
+//! pages are all generated from this one table (clap_complete, clap_mangen), so a flag exists
 //! here or nowhere. Swaks spellings are `visible_alias`es so users see the mapping in `--help`.
 //!
 //! Values are parsed into typed form where clap can report a bad value well (durations, ports,
@@ -115,6 +115,7 @@ pub enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
+    #[command(after_long_help = crate::repl::meta::HELP)]
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
     Replay(Box<ReplayArgs>),
@@ -1179,7 +1180,7 @@ fn parse_chunk_size(s: &str) -> Result<usize, String> {
 
 // ---- Configuration layering (src/cli/layers.rs reads these before clap sees the merged argv) --
 
-/// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`, swaks.md §6).
+/// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Configuration")]
 pub struct ConfigArgs {
@@ -1447,7 +1448,7 @@ pub struct ServerSpec {
     pub port: Option<u16>,
 }
 
-/// `--protocol` values (swaks.md §2 table).
+/// `--protocol` values (swaks's table: SMTP, ESMTP, LMTP and their S/A variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProtocolArg {
     /// HELO only
@@ -1488,7 +1489,7 @@ pub enum ProtocolArg {
     Lmtpsa,
 }
 
-/// What a `--protocol` value implies (swaks.md §2): the greeting and which TLS/AUTH flags.
+/// What a `--protocol` value implies (as in swaks): the greeting and which TLS/AUTH flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Implied {
     /// Greeting verb.
@@ -1523,7 +1524,7 @@ impl ProtocolArg {
     }
 }
 
-/// Stop points for the drop options (swaks.md §3). Aliases are swaks's synonyms.
+/// Stop points for the drop options (swaks's stop points). Aliases are swaks's synonyms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StopPoint {
     /// After connecting (the banner)

@@ -1,6 +1,5 @@
 //! `Cli` → [`Mode`]: validation and normalisation only (no DNS, no sockets), building the
-//! `smtp::client::Plan` and the driver settings (ripgrep's lowargs/hiargs split, style.md
-//! practice 8). Every failure is an [`Error::Usage`] whose one-line reason names the flag.
+//! `smtp::client::Plan` and the driver settings (ripgrep's lowargs/hiargs split). Every failure is an [`Error::Usage`] whose one-line reason names the flag.
 //!
 //! The only outside world read here: environment variables (`LOGNAME`/`USER` for the default
 //! sender), the host name, the clock (for the message's `Date`), `--body`/`--data` files or stdin,

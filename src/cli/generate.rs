@@ -1,6 +1,5 @@
 //! Completions and man pages generated from the one flag table, into memory (the committed
-//! `completions/` and `man/` are checked against this by `tests/cli/generated.rs`, style.md
-//! practice 9). Output must be byte-stable: no dates, no paths, and no OpenSSL version (the long
+//! `completions/` and `man/` are checked against this by `tests/cli/generated.rs`). Output must be byte-stable: no dates, no paths, and no OpenSSL version (the long
 //! version names the OpenSSL found at run time, which differs between machines).
 
 use clap::{Command, CommandFactory};

@@ -1,4 +1,4 @@
-//! Configuration layering (swaks.md §6, swaks's `.swaksrc` / `SWAKS_OPT_*`): a config file <
+//! Configuration layering (swaks's `.swaksrc` / `SWAKS_OPT_*`): a config file <
 //! `EHLO_*` environment variables < the command line, done as an argv rewrite before clap parses
 //! anything, so the flag table in [`super::args`] stays the only definition of an option.
 //!
@@ -19,7 +19,7 @@
 //!   on the command line replaces `tls` from the file); repeatable options (`--to`, `--header`…)
 //!   accumulate, lowest layer first. Within one layer the last occurrence of a single-value
 //!   option wins.
-//! - **Unset** (swaks.md §1): `--no-<opt>` (or `-no-<opt>`) on the command line removes every
+//! - **Unset** (swaks's `--no-<opt>`): `--no-<opt>` (or `-no-<opt>`) on the command line removes every
 //!   value of `<opt>` from the file and the environment and every earlier occurrence on the
 //!   command line (a later one stays); `EHLO_NO_<OPT>` (empty) does the same to the file, a
 //!   `no-<opt>` line to the lines above it. `--no-header-<Name>` (`--no-h-<Name>`) removes the
@@ -170,7 +170,7 @@ impl Setting {
     }
 }
 
-/// What a `--no-<opt>` word unsets (swaks.md §1).
+/// What a `--no-<opt>` word unsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Every value of this flag (clap id).

@@ -1,4 +1,4 @@
-//! The test message, composed like swaks's template (swaks.md §2 "DATA composition"): `Date`, `To`,
+//! The test message, composed like swaks's template (swaks's default DATA template): `Date`, `To`,
 //! `Cc`, `From`, `Subject: test <date>`, `Message-Id`, `X-Mailer`, MIME headers when needed, then
 //! the user's `--header` replacements and `--add-header` additions, a blank line and the body.
 //! Also owns swaks's template tokens (`%DATE%`, `..DATE..`, …) and the MIME parts of

@@ -27,7 +27,7 @@ use crate::net::dns::Resolver;
 use crate::net::route::{ConnectPlan, Target, Transport};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
-use crate::smtp::event::{Bytes, Event, Phase, SentKind, TlsInfo};
+use crate::smtp::event::{Bytes, Event, Phase, SentKind, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -287,8 +287,9 @@ pub async fn tcp(
     Ok(stream)
 }
 
-fn timing(emit: &mut dyn FnMut(Event), phase: Phase, d: Duration) {
+fn timing(emit: &mut dyn FnMut(Event), what: Timed, phase: Phase, d: Duration) {
     emit(Event::Timing {
+        what,
         phase,
         ms: d.as_secs_f64() * 1000.0,
     });
@@ -313,11 +314,16 @@ async fn open_tcp(
     } else {
         None
     };
+    // Time spent asking DNS, reported apart from the connect attempts.
+    let mut dns_time = Duration::ZERO;
     let (hosts, port): (Vec<String>, u16) = match &plan.target {
         Target::Host { host, port } => (vec![host.clone()], *port),
         Target::Mx { domain, port } => {
             let r = resolver.as_ref().expect("resolver built for an MX target");
-            (r.mail_hosts(domain, &mut *emit).await?, *port)
+            let t = Instant::now();
+            let hosts = r.mail_hosts(domain, &mut *emit).await;
+            dns_time += t.elapsed();
+            (hosts?, *port)
         }
     };
     let mut last_err = String::from("no address to try");
@@ -327,7 +333,10 @@ async fn open_tcp(
             Ok(ip) => vec![ip],
             Err(_) => {
                 let r = resolver.as_ref().expect("resolver built for names");
-                match r.host_addresses(host, link.family, &mut *emit).await {
+                let t = Instant::now();
+                let found = r.host_addresses(host, link.family, &mut *emit).await;
+                dns_time += t.elapsed();
+                match found {
                     Ok(a) => a,
                     Err(e) => {
                         emit(Event::Warning {
@@ -361,7 +370,15 @@ async fn open_tcp(
                         peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
                         local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
                     });
-                    timing(emit, Phase::Connect, t0.elapsed());
+                    if resolver.is_some() {
+                        timing(emit, Timed::Dns, Phase::Dns, dns_time);
+                    }
+                    timing(
+                        emit,
+                        Timed::Connect,
+                        Phase::Connect,
+                        t0.elapsed().saturating_sub(dns_time),
+                    );
                     return Ok((host.clone(), s));
                 }
                 Err(reason) => {
@@ -418,7 +435,7 @@ async fn open_socket(
         peer: format!("unix:{shown}"),
         local: String::new(),
     });
-    timing(emit, Phase::Connect, t0.elapsed());
+    timing(emit, Timed::Connect, Phase::Connect, t0.elapsed());
     Ok(Connection {
         stream: Conn::Other(Box::new(sock)),
         host: "localhost".into(),
@@ -459,7 +476,7 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         peer: format!("pid {pid}"),
         local: String::new(),
     });
-    timing(emit, Phase::Connect, t0.elapsed());
+    timing(emit, Timed::Connect, Phase::Connect, t0.elapsed());
     Ok(Connection {
         stream: Conn::Other(Box::new(tokio::io::join(stdout, stdin))),
         host: "localhost".into(),
@@ -534,7 +551,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     };
-    timing(emit, Phase::StartTls, t0.elapsed());
+    timing(emit, Timed::TlsHandshake, Phase::StartTls, t0.elapsed());
     match r {
         Ok((s, info)) => {
             let v = info.version.clone();

@@ -12,7 +12,7 @@ use crate::net::conn::{self, Connection};
 use crate::net::route::{ConnectPlan, Transport};
 use crate::net::tls;
 use crate::smtp::client::{Action, Plan, Session, SessionError};
-use crate::smtp::event::{Event, Phase, PhaseTiming, Sink, Summary};
+use crate::smtp::event::{Event, Phase, PhaseTiming, Sink, Summary, Timed};
 
 /// Hands events to the sink with the elapsed time, and keeps per-phase timings.
 struct Output<'a> {
@@ -31,7 +31,7 @@ impl<'a> Output<'a> {
     }
     /// Hand one event on; a `Timing` also counts towards its phase's total for the summary.
     fn emit(&mut self, event: Event) {
-        if let Event::Timing { phase, ms } = &event {
+        if let Event::Timing { phase, ms, .. } = &event {
             match self.timings.iter_mut().find(|(p, _)| p == phase) {
                 Some((_, total)) => *total += ms,
                 None => self.timings.push((*phase, *ms)),
@@ -39,9 +39,10 @@ impl<'a> Output<'a> {
         }
         self.sink.event(&event, self.start.elapsed());
     }
-    /// Report the time a phase took.
-    fn timing(&mut self, phase: Phase, d: Duration) {
+    /// Report how long the reply of `phase` took to arrive.
+    fn reply_time(&mut self, phase: Phase, d: Duration) {
         self.emit(Event::Timing {
+            what: Timed::Reply,
             phase,
             ms: d.as_secs_f64() * 1000.0,
         });
@@ -185,7 +186,7 @@ async fn pump(
             };
             out.emit(ev);
             if let Some(phase) = reply_phase {
-                out.timing(phase, waiting_since.elapsed());
+                out.reply_time(phase, waiting_since.elapsed());
                 waiting_since = Instant::now();
             }
         }

@@ -1,7 +1,7 @@
 //! The human renderer: swaks's transcript hints (`===`, `***`, ` ->`, `<- `, ` ~>`, `<~ `, `**>`,
 //! `<**`), colour by meaning, reply explanations, time lapse, hex dumps and silent modes.
 //!
-//! Every line is `<hint> <text>` (swaks.md §5): a three-character hint and a space, so text starts
+//! Every line is `<hint> <text>` (as swaks prints its transcript): a three-character hint and a space, so text starts
 //! in column 5. ehlo adds one hint of its own, `!!!`, for warnings and tolerated protocol
 //! deviations (stdout, next to the reply they concern). `***` lines go to stderr; everything
 //! else to stdout. Bytes from the network are never written raw: control characters, invalid
@@ -15,7 +15,7 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    CertInfo, Deviation, Event, Phase, RcptStatus, SentKind, Summary, TlsInfo, count_bytes,
+    CertInfo, Deviation, Event, RcptStatus, SentKind, Summary, Timed, TlsInfo, count_bytes,
     group_digits,
 };
 use crate::smtp::reply::Reply;
@@ -377,7 +377,7 @@ impl Human {
         }
     }
 
-    fn timing(&mut self, phase: Phase, ms: f64) {
+    fn timing(&mut self, what: Timed, ms: f64) {
         let Some(whole) = self.opts.time_lapse else {
             return;
         };
@@ -387,11 +387,11 @@ impl Human {
         } else {
             format!("{secs:.3}s")
         };
-        let text = match phase {
-            Phase::Dns | Phase::Connect | Phase::Proxy => {
-                format!("{} took {amount}", phase.label())
-            }
-            _ => format!("response in {amount}"),
+        let text = match what {
+            Timed::Dns => format!("DNS lookup took {amount}"),
+            Timed::Connect => format!("connect took {amount}"),
+            Timed::TlsHandshake => format!("TLS handshake took {amount}"),
+            Timed::Reply => format!("response in {amount}"),
         };
         self.info(&text);
     }
@@ -555,7 +555,7 @@ impl Renderer for Human {
             Event::TlsFailed { reason } => {
                 self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
             }
-            Event::Timing { phase, ms } => self.timing(*phase, *ms),
+            Event::Timing { what, ms, .. } => self.timing(*what, *ms),
             Event::Closed { expected: true } => {
                 if self.peer_kind == PeerKind::Child {
                     self.info("Connection closed with child process.");
@@ -945,7 +945,7 @@ mod tests {
 
     use super::*;
     use crate::smtp::codes::EnhancedInfo;
-    use crate::smtp::event::{Bytes, RecipientResult, VerifyVerdict};
+    use crate::smtp::event::{Bytes, Phase, RecipientResult, VerifyVerdict};
 
     /// A Write that appends to a shared buffer so the test can read what the renderer wrote.
     #[derive(Clone, Default)]
@@ -1627,15 +1627,34 @@ mod tests {
                     reason: "Connection refused".into(),
                 },
                 Event::Timing {
+                    what: Timed::Reply,
                     phase: Phase::Banner,
                     ms: 123.4,
+                },
+                Event::Timing {
+                    what: Timed::TlsHandshake,
+                    phase: Phase::StartTls,
+                    ms: 39.0,
+                },
+                Event::Timing {
+                    what: Timed::Dns,
+                    phase: Phase::Dns,
+                    ms: 5.0,
+                },
+                Event::Timing {
+                    what: Timed::Connect,
+                    phase: Phase::Connect,
+                    ms: 1.0,
                 },
             ],
         );
         assert_eq!(
             r.out.text(),
             "=== MX lookup for example.com: 10 mx1.example.com., 20 mx2.example.com.\n\
-             === response in 0.123s\n"
+             === response in 0.123s\n\
+             === TLS handshake took 0.039s\n\
+             === DNS lookup took 0.005s\n\
+             === connect took 0.001s\n"
         );
         assert_eq!(
             r.err.text(),
@@ -1647,6 +1666,7 @@ mod tests {
                 ..Default::default()
             },
             &[Event::Timing {
+                what: Timed::Reply,
                 phase: Phase::Mail,
                 ms: 2500.0,
             }],
@@ -1655,6 +1675,7 @@ mod tests {
         let r = render(
             HumanOptions::default(),
             &[Event::Timing {
+                what: Timed::Reply,
                 phase: Phase::Mail,
                 ms: 2500.0,
             }],

@@ -39,7 +39,7 @@
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
 //! | `tls_failed` | `reason` |
-//! | `timing` | `phase`, `ms` (number) |
+//! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
 //! | `summary` | see below |
 //! | `client_command` | (`ehlo serve`) `text` (the client's line, secrets masked), `tls`, `phase`, `redacted` |
@@ -162,6 +162,15 @@ impl Json {
 }
 
 /// Milliseconds rounded to microseconds, so lines stay short and stable.
+/// Milliseconds rounded to the microsecond; not-a-number and infinities as 0.
+fn round_ms(ms: f64) -> f64 {
+    if ms.is_finite() {
+        (ms * 1000.0).round() / 1000.0
+    } else {
+        0.0
+    }
+}
+
 fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
@@ -169,14 +178,24 @@ fn millis(d: Duration) -> f64 {
 impl Renderer for Json {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         self.start();
-        // NaN/inf timings would make serde_json refuse the whole line; send a sane event instead.
+        // Timings to the microsecond (no 0.056332999999999994); NaN/inf would make serde_json
+        // refuse the whole line, so they become 0.
         let fixed;
         let event = match event {
-            Event::Timing { phase, ms } if !ms.is_finite() => {
+            Event::Timing { what, phase, ms } => {
                 fixed = Event::Timing {
+                    what: *what,
                     phase: *phase,
-                    ms: 0.0,
+                    ms: round_ms(*ms),
                 };
+                &fixed
+            }
+            Event::Summary(s) => {
+                let mut s = s.clone();
+                for t in &mut s.timings {
+                    t.ms = round_ms(t.ms);
+                }
+                fixed = Event::Summary(s);
                 &fixed
             }
             e => e,
@@ -207,7 +226,8 @@ mod tests {
     use super::*;
     use crate::smtp::codes::{Explanation, Severity};
     use crate::smtp::event::{
-        Bytes, Deviation, Phase, RcptStatus, RecipientResult, SentKind, Summary, TlsInfo,
+        Bytes, Deviation, Phase, PhaseTiming, RcptStatus, RecipientResult, SentKind, Summary,
+        Timed, TlsInfo,
     };
     use crate::smtp::reply::Reply;
 
@@ -277,6 +297,7 @@ mod tests {
                 },
             },
             Event::Timing {
+                what: Timed::Reply,
                 phase: Phase::Rcpt,
                 ms: f64::NAN,
             },
@@ -337,6 +358,27 @@ mod tests {
             let expect = (1500.0 * (i - 1) as f64 + 7.0) / 1000.0;
             assert!((obj["t_ms"].as_f64().unwrap() - expect).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn timings_say_what_was_timed_to_the_microsecond() {
+        let v = lines(&[
+            Event::Timing {
+                what: Timed::TlsHandshake,
+                phase: Phase::StartTls,
+                ms: 56.333 - 1e-12,
+            },
+            Event::Summary(Summary {
+                timings: vec![PhaseTiming {
+                    phase: Phase::Banner,
+                    ms: 0.1 + 0.2,
+                }],
+                ..Summary::default()
+            }),
+        ]);
+        assert_eq!(v[1]["data"]["what"], "tls_handshake");
+        assert_eq!(v[1]["data"]["ms"].to_string(), "56.333");
+        assert_eq!(v[2]["data"]["timings"][0]["ms"].to_string(), "0.3");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Colours named by meaning (sent, received, tls, error, info) and the colour decision
 //! (`--color`, NO_COLOR, CLICOLOR_FORCE, CLICOLOR, TERM=dumb, each stream's own tty).
 //!
-//! `colored` alone gets two things wrong for us (deps.md §3): it colours under `TERM=dumb`, and it
+//! `colored` alone gets two things wrong for us (colored 3.x): it colours under `TERM=dumb`, and it
 //! judges stderr by stdout's tty. So ehlo makes the decision itself ([`decide`]), once per stream,
 //! and the renderer only asks `colored` to paint a line when that line's stream wants colour
 //! ([`stdout_color`], [`stderr_color`]). [`configure`] also sets `colored`'s global override so the

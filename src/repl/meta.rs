@@ -31,13 +31,25 @@ pub enum Meta {
     /// `:reconnect [HOST[:PORT]]`.
     Reconnect(Option<String>),
     /// `:record [FILE]` (no file: stop recording).
-    Record(Option<PathBuf>),
+    Record(Option<PathBuf>, RecordMode),
     /// `:replay FILE`.
     Replay(PathBuf),
     /// `:help`.
     Help,
     /// `:quit`.
     Quit,
+}
+
+/// How `:record FILE` treats an existing file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RecordMode {
+    /// `:record FILE`: refuse an existing file.
+    #[default]
+    New,
+    /// `:record! FILE`: replace it.
+    Overwrite,
+    /// `:record -a FILE`: add to its end.
+    Append,
 }
 
 /// The options of `:starttls` (for this handshake; they stay until changed).
@@ -111,9 +123,11 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
   :caps                the parsed EHLO capabilities
   :reconnect [HOST]    close and connect again (to the same server, or HOST[:PORT])
   :record FILE         record a replayable script (:record alone stops); replay it with
-                       `ehlo replay FILE --server HOST:PORT`
+                       `ehlo replay FILE --server HOST:PORT`; an existing FILE is refused:
+                       :record! FILE replaces it, :record -a FILE appends
   :replay FILE         run a recorded script here
-  :help, :quit         this text; QUIT and leave (Ctrl-D does the same)";
+  :help                this text
+  :quit                QUIT and leave (Ctrl-D does the same)";
 
 /// Parse a line starting with `:`. The error is a one-line hint.
 pub fn parse(line: &str) -> Result<Meta, String> {
@@ -151,10 +165,26 @@ pub fn parse(line: &str) -> Result<Meta, String> {
             }
             unescape_arg(rest).map(Meta::Raw)
         }
-        ":explain" => arg.map(Meta::Explain).ok_or_else(|| need("a code")),
+        // `:explain "550 5.7.1"` as :help shows it: the quotes only group the words.
+        ":explain" => arg
+            .map(|a| {
+                let q = a.strip_prefix('"').and_then(|a| a.strip_suffix('"'));
+                Meta::Explain(q.unwrap_or(&a).trim().to_string())
+            })
+            .filter(|m| *m != Meta::Explain(String::new()))
+            .ok_or_else(|| need("a code")),
         ":caps" => Ok(Meta::Caps),
         ":reconnect" | ":connect" => Ok(Meta::Reconnect(arg)),
-        ":record" => Ok(Meta::Record(arg.map(PathBuf::from))),
+        ":record" => match rest.strip_prefix("-a") {
+            Some(f) if f.is_empty() || f.starts_with([' ', '\t']) => match f.trim() {
+                "" => Err(":record -a needs a FILE to append to".into()),
+                f => Ok(Meta::Record(Some(PathBuf::from(f)), RecordMode::Append)),
+            },
+            _ => Ok(Meta::Record(arg.map(PathBuf::from), RecordMode::New)),
+        },
+        ":record!" => arg
+            .map(|a| Meta::Record(Some(PathBuf::from(a)), RecordMode::Overwrite))
+            .ok_or_else(|| need("a FILE")),
         ":replay" => arg
             .map(|a| Meta::Replay(PathBuf::from(a)))
             .ok_or_else(|| need("a file")),
@@ -395,11 +425,43 @@ mod tests {
         assert_eq!(parse(":raw \"\\n\""), Ok(Meta::Raw(b"\n".to_vec())));
         assert!(parse(":raw \"\\z\"").is_err());
         assert_eq!(parse(":explain 5.7.1"), Ok(Meta::Explain("5.7.1".into())));
-        assert_eq!(parse(":record"), Ok(Meta::Record(None)));
+        assert_eq!(parse(":record"), Ok(Meta::Record(None, RecordMode::New)));
+        assert_eq!(
+            parse(":record! f.ehlo"),
+            Ok(Meta::Record(Some("f.ehlo".into()), RecordMode::Overwrite))
+        );
+        assert_eq!(
+            parse(":record -a f.ehlo"),
+            Ok(Meta::Record(Some("f.ehlo".into()), RecordMode::Append))
+        );
+        assert!(parse(":record -a").is_err());
+        assert_eq!(
+            parse(":explain \"550 5.7.1\""),
+            Ok(Meta::Explain("550 5.7.1".into()))
+        );
         assert_eq!(parse(":QUIT"), Ok(Meta::Quit));
         let e = parse(":stattls").unwrap_err();
         assert!(e.contains(":starttls"), "{e}");
         assert!(parse(":zzz").unwrap_err().contains(":help"));
+    }
+
+    /// `:help` is also the EXTRA section of `man ehlo-repl` (the REPL's long help): every
+    /// meta-command is in it.
+    #[test]
+    fn help_names_every_meta_command() {
+        for n in NAMES {
+            let n = n.trim_end_matches([' ', '"']);
+            assert!(HELP.contains(&format!("  {n}")), "{n} missing from :help");
+        }
+        for extra in [
+            ":record!",
+            ":record -a",
+            "--ca FILE",
+            "--sni NAME",
+            "--insecure",
+        ] {
+            assert!(HELP.contains(extra), "{extra} missing from :help");
+        }
     }
 
     #[test]

@@ -88,9 +88,11 @@ pub async fn run(cfg: ReplConfig) -> u8 {
     };
     engine.interactive = ui.is_tty();
     engine.interrupt = ui.is_tty().then(|| ui.interrupt());
-    engine.notices = true;
+    // "closed — :reconnect or :quit" is for a person at a terminal, not for a script.
+    engine.notices = ui.is_tty();
     if let Some(path) = &record {
-        engine.start_recording(path);
+        // `--record FILE` on the command line replaces the file, as a shell redirection would.
+        engine.start_recording(path, meta::RecordMode::Overwrite);
     }
     let code = tokio::select! {
         code = session_loop(&mut engine, &mut ui) => code,
@@ -467,13 +469,13 @@ impl Engine {
         }
     }
 
-    fn start_recording(&mut self, path: &std::path::Path) {
+    fn start_recording(&mut self, path: &std::path::Path, mode: meta::RecordMode) {
         let server = self
             .target
             .as_ref()
             .map(|t| t.to_string())
             .unwrap_or_default();
-        match Recorder::create(path, &server) {
+        match Recorder::create(path, &server, mode) {
             Ok(r) => {
                 self.recorder = Some(r);
                 self.say(&format!("recording to {}", path.display()));
@@ -607,6 +609,8 @@ impl Engine {
 
     /// QUIT if the connection is still up (Ctrl-D, end of a script, `:quit`).
     async fn quit(&mut self) {
+        // Leaving: the close that follows QUIT needs no ":reconnect or :quit" notice.
+        self.close_reported = true;
         if self.connected() {
             self.seen.clear();
             if let Some(s) = self.session.as_mut() {
@@ -667,6 +671,7 @@ impl Engine {
                         });
                         self.out.emit(&ev);
                         self.out.emit(&Event::Timing {
+                            what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
                         });
@@ -1060,15 +1065,15 @@ impl Engine {
                 // Recorded by connect, right after the banner.
                 let _ = Box::pin(self.connect(feed, false)).await;
             }
-            Meta::Record(None) => {
+            Meta::Record(None, _) => {
                 if self.recorder.take().is_some() {
                     self.say("recording stopped");
                 } else {
                     self.say("not recording: :record FILE starts");
                 }
             }
-            Meta::Record(Some(path)) => {
-                self.start_recording(&path);
+            Meta::Record(Some(path), mode) => {
+                self.start_recording(&path, mode);
                 if let Some(r) = self.recorder.as_mut() {
                     r.comment("recording began mid-session: the banner is not checked on replay");
                 }

@@ -105,10 +105,29 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Create (truncate) `path` and write the header.
-    pub fn create(path: &Path, server: &str) -> Result<Recorder, String> {
-        let f = std::fs::File::create(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    /// Open `path` (refusing, replacing or appending to an existing file) and write the header.
+    pub fn create(
+        path: &Path,
+        server: &str,
+        mode: super::meta::RecordMode,
+    ) -> Result<Recorder, String> {
+        use super::meta::RecordMode;
+        let mut o = std::fs::OpenOptions::new();
+        match mode {
+            RecordMode::New => o.write(true).create_new(true),
+            RecordMode::Overwrite => o.write(true).create(true).truncate(true),
+            RecordMode::Append => o.append(true).create(true),
+        };
+        let f = o.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!(
+                    "{} exists: :record! FILE replaces it, :record -a FILE appends to it",
+                    path.display()
+                )
+            } else {
+                format!("cannot write {}: {e}", path.display())
+            }
+        })?;
         let mut r = Recorder::new(Box::new(std::io::BufWriter::new(f)));
         r.comment(&format!(
             "ehlo repl recording ({server}); replay with: ehlo replay FILE --server HOST:PORT"

@@ -1,6 +1,6 @@
 //! The client `Session`: one state machine that runs a planned SMTP transaction (banner, EHLO,
 //! STARTTLS, AUTH, MAIL, RCPT…, DATA, QUIT), owns the single read buffer, and talks to the world
-//! only through `feed` / `poll_transmit` / `poll_event` / `poll_action` (style practice 2).
+//! only through `feed` / `poll_transmit` / `poll_event` / `poll_action` (the sans-IO shape of quinn-proto).
 
 use std::collections::VecDeque;
 
@@ -80,7 +80,7 @@ pub enum StopKind {
     DropAfterSend,
 }
 
-/// Stop points (swaks.md §3).
+/// Stop points (swaks's --quit-after / --drop-after / --drop-after-send).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopAt {
     /// Right after the PROXY header (before the banner).
@@ -225,7 +225,7 @@ pub enum Action {
 /// Why a session failed. Each variant knows its phase; `crate::error` maps that to an exit code.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
-    /// A reply of the wrong class (style practice 5: what was expected and what arrived).
+    /// A reply of the wrong class (the error says what was expected and what arrived).
     #[error("{}: expected {expected}, got {}", phase.label(), reply_summary(reply))]
     UnexpectedReply {
         /// Phase.
@@ -413,7 +413,7 @@ impl std::fmt::Debug for AuthState {
     }
 }
 
-/// The client state machine (style practices 2–3). Feed it bytes, drain what it wants written,
+/// The client state machine (sans-IO: no I/O, no clock). Feed it bytes, drain what it wants written,
 /// the events it saw and the actions it needs; it never does I/O itself.
 #[derive(Debug)]
 pub struct Session {
@@ -1186,7 +1186,7 @@ impl Session {
             return;
         }
         // Anything already buffered was sent before the handshake and must not be trusted as if
-        // it came over TLS (CVE-2011-0411 class; peers.md §4).
+        // it came over TLS (CVE-2011-0411, STARTTLS command injection).
         if !self.buf.is_empty() {
             let injected = std::mem::take(&mut self.buf);
             self.events.push_back(Event::Deviation {

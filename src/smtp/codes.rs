@@ -80,8 +80,8 @@ pub enum Answer {
 // Vendored data and its parsing
 // ---------------------------------------------------------------------------------------------
 
-/// IANA enumerated enhanced status codes (sub-registry 3), verbatim export. See
-/// `/work/shared/data/README.md` for provenance: RFC 4180 CSV, CRLF between records, LF and
+/// IANA enumerated enhanced status codes (sub-registry 3), verbatim export. From
+/// https://www.iana.org/assignments/smtp-enhanced-status-codes (CSV export): RFC 4180 CSV, CRLF between records, LF and
 /// doubled quotes inside quoted fields.
 const ENHANCED_CSV: &str = include_str!("enhanced-status-codes.csv");
 
@@ -1026,7 +1026,14 @@ impl Ctx {
             while !line.is_char_boundary(end) {
                 end -= 1;
             }
-            text.push_str(&line[..end].to_lowercase());
+            // Servers repeat the enhanced code on every line (`550-5.7.26 …`); without it a
+            // phrase wrapped over two lines still reads as one.
+            let part = &line[..end];
+            let part = match crate::smtp::reply::parse_enhanced(part) {
+                Some(_) => part.split_once(' ').map(|(_, r)| r).unwrap_or(""),
+                None => part,
+            };
+            text.push_str(&part.to_lowercase());
             text.push(' ');
         }
         Ctx {
@@ -1122,7 +1129,7 @@ fn vendor_hint(c: &Ctx) -> Option<String> {
         );
     }
     let e = c.enhanced?;
-    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 {
+    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 && !is_rate_limited(c) {
         return Some(
             "(Gmail) Gmail deferred you (the sending IP's or domain's reputation, an unusual \
              rate, or a suspicious greeting): retry later; if it persists, check the IP and \
@@ -1221,8 +1228,19 @@ fn is_greylisting(c: &Ctx) -> bool {
             || (matches!(c.code, 450 | 451)
                 && c.phase == Phase::Rcpt
                 && c.enhanced.is_none()
-                && c.has(&["come back later", "try again later", "please try later", "try later"])
-                && !c.has(&["relay", "hostname", "reverse", "ptr", "unrouteable", "resolve"])))
+                && c.has(&["come back later", "try again later"])
+                && !c.has(&[
+                    "relay",
+                    "hostname",
+                    "reverse",
+                    "ptr",
+                    "unrouteable",
+                    "resolve",
+                    "local problem",
+                    "failure",
+                    "failed",
+                    "error",
+                ])))
 }
 
 fn is_blocklisted(c: &Ctx) -> bool {
@@ -1249,12 +1267,50 @@ fn is_blocklisted(c: &Ctx) -> bool {
         ])
 }
 
+/// Hints from wordings that mean the same whatever the code and command.
+fn text_hint(c: &Ctx) -> Option<String> {
+    if !matches!(c.class(), 4 | 5) {
+        return None;
+    }
+    let s = |t: &str| Some(t.to_string());
+    if c.has(&[
+        "too many unrecognized",
+        "too many errors",
+        "too many bad commands",
+        "too many invalid",
+        "too many syntax",
+    ]) {
+        return s(
+            "the server counted too many unknown or bad commands and is giving up on this \
+             connection: check what was sent before (typos, commands it does not support)",
+        );
+    }
+    if c.has(&["bare <lf>", "bare lf", "bare newline", "bare <cr>"]) {
+        return s(
+            "the server refuses a bare LF line end in the message (SMTP smuggling protection): \
+             send CRLF line ends (ehlo does unless --fixup is turned off or raw bytes are sent)",
+        );
+    }
+    if c.has(&["dmarc"]) && !c.enh(7, 26) {
+        return s(
+            "the sender domain's DMARC policy rejected the message: align SPF or DKIM with the \
+             From: domain, or send through the servers that domain authorises",
+        );
+    }
+    None
+}
+
 /// Words some servers use for a sending-rate limit (Exim's ratelimit ACL: "Sender rate
 /// overlimit"; Gmail: "unusual rate"; Postfix anvil: "too many connections").
 fn is_rate_limited(c: &Ctx) -> bool {
     matches!(c.class(), 4 | 5)
         && c.has(&[
             "rate overlimit",
+            "too many open connections",
+            "connection rate",
+            "unexpected volume",
+            "too many login attempts",
+            "receiving mail at a rate",
             "rate limit",
             "ratelimit",
             "rate-limit",
@@ -1283,7 +1339,6 @@ fn is_spam_verdict(c: &Ctx) -> bool {
             "bulk mail",
             "content rejected",
             "rejected due to content",
-            "message content",
             "scored too high",
             "high probability",
         ])
@@ -1320,9 +1375,8 @@ fn refused_party(c: &Ctx) -> Option<&'static str> {
     }
     if c.has(&[
         "sender address rejected",
-        "sender verify failed",
+        "sender verify",
         "sender verification",
-        "sender verify defer",
         "verification failed for",
         "postmaster verification failed",
         "callback setup failed",
@@ -1445,6 +1499,9 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             550 | 554 => s("the server refuses your client (its IP or name) by policy"),
             _ => None,
         },
+        StartTls if c.has(&["already active", "already secured"]) => {
+            s("TLS is already active on this connection: STARTTLS is sent once")
+        }
         StartTls => match c.code {
             454 => s(
                 "TLS is not available right now (a certificate or TLS setup problem on the \
@@ -1521,6 +1578,11 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the sender's domain does not resolve or cannot receive mail: use a --from \
                      on a real, mail-receiving domain",
                 )
+            } else if matches!(c.code, 501 | 553 | 503 | 555) && mentions_parameter(c) {
+                s(
+                    "the server refused a MAIL FROM parameter (SIZE=, BODY=, RET=, ENVID=, \
+                     SMTPUTF8…): only use extensions the EHLO reply lists, with valid values",
+                )
             } else if c.enh(1, 7) || c.code == 501 {
                 s(
                     "the sender address is malformed: give --from as user@domain (or <> for the \
@@ -1542,7 +1604,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "MAIL out of sequence: send EHLO first, authenticate first if the server \
                      requires it, or reset the previous transaction",
                 )
-            } else if matches!(c.code, 550 | 553) {
+            } else if matches!(c.code, 550 | 553 | 554) {
                 s(
                     "the server refuses this sender: use a --from on a domain that exists and \
                      that you may send for",
@@ -1552,8 +1614,23 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             }
         }
         Rcpt => {
-            if c.enh(1, 1)
-                || (c.code == 550
+            if c.code == 551 {
+                s(
+                    "the recipient is not local and this server will not forward: use the \
+                     address the reply gives, or the recipient domain's own MX",
+                )
+            } else if matches!(c.code, 501 | 553 | 555) && mentions_parameter(c) {
+                s(
+                    "the server refused an RCPT TO parameter (NOTIFY=, ORCPT=): only use \
+                     extensions the EHLO reply lists, with valid values",
+                )
+            } else if c.has(&["too many recipients"]) || (c.class() == 4 && c.enh(5, 3)) {
+                s(
+                    "too many recipients for one transaction: send the rest in another \
+                     transaction (a new MAIL FROM); real MTAs do this by themselves",
+                )
+            } else if c.enh(1, 1)
+                || (matches!(c.code, 550..=554)
                     && c.has(&[
                         "user unknown",
                         "unknown user",
@@ -1563,7 +1640,10 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                         "mailbox not found",
                         "recipient not found",
                         "unknown recipient",
-                        "invalid recipient",
+                        "mailbox not found",
+                        "doesn't have a",
+                        "no such mailbox",
+                        "does not have an account",
                     ]))
             {
                 s("the mailbox does not exist: check the recipient address for typos")
@@ -1595,11 +1675,6 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the mailbox is temporarily unavailable (busy, or deferred by policy); retry \
                      later",
                 )
-            } else if c.code == 551 {
-                s(
-                    "the recipient is not local and this server will not forward: use the \
-                     address the reply gives, or the recipient domain's own MX",
-                )
             } else if c.code == 503 {
                 s("RCPT out of sequence: MAIL FROM must be accepted first")
             } else if c.code == 555 || c.code == 455 {
@@ -1607,7 +1682,17 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the server did not accept an RCPT TO parameter (NOTIFY=, ORCPT= need the \
                      DSN extension): only use extensions the EHLO reply lists",
                 )
-            } else if matches!(c.code, 550 | 554) && c.enh(7, 1) {
+            } else if matches!(c.code, 550 | 554)
+                && (c.enh(7, 1)
+                    || c.has(&[
+                        "prohibit",
+                        "not allowed",
+                        "not authorized",
+                        "not permitted",
+                        "access denied",
+                        "restricted",
+                    ]))
+            {
                 s(
                     "the server refuses this recipient for you by policy (for example, the \
                      recipient accepts mail only from certain senders)",
@@ -1642,12 +1727,17 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.enh(1, 1) {
                 s("the mailbox does not exist: check the recipient address for typos")
-            } else if c.code == 552 || c.enh(3, 4) || c.enh(2, 3) {
+            } else if (c.code == 552
+                && c.enhanced
+                    .is_none_or(|e| e.subject == 3 || (e.subject, e.detail) == (2, 3)))
+                || c.enh(3, 4)
+                || c.enh(2, 3)
+            {
                 s(
                     "message too big: compare its size with the SIZE limit in the EHLO reply and \
                      send something smaller",
                 )
-            } else if matches!(c.code, 550 | 554) && c.enh(7, 1) {
+            } else if c.class() == 5 && (c.enh(7, 1) || c.enh(7, 0)) {
                 s(
                     "the content was rejected as spam or by policy: check the text for the \
                      reason, links, attachments and the sender domain's SPF/DKIM/DMARC",
@@ -1735,6 +1825,15 @@ fn enhanced_hint(e: EnhancedCode) -> Option<&'static str> {
         (4, _) if e.class == 4 => {
             "a network or routing problem beyond this server (DNS or the next hop); retry later"
         }
+        (4, _) => {
+            "a network or routing problem (a mail loop, or a next hop that cannot be reached): \
+             check the recipient domain's MX records and any forwarding"
+        }
+        (2, 4) => "a mailing list behind this address could not be expanded: its owner must fix it",
+        (6, _) => {
+            "the content itself was refused (format, encoding or media type): check the \
+             message's MIME structure and character set"
+        }
         _ => return None,
     })
 }
@@ -1745,7 +1844,7 @@ fn strong_enhanced_hint(c: &Ctx) -> Option<String> {
     let e = c.enhanced?;
     let strong = matches!(
         (e.subject, e.detail),
-        (1, 10) | (6, 7..=9) | (7, 13) | (7, 20..=30)
+        (1, 10) | (6, _) | (7, 13) | (7, 20..=30)
     );
     if strong && matches!(c.class(), 4 | 5) {
         enhanced_hint(e).map(str::to_string)
@@ -1809,8 +1908,31 @@ fn generic_hint(c: &Ctx) -> Option<String> {
         504 => s("the server does not implement this parameter or mechanism"),
         501 => s("syntax error in the arguments: check the address or parameter format"),
         454 if c.enh(7, 0) => s("temporary security failure on the server side; retry later"),
+        // Nothing more specific is known: say what the class means for the user.
+        _ if c.class() == 4 => s(
+            "a temporary failure on the server side: retry later (a real MTA queues the message \
+             and retries by itself)",
+        ),
+        _ if c.class() == 5 => s(
+            "refused for good: the reply text gives the server's reason; retrying unchanged will \
+             not help",
+        ),
         _ => None,
     }
+}
+
+/// The reply names a MAIL/RCPT parameter (a refused extension parameter, not the address).
+fn mentions_parameter(c: &Ctx) -> bool {
+    c.has(&[
+        "notify",
+        "orcpt",
+        " ret ",
+        "ret=",
+        "ret parameter",
+        "envid",
+        "body=",
+        "smtputf8",
+    ])
 }
 
 fn hint(reply: &Reply, phase: Phase) -> Option<String> {
@@ -1832,6 +1954,7 @@ fn hint(reply: &Reply, phase: Phase) -> Option<String> {
             })
         })
         .or_else(|| unadvertised_hint(&c))
+        .or_else(|| text_hint(&c))
         .or_else(|| {
             is_rate_limited(&c).then(|| {
                 let mut h = if c.code == 421 {
@@ -1869,7 +1992,7 @@ fn hint(reply: &Reply, phase: Phase) -> Option<String> {
             // At the end of data a 5.7.x refusal has its own (content) hint below.
             (is_spam_verdict(&c)
                 && c.enhanced.is_none_or(|e| e.subject != 1)
-                && !(c.phase == Phase::Dot && c.enhanced.is_some()))
+                && !(c.phase == Phase::Dot && c.enh(7, 1)))
             .then(|| {
                 "the message (or its sender) was classified as spam: check the text, links and \
                  attachments and the sender domain's SPF/DKIM/DMARC; the receiving side's admin \

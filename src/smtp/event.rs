@@ -92,7 +92,7 @@ impl Phase {
 }
 
 /// A way in which the peer departed from the protocol that we tolerated and recorded instead of
-/// failing or hanging (style practice 4).
+/// failing or hanging (tolerate what can be tolerated, record it, never hang).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -307,6 +307,20 @@ pub enum RcptStatus {
     NotAttempted,
 }
 
+/// What an [`Event::Timing`] measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timed {
+    /// DNS lookups (MX and addresses) before connecting.
+    Dns,
+    /// Opening the connection (TCP connect attempts, a socket, a child process).
+    Connect,
+    /// A TLS handshake (implicit TLS or after STARTTLS).
+    TlsHandshake,
+    /// Waiting for a reply, from the last write (or the connection) to the reply's last line.
+    Reply,
+}
+
 /// Time spent in one phase, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PhaseTiming {
@@ -466,8 +480,10 @@ pub enum Event {
         /// Why.
         reason: String,
     },
-    /// A phase took this long.
+    /// Something took this long: `what` says what was timed, `phase` where.
     Timing {
+        /// What was measured.
+        what: Timed,
         /// Phase.
         phase: Phase,
         /// Milliseconds.

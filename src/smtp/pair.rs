@@ -1,4 +1,4 @@
-//! An in-memory client ↔ server pair (style practice 14, after rustls-test and quinn-proto's
+//! An in-memory client ↔ server pair (after rustls-test and quinn-proto's
 //! `Pair`): `smtp::client::Session` talks to `smtp::server::Session` by shuttling bytes between
 //! them, no sockets and no clock. Each side is checked against the other: the bytes the client
 //! wrote, the bytes the server wrote, both event streams, what the server stored, and the exit code

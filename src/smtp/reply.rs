@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Real servers break it in many ways; instead of failing or hanging, the parser accepts what it
-//! can and records a [`Deviation`] on the reply (style practice 4). It never waits for a line it
+//! can and records a [`Deviation`] on the reply (tolerate, record, never hang). It never waits for a line it
 //! cannot recognise and never holds more than `max_line` bytes of one line; a reply that grows
 //! past `max_lines` lines or `max_bytes` bytes is cut there and returned marked
 //! [`Deviation::ReplyTooLarge`], so a server that never ends its reply cannot keep us reading.

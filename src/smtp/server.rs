@@ -688,7 +688,13 @@ impl Session {
                 enhanced,
                 text,
             } => {
-                let enh = enhanced.map(|e| e.to_string());
+                // ENHANCEDSTATUSCODES is advertised, so every reply after EHLO carries one
+                // (RFC 2034 §3): without an X.Y.Z the class's "other undefined status" X.0.0.
+                // The greeting and the EHLO reply carry none.
+                let enh = enhanced.map(|e| e.to_string()).or_else(|| {
+                    (!matches!(f.point, Point::Connect | Point::Helo))
+                        .then(|| format!("{}.0.0", code / 100))
+                });
                 let text = text
                     .clone()
                     .unwrap_or_else(|| format!("Fault injected by ehlo serve (--fail {})", f.spec));

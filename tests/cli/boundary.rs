@@ -1,7 +1,13 @@
-//! The sans-IO boundary (style practice 1): nothing under src/smtp/ may use tokio, sockets,
-//! openssl, hickory, a clock or print. Fails naming file:line.
+//! The module boundaries, checked on the source text. Fails naming file:line.
+//!
+//! - The sans-IO core: nothing under src/smtp/ may use tokio, sockets, openssl, hickory, a
+//!   clock or print.
+//! - The import rules (code outside tests): src/smtp imports none of
+//!   `crate::{net, render, cli, repl, serve, error}`; src/render none of `crate::{net, cli}`;
+//!   src/net none of `crate::{cli, repl, render}`.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 const FORBIDDEN: &[&str] = &[
     "tokio",
@@ -16,19 +22,35 @@ const FORBIDDEN: &[&str] = &[
     "dbg!",
 ];
 
-fn scan(dir: &Path, hits: &mut Vec<String>) {
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            scan(&path, hits);
+            rust_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                for word in FORBIDDEN {
-                    if code.contains(word) {
-                        hits.push(format!("{}:{}: {word}", path.display(), n + 1));
-                    }
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a line: without its `//` comment (doc comments included).
+fn code(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
+fn scan(dir: &Path, hits: &mut Vec<String>) {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for word in FORBIDDEN {
+                if code(line).contains(word) {
+                    hits.push(format!("{}:{}: {word}", path.display(), n + 1));
                 }
             }
         }
@@ -38,13 +60,147 @@ fn scan(dir: &Path, hits: &mut Vec<String>) {
 #[test]
 fn smtp_core_does_no_io() {
     let mut hits = Vec::new();
-    scan(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/smtp"),
-        &mut hits,
-    );
+    scan(&src().join("smtp"), &mut hits);
     assert!(
         hits.is_empty(),
         "I/O in the sans-IO core:\n{}",
         hits.join("\n")
     );
+}
+
+/// Files that are test modules (`#[cfg(test)] mod name;`), anywhere under src/.
+fn test_module_files() -> HashSet<PathBuf> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut tests = HashSet::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(name) = line
+                .strip_prefix("mod ")
+                .or_else(|| line.strip_prefix("pub(crate) mod "))
+                .and_then(|r| r.strip_suffix(';'))
+            else {
+                continue;
+            };
+            if i == 0 || lines[i - 1] != "#[cfg(test)]" {
+                continue;
+            }
+            // `a/mod.rs` and `lib.rs` declare siblings; `a/b.rs` declares `a/b/name.rs`.
+            let stem = path.file_stem().unwrap();
+            let dir = if stem == "mod" || stem == "lib" {
+                path.parent().unwrap().to_path_buf()
+            } else {
+                path.with_extension("")
+            };
+            tests.insert(dir.join(format!("{name}.rs")));
+            tests.insert(dir.join(name).join("mod.rs"));
+        }
+    }
+    tests
+}
+
+/// The `crate::` paths a piece of code names: `crate::net::x` gives `net`, `crate::{net, cli}`
+/// gives both.
+fn crate_paths(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        let after = &rest[i + "crate::".len()..];
+        if let Some(group) = after.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    found.push(name);
+                }
+            }
+        } else {
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            found.push(name);
+        }
+        rest = after;
+    }
+    found
+}
+
+/// Every non-test use of `crate::<forbidden>` under `src/<dir>`, as `file:line: crate::name`.
+fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
+    let tests = test_module_files();
+    let mut files = Vec::new();
+    rust_files(&src().join(dir), &mut files);
+    let mut hits = Vec::new();
+    for path in files {
+        if tests.contains(&path) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // One statement may span lines (`use crate::{\n net,\n}`): join the code, keep line
+        // starts to name the line.
+        let mut joined = String::new();
+        let mut starts = Vec::new();
+        for line in text.lines() {
+            // An inline test module runs to the end of the file.
+            if line.trim() == "#[cfg(test)]" {
+                break;
+            }
+            starts.push(joined.len());
+            joined.push_str(code(line));
+            joined.push('\n');
+        }
+        let mut offset = 0;
+        while let Some(i) = joined[offset..].find("crate::") {
+            let at = offset + i;
+            let stmt_end = joined[at..].find(';').map_or(joined.len(), |e| at + e);
+            let names = crate_paths(&joined[at..stmt_end.max(at + 7)]);
+            let lineno = starts.partition_point(|s| *s <= at);
+            for name in names {
+                if forbidden.contains(&name.as_str()) {
+                    hits.push(format!("{}:{lineno}: crate::{name}", path.display()));
+                }
+            }
+            offset = at + "crate::".len();
+        }
+    }
+    hits.sort();
+    hits.dedup();
+    hits
+}
+
+#[test]
+fn import_rules_hold() {
+    let rules: &[(&str, &[&str])] = &[
+        ("smtp", &["net", "render", "cli", "repl", "serve", "error"]),
+        ("render", &["net", "cli"]),
+        ("net", &["cli", "repl", "render"]),
+    ];
+    let mut hits = Vec::new();
+    for (dir, forbidden) in rules {
+        hits.extend(imports(dir, forbidden));
+    }
+    assert!(
+        hits.is_empty(),
+        "imports across a module boundary:\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn import_scan_sees_grouped_and_nested_paths() {
+    // The scanner must catch every spelling, or the rule above could pass vacuously.
+    assert_eq!(crate_paths("use crate::net::conn;"), ["net"]);
+    assert_eq!(
+        crate_paths("use crate::{net::dns, render};"),
+        ["net", "render"]
+    );
+    assert_eq!(crate_paths("x: crate::cli::args::Cli"), ["cli"]);
+    assert!(!imports("smtp", &["smtp"]).is_empty(), "smtp names itself");
 }

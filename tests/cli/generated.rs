@@ -1,5 +1,5 @@
 //! The committed `completions/` and `man/` must equal what the flag table generates today, byte
-//! for byte (style.md practice 9). `EHLO_REGENERATE=1` rewrites them instead of failing.
+//! for byte (the committed files must match what `ehlo::cli::generate` makes). `EHLO_REGENERATE=1` rewrites them instead of failing.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! The one integration-test binary (style.md practice 15): each concern is a module here, so a
+//! The one integration-test binary (one test binary links and builds once): each concern is a module here, so a
 //! forgotten `mod` line is a compile error rather than a silently skipped test.
 
 mod boundary;
@@ -15,6 +15,7 @@ mod hostile;
 mod json;
 mod message;
 mod mx;
+mod replies;
 mod serve;
 mod serve_limits;
 mod swaks_compat;

@@ -483,7 +483,12 @@ fn each_fault_gives_the_reply_it_names() {
 
     let (r, _) = with_fault("data=452", &[], &[]);
     assert_eq!(r.code, 25, "{}", r.all());
-    assert!(r.stdout.contains("<** 452 Fault injected"), "{}", r.stdout);
+    // No X.Y.Z given: serve advertises ENHANCEDSTATUSCODES, so the class's X.0.0 is sent.
+    assert!(
+        r.stdout.contains("<** 452 4.0.0 Fault injected"),
+        "{}",
+        r.stdout
+    );
 
     let (r, _) = with_fault("dot=552:5.3.4", &[], &[]);
     assert_eq!(r.code, 26, "{}", r.all());

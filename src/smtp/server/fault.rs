@@ -39,8 +39,9 @@ Inject a fault (repeatable). SPEC is one of:
   trickle[=MS]                   write replies 1 byte at a time, MS ms apart (default 1000)
   hide=EXT                       do not advertise EXT (like --hide)
 POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset,
-noop, vrfy, quit. #N: only the Nth such command of each connection. A 421 reply also closes
-the connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop";
+noop, vrfy, quit. #N: only the Nth such command of each connection. Without X.Y.Z the reply
+carries the class's X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo. A
+421 reply also closes the connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop";
 
 /// The `--delay` help text, for the CLI.
 pub const DELAY_HELP: &str = "\

@@ -1,4 +1,4 @@
-//! Byte-buffer tests of the server `Session` (style practice 14): exact reply bytes, actions and
+//! Byte-buffer tests of the server `Session` (the sans-IO testing style of quinn-proto and rustls): exact reply bytes, actions and
 //! events for each behaviour and each fault.
 
 use super::*;
@@ -838,7 +838,8 @@ fn fault_mail_data_dot() {
     );
     assert!(
         o.text()
-            .ends_with("554 Fault injected by ehlo serve (--fail data=554)\r\n")
+            .ends_with("554 5.0.0 Fault injected by ehlo serve (--fail data=554)\r\n"),
+        "without X.Y.Z the class's X.0.0 (ENHANCEDSTATUSCODES is advertised)"
     );
     // No 354, so the next line is a command again.
     assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 2.0.0 Ok\r\n");
@@ -910,7 +911,7 @@ fn fault_auth_and_starttls() {
     let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
     assert_eq!(
         feed(&mut s, good.as_bytes()).text(),
-        "535 Fault injected by ehlo serve (--fail auth=535)\r\n"
+        "535 5.0.0 Fault injected by ehlo serve (--fail auth=535)\r\n"
     );
 
     let (mut s, _) = faulty(&["starttls=454:4.7.0"]);
