@@ -562,7 +562,10 @@ impl Renderer for Recorder {
     fn event(&mut self, event: &Event, _elapsed: Duration) {
         if matches!(
             event,
-            Event::ClientCommand { .. } | Event::MessageStored { .. }
+            Event::ClientCommand { .. }
+                | Event::MessageStored { .. }
+                | Event::Connected { .. }
+                | Event::Closed { .. }
         ) {
             self.0.lock().unwrap().push(event.clone());
         }
@@ -655,6 +658,28 @@ fn run(
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    // The tool has exited, but the server may not have read its last bytes yet (a
+    // --drop-after-send client closes right after writing): stopping the server now would cut
+    // those sessions short and lose their last command. Wait until every session the server
+    // opened has ended by itself (bounded), then stop it.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(10) {
+        let (opened, closed) = events
+            .lock()
+            .unwrap()
+            .iter()
+            .fold((0, 0), |(o, c), e| match e {
+                Event::Connected { .. } => (o + 1, c),
+                Event::Closed { .. } => (o, c + 1),
+                _ => (o, c),
+            });
+        // No session at all: either the tool never connected (a usage error) or the server has
+        // not accepted yet; give the accept a moment before taking the first answer.
+        if opened == closed && (opened > 0 || settle.elapsed() > Duration::from_millis(300)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     rt.block_on(handle.shutdown());
     let events = std::mem::take(&mut *events.lock().unwrap());
     let mut commands = Vec::new();
