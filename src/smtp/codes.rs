@@ -2101,8 +2101,9 @@ pub fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
     })
 }
 
-/// The phases shown in `:explain` context lines, in dialogue order.
-const CONTEXT_PHASES: &[Phase] = &[
+/// The phases shown in `:explain` context lines and tried by `ehlo explain` when a reply's
+/// phase is not known, in dialogue order.
+pub(crate) const DIALOGUE_PHASES: &[Phase] = &[
     Phase::Banner,
     Phase::Helo,
     Phase::StartTls,
@@ -2166,7 +2167,7 @@ pub fn explain_code(text: &str) -> Option<String> {
         {
             out.push(format!("     after any command: {m}"));
         }
-        for &p in CONTEXT_PHASES {
+        for &p in DIALOGUE_PHASES {
             if let Some(m) = context_meaning(code, p)
                 && Some(m) != generic
                 && Some(m) != anywhere
@@ -2212,7 +2213,7 @@ pub fn explain_code(text: &str) -> Option<String> {
             }
             // Only the commands this code is a known answer to; a code with no
             // command-specific meaning gets one command-free hint.
-            let mut phases: Vec<Phase> = CONTEXT_PHASES
+            let mut phases: Vec<Phase> = DIALOGUE_PHASES
                 .iter()
                 .copied()
                 .filter(|&p| context_meaning(code, p).is_some())
@@ -2252,7 +2253,7 @@ pub fn explain_code(text: &str) -> Option<String> {
         }
         (None, None) => {}
     }
-    if hints.len() == 1 && hints[0].0.len() == CONTEXT_PHASES.len() {
+    if hints.len() == 1 && hints[0].0.len() == DIALOGUE_PHASES.len() {
         hints[0].0.clear();
     }
     for (phases, h) in hints {
@@ -2723,7 +2724,7 @@ mod tests {
         assert!(!b.contains("greeting") && b.contains("recipient"), "{b}");
         // No table meaning that belongs to another command leaks into a dialogue phase.
         for &code in &[220, 454, 500, 554] {
-            for &p in CONTEXT_PHASES {
+            for &p in DIALOGUE_PHASES {
                 let b = basic_in_context(Some(code), p);
                 if p != Phase::Banner {
                     assert!(!b.contains("as a greeting"), "{code} {p:?}: {b}");

@@ -20,18 +20,8 @@ const INPUT_LIMIT: usize = 64 * 1024;
 const MAX_LINES: usize = 100;
 
 /// The phases a reply is explained for when the input does not say which command it answers,
-/// in dialogue order.
-const PHASES: &[Phase] = &[
-    Phase::Banner,
-    Phase::Helo,
-    Phase::StartTls,
-    Phase::Auth,
-    Phase::Mail,
-    Phase::Rcpt,
-    Phase::Data,
-    Phase::Dot,
-    Phase::Quit,
-];
+/// in dialogue order (the same list the REPL's `:explain` context lines use).
+const PHASES: &[Phase] = codes::DIALOGUE_PHASES;
 
 /// Where the phase of an explanation came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
