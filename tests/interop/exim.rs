@@ -197,10 +197,18 @@ fn exim_trusted_certificate_reached_by_ip_suggests_the_name() {
         ]
         .map(String::from),
     );
-    let run = ehlo_v(&a);
+    let mut run = None;
+    let log = mainlog_during(|| run = Some(ehlo_v(&a)));
+    let run = run.unwrap();
     run.assert_exit(29);
     run.assert_contains("--tls-verify-target localhost");
     assert!(!run.all().contains("--tls-ca-path FILE"), "{}", run.dump());
+    // An error path: the handshake completed, the name check failed, and ehlo still ends the
+    // TLS session with close_notify (Exim logs "non-properly terminated" otherwise).
+    assert!(
+        !log.contains("non-properly terminated") && !log.contains("TLS error"),
+        "Exim saw the TLS session end without close_notify:\n{log}"
+    );
 }
 
 fn exim_auth(mech: &str) {
