@@ -284,6 +284,22 @@ fn starttls_with_a_given_certificate_verifies() {
     assert!(r.stdout.contains(" ~> MAIL FROM:"), "{}", r.stdout);
     let (_, out) = serve.finish();
     assert!(out.contains("TLS started"), "{out}");
+    // serve describes TLS from the server's side: the SNI it received and the client
+    // certificate it did not ask for; never the client's "SNI sent" or "--insecure".
+    // Connected by IP: no SNI (RFC 6066 §3 allows host names only).
+    assert!(out.contains("=== TLS no SNI received"), "{out}");
+    assert!(
+        out.contains("=== TLS client certificate not requested"),
+        "{out}"
+    );
+    for wrong in [
+        "SNI sent",
+        "--insecure",
+        "CA verification",
+        "client certificate not sent",
+    ] {
+        assert!(!out.contains(wrong), "{wrong:?} in\n{out}");
+    }
 
     // Without the CA the same certificate is refused (verification is on by default).
     let serve = Serve::start(&[
@@ -297,6 +313,13 @@ fn starttls_with_a_given_certificate_verifies() {
     ]);
     let r = send(&serve.addr, &["--tls"]);
     assert_eq!(r.code, 29, "{}", r.all());
+
+    // The name the client sends as SNI is the one serve reports.
+    let serve = Serve::start(&["--max-sessions", "1", "--starttls"]);
+    let r = send(&serve.addr, &["--tls", "-k", "--tls-sni", "mx.sni.test"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert!(out.contains("=== TLS SNI received: mx.sni.test"), "{out}");
 }
 
 #[test]
