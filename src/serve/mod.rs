@@ -280,6 +280,11 @@ pub async fn start_with(
 ) -> Result<ServerHandle, Error> {
     let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
+        return Err(Error::Usage(
+            "--fail/--delay lmtp-rcpt needs --lmtp (an SMTP server gives one reply for the whole message: use dot)".into(),
+        ));
+    }
     if opts.tls_on_connect && opts.starttls {
         return Err(Error::Usage(
             "--tls-on-connect and --starttls exclude each other".into(),
@@ -822,11 +827,7 @@ async fn handshake(
             .entries()
             .map(|e| {
                 let key = e.object().nid().short_name().unwrap_or("?");
-                let val = e
-                    .data()
-                    .as_utf8()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
+                let val = e.data().to_string().unwrap_or_default();
                 format!("{key}={val}")
             })
             .collect::<Vec<_>>()
