@@ -67,6 +67,32 @@ pub struct AuthPlan {
     pub show_plaintext: bool,
     /// Do not mask secrets (`--show-secrets`).
     pub show_secrets: bool,
+    /// Other names for mechanisms (swaks's `--auth-map ALIAS=TYPE`, upper case), on top of
+    /// [`auth::ALIASES`]: `AUTH ALIAS` is sent and run as TYPE.
+    pub aliases: Vec<(String, String)>,
+}
+
+impl AuthPlan {
+    /// The mechanism a name runs: itself, or what an alias maps it to.
+    pub fn resolve(&self, name: &str) -> String {
+        let upper = name.to_ascii_uppercase();
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(auth::ALIASES.iter().copied())
+            .find(|(a, _)| *a == upper)
+            .map_or(upper, |(_, t)| t.to_string())
+    }
+
+    /// The aliases (the plan's, then the built-in ones) that run `mechanism`.
+    fn aliases_of<'a>(&'a self, mechanism: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(auth::ALIASES.iter().copied())
+            .filter(move |(_, t)| *t == mechanism)
+            .map(|(a, _)| a)
+    }
 }
 
 /// How a stop point ends the session.
@@ -1238,10 +1264,19 @@ impl Session {
             "XOAUTH2" | "OAUTHBEARER" => creds.token.is_some(),
             _ => creds.password.is_some(),
         };
-        let queue: VecDeque<String> = if plan.mechanisms.is_empty() {
+        let offers = |m: &str| self.caps.as_ref().is_some_and(|c| c.offers_auth(m));
+        // The name to send for a mechanism: itself when offered (or forced), else an alias the
+        // server offers for it (`AUTH MSN` for NTLM).
+        let sendable = |m: &str| -> Option<String> {
+            if plan.force || offers(m) {
+                return Some(m.to_string());
+            }
+            plan.aliases_of(m).find(|a| offers(a)).map(str::to_string)
+        };
+        let mut queue: VecDeque<String> = VecDeque::new();
+        let names: Vec<String> = if plan.mechanisms.is_empty() {
             auth::SUPPORTED
                 .iter()
-                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .filter(|m| usable(m))
                 .map(|m| m.to_string())
                 .collect()
@@ -1249,9 +1284,15 @@ impl Session {
             plan.mechanisms
                 .iter()
                 .map(|m| m.to_ascii_uppercase())
-                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .collect()
         };
+        for name in names {
+            if let Some(send) = sendable(&name)
+                && !queue.contains(&send)
+            {
+                queue.push_back(send);
+            }
+        }
         if queue.is_empty() {
             let why = if plan.mechanisms.is_empty() {
                 format!(
@@ -1316,7 +1357,7 @@ impl Session {
             });
             return;
         };
-        let Some(mut mech) = auth::mechanism(&name, &plan.credentials) else {
+        let Some(mut mech) = auth::mechanism(&plan.resolve(&name), &plan.credentials) else {
             self.auth_failed(SessionError::Auth {
                 mechanism: name,
                 reason: "ehlo does not implement this mechanism".into(),
@@ -2332,6 +2373,46 @@ mod tests {
             sent(&mut s),
             "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"
         );
+    }
+
+    #[test]
+    fn auth_aliases_send_the_advertised_name_and_run_the_mechanism() {
+        // The server calls NTLM "MSN" (swaks's built-in --auth-map): -a NTLM sends AUTH MSN
+        // and answers with NTLM messages.
+        let mut p = auth_plan(&["NTLM"], AuthRequirement::Required);
+        if let Some(a) = p.auth.as_mut() {
+            a.credentials.nonce = Some("n".into());
+        }
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH LOGIN MSN\r\n");
+        assert!(sent(&mut s).ends_with("AUTH MSN\r\n"));
+        s.feed(b"334 \r\n");
+        // base64 of "NTLMSSP\0" + type 1.
+        assert!(sent(&mut s).starts_with("TlRMTVNTUAABAAAA"));
+        // A user's --auth-map: AUTH X-DIGEST runs DIGEST-MD5, the alias named directly.
+        let mut p = auth_plan(&["X-DIGEST"], AuthRequirement::Required);
+        if let Some(a) = p.auth.as_mut() {
+            a.aliases = vec![("X-DIGEST".into(), "DIGEST-MD5".into())];
+            a.credentials.nonce = Some("cn".into());
+        }
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH X-DIGEST\r\n");
+        assert!(sent(&mut s).ends_with("AUTH X-DIGEST\r\n"));
+        // base64 of: nonce="n",algorithm=md5-sess
+        s.feed(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n");
+        let answer = sent(&mut s);
+        let decoded = auth::decode_challenge(answer.trim_end()).unwrap();
+        assert!(
+            String::from_utf8(decoded)
+                .unwrap()
+                .starts_with("username=\"tim\",nonce=\"n\",nc=00000001,cnonce=\"cn\""),
+            "{answer}"
+        );
+        // A forged rspauth: the server does not know the password; AUTH fails (28).
+        s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+        assert_eq!(sent(&mut s), "*\r\n");
     }
 
     #[test]
