@@ -27,6 +27,7 @@ use openssl::x509::{X509, X509NameRef, X509Ref, X509StoreContext, X509VerifyResu
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
+use crate::net::dane::{self, Tlsa};
 use crate::net::dns::parse_ip_literal;
 use crate::net::trust::{self, SystemStore};
 use crate::smtp::event::{CertInfo, TlsInfo, VerifyVerdict};
@@ -54,6 +55,9 @@ pub struct TlsParams {
     pub peer_cert_out: Option<PemOut>,
     /// Where to put the server's whole chain as sent (`--tls-get-peer-chain`).
     pub peer_chain_out: Option<PemOut>,
+    /// TLSA records to authenticate the server by DANE instead of the CA store (`--tlsa`,
+    /// `--tlsa-file`); empty = none.
+    pub tlsa: Vec<Tlsa>,
 }
 
 impl TlsParams {
@@ -221,6 +225,15 @@ pub enum TlsError {
         /// What was negotiated (for the transcript).
         info: Box<TlsInfo>,
     },
+    /// TLSA records were given and none authenticated the server (enforced); the info, with the
+    /// DANE evidence, is still reported.
+    #[error("DANE verification failed: {reason}")]
+    Dane {
+        /// Why.
+        reason: String,
+        /// What was negotiated (for the transcript).
+        info: Box<TlsInfo>,
+    },
 }
 
 /// `X509_V_ERR_HOSTNAME_MISMATCH` and `X509_V_ERR_IP_ADDRESS_MISMATCH` (stable OpenSSL ABI values;
@@ -356,6 +369,30 @@ where
     // exposes no hook to observe the request itself, so "sent" means: configured, and the
     // handshake (which would have carried it) completed.
     info.client_cert_sent = params.client_cert.is_some();
+    // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
+    // store; the CA verdict above is still shown.
+    if !params.tlsa.is_empty() {
+        let chain: Vec<X509> = s
+            .ssl()
+            .peer_cert_chain()
+            .map(|st| st.iter().map(X509Ref::to_owned).collect())
+            .unwrap_or_default();
+        let names: Vec<String> = [checked.clone()]
+            .into_iter()
+            .filter(|n| !n.is_empty() && checked_ip.is_none())
+            .collect();
+        let v = dane::verify(&chain, &params.tlsa, &names, params.verify);
+        let failed = params.verify && !v.ok;
+        let reason = v.reason.clone().unwrap_or_default();
+        info.dane = Some(v);
+        if failed {
+            return Err(TlsError::Dane {
+                reason,
+                info: Box::new(info),
+            });
+        }
+        return Ok((s, info));
+    }
     if params.verify && !info.verify.ok {
         let reason = explain_failure(&info);
         return Err(TlsError::Verify {
@@ -575,6 +612,7 @@ fn build_info(
         verify,
         client_cert_sent: false,
         ocsp_stapled: ssl.ocsp_status().is_some(),
+        dane: None,
     }
 }
 
