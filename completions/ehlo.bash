@@ -767,7 +767,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --port --mta-sts-port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
+            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --rcpt-probe --relay-probe --tls-probe --port --mta-sts-port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

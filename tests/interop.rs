@@ -2365,3 +2365,73 @@ fn check_against_postfix() {
         );
     }
 }
+
+/// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is
+/// accepted, a recipient at example.net is refused (`reject_unauth_destination`), and the TLS
+/// versions it accepts are found with one connection each; never DATA.
+#[test]
+#[ignore = "interop: needs the local Postfix (tests/interop/setup.sh)"]
+fn check_opt_in_probes_against_postfix() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtp();
+    let (dns, _h) = FakeDns::start(vec![("ehlo.test", RecordSpec::Mx(10, "localhost".into()))]);
+    let dns = dns.to_string();
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "check",
+        "ehlo.test",
+        "--dns-server",
+        &dns,
+        "--port",
+        "2525",
+        "-4",
+        "--allow-private",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--rcpt-probe",
+        "--relay-probe",
+        "--tls-probe",
+        "--only",
+        "smtp.postmaster",
+        "--only",
+        "smtp.open-relay",
+        "--only",
+        "tls.versions",
+        "--json",
+    ]);
+    let run = run_bounded(cmd);
+    let mut found = std::collections::HashMap::new();
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if v["type"] == "check" {
+            found.insert(v["id"].as_str().unwrap().to_string(), v);
+        }
+    }
+    let status = |id: &str| {
+        found
+            .get(id)
+            .map(|v| v["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {id}\n{}", run.dump()))
+    };
+    assert_eq!(status("smtp.postmaster"), "pass", "{}", run.dump());
+    assert_eq!(status("smtp.open-relay"), "pass", "{}", run.dump());
+    let relay = &found["smtp.open-relay"];
+    assert!(
+        relay["evidence"]["rcpt_reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("554"),
+        "{relay}"
+    );
+    let tv = &found["tls.versions"];
+    let accepted = tv["evidence"]["accepted"].as_array().unwrap();
+    assert!(
+        accepted.contains(&"1.2".into()) && accepted.contains(&"1.3".into()),
+        "{tv}"
+    );
+    assert!(
+        matches!(tv["status"].as_str(), Some("pass" | "warn")),
+        "{tv}"
+    );
+    run.assert_exit(0);
+}

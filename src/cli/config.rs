@@ -314,6 +314,23 @@ fn check_config(
         .map(|e| Expect::parse(e))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    let optin = crate::check::optin::OptIn {
+        rcpt: a.rcpt_probe,
+        relay: a.relay_probe,
+        tls: a.tls_probe,
+    };
+    // An expectation about a probe that will not run could never be met: say so now.
+    for e in &expects {
+        if let Some(flag) = crate::check::optin::OptIn::flag_for(e.id())
+            && !optin.enables(e.id())
+        {
+            return Err(usage(format!(
+                "check: --expect '{}' needs {flag} (the {} check is opt-in)",
+                e.text(),
+                e.id()
+            )));
+        }
+    }
     let waivers = a
         .waive
         .iter()
@@ -338,6 +355,7 @@ fn check_config(
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),
         },
+        optin,
         concurrency: a.concurrency as usize,
         per_ip: a.per_ip as usize,
         deadline: a.deadline.filter(|d| !d.is_zero()),

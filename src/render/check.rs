@@ -33,7 +33,10 @@
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`; `tls.cert.expiry`: `days`, `not_after`;
-//! `tls.cert.key`: `algorithm`, `bits`, `signature`; `rdns.fcrdns`: `ptr`.
+//! `tls.cert.key`: `algorithm`, `bits`, `signature`; `rdns.fcrdns`: `ptr`; `smtp.postmaster` and
+//! `smtp.open-relay` (opt-in): `rcpt`, `mail_reply`, `rcpt_reply`, `tls` (version or null);
+//! `tls.versions` (opt-in): `accepted`, `refused`, `untested` (versions as `"1.2"`), `reasons`
+//! (version → why refused or not tested).
 //!
 //! ## Example
 //!
