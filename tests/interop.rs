@@ -780,6 +780,40 @@ fn submission_auth_cram_md5() {
     submission_auth("CRAM-MD5");
 }
 
+/// DIGEST-MD5 (RFC 2831) against Dovecot: the response is accepted and Dovecot's rspauth (the
+/// second 334) verifies, as it does for swaks with the same line.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_digest_md5() {
+    submission_auth("DIGEST-MD5");
+    require_swaks();
+    let args = [
+        "--server",
+        POSTFIX_SUBMISSION,
+        "--tls",
+        "--quit-after",
+        "AUTH",
+        "-a",
+        "DIGEST-MD5",
+        "-au",
+        TEST_USER,
+        "-ap",
+    ];
+    let ours = ehlo(&[&args[..], &[TEST_PASS, "--insecure"]].concat());
+    let theirs = swaks(&[&args[..], &[TEST_PASS]].concat());
+    ours.assert_exit(0);
+    assert_eq!(theirs.code, Some(0), "{}", theirs.dump());
+    for run in [&ours, &theirs] {
+        assert_eq!(run.stdout.matches("334 ").count(), 2, "{}", run.dump());
+        run.assert_contains("235");
+    }
+    assert_no_secrets(&ours, TEST_USER, TEST_PASS);
+    // A wrong password: Dovecot refuses it (535), exit 28 like swaks.
+    let wrong = ehlo(&[&args[..], &["wrong-secret-9", "--insecure"]].concat());
+    wrong.assert_exit(28);
+    wrong.assert_contains("535");
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn submission_auth_wrong_password_exits_28() {

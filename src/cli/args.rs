@@ -589,6 +589,28 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "apt")]
     pub auth_plaintext: bool,
 
+    /// Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)
+    #[arg(
+        long,
+        visible_alias = "am",
+        value_name = "ALIAS=TYPE,...",
+        value_delimiter = ','
+    )]
+    pub auth_map: Vec<String>,
+
+    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
+    ///
+    /// realm (or domain) is the DIGEST-MD5 realm [default: the first the server offers] and the
+    /// NTLM domain [default: none]; the DIGEST-MD5 digest-uri is
+    /// dmd5-serv-type/dmd5-host[/dmd5-serv-name] [default: smtp/the server's host name].
+    #[arg(
+        long,
+        visible_alias = "ae",
+        value_name = "KEY=VALUE,...",
+        value_delimiter = ','
+    )]
+    pub auth_extra: Vec<String>,
+
     /// Accepted for swaks compatibility: ehlo always hides secrets
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
     pub auth_hide_password: Option<Option<String>>,

@@ -67,10 +67,19 @@ impl Session {
             "XOAUTH2" | "OAUTHBEARER" => creds.token.is_some(),
             _ => creds.password.is_some(),
         };
-        let queue: VecDeque<String> = if plan.mechanisms.is_empty() {
+        let offers = |m: &str| self.caps.as_ref().is_some_and(|c| c.offers_auth(m));
+        // The name to send for a mechanism: itself when offered (or forced), else an alias the
+        // server offers for it (`AUTH MSN` for NTLM).
+        let sendable = |m: &str| -> Option<String> {
+            if plan.force || offers(m) {
+                return Some(m.to_string());
+            }
+            plan.aliases_of(m).find(|a| offers(a)).map(str::to_string)
+        };
+        let mut queue: VecDeque<String> = VecDeque::new();
+        let names: Vec<String> = if plan.mechanisms.is_empty() {
             auth::SUPPORTED
                 .iter()
-                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .filter(|m| usable(m))
                 .map(|m| m.to_string())
                 .collect()
@@ -78,9 +87,15 @@ impl Session {
             plan.mechanisms
                 .iter()
                 .map(|m| m.to_ascii_uppercase())
-                .filter(|m| plan.force || self.caps.as_ref().is_some_and(|c| c.offers_auth(m)))
                 .collect()
         };
+        for name in names {
+            if let Some(send) = sendable(&name)
+                && !queue.contains(&send)
+            {
+                queue.push_back(send);
+            }
+        }
         if queue.is_empty() {
             let why = if plan.mechanisms.is_empty() {
                 format!(
@@ -145,7 +160,7 @@ impl Session {
             });
             return;
         };
-        let Some(mut mech) = auth::mechanism(&name, &plan.credentials) else {
+        let Some(mut mech) = auth::mechanism(&plan.resolve(&name), &plan.credentials) else {
             self.auth_failed(SessionError::Auth {
                 mechanism: name,
                 reason: "ehlo does not implement this mechanism".into(),

@@ -58,6 +58,35 @@ pub struct AuthPlan {
     pub show_plaintext: bool,
     /// Do not mask secrets (`--show-secrets`).
     pub show_secrets: bool,
+    /// Other names for mechanisms (swaks's `--auth-map ALIAS=TYPE`, upper case), on top of
+    /// [`crate::smtp::auth::ALIASES`]: `AUTH ALIAS` is sent and run as TYPE.
+    pub aliases: Vec<(String, String)>,
+}
+
+impl AuthPlan {
+    /// The mechanism a name runs: itself, or what an alias maps it to.
+    pub fn resolve(&self, name: &str) -> String {
+        let upper = name.to_ascii_uppercase();
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(crate::smtp::auth::ALIASES.iter().copied())
+            .find(|(a, _)| *a == upper)
+            .map_or(upper, |(_, t)| t.to_string())
+    }
+
+    /// The aliases (the plan's, then the built-in ones) that run `mechanism`.
+    pub(super) fn aliases_of<'a>(
+        &'a self,
+        mechanism: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(crate::smtp::auth::ALIASES.iter().copied())
+            .filter(move |(_, t)| *t == mechanism)
+            .map(|(a, _)| a)
+    }
 }
 
 /// How a stop point ends the session.

@@ -369,6 +369,46 @@ fn auth_cram_md5_matches_rfc_2195() {
 }
 
 #[test]
+fn auth_aliases_send_the_advertised_name_and_run_the_mechanism() {
+    // The server calls NTLM "MSN" (swaks's built-in --auth-map): -a NTLM sends AUTH MSN
+    // and answers with NTLM messages.
+    let mut p = auth_plan(&["NTLM"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.credentials.nonce = Some("n".into());
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH LOGIN MSN\r\n");
+    assert!(sent(&mut s).ends_with("AUTH MSN\r\n"));
+    s.feed(b"334 \r\n");
+    // base64 of "NTLMSSP\0" + type 1.
+    assert!(sent(&mut s).starts_with("TlRMTVNTUAABAAAA"));
+    // A user's --auth-map: AUTH X-DIGEST runs DIGEST-MD5, the alias named directly.
+    let mut p = auth_plan(&["X-DIGEST"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.aliases = vec![("X-DIGEST".into(), "DIGEST-MD5".into())];
+        a.credentials.nonce = Some("cn".into());
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH X-DIGEST\r\n");
+    assert!(sent(&mut s).ends_with("AUTH X-DIGEST\r\n"));
+    // base64 of: nonce="n",algorithm=md5-sess
+    s.feed(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n");
+    let answer = sent(&mut s);
+    let decoded = auth::decode_challenge(answer.trim_end()).unwrap();
+    assert!(
+        String::from_utf8(decoded)
+            .unwrap()
+            .starts_with("username=\"tim\",nonce=\"n\",nc=00000001,cnonce=\"cn\""),
+        "{answer}"
+    );
+    // A forged rspauth: the server does not know the password; AUTH fails (28).
+    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+    assert_eq!(sent(&mut s), "*\r\n");
+}
+
+#[test]
 fn auth_refused_is_exit_28_unless_optional() {
     let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
     s.feed(b"220 x\r\n");
