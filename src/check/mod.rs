@@ -5,6 +5,7 @@
 //! the one check renderer (`render::check`). Never sends DATA; MAIL and RCPT only for the opt-in
 //! probes ([`optin`]).
 
+pub mod dnsauth;
 pub mod domain;
 pub mod model;
 pub mod mtasts;

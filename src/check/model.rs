@@ -156,13 +156,13 @@ pub const CHECKS: &[CheckDef] = &[
         "spf.record",
         "RFC 7208 §4.5, §4.6.4",
         Scope::Domain,
-        "one v=spf1 record, at most 10 DNS-querying terms, no +all",
+        "one v=spf1 record, at most 10 DNS lookups with includes followed, no +all",
     ),
     def(
         "dmarc.record",
         "RFC 7489 §6.1",
         Scope::Domain,
-        "one v=DMARC1 record at _dmarc with a policy stronger than none",
+        "one v=DMARC1 record at _dmarc (or the nearest parent's) with a policy stronger than none",
     ),
     def(
         "dkim.hint",

@@ -495,6 +495,12 @@ fn a_good_domain_passes_and_no_mail_is_sent() {
         human.stdout
     );
     assert!(human.stdout.contains("exit 0"), "{}", human.stdout);
+
+    // A subdomain without a DMARC record of its own: the parent's applies (RFC 7489 §6.6.3).
+    let (_, m, lines) = lab.json(&["mail.good.test", "--only", "dmarc.record"]);
+    assert_eq!(st(&m, "mail.good.test", "dmarc.record"), ["pass"]);
+    let d = lines.iter().find(|v| v["id"] == "dmarc.record").unwrap();
+    assert_eq!(d["evidence"]["org_domain"], "good.test", "{d}");
 }
 
 #[test]
