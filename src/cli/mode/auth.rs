@@ -123,11 +123,13 @@ pub(super) fn find_secrets(
     host: Option<&str>,
     env: &Environment,
 ) -> Result<Found, Error> {
+    // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
     let mut user = auth
         .auth_user
         .as_deref()
+        .filter(|u| !u.is_empty())
         .map(|u| strip_angles(u).to_string());
-    let mut password = auth.auth_password.clone();
+    let mut password = auth.auth_password.clone().filter(|p| !p.is_empty());
     if password.is_none()
         && let Some(f) = &auth.auth_password_file
     {
@@ -158,13 +160,21 @@ pub(super) fn find_secrets(
         }
         password = e.password;
     }
-    if satisfied(&password, &token) {
+    // `-au` without a value asks for the user name, like a missing password.
+    let user_asked = auth.auth_user.as_deref() == Some("") && user.is_none();
+    if satisfied(&password, &token) && !user_asked {
         return Ok((user, password, token));
     }
     let wants_token = !takes_password;
     let Some(prompt) = env.prompt else {
         if requirement == AuthRequirement::Optional {
             return Ok((user, password, token));
+        }
+        if user_asked {
+            return Err(usage(
+                "--auth-user was given without a user name and ~/.netrc has none for this server \
+                 (stdin is not a terminal, so ehlo cannot prompt): give --auth-user USER",
+            ));
         }
         let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
         return Err(usage(if wants_token {
@@ -183,6 +193,9 @@ pub(super) fn find_secrets(
     if user.is_none() {
         let u = ask(&format!("AUTH user name for {server}: "), true)?;
         user = Some(strip_angles(u.trim()).to_string());
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
     }
     let who = user.as_deref().unwrap_or_default();
     if wants_token {

@@ -235,11 +235,7 @@ fn part_flag(kind: PartKind) -> &'static str {
 /// Read one part option and decide its type and file name: `--attach-type` if given, else
 /// guessed from the file name (text/plain for body parts), else application/octet-stream; the
 /// file's base name unless `--attach-name` says otherwise.
-fn part_of(
-    p: &PartArg,
-    env: &Environment,
-    notes: &mut Vec<String>,
-) -> Result<Part, Error> {
+fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
     let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec(), notes)?;
     let path = p

@@ -145,7 +145,15 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
     let from = match &envelope.from {
         Some(f) => strip_angles(f.trim()).trim().to_string(),
-        None => format!("{}@{}", env.user.as_deref().unwrap_or("ehlo"), env.hostname),
+        None => {
+            // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
+            let local = if envelope.force_getpwuid {
+                env.pw_user.as_deref()
+            } else {
+                env.user.as_deref().or(env.pw_user.as_deref())
+            };
+            format!("{}@{}", local.unwrap_or("ehlo"), env.hostname)
+        }
     };
     no_line_break("--from", &from)?;
     no_space("--from", &from)?;

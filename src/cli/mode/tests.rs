@@ -21,6 +21,7 @@ use time::macros::datetime;
 fn env() -> Environment {
     Environment {
         user: Some("alice".into()),
+        pw_user: Some("pwalice".into()),
         hostname: "client.test".into(),
         message: MessageContext {
             now: datetime!(2024-01-02 03:04:05 UTC),
@@ -531,6 +532,63 @@ fn missing_secrets_prompt_on_a_terminal_or_fail() {
     );
     assert_eq!(got.token.unwrap().expose(), "typed-token");
     assert!(got.password.is_none());
+}
+
+/// swaks's `-au` / `-ap` without a value: ~/.netrc, then a prompt; without a terminal a
+/// one-line reason and exit 1, never a hang or a silent run without AUTH.
+#[test]
+fn auth_user_and_password_without_a_value() {
+    let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+    let e = err(&[&base[..], &["--au", "--ap", "pw"]].concat());
+    assert!(
+        e.contains("--auth-user was given without a user name") && e.contains("cannot prompt"),
+        "{e}"
+    );
+    let e = err(&[&base[..], &["--au", "u", "--ap"]].concat());
+    assert!(e.contains("no password"), "{e}");
+    // From ~/.netrc.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".netrc"),
+        "machine mx.test login netrc-user password from-netrc\n",
+    )
+    .unwrap();
+    let mut e = env();
+    e.home = Some(dir.path().to_path_buf());
+    let got = creds_in(&[&base[..], &["--au", "--ap"]].concat(), &e);
+    assert_eq!(got.user, "netrc-user");
+    assert_eq!(got.password.unwrap().expose(), "from-netrc");
+    // On a terminal the user name is asked for; a password already given is not.
+    let mut e = env();
+    e.prompt = Some(answering);
+    let got = creds_in(&[&base[..], &["--au", "--ap", "given"]].concat(), &e);
+    assert_eq!(got.user, "typed-user");
+    assert_eq!(got.password.unwrap().expose(), "given");
+    let got = creds_in(&[&base[..], &["--au", "me", "--ap"]].concat(), &e);
+    assert_eq!(got.user, "me");
+    assert_eq!(got.password.unwrap().expose(), "typed-pw");
+}
+
+#[test]
+fn default_sender_from_logname_or_the_password_database() {
+    assert_eq!(send(&["-t", "a@x.test"]).plan.from, "alice@client.test");
+    assert_eq!(
+        send(&["-t", "a@x.test", "--force-getpwuid"]).plan.from,
+        "pwalice@client.test"
+    );
+    let mut e = env();
+    e.user = None;
+    match mode_in(&["-t", "a@x.test"], &e) {
+        Ok(Mode::Send(c)) => assert_eq!(c.plan.from, "pwalice@client.test"),
+        other => panic!("{other:?}"),
+    }
+    // An explicit --from wins over both.
+    assert_eq!(
+        send(&["-t", "a@x.test", "-f", "x@y.test", "--force-getpwuid"])
+            .plan
+            .from,
+        "x@y.test"
+    );
 }
 
 #[test]
