@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
+    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -49,6 +49,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa -d 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa-file -d 'Read TLSA records from FILE: one per line, bare or as zone-file lines (what `ldns-dane -t` reads); `;` and `#` start comments' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r
@@ -60,12 +62,14 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-chain -d 'Save t
 complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r
@@ -175,8 +179,10 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -s k -l insecure -d 'Do not enfo
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify -d 'Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-force -d 'Send AUTH even if the server does not advertise it'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-plaintext -l apt -d 'Show the decoded AUTH exchange (secrets still masked)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l allow-plaintext-auth -d 'Allow AUTH over a connection that is not encrypted'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l force-getpwuid -d 'Default sender from the password database, ignoring $LOGNAME and $USER'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
@@ -269,6 +275,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS righ
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -293,6 +300,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS ri
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -331,6 +339,9 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l rcpt-probe -d 'Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l relay-probe -d 'Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us (smtp.open-relay; one more session per MX address, then QUIT, never DATA)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-probe -d 'Also find which TLS versions each MX accepts (tls.versions; one more connection per version: 1.0, 1.1, 1.2, 1.3)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -64,6 +64,19 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
         }),
         ..Plan::default()
     };
+    run_session(host, ip, o, plan, None).await
+}
+
+/// Run `plan` against `ip` (SNI and the verified name are `host`) through the send's driver and
+/// the connection layer, limited to `protocols` when given; return the session's events (the
+/// opt-in probes in `check::optin` use this too).
+pub(crate) async fn run_session(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+    plan: Plan,
+    protocols: Option<Vec<crate::net::tls::TlsVersion>>,
+) -> Vec<(Duration, Event)> {
     let link = Link {
         family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
         dns: DnsOptions::default(),
@@ -73,6 +86,7 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
             verify: false,
             verify_name: Some(host.to_string()),
             ca_path: o.ca_path.clone(),
+            protocols,
             ..TlsParams::default()
         },
         timeout: o.timeout,
@@ -154,7 +168,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn reply_text(r: &Reply) -> String {
+pub(crate) fn reply_text(r: &Reply) -> String {
     let code = r
         .code
         .map(|c| c.to_string())
@@ -162,6 +176,27 @@ fn reply_text(r: &Reply) -> String {
     format!("{code} {}", r.lines.join(" / "))
         .trim_end()
         .to_string()
+}
+
+/// Why a reply without a code is not SMTP, in a few words (a hostile server's bytes are not
+/// repeated at length).
+fn garbled(r: &Reply) -> String {
+    use crate::smtp::event::Deviation;
+    for d in &r.deviations {
+        match d {
+            Deviation::ReplyTooLarge {
+                bytes, max_bytes, ..
+            } => {
+                return format!("a reply of over {bytes} bytes (limit {max_bytes}): cut off there");
+            }
+            Deviation::OverlongLine { len, limit } => {
+                return format!("a line of {len} bytes (limit {limit})");
+            }
+            _ => {}
+        }
+    }
+    let text: String = r.lines.join(" ").chars().take(60).collect();
+    format!("no reply code in '{text}'")
 }
 
 /// A greeting that says "come back later": 421 (RFC 5321 §4.2.3), or a 4xx/5xx whose text
@@ -265,6 +300,15 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         .timed(*banner_ms);
     match banner.code {
         Some(220) => out.push(b),
+        None => {
+            out.push(CheckResult {
+                status: Status::Fail,
+                summary: format!("not an SMTP greeting: {}", garbled(banner)),
+                ..b
+            });
+            out.extend(skipped(1, "no SMTP greeting"));
+            return out;
+        }
         _ if is_throttle(banner) => {
             out.push(CheckResult {
                 status: Status::Error,

@@ -282,6 +282,10 @@ pub struct ConnArgs {
     #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
     pub explain: ExplainLevel,
 
+    /// Accepted for swaks compatibility: password and token prompts never echo
+    #[arg(long, visible_alias = "pp")]
+    pub protect_prompt: bool,
+
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
     pub show_secrets: bool,
@@ -456,6 +460,23 @@ pub struct TlsArgs {
     #[arg(long, value_name = "NAME")]
     pub tls_verify_target: Option<String>,
 
+    /// Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)
+    ///
+    /// "USAGE SELECTOR MTYPE HEX" as published in DNS, e.g. "3 1 1 ab12…": usages 3 (DANE-EE:
+    /// the leaf's key or certificate; no name or date checks) and 2 (DANE-TA: the chain must
+    /// verify to the matched certificate and name the host, or --tls-verify-target) count;
+    /// PKIX usages 0 and 1 are ignored, as RFC 7672 says. Needs --tls or --tls-on-connect. If no
+    /// usable record matches the server's chain: exit 29 with the reason and, per chain depth,
+    /// the digest each certificate has, so a record can be checked before it is published (a
+    /// certificate rollover).
+    #[arg(long, value_name = "RECORD", value_parser = parse_tlsa)]
+    pub tlsa: Vec<crate::net::dane::Tlsa>,
+
+    /// Read TLSA records from FILE: one per line, bare or as zone-file lines (what
+    /// `ldns-dane -t` reads); `;` and `#` start comments
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub tlsa_file: Option<PathBuf>,
+
     // ---- TLS in depth: versions, ciphers, client certificate, peer certificate dumps ----
     /// TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed
     ///
@@ -499,6 +520,10 @@ pub struct TlsArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsProtocols(pub Vec<crate::net::tls::TlsVersion>);
 
+fn parse_tlsa(s: &str) -> Result<crate::net::dane::Tlsa, String> {
+    crate::net::dane::Tlsa::parse(s)
+}
+
 fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
     crate::net::tls::parse_protocols(s).map(TlsProtocols)
 }
@@ -525,8 +550,12 @@ pub struct AuthArgs {
           value_delimiter = ',')]
     pub auth_optional_strict: Option<Vec<String>>,
 
-    /// User name (implies --auth)
-    #[arg(long, visible_alias = "au", value_name = "USER")]
+    /// User name (implies --auth); without a value: ~/.netrc, then a prompt
+    ///
+    /// Given without a value (as swaks allows), the user name comes from ~/.netrc or, on a
+    /// terminal, a prompt; without a terminal ehlo says so and exits 1.
+    #[arg(long, visible_alias = "au", value_name = "USER", num_args = 0..=1,
+          default_missing_value = "")]
     pub auth_user: Option<String>,
 
     /// Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)
@@ -535,8 +564,11 @@ pub struct AuthArgs {
     /// for the password in this order: --auth-password, $EHLO_AUTH_PASSWORD,
     /// --auth-password-file, ~/.netrc (machine = the --server host, or its default entry), and
     /// finally a prompt without echo when stdin is a terminal.
+    ///
+    /// Given without a value (as swaks allows), the password comes from the other sources.
     #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
-          hide_env_values = true, value_parser = parse_secret)]
+          hide_env_values = true, value_parser = parse_secret, num_args = 0..=1,
+          default_missing_value = "")]
     pub auth_password: Option<Secret>,
 
     /// Authorisation identity (PLAIN authzid, SCRAM a=)
@@ -568,9 +600,35 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "apt")]
     pub auth_plaintext: bool,
 
+    /// Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)
+    #[arg(
+        long,
+        visible_alias = "am",
+        value_name = "ALIAS=TYPE,...",
+        value_delimiter = ','
+    )]
+    pub auth_map: Vec<String>,
+
+    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
+    ///
+    /// realm (or domain) is the DIGEST-MD5 realm [default: the first the server offers] and the
+    /// NTLM domain [default: none]; the DIGEST-MD5 digest-uri is
+    /// dmd5-serv-type/dmd5-host[/dmd5-serv-name] [default: smtp/the server's host name].
+    #[arg(
+        long,
+        visible_alias = "ae",
+        value_name = "KEY=VALUE,...",
+        value_delimiter = ','
+    )]
+    pub auth_extra: Vec<String>,
+
     /// Accepted for swaks compatibility: ehlo always hides secrets
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
     pub auth_hide_password: Option<Option<String>>,
+
+    /// Accepted for swaks compatibility: password and token prompts never echo
+    #[arg(long, visible_alias = "pp")]
+    pub protect_prompt: bool,
 
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
@@ -604,8 +662,15 @@ pub struct EnvelopeArgs {
     pub bcc: Vec<String>,
 
     /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
+    ///
+    /// Without --from the local part is $LOGNAME, else $USER, else the name the password
+    /// database gives the user running ehlo.
     #[arg(short = 'f', long, value_name = "ADDR")]
     pub from: Option<String>,
+
+    /// Default sender from the password database, ignoring $LOGNAME and $USER
+    #[arg(long)]
+    pub force_getpwuid: bool,
 
     /// Name to greet with in EHLO/HELO/LHLO [default: the local host name]
     #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
@@ -1314,11 +1379,14 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
            tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
+  opt-in:  smtp.postmaster (--rcpt-probe) smtp.open-relay (--relay-probe)
+           tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
 Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
 mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
 (certificate verified for mta-sts.DOMAIN, redirects not followed).
-check never sends MAIL, RCPT or DATA.
+check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
+(then QUIT).
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
 41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
@@ -1393,6 +1461,21 @@ pub struct CheckArgs {
     /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
     #[arg(long)]
     pub allow_private: bool,
+
+    /// Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN>
+    /// (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)
+    #[arg(long)]
+    pub rcpt_probe: bool,
+
+    /// Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us
+    /// (smtp.open-relay; one more session per MX address, then QUIT, never DATA)
+    #[arg(long)]
+    pub relay_probe: bool,
+
+    /// Also find which TLS versions each MX accepts (tls.versions; one more connection per
+    /// version: 1.0, 1.1, 1.2, 1.3)
+    #[arg(long)]
+    pub tls_probe: bool,
 
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]

@@ -102,6 +102,9 @@ pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 pub struct Environment {
     /// `$LOGNAME`, else `$USER` (local part of the default sender).
     pub user: Option<String>,
+    /// The password database's name for the real user id (the default sender's local part
+    /// without `$LOGNAME`/`$USER`, or with `--force-getpwuid`).
+    pub pw_user: Option<String>,
     /// Local host name (default `--helo`, default sender's domain, `Message-Id`).
     pub hostname: String,
     /// Clock and pid for the default message.
@@ -130,8 +133,14 @@ impl Environment {
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .find(|v| !v.trim().is_empty());
+        let pw_user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .filter(|n| !n.is_empty());
         Environment {
             user,
+            pw_user,
             message: MessageContext::current(&hostname),
             hostname,
             read_stdin: |limit| {
@@ -314,6 +323,23 @@ fn check_config(
         .map(|e| Expect::parse(e))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    let optin = crate::check::optin::OptIn {
+        rcpt: a.rcpt_probe,
+        relay: a.relay_probe,
+        tls: a.tls_probe,
+    };
+    // An expectation about a probe that will not run could never be met: say so now.
+    for e in &expects {
+        if let Some(flag) = crate::check::optin::OptIn::flag_for(e.id())
+            && !optin.enables(e.id())
+        {
+            return Err(usage(format!(
+                "check: --expect '{}' needs {flag} (the {} check is opt-in)",
+                e.text(),
+                e.id()
+            )));
+        }
+    }
     let waivers = a
         .waive
         .iter()
@@ -338,6 +364,7 @@ fn check_config(
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),
         },
+        optin,
         concurrency: a.concurrency as usize,
         per_ip: a.per_ip as usize,
         deadline: a.deadline.filter(|d| !d.is_zero()),
@@ -500,14 +527,20 @@ fn no_space(flag: &str, addr: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
+fn mechanisms(
+    flag: &str,
+    list: &[String],
+    aliases: &[(String, String)],
+) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for m in list {
         let m = m.trim().to_ascii_uppercase();
         if m.is_empty() {
             continue;
         }
-        if !SUPPORTED.contains(&m.as_str()) {
+        let alias = aliases.iter().any(|(a, _)| *a == m)
+            || crate::smtp::auth::ALIASES.iter().any(|(a, _)| *a == m);
+        if !alias && !SUPPORTED.contains(&m.as_str()) {
             return Err(usage(format!(
                 "{flag}: ehlo does not implement {m} (it knows {})",
                 SUPPORTED.join(", ")
@@ -518,6 +551,56 @@ fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(out)
+}
+
+/// `--auth-map ALIAS=TYPE,…` (swaks): upper-case pairs whose TYPE ehlo implements.
+fn auth_map(list: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for item in list.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let Some((alias, mech)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-map: '{item}' is not ALIAS=TYPE (e.g. --auth-map SPA=NTLM)"
+            )));
+        };
+        let (alias, mech) = (
+            alias.trim().to_ascii_uppercase(),
+            mech.trim().to_ascii_uppercase(),
+        );
+        if alias.is_empty() || !SUPPORTED.contains(&mech.as_str()) {
+            return Err(usage(format!(
+                "--auth-map: '{item}': TYPE must be a mechanism ehlo implements ({})",
+                SUPPORTED.join(", ")
+            )));
+        }
+        out.push((alias, mech));
+    }
+    Ok(out)
+}
+
+/// `--auth-extra KEY=VALUE,…` (swaks): the DIGEST-MD5 / NTLM settings, into the credentials.
+/// Keys are case-insensitive; an unknown key is refused rather than ignored.
+fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(), Error> {
+    for item in list.iter().filter(|i| !i.trim().is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-extra: '{item}' is not KEY=VALUE (e.g. --auth-extra realm=example.com)"
+            )));
+        };
+        let value = Some(value.to_string());
+        match key.trim().to_ascii_lowercase().as_str() {
+            "realm" | "domain" => creds.realm = value,
+            "dmd5-serv-type" => creds.service = value,
+            "dmd5-host" => creds.service_host = value,
+            "dmd5-serv-name" => creds.service_name = value,
+            other => {
+                return Err(usage(format!(
+                    "--auth-extra: unknown key '{other}' (ehlo knows realm, domain, \
+                     dmd5-serv-type, dmd5-host, dmd5-serv-name)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
@@ -560,11 +643,13 @@ fn find_secrets(
     host: Option<&str>,
     env: &Environment,
 ) -> Result<Found, Error> {
+    // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
     let mut user = auth
         .auth_user
         .as_deref()
+        .filter(|u| !u.is_empty())
         .map(|u| strip_angles(u).to_string());
-    let mut password = auth.auth_password.clone();
+    let mut password = auth.auth_password.clone().filter(|p| !p.is_empty());
     if password.is_none()
         && let Some(f) = &auth.auth_password_file
     {
@@ -595,13 +680,21 @@ fn find_secrets(
         }
         password = e.password;
     }
-    if satisfied(&password, &token) {
+    // `-au` without a value asks for the user name, like a missing password.
+    let user_asked = auth.auth_user.as_deref() == Some("") && user.is_none();
+    if satisfied(&password, &token) && !user_asked {
         return Ok((user, password, token));
     }
     let wants_token = !takes_password;
     let Some(prompt) = env.prompt else {
         if requirement == AuthRequirement::Optional {
             return Ok((user, password, token));
+        }
+        if user_asked {
+            return Err(usage(
+                "--auth-user was given without a user name and ~/.netrc has none for this server \
+                 (stdin is not a terminal, so ehlo cannot prompt): give --auth-user USER",
+            ));
         }
         let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
         return Err(usage(if wants_token {
@@ -620,6 +713,9 @@ fn find_secrets(
     if user.is_none() {
         let u = ask(&format!("AUTH user name for {server}: "), true)?;
         user = Some(strip_angles(u.trim()).to_string());
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
     }
     let who = user.as_deref().unwrap_or_default();
     if wants_token {
@@ -759,7 +855,15 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
     let from = match &envelope.from {
         Some(f) => strip_angles(f.trim()).trim().to_string(),
-        None => format!("{}@{}", env.user.as_deref().unwrap_or("ehlo"), env.hostname),
+        None => {
+            // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
+            let local = if envelope.force_getpwuid {
+                env.pw_user.as_deref()
+            } else {
+                env.user.as_deref().or(env.pw_user.as_deref())
+            };
+            format!("{}@{}", local.unwrap_or("ehlo"), env.hostname)
+        }
     };
     no_line_break("--from", &from)?;
     no_space("--from", &from)?;
@@ -878,14 +982,21 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     };
 
     // AUTH.
+    let aliases = auth_map(&auth.auth_map)?;
     let requested = if let Some(m) = &auth.auth {
-        Some((AuthRequirement::Required, mechanisms("--auth", m)?))
+        Some((
+            AuthRequirement::Required,
+            mechanisms("--auth", m, &aliases)?,
+        ))
     } else if let Some(m) = &auth.auth_optional {
-        Some((AuthRequirement::Optional, mechanisms("--auth-optional", m)?))
+        Some((
+            AuthRequirement::Optional,
+            mechanisms("--auth-optional", m, &aliases)?,
+        ))
     } else if let Some(m) = &auth.auth_optional_strict {
         Some((
             AuthRequirement::OptionalStrict,
-            mechanisms("--auth-optional-strict", m)?,
+            mechanisms("--auth-optional-strict", m, &aliases)?,
         ))
     } else if auth.auth_user.is_some() || implied.auth {
         // swaks: --auth-user implies --auth.
@@ -920,22 +1031,30 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             } else {
                 find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
             };
+            let mut credentials = Credentials {
+                user: user.unwrap_or_default(),
+                password,
+                token,
+                authzid: auth.auth_authzid.clone(),
+                host,
+                port,
+                // Drawn now, so the plan is complete when built.
+                nonce: crate::net::tls::scram_nonce(),
+                time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs()),
+                ..Credentials::default()
+            };
+            auth_extra(&auth.auth_extra, &mut credentials)?;
             Some(AuthPlan {
                 mechanisms,
                 requirement,
-                credentials: Credentials {
-                    user: user.unwrap_or_default(),
-                    password,
-                    token,
-                    authzid: auth.auth_authzid.clone(),
-                    host,
-                    port,
-                    // Drawn now, so the plan is complete when built.
-                    nonce: crate::net::tls::scram_nonce(),
-                },
+                credentials,
                 force: auth.auth_force,
                 show_plaintext: auth.auth_plaintext,
                 show_secrets: auth.show_secrets,
+                aliases,
             })
         }
     };
@@ -971,6 +1090,18 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             )));
         }
     }
+    // DANE: --tlsa and --tlsa-file together; they only mean something over TLS.
+    let mut tlsa = tls.tlsa.clone();
+    if let Some(f) = &tls.tlsa_file {
+        tlsa.extend(
+            crate::net::dane::read_records(f).map_err(|e| usage(format!("--tlsa-file: {e}")))?,
+        );
+    }
+    if !tlsa.is_empty() && starttls != StartTls::Required && !tls_on_connect {
+        return Err(usage(
+            "--tlsa/--tlsa-file: DANE checks the TLS certificate: add --tls or --tls-on-connect",
+        ));
+    }
     let pem_out = |o: &Option<Option<std::path::PathBuf>>| {
         o.as_ref().map(|f| match f {
             Some(p) if p.as_os_str() != "-" => PemOut::File(p.clone()),
@@ -995,6 +1126,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         },
         peer_cert_out: pem_out(&tls.tls_get_peer_cert),
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
+        tlsa,
     };
 
     // Timeouts: zero means none.
@@ -1675,6 +1807,7 @@ mod tests {
     fn env() -> Environment {
         Environment {
             user: Some("alice".into()),
+            pw_user: Some("pwalice".into()),
             hostname: "client.test".into(),
             message: MessageContext {
                 now: datetime!(2024-01-02 03:04:05 UTC),
@@ -1985,7 +2118,45 @@ mod tests {
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
         assert!(a.force && a.show_secrets);
-        assert!(err(&["-t", "a@x.test", "-a", "NTLM"]).contains("does not implement NTLM"));
+        assert!(err(&["-t", "a@x.test", "-a", "GSSAPI"]).contains("does not implement GSSAPI"));
+        // swaks's --auth-map and --auth-extra reach the plan; built-in aliases are accepted.
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--tls",
+            "--ap",
+            "x",
+            "-a",
+            "msn,EXCH",
+            "--auth-map",
+            "exch=ntlm",
+            "--auth-extra",
+            "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n",
+        ]);
+        let a = c.plan.auth.unwrap();
+        assert_eq!(a.mechanisms, ["MSN", "EXCH"]);
+        assert_eq!(a.aliases, [("EXCH".to_string(), "NTLM".to_string())]);
+        assert_eq!(a.resolve("exch"), "NTLM");
+        assert_eq!(a.resolve("SPA"), "NTLM");
+        let cr = &a.credentials;
+        assert_eq!(cr.realm.as_deref(), Some("CORP"));
+        assert_eq!(cr.service.as_deref(), Some("imap"));
+        assert_eq!(cr.service_host.as_deref(), Some("h.test"));
+        assert_eq!(cr.service_name.as_deref(), Some("n"));
+        assert!(cr.time.is_some());
+        for (args, want) in [
+            (&["--auth-map", "x"][..], "not ALIAS=TYPE"),
+            (&["--auth-map", "x=GSSAPI"], "TYPE must be a mechanism"),
+            (&["--auth-extra", "colour=blue"], "unknown key 'colour'"),
+            (&["--auth-extra", "realm"], "not KEY=VALUE"),
+        ] {
+            let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--ap", "x", "-a"]
+                .into_iter()
+                .chain(args.iter().copied())
+                .collect();
+            let e = err(&argv);
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
     }
 
     fn mode_in(args: &[&str], e: &Environment) -> Result<Mode, Error> {
@@ -2149,6 +2320,63 @@ mod tests {
         );
         assert_eq!(got.token.unwrap().expose(), "typed-token");
         assert!(got.password.is_none());
+    }
+
+    /// swaks's `-au` / `-ap` without a value: ~/.netrc, then a prompt; without a terminal a
+    /// one-line reason and exit 1, never a hang or a silent run without AUTH.
+    #[test]
+    fn auth_user_and_password_without_a_value() {
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+        let e = err(&[&base[..], &["--au", "--ap", "pw"]].concat());
+        assert!(
+            e.contains("--auth-user was given without a user name") && e.contains("cannot prompt"),
+            "{e}"
+        );
+        let e = err(&[&base[..], &["--au", "u", "--ap"]].concat());
+        assert!(e.contains("no password"), "{e}");
+        // From ~/.netrc.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".netrc"),
+            "machine mx.test login netrc-user password from-netrc\n",
+        )
+        .unwrap();
+        let mut e = env();
+        e.home = Some(dir.path().to_path_buf());
+        let got = creds_in(&[&base[..], &["--au", "--ap"]].concat(), &e);
+        assert_eq!(got.user, "netrc-user");
+        assert_eq!(got.password.unwrap().expose(), "from-netrc");
+        // On a terminal the user name is asked for; a password already given is not.
+        let mut e = env();
+        e.prompt = Some(answering);
+        let got = creds_in(&[&base[..], &["--au", "--ap", "given"]].concat(), &e);
+        assert_eq!(got.user, "typed-user");
+        assert_eq!(got.password.unwrap().expose(), "given");
+        let got = creds_in(&[&base[..], &["--au", "me", "--ap"]].concat(), &e);
+        assert_eq!(got.user, "me");
+        assert_eq!(got.password.unwrap().expose(), "typed-pw");
+    }
+
+    #[test]
+    fn default_sender_from_logname_or_the_password_database() {
+        assert_eq!(send(&["-t", "a@x.test"]).plan.from, "alice@client.test");
+        assert_eq!(
+            send(&["-t", "a@x.test", "--force-getpwuid"]).plan.from,
+            "pwalice@client.test"
+        );
+        let mut e = env();
+        e.user = None;
+        match mode_in(&["-t", "a@x.test"], &e) {
+            Ok(Mode::Send(c)) => assert_eq!(c.plan.from, "pwalice@client.test"),
+            other => panic!("{other:?}"),
+        }
+        // An explicit --from wins over both.
+        assert_eq!(
+            send(&["-t", "a@x.test", "-f", "x@y.test", "--force-getpwuid"])
+                .plan
+                .from,
+            "x@y.test"
+        );
     }
 
     #[test]

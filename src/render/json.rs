@@ -38,6 +38,7 @@
 //! | `raw_sent`, `raw_received` | `bytes` (byte payload) |
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
+//! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
 //! | `tls_failed` | `reason` |
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
 //! | `closed` | `expected` (bool: normal end after QUIT) |
@@ -61,9 +62,12 @@
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
 //! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason"},
-//! "client_cert_sent", "ocsp_stapled"}`; a certificate is `{"subject", "issuer", "sans": [strings
-//! like "DNS:mx.example.net"], "not_before", "not_after" (RFC 3339 UTC), "days_left" (integer,
-//! negative once expired), "sha256" (hex with colons)}`.
+//! "client_cert_sent", "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
+//! "records", "ignored", "names", "matched": string | null, "matched_depth": integer | null,
+//! "evidence": [{"depth", "subject", "selector" ("cert" or "spki"), "mtype" ("full", "sha256" or
+//! "sha512"), "digest" (hex), "matched": [records]}], "note", "reason"}`)}`; a certificate is
+//! `{"subject", "issuer", "sans": [strings like "DNS:mx.example.net"], "not_before", "not_after"
+//! (RFC 3339 UTC), "days_left" (integer, negative once expired), "sha256" (hex with colons)}`.
 //!
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,

@@ -250,6 +250,73 @@ pub struct TlsInfo {
     pub client_cert_sent: bool,
     /// Was an OCSP response stapled?
     pub ocsp_stapled: bool,
+    /// The DANE verdict, when TLSA records were given (`--tlsa`, `--tlsa-file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dane: Option<DaneVerdict>,
+}
+
+/// DANE (RFC 7672): how the presented chain compares with the TLSA records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DaneVerdict {
+    /// Did a usable record authenticate the server?
+    pub ok: bool,
+    /// Was the verdict enforced (false under `--insecure`)?
+    pub enforced: bool,
+    /// Every record given, in presentation form.
+    pub records: Vec<String>,
+    /// Records that cannot be used for SMTP, each with the reason.
+    pub ignored: Vec<String>,
+    /// Reference names a DANE-TA leaf must carry.
+    pub names: Vec<String>,
+    /// The record that authenticated the server.
+    pub matched: Option<String>,
+    /// Chain depth of the certificate it matched (0 = leaf).
+    pub matched_depth: Option<usize>,
+    /// Per chain depth and (selector, matching type) in use: the digest and what matched it.
+    pub evidence: Vec<DaneEvidence>,
+    /// How the match authenticated (DANE-EE or DANE-TA), when it did.
+    pub note: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+}
+
+/// One line of DANE evidence: a certificate's association data and the records it matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DaneEvidence {
+    /// Chain depth (0 = leaf).
+    pub depth: usize,
+    /// The certificate's subject.
+    pub subject: String,
+    /// `cert` (selector 0) or `spki` (selector 1).
+    pub selector: String,
+    /// `full`, `sha256` or `sha512`.
+    pub mtype: String,
+    /// The association data, lower-case hex.
+    pub digest: String,
+    /// Records (short form) that matched at this depth.
+    pub matched: Vec<String>,
+    /// Why the data could not be computed, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a TLS handshake negotiated, seen from the server's side (`ehlo serve`): the SNI the
+/// client sent and whether a client certificate was asked for, rather than the client's
+/// evidence in [`TlsInfo`] (SNI sent, server chain, verification verdict).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct AcceptedTls {
+    /// Protocol version, e.g. `TLSv1.3`.
+    pub version: String,
+    /// Cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Secret bits of the cipher.
+    pub bits: i32,
+    /// The SNI name the client sent (RFC 6066 §3), if any.
+    pub sni_received: Option<String>,
+    /// Did the server ask for a client certificate (CertificateRequest)?
+    pub client_cert_requested: bool,
+    /// Subject of the certificate the client presented, if it presented one.
+    pub client_cert: Option<String>,
 }
 
 /// Result for one recipient, for the summary (swaks issue #58).
@@ -474,6 +541,11 @@ pub enum Event {
     TlsStarted {
         /// Negotiated parameters and peer evidence.
         info: TlsInfo,
+    },
+    /// Server's point of view (`ehlo serve`): a TLS handshake with a client finished.
+    TlsAccepted {
+        /// Negotiated parameters and what the client sent.
+        info: AcceptedTls,
     },
     /// TLS handshake failed.
     TlsFailed {

@@ -22,6 +22,7 @@
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
+# ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 set -euo pipefail
 
 STATE=/tmp/ehlo-interop
@@ -33,7 +34,8 @@ SINK_DIR="$STATE/aiosmtpd"
 PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it, not for pyenv's
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
-  libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time)
+  libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
+  libauthen-ntlm-perl curl time ldnsutils)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
@@ -137,11 +139,12 @@ log_path = $STATE/dovecot.log
 ssl = no
 # Submission already requires TLS before AUTH (smtpd_tls_security_level=encrypt).
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = plain login cram-md5 digest-md5
 auth_verbose = yes
 passdb {
   driver = passwd-file
-  # {PLAIN} stores the cleartext, which CRAM-MD5 needs.
+  # {PLAIN} stores the cleartext, which CRAM-MD5 and DIGEST-MD5 need. (Debian's Dovecot is
+  # built without NTLM: adding ntlm here stops its auth service.)
   args = scheme=PLAIN username_format=%u $DOVECOT_DIR/users
 }
 userdb {
