@@ -1,6 +1,7 @@
 //! Interop suite: the `ehlo` binary against real, independent SMTP peers (Postfix with Dovecot SASL,
 //! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
-//! Exim cases are in `interop/exim.rs`, each named `exim_*`.
+//! Exim cases are in `interop/exim.rs`, each named `exim_*`; `ehlo probe` against both is in
+//! `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`).
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2300,6 +2301,8 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
 // Exim: the second real MTA (tests/interop/exim.sh).
 #[path = "interop/exim.rs"]
 mod exim;
+#[path = "interop/probe.rs"]
+mod probe;
 
 /// `ehlo check` against the real Postfix: a domain whose MX is `localhost` (port 2525 through the
 /// test-only `--port`), the fake DNS answering the MX. Postfix offers STARTTLS with its

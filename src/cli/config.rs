@@ -93,6 +93,8 @@ pub enum Mode {
     },
     /// `ehlo check`.
     Check(Box<crate::check::CheckConfig>),
+    /// `ehlo probe`.
+    Probe(Box<crate::probe::ProbeConfig>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
@@ -166,6 +168,9 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
             json: a.json,
         }),
         Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
+        Some(Command::Probe(a)) => {
+            crate::cli::probe::probe_config(*a, env).map(|c| Mode::Probe(Box::new(c)))
+        }
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
 }
@@ -382,6 +387,8 @@ fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
             .map_err(|_| usage("--max-connections: too large"))?,
         idle_timeout: a.idle_timeout,
         max_auth_failures: a.max_auth_failures,
+        quirks: crate::smtp::server::Quirks::parse(&a.quirk).map_err(usage)?,
+        greet_pause: std::time::Duration::from_millis(a.greet_pause),
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })

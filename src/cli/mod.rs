@@ -8,6 +8,7 @@ pub mod config;
 pub mod generate;
 pub mod layers;
 pub mod message;
+pub mod probe;
 pub mod secrets;
 pub(crate) mod swaks;
 
