@@ -781,6 +781,40 @@ fn submission_auth_cram_md5() {
     submission_auth("CRAM-MD5");
 }
 
+/// DIGEST-MD5 (RFC 2831) against Dovecot: the response is accepted and Dovecot's rspauth (the
+/// second 334) verifies, as it does for swaks with the same line.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_digest_md5() {
+    submission_auth("DIGEST-MD5");
+    require_swaks();
+    let args = [
+        "--server",
+        POSTFIX_SUBMISSION,
+        "--tls",
+        "--quit-after",
+        "AUTH",
+        "-a",
+        "DIGEST-MD5",
+        "-au",
+        TEST_USER,
+        "-ap",
+    ];
+    let ours = ehlo(&[&args[..], &[TEST_PASS, "--insecure"]].concat());
+    let theirs = swaks(&[&args[..], &[TEST_PASS]].concat());
+    ours.assert_exit(0);
+    assert_eq!(theirs.code, Some(0), "{}", theirs.dump());
+    for run in [&ours, &theirs] {
+        assert_eq!(run.stdout.matches("334 ").count(), 2, "{}", run.dump());
+        run.assert_contains("235");
+    }
+    assert_no_secrets(&ours, TEST_USER, TEST_PASS);
+    // A wrong password: Dovecot refuses it (535), exit 28 like swaks.
+    let wrong = ehlo(&[&args[..], &["wrong-secret-9", "--insecure"]].concat());
+    wrong.assert_exit(28);
+    wrong.assert_contains("535");
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn submission_auth_wrong_password_exits_28() {
@@ -2367,4 +2401,74 @@ fn check_against_postfix() {
             run.dump()
         );
     }
+}
+
+/// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is
+/// accepted, a recipient at example.net is refused (`reject_unauth_destination`), and the TLS
+/// versions it accepts are found with one connection each; never DATA.
+#[test]
+#[ignore = "interop: needs the local Postfix (tests/interop/setup.sh)"]
+fn check_opt_in_probes_against_postfix() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    require_postfix_smtp();
+    let (dns, _h) = FakeDns::start(vec![("ehlo.test", RecordSpec::Mx(10, "localhost".into()))]);
+    let dns = dns.to_string();
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "check",
+        "ehlo.test",
+        "--dns-server",
+        &dns,
+        "--port",
+        "2525",
+        "-4",
+        "--allow-private",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--rcpt-probe",
+        "--relay-probe",
+        "--tls-probe",
+        "--only",
+        "smtp.postmaster",
+        "--only",
+        "smtp.open-relay",
+        "--only",
+        "tls.versions",
+        "--json",
+    ]);
+    let run = run_bounded(cmd);
+    let mut found = std::collections::HashMap::new();
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if v["type"] == "check" {
+            found.insert(v["id"].as_str().unwrap().to_string(), v);
+        }
+    }
+    let status = |id: &str| {
+        found
+            .get(id)
+            .map(|v| v["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {id}\n{}", run.dump()))
+    };
+    assert_eq!(status("smtp.postmaster"), "pass", "{}", run.dump());
+    assert_eq!(status("smtp.open-relay"), "pass", "{}", run.dump());
+    let relay = &found["smtp.open-relay"];
+    assert!(
+        relay["evidence"]["rcpt_reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("554"),
+        "{relay}"
+    );
+    let tv = &found["tls.versions"];
+    let accepted = tv["evidence"]["accepted"].as_array().unwrap();
+    assert!(
+        accepted.contains(&"1.2".into()) && accepted.contains(&"1.3".into()),
+        "{tv}"
+    );
+    assert!(
+        matches!(tv["status"].as_str(), Some("pass" | "warn")),
+        "{tv}"
+    );
+    run.assert_exit(0);
 }

@@ -2,11 +2,14 @@
 //! per-(MX host, address) SMTP/TLS checks ([`probe`], each pair probed once per run and shared
 //! by every domain that uses it) under a concurrency limit, a per-address limit and a deadline;
 //! judges each domain ([`select`]: `--only/--skip/--waive/--expect`) and streams the reports to
-//! the one check renderer (`render::check`). Never sends MAIL or DATA.
+//! the one check renderer (`render::check`). Never sends DATA; MAIL and RCPT only for the opt-in
+//! probes ([`optin`]).
 
+pub mod dnsauth;
 pub mod domain;
 pub mod model;
 pub mod mtasts;
+pub mod optin;
 pub mod probe;
 pub mod records;
 pub mod select;
@@ -36,6 +39,8 @@ pub struct CheckConfig {
     pub family: Family,
     /// Probe settings.
     pub probe: ProbeOptions,
+    /// `--rcpt-probe`, `--relay-probe`, `--tls-probe`.
+    pub optin: optin::OptIn,
     /// Domains checked at once (`--concurrency`).
     pub concurrency: usize,
     /// SMTP sessions at once to one address (`--per-ip`).
@@ -108,6 +113,19 @@ struct Shared {
 }
 
 impl Shared {
+    /// The `--per-ip` limit of `ip`.
+    fn ip_gate(&self, ip: IpAddr) -> Arc<Semaphore> {
+        let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(ip)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_ip.max(1))))
+            .clone()
+    }
+
+    /// Is opt-in check `id` asked for (its flag given, and not left out by `--only/--skip`)?
+    fn opted(&self, id: &str) -> bool {
+        self.cfg.optin.enables(id) && self.cfg.selection.wants(id)
+    }
+
     /// The (cached) probe of `(host, ip)`: the first caller runs it, later ones wait for it.
     async fn probe(&self, host: &str, ip: IpAddr) -> Vec<CheckResult> {
         let cell = {
@@ -117,17 +135,39 @@ impl Shared {
                 .clone()
         };
         cell.get_or_init(|| async {
-            let sem = {
-                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-                m.entry(ip)
-                    .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_ip.max(1))))
-                    .clone()
+            let _permit = self.ip_gate(ip).acquire_owned().await;
+            let mut res = probe::probe(&self.resolver, host, ip, &self.cfg.probe).await;
+            // The host-level opt-in probes, one after the other under the same permit.
+            let passed = |id: &str| {
+                res.iter()
+                    .any(|c| c.id == id && c.status == model::Status::Pass)
             };
-            let _permit = sem.acquire_owned().await;
-            probe::probe(&self.resolver, host, ip, &self.cfg.probe).await
+            let (greeted, tls) = (passed("smtp.banner"), passed("tls.starttls"));
+            if self.opted("smtp.open-relay") {
+                res.push(if greeted {
+                    optin::relay(host, ip, &self.cfg.probe).await
+                } else {
+                    CheckResult::new("smtp.open-relay", Status::Skip, "no SMTP session")
+                });
+            }
+            if self.opted("tls.versions") {
+                res.push(if tls {
+                    optin::tls_versions(host, ip, &self.cfg.probe).await
+                } else {
+                    CheckResult::new("tls.versions", Status::Skip, "no STARTTLS")
+                });
+            }
+            res
         })
         .await
         .clone()
+    }
+
+    /// `smtp.postmaster` of `domain` at `(host, ip)` (`--rcpt-probe`): not cached, the recipient
+    /// is the domain's own.
+    async fn postmaster(&self, host: &str, ip: IpAddr, domain: &str) -> CheckResult {
+        let _permit = self.ip_gate(ip).acquire_owned().await;
+        optin::postmaster(host, ip, domain, &self.cfg.probe).await
     }
 }
 
@@ -207,6 +247,28 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                     .unwrap_or((usize::MAX, 0))
             };
             per_pair.sort_by_key(|(h, ip, _)| order(h, ip));
+            if shared.opted("smtp.postmaster") {
+                let mut set = JoinSet::new();
+                for (i, (host, ip, res)) in per_pair.iter().enumerate() {
+                    let greeted = res
+                        .iter()
+                        .any(|c| c.id == "smtp.banner" && c.status == Status::Pass);
+                    let (sh, host, ip, d) = (shared.clone(), host.clone(), *ip, name.clone());
+                    set.spawn_local(async move {
+                        let c = if greeted {
+                            sh.postmaster(&host, ip, &d).await
+                        } else {
+                            CheckResult::new("smtp.postmaster", Status::Skip, "no SMTP session")
+                        };
+                        (i, c)
+                    });
+                }
+                while let Some(j) = set.join_next().await {
+                    if let Ok((i, c)) = j {
+                        per_pair[i].2.push(c);
+                    }
+                }
+            }
             results.push(ipv6_check(&mx.targets, &per_pair, shared.cfg.family));
             for (host, ip, res) in per_pair {
                 for mut c in res {
@@ -356,8 +418,12 @@ fn judge(
         let waived = cfg.waivers.iter().any(|w| w.covers(c.id, domain));
         let mut note = waived.then(|| "waived".to_string());
         let mut counts = !waived;
+        // A refused RCPT or an open relay on any MX is not made up for by another MX: senders
+        // fail over on connection problems and 4xx, not on a 5xx or an accepted relay.
+        let per_mx_verdict = matches!(c.id, "smtp.postmaster" | "smtp.open-relay");
         if counts
             && host_scope
+            && !per_mx_verdict
             && matches!(c.status, Status::Fail | Status::Error)
             && !covered(&c.mx)
             && passed_somewhere(c.id)

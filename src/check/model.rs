@@ -159,13 +159,13 @@ pub const CHECKS: &[CheckDef] = &[
         "spf.record",
         "RFC 7208 §4.5, §4.6.4",
         Scope::Domain,
-        "one v=spf1 record, at most 10 DNS-querying terms, no +all",
+        "one v=spf1 record, at most 10 DNS lookups with includes followed, no +all",
     ),
     def(
         "dmarc.record",
         "RFC 7489 §6.1",
         Scope::Domain,
-        "one v=DMARC1 record at _dmarc with a policy stronger than none",
+        "one v=DMARC1 record at _dmarc (or the nearest parent's) with a policy stronger than none",
     ),
     def(
         "dkim.hint",
@@ -198,6 +198,18 @@ pub const CHECKS: &[CheckDef] = &[
         "the greeting names the MX host or its PTR name",
     ),
     def(
+        "smtp.postmaster",
+        "RFC 5321 §4.5.1, §4.5.5",
+        Scope::Host,
+        "opt-in (--rcpt-probe): MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> are accepted",
+    ),
+    def(
+        "smtp.open-relay",
+        "RFC 5321 §3.6.2, §7.1",
+        Scope::Host,
+        "opt-in (--relay-probe): a recipient in an outside domain is refused",
+    ),
+    def(
         "tls.starttls",
         "RFC 3207 §4",
         Scope::Host,
@@ -208,6 +220,12 @@ pub const CHECKS: &[CheckDef] = &[
         "RFC 3207 §4.2, RFC 8446",
         Scope::Host,
         "the TLS handshake completes, TLS 1.2 or later",
+    ),
+    def(
+        "tls.versions",
+        "RFC 8996, RFC 9325 §3.1.1",
+        Scope::Host,
+        "opt-in (--tls-probe): TLS 1.2/1.3 accepted, 1.0/1.1 refused (one connection per version)",
     ),
     def(
         "tls.cert.chain",

@@ -64,6 +64,19 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
         }),
         ..Plan::default()
     };
+    run_session(host, ip, o, plan, None).await
+}
+
+/// Run `plan` against `ip` (SNI and the verified name are `host`) through the send's driver and
+/// the connection layer, limited to `protocols` when given; return the session's events (the
+/// opt-in probes in `check::optin` use this too).
+pub(crate) async fn run_session(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+    plan: Plan,
+    protocols: Option<Vec<crate::net::tls::TlsVersion>>,
+) -> Vec<(Duration, Event)> {
     let link = Link {
         family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
         dns: DnsOptions::default(),
@@ -73,6 +86,7 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
             verify: false,
             verify_name: Some(host.to_string()),
             ca_path: o.ca_path.clone(),
+            protocols,
             ..TlsParams::default()
         },
         timeout: o.timeout,
@@ -154,7 +168,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn reply_text(r: &Reply) -> String {
+pub(crate) fn reply_text(r: &Reply) -> String {
     let code = r
         .code
         .map(|c| c.to_string())

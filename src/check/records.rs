@@ -23,6 +23,11 @@ fn tags(record: &str) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
+/// The value of tag `key` in a `;`-separated record, if the record parses and has it.
+pub fn tag_value(record: &str, key: &str) -> Option<String> {
+    tags(record).and_then(|t| tag(&t, key).map(str::to_string))
+}
+
 fn tag<'a>(t: &'a [(String, String)], key: &str) -> Option<&'a str> {
     t.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))

@@ -254,6 +254,20 @@ impl Expect {
         })
     }
 
+    /// The check it is about.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Expect::Status { id, .. } | Expect::Field { id, .. } => id,
+        }
+    }
+
+    /// As written.
+    pub fn text(&self) -> &str {
+        match self {
+            Expect::Status { text, .. } | Expect::Field { text, .. } => text,
+        }
+    }
+
     /// Judge it against one domain's results (only the results of its check count; none at all
     /// is unmet: nothing was shown to hold).
     pub fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {

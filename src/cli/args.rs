@@ -697,6 +697,28 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "apt")]
     pub auth_plaintext: bool,
 
+    /// Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)
+    #[arg(
+        long,
+        visible_alias = "am",
+        value_name = "ALIAS=TYPE,...",
+        value_delimiter = ','
+    )]
+    pub auth_map: Vec<String>,
+
+    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
+    ///
+    /// realm (or domain) is the DIGEST-MD5 realm [default: the first the server offers] and the
+    /// NTLM domain [default: none]; the DIGEST-MD5 digest-uri is
+    /// dmd5-serv-type/dmd5-host[/dmd5-serv-name] [default: smtp/the server's host name].
+    #[arg(
+        long,
+        visible_alias = "ae",
+        value_name = "KEY=VALUE,...",
+        value_delimiter = ','
+    )]
+    pub auth_extra: Vec<String>,
+
     /// Accepted for swaks compatibility: ehlo always hides secrets
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
     pub auth_hide_password: Option<Option<String>>,
@@ -1453,11 +1475,14 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
            tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
+  opt-in:  smtp.postmaster (--rcpt-probe) smtp.open-relay (--relay-probe)
+           tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
 Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
 mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
 (certificate verified for mta-sts.DOMAIN, redirects not followed).
-check never sends MAIL, RCPT or DATA.
+check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
+(then QUIT).
 
 Exit codes: 0 every check and expectation met; 40 a check failed or an --expect was not met;
 41 nothing failed but something could not be tested (DNS, network, 421, timeout, --deadline);
@@ -1532,6 +1557,21 @@ pub struct CheckArgs {
     /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
     #[arg(long)]
     pub allow_private: bool,
+
+    /// Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN>
+    /// (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)
+    #[arg(long)]
+    pub rcpt_probe: bool,
+
+    /// Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us
+    /// (smtp.open-relay; one more session per MX address, then QUIT, never DATA)
+    #[arg(long)]
+    pub relay_probe: bool,
+
+    /// Also find which TLS versions each MX accepts (tls.versions; one more connection per
+    /// version: 1.0, 1.1, 1.2, 1.3)
+    #[arg(long)]
+    pub tls_probe: bool,
 
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]

@@ -319,6 +319,23 @@ fn check_config(
         .map(|e| Expect::parse(e))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    let optin = crate::check::optin::OptIn {
+        rcpt: a.rcpt_probe,
+        relay: a.relay_probe,
+        tls: a.tls_probe,
+    };
+    // An expectation about a probe that will not run could never be met: say so now.
+    for e in &expects {
+        if let Some(flag) = crate::check::optin::OptIn::flag_for(e.id())
+            && !optin.enables(e.id())
+        {
+            return Err(usage(format!(
+                "check: --expect '{}' needs {flag} (the {} check is opt-in)",
+                e.text(),
+                e.id()
+            )));
+        }
+    }
     let waivers = a
         .waive
         .iter()
@@ -343,6 +360,7 @@ fn check_config(
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),
         },
+        optin,
         concurrency: a.concurrency as usize,
         per_ip: a.per_ip as usize,
         deadline: a.deadline.filter(|d| !d.is_zero()),
@@ -507,14 +525,20 @@ fn no_space(flag: &str, addr: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
+fn mechanisms(
+    flag: &str,
+    list: &[String],
+    aliases: &[(String, String)],
+) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for m in list {
         let m = m.trim().to_ascii_uppercase();
         if m.is_empty() {
             continue;
         }
-        if !SUPPORTED.contains(&m.as_str()) {
+        let alias = aliases.iter().any(|(a, _)| *a == m)
+            || crate::smtp::auth::ALIASES.iter().any(|(a, _)| *a == m);
+        if !alias && !SUPPORTED.contains(&m.as_str()) {
             return Err(usage(format!(
                 "{flag}: ehlo does not implement {m} (it knows {})",
                 SUPPORTED.join(", ")
@@ -525,6 +549,56 @@ fn mechanisms(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
         }
     }
     Ok(out)
+}
+
+/// `--auth-map ALIAS=TYPE,…` (swaks): upper-case pairs whose TYPE ehlo implements.
+fn auth_map(list: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for item in list.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let Some((alias, mech)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-map: '{item}' is not ALIAS=TYPE (e.g. --auth-map SPA=NTLM)"
+            )));
+        };
+        let (alias, mech) = (
+            alias.trim().to_ascii_uppercase(),
+            mech.trim().to_ascii_uppercase(),
+        );
+        if alias.is_empty() || !SUPPORTED.contains(&mech.as_str()) {
+            return Err(usage(format!(
+                "--auth-map: '{item}': TYPE must be a mechanism ehlo implements ({})",
+                SUPPORTED.join(", ")
+            )));
+        }
+        out.push((alias, mech));
+    }
+    Ok(out)
+}
+
+/// `--auth-extra KEY=VALUE,…` (swaks): the DIGEST-MD5 / NTLM settings, into the credentials.
+/// Keys are case-insensitive; an unknown key is refused rather than ignored.
+fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(), Error> {
+    for item in list.iter().filter(|i| !i.trim().is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-extra: '{item}' is not KEY=VALUE (e.g. --auth-extra realm=example.com)"
+            )));
+        };
+        let value = Some(value.to_string());
+        match key.trim().to_ascii_lowercase().as_str() {
+            "realm" | "domain" => creds.realm = value,
+            "dmd5-serv-type" => creds.service = value,
+            "dmd5-host" => creds.service_host = value,
+            "dmd5-serv-name" => creds.service_name = value,
+            other => {
+                return Err(usage(format!(
+                    "--auth-extra: unknown key '{other}' (ehlo knows realm, domain, \
+                     dmd5-serv-type, dmd5-host, dmd5-serv-name)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
@@ -885,14 +959,21 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     };
 
     // AUTH.
+    let aliases = auth_map(&auth.auth_map)?;
     let requested = if let Some(m) = &auth.auth {
-        Some((AuthRequirement::Required, mechanisms("--auth", m)?))
+        Some((
+            AuthRequirement::Required,
+            mechanisms("--auth", m, &aliases)?,
+        ))
     } else if let Some(m) = &auth.auth_optional {
-        Some((AuthRequirement::Optional, mechanisms("--auth-optional", m)?))
+        Some((
+            AuthRequirement::Optional,
+            mechanisms("--auth-optional", m, &aliases)?,
+        ))
     } else if let Some(m) = &auth.auth_optional_strict {
         Some((
             AuthRequirement::OptionalStrict,
-            mechanisms("--auth-optional-strict", m)?,
+            mechanisms("--auth-optional-strict", m, &aliases)?,
         ))
     } else if auth.auth_user.is_some() || implied.auth {
         // swaks: --auth-user implies --auth.
@@ -927,22 +1008,30 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             } else {
                 find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
             };
+            let mut credentials = Credentials {
+                user: user.unwrap_or_default(),
+                password,
+                token,
+                authzid: auth.auth_authzid.clone(),
+                host,
+                port,
+                // Drawn now, so the plan is complete when built.
+                nonce: crate::net::tls::scram_nonce(),
+                time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs()),
+                ..Credentials::default()
+            };
+            auth_extra(&auth.auth_extra, &mut credentials)?;
             Some(AuthPlan {
                 mechanisms,
                 requirement,
-                credentials: Credentials {
-                    user: user.unwrap_or_default(),
-                    password,
-                    token,
-                    authzid: auth.auth_authzid.clone(),
-                    host,
-                    port,
-                    // Drawn now, so the plan is complete when built.
-                    nonce: crate::net::tls::scram_nonce(),
-                },
+                credentials,
                 force: auth.auth_force,
                 show_plaintext: auth.auth_plaintext,
                 show_secrets: auth.show_secrets,
+                aliases,
             })
         }
     };
@@ -1992,7 +2081,45 @@ mod tests {
         let a = c.plan.auth.unwrap();
         assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
         assert!(a.force && a.show_secrets);
-        assert!(err(&["-t", "a@x.test", "-a", "NTLM"]).contains("does not implement NTLM"));
+        assert!(err(&["-t", "a@x.test", "-a", "GSSAPI"]).contains("does not implement GSSAPI"));
+        // swaks's --auth-map and --auth-extra reach the plan; built-in aliases are accepted.
+        let c = send(&[
+            "-t",
+            "a@x.test",
+            "--tls",
+            "--ap",
+            "x",
+            "-a",
+            "msn,EXCH",
+            "--auth-map",
+            "exch=ntlm",
+            "--auth-extra",
+            "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n",
+        ]);
+        let a = c.plan.auth.unwrap();
+        assert_eq!(a.mechanisms, ["MSN", "EXCH"]);
+        assert_eq!(a.aliases, [("EXCH".to_string(), "NTLM".to_string())]);
+        assert_eq!(a.resolve("exch"), "NTLM");
+        assert_eq!(a.resolve("SPA"), "NTLM");
+        let cr = &a.credentials;
+        assert_eq!(cr.realm.as_deref(), Some("CORP"));
+        assert_eq!(cr.service.as_deref(), Some("imap"));
+        assert_eq!(cr.service_host.as_deref(), Some("h.test"));
+        assert_eq!(cr.service_name.as_deref(), Some("n"));
+        assert!(cr.time.is_some());
+        for (args, want) in [
+            (&["--auth-map", "x"][..], "not ALIAS=TYPE"),
+            (&["--auth-map", "x=GSSAPI"], "TYPE must be a mechanism"),
+            (&["--auth-extra", "colour=blue"], "unknown key 'colour'"),
+            (&["--auth-extra", "realm"], "not KEY=VALUE"),
+        ] {
+            let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--ap", "x", "-a"]
+                .into_iter()
+                .chain(args.iter().copied())
+                .collect();
+            let e = err(&argv);
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
     }
 
     fn mode_in(args: &[&str], e: &Environment) -> Result<Mode, Error> {

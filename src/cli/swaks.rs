@@ -58,8 +58,8 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["auth", "a"], O, Some("auth")),
     o(&["auth-user", "au"], O, Some("auth-user")),
     o(&["auth-password", "ap"], O, Some("auth-password")),
-    o(&["auth-map", "am"], R, None),
-    o(&["auth-extra", "ae"], R, None),
+    o(&["auth-map", "am"], R, Some("auth-map")),
+    o(&["auth-extra", "ae"], R, Some("auth-extra")),
     o(
         &["auth-hide-password", "ahp"],
         O,

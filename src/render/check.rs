@@ -27,13 +27,19 @@
 //! `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`, `content_type`, `tls`,
 //! `cert_verified`, `bytes`, `location`; `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
 //! `findings` (`line`, `status`, `message`; line 0 = the whole file); `mtasts.mx-match`: `mode`,
-//! `patterns`, `unmatched`; `spf.record`: `records`, `lookups`; `dmarc.record`: `records`, `p`;
+//! `patterns`, `unmatched`; `spf.record`: `records`, `lookups` (the whole evaluation, includes
+//! followed), `top_level_lookups`, `followed` (`domain`, `record`, `lookups` per included record);
+//! `dmarc.record`: `records`, `p` (the policy in force), and when a parent's record applies
+//! `org_domain`, `inherited` (true), `sp`;
 //! `smtp.connect`: `port`, `error`; `smtp.banner`: `code`, `text` (lines); `smtp.ehlo`: `code`,
 //! `extensions` (lines), `requiretls`; `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`; `tls.cert.expiry`: `days`, `not_after`;
-//! `tls.cert.key`: `algorithm`, `bits`, `signature`; `rdns.fcrdns`: `ptr`.
+//! `tls.cert.key`: `algorithm`, `bits`, `signature`; `rdns.fcrdns`: `ptr`; `smtp.postmaster` and
+//! `smtp.open-relay` (opt-in): `rcpt`, `mail_reply`, `rcpt_reply`, `tls` (version or null);
+//! `tls.versions` (opt-in): `accepted`, `refused`, `untested` (versions as `"1.2"`), `reasons`
+//! (version → why refused or not tested).
 //!
 //! ## Example
 //!

@@ -162,6 +162,7 @@ const HOSTS: &[(&str, u8)] = &[
     ("busy", 15),
     ("silent", 16),
     ("dead", 17),
+    ("strict", 18),
 ];
 
 fn pem_pair(
@@ -273,6 +274,7 @@ impl Lab {
                         o.faults =
                             vec!["connect=421:4.7.0:too many connections from your IP".into()]
                     }
+                    "strict" => o.faults = vec!["rcpt=550:5.7.1:relaying denied".into()],
                     "silent" | "dead" => continue,
                     _ => {}
                 }
@@ -493,6 +495,12 @@ fn a_good_domain_passes_and_no_mail_is_sent() {
         human.stdout
     );
     assert!(human.stdout.contains("exit 0"), "{}", human.stdout);
+
+    // A subdomain without a DMARC record of its own: the parent's applies (RFC 7489 §6.6.3).
+    let (_, m, lines) = lab.json(&["mail.good.test", "--only", "dmarc.record"]);
+    assert_eq!(st(&m, "mail.good.test", "dmarc.record"), ["pass"]);
+    let d = lines.iter().find(|v| v["id"] == "dmarc.record").unwrap();
+    assert_eq!(d["evidence"]["org_domain"], "good.test", "{d}");
 }
 
 #[test]
@@ -785,4 +793,108 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
             .code,
         40
     );
+}
+
+#[test]
+fn opt_in_probes_rcpt_relay_and_tls_versions() {
+    let lab = Lab::start();
+    let domains = ["good.test", "strict.test", "plain.test"];
+    // Not asked for: not run, and an expectation about them is a usage error.
+    let (_, m, _) = lab.json(&domains);
+    assert!(
+        m.keys().all(
+            |(_, id)| !["smtp.postmaster", "smtp.open-relay", "tls.versions"]
+                .contains(&id.as_str())
+        ),
+        "{m:?}"
+    );
+    let r = lab.run(&["good.test", "--expect", "smtp.postmaster=pass"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--rcpt-probe"), "{}", r.stderr);
+    let before = lab.taps["good"].connections.load(Ordering::SeqCst);
+
+    let mut args = domains.to_vec();
+    args.extend([
+        "--rcpt-probe",
+        "--relay-probe",
+        "--tls-probe",
+        "--skip",
+        "*.record",
+    ]);
+    let (run, m, lines) = lab.json(&args);
+    // ehlo serve accepts every recipient: postmaster yes, but also an outside domain.
+    assert_eq!(
+        st(&m, "good.test", "smtp.postmaster"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "good.test", "smtp.open-relay"), ["fail"]);
+    // The strict server refuses every RCPT: no relaying, but no postmaster either.
+    assert_eq!(st(&m, "strict.test", "smtp.postmaster"), ["fail"]);
+    assert_eq!(st(&m, "strict.test", "smtp.open-relay"), ["pass"]);
+    // TLS 1.2 and 1.3 accepted, the obsolete versions refused (Mozilla intermediate profile).
+    assert_eq!(st(&m, "good.test", "tls.versions"), ["pass"]);
+    assert_eq!(st(&m, "plain.test", "tls.versions"), ["skip"]);
+    let tv = lines
+        .iter()
+        .find(|v| v["domain"] == "good.test" && v["id"] == "tls.versions")
+        .unwrap();
+    assert_eq!(
+        tv["evidence"]["accepted"],
+        serde_json::json!(["1.2", "1.3"]),
+        "{tv}"
+    );
+    assert_eq!(
+        tv["evidence"]["refused"],
+        serde_json::json!(["1.0", "1.1"]),
+        "{tv}"
+    );
+    let relay = lines
+        .iter()
+        .find(|v| v["domain"] == "good.test" && v["id"] == "smtp.open-relay")
+        .unwrap();
+    assert_eq!(
+        relay["evidence"]["rcpt"], "relay-probe@example.net",
+        "{relay}"
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    // One main session, one relay session, four TLS versions, one postmaster session.
+    assert_eq!(
+        lab.taps["good"].connections.load(Ordering::SeqCst) - before,
+        7
+    );
+    // MAIL and RCPT went out, DATA never did; every session ended with QUIT.
+    let cmds = lab.taps["good"].commands.lock().unwrap().clone();
+    let upper: Vec<String> = cmds.iter().map(|c| c.to_ascii_uppercase()).collect();
+    assert!(
+        upper
+            .iter()
+            .any(|c| c.starts_with("MAIL FROM:<> ") || c == "MAIL FROM:<>"),
+        "{cmds:?}"
+    );
+    assert!(
+        upper.iter().any(|c| c == "RCPT TO:<POSTMASTER@GOOD.TEST>"),
+        "{cmds:?}"
+    );
+    assert!(
+        upper
+            .iter()
+            .any(|c| c == "RCPT TO:<RELAY-PROBE@EXAMPLE.NET>"),
+        "{cmds:?}"
+    );
+    assert!(
+        !upper
+            .iter()
+            .any(|c| c.starts_with("DATA") || c.starts_with("BDAT")),
+        "{cmds:?}"
+    );
+    // The expectation is met once the probe runs.
+    let ok = lab.run(&[
+        "good.test",
+        "--rcpt-probe",
+        "--expect",
+        "smtp.postmaster=pass",
+    ]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
 }

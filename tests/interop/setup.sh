@@ -35,7 +35,8 @@ SINK_DIR="$STATE/aiosmtpd"
 PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it, not for pyenv's
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
-  libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl curl time)
+  libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
+  libauthen-ntlm-perl curl time)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
@@ -139,11 +140,11 @@ log_path = $STATE/dovecot.log
 ssl = no
 # Submission already requires TLS before AUTH (smtpd_tls_security_level=encrypt).
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = plain login cram-md5 digest-md5 ntlm
 auth_verbose = yes
 passdb {
   driver = passwd-file
-  # {PLAIN} stores the cleartext, which CRAM-MD5 needs.
+  # {PLAIN} stores the cleartext, which CRAM-MD5, DIGEST-MD5 and NTLM need.
   args = scheme=PLAIN username_format=%u $DOVECOT_DIR/users
 }
 userdb {

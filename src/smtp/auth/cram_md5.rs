@@ -1,14 +1,21 @@
 //! SASL CRAM-MD5 (RFC 2195): one challenge (a msg-id such as `<1896.697170952@host>`), answered
-//! with `user SP hex(HMAC-MD5(password, challenge))`.
+//! with `user SP hex(HMAC-MD5(password, challenge))`; and CRAM-SHA1, the same exchange with
+//! HMAC-SHA1 (RFC 2104 with SHA-1, as offered by some Exim and Courier setups and by swaks).
 
 use hmac::{Hmac, KeyInit, Mac};
 
 use super::{AuthError, Credentials, Mechanism, Secret, Step, mask, printable};
 
-const NAME: &str = "CRAM-MD5";
+/// The hash under the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Md5,
+    Sha1,
+}
 
-/// CRAM-MD5 client. Holds the password, so its `Debug` is hand-written.
+/// CRAM-MD5 / CRAM-SHA1 client. Holds the password, so its `Debug` is hand-written.
 pub struct CramMd5 {
+    hash: Hash,
     user: String,
     password: Option<Secret>,
     answered: bool,
@@ -17,6 +24,7 @@ pub struct CramMd5 {
 impl std::fmt::Debug for CramMd5 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CramMd5")
+            .field("hash", &self.hash)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("answered", &self.answered)
@@ -28,10 +36,37 @@ impl CramMd5 {
     /// Take what CRAM-MD5 needs from the credentials.
     pub fn new(creds: &Credentials) -> Self {
         CramMd5 {
+            hash: Hash::Md5,
             user: creds.user.clone(),
             password: creds.password.clone(),
             answered: false,
         }
+    }
+
+    /// CRAM-SHA1: the same exchange with HMAC-SHA1.
+    pub fn sha1(creds: &Credentials) -> Self {
+        CramMd5 {
+            hash: Hash::Sha1,
+            ..CramMd5::new(creds)
+        }
+    }
+}
+
+/// HMAC of `data` under `key` (RFC 2104 hashes long keys, so any key length works).
+fn hmac_of(hash: Hash, key: &[u8], data: &[u8]) -> Vec<u8> {
+    fn run<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+        match <M as KeyInit>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(data);
+                mac.finalize().into_bytes().to_vec()
+            }
+            // Unreachable for HMAC (any key length is valid); an empty digest fails AUTH.
+            Err(_) => Vec::new(),
+        }
+    }
+    match hash {
+        Hash::Md5 => run::<Hmac<md5::Md5>>(key, data),
+        Hash::Sha1 => run::<Hmac<sha1::Sha1>>(key, data),
     }
 }
 
@@ -48,7 +83,10 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Mechanism for CramMd5 {
     fn name(&self) -> &'static str {
-        NAME
+        match self.hash {
+            Hash::Md5 => "CRAM-MD5",
+            Hash::Sha1 => "CRAM-SHA1",
+        }
     }
 
     fn initial_response(&mut self) -> Option<Step> {
@@ -58,26 +96,20 @@ impl Mechanism for CramMd5 {
 
     fn respond(&mut self, challenge: &[u8]) -> Result<Step, AuthError> {
         self.ready()?;
+        let name = self.name();
         if self.answered {
-            return Err(AuthError::TooManySteps(NAME));
+            return Err(AuthError::TooManySteps(name));
         }
         if challenge.is_empty() {
             // Without a challenge the digest would be a fixed function of the password: a replayable
             // password equivalent. Refuse rather than hand it out.
             return Err(AuthError::BadChallenge {
-                mechanism: NAME,
+                mechanism: name,
                 detail: "empty challenge".into(),
             });
         }
         let pass = self.password.as_ref().map(Secret::expose).unwrap_or("");
-        // HMAC accepts keys of any length (RFC 2104 hashes long keys), so this cannot fail.
-        let mut mac =
-            Hmac::<md5::Md5>::new_from_slice(pass.as_bytes()).map_err(|_| AuthError::Missing {
-                mechanism: NAME,
-                what: "a usable password",
-            })?;
-        mac.update(challenge);
-        let digest = hex(&mac.finalize().into_bytes());
+        let digest = hex(&hmac_of(self.hash, pass.as_bytes(), challenge));
         let data = format!("{} {}", self.user, digest).into_bytes();
         self.answered = true;
         Ok(Step {
@@ -91,13 +123,13 @@ impl Mechanism for CramMd5 {
     fn ready(&self) -> Result<(), AuthError> {
         if self.user.is_empty() {
             return Err(AuthError::Missing {
-                mechanism: NAME,
+                mechanism: self.name(),
                 what: "a user name",
             });
         }
         if self.password.is_none() {
             return Err(AuthError::Missing {
-                mechanism: NAME,
+                mechanism: self.name(),
                 what: "a password",
             });
         }
@@ -112,6 +144,7 @@ mod tests {
 
     const RFC_PASS: &str = "tanstaaftanstaaf";
     const RFC_CHALLENGE: &[u8] = b"<1896.697170952@postoffice.reston.mci.net>";
+    const RFC_SHA1: &str = "8cb10ed0a8b764ab0e05125dd6eaa295f19b5943";
 
     fn creds() -> Credentials {
         Credentials {
@@ -141,6 +174,27 @@ mod tests {
             m.respond(RFC_CHALLENGE),
             Err(AuthError::TooManySteps("CRAM-MD5"))
         );
+    }
+
+    #[test]
+    fn cram_sha1_is_hmac_sha1() {
+        // RFC 2202 §3 test case 2 (key "Jefe"), as a CRAM-SHA1 exchange.
+        let c = Credentials {
+            user: "tim".into(),
+            password: Some(Secret::new("Jefe")),
+            ..Default::default()
+        };
+        let mut m = mechanism("cram-sha1", &c).unwrap();
+        assert_eq!(m.name(), "CRAM-SHA1");
+        assert!(m.initial_response().is_none());
+        let s = m.respond(b"what do ya want for nothing?").unwrap();
+        assert_eq!(s.data, b"tim effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert!(s.secret);
+        assert_hidden(&s.display, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert_hidden(&format!("{m:?}"), "Jefe");
+        // The RFC 2195 exchange under SHA-1 (computed independently with Python's hmac).
+        let s = CramMd5::sha1(&creds()).respond(RFC_CHALLENGE).unwrap();
+        assert_eq!(s.data, format!("tim {RFC_SHA1}").as_bytes());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! keeps credentials out of every output.
 //!
 //! Each mechanism lives in its own file (PLAIN RFC 4616, LOGIN draft-murchison-sasl-login,
-//! CRAM-MD5 RFC 2195, XOAUTH2 (Google/Microsoft), OAUTHBEARER RFC 7628, SCRAM-SHA-256
-//! RFC 5802/7677) and implements [`Mechanism`]. The SMTP client drives one like this:
+//! CRAM-MD5 RFC 2195 and CRAM-SHA1, DIGEST-MD5 RFC 2831, NTLM MS-NLMP, XOAUTH2
+//! (Google/Microsoft), OAUTHBEARER RFC 7628, SCRAM-SHA-256 RFC 5802/7677) and implements
+//! [`Mechanism`]. The SMTP client drives one like this:
 //!
 //! 1. [`mechanism`] builds it; [`Mechanism::ready`] says early whether a credential is missing.
 //! 2. `AUTH <name> [<encode_initial(initial_response)>]` (RFC 4954 §4: an empty initial response
@@ -14,19 +15,24 @@
 //!    already done so in step 3). [`Mechanism::server_error`] holds any error document the server
 //!    sent (XOAUTH2/OAUTHBEARER JSON, SCRAM `e=`) for the transcript.
 //!
-//! Nothing here has a clock or a random source: the SCRAM client nonce comes in
-//! [`Credentials::nonce`] (see [`scram_nonce`]). Secrets never reach `Step::display` or any
+//! Nothing here has a clock or a random source: the client nonce (SCRAM, DIGEST-MD5 cnonce,
+//! NTLM client challenge) comes in [`Credentials::nonce`] (see [`scram_nonce`]) and NTLM's
+//! time in [`Credentials::time`]. Secrets never reach `Step::display` or any
 //! `Debug` output: every mechanism has a hand-written `Debug`.
 
 mod cram_md5;
+mod digest_md5;
 mod login;
+mod ntlm;
 mod oauthbearer;
 mod plain;
 mod scram;
 mod xoauth2;
 
 pub use cram_md5::CramMd5;
+pub use digest_md5::DigestMd5;
 pub use login::Login;
+pub use ntlm::Ntlm;
 pub use oauthbearer::OAuthBearer;
 pub use plain::Plain;
 pub use scram::ScramSha256;
@@ -88,8 +94,19 @@ pub struct Credentials {
     pub host: Option<String>,
     /// Port for OAUTHBEARER's `port=` (optional).
     pub port: Option<u16>,
-    /// Client nonce for SCRAM (random, filled in by the caller: the core has no randomness).
+    /// Client nonce for SCRAM, DIGEST-MD5 and NTLM (random, filled in by the caller: the core
+    /// has no randomness).
     pub nonce: Option<String>,
+    /// DIGEST-MD5 realm / NTLM domain (swaks's `--auth-extra realm=` or `domain=`).
+    pub realm: Option<String>,
+    /// DIGEST-MD5 `digest-uri` service type (`dmd5-serv-type`, default `smtp`).
+    pub service: Option<String>,
+    /// DIGEST-MD5 `digest-uri` host (`dmd5-host`, default the server's host name).
+    pub service_host: Option<String>,
+    /// DIGEST-MD5 `digest-uri` service name (`dmd5-serv-name`, none by default).
+    pub service_name: Option<String>,
+    /// Seconds since the Unix epoch, for NTLMv2's timestamp (the core has no clock).
+    pub time: Option<u64>,
 }
 
 /// One client response in a SASL exchange.
@@ -182,14 +199,24 @@ pub trait Mechanism: Send + std::fmt::Debug {
 }
 
 /// Mechanisms ehlo implements, strongest first (the order tried when none is named).
+///
+/// DIGEST-MD5 (historic, RFC 6331) and NTLM come after PLAIN and LOGIN: they are tried when
+/// named, or when a server offers nothing better.
 pub const SUPPORTED: &[&str] = &[
     "SCRAM-SHA-256",
+    "CRAM-SHA1",
     "CRAM-MD5",
     "PLAIN",
     "LOGIN",
+    "DIGEST-MD5",
+    "NTLM",
     "XOAUTH2",
     "OAUTHBEARER",
 ];
+
+/// Names some servers advertise for a mechanism ehlo implements (swaks's built-in
+/// `--auth-map`): `AUTH SPA` and `AUTH MSN` are NTLM.
+pub const ALIASES: &[(&str, &str)] = &[("SPA", "NTLM"), ("MSN", "NTLM")];
 
 /// Build a mechanism by (case-insensitive) name, or `None` if ehlo does not implement it.
 ///
@@ -200,6 +227,9 @@ pub fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mechanism>> 
         "PLAIN" => Box::new(Plain::new(creds)),
         "LOGIN" => Box::new(Login::new(creds)),
         "CRAM-MD5" => Box::new(CramMd5::new(creds)),
+        "CRAM-SHA1" => Box::new(CramMd5::sha1(creds)),
+        "DIGEST-MD5" => Box::new(DigestMd5::new(creds)),
+        "NTLM" => Box::new(Ntlm::new(creds)),
         "XOAUTH2" => Box::new(XOAuth2::new(creds)),
         "OAUTHBEARER" => Box::new(OAuthBearer::new(creds)),
         "SCRAM-SHA-256" => Box::new(ScramSha256::new(creds)),
@@ -394,7 +424,7 @@ mod tests {
             let m = mechanism(&name.to_ascii_lowercase(), &c).expect(name);
             assert_eq!(m.name(), *name);
         }
-        assert!(mechanism("DIGEST-MD5", &c).is_none());
+        assert!(mechanism("GSSAPI", &c).is_none());
         assert!(mechanism("", &c).is_none());
     }
 

@@ -1,0 +1,190 @@
+//! The content in the client session: DATA or BDAT chunks (RFC 3030), the replies after the final
+//! dot (LMTP one per recipient, RFC 2033 §4.2; PRDR).
+
+use crate::smtp::command::Command;
+use crate::smtp::data;
+use crate::smtp::event::{Phase, RcptStatus, SentKind};
+use crate::smtp::reply::Reply;
+
+use super::{Expect, Protocol, Session, SessionError, StopAt};
+
+impl Session {
+    // ----- CHUNKING (RFC 3030) --------------------------------------------------------------
+
+    pub(super) fn begin_bdat(&mut self, chunk: usize) {
+        let body = data::encode_chunked(&self.plan.message, self.plan.fixup);
+        let size = if chunk == 0 { body.len().max(1) } else { chunk };
+        self.chunks = body.chunks(size).map(<[u8]>::to_vec).collect();
+        if self.chunks.is_empty() {
+            self.chunks.push_back(Vec::new());
+        }
+        self.send_chunk();
+    }
+
+    /// `BDAT n [LAST]` and the chunk in one write, no dot-stuffing (RFC 3030 §2).
+    pub(super) fn send_chunk(&mut self) {
+        let Some(chunk) = self.chunks.pop_front() else {
+            return;
+        };
+        let last = self.chunks.is_empty();
+        let phase = Phase::Dot;
+        let cmd = Command::Bdat {
+            size: chunk.len(),
+            last,
+        };
+        let wire = cmd.encode();
+        let text = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        if !chunk.is_empty() {
+            let display = String::from_utf8_lossy(&chunk)
+                .trim_end_matches("\r\n")
+                .to_string();
+            self.queue_bytes(&chunk, display, SentKind::Body, phase, false);
+        }
+        if last {
+            self.expect_end_of_content();
+            self.drop_after_send(StopAt::Dot);
+        } else {
+            self.pending.push_back(Expect::Bdat);
+        }
+    }
+
+    pub(super) fn on_bdat(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.message_accepted = Some(false);
+            self.chunks.clear();
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.send_chunk();
+    }
+
+    /// What follows the content: one reply; LMTP one per accepted recipient (RFC 2033 §4.2);
+    /// PRDR a 353 and then one per accepted recipient and a final one.
+    pub(super) fn expect_end_of_content(&mut self) {
+        let accepted: Vec<usize> = (0..self.rcpt_results.len())
+            .filter(|&i| self.rcpt_results[i].status == RcptStatus::Accepted)
+            .collect();
+        if self.plan.protocol == Protocol::Lmtp {
+            let n = accepted.len().max(1);
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::Dot(n));
+        } else if self.prdr_used {
+            self.dot_targets = accepted;
+            self.pending.push_back(Expect::PrdrStart);
+        } else {
+            self.pending.push_back(Expect::Dot(1));
+        }
+    }
+
+    // ----- PRDR (draft-hall-prdr §4) --------------------------------------------------------
+
+    pub(super) fn on_prdr_start(&mut self, reply: Reply) {
+        if reply.code != Some(353) {
+            // The server declined per-recipient replies: this is the final one.
+            self.info("no 353 after the content: the server gives one reply for all recipients");
+            self.on_dot(reply, 1);
+            return;
+        }
+        let targets = self.dot_targets.clone();
+        for i in targets {
+            self.pending.push_back(Expect::PrdrRcpt(i));
+        }
+        self.pending.push_back(Expect::Dot(1));
+    }
+
+    /// Record recipient `n`'s reply after the content (LMTP, PRDR): in `data_*`, and as the
+    /// recipient's status, code and text, since the delivery verdict is the final word on it.
+    pub(super) fn record_data_reply(&mut self, n: usize, reply: &Reply) {
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.text_without_codes());
+            r.data_code = reply.code;
+            r.data_enhanced = reply.enhanced.map(|e| e.to_string());
+            r.data_text = Some(reply.text_without_codes());
+        }
+    }
+
+    pub(super) fn accepted_count(&self) -> usize {
+        self.rcpt_results
+            .iter()
+            .filter(|r| r.status == RcptStatus::Accepted)
+            .count()
+    }
+
+    pub(super) fn on_data(&mut self, reply: Reply) {
+        if reply.code != Some(354) {
+            let e = SessionError::UnexpectedReply {
+                phase: Phase::Data,
+                expected: "354",
+                reply: Box::new(reply),
+            };
+            self.fail(e);
+            return;
+        }
+        if self.error.is_some() {
+            // Pipelined DATA got 354 although no recipient was accepted: end the (empty)
+            // message at once, as RFC 2920 §3.1 asks, and leave.
+            self.queue_bytes(b".\r\n", ".".into(), SentKind::Body, Phase::Dot, false);
+            self.pending.push_back(Expect::Dot(1));
+            self.finishing = true;
+            self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
+            return;
+        }
+        if self.stop_here(StopAt::Data) {
+            return;
+        }
+        let wire = data::encode(&self.plan.message, self.plan.fixup);
+        let display = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
+        self.expect_end_of_content();
+        self.drop_after_send(StopAt::Dot);
+    }
+
+    pub(super) fn on_dot(&mut self, reply: Reply, left: usize) {
+        let ok = reply.is_positive();
+        let lmtp = self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty();
+        // LMTP (RFC 2033 §4.2): this reply is the delivery verdict for one accepted recipient,
+        // in RCPT order; record it there so the summary says who did not get the message. Any
+        // refused delivery fails the end-of-data phase (26).
+        if lmtp
+            && let Some(&n) = self
+                .dot_targets
+                .len()
+                .checked_sub(left)
+                .and_then(|k| self.dot_targets.get(k))
+        {
+            self.record_data_reply(n, &reply);
+        }
+        self.message_accepted = Some(self.message_accepted.unwrap_or(true) && ok);
+        if !ok {
+            self.set_error(SessionError::UnexpectedReply {
+                phase: Phase::Dot,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+        }
+        if left > 1 {
+            self.pending.push_front(Expect::Dot(left - 1));
+            return;
+        }
+        if self.stop_here(StopAt::Dot) {
+            return;
+        }
+        self.quit();
+    }
+}

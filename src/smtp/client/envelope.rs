@@ -1,0 +1,297 @@
+//! The envelope in the client session: MAIL FROM with its extension parameters, RCPT TO.
+
+use crate::smtp::capabilities::Capabilities;
+use crate::smtp::command::Command;
+use crate::smtp::data;
+use crate::smtp::event::{Phase, RcptStatus, SentKind};
+use crate::smtp::ext::{self, Extension};
+use crate::smtp::reply::Reply;
+
+use super::{AuthRequirement, Expect, Session, SessionError, Stop, StopAt};
+
+impl Session {
+    // ----- the transaction ------------------------------------------------------------------
+
+    pub(super) fn begin_mail(&mut self) {
+        // An auth error recorded during a cancelled exchange ends here.
+        if let Some(e) = self.error.clone() {
+            let optional = self
+                .plan
+                .auth
+                .as_ref()
+                .is_some_and(|a| a.requirement == AuthRequirement::Optional);
+            if !(optional && matches!(e, SessionError::Auth { .. })) {
+                self.quit();
+                return;
+            }
+            self.error = None;
+        }
+        let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
+        let stop_before_data = matches!(
+            self.plan.stop,
+            Some(Stop {
+                at: StopAt::Mail | StopAt::Rcpt,
+                ..
+            })
+        );
+        // XFORWARD (Postfix XFORWARD_README) goes before MAIL, once.
+        if !self.xforward_done && !self.plan.ext.xforward.is_empty() {
+            self.xforward_done = true;
+            let advertised: Option<Vec<String>> = self
+                .caps
+                .as_ref()
+                .and_then(|c| c.params("XFORWARD"))
+                .map(<[String]>::to_vec);
+            let problem = match &advertised {
+                None => Some("not advertised by the server (it must list this client in smtpd_authorized_xforward_hosts)".to_string()),
+                Some(adv) => {
+                    let missing = ext::unadvertised(&self.plan.ext.xforward, adv);
+                    (!missing.is_empty()).then(|| {
+                        format!(
+                            "attribute(s) {} not advertised (the server offers {})",
+                            missing.join(", "),
+                            adv.join(" ")
+                        )
+                    })
+                }
+            };
+            match problem {
+                Some(reason) if !self.plan.ext.force => {
+                    self.fail(SessionError::Extension {
+                        extension: Extension::Xforward,
+                        phase: Phase::Mail,
+                        reason: format!("{reason}; --force-ext sends it anyway"),
+                    });
+                    return;
+                }
+                Some(reason) => self.warn(format!(
+                    "XFORWARD: {reason}: sending it anyway (--force-ext)"
+                )),
+                None => {}
+            }
+            let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
+            let mut wire = line.clone().into_bytes();
+            wire.extend_from_slice(b"\r\n");
+            self.queue_bytes(&wire, line, SentKind::Command, Phase::Mail, false);
+            self.pending.push_back(Expect::Xforward { last: true });
+            return;
+        }
+        let bdat = self.plan.ext.bdat.is_some();
+        self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
+        if self.plan.pipeline && !advertised {
+            self.warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
+        }
+        let mut params = match self.extension_params() {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(e);
+                return;
+            }
+        };
+        params.extend(self.plan.mail_params.iter().cloned());
+        let mail = Command::Mail {
+            from: self.plan.from.clone(),
+            params,
+        };
+        self.send_command(&mail, Phase::Mail, Expect::Mail);
+        if self.drop_after_send(StopAt::Mail) {
+            return;
+        }
+        if self.pipelining {
+            for n in 0..self.plan.rcpts.len() {
+                self.send_rcpt(n);
+            }
+            // BDAT waits for the RCPT replies: a chunk cannot be taken back.
+            if !bdat {
+                self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            }
+        }
+    }
+
+    /// Is this extension usable? Advertised → yes; otherwise an error, or a warning under
+    /// `--force-ext`.
+    pub(super) fn require(
+        &mut self,
+        extension: Extension,
+        phase: Phase,
+        why: &str,
+    ) -> Result<(), SessionError> {
+        if self
+            .caps
+            .as_ref()
+            .is_some_and(|c| c.has(extension.keyword()))
+        {
+            return Ok(());
+        }
+        if self.plan.ext.force {
+            self.warn(format!(
+                "{} is not advertised: using it anyway (--force-ext)",
+                extension.keyword()
+            ));
+            return Ok(());
+        }
+        Err(SessionError::Extension {
+            extension,
+            phase,
+            reason: format!(
+                "{why}, but the server does not advertise it (--force-ext sends it anyway)"
+            ),
+        })
+    }
+
+    pub(super) fn user_mail_param(&self, keyword: &str) -> bool {
+        self.plan.mail_params.iter().any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+    }
+
+    /// The MAIL parameters the extensions need, checked against the capabilities before anything
+    /// of the transaction is sent (so nothing goes out half-way).
+    pub(super) fn extension_params(&mut self) -> Result<Vec<String>, SessionError> {
+        let mut params = Vec::new();
+        let message = self.plan.message.clone();
+        // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
+        let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
+        let utf8 = self.plan.ext.smtputf8 || utf8_addr || ext::headers_need_utf8(&message);
+        if utf8 && !self.user_mail_param("SMTPUTF8") {
+            let why = if self.plan.ext.smtputf8 {
+                "--smtputf8 was given"
+            } else if utf8_addr {
+                "an address is not ASCII (RFC 6531)"
+            } else {
+                "a header is not ASCII (RFC 6532)"
+            };
+            self.require(Extension::SmtpUtf8, Phase::Mail, why)?;
+            params.push("SMTPUTF8".to_string());
+        }
+        // 8BITMIME (RFC 6152): 8-bit content must be declared.
+        if ext::is_8bit(&message) && !self.user_mail_param("BODY") {
+            self.require(
+                Extension::EightBitMime,
+                Phase::Mail,
+                "the message has 8-bit content (BODY=8BITMIME)",
+            )?;
+            params.push("BODY=8BITMIME".to_string());
+        }
+        // SIZE (RFC 1870 §4): declare the size; warn when it is over the limit.
+        if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
+            && !self.user_mail_param("SIZE")
+        {
+            let size = data::encode_chunked(&message, self.plan.fixup).len();
+            if limit > 0 && size as u64 > limit {
+                self.warn(format!(
+                    "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"
+                ));
+            }
+            params.push(format!("SIZE={size}"));
+        }
+        // DSN (RFC 3461).
+        if !self.plan.ext.dsn.is_empty() {
+            self.require(Extension::Dsn, Phase::Mail, "DSN options were given")?;
+            params.extend(self.plan.ext.dsn.mail_params());
+        }
+        // REQUIRETLS (RFC 8689 §4.1): only over TLS.
+        if self.plan.ext.requiretls {
+            if !self.tls && !self.plan.ext.force {
+                return Err(SessionError::Extension {
+                    extension: Extension::RequireTls,
+                    phase: Phase::Mail,
+                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect"
+                        .into(),
+                });
+            }
+            self.require(Extension::RequireTls, Phase::Mail, "--requiretls was given")?;
+            params.push("REQUIRETLS".to_string());
+        }
+        // PRDR (draft-hall-prdr §3).
+        if self.plan.ext.prdr {
+            self.require(Extension::Prdr, Phase::Mail, "--prdr was given")?;
+            params.push("PRDR".to_string());
+            self.prdr_used = true;
+        }
+        // CHUNKING (RFC 3030): checked now so MAIL is not sent for a message that cannot go.
+        if self.plan.ext.bdat.is_some() {
+            self.require(Extension::Chunking, Phase::Data, "--bdat was given")?;
+        }
+        Ok(params)
+    }
+
+    pub(super) fn send_rcpt(&mut self, n: usize) {
+        let to = self.plan.rcpts[n].clone();
+        let mut params = self.plan.ext.dsn.rcpt_params(&to);
+        params.extend(self.plan.rcpt_params.iter().cloned());
+        let cmd = Command::Rcpt { to, params };
+        self.send_command(&cmd, Phase::Rcpt, Expect::Rcpt(n));
+    }
+
+    pub(super) fn on_mail(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        if self.stop_here(StopAt::Mail) {
+            return;
+        }
+        if self.plan.rcpts.is_empty() {
+            self.fail(SessionError::NoRecipients { last: None });
+            return;
+        }
+        if !self.pipelining {
+            self.send_rcpt(0);
+            if self.plan.rcpts.len() == 1 {
+                self.drop_after_send(StopAt::Rcpt);
+            }
+        }
+    }
+
+    pub(super) fn on_rcpt(&mut self, n: usize, reply: Reply) {
+        if let Some(r) = self.rcpt_results.get_mut(n) {
+            r.status = match reply.class() {
+                Some(2) => RcptStatus::Accepted,
+                Some(4) => RcptStatus::TempFailed,
+                _ => RcptStatus::PermFailed,
+            };
+            r.code = reply.code;
+            r.enhanced = reply.enhanced.map(|e| e.to_string());
+            r.text = Some(reply.text_without_codes());
+        }
+        let last = n + 1 == self.plan.rcpts.len();
+        if !last {
+            if !self.pipelining {
+                self.send_rcpt(n + 1);
+                if n + 2 == self.plan.rcpts.len() {
+                    self.drop_after_send(StopAt::Rcpt);
+                }
+            }
+            return;
+        }
+        let accepted = self.accepted_count();
+        if accepted == 0 {
+            let e = SessionError::NoRecipients {
+                last: Some(Box::new(reply)),
+            };
+            if self.pipelining && self.plan.ext.bdat.is_none() {
+                // DATA is already on its way; its reply (554, or a 354 we must end) follows.
+                self.set_error(e);
+            } else {
+                self.fail(e);
+            }
+            return;
+        }
+        if self.stop_here(StopAt::Rcpt) {
+            return;
+        }
+        if let Some(size) = self.plan.ext.bdat {
+            self.begin_bdat(size);
+        } else if !self.pipelining {
+            self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            self.drop_after_send(StopAt::Data);
+        }
+    }
+}

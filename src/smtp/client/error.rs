@@ -1,0 +1,117 @@
+//! `SessionError`: why a client session failed, each variant with its phase.
+
+use crate::smtp::event::Phase;
+use crate::smtp::ext::Extension;
+use crate::smtp::reply::Reply;
+
+/// Why a session failed. Each variant knows its phase; `crate::error` maps that to an exit code.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    /// A reply of the wrong class (the error says what was expected and what arrived).
+    #[error("{}: expected {expected}, got {}", phase.label(), reply_summary(reply))]
+    UnexpectedReply {
+        /// Phase.
+        phase: Phase,
+        /// What we wanted ("2xx", "354", "220").
+        expected: &'static str,
+        /// What came.
+        reply: Box<Reply>,
+    },
+    /// Every recipient was refused.
+    #[error("no recipient was accepted{}", last.as_ref().map(|r| format!(" (last: {})", reply_summary(r))).unwrap_or_default())]
+    NoRecipients {
+        /// The last refusal.
+        last: Option<Box<Reply>>,
+    },
+    /// The server closed the connection when it should not have.
+    #[error("the server closed the connection during {}", phase.label())]
+    Closed {
+        /// Phase.
+        phase: Phase,
+    },
+    /// An extension we need is not advertised.
+    #[error("{extension} is not advertised by the server{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    NotAdvertised {
+        /// Phase it is needed for.
+        phase: Phase,
+        /// Extension keyword.
+        extension: &'static str,
+        /// What to do.
+        hint: Option<&'static str>,
+    },
+    /// A SASL mechanism failed on our side (bad challenge, missing credential).
+    #[error("AUTH {mechanism}: {reason}")]
+    Auth {
+        /// Mechanism.
+        mechanism: String,
+        /// Why.
+        reason: String,
+    },
+    /// None of the requested mechanisms is advertised or implemented.
+    #[error("no usable AUTH mechanism: {0}")]
+    NoMechanism(String),
+    /// The TLS handshake or verification failed.
+    #[error("{0}")]
+    Tls(String),
+    /// A reply passed the size limits ([`Deviation::ReplyTooLarge`]): reading stopped there and
+    /// the connection was closed, since the rest of it has no command to belong to.
+    #[error("{}: reply too large: {detail}", phase.label())]
+    TooLarge {
+        /// Phase.
+        phase: Phase,
+        /// What arrived and the limits.
+        detail: String,
+    },
+    /// An extension the message needs cannot be used (not advertised, or its precondition
+    /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
+    #[error("{}: {reason}", extension.keyword())]
+    Extension {
+        /// Which one.
+        extension: Extension,
+        /// Phase it is needed for.
+        phase: Phase,
+        /// Why, and what to do.
+        reason: String,
+    },
+}
+
+fn reply_summary(r: &Reply) -> String {
+    let code = r
+        .code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "no code".into());
+    let text = r.lines.first().cloned().unwrap_or_default();
+    format!("{code} {text}").trim_end().to_string()
+}
+
+impl SessionError {
+    /// The phase it belongs to.
+    pub fn phase(&self) -> Option<Phase> {
+        match self {
+            SessionError::UnexpectedReply { phase, .. }
+            | SessionError::Closed { phase }
+            | SessionError::TooLarge { phase, .. }
+            | SessionError::NotAdvertised { phase, .. }
+            | SessionError::Extension { phase, .. } => Some(*phase),
+            SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
+            SessionError::Auth { .. } | SessionError::NoMechanism(_) => Some(Phase::Auth),
+            SessionError::Tls(_) => Some(Phase::StartTls),
+        }
+    }
+    /// Is this an unexpected close (exit 6) rather than a phase failure?
+    pub fn is_unexpected_close(&self) -> bool {
+        matches!(self, SessionError::Closed { .. })
+    }
+    /// Label for the JSON summary.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SessionError::UnexpectedReply { .. } => "unexpected_reply",
+            SessionError::NoRecipients { .. } => "no_recipients",
+            SessionError::Closed { .. } => "closed",
+            SessionError::TooLarge { .. } => "reply_too_large",
+            SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
+            SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
+            SessionError::Tls(_) => "tls",
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! The client `Session`: one state machine that runs a planned SMTP transaction (banner, EHLO,
+//! STARTTLS, AUTH, MAIL, RCPT…, DATA, QUIT), owns the single read buffer, and talks to the world
+//! only through `feed` / `poll_transmit` / `poll_event` / `poll_action` (the sans-IO shape of quinn-proto).
+
+use std::collections::VecDeque;
+
+use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
+use crate::smtp::codes;
+use crate::smtp::command::Command;
+use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
+use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
+use crate::smtp::sent;
+
+mod auth;
+mod content;
+mod envelope;
+mod error;
+#[cfg(test)]
+mod hostile;
+mod plan;
+#[cfg(test)]
+mod tests;
+mod xclient;
+
+use auth::AuthState;
+pub use error::SessionError;
+pub use plan::{
+    AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
+    XclientCommand, XclientPlan,
+};
+
+/// What the session asks its driver to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Run the TLS handshake now (after the 220 to STARTTLS), then call `tls_established` or
+    /// `tls_failed`.
+    StartTls,
+    /// Close the connection; the session is over.
+    Close,
+}
+
+/// What the next reply answers. With PIPELINING several are outstanding at once, answered in
+/// order (RFC 2920 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The 220 greeting.
+    Banner,
+    /// EHLO/HELO/LHLO (`ehlo` false = HELO), before or after TLS.
+    Greeting { ehlo: bool, after_tls: bool },
+    /// The 220 to STARTTLS.
+    StartTls,
+    /// A reply during AUTH (334 or the final 235).
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO for recipient `n`.
+    Rcpt(usize),
+    /// DATA's 354.
+    Data,
+    /// The reply to a BDAT chunk that is not the last (RFC 3030 §2).
+    Bdat,
+    /// PRDR: the 353 after the content (or a final reply when the server declines PRDR).
+    PrdrStart,
+    /// PRDR: the reply for accepted recipient `n` (index into the plan's recipients).
+    PrdrRcpt(usize),
+    /// XCLIENT's 220 (Postfix); `last` = no more XCLIENT commands follow.
+    Xclient { last: bool },
+    /// XFORWARD's 250 (Postfix); `last` = MAIL follows.
+    Xforward { last: bool },
+    /// The reply to the final dot (LMTP: one per accepted recipient; `n` left).
+    Dot(usize),
+    /// QUIT's 221.
+    Quit,
+}
+
+impl Expect {
+    fn phase(self) -> Phase {
+        match self {
+            Expect::Banner => Phase::Banner,
+            Expect::Greeting {
+                after_tls: false, ..
+            } => Phase::Helo,
+            Expect::Greeting {
+                after_tls: true, ..
+            } => Phase::HeloAfterTls,
+            Expect::StartTls => Phase::StartTls,
+            Expect::Auth => Phase::Auth,
+            Expect::Mail => Phase::Mail,
+            Expect::Rcpt(_) => Phase::Rcpt,
+            Expect::Data => Phase::Data,
+            // A refused chunk is a refused message (exit 26), and BDAT is answered with 250.
+            Expect::Dot(_) | Expect::Bdat | Expect::PrdrStart | Expect::PrdrRcpt(_) => Phase::Dot,
+            Expect::Xclient { .. } => Phase::Xclient,
+            Expect::Xforward { .. } => Phase::Mail,
+            Expect::Quit => Phase::Quit,
+        }
+    }
+}
+
+/// The client state machine (sans-IO: no I/O, no clock). Feed it bytes, drain what it wants written,
+/// the events it saw and the actions it needs; it never does I/O itself.
+#[derive(Debug)]
+pub struct Session {
+    plan: Plan,
+    /// The ONE read buffer: bytes after a complete reply stay here (pipelining, injection check).
+    buf: Vec<u8>,
+    parser: ReplyParser,
+    pending: VecDeque<Expect>,
+    transmit: Vec<u8>,
+    events: VecDeque<Event>,
+    actions: VecDeque<Action>,
+    /// Is the transport encrypted?
+    tls: bool,
+    /// Capabilities from the latest EHLO (forgotten after STARTTLS, RFC 3207 §4.2).
+    caps: Option<Capabilities>,
+    auth: Option<AuthState>,
+    authenticated: bool,
+    /// Are MAIL/RCPT/DATA going out together?
+    pipelining: bool,
+    rcpt_results: Vec<RecipientResult>,
+    message_accepted: Option<bool>,
+    error: Option<SessionError>,
+    /// QUIT sent (or a requested drop): a close now is expected.
+    finishing: bool,
+    closed: bool,
+    /// Emit `RawSent` events (for `--show-raw-text`).
+    raw_events: bool,
+    /// Phase of the last command sent (for timeouts while nothing is pending).
+    last_phase: Phase,
+    /// LMTP: which recipients the replies after the content belong to, in order.
+    dot_targets: Vec<usize>,
+    /// BDAT chunks still to send.
+    chunks: VecDeque<Vec<u8>>,
+    /// PRDR went out on MAIL.
+    prdr_used: bool,
+    /// XCLIENT already done (it is sent once).
+    xclient_done: bool,
+    /// The greeting in progress follows XCLIENT (its failure is exit 34).
+    after_xclient: bool,
+    /// XCLIENT command lines still to send.
+    xclient_lines: VecDeque<String>,
+    /// XFORWARD already sent.
+    xforward_done: bool,
+    /// How many expectations at the back of `pending` belong to commands still in `transmit`
+    /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
+    /// its command was sent.
+    unsent: usize,
+    /// The reply being read started arriving while no sent command was waiting for it.
+    early_partial: bool,
+    /// An early reply has been reported (once per session: after it every reply is shifted).
+    early_reported: bool,
+}
+
+impl Session {
+    /// A session that will run `plan`. Nothing is sent before the banner arrives.
+    pub fn new(plan: Plan) -> Session {
+        let tls = plan.tls_on_connect;
+        let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
+        let mut s = Session {
+            plan,
+            buf: Vec::new(),
+            parser: ReplyParser::new(Limits::default()),
+            pending: VecDeque::new(),
+            transmit: Vec::new(),
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+            tls,
+            caps: None,
+            auth: None,
+            authenticated: false,
+            pipelining: false,
+            rcpt_results,
+            message_accepted: None,
+            error: None,
+            finishing: false,
+            closed: false,
+            raw_events: false,
+            last_phase: Phase::Banner,
+            dot_targets: Vec::new(),
+            chunks: VecDeque::new(),
+            prdr_used: false,
+            xclient_done: false,
+            after_xclient: false,
+            xclient_lines: VecDeque::new(),
+            xforward_done: false,
+            unsent: 0,
+            early_partial: false,
+            early_reported: false,
+        };
+        // A stop at PROXY ends before the banner whatever its kind: the driver has already
+        // written the header.
+        if let Some(
+            Stop {
+                kind: StopKind::DropAfterSend,
+                at: StopAt::Connect,
+            }
+            | Stop {
+                at: StopAt::Proxy, ..
+            },
+        ) = s.plan.stop
+        {
+            s.finish_now();
+        } else {
+            s.pending.push_back(Expect::Banner);
+        }
+        s
+    }
+
+    /// Also emit [`Event::RawSent`] for every write (secrets masked).
+    pub fn set_raw_events(&mut self, on: bool) {
+        self.raw_events = on;
+    }
+
+    /// Bytes read from the transport.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        while !self.closed && !self.awaiting_tls() {
+            let Some(reply) = self.parser.next_reply(&mut self.buf) else {
+                break;
+            };
+            self.on_reply(reply);
+        }
+        // Part of a reply is here while every command waiting for one is still unsent: that
+        // reply began before its command (an early-talking or desynchronised server).
+        if !self.closed && self.parser.in_progress() && self.pending.len() <= self.unsent {
+            self.early_partial = true;
+        }
+    }
+
+    /// The transport reached end of file.
+    pub fn feed_eof(&mut self) {
+        if self.closed {
+            return;
+        }
+        while let Some(reply) = self.parser.finish(&mut self.buf) {
+            self.on_reply(reply);
+            if self.closed {
+                return;
+            }
+        }
+        if self.closed {
+            return;
+        }
+        let expected = self.finishing;
+        if !expected && self.error.is_none() {
+            self.error = Some(SessionError::Closed {
+                phase: self.phase(),
+            });
+        }
+        self.events.push_back(Event::Closed { expected });
+        self.closed = true;
+    }
+
+    /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
+    /// pipelined commands leave in one segment).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.unsent = 0;
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.transmit))
+        }
+    }
+
+    /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
+    pub fn progress(&self) -> Option<Progress> {
+        self.parser.progress(&self.buf)
+    }
+
+    /// Next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Next action, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The TLS handshake the session asked for succeeded: EHLO again with a clean slate
+    /// (RFC 3207 §4.2). The driver reports the handshake's evidence itself.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        self.caps = None;
+        self.buf.clear();
+        if self.stop_here(StopAt::Tls) {
+            return;
+        }
+        self.send_greeting(true, true);
+    }
+
+    /// The TLS handshake failed (or verification failed and is enforced). The connection is
+    /// unusable afterwards, whatever the policy, so the session ends.
+    pub fn tls_failed(&mut self, reason: String) {
+        self.set_error(SessionError::Tls(reason));
+        self.close();
+    }
+
+    /// The phase whose reply we are waiting for (for timeout errors).
+    pub fn phase(&self) -> Phase {
+        self.pending
+            .front()
+            .map(|e| e.phase())
+            .unwrap_or(self.last_phase)
+    }
+
+    /// Is the session over?
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Is the transport encrypted?
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// How it ended: `Ok` or the first error.
+    pub fn outcome(&self) -> Result<(), &SessionError> {
+        match &self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Per-recipient results so far.
+    pub fn recipients(&self) -> &[RecipientResult] {
+        &self.rcpt_results
+    }
+
+    /// Did the server accept the message after the final dot?
+    pub fn message_accepted(&self) -> Option<bool> {
+        self.message_accepted
+    }
+
+    /// The latest EHLO capabilities.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    fn awaiting_tls(&self) -> bool {
+        self.actions.contains(&Action::StartTls)
+    }
+
+    // ----- output helpers -------------------------------------------------------------------
+
+    fn send_command(&mut self, cmd: &Command, phase: Phase, expect: Expect) {
+        let wire = cmd.encode();
+        let text = String::from_utf8_lossy(&wire)
+            .trim_end_matches("\r\n")
+            .to_string();
+        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        self.pending.push_back(expect);
+        self.unsent += 1;
+    }
+
+    /// Queue bytes and report them. `display` is what the transcript shows (secrets masked).
+    fn queue_bytes(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+    ) {
+        self.last_phase = phase;
+        let out = sent::Outgoing {
+            wire,
+            display,
+            kind,
+            phase,
+            redacted,
+            tls: self.tls,
+        };
+        sent::report(out, self.raw_events, &mut self.events);
+        self.transmit.extend_from_slice(wire);
+    }
+
+    fn info(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Info {
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, message: impl Into<String>) {
+        self.events.push_back(Event::Warning {
+            message: message.into(),
+        });
+    }
+
+    /// Record the first error only: later failures are consequences.
+    fn set_error(&mut self, e: SessionError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Fail in a phase and end politely with QUIT (swaks does the same).
+    fn fail(&mut self, e: SessionError) {
+        self.set_error(e);
+        self.quit();
+    }
+
+    fn quit(&mut self) {
+        if self.finishing {
+            return;
+        }
+        // Outstanding pipelined replies stay pending: they arrive before QUIT's and are
+        // reported but otherwise ignored (see `on_reply`).
+        self.finishing = true;
+        self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
+    }
+
+    fn close(&mut self) {
+        if !self.closed {
+            self.finishing = true;
+            self.closed = true;
+            self.pending.clear();
+            self.actions.push_back(Action::Close);
+            self.events.push_back(Event::Closed { expected: true });
+        }
+    }
+
+    /// End the session right now because a stop point says so.
+    fn finish_now(&mut self) {
+        self.finishing = true;
+        self.close();
+    }
+
+    /// Apply a stop point at `at`, if the plan has one there. Returns true when it stopped.
+    fn stop_here(&mut self, at: StopAt) -> bool {
+        match self.plan.stop {
+            Some(Stop { kind, at: a }) if a == at => {
+                match kind {
+                    StopKind::Quit => self.quit(),
+                    StopKind::Drop | StopKind::DropAfterSend => self.finish_now(),
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// After sending a command: a drop-after-send stop at `at` closes right away.
+    fn drop_after_send(&mut self, at: StopAt) -> bool {
+        if matches!(self.plan.stop, Some(Stop { kind: StopKind::DropAfterSend, at: a }) if a == at)
+        {
+            self.pending.clear();
+            self.finish_now();
+            return true;
+        }
+        false
+    }
+
+    // ----- the dialogue ---------------------------------------------------------------------
+
+    fn on_reply(&mut self, reply: Reply) {
+        // Matched to a command still unsent, or begun before one was sent: it cannot be the
+        // answer to it. Say so the first time; every later reply is shifted by it.
+        self.unsent = self.unsent.min(self.pending.len());
+        let early = std::mem::take(&mut self.early_partial) | (self.pending.len() <= self.unsent);
+        let early = early && !self.pending.is_empty();
+        if early && !self.early_reported && !self.finishing {
+            self.early_reported = true;
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::EarlyReply,
+                phase,
+            });
+        }
+        if self.pending.len() <= self.unsent {
+            self.unsent = self.pending.len().saturating_sub(1);
+        }
+        let too_large = reply.deviations.iter().find_map(|d| match d {
+            Deviation::ReplyTooLarge { .. } => Some(d.clone()),
+            _ => None,
+        });
+        if let Some(d) = too_large {
+            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            let explanation = codes::explain(&reply, phase);
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase,
+                explanation,
+            });
+            self.set_error(SessionError::TooLarge {
+                phase,
+                detail: crate::smtp::reply::describe_cut(&d),
+            });
+            // Not QUIT: the rest of the reply is still coming and would be read as QUIT's.
+            self.close();
+            return;
+        }
+        let Some(expect) = self.pending.pop_front() else {
+            // Nothing was asked: report it and carry on (a 421 before closing is common).
+            let explanation = codes::explain(&reply, self.last_phase);
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::UnsolicitedReply,
+                phase: self.last_phase,
+            });
+            self.events.push_back(Event::Received {
+                reply,
+                tls: self.tls,
+                expected: false,
+                phase: self.last_phase,
+                explanation,
+            });
+            return;
+        };
+        let phase = expect.phase();
+        let expected = match expect {
+            Expect::Banner | Expect::StartTls => reply.code == Some(220),
+            Expect::Auth => matches!(reply.code, Some(235 | 334)),
+            Expect::Data => reply.code == Some(354),
+            Expect::Quit => reply.code == Some(221),
+            Expect::PrdrStart => reply.code == Some(353) || reply.is_positive(),
+            Expect::Xclient { .. } => reply.code == Some(220),
+            _ => reply.is_positive(),
+        };
+        // PRDR and LMTP replies after the content speak for one recipient, not the message.
+        let answer = match expect {
+            Expect::PrdrStart => codes::Answer::PrdrStart,
+            Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
+            Expect::Dot(_)
+                if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
+            {
+                codes::Answer::LmtpRecipient
+            }
+            _ => codes::Answer::Command,
+        };
+        let explanation = codes::explain_answer(&reply, phase, answer);
+        self.events.push_back(Event::Received {
+            reply: reply.clone(),
+            tls: self.tls,
+            expected,
+            phase,
+            explanation,
+        });
+        if self.finishing && expect != Expect::Quit {
+            // Replies to pipelined commands after a failure: reported, otherwise ignored.
+            return;
+        }
+        match expect {
+            Expect::Banner => self.on_banner(reply, expected),
+            Expect::Greeting { ehlo, after_tls } => self.on_greeting(reply, ehlo, after_tls),
+            Expect::StartTls => self.on_starttls(reply),
+            Expect::Auth => self.on_auth(reply),
+            Expect::Mail => self.on_mail(reply),
+            Expect::Rcpt(n) => self.on_rcpt(n, reply),
+            Expect::Data => self.on_data(reply),
+            Expect::Dot(left) => self.on_dot(reply, left),
+            Expect::Bdat => self.on_bdat(reply),
+            Expect::PrdrStart => self.on_prdr_start(reply),
+            Expect::PrdrRcpt(n) => self.record_data_reply(n, &reply),
+            Expect::Xclient { last } => self.on_xclient(reply, last),
+            Expect::Xforward { .. } => self.on_xforward(reply),
+            Expect::Quit => {
+                if !expected {
+                    self.set_error(SessionError::UnexpectedReply {
+                        phase: Phase::Quit,
+                        expected: "221",
+                        reply: Box::new(reply),
+                    });
+                }
+                self.close();
+            }
+        }
+    }
+
+    fn on_banner(&mut self, reply: Reply, ok: bool) {
+        if !ok {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Banner,
+                expected: "220",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        if self.stop_here(StopAt::Connect) {
+            return;
+        }
+        self.send_greeting(self.plan.protocol != Protocol::Smtp, false);
+    }
+
+    fn send_greeting(&mut self, ehlo: bool, after_tls: bool) {
+        let name = self.plan.helo.clone();
+        let cmd = match (self.plan.protocol, ehlo) {
+            (Protocol::Lmtp, _) => Command::Lhlo(name),
+            (_, true) => Command::Ehlo(name),
+            (_, false) => Command::Helo(name),
+        };
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
+            Phase::HeloAfterTls
+        } else {
+            Phase::Helo
+        };
+        self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
+        let at = if self.after_xclient {
+            StopAt::XclientHelo
+        } else if after_tls {
+            StopAt::Helo
+        } else {
+            StopAt::FirstHelo
+        };
+        self.drop_after_send(at);
+    }
+
+    fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
+        let phase = if self.after_xclient {
+            Phase::HeloAfterXclient
+        } else if after_tls {
+            Phase::HeloAfterTls
+        } else {
+            Phase::Helo
+        };
+        if !reply.is_positive() {
+            // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
+            // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
+            let not_understood = matches!(reply.code, Some(500 | 502 | 504));
+            if ehlo
+                && !after_tls
+                && !self.after_xclient
+                && self.plan.protocol == Protocol::Esmtp
+                && not_understood
+            {
+                self.info("EHLO refused: falling back to HELO (no extensions)");
+                self.send_greeting(false, after_tls);
+                return;
+            }
+            self.fail(SessionError::UnexpectedReply {
+                phase,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.caps = Some(if ehlo {
+            Capabilities::from_reply(&reply)
+        } else {
+            Capabilities::default()
+        });
+        // RFC 4954 §4 / RFC 8314: credentials belong inside TLS. A server that offers AUTH in
+        // clear text invites clients to send them unprotected: worth a finding.
+        if !self.tls {
+            let mechs = self
+                .caps
+                .as_ref()
+                .map(Capabilities::auth_mechanisms)
+                .unwrap_or_default();
+            if !mechs.is_empty() {
+                // A handful is worth naming; a hostile list of thousands is not worth printing.
+                const SHOWN: usize = 8;
+                let mut list = mechs[..mechs.len().min(SHOWN)].join(" ");
+                if mechs.len() >= MAX_AUTH_MECHANISMS {
+                    list.push_str(&format!(" and over {} more", MAX_AUTH_MECHANISMS - SHOWN));
+                } else if mechs.len() > SHOWN {
+                    list.push_str(&format!(" and {} more", mechs.len() - SHOWN));
+                }
+                self.warn(format!(
+                    "the server offers AUTH ({list}) before TLS: clients may send credentials unencrypted"
+                ));
+            }
+        }
+        let was_xclient = std::mem::take(&mut self.after_xclient);
+        if was_xclient {
+            if self.stop_here(StopAt::XclientHelo) {
+                return;
+            }
+        } else if !after_tls && self.stop_here(StopAt::FirstHelo) {
+            return;
+        }
+        self.proceed_after_greeting(!was_xclient);
+    }
+
+    fn wants_xclient(&self) -> bool {
+        self.plan.ext.xclient.is_some() && !self.xclient_done
+    }
+
+    /// After a successful greeting: XCLIENT before STARTTLS if asked, STARTTLS, the HELO stop
+    /// point, XCLIENT, then AUTH.
+    fn proceed_after_greeting(&mut self, helo_stop: bool) {
+        let before_tls = self
+            .plan
+            .ext
+            .xclient
+            .as_ref()
+            .is_some_and(|x| x.before_starttls);
+        if self.wants_xclient() && before_tls && !self.tls {
+            self.begin_xclient();
+            return;
+        }
+        // STARTTLS comes first when asked for and not already encrypted.
+        if !self.tls && self.plan.starttls != StartTls::Off {
+            let advertised = self.caps.as_ref().is_some_and(|c| c.has("STARTTLS"));
+            if advertised {
+                self.send_command(&Command::StartTls, Phase::StartTls, Expect::StartTls);
+                self.drop_after_send(StopAt::Tls);
+                return;
+            }
+            match self.plan.starttls {
+                StartTls::Required => {
+                    self.fail(SessionError::NotAdvertised {
+                        phase: Phase::StartTls,
+                        extension: "STARTTLS",
+                        hint: Some("the server offers no TLS on this port; try --tls-on-connect on port 465, or drop --tls"),
+                    });
+                    return;
+                }
+                _ => self.warn("STARTTLS is not advertised: carrying on without TLS"),
+            }
+        }
+        // The last greeting is done (with or without TLS).
+        if helo_stop && self.stop_here(StopAt::Helo) {
+            return;
+        }
+        self.after_last_greeting();
+    }
+
+    fn after_last_greeting(&mut self) {
+        if self.wants_xclient() {
+            self.begin_xclient();
+        } else {
+            self.begin_auth();
+        }
+    }
+
+    pub(super) fn on_starttls(&mut self, reply: Reply) {
+        if reply.code != Some(220) {
+            match self.plan.starttls {
+                StartTls::Optional => {
+                    self.warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
+                    if !self.stop_here(StopAt::Helo) {
+                        self.after_last_greeting();
+                    }
+                }
+                _ => self.fail(SessionError::UnexpectedReply {
+                    phase: Phase::StartTls,
+                    expected: "220",
+                    reply: Box::new(reply),
+                }),
+            }
+            return;
+        }
+        // Anything already buffered was sent before the handshake and must not be trusted as if
+        // it came over TLS (CVE-2011-0411, STARTTLS command injection).
+        if !self.buf.is_empty() {
+            let injected = std::mem::take(&mut self.buf);
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::StartTlsInjection {
+                    bytes: Bytes(injected.clone()),
+                },
+                phase: Phase::StartTls,
+            });
+            self.warn(format!(
+                "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
+                injected.len()
+            ));
+        }
+        self.actions.push_back(Action::StartTls);
+    }
+}

@@ -1,0 +1,233 @@
+//! What the client session will do, decided before any I/O: the `Plan` and its parts (greeting
+//! verb, STARTTLS and AUTH policies, stop points, extensions, XCLIENT).
+
+use crate::smtp::auth::Credentials;
+use crate::smtp::data::Fixup;
+use crate::smtp::ext::{Attribute, Dsn};
+
+/// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// HELO only.
+    Smtp,
+    /// EHLO, falling back to HELO when EHLO is refused.
+    #[default]
+    Esmtp,
+    /// LHLO, one reply per accepted recipient after DATA.
+    Lmtp,
+}
+
+/// STARTTLS policy (swaks `--tls`, `--tls-optional`, `--tls-optional-strict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartTls {
+    /// Don't.
+    #[default]
+    Off,
+    /// Required: fail (29) if not advertised or if it fails.
+    Required,
+    /// Try; carry on in plain text after any failure.
+    Optional,
+    /// Try if advertised; fail if advertised and it fails.
+    OptionalStrict,
+}
+
+/// AUTH policy (swaks `--auth`, `--auth-optional`, `--auth-optional-strict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthRequirement {
+    /// Fail (28) if AUTH is unavailable or fails.
+    #[default]
+    Required,
+    /// Carry on if AUTH is unavailable or fails.
+    Optional,
+    /// Carry on if AUTH is unavailable; fail if it was tried and failed.
+    OptionalStrict,
+}
+
+/// What to authenticate with.
+#[derive(Debug, Clone, Default)]
+pub struct AuthPlan {
+    /// Mechanisms to try in order; empty = every advertised one ehlo supports, strongest first.
+    pub mechanisms: Vec<String>,
+    /// Requirement.
+    pub requirement: AuthRequirement,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// Send AUTH even when not advertised (`--auth-force`).
+    pub force: bool,
+    /// Show the decoded exchange (`--auth-plaintext`).
+    pub show_plaintext: bool,
+    /// Do not mask secrets (`--show-secrets`).
+    pub show_secrets: bool,
+    /// Other names for mechanisms (swaks's `--auth-map ALIAS=TYPE`, upper case), on top of
+    /// [`crate::smtp::auth::ALIASES`]: `AUTH ALIAS` is sent and run as TYPE.
+    pub aliases: Vec<(String, String)>,
+}
+
+impl AuthPlan {
+    /// The mechanism a name runs: itself, or what an alias maps it to.
+    pub fn resolve(&self, name: &str) -> String {
+        let upper = name.to_ascii_uppercase();
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(crate::smtp::auth::ALIASES.iter().copied())
+            .find(|(a, _)| *a == upper)
+            .map_or(upper, |(_, t)| t.to_string())
+    }
+
+    /// The aliases (the plan's, then the built-in ones) that run `mechanism`.
+    pub(super) fn aliases_of<'a>(
+        &'a self,
+        mechanism: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.aliases
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_str()))
+            .chain(crate::smtp::auth::ALIASES.iter().copied())
+            .filter(move |(_, t)| *t == mechanism)
+            .map(|(a, _)| a)
+    }
+}
+
+/// How a stop point ends the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopKind {
+    /// Send QUIT after the reply (`--quit-after`).
+    Quit,
+    /// Close after reading the reply, without QUIT (`--drop-after`).
+    Drop,
+    /// Close right after sending the command (`--drop-after-send`).
+    DropAfterSend,
+}
+
+/// Stop points (swaks's --quit-after / --drop-after / --drop-after-send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopAt {
+    /// Right after the PROXY header (before the banner).
+    Proxy,
+    /// After the connection is open (before reading the banner for drop-after-send).
+    Connect,
+    /// After the first EHLO/HELO.
+    FirstHelo,
+    /// After XCLIENT's reply.
+    Xclient,
+    /// After the EHLO that follows XCLIENT.
+    XclientHelo,
+    /// After STARTTLS.
+    Tls,
+    /// After the last EHLO/HELO (after TLS when TLS is used).
+    Helo,
+    /// After AUTH.
+    Auth,
+    /// After MAIL.
+    Mail,
+    /// After the last RCPT.
+    Rcpt,
+    /// After DATA (drop options only).
+    Data,
+    /// After the final dot (drop options only).
+    Dot,
+}
+
+/// A stop point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    /// How.
+    pub kind: StopKind,
+    /// Where.
+    pub at: StopAt,
+}
+
+/// Everything the session will do, decided before any I/O (built by `cli::config`).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Name for EHLO/HELO/LHLO.
+    pub helo: String,
+    /// Greeting verb.
+    pub protocol: Protocol,
+    /// STARTTLS policy.
+    pub starttls: StartTls,
+    /// The transport is already TLS (implicit TLS on connect).
+    pub tls_on_connect: bool,
+    /// AUTH, if asked for.
+    pub auth: Option<AuthPlan>,
+    /// Reverse path ("" = null sender).
+    pub from: String,
+    /// Recipients in order.
+    pub rcpts: Vec<String>,
+    /// Extra MAIL parameters.
+    pub mail_params: Vec<String>,
+    /// Extra RCPT parameters.
+    pub rcpt_params: Vec<String>,
+    /// Message content before DATA fix-ups.
+    pub message: Vec<u8>,
+    /// DATA fix-ups.
+    pub fixup: Fixup,
+    /// Send MAIL, RCPTs and DATA in one write (RFC 2920) when advertised.
+    pub pipeline: bool,
+    /// Where to stop early.
+    pub stop: Option<Stop>,
+    /// ESMTP extensions to use.
+    pub ext: ExtPlan,
+}
+
+/// Which ESMTP extensions to use (advertised → used; not advertised → an error, or sent anyway
+/// with `force`). SIZE (RFC 1870) and 8BITMIME (RFC 6152) need no flag: `SIZE=` goes out
+/// whenever it is advertised and `BODY=8BITMIME` whenever the content has 8-bit bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ExtPlan {
+    /// `--smtputf8`: add `SMTPUTF8` (RFC 6531 §3.4) even when no address or header needs it.
+    pub smtputf8: bool,
+    /// DSN parameters (RFC 3461).
+    pub dsn: Dsn,
+    /// `REQUIRETLS` on MAIL (RFC 8689 §4.1); needs TLS.
+    pub requiretls: bool,
+    /// Send the content with BDAT (RFC 3030) in chunks of this size (0 = one chunk).
+    pub bdat: Option<usize>,
+    /// `PRDR` on MAIL (draft-hall-prdr): per-recipient replies after the content.
+    pub prdr: bool,
+    /// XCLIENT (Postfix) after the greeting.
+    pub xclient: Option<XclientPlan>,
+    /// XFORWARD attributes (Postfix), sent before MAIL.
+    pub xforward: Vec<Attribute>,
+    /// `--force-ext`: use extensions even when not advertised.
+    pub force: bool,
+}
+
+/// XCLIENT (Postfix XCLIENT_README): attributes, then a 220 and a new EHLO.
+#[derive(Debug, Clone, Default)]
+pub struct XclientPlan {
+    /// The XCLIENT commands in the order they are sent, each answered by a 220.
+    pub commands: Vec<XclientCommand>,
+    /// Send before STARTTLS rather than after.
+    pub before_starttls: bool,
+    /// Carry on without XCLIENT when it is not advertised or refused.
+    pub optional: bool,
+    /// Carry on without XCLIENT when it (or an attribute) is not advertised, but fail when the
+    /// server refuses it (swaks `--xclient-optional-strict`).
+    pub optional_strict: bool,
+    /// Do not check attributes against the advertised list.
+    pub no_verify: bool,
+}
+
+/// One XCLIENT command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XclientCommand {
+    /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
+    Attrs(Vec<Attribute>),
+    /// A raw argument string, sent as given (`--xclient`).
+    Raw(String),
+}
+
+impl XclientPlan {
+    /// Every attribute of every command (the ones checked against the advertised list).
+    pub fn attrs(&self) -> Vec<Attribute> {
+        self.commands
+            .iter()
+            .flat_map(|c| match c {
+                XclientCommand::Attrs(a) => a.clone(),
+                XclientCommand::Raw(_) => Vec::new(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,1207 @@
+//! Client session tests: plans run against scripted replies.
+
+use super::*;
+use crate::error::Error;
+use crate::smtp::auth::{self, Credentials};
+use crate::smtp::data::Fixup;
+use crate::smtp::event::RcptStatus;
+use crate::smtp::ext::{self, Attribute, Dsn};
+
+fn plan() -> Plan {
+    Plan {
+        helo: "client.test".into(),
+        from: "a@client.test".into(),
+        rcpts: vec!["b@server.test".into()],
+        message: b"Subject: hi\n\nbody\n.dot\n".to_vec(),
+        ..Plan::default()
+    }
+}
+
+fn sent(s: &mut Session) -> String {
+    String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap()
+}
+
+fn events(s: &mut Session) -> Vec<Event> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn exit_code(s: &Session) -> u8 {
+    match s.outcome() {
+        Ok(()) => 0,
+        Err(e) => Error::Session(e.clone()).exit_code(),
+    }
+}
+
+const EHLO_REPLY: &str =
+    "250-server.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n";
+
+#[test]
+fn plain_transaction_sends_exact_bytes() {
+    let mut s = Session::new(plan());
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"220 server.test ESMTP\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    s.feed(b"250 2.1.0 Ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    s.feed(b"250 2.1.5 Ok\r\n");
+    assert_eq!(sent(&mut s), "DATA\r\n");
+    s.feed(b"354 go ahead\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "Subject: hi\r\n\r\nbody\r\n..dot\r\n.\r\n",
+        "CRLF fix-up, dot-stuffing and end marker"
+    );
+    s.feed(b"250 2.0.0 queued as X\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 2.0.0 Bye\r\n");
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.message_accepted(), Some(true));
+    assert_eq!(s.recipients()[0].status, RcptStatus::Accepted);
+    let ev = events(&mut s);
+    let received = ev
+        .iter()
+        .filter(|e| matches!(e, Event::Received { expected: true, .. }))
+        .count();
+    assert_eq!(received, 7, "every reply reported as expected: {ev:?}");
+    assert!(ev.contains(&Event::Closed { expected: true }));
+}
+
+#[test]
+fn replies_split_byte_by_byte_give_the_same_dialogue() {
+    let mut s = Session::new(plan());
+    for b in b"220 server.test ESMTP\r\n" {
+        s.feed(&[*b]);
+    }
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    for b in EHLO_REPLY.as_bytes() {
+        s.feed(&[*b]);
+    }
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+}
+
+#[test]
+fn one_refused_recipient_of_two_is_not_fatal() {
+    let mut p = plan();
+    p.rcpts = vec!["nobody@server.test".into(), "b@server.test".into()];
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n");
+    assert_eq!(
+        sent(&mut s).lines().last().unwrap(),
+        "RCPT TO:<nobody@server.test>"
+    );
+    s.feed(b"550 5.1.1 <nobody@server.test>: Recipient address rejected\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "DATA\r\n");
+    let r = s.recipients();
+    assert_eq!(r[0].status, RcptStatus::PermFailed);
+    assert_eq!(r[0].enhanced.as_deref(), Some("5.1.1"));
+    assert_eq!(r[1].status, RcptStatus::Accepted);
+}
+
+#[test]
+fn all_recipients_refused_is_exit_24_and_quits() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"452 4.5.3 Too many recipients\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 24);
+    assert_eq!(s.recipients()[0].status, RcptStatus::TempFailed);
+}
+
+#[test]
+fn starttls_discards_injected_bytes_and_ehlos_again() {
+    let mut p = plan();
+    p.starttls = StartTls::Required;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert_eq!(
+        sent(&mut s).lines().last().unwrap(),
+        "STARTTLS",
+        "STARTTLS before anything else"
+    );
+    let _ = events(&mut s);
+    s.feed(b"220 2.0.0 Ready\r\n250-injected\r\n250 AUTH PLAIN\r\n");
+    assert_eq!(s.poll_action(), Some(Action::StartTls));
+    let ev = events(&mut s);
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation { deviation: Deviation::StartTlsInjection { bytes }, .. }
+                if bytes.0 == b"250-injected\r\n250 AUTH PLAIN\r\n"
+        )),
+        "{ev:?}"
+    );
+    assert!(s.capabilities().is_some());
+    s.tls_established();
+    assert!(s.capabilities().is_none(), "pre-TLS capabilities forgotten");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(b"250-server.test\r\n250 AUTH PLAIN\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    assert!(s.is_tls());
+}
+
+#[test]
+fn required_starttls_not_advertised_is_exit_29() {
+    let mut p = plan();
+    p.starttls = StartTls::Required;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 29);
+}
+
+#[test]
+fn optional_starttls_not_advertised_carries_on() {
+    let mut p = plan();
+    p.starttls = StartTls::Optional;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+    assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
+}
+
+#[test]
+fn ehlo_refused_falls_back_to_helo() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"502 5.5.2 Command not recognized\r\n");
+    assert_eq!(sent(&mut s), "HELO client.test\r\n");
+    s.feed(b"250 x\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+}
+
+#[test]
+fn pipelining_sends_mail_rcpts_and_data_in_one_write() {
+    let mut p = plan();
+    p.pipeline = true;
+    p.rcpts.push("c@server.test".into());
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    let _ = sent(&mut s);
+    s.feed(EHLO_REPLY.as_bytes());
+    assert_eq!(
+        sent(&mut s),
+        "MAIL FROM:<a@client.test>\r\nRCPT TO:<b@server.test>\r\nRCPT TO:<c@server.test>\r\nDATA\r\n"
+    );
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n354 go\r\n");
+    assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+    assert_eq!(s.recipients()[1].status, RcptStatus::PermFailed);
+}
+
+#[test]
+fn pipelined_failure_of_every_rcpt_ends_a_354_with_a_dot() {
+    let mut p = plan();
+    p.pipeline = true;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"250 ok\r\n550 no\r\n354 go\r\n");
+    assert_eq!(sent(&mut s), ".\r\nQUIT\r\n");
+    s.feed(b"554 no valid recipients\r\n221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 24);
+}
+
+#[test]
+fn close_in_the_middle_of_data_is_exit_6() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n");
+    let _ = sent(&mut s);
+    s.feed_eof();
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 6);
+    assert!(events(&mut s).contains(&Event::Closed { expected: false }));
+}
+
+#[test]
+fn error_reply_then_close_keeps_the_phase_code() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"550 5.7.1 sender refused\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 23, "swaks: 550 to MAIL then close → 23");
+}
+
+#[test]
+fn garbage_and_421_banners_are_exit_21() {
+    for banner in [&b"hello there\r\n"[..], b"421 4.3.2 busy\r\n"] {
+        let mut s = Session::new(plan());
+        s.feed(banner);
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed_eof();
+        assert_eq!(exit_code(&s), 21, "{}", String::from_utf8_lossy(banner));
+    }
+}
+
+#[test]
+fn dot_refused_is_exit_26() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n552 5.3.4 too big\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.message_accepted(), Some(false));
+}
+
+#[test]
+fn quit_after_rcpt_stops_cleanly() {
+    let mut p = plan();
+    p.stop = Some(Stop {
+        kind: StopKind::Quit,
+        at: StopAt::Rcpt,
+    });
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert!(sent(&mut s).ends_with("RCPT TO:<b@server.test>\r\nQUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+}
+
+#[test]
+fn drop_after_send_mail_closes_without_reading() {
+    let mut p = plan();
+    p.stop = Some(Stop {
+        kind: StopKind::DropAfterSend,
+        at: StopAt::Mail,
+    });
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    assert_eq!(exit_code(&s), 0);
+}
+
+fn auth_plan(mechs: &[&str], requirement: AuthRequirement) -> Plan {
+    let mut p = plan();
+    p.auth = Some(AuthPlan {
+        mechanisms: mechs.iter().map(|m| m.to_string()).collect(),
+        requirement,
+        credentials: Credentials {
+            user: "tim".into(),
+            password: Some(auth::Secret::new("tanstaaftanstaaf")),
+            ..Credentials::default()
+        },
+        ..AuthPlan::default()
+    });
+    p
+}
+
+fn sent_texts(ev: &[Event]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Sent { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn auth_plain_is_sent_and_masked_in_events() {
+    let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let wire = sent(&mut s);
+    // base64("\0tim\0tanstaaftanstaaf")
+    assert!(
+        wire.ends_with("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+        "{wire}"
+    );
+    let texts = sent_texts(&events(&mut s));
+    let shown = texts.last().unwrap();
+    assert_eq!(shown, &format!("AUTH PLAIN {}", crate::smtp::auth::MASK));
+    s.feed(b"235 2.7.0 ok\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    let all = format!("{:?}", events(&mut s));
+    assert!(!all.contains("tanstaaf") && !all.contains("AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+}
+
+#[test]
+fn auth_login_answers_both_prompts() {
+    let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("AUTH LOGIN\r\n"));
+    s.feed(b"334 VXNlcm5hbWU6\r\n");
+    assert_eq!(sent(&mut s), "dGlt\r\n");
+    s.feed(b"334 UGFzc3dvcmQ6\r\n");
+    assert_eq!(sent(&mut s), "dGFuc3RhYWZ0YW5zdGFhZg==\r\n");
+    s.feed(b"235 ok\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+}
+
+#[test]
+fn auth_cram_md5_matches_rfc_2195() {
+    let mut s = Session::new(auth_plan(&["CRAM-MD5"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH CRAM-MD5\r\n");
+    assert!(sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"));
+    s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+    // base64("tim b913a602c7eda7a495b4e6e7334d3890")
+    assert_eq!(
+        sent(&mut s),
+        "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"
+    );
+}
+
+#[test]
+fn auth_aliases_send_the_advertised_name_and_run_the_mechanism() {
+    // The server calls NTLM "MSN" (swaks's built-in --auth-map): -a NTLM sends AUTH MSN
+    // and answers with NTLM messages.
+    let mut p = auth_plan(&["NTLM"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.credentials.nonce = Some("n".into());
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH LOGIN MSN\r\n");
+    assert!(sent(&mut s).ends_with("AUTH MSN\r\n"));
+    s.feed(b"334 \r\n");
+    // base64 of "NTLMSSP\0" + type 1.
+    assert!(sent(&mut s).starts_with("TlRMTVNTUAABAAAA"));
+    // A user's --auth-map: AUTH X-DIGEST runs DIGEST-MD5, the alias named directly.
+    let mut p = auth_plan(&["X-DIGEST"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.aliases = vec![("X-DIGEST".into(), "DIGEST-MD5".into())];
+        a.credentials.nonce = Some("cn".into());
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH X-DIGEST\r\n");
+    assert!(sent(&mut s).ends_with("AUTH X-DIGEST\r\n"));
+    // base64 of: nonce="n",algorithm=md5-sess
+    s.feed(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n");
+    let answer = sent(&mut s);
+    let decoded = auth::decode_challenge(answer.trim_end()).unwrap();
+    assert!(
+        String::from_utf8(decoded)
+            .unwrap()
+            .starts_with("username=\"tim\",nonce=\"n\",nc=00000001,cnonce=\"cn\""),
+        "{answer}"
+    );
+    // A forged rspauth: the server does not know the password; AUTH fails (28).
+    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+    assert_eq!(sent(&mut s), "*\r\n");
+}
+
+#[test]
+fn auth_refused_is_exit_28_unless_optional() {
+    let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"535 5.7.8 bad credentials\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+
+    let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Optional));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"535 5.7.8 bad credentials\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+}
+
+#[test]
+fn auth_falls_back_to_the_next_mechanism_when_one_is_unsupported() {
+    let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH PLAIN CRAM-MD5\r\n");
+    assert!(
+        sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"),
+        "strongest first"
+    );
+    s.feed(b"504 5.5.4 not today\r\n");
+    assert!(sent(&mut s).starts_with("AUTH PLAIN "));
+}
+
+#[test]
+fn auth_without_a_mechanism_tries_every_advertised_one_and_reports_each() {
+    // swaks tries them all and the help says so: a 535 for one is not the end.
+    let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n");
+    assert!(sent(&mut s).ends_with("AUTH CRAM-MD5\r\n"));
+    s.feed(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"535 Incorrect authentication data\r\n");
+    let w = sent(&mut s);
+    assert!(
+        w.starts_with("AUTH PLAIN ") || w.starts_with("AUTH LOGIN"),
+        "{w}"
+    );
+    let first_next = if w.starts_with("AUTH PLAIN") {
+        "PLAIN"
+    } else {
+        "LOGIN"
+    };
+    // Answer whatever comes with 535 until every mechanism was tried.
+    let mut tried = vec!["CRAM-MD5".to_string(), first_next.to_string()];
+    let mut w = w;
+    loop {
+        if w.starts_with("AUTH LOGIN") {
+            s.feed(b"334 VXNlcm5hbWU6\r\n");
+            let _ = sent(&mut s);
+            s.feed(b"334 UGFzc3dvcmQ6\r\n");
+            let _ = sent(&mut s);
+        }
+        s.feed(b"535 Incorrect authentication data\r\n");
+        w = sent(&mut s);
+        if w == "QUIT\r\n" {
+            break;
+        }
+        let m = w
+            .trim_start_matches("AUTH ")
+            .split([' ', '\r'])
+            .next()
+            .unwrap();
+        tried.push(m.to_string());
+    }
+    tried.sort();
+    assert_eq!(tried, ["CRAM-MD5", "LOGIN", "PLAIN"]);
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let infos: Vec<String> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Info { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        infos
+            .iter()
+            .any(|m| m.contains("AUTH CRAM-MD5 refused with 535: trying")),
+        "{infos:?}"
+    );
+    assert!(
+        infos
+            .iter()
+            .any(|m| m.contains("every mechanism was refused")
+                && m.contains("CRAM-MD5 (535)")
+                && m.contains("PLAIN (535)")
+                && m.contains("LOGIN (535)")),
+        "{infos:?}"
+    );
+}
+
+#[test]
+fn auth_not_advertised_before_tls_hints_at_tls() {
+    let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 STARTTLS\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(e.contains("--tls"), "{e}");
+}
+
+#[test]
+fn bad_base64_challenge_cancels_the_exchange() {
+    let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"334 !!!not base64!!!\r\n");
+    assert_eq!(sent(&mut s), "*\r\n");
+    s.feed(b"501 5.7.0 cancelled\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+}
+
+#[test]
+fn auth_offered_before_tls_is_a_finding_but_not_after() {
+    let warned = |ev: &[Event]| {
+        ev.iter().any(|e| {
+            matches!(e, Event::Warning { message } if message.contains("offers AUTH (PLAIN LOGIN) before TLS"))
+        })
+    };
+    let mut p = plan();
+    p.starttls = StartTls::Required;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(warned(&events(&mut s)), "plain-text EHLO offering AUTH");
+    s.feed(b"220 go\r\n");
+    s.tls_established();
+    s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+    assert!(
+        !warned(&events(&mut s)),
+        "AUTH inside TLS is how it should be"
+    );
+}
+
+#[test]
+fn null_sender_is_empty_brackets() {
+    let mut p = plan();
+    p.from = String::new();
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("MAIL FROM:<>\r\n"));
+}
+
+// ----- extensions ------------------------------------------------------------------------
+
+const EXT_EHLO: &str = "250-server.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n\
+250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n250-PRDR\r\n250-REQUIRETLS\r\n\
+250 XCLIENT ADDR NAME HELO\r\n";
+const BARE_EHLO: &str = "250-server.test\r\n250 PIPELINING\r\n";
+
+/// Run to the MAIL command with this EHLO reply; returns what was written after EHLO.
+fn to_mail(p: Plan, ehlo: &str) -> (Session, String) {
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    let _ = sent(&mut s);
+    s.feed(ehlo.as_bytes());
+    let w = sent(&mut s);
+    (s, w)
+}
+
+fn refused_before_mail(p: Plan, ehlo: &str, code: u8, needle: &str) {
+    let (mut s, w) = to_mail(p, ehlo);
+    assert_eq!(w, "QUIT\r\n", "nothing of the transaction is sent");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), code);
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(e.contains(needle), "{e}");
+}
+
+#[test]
+fn smtputf8_is_automatic_for_a_utf8_address() {
+    let mut p = plan();
+    p.rcpts = vec!["jöe@server.test".into()];
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SMTPUTF8 SIZE=27\r\n");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<jöe@server.test>\r\n");
+}
+
+#[test]
+fn smtputf8_for_a_utf8_header_and_forced() {
+    let mut p = plan();
+    p.message = "Subject: café\n\nbody\n".as_bytes().to_vec();
+    let (_, w) = to_mail(p, EXT_EHLO);
+    assert!(
+        w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 BODY=8BITMIME SIZE="),
+        "{w}"
+    );
+    let mut p = plan();
+    p.ext.smtputf8 = true;
+    let (_, w) = to_mail(p, EXT_EHLO);
+    assert!(
+        w.starts_with("MAIL FROM:<a@client.test> SMTPUTF8 SIZE="),
+        "{w}"
+    );
+}
+
+#[test]
+fn smtputf8_not_advertised_is_exit_31_unless_forced() {
+    let mut p = plan();
+    p.from = "ålice@client.test".into();
+    refused_before_mail(p.clone(), BARE_EHLO, 31, "SMTPUTF8");
+    p.ext.force = true;
+    let (mut s, w) = to_mail(p, BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<ålice@client.test> SMTPUTF8\r\n");
+    assert!(
+        events(&mut s)
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message } if message.contains("--force-ext")))
+    );
+}
+
+#[test]
+fn eight_bit_body_declares_8bitmime_or_is_refused_with_23() {
+    let mut p = plan();
+    p.message = "Subject: x\n\ncafé\n".as_bytes().to_vec();
+    let (_, w) = to_mail(p.clone(), EXT_EHLO);
+    assert!(
+        w.starts_with("MAIL FROM:<a@client.test> BODY=8BITMIME SIZE="),
+        "{w}"
+    );
+    refused_before_mail(p.clone(), BARE_EHLO, 23, "8BITMIME");
+    // A BODY= given by the user is not doubled.
+    p.mail_params = vec!["BODY=BINARYMIME".into()];
+    let (_, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w.matches("BODY=").count(), 1, "{w}");
+}
+
+#[test]
+fn size_is_declared_and_over_the_limit_warned() {
+    let mut p = plan();
+    p.message = vec![b'x'; 2000];
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=2002\r\n");
+    let ev = events(&mut s);
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, Event::Warning { message } if message.contains("SIZE limit of 1000"))
+        ),
+        "{ev:?}"
+    );
+    // Not advertised: no SIZE=.
+    let (_, w) = to_mail(plan(), BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+}
+
+fn dsn_plan() -> Plan {
+    let mut p = plan();
+    p.ext.dsn = Dsn {
+        notify: Some("SUCCESS,FAILURE".into()),
+        ret: Some(ext::Ret::Hdrs),
+        envid: Some("id 42".into()),
+        orcpt: true,
+    };
+    p
+}
+
+#[test]
+fn dsn_parameters_on_mail_and_rcpt() {
+    let (mut s, w) = to_mail(dsn_plan(), EXT_EHLO);
+    assert_eq!(
+        w,
+        "MAIL FROM:<a@client.test> SIZE=27 RET=HDRS ENVID=id+2042\r\n"
+    );
+    s.feed(b"250 ok\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "RCPT TO:<b@server.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@server.test\r\n"
+    );
+    refused_before_mail(dsn_plan(), BARE_EHLO, 23, "DSN");
+}
+
+#[test]
+fn requiretls_needs_tls_and_the_keyword() {
+    let mut p = plan();
+    p.ext.requiretls = true;
+    refused_before_mail(p.clone(), EXT_EHLO, 23, "TLS");
+    p.tls_on_connect = true;
+    let (_, w) = to_mail(p.clone(), EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 REQUIRETLS\r\n");
+    refused_before_mail(p, BARE_EHLO, 23, "REQUIRETLS");
+}
+
+fn bdat_plan(chunk: usize) -> Plan {
+    let mut p = plan();
+    p.ext.bdat = Some(chunk);
+    p
+}
+
+#[test]
+fn bdat_sends_exact_chunks_without_dot_stuffing() {
+    let (mut s, w) = to_mail(bdat_plan(10), EXT_EHLO);
+    assert!(w.starts_with("MAIL "));
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    s.feed(b"250 ok\r\n");
+    // "Subject: hi\r\n\r\nbody\r\n.dot\r\n" is 27 octets: 10 + 10 + 7.
+    assert_eq!(sent(&mut s), "BDAT 10\r\nSubject: h");
+    s.feed(b"250 2.0.0 10 octets\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "BDAT 10\r\ni\r\n\r\nbody\r",
+        "chunks ignore lines"
+    );
+    s.feed(b"250 2.0.0 10 octets\r\n");
+    assert_eq!(sent(&mut s), "BDAT 7 LAST\r\n\n.dot\r\n");
+    s.feed(b"250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.message_accepted(), Some(true));
+}
+
+#[test]
+fn bdat_whole_message_pipelined_after_the_rcpt_replies() {
+    let mut p = bdat_plan(0);
+    p.pipeline = true;
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(
+        w, "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n",
+        "no DATA in the pipelined batch"
+    );
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"
+    );
+}
+
+#[test]
+fn bdat_empty_message_and_raw_bytes() {
+    let mut p = bdat_plan(0);
+    p.message = Vec::new();
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert!(sent(&mut s).ends_with("\r\nBDAT 0 LAST\r\n"));
+    let mut p = bdat_plan(0);
+    p.message = b"a\n.\n".to_vec();
+    p.fixup = Fixup::NONE;
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert!(
+        sent(&mut s).ends_with("\r\nBDAT 4 LAST\r\na\n.\n"),
+        "no fix-up at all"
+    );
+}
+
+#[test]
+fn bdat_not_advertised_is_25_and_a_refused_chunk_26() {
+    refused_before_mail(bdat_plan(0), BARE_EHLO, 25, "CHUNKING");
+    let (mut s, _) = to_mail(bdat_plan(10), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"552 5.3.4 too big\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n", "no further chunk");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.message_accepted(), Some(false));
+}
+
+fn prdr_plan() -> Plan {
+    let mut p = plan();
+    p.ext.prdr = true;
+    p.rcpts = vec![
+        "b@server.test".into(),
+        "gone@server.test".into(),
+        "c@server.test".into(),
+    ];
+    p
+}
+
+#[test]
+fn prdr_reads_353_then_one_reply_per_recipient_then_the_final_one() {
+    let (mut s, w) = to_mail(prdr_plan(), EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 PRDR\r\n");
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+    s.feed(b"353 content analysis started\r\n");
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"250 2.1.5 ok for b\r\n");
+    s.feed(b"550 5.7.1 refused for c\r\n");
+    assert_eq!(sent(&mut s), "", "still waiting for the final reply");
+    s.feed(b"250 2.0.0 accepted for some\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    let r = s.recipients();
+    assert_eq!(r[0].data_code, Some(250));
+    assert_eq!(r[1].data_code, None, "refused at RCPT: no data reply");
+    assert_eq!(r[2].data_code, Some(550));
+    assert_eq!(r[2].data_enhanced.as_deref(), Some("5.7.1"));
+}
+
+/// The explanations of the replies received, in order, with their severity.
+fn explained(s: &mut Session) -> Vec<(u16, codes::Explanation, bool)> {
+    events(s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Received {
+                reply,
+                explanation,
+                expected,
+                ..
+            } => Some((reply.code.unwrap_or(0), explanation, expected)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn prdr_353_is_explained_as_prdr_and_refusals_as_per_recipient() {
+    let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    let _ = sent(&mut s);
+    let _ = events(&mut s);
+    s.feed(b"353 content analysis started\r\n250 ok for b\r\n550 refused for c\r\n");
+    s.feed(b"250 accepted for some\r\n");
+    let ex = explained(&mut s);
+    let (code, e, expected) = &ex[0];
+    assert_eq!(*code, 353);
+    assert!(*expected);
+    assert_eq!(e.severity, Some(codes::Severity::Ok));
+    let basic = e.basic.as_deref().unwrap();
+    assert!(
+        basic.contains("PRDR") && !basic.contains("out of step"),
+        "{basic}"
+    );
+    let (code, e, _) = &ex[2];
+    assert_eq!(*code, 550);
+    let basic = e.basic.as_deref().unwrap();
+    assert!(basic.contains("refused for this recipient only"), "{basic}");
+    let hint = e.hint.as_deref().unwrap();
+    assert!(hint.contains("this one recipient"), "{hint}");
+    // The final reply is about the message again.
+    assert!(!ex[3].1.basic.as_deref().unwrap().contains("recipient only"));
+}
+
+#[test]
+fn lmtp_mailbox_full_552_is_a_full_mailbox_not_a_big_message() {
+    let mut s = lmtp_to_dot(lmtp_plan());
+    let _ = events(&mut s);
+    s.feed(b"250 2.0.0 delivered to b\r\n552 5.2.2 <c@server.test> Mailbox is full\r\n");
+    let ex = explained(&mut s);
+    let (code, e, _) = &ex[1];
+    assert_eq!(*code, 552);
+    let hint = e.hint.as_deref().unwrap();
+    assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
+    let basic = e.basic.as_deref().unwrap();
+    assert!(
+        basic.contains("LMTP") && basic.contains("this recipient"),
+        "{basic}"
+    );
+}
+
+#[test]
+fn a_multi_line_refusal_keeps_every_line_in_the_recipient_result() {
+    let (mut s, _) = to_mail(plan(), BARE_EHLO);
+    s.feed(b"250 OK\r\n");
+    let _ = sent(&mut s);
+    s.feed(
+        b"550-Verification failed for <a@client.test>\r\n550-Unrouteable address\r\n\
+          550 Sender verify failed\r\n",
+    );
+    let r = s.recipients();
+    assert_eq!(
+        r[0].text.as_deref(),
+        Some("Verification failed for <a@client.test>\nUnrouteable address\nSender verify failed")
+    );
+    let ex = explained(&mut s);
+    let e = &ex.last().unwrap().1;
+    let hint = e.hint.as_deref().unwrap();
+    assert!(
+        hint.contains("about the sender") && hint.contains("--from"),
+        "{hint}"
+    );
+    assert!(
+        e.basic.as_deref().unwrap().contains("envelope sender"),
+        "{:?}",
+        e.basic
+    );
+    // Repeated enhanced codes are dropped from every line, not only the first.
+    let (mut s, _) = to_mail(plan(), BARE_EHLO);
+    s.feed(b"250 OK\r\n");
+    s.feed(b"550-5.7.26 This mail is unauthenticated,\r\n550 5.7.26 and has been blocked.\r\n");
+    assert_eq!(
+        s.recipients()[0].text.as_deref(),
+        Some("This mail is unauthenticated,\nand has been blocked.")
+    );
+}
+
+#[test]
+fn prdr_declined_after_the_data_is_the_final_reply() {
+    let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert_eq!(s.message_accepted(), Some(true));
+}
+
+#[test]
+fn prdr_not_advertised_is_exit_30() {
+    refused_before_mail(prdr_plan(), BARE_EHLO, 30, "PRDR");
+}
+
+fn lmtp_plan() -> Plan {
+    let mut p = plan();
+    p.protocol = Protocol::Lmtp;
+    p.rcpts = vec![
+        "b@server.test".into(),
+        "gone@server.test".into(),
+        "c@server.test".into(),
+    ];
+    p
+}
+
+fn lmtp_to_dot(p: Plan) -> Session {
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    assert_eq!(sent(&mut s), "LHLO client.test\r\n");
+    s.feed(b"250-x\r\n250 8BITMIME\r\n");
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    assert!(sent(&mut s).ends_with("\r\n.\r\n"));
+    s
+}
+
+#[test]
+fn lmtp_one_reply_per_accepted_recipient() {
+    let mut s = lmtp_to_dot(lmtp_plan());
+    s.feed(b"250 2.0.0 delivered to b\r\n");
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"452 4.2.2 c over quota\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(
+        exit_code(&s),
+        26,
+        "a refused delivery fails the end of data"
+    );
+    let r = s.recipients();
+    assert_eq!(r[0].data_code, Some(250));
+    assert_eq!(r[1].data_code, None);
+    assert_eq!(
+        (r[1].status, r[1].code),
+        (RcptStatus::PermFailed, Some(550))
+    );
+    assert_eq!(r[2].data_code, Some(452));
+    assert_eq!(r[2].status, RcptStatus::TempFailed);
+    assert_eq!(r[2].data_text.as_deref(), Some("c over quota"));
+}
+
+#[test]
+fn lmtp_refused_for_everyone_is_26() {
+    let mut s = lmtp_to_dot(lmtp_plan());
+    s.feed(b"550 5.1.1 no b\r\n550 5.1.1 no c\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.message_accepted(), Some(false));
+}
+
+#[test]
+fn lmtp_with_bdat_reads_one_reply_per_recipient_after_last() {
+    let mut p = lmtp_plan();
+    p.ext.bdat = Some(0);
+    p.rcpts.truncate(1);
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 CHUNKING\r\n");
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    let w = sent(&mut s);
+    assert!(
+        w.ends_with("BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"),
+        "{w}"
+    );
+    s.feed(b"250 2.0.0 delivered\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert_eq!(s.recipients()[0].data_code, Some(250));
+}
+
+fn xclient_plan() -> Plan {
+    let mut p = plan();
+    p.ext.xclient = Some(XclientPlan {
+        commands: vec![XclientCommand::Attrs(vec![
+            Attribute {
+                name: "ADDR".into(),
+                value: "192.0.2.1".into(),
+            },
+            Attribute {
+                name: "HELO".into(),
+                value: "a b".into(),
+            },
+        ])],
+        ..XclientPlan::default()
+    });
+    p
+}
+
+#[test]
+fn xclient_then_ehlo_again() {
+    let (mut s, w) = to_mail(xclient_plan(), EXT_EHLO);
+    assert_eq!(w, "XCLIENT ADDR=192.0.2.1 HELO=a+20b\r\n");
+    s.feed(b"220 server.test ESMTP\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    assert!(s.capabilities().is_none(), "capabilities forgotten");
+    s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+}
+
+#[test]
+fn xclient_failures_are_33_and_34() {
+    // Not advertised.
+    refused_before_mail(xclient_plan(), BARE_EHLO, 33, "XCLIENT");
+    // An attribute the server does not list.
+    let mut p = xclient_plan();
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.commands.push(XclientCommand::Attrs(vec![Attribute {
+            name: "LOGIN".into(),
+            value: "u".into(),
+        }]));
+    }
+    refused_before_mail(p.clone(), EXT_EHLO, 33, "LOGIN");
+    // ... unless --xclient-no-verify.
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.no_verify = true;
+    }
+    let (_, w) = to_mail(p, EXT_EHLO);
+    assert!(w.starts_with("XCLIENT ADDR="), "{w}");
+    // Refused.
+    let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+    s.feed(b"550 5.7.0 not authorized\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 33);
+    // EHLO after XCLIENT refused.
+    let (mut s, _) = to_mail(xclient_plan(), EXT_EHLO);
+    s.feed(b"220 again\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"554 5.7.1 go away\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 34);
+}
+
+#[test]
+fn xclient_optional_carries_on_and_stop_points() {
+    let mut p = xclient_plan();
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.optional = true;
+    }
+    let (_, w) = to_mail(p, BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+
+    let mut p = xclient_plan();
+    p.stop = Some(Stop {
+        kind: StopKind::Quit,
+        at: StopAt::Xclient,
+    });
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+
+    let mut p = xclient_plan();
+    p.stop = Some(Stop {
+        kind: StopKind::Quit,
+        at: StopAt::XclientHelo,
+    });
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+}
+
+#[test]
+fn xclient_optional_strict_skips_unadvertised_but_fails_when_refused() {
+    let strict = || {
+        let mut p = xclient_plan();
+        if let Some(x) = p.ext.xclient.as_mut() {
+            x.optional_strict = true;
+        }
+        p
+    };
+    // Not advertised: carry on.
+    let (_, w) = to_mail(strict(), BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+    // An attribute not advertised: carry on too (swaks: no attempt was made).
+    let mut p = strict();
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.commands.push(XclientCommand::Attrs(vec![Attribute {
+            name: "LOGIN".into(),
+            value: "u".into(),
+        }]));
+    }
+    let (_, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27\r\n");
+    // Advertised and refused: exit 33.
+    let (mut s, w) = to_mail(strict(), EXT_EHLO);
+    assert!(w.starts_with("XCLIENT "), "{w}");
+    s.feed(b"550 5.7.0 not authorized\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 33);
+}
+
+#[test]
+fn xclient_commands_go_one_by_one() {
+    let mut p = xclient_plan();
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.commands
+            .push(XclientCommand::Raw("NAME=[UNAVAILABLE]".into()));
+        x.commands.push(XclientCommand::Attrs(vec![Attribute {
+            name: "NAME".into(),
+            value: "n.test".into(),
+        }]));
+    }
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w, "XCLIENT ADDR=192.0.2.1 HELO=a+20b\r\n");
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "XCLIENT NAME=[UNAVAILABLE]\r\n");
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "XCLIENT NAME=n.test\r\n");
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    // A refusal in the middle stops there (exit 33).
+    let mut p = xclient_plan();
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.commands.push(XclientCommand::Raw("NAME=x".into()));
+    }
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "XCLIENT NAME=x\r\n");
+    s.feed(b"501 5.5.4 bad\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 33);
+}
+
+#[test]
+fn xclient_before_starttls() {
+    let mut p = xclient_plan();
+    p.starttls = StartTls::Required;
+    if let Some(x) = p.ext.xclient.as_mut() {
+        x.before_starttls = true;
+    }
+    let ehlo = "250-x\r\n250-STARTTLS\r\n250 XCLIENT ADDR HELO\r\n";
+    let (mut s, w) = to_mail(p, ehlo);
+    assert!(w.starts_with("XCLIENT "), "{w}");
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(ehlo.as_bytes());
+    assert_eq!(sent(&mut s), "STARTTLS\r\n", "XCLIENT only once");
+}
+
+#[test]
+fn xforward_before_mail() {
+    let mut p = plan();
+    p.ext.xforward = vec![Attribute {
+        name: "ADDR".into(),
+        value: "192.0.2.9".into(),
+    }];
+    let (mut s, w) = to_mail(p.clone(), "250-x\r\n250 XFORWARD NAME ADDR\r\n");
+    assert_eq!(w, "XFORWARD ADDR=192.0.2.9\r\n");
+    s.feed(b"250 2.0.0 Ok\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    refused_before_mail(p, BARE_EHLO, 23, "XFORWARD");
+}
+
+#[test]
+fn stop_at_proxy_closes_before_the_banner() {
+    let mut p = plan();
+    p.stop = Some(Stop {
+        kind: StopKind::Quit,
+        at: StopAt::Proxy,
+    });
+    let mut s = Session::new(p);
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    assert_eq!(sent(&mut s), "");
+    assert_eq!(exit_code(&s), 0);
+}

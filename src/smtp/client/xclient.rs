@@ -1,0 +1,133 @@
+//! XCLIENT and XFORWARD (Postfix XCLIENT_README, XFORWARD_README) in the client session.
+
+use std::collections::VecDeque;
+
+use crate::smtp::event::{Phase, SentKind};
+use crate::smtp::ext::{self, Extension};
+use crate::smtp::reply::Reply;
+
+use super::{Expect, Protocol, Session, SessionError, StopAt, XclientCommand};
+
+impl Session {
+    // ----- XCLIENT (Postfix XCLIENT_README) -------------------------------------------------
+
+    pub(super) fn begin_xclient(&mut self) {
+        self.xclient_done = true;
+        let Some(plan) = self.plan.ext.xclient.clone() else {
+            self.begin_auth();
+            return;
+        };
+        let advertised: Option<Vec<String>> = self
+            .caps
+            .as_ref()
+            .and_then(|c| c.params("XCLIENT"))
+            .map(<[String]>::to_vec);
+        let problem = match &advertised {
+            None if !self.plan.ext.force => Some("not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; --force-ext sends it anyway)".to_string()),
+            Some(adv) if !plan.no_verify && !self.plan.ext.force => {
+                let attrs = plan.attrs();
+                let missing = ext::unadvertised(&attrs, adv);
+                (!missing.is_empty()).then(|| {
+                    format!(
+                        "attribute(s) {} not advertised (the server offers {}; --xclient-no-verify sends them anyway)",
+                        missing.join(", "),
+                        adv.join(" ")
+                    )
+                })
+            }
+            _ => None,
+        };
+        if let Some(reason) = problem {
+            if plan.optional || plan.optional_strict {
+                let flag = if plan.optional {
+                    "--xclient-optional"
+                } else {
+                    "--xclient-optional-strict"
+                };
+                self.warn(format!(
+                    "XCLIENT: {reason}: carrying on without it ({flag})"
+                ));
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::Extension {
+                    extension: Extension::Xclient,
+                    phase: Phase::Xclient,
+                    reason,
+                });
+            }
+            return;
+        }
+        let lines: VecDeque<String> = plan
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                XclientCommand::Attrs(a) if a.is_empty() => None,
+                XclientCommand::Attrs(a) => Some(ext::attribute_command("XCLIENT", a)),
+                XclientCommand::Raw(r) => Some(format!("XCLIENT {r}")),
+            })
+            .collect();
+        if lines.is_empty() {
+            self.proceed_after_greeting(false);
+            return;
+        }
+        self.xclient_lines = lines;
+        self.send_xclient_line();
+    }
+
+    pub(super) fn send_xclient_line(&mut self) {
+        let Some(line) = self.xclient_lines.pop_front() else {
+            return;
+        };
+        let last = self.xclient_lines.is_empty();
+        let mut wire = line.clone().into_bytes();
+        wire.extend_from_slice(b"\r\n");
+        self.queue_bytes(&wire, line, SentKind::Command, Phase::Xclient, false);
+        self.pending.push_back(Expect::Xclient { last });
+        if last {
+            self.drop_after_send(StopAt::Xclient);
+        }
+    }
+
+    pub(super) fn on_xclient(&mut self, reply: Reply, last: bool) {
+        if reply.code != Some(220) {
+            let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
+            if optional {
+                self.xclient_lines.clear();
+                self.warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
+                self.proceed_after_greeting(false);
+            } else {
+                self.fail(SessionError::UnexpectedReply {
+                    phase: Phase::Xclient,
+                    expected: "220",
+                    reply: Box::new(reply),
+                });
+            }
+            return;
+        }
+        if !last {
+            self.send_xclient_line();
+            return;
+        }
+        if self.stop_here(StopAt::Xclient) {
+            return;
+        }
+        // XCLIENT starts a new session: greet again (Postfix XCLIENT_README).
+        self.caps = None;
+        self.after_xclient = true;
+        let ehlo = self.plan.protocol != Protocol::Smtp;
+        let tls = self.tls;
+        self.send_greeting(ehlo, tls);
+    }
+
+    pub(super) fn on_xforward(&mut self, reply: Reply) {
+        if !reply.is_positive() {
+            self.fail(SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                reply: Box::new(reply),
+            });
+            return;
+        }
+        self.begin_mail();
+    }
+}

@@ -1,0 +1,1016 @@
+//! Hints: what a reply means in its context and what to do about it ("530 after MAIL → add
+//! --tls"), vendor-specific hints marked as such.
+
+use crate::smtp::event::Phase;
+use crate::smtp::reply::{EnhancedCode, Reply};
+
+/// At most this many bytes of reply text are scanned for keywords, so a hostile multi-megabyte
+/// reply costs no more than a short one.
+const SCAN_LIMIT: usize = 4096;
+
+/// What the hint rules look at.
+pub(super) struct Ctx {
+    code: u16,
+    enhanced: Option<EnhancedCode>,
+    /// Lower-cased, bounded reply text (all lines, joined with spaces).
+    text: String,
+    phase: Phase,
+}
+
+impl Ctx {
+    pub(super) fn new(reply: &Reply, code: u16, phase: Phase) -> Ctx {
+        let mut text = String::new();
+        for line in &reply.lines {
+            if text.len() >= SCAN_LIMIT {
+                break;
+            }
+            let room = SCAN_LIMIT - text.len();
+            let mut end = line.len().min(room);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            // Servers repeat the enhanced code on every line (`550-5.7.26 …`); without it a
+            // phrase wrapped over two lines still reads as one.
+            let part = &line[..end];
+            let part = match crate::smtp::reply::parse_enhanced(part) {
+                Some(_) => part.split_once(' ').map(|(_, r)| r).unwrap_or(""),
+                None => part,
+            };
+            text.push_str(&part.to_lowercase());
+            text.push(' ');
+        }
+        Ctx {
+            code,
+            enhanced: reply.enhanced,
+            text,
+            phase,
+        }
+    }
+
+    pub(super) fn has(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.text.contains(w))
+    }
+
+    /// The enhanced code is `_.subject.detail` (any class).
+    pub(super) fn enh(&self, subject: u16, detail: u16) -> bool {
+        self.enhanced
+            .is_some_and(|e| e.subject == subject && e.detail == detail)
+    }
+
+    pub(super) fn enh_subject(&self, subject: u16) -> bool {
+        self.enhanced.is_some_and(|e| e.subject == subject)
+    }
+
+    pub(super) fn class(&self) -> u16 {
+        self.code / 100
+    }
+}
+
+/// Hints for something that is not an SMTP reply at all (no code).
+fn garbage_hint(reply: &Reply) -> String {
+    let raw: &[u8] = if reply.raw.0.is_empty() {
+        reply.lines.first().map(|l| l.as_bytes()).unwrap_or(b"")
+    } else {
+        &reply.raw.0
+    };
+    // TLS record header: content type 0x15 (alert) or 0x16 (handshake), version major 3.
+    if raw.len() >= 2 && matches!(raw[0], 0x15 | 0x16) && raw[1] == 0x03 {
+        return "this port speaks implicit TLS, not plain SMTP: try --tls-on-connect".to_string();
+    }
+    let head: String = String::from_utf8_lossy(&raw[..raw.len().min(256)]).to_ascii_lowercase();
+    let head = head.trim_start();
+    if head.starts_with("http/")
+        || head.starts_with("<!doctype")
+        || head.starts_with("<html")
+        || head.contains("<html")
+    {
+        return "this is an HTTP server, not SMTP: check the host and port (SMTP uses 25, 587 or 465)"
+            .to_string();
+    }
+    if head.starts_with("ssh-") {
+        return "this is an SSH server, not SMTP: check the port".to_string();
+    }
+    if head.starts_with("+ok") || head.starts_with("-err") {
+        return "this looks like a POP3 server, not SMTP: check the port".to_string();
+    }
+    if head.starts_with("* ok") || head.starts_with("* preauth") || head.starts_with("* bye") {
+        return "this looks like an IMAP server, not SMTP: check the port".to_string();
+    }
+    "the server did not answer with an SMTP reply — wrong port or not an SMTP server?".to_string()
+}
+
+/// Vendor-specific hints: codes and wording that only one provider uses. Always labelled.
+pub(super) fn vendor_hint(c: &Ctx) -> Option<String> {
+    let gmail = c.has(&["gsmtp", "support.google.com", "gmail"]);
+    let microsoft = c.has(&["outlook.com", "office365", "microsoft", "exchange online"]);
+    // Microsoft's documented block-list codes (S3140: the IP is listed, S3150: part of its
+    // network is) and Outlook.com's lettered codes come with or without an enhanced code.
+    if c.class() == 5
+        && c.has(&[
+            "(s3140)", "(s3150)", "(s3113)", "(s3114)", "(s3115)", "(s3116)",
+        ])
+    {
+        return Some(
+            "(Microsoft) your sending IP (or its network) is on Microsoft's block list: \
+             request delisting through Microsoft's delist portal (sender.office.com), or ask \
+             your provider"
+                .to_string(),
+        );
+    }
+    if c.class() == 5 && c.has(&["sc-001", "sc-002", "sc-003", "sc-004", "ou-001", "ou-002"]) {
+        return Some(
+            "(Microsoft) Outlook.com refused the mail for policy reasons (the sending IP's \
+             reputation or the content): see Microsoft's postmaster pages for the code given"
+                .to_string(),
+        );
+    }
+    if c.class() == 5 && c.has(&["dy-001", "dy-002"]) {
+        return Some(
+            "(Microsoft) Outlook.com refuses mail from dynamic or compromised-looking IPs: send \
+             through your provider's mail server"
+                .to_string(),
+        );
+    }
+    let e = c.enhanced?;
+    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 && !is_rate_limited(c) {
+        return Some(
+            "(Gmail) Gmail deferred you (the sending IP's or domain's reputation, an unusual \
+             rate, or a suspicious greeting): retry later; if it persists, check the IP and \
+             domain in Google Postmaster Tools"
+                .to_string(),
+        );
+    }
+    // Microsoft Exchange Online uses private details far above the registry's range.
+    if e.subject == 7 {
+        let hint = match e.detail {
+            139 => Some(
+                "(Microsoft) authentication unsuccessful: basic authentication (SMTP AUTH) is \
+                 disabled for this tenant or mailbox; an admin must enable authenticated SMTP for \
+                 it, or use OAuth",
+            ),
+            57 => Some(
+                "(Microsoft) the client was not authenticated: log in first with --auth \
+                 --auth-user (submission port 587 with --tls)",
+            ),
+            708 | 709 => Some(
+                "(Microsoft) traffic from your IP is refused because of its reputation (often a \
+                 new or shared sending IP): send through another IP or contact Microsoft support",
+            ),
+            606..=649 => Some(
+                "(Microsoft) your sending IP is banned: request delisting through Microsoft's \
+                 delist portal, then retry",
+            ),
+            64 => Some(
+                "(Microsoft) relay access denied: the message could not be attributed to a tenant \
+                 (check the inbound connector)",
+            ),
+            500..=699 if e.class == 4 => Some(
+                "(Microsoft) your traffic is being throttled or looks suspicious; slow down and \
+                 retry later",
+            ),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            return Some(h.to_string());
+        }
+    }
+    if microsoft && e.subject == 4 && e.detail == 1 && c.has(&["access denied"]) {
+        return Some(
+            "(Microsoft) recipient rejected by directory-based edge blocking: the address does \
+             not exist in the receiving organisation"
+                .to_string(),
+        );
+    }
+    if gmail {
+        let hint = match (e.subject, e.detail) {
+            (7, 26) => Some(
+                "(Gmail) the message failed Gmail's sender authentication: publish SPF and DKIM \
+                 for the sender's domain and align them with its DMARC policy",
+            ),
+            (7, 28) => Some(
+                "(Gmail) an unusual rate of mail from your IP or domain: slow down and retry later",
+            ),
+            (7, 9) => Some(
+                "(Gmail) the account needs an app password (2-step verification is on) or OAuth; \
+                 the normal password will not work here",
+            ),
+            (7, 8) => Some(
+                "(Gmail) username and password not accepted: use an app password (or OAuth) \
+                 rather than the account password",
+            ),
+            (7, 1) if c.has(&["unsolicited", "spam"]) => Some(
+                "(Gmail) the message was classified as unsolicited: check content, sending \
+                 volume and the sender domain's authentication",
+            ),
+            _ => None,
+        };
+        if let Some(h) = hint {
+            return Some(h.to_string());
+        }
+    }
+    None
+}
+
+fn is_greylisting(c: &Ctx) -> bool {
+    c.class() == 4
+        && (c.has(&[
+            "greylist",
+            "graylist",
+            "grey-list",
+            "gray-list",
+            "grey list",
+            "gray list",
+        ]) || (matches!(c.code, 450 | 451)
+            && c.enh(7, 1)
+            // 4.7.1 is also used for soft policy refusals (relay, missing reverse DNS); only a
+            // "come back later" wording makes it greylisting.
+            && c.has(&["try again", "retry", "later", "deferred"])
+            && !c.has(&["relay", "hostname", "reverse", "ptr"]))
+            // Without an enhanced code: the "come back later" phrases of greylisting daemons
+            // (milter-greylist, spamd, sqlgrey) on a recipient deferral.
+            || (matches!(c.code, 450 | 451)
+                && c.phase == Phase::Rcpt
+                && c.enhanced.is_none()
+                && c.has(&["come back later", "try again later"])
+                && !c.has(&[
+                    "relay",
+                    "hostname",
+                    "reverse",
+                    "ptr",
+                    "unrouteable",
+                    "resolve",
+                    "local problem",
+                    "failure",
+                    "failed",
+                    "error",
+                ])))
+}
+
+fn is_blocklisted(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5)
+        && c.has(&[
+            "spamhaus",
+            "spamcop",
+            "barracuda",
+            "sorbs",
+            "uceprotect",
+            "spamrats",
+            "mailspike",
+            "block list",
+            "blocked by rbl",
+            "rbl.",
+            "dnsbl",
+            "blocklist",
+            "blacklist",
+            "black list",
+            "blocked using",
+            "listed at",
+            "listed on",
+            "listed in",
+        ])
+}
+
+/// Hints from wordings that mean the same whatever the code and command.
+fn text_hint(c: &Ctx) -> Option<String> {
+    if !matches!(c.class(), 4 | 5) {
+        return None;
+    }
+    let s = |t: &str| Some(t.to_string());
+    if c.has(&[
+        "too many unrecognized",
+        "too many errors",
+        "too many bad commands",
+        "too many invalid",
+        "too many syntax",
+    ]) {
+        return s(
+            "the server counted too many unknown or bad commands and is giving up on this \
+             connection: check what was sent before (typos, commands it does not support)",
+        );
+    }
+    if c.has(&["bare <lf>", "bare lf", "bare newline", "bare <cr>"]) {
+        return s(
+            "the server refuses a bare LF line end in the message (SMTP smuggling protection): \
+             send CRLF line ends (ehlo does unless --fixup is turned off or raw bytes are sent)",
+        );
+    }
+    if c.has(&["dmarc"]) && !c.enh(7, 26) {
+        return s(
+            "the sender domain's DMARC policy rejected the message: align SPF or DKIM with the \
+             From: domain, or send through the servers that domain authorises",
+        );
+    }
+    None
+}
+
+/// Words some servers use for a sending-rate limit (Exim's ratelimit ACL: "Sender rate
+/// overlimit"; Gmail: "unusual rate"; Postfix anvil: "too many connections").
+fn is_rate_limited(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5)
+        && c.has(&[
+            "rate overlimit",
+            "too many open connections",
+            "connection rate",
+            "unexpected volume",
+            "too many login attempts",
+            "receiving mail at a rate",
+            "rate limit",
+            "ratelimit",
+            "rate-limit",
+            "rate that prevents",
+            "unusual rate",
+            "sending rate",
+            "too many messages",
+            "too many connections",
+            "too many concurrent",
+            "too much mail",
+            "too fast",
+            "throttl",
+            "exceeded the rate",
+            "slow down",
+        ])
+}
+
+/// Content or sender classified as spam, in the wordings spam filters use (SpamAssassin via
+/// Exim or Amavis, rspamd, Haraka, Microsoft, Gmail) with or without an enhanced code.
+fn is_spam_verdict(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5)
+        && c.has(&[
+            "spam",
+            "unsolicited",
+            "junk mail",
+            "bulk mail",
+            "content rejected",
+            "rejected due to content",
+            "scored too high",
+            "high probability",
+        ])
+}
+
+/// An extension the server did not advertise was used anyway (ehlo's `--force-ext`): Exim says
+/// "… used when not advertised", and for an unknown parameter after the address "… may not
+/// follow <address>" (its address parser sees the parameter as part of the address).
+fn unadvertised_hint(c: &Ctx) -> Option<String> {
+    if c.has(&["not advertised"]) {
+        return Some(
+            "the server refuses an extension it did not advertise in its EHLO reply (sent anyway, \
+             e.g. with --force-ext): leave it out, or use a server whose EHLO reply lists it"
+                .to_string(),
+        );
+    }
+    if c.has(&["may not follow"]) {
+        return Some(
+            "the server did not recognise a parameter after the address, so it read it as part \
+             of the address: only use parameters of extensions the EHLO reply lists (it was \
+             probably forced with --force-ext)"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// At RCPT (and at DATA, where some servers refuse late) a refusal can be about someone other
+/// than the recipient just given: the envelope sender (Postfix "Sender address rejected",
+/// Exim's sender verification), the client host, or the greeting name. Who, in words.
+pub(super) fn refused_party(c: &Ctx) -> Option<&'static str> {
+    if !matches!(c.class(), 4 | 5) || !matches!(c.phase, Phase::Rcpt | Phase::Data) {
+        return None;
+    }
+    if c.has(&[
+        "sender address rejected",
+        "sender verify",
+        "sender verification",
+        "verification failed for",
+        "postmaster verification failed",
+        "callback setup failed",
+    ]) {
+        Some("your envelope sender (MAIL FROM)")
+    } else if c.has(&["client host rejected", "client host blocked"]) {
+        Some("your client host")
+    } else if c.has(&["helo command rejected", "helo name rejected"]) {
+        Some("your greeting name (EHLO)")
+    } else {
+        None
+    }
+}
+
+/// The hint for a refusal that `refused_party` attributes to someone other than the recipient.
+fn other_party_hint(c: &Ctx) -> Option<String> {
+    let who = refused_party(c)?;
+    let s = |t: &str| Some(t.to_string());
+    if who.starts_with("your envelope sender") {
+        if c.has(&["not owned", "not logged in"]) {
+            return s(
+                "the refusal is about the sender: you may not send as this address; use a \
+                      --from that belongs to the account you authenticated as",
+            );
+        }
+        let verify = c.has(&["verif", "unrouteable", "unroutable", "callback", "callout"]);
+        let transient = c.class() == 4;
+        return Some(format!(
+            "the refusal is about the sender, not this recipient: the server {} your envelope \
+             sender (--from){}; use a --from on a domain that exists in DNS and accepts mail{}",
+            if verify {
+                "tried to verify"
+            } else {
+                "does not accept"
+            },
+            if verify {
+                " and could not (its domain does not resolve, or its servers refuse the address)"
+            } else {
+                ""
+            },
+            if transient {
+                " (given as temporary: the check may pass later)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if who.starts_with("your client host") {
+        return s(
+            "the refusal is about your client host (its IP, reverse DNS or reputation), not \
+             this recipient: send from a host whose PTR name resolves back to its IP, or through \
+             your provider's relay",
+        );
+    }
+    s(
+        "the refusal is about the name you greet with, not this recipient: give a fully \
+         qualified host name that resolves, with --helo",
+    )
+}
+
+fn relay_denied(c: &Ctx) -> Option<String> {
+    if !(c.has(&["relay"]) && matches!(c.code, 450 | 451 | 454 | 550 | 551 | 553 | 554)) {
+        return None;
+    }
+    let mut h = "relay denied: this server takes mail only for its own domains unless you \
+                 authenticate; add --auth --auth-user USER, or send to a domain the server hosts"
+        .to_string();
+    if c.class() == 4 {
+        h.push_str(" (it is given as a temporary error, but retrying will not help by itself)");
+    }
+    Some(h)
+}
+
+/// 530 (and 5.7.0/5.7.10/5.7.11 in the same role): the server wants the client to do something
+/// first. Which thing is only in the text, so read it (RFC 3207 §4, RFC 4954 §6 share 530).
+fn access_first_hint(c: &Ctx) -> String {
+    let tls = c.has(&["starttls", "tls", "ssl", "encrypt"]) || c.enh(7, 10) || c.enh(7, 11);
+    let auth = c.has(&["auth", "login", "credential"]);
+    if tls {
+        "the server wants STARTTLS first: add --tls".to_string()
+    } else if auth {
+        "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
+            .to_string()
+    } else {
+        "the server wants STARTTLS first: add --tls (and --auth --auth-user USER if it still \
+         refuses)"
+            .to_string()
+    }
+}
+
+/// Hints that depend on the command the reply answers.
+fn phase_hint(c: &Ctx) -> Option<String> {
+    use Phase::*;
+    let s = |t: &str| Some(t.to_string());
+    match c.phase {
+        Banner => match c.code {
+            421 => s(
+                "the server refuses connections right now (overloaded, rate limit, maintenance \
+                 or too many connections from you); retry later",
+            ),
+            554 => s(
+                "the server refuses you, usually because of your IP's reputation (a blocklist) \
+                 or a policy; nothing else will be accepted on this connection",
+            ),
+            _ => None,
+        },
+        Helo | HeloAfterTls | HeloAfterXclient => match c.code {
+            500 | 502 => s(
+                "the server does not speak ESMTP (EHLO unknown); ehlo falls back to HELO, so \
+                 extensions such as STARTTLS, AUTH and SIZE are not available",
+            ),
+            501 | 504 => s(
+                "the server dislikes the name you greet with: give a fully qualified host name \
+                 or an address literal like [192.0.2.1] with --helo",
+            ),
+            550 | 554 if c.has(&["helo", "ehlo", "hostname", "host name", "fqdn"]) => s(
+                "the server dislikes the name you greet with: give a fully qualified host name \
+                 that resolves, with --helo",
+            ),
+            550 | 554 => s("the server refuses your client (its IP or name) by policy"),
+            _ => None,
+        },
+        StartTls if c.has(&["already active", "already secured"]) => {
+            s("TLS is already active on this connection: STARTTLS is sent once")
+        }
+        StartTls => match c.code {
+            454 => s(
+                "TLS is not available right now (a certificate or TLS setup problem on the \
+                 server); retry later, or leave out --tls to carry on in plaintext",
+            ),
+            500 | 502 => s(
+                "the server does not support STARTTLS: check that the EHLO reply lists it, or \
+                 try --tls-on-connect (port 465)",
+            ),
+            501 => s("STARTTLS must be sent without arguments"),
+            503 => s("STARTTLS out of sequence: TLS may already be active, or EHLO was not sent"),
+            _ => None,
+        },
+        Auth => {
+            if c.code == 538 || c.enh(7, 11) {
+                s("this mechanism needs an encrypted connection: add --tls (or --tls-on-connect)")
+            } else if c.code == 534 || c.enh(7, 9) {
+                s(
+                    "the server considers this mechanism too weak for this account: try another \
+                     one with --auth TYPE",
+                )
+            } else if c.code == 535 || c.enh(7, 8) {
+                s(
+                    "credentials rejected: check --auth-user and the password (some providers \
+                     want an app password or OAuth instead of the account password)",
+                )
+            } else if c.code == 500 && c.enh(5, 6) {
+                s("an AUTH exchange line was longer than the server accepts")
+            } else if matches!(c.code, 502 | 504) {
+                s(
+                    "the server does not support this AUTH mechanism (or AUTH at all): pick one \
+                     listed on the AUTH line of the EHLO reply with --auth TYPE",
+                )
+            } else if c.code == 432 || c.enh(7, 12) {
+                s(
+                    "a password transition is needed: log in once with PLAIN over TLS, or change \
+                     the password, then retry",
+                )
+            } else if c.code == 454 {
+                s(
+                    "temporary authentication failure on the server side (e.g. its password \
+                     backend is down); retry later",
+                )
+            } else if c.code == 503 {
+                s(
+                    "AUTH out of sequence: already authenticated, inside a mail transaction, or \
+                     sent before EHLO",
+                )
+            } else {
+                None
+            }
+        }
+        Xclient => match c.code {
+            550 | 554 => s(
+                "the server does not allow XCLIENT from your address (Postfix: \
+                 smtpd_authorized_xclient_hosts)",
+            ),
+            500 | 502 => s("the server does not support XCLIENT"),
+            _ => None,
+        },
+        Mail => {
+            if c.code == 552 || c.enh(3, 4) || c.enh(2, 3) {
+                s(
+                    "the SIZE you declared is over the server's limit (see SIZE in the EHLO \
+                     reply): send a smaller message",
+                )
+            } else if c.code == 555 || c.code == 455 {
+                s(
+                    "the server did not accept a MAIL FROM parameter (SIZE=, BODY=, SMTPUTF8, \
+                     RET=, ENVID=…): only use extensions the EHLO reply lists",
+                )
+            } else if c.enh(1, 8) {
+                s(
+                    "the sender's domain does not resolve or cannot receive mail: use a --from \
+                     on a real, mail-receiving domain",
+                )
+            } else if matches!(c.code, 501 | 553 | 503 | 555) && mentions_parameter(c) {
+                s(
+                    "the server refused a MAIL FROM parameter (SIZE=, BODY=, RET=, ENVID=, \
+                     SMTPUTF8…): only use extensions the EHLO reply lists, with valid values",
+                )
+            } else if c.enh(1, 7) || c.code == 501 {
+                s(
+                    "the sender address is malformed: give --from as user@domain (or <> for the \
+                     null sender)",
+                )
+            } else if c.has(&[
+                "not owned",
+                "send as",
+                "send mail as",
+                "sender address rejected: not",
+            ]) || (c.code == 553 && c.enh(7, 1))
+            {
+                s(
+                    "you may not send as this address: use a --from that belongs to the account \
+                     you authenticated as",
+                )
+            } else if c.code == 503 {
+                s(
+                    "MAIL out of sequence: send EHLO first, authenticate first if the server \
+                     requires it, or reset the previous transaction",
+                )
+            } else if matches!(c.code, 550 | 553 | 554) {
+                s(
+                    "the server refuses this sender: use a --from on a domain that exists and \
+                     that you may send for",
+                )
+            } else {
+                None
+            }
+        }
+        Rcpt => {
+            if c.code == 551 {
+                s(
+                    "the recipient is not local and this server will not forward: use the \
+                     address the reply gives, or the recipient domain's own MX",
+                )
+            } else if matches!(c.code, 501 | 553 | 555) && mentions_parameter(c) {
+                s(
+                    "the server refused an RCPT TO parameter (NOTIFY=, ORCPT=): only use \
+                     extensions the EHLO reply lists, with valid values",
+                )
+            } else if c.has(&["too many recipients"]) || (c.class() == 4 && c.enh(5, 3)) {
+                s(
+                    "too many recipients for one transaction: send the rest in another \
+                     transaction (a new MAIL FROM); real MTAs do this by themselves",
+                )
+            } else if c.enh(1, 1)
+                || (matches!(c.code, 550..=554)
+                    && c.has(&[
+                        "user unknown",
+                        "unknown user",
+                        "no such user",
+                        "does not exist",
+                        "doesn't exist",
+                        "mailbox not found",
+                        "recipient not found",
+                        "unknown recipient",
+                        "mailbox not found",
+                        "doesn't have a",
+                        "no such mailbox",
+                        "does not have an account",
+                    ]))
+            {
+                s("the mailbox does not exist: check the recipient address for typos")
+            } else if c.enh(1, 2) {
+                s(
+                    "the recipient's domain is wrong or takes no mail: check the part after \
+                     the @",
+                )
+            } else if c.enh(1, 3) || c.code == 553 || c.code == 501 {
+                s("the recipient address is malformed: give it as user@domain")
+            } else if c.enh(1, 6) {
+                s("the mailbox has been closed and no forwarding address is known")
+            } else if c.enh(2, 1) {
+                s("the mailbox is disabled: the recipient cannot receive mail for now")
+            } else if matches!(c.code, 452 | 552) && (c.enh(5, 3) || c.has(&["too many"])) {
+                s(
+                    "too many recipients for one transaction: send the rest in another \
+                     transaction (a new MAIL FROM); real MTAs do this by themselves",
+                )
+            } else if c.enh(2, 2) || c.code == 552 {
+                s("the recipient's mailbox is full: they must make room; retrying later may work")
+            } else if c.code == 452 {
+                s(
+                    "too many recipients, or the mailbox or server is out of space for now: \
+                     retry later, with fewer recipients per transaction",
+                )
+            } else if c.code == 450 {
+                s(
+                    "the mailbox is temporarily unavailable (busy, or deferred by policy); retry \
+                     later",
+                )
+            } else if c.code == 503 {
+                s("RCPT out of sequence: MAIL FROM must be accepted first")
+            } else if c.code == 555 || c.code == 455 {
+                s(
+                    "the server did not accept an RCPT TO parameter (NOTIFY=, ORCPT= need the \
+                     DSN extension): only use extensions the EHLO reply lists",
+                )
+            } else if matches!(c.code, 550 | 554)
+                && (c.enh(7, 1)
+                    || c.has(&[
+                        "prohibit",
+                        "not allowed",
+                        "not authorized",
+                        "not permitted",
+                        "access denied",
+                        "restricted",
+                    ]))
+            {
+                s(
+                    "the server refuses this recipient for you by policy (for example, the \
+                     recipient accepts mail only from certain senders)",
+                )
+            } else if c.code == 550 {
+                s(
+                    "the recipient was refused: the mailbox may not exist, or policy does not \
+                     let you send to it",
+                )
+            } else {
+                None
+            }
+        }
+        Data => match c.code {
+            550 | 554 if c.enh(7, 1) => s(
+                "the transaction was refused by policy at DATA (a sender, IP or recipient check \
+                 the server makes late); the reply text should say which",
+            ),
+            503 | 554 => s(
+                "DATA refused: no recipient (or no sender) was accepted; see the RCPT replies \
+                 above",
+            ),
+            _ => None,
+        },
+        Dot => {
+            // A more specific enhanced code wins over the basic code: 552 is "storage
+            // exceeded", which 5.2.2 narrows to a full mailbox (RFC 3463 §3.3), not a size.
+            if c.enh(2, 2) {
+                s(
+                    "a recipient's mailbox is full (over quota), not a size limit of the server: \
+                     they must make room; retrying later may work",
+                )
+            } else if c.enh(1, 1) {
+                s("the mailbox does not exist: check the recipient address for typos")
+            } else if (c.code == 552
+                && c.enhanced
+                    .is_none_or(|e| e.subject == 3 || (e.subject, e.detail) == (2, 3)))
+                || c.enh(3, 4)
+                || c.enh(2, 3)
+            {
+                s(
+                    "message too big: compare its size with the SIZE limit in the EHLO reply and \
+                     send something smaller",
+                )
+            } else if c.class() == 5 && (c.enh(7, 1) || c.enh(7, 0)) {
+                s(
+                    "the content was rejected as spam or by policy: check the text for the \
+                     reason, links, attachments and the sender domain's SPF/DKIM/DMARC",
+                )
+            } else if c.class() == 5 && c.enh_subject(6) {
+                s(
+                    "the content itself was refused (format, encoding or media type): check the \
+                     message's MIME structure and character set",
+                )
+            } else if c.code == 554 {
+                s(
+                    "the message was rejected, usually by a content filter (spam, virus or \
+                     policy): the reply text should give the reason",
+                )
+            } else if c.code == 550 {
+                s("the message was refused by policy after its content was seen")
+            } else if c.code == 451 {
+                s(
+                    "the server had a temporary problem processing the message (e.g. its content \
+                     scanner); retry later",
+                )
+            } else {
+                None
+            }
+        }
+        Quit if c.code != 221 => {
+            s("an unusual answer to QUIT, but harmless: the session is over either way")
+        }
+        _ => None,
+    }
+}
+
+/// Hints from the enhanced code alone, whatever the command (also used by `:explain`).
+pub(super) fn enhanced_hint(e: EnhancedCode) -> Option<&'static str> {
+    if e.class == 2 {
+        return None;
+    }
+    Some(match (e.subject, e.detail) {
+        (1, 1) => "the mailbox does not exist: check the recipient address for typos",
+        (1, 10) => "the recipient's domain accepts no mail (null MX, RFC 7505)",
+        (2, 2) => "the recipient's mailbox is full",
+        (3, 4) | (2, 3) => "the message is too big: compare with the SIZE limit in the EHLO reply",
+        (5, 3) => "too many recipients: split them over several transactions",
+        (6, 7) | (6, 8) | (6, 9) => {
+            "non-ASCII addresses or headers need SMTPUTF8 support that is missing here: use \
+             ASCII addresses, or a path that supports SMTPUTF8"
+        }
+        (7, 8) => "credentials rejected: check the user name and password",
+        (7, 9) => "the AUTH mechanism is too weak for this account: try another one",
+        (7, 10) | (7, 11) => "an encrypted connection is needed: add --tls",
+        (7, 12) => "a password transition is needed before this mechanism works",
+        (7, 13) => "the account is disabled: ask its administrator",
+        (7, 20) | (7, 21) | (7, 22) => {
+            "the message needs a valid DKIM signature matching the From: domain: send through a \
+             server that signs for that domain"
+        }
+        (7, 23) => {
+            "the sending IP is not in the sender domain's SPF record: send through an authorised \
+             server, or fix the SPF record"
+        }
+        (7, 24) => {
+            "the sender domain's SPF record could not be evaluated (DNS trouble or a broken \
+             record): check the record; this may pass later"
+        }
+        (7, 25) => {
+            "your sending IP has no matching reverse DNS: send from a host whose PTR name \
+             resolves back to its IP"
+        }
+        (7, 26) => {
+            "sender authentication failed (SPF, DKIM and DMARC style checks): publish and align \
+             SPF and DKIM for the sender's domain, or send through its authorised servers"
+        }
+        (7, 27) => {
+            "the sender's domain has a null MX and could never receive bounces: use a sender \
+             domain that accepts mail"
+        }
+        (7, 28) => "the server sees a flood of similar mail: slow down and retry much later",
+        (7, 29) => {
+            "ARC validation failed on a forwarded message: check the forwarder's ARC sealing"
+        }
+        (7, 30) => {
+            "the message asks for TLS on every hop (REQUIRETLS) and this path cannot promise \
+             it: drop REQUIRETLS or send via servers that support it"
+        }
+        (4, _) if e.class == 4 => {
+            "a network or routing problem beyond this server (DNS or the next hop); retry later"
+        }
+        (4, _) => {
+            "a network or routing problem (a mail loop, or a next hop that cannot be reached): \
+             check the recipient domain's MX records and any forwarding"
+        }
+        (2, 4) => "a mailing list behind this address could not be expanded: its owner must fix it",
+        (6, _) => {
+            "the content itself was refused (format, encoding or media type): check the \
+             message's MIME structure and character set"
+        }
+        _ => return None,
+    })
+}
+
+/// Enhanced codes that say more than any per-command rule could (null MX, SMTPUTF8, sender
+/// authentication results, a disabled account), so they are checked before those rules.
+fn strong_enhanced_hint(c: &Ctx) -> Option<String> {
+    let e = c.enhanced?;
+    let strong = matches!(
+        (e.subject, e.detail),
+        (1, 10) | (6, _) | (7, 13) | (7, 20..=30)
+    );
+    if strong && matches!(c.class(), 4 | 5) {
+        enhanced_hint(e).map(str::to_string)
+    } else {
+        None
+    }
+}
+
+/// Hints that hold whatever the command was.
+fn generic_hint(c: &Ctx) -> Option<String> {
+    let s = |t: &str| Some(t.to_string());
+    match c.code {
+        421 => {
+            return s(
+                "the server is closing the channel (overloaded, rate limit, greylisting or an \
+                 idle timeout): reconnect and retry later",
+            );
+        }
+        530 => return Some(access_first_hint(c)),
+        556 => {
+            return s(
+                "the recipient's domain accepts no mail (null MX, RFC 7505): this address \
+                 cannot receive mail",
+            );
+        }
+        521 => {
+            return s(
+                "this host accepts no mail at all (RFC 7504): send to the domain's real MX \
+                 instead",
+            );
+        }
+        503 => {
+            return s(
+                "bad sequence of commands (e.g. MAIL before EHLO or before AUTH, RCPT before \
+                 MAIL, DATA before RCPT)",
+            );
+        }
+        555 => {
+            return s(
+                "a MAIL FROM / RCPT TO parameter was not recognised: only use extensions the \
+                 EHLO reply lists",
+            );
+        }
+        523 => return s("an encrypted connection is needed: add --tls"),
+        _ => {}
+    }
+    if let Some(e) = c.enhanced
+        && let Some(h) = enhanced_hint(e)
+    {
+        return s(h);
+    }
+    if c.class() == 5 && c.enh(7, 0) && c.has(&["tls", "auth"]) {
+        return Some(access_first_hint(c));
+    }
+    match c.code {
+        500 => s(
+            "the server did not understand the command (or the line was too long): check that \
+             it supports this command",
+        ),
+        502 => s("the server does not implement this command"),
+        504 => s("the server does not implement this parameter or mechanism"),
+        501 => s("syntax error in the arguments: check the address or parameter format"),
+        454 if c.enh(7, 0) => s("temporary security failure on the server side; retry later"),
+        // Nothing more specific is known: say what the class means for the user.
+        _ if c.class() == 4 => s(
+            "a temporary failure on the server side: retry later (a real MTA queues the message \
+             and retries by itself)",
+        ),
+        _ if c.class() == 5 => s(
+            "refused for good: the reply text gives the server's reason; retrying unchanged will \
+             not help",
+        ),
+        _ => None,
+    }
+}
+
+/// The reply names a MAIL/RCPT parameter (a refused extension parameter, not the address).
+fn mentions_parameter(c: &Ctx) -> bool {
+    c.has(&[
+        "notify",
+        "orcpt",
+        " ret ",
+        "ret=",
+        "ret parameter",
+        "envid",
+        "body=",
+        "smtputf8",
+    ])
+}
+
+pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
+    let Some(code) = reply.code else {
+        return Some(garbage_hint(reply));
+    };
+    if !(200..600).contains(&code) {
+        return Some(format!(
+            "{code} is not a valid SMTP reply code: the server is broken, or this is not SMTP"
+        ));
+    }
+    let c = Ctx::new(reply, code, phase);
+    let found = vendor_hint(&c)
+        .or_else(|| {
+            is_blocklisted(&c).then(|| {
+                "your sending IP (or domain) is on a DNS blocklist: look up the list named in \
+                 the reply and request delisting, or send from another IP"
+                    .to_string()
+            })
+        })
+        .or_else(|| unadvertised_hint(&c))
+        .or_else(|| text_hint(&c))
+        .or_else(|| {
+            is_rate_limited(&c).then(|| {
+                let mut h = if c.code == 421 {
+                    "the server is closing the channel because you are sending too fast (a rate \
+                     limit on your IP, account or sender): slow down, reconnect and retry later"
+                } else {
+                    "you are sending too fast for this server (a rate limit on your IP, account \
+                     or sender): slow down, and retry later"
+                }
+                .to_string();
+                if c.class() == 5 {
+                    h.push_str(" (it is given as permanent, but the limit resets with time)");
+                }
+                h
+            })
+        })
+        .or_else(|| other_party_hint(&c))
+        .or_else(|| {
+            is_greylisting(&c).then(|| {
+                "greylisted: the server defers unknown senders once; retry after a few minutes \
+                 (a real MTA does this by itself)"
+                    .to_string()
+            })
+        })
+        .or_else(|| {
+            // Relay refusals surface on RCPT (or MAIL), and a 530 is about access whatever
+            // the command; both outrank the per-command rules.
+            matches!(phase, Phase::Rcpt | Phase::Mail)
+                .then(|| relay_denied(&c))
+                .flatten()
+        })
+        .or_else(|| (code == 530).then(|| access_first_hint(&c)))
+        .or_else(|| strong_enhanced_hint(&c))
+        .or_else(|| {
+            // At the end of data a 5.7.x refusal has its own (content) hint below.
+            (is_spam_verdict(&c)
+                && c.enhanced.is_none_or(|e| e.subject != 1)
+                && !(c.phase == Phase::Dot && c.enh(7, 1)))
+            .then(|| {
+                "the message (or its sender) was classified as spam: check the text, links and \
+                 attachments and the sender domain's SPF/DKIM/DMARC; the receiving side's admin \
+                 can tell which rule hit"
+                    .to_string()
+            })
+        })
+        .or_else(|| phase_hint(&c))
+        .or_else(|| generic_hint(&c));
+    if found.is_none() && !reply.deviations.is_empty() {
+        return Some(
+            "the reply breaks SMTP syntax rules (see the deviations); ehlo tolerated it, but \
+             stricter clients may fail here"
+                .to_string(),
+        );
+    }
+    found
+}

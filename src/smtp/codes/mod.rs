@@ -1,0 +1,193 @@
+//! Reply-code knowledge: basic codes (RFC 5321 §4.2.3 and extensions), the IANA enhanced status
+//! code registry (RFC 3463, RFC 5248; vendored CSV), and context hints ("530 after MAIL → add
+//! --tls"). Our own words; registry data verbatim.
+//!
+//! Three layers, as recommended in the peers reference (§5):
+//! 1. registry meaning: the IANA "SMTP Enhanced Status Codes" enumerated-codes export
+//!    (`enhanced-status-codes.csv`, 81 codes X.0.0–X.7.30) read with `include_str!` and parsed
+//!    once, on first use, by a small RFC 4180 parser; plus our own one-line meaning per code;
+//! 2. command context: RFC 5321 §4.3.2 says which replies each command may get, and the same
+//!    code means different things after different commands ("550 after RCPT" is a refused
+//!    recipient, "550 after MAIL" a refused sender);
+//! 3. an actionable hint in our words ("add --tls"), with vendor-specific hints marked as such
+//!    ("(Microsoft) …") because they are not standard.
+//!
+//! Everything here is pure and total: any reply, even garbage, gets an explanation and nothing
+//! panics. Only a bounded prefix of the reply text is ever scanned for keywords.
+
+use serde::Serialize;
+
+use crate::smtp::event::Phase;
+use crate::smtp::reply::{EnhancedCode, Reply};
+use context::{basic_in_context, context_meaning, severity};
+use hints::{Ctx, hint, refused_party};
+
+mod context;
+mod hints;
+mod registry;
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use registry::{
+    BasicEntry, RegistryEntry, basic_entry, basic_meaning, class_name, lookup_enhanced, registry,
+    registry_entry, subject_name,
+};
+pub use table::explain_code;
+
+/// Registry entry of an enhanced status code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnhancedInfo {
+    /// The code as received (`5.1.1`).
+    pub code: String,
+    /// Registry sample text ("Bad destination mailbox address").
+    pub title: String,
+    /// Short meaning in our words (or the class + subject names when the detail is unregistered).
+    pub meaning: String,
+}
+
+/// How bad a reply is, for colouring and for `--explain errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 2xx/3xx as expected.
+    Ok,
+    /// Unusual but not an error (e.g. 251, 252, a deviation).
+    Notice,
+    /// 4xx.
+    Transient,
+    /// 5xx or garbage.
+    Permanent,
+}
+
+/// Explanation of one reply in the context of the command it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Explanation {
+    /// What the basic code means here.
+    pub basic: Option<String>,
+    /// The enhanced code's registry meaning.
+    pub enhanced: Option<EnhancedInfo>,
+    /// What it means in this context and what to do ("server wants STARTTLS: add --tls").
+    pub hint: Option<String>,
+    /// Severity.
+    pub severity: Option<Severity>,
+}
+
+/// What a reply answers beyond its command phase: the replies after the content that PRDR
+/// (draft-hall-prdr §4) and LMTP (RFC 2033 §4.2) give per recipient, where the same code means
+/// something narrower than a reply for the whole message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// The reply to the command of the phase (everything but the cases below).
+    #[default]
+    Command,
+    /// PRDR: the 353 after the content that announces one reply per recipient.
+    PrdrStart,
+    /// PRDR: one accepted recipient's own reply after the content.
+    PrdrRecipient,
+    /// LMTP: one accepted recipient's delivery reply after the content.
+    LmtpRecipient,
+}
+
+/// Explain `reply` as an answer to a command of `phase`.
+pub fn explain(reply: &Reply, phase: Phase) -> Explanation {
+    explain_answer(reply, phase, Answer::Command)
+}
+
+/// Explain `reply` as an answer to a command of `phase`, in the narrower role `answer` (a
+/// PRDR or LMTP reply for one recipient after the content).
+pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
+    let mut basic = basic_in_context(reply.code, phase);
+    let mut hint = hint(reply, phase);
+    if let Some(code) = reply.code {
+        let c = Ctx::new(reply, code, phase);
+        if let Some(who) = refused_party(&c) {
+            basic = format!("{basic} — but the refusal is about {who}, not the recipient");
+        }
+    }
+    let per_recipient = match answer {
+        Answer::Command => None,
+        Answer::PrdrStart => {
+            // Whatever the server says here, it is the announcement, not a verdict.
+            if reply.code == Some(353) {
+                basic = context_meaning(353, Phase::Dot)
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            None
+        }
+        Answer::PrdrRecipient => Some("PRDR"),
+        Answer::LmtpRecipient => Some("LMTP"),
+    };
+    if let (Some(proto), Some(class)) = (per_recipient, reply.class()) {
+        let scope = match class {
+            2 => "accepted for this recipient",
+            4 => "deferred for this recipient only",
+            _ => "refused for this recipient only",
+        };
+        basic = format!(
+            "{scope} ({proto}: each recipient gets its own reply after the content): {basic}"
+        );
+        if let Some(h) = hint.as_mut()
+            && matches!(class, 4 | 5)
+        {
+            h.push_str(
+                " (this reply covers this one recipient; the others were answered separately)",
+            );
+        }
+    }
+    Explanation {
+        basic: Some(basic),
+        enhanced: reply.enhanced.as_ref().and_then(lookup_enhanced),
+        hint,
+        severity: Some(severity(reply, phase)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `:explain CODE` for the REPL
+// ---------------------------------------------------------------------------------------------
+
+/// Does `code` have a meaning of its own as an answer to the command of `phase` (RFC 5321
+/// §4.3.2 and the extensions)? Used to pick the commands a pasted reply may answer.
+pub fn is_known_answer(code: u16, phase: Phase) -> bool {
+    context_meaning(code, phase).is_some()
+}
+
+/// Parse `5.1.1`, `X.7.1` (class 0 = any) into an enhanced code.
+pub fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
+    let mut it = w.split('.');
+    let c = it.next()?;
+    let class = if c.eq_ignore_ascii_case("x") {
+        0
+    } else {
+        match c.parse::<u8>().ok()? {
+            v @ (2 | 4 | 5) => v,
+            _ => return None,
+        }
+    };
+    let subject: u16 = it.next()?.parse().ok()?;
+    let detail: u16 = it.next()?.parse().ok()?;
+    if it.next().is_some() || subject > 999 || detail > 999 {
+        return None;
+    }
+    Some(EnhancedCode {
+        class,
+        subject,
+        detail,
+    })
+}
+
+/// The phases shown in `:explain` context lines and tried by `ehlo explain` when a reply's
+/// phase is not known, in dialogue order.
+pub(crate) const DIALOGUE_PHASES: &[Phase] = &[
+    Phase::Banner,
+    Phase::Helo,
+    Phase::StartTls,
+    Phase::Auth,
+    Phase::Mail,
+    Phase::Rcpt,
+    Phase::Data,
+    Phase::Dot,
+    Phase::Quit,
+];

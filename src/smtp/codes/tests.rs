@@ -1,0 +1,858 @@
+//! Tests of the reply-code knowledge: CSV parsing, registry, context, hints, the table view.
+
+use super::registry::{
+    BASIC, BASIC_CSV, CsvError, ENHANCED_CSV, OWN_WORDS, load_basic, load_registry, own_words,
+    paraphrase, parse_csv, registry_row,
+};
+use super::*;
+use crate::smtp::event::Deviation;
+
+fn ex(code: u16, line: &str, phase: Phase) -> Explanation {
+    explain(&Reply::new(code, &[line]), phase)
+}
+
+fn hint_of(code: u16, line: &str, phase: Phase) -> String {
+    ex(code, line, phase).hint.unwrap_or_default()
+}
+
+// --- CSV parser -----------------------------------------------------------------------
+
+#[test]
+fn csv_quotes_newlines_and_doubled_quotes() {
+    let t = "a,b,c\r\n1,\"x\ny\",\"say \"\"hi\"\"\"\r\n2,,\"\"\r\n";
+    let r = parse_csv(t).unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[1], vec!["1", "x\ny", "say \"hi\""]);
+    assert_eq!(r[2], vec!["2", "", ""]);
+}
+
+#[test]
+fn csv_quoted_crlf_kept_and_last_record_without_newline() {
+    let r = parse_csv("\"a\r\nb\",c\r\nd,e").unwrap();
+    assert_eq!(r, vec![vec!["a\r\nb", "c"], vec!["d", "e"]]);
+}
+
+#[test]
+fn csv_bare_lf_records_and_blank_lines() {
+    let r = parse_csv("a,b\n\n1,2\n").unwrap();
+    assert_eq!(r, vec![vec!["a", "b"], vec!["1", "2"]]);
+    // A trailing empty field is still a field.
+    assert_eq!(parse_csv("a,\r\n").unwrap(), vec![vec!["a", ""]]);
+}
+
+#[test]
+fn csv_errors() {
+    assert_eq!(
+        parse_csv("a,\"open\nstill"),
+        Err(CsvError::UnterminatedQuote { line: 1 })
+    );
+    assert_eq!(
+        parse_csv("x\r\n\"q\"z,1"),
+        Err(CsvError::JunkAfterQuote { line: 2 })
+    );
+    assert_eq!(parse_csv("").unwrap(), Vec::<Vec<String>>::new());
+}
+
+// --- registry -------------------------------------------------------------------------
+
+#[test]
+fn the_record_index_agrees_with_the_full_parse() {
+    for e in registry() {
+        assert_eq!(
+            registry_row(e.subject, e.detail).as_ref(),
+            Some(e),
+            "{}",
+            e.code()
+        );
+    }
+    assert_eq!(registry_row(1, 99), None);
+}
+
+#[test]
+fn registry_loads_all_81_codes() {
+    let reg = load_registry(ENHANCED_CSV).expect("vendored registry parses");
+    assert_eq!(reg.len(), 81);
+    assert_eq!(registry().len(), 81);
+    assert_eq!(reg.first().unwrap().code(), "X.0.0");
+    assert_eq!(reg.last().unwrap().code(), "X.7.30");
+    // No duplicates.
+    for (i, a) in reg.iter().enumerate() {
+        assert!(
+            !reg[i + 1..]
+                .iter()
+                .any(|b| (b.subject, b.detail) == (a.subject, a.detail)),
+            "{} twice",
+            a.code()
+        );
+    }
+    // Every registered code has our own words (a new export would need new ones).
+    for e in &reg {
+        assert!(own_words(e.subject, e.detail).is_some(), "{}", e.code());
+    }
+    assert_eq!(OWN_WORDS.len(), 81);
+}
+
+#[test]
+fn registry_quirks() {
+    // Sample text wrapped over two lines (X.6.8) is joined.
+    let e = registry_entry(6, 8).unwrap();
+    assert_eq!(
+        e.sample_text,
+        "UTF-8 string reply is required, but not permitted by the SMTP client"
+    );
+    // X.6.10: description only.
+    let e = registry_entry(6, 10).unwrap();
+    assert_eq!(e.sample_text, "");
+    assert!(e.description.contains("duplicate of X.6.8"));
+    let i = lookup_enhanced(&EnhancedCode {
+        class: 5,
+        subject: 6,
+        detail: 10,
+    })
+    .unwrap();
+    assert!(i.title.contains("duplicate of X.6.8"));
+    assert!(i.meaning.starts_with("Permanent failure: deprecated"));
+    // Associated basic code wrapped over two lines (X.5.0) and the odd "." (X.7.28).
+    assert!(
+        registry_entry(5, 0)
+            .unwrap()
+            .associated_basic
+            .ends_with("501, 502, 503, 554")
+    );
+    assert_eq!(registry_entry(7, 28).unwrap().associated_basic, ".");
+    // Doubled quotes become one quote.
+    assert!(registry_entry(1, 1).unwrap().description.contains("\"@\""));
+    // Indented continuation lines (X.7.30) are squashed.
+    assert!(!registry_entry(7, 30).unwrap().description.contains("  "));
+    assert_eq!(registry_entry(7, 30).unwrap().reference, "[RFC8689]");
+}
+
+#[test]
+fn lookups() {
+    let c = |class, subject, detail| EnhancedCode {
+        class,
+        subject,
+        detail,
+    };
+    let i = lookup_enhanced(&c(5, 1, 1)).unwrap();
+    assert_eq!(i.code, "5.1.1");
+    assert_eq!(i.title, "Bad destination mailbox address");
+    assert!(i.meaning.starts_with("Permanent failure: "));
+    assert!(i.meaning.contains("does not exist"));
+
+    let i = lookup_enhanced(&c(4, 7, 1)).unwrap();
+    assert_eq!(i.title, "Delivery not authorized, message refused");
+    assert!(i.meaning.starts_with("Temporary failure (retry later): "));
+
+    let i = lookup_enhanced(&c(5, 7, 8)).unwrap();
+    assert_eq!(i.title, "Authentication credentials invalid");
+
+    let i = lookup_enhanced(&c(5, 7, 30)).unwrap();
+    assert_eq!(i.title, "REQUIRETLS support required");
+
+    let i = lookup_enhanced(&c(2, 1, 5)).unwrap();
+    assert!(i.meaning.starts_with("Success: "));
+
+    // X form.
+    let i = lookup_enhanced(&c(0, 7, 1)).unwrap();
+    assert_eq!(i.code, "X.7.1");
+    assert!(i.meaning.starts_with("Any class: "));
+}
+
+#[test]
+fn unregistered_codes_fall_back_to_class_and_subject() {
+    let i = lookup_enhanced(&EnhancedCode {
+        class: 5,
+        subject: 1,
+        detail: 99,
+    })
+    .unwrap();
+    assert_eq!(i.code, "5.1.99");
+    assert_eq!(i.title, "Not in the IANA registry");
+    assert_eq!(
+        i.meaning,
+        "Permanent failure: addressing status; detail 99 is not in the IANA registry"
+    );
+    let i = lookup_enhanced(&EnhancedCode {
+        class: 4,
+        subject: 9,
+        detail: 0,
+    })
+    .unwrap();
+    assert!(i.meaning.contains("subject 9 is not in the IANA registry"));
+    assert!(i.meaning.starts_with("Temporary failure"));
+    assert!(
+        lookup_enhanced(&EnhancedCode {
+            class: 5,
+            subject: 1000,
+            detail: 0
+        })
+        .is_none()
+    );
+}
+
+#[test]
+fn paraphrase_uses_subject_and_sample() {
+    assert_eq!(
+        paraphrase(5, 3, "Mail system full"),
+        "Permanent failure: mail system status (mail system full)"
+    );
+}
+
+// --- basic codes ----------------------------------------------------------------------
+
+#[test]
+fn basic_table() {
+    let b = load_basic(BASIC_CSV).unwrap();
+    assert_eq!(b.len(), 34);
+    assert_eq!(basic_meaning(221).unwrap(), BASIC[3].meaning);
+    // A quoted field with a comma inside.
+    assert_eq!(
+        basic_meaning(252).unwrap(),
+        "Cannot verify the user, but will accept the message and try to deliver it"
+    );
+    assert_eq!(
+        basic_entry(452).unwrap().source,
+        "RFC 5321 §4.2.3, §4.5.3.1.10"
+    );
+    assert!(basic_meaning(556).unwrap().contains("null MX"));
+    assert_eq!(basic_meaning(299), None);
+}
+
+#[test]
+fn basic_in_command_context() {
+    let b = |code, p| ex(code, "x", p).basic.unwrap();
+    assert!(b(550, Phase::Rcpt).contains("recipient refused"));
+    assert!(b(550, Phase::Mail).contains("sender refused"));
+    assert!(b(554, Phase::Dot).contains("content policy"));
+    assert!(b(221, Phase::Quit).contains("normal close"));
+    assert!(b(354, Phase::Data).contains("go ahead"));
+    assert!(b(250, Phase::Helo).contains("extensions"));
+    assert!(b(220, Phase::StartTls).contains("TLS handshake"));
+    // No context: the table meaning.
+    assert_eq!(b(502, Phase::Other), basic_meaning(502).unwrap());
+    // Out-of-step positive reply.
+    assert!(b(354, Phase::Mail).contains("unexpected as an answer to MAIL"));
+}
+
+// --- severity -------------------------------------------------------------------------
+
+#[test]
+fn severities() {
+    let s = |code, p| ex(code, "x", p).severity.unwrap();
+    assert_eq!(s(250, Phase::Mail), Severity::Ok);
+    assert_eq!(s(220, Phase::Banner), Severity::Ok);
+    assert_eq!(s(220, Phase::StartTls), Severity::Ok);
+    assert_eq!(s(354, Phase::Data), Severity::Ok);
+    assert_eq!(s(334, Phase::Auth), Severity::Ok);
+    assert_eq!(s(235, Phase::Auth), Severity::Ok);
+    assert_eq!(s(221, Phase::Quit), Severity::Ok);
+    assert_eq!(s(251, Phase::Rcpt), Severity::Notice);
+    assert_eq!(s(252, Phase::Rcpt), Severity::Notice);
+    assert_eq!(s(250, Phase::Data), Severity::Notice);
+    assert_eq!(s(250, Phase::Other), Severity::Ok);
+    assert_eq!(s(450, Phase::Rcpt), Severity::Transient);
+    assert_eq!(s(550, Phase::Rcpt), Severity::Permanent);
+    assert_eq!(s(650, Phase::Rcpt), Severity::Permanent);
+    let mut r = Reply::new(250, &["ok"]);
+    r.deviations.push(Deviation::BareLf);
+    assert_eq!(explain(&r, Phase::Mail).severity, Some(Severity::Notice));
+    assert!(
+        explain(&r, Phase::Mail)
+            .hint
+            .unwrap()
+            .contains("deviations")
+    );
+    r.code = None;
+    assert_eq!(explain(&r, Phase::Mail).severity, Some(Severity::Permanent));
+}
+
+// --- hints ----------------------------------------------------------------------------
+
+#[test]
+fn hint_530_starttls_vs_auth() {
+    let h = hint_of(
+        530,
+        "5.7.0 Must issue a STARTTLS command first",
+        Phase::Mail,
+    );
+    assert!(h.contains("STARTTLS first: add --tls"), "{h}");
+    let h = hint_of(530, "5.7.0 Authentication required", Phase::Mail);
+    assert!(
+        h.contains("wants authentication: add --auth --auth-user"),
+        "{h}"
+    );
+    // Unclear text: STARTTLS first (the usual case), mentioning auth too.
+    let h = hint_of(530, "5.7.0 Access denied", Phase::Rcpt);
+    assert!(h.contains("add --tls"), "{h}");
+    let h = hint_of(
+        530,
+        "5.7.0 Must issue a STARTTLS command first",
+        Phase::Auth,
+    );
+    assert!(h.contains("add --tls"), "{h}");
+}
+
+#[test]
+fn hint_relay_denied() {
+    for (code, line) in [
+        (554, "5.7.1 <a@b.example>: Relay access denied"),
+        (550, "5.7.1 Unable to relay"),
+        (454, "4.7.1 <a@b.example>: Relay access denied"),
+    ] {
+        let h = hint_of(code, line, Phase::Rcpt);
+        assert!(h.starts_with("relay denied"), "{code}: {h}");
+        assert!(h.contains("--auth"), "{h}");
+        assert_eq!(h.contains("temporary"), code == 454, "{h}");
+    }
+}
+
+#[test]
+fn hint_rcpt_failures() {
+    let h = hint_of(
+        550,
+        "5.1.1 <nobody@x.example>: Recipient address rejected",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    let h = hint_of(550, "No such user here", Phase::Rcpt);
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    let h = hint_of(452, "4.5.3 Error: too many recipients", Phase::Rcpt);
+    assert!(h.contains("too many recipients for one transaction"), "{h}");
+    let h = hint_of(452, "Insufficient system storage", Phase::Rcpt);
+    assert!(h.contains("retry later"), "{h}");
+    let h = hint_of(552, "5.2.2 Mailbox full", Phase::Rcpt);
+    assert!(h.contains("mailbox is full"), "{h}");
+    let h = hint_of(503, "5.5.1 Error: need MAIL command", Phase::Rcpt);
+    assert!(h.contains("MAIL FROM must be accepted first"), "{h}");
+}
+
+fn hint_lines(code: u16, lines: &[&str], phase: Phase) -> String {
+    explain(&Reply::new(code, lines), phase)
+        .hint
+        .unwrap_or_default()
+}
+
+#[test]
+fn enhanced_code_wins_over_the_basic_code_when_more_specific() {
+    // 552 is "storage exceeded"; 5.2.2 narrows it to a full mailbox (SMTP and LMTP).
+    for line in ["5.2.2 <c@x.test> Mailbox is full", "5.2.2 Over quota"] {
+        let h = hint_of(552, line, Phase::Dot);
+        assert!(
+            h.contains("mailbox is full") && !h.contains("too big"),
+            "{h}"
+        );
+    }
+    let b = ex(552, "5.2.2 Mailbox full", Phase::Dot).basic.unwrap();
+    assert!(!b.starts_with("message too big"), "{b}");
+    // Without the narrowing code, 552 at the end of data is still the size.
+    let h = hint_of(552, "5.3.4 Message size exceeds fixed limit", Phase::Dot);
+    assert!(h.contains("too big"), "{h}");
+    // Exim's "552 too many recipients" at RCPT is not a full mailbox.
+    let h = hint_of(552, "too many recipients", Phase::Rcpt);
+    assert!(h.contains("too many recipients"), "{h}");
+}
+
+#[test]
+fn refusals_of_unadvertised_extensions_blame_the_extension() {
+    // Exim, under --force-ext.
+    for (code, line, phase) in [
+        (501, "SMTPUTF8 used when not advertised", Phase::Mail),
+        (
+            503,
+            "BDAT command used when CHUNKING not advertised",
+            Phase::Dot,
+        ),
+        (
+            503,
+            "STARTTLS command used when not advertised",
+            Phase::StartTls,
+        ),
+        (503, "AUTH command used when not advertised", Phase::Auth),
+        (
+            501,
+            "<a@x.test> RET=HDRS: malformed address: RET=HDRS may not follow <a@x.test>",
+            Phase::Mail,
+        ),
+        (
+            501,
+            "<b@x.test> NOTIFY=SUCCESS: malformed address: NOTIFY=SUCCESS may not follow <b@x.test>",
+            Phase::Rcpt,
+        ),
+    ] {
+        let h = hint_of(code, line, phase);
+        assert!(
+            h.contains("advertis") || h.contains("EHLO reply lists"),
+            "{line}: {h}"
+        );
+        assert!(
+            !h.contains("sender address is malformed")
+                && !h.contains("out of sequence")
+                && !h.contains("bad sequence")
+                && !h.contains("recipient address is malformed"),
+            "{line}: {h}"
+        );
+    }
+}
+
+#[test]
+fn wordings_without_enhanced_codes_get_specific_hints() {
+    let h = hint_of(550, "Sender rate overlimit - 12.0 / 1h", Phase::Rcpt);
+    assert!(h.contains("too fast"), "{h}");
+    let h = hint_of(451, "Greylisted, please come back later", Phase::Rcpt);
+    assert!(h.contains("greylisted"), "{h}");
+    let h = hint_of(450, "Please try again later", Phase::Rcpt);
+    assert!(h.contains("greylisted"), "{h}");
+    let h = hint_of(550, "Your message looks like spam", Phase::Dot);
+    assert!(h.contains("classified as spam"), "{h}");
+    let h = hint_of(
+        554,
+        "Rejected: message scored too high on spam scale",
+        Phase::Dot,
+    );
+    assert!(h.contains("classified as spam"), "{h}");
+    for list in [
+        "554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+        "554 Rejected - see http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1",
+        "550 Blocked - see https://www.spamcop.net/bl.shtml?192.0.2.1",
+    ] {
+        let (code, text) = list.split_once(' ').unwrap();
+        let h = hint_of(code.parse().unwrap(), text, Phase::Rcpt);
+        assert!(h.contains("blocklist"), "{list}: {h}");
+    }
+    let h = hint_of(
+        550,
+        "5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your \
+         Internet service provider since part of their network is on our block list (S3150).",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("block list") || h.contains("blocklist"), "{h}");
+    assert!(h.contains("Microsoft"), "{h}");
+    let h = hint_of(
+        451,
+        "4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("Microsoft") && h.contains("throttled"), "{h}");
+    let h = hint_lines(
+        421,
+        &["4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"],
+        Phase::Helo,
+    );
+    assert!(h.contains("Gmail"), "{h}");
+    let h = hint_lines(
+        550,
+        &[
+            "5.7.26 This mail is unauthenticated, which poses a security risk to the",
+            "5.7.26 sender and Gmail users, and has been blocked. The sender must",
+            "5.7.26 authenticate with at least one of SPF or DKIM. - gsmtp",
+        ],
+        Phase::Dot,
+    );
+    assert!(h.contains("SPF") && h.contains("DKIM"), "{h}");
+}
+
+#[test]
+fn the_basic_meaning_is_the_one_for_the_phase() {
+    let b = ex(554, "5.7.1 <x@y.test>: Relay access denied", Phase::Rcpt)
+        .basic
+        .unwrap();
+    assert!(!b.contains("greeting") && b.contains("recipient"), "{b}");
+    // No table meaning that belongs to another command leaks into a dialogue phase.
+    for &code in &[220, 454, 500, 554] {
+        for &p in DIALOGUE_PHASES {
+            let b = basic_in_context(Some(code), p);
+            if p != Phase::Banner {
+                assert!(!b.contains("as a greeting"), "{code} {p:?}: {b}");
+            }
+            if p != Phase::StartTls {
+                assert!(!b.contains("after STARTTLS"), "{code} {p:?}: {b}");
+            }
+            if p != Phase::Auth {
+                assert!(!b.contains("after AUTH"), "{code} {p:?}: {b}");
+            }
+        }
+    }
+    // As a greeting, 554 is still "no service".
+    let b = ex(554, "No SMTP service here", Phase::Banner)
+        .basic
+        .unwrap();
+    assert!(b.contains("refuses to talk"), "{b}");
+}
+
+#[test]
+fn hint_size_and_content() {
+    let h = hint_of(552, "5.3.4 Message size exceeds fixed limit", Phase::Dot);
+    assert!(h.contains("too big") && h.contains("SIZE"), "{h}");
+    let h = hint_of(552, "5.3.4 Message size exceeds fixed limit", Phase::Mail);
+    assert!(h.contains("SIZE"), "{h}");
+    let h = hint_of(550, "5.7.1 Message rejected as spam", Phase::Dot);
+    assert!(h.contains("rejected as spam or by policy"), "{h}");
+    let h = hint_of(554, "5.7.1 Message content rejected", Phase::Dot);
+    assert!(h.contains("rejected as spam or by policy"), "{h}");
+    let h = hint_of(554, "5.7.1 Rejected by policy", Phase::Data);
+    assert!(h.contains("refused by policy at DATA"), "{h}");
+    let h = hint_of(554, "Transaction failed", Phase::Dot);
+    assert!(h.contains("content filter"), "{h}");
+}
+
+#[test]
+fn hint_421_everywhere_and_banner() {
+    let h = hint_of(421, "4.7.0 Too many connections", Phase::Rcpt);
+    assert!(
+        h.contains("closing the channel") && h.contains("retry later"),
+        "{h}"
+    );
+    let h = hint_of(421, "Service not available", Phase::Banner);
+    assert!(h.contains("refuses connections right now"), "{h}");
+    let h = hint_of(
+        554,
+        "mx.example.net ESMTP not accepting messages",
+        Phase::Banner,
+    );
+    assert!(h.contains("refuses you"), "{h}");
+    let h = hint_of(554, "Your IP is listed on zen.spamhaus.org", Phase::Banner);
+    assert!(h.contains("blocklist"), "{h}");
+}
+
+#[test]
+fn hint_greylisting() {
+    let h = hint_of(450, "4.7.1 Please try again later", Phase::Rcpt);
+    assert!(h.starts_with("greylisted"), "{h}");
+    let h = hint_of(
+        451,
+        "4.7.1 Service unavailable, try again later",
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("greylisted"), "{h}");
+    let h = hint_of(
+        450,
+        "4.2.0 <a@b.example>: Recipient address rejected: Greylisted",
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("greylisted"), "{h}");
+    // 4.7.1 without "later" wording is a soft policy refusal, not greylisting.
+    let h = hint_of(
+        450,
+        "4.7.1 Client host rejected: cannot find your hostname",
+        Phase::Rcpt,
+    );
+    assert!(!h.starts_with("greylisted"), "{h}");
+    let h = hint_of(451, "4.7.1 Greylisting in action", Phase::Dot);
+    assert!(h.starts_with("greylisted"), "{h}");
+}
+
+#[test]
+fn hint_auth() {
+    let h = hint_of(535, "5.7.8 Authentication credentials invalid", Phase::Auth);
+    assert!(h.starts_with("credentials rejected"), "{h}");
+    let h = hint_of(
+        534,
+        "5.7.9 Authentication mechanism is too weak",
+        Phase::Auth,
+    );
+    assert!(h.contains("too weak") && h.contains("another"), "{h}");
+    let h = hint_of(
+        538,
+        "5.7.11 Encryption required for requested authentication mechanism",
+        Phase::Auth,
+    );
+    assert!(h.contains("add --tls"), "{h}");
+    for code in [502, 504] {
+        let h = hint_of(code, "5.5.4 Unrecognized authentication type", Phase::Auth);
+        assert!(h.contains("does not support this AUTH mechanism"), "{h}");
+    }
+    let h = hint_of(454, "4.7.0 Temporary authentication failure", Phase::Auth);
+    assert!(h.contains("retry later"), "{h}");
+}
+
+#[test]
+fn hint_starttls_and_ehlo() {
+    let h = hint_of(
+        454,
+        "4.7.0 TLS not available due to local problem",
+        Phase::StartTls,
+    );
+    assert!(h.starts_with("TLS is not available right now"), "{h}");
+    for code in [500, 502] {
+        let h = hint_of(
+            code,
+            "5.5.2 Syntax error, command unrecognized",
+            Phase::Helo,
+        );
+        assert!(
+            h.contains("does not speak ESMTP") && h.contains("HELO"),
+            "{h}"
+        );
+    }
+}
+
+#[test]
+fn hint_null_mx_and_no_mail_hosts() {
+    let h = hint_of(556, "5.1.10 Recipient address has null MX", Phase::Rcpt);
+    assert!(h.contains("null MX"), "{h}");
+    let h = hint_of(550, "5.1.10 Recipient address has null MX", Phase::Rcpt);
+    assert!(h.contains("null MX"), "{h}");
+    let h = hint_of(521, "mx.example.net does not accept mail", Phase::Banner);
+    assert!(h.contains("accepts no mail at all"), "{h}");
+    let h = hint_of(550, "5.7.27 Sender address has null MX", Phase::Mail);
+    assert!(h.contains("null MX"), "{h}");
+}
+
+#[test]
+fn hint_sequence_and_params() {
+    let h = hint_of(503, "5.5.1 Error: send HELO/EHLO first", Phase::Mail);
+    assert!(h.contains("MAIL out of sequence"), "{h}");
+    let h = hint_of(503, "Bad sequence of commands", Phase::Other);
+    assert!(h.contains("bad sequence of commands"), "{h}");
+    let h = hint_of(555, "5.5.4 Unsupported option: SMTPUTF8", Phase::Mail);
+    assert!(h.contains("MAIL FROM parameter"), "{h}");
+    let h = hint_of(555, "5.5.4 Unsupported option: NOTIFY", Phase::Rcpt);
+    assert!(h.contains("RCPT TO parameter"), "{h}");
+    let h = hint_of(503, "5.5.1 Error: need RCPT command", Phase::Data);
+    assert!(h.contains("DATA refused"), "{h}");
+}
+
+#[test]
+fn hint_sender_authentication_policies() {
+    let h = hint_of(
+        550,
+        "5.7.26 Unauthenticated email is not accepted",
+        Phase::Dot,
+    );
+    assert!(
+        h.contains("SPF") && h.contains("DKIM") && !h.starts_with('('),
+        "{h}"
+    );
+    let h = hint_of(550, "5.7.25 Reverse DNS validation failed", Phase::Dot);
+    assert!(h.contains("reverse DNS"), "{h}");
+    let h = hint_of(550, "5.7.23 SPF validation failed", Phase::Rcpt);
+    assert!(h.contains("SPF record"), "{h}");
+    let h = hint_of(
+        550,
+        "5.7.1 Sender address rejected: not owned by user a@b",
+        Phase::Mail,
+    );
+    assert!(h.contains("may not send as"), "{h}");
+}
+
+#[test]
+fn vendor_hints_are_labelled() {
+    let h = hint_of(
+        550,
+        "5.7.26 This mail has been blocked because the sender is unauthenticated. - gsmtp",
+        Phase::Dot,
+    );
+    assert!(h.starts_with("(Gmail)"), "{h}");
+    let h = hint_of(
+        535,
+        "5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+        Phase::Auth,
+    );
+    assert!(
+        h.starts_with("(Microsoft)") && h.contains("basic authentication"),
+        "{h}"
+    );
+    let h = hint_of(
+        550,
+        "5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.",
+        Phase::Banner,
+    );
+    assert!(h.starts_with("(Microsoft)"), "{h}");
+    let h = hint_of(
+        534,
+        "5.7.9 Application-specific password required. https://support.google.com/mail/?p=InvalidSecondFactor",
+        Phase::Auth,
+    );
+    assert!(
+        h.starts_with("(Gmail)") && h.contains("app password"),
+        "{h}"
+    );
+}
+
+#[test]
+fn hint_not_smtp() {
+    let garbage = |raw: &[u8]| {
+        let r = Reply {
+            code: None,
+            enhanced: None,
+            lines: vec![String::from_utf8_lossy(raw).into_owned()],
+            raw: crate::smtp::event::Bytes(raw.to_vec()),
+            deviations: vec![],
+        };
+        explain(&r, Phase::Banner)
+    };
+    let e = garbage(b"\x15\x03\x03\x00\x02\x02\x46");
+    assert!(e.hint.unwrap().contains("--tls-on-connect"));
+    assert_eq!(e.severity, Some(Severity::Permanent));
+    let e = garbage(b"\x16\x03\x01\x00\x2a");
+    assert!(e.hint.unwrap().contains("--tls-on-connect"));
+    let e = garbage(b"HTTP/1.1 400 Bad Request\r\n");
+    assert!(e.hint.unwrap().contains("HTTP server"));
+    let e = garbage(b"SSH-2.0-OpenSSH_9.6\r\n");
+    assert!(e.hint.unwrap().contains("SSH"));
+    let e = garbage(b"hello there\r\n");
+    assert!(
+        e.hint
+            .unwrap()
+            .contains("did not answer with an SMTP reply")
+    );
+    assert!(e.basic.unwrap().contains("no reply code"));
+}
+
+#[test]
+fn successes_have_no_hint() {
+    assert_eq!(ex(250, "2.1.0 Ok", Phase::Mail).hint, None);
+    assert_eq!(ex(250, "2.0.0 Ok: queued as 123", Phase::Dot).hint, None);
+    assert_eq!(ex(220, "mx ESMTP", Phase::Banner).hint, None);
+    let e = ex(250, "2.1.5 Ok", Phase::Rcpt);
+    assert_eq!(e.enhanced.unwrap().title, "Destination address valid");
+}
+
+#[test]
+fn never_panics_on_weird_input() {
+    let phases = [
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Proxy,
+        Phase::Banner,
+        Phase::Helo,
+        Phase::StartTls,
+        Phase::HeloAfterTls,
+        Phase::Xclient,
+        Phase::Auth,
+        Phase::Mail,
+        Phase::Rcpt,
+        Phase::Data,
+        Phase::Dot,
+        Phase::Quit,
+        Phase::Other,
+    ];
+    let long = "é".repeat(10_000);
+    let weird: Vec<Reply> = vec![
+        Reply::new(600, &["6.0.0 what"]),
+        Reply::new(199, &[""]),
+        Reply::new(999, &[]),
+        Reply::new(0, &["x"]),
+        Reply::new(550, &[]),
+        Reply::new(550, &["", "", ""]),
+        Reply::new(550, &[long.as_str()]),
+        Reply::new(421, &["4.999.999 weird"]),
+        Reply {
+            code: None,
+            enhanced: None,
+            lines: vec![],
+            raw: Default::default(),
+            deviations: vec![Deviation::NotUtf8],
+        },
+        Reply {
+            code: Some(550),
+            enhanced: Some(EnhancedCode {
+                class: 9,
+                subject: 999,
+                detail: 999,
+            }),
+            lines: vec!["\u{0}\u{ffff}".into()],
+            raw: Default::default(),
+            deviations: vec![],
+        },
+    ];
+    for r in &weird {
+        for &p in &phases {
+            let e = explain(r, p);
+            assert!(e.basic.is_some());
+            assert!(e.severity.is_some());
+            if r.code.is_none_or(|c| !(200..600).contains(&c)) {
+                assert_eq!(e.severity, Some(Severity::Permanent));
+                assert!(e.hint.is_some());
+            }
+        }
+    }
+    assert!(
+        ex(650, "x", Phase::Rcpt)
+            .hint
+            .unwrap()
+            .contains("not a valid SMTP reply code")
+    );
+}
+
+// --- :explain -------------------------------------------------------------------------
+
+#[test]
+fn explain_code_forms() {
+    let t = explain_code("550").unwrap();
+    assert!(t.starts_with("550  Action refused"), "{t}");
+    assert!(
+        t.contains("after RCPT: mailbox unavailable / recipient refused"),
+        "{t}"
+    );
+    assert!(t.contains("after MAIL: sender refused"), "{t}");
+
+    let t = explain_code("5.7.1").unwrap();
+    assert!(
+        t.starts_with("5.7.1  Delivery not authorized, message refused"),
+        "{t}"
+    );
+    assert!(t.contains("[RFC3463]"), "{t}");
+
+    let t = explain_code("X.7.8").unwrap();
+    assert!(
+        t.starts_with("X.7.8  Authentication credentials invalid"),
+        "{t}"
+    );
+    assert!(t.contains("hint: credentials rejected"), "{t}");
+
+    let t = explain_code("  550 5.1.1 ").unwrap();
+    assert!(t.contains("5.1.1  Bad destination mailbox address"), "{t}");
+    // LMTP and PRDR give a per-recipient 5.1.1 after the content too.
+    assert!(
+        t.contains("hint after RCPT, end of data: the mailbox does not exist"),
+        "{t}"
+    );
+
+    let t = explain_code("550-5.1.1").unwrap();
+    assert!(t.contains("5.1.1"), "{t}");
+
+    let t = explain_code("550 4.1.1").unwrap();
+    assert!(t.contains("classes differ"), "{t}");
+
+    let t = explain_code("5.1.99").unwrap();
+    assert!(t.contains("not in the IANA registry"), "{t}");
+
+    let t = explain_code("530 X.7.0 Must issue a STARTTLS command first").unwrap();
+    assert!(t.contains("5.7.0") || t.contains("X.7.0"), "{t}");
+    assert!(t.contains("add --tls"), "{t}");
+
+    let t = explain_code("421").unwrap();
+    assert!(
+        t.contains("after any command: service not available"),
+        "{t}"
+    );
+    assert!(
+        t.contains("after banner: the server will not serve you"),
+        "{t}"
+    );
+    assert!(!t.contains("after RCPT: service"), "{t}");
+
+    let t = explain_code("5.7.708").unwrap();
+    assert!(t.contains("hint: (Microsoft)"), "{t}");
+
+    assert!(explain_code("699").unwrap().contains("not a valid"));
+    for weird in [
+        "５５０",
+        "5.1",
+        "5..1",
+        "6.1.1",
+        "x.x.x",
+        "550 550 5.1.1 4.1.1",
+        "0.0.0 000",
+        "\u{0}\u{ffff}",
+    ] {
+        let _ = explain_code(weird);
+    }
+    let _ = explain_code(&"5.1.1 ".repeat(100_000));
+    assert_eq!(explain_code(&"a".repeat(1_000_000)), None);
+    assert_eq!(explain_code(""), None);
+    assert_eq!(explain_code("hello"), None);
+    assert_eq!(explain_code("9.9.9 12 1234"), None);
+}
