@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
+    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify tls-ca-path= tls-sni= tls-verify-target= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -60,7 +60,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-chain -d 'Save t
 complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
@@ -177,8 +177,10 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -s k -l insecure -d 'Do not enfo
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify -d 'Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-force -d 'Send AUTH even if the server does not advertise it'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-plaintext -l apt -d 'Show the decoded AUTH exchange (secrets still masked)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l allow-plaintext-auth -d 'Allow AUTH over a connection that is not encrypted'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l force-getpwuid -d 'Default sender from the password database, ignoring $LOGNAME and $USER'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
@@ -276,6 +278,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS righ
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -300,6 +303,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS ri
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -411,6 +411,10 @@ pub struct ConnArgs {
     #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
     pub explain: ExplainLevel,
 
+    /// Accepted for swaks compatibility: password and token prompts never echo
+    #[arg(long, visible_alias = "pp")]
+    pub protect_prompt: bool,
+
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
     pub show_secrets: bool,
@@ -654,8 +658,12 @@ pub struct AuthArgs {
           value_delimiter = ',')]
     pub auth_optional_strict: Option<Vec<String>>,
 
-    /// User name (implies --auth)
-    #[arg(long, visible_alias = "au", value_name = "USER")]
+    /// User name (implies --auth); without a value: ~/.netrc, then a prompt
+    ///
+    /// Given without a value (as swaks allows), the user name comes from ~/.netrc or, on a
+    /// terminal, a prompt; without a terminal ehlo says so and exits 1.
+    #[arg(long, visible_alias = "au", value_name = "USER", num_args = 0..=1,
+          default_missing_value = "")]
     pub auth_user: Option<String>,
 
     /// Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)
@@ -664,8 +672,11 @@ pub struct AuthArgs {
     /// for the password in this order: --auth-password, $EHLO_AUTH_PASSWORD,
     /// --auth-password-file, ~/.netrc (machine = the --server host, or its default entry), and
     /// finally a prompt without echo when stdin is a terminal.
+    ///
+    /// Given without a value (as swaks allows), the password comes from the other sources.
     #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
-          hide_env_values = true, value_parser = parse_secret)]
+          hide_env_values = true, value_parser = parse_secret, num_args = 0..=1,
+          default_missing_value = "")]
     pub auth_password: Option<Secret>,
 
     /// Authorisation identity (PLAIN authzid, SCRAM a=)
@@ -723,6 +734,10 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
     pub auth_hide_password: Option<Option<String>>,
 
+    /// Accepted for swaks compatibility: password and token prompts never echo
+    #[arg(long, visible_alias = "pp")]
+    pub protect_prompt: bool,
+
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
     pub show_secrets: bool,
@@ -755,8 +770,15 @@ pub struct EnvelopeArgs {
     pub bcc: Vec<String>,
 
     /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
+    ///
+    /// Without --from the local part is $LOGNAME, else $USER, else the name the password
+    /// database gives the user running ehlo.
     #[arg(short = 'f', long, value_name = "ADDR")]
     pub from: Option<String>,
+
+    /// Default sender from the password database, ignoring $LOGNAME and $USER
+    #[arg(long)]
+    pub force_getpwuid: bool,
 
     /// Name to greet with in EHLO/HELO/LHLO [default: the local host name]
     #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]

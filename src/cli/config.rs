@@ -104,6 +104,9 @@ pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 pub struct Environment {
     /// `$LOGNAME`, else `$USER` (local part of the default sender).
     pub user: Option<String>,
+    /// The password database's name for the real user id (the default sender's local part
+    /// without `$LOGNAME`/`$USER`, or with `--force-getpwuid`).
+    pub pw_user: Option<String>,
     /// Local host name (default `--helo`, default sender's domain, `Message-Id`).
     pub hostname: String,
     /// Clock and pid for the default message.
@@ -132,8 +135,14 @@ impl Environment {
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .find(|v| !v.trim().is_empty());
+        let pw_user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .filter(|n| !n.is_empty());
         Environment {
             user,
+            pw_user,
             message: MessageContext::current(&hostname),
             hostname,
             read_stdin: |limit| {
@@ -641,11 +650,13 @@ fn find_secrets(
     host: Option<&str>,
     env: &Environment,
 ) -> Result<Found, Error> {
+    // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
     let mut user = auth
         .auth_user
         .as_deref()
+        .filter(|u| !u.is_empty())
         .map(|u| strip_angles(u).to_string());
-    let mut password = auth.auth_password.clone();
+    let mut password = auth.auth_password.clone().filter(|p| !p.is_empty());
     if password.is_none()
         && let Some(f) = &auth.auth_password_file
     {
@@ -676,13 +687,21 @@ fn find_secrets(
         }
         password = e.password;
     }
-    if satisfied(&password, &token) {
+    // `-au` without a value asks for the user name, like a missing password.
+    let user_asked = auth.auth_user.as_deref() == Some("") && user.is_none();
+    if satisfied(&password, &token) && !user_asked {
         return Ok((user, password, token));
     }
     let wants_token = !takes_password;
     let Some(prompt) = env.prompt else {
         if requirement == AuthRequirement::Optional {
             return Ok((user, password, token));
+        }
+        if user_asked {
+            return Err(usage(
+                "--auth-user was given without a user name and ~/.netrc has none for this server \
+                 (stdin is not a terminal, so ehlo cannot prompt): give --auth-user USER",
+            ));
         }
         let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
         return Err(usage(if wants_token {
@@ -701,6 +720,9 @@ fn find_secrets(
     if user.is_none() {
         let u = ask(&format!("AUTH user name for {server}: "), true)?;
         user = Some(strip_angles(u.trim()).to_string());
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
     }
     let who = user.as_deref().unwrap_or_default();
     if wants_token {
@@ -840,7 +862,15 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
     let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
     let from = match &envelope.from {
         Some(f) => strip_angles(f.trim()).trim().to_string(),
-        None => format!("{}@{}", env.user.as_deref().unwrap_or("ehlo"), env.hostname),
+        None => {
+            // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
+            let local = if envelope.force_getpwuid {
+                env.pw_user.as_deref()
+            } else {
+                env.user.as_deref().or(env.pw_user.as_deref())
+            };
+            format!("{}@{}", local.unwrap_or("ehlo"), env.hostname)
+        }
     };
     no_line_break("--from", &from)?;
     no_space("--from", &from)?;
@@ -1771,6 +1801,7 @@ mod tests {
     fn env() -> Environment {
         Environment {
             user: Some("alice".into()),
+            pw_user: Some("pwalice".into()),
             hostname: "client.test".into(),
             message: MessageContext {
                 now: datetime!(2024-01-02 03:04:05 UTC),
@@ -2283,6 +2314,63 @@ mod tests {
         );
         assert_eq!(got.token.unwrap().expose(), "typed-token");
         assert!(got.password.is_none());
+    }
+
+    /// swaks's `-au` / `-ap` without a value: ~/.netrc, then a prompt; without a terminal a
+    /// one-line reason and exit 1, never a hang or a silent run without AUTH.
+    #[test]
+    fn auth_user_and_password_without_a_value() {
+        let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+        let e = err(&[&base[..], &["--au", "--ap", "pw"]].concat());
+        assert!(
+            e.contains("--auth-user was given without a user name") && e.contains("cannot prompt"),
+            "{e}"
+        );
+        let e = err(&[&base[..], &["--au", "u", "--ap"]].concat());
+        assert!(e.contains("no password"), "{e}");
+        // From ~/.netrc.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".netrc"),
+            "machine mx.test login netrc-user password from-netrc\n",
+        )
+        .unwrap();
+        let mut e = env();
+        e.home = Some(dir.path().to_path_buf());
+        let got = creds_in(&[&base[..], &["--au", "--ap"]].concat(), &e);
+        assert_eq!(got.user, "netrc-user");
+        assert_eq!(got.password.unwrap().expose(), "from-netrc");
+        // On a terminal the user name is asked for; a password already given is not.
+        let mut e = env();
+        e.prompt = Some(answering);
+        let got = creds_in(&[&base[..], &["--au", "--ap", "given"]].concat(), &e);
+        assert_eq!(got.user, "typed-user");
+        assert_eq!(got.password.unwrap().expose(), "given");
+        let got = creds_in(&[&base[..], &["--au", "me", "--ap"]].concat(), &e);
+        assert_eq!(got.user, "me");
+        assert_eq!(got.password.unwrap().expose(), "typed-pw");
+    }
+
+    #[test]
+    fn default_sender_from_logname_or_the_password_database() {
+        assert_eq!(send(&["-t", "a@x.test"]).plan.from, "alice@client.test");
+        assert_eq!(
+            send(&["-t", "a@x.test", "--force-getpwuid"]).plan.from,
+            "pwalice@client.test"
+        );
+        let mut e = env();
+        e.user = None;
+        match mode_in(&["-t", "a@x.test"], &e) {
+            Ok(Mode::Send(c)) => assert_eq!(c.plan.from, "pwalice@client.test"),
+            other => panic!("{other:?}"),
+        }
+        // An explicit --from wins over both.
+        assert_eq!(
+            send(&["-t", "a@x.test", "-f", "x@y.test", "--force-getpwuid"])
+                .plan
+                .from,
+            "x@y.test"
+        );
     }
 
     #[test]

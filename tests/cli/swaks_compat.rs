@@ -482,6 +482,67 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Auth)
     .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "CRAM-MD5",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "-am",
+        "X-CRAM=CRAM-MD5",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "X-CRAM",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "--auth-map",
+        "X-CRAM=CRAM-MD5",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "PLAIN",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "-ae",
+        "realm=example.com,dmd5-serv-type=smtp",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "LOGIN", "-au", "user", "-ap", "secret", "-pp",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth()
+    .stdin("user\n")
+    .differs("without a value"),
+    c(&["-t", T, "-s", "{srv}", "--force-getpwuid"]),
     // --- TLS ---
     c(&["-t", T, "-s", "{srv}", "-tls"])
         .srv(Srv::StartTls)

@@ -140,11 +140,12 @@ log_path = $STATE/dovecot.log
 ssl = no
 # Submission already requires TLS before AUTH (smtpd_tls_security_level=encrypt).
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5 ntlm
+auth_mechanisms = plain login cram-md5 digest-md5
 auth_verbose = yes
 passdb {
   driver = passwd-file
-  # {PLAIN} stores the cleartext, which CRAM-MD5, DIGEST-MD5 and NTLM need.
+  # {PLAIN} stores the cleartext, which CRAM-MD5 and DIGEST-MD5 need. (Debian's Dovecot is
+  # built without NTLM: adding ntlm here stops its auth service.)
   args = scheme=PLAIN username_format=%u $DOVECOT_DIR/users
 }
 userdb {

@@ -1,0 +1,142 @@
+//! The client handshake: STARTTLS upgrade or implicit TLS over any stream, SNI, the name to
+//! verify, and the evidence afterwards.
+
+use std::pin::Pin;
+
+use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
+use openssl::x509::verify::X509CheckFlags;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_openssl::SslStream;
+
+use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
+use super::params::{
+    TlsParams, client_context, configure_versions_and_ciphers, install_trust, load_client_cert,
+};
+use super::verify::build_info;
+use super::{TlsError, setup};
+use crate::net::dns::parse_ip_literal;
+use crate::net::trust::{self, SystemStore};
+use crate::smtp::event::TlsInfo;
+
+/// Run a client handshake over `stream`. `host` is the name connected to (used for SNI and
+/// verification unless overridden in `params`). On success returns the stream and the evidence.
+///
+/// No timeout is applied here: a peer that stalls mid-handshake stalls this future, so the
+/// caller wraps it in `tokio::time::timeout` (its TLS phase timeout).
+pub async fn connect<S>(
+    stream: S,
+    host: &str,
+    params: &TlsParams,
+) -> Result<(SslStream<S>, TlsInfo), TlsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    connect_trusting(stream, host, params, &trust::system_store).await
+}
+
+/// [`connect`] with the system trust store located by `system` (tests pass a fake machine's).
+pub(super) async fn connect_trusting<S>(
+    stream: S,
+    host: &str,
+    params: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<(SslStream<S>, TlsInfo), TlsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let host = host.trim().trim_end_matches('.');
+    let mut b = client_context().map_err(setup("cannot create the TLS context"))?;
+    // Never abort the handshake on a bad certificate: the verdict is computed anyway (the
+    // verify_result is filled in under VERIFY_NONE) and enforced below, after the evidence exists.
+    b.set_verify(SslVerifyMode::NONE);
+    let fallback = install_trust(&mut b, params, system)?;
+    configure_versions_and_ciphers(&mut b, params)?;
+    if let Some(cc) = &params.client_cert {
+        let (cert, key, chain) = load_client_cert(cc)?;
+        b.set_certificate(&cert)
+            .map_err(setup("cannot use the client certificate"))?;
+        let mismatch = |_| {
+            TlsError::Setup(format!(
+                "--tls-key {} does not belong to --tls-cert {}",
+                cc.key.display(),
+                cc.cert.display()
+            ))
+        };
+        b.set_private_key(&key).map_err(mismatch)?;
+        b.check_private_key().map_err(mismatch)?;
+        for c in chain {
+            b.add_extra_chain_cert(c)
+                .map_err(setup("cannot add a --tls-chain certificate"))?;
+        }
+    }
+    let ctx = b.build();
+    // SNI and the verify name are set by hand below: they may differ.
+    let mut ssl = Ssl::new(&ctx).map_err(setup("cannot create the TLS session"))?;
+
+    // SNI (RFC 6066 §3) must be a host name, never an IP literal.
+    let sni = params
+        .sni
+        .clone()
+        .or_else(|| parse_ip_literal(host).is_none().then(|| host.to_string()))
+        .filter(|s| !s.is_empty() && parse_ip_literal(s).is_none());
+    if let Some(sni) = &sni {
+        ssl.set_hostname(sni)
+            .map_err(setup("cannot set the SNI name"))?;
+    }
+
+    let checked = params
+        .verify_name
+        .clone()
+        .unwrap_or_else(|| host.to_string());
+    let checked = checked.trim_end_matches('.').to_string();
+    let checked_ip = parse_ip_literal(&checked);
+    let checked = match checked_ip {
+        Some(ip) => ip.to_string(),
+        None => checked,
+    };
+    {
+        let param = ssl.param_mut();
+        param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+        match checked_ip {
+            Some(ip) => param.set_ip(ip),
+            None if !checked.is_empty() => param.set_host(&checked),
+            None => Ok(()),
+        }
+        .map_err(setup("cannot set the name to verify"))?;
+    }
+    // Ask for a stapled OCSP response (RFC 6066 §8) so the evidence can say whether one came.
+    ssl.set_status_type(StatusType::OCSP)
+        .map_err(setup("cannot request OCSP stapling"))?;
+
+    let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
+    if let Err(e) = Pin::new(&mut s).connect().await {
+        let reason = handshake_reason(&e);
+        return Err(if is_not_tls(&e) {
+            TlsError::NotTls(reason)
+        } else {
+            TlsError::Handshake(reason)
+        });
+    }
+
+    let mut info = build_info(
+        s.ssl(),
+        sni,
+        &checked,
+        checked_ip,
+        params.verify,
+        fallback.as_ref(),
+    );
+    // OpenSSL sends the configured certificate exactly when the server's CertificateRequest
+    // arrives and fails the handshake otherwise only if the server insists; the openssl crate
+    // exposes no hook to observe the request itself, so "sent" means: configured, and the
+    // handshake (which would have carried it) completed.
+    info.client_cert_sent = params.client_cert.is_some();
+    if params.verify && !info.verify.ok {
+        let reason = explain_failure(&info);
+        return Err(TlsError::Verify {
+            reason,
+            info: Box::new(info),
+        });
+    }
+    Ok((s, info))
+}

@@ -1,0 +1,185 @@
+//! What a TLS failure means in words: handshake reasons, verification failures, alerts on read,
+//! and a TLS record where a plaintext greeting was expected.
+
+use crate::smtp::event::TlsInfo;
+
+const VERIFY_HINT: &str =
+    "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification";
+
+/// Did the handshake fail because the peer does not speak TLS at all? Judged by OpenSSL's
+/// reason *codes* (stable across versions), not its wording.
+pub(super) fn is_not_tls(e: &openssl::ssl::Error) -> bool {
+    // SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG, SSL_R_UNKNOWN_PROTOCOL,
+    // SSL_R_HTTP_REQUEST, and SSL_R_RECORD_LAYER_FAILURE (what OpenSSL 3.2+ may report).
+    const CODES: [i32; 5] = [267, 198, 252, 156, 313];
+    e.ssl_error()
+        .is_some_and(|st| st.errors().iter().any(|x| CODES.contains(&x.reason_code())))
+}
+
+/// One line: what failed, why it matters, and what to do.
+pub(super) fn explain_failure(info: &TlsInfo) -> String {
+    let v = &info.verify;
+    let leaf = info.chain.first();
+    let reason = v
+        .reason
+        .clone()
+        .unwrap_or_else(|| "verification failed".into());
+    let why = if !v.chain_ok {
+        // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses.
+        match reason.as_str() {
+            "self-signed certificate" | "self signed certificate" => {
+                "the server presented a self-signed certificate".to_string()
+            }
+            "self-signed certificate in certificate chain"
+            | "self signed certificate in certificate chain" => {
+                "the chain ends in a root that is not in the trust store".to_string()
+            }
+            "unable to get local issuer certificate" | "unable to verify the first certificate" => {
+                "the issuer is not in the trust store (a private CA, or the server omits an intermediate certificate)".to_string()
+            }
+            "certificate has expired" => format!(
+                "the certificate expired on {}",
+                leaf.map(|c| c.not_after.as_str()).unwrap_or("?")
+            ),
+            "certificate is not yet valid" => format!(
+                "the certificate is not valid before {}",
+                leaf.map(|c| c.not_before.as_str()).unwrap_or("?")
+            ),
+            _ => String::new(),
+        }
+    } else {
+        let names = leaf.map(|c| c.sans.join(", ")).unwrap_or_default();
+        format!(
+            "the certificate is not valid for {} (it names {})",
+            v.checked_name.as_deref().unwrap_or("?"),
+            if names.is_empty() {
+                leaf.map(|c| c.subject.as_str()).unwrap_or("nothing")
+            } else {
+                &names
+            }
+        )
+    };
+    // The chain is trusted and only the name is wrong (typically: connected by IP address, or
+    // by an alias): a CA file would change nothing; the name to connect by or check is the fix.
+    let hint = if v.chain_ok && !v.name_ok {
+        let named = leaf
+            .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
+            .filter(|n| !n.starts_with('*'))
+            .unwrap_or("NAME");
+        format!(
+            "connect by a name the certificate holds (e.g. --server {named}), or check it \
+             against that name with --tls-verify-target {named}; --insecure skips verification"
+        )
+    } else {
+        VERIFY_HINT.to_string()
+    };
+    if why.is_empty() {
+        format!("{reason} ({hint})")
+    } else {
+        format!("{reason}: {why} ({hint})")
+    }
+}
+
+/// OpenSSL's handshake error made readable: the library's reason plus what it usually means.
+pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
+    if let Some(io) = e.io_error() {
+        return match io.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                "the peer closed the connection during the handshake".into()
+            }
+            std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted => {
+                format!("the peer closed the connection during the handshake ({io})")
+            }
+            _ => format!("I/O error: {io}"),
+        };
+    }
+    let reason = e
+        .ssl_error()
+        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))
+        .map(str::to_string);
+    let Some(reason) = reason else {
+        // SSL_ERROR_SYSCALL with nothing queued: the transport hit EOF.
+        return if e.code() == openssl::ssl::ErrorCode::SYSCALL {
+            "the peer closed the connection during the handshake".into()
+        } else {
+            e.to_string()
+        };
+    };
+    // OpenSSL 3.2 renamed the alert reasons "sslv3 alert …" to "ssl/tls alert …": one spelling.
+    let key = match reason.strip_prefix("ssl/tls alert ") {
+        Some(rest) => format!("sslv3 alert {rest}"),
+        None => reason.clone(),
+    };
+    let hint = match key.as_str() {
+        "wrong version number"
+        | "packet length too long"
+        | "record layer failure"
+        | "http request"
+        | "unknown protocol" => Some(
+            "the peer did not speak TLS (a plaintext port? ports 25 and 587 use STARTTLS, 465 implicit TLS)",
+        ),
+        "unexpected eof while reading" => {
+            Some("the peer closed the connection during the handshake")
+        }
+        "unsupported protocol" | "tlsv1 alert protocol version" => Some(
+            "no TLS version in common (the server may only offer TLS 1.0/1.1, which this OpenSSL refuses by default)",
+        ),
+        "legacy sigalg disallowed or unsupported" => {
+            Some("the server needs a legacy signature algorithm that OpenSSL 3 disables by default")
+        }
+        "sslv3 alert handshake failure" => Some(
+            "the server rejected the handshake: no cipher or version in common, or it requires a client certificate (--tls-cert/--tls-key)",
+        ),
+        "no shared cipher" | "no cipher match" => {
+            Some("the server rejected the handshake: no cipher or version in common")
+        }
+        "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
+            Some("the server wants a client certificate (--tls-cert/--tls-key)")
+        }
+        "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
+        "tlsv1 alert internal error" => Some("the server hit an internal error"),
+        _ => None,
+    };
+    match hint {
+        Some(h) if h != reason => format!("{reason}: {h}"),
+        _ => reason,
+    }
+}
+
+/// A read on an established TLS stream failed because the server sent a TLS alert: TLS 1.3
+/// servers refuse a missing or unacceptable client certificate only *after* the client finished
+/// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for
+/// ordinary I/O errors.
+pub fn alert_on_read(e: &std::io::Error) -> Option<String> {
+    let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
+    let alert = ssl.ssl_error().is_some_and(|st| {
+        st.errors()
+            .iter()
+            .any(|x| x.reason().is_some_and(|r| r.contains("alert")))
+    });
+    alert.then(|| handshake_reason(ssl))
+}
+
+/// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
+/// the start of what should have been a plaintext SMTP greeting, and say what it means.
+pub fn inspect_first_bytes(bytes: &[u8]) -> Option<&'static str> {
+    let (&ty, rest) = bytes.split_first()?;
+    if rest.first() != Some(&0x03) {
+        return None;
+    }
+    // A known minor version when we have it (SSL 3.0 … TLS 1.3's legacy 0x0303).
+    if rest.get(1).is_some_and(|&minor| minor > 0x04) {
+        return None;
+    }
+    match ty {
+        0x16 => Some(
+            "the server sent a TLS handshake instead of an SMTP greeting: this port expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+        ),
+        0x15 => Some(
+            "the server sent a TLS alert instead of an SMTP greeting: it expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+        ),
+        _ => None,
+    }
+}

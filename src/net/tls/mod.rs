@@ -1,0 +1,61 @@
+//! TLS with openssl + tokio-openssl: STARTTLS upgrade and implicit TLS for the client, SNI,
+//! verification (CA + host name, computed even when not enforced) and the [`TlsInfo`] evidence;
+//! plus the server side (self-signed certificate, acceptor, accept) for `ehlo serve` and tests.
+//!
+//! The client always handshakes with `SslVerifyMode::NONE` and judges the result afterwards
+//! (posttls-finger style): that way `--insecure` still reports whether the certificate *would*
+//! have verified, and an enforced failure can still show what was negotiated.
+//!
+//! Timeouts are the caller's job: [`connect`] and [`accept`] wait as long as the peer stalls, so
+//! wrap them in `tokio::time::timeout`.
+
+use crate::smtp::event::TlsInfo;
+
+mod connect;
+mod diagnose;
+mod params;
+mod server;
+#[cfg(test)]
+mod tests;
+mod verify;
+
+pub use connect::connect;
+pub use diagnose::{alert_on_read, inspect_first_bytes};
+pub use params::{ClientCert, PemOut, TlsParams, TlsVersion, parse_protocols};
+pub use server::{accept, acceptor, load_cert_key, self_signed};
+pub use verify::{cert_info, dns_name_matches, match_name};
+
+/// Why TLS failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TlsError {
+    /// OpenSSL could not be set up with these settings (bad CA path, …).
+    #[error("TLS setup failed: {0}")]
+    Setup(String),
+    /// The peer answered the ClientHello with something that is not TLS (a plaintext SMTP
+    /// greeting, usually): the reason says what arrived.
+    #[error("TLS handshake failed: {0}")]
+    NotTls(String),
+    /// The handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    /// The handshake worked but verification failed and is enforced; the info is still reported.
+    #[error("TLS certificate verification failed: {reason}")]
+    Verify {
+        /// Why.
+        reason: String,
+        /// What was negotiated (for the transcript).
+        info: Box<TlsInfo>,
+    },
+}
+
+fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> TlsError + '_ {
+    move |e| TlsError::Setup(format!("{what}: {e}"))
+}
+
+/// A random SCRAM client nonce (RFC 5802 §5.1) from OpenSSL's generator, for the plan's
+/// credentials (the sans-IO core has no randomness of its own); `None` if it fails.
+pub fn scram_nonce() -> Option<String> {
+    let mut b = [0u8; 18];
+    openssl::rand::rand_bytes(&mut b).ok()?;
+    Some(crate::smtp::auth::scram_nonce(&b))
+}

@@ -1,0 +1,358 @@
+//! Client TLS settings (`TlsParams`, `--tls-protocol`, client certificates) and how they set up
+//! an OpenSSL context: options, versions and ciphers, trust anchors, certificate files.
+
+use std::path::{Path, PathBuf};
+
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion};
+use openssl::x509::X509;
+
+use super::server::load_cert_key;
+use super::{TlsError, setup};
+use crate::net::trust::{self, SystemStore};
+
+/// Client TLS settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsParams {
+    /// SNI to send (default: the server host name when it is not an IP literal).
+    pub sni: Option<String>,
+    /// Enforce verification (off with `--insecure`).
+    pub verify: bool,
+    /// Name to verify the certificate against (default: the host name connected to).
+    pub verify_name: Option<String>,
+    /// The only trusted CAs, a PEM file or directory (`--tls-ca-path`); `None` = the system store.
+    pub ca_path: Option<PathBuf>,
+    /// Protocol versions allowed (`--tls-protocol`), ascending; `None` = OpenSSL's default.
+    pub protocols: Option<Vec<TlsVersion>>,
+    /// OpenSSL cipher list for TLS 1.2 and below (`--tls-cipher`).
+    pub cipher_list: Option<String>,
+    /// TLS 1.3 cipher suites (`--tls-ciphersuites`).
+    pub ciphersuites: Option<String>,
+    /// Client certificate to present if the server asks (`--tls-cert`/`--tls-key`/`--tls-chain`).
+    pub client_cert: Option<ClientCert>,
+    /// Where to put the server's leaf certificate (`--tls-get-peer-cert`).
+    pub peer_cert_out: Option<PemOut>,
+    /// Where to put the server's whole chain as sent (`--tls-get-peer-chain`).
+    pub peer_chain_out: Option<PemOut>,
+}
+
+impl TlsParams {
+    /// Do these settings reach TLS 1.0/1.1 (and so lower OpenSSL's security level)?
+    pub fn legacy(&self) -> bool {
+        self.protocols
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|v| *v < TlsVersion::Tls1_2))
+    }
+
+    /// Lines worth telling the user before the handshake (what ehlo changed in OpenSSL).
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.legacy() {
+            v.push(
+                "TLS 1.0/1.1 requested: lowering OpenSSL's security level to 0 (@SECLEVEL=0) for this connection; these versions are obsolete (RFC 8996)"
+                    .to_string(),
+            );
+        }
+        v
+    }
+}
+
+/// A TLS protocol version ehlo can negotiate (SSLv2/SSLv3 are gone from OpenSSL 3 builds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.0 (RFC 2246), obsolete (RFC 8996).
+    Tls1_0,
+    /// TLS 1.1 (RFC 4346), obsolete (RFC 8996).
+    Tls1_1,
+    /// TLS 1.2 (RFC 5246).
+    Tls1_2,
+    /// TLS 1.3 (RFC 8446).
+    Tls1_3,
+}
+
+impl TlsVersion {
+    const ALL: [TlsVersion; 4] = [
+        TlsVersion::Tls1_0,
+        TlsVersion::Tls1_1,
+        TlsVersion::Tls1_2,
+        TlsVersion::Tls1_3,
+    ];
+    fn ssl(self) -> SslVersion {
+        match self {
+            TlsVersion::Tls1_0 => SslVersion::TLS1,
+            TlsVersion::Tls1_1 => SslVersion::TLS1_1,
+            TlsVersion::Tls1_2 => SslVersion::TLS1_2,
+            TlsVersion::Tls1_3 => SslVersion::TLS1_3,
+        }
+    }
+    fn no_option(self) -> SslOptions {
+        match self {
+            TlsVersion::Tls1_0 => SslOptions::NO_TLSV1,
+            TlsVersion::Tls1_1 => SslOptions::NO_TLSV1_1,
+            TlsVersion::Tls1_2 => SslOptions::NO_TLSV1_2,
+            TlsVersion::Tls1_3 => SslOptions::NO_TLSV1_3,
+        }
+    }
+}
+
+/// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
+/// never both. A deny list narrows OpenSSL's default (TLS 1.2 and 1.3); TLS 1.0/1.1 are reached
+/// only by naming them in an allow list. Returns the allowed versions, ascending.
+pub fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
+    let mut allow = Vec::new();
+    let mut deny = Vec::new();
+    for raw in spec.split(',') {
+        let word = raw.trim().to_ascii_lowercase().replace('.', "_");
+        if word.is_empty() {
+            continue;
+        }
+        let (negated, name) = match word.strip_prefix("no_") {
+            Some(n) => (true, n.to_string()),
+            None => (false, word.clone()),
+        };
+        let v = match name.as_str() {
+            "tlsv1" | "tlsv1_0" | "tls1" | "tls1_0" => Some(TlsVersion::Tls1_0),
+            "tlsv1_1" | "tls1_1" => Some(TlsVersion::Tls1_1),
+            "tlsv1_2" | "tls1_2" => Some(TlsVersion::Tls1_2),
+            "tlsv1_3" | "tls1_3" => Some(TlsVersion::Tls1_3),
+            "sslv2" | "sslv3" => None,
+            _ => {
+                return Err(format!(
+                    "'{}' is not a protocol (use tlsv1, tlsv1_1, tlsv1_2, tlsv1_3, or no_ before one)",
+                    raw.trim()
+                ));
+            }
+        };
+        match (negated, v) {
+            (false, None) => {
+                return Err(format!(
+                    "{name} is not supported by this OpenSSL build ({}): SSLv2 and SSLv3 are removed",
+                    openssl::version::version()
+                ));
+            }
+            // Denying what cannot be negotiated anyway is harmless (swaks scripts do it).
+            (true, None) => deny.push(None),
+            (false, Some(v)) => allow.push(v),
+            (true, Some(v)) => deny.push(Some(v)),
+        }
+    }
+    if !allow.is_empty() && !deny.is_empty() {
+        return Err(
+            "mixes an allow list and a deny list (give either tlsv1_2,tlsv1_3 or no_tlsv1,no_tlsv1_1)"
+                .into(),
+        );
+    }
+    let mut out: Vec<TlsVersion> = if !allow.is_empty() {
+        allow
+    } else if !deny.is_empty() {
+        [TlsVersion::Tls1_2, TlsVersion::Tls1_3]
+            .into_iter()
+            .filter(|v| !deny.contains(&Some(*v)))
+            .collect()
+    } else {
+        return Err("names no protocol".into());
+    };
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err("denies every version ehlo can use (TLS 1.2 and 1.3)".into());
+    }
+    Ok(out)
+}
+
+/// A client certificate, its key and any intermediate certificates, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// Certificate (`--tls-cert`); further certificates in the file are sent as the chain.
+    pub cert: PathBuf,
+    /// Private key (`--tls-key`): PKCS#8, PKCS#1 or SEC1 PEM.
+    pub key: PathBuf,
+    /// Intermediate certificates (`--tls-chain`).
+    pub chain: Option<PathBuf>,
+}
+
+/// Where `--tls-get-peer-cert` / `--tls-get-peer-chain` put the PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemOut {
+    /// Into the transcript (`===` lines).
+    Transcript,
+    /// Into this file.
+    File(PathBuf),
+}
+
+/// Largest certificate/key/CA file we read: PEM bundles are kilobytes; this bounds memory.
+const MAX_PEM_FILE: u64 = 4 * 1024 * 1024;
+
+/// What `SslConnector::builder` sets up (options, modes, cipher list), minus its
+/// `set_default_verify_paths`: that parses the whole CA bundle on every run, and a vendored
+/// OpenSSL would look under its own OPENSSLDIR anyway. Trust is [`install_trust`]'s job.
+pub(super) fn client_context() -> Result<SslContextBuilder, openssl::error::ErrorStack> {
+    let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
+    let mut opts = SslOptions::ALL
+        | SslOptions::NO_COMPRESSION
+        | SslOptions::NO_SSLV2
+        | SslOptions::NO_SSLV3
+        | SslOptions::SINGLE_DH_USE
+        | SslOptions::SINGLE_ECDH_USE;
+    opts &= !SslOptions::DONT_INSERT_EMPTY_FRAGMENTS;
+    b.set_options(opts);
+    b.set_mode(
+        SslMode::AUTO_RETRY
+            | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+            | SslMode::ENABLE_PARTIAL_WRITE
+            | SslMode::RELEASE_BUFFERS,
+    );
+    b.set_cipher_list("DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK")?;
+    Ok(b)
+}
+
+/// The bundle to verify against after the handshake if the directory lookup did not know the
+/// issuer, with the directory it complements.
+pub(super) struct Fallback {
+    pub(super) dir: Option<String>,
+    pub(super) file: PathBuf,
+}
+
+/// Put the trust anchors into the context, as lazily as possible (see `net::trust`): only the
+/// `--tls-ca-path` certificates when given; else the system store's hashed directory as a
+/// lookup. The system bundle is never parsed here: it is returned as the fallback, consulted
+/// after the handshake only if the directory did not know the issuer — always when there is no
+/// directory, and with `--insecure` only then (nothing is enforced, so the evidence comes from
+/// the directory alone, and an untrusted server costs no bundle parse).
+pub(super) fn install_trust(
+    b: &mut SslContextBuilder,
+    params: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<Option<Fallback>, TlsError> {
+    if let Some(path) = &params.ca_path {
+        for cert in load_ca_path(path)? {
+            // A certificate given twice is harmless; ignore "already in store".
+            let _ = b.cert_store_mut().add_cert(cert);
+        }
+        return Ok(None);
+    }
+    let store = system();
+    if let Some(dir) = &store.dir {
+        trust::add_dir(b.cert_store_mut(), dir).map_err(TlsError::Setup)?;
+    }
+    Ok(store
+        .file
+        .filter(|_| params.verify || store.dir.is_none())
+        .map(|file| Fallback {
+            dir: store.dir,
+            file,
+        }))
+}
+
+/// `--tls-protocol`, `--tls-cipher`, `--tls-ciphersuites` onto the context. Legacy versions
+/// (TLS 1.0/1.1) need security level 0 in OpenSSL 3 (level 1 forbids them and SHA-1
+/// signatures); it is lowered only then.
+pub(super) fn configure_versions_and_ciphers(
+    b: &mut SslContextBuilder,
+    params: &TlsParams,
+) -> Result<(), TlsError> {
+    if let Some(list) = &params.cipher_list {
+        b.set_cipher_list(list).map_err(|_| {
+            TlsError::Setup(format!(
+                "--tls-cipher: OpenSSL knows no cipher in '{list}' (see `openssl ciphers`)"
+            ))
+        })?;
+    }
+    if let Some(suites) = &params.ciphersuites {
+        b.set_ciphersuites(suites).map_err(|_| {
+            TlsError::Setup(format!(
+                "--tls-ciphersuites: OpenSSL knows no TLS 1.3 suite in '{suites}' (e.g. TLS_AES_128_GCM_SHA256)"
+            ))
+        })?;
+    }
+    let Some(allowed) = params.protocols.as_deref().filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
+    let (min, max) = (allowed[0], allowed[allowed.len() - 1]);
+    b.set_min_proto_version(Some(min.ssl()))
+        .map_err(setup("--tls-protocol: cannot set the lowest version"))?;
+    b.set_max_proto_version(Some(max.ssl()))
+        .map_err(setup("--tls-protocol: cannot set the highest version"))?;
+    // A gap (tlsv1_1,tlsv1_3): OpenSSL's min/max cannot say it, the NO_ options can.
+    for v in TlsVersion::ALL {
+        if v > min && v < max && !allowed.contains(&v) {
+            b.set_options(v.no_option());
+        }
+    }
+    if params.legacy() {
+        b.set_security_level(0);
+    }
+    Ok(())
+}
+
+/// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates
+/// after the first in the certificate file count as chain too.
+pub(super) fn load_client_cert(
+    cc: &ClientCert,
+) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
+    let (cert, key) = load_cert_key(&cc.cert, &cc.key)?;
+    let mut chain: Vec<X509> = read_bounded(&cc.cert)
+        .ok()
+        .and_then(|pem| X509::stack_from_pem(&pem).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .skip(1)
+        .collect();
+    if let Some(path) = &cc.chain {
+        let pem = read_bounded(path).map_err(|e| {
+            TlsError::Setup(format!("cannot read --tls-chain {}: {e}", path.display()))
+        })?;
+        let certs = X509::stack_from_pem(&pem).unwrap_or_default();
+        if certs.is_empty() {
+            return Err(TlsError::Setup(format!(
+                "--tls-chain {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                path.display()
+            )));
+        }
+        chain.extend(certs);
+    }
+    Ok((cert, key, chain))
+}
+
+/// Read the extra trust anchors: a PEM file (one or more certificates) or a directory whose
+/// files hold PEM certificates (hashed `c_rehash` names are not required).
+fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| TlsError::Setup(format!("cannot read CA path {}: {e}", path.display())))?;
+    let mut certs = Vec::new();
+    if meta.is_dir() {
+        let dir = std::fs::read_dir(path)
+            .map_err(|e| TlsError::Setup(format!("cannot list {}: {e}", path.display())))?;
+        for entry in dir.flatten() {
+            let p = entry.path();
+            if let Ok(pem) = read_bounded(&p) {
+                certs.extend(X509::stack_from_pem(&pem).unwrap_or_default());
+            }
+        }
+    } else {
+        let pem = read_bounded(path)
+            .map_err(|e| TlsError::Setup(format!("cannot read CA file {}: {e}", path.display())))?;
+        certs = X509::stack_from_pem(&pem).unwrap_or_default();
+    }
+    if certs.is_empty() {
+        return Err(TlsError::Setup(format!(
+            "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+pub(super) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_PEM_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_PEM_FILE / 1024 / 1024
+        )));
+    }
+    std::fs::read(path)
+}

@@ -1,0 +1,757 @@
+//! TLS tests: handshakes against our own acceptor, verification verdicts, name matching, files.
+
+use super::*;
+use std::path::Path;
+
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{SslAcceptor, SslMethod, SslOptions, SslVerifyMode, SslVersion};
+use openssl::x509::X509;
+use tokio_openssl::SslStream;
+
+use super::connect::connect_trusting;
+use crate::net::trust::{self, SystemStore};
+use crate::smtp::event::TlsInfo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+
+fn params(verify: bool) -> TlsParams {
+    TlsParams {
+        verify,
+        ..Default::default()
+    }
+}
+
+/// Handshake `host`/`params` against an acceptor for `cert`/`key` over an in-memory pipe;
+/// returns the client result and whether the server saw a successful handshake.
+async fn handshake(
+    cert: &X509,
+    key: &PKey<Private>,
+    host: &str,
+    p: &TlsParams,
+) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+    handshake_trusting(cert, key, host, p, &trust::system_store).await
+}
+
+/// [`handshake`] with the system store located by `system`.
+async fn handshake_trusting(
+    cert: &X509,
+    key: &PKey<Private>,
+    host: &str,
+    p: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+    let acc = acceptor(cert, &[], key).unwrap();
+    let (c, s) = duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        if let Ok((mut s, _)) = accept(s, &acc).await {
+            // Echo one line so the client can prove the channel works.
+            let mut buf = [0u8; 64];
+            if let Ok(n) = s.read(&mut buf).await {
+                let _ = s.write_all(&buf[..n]).await;
+            }
+        }
+    });
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        connect_trusting(c, host, p, system),
+    )
+    .await
+    .expect("handshake must not hang");
+    drop(server);
+    r
+}
+
+/// A CA named `cn` and a certificate for localhost it signed (with that certificate's key).
+fn ca_and_leaf(cn: &str) -> (X509, X509, PKey<Private>) {
+    let mut cp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    cp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    cp.distinguished_name
+        .push(rcgen::DnType::CommonName, cn.to_string());
+    let ca = rcgen::CertifiedIssuer::self_signed(cp, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    (
+        X509::from_der(ca.der()).unwrap(),
+        X509::from_der(leaf.der()).unwrap(),
+        PKey::private_key_from_pem(leaf_key.serialize_pem().as_bytes()).unwrap(),
+    )
+}
+
+/// `dir/HASH.0` holding `ca`, the name OpenSSL's directory lookup opens for its subject.
+fn install_hashed(dir: &Path, ca: &X509) {
+    std::fs::create_dir_all(dir).unwrap();
+    let name = format!("{:08x}.0", ca.subject_name_hash());
+    std::fs::write(dir.join(name), ca.to_pem().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn system_store_of_a_debian_layout_verifies_by_directory_then_bundle() {
+    let (ca, leaf, key) = ca_and_leaf("ehlo test root A");
+    let (other, _, _) = ca_and_leaf("ehlo test root B");
+    // A fake machine: /etc/ssl/certs hashed (holding only the unrelated root) plus the bundle.
+    let root = tempfile::tempdir().unwrap();
+    let certs = root.path().join("etc/ssl/certs");
+    install_hashed(&certs, &other);
+    let bundle = certs.join("ca-certificates.crt");
+    std::fs::write(&bundle, other.to_pem().unwrap()).unwrap();
+    let no_env = |_: &str| None;
+    let system = || trust::locate(root.path(), no_env);
+    assert_eq!(system().file.as_deref(), Some(bundle.as_path()));
+
+    // Our root is nowhere: refused.
+    let r = handshake_trusting(&leaf, &key, "localhost", &params(true), &system).await;
+    let Err(TlsError::Verify { reason, .. }) = r else {
+        panic!("expected Verify, got {:?}", r.map(|x| x.1))
+    };
+    assert!(reason.contains("unable to get local issuer"), "{reason}");
+
+    // Installed in the bundle only: the fallback after the directory finds it…
+    let mut pem = other.to_pem().unwrap();
+    pem.extend(ca.to_pem().unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(true), &system)
+        .await
+        .unwrap();
+    assert!(info.verify.ok && info.verify.chain_ok, "{:?}", info.verify);
+    // …which --insecure skips (nothing enforced: the directory alone gives the evidence).
+    let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(false), &system)
+        .await
+        .unwrap();
+    assert!(!info.verify.chain_ok, "{:?}", info.verify);
+
+    // Installed in the hashed directory (update-ca-certificates): found by lookup, in both
+    // modes, even with the bundle gone.
+    std::fs::remove_file(&bundle).unwrap();
+    install_hashed(&certs, &ca);
+    for verify in [true, false] {
+        let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(verify), &system)
+            .await
+            .unwrap();
+        assert!(info.verify.chain_ok, "verify={verify}: {:?}", info.verify);
+    }
+
+    // --tls-ca-path replaces the system store: the unrelated root alone does not verify.
+    let other_file = root.path().join("other.pem");
+    std::fs::write(&other_file, other.to_pem().unwrap()).unwrap();
+    let p = TlsParams {
+        ca_path: Some(other_file),
+        ..params(true)
+    };
+    let r = handshake_trusting(&leaf, &key, "localhost", &p, &system).await;
+    assert!(
+        matches!(r, Err(TlsError::Verify { .. })),
+        "{:?}",
+        r.map(|x| x.1)
+    );
+}
+
+#[tokio::test]
+async fn system_store_from_ssl_cert_file_and_ssl_cert_dir() {
+    let (ca, leaf, key) = ca_and_leaf("ehlo test root C");
+    let tmp = tempfile::tempdir().unwrap();
+    let empty_root = tmp.path().join("root");
+    std::fs::create_dir_all(&empty_root).unwrap();
+    let file = tmp.path().join("ca.pem");
+    std::fs::write(&file, ca.to_pem().unwrap()).unwrap();
+    let dir = tmp.path().join("hashed");
+    install_hashed(&dir, &ca);
+    let (file_s, dir_s) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    for (var, value) in [("SSL_CERT_FILE", file_s), ("SSL_CERT_DIR", dir_s)] {
+        let system = || {
+            trust::locate(&empty_root, |k: &str| {
+                (k == var).then(|| std::ffi::OsString::from(value))
+            })
+        };
+        let (_, info) = handshake_trusting(&leaf, &key, "localhost", &params(true), &system)
+            .await
+            .unwrap_or_else(|e| panic!("{var}: {e}"));
+        assert!(info.verify.ok, "{var}: {:?}", info.verify);
+    }
+    // Neither: nothing trusted on this fake machine.
+    let system = || trust::locate(&empty_root, |_: &str| None);
+    let r = handshake_trusting(&leaf, &key, "localhost", &params(true), &system).await;
+    assert!(
+        matches!(r, Err(TlsError::Verify { .. })),
+        "{:?}",
+        r.map(|x| x.1)
+    );
+}
+
+#[tokio::test]
+async fn insecure_handshake_reports_evidence() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let (mut s, info) = handshake(&cert, &key, "localhost", &params(false))
+        .await
+        .unwrap();
+    assert!(info.version.starts_with("TLSv1."), "{}", info.version);
+    assert!(!info.cipher.is_empty() && info.bits >= 128, "{info:?}");
+    assert_eq!(info.sni.as_deref(), Some("localhost"));
+    assert_eq!(info.chain.len(), 1);
+    let leaf = &info.chain[0];
+    assert_eq!(leaf.sans, ["DNS:localhost"]);
+    assert!(leaf.subject.starts_with("/CN="), "{}", leaf.subject);
+    assert_eq!(leaf.subject, leaf.issuer);
+    assert!(
+        leaf.not_after.starts_with("4096-01-01T00:00:00"),
+        "{}",
+        leaf.not_after
+    );
+    assert!(leaf.not_after.ends_with('Z'));
+    assert!(
+        leaf.not_before.starts_with("1975-01-01T"),
+        "{}",
+        leaf.not_before
+    );
+    assert!(leaf.days_left > 700_000, "{}", leaf.days_left);
+    assert_eq!(leaf.sha256.len(), 32 * 3 - 1);
+    assert!(leaf.pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let v = &info.verify;
+    assert!(!v.ok && !v.enforced && !v.chain_ok);
+    assert!(v.name_ok);
+    assert_eq!(v.matched.as_deref(), Some("DNS:localhost"));
+    assert_eq!(v.checked_name.as_deref(), Some("localhost"));
+    assert!(
+        v.reason.as_deref().unwrap().contains("self-signed"),
+        "{v:?}"
+    );
+    assert!(!info.ocsp_stapled && !info.client_cert_sent);
+    // The stream carries data both ways after the handshake.
+    s.write_all(b"NOOP\r\n").await.unwrap();
+    let mut buf = [0u8; 6];
+    s.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"NOOP\r\n");
+}
+
+#[tokio::test]
+async fn name_mismatch_is_reported_separately() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let p = TlsParams {
+        verify_name: Some("other.example".into()),
+        sni: Some("sni.example".into()),
+        ..params(false)
+    };
+    let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+    assert_eq!(info.sni.as_deref(), Some("sni.example"));
+    assert_eq!(info.verify.checked_name.as_deref(), Some("other.example"));
+    assert!(!info.verify.name_ok && info.verify.matched.is_none());
+    assert!(!info.verify.chain_ok);
+}
+
+#[tokio::test]
+async fn enforced_verification_fails_with_info_and_hint() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let err = handshake(&cert, &key, "localhost", &params(true))
+        .await
+        .unwrap_err();
+    let TlsError::Verify { reason, info } = err else {
+        panic!("expected Verify, got {err:?}")
+    };
+    assert!(reason.contains("self-signed"), "{reason}");
+    assert!(
+        reason.contains("--tls-ca-path") && reason.contains("--insecure"),
+        "{reason}"
+    );
+    assert!(info.verify.enforced && !info.verify.ok);
+    assert_eq!(info.chain.len(), 1);
+}
+
+#[tokio::test]
+async fn private_ca_file_and_dir_make_it_verify() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a certificate").unwrap();
+    for ca in [file.clone(), dir.path().to_path_buf()] {
+        let p = TlsParams {
+            ca_path: Some(ca),
+            ..params(true)
+        };
+        let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+        let v = &info.verify;
+        assert!(v.ok && v.chain_ok && v.name_ok && v.enforced, "{v:?}");
+        assert!(v.reason.is_none());
+    }
+    // Trusted chain, wrong name: chain_ok stays true, and enforcement fails on the name.
+    let p = TlsParams {
+        ca_path: Some(file),
+        verify_name: Some("other.example".into()),
+        ..params(true)
+    };
+    let Err(TlsError::Verify { reason, info }) = handshake(&cert, &key, "localhost", &p).await
+    else {
+        panic!("expected Verify")
+    };
+    assert!(info.verify.chain_ok && !info.verify.name_ok);
+    assert_eq!(info.verify.reason.as_deref(), Some("hostname mismatch"));
+    assert!(reason.contains("not valid for other.example"), "{reason}");
+    assert!(reason.contains("DNS:localhost"), "{reason}");
+    // The CA is trusted already: the fix is the name, not a CA file (issue: connecting
+    // by IP to a server whose certificate passes the CA check).
+    assert!(!reason.contains("--tls-ca-path"), "{reason}");
+    assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+}
+
+#[tokio::test]
+async fn trusted_certificate_reached_by_ip_suggests_the_name() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+    let p = TlsParams {
+        ca_path: Some(file),
+        ..params(true)
+    };
+    let Err(TlsError::Verify { reason, info }) = handshake(&cert, &key, "127.0.0.1", &p).await
+    else {
+        panic!("expected Verify")
+    };
+    assert!(info.verify.chain_ok && !info.verify.name_ok);
+    assert!(reason.contains("IP address mismatch"), "{reason}");
+    assert!(reason.contains("--server localhost"), "{reason}");
+    assert!(reason.contains("--tls-verify-target localhost"), "{reason}");
+    assert!(!reason.contains("--tls-ca-path"), "{reason}");
+}
+
+#[tokio::test]
+async fn name_mismatch_does_not_hide_an_expired_chain() {
+    // OpenSSL checks the name before the dates; the verdict must still see the expiry.
+    let kp = rcgen::KeyPair::generate().unwrap();
+    let mut cp = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    cp.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    cp.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let c = cp.self_signed(&kp).unwrap();
+    let cert = X509::from_der(c.der()).unwrap();
+    let key = PKey::private_key_from_pem(kp.serialize_pem().as_bytes()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+    let p = TlsParams {
+        ca_path: Some(file),
+        verify_name: Some("other.example".into()),
+        ..params(false)
+    };
+    let (_, info) = handshake(&cert, &key, "localhost", &p).await.unwrap();
+    assert!(!info.verify.chain_ok && !info.verify.name_ok);
+    assert_eq!(
+        info.verify.reason.as_deref(),
+        Some("certificate has expired")
+    );
+    assert!(
+        info.chain[0].days_left < -9000,
+        "{}",
+        info.chain[0].days_left
+    );
+    assert!(info.chain[0].not_after.starts_with("2001-01-01T"));
+}
+
+#[tokio::test]
+async fn ip_literal_host_sends_no_sni_and_matches_ip_san() {
+    let (cert, key) = self_signed(&["127.0.0.1", "::1"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, cert.to_pem().unwrap()).unwrap();
+    let p = TlsParams {
+        ca_path: Some(file),
+        ..params(true)
+    };
+    let (_, info) = handshake(&cert, &key, "[127.0.0.1]", &p).await.unwrap();
+    assert_eq!(info.sni, None);
+    assert_eq!(info.verify.matched.as_deref(), Some("IP:127.0.0.1"));
+    assert_eq!(info.chain[0].sans, ["IP:127.0.0.1", "IP:::1"]);
+    let (_, info) = handshake(&cert, &key, "[IPv6:::1]", &p).await.unwrap();
+    assert_eq!(info.verify.matched.as_deref(), Some("IP:::1"));
+    assert!(info.verify.ok);
+}
+
+#[tokio::test]
+async fn garbage_peer_is_a_readable_handshake_error() {
+    let (c, mut s) = duplex(4096);
+    let peer = tokio::spawn(async move {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf).await;
+        let _ = s
+            .write_all(b"220 mail.example.com ESMTP ready, not TLS at all\r\n")
+            .await;
+        // Keep the pipe open until the client gives up.
+        let _ = s.read(&mut buf).await;
+    });
+    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    let TlsError::NotTls(reason) = &err else {
+        panic!("expected NotTls, got {err:?}")
+    };
+    assert!(reason.contains("did not speak TLS"), "{reason}");
+    peer.abort();
+}
+
+#[tokio::test]
+async fn peer_closing_is_a_handshake_error() {
+    // Closed before the ClientHello could be written…
+    let (c, s) = duplex(4096);
+    drop(s);
+    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    assert!(
+        matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
+        "{err:?}"
+    );
+    // …and closed after reading it (the server dropped us mid-handshake).
+    let (c, mut s) = duplex(4096);
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+    });
+    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    assert!(
+        matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn stalled_peer_is_left_to_the_callers_timeout() {
+    // connect() has no timeout of its own; the caller bounds it.
+    let (c, _s) = duplex(4096);
+    let r = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        connect(c, "localhost", &params(false)),
+    )
+    .await;
+    assert!(
+        r.is_err(),
+        "a silent peer must stall until the caller's timeout"
+    );
+}
+
+#[tokio::test]
+async fn bad_ca_path_is_a_setup_error() {
+    let (c, _s) = duplex(64);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "nothing here").unwrap();
+    for ca in [dir.path().join("missing.pem"), empty] {
+        let p = TlsParams {
+            ca_path: Some(ca),
+            ..params(true)
+        };
+        let (c2, _s2) = duplex(64);
+        assert!(matches!(
+            connect(c2, "localhost", &p).await,
+            Err(TlsError::Setup(_))
+        ));
+    }
+    drop(c);
+}
+
+#[test]
+fn wildcard_matching_rfc6125() {
+    assert!(dns_name_matches("mail.example.com", "MAIL.example.com."));
+    assert!(dns_name_matches("*.example.com", "mx.example.com"));
+    assert!(!dns_name_matches("*.example.com", "example.com"));
+    assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
+    assert!(!dns_name_matches("*.com", "example.com"));
+    assert!(!dns_name_matches("m*.example.com", "mx.example.com"));
+    assert!(!dns_name_matches("*.*.example.com", "a.b.example.com"));
+    assert!(!dns_name_matches("", "example.com"));
+    assert!(!dns_name_matches("*.example.com", ".example.com"));
+}
+
+#[test]
+fn load_cert_key_accepts_pkcs8_pkcs1_and_sec1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let cp = dir.path().join("c.pem");
+    std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
+    // SEC1 (BEGIN EC PRIVATE KEY) and PKCS#8 (BEGIN PRIVATE KEY) of the same EC key.
+    let sec1 = key.ec_key().unwrap().private_key_to_pem().unwrap();
+    let pkcs8 = key.private_key_to_pem_pkcs8().unwrap();
+    for pem in [sec1, pkcs8] {
+        let kp = dir.path().join("k.pem");
+        std::fs::write(&kp, &pem).unwrap();
+        let (c, k) = load_cert_key(&cp, &kp).unwrap();
+        assert!(acceptor(&c, &[], &k).is_ok());
+    }
+    // PKCS#1 (BEGIN RSA PRIVATE KEY).
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let kp = dir.path().join("rsa.pem");
+    std::fs::write(&kp, rsa.private_key_to_pem().unwrap()).unwrap();
+    let (c, k) = load_cert_key(&cp, &kp).unwrap();
+    // …which does not belong to this certificate.
+    assert!(
+        matches!(acceptor(&c, &[], &k), Err(TlsError::Setup(r)) if r.contains("does not match"))
+    );
+    // An encrypted key fails without prompting, and garbage is rejected.
+    let enc = key
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw")
+        .unwrap();
+    std::fs::write(&kp, enc).unwrap();
+    assert!(matches!(load_cert_key(&cp, &kp), Err(TlsError::Setup(_))));
+    std::fs::write(&kp, "garbage").unwrap();
+    assert!(matches!(load_cert_key(&cp, &kp), Err(TlsError::Setup(_))));
+    assert!(matches!(load_cert_key(&kp, &kp), Err(TlsError::Setup(_))));
+}
+
+/// Handshake against a custom acceptor over a pipe; the server result comes back too.
+async fn handshake_with(
+    acc: SslAcceptor,
+    p: &TlsParams,
+) -> (
+    Result<(SslStream<DuplexStream>, TlsInfo), TlsError>,
+    Result<(), TlsError>,
+) {
+    let (c, s) = duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        let (mut s, _) = accept(s, &acc).await?;
+        // The client writes one byte after a successful handshake; a read error here is
+        // the server refusing the client (TLS 1.3 checks the client certificate late).
+        let mut buf = [0u8; 16];
+        s.read(&mut buf)
+            .await
+            .map_err(|e| TlsError::Handshake(e.to_string()))?;
+        Ok::<(), TlsError>(())
+    });
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        connect(c, "localhost", p),
+    )
+    .await
+    .expect("handshake must not hang");
+    let mut r = r;
+    if let Ok((s, _)) = r.as_mut() {
+        let _ = s.write_all(b"x").await;
+    }
+    let server = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("server must not hang")
+        .unwrap();
+    (r, server)
+}
+
+fn builder(cert: &X509, key: &PKey<Private>) -> openssl::ssl::SslAcceptorBuilder {
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.set_certificate(cert).unwrap();
+    b.set_private_key(key).unwrap();
+    b
+}
+
+#[test]
+fn protocol_lists() {
+    use TlsVersion::*;
+    assert_eq!(parse_protocols("tlsv1_2,tlsv1_3"), Ok(vec![Tls1_2, Tls1_3]));
+    assert_eq!(
+        parse_protocols("TLSv1.3, tlsv1_2"),
+        Ok(vec![Tls1_2, Tls1_3])
+    );
+    assert_eq!(parse_protocols("tlsv1"), Ok(vec![Tls1_0]));
+    assert_eq!(
+        parse_protocols("no_tlsv1,no_tlsv1_1"),
+        Ok(vec![Tls1_2, Tls1_3])
+    );
+    assert_eq!(parse_protocols("no_tlsv1_3"), Ok(vec![Tls1_2]));
+    assert_eq!(
+        parse_protocols("no_sslv2,no_sslv3"),
+        Ok(vec![Tls1_2, Tls1_3])
+    );
+    let e = parse_protocols("sslv3").unwrap_err();
+    assert!(e.contains("not supported by this OpenSSL build"), "{e}");
+    assert!(
+        parse_protocols("tlsv1_2,no_tlsv1")
+            .unwrap_err()
+            .contains("mixes")
+    );
+    assert!(
+        parse_protocols("no_tlsv1_2,no_tlsv1_3")
+            .unwrap_err()
+            .contains("every")
+    );
+    assert!(parse_protocols("tls9").unwrap_err().contains("'tls9'"));
+    assert!(parse_protocols(" , ").is_err());
+    let p = TlsParams {
+        protocols: Some(vec![Tls1_0, Tls1_2]),
+        ..Default::default()
+    };
+    assert!(p.legacy());
+    assert!(p.notes()[0].contains("@SECLEVEL=0"));
+    assert!(!TlsParams::default().legacy());
+    assert!(TlsParams::default().notes().is_empty());
+}
+
+#[tokio::test]
+async fn tls12_only_server_and_protocol_choice() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let only12 = || {
+        let mut b = builder(&cert, &key);
+        b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+        b.build()
+    };
+    // Default: negotiates down to 1.2.
+    let (r, _) = handshake_with(only12(), &params(false)).await;
+    assert_eq!(r.unwrap().1.version, "TLSv1.2");
+    // Allow list 1.3 only: no version in common, said so.
+    let p = TlsParams {
+        protocols: Some(vec![TlsVersion::Tls1_3]),
+        ..params(false)
+    };
+    let (r, _) = handshake_with(only12(), &p).await;
+    let Err(TlsError::Handshake(reason)) = r else {
+        panic!("expected a handshake error, got {:?}", r.map(|x| x.1))
+    };
+    assert!(reason.contains("version"), "{reason}");
+    // A 1.2 cipher of our choosing is the one negotiated.
+    let p = TlsParams {
+        cipher_list: Some("ECDHE-ECDSA-CHACHA20-POLY1305".into()),
+        ..params(false)
+    };
+    let (r, _) = handshake_with(only12(), &p).await;
+    assert_eq!(r.unwrap().1.cipher, "ECDHE-ECDSA-CHACHA20-POLY1305");
+    // TLS 1.3 suites against a 1.3 server.
+    let p = TlsParams {
+        ciphersuites: Some("TLS_CHACHA20_POLY1305_SHA256".into()),
+        ..params(false)
+    };
+    let (r, _) = handshake_with(builder(&cert, &key).build(), &p).await;
+    let info = r.unwrap().1;
+    assert_eq!(
+        (info.version.as_str(), info.cipher.as_str()),
+        ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256")
+    );
+    // Nonsense cipher names are a setup error naming the flag.
+    for p in [
+        TlsParams {
+            cipher_list: Some("NOT-A-CIPHER".into()),
+            ..params(false)
+        },
+        TlsParams {
+            ciphersuites: Some("NOT_A_SUITE".into()),
+            ..params(false)
+        },
+    ] {
+        let (c, _s) = duplex(64);
+        let e = connect(c, "localhost", &p).await.unwrap_err();
+        assert!(
+            matches!(&e, TlsError::Setup(r) if r.contains("--tls-cipher")),
+            "{e:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn legacy_tls10_is_reachable_only_when_asked() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let legacy = || {
+        let mut b = builder(&cert, &key);
+        b.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
+        b.set_min_proto_version(Some(SslVersion::TLS1)).unwrap();
+        b.set_max_proto_version(Some(SslVersion::TLS1)).unwrap();
+        b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+        b.build()
+    };
+    let (r, _) = handshake_with(legacy(), &params(false)).await;
+    assert!(r.is_err(), "TLS 1.0 must stay off by default");
+    let p = TlsParams {
+        protocols: Some(vec![TlsVersion::Tls1_0]),
+        ..params(false)
+    };
+    let (r, _) = handshake_with(legacy(), &p).await;
+    assert_eq!(r.unwrap().1.version, "TLSv1");
+}
+
+#[tokio::test]
+async fn client_certificate_for_a_server_that_requires_one() {
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let (ccert, ckey) = self_signed(&["client.example"]).unwrap();
+    let requiring = |max: SslVersion| {
+        let mut b = builder(&cert, &key);
+        b.set_max_proto_version(Some(max)).unwrap();
+        b.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            |_, _| true,
+        );
+        b.build()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("client.pem");
+    let kp = dir.path().join("client.key");
+    // Leaf plus one extra certificate (sent as chain), PKCS#8 key.
+    let mut pem = ccert.to_pem().unwrap();
+    pem.extend(cert.to_pem().unwrap());
+    std::fs::write(&cp, pem).unwrap();
+    std::fs::write(&kp, ckey.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let with_cert = TlsParams {
+        client_cert: Some(ClientCert {
+            cert: cp.clone(),
+            key: kp.clone(),
+            chain: None,
+        }),
+        ..params(false)
+    };
+    for max in [SslVersion::TLS1_2, SslVersion::TLS1_3] {
+        // Without: TLS 1.2 fails in the handshake, TLS 1.3 right after it (server side).
+        let (r, server) = handshake_with(requiring(max), &params(false)).await;
+        assert!(
+            server.is_err() || r.is_err(),
+            "{max:?}: server accepted no cert"
+        );
+        if let Err(TlsError::Handshake(reason)) = &r {
+            assert!(reason.contains("client certificate"), "{reason}");
+        }
+        // With: accepted, and the evidence says it was sent.
+        let (r, server) = handshake_with(requiring(max), &with_cert).await;
+        let info = r.unwrap().1;
+        assert!(server.is_ok(), "{max:?}: {server:?}");
+        assert!(info.client_cert_sent);
+    }
+    // Key of another certificate: a setup error naming both flags.
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let p = TlsParams {
+        client_cert: Some(ClientCert {
+            cert: cp.clone(),
+            key: other,
+            chain: None,
+        }),
+        ..params(false)
+    };
+    let (c, _s) = duplex(64);
+    let e = connect(c, "localhost", &p).await.unwrap_err();
+    assert!(
+        matches!(&e, TlsError::Setup(r) if r.contains("--tls-key") && r.contains("--tls-cert")),
+        "{e:?}"
+    );
+    // A chain file without certificates.
+    let p = TlsParams {
+        client_cert: Some(ClientCert {
+            cert: cp,
+            key: kp.clone(),
+            chain: Some(kp),
+        }),
+        ..params(false)
+    };
+    let (c, _s) = duplex(64);
+    let e = connect(c, "localhost", &p).await.unwrap_err();
+    assert!(
+        matches!(&e, TlsError::Setup(r) if r.contains("--tls-chain")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn first_bytes_tls_detection() {
+    assert!(
+        inspect_first_bytes(&[0x16, 0x03, 0x03, 0x00, 0x7a])
+            .unwrap()
+            .contains("--tls-on-connect")
+    );
+    assert!(
+        inspect_first_bytes(&[0x15, 0x03, 0x01, 0x00, 0x02])
+            .unwrap()
+            .contains("alert")
+    );
+    assert!(inspect_first_bytes(&[0x16, 0x03]).is_some());
+    assert_eq!(inspect_first_bytes(b"220 mx ESMTP\r\n"), None);
+    assert_eq!(inspect_first_bytes(&[0x16, 0x03, 0x09]), None);
+    assert_eq!(inspect_first_bytes(&[0x17, 0x03, 0x03]), None);
+    assert_eq!(inspect_first_bytes(&[0x16]), None);
+    assert_eq!(inspect_first_bytes(&[]), None);
+}
