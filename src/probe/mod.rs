@@ -23,7 +23,7 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{Limits, ReplyParser};
 use script::{Ctx, Input, Io, Runner};
 
-/// Everything `ehlo probe` was asked to do (built by `cli::config`).
+/// Everything `ehlo probe` was asked to do (built by `cli::mode`).
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     /// Where and how to connect (target, TLS settings, timeouts).

@@ -4,7 +4,7 @@
 
 use crate::check::select::{Expect, Selection};
 use crate::cli::args::ProbeArgs;
-use crate::cli::config::Environment;
+use crate::cli::mode::Environment;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::route::{Link, Target};
