@@ -73,13 +73,21 @@ pub struct CheckRenderer {
     /// Human output: reports waiting for an earlier domain to finish (input order).
     pending: Vec<Option<DomainReport>>,
     next: usize,
+    /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
+    want_progress: bool,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl CheckRenderer {
     /// A renderer for this run's settings, writing to stdout.
     pub fn new(cfg: &CheckConfig) -> CheckRenderer {
         style::configure(cfg.color, cfg.json);
-        CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()))
+        let mut r = CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()));
+        // Only for a person watching: never in JSON Lines, never into a file or a CI log.
+        r.want_progress = !cfg.json
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::env::var_os("CI").is_none();
+        r
     }
 
     /// The same with another writer (tests).
@@ -103,6 +111,8 @@ impl CheckRenderer {
             out,
             pending: Vec::new(),
             next: 0,
+            want_progress: false,
+            progress: None,
         }
     }
 
@@ -149,6 +159,20 @@ impl CheckRenderer {
     /// Before any domain: the schema line (JSON).
     pub fn start(&mut self, domains: usize) {
         self.pending = vec![None; domains];
+        if self.want_progress {
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} domains checked [{bar:30}] {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let pb = indicatif::ProgressBar::with_draw_target(
+                Some(domains as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_style(style);
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            self.progress = Some(pb);
+        }
         if self.json {
             let v = json!({"type": "schema", "version": SCHEMA_VERSION, "tool": "ehlo",
                 "tool_version": env!("CARGO_PKG_VERSION"), "mode": self.mode});
@@ -162,7 +186,13 @@ impl CheckRenderer {
         if self.json {
             self.line(&json!({"type": "error", "message": message}).to_string());
         } else {
-            let _ = writeln!(std::io::stderr(), "*** {message}");
+            let say = || {
+                let _ = writeln!(std::io::stderr(), "*** {message}");
+            };
+            match &self.progress {
+                Some(pb) => pb.suspend(say),
+                None => say(),
+            }
         }
     }
 
@@ -176,6 +206,18 @@ impl CheckRenderer {
         if let Some(slot) = self.pending.get_mut(r.index) {
             *slot = Some(r.clone());
         }
+        match self.progress.clone() {
+            // The bar steps aside while the report lines go out.
+            Some(pb) => {
+                pb.inc(1);
+                pb.suspend(|| self.flush_in_order());
+            }
+            None => self.flush_in_order(),
+        }
+    }
+
+    /// Print the reports that are next in input order.
+    fn flush_in_order(&mut self) {
         while let Some(Some(rep)) = self.pending.get_mut(self.next).map(Option::take) {
             self.human_domain(&rep);
             self.next += 1;
@@ -309,6 +351,9 @@ impl CheckRenderer {
                 "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped});
             self.line(&v.to_string());
         } else {
+            if let Some(pb) = self.progress.take() {
+                pb.finish_and_clear();
+            }
             // Anything still held back (a domain that never finished was reported as aborted).
             let rest: Vec<DomainReport> =
                 self.pending.iter_mut().filter_map(Option::take).collect();
