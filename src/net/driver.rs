@@ -244,6 +244,8 @@ async fn pump(
                                 timeout.as_secs_f64()
                             ),
                         });
+                        session.timed_out(timeout.as_secs_f64());
+                        drain(session, out);
                         return Ok(());
                     }
                     // Say what arrived: "no banner" after 100 KB of banner without a line end
@@ -267,6 +269,12 @@ async fn pump(
                         }
                         None => {}
                     }
+                    // The session decides what follows (QUIT, as swaks sends it, or closing);
+                    // the QUIT's reply gets the same timeout.
+                    if session.timed_out(secs) {
+                        continue;
+                    }
+                    drain(session, out);
                     return Err(Error::Timeout {
                         phase,
                         secs: timeout.as_secs_f64(),

@@ -299,6 +299,30 @@ impl Session {
         self.close();
     }
 
+    /// The reply the session waits for did not come within the reply timeout (the driver owns
+    /// the clock). As swaks does, the session fails in that phase and ends with QUIT, whose
+    /// reply the driver waits for under the same timeout; it closes at once instead when nothing
+    /// at all arrived in the banner phase (there may be no SMTP server to talk to), or when it
+    /// was already finishing (the QUIT's own reply is late). Returns true when QUIT was queued.
+    pub fn timed_out(&mut self, secs: f64) -> bool {
+        let phase = self.phase();
+        let silent_banner = phase == Phase::Banner && self.progress().is_none();
+        if self.closed {
+            return false;
+        }
+        if self.finishing || silent_banner {
+            self.set_error(SessionError::Timeout { phase, secs });
+            self.close();
+            return false;
+        }
+        self.set_error(SessionError::Timeout { phase, secs });
+        // The late reply is given up on: whatever the server says next answers the QUIT (as
+        // in swaks, which reads the next reply as QUIT's).
+        self.pending.clear();
+        self.quit();
+        true
+    }
+
     /// The phase whose reply we are waiting for (for timeout errors).
     pub fn phase(&self) -> Phase {
         self.pending

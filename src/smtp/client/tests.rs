@@ -1205,3 +1205,46 @@ fn stop_at_proxy_closes_before_the_banner() {
     assert_eq!(sent(&mut s), "");
     assert_eq!(exit_code(&s), 0);
 }
+
+#[test]
+fn a_timeout_ends_with_quit_except_before_any_banner_byte() {
+    // Nothing at all in the banner phase: close, no QUIT.
+    let mut s = Session::new(plan());
+    assert!(!s.timed_out(1.0));
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 21);
+    // Half a banner arrived: there is an SMTP server; QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220-slow");
+    assert!(s.timed_out(1.0));
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    // Waiting for MAIL's reply: QUIT; whatever comes next answers it; the code is MAIL's.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert!(s.timed_out(1.0));
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(matches!(
+        s.outcome(),
+        Err(SessionError::Timeout {
+            phase: Phase::Mail,
+            ..
+        })
+    ));
+    s.feed(b"221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+    // The QUIT's own reply timing out: close, no second QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert!(s.timed_out(1.0));
+    let _ = sent(&mut s);
+    assert!(!s.timed_out(1.0));
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 23);
+}
