@@ -165,13 +165,37 @@ fn pipe_spawn_failure(code: Option<i32>, outcome: Result<(), &SessionError>) -> 
     }
 }
 
+/// Run the session over `conn` until it ends, then close the connection on every path (the
+/// error and timeout ones included): over TLS that sends a close_notify alert first (RFC 8446
+/// §6.1), so the server sees an orderly end rather than a truncated session (Exim logs
+/// "non-properly terminated" otherwise).
 async fn pump(
-    mut conn: Connection,
+    conn: Connection,
     session: &mut Session,
     plan: &ConnectPlan,
     out: &mut Output<'_>,
     state: &mut RunState,
 ) -> Result<(), Error> {
+    let mut slot = Some(conn);
+    let result = pump_in(&mut slot, session, plan, out, state).await;
+    if let Some(mut conn) = slot {
+        conn.shutdown().await;
+    }
+    result
+}
+
+/// [`pump`]'s loop. `slot` holds the connection (empty only while a STARTTLS handshake has it,
+/// and after a failed one: there is no session left to close then).
+async fn pump_in(
+    slot: &mut Option<Connection>,
+    session: &mut Session,
+    plan: &ConnectPlan,
+    out: &mut Output<'_>,
+    state: &mut RunState,
+) -> Result<(), Error> {
+    let Some(conn) = slot.as_mut() else {
+        return Ok(());
+    };
     let timeout = plan.link.timeout;
     let tls_on_connect = plan.link.tls_on_connect;
     let mut buf = vec![0u8; 16 * 1024];
@@ -190,16 +214,22 @@ async fn pump(
                 waiting_since = Instant::now();
             }
         }
+        let Some(conn) = slot.as_mut() else {
+            return Ok(());
+        };
         if let Some(bytes) = session.poll_transmit() {
             conn.send(&bytes, session.phase(), timeout).await?;
             waiting_since = Instant::now();
         }
         match session.poll_action() {
             Some(Action::StartTls) => {
-                match conn.start_tls(plan, &mut |e| out.emit(e)).await {
+                let Some(plain) = slot.take() else {
+                    return Ok(());
+                };
+                match plain.start_tls(plan, &mut |e| out.emit(e)).await {
                     Ok(c) => {
                         state.tls = c.tls.clone();
-                        conn = c;
+                        *slot = Some(c);
                         session.tls_established();
                     }
                     Err(Error::Session(SessionError::Tls(reason))) => {
@@ -214,7 +244,6 @@ async fn pump(
             }
             Some(Action::Close) => {
                 drain(session, out);
-                conn.shutdown().await;
                 return Ok(());
             }
             None => {}

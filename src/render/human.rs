@@ -15,8 +15,8 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    CertInfo, Deviation, Event, RcptStatus, SentKind, Summary, Timed, TlsInfo, count_bytes,
-    group_digits,
+    AcceptedTls, CertInfo, Deviation, Event, RcptStatus, SentKind, Summary, Timed, TlsInfo,
+    count_bytes, group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -318,6 +318,33 @@ impl Human {
         tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
     }
 
+    /// The server's side of a handshake (`ehlo serve`): what the client sent, what was asked.
+    fn tls_accepted(&mut self, info: &AcceptedTls) {
+        let tls = |h: &mut Human, t: &str| h.line(Stream::Out, "===", t, Role::Tls, false);
+        tls(
+            self,
+            &format!(
+                "TLS started with cipher {}:{}:{}",
+                escape_str(&info.version),
+                escape_str(&info.cipher),
+                info.bits
+            ),
+        );
+        match &info.sni_received {
+            Some(name) => tls(self, &format!("TLS SNI received: {}", escape_str(name))),
+            None => tls(self, "TLS no SNI received"),
+        }
+        let cert = match (&info.client_cert, info.client_cert_requested) {
+            (Some(subject), _) => format!(
+                "TLS client certificate received: subject=[{}]",
+                escape_str(subject)
+            ),
+            (None, true) => "TLS client certificate requested, none sent".to_string(),
+            (None, false) => "TLS client certificate not requested".to_string(),
+        };
+        tls(self, &cert);
+    }
+
     fn peer_cert(&mut self, i: usize, cert: &CertInfo) {
         let head = format!("TLS peer[{i}]");
         // Continuation lines line up under "subject=".
@@ -552,6 +579,7 @@ impl Renderer for Human {
                 self.warn(&text);
             }
             Event::TlsStarted { info } => self.tls_started(info),
+            Event::TlsAccepted { info } => self.tls_accepted(info),
             Event::TlsFailed { reason } => {
                 self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
             }

@@ -32,7 +32,7 @@ use tokio_openssl::SslStream;
 use crate::Error;
 use crate::render::{Format, HumanOptions, Renderer};
 use crate::smtp::auth::Secret;
-use crate::smtp::event::{Bytes, Event};
+use crate::smtp::event::{AcceptedTls, Bytes, Event};
 use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
 pub use crate::smtp::server::StoredMessage;
@@ -280,6 +280,11 @@ pub async fn start_with(
 ) -> Result<ServerHandle, Error> {
     let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
+        return Err(Error::Usage(
+            "--fail/--delay lmtp-rcpt needs --lmtp (an SMTP server gives one reply for the whole message: use dot)".into(),
+        ));
+    }
     if opts.tls_on_connect && opts.starttls {
         return Err(Error::Usage(
             "--tls-on-connect and --starttls exclude each other".into(),
@@ -637,7 +642,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     let mut conn = if shared.tls_on_connect {
         match handshake(&shared, stream).await {
             Ok((s, info)) => {
-                emit(Event::TlsStarted { info }).await;
+                emit(Event::TlsAccepted { info }).await;
                 Conn::Tls(Box::new(s))
             }
             Err(reason) => {
@@ -694,7 +699,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                         };
                         match handshake(&shared, tcp).await {
                             Ok((s, info)) => {
-                                emit(Event::TlsStarted { info }).await;
+                                emit(Event::TlsAccepted { info }).await;
                                 conn = Conn::Tls(Box::new(s));
                                 session.tls_established();
                             }
@@ -794,20 +799,49 @@ where
     }
 }
 
+/// The server handshake under [`TLS_TIMEOUT`], described from the server's side: the SNI
+/// received and whether a client certificate was asked for (never "SNI sent").
 async fn handshake(
     shared: &Shared,
     tcp: TcpStream,
-) -> Result<(SslStream<TcpStream>, crate::smtp::event::TlsInfo), String> {
+) -> Result<(SslStream<TcpStream>, AcceptedTls), String> {
     let Some(acc) = &shared.acceptor else {
         return Err("TLS is not configured".into());
     };
-    match tokio::time::timeout(TLS_TIMEOUT, crate::net::tls::accept(tcp, acc)).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!(
-            "handshake timed out after {}s",
-            TLS_TIMEOUT.as_secs()
-        )),
-    }
+    let (s, info) = match tokio::time::timeout(TLS_TIMEOUT, crate::net::tls::accept(tcp, acc)).await
+    {
+        Ok(r) => r.map_err(|e| e.to_string())?,
+        Err(_) => {
+            return Err(format!(
+                "handshake timed out after {}s",
+                TLS_TIMEOUT.as_secs()
+            ));
+        }
+    };
+    let requested = acc
+        .context()
+        .verify_mode()
+        .contains(openssl::ssl::SslVerifyMode::PEER);
+    let client_cert = s.ssl().peer_certificate().map(|c| {
+        c.subject_name()
+            .entries()
+            .map(|e| {
+                let key = e.object().nid().short_name().unwrap_or("?");
+                let val = e.data().to_string().unwrap_or_default();
+                format!("{key}={val}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let accepted = AcceptedTls {
+        version: info.version,
+        cipher: info.cipher,
+        bits: info.bits,
+        sni_received: info.sni,
+        client_cert_requested: requested,
+        client_cert,
+    };
+    Ok((s, accepted))
 }
 
 /// Keep the message (memory, Maildir, mbox); `false` when a file could not be written, so the

@@ -195,8 +195,13 @@ async fn starttls_then_auth_and_send() {
     let events = cap.events();
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::TlsStarted { info } if info.version.starts_with("TLSv1.") && info.sni.as_deref() == Some("localhost")
+        Event::TlsAccepted { info } if info.version.starts_with("TLSv1.")
+            && info.sni_received.as_deref() == Some("localhost")
+            && !info.client_cert_requested
+            && info.client_cert.is_none()
     )));
+    // The server's side only: no client-side evidence (SNI sent, chain, verdict).
+    assert!(!events.iter().any(|e| matches!(e, Event::TlsStarted { .. })));
     // The password never reaches an event.
     let all = format!("{events:?}");
     assert!(!all.contains(&plain) && !all.contains("s3cret"));

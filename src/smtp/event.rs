@@ -252,6 +252,25 @@ pub struct TlsInfo {
     pub ocsp_stapled: bool,
 }
 
+/// What a TLS handshake negotiated, seen from the server's side (`ehlo serve`): the SNI the
+/// client sent and whether a client certificate was asked for, rather than the client's
+/// evidence in [`TlsInfo`] (SNI sent, server chain, verification verdict).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct AcceptedTls {
+    /// Protocol version, e.g. `TLSv1.3`.
+    pub version: String,
+    /// Cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Secret bits of the cipher.
+    pub bits: i32,
+    /// The SNI name the client sent (RFC 6066 §3), if any.
+    pub sni_received: Option<String>,
+    /// Did the server ask for a client certificate (CertificateRequest)?
+    pub client_cert_requested: bool,
+    /// Subject of the certificate the client presented, if it presented one.
+    pub client_cert: Option<String>,
+}
+
 /// Result for one recipient, for the summary (swaks issue #58).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecipientResult {
@@ -474,6 +493,11 @@ pub enum Event {
     TlsStarted {
         /// Negotiated parameters and peer evidence.
         info: TlsInfo,
+    },
+    /// Server's point of view (`ehlo serve`): a TLS handshake with a client finished.
+    TlsAccepted {
+        /// Negotiated parameters and what the client sent.
+        info: AcceptedTls,
     },
     /// TLS handshake failed.
     TlsFailed {

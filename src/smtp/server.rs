@@ -123,6 +123,19 @@ pub struct StoredMessage {
     pub bare_newlines: bool,
 }
 
+/// Text of the `451 4.3.0` when the driver could not store a message.
+const LOST: &str = "Error: could not store the message, try again later";
+
+/// One accepted recipient's fate after the content (LMTP, RFC 2033 §4.2).
+#[derive(Debug)]
+struct RcptOutcome {
+    rcpt: String,
+    /// Its `lmtp-rcpt` fault, if any (then the message is not stored for it).
+    fault: Option<Fault>,
+    /// Its `lmtp-rcpt` delay, if any.
+    delay: Option<u64>,
+}
+
 /// What the session asks its driver to do (in order with the bytes, see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerAction {
@@ -197,7 +210,7 @@ enum Mode {
     WaitTls,
     /// [`ServerAction::Store`] issued; waiting for [`Session::stored`] before replying to the
     /// content (pipelined input is kept, not processed).
-    WaitStore { id: String, rcpts: Vec<String> },
+    WaitStore { id: String, rcpts: Vec<RcptOutcome> },
     /// A 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
     NoService,
     /// Over.
@@ -421,26 +434,54 @@ impl Session {
             return;
         };
         self.phase = Phase::Dot;
-        const LOST: &str = "Error: could not store the message, try again later";
         if self.cfg.lmtp && !rcpts.is_empty() {
-            // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
-            for r in &rcpts {
-                if ok {
-                    self.reply(
-                        250,
-                        Some("2.0.0"),
-                        &[format!("<{r}> Ok: delivered as {id}")],
-                    );
-                } else {
-                    self.reply(451, Some("4.3.0"), &[format!("<{r}> {LOST}")]);
-                }
-            }
+            self.lmtp_replies(&rcpts, &id, ok);
         } else if ok {
             self.reply(250, Some("2.0.0"), &[format!("Ok: queued as {id}")]);
         } else {
             self.reply(451, Some("4.3.0"), &[LOST.into()]);
         }
         self.process();
+    }
+
+    /// RFC 2033 §4.2: one reply per accepted recipient after the content, in RCPT order: its
+    /// `lmtp-rcpt` fault if it has one, else `250` (or `451 4.3.0` when the store failed).
+    fn lmtp_replies(&mut self, rcpts: &[RcptOutcome], id: &str, ok: bool) {
+        for o in rcpts {
+            if let Some(ms) = o.delay {
+                self.pending_delay = Some(ms);
+            }
+            match &o.fault {
+                Some(f) => match &f.action {
+                    FaultAction::Drop => self.close(),
+                    FaultAction::Reply {
+                        code,
+                        enhanced,
+                        text,
+                    } => {
+                        let enh = enhanced
+                            .map(|e| e.to_string())
+                            .unwrap_or_else(|| format!("{}.0.0", code / 100));
+                        let text = text.clone().unwrap_or_else(|| {
+                            format!(
+                                "<{}> Fault injected by ehlo serve (--fail {})",
+                                o.rcpt, f.spec
+                            )
+                        });
+                        self.reply(*code, Some(&enh), &[text]);
+                    }
+                },
+                None if ok => self.reply(
+                    250,
+                    Some("2.0.0"),
+                    &[format!("<{}> Ok: delivered as {id}", o.rcpt)],
+                ),
+                None => self.reply(451, Some("4.3.0"), &[format!("<{}> {LOST}", o.rcpt)]),
+            }
+            if matches!(self.mode, Mode::Closed) {
+                return;
+            }
+        }
     }
 
     /// The TLS handshake failed: the session is over.
@@ -1333,17 +1374,47 @@ impl Session {
             }
             return;
         }
+        // LMTP: each recipient's own fault (`lmtp-rcpt#N`); the message is stored for the
+        // others only.
+        let outcomes: Vec<RcptOutcome> = tx
+            .rcpts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let lmtp = self.cfg.lmtp;
+                RcptOutcome {
+                    rcpt: r.clone(),
+                    fault: lmtp
+                        .then(|| self.cfg.faults.fault(Point::LmtpRcpt, n).cloned())
+                        .flatten(),
+                    delay: lmtp
+                        .then(|| self.cfg.faults.delay(Point::LmtpRcpt, n))
+                        .flatten(),
+                }
+            })
+            .collect();
+        let delivered: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.fault.is_none())
+            .map(|o| o.rcpt.clone())
+            .collect();
         let id = format!("{:010X}", self.rng.next() >> 24);
-        let rcpts = tx.rcpts.clone();
+        if delivered.is_empty() && !outcomes.is_empty() {
+            // Every recipient refused it: nothing to store.
+            self.phase = Phase::Dot;
+            self.lmtp_replies(&outcomes, &id, false);
+            return;
+        }
         self.mode = Mode::WaitStore {
             id: id.clone(),
-            rcpts,
+            rcpts: outcomes,
         };
         self.push_action(ServerAction::Store(Box::new(StoredMessage {
             id: id.clone(),
             from: tx.from,
             mail_params: tx.params,
-            rcpts: tx.rcpts,
+            rcpts: delivered,
             content,
             tls: self.tls,
             auth_user: self.auth_user.clone(),

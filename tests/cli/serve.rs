@@ -284,6 +284,22 @@ fn starttls_with_a_given_certificate_verifies() {
     assert!(r.stdout.contains(" ~> MAIL FROM:"), "{}", r.stdout);
     let (_, out) = serve.finish();
     assert!(out.contains("TLS started"), "{out}");
+    // serve describes TLS from the server's side: the SNI it received and the client
+    // certificate it did not ask for; never the client's "SNI sent" or "--insecure".
+    // Connected by IP: no SNI (RFC 6066 §3 allows host names only).
+    assert!(out.contains("=== TLS no SNI received"), "{out}");
+    assert!(
+        out.contains("=== TLS client certificate not requested"),
+        "{out}"
+    );
+    for wrong in [
+        "SNI sent",
+        "--insecure",
+        "CA verification",
+        "client certificate not sent",
+    ] {
+        assert!(!out.contains(wrong), "{wrong:?} in\n{out}");
+    }
 
     // Without the CA the same certificate is refused (verification is on by default).
     let serve = Serve::start(&[
@@ -297,6 +313,13 @@ fn starttls_with_a_given_certificate_verifies() {
     ]);
     let r = send(&serve.addr, &["--tls"]);
     assert_eq!(r.code, 29, "{}", r.all());
+
+    // The name the client sends as SNI is the one serve reports.
+    let serve = Serve::start(&["--max-sessions", "1", "--starttls"]);
+    let r = send(&serve.addr, &["--tls", "-k", "--tls-sni", "mx.sni.test"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert!(out.contains("=== TLS SNI received: mx.sni.test"), "{out}");
 }
 
 #[test]
@@ -605,4 +628,79 @@ fn quiet_prints_one_line_per_message() {
         !out.contains("quiet body line") && !out.contains("MAIL FROM"),
         "{out}"
     );
+}
+
+#[test]
+fn lmtp_per_recipient_fault_after_the_content() {
+    // `--fail lmtp-rcpt#2=552:5.2.2`: the second recipient's own reply after the content is a
+    // refusal (RFC 2033 §4.2); the others get the message.
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--lmtp",
+        "--maildir",
+        s(&maildir),
+        "--fail",
+        "lmtp-rcpt#2=552:5.2.2",
+    ]);
+    let r = send(
+        &serve.addr,
+        &["--protocol", "lmtp", "--to", "second@serve.test", "--json"],
+    );
+    let (_, out) = serve.finish();
+    assert_eq!(r.code, 26, "{}", r.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
+    let rcpts = summary["data"]["recipients"].as_array().unwrap();
+    assert_eq!(rcpts.len(), 2, "{summary}");
+    assert_eq!(rcpts[0]["address"], "rcpt@serve.test");
+    assert_eq!(rcpts[0]["data_code"], 250);
+    assert_eq!(rcpts[1]["address"], "second@serve.test");
+    assert_eq!(rcpts[1]["status"], "perm_failed");
+    assert_eq!(rcpts[1]["data_code"], 552);
+    assert_eq!(rcpts[1]["data_enhanced"], "5.2.2");
+    // The message is stored once, for the recipient that took it.
+    assert_eq!(maildir_files(&maildir).len(), 1);
+    assert!(
+        out.contains("from <sender@client.test> to <rcpt@serve.test> ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("**> 552 5.2.2 <second@serve.test> Fault injected"),
+        "{out}"
+    );
+    // The refusal is explained as that recipient's mailbox being full, not a size limit.
+    let human = send_env_human_lmtp();
+    assert!(human.contains("mailbox is full"), "{human}");
+
+    // lmtp-rcpt without --lmtp is a usage error, not a silent no-op.
+    let run = ehlo(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--fail",
+        "lmtp-rcpt=552",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("needs --lmtp"), "{}", run.all());
+}
+
+/// The human transcript of an LMTP send whose second recipient is refused after the content.
+fn send_env_human_lmtp() -> String {
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--lmtp",
+        "--fail",
+        "lmtp-rcpt#2=552:5.2.2",
+    ]);
+    let r = send(
+        &serve.addr,
+        &["--protocol", "lmtp", "--to", "second@serve.test"],
+    );
+    serve.finish();
+    assert_eq!(r.code, 26, "{}", r.all());
+    r.stdout
 }

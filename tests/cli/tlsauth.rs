@@ -300,3 +300,53 @@ fn peer_certificate_to_a_file_and_to_the_transcript() {
     assert_eq!(printed.join("\n").trim(), pem.trim(), "{}", run.stdout);
     assert!(run.stdout.contains("saved to"), "{}", run.stdout);
 }
+
+// Every way a TLS session ends, the error and timeout paths included, sends a close_notify
+// first (RFC 8446 §6.1): a server such as Exim logs "non-properly terminated" otherwise.
+
+#[test]
+fn close_notify_after_a_reply_timeout() {
+    let srv = scripted(starttls_then(
+        b"250 x\r\n",
+        vec![
+            Step::Expect("MAIL FROM"),
+            Step::Sleep(Duration::from_secs(3)),
+            Step::ExpectCloseNotify,
+        ],
+    ));
+    let run = send(&srv, &["--tls", "-k", "--timeout", "1"]);
+    srv.finish();
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains("timed out") || run.all().contains("timeout"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn close_notify_after_a_refusal() {
+    let srv = scripted(starttls_then(
+        b"250 x\r\n",
+        vec![
+            Step::Expect("MAIL FROM"),
+            Step::Send(b"550 5.7.1 go away\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 2.0.0 bye\r\n"),
+            Step::ExpectCloseNotify,
+        ],
+    ));
+    let run = send(&srv, &["--tls", "-k"]);
+    srv.finish();
+    assert_ne!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn close_notify_after_a_certificate_that_fails_verification() {
+    // Implicit TLS, no -k: the self-signed certificate fails after a complete handshake.
+    let srv = scripted(vec![Step::Tls, Step::ExpectCloseNotify]);
+    let run = send(&srv, &["--tls-on-connect"]);
+    srv.finish();
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.all().contains("verification"), "{}", run.all());
+}

@@ -149,6 +149,9 @@ pub enum Step {
     Tls,
     /// Close the connection now.
     Close,
+    /// Read until the client closes; panic unless it ended the TLS session with a close_notify
+    /// alert (RFC 8446 §6.1) first.
+    ExpectCloseNotify,
 }
 
 enum Stream {
@@ -294,6 +297,24 @@ pub fn scripted_with(steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
                 }
                 Step::Close => {
                     s = Stream::Gone;
+                }
+                Step::ExpectCloseNotify => {
+                    let mut b = [0u8; 4096];
+                    let end = loop {
+                        match s.read(&mut b) {
+                            Ok(0) => break "end of stream".to_string(),
+                            Ok(n) => got.extend_from_slice(&b[..n]),
+                            Err(e) => break format!("read error: {e}"),
+                        }
+                    };
+                    let Stream::Tls(t) = &mut s else {
+                        panic!("ExpectCloseNotify without TLS");
+                    };
+                    assert!(
+                        t.get_shutdown()
+                            .contains(openssl::ssl::ShutdownState::RECEIVED),
+                        "the client closed without a TLS close_notify ({end})"
+                    );
                 }
             }
         }

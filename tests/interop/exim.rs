@@ -197,10 +197,18 @@ fn exim_trusted_certificate_reached_by_ip_suggests_the_name() {
         ]
         .map(String::from),
     );
-    let run = ehlo_v(&a);
+    let mut run = None;
+    let log = mainlog_during(|| run = Some(ehlo_v(&a)));
+    let run = run.unwrap();
     run.assert_exit(29);
     run.assert_contains("--tls-verify-target localhost");
     assert!(!run.all().contains("--tls-ca-path FILE"), "{}", run.dump());
+    // An error path: the handshake completed, the name check failed, and ehlo still ends the
+    // TLS session with close_notify (Exim logs "non-properly terminated" otherwise).
+    assert!(
+        !log.contains("non-properly terminated") && !log.contains("TLS error"),
+        "Exim saw the TLS session end without close_notify:\n{log}"
+    );
 }
 
 fn exim_auth(mech: &str) {
@@ -583,4 +591,52 @@ fn exim_as_lmtp_client_of_ehlo_serve() {
     wait_for_maildir(&serve.maildir, &token, DELIVERY_LIMIT);
     let log = serve.log_text();
     assert!(log.contains("LHLO exim.test"), "{log}");
+}
+
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_as_lmtp_client_gets_a_per_recipient_refusal_after_the_content() {
+    require_exim();
+    // RFC 2033 §4.2: one reply per recipient after the content; the second one is refused
+    // (mailbox full) while the first one gets the message.
+    let serve = Serve::start(&["--lmtp", "--fail", "lmtp-rcpt#2=552:5.2.2"]);
+    let port = serve.addr.rsplit(':').next().unwrap().to_string();
+    let token = unique("exim-lmtp-rcpt");
+    let first = format!("first@lmtp-{port}.test");
+    let second = format!("second@lmtp-{port}.test");
+    let before = fs::metadata(EXIM_MAINLOG).map(|m| m.len()).unwrap_or(0);
+    relay_through_exim(&first, &token, &["--to", &second]);
+    wait_for_maildir(&serve.maildir, &token, DELIVERY_LIMIT);
+    // Exim logs the delivery (=>) and the bounce (**) once the LMTP replies are in.
+    let deadline = Instant::now() + DELIVERY_LIMIT;
+    let log = loop {
+        let all = fs::read(EXIM_MAINLOG).unwrap_or_default();
+        let from = usize::try_from(before).unwrap_or(0).min(all.len());
+        let log = String::from_utf8_lossy(&all[from..]).into_owned();
+        if log.contains(&format!("** {second}")) || Instant::now() > deadline {
+            break log;
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    let delivered = log
+        .lines()
+        .find(|l| l.contains(&format!("=> {first}")))
+        .unwrap_or_else(|| panic!("no delivery to {first} in Exim's log:\n{log}"));
+    assert!(delivered.contains("250 2.0.0"), "{delivered}");
+    let bounced = log
+        .lines()
+        .find(|l| l.contains(&format!("** {second}")))
+        .unwrap_or_else(|| panic!("no refusal of {second} in Exim's log:\n{log}"));
+    assert!(bounced.contains("552 5.2.2"), "{bounced}");
+    let served = serve.log_text();
+    assert!(served.contains("LHLO exim.test"), "{served}");
+    assert!(
+        served.contains(&format!("552 5.2.2 <{second}> Fault injected")),
+        "{served}"
+    );
+    assert!(
+        served.contains(&format!("to <{first}> ("))
+            && !served.contains(&format!("to <{first}>, <{second}>")),
+        "stored for the first recipient only:\n{served}"
+    );
 }

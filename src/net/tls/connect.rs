@@ -133,6 +133,13 @@ where
     info.client_cert_sent = params.client_cert.is_some();
     if params.verify && !info.verify.ok {
         let reason = explain_failure(&info);
+        // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather
+        // than dropping it, so the server logs an orderly close, not a truncated session.
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            tokio::io::AsyncWriteExt::shutdown(&mut s),
+        )
+        .await;
         return Err(TlsError::Verify {
             reason,
             info: Box::new(info),

@@ -16,8 +16,10 @@
 //! POINT is one of `connect` (alias `banner`), `helo` (EHLO, HELO and LHLO; alias `ehlo`, `lhlo`),
 //! `starttls`, `auth` (the verdict after the credentials), `mail`, `rcpt`, `data` (the reply to
 //! DATA), `dot` (the reply after the content; also the final BDAT LAST), `bdat`, `rset`, `noop`,
-//! `vrfy`, `quit`. `#N` (1-based) limits the fault to the Nth such command of each connection;
-//! without it every one is affected. A 421 reply also closes the connection (RFC 5321 §3.8). A
+//! `vrfy`, `quit`, and with `--lmtp` `lmtp-rcpt`: one recipient's own reply after the content
+//! (RFC 2033 §4.2), the others still get `250` and the message is stored for them. `#N`
+//! (1-based) limits the fault to the Nth such command of each connection (for `lmtp-rcpt`: the
+//! Nth accepted recipient of the transaction); without it every one is affected. A 421 reply also closes the connection (RFC 5321 §3.8). A
 //! 5xx `connect` reply is a "no service" greeting (RFC 5321 §3.1): every later command except
 //! QUIT gets 503.
 //!
@@ -39,9 +41,12 @@ Inject a fault (repeatable). SPEC is one of:
   trickle[=MS]                   write replies 1 byte at a time, MS ms apart (default 1000)
   hide=EXT                       do not advertise EXT (like --hide)
 POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset,
-noop, vrfy, quit. #N: only the Nth such command of each connection. Without X.Y.Z the reply
-carries the class's X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo. A
-421 reply also closes the connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop";
+noop, vrfy, quit; with --lmtp also lmtp-rcpt (one recipient's reply after the content, RFC 2033:
+the others get 250). #N: only the Nth such command of each connection (lmtp-rcpt: the Nth
+recipient of the transaction). Without X.Y.Z the reply carries the class's X.0.0
+(ENHANCEDSTATUSCODES is advertised), except at connect and helo. A 421 reply also closes the
+connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
+lmtp-rcpt#2=552:5.2.2";
 
 /// The `--delay` help text, for the CLI.
 pub const DELAY_HELP: &str = "\
@@ -91,11 +96,14 @@ pub enum Point {
     Vrfy,
     /// QUIT.
     Quit,
+    /// LMTP: one recipient's reply after the content (RFC 2033 §4.2); `#N` counts the
+    /// recipients of the transaction.
+    LmtpRcpt,
 }
 
 impl Point {
     /// Number of points (for counter arrays).
-    pub(crate) const COUNT: usize = 13;
+    pub(crate) const COUNT: usize = 14;
 
     pub(crate) fn index(self) -> usize {
         self as usize
@@ -116,6 +124,7 @@ impl Point {
             "noop" => Point::Noop,
             "vrfy" => Point::Vrfy,
             "quit" => Point::Quit,
+            "lmtp-rcpt" | "lmtp_rcpt" | "lmtprcpt" => Point::LmtpRcpt,
             _ => return None,
         })
     }
@@ -219,7 +228,7 @@ fn point_and_nth(s: &str, whole: &str, flag: &str) -> Result<(Point, Option<u32>
     };
     let point = Point::parse(name).ok_or_else(|| {
         FaultError(format!(
-            "{flag} {whole:?}: unknown point {name:?} (expected connect, helo, starttls, auth, mail, rcpt, data, dot, bdat, rset, noop, vrfy or quit)"
+            "{flag} {whole:?}: unknown point {name:?} (expected connect, helo, starttls, auth, mail, rcpt, data, dot, bdat, rset, noop, vrfy, quit or lmtp-rcpt)"
         ))
     })?;
     Ok((point, nth))
@@ -385,6 +394,11 @@ impl Faults {
             .iter()
             .find(|d| d.point == point && d.nth.is_none_or(|k| k == n))
             .map(|d| d.ms)
+    }
+
+    /// Does any fault or delay apply at `point`?
+    pub fn uses(&self, point: Point) -> bool {
+        self.faults.iter().any(|f| f.point == point) || self.delays.iter().any(|d| d.point == point)
     }
 
     /// Is `ext` (upper-case) hidden?

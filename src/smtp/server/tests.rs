@@ -1275,3 +1275,112 @@ fn credentials_injected_after_starttls_are_masked() {
         "AUTH PLAIN ********\r\n********\r\n********\r\n********\r\n********\r\n"
     );
 }
+
+// ---- LMTP per-recipient faults (RFC 2033 §4.2) ----------------------------------------------
+
+fn lmtp_faulty(f: &[&str]) -> (Session, Output) {
+    let v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+    let d: Vec<String> = Vec::new();
+    session(ServerConfig {
+        lmtp: true,
+        faults: Faults::parse(&v, &d, &[]).unwrap(),
+        ..cfg()
+    })
+}
+
+const LMTP_THREE: &[u8] =
+    b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nRCPT TO:<d@y>\r\nDATA\r\nhi\r\n.\r\n";
+
+#[test]
+fn lmtp_rcpt_fault_refuses_that_recipient_only() {
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt#2=552:5.2.2"]);
+    let o = feed(&mut s, LMTP_THREE);
+    let after: Vec<(u16, Phase)> = o
+        .replies()
+        .into_iter()
+        .filter(|r| r.1 == Phase::Dot)
+        .collect();
+    assert_eq!(
+        after,
+        vec![(250, Phase::Dot), (552, Phase::Dot), (250, Phase::Dot)]
+    );
+    let text = o.text();
+    assert!(
+        text.contains(
+            "552 5.2.2 <c@y> Fault injected by ehlo serve (--fail lmtp-rcpt#2=552:5.2.2)\r\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("250 2.0.0 <b@y> Ok: delivered as "), "{text}");
+    assert!(text.contains("250 2.0.0 <d@y> Ok: delivered as "), "{text}");
+    // Stored for the recipients that accepted it, not for the refused one.
+    let stored = o.stored();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].rcpts, vec!["b@y".to_string(), "d@y".to_string()]);
+}
+
+#[test]
+fn lmtp_rcpt_fault_defaults_and_every_recipient() {
+    // Without #N every recipient; without X.Y.Z the class's X.0.0; with TEXT as given.
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt=452::Over quota, try later"]);
+    let o = feed(&mut s, LMTP_THREE);
+    assert!(o.stored().is_empty(), "every recipient refused it");
+    assert!(
+        o.text()
+            .ends_with("452 4.0.0 Over quota, try later\r\n452 4.0.0 Over quota, try later\r\n452 4.0.0 Over quota, try later\r\n"),
+        "{}",
+        o.text()
+    );
+    // The session goes on: the next transaction is normal.
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert!(
+        o.text()
+            .ends_with("\r\n452 4.0.0 Over quota, try later\r\n")
+    );
+
+    // Only the first recipient.
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt#1=550"]);
+    let o = feed(&mut s, LMTP_THREE);
+    assert!(
+        o.text().contains("550 5.0.0 <b@y> Fault injected"),
+        "{}",
+        o.text()
+    );
+    assert_eq!(o.stored()[0].rcpts.len(), 2);
+}
+
+#[test]
+fn lmtp_rcpt_drop_closes_after_the_earlier_replies() {
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt#2=drop"]);
+    let o = feed(&mut s, LMTP_THREE);
+    let dots: Vec<u16> = o
+        .replies()
+        .into_iter()
+        .filter(|r| r.1 == Phase::Dot)
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(dots, vec![250]);
+    assert!(o.actions.contains(&ServerAction::Close));
+}
+
+#[test]
+fn lmtp_rcpt_is_a_known_point_and_a_delay_point() {
+    let f = Faults::parse(
+        &["lmtp-rcpt#2=552:5.2.2".to_string()],
+        &["lmtp-rcpt#1:1500".to_string()],
+        &[],
+    )
+    .unwrap();
+    assert!(f.uses(Point::LmtpRcpt));
+    assert_eq!(f.delay(Point::LmtpRcpt, 1), Some(1500));
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        faults: f,
+        ..cfg()
+    });
+    let o = feed(&mut s, LMTP_THREE);
+    assert!(o.actions.contains(&ServerAction::Delay(1500)));
+}
