@@ -40,6 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send in SNI [default: the server host name, unless it is an IP address]')
             [CompletionResult]::new('--tls-verify-target', '--tls-verify-target', [CompletionResultType]::ParameterName, 'Name to verify the certificate against [default: the server host name]')
+            [CompletionResult]::new('--tlsa', '--tlsa', [CompletionResultType]::ParameterName, 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)')
+            [CompletionResult]::new('--tlsa-file', '--tlsa-file', [CompletionResultType]::ParameterName, 'Read TLSA records from FILE: one per line, bare or as zone-file lines (what `ldns-dane -t` reads); `;` and `#` start comments')
             [CompletionResult]::new('--tls-protocol', '--tls-protocol', [CompletionResultType]::ParameterName, 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed')
             [CompletionResult]::new('--tlsp', '--tlsp', [CompletionResultType]::ParameterName, 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed')
             [CompletionResult]::new('--tls-cipher', '--tls-cipher', [CompletionResultType]::ParameterName, 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256')

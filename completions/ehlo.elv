@@ -37,6 +37,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --tls-sni 'Server name to send in SNI [default: the server host name, unless it is an IP address]'
             cand --tls-verify-target 'Name to verify the certificate against [default: the server host name]'
+            cand --tlsa 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)'
+            cand --tlsa-file 'Read TLSA records from FILE: one per line, bare or as zone-file lines (what `ldns-dane -t` reads); `;` and `#` start comments'
             cand --tls-protocol 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed'
             cand --tlsp 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed'
             cand --tls-cipher 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256'

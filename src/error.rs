@@ -31,6 +31,8 @@ pub const EXIT_SMTPUTF8: u8 = 31;
 
 /// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
 /// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, EHLO after XCLIENT 34, PROXY 35).
+/// TLS (29) covers STARTTLS refused, a failed handshake, an enforced certificate verification
+/// failure and a DANE mismatch (`--tlsa`/`--tlsa-file`: no usable TLSA record matched).
 pub fn phase_exit_code(phase: Phase) -> u8 {
     match phase {
         Phase::Dns | Phase::Connect => EXIT_CONNECT,

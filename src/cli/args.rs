@@ -460,6 +460,23 @@ pub struct TlsArgs {
     #[arg(long, value_name = "NAME")]
     pub tls_verify_target: Option<String>,
 
+    /// Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)
+    ///
+    /// "USAGE SELECTOR MTYPE HEX" as published in DNS, e.g. "3 1 1 ab12…": usages 3 (DANE-EE:
+    /// the leaf's key or certificate; no name or date checks) and 2 (DANE-TA: the chain must
+    /// verify to the matched certificate and name the host, or --tls-verify-target) count;
+    /// PKIX usages 0 and 1 are ignored, as RFC 7672 says. Needs --tls or --tls-on-connect. If no
+    /// usable record matches the server's chain: exit 29 with the reason and, per chain depth,
+    /// the digest each certificate has, so a record can be checked before it is published (a
+    /// certificate rollover).
+    #[arg(long, value_name = "RECORD", value_parser = parse_tlsa)]
+    pub tlsa: Vec<crate::net::dane::Tlsa>,
+
+    /// Read TLSA records from FILE: one per line, bare or as zone-file lines (what
+    /// `ldns-dane -t` reads); `;` and `#` start comments
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub tlsa_file: Option<PathBuf>,
+
     // ---- TLS in depth: versions, ciphers, client certificate, peer certificate dumps ----
     /// TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed
     ///
@@ -502,6 +519,10 @@ pub struct TlsArgs {
 /// `--tls-protocol`, parsed: the allowed versions, ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsProtocols(pub Vec<crate::net::tls::TlsVersion>);
+
+fn parse_tlsa(s: &str) -> Result<crate::net::dane::Tlsa, String> {
+    crate::net::dane::Tlsa::parse(s)
+}
 
 fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
     crate::net::tls::parse_protocols(s).map(TlsProtocols)

@@ -1090,6 +1090,18 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             )));
         }
     }
+    // DANE: --tlsa and --tlsa-file together; they only mean something over TLS.
+    let mut tlsa = tls.tlsa.clone();
+    if let Some(f) = &tls.tlsa_file {
+        tlsa.extend(
+            crate::net::dane::read_records(f).map_err(|e| usage(format!("--tlsa-file: {e}")))?,
+        );
+    }
+    if !tlsa.is_empty() && starttls != StartTls::Required && !tls_on_connect {
+        return Err(usage(
+            "--tlsa/--tlsa-file: DANE checks the TLS certificate: add --tls or --tls-on-connect",
+        ));
+    }
     let pem_out = |o: &Option<Option<std::path::PathBuf>>| {
         o.as_ref().map(|f| match f {
             Some(p) if p.as_os_str() != "-" => PemOut::File(p.clone()),
@@ -1114,6 +1126,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         },
         peer_cert_out: pem_out(&tls.tls_get_peer_cert),
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
+        tlsa,
     };
 
     // Timeouts: zero means none.

@@ -568,6 +568,15 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 "certificate verification failed: {reason}"
             ))))
         }
+        Err(tls::TlsError::Dane { reason, info }) => {
+            emit(Event::TlsStarted {
+                info: (*info).clone(),
+            });
+            save_peer_certs(params, &info, emit);
+            Err(Error::Session(SessionError::Tls(format!(
+                "DANE verification failed: {reason}"
+            ))))
+        }
         Err(e) => {
             let mut msg = e.to_string();
             // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL

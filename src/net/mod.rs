@@ -1,9 +1,10 @@
 //! Everything that touches the network: the connection plan ([`route`]), the one connection
 //! layer that carries it out ([`conn`]: DNS via [`dns`], TCP/socket/pipe, PROXY via [`proxy`],
-//! TLS via [`tls`]), and the send's [`driver`] that pumps a connection through the sans-IO
-//! `smtp::client::Session`.
+//! TLS via [`tls`], DANE TLSA matching via [`dane`]), and the send's [`driver`] that pumps a
+//! connection through the sans-IO `smtp::client::Session`.
 
 pub mod conn;
+pub mod dane;
 pub mod dns;
 pub mod driver;
 pub mod proxy;

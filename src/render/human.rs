@@ -15,8 +15,8 @@ use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
-    AcceptedTls, CertInfo, Deviation, Event, RcptStatus, SentKind, Summary, Timed, TlsInfo,
-    count_bytes, group_digits,
+    AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
+    TlsInfo, count_bytes, group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -303,9 +303,22 @@ impl Human {
             }
         };
         let text = format!("TLS peer certificate {ca}, {host}");
-        let role = if v.ok { Role::Tls } else { Role::Warning };
+        let dane_ok = info.dane.as_ref().is_some_and(|d| d.ok);
+        let role = if v.ok || dane_ok {
+            Role::Tls
+        } else {
+            Role::Warning
+        };
         self.line(Stream::Out, "===", &text, role, false);
-        if !v.ok && !v.enforced {
+        if let Some(d) = &info.dane {
+            if !v.ok && d.ok {
+                tls(
+                    self,
+                    "(CA verification not needed: DANE authenticates the server)",
+                );
+            }
+            self.dane(d);
+        } else if !v.ok && !v.enforced {
             self.line(
                 Stream::Out,
                 "===",
@@ -316,6 +329,85 @@ impl Human {
         }
         let ocsp = if info.ocsp_stapled { "yes" } else { "no" };
         tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
+    }
+
+    /// The DANE verdict: ignored records, per chain depth the association data and the records
+    /// it matched (`spki sha256 … [matched] <- 3 1 1 ab12…`, as danecheck shows it), the result.
+    fn dane(&mut self, d: &DaneVerdict) {
+        let tls = |h: &mut Human, t: &str| h.line(Stream::Out, "===", t, Role::Tls, false);
+        let n = d.records.len();
+        tls(
+            self,
+            &format!(
+                "TLS DANE: {n} TLSA record{} to match",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        for i in &d.ignored {
+            self.line(
+                Stream::Out,
+                "===",
+                &format!("TLS DANE ignored {}", escape_str(i)),
+                Role::Warning,
+                false,
+            );
+        }
+        for e in &d.evidence {
+            let digest = match &e.error {
+                Some(err) => format!("({})", escape_str(err)),
+                // A whole certificate or key is long: its start is enough to tell them apart.
+                None if e.digest.len() > 128 => {
+                    format!("{}… ({} octets)", &e.digest[..64], e.digest.len() / 2)
+                }
+                None => e.digest.clone(),
+            };
+            let matched = if e.matched.is_empty() {
+                String::new()
+            } else {
+                format!(" [matched] <- {}", e.matched.join(", "))
+            };
+            tls(
+                self,
+                &format!(
+                    "TLS DANE depth {} {} {} {digest}{matched}",
+                    e.depth, e.selector, e.mtype
+                ),
+            );
+        }
+        if d.ok {
+            let by = d.matched.as_deref().unwrap_or_default();
+            let short = match by.rsplit_once(' ') {
+                Some((head, data)) if data.len() > 16 => format!("{head} {}…", &data[..16]),
+                _ => by.to_string(),
+            };
+            let note = d.note.as_deref().unwrap_or_default();
+            tls(
+                self,
+                &format!(
+                    "TLS DANE passed: {} ({})",
+                    escape_str(&short),
+                    escape_str(note)
+                ),
+            );
+        } else {
+            let reason = d.reason.as_deref().unwrap_or("no record matched");
+            self.line(
+                Stream::Out,
+                "===",
+                &format!("TLS DANE failed: {}", escape_str(reason)),
+                Role::Warning,
+                false,
+            );
+            if !d.enforced {
+                self.line(
+                    Stream::Out,
+                    "===",
+                    "(DANE not enforced: --insecure)",
+                    Role::Warning,
+                    false,
+                );
+            }
+        }
     }
 
     /// The server's side of a handshake (`ehlo serve`): what the client sent, what was asked.
@@ -1167,6 +1259,7 @@ mod tests {
             },
             client_cert_sent: false,
             ocsp_stapled: false,
+            dane: None,
         }
     }
 

@@ -62,9 +62,12 @@
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
 //! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason"},
-//! "client_cert_sent", "ocsp_stapled"}`; a certificate is `{"subject", "issuer", "sans": [strings
-//! like "DNS:mx.example.net"], "not_before", "not_after" (RFC 3339 UTC), "days_left" (integer,
-//! negative once expired), "sha256" (hex with colons)}`.
+//! "client_cert_sent", "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
+//! "records", "ignored", "names", "matched": string | null, "matched_depth": integer | null,
+//! "evidence": [{"depth", "subject", "selector" ("cert" or "spki"), "mtype" ("full", "sha256" or
+//! "sha512"), "digest" (hex), "matched": [records]}], "note", "reason"}`)}`; a certificate is
+//! `{"subject", "issuer", "sans": [strings like "DNS:mx.example.net"], "not_before", "not_after"
+//! (RFC 3339 UTC), "days_left" (integer, negative once expired), "sha256" (hex with colons)}`.
 //!
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,

@@ -250,6 +250,54 @@ pub struct TlsInfo {
     pub client_cert_sent: bool,
     /// Was an OCSP response stapled?
     pub ocsp_stapled: bool,
+    /// The DANE verdict, when TLSA records were given (`--tlsa`, `--tlsa-file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dane: Option<DaneVerdict>,
+}
+
+/// DANE (RFC 7672): how the presented chain compares with the TLSA records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DaneVerdict {
+    /// Did a usable record authenticate the server?
+    pub ok: bool,
+    /// Was the verdict enforced (false under `--insecure`)?
+    pub enforced: bool,
+    /// Every record given, in presentation form.
+    pub records: Vec<String>,
+    /// Records that cannot be used for SMTP, each with the reason.
+    pub ignored: Vec<String>,
+    /// Reference names a DANE-TA leaf must carry.
+    pub names: Vec<String>,
+    /// The record that authenticated the server.
+    pub matched: Option<String>,
+    /// Chain depth of the certificate it matched (0 = leaf).
+    pub matched_depth: Option<usize>,
+    /// Per chain depth and (selector, matching type) in use: the digest and what matched it.
+    pub evidence: Vec<DaneEvidence>,
+    /// How the match authenticated (DANE-EE or DANE-TA), when it did.
+    pub note: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+}
+
+/// One line of DANE evidence: a certificate's association data and the records it matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DaneEvidence {
+    /// Chain depth (0 = leaf).
+    pub depth: usize,
+    /// The certificate's subject.
+    pub subject: String,
+    /// `cert` (selector 0) or `spki` (selector 1).
+    pub selector: String,
+    /// `full`, `sha256` or `sha512`.
+    pub mtype: String,
+    /// The association data, lower-case hex.
+    pub digest: String,
+    /// Records (short form) that matched at this depth.
+    pub matched: Vec<String>,
+    /// Why the data could not be computed, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What a TLS handshake negotiated, seen from the server's side (`ehlo serve`): the SNI the

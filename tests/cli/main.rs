@@ -4,6 +4,7 @@
 mod boundary;
 mod check;
 mod config;
+mod dane;
 mod demo;
 mod edges;
 mod exit_codes;

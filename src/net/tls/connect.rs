@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
 use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
@@ -14,6 +15,7 @@ use super::params::{
 };
 use super::verify::build_info;
 use super::{TlsError, setup};
+use crate::net::dane;
 use crate::net::dns::parse_ip_literal;
 use crate::net::trust::{self, SystemStore};
 use crate::smtp::event::TlsInfo;
@@ -131,6 +133,30 @@ where
     // exposes no hook to observe the request itself, so "sent" means: configured, and the
     // handshake (which would have carried it) completed.
     info.client_cert_sent = params.client_cert.is_some();
+    // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
+    // store; the CA verdict above is still shown.
+    if !params.tlsa.is_empty() {
+        let chain: Vec<X509> = s
+            .ssl()
+            .peer_cert_chain()
+            .map(|st| st.iter().map(X509Ref::to_owned).collect())
+            .unwrap_or_default();
+        let names: Vec<String> = [checked.clone()]
+            .into_iter()
+            .filter(|n| !n.is_empty() && checked_ip.is_none())
+            .collect();
+        let v = dane::verify(&chain, &params.tlsa, &names, params.verify);
+        let failed = params.verify && !v.ok;
+        let reason = v.reason.clone().unwrap_or_default();
+        info.dane = Some(v);
+        if failed {
+            return Err(TlsError::Dane {
+                reason,
+                info: Box::new(info),
+            });
+        }
+        return Ok((s, info));
+    }
     if params.verify && !info.verify.ok {
         let reason = explain_failure(&info);
         // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather

@@ -46,6 +46,15 @@ pub enum TlsError {
         /// What was negotiated (for the transcript).
         info: Box<TlsInfo>,
     },
+    /// TLSA records were given and none authenticated the server (enforced); the info, with the
+    /// DANE evidence, is still reported.
+    #[error("DANE verification failed: {reason}")]
+    Dane {
+        /// Why.
+        reason: String,
+        /// What was negotiated (for the transcript).
+        info: Box<TlsInfo>,
+    },
 }
 
 fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> TlsError + '_ {

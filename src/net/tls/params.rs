@@ -34,6 +34,9 @@ pub struct TlsParams {
     pub peer_cert_out: Option<PemOut>,
     /// Where to put the server's whole chain as sent (`--tls-get-peer-chain`).
     pub peer_chain_out: Option<PemOut>,
+    /// TLSA records to authenticate the server by DANE instead of the CA store (`--tlsa`,
+    /// `--tlsa-file`); empty = none.
+    pub tlsa: Vec<crate::net::dane::Tlsa>,
 }
 
 impl TlsParams {

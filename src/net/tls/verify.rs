@@ -51,6 +51,7 @@ pub(super) fn build_info(
         verify,
         client_cert_sent: false,
         ocsp_stapled: ssl.ocsp_status().is_some(),
+        dane: None,
     }
 }
 
