@@ -1,6 +1,7 @@
 //! Interop suite: the `ehlo` binary against real, independent SMTP peers (Postfix with Dovecot SASL,
 //! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
-//! Exim cases are in `interop/exim.rs`, each named `exim_*`.
+//! Exim cases are in `interop/exim.rs`, each named `exim_*`; the DANE cross-checks against
+//! `ldns-dane` in `interop/dane.rs`, each named `dane_*`.
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2332,6 +2333,8 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
 }
 
 // Exim: the second real MTA (tests/interop/exim.sh).
+#[path = "interop/dane.rs"]
+mod dane;
 #[path = "interop/exim.rs"]
 mod exim;
 

@@ -480,6 +480,9 @@ async fn run_local(cfg: CheckConfig) -> u8 {
     let mut done: Vec<Option<DomainReport>> = vec![None; cfg.domains.len()];
     renderer.start(cfg.domains.len());
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
+    // One listener for the whole run: a fresh `ctrl_c()` per turn of the loop would miss a
+    // Ctrl-C that arrives while a finished domain is being rendered.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     let stop_reason = loop {
         let next = async {
             match deadline {
@@ -498,7 +501,7 @@ async fn run_local(cfg: CheckConfig) -> u8 {
                 }
                 Some(Some(Err(_))) => {}
             },
-            _ = tokio::signal::ctrl_c() => break Some("interrupted (Ctrl-C)"),
+            _ = &mut interrupted => break Some("interrupted (Ctrl-C)"),
         }
     };
     set.abort_all();

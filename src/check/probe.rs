@@ -178,6 +178,27 @@ pub(crate) fn reply_text(r: &Reply) -> String {
         .to_string()
 }
 
+/// Why a reply without a code is not SMTP, in a few words (a hostile server's bytes are not
+/// repeated at length).
+fn garbled(r: &Reply) -> String {
+    use crate::smtp::event::Deviation;
+    for d in &r.deviations {
+        match d {
+            Deviation::ReplyTooLarge {
+                bytes, max_bytes, ..
+            } => {
+                return format!("a reply of over {bytes} bytes (limit {max_bytes}): cut off there");
+            }
+            Deviation::OverlongLine { len, limit } => {
+                return format!("a line of {len} bytes (limit {limit})");
+            }
+            _ => {}
+        }
+    }
+    let text: String = r.lines.join(" ").chars().take(60).collect();
+    format!("no reply code in '{text}'")
+}
+
 /// A greeting that says "come back later": 421 (RFC 5321 §4.2.3), or a 4xx/5xx whose text
 /// talks about too many connections or rate limits. Reported as "could not test", never as
 /// "no STARTTLS" (the confusion other checkers are known for).
@@ -279,6 +300,15 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         .timed(*banner_ms);
     match banner.code {
         Some(220) => out.push(b),
+        None => {
+            out.push(CheckResult {
+                status: Status::Fail,
+                summary: format!("not an SMTP greeting: {}", garbled(banner)),
+                ..b
+            });
+            out.extend(skipped(1, "no SMTP greeting"));
+            return out;
+        }
         _ if is_throttle(banner) => {
             out.push(CheckResult {
                 status: Status::Error,

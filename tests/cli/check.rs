@@ -152,6 +152,50 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
     });
 }
 
+/// Two servers `ehlo serve` will not imitate: `flood` greets with endless 1 MiB continuation
+/// lines; `cutoff` offers STARTTLS, says 220 to it, reads the ClientHello and closes.
+fn hostile_servers(flood: TcpListener, cutoff: TcpListener) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    std::thread::spawn(move || {
+        for mut tcp in flood.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut line = b"220-".to_vec();
+                line.extend(std::iter::repeat_n(b'x', 1 << 20));
+                line.extend_from_slice(b"\r\n");
+                // At most 256 MiB, or until the client hangs up.
+                for _ in 0..256 {
+                    if tcp.write_all(&line).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    std::thread::spawn(move || {
+        for tcp in cutoff.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut w = tcp.try_clone().unwrap();
+                let mut r = BufReader::new(tcp);
+                let mut l = String::new();
+                let _ = w.write_all(b"220 mx-cutoff.lab.test ESMTP\r\n");
+                if r.read_line(&mut l).unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = w.write_all(b"250-mx-cutoff.lab.test\r\n250 STARTTLS\r\n");
+                l.clear();
+                if r.read_line(&mut l).unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = w.write_all(b"220 2.0.0 Ready to start TLS\r\n");
+                let mut hello = [0u8; 512];
+                let _ = r.read(&mut hello);
+                // Gone in the middle of the handshake.
+            });
+        }
+    });
+}
+
 /// Host roles: (name, last octet).
 const HOSTS: &[(&str, u8)] = &[
     ("good", 10),
@@ -163,6 +207,10 @@ const HOSTS: &[(&str, u8)] = &[
     ("silent", 16),
     ("dead", 17),
     ("strict", 18),
+    ("garbage", 19),
+    ("trickle", 21),
+    ("flood", 22),
+    ("cutoff", 23),
 ];
 
 fn pem_pair(
@@ -246,7 +294,7 @@ impl Lab {
             .build()
             .unwrap();
         // The port: whatever the first listener gets, then the same on every other address.
-        let (port, handles, taps, silent) = 'retry: loop {
+        let (port, handles, taps, silent, flood, cutoff) = 'retry: loop {
             let mut handles = Vec::new();
             let mut taps = HashMap::new();
             let mut port = 0u16;
@@ -275,7 +323,9 @@ impl Lab {
                             vec!["connect=421:4.7.0:too many connections from your IP".into()]
                     }
                     "strict" => o.faults = vec!["rcpt=550:5.7.1:relaying denied".into()],
-                    "silent" | "dead" => continue,
+                    "garbage" => o.faults = vec!["banner=garbage".into()],
+                    "trickle" => o.faults = vec!["trickle=300".into()],
+                    "silent" | "dead" | "flood" | "cutoff" => continue,
                     _ => {}
                 }
                 match rt.block_on(ehlo::serve::start_with(o, Box::new(tap.clone()))) {
@@ -299,8 +349,18 @@ impl Lab {
                 }
                 continue 'retry;
             };
-            break (port, handles, taps, silent);
+            let (Ok(flood), Ok(cutoff)) = (
+                TcpListener::bind((ip(22), port)),
+                TcpListener::bind((ip(23), port)),
+            ) else {
+                for h in handles {
+                    rt.block_on(h.shutdown());
+                }
+                continue 'retry;
+            };
+            break (port, handles, taps, silent, flood, cutoff);
         };
+        hostile_servers(flood, cutoff);
 
         let https = TcpListener::bind((ip(20), 0)).unwrap();
         let https_port = https.local_addr().unwrap().port();
@@ -897,4 +957,237 @@ fn opt_in_probes_rcpt_relay_and_tls_versions() {
         "smtp.postmaster=pass",
     ]);
     assert_eq!(ok.code, 0, "{}", ok.all());
+}
+
+/// Start `ehlo` with `args`; its stdout lines arrive on the channel as they are printed.
+fn spawn_ehlo(
+    args: &[String],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    isolate(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn ehlo");
+    let out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    (child, rx, stderr)
+}
+
+/// Wait for `child` at most `limit`; its exit code and the peak resident memory seen (KiB,
+/// sampled from /proc every 20 ms).
+fn wait_sampling(child: &mut std::process::Child, limit: Duration) -> (i32, u64) {
+    let t0 = std::time::Instant::now();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb);
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            return (st.code().unwrap_or(-1), peak);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("ehlo ran longer than {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn hostile_servers_get_a_clear_verdict_in_bounded_time_and_memory() {
+    let lab = Lab::start();
+    let args = lab.args(&[
+        "garbage.test",
+        "trickle.test",
+        "flood.test",
+        "cutoff.test",
+        "silent.test",
+        "--json",
+        "--timeout",
+        "2s",
+        "--only",
+        "smtp.*",
+        "--only",
+        "tls.*",
+    ]);
+    let t0 = std::time::Instant::now();
+    let (mut child, rx, stderr) = spawn_ehlo(&args);
+    let (code, peak_kib) = wait_sampling(&mut child, Duration::from_secs(60));
+    let elapsed = t0.elapsed();
+    let lines: Vec<Value> = rx
+        .try_iter()
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let stderr = stderr.join().unwrap();
+    let mut m: Statuses = HashMap::new();
+    for v in &lines {
+        if v["type"] == "check" {
+            m.entry((
+                v["domain"].as_str().unwrap().into(),
+                v["id"].as_str().unwrap().into(),
+            ))
+            .or_default()
+            .push(v["status"].as_str().unwrap().into());
+        }
+    }
+    let dump = || format!("{lines:#?}\n{stderr}");
+    // Every server is bounded by the 2 s step timeout (all five run at once).
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}\n{}", dump());
+    // 1 MiB lines without end: the reply buffer is capped, memory stays flat.
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB\n{}", dump());
+    // Not SMTP at all: a broken server, not a retryable one.
+    assert_eq!(
+        st(&m, "garbage.test", "smtp.banner"),
+        ["fail"],
+        "{}",
+        dump()
+    );
+    assert_eq!(st(&m, "flood.test", "smtp.banner"), ["fail"], "{}", dump());
+    // Too slow to finish a reply within the step timeout: could not test.
+    assert_eq!(
+        st(&m, "trickle.test", "smtp.banner"),
+        ["error"],
+        "{}",
+        dump()
+    );
+    assert_eq!(
+        st(&m, "silent.test", "smtp.banner"),
+        ["error"],
+        "{}",
+        dump()
+    );
+    // STARTTLS offered, the connection cut in the handshake: a handshake failure.
+    assert_eq!(
+        st(&m, "cutoff.test", "tls.starttls"),
+        ["pass"],
+        "{}",
+        dump()
+    );
+    assert_eq!(
+        st(&m, "cutoff.test", "tls.handshake"),
+        ["fail"],
+        "{}",
+        dump()
+    );
+    for d in ["garbage.test", "flood.test", "trickle.test", "cutoff.test"] {
+        assert_eq!(st(&m, d, "tls.cert.chain"), ["skip"], "{d}: {}", dump());
+    }
+    let summary = |d: &str, id: &str| {
+        lines
+            .iter()
+            .find(|v| v["domain"] == d && v["id"] == id)
+            .map(|v| v["summary"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(
+        summary("garbage.test", "smtp.banner").starts_with("not an SMTP greeting: no reply code"),
+        "{}",
+        dump()
+    );
+    assert!(
+        summary("flood.test", "smtp.banner").contains("limit"),
+        "{}",
+        dump()
+    );
+    assert!(
+        summary("trickle.test", "smtp.banner").contains("timed out"),
+        "{}",
+        dump()
+    );
+    assert_eq!(code, 40, "{}", dump());
+}
+
+#[test]
+fn ctrl_c_prints_the_partial_report_and_writes_the_junit() {
+    let lab = Lab::start();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let args = lab.args(&[
+        "good.test",
+        "silent.test",
+        "--timeout",
+        "60s",
+        "--json",
+        "--junit",
+        &path,
+    ]);
+    let (mut child, rx, stderr) = spawn_ehlo(&args);
+    // good.test is done (its domain line is out); silent.test waits for a greeting.
+    let mut lines = Vec::new();
+    let t0 = std::time::Instant::now();
+    loop {
+        let l = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("good.test's report within 30 s");
+        let done = l.contains(r#""type":"domain""#) && l.contains("good.test");
+        lines.push(l);
+        if done {
+            break;
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(20));
+    lines.extend(rx.try_iter());
+    let stderr = stderr.join().unwrap();
+    let all = format!("{}\n{stderr}", lines.join("\n"));
+    // Well before the 60 s step timeout.
+    assert!(t0.elapsed() < Duration::from_secs(40), "{all}");
+    // Nothing failed, one domain could not be finished: 41.
+    assert_eq!(code, 41, "{all}");
+    let v: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let silent = v
+        .iter()
+        .find(|x| x["type"] == "domain" && x["domain"] == "silent.test")
+        .unwrap_or_else(|| panic!("no silent.test line: {all}"));
+    assert_eq!(silent["status"], "error", "{all}");
+    assert!(
+        silent["error"].as_str().unwrap().contains("Ctrl-C"),
+        "{all}"
+    );
+    let summary = v.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{all}");
+    assert_eq!(summary["exit_code"], 41, "{all}");
+    assert!(
+        summary["stopped"].as_str().unwrap().contains("Ctrl-C"),
+        "{all}"
+    );
+    // The JUnit report has both suites: what was done, and what was cut short.
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    assert!(xml.contains(r#"<testsuite name="good.test""#), "{xml}");
+    assert!(xml.contains(r#"<testsuite name="silent.test""#), "{xml}");
 }

@@ -22,6 +22,7 @@
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
+# ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 set -euo pipefail
 
 STATE=/tmp/ehlo-interop
@@ -34,7 +35,7 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
   libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
-  libauthen-ntlm-perl curl time)
+  libauthen-ntlm-perl curl time ldnsutils)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
