@@ -464,7 +464,8 @@ pub struct TlsArgs {
     ///
     /// "USAGE SELECTOR MTYPE HEX" as published in DNS, e.g. "3 1 1 ab12…": usages 3 (DANE-EE:
     /// the leaf's key or certificate; no name or date checks) and 2 (DANE-TA: the chain must
-    /// verify to the matched certificate and name the host, or --tls-verify-target) count;
+    /// verify to the matched certificate and the leaf name the host, --tls-verify-target or,
+    /// routed by MX, the recipient's domain) count;
     /// PKIX usages 0 and 1 are ignored, as RFC 7672 says. Needs --tls or --tls-on-connect. If no
     /// usable record matches the server's chain: exit 29 with the reason and, per chain depth,
     /// the digest each certificate has, so a record can be checked before it is published (a

@@ -1108,6 +1108,11 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
             _ => PemOut::Transcript,
         })
     };
+    // DANE-TA names: the MX host (verified below) and the next-hop domain (RFC 7672 §3.2.3).
+    let dane_names = match &target {
+        Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
+        _ => Vec::new(),
+    };
     let tls_params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
@@ -1127,6 +1132,7 @@ fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
         peer_cert_out: pem_out(&tls.tls_get_peer_cert),
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
         tlsa,
+        dane_names,
     };
 
     // Timeouts: zero means none.

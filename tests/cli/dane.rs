@@ -323,3 +323,86 @@ fn dane_against_ehlo_serve() {
     let (_, out) = serve.finish();
     assert!(out.contains("TLS started"), "{out}");
 }
+
+#[test]
+fn dane_ta_accepts_the_next_hop_domain_when_routed_by_mx() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    use std::net::Ipv4Addr;
+    // A leaf that names only the recipient's domain, not the MX host (RFC 7672 §3.2.3 allows
+    // either), under a root published as DANE-TA.
+    let mut cp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    cp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    cp.distinguished_name
+        .push(rcgen::DnType::CommonName, "root");
+    let root =
+        rcgen::CertifiedIssuer::self_signed(cp, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["dane.test".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &root)
+        .unwrap();
+    let p = Pki {
+        root: root.der().to_vec(),
+        root_spki: Vec::new(),
+        leaf: leaf.der().to_vec(),
+        leaf_spki: leaf_key.subject_public_key_info(),
+        leaf_key: leaf_key.serialize_pem(),
+    };
+    let (dns, _) = FakeDns::start(vec![
+        ("dane.test", RecordSpec::Mx(10, "mx.dane.test".into())),
+        ("mx.dane.test", RecordSpec::A(Ipv4Addr::LOCALHOST)),
+    ]);
+    let ta = format!("2 0 1 {}", sha256(&p.root));
+    let srv = scripted_with(starttls_quit(), acceptor(&p));
+    let port = srv.addr.port().to_string();
+    let dns = dns.to_string();
+    let args = [
+        "--dns-server",
+        &dns,
+        "--port",
+        &port,
+        "--to",
+        "user@dane.test",
+        "--from",
+        "sender@client.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--color",
+        "never",
+        "--tls",
+        "--tlsa",
+        &ta,
+        "-q",
+        "ehlo",
+    ];
+    let run = ehlo(&args);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("the leaf's DNS:dane.test matches"),
+        "{}",
+        run.stdout
+    );
+    // Sent to the MX host by name (no MX routing), the next-hop domain is unknown: no name.
+    let srv = scripted_with(starttls_only(), acceptor(&p));
+    let run = send(
+        &srv,
+        &[
+            "--tls",
+            "--tlsa",
+            &ta,
+            "--tls-verify-target",
+            "mx.dane.test",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("no name in the leaf matches mx.dane.test"),
+        "{}",
+        run.all()
+    );
+}

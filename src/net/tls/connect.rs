@@ -144,6 +144,7 @@ where
         let names: Vec<String> = [checked.clone()]
             .into_iter()
             .filter(|n| !n.is_empty() && checked_ip.is_none())
+            .chain(params.dane_names.iter().cloned())
             .collect();
         let v = dane::verify(&chain, &params.tlsa, &names, params.verify);
         let failed = params.verify && !v.ok;

@@ -37,6 +37,9 @@ pub struct TlsParams {
     /// TLSA records to authenticate the server by DANE instead of the CA store (`--tlsa`,
     /// `--tlsa-file`); empty = none.
     pub tlsa: Vec<crate::net::dane::Tlsa>,
+    /// Reference names a DANE-TA leaf may carry besides the name verified (RFC 7672 §3.2.3):
+    /// the next-hop domain when the route came from its MX records.
+    pub dane_names: Vec<String>,
 }
 
 impl TlsParams {
