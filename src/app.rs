@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use crate::cli::config::Mode;
+use crate::cli::mode::Mode;
 use crate::error::{EXIT_OK, Error};
 use crate::smtp::event::Event;
 
@@ -77,7 +77,7 @@ type OutStream = Option<Box<dyn Write + Send>>;
 
 /// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
 /// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
-fn open_outputs(o: &crate::cli::config::OutputFiles) -> Result<(OutStream, OutStream), Error> {
+fn open_outputs(o: &crate::cli::mode::OutputFiles) -> Result<(OutStream, OutStream), Error> {
     use std::path::Path;
     let cannot =
         |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));

@@ -28,7 +28,7 @@ use model::{CheckResult, DomainReport, FailOn, Judged, Scope, Status};
 use probe::ProbeOptions;
 use select::{Expect, Selection, Waiver};
 
-/// Everything `ehlo check` was asked to do (built by `cli::config`).
+/// Everything `ehlo check` was asked to do (built by `cli::mode`).
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     /// Input lines (domains), after `@FILE` and `-` were read; comments and blanks removed.

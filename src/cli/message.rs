@@ -55,7 +55,7 @@ impl MessageContext {
     }
 }
 
-/// One MIME part, resolved by `cli::config` (content read, type and name decided).
+/// One MIME part, resolved by `cli::mode` (content read, type and name decided).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
     /// Body text, inline part or attachment.
@@ -68,7 +68,7 @@ pub struct Part {
     pub content: Vec<u8>,
 }
 
-/// What the user asked for, already validated by `cli::config`.
+/// What the user asked for, already validated by `cli::mode`.
 #[derive(Debug, Clone, Default)]
 pub struct MessageSpec<'a> {
     /// `--to` recipients (for the `To:` header).
@@ -486,7 +486,7 @@ fn header_lines(flag: &str, arg: &str, tokens: &Tokens) -> Result<Vec<String>, S
     Ok(out)
 }
 
-/// Check `--header`/`--add-header` values without composing (for `cli::config`).
+/// Check `--header`/`--add-header` values without composing (for `cli::mode`).
 pub fn check_header_arg(
     flag: &str,
     arg: &str,

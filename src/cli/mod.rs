@@ -1,13 +1,13 @@
 //! Command-line front: rewrite swaks-style single-dash long options, merge the config file and
 //! `EHLO_*` environment ([`layers`]), parse ([`args`], the one flag table of every subcommand),
-//! validate into a typed [`config::Mode`] ([`config`]) and print a usage error once. Running the
+//! validate into a typed [`mode::Mode`] ([`mode`]) and print a usage error once. Running the
 //! mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
 
 pub mod args;
-pub mod config;
 pub mod generate;
 pub mod layers;
 pub mod message;
+pub mod mode;
 pub mod secrets;
 pub(crate) mod swaks;
 
@@ -18,7 +18,7 @@ use clap::CommandFactory;
 
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use args::Cli;
-use config::Mode;
+use mode::Mode;
 
 /// Turn `args` into the [`Mode`] to run. `Err` is the exit code of a command line already
 /// answered here: help and version (printed, 0) or a usage error (printed once, its code).
@@ -38,7 +38,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
     if cli.command.is_none() && cli.send.config.dump_config {
         return Ok(Mode::DumpConfig(layered.dump(cli.send.auth.show_secrets)));
     }
-    match config::from_cli(cli).map_err(|e| e.report())? {
+    match mode::from_cli(cli).map_err(|e| e.report())? {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             notes: cfg.notes,
             message: cfg.plan.message,

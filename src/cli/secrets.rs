@@ -12,7 +12,7 @@ use crate::smtp::auth::Secret;
 const MAX_SECRET_FILE: u64 = 1 << 20;
 
 /// Reads one line from the user's terminal after showing `prompt`; `echo: false` hides what is
-/// typed. `None` in [`super::config::Environment`] when stdin is not a terminal.
+/// typed. `None` in [`super::mode::Environment`] when stdin is not a terminal.
 pub type Prompt = fn(prompt: &str, echo: bool) -> std::io::Result<String>;
 
 /// The first line of `path`, without its line ending. An empty first line is an error: a

@@ -138,7 +138,7 @@ pub struct Stop {
     pub at: StopAt,
 }
 
-/// Everything the session will do, decided before any I/O (built by `cli::config`).
+/// Everything the session will do, decided before any I/O (built by `cli::mode`).
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Name for EHLO/HELO/LHLO.

@@ -1,0 +1,213 @@
+//! AUTH flags → the session's `AuthPlan`: mechanisms, swaks's `--auth-map`/`--auth-extra`, and the
+//! secrets from flags, files, `~/.netrc` or a prompt.
+
+use super::{Environment, strip_angles, usage};
+use crate::cli::secrets;
+use crate::error::Error;
+use crate::smtp::auth::{Credentials, SUPPORTED, Secret};
+use crate::smtp::client::AuthRequirement;
+
+pub(super) fn mechanisms(
+    flag: &str,
+    list: &[String],
+    aliases: &[(String, String)],
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for m in list {
+        let m = m.trim().to_ascii_uppercase();
+        if m.is_empty() {
+            continue;
+        }
+        let alias = aliases.iter().any(|(a, _)| *a == m)
+            || crate::smtp::auth::ALIASES.iter().any(|(a, _)| *a == m);
+        if !alias && !SUPPORTED.contains(&m.as_str()) {
+            return Err(usage(format!(
+                "{flag}: ehlo does not implement {m} (it knows {})",
+                SUPPORTED.join(", ")
+            )));
+        }
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// `--auth-map ALIAS=TYPE,…` (swaks): upper-case pairs whose TYPE ehlo implements.
+pub(super) fn auth_map(list: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for item in list.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let Some((alias, mech)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-map: '{item}' is not ALIAS=TYPE (e.g. --auth-map SPA=NTLM)"
+            )));
+        };
+        let (alias, mech) = (
+            alias.trim().to_ascii_uppercase(),
+            mech.trim().to_ascii_uppercase(),
+        );
+        if alias.is_empty() || !SUPPORTED.contains(&mech.as_str()) {
+            return Err(usage(format!(
+                "--auth-map: '{item}': TYPE must be a mechanism ehlo implements ({})",
+                SUPPORTED.join(", ")
+            )));
+        }
+        out.push((alias, mech));
+    }
+    Ok(out)
+}
+
+/// `--auth-extra KEY=VALUE,…` (swaks): the DIGEST-MD5 / NTLM settings, into the credentials.
+/// Keys are case-insensitive; an unknown key is refused rather than ignored.
+pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(), Error> {
+    for item in list.iter().filter(|i| !i.trim().is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(usage(format!(
+                "--auth-extra: '{item}' is not KEY=VALUE (e.g. --auth-extra realm=example.com)"
+            )));
+        };
+        let value = Some(value.to_string());
+        match key.trim().to_ascii_lowercase().as_str() {
+            "realm" | "domain" => creds.realm = value,
+            "dmd5-serv-type" => creds.service = value,
+            "dmd5-host" => creds.service_host = value,
+            "dmd5-serv-name" => creds.service_name = value,
+            other => {
+                return Err(usage(format!(
+                    "--auth-extra: unknown key '{other}' (ehlo knows realm, domain, \
+                     dmd5-serv-type, dmd5-host, dmd5-serv-name)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
+/// non-interactively (the run would otherwise leak them silently from a script).
+pub(super) fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
+    const FIX: &str =
+        "add --tls (STARTTLS) or --tls-on-connect, or --allow-plaintext-auth to send them anyway";
+    let Some(prompt) = env.prompt else {
+        return Err(usage(format!(
+            "--auth without TLS would send the credentials unencrypted: {FIX}"
+        )));
+    };
+    let answer = prompt(
+        "AUTH without TLS: send credentials unencrypted? [y/N] ",
+        true,
+    )
+    .map_err(|e| usage(format!("cannot read the answer from the terminal: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "AUTH over an unencrypted connection declined: {FIX}"
+        )))
+    }
+}
+
+fn is_oauth(mechanism: &str) -> bool {
+    matches!(mechanism, "XOAUTH2" | "OAUTHBEARER")
+}
+
+/// User, password and token for AUTH, from (in order) the flag, the environment (both through
+/// clap), the `--auth-*-file`, `~/.netrc` (password and login only), and a prompt on a terminal.
+/// Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
+/// `--auth-optional-strict`; `--auth-optional` carries on and lets the session skip AUTH).
+type Found = (Option<String>, Option<Secret>, Option<Secret>);
+pub(super) fn find_secrets(
+    auth: &crate::cli::args::AuthArgs,
+    mechanisms: &[String],
+    requirement: AuthRequirement,
+    host: Option<&str>,
+    env: &Environment,
+) -> Result<Found, Error> {
+    // `-au` / `-ap` without a value (swaks: .netrc, then a prompt) arrive empty.
+    let mut user = auth
+        .auth_user
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|u| strip_angles(u).to_string());
+    let mut password = auth.auth_password.clone().filter(|p| !p.is_empty());
+    if password.is_none()
+        && let Some(f) = &auth.auth_password_file
+    {
+        password = Some(secrets::first_line("--auth-password-file", f).map_err(usage)?);
+    }
+    let mut token = auth.auth_oauth_token.clone();
+    if token.is_none()
+        && let Some(f) = &auth.auth_token_file
+    {
+        token = Some(secrets::first_line("--auth-token-file", f).map_err(usage)?);
+    }
+    // Which kinds of secret the requested mechanisms can use (none named = any offered).
+    let any = mechanisms.is_empty();
+    let takes_token = any || mechanisms.iter().any(|m| is_oauth(m));
+    let takes_password = any || mechanisms.iter().any(|m| !is_oauth(m));
+    // XOAUTH2/OAUTHBEARER named explicitly also take a password as the token (see
+    // `auth::bearer_token`): `-a XOAUTH2 --auth-password TOKEN` works.
+    let satisfied = |p: &Option<Secret>, t: &Option<Secret>| {
+        (takes_password && p.is_some()) || (takes_token && (t.is_some() || (!any && p.is_some())))
+    };
+    if !satisfied(&password, &token)
+        && takes_password
+        && let Some(e) = secrets::netrc_file(env.home.as_deref(), host, user.as_deref())
+        && e.password.is_some()
+    {
+        if user.is_none() {
+            user = e.login;
+        }
+        password = e.password;
+    }
+    // `-au` without a value asks for the user name, like a missing password.
+    let user_asked = auth.auth_user.as_deref() == Some("") && user.is_none();
+    if satisfied(&password, &token) && !user_asked {
+        return Ok((user, password, token));
+    }
+    let wants_token = !takes_password;
+    let Some(prompt) = env.prompt else {
+        if requirement == AuthRequirement::Optional {
+            return Ok((user, password, token));
+        }
+        if user_asked {
+            return Err(usage(
+                "--auth-user was given without a user name and ~/.netrc has none for this server \
+                 (stdin is not a terminal, so ehlo cannot prompt): give --auth-user USER",
+            ));
+        }
+        let at = host.map(|h| format!(" for {h}")).unwrap_or_default();
+        return Err(usage(if wants_token {
+            "--auth: no OAuth token: give --auth-oauth-token, $EHLO_AUTH_TOKEN or --auth-token-file (stdin is not a terminal, so ehlo cannot prompt)"
+                .to_string()
+        } else {
+            format!(
+                "--auth: no password: give --auth-password, $EHLO_AUTH_PASSWORD, --auth-password-file or a ~/.netrc entry{at} (stdin is not a terminal, so ehlo cannot prompt)"
+            )
+        }));
+    };
+    let ask = |q: &str, echo: bool| {
+        prompt(q, echo).map_err(|e| usage(format!("cannot read from the terminal: {e}")))
+    };
+    let server = host.unwrap_or("the server");
+    if user.is_none() {
+        let u = ask(&format!("AUTH user name for {server}: "), true)?;
+        user = Some(strip_angles(u.trim()).to_string());
+    }
+    if satisfied(&password, &token) {
+        return Ok((user, password, token));
+    }
+    let who = user.as_deref().unwrap_or_default();
+    if wants_token {
+        token = Some(Secret::new(ask(
+            &format!("OAuth token for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    } else {
+        password = Some(Secret::new(ask(
+            &format!("Password for {who} at {server} (not echoed): "),
+            false,
+        )?));
+    }
+    Ok((user, password, token))
+}

@@ -1,0 +1,123 @@
+//! `ehlo check` flags → `CheckConfig`: domain lists read, the CI grammar validated.
+
+use std::io::Read;
+
+use super::{Environment, usage};
+use crate::error::Error;
+use crate::net::dns::{DnsOptions, Family};
+
+/// Largest `ehlo check @FILE` or stdin list read (a million domains is about 20 MiB).
+const MAX_DOMAIN_LIST: u64 = 64 << 20;
+
+/// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
+/// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
+pub(super) fn check_config(
+    a: crate::cli::args::CheckArgs,
+    env: &Environment,
+) -> Result<crate::check::CheckConfig, Error> {
+    use crate::check::select::{Expect, Selection, Waiver};
+    let mut domains = Vec::new();
+    let mut stdin_read = false;
+    for arg in &a.domains {
+        let text = if arg == "-" {
+            if stdin_read {
+                return Err(usage("check: '-' (stdin) given twice"));
+            }
+            stdin_read = true;
+            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST).map_err(|e| {
+                usage(format!(
+                    "check: cannot read the domain list from stdin: {e}"
+                ))
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else if let Some(path) = arg.strip_prefix('@') {
+            let f = std::fs::File::open(path)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            let mut buf = Vec::new();
+            f.take(MAX_DOMAIN_LIST + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
+            if buf.len() as u64 > MAX_DOMAIN_LIST {
+                return Err(usage(format!(
+                    "check: {path} is larger than {} MiB",
+                    MAX_DOMAIN_LIST >> 20
+                )));
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        } else {
+            domains.push(arg.trim().to_string());
+            continue;
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if !line.is_empty() {
+                domains.push(line.to_string());
+            }
+        }
+    }
+    if domains.is_empty() {
+        return Err(usage("check: no domain to check (the list is empty)"));
+    }
+    let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
+    let expects = a
+        .expect
+        .iter()
+        .map(|e| Expect::parse(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let optin = crate::check::optin::OptIn {
+        rcpt: a.rcpt_probe,
+        relay: a.relay_probe,
+        tls: a.tls_probe,
+    };
+    // An expectation about a probe that will not run could never be met: say so now.
+    for e in &expects {
+        if let Some(flag) = crate::check::optin::OptIn::flag_for(e.id())
+            && !optin.enables(e.id())
+        {
+            return Err(usage(format!(
+                "check: --expect '{}' needs {flag} (the {} check is opt-in)",
+                e.text(),
+                e.id()
+            )));
+        }
+    }
+    let waivers = a
+        .waive
+        .iter()
+        .map(|w| Waiver::parse(w))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let family = if a.ipv4 {
+        Family::V4
+    } else if a.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    Ok(crate::check::CheckConfig {
+        domains,
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
+        family,
+        probe: crate::check::probe::ProbeOptions {
+            port: a.port,
+            helo: a.helo.unwrap_or_else(|| env.hostname.clone()),
+            timeout: a.timeout,
+            ca_path: a.tls_ca_path,
+            cert_days: i64::from(a.cert_days),
+        },
+        optin,
+        concurrency: a.concurrency as usize,
+        per_ip: a.per_ip as usize,
+        deadline: a.deadline.filter(|d| !d.is_zero()),
+        allow_private: a.allow_private,
+        mta_sts_port: a.mta_sts_port,
+        selection,
+        expects,
+        waivers,
+        fail_on: a.fail_on,
+        json: a.json,
+        color: a.color,
+        junit: a.junit,
+    })
+}

@@ -1,0 +1,298 @@
+//! The message: `--data`/`--body` read from text, stdin or files, composed with its parts, and the
+//! data fix-ups.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{Environment, MAX_MESSAGE_BYTES, usage};
+use crate::cli::args::{MessageArgs, PartArg, PartKind};
+use crate::cli::message::{self, MessageSpec, Part};
+use crate::error::Error;
+use crate::smtp::data::Fixup;
+
+/// swaks's older bare-file form (`--body /path/to/gtube`, still in its quick start): an argument
+/// without `@` that names an existing file is that file's content. Returns the path and the
+/// one-line deprecation note to show.
+fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
+    if arg.is_empty() || arg.starts_with(['@', '-']) || arg.contains(['\n', '\r']) {
+        return None;
+    }
+    Path::new(arg).is_file().then(|| {
+        (
+            arg,
+            format!("{flag} {arg}: reading the file (swaks's deprecated bare-file form; write {flag} @{arg})"),
+        )
+    })
+}
+
+/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape). A bare
+/// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
+/// `text` converts a literal argument (for `--data`'s `\n` rule).
+fn read_content(
+    flag: &str,
+    arg: &str,
+    env: &Environment,
+    text: fn(&str) -> Vec<u8>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<u8>, Error> {
+    let owned;
+    let arg = match bare_file(flag, arg) {
+        Some((path, note)) => {
+            notes.push(note);
+            owned = format!("@{path}");
+            owned.as_str()
+        }
+        None => arg,
+    };
+    let too_big = || {
+        usage(format!(
+            "{flag}: larger than {} MiB",
+            MAX_MESSAGE_BYTES >> 20
+        ))
+    };
+    let bytes = if arg == "-" {
+        (env.read_stdin)(MAX_MESSAGE_BYTES + 1)
+            .map_err(|e| usage(format!("{flag}: cannot read stdin: {e}")))?
+    } else if let Some(literal) = arg.strip_prefix("@@") {
+        text(&format!("@{literal}"))
+    } else if let Some(path) = arg.strip_prefix('@') {
+        let mut buf = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut buf))
+            .map_err(|e| usage(format!("{flag}: cannot read {path}: {e}")))?;
+        buf
+    } else {
+        text(arg)
+    };
+    if bytes.len() as u64 > MAX_MESSAGE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// `--no-data-fixup` data goes out as given, so it must carry its own end marker or the server
+/// waits for more until the reply timeout (swaks #69). Data that ends in `CRLF .` without the
+/// final CRLF gets it, as swaks does; data with no end marker at all is refused before anything
+/// is sent.
+pub(super) fn raw_data_end(message: &mut Vec<u8>, notes: &mut Vec<String>) -> Result<(), Error> {
+    if message.ends_with(b"\r\n.\r\n") || message == b".\r\n" {
+        return Ok(());
+    }
+    if message.ends_with(b"\r\n.") || message == b"." {
+        message.extend_from_slice(b"\r\n");
+        notes.push("--no-data-fixup: added the CRLF after the final dot (as swaks does)".into());
+        return Ok(());
+    }
+    Err(usage(
+        "--no-data-fixup: the data does not end with CRLF . CRLF, so the server would wait for \
+         more (write the end marker yourself, e.g. --data 'Subject: x\\r\\n\\r\\nbody\\r\\n.\\r\\n')",
+    ))
+}
+
+/// `--no-data-fixup` turns everything off; the finer switches one fix-up each (swaks #51).
+pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
+    if msg.no_data_fixup {
+        return Fixup::NONE;
+    }
+    Fixup {
+        strip_from: !msg.no_strip_from,
+        crlf: !msg.no_crlf_fixup,
+        dot_stuff: !msg.no_dot_stuffing,
+        end_marker: true,
+    }
+}
+
+/// The message bytes and info notes: `--data` as given (tokens replaced unless
+/// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
+/// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`].
+pub(super) fn compose(
+    msg: &MessageArgs,
+    fixup: Fixup,
+    to: &[String],
+    cc: &[String],
+    bcc: &[String],
+    from: &str,
+    env: &Environment,
+) -> Result<(Vec<u8>, Vec<String>), Error> {
+    let stdin_users: Vec<&str> = [("--data", &msg.data), ("--body", &msg.body)]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref() == Some("-"))
+        .map(|(f, _)| f)
+        .chain(
+            msg.parts
+                .iter()
+                .filter(|p| p.value == "-")
+                .map(|p| part_flag(p.kind)),
+        )
+        .collect();
+    if stdin_users.len() > 1 {
+        return Err(usage(format!(
+            "{}: stdin can be read only once (also given to {})",
+            stdin_users[1], stdin_users[0]
+        )));
+    }
+    let spec = MessageSpec {
+        to,
+        cc,
+        bcc,
+        from,
+        ..Default::default()
+    };
+    // Header syntax first: a bad header is reported before any file is read.
+    for (flag, list) in [("--header", &msg.header), ("--add-header", &msg.add_header)] {
+        for h in list {
+            message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
+        }
+    }
+    if let Some(d) = &msg.data {
+        if fixup == Fixup::NONE {
+            if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]
+                .into_iter()
+                .find_map(|(f, l)| (!l.is_empty()).then_some(f))
+            {
+                return Err(usage(format!(
+                    "{flag} cannot change a --data message sent with --no-data-fixup \
+                     (its bytes go out exactly as given)"
+                )));
+            }
+            if msg.body.is_some() {
+                return Err(usage(
+                    "--body cannot go into a --data message sent with --no-data-fixup \
+                     (no %BODY% token is replaced)",
+                ));
+            }
+            let mut notes = Vec::new();
+            let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+            return Ok((data, notes));
+        }
+        let mut notes = Vec::new();
+        let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+        // `--body` fills the message's %BODY% token (swaks's template token).
+        let body = msg
+            .body
+            .as_deref()
+            .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
+            .transpose()?;
+        if body.is_some()
+            && !["%BODY%", "..BODY.."]
+                .iter()
+                .any(|t| data.windows(t.len()).any(|w| w == t.as_bytes()))
+        {
+            notes.push("--body is not used: the --data message has no %BODY% token".into());
+        }
+        let spec = MessageSpec {
+            headers: &msg.header,
+            add_headers: &msg.add_header,
+            body: body.as_deref(),
+            ..spec
+        };
+        let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
+        return Ok((data, notes));
+    }
+    let mut notes = Vec::new();
+    let body = msg
+        .body
+        .as_deref()
+        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
+        .transpose()?;
+    let mut total = body.as_ref().map_or(0, Vec::len) as u64;
+    let mut parts = Vec::with_capacity(msg.parts.len());
+    for p in &msg.parts {
+        let part = part_of(p, env, &mut notes)?;
+        total += part.content.len() as u64;
+        if total > MAX_MESSAGE_BYTES {
+            return Err(usage(format!(
+                "{}: the message would be larger than {} MiB",
+                part_flag(p.kind),
+                MAX_MESSAGE_BYTES >> 20
+            )));
+        }
+        parts.push(part);
+    }
+    let composed = message::compose(
+        &MessageSpec {
+            headers: &msg.header,
+            add_headers: &msg.add_header,
+            body: body.as_deref(),
+            parts: &parts,
+            ..spec
+        },
+        &env.message,
+    )
+    .map_err(usage)?;
+    notes.extend(composed.notes);
+    Ok((composed.bytes, notes))
+}
+
+fn part_flag(kind: PartKind) -> &'static str {
+    match kind {
+        PartKind::Body => "--attach-body",
+        PartKind::Inline => "--attach-inline",
+        PartKind::Attachment => "--attach",
+    }
+}
+
+/// Read one part option and decide its type and file name: `--attach-type` if given, else
+/// guessed from the file name (text/plain for body parts), else application/octet-stream; the
+/// file's base name unless `--attach-name` says otherwise.
+fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
+    let flag = part_flag(p.kind);
+    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec(), notes)?;
+    let path = p
+        .value
+        .strip_prefix('@')
+        .filter(|_| !p.value.starts_with("@@"))
+        .or_else(|| bare_file(flag, &p.value).map(|(path, _)| path))
+        .map(Path::new);
+    let content_type = match &p.content_type {
+        Some(t) => {
+            let (essence, _) = t.split_once(';').unwrap_or((t, ""));
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+            };
+            let ok = essence
+                .trim()
+                .split_once('/')
+                .is_some_and(|(a, b)| token(a) && token(b));
+            if !ok || t.contains(|c: char| c.is_control()) {
+                return Err(usage(format!(
+                    "--attach-type: '{}' is not a MIME type (type/subtype, e.g. text/html)",
+                    t.escape_debug()
+                )));
+            }
+            t.trim().to_string()
+        }
+        None => match (p.kind, path) {
+            (PartKind::Body, _) => "text/plain".to_string(),
+            (_, Some(path)) => mime_guess::from_path(path)
+                .first_raw()
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            (_, None) => "application/octet-stream".to_string(),
+        },
+    };
+    let filename = match &p.name {
+        Some(n) if n.is_empty() => None,
+        Some(n) => {
+            if n.contains(|c: char| c.is_control()) {
+                return Err(usage(format!(
+                    "--attach-name: '{}' contains a control character",
+                    n.escape_debug()
+                )));
+            }
+            Some(n.clone())
+        }
+        None if p.kind == PartKind::Body => None,
+        None => path
+            .and_then(Path::file_name)
+            .map(|f| f.to_string_lossy().into_owned()),
+    };
+    Ok(Part {
+        kind: p.kind,
+        content_type,
+        filename,
+        content,
+    })
+}

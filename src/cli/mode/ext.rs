@@ -1,0 +1,179 @@
+//! Extension flags → `ExtPlan`, and swaks's XCLIENT grouping → the XCLIENT commands.
+
+use super::{no_line_break, usage};
+use crate::cli::args::{XCLIENT_ATTRS, XclientItem};
+use crate::error::Error;
+use crate::smtp::client::{ExtPlan, Protocol, StartTls, Stop, StopAt, XclientCommand, XclientPlan};
+use crate::smtp::ext::{Attribute, Dsn, Ret};
+
+/// The extension flags → [`ExtPlan`] (cross-flag rules only; the session checks the server).
+pub(super) fn ext_plan(
+    a: &crate::cli::args::ExtArgs,
+    x: &crate::cli::args::XclientArgs,
+    protocol: Protocol,
+    starttls: StartTls,
+    tls_on_connect: bool,
+    stop: Option<Stop>,
+) -> Result<ExtPlan, Error> {
+    if let Some(e) = &a.dsn_envid
+        && (e.is_empty() || e.chars().count() > 100)
+    {
+        return Err(usage(
+            "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
+        ));
+    }
+    if a.requiretls && !a.force_ext && starttls != StartTls::Required && !tls_on_connect {
+        return Err(usage(
+            "--requiretls: REQUIRETLS needs TLS (RFC 8689): add --tls or --tls-on-connect",
+        ));
+    }
+    if a.prdr && protocol == Protocol::Lmtp {
+        return Err(usage(
+            "--prdr: LMTP already gives one reply per recipient; PRDR is for SMTP",
+        ));
+    }
+    let attr = |name: &str, flag: &str, v: &Option<String>| -> Result<Option<Attribute>, Error> {
+        match v {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Err(usage(format!("{flag}: the value is empty"))),
+            Some(v) => Ok(Some(Attribute {
+                name: name.into(),
+                value: v.clone(),
+            })),
+        }
+    };
+    let attrs: Vec<Attribute> = [
+        attr("ADDR", "--xclient-addr", &x.xclient_addr)?,
+        attr("NAME", "--xclient-name", &x.xclient_name)?,
+        attr("PORT", "--xclient-port", &x.xclient_port)?,
+        attr("PROTO", "--xclient-proto", &x.xclient_proto)?,
+        attr("HELO", "--xclient-helo", &x.xclient_helo)?,
+        attr("LOGIN", "--xclient-login", &x.xclient_login)?,
+        attr("DESTADDR", "--xclient-destaddr", &x.xclient_destaddr)?,
+        attr("DESTPORT", "--xclient-destport", &x.xclient_destport)?,
+        attr(
+            "REVERSE_NAME",
+            "--xclient-reverse-name",
+            &x.xclient_reverse_name,
+        )?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for r in &x.xclient {
+        no_line_break("--xclient", r)?;
+        if r.trim().is_empty() {
+            return Err(usage("--xclient: the attribute string is empty"));
+        }
+    }
+    let xclient = if attrs.is_empty() && x.xclient.is_empty() {
+        let modifiers = [
+            x.xclient_before_starttls,
+            x.xclient_optional,
+            x.xclient_optional_strict,
+            x.xclient_no_verify,
+            !x.xclient_delim.is_empty(),
+        ];
+        if modifiers.contains(&true) {
+            return Err(usage(
+                "--xclient-before-starttls/--xclient-optional[-strict]/--xclient-no-verify/--xclient-delim: no XCLIENT attributes given (--xclient-addr, --xclient RAW, ...)",
+            ));
+        }
+        None
+    } else {
+        Some(XclientPlan {
+            commands: xclient_commands(&x.xclient_order, attrs, &x.xclient),
+            before_starttls: x.xclient_before_starttls,
+            optional: x.xclient_optional,
+            optional_strict: x.xclient_optional_strict,
+            no_verify: x.xclient_no_verify,
+        })
+    };
+    if xclient.is_none()
+        && matches!(
+            stop,
+            Some(Stop {
+                at: StopAt::Xclient | StopAt::XclientHelo,
+                ..
+            })
+        )
+    {
+        return Err(usage(
+            "stop point XCLIENT/XCLIENT-HELO: no XCLIENT attributes given",
+        ));
+    }
+    let xforward: Vec<Attribute> = [
+        attr("NAME", "--xforward-name", &x.xforward_name)?,
+        attr("ADDR", "--xforward-addr", &x.xforward_addr)?,
+        attr("PORT", "--xforward-port", &x.xforward_port)?,
+        attr("PROTO", "--xforward-proto", &x.xforward_proto)?,
+        attr("HELO", "--xforward-helo", &x.xforward_helo)?,
+        attr("IDENT", "--xforward-ident", &x.xforward_ident)?,
+        attr("SOURCE", "--xforward-source", &x.xforward_source)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(ExtPlan {
+        smtputf8: a.smtputf8,
+        dsn: Dsn {
+            notify: a.dsn_notify.clone(),
+            ret: a.dsn_ret.map(|r| match r {
+                crate::cli::args::DsnRet::Full => Ret::Full,
+                crate::cli::args::DsnRet::Hdrs => Ret::Hdrs,
+            }),
+            envid: a.dsn_envid.clone(),
+            orcpt: a.dsn_orcpt,
+        },
+        requiretls: a.requiretls,
+        bdat: a.bdat.map(|s| s.unwrap_or(0)),
+        prdr: a.prdr,
+        xclient,
+        xforward,
+        force: a.force_ext,
+    })
+}
+
+/// The XCLIENT commands, as swaks groups them: the attribute options between two
+/// `--xclient-delim` marks (or `--xclient` strings) form one command, in Postfix's documented
+/// attribute order; each `--xclient` string is a command of its own, where it was given. Empty
+/// groups vanish. `order` is empty when the arguments did not come through `Cli::parse_args`
+/// (then: one attribute command, then the raw strings).
+fn xclient_commands(
+    order: &[XclientItem],
+    attrs: Vec<Attribute>,
+    raw: &[String],
+) -> Vec<XclientCommand> {
+    if order.is_empty() {
+        let mut commands = vec![XclientCommand::Attrs(attrs)];
+        commands.extend(raw.iter().cloned().map(XclientCommand::Raw));
+        commands.retain(|c| c != &XclientCommand::Attrs(Vec::new()));
+        return commands;
+    }
+    let rank = |name: &str| XCLIENT_ATTRS.iter().position(|(_, n)| *n == name);
+    let mut commands = Vec::new();
+    let mut group: Vec<&'static str> = Vec::new();
+    let flush = |group: &mut Vec<&'static str>, commands: &mut Vec<XclientCommand>| {
+        if group.is_empty() {
+            return;
+        }
+        group.sort_by_key(|n| rank(n));
+        let values = group
+            .drain(..)
+            .filter_map(|n| attrs.iter().find(|a| a.name == n).cloned())
+            .collect();
+        commands.push(XclientCommand::Attrs(values));
+    };
+    for item in order {
+        match item {
+            XclientItem::Attr(name) => group.push(name),
+            XclientItem::Delim => flush(&mut group, &mut commands),
+            XclientItem::Raw(r) => {
+                flush(&mut group, &mut commands);
+                commands.push(XclientCommand::Raw(r.clone()));
+            }
+        }
+    }
+    flush(&mut group, &mut commands);
+    commands
+}

@@ -1,0 +1,248 @@
+//! `Cli` → [`Mode`]: validation and normalisation only (no DNS, no sockets), building the
+//! `smtp::client::Plan` and the driver settings (ripgrep's lowargs/hiargs split). Every failure is an [`Error::Usage`] whose one-line reason names the flag.
+//!
+//! The only outside world read here: environment variables (`LOGNAME`/`USER` for the default
+//! sender), the host name, the clock (for the message's `Date`), `--body`/`--data` files or stdin,
+//! whether `--tls-ca-path` exists, and for AUTH the secret files, `~/.netrc` and a terminal prompt
+//! ([`super::secrets`]). The environment parts go through [`Environment`] so tests can fake them.
+
+use std::io::Read;
+
+use crate::cli::args::{Cli, Command, DemoArgs};
+use crate::cli::message::MessageContext;
+use crate::error::Error;
+use crate::net::route::ConnectPlan;
+use crate::render::{ColorChoice, Format, HumanOptions};
+use crate::repl::{ReplConfig, ReplayConfig};
+use crate::serve::ServeOptions;
+use crate::smtp::client::Plan;
+use check::check_config;
+use repl::{repl_config, replay_config};
+use send::send_config;
+use serve::serve_options;
+
+mod auth;
+mod check;
+mod content;
+mod ext;
+mod proxy;
+mod repl;
+mod send;
+mod serve;
+#[cfg(test)]
+mod tests;
+
+/// Everything a one-shot send needs.
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    /// Where and how to connect.
+    pub connect: ConnectPlan,
+    /// The protocol plan.
+    pub plan: Plan,
+    /// Output.
+    pub format: Format,
+    /// `--dump-mail`: print the message and send nothing.
+    pub dump_mail: bool,
+    /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
+    /// the transcript (on stderr with `--dump-mail`).
+    pub notes: Vec<String>,
+    /// `--output-file*`: where the transcript's streams go instead of the terminal.
+    pub output: OutputFiles,
+}
+
+/// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
+/// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// Where stdout's lines go.
+    pub stdout: Option<std::path::PathBuf>,
+    /// Where stderr's (`***`) lines go.
+    pub stderr: Option<std::path::PathBuf>,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// One-shot send.
+    Send(Box<SendConfig>),
+    /// `ehlo serve`.
+    Serve(Box<ServeOptions>),
+    /// `ehlo demo`.
+    Demo(Format),
+    /// `ehlo repl`.
+    Repl(Box<ReplConfig>),
+    /// `ehlo replay`.
+    Replay(Box<ReplayConfig>),
+    /// `--dump-config`: the merged configuration, as text to print.
+    DumpConfig(String),
+    /// `--dump-mail`: the composed message, printed instead of sent.
+    DumpMail {
+        /// Notes about the message (stderr).
+        notes: Vec<String>,
+        /// The message.
+        message: Vec<u8>,
+    },
+    /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
+    Explain {
+        /// The words given (`-` = read stdin).
+        text: Vec<String>,
+        /// `--phase`.
+        phase: Option<crate::smtp::event::Phase>,
+        /// `--json`.
+        json: bool,
+    },
+    /// `ehlo check`.
+    Check(Box<crate::check::CheckConfig>),
+}
+
+/// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
+pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
+
+/// The parts of the process environment the configuration depends on.
+pub struct Environment {
+    /// `$LOGNAME`, else `$USER` (local part of the default sender).
+    pub user: Option<String>,
+    /// The password database's name for the real user id (the default sender's local part
+    /// without `$LOGNAME`/`$USER`, or with `--force-getpwuid`).
+    pub pw_user: Option<String>,
+    /// Local host name (default `--helo`, default sender's domain, `Message-Id`).
+    pub hostname: String,
+    /// Clock and pid for the default message.
+    pub message: MessageContext,
+    /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
+    pub read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
+    /// `$HOME`, for `~/.netrc`.
+    pub home: Option<std::path::PathBuf>,
+    /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
+    pub prompt: Option<crate::cli::secrets::Prompt>,
+}
+
+impl Environment {
+    /// The real process environment.
+    pub fn current() -> Environment {
+        let hostname = gethostname::gethostname()
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        let hostname = if hostname.is_empty() {
+            "localhost".to_string()
+        } else {
+            hostname
+        };
+        let user = ["LOGNAME", "USER"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok())
+            .find(|v| !v.trim().is_empty());
+        let pw_user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .filter(|n| !n.is_empty());
+        Environment {
+            user,
+            pw_user,
+            message: MessageContext::current(&hostname),
+            hostname,
+            read_stdin: |limit| {
+                let mut buf = Vec::new();
+                std::io::stdin().lock().take(limit).read_to_end(&mut buf)?;
+                Ok(buf)
+            },
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(std::path::PathBuf::from),
+            prompt: std::io::IsTerminal::is_terminal(&std::io::stdin())
+                .then_some(crate::cli::secrets::tty_prompt as crate::cli::secrets::Prompt),
+        }
+    }
+}
+
+/// Validate and normalise the parsed command line.
+pub fn from_cli(cli: Cli) -> Result<Mode, Error> {
+    from_cli_in(cli, &Environment::current())
+}
+
+/// [`from_cli`] with an explicit environment (tests).
+pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
+    match cli.command {
+        Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
+        Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
+        Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
+        Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
+        Some(Command::Explain(a)) => Ok(Mode::Explain {
+            text: a.text,
+            phase: a.phase.map(|p| p.phase()),
+            json: a.json,
+        }),
+        Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
+        None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+fn simple_format(json: bool, color: ColorChoice) -> Format {
+    if json {
+        Format::Json
+    } else {
+        Format::Human(HumanOptions {
+            color,
+            ..HumanOptions::default()
+        })
+    }
+}
+
+/// A value that goes into an SMTP command line must not contain CR or LF: it would end the
+/// command early and smuggle a second one.
+fn no_line_break(flag: &str, value: &str) -> Result<(), Error> {
+    if value.contains(['\r', '\n']) {
+        return Err(usage(format!(
+            "{flag}: '{}' contains a line break",
+            value.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Strip one pair of enclosing angle brackets (`<a@b>` → `a@b`, `<>` → ``): the session adds its
+/// own, and users often paste addresses with them.
+fn strip_angles(addr: &str) -> &str {
+    addr.strip_prefix('<')
+        .and_then(|a| a.strip_suffix('>'))
+        .unwrap_or(addr)
+}
+
+/// Trimmed, non-empty addresses from a comma-split list (swaks keeps the whitespace; ehlo
+/// trims it so `-t "a@x, b@y"` does what it looks like).
+fn addresses(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for a in list {
+        let a = strip_angles(a.trim()).trim();
+        if a.is_empty() {
+            continue;
+        }
+        no_line_break(flag, a)?;
+        no_space(flag, a)?;
+        out.push(a.to_string());
+    }
+    Ok(out)
+}
+
+/// An envelope address has no white space (RFC 5321 §4.1.2) outside a quoted local part; a
+/// display name belongs in a header (`--header 'To: Name <a@b>'`).
+fn no_space(flag: &str, addr: &str) -> Result<(), Error> {
+    let unquoted = match addr.strip_prefix('"').and_then(|a| a.rsplit_once("\"@")) {
+        Some((_, domain)) => domain,
+        None => addr,
+    };
+    if unquoted.contains(char::is_whitespace) {
+        return Err(usage(format!(
+            "{flag}: '{}' contains white space; give the bare address (a display name goes \
+             in a header, e.g. --header 'To: Name <a@b>')",
+            addr.escape_debug()
+        )));
+    }
+    Ok(())
+}

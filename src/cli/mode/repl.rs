@@ -1,0 +1,81 @@
+//! `ehlo repl` / `ehlo replay` flags → `ReplConfig` / `ReplayConfig` (the same connection plan as a send).
+
+use super::usage;
+use crate::cli::args::{ConnArgs, ReplArgs, ReplayArgs};
+use crate::cli::secrets;
+use crate::error::Error;
+use crate::net::dns::{DnsOptions, Family};
+use crate::net::route::{Link, Target};
+use crate::net::tls::TlsParams;
+use crate::render::HumanOptions;
+use crate::repl::{ReplConfig, ReplayConfig};
+
+/// `ehlo repl`: the connection plan (without a target when none was given) and the session's
+/// settings. A target that does not parse is a usage error.
+pub(super) fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
+    let mut cfg = session_config(&a.conn, a.target.as_deref())?;
+    cfg.record = a.record;
+    Ok(cfg)
+}
+
+/// `ehlo replay`: the recording holds every command, the automatic ones included, so no
+/// `--ehlo`/`--tls` steps are added.
+pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
+    let mut session = session_config(&a.conn, Some(&a.server))?;
+    session.ehlo = None;
+    session.starttls = false;
+    Ok(ReplayConfig {
+        script: a.file,
+        session,
+    })
+}
+
+fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Error> {
+    let default_port = if c.tls_on_connect { 465 } else { 25 };
+    let target = target
+        .map(|t| Target::parse(t, c.port, default_port))
+        .transpose()
+        .map_err(usage)?;
+    let link = Link {
+        family: Family::from_flags(c.ipv4, c.ipv6),
+        dns: DnsOptions::with_timeout(c.dns_server, c.timeout),
+        tls: TlsParams {
+            verify: !c.insecure,
+            ca_path: c.tls_ca_path.clone(),
+            ..TlsParams::default()
+        },
+        tls_on_connect: c.tls_on_connect,
+        timeout: c.timeout,
+        connect_timeout: c.timeout,
+        ..Link::default()
+    };
+    Ok(ReplConfig {
+        target,
+        port: c.port,
+        link,
+        ehlo: c.ehlo.clone(),
+        starttls: c.tls,
+        human: HumanOptions {
+            color: c.color,
+            explain: c.explain,
+            repl: true,
+            ..HumanOptions::default()
+        },
+        show_secrets: c.show_secrets,
+        log: c.log.clone(),
+        record: None,
+        auth_password: c
+            .auth_password_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-password-file", p))
+            .transpose()
+            .map_err(usage)?,
+        auth_token: c
+            .auth_token_file
+            .as_deref()
+            .map(|p| secrets::first_line("--auth-token-file", p))
+            .transpose()
+            .map_err(usage)?,
+        allow_plaintext_auth: c.allow_plaintext_auth,
+    })
+}

@@ -1,0 +1,520 @@
+//! A one-shot send's flags → `SendConfig`: the connection plan and the session's `Plan`.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use super::auth::{auth_extra, auth_map, confirm_plaintext_auth, find_secrets, mechanisms};
+use super::content::{compose, fixup_of, raw_data_end};
+use super::ext::ext_plan;
+use super::proxy::proxy_header;
+use super::{
+    Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
+};
+use crate::cli::args::{SendArgs, ServerSpec};
+use crate::error::Error;
+use crate::net::dns::{DnsOptions, Family};
+use crate::net::route::{Link, Target, Transport};
+use crate::net::tls::{ClientCert, PemOut, TlsParams};
+use crate::render::{Format, HumanOptions, Kinds};
+use crate::smtp::auth::Credentials;
+use crate::smtp::client::{
+    AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
+};
+use crate::smtp::data::Fixup;
+
+fn family_of(ip: IpAddr) -> Family {
+    if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+}
+
+fn check_family(flag: &str, family: Family, ip: IpAddr) -> Result<(), Error> {
+    let other = family_of(ip);
+    if family != Family::Any && family != other {
+        let (want, got) = if family == Family::V4 {
+            ("-4", "IPv6")
+        } else {
+            ("-6", "IPv4")
+        };
+        return Err(usage(format!(
+            "{flag}: {ip} is an {got} address but {want} was given"
+        )));
+    }
+    Ok(())
+}
+
+/// The domain to look up MX for, from the last recipient; `[1.2.3.4]` / `[IPv6:…]` literals
+/// become a direct host (RFC 5321 §4.1.3).
+fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
+    let Some((_, domain)) = rcpt.rsplit_once('@') else {
+        return Err(usage(format!(
+            "--to: '{rcpt}' has no domain to look up an MX for (add @domain or give --server)"
+        )));
+    };
+    let domain = domain.trim_end_matches('.');
+    if let Some(lit) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        // `get` rather than indexing: a non-ASCII literal must not panic on a char boundary.
+        let lit = match (lit.get(..5), lit.get(5..)) {
+            (Some(tag), Some(addr)) if tag.eq_ignore_ascii_case("ipv6:") => addr,
+            _ => lit,
+        };
+        return lit
+            .parse::<IpAddr>()
+            .map(Err)
+            .map_err(|_| usage(format!("--to: '[{lit}]' in '{rcpt}' is not an IP address")));
+    }
+    if domain.is_empty() {
+        return Err(usage(format!("--to: '{rcpt}' has an empty domain")));
+    }
+    Ok(Ok(domain.to_ascii_lowercase()))
+}
+
+fn stop_of(a: &crate::cli::args::StopArgs) -> Option<Stop> {
+    if let Some(p) = a.quit_after {
+        Some(Stop {
+            kind: StopKind::Quit,
+            at: p.0.at(),
+        })
+    } else if let Some(p) = a.drop_after {
+        Some(Stop {
+            kind: StopKind::Drop,
+            at: p.at(),
+        })
+    } else {
+        a.drop_after_send.map(|p| Stop {
+            kind: StopKind::DropAfterSend,
+            at: p.at(),
+        })
+    }
+}
+
+/// Does the session stop before it sends any RCPT (so no recipient is needed)?
+fn stops_before_rcpt(stop: Option<Stop>) -> bool {
+    stop.is_some_and(|s| {
+        matches!(
+            s.at,
+            StopAt::Proxy
+                | StopAt::Connect
+                | StopAt::FirstHelo
+                | StopAt::Xclient
+                | StopAt::XclientHelo
+                | StopAt::Tls
+                | StopAt::Helo
+                | StopAt::Auth
+                | StopAt::Mail
+        )
+    })
+}
+
+pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
+    let SendArgs {
+        transport,
+        tls,
+        auth,
+        envelope,
+        message: msg,
+        output,
+        stop,
+        ext: ext_args,
+        xclient: xclient_args,
+        // Consumed by `cli::layers` before parsing (file, dump); nothing to validate here.
+        config: _,
+    } = a;
+
+    // --protocol implications; explicit TLS and AUTH flags win over them.
+    let implied = transport.protocol.map(|p| p.implies()).unwrap_or_default();
+    let (starttls, tls_on_connect) = if tls.tls {
+        (StartTls::Required, false)
+    } else if tls.tls_optional {
+        (StartTls::Optional, false)
+    } else if tls.tls_optional_strict {
+        (StartTls::OptionalStrict, false)
+    } else if tls.tls_on_connect {
+        (StartTls::Off, true)
+    } else if implied.starttls {
+        (StartTls::Required, false)
+    } else {
+        (StartTls::Off, implied.tls_on_connect)
+    };
+    let protocol = implied.protocol;
+
+    let family = Family::from_flags(transport.ipv4, transport.ipv6);
+
+    // Envelope.
+    let to = addresses("--to", &envelope.to)?;
+    let cc = addresses("--cc", &envelope.cc)?;
+    let bcc = addresses("--bcc", &envelope.bcc)?;
+    let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
+    let from = match &envelope.from {
+        Some(f) => strip_angles(f.trim()).trim().to_string(),
+        None => {
+            // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
+            let local = if envelope.force_getpwuid {
+                env.pw_user.as_deref()
+            } else {
+                env.user.as_deref().or(env.pw_user.as_deref())
+            };
+            format!("{}@{}", local.unwrap_or("ehlo"), env.hostname)
+        }
+    };
+    no_line_break("--from", &from)?;
+    no_space("--from", &from)?;
+    let helo = envelope
+        .helo
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&env.hostname)
+        .to_string();
+    if helo.is_empty() {
+        return Err(usage("--helo: the name is empty"));
+    }
+    no_line_break("--helo", &helo)?;
+    for p in &envelope.mail_param {
+        no_line_break("--mail-param", p)?;
+    }
+    for p in &envelope.rcpt_param {
+        no_line_break("--rcpt-param", p)?;
+    }
+
+    // Stop point and where to connect.
+    let stop = stop_of(&stop);
+    if rcpts.is_empty() && !stops_before_rcpt(stop) {
+        return Err(usage(
+            "--to: no recipient given (a stop point before RCPT, like -q ehlo, needs only --server)",
+        ));
+    }
+    let default_port = if protocol == Protocol::Lmtp {
+        24
+    } else if tls_on_connect {
+        465
+    } else {
+        25
+    };
+    let link_transport = match (&transport.socket, &transport.pipe) {
+        (Some(p), _) => Transport::Socket(p.clone()),
+        (None, Some(c)) if c.trim().is_empty() => {
+            return Err(usage("--pipe: the command is empty"));
+        }
+        (None, Some(c)) => Transport::Pipe(c.clone()),
+        (None, None) => Transport::Tcp,
+    };
+    let target = match (&transport.server, rcpts.last()) {
+        // Not used to connect; names the peer for TLS (SNI, verification).
+        _ if link_transport != Transport::Tcp => Target::Host {
+            host: "localhost".into(),
+            port: default_port,
+        },
+        (Some(ServerSpec { host, port }), _) => {
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                check_family("--server", family, ip)?;
+            }
+            Target::Host {
+                host: host.clone(),
+                port: transport.port.or(*port).unwrap_or(default_port),
+            }
+        }
+        (None, _) if transport.copy_routing.is_some() => {
+            let domain = transport.copy_routing.as_deref().unwrap_or_default();
+            let probe = format!("postmaster@{domain}");
+            no_line_break("--copy-routing", domain)?;
+            let port = transport.port.unwrap_or(default_port);
+            match route_of(&probe)
+                .map_err(|_| usage(format!("--copy-routing: '{domain}' is not a domain")))?
+            {
+                Ok(domain) => Target::Mx { domain, port },
+                Err(ip) => {
+                    check_family("--copy-routing", family, ip)?;
+                    Target::Host {
+                        host: ip.to_string(),
+                        port,
+                    }
+                }
+            }
+        }
+        (None, Some(last)) => {
+            let port = transport.port.unwrap_or(default_port);
+            match route_of(last)? {
+                Ok(domain) => Target::Mx { domain, port },
+                Err(ip) => {
+                    check_family("--to", family, ip)?;
+                    Target::Host {
+                        host: ip.to_string(),
+                        port,
+                    }
+                }
+            }
+        }
+        (None, None) => {
+            return Err(usage(
+                "--server: needed to know where to connect when there is no --to",
+            ));
+        }
+    };
+    if let Some(local) = transport
+        .local_interface
+        .as_ref()
+        .and_then(|l| l.host.parse::<IpAddr>().ok())
+    {
+        check_family("--local-interface", family, local)?;
+        if let Target::Host { host, .. } = &target
+            && let Ok(ip) = host.parse::<IpAddr>()
+            && family_of(ip) != family_of(local)
+        {
+            return Err(usage(format!(
+                "--local-interface: {local} and the server {ip} are of different IP families"
+            )));
+        }
+    }
+    let local = match (&transport.local_interface, transport.local_port) {
+        (None, None) => None,
+        (li, lp) => Some(crate::net::route::LocalBind {
+            host: li.as_ref().map(|l| l.host.clone()),
+            port: lp.or(li.as_ref().and_then(|l| l.port)).unwrap_or(0),
+        }),
+    };
+
+    // AUTH.
+    let aliases = auth_map(&auth.auth_map)?;
+    let requested = if let Some(m) = &auth.auth {
+        Some((
+            AuthRequirement::Required,
+            mechanisms("--auth", m, &aliases)?,
+        ))
+    } else if let Some(m) = &auth.auth_optional {
+        Some((
+            AuthRequirement::Optional,
+            mechanisms("--auth-optional", m, &aliases)?,
+        ))
+    } else if let Some(m) = &auth.auth_optional_strict {
+        Some((
+            AuthRequirement::OptionalStrict,
+            mechanisms("--auth-optional-strict", m, &aliases)?,
+        ))
+    } else if auth.auth_user.is_some() || implied.auth {
+        // swaks: --auth-user implies --auth.
+        Some((AuthRequirement::Required, Vec::new()))
+    } else {
+        None
+    };
+    // --auth-hide-password is accepted for swaks scripts; secrets are always hidden.
+    let _ = &auth.auth_hide_password;
+    let encrypted = starttls != StartTls::Off || tls_on_connect;
+    let auth_plan = match requested {
+        None => None,
+        Some((requirement, mechanisms)) => {
+            let (host, port) = match &target {
+                Target::Host { host, port } if link_transport == Transport::Tcp => {
+                    (Some(host.clone()), Some(*port))
+                }
+                _ => (None, None),
+            };
+            // --dump-mail sends nothing: no question, no prompt.
+            if !msg.dump_mail && !encrypted && !auth.allow_plaintext_auth {
+                confirm_plaintext_auth(env)?;
+            }
+            let (user, password, token) = if msg.dump_mail {
+                (
+                    auth.auth_user
+                        .as_deref()
+                        .map(|u| strip_angles(u).to_string()),
+                    auth.auth_password.clone(),
+                    auth.auth_oauth_token.clone(),
+                )
+            } else {
+                find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
+            };
+            let mut credentials = Credentials {
+                user: user.unwrap_or_default(),
+                password,
+                token,
+                authzid: auth.auth_authzid.clone(),
+                host,
+                port,
+                // Drawn now, so the plan is complete when built.
+                nonce: crate::net::tls::scram_nonce(),
+                time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs()),
+                ..Credentials::default()
+            };
+            auth_extra(&auth.auth_extra, &mut credentials)?;
+            Some(AuthPlan {
+                mechanisms,
+                requirement,
+                credentials,
+                force: auth.auth_force,
+                show_plaintext: auth.auth_plaintext,
+                show_secrets: auth.show_secrets,
+                aliases,
+            })
+        }
+    };
+
+    // Message.
+    let fixup = fixup_of(&msg);
+    let (mut message, mut notes) = compose(&msg, fixup, &to, &cc, &bcc, &from, env)?;
+    // (--dump-mail sends nothing, so it shows the bytes whatever they end with.)
+    if fixup == Fixup::NONE && ext_args.bdat.is_none() && !msg.dump_mail {
+        raw_data_end(&mut message, &mut notes)?;
+    }
+
+    // TLS.
+    if let Some(p) = &tls.tls_ca_path
+        && !Path::new(p).exists()
+    {
+        return Err(usage(format!(
+            "--tls-ca-path: {} does not exist",
+            p.display()
+        )));
+    }
+    for (flag, path) in [
+        ("--tls-cert", &tls.tls_cert),
+        ("--tls-key", &tls.tls_key),
+        ("--tls-chain", &tls.tls_chain),
+    ] {
+        if let Some(p) = path
+            && !p.is_file()
+        {
+            return Err(usage(format!(
+                "{flag}: {} is not a readable file",
+                p.display()
+            )));
+        }
+    }
+    // DANE: --tlsa and --tlsa-file together; they only mean something over TLS.
+    let mut tlsa = tls.tlsa.clone();
+    if let Some(f) = &tls.tlsa_file {
+        tlsa.extend(
+            crate::net::dane::read_records(f).map_err(|e| usage(format!("--tlsa-file: {e}")))?,
+        );
+    }
+    if !tlsa.is_empty() && starttls != StartTls::Required && !tls_on_connect {
+        return Err(usage(
+            "--tlsa/--tlsa-file: DANE checks the TLS certificate: add --tls or --tls-on-connect",
+        ));
+    }
+    let pem_out = |o: &Option<Option<std::path::PathBuf>>| {
+        o.as_ref().map(|f| match f {
+            Some(p) if p.as_os_str() != "-" => PemOut::File(p.clone()),
+            _ => PemOut::Transcript,
+        })
+    };
+    // DANE-TA names: the MX host (verified below) and the next-hop domain (RFC 7672 §3.2.3).
+    let dane_names = match &target {
+        Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
+        _ => Vec::new(),
+    };
+    let tls_params = TlsParams {
+        sni: tls.tls_sni.clone(),
+        verify: !tls.insecure,
+        verify_name: tls.tls_verify_target.clone(),
+        ca_path: tls.tls_ca_path.clone(),
+        protocols: tls.tls_protocol.clone().map(|p| p.0),
+        cipher_list: tls.tls_cipher.clone(),
+        ciphersuites: tls.tls_ciphersuites.clone(),
+        client_cert: match (&tls.tls_cert, &tls.tls_key) {
+            (Some(cert), Some(key)) => Some(ClientCert {
+                cert: cert.clone(),
+                key: key.clone(),
+                chain: tls.tls_chain.clone(),
+            }),
+            _ => None,
+        },
+        peer_cert_out: pem_out(&tls.tls_get_peer_cert),
+        peer_chain_out: pem_out(&tls.tls_get_peer_chain),
+        tlsa,
+        dane_names,
+    };
+
+    // Timeouts: zero means none.
+    let timeout = transport.timeout;
+    let connect_timeout = transport.connect_timeout.unwrap_or(timeout);
+
+    let format = if output.json {
+        Format::Json
+    } else {
+        Format::Human(HumanOptions {
+            color: output.color,
+            explain: output.explain,
+            time_lapse: output.show_time_lapse.map(|unit| unit.is_some()),
+            suppress_data: output.suppress_data,
+            silent: output.silent.unwrap_or(0),
+            show_raw: output.show_raw_text,
+            hints: !output.no_hints,
+            hide: Kinds {
+                send: output.hide_send || output.hide_all,
+                receive: output.hide_receive || output.hide_all,
+                info: output.hide_informational || output.hide_all,
+                errors: output.hide_all,
+            },
+            bare: Kinds {
+                send: output.no_send_hints,
+                receive: output.no_receive_hints,
+                info: output.no_info_hints,
+                errors: output.no_info_hints,
+            },
+            repl: false,
+        })
+    };
+
+    let plan = Plan {
+        helo,
+        protocol,
+        starttls,
+        tls_on_connect,
+        auth: auth_plan,
+        from,
+        rcpts,
+        mail_params: envelope.mail_param,
+        rcpt_params: envelope.rcpt_param,
+        message,
+        fixup,
+        pipeline: envelope.pipeline,
+        stop,
+        ext: ext_plan(
+            &ext_args,
+            &xclient_args,
+            protocol,
+            starttls,
+            tls_on_connect,
+            stop,
+        )?,
+    };
+    let link = Link {
+        transport: link_transport,
+        proxy: proxy_header(&xclient_args)?,
+        family,
+        local,
+        dns: DnsOptions::with_timeout(transport.dns_server, timeout),
+        tls: tls_params,
+        tls_on_connect,
+        timeout,
+        connect_timeout,
+        raw_events: output.show_raw_text && !output.json,
+    };
+    if matches!(
+        stop,
+        Some(Stop {
+            at: StopAt::Proxy,
+            ..
+        })
+    ) && link.proxy.is_none()
+    {
+        return Err(usage(
+            "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
+        ));
+    }
+
+    Ok(SendConfig {
+        connect: link.to(target),
+        plan,
+        format,
+        dump_mail: msg.dump_mail,
+        notes,
+        output: OutputFiles {
+            stdout: output
+                .output_file_stdout
+                .or_else(|| output.output_file.clone()),
+            stderr: output.output_file_stderr.or(output.output_file),
+        },
+    })
+}

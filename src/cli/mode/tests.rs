@@ -1,0 +1,1327 @@
+//! Tests of argv → `Mode`: validation, normalisation and every usage error.
+
+use super::*;
+
+use crate::cli::args::Cli;
+use crate::cli::message::MessageContext;
+use crate::error::Error;
+use crate::net::dns::Family;
+use crate::net::route::{Target, Transport};
+use crate::net::tls::PemOut;
+use crate::render::{ColorChoice, Format, HumanOptions, Kinds};
+use crate::smtp::auth::Credentials;
+use crate::smtp::client::{
+    AuthRequirement, Protocol, StartTls, Stop, StopAt, StopKind, XclientCommand,
+};
+use crate::smtp::data::Fixup;
+use crate::smtp::ext::Ret;
+use std::time::Duration;
+use time::macros::datetime;
+
+fn env() -> Environment {
+    Environment {
+        user: Some("alice".into()),
+        pw_user: Some("pwalice".into()),
+        hostname: "client.test".into(),
+        message: MessageContext {
+            now: datetime!(2024-01-02 03:04:05 UTC),
+            hostname: "client.test".into(),
+            pid: 7,
+        },
+        read_stdin: |_| Ok(b"from stdin\n".to_vec()),
+        home: None,
+        prompt: None,
+    }
+}
+
+fn mode(args: &[&str]) -> Result<Mode, Error> {
+    let argv = std::iter::once("ehlo").chain(args.iter().copied());
+    let cli = Cli::parse_args(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    from_cli_in(cli, &env())
+}
+
+fn send(args: &[&str]) -> SendConfig {
+    match mode(args) {
+        Ok(Mode::Send(c)) => *c,
+        Ok(other) => panic!("{args:?}: not a send: {other:?}"),
+        Err(e) => panic!("{args:?}: {e}"),
+    }
+}
+
+fn err(args: &[&str]) -> String {
+    match mode(args) {
+        Err(e @ Error::Usage(_)) => {
+            assert_eq!(e.exit_code(), 1);
+            e.to_string()
+        }
+        other => panic!("{args:?}: expected a usage error, got {other:?}"),
+    }
+}
+
+fn host(h: &str, port: u16) -> Target {
+    Target::Host {
+        host: h.into(),
+        port,
+    }
+}
+
+#[test]
+fn server_and_port_precedence() {
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "mx.test"]).connect.target,
+        host("mx.test", 25)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "mx.test:2525"])
+            .connect
+            .target,
+        host("mx.test", 2525)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"])
+            .connect
+            .target,
+        host("mx.test", 587)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "[::1]:26"]).connect.target,
+        host("::1", 26)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "::1/27"]).connect.target,
+        host("::1", 27)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "h", "--tlsc"])
+            .connect
+            .target,
+        host("h", 465)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "h", "--protocol", "lmtp"])
+            .connect
+            .target,
+        host("h", 24)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "h", "--protocol", "ssmtp"])
+            .connect
+            .target,
+        host("h", 465)
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "-s", "h:2525", "--tlsc"])
+            .connect
+            .target,
+        host("h", 2525)
+    );
+}
+
+#[test]
+fn mx_target_from_last_recipient() {
+    let c = send(&["-t", "a@first.test", "--cc", "b@Second.Test"]);
+    assert_eq!(
+        c.connect.target,
+        Target::Mx {
+            domain: "second.test".into(),
+            port: 25
+        }
+    );
+    let c = send(&["-t", "a@x.test", "--bcc", "z@last.test", "-p", "2525"]);
+    assert_eq!(
+        c.connect.target,
+        Target::Mx {
+            domain: "last.test".into(),
+            port: 2525
+        }
+    );
+    assert_eq!(
+        send(&["-t", "a@[192.0.2.1]"]).connect.target,
+        host("192.0.2.1", 25)
+    );
+    assert_eq!(
+        send(&["-t", "a@[IPv6:2001:db8::1]"]).connect.target,
+        host("2001:db8::1", 25)
+    );
+    assert!(err(&["-t", "nodomain"]).contains("--to"));
+    assert!(err(&["-t", "a@[not-an-ip]"]).contains("not an IP"));
+    assert!(err(&["-t", "a@"]).contains("empty domain"));
+    assert!(err(&["-t", "a@[ééé:1]"]).contains("not an IP"));
+    assert!(err(&["-t", "a@[ipv6:]"]).contains("not an IP"));
+}
+
+#[test]
+fn recipients_are_trimmed_and_needed() {
+    let c = send(&[
+        "-t",
+        "a@x.test , b@x.test,,",
+        "-t",
+        "<c@x.test>",
+        "--bcc",
+        " d@x.test",
+    ]);
+    assert_eq!(
+        c.plan.rcpts,
+        ["a@x.test", "b@x.test", "c@x.test", "d@x.test"]
+    );
+    // Bcc never shows in the headers.
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(
+        text.contains("\nTo: a@x.test,b@x.test,c@x.test\n"),
+        "{text}"
+    );
+    assert!(!text.contains("d@x.test"), "{text}");
+
+    assert!(err(&["-s", "h"]).contains("--to"));
+    assert!(err(&["-s", "h", "-q", "rcpt"]).contains("--to"));
+    assert!(err(&["-s", "h", "--das", "rcpt"]).contains("--to"));
+    // A stop before RCPT needs no recipient, but needs a server.
+    let c = send(&["-s", "h", "-q", "mail"]);
+    assert!(c.plan.rcpts.is_empty());
+    assert_eq!(
+        c.plan.stop,
+        Some(Stop {
+            kind: StopKind::Quit,
+            at: StopAt::Mail
+        })
+    );
+    assert!(err(&["-q", "ehlo"]).contains("--server"));
+    assert!(err(&["-t", "a\r\nRSET@x.test", "-s", "h"]).contains("line break"));
+}
+
+#[test]
+fn stop_kinds() {
+    let c = send(&["-s", "h", "--drop-after", "banner"]);
+    assert_eq!(
+        c.plan.stop,
+        Some(Stop {
+            kind: StopKind::Drop,
+            at: StopAt::Connect
+        })
+    );
+    let c = send(&["-s", "h", "-t", "a@b", "--das", "dot"]);
+    assert_eq!(
+        c.plan.stop,
+        Some(Stop {
+            kind: StopKind::DropAfterSend,
+            at: StopAt::Dot
+        })
+    );
+    assert_eq!(send(&["-s", "h", "-t", "a@b"]).plan.stop, None);
+}
+
+#[test]
+fn sender_and_helo_defaults() {
+    let c = send(&["-t", "a@x.test"]);
+    assert_eq!(c.plan.from, "alice@client.test");
+    assert_eq!(c.plan.helo, "client.test");
+    assert_eq!(send(&["-t", "a@x.test", "-f", "<>"]).plan.from, "");
+    assert_eq!(
+        send(&["-t", "a@x.test", "-f", "<b@y.test>"]).plan.from,
+        "b@y.test"
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "--ehlo", "me.test"]).plan.helo,
+        "me.test"
+    );
+    assert!(err(&["-t", "a@x.test", "--helo", " "]).contains("--helo"));
+    assert!(err(&["-t", "a@x.test", "--mail-param", "A\nB"]).contains("--mail-param"));
+}
+
+#[test]
+fn protocol_and_tls_flags() {
+    let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
+    assert_eq!(c.plan.starttls, StartTls::Required);
+    assert!(!c.plan.tls_on_connect);
+    assert!(c.plan.auth.is_some());
+    assert_eq!(c.plan.protocol, Protocol::Esmtp);
+    let c = send(&["-t", "a@x.test", "--protocol", "SMTPS"]);
+    assert!(c.plan.tls_on_connect);
+    assert_eq!(c.plan.protocol, Protocol::Smtp);
+    assert!(c.plan.auth.is_none());
+    // An explicit TLS flag wins over what the protocol implies.
+    let c = send(&["-t", "a@x.test", "--protocol", "ssmtp", "--tls-optional"]);
+    assert_eq!(c.plan.starttls, StartTls::Optional);
+    assert!(!c.plan.tls_on_connect);
+    assert_eq!(
+        c.connect.target,
+        Target::Mx {
+            domain: "x.test".into(),
+            port: 25
+        }
+    );
+    let c = send(&["-t", "a@x.test", "--tlsos"]);
+    assert_eq!(c.plan.starttls, StartTls::OptionalStrict);
+    let c = send(&["-t", "a@x.test"]);
+    assert_eq!(c.plan.starttls, StartTls::Off);
+    assert!(c.connect.link.tls.verify);
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-k",
+        "--tls-sni",
+        "sni.test",
+        "--tls-verify-target",
+        "v.test",
+    ]);
+    assert!(!c.connect.link.tls.verify);
+    assert_eq!(c.connect.link.tls.sni.as_deref(), Some("sni.test"));
+    assert_eq!(c.connect.link.tls.verify_name.as_deref(), Some("v.test"));
+    assert!(err(&["-t", "a@x.test", "--tls-ca-path", "/no/such/ca.pem"]).contains("--tls-ca-path"));
+    let dir = std::env::temp_dir();
+    let c = send(&["-t", "a@x.test", "--tls-ca-path", dir.to_str().unwrap()]);
+    assert_eq!(c.connect.link.tls.ca_path.as_deref(), Some(dir.as_path()));
+}
+
+#[test]
+fn auth_plan() {
+    assert!(send(&["-t", "a@x.test"]).plan.auth.is_none());
+    // --auth-user implies --auth.
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-s",
+        "h",
+        "--au",
+        "<>",
+        "--ap",
+        "pw",
+        "--allow-plaintext-auth",
+    ]);
+    let a = c.plan.auth.unwrap();
+    assert_eq!(a.requirement, AuthRequirement::Required);
+    assert!(a.mechanisms.is_empty());
+    assert_eq!(a.credentials.user, "");
+    assert_eq!(
+        a.credentials.password.as_ref().map(|p| p.expose()),
+        Some("pw")
+    );
+    assert_eq!(a.credentials.host.as_deref(), Some("h"));
+    assert_eq!(a.credentials.port, Some(25));
+    assert!(
+        a.credentials.nonce.is_some(),
+        "the plan carries its SCRAM nonce"
+    );
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--ao",
+        "plain, Login,PLAIN",
+        "--au",
+        "u",
+        "--apt",
+        "--allow-plaintext-auth",
+    ]);
+    let a = c.plan.auth.unwrap();
+    assert_eq!(a.requirement, AuthRequirement::Optional);
+    assert_eq!(a.mechanisms, ["PLAIN", "LOGIN"]);
+    assert!(a.show_plaintext);
+    assert_eq!(a.credentials.host, None);
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--aos",
+        "--auth-force",
+        "--show-secrets",
+        "--tls",
+        "--ap",
+        "x",
+    ]);
+    let a = c.plan.auth.unwrap();
+    assert_eq!(a.requirement, AuthRequirement::OptionalStrict);
+    assert!(a.force && a.show_secrets);
+    assert!(err(&["-t", "a@x.test", "-a", "GSSAPI"]).contains("does not implement GSSAPI"));
+    // swaks's --auth-map and --auth-extra reach the plan; built-in aliases are accepted.
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--tls",
+        "--ap",
+        "x",
+        "-a",
+        "msn,EXCH",
+        "--auth-map",
+        "exch=ntlm",
+        "--auth-extra",
+        "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n",
+    ]);
+    let a = c.plan.auth.unwrap();
+    assert_eq!(a.mechanisms, ["MSN", "EXCH"]);
+    assert_eq!(a.aliases, [("EXCH".to_string(), "NTLM".to_string())]);
+    assert_eq!(a.resolve("exch"), "NTLM");
+    assert_eq!(a.resolve("SPA"), "NTLM");
+    let cr = &a.credentials;
+    assert_eq!(cr.realm.as_deref(), Some("CORP"));
+    assert_eq!(cr.service.as_deref(), Some("imap"));
+    assert_eq!(cr.service_host.as_deref(), Some("h.test"));
+    assert_eq!(cr.service_name.as_deref(), Some("n"));
+    assert!(cr.time.is_some());
+    for (args, want) in [
+        (&["--auth-map", "x"][..], "not ALIAS=TYPE"),
+        (&["--auth-map", "x=GSSAPI"], "TYPE must be a mechanism"),
+        (&["--auth-extra", "colour=blue"], "unknown key 'colour'"),
+        (&["--auth-extra", "realm"], "not KEY=VALUE"),
+    ] {
+        let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--ap", "x", "-a"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let e = err(&argv);
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+}
+
+fn mode_in(args: &[&str], e: &Environment) -> Result<Mode, Error> {
+    let argv = std::iter::once("ehlo").chain(args.iter().copied());
+    from_cli_in(Cli::parse_args(argv).unwrap(), e)
+}
+
+fn creds_in(args: &[&str], e: &Environment) -> Credentials {
+    match mode_in(args, e) {
+        Ok(Mode::Send(c)) => c.plan.auth.unwrap().credentials,
+        other => panic!("{args:?}: {other:?}"),
+    }
+}
+
+/// A terminal that answers by question: yes to the plaintext question, fixed user, password
+/// and token; secrets must be asked without echo.
+fn answering(prompt: &str, echo: bool) -> std::io::Result<String> {
+    Ok(if prompt.contains("[y/N]") {
+        assert!(echo);
+        "y".into()
+    } else if prompt.contains("user name") {
+        assert!(echo);
+        "typed-user".into()
+    } else if prompt.starts_with("Password for") {
+        assert!(!echo, "{prompt}");
+        "typed-pw".into()
+    } else if prompt.starts_with("OAuth token") {
+        assert!(!echo, "{prompt}");
+        "typed-token".into()
+    } else {
+        panic!("unexpected prompt {prompt:?}")
+    })
+}
+
+fn refusing(prompt: &str, _echo: bool) -> std::io::Result<String> {
+    assert!(prompt.contains("[y/N]"), "{prompt}");
+    Ok("\n".into())
+}
+
+#[test]
+fn plaintext_auth_needs_confirmation_or_the_flag() {
+    let base = ["-t", "a@x.test", "-s", "h", "-a", "--ap", "pw"];
+    let e = err(&base);
+    assert!(
+        e.contains("--allow-plaintext-auth") && e.contains("--tls"),
+        "{e}"
+    );
+    // Any TLS mode, or the flag, is enough.
+    for extra in [
+        &["--tls"][..],
+        &["--tls-on-connect"],
+        &["--tls-optional"],
+        &["--tlsos"],
+        &["--allow-plaintext-auth"],
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        assert!(send(&args).plan.auth.is_some(), "{extra:?}");
+    }
+    // --dump-mail sends nothing, so it asks nothing.
+    let args: Vec<&str> = base.iter().copied().chain(["--dump-mail"]).collect();
+    assert!(send(&args).dump_mail);
+    // On a terminal: asked; "y" goes on, anything else is a usage error.
+    let mut e = env();
+    e.prompt = Some(answering);
+    assert_eq!(creds_in(&base, &e).password.unwrap().expose(), "pw");
+    e.prompt = Some(refusing);
+    let Err(Error::Usage(m)) = mode_in(&base, &e) else {
+        panic!("declined must be a usage error")
+    };
+    assert!(
+        m.contains("declined") && m.contains("--allow-plaintext-auth"),
+        "{m}"
+    );
+}
+
+#[test]
+fn secret_sources_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw_file = dir.path().join("pw");
+    std::fs::write(&pw_file, "from-file\nignored\n").unwrap();
+    let tok_file = dir.path().join("tok");
+    std::fs::write(&tok_file, "tok-from-file\n").unwrap();
+    std::fs::write(
+        dir.path().join(".netrc"),
+        "machine mx.test login netrc-user password from-netrc\ndefault login d password from-default\n",
+    )
+    .unwrap();
+    let mut e = env();
+    e.home = Some(dir.path().to_path_buf());
+    let pwf = pw_file.to_str().unwrap();
+    let base = ["-t", "a@x.test", "-s", "mx.test", "--tls", "-a"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let c = |extra: &[&str]| {
+        let args = with(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        creds_in(&refs, &e)
+    };
+    // The flag wins over the file, the file over .netrc.
+    assert_eq!(
+        c(&["--ap", "flag", "--auth-password-file", pwf])
+            .password
+            .unwrap()
+            .expose(),
+        "flag"
+    );
+    let got = c(&["--auth-password-file", pwf, "--au", "me"]);
+    assert_eq!(got.password.unwrap().expose(), "from-file");
+    assert_eq!(got.user, "me");
+    // .netrc: the machine entry, with its login when no --auth-user is given…
+    let got = c(&[]);
+    assert_eq!(got.password.unwrap().expose(), "from-netrc");
+    assert_eq!(got.user, "netrc-user");
+    // …and `default` when the machine's login is someone else.
+    let got = c(&["--au", "other"]);
+    assert_eq!(got.password.unwrap().expose(), "from-default");
+    assert_eq!(got.user, "other");
+    // Token file for the OAuth mechanisms; .netrc is not asked then.
+    let tf = tok_file.to_str().unwrap();
+    let got = c(&["XOAUTH2", "--au", "u", "--auth-token-file", tf]);
+    assert_eq!(got.token.unwrap().expose(), "tok-from-file");
+    assert!(got.password.is_none());
+    // A missing file is a usage error naming the flag.
+    let args = with(&["--auth-password-file", "/no/such/pw"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(err(&refs).starts_with("--auth-password-file: cannot read"));
+}
+
+#[test]
+fn missing_secrets_prompt_on_a_terminal_or_fail() {
+    let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+    let e = err(&[&base[..], &["-a", "--au", "u"]].concat());
+    assert!(
+        e.contains("no password")
+            && e.contains("--auth-password-file")
+            && e.contains("EHLO_AUTH_PASSWORD")
+            && e.contains(".netrc entry for mx.test"),
+        "{e}"
+    );
+    let e = err(&[&base[..], &["-a", "XOAUTH2,OAUTHBEARER", "--au", "u"]].concat());
+    assert!(
+        e.contains("no OAuth token") && e.contains("--auth-token-file"),
+        "{e}"
+    );
+    // --auth-optional carries on (the session skips AUTH, with a warning).
+    let c = send(&[&base[..], &["--ao", "--au", "u"]].concat());
+    assert!(c.plan.auth.unwrap().credentials.password.is_none());
+    // A token alone is enough when no mechanism is named.
+    let c = send(&[&base[..], &["-a", "--auth-oauth-token", "t"]].concat());
+    assert!(c.plan.auth.unwrap().credentials.token.is_some());
+    // On a terminal: user name (echoed) and password (not echoed) are asked for.
+    let mut e = env();
+    e.prompt = Some(answering);
+    let got = creds_in(&[&base[..], &["-a"]].concat(), &e);
+    assert_eq!(got.user, "typed-user");
+    assert_eq!(got.password.unwrap().expose(), "typed-pw");
+    let got = creds_in(
+        &[&base[..], &["-a", "OAUTHBEARER", "--au", "u"]].concat(),
+        &e,
+    );
+    assert_eq!(got.token.unwrap().expose(), "typed-token");
+    assert!(got.password.is_none());
+}
+
+/// swaks's `-au` / `-ap` without a value: ~/.netrc, then a prompt; without a terminal a
+/// one-line reason and exit 1, never a hang or a silent run without AUTH.
+#[test]
+fn auth_user_and_password_without_a_value() {
+    let base = ["-t", "a@x.test", "-s", "mx.test", "--tls"];
+    let e = err(&[&base[..], &["--au", "--ap", "pw"]].concat());
+    assert!(
+        e.contains("--auth-user was given without a user name") && e.contains("cannot prompt"),
+        "{e}"
+    );
+    let e = err(&[&base[..], &["--au", "u", "--ap"]].concat());
+    assert!(e.contains("no password"), "{e}");
+    // From ~/.netrc.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".netrc"),
+        "machine mx.test login netrc-user password from-netrc\n",
+    )
+    .unwrap();
+    let mut e = env();
+    e.home = Some(dir.path().to_path_buf());
+    let got = creds_in(&[&base[..], &["--au", "--ap"]].concat(), &e);
+    assert_eq!(got.user, "netrc-user");
+    assert_eq!(got.password.unwrap().expose(), "from-netrc");
+    // On a terminal the user name is asked for; a password already given is not.
+    let mut e = env();
+    e.prompt = Some(answering);
+    let got = creds_in(&[&base[..], &["--au", "--ap", "given"]].concat(), &e);
+    assert_eq!(got.user, "typed-user");
+    assert_eq!(got.password.unwrap().expose(), "given");
+    let got = creds_in(&[&base[..], &["--au", "me", "--ap"]].concat(), &e);
+    assert_eq!(got.user, "me");
+    assert_eq!(got.password.unwrap().expose(), "typed-pw");
+}
+
+#[test]
+fn default_sender_from_logname_or_the_password_database() {
+    assert_eq!(send(&["-t", "a@x.test"]).plan.from, "alice@client.test");
+    assert_eq!(
+        send(&["-t", "a@x.test", "--force-getpwuid"]).plan.from,
+        "pwalice@client.test"
+    );
+    let mut e = env();
+    e.user = None;
+    match mode_in(&["-t", "a@x.test"], &e) {
+        Ok(Mode::Send(c)) => assert_eq!(c.plan.from, "pwalice@client.test"),
+        other => panic!("{other:?}"),
+    }
+    // An explicit --from wins over both.
+    assert_eq!(
+        send(&["-t", "a@x.test", "-f", "x@y.test", "--force-getpwuid"])
+            .plan
+            .from,
+        "x@y.test"
+    );
+}
+
+#[test]
+fn tls_depth_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("c.pem");
+    let key = dir.path().join("k.pem");
+    std::fs::write(&cert, "x").unwrap();
+    std::fs::write(&key, "x").unwrap();
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let cfg = send(&[
+        "-t",
+        "a@x.test",
+        "--tls-protocol",
+        "tlsv1_2",
+        "--tls-cipher",
+        "HIGH",
+        "--tls-ciphersuites",
+        "TLS_AES_128_GCM_SHA256",
+        "--tls-cert",
+        c,
+        "--tls-key",
+        k,
+        "--tls-get-peer-cert",
+        "--tls-get-peer-chain",
+        "/tmp/chain.pem",
+    ]);
+    let t = cfg.connect.link.tls;
+    assert_eq!(t.protocols, Some(vec![crate::net::tls::TlsVersion::Tls1_2]));
+    assert_eq!(t.cipher_list.as_deref(), Some("HIGH"));
+    assert_eq!(t.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    assert_eq!(t.client_cert.unwrap().key, key);
+    assert_eq!(t.peer_cert_out, Some(PemOut::Transcript));
+    assert_eq!(
+        t.peer_chain_out,
+        Some(PemOut::File("/tmp/chain.pem".into()))
+    );
+    // Cert and key need each other (clap), and must exist.
+    let argv =
+        |a: &[&str]| Cli::parse_args(std::iter::once("ehlo").chain(a.iter().copied())).is_err();
+    assert!(argv(&["-t", "a@x.test", "--tls-cert", c]));
+    assert!(argv(&["-t", "a@x.test", "--tls-key", k]));
+    assert!(argv(&["-t", "a@x.test", "--tls-chain", c]));
+    let e = err(&["-t", "a@x.test", "--tls-cert", "/no/c.pem", "--tls-key", k]);
+    assert!(e.starts_with("--tls-cert: /no/c.pem"), "{e}");
+}
+
+#[test]
+fn family_checks() {
+    assert_eq!(
+        send(&["-t", "a@x.test", "-4"]).connect.link.family,
+        Family::V4
+    );
+    assert!(err(&["-t", "a@x.test", "-4", "-s", "::1"]).contains("-4"));
+    assert!(err(&["-t", "a@x.test", "-6", "-s", "127.0.0.1"]).contains("-6"));
+    assert!(err(&["-t", "a@[127.0.0.1]", "-6"]).contains("-6"));
+    assert!(err(&["-t", "a@x.test", "-6", "--li", "127.0.0.1"]).contains("--local-interface"));
+    assert!(
+        err(&["-t", "a@x.test", "-s", "::1", "--li", "127.0.0.1"])
+            .contains("different IP families")
+    );
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-s",
+        "127.0.0.1",
+        "--li",
+        "127.0.0.2:4000",
+    ]);
+    let bind = |host: Option<&str>, port| {
+        Some(crate::net::route::LocalBind {
+            host: host.map(str::to_string),
+            port,
+        })
+    };
+    assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4000));
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--li",
+        "client.example",
+        "--lport",
+        "2500",
+    ]);
+    assert_eq!(c.connect.link.local, bind(Some("client.example"), 2500));
+    let c = send(&["-t", "a@x.test", "--li", "127.0.0.2:4000", "--lp", "4001"]);
+    assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4001));
+    let c = send(&["-t", "a@x.test", "--local-port", "2501"]);
+    assert_eq!(c.connect.link.local, bind(None, 2501));
+    // --copy-routing: the MX of another domain than the recipient's.
+    let c = send(&["-t", "a@x.test", "--copy-routing", "Relay.Example"]);
+    assert_eq!(
+        c.connect.target,
+        Target::Mx {
+            domain: "relay.example".into(),
+            port: 25
+        }
+    );
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--copy-routing",
+        "[192.0.2.5]",
+        "-p",
+        "submission",
+    ]);
+    assert_eq!(
+        c.connect.target,
+        Target::Host {
+            host: "192.0.2.5".into(),
+            port: 587
+        }
+    );
+}
+
+#[test]
+fn timeouts_and_dns() {
+    let c = send(&["-t", "a@x.test"]);
+    assert_eq!(c.connect.link.timeout, Duration::from_secs(30));
+    assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(30));
+    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+    assert_eq!(c.connect.link.dns.server, None);
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--timeout",
+        "2",
+        "--connect-timeout",
+        "1m",
+    ]);
+    assert_eq!(c.connect.link.timeout, Duration::from_secs(2));
+    assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(60));
+    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(2));
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--timeout",
+        "0",
+        "--dns-server",
+        "127.0.0.1:5353",
+    ]);
+    assert_eq!(c.connect.link.timeout, Duration::ZERO);
+    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+    assert_eq!(
+        c.connect.link.dns.server,
+        Some("127.0.0.1:5353".parse().unwrap())
+    );
+}
+
+#[test]
+fn message_sources() {
+    let c = send(&["-t", "a@x.test", "--body", "hello"]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(text.ends_with("\n\nhello\n"), "{text}");
+    assert!(
+        text.starts_with("Date: Tue, 02 Jan 2024 03:04:05 +0000\n"),
+        "{text}"
+    );
+    assert_eq!(c.plan.fixup, Fixup::ALL);
+
+    let c = send(&["-t", "a@x.test", "--body", "-"]);
+    assert!(c.plan.message.ends_with(b"\n\nfrom stdin\n"));
+
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-d",
+        "Subject: x\\n\\nhi",
+        "--ndf",
+        "--dump-mail",
+    ]);
+    assert_eq!(c.plan.message, b"Subject: x\n\nhi");
+    assert_eq!(c.plan.fixup, Fixup::NONE);
+    let c = send(&["-t", "a@x.test", "-d", "@@literal"]);
+    assert_eq!(c.plan.message, b"@literal");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msg.eml");
+    std::fs::write(&path, b"Subject: file\r\n\r\nraw \\n stays\r\n").unwrap();
+    let arg = format!("@{}", path.display());
+    let c = send(&["-t", "a@x.test", "--data", &arg]);
+    assert_eq!(c.plan.message, b"Subject: file\r\n\r\nraw \\n stays\r\n");
+    let c = send(&["-t", "a@x.test", "--body", &arg]);
+    assert!(c.plan.message.ends_with(b"raw \\n stays\r\n"));
+
+    let e = err(&["-t", "a@x.test", "--body", "@/no/such/file"]);
+    assert!(e.starts_with("--body: cannot read /no/such/file: "), "{e}");
+    let e = err(&["-t", "a@x.test", "--header", "no colon"]);
+    assert!(e.starts_with("--header:"), "{e}");
+    let e = err(&["-t", "a@x.test", "--ah", "Bad Name: x"]);
+    assert!(e.starts_with("--add-header:"), "{e}");
+    let c = send(&["-t", "a@x.test", "--header", "Subject: hi", "--dump-mail"]);
+    assert!(c.dump_mail);
+    assert!(
+        String::from_utf8(c.plan.message)
+            .unwrap()
+            .contains("\nSubject: hi\n")
+    );
+}
+
+#[test]
+fn data_fixups_and_tokens() {
+    let fix = |extra: &[&str]| {
+        let mut args = vec!["-t", "a@x.test", "-d", "x", "--dump-mail"];
+        args.extend_from_slice(extra);
+        send(&args).plan.fixup
+    };
+    assert_eq!(fix(&[]), Fixup::ALL);
+    assert_eq!(fix(&["--no-data-fixup", "--no-dot-stuffing"]), Fixup::NONE);
+    let only = |f: fn(&mut Fixup)| {
+        let mut x = Fixup::ALL;
+        f(&mut x);
+        x
+    };
+    assert_eq!(fix(&["--no-dot-stuffing"]), only(|f| f.dot_stuff = false));
+    assert_eq!(fix(&["--no-crlf-fixup"]), only(|f| f.crlf = false));
+    assert_eq!(fix(&["--nsf"]), only(|f| f.strip_from = false));
+    assert_eq!(
+        fix(&["--no-strip-from", "--no-crlf-fixup", "--no-dot-stuffing"]),
+        Fixup {
+            end_marker: true,
+            ..Fixup::NONE
+        }
+    );
+    // Tokens in --data, except with --no-data-fixup (swaks: raw means raw).
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-d",
+        "Date: %DATE%\n%NEW_HEADERS%\n\n%BODY%",
+    ]);
+    assert_eq!(
+        c.plan.message,
+        b"Date: Tue, 02 Jan 2024 03:04:05 +0000\n\nThis is a test mailing"
+    );
+    let c = send(&["-t", "a@x.test", "-d", "%DATE%", "--ndf", "--dump-mail"]);
+    assert_eq!(c.plan.message, b"%DATE%");
+}
+
+#[test]
+fn attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 \x00\xff").unwrap();
+    let pdf_arg = format!("@{}", pdf.display());
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--attach",
+        &pdf_arg,
+        "--attach",
+        "plain words",
+    ]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(
+        text.contains("Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"report.pdf\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Type: application/octet-stream\nContent-Disposition: attachment\n"),
+        "{text}"
+    );
+    // --attach-type is sticky, --attach-name applies once; stdin works for one part.
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--attach-type",
+        "image/x-test",
+        "--attach-name",
+        "one.img",
+        "--attach",
+        "1",
+        "--attach",
+        "-",
+        "--attach-name",
+        "--attach-inline",
+        &pdf_arg,
+    ]);
+    let text = String::from_utf8(c.plan.message).unwrap();
+    assert!(
+        text.contains(
+            "Content-Type: image/x-test\nContent-Disposition: attachment; filename=\"one.img\"\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Type: image/x-test\nContent-Disposition: attachment\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Type: image/x-test\nContent-Disposition: inline\nContent-ID: <part1@client.test>\n"),
+        "{text}"
+    );
+    assert_eq!(
+        c.notes,
+        [
+            "inline part 1 (image/x-test): Content-ID <part1@client.test>, reference it as cid:part1@client.test"
+        ]
+    );
+
+    let e = err(&["-t", "a@x.test", "--attach", "@/no/such/file.bin"]);
+    assert!(
+        e.starts_with("--attach: cannot read /no/such/file.bin: "),
+        "{e}"
+    );
+    let e = err(&["-t", "a@x.test", "--attach-inline", "@/no/such/dir/"]);
+    assert!(
+        e.starts_with("--attach-inline: cannot read /no/such/dir/: "),
+        "{e}"
+    );
+    let e = err(&[
+        "-t",
+        "a@x.test",
+        "--attach-body",
+        &format!("@{}", dir.path().display()),
+    ]);
+    assert!(e.starts_with("--attach-body: cannot read "), "{e}");
+    let e = err(&[
+        "-t",
+        "a@x.test",
+        "--attach-type",
+        "nonsense",
+        "--attach",
+        "x",
+    ]);
+    assert!(
+        e.starts_with("--attach-type: 'nonsense' is not a MIME type"),
+        "{e}"
+    );
+    let e = err(&["-t", "a@x.test", "--attach-name", "a\nb", "--attach", "x"]);
+    assert!(e.starts_with("--attach-name:"), "{e}");
+    let e = err(&["-t", "a@x.test", "--body", "-", "--attach", "-"]);
+    assert!(
+        e.starts_with("--attach: stdin can be read only once"),
+        "{e}"
+    );
+    // A dangling --attach-type or --attach-name is a parse error (exit 1).
+    for args in [
+        &[
+            "-t",
+            "a@x.test",
+            "--attach",
+            "x",
+            "--attach-type",
+            "text/html",
+        ][..],
+        &["-t", "a@x.test", "--attach-name", "n"],
+    ] {
+        let argv = std::iter::once("ehlo").chain(args.iter().copied());
+        let e = Cli::parse_args(argv).unwrap_err();
+        assert!(e.to_string().contains("none follows"), "{e}");
+        assert!(e.use_stderr());
+    }
+    // --data takes no parts.
+    let argv = ["ehlo", "-t", "a@x.test", "-d", "x", "--attach", "y"];
+    assert!(Cli::parse_args(argv).is_err());
+}
+
+#[test]
+fn addresses_with_spaces_are_refused() {
+    let e = err(&["-t", "Bob Smith <b@x.test>"]);
+    assert!(
+        e.starts_with("--to: 'Bob Smith <b@x.test>' contains white space"),
+        "{e}"
+    );
+    let e = err(&["-t", "a@x.test", "--cc", "c d@x.test"]);
+    assert!(e.starts_with("--cc: "), "{e}");
+    let e = err(&["-t", "a@x.test", "--bcc", "c@x\ttest"]);
+    assert!(e.starts_with("--bcc: "), "{e}");
+    let e = err(&["-t", "a@x.test", "-f", "me @x.test"]);
+    assert!(e.starts_with("--from: "), "{e}");
+    // A quoted local part may hold spaces (RFC 5321 §4.1.2).
+    let c = send(&["-t", "\"a b\"@x.test"]);
+    assert_eq!(c.plan.rcpts, ["\"a b\"@x.test"]);
+    assert!(err(&["-t", "\"a b\"@x test"]).starts_with("--to: "));
+}
+
+#[test]
+fn output_format() {
+    let c = send(&["-t", "a@x.test", "--json"]);
+    assert_eq!(c.format, Format::Json);
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-S",
+        "--stl",
+        "i",
+        "-n",
+        "--raw",
+        "--nth",
+        "--color",
+        "never",
+        "--explain",
+        "all",
+    ]);
+    assert_eq!(
+        c.format,
+        Format::Human(HumanOptions {
+            color: ColorChoice::Never,
+            explain: crate::render::ExplainLevel::All,
+            time_lapse: Some(true),
+            suppress_data: true,
+            silent: 1,
+            show_raw: true,
+            hints: false,
+            hide: Kinds::default(),
+            bare: Kinds::default(),
+            repl: false,
+        })
+    );
+    let c = send(&["-t", "a@x.test", "--stl"]);
+    let Format::Human(h) = c.format else { panic!() };
+    assert_eq!(h.time_lapse, Some(false));
+    assert_eq!(h.silent, 0);
+    assert!(h.hints);
+}
+
+#[test]
+fn serve_and_demo() {
+    let Ok(Mode::Serve(o)) = mode(&[
+        "serve",
+        "--starttls",
+        "--user",
+        "a:b",
+        "--json",
+        "--max-sessions",
+        "3",
+    ]) else {
+        panic!("not serve")
+    };
+    assert!(o.starttls && !o.tls_on_connect);
+    assert_eq!(o.users, [("a".to_string(), "b".to_string())]);
+    assert_eq!(o.format, Format::Json);
+    assert_eq!(o.max_sessions, Some(3));
+    assert_eq!(o.max_size, 10 << 20);
+    let Ok(Mode::Demo(f)) = mode(&["demo", "--color", "always"]) else {
+        panic!("not demo")
+    };
+    assert_eq!(
+        f,
+        Format::Human(HumanOptions {
+            color: ColorChoice::Always,
+            ..HumanOptions::default()
+        })
+    );
+}
+
+#[test]
+fn extension_and_transport_flags() {
+    let c = send(&["-t", "a@x.test", "-s", "h"]);
+    assert_eq!(c.connect.link.transport, Transport::Tcp);
+    assert!(c.plan.ext.bdat.is_none() && c.plan.ext.dsn.is_empty());
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--socket",
+        "/run/lmtp.sock",
+        "--bdat",
+        "--dsn-notify",
+        "failure,delay",
+        "--dsn-ret",
+        "full",
+        "--prdr",
+        "--smtputf8",
+        "--force-ext",
+        "--requiretls",
+    ]);
+    assert_eq!(
+        c.connect.link.transport,
+        Transport::Socket("/run/lmtp.sock".into())
+    );
+    assert_eq!(c.plan.ext.bdat, Some(0));
+    assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
+    assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
+    assert!(c.plan.ext.prdr && c.plan.ext.smtputf8 && c.plan.ext.force);
+    assert!(
+        c.plan.ext.requiretls,
+        "allowed without TLS under --force-ext"
+    );
+    assert_eq!(
+        send(&["-t", "a@x.test", "--bdat", "64K"]).plan.ext.bdat,
+        Some(65536)
+    );
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "--pipe",
+        "sendmail -bs",
+        "--xclient-name",
+        "n",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient",
+        "LOGIN=u",
+        "--xforward-helo",
+        "h",
+    ]);
+    assert_eq!(
+        c.connect.link.transport,
+        Transport::Pipe("sendmail -bs".into())
+    );
+    let x = c.plan.ext.xclient.unwrap();
+    let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
+    assert_eq!(x.commands[1], XclientCommand::Raw("LOGIN=u".into()));
+    assert_eq!(x.commands.len(), 2);
+    assert_eq!(c.plan.ext.xforward[0].name, "HELO");
+    let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
+    assert_eq!(
+        c.connect.link.proxy.as_deref(),
+        Some(&b"PROXY UNKNOWN\r\n"[..])
+    );
+    assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
+    assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
+    assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
+    assert!(err(&["-t", "a@x.test", "--dsn-envid", &"x".repeat(101)]).contains("--dsn-envid"));
+    assert!(err(&["-t", "a@x.test", "--xclient-addr", ""]).contains("--xclient-addr"));
+}
+
+/// swaks's PROXY defaults: version 1 once any attribute is given, its v2 family names, and a
+/// raw --proxy TEXT sent as "PROXY TEXT".
+#[test]
+fn proxy_swaks_defaults() {
+    let proxy = |extra: &[&str]| -> Result<Vec<u8>, String> {
+        let mut args = vec!["-s", "h", "-q", "proxy"];
+        args.extend_from_slice(extra);
+        let cli = Cli::parse_args(std::iter::once("ehlo").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        match from_cli_in(cli, &env()).map_err(|e| e.to_string())? {
+            Mode::Send(c) => Ok(c.connect.link.proxy.unwrap()),
+            _ => panic!("not a send"),
+        }
+    };
+    let addrs = [
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "5555",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ];
+    assert_eq!(
+        proxy(&addrs).unwrap(),
+        b"PROXY TCP4 192.0.2.1 192.0.2.2 5555 25\r\n"
+    );
+    assert_eq!(
+        proxy(&["--proxy", "TCP4 192.0.2.1 192.0.2.2 5555 25"]).unwrap(),
+        b"PROXY TCP4 192.0.2.1 192.0.2.2 5555 25\r\n"
+    );
+    // Already spelt with the word: not doubled.
+    assert_eq!(
+        proxy(&["--proxy", "PROXY UNKNOWN"]).unwrap(),
+        b"PROXY UNKNOWN\r\n"
+    );
+    let mut v2 = vec!["--proxy-version", "2", "--proxy-family", "AF_INET"];
+    v2.extend_from_slice(&addrs);
+    let h = proxy(&v2).unwrap();
+    assert_eq!(h[13], 0x11, "AF_INET, STREAM");
+    let mut v2 = vec!["--proxy-version", "2", "--proxy-family", "AF_INET6"];
+    v2.extend_from_slice(&[
+        "--proxy-source",
+        "2001:db8::1",
+        "--proxy-source-port",
+        "1",
+        "--proxy-dest",
+        "2001:db8::2",
+        "--proxy-dest-port",
+        "2",
+    ]);
+    assert_eq!(proxy(&v2).unwrap()[13], 0x21);
+    let h = proxy(&["--proxy-version", "2", "--proxy-family", "AF_UNSPEC"]).unwrap();
+    assert_eq!(&h[13..16], &[0, 0, 0]);
+    let h = proxy(&[
+        "--proxy-version",
+        "2",
+        "--proxy-family",
+        "AF_UNIX",
+        "--proxy-source",
+        "/run/a.sock",
+        "--proxy-dest",
+        "/run/b.sock",
+    ])
+    .unwrap();
+    assert_eq!(h[13], 0x31);
+    assert!(
+        proxy(&[
+            "--proxy-family",
+            "AF_UNIX",
+            "--proxy-source",
+            "/a",
+            "--proxy-dest",
+            "/b"
+        ])
+        .unwrap_err()
+        .contains("version 2")
+    );
+    // Raw with the v2 version: the signature, then the bytes given.
+    let h = proxy(&["--proxy-version", "2", "--proxy", "xyz"]).unwrap();
+    assert_eq!(&h[..12], &crate::net::proxy::PROXY_V2_SIGNATURE);
+    assert_eq!(&h[12..], b"xyz");
+    assert!(
+        proxy(&["--proxy", "x", "--proxy-source", "192.0.2.1"])
+            .unwrap_err()
+            .contains("mixed")
+    );
+}
+
+#[test]
+fn proxy_command_protocol_and_unknown_family() {
+    let proxy = |extra: &[&str]| -> Vec<u8> {
+        let mut args = vec!["-s", "h", "-q", "proxy"];
+        args.extend_from_slice(extra);
+        send(&args).connect.link.proxy.unwrap()
+    };
+    let addrs = [
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "5555",
+        "--proxy-dest",
+        "198.51.100.2",
+        "--proxy-dest-port",
+        "25",
+    ];
+    let mut v2_dgram_local = vec![
+        "--proxy-version",
+        "2",
+        "--proxy-command",
+        "local",
+        "--proxy-protocol",
+        "DGRAM",
+    ];
+    v2_dgram_local.extend_from_slice(&addrs);
+    assert_eq!(&proxy(&v2_dgram_local)[12..14], &[0x20, 0x12]);
+    assert_eq!(
+        proxy(&["--proxy-version", "1", "--proxy-family", "UNKNOWN"]),
+        b"PROXY UNKNOWN\r\n"
+    );
+    let local = proxy(&["--proxy-version", "2", "--proxy-command", "LOCAL"]);
+    assert_eq!(
+        &local[12..],
+        &[0x20, 0x00, 0, 0],
+        "LOCAL with no addresses: AF_UNSPEC"
+    );
+    let e = |extra: &[&str]| {
+        let mut args = vec!["-s", "h", "-q", "proxy"];
+        args.extend_from_slice(extra);
+        match mode(&args) {
+            Err(e @ Error::ProxyOption(_)) => {
+                assert_eq!(e.exit_code(), 35);
+                e.to_string()
+            }
+            other => panic!("{extra:?}: {other:?}"),
+        }
+    };
+    assert!(e(&["--proxy-version", "1", "--proxy-command", "LOCAL"]).contains("version 2"));
+    let mut unknown_with_addrs = vec!["--proxy-version", "2", "--proxy-family", "UNKNOWN"];
+    unknown_with_addrs.extend_from_slice(&addrs);
+    assert!(e(&unknown_with_addrs).contains("no addresses"));
+}
+
+#[test]
+fn xclient_delim_splits_commands_in_command_line_order() {
+    let names = |c: &XclientCommand| match c {
+        XclientCommand::Attrs(a) => a
+            .iter()
+            .map(|a| a.name.clone())
+            .collect::<Vec<_>>()
+            .join(" "),
+        XclientCommand::Raw(r) => format!("raw {r}"),
+    };
+    let commands = |extra: &[&str]| {
+        let mut args = vec!["-t", "a@x.test"];
+        args.extend_from_slice(extra);
+        let x = send(&args).plan.ext.xclient.unwrap();
+        x.commands.iter().map(names).collect::<Vec<_>>()
+    };
+    // swaks's own example: HELO, then NAME and ADDR (ADDR first, Postfix's order).
+    assert_eq!(
+        commands(&[
+            "--xclient-helo",
+            "h s",
+            "--xclient-delim",
+            "--xclient-name",
+            "n",
+            "--xclient-addr",
+            "192.0.2.1",
+        ]),
+        ["HELO", "ADDR NAME"]
+    );
+    // Delimiters at the ends or doubled split nothing; a raw string is a group of its own.
+    assert_eq!(
+        commands(&[
+            "--xclient-delim",
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient-delim",
+            "--xclient-delim",
+            "--xclient",
+            "FOO=bar",
+            "--xclient-port",
+            "25",
+            "--xclient-delim",
+        ]),
+        ["ADDR", "raw FOO=bar", "PORT"]
+    );
+    // A repeated attribute counts where it was last given.
+    assert_eq!(
+        commands(&[
+            "--xclient-addr",
+            "192.0.2.1",
+            "--xclient-delim",
+            "--xclient-name",
+            "n",
+            "--xclient-addr",
+            "192.0.2.2",
+        ]),
+        ["ADDR NAME"]
+    );
+    let x = send(&[
+        "-t",
+        "a@x.test",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient-optional-strict",
+    ])
+    .plan
+    .ext
+    .xclient
+    .unwrap();
+    assert!(x.optional_strict && !x.optional);
+    assert!(err(&["-t", "a@x.test", "--xclient-delim"]).contains("--xclient-delim"));
+    assert!(err(&["-t", "a@x.test", "--xclient-optional-strict"]).contains("--xclient-optional"));
+}
