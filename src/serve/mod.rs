@@ -37,7 +37,7 @@ use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
 pub use crate::smtp::server::StoredMessage;
 pub use crate::smtp::server::fault::{DELAY_HELP, FAIL_HELP};
-pub use store::MEMORY_LIMIT;
+pub use store::{MEMORY_BYTES, MEMORY_LIMIT};
 
 /// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -222,7 +222,8 @@ impl ServerHandle {
         self.addr
     }
 
-    /// The messages stored so far, oldest first (at most [`MEMORY_LIMIT`]).
+    /// The messages stored so far, oldest first (at most [`MEMORY_LIMIT`]; the content only
+    /// without a Maildir or mbox, and at most [`MEMORY_BYTES`] of it in all).
     pub fn messages(&self) -> Vec<StoredMessage> {
         self.store.messages()
     }
@@ -688,7 +689,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                     }
                     ServerAction::Store(m) => {
                         drain_events(&mut session, &emit).await;
-                        let kept = store_message(&shared, &m, &emit).await;
+                        let kept = store_message(&shared, *m, &emit).await;
                         session.stored(kept);
                     }
                     ServerAction::StartTls => {
@@ -846,12 +847,12 @@ async fn handshake(
 
 /// Keep the message (memory, Maildir, mbox); `false` when a file could not be written, so the
 /// session answers `451 4.3.0` instead of claiming it was queued.
-async fn store_message<F, Fut>(shared: &Shared, m: &StoredMessage, emit: &F) -> bool
+async fn store_message<F, Fut>(shared: &Shared, m: StoredMessage, emit: &F) -> bool
 where
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let path = match shared.store.store(m) {
+    let path = match shared.store.store(&m) {
         Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
         Err(e) => {
             emit(Event::Error {
@@ -864,18 +865,15 @@ where
             return false;
         }
     };
+    // The content moves into the event (no copy); --quiet: one line per message, so the
+    // content stays out.
     emit(Event::MessageStored {
-        from: m.from.clone(),
-        rcpts: m.rcpts.clone(),
-        bytes: m.content.len(),
+        bytes: m.size,
         path,
-        id: m.id.clone(),
-        // --quiet: one line per message, so the content stays out.
-        content: Bytes(if shared.quiet {
-            Vec::new()
-        } else {
-            m.content.clone()
-        }),
+        content: Bytes(if shared.quiet { Vec::new() } else { m.content }),
+        from: m.from,
+        rcpts: m.rcpts,
+        id: m.id,
     })
     .await;
     true

@@ -1,6 +1,12 @@
 //! Where `ehlo serve` keeps messages: a bounded in-memory list (for `ServerHandle::messages`), a
 //! Maildir and an mbox.
 //!
+//! - Memory: the metadata of the last [`MEMORY_LIMIT`] messages. Their content is kept only
+//!   when no Maildir or mbox is given (the files have it otherwise), and then at most
+//!   [`MEMORY_BYTES`] of it in all: the oldest contents are dropped first (their
+//!   [`StoredMessage::size`] stays), so a long run holds a bounded amount of memory whatever the
+//!   message sizes.
+//!
 //! - Maildir: the exact content bytes (CRLF line ends as received) are written to
 //!   `DIR/tmp/<name>` and renamed into `DIR/new/<name>`, `<name>` being
 //!   `<unix seconds>.P<pid>Q<counter>.ehlo` (unique per process; an existing name is skipped).
@@ -19,10 +25,13 @@ use crate::smtp::server::StoredMessage;
 /// Messages kept in memory at most; older ones are dropped first.
 pub const MEMORY_LIMIT: usize = 1000;
 
+/// Message content kept in memory at most, in bytes, all messages together (memory-only mode).
+pub const MEMORY_BYTES: usize = 8 * 1024 * 1024;
+
 /// Shared message storage of one server.
 #[derive(Debug)]
 pub(crate) struct Store {
-    memory: Mutex<VecDeque<StoredMessage>>,
+    memory: Mutex<Memory>,
     maildir: Option<PathBuf>,
     mbox: Option<Mutex<PathBuf>>,
     counter: AtomicU64,
@@ -45,7 +54,7 @@ impl Store {
                 .map_err(|e| format!("cannot open mbox {}: {e}", p.display()))?;
         }
         Ok(Store {
-            memory: Mutex::new(VecDeque::new()),
+            memory: Mutex::new(Memory::default()),
             maildir,
             mbox: mbox.map(Mutex::new),
             counter: AtomicU64::new(0),
@@ -65,19 +74,25 @@ impl Store {
             paths.push(path.display().to_string());
         }
         // Only a message that was kept everywhere asked for counts as stored (the client is
-        // told 451 otherwise).
+        // told 451 otherwise). In memory: the metadata, and the content only without files.
+        let keep_content = self.maildir.is_none() && self.mbox.is_none();
+        let kept = StoredMessage {
+            content: if keep_content {
+                m.content.clone()
+            } else {
+                Vec::new()
+            },
+            ..m.clone_metadata()
+        };
         let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        if mem.len() >= MEMORY_LIMIT {
-            mem.pop_front();
-        }
-        mem.push_back(m.clone());
+        mem.push(kept);
         Ok(paths)
     }
 
     /// Everything kept in memory, oldest first.
     pub(crate) fn messages(&self) -> Vec<StoredMessage> {
         let mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        mem.iter().cloned().collect()
+        mem.list.iter().cloned().collect()
     }
 
     fn maildir_write(&self, dir: &Path, content: &[u8]) -> Result<String, String> {
@@ -108,6 +123,35 @@ impl Store {
             return Ok(new.display().to_string());
         }
         Err(format!("Maildir {}: no free file name", dir.display()))
+    }
+}
+
+/// The in-memory list: at most [`MEMORY_LIMIT`] messages and [`MEMORY_BYTES`] of content.
+#[derive(Debug, Default)]
+struct Memory {
+    list: VecDeque<StoredMessage>,
+    /// Content bytes held by `list`.
+    bytes: usize,
+}
+
+impl Memory {
+    fn push(&mut self, m: StoredMessage) {
+        if self.list.len() >= MEMORY_LIMIT
+            && let Some(old) = self.list.pop_front()
+        {
+            self.bytes -= old.content.len();
+        }
+        self.bytes += m.content.len();
+        self.list.push_back(m);
+        // Drop the oldest contents (never the metadata) until the total fits again; a message
+        // bigger than the whole budget keeps none.
+        for old in self.list.iter_mut() {
+            if self.bytes <= MEMORY_BYTES {
+                break;
+            }
+            self.bytes -= old.content.len();
+            old.content = Vec::new();
+        }
     }
 }
 
@@ -168,6 +212,7 @@ mod tests {
             mail_params: vec![],
             rcpts: vec!["b@y".into()],
             content: content.to_vec(),
+            size: content.len(),
             tls: false,
             auth_user: None,
             helo: None,
@@ -206,6 +251,37 @@ mod tests {
         assert_eq!(mbox.matches("From a@x ").count(), 2);
         assert!(mbox.contains("\none\n\nFrom a@x ") && mbox.ends_with("two\n\n"));
         assert_eq!(s.messages().len(), 2);
+    }
+
+    #[test]
+    fn memory_keeps_a_byte_budget_of_content_and_only_metadata_with_files() {
+        // Memory only: 3 MiB messages, far more than the budget in all.
+        let s = Store::new(None, None).unwrap();
+        let big = vec![b'x'; 3 * 1024 * 1024];
+        for _ in 0..40 {
+            s.store(&msg(&big)).unwrap();
+        }
+        let all = s.messages();
+        assert_eq!(all.len(), 40);
+        let held: usize = all.iter().map(|m| m.content.len()).sum();
+        assert!(held <= MEMORY_BYTES, "{held} bytes of content held");
+        assert!(held > 0, "the newest contents stay");
+        assert_eq!(all.last().unwrap().content.len(), big.len());
+        assert!(all[0].content.is_empty());
+        assert!(all.iter().all(|m| m.size == big.len()), "sizes stay");
+        // A message larger than the whole budget keeps its metadata only.
+        s.store(&msg(&vec![b'y'; MEMORY_BYTES + 1])).unwrap();
+        let last = s.messages().pop().unwrap();
+        assert!(last.content.is_empty());
+        assert_eq!(last.size, MEMORY_BYTES + 1);
+
+        // With a Maildir the file has the content: memory keeps none.
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(Some(dir.path().join("md")), None).unwrap();
+        s.store(&msg(b"on disk\r\n")).unwrap();
+        let m = &s.messages()[0];
+        assert!(m.content.is_empty());
+        assert_eq!(m.size, 9);
     }
 
     #[test]

@@ -112,7 +112,10 @@ pub struct StoredMessage {
     /// Accepted recipients.
     pub rcpts: Vec<String>,
     /// Exact content: un-stuffed DATA (without the final `.` line) or the BDAT chunks joined.
+    /// Empty in `ehlo serve`'s memory once the content was dropped there (see `size`).
     pub content: Vec<u8>,
+    /// Size of the content in octets (kept when the content itself is not).
+    pub size: usize,
     /// Received over TLS?
     pub tls: bool,
     /// Authenticated user, if any.
@@ -134,6 +137,24 @@ struct RcptOutcome {
     fault: Option<Fault>,
     /// Its `lmtp-rcpt` delay, if any.
     delay: Option<u64>,
+}
+
+impl StoredMessage {
+    /// A copy without the content (`size` still says how big it was).
+    pub fn clone_metadata(&self) -> StoredMessage {
+        StoredMessage {
+            id: self.id.clone(),
+            from: self.from.clone(),
+            mail_params: self.mail_params.clone(),
+            rcpts: self.rcpts.clone(),
+            content: Vec::new(),
+            size: self.size,
+            tls: self.tls,
+            auth_user: self.auth_user.clone(),
+            helo: self.helo.clone(),
+            bare_newlines: self.bare_newlines,
+        }
+    }
 }
 
 /// What the session asks its driver to do (in order with the bytes, see the module doc).
@@ -1415,6 +1436,7 @@ impl Session {
             from: tx.from,
             mail_params: tx.params,
             rcpts: delivered,
+            size: content.len(),
             content,
             tls: self.tls,
             auth_user: self.auth_user.clone(),

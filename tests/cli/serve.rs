@@ -115,6 +115,13 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// The server's process id (to read its memory use from /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
