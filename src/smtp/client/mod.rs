@@ -12,6 +12,7 @@ use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 use crate::smtp::sent;
 
 mod auth;
+mod banner;
 mod content;
 mod envelope;
 mod error;
@@ -23,6 +24,7 @@ mod tests;
 mod xclient;
 
 use auth::AuthState;
+pub use banner::tls_record_instead_of_greeting;
 pub use error::SessionError;
 pub use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
@@ -216,6 +218,9 @@ impl Session {
         if self.closed {
             return;
         }
+        if self.tls_instead_of_banner(bytes) {
+            return;
+        }
         self.buf.extend_from_slice(bytes);
         while !self.closed && !self.awaiting_tls() {
             let Some(reply) = self.parser.next_reply(&mut self.buf) else {
@@ -297,30 +302,6 @@ impl Session {
     pub fn tls_failed(&mut self, reason: String) {
         self.set_error(SessionError::Tls(reason));
         self.close();
-    }
-
-    /// The reply the session waits for did not come within the reply timeout (the driver owns
-    /// the clock). As swaks does, the session fails in that phase and ends with QUIT, whose
-    /// reply the driver waits for under the same timeout; it closes at once instead when nothing
-    /// at all arrived in the banner phase (there may be no SMTP server to talk to), or when it
-    /// was already finishing (the QUIT's own reply is late). Returns true when QUIT was queued.
-    pub fn timed_out(&mut self, secs: f64) -> bool {
-        let phase = self.phase();
-        let silent_banner = phase == Phase::Banner && self.progress().is_none();
-        if self.closed {
-            return false;
-        }
-        if self.finishing || silent_banner {
-            self.set_error(SessionError::Timeout { phase, secs });
-            self.close();
-            return false;
-        }
-        self.set_error(SessionError::Timeout { phase, secs });
-        // The late reply is given up on: whatever the server says next answers the QUIT (as
-        // in swaks, which reads the next reply as QUIT's).
-        self.pending.clear();
-        self.quit();
-        true
     }
 
     /// The phase whose reply we are waiting for (for timeout errors).
@@ -445,6 +426,15 @@ impl Session {
             self.actions.push_back(Action::Close);
             self.events.push_back(Event::Closed { expected: true });
         }
+    }
+
+    /// End the session without a goodbye and without reporting a close (the session gave up on
+    /// the peer: the error or warning already says why).
+    fn abort(&mut self) {
+        self.finishing = true;
+        self.closed = true;
+        self.pending.clear();
+        self.actions.push_back(Action::Close);
     }
 
     /// End the session right now because a stop point says so.
