@@ -1048,7 +1048,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --yes --dns-server --ipv4 --ipv6 --color --help --version"
+            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth-password-file --yes --dns-server --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1123,29 @@ _ehlo() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --au)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --dns-server)

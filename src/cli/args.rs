@@ -154,6 +154,8 @@ Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
     ehlo probe mx.example.com --to you@example.com --yes
+  The submission port as an authenticated user (password from the environment):
+    EHLO_AUTH_PASSWORD=secret ehlo probe smtp.example.com:587 --tls --au me@example.com --to me@example.com --yes
   Only the smuggling probes over STARTTLS, JUnit for CI:
     ehlo probe mx.example.com --tls --to you@example.com --only 'smuggle.*' --junit probe.xml --yes
   No mail at all: the STARTTLS, relay and enumeration probes:
@@ -234,6 +236,17 @@ pub struct ProbeArgs {
     /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    /// Authenticate (AUTH PLAIN) as USER before each probe's commands, except relay.open
+    ///
+    /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
+    /// the terminal (never echoed). It is never printed: the transcript shows AUTH PLAIN ********.
+    #[arg(long, visible_alias = "au", value_name = "USER")]
+    pub auth_user: Option<String>,
+
+    /// The password for --auth-user, from the first line of FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
+    pub auth_password_file: Option<PathBuf>,
 
     /// Do not ask before probes that send mail
     #[arg(short = 'y', long)]

@@ -241,6 +241,9 @@ pub struct Ctx {
     pub starttls: bool,
     /// `--tls-on-connect`: the connection is TLS from the start.
     pub implicit_tls: bool,
+    /// `--auth-user` and its password: AUTH PLAIN (RFC 4616) in the preamble of the probes
+    /// that take it (not relay.open, which is about unauthenticated clients).
+    pub auth: Option<(String, crate::smtp::auth::Secret)>,
     /// Today's date for the `Date:` header (RFC 5322 form), from the driver's clock.
     pub date: String,
 }
@@ -267,6 +270,13 @@ impl Ctx {
 pub enum Step {
     /// Write these bytes exactly.
     Send(Vec<u8>),
+    /// Write these bytes (a credential); the transcript shows `shown` instead.
+    SendSecret {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// What the transcript shows.
+        shown: String,
+    },
     /// Read one reply. `want`: the reply class needed to go on (2 or 3); `None` = any.
     Read {
         /// Name of the reply in the log.
@@ -1020,6 +1030,10 @@ pub struct Runner {
     tls_queued: bool,
     /// `--tls` but the server does not offer STARTTLS.
     no_starttls: bool,
+    /// AUTH steps of the preamble already queued.
+    auth_queued: bool,
+    /// `--auth-user` but the server does not offer AUTH PLAIN.
+    no_auth: bool,
     log: Log,
     /// Replies taken by the current `UntilQuit`.
     until_count: usize,
@@ -1044,6 +1058,8 @@ impl Runner {
             in_preamble: pre != Preamble::None,
             tls_queued: false,
             no_starttls: false,
+            auth_queued: false,
+            no_auth: false,
             log: Log {
                 replies: Vec::new(),
                 caps: None,
@@ -1073,9 +1089,13 @@ impl Runner {
             return self.finish(End::Done);
         }
         match (self.waiting.take(), input) {
-            (Some(Step::Send(_)), Input::Sent) => {}
-            (Some(Step::Send(_)), Input::TimedOut) => return self.finish(End::TimedOut("write")),
-            (Some(Step::Send(_)), _) => return self.finish(End::Closed("write")),
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::Sent) => {}
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::TimedOut) => {
+                return self.finish(End::TimedOut("write"));
+            }
+            (Some(Step::Send(_) | Step::SendSecret { .. }), _) => {
+                return self.finish(End::Closed("write"));
+            }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
                 if label == "ehlo" && self.in_preamble {
@@ -1128,7 +1148,11 @@ impl Runner {
 
     /// After the preamble's EHLO: STARTTLS when `--tls` and the probe takes it.
     fn after_ehlo(&mut self) {
-        if self.tls_queued || !self.ctx.starttls || preamble(self.id) != Preamble::Greet {
+        if preamble(self.id) != Preamble::Greet {
+            return;
+        }
+        if self.tls_queued || !self.ctx.starttls {
+            self.queue_auth();
             return;
         }
         self.tls_queued = true;
@@ -1145,11 +1169,42 @@ impl Runner {
         self.steps.push_back(read("ehlo", Some(2)));
     }
 
+    /// After the last EHLO of the preamble: AUTH PLAIN when `--auth-user` and the probe
+    /// takes it.
+    fn queue_auth(&mut self) {
+        if self.auth_queued || self.id == "relay.open" {
+            return;
+        }
+        let Some((user, pass)) = &self.ctx.auth else {
+            return;
+        };
+        self.auth_queued = true;
+        let caps = self.log.caps.clone().unwrap_or_default();
+        if !caps.offers_auth("PLAIN") {
+            self.no_auth = true;
+            return;
+        }
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{user}\0{}", pass.expose()));
+        self.steps.push_back(Step::SendSecret {
+            bytes: format!("AUTH PLAIN {blob}\r\n").into_bytes(),
+            shown: "AUTH PLAIN ********\\r\\n".into(),
+        });
+        self.steps.push_back(read("auth", Some(2)));
+    }
+
     fn advance(&mut self) -> Io {
         if self.no_starttls {
             return self.done(Outcome::new(
                 Status::Error,
                 "--tls: the server does not offer STARTTLS",
+            ));
+        }
+        if self.no_auth {
+            return self.done(Outcome::new(
+                Status::Error,
+                "--auth-user: the server does not offer AUTH PLAIN here (try --tls)",
             ));
         }
         loop {
@@ -1158,6 +1213,10 @@ impl Runner {
                     Step::Send(b) => {
                         self.log.transcript.push(format!("C: {}", escape(b)));
                         Io::Send(b.clone())
+                    }
+                    Step::SendSecret { bytes, shown } => {
+                        self.log.transcript.push(format!("C: {shown}"));
+                        Io::Send(bytes.clone())
                     }
                     Step::Read { .. } => Io::Read,
                     Step::UntilQuit { .. } => {
@@ -1228,6 +1287,7 @@ mod tests {
             token: "t0".into(),
             starttls: false,
             implicit_tls: false,
+            auth: None,
             date: "Thu, 01 Jan 2026 00:00:00 +0000".into(),
         }
     }
@@ -1462,6 +1522,53 @@ mod tests {
                 .to_string()
                 .contains("TLS handshake done")
         );
+    }
+
+    #[test]
+    fn auth_plain_in_the_preamble_is_masked_and_not_for_relay() {
+        let mut c = ctx();
+        c.auth = Some(("alice".into(), crate::smtp::auth::Secret::new("pw")));
+        let caps = || Input::Reply(Reply::new(250, &["mx", "AUTH PLAIN LOGIN"]));
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(235, "ok"),
+            r(252, "x"),
+            r(252, "x"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(sent[1], b"AUTH PLAIN AGFsaWNlAHB3\r\n");
+        let t = o.evidence["transcript"].to_string();
+        assert!(
+            t.contains("AUTH PLAIN ********") && !t.contains("AGFsaWNl"),
+            "{t}"
+        );
+        // A refused AUTH: inconclusive, with the reply.
+        let (o, _) = drive(
+            "enum.vrfy",
+            c.clone(),
+            vec![r(220, "mx"), caps(), r(535, "5.7.8 bad")],
+        );
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        // relay.open is about unauthenticated clients: no AUTH.
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(250, "ok"),
+            r(554, "no"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("relay.open", c.clone(), i);
+        assert_eq!(o.status, Status::Pass);
+        assert!(sent.iter().all(|b| !b.starts_with(b"AUTH")));
+        // Not offered: inconclusive, nothing else sent.
+        let (o, _) = drive("enum.vrfy", c, vec![r(220, "mx"), r(250, "mx")]);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("AUTH PLAIN"), "{}", o.summary);
     }
 
     #[test]
