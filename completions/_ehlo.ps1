@@ -218,6 +218,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -238,6 +239,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed at once; one more is answered 421 4.7.0 and closed')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off')
             [CompletionResult]::new('--max-auth-failures', '--max-auth-failures', [CompletionResultType]::ParameterName, 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit')
+            [CompletionResult]::new('--quirk', '--quirk', [CompletionResultType]::ParameterName, 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users')
+            [CompletionResult]::new('--greet-pause', '--greet-pause', [CompletionResultType]::ParameterName, 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen''s greet wait does; 0 = greet at once')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')
             [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')
@@ -370,6 +373,45 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ehlo;probe' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'A recipient you own: the only address that receives mail (required)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'A recipient you own: the only address that receives mail (required)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender and From: [default: the --to address]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender and From: [default: the --to address]')
+            [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to greet with in EHLO [default: this host''s name]')
+            [CompletionResult]::new('--relay-to', '--relay-to', [CompletionResultType]::ParameterName, 'An address outside the server''s domains, for relay.open')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port number or service name [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port number or service name [default: 25; 465 with --tls-on-connect]')
+            [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Leave out these probes (repeatable; * matches any characters)')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe''s evidence (starttls.downgrade.mail_without_tls=false)')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which statuses fail the run (exit 40)')
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE (a testcase per probe)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)')
+            [CompletionResult]::new('--auth-user', '--auth-user', [CompletionResultType]::ParameterName, 'Authenticate (AUTH PLAIN) as USER before each probe''s commands, except relay.open')
+            [CompletionResult]::new('--au', '--au', [CompletionResultType]::ParameterName, 'Authenticate (AUTH PLAIN) as USER before each probe''s commands, except relay.open')
+            [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for --auth-user, from the first line of FILE')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'STARTTLS after EHLO before each probe''s commands (probes about plaintext ignore it)')
+            [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
+            [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines (one line per probe and a summary) instead of the report')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask before probes that send mail')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before probes that send mail')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ehlo;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a throwaway server and send one annotated message to it (no network needed)')
@@ -377,6 +419,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -396,6 +439,9 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;help;check' {
+            break
+        }
+        'ehlo;help;probe' {
             break
         }
         'ehlo;help;help' {

@@ -28,6 +28,9 @@ _ehlo() {
             ehlo,help)
                 cmd="ehlo__subcmd__help"
                 ;;
+            ehlo,probe)
+                cmd="ehlo__subcmd__probe"
+                ;;
             ehlo,repl)
                 cmd="ehlo__subcmd__repl"
                 ;;
@@ -49,6 +52,9 @@ _ehlo() {
             ehlo__subcmd__help,help)
                 cmd="ehlo__subcmd__help__subcmd__help"
                 ;;
+            ehlo__subcmd__help,probe)
+                cmd="ehlo__subcmd__help__subcmd__probe"
+                ;;
             ehlo__subcmd__help,repl)
                 cmd="ehlo__subcmd__help__subcmd__repl"
                 ;;
@@ -65,7 +71,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay explain check help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --help --version serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -935,7 +941,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__help)
-            opts="serve demo repl replay explain check help"
+            opts="serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1010,20 @@ _ehlo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ehlo__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ehlo__subcmd__help__subcmd__repl)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1039,6 +1059,122 @@ _ehlo() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ehlo__subcmd__probe)
+            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth-password-file --yes --dns-server --ipv4 --ipv6 --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --relay-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "fail warn" -- "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --au)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-password-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1241,7 +1377,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --json --color --help --version"
+            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --quirk --greet-pause --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1344,6 +1480,14 @@ _ehlo() {
                     return 0
                     ;;
                 --max-auth-failures)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quirk)
+                    COMPREPLY=($(compgen -W "bare-lf-dot starttls-keep disclose-users" -- "${cur}"))
+                    return 0
+                    ;;
+                --greet-pause)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -215,6 +215,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+            cand probe 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
@@ -234,6 +235,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --max-connections 'Open connections allowed at once; one more is answered 421 4.7.0 and closed'
             cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off'
             cand --max-auth-failures 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit'
+            cand --quirk 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users'
+            cand --greet-pause 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen''s greet wait does; 0 = greet at once'
             cand --color 'When to use colour'
             cand --tls-on-connect 'Implicit TLS on every connection'
             cand --tlsc 'Implicit TLS on every connection'
@@ -360,6 +363,44 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ehlo;probe'= {
+            cand -t 'A recipient you own: the only address that receives mail (required)'
+            cand --to 'A recipient you own: the only address that receives mail (required)'
+            cand -f 'Envelope sender and From: [default: the --to address]'
+            cand --from 'Envelope sender and From: [default: the --to address]'
+            cand --helo 'Name to greet with in EHLO [default: this host''s name]'
+            cand --relay-to 'An address outside the server''s domains, for relay.open'
+            cand -p 'Port number or service name [default: 25; 465 with --tls-on-connect]'
+            cand --port 'Port number or service name [default: 25; 465 with --tls-on-connect]'
+            cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
+            cand --only 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)'
+            cand --skip 'Leave out these probes (repeatable; * matches any characters)'
+            cand --expect 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe''s evidence (starttls.downgrade.mail_without_tls=false)'
+            cand --fail-on 'Which statuses fail the run (exit 40)'
+            cand --junit 'Also write the results as JUnit XML to FILE (a testcase per probe)'
+            cand --timeout 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)'
+            cand --auth-user 'Authenticate (AUTH PLAIN) as USER before each probe''s commands, except relay.open'
+            cand --au 'Authenticate (AUTH PLAIN) as USER before each probe''s commands, except relay.open'
+            cand --auth-password-file 'The password for --auth-user, from the first line of FILE'
+            cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
+            cand --color 'When to use colour'
+            cand --tls 'STARTTLS after EHLO before each probe''s commands (probes about plaintext ignore it)'
+            cand --tls-on-connect 'Start TLS right after connecting (implicit TLS, default port 465)'
+            cand --tlsc 'Start TLS right after connecting (implicit TLS, default port 465)'
+            cand -k 'Do not enforce certificate verification'
+            cand --insecure 'Do not enforce certificate verification'
+            cand --json 'Print JSON Lines (one line per probe and a summary) instead of the report'
+            cand -y 'Do not ask before probes that send mail'
+            cand --yes 'Do not ask before probes that send mail'
+            cand -4 'Use IPv4 only'
+            cand --ipv4 'Use IPv4 only'
+            cand -6 'Use IPv6 only'
+            cand --ipv6 'Use IPv6 only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ehlo;help'= {
             cand serve 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
             cand demo 'Start a throwaway server and send one annotated message to it (no network needed)'
@@ -367,6 +408,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand replay 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
             cand explain 'Explain a reply without connecting: codes, a pasted reply or a bounce''s diagnostic line'
             cand check 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+            cand probe 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;help;serve'= {
@@ -380,6 +422,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
         &'ehlo;help;explain'= {
         }
         &'ehlo;help;check'= {
+        }
+        &'ehlo;help;probe'= {
         }
         &'ehlo;help;help'= {
         }

@@ -223,6 +223,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMT
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
@@ -240,6 +241,10 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exi
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quirk -d 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users' -r -f -a "bare-lf-dot\t''
+starttls-keep\t''
+disclose-users\t''"
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -349,10 +354,39 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IP
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s t -l to -d 'A recipient you own: the only address that receives mail (required)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s f -l from -d 'Envelope sender and From: [default: the --to address]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l relay-to -d 'An address outside the server\'s domains, for relay.open' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s p -l port -d 'Port number or service name [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l only -d 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l skip -d 'Leave out these probes (repeatable; * matches any characters)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
+warn\t'Warnings fail the run too'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l junit -d 'Also write the results as JUnit XML to FILE (a testcase per probe)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate (AUTH PLAIN) as USER before each probe\'s commands, except relay.open' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS after EHLO before each probe\'s commands (probes about plaintext ignore it)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s k -l insecure -d 'Do not enforce certificate verification'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l json -d 'Print JSON Lines (one line per probe and a summary) instead of the report'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s y -l yes -d 'Do not ask before probes that send mail'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 only'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

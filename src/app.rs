@@ -73,6 +73,7 @@ async fn dispatch(mode: Mode) -> u8 {
         Mode::Repl(cfg) => crate::repl::run(*cfg).await,
         Mode::Replay(cfg) => crate::repl::replay(*cfg).await,
         Mode::Check(c) => crate::check::run(*c).await,
+        Mode::Probe(c) => crate::probe::run(*c).await,
         Mode::DumpConfig(_) | Mode::DumpMail { .. } | Mode::Explain { .. } => {
             unreachable!("answered without a runtime")
         }

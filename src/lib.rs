@@ -10,6 +10,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod net;
+pub mod probe;
 pub mod render;
 pub mod repl;
 pub mod serve;

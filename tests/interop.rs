@@ -1,7 +1,8 @@
 //! Interop suite: the `ehlo` binary against real, independent SMTP peers (Postfix with Dovecot SASL,
 //! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
 //! Exim cases are in `interop/exim.rs`, each named `exim_*`; the DANE cross-checks against
-//! `ldns-dane` in `interop/dane.rs`, each named `dane_*`.
+//! `ldns-dane` in `interop/dane.rs`, each named `dane_*`; `ehlo probe` against Postfix and Exim
+//! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`).
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2337,6 +2338,8 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
 mod dane;
 #[path = "interop/exim.rs"]
 mod exim;
+#[path = "interop/probe.rs"]
+mod probe;
 
 /// `ehlo check` against the real Postfix: a domain whose MX is `localhost` (port 2525 through the
 /// test-only `--port`), the fake DNS answering the MX. Postfix offers STARTTLS with its

@@ -46,8 +46,11 @@ impl Status {
         }
     }
 
-    /// Parse a lower- or upper-case name.
+    /// Parse a lower- or upper-case name (`inconclusive`, `ehlo probe`'s name for `error`, too).
     pub fn parse(s: &str) -> Option<Status> {
+        if s.trim().eq_ignore_ascii_case("inconclusive") {
+            return Some(Status::Error);
+        }
         Status::ALL
             .into_iter()
             .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
@@ -256,14 +259,25 @@ pub const CHECKS: &[CheckDef] = &[
     ),
 ];
 
-/// The definition of `id`, if it is one.
+/// The definition of `id`, if it is one: a check, or an `ehlo probe` probe (both share this
+/// result model, see `crate::probe`).
 pub fn find(id: &str) -> Option<&'static CheckDef> {
-    CHECKS.iter().find(|d| d.id == id)
+    find_in(CHECKS, id).or_else(|| find_in(crate::probe::script::PROBES, id))
+}
+
+/// The definition of `id` in `table`.
+pub fn find_in(table: &'static [CheckDef], id: &str) -> Option<&'static CheckDef> {
+    table.iter().find(|d| d.id == id)
 }
 
 /// The valid ids, comma-separated (for usage errors).
 pub fn id_list() -> String {
-    CHECKS.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
+    id_list_in(CHECKS)
+}
+
+/// The ids of `table`, comma-separated.
+pub fn id_list_in(table: &[CheckDef]) -> String {
+    table.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
 }
 
 /// One check's result.

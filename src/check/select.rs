@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::model::{CHECKS, CheckResult, ExpectOutcome, Status, find, id_list};
+use super::model::{CHECKS, CheckDef, CheckResult, ExpectOutcome, Status, find_in, id_list_in};
 
 /// Shorthand fields for `--expect FIELD OP VALUE`: name → (check id, evidence key).
 /// Any `ID.KEY` naming a check and one of its evidence keys works too.
@@ -37,15 +37,15 @@ pub fn glob(pattern: &str, s: &str) -> bool {
     }
 }
 
-/// A glob that must match at least one check id.
-fn id_glob(flag: &str, pattern: &str) -> Result<String, String> {
+/// A glob that must match at least one id of `table`.
+fn id_glob(table: &[CheckDef], flag: &str, pattern: &str) -> Result<String, String> {
     let p = pattern.trim();
-    if CHECKS.iter().any(|d| glob(p, d.id)) {
+    if table.iter().any(|d| glob(p, d.id)) {
         Ok(p.to_string())
     } else {
         Err(format!(
-            "{flag}: '{p}' matches no check id; valid ids: {}",
-            id_list()
+            "{flag}: '{p}' matches no id; valid ids: {}",
+            id_list_in(table)
         ))
     }
 }
@@ -58,16 +58,25 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Parse and validate the globs.
+    /// Parse and validate the globs against the check ids.
     pub fn new(only: &[String], skip: &[String]) -> Result<Selection, String> {
+        Selection::new_in(CHECKS, only, skip)
+    }
+
+    /// Parse and validate the globs against the ids of `table` (`ehlo probe` has its own).
+    pub fn new_in(
+        table: &[CheckDef],
+        only: &[String],
+        skip: &[String],
+    ) -> Result<Selection, String> {
         Ok(Selection {
             only: only
                 .iter()
-                .map(|p| id_glob("--only", p))
+                .map(|p| id_glob(table, "--only", p))
                 .collect::<Result<_, _>>()?,
             skip: skip
                 .iter()
-                .map(|p| id_glob("--skip", p))
+                .map(|p| id_glob(table, "--skip", p))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -97,7 +106,7 @@ impl Waiver {
             return Err(format!("--waive '{s}': no domain after '@'"));
         }
         Ok(Waiver {
-            id: id_glob("--waive", id)?,
+            id: id_glob(CHECKS, "--waive", id)?,
             domain,
         })
     }
@@ -157,6 +166,18 @@ pub enum Expect {
 impl Expect {
     /// Parse `ID=STATUS` or `FIELD OP VALUE` (spaces around the operator allowed).
     pub fn parse(s: &str) -> Result<Expect, String> {
+        Expect::parse_in(CHECKS, FIELDS, s)
+    }
+
+    /// [`Expect::parse`] against the ids of `table` and its shorthand `fields` (`ehlo probe`
+    /// has its own).
+    pub fn parse_in(
+        table: &'static [CheckDef],
+        fields: &[(&str, &str, &str)],
+        s: &str,
+    ) -> Result<Expect, String> {
+        let find = |id: &str| find_in(table, id);
+        let id_list = || id_list_in(table);
         let text = s.trim().to_string();
         // Two-character operators first, so `>=` is not read as `>` then `=…`.
         let ops = [
@@ -199,11 +220,11 @@ impl Expect {
                 "--expect '{text}': a check id takes '=STATUS'; compare a field instead (e.g. tls.cert.days>=21)"
             ));
         }
-        let (id, key) = if let Some((_, id, key)) = FIELDS.iter().find(|(f, _, _)| *f == lhs) {
+        let (id, key) = if let Some((_, id, key)) = fields.iter().find(|(f, _, _)| *f == lhs) {
             (find(id).map(|d| d.id), key.to_string())
         } else {
             // ID.KEY: the longest check id that prefixes the field.
-            let best = CHECKS
+            let best = table
                 .iter()
                 .filter(|d| {
                     lhs.strip_prefix(d.id)
@@ -217,7 +238,7 @@ impl Expect {
             }
         };
         let Some(id) = id else {
-            let fields: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+            let fields: Vec<&str> = fields.iter().map(|f| f.0).collect();
             return Err(format!(
                 "--expect '{text}': unknown check or field '{lhs}'; fields: {} (or ID.KEY of any check's evidence); valid ids: {}",
                 fields.join(", "),

@@ -125,6 +125,148 @@ pub enum Command {
     /// Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records
     #[command(after_long_help = CHECK_LONG_HELP)]
     Check(Box<CheckArgs>),
+    /// Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration
+    #[command(after_long_help = PROBE_LONG_HELP)]
+    Probe(Box<ProbeArgs>),
+}
+
+const PROBE_LONG_HELP: &str = "\
+Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
+  smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf
+  smuggle.lf-cr smuggle.cr-lf smuggle.crlf-nul   one message whose body holds that end-of-data
+      variant and a second MAIL/RCPT/DATA (SMTP smuggling, CVE-2023-51764/51765/51766); fail when
+      the server answers the embedded commands. These SEND MAIL to --to.
+  pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
+  pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
+  starttls.injection         STARTTLS and RSET in one packet (CVE-2011-0411)
+  starttls.downgrade         AUTH offered before STARTTLS; MAIL accepted without TLS
+  relay.open                 RCPT to --relay-to without AUTH (never DATA)
+  enum.vrfy enum.expn enum.rcpt   whether the server tells existing users from unknown ones
+  limits.line limits.bare-lf-command limits.nul   over-long lines, bare LF and NUL in commands
+Every result carries the exact bytes sent and the replies (evidence.transcript), what a fail
+means and how Postfix and Exim fix it. Only --to receives mail; each message carries a token
+in its Subject and body, printed at the start, so the mailbox shows what got through. On a
+terminal, probes that send mail ask first unless --yes.
+
+Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
+41 nothing failed but something was inconclusive; 1 usage (no --to, unknown probe id).
+
+Examples:
+  Every probe against your own MX (mail goes to you@example.com only):
+    ehlo probe mx.example.com --to you@example.com --yes
+  The submission port as an authenticated user (password from the environment):
+    EHLO_AUTH_PASSWORD=secret ehlo probe smtp.example.com:587 --tls --au me@example.com --to me@example.com --yes
+  Only the smuggling probes over STARTTLS, JUnit for CI:
+    ehlo probe mx.example.com --tls --to you@example.com --only 'smuggle.*' --junit probe.xml --yes
+  No mail at all: the STARTTLS, relay and enumeration probes:
+    ehlo probe mx.example.com --to you@example.com --only 'starttls.*' --only relay.open --only 'enum.*'";
+
+/// `ehlo probe` flags (→ `probe::ProbeConfig`).
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Server to probe: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its MX
+    #[arg(value_name = "HOST[:PORT] | @domain")]
+    pub target: String,
+
+    /// A recipient you own: the only address that receives mail (required)
+    #[arg(short = 't', long, value_name = "ADDRESS")]
+    pub to: Option<String>,
+
+    /// Envelope sender and From: [default: the --to address]
+    #[arg(short = 'f', long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+
+    /// Name to greet with in EHLO [default: this host's name]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// An address outside the server's domains, for relay.open
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "ehlo-relay-probe@example.net"
+    )]
+    pub relay_to: String,
+
+    /// Port number or service name [default: 25; 465 with --tls-on-connect]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
+    pub port: Option<u16>,
+
+    /// STARTTLS after EHLO before each probe's commands (probes about plaintext ignore it)
+    #[arg(long, conflicts_with = "tls_on_connect")]
+    pub tls: bool,
+
+    /// Start TLS right after connecting (implicit TLS, default port 465)
+    #[arg(long, visible_alias = "tlsc")]
+    pub tls_on_connect: bool,
+
+    /// Do not enforce certificate verification
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// CA certificates to trust instead of the system store: a PEM file or a directory of them
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub tls_ca_path: Option<PathBuf>,
+
+    /// Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub only: Vec<String>,
+
+    /// Leave out these probes (repeatable; * matches any characters)
+    #[arg(long, value_name = "ID-GLOB")]
+    pub skip: Vec<String>,
+
+    /// Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or
+    /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false)
+    #[arg(long, value_name = "EXPR")]
+    pub expect: Vec<String>,
+
+    /// Which statuses fail the run (exit 40)
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
+    pub fail_on: crate::check::model::FailOn,
+
+    /// Print JSON Lines (one line per probe and a summary) instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the results as JUnit XML to FILE (a testcase per probe)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub junit: Option<PathBuf>,
+
+    /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Authenticate (AUTH PLAIN) as USER before each probe's commands, except relay.open
+    ///
+    /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
+    /// the terminal (never echoed). It is never printed: the transcript shows AUTH PLAIN ********.
+    #[arg(long, visible_alias = "au", value_name = "USER")]
+    pub auth_user: Option<String>,
+
+    /// The password for --auth-user, from the first line of FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
+    pub auth_password_file: Option<PathBuf>,
+
+    /// Do not ask before probes that send mail
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Use IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// When to use colour
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 const EXPLAIN_LONG_HELP: &str = "\
@@ -1386,6 +1528,16 @@ pub struct ServeArgs {
     /// for a sink under load
     #[arg(long)]
     pub quiet: bool,
+
+    /// Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users
+    #[arg(long, value_name = "NAME", long_help = crate::smtp::server::quirk::QUIRK_HELP,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::smtp::server::quirk::NAMES))]
+    pub quirk: Vec<String>,
+
+    /// Wait MS milliseconds before the greeting and refuse a client that talks first (554
+    /// 5.5.1, RFC 5321 §4.3.1), as postscreen's greet wait does; 0 = greet at once
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub greet_pause: u64,
 
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]

@@ -74,7 +74,8 @@ mod tests {
                 "ehlo-repl.1",
                 "ehlo-replay.1",
                 "ehlo-explain.1",
-                "ehlo-check.1"
+                "ehlo-check.1",
+                "ehlo-probe.1"
             ]
         );
         for (name, page) in &pages {

@@ -197,11 +197,9 @@ async fn pump_in(
         return Ok(());
     };
     let timeout = plan.link.timeout;
-    let tls_on_connect = plan.link.tls_on_connect;
     let mut buf = vec![0u8; 16 * 1024];
     let mut waiting_since = conn.connected_at;
     let raw = plan.link.raw_events;
-    let mut first_read = true;
     loop {
         while let Some(ev) = session.poll_event() {
             let reply_phase = match &ev {
@@ -263,55 +261,20 @@ async fn pump_in(
             match tokio::time::timeout_at(deadline, read).await {
                 Ok(r) => r,
                 Err(_) => {
-                    drain(session, out);
-                    // Waiting for the reply to the QUIT that followed an error: that error is
-                    // what the run failed with, not the slow goodbye.
-                    if session.outcome().is_err() {
-                        out.emit(Event::Warning {
-                            message: format!(
-                                "no reply to QUIT within {}s: closing",
-                                timeout.as_secs_f64()
-                            ),
-                        });
-                        return Ok(());
-                    }
-                    // Say what arrived: "no banner" after 100 KB of banner without a line end
-                    // (or a byte a second) would point the wrong way.
+                    // What the timeout means in this phase is the session's to say.
                     let secs = timeout.as_secs_f64();
-                    match session.progress() {
-                        Some(got) => {
-                            let what = if phase == Phase::Banner {
-                                "banner".to_string()
-                            } else {
-                                format!("reply in {} phase", phase.label())
-                            };
-                            out.emit(Event::Warning {
-                                message: format!("no complete {what} within {secs} s: {got}"),
-                            });
-                        }
-                        None if phase == Phase::Banner && !tls_on_connect => {
-                            out.emit(Event::Warning {
-                                message: format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"),
-                            });
-                        }
-                        None => {}
-                    }
-                    return Err(Error::Timeout {
-                        phase,
-                        secs: timeout.as_secs_f64(),
-                    });
+                    let failed = session.on_timeout(secs);
+                    drain(session, out);
+                    return match failed {
+                        Some(phase) => Err(Error::Timeout { phase, secs }),
+                        None => Ok(()),
+                    };
                 }
             }
         };
         match n {
             Ok(0) => session.feed_eof(),
             Ok(n) => {
-                if first_read && !tls_on_connect && phase == Phase::Banner {
-                    first_read = false;
-                    if let Some(e) = tls_instead_of_banner(&buf[..n], out) {
-                        return Err(e);
-                    }
-                }
                 if raw {
                     out.emit(Event::RawReceived {
                         bytes: crate::smtp::event::Bytes(buf[..n].to_vec()),
@@ -342,29 +305,6 @@ async fn pump_in(
             }
         }
     }
-}
-
-/// Mode confusion: the first bytes where the greeting belongs are a TLS record (the port speaks
-/// implicit TLS). No CRLF will ever come, so fail now (banner phase, exit 21) with the fix
-/// instead of waiting for the reply timeout.
-fn tls_instead_of_banner(bytes: &[u8], out: &mut Output<'_>) -> Option<Error> {
-    let why = tls::inspect_first_bytes(bytes)?;
-    out.emit(Event::Warning {
-        message: format!("this port speaks implicit TLS: try --tls-on-connect ({why})"),
-    });
-    let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let reply = crate::smtp::reply::Reply {
-        code: None,
-        enhanced: None,
-        lines: vec![format!("<TLS record: {}>", hex.join(" "))],
-        raw: crate::smtp::event::Bytes(bytes.iter().take(64).copied().collect()),
-        deviations: Vec::new(),
-    };
-    Some(Error::Session(SessionError::UnexpectedReply {
-        phase: Phase::Banner,
-        expected: "220",
-        reply: Box::new(reply),
-    }))
 }
 
 fn drain(session: &mut Session, out: &mut Output<'_>) {

@@ -61,8 +61,11 @@ use crate::render::style::{self, Role};
 /// Version of the check JSON format.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Writes the check report to stdout (human or JSON Lines).
+/// Writes the check report to stdout (human or JSON Lines); `ehlo probe` uses it too (mode
+/// `probe`, where `error` is named `inconclusive`).
 pub struct CheckRenderer {
+    /// `check` or `probe`.
+    mode: &'static str,
     json: bool,
     color: bool,
     fail_on: FailOn,
@@ -70,25 +73,82 @@ pub struct CheckRenderer {
     /// Human output: reports waiting for an earlier domain to finish (input order).
     pending: Vec<Option<DomainReport>>,
     next: usize,
+    /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
+    want_progress: bool,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl CheckRenderer {
     /// A renderer for this run's settings, writing to stdout.
     pub fn new(cfg: &CheckConfig) -> CheckRenderer {
         style::configure(cfg.color, cfg.json);
-        CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()))
+        let mut r = CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()));
+        // Only for a person watching: never in JSON Lines, never into a file or a CI log.
+        r.want_progress = !cfg.json
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::env::var_os("CI").is_none();
+        r
     }
 
     /// The same with another writer (tests).
     pub fn with_writer(cfg: &CheckConfig, out: Box<dyn Write + Send>) -> CheckRenderer {
+        CheckRenderer::for_mode("check", cfg.json, cfg.fail_on, out)
+    }
+
+    /// A renderer for `mode` (`check` or `probe`) writing to `out`; colour as configured with
+    /// `style::configure`.
+    pub fn for_mode(
+        mode: &'static str,
+        json: bool,
+        fail_on: FailOn,
+        out: Box<dyn Write + Send>,
+    ) -> CheckRenderer {
         CheckRenderer {
-            json: cfg.json,
-            color: !cfg.json && style::stdout_color(),
-            fail_on: cfg.fail_on,
+            mode,
+            json,
+            color: !json && style::stdout_color(),
+            fail_on,
             out,
             pending: Vec::new(),
             next: 0,
+            want_progress: false,
+            progress: None,
         }
+    }
+
+    /// A status's name in this mode: `ehlo probe` says `inconclusive` for `error`.
+    fn status_name(&self, s: Status) -> &'static str {
+        match (self.mode, s) {
+            ("probe", Status::Error) => "inconclusive",
+            _ => s.name(),
+        }
+    }
+
+    /// A tally as JSON, with this mode's status names.
+    fn counts_json(&self, c: &Counts) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (s, n) in [
+            (Status::Pass, c.pass),
+            (Status::Info, c.info),
+            (Status::Skip, c.skip),
+            (Status::Warn, c.warn),
+            (Status::Error, c.error),
+            (Status::Fail, c.fail),
+        ] {
+            m.insert(self.status_name(s).to_string(), n.into());
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// A line of information between results (`ehlo probe`: which tokens to look for).
+    pub fn note(&mut self, message: &str) {
+        if self.json {
+            self.line(&json!({"type": "note", "message": message}).to_string());
+        } else {
+            let l = Role::Info.paint(message, self.color);
+            self.line(&l);
+        }
+        let _ = self.out.flush();
     }
 
     fn line(&mut self, s: &str) {
@@ -99,9 +159,23 @@ impl CheckRenderer {
     /// Before any domain: the schema line (JSON).
     pub fn start(&mut self, domains: usize) {
         self.pending = vec![None; domains];
+        if self.want_progress {
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} domains checked [{bar:30}] {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let pb = indicatif::ProgressBar::with_draw_target(
+                Some(domains as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_style(style);
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            self.progress = Some(pb);
+        }
         if self.json {
             let v = json!({"type": "schema", "version": SCHEMA_VERSION, "tool": "ehlo",
-                "tool_version": env!("CARGO_PKG_VERSION"), "mode": "check"});
+                "tool_version": env!("CARGO_PKG_VERSION"), "mode": self.mode});
             self.line(&v.to_string());
             let _ = self.out.flush();
         }
@@ -112,7 +186,13 @@ impl CheckRenderer {
         if self.json {
             self.line(&json!({"type": "error", "message": message}).to_string());
         } else {
-            let _ = writeln!(std::io::stderr(), "*** {message}");
+            let say = || {
+                let _ = writeln!(std::io::stderr(), "*** {message}");
+            };
+            match &self.progress {
+                Some(pb) => pb.suspend(say),
+                None => say(),
+            }
         }
     }
 
@@ -126,6 +206,18 @@ impl CheckRenderer {
         if let Some(slot) = self.pending.get_mut(r.index) {
             *slot = Some(r.clone());
         }
+        match self.progress.clone() {
+            // The bar steps aside while the report lines go out.
+            Some(pb) => {
+                pb.inc(1);
+                pb.suspend(|| self.flush_in_order());
+            }
+            None => self.flush_in_order(),
+        }
+    }
+
+    /// Print the reports that are next in input order.
+    fn flush_in_order(&mut self) {
         while let Some(Some(rep)) = self.pending.get_mut(self.next).map(Option::take) {
             self.human_domain(&rep);
             self.next += 1;
@@ -137,8 +229,8 @@ impl CheckRenderer {
         for j in &r.checks {
             let c = &j.result;
             let v = json!({
-                "type": "check", "domain": r.domain, "index": r.index, "id": c.id,
-                "status": c.status, "counts": j.counts, "waived": j.waived, "note": j.note,
+                "type": self.mode, "domain": r.domain, "index": r.index, "id": c.id,
+                "status": self.status_name(c.status), "counts": j.counts, "waived": j.waived, "note": j.note,
                 "mx": c.mx, "ip": c.ip, "rfc": c.rfc(), "ms": c.ms, "summary": c.summary,
                 "evidence": c.evidence,
             });
@@ -151,7 +243,7 @@ impl CheckRenderer {
         }
         let v = json!({
             "type": "domain", "domain": r.domain, "index": r.index,
-            "status": r.verdict(self.fail_on), "counts": r.counts(), "error": r.aborted,
+            "status": self.status_name(r.verdict(self.fail_on)), "counts": self.counts_json(&r.counts()), "error": r.aborted,
             "ms": (r.ms * 10.0).round() / 10.0,
         });
         self.line(&v.to_string());
@@ -163,6 +255,7 @@ impl CheckRenderer {
             Status::Info => ("· info ", Role::Info),
             Status::Skip => ("- skip ", Role::Dim),
             Status::Warn => ("! warn ", Role::Warning),
+            Status::Error if self.mode == "probe" => ("? inconclusive", Role::Hint),
             Status::Error => ("? error", Role::Hint),
             Status::Fail => ("✗ fail ", Role::Error),
         };
@@ -198,7 +291,11 @@ impl CheckRenderer {
                 c.summary
             );
             self.line(&l);
-            if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
+            if self.mode == "probe"
+                && matches!(c.status, Status::Fail | Status::Error | Status::Warn)
+            {
+                self.probe_evidence(c);
+            } else if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
                 let ev = Role::Dim.paint(
                     &format!(
                         "      {} · {}",
@@ -223,6 +320,24 @@ impl CheckRenderer {
         self.line("");
     }
 
+    /// `ehlo probe`, human: the reference, what a failure means, then the exact bytes sent
+    /// (`C:`) and the replies (`S:`), one per line.
+    fn probe_evidence(&mut self, c: &crate::check::model::CheckResult) {
+        let mut lines = vec![format!("      {}", c.rfc())];
+        if let Some(serde_json::Value::String(a)) = c.evidence.get("advice") {
+            lines.push(format!("      {a}"));
+        }
+        if let Some(serde_json::Value::Array(t)) = c.evidence.get("transcript") {
+            for l in t.iter().filter_map(|v| v.as_str()) {
+                lines.push(format!("      {l}"));
+            }
+        }
+        for l in lines {
+            let l = Role::Dim.paint(&l, self.color);
+            self.line(&l);
+        }
+    }
+
     /// The end: the tally (human) or the summary line (JSON).
     pub fn finish(&mut self, reports: &[DomainReport], exit_code: u8, stopped: Option<&str>) {
         let mut counts = Counts::default();
@@ -233,9 +348,12 @@ impl CheckRenderer {
         }
         if self.json {
             let v = json!({"type": "summary", "exit_code": exit_code, "domains": reports.len(),
-                "verdicts": verdicts, "counts": counts, "stopped": stopped});
+                "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped});
             self.line(&v.to_string());
         } else {
+            if let Some(pb) = self.progress.take() {
+                pb.finish_and_clear();
+            }
             // Anything still held back (a domain that never finished was reported as aborted).
             let rest: Vec<DomainReport> =
                 self.pending.iter_mut().filter_map(Option::take).collect();
@@ -245,6 +363,15 @@ impl CheckRenderer {
             if let Some(s) = stopped {
                 let l = format!("{} {s}: the report is partial", self.glyph(Status::Error));
                 self.line(&l);
+            }
+            if self.mode == "probe" {
+                let l = format!(
+                    "probes: {} pass, {} info, {} skip, {} warn, {} inconclusive, {} fail · exit {exit_code}",
+                    counts.pass, counts.info, counts.skip, counts.warn, counts.error, counts.fail
+                );
+                self.line(&l);
+                let _ = self.out.flush();
+                return;
             }
             let l = format!(
                 "{} domain(s): {} pass, {} warn, {} fail, {} error · checks: {} pass, {} info, {} skip, {} warn, {} error, {} fail · exit {exit_code}",

@@ -16,7 +16,16 @@ use crate::check::model::{DomainReport, FailOn, Status};
 
 /// Build the XML.
 pub fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, String> {
-    let mut report = Report::new("ehlo check");
+    render_named("ehlo check", reports, fail_on)
+}
+
+/// [`render`] under another report name (`ehlo probe`).
+pub fn render_named(
+    name: &str,
+    reports: &[DomainReport],
+    fail_on: FailOn,
+) -> Result<String, String> {
+    let mut report = Report::new(name);
     let mut total = 0.0;
     for r in reports {
         let mut suite = TestSuite::new(r.domain.as_str());
@@ -93,7 +102,17 @@ pub fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, Strin
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
 /// sees half a report).
 pub fn write(path: &Path, reports: &[DomainReport], fail_on: FailOn) -> Result<(), String> {
-    let xml = render(reports, fail_on)?;
+    write_named("ehlo check", path, reports, fail_on)
+}
+
+/// [`write`] under another report name (`ehlo probe`).
+pub fn write_named(
+    name: &str,
+    path: &Path,
+    reports: &[DomainReport],
+    fail_on: FailOn,
+) -> Result<(), String> {
+    let xml = render_named(name, reports, fail_on)?;
     let tmp = path.with_extension("xml.partial");
     std::fs::write(&tmp, xml.as_bytes())
         .and_then(|()| std::fs::rename(&tmp, path))

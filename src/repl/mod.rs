@@ -736,7 +736,11 @@ impl Engine {
                 .and_then(|s| s.capabilities().cloned());
         }
         if self.session.as_ref().is_some_and(|s| s.is_closed()) {
-            self.conn = None;
+            // However the session ended (a reply too large, a timeout, an error): close the
+            // connection properly, over TLS with a close_notify first (RFC 8446 §6.1).
+            if let Some(mut c) = self.conn.take() {
+                c.shutdown().await;
+            }
             if !self.close_reported && self.notices {
                 self.close_reported = true;
                 let msg = if self.close_expected {

@@ -94,6 +94,11 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Failed AUTH attempts per connection before `421 4.7.0` (0 = no limit).
     pub max_auth_failures: u32,
+    /// `--quirk`: vulnerable behaviours for testing safety probes (`smtp::server::quirk`).
+    pub quirks: crate::smtp::server::Quirks,
+    /// `--greet-pause`: wait this long before the greeting and refuse a client that talks
+    /// first (zero = greet at once, early talkers are not noticed).
+    pub greet_pause: Duration,
     /// Output.
     pub format: Format,
     /// `--quiet`: one line per stored message (and warnings and errors), no transcript and no
@@ -126,6 +131,8 @@ impl Default for ServeOptions {
             max_connections: MAX_CONNECTIONS,
             idle_timeout: IDLE_TIMEOUT,
             max_auth_failures: 3,
+            quirks: crate::smtp::server::Quirks::default(),
+            greet_pause: Duration::ZERO,
             format: Format::Human(HumanOptions::default()),
             quiet: false,
         }
@@ -162,6 +169,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("max_connections", &self.max_connections)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_auth_failures", &self.max_auth_failures)
+            .field("quirks", &self.quirks)
+            .field("greet_pause", &self.greet_pause)
             .field("format", &self.format)
             .field("quiet", &self.quiet)
             .finish()
@@ -179,6 +188,8 @@ struct Shared {
     config: ServerConfig,
     seed: u64,
     idle_timeout: Duration,
+    /// `--greet-pause`.
+    greet_pause: Duration,
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
@@ -362,6 +373,7 @@ pub async fn start_with(
         faults,
         seed: 0,
         max_auth_failures: opts.max_auth_failures,
+        quirks: opts.quirks,
     };
     // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
     // challenge, so a captured response would replay. The seed in use is printed.
@@ -370,6 +382,7 @@ pub async fn start_with(
         config,
         seed,
         idle_timeout: opts.idle_timeout,
+        greet_pause: opts.greet_pause,
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
@@ -659,6 +672,14 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     let mut cfg = shared.config.clone();
     cfg.seed = session_seed(shared.seed, id);
     let mut session = Session::new(cfg);
+    if !shared.greet_pause.is_zero() {
+        // --greet-pause: a client that talks before the greeting is an early talker
+        // (RFC 5321 §4.3.1); the session refuses it.
+        let mut early = [0u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(shared.greet_pause, conn.read(&mut early)).await {
+            session.early_input(&early[..n]);
+        }
+    }
     session.greeting();
     let mut buf = vec![0u8; 16 * 1024];
     let mut units = u64::MAX;

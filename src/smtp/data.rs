@@ -181,6 +181,8 @@ pub struct DataReader {
     state: LineState,
     bare_newlines: bool,
     too_big: bool,
+    /// A bare LF ends a line (`ehlo serve --quirk bare-lf-dot`: the SMTP smuggling bug).
+    lf_ends_lines: bool,
 }
 
 impl Default for DataReader {
@@ -216,6 +218,17 @@ impl DataReader {
             state: LineState::Start,
             bare_newlines: false,
             too_big: false,
+            lf_ends_lines: false,
+        }
+    }
+
+    /// A reader where a bare LF ends a line, so `<LF>.<LF>` and `<LF>.<CR><LF>` end the content:
+    /// how Postfix behaved before `smtpd_forbid_bare_newline` (CVE-2023-51764). Only for
+    /// `ehlo serve --quirk bare-lf-dot`, which emulates a vulnerable server.
+    pub fn with_bare_lf_lines(max: usize) -> Self {
+        DataReader {
+            lf_ends_lines: true,
+            ..DataReader::new(max)
         }
     }
 
@@ -252,7 +265,20 @@ impl DataReader {
                         bare_newlines: self.bare_newlines,
                         too_big: self.too_big,
                     };
-                    *self = DataReader::new(self.max);
+                    *self = DataReader {
+                        lf_ends_lines: self.lf_ends_lines,
+                        ..DataReader::new(self.max)
+                    };
+                    return done;
+                }
+                (LineState::Dot, b'\n') if self.lf_ends_lines => {
+                    let done = DataProgress::Done {
+                        message: std::mem::take(&mut self.message),
+                        rest: bytes[i..].to_vec(),
+                        bare_newlines: true,
+                        too_big: self.too_big,
+                    };
+                    *self = DataReader::with_bare_lf_lines(self.max);
                     return done;
                 }
                 (LineState::Start, b'.') => LineState::Dot,
@@ -277,6 +303,11 @@ impl DataReader {
     fn middle(&mut self, b: u8) -> LineState {
         match b {
             b'\r' => LineState::Cr,
+            b'\n' if self.lf_ends_lines => {
+                self.bare_newlines = true;
+                self.keep(b"\n");
+                LineState::Start
+            }
             b'\n' => {
                 // Bare LF: content, never a line end here (smuggling defence).
                 self.bare_newlines = true;
@@ -306,6 +337,26 @@ impl DataReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_lf_line_quirk_ends_at_lf_dot_lf_and_strict_reader_does_not() {
+        for (wire, rest) in [
+            (&b"a\n.\nMAIL"[..], &b"MAIL"[..]),
+            (b"a\n.\r\nMAIL", b"MAIL"),
+            (b"a\r\n.\nMAIL", b"MAIL"),
+        ] {
+            let mut r = DataReader::with_bare_lf_lines(1000);
+            match r.feed(wire) {
+                DataProgress::Done { rest: got, .. } => assert_eq!(got, rest, "{wire:?}"),
+                DataProgress::More => panic!("{wire:?} did not end the quirky reader"),
+            }
+            let mut strict = DataReader::new(1000);
+            assert_eq!(strict.feed(wire), DataProgress::More, "{wire:?}");
+        }
+        // CR alone is no line end, even for the quirk (Postfix never took it as one).
+        let mut r = DataReader::with_bare_lf_lines(1000);
+        assert_eq!(r.feed(b"a\r.\rMAIL"), DataProgress::More);
+    }
 
     fn all(content: &[u8]) -> Vec<u8> {
         encode(content, Fixup::ALL)
@@ -497,19 +548,7 @@ mod tests {
         assert_eq!(r.feed(b"a\r\n.\r\n"), done(b"", b"", false, true));
     }
 
-    /// Small deterministic PRNG (xorshift64*), so the property test needs no new crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> usize {
-            usize::try_from(self.next() % n).unwrap()
-        }
-    }
+    use crate::smtp::rng::Rng;
 
     fn random_body(rng: &mut Rng) -> Vec<u8> {
         let mut body = Vec::new();
@@ -563,7 +602,7 @@ mod tests {
 
     #[test]
     fn property_encode_then_read_round_trips() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         for case in 0..400 {
             let body = random_body(&mut rng);
             let wire = all(&body);

@@ -25,6 +25,7 @@
 //! - the driver adds `Connected`, `TlsStarted`, `MessageStored` and `Closed`.
 
 pub mod fault;
+pub mod quirk;
 
 use std::collections::VecDeque;
 
@@ -36,8 +37,10 @@ use crate::smtp::command::{Command, CommandError};
 use crate::smtp::data::{DataProgress, DataReader};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase};
 use crate::smtp::reply::Reply;
+use crate::smtp::rng::Rng;
 
 pub use fault::{BannerMode, Fault, FaultAction, FaultError, Faults, Point};
+pub use quirk::Quirks;
 
 /// Longest command line accepted, CRLF included (RFC 5321 §4.5.3.1.4 says 512; extensions make
 /// lines longer, so allow 1000 like many servers). Longer lines get `500 5.5.2` and are discarded
@@ -74,6 +77,8 @@ pub struct ServerConfig {
     /// Failed AUTH attempts allowed on one connection: the last one is answered `421 4.7.0`
     /// and the connection closed; each failure before it waits a little longer (0 = no limit).
     pub max_auth_failures: u32,
+    /// Vulnerable behaviours switched on for testing probes ([`quirk`]).
+    pub quirks: Quirks,
 }
 
 /// Delay before the reply to the n-th failed AUTH on a connection (n from 1): 250 ms per failure
@@ -96,6 +101,7 @@ impl Default for ServerConfig {
             faults: Faults::default(),
             seed: 0,
             max_auth_failures: 3,
+            quirks: Quirks::default(),
         }
     }
 }
@@ -178,29 +184,6 @@ enum Out {
     Action(ServerAction),
 }
 
-/// A tiny deterministic PRNG (xorshift64*): queue ids and CRAM-MD5 challenges. Not for security.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // xorshift must not start at 0.
-        Rng(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 #[derive(Debug)]
 enum AuthStep {
     /// AUTH PLAIN without an initial response: waiting for it.
@@ -279,6 +262,10 @@ pub struct Session {
     /// Complete command lines and message contents read so far (the driver's idle timeout
     /// restarts when this moves).
     units_read: u64,
+    /// The client spoke before the greeting ([`Session::early_input`]).
+    early_talker: bool,
+    /// `starttls-keep` quirk: plaintext pipelined after STARTTLS, run inside TLS.
+    kept_plaintext: Vec<u8>,
 }
 
 /// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
@@ -312,6 +299,18 @@ impl Session {
             greeted: false,
             auth_failures: 0,
             units_read: 0,
+            early_talker: false,
+            kept_plaintext: Vec::new(),
+        }
+    }
+
+    /// Bytes that arrived before [`Session::greeting`] (the driver waited `--greet-pause`
+    /// before greeting): the client is an early talker, which RFC 5321 §4.3.1 lets a server
+    /// refuse. The greeting becomes `554 5.5.1` and the connection closes (as Exim's
+    /// synchronization check and Postfix's postscreen do); the bytes are not executed.
+    pub fn early_input(&mut self, bytes: &[u8]) {
+        if !self.greeted && !bytes.is_empty() {
+            self.early_talker = true;
         }
     }
 
@@ -323,6 +322,19 @@ impl Session {
         }
         self.greeted = true;
         self.phase = Phase::Banner;
+        if self.early_talker {
+            self.events.push_back(Event::Warning {
+                message: "the client sent commands before the greeting (early talker): refused"
+                    .into(),
+            });
+            self.reply(
+                554,
+                Some("5.5.1"),
+                &["Error: SMTP protocol synchronization (input sent before the greeting)".into()],
+            );
+            self.close();
+            return;
+        }
         let n = self.bump(Point::Connect);
         self.pending_delay = self.cfg.faults.delay(Point::Connect, n);
         if let Some(f) = self.cfg.faults.fault(Point::Connect, n).cloned() {
@@ -362,6 +374,10 @@ impl Session {
     pub fn feed(&mut self, bytes: &[u8]) {
         match self.mode {
             Mode::Closed => {}
+            Mode::WaitTls if self.cfg.quirks.starttls_keep => {
+                self.kept_plaintext
+                    .extend_from_slice(&bytes[..bytes.len().min(MAX_LINE * 4)]);
+            }
             Mode::WaitTls => self.injection(bytes.to_vec()),
             _ => {
                 self.inbuf.extend_from_slice(bytes);
@@ -443,6 +459,11 @@ impl Session {
             self.tx = None;
             self.inbuf.clear();
             self.mode = Mode::Command;
+            if !self.kept_plaintext.is_empty() {
+                // `starttls-keep` quirk: the plaintext runs as if it had come over TLS.
+                self.inbuf = std::mem::take(&mut self.kept_plaintext);
+                self.process();
+            }
         }
     }
 
@@ -798,6 +819,9 @@ impl Session {
                     self.reply(250, Some("2.0.0"), &["Ok".into()]);
                 }
             }
+            Command::Vrfy(arg) | Command::Expn(arg) if self.cfg.quirks.disclose_users => {
+                self.disclose(&arg);
+            }
             Command::Vrfy(_) => {
                 if !self.faulted(Point::Vrfy) {
                     self.reply(
@@ -835,6 +859,18 @@ impl Session {
                     &["Error: command not recognized".into()],
                 );
             }
+        }
+    }
+
+    /// `disclose-users` quirk: VRFY/EXPN tell a known user from an unknown one.
+    fn disclose(&mut self, arg: &str) {
+        let users = self.cfg.users.iter().map(|(u, _)| u.as_str());
+        match quirk::known_user(arg, users) {
+            Some(u) => {
+                let text = format!("<{u}@{}>", self.cfg.hostname);
+                self.reply(250, Some("2.1.5"), &[text]);
+            }
+            None => self.reply(550, Some("5.1.1"), &["User unknown".into()]),
         }
     }
 
@@ -943,9 +979,12 @@ impl Session {
         }
         self.push_action(ServerAction::StartTls);
         self.mode = Mode::WaitTls;
-        // Anything the client pipelined after STARTTLS is still plaintext: discard it.
+        // Anything the client pipelined after STARTTLS is still plaintext: discard it (unless
+        // the `starttls-keep` quirk emulates CVE-2011-0411).
         let rest = std::mem::take(&mut self.inbuf);
-        if !rest.is_empty() {
+        if self.cfg.quirks.starttls_keep {
+            self.kept_plaintext = rest;
+        } else if !rest.is_empty() {
             self.injection(rest);
         }
     }
@@ -1291,7 +1330,11 @@ impl Session {
         }
         self.reply(354, None, &["End data with <CR><LF>.<CR><LF>".into()]);
         if !matches!(self.mode, Mode::Closed) {
-            self.mode = Mode::Data(DataReader::new(self.cfg.max_size));
+            self.mode = Mode::Data(if self.cfg.quirks.bare_lf_dot {
+                DataReader::with_bare_lf_lines(self.cfg.max_size)
+            } else {
+                DataReader::new(self.cfg.max_size)
+            });
         }
     }
 

@@ -1191,3 +1191,61 @@ fn ctrl_c_prints_the_partial_report_and_writes_the_junit() {
     assert!(xml.contains(r#"<testsuite name="good.test""#), "{xml}");
     assert!(xml.contains(r#"<testsuite name="silent.test""#), "{xml}");
 }
+
+#[test]
+fn a_progress_bar_on_a_terminal_only() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let lab = Lab::start();
+    // silent.test keeps the run going for the 1 s step timeout: time for the bar to draw.
+    let args = lab.args(&["good.test", "silent.test", "--timeout", "1s"]);
+    // stderr on a pseudo-terminal, stdout into a pipe (a report piped to a file or a pager).
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CI");
+    isolate(&mut cmd);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(pty.slave));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let term = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the child (the last holder of the terminal) is gone.
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+    let term = term.join().unwrap();
+    assert_eq!(code, 41, "{stdout}\n{term}");
+    assert!(
+        term.contains("domains checked"),
+        "no bar on the terminal: {term:?}"
+    );
+    assert!(term.contains("/2"), "{term:?}");
+    assert!(!stdout.contains("domains checked"), "{stdout}");
+    assert!(stdout.contains("good.test  ✓ PASS"), "{stdout}");
+
+    // Not a terminal (CI logs, files), or JSON: no bar at all.
+    let r = lab.run(&["good.test", "silent.test", "--timeout", "1s"]);
+    assert!(!r.all().contains("domains checked"), "{}", r.all());
+    let r = lab.run(&["good.test", "--json"]);
+    assert!(!r.all().contains("domains checked"), "{}", r.all());
+}

@@ -16,6 +16,7 @@ mod hostile;
 mod json;
 mod message;
 mod mx;
+mod probe;
 mod replies;
 mod serve;
 mod serve_limits;

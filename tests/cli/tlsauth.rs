@@ -350,3 +350,30 @@ fn close_notify_after_a_certificate_that_fails_verification() {
     assert_ne!(run.code, 0, "{}", run.all());
     assert!(run.all().contains("verification"), "{}", run.all());
 }
+
+#[test]
+fn the_repl_sends_close_notify_when_a_hostile_reply_ends_the_session() {
+    // The REPL's session ends on a reply past the size cap; its TLS connection still ends with
+    // a close_notify.
+    let srv = scripted(vec![
+        Step::Tls,
+        Step::Send(b"220 hostile.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::SendOwned(b"250-x\r\n".repeat(1100)),
+        Step::ExpectCloseNotify,
+    ]);
+    let run = ehlo_with(
+        &[
+            "repl",
+            &srv.server(),
+            "--tls-on-connect",
+            "-k",
+            "--color",
+            "never",
+        ],
+        Some(b"EHLO client.test\n"),
+        Duration::from_secs(20),
+    );
+    srv.finish();
+    assert!(run.all().contains("reply too large"), "{}", run.all());
+}

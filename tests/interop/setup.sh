@@ -12,6 +12,8 @@
 #   Postfix 127.0.0.1:4465  smtpd, implicit TLS (smtpd_tls_wrappermode=yes)
 #   Postfix 127.0.0.1:2587  submission: STARTTLS required, SASL via Dovecot, unauthenticated relay refused
 #   Postfix 127.0.0.1:4466  implicit TLS with SASL via Dovecot (benches/bench.sh: TLS + AUTH send)
+#   Postfix 127.0.0.1:2526  like 2525 with smtpd_forbid_bare_newline=reject (SMTP smuggling fix, ehlo probe)
+#   Postfix 127.0.0.1:2527  like 2525 with smtpd_forbid_bare_newline=normalize (2525 has it off)
 #   aiosmtpd 127.0.0.1:8025 sink storing byte-exact content under $STATE/aiosmtpd/
 #   aiosmtpd 127.0.0.1:8026 STARTTLS, then AUTH XOAUTH2/OAUTHBEARER/SCRAM-SHA-256 (aiosmtpd_auth.py)
 #   aiosmtpd 127.0.0.1:8027 behind the PROXY protocol (v1/v2), recording the PROXY source with each
@@ -203,6 +205,10 @@ if [[ -n "$(postconf -M smtp/inet 2>/dev/null)" ]]; then postconf -MX smtp/inet;
 postconf -M "2525/inet=2525 inet n - n - - smtpd"
 postconf -M "4465/inet=4465 inet n - n - - smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes"
 postconf -M "4466/inet=4466 inet n - n - - smtpd -o syslog_name=postfix/smtps-auth -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth"
+# SMTP smuggling fix (CVE-2023-51764), both modes; `ehlo probe` asserts its verdicts on each. The
+# exclusions default to $mynetworks, which holds the loopback clients: empty them.
+postconf -M "2526/inet=2526 inet n - n - - smtpd -o syslog_name=postfix/bare-lf-reject -o smtpd_forbid_bare_newline=reject -o smtpd_forbid_bare_newline_exclusions="
+postconf -M "2527/inet=2527 inet n - n - - smtpd -o syslog_name=postfix/bare-lf-normalize -o smtpd_forbid_bare_newline=normalize -o smtpd_forbid_bare_newline_exclusions="
 postconf -M "2587/inet=2587 inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=private/auth -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject"
 [[ -f /etc/aliases ]] || printf 'postmaster: root\n' >/etc/aliases
 if [[ ! -f /etc/aliases.db || /etc/aliases -nt /etc/aliases.db ]]; then
@@ -254,6 +260,8 @@ wait_port() {
 wait_port 2525 postfix "$STATE/postfix.log"
 wait_port 4465 postfix "$STATE/postfix.log"
 wait_port 2587 postfix "$STATE/postfix.log"
+wait_port 2526 postfix "$STATE/postfix.log"
+wait_port 2527 postfix "$STATE/postfix.log"
 wait_port 4466 postfix "$STATE/postfix.log"
 wait_port 8025 aiosmtpd "$STATE/aiosmtpd.log"
 wait_port 8026 aiosmtpd-auth "$STATE/aiosmtpd-auth.log"
@@ -261,7 +269,7 @@ wait_port 8027 aiosmtpd-proxy "$STATE/aiosmtpd-proxy.log"
 for _ in $(seq 50); do [[ -S /var/spool/postfix/private/auth ]] && break; sleep 0.1; done
 [[ -S /var/spool/postfix/private/auth ]] || die "dovecot auth socket missing: $(tail -n 30 "$STATE/dovecot.log")"
 
-echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS), smtps 127.0.0.1:4465 (4466 with AUTH), submission 127.0.0.1:2587" \
+echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS; 2526/2527 with smtpd_forbid_bare_newline reject/normalize), smtps 127.0.0.1:4465 (4466 with AUTH), submission 127.0.0.1:2587" \
   "(STARTTLS+AUTH $TEST_USER), aiosmtpd 127.0.0.1:8025 -> $SINK_DIR," \
   "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
   "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \

@@ -25,6 +25,7 @@ mod auth;
 mod check;
 mod content;
 mod ext;
+pub(crate) mod probe;
 mod proxy;
 mod repl;
 mod send;
@@ -93,6 +94,8 @@ pub enum Mode {
     },
     /// `ehlo check`.
     Check(Box<crate::check::CheckConfig>),
+    /// `ehlo probe`.
+    Probe(Box<crate::probe::ProbeConfig>),
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
@@ -175,6 +178,7 @@ pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
             json: a.json,
         }),
         Some(Command::Check(a)) => check_config(*a, env).map(|c| Mode::Check(Box::new(c))),
+        Some(Command::Probe(a)) => probe::probe_config(*a, env).map(|c| Mode::Probe(Box::new(c))),
         None => send_config(cli.send, env).map(|c| Mode::Send(Box::new(c))),
     }
 }

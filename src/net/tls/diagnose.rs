@@ -1,5 +1,4 @@
-//! What a TLS failure means in words: handshake reasons, verification failures, alerts on read,
-//! and a TLS record where a plaintext greeting was expected.
+//! What a TLS failure means in words: handshake reasons, verification failures, alerts on read.
 
 use crate::smtp::event::TlsInfo;
 
@@ -160,26 +159,4 @@ pub fn alert_on_read(e: &std::io::Error) -> Option<String> {
             .any(|x| x.reason().is_some_and(|r| r.contains("alert")))
     });
     alert.then(|| handshake_reason(ssl))
-}
-
-/// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
-/// the start of what should have been a plaintext SMTP greeting, and say what it means.
-pub fn inspect_first_bytes(bytes: &[u8]) -> Option<&'static str> {
-    let (&ty, rest) = bytes.split_first()?;
-    if rest.first() != Some(&0x03) {
-        return None;
-    }
-    // A known minor version when we have it (SSL 3.0 … TLS 1.3's legacy 0x0303).
-    if rest.get(1).is_some_and(|&minor| minor > 0x04) {
-        return None;
-    }
-    match ty {
-        0x16 => Some(
-            "the server sent a TLS handshake instead of an SMTP greeting: this port expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
-        ),
-        0x15 => Some(
-            "the server sent a TLS alert instead of an SMTP greeting: it expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
-        ),
-        _ => None,
-    }
 }

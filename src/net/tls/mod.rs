@@ -20,7 +20,7 @@ mod tests;
 mod verify;
 
 pub use connect::connect;
-pub use diagnose::{alert_on_read, inspect_first_bytes};
+pub use diagnose::alert_on_read;
 pub use params::{ClientCert, PemOut, TlsParams, TlsVersion, parse_protocols};
 pub use server::{accept, acceptor, load_cert_key, self_signed};
 pub use verify::{cert_info, dns_name_matches, match_name};

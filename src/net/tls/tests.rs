@@ -735,23 +735,3 @@ async fn client_certificate_for_a_server_that_requires_one() {
         "{e:?}"
     );
 }
-
-#[test]
-fn first_bytes_tls_detection() {
-    assert!(
-        inspect_first_bytes(&[0x16, 0x03, 0x03, 0x00, 0x7a])
-            .unwrap()
-            .contains("--tls-on-connect")
-    );
-    assert!(
-        inspect_first_bytes(&[0x15, 0x03, 0x01, 0x00, 0x02])
-            .unwrap()
-            .contains("alert")
-    );
-    assert!(inspect_first_bytes(&[0x16, 0x03]).is_some());
-    assert_eq!(inspect_first_bytes(b"220 mx ESMTP\r\n"), None);
-    assert_eq!(inspect_first_bytes(&[0x16, 0x03, 0x09]), None);
-    assert_eq!(inspect_first_bytes(&[0x17, 0x03, 0x03]), None);
-    assert_eq!(inspect_first_bytes(&[0x16]), None);
-    assert_eq!(inspect_first_bytes(&[]), None);
-}

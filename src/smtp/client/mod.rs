@@ -12,6 +12,7 @@ use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 use crate::smtp::sent;
 
 mod auth;
+mod banner;
 mod content;
 mod envelope;
 mod error;
@@ -23,6 +24,7 @@ mod tests;
 mod xclient;
 
 use auth::AuthState;
+pub use banner::tls_record_instead_of_greeting;
 pub use error::SessionError;
 pub use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
@@ -214,6 +216,9 @@ impl Session {
     /// Bytes read from the transport.
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.closed {
+            return;
+        }
+        if self.tls_instead_of_banner(bytes) {
             return;
         }
         self.buf.extend_from_slice(bytes);
@@ -421,6 +426,15 @@ impl Session {
             self.actions.push_back(Action::Close);
             self.events.push_back(Event::Closed { expected: true });
         }
+    }
+
+    /// End the session without a goodbye and without reporting a close (the session gave up on
+    /// the peer: the error or warning already says why).
+    fn abort(&mut self) {
+        self.finishing = true;
+        self.closed = true;
+        self.pending.clear();
+        self.actions.push_back(Action::Close);
     }
 
     /// End the session right now because a stop point says so.

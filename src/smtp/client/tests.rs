@@ -1205,3 +1205,171 @@ fn stop_at_proxy_closes_before_the_banner() {
     assert_eq!(sent(&mut s), "");
     assert_eq!(exit_code(&s), 0);
 }
+
+fn warnings(ev: &[Event]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Warning { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tls_record_helper_recognises_handshakes_and_alerts_only() {
+    let hint = |b: &[u8]| super::tls_record_instead_of_greeting(b);
+    assert!(
+        hint(&[0x16, 0x03, 0x03, 0x00, 0x7a])
+            .unwrap()
+            .contains("--tls-on-connect")
+    );
+    assert!(
+        hint(&[0x15, 0x03, 0x01, 0x00, 0x02])
+            .unwrap()
+            .contains("alert")
+    );
+    assert!(hint(&[0x16, 0x03]).is_some());
+    assert_eq!(hint(b"220 mx ESMTP\r\n"), None);
+    assert_eq!(hint(&[0x16, 0x03, 0x09]), None);
+    assert_eq!(hint(&[0x17, 0x03, 0x03]), None);
+    assert_eq!(hint(&[0x16]), None);
+    assert_eq!(hint(&[]), None);
+}
+
+#[test]
+fn a_tls_record_instead_of_the_banner_fails_at_once_without_quit() {
+    for bytes in [
+        &b"\x15\x03\x03\x00\x02\x02\x46"[..],
+        &b"\x16\x03\x01\x00\x2a\x02\x00\x00\x26\x03\x03"[..],
+    ] {
+        let mut s = Session::new(plan());
+        s.feed(bytes);
+        // Nothing is written to a server that does not speak plain SMTP, and the session asks
+        // for the connection to be closed.
+        assert_eq!(sent(&mut s), "");
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        assert!(s.is_closed());
+        let ev = events(&mut s);
+        let w = warnings(&ev);
+        assert_eq!(w.len(), 1, "{ev:?}");
+        assert!(
+            w[0].starts_with("this port speaks implicit TLS: try --tls-on-connect ("),
+            "{w:?}"
+        );
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Closed { .. })),
+            "{ev:?}"
+        );
+        match s.outcome() {
+            Err(SessionError::UnexpectedReply {
+                phase: Phase::Banner,
+                expected: "220",
+                reply,
+            }) => {
+                assert!(reply.lines[0].starts_with("<TLS record: "), "{reply:?}");
+                assert_eq!(reply.raw.0, bytes);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(exit_code(&s), 21);
+    }
+}
+
+#[test]
+fn tls_record_bytes_are_only_judged_at_the_start_of_a_plaintext_banner() {
+    let record = b"\x16\x03\x03\x00\x02";
+    // Implicit TLS: the session runs over the decrypted stream, so these are just bad bytes.
+    let mut s = Session::new(Plan {
+        tls_on_connect: true,
+        ..plan()
+    });
+    s.feed(record);
+    assert!(
+        !warnings(&events(&mut s))
+            .iter()
+            .any(|w| w.contains("implicit TLS"))
+    );
+    assert!(!s.is_closed());
+    // Part of a banner already arrived: what follows belongs to it.
+    let mut s = Session::new(plan());
+    s.feed(b"220-mx.test\r\n");
+    s.feed(record);
+    assert!(
+        !warnings(&events(&mut s))
+            .iter()
+            .any(|w| w.contains("implicit TLS"))
+    );
+    assert!(!s.is_closed());
+    // After the banner, such bytes are an ordinary bad reply, not mode confusion.
+    let mut s = Session::new(plan());
+    s.feed(b"220 mx.test ESMTP\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(record);
+    assert!(
+        !warnings(&events(&mut s))
+            .iter()
+            .any(|w| w.contains("implicit TLS"))
+    );
+}
+
+#[test]
+fn a_silent_plaintext_banner_times_out_with_the_implicit_tls_hint() {
+    let mut s = Session::new(plan());
+    assert_eq!(s.on_timeout(2.0), Some(Phase::Banner));
+    assert!(s.is_closed());
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    let w = warnings(&events(&mut s));
+    assert_eq!(
+        w,
+        [
+            "no banner: not one byte in 2 s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"
+        ]
+    );
+    // Over implicit TLS that hint would be wrong: the timeout alone is reported.
+    let mut s = Session::new(Plan {
+        tls_on_connect: true,
+        ..plan()
+    });
+    assert_eq!(s.on_timeout(2.0), Some(Phase::Banner));
+    assert!(warnings(&events(&mut s)).is_empty());
+}
+
+#[test]
+fn a_timeout_says_what_had_arrived_of_the_reply() {
+    let mut s = Session::new(plan());
+    s.feed(b"220 mx.test ESMTP no line end yet");
+    assert_eq!(s.on_timeout(1.5), Some(Phase::Banner));
+    let w = warnings(&events(&mut s));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("no complete banner within 1.5 s: "),
+        "{w:?}"
+    );
+    // In a later phase the phase is named.
+    let mut s = Session::new(plan());
+    s.feed(b"220 mx.test ESMTP\r\n");
+    sent(&mut s);
+    s.feed(b"250-mx.test\r\n");
+    assert_eq!(s.on_timeout(3.0), Some(Phase::Helo));
+    let w = warnings(&events(&mut s));
+    assert!(
+        w[0].starts_with("no complete reply in EHLO phase within 3 s: "),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn a_timeout_waiting_for_quit_after_an_error_keeps_that_error() {
+    let mut s = Session::new(plan());
+    s.feed(b"554 5.7.1 go away\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    events(&mut s);
+    // No 221 comes: the run failed with the 554, not with the timeout.
+    assert_eq!(s.on_timeout(2.0), None);
+    assert!(s.is_closed());
+    assert_eq!(
+        warnings(&events(&mut s)),
+        ["no reply to QUIT within 2s: closing"]
+    );
+    assert_eq!(exit_code(&s), 21);
+}

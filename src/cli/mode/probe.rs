@@ -1,0 +1,150 @@
+//! `ehlo probe` flags → [`crate::probe::ProbeConfig`]: the connection plan, the addresses the
+//! probes use, the CI grammar (`--only/--skip/--expect` against the probe ids), and the
+//! confirmation asked on a terminal before probes that send mail.
+
+use crate::check::select::{Expect, Selection};
+use crate::cli::args::ProbeArgs;
+use crate::cli::mode::Environment;
+use crate::error::Error;
+use crate::net::dns::{DnsOptions, Family};
+use crate::net::route::{Link, Target};
+use crate::net::tls::TlsParams;
+use crate::probe::ProbeConfig;
+use crate::probe::script::{Ctx, FIELDS, PROBES, sends_mail};
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// An address as the probes put it in `MAIL FROM:<…>` / `RCPT TO:<…>`: `local@domain`, no
+/// brackets, spaces or line breaks (which would smuggle a command of our own).
+fn address(flag: &str, a: &str) -> Result<String, Error> {
+    let a = a.trim().trim_start_matches('<').trim_end_matches('>');
+    let ok = a
+        .rsplit_once('@')
+        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+        && !a.contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if !ok {
+        return Err(usage(format!(
+            "probe: {flag} '{}' is not an address (local@domain)",
+            a.escape_debug()
+        )));
+    }
+    Ok(a.to_string())
+}
+
+/// Validate the flags; ask before mail goes out (on a terminal, unless `--yes`).
+pub fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Error> {
+    let Some(to) = a.to.as_deref() else {
+        return Err(usage(
+            "probe: --to ADDRESS is required: a mailbox you own, the only one that receives \
+             mail (the smuggle.* probes send messages); nothing was sent",
+        ));
+    };
+    let to = address("--to", to)?;
+    let from = match &a.from {
+        Some(f) => address("--from", f)?,
+        None => to.clone(),
+    };
+    let relay_to = address("--relay-to", &a.relay_to)?;
+    let helo = a.helo.clone().unwrap_or_else(|| env.hostname.clone());
+    if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(usage("probe: --helo must be one word"));
+    }
+    let table = PROBES;
+    let selection =
+        Selection::new_in(table, &a.only, &a.skip).map_err(|e| usage(format!("probe: {e}")))?;
+    let expects = a
+        .expect
+        .iter()
+        .map(|e| Expect::parse_in(table, FIELDS, e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(format!("probe: {e}")))?;
+    let default_port = if a.tls_on_connect { 465 } else { 25 };
+    let target =
+        Target::parse(&a.target, a.port, default_port).map_err(|e| usage(format!("probe: {e}")))?;
+    let link = Link {
+        family: Family::from_flags(a.ipv4, a.ipv6),
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
+        tls: TlsParams {
+            verify: !a.insecure,
+            ca_path: a.tls_ca_path.clone(),
+            ..TlsParams::default()
+        },
+        tls_on_connect: a.tls_on_connect,
+        timeout: a.timeout,
+        connect_timeout: a.timeout,
+        ..Link::default()
+    };
+    let auth = match &a.auth_user {
+        None => None,
+        Some(user) => {
+            let pass = if let Some(path) = &a.auth_password_file {
+                crate::cli::secrets::first_line("--auth-password-file", path)
+                    .map_err(|e| usage(format!("probe: {e}")))?
+            } else if let Ok(p) = std::env::var("EHLO_AUTH_PASSWORD")
+                && !p.is_empty()
+            {
+                crate::smtp::auth::Secret::new(p)
+            } else if let Some(prompt) = env.prompt {
+                let p = prompt(&format!("Password for {user}: "), false)
+                    .map_err(|e| usage(format!("probe: cannot ask for the password: {e}")))?;
+                crate::smtp::auth::Secret::new(p.trim_end_matches(['\r', '\n']))
+            } else {
+                return Err(usage(
+                    "probe: --auth-user needs a password: --auth-password-file FILE or \
+                     EHLO_AUTH_PASSWORD (no terminal to ask on); nothing was sent",
+                ));
+            };
+            Some((user.clone(), pass))
+        }
+    };
+    let mut token = [0u8; 4];
+    if openssl::rand::rand_bytes(&mut token).is_err() {
+        token = env.message.pid.to_le_bytes();
+    }
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let cfg = ProbeConfig {
+        plan: link.to(target),
+        ctx: Ctx {
+            helo,
+            from,
+            to,
+            relay_to,
+            token,
+            starttls: a.tls,
+            implicit_tls: a.tls_on_connect,
+            auth,
+            date: crate::cli::message::date(env.message.now),
+        },
+        selection,
+        expects,
+        fail_on: a.fail_on,
+        json: a.json,
+        color: a.color,
+        junit: a.junit,
+    };
+    let mailing = cfg
+        .selected()
+        .into_iter()
+        .filter(|id| sends_mail(id))
+        .count();
+    if mailing > 0
+        && !a.yes
+        && let Some(prompt) = env.prompt
+    {
+        let q = format!(
+            "ehlo probe: {mailing} probe(s) will send up to {} messages to {} through {}. Only probe a server you operate. Continue? [y/N] ",
+            mailing * 2,
+            cfg.ctx.to,
+            cfg.plan.target
+        );
+        let answer = prompt(&q, true).map_err(|e| usage(format!("probe: cannot ask: {e}")))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            return Err(usage(
+                "probe: not confirmed; nothing was sent (--yes skips the question, --skip 'smuggle.*' sends no mail)",
+            ));
+        }
+    }
+    Ok(cfg)
+}

@@ -1,0 +1,243 @@
+//! `ehlo probe`: opt-in safety probes of a server the user operates (SMTP smuggling, STARTTLS
+//! injection, downgrade, early talkers, relay, user enumeration, command-line limits). What to
+//! send and how to judge the replies is the sans-IO [`script`]; this module is its driver: one
+//! connection per probe through the connection layer (`net::conn`: the plan's TCP/MX target,
+//! implicit TLS, STARTTLS handshake, timeouts), bytes written exactly as the script says, each
+//! reply read under the timeout. Results use `ehlo check`'s model, `--only/--skip/--expect`
+//! grammar, renderer (mode `probe`) and JUnit writer. Exit codes: 0, 40 (a probe failed or an
+//! `--expect` was not met), 41 (inconclusive), from `error.rs`.
+
+pub mod script;
+
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+
+use crate::check::model::{CheckResult, DomainReport, FailOn, Judged, Status};
+use crate::check::select::{Expect, Selection};
+use crate::error::Error;
+use crate::net::conn::{self, Connection};
+use crate::net::route::ConnectPlan;
+use crate::render::check::CheckRenderer;
+use crate::smtp::event::Phase;
+use crate::smtp::reply::{Limits, ReplyParser};
+use script::{Ctx, Input, Io, Runner};
+
+/// Everything `ehlo probe` was asked to do (built by `cli::mode`).
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// Where and how to connect (target, TLS settings, timeouts).
+    pub plan: ConnectPlan,
+    /// What the probes put in their commands.
+    pub ctx: Ctx,
+    /// `--only` / `--skip`.
+    pub selection: Selection,
+    /// `--expect`.
+    pub expects: Vec<Expect>,
+    /// `--fail-on`.
+    pub fail_on: FailOn,
+    /// `--json`.
+    pub json: bool,
+    /// `--color`.
+    pub color: crate::render::ColorChoice,
+    /// `--junit FILE`.
+    pub junit: Option<std::path::PathBuf>,
+}
+
+impl ProbeConfig {
+    /// The selected probe ids, in run order.
+    pub fn selected(&self) -> Vec<&'static str> {
+        script::PROBES
+            .iter()
+            .map(|d| d.id)
+            .filter(|id| self.selection.wants(id))
+            .collect()
+    }
+}
+
+/// Run the selected probes one after the other and render them; returns the exit code.
+pub async fn run(cfg: ProbeConfig) -> u8 {
+    crate::render::style::configure(cfg.color, cfg.json);
+    let mut renderer =
+        CheckRenderer::for_mode("probe", cfg.json, cfg.fail_on, Box::new(std::io::stdout()));
+    renderer.start(1);
+    run_with(&cfg, &mut renderer).await
+}
+
+/// [`run`] with a given renderer (tests).
+pub async fn run_with(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
+    let ids = cfg.selected();
+    let mailing: Vec<String> = ids
+        .iter()
+        .filter(|id| script::sends_mail(id))
+        .map(|id| cfg.ctx.token_for(id))
+        .collect();
+    if !mailing.is_empty() {
+        renderer.note(&format!(
+            "{} probe(s) send mail to {} only; each message carries its token in the Subject and body: look for ehlo-probe-{}-* (a SMUGGLED subject means the server is vulnerable)",
+            mailing.len(),
+            cfg.ctx.to,
+            cfg.ctx.token
+        ));
+    }
+    let t0 = Instant::now();
+    let mut checks = Vec::new();
+    let mut unreachable: Option<String> = None;
+    for id in ids {
+        let c = match &unreachable {
+            // One failed connect says it for every probe: no more waiting on timeouts.
+            Some(why) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
+            None => {
+                let c = probe_one(id, cfg).await;
+                if c.evidence.get("connect_failed").is_some() {
+                    unreachable = Some(c.summary.clone());
+                }
+                c
+            }
+        };
+        checks.push(Judged {
+            result: c,
+            counts: true,
+            waived: false,
+            note: None,
+        });
+    }
+    let mut report = DomainReport {
+        index: 0,
+        domain: cfg.plan.target.to_string(),
+        checks,
+        expects: Vec::new(),
+        aborted: None,
+        ms: t0.elapsed().as_secs_f64() * 1000.0,
+    };
+    let visible: Vec<&CheckResult> = report.checks.iter().map(|j| &j.result).collect();
+    report.expects = cfg.expects.iter().map(|e| e.evaluate(&visible)).collect();
+    renderer.domain(&report);
+    let reports = [report];
+    let mut code = crate::check::model::exit_code(&reports, cfg.fail_on);
+    if let Some(path) = &cfg.junit
+        && let Err(e) = crate::render::junit::write_named("ehlo probe", path, &reports, cfg.fail_on)
+    {
+        renderer.fatal(&e);
+        code = code.max(crate::error::EXIT_USAGE);
+    }
+    renderer.finish(&reports, code, None);
+    code
+}
+
+/// One probe on its own connection: its result, with the time it took.
+pub async fn probe_one(id: &'static str, cfg: &ProbeConfig) -> CheckResult {
+    let t0 = Instant::now();
+    let outcome = drive(id, cfg).await;
+    let mut c = CheckResult::new(id, outcome.status, outcome.summary);
+    c.evidence = outcome.evidence;
+    c.timed(t0.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Pump one probe's [`Runner`] through a real connection.
+async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
+    let plan = &cfg.plan;
+    let timeout = plan.link.timeout;
+    let mut runner = Runner::new(id, cfg.ctx.clone());
+    let mut conn = match conn::connect(plan, &mut |_| {}).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let mut o = inconclusive(format!("cannot connect: {e}"));
+            o.evidence.insert("connect_failed".into(), true.into());
+            return o;
+        }
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut parser = ReplyParser::new(Limits::default());
+    let mut io = runner.start();
+    loop {
+        io = match io {
+            Io::Done(o) => {
+                if let Some(mut c) = conn {
+                    c.shutdown().await;
+                }
+                return o;
+            }
+            Io::Send(bytes) => {
+                let Some(c) = conn.as_mut() else {
+                    return inconclusive("no connection".into());
+                };
+                match c.send(&bytes, Phase::Other, timeout).await {
+                    Ok(()) => runner.on(Input::Sent),
+                    Err(Error::Timeout { .. }) => runner.on(Input::TimedOut),
+                    Err(_) => runner.on(Input::Closed),
+                }
+            }
+            Io::Read => {
+                let Some(c) = conn.as_mut() else {
+                    return inconclusive("no connection".into());
+                };
+                runner.on(read_reply(c, &mut buf, &mut parser, timeout).await)
+            }
+            Io::StartTls => {
+                let Some(c) = conn.take() else {
+                    return inconclusive("no connection".into());
+                };
+                if !buf.is_empty() {
+                    let n = buf.len();
+                    conn = Some(c);
+                    runner.on(Input::TlsFailed(format!(
+                        "the server sent {n} more bytes in plaintext after its 220 to STARTTLS"
+                    )))
+                } else {
+                    match c.start_tls(plan, &mut |_| {}).await {
+                        Ok(c) => {
+                            conn = Some(c);
+                            runner.on(Input::TlsUp)
+                        }
+                        Err(e) => runner.on(Input::TlsFailed(e.to_string())),
+                    }
+                }
+            }
+        };
+    }
+}
+
+/// The probe could not run (no connection): inconclusive with the reason.
+fn inconclusive(why: String) -> script::Outcome {
+    script::Outcome {
+        status: Status::Error,
+        summary: why,
+        evidence: serde_json::Map::new(),
+    }
+}
+
+/// Read until one complete reply is parsed, the server closes, or `timeout` passes without
+/// a complete reply (zero = no limit). The buffer and parser keep what follows the reply.
+async fn read_reply(
+    c: &mut Connection,
+    buf: &mut Vec<u8>,
+    parser: &mut ReplyParser,
+    timeout: Duration,
+) -> Input {
+    let deadline = (!timeout.is_zero()).then(|| tokio::time::Instant::now() + timeout);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        if let Some(r) = parser.next_reply(buf) {
+            return Input::Reply(r);
+        }
+        let read = c.stream.read(&mut chunk);
+        let n = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, read).await {
+                Ok(r) => r,
+                Err(_) => return Input::TimedOut,
+            },
+            None => read.await,
+        };
+        match n {
+            Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            // Closed or reset: whatever is pending is the last reply.
+            _ => {
+                return match parser.finish(buf) {
+                    Some(r) => Input::Reply(r),
+                    None => Input::Closed,
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,1579 @@
+//! `ehlo probe`'s sans-IO core: the probe table ([`PROBES`]), what each probe sends (exact
+//! bytes) and how its replies are judged, and the [`Runner`] state machine that a driver pumps
+//! (bytes to send, "read one reply", "start TLS" out; replies, closes, timeouts in). No socket,
+//! no clock, no terminal here: `super::run` does the I/O through the connection layer.
+//!
+//! Most probes end with `QUIT` and count the replies that come before its `221`: a server that
+//! split one of our lines into several commands answers more often than it was asked, and the
+//! `221` (or the close) marks the end without waiting on a clock.
+
+use std::collections::VecDeque;
+
+use serde_json::{Map, Value, json};
+
+use crate::check::model::{CheckDef, Scope, Status};
+use crate::smtp::capabilities::Capabilities;
+use crate::smtp::reply::Reply;
+
+const fn def(id: &'static str, rfc: &'static str, what: &'static str) -> CheckDef {
+    CheckDef {
+        id,
+        rfc,
+        scope: Scope::Host,
+        what,
+    }
+}
+
+/// Every probe, in run order.
+pub const PROBES: &[CheckDef] = &[
+    def(
+        "pipelining.early-talker",
+        "RFC 5321 §4.3.1",
+        "EHLO sent before the greeting is refused or dropped",
+    ),
+    def(
+        "pipelining.unadvertised",
+        "RFC 2920 §3.1",
+        "a pipelined group is refused when PIPELINING is not advertised",
+    ),
+    def(
+        "starttls.injection",
+        "RFC 3207 §4.2, CVE-2011-0411",
+        "plaintext sent with STARTTLS is not executed inside TLS",
+    ),
+    def(
+        "starttls.downgrade",
+        "RFC 3207 §4, RFC 4954 §4",
+        "STARTTLS is offered and AUTH is not offered before it",
+    ),
+    def(
+        "relay.open",
+        "RFC 5321 §3.6.2, §7.1",
+        "a recipient outside the server's domains is refused without AUTH",
+    ),
+    def(
+        "enum.vrfy",
+        "RFC 5321 §3.5.3, §7.3",
+        "VRFY does not tell existing users from unknown ones",
+    ),
+    def(
+        "enum.expn",
+        "RFC 5321 §3.5.3, §7.3",
+        "EXPN does not expand addresses",
+    ),
+    def(
+        "enum.rcpt",
+        "RFC 5321 §7.3",
+        "RCPT replies do not tell existing users from unknown ones (warn: normal for an MX)",
+    ),
+    def(
+        "limits.line",
+        "RFC 5321 §4.5.3.1.4",
+        "an over-long command line is one command, never split into several",
+    ),
+    def(
+        "limits.bare-lf-command",
+        "RFC 5321 §2.3.8",
+        "a bare LF does not end a command line",
+    ),
+    def(
+        "limits.nul",
+        "RFC 5321 §4.1.1",
+        "a command holding a NUL byte is refused, not truncated (warn)",
+    ),
+    def(
+        "smuggle.lf-lf",
+        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        "<LF>.<LF> does not end the message",
+    ),
+    def(
+        "smuggle.lf-crlf",
+        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        "<LF>.<CR><LF> does not end the message",
+    ),
+    def(
+        "smuggle.crlf-lf",
+        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        "<CR><LF>.<LF> does not end the message",
+    ),
+    def(
+        "smuggle.cr-cr",
+        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        "<CR>.<CR> does not end the message",
+    ),
+    def(
+        "smuggle.crlf-cr",
+        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        "<CR><LF>.<CR> does not end the message",
+    ),
+    def(
+        "smuggle.cr-crlf",
+        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        "<CR>.<CR><LF> does not end the message",
+    ),
+    def(
+        "smuggle.lf-cr",
+        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        "<LF>.<CR> does not end the message",
+    ),
+    def(
+        "smuggle.cr-lf",
+        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        "<CR>.<LF> does not end the message",
+    ),
+    def(
+        "smuggle.crlf-nul",
+        "RFC 5321 §4.1.1.4, CVE-2023-51766",
+        "<CR><LF><NUL>.<CR><LF> does not end the message",
+    ),
+];
+
+/// Shorthand `--expect` fields (none yet: `ID.KEY` names any evidence key).
+pub const FIELDS: &[(&str, &str, &str)] = &[];
+
+/// The end-of-data variant of a `smuggle.*` probe.
+pub fn smuggle_variant(id: &str) -> Option<&'static [u8]> {
+    Some(match id {
+        "smuggle.lf-lf" => b"\n.\n",
+        "smuggle.lf-crlf" => b"\n.\r\n",
+        "smuggle.crlf-lf" => b"\r\n.\n",
+        "smuggle.cr-cr" => b"\r.\r",
+        "smuggle.crlf-cr" => b"\r\n.\r",
+        "smuggle.cr-crlf" => b"\r.\r\n",
+        "smuggle.lf-cr" => b"\n.\r",
+        "smuggle.cr-lf" => b"\r.\n",
+        "smuggle.crlf-nul" => b"\r\n\x00.\r\n",
+        _ => return None,
+    })
+}
+
+/// Does probe `id` send a message (DATA)? Those ask for confirmation on a terminal.
+pub fn sends_mail(id: &str) -> bool {
+    smuggle_variant(id).is_some()
+}
+
+/// What a failure of `id` means and how the common MTAs fix it (the explanation in every
+/// result's evidence).
+pub fn advice(id: &str) -> &'static str {
+    match id {
+        i if i.starts_with("smuggle.") => {
+            "A fail means the server ends a message at a non-standard line ending and runs the \
+             rest as commands: a sender can smuggle a second message with a forged envelope \
+             past SPF/DMARC of the relaying server (SMTP smuggling). Postfix: \
+             smtpd_forbid_bare_newline = normalize (3.9, backported to 3.5.23+/3.7.x Debian 12), \
+             or = reject. Exim: 4.97.1 or later (only CRLF.CRLF ends DATA). Sendmail: \
+             8.18 with srv_features 'O'."
+        }
+        "pipelining.early-talker" => {
+            "A fail means commands sent before the greeting are answered: spam bots that do \
+             not wait are not told apart. Postfix: postscreen with postscreen_greet_action = \
+             enforce (smtpd alone answers early talkers). Exim: smtp_enforce_sync = true, unless \
+             PIPECONNECT is advertised (then early EHLO is allowed, reported as info)."
+        }
+        "pipelining.unadvertised" => {
+            "A fail means a pipelined group is accepted although PIPELINING was not \
+             advertised. Postfix: reject_unauth_pipelining. Exim: smtp_enforce_sync = true."
+        }
+        "starttls.injection" => {
+            "A fail means plaintext sent together with STARTTLS was executed inside the TLS \
+             session: a man in the middle can inject commands (CVE-2011-0411). Postfix fixed it \
+             in 2.8.0/2.7.3; Exim discards pending input at STARTTLS. Upgrade the MTA."
+        }
+        "starttls.downgrade" => {
+            "A fail means credentials can be sent before TLS, or STARTTLS is not offered at all: \
+             a man in the middle who strips STARTTLS reads them. Postfix: \
+             smtpd_tls_auth_only = yes. Exim: auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}. \
+             Check evidence.mail_without_tls on ports that must require TLS (submission)."
+        }
+        "relay.open" => {
+            "A fail means the server accepts mail for any domain from anyone: an open relay, \
+             soon on every block list. Postfix: smtpd_relay_restrictions = \
+             permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination (mind \
+             mynetworks). Exim: the acl_smtp_rcpt 'require relay_hosts/domains' rules."
+        }
+        "enum.vrfy" | "enum.expn" => {
+            "A fail means anyone can list the server's users. Postfix: disable_vrfy_command = \
+             yes (EXPN is not implemented). Exim: do not accept VRFY/EXPN in acl_smtp_vrfy / \
+             acl_smtp_expn (the default denies them)."
+        }
+        "enum.rcpt" => {
+            "A warn means RCPT tells existing users from unknown ones. Rejecting unknown users \
+             at RCPT is right for an MX (no backscatter), so limit guessing instead: Postfix \
+             smtpd_soft_error_limit / smtpd_hard_error_limit and anvil rate limits; Exim \
+             smtp_accept_max_per_host and a ratelimit ACL."
+        }
+        "limits.line" => {
+            "A fail means an over-long line was split into several commands: the tail runs as \
+             a command of its own, so text hidden far into a line can become a command. Postfix \
+             discards what is past line_length_limit (one reply). Exim 4.96 answers the part \
+             past its command buffer as a second command; filter over-long lines in front of it \
+             if that matters."
+        }
+        "limits.bare-lf-command" => {
+            "A warn means a bare LF ends a command line (RFC 5321 §2.3.8 says CRLF). Harmless \
+             alone, but the same parser in DATA is what SMTP smuggling needs. Postfix: \
+             smtpd_forbid_bare_newline = reject. Exim 4.97.1+ refuses bare LF."
+        }
+        "limits.nul" => {
+            "A warn means a command with a NUL byte was accepted: the server cut it at the NUL \
+             or ignored the rest, so what it acts on differs from what a filter or log in front \
+             of it saw. Exim answers 501; Postfix 3.7 cuts the line at the NUL (no setting \
+             changes that; put a filter in front if it matters)."
+        }
+        _ => "",
+    }
+}
+
+/// Everything a probe needs to know about the run.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// EHLO argument.
+    pub helo: String,
+    /// Envelope sender.
+    pub from: String,
+    /// The user's own recipient: the only one that receives mail.
+    pub to: String,
+    /// An address outside the server's domains (relay.open).
+    pub relay_to: String,
+    /// This run's token (random hex); each message's token is `ehlo-probe-TOKEN-ID`.
+    pub token: String,
+    /// `--tls`: STARTTLS in the preamble of the probes that take it.
+    pub starttls: bool,
+    /// `--tls-on-connect`: the connection is TLS from the start.
+    pub implicit_tls: bool,
+    /// `--auth-user` and its password: AUTH PLAIN (RFC 4616) in the preamble of the probes
+    /// that take it (not relay.open, which is about unauthenticated clients).
+    pub auth: Option<(String, crate::smtp::auth::Secret)>,
+    /// Today's date for the `Date:` header (RFC 5322 form), from the driver's clock.
+    pub date: String,
+}
+
+impl Ctx {
+    /// The token of message `id` (what to look for in the mailbox).
+    pub fn token_for(&self, id: &str) -> String {
+        format!("ehlo-probe-{}-{}", self.token, id.replace('.', "-"))
+    }
+
+    /// The domain of `--to` (for a made-up unknown user next to it).
+    fn to_domain(&self) -> &str {
+        self.to.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// A user that does not exist next to `--to`.
+    fn unknown_user(&self) -> String {
+        format!("ehlo-no-such-user-{}@{}", self.token, self.to_domain())
+    }
+}
+
+/// One thing a probe does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Write these bytes exactly.
+    Send(Vec<u8>),
+    /// Write these bytes (a credential); the transcript shows `shown` instead.
+    SendSecret {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// What the transcript shows.
+        shown: String,
+    },
+    /// Read one reply. `want`: the reply class needed to go on (2 or 3); `None` = any.
+    Read {
+        /// Name of the reply in the log.
+        label: &'static str,
+        /// Class needed to go on.
+        want: Option<u8>,
+    },
+    /// Read replies until a `221` or the close (at most [`MAX_REPLIES`]).
+    UntilQuit {
+        /// Name of the replies in the log.
+        label: &'static str,
+    },
+    /// The TLS handshake (after a `220` to STARTTLS).
+    StartTls,
+}
+
+/// Most replies one [`Step::UntilQuit`] takes before giving up on a chatty server.
+pub const MAX_REPLIES: usize = 64;
+
+/// What the runner asks its driver to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Write these bytes, then report [`Input::Sent`] (or `Closed` / `TimedOut`).
+    Send(Vec<u8>),
+    /// Read one reply (with the timeout): `Reply`, `Closed` or `TimedOut`.
+    Read,
+    /// Run the TLS handshake: `TlsUp` or `TlsFailed`.
+    StartTls,
+    /// The probe is over.
+    Done(Outcome),
+}
+
+/// What the driver reports back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The bytes were written.
+    Sent,
+    /// A complete reply.
+    Reply(Reply),
+    /// The server closed the connection (or reset it).
+    Closed,
+    /// Nothing within the timeout.
+    TimedOut,
+    /// TLS is up.
+    TlsUp,
+    /// The handshake failed, or could not start (why).
+    TlsFailed(String),
+}
+
+/// A probe's result: status, one line, evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// pass / warn / fail / skip / error (= inconclusive).
+    pub status: Status,
+    /// One line for people.
+    pub summary: String,
+    /// Machine-readable evidence (the transcript is added by the runner).
+    pub evidence: Map<String, Value>,
+}
+
+impl Outcome {
+    fn new(status: Status, summary: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            summary: summary.into(),
+            evidence: Map::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, v: impl Into<Value>) -> Outcome {
+        self.evidence.insert(key.into(), v.into());
+        self
+    }
+}
+
+/// How the steps ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Every step ran.
+    Done,
+    /// A reply (the last in the log) was not of the class needed to go on.
+    Refused(&'static str),
+    /// The server closed the connection while we waited for this reply (or wrote).
+    Closed(&'static str),
+    /// No reply within the timeout.
+    TimedOut(&'static str),
+    /// The TLS handshake failed.
+    Tls(String),
+}
+
+/// Everything that happened, for the judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    /// Replies in order, with their labels.
+    pub replies: Vec<(&'static str, Reply)>,
+    /// Capabilities from the last EHLO reply of the preamble.
+    pub caps: Option<Capabilities>,
+    /// How it ended.
+    pub end: End,
+    /// Bytes sent and replies received, escaped, in order (`C: …`, `S: …`).
+    pub transcript: Vec<String>,
+}
+
+impl Log {
+    /// The first reply labelled `label`.
+    pub fn get(&self, label: &str) -> Option<&Reply> {
+        self.replies
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, r)| r)
+    }
+
+    /// Every reply labelled `label`.
+    pub fn all(&self, label: &str) -> Vec<&Reply> {
+        self.replies
+            .iter()
+            .filter(|(l, _)| *l == label)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Replies labelled `label` other than the `221` to QUIT.
+    fn extra(&self, label: &str) -> Vec<&Reply> {
+        self.all(label)
+            .into_iter()
+            .filter(|r| r.code != Some(221))
+            .collect()
+    }
+
+    /// Why the steps stopped early, as one line; `None` when they all ran.
+    pub fn reason(&self) -> Option<String> {
+        match &self.end {
+            End::Done => None,
+            End::Refused(label) => Some(match self.get_last(label) {
+                Some(r) => format!("{label} refused: {}", short(r)),
+                None => format!("{label} refused"),
+            }),
+            End::Closed(label) => Some(format!(
+                "the server closed the connection (waiting for the {label} reply)"
+            )),
+            End::TimedOut(label) => Some(format!("no {label} reply within the timeout")),
+            End::Tls(why) => Some(format!("TLS handshake failed: {why}")),
+        }
+    }
+
+    fn get_last(&self, label: &str) -> Option<&Reply> {
+        self.replies
+            .iter()
+            .rev()
+            .find(|(l, _)| *l == label)
+            .map(|(_, r)| r)
+    }
+}
+
+/// `250 2.0.0 Ok` (the code and the first line), for summaries.
+pub fn short(r: &Reply) -> String {
+    let code = r.code.map_or("(no code)".to_string(), |c| c.to_string());
+    let text: String = r
+        .lines
+        .first()
+        .map_or("", String::as_str)
+        .chars()
+        .take(120)
+        .collect();
+    format!("{code} {text}")
+}
+
+/// Bytes as a transcript shows them: printable ASCII as is, CR, LF, NUL and other controls
+/// escaped, and a long run cut with its length.
+pub fn escape(bytes: &[u8]) -> String {
+    const SHOWN: usize = 2048;
+    let mut s = String::new();
+    for &b in bytes.iter().take(SHOWN) {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > SHOWN {
+        s.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    s
+}
+
+/// Whether a probe greets first (banner, EHLO, optional STARTTLS) before its own steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preamble {
+    /// No preamble: the probe's steps start on connect.
+    None,
+    /// Banner and EHLO; STARTTLS too when `--tls`.
+    Greet,
+    /// Banner and EHLO in plaintext even with `--tls` (the probe is about plaintext).
+    GreetPlain,
+}
+
+fn preamble(id: &str) -> Preamble {
+    match id {
+        "pipelining.early-talker" => Preamble::None,
+        "starttls.injection" | "starttls.downgrade" => Preamble::GreetPlain,
+        _ => Preamble::Greet,
+    }
+}
+
+fn line(s: impl AsRef<str>) -> Step {
+    Step::Send(format!("{}\r\n", s.as_ref()).into_bytes())
+}
+
+fn read(label: &'static str, want: Option<u8>) -> Step {
+    Step::Read { label, want }
+}
+
+fn quit() -> [Step; 2] {
+    [line("QUIT"), Step::UntilQuit { label: "quit" }]
+}
+
+/// The probe's own steps once the preamble is done (`caps`: from the last EHLO), or its
+/// outcome right away (skip).
+fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, Outcome> {
+    let mail = || line(format!("MAIL FROM:<{}>", ctx.from));
+    let mut s = Vec::new();
+    match id {
+        "pipelining.early-talker" => {
+            s.push(line(format!("EHLO {}", ctx.helo)));
+            s.push(read("banner", None));
+            s.push(read("ehlo", Some(2)));
+        }
+        "pipelining.unadvertised" => {
+            if caps.has("PIPELINING") {
+                return Err(Outcome::new(
+                    Status::Skip,
+                    "PIPELINING is advertised: pipelined groups are allowed (RFC 2920)",
+                ));
+            }
+            s.push(Step::Send(b"RSET\r\nNOOP\r\n".to_vec()));
+            s.push(read("rset", Some(2)));
+            s.push(read("noop", None));
+        }
+        "starttls.injection" => {
+            if ctx.implicit_tls {
+                return Err(Outcome::new(
+                    Status::Skip,
+                    "implicit TLS (--tls-on-connect): there is no STARTTLS to inject into",
+                ));
+            }
+            if !caps.has("STARTTLS") {
+                return Err(Outcome::new(Status::Skip, "STARTTLS is not offered"));
+            }
+            s.push(Step::Send(b"STARTTLS\r\nRSET\r\n".to_vec()));
+            s.push(read("starttls", Some(2)));
+            s.push(Step::StartTls);
+            s.extend(quit());
+            return Ok(s);
+        }
+        "starttls.downgrade" => {
+            if ctx.implicit_tls {
+                return Err(Outcome::new(
+                    Status::Skip,
+                    "implicit TLS (--tls-on-connect): nothing is sent before TLS",
+                ));
+            }
+            s.push(mail());
+            s.push(read("mail", None));
+            s.push(line("RSET"));
+            s.push(read("rset", None));
+        }
+        "relay.open" => {
+            s.push(mail());
+            s.push(read("mail", Some(2)));
+            s.push(line(format!("RCPT TO:<{}>", ctx.relay_to)));
+            s.push(read("rcpt", None));
+            s.push(line("RSET"));
+            s.push(read("rset", None));
+        }
+        "enum.vrfy" | "enum.expn" => {
+            let verb = if id == "enum.vrfy" { "VRFY" } else { "EXPN" };
+            s.push(line(format!("{verb} {}", ctx.to)));
+            s.push(read("known", None));
+            s.push(line(format!("{verb} {}", ctx.unknown_user())));
+            s.push(read("unknown", None));
+        }
+        "enum.rcpt" => {
+            s.push(mail());
+            s.push(read("mail", Some(2)));
+            s.push(line(format!("RCPT TO:<{}>", ctx.to)));
+            s.push(read("known", None));
+            s.push(line(format!("RCPT TO:<{}>", ctx.unknown_user())));
+            s.push(read("unknown", None));
+            s.push(line("RSET"));
+            s.push(read("rset", None));
+        }
+        "limits.line" => {
+            let mut l = b"NOOP ".to_vec();
+            l.extend(std::iter::repeat_n(b'x', LONG_LINE));
+            l.extend_from_slice(b"\r\n");
+            s.push(Step::Send(l));
+            s.push(read("long", None));
+        }
+        "limits.bare-lf-command" => {
+            // One line to a strict server ("RSET\nRSET" → 501), two to a lax one.
+            s.push(Step::Send(b"RSET\nRSET\r\n".to_vec()));
+            s.push(read("first", None));
+        }
+        "limits.nul" => {
+            s.push(Step::Send(b"RSET\x00 ehlo-probe\r\n".to_vec()));
+            s.push(read("nul", None));
+        }
+        _ => {
+            let Some(variant) = smuggle_variant(id) else {
+                return Err(Outcome::new(Status::Error, format!("unknown probe {id}")));
+            };
+            s.push(mail());
+            s.push(read("mail", Some(2)));
+            s.push(line(format!("RCPT TO:<{}>", ctx.to)));
+            s.push(read("rcpt", Some(2)));
+            s.push(line("DATA"));
+            s.push(read("data", Some(3)));
+            s.push(Step::Send(smuggle_content(id, ctx, variant)));
+            s.push(read("eod", None));
+        }
+    }
+    s.extend(quit());
+    Ok(s)
+}
+
+/// Length of the `limits.line` argument: past Postfix's 2048 and Exim's 16384-octet buffers.
+pub const LONG_LINE: usize = 20_000;
+
+/// The content of a `smuggle.*` message: an outer message whose body holds `variant`, then a
+/// complete second transaction (MAIL, RCPT, DATA, a smuggled message), then the real end.
+pub fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
+    let token = ctx.token_for(id);
+    let mut c = format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} outer {token}\r\n\
+         Message-Id: <{token}-outer@ehlo.probe>\r\n\r\n\
+         This is the outer message of ehlo probe {id} ({token}).\r\n\
+         If a second message with SMUGGLED in its subject arrived, the server is vulnerable.",
+        from = ctx.from,
+        to = ctx.to,
+        date = ctx.date,
+    )
+    .into_bytes();
+    c.extend_from_slice(variant);
+    c.extend_from_slice(
+        format!(
+            "MAIL FROM:<{from}>\r\nRCPT TO:<{to}>\r\nDATA\r\n\
+             From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} SMUGGLED {token}\r\n\
+             Message-Id: <{token}-smuggled@ehlo.probe>\r\n\r\n\
+             SMUGGLED: this message was hidden in the body of the outer one ({token}).\r\n.\r\n",
+            from = ctx.from,
+            to = ctx.to,
+            date = ctx.date,
+        )
+        .as_bytes(),
+    );
+    c
+}
+
+/// Judge the log of a probe whose preamble went through.
+fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
+    let inconclusive = || {
+        Outcome::new(
+            Status::Error,
+            log.reason()
+                .unwrap_or_else(|| "the replies do not tell".into()),
+        )
+    };
+    match id {
+        "pipelining.early-talker" => match (log.get("banner"), log.get("ehlo")) {
+            (Some(b), Some(e))
+                if b.is_positive()
+                    && e.is_positive()
+                    && Capabilities::from_reply(e).has("PIPECONNECT") =>
+            {
+                Outcome::new(
+                    Status::Info,
+                    "answered an EHLO sent before its greeting, and advertises PIPECONNECT: early \
+                     EHLO is allowed by design here (Exim's pipelining_connect_advertise_hosts)",
+                )
+            }
+            (Some(b), Some(e)) if b.is_positive() && e.is_positive() => Outcome::new(
+                Status::Fail,
+                "answered an EHLO sent before its greeting: early talkers are accepted",
+            ),
+            (Some(b), _) if !b.is_positive() => Outcome::new(
+                Status::Pass,
+                format!("refused the early talker in its greeting: {}", short(b)),
+            ),
+            (Some(_), Some(e)) => Outcome::new(
+                Status::Pass,
+                format!("refused the early EHLO: {}", short(e)),
+            ),
+            (Some(_), None) if matches!(log.end, End::Closed(_)) => Outcome::new(
+                Status::Pass,
+                "greeted, then dropped the early talker without answering its EHLO",
+            ),
+            (None, _) if matches!(log.end, End::Closed(_)) => Outcome::new(
+                Status::Pass,
+                "closed the connection on the early talker without a greeting",
+            ),
+            _ => inconclusive(),
+        },
+        "pipelining.unadvertised" => match (log.get("rset"), log.get("noop")) {
+            (Some(a), Some(b)) if a.is_positive() && b.is_positive() => Outcome::new(
+                Status::Fail,
+                "answered a pipelined RSET+NOOP although PIPELINING is not advertised",
+            ),
+            (Some(a), _) if !a.is_positive() => Outcome::new(
+                Status::Pass,
+                format!("refused the pipelined group: {}", short(a)),
+            ),
+            (Some(_), Some(b)) => Outcome::new(
+                Status::Pass,
+                format!("refused the second command of the group: {}", short(b)),
+            ),
+            (Some(_), None) if matches!(log.end, End::Closed(_)) => {
+                Outcome::new(Status::Pass, "closed the connection on the pipelined group")
+            }
+            _ => inconclusive(),
+        },
+        "starttls.injection" => {
+            let Some(r) = log.get("starttls") else {
+                return inconclusive();
+            };
+            if !r.is_positive() {
+                return Outcome::new(
+                    Status::Pass,
+                    format!(
+                        "refused STARTTLS with a command pipelined after it: {}",
+                        short(r)
+                    ),
+                );
+            }
+            if let End::Tls(_) = log.end {
+                return inconclusive();
+            }
+            let extra = log.extra("quit");
+            if !extra.is_empty() {
+                return Outcome::new(
+                    Status::Fail,
+                    format!(
+                        "answered the RSET sent in plaintext with STARTTLS inside TLS ({}): \
+                         plaintext crosses the TLS boundary",
+                        short(extra[0])
+                    ),
+                )
+                .with("injected_replies", extra.len());
+            }
+            match log.end {
+                End::Done => Outcome::new(
+                    Status::Pass,
+                    "discarded the plaintext sent with STARTTLS (only QUIT was answered inside TLS)",
+                ),
+                _ => inconclusive(),
+            }
+        }
+        "starttls.downgrade" => {
+            let caps = log.caps.clone().unwrap_or_default();
+            let auth = caps.auth_mechanisms();
+            let mail = log.get("mail");
+            let mail_ok = mail.is_some_and(Reply::is_positive);
+            let o = if !caps.has("STARTTLS") {
+                Outcome::new(
+                    Status::Fail,
+                    "STARTTLS is not offered: everything, credentials included, travels in plaintext",
+                )
+            } else if caps.has("AUTH") {
+                Outcome::new(
+                    Status::Fail,
+                    format!(
+                        "offers AUTH {} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
+                        auth.join(" ")
+                    ),
+                )
+            } else {
+                match mail {
+                    Some(r) if mail_ok => Outcome::new(
+                        Status::Pass,
+                        format!(
+                            "STARTTLS offered, no AUTH before it; MAIL without TLS accepted ({}), as an MX must (RFC 3207 §4)",
+                            short(r)
+                        ),
+                    ),
+                    Some(r) => Outcome::new(
+                        Status::Pass,
+                        format!(
+                            "STARTTLS offered, no AUTH before it; MAIL without TLS refused: {}",
+                            short(r)
+                        ),
+                    ),
+                    None => return inconclusive(),
+                }
+            };
+            o.with("starttls", caps.has("STARTTLS"))
+                .with("auth_before_tls", json!(auth))
+                .with("mail_without_tls", mail_ok)
+        }
+        "relay.open" => match log.get("rcpt") {
+            Some(r) if r.is_positive() => Outcome::new(
+                Status::Fail,
+                format!(
+                    "accepted RCPT TO:<{}> without AUTH: {} (an open relay, or this client is trusted)",
+                    ctx.relay_to,
+                    short(r)
+                ),
+            ),
+            Some(r) if r.is_transient() => Outcome::new(
+                Status::Error,
+                format!(
+                    "deferred the outside recipient (greylisting?): {}",
+                    short(r)
+                ),
+            ),
+            Some(r) => Outcome::new(
+                Status::Pass,
+                format!("refused RCPT TO:<{}>: {}", ctx.relay_to, short(r)),
+            ),
+            None => inconclusive(),
+        },
+        "enum.vrfy" | "enum.expn" => {
+            let verb = if id == "enum.vrfy" { "VRFY" } else { "EXPN" };
+            match (log.get("known"), log.get("unknown")) {
+                (Some(k), Some(u)) => {
+                    let disclosed = |r: &Reply| matches!(r.code, Some(250 | 251));
+                    if k.is_transient() || u.is_transient() {
+                        Outcome::new(
+                            Status::Error,
+                            format!("{verb} deferred: {} / {}", short(k), short(u)),
+                        )
+                    } else if (disclosed(k) && !disclosed(u)) || (id == "enum.expn" && disclosed(k))
+                    {
+                        Outcome::new(
+                            Status::Fail,
+                            format!(
+                                "{verb} tells users apart: {} for {}, {} for an unknown user",
+                                short(k),
+                                ctx.to,
+                                short(u)
+                            ),
+                        )
+                    } else if k.code != u.code && k.is_positive() && !u.is_positive() {
+                        Outcome::new(
+                            Status::Fail,
+                            format!(
+                                "{verb} answers differently for a real user ({}) and an unknown one ({})",
+                                short(k),
+                                short(u)
+                            ),
+                        )
+                    } else {
+                        Outcome::new(
+                            Status::Pass,
+                            format!("{verb} discloses nothing: {} / {}", short(k), short(u)),
+                        )
+                    }
+                }
+                _ => inconclusive(),
+            }
+        }
+        "enum.rcpt" => match (log.get("known"), log.get("unknown")) {
+            (Some(k), Some(u)) if k.is_positive() && u.is_permanent() => Outcome::new(
+                Status::Warn,
+                format!(
+                    "RCPT tells users apart: {} for {}, {} for an unknown user",
+                    short(k),
+                    ctx.to,
+                    short(u)
+                ),
+            ),
+            (Some(k), Some(u)) if k.is_positive() && u.is_positive() => Outcome::new(
+                Status::Pass,
+                format!(
+                    "RCPT accepts an unknown user too ({}): nothing disclosed",
+                    short(u)
+                ),
+            ),
+            (Some(k), Some(_)) if !k.is_positive() => Outcome::new(
+                Status::Error,
+                format!(
+                    "RCPT TO:<{}> was refused: {}; the probe needs a recipient the server accepts",
+                    ctx.to,
+                    short(k)
+                ),
+            ),
+            (Some(_), Some(u)) => Outcome::new(
+                Status::Error,
+                format!("the unknown user was deferred: {}", short(u)),
+            ),
+            _ => inconclusive(),
+        },
+        "limits.line" => {
+            let extra = log.extra("quit");
+            match log.get("long") {
+                Some(_) if !extra.is_empty() => Outcome::new(
+                    Status::Fail,
+                    format!(
+                        "split a {}-octet line into several commands ({} extra replies, first: {})",
+                        LONG_LINE + 7,
+                        extra.len(),
+                        short(extra[0])
+                    ),
+                ),
+                Some(r) if log.end == End::Done => Outcome::new(
+                    Status::Pass,
+                    format!(
+                        "one reply to the {}-octet line: {}",
+                        LONG_LINE + 7,
+                        short(r)
+                    ),
+                ),
+                Some(r) if matches!(log.end, End::Closed(_)) => Outcome::new(
+                    Status::Pass,
+                    format!("answered the over-long line ({}) and closed", short(r)),
+                ),
+                None if matches!(log.end, End::Closed(_)) => {
+                    Outcome::new(Status::Pass, "closed the connection on the over-long line")
+                }
+                _ => inconclusive(),
+            }
+        }
+        "limits.bare-lf-command" => {
+            let extra = log.extra("quit");
+            match log.get("first") {
+                Some(r) if !extra.is_empty() => Outcome::new(
+                    Status::Warn,
+                    format!(
+                        "a bare LF ended a command: RSET<LF>RSET<CR><LF> got two replies ({}, {})",
+                        short(r),
+                        short(extra[0])
+                    ),
+                ),
+                Some(r)
+                    if r.is_permanent()
+                        && r.lines
+                            .iter()
+                            .any(|l| l.to_ascii_lowercase().contains("bare")) =>
+                {
+                    Outcome::new(Status::Pass, format!("refused the bare LF: {}", short(r)))
+                }
+                Some(r) if log.end == End::Done || matches!(log.end, End::Closed(_)) => {
+                    Outcome::new(
+                        Status::Pass,
+                        format!(
+                            "a bare LF did not end the command (one reply: {})",
+                            short(r)
+                        ),
+                    )
+                }
+                None if matches!(log.end, End::Closed(_)) => {
+                    Outcome::new(Status::Pass, "closed the connection on the bare LF")
+                }
+                _ => inconclusive(),
+            }
+        }
+        "limits.nul" => match log.get("nul") {
+            Some(r) if r.is_positive() => Outcome::new(
+                Status::Warn,
+                format!(
+                    "accepted RSET<NUL> ehlo-probe: {} (cut at the NUL, or ignored)",
+                    short(r)
+                ),
+            ),
+            Some(r) => Outcome::new(
+                Status::Pass,
+                format!("refused the command with a NUL byte: {}", short(r)),
+            ),
+            None if matches!(log.end, End::Closed(_)) => {
+                Outcome::new(Status::Pass, "closed the connection on the NUL byte")
+            }
+            None => inconclusive(),
+        },
+        _ => judge_smuggle(id, ctx, log),
+    }
+}
+
+fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
+    let token = ctx.token_for(id);
+    let Some(eod) = log.get("eod") else {
+        return match &log.end {
+            End::Refused(label) => Outcome::new(
+                Status::Error,
+                format!(
+                    "{}: the probe needs a sender and recipient (--from, --to) the server accepts",
+                    log.reason().unwrap_or_else(|| format!("{label} refused"))
+                ),
+            ),
+            _ => Outcome::new(
+                Status::Error,
+                log.reason()
+                    .unwrap_or_else(|| "no reply to the message".into()),
+            ),
+        };
+    };
+    let extra = log.extra("quit");
+    let o = if !extra.is_empty() {
+        let codes: Vec<String> = extra
+            .iter()
+            .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
+            .collect();
+        Outcome::new(
+            Status::Fail,
+            format!(
+                "the variant ended the message and the embedded commands were answered ({} then {}): the mailbox will show two messages with token {token}",
+                short(eod),
+                codes.join(" ")
+            ),
+        )
+    } else if eod.is_positive() {
+        match &log.end {
+            End::Done | End::Closed(_) => Outcome::new(
+                Status::Pass,
+                format!(
+                    "one reply for the whole message ({}): the embedded commands stayed message text; token {token} must arrive as ONE message",
+                    short(eod)
+                ),
+            ),
+            _ => Outcome::new(
+                Status::Error,
+                format!(
+                    "the message was accepted ({}) but {}: only the mailbox can tell (token {token})",
+                    short(eod),
+                    log.reason().unwrap_or_default()
+                ),
+            ),
+        }
+    } else {
+        Outcome::new(
+            Status::Pass,
+            format!(
+                "refused the message with the bare line ending: {}",
+                short(eod)
+            ),
+        )
+    };
+    o.with("token", token)
+}
+
+/// The state machine one probe runs through (see the module doc).
+#[derive(Debug)]
+pub struct Runner {
+    id: &'static str,
+    ctx: Ctx,
+    steps: VecDeque<Step>,
+    /// What the driver is doing for us.
+    waiting: Option<Step>,
+    /// Still in the preamble (the probe's own steps come once it is through).
+    in_preamble: bool,
+    /// STARTTLS steps of the preamble already queued.
+    tls_queued: bool,
+    /// `--tls` but the server does not offer STARTTLS.
+    no_starttls: bool,
+    /// AUTH steps of the preamble already queued.
+    auth_queued: bool,
+    /// `--auth-user` but the server does not offer AUTH PLAIN.
+    no_auth: bool,
+    log: Log,
+    /// Replies taken by the current `UntilQuit`.
+    until_count: usize,
+    finished: bool,
+}
+
+impl Runner {
+    /// A runner for probe `id` (one of [`PROBES`]).
+    pub fn new(id: &'static str, ctx: Ctx) -> Runner {
+        let mut steps = VecDeque::new();
+        let pre = preamble(id);
+        if pre != Preamble::None {
+            steps.push_back(read("banner", Some(2)));
+            steps.push_back(line(format!("EHLO {}", ctx.helo)));
+            steps.push_back(read("ehlo", Some(2)));
+        }
+        Runner {
+            id,
+            ctx,
+            steps,
+            waiting: None,
+            in_preamble: pre != Preamble::None,
+            tls_queued: false,
+            no_starttls: false,
+            auth_queued: false,
+            no_auth: false,
+            log: Log {
+                replies: Vec::new(),
+                caps: None,
+                end: End::Done,
+                transcript: Vec::new(),
+            },
+            until_count: 0,
+            finished: false,
+        }
+    }
+
+    /// The first thing to do.
+    pub fn start(&mut self) -> Io {
+        if !self.in_preamble {
+            // No preamble: build right away (with no capabilities).
+            match build(self.id, &self.ctx, &Capabilities::default()) {
+                Ok(s) => self.steps = s.into(),
+                Err(o) => return self.done(o),
+            }
+        }
+        self.advance()
+    }
+
+    /// The driver's report on the last [`Io`]; returns the next thing to do.
+    pub fn on(&mut self, input: Input) -> Io {
+        if self.finished {
+            return self.finish(End::Done);
+        }
+        match (self.waiting.take(), input) {
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::Sent) => {}
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::TimedOut) => {
+                return self.finish(End::TimedOut("write"));
+            }
+            (Some(Step::Send(_) | Step::SendSecret { .. }), _) => {
+                return self.finish(End::Closed("write"));
+            }
+            (Some(Step::Read { label, want }), Input::Reply(r)) => {
+                self.record(label, r.clone());
+                if label == "ehlo" && self.in_preamble {
+                    self.log.caps = Some(Capabilities::from_reply(&r));
+                }
+                if let Some(class) = want
+                    && r.class() != Some(class)
+                {
+                    return self.finish(End::Refused(label));
+                }
+                if label == "ehlo" && self.in_preamble {
+                    self.after_ehlo();
+                }
+            }
+            (Some(Step::Read { label, .. }), Input::TimedOut)
+            | (Some(Step::UntilQuit { label }), Input::TimedOut) => {
+                return self.finish(End::TimedOut(label));
+            }
+            (Some(Step::Read { label, .. }), _) => return self.finish(End::Closed(label)),
+            (Some(Step::UntilQuit { label }), Input::Reply(r)) => {
+                let quit = r.code == Some(221);
+                self.record(label, r);
+                self.until_count += 1;
+                if !quit && self.until_count < MAX_REPLIES {
+                    self.waiting = Some(Step::UntilQuit { label });
+                    return Io::Read;
+                }
+            }
+            // The close ends the replies: that is what QUIT asks for.
+            (Some(Step::UntilQuit { .. }), _) => {}
+            (Some(Step::StartTls), Input::TlsUp) => {
+                self.log.transcript.push("-- TLS handshake done".into());
+            }
+            (Some(Step::StartTls), Input::TlsFailed(why)) => return self.finish(End::Tls(why)),
+            (Some(Step::StartTls), _) => {
+                return self.finish(End::Tls("the connection closed".into()));
+            }
+            (None, _) => return self.finish(End::Done),
+        }
+        self.advance()
+    }
+
+    fn record(&mut self, label: &'static str, r: Reply) {
+        self.log.transcript.push(format!(
+            "S: {}",
+            escape(&r.raw.0).trim_end_matches("\\r\\n")
+        ));
+        self.log.replies.push((label, r));
+    }
+
+    /// After the preamble's EHLO: STARTTLS when `--tls` and the probe takes it.
+    fn after_ehlo(&mut self) {
+        if preamble(self.id) != Preamble::Greet {
+            return;
+        }
+        if self.tls_queued || !self.ctx.starttls {
+            self.queue_auth();
+            return;
+        }
+        self.tls_queued = true;
+        let offered = self.log.caps.as_ref().is_some_and(|c| c.has("STARTTLS"));
+        if !offered {
+            self.no_starttls = true;
+            return;
+        }
+        self.steps.push_back(line("STARTTLS"));
+        self.steps.push_back(read("starttls", Some(2)));
+        self.steps.push_back(Step::StartTls);
+        self.steps
+            .push_back(line(format!("EHLO {}", self.ctx.helo)));
+        self.steps.push_back(read("ehlo", Some(2)));
+    }
+
+    /// After the last EHLO of the preamble: AUTH PLAIN when `--auth-user` and the probe
+    /// takes it.
+    fn queue_auth(&mut self) {
+        if self.auth_queued || self.id == "relay.open" {
+            return;
+        }
+        let Some((user, pass)) = &self.ctx.auth else {
+            return;
+        };
+        self.auth_queued = true;
+        let caps = self.log.caps.clone().unwrap_or_default();
+        if !caps.offers_auth("PLAIN") {
+            self.no_auth = true;
+            return;
+        }
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{user}\0{}", pass.expose()));
+        self.steps.push_back(Step::SendSecret {
+            bytes: format!("AUTH PLAIN {blob}\r\n").into_bytes(),
+            shown: "AUTH PLAIN ********\\r\\n".into(),
+        });
+        self.steps.push_back(read("auth", Some(2)));
+    }
+
+    fn advance(&mut self) -> Io {
+        if self.no_starttls {
+            return self.done(Outcome::new(
+                Status::Error,
+                "--tls: the server does not offer STARTTLS",
+            ));
+        }
+        if self.no_auth {
+            return self.done(Outcome::new(
+                Status::Error,
+                "--auth-user: the server does not offer AUTH PLAIN here (try --tls)",
+            ));
+        }
+        loop {
+            if let Some(step) = self.steps.pop_front() {
+                let io = match &step {
+                    Step::Send(b) => {
+                        self.log.transcript.push(format!("C: {}", escape(b)));
+                        Io::Send(b.clone())
+                    }
+                    Step::SendSecret { bytes, shown } => {
+                        self.log.transcript.push(format!("C: {shown}"));
+                        Io::Send(bytes.clone())
+                    }
+                    Step::Read { .. } => Io::Read,
+                    Step::UntilQuit { .. } => {
+                        self.until_count = 0;
+                        Io::Read
+                    }
+                    Step::StartTls => Io::StartTls,
+                };
+                self.waiting = Some(step);
+                return io;
+            }
+            if self.in_preamble {
+                self.in_preamble = false;
+                let caps = self.log.caps.clone().unwrap_or_default();
+                match build(self.id, &self.ctx, &caps) {
+                    Ok(s) => {
+                        self.steps = s.into();
+                        continue;
+                    }
+                    Err(o) => return self.done(o),
+                }
+            }
+            return self.finish(End::Done);
+        }
+    }
+
+    fn finish(&mut self, end: End) -> Io {
+        if !self.finished {
+            self.log.end = end;
+        }
+        let o = if self.in_preamble && preamble(self.id) != Preamble::None {
+            Outcome::new(
+                Status::Error,
+                self.log
+                    .reason()
+                    .unwrap_or_else(|| "the greeting did not complete".into()),
+            )
+        } else {
+            judge(self.id, &self.ctx, &self.log)
+        };
+        self.done(o)
+    }
+
+    fn done(&mut self, mut o: Outcome) -> Io {
+        self.finished = true;
+        o.evidence.insert(
+            "transcript".into(),
+            Value::from(self.log.transcript.clone()),
+        );
+        let advice = advice(self.id);
+        if !advice.is_empty() {
+            o.evidence.insert("advice".into(), Value::from(advice));
+        }
+        Io::Done(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx {
+            helo: "probe.test".into(),
+            from: "me@example.test".into(),
+            to: "me@example.test".into(),
+            relay_to: "x@example.net".into(),
+            token: "t0".into(),
+            starttls: false,
+            implicit_tls: false,
+            auth: None,
+            date: "Thu, 01 Jan 2026 00:00:00 +0000".into(),
+        }
+    }
+
+    fn r(code: u16, text: &str) -> Input {
+        Input::Reply(Reply::new(code, &[text]))
+    }
+
+    /// Run `id` against a scripted list of server inputs (after each `Send`, `Sent` is
+    /// answered automatically); returns the outcome and the bytes sent.
+    fn drive(id: &'static str, c: Ctx, mut inputs: Vec<Input>) -> (Outcome, Vec<Vec<u8>>) {
+        let mut runner = Runner::new(id, c);
+        let mut sent = Vec::new();
+        let mut io = runner.start();
+        inputs.reverse();
+        loop {
+            io = match io {
+                Io::Done(o) => return (o, sent),
+                Io::Send(b) => {
+                    sent.push(b);
+                    runner.on(Input::Sent)
+                }
+                Io::Read | Io::StartTls => runner.on(inputs.pop().unwrap_or(Input::Closed)),
+            }
+        }
+    }
+
+    fn greet() -> Vec<Input> {
+        vec![
+            r(220, "mx ESMTP"),
+            Input::Reply(Reply::new(250, &["mx", "PIPELINING", "STARTTLS"])),
+        ]
+    }
+
+    #[test]
+    fn every_probe_has_advice_and_a_unique_id() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PROBES {
+            assert!(seen.insert(p.id), "{}", p.id);
+            assert!(!advice(p.id).is_empty(), "{}", p.id);
+            assert!(crate::check::model::find_in(crate::check::model::CHECKS, p.id).is_none());
+        }
+    }
+
+    #[test]
+    fn smuggle_fails_when_the_embedded_commands_are_answered() {
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go")]);
+        i.extend([
+            r(250, "queued 1"),
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(250, "queued 2"),
+            r(221, "bye"),
+        ]);
+        let (o, sent) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        let content = &sent[4];
+        assert!(
+            content.windows(6).any(|w| w == b"\n.\nMAI".as_slice()),
+            "{}",
+            escape(content)
+        );
+        assert!(content.ends_with(b"\r\n.\r\n"));
+        assert_eq!(o.evidence["token"], "ehlo-probe-t0-smuggle-lf-lf");
+    }
+
+    #[test]
+    fn smuggle_passes_on_one_reply_or_a_refusal_and_is_inconclusive_on_a_close() {
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(250, "queued"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(drive("smuggle.cr-cr", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(521, "5.5.2 bare <LF> received"),
+        ]);
+        assert_eq!(drive("smuggle.lf-lf", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("closed the connection"), "{}", o.summary);
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(550, "5.1.1 no such user")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("rcpt refused: 550"), "{}", o.summary);
+    }
+
+    #[test]
+    fn starttls_injection_counts_replies_inside_tls() {
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp, r(250, "reset"), r(221, "bye")]);
+        let (o, sent) = drive("starttls.injection", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert_eq!(sent[1], b"STARTTLS\r\nRSET\r\n");
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp, r(221, "bye")]);
+        assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsFailed("bad".into())]);
+        assert_eq!(
+            drive("starttls.injection", ctx(), i).0.status,
+            Status::Error
+        );
+        // Not offered: skip.
+        let i = vec![r(220, "mx"), r(250, "mx")];
+        assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Skip);
+    }
+
+    #[test]
+    fn early_talker_sends_before_reading() {
+        let (o, sent) = drive(
+            "pipelining.early-talker",
+            ctx(),
+            vec![r(220, "mx"), r(250, "mx"), r(221, "bye")],
+        );
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(sent[0], b"EHLO probe.test\r\n");
+        let (o, _) = drive(
+            "pipelining.early-talker",
+            ctx(),
+            vec![r(554, "5.5.1 synchronization error")],
+        );
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let pipeconnect = Input::Reply(Reply::new(250, &["mx", "PIPECONNECT"]));
+        let (o, _) = drive(
+            "pipelining.early-talker",
+            ctx(),
+            vec![r(220, "mx"), pipeconnect, r(221, "bye")],
+        );
+        assert_eq!(o.status, Status::Info, "{o:?}");
+        let (o, _) = drive("pipelining.early-talker", ctx(), vec![Input::TimedOut]);
+        assert_eq!(o.status, Status::Error);
+    }
+
+    #[test]
+    fn enumeration_and_relay() {
+        let mut i = greet();
+        i.extend([r(252, "2.0.0 me"), r(550, "5.1.1 unknown"), r(221, "bye")]);
+        assert_eq!(drive("enum.vrfy", ctx(), i).0.status, Status::Fail);
+        let mut i = greet();
+        i.extend([r(252, "2.0.0 try"), r(252, "2.0.0 try"), r(221, "bye")]);
+        assert_eq!(drive("enum.vrfy", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([r(502, "no"), r(502, "no"), r(221, "bye")]);
+        assert_eq!(drive("enum.expn", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(554, "5.7.1 Relay access denied"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(drive("relay.open", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(250, "ok"), r(221, "bye")]);
+        assert_eq!(drive("relay.open", ctx(), i).0.status, Status::Fail);
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(550, "no"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(drive("enum.rcpt", ctx(), i).0.status, Status::Warn);
+    }
+
+    #[test]
+    fn limits_count_replies() {
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(500, "unknown command"), r(221, "bye")]);
+        let (o, sent) = drive("limits.line", ctx(), i);
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(sent[1].len(), LONG_LINE + 7);
+        let mut i = greet();
+        i.extend([r(500, "5.5.2 line too long"), r(221, "bye")]);
+        assert_eq!(drive("limits.line", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(221, "bye")]);
+        assert_eq!(
+            drive("limits.bare-lf-command", ctx(), i).0.status,
+            Status::Warn
+        );
+        let mut i = greet();
+        i.extend([r(501, "5.5.4 Syntax: RSET"), r(221, "bye")]);
+        assert_eq!(
+            drive("limits.bare-lf-command", ctx(), i).0.status,
+            Status::Pass
+        );
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(221, "bye")]);
+        assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Warn);
+    }
+
+    #[test]
+    fn preamble_failures_and_tls_preamble() {
+        let (o, _) = drive("relay.open", ctx(), vec![r(421, "busy")]);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("banner refused: 421"), "{}", o.summary);
+        let mut c = ctx();
+        c.starttls = true;
+        let (o, _) = drive("relay.open", c.clone(), vec![r(220, "mx"), r(250, "mx")]);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("STARTTLS"), "{}", o.summary);
+        let mut i = greet();
+        i.extend([
+            r(220, "go"),
+            Input::TlsUp,
+            r(250, "mx"),
+            r(250, "ok"),
+            r(550, "no relay"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ]);
+        let (o, sent) = drive("relay.open", c, i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(sent[1], b"STARTTLS\r\n");
+        assert!(
+            o.evidence["transcript"]
+                .to_string()
+                .contains("TLS handshake done")
+        );
+    }
+
+    #[test]
+    fn auth_plain_in_the_preamble_is_masked_and_not_for_relay() {
+        let mut c = ctx();
+        c.auth = Some(("alice".into(), crate::smtp::auth::Secret::new("pw")));
+        let caps = || Input::Reply(Reply::new(250, &["mx", "AUTH PLAIN LOGIN"]));
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(235, "ok"),
+            r(252, "x"),
+            r(252, "x"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(sent[1], b"AUTH PLAIN AGFsaWNlAHB3\r\n");
+        let t = o.evidence["transcript"].to_string();
+        assert!(
+            t.contains("AUTH PLAIN ********") && !t.contains("AGFsaWNl"),
+            "{t}"
+        );
+        // A refused AUTH: inconclusive, with the reply.
+        let (o, _) = drive(
+            "enum.vrfy",
+            c.clone(),
+            vec![r(220, "mx"), caps(), r(535, "5.7.8 bad")],
+        );
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        // relay.open is about unauthenticated clients: no AUTH.
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(250, "ok"),
+            r(554, "no"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("relay.open", c.clone(), i);
+        assert_eq!(o.status, Status::Pass);
+        assert!(sent.iter().all(|b| !b.starts_with(b"AUTH")));
+        // Not offered: inconclusive, nothing else sent.
+        let (o, _) = drive("enum.vrfy", c, vec![r(220, "mx"), r(250, "mx")]);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("AUTH PLAIN"), "{}", o.summary);
+    }
+
+    #[test]
+    fn escape_shows_controls() {
+        assert_eq!(escape(b"a\r\n\x00."), "a\\r\\n\\x00.");
+        assert!(escape(&[b'x'; 4000]).ends_with("… (4000 bytes)"));
+    }
+}

@@ -1,0 +1,406 @@
+//! `ehlo probe` end to end on loopback: the built binary against in-process `ehlo serve`
+//! listeners, once as shipped (the safe behaviour) and once with the `--quirk` switches that
+//! emulate vulnerable MTAs, so every probe that has a quirk is seen both pass and fail. What
+//! the server stored is checked too: a smuggled message really became a second message.
+//! Bad input: no `--to`, unknown probe ids, a server that closes mid-probe or never answers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ehlo::render::Renderer;
+use ehlo::serve::{ServeOptions, ServerHandle};
+use ehlo::smtp::event::Event;
+use ehlo::smtp::server::Quirks;
+use serde_json::Value;
+
+use crate::util::*;
+
+struct Quiet;
+impl Renderer for Quiet {
+    fn event(&mut self, _: &Event, _: Duration) {}
+}
+
+/// A running `ehlo serve` with its runtime.
+struct Server {
+    handle: Option<ServerHandle>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Server {
+    fn start(o: ServeOptions) -> Server {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let o = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            hostname: "mx.test".into(),
+            users: vec![("alice".into(), "pw".into())],
+            ..o
+        };
+        let handle = rt
+            .block_on(ehlo::serve::start_with(o, Box::new(Quiet)))
+            .unwrap();
+        Server {
+            handle: Some(handle),
+            rt,
+        }
+    }
+
+    fn addr(&self) -> String {
+        self.handle.as_ref().unwrap().addr().to_string()
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        self.handle
+            .as_ref()
+            .unwrap()
+            .messages()
+            .iter()
+            .map(|m| {
+                let text = String::from_utf8_lossy(&m.content).into_owned();
+                text.lines()
+                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.rt.block_on(h.shutdown());
+        }
+    }
+}
+
+/// Run `ehlo probe ADDR --to alice@mx.test --yes -k --json` plus `extra`; returns the run and
+/// id → status.
+fn probe(addr: &str, extra: &[&str]) -> (Run, HashMap<String, String>) {
+    let mut args = vec![
+        "probe",
+        addr,
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "-k",
+        "--json",
+        "--timeout",
+        "5s",
+    ];
+    args.extend_from_slice(extra);
+    let run = ehlo_with(&args, None, Duration::from_secs(120));
+    let mut statuses = HashMap::new();
+    for l in run.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        if v["type"] == "probe" {
+            statuses.insert(
+                v["id"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            );
+        }
+    }
+    (run, statuses)
+}
+
+fn status<'a>(s: &'a HashMap<String, String>, id: &str) -> &'a str {
+    s.get(id).map(String::as_str).unwrap_or("(missing)")
+}
+
+const LF_VARIANTS: &[&str] = &["smuggle.lf-lf", "smuggle.lf-crlf", "smuggle.crlf-lf"];
+
+#[test]
+fn safe_server_passes_and_vulnerable_server_fails() {
+    let safe = Server::start(ServeOptions {
+        starttls: true,
+        greet_pause: Duration::from_millis(300),
+        ..ServeOptions::default()
+    });
+    let vulnerable = Server::start(ServeOptions {
+        starttls: true,
+        auth_before_tls: true,
+        quirks: Quirks {
+            bare_lf_dot: true,
+            starttls_keep: true,
+            disclose_users: true,
+        },
+        ..ServeOptions::default()
+    });
+
+    let (run, s) = probe(&safe.addr(), &["--skip", "relay.open"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for id in [
+        "pipelining.early-talker",
+        "starttls.injection",
+        "starttls.downgrade",
+        "enum.vrfy",
+        "enum.expn",
+        "enum.rcpt",
+        "limits.line",
+        "limits.nul",
+        "smuggle.lf-lf",
+        "smuggle.lf-crlf",
+        "smuggle.crlf-lf",
+        "smuggle.cr-cr",
+        "smuggle.crlf-nul",
+    ] {
+        assert_eq!(status(&s, id), "pass", "safe {id}: {}", run.stdout);
+    }
+    assert_eq!(status(&s, "pipelining.unadvertised"), "skip");
+    assert!(!s.contains_key("relay.open"), "--skip relay.open");
+    // The safe server kept every smuggled transaction as text of ONE message.
+    let subjects = safe.subjects();
+    assert_eq!(subjects.len(), 9, "{subjects:?}");
+    assert!(
+        subjects.iter().all(|s| s.contains(" outer ehlo-probe-")),
+        "{subjects:?}"
+    );
+
+    let (run, s) = probe(&vulnerable.addr(), &[]);
+    assert_eq!(run.code, 40, "{}{}", run.stdout, run.stderr);
+    for id in [
+        "pipelining.early-talker",
+        "starttls.injection",
+        "starttls.downgrade",
+        "enum.vrfy",
+        "enum.expn",
+        "relay.open",
+    ]
+    .iter()
+    .chain(LF_VARIANTS)
+    {
+        assert_eq!(status(&s, id), "fail", "vulnerable {id}: {}", run.stdout);
+    }
+    // The quirk ends lines at bare LF only, as Postfix did: the CR variants stay text.
+    assert_eq!(status(&s, "smuggle.cr-cr"), "pass");
+    // Each LF variant made the server store a second, smuggled message.
+    let subjects = vulnerable.subjects();
+    let smuggled: Vec<&String> = subjects
+        .iter()
+        .filter(|s| s.contains(" SMUGGLED "))
+        .collect();
+    assert_eq!(smuggled.len(), LF_VARIANTS.len(), "{subjects:?}");
+    let evidence = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"id\":\"starttls.injection\""))
+        .unwrap();
+    assert!(
+        evidence.contains("STARTTLS\\\\r\\\\nRSET\\\\r\\\\n"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("CVE-2011-0411"), "{evidence}");
+}
+
+#[test]
+fn unadvertised_pipelining_is_noticed() {
+    let s = Server::start(ServeOptions {
+        hide: vec!["PIPELINING".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "pipelining.unadvertised"]);
+    assert_eq!(
+        status(&st, "pipelining.unadvertised"),
+        "fail",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 40);
+}
+
+#[test]
+fn human_report_shows_bytes_tokens_and_exit_code() {
+    let s = Server::start(ServeOptions {
+        quirks: Quirks {
+            bare_lf_dot: true,
+            ..Quirks::default()
+        },
+        ..ServeOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let run = ehlo(&[
+        "probe",
+        &s.addr(),
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--only",
+        "smuggle.lf-lf",
+        "--only",
+        "smuggle.cr-cr",
+        "--expect",
+        "smuggle.cr-cr=pass",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    let out = &run.stdout;
+    assert!(out.contains("look for ehlo-probe-"), "{out}");
+    assert!(out.contains("✗ fail  smuggle.lf-lf"), "{out}");
+    assert!(out.contains("✓ pass  smuggle.cr-cr"), "{out}");
+    // The exact bytes: the bare LF variant right before the embedded MAIL FROM.
+    assert!(
+        out.contains("\\n.\\nMAIL FROM:<alice@mx.test>\\r\\n"),
+        "{out}"
+    );
+    assert!(out.contains("smtpd_forbid_bare_newline"), "{out}");
+    assert!(out.contains("✓ pass  expect smuggle.cr-cr=pass"), "{out}");
+    assert!(out.contains("exit 40"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuites name=\"ehlo probe\""), "{xml}");
+    assert!(xml.contains("type=\"smuggle.lf-lf\""), "{xml}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_1() {
+    let r = ehlo(&["probe", "127.0.0.1:9"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("--to ADDRESS is required"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--only",
+        "smuggle.nope",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("smuggle.lf-lf"), "{}", r.stderr);
+    let r = ehlo(&["probe", "127.0.0.1:9", "--to", "not-an-address"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not an address"), "{}", r.stderr);
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--expect",
+        "relay.open=maybe",
+    ]);
+    assert_eq!(r.code, 1);
+    let r = ehlo(&["serve", "--quirk", "nope"]);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
+    // The server drops the connection at DATA: the smuggling probe cannot tell.
+    let s = Server::start(ServeOptions {
+        faults: vec!["data=drop".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "smuggle.lf-lf"]);
+    assert_eq!(
+        status(&st, "smuggle.lf-lf"),
+        "inconclusive",
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("closed the connection"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 41);
+
+    // A server that never greets: every probe waits at most its timeout.
+    let silent = Server::start(ServeOptions {
+        faults: vec!["banner=silent".into()],
+        ..ServeOptions::default()
+    });
+    let run = ehlo_with(
+        &[
+            "probe",
+            &silent.addr(),
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--json",
+            "--timeout",
+            "1s",
+            "--only",
+            "relay.open",
+            "--only",
+            "enum.vrfy",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(
+        run.stdout.contains("no banner reply within the timeout"),
+        "{}",
+        run.stdout
+    );
+
+    // Nothing listens: one connect failure, the other probes are not run.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (run, st) = probe(&format!("127.0.0.1:{port}"), &["--only", "enum.*"]);
+    assert_eq!(run.code, 41);
+    assert_eq!(st.len(), 3);
+    assert!(st.values().all(|v| v == "inconclusive"), "{st:?}");
+    assert!(
+        run.stdout.contains("not run: cannot connect"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn auth_plain_before_the_probes_never_shows_the_password() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let args = |extra: &'static [&'static str]| {
+        let mut v = vec![
+            "probe".to_string(),
+            s.addr(),
+            "--to".into(),
+            "alice@mx.test".into(),
+            "--tls".into(),
+            "-k".into(),
+            "--au".into(),
+            "alice".into(),
+            "--only".into(),
+            "enum.vrfy".into(),
+            "--json".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = args(&[]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let run = ehlo_with_env(
+        &a,
+        &[("EHLO_AUTH_PASSWORD", "pw")],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("AUTH PLAIN ********"), "{}", run.stdout);
+    assert!(run.stdout.contains("S: 235 "), "{}", run.stdout);
+    // Neither the password nor the PLAIN blob (base64 of \0alice\0pw) is printed.
+    assert!(!run.all().contains("AGFsaWNlAHB3"), "{}", run.all());
+
+    let run = ehlo_with_env(
+        &a,
+        &[("EHLO_AUTH_PASSWORD", "wrong")],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+
+    // No password and no terminal to ask on: usage, nothing sent.
+    let run = ehlo_with_env(&a, &[], None, Duration::from_secs(60));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
+}

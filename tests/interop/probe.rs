@@ -1,0 +1,247 @@
+//! `ehlo probe` against the real Postfix and Exim: the SMTP smuggling verdicts follow Postfix's
+//! `smtpd_forbid_bare_newline` (off on 2525, `reject` on 2526, `normalize` on 2527, see
+//! `setup.sh`), and a smuggled message really lands as a second message in the Maildir when the
+//! probe says fail. Exim 4.96 from Debian 12 (patched for CVE-2023-51766) passes them all.
+
+use std::collections::HashMap;
+
+use super::*;
+
+const POSTFIX_BARE_LF_REJECT: &str = "127.0.0.1:2526";
+const POSTFIX_BARE_LF_NORMALIZE: &str = "127.0.0.1:2527";
+
+/// `ehlo probe ADDR --to TO --yes --json` plus `extra`: the run, id → status, id → token.
+fn probe(
+    addr: &str,
+    to: &str,
+    extra: &[&str],
+) -> (Run, HashMap<String, String>, HashMap<String, String>) {
+    let mut args = vec![
+        "probe",
+        addr,
+        "--to",
+        to,
+        "--yes",
+        "--json",
+        "--timeout",
+        "10s",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args(&args).args(["--color", "never"]);
+    let run = run_bounded(cmd);
+    let mut statuses = HashMap::new();
+    let mut tokens = HashMap::new();
+    for l in run.stdout.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", run.dump()));
+        if v["type"] == "probe" {
+            let id = v["id"].as_str().unwrap().to_string();
+            if let Some(t) = v["evidence"]["token"].as_str() {
+                tokens.insert(id.clone(), t.to_string());
+            }
+            statuses.insert(id, v["status"].as_str().unwrap().to_string());
+        }
+    }
+    (run, statuses, tokens)
+}
+
+#[track_caller]
+fn expect_status(run: &Run, s: &HashMap<String, String>, id: &str, want: &str) {
+    assert_eq!(
+        s.get(id).map(String::as_str),
+        Some(want),
+        "{id} should be {want}\n{}",
+        run.dump()
+    );
+}
+
+const LF_VARIANTS: &[&str] = &[
+    "smuggle.lf-lf",
+    "smuggle.lf-crlf",
+    "smuggle.crlf-lf",
+    "smuggle.lf-cr",
+    "smuggle.cr-lf",
+];
+const CR_VARIANTS: &[&str] = &[
+    "smuggle.cr-cr",
+    "smuggle.crlf-cr",
+    "smuggle.cr-crlf",
+    "smuggle.crlf-nul",
+];
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_probe_smuggling_without_bare_newline_fix_fails_and_delivers_twice() {
+    require_postfix_smtp();
+    let (run, s, tokens) = probe(POSTFIX_SMTP, LOCAL_RCPT, &["--only", "smuggle.*"]);
+    run.assert_exit(40);
+    // Postfix 3.7 with the fix off ends DATA at <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF>.
+    for id in ["smuggle.lf-lf", "smuggle.lf-crlf", "smuggle.crlf-lf"] {
+        expect_status(&run, &s, id, "fail");
+    }
+    for id in CR_VARIANTS {
+        expect_status(&run, &s, id, "pass");
+    }
+    // What the probe says is what the mailbox shows: the smuggled message arrived on its own.
+    let token = &tokens["smuggle.lf-lf"];
+    let (_, smuggled) = wait_for_maildir(
+        &postfix_maildir(),
+        &format!("Subject: ehlo probe smuggle.lf-lf SMUGGLED {token}"),
+        DELIVERY_LIMIT,
+    );
+    let text = String::from_utf8_lossy(&smuggled);
+    assert!(
+        !text.contains(&format!("Subject: ehlo probe smuggle.lf-lf outer {token}")),
+        "the smuggled message is separate:\n{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_probe_smuggling_with_bare_newline_reject_and_normalize_passes() {
+    require_peer(
+        "Postfix smtpd (bare LF reject)",
+        POSTFIX_BARE_LF_REJECT,
+        Some("ehlo-interop"),
+    );
+    require_peer(
+        "Postfix smtpd (bare LF normalize)",
+        POSTFIX_BARE_LF_NORMALIZE,
+        Some("ehlo-interop"),
+    );
+    let (run, s, _) = probe(
+        POSTFIX_BARE_LF_REJECT,
+        LOCAL_RCPT,
+        &["--only", "smuggle.*", "--only", "limits.bare-lf-command"],
+    );
+    run.assert_exit(0);
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+        expect_status(&run, &s, id, "pass");
+    }
+    run.assert_contains("bare <LF> received");
+    expect_status(&run, &s, "limits.bare-lf-command", "pass");
+
+    let (run, s, tokens) = probe(
+        POSTFIX_BARE_LF_NORMALIZE,
+        LOCAL_RCPT,
+        &["--only", "smuggle.*", "--only", "limits.bare-lf-command"],
+    );
+    run.assert_exit(0);
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+        expect_status(&run, &s, id, "pass");
+    }
+    // normalize still takes a bare LF as a command's end (only DATA's end is strict).
+    expect_status(&run, &s, "limits.bare-lf-command", "warn");
+    // And the one message holds the would-be smuggled transaction as text.
+    let token = &tokens["smuggle.lf-lf"];
+    let (_, outer) = wait_for_maildir(
+        &postfix_maildir(),
+        &format!("Subject: ehlo probe smuggle.lf-lf outer {token}"),
+        DELIVERY_LIMIT,
+    );
+    let text = String::from_utf8_lossy(&outer);
+    assert!(text.contains("SMUGGLED"), "{text}");
+}
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_probe_session_probes() {
+    require_postfix_smtp();
+    let (run, s, _) = probe(POSTFIX_SMTP, LOCAL_RCPT, &["--skip", "smuggle.*"]);
+    run.assert_exit(40);
+    // Patched for CVE-2011-0411 long ago; relays only for SASL clients; VRFY on by default.
+    expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.downgrade", "pass");
+    expect_status(&run, &s, "relay.open", "pass");
+    expect_status(&run, &s, "enum.vrfy", "fail");
+    expect_status(&run, &s, "enum.expn", "pass");
+    expect_status(&run, &s, "enum.rcpt", "warn");
+    expect_status(&run, &s, "limits.line", "pass");
+    expect_status(&run, &s, "limits.nul", "warn");
+    // smtpd without postscreen answers an early talker.
+    expect_status(&run, &s, "pipelining.early-talker", "fail");
+    expect_status(&run, &s, "pipelining.unadvertised", "skip");
+    run.assert_contains("disable_vrfy_command");
+
+    // Submission requires TLS: no AUTH and no MAIL before STARTTLS.
+    require_postfix_submission();
+    let (run, s, _) = probe(
+        POSTFIX_SUBMISSION,
+        LOCAL_RCPT,
+        &[
+            "--only",
+            "starttls.*",
+            "--expect",
+            "starttls.downgrade.mail_without_tls=false",
+        ],
+    );
+    run.assert_exit(0);
+    expect_status(&run, &s, "starttls.downgrade", "pass");
+    expect_status(&run, &s, "starttls.injection", "pass");
+    run.assert_contains("Must issue a STARTTLS command first");
+}
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn exim_probe_verdicts() {
+    require_peer("Exim", "127.0.0.1:2625", Some("ehlo-interop-exim"));
+    let (run, s, _) = probe("127.0.0.1:2625", "user@exim.test", &[]);
+    // Exim 4.96 splits a 20 007-octet line (limits.line fails); everything else holds.
+    run.assert_exit(40);
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+        expect_status(&run, &s, id, "pass");
+    }
+    expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.downgrade", "pass");
+    expect_status(&run, &s, "relay.open", "pass");
+    expect_status(&run, &s, "enum.vrfy", "pass");
+    expect_status(&run, &s, "enum.expn", "pass");
+    expect_status(&run, &s, "limits.nul", "pass");
+    expect_status(&run, &s, "limits.line", "fail");
+    // PIPECONNECT advertised: an early EHLO is allowed by design.
+    expect_status(&run, &s, "pipelining.early-talker", "info");
+}
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_probe_authenticated_on_submission() {
+    require_postfix_submission();
+    let run_with = |pass: &str| {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "probe",
+            POSTFIX_SUBMISSION,
+            "--to",
+            LOCAL_RCPT,
+            "--tls",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--auth-user",
+            TEST_USER,
+            "--yes",
+            "--only",
+            "smuggle.lf-lf",
+            "--only",
+            "relay.open",
+            "--color",
+            "never",
+        ])
+        .env("EHLO_AUTH_PASSWORD", pass);
+        run_bounded(cmd)
+    };
+    // Authenticated, the submission port (bare newline fix off) is smuggled through; relay.open
+    // stays unauthenticated and is refused.
+    let run = run_with(TEST_PASS);
+    run.assert_exit(40);
+    run.assert_contains("AUTH PLAIN ********");
+    run.assert_contains("235 2.7.0 Authentication successful");
+    run.assert_contains("✗ fail  smuggle.lf-lf");
+    run.assert_contains("✓ pass  relay.open");
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
+    let run = run_with("not-the-password");
+    run.assert_exit(41);
+    run.assert_contains("auth refused: 535");
+}
