@@ -138,7 +138,7 @@ Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
       the server answers the embedded commands. These SEND MAIL to --to.
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
-  starttls.injection         STARTTLS and RSET in one packet (CVE-2011-0411)
+  starttls.injection starttls.injection-ehlo   STARTTLS and RSET (EHLO) in one packet (CVE-2011-0411)
   starttls.downgrade         AUTH offered before STARTTLS; MAIL accepted without TLS
   relay.open                 RCPT to --relay-to without AUTH (never DATA)
   enum.vrfy enum.expn enum.rcpt   whether the server tells existing users from unknown ones

@@ -264,6 +264,11 @@ async fn pump_in(
                     // What the timeout means in this phase is the session's to say.
                     let secs = timeout.as_secs_f64();
                     let failed = session.on_timeout(secs);
+                    if !session.is_closed() {
+                        // QUIT is on its way (as swaks sends it): its reply gets the same
+                        // timeout, and the session's own error decides the exit code.
+                        continue;
+                    }
                     drain(session, out);
                     return match failed {
                         Some(phase) => Err(Error::Timeout { phase, secs }),

@@ -42,6 +42,11 @@ pub const PROBES: &[CheckDef] = &[
         "plaintext sent with STARTTLS is not executed inside TLS",
     ),
     def(
+        "starttls.injection-ehlo",
+        "RFC 3207 §4.2, CVE-2011-0411",
+        "an EHLO sent in plaintext with STARTTLS is not executed inside TLS",
+    ),
+    def(
         "starttls.downgrade",
         "RFC 3207 §4, RFC 4954 §4",
         "STARTTLS is offered and AUTH is not offered before it",
@@ -174,7 +179,7 @@ pub fn advice(id: &str) -> &'static str {
             "A fail means a pipelined group is accepted although PIPELINING was not \
              advertised. Postfix: reject_unauth_pipelining. Exim: smtp_enforce_sync = true."
         }
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
             "A fail means plaintext sent together with STARTTLS was executed inside the TLS \
              session: a man in the middle can inject commands (CVE-2011-0411). Postfix fixed it \
              in 2.8.0/2.7.3; Exim discards pending input at STARTTLS. Upgrade the MTA."
@@ -478,7 +483,9 @@ enum Preamble {
 fn preamble(id: &str) -> Preamble {
     match id {
         "pipelining.early-talker" => Preamble::None,
-        "starttls.injection" | "starttls.downgrade" => Preamble::GreetPlain,
+        "starttls.injection" | "starttls.injection-ehlo" | "starttls.downgrade" => {
+            Preamble::GreetPlain
+        }
         _ => Preamble::Greet,
     }
 }
@@ -517,7 +524,7 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             s.push(read("rset", Some(2)));
             s.push(read("noop", None));
         }
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
             if ctx.implicit_tls {
                 return Err(Outcome::new(
                     Status::Skip,
@@ -527,7 +534,11 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             if !caps.has("STARTTLS") {
                 return Err(Outcome::new(Status::Skip, "STARTTLS is not offered"));
             }
-            s.push(Step::Send(b"STARTTLS\r\nRSET\r\n".to_vec()));
+            s.push(Step::Send(if id == "starttls.injection" {
+                b"STARTTLS\r\nRSET\r\n".to_vec()
+            } else {
+                format!("STARTTLS\r\nEHLO {}\r\n", ctx.helo).into_bytes()
+            }));
             s.push(read("starttls", Some(2)));
             s.push(Step::StartTls);
             s.extend(quit());
@@ -699,7 +710,12 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             }
             _ => inconclusive(),
         },
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
+            let injected = if id == "starttls.injection" {
+                "RSET"
+            } else {
+                "EHLO"
+            };
             let Some(r) = log.get("starttls") else {
                 return inconclusive();
             };
@@ -720,7 +736,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 return Outcome::new(
                     Status::Fail,
                     format!(
-                        "answered the RSET sent in plaintext with STARTTLS inside TLS ({}): \
+                        "answered the {injected} sent in plaintext with STARTTLS inside TLS ({}): \
                          plaintext crosses the TLS boundary",
                         short(extra[0])
                     ),
@@ -1397,6 +1413,13 @@ mod tests {
         let mut i = greet();
         i.extend([r(220, "go"), Input::TlsUp, r(221, "bye")]);
         assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        let ehlo = Input::Reply(Reply::new(250, &["mx", "PIPELINING"]));
+        i.extend([r(220, "go"), Input::TlsUp, ehlo, r(221, "bye")]);
+        let (o, sent) = drive("starttls.injection-ehlo", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("answered the EHLO"), "{}", o.summary);
+        assert_eq!(sent[1], b"STARTTLS\r\nEHLO probe.test\r\n");
         let mut i = greet();
         i.extend([r(220, "go"), Input::TlsFailed("bad".into())]);
         assert_eq!(

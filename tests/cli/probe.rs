@@ -130,6 +130,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
     for id in [
         "pipelining.early-talker",
         "starttls.injection",
+        "starttls.injection-ehlo",
         "starttls.downgrade",
         "enum.vrfy",
         "enum.expn",
@@ -159,6 +160,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
     for id in [
         "pipelining.early-talker",
         "starttls.injection",
+        "starttls.injection-ehlo",
         "starttls.downgrade",
         "enum.vrfy",
         "enum.expn",

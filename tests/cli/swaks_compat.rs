@@ -40,6 +40,8 @@ struct Case {
     srv: Srv,
     /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
     faults: &'static [&'static str],
+    /// `--delay` specs of `ehlo serve` (e.g. `rcpt:2500`).
+    delays: &'static [&'static str],
     /// Standard input for both tools.
     stdin: Option<&'static str>,
     /// Extra ehlo flags for a documented deliberate difference (README "How it differs").
@@ -54,6 +56,7 @@ const fn c(args: &'static [&'static str]) -> Case {
         args,
         srv: Srv::Plain,
         faults: &[],
+        delays: &[],
         stdin: None,
         ehlo_extra: &[],
         differs: None,
@@ -67,6 +70,10 @@ impl Case {
     }
     const fn fail(mut self, faults: &'static [&'static str]) -> Case {
         self.faults = faults;
+        self
+    }
+    const fn delay(mut self, delays: &'static [&'static str]) -> Case {
+        self.delays = delays;
         self
     }
     const fn differs(mut self, readme: &'static str) -> Case {
@@ -402,6 +409,9 @@ const CASES: &[Case] = &[
         .differs("refused QUIT is exit 27"),
     c(&["-t", T, "-s", "{srv}", "-q", "mail"]).fail(&["mail=550"]),
     c(&["-t", T, "-s", "{srv}", "--pipeline"]).fail(&["rcpt=550:5.1.1"]),
+    // A reply timeout: QUIT follows (its reply waited for), exit code of the phase.
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1"]).delay(&["rcpt:2500"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1"]).delay(&["mail:2500"]),
     // --- AUTH ---
     c(&[
         "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret",
@@ -637,6 +647,7 @@ fn server_options(case: &Case) -> ServeOptions {
     let mut o = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         faults: case.faults.iter().map(|s| s.to_string()).collect(),
+        delays: case.delays.iter().map(|s| s.to_string()).collect(),
         hide: if case.srv == Srv::Size {
             Vec::new()
         } else {

@@ -154,6 +154,7 @@ fn postfix_probe_session_probes() {
     run.assert_exit(40);
     // Patched for CVE-2011-0411 long ago; relays only for SASL clients; VRFY on by default.
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "relay.open", "pass");
     expect_status(&run, &s, "enum.vrfy", "fail");
@@ -181,6 +182,7 @@ fn postfix_probe_session_probes() {
     run.assert_exit(0);
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     run.assert_contains("Must issue a STARTTLS command first");
 }
 
@@ -195,6 +197,7 @@ fn exim_probe_verdicts() {
         expect_status(&run, &s, id, "pass");
     }
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "relay.open", "pass");
     expect_status(&run, &s, "enum.vrfy", "pass");

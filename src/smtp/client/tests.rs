@@ -1206,6 +1206,48 @@ fn stop_at_proxy_closes_before_the_banner() {
     assert_eq!(exit_code(&s), 0);
 }
 
+#[test]
+fn a_timeout_ends_with_quit_except_before_any_banner_byte() {
+    // Nothing at all in the banner phase: close, no QUIT.
+    let mut s = Session::new(plan());
+    assert_eq!(s.on_timeout(1.0), Some(Phase::Banner));
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    // Half a banner arrived: there is an SMTP server; QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220-slow");
+    assert_eq!(s.on_timeout(1.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    // Waiting for MAIL's reply: QUIT; whatever comes next answers it; the code is MAIL's.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(matches!(
+        s.outcome(),
+        Err(SessionError::Timeout {
+            phase: Phase::Mail,
+            ..
+        })
+    ));
+    s.feed(b"221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+    // The QUIT's own reply timing out: close, no second QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 23);
+}
+
 fn warnings(ev: &[Event]) -> Vec<String> {
     ev.iter()
         .filter_map(|e| match e {
@@ -1338,7 +1380,10 @@ fn a_silent_plaintext_banner_times_out_with_the_implicit_tls_hint() {
 fn a_timeout_says_what_had_arrived_of_the_reply() {
     let mut s = Session::new(plan());
     s.feed(b"220 mx.test ESMTP no line end yet");
-    assert_eq!(s.on_timeout(1.5), Some(Phase::Banner));
+    // Part of a banner came: there is a server to say QUIT to (swaks does).
+    assert_eq!(s.on_timeout(1.5), None);
+    assert!(!s.is_closed());
+    assert_eq!(exit_code(&s), 21);
     let w = warnings(&events(&mut s));
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
@@ -1350,7 +1395,9 @@ fn a_timeout_says_what_had_arrived_of_the_reply() {
     s.feed(b"220 mx.test ESMTP\r\n");
     sent(&mut s);
     s.feed(b"250-mx.test\r\n");
-    assert_eq!(s.on_timeout(3.0), Some(Phase::Helo));
+    assert_eq!(s.on_timeout(3.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert_eq!(exit_code(&s), 22);
     let w = warnings(&events(&mut s));
     assert!(
         w[0].starts_with("no complete reply in EHLO phase within 3 s: "),
