@@ -208,6 +208,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--xclient-no-verify', '--xclient-no-verify', [CompletionResultType]::ParameterName, 'Do not check XCLIENT attributes against the advertised list')
             [CompletionResult]::new('--no-config', '--no-config', [CompletionResultType]::ParameterName, 'Do not read a config file (EHLO_* environment variables still apply)')
             [CompletionResult]::new('--dump-config', '--dump-config', [CompletionResultType]::ParameterName, 'Print the effective options (file, environment, command line), secrets redacted, and exit')
+            [CompletionResult]::new('--support', '--support', [CompletionResultType]::ParameterName, 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -205,6 +205,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --xclient-no-verify 'Do not check XCLIENT attributes against the advertised list'
             cand --no-config 'Do not read a config file (EHLO_* environment variables still apply)'
             cand --dump-config 'Print the effective options (file, environment, command line), secrets redacted, and exit'
+            cand --support 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

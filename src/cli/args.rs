@@ -1433,6 +1433,10 @@ pub struct ConfigArgs {
     /// Print the effective options (file, environment, command line), secrets redacted, and exit
     #[arg(long)]
     pub dump_config: bool,
+
+    /// Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit
+    #[arg(long)]
+    pub support: bool,
 }
 
 /// `ehlo serve` flags (→ `serve::ServeOptions`).

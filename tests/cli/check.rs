@@ -102,6 +102,7 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
     ("big.test", "good", "BIG"),
+    ("slowpolicy.test", "good", "SLOW"),
     (
         "wrongcert.test",
         "good",
@@ -146,7 +147,13 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
                     .find(|(d, _, _)| host == format!("mta-sts.{d}"))
                     .map(|p| p.2)
                     .unwrap_or("HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n");
-                if reply == "BIG" {
+                if reply == "SLOW" {
+                    // Headers, then nothing for longer than any step timeout of the tests.
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+                    let _ = tls.flush();
+                    std::thread::sleep(Duration::from_secs(15));
+                    let _ = tls.write_all(b"version: STSv1\r\n");
+                } else if reply == "BIG" {
                     let _ = tls.write_all(
                         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n",
                     );
@@ -829,6 +836,14 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
     assert_eq!(st(&m, "html.test", "mtasts.policy"), ["info"]);
     assert_eq!(st(&m, "missing.test", "mtasts.fetch"), ["fail"]);
     assert_eq!(st(&m, "big.test", "mtasts.fetch"), ["fail"]);
+    // A policy host that stalls mid-response: bounded, and "could not test", not "no policy".
+    assert_eq!(
+        st(&m, "slowpolicy.test", "mtasts.fetch"),
+        ["error"],
+        "{}",
+        run.stdout
+    );
+    assert!(run.elapsed < Duration::from_secs(14), "{:?}", run.elapsed);
     assert_eq!(st(&m, "wrongcert.test", "mtasts.fetch"), ["fail"]);
     assert_eq!(st(&m, "badpolicy.test", "mtasts.policy"), ["fail"]);
     assert_eq!(st(&m, "unlisted.test", "mtasts.mx-match"), ["fail"]);
@@ -1279,7 +1294,8 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
         "slow6.test",
     ];
     let tap = &lab.taps["slow"];
-    for (per_ip, most) in [("1", 1), ("3", 3)] {
+    // --concurrency 1: one domain at a time, so one session at a time whatever --per-ip says.
+    for (per_ip, concurrency, most) in [("1", "6", 1), ("3", "6", 3), ("3", "1", 1)] {
         tap.most_open.store(0, Ordering::SeqCst);
         let before = tap.connections.load(Ordering::SeqCst);
         let mut args = domains.to_vec();
@@ -1288,7 +1304,7 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
             "--per-ip",
             per_ip,
             "--concurrency",
-            "6",
+            concurrency,
             "--only",
             "smtp.*",
         ]);
@@ -1301,7 +1317,7 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
         let seen = tap.most_open.load(Ordering::SeqCst);
         assert!(
             seen >= 1 && seen <= most,
-            "--per-ip {per_ip}: {seen} sessions at once"
+            "--per-ip {per_ip} --concurrency {concurrency}: {seen} sessions at once"
         );
         if most > 1 {
             // The limit is a limit, not a serialisation: sessions do overlap under it.

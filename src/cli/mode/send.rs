@@ -457,6 +457,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     };
 
     let plan = Plan {
+        proxy: proxy_header(&xclient_args)?,
+        raw_events: output.show_raw_text && !output.json,
         helo,
         protocol,
         starttls,
@@ -481,7 +483,6 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     };
     let link = Link {
         transport: link_transport,
-        proxy: proxy_header(&xclient_args)?,
         family,
         local,
         dns: DnsOptions::with_timeout(transport.dns_server, timeout).with_dnssec(
@@ -500,7 +501,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             at: StopAt::Proxy,
             ..
         })
-    ) && link.proxy.is_none()
+    ) && plan.proxy.is_none()
     {
         return Err(usage(
             "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
