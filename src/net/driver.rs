@@ -109,7 +109,13 @@ async fn run(
     state.server = Some(conn.server.clone());
     let mut child = conn.child.take();
     let mut session = Session::new(plan);
-    session.set_raw_events(connect.link.raw_events);
+    // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
+    // handshake included (HAProxy PROXY protocol §2).
+    if let Some(preamble) = session.poll_transmit() {
+        drain(&mut session, out);
+        conn.send(&preamble, Phase::Proxy, connect.link.timeout)
+            .await?;
+    }
     if connect.link.tls_on_connect && !session.is_closed() {
         conn = conn.start_tls(connect, &mut |e| out.emit(e)).await?;
         state.tls = conn.tls.clone();
