@@ -10,9 +10,9 @@ use super::proxy::proxy_header;
 use super::{
     Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
 };
-use crate::cli::args::{SendArgs, ServerSpec};
+use crate::cli::args::{DnssecArg, SendArgs, ServerSpec};
 use crate::error::Error;
-use crate::net::dns::{DnsOptions, Family};
+use crate::net::dns::{DnsOptions, DnssecMode, Family};
 use crate::net::route::{Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{Format, HumanOptions, Kinds};
@@ -485,7 +485,10 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         transport: link_transport,
         family,
         local,
-        dns: DnsOptions::with_timeout(transport.dns_server, timeout),
+        dns: DnsOptions::with_timeout(transport.dns_server, timeout).with_dnssec(
+            dnssec_mode(transport.dnssec, transport.dns_trust_anchor.is_some())?,
+            transport.dns_trust_anchor.clone(),
+        ),
         tls: tls_params,
         tls_on_connect,
         timeout,
@@ -518,4 +521,16 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             stderr: output.output_file_stderr.or(output.output_file),
         },
     })
+}
+
+/// `--dnssec` (default off for the send), checked against `--dns-trust-anchor`: an anchor file
+/// only means something when validating, and silently ignoring it would hide a typo'd mode.
+fn dnssec_mode(arg: Option<DnssecArg>, anchor: bool) -> Result<DnssecMode, Error> {
+    match (arg, anchor) {
+        (Some(DnssecArg::Validate), _) => Ok(DnssecMode::Validate),
+        (_, true) => Err(usage(
+            "--dns-trust-anchor: the anchors are only used with --dnssec validate",
+        )),
+        (Some(DnssecArg::Off) | None, false) => Ok(DnssecMode::Off),
+    }
 }
