@@ -903,3 +903,63 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .map(|d| Path::new(d).join(name))
         .find(|p| p.is_file())
 }
+
+/// CRAM-SHA1 (no real peer on this machine offers it): swaks and ehlo answer the same challenge
+/// from a scripted server with the same bytes.
+#[test]
+fn cram_sha1_answers_like_swaks() {
+    use crate::util::{Step, scripted};
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let answer = |program: &Path, extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH CRAM-SHA1\r\n"),
+            Step::Expect("AUTH CRAM-SHA1"),
+            // base64 of <1896.697170952@postoffice.reston.mci.net> (RFC 2195's challenge).
+            Step::Send(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args([
+            "-s",
+            &server,
+            "-a",
+            "CRAM-SHA1",
+            "-au",
+            "tim",
+            "-ap",
+            "tanstaaftanstaaf",
+            "-q",
+            "auth",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        let got = srv.finish();
+        assert_eq!(status.code(), Some(0), "{}: {got}", program.display());
+        got.lines()
+            .skip_while(|l| !l.starts_with("AUTH CRAM-SHA1"))
+            .nth(1)
+            .expect("an answer to the challenge")
+            .to_string()
+    };
+    let theirs = answer(&swaks, &[]);
+    let ours = answer(
+        Path::new(env!("CARGO_BIN_EXE_ehlo")),
+        &["--allow-plaintext-auth"],
+    );
+    // base64("tim " + hex(HMAC-SHA1("tanstaaftanstaaf", challenge))).
+    assert_eq!(
+        theirs,
+        "dGltIDhjYjEwZWQwYThiNzY0YWIwZTA1MTI1ZGQ2ZWFhMjk1ZjE5YjU5NDM="
+    );
+    assert_eq!(ours, theirs);
+}
