@@ -627,6 +627,51 @@ impl Resolver {
         }
     }
 
+    /// The TLSA records of the SMTP service at `host`:`port` (RFC 7672 §2.2): looked up at
+    /// `_PORT._tcp.<name>`, where, when `host` is a CNAME whose expansion is DNSSEC-secure, the
+    /// expanded name is tried first and the original name second (RFC 7672 §2.2.3); an insecure
+    /// expansion is not followed. Empty records: neither name has TLSA records. A lookup that
+    /// fails (bogus, SERVFAIL) is an error, never "no TLSA" (RFC 7672 §2.2).
+    pub async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
+        let host = host.trim().trim_end_matches('.');
+        let mut bases = Vec::new();
+        let addr = self.rrset(host, RecordType::A).await?;
+        if let Some(last) = addr.cnames.last()
+            && addr.proof == Some(DnsProof::Secure)
+        {
+            bases.push(last.clone());
+        }
+        bases.push(host.to_string());
+        let mut answer = TlsaAnswer::default();
+        for base in bases {
+            let owner = format!("_{port}._tcp.{base}");
+            let set = self.rrset(&owner, RecordType::TLSA).await?;
+            let records: Vec<crate::net::dane::Tlsa> = set
+                .records
+                .iter()
+                .filter_map(|r| match r {
+                    RData::TLSA(t) => Some(crate::net::dane::Tlsa {
+                        usage: u8::from(t.cert_usage),
+                        selector: u8::from(t.selector),
+                        mtype: u8::from(t.matching),
+                        data: t.cert_data.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            answer = TlsaAnswer {
+                base,
+                owner,
+                records,
+                proof: set.proof,
+            };
+            if !answer.records.is_empty() {
+                break;
+            }
+        }
+        Ok(answer)
+    }
+
     /// PTR names of `ip` (RFC 1035 §3.5, RFC 3596 §2.5), without trailing dots; empty when none.
     pub async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
         let name = hickory_resolver::proto::rr::Name::from(ip).to_ascii();
@@ -640,6 +685,19 @@ impl Resolver {
             })
             .collect())
     }
+}
+
+/// The TLSA lookup of one SMTP service ([`Resolver::tlsa`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsaAnswer {
+    /// The TLSA base domain the records were found at (or the last one tried).
+    pub base: String,
+    /// The name asked: `_PORT._tcp.<base>`.
+    pub owner: String,
+    /// The records (empty: no TLSA, so no DANE for this host).
+    pub records: Vec<crate::net::dane::Tlsa>,
+    /// DNSSEC proof of the TLSA RRset (`None` unless validating or when there are none).
+    pub proof: Option<DnsProof>,
 }
 
 /// Is `a` a weaker proof than `b` (bogus < indeterminate < insecure < secure)?
@@ -1063,6 +1121,79 @@ mod tests {
                 if reason.contains("DNSSEC validation failed")),
             "{got:?}"
         );
+    }
+
+    /// TLSA at `_25._tcp.<host>`, with the secure CNAME expansion tried first (RFC 7672
+    /// §2.2.3); the proof comes with the records.
+    #[tokio::test]
+    async fn tlsa_lookup_with_secure_cname_expansion() {
+        use crate::net::testutil::{SignedDns, Signing};
+        use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+        use hickory_resolver::proto::rr::rdata::{A, CNAME, TLSA};
+        let tlsa = |b: u8| {
+            RData::TLSA(TLSA::new(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                vec![b; 32],
+            ))
+        };
+        let name = |s: &str| hickory_resolver::proto::rr::Name::from_ascii(s).unwrap();
+        let zone = SignedDns::start(
+            "dane.test",
+            vec![
+                ("mx.dane.test", RData::A(A(v4("127.0.0.1"))), Signing::Valid),
+                ("_25._tcp.mx.dane.test", tlsa(0xaa), Signing::Valid),
+                // An alias whose own name also has TLSA: the expansion's records win.
+                (
+                    "alias.dane.test",
+                    RData::CNAME(CNAME(name("mx.dane.test."))),
+                    Signing::Valid,
+                ),
+                ("_25._tcp.alias.dane.test", tlsa(0xbb), Signing::Valid),
+                // An alias to a host without TLSA.
+                (
+                    "bare.dane.test",
+                    RData::A(A(v4("127.0.0.2"))),
+                    Signing::Valid,
+                ),
+                (
+                    "other.dane.test",
+                    RData::CNAME(CNAME(name("bare.dane.test."))),
+                    Signing::Valid,
+                ),
+                ("_25._tcp.other.dane.test", tlsa(0xcc), Signing::Valid),
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let r = validating(&zone, &dir);
+
+        let got = r.tlsa("mx.dane.test", 25).await.unwrap();
+        assert_eq!(got.owner, "_25._tcp.mx.dane.test");
+        assert_eq!(got.proof, Some(DnsProof::Secure));
+        assert_eq!(got.records.len(), 1);
+        assert_eq!(
+            got.records[0].to_string(),
+            format!("3 1 1 {}", "aa".repeat(32))
+        );
+
+        let got = r.tlsa("alias.dane.test", 25).await.unwrap();
+        assert_eq!(got.base, "mx.dane.test", "{got:?}");
+        assert_eq!(got.records[0].data, vec![0xaa; 32]);
+        assert_eq!(got.proof, Some(DnsProof::Secure));
+
+        // The fixture signs no denials (no NSEC): an absent TLSA name in a signed zone is then
+        // an unproven NXDOMAIN, which hickory calls a validation failure. The lookup passes
+        // that on instead of falling back to the next name or to "no TLSA" (RFC 7672 §2.2: a
+        // failed TLSA lookup is not an absent one).
+        for (host, port) in [("other.dane.test", 25), ("mx.dane.test", 587)] {
+            let got = r.tlsa(host, port).await;
+            assert!(
+                matches!(&got, Err(DnsError::Failed { reason, .. })
+                    if reason.contains("DNSSEC validation failed")),
+                "{host}:{port} {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -276,7 +276,27 @@ impl SignedDns {
                 reply.metadata.recursion_available = true;
                 reply.edns = query.edns.clone();
                 reply.add_query(q.clone());
-                let name = normalise(&q.name.to_ascii());
+                let mut name = normalise(&q.name.to_ascii());
+                // Follow signed CNAMEs within the zone (a bounded number of hops).
+                for _ in 0..8 {
+                    if q.query_type != RecordType::CNAME
+                        && !table.contains_key(&(name.clone(), q.query_type))
+                        && let Some(recs) = table.get(&(name.clone(), RecordType::CNAME))
+                    {
+                        let mut next = None;
+                        for r in recs {
+                            if let RData::CNAME(c) = &r.data {
+                                next = Some(normalise(&c.0.to_ascii()));
+                            }
+                            reply.add_answer(r.clone());
+                        }
+                        if let Some(n) = next {
+                            name = n;
+                            continue;
+                        }
+                    }
+                    break;
+                }
                 match table.get(&(name.clone(), q.query_type)) {
                     Some(recs) => {
                         for r in recs {
