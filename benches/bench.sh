@@ -9,7 +9,9 @@
 #   4. `ehlo serve --quiet` vs Postfix's `smtp-sink` as the sink of
 #      `smtp-source -s 20 -m 5000 -l 1024` (5000 messages of 1 KB over 20 sessions);
 #   5. the size of the stripped release binary; with BENCH_COLD_BUILD=1 also a cold release
-#      build (an empty target directory, OpenSSL compiled from source too).
+#      build (an empty target directory, OpenSSL compiled from source too);
+#   6. `ehlo check` of 1000 generated domains on loopback at concurrency 100, beside a shell
+#      loop of one-shot sends doing the same SMTP work (benches/check.sh, also runnable alone).
 #
 #   bash benches/bench.sh [N]      N rounds of sends (default 30, or $BENCH_ROUNDS);
 #                                  serve rounds: $BENCH_SERVE_ROUNDS (default 5)
@@ -244,3 +246,6 @@ print(f"release binary, stripped                   {size:.1f} MiB  [<= 10]")
 if cold:
     print(f"cold release build                         {float(cold) / 60:.1f} min  [<= 5, 2 cores]")
 PY
+
+# 6: ehlo check of many domains (its own fixture: DNS server and 50 listeners on 127.77.0.x).
+EHLO_BIN="$EHLO" bash "$ROOT/benches/check.sh"

@@ -118,6 +118,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
+            // A bad --dns-trust-anchor file is a mistake in the invocation, like a bad flag.
+            Error::Dns(DnsError::TrustAnchor { .. }) => EXIT_USAGE,
             Error::Dns(_) | Error::Connect { .. } | Error::Listen { .. } => EXIT_CONNECT,
             Error::Timeout { phase, .. } => phase_exit_code(*phase),
             Error::Session(SessionError::Extension {

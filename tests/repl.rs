@@ -1456,3 +1456,68 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
     }
     assert_eq!(String::from_utf8_lossy(&stored), want);
 }
+
+#[test]
+fn probe_asks_on_a_terminal_before_sending_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    // "n": nothing runs, not even a connection.
+    let quiet = TcpListener::bind("127.0.0.1:0").unwrap();
+    quiet.set_nonblocking(true).unwrap();
+    let addr = quiet.local_addr().unwrap().to_string();
+    let args = |addr: &str| {
+        vec![
+            "probe".to_string(),
+            addr.to_string(),
+            "--to".into(),
+            "me@example.test".into(),
+            "--only".into(),
+            "smuggle.lf-lf".into(),
+        ]
+    };
+    let a = args(&addr);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut t = Pty::start(dir.path(), &a);
+    let s = t.wait("the confirmation", |s| s.contains("Continue? [y/N]"));
+    assert!(s.contains("up to 2 messages to me@example.test"), "{s}");
+    t.keys("n\r");
+    assert_eq!(t.exit_code(), 1, "{}", t.screen());
+    assert!(
+        t.screen().contains("not confirmed; nothing was sent"),
+        "{}",
+        t.screen()
+    );
+    assert!(quiet.accept().is_err(), "a connection was made after 'n'");
+
+    // "y": the probe runs (the scripted server ends DATA only at CRLF.CRLF: a pass).
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: true,
+        },
+        1,
+    );
+    let a = args(&addr.to_string());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut t = Pty::start(dir.path(), &a);
+    t.wait("the confirmation", |s| s.contains("Continue? [y/N]"));
+    t.keys("y\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert!(t.screen().contains("pass  smuggle.lf-lf"), "{}", t.screen());
+    let got = String::from_utf8_lossy(&h.join().unwrap().remove(0)).into_owned();
+    assert!(got.contains("RCPT TO:<me@example.test>"), "{got}");
+
+    // --yes: no question.
+    let (addr, _h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: true,
+        },
+        1,
+    );
+    let mut a = args(&addr.to_string());
+    a.push("--yes".into());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut t = Pty::start(dir.path(), &a);
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert!(!t.screen().contains("Continue?"), "{}", t.screen());
+}

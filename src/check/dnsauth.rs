@@ -310,6 +310,7 @@ mod tests {
             server: Some(addr),
             timeout: Duration::from_secs(2),
             attempts: 0,
+            ..DnsOptions::default()
         })
         .unwrap()
     }

@@ -742,6 +742,7 @@ mod tests {
             server: Some(addr),
             timeout: Duration::from_secs(2),
             attempts: 0,
+            ..DnsOptions::default()
         })
         .unwrap();
         let (c, names) = fcrdns(&r, good).await;

@@ -138,7 +138,7 @@ Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
       the server answers the embedded commands. These SEND MAIL to --to.
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
-  starttls.injection         STARTTLS and RSET in one packet (CVE-2011-0411)
+  starttls.injection starttls.injection-ehlo   STARTTLS and RSET (EHLO) in one packet (CVE-2011-0411)
   starttls.downgrade         AUTH offered before STARTTLS; MAIL accepted without TLS
   relay.open                 RCPT to --relay-to without AUTH (never DATA)
   enum.vrfy enum.expn enum.rcpt   whether the server tells existing users from unknown ones
@@ -154,6 +154,8 @@ Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
     ehlo probe mx.example.com --to you@example.com --yes
+  The submission port as an authenticated user (password from the environment):
+    EHLO_AUTH_PASSWORD=secret ehlo probe smtp.example.com:587 --tls --au me@example.com --to me@example.com --yes
   Only the smuggling probes over STARTTLS, JUnit for CI:
     ehlo probe mx.example.com --tls --to you@example.com --only 'smuggle.*' --junit probe.xml --yes
   No mail at all: the STARTTLS, relay and enumeration probes:
@@ -234,6 +236,17 @@ pub struct ProbeArgs {
     /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    /// Authenticate (AUTH PLAIN) as USER before each probe's commands, except relay.open
+    ///
+    /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
+    /// the terminal (never echoed). It is never printed: the transcript shows AUTH PLAIN ********.
+    #[arg(long, visible_alias = "au", value_name = "USER")]
+    pub auth_user: Option<String>,
+
+    /// The password for --auth-user, from the first line of FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
+    pub auth_password_file: Option<PathBuf>,
 
     /// Do not ask before probes that send mail
     #[arg(short = 'y', long)]
@@ -547,6 +560,29 @@ pub struct TransportArgs {
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
+
+    /// DNSSEC validation of the DNS answers: off or validate [default: off]
+    ///
+    /// validate: ehlo checks the signatures itself (RFC 4035), from the root trust anchors built
+    /// in or the --dns-trust-anchor file; each answer is shown as secure or insecure, and a
+    /// bogus one (bad or expired signature, missing RRSIG) fails the lookup like a SERVFAIL
+    /// (exit 2). off: queries carry no DO bit and no validation work is done.
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub dnssec: Option<DnssecArg>,
+
+    /// Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (needs
+    /// --dnssec validate; for private and test zones)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub dns_trust_anchor: Option<PathBuf>,
+}
+
+/// `--dnssec` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DnssecArg {
+    /// No validation (the send's default)
+    Off,
+    /// Validate signatures here, from the trust anchors
+    Validate,
 }
 
 /// TLS.
@@ -1397,6 +1433,10 @@ pub struct ConfigArgs {
     /// Print the effective options (file, environment, command line), secrets redacted, and exit
     #[arg(long)]
     pub dump_config: bool,
+
+    /// Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit
+    #[arg(long)]
+    pub support: bool,
 }
 
 /// `ehlo serve` flags (→ `serve::ServeOptions`).

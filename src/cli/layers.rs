@@ -172,7 +172,7 @@ impl Setting {
 
 /// What a `--no-<opt>` word unsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Unsets {
     /// Every value of this flag (clap id).
     Id(String),
     /// The `--header`s for this header name (compared case-insensitively). swaks's
@@ -186,7 +186,7 @@ pub struct Negation {
     /// As written, without dashes (`no-from`, `no-header-Subject`).
     pub spelling: String,
     /// What it unsets.
-    pub target: Target,
+    pub target: Unsets,
     /// Where it came from.
     pub origin: Origin,
     seq: usize,
@@ -195,8 +195,8 @@ pub struct Negation {
 impl Negation {
     fn matches(&self, s: &Setting) -> bool {
         match &self.target {
-            Target::Id(id) => s.id == *id,
-            Target::Header(name) => {
+            Unsets::Id(id) => s.id == *id,
+            Unsets::Header(name) => {
                 s.id == "header"
                     && s.value.as_ref().is_some_and(|v| {
                         let v = v.to_string_lossy();
@@ -464,11 +464,11 @@ impl Table {
             .or_else(|| rest.strip_prefix("h-"))
         {
             Some(h) if !h.is_empty() && !h.contains([':', ' ', '\t']) => {
-                Ok(Target::Header(h.to_string()))
+                Ok(Unsets::Header(h.to_string()))
             }
             _ => match self.lookup(rest) {
                 Lookup::Arg(a) if rest.chars().count() > 1 => {
-                    Ok(Target::Id(a.get_id().to_string()))
+                    Ok(Unsets::Id(a.get_id().to_string()))
                 }
                 Lookup::CommandLineOnly if rest.chars().count() > 1 => {
                     Err(format!("'{dash}{name}': --{rest} cannot be unset"))

@@ -35,6 +35,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
             return Err(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    if cli.command.is_none() && cli.send.config.support {
+        return Ok(Mode::DumpConfig(swaks::support()));
+    }
     if cli.command.is_none() && cli.send.config.dump_config {
         return Ok(Mode::DumpConfig(layered.dump(cli.send.auth.show_secrets)));
     }

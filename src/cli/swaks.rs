@@ -72,7 +72,7 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
         O,
         Some("auth-optional-strict"),
     ),
-    o(&["support"], N, None),
+    o(&["support"], N, Some("support")),
     o(&["local-interface", "li"], R, Some("local-interface")),
     o(&["local-port", "lport", "lp"], R, Some("local-port")),
     o(&["tls"], N, Some("tls")),
@@ -163,6 +163,36 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["version"], N, Some("version")),
 ];
 
+/// `--support`: what this build can do, one `===` line per feature as swaks prints it. Every
+/// feature is compiled in (nothing depends on optional modules as in swaks), so each line says
+/// which library or standard provides it.
+pub(crate) fn support() -> String {
+    let aliases: Vec<String> = crate::smtp::auth::ALIASES
+        .iter()
+        .map(|(a, t)| format!("{a}={t}"))
+        .collect();
+    let lines = [
+        format!("TLS supported ({})", openssl::version::version()),
+        format!(
+            "AUTH supported: {} (aliases {})",
+            crate::smtp::auth::SUPPORTED.join(" "),
+            aliases.join(" ")
+        ),
+        "MX routing supported (hickory-resolver: MX, implicit MX, null MX, --dns-server)".into(),
+        "DANE TLSA matching supported (--tlsa, --tlsa-file)".into(),
+        "IPv6 supported".into(),
+        "Pipe transport supported".into(),
+        "Socket transport supported (UNIX domain)".into(),
+        "PROXY protocol v1 and v2 supported".into(),
+        "XCLIENT supported".into(),
+        "Netrc credentials supported".into(),
+        "High resolution timing supported".into(),
+        "Local hostname detection supported".into(),
+        "Date manipulation supported".into(),
+    ];
+    lines.iter().map(|l| format!("=== {l}\n")).collect()
+}
+
 /// The swaks option with this spelling (case-sensitive, as in swaks: `-S` is not `-s`).
 pub(crate) fn find(name: &str) -> Option<&'static SwaksOpt> {
     OPTIONS.iter().find(|o| o.names.contains(&name))
@@ -233,6 +263,24 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The README's "How it differs from swaks" names every swaks option ehlo refuses.
+    #[test]
+    fn readme_names_every_refused_option() {
+        let readme = include_str!("../../README.md");
+        let differences = readme
+            .split("## How it differs from swaks")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has a \"How it differs from swaks\" section");
+        for opt in OPTIONS.iter().filter(|o| o.ehlo.is_none()) {
+            let long = format!("`--{}`", opt.names[0]);
+            assert!(
+                differences.contains(&long),
+                "README's differences do not name {long}"
+            );
         }
     }
 

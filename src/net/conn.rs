@@ -3,7 +3,8 @@
 //!
 //! - [`open`]: resolve and connect (TCP with MX failover in preference order and every address
 //!   of each host, RFC 5321 §5.1, skipping addresses outside `-4`/`-6`; a UNIX socket; or a
-//!   child process), then write the PROXY header if the plan has one.
+//!   child process). A PROXY header is the client session's preamble: it goes out as the
+//!   session's first write, before any TLS.
 //! - [`Connection::start_tls`]: the TLS handshake under the timeout, for implicit TLS right
 //!   after [`open`] and for the STARTTLS upgrade alike; peer certificates saved as asked.
 //! - [`connect`]: [`open`] plus the implicit TLS handshake when the plan asks for it.
@@ -27,7 +28,7 @@ use crate::net::dns::Resolver;
 use crate::net::route::{ConnectPlan, Target, Transport};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
-use crate::smtp::event::{Bytes, Event, Phase, SentKind, Timed, TlsInfo};
+use crate::smtp::event::{Event, Phase, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -118,10 +119,9 @@ pub async fn connect(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<
     }
 }
 
-/// Resolve and connect as the plan says, then write its PROXY header (before anything else,
-/// TLS included: HAProxy PROXY protocol §2). Every step is reported through `emit`.
+/// Resolve and connect as the plan says. Every step is reported through `emit`.
 pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Connection, Error> {
-    let mut conn = match &plan.link.transport {
+    let conn = match &plan.link.transport {
         Transport::Tcp => {
             let (host, tcp) = open_tcp(plan, emit).await?;
             let server = match tcp.peer_addr() {
@@ -140,9 +140,6 @@ pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Con
         Transport::Socket(path) => open_socket(path, plan.link.connect_timeout, emit).await?,
         Transport::Pipe(command) => open_pipe(command, emit)?,
     };
-    if let Some(header) = &plan.link.proxy {
-        write_proxy(&mut conn, header, plan, emit).await?;
-    }
     Ok(conn)
 }
 
@@ -485,43 +482,6 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         child: Some(child),
         connected_at: Instant::now(),
     })
-}
-
-/// The PROXY header, shown as sent (v1 as its text line, v2 as base64) and written.
-async fn write_proxy(
-    conn: &mut Connection,
-    header: &[u8],
-    plan: &ConnectPlan,
-    emit: &mut dyn FnMut(Event),
-) -> Result<(), Error> {
-    let v2 = header.starts_with(&crate::net::proxy::PROXY_V2_SIGNATURE);
-    let text = if v2 {
-        use base64::Engine;
-        format!(
-            "PROXY v2 header (base64): {}",
-            base64::engine::general_purpose::STANDARD.encode(header)
-        )
-    } else {
-        String::from_utf8_lossy(header)
-            .trim_end_matches("\r\n")
-            .to_string()
-    };
-    emit(Event::Sent {
-        text,
-        kind: SentKind::Proxy,
-        bytes: header.len(),
-        lines: 1,
-        tls: false,
-        expected: true,
-        redacted: false,
-        phase: Phase::Proxy,
-    });
-    if plan.link.raw_events {
-        emit(Event::RawSent {
-            bytes: Bytes(header.to_vec()),
-        });
-    }
-    conn.send(header, Phase::Proxy, plan.link.timeout).await
 }
 
 /// TLS handshake under the timeout, with the evidence reported. Returns the stream and version.

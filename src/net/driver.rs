@@ -109,7 +109,13 @@ async fn run(
     state.server = Some(conn.server.clone());
     let mut child = conn.child.take();
     let mut session = Session::new(plan);
-    session.set_raw_events(connect.link.raw_events);
+    // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
+    // handshake included (HAProxy PROXY protocol §2).
+    if let Some(preamble) = session.poll_transmit() {
+        drain(&mut session, out);
+        conn.send(&preamble, Phase::Proxy, connect.link.timeout)
+            .await?;
+    }
     if connect.link.tls_on_connect && !session.is_closed() {
         conn = conn.start_tls(connect, &mut |e| out.emit(e)).await?;
         state.tls = conn.tls.clone();
@@ -264,6 +270,11 @@ async fn pump_in(
                     // What the timeout means in this phase is the session's to say.
                     let secs = timeout.as_secs_f64();
                     let failed = session.on_timeout(secs);
+                    if !session.is_closed() {
+                        // QUIT is on its way (as swaks sends it): its reply gets the same
+                        // timeout, and the session's own error decides the exit code.
+                        continue;
+                    }
                     drain(session, out);
                     return match failed {
                         Some(phase) => Err(Error::Timeout { phase, secs }),

@@ -1,5 +1,5 @@
 //! HAProxy PROXY protocol headers (v1 text, v2 binary; haproxy.org proxy-protocol.txt §2.1,
-//! §2.2) that the driver writes before the SMTP banner. Pure encoding; the driver does the I/O.
+//! §2.2) that the client session sends before anything else. Pure encoding.
 
 use std::net::IpAddr;
 
@@ -27,8 +27,8 @@ pub struct ProxyAddrs {
     pub dest_port: u16,
 }
 
-/// PROXY v2 signature (§2.2).
-pub const PROXY_V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
+/// The v2 signature; the session that sends the header owns it.
+pub use crate::smtp::client::PROXY_V2_SIGNATURE;
 
 /// The v2 command (§2.2, the low nibble of the 13th byte): PROXY relays a client; LOCAL is a
 /// connection the proxy made itself (health checks), whose addresses the receiver ignores.

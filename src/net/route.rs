@@ -1,5 +1,5 @@
 //! The one connection plan: where to connect ([`Target`]), over what ([`Transport`]) and how
-//! ([`Link`]: PROXY header, address family, local bind, DNS, TLS, timeouts). The CLI builds a
+//! ([`Link`]: address family, local bind, DNS, TLS, timeouts). The CLI builds a
 //! [`ConnectPlan`] for a send, the REPL and replay alike; [`super::conn`] carries it out.
 //! Plain data: nothing here resolves, connects or reads a flag.
 
@@ -129,8 +129,6 @@ pub struct LocalBind {
 pub struct Link {
     /// Which transport.
     pub transport: Transport,
-    /// A PROXY protocol header written before anything else (HAProxy PROXY protocol v1/v2).
-    pub proxy: Option<Vec<u8>>,
     /// `-4` / `-6`: addresses of the other family are skipped.
     pub family: Family,
     /// `--local-interface` / `--local-port`: where to connect from.
@@ -139,7 +137,7 @@ pub struct Link {
     pub dns: DnsOptions,
     /// TLS settings (implicit TLS and STARTTLS alike).
     pub tls: TlsParams,
-    /// Implicit TLS: the handshake right after connecting (and after the PROXY header).
+    /// Implicit TLS: the handshake right after connecting (and after the session's PROXY header).
     pub tls_on_connect: bool,
     /// Per-reply and per-write timeout, also the TLS handshake's; zero = none.
     pub timeout: Duration,

@@ -152,3 +152,165 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
     }
     reply.to_vec().ok()
 }
+
+/// How a record of a [`SignedDns`] zone is served (the cases a validator must tell apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// Signed by the zone key, valid now.
+    Valid,
+    /// Signed, then the data changed: the RRSIG no longer verifies (a forgery or corruption).
+    Tampered,
+    /// Signed with a validity window that ended a week ago (RFC 4034 §3.1.5).
+    Expired,
+    /// Served without an RRSIG although the zone is signed.
+    Unsigned,
+}
+
+/// An in-process DNSSEC-signed zone on loopback: one Ed25519 key (RFC 8080) that is both the
+/// zone's DNSKEY and the test trust anchor, RRSIGs made with hickory's signer.
+pub struct SignedDns {
+    /// Where it answers (UDP).
+    pub addr: SocketAddr,
+    /// The zone's DNSKEY as a zone-file line: the content of a `--dns-trust-anchor` file.
+    pub anchor: String,
+}
+
+impl SignedDns {
+    /// Sign and serve `records` of `zone`. Answers carry the RRSIGs of the asked RRset; a name
+    /// with no record of the asked type gets an empty NOERROR, an absent name NXDOMAIN (neither
+    /// with NSEC: only positive answers are signed here).
+    ///
+    /// Panics on signing or binding failures: it is a test fixture.
+    pub fn start(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
+        use hickory_resolver::proto::dnssec::crypto::Ed25519SigningKey;
+        use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
+        use hickory_resolver::proto::dnssec::{DnssecSigner, SigningKey};
+        use hickory_resolver::proto::rr::{DNSClass, RecordSet};
+
+        let zone_name = abs_name(zone).expect("zone name");
+        let pkcs8 = Ed25519SigningKey::generate_pkcs8().expect("key");
+        let key = Ed25519SigningKey::from_pkcs8(&pkcs8).expect("key");
+        let public = key.to_public_key().expect("public key");
+        let dnskey = DNSKEY::from_key(&public);
+        let signer = DnssecSigner::new(
+            dnskey.clone(),
+            Box::new(key),
+            zone_name.clone(),
+            std::time::Duration::from_secs(2 * 86_400),
+        );
+        let dnskey_record = Record::from_rdata(
+            zone_name.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+        );
+        let anchor = dnskey_record.to_string();
+
+        // Group into RRsets: (owner, type) → (data, how it is served).
+        let mut sets: Vec<(Name, RecordType, Vec<RData>, Signing)> = vec![(
+            zone_name.clone(),
+            RecordType::DNSKEY,
+            vec![dnskey_record.data.clone()],
+            Signing::Valid,
+        )];
+        for (owner, data, signing) in records {
+            let owner = abs_name(owner).expect("owner name");
+            let rtype = data.record_type();
+            match sets.iter_mut().find(|s| s.0 == owner && s.1 == rtype) {
+                Some(s) => s.2.push(data),
+                None => sets.push((owner, rtype, vec![data], signing)),
+            }
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let mut table: HashMap<(String, RecordType), Vec<Record>> = HashMap::new();
+        let mut names: std::collections::HashSet<String> = Default::default();
+        for (owner, rtype, data, signing) in sets {
+            let mut rrset = RecordSet::with_ttl(owner.clone(), rtype, 300);
+            for d in &data {
+                rrset.add_rdata(d.clone());
+            }
+            let inception = match signing {
+                Signing::Expired => now - time::Duration::days(9),
+                _ => now - time::Duration::hours(1),
+            };
+            let sig = RRSIG::from_rrset(&rrset, DNSClass::IN, inception, &signer).expect("sign");
+            let mut served: Vec<Record> = data
+                .into_iter()
+                .map(|d| Record::from_rdata(owner.clone(), 300, d))
+                .collect();
+            if signing == Signing::Tampered {
+                for r in &mut served {
+                    if let RData::A(a) = &mut r.data {
+                        a.0 = Ipv4Addr::new(203, 0, 113, 66);
+                    }
+                }
+            }
+            if signing != Signing::Unsigned {
+                served.push(Record::from_rdata(
+                    owner.clone(),
+                    300,
+                    RData::DNSSEC(DNSSECRData::RRSIG(sig)),
+                ));
+            }
+            let key = normalise(&owner.to_ascii());
+            names.insert(key.clone());
+            table.insert((key, rtype), served);
+        }
+
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
+        let addr = sock.local_addr().expect("signed DNS local addr");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(query) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let Some(q) = query.queries.first().cloned() else {
+                    continue;
+                };
+                let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+                reply.metadata.authoritative = true;
+                reply.metadata.recursion_desired = query.metadata.recursion_desired;
+                reply.metadata.recursion_available = true;
+                reply.edns = query.edns.clone();
+                reply.add_query(q.clone());
+                let mut name = normalise(&q.name.to_ascii());
+                // Follow signed CNAMEs within the zone (a bounded number of hops).
+                for _ in 0..8 {
+                    if q.query_type != RecordType::CNAME
+                        && !table.contains_key(&(name.clone(), q.query_type))
+                        && let Some(recs) = table.get(&(name.clone(), RecordType::CNAME))
+                    {
+                        let mut next = None;
+                        for r in recs {
+                            if let RData::CNAME(c) = &r.data {
+                                next = Some(normalise(&c.0.to_ascii()));
+                            }
+                            reply.add_answer(r.clone());
+                        }
+                        if let Some(n) = next {
+                            name = n;
+                            continue;
+                        }
+                    }
+                    break;
+                }
+                match table.get(&(name.clone(), q.query_type)) {
+                    Some(recs) => {
+                        for r in recs {
+                            reply.add_answer(r.clone());
+                        }
+                    }
+                    None if names.contains(&name) => {}
+                    None => reply.metadata.response_code = ResponseCode::NXDomain,
+                }
+                if let Ok(bytes) = reply.to_vec() {
+                    let _ = sock.send_to(&bytes, peer);
+                }
+            }
+        });
+        SignedDns { addr, anchor }
+    }
+}

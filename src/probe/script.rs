@@ -42,6 +42,11 @@ pub const PROBES: &[CheckDef] = &[
         "plaintext sent with STARTTLS is not executed inside TLS",
     ),
     def(
+        "starttls.injection-ehlo",
+        "RFC 3207 §4.2, CVE-2011-0411",
+        "an EHLO sent in plaintext with STARTTLS is not executed inside TLS",
+    ),
+    def(
         "starttls.downgrade",
         "RFC 3207 §4, RFC 4954 §4",
         "STARTTLS is offered and AUTH is not offered before it",
@@ -174,7 +179,7 @@ pub fn advice(id: &str) -> &'static str {
             "A fail means a pipelined group is accepted although PIPELINING was not \
              advertised. Postfix: reject_unauth_pipelining. Exim: smtp_enforce_sync = true."
         }
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
             "A fail means plaintext sent together with STARTTLS was executed inside the TLS \
              session: a man in the middle can inject commands (CVE-2011-0411). Postfix fixed it \
              in 2.8.0/2.7.3; Exim discards pending input at STARTTLS. Upgrade the MTA."
@@ -241,6 +246,9 @@ pub struct Ctx {
     pub starttls: bool,
     /// `--tls-on-connect`: the connection is TLS from the start.
     pub implicit_tls: bool,
+    /// `--auth-user` and its password: AUTH PLAIN (RFC 4616) in the preamble of the probes
+    /// that take it (not relay.open, which is about unauthenticated clients).
+    pub auth: Option<(String, crate::smtp::auth::Secret)>,
     /// Today's date for the `Date:` header (RFC 5322 form), from the driver's clock.
     pub date: String,
 }
@@ -267,6 +275,13 @@ impl Ctx {
 pub enum Step {
     /// Write these bytes exactly.
     Send(Vec<u8>),
+    /// Write these bytes (a credential); the transcript shows `shown` instead.
+    SendSecret {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// What the transcript shows.
+        shown: String,
+    },
     /// Read one reply. `want`: the reply class needed to go on (2 or 3); `None` = any.
     Read {
         /// Name of the reply in the log.
@@ -468,7 +483,9 @@ enum Preamble {
 fn preamble(id: &str) -> Preamble {
     match id {
         "pipelining.early-talker" => Preamble::None,
-        "starttls.injection" | "starttls.downgrade" => Preamble::GreetPlain,
+        "starttls.injection" | "starttls.injection-ehlo" | "starttls.downgrade" => {
+            Preamble::GreetPlain
+        }
         _ => Preamble::Greet,
     }
 }
@@ -507,7 +524,7 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             s.push(read("rset", Some(2)));
             s.push(read("noop", None));
         }
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
             if ctx.implicit_tls {
                 return Err(Outcome::new(
                     Status::Skip,
@@ -517,7 +534,11 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             if !caps.has("STARTTLS") {
                 return Err(Outcome::new(Status::Skip, "STARTTLS is not offered"));
             }
-            s.push(Step::Send(b"STARTTLS\r\nRSET\r\n".to_vec()));
+            s.push(Step::Send(if id == "starttls.injection" {
+                b"STARTTLS\r\nRSET\r\n".to_vec()
+            } else {
+                format!("STARTTLS\r\nEHLO {}\r\n", ctx.helo).into_bytes()
+            }));
             s.push(read("starttls", Some(2)));
             s.push(Step::StartTls);
             s.extend(quit());
@@ -689,7 +710,12 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             }
             _ => inconclusive(),
         },
-        "starttls.injection" => {
+        "starttls.injection" | "starttls.injection-ehlo" => {
+            let injected = if id == "starttls.injection" {
+                "RSET"
+            } else {
+                "EHLO"
+            };
             let Some(r) = log.get("starttls") else {
                 return inconclusive();
             };
@@ -710,7 +736,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 return Outcome::new(
                     Status::Fail,
                     format!(
-                        "answered the RSET sent in plaintext with STARTTLS inside TLS ({}): \
+                        "answered the {injected} sent in plaintext with STARTTLS inside TLS ({}): \
                          plaintext crosses the TLS boundary",
                         short(extra[0])
                     ),
@@ -1020,6 +1046,10 @@ pub struct Runner {
     tls_queued: bool,
     /// `--tls` but the server does not offer STARTTLS.
     no_starttls: bool,
+    /// AUTH steps of the preamble already queued.
+    auth_queued: bool,
+    /// `--auth-user` but the server does not offer AUTH PLAIN.
+    no_auth: bool,
     log: Log,
     /// Replies taken by the current `UntilQuit`.
     until_count: usize,
@@ -1044,6 +1074,8 @@ impl Runner {
             in_preamble: pre != Preamble::None,
             tls_queued: false,
             no_starttls: false,
+            auth_queued: false,
+            no_auth: false,
             log: Log {
                 replies: Vec::new(),
                 caps: None,
@@ -1073,9 +1105,13 @@ impl Runner {
             return self.finish(End::Done);
         }
         match (self.waiting.take(), input) {
-            (Some(Step::Send(_)), Input::Sent) => {}
-            (Some(Step::Send(_)), Input::TimedOut) => return self.finish(End::TimedOut("write")),
-            (Some(Step::Send(_)), _) => return self.finish(End::Closed("write")),
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::Sent) => {}
+            (Some(Step::Send(_) | Step::SendSecret { .. }), Input::TimedOut) => {
+                return self.finish(End::TimedOut("write"));
+            }
+            (Some(Step::Send(_) | Step::SendSecret { .. }), _) => {
+                return self.finish(End::Closed("write"));
+            }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
                 if label == "ehlo" && self.in_preamble {
@@ -1128,7 +1164,11 @@ impl Runner {
 
     /// After the preamble's EHLO: STARTTLS when `--tls` and the probe takes it.
     fn after_ehlo(&mut self) {
-        if self.tls_queued || !self.ctx.starttls || preamble(self.id) != Preamble::Greet {
+        if preamble(self.id) != Preamble::Greet {
+            return;
+        }
+        if self.tls_queued || !self.ctx.starttls {
+            self.queue_auth();
             return;
         }
         self.tls_queued = true;
@@ -1145,11 +1185,42 @@ impl Runner {
         self.steps.push_back(read("ehlo", Some(2)));
     }
 
+    /// After the last EHLO of the preamble: AUTH PLAIN when `--auth-user` and the probe
+    /// takes it.
+    fn queue_auth(&mut self) {
+        if self.auth_queued || self.id == "relay.open" {
+            return;
+        }
+        let Some((user, pass)) = &self.ctx.auth else {
+            return;
+        };
+        self.auth_queued = true;
+        let caps = self.log.caps.clone().unwrap_or_default();
+        if !caps.offers_auth("PLAIN") {
+            self.no_auth = true;
+            return;
+        }
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{user}\0{}", pass.expose()));
+        self.steps.push_back(Step::SendSecret {
+            bytes: format!("AUTH PLAIN {blob}\r\n").into_bytes(),
+            shown: "AUTH PLAIN ********\\r\\n".into(),
+        });
+        self.steps.push_back(read("auth", Some(2)));
+    }
+
     fn advance(&mut self) -> Io {
         if self.no_starttls {
             return self.done(Outcome::new(
                 Status::Error,
                 "--tls: the server does not offer STARTTLS",
+            ));
+        }
+        if self.no_auth {
+            return self.done(Outcome::new(
+                Status::Error,
+                "--auth-user: the server does not offer AUTH PLAIN here (try --tls)",
             ));
         }
         loop {
@@ -1158,6 +1229,10 @@ impl Runner {
                     Step::Send(b) => {
                         self.log.transcript.push(format!("C: {}", escape(b)));
                         Io::Send(b.clone())
+                    }
+                    Step::SendSecret { bytes, shown } => {
+                        self.log.transcript.push(format!("C: {shown}"));
+                        Io::Send(bytes.clone())
                     }
                     Step::Read { .. } => Io::Read,
                     Step::UntilQuit { .. } => {
@@ -1228,6 +1303,7 @@ mod tests {
             token: "t0".into(),
             starttls: false,
             implicit_tls: false,
+            auth: None,
             date: "Thu, 01 Jan 2026 00:00:00 +0000".into(),
         }
     }
@@ -1337,6 +1413,13 @@ mod tests {
         let mut i = greet();
         i.extend([r(220, "go"), Input::TlsUp, r(221, "bye")]);
         assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Pass);
+        let mut i = greet();
+        let ehlo = Input::Reply(Reply::new(250, &["mx", "PIPELINING"]));
+        i.extend([r(220, "go"), Input::TlsUp, ehlo, r(221, "bye")]);
+        let (o, sent) = drive("starttls.injection-ehlo", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("answered the EHLO"), "{}", o.summary);
+        assert_eq!(sent[1], b"STARTTLS\r\nEHLO probe.test\r\n");
         let mut i = greet();
         i.extend([r(220, "go"), Input::TlsFailed("bad".into())]);
         assert_eq!(
@@ -1462,6 +1545,53 @@ mod tests {
                 .to_string()
                 .contains("TLS handshake done")
         );
+    }
+
+    #[test]
+    fn auth_plain_in_the_preamble_is_masked_and_not_for_relay() {
+        let mut c = ctx();
+        c.auth = Some(("alice".into(), crate::smtp::auth::Secret::new("pw")));
+        let caps = || Input::Reply(Reply::new(250, &["mx", "AUTH PLAIN LOGIN"]));
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(235, "ok"),
+            r(252, "x"),
+            r(252, "x"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(sent[1], b"AUTH PLAIN AGFsaWNlAHB3\r\n");
+        let t = o.evidence["transcript"].to_string();
+        assert!(
+            t.contains("AUTH PLAIN ********") && !t.contains("AGFsaWNl"),
+            "{t}"
+        );
+        // A refused AUTH: inconclusive, with the reply.
+        let (o, _) = drive(
+            "enum.vrfy",
+            c.clone(),
+            vec![r(220, "mx"), caps(), r(535, "5.7.8 bad")],
+        );
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        // relay.open is about unauthenticated clients: no AUTH.
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(250, "ok"),
+            r(554, "no"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("relay.open", c.clone(), i);
+        assert_eq!(o.status, Status::Pass);
+        assert!(sent.iter().all(|b| !b.starts_with(b"AUTH")));
+        // Not offered: inconclusive, nothing else sent.
+        let (o, _) = drive("enum.vrfy", c, vec![r(220, "mx"), r(250, "mx")]);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("AUTH PLAIN"), "{}", o.summary);
     }
 
     #[test]

@@ -597,14 +597,19 @@ impl Renderer for Human {
                 name,
                 rtype,
                 records,
+                proof,
             } => {
                 let list = if records.is_empty() {
                     "no records".to_string()
                 } else {
                     bounded_list(records, ", ")
                 };
+                let proof = proof
+                    .as_deref()
+                    .map(|p| format!(" (DNSSEC: {})", escape_str(p)))
+                    .unwrap_or_default();
                 let text = format!(
-                    "{} lookup for {}: {list}",
+                    "{} lookup for {}: {list}{proof}",
                     escape_str(rtype),
                     escape_str(name)
                 );
@@ -1741,6 +1746,7 @@ mod tests {
                     name: "example.com".into(),
                     rtype: "MX".into(),
                     records: vec!["10 mx1.example.com.".into(), "20 mx2.example.com.".into()],
+                    proof: None,
                 },
                 Event::ConnectFailed {
                     host: "mx1.example.com".into(),

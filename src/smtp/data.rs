@@ -548,19 +548,7 @@ mod tests {
         assert_eq!(r.feed(b"a\r\n.\r\n"), done(b"", b"", false, true));
     }
 
-    /// Small deterministic PRNG (xorshift64*), so the property test needs no new crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> usize {
-            usize::try_from(self.next() % n).unwrap()
-        }
-    }
+    use crate::smtp::rng::Rng;
 
     fn random_body(rng: &mut Rng) -> Vec<u8> {
         let mut body = Vec::new();
@@ -614,7 +602,7 @@ mod tests {
 
     #[test]
     fn property_encode_then_read_round_trips() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         for case in 0..400 {
             let body = random_body(&mut rng);
             let wire = all(&body);

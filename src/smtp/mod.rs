@@ -17,5 +17,6 @@ pub mod manual;
 #[cfg(test)]
 mod pair;
 pub mod reply;
+mod rng;
 mod sent;
 pub mod server;

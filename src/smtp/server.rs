@@ -37,6 +37,7 @@ use crate::smtp::command::{Command, CommandError};
 use crate::smtp::data::{DataProgress, DataReader};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase};
 use crate::smtp::reply::Reply;
+use crate::smtp::rng::Rng;
 
 pub use fault::{BannerMode, Fault, FaultAction, FaultError, Faults, Point};
 pub use quirk::Quirks;
@@ -181,29 +182,6 @@ pub enum ServerAction {
 enum Out {
     Bytes(Vec<u8>),
     Action(ServerAction),
-}
-
-/// A tiny deterministic PRNG (xorshift64*): queue ids and CRAM-MD5 challenges. Not for security.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // xorshift must not start at 0.
-        Rng(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
 #[derive(Debug)]

@@ -3,8 +3,10 @@
 //! - The sans-IO core: nothing under src/smtp/ may use tokio, sockets, openssl, hickory, a
 //!   clock or print.
 //! - The import rules (code outside tests): src/smtp imports none of
-//!   `crate::{net, render, cli, repl, serve, error}`; src/render none of `crate::{net, cli}`;
-//!   src/net none of `crate::{cli, repl, render}`.
+//!   `crate::{net, render, cli, repl, serve, error}` nor any mode (`check`, `probe`, `demo`,
+//!   `app`); src/render none of `crate::{net, cli}`; src/net none of `crate::{cli, repl, render}`
+//!   nor any mode (`serve`, `check`, `probe`, `demo`, `app`): the modes build on the core and
+//!   the connection layer, never the other way round.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -178,9 +180,19 @@ fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
 #[test]
 fn import_rules_hold() {
     let rules: &[(&str, &[&str])] = &[
-        ("smtp", &["net", "render", "cli", "repl", "serve", "error"]),
+        (
+            "smtp",
+            &[
+                "net", "render", "cli", "repl", "serve", "error", "check", "probe", "demo", "app",
+            ],
+        ),
         ("render", &["net", "cli"]),
-        ("net", &["cli", "repl", "render"]),
+        (
+            "net",
+            &[
+                "cli", "repl", "render", "serve", "check", "probe", "demo", "app",
+            ],
+        ),
     ];
     let mut hits = Vec::new();
     for (dir, forbidden) in rules {

@@ -25,6 +25,9 @@ use crate::util::*;
 struct Tap {
     connections: Arc<AtomicUsize>,
     commands: Arc<Mutex<Vec<String>>>,
+    /// Sessions open now, and the most ever open at once.
+    open: Arc<AtomicUsize>,
+    most_open: Arc<AtomicUsize>,
 }
 
 impl Renderer for Tap {
@@ -32,6 +35,11 @@ impl Renderer for Tap {
         match event {
             Event::Connected { .. } => {
                 self.connections.fetch_add(1, Ordering::SeqCst);
+                let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most_open.fetch_max(now, Ordering::SeqCst);
+            }
+            Event::Closed { .. } => {
+                self.open.fetch_sub(1, Ordering::SeqCst);
             }
             Event::ClientCommand { text, .. } => self.commands.lock().unwrap().push(text.clone()),
             _ => {}
@@ -94,6 +102,7 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
     ("big.test", "good", "BIG"),
+    ("slowpolicy.test", "good", "SLOW"),
     (
         "wrongcert.test",
         "good",
@@ -138,7 +147,13 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
                     .find(|(d, _, _)| host == format!("mta-sts.{d}"))
                     .map(|p| p.2)
                     .unwrap_or("HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n");
-                if reply == "BIG" {
+                if reply == "SLOW" {
+                    // Headers, then nothing for longer than any step timeout of the tests.
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+                    let _ = tls.flush();
+                    std::thread::sleep(Duration::from_secs(15));
+                    let _ = tls.write_all(b"version: STSv1\r\n");
+                } else if reply == "BIG" {
                     let _ = tls.write_all(
                         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n",
                     );
@@ -211,6 +226,7 @@ const HOSTS: &[(&str, u8)] = &[
     ("trickle", 21),
     ("flood", 22),
     ("cutoff", 23),
+    ("slow", 24),
 ];
 
 fn pem_pair(
@@ -325,6 +341,7 @@ impl Lab {
                     "strict" => o.faults = vec!["rcpt=550:5.7.1:relaying denied".into()],
                     "garbage" => o.faults = vec!["banner=garbage".into()],
                     "trickle" => o.faults = vec!["trickle=300".into()],
+                    "slow" => o.delays = vec!["rcpt:300".into()],
                     "silent" | "dead" | "flood" | "cutoff" => continue,
                     _ => {}
                 }
@@ -402,6 +419,11 @@ impl Lab {
             rec("twomx.test", RecordSpec::Mx(10, host("dead"))),
             rec("twomx.test", RecordSpec::Mx(20, host("good"))),
             rec("implicit.test", RecordSpec::A(ip(10))),
+            rec("slow2.test", RecordSpec::Mx(10, host("slow"))),
+            rec("slow3.test", RecordSpec::Mx(10, host("slow"))),
+            rec("slow4.test", RecordSpec::Mx(10, host("slow"))),
+            rec("slow5.test", RecordSpec::Mx(10, host("slow"))),
+            rec("slow6.test", RecordSpec::Mx(10, host("slow"))),
         ]);
         owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
         for (d, mx, _) in POLICIES {
@@ -814,6 +836,14 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
     assert_eq!(st(&m, "html.test", "mtasts.policy"), ["info"]);
     assert_eq!(st(&m, "missing.test", "mtasts.fetch"), ["fail"]);
     assert_eq!(st(&m, "big.test", "mtasts.fetch"), ["fail"]);
+    // A policy host that stalls mid-response: bounded, and "could not test", not "no policy".
+    assert_eq!(
+        st(&m, "slowpolicy.test", "mtasts.fetch"),
+        ["error"],
+        "{}",
+        run.stdout
+    );
+    assert!(run.elapsed < Duration::from_secs(14), "{:?}", run.elapsed);
     assert_eq!(st(&m, "wrongcert.test", "mtasts.fetch"), ["fail"]);
     assert_eq!(st(&m, "badpolicy.test", "mtasts.policy"), ["fail"]);
     assert_eq!(st(&m, "unlisted.test", "mtasts.mx-match"), ["fail"]);
@@ -1248,4 +1278,53 @@ fn a_progress_bar_on_a_terminal_only() {
     assert!(!r.all().contains("domains checked"), "{}", r.all());
     let r = lab.run(&["good.test", "--json"]);
     assert!(!r.all().contains("domains checked"), "{}", r.all());
+}
+
+#[test]
+fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
+    let lab = Lab::start();
+    // Six domains on one MX whose RCPT replies take 300 ms: their postmaster sessions would
+    // all overlap without the limit.
+    let domains = [
+        "slow.test",
+        "slow2.test",
+        "slow3.test",
+        "slow4.test",
+        "slow5.test",
+        "slow6.test",
+    ];
+    let tap = &lab.taps["slow"];
+    // --concurrency 1: one domain at a time, so one session at a time whatever --per-ip says.
+    for (per_ip, concurrency, most) in [("1", "6", 1), ("3", "6", 3), ("3", "1", 1)] {
+        tap.most_open.store(0, Ordering::SeqCst);
+        let before = tap.connections.load(Ordering::SeqCst);
+        let mut args = domains.to_vec();
+        args.extend([
+            "--rcpt-probe",
+            "--per-ip",
+            per_ip,
+            "--concurrency",
+            concurrency,
+            "--only",
+            "smtp.*",
+        ]);
+        let (run, m, _) = lab.json(&args);
+        for d in domains {
+            assert_eq!(st(&m, d, "smtp.postmaster"), ["pass"], "{}", run.all());
+        }
+        // One shared main session, then one postmaster session per domain.
+        assert_eq!(tap.connections.load(Ordering::SeqCst) - before, 7);
+        let seen = tap.most_open.load(Ordering::SeqCst);
+        assert!(
+            seen >= 1 && seen <= most,
+            "--per-ip {per_ip} --concurrency {concurrency}: {seen} sessions at once"
+        );
+        if most > 1 {
+            // The limit is a limit, not a serialisation: sessions do overlap under it.
+            assert!(
+                seen > 1,
+                "--per-ip {per_ip}: never more than one session at once"
+            );
+        }
+    }
 }

@@ -742,3 +742,31 @@ fn colour_only_when_asked_for_and_never_in_json() {
         }
     }
 }
+
+/// swaks's `--support`: what this build can do, exit 0, nothing sent (even with a send's flags,
+/// as in swaks).
+#[test]
+fn support_lists_the_build_and_sends_nothing() {
+    for args in [
+        &["--support"][..],
+        &["-support", "-t", "a@b.test", "-s", "192.0.2.1"],
+    ] {
+        let run = ehlo(args);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(
+            run.stdout.contains("=== TLS supported (OpenSSL "),
+            "{}",
+            run.stdout
+        );
+        for mech in [
+            "CRAM-SHA1",
+            "DIGEST-MD5",
+            "NTLM",
+            "SCRAM-SHA-256",
+            "SPA=NTLM",
+        ] {
+            assert!(run.stdout.contains(mech), "{mech}: {}", run.stdout);
+        }
+        assert!(!run.stdout.contains("Trying"), "{}", run.stdout);
+    }
+}

@@ -326,6 +326,43 @@ fn a_timeout_exits_with_the_code_of_its_phase() {
     );
 }
 
+/// swaks after a reply timeout: QUIT, and its reply waited for under the same timeout; the exit
+/// code stays the timed-out phase's.
+#[test]
+fn a_timeout_is_followed_by_quit() {
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Sleep(Duration::from_secs(2)),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let run = send(&srv, &["--timeout", "1"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert!(got.ends_with("QUIT\r\n"), "{got}");
+    assert!(run.stdout.contains("-> QUIT"), "{}", run.stdout);
+    assert!(run.stdout.contains("221 bye"), "{}", run.stdout);
+
+    // The QUIT's reply does not come either: closed one more timeout later, same code.
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL"),
+        Step::Sleep(Duration::from_secs(2)),
+        Step::Expect("QUIT"),
+        Step::Sleep(Duration::from_secs(4)),
+    ]));
+    let run = send(&srv, &["--timeout", "1"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 23, "{}", run.all());
+    assert!(got.ends_with("QUIT\r\n"), "{got}");
+    assert!(
+        run.elapsed < Duration::from_secs(4),
+        "QUIT's reply is bounded by the timeout: {:?}",
+        run.elapsed
+    );
+}
+
 #[test]
 fn ten_when_a_prerequisite_cannot_be_set_up() {
     // `ehlo demo` writes its certificate under the temporary directory (TMPDIR): a missing one

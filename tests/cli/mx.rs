@@ -379,3 +379,144 @@ fn every_address_of_an_mx_is_tried_and_family_flags_filter_them() {
     assert!(!run.all().contains("(127.0.0.1)"), "{}", run.all());
     assert!(untouched(&trap));
 }
+
+/// `--dnssec validate` end to end against an in-process signed zone on loopback, its key given
+/// as `--dns-trust-anchor`: the MX and address answers are shown as secure and the mail goes
+/// through; a forged address record fails the lookup (exit 2) before any connection.
+#[test]
+fn dnssec_validate_shows_secure_answers_and_refuses_forged_ones() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let srv = scripted(after_greet(accept_all()));
+    let mx = |host: &str| RData::MX(MX::new(10, Name::from_ascii(host).unwrap()));
+    let zone = SignedDns::start(
+        "signed.test",
+        vec![
+            ("signed.test", mx("mx.signed.test."), Signing::Valid),
+            (
+                "mx.signed.test",
+                RData::A(A(v4("127.0.0.1"))),
+                Signing::Valid,
+            ),
+            (
+                "forged.signed.test",
+                mx("mx-forged.signed.test."),
+                Signing::Valid,
+            ),
+            (
+                "mx-forged.signed.test",
+                RData::A(A(v4("127.0.0.1"))),
+                Signing::Tampered,
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let anchor = anchor.to_str().unwrap();
+    let dns = zone.addr.to_string();
+    let port = srv.addr.port();
+
+    let run = run_mx(
+        &dns,
+        port,
+        "user@signed.test",
+        &["--dnssec", "validate", "--dns-trust-anchor", anchor],
+    );
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("RCPT TO:<user@signed.test>\r\n"), "{got}");
+    assert!(
+        run.stdout
+            .contains("MX lookup for signed.test: 10 mx.signed.test (DNSSEC: secure)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("A/AAAA lookup for mx.signed.test: 127.0.0.1 (DNSSEC: secure)"),
+        "{}",
+        run.all()
+    );
+
+    // JSON carries the proof too.
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(
+        &dns,
+        srv.addr.port(),
+        "user@signed.test",
+        &[
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            anchor,
+            "--json",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("\"dns_answer\"") && l.contains("\"proof\":\"secure\"")),
+        "{}",
+        run.all()
+    );
+
+    // The tampered address: no connection at all, exit 2, the reason said.
+    let trap = tripwire();
+    let run = run_mx(
+        &dns,
+        trap.local_addr().unwrap().port(),
+        "user@forged.signed.test",
+        &["--dnssec", "validate", "--dns-trust-anchor", anchor],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all().contains("DNSSEC validation failed"),
+        "{}",
+        run.all()
+    );
+    assert!(untouched(&trap));
+
+    // Off (the default): the same forged record is used as it comes and nothing says DNSSEC.
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(&dns, srv.addr.port(), "user@signed.test", &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("DNSSEC"), "{}", run.all());
+}
+
+#[test]
+fn dns_trust_anchor_needs_validate_and_a_readable_file() {
+    let run = ehlo(&[
+        "--dns-trust-anchor",
+        "/nonexistent/anchor.key",
+        "--to",
+        "user@example.test",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("--dnssec validate"), "{}", run.all());
+    let run = ehlo(&[
+        "--dnssec",
+        "validate",
+        "--dns-trust-anchor",
+        "/nonexistent/anchor.key",
+        "--dns-server",
+        "127.0.0.1:9",
+        "--to",
+        "user@example.test",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("cannot use the DNS trust anchor file /nonexistent/anchor.key"),
+        "{}",
+        run.all()
+    );
+    let run = ehlo(&["--dnssec", "sometimes", "--to", "user@example.test"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}

@@ -130,6 +130,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
     for id in [
         "pipelining.early-talker",
         "starttls.injection",
+        "starttls.injection-ehlo",
         "starttls.downgrade",
         "enum.vrfy",
         "enum.expn",
@@ -159,6 +160,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
     for id in [
         "pipelining.early-talker",
         "starttls.injection",
+        "starttls.injection-ehlo",
         "starttls.downgrade",
         "enum.vrfy",
         "enum.expn",
@@ -351,4 +353,56 @@ fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn auth_plain_before_the_probes_never_shows_the_password() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let args = |extra: &'static [&'static str]| {
+        let mut v = vec![
+            "probe".to_string(),
+            s.addr(),
+            "--to".into(),
+            "alice@mx.test".into(),
+            "--tls".into(),
+            "-k".into(),
+            "--au".into(),
+            "alice".into(),
+            "--only".into(),
+            "enum.vrfy".into(),
+            "--json".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = args(&[]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let run = ehlo_with_env(
+        &a,
+        &[("EHLO_AUTH_PASSWORD", "pw")],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("AUTH PLAIN ********"), "{}", run.stdout);
+    assert!(run.stdout.contains("S: 235 "), "{}", run.stdout);
+    // Neither the password nor the PLAIN blob (base64 of \0alice\0pw) is printed.
+    assert!(!run.all().contains("AGFsaWNlAHB3"), "{}", run.all());
+
+    let run = ehlo_with_env(
+        &a,
+        &[("EHLO_AUTH_PASSWORD", "wrong")],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+
+    // No password and no terminal to ask on: usage, nothing sent.
+    let run = ehlo_with_env(&a, &[], None, Duration::from_secs(60));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }

@@ -40,6 +40,8 @@ struct Case {
     srv: Srv,
     /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
     faults: &'static [&'static str],
+    /// `--delay` specs of `ehlo serve` (e.g. `rcpt:2500`).
+    delays: &'static [&'static str],
     /// Standard input for both tools.
     stdin: Option<&'static str>,
     /// Extra ehlo flags for a documented deliberate difference (README "How it differs").
@@ -54,6 +56,7 @@ const fn c(args: &'static [&'static str]) -> Case {
         args,
         srv: Srv::Plain,
         faults: &[],
+        delays: &[],
         stdin: None,
         ehlo_extra: &[],
         differs: None,
@@ -67,6 +70,10 @@ impl Case {
     }
     const fn fail(mut self, faults: &'static [&'static str]) -> Case {
         self.faults = faults;
+        self
+    }
+    const fn delay(mut self, delays: &'static [&'static str]) -> Case {
+        self.delays = delays;
         self
     }
     const fn differs(mut self, readme: &'static str) -> Case {
@@ -402,6 +409,9 @@ const CASES: &[Case] = &[
         .differs("refused QUIT is exit 27"),
     c(&["-t", T, "-s", "{srv}", "-q", "mail"]).fail(&["mail=550"]),
     c(&["-t", T, "-s", "{srv}", "--pipeline"]).fail(&["rcpt=550:5.1.1"]),
+    // A reply timeout: QUIT follows (its reply waited for), exit code of the phase.
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1"]).delay(&["rcpt:2500"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1"]).delay(&["mail:2500"]),
     // --- AUTH ---
     c(&[
         "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "secret",
@@ -637,6 +647,7 @@ fn server_options(case: &Case) -> ServeOptions {
     let mut o = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         faults: case.faults.iter().map(|s| s.to_string()).collect(),
+        delays: case.delays.iter().map(|s| s.to_string()).collect(),
         hide: if case.srv == Srv::Size {
             Vec::new()
         } else {
@@ -891,4 +902,64 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(name))
         .find(|p| p.is_file())
+}
+
+/// CRAM-SHA1 (no real peer on this machine offers it): swaks and ehlo answer the same challenge
+/// from a scripted server with the same bytes.
+#[test]
+fn cram_sha1_answers_like_swaks() {
+    use crate::util::{Step, scripted};
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let answer = |program: &Path, extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH CRAM-SHA1\r\n"),
+            Step::Expect("AUTH CRAM-SHA1"),
+            // base64 of <1896.697170952@postoffice.reston.mci.net> (RFC 2195's challenge).
+            Step::Send(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args([
+            "-s",
+            &server,
+            "-a",
+            "CRAM-SHA1",
+            "-au",
+            "tim",
+            "-ap",
+            "tanstaaftanstaaf",
+            "-q",
+            "auth",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        let got = srv.finish();
+        assert_eq!(status.code(), Some(0), "{}: {got}", program.display());
+        got.lines()
+            .skip_while(|l| !l.starts_with("AUTH CRAM-SHA1"))
+            .nth(1)
+            .expect("an answer to the challenge")
+            .to_string()
+    };
+    let theirs = answer(&swaks, &[]);
+    let ours = answer(
+        Path::new(env!("CARGO_BIN_EXE_ehlo")),
+        &["--allow-plaintext-auth"],
+    );
+    // base64("tim " + hex(HMAC-SHA1("tanstaaftanstaaf", challenge))).
+    assert_eq!(
+        theirs,
+        "dGltIDhjYjEwZWQwYThiNzY0YWIwZTA1MTI1ZGQ2ZWFhMjk1ZjE5YjU5NDM="
+    );
+    assert_eq!(ours, theirs);
 }

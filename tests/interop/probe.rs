@@ -154,6 +154,7 @@ fn postfix_probe_session_probes() {
     run.assert_exit(40);
     // Patched for CVE-2011-0411 long ago; relays only for SASL clients; VRFY on by default.
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "relay.open", "pass");
     expect_status(&run, &s, "enum.vrfy", "fail");
@@ -181,6 +182,7 @@ fn postfix_probe_session_probes() {
     run.assert_exit(0);
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     run.assert_contains("Must issue a STARTTLS command first");
 }
 
@@ -195,6 +197,7 @@ fn exim_probe_verdicts() {
         expect_status(&run, &s, id, "pass");
     }
     expect_status(&run, &s, "starttls.injection", "pass");
+    expect_status(&run, &s, "starttls.injection-ehlo", "pass");
     expect_status(&run, &s, "starttls.downgrade", "pass");
     expect_status(&run, &s, "relay.open", "pass");
     expect_status(&run, &s, "enum.vrfy", "pass");
@@ -203,4 +206,45 @@ fn exim_probe_verdicts() {
     expect_status(&run, &s, "limits.line", "fail");
     // PIPECONNECT advertised: an early EHLO is allowed by design.
     expect_status(&run, &s, "pipelining.early-talker", "info");
+}
+
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_probe_authenticated_on_submission() {
+    require_postfix_submission();
+    let run_with = |pass: &str| {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args([
+            "probe",
+            POSTFIX_SUBMISSION,
+            "--to",
+            LOCAL_RCPT,
+            "--tls",
+            "--tls-ca-path",
+            POSTFIX_CERT,
+            "--auth-user",
+            TEST_USER,
+            "--yes",
+            "--only",
+            "smuggle.lf-lf",
+            "--only",
+            "relay.open",
+            "--color",
+            "never",
+        ])
+        .env("EHLO_AUTH_PASSWORD", pass);
+        run_bounded(cmd)
+    };
+    // Authenticated, the submission port (bare newline fix off) is smuggled through; relay.open
+    // stays unauthenticated and is refused.
+    let run = run_with(TEST_PASS);
+    run.assert_exit(40);
+    run.assert_contains("AUTH PLAIN ********");
+    run.assert_contains("235 2.7.0 Authentication successful");
+    run.assert_contains("✗ fail  smuggle.lf-lf");
+    run.assert_contains("✓ pass  relay.open");
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
+    let run = run_with("not-the-password");
+    run.assert_exit(41);
+    run.assert_contains("auth refused: 535");
 }

@@ -76,6 +76,29 @@ pub fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Erro
         connect_timeout: a.timeout,
         ..Link::default()
     };
+    let auth = match &a.auth_user {
+        None => None,
+        Some(user) => {
+            let pass = if let Some(path) = &a.auth_password_file {
+                crate::cli::secrets::first_line("--auth-password-file", path)
+                    .map_err(|e| usage(format!("probe: {e}")))?
+            } else if let Ok(p) = std::env::var("EHLO_AUTH_PASSWORD")
+                && !p.is_empty()
+            {
+                crate::smtp::auth::Secret::new(p)
+            } else if let Some(prompt) = env.prompt {
+                let p = prompt(&format!("Password for {user}: "), false)
+                    .map_err(|e| usage(format!("probe: cannot ask for the password: {e}")))?;
+                crate::smtp::auth::Secret::new(p.trim_end_matches(['\r', '\n']))
+            } else {
+                return Err(usage(
+                    "probe: --auth-user needs a password: --auth-password-file FILE or \
+                     EHLO_AUTH_PASSWORD (no terminal to ask on); nothing was sent",
+                ));
+            };
+            Some((user.clone(), pass))
+        }
+    };
     let mut token = [0u8; 4];
     if openssl::rand::rand_bytes(&mut token).is_err() {
         token = env.message.pid.to_le_bytes();
@@ -91,6 +114,7 @@ pub fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Erro
             token,
             starttls: a.tls,
             implicit_tls: a.tls_on_connect,
+            auth,
             date: crate::cli::message::date(env.message.now),
         },
         selection,

@@ -10,9 +10,9 @@ use super::proxy::proxy_header;
 use super::{
     Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
 };
-use crate::cli::args::{SendArgs, ServerSpec};
+use crate::cli::args::{DnssecArg, SendArgs, ServerSpec};
 use crate::error::Error;
-use crate::net::dns::{DnsOptions, Family};
+use crate::net::dns::{DnsOptions, DnssecMode, Family};
 use crate::net::route::{Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{Format, HumanOptions, Kinds};
@@ -457,6 +457,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     };
 
     let plan = Plan {
+        proxy: proxy_header(&xclient_args)?,
+        raw_events: output.show_raw_text && !output.json,
         helo,
         protocol,
         starttls,
@@ -481,10 +483,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     };
     let link = Link {
         transport: link_transport,
-        proxy: proxy_header(&xclient_args)?,
         family,
         local,
-        dns: DnsOptions::with_timeout(transport.dns_server, timeout),
+        dns: DnsOptions::with_timeout(transport.dns_server, timeout).with_dnssec(
+            dnssec_mode(transport.dnssec, transport.dns_trust_anchor.is_some())?,
+            transport.dns_trust_anchor.clone(),
+        ),
         tls: tls_params,
         tls_on_connect,
         timeout,
@@ -497,7 +501,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             at: StopAt::Proxy,
             ..
         })
-    ) && link.proxy.is_none()
+    ) && plan.proxy.is_none()
     {
         return Err(usage(
             "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
@@ -517,4 +521,16 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             stderr: output.output_file_stderr.or(output.output_file),
         },
     })
+}
+
+/// `--dnssec` (default off for the send), checked against `--dns-trust-anchor`: an anchor file
+/// only means something when validating, and silently ignoring it would hide a typo'd mode.
+fn dnssec_mode(arg: Option<DnssecArg>, anchor: bool) -> Result<DnssecMode, Error> {
+    match (arg, anchor) {
+        (Some(DnssecArg::Validate), _) => Ok(DnssecMode::Validate),
+        (_, true) => Err(usage(
+            "--dns-trust-anchor: the anchors are only used with --dnssec validate",
+        )),
+        (Some(DnssecArg::Off) | None, false) => Ok(DnssecMode::Off),
+    }
 }

@@ -1097,10 +1097,7 @@ fn extension_and_transport_flags() {
     assert_eq!(x.commands.len(), 2);
     assert_eq!(c.plan.ext.xforward[0].name, "HELO");
     let c = send(&["-s", "h", "--proxy", "PROXY UNKNOWN", "-q", "proxy"]);
-    assert_eq!(
-        c.connect.link.proxy.as_deref(),
-        Some(&b"PROXY UNKNOWN\r\n"[..])
-    );
+    assert_eq!(c.plan.proxy.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
     assert!(err(&["-s", "h", "-q", "proxy"]).contains("PROXY"));
     assert!(err(&["-s", "h", "-q", "xclient"]).contains("XCLIENT"));
     assert!(err(&["-t", "a@x.test", "--pipe", " "]).contains("--pipe"));
@@ -1118,7 +1115,7 @@ fn proxy_swaks_defaults() {
         let cli = Cli::parse_args(std::iter::once("ehlo").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         match from_cli_in(cli, &env()).map_err(|e| e.to_string())? {
-            Mode::Send(c) => Ok(c.connect.link.proxy.unwrap()),
+            Mode::Send(c) => Ok(c.plan.proxy.unwrap()),
             _ => panic!("not a send"),
         }
     };
@@ -1203,7 +1200,7 @@ fn proxy_command_protocol_and_unknown_family() {
     let proxy = |extra: &[&str]| -> Vec<u8> {
         let mut args = vec!["-s", "h", "-q", "proxy"];
         args.extend_from_slice(extra);
-        send(&args).connect.link.proxy.unwrap()
+        send(&args).plan.proxy.unwrap()
     };
     let addrs = [
         "--proxy-source",

@@ -69,9 +69,11 @@ impl Session {
     /// The reply the session waits for did not arrive within the driver's timeout of `secs`
     /// seconds. The session says what arrived (a "no banner" after 100 KB of banner without a
     /// line end, or a byte a second, would point the wrong way), gives the hint for a silent
-    /// plaintext banner, and ends. Returns the phase the run failed in, or `None` when the
-    /// timeout is only the slow goodbye after an earlier error (that error is what the run
-    /// failed with).
+    /// plaintext banner, and ends: with QUIT (as swaks does; the session then records the
+    /// timeout as its error and goes on until QUIT's reply, so `None`), or at once, returning
+    /// the phase the run failed in, when no byte of banner came or QUIT was already sent.
+    /// `None` also when the timeout is only the slow goodbye after an earlier error (that error
+    /// is what the run failed with).
     pub fn on_timeout(&mut self, secs: f64) -> Option<Phase> {
         let phase = self.phase();
         if self.closed {
@@ -96,7 +98,18 @@ impl Session {
             }
             None => {}
         }
-        self.abort();
-        Some(phase)
+        // swaks ends with QUIT after a timeout, and so does ehlo, unless not one byte of banner
+        // came (there may be no SMTP server to talk to) or QUIT was already on its way (a stop
+        // point's). The late reply is given up on: whatever comes next answers the QUIT, as in
+        // swaks; the driver waits for it under the same timeout.
+        let silent_banner = phase == Phase::Banner && self.progress().is_none();
+        if silent_banner || self.finishing {
+            self.abort();
+            return Some(phase);
+        }
+        self.set_error(SessionError::Timeout { phase, secs });
+        self.pending.clear();
+        self.quit();
+        None
     }
 }

@@ -62,6 +62,15 @@ pub enum SessionError {
         /// What arrived and the limits.
         detail: String,
     },
+    /// No complete reply within the reply timeout (the driver's clock says so through
+    /// `Session::timed_out`).
+    #[error("timed out after {secs}s waiting in {} phase", phase.label())]
+    Timeout {
+        /// The phase whose reply did not come.
+        phase: Phase,
+        /// The timeout in seconds.
+        secs: f64,
+    },
     /// An extension the message needs cannot be used (not advertised, or its precondition
     /// fails). `crate::error` gives SMTPUTF8 exit 31 and PRDR exit 30; the rest take the phase's.
     #[error("{}: {reason}", extension.keyword())]
@@ -91,6 +100,7 @@ impl SessionError {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
             | SessionError::TooLarge { phase, .. }
+            | SessionError::Timeout { phase, .. }
             | SessionError::NotAdvertised { phase, .. }
             | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
@@ -109,6 +119,7 @@ impl SessionError {
             SessionError::NoRecipients { .. } => "no_recipients",
             SessionError::Closed { .. } => "closed",
             SessionError::TooLarge { .. } => "reply_too_large",
+            SessionError::Timeout { .. } => "timeout",
             SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
             SessionError::Tls(_) => "tls",

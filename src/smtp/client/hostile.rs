@@ -2,20 +2,7 @@
 
 use super::*;
 use crate::smtp::auth::{Credentials, Secret};
-
-/// xorshift64*: deterministic, no crate needed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::smtp::rng::Rng;
 
 const PIECES: &[&[u8]] = &[
     b"220 ok\r\n",
@@ -60,7 +47,7 @@ fn random_bytes(rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn random_replies_never_panic_and_the_buffer_stays_bounded() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     for round in 0..400 {
         let mut plan = Plan {
             helo: "client.test".into(),

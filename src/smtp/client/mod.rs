@@ -19,6 +19,7 @@ mod error;
 #[cfg(test)]
 mod hostile;
 mod plan;
+mod preamble;
 #[cfg(test)]
 mod tests;
 mod xclient;
@@ -30,6 +31,7 @@ pub use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
     XclientCommand, XclientPlan,
 };
+pub use preamble::PROXY_V2_SIGNATURE;
 
 /// What the session asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +159,7 @@ impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
     pub fn new(plan: Plan) -> Session {
         let tls = plan.tls_on_connect;
+        let raw_events = plan.raw_events;
         let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
         let mut s = Session {
             plan,
@@ -176,7 +179,7 @@ impl Session {
             error: None,
             finishing: false,
             closed: false,
-            raw_events: false,
+            raw_events,
             last_phase: Phase::Banner,
             dot_targets: Vec::new(),
             chunks: VecDeque::new(),
@@ -189,8 +192,11 @@ impl Session {
             early_partial: false,
             early_reported: false,
         };
-        // A stop at PROXY ends before the banner whatever its kind: the driver has already
-        // written the header.
+        if let Some(header) = s.plan.proxy.take() {
+            s.send_preamble(&header);
+            s.plan.proxy = Some(header);
+        }
+        // A stop at PROXY ends before the banner whatever its kind, once the header is out.
         if let Some(
             Stop {
                 kind: StopKind::DropAfterSend,
@@ -206,11 +212,6 @@ impl Session {
             s.pending.push_back(Expect::Banner);
         }
         s
-    }
-
-    /// Also emit [`Event::RawSent`] for every write (secrets masked).
-    pub fn set_raw_events(&mut self, on: bool) {
-        self.raw_events = on;
     }
 
     /// Bytes read from the transport.

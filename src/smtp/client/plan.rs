@@ -141,6 +141,13 @@ pub struct Stop {
 /// Everything the session will do, decided before any I/O (built by `cli::mode`).
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// A PROXY protocol header (HAProxy PROXY protocol v1/v2) the session sends before
+    /// anything else, the banner and TLS included.
+    pub proxy: Option<Vec<u8>>,
+    /// Also report every write as raw bytes ([`Event::RawSent`], secrets masked).
+    ///
+    /// [`Event::RawSent`]: crate::smtp::event::Event::RawSent
+    pub raw_events: bool,
     /// Name for EHLO/HELO/LHLO.
     pub helo: String,
     /// Greeting verb.

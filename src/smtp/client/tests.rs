@@ -1200,10 +1200,121 @@ fn stop_at_proxy_closes_before_the_banner() {
         kind: StopKind::Quit,
         at: StopAt::Proxy,
     });
+    p.proxy = Some(b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n".to_vec());
     let mut s = Session::new(p);
     assert_eq!(s.poll_action(), Some(Action::Close));
-    assert_eq!(sent(&mut s), "");
+    // The header still goes out: the stop is after it.
+    assert_eq!(sent(&mut s), "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n");
     assert_eq!(exit_code(&s), 0);
+}
+
+#[test]
+fn the_proxy_header_is_the_first_write_reported_in_clear() {
+    for (tls_on_connect, raw) in [(false, false), (true, true)] {
+        let header = b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n".to_vec();
+        let mut s = Session::new(Plan {
+            proxy: Some(header.clone()),
+            raw_events: raw,
+            tls_on_connect,
+            ..plan()
+        });
+        // Before the banner, before any TLS: the driver writes it first.
+        assert_eq!(s.poll_transmit(), Some(header.clone()));
+        let ev = events(&mut s);
+        match &ev[0] {
+            Event::Sent {
+                text,
+                kind: SentKind::Proxy,
+                phase: Phase::Proxy,
+                tls: false,
+                bytes,
+                ..
+            } => {
+                assert_eq!(text, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25");
+                assert_eq!(*bytes, header.len());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            ev.iter()
+                .any(|e| matches!(e, Event::RawSent { bytes } if bytes.0 == header)),
+            raw,
+            "{ev:?}"
+        );
+        // Then the session waits for the banner as usual.
+        assert!(!s.is_closed());
+        s.feed(b"220 mx.test ESMTP\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    }
+}
+
+#[test]
+fn a_proxy_v2_header_is_shown_as_base64() {
+    let mut header = super::PROXY_V2_SIGNATURE.to_vec();
+    header.extend_from_slice(&[
+        0x21, 0x11, 0x00, 0x0c, 192, 0, 2, 1, 192, 0, 2, 2, 4, 210, 0, 25,
+    ]);
+    let mut s = Session::new(Plan {
+        proxy: Some(header.clone()),
+        ..plan()
+    });
+    assert_eq!(s.poll_transmit(), Some(header.clone()));
+    let ev = events(&mut s);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&header);
+    assert!(
+        matches!(&ev[0], Event::Sent { text, kind: SentKind::Proxy, .. } if *text == format!("PROXY v2 header (base64): {b64}")),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn without_a_proxy_header_nothing_is_written_before_the_banner() {
+    let mut s = Session::new(plan());
+    assert_eq!(s.poll_transmit(), None);
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn a_timeout_ends_with_quit_except_before_any_banner_byte() {
+    // Nothing at all in the banner phase: close, no QUIT.
+    let mut s = Session::new(plan());
+    assert_eq!(s.on_timeout(1.0), Some(Phase::Banner));
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    // Half a banner arrived: there is an SMTP server; QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220-slow");
+    assert_eq!(s.on_timeout(1.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    // Waiting for MAIL's reply: QUIT; whatever comes next answers it; the code is MAIL's.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(matches!(
+        s.outcome(),
+        Err(SessionError::Timeout {
+            phase: Phase::Mail,
+            ..
+        })
+    ));
+    s.feed(b"221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+    // The QUIT's own reply timing out: close, no second QUIT.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    let _ = sent(&mut s);
+    assert_eq!(s.on_timeout(1.0), None);
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 23);
 }
 
 fn warnings(ev: &[Event]) -> Vec<String> {
@@ -1338,7 +1449,10 @@ fn a_silent_plaintext_banner_times_out_with_the_implicit_tls_hint() {
 fn a_timeout_says_what_had_arrived_of_the_reply() {
     let mut s = Session::new(plan());
     s.feed(b"220 mx.test ESMTP no line end yet");
-    assert_eq!(s.on_timeout(1.5), Some(Phase::Banner));
+    // Part of a banner came: there is a server to say QUIT to (swaks does).
+    assert_eq!(s.on_timeout(1.5), None);
+    assert!(!s.is_closed());
+    assert_eq!(exit_code(&s), 21);
     let w = warnings(&events(&mut s));
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
@@ -1350,7 +1464,9 @@ fn a_timeout_says_what_had_arrived_of_the_reply() {
     s.feed(b"220 mx.test ESMTP\r\n");
     sent(&mut s);
     s.feed(b"250-mx.test\r\n");
-    assert_eq!(s.on_timeout(3.0), Some(Phase::Helo));
+    assert_eq!(s.on_timeout(3.0), None);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert_eq!(exit_code(&s), 22);
     let w = warnings(&events(&mut s));
     assert!(
         w[0].starts_with("no complete reply in EHLO phase within 3 s: "),
