@@ -103,6 +103,7 @@ const POLICIES: &[(&str, &str, &str)] = &[
     ),
     ("big.test", "good", "BIG"),
     ("slowpolicy.test", "good", "SLOW"),
+    ("delayed.test", "good", "DELAYED"),
     (
         "wrongcert.test",
         "good",
@@ -147,7 +148,13 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
                     .find(|(d, _, _)| host == format!("mta-sts.{d}"))
                     .map(|p| p.2)
                     .unwrap_or("HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n");
-                if reply == "SLOW" {
+                if reply == "DELAYED" {
+                    // A complete policy, but only after a pause longer than a few milliseconds.
+                    std::thread::sleep(Duration::from_millis(300));
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+                    );
+                } else if reply == "SLOW" {
                     // Headers, then nothing for longer than any step timeout of the tests.
                     let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
                     let _ = tls.flush();
@@ -883,6 +890,29 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
             .code,
         40
     );
+}
+
+#[test]
+fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
+    let lab = Lab::start();
+    // The policy host answers after 300 ms: with no per-step limit the fetch waits for it
+    // (the --deadline still bounds the run).
+    let (run, m, _) = lab.json(&[
+        "delayed.test",
+        "--only",
+        "mtasts.*",
+        "--timeout",
+        "0",
+        "--deadline",
+        "30s",
+    ]);
+    assert_eq!(
+        st(&m, "delayed.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "delayed.test", "mtasts.policy"), ["pass"]);
 }
 
 #[test]
