@@ -101,6 +101,11 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
+    (
+        "testingbad.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
+    ),
     ("big.test", "good", "BIG"),
     ("slowpolicy.test", "good", "SLOW"),
     ("delayed.test", "good", "DELAYED"),
@@ -913,6 +918,36 @@ fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
         run.stdout
     );
     assert_eq!(st(&m, "delayed.test", "mtasts.policy"), ["pass"]);
+}
+
+#[test]
+fn a_testing_policy_makes_a_covered_mx_certificate_failure_count() {
+    let lab = Lab::start();
+    // Without a policy the wrong-name certificate of a port-25 MX is only a warning…
+    let (run, m, _) = lab.json(&["wrongname.test", "--only", "tls.*"]);
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.name"), ["warn"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // …under an MTA-STS testing policy covering the MX it is a failure, and the run fails.
+    let (run, m, lines) = lab.json(&["testingbad.test", "--only", "tls.*", "--only", "mtasts.*"]);
+    assert_eq!(st(&m, "testingbad.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(
+        st(&m, "testingbad.test", "tls.cert.name"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    let name = lines
+        .iter()
+        .find(|v| v["domain"] == "testingbad.test" && v["id"] == "tls.cert.name")
+        .unwrap();
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .contains("MTA-STS testing"),
+        "{name}"
+    );
 }
 
 #[test]
