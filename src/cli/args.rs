@@ -134,7 +134,8 @@ const PROBE_LONG_HELP: &str = "\
 Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
   smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf
   smuggle.lf-cr smuggle.cr-lf smuggle.crlf-nul   one message whose body holds that end-of-data
-      variant and a second MAIL/RCPT/DATA (SMTP smuggling, CVE-2023-51764/51765/51766); fail when
+      variant and a second MAIL/RCPT/DATA (SMTP smuggling, SEC Consult, Dec 2023; the
+      <LF>.<CR><LF> form is CVE-2023-51764 Postfix, -51765 Sendmail, -51766 Exim); fail when
       the server answers the embedded commands. These SEND MAIL to --to.
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)

@@ -24,6 +24,15 @@ const fn def(id: &'static str, rfc: &'static str, what: &'static str) -> CheckDe
     }
 }
 
+/// Reference of the one smuggling variant the CVEs name: NVD describes CVE-2023-51764
+/// (Postfix), CVE-2023-51765 (Sendmail) and CVE-2023-51766 (Exim) each as `<LF>.<CR><LF>`
+/// end-of-data handling that differs between servers.
+const SMUGGLE_CVE: &str = "RFC 5321 §4.1.1.4, CVE-2023-51764/51765/51766 (Postfix, Sendmail, Exim)";
+
+/// Reference of the variants no CVE names: the other bare CR / LF / NUL end-of-data forms of
+/// the published research.
+const SMUGGLE_RESEARCH: &str = "RFC 5321 §4.1.1.4, SMTP smuggling (SEC Consult, Dec 2023)";
+
 /// Every probe, in run order.
 pub const PROBES: &[CheckDef] = &[
     def(
@@ -88,47 +97,47 @@ pub const PROBES: &[CheckDef] = &[
     ),
     def(
         "smuggle.lf-lf",
-        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        SMUGGLE_RESEARCH,
         "<LF>.<LF> does not end the message",
     ),
     def(
         "smuggle.lf-crlf",
-        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        SMUGGLE_CVE,
         "<LF>.<CR><LF> does not end the message",
     ),
     def(
         "smuggle.crlf-lf",
-        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        SMUGGLE_RESEARCH,
         "<CR><LF>.<LF> does not end the message",
     ),
     def(
         "smuggle.cr-cr",
-        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        SMUGGLE_RESEARCH,
         "<CR>.<CR> does not end the message",
     ),
     def(
         "smuggle.crlf-cr",
-        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        SMUGGLE_RESEARCH,
         "<CR><LF>.<CR> does not end the message",
     ),
     def(
         "smuggle.cr-crlf",
-        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        SMUGGLE_RESEARCH,
         "<CR>.<CR><LF> does not end the message",
     ),
     def(
         "smuggle.lf-cr",
-        "RFC 5321 §4.1.1.4, CVE-2023-51764",
+        SMUGGLE_RESEARCH,
         "<LF>.<CR> does not end the message",
     ),
     def(
         "smuggle.cr-lf",
-        "RFC 5321 §4.1.1.4, CVE-2023-51765",
+        SMUGGLE_RESEARCH,
         "<CR>.<LF> does not end the message",
     ),
     def(
         "smuggle.crlf-nul",
-        "RFC 5321 §4.1.1.4, CVE-2023-51766",
+        SMUGGLE_RESEARCH,
         "<CR><LF><NUL>.<CR><LF> does not end the message",
     ),
 ];
@@ -1592,6 +1601,83 @@ mod tests {
         let (o, _) = drive("enum.vrfy", c, vec![r(220, "mx"), r(250, "mx")]);
         assert_eq!(o.status, Status::Error);
         assert!(o.summary.contains("AUTH PLAIN"), "{}", o.summary);
+    }
+
+    #[test]
+    fn smuggle_references_name_a_cve_only_where_nvd_does() {
+        let rfc = |id: &str| crate::check::model::find_in(PROBES, id).unwrap().rfc;
+        // NVD's text for all three CVEs is the <LF>.<CR><LF> form.
+        let named = rfc("smuggle.lf-crlf");
+        for cve in ["CVE-2023-51764", "51765", "51766"] {
+            assert!(named.contains(cve), "{named}");
+        }
+        let mut others = 0;
+        for p in PROBES.iter().filter(|p| p.id.starts_with("smuggle.")) {
+            if p.id == "smuggle.lf-crlf" {
+                continue;
+            }
+            others += 1;
+            assert!(!p.rfc.contains("CVE"), "{}: {}", p.id, p.rfc);
+            assert!(
+                p.rfc.contains("SEC Consult, Dec 2023"),
+                "{}: {}",
+                p.id,
+                p.rfc
+            );
+        }
+        assert_eq!(others, 8);
+    }
+
+    #[test]
+    fn unadvertised_pipelining_passes_when_the_group_is_refused() {
+        let no_pipelining = || Input::Reply(Reply::new(250, &["mx", "STARTTLS"]));
+        // Exim's smtp_enforce_sync: the first command of the group is refused.
+        let i = vec![
+            r(220, "mx"),
+            no_pipelining(),
+            r(554, "5.5.0 SMTP synchronization error"),
+        ];
+        let (o, sent) = drive("pipelining.unadvertised", ctx(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(o.summary.contains("554"), "{}", o.summary);
+        assert_eq!(sent[1], b"RSET\r\nNOOP\r\n");
+        // Postfix's reject_unauth_pipelining: the RSET is answered, the rest refused.
+        let i = vec![
+            r(220, "mx"),
+            no_pipelining(),
+            r(250, "2.0.0 Ok"),
+            r(503, "5.5.0 Error: improper command pipelining"),
+            r(221, "bye"),
+        ];
+        let (o, _) = drive("pipelining.unadvertised", ctx(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(o.summary.contains("503"), "{}", o.summary);
+        // Answered, then dropped: pass; answered both: fail.
+        let i = vec![r(220, "mx"), no_pipelining(), r(250, "ok")];
+        let (o, _) = drive("pipelining.unadvertised", ctx(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let i = vec![
+            r(220, "mx"),
+            no_pipelining(),
+            r(250, "ok"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ];
+        assert_eq!(
+            drive("pipelining.unadvertised", ctx(), i).0.status,
+            Status::Fail
+        );
+        // Silence after the group: inconclusive, not pass.
+        let i = vec![r(220, "mx"), no_pipelining(), Input::TimedOut];
+        assert_eq!(
+            drive("pipelining.unadvertised", ctx(), i).0.status,
+            Status::Error
+        );
+        // Advertised: nothing to test.
+        assert_eq!(
+            drive("pipelining.unadvertised", ctx(), greet()).0.status,
+            Status::Skip
+        );
     }
 
     #[test]

@@ -406,3 +406,74 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }
+
+/// The JSON line of probe `id` in a `--json` run.
+fn line_of(run: &Run, id: &str) -> Value {
+    run.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "probe" && v["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {}", run.stdout))
+}
+
+#[test]
+fn tls_on_connect_runs_inside_tls_and_skips_the_starttls_probes() {
+    let s = Server::start(ServeOptions {
+        tls_on_connect: true,
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(
+        &s.addr(),
+        &[
+            "--tls-on-connect",
+            "--only",
+            "starttls.*",
+            "--only",
+            "enum.vrfy",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The connection really was TLS from the start: a plaintext EHLO would get no answer.
+    assert_eq!(status(&st, "enum.vrfy"), "pass", "{}", run.stdout);
+    for id in [
+        "starttls.injection",
+        "starttls.injection-ehlo",
+        "starttls.downgrade",
+    ] {
+        let v = line_of(&run, id);
+        assert_eq!(v["status"], "skip", "{v}");
+        let why = v["summary"].as_str().unwrap();
+        assert!(
+            why.contains("implicit TLS (--tls-on-connect)"),
+            "{id}: {why}"
+        );
+    }
+
+    // Without the switch the same server is unreachable in plaintext: inconclusive.
+    let (run, st) = probe(&s.addr(), &["--only", "enum.vrfy"]);
+    assert_eq!(status(&st, "enum.vrfy"), "inconclusive", "{}", run.stdout);
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
+#[test]
+fn from_is_the_envelope_sender_and_header_of_the_probe_mail() {
+    let s = Server::start(ServeOptions::default());
+    let (run, st) = probe(
+        &s.addr(),
+        &["--from", "bob@sender.test", "--only", "smuggle.cr-cr"],
+    );
+    assert_eq!(status(&st, "smuggle.cr-cr"), "pass", "{}", run.all());
+    let msgs = s.handle.as_ref().unwrap().messages();
+    assert_eq!(msgs.len(), 1, "{}", run.stdout);
+    assert_eq!(msgs[0].from, "bob@sender.test");
+    assert_eq!(msgs[0].rcpts, vec!["alice@mx.test".to_string()]);
+    let content = String::from_utf8_lossy(&msgs[0].content);
+    assert!(content.contains("From: <bob@sender.test>"), "{content}");
+    assert!(
+        line_of(&run, "smuggle.cr-cr")
+            .to_string()
+            .contains("MAIL FROM:<bob@sender.test>"),
+        "{}",
+        run.stdout
+    );
+}
