@@ -1574,8 +1574,8 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
   opt-in:  smtp.postmaster (--rcpt-probe) smtp.open-relay (--relay-probe)
            tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
-Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
-mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
+Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy (testing
+or enforce mode) covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
 (certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
 (then QUIT).
