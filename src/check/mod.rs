@@ -389,15 +389,24 @@ fn judge(
                     .is_some_and(|h| p.mx.iter().any(|pat| records::mx_matches(pat, h)))
             })
     };
-    if mode == "enforce" {
+    // A published policy (testing or enforce) makes a certificate problem on a covered MX a
+    // failure: under enforce senders will not deliver (RFC 8461 §4.2); under testing they still
+    // deliver but report the failure (RFC 8461 §5), so the domain owner has asked to hear of it.
+    let consequence = match mode {
+        "enforce" => Some(" — MTA-STS enforce: senders will not deliver (RFC 8461 §4.2)"),
+        "testing" => Some(
+            " — MTA-STS testing: senders deliver but report this failure (RFC 8461 §5, RFC 8460)",
+        ),
+        _ => None,
+    };
+    if let Some(why) = consequence {
         for c in &mut host_results {
             if matches!(c.id, "tls.cert.chain" | "tls.cert.name")
                 && c.status == Status::Warn
                 && covered(&c.mx)
             {
                 c.status = Status::Fail;
-                c.summary
-                    .push_str(" — MTA-STS enforce: senders will not deliver (RFC 8461 §4.2)");
+                c.summary.push_str(why);
             }
         }
     }

@@ -29,7 +29,7 @@ pub const MAX_POLICY: usize = 64 * 1024;
 pub struct FetchOptions {
     /// HTTPS port: 443 (RFC 8461 §3.3 fixes it); tests point it elsewhere.
     pub port: u16,
-    /// Timeout of each step (connect, handshake, the whole response).
+    /// Timeout of each step (connect, handshake, the whole response); zero = none.
     pub timeout: Duration,
     /// Extra trust anchors.
     pub ca_path: Option<PathBuf>,
@@ -88,12 +88,16 @@ pub async fn fetch(r: &Resolver, domain: &str, o: &FetchOptions) -> (CheckResult
             t0,
         );
     };
-    match tokio::time::timeout(
-        o.timeout.max(Duration::from_millis(1)) * 3,
-        get(&host, ip, o),
-    )
-    .await
-    {
+    // The whole exchange gets three steps' worth; `--timeout 0` means no per-step limit (the
+    // run's `--deadline` still bounds it), as for the SMTP probes.
+    let whole = async {
+        if o.timeout.is_zero() {
+            Ok(get(&host, ip, o).await)
+        } else {
+            tokio::time::timeout(o.timeout * 3, get(&host, ip, o)).await
+        }
+    };
+    match whole.await {
         Ok(Ok(got)) => judge(&host, ip, got, t0),
         Ok(Err((status, why))) => (
             CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))

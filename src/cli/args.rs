@@ -134,7 +134,8 @@ const PROBE_LONG_HELP: &str = "\
 Probes (status pass, warn, fail, skip, or inconclusive = could not be told):
   smuggle.lf-lf smuggle.lf-crlf smuggle.crlf-lf smuggle.cr-cr smuggle.crlf-cr smuggle.cr-crlf
   smuggle.lf-cr smuggle.cr-lf smuggle.crlf-nul   one message whose body holds that end-of-data
-      variant and a second MAIL/RCPT/DATA (SMTP smuggling, CVE-2023-51764/51765/51766); fail when
+      variant and a second MAIL/RCPT/DATA (SMTP smuggling, SEC Consult, Dec 2023; the
+      <LF>.<CR><LF> form is CVE-2023-51764 Postfix, -51765 Sendmail, -51766 Exim); fail when
       the server answers the embedded commands. These SEND MAIL to --to.
   pipelining.early-talker    EHLO sent before the greeting (RFC 5321 §4.3.1)
   pipelining.unadvertised    a pipelined group when PIPELINING is not advertised (RFC 2920)
@@ -237,12 +238,23 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Authenticate (AUTH PLAIN) as USER before each probe's commands, except relay.open
+    /// Authenticate as USER before each probe's commands, except relay.open
     ///
     /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
-    /// the terminal (never echoed). It is never printed: the transcript shows AUTH PLAIN ********.
+    /// the terminal (never echoed). It is never printed: the transcript shows each secret SASL
+    /// response as ********.
     #[arg(long, visible_alias = "au", value_name = "USER")]
     pub auth_user: Option<String>,
+
+    /// SASL mechanism for --auth-user (the send's): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1,
+    /// SCRAM-SHA-256, DIGEST-MD5 or NTLM
+    #[arg(
+        long,
+        value_name = "MECH",
+        default_value = "PLAIN",
+        requires = "auth_user"
+    )]
+    pub auth: String,
 
     /// The password for --auth-user, from the first line of FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
@@ -1562,8 +1574,8 @@ Checks (status pass, info, skip, warn, fail, or error = could not be tested):
   opt-in:  smtp.postmaster (--rcpt-probe) smtp.open-relay (--relay-probe)
            tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
-Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy in enforce
-mode covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
+Certificate chain and name problems are warnings on port 25 unless an MTA-STS policy (testing
+or enforce mode) covers the MX or an --expect says otherwise. The MTA-STS policy is fetched over HTTPS
 (certificate verified for mta-sts.DOMAIN, redirects not followed).
 check never sends DATA, and sends MAIL and RCPT only for --rcpt-probe and --relay-probe
 (then QUIT).

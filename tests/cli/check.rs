@@ -101,8 +101,14 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
+    (
+        "testingbad.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
+    ),
     ("big.test", "good", "BIG"),
     ("slowpolicy.test", "good", "SLOW"),
+    ("delayed.test", "good", "DELAYED"),
     (
         "wrongcert.test",
         "good",
@@ -147,7 +153,13 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
                     .find(|(d, _, _)| host == format!("mta-sts.{d}"))
                     .map(|p| p.2)
                     .unwrap_or("HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n");
-                if reply == "SLOW" {
+                if reply == "DELAYED" {
+                    // A complete policy, but only after a pause longer than a few milliseconds.
+                    std::thread::sleep(Duration::from_millis(300));
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+                    );
+                } else if reply == "SLOW" {
                     // Headers, then nothing for longer than any step timeout of the tests.
                     let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
                     let _ = tls.flush();
@@ -882,6 +894,59 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
         lab.run(&["sts.test", "--expect", "mtasts.mode=enforce"])
             .code,
         40
+    );
+}
+
+#[test]
+fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
+    let lab = Lab::start();
+    // The policy host answers after 300 ms: with no per-step limit the fetch waits for it
+    // (the --deadline still bounds the run).
+    let (run, m, _) = lab.json(&[
+        "delayed.test",
+        "--only",
+        "mtasts.*",
+        "--timeout",
+        "0",
+        "--deadline",
+        "30s",
+    ]);
+    assert_eq!(
+        st(&m, "delayed.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "delayed.test", "mtasts.policy"), ["pass"]);
+}
+
+#[test]
+fn a_testing_policy_makes_a_covered_mx_certificate_failure_count() {
+    let lab = Lab::start();
+    // Without a policy the wrong-name certificate of a port-25 MX is only a warning…
+    let (run, m, _) = lab.json(&["wrongname.test", "--only", "tls.*"]);
+    assert_eq!(st(&m, "wrongname.test", "tls.cert.name"), ["warn"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // …under an MTA-STS testing policy covering the MX it is a failure, and the run fails.
+    let (run, m, lines) = lab.json(&["testingbad.test", "--only", "tls.*", "--only", "mtasts.*"]);
+    assert_eq!(st(&m, "testingbad.test", "mtasts.mx-match"), ["pass"]);
+    assert_eq!(
+        st(&m, "testingbad.test", "tls.cert.name"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    let name = lines
+        .iter()
+        .find(|v| v["domain"] == "testingbad.test" && v["id"] == "tls.cert.name")
+        .unwrap();
+    assert!(
+        name["summary"]
+            .as_str()
+            .unwrap()
+            .contains("MTA-STS testing"),
+        "{name}"
     );
 }
 

@@ -406,3 +406,125 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }
+
+/// The JSON line of probe `id` in a `--json` run.
+fn line_of(run: &Run, id: &str) -> Value {
+    run.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "probe" && v["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {}", run.stdout))
+}
+
+#[test]
+fn tls_on_connect_runs_inside_tls_and_skips_the_starttls_probes() {
+    let s = Server::start(ServeOptions {
+        tls_on_connect: true,
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(
+        &s.addr(),
+        &[
+            "--tls-on-connect",
+            "--only",
+            "starttls.*",
+            "--only",
+            "enum.vrfy",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    // The connection really was TLS from the start: a plaintext EHLO would get no answer.
+    assert_eq!(status(&st, "enum.vrfy"), "pass", "{}", run.stdout);
+    for id in [
+        "starttls.injection",
+        "starttls.injection-ehlo",
+        "starttls.downgrade",
+    ] {
+        let v = line_of(&run, id);
+        assert_eq!(v["status"], "skip", "{v}");
+        let why = v["summary"].as_str().unwrap();
+        assert!(
+            why.contains("implicit TLS (--tls-on-connect)"),
+            "{id}: {why}"
+        );
+    }
+
+    // Without the switch the same server is unreachable in plaintext: inconclusive.
+    let (run, st) = probe(&s.addr(), &["--only", "enum.vrfy"]);
+    assert_eq!(status(&st, "enum.vrfy"), "inconclusive", "{}", run.stdout);
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
+#[test]
+fn from_is_the_envelope_sender_and_header_of_the_probe_mail() {
+    let s = Server::start(ServeOptions::default());
+    let (run, st) = probe(
+        &s.addr(),
+        &["--from", "bob@sender.test", "--only", "smuggle.cr-cr"],
+    );
+    assert_eq!(status(&st, "smuggle.cr-cr"), "pass", "{}", run.all());
+    let msgs = s.handle.as_ref().unwrap().messages();
+    assert_eq!(msgs.len(), 1, "{}", run.stdout);
+    assert_eq!(msgs[0].from, "bob@sender.test");
+    assert_eq!(msgs[0].rcpts, vec!["alice@mx.test".to_string()]);
+    let content = String::from_utf8_lossy(&msgs[0].content);
+    assert!(content.contains("From: <bob@sender.test>"), "{content}");
+    assert!(
+        line_of(&run, "smuggle.cr-cr")
+            .to_string()
+            .contains("MAIL FROM:<bob@sender.test>"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let addr = s.addr();
+    let run_with = |mech: &str, password: &str| {
+        ehlo_with_env(
+            &[
+                "probe",
+                &addr,
+                "--to",
+                "alice@mx.test",
+                "--tls",
+                "-k",
+                "--au",
+                "alice",
+                "--auth",
+                mech,
+                "--only",
+                "enum.vrfy",
+                "--json",
+            ],
+            &[("EHLO_AUTH_PASSWORD", password)],
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    for mech in ["LOGIN", "CRAM-MD5", "login"] {
+        let run = run_with(mech, "pw");
+        assert_eq!(run.code, 0, "{mech}: {}", run.all());
+        let t = line_of(&run, "enum.vrfy")["evidence"]["transcript"].to_string();
+        let upper = mech.to_ascii_uppercase();
+        assert!(t.contains(&format!("C: AUTH {upper}")), "{t}");
+        assert!(t.contains("S: 334 ") && t.contains("S: 235 "), "{t}");
+        assert!(t.contains("C: ********"), "{t}");
+        // Neither the password's base64 (LOGIN) nor a digest line in clear.
+        assert!(!run.all().contains("cHc="), "{}", run.all());
+    }
+    let run = run_with("CRAM-MD5", "wrong");
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+
+    let run = run_with("XOAUTH2", "pw");
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--auth XOAUTH2"), "{}", run.stderr);
+    let run = ehlo(&["probe", &addr, "--to", "alice@mx.test", "--auth", "LOGIN"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}
