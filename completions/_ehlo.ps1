@@ -240,7 +240,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed at once; one more is answered 421 4.7.0 and closed')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off')
             [CompletionResult]::new('--max-auth-failures', '--max-auth-failures', [CompletionResultType]::ParameterName, 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit')
-            [CompletionResult]::new('--quirk', '--quirk', [CompletionResultType]::ParameterName, 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users')
+            [CompletionResult]::new('--quirk', '--quirk', [CompletionResultType]::ParameterName, 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced')
             [CompletionResult]::new('--greet-pause', '--greet-pause', [CompletionResultType]::ParameterName, 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen''s greet wait does; 0 = greet at once')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Implicit TLS on every connection')

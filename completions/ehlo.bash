@@ -1488,7 +1488,7 @@ _ehlo() {
                     return 0
                     ;;
                 --quirk)
-                    COMPREPLY=($(compgen -W "bare-lf-dot starttls-keep disclose-users" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "bare-lf-dot starttls-keep disclose-users answer-unsynced" -- "${cur}"))
                     return 0
                     ;;
                 --greet-pause)

@@ -242,9 +242,10 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exi
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quirk -d 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users' -r -f -a "bare-lf-dot\t''
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quirk -d 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced' -r -f -a "bare-lf-dot\t''
 starttls-keep\t''
-disclose-users\t''"
+disclose-users\t''
+answer-unsynced\t''"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'

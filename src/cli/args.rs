@@ -1545,7 +1545,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub quiet: bool,
 
-    /// Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users
+    /// Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced
     #[arg(long, value_name = "NAME", long_help = crate::smtp::server::quirk::QUIRK_HELP,
           value_parser = clap::builder::PossibleValuesParser::new(crate::smtp::server::quirk::NAMES))]
     pub quirk: Vec<String>,

@@ -599,6 +599,14 @@ impl Session {
                     let Some(line) = self.next_line() else {
                         return;
                     };
+                    if self.unsynchronized(&line) {
+                        // Exim's `smtp_enforce_sync`: with PIPELINING not advertised
+                        // (RFC 2920 §3.1), a client that sent its next command before this
+                        // reply is not waiting for replies; refuse and close.
+                        self.reply(554, Some("5.5.0"), &["SMTP synchronization error".into()]);
+                        self.close();
+                        return;
+                    }
                     self.line(&line);
                 }
             }
@@ -878,6 +886,19 @@ impl Session {
         self.phase = Phase::Quit;
         self.reply(221, Some("2.0.0"), &["Bye".into()]);
         self.close();
+    }
+
+    /// A command line followed by more input while PIPELINING is hidden (`--hide PIPELINING`):
+    /// the client pipelined without the extension. BDAT is exempt (its chunk follows the
+    /// command by design, RFC 3030 §2), and so is the `answer-unsynced` quirk.
+    fn unsynchronized(&self, line: &[u8]) -> bool {
+        matches!(self.mode, Mode::Command)
+            && !self.inbuf.is_empty()
+            && self.hidden("PIPELINING")
+            && !self.cfg.quirks.answer_unsynced
+            && !line
+                .get(..4)
+                .is_some_and(|verb| verb.eq_ignore_ascii_case(b"BDAT"))
     }
 
     fn hidden(&self, ext: &str) -> bool {

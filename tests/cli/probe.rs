@@ -121,6 +121,7 @@ fn safe_server_passes_and_vulnerable_server_fails() {
             bare_lf_dot: true,
             starttls_keep: true,
             disclose_users: true,
+            answer_unsynced: true,
         },
         ..ServeOptions::default()
     });
@@ -196,6 +197,10 @@ fn safe_server_passes_and_vulnerable_server_fails() {
 fn unadvertised_pipelining_is_noticed() {
     let s = Server::start(ServeOptions {
         hide: vec!["PIPELINING".into()],
+        quirks: Quirks {
+            answer_unsynced: true,
+            ..Quirks::default()
+        },
         ..ServeOptions::default()
     });
     let (run, st) = probe(&s.addr(), &["--only", "pipelining.unadvertised"]);
@@ -206,6 +211,25 @@ fn unadvertised_pipelining_is_noticed() {
         run.stdout
     );
     assert_eq!(run.code, 40);
+}
+
+#[test]
+fn unadvertised_pipelining_refused_by_a_synchronizing_server_passes() {
+    // Without the quirk, `serve --hide PIPELINING` refuses a pipelined group the way Exim's
+    // smtp_enforce_sync does: 554 and close. That is the safe behaviour the probe passes.
+    let s = Server::start(ServeOptions {
+        hide: vec!["PIPELINING".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "pipelining.unadvertised"]);
+    assert_eq!(
+        status(&st, "pipelining.unadvertised"),
+        "pass",
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("554"), "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
 #[test]

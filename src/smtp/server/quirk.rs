@@ -8,6 +8,9 @@
 //!   session (CVE-2011-0411 class).
 //! - `disclose-users`: `VRFY` and `EXPN` say which users exist (250 for a `--user` name, 550
 //!   5.1.1 otherwise) instead of `252` / `502`.
+//! - `answer-unsynced`: with `--hide PIPELINING`, commands a client sends before their
+//!   predecessor's reply are answered one by one. Without it such a client gets `554 5.5.0 SMTP
+//!   synchronization error` and the connection is closed, as Exim's `smtp_enforce_sync` does.
 //!
 //! Early talkers (commands before the greeting) are accepted unless `--greet-pause` is set:
 //! that is the listener's timing, not a quirk.
@@ -17,10 +20,16 @@ pub const QUIRK_HELP: &str = "\
 Behave like a vulnerable MTA (repeatable), for testing safety probes:
   bare-lf-dot     a bare LF ends a line in DATA: <LF>.<LF> ends the message (SMTP smuggling)
   starttls-keep   execute plaintext pipelined after STARTTLS inside TLS (CVE-2011-0411)
-  disclose-users  VRFY/EXPN answer 250 for a --user name and 550 for anyone else";
+  disclose-users  VRFY/EXPN answer 250 for a --user name and 550 for anyone else
+  answer-unsynced with --hide PIPELINING, answer commands pipelined anyway (default: 554 and close)";
 
 /// Names `--quirk` accepts.
-pub const NAMES: &[&str] = &["bare-lf-dot", "starttls-keep", "disclose-users"];
+pub const NAMES: &[&str] = &[
+    "bare-lf-dot",
+    "starttls-keep",
+    "disclose-users",
+    "answer-unsynced",
+];
 
 /// Which quirks are on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,6 +40,8 @@ pub struct Quirks {
     pub starttls_keep: bool,
     /// `disclose-users`.
     pub disclose_users: bool,
+    /// `answer-unsynced`.
+    pub answer_unsynced: bool,
 }
 
 impl Quirks {
@@ -42,6 +53,7 @@ impl Quirks {
                 "bare-lf-dot" => q.bare_lf_dot = true,
                 "starttls-keep" => q.starttls_keep = true,
                 "disclose-users" => q.disclose_users = true,
+                "answer-unsynced" => q.answer_unsynced = true,
                 other => {
                     return Err(format!(
                         "--quirk: unknown quirk '{other}'; known: {}",
