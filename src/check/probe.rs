@@ -354,10 +354,15 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     let caps = Capabilities::from_reply(ehlo);
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
     let ehlo_ok = ehlo.code == Some(250);
-    let requiretls = caps.has("REQUIRETLS");
+    // REQUIRETLS is offered on a TLS-protected session (RFC 8689 §4): look at both EHLOs.
+    let requiretls = caps.has("REQUIRETLS")
+        || s.ehlo_after_tls
+            .as_ref()
+            .is_some_and(|r| Capabilities::from_reply(r).has("REQUIRETLS"));
+    // An accepted EHLO is recorded, not judged: the extension list is information.
     let mut e = CheckResult::new(
         "smtp.ehlo",
-        if ehlo_ok { Status::Pass } else { Status::Fail },
+        if ehlo_ok { Status::Info } else { Status::Fail },
         if ehlo_ok {
             format!(
                 "{} extensions{}",
@@ -764,6 +769,52 @@ mod tests {
             raw: crate::smtp::event::Bytes(Vec::new()),
             deviations: Vec::new(),
         }
+    }
+
+    fn ehlo_reply(lines: &[&str]) -> Reply {
+        Reply {
+            code: Some(250),
+            enhanced: None,
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+            raw: crate::smtp::event::Bytes(Vec::new()),
+            deviations: Vec::new(),
+        }
+    }
+
+    fn ehlo_check(s: &Seen) -> CheckResult {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        judge("mx.example.test", s, &o, &[])
+            .into_iter()
+            .find(|c| c.id == "smtp.ehlo")
+            .expect("an smtp.ehlo result")
+    }
+
+    #[test]
+    fn ehlo_extensions_and_requiretls_are_recorded_as_info() {
+        let mut s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((reply(220, "mx.example.test ESMTP"), 1.0)),
+            ehlo: Some(ehlo_reply(&["mx.example.test", "PIPELINING", "STARTTLS"])),
+            ..Seen::default()
+        };
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Info, "{c:?}");
+        assert!(!c.summary.contains("REQUIRETLS"), "{c:?}");
+        // Offered after STARTTLS only (RFC 8689 §4): still found, and named.
+        s.ehlo_after_tls = Some(ehlo_reply(&["mx.example.test", "PIPELINING", "REQUIRETLS"]));
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Info, "{c:?}");
+        assert!(c.summary.contains("REQUIRETLS (RFC 8689)"), "{c:?}");
+        let mut refused = reply(502, "5.5.1 EHLO not implemented");
+        refused.lines = vec!["5.5.1 EHLO not implemented".into()];
+        s.ehlo = Some(refused);
+        assert_eq!(ehlo_check(&s).status, Status::Fail);
     }
 
     #[test]
