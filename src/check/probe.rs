@@ -817,6 +817,59 @@ mod tests {
         assert_eq!(ehlo_check(&s).status, Status::Fail);
     }
 
+    /// A self-signed certificate with `key`, signed with `digest`, as PEM.
+    fn cert_pem(
+        key: &openssl::pkey::PKey<openssl::pkey::Private>,
+        digest: openssl::hash::MessageDigest,
+    ) -> String {
+        use openssl::asn1::Asn1Time;
+        use openssl::x509::{X509Builder, X509NameBuilder};
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "mx.example.test").unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        b.sign(key, digest).unwrap();
+        String::from_utf8(b.build().to_pem().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn weak_keys_and_sha1_signatures_warn() {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        let rsa1024 = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+        let rsa2048 = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let ec = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+
+        let c = key_check(&cert_pem(&rsa1024, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("RSA 1024 bits"), "{c:?}");
+
+        let c = key_check(&cert_pem(&rsa2048, MessageDigest::sha1()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("SHA-1"), "{c:?}");
+
+        let c = key_check(&cert_pem(&rsa2048, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        let c = key_check(&cert_pem(&ec, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.summary.starts_with("EC 256 bits"), "{c:?}");
+        let c = key_check(&cert_pem(&ec, MessageDigest::sha1()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+    }
+
     #[test]
     fn throttled_greetings() {
         assert!(is_throttle(&reply(
