@@ -238,12 +238,23 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Authenticate (AUTH PLAIN) as USER before each probe's commands, except relay.open
+    /// Authenticate as USER before each probe's commands, except relay.open
     ///
     /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
-    /// the terminal (never echoed). It is never printed: the transcript shows AUTH PLAIN ********.
+    /// the terminal (never echoed). It is never printed: the transcript shows each secret SASL
+    /// response as ********.
     #[arg(long, visible_alias = "au", value_name = "USER")]
     pub auth_user: Option<String>,
+
+    /// SASL mechanism for --auth-user (the send's): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1,
+    /// SCRAM-SHA-256, DIGEST-MD5 or NTLM
+    #[arg(
+        long,
+        value_name = "MECH",
+        default_value = "PLAIN",
+        requires = "auth_user"
+    )]
+    pub auth: String,
 
     /// The password for --auth-user, from the first line of FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]

@@ -255,12 +255,24 @@ pub struct Ctx {
     pub starttls: bool,
     /// `--tls-on-connect`: the connection is TLS from the start.
     pub implicit_tls: bool,
-    /// `--auth-user` and its password: AUTH PLAIN (RFC 4616) in the preamble of the probes
-    /// that take it (not relay.open, which is about unauthenticated clients).
-    pub auth: Option<(String, crate::smtp::auth::Secret)>,
+    /// `--auth-user` (its password, `--auth MECH`): AUTH (RFC 4954) in the preamble of the
+    /// probes that take it (not relay.open, which is about unauthenticated clients).
+    pub auth: Option<ProbeAuth>,
     /// Today's date for the `Date:` header (RFC 5322 form), from the driver's clock.
     pub date: String,
 }
+
+/// The credentials and mechanism of `--auth-user` / `--auth`.
+#[derive(Debug, Clone)]
+pub struct ProbeAuth {
+    /// Mechanism name, upper case (one [`crate::smtp::auth::mechanism`] builds).
+    pub mechanism: String,
+    /// User, password and the nonce some mechanisms need (filled in by the caller).
+    pub creds: crate::smtp::auth::Credentials,
+}
+
+/// Most `334` challenges one AUTH exchange answers (SCRAM needs two, DIGEST-MD5 two).
+const MAX_CHALLENGES: usize = 8;
 
 impl Ctx {
     /// The token of message `id` (what to look for in the mailbox).
@@ -1041,6 +1053,16 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
     o.with("token", token)
 }
 
+/// How the transcript shows a SASL response: the fixed mask when it holds a secret, else its
+/// base64 as sent (a LOGIN user name, an empty response).
+fn shown(step: &crate::smtp::auth::Step, b64: &str) -> String {
+    if step.secret {
+        crate::smtp::auth::MASK.to_string()
+    } else {
+        b64.to_string()
+    }
+}
+
 /// The state machine one probe runs through (see the module doc).
 #[derive(Debug)]
 pub struct Runner {
@@ -1057,8 +1079,12 @@ pub struct Runner {
     no_starttls: bool,
     /// AUTH steps of the preamble already queued.
     auth_queued: bool,
-    /// `--auth-user` but the server does not offer AUTH PLAIN.
-    no_auth: bool,
+    /// `--auth-user` but the server does not offer the mechanism, or it cannot go on (why).
+    no_auth: Option<String>,
+    /// The SASL exchange in progress (the send's mechanisms, `smtp::auth`).
+    sasl: Option<Box<dyn crate::smtp::auth::Mechanism>>,
+    /// `334` challenges answered so far.
+    challenges: usize,
     log: Log,
     /// Replies taken by the current `UntilQuit`.
     until_count: usize,
@@ -1084,7 +1110,9 @@ impl Runner {
             tls_queued: false,
             no_starttls: false,
             auth_queued: false,
-            no_auth: false,
+            no_auth: None,
+            sasl: None,
+            challenges: 0,
             log: Log {
                 replies: Vec::new(),
                 caps: None,
@@ -1123,6 +1151,9 @@ impl Runner {
             }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
+                if label == "auth" && self.sasl.is_some() {
+                    return self.on_auth_reply(&r);
+                }
                 if label == "ehlo" && self.in_preamble {
                     self.log.caps = Some(Capabilities::from_reply(&r));
                 }
@@ -1194,29 +1225,91 @@ impl Runner {
         self.steps.push_back(read("ehlo", Some(2)));
     }
 
-    /// After the last EHLO of the preamble: AUTH PLAIN when `--auth-user` and the probe
-    /// takes it.
+    /// After the last EHLO of the preamble: AUTH when `--auth-user` and the probe takes it.
     fn queue_auth(&mut self) {
         if self.auth_queued || self.id == "relay.open" {
             return;
         }
-        let Some((user, pass)) = &self.ctx.auth else {
+        let Some(a) = &self.ctx.auth else {
             return;
         };
         self.auth_queued = true;
+        let name = a.mechanism.clone();
         let caps = self.log.caps.clone().unwrap_or_default();
-        if !caps.offers_auth("PLAIN") {
-            self.no_auth = true;
+        if !caps.offers_auth(&name) {
+            self.no_auth = Some(format!(
+                "--auth-user: the server does not offer AUTH {name} here (try --tls)"
+            ));
             return;
         }
-        use base64::Engine;
-        let blob = base64::engine::general_purpose::STANDARD
-            .encode(format!("\0{user}\0{}", pass.expose()));
-        self.steps.push_back(Step::SendSecret {
-            bytes: format!("AUTH PLAIN {blob}\r\n").into_bytes(),
-            shown: "AUTH PLAIN ********\\r\\n".into(),
-        });
-        self.steps.push_back(read("auth", Some(2)));
+        let Some(mut mech) = crate::smtp::auth::mechanism(&name, &a.creds) else {
+            self.no_auth = Some(format!("--auth {name}: not a mechanism ehlo implements"));
+            return;
+        };
+        if let Err(e) = mech.ready() {
+            self.no_auth = Some(format!("--auth {name}: {e}"));
+            return;
+        }
+        match mech.initial_response() {
+            Some(step) => {
+                let b64 = crate::smtp::auth::encode_initial(&step);
+                self.steps.push_back(Step::SendSecret {
+                    bytes: format!("AUTH {name} {b64}\r\n").into_bytes(),
+                    shown: format!("AUTH {name} {}\\r\\n", shown(&step, &b64)),
+                });
+            }
+            None => self.steps.push_back(line(format!("AUTH {name}"))),
+        }
+        self.steps.push_back(read("auth", None));
+        self.sasl = Some(mech);
+    }
+
+    /// A reply during AUTH: answer a `334` with the mechanism's next response, verify a
+    /// `235`, stop on anything else (as the send does, `smtp::client::auth`).
+    fn on_auth_reply(&mut self, r: &Reply) -> Io {
+        let name = self
+            .ctx
+            .auth
+            .as_ref()
+            .map_or(String::new(), |a| a.mechanism.clone());
+        let Some(mech) = self.sasl.as_mut() else {
+            return self.advance();
+        };
+        match r.code {
+            Some(334) if self.challenges < MAX_CHALLENGES => {
+                self.challenges += 1;
+                let text = r.lines.first().map_or("", String::as_str);
+                let step = match crate::smtp::auth::decode_challenge(text.trim())
+                    .and_then(|c| mech.respond(&c))
+                {
+                    Ok(step) => step,
+                    Err(e) => {
+                        let why = format!("AUTH {name}: {e}");
+                        self.sasl = None;
+                        return self.done(Outcome::new(Status::Error, why));
+                    }
+                };
+                let b64 = crate::smtp::auth::encode_response(&step);
+                self.steps.push_front(read("auth", None));
+                self.steps.push_front(Step::SendSecret {
+                    bytes: format!("{b64}\r\n").into_bytes(),
+                    shown: format!("{}\\r\\n", shown(&step, &b64)),
+                });
+                self.advance()
+            }
+            Some(235) => {
+                let verdict = mech.finish(None);
+                self.sasl = None;
+                match verdict {
+                    Ok(()) => self.advance(),
+                    Err(e) => self.done(Outcome::new(Status::Error, format!("AUTH {name}: {e}"))),
+                }
+            }
+            _ => {
+                self.sasl = None;
+                self.finish(End::Refused("auth"))
+            }
+        }
     }
 
     fn advance(&mut self) -> Io {
@@ -1226,11 +1319,8 @@ impl Runner {
                 "--tls: the server does not offer STARTTLS",
             ));
         }
-        if self.no_auth {
-            return self.done(Outcome::new(
-                Status::Error,
-                "--auth-user: the server does not offer AUTH PLAIN here (try --tls)",
-            ));
+        if let Some(why) = self.no_auth.take() {
+            return self.done(Outcome::new(Status::Error, why));
         }
         loop {
             if let Some(step) = self.steps.pop_front() {
@@ -1314,6 +1404,17 @@ mod tests {
             implicit_tls: false,
             auth: None,
             date: "Thu, 01 Jan 2026 00:00:00 +0000".into(),
+        }
+    }
+
+    fn auth(mechanism: &str) -> ProbeAuth {
+        ProbeAuth {
+            mechanism: mechanism.into(),
+            creds: crate::smtp::auth::Credentials {
+                user: "alice".into(),
+                password: Some(crate::smtp::auth::Secret::new("pw")),
+                ..Default::default()
+            },
         }
     }
 
@@ -1559,7 +1660,7 @@ mod tests {
     #[test]
     fn auth_plain_in_the_preamble_is_masked_and_not_for_relay() {
         let mut c = ctx();
-        c.auth = Some(("alice".into(), crate::smtp::auth::Secret::new("pw")));
+        c.auth = Some(auth("PLAIN"));
         let caps = || Input::Reply(Reply::new(250, &["mx", "AUTH PLAIN LOGIN"]));
         let i = vec![
             r(220, "mx"),
@@ -1678,6 +1779,66 @@ mod tests {
             drive("pipelining.unadvertised", ctx(), greet()).0.status,
             Status::Skip
         );
+    }
+
+    #[test]
+    fn auth_login_answers_the_challenges_with_the_password_masked() {
+        let mut c = ctx();
+        c.auth = Some(auth("LOGIN"));
+        let caps = || Input::Reply(Reply::new(250, &["mx", "AUTH LOGIN CRAM-MD5"]));
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(334, "VXNlcm5hbWU6"),
+            r(334, "UGFzc3dvcmQ6"),
+            r(235, "2.7.0 ok"),
+            r(252, "x"),
+            r(252, "x"),
+            r(221, "bye"),
+        ];
+        let (o, sent) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(sent[1], b"AUTH LOGIN\r\n");
+        assert_eq!(sent[2], b"YWxpY2U=\r\n"); // alice
+        assert_eq!(sent[3], b"cHc=\r\n"); // pw
+        assert!(sent[4].starts_with(b"VRFY "));
+        let t = o.evidence["transcript"].to_string();
+        assert!(t.contains("C: ********") && !t.contains("cHc="), "{t}");
+        // A refusal after the password: inconclusive with the reply.
+        let i = vec![
+            r(220, "mx"),
+            caps(),
+            r(334, "VXNlcm5hbWU6"),
+            r(334, "UGFzc3dvcmQ6"),
+            r(535, "5.7.8 bad"),
+        ];
+        let (o, _) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("auth refused: 535"), "{}", o.summary);
+        // A challenge that is not base64: inconclusive, named.
+        let i = vec![r(220, "mx"), caps(), r(334, "!!not base64!!")];
+        let (o, _) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("AUTH LOGIN"), "{}", o.summary);
+        // A server that keeps challenging: stops after MAX_CHALLENGES, no loop.
+        let mut i = vec![r(220, "mx"), caps()];
+        i.extend((0..100).map(|_| r(334, "VXNlcm5hbWU6")));
+        let (o, sent) = drive("enum.vrfy", c.clone(), i);
+        assert_eq!(o.status, Status::Error);
+        assert!(sent.len() <= MAX_CHALLENGES + 2, "{}", sent.len());
+        // CRAM-MD5 not offered: inconclusive, nothing sent past EHLO.
+        c.auth = Some(auth("CRAM-MD5"));
+        let (o, sent) = drive(
+            "enum.vrfy",
+            c,
+            vec![
+                r(220, "mx"),
+                Input::Reply(Reply::new(250, &["mx", "AUTH PLAIN"])),
+            ],
+        );
+        assert_eq!(o.status, Status::Error);
+        assert!(o.summary.contains("AUTH CRAM-MD5"), "{}", o.summary);
+        assert_eq!(sent.len(), 1);
     }
 
     #[test]

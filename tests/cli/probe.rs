@@ -477,3 +477,54 @@ fn from_is_the_envelope_sender_and_header_of_the_probe_mail() {
         run.stdout
     );
 }
+
+#[test]
+fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let addr = s.addr();
+    let run_with = |mech: &str, password: &str| {
+        ehlo_with_env(
+            &[
+                "probe",
+                &addr,
+                "--to",
+                "alice@mx.test",
+                "--tls",
+                "-k",
+                "--au",
+                "alice",
+                "--auth",
+                mech,
+                "--only",
+                "enum.vrfy",
+                "--json",
+            ],
+            &[("EHLO_AUTH_PASSWORD", password)],
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    for mech in ["LOGIN", "CRAM-MD5", "login"] {
+        let run = run_with(mech, "pw");
+        assert_eq!(run.code, 0, "{mech}: {}", run.all());
+        let t = line_of(&run, "enum.vrfy")["evidence"]["transcript"].to_string();
+        let upper = mech.to_ascii_uppercase();
+        assert!(t.contains(&format!("C: AUTH {upper}")), "{t}");
+        assert!(t.contains("S: 334 ") && t.contains("S: 235 "), "{t}");
+        assert!(t.contains("C: ********"), "{t}");
+        // Neither the password's base64 (LOGIN) nor a digest line in clear.
+        assert!(!run.all().contains("cHc="), "{}", run.all());
+    }
+    let run = run_with("CRAM-MD5", "wrong");
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+
+    let run = run_with("XOAUTH2", "pw");
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--auth XOAUTH2"), "{}", run.stderr);
+    let run = ehlo(&["probe", &addr, "--to", "alice@mx.test", "--auth", "LOGIN"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}

@@ -212,7 +212,7 @@ fn exim_probe_verdicts() {
 #[ignore = "needs the interop peers (tests/interop/setup.sh)"]
 fn postfix_probe_authenticated_on_submission() {
     require_postfix_submission();
-    let run_with = |pass: &str| {
+    let run_mech = |mech: &str, pass: &str| {
         let mut cmd = Command::new(ehlo_bin());
         cmd.args([
             "probe",
@@ -224,6 +224,8 @@ fn postfix_probe_authenticated_on_submission() {
             POSTFIX_CERT,
             "--auth-user",
             TEST_USER,
+            "--auth",
+            mech,
             "--yes",
             "--only",
             "smuggle.lf-lf",
@@ -235,6 +237,7 @@ fn postfix_probe_authenticated_on_submission() {
         .env("EHLO_AUTH_PASSWORD", pass);
         run_bounded(cmd)
     };
+    let run_with = |pass: &str| run_mech("PLAIN", pass);
     // Authenticated, the submission port (bare newline fix off) is smuggled through; relay.open
     // stays unauthenticated and is refused.
     let run = run_with(TEST_PASS);
@@ -247,4 +250,12 @@ fn postfix_probe_authenticated_on_submission() {
     let run = run_with("not-the-password");
     run.assert_exit(41);
     run.assert_contains("auth refused: 535");
+    // The send's LOGIN mechanism against Dovecot SASL: two 334 prompts, the password masked.
+    let run = run_mech("LOGIN", TEST_PASS);
+    run.assert_exit(40);
+    run.assert_contains("C: AUTH LOGIN\\r\\n");
+    run.assert_contains("S: 334 UGFzc3dvcmQ6");
+    run.assert_contains("C: ********");
+    run.assert_contains("235 2.7.0 Authentication successful");
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
 }

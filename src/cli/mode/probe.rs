@@ -96,7 +96,34 @@ pub fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Erro
                      EHLO_AUTH_PASSWORD (no terminal to ask on); nothing was sent",
                 ));
             };
-            Some((user.clone(), pass))
+            let mechanism = a.auth.to_ascii_uppercase();
+            if matches!(mechanism.as_str(), "XOAUTH2" | "OAUTHBEARER")
+                || crate::smtp::auth::mechanism(
+                    &mechanism,
+                    &crate::smtp::auth::Credentials::default(),
+                )
+                .is_none()
+            {
+                return Err(usage(format!(
+                    "probe: --auth {}: not a password mechanism ehlo implements (PLAIN, LOGIN, \
+                     CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5, NTLM)",
+                    a.auth
+                )));
+            }
+            Some(crate::probe::script::ProbeAuth {
+                mechanism,
+                creds: crate::smtp::auth::Credentials {
+                    user: user.clone(),
+                    password: Some(pass),
+                    // Drawn now, as the send does: the core has no randomness and no clock.
+                    nonce: crate::net::tls::scram_nonce(),
+                    time: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .map(|d| d.as_secs()),
+                    ..Default::default()
+                },
+            })
         }
     };
     let mut token = [0u8; 4];
