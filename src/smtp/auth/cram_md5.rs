@@ -4,7 +4,9 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 
-use super::{AuthError, Credentials, Mechanism, Secret, Step, mask, printable};
+use super::{
+    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password, printable,
+};
 
 /// The hash under the HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,19 +123,7 @@ impl Mechanism for CramMd5 {
     }
 
     fn ready(&self) -> Result<(), AuthError> {
-        if self.user.is_empty() {
-            return Err(AuthError::Missing {
-                mechanism: self.name(),
-                what: "a user name",
-            });
-        }
-        if self.password.is_none() {
-            return Err(AuthError::Missing {
-                mechanism: self.name(),
-                what: "a password",
-            });
-        }
-        Ok(())
+        need_user_and_password(self.name(), &self.user, &self.password)
     }
 }
 

@@ -5,7 +5,10 @@
 
 use md5::{Digest, Md5};
 
-use super::{AuthError, Credentials, Mechanism, Secret, Step, empty_step, mask, printable};
+use super::{
+    AuthError, Credentials, Mechanism, Secret, Step, empty_step, mask, need_user_and_password,
+    printable,
+};
 
 const NAME: &str = "DIGEST-MD5";
 
@@ -338,19 +341,7 @@ impl Mechanism for DigestMd5 {
     }
 
     fn ready(&self) -> Result<(), AuthError> {
-        if self.user.is_empty() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a user name",
-            });
-        }
-        if self.password.is_none() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a password",
-            });
-        }
-        Ok(())
+        need_user_and_password(NAME, &self.user, &self.password)
     }
 }
 

@@ -1,7 +1,9 @@
 //! SASL LOGIN (draft-murchison-sasl-login-00): the server prompts twice ("Username:", then
 //! "Password:") and the client answers with the user name and then the password.
 
-use super::{AuthError, Credentials, Mechanism, Secret, Step, mask, printable};
+use super::{
+    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password, printable,
+};
 
 const NAME: &str = "LOGIN";
 
@@ -71,19 +73,7 @@ impl Mechanism for Login {
 
     fn ready(&self) -> Result<(), AuthError> {
         // Checked before the user name goes out, so a missing password fails before any answer.
-        if self.user.is_empty() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a user name",
-            });
-        }
-        if self.password.is_none() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a password",
-            });
-        }
-        Ok(())
+        need_user_and_password(NAME, &self.user, &self.password)
     }
 }
 

@@ -198,6 +198,28 @@ pub trait Mechanism: Send + std::fmt::Debug {
     }
 }
 
+/// The check every user-name-and-password mechanism makes before AUTH goes out: both are
+/// present, or which one is missing.
+pub(crate) fn need_user_and_password<P>(
+    mechanism: &'static str,
+    user: &str,
+    password: &Option<P>,
+) -> Result<(), AuthError> {
+    if user.is_empty() {
+        return Err(AuthError::Missing {
+            mechanism,
+            what: "a user name",
+        });
+    }
+    if password.is_none() {
+        return Err(AuthError::Missing {
+            mechanism,
+            what: "a password",
+        });
+    }
+    Ok(())
+}
+
 /// Mechanisms ehlo implements, strongest first (the order tried when none is named).
 ///
 /// DIGEST-MD5 (historic, RFC 6331) and NTLM come after PLAIN and LOGIN: they are tried when

@@ -7,7 +7,9 @@
 use hmac::{Hmac, KeyInit, Mac};
 use md4::{Digest, Md4};
 
-use super::{AuthError, Credentials, Mechanism, Secret, Step, mask, printable};
+use super::{
+    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password, printable,
+};
 
 const NAME: &str = "NTLM";
 const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -314,19 +316,7 @@ impl Mechanism for Ntlm {
     }
 
     fn ready(&self) -> Result<(), AuthError> {
-        if self.user.is_empty() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a user name",
-            });
-        }
-        if self.password.is_none() {
-            return Err(AuthError::Missing {
-                mechanism: NAME,
-                what: "a password",
-            });
-        }
-        Ok(())
+        need_user_and_password(NAME, &self.user, &self.password)
     }
 }
 
