@@ -2391,7 +2391,6 @@ fn check_against_postfix() {
         "mx.lookup",
         "smtp.connect",
         "smtp.banner",
-        "smtp.ehlo",
         "tls.starttls",
         "tls.handshake",
         "tls.cert.chain",
@@ -2404,6 +2403,11 @@ fn check_against_postfix() {
             run.dump()
         );
     }
+    // Postfix's extension list is recorded as information.
+    assert!(
+        seen.contains(&("smtp.ehlo".to_string(), "info".to_string())),
+        "{seen:?}"
+    );
 }
 
 /// The opt-in probes against the real Postfix: `postmaster@ehlo.test` (a local domain there) is

@@ -549,6 +549,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ipv6_mx_reachable_unreachable_absent() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let target = |addrs: Vec<IpAddr>| domain::Target {
+            host: "mx.example.test".into(),
+            preference: 10,
+            addrs,
+        };
+        let connect = |ip: IpAddr, st: Status| {
+            (
+                "mx.example.test".to_string(),
+                ip,
+                vec![CheckResult::new("smtp.connect", st, "")],
+            )
+        };
+        let both = [target(vec![v4, v6])];
+        // No AAAA anywhere: information, not a finding.
+        let c = ipv6_check(
+            &[target(vec![v4])],
+            &[connect(v4, Status::Pass)],
+            Family::Any,
+        );
+        assert_eq!(c.status, Status::Info, "{c:?}");
+        // Published and answering over IPv6.
+        let probed = [connect(v4, Status::Pass), connect(v6, Status::Pass)];
+        let c = ipv6_check(&both, &probed, Family::Any);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.summary.contains("2001:db8::1"), "{c:?}");
+        // Published, but only IPv4 answers.
+        let probed = [connect(v4, Status::Pass), connect(v6, Status::Fail)];
+        assert_eq!(ipv6_check(&both, &probed, Family::Any).status, Status::Fail);
+        // -4: not tested.
+        assert_eq!(ipv6_check(&both, &probed, Family::V4).status, Status::Skip);
+    }
+
+    #[test]
     fn domain_syntax() {
         assert!(valid_domain("example.com").is_ok());
         assert!(valid_domain("Example.COM.").is_ok());

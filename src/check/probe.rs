@@ -354,10 +354,15 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     let caps = Capabilities::from_reply(ehlo);
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
     let ehlo_ok = ehlo.code == Some(250);
-    let requiretls = caps.has("REQUIRETLS");
+    // REQUIRETLS is offered on a TLS-protected session (RFC 8689 §4): look at both EHLOs.
+    let requiretls = caps.has("REQUIRETLS")
+        || s.ehlo_after_tls
+            .as_ref()
+            .is_some_and(|r| Capabilities::from_reply(r).has("REQUIRETLS"));
+    // An accepted EHLO is recorded, not judged: the extension list is information.
     let mut e = CheckResult::new(
         "smtp.ehlo",
-        if ehlo_ok { Status::Pass } else { Status::Fail },
+        if ehlo_ok { Status::Info } else { Status::Fail },
         if ehlo_ok {
             format!(
                 "{} extensions{}",
@@ -764,6 +769,105 @@ mod tests {
             raw: crate::smtp::event::Bytes(Vec::new()),
             deviations: Vec::new(),
         }
+    }
+
+    fn ehlo_reply(lines: &[&str]) -> Reply {
+        Reply {
+            code: Some(250),
+            enhanced: None,
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+            raw: crate::smtp::event::Bytes(Vec::new()),
+            deviations: Vec::new(),
+        }
+    }
+
+    fn ehlo_check(s: &Seen) -> CheckResult {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        judge("mx.example.test", s, &o, &[])
+            .into_iter()
+            .find(|c| c.id == "smtp.ehlo")
+            .expect("an smtp.ehlo result")
+    }
+
+    #[test]
+    fn ehlo_extensions_and_requiretls_are_recorded_as_info() {
+        let mut s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((reply(220, "mx.example.test ESMTP"), 1.0)),
+            ehlo: Some(ehlo_reply(&["mx.example.test", "PIPELINING", "STARTTLS"])),
+            ..Seen::default()
+        };
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Info, "{c:?}");
+        assert!(!c.summary.contains("REQUIRETLS"), "{c:?}");
+        // Offered after STARTTLS only (RFC 8689 §4): still found, and named.
+        s.ehlo_after_tls = Some(ehlo_reply(&["mx.example.test", "PIPELINING", "REQUIRETLS"]));
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Info, "{c:?}");
+        assert!(c.summary.contains("REQUIRETLS (RFC 8689)"), "{c:?}");
+        let mut refused = reply(502, "5.5.1 EHLO not implemented");
+        refused.lines = vec!["5.5.1 EHLO not implemented".into()];
+        s.ehlo = Some(refused);
+        assert_eq!(ehlo_check(&s).status, Status::Fail);
+    }
+
+    /// A self-signed certificate with `key`, signed with `digest`, as PEM.
+    fn cert_pem(
+        key: &openssl::pkey::PKey<openssl::pkey::Private>,
+        digest: openssl::hash::MessageDigest,
+    ) -> String {
+        use openssl::asn1::Asn1Time;
+        use openssl::x509::{X509Builder, X509NameBuilder};
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "mx.example.test").unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        b.sign(key, digest).unwrap();
+        String::from_utf8(b.build().to_pem().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn weak_keys_and_sha1_signatures_warn() {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        let rsa1024 = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+        let rsa2048 = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let ec = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+
+        let c = key_check(&cert_pem(&rsa1024, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("RSA 1024 bits"), "{c:?}");
+
+        let c = key_check(&cert_pem(&rsa2048, MessageDigest::sha1()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("SHA-1"), "{c:?}");
+
+        let c = key_check(&cert_pem(&rsa2048, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        let c = key_check(&cert_pem(&ec, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.summary.starts_with("EC 256 bits"), "{c:?}");
+        let c = key_check(&cert_pem(&ec, MessageDigest::sha1()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
     }
 
     #[test]

@@ -431,6 +431,8 @@ impl Lab {
             rec("twomx.test", RecordSpec::Mx(10, host("dead"))),
             rec("twomx.test", RecordSpec::Mx(20, host("good"))),
             rec("implicit.test", RecordSpec::A(ip(10))),
+            // An MX whose host has no address record at all.
+            rec("noaddr.test", RecordSpec::Mx(10, "mx-none.lab.test".into())),
             rec("slow2.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow3.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow4.test", RecordSpec::Mx(10, host("slow"))),
@@ -534,7 +536,6 @@ fn a_good_domain_passes_and_no_mail_is_sent() {
         "dmarc.record",
         "smtp.connect",
         "smtp.banner",
-        "smtp.ehlo",
         "smtp.banner-name",
         "tls.starttls",
         "tls.handshake",
@@ -545,6 +546,8 @@ fn a_good_domain_passes_and_no_mail_is_sent() {
     ] {
         assert_eq!(st(&m, "good.test", id), ["pass"], "{id}: {}", run.stdout);
     }
+    // The EHLO extension list is recorded, not judged.
+    assert_eq!(st(&m, "good.test", "smtp.ehlo"), ["info"]);
     assert_eq!(st(&m, "good.test", "mx.null"), ["info"]);
     assert_eq!(st(&m, "good.test", "dkim.hint"), ["info"]);
     // Loopback PTRs are answered by the resolver itself (RFC 6761): nothing to learn.
@@ -948,6 +951,95 @@ fn a_testing_policy_makes_a_covered_mx_certificate_failure_count() {
             .contains("MTA-STS testing"),
         "{name}"
     );
+}
+
+#[test]
+fn cert_days_makes_a_certificate_expiring_within_that_window_warn() {
+    let lab = Lab::start();
+    // The good certificate runs until 4096: fine under the default 14 days…
+    let (_, m, lines) = lab.json(&["good.test", "--only", "tls.cert.expiry"]);
+    assert_eq!(st(&m, "good.test", "tls.cert.expiry"), ["pass"]);
+    let days = lines.iter().find(|v| v["id"] == "tls.cert.expiry").unwrap()["evidence"]["days"]
+        .as_i64()
+        .unwrap();
+    // …but it expires within a window one day longer than what it has left.
+    let window = (days + 1).to_string();
+    let (run, m, lines) = lab.json(&[
+        "good.test",
+        "--only",
+        "tls.cert.expiry",
+        "--cert-days",
+        &window,
+    ]);
+    assert_eq!(
+        st(&m, "good.test", "tls.cert.expiry"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let c = lines.iter().find(|v| v["id"] == "tls.cert.expiry").unwrap();
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("under {window}")),
+        "{c}"
+    );
+    // A warning is not a failure unless --fail-on warn says so.
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = lab.run(&[
+        "good.test",
+        "--only",
+        "tls.cert.expiry",
+        "--cert-days",
+        &window,
+        "--fail-on",
+        "warn",
+    ]);
+    assert_eq!(run.code, 40, "{}", run.stdout);
+}
+
+#[test]
+fn mx_targets_without_an_address_or_in_special_purpose_space_fail() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["noaddr.test", "--only", "mx.*"]);
+    assert_eq!(
+        st(&m, "noaddr.test", "mx.target"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    let c = lines.iter().find(|v| v["id"] == "mx.target").unwrap();
+    assert!(
+        c["summary"].as_str().unwrap().contains("mx-none.lab.test"),
+        "{c}"
+    );
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    // The lab's MX hosts live in 127/8: without --allow-private they are refused, not probed.
+    let args: Vec<String> = lab
+        .args(&["--json", "good.test", "--only", "mx.*", "--only", "smtp.*"])
+        .into_iter()
+        .filter(|a| a != "--allow-private")
+        .collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo_with(&refs, None, Duration::from_secs(60));
+    let target = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["id"] == "mx.target")
+        .unwrap_or_else(|| panic!("no mx.target: {}", run.stdout));
+    assert_eq!(target["status"], "fail", "{target}");
+    assert!(
+        target["summary"]
+            .as_str()
+            .unwrap()
+            .contains("special-purpose"),
+        "{target}"
+    );
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    // Refused means not probed: nothing connected to the MX.
+    assert_eq!(lab.taps["good"].connections.load(Ordering::SeqCst), 0);
 }
 
 #[test]
