@@ -360,10 +360,21 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             .as_ref()
             .is_some_and(|r| Capabilities::from_reply(r).has("REQUIRETLS"));
     // An accepted EHLO is recorded, not judged: the extension list is information.
+    // A 421 (or a "too many connections" refusal) to EHLO is a busy server, like the same reply
+    // as a greeting: could not test, retryable — never a verdict on the server.
+    let busy = !ehlo_ok && is_throttle(ehlo);
     let mut e = CheckResult::new(
         "smtp.ehlo",
-        if ehlo_ok { Status::Info } else { Status::Fail },
         if ehlo_ok {
+            Status::Info
+        } else if busy {
+            Status::Error
+        } else {
+            Status::Fail
+        },
+        if busy {
+            format!("server busy, try later: {}", reply_text(ehlo))
+        } else if ehlo_ok {
             format!(
                 "{} extensions{}",
                 keywords.len(),
@@ -815,6 +826,13 @@ mod tests {
         refused.lines = vec!["5.5.1 EHLO not implemented".into()];
         s.ehlo = Some(refused);
         assert_eq!(ehlo_check(&s).status, Status::Fail);
+        // A busy server answering EHLO with 421 could not be tested: error, not fail.
+        let mut busy = reply(421, "4.7.0 mx.example.test Too many connections, try later");
+        busy.lines = vec!["4.7.0 mx.example.test Too many connections, try later".into()];
+        s.ehlo = Some(busy);
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        assert!(c.summary.contains("busy"), "{c:?}");
     }
 
     /// A self-signed certificate with `key`, signed with `digest`, as PEM.
