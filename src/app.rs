@@ -30,14 +30,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             // A one-shot send is one connection at a time: a single-threaded runtime starts
             // faster and keeps fewer pages than worker threads that would only wait. The modes
             // that serve or check many connections at once get two workers.
-            let builder = if matches!(mode, Mode::Send(_)) {
+            let mut builder = if matches!(mode, Mode::Send(_)) {
                 tokio::runtime::Builder::new_current_thread()
             } else {
                 let mut b = tokio::runtime::Builder::new_multi_thread();
                 b.worker_threads(2);
                 b
             };
-            let runtime = match { builder }.enable_all().build() {
+            let runtime = match builder.enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     return Error::Prerequisite(format!("cannot start the async runtime: {e}"))
