@@ -616,21 +616,24 @@ fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_
             "plain.dane.test",
             "the MX records naming mx.plain.dane.test are insecure: DANE does not apply",
         ),
-        (
-            "absent.test",
-            "has no TLSA record (secure denial): no DANE",
-        ),
+        ("absent.test", "has no TLSA record (secure denial): no DANE"),
     ] {
         let (run, _) = dane_run(starttls_quit(), domain, &[]);
         assert_eq!(run.code, 0, "{domain}: {}", run.all());
         let want = format!("TLS verification for mx.{domain}: PKIX (CA store and name): ");
         assert!(
-            run.stdout.lines().any(|l| l.contains(&want) && l.contains(why)),
+            run.stdout
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(why)),
             "{want}…{why}\n{}",
             run.stdout
         );
         assert!(!run.stdout.contains("TLS DANE depth"), "{}", run.stdout);
-        assert!(run.stdout.contains("passed CA verification"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("passed CA verification"),
+            "{}",
+            run.stdout
+        );
     }
     // Secure, but only a PKIX-EE record: TLS is mandatory, the CA store authenticates.
     let (run, _) = dane_run(starttls_quit(), "unusable.test", &[]);
