@@ -892,7 +892,20 @@ pub fn repl_wording(text: &str) -> String {
     if !text.contains("--") {
         return text.to_string();
     }
+    // Implicit TLS is chosen when the REPL starts: it has no command for it.
     let mut t = text
+        .replace(
+            "use --tls (STARTTLS) instead of --tls-on-connect",
+            "start ehlo repl again without --tls-on-connect, then :starttls",
+        )
+        .replace(
+            "try --tls-on-connect",
+            "try ehlo repl --tls-on-connect HOST (a new session)",
+        )
+        .replace(
+            "use --tls-on-connect",
+            "use ehlo repl --tls-on-connect HOST (a new session)",
+        )
         .replace("--tls-ca-path FILE", ":starttls --ca FILE")
         .replace("--tls-ca-path", ":starttls --ca FILE")
         .replace("--tls-verify-target", ":starttls --sni")
@@ -1393,7 +1406,16 @@ mod tests {
             ),
             "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
         );
-        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(
+            repl_wording("this port speaks implicit TLS, not plain SMTP: try --tls-on-connect"),
+            "this port speaks implicit TLS, not plain SMTP: try ehlo repl --tls-on-connect HOST (a new session)"
+        );
+        assert_eq!(
+            repl_wording(
+                "wrong version number — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect"
+            ),
+            "wrong version number — this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
+        );
         assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 
