@@ -1579,3 +1579,42 @@ fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
     );
     h.join().unwrap();
 }
+
+/// Defect 8/9: hints are worded in REPL commands from their structured form (the remedy, not
+/// the send's flag text): `:explain` and reply explanations say `:starttls` and
+/// `:auth PLAIN USER` where `ehlo explain` says `--tls` and `--auth --auth-user USER`.
+#[test]
+fn hints_name_repl_commands_in_the_repl_and_flags_in_a_send() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = ":explain \"530 5.7.0 Must issue a STARTTLS command first\"\n:explain \"530 5.7.0 Authentication required\"\nQUIT\n";
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    assert!(
+        run.out
+            .contains("hint: the server wants STARTTLS first: add :starttls"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains(
+            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
+        ),
+        "{}",
+        run.out
+    );
+    assert!(!run.out.contains("--tls"), "{}", run.out);
+    assert!(!run.out.contains('⟨'), "{}", run.out);
+    let run = ehlo(
+        &["explain", "530 5.7.0 Must issue a STARTTLS command first"],
+        b"",
+        &[],
+    );
+    assert!(run.out.contains("add --tls"), "{}", run.out);
+}

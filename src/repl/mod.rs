@@ -1035,7 +1035,9 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => self.say(&report.text()),
+                Some(report) => {
+                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
