@@ -160,7 +160,11 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        :record! FILE replaces it, :record -a FILE appends
   :replay FILE         run a recorded script here
   :help                this text
-  :quit                QUIT and leave (Ctrl-D does the same)";
+  :quit                QUIT and leave (Ctrl-D does the same)
+Replies show how long they took, SASL challenges (334) their decoded text. A misspelt
+verb (EHLLO) is refused with the one meant (:raw sends anything as typed); STARTTLS
+inside a transaction, and a typed content line whose leading dot the server will strip,
+are warned about first. A 421 means the server closes the connection.";
 
 /// Parse a line starting with `:`. The error is a one-line hint.
 pub fn parse(line: &str) -> Result<Meta, String> {
