@@ -223,7 +223,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -s V -l version -d 'Print versio
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
-complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
@@ -289,7 +289,9 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l json -d 'Print JSON Lines events instead of the transcript (the send\'s schema; a summary last)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l strict -d 'End the session at the first 4xx/5xx reply: QUIT, then exit with that phase\'s code'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
@@ -307,6 +309,7 @@ none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS right after the first EHLO (implies --ehlo with this host\'s name if not given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
@@ -314,6 +317,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use I
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l json -d 'Print JSON Lines events instead of the transcript (the send\'s schema; a summary last)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s V -l version -d 'Print version'
@@ -390,7 +394,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s V -l version -d 'Pri
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs'
+complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "replay" -d 'Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs'
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "explain" -d 'Explain a reply without connecting: codes, a pasted reply or a bounce\'s diagnostic line'
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_using_subcommand help; and not __fish_seen_subcommand_from serve demo repl replay explain check probe help" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'

@@ -1839,11 +1839,7 @@ fn replay_wildcards_enhanced_codes_and_comments() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.out);
-    assert!(
-        run.out.contains("every reply code as recorded"),
-        "{}",
-        run.out
-    );
+    assert!(run.out.contains("every reply as recorded"), "{}", run.out);
     h.join().unwrap();
 
     std::fs::write(&script, text.replace("2.1.x", "2.1.0")).unwrap();
@@ -2038,4 +2034,252 @@ fn terminal_replies_show_latency_and_decoded_challenges() {
     t.keys(":quit\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     h.join().unwrap();
+}
+
+/// `ehlo` with stdin piped: exit code, stdout alone, stderr alone.
+fn ehlo_split(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(EHLO)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env_remove("EHLO_AUTH_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Every line of `stdout` as JSON: the first is `schema`, the last `summary`.
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    let v: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    assert_eq!(
+        v.first().map(|e| e["type"].clone()),
+        Some("schema".into()),
+        "{stdout}"
+    );
+    assert_eq!(
+        v.last().map(|e| e["type"].clone()),
+        Some("summary".into()),
+        "{stdout}"
+    );
+    v
+}
+
+fn of_type<'a>(v: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
+    v.iter().filter(|e| e["type"] == t).collect()
+}
+
+const TWO_MISMATCHES: &str = "< 220\n> EHLO x.test\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250 2.1.5  # the server now refuses\n> RSET\n< 250\n> MAIL FROM:<again@b.test>\n< 5xx\n> QUIT\n< 221\n";
+
+/// `--keep-going` runs every step whatever differs, ends with a table of every mismatch (line,
+/// command, expected, got) and exits with the first one's phase code (RCPT: 24); without it
+/// the replay stops at the first.
+#[test]
+fn replay_keep_going_lists_every_mismatch_and_exits_with_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("two.ehlo");
+    std::fs::write(&script, TWO_MISMATCHES).unwrap();
+    let refusing = || {
+        server(
+            Behaviour {
+                rcpt: 550,
+                pipelining: false,
+            },
+            1,
+        )
+    };
+    let (addr, h) = refusing();
+    let run = ehlo(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr.to_string(),
+            "--keep-going",
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 24, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(
+        got.contains("MAIL FROM:<again@b.test>\r\nQUIT\r\n"),
+        "{got}"
+    );
+    let mut lines = run
+        .out
+        .lines()
+        .skip_while(|l| !l.starts_with("replay: 2 mismatch(es) in 6 step(s); exit code 24"));
+    let table: Vec<&str> = lines
+        .next()
+        .into_iter()
+        .chain(lines.take_while(|l| l.starts_with("  ")))
+        .collect();
+    assert_eq!(table.len(), 4, "{}", run.out);
+    let cols: Vec<Vec<&str>> = table[1..]
+        .iter()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(cols[0], ["LINE", "COMMAND", "EXPECTED", "GOT"]);
+    assert_eq!(
+        cols[1],
+        ["6", "RCPT TO:<c@d.test>", "250 2.1.5", "550 5.1.1"]
+    );
+    assert_eq!(cols[2], ["10", "MAIL FROM:<again@b.test>", "5xx", "250"]);
+
+    // Without --keep-going: the first mismatch ends the replay (no second MAIL, no table).
+    let (addr, h) = refusing();
+    let run = ehlo(
+        &["replay", script.to_str().unwrap(), "-s", &addr.to_string()],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 24, "{}", run.out);
+    assert!(!run.out.contains("mismatch(es)"), "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("again@b.test"), "{got}");
+}
+
+/// `ehlo replay --json`: JSON Lines on stdout only, the send's events plus one
+/// `replay_mismatch` per difference, and a summary with the exit code.
+#[test]
+fn replay_json_has_one_mismatch_event_each_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("two.ehlo");
+    std::fs::write(&script, TWO_MISMATCHES).unwrap();
+    let (addr, _h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
+    let (code, stdout, stderr) = ehlo_split(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr.to_string(),
+            "--json",
+            "--keep-going",
+        ],
+        b"",
+    );
+    assert_eq!(code, 24, "{stdout}{stderr}");
+    assert_eq!(stderr, "");
+    let v = json_lines(&stdout);
+    let m = of_type(&v, "replay_mismatch");
+    assert_eq!(m.len(), 2, "{stdout}");
+    assert_eq!(m[0]["data"]["line"], 6);
+    assert_eq!(m[0]["data"]["command"], "RCPT TO:<c@d.test>");
+    assert_eq!(m[0]["data"]["expected"], serde_json::json!(["250 2.1.5"]));
+    assert_eq!(m[0]["data"]["got"], serde_json::json!(["550 5.1.1"]));
+    assert_eq!(m[0]["data"]["phase"], "rcpt");
+    assert_eq!(m[0]["data"]["exit_code"], 24);
+    assert_eq!(m[1]["data"]["expected"], serde_json::json!(["5xx"]));
+    assert_eq!(m[1]["data"]["exit_code"], 23);
+    assert!(!of_type(&v, "sent").is_empty() && !of_type(&v, "received").is_empty());
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["exit_code"], 24);
+    assert_eq!(summary["outcome"], "replay_mismatch");
+}
+
+/// Piped `ehlo repl --json`: stdout is JSON Lines in the send's schema (schema first, the
+/// sent lines and replies, a summary last), nothing on stderr.
+#[test]
+fn piped_json_is_the_send_schema() {
+    let (addr, h) = plain_server();
+    let (code, stdout, stderr) = ehlo_split(
+        &["repl", &addr.to_string(), "--json"],
+        b"EHLO x.test\nNOOP\n:caps\nQUIT\n",
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stderr, "");
+    let v = json_lines(&stdout);
+    let sent: Vec<&str> = of_type(&v, "sent")
+        .iter()
+        .map(|e| e["data"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["EHLO x.test", "NOOP", "QUIT"]);
+    let codes: Vec<i64> = of_type(&v, "received")
+        .iter()
+        .map(|e| e["data"]["reply"]["code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [220, 250, 250, 221]);
+    assert!(
+        of_type(&v, "note")
+            .iter()
+            .any(|n| n["data"]["text"].as_str().unwrap().contains("SIZE"))
+    );
+    assert_eq!(v.last().unwrap()["data"]["exit_code"], 0);
+    assert_eq!(v.last().unwrap()["data"]["outcome"], "ok");
+    h.join().unwrap();
+}
+
+/// Piped `ehlo repl --strict`: the first 4xx/5xx reply ends the session, QUIT is sent, and the
+/// exit code is that phase's (RCPT: 24); without `--strict` the script runs on and exits 0.
+#[test]
+fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
+    let script = b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nhello\n.\nQUIT\n";
+    let refusing = || {
+        server(
+            Behaviour {
+                rcpt: 550,
+                pipelining: false,
+            },
+            1,
+        )
+    };
+    let (addr, h) = refusing();
+    let run = ehlo(&["repl", &addr.to_string(), "--strict"], script, &[]);
+    assert_eq!(run.code, 24, "{}", run.out);
+    assert!(
+        run.out.contains("--strict: 550 5.1.1 no such user"),
+        "{}",
+        run.out
+    );
+    assert_eq!(
+        String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nQUIT\r\n"
+    );
+
+    let (addr, h) = refusing();
+    let run = ehlo(&["repl", &addr.to_string()], script, &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        String::from_utf8(h.join().unwrap().remove(0))
+            .unwrap()
+            .contains("DATA\r\n")
+    );
+
+    // With --json: the summary says so.
+    let (addr, _h) = refusing();
+    let (code, stdout, _) = ehlo_split(&["repl", &addr.to_string(), "--strict", "--json"], script);
+    assert_eq!(code, 24, "{stdout}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["exit_code"], 24);
+    assert_eq!(summary["outcome"], "strict");
+    assert!(
+        summary["error"].as_str().unwrap().contains("550"),
+        "{stdout}"
+    );
 }

@@ -115,9 +115,10 @@ pub enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    #[command(after_long_help = crate::repl::meta::HELP)]
+    #[command(after_long_help = format!("{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS))]
     Repl(Box<ReplArgs>),
-    /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply code differs
+    /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs
+    #[command(after_long_help = crate::repl::record::FORMAT)]
     Replay(Box<ReplayArgs>),
     /// Explain a reply without connecting: codes, a pasted reply or a bounce's diagnostic line
     #[command(after_long_help = EXPLAIN_LONG_HELP)]
@@ -366,6 +367,12 @@ pub struct ReplArgs {
     /// Record the session as a replayable script in FILE (secrets are never written).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
+    ///
+    /// Also a step that cannot run (`:auth` with no secret) or a dropped connection (exit 6).
+    /// Meant for scripts piped into `ehlo repl`.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs.
@@ -377,6 +384,10 @@ pub struct ReplayArgs {
     /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
     #[arg(short = 's', long, value_name = "HOST[:PORT]")]
     pub server: String,
+    /// Run every step even after a mismatch, then list every mismatch (line, command,
+    /// expected, got); the exit code is the first one's
+    #[arg(long)]
+    pub keep_going: bool,
     /// Connection and output flags.
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -447,6 +458,10 @@ pub struct ConnArgs {
     /// Also write every event as JSON Lines to FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub log: Option<PathBuf>,
+
+    /// Print JSON Lines events instead of the transcript (the send's schema; a summary last)
+    #[arg(long)]
+    pub json: bool,
 
     /// The password for `:auth`, from the first line of FILE
     ///

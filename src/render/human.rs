@@ -624,6 +624,37 @@ impl Renderer for Human {
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
             Event::Note { text } => self.note(text),
+            Event::ReplayMismatch {
+                line,
+                command,
+                expected,
+                got,
+                reply,
+                ..
+            } => {
+                let at = if *line == 0 {
+                    "banner".to_string()
+                } else {
+                    format!("line {line} `> {}`", escape_str(command))
+                };
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        escape_str(&v.join(", "))
+                    }
+                };
+                let detail = reply
+                    .as_deref()
+                    .map(|r| format!(" ({})", escape_str(r)))
+                    .unwrap_or_default();
+                let message = format!(
+                    "replay: {at}: expected {}, got {}{detail}",
+                    list(expected),
+                    list(got)
+                );
+                self.multi(Stream::Err, "***", &message, Role::Error, true);
+            }
             // The answer says what was asked; printing the question too is noise.
             Event::DnsQuery { .. } => {}
             Event::DnsAnswer {

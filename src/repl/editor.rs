@@ -52,6 +52,23 @@ pub struct CompletionData {
     pub caps: Option<Capabilities>,
 }
 
+/// The keys of the terminal line editor and what piped input does (`ehlo repl --help`, the
+/// man page).
+pub const KEYS: &str = "\
+Keys (on a terminal): Left/Right, Home/End (Ctrl-A/E), Up/Down through the history
+(a dim hint completes from it: Right or End takes it), Ctrl-R searches the history
+backwards as you type (Ctrl-R again: older, Ctrl-S: newer, Ctrl-G: back to your line,
+Enter runs the match, any other key edits it), Tab completes verbs, meta-commands,
+parameters the server offers and @files, Ctrl-U/Ctrl-K/Ctrl-W delete to the start,
+to the end, a word, Ctrl-L clears the screen, Ctrl-C drops the line (or stops waiting
+for a reply), Ctrl-D on an empty line quits, Ctrl-Z suspends (the shell's fg resumes).
+Long lines wrap over rows; wide (CJK, emoji) and combining characters are measured as
+the terminal draws them. Pasted lines are sent one by one (grouped with PIPELINING);
+no typed byte is dropped while a reply is awaited.
+Piped (stdin not a terminal): each line is an input, as typed. --json prints JSON
+Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
+with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
+
 /// Where output goes so that it does not break the prompt.
 pub type Console = Box<dyn Write + Send>;
 

@@ -3,11 +3,14 @@
 //! [`ManualSession`]; line input runs on its own thread ([`editor`]); every event goes through
 //! the same renderers as a send. No protocol code here: this module only moves bytes, asks the
 //! connection layer for the TLS handshake the session wants and interprets `:` meta-commands
-//! ([`meta`]). Recordings: [`record`].
+//! ([`meta`]). Recordings: [`record`]; running them: [`replay`].
 
 pub mod editor;
 pub mod meta;
 pub mod record;
+mod replay;
+
+pub use replay::replay;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,7 +30,7 @@ use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Console, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
-use record::{Recorder, Script};
+use record::Recorder;
 
 /// What `ehlo repl` runs with (built by the CLI from its flags).
 #[derive(Debug, Clone, Default)]
@@ -56,6 +59,11 @@ pub struct ReplConfig {
     pub auth_token: Option<Secret>,
     /// `--allow-plaintext-auth`: `:auth` without TLS does not ask first.
     pub allow_plaintext_auth: bool,
+    /// `--json`: JSON Lines events on stdout (the send's schema) instead of the transcript.
+    pub json: bool,
+    /// `--strict`: end the session at the first 4xx/5xx reply (after QUIT) with its phase's
+    /// exit code.
+    pub strict: bool,
 }
 
 /// What `ehlo replay` runs with.
@@ -65,6 +73,8 @@ pub struct ReplayConfig {
     pub script: PathBuf,
     /// The session to run it in (always with a target; no automatic EHLO or STARTTLS).
     pub session: ReplConfig,
+    /// `--keep-going`: run every step, then list every mismatch.
+    pub keep_going: bool,
 }
 
 /// Said before STARTTLS goes out inside a mail transaction.
@@ -107,6 +117,7 @@ pub async fn run(cfg: ReplConfig) -> u8 {
         }
     };
     engine.close_quietly().await;
+    engine.summary(code);
     engine.sink.finish();
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
@@ -158,6 +169,9 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
         if let Err(code) = engine.connect(&mut Feed::Ui(ui), true).await {
             return code;
         }
+        if let Some(code) = engine.strict_failure().await {
+            return code;
+        }
     } else {
         engine.say("not connected: :reconnect HOST[:PORT] to connect, :help for help");
     }
@@ -170,6 +184,10 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                 n = engine.read_some() => {
                     engine.on_read(n);
                     engine.pump_out().await;
+                    // A reply nobody asked for (a 421 before closing) counts for --strict too.
+                    if let Some(code) = engine.strict_failure().await {
+                        return code;
+                    }
                     continue;
                 }
             }
@@ -180,8 +198,12 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
             Input::Line(line) => {
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
+                engine.failure = None;
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
                 engine.more_pasted = false;
+                if let Some(code) = engine.strict_failure().await {
+                    return code;
+                }
                 if flow == Flow::Quit {
                     return EXIT_OK;
                 }
@@ -193,35 +215,6 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
             }
         }
     }
-}
-
-/// Run a recording against a server; fail with the phase's exit code when a reply code differs.
-pub async fn replay(cfg: ReplayConfig) -> u8 {
-    let script = match record::load(&cfg.script) {
-        Ok(s) => s,
-        Err(e) => {
-            let e = Error::Usage(e);
-            let _ = writeln!(std::io::stderr(), "*** {e}");
-            return e.exit_code();
-        }
-    };
-    let completion = Arc::new(Mutex::new(CompletionData::default()));
-    let mut engine = match Engine::new(
-        cfg.session,
-        Box::new(std::io::stdout()),
-        Box::new(std::io::stderr()),
-        completion,
-    ) {
-        Ok(e) => e,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "*** {e}");
-            return e.exit_code();
-        }
-    };
-    let code = engine.run_script(&script, true, None).await;
-    engine.close_quietly().await;
-    engine.sink.finish();
-    code
 }
 
 /// Does the REPL go on after an input?
@@ -350,6 +343,13 @@ struct Engine {
     typed_auth_recorded: bool,
     /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
     notices: bool,
+    /// `ehlo replay --keep-going`: every step runs whatever differs.
+    keep_going: bool,
+    /// The differences a replay found, in order.
+    mismatches: Vec<replay::Mismatch>,
+    /// Why the run failed, for the JSON summary (a label and a one-line reason).
+    outcome: Option<String>,
+    outcome_reason: Option<String>,
     helo_default: String,
 }
 
@@ -360,11 +360,17 @@ impl Engine {
         err: Console,
         completion: Arc<Mutex<CompletionData>>,
     ) -> Result<Engine, Error> {
-        let human: Box<dyn Renderer> = Box::new(crate::render::human::Human::new(
-            cfg.human.clone(),
-            out,
-            err,
-        ));
+        // `--json`: the send's JSON Lines on stdout instead of the transcript.
+        let human: Box<dyn Renderer> = if cfg.json {
+            crate::render::style::configure(crate::render::ColorChoice::Never, true);
+            Box::new(crate::render::json::Json::new(out))
+        } else {
+            Box::new(crate::render::human::Human::new(
+                cfg.human.clone(),
+                out,
+                err,
+            ))
+        };
         let sink = match &cfg.log {
             Some(path) => {
                 let f = std::fs::File::create(path).map_err(|e| {
@@ -407,6 +413,10 @@ impl Engine {
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
             notices: false,
+            keep_going: false,
+            mismatches: Vec::new(),
+            outcome: None,
+            outcome_reason: None,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -495,6 +505,8 @@ impl Engine {
             Ok(c) => c,
             Err(e) => {
                 self.report_connect_error(&e);
+                self.outcome = Some(e.label().to_string());
+                self.outcome_reason = Some(e.to_string());
                 return Err(e.exit_code());
             }
         };
@@ -879,6 +891,35 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// `--strict`: the exit code when the last input drew a 4xx/5xx reply (its phase's code),
+    /// could not run (`:auth` without a secret), or the server dropped the connection; QUIT
+    /// is sent first while the connection is up.
+    async fn strict_failure(&mut self) -> Option<u8> {
+        if !self.cfg.strict {
+            return None;
+        }
+        let (code, reason) = if let Some(code) = self.failure.take() {
+            (code, "a step could not run".to_string())
+        } else if let Some(s) = self.seen.iter().find(|s| s.code >= 400) {
+            let reply = format!("{} {}", s.code, s.text);
+            (phase_exit_code(s.phase), reply)
+        } else if self.session.as_ref().is_some_and(|s| s.is_closed()) && !self.close_expected {
+            (
+                crate::error::EXIT_CLOSED,
+                "the server closed the connection".to_string(),
+            )
+        } else {
+            return None;
+        };
+        self.error(format!(
+            "--strict: {reason}: ending the session (exit {code})"
+        ));
+        self.outcome = Some("strict".into());
+        self.outcome_reason = Some(reason);
+        self.quit().await;
+        Some(code)
     }
 
     // ----- inputs -------------------------------------------------------------------------
@@ -1346,114 +1387,6 @@ impl Engine {
         }
         self.settle().await;
         self.record(&input, &body);
-    }
-
-    /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
-    /// compare every reply code. Returns 0 or the exit code of the first difference.
-    async fn run_script(
-        &mut self,
-        script: &Script,
-        standalone: bool,
-        mut ui: Option<&mut Ui>,
-    ) -> u8 {
-        if standalone {
-            let mut feed = Feed::Lines {
-                lines: Vec::new().into_iter(),
-                ui: ui.as_deref_mut(),
-            };
-            if let Err(code) = self.connect(&mut feed, true).await {
-                return code;
-            }
-            if !script.banner.is_empty()
-                && let Some(code) = self.check(0, "(banner)", &script.banner)
-            {
-                return code;
-            }
-        }
-        for step in &script.steps {
-            let mut feed = Feed::Lines {
-                lines: step.body.clone().into_iter(),
-                ui: ui.as_deref_mut(),
-            };
-            self.failure = None;
-            let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
-            if let Some(code) = self.failure.take() {
-                // The step could not run at all (a secret nobody can give): its phase's code.
-                return code;
-            }
-            if let Some(code) = self.check(step.lineno, &step.input, &step.expect) {
-                return code;
-            }
-            if flow == Flow::Quit {
-                break;
-            }
-        }
-        self.say(&format!(
-            "replay: {} step(s), every reply code as recorded",
-            script.steps.len()
-        ));
-        EXIT_OK
-    }
-
-    /// Compare the codes seen with the recorded ones; on a difference print both and return the
-    /// exit code of the phase it happened in.
-    fn check(&mut self, lineno: usize, input: &str, expected: &[record::Expect]) -> Option<u8> {
-        let differs = |(s, e): (&Seen, &record::Expect)| !e.matches(s.code, s.enhanced);
-        let first_diff = self.seen.iter().zip(expected).position(differs);
-        if first_diff.is_none() && self.seen.len() == expected.len() {
-            return None;
-        }
-        let i = first_diff.unwrap_or(self.seen.len().min(expected.len()));
-        let got: Vec<String> = self
-            .seen
-            .iter()
-            .map(
-                |s| match (s.enhanced, expected.get(i).and_then(|e| e.enhanced)) {
-                    (Some(e), Some(_)) => format!("{} {e}", s.code),
-                    _ => s.code.to_string(),
-                },
-            )
-            .collect();
-        let show = |v: Vec<String>| {
-            if v.is_empty() {
-                "nothing".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
-        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
-        let detail = self
-            .seen
-            .get(i)
-            .map(|s| format!(" ({} {})", s.code, s.text))
-            .unwrap_or_default();
-        // The phase the difference happened in decides the exit code (error.rs); none when
-        // the server had closed the connection.
-        let phase = match self.seen.get(i) {
-            Some(s) => Some(s.phase),
-            None if self.session.as_ref().is_none_or(|s| s.is_closed()) => None,
-            None => Some(
-                self.session
-                    .as_ref()
-                    .map(|s| s.phase())
-                    .unwrap_or(Phase::Other),
-            ),
-        };
-        let at = if lineno == 0 {
-            "banner".to_string()
-        } else {
-            format!("line {lineno} `> {input}`")
-        };
-        let e = Error::ReplayMismatch {
-            phase,
-            reason: format!(
-                "replay: {at}: expected {}, got {}{detail}",
-                show(expected),
-                show(got)
-            ),
-        };
-        self.error(e.to_string());
-        Some(e.exit_code())
     }
 }
 

@@ -23,6 +23,30 @@
 use std::io::Write;
 use std::path::Path;
 
+/// The script format and the exit codes (`ehlo replay --help`, the man page).
+pub const FORMAT: &str = "\
+Script format (what :record writes; scripts may also be written by hand):
+  # comment
+  < 220               a reply code of the banner
+  > EHLO me.test      an input: an SMTP line or a meta-command, as typed
+  < 250               each reply that input draws, in order, one line each
+  > RCPT TO:<a@b>
+  < 25x 2.1.5         x: any digit (2xx, 25x); an enhanced code, when given, is
+                      checked too (2.1.x allowed)
+  > :data
+  | Subject: hi       content lines of :data (dot-stuffed when sent)
+  < 354  # go ahead   text after \" #\" is a comment
+  < 2xx
+:auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
+--auth-password-file / --auth-token-file, or ask on a terminal.
+
+Exit status: 0 when every reply matches; otherwise the code of the phase of the first
+mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28,
+STARTTLS 29; 6 when the server had closed), 2 when no connection could be made, 1 for a
+script that does not parse (the line is named). --keep-going runs every step and ends
+with a table of every mismatch (line, command, expected, got); --json prints JSON Lines
+with one replay_mismatch event per mismatch and a summary last.";
+
 /// Largest script read (a recording is small; this keeps a wrong file from eating memory).
 const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
 

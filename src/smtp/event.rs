@@ -442,6 +442,24 @@ pub enum Event {
         /// Text.
         message: String,
     },
+    /// `ehlo replay`: replies that differ from the script's expectations (one event per
+    /// difference).
+    ReplayMismatch {
+        /// Line of the script's input (0: the banner).
+        line: usize,
+        /// The input (`(banner)` for the banner).
+        command: String,
+        /// What the script expects, in order (`250`, `25x 2.1.5`).
+        expected: Vec<String>,
+        /// What came, in order (codes, with the enhanced code when the script names one).
+        got: Vec<String>,
+        /// The first reply that differs: its code and first line's text.
+        reply: Option<String>,
+        /// The phase it happened in; `None` when the server had closed the connection.
+        phase: Option<Phase>,
+        /// The exit code this difference means.
+        exit_code: u8,
+    },
     /// Text an interactive session shows its user as it is, without a transcript hint (REPL
     /// `:help`, `:caps`, `:explain`, notices such as "connection closed — :reconnect or :quit").
     Note {

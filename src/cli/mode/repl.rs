@@ -15,6 +15,7 @@ use crate::repl::{ReplConfig, ReplayConfig};
 pub(super) fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
     let mut cfg = session_config(&a.conn, a.target.as_deref())?;
     cfg.record = a.record;
+    cfg.strict = a.strict;
     Ok(cfg)
 }
 
@@ -27,6 +28,7 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
     Ok(ReplayConfig {
         script: a.file,
         session,
+        keep_going: a.keep_going,
     })
 }
 
@@ -77,5 +79,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
             .transpose()
             .map_err(usage)?,
         allow_plaintext_auth: c.allow_plaintext_auth,
+        json: c.json,
+        strict: false,
     })
 }

@@ -1,0 +1,327 @@
+//! Running a recording (`ehlo replay FILE`, `:replay FILE`): each input through the REPL's
+//! engine, each reply checked against the script's expectations (codes, `x` wildcards,
+//! enhanced codes), one `replay_mismatch` event per difference, `--keep-going` and its table of
+//! every mismatch, and the run's summary in JSON mode. The exit code is the failing phase's
+//! (`error.rs`).
+
+use std::sync::{Arc, Mutex};
+
+use super::editor::{CompletionData, Ui};
+use super::record::{self, Expect, Script};
+use super::{Engine, Feed, Flow, ReplayConfig, Seen};
+use crate::error::{EXIT_OK, Error};
+use crate::smtp::event::{Event, Phase, Summary};
+
+/// Run a recording against a server; fail with the phase's exit code when a reply differs.
+pub async fn replay(cfg: ReplayConfig) -> u8 {
+    let script = match record::load(&cfg.script) {
+        Ok(s) => s,
+        Err(e) => return Error::Usage(e).report(),
+    };
+    let completion = Arc::new(Mutex::new(CompletionData::default()));
+    let mut engine = match Engine::new(
+        cfg.session,
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        completion,
+    ) {
+        Ok(e) => e,
+        Err(e) => return e.report(),
+    };
+    engine.keep_going = cfg.keep_going;
+    let code = engine.run_script(&script, true, None).await;
+    engine.close_quietly().await;
+    engine.summary(code);
+    engine.sink.finish();
+    code
+}
+
+/// One difference, for the `--keep-going` table.
+#[derive(Debug, Clone)]
+pub(super) struct Mismatch {
+    line: usize,
+    command: String,
+    expected: String,
+    got: String,
+    /// The exit code it means, and the one-line reason.
+    code: u8,
+    reason: String,
+}
+
+impl Engine {
+    /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
+    /// check every reply. Returns 0 or the exit code of the first difference; with
+    /// `--keep-going` every step runs and a table of every difference ends the run.
+    pub(super) async fn run_script(
+        &mut self,
+        script: &Script,
+        standalone: bool,
+        mut ui: Option<&mut Ui>,
+    ) -> u8 {
+        self.mismatches.clear();
+        if standalone {
+            let mut feed = Feed::Lines {
+                lines: Vec::new().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
+            if let Err(code) = self.connect(&mut feed, true).await {
+                return code;
+            }
+            if !script.banner.is_empty()
+                && let Some(code) = self.check(0, "(banner)", &script.banner)
+                && !self.keep_going
+            {
+                return code;
+            }
+        }
+        for step in &script.steps {
+            let mut feed = Feed::Lines {
+                lines: step.body.clone().into_iter(),
+                ui: ui.as_deref_mut(),
+            };
+            self.failure = None;
+            let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            if let Some(code) = self.failure.take() {
+                // The step could not run at all (a secret nobody can give): its phase's code.
+                if !self.keep_going {
+                    return code;
+                }
+                let expected = show(step.expect.iter().map(ToString::to_string));
+                self.mismatches.push(Mismatch {
+                    line: step.lineno,
+                    command: step.input.clone(),
+                    expected,
+                    got: "(not sent)".into(),
+                    code,
+                    reason: format!("line {}: not sent", step.lineno),
+                });
+            } else if let Some(code) = self.check(step.lineno, &step.input, &step.expect)
+                && !self.keep_going
+            {
+                return code;
+            }
+            if flow == Flow::Quit {
+                break;
+            }
+        }
+        if self.mismatches.is_empty() {
+            self.say(&format!(
+                "replay: {} step(s), every reply as recorded",
+                script.steps.len()
+            ));
+            return EXIT_OK;
+        }
+        let table = mismatch_table(&self.mismatches, script.steps.len());
+        // The table is for people; JSON consumers have had one event per mismatch.
+        if !self.cfg.json {
+            self.say(&table);
+        }
+        self.mismatches[0].code
+    }
+
+    /// Compare the replies seen with the expected ones; on a difference emit a
+    /// `replay_mismatch` event and return the exit code of the phase it happened in.
+    fn check(&mut self, lineno: usize, input: &str, expected: &[Expect]) -> Option<u8> {
+        let differs = |(s, e): (&Seen, &Expect)| !e.matches(s.code, s.enhanced);
+        let first_diff = self.seen.iter().zip(expected).position(differs);
+        if first_diff.is_none() && self.seen.len() == expected.len() {
+            return None;
+        }
+        let i = first_diff.unwrap_or(self.seen.len().min(expected.len()));
+        // Enhanced codes are shown where the script asks for them.
+        let with_enhanced = expected.iter().any(|e| e.enhanced.is_some());
+        let got: Vec<String> = self
+            .seen
+            .iter()
+            .map(|s| match s.enhanced {
+                Some(e) if with_enhanced => format!("{} {e}", s.code),
+                _ => s.code.to_string(),
+            })
+            .collect();
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
+        let reply = self.seen.get(i).map(|s| format!("{} {}", s.code, s.text));
+        // The phase the difference happened in decides the exit code (error.rs); none when
+        // the server had closed the connection.
+        let phase = match self.seen.get(i) {
+            Some(s) => Some(s.phase),
+            None if self.session.as_ref().is_none_or(|s| s.is_closed()) => None,
+            None => Some(
+                self.session
+                    .as_ref()
+                    .map(|s| s.phase())
+                    .unwrap_or(Phase::Other),
+            ),
+        };
+        let (expected_s, got_s) = (show(expected.iter().cloned()), show(got.iter().cloned()));
+        let at = if lineno == 0 {
+            "banner".to_string()
+        } else {
+            format!("line {lineno} `> {input}`")
+        };
+        let detail = reply
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let e = Error::ReplayMismatch {
+            phase,
+            reason: format!("replay: {at}: expected {expected_s}, got {got_s}{detail}"),
+        };
+        let code = e.exit_code();
+        self.emit(Event::ReplayMismatch {
+            line: lineno,
+            command: input.to_string(),
+            expected,
+            got,
+            reply,
+            phase,
+            exit_code: code,
+        });
+        self.mismatches.push(Mismatch {
+            line: lineno,
+            command: input.to_string(),
+            expected: expected_s,
+            got: got_s,
+            code,
+            reason: e.to_string(),
+        });
+        Some(code)
+    }
+
+    /// The run's last JSON line (`summary`, as a send ends), in JSON mode only: the human
+    /// transcript has said it all already.
+    pub(super) fn summary(&mut self, code: u8) {
+        if !self.cfg.json {
+            return;
+        }
+        let first = self.mismatches.first();
+        let (outcome, error) = match first {
+            _ if code == EXIT_OK => ("ok".to_string(), None),
+            Some(m) => ("replay_mismatch".to_string(), Some(m.reason.clone())),
+            None => (
+                self.outcome.clone().unwrap_or_else(|| "failed".to_string()),
+                self.outcome_reason.clone(),
+            ),
+        };
+        let summary = Summary {
+            exit_code: code,
+            outcome,
+            error,
+            server: self
+                .conn
+                .as_ref()
+                .map(|c| c.host.clone())
+                .or_else(|| self.target.as_ref().map(ToString::to_string)),
+            tls: None,
+            recipients: Vec::new(),
+            message_accepted: None,
+            timings: Vec::new(),
+        };
+        self.emit(Event::Summary(summary));
+    }
+}
+
+/// Codes for a message: `250, 354` or `nothing`.
+fn show(v: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = v.collect();
+    if v.is_empty() {
+        "nothing".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// The `--keep-going` table: one row per difference (line, command, expected, got).
+fn mismatch_table(rows: &[Mismatch], steps: usize) -> String {
+    const COMMAND_MAX: usize = 40;
+    let cut = |s: &str| {
+        let s: String = s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if s.chars().count() > COMMAND_MAX {
+            let mut t: String = s.chars().take(COMMAND_MAX - 1).collect();
+            t.push('…');
+            t
+        } else {
+            s
+        }
+    };
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|m| {
+            let line = if m.line == 0 {
+                "banner".to_string()
+            } else {
+                m.line.to_string()
+            };
+            [line, cut(&m.command), m.expected.clone(), m.got.clone()]
+        })
+        .collect();
+    let head = ["LINE", "COMMAND", "EXPECTED", "GOT"];
+    let mut width = head.map(|h| h.chars().count());
+    for r in &cells {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let row = |r: [&str; 4]| {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(width).enumerate() {
+            line.push_str("  ");
+            line.push_str(c);
+            if i < 3 {
+                line.push_str(&" ".repeat(w - c.chars().count()));
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let mut out = format!(
+        "replay: {} mismatch(es) in {steps} step(s); exit code {} (the first)\n",
+        rows.len(),
+        rows[0].code
+    );
+    out.push_str(&row(head));
+    for r in &cells {
+        out.push('\n');
+        out.push_str(&row([&r[0], &r[1], &r[2], &r[3]]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_lines_up_and_cuts_long_commands() {
+        let m = |line, command: &str, expected: &str, got: &str, code| Mismatch {
+            line,
+            command: command.into(),
+            expected: expected.into(),
+            got: got.into(),
+            code,
+            reason: String::new(),
+        };
+        let long = format!("RCPT TO:<{}@d.test>", "x".repeat(60));
+        let t = mismatch_table(
+            &[
+                m(0, "(banner)", "220", "554", 21),
+                m(7, &long, "250 2.1.5", "550 5.1.1", 24),
+            ],
+            9,
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "replay: 2 mismatch(es) in 9 step(s); exit code 21 (the first)"
+        );
+        let col = |l: &str, w: &str| l.find(w).map(|i| l[..i].chars().count());
+        assert_eq!(col(lines[1], "EXPECTED"), col(lines[3], "250 2.1.5"));
+        assert!(lines[2].starts_with("  banner  (banner)"), "{t}");
+        assert!(
+            lines[3].contains("RCPT TO:<xxx") && lines[3].contains('…'),
+            "{t}"
+        );
+        assert!(lines[3].ends_with("550 5.1.1"), "{t}");
+    }
+}
