@@ -23,28 +23,28 @@ const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
 
 /// One recorded input and what it drew.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Step {
+pub(crate) struct Step {
     /// Line number in the file (for messages).
-    pub lineno: usize,
+    pub(crate) lineno: usize,
     /// The input line.
-    pub input: String,
+    pub(crate) input: String,
     /// Content lines of a typed `:data`.
-    pub body: Vec<String>,
+    pub(crate) body: Vec<String>,
     /// Reply codes, in order.
-    pub codes: Vec<u16>,
+    pub(crate) codes: Vec<u16>,
 }
 
 /// A parsed recording.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Script {
+pub(crate) struct Script {
     /// Banner reply codes (empty when recording began mid-session: not checked then).
-    pub banner: Vec<u16>,
+    pub(crate) banner: Vec<u16>,
     /// Inputs in order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
 }
 
 /// Parse a recording. Errors name the line.
-pub fn parse(text: &str) -> Result<Script, String> {
+pub(crate) fn parse(text: &str) -> Result<Script, String> {
     let mut script = Script::default();
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
@@ -90,7 +90,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
 }
 
 /// Read and parse a recording file.
-pub fn load(path: &Path) -> Result<Script, String> {
+pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut text = String::new();
@@ -100,13 +100,13 @@ pub fn load(path: &Path) -> Result<Script, String> {
 }
 
 /// Writes a recording as the session goes.
-pub struct Recorder {
+pub(crate) struct Recorder {
     out: Box<dyn Write + Send>,
 }
 
 impl Recorder {
     /// Open `path` (refusing, replacing or appending to an existing file) and write the header.
-    pub fn create(
+    pub(crate) fn create(
         path: &Path,
         server: &str,
         mode: super::meta::RecordMode,
@@ -136,12 +136,12 @@ impl Recorder {
     }
 
     /// A recorder writing to any stream (tests).
-    pub fn new(out: Box<dyn Write + Send>) -> Recorder {
+    pub(crate) fn new(out: Box<dyn Write + Send>) -> Recorder {
         Recorder { out }
     }
 
     /// `# text`.
-    pub fn comment(&mut self, text: &str) {
+    pub(crate) fn comment(&mut self, text: &str) {
         for l in text.lines() {
             let _ = writeln!(self.out, "# {l}");
         }
@@ -149,7 +149,7 @@ impl Recorder {
     }
 
     /// Reply codes without an input (the banner).
-    pub fn codes(&mut self, codes: &[u16]) {
+    pub(crate) fn codes(&mut self, codes: &[u16]) {
         for c in codes {
             let _ = writeln!(self.out, "< {c}");
         }
@@ -157,7 +157,7 @@ impl Recorder {
     }
 
     /// One input, its content lines and the codes it drew.
-    pub fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
+    pub(crate) fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
         let _ = writeln!(self.out, "> {input}");
