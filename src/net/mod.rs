@@ -7,6 +7,7 @@
 pub(crate) mod conn;
 pub(crate) mod dane;
 pub(crate) mod dns;
+mod dns_ad;
 pub(crate) mod driver;
 pub(crate) mod proxy;
 pub(crate) mod route;
