@@ -27,7 +27,7 @@ const MAX_TLSA_DATA: usize = 65_535;
 
 /// One TLSA record (RFC 6698 §2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Tlsa {
+pub struct Tlsa {
     /// Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE.
     pub(crate) usage: u8,
     /// Selector: 0 the whole certificate, 1 its SubjectPublicKeyInfo.

@@ -56,7 +56,7 @@ pub(crate) const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether answers are DNSSEC-validated (`--dnssec`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum DnssecMode {
+pub enum DnssecMode {
     /// No validation: queries go out without the DO bit and answers carry no proof. The
     /// resolver is the plain one, so the send does no validation work at all.
     #[default]
@@ -72,7 +72,7 @@ pub(crate) enum DnssecMode {
 
 /// What DNSSEC says about one answer (RFC 4035 §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DnsProof {
+pub enum DnsProof {
     /// A chain of signed DNSKEY/DS from a trust anchor to the RRset.
     Secure,
     /// Provably unsigned (under an unsigned delegation).
@@ -106,7 +106,7 @@ impl DnsProof {
 
 /// Resolver settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DnsOptions {
+pub struct DnsOptions {
     /// Use this server instead of the system's (`--dns-server`).
     pub(crate) server: Option<SocketAddr>,
     /// Per-query timeout.
@@ -124,7 +124,7 @@ impl DnsOptions {
     /// The resolver settings of every mode: `server` (`--dns-server`) or the system's, each
     /// query given the reply timeout but at most [`DNS_QUERY_TIMEOUT`] (also when the reply
     /// timeout is zero = none), one retry.
-    pub(crate) fn with_timeout(server: Option<SocketAddr>, reply_timeout: Duration) -> DnsOptions {
+    pub fn with_timeout(server: Option<SocketAddr>, reply_timeout: Duration) -> DnsOptions {
         DnsOptions {
             server,
             timeout: if reply_timeout.is_zero() {
@@ -139,11 +139,7 @@ impl DnsOptions {
     }
 
     /// The same settings with DNSSEC validation `mode` and an optional anchor file.
-    pub(crate) fn with_dnssec(
-        mut self,
-        mode: DnssecMode,
-        trust_anchor: Option<PathBuf>,
-    ) -> DnsOptions {
+    pub fn with_dnssec(mut self, mode: DnssecMode, trust_anchor: Option<PathBuf>) -> DnsOptions {
         self.dnssec = mode;
         self.trust_anchor = trust_anchor;
         self
@@ -219,11 +215,7 @@ impl DnsError {
     /// A DNSSEC failure: hickory found the answer bogus (`--dnssec validate`), or the resolver
     /// trusted with `--dnssec trust-ad` answered SERVFAIL (RFC 4035 §5.5). Senders defer on it
     /// (RFC 7672 §2.2), unlike on a plain absence.
-    #[allow(
-        dead_code,
-        reason = "issue 11: the send defers on it next (RFC 7672 §2.2)"
-    )]
-    pub(crate) fn is_bogus(&self) -> bool {
+    pub fn is_bogus(&self) -> bool {
         matches!(self, DnsError::Failed { reason, .. } if reason.contains("DNSSEC validation failed"))
     }
 }
@@ -255,7 +247,7 @@ fn fqdn(name: &str) -> String {
 }
 
 /// A resolver built once per run.
-pub(crate) struct Resolver {
+pub struct Resolver {
     /// The hickory resolver or the AD-trusting stub, or why it could not be built. Failing
     /// lazily keeps IP literals and `localhost` working on a machine without a usable
     /// `/etc/resolv.conf`.
@@ -287,7 +279,7 @@ impl Backend {
 
 impl Resolver {
     /// Build from options (system configuration unless `server` is set).
-    pub(crate) fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
+    pub fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
         let mut ropts = ResolverOpts::default();
         // A zero timeout would make every query fail at once; treat it as "the default".
         ropts.timeout = if opts.timeout.is_zero() {
@@ -622,18 +614,18 @@ fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, DnsError> 
 /// One RRset as `ehlo check` needs it: the records of the asked type, the CNAME targets
 /// followed on the way (RFC 1034 §3.6.2), or the name's absence.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct RrSet {
+pub struct RrSet {
     /// The name does not exist (NXDOMAIN).
-    pub(crate) nxdomain: bool,
+    pub nxdomain: bool,
     /// Records of the asked type (empty for NODATA or NXDOMAIN).
-    pub(crate) records: Vec<RData>,
+    pub records: Vec<RData>,
     /// CNAME targets met while resolving, in order, without trailing dots.
-    pub(crate) cnames: Vec<String>,
+    pub cnames: Vec<String>,
     /// TTL of the first record of the asked type.
-    pub(crate) ttl: Option<u32>,
-    /// DNSSEC proof of the records of the asked type (the weakest one), when validating and
-    /// there are records; `None` with `--dnssec off`.
-    pub(crate) proof: Option<DnsProof>,
+    pub ttl: Option<u32>,
+    /// DNSSEC proof of the records of the asked type (the weakest one), or of their absence
+    /// (a secure or insecure NXDOMAIN/NODATA) when validating; `None` with `--dnssec off`.
+    pub proof: Option<DnsProof>,
 }
 
 impl RrSet {
@@ -657,7 +649,7 @@ impl RrSet {
 impl Resolver {
     /// Any RRset, with NXDOMAIN and NODATA as answers rather than errors (`ehlo check` judges
     /// them); SERVFAIL, timeouts and refusals are [`DnsError::Failed`].
-    pub(crate) async fn rrset(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+    pub async fn rrset(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
         let name = name.trim().trim_end_matches('.');
         if name.is_empty() {
             return Err(DnsError::Failed {
@@ -687,11 +679,41 @@ impl Resolver {
             }
             Err(e) if e.is_nx_domain() => Ok(RrSet {
                 nxdomain: true,
+                proof: self.denial_proof(&e),
                 ..RrSet::default()
             }),
-            Err(e) if e.is_no_records_found() => Ok(RrSet::default()),
+            Err(e) if e.is_no_records_found() => Ok(RrSet {
+                proof: self.denial_proof(&e),
+                ..RrSet::default()
+            }),
             Err(e) => Err(failed(name, &e)),
         }
+    }
+
+    /// The proof of a validated NXDOMAIN or NODATA (hickory has already refused a bogus one):
+    /// secure when the SOA or NSEC/NSEC3 records of the denial verified (RFC 4035 §5.4), else
+    /// insecure (the name lies under an unsigned delegation). `None` unless validating.
+    fn denial_proof(&self, e: &NetError) -> Option<DnsProof> {
+        use hickory_resolver::net::{DnsError as HDnsError, NoRecords};
+        if !self.validating {
+            return None;
+        }
+        let NetError::Dns(HDnsError::NoRecordsFound(NoRecords {
+            soa, authorities, ..
+        })) = e
+        else {
+            return None;
+        };
+        let secure = soa.as_ref().is_some_and(|r| r.proof == Proof::Secure)
+            || authorities.iter().flat_map(|a| a.iter()).any(|r| {
+                r.proof == Proof::Secure
+                    && matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+            });
+        Some(if secure {
+            DnsProof::Secure
+        } else {
+            DnsProof::Insecure
+        })
     }
 
     /// The TLSA records of the SMTP service at `host`:`port` (RFC 7672 §2.2): looked up at
@@ -703,7 +725,7 @@ impl Resolver {
         dead_code,
         reason = "issue 11: the send's and check's DANE lookups call it next"
     )]
-    pub(crate) async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
+    pub async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
         let host = host.trim().trim_end_matches('.');
         let mut bases = Vec::new();
         let addr = self.rrset(host, RecordType::A).await?;
@@ -760,15 +782,15 @@ impl Resolver {
 
 /// The TLSA lookup of one SMTP service ([`Resolver::tlsa`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct TlsaAnswer {
+pub struct TlsaAnswer {
     /// The TLSA base domain the records were found at (or the last one tried).
-    pub(crate) base: String,
+    pub base: String,
     /// The name asked: `_PORT._tcp.<base>`.
-    pub(crate) owner: String,
+    pub owner: String,
     /// The records (empty: no TLSA, so no DANE for this host).
-    pub(crate) records: Vec<crate::net::dane::Tlsa>,
+    pub records: Vec<crate::net::dane::Tlsa>,
     /// DNSSEC proof of the TLSA RRset (`None` unless validating or when there are none).
-    pub(crate) proof: Option<DnsProof>,
+    pub proof: Option<DnsProof>,
 }
 
 /// Is `a` a weaker proof than `b` (bogus < indeterminate < insecure < secure)?
@@ -1248,18 +1270,85 @@ mod tests {
         assert_eq!(got.records[0].data, vec![0xaa; 32]);
         assert_eq!(got.proof, Some(DnsProof::Secure));
 
-        // The fixture signs no denials (no NSEC): an absent TLSA name in a signed zone is then
-        // an unproven NXDOMAIN, which hickory calls a validation failure. The lookup passes
-        // that on instead of falling back to the next name or to "no TLSA" (RFC 7672 §2.2: a
-        // failed TLSA lookup is not an absent one).
-        for (host, port) in [("other.dane.test", 25), ("mx.dane.test", 587)] {
-            let got = r.tlsa(host, port).await;
-            assert!(
-                matches!(&got, Err(DnsError::Failed { reason, .. })
-                    if reason.contains("DNSSEC validation failed")),
-                "{host}:{port} {got:?}"
-            );
-        }
+        // Absent TLSA names are proven absent by the zone's NSEC chain: a secure "no TLSA" (no
+        // DANE for that host) rather than a failure.
+        let got = r.tlsa("mx.dane.test", 587).await.unwrap();
+        assert!(got.records.is_empty(), "{got:?}");
+        assert_eq!(got.proof, Some(DnsProof::Secure), "{got:?}");
+        // The expansion (bare.dane.test) has none, securely: the alias's own records count.
+        let got = r.tlsa("other.dane.test", 25).await.unwrap();
+        assert_eq!(got.base, "other.dane.test", "{got:?}");
+        assert_eq!(got.records[0].data, vec![0xcc; 32]);
+        assert_eq!(got.proof, Some(DnsProof::Secure));
+    }
+
+    /// How hickory 0.26 reports denials, pinned: an NXDOMAIN or NODATA proven by signed NSEC
+    /// records is secure; one under an unsigned delegation (a signed NSEC at the cut without DS,
+    /// RFC 4035 §5.2) is insecure, and so are the child's answers; a denial whose NSEC is
+    /// missing or unsigned in a signed zone is a validation failure (bogus), never "absent".
+    #[tokio::test]
+    async fn dnssec_secure_and_insecure_denial_as_hickory_reports_them() {
+        use crate::net::testutil::{SignedDns, Signing};
+        use hickory_resolver::proto::rr::Name;
+        use hickory_resolver::proto::rr::rdata::{A, NS};
+        let ns = |s: &str| RData::NS(NS(Name::from_ascii(s).unwrap()));
+        let zone = SignedDns::start(
+            "deny.test",
+            vec![
+                (
+                    "host.deny.test",
+                    RData::A(A(v4("192.0.2.1"))),
+                    Signing::Valid,
+                ),
+                (
+                    "child.deny.test",
+                    ns("ns.child.deny.test."),
+                    Signing::Unsigned,
+                ),
+                (
+                    "mx.child.deny.test",
+                    RData::A(A(v4("192.0.2.9"))),
+                    Signing::Valid,
+                ),
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let r = validating(&zone, &dir);
+        // Secure NODATA and NXDOMAIN in the signed part.
+        let nodata = r.rrset("host.deny.test", RecordType::TLSA).await.unwrap();
+        assert!(nodata.records.is_empty() && !nodata.nxdomain);
+        assert_eq!(nodata.proof, Some(DnsProof::Secure), "{nodata:?}");
+        let nx = r
+            .rrset("_25._tcp.host.deny.test", RecordType::TLSA)
+            .await
+            .unwrap();
+        assert!(nx.nxdomain, "{nx:?}");
+        assert_eq!(nx.proof, Some(DnsProof::Secure), "{nx:?}");
+        let nx = r.rrset("nothere.deny.test", RecordType::A).await.unwrap();
+        assert!(nx.nxdomain && nx.proof == Some(DnsProof::Secure), "{nx:?}");
+        // The unsigned child: answers and denials are insecure.
+        let a = r.rrset("mx.child.deny.test", RecordType::A).await.unwrap();
+        assert_eq!(a.records.len(), 1);
+        assert_eq!(a.proof, Some(DnsProof::Insecure), "{a:?}");
+        let none = r
+            .rrset("_25._tcp.mx.child.deny.test", RecordType::TLSA)
+            .await
+            .unwrap();
+        assert!(none.records.is_empty());
+        assert_eq!(none.proof, Some(DnsProof::Insecure), "{none:?}");
+        // Without validation, no proof at all.
+        let plain = Resolver::new(&DnsOptions {
+            server: Some(zone.addr),
+            timeout: Duration::from_secs(2),
+            attempts: 0,
+            ..DnsOptions::default()
+        })
+        .unwrap();
+        let got = plain
+            .rrset("nothere.deny.test", RecordType::A)
+            .await
+            .unwrap();
+        assert!(got.nxdomain && got.proof.is_none());
     }
 
     #[test]

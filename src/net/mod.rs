@@ -6,7 +6,7 @@
 
 pub(crate) mod conn;
 pub(crate) mod dane;
-pub(crate) mod dns;
+pub mod dns;
 mod dns_ad;
 pub(crate) mod driver;
 pub(crate) mod proxy;
