@@ -324,6 +324,8 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
+    /// The server sent a 421: the close that follows is its own, announced.
+    announced_close: bool,
     /// A terminal is attached.
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
@@ -391,6 +393,7 @@ impl Engine {
             last_activity: now,
             close_reported: false,
             close_expected: false,
+            announced_close: false,
             interactive: false,
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
@@ -496,6 +499,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.announced_close = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
             self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
@@ -644,6 +648,8 @@ impl Engine {
                 progressed = true;
                 match &ev {
                     Event::Received { reply, phase, .. } => {
+                        // A 421 announces the server's close (RFC 5321 §3.8).
+                        self.announced_close |= reply.code == Some(421);
                         self.seen.push(Seen {
                             code: reply.code.unwrap_or(0),
                             enhanced: reply.enhanced,
@@ -661,7 +667,10 @@ impl Engine {
                         self.waiting_since = Instant::now();
                         continue;
                     }
-                    Event::Closed { expected } => self.close_expected = *expected,
+                    // The session closed it (QUIT, a cut reply) unless a 421 came first.
+                    Event::Closed { expected } => {
+                        self.close_expected = *expected && !self.announced_close
+                    }
                     _ => {}
                 }
                 self.sink.event(&ev, self.start.elapsed());
@@ -824,13 +833,24 @@ impl Engine {
                     return;
                 }
                 Some(Err(_)) => {
+                    let banner = self.session.as_ref().is_some_and(|s| {
+                        s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
+                    });
+                    let message = if banner {
+                        // Silence where a greeting belongs is what an implicit-TLS port (465)
+                        // does to a plain client (RFC 8314 §3.3).
+                        format!(
+                            "no banner within {}s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect), or the server is slow; a late banner will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "no reply within {}s: a late reply will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    };
                     if !raw_wait {
-                        self.emit(Event::Warning {
-                            message: format!(
-                                "no reply within {}s: a late reply will be shown when it arrives",
-                                timeout.as_secs_f64()
-                            ),
-                        });
+                        self.emit(Event::Warning { message });
                     }
                     return;
                 }
@@ -1017,7 +1037,9 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => self.say(&report.text()),
+                Some(report) => {
+                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),

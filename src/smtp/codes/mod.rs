@@ -10,7 +10,8 @@
 //!    code means different things after different commands ("550 after RCPT" is a refused
 //!    recipient, "550 after MAIL" a refused sender);
 //! 3. an actionable hint in our words ("add --tls"), with vendor-specific hints marked as such
-//!    ("(Microsoft) …") because they are not standard.
+//!    ("(Microsoft) …") because they are not standard. What a hint tells the user to do is kept
+//!    as a [`Remedy`] inside the [`Hint`], so each front end words it (the REPL's `:starttls`).
 //!
 //! Everything here is pure and total: any reply, even garbage, gets an explanation and nothing
 //! panics. Only a bounded prefix of the reply text is ever scanned for keywords.
@@ -21,10 +22,12 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
 use hints::{Ctx, hint, refused_party};
+pub(crate) use remedy::{Hint, Remedy};
 
 mod context;
 mod hints;
 mod registry;
+mod remedy;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -64,8 +67,9 @@ pub struct Explanation {
     pub(crate) basic: Option<String>,
     /// The enhanced code's registry meaning.
     pub(crate) enhanced: Option<EnhancedInfo>,
-    /// What it means in this context and what to do ("server wants STARTTLS: add --tls").
-    pub(crate) hint: Option<String>,
+    /// What it means in this context and what to do ("server wants STARTTLS: add --tls"), the
+    /// remedies kept apart for each front end to word.
+    pub(crate) hint: Option<Hint>,
     /// Severity.
     pub(crate) severity: Option<Severity>,
 }
@@ -95,7 +99,7 @@ pub(crate) fn explain(reply: &Reply, phase: Phase) -> Explanation {
 /// PRDR or LMTP reply for one recipient after the content).
 pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
     let mut basic = basic_in_context(reply.code, phase);
-    let mut hint = hint(reply, phase);
+    let mut hint = hint(reply, phase).map(Hint::new);
     if let Some(code) = reply.code {
         let c = Ctx::new(reply, code, phase);
         if let Some(who) = refused_party(&c) {
