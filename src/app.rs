@@ -10,7 +10,7 @@ use crate::error::{EXIT_OK, Error};
 use crate::smtp::event::Event;
 
 /// Parse `args`, run the chosen mode, return the exit code.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let mode = match crate::cli::parse(args) {
         Ok(mode) => mode,
         Err(code) => return code,

@@ -17,7 +17,7 @@ const USER: &str = "demo";
 const PASSWORD: &str = "demo-password";
 
 /// Run the demo; returns the exit code of the send.
-pub async fn run(format: Format) -> u8 {
+pub(crate) async fn run(format: Format) -> u8 {
     let mut renderer = render::make(&format);
     let say = |r: &mut dyn render::Renderer, m: &str| {
         r.event(

@@ -7,33 +7,33 @@ use crate::smtp::event::Phase;
 use crate::smtp::ext::Extension;
 
 /// Exit code: everything worked (also stop points, `--dump-mail`).
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code: bad options or unreadable input files.
-pub const EXIT_USAGE: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 1;
 /// Exit code: DNS failure or no connection could be made.
-pub const EXIT_CONNECT: u8 = 2;
+pub(crate) const EXIT_CONNECT: u8 = 2;
 /// Exit code: the connection closed unexpectedly.
-pub const EXIT_CLOSED: u8 = 6;
+pub(crate) const EXIT_CLOSED: u8 = 6;
 /// Exit code base for a REPL ended by a signal (SIGTERM, SIGHUP): 128 + the signal's number, as
 /// a shell reports a process killed by it.
-pub const EXIT_SIGNAL_BASE: u8 = 128;
+pub(crate) const EXIT_SIGNAL_BASE: u8 = 128;
 /// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up.
-pub const EXIT_PREREQ: u8 = 10;
+pub(crate) const EXIT_PREREQ: u8 = 10;
 /// Exit code (`ehlo check`): a check failed or an `--expect` was not met.
-pub const EXIT_CHECK_FAILED: u8 = 40;
+pub(crate) const EXIT_CHECK_FAILED: u8 = 40;
 /// Exit code (`ehlo check`): nothing failed, but something could not be tested (DNS failure,
 /// timeout, a 421 greeting, `--deadline`): retryable.
-pub const EXIT_CHECK_UNTESTED: u8 = 41;
+pub(crate) const EXIT_CHECK_UNTESTED: u8 = 41;
 /// Exit code: `--prdr` but the server does not advertise PRDR (swaks).
-pub const EXIT_PRDR: u8 = 30;
+pub(crate) const EXIT_PRDR: u8 = 30;
 /// Exit code: SMTPUTF8 needed but not advertised (swaks's unreleased `20-smtputf8` branch).
-pub const EXIT_SMTPUTF8: u8 = 31;
+pub(crate) const EXIT_SMTPUTF8: u8 = 31;
 
 /// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
 /// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, EHLO after XCLIENT 34, PROXY 35).
 /// TLS (29) covers STARTTLS refused, a failed handshake, an enforced certificate verification
 /// failure and a DANE mismatch (`--tlsa`/`--tlsa-file`: no usable TLSA record matched).
-pub fn phase_exit_code(phase: Phase) -> u8 {
+pub(crate) fn phase_exit_code(phase: Phase) -> u8 {
     match phase {
         Phase::Dns | Phase::Connect => EXIT_CONNECT,
         Phase::Proxy => 35,
@@ -115,7 +115,7 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error: the only place that decides it.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
             // A bad --dns-trust-anchor file is a mistake in the invocation, like a bad flag.
@@ -143,14 +143,14 @@ impl Error {
 
     /// Print this error the way one is reported before any renderer exists (`*** reason` on
     /// stderr, as swaks does) and return its exit code.
-    pub fn report(&self) -> u8 {
+    pub(crate) fn report(&self) -> u8 {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "*** {self}");
         self.exit_code()
     }
 
     /// Short machine-readable label for the JSON summary.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Error::Usage(_) => "usage",
             Error::Dns(_) => "dns",

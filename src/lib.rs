@@ -3,20 +3,20 @@
 //! modules below.
 
 mod app;
-pub mod check;
+pub(crate) mod check;
 pub mod cli;
-pub mod demo;
-pub mod error;
+pub(crate) mod demo;
+pub(crate) mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod net;
-pub mod probe;
+pub(crate) mod probe;
 pub mod render;
-pub mod repl;
+pub(crate) mod repl;
 pub mod serve;
 pub mod smtp;
 
-pub use error::Error;
+pub(crate) use error::Error;
 
 /// Run ehlo with these arguments; returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {

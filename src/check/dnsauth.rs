@@ -14,7 +14,7 @@ use super::records;
 use crate::net::dns::Resolver;
 
 /// RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that cause DNS queries per evaluation.
-pub const SPF_LOOKUP_LIMIT: usize = 10;
+pub(crate) const SPF_LOOKUP_LIMIT: usize = 10;
 
 /// Records followed at most (loops and deep chains stop here; the limit is long exceeded).
 const MAX_FOLLOWED: usize = 20;
@@ -22,7 +22,7 @@ const MAX_FOLLOWED: usize = 20;
 /// One SPF record's DNS-querying terms (`include`, `a`, `mx`, `ptr`, `exists`, and `redirect`
 /// unless an `all` makes it ignored, RFC 7208 §6.1) and the domains to follow (`include:` and
 /// `redirect=` targets without macros, which cannot be expanded without a sender).
-pub fn spf_terms(record: &str) -> (usize, Vec<String>) {
+pub(crate) fn spf_terms(record: &str) -> (usize, Vec<String>) {
     let mut lookups = 0;
     let mut follow = Vec::new();
     let mut redirect = None;
@@ -96,7 +96,7 @@ fn count(graph: &HashMap<String, Node>, domain: &str, path: &mut Vec<String>) ->
 /// ([`records::spf`]), then every `include:`/`redirect=` followed to count the DNS lookups of the
 /// whole evaluation. Over 10 → fail (receivers return permerror); an included domain without an
 /// SPF record → fail (permerror, RFC 7208 §5.2); an include that cannot be looked up → error.
-pub async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
+pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
     let top = records::spf(strings);
     let recs = spf_records(strings);
     let [record] = recs.as_slice() else {
@@ -198,7 +198,7 @@ fn has_record(c: &CheckResult) -> bool {
 
 /// `dmarc.record` from the TXT strings at `_dmarc.DOMAIN`; when there is no DMARC record there,
 /// the nearest parent's record applies (its `sp=` if given, else its `p=`, RFC 7489 §6.3).
-pub async fn dmarc(r: &Resolver, domain: &str, strings: &[String]) -> CheckResult {
+pub(crate) async fn dmarc(r: &Resolver, domain: &str, strings: &[String]) -> CheckResult {
     let own = records::dmarc(strings);
     if has_record(&own) {
         return own;

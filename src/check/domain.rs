@@ -14,23 +14,23 @@ use crate::net::dns::{DnsError, Family, Resolver, RrSet, parse_ip_literal};
 
 /// An MX host and the addresses that will be probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub(crate) struct Target {
     /// Host name.
-    pub host: String,
+    pub(crate) host: String,
     /// Preference (0 for an implicit MX).
-    pub preference: u16,
+    pub(crate) preference: u16,
     /// Addresses to probe (special-purpose ones left out unless allowed).
-    pub addrs: Vec<IpAddr>,
+    pub(crate) addrs: Vec<IpAddr>,
 }
 
 /// What the MX checks found.
-pub struct MxOutcome {
+pub(crate) struct MxOutcome {
     /// `mx.lookup`, `mx.null` and one `mx.target` per host.
-    pub results: Vec<CheckResult>,
+    pub(crate) results: Vec<CheckResult>,
     /// Hosts to probe, in preference order.
-    pub targets: Vec<Target>,
+    pub(crate) targets: Vec<Target>,
     /// Every MX host name (null MX left out), in preference order.
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
 }
 
 fn ms(t0: Instant) -> f64 {
@@ -38,7 +38,7 @@ fn ms(t0: Instant) -> f64 {
 }
 
 /// RFC 6890 special-purpose (and other non-global) addresses: where no public MX may point.
-pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
+pub(crate) fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -88,7 +88,7 @@ pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
 }
 
 /// `mx.lookup`, `mx.null`, `mx.target`.
-pub async fn mx_checks(
+pub(crate) async fn mx_checks(
     r: &Resolver,
     domain: &str,
     family: Family,
@@ -457,7 +457,7 @@ fn txt_check(
 }
 
 /// The TXT-record checks, all lookups at once.
-pub async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
+pub(crate) async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
     let t0 = Instant::now();
     let sts = format!("_mta-sts.{domain}");
     let rpt = format!("_smtp._tls.{domain}");

@@ -5,14 +5,14 @@
 //! the one check renderer (`render::check`). Never sends DATA; MAIL and RCPT only for the opt-in
 //! probes ([`optin`]).
 
-pub mod dnsauth;
-pub mod domain;
-pub mod model;
-pub mod mtasts;
-pub mod optin;
-pub mod probe;
-pub mod records;
-pub mod select;
+pub(crate) mod dnsauth;
+pub(crate) mod domain;
+pub(crate) mod model;
+pub(crate) mod mtasts;
+pub(crate) mod optin;
+pub(crate) mod probe;
+pub(crate) mod records;
+pub(crate) mod select;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,41 +30,41 @@ use select::{Expect, Selection, Waiver};
 
 /// Everything `ehlo check` was asked to do (built by `cli::mode`).
 #[derive(Debug, Clone)]
-pub struct CheckConfig {
+pub(crate) struct CheckConfig {
     /// Input lines (domains), after `@FILE` and `-` were read; comments and blanks removed.
-    pub domains: Vec<String>,
+    pub(crate) domains: Vec<String>,
     /// Resolver settings.
-    pub dns: DnsOptions,
+    pub(crate) dns: DnsOptions,
     /// `-4` / `-6`.
-    pub family: Family,
+    pub(crate) family: Family,
     /// Probe settings.
-    pub probe: ProbeOptions,
+    pub(crate) probe: ProbeOptions,
     /// `--rcpt-probe`, `--relay-probe`, `--tls-probe`.
-    pub optin: optin::OptIn,
+    pub(crate) optin: optin::OptIn,
     /// Domains checked at once (`--concurrency`).
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// SMTP sessions at once to one address (`--per-ip`).
-    pub per_ip: usize,
+    pub(crate) per_ip: usize,
     /// Whole-run limit (`--deadline`).
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// Probe MX addresses in special-purpose ranges (`--allow-private`).
-    pub allow_private: bool,
+    pub(crate) allow_private: bool,
     /// HTTPS port of the MTA-STS policy host (443; a hidden flag moves it for tests).
-    pub mta_sts_port: u16,
+    pub(crate) mta_sts_port: u16,
     /// `--only` / `--skip`.
-    pub selection: Selection,
+    pub(crate) selection: Selection,
     /// `--expect`.
-    pub expects: Vec<Expect>,
+    pub(crate) expects: Vec<Expect>,
     /// `--waive`.
-    pub waivers: Vec<Waiver>,
+    pub(crate) waivers: Vec<Waiver>,
     /// `--fail-on`.
-    pub fail_on: FailOn,
+    pub(crate) fail_on: FailOn,
     /// `--json` (else the human report).
-    pub json: bool,
+    pub(crate) json: bool,
     /// `--color`.
-    pub color: crate::render::ColorChoice,
+    pub(crate) color: crate::render::ColorChoice,
     /// `--junit FILE`.
-    pub junit: Option<std::path::PathBuf>,
+    pub(crate) junit: Option<std::path::PathBuf>,
 }
 
 /// Longest input line kept as a domain (RFC 1035 §2.3.4: names are at most 253 octets).
@@ -72,7 +72,7 @@ const MAX_DOMAIN: usize = 253;
 
 /// Is `d` a plausible domain name (LDH labels, dots, optional trailing dot)? Underscores are
 /// allowed: some test and internal zones use them.
-pub fn valid_domain(d: &str) -> Result<(), String> {
+pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
     let d = d.trim_end_matches('.');
     if d.is_empty() {
         return Err("empty domain".into());
@@ -453,7 +453,7 @@ fn judge(
 /// Run the checks and render them; returns the exit code (0 / 40 / 41). Everything runs on one
 /// thread (a `LocalSet`): the session driver's futures are not `Send`, and one thread is plenty
 /// for I/O-bound probes.
-pub async fn run(cfg: CheckConfig) -> u8 {
+pub(crate) async fn run(cfg: CheckConfig) -> u8 {
     tokio::task::LocalSet::new().run_until(run_local(cfg)).await
 }
 

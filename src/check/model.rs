@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// The rule holds.
     Pass,
     /// Worth knowing, no judgement (e.g. REQUIRETLS advertised, no MTA-STS published).
@@ -25,7 +25,7 @@ pub enum Status {
 
 impl Status {
     /// All statuses, for the `--expect ID=STATUS` grammar.
-    pub const ALL: [Status; 6] = [
+    pub(crate) const ALL: [Status; 6] = [
         Status::Pass,
         Status::Info,
         Status::Skip,
@@ -35,7 +35,7 @@ impl Status {
     ];
 
     /// Lower-case name (`pass`, `warn`, …).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Info => "info",
@@ -47,7 +47,7 @@ impl Status {
     }
 
     /// Parse a lower- or upper-case name (`inconclusive`, `ehlo probe`'s name for `error`, too).
-    pub fn parse(s: &str) -> Option<Status> {
+    pub(crate) fn parse(s: &str) -> Option<Status> {
         if s.trim().eq_ignore_ascii_case("inconclusive") {
             return Some(Status::Error);
         }
@@ -57,7 +57,7 @@ impl Status {
     }
 
     /// Severity for "worst of": pass < info = skip < warn < error < fail.
-    pub fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Status::Pass => 0,
             Status::Info | Status::Skip => 1,
@@ -70,7 +70,7 @@ impl Status {
 
 /// Whether a check is about the domain or about one (MX host, address) pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Once per domain.
     Domain,
     /// Once per (MX host, address), probed once per run and shared between domains.
@@ -79,232 +79,116 @@ pub enum Scope {
 
 /// One check id.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckDef {
+pub(crate) struct CheckDef {
     /// Dotted id (`tls.starttls`).
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// The rule's source.
-    pub rfc: &'static str,
+    pub(crate) rfc: &'static str,
     /// Scope.
-    pub scope: Scope,
-    /// One line: what it checks.
-    pub what: &'static str,
+    pub(crate) scope: Scope,
 }
 
-const fn def(id: &'static str, rfc: &'static str, scope: Scope, what: &'static str) -> CheckDef {
-    CheckDef {
-        id,
-        rfc,
-        scope,
-        what,
-    }
+const fn def(id: &'static str, rfc: &'static str, scope: Scope) -> CheckDef {
+    CheckDef { id, rfc, scope }
 }
 
 /// Every check `ehlo check` runs, in report order.
-pub const CHECKS: &[CheckDef] = &[
-    def(
-        "mx.lookup",
-        "RFC 5321 §5.1",
-        Scope::Domain,
-        "MX records exist (implicit MX warns, NXDOMAIN fails)",
-    ),
-    def(
-        "mx.null",
-        "RFC 7505 §3",
-        Scope::Domain,
-        "a null MX stands alone (pass = the domain accepts no mail)",
-    ),
-    def(
-        "mx.target",
-        "RFC 5321 §5.1, RFC 2181 §10.3",
-        Scope::Domain,
-        "each MX names a host with public addresses, not a CNAME or an IP literal",
-    ),
-    def(
-        "ipv6.mx",
-        "RFC 3596",
-        Scope::Domain,
-        "at least one MX has an IPv6 address, and it answers",
-    ),
-    def(
-        "mtasts.txt",
-        "RFC 8461 §3.1",
-        Scope::Domain,
-        "exactly one v=STSv1 record with a valid id at _mta-sts",
-    ),
-    def(
-        "mtasts.fetch",
-        "RFC 8461 §3.3",
-        Scope::Domain,
-        "the policy is served over HTTPS with a valid certificate, 200, text/plain, ≤ 64 KiB, no redirect",
-    ),
-    def(
-        "mtasts.policy",
-        "RFC 8461 §3.2",
-        Scope::Domain,
-        "the policy parses: version STSv1, a mode, max_age ≤ 31557600, mx lines",
-    ),
-    def(
-        "mtasts.mx-match",
-        "RFC 8461 §4.1",
-        Scope::Domain,
-        "every MX host matches an mx pattern of the policy",
-    ),
-    def(
-        "tlsrpt.record",
-        "RFC 8460 §3",
-        Scope::Domain,
-        "one v=TLSRPTv1 record with a mailto: or https: rua at _smtp._tls",
-    ),
-    def(
-        "spf.record",
-        "RFC 7208 §4.5, §4.6.4",
-        Scope::Domain,
-        "one v=spf1 record, at most 10 DNS lookups with includes followed, no +all",
-    ),
-    def(
-        "dmarc.record",
-        "RFC 7489 §6.1",
-        Scope::Domain,
-        "one v=DMARC1 record at _dmarc (or the nearest parent's) with a policy stronger than none",
-    ),
-    def(
-        "dkim.hint",
-        "RFC 6376 §3.6.2, RFC 8020",
-        Scope::Domain,
-        "_domainkey exists (keys are likely published)",
-    ),
-    def(
-        "smtp.connect",
-        "RFC 5321 §4.5.3.2",
-        Scope::Host,
-        "the MX address accepts a TCP connection",
-    ),
-    def(
-        "smtp.banner",
-        "RFC 5321 §4.2, §4.3.1",
-        Scope::Host,
-        "a 220 greeting (421 = could not test, never a verdict)",
-    ),
-    def(
-        "smtp.ehlo",
-        "RFC 5321 §4.1.1.1",
-        Scope::Host,
-        "EHLO is accepted; the extensions are recorded",
-    ),
-    def(
-        "smtp.banner-name",
-        "RFC 5321 §4.1.1.1, §4.3.1",
-        Scope::Host,
-        "the greeting names the MX host or its PTR name",
-    ),
-    def(
-        "smtp.postmaster",
-        "RFC 5321 §4.5.1, §4.5.5",
-        Scope::Host,
-        "opt-in (--rcpt-probe): MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> are accepted",
-    ),
-    def(
-        "smtp.open-relay",
-        "RFC 5321 §3.6.2, §7.1",
-        Scope::Host,
-        "opt-in (--relay-probe): a recipient in an outside domain is refused",
-    ),
-    def(
-        "tls.starttls",
-        "RFC 3207 §4",
-        Scope::Host,
-        "STARTTLS is offered",
-    ),
-    def(
-        "tls.handshake",
-        "RFC 3207 §4.2, RFC 8446",
-        Scope::Host,
-        "the TLS handshake completes, TLS 1.2 or later",
-    ),
-    def(
-        "tls.versions",
-        "RFC 8996, RFC 9325 §3.1.1",
-        Scope::Host,
-        "opt-in (--tls-probe): TLS 1.2/1.3 accepted, 1.0/1.1 refused (one connection per version)",
-    ),
-    def(
-        "tls.cert.chain",
-        "RFC 5280 §6, RFC 7817",
-        Scope::Host,
-        "the chain verifies to a trusted root (warn on plain port 25)",
-    ),
-    def(
-        "tls.cert.name",
-        "RFC 6125 §6.4, RFC 7817 §3",
-        Scope::Host,
-        "the certificate names the MX host (warn on plain port 25)",
-    ),
-    def(
-        "tls.cert.expiry",
-        "RFC 5280 §4.1.2.5",
-        Scope::Host,
-        "the certificate is valid for at least --cert-days more days",
-    ),
-    def(
-        "tls.cert.key",
-        "RFC 9325 §4.3",
-        Scope::Host,
-        "no RSA key under 2048 bits, no SHA-1 signature",
-    ),
-    def(
-        "rdns.fcrdns",
-        "RFC 1912 §2.1, RFC 8601 §3",
-        Scope::Host,
-        "the address has a PTR whose name resolves back to it",
-    ),
+pub(crate) const CHECKS: &[CheckDef] = &[
+    // MX records exist (implicit MX warns, NXDOMAIN fails)
+    def("mx.lookup", "RFC 5321 §5.1", Scope::Domain),
+    // a null MX stands alone (pass = the domain accepts no mail)
+    def("mx.null", "RFC 7505 §3", Scope::Domain),
+    // each MX names a host with public addresses, not a CNAME or an IP literal
+    def("mx.target", "RFC 5321 §5.1, RFC 2181 §10.3", Scope::Domain),
+    // at least one MX has an IPv6 address, and it answers
+    def("ipv6.mx", "RFC 3596", Scope::Domain),
+    // exactly one v=STSv1 record with a valid id at _mta-sts
+    def("mtasts.txt", "RFC 8461 §3.1", Scope::Domain),
+    // the policy is served over HTTPS with a valid certificate, 200, text/plain, ≤ 64 KiB, no redirect
+    def("mtasts.fetch", "RFC 8461 §3.3", Scope::Domain),
+    // the policy parses: version STSv1, a mode, max_age ≤ 31557600, mx lines
+    def("mtasts.policy", "RFC 8461 §3.2", Scope::Domain),
+    // every MX host matches an mx pattern of the policy
+    def("mtasts.mx-match", "RFC 8461 §4.1", Scope::Domain),
+    // one v=TLSRPTv1 record with a mailto: or https: rua at _smtp._tls
+    def("tlsrpt.record", "RFC 8460 §3", Scope::Domain),
+    // one v=spf1 record, at most 10 DNS lookups with includes followed, no +all
+    def("spf.record", "RFC 7208 §4.5, §4.6.4", Scope::Domain),
+    // one v=DMARC1 record at _dmarc (or the nearest parent's) with a policy stronger than none
+    def("dmarc.record", "RFC 7489 §6.1", Scope::Domain),
+    // _domainkey exists (keys are likely published)
+    def("dkim.hint", "RFC 6376 §3.6.2, RFC 8020", Scope::Domain),
+    // the MX address accepts a TCP connection
+    def("smtp.connect", "RFC 5321 §4.5.3.2", Scope::Host),
+    // a 220 greeting (421 = could not test, never a verdict)
+    def("smtp.banner", "RFC 5321 §4.2, §4.3.1", Scope::Host),
+    // EHLO is accepted; the extensions are recorded
+    def("smtp.ehlo", "RFC 5321 §4.1.1.1", Scope::Host),
+    // the greeting names the MX host or its PTR name
+    def("smtp.banner-name", "RFC 5321 §4.1.1.1, §4.3.1", Scope::Host),
+    // opt-in (--rcpt-probe): MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> are accepted
+    def("smtp.postmaster", "RFC 5321 §4.5.1, §4.5.5", Scope::Host),
+    // opt-in (--relay-probe): a recipient in an outside domain is refused
+    def("smtp.open-relay", "RFC 5321 §3.6.2, §7.1", Scope::Host),
+    // STARTTLS is offered
+    def("tls.starttls", "RFC 3207 §4", Scope::Host),
+    // the TLS handshake completes, TLS 1.2 or later
+    def("tls.handshake", "RFC 3207 §4.2, RFC 8446", Scope::Host),
+    // opt-in (--tls-probe): TLS 1.2/1.3 accepted, 1.0/1.1 refused (one connection per version)
+    def("tls.versions", "RFC 8996, RFC 9325 §3.1.1", Scope::Host),
+    // the chain verifies to a trusted root (warn on plain port 25)
+    def("tls.cert.chain", "RFC 5280 §6, RFC 7817", Scope::Host),
+    // the certificate names the MX host (warn on plain port 25)
+    def("tls.cert.name", "RFC 6125 §6.4, RFC 7817 §3", Scope::Host),
+    // the certificate is valid for at least --cert-days more days
+    def("tls.cert.expiry", "RFC 5280 §4.1.2.5", Scope::Host),
+    // no RSA key under 2048 bits, no SHA-1 signature
+    def("tls.cert.key", "RFC 9325 §4.3", Scope::Host),
+    // the address has a PTR whose name resolves back to it
+    def("rdns.fcrdns", "RFC 1912 §2.1, RFC 8601 §3", Scope::Host),
 ];
 
 /// The definition of `id`, if it is one: a check, or an `ehlo probe` probe (both share this
 /// result model, see `crate::probe`).
-pub fn find(id: &str) -> Option<&'static CheckDef> {
+pub(crate) fn find(id: &str) -> Option<&'static CheckDef> {
     find_in(CHECKS, id).or_else(|| find_in(crate::probe::script::PROBES, id))
 }
 
 /// The definition of `id` in `table`.
-pub fn find_in(table: &'static [CheckDef], id: &str) -> Option<&'static CheckDef> {
+pub(crate) fn find_in(table: &'static [CheckDef], id: &str) -> Option<&'static CheckDef> {
     table.iter().find(|d| d.id == id)
 }
 
-/// The valid ids, comma-separated (for usage errors).
-pub fn id_list() -> String {
-    id_list_in(CHECKS)
-}
-
 /// The ids of `table`, comma-separated.
-pub fn id_list_in(table: &[CheckDef]) -> String {
+pub(crate) fn id_list_in(table: &[CheckDef]) -> String {
     table.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
 }
 
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckResult {
+pub(crate) struct CheckResult {
     /// Check id.
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// Outcome.
-    pub status: Status,
+    pub(crate) status: Status,
     /// One line for people.
-    pub summary: String,
+    pub(crate) summary: String,
     /// MX host (host-scope checks, and per-host `mx.target` lines).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mx: Option<String>,
+    pub(crate) mx: Option<String>,
     /// Address (host-scope checks).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// Milliseconds the step took, where timed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ms: Option<f64>,
+    pub(crate) ms: Option<f64>,
     /// Machine-readable evidence (records, replies, certificate facts).
-    pub evidence: Map<String, Value>,
+    pub(crate) evidence: Map<String, Value>,
 }
 
 impl CheckResult {
     /// A domain-scope result.
-    pub fn new(id: &'static str, status: Status, summary: impl Into<String>) -> CheckResult {
+    pub(crate) fn new(id: &'static str, status: Status, summary: impl Into<String>) -> CheckResult {
         debug_assert!(find(id).is_some(), "unknown check id {id}");
         CheckResult {
             id,
@@ -318,85 +202,85 @@ impl CheckResult {
     }
 
     /// Add one evidence field.
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> CheckResult {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> CheckResult {
         self.evidence.insert(key.to_string(), value.into());
         self
     }
 
     /// Record the time taken.
-    pub fn timed(mut self, ms: f64) -> CheckResult {
+    pub(crate) fn timed(mut self, ms: f64) -> CheckResult {
         self.ms = Some((ms * 10.0).round() / 10.0);
         self
     }
 
     /// The RFC reference from the table.
-    pub fn rfc(&self) -> &'static str {
+    pub(crate) fn rfc(&self) -> &'static str {
         find(self.id).map(|d| d.rfc).unwrap_or("")
     }
 }
 
 /// A result as reported for one domain: the result plus how the domain's verdict treats it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Judged {
+pub(crate) struct Judged {
     /// The result.
-    pub result: CheckResult,
+    pub(crate) result: CheckResult,
     /// Counts towards the verdict (false when waived, or an MX-level failure another MX makes
     /// up for).
-    pub counts: bool,
+    pub(crate) counts: bool,
     /// `--waive` matched it.
-    pub waived: bool,
+    pub(crate) waived: bool,
     /// Why it does not count, when it does not.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// An `--expect` that was evaluated for a domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExpectOutcome {
+pub(crate) struct ExpectOutcome {
     /// The expectation as written.
-    pub expect: String,
+    pub(crate) expect: String,
     /// Met?
-    pub met: bool,
+    pub(crate) met: bool,
     /// What was found.
-    pub found: String,
+    pub(crate) found: String,
 }
 
 /// Everything reported for one input line.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DomainReport {
+pub(crate) struct DomainReport {
     /// Position in the input (reports are printed in input order).
-    pub index: usize,
+    pub(crate) index: usize,
     /// The domain as given (or the malformed line).
-    pub domain: String,
+    pub(crate) domain: String,
     /// Results in report order.
-    pub checks: Vec<Judged>,
+    pub(crate) checks: Vec<Judged>,
     /// Evaluated expectations.
-    pub expects: Vec<ExpectOutcome>,
+    pub(crate) expects: Vec<ExpectOutcome>,
     /// A reason the domain could not be checked at all (malformed line, deadline).
-    pub aborted: Option<String>,
+    pub(crate) aborted: Option<String>,
     /// Wall time spent on the domain.
-    pub ms: f64,
+    pub(crate) ms: f64,
 }
 
 /// Counts per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// pass
-    pub pass: usize,
+    pub(crate) pass: usize,
     /// info
-    pub info: usize,
+    pub(crate) info: usize,
     /// skip
-    pub skip: usize,
+    pub(crate) skip: usize,
     /// warn
-    pub warn: usize,
+    pub(crate) warn: usize,
     /// error
-    pub error: usize,
+    pub(crate) error: usize,
     /// fail
-    pub fail: usize,
+    pub(crate) fail: usize,
 }
 
 impl Counts {
     /// Count one status.
-    pub fn add(&mut self, s: Status) {
+    pub(crate) fn add(&mut self, s: Status) {
         match s {
             Status::Pass => self.pass += 1,
             Status::Info => self.info += 1,
@@ -408,7 +292,7 @@ impl Counts {
     }
 
     /// Sum two tallies.
-    pub fn merge(&mut self, o: &Counts) {
+    pub(crate) fn merge(&mut self, o: &Counts) {
         self.pass += o.pass;
         self.info += o.info;
         self.skip += o.skip;
@@ -420,7 +304,7 @@ impl Counts {
 
 /// `--fail-on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     /// Only failures fail the run (exit 40).
     #[default]
     Fail,
@@ -430,7 +314,7 @@ pub enum FailOn {
 
 impl DomainReport {
     /// Tally of the counted results.
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for j in &self.checks {
             c.add(j.result.status);
@@ -441,7 +325,7 @@ impl DomainReport {
     /// The domain's verdict: pass, or the worst counted warn/error/fail (a warn is a fail under
     /// `--fail-on warn`; an unmet expectation is a fail; an aborted domain is an error). Info and
     /// skip judge nothing, so they leave a pass a pass.
-    pub fn verdict(&self, fail_on: FailOn) -> Status {
+    pub(crate) fn verdict(&self, fail_on: FailOn) -> Status {
         let mut worst = Status::Pass;
         for j in self.checks.iter().filter(|j| j.counts) {
             let s = match (j.result.status, fail_on) {
@@ -465,7 +349,7 @@ impl DomainReport {
 
 /// The run's exit code from the domains' verdicts: 40 if anything failed (or an expectation was
 /// unmet), else 41 if anything could not be tested, else 0.
-pub fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
+pub(crate) fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
     let verdicts: Vec<Status> = reports.iter().map(|r| r.verdict(fail_on)).collect();
     if verdicts.contains(&Status::Fail) {
         crate::error::EXIT_CHECK_FAILED

@@ -22,21 +22,21 @@ use crate::net::tls::TlsParams;
 use crate::smtp::event::{Event, TlsInfo};
 
 /// Largest policy body (RFC 8461 §3.3: "a maximum of 64 KiB").
-pub const MAX_POLICY: usize = 64 * 1024;
+pub(crate) const MAX_POLICY: usize = 64 * 1024;
 
 /// How to fetch.
 #[derive(Debug, Clone)]
-pub struct FetchOptions {
+pub(crate) struct FetchOptions {
     /// HTTPS port: 443 (RFC 8461 §3.3 fixes it); tests point it elsewhere.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Timeout of each step (connect, handshake, the whole response); zero = none.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Extra trust anchors.
-    pub ca_path: Option<PathBuf>,
+    pub(crate) ca_path: Option<PathBuf>,
     /// `-4` / `-6`.
-    pub family: Family,
+    pub(crate) family: Family,
     /// Fetch from special-purpose addresses too (`--allow-private`).
-    pub allow_private: bool,
+    pub(crate) allow_private: bool,
 }
 
 fn ms(t0: Instant) -> f64 {
@@ -51,7 +51,11 @@ fn fail(why: impl Into<String>, t0: Instant) -> (CheckResult, Option<String>) {
 }
 
 /// Fetch the policy of `domain`: the `mtasts.fetch` result and, when one arrived, the body.
-pub async fn fetch(r: &Resolver, domain: &str, o: &FetchOptions) -> (CheckResult, Option<String>) {
+pub(crate) async fn fetch(
+    r: &Resolver,
+    domain: &str,
+    o: &FetchOptions,
+) -> (CheckResult, Option<String>) {
     let t0 = Instant::now();
     let host = format!("mta-sts.{domain}");
     let addrs = match r.addresses(&host, o.family).await {
@@ -297,7 +301,7 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
 
 /// `mtasts.policy` from a fetched body: the lint's worst finding, the findings with line numbers
 /// as evidence.
-pub fn policy_check(body: &str) -> (CheckResult, Policy) {
+pub(crate) fn policy_check(body: &str) -> (CheckResult, Policy) {
     let p = lint_policy(body);
     let status = p.status();
     let summary = match p.findings.iter().find(|f| f.1 == status) {
@@ -326,7 +330,7 @@ pub fn policy_check(body: &str) -> (CheckResult, Policy) {
 
 /// `mtasts.mx-match` (RFC 8461 §4.1): every MX host matches a policy pattern. Unmatched under
 /// `enforce` → fail, `testing` → warn; `none` → info.
-pub fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
+pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
     let unmatched: Vec<&String> = hosts
         .iter()
         .filter(|h| !p.mx.iter().any(|pat| mx_matches(pat, h)))

@@ -21,18 +21,18 @@ use crate::smtp::reply::Reply;
 
 /// Which opt-in probes were asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OptIn {
+pub(crate) struct OptIn {
     /// `--rcpt-probe`.
-    pub rcpt: bool,
+    pub(crate) rcpt: bool,
     /// `--relay-probe`.
-    pub relay: bool,
+    pub(crate) relay: bool,
     /// `--tls-probe`.
-    pub tls: bool,
+    pub(crate) tls: bool,
 }
 
 impl OptIn {
     /// The flag that turns check `id` on, if `id` is an opt-in check.
-    pub fn flag_for(id: &str) -> Option<&'static str> {
+    pub(crate) fn flag_for(id: &str) -> Option<&'static str> {
         match id {
             "smtp.postmaster" => Some("--rcpt-probe"),
             "smtp.open-relay" => Some("--relay-probe"),
@@ -42,7 +42,7 @@ impl OptIn {
     }
 
     /// Was the flag that turns check `id` on given? (True for every other check.)
-    pub fn enables(&self, id: &str) -> bool {
+    pub(crate) fn enables(&self, id: &str) -> bool {
         match id {
             "smtp.postmaster" => self.rcpt,
             "smtp.open-relay" => self.relay,
@@ -54,7 +54,7 @@ impl OptIn {
 
 /// The outside recipient of the relay probe: a domain reserved by RFC 2606 §3, so even an open
 /// relay has nowhere real to send it (and no DATA follows anyway).
-pub const RELAY_RCPT: &str = "relay-probe@example.net";
+pub(crate) const RELAY_RCPT: &str = "relay-probe@example.net";
 
 /// What one MAIL/RCPT session showed.
 #[derive(Debug, Default)]
@@ -205,14 +205,19 @@ fn judge_relay(d: &Dialogue) -> CheckResult {
 }
 
 /// `smtp.postmaster` for `domain` at `(host, ip)`.
-pub async fn postmaster(host: &str, ip: IpAddr, domain: &str, o: &ProbeOptions) -> CheckResult {
+pub(crate) async fn postmaster(
+    host: &str,
+    ip: IpAddr,
+    domain: &str,
+    o: &ProbeOptions,
+) -> CheckResult {
     let rcpt = format!("postmaster@{}", domain.trim_end_matches('.'));
     let events = run_session(host, ip, o, rcpt_plan(o, &rcpt), None).await;
     judge_postmaster(&rcpt, &dialogue(&events))
 }
 
 /// `smtp.open-relay` at `(host, ip)`.
-pub async fn relay(host: &str, ip: IpAddr, o: &ProbeOptions) -> CheckResult {
+pub(crate) async fn relay(host: &str, ip: IpAddr, o: &ProbeOptions) -> CheckResult {
     let events = run_session(host, ip, o, rcpt_plan(o, RELAY_RCPT), None).await;
     judge_relay(&dialogue(&events))
 }
@@ -364,7 +369,7 @@ fn judge_versions(outcomes: &[(TlsVersion, Outcome)]) -> CheckResult {
 
 /// `tls.versions` at `(host, ip)`: one connection per version, one after the other (the caller
 /// holds the address's `--per-ip` permit), each STARTTLS limited to that version, then QUIT.
-pub async fn tls_versions(host: &str, ip: IpAddr, o: &ProbeOptions) -> CheckResult {
+pub(crate) async fn tls_versions(host: &str, ip: IpAddr, o: &ProbeOptions) -> CheckResult {
     let plan = Plan {
         helo: o.helo.clone(),
         protocol: Protocol::Esmtp,

@@ -25,17 +25,17 @@ use crate::smtp::reply::Reply;
 
 /// What a probe needs to know, the same for every (host, address).
 #[derive(Debug, Clone)]
-pub struct ProbeOptions {
+pub(crate) struct ProbeOptions {
     /// SMTP port (25 unless a test or a staging MTA says otherwise).
-    pub port: u16,
+    pub(crate) port: u16,
     /// Name we greet with.
-    pub helo: String,
+    pub(crate) helo: String,
     /// Per-step timeout (connect, each reply, the handshake).
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Extra trust anchors (`--tls-ca-path`).
-    pub ca_path: Option<PathBuf>,
+    pub(crate) ca_path: Option<PathBuf>,
     /// `--cert-days`: fewer days left than this is a warning.
-    pub cert_days: i64,
+    pub(crate) cert_days: i64,
 }
 
 /// An event sink that keeps the events (with their times) instead of printing them.
@@ -232,7 +232,7 @@ fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
 
 /// Probe `(host, ip)`: every host-scope check in table order (without `mx`/`ip` filled in; the
 /// caller labels them).
-pub async fn probe(
+pub(crate) async fn probe(
     resolver: &Resolver,
     host: &str,
     ip: IpAddr,

@@ -24,7 +24,7 @@ fn tags(record: &str) -> Option<Vec<(String, String)>> {
 }
 
 /// The value of tag `key` in a `;`-separated record, if the record parses and has it.
-pub fn tag_value(record: &str, key: &str) -> Option<String> {
+pub(crate) fn tag_value(record: &str, key: &str) -> Option<String> {
     tags(record).and_then(|t| tag(&t, key).map(str::to_string))
 }
 
@@ -53,7 +53,7 @@ fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
 /// `mtasts.txt`: exactly one `v=STSv1` record at `_mta-sts.D` with `id` of 1–32 letters and
 /// digits (RFC 8461 §3.1). None → info (no MTA-STS); several or malformed → fail (senders then
 /// treat the domain as having no policy).
-pub fn mtasts_txt(records: &[String]) -> CheckResult {
+pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
     let sts = starting_with(records, "v=STSv1");
     let ev = json!(sts);
     match sts.as_slice() {
@@ -103,7 +103,7 @@ pub fn mtasts_txt(records: &[String]) -> CheckResult {
 
 /// `tlsrpt.record`: one `v=TLSRPTv1` record at `_smtp._tls.D` whose `rua` lists only `mailto:`
 /// and `https:` URIs (RFC 8460 §3). None → info; several or malformed → fail.
-pub fn tlsrpt(records: &[String]) -> CheckResult {
+pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
     let recs = starting_with(records, "v=TLSRPTv1");
     let ev = json!(recs);
     match recs.as_slice() {
@@ -156,7 +156,7 @@ pub fn tlsrpt(records: &[String]) -> CheckResult {
 /// `spf.record`: one `v=spf1` record (RFC 7208 §4.5: more is a permerror), at most 10
 /// DNS-querying terms at the top level (§4.6.4: include, a, mx, ptr, exists, redirect), never
 /// `+all`/bare `all` (anyone may send); `?all` or no `all` and no redirect → warn.
-pub fn spf(records: &[String]) -> CheckResult {
+pub(crate) fn spf(records: &[String]) -> CheckResult {
     let recs: Vec<&String> = records
         .iter()
         .filter(|r| {
@@ -240,7 +240,7 @@ pub fn spf(records: &[String]) -> CheckResult {
 
 /// `dmarc.record`: one `v=DMARC1` record at `_dmarc.D` (RFC 7489 §6.1) with `p=` quarantine or
 /// reject; `p=none` or no record → warn; several, or `p` missing/unknown → fail.
-pub fn dmarc(records: &[String]) -> CheckResult {
+pub(crate) fn dmarc(records: &[String]) -> CheckResult {
     let recs = starting_with(records, "v=DMARC1");
     let ev = json!(recs);
     match recs.as_slice() {
@@ -286,26 +286,26 @@ pub fn dmarc(records: &[String]) -> CheckResult {
 }
 
 /// Largest `max_age` (RFC 8461 §3.2: "a maximum value of 31557600").
-pub const MAX_AGE_LIMIT: u64 = 31_557_600;
+pub(crate) const MAX_AGE_LIMIT: u64 = 31_557_600;
 
 /// A parsed MTA-STS policy and the lint findings with their line numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// `version` value.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// `mode` value (enforce, testing, none).
-    pub mode: Option<String>,
+    pub(crate) mode: Option<String>,
     /// `max_age` in seconds.
-    pub max_age: Option<u64>,
+    pub(crate) max_age: Option<u64>,
     /// `mx` patterns in order.
-    pub mx: Vec<String>,
+    pub(crate) mx: Vec<String>,
     /// `(line, status, message)`; line 0 = about the whole file.
-    pub findings: Vec<(usize, Status, String)>,
+    pub(crate) findings: Vec<(usize, Status, String)>,
 }
 
 impl Policy {
     /// The worst finding (pass when there is none).
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         self.findings
             .iter()
             .map(|f| f.1)
@@ -314,7 +314,7 @@ impl Policy {
     }
 
     /// Evidence for JSON.
-    pub fn evidence(&self) -> Value {
+    pub(crate) fn evidence(&self) -> Value {
         json!({
             "version": self.version,
             "mode": self.mode,
@@ -329,7 +329,7 @@ impl Policy {
 /// `mode` one of enforce/testing/none, `max_age` an integer ≤ 31557600 (more → warn, clamped;
 /// under a day → warn), at least one `mx:` unless mode is none. LF-only line ends are common and
 /// accepted (info); unknown keys are info (extensions are allowed); a line without `:` fails.
-pub fn lint_policy(body: &str) -> Policy {
+pub(crate) fn lint_policy(body: &str) -> Policy {
     let mut p = Policy::default();
     let mut lf_only = false;
     for (i, raw) in body.split('\n').enumerate() {
@@ -463,7 +463,7 @@ pub fn lint_policy(body: &str) -> Policy {
 
 /// RFC 8461 §4.1: does MX host `host` match `pattern`? Case-insensitive, trailing dots ignored;
 /// `*.example.com` matches exactly one extra leftmost label.
-pub fn mx_matches(pattern: &str, host: &str) -> bool {
+pub(crate) fn mx_matches(pattern: &str, host: &str) -> bool {
     let p = pattern.trim_end_matches('.').to_ascii_lowercase();
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     match p.strip_prefix("*.") {

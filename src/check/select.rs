@@ -8,7 +8,7 @@ use super::model::{CHECKS, CheckDef, CheckResult, ExpectOutcome, Status, find_in
 
 /// Shorthand fields for `--expect FIELD OP VALUE`: name → (check id, evidence key).
 /// Any `ID.KEY` naming a check and one of its evidence keys works too.
-pub const FIELDS: &[(&str, &str, &str)] = &[
+pub(crate) const FIELDS: &[(&str, &str, &str)] = &[
     ("mx.count", "mx.lookup", "count"),
     ("tls.version", "tls.handshake", "version"),
     ("tls.cert.days", "tls.cert.expiry", "days"),
@@ -22,7 +22,7 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
 ];
 
 /// `*` matches any run of characters (ids contain no other special characters).
-pub fn glob(pattern: &str, s: &str) -> bool {
+pub(crate) fn glob(pattern: &str, s: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == s,
         Some((head, rest)) => {
@@ -52,19 +52,19 @@ fn id_glob(table: &[CheckDef], flag: &str, pattern: &str) -> Result<String, Stri
 
 /// `--only` / `--skip`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
+pub(crate) struct Selection {
     only: Vec<String>,
     skip: Vec<String>,
 }
 
 impl Selection {
     /// Parse and validate the globs against the check ids.
-    pub fn new(only: &[String], skip: &[String]) -> Result<Selection, String> {
+    pub(crate) fn new(only: &[String], skip: &[String]) -> Result<Selection, String> {
         Selection::new_in(CHECKS, only, skip)
     }
 
     /// Parse and validate the globs against the ids of `table` (`ehlo probe` has its own).
-    pub fn new_in(
+    pub(crate) fn new_in(
         table: &[CheckDef],
         only: &[String],
         skip: &[String],
@@ -82,7 +82,7 @@ impl Selection {
     }
 
     /// Is this check reported?
-    pub fn wants(&self, id: &str) -> bool {
+    pub(crate) fn wants(&self, id: &str) -> bool {
         (self.only.is_empty() || self.only.iter().any(|p| glob(p, id)))
             && !self.skip.iter().any(|p| glob(p, id))
     }
@@ -90,14 +90,14 @@ impl Selection {
 
 /// `--waive ID-GLOB@DOMAIN`: a known issue, reported but not counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Waiver {
+pub(crate) struct Waiver {
     id: String,
     domain: String,
 }
 
 impl Waiver {
     /// Parse `ID-GLOB@DOMAIN` (`DOMAIN` may be `*`).
-    pub fn parse(s: &str) -> Result<Waiver, String> {
+    pub(crate) fn parse(s: &str) -> Result<Waiver, String> {
         let (id, domain) = s.rsplit_once('@').ok_or_else(|| {
             format!("--waive '{s}': expected ID@DOMAIN, e.g. dmarc.record@example.com")
         })?;
@@ -112,7 +112,7 @@ impl Waiver {
     }
 
     /// Does it cover check `id` of `domain`?
-    pub fn covers(&self, id: &str, domain: &str) -> bool {
+    pub(crate) fn covers(&self, id: &str, domain: &str) -> bool {
         glob(&self.id, id)
             && (self.domain == "*"
                 || self.domain == domain.trim_end_matches('.').to_ascii_lowercase())
@@ -121,7 +121,7 @@ impl Waiver {
 
 /// Comparison operator of `--expect FIELD OP VALUE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `=`
     Eq,
     /// `!=`
@@ -138,7 +138,7 @@ pub enum Op {
 
 /// One `--expect`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// Every result of check `id` has this status.
     Status {
         /// As written.
@@ -165,13 +165,13 @@ pub enum Expect {
 
 impl Expect {
     /// Parse `ID=STATUS` or `FIELD OP VALUE` (spaces around the operator allowed).
-    pub fn parse(s: &str) -> Result<Expect, String> {
+    pub(crate) fn parse(s: &str) -> Result<Expect, String> {
         Expect::parse_in(CHECKS, FIELDS, s)
     }
 
     /// [`Expect::parse`] against the ids of `table` and its shorthand `fields` (`ehlo probe`
     /// has its own).
-    pub fn parse_in(
+    pub(crate) fn parse_in(
         table: &'static [CheckDef],
         fields: &[(&str, &str, &str)],
         s: &str,
@@ -255,14 +255,14 @@ impl Expect {
     }
 
     /// The check it is about.
-    pub fn id(&self) -> &'static str {
+    pub(crate) fn id(&self) -> &'static str {
         match self {
             Expect::Status { id, .. } | Expect::Field { id, .. } => id,
         }
     }
 
     /// As written.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         match self {
             Expect::Status { text, .. } | Expect::Field { text, .. } => text,
         }
@@ -270,7 +270,7 @@ impl Expect {
 
     /// Judge it against one domain's results (only the results of its check count; none at all
     /// is unmet: nothing was shown to hold).
-    pub fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {
+    pub(crate) fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {
         match self {
             Expect::Status { text, id, status } => {
                 let found: Vec<&CheckResult> =

@@ -20,7 +20,7 @@ use crate::smtp::client::{Protocol, StopAt};
 
 /// `--version` output: ehlo's version plus the OpenSSL it is linked against, because TLS
 /// behaviour (legacy protocols, cipher names) depends on it and bug reports need it.
-pub static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} ({})",
         env!("CARGO_PKG_VERSION"),
@@ -97,18 +97,18 @@ Examples:
     arg_required_else_help = true,
     max_term_width = 100
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The one-shot send (no subcommand).
     #[command(flatten)]
-    pub send: SendArgs,
+    pub(crate) send: SendArgs,
     /// A subcommand instead of the one-shot send.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)
     #[command(after_long_help = SERVE_LONG_HELP)]
     Serve(Box<ServeArgs>),
@@ -165,22 +165,22 @@ Examples:
 
 /// `ehlo probe` flags (→ `probe::ProbeConfig`).
 #[derive(Debug, Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// Server to probe: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its MX
     #[arg(value_name = "HOST[:PORT] | @domain")]
-    pub target: String,
+    pub(crate) target: String,
 
     /// A recipient you own: the only address that receives mail (required)
     #[arg(short = 't', long, value_name = "ADDRESS")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
 
     /// Envelope sender and From: [default: the --to address]
     #[arg(short = 'f', long, value_name = "ADDRESS")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
 
     /// Name to greet with in EHLO [default: this host's name]
     #[arg(long, value_name = "NAME")]
-    pub helo: Option<String>,
+    pub(crate) helo: Option<String>,
 
     /// An address outside the server's domains, for relay.open
     #[arg(
@@ -188,56 +188,56 @@ pub struct ProbeArgs {
         value_name = "ADDRESS",
         default_value = "ehlo-relay-probe@example.net"
     )]
-    pub relay_to: String,
+    pub(crate) relay_to: String,
 
     /// Port number or service name [default: 25; 465 with --tls-on-connect]
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 
     /// STARTTLS after EHLO before each probe's commands (probes about plaintext ignore it)
     #[arg(long, conflicts_with = "tls_on_connect")]
-    pub tls: bool,
+    pub(crate) tls: bool,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
     #[arg(long, visible_alias = "tlsc")]
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
 
     /// Do not enforce certificate verification
     #[arg(short = 'k', long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
-    pub tls_ca_path: Option<PathBuf>,
+    pub(crate) tls_ca_path: Option<PathBuf>,
 
     /// Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)
     #[arg(long, value_name = "ID-GLOB")]
-    pub only: Vec<String>,
+    pub(crate) only: Vec<String>,
 
     /// Leave out these probes (repeatable; * matches any characters)
     #[arg(long, value_name = "ID-GLOB")]
-    pub skip: Vec<String>,
+    pub(crate) skip: Vec<String>,
 
     /// Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or
     /// ID.KEY OP VALUE on a probe's evidence (starttls.downgrade.mail_without_tls=false)
     #[arg(long, value_name = "EXPR")]
-    pub expect: Vec<String>,
+    pub(crate) expect: Vec<String>,
 
     /// Which statuses fail the run (exit 40)
     #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
-    pub fail_on: crate::check::model::FailOn,
+    pub(crate) fail_on: crate::check::model::FailOn,
 
     /// Print JSON Lines (one line per probe and a summary) instead of the report
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Also write the results as JUnit XML to FILE (a testcase per probe)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
 
     /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Authenticate as USER before each probe's commands, except relay.open
     ///
@@ -245,7 +245,7 @@ pub struct ProbeArgs {
     /// the terminal (never echoed). It is never printed: the transcript shows each secret SASL
     /// response as ********.
     #[arg(long, visible_alias = "au", value_name = "USER")]
-    pub auth_user: Option<String>,
+    pub(crate) auth_user: Option<String>,
 
     /// SASL mechanism for --auth-user (the send's): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1,
     /// SCRAM-SHA-256, DIGEST-MD5 or NTLM
@@ -255,31 +255,31 @@ pub struct ProbeArgs {
         default_value = "PLAIN",
         requires = "auth_user"
     )]
-    pub auth: String,
+    pub(crate) auth: String,
 
     /// The password for --auth-user, from the first line of FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
-    pub auth_password_file: Option<PathBuf>,
+    pub(crate) auth_password_file: Option<PathBuf>,
 
     /// Do not ask before probes that send mail
     #[arg(short = 'y', long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
+    pub(crate) dns_server: Option<SocketAddr>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
+    pub(crate) ipv4: bool,
 
     /// Use IPv6 only
     #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    pub(crate) ipv6: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 const EXPLAIN_LONG_HELP: &str = "\
@@ -298,23 +298,23 @@ Exit status: 0 when a reply code was found and explained, 1 when the input holds
 
 /// `ehlo explain` flags.
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
     #[arg(value_name = "CODE|TEXT", required = true, num_args = 1..)]
-    pub text: Vec<String>,
+    pub(crate) text: Vec<String>,
 
     /// The command the reply answers [default: read from the text, else every command]
     #[arg(long, value_name = "PHASE", value_enum)]
-    pub phase: Option<PhaseArg>,
+    pub(crate) phase: Option<PhaseArg>,
 
     /// Print one JSON object instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// `--phase` values of `ehlo explain`: the command a reply answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PhaseArg {
+pub(crate) enum PhaseArg {
     /// The greeting after connecting
     Banner,
     /// EHLO, HELO or LHLO
@@ -339,7 +339,7 @@ pub enum PhaseArg {
 
 impl PhaseArg {
     /// The core's phase.
-    pub fn phase(self) -> crate::smtp::event::Phase {
+    pub(crate) fn phase(self) -> crate::smtp::event::Phase {
         use crate::smtp::event::Phase;
         match self {
             PhaseArg::Banner => Phase::Banner,
@@ -357,107 +357,107 @@ impl PhaseArg {
 
 /// `ehlo repl`: a smarter telnet for SMTP.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ReplArgs {
+pub(crate) struct ReplArgs {
     /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
     #[arg(value_name = "HOST[:PORT] | @domain")]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Connection and output flags.
     #[command(flatten)]
-    pub conn: ConnArgs,
+    pub(crate) conn: ConnArgs,
     /// Record the session as a replayable script in FILE (secrets are never written).
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
     /// Also a step that cannot run (`:auth` with no secret) or a dropped connection (exit 6).
     /// Meant for scripts piped into `ehlo repl`.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
 }
 
 /// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// The recorded script.
     #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
     #[arg(short = 's', long, value_name = "HOST[:PORT]")]
-    pub server: String,
+    pub(crate) server: String,
     /// Run every step even after a mismatch, then list every mismatch (line, command,
     /// expected, got); the exit code is the first one's
     #[arg(long)]
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
     /// Connection and output flags.
     #[command(flatten)]
-    pub conn: ConnArgs,
+    pub(crate) conn: ConnArgs,
 }
 
 /// Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
 /// units and defaults for the options they share.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ConnArgs {
+pub(crate) struct ConnArgs {
     /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]
     ///
     /// Overrides a port given with the server. A name is looked up as for a send.
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
     #[arg(long, visible_alias = "tlsc")]
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
 
     /// STARTTLS right after the first EHLO (implies --ehlo with this host's name if not given)
     #[arg(long)]
-    pub tls: bool,
+    pub(crate) tls: bool,
 
     /// Do not enforce certificate verification (the result is still shown)
     #[arg(short = 'k', long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
-    pub tls_ca_path: Option<PathBuf>,
+    pub(crate) tls_ca_path: Option<PathBuf>,
 
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
+    pub(crate) dns_server: Option<SocketAddr>,
 
     /// Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Send `EHLO NAME` right after the banner
     #[arg(long, value_name = "NAME")]
-    pub ehlo: Option<String>,
+    pub(crate) ehlo: Option<String>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
+    pub(crate) ipv4: bool,
 
     /// Use IPv6 only
     #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    pub(crate) ipv6: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     /// Which replies get a plain-language explanation
     #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
-    pub explain: ExplainLevel,
+    pub(crate) explain: ExplainLevel,
 
     /// Accepted for swaks compatibility: password and token prompts never echo
     #[arg(long, visible_alias = "pp")]
-    pub protect_prompt: bool,
+    pub(crate) protect_prompt: bool,
 
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
-    pub show_secrets: bool,
+    pub(crate) show_secrets: bool,
 
     /// Also write every event as JSON Lines to FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub log: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
 
     /// Print JSON Lines events instead of the transcript (the send's schema; a summary last)
     #[arg(long)]
@@ -467,82 +467,82 @@ pub struct ConnArgs {
     ///
     /// Otherwise `:auth` reads EHLO_AUTH_PASSWORD, then asks on the terminal (never echoed).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub auth_password_file: Option<PathBuf>,
+    pub(crate) auth_password_file: Option<PathBuf>,
 
     /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE
     ///
     /// Otherwise `:auth` reads EHLO_AUTH_TOKEN, then asks on the terminal (never echoed).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub auth_token_file: Option<PathBuf>,
+    pub(crate) auth_token_file: Option<PathBuf>,
 
     /// Let `:auth` send credentials over a connection that is not encrypted without asking
     #[arg(long)]
-    pub allow_plaintext_auth: bool,
+    pub(crate) allow_plaintext_auth: bool,
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.
 #[derive(Debug, Args)]
-pub struct SendArgs {
+pub(crate) struct SendArgs {
     /// Transport.
     #[command(flatten)]
-    pub transport: TransportArgs,
+    pub(crate) transport: TransportArgs,
     /// TLS.
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub(crate) tls: TlsArgs,
     /// AUTH.
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub(crate) auth: AuthArgs,
     /// Envelope.
     #[command(flatten)]
-    pub envelope: EnvelopeArgs,
+    pub(crate) envelope: EnvelopeArgs,
     /// Message.
     #[command(flatten)]
-    pub message: MessageArgs,
+    pub(crate) message: MessageArgs,
     /// Output.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub(crate) output: OutputArgs,
     /// Stop points.
     #[command(flatten)]
-    pub stop: StopArgs,
+    pub(crate) stop: StopArgs,
     /// ESMTP extensions (ext helper).
     #[command(flatten)]
-    pub ext: ExtArgs,
+    pub(crate) ext: ExtArgs,
     /// XCLIENT, XFORWARD and PROXY (ext helper).
     #[command(flatten)]
-    pub xclient: XclientArgs,
+    pub(crate) xclient: XclientArgs,
     /// Configuration layering (config file, environment).
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
 }
 
 /// Where and how to connect.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Transport")]
-pub struct TransportArgs {
+pub(crate) struct TransportArgs {
     /// Server to connect to [default: MX of the last recipient's domain]
     ///
     /// HOST[:PORT], [HOST]:PORT or HOST/PORT; IPv6 addresses need the brackets or the slash form
     /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587). Without --server ehlo looks up
     /// the MX of the last recipient's domain (a literal like user@[192.0.2.1] is used directly).
     #[arg(short = 's', long, value_name = "HOST[:PORT]", value_parser = parse_server, value_hint = ValueHint::Hostname)]
-    pub server: Option<ServerSpec>,
+    pub(crate) server: Option<ServerSpec>,
 
     // ----- other transports (ext helper) -----
     /// Speak SMTP/LMTP over a UNIX-domain socket instead of TCP
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath,
           conflicts_with_all = ["server", "pipe"])]
-    pub socket: Option<PathBuf>,
+    pub(crate) socket: Option<PathBuf>,
 
     /// Speak SMTP over a child process's stdin/stdout, e.g. "/usr/sbin/sendmail -bs"
     ///
     /// The command runs through /bin/sh -c; its stderr goes to the terminal.
     #[arg(long, value_name = "COMMAND", value_hint = ValueHint::CommandString,
           conflicts_with = "server")]
-    pub pipe: Option<String>,
+    pub(crate) pipe: Option<String>,
 
     /// Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient's domain
     #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["server", "socket", "pipe"])]
-    pub copy_routing: Option<String>,
+    pub(crate) copy_routing: Option<String>,
 
     /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]
     ///
@@ -550,23 +550,23 @@ pub struct TransportArgs {
     /// built-in table of the mail services (smtp 25, lmtp 24, submission 587, smtps and
     /// submissions 465).
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 
     /// Local address to connect from: HOST[:PORT] (an IP address or a name)
     #[arg(long, visible_alias = "li", value_name = "HOST[:PORT]", value_parser = parse_local_interface)]
-    pub local_interface: Option<ServerSpec>,
+    pub(crate) local_interface: Option<ServerSpec>,
 
     /// Local port to connect from (number or service name)
     #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port)]
-    pub local_port: Option<u16>,
+    pub(crate) local_port: Option<u16>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
+    pub(crate) ipv4: bool,
 
     /// Use IPv6 only
     #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    pub(crate) ipv6: bool,
 
     /// Protocol variant (case-insensitive) [default: ESMTP]
     ///
@@ -574,19 +574,19 @@ pub struct TransportArgs {
     /// Suffixes as in swaks: S = TLS (STARTTLS, or TLS on connect and port 465 for SSMTP and
     /// SMTPS), A = AUTH. Explicit TLS and AUTH flags win over what the protocol implies.
     #[arg(long, value_name = "PROTOCOL", ignore_case = true)]
-    pub protocol: Option<ProtocolArg>,
+    pub(crate) protocol: Option<ProtocolArg>,
 
     /// Per-reply timeout: N, Ns, Nm or Nh; 0 = none
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Timeout of each connection attempt [default: --timeout]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub connect_timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
 
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
+    pub(crate) dns_server: Option<SocketAddr>,
 
     /// DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]
     ///
@@ -598,17 +598,17 @@ pub struct TransportArgs {
     /// is bogus; only as safe as that resolver and the path to it (use one on loopback). off:
     /// queries carry no DO bit and no validation work is done.
     #[arg(long, value_name = "MODE", value_enum)]
-    pub dnssec: Option<DnssecArg>,
+    pub(crate) dnssec: Option<DnssecArg>,
 
     /// Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (needs
     /// --dnssec validate; for private and test zones)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub dns_trust_anchor: Option<PathBuf>,
+    pub(crate) dns_trust_anchor: Option<PathBuf>,
 }
 
 /// `--dnssec` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DnssecArg {
+pub(crate) enum DnssecArg {
     /// No validation (the send's default)
     Off,
     /// Validate signatures here, from the trust anchors
@@ -629,26 +629,26 @@ pub enum TlsVerifyArg {
 /// TLS.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "TLS")]
-pub struct TlsArgs {
+pub(crate) struct TlsArgs {
     /// Require STARTTLS (exit 29 if it is not offered or fails)
     #[arg(long, conflicts_with_all = ["tls_optional", "tls_optional_strict", "tls_on_connect"])]
-    pub tls: bool,
+    pub(crate) tls: bool,
 
     /// Try STARTTLS; carry on in plain text if it is not offered or fails
     #[arg(long, visible_alias = "tlso", conflicts_with_all = ["tls_optional_strict", "tls_on_connect"])]
-    pub tls_optional: bool,
+    pub(crate) tls_optional: bool,
 
     /// Use STARTTLS if offered; fail if it is offered and fails
     #[arg(long, visible_alias = "tlsos", conflicts_with = "tls_on_connect")]
-    pub tls_optional_strict: bool,
+    pub(crate) tls_optional_strict: bool,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
     #[arg(long, visible_alias = "tlsc")]
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
 
     /// Do not enforce certificate verification (the result is still shown)
     #[arg(short = 'k', long, conflicts_with = "tls_verify")]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 
     /// Verify the certificate: pkix (the CA store and the name, the default: the flag alone is
     /// accepted for swaks compatibility) or dane (TLSA records, RFC 7672)
@@ -663,19 +663,19 @@ pub struct TlsArgs {
     /// (tls_policy) say which was used and why.
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "pkix",
           value_enum, conflicts_with_all = ["tlsa", "tlsa_file"])]
-    pub tls_verify: Option<TlsVerifyArg>,
+    pub(crate) tls_verify: Option<TlsVerifyArg>,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
-    pub tls_ca_path: Option<PathBuf>,
+    pub(crate) tls_ca_path: Option<PathBuf>,
 
     /// Server name to send in SNI [default: the server host name, unless it is an IP address]
     #[arg(long, value_name = "NAME")]
-    pub tls_sni: Option<String>,
+    pub(crate) tls_sni: Option<String>,
 
     /// Name to verify the certificate against [default: the server host name]
     #[arg(long, value_name = "NAME")]
-    pub tls_verify_target: Option<String>,
+    pub(crate) tls_verify_target: Option<String>,
 
     /// Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)
     ///
@@ -688,12 +688,12 @@ pub struct TlsArgs {
     /// the digest each certificate has, so a record can be checked before it is published (a
     /// certificate rollover).
     #[arg(long, value_name = "RECORD", value_parser = parse_tlsa)]
-    pub tlsa: Vec<crate::net::dane::Tlsa>,
+    pub(crate) tlsa: Vec<crate::net::dane::Tlsa>,
 
     /// Read TLSA records from FILE: one per line, bare or as zone-file lines (what
     /// `ldns-dane -t` reads); `;` and `#` start comments
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub tlsa_file: Option<PathBuf>,
+    pub(crate) tlsa_file: Option<PathBuf>,
 
     // ---- TLS in depth: versions, ciphers, client certificate, peer certificate dumps ----
     /// TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed
@@ -703,40 +703,40 @@ pub struct TlsArgs {
     /// an allow list: ehlo then lowers the TLS library's security level to 0 (@SECLEVEL=0) for
     /// that connection and says so. SSLv2 and SSLv3 are not supported.
     #[arg(long, visible_alias = "tlsp", value_name = "LIST", value_parser = parse_tls_protocols)]
-    pub tls_protocol: Option<TlsProtocols>,
+    pub(crate) tls_protocol: Option<TlsProtocols>,
 
     /// Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256
     #[arg(long, value_name = "CIPHERS")]
-    pub tls_cipher: Option<String>,
+    pub(crate) tls_cipher: Option<String>,
 
     /// TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256
     #[arg(long, value_name = "SUITES")]
-    pub tls_ciphersuites: Option<String>,
+    pub(crate) tls_ciphersuites: Option<String>,
 
     /// Client certificate to present when the server asks (PEM; needs --tls-key)
     #[arg(long, value_name = "FILE", requires = "tls_key", value_hint = ValueHint::FilePath)]
-    pub tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
 
     /// Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)
     #[arg(long, value_name = "FILE", requires = "tls_cert", value_hint = ValueHint::FilePath)]
-    pub tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
 
     /// Intermediate certificates to send after --tls-cert (PEM)
     #[arg(long, value_name = "FILE", requires = "tls_cert", value_hint = ValueHint::FilePath)]
-    pub tls_chain: Option<PathBuf>,
+    pub(crate) tls_chain: Option<PathBuf>,
 
     /// Save the server's certificate as PEM to FILE [default: print it in the transcript]
     #[arg(long, value_name = "FILE", num_args = 0..=1, value_hint = ValueHint::FilePath)]
-    pub tls_get_peer_cert: Option<Option<PathBuf>>,
+    pub(crate) tls_get_peer_cert: Option<Option<PathBuf>>,
 
     /// Save the server's certificate chain as sent, PEM, to FILE [default: print it]
     #[arg(long, value_name = "FILE", num_args = 0..=1, value_hint = ValueHint::FilePath)]
-    pub tls_get_peer_chain: Option<Option<PathBuf>>,
+    pub(crate) tls_get_peer_chain: Option<Option<PathBuf>>,
 }
 
 /// `--tls-protocol`, parsed: the allowed versions, ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsProtocols(pub Vec<crate::net::tls::TlsVersion>);
+pub(crate) struct TlsProtocols(pub(crate) Vec<crate::net::tls::TlsVersion>);
 
 fn parse_tlsa(s: &str) -> Result<crate::net::dane::Tlsa, String> {
     crate::net::dane::Tlsa::parse(s)
@@ -749,24 +749,24 @@ fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
 /// AUTH.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "AUTH")]
-pub struct AuthArgs {
+pub(crate) struct AuthArgs {
     /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
     ///
     /// Without a value every advertised mechanism ehlo implements is tried, strongest first.
     /// Exit 28 if AUTH is not offered or fails.
     #[arg(short = 'a', long, value_name = "MECH,...", num_args = 0..=1, value_delimiter = ',',
           conflicts_with_all = ["auth_optional", "auth_optional_strict"])]
-    pub auth: Option<Vec<String>>,
+    pub(crate) auth: Option<Vec<String>>,
 
     /// Try AUTH; carry on if it is not offered or fails
     #[arg(long, visible_alias = "ao", value_name = "MECH,...", num_args = 0..=1,
           value_delimiter = ',', conflicts_with = "auth_optional_strict")]
-    pub auth_optional: Option<Vec<String>>,
+    pub(crate) auth_optional: Option<Vec<String>>,
 
     /// AUTH if offered; fail if it is tried and fails
     #[arg(long, visible_alias = "aos", value_name = "MECH,...", num_args = 0..=1,
           value_delimiter = ',')]
-    pub auth_optional_strict: Option<Vec<String>>,
+    pub(crate) auth_optional_strict: Option<Vec<String>>,
 
     /// User name (implies --auth); without a value: ~/.netrc, then a prompt
     ///
@@ -774,7 +774,7 @@ pub struct AuthArgs {
     /// terminal, a prompt; without a terminal ehlo says so and exits 1.
     #[arg(long, visible_alias = "au", value_name = "USER", num_args = 0..=1,
           default_missing_value = "")]
-    pub auth_user: Option<String>,
+    pub(crate) auth_user: Option<String>,
 
     /// Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)
     ///
@@ -787,11 +787,11 @@ pub struct AuthArgs {
     #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
           hide_env_values = true, value_parser = parse_secret, num_args = 0..=1,
           default_missing_value = "")]
-    pub auth_password: Option<Secret>,
+    pub(crate) auth_password: Option<Secret>,
 
     /// Authorisation identity (PLAIN authzid, SCRAM a=)
     #[arg(long, value_name = "ID")]
-    pub auth_authzid: Option<String>,
+    pub(crate) auth_authzid: Option<String>,
 
     /// OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)
     ///
@@ -799,24 +799,24 @@ pub struct AuthArgs {
     /// prompt without echo when stdin is a terminal.
     #[arg(long, value_name = "TOKEN", env = "EHLO_AUTH_TOKEN", hide_env_values = true,
           value_parser = parse_secret)]
-    pub auth_oauth_token: Option<Secret>,
+    pub(crate) auth_oauth_token: Option<Secret>,
 
     // ---- secret sources beyond argv and the environment ----
     /// Read the password from the first line of FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub auth_password_file: Option<PathBuf>,
+    pub(crate) auth_password_file: Option<PathBuf>,
 
     /// Read the OAuth 2.0 token from the first line of FILE
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub auth_token_file: Option<PathBuf>,
+    pub(crate) auth_token_file: Option<PathBuf>,
 
     /// Send AUTH even if the server does not advertise it
     #[arg(long)]
-    pub auth_force: bool,
+    pub(crate) auth_force: bool,
 
     /// Show the decoded AUTH exchange (secrets still masked)
     #[arg(long, visible_alias = "apt")]
-    pub auth_plaintext: bool,
+    pub(crate) auth_plaintext: bool,
 
     /// Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)
     #[arg(
@@ -825,7 +825,7 @@ pub struct AuthArgs {
         value_name = "ALIAS=TYPE,...",
         value_delimiter = ','
     )]
-    pub auth_map: Vec<String>,
+    pub(crate) auth_map: Vec<String>,
 
     /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
     ///
@@ -838,82 +838,82 @@ pub struct AuthArgs {
         value_name = "KEY=VALUE,...",
         value_delimiter = ','
     )]
-    pub auth_extra: Vec<String>,
+    pub(crate) auth_extra: Vec<String>,
 
     /// Accepted for swaks compatibility: ehlo always hides secrets
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
-    pub auth_hide_password: Option<Option<String>>,
+    pub(crate) auth_hide_password: Option<Option<String>>,
 
     /// Accepted for swaks compatibility: password and token prompts never echo
     #[arg(long, visible_alias = "pp")]
-    pub protect_prompt: bool,
+    pub(crate) protect_prompt: bool,
 
     /// Show passwords and tokens in the output instead of masking them
     #[arg(long)]
-    pub show_secrets: bool,
+    pub(crate) show_secrets: bool,
 
     /// Allow AUTH over a connection that is not encrypted
     ///
     /// Without TLS (--tls, --tls-on-connect, --tls-optional…) --auth asks for confirmation on a
     /// terminal and refuses to run non-interactively unless this flag is given.
     #[arg(long)]
-    pub allow_plaintext_auth: bool,
+    pub(crate) allow_plaintext_auth: bool,
 }
 
 /// Envelope.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Envelope")]
-pub struct EnvelopeArgs {
+pub(crate) struct EnvelopeArgs {
     /// Recipients (comma-separated, repeatable)
     ///
     /// Whitespace around each address is trimmed (swaks keeps it). The last recipient's domain
     /// picks the MX when --server is not given.
     #[arg(short = 't', long, value_name = "ADDR,...", value_delimiter = ',')]
-    pub to: Vec<String>,
+    pub(crate) to: Vec<String>,
 
     /// Recipients also listed in a Cc: header
     #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
-    pub cc: Vec<String>,
+    pub(crate) cc: Vec<String>,
 
     /// Recipients not listed in any header
     #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
-    pub bcc: Vec<String>,
+    pub(crate) bcc: Vec<String>,
 
     /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
     ///
     /// Without --from the local part is $LOGNAME, else $USER, else the name the password
     /// database gives the user running ehlo.
     #[arg(short = 'f', long, value_name = "ADDR")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
 
     /// Default sender from the password database, ignoring $LOGNAME and $USER
     #[arg(long)]
-    pub force_getpwuid: bool,
+    pub(crate) force_getpwuid: bool,
 
     /// Name to greet with in EHLO/HELO/LHLO [default: the local host name]
     #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
-    pub helo: Option<String>,
+    pub(crate) helo: Option<String>,
 
     /// Send MAIL, RCPTs and DATA in one write when PIPELINING is offered
     #[arg(long)]
-    pub pipeline: bool,
+    pub(crate) pipeline: bool,
 
     /// Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME
     #[arg(long, value_name = "PARAM")]
-    pub mail_param: Vec<String>,
+    pub(crate) mail_param: Vec<String>,
 
     /// Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER
     #[arg(long, value_name = "PARAM")]
-    pub rcpt_param: Vec<String>,
+    pub(crate) rcpt_param: Vec<String>,
 }
 
 /// Message content.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Message")]
-pub struct MessageArgs {
+pub(crate) struct MessageArgs {
     /// Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]
     #[arg(long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
 
     /// Set a header, replacing one of the same name in the default or --data message (repeatable)
     ///
@@ -923,25 +923,25 @@ pub struct MessageArgs {
     /// %TO_ADDRESS%, %FROM_ADDRESS%, %CC_ADDRESS%, %BCC_ADDRESS%, %NEWLINE%, %EHLO_VERSION%
     /// (= %SWAKS_VERSION%); in --data also %NEW_HEADERS% and %BODY%.
     #[arg(long, value_name = "NAME: VALUE")]
-    pub header: Vec<String>,
+    pub(crate) header: Vec<String>,
 
     /// Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header
     #[arg(long, visible_alias = "ah", value_name = "NAME: VALUE")]
-    pub add_header: Vec<String>,
+    pub(crate) add_header: Vec<String>,
 
     /// The whole message instead of the default one: TEXT, - for stdin, or @FILE
     ///
     /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
-    pub data: Option<String>,
+    pub(crate) data: Option<String>,
 
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
     #[arg(long, visible_alias = "ndf")]
-    pub no_data_fixup: bool,
+    pub(crate) no_data_fixup: bool,
 
     /// Print the message that would be sent and exit without connecting
     #[arg(long)]
-    pub dump_mail: bool,
+    pub(crate) dump_mail: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
     // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
@@ -949,47 +949,47 @@ pub struct MessageArgs {
     /// Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed
     #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
           conflicts_with = "data")]
-    pub attach: Vec<String>,
+    pub(crate) attach: Vec<String>,
 
     /// A text part of the body (repeatable): several form multipart/alternative [type: text/plain]
     #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
           conflicts_with_all = ["data", "body"])]
-    pub attach_body: Vec<String>,
+    pub(crate) attach_body: Vec<String>,
 
     /// Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML
     #[arg(long, value_name = "@FILE|-|TEXT", value_hint = ValueHint::FilePath,
           conflicts_with = "data")]
-    pub attach_inline: Vec<String>,
+    pub(crate) attach_inline: Vec<String>,
 
     /// MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]
     #[arg(long, value_name = "MIME", conflicts_with = "data")]
-    pub attach_type: Vec<String>,
+    pub(crate) attach_type: Vec<String>,
 
     /// File name of the next part option; empty (or no value) = no file name
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "",
           conflicts_with = "data")]
-    pub attach_name: Vec<String>,
+    pub(crate) attach_name: Vec<String>,
 
     /// Do not double a leading dot (RFC 5321 §4.5.2): a lone "." line then ends the data early
     #[arg(long)]
-    pub no_dot_stuffing: bool,
+    pub(crate) no_dot_stuffing: bool,
 
     /// Do not turn bare LF or CR into CRLF
     #[arg(long)]
-    pub no_crlf_fixup: bool,
+    pub(crate) no_crlf_fixup: bool,
 
     /// Keep a leading mbox "From " line
     #[arg(long, visible_alias = "nsf")]
-    pub no_strip_from: bool,
+    pub(crate) no_strip_from: bool,
 
     /// The part options in command-line order (filled by [`Cli::parse_args`]).
     #[arg(skip)]
-    pub parts: Vec<PartArg>,
+    pub(crate) parts: Vec<PartArg>,
 }
 
 /// What a part option makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PartKind {
+pub(crate) enum PartKind {
     /// `--attach-body`: a text part of the body.
     Body,
     /// `--attach-inline`: an inline part with a Content-ID.
@@ -1000,21 +1000,21 @@ pub enum PartKind {
 
 /// One part option with the `--attach-type` / `--attach-name` that apply to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartArg {
+pub(crate) struct PartArg {
     /// Which option.
-    pub kind: PartKind,
+    pub(crate) kind: PartKind,
     /// Its value: `@FILE`, `-` or text.
-    pub value: String,
+    pub(crate) value: String,
     /// The last `--attach-type` before it, if any.
-    pub content_type: Option<String>,
+    pub(crate) content_type: Option<String>,
     /// The `--attach-name` right before it, if any (`Some("")` = no file name).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 impl Cli {
     /// Parse like `Cli::try_parse_from`, and also record the order of the part options (which
     /// derive cannot express): `--attach-type` is sticky, `--attach-name` applies once.
-    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    pub(crate) fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -1116,87 +1116,87 @@ fn xclient_order(matches: &clap::ArgMatches) -> Vec<XclientItem> {
 /// Output.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     /// Which replies get a plain-language explanation
     #[arg(long, value_name = "WHICH", value_enum, default_value_t = ExplainLevel::Errors)]
-    pub explain: ExplainLevel,
+    pub(crate) explain: ExplainLevel,
 
     /// Show how long each reply took (i = whole seconds)
     #[arg(long, visible_alias = "stl", value_name = "i", num_args = 0..=1, value_parser = ["i"])]
-    pub show_time_lapse: Option<Option<String>>,
+    pub(crate) show_time_lapse: Option<Option<String>>,
 
     /// Print "N lines sent" instead of the message
     #[arg(short = 'n', long, visible_alias = "n")]
-    pub suppress_data: bool,
+    pub(crate) suppress_data: bool,
 
     /// Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)
     #[arg(short = 'S', long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "1",
           value_parser = clap::value_parser!(u8).range(1..=3))]
-    pub silent: Option<u8>,
+    pub(crate) silent: Option<u8>,
 
     /// Hex dump of every read and write
     #[arg(long, visible_alias = "raw")]
-    pub show_raw_text: bool,
+    pub(crate) show_raw_text: bool,
 
     /// Drop the ===, ->, <- prefixes from transcript lines
     #[arg(long, visible_alias = "nth")]
-    pub no_hints: bool,
+    pub(crate) no_hints: bool,
 
     /// Drop the -> / ~> / **> prefixes from lines sent
     #[arg(long, visible_alias = "nsh")]
-    pub no_send_hints: bool,
+    pub(crate) no_send_hints: bool,
 
     /// Drop the <- / <~ / <** prefixes from replies received
     #[arg(long, visible_alias = "nrh")]
-    pub no_receive_hints: bool,
+    pub(crate) no_receive_hints: bool,
 
     /// Drop the === / *** prefixes from ehlo's own lines
     #[arg(long, visible_alias = "nih")]
-    pub no_info_hints: bool,
+    pub(crate) no_info_hints: bool,
 
     /// Do not print the replies received
     #[arg(long, visible_alias = "hr")]
-    pub hide_receive: bool,
+    pub(crate) hide_receive: bool,
 
     /// Do not print the lines sent
     #[arg(long, visible_alias = "hs")]
-    pub hide_send: bool,
+    pub(crate) hide_send: bool,
 
     /// Do not print ehlo's own information lines (=== and !!!; errors still show)
     #[arg(long, visible_alias = "hi")]
-    pub hide_informational: bool,
+    pub(crate) hide_informational: bool,
 
     /// Print nothing at all (the exit code tells the result)
     #[arg(long, visible_alias = "ha")]
-    pub hide_all: bool,
+    pub(crate) hide_all: bool,
 
     /// Write the transcript (both streams) to FILE instead of the terminal; truncated first
     ///
     /// &STDOUT and &STDERR name the terminal's streams (as in swaks).
     #[arg(long, visible_alias = "output", value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub output_file: Option<PathBuf>,
+    pub(crate) output_file: Option<PathBuf>,
 
     /// Write what would go to stdout to FILE instead; truncated first
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub output_file_stdout: Option<PathBuf>,
+    pub(crate) output_file_stdout: Option<PathBuf>,
 
     /// Write what would go to stderr (*** lines) to FILE instead; truncated first
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub output_file_stderr: Option<PathBuf>,
+    pub(crate) output_file_stderr: Option<PathBuf>,
 }
 
 /// Stop points (only one at a time).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Stop points")]
-pub struct StopArgs {
+pub(crate) struct StopArgs {
     /// Send QUIT after this step's reply
     ///
     /// Steps (case-insensitive): PROXY, CONNECT (BANNER), FIRST-HELO (FIRST-EHLO, FIRST-LHLO),
@@ -1204,71 +1204,71 @@ pub struct StopArgs {
     /// --to unnecessary (but --server is then needed).
     #[arg(short = 'q', long, visible_alias = "quit", value_name = "STEP", ignore_case = true,
           conflicts_with_all = ["drop_after", "drop_after_send"])]
-    pub quit_after: Option<QuitPoint>,
+    pub(crate) quit_after: Option<QuitPoint>,
 
     /// Close the connection after this step's reply, without QUIT
     ///
     /// Steps as for --quit-after, plus DATA and DOT (after the final dot).
     #[arg(long, visible_aliases = ["drop", "da"], value_name = "STEP", ignore_case = true,
           conflicts_with = "drop_after_send")]
-    pub drop_after: Option<StopPoint>,
+    pub(crate) drop_after: Option<StopPoint>,
 
     /// Close the connection right after sending this step's command
     ///
     /// Steps as for --drop-after.
     #[arg(long, visible_alias = "das", value_name = "STEP", ignore_case = true)]
-    pub drop_after_send: Option<StopPoint>,
+    pub(crate) drop_after_send: Option<StopPoint>,
 }
 
 /// ESMTP extensions: advertised → used; not advertised → an error with its own exit code, or
 /// sent anyway with --force-ext.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Extensions")]
-pub struct ExtArgs {
+pub(crate) struct ExtArgs {
     /// Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)
     ///
     /// Without this flag SMTPUTF8 is still used when an address or a header is not ASCII.
     #[arg(long)]
-    pub smtputf8: bool,
+    pub(crate) smtputf8: bool,
 
     /// Use extensions the server does not advertise instead of failing
     #[arg(long)]
-    pub force_ext: bool,
+    pub(crate) force_ext: bool,
 
     /// DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY
     #[arg(long, value_name = "WHEN", value_parser = parse_dsn_notify)]
-    pub dsn_notify: Option<String>,
+    pub(crate) dsn_notify: Option<String>,
 
     /// DSN: RET= on MAIL (return the FULL message or only the HDRS in a failure report)
     #[arg(long, value_name = "WHAT", value_enum, ignore_case = true)]
-    pub dsn_ret: Option<DsnRet>,
+    pub(crate) dsn_ret: Option<DsnRet>,
 
     /// DSN: ENVID= on MAIL (envelope identifier, xtext-encoded, at most 100 characters)
     #[arg(long, value_name = "ID")]
-    pub dsn_envid: Option<String>,
+    pub(crate) dsn_envid: Option<String>,
 
     /// DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)
     #[arg(long)]
-    pub dsn_orcpt: bool,
+    pub(crate) dsn_orcpt: bool,
 
     /// REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect
     #[arg(long)]
-    pub requiretls: bool,
+    pub(crate) requiretls: bool,
 
     /// Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]
     ///
     /// No dot-stuffing and no end marker; exit 25 if CHUNKING is not offered.
     #[arg(long, value_name = "SIZE", num_args = 0..=1, value_parser = parse_chunk_size)]
-    pub bdat: Option<Option<usize>>,
+    pub(crate) bdat: Option<Option<usize>>,
 
     /// Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)
     #[arg(long)]
-    pub prdr: bool,
+    pub(crate) prdr: bool,
 }
 
 /// `--dsn-ret` values (RFC 3461 §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DsnRet {
+pub(crate) enum DsnRet {
     /// The whole message
     #[value(name = "FULL")]
     Full,
@@ -1280,116 +1280,116 @@ pub enum DsnRet {
 /// XCLIENT and XFORWARD (Postfix), PROXY protocol (HAProxy).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
-pub struct XclientArgs {
+pub(crate) struct XclientArgs {
     /// XCLIENT ADDR= (the client address to impersonate)
     #[arg(long, value_name = "IP")]
-    pub xclient_addr: Option<String>,
+    pub(crate) xclient_addr: Option<String>,
     /// XCLIENT NAME= (the client's host name)
     #[arg(long, value_name = "NAME")]
-    pub xclient_name: Option<String>,
+    pub(crate) xclient_name: Option<String>,
     /// XCLIENT PORT=
     #[arg(long, value_name = "PORT")]
-    pub xclient_port: Option<String>,
+    pub(crate) xclient_port: Option<String>,
     /// XCLIENT PROTO= (SMTP or ESMTP)
     #[arg(long, value_name = "PROTO")]
-    pub xclient_proto: Option<String>,
+    pub(crate) xclient_proto: Option<String>,
     /// XCLIENT DESTADDR=
     #[arg(long, value_name = "IP")]
-    pub xclient_destaddr: Option<String>,
+    pub(crate) xclient_destaddr: Option<String>,
     /// XCLIENT DESTPORT=
     #[arg(long, value_name = "PORT")]
-    pub xclient_destport: Option<String>,
+    pub(crate) xclient_destport: Option<String>,
     /// XCLIENT HELO=
     #[arg(long, value_name = "NAME")]
-    pub xclient_helo: Option<String>,
+    pub(crate) xclient_helo: Option<String>,
     /// XCLIENT LOGIN=
     #[arg(long, value_name = "USER")]
-    pub xclient_login: Option<String>,
+    pub(crate) xclient_login: Option<String>,
     /// XCLIENT REVERSE_NAME=
     #[arg(long, value_name = "NAME")]
-    pub xclient_reverse_name: Option<String>,
+    pub(crate) xclient_reverse_name: Option<String>,
     /// A raw XCLIENT argument string, sent as its own command (repeatable)
     #[arg(long, value_name = "ATTRS")]
-    pub xclient: Vec<String>,
+    pub(crate) xclient: Vec<String>,
     /// Send XCLIENT before STARTTLS instead of after
     #[arg(long)]
-    pub xclient_before_starttls: bool,
+    pub(crate) xclient_before_starttls: bool,
     /// Carry on without XCLIENT when it is not offered or refused
     #[arg(long, conflicts_with = "xclient_optional_strict")]
-    pub xclient_optional: bool,
+    pub(crate) xclient_optional: bool,
     // --- XCLIENT command groups and strict optional mode (ext2) ---
     /// Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused
     #[arg(long)]
-    pub xclient_optional_strict: bool,
+    pub(crate) xclient_optional_strict: bool,
     /// Start a new XCLIENT command here: the --xclient-* attributes before and after it go in
     /// separate commands (repeatable; ignored where no group would be split)
     // (A list of `true`s, one per occurrence: a counting flag keeps only its last position.)
     #[arg(long, num_args = 0, default_missing_value = "true", action = clap::ArgAction::Append)]
-    pub xclient_delim: Vec<bool>,
+    pub(crate) xclient_delim: Vec<bool>,
     /// The --xclient-* attributes, --xclient strings and --xclient-delim marks in command-line
     /// order; `Cli::parse_args` fills it.
     #[arg(skip)]
-    pub xclient_order: Vec<XclientItem>,
+    pub(crate) xclient_order: Vec<XclientItem>,
     /// Do not check XCLIENT attributes against the advertised list
     #[arg(long)]
-    pub xclient_no_verify: bool,
+    pub(crate) xclient_no_verify: bool,
 
     /// XFORWARD NAME=
     #[arg(long, value_name = "NAME")]
-    pub xforward_name: Option<String>,
+    pub(crate) xforward_name: Option<String>,
     /// XFORWARD ADDR=
     #[arg(long, value_name = "IP")]
-    pub xforward_addr: Option<String>,
+    pub(crate) xforward_addr: Option<String>,
     /// XFORWARD PORT=
     #[arg(long, value_name = "PORT")]
-    pub xforward_port: Option<String>,
+    pub(crate) xforward_port: Option<String>,
     /// XFORWARD PROTO=
     #[arg(long, value_name = "PROTO")]
-    pub xforward_proto: Option<String>,
+    pub(crate) xforward_proto: Option<String>,
     /// XFORWARD HELO=
     #[arg(long, value_name = "NAME")]
-    pub xforward_helo: Option<String>,
+    pub(crate) xforward_helo: Option<String>,
     /// XFORWARD IDENT=
     #[arg(long, value_name = "ID")]
-    pub xforward_ident: Option<String>,
+    pub(crate) xforward_ident: Option<String>,
     /// XFORWARD SOURCE= (LOCAL or REMOTE)
     #[arg(long, value_name = "WHERE")]
-    pub xforward_source: Option<String>,
+    pub(crate) xforward_source: Option<String>,
 
     /// Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub proxy_version: Option<u8>,
+    pub(crate) proxy_version: Option<u8>,
     /// PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses
     #[arg(long, value_name = "FAMILY", value_enum, ignore_case = true)]
-    pub proxy_family: Option<ProxyFamilyArg>,
+    pub(crate) proxy_family: Option<ProxyFamilyArg>,
     /// PROXY v2: command, PROXY (a relayed client) or LOCAL (the proxy's own connection)
     #[arg(long, value_name = "COMMAND", value_enum, ignore_case = true)]
-    pub proxy_command: Option<ProxyCommandArg>,
+    pub(crate) proxy_command: Option<ProxyCommandArg>,
     /// PROXY v2: transport protocol, STREAM (TCP) or DGRAM (UDP) [default: STREAM]
     #[arg(long, value_name = "PROTOCOL", value_enum, ignore_case = true)]
-    pub proxy_protocol: Option<ProxyProtocolArg>,
+    pub(crate) proxy_protocol: Option<ProxyProtocolArg>,
     /// PROXY: original client address
     #[arg(long, value_name = "IP")]
-    pub proxy_source: Option<String>,
+    pub(crate) proxy_source: Option<String>,
     /// PROXY: original client port
     #[arg(long, value_name = "PORT")]
-    pub proxy_source_port: Option<String>,
+    pub(crate) proxy_source_port: Option<String>,
     /// PROXY: address the client connected to
     #[arg(long, value_name = "IP")]
-    pub proxy_dest: Option<String>,
+    pub(crate) proxy_dest: Option<String>,
     /// PROXY: port the client connected to
     #[arg(long, value_name = "PORT")]
-    pub proxy_dest_port: Option<String>,
+    pub(crate) proxy_dest_port: Option<String>,
     /// A raw PROXY header: TEXT, sent as "PROXY TEXT" (CRLF added; with --proxy-version 2 the
     /// text follows the v2 signature), base64:DATA (sent as decoded) or @FILE (sent byte for
     /// byte; @@X is the text @X)
     #[arg(long, value_name = "TEXT|base64:DATA|@FILE", value_hint = ValueHint::FilePath)]
-    pub proxy: Option<String>,
+    pub(crate) proxy: Option<String>,
 }
 
 /// One XCLIENT option in command-line order (swaks's `--xclient-delim` groups).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum XclientItem {
+pub(crate) enum XclientItem {
     /// An attribute option, by its XCLIENT name (`ADDR`, `NAME`, ...).
     Attr(&'static str),
     /// A raw `--xclient` string: a command of its own.
@@ -1399,7 +1399,7 @@ pub enum XclientItem {
 }
 
 /// The XCLIENT attribute options: clap id and XCLIENT name, in Postfix's documented order.
-pub const XCLIENT_ATTRS: [(&str, &str); 9] = [
+pub(crate) const XCLIENT_ATTRS: [(&str, &str); 9] = [
     ("xclient_addr", "ADDR"),
     ("xclient_name", "NAME"),
     ("xclient_port", "PORT"),
@@ -1413,7 +1413,7 @@ pub const XCLIENT_ATTRS: [(&str, &str); 9] = [
 
 /// `--proxy-family` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProxyFamilyArg {
+pub(crate) enum ProxyFamilyArg {
     /// TCP over IPv4 (swaks's v2 name: AF_INET)
     #[value(name = "TCP4", aliases = ["INET", "AF_INET"])]
     Tcp4,
@@ -1430,7 +1430,7 @@ pub enum ProxyFamilyArg {
 
 /// `--proxy-command` values (PROXY protocol v2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProxyCommandArg {
+pub(crate) enum ProxyCommandArg {
     /// A relayed client connection
     #[value(name = "PROXY")]
     Proxy,
@@ -1441,7 +1441,7 @@ pub enum ProxyCommandArg {
 
 /// `--proxy-protocol` values (PROXY protocol v2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProxyProtocolArg {
+pub(crate) enum ProxyProtocolArg {
     /// SOCK_STREAM (TCP)
     #[value(name = "STREAM")]
     Stream,
@@ -1466,7 +1466,7 @@ fn parse_chunk_size(s: &str) -> Result<usize, String> {
 /// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Configuration")]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]
     ///
     /// One option per line, leading dashes optional, # starts a comment line; the value is
@@ -1476,132 +1476,132 @@ pub struct ConfigArgs {
     /// line (--no-from, --no-tls); --no-header-NAME drops the --header lines for NAME only (swaks
     /// drops them all), --no-header all of them. Applies to the one-shot send only.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_config")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Do not read a config file (EHLO_* environment variables still apply)
     #[arg(long)]
-    pub no_config: bool,
+    pub(crate) no_config: bool,
 
     /// Print the effective options (file, environment, command line), secrets redacted, and exit
     #[arg(long)]
-    pub dump_config: bool,
+    pub(crate) dump_config: bool,
 
     /// Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit
     #[arg(long)]
-    pub support: bool,
+    pub(crate) support: bool,
 }
 
 /// `ehlo serve` flags (→ `serve::ServeOptions`).
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port)
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
 
     /// Implicit TLS on every connection
     #[arg(long, visible_alias = "tlsc", conflicts_with = "starttls")]
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
 
     /// Offer STARTTLS
     #[arg(long)]
-    pub starttls: bool,
+    pub(crate) starttls: bool,
 
     /// Certificate (PEM) [default: a generated self-signed one]
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
 
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
 
     /// Accept these credentials for AUTH (repeatable)
     #[arg(long, value_name = "NAME:PASS", value_parser = parse_user_pass)]
-    pub user: Vec<(String, String)>,
+    pub(crate) user: Vec<(String, String)>,
 
     /// Accept any credentials
     #[arg(long)]
-    pub accept_any_auth: bool,
+    pub(crate) accept_any_auth: bool,
 
     /// Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)
     #[arg(long)]
-    pub auth_before_tls: bool,
+    pub(crate) auth_before_tls: bool,
 
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
     #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]
-    pub fail: Vec<String>,
+    pub(crate) fail: Vec<String>,
 
     /// Wait before answering a command (repeatable), e.g. data:2000
     #[arg(long, value_name = "CMD:MS", value_parser = parse_delay)]
-    pub delay: Vec<String>,
+    pub(crate) delay: Vec<String>,
 
     /// Do not advertise this EHLO extension (repeatable), e.g. PIPELINING
     #[arg(long, value_name = "EXT")]
-    pub hide: Vec<String>,
+    pub(crate) hide: Vec<String>,
 
     /// Speak LMTP (LHLO, one reply per recipient after DATA)
     #[arg(long)]
-    pub lmtp: bool,
+    pub(crate) lmtp: bool,
 
     /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
-    pub max_size: usize,
+    pub(crate) max_size: usize,
 
     /// Store received messages in this Maildir
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
-    pub maildir: Option<PathBuf>,
+    pub(crate) maildir: Option<PathBuf>,
 
     /// Append received messages to this mbox file
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub mbox: Option<PathBuf>,
+    pub(crate) mbox: Option<PathBuf>,
 
     /// Seed for the server's randomness (reproducible runs)
     #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
 
     /// Host name in the banner and the EHLO reply
     #[arg(long, value_name = "NAME", default_value = "ehlo.serve")]
-    pub hostname: String,
+    pub(crate) hostname: String,
 
     /// Exit after N sessions, for scripts and tests
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_sessions: Option<u64>,
+    pub(crate) max_sessions: Option<u64>,
 
     /// Open connections allowed at once; one more is answered 421 4.7.0 and closed
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub max_connections: u64,
+    pub(crate) max_connections: u64,
 
     /// Time allowed for each complete command, twice that for a message's content, then 421
     /// 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 
     /// Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a
     /// little longer); 0 = no limit
     #[arg(long, value_name = "N", default_value_t = 3)]
-    pub max_auth_failures: u32,
+    pub(crate) max_auth_failures: u32,
 
     /// One line per stored message (plus warnings and errors) instead of the whole transcript:
     /// for a sink under load
     #[arg(long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced
     #[arg(long, value_name = "NAME", long_help = crate::smtp::server::quirk::QUIRK_HELP,
           value_parser = clap::builder::PossibleValuesParser::new(crate::smtp::server::quirk::NAMES))]
-    pub quirk: Vec<String>,
+    pub(crate) quirk: Vec<String>,
 
     /// Wait MS milliseconds before the greeting and refuse a client that talks first (554
     /// 5.5.1, RFC 5321 §4.3.1), as postscreen's greet wait does; 0 = greet at once
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
-    pub greet_pause: u64,
+    pub(crate) greet_pause: u64,
 
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 const CHECK_LONG_HELP: &str = "\
@@ -1636,136 +1636,136 @@ Examples:
 
 /// `ehlo check` flags (→ `check::CheckConfig`).
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
     #[arg(value_name = "DOMAIN|@FILE|-", required = true)]
-    pub domains: Vec<String>,
+    pub(crate) domains: Vec<String>,
 
     /// Print JSON Lines (one line per check, per domain, and a summary) instead of the report
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
 
     /// Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE
     /// (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)
     #[arg(long, value_name = "EXPR")]
-    pub expect: Vec<String>,
+    pub(crate) expect: Vec<String>,
 
     /// Which statuses fail the run (exit 40)
     #[arg(long, value_name = "LEVEL", value_enum, default_value_t = crate::check::model::FailOn::Fail)]
-    pub fail_on: crate::check::model::FailOn,
+    pub(crate) fail_on: crate::check::model::FailOn,
 
     /// A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *
     #[arg(long, value_name = "ID-GLOB@DOMAIN")]
-    pub waive: Vec<String>,
+    pub(crate) waive: Vec<String>,
 
     /// Run only these checks (repeatable; * matches any characters, e.g. tls.*)
     #[arg(long, value_name = "ID-GLOB")]
-    pub only: Vec<String>,
+    pub(crate) only: Vec<String>,
 
     /// Leave out these checks (repeatable; * matches any characters)
     #[arg(long, value_name = "ID-GLOB")]
-    pub skip: Vec<String>,
+    pub(crate) skip: Vec<String>,
 
     /// Domains checked at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub concurrency: u32,
+    pub(crate) concurrency: u32,
 
     /// SMTP connections at once to one address
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub per_ip: u32,
+    pub(crate) per_ip: u32,
 
     /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
 
     /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Warn when a certificate expires in fewer days than this
     #[arg(long, value_name = "N", default_value_t = 14)]
-    pub cert_days: u32,
+    pub(crate) cert_days: u32,
 
     /// Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)
     #[arg(long)]
-    pub allow_private: bool,
+    pub(crate) allow_private: bool,
 
     /// Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN>
     /// (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)
     #[arg(long)]
-    pub rcpt_probe: bool,
+    pub(crate) rcpt_probe: bool,
 
     /// Also check that every MX refuses RCPT TO:<relay-probe@example.net> from us
     /// (smtp.open-relay; one more session per MX address, then QUIT, never DATA)
     #[arg(long)]
-    pub relay_probe: bool,
+    pub(crate) relay_probe: bool,
 
     /// Also find which TLS versions each MX accepts (tls.versions; one more connection per
     /// version: 1.0, 1.1, 1.2, 1.3)
     #[arg(long)]
-    pub tls_probe: bool,
+    pub(crate) tls_probe: bool,
 
     /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
     #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    pub(crate) port: u16,
 
     /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
     #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]
-    pub mta_sts_port: u16,
+    pub(crate) mta_sts_port: u16,
 
     /// Name to greet with in EHLO [default: this host's name]
     #[arg(long, value_name = "NAME")]
-    pub helo: Option<String>,
+    pub(crate) helo: Option<String>,
 
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
+    pub(crate) dns_server: Option<SocketAddr>,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
-    pub tls_ca_path: Option<PathBuf>,
+    pub(crate) tls_ca_path: Option<PathBuf>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
+    pub(crate) ipv4: bool,
 
     /// Use IPv6 only
     #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    pub(crate) ipv6: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 /// `ehlo demo` flags.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Print JSON Lines events instead of the transcript
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// When to use colour
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 /// `--server` as given: the host and the port if one was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerSpec {
+pub(crate) struct ServerSpec {
     /// Host name or IP literal, without brackets.
-    pub host: String,
+    pub(crate) host: String,
     /// Port from the argument, if any.
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 }
 
 /// `--protocol` values (swaks's table: SMTP, ESMTP, LMTP and their S/A variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProtocolArg {
+pub(crate) enum ProtocolArg {
     /// HELO only
     #[value(name = "SMTP")]
     Smtp,
@@ -1806,21 +1806,21 @@ pub enum ProtocolArg {
 
 /// What a `--protocol` value implies (as in swaks): the greeting and which TLS/AUTH flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Implied {
+pub(crate) struct Implied {
     /// Greeting verb.
-    pub protocol: Protocol,
+    pub(crate) protocol: Protocol,
     /// `--tls-on-connect`.
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
     /// `--tls`.
-    pub starttls: bool,
+    pub(crate) starttls: bool,
     /// `--auth`.
-    pub auth: bool,
+    pub(crate) auth: bool,
 }
 
 impl ProtocolArg {
     /// The greeting and the flags this protocol implies. Ports follow from these (465 with
     /// TLS on connect, 24 for LMTP), so they are not repeated here.
-    pub fn implies(self) -> Implied {
+    pub(crate) fn implies(self) -> Implied {
         use ProtocolArg as P;
         let protocol = match self {
             P::Smtp | P::Smtps => Protocol::Smtp,
@@ -1841,7 +1841,7 @@ impl ProtocolArg {
 
 /// Stop points for the drop options (swaks's stop points). Aliases are swaks's synonyms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StopPoint {
+pub(crate) enum StopPoint {
     /// After connecting (the banner)
     #[value(name = "CONNECT", alias = "BANNER")]
     Connect,
@@ -1882,7 +1882,7 @@ pub enum StopPoint {
 
 impl StopPoint {
     /// The core's stop point.
-    pub fn at(self) -> StopAt {
+    pub(crate) fn at(self) -> StopAt {
         match self {
             StopPoint::Connect => StopAt::Connect,
             StopPoint::Proxy => StopAt::Proxy,
@@ -1903,7 +1903,7 @@ impl StopPoint {
 /// A stop point valid for `--quit-after`: every [`StopPoint`] except DATA and DOT (QUIT cannot
 /// be sent in the middle of DATA, so swaks offers those to the drop options only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuitPoint(pub StopPoint);
+pub(crate) struct QuitPoint(pub(crate) StopPoint);
 
 impl ValueEnum for QuitPoint {
     fn value_variants<'a>() -> &'a [Self] {
@@ -1939,7 +1939,7 @@ fn parse_port(s: &str) -> Result<u16, String> {
 
 /// `--server`: `HOST`, `HOST:PORT`, `[HOST]`, `[HOST]:PORT`, `HOST/PORT`, or a bare IPv6
 /// address (more than one colon and no brackets cannot be `HOST:PORT`).
-pub fn parse_server(s: &str) -> Result<ServerSpec, String> {
+pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
     let s = s.trim();
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
@@ -2022,7 +2022,7 @@ const MAIL_SERVICES: &[(&str, u16)] = &[
 
 /// `--port`: a number (1-65535) or a TCP service name, looked up in /etc/services first, then
 /// in [`MAIL_SERVICES`] (swaks resolves names with getservbyname).
-pub fn parse_service_port(s: &str) -> Result<u16, String> {
+pub(crate) fn parse_service_port(s: &str) -> Result<u16, String> {
     let t = s.trim();
     if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
         return match t.parse::<u16>() {
@@ -2061,7 +2061,7 @@ fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours; `0` means no timeout.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
@@ -2082,7 +2082,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// `--max-size`: bytes, or a number with K/M/G (binary multiples; `KiB`, `MB`… spellings too).
-pub fn parse_size(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => t.split_at(i),

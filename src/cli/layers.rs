@@ -43,15 +43,16 @@ use crate::cli::args::Cli;
 use crate::error::Error;
 
 /// Prefix of the environment variables that set options.
-pub const ENV_PREFIX: &str = "EHLO_";
+pub(crate) const ENV_PREFIX: &str = "EHLO_";
 
 /// swaks's prefix (`SWAKS_OPT_auth_user`, `SWAKS_OPT_h_From`): read too, below `EHLO_*`, so
 /// existing CI environments keep working.
-pub const SWAKS_ENV_PREFIX: &str = "SWAKS_OPT_";
+pub(crate) const SWAKS_ENV_PREFIX: &str = "SWAKS_OPT_";
 
 /// `EHLO_*` names that are test knobs, never options (kept out of the mapping even if a flag of
 /// that name is added one day).
-pub const RESERVED_ENV: &[&str] = &["EHLO_REGENERATE", "EHLO_INTEROP_BIN", "EHLO_INTEROP_KEEP"];
+pub(crate) const RESERVED_ENV: &[&str] =
+    &["EHLO_REGENERATE", "EHLO_INTEROP_BIN", "EHLO_INTEROP_KEEP"];
 
 /// Environment names that are not derived from a flag name: the documented secret sources.
 const ENV_ALIASES: &[(&str, &str)] = &[("EHLO_AUTH_TOKEN", "auth_oauth_token")];
@@ -64,20 +65,20 @@ const ENV_NO_CONFIG: &str = "EHLO_NO_CONFIG";
 const CONTROL_IDS: &[&str] = &["config", "no_config", "dump_config"];
 
 /// Largest config file read (it is a handful of lines; this bounds memory on a wrong path).
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The outside world layering depends on, so tests can give their own.
 #[derive(Debug, Clone, Default)]
-pub struct LayerEnv {
+pub(crate) struct LayerEnv {
     /// The `EHLO_*` environment variables.
-    pub vars: Vec<(String, OsString)>,
+    pub(crate) vars: Vec<(String, OsString)>,
     /// Where the default config file is (None: no home directory known).
-    pub default_file: Option<PathBuf>,
+    pub(crate) default_file: Option<PathBuf>,
 }
 
 impl LayerEnv {
     /// The real process environment.
-    pub fn current() -> LayerEnv {
+    pub(crate) fn current() -> LayerEnv {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;
@@ -96,7 +97,10 @@ impl LayerEnv {
 
 /// `$XDG_CONFIG_HOME/ehlo/config`, else `$HOME/.config/ehlo/config`. The XDG Base Directory
 /// specification says a relative `XDG_CONFIG_HOME` is invalid and must be ignored.
-pub fn default_config_path(xdg: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+pub(crate) fn default_config_path(
+    xdg: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
     let base = xdg
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -110,7 +114,7 @@ pub fn default_config_path(xdg: Option<OsString>, home: Option<OsString>) -> Opt
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A config file line (1-based).
     File {
         /// The file.
@@ -136,15 +140,15 @@ impl std::fmt::Display for Origin {
 
 /// One option occurrence of one layer.
 #[derive(Debug, Clone)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// clap id of the flag.
-    pub id: String,
+    pub(crate) id: String,
     /// Its long name (the canonical spelling).
-    pub name: String,
+    pub(crate) name: String,
     /// The value, if one was given (comma lists joined as written).
-    pub value: Option<OsString>,
+    pub(crate) value: Option<OsString>,
     /// Where it came from.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
     secret: bool,
 }
 
@@ -161,7 +165,7 @@ impl Setting {
     }
 
     /// The setting as a config file line; secrets become `<redacted>` unless `show_secrets`.
-    pub fn line(&self, show_secrets: bool) -> String {
+    pub(crate) fn line(&self, show_secrets: bool) -> String {
         match &self.value {
             None => self.name.clone(),
             Some(_) if self.secret && !show_secrets => format!("{} <redacted>", self.name),
@@ -172,7 +176,7 @@ impl Setting {
 
 /// What a `--no-<opt>` word unsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unsets {
+pub(crate) enum Unsets {
     /// Every value of this flag (clap id).
     Id(String),
     /// The `--header`s for this header name (compared case-insensitively). swaks's
@@ -182,13 +186,13 @@ pub enum Unsets {
 
 /// One `--no-<opt>` word (or `EHLO_NO_<OPT>` variable, or `no-<opt>` config line).
 #[derive(Debug, Clone)]
-pub struct Negation {
+pub(crate) struct Negation {
     /// As written, without dashes (`no-from`, `no-header-Subject`).
-    pub spelling: String,
+    pub(crate) spelling: String,
     /// What it unsets.
-    pub target: Unsets,
+    pub(crate) target: Unsets,
     /// Where it came from.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
     seq: usize,
 }
 
@@ -210,11 +214,11 @@ impl Negation {
 
 /// A setting that a `--no-<opt>` removed, for `--dump-config`.
 #[derive(Debug, Clone)]
-pub struct Unset {
+pub(crate) struct Unset {
     /// What was removed.
-    pub setting: Setting,
+    pub(crate) setting: Setting,
     /// What removed it.
-    pub by: Negation,
+    pub(crate) by: Negation,
 }
 
 /// Drop from `settings` what `neg` unsets, recording it in `unset`; true if anything went.
@@ -238,7 +242,7 @@ type Stripped = (Vec<OsString>, Vec<Unset>, Vec<Negation>);
 
 /// Which config file was used, for `--dump-config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileState {
+pub(crate) enum FileState {
     /// Read this file.
     Read(PathBuf),
     /// The default file does not exist.
@@ -251,27 +255,27 @@ pub enum FileState {
 
 /// The result of layering.
 #[derive(Debug, Clone)]
-pub struct Layered {
+pub(crate) struct Layered {
     /// The merged argv for clap (program name first).
-    pub args: Vec<OsString>,
+    pub(crate) args: Vec<OsString>,
     /// The effective settings in merged order (empty when nothing was layered).
-    pub settings: Vec<Setting>,
+    pub(crate) settings: Vec<Setting>,
     /// Settings of a lower layer that a higher one replaced.
-    pub overridden: Vec<Setting>,
+    pub(crate) overridden: Vec<Setting>,
     /// Every `--no-<opt>` seen, lowest layer first.
-    pub negations: Vec<Negation>,
+    pub(crate) negations: Vec<Negation>,
     /// Settings a `--no-<opt>` removed.
-    pub unset: Vec<Unset>,
+    pub(crate) unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
-    pub ignored_env: Vec<String>,
+    pub(crate) ignored_env: Vec<String>,
     /// The config file.
-    pub file: FileState,
+    pub(crate) file: FileState,
 }
 
 impl Layered {
     /// `--dump-config` output: the effective options in config file format, grouped by layer
     /// with `#` comment lines, so it can be saved as a config file as is.
-    pub fn dump(&self, show_secrets: bool) -> String {
+    pub(crate) fn dump(&self, show_secrets: bool) -> String {
         let mut out = String::from(
             "# ehlo --dump-config: effective options, lowest precedence first (file < environment < command line)\n",
         );
@@ -704,7 +708,7 @@ fn clap_reason(e: &clap::Error) -> String {
 
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).
 /// `Err` is a usage error naming the file and line or the variable.
-pub fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
+pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
     let passthrough = |argv: Vec<OsString>| Layered {
         args: argv,
         settings: Vec::new(),
@@ -960,7 +964,7 @@ fn read_config(path: &Path) -> Result<Option<String>, Error> {
 }
 
 /// One config line as (name, value): `None` for blank and comment lines.
-pub fn split_line(line: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn split_line(line: &str) -> Option<(&str, Option<&str>)> {
     let line = line.strip_suffix('\r').unwrap_or(line).trim_start();
     if line.is_empty() || line.starts_with('#') {
         return None;

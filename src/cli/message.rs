@@ -22,26 +22,26 @@ use mail_builder::mime::{BodyPart, MimePart};
 use time::format_description::well_known::Rfc2822;
 use time::{OffsetDateTime, UtcOffset};
 
-pub use crate::cli::args::PartKind;
+pub(crate) use crate::cli::args::PartKind;
 
 /// Body used when `--body` is not given (swaks's wording).
-pub const DEFAULT_BODY: &str = "This is a test mailing";
+pub(crate) const DEFAULT_BODY: &str = "This is a test mailing";
 
 /// Everything about the environment that the message depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageContext {
+pub(crate) struct MessageContext {
     /// Time of the run, in the local offset when it can be determined (else UTC).
-    pub now: OffsetDateTime,
+    pub(crate) now: OffsetDateTime,
     /// Local host name (for `Message-Id`).
-    pub hostname: String,
+    pub(crate) hostname: String,
     /// Process id (for `Message-Id`, fixed per process as in swaks).
-    pub pid: u32,
+    pub(crate) pid: u32,
 }
 
 impl MessageContext {
     /// The current time (local offset, falling back to `+0000` where the offset cannot be
     /// determined safely), this process's id and `hostname`.
-    pub fn current(hostname: &str) -> MessageContext {
+    pub(crate) fn current(hostname: &str) -> MessageContext {
         let utc = OffsetDateTime::now_utc();
         let now = match UtcOffset::current_local_offset() {
             Ok(offset) => utc.to_offset(offset),
@@ -57,49 +57,49 @@ impl MessageContext {
 
 /// One MIME part, resolved by `cli::mode` (content read, type and name decided).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
+pub(crate) struct Part {
     /// Body text, inline part or attachment.
-    pub kind: PartKind,
+    pub(crate) kind: PartKind,
     /// MIME type, possibly with parameters (`text/html; charset=utf-8`).
-    pub content_type: String,
+    pub(crate) content_type: String,
     /// File name for `Content-Disposition` (`None` = none).
-    pub filename: Option<String>,
+    pub(crate) filename: Option<String>,
     /// The raw content.
-    pub content: Vec<u8>,
+    pub(crate) content: Vec<u8>,
 }
 
 /// What the user asked for, already validated by `cli::mode`.
 #[derive(Debug, Clone, Default)]
-pub struct MessageSpec<'a> {
+pub(crate) struct MessageSpec<'a> {
     /// `--to` recipients (for the `To:` header).
-    pub to: &'a [String],
+    pub(crate) to: &'a [String],
     /// `--cc` recipients (for the `Cc:` header).
-    pub cc: &'a [String],
+    pub(crate) cc: &'a [String],
     /// `--bcc` recipients (only for `%BCC_ADDRESS%`).
-    pub bcc: &'a [String],
+    pub(crate) bcc: &'a [String],
     /// Sender (`""` = null sender, shown as `<>`).
-    pub from: &'a str,
+    pub(crate) from: &'a str,
     /// `--header "Name: value"`: replaces a header of that name (case-insensitively) or adds it.
-    pub headers: &'a [String],
+    pub(crate) headers: &'a [String],
     /// `--add-header "Name: value"`: appended as given.
-    pub add_headers: &'a [String],
+    pub(crate) add_headers: &'a [String],
     /// `--body` content; `None` = [`DEFAULT_BODY`].
-    pub body: Option<&'a [u8]>,
+    pub(crate) body: Option<&'a [u8]>,
     /// `--attach*` parts in command-line order; empty = a plain, single-part message.
-    pub parts: &'a [Part],
+    pub(crate) parts: &'a [Part],
 }
 
 /// The composed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Composed {
+pub(crate) struct Composed {
     /// The message, LF line ends.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// One line per inline part: its Content-ID and how to reference it (`cid:…`).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// RFC 5322 §3.3 date-time, e.g. `Tue, 02 Jan 2024 15:04:05 +0100`.
-pub fn date(now: OffsetDateTime) -> String {
+pub(crate) fn date(now: OffsetDateTime) -> String {
     now.format(&Rfc2822)
         // Rfc2822 refuses years before 1900, which no real clock produces; fall back to the
         // epoch rather than fail the run over a header.
@@ -123,20 +123,20 @@ fn message_id_bare(ctx: &MessageContext) -> String {
 }
 
 /// `Message-Id` value: `<YYYYMMDDhhmmss.PID@hostname>`.
-pub fn message_id(ctx: &MessageContext) -> String {
+pub(crate) fn message_id(ctx: &MessageContext) -> String {
     format!("<{}>", message_id_bare(ctx))
 }
 
 /// The name part of a `Name: value` header line, if it has one: non-empty printable US-ASCII
 /// without colon (RFC 5322 §2.2 ftext), so no space and no control character.
-pub fn header_name(line: &str) -> Option<&str> {
+pub(crate) fn header_name(line: &str) -> Option<&str> {
     let (name, _) = line.split_once(':')?;
     let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
     valid.then_some(name)
 }
 
 /// Why `line` (one header, as given to `flag`) is not a header we can send, if it is not.
-pub fn check_header(flag: &str, line: &str) -> Result<(), String> {
+pub(crate) fn check_header(flag: &str, line: &str) -> Result<(), String> {
     let shown = line.escape_debug();
     let Some((name, _)) = line.split_once(':') else {
         return Err(format!("{flag}: '{shown}' is not 'Name: value' (no colon)"));
@@ -162,13 +162,13 @@ pub fn check_header(flag: &str, line: &str) -> Result<(), String> {
 
 /// `--data TEXT`: a literal backslash-n becomes a line break (swaks does the same, so shell users
 /// can write a whole message in one argument).
-pub fn data_text(arg: &str) -> Vec<u8> {
+pub(crate) fn data_text(arg: &str) -> Vec<u8> {
     arg.replace("\\n", "\n").into_bytes()
 }
 
 /// Values of swaks's template tokens for one run.
 #[derive(Debug, Clone)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     pairs: Vec<(&'static str, String)>,
     /// What `%BODY%` stands for in `--data`: `--body` if given, else the default body.
     body: Vec<u8>,
@@ -177,7 +177,7 @@ pub struct Tokens {
 impl Tokens {
     /// The token values for `spec` (addresses joined with `,` as swaks has them; the null sender
     /// is empty).
-    pub fn new(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Tokens {
+    pub(crate) fn new(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Tokens {
         let version = env!("CARGO_PKG_VERSION").to_string();
         let mut t = Tokens {
             pairs: vec![
@@ -199,14 +199,15 @@ impl Tokens {
 
     /// Replace every `%NAME%` and `..NAME..` token in `text` in one pass (a value that itself
     /// looks like a token is not expanded again). Unknown names stay as they are.
-    pub fn replace(&self, text: &[u8]) -> Vec<u8> {
+    pub(crate) fn replace(&self, text: &[u8]) -> Vec<u8> {
         replace_with(text, self.pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
     }
 
     /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing; a line
     /// holding only the token disappears) and `%BODY%` (`--body`, else the default body). See [`data_message`]
     /// for `--data` with `--header`/`--add-header`.
-    pub fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
         let text = self.replace_keeping_new_headers(data);
         insert_new_headers(&text, &[]).unwrap_or(text)
     }
@@ -328,7 +329,7 @@ fn render_header_with(line: &str, le: &[u8]) -> Vec<u8> {
 /// message's header block, or joins the new headers; the new headers (`--add-header`s, then the
 /// `--header`s not found, as swaks orders them) go where the message says `%NEW_HEADERS%`, else at the end of its
 /// header block. Inserted lines use the message's own line ending.
-pub fn data_message(
+pub(crate) fn data_message(
     data: &[u8],
     spec: &MessageSpec<'_>,
     ctx: &MessageContext,
@@ -487,7 +488,7 @@ fn header_lines(flag: &str, arg: &str, tokens: &Tokens) -> Result<Vec<String>, S
 }
 
 /// Check `--header`/`--add-header` values without composing (for `cli::mode`).
-pub fn check_header_arg(
+pub(crate) fn check_header_arg(
     flag: &str,
     arg: &str,
     spec: &MessageSpec<'_>,
@@ -814,7 +815,7 @@ fn mime(
 }
 
 /// Compose the message. Errors name the flag (`--header: …`).
-pub fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
+pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
     let tokens = Tokens::new(spec, ctx);
     let date = date(ctx.now);
     let mut headers: Vec<String> = Vec::new();

@@ -3,12 +3,12 @@
 //! validate into a typed [`mode::Mode`] ([`mode`]) and print a usage error once. Running the
 //! mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
 
-pub mod args;
+pub(crate) mod args;
 pub mod generate;
-pub mod layers;
-pub mod message;
-pub mod mode;
-pub mod secrets;
+pub(crate) mod layers;
+pub(crate) mod message;
+pub(crate) mod mode;
+pub(crate) mod secrets;
 pub(crate) mod swaks;
 
 use std::collections::HashSet;
@@ -22,7 +22,7 @@ use mode::Mode;
 
 /// Turn `args` into the [`Mode`] to run. `Err` is the exit code of a command line already
 /// answered here: help and version (printed, 0) or a usage error (printed once, its code).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
     let args = rewrite_single_dash(args.into_iter().collect()).map_err(|e| e.report())?;
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
     let layered = layers::apply(args, &layers::LayerEnv::current()).map_err(|e| e.report())?;
@@ -67,7 +67,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
 ///   form, and so is `-hX…`, which clap would read as help.
 /// - Help together with any other argument (besides a subcommand name) is refused: a script
 ///   that meant something else must not exit 0 without sending.
-pub fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
+pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     // Nothing to rewrite (no `-long` word, no `--header-X`/`--h-X`, no swaks word to check):
     // skip building the flag table, which costs as much as the whole parse (measured with
     // callgrind).

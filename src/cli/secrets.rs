@@ -13,11 +13,11 @@ const MAX_SECRET_FILE: u64 = 1 << 20;
 
 /// Reads one line from the user's terminal after showing `prompt`; `echo: false` hides what is
 /// typed. `None` in [`super::mode::Environment`] when stdin is not a terminal.
-pub type Prompt = fn(prompt: &str, echo: bool) -> std::io::Result<String>;
+pub(crate) type Prompt = fn(prompt: &str, echo: bool) -> std::io::Result<String>;
 
 /// The first line of `path`, without its line ending. An empty first line is an error: a
 /// password file that yields an empty password is almost always a mistake.
-pub fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
+pub(crate) fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
     let f = std::fs::File::open(path)
         .map_err(|e| format!("{flag}: cannot read {}: {e}", path.display()))?;
     let mut line = String::new();
@@ -36,18 +36,22 @@ pub fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
 
 /// What a `.netrc` entry gives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NetrcEntry {
+pub(crate) struct NetrcEntry {
     /// `login`.
-    pub login: Option<String>,
+    pub(crate) login: Option<String>,
     /// `password`.
-    pub password: Option<Secret>,
+    pub(crate) password: Option<Secret>,
 }
 
 /// Find the entry for `host` in `.netrc` text (the format of ftp(1) and curl): `machine NAME`
 /// entries, then `default`, each with `login`/`password`/`account` tokens; `macdef` bodies (up
 /// to an empty line) are skipped; double-quoted tokens may hold spaces. When `user` is given, a
 /// `machine` entry whose login differs is passed over. Host names compare case-insensitively.
-pub fn netrc_lookup(text: &str, host: Option<&str>, user: Option<&str>) -> Option<NetrcEntry> {
+pub(crate) fn netrc_lookup(
+    text: &str,
+    host: Option<&str>,
+    user: Option<&str>,
+) -> Option<NetrcEntry> {
     let host = host.map(|h| h.trim_end_matches('.').to_ascii_lowercase());
     let mut found_default: Option<NetrcEntry> = None;
     let mut current: Option<(Option<String>, NetrcEntry)> = None; // (machine or None = default)
@@ -163,7 +167,7 @@ fn tokenize(text: &str) -> Vec<String> {
 }
 
 /// Read `~/.netrc` (bounded) and look `host` up; a missing file is simply no entry.
-pub fn netrc_file(
+pub(crate) fn netrc_file(
     home: Option<&Path>,
     host: Option<&str>,
     user: Option<&str>,
@@ -180,7 +184,7 @@ pub fn netrc_file(
 
 /// The real terminal prompt: `prompt` on stderr, one line from stdin; with `echo: false` the
 /// terminal's ECHO flag is off while the line is typed (and restored afterwards).
-pub fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {
+pub(crate) fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     let mut err = std::io::stderr().lock();
     write!(err, "{prompt}")?;

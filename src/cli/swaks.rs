@@ -21,12 +21,12 @@ pub(crate) enum Takes {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SwaksOpt {
     /// swaks's spellings, long form first.
-    pub names: &'static [&'static str],
+    pub(crate) names: &'static [&'static str],
     /// Argument kind in swaks (the table test gives a value only to options that take one).
     #[cfg_attr(not(test), expect(dead_code))]
-    pub takes: Takes,
+    pub(crate) takes: Takes,
     /// The ehlo flag (its long name) that means the same, `None` when ehlo has none.
-    pub ehlo: Option<&'static str>,
+    pub(crate) ehlo: Option<&'static str>,
 }
 
 const fn o(names: &'static [&'static str], takes: Takes, ehlo: Option<&'static str>) -> SwaksOpt {

@@ -32,11 +32,11 @@ use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A connected transport: plain TCP, TLS over TCP, or either over another stream.
-pub enum Conn {
+pub(crate) enum Conn {
     /// Plain text.
     Plain(TcpStream),
     /// After STARTTLS or with implicit TLS.
@@ -94,27 +94,30 @@ impl AsyncWrite for Conn {
 }
 
 /// An open connection and what the caller needs to know about it.
-pub struct Connection {
+pub(crate) struct Connection {
     /// The byte stream (read it, write it through [`Connection::send`]).
-    pub stream: Conn,
+    pub(crate) stream: Conn,
     /// The host name TLS sends as SNI and verifies: the `--server` name, or the MX host that
     /// answered; `localhost` for a socket or a child process.
-    pub host: String,
+    pub(crate) host: String,
     /// The peer as the summary names it: `host [addr]`, `unix:PATH` or `pipe:COMMAND`.
-    pub server: String,
+    pub(crate) server: String,
     /// The TLS version once a handshake succeeded.
-    pub tls: Option<String>,
+    pub(crate) tls: Option<String>,
     /// The child process of a `--pipe` transport (the caller waits for it or kills it).
-    pub child: Option<tokio::process::Child>,
+    pub(crate) child: Option<tokio::process::Child>,
     /// When the transport was up (the banner wait starts here, before the PROXY header).
-    pub connected_at: Instant,
+    pub(crate) connected_at: Instant,
     /// `--tls-verify dane` found a secure TLSA RRset for this host: TLS is mandatory and the
     /// records authenticate the server (RFC 7672 §2.2).
-    pub dane: Option<dane::DaneUse>,
+    pub(crate) dane: Option<dane::DaneUse>,
 }
 
 /// [`open`], then the implicit TLS handshake when the plan asks for it (`--tls-on-connect`).
-pub async fn connect(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Connection, Error> {
+pub(crate) async fn connect(
+    plan: &ConnectPlan,
+    emit: &mut dyn FnMut(Event),
+) -> Result<Connection, Error> {
     let conn = open(plan, emit).await?;
     if plan.link.tls_on_connect {
         conn.start_tls(plan, emit).await
@@ -124,7 +127,10 @@ pub async fn connect(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<
 }
 
 /// Resolve and connect as the plan says. Every step is reported through `emit`.
-pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Connection, Error> {
+pub(crate) async fn open(
+    plan: &ConnectPlan,
+    emit: &mut dyn FnMut(Event),
+) -> Result<Connection, Error> {
     let conn = match &plan.link.transport {
         Transport::Tcp => {
             let (host, tcp, dane) = open_tcp(plan, emit).await?;
@@ -151,7 +157,7 @@ pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Con
 impl Connection {
     /// Write all of `bytes` and flush, under `timeout` (zero = none); a failure is reported
     /// in `phase`.
-    pub async fn send(
+    pub(crate) async fn send(
         &mut self,
         bytes: &[u8],
         phase: Phase,
@@ -162,7 +168,7 @@ impl Connection {
     }
 
     /// Close the write side, waiting at most a second for the peer.
-    pub async fn shutdown(&mut self) {
+    pub(crate) async fn shutdown(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
     }
 
@@ -170,7 +176,7 @@ impl Connection {
     /// timeout, with the evidence reported (`TlsStarted`, or `TlsFailed` with the reason) and
     /// the peer certificates saved if asked. A certificate that fails verification is reported
     /// with `TlsStarted` (the evidence) and comes back as the error.
-    pub async fn start_tls(
+    pub(crate) async fn start_tls(
         mut self,
         plan: &ConnectPlan,
         emit: &mut dyn FnMut(Event),
@@ -209,7 +215,7 @@ impl Connection {
 }
 
 /// Run `fut` (an I/O step in `phase`) under `timeout`, zero = no limit.
-pub async fn with_timeout<T>(
+pub(crate) async fn with_timeout<T>(
     timeout: Duration,
     phase: Phase,
     fut: impl std::future::Future<Output = std::io::Result<T>>,
@@ -230,7 +236,7 @@ pub async fn with_timeout<T>(
 /// The local address to bind for a connection to `peer`: the bind host's address of the same
 /// IP family (a name is resolved with the system resolver, as swaks does), or the unspecified
 /// address of that family when only a port was given.
-pub async fn local_for(
+pub(crate) async fn local_for(
     bind: &crate::net::route::LocalBind,
     peer: SocketAddr,
 ) -> Result<SocketAddr, String> {
@@ -267,7 +273,7 @@ pub async fn local_for(
 
 /// Connect to `addr`, binding to `local` first if given, giving up after `timeout` (zero = no
 /// limit). The error is a one-line reason.
-pub async fn tcp(
+pub(crate) async fn tcp(
     addr: SocketAddr,
     local: Option<SocketAddr>,
     timeout: Duration,

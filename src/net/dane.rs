@@ -29,13 +29,13 @@ const MAX_TLSA_DATA: usize = 65_535;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tlsa {
     /// Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE.
-    pub usage: u8,
+    pub(crate) usage: u8,
     /// Selector: 0 the whole certificate, 1 its SubjectPublicKeyInfo.
-    pub selector: u8,
+    pub(crate) selector: u8,
     /// Matching type: 0 exact, 1 SHA2-256, 2 SHA2-512.
-    pub mtype: u8,
+    pub(crate) mtype: u8,
     /// Certificate association data.
-    pub data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
 }
 
 impl std::fmt::Display for Tlsa {
@@ -55,7 +55,7 @@ impl std::fmt::Display for Tlsa {
 impl Tlsa {
     /// Parse a record in presentation form: `3 1 1 HEX` (the hex may be split by blanks, as zone
     /// files do), or a whole zone-file line `_25._tcp.mx.example. 3600 IN TLSA 3 1 1 HEX`.
-    pub fn parse(text: &str) -> Result<Tlsa, String> {
+    pub(crate) fn parse(text: &str) -> Result<Tlsa, String> {
         let tokens: Vec<&str> = text.split_whitespace().collect();
         let fields = match tokens.iter().position(|t| t.eq_ignore_ascii_case("TLSA")) {
             Some(i) => &tokens[i + 1..],
@@ -87,7 +87,11 @@ impl Tlsa {
     }
 
     /// Parse wire-format rdata (RFC 6698 §2.1): three octets and the association data.
-    pub fn from_rdata(rdata: &[u8]) -> Result<Tlsa, String> {
+    #[allow(
+        dead_code,
+        reason = "issue 11: the DANE lookups of send and check parse answers with it"
+    )]
+    pub(crate) fn from_rdata(rdata: &[u8]) -> Result<Tlsa, String> {
         match rdata {
             [usage, selector, mtype, data @ ..] if !data.is_empty() => {
                 let t = Tlsa {
@@ -130,7 +134,7 @@ impl Tlsa {
     }
 
     /// `None` if SMTP can use this record, else why not (RFC 7672 §3.1.3).
-    pub fn unusable(&self) -> Option<String> {
+    pub(crate) fn unusable(&self) -> Option<String> {
         match (self.usage, self.selector, self.mtype) {
             (0 | 1, _, _) => Some(format!(
                 "usage {} ({}) is not used for SMTP (RFC 7672 §3.1.3)",
@@ -149,7 +153,7 @@ impl Tlsa {
     }
 
     /// `3 1 1 ab12cd34…`: the first 8 octets of the data, for one-line evidence.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         let h = hex(&self.data);
         if h.len() > 16 {
             format!(
@@ -167,7 +171,7 @@ impl Tlsa {
 
 /// Parse a TLSA file: one record per line (presentation form or zone-file lines, as
 /// `ldns-dane -t` reads), blank lines and comments (`;` or `#`) skipped. Errors name the line.
-pub fn parse_records(text: &str) -> Result<Vec<Tlsa>, String> {
+pub(crate) fn parse_records(text: &str) -> Result<Vec<Tlsa>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split([';', '#']).next().unwrap_or("").trim();
@@ -183,7 +187,7 @@ pub fn parse_records(text: &str) -> Result<Vec<Tlsa>, String> {
 }
 
 /// Read and parse a TLSA file (`--tlsa-file`), bounded in size.
-pub fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> {
+pub(crate) fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut text = String::new();
@@ -309,7 +313,12 @@ pub fn decide(
 ///
 /// The work is linear in the records: each certificate is hashed once per (selector, matching
 /// type) in use, and records are only compared against those digests.
-pub fn verify(chain: &[X509], records: &[Tlsa], names: &[String], enforced: bool) -> DaneVerdict {
+pub(crate) fn verify(
+    chain: &[X509],
+    records: &[Tlsa],
+    names: &[String],
+    enforced: bool,
+) -> DaneVerdict {
     let mut v = DaneVerdict {
         enforced,
         records: records.iter().map(|r| r.to_string()).collect(),
@@ -504,7 +513,7 @@ fn mtype_name(m: u8) -> &'static str {
 }
 
 /// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -69,7 +69,7 @@ struct RunState {
 
 /// Run a one-shot send: connect as `connect` says, drive a session of `plan`, hand every event
 /// (the error and the summary included) to `sink` and return the exit code.
-pub async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
+pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
     let mut out = Output::new(sink);
     let mut state = RunState::default();
     let result = run(connect, plan, &mut out, &mut state).await;

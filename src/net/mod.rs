@@ -4,14 +4,14 @@
 //! connection through the sans-IO `smtp::client::Session`; [`proxy`] encodes the PROXY headers the
 //! session sends.
 
-pub mod conn;
-pub mod dane;
+pub(crate) mod conn;
+pub(crate) mod dane;
 pub mod dns;
 mod dns_ad;
-pub mod driver;
-pub mod proxy;
-pub mod route;
+pub(crate) mod driver;
+pub(crate) mod proxy;
+pub(crate) mod route;
 #[doc(hidden)]
 pub mod testutil;
-pub mod tls;
+pub(crate) mod tls;
 pub(crate) mod trust;

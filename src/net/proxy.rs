@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 /// Address family of a PROXY header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProxyFamily {
+pub(crate) enum ProxyFamily {
     /// TCP over IPv4.
     Tcp4,
     /// TCP over IPv6.
@@ -14,26 +14,26 @@ pub enum ProxyFamily {
 
 /// The addresses of a PROXY header (HAProxy PROXY protocol §2.1 / §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyAddrs {
+pub(crate) struct ProxyAddrs {
     /// Family.
-    pub family: ProxyFamily,
+    pub(crate) family: ProxyFamily,
     /// Original client address.
-    pub source: IpAddr,
+    pub(crate) source: IpAddr,
     /// Original client port.
-    pub source_port: u16,
+    pub(crate) source_port: u16,
     /// Address the client connected to.
-    pub dest: IpAddr,
+    pub(crate) dest: IpAddr,
     /// Port the client connected to.
-    pub dest_port: u16,
+    pub(crate) dest_port: u16,
 }
 
 /// The v2 signature; the session that sends the header owns it.
-pub use crate::smtp::client::PROXY_V2_SIGNATURE;
+pub(crate) use crate::smtp::client::PROXY_V2_SIGNATURE;
 
 /// The v2 command (§2.2, the low nibble of the 13th byte): PROXY relays a client; LOCAL is a
 /// connection the proxy made itself (health checks), whose addresses the receiver ignores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProxyCommand {
+pub(crate) enum ProxyCommand {
     /// Relayed connection.
     #[default]
     Proxy,
@@ -43,7 +43,7 @@ pub enum ProxyCommand {
 
 /// The v2 transport protocol (§2.2, the low nibble of the 14th byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProxyTransport {
+pub(crate) enum ProxyTransport {
     /// SOCK_STREAM (TCP).
     #[default]
     Stream,
@@ -52,12 +52,12 @@ pub enum ProxyTransport {
 }
 
 /// Version 1 for a connection whose addresses are not known: `PROXY UNKNOWN\r\n` (§2.1).
-pub fn v1_unknown() -> Vec<u8> {
+pub(crate) fn v1_unknown() -> Vec<u8> {
     b"PROXY UNKNOWN\r\n".to_vec()
 }
 
 /// Version 2 with no address block (AF_UNSPEC, §2.2): `command` is usually LOCAL.
-pub fn v2_unspec(command: ProxyCommand) -> Vec<u8> {
+pub(crate) fn v2_unspec(command: ProxyCommand) -> Vec<u8> {
     let mut out = PROXY_V2_SIGNATURE.to_vec();
     out.push(0x20 | command_bits(command));
     out.extend_from_slice(&[0x00, 0, 0]);
@@ -66,7 +66,7 @@ pub fn v2_unspec(command: ProxyCommand) -> Vec<u8> {
 
 /// Version 2 for AF_UNIX (§2.2): the source and destination socket paths, each in a 108-byte
 /// NUL-padded field. `Err` when a path does not fit.
-pub fn v2_unix(
+pub(crate) fn v2_unix(
     command: ProxyCommand,
     transport: ProxyTransport,
     source: &str,
@@ -106,7 +106,7 @@ fn command_bits(c: ProxyCommand) -> u8 {
 
 impl ProxyAddrs {
     /// Check that both addresses belong to the family.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let ok = |ip: &IpAddr| match self.family {
             ProxyFamily::Tcp4 => ip.is_ipv4(),
             ProxyFamily::Tcp6 => ip.is_ipv6(),
@@ -125,7 +125,7 @@ impl ProxyAddrs {
     }
 
     /// Version 1, text: `PROXY TCP4 src dst sport dport\r\n` (§2.1).
-    pub fn v1(&self) -> Vec<u8> {
+    pub(crate) fn v1(&self) -> Vec<u8> {
         let fam = match self.family {
             ProxyFamily::Tcp4 => "TCP4",
             ProxyFamily::Tcp6 => "TCP6",
@@ -139,12 +139,13 @@ impl ProxyAddrs {
 
     /// Version 2, binary: signature, `0x21` (v2, PROXY), family/protocol, length, addresses
     /// (§2.2). No TLVs.
-    pub fn v2(&self) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn v2(&self) -> Vec<u8> {
         self.v2_with(ProxyCommand::Proxy, ProxyTransport::Stream)
     }
 
     /// Version 2 with a chosen command and transport protocol.
-    pub fn v2_with(&self, command: ProxyCommand, transport: ProxyTransport) -> Vec<u8> {
+    pub(crate) fn v2_with(&self, command: ProxyCommand, transport: ProxyTransport) -> Vec<u8> {
         let mut out = PROXY_V2_SIGNATURE.to_vec();
         out.push(0x20 | command_bits(command));
         let proto = match transport {

@@ -11,7 +11,7 @@ use crate::net::tls::TlsParams;
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A host name or an address literal (no brackets).
     Host {
         /// Host name or IP literal.
@@ -30,7 +30,7 @@ pub enum Target {
 
 impl Target {
     /// The port, whichever kind of target.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         match self {
             Target::Host { port, .. } | Target::Mx { port, .. } => *port,
         }
@@ -39,7 +39,7 @@ impl Target {
     /// Parse `HOST[:PORT]`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the REPL's and
     /// replay's server argument). `port` (from `--port`) wins over a port in the text; without
     /// either the port is `default_port`.
-    pub fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
+    pub(crate) fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
         let s = s.trim();
         if s.is_empty() {
             return Err("empty server".into());
@@ -104,7 +104,7 @@ impl std::fmt::Display for Target {
 
 /// How the bytes travel.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// TCP to the plan's [`Target`].
     #[default]
     Tcp,
@@ -116,43 +116,43 @@ pub enum Transport {
 
 /// Where to bind before connecting: `--local-interface HOST[:PORT]` and `--local-port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalBind {
+pub(crate) struct LocalBind {
     /// An IP address or a host name; `None` = any address (only a port was asked for).
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Source port; 0 lets the system choose.
-    pub port: u16,
+    pub(crate) port: u16,
 }
 
 /// How to reach a server, whichever it is: everything of a [`ConnectPlan`] but the target. The
 /// REPL keeps one and points it at a new target on `:reconnect HOST`.
 #[derive(Debug, Clone, Default)]
-pub struct Link {
+pub(crate) struct Link {
     /// Which transport.
-    pub transport: Transport,
+    pub(crate) transport: Transport,
     /// `-4` / `-6`: addresses of the other family are skipped.
-    pub family: Family,
+    pub(crate) family: Family,
     /// `--local-interface` / `--local-port`: where to connect from.
-    pub local: Option<LocalBind>,
+    pub(crate) local: Option<LocalBind>,
     /// Resolver settings.
-    pub dns: DnsOptions,
+    pub(crate) dns: DnsOptions,
     /// TLS settings (implicit TLS and STARTTLS alike).
-    pub tls: TlsParams,
+    pub(crate) tls: TlsParams,
     /// Implicit TLS: the handshake right after connecting (and after the session's PROXY header).
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
     /// Per-reply and per-write timeout, also the TLS handshake's; zero = none.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Per-attempt connect timeout; zero = none.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Produce `RawSent`/`RawReceived` events (`--show-raw-text`).
-    pub raw_events: bool,
+    pub(crate) raw_events: bool,
     /// `--tls-verify dane`: look up the TLSA records of each host tried and authenticate it by
     /// them when they are DNSSEC-secure (RFC 7672 §2.2), by the CA store otherwise.
-    pub dane: bool,
+    pub(crate) dane: bool,
 }
 
 impl Link {
     /// This link to `target`.
-    pub fn to(&self, target: Target) -> ConnectPlan {
+    pub(crate) fn to(&self, target: Target) -> ConnectPlan {
         ConnectPlan {
             target,
             link: self.clone(),
@@ -162,17 +162,17 @@ impl Link {
 
 /// One connection: where ([`Target`]) and how ([`Link`]).
 #[derive(Debug, Clone)]
-pub struct ConnectPlan {
+pub(crate) struct ConnectPlan {
     /// Where to connect (for `--socket`/`--pipe` only the name TLS verifies).
-    pub target: Target,
+    pub(crate) target: Target,
     /// How.
-    pub link: Link,
+    pub(crate) link: Link,
 }
 
 impl ConnectPlan {
     /// What the plan connects to, for a failure's one-line reason: `host:port` or
     /// `any MX of domain`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.target {
             Target::Host { host, port } => format!("{host}:{port}"),
             Target::Mx { domain, .. } => format!("any MX of {domain}"),

@@ -7,7 +7,7 @@
 //! grammar, renderer (mode `probe`) and JUnit writer. Exit codes: 0, 40 (a probe failed or an
 //! `--expect` was not met), 41 (inconclusive), from `error.rs`.
 
-pub mod script;
+pub(crate) mod script;
 
 use std::time::{Duration, Instant};
 
@@ -25,28 +25,28 @@ use script::{Ctx, Input, Io, Runner};
 
 /// Everything `ehlo probe` was asked to do (built by `cli::mode`).
 #[derive(Debug, Clone)]
-pub struct ProbeConfig {
+pub(crate) struct ProbeConfig {
     /// Where and how to connect (target, TLS settings, timeouts).
-    pub plan: ConnectPlan,
+    pub(crate) plan: ConnectPlan,
     /// What the probes put in their commands.
-    pub ctx: Ctx,
+    pub(crate) ctx: Ctx,
     /// `--only` / `--skip`.
-    pub selection: Selection,
+    pub(crate) selection: Selection,
     /// `--expect`.
-    pub expects: Vec<Expect>,
+    pub(crate) expects: Vec<Expect>,
     /// `--fail-on`.
-    pub fail_on: FailOn,
+    pub(crate) fail_on: FailOn,
     /// `--json`.
-    pub json: bool,
+    pub(crate) json: bool,
     /// `--color`.
-    pub color: crate::render::ColorChoice,
+    pub(crate) color: crate::render::ColorChoice,
     /// `--junit FILE`.
-    pub junit: Option<std::path::PathBuf>,
+    pub(crate) junit: Option<std::path::PathBuf>,
 }
 
 impl ProbeConfig {
     /// The selected probe ids, in run order.
-    pub fn selected(&self) -> Vec<&'static str> {
+    pub(crate) fn selected(&self) -> Vec<&'static str> {
         script::PROBES
             .iter()
             .map(|d| d.id)
@@ -56,7 +56,7 @@ impl ProbeConfig {
 }
 
 /// Run the selected probes one after the other and render them; returns the exit code.
-pub async fn run(cfg: ProbeConfig) -> u8 {
+pub(crate) async fn run(cfg: ProbeConfig) -> u8 {
     crate::render::style::configure(cfg.color, cfg.json);
     let mut renderer =
         CheckRenderer::for_mode("probe", cfg.json, cfg.fail_on, Box::new(std::io::stdout()));
@@ -65,7 +65,7 @@ pub async fn run(cfg: ProbeConfig) -> u8 {
 }
 
 /// [`run`] with a given renderer (tests).
-pub async fn run_with(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
+pub(crate) async fn run_with(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let ids = cfg.selected();
     let mailing: Vec<String> = ids
         .iter()
@@ -126,7 +126,7 @@ pub async fn run_with(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
 }
 
 /// One probe on its own connection: its result, with the time it took.
-pub async fn probe_one(id: &'static str, cfg: &ProbeConfig) -> CheckResult {
+pub(crate) async fn probe_one(id: &'static str, cfg: &ProbeConfig) -> CheckResult {
     let t0 = Instant::now();
     let outcome = drive(id, cfg).await;
     let mut c = CheckResult::new(id, outcome.status, outcome.summary);

@@ -15,12 +15,11 @@ use crate::check::model::{CheckDef, Scope, Status};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::reply::Reply;
 
-const fn def(id: &'static str, rfc: &'static str, what: &'static str) -> CheckDef {
+const fn def(id: &'static str, rfc: &'static str) -> CheckDef {
     CheckDef {
         id,
         rfc,
         scope: Scope::Host,
-        what,
     }
 }
 
@@ -34,119 +33,56 @@ const SMUGGLE_CVE: &str = "RFC 5321 §4.1.1.4, CVE-2023-51764/51765/51766 (Postf
 const SMUGGLE_RESEARCH: &str = "RFC 5321 §4.1.1.4, SMTP smuggling (SEC Consult, Dec 2023)";
 
 /// Every probe, in run order.
-pub const PROBES: &[CheckDef] = &[
-    def(
-        "pipelining.early-talker",
-        "RFC 5321 §4.3.1",
-        "EHLO sent before the greeting is refused or dropped",
-    ),
-    def(
-        "pipelining.unadvertised",
-        "RFC 2920 §3.1",
-        "a pipelined group is refused when PIPELINING is not advertised",
-    ),
-    def(
-        "starttls.injection",
-        "RFC 3207 §4.2, CVE-2011-0411",
-        "plaintext sent with STARTTLS is not executed inside TLS",
-    ),
-    def(
-        "starttls.injection-ehlo",
-        "RFC 3207 §4.2, CVE-2011-0411",
-        "an EHLO sent in plaintext with STARTTLS is not executed inside TLS",
-    ),
-    def(
-        "starttls.downgrade",
-        "RFC 3207 §4, RFC 4954 §4",
-        "STARTTLS is offered and AUTH is not offered before it",
-    ),
-    def(
-        "relay.open",
-        "RFC 5321 §3.6.2, §7.1",
-        "a recipient outside the server's domains is refused without AUTH",
-    ),
-    def(
-        "enum.vrfy",
-        "RFC 5321 §3.5.3, §7.3",
-        "VRFY does not tell existing users from unknown ones",
-    ),
-    def(
-        "enum.expn",
-        "RFC 5321 §3.5.3, §7.3",
-        "EXPN does not expand addresses",
-    ),
-    def(
-        "enum.rcpt",
-        "RFC 5321 §7.3",
-        "RCPT replies do not tell existing users from unknown ones (warn: normal for an MX)",
-    ),
-    def(
-        "limits.line",
-        "RFC 5321 §4.5.3.1.4",
-        "an over-long command line is one command, never split into several",
-    ),
-    def(
-        "limits.bare-lf-command",
-        "RFC 5321 §2.3.8",
-        "a bare LF does not end a command line",
-    ),
-    def(
-        "limits.nul",
-        "RFC 5321 §4.1.1",
-        "a command holding a NUL byte is refused, not truncated (warn)",
-    ),
-    def(
-        "smuggle.lf-lf",
-        SMUGGLE_RESEARCH,
-        "<LF>.<LF> does not end the message",
-    ),
-    def(
-        "smuggle.lf-crlf",
-        SMUGGLE_CVE,
-        "<LF>.<CR><LF> does not end the message",
-    ),
-    def(
-        "smuggle.crlf-lf",
-        SMUGGLE_RESEARCH,
-        "<CR><LF>.<LF> does not end the message",
-    ),
-    def(
-        "smuggle.cr-cr",
-        SMUGGLE_RESEARCH,
-        "<CR>.<CR> does not end the message",
-    ),
-    def(
-        "smuggle.crlf-cr",
-        SMUGGLE_RESEARCH,
-        "<CR><LF>.<CR> does not end the message",
-    ),
-    def(
-        "smuggle.cr-crlf",
-        SMUGGLE_RESEARCH,
-        "<CR>.<CR><LF> does not end the message",
-    ),
-    def(
-        "smuggle.lf-cr",
-        SMUGGLE_RESEARCH,
-        "<LF>.<CR> does not end the message",
-    ),
-    def(
-        "smuggle.cr-lf",
-        SMUGGLE_RESEARCH,
-        "<CR>.<LF> does not end the message",
-    ),
-    def(
-        "smuggle.crlf-nul",
-        SMUGGLE_RESEARCH,
-        "<CR><LF><NUL>.<CR><LF> does not end the message",
-    ),
+pub(crate) const PROBES: &[CheckDef] = &[
+    // EHLO sent before the greeting is refused or dropped
+    def("pipelining.early-talker", "RFC 5321 §4.3.1"),
+    // a pipelined group is refused when PIPELINING is not advertised
+    def("pipelining.unadvertised", "RFC 2920 §3.1"),
+    // plaintext sent with STARTTLS is not executed inside TLS
+    def("starttls.injection", "RFC 3207 §4.2, CVE-2011-0411"),
+    // an EHLO sent in plaintext with STARTTLS is not executed inside TLS
+    def("starttls.injection-ehlo", "RFC 3207 §4.2, CVE-2011-0411"),
+    // STARTTLS is offered and AUTH is not offered before it
+    def("starttls.downgrade", "RFC 3207 §4, RFC 4954 §4"),
+    // a recipient outside the server's domains is refused without AUTH
+    def("relay.open", "RFC 5321 §3.6.2, §7.1"),
+    // VRFY does not tell existing users from unknown ones
+    def("enum.vrfy", "RFC 5321 §3.5.3, §7.3"),
+    // EXPN does not expand addresses
+    def("enum.expn", "RFC 5321 §3.5.3, §7.3"),
+    // RCPT replies do not tell existing users from unknown ones (warn: normal for an MX)
+    def("enum.rcpt", "RFC 5321 §7.3"),
+    // an over-long command line is one command, never split into several
+    def("limits.line", "RFC 5321 §4.5.3.1.4"),
+    // a bare LF does not end a command line
+    def("limits.bare-lf-command", "RFC 5321 §2.3.8"),
+    // a command holding a NUL byte is refused, not truncated (warn)
+    def("limits.nul", "RFC 5321 §4.1.1"),
+    // <LF>.<LF> does not end the message
+    def("smuggle.lf-lf", SMUGGLE_RESEARCH),
+    // <LF>.<CR><LF> does not end the message
+    def("smuggle.lf-crlf", SMUGGLE_CVE),
+    // <CR><LF>.<LF> does not end the message
+    def("smuggle.crlf-lf", SMUGGLE_RESEARCH),
+    // <CR>.<CR> does not end the message
+    def("smuggle.cr-cr", SMUGGLE_RESEARCH),
+    // <CR><LF>.<CR> does not end the message
+    def("smuggle.crlf-cr", SMUGGLE_RESEARCH),
+    // <CR>.<CR><LF> does not end the message
+    def("smuggle.cr-crlf", SMUGGLE_RESEARCH),
+    // <LF>.<CR> does not end the message
+    def("smuggle.lf-cr", SMUGGLE_RESEARCH),
+    // <CR>.<LF> does not end the message
+    def("smuggle.cr-lf", SMUGGLE_RESEARCH),
+    // <CR><LF><NUL>.<CR><LF> does not end the message
+    def("smuggle.crlf-nul", SMUGGLE_RESEARCH),
 ];
 
 /// Shorthand `--expect` fields (none yet: `ID.KEY` names any evidence key).
-pub const FIELDS: &[(&str, &str, &str)] = &[];
+pub(crate) const FIELDS: &[(&str, &str, &str)] = &[];
 
 /// The end-of-data variant of a `smuggle.*` probe.
-pub fn smuggle_variant(id: &str) -> Option<&'static [u8]> {
+pub(crate) fn smuggle_variant(id: &str) -> Option<&'static [u8]> {
     Some(match id {
         "smuggle.lf-lf" => b"\n.\n",
         "smuggle.lf-crlf" => b"\n.\r\n",
@@ -162,13 +98,13 @@ pub fn smuggle_variant(id: &str) -> Option<&'static [u8]> {
 }
 
 /// Does probe `id` send a message (DATA)? Those ask for confirmation on a terminal.
-pub fn sends_mail(id: &str) -> bool {
+pub(crate) fn sends_mail(id: &str) -> bool {
     smuggle_variant(id).is_some()
 }
 
 /// What a failure of `id` means and how the common MTAs fix it (the explanation in every
 /// result's evidence).
-pub fn advice(id: &str) -> &'static str {
+pub(crate) fn advice(id: &str) -> &'static str {
     match id {
         i if i.starts_with("smuggle.") => {
             "A fail means the server ends a message at a non-standard line ending and runs the \
@@ -240,35 +176,35 @@ pub fn advice(id: &str) -> &'static str {
 
 /// Everything a probe needs to know about the run.
 #[derive(Debug, Clone)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// EHLO argument.
-    pub helo: String,
+    pub(crate) helo: String,
     /// Envelope sender.
-    pub from: String,
+    pub(crate) from: String,
     /// The user's own recipient: the only one that receives mail.
-    pub to: String,
+    pub(crate) to: String,
     /// An address outside the server's domains (relay.open).
-    pub relay_to: String,
+    pub(crate) relay_to: String,
     /// This run's token (random hex); each message's token is `ehlo-probe-TOKEN-ID`.
-    pub token: String,
+    pub(crate) token: String,
     /// `--tls`: STARTTLS in the preamble of the probes that take it.
-    pub starttls: bool,
+    pub(crate) starttls: bool,
     /// `--tls-on-connect`: the connection is TLS from the start.
-    pub implicit_tls: bool,
+    pub(crate) implicit_tls: bool,
     /// `--auth-user` (its password, `--auth MECH`): AUTH (RFC 4954) in the preamble of the
     /// probes that take it (not relay.open, which is about unauthenticated clients).
-    pub auth: Option<ProbeAuth>,
+    pub(crate) auth: Option<ProbeAuth>,
     /// Today's date for the `Date:` header (RFC 5322 form), from the driver's clock.
-    pub date: String,
+    pub(crate) date: String,
 }
 
 /// The credentials and mechanism of `--auth-user` / `--auth`.
 #[derive(Debug, Clone)]
-pub struct ProbeAuth {
+pub(crate) struct ProbeAuth {
     /// Mechanism name, upper case (one [`crate::smtp::auth::mechanism`] builds).
-    pub mechanism: String,
+    pub(crate) mechanism: String,
     /// User, password and the nonce some mechanisms need (filled in by the caller).
-    pub creds: crate::smtp::auth::Credentials,
+    pub(crate) creds: crate::smtp::auth::Credentials,
 }
 
 /// Most `334` challenges one AUTH exchange answers (SCRAM needs two, DIGEST-MD5 two).
@@ -276,7 +212,7 @@ const MAX_CHALLENGES: usize = 8;
 
 impl Ctx {
     /// The token of message `id` (what to look for in the mailbox).
-    pub fn token_for(&self, id: &str) -> String {
+    pub(crate) fn token_for(&self, id: &str) -> String {
         format!("ehlo-probe-{}-{}", self.token, id.replace('.', "-"))
     }
 
@@ -293,7 +229,7 @@ impl Ctx {
 
 /// One thing a probe does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Write these bytes exactly.
     Send(Vec<u8>),
     /// Write these bytes (a credential); the transcript shows `shown` instead.
@@ -320,11 +256,11 @@ pub enum Step {
 }
 
 /// Most replies one [`Step::UntilQuit`] takes before giving up on a chatty server.
-pub const MAX_REPLIES: usize = 64;
+pub(crate) const MAX_REPLIES: usize = 64;
 
 /// What the runner asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Io {
+pub(crate) enum Io {
     /// Write these bytes, then report [`Input::Sent`] (or `Closed` / `TimedOut`).
     Send(Vec<u8>),
     /// Read one reply (with the timeout): `Reply`, `Closed` or `TimedOut`.
@@ -337,7 +273,7 @@ pub enum Io {
 
 /// What the driver reports back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// The bytes were written.
     Sent,
     /// A complete reply.
@@ -354,13 +290,13 @@ pub enum Input {
 
 /// A probe's result: status, one line, evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// pass / warn / fail / skip / error (= inconclusive).
-    pub status: Status,
+    pub(crate) status: Status,
     /// One line for people.
-    pub summary: String,
+    pub(crate) summary: String,
     /// Machine-readable evidence (the transcript is added by the runner).
-    pub evidence: Map<String, Value>,
+    pub(crate) evidence: Map<String, Value>,
 }
 
 impl Outcome {
@@ -380,7 +316,7 @@ impl Outcome {
 
 /// How the steps ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// Every step ran.
     Done,
     /// A reply (the last in the log) was not of the class needed to go on.
@@ -395,20 +331,20 @@ pub enum End {
 
 /// Everything that happened, for the judge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Log {
+pub(crate) struct Log {
     /// Replies in order, with their labels.
-    pub replies: Vec<(&'static str, Reply)>,
+    pub(crate) replies: Vec<(&'static str, Reply)>,
     /// Capabilities from the last EHLO reply of the preamble.
-    pub caps: Option<Capabilities>,
+    pub(crate) caps: Option<Capabilities>,
     /// How it ended.
-    pub end: End,
+    pub(crate) end: End,
     /// Bytes sent and replies received, escaped, in order (`C: …`, `S: …`).
-    pub transcript: Vec<String>,
+    pub(crate) transcript: Vec<String>,
 }
 
 impl Log {
     /// The first reply labelled `label`.
-    pub fn get(&self, label: &str) -> Option<&Reply> {
+    pub(crate) fn get(&self, label: &str) -> Option<&Reply> {
         self.replies
             .iter()
             .find(|(l, _)| *l == label)
@@ -416,7 +352,7 @@ impl Log {
     }
 
     /// Every reply labelled `label`.
-    pub fn all(&self, label: &str) -> Vec<&Reply> {
+    pub(crate) fn all(&self, label: &str) -> Vec<&Reply> {
         self.replies
             .iter()
             .filter(|(l, _)| *l == label)
@@ -433,7 +369,7 @@ impl Log {
     }
 
     /// Why the steps stopped early, as one line; `None` when they all ran.
-    pub fn reason(&self) -> Option<String> {
+    pub(crate) fn reason(&self) -> Option<String> {
         match &self.end {
             End::Done => None,
             End::Refused(label) => Some(match self.get_last(label) {
@@ -458,7 +394,7 @@ impl Log {
 }
 
 /// `250 2.0.0 Ok` (the code and the first line), for summaries.
-pub fn short(r: &Reply) -> String {
+pub(crate) fn short(r: &Reply) -> String {
     let code = r.code.map_or("(no code)".to_string(), |c| c.to_string());
     let text: String = r
         .lines
@@ -472,7 +408,7 @@ pub fn short(r: &Reply) -> String {
 
 /// Bytes as a transcript shows them: printable ASCII as is, CR, LF, NUL and other controls
 /// escaped, and a long run cut with its length.
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     const SHOWN: usize = 2048;
     let mut s = String::new();
     for &b in bytes.iter().take(SHOWN) {
@@ -637,11 +573,11 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
 }
 
 /// Length of the `limits.line` argument: past Postfix's 2048 and Exim's 16384-octet buffers.
-pub const LONG_LINE: usize = 20_000;
+pub(crate) const LONG_LINE: usize = 20_000;
 
 /// The content of a `smuggle.*` message: an outer message whose body holds `variant`, then a
 /// complete second transaction (MAIL, RCPT, DATA, a smuggled message), then the real end.
-pub fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
+pub(crate) fn smuggle_content(id: &str, ctx: &Ctx, variant: &[u8]) -> Vec<u8> {
     let token = ctx.token_for(id);
     let mut c = format!(
         "From: <{from}>\r\nTo: <{to}>\r\nDate: {date}\r\nSubject: ehlo probe {id} outer {token}\r\n\
@@ -1065,7 +1001,7 @@ fn shown(step: &crate::smtp::auth::Step, b64: &str) -> String {
 
 /// The state machine one probe runs through (see the module doc).
 #[derive(Debug)]
-pub struct Runner {
+pub(crate) struct Runner {
     id: &'static str,
     ctx: Ctx,
     steps: VecDeque<Step>,
@@ -1093,7 +1029,7 @@ pub struct Runner {
 
 impl Runner {
     /// A runner for probe `id` (one of [`PROBES`]).
-    pub fn new(id: &'static str, ctx: Ctx) -> Runner {
+    pub(crate) fn new(id: &'static str, ctx: Ctx) -> Runner {
         let mut steps = VecDeque::new();
         let pre = preamble(id);
         if pre != Preamble::None {
@@ -1125,7 +1061,7 @@ impl Runner {
     }
 
     /// The first thing to do.
-    pub fn start(&mut self) -> Io {
+    pub(crate) fn start(&mut self) -> Io {
         if !self.in_preamble {
             // No preamble: build right away (with no capabilities).
             match build(self.id, &self.ctx, &Capabilities::default()) {
@@ -1137,7 +1073,7 @@ impl Runner {
     }
 
     /// The driver's report on the last [`Io`]; returns the next thing to do.
-    pub fn on(&mut self, input: Input) -> Io {
+    pub(crate) fn on(&mut self, input: Input) -> Io {
         if self.finished {
             return self.finish(End::Done);
         }

@@ -70,11 +70,11 @@ use crate::check::model::{Counts, DomainReport, FailOn, Status};
 use crate::render::style::{self, Role};
 
 /// Version of the check JSON format.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Writes the check report to stdout (human or JSON Lines); `ehlo probe` uses it too (mode
 /// `probe`, where `error` is named `inconclusive`).
-pub struct CheckRenderer {
+pub(crate) struct CheckRenderer {
     /// `check` or `probe`.
     mode: &'static str,
     json: bool,
@@ -91,7 +91,7 @@ pub struct CheckRenderer {
 
 impl CheckRenderer {
     /// A renderer for this run's settings, writing to stdout.
-    pub fn new(cfg: &CheckConfig) -> CheckRenderer {
+    pub(crate) fn new(cfg: &CheckConfig) -> CheckRenderer {
         style::configure(cfg.color, cfg.json);
         let mut r = CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()));
         // Only for a person watching: never in JSON Lines, never into a file or a CI log.
@@ -102,13 +102,13 @@ impl CheckRenderer {
     }
 
     /// The same with another writer (tests).
-    pub fn with_writer(cfg: &CheckConfig, out: Box<dyn Write + Send>) -> CheckRenderer {
+    pub(crate) fn with_writer(cfg: &CheckConfig, out: Box<dyn Write + Send>) -> CheckRenderer {
         CheckRenderer::for_mode("check", cfg.json, cfg.fail_on, out)
     }
 
     /// A renderer for `mode` (`check` or `probe`) writing to `out`; colour as configured with
     /// `style::configure`.
-    pub fn for_mode(
+    pub(crate) fn for_mode(
         mode: &'static str,
         json: bool,
         fail_on: FailOn,
@@ -152,7 +152,7 @@ impl CheckRenderer {
     }
 
     /// A line of information between results (`ehlo probe`: which tokens to look for).
-    pub fn note(&mut self, message: &str) {
+    pub(crate) fn note(&mut self, message: &str) {
         if self.json {
             self.line(&json!({"type": "note", "message": message}).to_string());
         } else {
@@ -168,7 +168,7 @@ impl CheckRenderer {
     }
 
     /// Before any domain: the schema line (JSON).
-    pub fn start(&mut self, domains: usize) {
+    pub(crate) fn start(&mut self, domains: usize) {
         self.pending = vec![None; domains];
         if self.want_progress {
             let style = indicatif::ProgressStyle::with_template(
@@ -193,7 +193,7 @@ impl CheckRenderer {
     }
 
     /// The run could not start (the resolver could not be built).
-    pub fn fatal(&mut self, message: &str) {
+    pub(crate) fn fatal(&mut self, message: &str) {
         if self.json {
             self.line(&json!({"type": "error", "message": message}).to_string());
         } else {
@@ -208,7 +208,7 @@ impl CheckRenderer {
     }
 
     /// One domain is done.
-    pub fn domain(&mut self, r: &DomainReport) {
+    pub(crate) fn domain(&mut self, r: &DomainReport) {
         if self.json {
             self.json_domain(r);
             let _ = self.out.flush();
@@ -350,7 +350,12 @@ impl CheckRenderer {
     }
 
     /// The end: the tally (human) or the summary line (JSON).
-    pub fn finish(&mut self, reports: &[DomainReport], exit_code: u8, stopped: Option<&str>) {
+    pub(crate) fn finish(
+        &mut self,
+        reports: &[DomainReport],
+        exit_code: u8,
+        stopped: Option<&str>,
+    ) {
         let mut counts = Counts::default();
         let mut verdicts = Counts::default();
         for r in reports {

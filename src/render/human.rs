@@ -42,7 +42,7 @@ enum Kind {
 }
 
 /// Human transcript writer. Normal lines go to `out`, `***` errors to `err`.
-pub struct Human {
+pub(crate) struct Human {
     opts: HumanOptions,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
@@ -70,18 +70,9 @@ enum PeerKind {
 }
 
 impl Human {
-    /// Writer on stdout/stderr.
-    pub fn stdio(opts: HumanOptions) -> Human {
-        Human::new(
-            opts,
-            Box::new(std::io::stdout()),
-            Box::new(std::io::stderr()),
-        )
-    }
-
     /// Writer on any pair of streams (tests). Colour follows `opts.color`; for `Auto` it follows
     /// the decisions made by [`style::configure`].
-    pub fn new(
+    pub(crate) fn new(
         opts: HumanOptions,
         out: Box<dyn Write + Send>,
         err: Box<dyn Write + Send>,
@@ -916,7 +907,7 @@ fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
 
 /// The reply as it arrived, one display line per wire line (`250-SIZE`, `250 HELP`), escaped.
 /// Falls back to code + separator + text when the raw bytes are absent.
-pub fn reply_lines(reply: &Reply) -> Vec<String> {
+pub(crate) fn reply_lines(reply: &Reply) -> Vec<String> {
     if !reply.raw.0.is_empty() {
         return split_lines(&reply.raw.0)
             .into_iter()
@@ -990,7 +981,7 @@ fn latency(ms: f64) -> String {
 
 /// A hint's remedy as the REPL does it: its commands, or what to type (`:starttls`,
 /// `:auth PLAIN USER`, `MAIL FROM`); implicit TLS needs a new session.
-pub fn repl_remedy(r: Remedy) -> String {
+pub(crate) fn repl_remedy(r: Remedy) -> String {
     match r {
         Remedy::StartTls => ":starttls",
         Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
@@ -1005,7 +996,7 @@ pub fn repl_remedy(r: Remedy) -> String {
 
 /// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
 /// that do the same (`--tls-ca-path FILE` → `:starttls --ca FILE`, `--auth-user` → `:auth`).
-pub fn repl_wording(text: &str) -> String {
+pub(crate) fn repl_wording(text: &str) -> String {
     if !text.contains("--") {
         return text.to_string();
     }
@@ -1051,7 +1042,7 @@ pub fn repl_wording(text: &str) -> String {
 }
 
 /// One sentence describing a tolerated deviation, for humans (shared with the REPL and serve).
-pub fn describe_deviation(d: &Deviation) -> String {
+pub(crate) fn describe_deviation(d: &Deviation) -> String {
     match d {
         Deviation::BareLf => {
             "reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8)".to_string()
@@ -1132,7 +1123,7 @@ fn excerpt(s: &str) -> String {
 /// Bytes made safe for a terminal: bytes below 0x20 and 0x7f become `\xNN`, invalid UTF-8 bytes
 /// `\xNN`, and other control or text-direction characters `\u{NNNN}` (a server must not be able
 /// to move the cursor, recolour the screen or reorder text).
-pub fn escape_bytes(bytes: &[u8]) -> String {
+pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         push_escaped(&mut s, chunk.valid());
@@ -1152,7 +1143,7 @@ fn reply_text(text: &str) -> String {
         .join(" / ")
 }
 
-pub fn escape_str(text: &str) -> String {
+pub(crate) fn escape_str(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     push_escaped(&mut s, text);
     s
@@ -1174,7 +1165,7 @@ fn push_escaped(s: &mut String, text: &str) {
 
 /// Hex dump lines: `0000: 45 48 4C 4F  20 68 …  EHLO.h…` — offset, 16 bytes in 4 groups of 4,
 /// then the bytes as ASCII with `.` for anything unprintable.
-pub fn hex_dump(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn hex_dump(bytes: &[u8]) -> Vec<String> {
     bytes
         .chunks(16)
         .enumerate()

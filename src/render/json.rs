@@ -99,7 +99,7 @@ use super::Renderer;
 use crate::smtp::event::Event;
 
 /// Version of the format described above; bumped on incompatible changes only.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// The first line's `data`.
 #[derive(Serialize)]
@@ -125,7 +125,7 @@ struct Line<'a> {
 }
 
 /// JSON Lines writer.
-pub struct Json {
+pub(crate) struct Json {
     out: Box<dyn Write + Send>,
     started: bool,
     /// Flush only when asked ([`Renderer::flush`]), not after every line.
@@ -134,7 +134,7 @@ pub struct Json {
 
 impl Json {
     /// Writer on `out`.
-    pub fn new(out: Box<dyn Write + Send>) -> Json {
+    pub(crate) fn new(out: Box<dyn Write + Send>) -> Json {
         Json {
             out,
             started: false,

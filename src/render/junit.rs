@@ -15,12 +15,13 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use crate::check::model::{DomainReport, FailOn, Status};
 
 /// Build the XML.
-pub fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, String> {
+#[cfg(test)]
+pub(crate) fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, String> {
     render_named("ehlo check", reports, fail_on)
 }
 
 /// [`render`] under another report name (`ehlo probe`).
-pub fn render_named(
+pub(crate) fn render_named(
     name: &str,
     reports: &[DomainReport],
     fail_on: FailOn,
@@ -101,12 +102,12 @@ pub fn render_named(
 
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
 /// sees half a report).
-pub fn write(path: &Path, reports: &[DomainReport], fail_on: FailOn) -> Result<(), String> {
+pub(crate) fn write(path: &Path, reports: &[DomainReport], fail_on: FailOn) -> Result<(), String> {
     write_named("ehlo check", path, reports, fail_on)
 }
 
 /// [`write`] under another report name (`ehlo probe`).
-pub fn write_named(
+pub(crate) fn write_named(
     name: &str,
     path: &Path,
     reports: &[DomainReport],

@@ -1,11 +1,11 @@
 //! Output: every event goes through exactly one [`Renderer`], human ([`human`]) or JSON Lines
 //! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
 
-pub mod check;
-pub mod human;
-pub mod json;
-pub mod junit;
-pub mod style;
+pub(crate) mod check;
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod style;
 
 use std::time::Duration;
 
@@ -67,13 +67,13 @@ pub struct HumanOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Kinds {
     /// Lines sent (` ->`, `**>`, ` ~>`, and the `  >` hex dump).
-    pub send: bool,
+    pub(crate) send: bool,
     /// Replies received (`<- `, `<**`, `<~ `, the `<  ` hex dump, their explanations).
-    pub receive: bool,
+    pub(crate) receive: bool,
     /// ehlo's own information (`===`, `!!!`).
-    pub info: bool,
+    pub(crate) info: bool,
     /// ehlo's own errors (`***`): only `--hide-all` hides them; `--no-info-hints` bares them.
-    pub errors: bool,
+    pub(crate) errors: bool,
 }
 
 impl Default for HumanOptions {
@@ -145,7 +145,7 @@ impl Renderer for Tee {
 /// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
 /// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
 /// server writes many lines per system call and an idle one shows everything at once.
-pub fn make_batched(format: &Format) -> Box<dyn Renderer> {
+pub(crate) fn make_batched(format: &Format) -> Box<dyn Renderer> {
     const BUF: usize = 64 * 1024;
     let out = || Box::new(std::io::BufWriter::with_capacity(BUF, std::io::stdout()));
     match format {
@@ -166,13 +166,13 @@ pub fn make_batched(format: &Format) -> Box<dyn Renderer> {
 
 /// Build the renderer for `format`, writing to stdout (and stderr for human errors). Also makes
 /// the run's colour decision ([`style::configure`]); `--json` turns colour off.
-pub fn make(format: &Format) -> Box<dyn Renderer> {
+pub(crate) fn make(format: &Format) -> Box<dyn Renderer> {
     make_to(format, None, None)
 }
 
 /// [`make`] with the transcript's two streams sent elsewhere (`--output-file*`); `None` keeps
 /// stdout / stderr. A file is never coloured under `--color auto`.
-pub fn make_to(
+pub(crate) fn make_to(
     format: &Format,
     out: Option<Box<dyn std::io::Write + Send>>,
     err: Option<Box<dyn std::io::Write + Send>>,

@@ -15,55 +15,53 @@ use colored::{ColoredString, Colorize};
 use super::ColorChoice;
 
 /// Lines we sent (` ->`).
-pub fn sent(text: &str) -> ColoredString {
+pub(crate) fn sent(text: &str) -> ColoredString {
     text.cyan()
 }
 
 /// Replies that were what the step wanted (`<- `).
-pub fn received_ok(text: &str) -> ColoredString {
+pub(crate) fn received_ok(text: &str) -> ColoredString {
     text.green()
 }
 
 /// Unexpected or error replies (`<**`).
-pub fn received_error(text: &str) -> ColoredString {
+pub(crate) fn received_error(text: &str) -> ColoredString {
     text.red().bold()
 }
 
 /// TLS negotiation details.
-pub fn tls(text: &str) -> ColoredString {
+pub(crate) fn tls(text: &str) -> ColoredString {
     text.magenta()
 }
 
 /// Informational lines (`===`).
-pub fn info(text: &str) -> ColoredString {
+pub(crate) fn info(text: &str) -> ColoredString {
     text.blue()
 }
 
 /// Warnings and tolerated deviations (`!!!`).
-pub fn warning(text: &str) -> ColoredString {
+pub(crate) fn warning(text: &str) -> ColoredString {
     text.yellow()
 }
 
 /// Errors (`***`).
-pub fn error(text: &str) -> ColoredString {
+pub(crate) fn error(text: &str) -> ColoredString {
     text.red().bold()
 }
 
 /// Advice on what to do next ("hint: add --tls").
-pub fn hint(text: &str) -> ColoredString {
+pub(crate) fn hint(text: &str) -> ColoredString {
     text.bright_yellow()
 }
 
 /// Secondary detail: code meanings, hex dumps.
-pub fn dim(text: &str) -> ColoredString {
+pub(crate) fn dim(text: &str) -> ColoredString {
     text.dimmed()
 }
 
 /// A style picked by meaning, for code that decides the meaning before it has the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// No styling.
-    Plain,
+pub(crate) enum Role {
     /// See [`sent`].
     Sent,
     /// See [`received_ok`].
@@ -86,12 +84,11 @@ pub enum Role {
 
 impl Role {
     /// `text` in this role's style, or unchanged when `on` is false (the stream wants no colour).
-    pub fn paint(self, text: &str, on: bool) -> String {
+    pub(crate) fn paint(self, text: &str, on: bool) -> String {
         if !on {
             return text.to_string();
         }
         let styled = match self {
-            Role::Plain => return text.to_string(),
             Role::Sent => sent(text),
             Role::ReceivedOk => received_ok(text),
             Role::ReceivedError => received_error(text),
@@ -115,7 +112,11 @@ impl Role {
 /// 3. `CLICOLOR=0` → off;
 /// 4. `TERM=dumb` → off;
 /// 5. otherwise on exactly when the stream is a terminal.
-pub fn decide(choice: ColorChoice, env: &dyn Fn(&str) -> Option<String>, is_tty: bool) -> bool {
+pub(crate) fn decide(
+    choice: ColorChoice,
+    env: &dyn Fn(&str) -> Option<String>,
+    is_tty: bool,
+) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -163,7 +164,7 @@ fn load(slot: &AtomicU8, is_tty: impl FnOnce() -> bool) -> bool {
 
 /// Make the colour decision for this run, for stdout and stderr separately. `json` forces colour
 /// off everywhere (JSON Lines must never carry escape codes). Call once, before rendering.
-pub fn configure(choice: ColorChoice, json: bool) {
+pub(crate) fn configure(choice: ColorChoice, json: bool) {
     let (out, err) = if json {
         (false, false)
     } else {
@@ -180,12 +181,12 @@ pub fn configure(choice: ColorChoice, json: bool) {
 }
 
 /// Should lines on stdout be coloured?
-pub fn stdout_color() -> bool {
+pub(crate) fn stdout_color() -> bool {
     load(&STDOUT_COLOR, || std::io::stdout().is_terminal())
 }
 
 /// Should lines on stderr be coloured? Judged by stderr's own tty, with the same env rules.
-pub fn stderr_color() -> bool {
+pub(crate) fn stderr_color() -> bool {
     load(&STDERR_COLOR, || std::io::stderr().is_terminal())
 }
 
@@ -292,6 +293,5 @@ mod tests {
     #[test]
     fn paint_off_is_the_plain_text() {
         assert_eq!(Role::Error.paint("*** x", false), "*** x");
-        assert_eq!(Role::Plain.paint("x", true), "x");
     }
 }

@@ -25,7 +25,7 @@ use super::meta;
 
 /// What kind of line is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
+pub(crate) enum LineKind {
     /// A command (history, completion).
     Command,
     /// Message content (no history; Tab is a character).
@@ -36,7 +36,7 @@ pub enum LineKind {
 
 /// One answer from the input side.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// A line (without its line end).
     Line(String),
     /// Ctrl-C at the prompt.
@@ -47,9 +47,9 @@ pub enum Input {
 
 /// What completion knows about the session (updated by the async side).
 #[derive(Debug, Default)]
-pub struct CompletionData {
+pub(crate) struct CompletionData {
     /// The latest EHLO capabilities.
-    pub caps: Option<Capabilities>,
+    pub(crate) caps: Option<Capabilities>,
 }
 
 /// The keys of the terminal line editor and what piped input does (`ehlo repl --help`, the
@@ -70,7 +70,7 @@ Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx re
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
 
 /// Where output goes so that it does not break the prompt.
-pub type Console = Box<dyn Write + Send>;
+pub(crate) type Console = Box<dyn Write + Send>;
 
 /// Most history entries kept (in memory and in the file).
 const HISTORY_MAX: usize = 1000;
@@ -81,7 +81,7 @@ const LINE_MAX: usize = 64 * 1024;
 type Answer = (Input, bool);
 
 /// The input side: a terminal editor or a pipe reader, answering one line request at a time.
-pub struct Ui {
+pub(crate) struct Ui {
     inner: UiKind,
     rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
     outstanding: bool,
@@ -138,7 +138,10 @@ impl Drop for Term {
 impl Ui {
     /// Start reading from the terminal (when `tty`) or from piped stdin. Returns the UI and
     /// writers for output and errors (printed above the edited line on a terminal).
-    pub fn start(tty: bool, completion: Arc<Mutex<CompletionData>>) -> (Ui, Console, Console) {
+    pub(crate) fn start(
+        tty: bool,
+        completion: Arc<Mutex<CompletionData>>,
+    ) -> (Ui, Console, Console) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
         let interrupt = Arc::new(tokio::sync::Notify::new());
         if tty && let Ok(saved) = termios::tcgetattr(std::io::stdin().as_fd()) {
@@ -214,17 +217,17 @@ impl Ui {
     }
 
     /// Is this the interactive editor (not a pipe)?
-    pub fn is_tty(&self) -> bool {
+    pub(crate) fn is_tty(&self) -> bool {
         matches!(self.inner, UiKind::Term(_))
     }
 
     /// Notified when Ctrl-C is pressed while no line is being asked for (stop waiting).
-    pub fn interrupt(&self) -> Arc<tokio::sync::Notify> {
+    pub(crate) fn interrupt(&self) -> Arc<tokio::sync::Notify> {
         self.interrupt.clone()
     }
 
     /// Ask for a line. Asking again before it arrives only updates the prompt shown.
-    pub fn request(&mut self, prompt: &str, kind: LineKind) {
+    pub(crate) fn request(&mut self, prompt: &str, kind: LineKind) {
         match &mut self.inner {
             UiKind::Term(t) => {
                 if let Ok(mut ed) = t.ed.lock() {
@@ -241,7 +244,7 @@ impl Ui {
     }
 
     /// The answer to the outstanding request (cancel-safe).
-    pub async fn recv(&mut self) -> Input {
+    pub(crate) async fn recv(&mut self) -> Input {
         let (r, more) = self.rx.recv().await.unwrap_or((Input::Eof, false));
         self.outstanding = false;
         self.more = more;
@@ -249,18 +252,18 @@ impl Ui {
     }
 
     /// Did the last line come from a paste that has more lines waiting?
-    pub fn more_pasted(&self) -> bool {
+    pub(crate) fn more_pasted(&self) -> bool {
         self.more
     }
 
     /// Ask for a line and wait for it.
-    pub async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
+    pub(crate) async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
         self.request(prompt, kind);
         self.recv().await
     }
 
     /// Stop reading, restore the terminal's modes and save the history.
-    pub fn shutdown(mut self) {
+    pub(crate) fn shutdown(mut self) {
         match &mut self.inner {
             UiKind::Term(t) => t.restore(),
             UiKind::Pipe { thread, .. } => {
@@ -284,7 +287,7 @@ impl Ui {
 }
 
 /// `$XDG_DATA_HOME/ehlo/history`, else `~/.local/share/ehlo/history`.
-pub fn history_path() -> Option<PathBuf> {
+pub(crate) fn history_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -1375,7 +1378,7 @@ const VERBS: &[&str] = &[
 
 /// Candidates for `line` with the cursor at its end: `(start, candidates)`. A parameter already
 /// on the line (`SIZE=` typed once) is not offered again.
-pub fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String>) {
+pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec<String>) {
     let word_start = line.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &line[word_start..];
     if word_start == 0 {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// One meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Meta {
+pub(crate) enum Meta {
     /// `:starttls [--insecure] [--ca FILE] [--sni NAME]`.
     StartTls(TlsOptions),
     /// `:auth [MECH [user]]`.
@@ -42,7 +42,7 @@ pub enum Meta {
 
 /// How `:record FILE` treats an existing file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum RecordMode {
+pub(crate) enum RecordMode {
     /// `:record FILE`: refuse an existing file.
     #[default]
     New,
@@ -54,13 +54,13 @@ pub enum RecordMode {
 
 /// The options of `:starttls` (for this handshake; they stay until changed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsOptions {
+pub(crate) struct TlsOptions {
     /// `--insecure`: do not enforce verification (the verdict is still shown).
-    pub insecure: bool,
+    pub(crate) insecure: bool,
     /// `--ca FILE`: also trust this CA file or directory.
-    pub ca: Option<PathBuf>,
+    pub(crate) ca: Option<PathBuf>,
     /// `--sni NAME`: send this SNI and verify the certificate against it.
-    pub sni: Option<String>,
+    pub(crate) sni: Option<String>,
 }
 
 fn parse_tls_options(rest: &str) -> Result<TlsOptions, String> {
@@ -90,7 +90,7 @@ fn parse_tls_options(rest: &str) -> Result<TlsOptions, String> {
 }
 
 /// Meta-command names, for completion and the "unknown" hint.
-pub const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     ":starttls",
     ":auth ",
     ":data",
@@ -139,7 +139,7 @@ fn one_edit(a: &str, b: &str) -> bool {
 }
 
 /// The `:help` text.
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 Lines are sent as typed, with CRLF. Meta-commands (never sent):
   :starttls [--insecure] [--ca FILE] [--sni NAME]
                        STARTTLS and the TLS handshake (with evidence); a certificate that
@@ -167,7 +167,7 @@ inside a transaction, and a typed content line whose leading dot the server will
 are warned about first. A 421 means the server closes the connection.";
 
 /// Parse a line starting with `:`. The error is a one-line hint.
-pub fn parse(line: &str) -> Result<Meta, String> {
+pub(crate) fn parse(line: &str) -> Result<Meta, String> {
     let line = line.trim_start();
     let (name, rest) = match line.split_once([' ', '\t']) {
         Some((n, r)) => (n, r.trim()),
@@ -247,7 +247,7 @@ pub fn parse(line: &str) -> Result<Meta, String> {
 
 /// The argument of `:raw`: `"..."` (quotes required around text with spaces at the ends) or a
 /// bare word, with escapes. Text after the closing quote is an error.
-pub fn unescape_arg(arg: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn unescape_arg(arg: &str) -> Result<Vec<u8>, String> {
     match arg.strip_prefix('"') {
         Some(inner) => {
             let (bytes, consumed) = unescape(inner, true)?;
@@ -316,7 +316,7 @@ fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
 }
 
 /// Quote bytes back into the `:raw` language (for recordings).
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut s = String::from("\"");
     for &b in bytes {
         match b {
@@ -335,17 +335,17 @@ pub fn escape(bytes: &[u8]) -> String {
 
 /// The envelope typed so far (for `:send`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     /// MAIL FROM address.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// RCPT TO addresses.
-    pub rcpts: Vec<String>,
+    pub(crate) rcpts: Vec<String>,
 }
 
 impl Envelope {
     /// Follow a typed command line: MAIL starts an envelope, RCPT adds to it, RSET/EHLO/HELO
     /// clear it.
-    pub fn observe(&mut self, line: &str) {
+    pub(crate) fn observe(&mut self, line: &str) {
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("MAIL FROM:") {
             self.from = Some(path(&line[10..]));
@@ -371,7 +371,7 @@ fn path(s: &str) -> String {
 }
 
 /// A small default message (`:send`): Date, From, To, Subject, Message-Id and a line of text.
-pub fn default_message(env: &Envelope, hostname: &str, date: &str, unique: &str) -> Vec<u8> {
+pub(crate) fn default_message(env: &Envelope, hostname: &str, date: &str, unique: &str) -> Vec<u8> {
     let from = env.from.clone().unwrap_or_default();
     let from = if from.is_empty() {
         format!("<>@{hostname}")

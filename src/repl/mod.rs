@@ -5,12 +5,12 @@
 //! connection layer for the TLS handshake the session wants and interprets `:` meta-commands
 //! ([`meta`]). Recordings: [`record`]; running them: [`replay`].
 
-pub mod editor;
-pub mod meta;
-pub mod record;
+pub(crate) mod editor;
+pub(crate) mod meta;
+pub(crate) mod record;
 mod replay;
 
-pub use replay::replay;
+pub(crate) use replay::replay;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,47 +34,47 @@ use record::Recorder;
 
 /// What `ehlo repl` runs with (built by the CLI from its flags).
 #[derive(Debug, Clone, Default)]
-pub struct ReplConfig {
+pub(crate) struct ReplConfig {
     /// The server to connect to at start; `None` starts offline (`:reconnect HOST` later).
-    pub target: Option<Target>,
+    pub(crate) target: Option<Target>,
     /// `--port`: also applied to a `:reconnect HOST` target.
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// How to connect (family, DNS, TLS, timeouts), whichever the target.
-    pub link: Link,
+    pub(crate) link: Link,
     /// `--ehlo NAME`: EHLO right after the banner.
-    pub ehlo: Option<String>,
+    pub(crate) ehlo: Option<String>,
     /// `--tls`: STARTTLS right after that EHLO.
-    pub starttls: bool,
+    pub(crate) starttls: bool,
     /// The transcript's look (colour, explanations).
-    pub human: HumanOptions,
+    pub(crate) human: HumanOptions,
     /// `--show-secrets`.
-    pub show_secrets: bool,
+    pub(crate) show_secrets: bool,
     /// `--log FILE`: also every event as JSON Lines.
-    pub log: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
     /// `--record FILE`.
-    pub record: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
     /// `--auth-password-file`: the password for `:auth`.
-    pub auth_password: Option<Secret>,
+    pub(crate) auth_password: Option<Secret>,
     /// `--auth-token-file`: the token for `:auth XOAUTH2|OAUTHBEARER`.
-    pub auth_token: Option<Secret>,
+    pub(crate) auth_token: Option<Secret>,
     /// `--allow-plaintext-auth`: `:auth` without TLS does not ask first.
-    pub allow_plaintext_auth: bool,
+    pub(crate) allow_plaintext_auth: bool,
     /// `--json`: JSON Lines events on stdout (the send's schema) instead of the transcript.
-    pub json: bool,
+    pub(crate) json: bool,
     /// `--strict`: end the session at the first 4xx/5xx reply (after QUIT) with its phase's
     /// exit code.
-    pub strict: bool,
+    pub(crate) strict: bool,
 }
 
 /// What `ehlo replay` runs with.
 #[derive(Debug, Clone)]
-pub struct ReplayConfig {
+pub(crate) struct ReplayConfig {
     /// The recorded script.
-    pub script: PathBuf,
+    pub(crate) script: PathBuf,
     /// The session to run it in (always with a target; no automatic EHLO or STARTTLS).
-    pub session: ReplConfig,
+    pub(crate) session: ReplConfig,
     /// `--keep-going`: run every step, then list every mismatch.
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
 }
 
 /// Said before STARTTLS goes out inside a mail transaction.
@@ -85,7 +85,7 @@ const RAW_QUIET: Duration = Duration::from_millis(700);
 
 /// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
 /// the connect/usage code when the first connection cannot be made.
-pub async fn run(cfg: ReplConfig) -> u8 {
+pub(crate) async fn run(cfg: ReplConfig) -> u8 {
     use std::io::IsTerminal;
     let tty = std::io::stdin().is_terminal();
     let completion = Arc::new(Mutex::new(CompletionData::default()));

@@ -52,32 +52,33 @@ const MAX_SCRIPT: u64 = 16 * 1024 * 1024;
 
 /// One recorded input and what it drew.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Step {
+pub(crate) struct Step {
     /// Line number in the file (for messages).
-    pub lineno: usize,
+    pub(crate) lineno: usize,
     /// The input line.
-    pub input: String,
+    pub(crate) input: String,
     /// Content lines of a typed `:data`.
-    pub body: Vec<String>,
+    pub(crate) body: Vec<String>,
     /// The replies expected, in order.
-    pub expect: Vec<Expect>,
+    pub(crate) expect: Vec<Expect>,
 }
 
 /// One `< …` line: a reply code, `x` standing for any digit (`2xx`, `25x`), and optionally an
 /// enhanced status code (`2.1.5`, `5.7.x`; RFC 3463 §2) that the reply's first line must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// Line number in the file.
-    pub lineno: usize,
+    pub(crate) lineno: usize,
     /// The three digits of the code; `None` where the script has `x`.
-    pub code: [Option<u8>; 3],
+    pub(crate) code: [Option<u8>; 3],
     /// class, subject, detail; `None` where the script has `x`. Not checked when absent.
-    pub enhanced: Option<[Option<u16>; 3]>,
+    pub(crate) enhanced: Option<[Option<u16>; 3]>,
 }
 
 impl Expect {
     /// An exact code (what a recording writes).
-    pub fn code(lineno: usize, code: u16) -> Expect {
+    #[cfg(test)]
+    pub(crate) fn code(lineno: usize, code: u16) -> Expect {
         let d = |n: u16| Some((n % 10) as u8);
         Expect {
             lineno,
@@ -87,7 +88,11 @@ impl Expect {
     }
 
     /// Does a reply with `code` and `enhanced` (from its first line) match?
-    pub fn matches(&self, code: u16, enhanced: Option<crate::smtp::reply::EnhancedCode>) -> bool {
+    pub(crate) fn matches(
+        &self,
+        code: u16,
+        enhanced: Option<crate::smtp::reply::EnhancedCode>,
+    ) -> bool {
         let digits = [code / 100, code / 10 % 10, code % 10];
         let code_ok = code < 1000
             && self
@@ -195,15 +200,15 @@ fn parse_enhanced_pattern(w: &str) -> Option<[Option<u16>; 3]> {
 
 /// A parsed recording.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Script {
+pub(crate) struct Script {
     /// Banner replies expected (empty when recording began mid-session: not checked then).
-    pub banner: Vec<Expect>,
+    pub(crate) banner: Vec<Expect>,
     /// Inputs in order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
 }
 
 /// Parse a recording. Errors name the line.
-pub fn parse(text: &str) -> Result<Script, String> {
+pub(crate) fn parse(text: &str) -> Result<Script, String> {
     let mut script = Script::default();
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
@@ -244,7 +249,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
 }
 
 /// Read and parse a recording file.
-pub fn load(path: &Path) -> Result<Script, String> {
+pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut text = String::new();
@@ -254,13 +259,13 @@ pub fn load(path: &Path) -> Result<Script, String> {
 }
 
 /// Writes a recording as the session goes.
-pub struct Recorder {
+pub(crate) struct Recorder {
     out: Box<dyn Write + Send>,
 }
 
 impl Recorder {
     /// Open `path` (refusing, replacing or appending to an existing file) and write the header.
-    pub fn create(
+    pub(crate) fn create(
         path: &Path,
         server: &str,
         mode: super::meta::RecordMode,
@@ -290,12 +295,12 @@ impl Recorder {
     }
 
     /// A recorder writing to any stream (tests).
-    pub fn new(out: Box<dyn Write + Send>) -> Recorder {
+    pub(crate) fn new(out: Box<dyn Write + Send>) -> Recorder {
         Recorder { out }
     }
 
     /// `# text`.
-    pub fn comment(&mut self, text: &str) {
+    pub(crate) fn comment(&mut self, text: &str) {
         for l in text.lines() {
             let _ = writeln!(self.out, "# {l}");
         }
@@ -303,7 +308,7 @@ impl Recorder {
     }
 
     /// Reply codes without an input (the banner).
-    pub fn codes(&mut self, codes: &[u16]) {
+    pub(crate) fn codes(&mut self, codes: &[u16]) {
         for c in codes {
             let _ = writeln!(self.out, "< {c}");
         }
@@ -311,7 +316,7 @@ impl Recorder {
     }
 
     /// One input, its content lines and the codes it drew.
-    pub fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
+    pub(crate) fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
         let _ = writeln!(self.out, "> {input}");

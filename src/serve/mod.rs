@@ -35,19 +35,18 @@ use crate::smtp::auth::Secret;
 use crate::smtp::event::{AcceptedTls, Bytes, Event};
 use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
-pub use crate::smtp::server::StoredMessage;
-pub use crate::smtp::server::fault::{DELAY_HELP, FAIL_HELP};
-pub use store::{MEMORY_BYTES, MEMORY_LIMIT};
+pub(crate) use crate::smtp::server::StoredMessage;
+pub(crate) use crate::smtp::server::fault::FAIL_HELP;
 
 /// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Open connections allowed at once by default.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
 /// connection is closed without a word, so a flood cannot pile up refusal tasks.
 const MAX_REFUSING: usize = 64;
 /// Time allowed for a TLS handshake.
-pub const TLS_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of the embedded server.
 #[derive(Clone)]
@@ -233,8 +232,8 @@ impl ServerHandle {
         self.addr
     }
 
-    /// The messages stored so far, oldest first (at most [`MEMORY_LIMIT`]; the content only
-    /// without a Maildir or mbox, and at most [`MEMORY_BYTES`] of it in all).
+    /// The messages stored so far, oldest first (at most [`store::MEMORY_LIMIT`]; the content only
+    /// without a Maildir or mbox, and at most [`store::MEMORY_BYTES`] of it in all).
     pub fn messages(&self) -> Vec<StoredMessage> {
         self.store.messages()
     }
@@ -248,7 +247,7 @@ impl ServerHandle {
 
 /// Run the server until Ctrl-C (or `max_sessions`), rendering each session. Returns the exit
 /// code: 0 after a clean shutdown, 1 for bad options, 2 when the address cannot be bound.
-pub async fn run(opts: ServeOptions) -> u8 {
+pub(crate) async fn run(opts: ServeOptions) -> u8 {
     let format = opts.format.clone();
     let handle = match start(opts).await {
         Ok(h) => h,
@@ -280,7 +279,7 @@ pub async fn run(opts: ServeOptions) -> u8 {
 /// Start the server in the background, rendering through
 /// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
 /// quiet in-process server).
-pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
+pub(crate) async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
     let renderer = crate::render::make_batched(&opts.format);
     start_with(opts, renderer).await
 }

@@ -23,10 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::smtp::server::StoredMessage;
 
 /// Messages kept in memory at most; older ones are dropped first.
-pub const MEMORY_LIMIT: usize = 1000;
+pub(crate) const MEMORY_LIMIT: usize = 1000;
 
 /// Message content kept in memory at most, in bytes, all messages together (memory-only mode).
-pub const MEMORY_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MEMORY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Shared message storage of one server.
 #[derive(Debug)]

@@ -11,32 +11,32 @@ use crate::smtp::reply::Reply;
 
 /// Most distinct SASL mechanisms [`Capabilities::auth_mechanisms`] lists. Real servers offer
 /// a handful; the cap keeps a hostile list of thousands from costing memory and screen.
-pub const MAX_AUTH_MECHANISMS: usize = 100;
+pub(crate) const MAX_AUTH_MECHANISMS: usize = 100;
 
 /// One EHLO keyword line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Capability {
+pub(crate) struct Capability {
     /// Keyword, upper-cased (`SIZE`, `AUTH`, `X-FOO`).
-    pub keyword: String,
+    pub(crate) keyword: String,
     /// Parameters as sent (`["10240000"]`, `["PLAIN", "LOGIN"]`).
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
     /// The line as received.
-    pub raw: String,
+    pub(crate) raw: String,
 }
 
 /// Everything a server said in its EHLO/LHLO reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Capabilities {
+pub(crate) struct Capabilities {
     /// First line: the server's name and greeting.
-    pub greeting: String,
+    pub(crate) greeting: String,
     /// Keyword lines in order.
-    pub keywords: Vec<Capability>,
+    pub(crate) keywords: Vec<Capability>,
 }
 
 impl Capabilities {
     /// Parse a 250 EHLO reply. A single-line `250 host` gives a greeting and no keywords; blank
     /// lines are skipped. Keywords are upper-cased, parameters kept as sent.
-    pub fn from_reply(reply: &Reply) -> Capabilities {
+    pub(crate) fn from_reply(reply: &Reply) -> Capabilities {
         let greeting = reply.lines.first().cloned().unwrap_or_default();
         let keywords = reply
             .lines
@@ -63,12 +63,12 @@ impl Capabilities {
 
     /// Is `keyword` (case-insensitive) advertised? The old `AUTH=…` form is its own keyword
     /// (`AUTH=LOGIN`); use [`Capabilities::auth_mechanisms`] to ask about AUTH.
-    pub fn has(&self, keyword: &str) -> bool {
+    pub(crate) fn has(&self, keyword: &str) -> bool {
         self.find(keyword).is_some()
     }
 
     /// Parameters of `keyword`, if advertised (the first line with that keyword).
-    pub fn params(&self, keyword: &str) -> Option<&[String]> {
+    pub(crate) fn params(&self, keyword: &str) -> Option<&[String]> {
         self.find(keyword).map(|c| c.params.as_slice())
     }
 
@@ -96,7 +96,7 @@ impl Capabilities {
     /// order first seen. A hostile server listing a million names costs one pass and a bounded
     /// result (a `contains` per name used to make it quadratic); ask [`Capabilities::offers_auth`]
     /// whether one particular mechanism is offered anywhere in the list.
-    pub fn auth_mechanisms(&self) -> Vec<String> {
+    pub(crate) fn auth_mechanisms(&self) -> Vec<String> {
         let mut mechanisms: Vec<String> = Vec::new();
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for name in self.auth_names() {
@@ -113,7 +113,7 @@ impl Capabilities {
 
     /// Is SASL mechanism `name` (case-insensitive) in an `AUTH` or `AUTH=` line? Scans the
     /// whole list, without the cap of [`Capabilities::auth_mechanisms`].
-    pub fn offers_auth(&self, name: &str) -> bool {
+    pub(crate) fn offers_auth(&self, name: &str) -> bool {
         !name.is_empty() && self.auth_names().any(|n| n.eq_ignore_ascii_case(name))
     }
 
@@ -121,7 +121,7 @@ impl Capabilities {
     ///
     /// `SIZE` without a number, or with one that does not parse, is advertised support without a
     /// usable limit, so it is `Some(0)` too.
-    pub fn size(&self) -> Option<u64> {
+    pub(crate) fn size(&self) -> Option<u64> {
         let params = self.params("SIZE")?;
         Some(params.first().and_then(|p| p.parse().ok()).unwrap_or(0))
     }

@@ -7,7 +7,7 @@
 
 /// One SMTP command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// EHLO (RFC 5321 §4.1.1.1).
     Ehlo(String),
     /// HELO (RFC 5321 §4.1.1.1).
@@ -70,7 +70,7 @@ pub enum Command {
 
 /// Why a command line could not be parsed (server side).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     /// Line is empty.
     #[error("empty command line")]
     Empty,
@@ -87,7 +87,7 @@ pub enum CommandError {
 impl Command {
     /// The command's wire form, CRLF included. Arguments are sent as given (no validation), so
     /// the user stays in control of what goes on the wire.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut line = String::from(self.verb());
         let mut arg = |a: &str| {
             line.push(' ');
@@ -140,7 +140,7 @@ impl Command {
     /// The verb (`"MAIL"`, `"RCPT"`, …), upper-case for every modelled command. For
     /// [`Command::Unknown`] it is the stored verb: [`Command::parse`] upper-cases it, while a verb
     /// typed by the user keeps the user's spelling (it is sent as typed).
-    pub fn verb(&self) -> &str {
+    pub(crate) fn verb(&self) -> &str {
         match self {
             Command::Ehlo(_) => "EHLO",
             Command::Helo(_) => "HELO",
@@ -173,7 +173,7 @@ impl Command {
     /// [`CommandError::Empty`] for a blank line; [`CommandError::Syntax`] when a known verb's
     /// arguments cannot be understood (missing or unterminated path, `RCPT TO:<>`, arguments to
     /// DATA/RSET/QUIT/STARTTLS, a bad BDAT size, …). The server answers those with 501.
-    pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
+    pub(crate) fn parse(line: &[u8]) -> Result<Command, CommandError> {
         let line = strip_line_end(line);
         let line = String::from_utf8_lossy(line);
         let line = line.trim_start_matches([' ', '\t']);

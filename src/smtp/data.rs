@@ -8,15 +8,15 @@
 /// Which fix-ups to apply to user-supplied content (swaks's order: strip a trailing `CRLF.CRLF`,
 /// double leading dots, LF→CRLF, append `CRLF.CRLF`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fixup {
+pub(crate) struct Fixup {
     /// Remove a leading mbox `From ` line.
-    pub strip_from: bool,
+    pub(crate) strip_from: bool,
     /// Turn bare LF (and bare CR) into CRLF.
-    pub crlf: bool,
+    pub(crate) crlf: bool,
     /// Double a leading dot on each line (§4.5.2).
-    pub dot_stuff: bool,
+    pub(crate) dot_stuff: bool,
     /// Strip a user-supplied final `.` line and append `CRLF.CRLF`.
-    pub end_marker: bool,
+    pub(crate) end_marker: bool,
 }
 
 impl Default for Fixup {
@@ -27,14 +27,14 @@ impl Default for Fixup {
 
 impl Fixup {
     /// Everything on (the default).
-    pub const ALL: Fixup = Fixup {
+    pub(crate) const ALL: Fixup = Fixup {
         strip_from: true,
         crlf: true,
         dot_stuff: true,
         end_marker: true,
     };
     /// Nothing: bytes go out exactly as given (`--no-data-fixup`).
-    pub const NONE: Fixup = Fixup {
+    pub(crate) const NONE: Fixup = Fixup {
         strip_from: false,
         crlf: false,
         dot_stuff: false,
@@ -51,7 +51,7 @@ impl Fixup {
 /// with `crlf` on, `a\n.b` and `a\r.b` put `.b` at the start of a wire line, so it is stuffed
 /// too. With `crlf` off only LF ends a line for stuffing purposes. Last, `end_marker` makes the
 /// content end in CRLF and appends `.\r\n`. With [`Fixup::NONE`] the bytes are returned unchanged.
-pub fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
+pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
     let mut content = content;
     if fixup.strip_from && content.starts_with(b"From ") {
         content = match content.iter().position(|&b| b == b'\n') {
@@ -105,7 +105,7 @@ pub fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
 /// the end marker, which BDAT does not use. With the end-marker fix-up on, a user-supplied final
 /// `.` line is dropped and the content is made to end in CRLF; with [`Fixup::NONE`] the bytes are
 /// returned unchanged.
-pub fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
+pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
     let content = if fixup.end_marker {
         strip_end_marker(content)
     } else {
@@ -144,7 +144,7 @@ fn strip_end_marker(content: &[u8]) -> &[u8] {
 /// Number of lines in wire-encoded content (for "N lines sent"): every LF ends a line, and
 /// trailing bytes without one count as a line. The final `.` line is included.
 #[allow(clippy::naive_bytecount)] // Runs once per message; not worth a crate.
-pub fn count_lines(wire: &[u8]) -> usize {
+pub(crate) fn count_lines(wire: &[u8]) -> usize {
     let ends = wire.iter().filter(|&&b| b == b'\n').count();
     ends + usize::from(!wire.is_empty() && !wire.ends_with(b"\n"))
 }
@@ -166,7 +166,7 @@ enum LineState {
 }
 
 /// Default content bound of [`DataReader::default`]: 64 MiB.
-pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Server side: an incremental reader of DATA content that finds the `CRLF.CRLF` end marker and
 /// removes dot-stuffing, with a size bound.
@@ -175,7 +175,7 @@ pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
 /// a constant-size state plus at most `max` bytes of content. After [`DataProgress::Done`] it is
 /// reset and ready for the next message.
 #[derive(Debug)]
-pub struct DataReader {
+pub(crate) struct DataReader {
     max: usize,
     message: Vec<u8>,
     state: LineState,
@@ -193,7 +193,7 @@ impl Default for DataReader {
 
 /// What [`DataReader::feed`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataProgress {
+pub(crate) enum DataProgress {
     /// More content is needed.
     More,
     /// The end marker was found; `rest` are the bytes after it (pipelined commands).
@@ -211,7 +211,7 @@ pub enum DataProgress {
 
 impl DataReader {
     /// A reader keeping at most `max` bytes of content.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         DataReader {
             max,
             message: Vec::new(),
@@ -225,7 +225,7 @@ impl DataReader {
     /// A reader where a bare LF ends a line, so `<LF>.<LF>` and `<LF>.<CR><LF>` end the content:
     /// how Postfix behaved before `smtpd_forbid_bare_newline` (CVE-2023-51764). Only for
     /// `ehlo serve --quirk bare-lf-dot`, which emulates a vulnerable server.
-    pub fn with_bare_lf_lines(max: usize) -> Self {
+    pub(crate) fn with_bare_lf_lines(max: usize) -> Self {
         DataReader {
             lf_ends_lines: true,
             ..DataReader::new(max)
@@ -233,13 +233,8 @@ impl DataReader {
     }
 
     /// Content bytes kept so far (un-stuffed).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.message.len()
-    }
-
-    /// No content kept yet?
-    pub fn is_empty(&self) -> bool {
-        self.message.is_empty()
     }
 
     fn keep(&mut self, bytes: &[u8]) {
@@ -252,7 +247,7 @@ impl DataReader {
     }
 
     /// Feed bytes read from the socket.
-    pub fn feed(&mut self, bytes: &[u8]) -> DataProgress {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> DataProgress {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];

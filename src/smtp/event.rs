@@ -69,7 +69,7 @@ pub enum Phase {
 
 impl Phase {
     /// Short upper-case label used in messages ("MAIL", "RCPT", …).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Phase::Dns => "DNS",
             Phase::Connect => "connect",
@@ -192,112 +192,112 @@ pub enum SentKind {
 
 /// One peer certificate as presented in the handshake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct CertInfo {
+pub(crate) struct CertInfo {
     /// Subject as `/CN=…/O=…`.
-    pub subject: String,
+    pub(crate) subject: String,
     /// Issuer as `/CN=…/O=…`.
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// subjectAltName entries as `DNS:name` / `IP:addr`.
-    pub sans: Vec<String>,
+    pub(crate) sans: Vec<String>,
     /// notBefore, RFC 3339 UTC.
-    pub not_before: String,
+    pub(crate) not_before: String,
     /// notAfter, RFC 3339 UTC.
-    pub not_after: String,
+    pub(crate) not_after: String,
     /// Whole days until notAfter (negative once expired).
-    pub days_left: i64,
+    pub(crate) days_left: i64,
     /// SHA-256 fingerprint, hex with colons.
-    pub sha256: String,
+    pub(crate) sha256: String,
     /// The certificate in PEM (not serialised into JSON by default).
     #[serde(skip)]
-    pub pem: String,
+    pub(crate) pem: String,
 }
 
 /// The verification verdict, computed even when verification is off (`--insecure`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct VerifyVerdict {
+pub(crate) struct VerifyVerdict {
     /// Did the whole verification (chain + name) pass?
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Was verification enforced (false under `--insecure`)?
-    pub enforced: bool,
+    pub(crate) enforced: bool,
     /// The name the certificate was checked against, if any.
-    pub checked_name: Option<String>,
+    pub(crate) checked_name: Option<String>,
     /// Did the chain verify against the trust store?
-    pub chain_ok: bool,
+    pub(crate) chain_ok: bool,
     /// Did the name match a SAN (or CN)?
-    pub name_ok: bool,
+    pub(crate) name_ok: bool,
     /// Which SAN/CN matched the name, if one did.
-    pub matched: Option<String>,
+    pub(crate) matched: Option<String>,
     /// OpenSSL's reason when it failed (e.g. "self-signed certificate").
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// What a TLS handshake negotiated and what we learnt about the peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct TlsInfo {
     /// Protocol version, e.g. `TLSv1.3`.
-    pub version: String,
+    pub(crate) version: String,
     /// Cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
-    pub cipher: String,
+    pub(crate) cipher: String,
     /// Secret bits of the cipher.
-    pub bits: i32,
+    pub(crate) bits: i32,
     /// SNI name sent, if any.
-    pub sni: Option<String>,
+    pub(crate) sni: Option<String>,
     /// Peer certificates as sent, leaf first.
-    pub chain: Vec<CertInfo>,
+    pub(crate) chain: Vec<CertInfo>,
     /// The verification verdict.
-    pub verify: VerifyVerdict,
+    pub(crate) verify: VerifyVerdict,
     /// Did we present a client certificate?
-    pub client_cert_sent: bool,
+    pub(crate) client_cert_sent: bool,
     /// Was an OCSP response stapled?
-    pub ocsp_stapled: bool,
+    pub(crate) ocsp_stapled: bool,
     /// The DANE verdict, when TLSA records were given (`--tlsa`, `--tlsa-file`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dane: Option<DaneVerdict>,
+    pub(crate) dane: Option<DaneVerdict>,
 }
 
 /// DANE (RFC 7672): how the presented chain compares with the TLSA records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct DaneVerdict {
+pub(crate) struct DaneVerdict {
     /// Did a usable record authenticate the server?
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Was the verdict enforced (false under `--insecure`)?
-    pub enforced: bool,
+    pub(crate) enforced: bool,
     /// Every record given, in presentation form.
-    pub records: Vec<String>,
+    pub(crate) records: Vec<String>,
     /// Records that cannot be used for SMTP, each with the reason.
-    pub ignored: Vec<String>,
+    pub(crate) ignored: Vec<String>,
     /// Reference names a DANE-TA leaf must carry.
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The record that authenticated the server.
-    pub matched: Option<String>,
+    pub(crate) matched: Option<String>,
     /// Chain depth of the certificate it matched (0 = leaf).
-    pub matched_depth: Option<usize>,
+    pub(crate) matched_depth: Option<usize>,
     /// Per chain depth and (selector, matching type) in use: the digest and what matched it.
-    pub evidence: Vec<DaneEvidence>,
+    pub(crate) evidence: Vec<DaneEvidence>,
     /// How the match authenticated (DANE-EE or DANE-TA), when it did.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Why it failed, when it did.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// One line of DANE evidence: a certificate's association data and the records it matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct DaneEvidence {
+pub(crate) struct DaneEvidence {
     /// Chain depth (0 = leaf).
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// The certificate's subject.
-    pub subject: String,
+    pub(crate) subject: String,
     /// `cert` (selector 0) or `spki` (selector 1).
-    pub selector: String,
+    pub(crate) selector: String,
     /// `full`, `sha256` or `sha512`.
-    pub mtype: String,
+    pub(crate) mtype: String,
     /// The association data, lower-case hex.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Records (short form) that matched at this depth.
-    pub matched: Vec<String>,
+    pub(crate) matched: Vec<String>,
     /// Why the data could not be computed, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// What a TLS handshake negotiated, seen from the server's side (`ehlo serve`): the SNI the
@@ -306,47 +306,47 @@ pub struct DaneEvidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct AcceptedTls {
     /// Protocol version, e.g. `TLSv1.3`.
-    pub version: String,
+    pub(crate) version: String,
     /// Cipher name, e.g. `TLS_AES_256_GCM_SHA384`.
-    pub cipher: String,
+    pub(crate) cipher: String,
     /// Secret bits of the cipher.
-    pub bits: i32,
+    pub(crate) bits: i32,
     /// The SNI name the client sent (RFC 6066 §3), if any.
-    pub sni_received: Option<String>,
+    pub(crate) sni_received: Option<String>,
     /// Did the server ask for a client certificate (CertificateRequest)?
-    pub client_cert_requested: bool,
+    pub(crate) client_cert_requested: bool,
     /// Subject of the certificate the client presented, if it presented one.
-    pub client_cert: Option<String>,
+    pub(crate) client_cert: Option<String>,
 }
 
 /// Result for one recipient, for the summary (swaks issue #58).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RecipientResult {
+pub(crate) struct RecipientResult {
     /// The address as sent in RCPT TO.
-    pub address: String,
+    pub(crate) address: String,
     /// `accepted`, `temp_failed`, `perm_failed` or `not_attempted`.
-    pub status: RcptStatus,
+    pub(crate) status: RcptStatus,
     /// Reply code, when there was a reply.
-    pub code: Option<u16>,
+    pub(crate) code: Option<u16>,
     /// Enhanced code text, when there was one.
-    pub enhanced: Option<String>,
+    pub(crate) enhanced: Option<String>,
     /// First line of the reply text.
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
     /// LMTP (RFC 2033 §4.2) and PRDR: this recipient's own reply after the message content.
     /// Absent when the server gives one reply for the whole message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_code: Option<u16>,
+    pub(crate) data_code: Option<u16>,
     /// Enhanced code of the per-recipient reply after the content, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_enhanced: Option<String>,
+    pub(crate) data_enhanced: Option<String>,
     /// First line of the per-recipient reply after the content.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_text: Option<String>,
+    pub(crate) data_text: Option<String>,
 }
 
 impl RecipientResult {
     /// A recipient not tried yet.
-    pub fn new(address: impl Into<String>) -> RecipientResult {
+    pub(crate) fn new(address: impl Into<String>) -> RecipientResult {
         RecipientResult {
             address: address.into(),
             status: RcptStatus::NotAttempted,
@@ -363,7 +363,7 @@ impl RecipientResult {
 /// Per-recipient status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RcptStatus {
+pub(crate) enum RcptStatus {
     /// 2xx to RCPT.
     Accepted,
     /// 4xx to RCPT.
@@ -390,38 +390,38 @@ pub enum Timed {
 
 /// Time spent in one phase, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PhaseTiming {
+pub(crate) struct PhaseTiming {
     /// The phase.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// Milliseconds.
-    pub ms: f64,
+    pub(crate) ms: f64,
 }
 
 /// Final summary of a run (always the last JSON line).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Summary {
     /// The process exit code this run ends with.
-    pub exit_code: u8,
+    pub(crate) exit_code: u8,
     /// `ok` or a short machine-readable failure label (e.g. `rcpt_rejected`, `timeout`).
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// One-line human reason when the run failed.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Server we ended up talking to (`host:port`), if any.
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// Negotiated TLS version, if TLS was used.
-    pub tls: Option<String>,
+    pub(crate) tls: Option<String>,
     /// Per-recipient results.
-    pub recipients: Vec<RecipientResult>,
+    pub(crate) recipients: Vec<RecipientResult>,
     /// Did the server accept the message after the final dot?
-    pub message_accepted: Option<bool>,
+    pub(crate) message_accepted: Option<bool>,
     /// Per-phase timings.
-    pub timings: Vec<PhaseTiming>,
+    pub(crate) timings: Vec<PhaseTiming>,
 }
 
 /// Where events go: the run's one renderer, or a list in tests. The driver and the connection
 /// layer hand every event here with `elapsed`, the time since the run started (measured by the
 /// caller: the core has no clock).
-pub trait Sink {
+pub(crate) trait Sink {
     /// Take one event.
     fn event(&mut self, event: &Event, elapsed: std::time::Duration);
 }
@@ -647,7 +647,7 @@ pub enum Event {
 }
 
 /// `n` with a space between groups of three digits (`102 404`), for counts shown to people.
-pub fn group_digits(n: usize) -> String {
+pub(crate) fn group_digits(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -660,7 +660,7 @@ pub fn group_digits(n: usize) -> String {
 }
 
 /// `"1 byte"`, `"102 404 bytes"`.
-pub fn count_bytes(n: usize) -> String {
+pub(crate) fn count_bytes(n: usize) -> String {
     if n == 1 {
         "1 byte".to_string()
     } else {

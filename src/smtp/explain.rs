@@ -70,7 +70,7 @@ pub struct Report {
 
 /// The command a bounce or log line says the reply answered (Postfix "(in reply to RCPT TO
 /// command)", Exim "after RCPT TO:<…>", "after end of data", "after initial connection").
-pub fn phase_in_text(text: &str) -> Option<Phase> {
+pub(crate) fn phase_in_text(text: &str) -> Option<Phase> {
     let t = text.to_ascii_lowercase();
     // Most specific first: "end of data" before "data", "mail from" before "mail".
     let marks: &[(&str, Phase)] = &[
@@ -156,7 +156,7 @@ fn strip_context(line: &str) -> &str {
 /// Find the reply in pasted text: the first line with a reply code starts it; later lines
 /// with the same code (`550-…`, `550 …`) or without one (folded bounce headers) continue it,
 /// until a blank line.
-pub fn find_reply(input: &str) -> Option<Reply> {
+pub(crate) fn find_reply(input: &str) -> Option<Reply> {
     let mut end = input.len().min(INPUT_LIMIT);
     while !input.is_char_boundary(end) {
         end -= 1;
@@ -278,12 +278,12 @@ fn enhanced_only(input: &str) -> Option<EnhancedInfo> {
 impl Report {
     /// The human form: the codes and their registry meaning, then what the reply means as an
     /// answer to its command (or to each command it may answer) and what to do.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.text_with(|r| r.flag().to_string())
     }
 
     /// [`Report::text`] with the hints' remedies worded by `word` (the REPL's commands).
-    pub fn text_with(&self, word: impl Fn(Remedy) -> String) -> String {
+    pub(crate) fn text_with(&self, word: impl Fn(Remedy) -> String) -> String {
         if let Some(t) = &self.table {
             return t.clone();
         }

@@ -27,7 +27,7 @@ pub enum Extension {
 
 impl Extension {
     /// The EHLO keyword.
-    pub fn keyword(self) -> &'static str {
+    pub(crate) fn keyword(self) -> &'static str {
         match self {
             Extension::SmtpUtf8 => "SMTPUTF8",
             Extension::EightBitMime => "8BITMIME",
@@ -42,7 +42,7 @@ impl Extension {
 }
 
 /// xtext (RFC 3461 §4): bytes 33–126 except `+` and `=` as they are, everything else `+HH`.
-pub fn xtext(value: &[u8]) -> String {
+pub(crate) fn xtext(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
     for &b in value {
         if (33..=126).contains(&b) && b != b'+' && b != b'=' {
@@ -56,7 +56,7 @@ pub fn xtext(value: &[u8]) -> String {
 
 /// `NOTIFY=` value (RFC 3461 §4.1): `NEVER`, or a comma list of `SUCCESS`, `FAILURE`, `DELAY`
 /// (case-insensitive, no repeats). Returns the normalised upper-case value.
-pub fn parse_notify(s: &str) -> Result<String, String> {
+pub(crate) fn parse_notify(s: &str) -> Result<String, String> {
     let mut seen: Vec<String> = Vec::new();
     for word in s.split(',') {
         let w = word.trim().to_ascii_uppercase();
@@ -79,7 +79,7 @@ pub fn parse_notify(s: &str) -> Result<String, String> {
 
 /// `RET=` (RFC 3461 §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ret {
+pub(crate) enum Ret {
     /// Return the whole message in a failure DSN.
     Full,
     /// Return only the headers.
@@ -88,25 +88,25 @@ pub enum Ret {
 
 /// DSN requests (RFC 3461). Empty = no DSN parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Dsn {
+pub(crate) struct Dsn {
     /// `NOTIFY=` on every RCPT, already validated by [`parse_notify`].
-    pub notify: Option<String>,
+    pub(crate) notify: Option<String>,
     /// `RET=` on MAIL.
-    pub ret: Option<Ret>,
+    pub(crate) ret: Option<Ret>,
     /// `ENVID=` on MAIL, raw (xtext-encoded when sent).
-    pub envid: Option<String>,
+    pub(crate) envid: Option<String>,
     /// `ORCPT=` on every RCPT, naming the recipient itself.
-    pub orcpt: bool,
+    pub(crate) orcpt: bool,
 }
 
 impl Dsn {
     /// Does this ask for anything?
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.notify.is_none() && self.ret.is_none() && self.envid.is_none() && !self.orcpt
     }
 
     /// MAIL parameters (`RET=`, `ENVID=`).
-    pub fn mail_params(&self) -> Vec<String> {
+    pub(crate) fn mail_params(&self) -> Vec<String> {
         let mut v = Vec::new();
         if let Some(r) = self.ret {
             v.push(
@@ -124,7 +124,7 @@ impl Dsn {
     }
 
     /// RCPT parameters for `rcpt` (`NOTIFY=`, `ORCPT=`).
-    pub fn rcpt_params(&self, rcpt: &str) -> Vec<String> {
+    pub(crate) fn rcpt_params(&self, rcpt: &str) -> Vec<String> {
         let mut v = Vec::new();
         if let Some(n) = &self.notify {
             v.push(format!("NOTIFY={n}"));
@@ -139,7 +139,7 @@ impl Dsn {
 /// `ORCPT` value: `rfc822;` + xtext for ASCII addresses (RFC 3461 §4.2); `utf-8;` +
 /// utf-8-addr-xtext for internationalised ones (RFC 6533 §3: non-ASCII and the xtext specials as
 /// `\x{HEX}`).
-pub fn orcpt(addr: &str) -> String {
+pub(crate) fn orcpt(addr: &str) -> String {
     if addr.is_ascii() {
         return format!("rfc822;{}", xtext(addr.as_bytes()));
     }
@@ -156,13 +156,13 @@ pub fn orcpt(addr: &str) -> String {
 }
 
 /// Does the content have any byte above 127 (RFC 6152 8-bit data)?
-pub fn is_8bit(content: &[u8]) -> bool {
+pub(crate) fn is_8bit(content: &[u8]) -> bool {
     content.iter().any(|&b| b >= 0x80)
 }
 
 /// Does the header section (up to the first empty line) have any non-ASCII byte (RFC 6532
 /// internationalised headers, which need SMTPUTF8)?
-pub fn headers_need_utf8(message: &[u8]) -> bool {
+pub(crate) fn headers_need_utf8(message: &[u8]) -> bool {
     let mut start = 0;
     while start < message.len() {
         let end = message[start..]
@@ -187,15 +187,15 @@ pub fn headers_need_utf8(message: &[u8]) -> bool {
 
 /// One XCLIENT or XFORWARD attribute: name (upper-case) and raw value (xtext-encoded when sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
+pub(crate) struct Attribute {
     /// `ADDR`, `NAME`, `HELO`, …
-    pub name: String,
+    pub(crate) name: String,
     /// The value before xtext encoding.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// `XCLIENT` / `XFORWARD` command line (without CRLF): the verb and `NAME=xtext(value)` pairs.
-pub fn attribute_command(verb: &str, attrs: &[Attribute]) -> String {
+pub(crate) fn attribute_command(verb: &str, attrs: &[Attribute]) -> String {
     let mut line = verb.to_string();
     for a in attrs {
         line.push(' ');
@@ -207,7 +207,7 @@ pub fn attribute_command(verb: &str, attrs: &[Attribute]) -> String {
 }
 
 /// Attributes not in the advertised list (case-insensitive).
-pub fn unadvertised<'a>(attrs: &'a [Attribute], advertised: &[String]) -> Vec<&'a str> {
+pub(crate) fn unadvertised<'a>(attrs: &'a [Attribute], advertised: &[String]) -> Vec<&'a str> {
     attrs
         .iter()
         .filter(|a| !advertised.iter().any(|x| x.eq_ignore_ascii_case(&a.name)))

@@ -18,9 +18,9 @@ use crate::smtp::reply::{Limits, Reply, ReplyParser};
 use crate::smtp::sent;
 
 /// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
-pub const MAX_COMMAND_LINE: usize = 512;
+pub(crate) const MAX_COMMAND_LINE: usize = 512;
 /// Longest text line of message content including CRLF (RFC 5321 §4.5.3.1.6).
-pub const MAX_TEXT_LINE: usize = 1000;
+pub(crate) const MAX_TEXT_LINE: usize = 1000;
 
 /// What the next reply answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,22 +95,22 @@ fn classify(line: &str, tls_upgraded: bool) -> (Phase, Verb) {
 
 /// The state shown in the prompt (`ehlo[tls|authed|mail]> `).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PromptState {
+pub(crate) struct PromptState {
     /// The transport is encrypted.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// AUTH succeeded (235).
-    pub authed: bool,
+    pub(crate) authed: bool,
     /// Inside a mail transaction: after a 250 to MAIL, until the end of data or RSET.
-    pub in_transaction: bool,
+    pub(crate) in_transaction: bool,
     /// After a 354 to a typed DATA: typed lines are message content until a lone `.`.
-    pub in_data: bool,
+    pub(crate) in_data: bool,
     /// The server closed the connection (or the session was closed).
-    pub closed: bool,
+    pub(crate) closed: bool,
 }
 
 impl PromptState {
     /// The prompt text, e.g. `ehlo[tls|authed|mail]> ` (`data` while typing content).
-    pub fn prompt(&self) -> String {
+    pub(crate) fn prompt(&self) -> String {
         if self.closed {
             return "ehlo[closed]> ".into();
         }
@@ -143,7 +143,7 @@ impl std::fmt::Debug for AuthRun {
 /// The session for user-typed lines. Feed it bytes, drain what it wants written, the events it
 /// saw and the actions it needs; it never does I/O itself.
 #[derive(Debug)]
-pub struct ManualSession {
+pub(crate) struct ManualSession {
     /// The ONE read buffer (bytes after a complete reply stay here: the STARTTLS injection check
     /// looks at them).
     buf: Vec<u8>,
@@ -181,7 +181,11 @@ pub struct ManualSession {
 impl ManualSession {
     /// A session on a fresh connection, waiting for the banner. `helo_name` is used for the EHLO
     /// after STARTTLS when the user typed none; `tls` is true for implicit TLS.
-    pub fn new(helo_name: impl Into<String>, tls: bool, show_secrets: bool) -> ManualSession {
+    pub(crate) fn new(
+        helo_name: impl Into<String>,
+        tls: bool,
+        show_secrets: bool,
+    ) -> ManualSession {
         ManualSession {
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
@@ -209,15 +213,10 @@ impl ManualSession {
         }
     }
 
-    /// Also emit [`Event::RawSent`] for every write (secrets masked).
-    pub fn set_raw_events(&mut self, on: bool) {
-        self.raw_events = on;
-    }
-
     // ----- poll API ---------------------------------------------------------------------------
 
     /// Bytes read from the transport.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         if self.closed {
             return;
         }
@@ -231,7 +230,7 @@ impl ManualSession {
     }
 
     /// The transport reached end of file.
-    pub fn feed_eof(&mut self) {
+    pub(crate) fn feed_eof(&mut self) {
         if self.closed {
             return;
         }
@@ -251,7 +250,7 @@ impl ManualSession {
     }
 
     /// Bytes to write, if any.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         if self.transmit.is_empty() {
             None
         } else {
@@ -260,29 +259,29 @@ impl ManualSession {
     }
 
     /// Next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// Next action, if any.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     // ----- state ------------------------------------------------------------------------------
 
     /// Are replies still expected (the REPL waits for them before the next prompt)?
-    pub fn awaiting_reply(&self) -> bool {
+    pub(crate) fn awaiting_reply(&self) -> bool {
         !self.pending.is_empty()
     }
 
     /// Were `:raw` bytes sent that may still draw replies?
-    pub fn raw_outstanding(&self) -> bool {
+    pub(crate) fn raw_outstanding(&self) -> bool {
         self.raw_outstanding
     }
 
     /// The phase of the reply awaited (or of the last command).
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.pending
             .front()
             .map(|e| e.phase())
@@ -290,7 +289,7 @@ impl ManualSession {
     }
 
     /// State for the prompt.
-    pub fn state(&self) -> PromptState {
+    pub(crate) fn state(&self) -> PromptState {
         PromptState {
             tls: self.tls,
             authed: self.authenticated,
@@ -301,29 +300,29 @@ impl ManualSession {
     }
 
     /// The latest EHLO capabilities (forgotten after STARTTLS, RFC 3207 §4.2).
-    pub fn capabilities(&self) -> Option<&Capabilities> {
+    pub(crate) fn capabilities(&self) -> Option<&Capabilities> {
         self.caps.as_ref()
     }
 
     /// Have the capabilities changed since the last call? (The REPL copies them for completion
     /// only then: a copy per read of a hostile megabyte-sized list would add up.)
-    pub fn take_caps_changed(&mut self) -> bool {
+    pub(crate) fn take_caps_changed(&mut self) -> bool {
         std::mem::take(&mut self.caps_changed)
     }
 
     /// Is the next typed line a secret (a SASL response after a typed AUTH got 334)? The REPL
     /// keeps such a line out of the history and the recording.
-    pub fn expects_secret(&self) -> bool {
+    pub(crate) fn expects_secret(&self) -> bool {
         self.typed_auth_continues
     }
 
     /// Is the session over?
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }
 
     /// Is the transport encrypted?
-    pub fn is_tls(&self) -> bool {
+    pub(crate) fn is_tls(&self) -> bool {
         self.tls
     }
 
@@ -336,7 +335,7 @@ impl ManualSession {
     /// Send one typed line verbatim plus CRLF. The phase is inferred from the verb; after a 354
     /// to a typed DATA the line is message content (a lone `.` ends it). Nothing is changed in
     /// the line: no magic letters, no case folding.
-    pub fn send_line(&mut self, line: &str) {
+    pub(crate) fn send_line(&mut self, line: &str) {
         if self.closed {
             self.error("not connected: :reconnect or :quit");
             return;
@@ -410,7 +409,7 @@ impl ManualSession {
 
     /// Send bytes exactly as given (`:raw`). Replies they draw are shown as answers, not as
     /// unsolicited.
-    pub fn send_raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
         if self.closed {
             self.error("not connected: :reconnect or :quit");
             return;
@@ -421,7 +420,7 @@ impl ManualSession {
     }
 
     /// `:starttls`: send STARTTLS; on 220 the session asks for [`Action::StartTls`].
-    pub fn starttls(&mut self) {
+    pub(crate) fn starttls(&mut self) {
         if self.tls {
             self.error("the connection is already encrypted");
             return;
@@ -434,7 +433,7 @@ impl ManualSession {
 
     /// The TLS handshake asked for succeeded: forget what was said in plain text and EHLO again
     /// (RFC 3207 §4.2).
-    pub fn tls_established(&mut self) {
+    pub(crate) fn tls_established(&mut self) {
         self.tls = true;
         self.tls_upgraded = true;
         self.caps = None;
@@ -447,7 +446,7 @@ impl ManualSession {
     }
 
     /// The TLS handshake failed: the connection is unusable.
-    pub fn tls_failed(&mut self, reason: &str) {
+    pub(crate) fn tls_failed(&mut self, reason: &str) {
         self.error(format!("TLS failed: {reason}"));
         self.close();
     }
@@ -455,7 +454,7 @@ impl ManualSession {
     /// `:auth MECH`: run a SASL mechanism to completion, secrets masked (same-length `*`) unless
     /// show-secrets. Returns false (with an error event) when the mechanism is unknown or lacks a
     /// credential; nothing is sent then.
-    pub fn auth(&mut self, mechanism: &str, creds: Credentials) -> bool {
+    pub(crate) fn auth(&mut self, mechanism: &str, creds: Credentials) -> bool {
         if self.closed {
             self.error("not connected: :reconnect or :quit");
             return false;
@@ -520,7 +519,7 @@ impl ManualSession {
 
     /// `:data`: send DATA, and on 354 the content encoded with every fix-up (LF→CRLF,
     /// dot-stuffing, the end marker), shown as sent.
-    pub fn data(&mut self, content: &[u8]) {
+    pub(crate) fn data(&mut self, content: &[u8]) {
         if self.closed {
             self.error("not connected: :reconnect or :quit");
             return;
@@ -533,7 +532,7 @@ impl ManualSession {
     }
 
     /// The REPL closed the connection itself (`:reconnect`, `:quit` without QUIT).
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         if !self.closed {
             self.closed = true;
             self.pending.clear();
@@ -797,7 +796,7 @@ impl ManualSession {
 
 /// A typed command line as it may be stored (history, recordings): `AUTH MECH <initial
 /// response>` with the response masked; `None` when the line holds no secret.
-pub fn redact_typed_line(line: &str) -> Option<String> {
+pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
     let verb = line.split_whitespace().next()?;
     if !verb.eq_ignore_ascii_case("AUTH") {
         return None;

@@ -4,19 +4,19 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 #![warn(missing_docs)]
 
-pub mod auth;
-pub mod capabilities;
-pub mod client;
-pub mod codes;
-pub mod command;
-pub mod data;
+pub(crate) mod auth;
+pub(crate) mod capabilities;
+pub(crate) mod client;
+pub(crate) mod codes;
+pub(crate) mod command;
+pub(crate) mod data;
 pub mod event;
 pub mod explain;
-pub mod ext;
-pub mod manual;
+pub(crate) mod ext;
+pub(crate) mod manual;
 #[cfg(test)]
 mod pair;
-pub mod reply;
+pub(crate) mod reply;
 mod rng;
 mod sent;
 pub mod server;

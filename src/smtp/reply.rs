@@ -22,13 +22,13 @@ use crate::smtp::event::{Bytes, Deviation, count_bytes};
 
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EnhancedCode {
+pub(crate) struct EnhancedCode {
     /// 2, 4 or 5.
-    pub class: u8,
+    pub(crate) class: u8,
     /// 0–999 (registry subjects are 0–7).
-    pub subject: u16,
+    pub(crate) subject: u16,
     /// 0–999.
-    pub detail: u16,
+    pub(crate) detail: u16,
 }
 
 impl std::fmt::Display for EnhancedCode {
@@ -47,54 +47,38 @@ impl Serialize for EnhancedCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reply {
     /// The three-digit code of the first line; `None` when the line had no code (garbage).
-    pub code: Option<u16>,
+    pub(crate) code: Option<u16>,
     /// The enhanced status code from the start of the first line's text, if present.
-    pub enhanced: Option<EnhancedCode>,
+    pub(crate) enhanced: Option<EnhancedCode>,
     /// Text of each line after `NNN-` / `NNN ` (lossy UTF-8, enhanced code left in place).
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
     /// Exact bytes as received (bounded by the parser limits).
-    pub raw: Bytes,
+    pub(crate) raw: Bytes,
     /// What the parser tolerated while reading this reply.
-    pub deviations: Vec<Deviation>,
+    pub(crate) deviations: Vec<Deviation>,
 }
 
 impl Reply {
     /// First digit of the code (2, 3, 4, 5, …), if there is a code.
-    pub fn class(&self) -> Option<u8> {
+    pub(crate) fn class(&self) -> Option<u8> {
         self.code.map(|c| (c / 100) as u8)
     }
     /// 2xx.
-    pub fn is_positive(&self) -> bool {
+    pub(crate) fn is_positive(&self) -> bool {
         self.class() == Some(2)
     }
-    /// 3xx.
-    pub fn is_intermediate(&self) -> bool {
-        self.class() == Some(3)
-    }
     /// 4xx.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         self.class() == Some(4)
     }
     /// 5xx, or no code at all.
-    pub fn is_permanent(&self) -> bool {
+    pub(crate) fn is_permanent(&self) -> bool {
         !matches!(self.class(), Some(2..=4))
-    }
-    /// The lines joined with `\n`.
-    pub fn text(&self) -> String {
-        self.lines.join("\n")
-    }
-    /// First line's text, without the enhanced code prefix.
-    pub fn first_text(&self) -> &str {
-        let first = self.lines.first().map(String::as_str).unwrap_or("");
-        match self.enhanced {
-            Some(_) => first.split_once(' ').map(|(_, rest)| rest).unwrap_or(first),
-            None => first,
-        }
     }
     /// Every line's text, joined with `\n`, each without the enhanced code that servers repeat
     /// at the start of every line (`550-5.7.26 …`): the whole reply for summaries, which must
     /// not keep only the first line (Exim puts the reason on the last one).
-    pub fn text_without_codes(&self) -> String {
+    pub(crate) fn text_without_codes(&self) -> String {
         let strip = |l: &str| -> String {
             match parse_enhanced(l) {
                 Some(_) => l
@@ -112,7 +96,7 @@ impl Reply {
             .join("\n")
     }
     /// Build a reply from a code and lines (tests, the embedded server).
-    pub fn new(code: u16, lines: &[&str]) -> Reply {
+    pub(crate) fn new(code: u16, lines: &[&str]) -> Reply {
         let mut raw = Vec::new();
         for (i, l) in lines.iter().enumerate() {
             let sep = if i + 1 == lines.len() { ' ' } else { '-' };
@@ -129,7 +113,7 @@ impl Reply {
 }
 
 /// Parse an enhanced status code at the start of `text` (`5.1.1 User unknown` → 5.1.1).
-pub fn parse_enhanced(text: &str) -> Option<EnhancedCode> {
+pub(crate) fn parse_enhanced(text: &str) -> Option<EnhancedCode> {
     let word = text.split(' ').next()?;
     let mut it = word.split('.');
     let class: u8 = it.next()?.parse().ok()?;
@@ -147,15 +131,15 @@ pub fn parse_enhanced(text: &str) -> Option<EnhancedCode> {
 
 /// Bounds that keep a hostile server from exhausting memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Longest line kept; the rest of a longer line is discarded (a deviation is recorded).
-    pub max_line: usize,
+    pub(crate) max_line: usize,
     /// Most lines in one reply: the line after the last one allowed ends the reply, marked
     /// [`Deviation::ReplyTooLarge`].
-    pub max_lines: usize,
+    pub(crate) max_lines: usize,
     /// Most bytes received for one reply (discarded tails of over-long lines count): once a
     /// reply passes it, it ends there, marked [`Deviation::ReplyTooLarge`].
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -172,13 +156,13 @@ impl Default for Limits {
 
 /// What has arrived of an unfinished reply ([`ReplyParser::progress`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// Bytes received.
-    pub bytes: usize,
+    pub(crate) bytes: usize,
     /// Complete lines among them.
-    pub lines: usize,
+    pub(crate) lines: usize,
     /// Some of the bytes are a line whose end has not arrived.
-    pub unfinished_line: bool,
+    pub(crate) unfinished_line: bool,
 }
 
 impl std::fmt::Display for Progress {
@@ -201,7 +185,7 @@ impl std::fmt::Display for Progress {
 
 /// What arrived and the limits passed, from a [`Deviation::ReplyTooLarge`] ("1 048 577 bytes
 /// without a line end passed the limit of …"); empty for any other deviation.
-pub fn describe_cut(d: &Deviation) -> String {
+pub(crate) fn describe_cut(d: &Deviation) -> String {
     let Deviation::ReplyTooLarge {
         bytes,
         lines,
@@ -224,7 +208,7 @@ pub fn describe_cut(d: &Deviation) -> String {
 }
 
 /// Longest reply line RFC 5321 §4.5.3.1.5 allows, CRLF included.
-pub const RFC_MAX_REPLY_LINE: usize = 512;
+pub(crate) const RFC_MAX_REPLY_LINE: usize = 512;
 
 /// How much of an offending line a deviation quotes.
 const QUOTE_CHARS: usize = 80;
@@ -248,7 +232,7 @@ const QUOTE_CHARS: usize = 80;
 ///
 /// Each kind of deviation is recorded at most once per reply, so the list stays bounded.
 #[derive(Debug, Default)]
-pub struct ReplyParser {
+pub(crate) struct ReplyParser {
     limits: Limits,
     /// The lines of a multi-line reply read so far.
     pending: Option<Pending>,
@@ -344,7 +328,7 @@ fn find_lf(bytes: &[u8]) -> Option<usize> {
 
 impl ReplyParser {
     /// A parser with the given limits.
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         ReplyParser {
             limits,
             ..ReplyParser::default()
@@ -358,7 +342,7 @@ impl ReplyParser {
     /// server sent after its `220` to STARTTLS, which the Session must see). An incomplete line
     /// stays in `buf` too, unless it is already longer than `max_line`: then its head moves into
     /// the parser and the rest is dropped as it arrives.
-    pub fn next_reply(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
+    pub(crate) fn next_reply(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
         let max_line = self.limits.max_line;
         // Consume with a cursor and drain once, so many short lines in one buffer cost O(n).
         let mut pos = 0;
@@ -433,7 +417,7 @@ impl ReplyParser {
     /// reply) into a reply marked [`Deviation::TruncatedAtClose`], if there is anything.
     ///
     /// Complete replies still in `buf` come first, unmarked; call until it returns `None`.
-    pub fn finish(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
+    pub(crate) fn finish(&mut self, buf: &mut Vec<u8>) -> Option<Reply> {
         if let Some(reply) = self.next_reply(buf) {
             return Some(reply);
         }
@@ -472,7 +456,7 @@ impl ReplyParser {
     /// What has arrived of a reply not finished yet: bytes (those still in the caller's `buf`
     /// included) and complete lines; `None` when nothing has. For diagnoses ("3 bytes without a
     /// line end") when the reply does not come in time.
-    pub fn progress(&self, buf: &[u8]) -> Option<Progress> {
+    pub(crate) fn progress(&self, buf: &[u8]) -> Option<Progress> {
         let (received, lines) = self
             .pending
             .as_ref()
@@ -490,7 +474,7 @@ impl ReplyParser {
     }
 
     /// Is a multi-line reply (or a line) partially read?
-    pub fn in_progress(&self) -> bool {
+    pub(crate) fn in_progress(&self) -> bool {
         self.pending.is_some() || self.overlong.is_some() || self.partial
     }
 
@@ -699,7 +683,6 @@ mod tests {
         assert_eq!(r.code, Some(250));
         assert_eq!(r.lines, ["2.1.0 Ok"]);
         assert_eq!(r.enhanced.map(|e| e.to_string()).as_deref(), Some("2.1.0"));
-        assert_eq!(r.first_text(), "Ok");
         assert_eq!(r.raw.0, b"250 2.1.0 Ok\r\n");
         assert!(r.deviations.is_empty());
 

@@ -10,17 +10,17 @@ use crate::smtp::event::{Bytes, Event, Phase, SentKind};
 /// One write, as the session describes it.
 pub(crate) struct Outgoing<'a> {
     /// Bytes on the wire.
-    pub wire: &'a [u8],
+    pub(crate) wire: &'a [u8],
     /// What the transcript shows (secrets already masked).
-    pub display: String,
+    pub(crate) display: String,
     /// What kind of bytes.
-    pub kind: SentKind,
+    pub(crate) kind: SentKind,
     /// Phase it belongs to.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// Did masking hide a secret in `display`?
-    pub redacted: bool,
+    pub(crate) redacted: bool,
     /// Over TLS?
-    pub tls: bool,
+    pub(crate) tls: bool,
 }
 
 /// Queue the events for one write: `Sent`, and `RawSent` when `raw_events` is on.

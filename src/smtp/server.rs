@@ -24,8 +24,8 @@
 //!   pipelined after STARTTLS) or [`Event::Warning`] (bare CR/LF inside the content);
 //! - the driver adds `Connected`, `TlsStarted`, `MessageStored` and `Closed`.
 
-pub mod fault;
-pub mod quirk;
+pub(crate) mod fault;
+pub(crate) mod quirk;
 
 use std::collections::VecDeque;
 
@@ -39,51 +39,51 @@ use crate::smtp::event::{Bytes, Deviation, Event, Phase};
 use crate::smtp::reply::Reply;
 use crate::smtp::rng::Rng;
 
-pub use fault::{BannerMode, Fault, FaultAction, FaultError, Faults, Point};
+pub(crate) use fault::{BannerMode, Fault, FaultAction, Faults, Point};
 pub use quirk::Quirks;
 
 /// Longest command line accepted, CRLF included (RFC 5321 §4.5.3.1.4 says 512; extensions make
 /// lines longer, so allow 1000 like many servers). Longer lines get `500 5.5.2` and are discarded
 /// while being read, so the buffer stays bounded.
-pub const MAX_LINE: usize = 1000;
+pub(crate) const MAX_LINE: usize = 1000;
 
 /// Most recipients per transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
-pub const MAX_RCPTS: usize = 100;
+pub(crate) const MAX_RCPTS: usize = 100;
 
 /// Settings of one server session.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
+pub(crate) struct ServerConfig {
     /// Name in the banner and the EHLO reply.
-    pub hostname: String,
+    pub(crate) hostname: String,
     /// LMTP (RFC 2033): LHLO instead of EHLO/HELO, one reply per recipient after the content.
-    pub lmtp: bool,
+    pub(crate) lmtp: bool,
     /// Offer STARTTLS (RFC 3207).
-    pub starttls: bool,
+    pub(crate) starttls: bool,
     /// The transport is already TLS (implicit TLS, RFC 8314).
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Accepted users for AUTH PLAIN / LOGIN / CRAM-MD5.
-    pub users: Vec<(String, Secret)>,
+    pub(crate) users: Vec<(String, Secret)>,
     /// Accept any credentials.
-    pub accept_any_auth: bool,
+    pub(crate) accept_any_auth: bool,
     /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered (for testing
     /// clients; by default AUTH waits for TLS, see `auth_needs_tls`).
-    pub auth_before_tls: bool,
+    pub(crate) auth_before_tls: bool,
     /// Largest message accepted (SIZE, RFC 1870).
-    pub max_size: usize,
+    pub(crate) max_size: usize,
     /// Faults, delays and hidden extensions.
-    pub faults: Faults,
+    pub(crate) faults: Faults,
     /// Seed of the PRNG for queue ids and CRAM-MD5 challenges (0 picks a fixed default).
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Failed AUTH attempts allowed on one connection: the last one is answered `421 4.7.0`
     /// and the connection closed; each failure before it waits a little longer (0 = no limit).
-    pub max_auth_failures: u32,
+    pub(crate) max_auth_failures: u32,
     /// Vulnerable behaviours switched on for testing probes ([`quirk`]).
-    pub quirks: Quirks,
+    pub(crate) quirks: Quirks,
 }
 
 /// Delay before the reply to the n-th failed AUTH on a connection (n from 1): 250 ms per failure
 /// so far, at most 2 s. Small for a person who mistyped, costly for a password guesser.
-pub fn auth_failure_delay_ms(n: u32) -> u64 {
+pub(crate) fn auth_failure_delay_ms(n: u32) -> u64 {
     (u64::from(n) * 250).min(2000)
 }
 
@@ -147,7 +147,7 @@ struct RcptOutcome {
 
 impl StoredMessage {
     /// A copy without the content (`size` still says how big it was).
-    pub fn clone_metadata(&self) -> StoredMessage {
+    pub(crate) fn clone_metadata(&self) -> StoredMessage {
         StoredMessage {
             id: self.id.clone(),
             from: self.from.clone(),
@@ -165,7 +165,7 @@ impl StoredMessage {
 
 /// What the session asks its driver to do (in order with the bytes, see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerAction {
+pub(crate) enum ServerAction {
     /// Run the server TLS handshake now (the 220 to STARTTLS has been written), then call
     /// [`Session::tls_established`] or [`Session::tls_failed`].
     StartTls,
@@ -236,7 +236,7 @@ struct Transaction {
 
 /// The server state machine (one per connection).
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     cfg: ServerConfig,
     mode: Mode,
     inbuf: Vec<u8>,
@@ -276,7 +276,7 @@ const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
 
 impl Session {
     /// A session with these settings. Nothing is written until [`Session::greeting`].
-    pub fn new(cfg: ServerConfig) -> Session {
+    pub(crate) fn new(cfg: ServerConfig) -> Session {
         let rng = Rng::new(cfg.seed);
         let tls = cfg.tls;
         Session {
@@ -308,7 +308,7 @@ impl Session {
     /// before greeting): the client is an early talker, which RFC 5321 §4.3.1 lets a server
     /// refuse. The greeting becomes `554 5.5.1` and the connection closes (as Exim's
     /// synchronization check and Postfix's postscreen do); the bytes are not executed.
-    pub fn early_input(&mut self, bytes: &[u8]) {
+    pub(crate) fn early_input(&mut self, bytes: &[u8]) {
         if !self.greeted && !bytes.is_empty() {
             self.early_talker = true;
         }
@@ -316,7 +316,7 @@ impl Session {
 
     /// Queue the greeting (RFC 5321 §4.3.1), or the `connect` fault. Call once, when the
     /// transport is ready.
-    pub fn greeting(&mut self) {
+    pub(crate) fn greeting(&mut self) {
         if self.greeted {
             return;
         }
@@ -371,7 +371,7 @@ impl Session {
     }
 
     /// Bytes read from the transport.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         match self.mode {
             Mode::Closed => {}
             Mode::WaitTls if self.cfg.quirks.starttls_keep => {
@@ -387,14 +387,14 @@ impl Session {
     }
 
     /// The client closed its side; nothing more will be read.
-    pub fn peer_closed(&mut self) {
+    pub(crate) fn peer_closed(&mut self) {
         self.mode = Mode::Closed;
         self.inbuf.clear();
     }
 
     /// The client sent nothing for too long (the driver's clock): `421 4.4.2` and close
     /// (RFC 5321 §4.5.3.2.7).
-    pub fn timed_out(&mut self) {
+    pub(crate) fn timed_out(&mut self) {
         if !matches!(self.mode, Mode::Closed) {
             self.phase = Phase::Other;
             let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
@@ -406,23 +406,23 @@ impl Session {
     /// How many complete command lines, message contents and BDAT chunks have been read. A
     /// driver's idle timeout restarts when it moves, so a client trickling a byte now and then
     /// without ever finishing a command is still timed out (RFC 5321 §4.5.3.2.7).
-    pub fn units_read(&self) -> u64 {
+    pub(crate) fn units_read(&self) -> u64 {
         self.units_read
     }
 
     /// Is message content (DATA or a BDAT chunk) being read, rather than a command line? RFC
     /// 5321 §4.5.3.2.6 allows the content more time than a command.
-    pub fn in_content(&self) -> bool {
+    pub(crate) fn in_content(&self) -> bool {
         matches!(self.mode, Mode::Data(_) | Mode::Bdat { .. })
     }
 
     /// Is the session over (QUIT, a drop fault, a 421)?
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         matches!(self.mode, Mode::Closed)
     }
 
     /// Bytes to write next, if bytes (not an action) are next in the output stream.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         match self.out.front() {
             Some(Out::Bytes(_)) => match self.out.pop_front() {
                 Some(Out::Bytes(b)) => Some(b),
@@ -433,7 +433,7 @@ impl Session {
     }
 
     /// The next action, if an action (not bytes) is next in the output stream.
-    pub fn poll_action(&mut self) -> Option<ServerAction> {
+    pub(crate) fn poll_action(&mut self) -> Option<ServerAction> {
         match self.out.front() {
             Some(Out::Action(_)) => match self.out.pop_front() {
                 Some(Out::Action(a)) => Some(a),
@@ -444,13 +444,13 @@ impl Session {
     }
 
     /// Next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// The TLS handshake asked for by [`ServerAction::StartTls`] succeeded. Per RFC 3207 §4.2 the
     /// server forgets everything learnt before TLS (the EHLO argument, AUTH, the transaction).
-    pub fn tls_established(&mut self) {
+    pub(crate) fn tls_established(&mut self) {
         if matches!(self.mode, Mode::WaitTls) {
             self.tls = true;
             self.helo = None;
@@ -471,7 +471,7 @@ impl Session {
     /// `false` = not kept, reply `451 4.3.0` (RFC 3463 §3.5: other mail system problem; RFC 5321
     /// §4.2.5: the client must not consider the message delivered). LMTP answers per recipient.
     /// Pipelined commands that arrived meanwhile are processed afterwards.
-    pub fn stored(&mut self, ok: bool) {
+    pub(crate) fn stored(&mut self, ok: bool) {
         let Mode::WaitStore { id, rcpts } = std::mem::replace(&mut self.mode, Mode::Command) else {
             return;
         };
@@ -527,12 +527,13 @@ impl Session {
     }
 
     /// The TLS handshake failed: the session is over.
-    pub fn tls_failed(&mut self) {
+    pub(crate) fn tls_failed(&mut self) {
         self.close();
     }
 
     /// Is the session in TLS?
-    pub fn is_tls(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_tls(&self) -> bool {
         self.tls
     }
 
@@ -1639,7 +1640,7 @@ fn decode_sasl(b64: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// RFC 2195: the response digest is HMAC-MD5(password, challenge) in lower-case hex.
-pub fn cram_md5_digest(password: &str, challenge: &str) -> String {
+pub(crate) fn cram_md5_digest(password: &str, challenge: &str) -> String {
     use hmac::{Hmac, KeyInit, Mac};
     let Ok(mut mac) = Hmac::<md5::Md5>::new_from_slice(password.as_bytes()) else {
         return String::new();

@@ -35,35 +35,35 @@ mod tests;
 
 /// Everything a one-shot send needs.
 #[derive(Debug, Clone)]
-pub struct SendConfig {
+pub(crate) struct SendConfig {
     /// Where and how to connect.
-    pub connect: ConnectPlan,
+    pub(crate) connect: ConnectPlan,
     /// The protocol plan.
-    pub plan: Plan,
+    pub(crate) plan: Plan,
     /// Output.
-    pub format: Format,
+    pub(crate) format: Format,
     /// `--dump-mail`: print the message and send nothing.
-    pub dump_mail: bool,
+    pub(crate) dump_mail: bool,
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// `--output-file*`: where the transcript's streams go instead of the terminal.
-    pub output: OutputFiles,
+    pub(crate) output: OutputFiles,
 }
 
 /// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the
 /// run starts) per stream; `None` is the terminal. `&STDOUT` / `&STDERR` name the terminal's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutputFiles {
+pub(crate) struct OutputFiles {
     /// Where stdout's lines go.
-    pub stdout: Option<std::path::PathBuf>,
+    pub(crate) stdout: Option<std::path::PathBuf>,
     /// Where stderr's (`***`) lines go.
-    pub stderr: Option<std::path::PathBuf>,
+    pub(crate) stderr: Option<std::path::PathBuf>,
 }
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// One-shot send.
     Send(Box<SendConfig>),
     /// `ehlo serve`.
@@ -99,30 +99,30 @@ pub enum Mode {
 }
 
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
-pub const MAX_MESSAGE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 
 /// The parts of the process environment the configuration depends on.
-pub struct Environment {
+pub(crate) struct Environment {
     /// `$LOGNAME`, else `$USER` (local part of the default sender).
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// The password database's name for the real user id (the default sender's local part
     /// without `$LOGNAME`/`$USER`, or with `--force-getpwuid`).
-    pub pw_user: Option<String>,
+    pub(crate) pw_user: Option<String>,
     /// Local host name (default `--helo`, default sender's domain, `Message-Id`).
-    pub hostname: String,
+    pub(crate) hostname: String,
     /// Clock and pid for the default message.
-    pub message: MessageContext,
+    pub(crate) message: MessageContext,
     /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
-    pub read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
+    pub(crate) read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
     /// `$HOME`, for `~/.netrc`.
-    pub home: Option<std::path::PathBuf>,
+    pub(crate) home: Option<std::path::PathBuf>,
     /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
-    pub prompt: Option<crate::cli::secrets::Prompt>,
+    pub(crate) prompt: Option<crate::cli::secrets::Prompt>,
 }
 
 impl Environment {
     /// The real process environment.
-    pub fn current() -> Environment {
+    pub(crate) fn current() -> Environment {
         let hostname = gethostname::gethostname()
             .to_string_lossy()
             .trim()
@@ -161,12 +161,12 @@ impl Environment {
 }
 
 /// Validate and normalise the parsed command line.
-pub fn from_cli(cli: Cli) -> Result<Mode, Error> {
+pub(crate) fn from_cli(cli: Cli) -> Result<Mode, Error> {
     from_cli_in(cli, &Environment::current())
 }
 
 /// [`from_cli`] with an explicit environment (tests).
-pub fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
+pub(crate) fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
     match cli.command {
         Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
         Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),

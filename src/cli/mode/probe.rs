@@ -34,7 +34,7 @@ fn address(flag: &str, a: &str) -> Result<String, Error> {
 }
 
 /// Validate the flags; ask before mail goes out (on a terminal, unless `--yes`).
-pub fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Error> {
+pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfig, Error> {
     let Some(to) = a.to.as_deref() else {
         return Err(usage(
             "probe: --to ADDRESS is required: a mailbox you own, the only one that receives \

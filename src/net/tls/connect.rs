@@ -25,7 +25,7 @@ use crate::smtp::event::TlsInfo;
 ///
 /// No timeout is applied here: a peer that stalls mid-handshake stalls this future, so the
 /// caller wraps it in `tokio::time::timeout` (its TLS phase timeout).
-pub async fn connect<S>(
+pub(crate) async fn connect<S>(
     stream: S,
     host: &str,
     params: &TlsParams,

@@ -151,7 +151,7 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
 /// servers refuse a missing or unacceptable client certificate only *after* the client finished
 /// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for
 /// ordinary I/O errors.
-pub fn alert_on_read(e: &std::io::Error) -> Option<String> {
+pub(crate) fn alert_on_read(e: &std::io::Error) -> Option<String> {
     let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
     let alert = ssl.ssl_error().is_some_and(|st| {
         st.errors()

@@ -19,15 +19,15 @@ mod server;
 mod tests;
 mod verify;
 
-pub use connect::connect;
-pub use diagnose::alert_on_read;
-pub use params::{ClientCert, PemOut, TlsParams, TlsVersion, parse_protocols};
-pub use server::{accept, acceptor, load_cert_key, self_signed};
-pub use verify::{cert_info, dns_name_matches, match_name};
+pub(crate) use connect::connect;
+pub(crate) use diagnose::alert_on_read;
+pub(crate) use params::{ClientCert, PemOut, TlsParams, TlsVersion, parse_protocols};
+pub(crate) use server::{accept, acceptor, self_signed};
+pub(crate) use verify::{cert_info, match_name};
 
 /// Why TLS failed.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     /// OpenSSL could not be set up with these settings (bad CA path, …).
     #[error("TLS setup failed: {0}")]
     Setup(String),
@@ -63,7 +63,7 @@ fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> TlsError + '_ {
 
 /// A random SCRAM client nonce (RFC 5802 §5.1) from OpenSSL's generator, for the plan's
 /// credentials (the sans-IO core has no randomness of its own); `None` if it fails.
-pub fn scram_nonce() -> Option<String> {
+pub(crate) fn scram_nonce() -> Option<String> {
     let mut b = [0u8; 18];
     openssl::rand::rand_bytes(&mut b).ok()?;
     Some(crate::smtp::auth::scram_nonce(&b))

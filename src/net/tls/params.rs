@@ -13,45 +13,45 @@ use crate::net::trust::{self, SystemStore};
 
 /// Client TLS settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TlsParams {
+pub(crate) struct TlsParams {
     /// SNI to send (default: the server host name when it is not an IP literal).
-    pub sni: Option<String>,
+    pub(crate) sni: Option<String>,
     /// Enforce verification (off with `--insecure`).
-    pub verify: bool,
+    pub(crate) verify: bool,
     /// Name to verify the certificate against (default: the host name connected to).
-    pub verify_name: Option<String>,
+    pub(crate) verify_name: Option<String>,
     /// The only trusted CAs, a PEM file or directory (`--tls-ca-path`); `None` = the system store.
-    pub ca_path: Option<PathBuf>,
+    pub(crate) ca_path: Option<PathBuf>,
     /// Protocol versions allowed (`--tls-protocol`), ascending; `None` = OpenSSL's default.
-    pub protocols: Option<Vec<TlsVersion>>,
+    pub(crate) protocols: Option<Vec<TlsVersion>>,
     /// OpenSSL cipher list for TLS 1.2 and below (`--tls-cipher`).
-    pub cipher_list: Option<String>,
+    pub(crate) cipher_list: Option<String>,
     /// TLS 1.3 cipher suites (`--tls-ciphersuites`).
-    pub ciphersuites: Option<String>,
+    pub(crate) ciphersuites: Option<String>,
     /// Client certificate to present if the server asks (`--tls-cert`/`--tls-key`/`--tls-chain`).
-    pub client_cert: Option<ClientCert>,
+    pub(crate) client_cert: Option<ClientCert>,
     /// Where to put the server's leaf certificate (`--tls-get-peer-cert`).
-    pub peer_cert_out: Option<PemOut>,
+    pub(crate) peer_cert_out: Option<PemOut>,
     /// Where to put the server's whole chain as sent (`--tls-get-peer-chain`).
-    pub peer_chain_out: Option<PemOut>,
+    pub(crate) peer_chain_out: Option<PemOut>,
     /// TLSA records to authenticate the server by DANE instead of the CA store (`--tlsa`,
     /// `--tlsa-file`); empty = none.
-    pub tlsa: Vec<crate::net::dane::Tlsa>,
+    pub(crate) tlsa: Vec<crate::net::dane::Tlsa>,
     /// Reference names a DANE-TA leaf may carry besides the name verified (RFC 7672 §3.2.3):
     /// the next-hop domain when the route came from its MX records.
-    pub dane_names: Vec<String>,
+    pub(crate) dane_names: Vec<String>,
 }
 
 impl TlsParams {
     /// Do these settings reach TLS 1.0/1.1 (and so lower OpenSSL's security level)?
-    pub fn legacy(&self) -> bool {
+    pub(crate) fn legacy(&self) -> bool {
         self.protocols
             .as_ref()
             .is_some_and(|p| p.iter().any(|v| *v < TlsVersion::Tls1_2))
     }
 
     /// Lines worth telling the user before the handshake (what ehlo changed in OpenSSL).
-    pub fn notes(&self) -> Vec<String> {
+    pub(crate) fn notes(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.legacy() {
             v.push(
@@ -65,7 +65,7 @@ impl TlsParams {
 
 /// A TLS protocol version ehlo can negotiate (SSLv2/SSLv3 are gone from OpenSSL 3 builds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TlsVersion {
+pub(crate) enum TlsVersion {
     /// TLS 1.0 (RFC 2246), obsolete (RFC 8996).
     Tls1_0,
     /// TLS 1.1 (RFC 4346), obsolete (RFC 8996).
@@ -104,7 +104,7 @@ impl TlsVersion {
 /// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
 /// never both. A deny list narrows OpenSSL's default (TLS 1.2 and 1.3); TLS 1.0/1.1 are reached
 /// only by naming them in an allow list. Returns the allowed versions, ascending.
-pub fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
+pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     let mut allow = Vec::new();
     let mut deny = Vec::new();
     for raw in spec.split(',') {
@@ -168,18 +168,18 @@ pub fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
 
 /// A client certificate, its key and any intermediate certificates, as PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientCert {
+pub(crate) struct ClientCert {
     /// Certificate (`--tls-cert`); further certificates in the file are sent as the chain.
-    pub cert: PathBuf,
+    pub(crate) cert: PathBuf,
     /// Private key (`--tls-key`): PKCS#8, PKCS#1 or SEC1 PEM.
-    pub key: PathBuf,
+    pub(crate) key: PathBuf,
     /// Intermediate certificates (`--tls-chain`).
-    pub chain: Option<PathBuf>,
+    pub(crate) chain: Option<PathBuf>,
 }
 
 /// Where `--tls-get-peer-cert` / `--tls-get-peer-chain` put the PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PemOut {
+pub(crate) enum PemOut {
     /// Into the transcript (`===` lines).
     Transcript,
     /// Into this file.

@@ -17,7 +17,7 @@ use crate::smtp::event::TlsInfo;
 
 /// A self-signed certificate for `names` (DNS names or IP addresses) and its key, for the
 /// embedded server and tests. ECDSA P-256, valid until 4096 (rcgen defaults).
-pub fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
+pub(crate) fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let ck = rcgen::generate_simple_self_signed(names)
         .map_err(setup("cannot generate a self-signed certificate"))?;
@@ -31,7 +31,7 @@ pub fn self_signed(names: &[&str]) -> Result<(X509, PKey<Private>), TlsError> {
 /// The one server-side acceptor (Mozilla "intermediate" profile: TLS 1.2 and 1.3) for a leaf
 /// certificate, the intermediates to send after it, and its key: used by `ehlo serve` and the
 /// tests.
-pub fn acceptor(
+pub(crate) fn acceptor(
     cert: &X509Ref,
     chain: &[X509],
     key: &PKeyRef<Private>,
@@ -53,7 +53,7 @@ pub fn acceptor(
 
 /// Run a server handshake over `stream`: the stream and what was negotiated (version, cipher,
 /// the SNI the client sent). Like [`connect`], it applies no timeout of its own.
-pub async fn accept<S>(
+pub(crate) async fn accept<S>(
     stream: S,
     acceptor: &SslAcceptor,
 ) -> Result<(SslStream<S>, TlsInfo), TlsError>
@@ -84,7 +84,7 @@ where
 }
 
 /// Load a PEM certificate (the first of the file) and a PEM private key (PKCS#8, PKCS#1 or SEC1).
-pub fn load_cert_key(cert: &Path, key: &Path) -> Result<(X509, PKey<Private>), TlsError> {
+pub(crate) fn load_cert_key(cert: &Path, key: &Path) -> Result<(X509, PKey<Private>), TlsError> {
     let cert_pem = read_bounded(cert)
         .map_err(|e| TlsError::Setup(format!("cannot read certificate {}: {e}", cert.display())))?;
     let x509 = X509::from_pem(&cert_pem).map_err(|_| {

@@ -9,6 +9,8 @@ use openssl::x509::X509;
 use tokio_openssl::SslStream;
 
 use super::connect::connect_trusting;
+use super::server::load_cert_key;
+use super::verify::dns_name_matches;
 use crate::net::trust::{self, SystemStore};
 use crate::smtp::event::TlsInfo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};

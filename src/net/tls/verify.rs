@@ -144,7 +144,7 @@ fn reverify_chain(
 /// Which SAN (or CN) of `cert` matches `name`, per RFC 6125 §6.4: IP names match only `IP:` SANs;
 /// host names match `DNS:` SANs, and the subject CN only when there is no `DNS:` SAN (what
 /// OpenSSL does too). Returned as `DNS:pattern`, `IP:addr` or `CN=pattern`.
-pub fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Option<String> {
+pub(crate) fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Option<String> {
     let sans = cert.subject_alt_names();
     if let Some(ip) = ip {
         return sans?
@@ -177,7 +177,7 @@ pub fn match_name(cert: &X509Ref, name: &str, ip: Option<IpAddr>) -> Option<Stri
 /// whole left-most label (`*.example.com` matches `a.example.com`, not `example.com` nor
 /// `a.b.example.com`); partial wildcards (`f*.example.com`) and wildcards over fewer than two
 /// labels (`*.com`) never match, as with OpenSSL's `NO_PARTIAL_WILDCARDS`.
-pub fn dns_name_matches(pattern: &str, name: &str) -> bool {
+pub(crate) fn dns_name_matches(pattern: &str, name: &str) -> bool {
     let p = pattern.trim_end_matches('.').to_ascii_lowercase();
     let n = name.trim_end_matches('.').to_ascii_lowercase();
     if p.is_empty() || n.is_empty() {
@@ -204,7 +204,7 @@ fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
 }
 
 /// One certificate as evidence.
-pub fn cert_info(cert: &X509Ref) -> CertInfo {
+pub(crate) fn cert_info(cert: &X509Ref) -> CertInfo {
     let sans = cert
         .subject_alt_names()
         .map(|st| {

@@ -16,7 +16,7 @@ enum Hash {
 }
 
 /// CRAM-MD5 / CRAM-SHA1 client. Holds the password, so its `Debug` is hand-written.
-pub struct CramMd5 {
+pub(crate) struct CramMd5 {
     hash: Hash,
     user: String,
     password: Option<Secret>,
@@ -36,7 +36,7 @@ impl std::fmt::Debug for CramMd5 {
 
 impl CramMd5 {
     /// Take what CRAM-MD5 needs from the credentials.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         CramMd5 {
             hash: Hash::Md5,
             user: creds.user.clone(),
@@ -46,7 +46,7 @@ impl CramMd5 {
     }
 
     /// CRAM-SHA1: the same exchange with HMAC-SHA1.
-    pub fn sha1(creds: &Credentials) -> Self {
+    pub(crate) fn sha1(creds: &Credentials) -> Self {
         CramMd5 {
             hash: Hash::Sha1,
             ..CramMd5::new(creds)

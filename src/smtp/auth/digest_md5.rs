@@ -16,7 +16,7 @@ const NAME: &str = "DIGEST-MD5";
 const DEFAULT_SERV_TYPE: &str = "smtp";
 
 /// DIGEST-MD5 client. Holds the password, so its `Debug` is hand-written.
-pub struct DigestMd5 {
+pub(crate) struct DigestMd5 {
     user: String,
     password: Option<Secret>,
     authzid: Option<String>,
@@ -63,7 +63,7 @@ impl DigestMd5 {
     /// `smtp`), [`Credentials::service_host`] or else the server's host name, and
     /// [`Credentials::service_name`]; the realm from [`Credentials::realm`] or else the first one
     /// the server offers.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         let serv_type = creds.service.as_deref().unwrap_or(DEFAULT_SERV_TYPE);
         let host = creds
             .service_host

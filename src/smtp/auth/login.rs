@@ -8,7 +8,7 @@ use super::{
 const NAME: &str = "LOGIN";
 
 /// LOGIN client. Holds the password, so its `Debug` is hand-written.
-pub struct Login {
+pub(crate) struct Login {
     user: String,
     password: Option<Secret>,
     /// Challenges answered so far (0, 1 or 2).
@@ -27,7 +27,7 @@ impl std::fmt::Debug for Login {
 
 impl Login {
     /// Take what LOGIN needs from the credentials.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         Login {
             user: creds.user.clone(),
             password: creds.password.clone(),

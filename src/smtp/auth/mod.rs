@@ -29,37 +29,33 @@ mod plain;
 mod scram;
 mod xoauth2;
 
-pub use cram_md5::CramMd5;
-pub use digest_md5::DigestMd5;
-pub use login::Login;
-pub use ntlm::Ntlm;
-pub use oauthbearer::OAuthBearer;
-pub use plain::Plain;
-pub use scram::ScramSha256;
-pub use xoauth2::XOAuth2;
+pub(crate) use cram_md5::CramMd5;
+pub(crate) use digest_md5::DigestMd5;
+pub(crate) use login::Login;
+pub(crate) use ntlm::Ntlm;
+pub(crate) use oauthbearer::OAuthBearer;
+pub(crate) use plain::Plain;
+pub(crate) use scram::ScramSha256;
+pub(crate) use xoauth2::XOAuth2;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 
 /// A credential that never prints: `Debug` and `Display` show only its length.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wrap a secret value.
-    pub fn new(s: impl Into<String>) -> Self {
+    pub(crate) fn new(s: impl Into<String>) -> Self {
         Secret(s.into())
     }
     /// The secret itself: call only where it goes on the wire.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
     /// Empty?
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -72,54 +68,54 @@ impl std::fmt::Debug for Secret {
 
 /// What a secret is shown as: always the same length, so a mask does not tell how long the
 /// secret is.
-pub const MASK: &str = "********";
+pub(crate) const MASK: &str = "********";
 
 /// The display form of a secret: [`MASK`], whatever the secret.
-pub fn mask(_text: &str) -> String {
+pub(crate) fn mask(_text: &str) -> String {
     MASK.to_string()
 }
 
 /// What the user gave us to authenticate with.
 #[derive(Debug, Clone, Default)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// Authentication identity (user name).
-    pub user: String,
+    pub(crate) user: String,
     /// Password (PLAIN, LOGIN, CRAM-MD5, SCRAM).
-    pub password: Option<Secret>,
+    pub(crate) password: Option<Secret>,
     /// OAuth 2.0 bearer token (XOAUTH2, OAUTHBEARER).
-    pub token: Option<Secret>,
+    pub(crate) token: Option<Secret>,
     /// Authorisation identity (PLAIN authzid, SCRAM a=), if any.
-    pub authzid: Option<String>,
+    pub(crate) authzid: Option<String>,
     /// Host name for OAUTHBEARER's `host=` (optional).
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Port for OAUTHBEARER's `port=` (optional).
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// Client nonce for SCRAM, DIGEST-MD5 and NTLM (random, filled in by the caller: the core
     /// has no randomness).
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
     /// DIGEST-MD5 realm / NTLM domain (swaks's `--auth-extra realm=` or `domain=`).
-    pub realm: Option<String>,
+    pub(crate) realm: Option<String>,
     /// DIGEST-MD5 `digest-uri` service type (`dmd5-serv-type`, default `smtp`).
-    pub service: Option<String>,
+    pub(crate) service: Option<String>,
     /// DIGEST-MD5 `digest-uri` host (`dmd5-host`, default the server's host name).
-    pub service_host: Option<String>,
+    pub(crate) service_host: Option<String>,
     /// DIGEST-MD5 `digest-uri` service name (`dmd5-serv-name`, none by default).
-    pub service_name: Option<String>,
+    pub(crate) service_name: Option<String>,
     /// Seconds since the Unix epoch, for NTLMv2's timestamp (the core has no clock).
-    pub time: Option<u64>,
+    pub(crate) time: Option<u64>,
 }
 
 /// One client response in a SASL exchange.
 ///
 /// `Debug` is hand-written: when `secret` is set it shows only the length of `data`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// Raw (not yet base64) bytes to send.
-    pub data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
     /// Decoded form for `--auth-plaintext`, secrets replaced by `*` of the same length.
-    pub display: String,
+    pub(crate) display: String,
     /// Does `data` contain a secret (so its base64 must be masked in every output)?
-    pub secret: bool,
+    pub(crate) secret: bool,
 }
 
 impl std::fmt::Debug for Step {
@@ -138,7 +134,7 @@ impl std::fmt::Debug for Step {
 
 /// Why a mechanism could not go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// The server's challenge was not valid base64.
     #[error("server challenge is not valid base64: {0}")]
     BadBase64(String),
@@ -170,7 +166,7 @@ pub enum AuthError {
 ///
 /// `Debug` is a supertrait so holders (the client `Session`) can derive `Debug`; every
 /// implementation writes it by hand and prints no secret.
-pub trait Mechanism: Send + std::fmt::Debug {
+pub(crate) trait Mechanism: Send + std::fmt::Debug {
     /// IANA name (`PLAIN`, `LOGIN`, `CRAM-MD5`, `XOAUTH2`, `OAUTHBEARER`, `SCRAM-SHA-256`).
     fn name(&self) -> &'static str;
     /// The initial response to send with the AUTH command, if the mechanism has one.
@@ -224,7 +220,7 @@ pub(crate) fn need_user_and_password<P>(
 ///
 /// DIGEST-MD5 (historic, RFC 6331) and NTLM come after PLAIN and LOGIN: they are tried when
 /// named, or when a server offers nothing better.
-pub const SUPPORTED: &[&str] = &[
+pub(crate) const SUPPORTED: &[&str] = &[
     "SCRAM-SHA-256",
     "CRAM-SHA1",
     "CRAM-MD5",
@@ -238,13 +234,13 @@ pub const SUPPORTED: &[&str] = &[
 
 /// Names some servers advertise for a mechanism ehlo implements (swaks's built-in
 /// `--auth-map`): `AUTH SPA` and `AUTH MSN` are NTLM.
-pub const ALIASES: &[(&str, &str)] = &[("SPA", "NTLM"), ("MSN", "NTLM")];
+pub(crate) const ALIASES: &[(&str, &str)] = &[("SPA", "NTLM"), ("MSN", "NTLM")];
 
 /// Build a mechanism by (case-insensitive) name, or `None` if ehlo does not implement it.
 ///
 /// A missing credential does not make this `None` (that would read as "not implemented"): the
 /// mechanism reports it through [`Mechanism::ready`] and its first `respond`.
-pub fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mechanism>> {
+pub(crate) fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mechanism>> {
     let m: Box<dyn Mechanism> = match name.to_ascii_uppercase().as_str() {
         "PLAIN" => Box::new(Plain::new(creds)),
         "LOGIN" => Box::new(Login::new(creds)),
@@ -267,7 +263,7 @@ const QUOTE_MAX: usize = 64;
 ///
 /// Leading/trailing blanks are ignored and padding is accepted with or without `=`, because some
 /// servers drop it. Empty text gives an empty challenge.
-pub fn decode_challenge(text: &str) -> Result<Vec<u8>, AuthError> {
+pub(crate) fn decode_challenge(text: &str) -> Result<Vec<u8>, AuthError> {
     let t = text.trim_matches([' ', '\t', '\r', '\n']);
     if t.is_empty() {
         return Ok(Vec::new());
@@ -278,13 +274,13 @@ pub fn decode_challenge(text: &str) -> Result<Vec<u8>, AuthError> {
 }
 
 /// Base64 of a response for the line after a 334 (RFC 4954 §4). Empty data gives an empty line.
-pub fn encode_response(step: &Step) -> String {
+pub(crate) fn encode_response(step: &Step) -> String {
     STANDARD.encode(&step.data)
 }
 
 /// Base64 of an initial response for the AUTH command line: RFC 4954 §4 sends a present but empty
 /// initial response as a single `=`, so it is not mistaken for "no initial response".
-pub fn encode_initial(step: &Step) -> String {
+pub(crate) fn encode_initial(step: &Step) -> String {
     if step.data.is_empty() {
         "=".to_string()
     } else {
@@ -295,7 +291,7 @@ pub fn encode_initial(step: &Step) -> String {
 /// Turn caller-supplied random bytes into a SCRAM client nonce (RFC 5802 §5.1: printable, no
 /// `,`). The core has no randomness; the caller passes e.g. 18 bytes from the OS and puts the
 /// result in [`Credentials::nonce`]. Empty input gives an empty string, which SCRAM rejects.
-pub fn scram_nonce(random: &[u8]) -> String {
+pub(crate) fn scram_nonce(random: &[u8]) -> String {
     // Standard base64 uses A-Z a-z 0-9 + / =: all printable, none a comma.
     STANDARD.encode(random)
 }
@@ -376,7 +372,7 @@ pub(crate) mod leak {
 
     /// Assert neither `secret` nor its base64 (alone, or as it would sit inside a longer base64
     /// string at any of the three alignments) is in `text`.
-    pub fn assert_hidden(text: &str, secret: &str) {
+    pub(crate) fn assert_hidden(text: &str, secret: &str) {
         assert!(!text.contains(secret), "secret in {text:?}");
         assert!(
             !text.contains(&STANDARD.encode(secret)),

@@ -36,7 +36,7 @@ const AV_EOL: u16 = 0x0000;
 const FILETIME_UNIX_OFFSET: u64 = 11_644_473_600;
 
 /// NTLM client. Holds the password, so its `Debug` is hand-written.
-pub struct Ntlm {
+pub(crate) struct Ntlm {
     user: String,
     password: Option<Secret>,
     domain: String,
@@ -61,7 +61,7 @@ impl Ntlm {
     /// Take what NTLM needs from the credentials: the domain is [`Credentials::realm`]
     /// (swaks's `--auth-extra domain=`), empty by default; the client challenge is derived from
     /// [`Credentials::nonce`] and the timestamp from [`Credentials::time`].
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         Ntlm {
             user: creds.user.clone(),
             password: creds.password.clone(),

@@ -18,7 +18,7 @@ enum State {
 }
 
 /// OAUTHBEARER client. Holds the token, so its `Debug` is hand-written.
-pub struct OAuthBearer {
+pub(crate) struct OAuthBearer {
     user: String,
     host: Option<String>,
     port: Option<u16>,
@@ -43,7 +43,7 @@ impl std::fmt::Debug for OAuthBearer {
 impl OAuthBearer {
     /// Take what OAUTHBEARER needs: the token (or the password), and the optional user (`a=`),
     /// host and port.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         OAuthBearer {
             user: creds.user.clone(),
             host: creds.host.clone().filter(|h| !h.is_empty()),

@@ -6,7 +6,7 @@ use super::{AuthError, Credentials, Mechanism, Secret, Step, mask, printable};
 const NAME: &str = "PLAIN";
 
 /// PLAIN client. Holds the password, so its `Debug` is hand-written.
-pub struct Plain {
+pub(crate) struct Plain {
     authzid: String,
     user: String,
     password: Option<Secret>,
@@ -27,7 +27,7 @@ impl std::fmt::Debug for Plain {
 
 impl Plain {
     /// Take what PLAIN needs from the credentials.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         Plain {
             authzid: creds.authzid.clone().unwrap_or_default(),
             user: creds.user.clone(),

@@ -74,7 +74,7 @@ impl State {
 
 /// SCRAM-SHA-256 client. Holds the password and derived keys, so its `Debug` is hand-written and
 /// shows only the user and the state.
-pub struct ScramSha256 {
+pub(crate) struct ScramSha256 {
     user: String,
     authzid: Option<String>,
     password: Option<Secret>,
@@ -119,7 +119,7 @@ fn valid_nonce(n: &str) -> bool {
 
 impl ScramSha256 {
     /// Take what SCRAM needs: user, password, client nonce (required, from the caller), authzid.
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         ScramSha256 {
             user: creds.user.clone(),
             authzid: creds.authzid.clone().filter(|a| !a.is_empty()),

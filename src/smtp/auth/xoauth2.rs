@@ -21,7 +21,7 @@ enum State {
 }
 
 /// XOAUTH2 client. Holds the token, so its `Debug` is hand-written.
-pub struct XOAuth2 {
+pub(crate) struct XOAuth2 {
     user: String,
     token: Option<Secret>,
     state: State,
@@ -41,7 +41,7 @@ impl std::fmt::Debug for XOAuth2 {
 
 impl XOAuth2 {
     /// Take what XOAUTH2 needs: the user and the token (or, failing that, the password).
-    pub fn new(creds: &Credentials) -> Self {
+    pub(crate) fn new(creds: &Credentials) -> Self {
         XOAuth2 {
             user: creds.user.clone(),
             token: bearer_token(creds),

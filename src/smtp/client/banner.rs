@@ -9,7 +9,7 @@ use super::{Expect, Session, SessionError};
 
 /// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
 /// the start of what should have been a plaintext SMTP greeting, and say what it means.
-pub fn tls_record_instead_of_greeting(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn tls_record_instead_of_greeting(bytes: &[u8]) -> Option<&'static str> {
     let (&ty, rest) = bytes.split_first()?;
     if rest.first() != Some(&0x03) {
         return None;
@@ -74,7 +74,7 @@ impl Session {
     /// the phase the run failed in, when no byte of banner came or QUIT was already sent.
     /// `None` also when the timeout is only the slow goodbye after an earlier error (that error
     /// is what the run failed with).
-    pub fn on_timeout(&mut self, secs: f64) -> Option<Phase> {
+    pub(crate) fn on_timeout(&mut self, secs: f64) -> Option<Phase> {
         let phase = self.phase();
         if self.closed {
             return Some(phase);

@@ -95,7 +95,7 @@ fn reply_summary(r: &Reply) -> String {
 
 impl SessionError {
     /// The phase it belongs to.
-    pub fn phase(&self) -> Option<Phase> {
+    pub(crate) fn phase(&self) -> Option<Phase> {
         match self {
             SessionError::UnexpectedReply { phase, .. }
             | SessionError::Closed { phase }
@@ -109,11 +109,11 @@ impl SessionError {
         }
     }
     /// Is this an unexpected close (exit 6) rather than a phase failure?
-    pub fn is_unexpected_close(&self) -> bool {
+    pub(crate) fn is_unexpected_close(&self) -> bool {
         matches!(self, SessionError::Closed { .. })
     }
     /// Label for the JSON summary.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             SessionError::UnexpectedReply { .. } => "unexpected_reply",
             SessionError::NoRecipients { .. } => "no_recipients",

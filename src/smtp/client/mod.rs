@@ -25,17 +25,16 @@ mod tests;
 mod xclient;
 
 use auth::AuthState;
-pub use banner::tls_record_instead_of_greeting;
-pub use error::SessionError;
-pub use plan::{
+pub(crate) use error::SessionError;
+pub(crate) use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
     XclientCommand, XclientPlan,
 };
-pub use preamble::PROXY_V2_SIGNATURE;
+pub(crate) use preamble::PROXY_V2_SIGNATURE;
 
 /// What the session asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Run the TLS handshake now (after the 220 to STARTTLS), then call `tls_established` or
     /// `tls_failed`.
     StartTls,
@@ -104,7 +103,7 @@ impl Expect {
 /// The client state machine (sans-IO: no I/O, no clock). Feed it bytes, drain what it wants written,
 /// the events it saw and the actions it needs; it never does I/O itself.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     plan: Plan,
     /// The ONE read buffer: bytes after a complete reply stay here (pipelining, injection check).
     buf: Vec<u8>,
@@ -157,7 +156,7 @@ pub struct Session {
 
 impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
-    pub fn new(plan: Plan) -> Session {
+    pub(crate) fn new(plan: Plan) -> Session {
         let tls = plan.tls_on_connect;
         let raw_events = plan.raw_events;
         let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
@@ -215,7 +214,7 @@ impl Session {
     }
 
     /// Bytes read from the transport.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
         if self.closed {
             return;
         }
@@ -237,7 +236,7 @@ impl Session {
     }
 
     /// The transport reached end of file.
-    pub fn feed_eof(&mut self) {
+    pub(crate) fn feed_eof(&mut self) {
         if self.closed {
             return;
         }
@@ -262,7 +261,7 @@ impl Session {
 
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
     /// pipelined commands leave in one segment).
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.unsent = 0;
         if self.transmit.is_empty() {
             None
@@ -272,23 +271,23 @@ impl Session {
     }
 
     /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
-    pub fn progress(&self) -> Option<Progress> {
+    pub(crate) fn progress(&self) -> Option<Progress> {
         self.parser.progress(&self.buf)
     }
 
     /// Next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// Next action, if any.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     /// The TLS handshake the session asked for succeeded: EHLO again with a clean slate
     /// (RFC 3207 §4.2). The driver reports the handshake's evidence itself.
-    pub fn tls_established(&mut self) {
+    pub(crate) fn tls_established(&mut self) {
         self.tls = true;
         self.caps = None;
         self.buf.clear();
@@ -300,13 +299,13 @@ impl Session {
 
     /// The TLS handshake failed (or verification failed and is enforced). The connection is
     /// unusable afterwards, whatever the policy, so the session ends.
-    pub fn tls_failed(&mut self, reason: String) {
+    pub(crate) fn tls_failed(&mut self, reason: String) {
         self.set_error(SessionError::Tls(reason));
         self.close();
     }
 
     /// The phase whose reply we are waiting for (for timeout errors).
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.pending
             .front()
             .map(|e| e.phase())
@@ -314,17 +313,18 @@ impl Session {
     }
 
     /// Is the session over?
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }
 
     /// Is the transport encrypted?
-    pub fn is_tls(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_tls(&self) -> bool {
         self.tls
     }
 
     /// How it ended: `Ok` or the first error.
-    pub fn outcome(&self) -> Result<(), &SessionError> {
+    pub(crate) fn outcome(&self) -> Result<(), &SessionError> {
         match &self.error {
             Some(e) => Err(e),
             None => Ok(()),
@@ -332,17 +332,18 @@ impl Session {
     }
 
     /// Per-recipient results so far.
-    pub fn recipients(&self) -> &[RecipientResult] {
+    pub(crate) fn recipients(&self) -> &[RecipientResult] {
         &self.rcpt_results
     }
 
     /// Did the server accept the message after the final dot?
-    pub fn message_accepted(&self) -> Option<bool> {
+    pub(crate) fn message_accepted(&self) -> Option<bool> {
         self.message_accepted
     }
 
     /// The latest EHLO capabilities.
-    pub fn capabilities(&self) -> Option<&Capabilities> {
+    #[cfg(test)]
+    pub(crate) fn capabilities(&self) -> Option<&Capabilities> {
         self.caps.as_ref()
     }
 

@@ -7,7 +7,7 @@ use crate::smtp::ext::{Attribute, Dsn};
 
 /// Greeting verb (RFC 5321 EHLO/HELO, RFC 2033 LHLO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// HELO only.
     Smtp,
     /// EHLO, falling back to HELO when EHLO is refused.
@@ -19,7 +19,7 @@ pub enum Protocol {
 
 /// STARTTLS policy (swaks `--tls`, `--tls-optional`, `--tls-optional-strict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StartTls {
+pub(crate) enum StartTls {
     /// Don't.
     #[default]
     Off,
@@ -33,7 +33,7 @@ pub enum StartTls {
 
 /// AUTH policy (swaks `--auth`, `--auth-optional`, `--auth-optional-strict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthRequirement {
+pub(crate) enum AuthRequirement {
     /// Fail (28) if AUTH is unavailable or fails.
     #[default]
     Required,
@@ -45,27 +45,27 @@ pub enum AuthRequirement {
 
 /// What to authenticate with.
 #[derive(Debug, Clone, Default)]
-pub struct AuthPlan {
+pub(crate) struct AuthPlan {
     /// Mechanisms to try in order; empty = every advertised one ehlo supports, strongest first.
-    pub mechanisms: Vec<String>,
+    pub(crate) mechanisms: Vec<String>,
     /// Requirement.
-    pub requirement: AuthRequirement,
+    pub(crate) requirement: AuthRequirement,
     /// Credentials.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// Send AUTH even when not advertised (`--auth-force`).
-    pub force: bool,
+    pub(crate) force: bool,
     /// Show the decoded exchange (`--auth-plaintext`).
-    pub show_plaintext: bool,
+    pub(crate) show_plaintext: bool,
     /// Do not mask secrets (`--show-secrets`).
-    pub show_secrets: bool,
+    pub(crate) show_secrets: bool,
     /// Other names for mechanisms (swaks's `--auth-map ALIAS=TYPE`, upper case), on top of
     /// [`crate::smtp::auth::ALIASES`]: `AUTH ALIAS` is sent and run as TYPE.
-    pub aliases: Vec<(String, String)>,
+    pub(crate) aliases: Vec<(String, String)>,
 }
 
 impl AuthPlan {
     /// The mechanism a name runs: itself, or what an alias maps it to.
-    pub fn resolve(&self, name: &str) -> String {
+    pub(crate) fn resolve(&self, name: &str) -> String {
         let upper = name.to_ascii_uppercase();
         self.aliases
             .iter()
@@ -91,7 +91,7 @@ impl AuthPlan {
 
 /// How a stop point ends the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopKind {
+pub(crate) enum StopKind {
     /// Send QUIT after the reply (`--quit-after`).
     Quit,
     /// Close after reading the reply, without QUIT (`--drop-after`).
@@ -102,7 +102,7 @@ pub enum StopKind {
 
 /// Stop points (swaks's --quit-after / --drop-after / --drop-after-send).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopAt {
+pub(crate) enum StopAt {
     /// Right after the PROXY header (before the banner).
     Proxy,
     /// After the connection is open (before reading the banner for drop-after-send).
@@ -131,95 +131,95 @@ pub enum StopAt {
 
 /// A stop point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stop {
+pub(crate) struct Stop {
     /// How.
-    pub kind: StopKind,
+    pub(crate) kind: StopKind,
     /// Where.
-    pub at: StopAt,
+    pub(crate) at: StopAt,
 }
 
 /// Everything the session will do, decided before any I/O (built by `cli::mode`).
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// A PROXY protocol header (HAProxy PROXY protocol v1/v2) the session sends before
     /// anything else, the banner and TLS included.
-    pub proxy: Option<Vec<u8>>,
+    pub(crate) proxy: Option<Vec<u8>>,
     /// Also report every write as raw bytes ([`Event::RawSent`], secrets masked).
     ///
     /// [`Event::RawSent`]: crate::smtp::event::Event::RawSent
-    pub raw_events: bool,
+    pub(crate) raw_events: bool,
     /// Name for EHLO/HELO/LHLO.
-    pub helo: String,
+    pub(crate) helo: String,
     /// Greeting verb.
-    pub protocol: Protocol,
+    pub(crate) protocol: Protocol,
     /// STARTTLS policy.
-    pub starttls: StartTls,
+    pub(crate) starttls: StartTls,
     /// The transport is already TLS (implicit TLS on connect).
-    pub tls_on_connect: bool,
+    pub(crate) tls_on_connect: bool,
     /// AUTH, if asked for.
-    pub auth: Option<AuthPlan>,
+    pub(crate) auth: Option<AuthPlan>,
     /// Reverse path ("" = null sender).
-    pub from: String,
+    pub(crate) from: String,
     /// Recipients in order.
-    pub rcpts: Vec<String>,
+    pub(crate) rcpts: Vec<String>,
     /// Extra MAIL parameters.
-    pub mail_params: Vec<String>,
+    pub(crate) mail_params: Vec<String>,
     /// Extra RCPT parameters.
-    pub rcpt_params: Vec<String>,
+    pub(crate) rcpt_params: Vec<String>,
     /// Message content before DATA fix-ups.
-    pub message: Vec<u8>,
+    pub(crate) message: Vec<u8>,
     /// DATA fix-ups.
-    pub fixup: Fixup,
+    pub(crate) fixup: Fixup,
     /// Send MAIL, RCPTs and DATA in one write (RFC 2920) when advertised.
-    pub pipeline: bool,
+    pub(crate) pipeline: bool,
     /// Where to stop early.
-    pub stop: Option<Stop>,
+    pub(crate) stop: Option<Stop>,
     /// ESMTP extensions to use.
-    pub ext: ExtPlan,
+    pub(crate) ext: ExtPlan,
 }
 
 /// Which ESMTP extensions to use (advertised → used; not advertised → an error, or sent anyway
 /// with `force`). SIZE (RFC 1870) and 8BITMIME (RFC 6152) need no flag: `SIZE=` goes out
 /// whenever it is advertised and `BODY=8BITMIME` whenever the content has 8-bit bytes.
 #[derive(Debug, Clone, Default)]
-pub struct ExtPlan {
+pub(crate) struct ExtPlan {
     /// `--smtputf8`: add `SMTPUTF8` (RFC 6531 §3.4) even when no address or header needs it.
-    pub smtputf8: bool,
+    pub(crate) smtputf8: bool,
     /// DSN parameters (RFC 3461).
-    pub dsn: Dsn,
+    pub(crate) dsn: Dsn,
     /// `REQUIRETLS` on MAIL (RFC 8689 §4.1); needs TLS.
-    pub requiretls: bool,
+    pub(crate) requiretls: bool,
     /// Send the content with BDAT (RFC 3030) in chunks of this size (0 = one chunk).
-    pub bdat: Option<usize>,
+    pub(crate) bdat: Option<usize>,
     /// `PRDR` on MAIL (draft-hall-prdr): per-recipient replies after the content.
-    pub prdr: bool,
+    pub(crate) prdr: bool,
     /// XCLIENT (Postfix) after the greeting.
-    pub xclient: Option<XclientPlan>,
+    pub(crate) xclient: Option<XclientPlan>,
     /// XFORWARD attributes (Postfix), sent before MAIL.
-    pub xforward: Vec<Attribute>,
+    pub(crate) xforward: Vec<Attribute>,
     /// `--force-ext`: use extensions even when not advertised.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// XCLIENT (Postfix XCLIENT_README): attributes, then a 220 and a new EHLO.
 #[derive(Debug, Clone, Default)]
-pub struct XclientPlan {
+pub(crate) struct XclientPlan {
     /// The XCLIENT commands in the order they are sent, each answered by a 220.
-    pub commands: Vec<XclientCommand>,
+    pub(crate) commands: Vec<XclientCommand>,
     /// Send before STARTTLS rather than after.
-    pub before_starttls: bool,
+    pub(crate) before_starttls: bool,
     /// Carry on without XCLIENT when it is not advertised or refused.
-    pub optional: bool,
+    pub(crate) optional: bool,
     /// Carry on without XCLIENT when it (or an attribute) is not advertised, but fail when the
     /// server refuses it (swaks `--xclient-optional-strict`).
-    pub optional_strict: bool,
+    pub(crate) optional_strict: bool,
     /// Do not check attributes against the advertised list.
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
 }
 
 /// One XCLIENT command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum XclientCommand {
+pub(crate) enum XclientCommand {
     /// Attributes (`ADDR`, `NAME`, …), xtext-encoded when sent.
     Attrs(Vec<Attribute>),
     /// A raw argument string, sent as given (`--xclient`).
@@ -228,7 +228,7 @@ pub enum XclientCommand {
 
 impl XclientPlan {
     /// Every attribute of every command (the ones checked against the advertised list).
-    pub fn attrs(&self) -> Vec<Attribute> {
+    pub(crate) fn attrs(&self) -> Vec<Attribute> {
         self.commands
             .iter()
             .flat_map(|c| match c {

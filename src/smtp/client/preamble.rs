@@ -10,7 +10,7 @@ use crate::smtp::sent;
 use super::Session;
 
 /// The 12 bytes every PROXY protocol v2 header starts with (HAProxy PROXY protocol §2.2).
-pub const PROXY_V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
+pub(crate) const PROXY_V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
 
 impl Session {
     /// Queue the PROXY header and report it: v1 as its text line, v2 as base64.

@@ -1328,7 +1328,7 @@ fn warnings(ev: &[Event]) -> Vec<String> {
 
 #[test]
 fn tls_record_helper_recognises_handshakes_and_alerts_only() {
-    let hint = |b: &[u8]| super::tls_record_instead_of_greeting(b);
+    let hint = |b: &[u8]| super::banner::tls_record_instead_of_greeting(b);
     assert!(
         hint(&[0x16, 0x03, 0x03, 0x00, 0x7a])
             .unwrap()

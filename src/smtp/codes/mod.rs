@@ -22,7 +22,7 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
 use hints::{Ctx, hint, refused_party};
-pub use remedy::{Hint, Part, Remedy};
+pub(crate) use remedy::{Hint, Remedy};
 
 mod context;
 mod hints;
@@ -32,11 +32,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use registry::{
-    BasicEntry, RegistryEntry, basic_entry, basic_meaning, class_name, lookup_enhanced, registry,
-    registry_entry, subject_name,
-};
-pub use table::explain_code;
+pub(crate) use registry::lookup_enhanced;
+pub(crate) use table::explain_code;
 
 /// Registry entry of an enhanced status code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,21 +64,21 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Explanation {
     /// What the basic code means here.
-    pub basic: Option<String>,
+    pub(crate) basic: Option<String>,
     /// The enhanced code's registry meaning.
-    pub enhanced: Option<EnhancedInfo>,
+    pub(crate) enhanced: Option<EnhancedInfo>,
     /// What it means in this context and what to do ("server wants STARTTLS: add --tls"), the
     /// remedies kept apart for each front end to word.
-    pub hint: Option<Hint>,
+    pub(crate) hint: Option<Hint>,
     /// Severity.
-    pub severity: Option<Severity>,
+    pub(crate) severity: Option<Severity>,
 }
 
 /// What a reply answers beyond its command phase: the replies after the content that PRDR
 /// (draft-hall-prdr §4) and LMTP (RFC 2033 §4.2) give per recipient, where the same code means
 /// something narrower than a reply for the whole message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// The reply to the command of the phase (everything but the cases below).
     #[default]
     Command,
@@ -94,13 +91,13 @@ pub enum Answer {
 }
 
 /// Explain `reply` as an answer to a command of `phase`.
-pub fn explain(reply: &Reply, phase: Phase) -> Explanation {
+pub(crate) fn explain(reply: &Reply, phase: Phase) -> Explanation {
     explain_answer(reply, phase, Answer::Command)
 }
 
 /// Explain `reply` as an answer to a command of `phase`, in the narrower role `answer` (a
 /// PRDR or LMTP reply for one recipient after the content).
-pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
+pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
     let mut basic = basic_in_context(reply.code, phase);
     let mut hint = hint(reply, phase).map(Hint::new);
     if let Some(code) = reply.code {
@@ -154,12 +151,12 @@ pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanatio
 
 /// Does `code` have a meaning of its own as an answer to the command of `phase` (RFC 5321
 /// §4.3.2 and the extensions)? Used to pick the commands a pasted reply may answer.
-pub fn is_known_answer(code: u16, phase: Phase) -> bool {
+pub(crate) fn is_known_answer(code: u16, phase: Phase) -> bool {
     context_meaning(code, phase).is_some()
 }
 
 /// Parse `5.1.1`, `X.7.1` (class 0 = any) into an enhanced code.
-pub fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
+pub(crate) fn parse_enhanced_word(w: &str) -> Option<EnhancedCode> {
     let mut it = w.split('.');
     let c = it.next()?;
     let class = if c.eq_ignore_ascii_case("x") {

@@ -130,26 +130,27 @@ fn squash(s: &str) -> String {
 /// One row of the IANA enumerated enhanced-status-code registry, with whitespace normalised
 /// (wrapped lines joined) but otherwise verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryEntry {
+pub(crate) struct RegistryEntry {
     /// Subject (the `s` in `X.s.d`).
-    pub subject: u16,
+    pub(crate) subject: u16,
     /// Detail (the `d` in `X.s.d`).
-    pub detail: u16,
+    pub(crate) detail: u16,
     /// "Sample Text" column. Empty for X.6.10, which the registry keeps only as a deprecated
     /// duplicate of X.6.8.
-    pub sample_text: String,
+    pub(crate) sample_text: String,
     /// "Associated basic status code" column: free text (`Any`, `451, 550`, `5XX`, `.`), a hint
     /// only, never a parseable list.
-    pub associated_basic: String,
+    pub(crate) associated_basic: String,
     /// "Description" column (registry prose; shown only on request, never as our explanation).
-    pub description: String,
+    pub(crate) description: String,
     /// "Reference" column (`[RFC3463] (Standards Track)`).
-    pub reference: String,
+    pub(crate) reference: String,
 }
 
 impl RegistryEntry {
     /// The code in registry form, `X.s.d`.
-    pub fn code(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> String {
         format!("X.{}.{}", self.subject, self.detail)
     }
 }
@@ -226,12 +227,13 @@ static REGISTRY: LazyLock<Vec<RegistryEntry>> =
     LazyLock::new(|| load_registry(ENHANCED_CSV).unwrap_or_default());
 
 /// All registry entries, in registry order.
-pub fn registry() -> &'static [RegistryEntry] {
+#[cfg(test)]
+pub(crate) fn registry() -> &'static [RegistryEntry] {
     &REGISTRY
 }
 
 /// The registry row for `X.subject.detail`, if registered.
-pub fn registry_entry(subject: u16, detail: u16) -> Option<&'static RegistryEntry> {
+pub(crate) fn registry_entry(subject: u16, detail: u16) -> Option<&'static RegistryEntry> {
     REGISTRY
         .iter()
         .find(|e| e.subject == subject && e.detail == detail)
@@ -294,13 +296,13 @@ pub(super) fn registry_row(subject: u16, detail: u16) -> Option<RegistryEntry> {
 
 /// One row of our basic-code table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BasicEntry {
+pub(crate) struct BasicEntry {
     /// Three-digit code.
-    pub code: u16,
+    pub(crate) code: u16,
     /// Meaning in our words, without command context.
-    pub meaning: String,
+    pub(crate) meaning: String,
     /// Where the code is defined ("RFC 5321 §4.2.3").
-    pub source: String,
+    pub(crate) source: String,
 }
 
 pub(super) fn load_basic(text: &str) -> Result<Vec<BasicEntry>, String> {
@@ -333,12 +335,12 @@ pub(super) static BASIC: LazyLock<Vec<BasicEntry>> =
     LazyLock::new(|| load_basic(BASIC_CSV).unwrap_or_default());
 
 /// Our table row for a basic code, if the code is one we describe.
-pub fn basic_entry(code: u16) -> Option<&'static BasicEntry> {
+pub(crate) fn basic_entry(code: u16) -> Option<&'static BasicEntry> {
     BASIC.iter().find(|e| e.code == code)
 }
 
 /// Meaning of a basic reply code in our own words (no context).
-pub fn basic_meaning(code: u16) -> Option<&'static str> {
+pub(crate) fn basic_meaning(code: u16) -> Option<&'static str> {
     basic_entry(code).map(|e| e.meaning.as_str())
 }
 
@@ -346,18 +348,8 @@ pub fn basic_meaning(code: u16) -> Option<&'static str> {
 // Enhanced codes: class and subject names (RFC 3463 §2), our own meanings
 // ---------------------------------------------------------------------------------------------
 
-/// Registry name of an enhanced-code class (RFC 3463 §2; IANA sub-registry 1).
-pub fn class_name(class: u8) -> Option<&'static str> {
-    match class {
-        2 => Some("Success"),
-        4 => Some("Persistent Transient Failure"),
-        5 => Some("Permanent Failure"),
-        _ => None,
-    }
-}
-
 /// Registry name of an enhanced-code subject (RFC 3463 §2; IANA sub-registry 2).
-pub fn subject_name(subject: u16) -> Option<&'static str> {
+pub(crate) fn subject_name(subject: u16) -> Option<&'static str> {
     Some(match subject {
         0 => "Other or Undefined Status",
         1 => "Addressing Status",
@@ -700,7 +692,7 @@ fn unregistered_meaning(class: u8, subject: u16, detail: u16) -> String {
 /// (`:explain X.7.1`). A code that is not registered still gets an answer built from the class
 /// and subject names (RFC 3463 §2), so servers' private details (Microsoft's 5.7.708) are
 /// described as far as the standard allows.
-pub fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
+pub(crate) fn lookup_enhanced(code: &EnhancedCode) -> Option<EnhancedInfo> {
     if code.subject > 999 || code.detail > 999 {
         return None;
     }

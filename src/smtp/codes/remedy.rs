@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// Something a hint tells the user to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Remedy {
+pub(crate) enum Remedy {
     /// Upgrade the connection with STARTTLS (RFC 3207).
     StartTls,
     /// Speak TLS from the first byte (implicit TLS, RFC 8314 §3.3).
@@ -49,7 +49,7 @@ impl Remedy {
     }
 
     /// How the one-shot send says it: the flag that does it.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Remedy::StartTls => "--tls",
             Remedy::TlsOnConnect => "--tls-on-connect",
@@ -64,7 +64,7 @@ impl Remedy {
 
 /// One piece of a [`Hint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part<'a> {
+pub(crate) enum Part<'a> {
     /// Words as they are.
     Text(&'a str),
     /// A remedy, for the front end to word.
@@ -83,7 +83,7 @@ impl Hint {
     }
 
     /// The pieces in order. A `⟨…⟩` that names no remedy stays text.
-    pub fn parts(&self) -> Vec<Part<'_>> {
+    pub(crate) fn parts(&self) -> Vec<Part<'_>> {
         let mut out = Vec::new();
         let mut rest = self.0.as_str();
         while let Some(i) = rest.find('⟨') {
@@ -116,7 +116,7 @@ impl Hint {
     }
 
     /// The hint with each remedy worded by `word`.
-    pub fn words(&self, word: impl Fn(Remedy) -> String) -> String {
+    pub(crate) fn words(&self, word: impl Fn(Remedy) -> String) -> String {
         self.parts()
             .into_iter()
             .map(|p| match p {
@@ -132,7 +132,8 @@ impl Hint {
     }
 
     /// Does the hint, in the send's words, contain `needle`?
-    pub fn contains(&self, needle: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, needle: &str) -> bool {
         self.to_string().contains(needle)
     }
 }

@@ -11,7 +11,7 @@ use crate::smtp::reply::{EnhancedCode, Reply};
 /// Text for the REPL's `:explain 5.7.1` / `:explain 550` / `:explain 550 5.1.1`: a basic code,
 /// an enhanced code (`X.s.d` accepted), or both, separated by spaces, commas or a hyphen as in
 /// `550-5.1.1`. Returns several lines, or `None` when nothing in `text` looks like a code.
-pub fn explain_code(text: &str) -> Option<String> {
+pub(crate) fn explain_code(text: &str) -> Option<String> {
     let mut basic: Option<u16> = None;
     let mut enhanced: Option<EnhancedCode> = None;
     for word in text

@@ -1,8 +1,8 @@
 //! Tests of the reply-code knowledge: CSV parsing, registry, context, hints, the table view.
 
 use super::registry::{
-    BASIC, BASIC_CSV, CsvError, ENHANCED_CSV, OWN_WORDS, load_basic, load_registry, own_words,
-    paraphrase, parse_csv, registry_row,
+    BASIC, BASIC_CSV, CsvError, ENHANCED_CSV, OWN_WORDS, basic_entry, basic_meaning, load_basic,
+    load_registry, own_words, paraphrase, parse_csv, registry, registry_entry, registry_row,
 };
 use super::*;
 use crate::smtp::event::Deviation;

@@ -31,7 +31,7 @@ use std::fmt;
 use crate::smtp::reply::{EnhancedCode, parse_enhanced};
 
 /// The `--fail` help text (grammar summary), for the CLI.
-pub const FAIL_HELP: &str = "\
+pub(crate) const FAIL_HELP: &str = "\
 Inject a fault (repeatable). SPEC is one of:
   POINT[#N]=CODE[:X.Y.Z[:TEXT]]  reply CODE (400-599) instead of the normal reply
   POINT[#N]=drop                 close the connection without replying
@@ -48,13 +48,8 @@ recipient of the transaction). Without X.Y.Z the reply carries the class's X.0.0
 connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
 lmtp-rcpt#2=552:5.2.2";
 
-/// The `--delay` help text, for the CLI.
-pub const DELAY_HELP: &str = "\
-Wait before a reply (repeatable): POINT[#N]:MS, e.g. rcpt:2000, connect:500, dot#1:3000. \
-POINT as for --fail.";
-
 /// Extensions `--hide` understands (`ESMTP` makes EHLO fail so clients fall back to HELO).
-pub const HIDEABLE: &[&str] = &[
+pub(crate) const HIDEABLE: &[&str] = &[
     "PIPELINING",
     "SIZE",
     "8BITMIME",
@@ -69,7 +64,7 @@ pub const HIDEABLE: &[&str] = &[
 
 /// Where in the dialogue a fault or delay applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Point {
+pub(crate) enum Point {
     /// The greeting (RFC 5321 §4.3.1).
     Connect,
     /// EHLO / HELO / LHLO.
@@ -132,7 +127,7 @@ impl Point {
 
 /// What happens at a faulty point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultAction {
+pub(crate) enum FaultAction {
     /// Reply with this code instead.
     Reply {
         /// 400–599.
@@ -148,31 +143,31 @@ pub enum FaultAction {
 
 /// One `POINT[#N]=ACTION` fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
+pub(crate) struct Fault {
     /// Where.
-    pub point: Point,
+    pub(crate) point: Point,
     /// Only the Nth occurrence (1-based) in a connection, or every one.
-    pub nth: Option<u32>,
+    pub(crate) nth: Option<u32>,
     /// What.
-    pub action: FaultAction,
+    pub(crate) action: FaultAction,
     /// The spec as given (quoted in the default reply text).
-    pub spec: String,
+    pub(crate) spec: String,
 }
 
 /// One `POINT[#N]:MS` delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delay {
+pub(crate) struct Delay {
     /// Where.
-    pub point: Point,
+    pub(crate) point: Point,
     /// Only the Nth occurrence, or every one.
-    pub nth: Option<u32>,
+    pub(crate) nth: Option<u32>,
     /// Milliseconds.
-    pub ms: u64,
+    pub(crate) ms: u64,
 }
 
 /// How the greeting misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BannerMode {
+pub(crate) enum BannerMode {
     /// A normal 220.
     #[default]
     Normal,
@@ -184,24 +179,24 @@ pub enum BannerMode {
 
 /// Every fault, delay and hidden extension of a server, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// Reply/drop faults in the order given (the first match wins).
-    pub faults: Vec<Fault>,
+    pub(crate) faults: Vec<Fault>,
     /// Delays in the order given (the first match wins).
-    pub delays: Vec<Delay>,
+    pub(crate) delays: Vec<Delay>,
     /// End reply lines with a bare LF.
-    pub bare_lf: bool,
+    pub(crate) bare_lf: bool,
     /// Write replies one byte at a time with this many ms between bytes.
-    pub trickle: Option<u64>,
+    pub(crate) trickle: Option<u64>,
     /// Banner behaviour.
-    pub banner: BannerMode,
+    pub(crate) banner: BannerMode,
     /// Upper-cased extensions not to advertise.
-    pub hide: Vec<String>,
+    pub(crate) hide: Vec<String>,
 }
 
 /// A spec that does not follow the grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultError(pub String);
+pub(crate) struct FaultError(pub(crate) String);
 
 impl fmt::Display for FaultError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -248,7 +243,7 @@ fn parse_hide(ext: &str, whole: &str) -> Result<String, FaultError> {
 
 impl Faults {
     /// Parse `--fail`, `--delay` and `--hide` values. The error is one line naming the bad spec.
-    pub fn parse(
+    pub(crate) fn parse(
         fails: &[String],
         delays: &[String],
         hide: &[String],
@@ -382,14 +377,14 @@ impl Faults {
     }
 
     /// The fault for the `n`th (1-based) occurrence of `point`, if any.
-    pub fn fault(&self, point: Point, n: u32) -> Option<&Fault> {
+    pub(crate) fn fault(&self, point: Point, n: u32) -> Option<&Fault> {
         self.faults
             .iter()
             .find(|f| f.point == point && f.nth.is_none_or(|k| k == n))
     }
 
     /// The delay before the reply to the `n`th occurrence of `point`, if any.
-    pub fn delay(&self, point: Point, n: u32) -> Option<u64> {
+    pub(crate) fn delay(&self, point: Point, n: u32) -> Option<u64> {
         self.delays
             .iter()
             .find(|d| d.point == point && d.nth.is_none_or(|k| k == n))
@@ -397,12 +392,12 @@ impl Faults {
     }
 
     /// Does any fault or delay apply at `point`?
-    pub fn uses(&self, point: Point) -> bool {
+    pub(crate) fn uses(&self, point: Point) -> bool {
         self.faults.iter().any(|f| f.point == point) || self.delays.iter().any(|d| d.point == point)
     }
 
     /// Is `ext` (upper-case) hidden?
-    pub fn hides(&self, ext: &str) -> bool {
+    pub(crate) fn hides(&self, ext: &str) -> bool {
         self.hide.iter().any(|h| h == ext)
     }
 }

@@ -16,7 +16,7 @@
 //! that is the listener's timing, not a quirk.
 
 /// The `--quirk` help text.
-pub const QUIRK_HELP: &str = "\
+pub(crate) const QUIRK_HELP: &str = "\
 Behave like a vulnerable MTA (repeatable), for testing safety probes:
   bare-lf-dot     a bare LF ends a line in DATA: <LF>.<LF> ends the message (SMTP smuggling)
   starttls-keep   execute plaintext pipelined after STARTTLS inside TLS (CVE-2011-0411)
@@ -24,7 +24,7 @@ Behave like a vulnerable MTA (repeatable), for testing safety probes:
   answer-unsynced with --hide PIPELINING, answer commands pipelined anyway (default: 554 and close)";
 
 /// Names `--quirk` accepts.
-pub const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "bare-lf-dot",
     "starttls-keep",
     "disclose-users",
@@ -46,7 +46,7 @@ pub struct Quirks {
 
 impl Quirks {
     /// Parse the `--quirk` values; an unknown name is an error naming the known ones.
-    pub fn parse(names: &[String]) -> Result<Quirks, String> {
+    pub(crate) fn parse(names: &[String]) -> Result<Quirks, String> {
         let mut q = Quirks::default();
         for n in names {
             match n.trim().to_ascii_lowercase().as_str() {
@@ -68,7 +68,10 @@ impl Quirks {
 
 /// `disclose-users`: the user a `VRFY`/`EXPN` argument names (`<a@b>`, `a@b` or `a`), if it is
 /// one of `users` (compared case-insensitively, by local part when the name has no domain).
-pub fn known_user<'a>(arg: &str, users: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn known_user<'a>(
+    arg: &str,
+    users: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let a = arg.trim().trim_start_matches('<').trim_end_matches('>');
     let local = a.split('@').next().unwrap_or(a);
     users
