@@ -316,9 +316,13 @@ impl Resolver {
         ropts.validate = validate;
         let inner = match opts.server {
             Some(server) => {
-                let mut conn = ConnectionConfig::udp();
-                conn.port = server.port();
-                let ns = NameServerConfig::new(server.ip(), true, vec![conn]);
+                // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a
+                // big TLSA or DNSKEY RRset must not fail only because it is big.
+                let mut udp = ConnectionConfig::udp();
+                udp.port = server.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = server.port();
+                let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
                 // The user picked this server to see its answers: /etc/hosts must not shadow them.
                 ropts.use_hosts_file = ResolveHosts::Never;
                 let mut b = TokioResolver::builder_with_config(

@@ -8,6 +8,8 @@ pub mod conn;
 pub mod dane;
 pub mod dns;
 mod dns_ad;
+#[cfg(test)]
+mod dnssec_pins;
 pub mod driver;
 pub mod proxy;
 pub mod route;
