@@ -208,43 +208,28 @@ pub enum Signing {
     /// Signed by the zone key, valid now.
     Valid,
     /// Signed, then the data changed: the RRSIG no longer verifies (a forgery or corruption).
+    /// A and AAAA point elsewhere, MX changes preference, TLSA and TXT change their last octet.
     Tampered,
     /// Signed with a validity window that ended a week ago (RFC 4034 §3.1.5).
     Expired,
-    /// Signed with a validity window that starts tomorrow: the signer's clock is ahead of
-    /// the validator's (RFC 4035 §5.3.1).
+    /// Signed with a validity window that starts tomorrow: the signer's clock is ahead of the
+    /// validator's (RFC 4035 §5.3.1).
     Future,
     /// Served without an RRSIG although the zone is signed.
     Unsigned,
 }
 
-/// How a [`SignedDns`] zone is built beyond its records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZoneOptions {
-    /// Sign the denials: an SOA at the apex and an NSEC chain (RFC 4034 §4, RFC 4035 §3.1.3)
-    /// in the authority section of NXDOMAIN and NODATA answers. Off, denials are bare.
-    pub nsec: bool,
-    /// Child zones delegated without a DS (RFC 4035 §5.2: an unsigned delegation, proven by
-    /// the NSEC at the cut when `nsec` is on). Records under them are served unsigned.
-    pub unsigned_children: Vec<String>,
-    /// Serve the zone's DNSKEY (off: DNSKEY queries get an empty answer, the key is missing).
-    pub serve_dnskey: bool,
-}
-
-impl Default for ZoneOptions {
-    fn default() -> Self {
-        ZoneOptions {
-            nsec: false,
-            unsigned_children: Vec::new(),
-            serve_dnskey: true,
-        }
-    }
-}
-
 /// An in-process DNSSEC-signed zone on loopback: one Ed25519 key (RFC 8080) that is both the
-/// zone's DNSKEY and the test trust anchor, RRSIGs made with hickory's signer. UDP and TCP on
-/// the same port; an answer bigger than the query's EDNS payload (512 octets without EDNS) is
-/// sent truncated over UDP (TC), whole over TCP (RFC 7766 §5).
+/// zone's DNSKEY and the test trust anchor, RRSIGs made with hickory's signer, an SOA and NS at
+/// the apex and an NSEC chain (RFC 4034 §4) so that absent names and types are proven absent.
+///
+/// An NS record below the apex is a delegation to an unsigned child zone (RFC 4035 §2.2, §5.2):
+/// the parent serves a signed NSEC at the cut saying there is no DS, and the records at and
+/// below the cut are served without signatures, whatever their [`Signing`] — a validator calls
+/// them *insecure*, which is how unsigned domains under a signed root look.
+///
+/// UDP and TCP on the same port: an answer bigger than the query's EDNS payload (512 octets
+/// without EDNS) goes out truncated (TC) over UDP and whole over TCP (RFC 7766 §5).
 pub struct SignedDns {
     /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
@@ -252,37 +237,92 @@ pub struct SignedDns {
     pub anchor: String,
 }
 
-/// The served zone: RRsets (with their RRSIGs), the names that exist, the signed NSEC
-/// chain and SOA when denials are signed.
-struct ZoneData {
+/// What the [`SignedDns`] server answers from.
+struct SignedZone {
+    /// The apex.
+    apex: Name,
+    /// (owner, type) → the records served, RRSIG included when signed.
     table: HashMap<(String, RecordType), Vec<Record>>,
+    /// Every owner name (lower case, no trailing dot).
     names: std::collections::HashSet<String>,
-    /// (owner, NSEC record and its RRSIG), in canonical order (RFC 4034 §6.1).
-    nsec: Vec<(Name, Vec<Record>)>,
-    /// The apex SOA and its RRSIG (empty without `nsec`).
+    /// Owners of the signed part in canonical order (RFC 4034 §6.1), each with its signed NSEC
+    /// RRset (the NSEC and its RRSIG).
+    chain: Vec<(Name, Vec<Record>)>,
+    /// The apex SOA and its RRSIG, for the authority section of negative answers.
     soa: Vec<Record>,
-    /// Owner names of the unsigned children, normalised.
-    children: Vec<String>,
+    /// Delegation points below the apex (unsigned children).
+    cuts: Vec<Name>,
+}
+
+impl SignedZone {
+    /// Is `name` at or below a delegation (in an unsigned child zone)?
+    fn in_child(&self, name: &Name) -> bool {
+        self.cuts.iter().any(|c| c.zone_of(name))
+    }
+
+    /// Does `name` exist in the signed part: an owner, or an empty non-terminal above one?
+    fn exists(&self, name: &Name) -> bool {
+        self.chain.iter().any(|(owner, _)| name.zone_of(owner))
+    }
+
+    /// The NSEC RRset whose owner is `name` or the last one before it (the one that covers it).
+    fn covering(&self, name: &Name) -> Option<&Vec<Record>> {
+        self.chain
+            .iter()
+            .rev()
+            .find(|(owner, _)| owner <= name)
+            .or_else(|| self.chain.last())
+            .map(|(_, recs)| recs)
+    }
+
+    /// The authority section proving that `qname` (of the signed part) has no `qtype` record:
+    /// the SOA, the NSEC at the name (NODATA) or covering it and the wildcard at its closest
+    /// encloser (NXDOMAIN, RFC 4035 §3.1.3.2).
+    fn denial(&self, qname: &Name, nxdomain: bool) -> Vec<Record> {
+        let mut out = self.soa.clone();
+        let mut add = |recs: Option<&Vec<Record>>| {
+            for r in recs.into_iter().flatten() {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        };
+        add(self.covering(qname));
+        if nxdomain {
+            let mut encloser = qname.base_name();
+            while !self.exists(&encloser) && encloser.num_labels() > self.apex.num_labels() {
+                encloser = encloser.base_name();
+            }
+            if let Ok(wildcard) = encloser.prepend_label("*") {
+                add(self.covering(&wildcard));
+            }
+        }
+        out
+    }
 }
 
 impl SignedDns {
     /// Sign and serve `records` of `zone`. Answers carry the RRSIGs of the asked RRset; a name
-    /// with no record of the asked type gets an empty NOERROR, an absent name NXDOMAIN (neither
-    /// with NSEC: only positive answers are signed here; see [`SignedDns::start_with`]).
+    /// with no record of the asked type gets an empty NOERROR, an absent name NXDOMAIN, both
+    /// with the SOA and the NSEC records that prove it in the signed part (none in a child).
     ///
     /// Panics on signing or binding failures: it is a test fixture.
     pub fn start(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
-        SignedDns::start_with(zone, records, ZoneOptions::default())
+        SignedDns::serve(SignedZone::build(zone, records))
     }
 
-    /// [`SignedDns::start`] with signed denials, unsigned delegations or a missing DNSKEY.
-    pub fn start_with(
-        zone: &str,
-        records: Vec<(&str, RData, Signing)>,
-        opts: ZoneOptions,
-    ) -> SignedDns {
-        let (data, anchor) = sign_zone(zone, records, &opts);
-        let data = std::sync::Arc::new(data);
+    /// [`SignedDns::start`] without the DNSKEY: the zone is signed but its key cannot be
+    /// fetched (DNSKEY questions get an empty answer), so nothing in it can be verified.
+    pub fn start_without_dnskey(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
+        let (mut zone, anchor) = SignedZone::build(zone, records);
+        let apex = normalise(&zone.apex.to_ascii());
+        zone.table.remove(&(apex, RecordType::DNSKEY));
+        SignedDns::serve((zone, anchor))
+    }
+
+    fn serve((zone, anchor): (SignedZone, String)) -> SignedDns {
+        let zone = std::sync::Arc::new(zone);
+        // UDP and TCP on one port (retry with a new port if the TCP one is taken).
         let (udp, tcp) = loop {
             let udp = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
             let addr = udp.local_addr().expect("signed DNS local addr");
@@ -291,14 +331,14 @@ impl SignedDns {
             }
         };
         let addr = udp.local_addr().expect("signed DNS local addr");
-        let zone_udp = data.clone();
+        let on_udp = zone.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             loop {
                 let Ok((n, peer)) = udp.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(bytes) = signed_reply(&zone_udp, &buf[..n], false) {
+                if let Some(bytes) = on_udp.answer(&buf[..n]).and_then(|b| fit_udp(&buf[..n], b)) {
                     let _ = udp.send_to(&bytes, peer);
                 }
             }
@@ -306,7 +346,7 @@ impl SignedDns {
         std::thread::spawn(move || {
             for conn in tcp.incoming() {
                 let Ok(conn) = conn else { continue };
-                let zone = data.clone();
+                let zone = zone.clone();
                 std::thread::spawn(move || serve_tcp(&zone, conn));
             }
         });
@@ -314,8 +354,29 @@ impl SignedDns {
     }
 }
 
-/// Answer length-prefixed queries on one TCP connection until the client closes it.
-fn serve_tcp(zone: &ZoneData, mut conn: std::net::TcpStream) {
+/// `reply` to the UDP `query` as it can go out: whole if it fits the query's EDNS payload (512
+/// octets without EDNS, RFC 6891 §6.2.3), else the header and question with TC set.
+fn fit_udp(query: &[u8], reply: Vec<u8>) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    let limit = q
+        .edns
+        .as_ref()
+        .map_or(512, |e| usize::from(e.max_payload().max(512)));
+    if reply.len() <= limit {
+        return Some(reply);
+    }
+    let mut short = Message::response(q.metadata.id, q.metadata.op_code);
+    short.metadata.authoritative = true;
+    short.metadata.truncation = true;
+    short.metadata.recursion_desired = q.metadata.recursion_desired;
+    short.metadata.recursion_available = true;
+    short.edns = q.edns.clone();
+    short.add_queries(q.queries);
+    short.to_vec().ok()
+}
+
+/// Answer length-prefixed queries on one TCP connection (RFC 1035 §4.2.2) until it closes.
+fn serve_tcp(zone: &SignedZone, mut conn: std::net::TcpStream) {
     use std::io::{Read, Write};
     let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(30)));
     loop {
@@ -327,7 +388,7 @@ fn serve_tcp(zone: &ZoneData, mut conn: std::net::TcpStream) {
         if conn.read_exact(&mut body).is_err() {
             return;
         }
-        let Some(reply) = signed_reply(zone, &body, true) else {
+        let Some(reply) = zone.answer(&body) else {
             continue;
         };
         let Ok(n) = u16::try_from(reply.len()) else {
@@ -341,296 +402,233 @@ fn serve_tcp(zone: &ZoneData, mut conn: std::net::TcpStream) {
     }
 }
 
-fn sign_zone(
-    zone: &str,
-    records: Vec<(&str, RData, Signing)>,
-    opts: &ZoneOptions,
-) -> (ZoneData, String) {
-    use hickory_resolver::proto::dnssec::crypto::Ed25519SigningKey;
-    use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
-    use hickory_resolver::proto::dnssec::{DnssecSigner, SigningKey};
-    use hickory_resolver::proto::rr::rdata::{NS, SOA};
-    use hickory_resolver::proto::rr::{DNSClass, RecordSet};
+impl SignedZone {
+    /// Sign everything; returns the zone and the anchor line.
+    fn build(zone: &str, records: Vec<(&str, RData, Signing)>) -> (SignedZone, String) {
+        use hickory_resolver::proto::dnssec::crypto::Ed25519SigningKey;
+        use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
+        use hickory_resolver::proto::dnssec::{DnssecSigner, SigningKey};
+        use hickory_resolver::proto::rr::rdata::{NS, SOA};
+        use hickory_resolver::proto::rr::{DNSClass, RecordSet};
 
-    let zone_name = abs_name(zone).expect("zone name");
-    let pkcs8 = Ed25519SigningKey::generate_pkcs8().expect("key");
-    let key = Ed25519SigningKey::from_pkcs8(&pkcs8).expect("key");
-    let public = key.to_public_key().expect("public key");
-    let dnskey = DNSKEY::from_key(&public);
-    let signer = DnssecSigner::new(
-        dnskey.clone(),
-        Box::new(key),
-        zone_name.clone(),
-        std::time::Duration::from_secs(2 * 86_400),
-    );
-    let dnskey_record = Record::from_rdata(
-        zone_name.clone(),
-        300,
-        RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
-    );
-    let anchor = dnskey_record.to_string();
-    let children: Vec<Name> = opts
-        .unsigned_children
-        .iter()
-        .map(|c| abs_name(c).expect("child zone name"))
-        .collect();
-    let in_child = |owner: &Name| children.iter().any(|c| c.zone_of(owner));
+        let apex = abs_name(zone).expect("zone name");
+        let pkcs8 = Ed25519SigningKey::generate_pkcs8().expect("key");
+        let key = Ed25519SigningKey::from_pkcs8(&pkcs8).expect("key");
+        let public = key.to_public_key().expect("public key");
+        let dnskey = DNSKEY::from_key(&public);
+        let signer = DnssecSigner::new(
+            dnskey.clone(),
+            Box::new(key),
+            apex.clone(),
+            std::time::Duration::from_secs(2 * 86_400),
+        );
+        let dnskey_record = Record::from_rdata(
+            apex.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+        );
+        let anchor = dnskey_record.to_string();
+        let ns_name = apex.prepend_label("ns").expect("ns name");
+        let soa = SOA::new(
+            ns_name.clone(),
+            apex.prepend_label("hostmaster").expect("rname"),
+            1,
+            3600,
+            600,
+            86_400,
+            300,
+        );
 
-    // Group into RRsets: (owner, type) → (data, how it is served).
-    let mut sets: Vec<(Name, RecordType, Vec<RData>, Signing)> = Vec::new();
-    if opts.serve_dnskey {
-        sets.push((
-            zone_name.clone(),
-            RecordType::DNSKEY,
-            vec![dnskey_record.data.clone()],
-            Signing::Valid,
-        ));
-    }
-    let soa = RData::SOA(SOA::new(
-        abs_name(&format!("ns.{zone}")).expect("ns name"),
-        abs_name(&format!("hostmaster.{zone}")).expect("rname"),
-        1,
-        3600,
-        600,
-        86_400,
-        60,
-    ));
-    if opts.nsec {
-        sets.push((
-            zone_name.clone(),
-            RecordType::SOA,
-            vec![soa],
-            Signing::Valid,
-        ));
-    }
-    // The delegations: an NS at each cut (never signed, RFC 4035 §2.2).
-    for c in &children {
-        let ns = abs_name(&format!("ns.{zone}")).expect("ns name");
-        sets.push((
-            c.clone(),
-            RecordType::NS,
-            vec![RData::NS(NS(ns))],
-            Signing::Unsigned,
-        ));
-    }
-    for (owner, data, signing) in records {
-        let owner = abs_name(owner).expect("owner name");
-        let rtype = data.record_type();
-        match sets.iter_mut().find(|s| s.0 == owner && s.1 == rtype) {
-            Some(s) => s.2.push(data),
-            None => sets.push((owner, rtype, vec![data], signing)),
-        }
-    }
-    let now = time::OffsetDateTime::now_utc();
-    let sign = |rrset: &RecordSet, signing: Signing| {
-        let inception = match signing {
-            Signing::Expired => now - time::Duration::days(9),
-            Signing::Future => now + time::Duration::days(1),
-            _ => now - time::Duration::hours(1),
-        };
-        RRSIG::from_rrset(rrset, DNSClass::IN, inception, &signer).expect("sign")
-    };
-    let mut table: HashMap<(String, RecordType), Vec<Record>> = HashMap::new();
-    let mut names: std::collections::HashSet<String> = Default::default();
-    // Types at each owner name of the parent zone (for the NSEC bitmaps).
-    let mut types: std::collections::BTreeMap<Name, Vec<RecordType>> = Default::default();
-    for (owner, rtype, data, signing) in sets {
-        let mut rrset = RecordSet::with_ttl(owner.clone(), rtype, 300);
-        for d in &data {
-            rrset.add_rdata(d.clone());
-        }
-        let sig = sign(&rrset, signing);
-        let mut served: Vec<Record> = data
-            .into_iter()
-            .map(|d| Record::from_rdata(owner.clone(), 300, d))
-            .collect();
-        if signing == Signing::Tampered {
-            for r in &mut served {
-                match &mut r.data {
-                    RData::A(a) => a.0 = Ipv4Addr::new(203, 0, 113, 66),
-                    RData::TLSA(t) => {
-                        if let Some(b) = t.cert_data.first_mut() {
-                            *b ^= 0xff;
-                        }
-                    }
-                    RData::MX(m) => m.preference ^= 1,
-                    _ => {}
-                }
+        // Group into RRsets: (owner, type) → (data, how it is served).
+        let mut sets: Vec<(Name, RecordType, Vec<RData>, Signing)> = vec![
+            (
+                apex.clone(),
+                RecordType::DNSKEY,
+                vec![dnskey_record.data.clone()],
+                Signing::Valid,
+            ),
+            (
+                apex.clone(),
+                RecordType::SOA,
+                vec![RData::SOA(soa)],
+                Signing::Valid,
+            ),
+            (
+                apex.clone(),
+                RecordType::NS,
+                vec![RData::NS(NS(ns_name))],
+                Signing::Valid,
+            ),
+        ];
+        for (owner, data, signing) in records {
+            let owner = abs_name(owner).expect("owner name");
+            let rtype = data.record_type();
+            match sets.iter_mut().find(|s| s.0 == owner && s.1 == rtype) {
+                Some(s) => s.2.push(data),
+                None => sets.push((owner, rtype, vec![data], signing)),
             }
         }
-        let child_data = in_child(&owner) && !children.contains(&owner);
-        if signing != Signing::Unsigned && !child_data {
-            served.push(Record::from_rdata(
-                owner.clone(),
+        let cuts: Vec<Name> = sets
+            .iter()
+            .filter(|s| s.1 == RecordType::NS && s.0 != apex)
+            .map(|s| s.0.clone())
+            .collect();
+        let below_cut = |n: &Name| cuts.iter().any(|c| c.zone_of(n));
+
+        let now = time::OffsetDateTime::now_utc();
+        let sign = |rrset: &RecordSet, signing: Signing| {
+            let inception = match signing {
+                Signing::Expired => now - time::Duration::days(9),
+                Signing::Future => now + time::Duration::days(1),
+                _ => now - time::Duration::hours(1),
+            };
+            let sig = RRSIG::from_rrset(rrset, DNSClass::IN, inception, &signer).expect("sign");
+            Record::from_rdata(
+                rrset.name().clone(),
                 300,
                 RData::DNSSEC(DNSSECRData::RRSIG(sig)),
-            ));
+            )
+        };
+        let mut table: HashMap<(String, RecordType), Vec<Record>> = HashMap::new();
+        let mut names: std::collections::HashSet<String> = Default::default();
+        // Types at each owner of the signed part, for the NSEC bitmaps.
+        let mut types: std::collections::BTreeMap<Name, Vec<RecordType>> = Default::default();
+        for (owner, rtype, data, signing) in sets {
+            let mut rrset = RecordSet::with_ttl(owner.clone(), rtype, 300);
+            for d in &data {
+                rrset.add_rdata(d.clone());
+            }
+            let mut served: Vec<Record> = data
+                .into_iter()
+                .map(|d| Record::from_rdata(owner.clone(), 300, d))
+                .collect();
+            if signing == Signing::Tampered {
+                served.iter_mut().for_each(|r| tamper(&mut r.data));
+            }
+            let child = below_cut(&owner);
+            if signing != Signing::Unsigned && !child {
+                served.push(sign(&rrset, signing));
+            }
+            if !child || cuts.contains(&owner) {
+                types.entry(owner.clone()).or_default().push(rtype);
+            }
+            let key = normalise(&owner.to_ascii());
+            names.insert(key.clone());
+            table.insert((key, rtype), served);
         }
-        if !child_data {
-            types.entry(owner.clone()).or_default().push(rtype);
-        }
-        let key = normalise(&owner.to_ascii());
-        names.insert(key.clone());
-        table.insert((key, rtype), served);
-    }
 
-    // The NSEC chain over the parent's names (canonical order is Name's Ord), each NSEC
-    // listing the types at its owner, signed like any RRset.
-    let mut nsec = Vec::new();
-    let mut soa_records = Vec::new();
-    if opts.nsec {
+        // The NSEC chain over the signed part (RFC 4034 §4.1): each owner points to the next in
+        // canonical order, the last back to the apex. At a cut only NS is listed: no DS, so the
+        // child is provably unsigned (RFC 4035 §5.2).
         let owners: Vec<Name> = types.keys().cloned().collect();
+        let mut chain = Vec::new();
         for (i, owner) in owners.iter().enumerate() {
-            let next = owners[(i + 1) % owners.len()].clone();
-            let bitmap = types[owner].clone();
-            let rdata = RData::DNSSEC(DNSSECRData::NSEC(NSEC::new_cover_self(next, bitmap)));
-            let mut rrset = RecordSet::with_ttl(owner.clone(), RecordType::NSEC, 60);
-            rrset.add_rdata(rdata.clone());
-            let sig = sign(&rrset, Signing::Valid);
-            nsec.push((
-                owner.clone(),
-                vec![
-                    Record::from_rdata(owner.clone(), 60, rdata),
-                    Record::from_rdata(owner.clone(), 60, RData::DNSSEC(DNSSECRData::RRSIG(sig))),
-                ],
-            ));
+            let next = owners.get(i + 1).unwrap_or(&apex).clone();
+            let bitmap: Vec<RecordType> = if cuts.contains(owner) {
+                vec![RecordType::NS]
+            } else {
+                types[owner].clone()
+            };
+            let nsec = RData::DNSSEC(DNSSECRData::NSEC(NSEC::new_cover_self(next, bitmap)));
+            let mut rrset = RecordSet::with_ttl(owner.clone(), RecordType::NSEC, 300);
+            rrset.add_rdata(nsec.clone());
+            let recs = vec![
+                Record::from_rdata(owner.clone(), 300, nsec),
+                sign(&rrset, Signing::Valid),
+            ];
+            chain.push((owner.clone(), recs));
         }
-        soa_records = table
-            .get(&(normalise(&zone_name.to_ascii()), RecordType::SOA))
+        let soa = table
+            .get(&(normalise(&apex.to_ascii()), RecordType::SOA))
             .cloned()
             .unwrap_or_default();
+        (
+            SignedZone {
+                apex,
+                table,
+                names,
+                chain,
+                soa,
+                cuts,
+            },
+            anchor,
+        )
     }
-    (
-        ZoneData {
-            table,
-            names,
-            nsec,
-            soa: soa_records,
-            children: opts
-                .unsigned_children
-                .iter()
-                .map(|c| normalise(c))
-                .collect(),
-        },
-        anchor,
-    )
+
+    /// The reply to one query datagram.
+    fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        let query = Message::from_vec(datagram).ok()?;
+        let q = query.queries.first().cloned()?;
+        let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+        reply.metadata.authoritative = true;
+        reply.metadata.recursion_desired = query.metadata.recursion_desired;
+        reply.metadata.recursion_available = true;
+        reply.edns = query.edns.clone();
+        reply.add_query(q.clone());
+        let mut name = normalise(&q.name.to_ascii());
+        let mut owner = q.name.clone();
+        // Follow CNAMEs within the zone (a bounded number of hops).
+        for _ in 0..8 {
+            if q.query_type != RecordType::CNAME
+                && !self.table.contains_key(&(name.clone(), q.query_type))
+                && let Some(recs) = self.table.get(&(name.clone(), RecordType::CNAME))
+            {
+                let mut next = None;
+                for r in recs {
+                    if let RData::CNAME(c) = &r.data {
+                        next = Some(c.0.clone());
+                    }
+                    reply.add_answer(r.clone());
+                }
+                if let Some(n) = next {
+                    name = normalise(&n.to_ascii());
+                    owner = n;
+                    continue;
+                }
+            }
+            break;
+        }
+        // A DS question at a cut is the parent's to answer (RFC 4035 §3.1.4.1).
+        let parent_side = q.query_type == RecordType::DS && self.cuts.contains(&owner);
+        let signed = self.apex.zone_of(&owner) && (parent_side || !self.in_child(&owner));
+        match self.table.get(&(name.clone(), q.query_type)) {
+            Some(recs) => {
+                for r in recs {
+                    reply.add_answer(r.clone());
+                }
+            }
+            None if self.names.contains(&name) || (signed && self.exists(&owner)) => {
+                if signed {
+                    reply.add_authorities(self.denial(&owner, false));
+                }
+            }
+            None => {
+                reply.metadata.response_code = ResponseCode::NXDomain;
+                if signed {
+                    reply.add_authorities(self.denial(&owner, true));
+                }
+            }
+        }
+        reply.to_vec().ok()
+    }
 }
 
-impl ZoneData {
-    /// Does `name` exist: an owner, or an empty non-terminal above one (RFC 4592 §2.2.2)?
-    fn exists(&self, name: &str) -> bool {
-        self.names.contains(name) || {
-            let suffix = format!(".{name}");
-            self.names.iter().any(|n| n.ends_with(&suffix))
-        }
-    }
-
-    /// Is `name` at or under an unsigned child (whose denials carry no proof)?
-    fn in_child(&self, name: &str) -> bool {
-        self.children
-            .iter()
-            .any(|c| name == c || name.ends_with(&format!(".{c}")))
-    }
-
-    /// The NSEC at `name` (NODATA) or the one covering it (NXDOMAIN): the last owner in
-    /// canonical order that is not after `name`, wrapping to the last one.
-    fn nsec_for(&self, name: &Name) -> Option<&Vec<Record>> {
-        let i = self.nsec.partition_point(|(owner, _)| owner <= name);
-        match i {
-            0 => self.nsec.last().map(|(_, r)| r),
-            i => Some(&self.nsec[i - 1].1),
-        }
-    }
-}
-
-/// Build the reply to one query of a [`SignedDns`] zone; `None` for undecodable input.
-fn signed_reply(zone: &ZoneData, datagram: &[u8], tcp: bool) -> Option<Vec<u8>> {
-    let query = Message::from_vec(datagram).ok()?;
-    let q = query.queries.first().cloned()?;
-    let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
-    reply.metadata.authoritative = true;
-    reply.metadata.recursion_desired = query.metadata.recursion_desired;
-    reply.metadata.recursion_available = true;
-    reply.edns = query.edns.clone();
-    reply.add_query(q.clone());
-    let mut name = normalise(&q.name.to_ascii());
-    // Follow signed CNAMEs within the zone (a bounded number of hops).
-    for _ in 0..8 {
-        if q.query_type != RecordType::CNAME
-            && !zone.table.contains_key(&(name.clone(), q.query_type))
-            && let Some(recs) = zone.table.get(&(name.clone(), RecordType::CNAME))
-        {
-            let mut next = None;
-            for r in recs {
-                if let RData::CNAME(c) = &r.data {
-                    next = Some(normalise(&c.0.to_ascii()));
-                }
-                reply.add_answer(r.clone());
-            }
-            if let Some(n) = next {
-                name = n;
-                continue;
+/// Change served data after signing so the RRSIG no longer verifies ([`Signing::Tampered`]).
+fn tamper(data: &mut RData) {
+    match data {
+        RData::A(a) => a.0 = Ipv4Addr::new(203, 0, 113, 66),
+        RData::AAAA(a) => a.0 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66),
+        RData::MX(m) => m.preference = m.preference.wrapping_add(1),
+        RData::TLSA(t) => {
+            if let Some(b) = t.cert_data.last_mut() {
+                *b ^= 0xff;
             }
         }
-        break;
-    }
-    let signed_denial = !zone.soa.is_empty() && !zone.in_child(&name)
-        || zone.children.contains(&name) && q.query_type == RecordType::DS;
-    let qname = abs_name(&name)?;
-    match zone.table.get(&(name.clone(), q.query_type)) {
-        Some(recs) => {
-            for r in recs {
-                reply.add_answer(r.clone());
+        RData::TXT(t) => {
+            if let Some(b) = t.txt_data.first_mut().and_then(|s| s.last_mut()) {
+                *b ^= 0x20;
             }
         }
-        None if zone.exists(&name) => {
-            // NODATA: the NSEC at the name says which types exist (RFC 4035 §3.1.3.1).
-            if signed_denial {
-                reply.add_authorities(zone.soa.iter().cloned());
-                if let Some(n) = zone.nsec_for(&qname) {
-                    reply.add_authorities(n.iter().cloned());
-                }
-            }
-        }
-        None => {
-            reply.metadata.response_code = ResponseCode::NXDomain;
-            // NXDOMAIN: an NSEC covering the name and one covering the wildcard at the
-            // closest encloser (RFC 4035 §3.1.3.2).
-            if signed_denial {
-                reply.add_authorities(zone.soa.iter().cloned());
-                let mut encloser = qname.base_name();
-                while !encloser.is_root() && !zone.exists(&normalise(&encloser.to_ascii())) {
-                    encloser = encloser.base_name();
-                }
-                let wildcard = encloser.prepend_label("*").ok()?;
-                let cover = zone.nsec_for(&qname);
-                let wild = zone.nsec_for(&wildcard);
-                if let Some(c) = cover {
-                    reply.add_authorities(c.iter().cloned());
-                }
-                if let Some(w) = wild
-                    && Some(w) != cover
-                {
-                    reply.add_authorities(w.iter().cloned());
-                }
-            }
-        }
+        _ => {}
     }
-    let bytes = reply.to_vec().ok()?;
-    let limit = query
-        .edns
-        .as_ref()
-        .map_or(512, |e| usize::from(e.max_payload().max(512)));
-    if !tcp && bytes.len() > limit {
-        // Too big for this datagram: say so and let the client come back over TCP.
-        let mut short = Message::response(query.metadata.id, query.metadata.op_code);
-        short.metadata.authoritative = true;
-        short.metadata.truncation = true;
-        short.metadata.recursion_desired = query.metadata.recursion_desired;
-        short.metadata.recursion_available = true;
-        short.edns = query.edns.clone();
-        short.add_query(q);
-        return short.to_vec().ok();
-    }
-    Some(bytes)
 }
