@@ -299,6 +299,7 @@ impl Feed<'_> {
 #[derive(Debug, Clone)]
 struct Seen {
     code: u16,
+    enhanced: Option<crate::smtp::reply::EnhancedCode>,
     phase: Phase,
     text: String,
 }
@@ -323,6 +324,8 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
+    /// The server sent a 421: the close that follows is its own, announced.
+    announced_close: bool,
     /// A terminal is attached.
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
@@ -390,6 +393,7 @@ impl Engine {
             last_activity: now,
             close_reported: false,
             close_expected: false,
+            announced_close: false,
             interactive: false,
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
@@ -495,6 +499,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.announced_close = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
             self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
@@ -643,8 +648,11 @@ impl Engine {
                 progressed = true;
                 match &ev {
                     Event::Received { reply, phase, .. } => {
+                        // A 421 announces the server's close (RFC 5321 §3.8).
+                        self.announced_close |= reply.code == Some(421);
                         self.seen.push(Seen {
                             code: reply.code.unwrap_or(0),
+                            enhanced: reply.enhanced,
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
@@ -659,7 +667,10 @@ impl Engine {
                         self.waiting_since = Instant::now();
                         continue;
                     }
-                    Event::Closed { expected } => self.close_expected = *expected,
+                    // The session closed it (QUIT, a cut reply) unless a 421 came first.
+                    Event::Closed { expected } => {
+                        self.close_expected = *expected && !self.announced_close
+                    }
                     _ => {}
                 }
                 self.sink.event(&ev, self.start.elapsed());
@@ -822,13 +833,24 @@ impl Engine {
                     return;
                 }
                 Some(Err(_)) => {
+                    let banner = self.session.as_ref().is_some_and(|s| {
+                        s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
+                    });
+                    let message = if banner {
+                        // Silence where a greeting belongs is what an implicit-TLS port (465)
+                        // does to a plain client (RFC 8314 §3.3).
+                        format!(
+                            "no banner within {}s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect), or the server is slow; a late banner will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "no reply within {}s: a late reply will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    };
                     if !raw_wait {
-                        self.emit(Event::Warning {
-                            message: format!(
-                                "no reply within {}s: a late reply will be shown when it arrives",
-                                timeout.as_secs_f64()
-                            ),
-                        });
+                        self.emit(Event::Warning { message });
                     }
                     return;
                 }
@@ -1015,7 +1037,9 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => self.say(&report.text()),
+                Some(report) => {
+                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
@@ -1319,7 +1343,7 @@ impl Engine {
                 // The step could not run at all (a secret nobody can give): its phase's code.
                 return code;
             }
-            if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
+            if let Some(code) = self.check(step.lineno, &step.input, &step.expect) {
                 return code;
             }
             if flow == Flow::Quit {
@@ -1335,23 +1359,31 @@ impl Engine {
 
     /// Compare the codes seen with the recorded ones; on a difference print both and return the
     /// exit code of the phase it happened in.
-    fn check(&mut self, lineno: usize, input: &str, expected: &[u16]) -> Option<u8> {
-        let got: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
-        if got == expected {
+    fn check(&mut self, lineno: usize, input: &str, expected: &[record::Expect]) -> Option<u8> {
+        let differs = |(s, e): (&Seen, &record::Expect)| !e.matches(s.code, s.enhanced);
+        let first_diff = self.seen.iter().zip(expected).position(differs);
+        if first_diff.is_none() && self.seen.len() == expected.len() {
             return None;
         }
-        let i = got
+        let i = first_diff.unwrap_or(self.seen.len().min(expected.len()));
+        let got: Vec<String> = self
+            .seen
             .iter()
-            .zip(expected)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(expected.len()));
-        let show = |v: &[u16]| {
+            .map(
+                |s| match (s.enhanced, expected.get(i).and_then(|e| e.enhanced)) {
+                    (Some(e), Some(_)) => format!("{} {e}", s.code),
+                    _ => s.code.to_string(),
+                },
+            )
+            .collect();
+        let show = |v: Vec<String>| {
             if v.is_empty() {
                 "nothing".to_string()
             } else {
-                v.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")
+                v.join(", ")
             }
         };
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
         let detail = self
             .seen
             .get(i)
@@ -1379,7 +1411,7 @@ impl Engine {
             reason: format!(
                 "replay: {at}: expected {}, got {}{detail}",
                 show(expected),
-                show(&got)
+                show(got)
             ),
         };
         self.error(e.to_string());
