@@ -148,7 +148,9 @@ impl Tlsa {
             (u, _, _) if u > 3 => Some(format!("unknown usage {u}")),
             (_, s, _) if s > 1 => Some(format!("unknown selector {s}")),
             (_, _, m) if m > 2 => Some(format!("unknown matching type {m}")),
-            _ => None,
+            // From DNS the length is unchecked (hickory takes any): a digest of the wrong
+            // length can never match, so say the record is malformed instead of "no match".
+            _ => self.check_length().err(),
         }
     }
 

@@ -260,7 +260,8 @@ pub struct Resolver {
 /// answer with hickory's `Lookup` and `NetError`, so everything above is the same code.
 enum Backend {
     // Boxed: the resolver is large and there is one per run.
-    Hickory(Box<TokioResolver>),
+    /// With the time budget of one validated lookup (see [`validation_budget`]).
+    Hickory(Box<TokioResolver>, Option<Duration>),
     TrustAd(crate::net::dns_ad::AdStub),
 }
 
@@ -271,7 +272,19 @@ impl Backend {
         rtype: RecordType,
     ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
         match self {
-            Backend::Hickory(r) => r.lookup(name, rtype).await,
+            Backend::Hickory(r, None) => r.lookup(name, rtype).await,
+            Backend::Hickory(r, Some(budget)) => {
+                match tokio::time::timeout(*budget, r.lookup(name, rtype)).await {
+                    Ok(res) => res,
+                    // What a validating resolver answers when it cannot finish the chain
+                    // (unbound: SERVFAIL): no verdict is a failure, never "insecure".
+                    Err(_) => Err(NetError::from(format!(
+                        "DNSSEC validation failed: no verdict within {} s (the DNSKEY/DS \
+                         lookups of the chain of trust did not finish)",
+                        budget.as_secs_f32()
+                    ))),
+                }
+            }
             Backend::TrustAd(s) => s.lookup(name, rtype).await,
         }
     }
@@ -288,6 +301,7 @@ impl Resolver {
             opts.timeout
         };
         ropts.attempts = opts.attempts;
+        let budget_base = ropts.timeout;
         if opts.dnssec == DnssecMode::TrustAd {
             let servers = match opts.server {
                 Some(s) => Ok(vec![s]),
@@ -316,9 +330,13 @@ impl Resolver {
         ropts.validate = validate;
         let inner = match opts.server {
             Some(server) => {
-                let mut conn = ConnectionConfig::udp();
-                conn.port = server.port();
-                let ns = NameServerConfig::new(server.ip(), true, vec![conn]);
+                // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a
+                // big TLSA or DNSKEY RRset must not fail only because it is big.
+                let mut udp = ConnectionConfig::udp();
+                udp.port = server.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = server.port();
+                let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
                 // The user picked this server to see its answers: /etc/hosts must not shadow them.
                 ropts.use_hosts_file = ResolveHosts::Never;
                 let mut b = TokioResolver::builder_with_config(
@@ -358,7 +376,10 @@ impl Resolver {
             },
         };
         Ok(Resolver {
-            inner: Ok(Backend::Hickory(Box::new(inner))),
+            inner: Ok(Backend::Hickory(
+                Box::new(inner),
+                validate.then(|| validation_budget(budget_base, opts.attempts)),
+            )),
             validating: validate,
         })
     }
@@ -791,6 +812,13 @@ pub struct TlsaAnswer {
     pub records: Vec<crate::net::dane::Tlsa>,
     /// DNSSEC proof of the TLSA RRset (`None` unless validating or when there are none).
     pub proof: Option<DnsProof>,
+}
+
+/// The most one validated lookup may take: the answer and the DNSKEY/DS lookups of its chain
+/// (several, each bounded by the query timeout) — three query budgets. hickory alone has no
+/// overall bound: a zone whose DNSKEY cannot be fetched kept it busy for minutes.
+fn validation_budget(query_timeout: Duration, attempts: usize) -> Duration {
+    query_timeout.saturating_mul(3 * (attempts as u32).saturating_add(1))
 }
 
 /// Is `a` a weaker proof than `b` (bogus < indeterminate < insecure < secure)?

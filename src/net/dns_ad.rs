@@ -161,20 +161,28 @@ fn rand_id() -> u16 {
 
 /// The records of the answer with the AD bit as their proof, or hickory's "no records"
 /// error for NXDOMAIN and NODATA (so callers tell them apart exactly as with hickory).
-fn into_lookup(query: Query, answer: Message) -> Result<Lookup, NetError> {
+fn into_lookup(query: Query, mut answer: Message) -> Result<Lookup, NetError> {
     let proof = if answer.metadata.authentic_data {
         Proof::Secure
     } else {
         Proof::Insecure
     };
+    // AD covers the whole answer (RFC 4035 §3.2.3): the records and, for a denial, the SOA
+    // in the authority section that the resolver's denial proof rests on.
+    for r in answer
+        .answers
+        .iter_mut()
+        .chain(answer.authorities.iter_mut())
+    {
+        r.proof = proof;
+    }
     let response = DnsResponse::from_message(answer)
         .map_err(|e| NetError::from(format!("unusable answer: {e}")))?;
     let response = HickoryDnsError::from_response(response).map_err(NetError::from)?;
-    let records = response.into_message().answers.into_iter().map(|mut r| {
-        r.proof = proof;
-        r
-    });
-    Ok(Lookup::new_with_max_ttl(query, records))
+    Ok(Lookup::new_with_max_ttl(
+        query,
+        response.into_message().answers,
+    ))
 }
 
 /// One exchange with one server: UDP, then TCP if the answer is truncated, both before one
@@ -269,7 +277,7 @@ mod tests {
     use super::*;
     use crate::net::dns::{DnsError, DnsOptions, DnsProof, DnssecMode, Family, Resolver};
     use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-    use hickory_resolver::proto::rr::rdata::{A, TLSA};
+    use hickory_resolver::proto::rr::rdata::{A, SOA, TLSA};
     use hickory_resolver::proto::rr::{RData, Record};
     use std::sync::{Arc, Mutex};
 
@@ -361,6 +369,20 @@ mod tests {
             Record::from_rdata(query.name().clone(), 60, RData::A(A(Ipv4Addr::from(ip))))
         };
         let mut out = Vec::new();
+        // Negative answers carry the zone's SOA (RFC 2308 §3), as real resolvers send them.
+        let soa = Record::from_rdata(
+            Name::from_ascii("test.").unwrap(),
+            60,
+            RData::SOA(SOA::new(
+                Name::from_ascii("ns.test.").unwrap(),
+                Name::from_ascii("hostmaster.test.").unwrap(),
+                1,
+                3600,
+                600,
+                86_400,
+                60,
+            )),
+        );
         match (name.as_str(), query.query_type()) {
             ("signed.test.", RecordType::A) => {
                 r.metadata.authentic_data = true;
@@ -372,6 +394,7 @@ mod tests {
             ("signed.test." | "plain.test.", _) => {
                 // NODATA; AD on the signed name's (secure) denial.
                 r.metadata.authentic_data = name == "signed.test.";
+                r.add_authority(soa);
             }
             ("bogus.test.", _) => r.metadata.response_code = ResponseCode::ServFail,
             ("big.test.", RecordType::TLSA) if !tcp => r.metadata.truncation = true,
@@ -401,9 +424,14 @@ mod tests {
                 r.add_answer(a([192, 0, 2, 3]));
             }
             ("silent.test.", _) => return Vec::new(),
-            _ => {
+            ("gone.test.", _) => {
                 r.metadata.response_code = ResponseCode::NXDomain;
                 r.metadata.authentic_data = true;
+                r.add_authority(soa);
+            }
+            _ => {
+                r.metadata.response_code = ResponseCode::NXDomain;
+                r.add_authority(soa);
             }
         }
         out.push(r.to_vec().unwrap());
@@ -435,10 +463,18 @@ mod tests {
         assert_eq!(set.records, [RData::A(A(Ipv4Addr::new(192, 0, 2, 1)))]);
         let set = r.rrset("plain.test", RecordType::A).await.unwrap();
         assert_eq!(set.proof, Some(DnsProof::Insecure), "{set:?}");
+        // Denials carry the AD bit's proof too (through the SOA of the authority section).
         let nodata = r.rrset("signed.test", RecordType::TLSA).await.unwrap();
         assert!(nodata.records.is_empty() && !nodata.nxdomain, "{nodata:?}");
+        assert_eq!(nodata.proof, Some(DnsProof::Secure), "{nodata:?}");
+        let nodata = r.rrset("plain.test", RecordType::TLSA).await.unwrap();
+        assert_eq!(nodata.proof, Some(DnsProof::Insecure), "{nodata:?}");
         let nx = r.rrset("gone.test", RecordType::A).await.unwrap();
         assert!(nx.nxdomain, "{nx:?}");
+        assert_eq!(nx.proof, Some(DnsProof::Secure), "{nx:?}");
+        let nx = r.rrset("unknown.test", RecordType::A).await.unwrap();
+        assert!(nx.nxdomain, "{nx:?}");
+        assert_eq!(nx.proof, Some(DnsProof::Insecure), "{nx:?}");
         let bogus = r.rrset("bogus.test", RecordType::A).await.unwrap_err();
         assert!(bogus.is_bogus(), "{bogus}");
         assert!(bogus.to_string().contains("SERVFAIL"), "{bogus}");

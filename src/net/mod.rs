@@ -8,6 +8,8 @@ pub(crate) mod conn;
 pub(crate) mod dane;
 pub mod dns;
 mod dns_ad;
+#[cfg(test)]
+mod dnssec_pins;
 pub(crate) mod driver;
 pub(crate) mod proxy;
 pub(crate) mod route;

@@ -212,6 +212,9 @@ pub enum Signing {
     Tampered,
     /// Signed with a validity window that ended a week ago (RFC 4034 §3.1.5).
     Expired,
+    /// Signed with a validity window that starts tomorrow: the signer's clock is ahead of the
+    /// validator's (RFC 4035 §5.3.1).
+    Future,
     /// Served without an RRSIG although the zone is signed.
     Unsigned,
 }
@@ -224,8 +227,11 @@ pub enum Signing {
 /// the parent serves a signed NSEC at the cut saying there is no DS, and the records at and
 /// below the cut are served without signatures, whatever their [`Signing`] — a validator calls
 /// them *insecure*, which is how unsigned domains under a signed root look.
+///
+/// UDP and TCP on the same port: an answer bigger than the query's EDNS payload (512 octets
+/// without EDNS) goes out truncated (TC) over UDP and whole over TCP (RFC 7766 §5).
 pub struct SignedDns {
-    /// Where it answers (UDP).
+    /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
     /// The zone's DNSKEY as a zone-file line: the content of a `--dns-trust-anchor` file.
     pub anchor: String,
@@ -302,21 +308,97 @@ impl SignedDns {
     ///
     /// Panics on signing or binding failures: it is a test fixture.
     pub fn start(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
-        let (zone, anchor) = SignedZone::build(zone, records);
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
-        let addr = sock.local_addr().expect("signed DNS local addr");
+        SignedDns::serve(SignedZone::build(zone, records))
+    }
+
+    /// [`SignedDns::start`] without the DNSKEY: the zone is signed but its key cannot be
+    /// fetched (DNSKEY questions get an empty answer), so nothing in it can be verified.
+    pub fn start_without_dnskey(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
+        let (mut zone, anchor) = SignedZone::build(zone, records);
+        let apex = normalise(&zone.apex.to_ascii());
+        zone.table.remove(&(apex, RecordType::DNSKEY));
+        SignedDns::serve((zone, anchor))
+    }
+
+    fn serve((zone, anchor): (SignedZone, String)) -> SignedDns {
+        let zone = std::sync::Arc::new(zone);
+        // UDP and TCP on one port (retry with a new port if the TCP one is taken).
+        let (udp, tcp) = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
+            let addr = udp.local_addr().expect("signed DNS local addr");
+            if let Ok(tcp) = std::net::TcpListener::bind(addr) {
+                break (udp, tcp);
+            }
+        };
+        let addr = udp.local_addr().expect("signed DNS local addr");
+        let on_udp = zone.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             loop {
-                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                let Ok((n, peer)) = udp.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(bytes) = zone.answer(&buf[..n]) {
-                    let _ = sock.send_to(&bytes, peer);
+                if let Some(bytes) = on_udp.answer(&buf[..n]).and_then(|b| fit_udp(&buf[..n], b)) {
+                    let _ = udp.send_to(&bytes, peer);
                 }
             }
         });
+        std::thread::spawn(move || {
+            for conn in tcp.incoming() {
+                let Ok(conn) = conn else { continue };
+                let zone = zone.clone();
+                std::thread::spawn(move || serve_tcp(&zone, conn));
+            }
+        });
         SignedDns { addr, anchor }
+    }
+}
+
+/// `reply` to the UDP `query` as it can go out: whole if it fits the query's EDNS payload (512
+/// octets without EDNS, RFC 6891 §6.2.3), else the header and question with TC set.
+fn fit_udp(query: &[u8], reply: Vec<u8>) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    let limit = q
+        .edns
+        .as_ref()
+        .map_or(512, |e| usize::from(e.max_payload().max(512)));
+    if reply.len() <= limit {
+        return Some(reply);
+    }
+    let mut short = Message::response(q.metadata.id, q.metadata.op_code);
+    short.metadata.authoritative = true;
+    short.metadata.truncation = true;
+    short.metadata.recursion_desired = q.metadata.recursion_desired;
+    short.metadata.recursion_available = true;
+    short.edns = q.edns.clone();
+    short.add_queries(q.queries);
+    short.to_vec().ok()
+}
+
+/// Answer length-prefixed queries on one TCP connection (RFC 1035 §4.2.2) until it closes.
+fn serve_tcp(zone: &SignedZone, mut conn: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    loop {
+        let mut len = [0u8; 2];
+        if conn.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if conn.read_exact(&mut body).is_err() {
+            return;
+        }
+        let Some(reply) = zone.answer(&body) else {
+            continue;
+        };
+        let Ok(n) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = n.to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if conn.write_all(&framed).is_err() {
+            return;
+        }
     }
 }
 
@@ -397,6 +479,7 @@ impl SignedZone {
         let sign = |rrset: &RecordSet, signing: Signing| {
             let inception = match signing {
                 Signing::Expired => now - time::Duration::days(9),
+                Signing::Future => now + time::Duration::days(1),
                 _ => now - time::Duration::hours(1),
             };
             let sig = RRSIG::from_rrset(rrset, DNSClass::IN, inception, &signer).expect("sign");

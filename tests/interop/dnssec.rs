@@ -50,8 +50,11 @@ enum Verdict {
     /// bogus name (the resolver withholds the data; hickory clears CD, so it cannot see it).
     /// For DANE the same outcome as bogus: the lookup failed, the sender defers (RFC 7672 §2.2).
     ServFail,
-    NxDomain,
-    NoData,
+    /// NXDOMAIN with the proof of the denial (secure: NSEC/NSEC3 verified; insecure: under an
+    /// unsigned delegation).
+    NxDomain(Option<DnsProof>),
+    /// NODATA, with the proof of the denial.
+    NoData(Option<DnsProof>),
     Other(String),
 }
 
@@ -70,8 +73,8 @@ fn resolver(server: &str, mode: DnssecMode, anchor: Option<&str>) -> Resolver {
 
 fn verdict(rt: &tokio::runtime::Runtime, r: &Resolver, name: &str, rtype: RecordType) -> Verdict {
     match rt.block_on(r.rrset(name, rtype)) {
-        Ok(s) if s.nxdomain => Verdict::NxDomain,
-        Ok(s) if s.records.is_empty() => Verdict::NoData,
+        Ok(s) if s.nxdomain => Verdict::NxDomain(s.proof),
+        Ok(s) if s.records.is_empty() => Verdict::NoData(s.proof),
         Ok(s) => {
             let mut recs: Vec<String> = s
                 .records
@@ -90,6 +93,9 @@ fn verdict(rt: &tokio::runtime::Runtime, r: &Resolver, name: &str, rtype: Record
         Err(e) => Verdict::Other(e.to_string()),
     }
 }
+
+const SECURE: Option<DnsProof> = Some(DnsProof::Secure);
+const INSECURE: Option<DnsProof> = Some(DnsProof::Insecure);
 
 fn pinned_tlsa() -> String {
     fs::read_to_string(format!("{DNSSEC_DIR}/tlsa-sha256"))
@@ -152,14 +158,32 @@ fn dnssec_trust_ad_and_validate_agree_on_every_name() {
             Verdict::Bogus,
         ),
         // Denials: NSEC (parent), NSEC3 (subzone), none (unsigned zone).
-        ("nx.dnssec.test", RecordType::A, Verdict::NxDomain),
-        ("nx.sub.dnssec.test", RecordType::A, Verdict::NxDomain),
-        ("nx.insecure.dnssec.test", RecordType::A, Verdict::NxDomain),
-        ("mx.dnssec.test", RecordType::TXT, Verdict::NoData),
+        ("nx.dnssec.test", RecordType::A, Verdict::NxDomain(SECURE)),
+        (
+            "nx.sub.dnssec.test",
+            RecordType::A,
+            Verdict::NxDomain(SECURE),
+        ),
+        (
+            "nx.insecure.dnssec.test",
+            RecordType::A,
+            Verdict::NxDomain(INSECURE),
+        ),
+        ("mx.dnssec.test", RecordType::TXT, Verdict::NoData(SECURE)),
+        (
+            "mx.sub.dnssec.test",
+            RecordType::TLSA,
+            Verdict::NoData(SECURE),
+        ),
+        (
+            "mx.insecure.dnssec.test",
+            RecordType::TLSA,
+            Verdict::NoData(INSECURE),
+        ),
         (
             "_25._tcp.mx.sub.dnssec.test",
             RecordType::TLSA,
-            Verdict::NxDomain,
+            Verdict::NxDomain(SECURE),
         ),
     ];
     let rt = runtime();
