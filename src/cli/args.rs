@@ -106,8 +106,15 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
-/// Subcommands.
+/// Subcommands. Their flags are added to the command only when clap builds that subcommand
+/// (`defer`): a one-shot send, the common case, then does not construct the hundreds of
+/// arguments of serve, repl, check and probe before parsing (measured with callgrind). Help,
+/// completions, man pages and `Command::build` still see every flag. The deferred part runs
+/// after the variant's doc comment has set the about, so the `Args` structs of the subcommands
+/// (and what they flatten) carry no doc comment of their own; the generated-files test
+/// (`tests/cli/generated.rs`) fails if one overrides an about.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum Command {
     /// Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)
     #[command(after_long_help = SERVE_LONG_HELP)]
@@ -163,7 +170,8 @@ Examples:
   No mail at all: the STARTTLS, relay and enumeration probes:
     ehlo probe mx.example.com --to you@example.com --only 'starttls.*' --only relay.open --only 'enum.*'";
 
-/// `ehlo probe` flags (→ `probe::ProbeConfig`).
+// `ehlo probe` flags (→ `probe::ProbeConfig`). No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
     /// Server to probe: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its MX
@@ -296,7 +304,8 @@ Examples:
 
 Exit status: 0 when a reply code was found and explained, 1 when the input holds none.";
 
-/// `ehlo explain` flags.
+// `ehlo explain` flags. No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
     /// The reply, a bounce's diagnostic text, or just codes (`550`, `5.7.1`); `-` reads stdin
@@ -355,7 +364,8 @@ impl PhaseArg {
     }
 }
 
-/// `ehlo repl`: a smarter telnet for SMTP.
+// `ehlo repl`: a smarter telnet for SMTP. No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ReplArgs {
     /// Server to talk to: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain` for its first MX.
@@ -375,7 +385,8 @@ pub(crate) struct ReplArgs {
     pub(crate) strict: bool,
 }
 
-/// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs.
+// `ehlo replay`: run a script recorded with `:record` and fail when a reply code differs. No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ReplayArgs {
     /// The recorded script.
@@ -393,8 +404,9 @@ pub(crate) struct ReplayArgs {
     pub(crate) conn: ConnArgs,
 }
 
-/// Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
-/// units and defaults for the options they share.
+// Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
+// units and defaults for the options they share. No doc comment, as on the subcommands' own
+// structs: under `defer` clap would take it for their about.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ConnArgs {
     /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]
@@ -1491,7 +1503,8 @@ pub(crate) struct ConfigArgs {
     pub(crate) support: bool,
 }
 
-/// `ehlo serve` flags (→ `serve::ServeOptions`).
+// `ehlo serve` flags (→ `serve::ServeOptions`). No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port)
@@ -1634,7 +1647,8 @@ Examples:
   Only the DNS records, no SMTP connections:
     ehlo check example.com --only 'mx.*' --only '*.record' --only mtasts.txt";
 
-/// `ehlo check` flags (→ `check::CheckConfig`).
+// `ehlo check` flags (→ `check::CheckConfig`). No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// Domains to check; @FILE reads one per line (# comments), - reads them from stdin
@@ -1742,7 +1756,8 @@ pub(crate) struct CheckArgs {
     pub(crate) color: ColorChoice,
 }
 
-/// `ehlo demo` flags.
+// `ehlo demo` flags. No doc comment: under `defer` clap would take it
+// for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Print JSON Lines events instead of the transcript

@@ -640,16 +640,20 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
             }
         }
     };
-    let local = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    emit(Event::Connected {
-        host: peer.ip().to_string(),
-        peer: peer.to_string(),
-        local,
-    })
-    .await;
+    // --quiet drops the event anyway: skip its address lookups and formatting (one
+    // getsockname and three strings per connection).
+    if !shared.quiet {
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        emit(Event::Connected {
+            host: peer.ip().to_string(),
+            peer: peer.to_string(),
+            local,
+        })
+        .await;
+    }
     let _ = stream.set_nodelay(true);
 
     let mut conn = if shared.tls_on_connect {

@@ -105,9 +105,11 @@ pub(crate) const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 pub(crate) struct Environment {
     /// `$LOGNAME`, else `$USER` (local part of the default sender).
     pub(crate) user: Option<String>,
-    /// The password database's name for the real user id (the default sender's local part
-    /// without `$LOGNAME`/`$USER`, or with `--force-getpwuid`).
-    pub(crate) pw_user: Option<String>,
+    /// Looks up the password database's name for the real user id (the default sender's local
+    /// part without `$LOGNAME`/`$USER`, or with `--force-getpwuid`). A function, called only
+    /// when no `--from` is given: the lookup goes through NSS (nscd socket, nsswitch.conf,
+    /// /etc/passwd), work a send with `--from` does not need.
+    pub(crate) pw_user: fn() -> Option<String>,
     /// Local host name (default `--helo`, default sender's domain, `Message-Id`).
     pub(crate) hostname: String,
     /// Clock and pid for the default message.
@@ -136,14 +138,15 @@ impl Environment {
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .find(|v| !v.trim().is_empty());
-        let pw_user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .filter(|n| !n.is_empty());
         Environment {
             user,
-            pw_user,
+            pw_user: || {
+                nix::unistd::User::from_uid(nix::unistd::getuid())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.name)
+                    .filter(|n| !n.is_empty())
+            },
             message: MessageContext::current(&hostname),
             hostname,
             read_stdin: |limit| {

@@ -158,11 +158,11 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         None => {
             // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
             let local = if envelope.force_getpwuid {
-                env.pw_user.as_deref()
+                (env.pw_user)()
             } else {
-                env.user.as_deref().or(env.pw_user.as_deref())
+                env.user.clone().or_else(env.pw_user)
             };
-            format!("{}@{}", local.unwrap_or("ehlo"), env.hostname)
+            format!("{}@{}", local.as_deref().unwrap_or("ehlo"), env.hostname)
         }
     };
     no_line_break("--from", &from)?;

@@ -21,7 +21,7 @@ use time::macros::datetime;
 fn env() -> Environment {
     Environment {
         user: Some("alice".into()),
-        pw_user: Some("pwalice".into()),
+        pw_user: || Some("pwalice".into()),
         hostname: "client.test".into(),
         message: MessageContext {
             now: datetime!(2024-01-02 03:04:05 UTC),
