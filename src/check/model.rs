@@ -174,6 +174,36 @@ pub const CHECKS: &[CheckDef] = &[
         "_domainkey exists (keys are likely published)",
     ),
     def(
+        "dnssec.domain",
+        "RFC 4035 §5, RFC 7672 §2.2.1",
+        Scope::Domain,
+        "the MX records validate (DNSSEC secure; unsigned = info, bogus fails)",
+    ),
+    def(
+        "dnssec.mx",
+        "RFC 4035 §5, RFC 7672 §2.2.2",
+        Scope::Domain,
+        "each MX host's addresses validate (unsigned = info, bogus fails)",
+    ),
+    def(
+        "dane.tlsa",
+        "RFC 7672 §2.2",
+        Scope::Domain,
+        "the TLSA lookup at _25._tcp.MX (secure: DANE applies; insecure/absent: info; bogus or SERVFAIL fails: senders defer)",
+    ),
+    def(
+        "dane.usable",
+        "RFC 7672 §3.1.3",
+        Scope::Domain,
+        "every TLSA record is DANE-TA(2)/DANE-EE(3) with a known selector and matching type",
+    ),
+    def(
+        "dane.rollover",
+        "RFC 7671 §8.1, RFC 7672 §3.1",
+        Scope::Domain,
+        "two usable records (3 x x + 3 x x, or 3 x x + 2 x x) so a key change keeps one valid",
+    ),
+    def(
         "smtp.connect",
         "RFC 5321 §4.5.3.2",
         Scope::Host,
@@ -250,6 +280,18 @@ pub const CHECKS: &[CheckDef] = &[
         "RFC 9325 §4.3",
         Scope::Host,
         "no RSA key under 2048 bits, no SHA-1 signature",
+    ),
+    def(
+        "dane.starttls",
+        "RFC 7672 §2.2",
+        Scope::Host,
+        "an MX with secure TLSA records offers STARTTLS and completes the handshake",
+    ),
+    def(
+        "dane.match",
+        "RFC 7672 §3, RFC 7671 §5",
+        Scope::Host,
+        "a usable TLSA record matches the certificate chain the MX presents",
     ),
     def(
         "rdns.fcrdns",
