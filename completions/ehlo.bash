@@ -812,7 +812,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --rcpt-probe --relay-probe --tls-probe --port --mta-sts-port --helo --dns-server --tls-ca-path --ipv4 --ipv6 --color --help --version"
+            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --rcpt-probe --relay-probe --tls-probe --port --mta-sts-port --helo --dns-server --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -891,6 +891,25 @@ _ehlo() {
                     ;;
                 --dns-server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dnssec)
+                    COMPREPLY=($(compgen -W "off validate trust-ad" -- "${cur}"))
+                    return 0
+                    ;;
+                --dns-trust-anchor)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --tls-ca-path)

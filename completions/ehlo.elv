@@ -352,6 +352,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --mta-sts-port 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)'
             cand --helo 'Name to greet with in EHLO [default: this host''s name]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
+            cand --dnssec 'DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]'
+            cand --dns-trust-anchor 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with --dnssec validate; for private and test zones)'
             cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --color 'When to use colour'
             cand --json 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'

@@ -349,6 +349,10 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP p
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l mta-sts-port -d 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dnssec -d 'DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]' -r -f -a "off\t'No validation (the send\'s default)'
+validate\t'Validate signatures here, from the trust anchors'
+trust-ad\t'Believe the AD bit of the configured recursive resolver'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-trust-anchor -d 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with --dnssec validate; for private and test zones)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'

@@ -5,6 +5,7 @@
 //! the one check renderer (`render::check`). Never sends DATA; MAIL and RCPT only for the opt-in
 //! probes ([`optin`]).
 
+pub(crate) mod dane;
 pub(crate) mod dnsauth;
 pub(crate) mod domain;
 pub(crate) mod model;
@@ -99,12 +100,17 @@ pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One (host, address) probe, run once and awaited by every domain that needs it.
-type ProbeCell = Arc<OnceCell<Vec<CheckResult>>>;
+/// One (host, address) probe's results and the certificate chain it was shown (PEM, for
+/// `dane.match`), run once and awaited by every domain that needs it.
+type ProbeCell = Arc<OnceCell<(Vec<CheckResult>, Vec<String>)>>;
 
 /// Per-address semaphores and the probe cache, shared by every domain task.
 struct Shared {
     resolver: Resolver,
+    /// The validating resolver of the DNSSEC and DANE checks (`None` with `--dnssec off`);
+    /// the other checks keep the plain one, so a resolver that strips signatures only costs
+    /// the DNSSEC verdicts.
+    validator: Option<Resolver>,
     cfg: CheckConfig,
     per_ip: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
     probes: Mutex<HashMap<(String, IpAddr), ProbeCell>>,
@@ -127,7 +133,7 @@ impl Shared {
     }
 
     /// The (cached) probe of `(host, ip)`: the first caller runs it, later ones wait for it.
-    async fn probe(&self, host: &str, ip: IpAddr) -> Vec<CheckResult> {
+    async fn probe(&self, host: &str, ip: IpAddr) -> (Vec<CheckResult>, Vec<String>) {
         let cell = {
             let mut m = self.probes.lock().unwrap_or_else(|e| e.into_inner());
             m.entry((host.to_ascii_lowercase(), ip))
@@ -136,7 +142,7 @@ impl Shared {
         };
         cell.get_or_init(|| async {
             let _permit = self.ip_gate(ip).acquire_owned().await;
-            let mut res = probe::probe(&self.resolver, host, ip, &self.cfg.probe).await;
+            let (mut res, chain) = probe::probe(&self.resolver, host, ip, &self.cfg.probe).await;
             // The host-level opt-in probes, one after the other under the same permit.
             let passed = |id: &str| {
                 res.iter()
@@ -157,7 +163,7 @@ impl Shared {
                     CheckResult::new("tls.versions", Status::Skip, "no STARTTLS")
                 });
             }
-            res
+            (res, chain)
         })
         .await
         .clone()
@@ -194,6 +200,30 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     );
     let mut results = mx.results;
     results.extend(txt);
+    // The DNSSEC/DANE lookups, alongside the probes below.
+    let dane_hosts: Vec<String> = if mx.hosts.is_empty() && mx.targets.len() == 1 {
+        vec![mx.targets[0].host.clone()]
+    } else {
+        mx.hosts.clone()
+    };
+    let dane_wanted = dane::DNS_IDS
+        .iter()
+        .chain(dane::HOST_IDS.iter())
+        .any(|id| shared.cfg.selection.wants(id));
+    let dane_dns = async {
+        if dane_wanted {
+            dane::dns_checks(
+                shared.validator.as_ref(),
+                &name,
+                &dane_hosts,
+                shared.cfg.family,
+                shared.cfg.probe.port,
+            )
+            .await
+        } else {
+            dane::DnsOutcome::default()
+        }
+    };
 
     // MTA-STS policy fetch (only when the TXT record says there is one, as senders do), run
     // alongside the SMTP probes.
@@ -219,6 +249,7 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     };
     // Host-scope checks: every (host, address), concurrently; each pair probed once per run.
     let mut host_results: Vec<CheckResult> = Vec::new();
+    let mut sessions: Vec<(String, IpAddr, Vec<String>)> = Vec::new();
     let probes = async {
         if shared.probe_wanted {
             let mut set = JoinSet::new();
@@ -226,8 +257,8 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                 for ip in &t.addrs {
                     let (sh, host, ip) = (shared.clone(), t.host.clone(), *ip);
                     set.spawn_local(async move {
-                        let res = sh.probe(&host, ip).await;
-                        (host, ip, res)
+                        let (res, chain) = sh.probe(&host, ip).await;
+                        (host, ip, res, chain)
                     });
                 }
             }
@@ -246,10 +277,10 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                     .map(|(i, t)| (i, t.addrs.iter().position(|a| a == ip).unwrap_or(0)))
                     .unwrap_or((usize::MAX, 0))
             };
-            per_pair.sort_by_key(|(h, ip, _)| order(h, ip));
+            per_pair.sort_by_key(|(h, ip, _, _)| order(h, ip));
             if shared.opted("smtp.postmaster") {
                 let mut set = JoinSet::new();
-                for (i, (host, ip, res)) in per_pair.iter().enumerate() {
+                for (i, (host, ip, res, _)) in per_pair.iter().enumerate() {
                     let greeted = res
                         .iter()
                         .any(|c| c.id == "smtp.banner" && c.status == Status::Pass);
@@ -269,18 +300,44 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                     }
                 }
             }
-            results.push(ipv6_check(&mx.targets, &per_pair, shared.cfg.family));
-            for (host, ip, res) in per_pair {
+            let pairs: Vec<(String, IpAddr, Vec<CheckResult>)> = per_pair
+                .iter()
+                .map(|(h, ip, res, _)| (h.clone(), *ip, res.clone()))
+                .collect();
+            results.push(ipv6_check(&mx.targets, &pairs, shared.cfg.family));
+            for (host, ip, res, chain) in per_pair {
                 for mut c in res {
                     c.mx = Some(host.clone());
                     c.ip = Some(ip.to_string());
                     host_results.push(c);
                 }
+                sessions.push((host, ip, chain));
             }
         }
-        host_results
+        (host_results, sessions)
     };
-    let (host_results, fetched) = tokio::join!(probes, fetch);
+    let ((mut host_results, sessions), fetched, dane_out) = tokio::join!(probes, fetch, dane_dns);
+    results.extend(dane_out.results);
+    // dane.starttls and dane.match: each probed address against its host's secure TLSA RRset.
+    if dane_wanted {
+        let probed: Vec<CheckResult> = host_results.clone();
+        for (host, ip, chain) in sessions {
+            let ip_s = ip.to_string();
+            let res: Vec<CheckResult> = probed
+                .iter()
+                .filter(|c| {
+                    c.mx.as_deref() == Some(host.as_str()) && c.ip.as_deref() == Some(ip_s.as_str())
+                })
+                .cloned()
+                .collect();
+            let tlsa = dane_out.tlsa.get(&host.to_ascii_lowercase());
+            for mut c in dane::host_checks(&host, &name, tlsa, &res, &chain) {
+                c.mx = Some(host.clone());
+                c.ip = Some(ip_s.clone());
+                host_results.push(c);
+            }
+        }
+    }
     let mut policy = None;
     match fetched {
         None => {
@@ -459,7 +516,18 @@ pub(crate) async fn run(cfg: CheckConfig) -> u8 {
 
 async fn run_local(cfg: CheckConfig) -> u8 {
     let mut renderer = CheckRenderer::new(&cfg);
-    let resolver = match Resolver::new(&cfg.dns) {
+    let plain = cfg
+        .dns
+        .clone()
+        .with_dnssec(crate::net::dns::DnssecMode::Off, None);
+    let built = Resolver::new(&plain).and_then(|r| {
+        let v = match cfg.dns.dnssec {
+            crate::net::dns::DnssecMode::Off => None,
+            _ => Some(Resolver::new(&cfg.dns)?),
+        };
+        Ok((r, v))
+    });
+    let (resolver, validator) = match built {
         Ok(r) => r,
         Err(e) => {
             renderer.fatal(&e.to_string());
@@ -472,6 +540,7 @@ async fn run_local(cfg: CheckConfig) -> u8 {
         || cfg.selection.wants("ipv6.mx");
     let shared = Arc::new(Shared {
         resolver,
+        validator,
         cfg: cfg.clone(),
         per_ip: Mutex::new(HashMap::new()),
         probes: Mutex::new(HashMap::new()),

@@ -232,17 +232,24 @@ fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
 
 /// Probe `(host, ip)`: every host-scope check in table order (without `mx`/`ip` filled in; the
 /// caller labels them).
+/// Also returns the certificate chain the server presented (PEM, leaf first; empty without a
+/// TLS session), which `dane.match` checks against each domain's view of the TLSA records.
 pub(crate) async fn probe(
     resolver: &Resolver,
     host: &str,
     ip: IpAddr,
     o: &ProbeOptions,
-) -> Vec<CheckResult> {
+) -> (Vec<CheckResult>, Vec<String>) {
     let (events, rdns) = tokio::join!(session_events(host, ip, o), fcrdns(resolver, ip));
     let seen = gather(&events);
     let mut out = judge(host, &seen, o, &rdns.1);
     out.push(rdns.0);
-    out
+    let chain = seen
+        .tls
+        .as_ref()
+        .map(|(info, _)| info.chain.iter().map(|c| c.pem.clone()).collect())
+        .unwrap_or_default();
+    (out, chain)
 }
 
 /// Judge the session. `ptr_names` feed `smtp.banner-name`.

@@ -1621,9 +1621,11 @@ const CHECK_LONG_HELP: &str = "\
 Checks (status pass, info, skip, warn, fail, or error = could not be tested):
   domain:  mx.lookup mx.null mx.target ipv6.mx mtasts.txt mtasts.fetch mtasts.policy
            mtasts.mx-match tlsrpt.record spf.record dmarc.record dkim.hint
+           dnssec.domain dnssec.mx dane.tlsa dane.usable dane.rollover
   per MX address (probed once per run, shared by every domain using it):
            smtp.connect smtp.banner smtp.ehlo smtp.banner-name tls.starttls tls.handshake
-           tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key rdns.fcrdns
+           tls.cert.chain tls.cert.name tls.cert.expiry tls.cert.key dane.starttls dane.match
+           rdns.fcrdns
   opt-in:  smtp.postmaster (--rcpt-probe) smtp.open-relay (--relay-probe)
            tls.versions (--tls-probe)
 A 421 greeting (\"too many connections\") is an error (could not test), never \"no STARTTLS\".
@@ -1738,6 +1740,19 @@ pub(crate) struct CheckArgs {
     /// DNS server to ask instead of the system's: IP[:PORT] (port defaults to 53)
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub(crate) dns_server: Option<SocketAddr>,
+
+    /// DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]
+    ///
+    /// validate: ehlo checks the signatures itself from the root trust anchors (or
+    /// --dns-trust-anchor); trust-ad: believe the AD bit of the resolver; off: the DNSSEC and
+    /// DANE checks are skipped. The other checks never depend on it.
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub dnssec: Option<DnssecArg>,
+
+    /// Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with
+    /// --dnssec validate; for private and test zones)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub dns_trust_anchor: Option<PathBuf>,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]

@@ -467,6 +467,9 @@ impl Lab {
     fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<String> {
         let mut v: Vec<String> = vec![
             "check".into(),
+            // The fake DNS signs nothing: the DNSSEC/DANE checks have their own test zone.
+            "--dnssec".into(),
+            "off".into(),
             "--dns-server".into(),
             self.dns.to_string(),
             "--port".into(),
@@ -1484,4 +1487,294 @@ fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
             );
         }
     }
+}
+
+/// The DNSSEC and DANE checks end to end: an in-process signed zone (`test.`, its key given as
+/// `--dns-trust-anchor`) names MX hosts on two `ehlo serve` listeners — one with STARTTLS and an
+/// rcgen certificate, one without STARTTLS — and publishes TLSA records that match, do not
+/// match, come alone or in rollover pairs, use the PKIX usages, fail validation, or sit under an
+/// unsigned delegation.
+#[test]
+fn dnssec_and_dane_checks_against_a_signed_zone() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+    use hickory_resolver::proto::rr::rdata::{A, MX, NS, TLSA};
+    use hickory_resolver::proto::rr::{Name, RData};
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let spki = openssl::sha::sha256(&rcgen::PublicKeyData::subject_public_key_info(&key)).to_vec();
+    let mut p = CertificateParams::new(vec!["mx.dane.test".to_string()]).unwrap();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "mx.dane.test");
+    let cert = p.self_signed(&key).unwrap();
+    let (crt, k) = (dir.path().join("mx.crt"), dir.path().join("mx.key"));
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+
+    // Two listeners on one port of our own 127.b.c.0/24: .1 with STARTTLS, .2 without.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ips, port, _servers) = 'retry: loop {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as usize
+            ^ std::process::id() as usize;
+        let (b, c) = (1 + (seed % 250) as u8, 1 + ((seed / 250) % 250) as u8);
+        let ips = [Ipv4Addr::new(127, b, c, 1), Ipv4Addr::new(127, b, c, 2)];
+        let mut port = 0;
+        let mut servers = Vec::new();
+        for (i, ip) in ips.iter().enumerate() {
+            let mut o = ServeOptions {
+                listen: SocketAddr::from((*ip, port)),
+                hostname: "mx.dane.test".into(),
+                ..ServeOptions::default()
+            };
+            if i == 0 {
+                o.starttls = true;
+                o.cert = Some(crt.clone());
+                o.key = Some(k.clone());
+            }
+            match rt.block_on(ehlo::serve::start(o)) {
+                Ok(h) => {
+                    port = h.addr().port();
+                    servers.push(h);
+                }
+                Err(_) => {
+                    for h in servers {
+                        rt.block_on(h.shutdown());
+                    }
+                    continue 'retry;
+                }
+            }
+        }
+        break (ips, port, servers);
+    };
+
+    let name = |s: &str| Name::from_ascii(s).unwrap();
+    let tlsa = |u: CertUsage, data: Vec<u8>| {
+        RData::TLSA(TLSA::new(u, Selector::Spki, Matching::Sha256, data))
+    };
+    let next = vec![0x42; 32];
+    // domain → (MX host's address index, TLSA records, how they are signed)
+    let cases: Vec<(&str, usize, Vec<RData>, Signing)> = vec![
+        (
+            "match",
+            0,
+            vec![
+                tlsa(CertUsage::DaneEe, spki.clone()),
+                tlsa(CertUsage::DaneEe, next.clone()),
+            ],
+            Signing::Valid,
+        ),
+        (
+            "single",
+            0,
+            vec![tlsa(CertUsage::DaneEe, spki.clone())],
+            Signing::Valid,
+        ),
+        (
+            "mismatch",
+            0,
+            vec![
+                tlsa(CertUsage::DaneEe, next.clone()),
+                tlsa(CertUsage::DaneTa, vec![0x24; 32]),
+            ],
+            Signing::Valid,
+        ),
+        (
+            "pkix",
+            0,
+            vec![
+                tlsa(CertUsage::PkixEe, spki.clone()),
+                tlsa(CertUsage::PkixTa, next.clone()),
+            ],
+            Signing::Valid,
+        ),
+        (
+            "mixed",
+            0,
+            vec![
+                tlsa(CertUsage::PkixEe, spki.clone()),
+                tlsa(CertUsage::DaneEe, spki.clone()),
+            ],
+            Signing::Valid,
+        ),
+        (
+            "bogus",
+            0,
+            vec![tlsa(CertUsage::DaneEe, spki.clone())],
+            Signing::Tampered,
+        ),
+        (
+            "nostarttls",
+            1,
+            vec![tlsa(CertUsage::DaneEe, spki.clone())],
+            Signing::Valid,
+        ),
+        ("absent", 0, vec![], Signing::Valid),
+    ];
+    let mut records: Vec<(String, RData, Signing)> = Vec::new();
+    for (d, ip, tlsas, signing) in &cases {
+        let (domain, host) = (format!("{d}.test"), format!("mx.{d}.test"));
+        records.push((
+            domain,
+            RData::MX(MX::new(10, name(&format!("{host}.")))),
+            Signing::Valid,
+        ));
+        records.push((host.clone(), RData::A(A(ips[*ip])), Signing::Valid));
+        for t in tlsas {
+            records.push((format!("_{port}._tcp.{host}"), t.clone(), *signing));
+        }
+    }
+    // An unsigned delegation: the same records, insecure, so no DANE.
+    records.push((
+        "insecure.test".into(),
+        RData::NS(NS(name("ns.insecure.test."))),
+        Signing::Unsigned,
+    ));
+    records.push((
+        "insecure.test".into(),
+        RData::MX(MX::new(10, name("mx.insecure.test."))),
+        Signing::Unsigned,
+    ));
+    records.push((
+        "mx.insecure.test".into(),
+        RData::A(A(ips[0])),
+        Signing::Unsigned,
+    ));
+    records.push((
+        format!("_{port}._tcp.mx.insecure.test"),
+        tlsa(CertUsage::DaneEe, vec![0; 32]),
+        Signing::Unsigned,
+    ));
+    let zone = SignedDns::start(
+        "test",
+        records
+            .iter()
+            .map(|(n, r, s)| (n.as_str(), r.clone(), *s))
+            .collect(),
+    );
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+
+    let dns = zone.addr.to_string();
+    let port_s = port.to_string();
+    let anchor_s = anchor.display().to_string();
+    let mut args: Vec<&str> = vec![
+        "check",
+        "--json",
+        "--dns-server",
+        &dns,
+        "--dns-trust-anchor",
+        &anchor_s,
+        "--port",
+        &port_s,
+        "--allow-private",
+        "--timeout",
+        "5s",
+        "--helo",
+        "checker.test",
+        "-4",
+        "--only",
+        "dnssec.*",
+        "--only",
+        "dane.*",
+    ];
+    let domains: Vec<String> = cases
+        .iter()
+        .map(|c| format!("{}.test", c.0))
+        .chain(["insecure.test".to_string()])
+        .collect();
+    args.extend(domains.iter().map(String::as_str));
+    let run = ehlo_with(&args, None, Duration::from_secs(120));
+    let mut m: Statuses = HashMap::new();
+    let mut summaries: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for l in run.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        if v["type"] == "check" {
+            let key = (
+                v["domain"].as_str().unwrap().to_string(),
+                v["id"].as_str().unwrap().to_string(),
+            );
+            m.entry(key.clone())
+                .or_default()
+                .push(v["status"].as_str().unwrap().into());
+            summaries
+                .entry(key)
+                .or_default()
+                .push(v["summary"].as_str().unwrap().into());
+        }
+    }
+    let s = |d: &str, id: &str| st(&m, d, id).to_vec();
+    let says = |d: &str, id: &str, want: &str| {
+        let got = summaries
+            .get(&(d.to_string(), id.to_string()))
+            .unwrap_or_else(|| panic!("no {id} for {d}"));
+        assert!(got.iter().any(|x| x.contains(want)), "{d} {id}: {got:?}");
+    };
+    assert_eq!(run.code, 40, "{}", run.all());
+
+    // Secure, matching, with a rollover pair.
+    for id in [
+        "dnssec.domain",
+        "dnssec.mx",
+        "dane.tlsa",
+        "dane.usable",
+        "dane.rollover",
+        "dane.starttls",
+        "dane.match",
+    ] {
+        assert_eq!(s("match.test", id), ["pass"], "{id}: {}", run.stdout);
+    }
+    says("match.test", "dane.match", "matches depth 0");
+    // A single record: works, but a key change would break delivery.
+    assert_eq!(s("single.test", "dane.rollover"), ["warn"]);
+    assert_eq!(s("single.test", "dane.match"), ["pass"]);
+    // Published but matching nothing: a failure naming the digest actually presented.
+    assert_eq!(s("mismatch.test", "dane.match"), ["fail"]);
+    assert_eq!(s("mismatch.test", "dane.rollover"), ["pass"]);
+    says("mismatch.test", "dane.match", "no TLSA record matched");
+    // PKIX usages only: ignored by senders (warn), nothing to match.
+    assert_eq!(s("pkix.test", "dane.usable"), ["warn"]);
+    assert_eq!(s("pkix.test", "dane.match"), ["skip"]);
+    assert_eq!(s("pkix.test", "dane.starttls"), ["pass"]);
+    says("pkix.test", "dane.usable", "PKIX-EE");
+    assert_eq!(s("mixed.test", "dane.usable"), ["warn"]);
+    assert_eq!(s("mixed.test", "dane.match"), ["pass"]);
+    // A TLSA RRset that does not validate: senders defer, a failure.
+    assert_eq!(s("bogus.test", "dane.tlsa"), ["fail"]);
+    says("bogus.test", "dane.tlsa", "defer");
+    assert_eq!(s("bogus.test", "dane.match"), ["skip"]);
+    // TLSA published, STARTTLS not offered.
+    assert_eq!(s("nostarttls.test", "dane.starttls"), ["fail"]);
+    // No TLSA at all (proven): no DANE, information.
+    assert_eq!(s("absent.test", "dane.tlsa"), ["info"]);
+    says("absent.test", "dane.tlsa", "secure denial");
+    assert_eq!(s("absent.test", "dnssec.domain"), ["pass"]);
+    // An unsigned zone: information all along, the TLSA record there is never looked at.
+    assert_eq!(s("insecure.test", "dnssec.domain"), ["info"]);
+    assert_eq!(s("insecure.test", "dnssec.mx"), ["info"]);
+    assert_eq!(s("insecure.test", "dane.tlsa"), ["info"]);
+    assert_eq!(s("insecure.test", "dane.match"), ["skip"]);
+
+    // --dnssec off: every DNSSEC/DANE check is skipped, and nothing fails.
+    let mut off = args.clone();
+    off.retain(|a| *a != "--dns-trust-anchor" && *a != anchor_s);
+    off.extend(["--dnssec", "off"]);
+    let run = ehlo_with(&off, None, Duration::from_secs(120));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .lines()
+            .filter(|l| l.contains("\"type\":\"check\""))
+            .all(|l| l.contains("\"status\":\"skip\"")),
+        "{}",
+        run.stdout
+    );
 }

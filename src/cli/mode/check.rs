@@ -88,6 +88,28 @@ pub(super) fn check_config(
         .map(|w| Waiver::parse(w))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    // check validates by default (the DNSSEC and DANE checks need it).
+    let dnssec = match (a.dnssec, a.dns_trust_anchor.is_some()) {
+        (Some(crate::cli::args::DnssecArg::Off), true)
+        | (Some(crate::cli::args::DnssecArg::TrustAd), true) => {
+            return Err(usage(
+                "--dns-trust-anchor: the anchors are only used with --dnssec validate",
+            ));
+        }
+        (Some(crate::cli::args::DnssecArg::Off), false) => crate::net::dns::DnssecMode::Off,
+        (Some(crate::cli::args::DnssecArg::TrustAd), false) => crate::net::dns::DnssecMode::TrustAd,
+        (Some(crate::cli::args::DnssecArg::Validate) | None, _) => {
+            crate::net::dns::DnssecMode::Validate
+        }
+    };
+    if let Some(p) = &a.dns_trust_anchor
+        && !p.is_file()
+    {
+        return Err(usage(format!(
+            "--dns-trust-anchor: {} is not a readable file",
+            p.display()
+        )));
+    }
     let family = if a.ipv4 {
         Family::V4
     } else if a.ipv6 {
@@ -97,7 +119,8 @@ pub(super) fn check_config(
     };
     Ok(crate::check::CheckConfig {
         domains,
-        dns: DnsOptions::with_timeout(a.dns_server, a.timeout),
+        dns: DnsOptions::with_timeout(a.dns_server, a.timeout)
+            .with_dnssec(dnssec, a.dns_trust_anchor.clone()),
         family,
         probe: crate::check::probe::ProbeOptions {
             port: a.port,

@@ -1,0 +1,534 @@
+//! The DNSSEC and DANE checks of `ehlo check` (RFC 7672): `dnssec.domain`, `dnssec.mx`,
+//! `dane.tlsa`, `dane.usable` and `dane.rollover` from validated DNS answers, once per MX host,
+//! and `dane.match` and `dane.starttls` from each (MX host, address) probe's TLS evidence.
+//!
+//! A secure TLSA RRset is a promise senders enforce: they require STARTTLS and authenticate the
+//! server by the records, and they defer mail when the TLSA lookup fails (RFC 7672 §2.2) —
+//! so a bogus answer or a mismatch is a failure, while an unsigned zone is only "no DANE".
+
+use std::collections::HashMap;
+
+use hickory_resolver::proto::rr::RecordType;
+use openssl::x509::X509;
+use serde_json::json;
+
+use super::model::{CheckResult, Status};
+use crate::net::dane::{self, Tlsa};
+use crate::net::dns::{DnsError, DnsProof, Family, Resolver, RrSet};
+
+/// The domain-scope ids of this module, in report order.
+pub const DNS_IDS: [&str; 5] = [
+    "dnssec.domain",
+    "dnssec.mx",
+    "dane.tlsa",
+    "dane.usable",
+    "dane.rollover",
+];
+
+/// The host-scope ids, judged from each probe.
+pub const HOST_IDS: [&str; 2] = ["dane.starttls", "dane.match"];
+
+/// The secure TLSA RRset of one MX host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTlsa {
+    /// `_PORT._tcp.<base>`.
+    pub owner: String,
+    /// The TLSA base domain (the host, or its secure CNAME expansion).
+    pub base: String,
+    /// Every record of the RRset.
+    pub records: Vec<Tlsa>,
+}
+
+/// What the DNS half found.
+#[derive(Debug, Default)]
+pub struct DnsOutcome {
+    /// `dnssec.*`, `dane.tlsa`, `dane.usable`, `dane.rollover` (per MX host lines carry `mx`).
+    pub results: Vec<CheckResult>,
+    /// MX host (lower case) → its secure, non-empty TLSA RRset.
+    pub tlsa: HashMap<String, HostTlsa>,
+}
+
+fn proof_name(p: Option<DnsProof>) -> &'static str {
+    p.map(DnsProof::as_str).unwrap_or("unvalidated")
+}
+
+/// A lookup that failed: a timeout could not be tested, anything else (bogus, SERVFAIL,
+/// refused) is what a validating sender meets too.
+fn failed_status(e: &DnsError) -> Status {
+    let t = e.to_string().to_ascii_lowercase();
+    if t.contains("timed out") || t.contains("timeout") {
+        Status::Error
+    } else {
+        Status::Fail
+    }
+}
+
+fn on_host(mut c: CheckResult, host: &str) -> CheckResult {
+    c.mx = Some(host.to_string());
+    c
+}
+
+/// The weaker of two proofs (bogus < indeterminate < insecure < secure).
+fn weakest(a: Option<DnsProof>, b: Option<DnsProof>) -> Option<DnsProof> {
+    let rank = |p: DnsProof| match p {
+        DnsProof::Bogus => 0,
+        DnsProof::Indeterminate => 1,
+        DnsProof::Insecure => 2,
+        DnsProof::Secure => 3,
+    };
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if rank(x) <= rank(y) { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Every DNS-side result skipped for `why` (per domain, no host).
+fn all_skipped(why: &str) -> Vec<CheckResult> {
+    DNS_IDS
+        .iter()
+        .map(|id| CheckResult::new(*id, Status::Skip, why))
+        .collect()
+}
+
+/// The DNS half for `domain` whose MX hosts are `hosts` (the domain itself for an implicit
+/// MX), through the validating resolver (`None`: `--dnssec off`).
+pub async fn dns_checks(
+    validator: Option<&Resolver>,
+    domain: &str,
+    hosts: &[String],
+    family: Family,
+    port: u16,
+) -> DnsOutcome {
+    let Some(v) = validator else {
+        return DnsOutcome {
+            results: all_skipped("DNSSEC validation is off (--dnssec off)"),
+            ..DnsOutcome::default()
+        };
+    };
+    let mut out = DnsOutcome::default();
+    // dnssec.domain: the MX RRset (or its proven absence) of the domain.
+    let mx_proof = match v.rrset(domain, RecordType::MX).await {
+        Ok(set) => {
+            let what = if set.records.is_empty() {
+                "the absence of MX records"
+            } else {
+                "the MX records"
+            };
+            let (st, summary) = match set.proof {
+                Some(DnsProof::Secure) => (
+                    Status::Pass,
+                    format!("{what} of {domain} are DNSSEC-signed (secure)"),
+                ),
+                Some(DnsProof::Insecure) => (
+                    Status::Info,
+                    format!("{domain} is not signed (insecure): DANE cannot apply to its mail"),
+                ),
+                p => (
+                    Status::Fail,
+                    format!(
+                        "{what} of {domain} do not validate ({}): validating senders defer its mail",
+                        proof_name(p)
+                    ),
+                ),
+            };
+            out.results.push(
+                CheckResult::new("dnssec.domain", st, summary).with("proof", proof_name(set.proof)),
+            );
+            set.proof
+        }
+        Err(e) => {
+            out.results.push(
+                CheckResult::new(
+                    "dnssec.domain",
+                    failed_status(&e),
+                    format!("{e}: validating senders defer mail to {domain}"),
+                )
+                .with("error", e.to_string()),
+            );
+            Some(DnsProof::Bogus)
+        }
+    };
+    if hosts.is_empty() {
+        for id in &DNS_IDS[1..] {
+            out.results
+                .push(CheckResult::new(*id, Status::Skip, "no MX host"));
+        }
+        return out;
+    }
+    for host in hosts {
+        host_dns(v, domain, host, family, port, mx_proof, &mut out).await;
+    }
+    out
+}
+
+/// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host.
+async fn host_dns(
+    v: &Resolver,
+    domain: &str,
+    host: &str,
+    family: Family,
+    port: u16,
+    mx_proof: Option<DnsProof>,
+    out: &mut DnsOutcome,
+) {
+    let rtypes: &[RecordType] = match family {
+        Family::Any => &[RecordType::AAAA, RecordType::A],
+        Family::V4 => &[RecordType::A],
+        Family::V6 => &[RecordType::AAAA],
+    };
+    let mut proof: Option<DnsProof> = None;
+    let mut error = None;
+    for rt in rtypes {
+        match v.rrset(host, *rt).await {
+            Ok(RrSet { proof: p, .. }) => proof = weakest(proof, p),
+            Err(e) => error = Some(e),
+        }
+    }
+    let addr_secure = error.is_none() && proof == Some(DnsProof::Secure);
+    let dnssec_mx = match (&error, proof) {
+        (Some(e), _) => CheckResult::new(
+            "dnssec.mx",
+            failed_status(e),
+            format!("{e}: validating senders cannot reach {host}"),
+        )
+        .with("error", e.to_string()),
+        (None, Some(DnsProof::Secure)) => CheckResult::new(
+            "dnssec.mx",
+            Status::Pass,
+            format!("the addresses of {host} are DNSSEC-signed (secure)"),
+        ),
+        (None, Some(DnsProof::Insecure)) => CheckResult::new(
+            "dnssec.mx",
+            Status::Info,
+            format!(
+                "the addresses of {host} are not signed (insecure): senders do not look up its TLSA records (RFC 7672 §2.2.2)"
+            ),
+        ),
+        (None, p) => CheckResult::new(
+            "dnssec.mx",
+            Status::Fail,
+            format!(
+                "the addresses of {host} do not validate ({}): validating senders cannot reach it",
+                proof_name(p)
+            ),
+        ),
+    };
+    out.results
+        .push(on_host(dnssec_mx.with("proof", proof_name(proof)), host));
+
+    let owner = format!("_{port}._tcp.{host}");
+    let no_dane = |why: String, out: &mut DnsOutcome| {
+        out.results.push(on_host(
+            CheckResult::new("dane.tlsa", Status::Info, format!("no DANE: {why}"))
+                .with("owner", owner.as_str()),
+            host,
+        ));
+        for id in ["dane.usable", "dane.rollover"] {
+            out.results
+                .push(on_host(CheckResult::new(id, Status::Skip, "no DANE"), host));
+        }
+    };
+    if mx_proof != Some(DnsProof::Secure) {
+        let why = format!(
+            "the MX lookup of {domain} is {}: senders do not look up TLSA records (RFC 7672 §2.2.1)",
+            proof_name(mx_proof)
+        );
+        return no_dane(why, out);
+    }
+    if !addr_secure {
+        let why = format!(
+            "the addresses of {host} are not secure: senders do not look up TLSA records (RFC 7672 §2.2.2)"
+        );
+        return no_dane(why, out);
+    }
+    let answer = match v.tlsa(host, port).await {
+        Ok(a) => a,
+        Err(e) => {
+            out.results.push(on_host(
+                CheckResult::new(
+                    "dane.tlsa",
+                    failed_status(&e),
+                    format!(
+                        "the TLSA lookup of {owner} fails ({e}): senders that use DANE defer mail to {host} (RFC 7672 §2.2)"
+                    ),
+                )
+                .with("owner", owner.as_str())
+                .with("error", e.to_string()),
+                host,
+            ));
+            for id in ["dane.usable", "dane.rollover"] {
+                out.results.push(on_host(
+                    CheckResult::new(id, Status::Skip, "TLSA lookup failed"),
+                    host,
+                ));
+            }
+            return;
+        }
+    };
+    let shown: Vec<String> = answer.records.iter().map(Tlsa::to_string).collect();
+    match (answer.proof, answer.records.is_empty()) {
+        (Some(DnsProof::Secure), false) => {}
+        (Some(DnsProof::Secure), true) => {
+            return no_dane(
+                format!("{} has no TLSA record (secure denial)", answer.owner),
+                out,
+            );
+        }
+        (Some(DnsProof::Insecure), _) => {
+            return no_dane(format!("{} is insecure", answer.owner), out);
+        }
+        (p, _) => {
+            out.results.push(on_host(
+                CheckResult::new(
+                    "dane.tlsa",
+                    Status::Fail,
+                    format!(
+                        "{} does not validate ({}): senders that use DANE defer mail to {host}",
+                        answer.owner,
+                        proof_name(p)
+                    ),
+                )
+                .with("owner", answer.owner.as_str())
+                .with("records", json!(shown)),
+                host,
+            ));
+            return;
+        }
+    }
+    let n = answer.records.len();
+    out.results.push(on_host(
+        CheckResult::new(
+            "dane.tlsa",
+            Status::Pass,
+            format!(
+                "{n} record{} at {} (secure): {}",
+                if n == 1 { "" } else { "s" },
+                answer.owner,
+                answer
+                    .records
+                    .iter()
+                    .map(Tlsa::short)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with("owner", answer.owner.as_str())
+        .with("base", answer.base.as_str())
+        .with("records", json!(shown))
+        .with("proof", "secure"),
+        host,
+    ));
+    out.results
+        .push(on_host(usable_check(&answer.records), host));
+    out.results
+        .push(on_host(rollover_check(&answer.records), host));
+    out.tlsa.insert(
+        host.to_ascii_lowercase(),
+        HostTlsa {
+            owner: answer.owner,
+            base: answer.base,
+            records: answer.records,
+        },
+    );
+}
+
+/// `dane.usable`: PKIX usages (0, 1) and unknown parameters are ignored by SMTP senders (RFC
+/// 7672 §3.1.3): a warning each; none usable leaves senders with unauthenticated TLS.
+fn usable_check(records: &[Tlsa]) -> CheckResult {
+    let ignored: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.unusable().map(|why| format!("{}: {why}", r.short())))
+        .collect();
+    let usable = records.len() - ignored.len();
+    let (st, summary) = if ignored.is_empty() {
+        (
+            Status::Pass,
+            format!(
+                "every record is DANE-EE(3) or DANE-TA(2) with a known selector and matching type ({usable})"
+            ),
+        )
+    } else if usable == 0 {
+        (
+            Status::Warn,
+            format!(
+                "no usable record ({}): senders use TLS but cannot authenticate the server (RFC 7672 §3.1.3)",
+                ignored.join("; ")
+            ),
+        )
+    } else {
+        (
+            Status::Warn,
+            format!("ignored by senders: {}", ignored.join("; ")),
+        )
+    };
+    CheckResult::new("dane.usable", st, summary)
+        .with("usable", usable)
+        .with("ignored", json!(ignored))
+}
+
+/// `dane.rollover`: a key or certificate change must not break delivery while the old TLSA
+/// RRset is cached, so two usable records are published — the current and the next DANE-EE key
+/// (`3 x x` + `3 x x`), or a DANE-EE record with a DANE-TA one (`3 x x` + `2 x x`), or two
+/// trust anchors (RFC 7671 §8.1, RFC 7672 §3.1). A single record warns.
+fn rollover_check(records: &[Tlsa]) -> CheckResult {
+    let mut usable: Vec<&Tlsa> = records.iter().filter(|r| r.unusable().is_none()).collect();
+    usable.dedup_by(|a, b| a == b);
+    let ee = usable.iter().filter(|r| r.usage == 3).count();
+    let ta = usable.iter().filter(|r| r.usage == 2).count();
+    let (st, summary) = if usable.is_empty() {
+        (Status::Skip, "no usable record".to_string())
+    } else if ee >= 2 || (ee >= 1 && ta >= 1) || ta >= 2 {
+        (
+            Status::Pass,
+            format!("{ee} DANE-EE and {ta} DANE-TA records: a rollover can keep one valid"),
+        )
+    } else {
+        (
+            Status::Warn,
+            format!(
+                "a single usable record ({}): publish the next key's record (3 1 1) or a DANE-TA one (2 1 1) before changing the certificate, or delivery breaks until caches expire",
+                usable[0].short()
+            ),
+        )
+    };
+    CheckResult::new("dane.rollover", st, summary)
+        .with("dane_ee", ee)
+        .with("dane_ta", ta)
+}
+
+/// `dane.starttls` and `dane.match` for one probed (host, address): `res` are the probe's
+/// results, `chain` the PEM certificates the server presented (leaf first), `domain` the
+/// next-hop domain (a DANE-TA reference name, RFC 7672 §3.2.3).
+pub fn host_checks(
+    host: &str,
+    domain: &str,
+    tlsa: Option<&HostTlsa>,
+    res: &[CheckResult],
+    chain: &[String],
+) -> Vec<CheckResult> {
+    let Some(t) = tlsa else {
+        return HOST_IDS
+            .iter()
+            .map(|id| CheckResult::new(*id, Status::Skip, "no secure TLSA record: no DANE"))
+            .collect();
+    };
+    let status_of = |id: &str| res.iter().find(|c| c.id == id).map(|c| (c.status, c));
+    let no_match = |why: &str| CheckResult::new("dane.match", Status::Skip, why);
+    match (status_of("tls.starttls"), status_of("tls.handshake")) {
+        (Some((Status::Fail, _)), _) => {
+            return vec![
+                CheckResult::new(
+                    "dane.starttls",
+                    Status::Fail,
+                    format!(
+                        "STARTTLS is not offered although {} publishes TLSA records: DANE senders will not deliver here (RFC 7672 §2.2)",
+                        t.owner
+                    ),
+                ),
+                no_match("no TLS session"),
+            ];
+        }
+        (Some((Status::Pass, _)), Some((Status::Pass | Status::Warn | Status::Info, _))) => {}
+        (Some((Status::Pass, _)), Some((st, c))) if st != Status::Skip => {
+            let st = if st == Status::Error {
+                Status::Error
+            } else {
+                Status::Fail
+            };
+            return vec![
+                CheckResult::new(
+                    "dane.starttls",
+                    st,
+                    format!(
+                        "the TLS handshake fails ({}) although {} publishes TLSA records: DANE senders will not deliver here",
+                        c.summary, t.owner
+                    ),
+                ),
+                no_match("no TLS session"),
+            ];
+        }
+        _ => {
+            return vec![
+                CheckResult::new(
+                    "dane.starttls",
+                    Status::Skip,
+                    "no SMTP session got as far as STARTTLS (see smtp.*)",
+                ),
+                no_match("no TLS session"),
+            ];
+        }
+    }
+    let starttls = CheckResult::new(
+        "dane.starttls",
+        Status::Pass,
+        "STARTTLS offered and the handshake completes",
+    );
+    if t.records.iter().all(|r| r.unusable().is_some()) {
+        return vec![
+            starttls,
+            no_match(
+                "no usable TLSA record: senders use TLS without authentication (RFC 7672 §3.1.3)",
+            ),
+        ];
+    }
+    let certs: Vec<X509> = chain
+        .iter()
+        .filter_map(|p| X509::from_pem(p.as_bytes()).ok())
+        .collect();
+    let mut names = vec![host.to_ascii_lowercase()];
+    for n in [t.base.as_str(), domain] {
+        let n = n.trim_end_matches('.').to_ascii_lowercase();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let v = dane::verify(&certs, &t.records, &names, true);
+    let evidence: Vec<String> = v
+        .evidence
+        .iter()
+        .map(|e| {
+            let mut line = format!("depth {} {} {} {}", e.depth, e.selector, e.mtype, e.digest);
+            if !e.matched.is_empty() {
+                line.push_str(&format!(" [matched] <- {}", e.matched.join(", ")));
+            }
+            line
+        })
+        .collect();
+    let m = if v.ok {
+        CheckResult::new(
+            "dane.match",
+            Status::Pass,
+            format!(
+                "{} matches depth {}: {}",
+                v.matched.as_deref().map(short_record).unwrap_or_default(),
+                v.matched_depth.unwrap_or(0),
+                v.note.clone().unwrap_or_default()
+            ),
+        )
+    } else {
+        CheckResult::new(
+            "dane.match",
+            Status::Fail,
+            format!(
+                "{}: DANE senders will not deliver here",
+                v.reason.clone().unwrap_or_default()
+            ),
+        )
+    };
+    vec![
+        starttls,
+        m.with("owner", t.owner.as_str())
+            .with("matched", v.matched.clone())
+            .with("matched_depth", v.matched_depth)
+            .with("names", json!(names))
+            .with("ignored", json!(v.ignored))
+            .with("chain", json!(evidence)),
+    ]
+}
+
+/// `3 1 1 ab12cd34…` from a record's presentation form.
+fn short_record(full: &str) -> String {
+    Tlsa::parse(full)
+        .map(|t| t.short())
+        .unwrap_or_else(|_| full.to_string())
+}
