@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
-use crate::smtp::codes::{Explanation, Severity};
+use crate::smtp::codes::{Explanation, Remedy, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
     TlsInfo, count_bytes, group_digits,
@@ -121,7 +121,9 @@ impl Human {
             return;
         }
         let reworded;
-        let text = if self.opts.repl && matches!(role, Role::Hint | Role::Error | Role::Warning) {
+        // Reply hints are worded per front end already (`repl_remedy`); errors and warnings
+        // from the connection layer (TLS verification advice) still name the send's flags.
+        let text = if self.opts.repl && matches!(role, Role::Error | Role::Warning) {
             reworded = repl_wording(text);
             reworded.as_str()
         } else {
@@ -186,6 +188,18 @@ impl Human {
         }
     }
 
+    /// A note (REPL help, `:caps`, notices): the text as it is, no hint, never coloured;
+    /// control characters (from a server's EHLO keywords, say) escaped like everything else.
+    fn note(&mut self, text: &str) {
+        if self.opts.silent > 0 || self.opts.hide.info {
+            return;
+        }
+        for l in text.split('\n') {
+            let l = escape_str(l);
+            self.write(Stream::Out, &l);
+        }
+    }
+
     fn sent(&mut self, text: &str, kind: SentKind, lines: usize, tls: bool, expected: bool) {
         let hint = match (tls, expected) {
             (false, true) => " ->",
@@ -225,7 +239,7 @@ impl Human {
             self.line(Stream::Out, "!!!", &text, Role::Warning, error);
         }
         if self.wants_explanation(reply, expected, explanation) {
-            for (label, meaning, role) in explanation_lines(reply, explanation) {
+            for (label, meaning, role) in explanation_lines(reply, explanation, self.opts.repl) {
                 self.line(
                     Stream::Out,
                     "   ",
@@ -591,6 +605,7 @@ impl Renderer for Human {
                 self.multi(Stream::Out, "!!!", message, Role::Warning, false);
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
+            Event::Note { text } => self.note(text),
             // The answer says what was asked; printing the question too is noise.
             Event::DnsQuery { .. } => {}
             Event::DnsAnswer {
@@ -863,7 +878,7 @@ pub fn reply_lines(reply: &Reply) -> Vec<String> {
 
 /// Explanation lines as `(label, meaning, role)`; the label is already padded so that the `=`
 /// signs (and the `:` of `hint:`) line up, with the meaning text starting at the same column.
-fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Role)> {
+fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String, String, Role)> {
     let mut out = Vec::new();
     if let (Some(code), Some(basic)) = (reply.code, &ex.basic) {
         out.push((format!("{:>7} =", code), escape_str(basic), Role::Dim));
@@ -879,9 +894,29 @@ fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Ro
         out.push((format!("{:>7} =", escape_str(&e.code)), meaning, Role::Dim));
     }
     if let Some(h) = &ex.hint {
-        out.push((format!("{:>9}", "hint:"), escape_str(h), Role::Hint));
+        let text = if repl {
+            h.words(repl_remedy)
+        } else {
+            h.to_string()
+        };
+        out.push((format!("{:>9}", "hint:"), escape_str(&text), Role::Hint));
     }
     out
+}
+
+/// A hint's remedy as the REPL does it: its commands, or what to type (`:starttls`,
+/// `:auth PLAIN USER`, `MAIL FROM`); implicit TLS needs a new session.
+pub fn repl_remedy(r: Remedy) -> String {
+    match r {
+        Remedy::StartTls => ":starttls",
+        Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
+        Remedy::Auth => ":auth PLAIN USER",
+        Remedy::AuthMech => ":auth TYPE USER",
+        Remedy::AuthUser => "the user given to :auth",
+        Remedy::From => "MAIL FROM",
+        Remedy::Helo => "EHLO",
+    }
+    .to_string()
 }
 
 /// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
@@ -890,7 +925,20 @@ pub fn repl_wording(text: &str) -> String {
     if !text.contains("--") {
         return text.to_string();
     }
+    // Implicit TLS is chosen when the REPL starts: it has no command for it.
     let mut t = text
+        .replace(
+            "use --tls (STARTTLS) instead of --tls-on-connect",
+            "start ehlo repl again without --tls-on-connect, then :starttls",
+        )
+        .replace(
+            "try --tls-on-connect",
+            "try ehlo repl --tls-on-connect HOST (a new session)",
+        )
+        .replace(
+            "use --tls-on-connect",
+            "use ehlo repl --tls-on-connect HOST (a new session)",
+        )
         .replace("--tls-ca-path FILE", ":starttls --ca FILE")
         .replace("--tls-ca-path", ":starttls --ca FILE")
         .replace("--tls-verify-target", ":starttls --sni")
@@ -1215,6 +1263,52 @@ mod tests {
     }
 
     #[test]
+    fn reply_hints_word_their_remedies_per_front_end() {
+        let ex = Explanation {
+            basic: Some("refused".into()),
+            enhanced: None,
+            hint: Some("relay denied: add ⟨auth⟩, or ⟨tls⟩ first".into()),
+            severity: Some(Severity::Permanent),
+        };
+        let ev = [recv_ex(
+            Reply::new(554, &["relay denied"]),
+            false,
+            false,
+            ex,
+        )];
+        let send = render(HumanOptions::default(), &ev);
+        assert!(
+            send.out
+                .text()
+                .contains("hint: relay denied: add --auth --auth-user USER, or --tls first"),
+            "{}",
+            send.out.text()
+        );
+        let repl = HumanOptions {
+            repl: true,
+            ..HumanOptions::default()
+        };
+        let repl = render(repl, &ev);
+        assert!(
+            repl.out
+                .text()
+                .contains("hint: relay denied: add :auth PLAIN USER, or :starttls first"),
+            "{}",
+            repl.out.text()
+        );
+    }
+
+    #[test]
+    fn notes_are_shown_as_they_are_with_control_bytes_escaped() {
+        let note = Event::Note {
+            text: "mx.test:\n  SIZE             10\x1b[31m".into(),
+        };
+        let r = render(HumanOptions::default(), &[note]);
+        assert_eq!(r.out.text(), "mx.test:\n  SIZE             10\\x1B[31m\n");
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
     fn multi_line_reply_without_raw_is_reconstructed() {
         let mut reply = Reply::new(250, &["a", "b", "c"]);
         reply.raw = Bytes::default();
@@ -1381,7 +1475,16 @@ mod tests {
             ),
             "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
         );
-        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(
+            repl_wording("this port speaks implicit TLS, not plain SMTP: try --tls-on-connect"),
+            "this port speaks implicit TLS, not plain SMTP: try ehlo repl --tls-on-connect HOST (a new session)"
+        );
+        assert_eq!(
+            repl_wording(
+                "wrong version number — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect"
+            ),
+            "wrong version number — this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
+        );
         assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 

@@ -23,7 +23,7 @@ use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
-use crate::smtp::event::{Event, Phase};
+use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Console, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
@@ -104,7 +104,7 @@ pub async fn run(cfg: ReplConfig) -> u8 {
         }
     };
     engine.close_quietly().await;
-    engine.out.finish();
+    engine.sink.finish();
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
@@ -217,7 +217,7 @@ pub async fn replay(cfg: ReplayConfig) -> u8 {
     };
     let code = engine.run_script(&script, true, None).await;
     engine.close_quietly().await;
-    engine.out.finish();
+    engine.sink.finish();
     code
 }
 
@@ -295,32 +295,11 @@ impl Feed<'_> {
     }
 }
 
-/// Human transcript plus the optional JSON log, with the elapsed time.
-struct Out {
-    renderers: Vec<Box<dyn Renderer>>,
-    console: Console,
-    start: Instant,
-}
-
-impl Out {
-    fn emit(&mut self, ev: &Event) {
-        let t = self.start.elapsed();
-        for r in &mut self.renderers {
-            r.event(ev, t);
-        }
-    }
-    fn finish(&mut self) {
-        for r in &mut self.renderers {
-            r.finish();
-        }
-        let _ = self.console.flush();
-    }
-}
-
 /// One reply seen while an input ran: for recordings and replay checks.
 #[derive(Debug, Clone)]
 struct Seen {
     code: u16,
+    enhanced: Option<crate::smtp::reply::EnhancedCode>,
     phase: Phase,
     text: String,
 }
@@ -330,7 +309,11 @@ struct Engine {
     target: Option<Target>,
     conn: Option<Connection>,
     session: Option<ManualSession>,
-    out: Out,
+    /// The run's one event sink: the human renderer (with the `--log` JSON copy). Every
+    /// line the REPL shows goes through it, notes included.
+    sink: Box<dyn Renderer>,
+    /// When the run started (events carry the time since then).
+    start: Instant,
     completion: Arc<Mutex<CompletionData>>,
     recorder: Option<Recorder>,
     envelope: Envelope,
@@ -341,6 +324,8 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
+    /// The server sent a 421: the close that follows is its own, announced.
+    announced_close: bool,
     /// A terminal is attached.
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
@@ -372,21 +357,21 @@ impl Engine {
         err: Console,
         completion: Arc<Mutex<CompletionData>>,
     ) -> Result<Engine, Error> {
-        let mut renderers: Vec<Box<dyn Renderer>> = Vec::new();
-        let (out, console) = split_console(out);
-        renderers.push(Box::new(crate::render::human::Human::new(
+        let human: Box<dyn Renderer> = Box::new(crate::render::human::Human::new(
             cfg.human.clone(),
             out,
             err,
-        )));
-        if let Some(path) = &cfg.log {
-            let f = std::fs::File::create(path).map_err(|e| {
-                Error::Usage(format!("cannot write the log {}: {e}", path.display()))
-            })?;
-            renderers.push(Box::new(crate::render::json::Json::new(Box::new(
-                std::io::LineWriter::new(f),
-            ))));
-        }
+        ));
+        let sink = match &cfg.log {
+            Some(path) => {
+                let f = std::fs::File::create(path).map_err(|e| {
+                    Error::Usage(format!("cannot write the log {}: {e}", path.display()))
+                })?;
+                let log = crate::render::json::Json::new(Box::new(std::io::LineWriter::new(f)));
+                crate::render::tee(human, Box::new(log))
+            }
+            None => human,
+        };
         let helo_default = gethostname::gethostname()
             .to_string_lossy()
             .trim()
@@ -397,11 +382,8 @@ impl Engine {
             cfg,
             conn: None,
             session: None,
-            out: Out {
-                renderers,
-                console,
-                start: now,
-            },
+            sink,
+            start: now,
             completion,
             recorder: None,
             envelope: Envelope::default(),
@@ -411,6 +393,7 @@ impl Engine {
             last_activity: now,
             close_reported: false,
             close_expected: false,
+            announced_close: false,
             interactive: false,
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
@@ -435,12 +418,11 @@ impl Engine {
     }
 
     fn say(&mut self, text: &str) {
-        let _ = writeln!(self.out.console, "{text}");
-        let _ = self.out.console.flush();
+        self.emit(Event::Note { text: text.into() });
     }
 
     fn emit(&mut self, ev: Event) {
-        self.out.emit(&ev);
+        Sink::event(&mut self.sink, &ev, self.start.elapsed());
     }
 
     fn error(&mut self, message: impl Into<String>) {
@@ -504,8 +486,8 @@ impl Engine {
         };
         self.seen.clear();
         let plan = self.cfg.link.to(target);
-        let out = &mut self.out;
-        let opened = conn::connect(&plan, &mut |e| out.emit(&e)).await;
+        let (sink, start) = (&mut self.sink, self.start);
+        let opened = conn::connect(&plan, &mut |e| sink.event(&e, start.elapsed())).await;
         let conn = match opened {
             Ok(c) => c,
             Err(e) => {
@@ -517,6 +499,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.announced_close = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
             self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
@@ -645,9 +628,10 @@ impl Engine {
                 s.feed(&self.rbuf[..n]);
             }
             Err(e) => {
-                self.out.emit(&Event::Warning {
+                let warning = Event::Warning {
                     message: format!("read failed: {e}"),
-                });
+                };
+                self.sink.event(&warning, self.start.elapsed());
                 s.feed_eof();
             }
         }
@@ -664,24 +648,32 @@ impl Engine {
                 progressed = true;
                 match &ev {
                     Event::Received { reply, phase, .. } => {
+                        // A 421 announces the server's close (RFC 5321 §3.8).
+                        self.announced_close |= reply.code == Some(421);
                         self.seen.push(Seen {
                             code: reply.code.unwrap_or(0),
+                            enhanced: reply.enhanced,
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
-                        self.out.emit(&ev);
-                        self.out.emit(&Event::Timing {
+                        let t = self.start.elapsed();
+                        self.sink.event(&ev, t);
+                        let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
-                        });
+                        };
+                        self.sink.event(&timing, t);
                         self.waiting_since = Instant::now();
                         continue;
                     }
-                    Event::Closed { expected } => self.close_expected = *expected,
+                    // The session closed it (QUIT, a cut reply) unless a 421 came first.
+                    Event::Closed { expected } => {
+                        self.close_expected = *expected && !self.announced_close
+                    }
                     _ => {}
                 }
-                self.out.emit(&ev);
+                self.sink.event(&ev, self.start.elapsed());
             }
             if let Some(bytes) = s.poll_transmit() {
                 progressed = true;
@@ -700,7 +692,7 @@ impl Engine {
                         Error::Io { source, .. } => format!("write failed: {source}"),
                         other => format!("write failed: {other}"),
                     };
-                    self.out.emit(&Event::Warning { message });
+                    self.emit(Event::Warning { message });
                     if let Some(s) = self.session.as_mut() {
                         s.feed_eof();
                     }
@@ -776,8 +768,10 @@ impl Engine {
             plan.link.tls.sni = Some(sni.clone());
             plan.link.tls.verify_name = Some(sni.clone());
         }
-        let out = &mut self.out;
-        let upgraded = conn.start_tls(&plan, &mut |e| out.emit(&e)).await;
+        let (sink, start) = (&mut self.sink, self.start);
+        let upgraded = conn
+            .start_tls(&plan, &mut |e| sink.event(&e, start.elapsed()))
+            .await;
         match upgraded {
             Ok(c) => {
                 self.conn = Some(c);
@@ -831,7 +825,7 @@ impl Engine {
             };
             match r {
                 None => {
-                    self.out.emit(&Event::Warning {
+                    self.emit(Event::Warning {
                         message:
                             "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
                                 .into(),
@@ -839,13 +833,24 @@ impl Engine {
                     return;
                 }
                 Some(Err(_)) => {
+                    let banner = self.session.as_ref().is_some_and(|s| {
+                        s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
+                    });
+                    let message = if banner {
+                        // Silence where a greeting belongs is what an implicit-TLS port (465)
+                        // does to a plain client (RFC 8314 §3.3).
+                        format!(
+                            "no banner within {}s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect), or the server is slow; a late banner will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "no reply within {}s: a late reply will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    };
                     if !raw_wait {
-                        self.out.emit(&Event::Warning {
-                            message: format!(
-                                "no reply within {}s: a late reply will be shown when it arrives",
-                                timeout.as_secs_f64()
-                            ),
-                        });
+                        self.emit(Event::Warning { message });
                     }
                     return;
                 }
@@ -859,7 +864,7 @@ impl Engine {
                         && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
                     {
                         self.pump_out().await;
-                        self.out.emit(&Event::Warning {
+                        self.emit(Event::Warning {
                             message: format!(
                                 "no complete reply within {}s: a late reply will be shown when it arrives",
                                 timeout.as_secs_f64()
@@ -1032,7 +1037,9 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => self.say(&report.text()),
+                Some(report) => {
+                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
@@ -1336,7 +1343,7 @@ impl Engine {
                 // The step could not run at all (a secret nobody can give): its phase's code.
                 return code;
             }
-            if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
+            if let Some(code) = self.check(step.lineno, &step.input, &step.expect) {
                 return code;
             }
             if flow == Flow::Quit {
@@ -1352,23 +1359,31 @@ impl Engine {
 
     /// Compare the codes seen with the recorded ones; on a difference print both and return the
     /// exit code of the phase it happened in.
-    fn check(&mut self, lineno: usize, input: &str, expected: &[u16]) -> Option<u8> {
-        let got: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
-        if got == expected {
+    fn check(&mut self, lineno: usize, input: &str, expected: &[record::Expect]) -> Option<u8> {
+        let differs = |(s, e): (&Seen, &record::Expect)| !e.matches(s.code, s.enhanced);
+        let first_diff = self.seen.iter().zip(expected).position(differs);
+        if first_diff.is_none() && self.seen.len() == expected.len() {
             return None;
         }
-        let i = got
+        let i = first_diff.unwrap_or(self.seen.len().min(expected.len()));
+        let got: Vec<String> = self
+            .seen
             .iter()
-            .zip(expected)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(expected.len()));
-        let show = |v: &[u16]| {
+            .map(
+                |s| match (s.enhanced, expected.get(i).and_then(|e| e.enhanced)) {
+                    (Some(e), Some(_)) => format!("{} {e}", s.code),
+                    _ => s.code.to_string(),
+                },
+            )
+            .collect();
+        let show = |v: Vec<String>| {
             if v.is_empty() {
                 "nothing".to_string()
             } else {
-                v.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")
+                v.join(", ")
             }
         };
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
         let detail = self
             .seen
             .get(i)
@@ -1396,7 +1411,7 @@ impl Engine {
             reason: format!(
                 "replay: {at}: expected {}, got {}{detail}",
                 show(expected),
-                show(&got)
+                show(got)
             ),
         };
         self.error(e.to_string());
@@ -1464,32 +1479,5 @@ async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
     match interrupt {
         Some(n) => n.notified().await,
         None => std::future::pending::<()>().await,
-    }
-}
-
-/// Give the transcript and the console (help, `:caps`, notices) one underlying stream, so their
-/// lines stay in order.
-fn split_console(out: Console) -> (Console, Console) {
-    let shared = Arc::new(Mutex::new(out));
-    (
-        Box::new(SharedWriter(shared.clone())),
-        Box::new(SharedWriter(shared)),
-    )
-}
-
-struct SharedWriter(Arc<Mutex<Console>>);
-
-impl Write for SharedWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        match self.0.lock() {
-            Ok(mut w) => w.write(b),
-            Err(_) => Ok(b.len()),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self.0.lock() {
-            Ok(mut w) => w.flush(),
-            Err(_) => Ok(()),
-        }
     }
 }

@@ -442,6 +442,12 @@ pub enum Event {
         /// Text.
         message: String,
     },
+    /// Text an interactive session shows its user as it is, without a transcript hint (REPL
+    /// `:help`, `:caps`, `:explain`, notices such as "connection closed — :reconnect or :quit").
+    Note {
+        /// Text (may span lines).
+        text: String,
+    },
     /// An error (swaks `***`, printed on stderr).
     Error {
         /// Text.
@@ -463,7 +469,7 @@ pub enum Event {
         /// Records as text (`10 mx.example.net` for MX, no trailing dot; addresses for A/AAAA).
         records: Vec<String>,
         /// DNSSEC proof of the records (`secure`, `insecure`, `bogus`, `indeterminate`, RFC 4035
-        /// §4.3) when answers are validated (`--dnssec validate`); absent otherwise.
+        /// §4.3) when answers are validated (`--dnssec validate` or `trust-ad`); absent otherwise.
         #[serde(skip_serializing_if = "Option::is_none")]
         proof: Option<String>,
     },
