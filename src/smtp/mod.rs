@@ -17,6 +17,6 @@ pub mod manual;
 #[cfg(test)]
 mod pair;
 pub mod reply;
-mod rng;
+pub(crate) mod rng;
 mod sent;
 pub mod server;
