@@ -1966,3 +1966,76 @@ fn hints_name_repl_commands_in_the_repl_and_flags_in_a_send() {
     );
     assert!(run.out.contains("add --tls"), "{}", run.out);
 }
+
+/// Best-REPL list: warnings before the mistake. A misspelt verb is refused with the verb it
+/// probably is (`:raw` sends anything as typed); STARTTLS inside a transaction and a typed
+/// content line starting with a lone "." are warned about and sent.
+#[test]
+fn warnings_before_the_mistake() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = "EHLLO x.test\nEHLO x.test\nMAIL FROM:<a@b.test>\nSTARTTLS\nRCPT TO:<c@d.test>\nDATA\n.hidden dot\n..kept\n.\nQUIT\n";
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("EHLLO is not an SMTP command: did you mean EHLO? (nothing sent; :raw \"EHLLO x.test\\r\\n\" sends it as typed)"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("STARTTLS inside a mail transaction"),
+        "{}",
+        run.out
+    );
+    assert_eq!(
+        run.out.matches("the server will strip this dot").count(),
+        1,
+        "{}",
+        run.out
+    );
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.starts_with("EHLO x.test\r\n"), "{got}");
+    assert!(got.contains("\r\n.hidden dot\r\n..kept\r\n.\r\n"), "{got}");
+}
+
+/// Best-REPL list: each reply line ends with its latency, and SASL challenges are shown
+/// decoded (`334 VXNlcm5hbWU6 (Username:)`), on a terminal.
+#[test]
+fn terminal_replies_show_latency_and_decoded_challenges() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+    );
+    let s = t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let banner = s.lines().find(|l| l.contains("220 scripted.test")).unwrap();
+    assert!(
+        banner.trim_end().ends_with(" ms)") || banner.trim_end().ends_with(" s)"),
+        "{s}"
+    );
+    t.keys("AUTH LOGIN\r");
+    t.wait("the first challenge decoded", |s| {
+        s.contains("334 VXNlcm5hbWU6 (Username:)")
+    });
+    t.keys("dXNlcg==\r");
+    t.wait("the second challenge decoded", |s| {
+        s.contains("334 UGFzc3dvcmQ6 (Password:)")
+    });
+    t.keys("cGFzcw==\r");
+    t.wait("authenticated", |s| s.contains("235 2.7.0 authenticated ("));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    h.join().unwrap();
+}

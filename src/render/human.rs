@@ -57,6 +57,9 @@ pub struct Human {
     peer_kind: PeerKind,
     /// The kind of the event being rendered (for `--hide-*` and `--no-*-hints`).
     kind: Kind,
+    /// REPL: how long the reply about to be rendered took (its `Timing` comes first there),
+    /// shown at the end of its last line.
+    latency_ms: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,6 +101,7 @@ impl Human {
             batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
+            latency_ms: None,
         }
     }
 
@@ -231,7 +235,21 @@ impl Human {
             Role::ReceivedError
         };
         let error = !expected;
-        for l in reply_lines(reply) {
+        let mut lines = reply_lines(reply);
+        if self.opts.repl {
+            // SASL challenges (RFC 4954 §4) are base64: show what they say.
+            if reply.code == Some(334) {
+                for (shown, text) in lines.iter_mut().zip(&reply.lines) {
+                    if let Some(plain) = decoded_challenge(text) {
+                        let _ = write!(shown, " ({})", escape_str(&plain));
+                    }
+                }
+            }
+            if let (Some(ms), Some(last)) = (self.latency_ms.take(), lines.last_mut()) {
+                let _ = write!(last, " ({})", latency(ms));
+            }
+        }
+        for l in lines {
             self.line(Stream::Out, hint, &l, role, error);
         }
         for d in &reply.deviations {
@@ -695,7 +713,12 @@ impl Renderer for Human {
             Event::TlsFailed { reason } => {
                 self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
             }
-            Event::Timing { what, ms, .. } => self.timing(*what, *ms),
+            Event::Timing { what, ms, .. } => {
+                if self.opts.repl && *what == Timed::Reply {
+                    self.latency_ms = Some(*ms);
+                }
+                self.timing(*what, *ms)
+            }
             Event::Closed { expected: true } => {
                 if self.peer_kind == PeerKind::Child {
                     self.info("Connection closed with child process.");
@@ -902,6 +925,28 @@ fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String
         out.push((format!("{:>9}", "hint:"), escape_str(&text), Role::Hint));
     }
     out
+}
+
+/// A SASL challenge's text when it is base64 of printable text (`VXNlcm5hbWU6` → `Username:`).
+fn decoded_challenge(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let t = text.trim();
+    if t.is_empty() || t.len() > 512 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
+    let plain = String::from_utf8(bytes).ok()?;
+    (!plain.is_empty() && plain.chars().all(|c| !c.is_control())).then_some(plain)
+}
+
+/// A reply's latency for people: `12 ms`, `1.4 s`.
+fn latency(ms: f64) -> String {
+    let ms = ms.max(0.0);
+    if ms < 1000.0 {
+        format!("{} ms", ms.round())
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
 }
 
 /// A hint's remedy as the REPL does it: its commands, or what to type (`:starttls`,

@@ -67,6 +67,9 @@ pub struct ReplayConfig {
     pub session: ReplConfig,
 }
 
+/// Said before STARTTLS goes out inside a mail transaction.
+const STARTTLS_IN_TRANSACTION: &str = "STARTTLS inside a mail transaction: after the handshake the server forgets the envelope and the EHLO (RFC 3207 §4.2); many refuse it with 503";
+
 /// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
 const RAW_QUIET: Duration = Duration::from_millis(700);
 
@@ -656,14 +659,15 @@ impl Engine {
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
+                        // The timing first: the transcript shows it on the reply's last line.
                         let t = self.start.elapsed();
-                        self.sink.event(&ev, t);
                         let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
                         };
                         self.sink.event(&timing, t);
+                        self.sink.event(&ev, t);
                         self.waiting_since = Instant::now();
                         continue;
                     }
@@ -894,7 +898,32 @@ impl Engine {
             return Flow::Continue;
         }
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
+        if in_data && line.starts_with('.') && line != "." && !line.starts_with("..") {
+            // Typed content is sent as typed: RFC 5321 §4.5.2 has the server drop the dot.
+            self.emit(Event::Warning {
+                message: "the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you".into(),
+            });
+        }
         if !in_data && !secret {
+            let verb = line.split_whitespace().next().unwrap_or("");
+            if let Some(meant) = meta::misspelt_verb(verb) {
+                // Refused rather than asked: a typo costs nothing, and `:raw` still sends any
+                // line as typed (testing a server's answer to unknown verbs).
+                self.error(format!(
+                    "{verb} is not an SMTP command: did you mean {meant}? (nothing sent; :raw \"{}\\r\\n\" sends it as typed)",
+                    line.replace('\\', "\\\\").replace('"', "\\\"")
+                ));
+                return Flow::Continue;
+            }
+            let in_transaction = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.state().in_transaction);
+            if in_transaction && verb.eq_ignore_ascii_case("STARTTLS") {
+                self.emit(Event::Warning {
+                    message: STARTTLS_IN_TRANSACTION.into(),
+                });
+            }
             self.envelope.observe(line);
             let verb = line.split_whitespace().next().unwrap_or("");
             if ["EHLO", "HELO", "LHLO"]
@@ -1004,6 +1033,15 @@ impl Engine {
                     return Flow::Continue;
                 }
                 self.tls_opts = opts;
+                if self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.state().in_transaction)
+                {
+                    self.emit(Event::Warning {
+                        message: STARTTLS_IN_TRANSACTION.into(),
+                    });
+                }
                 if let Some(s) = self.session.as_mut() {
                     s.starttls();
                 }
