@@ -94,26 +94,36 @@ pub fn command(data: &[u8]) {
     assert_eq!(again, cmd, "round trip through {wire:?}");
 }
 
-/// The DATA reader in uneven pieces: bounded content, and the message it finds is the one found
-/// when everything arrives at once.
+/// The DATA reader in uneven pieces, its content taken as it arrives (as `ehlo serve` streams
+/// it): bounded content, and the message it finds is the one found when everything arrives at
+/// once.
 pub fn data_reader(data: &[u8]) {
     const MAX: usize = 256;
     let (chunks, whole) = pieces(data);
     let mut r = DataReader::new(MAX);
     let mut split = Vec::new();
+    let mut streamed = Vec::new();
     for c in chunks {
         let mut next = c.to_vec();
         loop {
             match r.feed(&next) {
-                DataProgress::More => break,
+                DataProgress::More => {
+                    let piece = r.take();
+                    // At most this read, plus a CR held back from the one before it.
+                    assert!(piece.len() <= next.len() + 1);
+                    streamed.extend(piece);
+                    break;
+                }
                 DataProgress::Done { message, rest, .. } => {
-                    assert!(message.len() <= MAX);
-                    split.push(message);
+                    streamed.extend(message);
+                    assert!(streamed.len() <= MAX);
+                    split.push(std::mem::take(&mut streamed));
                     next = rest;
                 }
             }
         }
         assert!(r.len() <= MAX);
+        assert_eq!(r.len(), streamed.len());
     }
     let mut r = DataReader::new(MAX);
     let mut at_once = Vec::new();
@@ -169,6 +179,8 @@ pub fn server_session(data: &[u8]) {
     let (chunks, _) = pieces(data);
     let mut s = crate::smtp::server::Session::new(cfg);
     s.greeting();
+    // The content of the message being received, as the driver keeps it.
+    let mut draft: Option<usize> = None;
     for c in chunks {
         s.feed(c);
         loop {
@@ -177,8 +189,19 @@ pub fn server_session(data: &[u8]) {
                 progressed = true;
                 match a {
                     ServerAction::StartTls => s.tls_established(),
+                    ServerAction::Content(piece) => {
+                        // Streamed: never more than was just read (or kept from before TLS).
+                        assert!(!piece.is_empty());
+                        let n = draft.get_or_insert(0);
+                        *n += piece.len();
+                        assert!(*n <= 4096, "{n} bytes of content past the size limit");
+                    }
+                    ServerAction::Discard => {
+                        assert!(draft.take().is_some(), "discard without content");
+                    }
                     ServerAction::Store(m) => {
-                        assert!(m.content.len() <= 4096);
+                        assert!(m.content.is_empty());
+                        assert_eq!(m.size, draft.take().unwrap_or(0));
                         s.stored(true);
                     }
                     ServerAction::Close | ServerAction::Delay(_) => {}

@@ -818,14 +818,25 @@ impl Renderer for Human {
                 }
                 self.info(&text);
                 const SHOWN: usize = 200;
-                let body = String::from_utf8_lossy(&content.0);
+                let raw = &content.0;
+                let body = String::from_utf8_lossy(raw);
+                let mut shown = raw.len();
                 for (n, l) in body.lines().enumerate() {
                     if n == SHOWN {
-                        let rest = body.lines().count() - SHOWN;
-                        self.info(&format!("  | … ({rest} more lines)"));
+                        shown = raw
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &b)| b == b'\n')
+                            .nth(SHOWN - 1)
+                            .map_or(raw.len(), |(i, _)| i + 1);
                         break;
                     }
                     self.info(&format!("  | {}", escape_str(l)));
+                }
+                // Past 200 lines, or past the start a large message's event carries.
+                if !raw.is_empty() && shown < *bytes {
+                    let rest = group_digits(bytes - shown);
+                    self.info(&format!("  | … ({rest} more bytes)"));
                 }
             }
         }

@@ -5,7 +5,9 @@
 //! doc for the ordered bytes/actions stream). Events of every connection go through one channel
 //! to one rendering thread; when the connection changes, an `Info` line `session N` says whose
 //! events follow. Messages go to a bounded in-memory list, and to a Maildir / mbox when asked
-//! ([`store`]).
+//! ([`store`]); their content is written as it arrives (the session's
+//! [`ServerAction::Content`] pieces), never held whole, and the transcript shows its first
+//! [`SHOWN_BYTES`].
 //!
 //! Limits, so it is safe to leave running: at most `--max-connections` open connections (256;
 //! one more is answered `421 4.7.0` and closed); an idle timeout (the driver owns it, the core
@@ -37,6 +39,7 @@ use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
 pub(crate) use crate::smtp::server::StoredMessage;
 pub(crate) use crate::smtp::server::fault::FAIL_HELP;
+pub use store::{MEMORY_BYTES, MEMORY_LIMIT, SHOWN_BYTES};
 
 /// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -685,6 +688,8 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     }
     session.greeting();
     let mut buf = vec![0u8; 16 * 1024];
+    // The message being received, if its content has started (dropping it discards it).
+    let mut draft: Option<store::Draft<'_>> = None;
     let mut units = u64::MAX;
     let mut deadline = None;
     let mut wrote = false;
@@ -711,9 +716,16 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                         drain_events(&mut session, &emit).await;
                         break 'outer true;
                     }
+                    ServerAction::Content(piece) => {
+                        draft
+                            .get_or_insert_with(|| shared.store.begin())
+                            .write(&piece);
+                    }
+                    ServerAction::Discard => draft = None,
                     ServerAction::Store(m) => {
                         drain_events(&mut session, &emit).await;
-                        let kept = store_message(&shared, *m, &emit).await;
+                        let d = draft.take().unwrap_or_else(|| shared.store.begin());
+                        let kept = store_message(&shared, d, *m, &emit).await;
                         session.stored(kept);
                     }
                     ServerAction::StartTls => {
@@ -869,14 +881,21 @@ async fn handshake(
     Ok((s, accepted))
 }
 
-/// Keep the message (memory, Maildir, mbox); `false` when a file could not be written, so the
-/// session answers `451 4.3.0` instead of claiming it was queued.
-async fn store_message<F, Fut>(shared: &Shared, m: StoredMessage, emit: &F) -> bool
+/// Keep the message whose content `draft` received (memory, Maildir, mbox); `false` when a
+/// file could not be written, so the session answers `451 4.3.0` instead of claiming it was
+/// queued.
+async fn store_message<F, Fut>(
+    shared: &Shared,
+    mut draft: store::Draft<'_>,
+    m: StoredMessage,
+    emit: &F,
+) -> bool
 where
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let path = match shared.store.store(&m) {
+    let shown = draft.take_shown();
+    let path = match shared.store.commit(draft, &m) {
         Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
         Err(e) => {
             emit(Event::Error {
@@ -889,12 +908,12 @@ where
             return false;
         }
     };
-    // The content moves into the event (no copy); --quiet: one line per message, so the
+    // The start of the content ([`SHOWN_BYTES`]); --quiet: one line per message, so the
     // content stays out.
     emit(Event::MessageStored {
         bytes: m.size,
         path,
-        content: Bytes(if shared.quiet { Vec::new() } else { m.content }),
+        content: Bytes(if shared.quiet { Vec::new() } else { shown }),
         from: m.from,
         rcpts: m.rcpts,
         id: m.id,

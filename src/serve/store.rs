@@ -1,24 +1,35 @@
 //! Where `ehlo serve` keeps messages: a bounded in-memory list (for `ServerHandle::messages`), a
-//! Maildir and an mbox.
+//! Maildir and an mbox. Content is streamed: the session hands it over piece by piece as it is
+//! read ([`Store::begin`] opens a [`Draft`], [`Draft::write`] takes each piece,
+//! [`Store::commit`] keeps the message), so a message written to files is never held whole in
+//! memory, and a message that is refused, aborted or cut off (the draft is dropped) leaves no
+//! file behind.
 //!
 //! - Memory: the metadata of the last [`MEMORY_LIMIT`] messages. Their content is kept only
 //!   when no Maildir or mbox is given (the files have it otherwise), and then at most
 //!   [`MEMORY_BYTES`] of it in all: the oldest contents are dropped first (their
 //!   [`StoredMessage::size`] stays), so a long run holds a bounded amount of memory whatever the
-//!   message sizes.
-//!
+//!   message sizes. Messages being received count against the same budget: a message that
+//!   does not fit keeps its metadata only.
 //! - Maildir: the exact content bytes (CRLF line ends as received) are written to
-//!   `DIR/tmp/<name>` and renamed into `DIR/new/<name>`, `<name>` being
-//!   `<unix seconds>.P<pid>Q<counter>.ehlo` (unique per process; an existing name is skipped).
+//!   `DIR/tmp/<name>` as they arrive, synced and renamed into `DIR/new/<name>` when the message
+//!   is accepted (the Maildir delivery protocol: a reader never sees a partial file in `new/`),
+//!   `<name>` being `<unix seconds>.P<pid>Q<counter>.ehlo` (unique per process; an existing
+//!   name is skipped). A discarded message's `tmp/` file is removed.
 //! - mbox (mboxrd): a `From <sender> <asctime UTC>` line, the content with LF line ends and every
-//!   line matching `>*From ` quoted with one more `>`, then an empty line.
+//!   line matching `>*From ` quoted with one more `>`, then an empty line. The quoted content
+//!   goes to an unnamed temporary file as it arrives; once the message is accepted, the From_
+//!   line and that file are appended to the mbox under the store's lock and synced, and an
+//!   append that fails midway is cut back off (the mbox is truncated to its old length).
+//!   Appending to the mbox directly would hold its lock for as long as the slowest client takes
+//!   to send, and a server killed mid-message would leave half a message in the mbox.
 
 use std::collections::VecDeque;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::smtp::server::StoredMessage;
 
@@ -28,6 +39,10 @@ pub(crate) const MEMORY_LIMIT: usize = 1000;
 /// Message content kept in memory at most, in bytes, all messages together (memory-only mode).
 pub(crate) const MEMORY_BYTES: usize = 8 * 1024 * 1024;
 
+/// Content shown in the transcript of a stored message (its `MessageStored` event), at most:
+/// the start of the message; the files have all of it.
+pub const SHOWN_BYTES: usize = 64 * 1024;
+
 /// Shared message storage of one server.
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -35,6 +50,8 @@ pub(crate) struct Store {
     maildir: Option<PathBuf>,
     mbox: Option<Mutex<PathBuf>>,
     counter: AtomicU64,
+    /// Content bytes held by drafts in memory-only mode (part of the [`MEMORY_BYTES`] budget).
+    receiving: AtomicUsize,
 }
 
 impl Store {
@@ -58,35 +75,93 @@ impl Store {
             maildir,
             mbox: mbox.map(Mutex::new),
             counter: AtomicU64::new(0),
+            receiving: AtomicUsize::new(0),
         })
     }
 
-    /// Write `m` to the Maildir / mbox, then keep it in memory. Returns the paths written, or
-    /// the first error (then the message is not kept in memory either).
-    pub(crate) fn store(&self, m: &StoredMessage) -> Result<Vec<String>, String> {
-        let mut paths = Vec::new();
+    /// A message starts: its files are opened (an error is kept in the draft and reported by
+    /// [`Store::commit`], so the client gets `451` after its content, not a broken stream).
+    pub(crate) fn begin(&self) -> Draft<'_> {
+        let mut d = Draft {
+            store: self,
+            maildir: None,
+            mbox: None,
+            memory: (self.maildir.is_none() && self.mbox.is_none()).then(Vec::new),
+            shown: Vec::new(),
+            size: 0,
+            error: None,
+        };
         if let Some(dir) = &self.maildir {
-            paths.push(self.maildir_write(dir, &m.content)?);
+            match self.maildir_open(dir) {
+                Ok(f) => d.maildir = Some(f),
+                Err(e) => d.error = Some(e),
+            }
         }
-        if let Some(lock) = &self.mbox {
+        if self.mbox.is_some() && d.error.is_none() {
+            match tempfile_unnamed() {
+                Ok(file) => {
+                    d.mbox = Some(MboxTemp {
+                        file,
+                        quoter: MboxQuoter::default(),
+                        buf: Vec::new(),
+                    });
+                }
+                Err(e) => d.error = Some(format!("mbox temporary file: {e}")),
+            }
+        }
+        d
+    }
+
+    /// Keep the message whose content `draft` received: rename the Maildir file into `new/`,
+    /// append to the mbox, then keep it in memory. Returns the paths written, or the first
+    /// error (then nothing is kept, the files are removed, and the client is told `451`).
+    pub(crate) fn commit(
+        &self,
+        mut draft: Draft<'_>,
+        m: &StoredMessage,
+    ) -> Result<Vec<String>, String> {
+        debug_assert_eq!(draft.size, m.size);
+        if let Some(e) = draft.error.take() {
+            return Err(e);
+        }
+        let mut paths = Vec::new();
+        // Synced first, renamed last: a failing mbox append leaves no Maildir file behind
+        // (dropping `md` removes it from `tmp/`).
+        let mut md = draft.maildir.take();
+        if let Some(md) = &md {
+            md.file
+                .sync_all()
+                .map_err(|e| format!("Maildir {}: {e}", md.tmp.display()))?;
+        }
+        if let (Some(lock), Some(temp)) = (&self.mbox, draft.mbox.take()) {
             let path = lock.lock().unwrap_or_else(|p| p.into_inner());
-            mbox_append(&path, m)?;
+            mbox_append(&path, &m.from, temp)?;
             paths.push(path.display().to_string());
+        }
+        if let Some(md) = &mut md {
+            fs::rename(&md.tmp, &md.new)
+                .map_err(|e| format!("Maildir {}: {e}", md.new.display()))?;
+            // Renamed: nothing left in `tmp/` to remove.
+            md.tmp = PathBuf::new();
+            paths.insert(0, md.new.display().to_string());
         }
         // Only a message that was kept everywhere asked for counts as stored (the client is
         // told 451 otherwise). In memory: the metadata, and the content only without files.
-        let keep_content = self.maildir.is_none() && self.mbox.is_none();
         let kept = StoredMessage {
-            content: if keep_content {
-                m.content.clone()
-            } else {
-                Vec::new()
-            },
+            content: draft.take_memory().unwrap_or_default(),
             ..m.clone_metadata()
         };
         let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         mem.push(kept);
         Ok(paths)
+    }
+
+    /// [`Store::begin`], one write and [`Store::commit`]: a whole message at once.
+    #[cfg(test)]
+    pub(crate) fn store(&self, m: &StoredMessage) -> Result<Vec<String>, String> {
+        let mut d = self.begin();
+        d.write(&m.content);
+        self.commit(d, m)
     }
 
     /// Everything kept in memory, oldest first.
@@ -95,7 +170,8 @@ impl Store {
         mem.list.iter().cloned().collect()
     }
 
-    fn maildir_write(&self, dir: &Path, content: &[u8]) -> Result<String, String> {
+    /// Create the message's file in `DIR/tmp/` under a fresh name.
+    fn maildir_open(&self, dir: &Path) -> Result<MaildirFile, String> {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -110,20 +186,145 @@ impl Store {
             if new.exists() {
                 continue;
             }
-            let mut f = match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+                Ok(file) => return Ok(MaildirFile { file, tmp, new }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(err(e)),
-            };
-            f.write_all(content)
-                .and_then(|()| f.sync_all())
-                .map_err(err)?;
-            drop(f);
-            fs::rename(&tmp, &new).map_err(err)?;
-            return Ok(new.display().to_string());
+            }
         }
         Err(format!("Maildir {}: no free file name", dir.display()))
     }
+}
+
+/// A message being received (see the module doc): dropping it discards it, files included.
+#[derive(Debug)]
+pub(crate) struct Draft<'a> {
+    store: &'a Store,
+    maildir: Option<MaildirFile>,
+    mbox: Option<MboxTemp>,
+    /// Memory-only mode: the content, while it fits the budget (`None` once it does not).
+    memory: Option<Vec<u8>>,
+    /// The start of the content, for the transcript ([`SHOWN_BYTES`]).
+    shown: Vec<u8>,
+    /// Content bytes received.
+    size: usize,
+    /// The first write error: the message will be refused.
+    error: Option<String>,
+}
+
+impl Draft<'_> {
+    /// The next piece of the content.
+    pub(crate) fn write(&mut self, piece: &[u8]) {
+        self.size += piece.len();
+        let room = SHOWN_BYTES.saturating_sub(self.shown.len());
+        self.shown
+            .extend_from_slice(&piece[..piece.len().min(room)]);
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(md) = &mut self.maildir
+            && let Err(e) = md.file.write_all(piece)
+        {
+            self.error = Some(format!("Maildir {}: {e}", md.tmp.display()));
+        }
+        if let Some(mb) = &mut self.mbox
+            && let Err(e) = mb.write(piece)
+        {
+            self.error = Some(format!("mbox temporary file: {e}"));
+        }
+        if let Some(mem) = &mut self.memory {
+            let held = self
+                .store
+                .receiving
+                .fetch_add(piece.len(), Ordering::Relaxed);
+            if held + piece.len() <= MEMORY_BYTES {
+                mem.extend_from_slice(piece);
+            } else {
+                // Over the budget: this message keeps its metadata only.
+                let given_back = mem.len() + piece.len();
+                self.store
+                    .receiving
+                    .fetch_sub(given_back, Ordering::Relaxed);
+                self.memory = None;
+            }
+        }
+    }
+
+    /// The start of the content (at most [`SHOWN_BYTES`]), for the transcript.
+    pub(crate) fn take_shown(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.shown)
+    }
+
+    /// The content held for memory-only mode, out of the receiving budget.
+    fn take_memory(&mut self) -> Option<Vec<u8>> {
+        let mem = self.memory.take()?;
+        self.store.receiving.fetch_sub(mem.len(), Ordering::Relaxed);
+        Some(mem)
+    }
+}
+
+impl Drop for Draft<'_> {
+    fn drop(&mut self) {
+        let _ = self.take_memory();
+    }
+}
+
+/// A message's file in the Maildir's `tmp/`, removed when dropped unless renamed (`tmp` empty).
+#[derive(Debug)]
+struct MaildirFile {
+    file: File,
+    tmp: PathBuf,
+    new: PathBuf,
+}
+
+impl Drop for MaildirFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The quoted content of a message for the mbox, in an unnamed temporary file.
+#[derive(Debug)]
+struct MboxTemp {
+    file: File,
+    quoter: MboxQuoter,
+    /// Quoted bytes on their way to `file`.
+    buf: Vec<u8>,
+}
+
+impl MboxTemp {
+    fn write(&mut self, piece: &[u8]) -> std::io::Result<()> {
+        self.buf.clear();
+        self.quoter.push(piece, &mut self.buf);
+        self.file.write_all(&self.buf)
+    }
+}
+
+/// A temporary file without a name (removed as soon as it is created, so nothing is left
+/// behind whatever happens to the process), in the system's temporary directory.
+fn tempfile_unnamed() -> std::io::Result<File> {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    for _ in 0..1000 {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".ehlo-serve-mbox-{}-{n}", std::process::id()));
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => {
+                fs::remove_file(&path)?;
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free temporary file name"))
 }
 
 /// The in-memory list: at most [`MEMORY_LIMIT`] messages and [`MEMORY_BYTES`] of content.
@@ -155,37 +356,129 @@ impl Memory {
     }
 }
 
-/// The mboxrd form of one message (From_ line, quoted content, trailing empty line).
-pub(crate) fn mbox_entry(m: &StoredMessage, date: &str) -> Vec<u8> {
-    let sender = if m.from.is_empty() {
+/// Quotes message content for an mboxrd file as it streams by: CRLF becomes LF, every line
+/// matching `>*From ` gets one more `>`, the last line is ended. Constant memory: a line start
+/// still undecided is held as a count of `>` and the length of the `From ` prefix seen.
+#[derive(Debug)]
+struct MboxQuoter {
+    /// At a line start, before deciding whether it needs quoting.
+    deciding: bool,
+    /// Undecided line start: this many `>`, then this much of `From `.
+    quotes: usize,
+    from: usize,
+    /// A byte of the current line was read.
+    begun: bool,
+    /// A CR was read; an LF next makes it a line end.
+    cr: bool,
+}
+
+impl Default for MboxQuoter {
+    fn default() -> Self {
+        MboxQuoter {
+            deciding: true,
+            quotes: 0,
+            from: 0,
+            begun: false,
+            cr: false,
+        }
+    }
+}
+
+impl MboxQuoter {
+    const FROM: &'static [u8] = b"From ";
+
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        for &b in bytes {
+            self.byte(b, out);
+        }
+    }
+
+    fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.cr) {
+            if b == b'\n' {
+                self.end_line(out);
+                return;
+            }
+            // A bare CR is content.
+            out.push(b'\r');
+        }
+        self.begun = true;
+        if self.deciding && b != b'\r' && b != b'\n' {
+            if self.from == 0 && b == b'>' {
+                self.quotes += 1;
+                return;
+            }
+            if b == Self::FROM[self.from] {
+                self.from += 1;
+                if self.from == Self::FROM.len() {
+                    out.push(b'>');
+                    self.undecided(out);
+                }
+                return;
+            }
+            self.undecided(out);
+        } else if self.deciding {
+            self.undecided(out);
+        }
+        match b {
+            b'\r' => self.cr = true,
+            b'\n' => self.end_line(out),
+            _ => out.push(b),
+        }
+    }
+
+    /// Write the held line start as it was; the line is decided.
+    fn undecided(&mut self, out: &mut Vec<u8>) {
+        out.extend(std::iter::repeat_n(b'>', self.quotes));
+        out.extend_from_slice(&Self::FROM[..self.from]);
+        self.quotes = 0;
+        self.from = 0;
+        self.deciding = false;
+    }
+
+    fn end_line(&mut self, out: &mut Vec<u8>) {
+        self.undecided(out);
+        out.push(b'\n');
+        self.deciding = true;
+        self.begun = false;
+    }
+
+    /// The end of the content: a CR at the very end is dropped (like one before an LF), an
+    /// unterminated last line is ended, and the empty line that separates messages follows.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        self.cr = false;
+        if self.begun {
+            self.end_line(out);
+        }
+        out.push(b'\n');
+        *self = MboxQuoter::default();
+    }
+}
+
+/// The `From ` line of a message: the envelope sender (`MAILER-DAEMON` for the null sender)
+/// and the date.
+fn from_line(from: &str, date: &str) -> String {
+    let sender = if from.is_empty() {
         "MAILER-DAEMON"
     } else {
-        m.from.as_str()
+        from
     };
-    let mut out = format!("From {sender} {date}\n").into_bytes();
-    let mut rest: &[u8] = &m.content;
-    while !rest.is_empty() {
-        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &b""[..]),
-        };
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let unquoted = line
-            .iter()
-            .position(|&b| b != b'>')
-            .map_or(&b""[..], |i| &line[i..]);
-        if unquoted.starts_with(b"From ") {
-            out.push(b'>');
-        }
-        out.extend_from_slice(line);
-        out.push(b'\n');
-        rest = next;
-    }
-    out.push(b'\n');
+    format!("From {sender} {date}\n")
+}
+
+/// The mboxrd form of one message (From_ line, quoted content, trailing empty line).
+#[cfg(test)]
+fn mbox_entry(m: &StoredMessage, date: &str) -> Vec<u8> {
+    let mut out = from_line(&m.from, date).into_bytes();
+    let mut q = MboxQuoter::default();
+    q.push(&m.content, &mut out);
+    q.finish(&mut out);
     out
 }
 
-fn mbox_append(path: &Path, m: &StoredMessage) -> Result<(), String> {
+/// Append the From_ line and the quoted content in `temp` to the mbox at `path`, synced; on
+/// failure the mbox is cut back to its length before.
+fn mbox_append(path: &Path, from: &str, mut temp: MboxTemp) -> Result<(), String> {
     let fmt = time::macros::format_description!(
         "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
     );
@@ -193,12 +486,26 @@ fn mbox_append(path: &Path, m: &StoredMessage) -> Result<(), String> {
         .format(&fmt)
         .unwrap_or_else(|_| "Thu Jan  1 00:00:00 1970".into());
     let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
+    temp.buf.clear();
+    temp.quoter.finish(&mut temp.buf);
+    let tail = std::mem::take(&mut temp.buf);
+    temp.file.write_all(&tail).map_err(err)?;
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(err)?;
-    f.write_all(&mbox_entry(m, &date)).map_err(err)
+    let before = f.metadata().map_err(err)?.len();
+    let appended = f
+        .write_all(from_line(from, &date).as_bytes())
+        .and_then(|()| temp.file.seek(SeekFrom::Start(0)))
+        .and_then(|_| std::io::copy(&mut temp.file, &mut f))
+        .and_then(|_| f.sync_data());
+    if let Err(e) = appended {
+        let _ = f.set_len(before);
+        return Err(err(e));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -282,6 +589,147 @@ mod tests {
         let m = &s.messages()[0];
         assert!(m.content.is_empty());
         assert_eq!(m.size, 9);
+    }
+
+    /// The mboxrd quoting as it was done on a whole message before streaming: the reference
+    /// the streaming quoter must match.
+    fn quoted_whole(content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = content;
+        while !rest.is_empty() {
+            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &b""[..]),
+            };
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let unquoted = line
+                .iter()
+                .position(|&b| b != b'>')
+                .map_or(&b""[..], |i| &line[i..]);
+            if unquoted.starts_with(b"From ") {
+                out.push(b'>');
+            }
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            rest = next;
+        }
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn mbox_quoting_streams_in_any_split() {
+        let mut rng = crate::smtp::rng::Rng::new(14);
+        let atoms: [&[u8]; 9] = [
+            b"From ", b"Fro", b">", b"\r", b"\n", b"\r\n", b"x", b" ", b"m",
+        ];
+        for _ in 0..3000 {
+            let mut content = Vec::new();
+            for _ in 0..rng.below(24) {
+                content.extend_from_slice(atoms[rng.below(atoms.len())]);
+            }
+            let want = quoted_whole(&content);
+            let mut got = Vec::new();
+            let mut q = MboxQuoter::default();
+            let mut rest = &content[..];
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(6));
+                q.push(&rest[..n], &mut got);
+                rest = &rest[n..];
+            }
+            q.finish(&mut got);
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{:?}",
+                String::from_utf8_lossy(&content)
+            );
+        }
+        // A line of a million `>` is held as a count, not as bytes.
+        let mut q = MboxQuoter::default();
+        let mut out = Vec::new();
+        q.push(&vec![b'>'; 1_000_000], &mut out);
+        assert!(out.is_empty() && q.quotes == 1_000_000);
+        q.push(b"From x", &mut out);
+        assert_eq!(out.len(), 1_000_000 + 1 + 6);
+    }
+
+    /// Streaming to the files: a message written in pieces lands whole (Maildir `new/`, mbox),
+    /// one that is dropped midway leaves nothing (no `tmp/` file, the mbox unchanged).
+    #[test]
+    fn drafts_stream_to_the_files_and_dropped_ones_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("Maildir");
+        let mb = dir.path().join("mbox");
+        let s = Store::new(Some(md.clone()), Some(mb.clone())).unwrap();
+        let body = b"Subject: s\r\n\r\nFrom the start\r\n".repeat(10_000);
+        let mut d = s.begin();
+        for piece in body.chunks(4096) {
+            d.write(piece);
+        }
+        assert_eq!(fs::read_dir(md.join("tmp")).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(md.join("new")).unwrap().count(), 0);
+        assert_eq!(
+            fs::metadata(&mb).unwrap().len(),
+            0,
+            "nothing in the mbox yet"
+        );
+        let shown = d.take_shown();
+        assert_eq!(shown, body[..SHOWN_BYTES]);
+        let paths = s.commit(d, &msg_meta(body.len())).unwrap();
+        assert_eq!(fs::read(&paths[0]).unwrap(), body);
+        assert_eq!(fs::read_dir(md.join("tmp")).unwrap().count(), 0);
+        let mbox = fs::read(&mb).unwrap();
+        assert!(mbox.starts_with(b"From a@x "));
+        let from_end = mbox.iter().position(|&b| b == b'\n').unwrap() + 1;
+        assert_eq!(mbox[from_end..], quoted_whole(&body));
+        let before = mbox.len();
+
+        let mut d = s.begin();
+        d.write(b"half a message");
+        drop(d);
+        assert_eq!(fs::read_dir(md.join("tmp")).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(md.join("new")).unwrap().count(), 1);
+        assert_eq!(fs::read(&mb).unwrap().len(), before);
+        assert_eq!(s.messages().len(), 1);
+        assert!(s.messages()[0].content.is_empty());
+    }
+
+    /// Memory-only mode: messages being received share the content budget, so many large
+    /// messages arriving at once hold a bounded amount of memory; one that does not fit keeps
+    /// its metadata only.
+    #[test]
+    fn receiving_shares_the_memory_budget() {
+        let s = Store::new(None, None).unwrap();
+        let piece = vec![b'x'; 1024 * 1024];
+        let mut drafts: Vec<Draft<'_>> = (0..3).map(|_| s.begin()).collect();
+        for _ in 0..3 {
+            for d in &mut drafts {
+                d.write(&piece);
+            }
+        }
+        assert!(s.receiving.load(Ordering::Relaxed) <= MEMORY_BYTES);
+        let kept: Vec<bool> = drafts.iter().map(|d| d.memory.is_some()).collect();
+        assert_eq!(kept, [true, true, false]);
+        for d in drafts {
+            s.commit(d, &msg_meta(3 * piece.len())).unwrap();
+        }
+        assert_eq!(s.receiving.load(Ordering::Relaxed), 0);
+        let sizes: Vec<(usize, usize)> = s
+            .messages()
+            .iter()
+            .map(|m| (m.content.len(), m.size))
+            .collect();
+        assert_eq!(sizes[2], (0, 3 * piece.len()));
+        // Dropped drafts give their share back.
+        let mut d = s.begin();
+        d.write(&piece);
+        drop(d);
+        assert_eq!(s.receiving.load(Ordering::Relaxed), 0);
+    }
+
+    fn msg_meta(size: usize) -> StoredMessage {
+        StoredMessage { size, ..msg(b"") }
     }
 
     #[test]

@@ -451,3 +451,99 @@ async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
     assert_eq!(events.len(), 3, "{events:?}");
     assert!(matches!(&events[0], Event::Info { message } if message.contains("listening on")));
 }
+
+/// Issue 14 item 6: content goes to the Maildir's `tmp/` as it arrives (the file is there
+/// before the message ends), and a message that is cut off, reset or too big leaves no file
+/// in the Maildir and nothing in the mbox; the next message lands whole, and the transcript
+/// shows the start of a large one.
+#[tokio::test]
+async fn streamed_content_lands_whole_or_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("md");
+    let mb = dir.path().join("mbox");
+    let (h, cap) = serve(ServeOptions {
+        maildir: Some(md.clone()),
+        mbox: Some(mb.clone()),
+        max_size: 200_000,
+        ..opts()
+    })
+    .await;
+    let count = |sub: &str| std::fs::read_dir(md.join(sub)).unwrap().count();
+    let wait_for_tmp = |want: usize| async move {
+        let t0 = Instant::now();
+        while count("tmp") != want {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "tmp/ never held {want} files"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let big: String = "0123456789 streamed line\r\n".repeat(4000);
+
+    // Cut off mid-content: the tmp/ file exists while the content arrives, then goes away.
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO c\r\n").await;
+    assert!(
+        say(&mut s, "MAIL FROM:<a@x.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        say(&mut s, "RCPT TO:<b@y.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(say(&mut s, "DATA\r\n").await.starts_with("354"));
+    s.write_all(big.as_bytes()).await.unwrap();
+    wait_for_tmp(1).await;
+    drop(s);
+    wait_for_tmp(0).await;
+
+    // Reset between BDAT chunks, and too big: answered only once the file is gone.
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO c\r\n").await;
+    assert!(
+        say(&mut s, "MAIL FROM:<a@x.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        say(&mut s, "RCPT TO:<b@y.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(say(&mut s, "BDAT 5\r\nhello").await.starts_with("250"));
+    assert_eq!(count("tmp"), 1);
+    assert!(say(&mut s, "RSET\r\n").await.starts_with("250"));
+    assert_eq!(count("tmp"), 0);
+    let too_big = big.repeat(3) + ".\r\n";
+    let r = transaction(&mut s, &too_big).await;
+    assert!(r.starts_with("552 5.3.4"), "{r}");
+    assert_eq!(count("tmp"), 0);
+    assert_eq!(std::fs::metadata(&mb).unwrap().len(), 0);
+    assert_eq!(count("new"), 0);
+
+    // A whole message: in new/, in the mbox, and the transcript has its first SHOWN_BYTES.
+    let r = transaction(&mut s, &(big.clone() + ".\r\n")).await;
+    assert!(r.starts_with("250 2.0.0"), "{r}");
+    say(&mut s, "QUIT\r\n").await;
+    assert_eq!((count("tmp"), count("new")), (0, 1));
+    let file = std::fs::read_dir(md.join("new")).unwrap().next().unwrap();
+    assert_eq!(std::fs::read(file.unwrap().path()).unwrap(), big.as_bytes());
+    let mbox = std::fs::read_to_string(&mb).unwrap();
+    assert_eq!(mbox.matches("From a@x.test ").count(), 1);
+    assert!(mbox.ends_with("0123456789 streamed line\n\n"));
+    h.shutdown().await;
+    let shown: Vec<(usize, usize)> = cap
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::MessageStored { content, bytes, .. } => Some((content.0.len(), *bytes)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, [(SHOWN_BYTES, big.len())]);
+}

@@ -172,12 +172,17 @@ pub(crate) const DEFAULT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
 /// removes dot-stuffing, with a size bound.
 ///
 /// Bytes may arrive in any split (one at a time, the marker across two reads). The reader keeps
-/// a constant-size state plus at most `max` bytes of content. After [`DataProgress::Done`] it is
+/// a constant-size state plus the un-stuffed content not yet taken: a caller that streams the
+/// content ([`DataReader::take`] after every [`DataReader::feed`]) holds no more than one read's
+/// worth, one that never takes holds at most `max` bytes. After [`DataProgress::Done`] it is
 /// reset and ready for the next message.
 #[derive(Debug)]
 pub(crate) struct DataReader {
     max: usize,
+    /// Un-stuffed content not yet taken.
     message: Vec<u8>,
+    /// Content bytes kept so far (taken or not), at most `max`.
+    kept: usize,
     state: LineState,
     bare_newlines: bool,
     too_big: bool,
@@ -198,7 +203,8 @@ pub(crate) enum DataProgress {
     More,
     /// The end marker was found; `rest` are the bytes after it (pipelined commands).
     Done {
-        /// The un-stuffed message content (without the final `.` line).
+        /// The un-stuffed message content (without the final `.` line) not yet taken with
+        /// [`DataReader::take`]: all of it when nothing was taken.
         message: Vec<u8>,
         /// Bytes after the end marker.
         rest: Vec<u8>,
@@ -215,6 +221,7 @@ impl DataReader {
         DataReader {
             max,
             message: Vec::new(),
+            kept: 0,
             state: LineState::Start,
             bare_newlines: false,
             too_big: false,
@@ -232,18 +239,25 @@ impl DataReader {
         }
     }
 
-    /// Content bytes kept so far (un-stuffed).
+    /// Content bytes kept so far (un-stuffed, taken or not; at most `max`).
     pub(crate) fn len(&self) -> usize {
-        self.message.len()
+        self.kept
+    }
+
+    /// The un-stuffed content read since the last call, so it can be stored as it arrives
+    /// (then the reader holds none of it).
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.message)
     }
 
     fn keep(&mut self, bytes: &[u8]) {
-        let room = self.max.saturating_sub(self.message.len());
+        let room = self.max.saturating_sub(self.kept);
         if bytes.len() > room {
             self.too_big = true;
         }
-        self.message
-            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let n = bytes.len().min(room);
+        self.message.extend_from_slice(&bytes[..n]);
+        self.kept += n;
     }
 
     /// Feed bytes read from the socket.
@@ -541,6 +555,43 @@ mod tests {
         assert_eq!(r.feed(b".\r\nNOOP"), done(b"0123", b"NOOP", false, true));
         let mut r = DataReader::new(0);
         assert_eq!(r.feed(b"a\r\n.\r\n"), done(b"", b"", false, true));
+    }
+
+    /// Streaming: taking the content after every read leaves the reader holding at most that
+    /// read's bytes, the pieces join to the message read at once, and the size bound still
+    /// counts everything taken.
+    #[test]
+    fn reader_content_can_be_taken_as_it_arrives() {
+        let wire = all(&b"Subject: s\r\n\r\n.dot\r\nline\r\n".repeat(500));
+        let mut at_once = DataReader::new(1 << 20);
+        let DataProgress::Done { message: whole, .. } = at_once.feed(&wire) else {
+            panic!("no end marker")
+        };
+        for size in [1, 2, 7, 64, 1000] {
+            let mut r = DataReader::new(1 << 20);
+            let mut got = Vec::new();
+            let mut end = None;
+            for piece in wire.chunks(size) {
+                let p = r.feed(piece);
+                got.extend(r.take());
+                if let DataProgress::Done { message, rest, .. } = p {
+                    got.extend(message);
+                    end = Some(rest);
+                    break;
+                }
+                assert!(r.message.is_empty());
+                assert_eq!(r.len(), got.len());
+            }
+            assert_eq!(end, Some(Vec::new()), "split {size}");
+            assert_eq!(got, whole, "split {size}");
+        }
+        // The bound counts what was taken, not what is held.
+        let mut r = DataReader::new(10);
+        assert_eq!(r.feed(b"0123456"), DataProgress::More);
+        assert_eq!(r.take(), b"0123456");
+        assert_eq!(r.feed(b"789abc\r\n"), DataProgress::More);
+        assert_eq!(r.take(), b"789");
+        assert_eq!(r.feed(b".\r\n"), done(b"", b"", false, true));
     }
 
     use crate::smtp::rng::Rng;

@@ -641,7 +641,9 @@ pub enum Event {
         path: Option<String>,
         /// The queue id given in the reply.
         id: String,
-        /// The exact content received (after un-stuffing).
+        /// The start of the content received, exact (after un-stuffing): all of it up to 64 KiB
+        /// (`ehlo serve`'s `SHOWN_BYTES`; `bytes` is the whole size, the Maildir or mbox has
+        /// the rest), empty with `--quiet`.
         content: Bytes,
     },
 }

@@ -17,6 +17,6 @@ pub(crate) mod manual;
 #[cfg(test)]
 mod pair;
 pub(crate) mod reply;
-mod rng;
+pub(crate) mod rng;
 mod sent;
 pub mod server;

@@ -24,6 +24,8 @@ struct Pair {
     client_events: Vec<Event>,
     server_events: Vec<Event>,
     stored: Vec<StoredMessage>,
+    /// Content of the message the server is receiving (its `Content` pieces so far).
+    draft: Vec<u8>,
     /// Server delays asked for (ms), in order; honoured as no-ops here.
     delays: Vec<u64>,
     client_wants_tls: bool,
@@ -48,6 +50,7 @@ impl Pair {
             client_events: Vec::new(),
             server_events: Vec::new(),
             stored: Vec::new(),
+            draft: Vec::new(),
             delays: Vec::new(),
             client_wants_tls: false,
             server_wants_tls: false,
@@ -74,7 +77,11 @@ impl Pair {
                     ServerAction::StartTls => self.server_wants_tls = true,
                     ServerAction::Close => self.client.feed_eof(),
                     ServerAction::Delay(ms) => self.delays.push(ms),
-                    ServerAction::Store(m) => {
+                    ServerAction::Content(piece) => self.draft.extend_from_slice(&piece),
+                    ServerAction::Discard => self.draft.clear(),
+                    ServerAction::Store(mut m) => {
+                        m.content = std::mem::take(&mut self.draft);
+                        assert_eq!(m.size, m.content.len(), "streamed content and size agree");
                         self.stored.push(*m);
                         self.server.stored(true);
                     }

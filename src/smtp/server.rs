@@ -16,6 +16,16 @@
 //! the client is never told "queued" for a message that was lost. Events (`poll_event`) are a
 //! separate queue and never block the stream.
 //!
+//! # Message content is streamed
+//!
+//! The session never holds a whole message: the content of a DATA or BDAT transaction leaves it
+//! as [`ServerAction::Content`] pieces as soon as they are read (un-stuffed, at most one read's
+//! worth at a time), for the driver to append to the message being received. The transaction
+//! then ends with exactly one of [`ServerAction::Store`] (keep what was appended; its
+//! `content` is empty) or [`ServerAction::Discard`] (a refused, aborted or oversized message:
+//! drop what was appended). A session that closes mid-content emits `Discard` before `Close`;
+//! a driver whose connection breaks drops the partial message itself.
+//!
 //! # Events (the server's point of view)
 //!
 //! - a line read from the client → [`Event::ClientCommand`] (AUTH secrets masked);
@@ -118,7 +128,8 @@ pub struct StoredMessage {
     /// Accepted recipients.
     pub rcpts: Vec<String>,
     /// Exact content: un-stuffed DATA (without the final `.` line) or the BDAT chunks joined.
-    /// Empty in `ehlo serve`'s memory once the content was dropped there (see `size`).
+    /// Empty in [`ServerAction::Store`] (the content went out as [`ServerAction::Content`]),
+    /// and in `ehlo serve`'s memory when it was not kept there (see `size`).
     pub content: Vec<u8>,
     /// Size of the content in octets (kept when the content itself is not).
     pub size: usize,
@@ -173,9 +184,14 @@ pub(crate) enum ServerAction {
     Close,
     /// Wait this many milliseconds before the next write.
     Delay(u64),
-    /// Store this message, then call [`Session::stored`] with the outcome (the reply to the
-    /// final dot waits for it).
+    /// Store this message, whose content is what the [`ServerAction::Content`] pieces since the
+    /// last `Store` or `Discard` carried, then call [`Session::stored`] with the outcome (the
+    /// reply to the final dot waits for it).
     Store(Box<StoredMessage>),
+    /// The next piece of the content of the message being received (see the module doc).
+    Content(Vec<u8>),
+    /// The message being received will not be stored: drop the content appended so far.
+    Discard,
 }
 
 #[derive(Debug)]
@@ -226,8 +242,12 @@ struct Transaction {
     from: String,
     params: Vec<String>,
     rcpts: Vec<String>,
-    /// BDAT chunks so far.
-    chunks: Vec<u8>,
+    /// Content octets so far (DATA or BDAT; the content itself went out as it was read).
+    bytes: usize,
+    /// A bare CR or LF was seen in the BDAT content so far.
+    chunk_bare: bool,
+    /// The BDAT content so far ends in CR (a CRLF may straddle two chunks).
+    chunk_cr: bool,
     /// BDAT was used (DATA is then out of sequence).
     bdat: bool,
     /// BDAT content went over the size limit.
@@ -266,6 +286,8 @@ pub(crate) struct Session {
     early_talker: bool,
     /// `starttls-keep` quirk: plaintext pipelined after STARTTLS, run inside TLS.
     kept_plaintext: Vec<u8>,
+    /// [`ServerAction::Content`] was emitted for a message not yet stored or discarded.
+    streaming: bool,
 }
 
 /// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
@@ -301,6 +323,7 @@ impl Session {
             units_read: 0,
             early_talker: false,
             kept_plaintext: Vec::new(),
+            streaming: false,
         }
     }
 
@@ -390,6 +413,7 @@ impl Session {
     pub(crate) fn peer_closed(&mut self) {
         self.mode = Mode::Closed;
         self.inbuf.clear();
+        self.discard_content();
     }
 
     /// The client sent nothing for too long (the driver's clock): `421 4.4.2` and close
@@ -456,7 +480,7 @@ impl Session {
             self.helo = None;
             self.esmtp = false;
             self.auth_user = None;
-            self.tx = None;
+            self.end_transaction();
             self.inbuf.clear();
             self.mode = Mode::Command;
             if !self.kept_plaintext.is_empty() {
@@ -560,7 +584,11 @@ impl Session {
                     }
                     let input = std::mem::take(&mut self.inbuf);
                     match reader.feed(&input) {
-                        DataProgress::More => return,
+                        DataProgress::More => {
+                            let piece = reader.take();
+                            self.content(piece);
+                            return;
+                        }
                         DataProgress::Done {
                             message,
                             rest,
@@ -569,7 +597,8 @@ impl Session {
                         } => {
                             self.inbuf = rest;
                             self.mode = Mode::Command;
-                            self.end_of_content(message, bare_newlines, too_big);
+                            self.content(message);
+                            self.end_of_content(bare_newlines, too_big);
                         }
                     }
                 }
@@ -583,11 +612,20 @@ impl Session {
                     *remaining -= take;
                     let done = *remaining == 0;
                     if ok && let Some(tx) = self.tx.as_mut() {
-                        let room = self.cfg.max_size.saturating_sub(tx.chunks.len());
+                        let room = self.cfg.max_size.saturating_sub(tx.bytes);
                         if take > room {
                             tx.too_big = true;
                         }
-                        tx.chunks.extend_from_slice(&self.inbuf[..take.min(room)]);
+                        let piece = &self.inbuf[..take.min(room)];
+                        for &b in piece {
+                            if (b == b'\n') != tx.chunk_cr {
+                                // LF without a CR before it, or a CR without an LF after it.
+                                tx.chunk_bare = true;
+                            }
+                            tx.chunk_cr = b == b'\r';
+                        }
+                        let piece = piece.to_vec();
+                        self.content(piece);
                     }
                     self.inbuf.drain(..take);
                     if !done {
@@ -819,7 +857,7 @@ impl Session {
             Command::Bdat { size, last } => self.bdat(size, last),
             Command::Rset => {
                 if !self.faulted(Point::Rset) {
-                    self.tx = None;
+                    self.end_transaction();
                     self.reply(250, Some("2.0.0"), &["Ok".into()]);
                 }
             }
@@ -947,7 +985,7 @@ impl Session {
             return;
         }
         // RFC 5321 §4.1.4: a new EHLO/HELO resets any transaction.
-        self.tx = None;
+        self.end_transaction();
         self.helo = Some(arg.clone());
         self.esmtp = kind != HelloKind::Helo;
         if kind == HelloKind::Helo {
@@ -1390,12 +1428,12 @@ impl Session {
             return;
         }
         if self.faulted(Point::Bdat) {
-            self.tx = None;
+            self.end_transaction();
             return;
         }
         let too_big = self.tx.as_ref().is_some_and(|t| t.too_big);
         if too_big {
-            self.tx = None;
+            self.end_transaction();
             self.reply(
                 552,
                 Some("5.3.4"),
@@ -1404,20 +1442,44 @@ impl Session {
             return;
         }
         if last {
-            let content = self
-                .tx
-                .as_mut()
-                .map(|t| std::mem::take(&mut t.chunks))
-                .unwrap_or_default();
-            let bare = has_bare_newline(&content);
-            self.finish_message(content, bare);
+            let (size, bare) = self.tx.as_ref().map_or((0, false), |t| {
+                // A final CR has no LF after it.
+                (t.bytes, t.chunk_bare || t.chunk_cr)
+            });
+            self.finish_message(size, bare);
         } else {
-            let n = self.tx.as_ref().map_or(0, |t| t.chunks.len());
+            let n = self.tx.as_ref().map_or(0, |t| t.bytes);
             self.reply(250, Some("2.0.0"), &[format!("{n} octets received")]);
         }
     }
 
-    fn end_of_content(&mut self, message: Vec<u8>, bare_newlines: bool, too_big: bool) {
+    /// The next piece of the message's content goes out to the driver as it is read.
+    fn content(&mut self, piece: Vec<u8>) {
+        if piece.is_empty() {
+            return;
+        }
+        if let Some(tx) = self.tx.as_mut() {
+            tx.bytes += piece.len();
+        }
+        self.streaming = true;
+        self.push_action(ServerAction::Content(piece));
+    }
+
+    /// The content streamed so far will not be stored.
+    fn discard_content(&mut self) {
+        if std::mem::take(&mut self.streaming) {
+            self.push_action(ServerAction::Discard);
+        }
+    }
+
+    /// The transaction is over without a message (RSET, a new EHLO, STARTTLS, a refusal): any
+    /// content already streamed is dropped.
+    fn end_transaction(&mut self) {
+        self.tx = None;
+        self.discard_content();
+    }
+
+    fn end_of_content(&mut self, bare_newlines: bool, too_big: bool) {
         self.units_read += 1;
         self.phase = Phase::Dot;
         self.events.push_back(Event::ClientCommand {
@@ -1427,7 +1489,7 @@ impl Session {
             redacted: false,
         });
         if too_big {
-            self.tx = None;
+            self.end_transaction();
             self.reply(
                 552,
                 Some("5.3.4"),
@@ -1435,11 +1497,14 @@ impl Session {
             );
             return;
         }
-        self.finish_message(message, bare_newlines);
+        let size = self.tx.as_ref().map_or(0, |t| t.bytes);
+        self.finish_message(size, bare_newlines);
     }
 
-    fn finish_message(&mut self, content: Vec<u8>, bare_newlines: bool) {
+    /// End of a message of `size` octets, already streamed: fault, store or refuse it.
+    fn finish_message(&mut self, size: usize, bare_newlines: bool) {
         let Some(tx) = self.tx.take() else {
+            self.discard_content();
             return;
         };
         if bare_newlines {
@@ -1449,6 +1514,7 @@ impl Session {
             });
         }
         if let Some(f) = self.checkpoint(Point::Dot) {
+            self.discard_content();
             match &f.action {
                 FaultAction::Drop => self.close(),
                 FaultAction::Reply { .. } if self.cfg.lmtp => {
@@ -1488,6 +1554,7 @@ impl Session {
         let id = format!("{:010X}", self.rng.next() >> 24);
         if delivered.is_empty() && !outcomes.is_empty() {
             // Every recipient refused it: nothing to store.
+            self.discard_content();
             self.phase = Phase::Dot;
             self.lmtp_replies(&outcomes, &id, false);
             return;
@@ -1496,13 +1563,14 @@ impl Session {
             id: id.clone(),
             rcpts: outcomes,
         };
+        self.streaming = false;
         self.push_action(ServerAction::Store(Box::new(StoredMessage {
             id: id.clone(),
             from: tx.from,
             mail_params: tx.params,
             rcpts: delivered,
-            size: content.len(),
-            content,
+            size,
+            content: Vec::new(),
             tls: self.tls,
             auth_user: self.auth_user.clone(),
             helo: self.helo.clone(),
@@ -1520,6 +1588,7 @@ impl Session {
         if !matches!(self.mode, Mode::Closed) {
             self.mode = Mode::Closed;
             self.inbuf.clear();
+            self.discard_content();
             self.push_action(ServerAction::Close);
         }
     }
@@ -1670,14 +1739,6 @@ fn crlf_to_lf(b: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
-}
-
-fn has_bare_newline(b: &[u8]) -> bool {
-    b.iter().enumerate().any(|(i, &c)| match c {
-        b'\n' => i == 0 || b[i - 1] != b'\r',
-        b'\r' => b.get(i + 1) != Some(&b'\n'),
-        _ => false,
-    })
 }
 
 #[cfg(test)]

@@ -266,6 +266,85 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("VmRSS in /proc/PID/status")
 }
 
+/// Peak resident memory of process `pid` in KiB (VmHWM from /proc).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// Issue 14 item 6, streaming: a 64 MiB message (DATA, then BDAT) goes to the Maildir and the
+/// mbox as it arrives, so `ehlo serve`'s peak resident memory stays far below the message's
+/// size. Before, the whole message sat in memory until its end (peak well above 64 MiB).
+#[test]
+fn serve_streams_a_64_mib_message_with_peak_memory_far_below_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("Maildir");
+    let mb = dir.path().join("mbox");
+    let serve = Serve::start(&[
+        "--quiet",
+        "--max-size",
+        "100000000",
+        "--maildir",
+        md.to_str().unwrap(),
+        "--mbox",
+        mb.to_str().unwrap(),
+    ]);
+    let (mut c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220"), "{banner}");
+    assert!(c.cmd("EHLO big.test").contains("CHUNKING"));
+    // Storing 64 MiB takes a debug build a while on a loaded machine; this only bounds failure.
+    c.w.set_read_timeout(Some(Duration::from_secs(300)))
+        .unwrap();
+    let line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n";
+    let size = 64 * 1024 * 1024;
+    let content: Vec<u8> = line.iter().copied().cycle().take(size).collect();
+    assert!(c.cmd("MAIL FROM:<a@big.test>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@big.test>").starts_with("250"));
+    assert!(c.cmd("DATA").starts_with("354"));
+    for piece in content.chunks(1024 * 1024) {
+        c.send(piece);
+    }
+    c.send(b"\r\n.\r\n");
+    let reply = c.reply();
+    assert!(reply.starts_with("250"), "{reply}");
+    assert!(c.cmd("MAIL FROM:<a@big.test>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@big.test>").starts_with("250"));
+    c.send(format!("BDAT {size} LAST\r\n").as_bytes());
+    for piece in content.chunks(1024 * 1024) {
+        c.send(piece);
+    }
+    let reply = c.reply();
+    assert!(reply.starts_with("250"), "{reply}");
+    let peak = peak_rss_kib(serve.pid());
+    c.cmd("QUIT");
+    drop(serve);
+    let files = maildir_files(&md);
+    assert_eq!(files.len(), 2);
+    // DATA ended the last line (CRLF before the dot); BDAT is exactly the chunk.
+    let mut data = content.clone();
+    data.extend_from_slice(b"\r\n");
+    for (f, want) in files.iter().zip([&data, &content]) {
+        let got = std::fs::read(f).unwrap();
+        assert!(&got == want, "{}: {} bytes", f.display(), got.len());
+    }
+    // From_ line, LF line ends, a blank line after each message.
+    let mbox_len = std::fs::metadata(&mb).unwrap().len() as usize;
+    let lines = size / line.len() + 1;
+    assert!(
+        mbox_len > 2 * (size - lines) && mbox_len < 2 * size,
+        "{mbox_len}"
+    );
+    println!("ehlo serve: peak RSS {peak} KiB while storing 2 x 64 MiB");
+    assert!(
+        peak <= 32 * 1024,
+        "peak RSS {peak} KiB while receiving 64 MiB messages: they are not streamed"
+    );
+}
+
 /// Send `count` messages of `size` bytes to `ehlo serve EXTRA…` over one connection (BDAT, and
 /// DATA for every tenth) and return the server's resident memory afterwards, in KiB.
 fn serve_rss_after(extra: &[&str], count: usize, size: usize) -> (u64, u64, Serve) {
