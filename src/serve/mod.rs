@@ -39,7 +39,8 @@ use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
 pub(crate) use crate::smtp::server::StoredMessage;
 pub(crate) use crate::smtp::server::fault::FAIL_HELP;
-pub use store::{MEMORY_BYTES, MEMORY_LIMIT, SHOWN_BYTES};
+#[cfg(test)]
+use store::SHOWN_BYTES;
 
 /// Time allowed for the client's next complete command (RFC 5321 §4.5.3.2.7: 5 minutes).
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -282,7 +283,7 @@ pub(crate) async fn run(opts: ServeOptions) -> u8 {
 /// Start the server in the background, rendering through
 /// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
 /// quiet in-process server).
-pub(crate) async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
+pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
     let renderer = crate::render::make_batched(&opts.format);
     start_with(opts, renderer).await
 }
