@@ -466,7 +466,7 @@ pub struct ConnArgs {
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SendArgs {
     /// Transport.
     #[command(flatten)]
@@ -501,7 +501,7 @@ pub struct SendArgs {
 }
 
 /// Where and how to connect.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Transport")]
 pub struct TransportArgs {
     /// Server to connect to [default: MX of the last recipient's domain]
@@ -598,7 +598,7 @@ pub enum DnssecArg {
 }
 
 /// TLS.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "TLS")]
 pub struct TlsArgs {
     /// Require STARTTLS (exit 29 if it is not offered or fails)
@@ -624,6 +624,20 @@ pub struct TlsArgs {
     /// Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)
     #[arg(long)]
     pub tls_verify: bool,
+
+    /// Enforce only the chain check (a trusted CA, within its dates), not the name
+    ///
+    /// swaks's --tls-verify-ca: without --tls-verify-host (or --tls-verify) a certificate for
+    /// another name passes; the name check is still shown.
+    #[arg(long, conflicts_with = "insecure")]
+    pub tls_verify_ca: bool,
+
+    /// Enforce only the name check (SAN or CN against the server name), not the chain
+    ///
+    /// swaks's --tls-verify-host: without --tls-verify-ca (or --tls-verify) a self-signed or
+    /// expired certificate for the right name passes; the chain check is still shown.
+    #[arg(long, conflicts_with = "insecure")]
+    pub tls_verify_host: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
@@ -707,7 +721,7 @@ fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
 }
 
 /// AUTH.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "AUTH")]
 pub struct AuthArgs {
     /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
@@ -821,7 +835,7 @@ pub struct AuthArgs {
 }
 
 /// Envelope.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Envelope")]
 pub struct EnvelopeArgs {
     /// Recipients (comma-separated, repeatable)
@@ -868,7 +882,7 @@ pub struct EnvelopeArgs {
 }
 
 /// Message content.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Message")]
 pub struct MessageArgs {
     /// Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]
@@ -902,6 +916,18 @@ pub struct MessageArgs {
     /// Print the message that would be sent and exit without connecting
     #[arg(long)]
     pub dump_mail: bool,
+
+    /// Make the body the --dump of this run's settings [default sections: all but SUPPORT, DATA]
+    ///
+    /// As in swaks: the sections of --dump except SUPPORT and DATA (given, they are left out);
+    /// --body wins over it. The password is masked unless --dump-as-body-shows-password.
+    #[arg(long, visible_alias = "dab", value_name = "SECTION,...", num_args = 0..=1,
+          default_missing_value = "ALL", value_parser = crate::cli::dump::parse_sections)]
+    pub dump_as_body: Option<crate::cli::dump::Sections>,
+
+    /// --dump-as-body with the password shown (implies --dump-as-body)
+    #[arg(long, visible_alias = "dabsp")]
+    pub dump_as_body_shows_password: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
     // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
@@ -1074,7 +1100,7 @@ fn xclient_order(matches: &clap::ArgMatches) -> Vec<XclientItem> {
 }
 
 /// Output.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Print JSON Lines events instead of the transcript
@@ -1151,10 +1177,20 @@ pub struct OutputArgs {
     /// Write what would go to stderr (*** lines) to FILE instead; truncated first
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub output_file_stderr: Option<PathBuf>,
+
+    /// Print the resolved settings in swaks's sections and exit without connecting [default: ALL]
+    ///
+    /// Sections (comma-separated, case-insensitive): SUPPORT, APP, OUTPUT, TRANSPORT, PROTOCOL,
+    /// XCLIENT, PROXY, TLS, AUTH, DATA, ALL. The settings are the merged ones (config file,
+    /// EHLO_* and SWAKS_OPT_* environment, command line). Secrets are masked unless
+    /// --show-secrets (swaks always shows the password); nothing is prompted for.
+    #[arg(long, value_name = "SECTION,...", num_args = 0..=1, default_missing_value = "ALL",
+          value_parser = crate::cli::dump::parse_sections)]
+    pub dump: Option<crate::cli::dump::Sections>,
 }
 
 /// Stop points (only one at a time).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Stop points")]
 pub struct StopArgs {
     /// Send QUIT after this step's reply
@@ -1182,7 +1218,7 @@ pub struct StopArgs {
 
 /// ESMTP extensions: advertised → used; not advertised → an error with its own exit code, or
 /// sent anyway with --force-ext.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Extensions")]
 pub struct ExtArgs {
     /// Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)
@@ -1238,7 +1274,7 @@ pub enum DsnRet {
 }
 
 /// XCLIENT and XFORWARD (Postfix), PROXY protocol (HAProxy).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
 pub struct XclientArgs {
     /// XCLIENT ADDR= (the client address to impersonate)
@@ -1424,7 +1460,7 @@ fn parse_chunk_size(s: &str) -> Result<usize, String> {
 // ---- Configuration layering (src/cli/layers.rs reads these before clap sees the merged argv) --
 
 /// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Configuration")]
 pub struct ConfigArgs {
     /// Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]
@@ -1449,6 +1485,11 @@ pub struct ConfigArgs {
     /// Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit
     #[arg(long)]
     pub support: bool,
+
+    /// The merged command line (after layering), for `--dump`'s and `--dump-as-body`'s "Cmd
+    /// Line"; `cli::parse` fills it.
+    #[arg(skip)]
+    pub command_line: Vec<String>,
 }
 
 /// `ehlo serve` flags (→ `serve::ServeOptions`).

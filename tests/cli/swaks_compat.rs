@@ -617,6 +617,13 @@ const CASES: &[Case] = &[
         "--xclient-optional",
     ]),
     c(&["-t", T, "-s", "{srv}", "--prdr"]),
+    // --- --dump sends nothing; --dump-as-body sends the settings as the body ---
+    c(&["-t", T, "-s", "{srv}", "--dump"]),
+    c(&[
+        "-t", T, "-s", "{srv}", "--dump", "AUTH,TLS", "-au", "user", "-ap", "secret",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "-dab"]).differs("`--dump-as-body`/`-dab` puts the same sections"),
+    c(&["-t", T, "-s", "{srv}", "-dab", "PROTOCOL", "--body", "mine"]),
 ];
 
 /// Everything a run left behind.
@@ -962,4 +969,67 @@ fn cram_sha1_answers_like_swaks() {
         "dGltIDhjYjEwZWQwYThiNzY0YWIwZTA1MTI1ZGQ2ZWFhMjk1ZjE5YjU5NDM="
     );
     assert_eq!(ours, theirs);
+}
+
+/// `-dab` / `-dabsp`: swaks and ehlo send the same commands and a body holding the same sections
+/// of settings; the password, and its base64, are in the body only with `-dabsp`.
+#[test]
+fn dump_as_body_sends_the_settings_like_swaks() {
+    use base64::Engine;
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let case = c(&[]).srv(Srv::Auth);
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let titles = |m: &str| -> Vec<String> {
+        // swaks v20201014 sends the dump with bare LF line ends; ehlo with CRLF (README).
+        m.split('\n')
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| l.ends_with("Info:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let base = ["-t", T, "-s", "{srv}", "-au", "user", "-ap", "secret"];
+    for (extra, shows, sections) in [
+        (&["-a", "PLAIN", "-dab"][..], false, 8),
+        (&["-a", "LOGIN", "-dab", "AUTH,tls"][..], false, 2),
+        (&["-a", "PLAIN", "-dabsp"][..], true, 8),
+        (&["-a", "PLAIN", "--dump-as-body", "-dabsp"][..], true, 8),
+    ] {
+        let args: Vec<String> = base.iter().chain(extra).map(|s| s.to_string()).collect();
+        let theirs = run(&rt, &case, &swaks, &args, dir.path());
+        let mut mine_args = args.clone();
+        mine_args.push("--allow-plaintext-auth".into());
+        let ours = run(&rt, &case, ehlo_bin, &mine_args, dir.path());
+        assert_eq!((theirs.code, ours.code), (0, 0), "{args:?}");
+        assert_eq!(theirs.commands, ours.commands, "{args:?}");
+        let (theirs, ours) = (theirs.message.unwrap(), ours.message.unwrap());
+        assert_eq!(
+            titles(&ours),
+            titles(&theirs),
+            "{args:?}\n{ours}\n{theirs:?}"
+        );
+        assert_eq!(titles(&ours).len(), sections, "{args:?}\n{ours}");
+        assert!(ours.contains("\r\nAuthentication Info:\r\n"), "{ours}");
+        assert!(
+            !ours.replace("\r\n", "").contains('\n'),
+            "a bare LF in\n{ours}"
+        );
+        let secrets = ["secret".to_string(), b64(b"secret"), b64(b"\0user\0secret")];
+        if shows {
+            assert!(ours.contains("  password       = 'secret'"), "{ours}");
+            assert!(theirs.contains("'secret'"), "{theirs}");
+        } else {
+            for s in &secrets {
+                assert!(!ours.contains(s.as_str()), "{args:?}: {s} in\n{ours}");
+                assert!(!theirs.contains(s.as_str()), "{args:?}: swaks shows {s}");
+            }
+            assert!(ours.contains("  password       = '********'"), "{ours}");
+        }
+    }
 }

@@ -18,6 +18,9 @@ pub struct TlsParams {
     pub sni: Option<String>,
     /// Enforce verification (off with `--insecure`).
     pub verify: bool,
+    /// Enforce only this part of it (`--tls-verify-ca` / `--tls-verify-host` alone); `None` =
+    /// the chain and the name.
+    pub verify_only: Option<crate::smtp::event::VerifyPart>,
     /// Name to verify the certificate against (default: the host name connected to).
     pub verify_name: Option<String>,
     /// The only trusted CAs, a PEM file or directory (`--tls-ca-path`); `None` = the system store.
