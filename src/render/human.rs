@@ -186,6 +186,18 @@ impl Human {
         }
     }
 
+    /// A note (REPL help, `:caps`, notices): the text as it is, no hint, never coloured;
+    /// control characters (from a server's EHLO keywords, say) escaped like everything else.
+    fn note(&mut self, text: &str) {
+        if self.opts.silent > 0 || self.opts.hide.info {
+            return;
+        }
+        for l in text.split('\n') {
+            let l = escape_str(l);
+            self.write(Stream::Out, &l);
+        }
+    }
+
     fn sent(&mut self, text: &str, kind: SentKind, lines: usize, tls: bool, expected: bool) {
         let hint = match (tls, expected) {
             (false, true) => " ->",
@@ -597,6 +609,7 @@ impl Renderer for Human {
                 self.multi(Stream::Out, "!!!", message, Role::Warning, false);
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
+            Event::Note { text } => self.note(text),
             // The answer says what was asked; printing the question too is noise.
             Event::DnsQuery { .. } => {}
             Event::DnsAnswer {
@@ -1206,6 +1219,16 @@ mod tests {
 === Connection closed with remote host.
 "
         );
+        assert_eq!(r.err.text(), "");
+    }
+
+    #[test]
+    fn notes_are_shown_as_they_are_with_control_bytes_escaped() {
+        let note = Event::Note {
+            text: "mx.test:\n  SIZE             10\x1b[31m".into(),
+        };
+        let r = render(HumanOptions::default(), &[note]);
+        assert_eq!(r.out.text(), "mx.test:\n  SIZE             10\\x1B[31m\n");
         assert_eq!(r.err.text(), "");
     }
 

@@ -119,6 +119,29 @@ impl Sink for Box<dyn Renderer> {
     }
 }
 
+/// One renderer made of two: every event goes to `first`, then to `second` (the REPL's
+/// transcript and its `--log` JSON copy).
+pub(crate) fn tee(first: Box<dyn Renderer>, second: Box<dyn Renderer>) -> Box<dyn Renderer> {
+    Box::new(Tee(first, second))
+}
+
+struct Tee(Box<dyn Renderer>, Box<dyn Renderer>);
+
+impl Renderer for Tee {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        self.0.event(event, elapsed);
+        self.1.event(event, elapsed);
+    }
+    fn finish(&mut self) {
+        self.0.finish();
+        self.1.finish();
+    }
+    fn flush(&mut self) {
+        self.0.flush();
+        self.1.flush();
+    }
+}
+
 /// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
 /// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
 /// server writes many lines per system call and an idle one shows everything at once.

@@ -23,7 +23,7 @@ use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
-use crate::smtp::event::{Event, Phase};
+use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Console, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
@@ -104,7 +104,7 @@ pub async fn run(cfg: ReplConfig) -> u8 {
         }
     };
     engine.close_quietly().await;
-    engine.out.finish();
+    engine.sink.finish();
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
@@ -217,7 +217,7 @@ pub async fn replay(cfg: ReplayConfig) -> u8 {
     };
     let code = engine.run_script(&script, true, None).await;
     engine.close_quietly().await;
-    engine.out.finish();
+    engine.sink.finish();
     code
 }
 
@@ -295,28 +295,6 @@ impl Feed<'_> {
     }
 }
 
-/// Human transcript plus the optional JSON log, with the elapsed time.
-struct Out {
-    renderers: Vec<Box<dyn Renderer>>,
-    console: Console,
-    start: Instant,
-}
-
-impl Out {
-    fn emit(&mut self, ev: &Event) {
-        let t = self.start.elapsed();
-        for r in &mut self.renderers {
-            r.event(ev, t);
-        }
-    }
-    fn finish(&mut self) {
-        for r in &mut self.renderers {
-            r.finish();
-        }
-        let _ = self.console.flush();
-    }
-}
-
 /// One reply seen while an input ran: for recordings and replay checks.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -330,7 +308,11 @@ struct Engine {
     target: Option<Target>,
     conn: Option<Connection>,
     session: Option<ManualSession>,
-    out: Out,
+    /// The run's one event sink: the human renderer (with the `--log` JSON copy). Every
+    /// line the REPL shows goes through it, notes included.
+    sink: Box<dyn Renderer>,
+    /// When the run started (events carry the time since then).
+    start: Instant,
     completion: Arc<Mutex<CompletionData>>,
     recorder: Option<Recorder>,
     envelope: Envelope,
@@ -372,21 +354,21 @@ impl Engine {
         err: Console,
         completion: Arc<Mutex<CompletionData>>,
     ) -> Result<Engine, Error> {
-        let mut renderers: Vec<Box<dyn Renderer>> = Vec::new();
-        let (out, console) = split_console(out);
-        renderers.push(Box::new(crate::render::human::Human::new(
+        let human: Box<dyn Renderer> = Box::new(crate::render::human::Human::new(
             cfg.human.clone(),
             out,
             err,
-        )));
-        if let Some(path) = &cfg.log {
-            let f = std::fs::File::create(path).map_err(|e| {
-                Error::Usage(format!("cannot write the log {}: {e}", path.display()))
-            })?;
-            renderers.push(Box::new(crate::render::json::Json::new(Box::new(
-                std::io::LineWriter::new(f),
-            ))));
-        }
+        ));
+        let sink = match &cfg.log {
+            Some(path) => {
+                let f = std::fs::File::create(path).map_err(|e| {
+                    Error::Usage(format!("cannot write the log {}: {e}", path.display()))
+                })?;
+                let log = crate::render::json::Json::new(Box::new(std::io::LineWriter::new(f)));
+                crate::render::tee(human, Box::new(log))
+            }
+            None => human,
+        };
         let helo_default = gethostname::gethostname()
             .to_string_lossy()
             .trim()
@@ -397,11 +379,8 @@ impl Engine {
             cfg,
             conn: None,
             session: None,
-            out: Out {
-                renderers,
-                console,
-                start: now,
-            },
+            sink,
+            start: now,
             completion,
             recorder: None,
             envelope: Envelope::default(),
@@ -435,12 +414,11 @@ impl Engine {
     }
 
     fn say(&mut self, text: &str) {
-        let _ = writeln!(self.out.console, "{text}");
-        let _ = self.out.console.flush();
+        self.emit(Event::Note { text: text.into() });
     }
 
     fn emit(&mut self, ev: Event) {
-        self.out.emit(&ev);
+        Sink::event(&mut self.sink, &ev, self.start.elapsed());
     }
 
     fn error(&mut self, message: impl Into<String>) {
@@ -504,8 +482,8 @@ impl Engine {
         };
         self.seen.clear();
         let plan = self.cfg.link.to(target);
-        let out = &mut self.out;
-        let opened = conn::connect(&plan, &mut |e| out.emit(&e)).await;
+        let (sink, start) = (&mut self.sink, self.start);
+        let opened = conn::connect(&plan, &mut |e| sink.event(&e, start.elapsed())).await;
         let conn = match opened {
             Ok(c) => c,
             Err(e) => {
@@ -645,9 +623,10 @@ impl Engine {
                 s.feed(&self.rbuf[..n]);
             }
             Err(e) => {
-                self.out.emit(&Event::Warning {
+                let warning = Event::Warning {
                     message: format!("read failed: {e}"),
-                });
+                };
+                self.sink.event(&warning, self.start.elapsed());
                 s.feed_eof();
             }
         }
@@ -669,19 +648,21 @@ impl Engine {
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
-                        self.out.emit(&ev);
-                        self.out.emit(&Event::Timing {
+                        let t = self.start.elapsed();
+                        self.sink.event(&ev, t);
+                        let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
-                        });
+                        };
+                        self.sink.event(&timing, t);
                         self.waiting_since = Instant::now();
                         continue;
                     }
                     Event::Closed { expected } => self.close_expected = *expected,
                     _ => {}
                 }
-                self.out.emit(&ev);
+                self.sink.event(&ev, self.start.elapsed());
             }
             if let Some(bytes) = s.poll_transmit() {
                 progressed = true;
@@ -700,7 +681,7 @@ impl Engine {
                         Error::Io { source, .. } => format!("write failed: {source}"),
                         other => format!("write failed: {other}"),
                     };
-                    self.out.emit(&Event::Warning { message });
+                    self.emit(Event::Warning { message });
                     if let Some(s) = self.session.as_mut() {
                         s.feed_eof();
                     }
@@ -776,8 +757,10 @@ impl Engine {
             plan.link.tls.sni = Some(sni.clone());
             plan.link.tls.verify_name = Some(sni.clone());
         }
-        let out = &mut self.out;
-        let upgraded = conn.start_tls(&plan, &mut |e| out.emit(&e)).await;
+        let (sink, start) = (&mut self.sink, self.start);
+        let upgraded = conn
+            .start_tls(&plan, &mut |e| sink.event(&e, start.elapsed()))
+            .await;
         match upgraded {
             Ok(c) => {
                 self.conn = Some(c);
@@ -831,7 +814,7 @@ impl Engine {
             };
             match r {
                 None => {
-                    self.out.emit(&Event::Warning {
+                    self.emit(Event::Warning {
                         message:
                             "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
                                 .into(),
@@ -840,7 +823,7 @@ impl Engine {
                 }
                 Some(Err(_)) => {
                     if !raw_wait {
-                        self.out.emit(&Event::Warning {
+                        self.emit(Event::Warning {
                             message: format!(
                                 "no reply within {}s: a late reply will be shown when it arrives",
                                 timeout.as_secs_f64()
@@ -859,7 +842,7 @@ impl Engine {
                         && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
                     {
                         self.pump_out().await;
-                        self.out.emit(&Event::Warning {
+                        self.emit(Event::Warning {
                             message: format!(
                                 "no complete reply within {}s: a late reply will be shown when it arrives",
                                 timeout.as_secs_f64()
@@ -1464,32 +1447,5 @@ async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
     match interrupt {
         Some(n) => n.notified().await,
         None => std::future::pending::<()>().await,
-    }
-}
-
-/// Give the transcript and the console (help, `:caps`, notices) one underlying stream, so their
-/// lines stay in order.
-fn split_console(out: Console) -> (Console, Console) {
-    let shared = Arc::new(Mutex::new(out));
-    (
-        Box::new(SharedWriter(shared.clone())),
-        Box::new(SharedWriter(shared)),
-    )
-}
-
-struct SharedWriter(Arc<Mutex<Console>>);
-
-impl Write for SharedWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        match self.0.lock() {
-            Ok(mut w) => w.write(b),
-            Err(_) => Ok(b.len()),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self.0.lock() {
-            Ok(mut w) => w.flush(),
-            Err(_) => Ok(()),
-        }
     }
 }

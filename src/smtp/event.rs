@@ -467,6 +467,12 @@ pub enum Event {
         /// Text.
         message: String,
     },
+    /// Text an interactive session shows its user as it is, without a transcript hint (REPL
+    /// `:help`, `:caps`, `:explain`, notices such as "connection closed — :reconnect or :quit").
+    Note {
+        /// Text (may span lines).
+        text: String,
+    },
     /// An error (swaks `***`, printed on stderr).
     Error {
         /// Text.
