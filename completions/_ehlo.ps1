@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Timeout of each connection attempt [default: --timeout]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
-            [CompletionResult]::new('--dnssec', '--dnssec', [CompletionResultType]::ParameterName, 'DNSSEC validation of the DNS answers: off or validate [default: off]')
+            [CompletionResult]::new('--dnssec', '--dnssec', [CompletionResultType]::ParameterName, 'DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]')
             [CompletionResult]::new('--dns-trust-anchor', '--dns-trust-anchor', [CompletionResultType]::ParameterName, 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (needs --dnssec validate; for private and test zones)')
             [CompletionResult]::new('--tls-ca-path', '--tls-ca-path', [CompletionResultType]::ParameterName, 'CA certificates to trust instead of the system store: a PEM file or a directory of them')
             [CompletionResult]::new('--tls-sni', '--tls-sni', [CompletionResultType]::ParameterName, 'Server name to send in SNI [default: the server host name, unless it is an IP address]')

@@ -142,7 +142,7 @@ _ehlo() {
                     return 0
                     ;;
                 --dnssec)
-                    COMPREPLY=($(compgen -W "off validate" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "off validate trust-ad" -- "${cur}"))
                     return 0
                     ;;
                 --dns-trust-anchor)

@@ -34,7 +34,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --timeout 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none'
             cand --connect-timeout 'Timeout of each connection attempt [default: --timeout]'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
-            cand --dnssec 'DNSSEC validation of the DNS answers: off or validate [default: off]'
+            cand --dnssec 'DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]'
             cand --dns-trust-anchor 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (needs --dnssec validate; for private and test zones)'
             cand --tls-ca-path 'CA certificates to trust instead of the system store: a PEM file or a directory of them'
             cand --tls-sni 'Server name to send in SNI [default: the server host name, unless it is an IP address]'

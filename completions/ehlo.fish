@@ -46,8 +46,9 @@ LMTPSA\t'LMTP with STARTTLS and AUTH'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dnssec -d 'DNSSEC validation of the DNS answers: off or validate [default: off]' -r -f -a "off\t'No validation (the send\'s default)'
-validate\t'Validate signatures here, from the trust anchors'"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dnssec -d 'DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]' -r -f -a "off\t'No validation (the send\'s default)'
+validate\t'Validate signatures here, from the trust anchors'
+trust-ad\t'Believe the AD bit of the configured recursive resolver'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-trust-anchor -d 'Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (needs --dnssec validate; for private and test zones)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r

@@ -573,12 +573,15 @@ pub struct TransportArgs {
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server)]
     pub dns_server: Option<SocketAddr>,
 
-    /// DNSSEC validation of the DNS answers: off or validate [default: off]
+    /// DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]
     ///
     /// validate: ehlo checks the signatures itself (RFC 4035), from the root trust anchors built
     /// in or the --dns-trust-anchor file; each answer is shown as secure or insecure, and a
     /// bogus one (bad or expired signature, missing RRSIG) fails the lookup like a SERVFAIL
-    /// (exit 2). off: queries carry no DO bit and no validation work is done.
+    /// (exit 2). trust-ad: believe the AD bit of the recursive resolver (--dns-server or
+    /// /etc/resolv.conf), as posttls-finger does: AD set is secure, clear is insecure, SERVFAIL
+    /// is bogus; only as safe as that resolver and the path to it (use one on loopback). off:
+    /// queries carry no DO bit and no validation work is done.
     #[arg(long, value_name = "MODE", value_enum)]
     pub dnssec: Option<DnssecArg>,
 
@@ -595,6 +598,8 @@ pub enum DnssecArg {
     Off,
     /// Validate signatures here, from the trust anchors
     Validate,
+    /// Believe the AD bit of the configured recursive resolver
+    TrustAd,
 }
 
 /// TLS.

@@ -64,6 +64,10 @@ pub enum DnssecMode {
     /// Validate every answer here, from the root trust anchors built into hickory (or the
     /// `--dns-trust-anchor` file): RFC 4035 §5.
     Validate,
+    /// Believe the AD bit of the configured recursive resolver (`--dns-server` or the system's),
+    /// as posttls-finger does: AD set is secure, clear is insecure, SERVFAIL is bogus (RFC 4035
+    /// §3.2.3, RFC 6840 §5.7-5.8). Only as trustworthy as the resolver and the path to it.
+    TrustAd,
 }
 
 /// What DNSSEC says about one answer (RFC 4035 §4.3).
@@ -207,6 +211,15 @@ pub enum DnsError {
     },
 }
 
+impl DnsError {
+    /// A DNSSEC failure: hickory found the answer bogus (`--dnssec validate`), or the resolver
+    /// trusted with `--dnssec trust-ad` answered SERVFAIL (RFC 4035 §5.5). Senders defer on it
+    /// (RFC 7672 §2.2), unlike on a plain absence.
+    pub fn is_bogus(&self) -> bool {
+        matches!(self, DnsError::Failed { reason, .. } if reason.contains("DNSSEC validation failed"))
+    }
+}
+
 /// Parse an IP literal as a user or an SMTP address may write it: `192.0.2.1`, `::1`,
 /// `[192.0.2.1]`, `[::1]` and the RFC 5321 §4.1.3 address-literal forms `[IPv6:2001:db8::1]`.
 pub fn parse_ip_literal(s: &str) -> Option<IpAddr> {
@@ -235,11 +248,33 @@ fn fqdn(name: &str) -> String {
 
 /// A resolver built once per run.
 pub struct Resolver {
-    /// The hickory resolver, or why it could not be built. Failing lazily keeps IP literals and
-    /// `localhost` working on a machine without a usable `/etc/resolv.conf`.
-    inner: Result<TokioResolver, String>,
-    /// Answers carry a DNSSEC proof (`--dnssec validate`).
+    /// The hickory resolver or the AD-trusting stub, or why it could not be built. Failing
+    /// lazily keeps IP literals and `localhost` working on a machine without a usable
+    /// `/etc/resolv.conf`.
+    inner: Result<Backend, String>,
+    /// Answers carry a DNSSEC proof (`--dnssec validate` or `trust-ad`).
     validating: bool,
+}
+
+/// Who asks the questions: hickory (off and validate) or the AD-trusting stub (trust-ad). Both
+/// answer with hickory's `Lookup` and `NetError`, so everything above is the same code.
+enum Backend {
+    // Boxed: the resolver is large and there is one per run.
+    Hickory(Box<TokioResolver>),
+    TrustAd(crate::net::dns_ad::AdStub),
+}
+
+impl Backend {
+    async fn lookup(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
+        match self {
+            Backend::Hickory(r) => r.lookup(name, rtype).await,
+            Backend::TrustAd(s) => s.lookup(name, rtype).await,
+        }
+    }
 }
 
 impl Resolver {
@@ -253,6 +288,22 @@ impl Resolver {
             opts.timeout
         };
         ropts.attempts = opts.attempts;
+        if opts.dnssec == DnssecMode::TrustAd {
+            let servers = match opts.server {
+                Some(s) => Ok(vec![s]),
+                None => crate::net::dns_ad::AdStub::system_servers(),
+            };
+            return Ok(Resolver {
+                inner: servers.map(|s| {
+                    Backend::TrustAd(crate::net::dns_ad::AdStub::new(
+                        s,
+                        ropts.timeout,
+                        opts.attempts,
+                    ))
+                }),
+                validating: true,
+            });
+        }
         let validate = opts.dnssec == DnssecMode::Validate;
         // Read the anchors before anything else: an unreadable file is the user's mistake and
         // must be reported as such, not as a failed lookup later.
@@ -307,12 +358,12 @@ impl Resolver {
             },
         };
         Ok(Resolver {
-            inner: Ok(inner),
+            inner: Ok(Backend::Hickory(Box::new(inner))),
             validating: validate,
         })
     }
 
-    fn resolver(&self, name: &str) -> Result<&TokioResolver, DnsError> {
+    fn resolver(&self, name: &str) -> Result<&Backend, DnsError> {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),
             reason: reason.clone(),
@@ -339,7 +390,7 @@ impl Resolver {
             });
         }
         let r = self.resolver(domain)?;
-        let lookup = match r.mx_lookup(fqdn(domain).as_str()).await {
+        let lookup = match r.lookup(fqdn(domain).as_str(), RecordType::MX).await {
             Ok(l) => l,
             Err(e) if e.is_nx_domain() => return Err(DnsError::NxDomain(domain.to_string())),
             // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
@@ -736,7 +787,7 @@ impl Resolver {
     /// "no records". The name is passed as given so the system search list applies to short names.
     async fn lookup_ips(
         &self,
-        r: &TokioResolver,
+        r: &Backend,
         name: &str,
         rtype: RecordType,
     ) -> Result<Proved, NetError> {
@@ -755,12 +806,7 @@ impl Resolver {
         Ok((addrs, proof))
     }
 
-    async fn single(
-        &self,
-        r: &TokioResolver,
-        name: &str,
-        rtype: RecordType,
-    ) -> Result<Proved, DnsError> {
+    async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
         single_result(name, rtype, self.lookup_ips(r, name, rtype).await)
     }
 }

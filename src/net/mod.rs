@@ -7,6 +7,7 @@
 pub mod conn;
 pub mod dane;
 pub mod dns;
+mod dns_ad;
 pub mod driver;
 pub mod proxy;
 pub mod route;

@@ -34,7 +34,28 @@ pub enum RecordSpec {
     NxDomain,
     /// Answer SERVFAIL for this name.
     ServFail,
+    /// Set the AD bit on answers for this name when the query asks for it (AD or DO set, RFC
+    /// 6840 §5.7-5.8): the fake then plays a validating resolver that found the name secure.
+    Authentic,
 }
+
+/// One query as the fake server received it (what `--dnssec` changes on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenQuery {
+    /// The name asked, lower case, without the trailing dot.
+    pub name: String,
+    /// The type asked.
+    pub rtype: RecordType,
+    /// The DO bit of the EDNS OPT record (RFC 3225).
+    pub dnssec_ok: bool,
+    /// The AD bit of the header (RFC 6840 §5.7).
+    pub ad: bool,
+    /// The CD bit of the header.
+    pub cd: bool,
+}
+
+/// The queries a fake server received, in order.
+pub type QueryLog = std::sync::Arc<std::sync::Mutex<Vec<SeenQuery>>>;
 
 /// The fake DNS server.
 pub struct FakeDns;
@@ -46,6 +67,16 @@ impl FakeDns {
     ///
     /// Panics if no loopback UDP port can be bound: it is a test fixture.
     pub fn start(records: Vec<(&str, RecordSpec)>) -> (SocketAddr, JoinHandle<()>) {
+        let (addr, handle, _) = FakeDns::start_logged(records);
+        (addr, handle)
+    }
+
+    /// [`FakeDns::start`], also recording every query it receives.
+    pub fn start_logged(
+        records: Vec<(&str, RecordSpec)>,
+    ) -> (SocketAddr, JoinHandle<()>, QueryLog) {
+        let log = QueryLog::default();
+        let seen = log.clone();
         let mut table: Table = HashMap::new();
         for (n, r) in records {
             table.entry(normalise(n)).or_default().push(r);
@@ -59,12 +90,24 @@ impl FakeDns {
                     // ICMP errors from a vanished client surface here on some systems; go on.
                     continue;
                 };
+                if let Ok(q) = Message::from_vec(&buf[..n])
+                    && let Some(first) = q.queries.first()
+                    && let Ok(mut log) = seen.lock()
+                {
+                    log.push(SeenQuery {
+                        name: normalise(&first.name.to_ascii()),
+                        rtype: first.query_type,
+                        dnssec_ok: q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
+                        ad: q.metadata.authentic_data,
+                        cd: q.metadata.checking_disabled,
+                    });
+                }
                 if let Some(reply) = answer(&table, &buf[..n]) {
                     let _ = sock.send_to(&reply, peer);
                 }
             }
         });
-        (addr, handle)
+        (addr, handle, log)
     }
 }
 
@@ -101,6 +144,12 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
 
     let mut owner = q.name.clone();
     let mut qname = normalise(&q.name.to_ascii());
+    let wants_ad =
+        query.metadata.authentic_data || query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+    reply.metadata.authentic_data = wants_ad
+        && table
+            .get(&qname)
+            .is_some_and(|s| s.contains(&RecordSpec::Authentic));
     // Follow CNAMEs inside the table (a bounded number of hops, so a loop cannot hang the fixture).
     for _ in 0..8 {
         let specs: &[RecordSpec] = table.get(&qname).map(Vec::as_slice).unwrap_or(&[]);

@@ -30,7 +30,7 @@
 //! | `info`, `warning`, `error` | `message` (string) |
 //! | `note` | (`ehlo repl`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices) |
 //! | `dns_query` | `name`, `rtype` (`MX`, `A`, `AAAA`) |
-//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot), addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate`) |
+//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot), addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
 //! | `connect_failed` | `host`, `addr`, `reason` |

@@ -494,7 +494,7 @@ pub enum Event {
         /// Records as text (`10 mx.example.net` for MX, no trailing dot; addresses for A/AAAA).
         records: Vec<String>,
         /// DNSSEC proof of the records (`secure`, `insecure`, `bogus`, `indeterminate`, RFC 4035
-        /// §4.3) when answers are validated (`--dnssec validate`); absent otherwise.
+        /// §4.3) when answers are validated (`--dnssec validate` or `trust-ad`); absent otherwise.
         #[serde(skip_serializing_if = "Option::is_none")]
         proof: Option<String>,
     },

@@ -520,3 +520,131 @@ fn dns_trust_anchor_needs_validate_and_a_readable_file() {
     let run = ehlo(&["--dnssec", "sometimes", "--to", "user@example.test"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+/// The cost of DNSSEC when it is off (the send's default): the queries on the wire are the
+/// plain ones — MX, then A and AAAA of the exchange — none with the DO or AD bit, and no DNSKEY
+/// or DS ever asked for. With `--dnssec trust-ad` the same three questions go out, with AD
+/// set and still no DO (RFC 6840 §5.7) and no DNSKEY/DS either: the resolver does the work.
+#[test]
+fn dnssec_off_asks_only_the_plain_questions_and_trust_ad_only_adds_the_ad_bit() {
+    use hickory_resolver::proto::rr::RecordType;
+    let records = || {
+        vec![
+            ("plain.test", RecordSpec::Mx(10, "mx.plain.test".into())),
+            ("mx.plain.test", RecordSpec::A(v4("127.0.0.1"))),
+        ]
+    };
+    for (extra, ad) in [(&[][..], false), (&["--dnssec", "trust-ad"][..], true)] {
+        let (dns, _h, log) = FakeDns::start_logged(records());
+        let srv = scripted(after_greet(accept_all()));
+        let run = run_mx(&dns.to_string(), srv.addr.port(), "user@plain.test", extra);
+        srv.finish();
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.all());
+        let mut seen: Vec<(String, RecordType)> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|q| (q.name.clone(), q.rtype))
+            .collect();
+        seen.sort_by_key(|(n, t)| (n.clone(), u16::from(*t)));
+        assert_eq!(
+            seen,
+            [
+                ("mx.plain.test".to_string(), RecordType::A),
+                ("mx.plain.test".to_string(), RecordType::AAAA),
+                ("plain.test".to_string(), RecordType::MX),
+            ],
+            "{extra:?}"
+        );
+        for q in log.lock().unwrap().iter() {
+            assert!(!q.dnssec_ok, "{extra:?}: DO bit on {q:?}");
+            assert!(!q.cd, "{extra:?}: CD bit on {q:?}");
+            assert_eq!(q.ad, ad, "{extra:?}: {q:?}");
+        }
+    }
+}
+
+/// `--dnssec trust-ad` end to end: the resolver's AD bit is the proof on each answer line and
+/// in JSON, a name it does not vouch for is insecure, and its SERVFAIL is a bogus answer that
+/// stops the send before any connection (exit 2, the reason said).
+#[test]
+fn dnssec_trust_ad_shows_the_resolvers_verdict() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("signed.test", RecordSpec::Mx(10, "mx.signed.test".into())),
+        ("signed.test", RecordSpec::Authentic),
+        ("mx.signed.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("mx.signed.test", RecordSpec::Authentic),
+        ("half.test", RecordSpec::Mx(10, "mx.plain.test".into())),
+        ("half.test", RecordSpec::Authentic),
+        ("mx.plain.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("bogus.test", RecordSpec::Mx(10, "mx.bogus.test".into())),
+        ("mx.bogus.test", RecordSpec::ServFail),
+    ]);
+    let dns = dns.to_string();
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(
+        &dns,
+        srv.addr.port(),
+        "user@signed.test",
+        &["--dnssec", "trust-ad"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("MX lookup for signed.test: 10 mx.signed.test (DNSSEC: secure)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("A/AAAA lookup for mx.signed.test: 127.0.0.1 (DNSSEC: secure)"),
+        "{}",
+        run.all()
+    );
+
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(
+        &dns,
+        srv.addr.port(),
+        "user@half.test",
+        &["--dnssec", "trust-ad", "--json"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let answers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"dns_answer\""))
+        .collect();
+    assert_eq!(answers.len(), 2, "{}", run.all());
+    assert!(answers[0].contains("\"proof\":\"secure\""), "{answers:?}");
+    assert!(answers[1].contains("\"proof\":\"insecure\""), "{answers:?}");
+
+    let trap = tripwire();
+    let run = run_mx(
+        &dns,
+        trap.local_addr().unwrap().port(),
+        "user@bogus.test",
+        &["--dnssec", "trust-ad"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all().contains("DNSSEC validation failed") && run.all().contains("SERVFAIL"),
+        "{}",
+        run.all()
+    );
+    assert!(untouched(&trap));
+
+    // The anchors belong to validate: with trust-ad they are refused, not silently ignored.
+    let run = ehlo(&[
+        "--dnssec",
+        "trust-ad",
+        "--dns-trust-anchor",
+        "/nonexistent/anchor.key",
+        "--to",
+        "user@example.test",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("--dnssec validate"), "{}", run.all());
+}

@@ -570,6 +570,7 @@ fn verify_only(tls: &crate::cli::args::TlsArgs) -> Option<VerifyPart> {
 fn dnssec_mode(arg: Option<DnssecArg>, anchor: bool) -> Result<DnssecMode, Error> {
     match (arg, anchor) {
         (Some(DnssecArg::Validate), _) => Ok(DnssecMode::Validate),
+        (Some(DnssecArg::TrustAd), false) => Ok(DnssecMode::TrustAd),
         (_, true) => Err(usage(
             "--dns-trust-anchor: the anchors are only used with --dnssec validate",
         )),
