@@ -2,7 +2,9 @@
 //! Exim, aiosmtpd), and swaks and Exim (real, independent clients) against `ehlo serve`. The
 //! Exim cases are in `interop/exim.rs`, each named `exim_*`; the DANE cross-checks against
 //! `ldns-dane` in `interop/dane.rs`, each named `dane_*`; `ehlo probe` against Postfix and Exim
-//! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`).
+//! in `interop/probe.rs` (Postfix also on 2526/2527 with `smtpd_forbid_bare_newline`); DNSSEC
+//! verdicts of `--dnssec trust-ad` and `validate` against NSD and Unbound in
+//! `interop/dnssec.rs`, each named `dnssec_*`.
 //!
 //! Every test is `#[ignore]`d so a plain `cargo test` skips them; they need the daemons that
 //! `tests/interop/setup.sh` starts on loopback. Run the whole suite with
@@ -2336,6 +2338,8 @@ fn aiosmtpd_accepts_proxy_headers_without_addresses() {
 // Exim: the second real MTA (tests/interop/exim.sh).
 #[path = "interop/dane.rs"]
 mod dane;
+#[path = "interop/dnssec.rs"]
+mod dnssec;
 #[path = "interop/exim.rs"]
 mod exim;
 #[path = "interop/probe.rs"]

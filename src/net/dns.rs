@@ -615,8 +615,8 @@ pub struct RrSet {
     pub cnames: Vec<String>,
     /// TTL of the first record of the asked type.
     pub ttl: Option<u32>,
-    /// DNSSEC proof of the records of the asked type (the weakest one), when validating and
-    /// there are records; `None` with `--dnssec off`.
+    /// DNSSEC proof of the records of the asked type (the weakest one), or of their absence
+    /// (a secure or insecure NXDOMAIN/NODATA) when validating; `None` with `--dnssec off`.
     pub proof: Option<DnsProof>,
 }
 
@@ -671,11 +671,41 @@ impl Resolver {
             }
             Err(e) if e.is_nx_domain() => Ok(RrSet {
                 nxdomain: true,
+                proof: self.denial_proof(&e),
                 ..RrSet::default()
             }),
-            Err(e) if e.is_no_records_found() => Ok(RrSet::default()),
+            Err(e) if e.is_no_records_found() => Ok(RrSet {
+                proof: self.denial_proof(&e),
+                ..RrSet::default()
+            }),
             Err(e) => Err(failed(name, &e)),
         }
+    }
+
+    /// The proof of a validated NXDOMAIN or NODATA (hickory has already refused a bogus one):
+    /// secure when the SOA or NSEC/NSEC3 records of the denial verified (RFC 4035 §5.4), else
+    /// insecure (the name lies under an unsigned delegation). `None` unless validating.
+    fn denial_proof(&self, e: &NetError) -> Option<DnsProof> {
+        use hickory_resolver::net::{DnsError as HDnsError, NoRecords};
+        if !self.validating {
+            return None;
+        }
+        let NetError::Dns(HDnsError::NoRecordsFound(NoRecords {
+            soa, authorities, ..
+        })) = e
+        else {
+            return None;
+        };
+        let secure = soa.as_ref().is_some_and(|r| r.proof == Proof::Secure)
+            || authorities.iter().flat_map(|a| a.iter()).any(|r| {
+                r.proof == Proof::Secure
+                    && matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+            });
+        Some(if secure {
+            DnsProof::Secure
+        } else {
+            DnsProof::Insecure
+        })
     }
 
     /// The TLSA records of the SMTP service at `host`:`port` (RFC 7672 §2.2): looked up at
@@ -1228,18 +1258,85 @@ mod tests {
         assert_eq!(got.records[0].data, vec![0xaa; 32]);
         assert_eq!(got.proof, Some(DnsProof::Secure));
 
-        // The fixture signs no denials (no NSEC): an absent TLSA name in a signed zone is then
-        // an unproven NXDOMAIN, which hickory calls a validation failure. The lookup passes
-        // that on instead of falling back to the next name or to "no TLSA" (RFC 7672 §2.2: a
-        // failed TLSA lookup is not an absent one).
-        for (host, port) in [("other.dane.test", 25), ("mx.dane.test", 587)] {
-            let got = r.tlsa(host, port).await;
-            assert!(
-                matches!(&got, Err(DnsError::Failed { reason, .. })
-                    if reason.contains("DNSSEC validation failed")),
-                "{host}:{port} {got:?}"
-            );
-        }
+        // Absent TLSA names are proven absent by the zone's NSEC chain: a secure "no TLSA" (no
+        // DANE for that host) rather than a failure.
+        let got = r.tlsa("mx.dane.test", 587).await.unwrap();
+        assert!(got.records.is_empty(), "{got:?}");
+        assert_eq!(got.proof, Some(DnsProof::Secure), "{got:?}");
+        // The expansion (bare.dane.test) has none, securely: the alias's own records count.
+        let got = r.tlsa("other.dane.test", 25).await.unwrap();
+        assert_eq!(got.base, "other.dane.test", "{got:?}");
+        assert_eq!(got.records[0].data, vec![0xcc; 32]);
+        assert_eq!(got.proof, Some(DnsProof::Secure));
+    }
+
+    /// How hickory 0.26 reports denials, pinned: an NXDOMAIN or NODATA proven by signed NSEC
+    /// records is secure; one under an unsigned delegation (a signed NSEC at the cut without DS,
+    /// RFC 4035 §5.2) is insecure, and so are the child's answers; a denial whose NSEC is
+    /// missing or unsigned in a signed zone is a validation failure (bogus), never "absent".
+    #[tokio::test]
+    async fn dnssec_secure_and_insecure_denial_as_hickory_reports_them() {
+        use crate::net::testutil::{SignedDns, Signing};
+        use hickory_resolver::proto::rr::Name;
+        use hickory_resolver::proto::rr::rdata::{A, NS};
+        let ns = |s: &str| RData::NS(NS(Name::from_ascii(s).unwrap()));
+        let zone = SignedDns::start(
+            "deny.test",
+            vec![
+                (
+                    "host.deny.test",
+                    RData::A(A(v4("192.0.2.1"))),
+                    Signing::Valid,
+                ),
+                (
+                    "child.deny.test",
+                    ns("ns.child.deny.test."),
+                    Signing::Unsigned,
+                ),
+                (
+                    "mx.child.deny.test",
+                    RData::A(A(v4("192.0.2.9"))),
+                    Signing::Valid,
+                ),
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let r = validating(&zone, &dir);
+        // Secure NODATA and NXDOMAIN in the signed part.
+        let nodata = r.rrset("host.deny.test", RecordType::TLSA).await.unwrap();
+        assert!(nodata.records.is_empty() && !nodata.nxdomain);
+        assert_eq!(nodata.proof, Some(DnsProof::Secure), "{nodata:?}");
+        let nx = r
+            .rrset("_25._tcp.host.deny.test", RecordType::TLSA)
+            .await
+            .unwrap();
+        assert!(nx.nxdomain, "{nx:?}");
+        assert_eq!(nx.proof, Some(DnsProof::Secure), "{nx:?}");
+        let nx = r.rrset("nothere.deny.test", RecordType::A).await.unwrap();
+        assert!(nx.nxdomain && nx.proof == Some(DnsProof::Secure), "{nx:?}");
+        // The unsigned child: answers and denials are insecure.
+        let a = r.rrset("mx.child.deny.test", RecordType::A).await.unwrap();
+        assert_eq!(a.records.len(), 1);
+        assert_eq!(a.proof, Some(DnsProof::Insecure), "{a:?}");
+        let none = r
+            .rrset("_25._tcp.mx.child.deny.test", RecordType::TLSA)
+            .await
+            .unwrap();
+        assert!(none.records.is_empty());
+        assert_eq!(none.proof, Some(DnsProof::Insecure), "{none:?}");
+        // Without validation, no proof at all.
+        let plain = Resolver::new(&DnsOptions {
+            server: Some(zone.addr),
+            timeout: Duration::from_secs(2),
+            attempts: 0,
+            ..DnsOptions::default()
+        })
+        .unwrap();
+        let got = plain
+            .rrset("nothere.deny.test", RecordType::A)
+            .await
+            .unwrap();
+        assert!(got.nxdomain && got.proof.is_none());
     }
 
     #[test]

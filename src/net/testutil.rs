@@ -208,6 +208,7 @@ pub enum Signing {
     /// Signed by the zone key, valid now.
     Valid,
     /// Signed, then the data changed: the RRSIG no longer verifies (a forgery or corruption).
+    /// A and AAAA point elsewhere, MX changes preference, TLSA and TXT change their last octet.
     Tampered,
     /// Signed with a validity window that ended a week ago (RFC 4034 §3.1.5).
     Expired,
@@ -216,7 +217,13 @@ pub enum Signing {
 }
 
 /// An in-process DNSSEC-signed zone on loopback: one Ed25519 key (RFC 8080) that is both the
-/// zone's DNSKEY and the test trust anchor, RRSIGs made with hickory's signer.
+/// zone's DNSKEY and the test trust anchor, RRSIGs made with hickory's signer, an SOA and NS at
+/// the apex and an NSEC chain (RFC 4034 §4) so that absent names and types are proven absent.
+///
+/// An NS record below the apex is a delegation to an unsigned child zone (RFC 4035 §2.2, §5.2):
+/// the parent serves a signed NSEC at the cut saying there is no DS, and the records at and
+/// below the cut are served without signatures, whatever their [`Signing`] — a validator calls
+/// them *insecure*, which is how unsigned domains under a signed root look.
 pub struct SignedDns {
     /// Where it answers (UDP).
     pub addr: SocketAddr,
@@ -224,87 +231,78 @@ pub struct SignedDns {
     pub anchor: String,
 }
 
+/// What the [`SignedDns`] server answers from.
+struct SignedZone {
+    /// The apex.
+    apex: Name,
+    /// (owner, type) → the records served, RRSIG included when signed.
+    table: HashMap<(String, RecordType), Vec<Record>>,
+    /// Every owner name (lower case, no trailing dot).
+    names: std::collections::HashSet<String>,
+    /// Owners of the signed part in canonical order (RFC 4034 §6.1), each with its signed NSEC
+    /// RRset (the NSEC and its RRSIG).
+    chain: Vec<(Name, Vec<Record>)>,
+    /// The apex SOA and its RRSIG, for the authority section of negative answers.
+    soa: Vec<Record>,
+    /// Delegation points below the apex (unsigned children).
+    cuts: Vec<Name>,
+}
+
+impl SignedZone {
+    /// Is `name` at or below a delegation (in an unsigned child zone)?
+    fn in_child(&self, name: &Name) -> bool {
+        self.cuts.iter().any(|c| c.zone_of(name))
+    }
+
+    /// Does `name` exist in the signed part: an owner, or an empty non-terminal above one?
+    fn exists(&self, name: &Name) -> bool {
+        self.chain.iter().any(|(owner, _)| name.zone_of(owner))
+    }
+
+    /// The NSEC RRset whose owner is `name` or the last one before it (the one that covers it).
+    fn covering(&self, name: &Name) -> Option<&Vec<Record>> {
+        self.chain
+            .iter()
+            .rev()
+            .find(|(owner, _)| owner <= name)
+            .or_else(|| self.chain.last())
+            .map(|(_, recs)| recs)
+    }
+
+    /// The authority section proving that `qname` (of the signed part) has no `qtype` record:
+    /// the SOA, the NSEC at the name (NODATA) or covering it and the wildcard at its closest
+    /// encloser (NXDOMAIN, RFC 4035 §3.1.3.2).
+    fn denial(&self, qname: &Name, nxdomain: bool) -> Vec<Record> {
+        let mut out = self.soa.clone();
+        let mut add = |recs: Option<&Vec<Record>>| {
+            for r in recs.into_iter().flatten() {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        };
+        add(self.covering(qname));
+        if nxdomain {
+            let mut encloser = qname.base_name();
+            while !self.exists(&encloser) && encloser.num_labels() > self.apex.num_labels() {
+                encloser = encloser.base_name();
+            }
+            if let Ok(wildcard) = encloser.prepend_label("*") {
+                add(self.covering(&wildcard));
+            }
+        }
+        out
+    }
+}
+
 impl SignedDns {
     /// Sign and serve `records` of `zone`. Answers carry the RRSIGs of the asked RRset; a name
-    /// with no record of the asked type gets an empty NOERROR, an absent name NXDOMAIN (neither
-    /// with NSEC: only positive answers are signed here).
+    /// with no record of the asked type gets an empty NOERROR, an absent name NXDOMAIN, both
+    /// with the SOA and the NSEC records that prove it in the signed part (none in a child).
     ///
     /// Panics on signing or binding failures: it is a test fixture.
     pub fn start(zone: &str, records: Vec<(&str, RData, Signing)>) -> SignedDns {
-        use hickory_resolver::proto::dnssec::crypto::Ed25519SigningKey;
-        use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
-        use hickory_resolver::proto::dnssec::{DnssecSigner, SigningKey};
-        use hickory_resolver::proto::rr::{DNSClass, RecordSet};
-
-        let zone_name = abs_name(zone).expect("zone name");
-        let pkcs8 = Ed25519SigningKey::generate_pkcs8().expect("key");
-        let key = Ed25519SigningKey::from_pkcs8(&pkcs8).expect("key");
-        let public = key.to_public_key().expect("public key");
-        let dnskey = DNSKEY::from_key(&public);
-        let signer = DnssecSigner::new(
-            dnskey.clone(),
-            Box::new(key),
-            zone_name.clone(),
-            std::time::Duration::from_secs(2 * 86_400),
-        );
-        let dnskey_record = Record::from_rdata(
-            zone_name.clone(),
-            300,
-            RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
-        );
-        let anchor = dnskey_record.to_string();
-
-        // Group into RRsets: (owner, type) → (data, how it is served).
-        let mut sets: Vec<(Name, RecordType, Vec<RData>, Signing)> = vec![(
-            zone_name.clone(),
-            RecordType::DNSKEY,
-            vec![dnskey_record.data.clone()],
-            Signing::Valid,
-        )];
-        for (owner, data, signing) in records {
-            let owner = abs_name(owner).expect("owner name");
-            let rtype = data.record_type();
-            match sets.iter_mut().find(|s| s.0 == owner && s.1 == rtype) {
-                Some(s) => s.2.push(data),
-                None => sets.push((owner, rtype, vec![data], signing)),
-            }
-        }
-        let now = time::OffsetDateTime::now_utc();
-        let mut table: HashMap<(String, RecordType), Vec<Record>> = HashMap::new();
-        let mut names: std::collections::HashSet<String> = Default::default();
-        for (owner, rtype, data, signing) in sets {
-            let mut rrset = RecordSet::with_ttl(owner.clone(), rtype, 300);
-            for d in &data {
-                rrset.add_rdata(d.clone());
-            }
-            let inception = match signing {
-                Signing::Expired => now - time::Duration::days(9),
-                _ => now - time::Duration::hours(1),
-            };
-            let sig = RRSIG::from_rrset(&rrset, DNSClass::IN, inception, &signer).expect("sign");
-            let mut served: Vec<Record> = data
-                .into_iter()
-                .map(|d| Record::from_rdata(owner.clone(), 300, d))
-                .collect();
-            if signing == Signing::Tampered {
-                for r in &mut served {
-                    if let RData::A(a) = &mut r.data {
-                        a.0 = Ipv4Addr::new(203, 0, 113, 66);
-                    }
-                }
-            }
-            if signing != Signing::Unsigned {
-                served.push(Record::from_rdata(
-                    owner.clone(),
-                    300,
-                    RData::DNSSEC(DNSSECRData::RRSIG(sig)),
-                ));
-            }
-            let key = normalise(&owner.to_ascii());
-            names.insert(key.clone());
-            table.insert((key, rtype), served);
-        }
-
+        let (zone, anchor) = SignedZone::build(zone, records);
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
         let addr = sock.local_addr().expect("signed DNS local addr");
         std::thread::spawn(move || {
@@ -313,53 +311,241 @@ impl SignedDns {
                 let Ok((n, peer)) = sock.recv_from(&mut buf) else {
                     continue;
                 };
-                let Ok(query) = Message::from_vec(&buf[..n]) else {
-                    continue;
-                };
-                let Some(q) = query.queries.first().cloned() else {
-                    continue;
-                };
-                let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
-                reply.metadata.authoritative = true;
-                reply.metadata.recursion_desired = query.metadata.recursion_desired;
-                reply.metadata.recursion_available = true;
-                reply.edns = query.edns.clone();
-                reply.add_query(q.clone());
-                let mut name = normalise(&q.name.to_ascii());
-                // Follow signed CNAMEs within the zone (a bounded number of hops).
-                for _ in 0..8 {
-                    if q.query_type != RecordType::CNAME
-                        && !table.contains_key(&(name.clone(), q.query_type))
-                        && let Some(recs) = table.get(&(name.clone(), RecordType::CNAME))
-                    {
-                        let mut next = None;
-                        for r in recs {
-                            if let RData::CNAME(c) = &r.data {
-                                next = Some(normalise(&c.0.to_ascii()));
-                            }
-                            reply.add_answer(r.clone());
-                        }
-                        if let Some(n) = next {
-                            name = n;
-                            continue;
-                        }
-                    }
-                    break;
-                }
-                match table.get(&(name.clone(), q.query_type)) {
-                    Some(recs) => {
-                        for r in recs {
-                            reply.add_answer(r.clone());
-                        }
-                    }
-                    None if names.contains(&name) => {}
-                    None => reply.metadata.response_code = ResponseCode::NXDomain,
-                }
-                if let Ok(bytes) = reply.to_vec() {
+                if let Some(bytes) = zone.answer(&buf[..n]) {
                     let _ = sock.send_to(&bytes, peer);
                 }
             }
         });
         SignedDns { addr, anchor }
+    }
+}
+
+impl SignedZone {
+    /// Sign everything; returns the zone and the anchor line.
+    fn build(zone: &str, records: Vec<(&str, RData, Signing)>) -> (SignedZone, String) {
+        use hickory_resolver::proto::dnssec::crypto::Ed25519SigningKey;
+        use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, NSEC, RRSIG};
+        use hickory_resolver::proto::dnssec::{DnssecSigner, SigningKey};
+        use hickory_resolver::proto::rr::rdata::{NS, SOA};
+        use hickory_resolver::proto::rr::{DNSClass, RecordSet};
+
+        let apex = abs_name(zone).expect("zone name");
+        let pkcs8 = Ed25519SigningKey::generate_pkcs8().expect("key");
+        let key = Ed25519SigningKey::from_pkcs8(&pkcs8).expect("key");
+        let public = key.to_public_key().expect("public key");
+        let dnskey = DNSKEY::from_key(&public);
+        let signer = DnssecSigner::new(
+            dnskey.clone(),
+            Box::new(key),
+            apex.clone(),
+            std::time::Duration::from_secs(2 * 86_400),
+        );
+        let dnskey_record = Record::from_rdata(
+            apex.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+        );
+        let anchor = dnskey_record.to_string();
+        let ns_name = apex.prepend_label("ns").expect("ns name");
+        let soa = SOA::new(
+            ns_name.clone(),
+            apex.prepend_label("hostmaster").expect("rname"),
+            1,
+            3600,
+            600,
+            86_400,
+            300,
+        );
+
+        // Group into RRsets: (owner, type) → (data, how it is served).
+        let mut sets: Vec<(Name, RecordType, Vec<RData>, Signing)> = vec![
+            (
+                apex.clone(),
+                RecordType::DNSKEY,
+                vec![dnskey_record.data.clone()],
+                Signing::Valid,
+            ),
+            (
+                apex.clone(),
+                RecordType::SOA,
+                vec![RData::SOA(soa)],
+                Signing::Valid,
+            ),
+            (
+                apex.clone(),
+                RecordType::NS,
+                vec![RData::NS(NS(ns_name))],
+                Signing::Valid,
+            ),
+        ];
+        for (owner, data, signing) in records {
+            let owner = abs_name(owner).expect("owner name");
+            let rtype = data.record_type();
+            match sets.iter_mut().find(|s| s.0 == owner && s.1 == rtype) {
+                Some(s) => s.2.push(data),
+                None => sets.push((owner, rtype, vec![data], signing)),
+            }
+        }
+        let cuts: Vec<Name> = sets
+            .iter()
+            .filter(|s| s.1 == RecordType::NS && s.0 != apex)
+            .map(|s| s.0.clone())
+            .collect();
+        let below_cut = |n: &Name| cuts.iter().any(|c| c.zone_of(n));
+
+        let now = time::OffsetDateTime::now_utc();
+        let sign = |rrset: &RecordSet, signing: Signing| {
+            let inception = match signing {
+                Signing::Expired => now - time::Duration::days(9),
+                _ => now - time::Duration::hours(1),
+            };
+            let sig = RRSIG::from_rrset(rrset, DNSClass::IN, inception, &signer).expect("sign");
+            Record::from_rdata(
+                rrset.name().clone(),
+                300,
+                RData::DNSSEC(DNSSECRData::RRSIG(sig)),
+            )
+        };
+        let mut table: HashMap<(String, RecordType), Vec<Record>> = HashMap::new();
+        let mut names: std::collections::HashSet<String> = Default::default();
+        // Types at each owner of the signed part, for the NSEC bitmaps.
+        let mut types: std::collections::BTreeMap<Name, Vec<RecordType>> = Default::default();
+        for (owner, rtype, data, signing) in sets {
+            let mut rrset = RecordSet::with_ttl(owner.clone(), rtype, 300);
+            for d in &data {
+                rrset.add_rdata(d.clone());
+            }
+            let mut served: Vec<Record> = data
+                .into_iter()
+                .map(|d| Record::from_rdata(owner.clone(), 300, d))
+                .collect();
+            if signing == Signing::Tampered {
+                served.iter_mut().for_each(|r| tamper(&mut r.data));
+            }
+            let child = below_cut(&owner);
+            if signing != Signing::Unsigned && !child {
+                served.push(sign(&rrset, signing));
+            }
+            if !child || cuts.contains(&owner) {
+                types.entry(owner.clone()).or_default().push(rtype);
+            }
+            let key = normalise(&owner.to_ascii());
+            names.insert(key.clone());
+            table.insert((key, rtype), served);
+        }
+
+        // The NSEC chain over the signed part (RFC 4034 §4.1): each owner points to the next in
+        // canonical order, the last back to the apex. At a cut only NS is listed: no DS, so the
+        // child is provably unsigned (RFC 4035 §5.2).
+        let owners: Vec<Name> = types.keys().cloned().collect();
+        let mut chain = Vec::new();
+        for (i, owner) in owners.iter().enumerate() {
+            let next = owners.get(i + 1).unwrap_or(&apex).clone();
+            let bitmap: Vec<RecordType> = if cuts.contains(owner) {
+                vec![RecordType::NS]
+            } else {
+                types[owner].clone()
+            };
+            let nsec = RData::DNSSEC(DNSSECRData::NSEC(NSEC::new_cover_self(next, bitmap)));
+            let mut rrset = RecordSet::with_ttl(owner.clone(), RecordType::NSEC, 300);
+            rrset.add_rdata(nsec.clone());
+            let recs = vec![
+                Record::from_rdata(owner.clone(), 300, nsec),
+                sign(&rrset, Signing::Valid),
+            ];
+            chain.push((owner.clone(), recs));
+        }
+        let soa = table
+            .get(&(normalise(&apex.to_ascii()), RecordType::SOA))
+            .cloned()
+            .unwrap_or_default();
+        (
+            SignedZone {
+                apex,
+                table,
+                names,
+                chain,
+                soa,
+                cuts,
+            },
+            anchor,
+        )
+    }
+
+    /// The reply to one query datagram.
+    fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        let query = Message::from_vec(datagram).ok()?;
+        let q = query.queries.first().cloned()?;
+        let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+        reply.metadata.authoritative = true;
+        reply.metadata.recursion_desired = query.metadata.recursion_desired;
+        reply.metadata.recursion_available = true;
+        reply.edns = query.edns.clone();
+        reply.add_query(q.clone());
+        let mut name = normalise(&q.name.to_ascii());
+        let mut owner = q.name.clone();
+        // Follow CNAMEs within the zone (a bounded number of hops).
+        for _ in 0..8 {
+            if q.query_type != RecordType::CNAME
+                && !self.table.contains_key(&(name.clone(), q.query_type))
+                && let Some(recs) = self.table.get(&(name.clone(), RecordType::CNAME))
+            {
+                let mut next = None;
+                for r in recs {
+                    if let RData::CNAME(c) = &r.data {
+                        next = Some(c.0.clone());
+                    }
+                    reply.add_answer(r.clone());
+                }
+                if let Some(n) = next {
+                    name = normalise(&n.to_ascii());
+                    owner = n;
+                    continue;
+                }
+            }
+            break;
+        }
+        // A DS question at a cut is the parent's to answer (RFC 4035 §3.1.4.1).
+        let parent_side = q.query_type == RecordType::DS && self.cuts.contains(&owner);
+        let signed = self.apex.zone_of(&owner) && (parent_side || !self.in_child(&owner));
+        match self.table.get(&(name.clone(), q.query_type)) {
+            Some(recs) => {
+                for r in recs {
+                    reply.add_answer(r.clone());
+                }
+            }
+            None if self.names.contains(&name) || (signed && self.exists(&owner)) => {
+                if signed {
+                    reply.add_authorities(self.denial(&owner, false));
+                }
+            }
+            None => {
+                reply.metadata.response_code = ResponseCode::NXDomain;
+                if signed {
+                    reply.add_authorities(self.denial(&owner, true));
+                }
+            }
+        }
+        reply.to_vec().ok()
+    }
+}
+
+/// Change served data after signing so the RRSIG no longer verifies ([`Signing::Tampered`]).
+fn tamper(data: &mut RData) {
+    match data {
+        RData::A(a) => a.0 = Ipv4Addr::new(203, 0, 113, 66),
+        RData::AAAA(a) => a.0 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66),
+        RData::MX(m) => m.preference = m.preference.wrapping_add(1),
+        RData::TLSA(t) => {
+            if let Some(b) = t.cert_data.last_mut() {
+                *b ^= 0xff;
+            }
+        }
+        RData::TXT(t) => {
+            if let Some(b) = t.txt_data.first_mut().and_then(|s| s.last_mut()) {
+                *b ^= 0x20;
+            }
+        }
+        _ => {}
     }
 }

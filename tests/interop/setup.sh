@@ -25,6 +25,8 @@
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
+#   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
+#     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
 set -euo pipefail
 
 STATE=/tmp/ehlo-interop
@@ -37,7 +39,7 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
   libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
-  libauthen-ntlm-perl curl time ldnsutils)
+  libauthen-ntlm-perl curl time ldnsutils nsd unbound)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {
@@ -244,6 +246,10 @@ echo $! >"$STATE/aiosmtpd-proxy.pid"
 # ---------------------------------------------------------------- Exim (waits for its own ports)
 bash "$HERE/exim.sh" start
 
+# ---------------------------------------------------------------- NSD + Unbound (signed test zone)
+# After the certificate: the zone's TLSA records pin it. Waits for its own ports.
+bash "$HERE/dnssec.sh" start
+
 # ---------------------------------------------------------------- wait until every port answers
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 wait_port() {
@@ -274,4 +280,5 @@ echo "ready: postfix smtp 127.0.0.1:2525 (STARTTLS; 2526/2527 with smtpd_forbid_
   "aiosmtpd-auth 127.0.0.1:8026 (XOAUTH2/OAUTHBEARER/SCRAM-SHA-256)," \
   "aiosmtpd-proxy 127.0.0.1:8027 (PROXY v1/v2), maildir $TEST_HOME/Maildir," \
   "exim 127.0.0.1:2625 (STARTTLS) / 4665 (implicit TLS) / 2687," \
+  "nsd 127.0.0.1:5392 + unbound 127.0.0.1:5391 (signed dnssec.test)," \
   "cert $CERT, logs $STATE/"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, the aiosmtpd servers, exim).
+# tests/interop/teardown.sh — stop the peers that setup.sh started (postfix, dovecot, the aiosmtpd servers, exim, nsd, unbound).
 # Stops each by its own pid file / control command, never by process name. Leaves logs, the
 # Maildir and the sink directory in /tmp/ehlo-interop for inspection.
 set -uo pipefail
@@ -23,4 +23,5 @@ for pidfile in "$STATE/dovecot/run/master.pid" "$STATE/aiosmtpd.pid" "$STATE/aio
   rm -f "$pidfile"
 done
 bash "$(dirname "${BASH_SOURCE[0]}")/exim.sh" stop
+bash "$(dirname "${BASH_SOURCE[0]}")/dnssec.sh" stop
 exit 0

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# tests/interop/dnssec.sh — a DNSSEC-signed test zone served by NSD and validated by Unbound, for
+# the dnssec_* interop tests (ehlo's own validator and its --dnssec trust-ad compared with a real
+# validating resolver).
+#
+#   bash tests/interop/dnssec.sh start   (re)sign the zones, (re)start nsd and unbound, wait until ready
+#   bash tests/interop/dnssec.sh stop    stop the two daemons started by `start` (their pid files only)
+#
+# Called by setup.sh (after the Postfix certificate exists: the TLSA records pin it) and
+# teardown.sh. The packages (nsd, unbound, ldnsutils) are installed by setup.sh --install-only.
+# Keys are new on every start, so the trust anchor is too: tests read it from $DIR/anchor.key.
+#
+# What runs afterwards (127.0.0.1 only, UDP and TCP):
+#   NSD     127.0.0.1:5392  authoritative for three zones, no recursion:
+#     dnssec.test           signed (ECDSA P-256, NSEC), the trust anchor's zone
+#       dnssec.test MX 10 mx.dnssec.test; mx A 127.0.0.1; _25/_2525._tcp.mx TLSA 3 1 1 <Postfix SPKI>
+#       mx-wrong A 127.0.0.1; _2525._tcp.mx-wrong TLSA 3 1 1 <another key's SPKI> (a DANE mismatch)
+#       bogus A 127.0.0.1, served as 127.0.0.9 after signing (its RRSIG no longer verifies)
+#       bogus-mx MX 10 bogus.dnssec.test (a secure MX whose exchange is bogus)
+#       mx-bogus A 127.0.0.1; _2525._tcp.mx-bogus TLSA changed after signing (bogus TLSA)
+#     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA
+#     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA
+#   Unbound 127.0.0.1:5391  validating recursive resolver: stub-zones to NSD, trust-anchor-file =
+#     dnssec.test's DNSKEY, val-permissive-mode: no (bogus answers are SERVFAIL), no root hints.
+# Logs: $DIR/nsd.log, $DIR/unbound.log.
+set -euo pipefail
+
+STATE=/tmp/ehlo-interop
+DIR="$STATE/dnssec"
+NSD_PORT=5392
+UNBOUND_PORT=5391
+CERT="$STATE/postfix.pem"
+
+log() { printf '[interop-dnssec] %s\n' "$*"; }
+die() {
+  printf '[interop-dnssec] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+stop_pid() {
+  local pidfile=$1 pid
+  [[ -s "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+    log "stopped pid $pid ($pidfile)"
+  fi
+  rm -f "$pidfile"
+}
+
+stop() {
+  stop_pid "$DIR/unbound.pid"
+  stop_pid "$DIR/nsd.pid"
+}
+
+# SHA2-256 of a certificate's SubjectPublicKeyInfo: the data of a `3 1 1` TLSA record.
+spki_sha256() {
+  openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# A new key for ZONE (ECDSA P-256 = algorithm 13, RFC 6605; SEP flag set so it is also the KSK);
+# prints the base name (K<zone>+013+<tag>).
+new_key() {
+  (cd "$DIR" && ldns-keygen -a ECDSAP256SHA256 -k "$1")
+}
+
+sign() {
+  local zone=$1 key=$2
+  shift 2
+  # Signatures valid from an hour ago for 30 days (ldns-signzone's default starts now: a
+  # validator whose clock is a little behind would call the zone bogus).
+  (cd "$DIR" && ldns-signzone "$@" -i "$(date -u -d '-1 hour' +%Y%m%d%H%M%S)" \
+    -e "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" -f "$zone.signed" "$zone.zone" "$key")
+}
+
+start() {
+  for tool in nsd unbound ldns-keygen ldns-signzone ldns-key2ds openssl; do
+    command -v "$tool" >/dev/null || die "$tool is missing: run setup.sh --install-only"
+  done
+  [[ -s "$CERT" ]] || die "$CERT is missing: setup.sh makes it before calling this script"
+  stop
+  rm -rf "$DIR"
+  mkdir -p "$DIR"
+  local tlsa other
+  tlsa="$(spki_sha256 "$CERT")"
+  # Another key's digest, for the mismatch case.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
+    -keyout "$DIR/other.key" -out "$DIR/other.pem" 2>/dev/null
+  other="$(spki_sha256 "$DIR/other.pem")"
+
+  local soa='SOA ns.dnssec.test. hostmaster.dnssec.test. 1 3600 600 86400 60'
+  # The children first: the parent needs the signed subzone's DS.
+  cat >"$DIR/sub.dnssec.test.zone" <<EOF
+\$ORIGIN sub.dnssec.test.
+\$TTL 300
+@ IN $soa
+@ IN NS ns.dnssec.test.
+@ IN MX 10 mx.sub.dnssec.test.
+mx IN A 127.0.0.1
+_2525._tcp.mx IN TLSA 3 1 1 $tlsa
+EOF
+  local subkey
+  subkey="$(new_key sub.dnssec.test)"
+  # NSEC3 (RFC 5155) in the subzone, NSEC in the parent: both denial kinds are exercised.
+  sign sub.dnssec.test "$subkey" -n -s "$(openssl rand -hex 4)"
+  cat >"$DIR/insecure.dnssec.test.zone" <<EOF
+\$ORIGIN insecure.dnssec.test.
+\$TTL 300
+@ IN $soa
+@ IN NS ns.dnssec.test.
+@ IN MX 10 mx.insecure.dnssec.test.
+mx IN A 127.0.0.1
+_2525._tcp.mx IN TLSA 3 1 1 $tlsa
+EOF
+  cat >"$DIR/dnssec.test.zone" <<EOF
+\$ORIGIN dnssec.test.
+\$TTL 300
+@ IN $soa
+@ IN NS ns.dnssec.test.
+ns IN A 127.0.0.1
+@ IN MX 10 mx.dnssec.test.
+mx IN A 127.0.0.1
+_25._tcp.mx IN TLSA 3 1 1 $tlsa
+_2525._tcp.mx IN TLSA 3 1 1 $tlsa
+mx-wrong IN A 127.0.0.1
+_2525._tcp.mx-wrong IN TLSA 3 1 1 $other
+bogus IN A 127.0.0.1
+bogus-mx IN MX 10 bogus.dnssec.test.
+mx-bogus IN A 127.0.0.1
+_2525._tcp.mx-bogus IN TLSA 3 1 1 $tlsa
+sub IN NS ns.dnssec.test.
+insecure IN NS ns.dnssec.test.
+EOF
+  ldns-key2ds -n -2 "$DIR/$subkey.key" >>"$DIR/dnssec.test.zone"
+  local key
+  key="$(new_key dnssec.test)"
+  sign dnssec.test "$key"
+  # Break two signatures after signing: the data changes, the RRSIGs stay.
+  sed -i -E \
+    -e 's/^(bogus\.dnssec\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+)127\.0\.0\.1$/\1127.0.0.9/' \
+    -e "s/^(_2525\._tcp\.mx-bogus\.dnssec\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+TLSA[[:space:]]+3 1 1 )$tlsa\$/\1$other/" \
+    "$DIR/dnssec.test.signed"
+  grep -qE '^bogus\.dnssec\.test\..*A[[:space:]]+127\.0\.0\.9$' "$DIR/dnssec.test.signed" ||
+    die "could not break the signature of bogus.dnssec.test"
+  grep -qE "^_2525\._tcp\.mx-bogus\.dnssec\.test\..*$other\$" "$DIR/dnssec.test.signed" ||
+    die "could not break the signature of the mx-bogus TLSA"
+  # The anchor: the zone's DNSKEY line (what --dns-trust-anchor and trust-anchor-file read).
+  cp "$DIR/$key.key" "$DIR/anchor.key"
+  printf '%s\n' "$tlsa" >"$DIR/tlsa-sha256"
+
+  cat >"$DIR/nsd.conf" <<EOF
+# Generated by tests/interop/dnssec.sh.
+server:
+  ip-address: 127.0.0.1@$NSD_PORT
+  username: ""
+  chroot: ""
+  zonesdir: "$DIR"
+  database: ""
+  zonelistfile: "$DIR/zone.list"
+  xfrdfile: "$DIR/xfrd.state"
+  xfrdir: "$DIR"
+  pidfile: "$DIR/nsd.pid"
+  logfile: "$DIR/nsd.log"
+  server-count: 1
+  verbosity: 1
+  hide-version: yes
+remote-control:
+  control-enable: no
+zone:
+  name: dnssec.test
+  zonefile: dnssec.test.signed
+zone:
+  name: sub.dnssec.test
+  zonefile: sub.dnssec.test.signed
+zone:
+  name: insecure.dnssec.test
+  zonefile: insecure.dnssec.test.zone
+EOF
+  nsd-checkconf "$DIR/nsd.conf" || die "nsd-checkconf refused $DIR/nsd.conf"
+  log "starting nsd on 127.0.0.1:$NSD_PORT"
+  nsd -c "$DIR/nsd.conf" || die "nsd failed to start: $(tail -n 20 "$DIR/nsd.log" 2>/dev/null)"
+
+  cat >"$DIR/unbound.conf" <<EOF
+# Generated by tests/interop/dnssec.sh.
+server:
+  interface: 127.0.0.1@$UNBOUND_PORT
+  port: $UNBOUND_PORT
+  access-control: 127.0.0.0/8 allow
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "$DIR"
+  pidfile: "$DIR/unbound.pid"
+  logfile: "$DIR/unbound.log"
+  use-syslog: no
+  verbosity: 1
+  val-log-level: 2
+  num-threads: 1
+  # The authoritative server is on loopback.
+  do-not-query-localhost: no
+  module-config: "validator iterator"
+  trust-anchor-file: "$DIR/anchor.key"
+  val-permissive-mode: no
+  harden-dnssec-stripped: yes
+  # .test is a special-use name (RFC 6761) unbound answers itself by default; ask NSD instead.
+  local-zone: "test." nodefault
+  # Short caching: every start brings new keys, and tests should see NSD's current data.
+  cache-max-ttl: 5
+  cache-max-negative-ttl: 5
+  qname-minimisation: no
+  # No root hints are needed: every name asked is under the stub zones.
+stub-zone:
+  name: "dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "sub.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "insecure.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+remote-control:
+  control-enable: no
+EOF
+  unbound-checkconf "$DIR/unbound.conf" >/dev/null || die "unbound-checkconf refused $DIR/unbound.conf"
+  log "starting unbound on 127.0.0.1:$UNBOUND_PORT"
+  unbound -c "$DIR/unbound.conf" || die "unbound failed to start: $(tail -n 20 "$DIR/unbound.log" 2>/dev/null)"
+
+  # Ready when unbound answers a validated question about the zone (which also proves NSD is up).
+  for _ in $(seq 150); do
+    if drill -p "$UNBOUND_PORT" -D mx.dnssec.test A @127.0.0.1 2>/dev/null | grep -q 'flags:.* ad'; then
+      log "ready: nsd 127.0.0.1:$NSD_PORT, unbound 127.0.0.1:$UNBOUND_PORT, anchor $DIR/anchor.key"
+      return 0
+    fi
+    sleep 0.1
+  done
+  printf '[interop-dnssec] ERROR: unbound gave no secure answer within 15 s; logs:\n' >&2
+  tail -n 30 "$DIR/nsd.log" "$DIR/unbound.log" >&2 || true
+  exit 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) die "usage: $0 start|stop" ;;
+esac
