@@ -378,9 +378,14 @@ const COLS: u16 = 160;
 
 impl Pty {
     fn start(home: &std::path::Path, args: &[&str]) -> Pty {
+        Pty::start_with(home, args, COLS, false)
+    }
+    /// `cols` wide; `own_group`: `ehlo` leads a process group of its own, as a shell starts a
+    /// job (so a stop signal it raises stops it alone, and the group is not orphaned).
+    fn start_with(home: &std::path::Path, args: &[&str], cols: u16, own_group: bool) -> Pty {
         let size = Winsize {
             ws_row: ROWS,
-            ws_col: COLS,
+            ws_col: cols,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -403,12 +408,15 @@ impl Pty {
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
+        if own_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
         let child = cmd.spawn().expect("spawn ehlo on the pty");
         drop(cmd);
         let master = File::from(master);
         let screen = Arc::new(Mutex::new(vt100::Parser::new(
             ROWS.try_into().unwrap(),
-            COLS.try_into().unwrap(),
+            cols.try_into().unwrap(),
             1000,
         )));
         let (mut rd, mut answer, sc) = (
@@ -1520,4 +1528,344 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     let mut t = Pty::start(dir.path(), &a);
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     assert!(!t.screen().contains("Continue?"), "{}", t.screen());
+}
+
+// ----- the line editor: wrapping, wide and combining characters, Ctrl-R, Ctrl-Z -------------
+
+impl Pty {
+    /// The cursor, (row, column) from the top left.
+    fn cursor(&self) -> (u16, u16) {
+        self.screen.lock().unwrap().screen().cursor_position()
+    }
+    /// The row the last prompt starts on.
+    fn prompt_row(&self, prefix: &str) -> u16 {
+        let p = self.screen.lock().unwrap();
+        let (_, cols) = p.screen().size();
+        let rows: Vec<String> = p.screen().rows(0, cols.into()).collect();
+        rows.iter()
+            .rposition(|r| r.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no row starts with {prefix:?}: {rows:#?}")) as u16
+    }
+    /// The rows from `row` to the last one written, each with trailing blanks trimmed.
+    fn rows_from(&self, row: u16) -> String {
+        let p = self.screen.lock().unwrap();
+        let (_, cols) = p.screen().size();
+        let rows: Vec<String> = p.screen().rows(0, cols.into()).collect();
+        rows[usize::from(row)..]
+            .iter()
+            .map(|r| r.trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end()
+            .to_string()
+    }
+    /// Wait until the cursor is at `want`.
+    fn wait_cursor(&self, what: &str, want: (u16, u16)) {
+        let start = Instant::now();
+        while self.cursor() != want {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "{what}: cursor at {:?}, expected {want:?}; screen:\n{}",
+                    self.cursor(),
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn plain_server() -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
+    server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    )
+}
+
+/// A line longer than the terminal is wide wraps over rows (not scrolled sideways out of
+/// sight): every character is on screen, the cursor moves across row boundaries onto the
+/// right cell, an edit in the middle redraws every row with nothing left behind, and the
+/// server gets the line exactly.
+#[test]
+fn terminal_long_lines_wrap_over_rows_and_edit_in_place() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], 40, false);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let tail: String = (0..100)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    t.keys(&format!("NOOP {tail}"));
+    // 13 columns of prompt + 105 typed: three rows of 40, the cursor after the last one.
+    let want = format!("ehlo[plain]> NOOP {tail}");
+    t.wait("the whole line, wrapped", |s| last_prompt(s) == want);
+    let row = t.prompt_row("ehlo[plain]> NOOP");
+    t.wait_cursor("after typing", (row + 2, 38));
+    // Home, then five to the right: the first row, after "NOOP ".
+    t.keys("\x01\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C");
+    t.wait_cursor("after Home and five Right", (row, 18));
+    t.keys("XYZ");
+    let want = format!("ehlo[plain]> NOOP XYZ{tail}");
+    t.wait("the insertion, every row redrawn", |s| {
+        last_prompt(s) == want
+    });
+    // End, then back across the boundary between the last two rows.
+    // 13 + 108 = 121 columns: a fourth row with one character.
+    t.keys("\x05");
+    t.wait_cursor("after End", (row + 3, 1));
+    t.keys("\x1b[D\x1b[D\x1b[D");
+    t.wait_cursor("after three Left", (row + 2, 38));
+    t.keys("\x7f");
+    let mut edited = format!("NOOP XYZ{tail}");
+    edited.remove(edited.len() - 4);
+    t.wait("the deletion", |s| {
+        last_prompt(s) == format!("ehlo[plain]> {edited}")
+    });
+    t.keys("\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    // The submitted line shows once, whole; no stale rows of earlier drawings.
+    let screen = t.screen();
+    assert_eq!(
+        screen.matches("ehlo[plain]> NOOP XYZ").count(),
+        1,
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("ehlo[plain]> {edited}\n")),
+        "{screen}"
+    );
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        format!("{edited}\r\nQUIT\r\n")
+    );
+}
+
+/// Wide characters (CJK, emoji) take two columns and never split across rows; a combining
+/// mark takes none and goes with its character (one step of the cursor, one Backspace).
+#[test]
+fn terminal_wide_and_combining_characters_keep_the_cursor_on_its_cell() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], 40, false);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let a21 = "a".repeat(21);
+    // 13 + 5 + 21 = 39 columns: "用" does not fit in the last one and starts the next row.
+    t.keys(&format!("NOOP {a21}用😀"));
+    t.wait("the wide characters", |s| s.contains("\n用😀"));
+    let row = t.prompt_row("ehlo[plain]> NOOP");
+    assert_eq!(
+        t.rows_from(row),
+        format!("ehlo[plain]> NOOP {a21}\n用😀"),
+        "the row ends a column early rather than split a wide character"
+    );
+    t.wait_cursor("after two wide characters", (row + 1, 4));
+    t.keys("\x1b[D");
+    t.wait_cursor("one Left: before the emoji", (row + 1, 2));
+    t.keys("\x1b[D\x1b[D");
+    t.wait_cursor("two more: on the last a, row above", (row, 38));
+    // e + COMBINING ACUTE ACCENT: one column, one cluster.
+    t.keys("e\u{301}");
+    t.wait_cursor("after é", (row, 39));
+    t.keys("\x1b[D");
+    t.wait_cursor("Left over é as one", (row, 38));
+    t.keys("X\x1b[C");
+    t.wait_cursor("Right over é as one", (row + 1, 0));
+    t.keys("\x7f");
+    let want = format!("NOOP {}Xa用😀", "a".repeat(20));
+    let start = Instant::now();
+    while t.rows_from(row).replace('\n', "") != format!("ehlo[plain]> {want}") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "é not deleted whole: {:?} cursor {:?}\n{}",
+            t.rows_from(row),
+            t.cursor(),
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys("\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        format!("{want}\r\nQUIT\r\n")
+    );
+}
+
+/// Ctrl-R searches the history backwards as readline does: the match shows as the line,
+/// Ctrl-R again finds an older one, Ctrl-G gives the line back, Enter runs the match, another
+/// key keeps it for editing, and a query nothing matches says so.
+#[test]
+fn terminal_ctrl_r_searches_the_history() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    for l in ["EHLO x.test", "NOOP first", "NOOP second", "RSET"] {
+        t.keys(&format!("{l}\r"));
+        t.wait("the reply", |s| {
+            s.contains(&format!("> {l}")) && last_prompt(s) == "ehlo[plain]>"
+        });
+    }
+    let search_line = |s: &str| {
+        s.lines()
+            .rev()
+            .find(|l| l.contains("reverse-i-search"))
+            .unwrap_or("")
+            .trim_end()
+            .to_string()
+    };
+    t.keys("half\x12NOOP");
+    t.wait("the newest match", |s| {
+        search_line(s) == "(reverse-i-search)`NOOP': NOOP second"
+    });
+    t.keys("\x12");
+    t.wait("an older match", |s| {
+        search_line(s) == "(reverse-i-search)`NOOP': NOOP first"
+    });
+    t.keys("\x12");
+    t.wait("no older match", |s| {
+        search_line(s) == "(failed reverse-i-search)`NOOP': NOOP first"
+    });
+    t.keys("\x07");
+    t.wait("Ctrl-G: the line before the search", |s| {
+        last_prompt(s) == "ehlo[plain]> half"
+    });
+    t.keys("\x15\x12EH");
+    t.wait("EHLO found", |s| {
+        search_line(s) == "(reverse-i-search)`EH': EHLO x.test"
+    });
+    t.keys("\r");
+    t.wait("EHLO run again", |s| {
+        s.matches("250 DSN").count() == 2 && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("\x12sec\x05!");
+    t.wait("the match kept for editing", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP second!"
+    });
+    t.keys("\r");
+    t.wait("its reply", |s| {
+        s.contains("> NOOP second!") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        "EHLO x.test\r\nNOOP first\r\nNOOP second\r\nRSET\r\nEHLO x.test\r\nNOOP second!\r\nQUIT\r\n"
+    );
+}
+
+/// Ctrl-Z suspends as a shell job should: the terminal is cooked (and bracketed paste off)
+/// while `ehlo` is stopped, and when it is continued it takes the terminal raw again and
+/// redraws the half-typed line, which is then sent whole.
+#[test]
+fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(t.wait_mode(false), "the terminal never went raw");
+    t.keys("NOOP half");
+    t.wait("the typed text", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP half"
+    });
+    let pid = t.child.id().to_string();
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // pid (comm) STATE …: the state follows the last ')'.
+        stat.rsplit(')').next().unwrap_or("").trim().chars().next()
+    };
+    t.keys("\x1a");
+    let start = Instant::now();
+    while state() != Some('T') {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never stopped: {:?}; screen:\n{}",
+            state(),
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.assert_cooked();
+    assert!(!t.screen.lock().unwrap().screen().bracketed_paste());
+    let st = Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    assert!(st.success());
+    assert!(t.wait_mode(false), "not raw again after SIGCONT");
+    t.wait("the line redrawn", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP half"
+            && s.lines()
+                .filter(|l| l.starts_with("ehlo[plain]> NOOP half"))
+                .count()
+                == 2
+    });
+    assert!(t.screen.lock().unwrap().screen().bracketed_paste());
+    t.keys(" done\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        "NOOP half done\r\nQUIT\r\n"
+    );
+}
+
+/// A hand-written script: `x` wildcards in codes, an enhanced code checked when given,
+/// comments after codes. Green when the server matches; red with the phase's exit code and
+/// both codes when the enhanced code differs although the basic code matches.
+#[test]
+fn replay_wildcards_enhanced_codes_and_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hand.ehlo");
+    let text = "# written by hand\n< 2xx  # any greeting\n> EHLO x.test\n< 25x\n> MAIL FROM:<a@b.test>\n< 250 2.0.0 # sender ok\n> RCPT TO:<c@d.test>\n< 2xx 2.1.x\t# accepted\n> QUIT\n< 221\n";
+    std::fs::write(&script, text).unwrap();
+    let (addr, h) = plain_server();
+    let run = ehlo(
+        &["replay", script.to_str().unwrap(), "-s", &addr.to_string()],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("every reply code as recorded"),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
+
+    std::fs::write(&script, text.replace("2.1.x", "2.1.0")).unwrap();
+    let (addr, _h) = plain_server();
+    let run = ehlo(
+        &["replay", script.to_str().unwrap(), "-s", &addr.to_string()],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 24, "{}", run.out);
+    assert!(
+        run.out
+            .contains("line 7 `> RCPT TO:<c@d.test>`: expected 2xx 2.1.0, got 250 2.1.5"),
+        "{}",
+        run.out
+    );
+
+    // A malformed expectation is a usage error naming the line, before anything is sent.
+    std::fs::write(&script, "< 220\n> NOOP\n< 250 accepted\n").unwrap();
+    let run = ehlo(
+        &["replay", script.to_str().unwrap(), "-s", "127.0.0.1:9"],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.contains("line 3"), "{}", run.out);
 }

@@ -2,7 +2,9 @@
 //! the whole session — raw mode set once, one thread reading every byte the terminal sends into
 //! one queue (so type-ahead and pasted lines are never dropped, unlike a reader made per line:
 //! rustyline issue 690), bracketed paste split into lines, completion, history (secrets
-//! redacted), a silent secret prompt, and output printed above the line being edited. When stdin
+//! redacted) with Ctrl-R search, Ctrl-Z, long lines wrapped over rows with wide (CJK, emoji) and
+//! combining characters measured as the terminal draws them, a silent secret prompt, and output
+//! printed above the line being edited. When stdin
 //! is a pipe: plain line reading (script mode). The terminal's modes are restored on every exit
 //! path ([`Ui::shutdown`], and a guard when the `Ui` is dropped).
 
@@ -142,6 +144,7 @@ impl Ui {
             if termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &raw).is_ok() {
                 let history = history_path();
                 let mut editor = Editor::new(tx, completion, interrupt.clone());
+                editor.modes = Some((saved.clone(), raw.clone()));
                 if let Some(h) = &history {
                     editor.load_history(h);
                 }
@@ -375,6 +378,14 @@ enum Key {
     Clear,
     Interrupt,
     CtrlD,
+    /// Ctrl-R: reverse incremental history search (older matches on repeat).
+    SearchBack,
+    /// Ctrl-S: the same search, towards newer entries.
+    SearchForward,
+    /// Ctrl-G: leave the search, restoring the line it started from.
+    Abort,
+    /// Ctrl-Z: suspend (the terminal restored first, raw again when continued).
+    Suspend,
     PasteStart,
     PasteEnd,
     /// A key or sequence the editor does nothing with.
@@ -401,6 +412,10 @@ fn next_key(b: &[u8]) -> Option<(Key, usize)> {
         0x0c => Key::Clear,
         0x03 => Key::Interrupt,
         0x04 => Key::CtrlD,
+        0x12 => Key::SearchBack,
+        0x13 => Key::SearchForward,
+        0x07 => Key::Abort,
+        0x1a => Key::Suspend,
         0x1b => return escape(b),
         0x00..=0x1f => Key::Ignore,
         0x20..=0x7e => Key::Char(first as char),
@@ -476,6 +491,18 @@ struct Request {
     kind: LineKind,
 }
 
+/// A Ctrl-R search in progress (as readline's reverse-i-search): the line shows the match.
+struct Search {
+    query: String,
+    /// The history entry matched; `None` before the first match.
+    at: Option<usize>,
+    /// Nothing matches the query (from where the search stands).
+    failed: bool,
+    /// The line and cursor before the search (Ctrl-G puts them back).
+    saved: Vec<char>,
+    saved_cursor: usize,
+}
+
 /// The editor: every byte from the terminal, the line being edited, the history, and the
 /// screen (prompt drawn or not). Shared by the reader thread, the async side (requests) and the
 /// output writers, under one lock, so output and the prompt never interleave mid-line.
@@ -492,6 +519,15 @@ struct Editor {
     history: Vec<String>,
     hist_pos: Option<usize>,
     hist_saved: Vec<char>,
+    search: Option<Search>,
+    /// The last search's query (Ctrl-R Ctrl-R searches for it again, as in readline).
+    last_query: String,
+    /// Rows of the drawn prompt and line above the cursor, and below it: a redraw goes up to
+    /// the first row and clears from there, so a line wrapped over several rows leaves nothing.
+    cursor_row: usize,
+    rows_below: usize,
+    /// The terminal's modes before the editor (restored around Ctrl-Z) and its raw modes.
+    modes: Option<(Termios, Termios)>,
     tx: tokio::sync::mpsc::UnboundedSender<Answer>,
     completion: Arc<Mutex<CompletionData>>,
     interrupt: Arc<tokio::sync::Notify>,
@@ -517,6 +553,11 @@ impl Editor {
             history: Vec::new(),
             hist_pos: None,
             hist_saved: Vec::new(),
+            search: None,
+            last_query: String::new(),
+            cursor_row: 0,
+            rows_below: 0,
+            modes: None,
             tx,
             completion,
             interrupt,
@@ -538,10 +579,36 @@ impl Editor {
     /// Leave the screen clean: finish a drawn prompt, bracketed paste off.
     fn leave(&mut self) {
         if self.drawn {
-            self.write("\r\n");
+            let down = std::mem::take(&mut self.rows_below);
+            let mut s = String::new();
+            if down > 0 {
+                s.push_str(&format!("\x1b[{down}B"));
+            }
+            s.push_str("\r\n");
+            self.write(&s);
             self.drawn = false;
+            self.cursor_row = 0;
         }
         self.write("\x1b[?2004l");
+    }
+
+    /// Ctrl-Z: give the terminal back as it was (cooked, bracketed paste off), stop the process
+    /// as the shell's job control expects (SIGTSTP, readline does the same), and when the shell
+    /// continues it (SIGCONT, `fg`) take the terminal raw again and draw the line anew. The
+    /// shell may have changed the modes meanwhile, so they are set again, not assumed.
+    fn suspend(&mut self) {
+        let Some((saved, raw)) = self.modes.clone() else {
+            return;
+        };
+        self.leave();
+        let stdin = std::io::stdin();
+        let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &saved);
+        // Only this process: the REPL's terminal may share a process group with its caller.
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
+        // Running again (or SIGTSTP was not acted on: an orphaned process group).
+        let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
+        self.enter();
+        self.render();
     }
 
     fn load_history(&mut self, path: &std::path::Path) {
@@ -658,6 +725,7 @@ impl Editor {
 
     fn answer(&mut self, input: Input) {
         let more = self.in_paste && self.paste_has_more();
+        self.search = None;
         self.req = None;
         self.drawn = false;
         let _ = self.tx.send((input, more));
@@ -695,6 +763,9 @@ impl Editor {
             }
             return;
         }
+        if self.search.is_some() && !self.search_key(key) {
+            return;
+        }
         match key {
             Key::Char(c) => self.insert(c),
             Key::Enter => {
@@ -710,26 +781,29 @@ impl Editor {
                 // A literal Tab in message content and secrets.
                 _ => self.insert('\t'),
             },
+            // A character and the combining marks on it go together (as one cell on screen).
             Key::Backspace => {
                 if self.cursor > 0 {
-                    self.cursor -= 1;
-                    self.line.remove(self.cursor);
+                    let start = prev_boundary(&self.line, self.cursor);
+                    self.line.drain(start..self.cursor);
+                    self.cursor = start;
                     self.render();
                 }
             }
             Key::Delete => {
                 if self.cursor < self.line.len() {
-                    self.line.remove(self.cursor);
+                    let end = next_boundary(&self.line, self.cursor);
+                    self.line.drain(self.cursor..end);
                     self.render();
                 }
             }
             Key::Left => {
-                self.cursor = self.cursor.saturating_sub(1);
+                self.cursor = prev_boundary(&self.line, self.cursor);
                 self.render();
             }
             Key::Right => {
                 if self.cursor < self.line.len() {
-                    self.cursor += 1;
+                    self.cursor = next_boundary(&self.line, self.cursor);
                 } else if let Some(h) = self.hint() {
                     self.line.extend(h.chars());
                     self.cursor = self.line.len();
@@ -772,8 +846,20 @@ impl Editor {
             }
             Key::Clear => {
                 self.write("\x1b[H\x1b[2J");
+                self.drawn = false;
                 self.render();
             }
+            Key::SearchBack | Key::SearchForward if self.kind() == LineKind::Command => {
+                self.search = Some(Search {
+                    query: String::new(),
+                    at: None,
+                    failed: false,
+                    saved: self.line.clone(),
+                    saved_cursor: self.cursor,
+                });
+                self.render();
+            }
+            Key::Suspend => self.suspend(),
             Key::Up => self.history_move(true),
             Key::Down => self.history_move(false),
             Key::Interrupt => {
@@ -788,13 +874,102 @@ impl Editor {
                     self.finish_line("");
                     self.answer(Input::Eof);
                 } else if self.cursor < self.line.len() {
-                    self.line.remove(self.cursor);
+                    let end = next_boundary(&self.line, self.cursor);
+                    self.line.drain(self.cursor..end);
                     self.render();
                 }
             }
             Key::PasteStart => self.in_paste = true,
-            Key::Lf | Key::PasteEnd | Key::Ignore => {}
+            Key::Lf
+            | Key::PasteEnd
+            | Key::Ignore
+            | Key::SearchBack
+            | Key::SearchForward
+            | Key::Abort => {}
         }
+    }
+
+    /// A key during a Ctrl-R search. Returns true when the key should then act as usual
+    /// (readline: a key the search does not use ends it, keeping the match as the line).
+    fn search_key(&mut self, key: Key) -> bool {
+        let Some(search) = self.search.as_mut() else {
+            return true;
+        };
+        match key {
+            Key::Char(c) => {
+                search.query.push(c);
+                // The current match still counts: the search goes on from it.
+                let from = search.at.map_or(self.history.len(), |i| i + 1);
+                self.search_from(from, true);
+            }
+            Key::Backspace => {
+                search.query.pop();
+                self.search_from(self.history.len(), true);
+            }
+            Key::SearchBack | Key::SearchForward => {
+                if search.query.is_empty() {
+                    search.query = self.last_query.clone();
+                }
+                let back = key == Key::SearchBack;
+                let from = match (search.at, back) {
+                    (Some(i), true) => i,
+                    (Some(i), false) => i + 1,
+                    (None, _) => self.history.len(),
+                };
+                self.search_from(from, back);
+            }
+            Key::Abort => {
+                if let Some(s) = self.search.take() {
+                    self.line = s.saved;
+                    self.cursor = s.saved_cursor;
+                }
+                self.render();
+            }
+            Key::Ignore => {}
+            _ => {
+                // Accept the match as the line being edited, then let the key act on it.
+                if let Some(s) = self.search.take() {
+                    self.last_query = s.query;
+                }
+                self.hist_pos = None;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Find the query in the history: the newest entry before index `from` (`back`), or the
+    /// oldest from `from` on. The line shows the match, the cursor at its start.
+    fn search_from(&mut self, from: usize, back: bool) {
+        let Some(search) = self.search.as_mut() else {
+            return;
+        };
+        let found = if search.query.is_empty() {
+            None
+        } else {
+            let hit = |i: &usize| {
+                self.history[*i]
+                    .find(search.query.as_str())
+                    .map(|p| (*i, p))
+            };
+            if back {
+                (0..from.min(self.history.len()))
+                    .rev()
+                    .find_map(|i| hit(&i))
+            } else {
+                (from..self.history.len()).find_map(|i| hit(&i))
+            }
+        };
+        match found {
+            Some((i, pos)) => {
+                search.at = Some(i);
+                search.failed = false;
+                self.line = self.history[i].chars().collect();
+                self.cursor = self.history[i][..pos].chars().count();
+            }
+            None => search.failed = !search.query.is_empty(),
+        }
+        self.render();
     }
 
     fn insert(&mut self, c: char) {
@@ -822,8 +997,8 @@ impl Editor {
             .map(|r| r.prompt.clone())
             .unwrap_or_default();
         let text = visible(&format!("{prompt}{shown}"));
-        self.write(&format!("\r\x1b[K{text}\r\n"));
-        self.drawn = false;
+        let erase = self.erase_drawn();
+        self.write(&format!("{erase}{text}\r\n"));
     }
 
     fn submit(&mut self) {
@@ -911,18 +1086,48 @@ impl Editor {
         }
     }
 
-    /// Draw the prompt and the line (scrolled sideways to keep the cursor visible).
+    /// The prompt shown: the request's, or the search's while Ctrl-R runs.
+    fn shown_prompt(&self) -> String {
+        match (&self.search, &self.req) {
+            (Some(s), _) => format!(
+                "({}reverse-i-search)`{}': ",
+                if s.failed { "failed " } else { "" },
+                s.query
+            ),
+            (None, Some(r)) => r.prompt.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The sequence that takes the cursor from where it is in the drawn prompt and line to the
+    /// start of its first row, and clears from there to the end of the screen.
+    fn erase_drawn(&mut self) -> String {
+        let mut s = String::new();
+        if self.drawn {
+            let up = std::mem::take(&mut self.cursor_row);
+            if up > 0 {
+                s.push_str(&format!("\x1b[{up}A"));
+            }
+            self.rows_below = 0;
+            self.drawn = false;
+        }
+        s.push_str("\r\x1b[J");
+        s
+    }
+
+    /// Draw the prompt and the line, wrapped over as many rows as the terminal's width needs
+    /// (wide characters take two columns and never split across rows, combining marks none),
+    /// and put the cursor on its character.
     fn render(&mut self) {
-        let Some(req) = &self.req else {
+        if self.req.is_none() {
             return;
-        };
+        }
         let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
             .map(|(w, _)| w.0 as usize)
             .unwrap_or(80)
-            .max(20);
-        let prompt = visible(&req.prompt);
-        let pw = prompt.chars().count();
-        let secret = req.kind == LineKind::Secret;
+            .max(8);
+        let prompt = visible(&self.shown_prompt());
+        let secret = self.kind() == LineKind::Secret;
         let (chars, cursor): (Vec<char>, usize) = if secret {
             (Vec::new(), 0)
         } else {
@@ -934,45 +1139,108 @@ impl Editor {
                 self.cursor,
             )
         };
-        let avail = cols.saturating_sub(pw + 1).max(8);
-        let start = if cursor < avail {
-            0
+        let hint = if self.search.is_none() {
+            self.hint().map(|h| visible(&h)).unwrap_or_default()
         } else {
-            cursor + 1 - avail
+            String::new()
         };
-        let end = chars.len().min(start + avail);
-        let shown: String = chars[start..end].iter().collect();
-        let mut s = format!("\r\x1b[K{prompt}{shown}");
-        if end == chars.len()
-            && let Some(h) = self.hint()
-        {
-            let room = avail.saturating_sub(end - start);
-            let h: String = visible(&h).chars().take(room).collect();
-            if !h.is_empty() {
-                s.push_str(&format!("\x1b[2m{h}\x1b[0m"));
+        let mut pos = prompt.chars().fold((0, 0), |p, c| advance(p, c, cols));
+        let mut at = None;
+        for (i, &c) in chars.iter().enumerate() {
+            if i == cursor {
+                at = Some(place(pos, c, cols));
             }
+            pos = advance(pos, c, cols);
+        }
+        let at = at.unwrap_or_else(|| place(pos, ' ', cols));
+        pos = hint.chars().fold(pos, |p, c| advance(p, c, cols));
+        let mut s = self.erase_drawn();
+        s.push_str(&prompt);
+        s.extend(chars.iter());
+        if !hint.is_empty() {
+            s.push_str(&format!("\x1b[2m{hint}\x1b[0m"));
+        }
+        // Text that ends on the last column leaves the terminal waiting to wrap: go to the
+        // next row now, so where the cursor is does not depend on the terminal.
+        if pos.1 >= cols {
+            s.push_str("\r\n");
+            pos = (pos.0 + 1, 0);
+        }
+        let up = pos.0.saturating_sub(at.0);
+        if up > 0 {
+            s.push_str(&format!("\x1b[{up}A"));
         }
         s.push('\r');
-        let col = pw + cursor - start;
-        if col > 0 {
-            s.push_str(&format!("\x1b[{col}C"));
+        if at.1 > 0 {
+            s.push_str(&format!("\x1b[{}C", at.1));
         }
         self.write(&s);
         self.drawn = true;
+        self.cursor_row = at.0;
+        self.rows_below = up;
     }
 
     /// Print output above the edited line: clear it, print, draw it again.
     fn print(&mut self, text: &str) {
         let redraw = self.drawn;
         if redraw {
-            self.write("\r\x1b[K");
-            self.drawn = false;
+            let erase = self.erase_drawn();
+            self.write(&erase);
         }
         self.write(text);
         if redraw {
             self.render();
         }
     }
+}
+
+/// Columns a character takes on the terminal: two for wide ones (CJK, most emoji; Unicode
+/// UAX #11), none for combining marks and other zero-width characters, one otherwise (control
+/// characters are drawn as a space).
+fn char_width(c: char) -> usize {
+    if c.is_control() {
+        1
+    } else {
+        unicode_width::UnicodeWidthChar::width(c).unwrap_or(1)
+    }
+}
+
+/// Where the terminal's cursor is after writing `c` at `(row, col)` on a `cols`-wide terminal,
+/// as xterm and the VT100 do it: a character that does not fit in what is left of the row
+/// goes to the start of the next one; `col == cols` is the pending wrap after the last column.
+fn advance((row, col): (usize, usize), c: char, cols: usize) -> (usize, usize) {
+    match char_width(c) {
+        0 => (row, col),
+        w if col + w > cols => (row + 1, w.min(cols)),
+        w => (row, col + w),
+    }
+}
+
+/// Where `c` is drawn when written at `(row, col)`.
+fn place((row, col): (usize, usize), c: char, cols: usize) -> (usize, usize) {
+    if col + char_width(c).max(1) > cols {
+        (row + 1, 0)
+    } else {
+        (row, col)
+    }
+}
+
+/// Start of the character cluster before `i` (a character and the zero-width marks after it).
+fn prev_boundary(line: &[char], i: usize) -> usize {
+    let mut j = i.saturating_sub(1);
+    while j > 0 && char_width(line[j]) == 0 && !line[j].is_control() {
+        j -= 1;
+    }
+    j
+}
+
+/// End of the character cluster that starts at `i`.
+fn next_boundary(line: &[char], i: usize) -> usize {
+    let mut j = (i + 1).min(line.len());
+    while j < line.len() && char_width(line[j]) == 0 && !line[j].is_control() {
+        j += 1;
+    }
+    j
 }
 
 /// Control characters (other than ESC sequences we draw ourselves) made visible, so text from a

@@ -299,6 +299,7 @@ impl Feed<'_> {
 #[derive(Debug, Clone)]
 struct Seen {
     code: u16,
+    enhanced: Option<crate::smtp::reply::EnhancedCode>,
     phase: Phase,
     text: String,
 }
@@ -645,6 +646,7 @@ impl Engine {
                     Event::Received { reply, phase, .. } => {
                         self.seen.push(Seen {
                             code: reply.code.unwrap_or(0),
+                            enhanced: reply.enhanced,
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
@@ -1319,7 +1321,7 @@ impl Engine {
                 // The step could not run at all (a secret nobody can give): its phase's code.
                 return code;
             }
-            if let Some(code) = self.check(step.lineno, &step.input, &step.codes) {
+            if let Some(code) = self.check(step.lineno, &step.input, &step.expect) {
                 return code;
             }
             if flow == Flow::Quit {
@@ -1335,23 +1337,31 @@ impl Engine {
 
     /// Compare the codes seen with the recorded ones; on a difference print both and return the
     /// exit code of the phase it happened in.
-    fn check(&mut self, lineno: usize, input: &str, expected: &[u16]) -> Option<u8> {
-        let got: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
-        if got == expected {
+    fn check(&mut self, lineno: usize, input: &str, expected: &[record::Expect]) -> Option<u8> {
+        let differs = |(s, e): (&Seen, &record::Expect)| !e.matches(s.code, s.enhanced);
+        let first_diff = self.seen.iter().zip(expected).position(differs);
+        if first_diff.is_none() && self.seen.len() == expected.len() {
             return None;
         }
-        let i = got
+        let i = first_diff.unwrap_or(self.seen.len().min(expected.len()));
+        let got: Vec<String> = self
+            .seen
             .iter()
-            .zip(expected)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(expected.len()));
-        let show = |v: &[u16]| {
+            .map(
+                |s| match (s.enhanced, expected.get(i).and_then(|e| e.enhanced)) {
+                    (Some(e), Some(_)) => format!("{} {e}", s.code),
+                    _ => s.code.to_string(),
+                },
+            )
+            .collect();
+        let show = |v: Vec<String>| {
             if v.is_empty() {
                 "nothing".to_string()
             } else {
-                v.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")
+                v.join(", ")
             }
         };
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
         let detail = self
             .seen
             .get(i)
@@ -1379,7 +1389,7 @@ impl Engine {
             reason: format!(
                 "replay: {at}: expected {}, got {}{detail}",
                 show(expected),
-                show(&got)
+                show(got)
             ),
         };
         self.error(e.to_string());

@@ -5,11 +5,16 @@
 //! < 220            reply code(s) of the banner (before the first input)
 //! > EHLO me.test   one input line: a typed SMTP line or a meta-command
 //! < 250            each reply code that input drew, in order
+//! > RCPT TO:<a@b>
+//! < 25x 2.1.5      `x` matches any digit; an enhanced code (RFC 3463), when given, is checked too
 //! > :data
 //! | Subject: hi    content lines of a typed `:data` (dot-stuffing is applied when replayed)
-//! < 354
-//! < 250
+//! < 354  # go on   text after ` #` is a comment
+//! < 2xx
 //! ```
+//!
+//! The parser reads each line once, keeps nothing but the steps, and refuses a file over 16 MiB,
+//! so a hostile script costs time and memory linear in its size.
 //!
 //! Secrets are never written: `:auth MECH user` is recorded without the password (replay reads
 //! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), and a SASL response typed by hand is left
@@ -30,15 +35,145 @@ pub struct Step {
     pub input: String,
     /// Content lines of a typed `:data`.
     pub body: Vec<String>,
-    /// Reply codes, in order.
-    pub codes: Vec<u16>,
+    /// The replies expected, in order.
+    pub expect: Vec<Expect>,
+}
+
+/// One `< …` line: a reply code, `x` standing for any digit (`2xx`, `25x`), and optionally an
+/// enhanced status code (`2.1.5`, `5.7.x`; RFC 3463 §2) that the reply's first line must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expect {
+    /// Line number in the file.
+    pub lineno: usize,
+    /// The three digits of the code; `None` where the script has `x`.
+    pub code: [Option<u8>; 3],
+    /// class, subject, detail; `None` where the script has `x`. Not checked when absent.
+    pub enhanced: Option<[Option<u16>; 3]>,
+}
+
+impl Expect {
+    /// An exact code (what a recording writes).
+    pub fn code(lineno: usize, code: u16) -> Expect {
+        let d = |n: u16| Some((n % 10) as u8);
+        Expect {
+            lineno,
+            code: [d(code / 100), d(code / 10), d(code)],
+            enhanced: None,
+        }
+    }
+
+    /// Does a reply with `code` and `enhanced` (from its first line) match?
+    pub fn matches(&self, code: u16, enhanced: Option<crate::smtp::reply::EnhancedCode>) -> bool {
+        let digits = [code / 100, code / 10 % 10, code % 10];
+        let code_ok = code < 1000
+            && self
+                .code
+                .iter()
+                .zip(digits)
+                .all(|(want, got)| want.is_none_or(|w| u16::from(w) == got));
+        let enhanced_ok = match (self.enhanced, enhanced) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(want), Some(e)) => want
+                .iter()
+                .zip([u16::from(e.class), e.subject, e.detail])
+                .all(|(w, g)| w.is_none_or(|w| w == g)),
+        };
+        code_ok && enhanced_ok
+    }
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for d in self.code {
+            match d {
+                Some(d) => write!(f, "{d}")?,
+                None => f.write_str("x")?,
+            }
+        }
+        if let Some(e) = self.enhanced {
+            let part = |p: Option<u16>| p.map_or("x".to_string(), |n| n.to_string());
+            write!(f, " {}.{}.{}", part(e[0]), part(e[1]), part(e[2]))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse what follows `< `: `CODE [ENHANCED] [# comment]`.
+fn parse_expect(lineno: usize, rest: &str) -> Result<Expect, String> {
+    // A comment starts at a `#` that begins a word (codes never hold one).
+    let body = match rest.find('#') {
+        Some(i) if i == 0 || rest[..i].ends_with([' ', '\t']) => &rest[..i],
+        _ => rest,
+    };
+    let mut words = body.split_whitespace();
+    let bad_code = || {
+        format!(
+            "line {lineno}: a reply code is 3 digits, `x` for any digit (250, 25x, 2xx): {:?}",
+            rest.trim()
+        )
+    };
+    let word = words.next().ok_or_else(bad_code)?;
+    let b = word.as_bytes();
+    if b.len() != 3
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'x' | b'X'))
+    {
+        return Err(bad_code());
+    }
+    let mut code = [None; 3];
+    for (slot, c) in code.iter_mut().zip(b) {
+        *slot = c.is_ascii_digit().then(|| c - b'0');
+    }
+    if code[0] == Some(0) {
+        return Err(bad_code());
+    }
+    let enhanced = match words.next() {
+        None => None,
+        Some(w) => Some(parse_enhanced_pattern(w).ok_or_else(|| {
+            format!(
+                "line {lineno}: after the reply code: an enhanced code (2.1.5, 5.7.x) or `# comment`, not {w:?}"
+            )
+        })?),
+    };
+    if let Some(w) = words.next() {
+        return Err(format!(
+            "line {lineno}: unexpected {w:?} after the codes (a comment starts with ` #`)"
+        ));
+    }
+    Ok(Expect {
+        lineno,
+        code,
+        enhanced,
+    })
+}
+
+/// `class.subject.detail`, each part 1–3 digits or `x` (RFC 3463 §2: class 2, 4 or 5).
+fn parse_enhanced_pattern(w: &str) -> Option<[Option<u16>; 3]> {
+    let mut out = [None; 3];
+    let mut parts = w.split('.');
+    for slot in &mut out {
+        let p = parts.next()?;
+        *slot = if p.eq_ignore_ascii_case("x") {
+            None
+        } else if (1..=3).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()) {
+            Some(p.parse().ok()?)
+        } else {
+            return None;
+        };
+    }
+    if parts.next().is_some() || out[0].is_some_and(|c| !matches!(c, 2 | 4 | 5)) {
+        return None;
+    }
+    Some(out)
 }
 
 /// A parsed recording.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
-    /// Banner reply codes (empty when recording began mid-session: not checked then).
-    pub banner: Vec<u16>,
+    /// Banner replies expected (empty when recording began mid-session: not checked then).
+    pub banner: Vec<Expect>,
     /// Inputs in order.
     pub steps: Vec<Step>,
 }
@@ -53,15 +188,10 @@ pub fn parse(text: &str) -> Result<Script, String> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("< ") {
-            let code: u16 = rest
-                .trim()
-                .parse()
-                .ok()
-                .filter(|c| (100..1000).contains(c))
-                .ok_or_else(|| format!("line {lineno}: a reply code must be 3 digits: {line:?}"))?;
+            let expect = parse_expect(lineno, rest)?;
             match script.steps.last_mut() {
-                Some(s) => s.codes.push(code),
-                None => script.banner.push(code),
+                Some(s) => s.expect.push(expect),
+                None => script.banner.push(expect),
             }
         } else if let Some(rest) = line.strip_prefix("> ") {
             script.steps.push(Step {
@@ -77,7 +207,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
         } else if let Some(rest) = line.strip_prefix('|') {
             let body = rest.strip_prefix(' ').unwrap_or(rest);
             match script.steps.last_mut() {
-                Some(s) if s.codes.is_empty() => s.body.push(body.to_string()),
+                Some(s) if s.expect.is_empty() => s.body.push(body.to_string()),
                 _ => return Err(format!("line {lineno}: content line outside a :data step")),
             }
         } else {
@@ -204,19 +334,70 @@ mod tests {
             "# hello\n< 220\n> EHLO x\n< 250\n> :data\n| Subject: s\n| \n| .dot\n< 354\n< 250\n> NOOP\n"
         );
         let s = parse(&text).unwrap();
-        assert_eq!(s.banner, vec![220]);
+        assert_eq!(s.banner, vec![Expect::code(2, 220)]);
         assert_eq!(s.steps.len(), 3);
         assert_eq!(s.steps[1].body, vec!["Subject: s", "", ".dot"]);
-        assert_eq!(s.steps[1].codes, vec![354, 250]);
+        assert_eq!(
+            s.steps[1].expect,
+            vec![Expect::code(9, 354), Expect::code(10, 250)]
+        );
         assert_eq!(s.steps[2].lineno, 11);
     }
 
     #[test]
     fn bad_lines_are_errors_with_line_numbers() {
-        assert!(parse("< 2x0").unwrap_err().contains("line 1"));
+        assert!(parse("< 2z0").unwrap_err().contains("line 1"));
         assert!(parse("> A\n< 250\n| late").unwrap_err().contains("line 3"));
         assert!(parse("hello").unwrap_err().contains("line 1"));
         assert!(parse("| x").is_err());
         assert_eq!(parse("").unwrap(), Script::default());
+        // Codes: three digits or x, never starting with 0; nothing but an enhanced code and a
+        // comment after them.
+        for bad in [
+            "< 25",
+            "< 2500",
+            "< 0xx",
+            "< 2y0",
+            "< 250 ok",
+            "< 250 2.1",
+            "< 250 3.1.1",
+            "< 250 2.1.5 x",
+            "< 250 2.1.5.1",
+            "< 250 2.1.1234",
+            "< 250#c",
+            "<  ",
+        ] {
+            assert!(parse(bad).unwrap_err().contains("line 1"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn wildcards_enhanced_codes_and_comments() {
+        let s = parse(
+            "< 2xx # banner\n> RCPT TO:<a@b>\n< 25X 2.1.5\n> DATA\n< 354   #  go on\n> X\n< 5xx 5.x.X # any\n",
+        )
+        .unwrap();
+        let e = |t: &str| crate::smtp::reply::parse_enhanced(t);
+        let banner = s.banner[0];
+        assert!(banner.matches(220, None) && banner.matches(250, None));
+        assert!(!banner.matches(421, None));
+        assert_eq!(banner.to_string(), "2xx");
+        let rcpt = s.steps[0].expect[0];
+        assert_eq!(rcpt.to_string(), "25x 2.1.5");
+        assert!(rcpt.matches(250, e("2.1.5 ok")));
+        assert!(rcpt.matches(251, e("2.1.5 ok")));
+        assert!(!rcpt.matches(250, e("2.1.0 ok")), "enhanced code checked");
+        assert!(
+            !rcpt.matches(250, None),
+            "enhanced code required when given"
+        );
+        assert!(!rcpt.matches(260, e("2.1.5 ok")));
+        assert_eq!(s.steps[1].expect, vec![Expect::code(5, 354)]);
+        let any = s.steps[2].expect[0];
+        assert!(any.matches(550, e("5.7.1 no")) && any.matches(554, e("5.1.1 no")));
+        assert!(!any.matches(550, e("4.7.1 no")) && !any.matches(450, e("5.7.1 no")));
+        // An exact code without an enhanced one matches whatever enhanced code comes.
+        assert!(Expect::code(1, 250).matches(250, e("2.0.0 ok")));
+        assert!(!Expect::code(1, 250).matches(251, None));
     }
 }
