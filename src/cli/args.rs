@@ -806,11 +806,13 @@ pub struct AuthArgs {
     )]
     pub auth_map: Vec<String>,
 
-    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
+    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=
     ///
     /// realm (or domain) is the DIGEST-MD5 realm [default: the first the server offers] and the
     /// NTLM domain [default: none]; the DIGEST-MD5 digest-uri is
     /// dmd5-serv-type/dmd5-host[/dmd5-serv-name] [default: smtp/the server's host name].
+    /// ntlm-version=1 sends NTLMv1 and LM responses (what swaks sends; Exim's spa knows only
+    /// those) instead of NTLMv2 [default: 2].
     #[arg(
         long,
         visible_alias = "ae",

@@ -1033,3 +1033,77 @@ fn dump_as_body_sends_the_settings_like_swaks() {
         }
     }
 }
+
+/// NTLM as swaks sends it (Authen::NTLM: NTLMv1 and the LM response) against the CHALLENGE Exim's
+/// `spa` authenticator sends, after its non-base64 "334 NTLM supported": ehlo with
+/// `--auth-extra ntlm-version=1` answers with the same two responses.
+#[test]
+fn ntlm_v1_answers_like_swaks() {
+    use crate::util::{Step, scripted};
+    use base64::Engine;
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let answer = |program: &Path, extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH NTLM\r\n"),
+            Step::Expect("AUTH NTLM"),
+            Step::Send(b"334 NTLM supported\r\n"),
+            Step::Line,
+            // A CHALLENGE as Exim's spa builds it: no target information, no extended session
+            // security, server challenge 624ca2d6422625cd.
+            Step::Send(b"334 TlRMTVNTUAACAAAAAAAAAAAoAAABggAAYkyi1kJiJc0AAAAAAAAAAAAAAAAAAAAA\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args([
+            "-s",
+            &server,
+            "-a",
+            "NTLM",
+            "-au",
+            "tim",
+            "-ap",
+            "Beeblebrox",
+            "-q",
+            "auth",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        let got = srv.finish();
+        assert_eq!(status.code(), Some(0), "{}: {got}", program.display());
+        let line = got
+            .lines()
+            .skip_while(|l| !l.starts_with("AUTH NTLM"))
+            .nth(2)
+            .expect("an AUTHENTICATE message")
+            .to_string();
+        let m = base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .expect("base64");
+        assert_eq!(&m[..12], b"NTLMSSP\0\x03\0\0\0", "{line}");
+        let field = |at: usize| {
+            let len = usize::from(u16::from_le_bytes([m[at], m[at + 1]]));
+            let off = u32::from_le_bytes([m[at + 4], m[at + 5], m[at + 6], m[at + 7]]) as usize;
+            m[off..off + len].to_vec()
+        };
+        // The LM and NT responses.
+        (field(12), field(20))
+    };
+    let theirs = answer(&swaks, &[]);
+    let ours = answer(
+        Path::new(env!("CARGO_BIN_EXE_ehlo")),
+        &["--allow-plaintext-auth", "--auth-extra", "ntlm-version=1"],
+    );
+    assert_eq!(theirs.0.len(), 24);
+    assert_eq!(theirs.1.len(), 24);
+    assert_eq!(ours, theirs);
+}

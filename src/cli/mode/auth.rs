@@ -72,10 +72,22 @@ pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(),
             "dmd5-serv-type" => creds.service = value,
             "dmd5-host" => creds.service_host = value,
             "dmd5-serv-name" => creds.service_name = value,
+            "ntlm-version" => {
+                creds.ntlm_v1 = match value.as_deref().map(str::trim) {
+                    Some("1" | "v1") => true,
+                    Some("2" | "v2") => false,
+                    _ => {
+                        return Err(usage(format!(
+                            "--auth-extra: ntlm-version is 1 or 2, not '{}'",
+                            value.unwrap_or_default()
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(usage(format!(
                     "--auth-extra: unknown key '{other}' (ehlo knows realm, domain, \
-                     dmd5-serv-type, dmd5-host, dmd5-serv-name)"
+                     dmd5-serv-type, dmd5-host, dmd5-serv-name, ntlm-version)"
                 )));
             }
         }
