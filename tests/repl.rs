@@ -586,6 +586,8 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
         s.contains("server closed the connection — :reconnect or :quit")
     });
     assert!(s.contains("421"), "{s}");
+    // The 421 announced the close: it is no surprise.
+    assert!(!s.contains("unexpectedly"), "{s}");
     // The prompt on screen was drawn before the drop; the next one shows the state.
     t.keys("\r");
     t.wait("the closed prompt", |s| last_prompt(s) == "ehlo[closed]>");
@@ -1868,4 +1870,172 @@ fn replay_wildcards_enhanced_codes_and_comments() {
     );
     assert_eq!(run.code, 1, "{}", run.out);
     assert!(run.out.contains("line 3"), "{}", run.out);
+}
+
+/// A server that greets with `banner` and records what it receives until the client closes.
+fn greeting_server(banner: &'static [u8]) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = s.write_all(banner);
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    });
+    (addr, h)
+}
+
+/// Defect 9: a 421 greeting explains the close that follows (RFC 5321 §3.8): no "closed
+/// unexpectedly" after it, nothing more is sent, and the notice names the server as the one
+/// that closed.
+#[test]
+fn a_421_banner_is_the_reason_for_the_close_not_a_surprise() {
+    let (addr, h) = greeting_server(b"421 4.3.2 too busy, try later\r\n");
+    let run = ehlo(&["repl", &addr.to_string()], b"NOOP\n", &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(run.out.contains("421 4.3.2 too busy"), "{}", run.out);
+    assert!(!run.out.contains("unexpectedly"), "{}", run.out);
+    assert!(!run.out.contains(":reconnect or :quit —"), "{}", run.out);
+    assert_eq!(h.join().unwrap(), b"");
+
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = greeting_server(b"421 4.3.2 too busy, try later\r\n");
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    let s = t.wait("the notice", |s| {
+        s.contains("server closed the connection — :reconnect or :quit")
+    });
+    assert!(!s.contains("unexpectedly"), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert_eq!(h.join().unwrap(), b"");
+}
+
+/// Defect 9: the REPL words the implicit-TLS hint for itself: silence where the banner belongs
+/// names `ehlo repl --tls-on-connect` (a new session; the REPL has no command for it).
+#[test]
+fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
+    let (addr, h) = greeting_server(b"");
+    let run = ehlo(&["repl", &addr.to_string(), "--timeout", "1"], b"", &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("no banner within 1s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect)"),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
+}
+
+/// Defect 8/9: hints are worded in REPL commands from their structured form (the remedy, not
+/// the send's flag text): `:explain` and reply explanations say `:starttls` and
+/// `:auth PLAIN USER` where `ehlo explain` says `--tls` and `--auth --auth-user USER`.
+#[test]
+fn hints_name_repl_commands_in_the_repl_and_flags_in_a_send() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = ":explain \"530 5.7.0 Must issue a STARTTLS command first\"\n:explain \"530 5.7.0 Authentication required\"\nQUIT\n";
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    assert!(
+        run.out
+            .contains("hint: the server wants STARTTLS first: add :starttls"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains(
+            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
+        ),
+        "{}",
+        run.out
+    );
+    assert!(!run.out.contains("--tls"), "{}", run.out);
+    assert!(!run.out.contains('⟨'), "{}", run.out);
+    let run = ehlo(
+        &["explain", "530 5.7.0 Must issue a STARTTLS command first"],
+        b"",
+        &[],
+    );
+    assert!(run.out.contains("add --tls"), "{}", run.out);
+}
+
+/// Best-REPL list: warnings before the mistake. A misspelt verb is refused with the verb it
+/// probably is (`:raw` sends anything as typed); STARTTLS inside a transaction and a typed
+/// content line starting with a lone "." are warned about and sent.
+#[test]
+fn warnings_before_the_mistake() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = "EHLLO x.test\nEHLO x.test\nMAIL FROM:<a@b.test>\nSTARTTLS\nRCPT TO:<c@d.test>\nDATA\n.hidden dot\n..kept\n.\nQUIT\n";
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("EHLLO is not an SMTP command: did you mean EHLO? (nothing sent; :raw \"EHLLO x.test\\r\\n\" sends it as typed)"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("STARTTLS inside a mail transaction"),
+        "{}",
+        run.out
+    );
+    assert_eq!(
+        run.out.matches("the server will strip this dot").count(),
+        1,
+        "{}",
+        run.out
+    );
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.starts_with("EHLO x.test\r\n"), "{got}");
+    assert!(got.contains("\r\n.hidden dot\r\n..kept\r\n.\r\n"), "{got}");
+}
+
+/// Best-REPL list: each reply line ends with its latency, and SASL challenges are shown
+/// decoded (`334 VXNlcm5hbWU6 (Username:)`), on a terminal.
+#[test]
+fn terminal_replies_show_latency_and_decoded_challenges() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+    );
+    let s = t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let banner = s.lines().find(|l| l.contains("220 scripted.test")).unwrap();
+    assert!(
+        banner.trim_end().ends_with(" ms)") || banner.trim_end().ends_with(" s)"),
+        "{s}"
+    );
+    t.keys("AUTH LOGIN\r");
+    t.wait("the first challenge decoded", |s| {
+        s.contains("334 VXNlcm5hbWU6 (Username:)")
+    });
+    t.keys("dXNlcg==\r");
+    t.wait("the second challenge decoded", |s| {
+        s.contains("334 UGFzc3dvcmQ6 (Password:)")
+    });
+    t.keys("cGFzcw==\r");
+    t.wait("authenticated", |s| s.contains("235 2.7.0 authenticated ("));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    h.join().unwrap();
 }

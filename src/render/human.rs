@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
-use crate::smtp::codes::{Explanation, Severity};
+use crate::smtp::codes::{Explanation, Remedy, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
     TlsInfo, VerifyPart, count_bytes, group_digits,
@@ -57,6 +57,9 @@ pub struct Human {
     peer_kind: PeerKind,
     /// The kind of the event being rendered (for `--hide-*` and `--no-*-hints`).
     kind: Kind,
+    /// REPL: how long the reply about to be rendered took (its `Timing` comes first there),
+    /// shown at the end of its last line.
+    latency_ms: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,6 +101,7 @@ impl Human {
             batched: false,
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
+            latency_ms: None,
         }
     }
 
@@ -121,7 +125,9 @@ impl Human {
             return;
         }
         let reworded;
-        let text = if self.opts.repl && matches!(role, Role::Hint | Role::Error | Role::Warning) {
+        // Reply hints are worded per front end already (`repl_remedy`); errors and warnings
+        // from the connection layer (TLS verification advice) still name the send's flags.
+        let text = if self.opts.repl && matches!(role, Role::Error | Role::Warning) {
             reworded = repl_wording(text);
             reworded.as_str()
         } else {
@@ -229,7 +235,21 @@ impl Human {
             Role::ReceivedError
         };
         let error = !expected;
-        for l in reply_lines(reply) {
+        let mut lines = reply_lines(reply);
+        if self.opts.repl {
+            // SASL challenges (RFC 4954 §4) are base64: show what they say.
+            if reply.code == Some(334) {
+                for (shown, text) in lines.iter_mut().zip(&reply.lines) {
+                    if let Some(plain) = decoded_challenge(text) {
+                        let _ = write!(shown, " ({})", escape_str(&plain));
+                    }
+                }
+            }
+            if let (Some(ms), Some(last)) = (self.latency_ms.take(), lines.last_mut()) {
+                let _ = write!(last, " ({})", latency(ms));
+            }
+        }
+        for l in lines {
             self.line(Stream::Out, hint, &l, role, error);
         }
         for d in &reply.deviations {
@@ -237,7 +257,7 @@ impl Human {
             self.line(Stream::Out, "!!!", &text, Role::Warning, error);
         }
         if self.wants_explanation(reply, expected, explanation) {
-            for (label, meaning, role) in explanation_lines(reply, explanation) {
+            for (label, meaning, role) in explanation_lines(reply, explanation, self.opts.repl) {
                 self.line(
                     Stream::Out,
                     "   ",
@@ -699,7 +719,12 @@ impl Renderer for Human {
             Event::TlsFailed { reason } => {
                 self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
             }
-            Event::Timing { what, ms, .. } => self.timing(*what, *ms),
+            Event::Timing { what, ms, .. } => {
+                if self.opts.repl && *what == Timed::Reply {
+                    self.latency_ms = Some(*ms);
+                }
+                self.timing(*what, *ms)
+            }
             Event::Closed { expected: true } => {
                 if self.peer_kind == PeerKind::Child {
                     self.info("Connection closed with child process.");
@@ -871,7 +896,7 @@ pub fn reply_lines(reply: &Reply) -> Vec<String> {
 
 /// Explanation lines as `(label, meaning, role)`; the label is already padded so that the `=`
 /// signs (and the `:` of `hint:`) line up, with the meaning text starting at the same column.
-fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Role)> {
+fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String, String, Role)> {
     let mut out = Vec::new();
     if let (Some(code), Some(basic)) = (reply.code, &ex.basic) {
         out.push((format!("{:>7} =", code), escape_str(basic), Role::Dim));
@@ -887,9 +912,51 @@ fn explanation_lines(reply: &Reply, ex: &Explanation) -> Vec<(String, String, Ro
         out.push((format!("{:>7} =", escape_str(&e.code)), meaning, Role::Dim));
     }
     if let Some(h) = &ex.hint {
-        out.push((format!("{:>9}", "hint:"), escape_str(h), Role::Hint));
+        let text = if repl {
+            h.words(repl_remedy)
+        } else {
+            h.to_string()
+        };
+        out.push((format!("{:>9}", "hint:"), escape_str(&text), Role::Hint));
     }
     out
+}
+
+/// A SASL challenge's text when it is base64 of printable text (`VXNlcm5hbWU6` → `Username:`).
+fn decoded_challenge(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let t = text.trim();
+    if t.is_empty() || t.len() > 512 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
+    let plain = String::from_utf8(bytes).ok()?;
+    (!plain.is_empty() && plain.chars().all(|c| !c.is_control())).then_some(plain)
+}
+
+/// A reply's latency for people: `12 ms`, `1.4 s`.
+fn latency(ms: f64) -> String {
+    let ms = ms.max(0.0);
+    if ms < 1000.0 {
+        format!("{} ms", ms.round())
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// A hint's remedy as the REPL does it: its commands, or what to type (`:starttls`,
+/// `:auth PLAIN USER`, `MAIL FROM`); implicit TLS needs a new session.
+pub fn repl_remedy(r: Remedy) -> String {
+    match r {
+        Remedy::StartTls => ":starttls",
+        Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
+        Remedy::Auth => ":auth PLAIN USER",
+        Remedy::AuthMech => ":auth TYPE USER",
+        Remedy::AuthUser => "the user given to :auth",
+        Remedy::From => "MAIL FROM",
+        Remedy::Helo => "EHLO",
+    }
+    .to_string()
 }
 
 /// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
@@ -898,7 +965,20 @@ pub fn repl_wording(text: &str) -> String {
     if !text.contains("--") {
         return text.to_string();
     }
+    // Implicit TLS is chosen when the REPL starts: it has no command for it.
     let mut t = text
+        .replace(
+            "use --tls (STARTTLS) instead of --tls-on-connect",
+            "start ehlo repl again without --tls-on-connect, then :starttls",
+        )
+        .replace(
+            "try --tls-on-connect",
+            "try ehlo repl --tls-on-connect HOST (a new session)",
+        )
+        .replace(
+            "use --tls-on-connect",
+            "use ehlo repl --tls-on-connect HOST (a new session)",
+        )
         .replace("--tls-ca-path FILE", ":starttls --ca FILE")
         .replace("--tls-ca-path", ":starttls --ca FILE")
         .replace("--tls-verify-target", ":starttls --sni")
@@ -1223,6 +1303,42 @@ mod tests {
     }
 
     #[test]
+    fn reply_hints_word_their_remedies_per_front_end() {
+        let ex = Explanation {
+            basic: Some("refused".into()),
+            enhanced: None,
+            hint: Some("relay denied: add ⟨auth⟩, or ⟨tls⟩ first".into()),
+            severity: Some(Severity::Permanent),
+        };
+        let ev = [recv_ex(
+            Reply::new(554, &["relay denied"]),
+            false,
+            false,
+            ex,
+        )];
+        let send = render(HumanOptions::default(), &ev);
+        assert!(
+            send.out
+                .text()
+                .contains("hint: relay denied: add --auth --auth-user USER, or --tls first"),
+            "{}",
+            send.out.text()
+        );
+        let repl = HumanOptions {
+            repl: true,
+            ..HumanOptions::default()
+        };
+        let repl = render(repl, &ev);
+        assert!(
+            repl.out
+                .text()
+                .contains("hint: relay denied: add :auth PLAIN USER, or :starttls first"),
+            "{}",
+            repl.out.text()
+        );
+    }
+
+    #[test]
     fn notes_are_shown_as_they_are_with_control_bytes_escaped() {
         let note = Event::Note {
             text: "mx.test:\n  SIZE             10\x1b[31m".into(),
@@ -1400,7 +1516,16 @@ mod tests {
             ),
             "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
         );
-        assert_eq!(repl_wording("try --tls-on-connect"), "try --tls-on-connect");
+        assert_eq!(
+            repl_wording("this port speaks implicit TLS, not plain SMTP: try --tls-on-connect"),
+            "this port speaks implicit TLS, not plain SMTP: try ehlo repl --tls-on-connect HOST (a new session)"
+        );
+        assert_eq!(
+            repl_wording(
+                "wrong version number — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect"
+            ),
+            "wrong version number — this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
+        );
         assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 

@@ -105,6 +105,39 @@ pub const NAMES: &[&str] = &[
     ":quit",
 ];
 
+/// SMTP verbs a typed line may start with (RFC 5321 §4.1 and the extensions ehlo knows).
+const VERBS: &[&str] = &[
+    "EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP",
+    "QUIT", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "ETRN", "ATRN", "BURL",
+];
+
+/// The verb `verb` is probably a typo of (`EHLLO` → `EHLO`): one edit away (or two letters
+/// swapped) from a known verb and not a verb itself. Anything further off is left alone: it may
+/// be a test of the server's answer to unknown commands.
+pub fn misspelt_verb(verb: &str) -> Option<&'static str> {
+    let v = verb.to_ascii_uppercase();
+    if v.len() < 3 || !v.bytes().all(|b| b.is_ascii_alphabetic()) || VERBS.contains(&v.as_str()) {
+        return None;
+    }
+    VERBS.iter().copied().find(|k| one_edit(&v, k))
+}
+
+/// One insertion, deletion, substitution or swap of neighbours apart.
+fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    match ra.len() as isize - rb.len() as isize {
+        0 => {
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        1 => ra[1..] == *rb,
+        -1 => *ra == rb[1..],
+        _ => false,
+    }
+}
+
 /// The `:help` text.
 pub const HELP: &str = "\
 Lines are sent as typed, with CRLF. Meta-commands (never sent):
@@ -127,7 +160,11 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        :record! FILE replaces it, :record -a FILE appends
   :replay FILE         run a recorded script here
   :help                this text
-  :quit                QUIT and leave (Ctrl-D does the same)";
+  :quit                QUIT and leave (Ctrl-D does the same)
+Replies show how long they took, SASL challenges (334) their decoded text. A misspelt
+verb (EHLLO) is refused with the one meant (:raw sends anything as typed); STARTTLS
+inside a transaction, and a typed content line whose leading dot the server will strip,
+are warned about first. A 421 means the server closes the connection.";
 
 /// Parse a line starting with `:`. The error is a one-line hint.
 pub fn parse(line: &str) -> Result<Meta, String> {
@@ -355,6 +392,21 @@ pub fn default_message(env: &Envelope, hostname: &str, date: &str, unique: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typos_of_verbs_are_caught_and_verbs_are_not() {
+        assert_eq!(misspelt_verb("EHLLO"), Some("EHLO"));
+        assert_eq!(misspelt_verb("ehol"), Some("EHLO"));
+        assert_eq!(misspelt_verb("MIAL"), Some("MAIL"));
+        assert_eq!(misspelt_verb("RCTP"), Some("RCPT"));
+        assert_eq!(misspelt_verb("STARTLS"), Some("STARTTLS"));
+        assert_eq!(misspelt_verb("QUITT"), Some("QUIT"));
+        for ok in [
+            "EHLO", "ehlo", "STARTTLS", "XYZZY", "FOOBAR", "LATER", "SLOW", "<a>", "",
+        ] {
+            assert_eq!(misspelt_verb(ok), None, "{ok}");
+        }
+    }
 
     #[test]
     fn raw_escapes() {

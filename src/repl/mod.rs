@@ -67,6 +67,9 @@ pub struct ReplayConfig {
     pub session: ReplConfig,
 }
 
+/// Said before STARTTLS goes out inside a mail transaction.
+const STARTTLS_IN_TRANSACTION: &str = "STARTTLS inside a mail transaction: after the handshake the server forgets the envelope and the EHLO (RFC 3207 §4.2); many refuse it with 503";
+
 /// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
 const RAW_QUIET: Duration = Duration::from_millis(700);
 
@@ -324,6 +327,8 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
+    /// The server sent a 421: the close that follows is its own, announced.
+    announced_close: bool,
     /// A terminal is attached.
     interactive: bool,
     /// Ctrl-C on the terminal while a reply is awaited: stop waiting.
@@ -391,6 +396,7 @@ impl Engine {
             last_activity: now,
             close_reported: false,
             close_expected: false,
+            announced_close: false,
             interactive: false,
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
@@ -496,6 +502,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.announced_close = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
             self.cfg.ehlo.clone().unwrap_or(self.helo_default.clone()),
@@ -644,24 +651,30 @@ impl Engine {
                 progressed = true;
                 match &ev {
                     Event::Received { reply, phase, .. } => {
+                        // A 421 announces the server's close (RFC 5321 §3.8).
+                        self.announced_close |= reply.code == Some(421);
                         self.seen.push(Seen {
                             code: reply.code.unwrap_or(0),
                             enhanced: reply.enhanced,
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
                         });
+                        // The timing first: the transcript shows it on the reply's last line.
                         let t = self.start.elapsed();
-                        self.sink.event(&ev, t);
                         let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
                             ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
                         };
                         self.sink.event(&timing, t);
+                        self.sink.event(&ev, t);
                         self.waiting_since = Instant::now();
                         continue;
                     }
-                    Event::Closed { expected } => self.close_expected = *expected,
+                    // The session closed it (QUIT, a cut reply) unless a 421 came first.
+                    Event::Closed { expected } => {
+                        self.close_expected = *expected && !self.announced_close
+                    }
                     _ => {}
                 }
                 self.sink.event(&ev, self.start.elapsed());
@@ -824,13 +837,24 @@ impl Engine {
                     return;
                 }
                 Some(Err(_)) => {
+                    let banner = self.session.as_ref().is_some_and(|s| {
+                        s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
+                    });
+                    let message = if banner {
+                        // Silence where a greeting belongs is what an implicit-TLS port (465)
+                        // does to a plain client (RFC 8314 §3.3).
+                        format!(
+                            "no banner within {}s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect), or the server is slow; a late banner will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    } else {
+                        format!(
+                            "no reply within {}s: a late reply will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    };
                     if !raw_wait {
-                        self.emit(Event::Warning {
-                            message: format!(
-                                "no reply within {}s: a late reply will be shown when it arrives",
-                                timeout.as_secs_f64()
-                            ),
-                        });
+                        self.emit(Event::Warning { message });
                     }
                     return;
                 }
@@ -874,7 +898,32 @@ impl Engine {
             return Flow::Continue;
         }
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
+        if in_data && line.starts_with('.') && line != "." && !line.starts_with("..") {
+            // Typed content is sent as typed: RFC 5321 §4.5.2 has the server drop the dot.
+            self.emit(Event::Warning {
+                message: "the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you".into(),
+            });
+        }
         if !in_data && !secret {
+            let verb = line.split_whitespace().next().unwrap_or("");
+            if let Some(meant) = meta::misspelt_verb(verb) {
+                // Refused rather than asked: a typo costs nothing, and `:raw` still sends any
+                // line as typed (testing a server's answer to unknown verbs).
+                self.error(format!(
+                    "{verb} is not an SMTP command: did you mean {meant}? (nothing sent; :raw \"{}\\r\\n\" sends it as typed)",
+                    line.replace('\\', "\\\\").replace('"', "\\\"")
+                ));
+                return Flow::Continue;
+            }
+            let in_transaction = self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.state().in_transaction);
+            if in_transaction && verb.eq_ignore_ascii_case("STARTTLS") {
+                self.emit(Event::Warning {
+                    message: STARTTLS_IN_TRANSACTION.into(),
+                });
+            }
             self.envelope.observe(line);
             let verb = line.split_whitespace().next().unwrap_or("");
             if ["EHLO", "HELO", "LHLO"]
@@ -984,6 +1033,15 @@ impl Engine {
                     return Flow::Continue;
                 }
                 self.tls_opts = opts;
+                if self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.state().in_transaction)
+                {
+                    self.emit(Event::Warning {
+                        message: STARTTLS_IN_TRANSACTION.into(),
+                    });
+                }
                 if let Some(s) = self.session.as_mut() {
                     s.starttls();
                 }
@@ -1017,7 +1075,9 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => self.say(&report.text()),
+                Some(report) => {
+                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::smtp::codes::{self, Answer, EnhancedInfo, Severity};
+use crate::smtp::codes::{self, Answer, EnhancedInfo, Hint, Remedy, Severity};
 use crate::smtp::event::Phase;
 use crate::smtp::reply::Reply;
 
@@ -43,7 +43,7 @@ pub struct InPhase {
     /// What the basic code means as an answer to it.
     pub basic: String,
     /// What to do, if anything.
-    pub hint: Option<String>,
+    pub hint: Option<Hint>,
     /// How bad it is.
     pub severity: Option<Severity>,
 }
@@ -279,6 +279,11 @@ impl Report {
     /// The human form: the codes and their registry meaning, then what the reply means as an
     /// answer to its command (or to each command it may answer) and what to do.
     pub fn text(&self) -> String {
+        self.text_with(|r| r.flag().to_string())
+    }
+
+    /// [`Report::text`] with the hints' remedies worded by `word` (the REPL's commands).
+    pub fn text_with(&self, word: impl Fn(Remedy) -> String) -> String {
         if let Some(t) = &self.table {
             return t.clone();
         }
@@ -319,9 +324,9 @@ impl Report {
                 out.push(format!("  after {}: {}", e.phase.label(), e.basic));
             }
         }
-        let mut hints: Vec<(Vec<&str>, &str)> = Vec::new();
+        let mut hints: Vec<(Vec<&str>, String)> = Vec::new();
         for e in &self.explanations {
-            if let Some(h) = e.hint.as_deref() {
+            if let Some(h) = e.hint.as_ref().map(|h| h.words(&word)) {
                 match hints.iter_mut().find(|(_, t)| *t == h) {
                     Some((ps, _)) => ps.push(e.phase.label()),
                     None => hints.push((vec![e.phase.label()], h)),
@@ -369,7 +374,7 @@ mod tests {
             (Some(Phase::Rcpt), PhaseFrom::Text)
         );
         assert!(!r.text.contains("in reply to"), "{}", r.text);
-        let h = r.explanations[0].hint.as_deref().unwrap();
+        let h = r.explanations[0].hint.as_ref().unwrap().to_string();
         assert!(h.contains("does not exist"), "{h}");
 
         let exim = "  SMTP error from remote mail server after RCPT TO:<u@example.org>:\n\
@@ -379,13 +384,13 @@ mod tests {
         let r = analyse(exim, None).unwrap();
         assert_eq!(r.phase, Some(Phase::Rcpt));
         assert_eq!(r.text.lines().count(), 3);
-        let h = r.explanations[0].hint.as_deref().unwrap();
+        let h = r.explanations[0].hint.as_ref().unwrap().to_string();
         assert!(h.contains("about the sender"), "{h}");
 
         let dsn = "Diagnostic-Code: smtp; 552 5.2.2 <u@example.org>: Mailbox full";
         let r = analyse(dsn, Some(Phase::Dot)).unwrap();
         assert_eq!(r.phase_from, PhaseFrom::Given);
-        assert!(r.explanations[0].hint.as_deref().unwrap().contains("full"));
+        assert!(r.explanations[0].hint.as_ref().unwrap().contains("full"));
 
         assert_eq!(
             phase_in_text("host x said: 554 5.7.1 spam (in reply to end of DATA command)"),

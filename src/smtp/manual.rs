@@ -629,7 +629,7 @@ impl ManualSession {
                 explanation,
             });
             if closing {
-                self.info("421: the server is closing the connection");
+                self.server_closes();
             }
             return;
         };
@@ -665,6 +665,17 @@ impl ManualSession {
             Expect::DataHelper => self.on_data_helper(&reply),
             Expect::Dot => self.in_transaction = false,
         }
+        if reply.code == Some(421) && !self.closed {
+            self.server_closes();
+        }
+    }
+
+    /// A 421 (RFC 5321 §3.8): the server is closing the channel, whatever was asked. Nothing
+    /// more is sent, and the close that follows is the one the 421 announced (not "closed
+    /// unexpectedly").
+    fn server_closes(&mut self) {
+        self.info("421: the server is closing the connection");
+        self.close();
     }
 
     fn on_line_reply(&mut self, verb: Verb, reply: &Reply) {
@@ -990,9 +1001,12 @@ mod tests {
         )));
         assert_eq!(received_codes(&ev)[0].0, 421);
         assert!(!received_codes(&ev)[0].1);
-        s.feed_eof();
+        // The 421 announced the close: no "closed unexpectedly" after it.
         assert!(s.state().closed);
-        assert!(events(&mut s).contains(&Event::Closed { expected: false }));
+        assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        s.feed_eof();
+        assert!(!events(&mut s).contains(&Event::Closed { expected: false }));
         // Typing after the close sends nothing.
         s.send_line("NOOP");
         assert_eq!(s.poll_transmit(), None);
@@ -1016,6 +1030,26 @@ mod tests {
                 if message.starts_with("reply too large: 7 007 bytes in 1001 lines"))),
             "{ev:?}"
         );
+        assert!(!s.awaiting_reply());
+    }
+
+    #[test]
+    fn a_421_banner_or_answer_closes_as_announced() {
+        let mut s = ManualSession::new("me.test", false, false);
+        s.feed(b"421 4.3.2 too busy\r\n");
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev)[0].0, 421);
+        assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
+        assert!(s.is_closed());
+        s.send_line("NOOP");
+        assert_eq!(s.poll_transmit(), None);
+
+        let mut s = ready();
+        s.send_line("NOOP");
+        sent(&mut s);
+        s.feed(b"421 4.7.0 too many errors\r\n");
+        let ev = events(&mut s);
+        assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
         assert!(!s.awaiting_reply());
     }
 

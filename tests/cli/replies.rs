@@ -115,7 +115,7 @@ fn every_real_wording_is_explained_for_its_phase_without_contradiction() {
         let e = &report.explanations[0];
         let code = report.code.unwrap_or(0);
         let basic = e.basic.to_lowercase();
-        let hint = e.hint.clone().unwrap_or_default();
+        let hint = e.hint.clone().unwrap_or_default().to_string();
         let lower = hint.to_lowercase();
         let mut problems = Vec::new();
         if row.phase != Phase::Banner && basic.contains("as a greeting") {

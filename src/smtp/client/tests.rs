@@ -854,7 +854,7 @@ fn prdr_353_is_explained_as_prdr_and_refusals_as_per_recipient() {
     assert_eq!(*code, 550);
     let basic = e.basic.as_deref().unwrap();
     assert!(basic.contains("refused for this recipient only"), "{basic}");
-    let hint = e.hint.as_deref().unwrap();
+    let hint = e.hint.as_ref().unwrap().to_string();
     assert!(hint.contains("this one recipient"), "{hint}");
     // The final reply is about the message again.
     assert!(!ex[3].1.basic.as_deref().unwrap().contains("recipient only"));
@@ -868,7 +868,7 @@ fn lmtp_mailbox_full_552_is_a_full_mailbox_not_a_big_message() {
     let ex = explained(&mut s);
     let (code, e, _) = &ex[1];
     assert_eq!(*code, 552);
-    let hint = e.hint.as_deref().unwrap();
+    let hint = e.hint.as_ref().unwrap().to_string();
     assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
     let basic = e.basic.as_deref().unwrap();
     assert!(
@@ -893,7 +893,7 @@ fn a_multi_line_refusal_keeps_every_line_in_the_recipient_result() {
     );
     let ex = explained(&mut s);
     let e = &ex.last().unwrap().1;
-    let hint = e.hint.as_deref().unwrap();
+    let hint = e.hint.as_ref().unwrap().to_string();
     assert!(
         hint.contains("about the sender") && hint.contains("--from"),
         "{hint}"

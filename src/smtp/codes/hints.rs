@@ -1,5 +1,5 @@
 //! Hints: what a reply means in its context and what to do about it ("530 after MAIL → add
-//! --tls"), vendor-specific hints marked as such.
+//! ⟨tls⟩"), vendor-specific hints marked as such.
 
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
@@ -75,7 +75,7 @@ fn garbage_hint(reply: &Reply) -> String {
     };
     // TLS record header: content type 0x15 (alert) or 0x16 (handshake), version major 3.
     if raw.len() >= 2 && matches!(raw[0], 0x15 | 0x16) && raw[1] == 0x03 {
-        return "this port speaks implicit TLS, not plain SMTP: try --tls-on-connect".to_string();
+        return "this port speaks implicit TLS, not plain SMTP: try ⟨tls-on-connect⟩".to_string();
     }
     let head: String = String::from_utf8_lossy(&raw[..raw.len().min(256)]).to_ascii_lowercase();
     let head = head.trim_start();
@@ -149,8 +149,8 @@ pub(super) fn vendor_hint(c: &Ctx) -> Option<String> {
                  it, or use OAuth",
             ),
             57 => Some(
-                "(Microsoft) the client was not authenticated: log in first with --auth \
-                 --auth-user (submission port 587 with --tls)",
+                "(Microsoft) the client was not authenticated: log in first with ⟨auth⟩ \
+                 (submission port 587 with ⟨tls⟩)",
             ),
             708 | 709 => Some(
                 "(Microsoft) traffic from your IP is refused because of its reputation (often a \
@@ -402,14 +402,14 @@ fn other_party_hint(c: &Ctx) -> Option<String> {
         if c.has(&["not owned", "not logged in"]) {
             return s(
                 "the refusal is about the sender: you may not send as this address; use a \
-                      --from that belongs to the account you authenticated as",
+                      ⟨from⟩ that belongs to the account you authenticated as",
             );
         }
         let verify = c.has(&["verif", "unrouteable", "unroutable", "callback", "callout"]);
         let transient = c.class() == 4;
         return Some(format!(
             "the refusal is about the sender, not this recipient: the server {} your envelope \
-             sender (--from){}; use a --from on a domain that exists in DNS and accepts mail{}",
+             sender (⟨from⟩){}; use a ⟨from⟩ on a domain that exists in DNS and accepts mail{}",
             if verify {
                 "tried to verify"
             } else {
@@ -436,7 +436,7 @@ fn other_party_hint(c: &Ctx) -> Option<String> {
     }
     s(
         "the refusal is about the name you greet with, not this recipient: give a fully \
-         qualified host name that resolves, with --helo",
+         qualified host name that resolves, with ⟨helo⟩",
     )
 }
 
@@ -445,7 +445,7 @@ fn relay_denied(c: &Ctx) -> Option<String> {
         return None;
     }
     let mut h = "relay denied: this server takes mail only for its own domains unless you \
-                 authenticate; add --auth --auth-user USER, or send to a domain the server hosts"
+                 authenticate; add ⟨auth⟩, or send to a domain the server hosts"
         .to_string();
     if c.class() == 4 {
         h.push_str(" (it is given as a temporary error, but retrying will not help by itself)");
@@ -459,12 +459,11 @@ fn access_first_hint(c: &Ctx) -> String {
     let tls = c.has(&["starttls", "tls", "ssl", "encrypt"]) || c.enh(7, 10) || c.enh(7, 11);
     let auth = c.has(&["auth", "login", "credential"]);
     if tls {
-        "the server wants STARTTLS first: add --tls".to_string()
+        "the server wants STARTTLS first: add ⟨tls⟩".to_string()
     } else if auth {
-        "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
-            .to_string()
+        "the server wants authentication: add ⟨auth⟩ (usually with ⟨tls⟩)".to_string()
     } else {
-        "the server wants STARTTLS first: add --tls (and --auth --auth-user USER if it still \
+        "the server wants STARTTLS first: add ⟨tls⟩ (and ⟨auth⟩ if it still \
          refuses)"
             .to_string()
     }
@@ -493,11 +492,11 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             ),
             501 | 504 => s(
                 "the server dislikes the name you greet with: give a fully qualified host name \
-                 or an address literal like [192.0.2.1] with --helo",
+                 or an address literal like [192.0.2.1] with ⟨helo⟩",
             ),
             550 | 554 if c.has(&["helo", "ehlo", "hostname", "host name", "fqdn"]) => s(
                 "the server dislikes the name you greet with: give a fully qualified host name \
-                 that resolves, with --helo",
+                 that resolves, with ⟨helo⟩",
             ),
             550 | 554 => s("the server refuses your client (its IP or name) by policy"),
             _ => None,
@@ -508,11 +507,11 @@ fn phase_hint(c: &Ctx) -> Option<String> {
         StartTls => match c.code {
             454 => s(
                 "TLS is not available right now (a certificate or TLS setup problem on the \
-                 server); retry later, or leave out --tls to carry on in plaintext",
+                 server); retry later, or leave out ⟨tls⟩ to carry on in plaintext",
             ),
             500 | 502 => s(
                 "the server does not support STARTTLS: check that the EHLO reply lists it, or \
-                 try --tls-on-connect (port 465)",
+                 try ⟨tls-on-connect⟩ (port 465)",
             ),
             501 => s("STARTTLS must be sent without arguments"),
             503 => s("STARTTLS out of sequence: TLS may already be active, or EHLO was not sent"),
@@ -520,15 +519,15 @@ fn phase_hint(c: &Ctx) -> Option<String> {
         },
         Auth => {
             if c.code == 538 || c.enh(7, 11) {
-                s("this mechanism needs an encrypted connection: add --tls (or --tls-on-connect)")
+                s("this mechanism needs an encrypted connection: add ⟨tls⟩ (or ⟨tls-on-connect⟩)")
             } else if c.code == 534 || c.enh(7, 9) {
                 s(
                     "the server considers this mechanism too weak for this account: try another \
-                     one with --auth TYPE",
+                     one with ⟨auth-mech⟩",
                 )
             } else if c.code == 535 || c.enh(7, 8) {
                 s(
-                    "credentials rejected: check --auth-user and the password (some providers \
+                    "credentials rejected: check ⟨auth-user⟩ and the password (some providers \
                      want an app password or OAuth instead of the account password)",
                 )
             } else if c.code == 500 && c.enh(5, 6) {
@@ -536,7 +535,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             } else if matches!(c.code, 502 | 504) {
                 s(
                     "the server does not support this AUTH mechanism (or AUTH at all): pick one \
-                     listed on the AUTH line of the EHLO reply with --auth TYPE",
+                     listed on the AUTH line of the EHLO reply with ⟨auth-mech⟩",
                 )
             } else if c.code == 432 || c.enh(7, 12) {
                 s(
@@ -578,7 +577,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.enh(1, 8) {
                 s(
-                    "the sender's domain does not resolve or cannot receive mail: use a --from \
+                    "the sender's domain does not resolve or cannot receive mail: use a ⟨from⟩ \
                      on a real, mail-receiving domain",
                 )
             } else if matches!(c.code, 501 | 553 | 503 | 555) && mentions_parameter(c) {
@@ -588,7 +587,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.enh(1, 7) || c.code == 501 {
                 s(
-                    "the sender address is malformed: give --from as user@domain (or <> for the \
+                    "the sender address is malformed: give ⟨from⟩ as user@domain (or <> for the \
                      null sender)",
                 )
             } else if c.has(&[
@@ -599,7 +598,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
             ]) || (c.code == 553 && c.enh(7, 1))
             {
                 s(
-                    "you may not send as this address: use a --from that belongs to the account \
+                    "you may not send as this address: use a ⟨from⟩ that belongs to the account \
                      you authenticated as",
                 )
             } else if c.code == 503 {
@@ -609,7 +608,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if matches!(c.code, 550 | 553 | 554) {
                 s(
-                    "the server refuses this sender: use a --from on a domain that exists and \
+                    "the server refuses this sender: use a ⟨from⟩ on a domain that exists and \
                      that you may send for",
                 )
             } else {
@@ -790,7 +789,7 @@ pub(super) fn enhanced_hint(e: EnhancedCode) -> Option<&'static str> {
         }
         (7, 8) => "credentials rejected: check the user name and password",
         (7, 9) => "the AUTH mechanism is too weak for this account: try another one",
-        (7, 10) | (7, 11) => "an encrypted connection is needed: add --tls",
+        (7, 10) | (7, 11) => "an encrypted connection is needed: add ⟨tls⟩",
         (7, 12) => "a password transition is needed before this mechanism works",
         (7, 13) => "the account is disabled: ask its administrator",
         (7, 20) | (7, 21) | (7, 22) => {
@@ -891,7 +890,7 @@ fn generic_hint(c: &Ctx) -> Option<String> {
                  EHLO reply lists",
             );
         }
-        523 => return s("an encrypted connection is needed: add --tls"),
+        523 => return s("an encrypted connection is needed: add ⟨tls⟩"),
         _ => {}
     }
     if let Some(e) = c.enhanced

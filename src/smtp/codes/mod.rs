@@ -10,7 +10,8 @@
 //!    code means different things after different commands ("550 after RCPT" is a refused
 //!    recipient, "550 after MAIL" a refused sender);
 //! 3. an actionable hint in our words ("add --tls"), with vendor-specific hints marked as such
-//!    ("(Microsoft) …") because they are not standard.
+//!    ("(Microsoft) …") because they are not standard. What a hint tells the user to do is kept
+//!    as a [`Remedy`] inside the [`Hint`], so each front end words it (the REPL's `:starttls`).
 //!
 //! Everything here is pure and total: any reply, even garbage, gets an explanation and nothing
 //! panics. Only a bounded prefix of the reply text is ever scanned for keywords.
@@ -21,10 +22,12 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
 use hints::{Ctx, hint, refused_party};
+pub use remedy::{Hint, Part, Remedy};
 
 mod context;
 mod hints;
 mod registry;
+mod remedy;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -67,8 +70,9 @@ pub struct Explanation {
     pub basic: Option<String>,
     /// The enhanced code's registry meaning.
     pub enhanced: Option<EnhancedInfo>,
-    /// What it means in this context and what to do ("server wants STARTTLS: add --tls").
-    pub hint: Option<String>,
+    /// What it means in this context and what to do ("server wants STARTTLS: add --tls"), the
+    /// remedies kept apart for each front end to word.
+    pub hint: Option<Hint>,
     /// Severity.
     pub severity: Option<Severity>,
 }
@@ -98,7 +102,7 @@ pub fn explain(reply: &Reply, phase: Phase) -> Explanation {
 /// PRDR or LMTP reply for one recipient after the content).
 pub fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Explanation {
     let mut basic = basic_in_context(reply.code, phase);
-    let mut hint = hint(reply, phase);
+    let mut hint = hint(reply, phase).map(Hint::new);
     if let Some(code) = reply.code {
         let c = Ctx::new(reply, code, phase);
         if let Some(who) = refused_party(&c) {

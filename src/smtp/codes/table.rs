@@ -150,6 +150,8 @@ pub fn explain_code(text: &str) -> Option<String> {
         hints[0].0.clear();
     }
     for (phases, h) in hints {
+        // The table is `ehlo explain`'s: remedies in the send's words.
+        let h = super::Hint::new(h);
         if phases.is_empty() {
             out.push(format!("hint: {h}"));
         } else {

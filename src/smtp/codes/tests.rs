@@ -12,7 +12,7 @@ fn ex(code: u16, line: &str, phase: Phase) -> Explanation {
 }
 
 fn hint_of(code: u16, line: &str, phase: Phase) -> String {
-    ex(code, line, phase).hint.unwrap_or_default()
+    ex(code, line, phase).hint.unwrap_or_default().to_string()
 }
 
 // --- CSV parser -----------------------------------------------------------------------
@@ -331,6 +331,7 @@ fn hint_lines(code: u16, lines: &[&str], phase: Phase) -> String {
     explain(&Reply::new(code, lines), phase)
         .hint
         .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
