@@ -66,6 +66,7 @@ pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(),
                 "--auth-extra: '{item}' is not KEY=VALUE (e.g. --auth-extra realm=example.com)"
             )));
         };
+        let raw = value.trim();
         let value = Some(value.to_string());
         match key.trim().to_ascii_lowercase().as_str() {
             "realm" | "domain" => creds.realm = value,
@@ -73,13 +74,12 @@ pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(),
             "dmd5-host" => creds.service_host = value,
             "dmd5-serv-name" => creds.service_name = value,
             "ntlm-version" => {
-                creds.ntlm_v1 = match value.as_deref().map(str::trim) {
-                    Some("1" | "v1") => true,
-                    Some("2" | "v2") => false,
+                creds.ntlm_v1 = match raw {
+                    "1" | "v1" => true,
+                    "2" | "v2" => false,
                     _ => {
                         return Err(usage(format!(
-                            "--auth-extra: ntlm-version is 1 or 2, not '{}'",
-                            value.unwrap_or_default()
+                            "--auth-extra: ntlm-version is 1 or 2, not '{raw}'"
                         )));
                     }
                 }
