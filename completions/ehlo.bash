@@ -160,6 +160,10 @@ _ehlo() {
                     fi
                     return 0
                     ;;
+                --tls-verify)
+                    COMPREPLY=($(compgen -W "pkix dane" -- "${cur}"))
+                    return 0
+                    ;;
                 --tls-ca-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -602,6 +602,15 @@ pub enum DnssecArg {
     TrustAd,
 }
 
+/// `--tls-verify` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsVerifyArg {
+    /// The CA store and the host name (what ehlo does anyway unless --insecure)
+    Pkix,
+    /// The host's DNSSEC-validated TLSA records when published, else the CA store
+    Dane,
+}
+
 /// TLS.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "TLS")]
@@ -626,9 +635,20 @@ pub struct TlsArgs {
     #[arg(short = 'k', long, conflicts_with = "tls_verify")]
     pub insecure: bool,
 
-    /// Verify the certificate (accepted for swaks compatibility: ehlo always verifies unless --insecure)
-    #[arg(long)]
-    pub tls_verify: bool,
+    /// Verify the certificate: pkix (the CA store and the name, the default: the flag alone is
+    /// accepted for swaks compatibility) or dane (TLSA records, RFC 7672)
+    ///
+    /// dane, like posttls-finger -l dane: for each host tried (each MX when routed by MX) the
+    /// TLSA records at _PORT._tcp.HOST are looked up with DNSSEC validation (--dnssec validate
+    /// unless --dnssec trust-ad is given). A secure RRset with a usable record (DANE-EE 3, DANE-TA
+    /// 2) makes STARTTLS mandatory and authenticates the server by the records (exit 29 with the
+    /// per-depth evidence if none matches); an insecure or absent one falls back to the CA store;
+    /// a bogus one or a failed lookup skips that host (RFC 7672 §2.2) — exit 2 if none is left.
+    /// Without --tls/--tls-optional, STARTTLS is used when offered. The transcript and the JSON
+    /// (tls_policy) say which was used and why.
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "pkix",
+          value_enum, conflicts_with_all = ["tlsa", "tlsa_file"])]
+    pub tls_verify: Option<TlsVerifyArg>,
 
     /// Enforce only the chain check (a trusted CA, within its dates), not the name
     ///

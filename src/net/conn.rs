@@ -24,6 +24,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_openssl::SslStream;
 
 use crate::error::Error;
+use crate::net::dane;
 use crate::net::dns::Resolver;
 use crate::net::route::{ConnectPlan, Target, Transport};
 use crate::net::tls;
@@ -107,6 +108,9 @@ pub struct Connection {
     pub child: Option<tokio::process::Child>,
     /// When the transport was up (the banner wait starts here, before the PROXY header).
     pub connected_at: Instant,
+    /// `--tls-verify dane` found a secure TLSA RRset for this host: TLS is mandatory and the
+    /// records authenticate the server (RFC 7672 §2.2).
+    pub dane: Option<dane::DaneUse>,
 }
 
 /// [`open`], then the implicit TLS handshake when the plan asks for it (`--tls-on-connect`).
@@ -123,7 +127,7 @@ pub async fn connect(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<
 pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Connection, Error> {
     let conn = match &plan.link.transport {
         Transport::Tcp => {
-            let (host, tcp) = open_tcp(plan, emit).await?;
+            let (host, tcp, dane) = open_tcp(plan, emit).await?;
             let server = match tcp.peer_addr() {
                 Ok(a) => format!("{host} [{a}]"),
                 Err(_) => host.clone(),
@@ -135,6 +139,7 @@ pub async fn open(plan: &ConnectPlan, emit: &mut dyn FnMut(Event)) -> Result<Con
                 tls: None,
                 child: None,
                 connected_at: Instant::now(),
+                dane,
             }
         }
         Transport::Socket(path) => open_socket(path, plan.link.connect_timeout, emit).await?,
@@ -171,11 +176,24 @@ impl Connection {
         emit: &mut dyn FnMut(Event),
     ) -> Result<Connection, Error> {
         let host = self.host.clone();
+        // The host's TLSA records (`--tls-verify dane`) replace the CA store, as `--tlsa` does.
+        let dane_params;
+        let params = match &self.dane {
+            Some(d) if !d.tlsa.is_empty() => {
+                dane_params = tls::TlsParams {
+                    tlsa: d.tlsa.clone(),
+                    dane_names: d.names.clone(),
+                    ..plan.link.tls.clone()
+                };
+                &dane_params
+            }
+            _ => &plan.link.tls,
+        };
         let (stream, version) = match self.stream {
-            Conn::Plain(tcp) => handshake(tcp, &host, plan, emit)
+            Conn::Plain(tcp) => handshake(tcp, &host, plan, params, emit)
                 .await
                 .map(|(s, v)| (Conn::Tls(Box::new(s)), v))?,
-            Conn::Other(stream) => handshake(stream, &host, plan, emit)
+            Conn::Other(stream) => handshake(stream, &host, plan, params, emit)
                 .await
                 .map(|(s, v)| (Conn::OtherTls(Box::new(s)), v))?,
             Conn::Tls(_) | Conn::OtherTls(_) => {
@@ -293,11 +311,12 @@ fn timing(emit: &mut dyn FnMut(Event), what: Timed, phase: Phase, d: Duration) {
 }
 
 /// Resolve the target and connect to the first address that answers, trying every MX in
-/// preference order (RFC 5321 §5.1) and every address of each. Returns the host that answered.
+/// preference order (RFC 5321 §5.1) and every address of each. Returns the host that answered
+/// and, with `--tls-verify dane`, what its TLSA records decided.
 async fn open_tcp(
     plan: &ConnectPlan,
     emit: &mut dyn FnMut(Event),
-) -> Result<(String, TcpStream), Error> {
+) -> Result<(String, TcpStream, Option<dane::DaneUse>), Error> {
     let t0 = Instant::now();
     let link = &plan.link;
     // One resolver for the whole run (MX and address lookups), built only when a name must be
@@ -311,27 +330,54 @@ async fn open_tcp(
     } else {
         None
     };
+    // The DNSSEC proof of the last answer of each kind, read off the events (`--tls-verify dane`).
+    let mut last_proof: Option<String> = None;
+    fn noting(last: &mut Option<String>, e: Event, emit: &mut dyn FnMut(Event)) {
+        if let Event::DnsAnswer { proof, .. } = &e {
+            last.clone_from(proof);
+        }
+        emit(e)
+    }
     // Time spent asking DNS, reported apart from the connect attempts.
     let mut dns_time = Duration::ZERO;
+    let mut mx_proof = None;
     let (hosts, port): (Vec<String>, u16) = match &plan.target {
         Target::Host { host, port } => (vec![host.clone()], *port),
         Target::Mx { domain, port } => {
             let r = resolver.as_ref().expect("resolver built for an MX target");
             let t = Instant::now();
-            let hosts = r.mail_hosts(domain, &mut *emit).await;
+            let hosts = r
+                .mail_hosts(domain, &mut |e| noting(&mut last_proof, e, &mut *emit))
+                .await;
             dns_time += t.elapsed();
+            // An implicit MX has no MX RRset: the domain's own addresses decide.
+            mx_proof = last_proof.take();
             (hosts?, *port)
         }
     };
+    let next_hop = match &plan.target {
+        Target::Mx { domain, .. } => Some(domain.as_str()),
+        Target::Host { .. } => None,
+    };
     let mut last_err = String::from("no address to try");
     let mut dns_err = None;
+    // A host skipped because its TLSA lookup failed, and whether any connection was tried.
+    let mut dane_err: Option<crate::net::dns::DnsError> = None;
+    let mut attempted = false;
     for host in &hosts {
+        let mut addr_proof = None;
         let addrs = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
                 let r = resolver.as_ref().expect("resolver built for names");
                 let t = Instant::now();
-                let found = r.host_addresses(host, link.family, &mut *emit).await;
+                last_proof = None;
+                let found = r
+                    .host_addresses(host, link.family, &mut |e| {
+                        noting(&mut last_proof, e, &mut *emit)
+                    })
+                    .await;
+                addr_proof = last_proof.take();
                 dns_time += t.elapsed();
                 match found {
                     Ok(a) => a,
@@ -346,7 +392,39 @@ async fn open_tcp(
                 }
             }
         };
+        let dane_use = if link.dane {
+            let t = Instant::now();
+            let decided = dane_policy(
+                resolver.as_ref(),
+                host,
+                port,
+                dane::HostProofs {
+                    mx: mx_proof.as_deref(),
+                    addresses: addr_proof.as_deref(),
+                },
+                next_hop,
+                emit,
+            )
+            .await;
+            dns_time += t.elapsed();
+            match decided {
+                Ok(d) => d,
+                Err(e) => {
+                    emit(Event::Warning {
+                        message: format!(
+                            "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
+                        ),
+                    });
+                    last_err = e.to_string();
+                    dane_err.get_or_insert(e);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         for ip in addrs.into_iter().filter(|ip| link.family.admits(*ip)) {
+            attempted = true;
             let addr = SocketAddr::new(ip, port);
             emit(Event::Connecting {
                 host: host.clone(),
@@ -376,7 +454,7 @@ async fn open_tcp(
                         Phase::Connect,
                         t0.elapsed().saturating_sub(dns_time),
                     );
-                    return Ok((host.clone(), s));
+                    return Ok((host.clone(), s, dane_use));
                 }
                 Err(reason) => {
                     emit(Event::ConnectFailed {
@@ -389,6 +467,10 @@ async fn open_tcp(
             }
         }
     }
+    // Every host was refused by its failed TLSA lookup: that DNS failure is the reason.
+    if let (Some(e), false) = (dane_err, attempted) {
+        return Err(e.into());
+    }
     // A single host whose name did not resolve is a DNS failure, not a connect failure.
     if let (Some(e), 1) = (dns_err, hosts.len()) {
         return Err(e.into());
@@ -397,6 +479,60 @@ async fn open_tcp(
         target: plan.describe(),
         reason: last_err,
     })
+}
+
+/// `--tls-verify dane` for one host: look up its TLSA records (unless the MX or address
+/// answers already rule DANE out), report the lookup and the decision as events, and return
+/// the DANE use (`None`: the CA store as usual). A failed lookup (bogus, SERVFAIL) is an error.
+async fn dane_policy(
+    resolver: Option<&Resolver>,
+    host: &str,
+    port: u16,
+    proofs: dane::HostProofs<'_>,
+    next_hop: Option<&str>,
+    emit: &mut dyn FnMut(Event),
+) -> Result<Option<dane::DaneUse>, crate::net::dns::DnsError> {
+    let owner = format!("_{port}._tcp.{}", host.trim_end_matches('.'));
+    let ruled_out =
+        proofs.mx.is_some_and(|p| p != "secure") || proofs.addresses.is_none_or(|p| p != "secure");
+    let (decision, reason) = match resolver {
+        Some(r) if !ruled_out => {
+            emit(Event::DnsQuery {
+                name: owner.clone(),
+                rtype: "TLSA".into(),
+            });
+            let answer = r.tlsa(host, port).await?;
+            let proof = answer.proof.map(|p| p.as_str().to_string());
+            emit(Event::DnsAnswer {
+                name: answer.owner.clone(),
+                rtype: "TLSA".into(),
+                records: answer.records.iter().map(|t| t.to_string()).collect(),
+                proof: proof.clone(),
+            });
+            dane::decide(
+                host,
+                proofs,
+                &answer.owner,
+                &answer.records,
+                proof.as_deref(),
+                next_hop,
+                &answer.base,
+            )
+        }
+        _ => dane::decide(host, proofs, &owner, &[], None, next_hop, host),
+    };
+    emit(Event::TlsPolicy {
+        host: host.to_string(),
+        policy: if decision.as_ref().is_some_and(|d| !d.tlsa.is_empty()) {
+            "dane"
+        } else {
+            "pkix"
+        }
+        .into(),
+        tls_required: decision.is_some(),
+        reason,
+    });
+    Ok(decision)
 }
 
 async fn open_socket(
@@ -440,6 +576,7 @@ async fn open_socket(
         tls: None,
         child: None,
         connected_at: Instant::now(),
+        dane: None,
     })
 }
 
@@ -481,6 +618,7 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         tls: None,
         child: Some(child),
         connected_at: Instant::now(),
+        dane: None,
     })
 }
 
@@ -489,9 +627,9 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     host: &str,
     plan: &ConnectPlan,
+    params: &tls::TlsParams,
     emit: &mut dyn FnMut(Event),
 ) -> Result<(SslStream<S>, String), Error> {
-    let params = &plan.link.tls;
     let timeout = plan.link.timeout;
     for note in params.notes() {
         emit(Event::Info { message: note });

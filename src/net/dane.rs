@@ -199,6 +199,110 @@ pub fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> {
     parse_records(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// What `--tls-verify dane` decided for one host (RFC 7672 §2.2): TLS is then mandatory, and
+/// the server is authenticated by `tlsa` (the TLSA RRset, usable records among them) with
+/// `names` as the DANE-TA reference identifiers, or — when `tlsa` is empty (a secure RRset with
+/// no usable record, RFC 7672 §3.1.3) — by the CA store.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DaneUse {
+    /// The TLSA records to authenticate the server by (empty: the CA store).
+    pub tlsa: Vec<Tlsa>,
+    /// Reference names a DANE-TA leaf may carry besides the host's: the TLSA base domain and
+    /// the next-hop domain.
+    pub names: Vec<String>,
+}
+
+/// The DNSSEC facts about one host that decide whether DANE applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostProofs<'a> {
+    /// Proof of the MX RRset that named the host (`None`: no MX lookup, the host was given).
+    pub mx: Option<&'a str>,
+    /// Proof of the host's address records (`None`: not validated, or an address literal).
+    pub addresses: Option<&'a str>,
+}
+
+/// Decide how `host` is authenticated from the DNSSEC proofs and its TLSA lookup (`answer`
+/// with its owner and proof). Returns the DANE use (TLS mandatory) or `None` for the plain CA
+/// verification, with the reason in one line. A failed TLSA lookup is not decided here: the
+/// caller must not deliver to that host at all (RFC 7672 §2.2).
+pub fn decide(
+    host: &str,
+    proofs: HostProofs<'_>,
+    owner: &str,
+    records: &[Tlsa],
+    proof: Option<&str>,
+    next_hop: Option<&str>,
+    base: &str,
+) -> (Option<DaneUse>, String) {
+    if let Some(p) = proofs.mx.filter(|p| *p != "secure") {
+        return (
+            None,
+            format!("the MX records naming {host} are {p}: DANE does not apply (RFC 7672 §2.2.1)"),
+        );
+    }
+    match proofs.addresses {
+        Some("secure") => {}
+        Some(p) => {
+            return (
+                None,
+                format!("the addresses of {host} are {p}: DANE does not apply (RFC 7672 §2.2.2)"),
+            );
+        }
+        None => {
+            return (
+                None,
+                format!("{host} is an address, not a name with TLSA records"),
+            );
+        }
+    }
+    let proof = proof.unwrap_or("unvalidated");
+    if proof != "secure" {
+        return (None, format!("{owner} is {proof}: no DANE (RFC 7672 §2.2)"));
+    }
+    if records.is_empty() {
+        return (
+            None,
+            format!("{owner} has no TLSA record (secure denial): no DANE"),
+        );
+    }
+    let usable: Vec<Tlsa> = records
+        .iter()
+        .filter(|r| r.unusable().is_none())
+        .cloned()
+        .collect();
+    let mut names = Vec::new();
+    for n in [Some(base), next_hop].into_iter().flatten() {
+        let n = n.trim_end_matches('.').to_ascii_lowercase();
+        if !n.is_empty() && !n.eq_ignore_ascii_case(host) && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    if usable.is_empty() {
+        return (
+            Some(DaneUse {
+                tlsa: Vec::new(),
+                names,
+            }),
+            format!(
+                "{owner} is secure but none of its {} record{} is usable for SMTP (RFC 7672 §3.1.3): TLS is mandatory, the certificate is checked against the CA store",
+                records.len(),
+                if records.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    let n = usable.len();
+    (
+        Some(DaneUse {
+            tlsa: records.to_vec(),
+            names,
+        }),
+        format!(
+            "{owner} is secure with {n} usable record{}",
+            if n == 1 { "" } else { "s" }
+        ),
+    )
+}
+
 /// Match `records` against `chain` (leaf first, as the server sent it). `names` are the
 /// reference identifiers a DANE-TA(2) leaf must carry (RFC 7672 §3.2.3: the TLSA base domain,
 /// the MX host name, the next-hop domain); `enforced` is only recorded in the verdict.

@@ -107,6 +107,12 @@ async fn run(
         .collect();
     let mut conn = conn::open(connect, &mut |e| out.emit(e)).await?;
     state.server = Some(conn.server.clone());
+    // A secure TLSA RRset for this host (`--tls-verify dane`) makes TLS mandatory (RFC 7672
+    // §2.2): STARTTLS becomes required whatever the plan said.
+    let mut plan = plan;
+    if conn.dane.is_some() && !connect.link.tls_on_connect {
+        plan.starttls = crate::smtp::client::StartTls::Required;
+    }
     let mut child = conn.child.take();
     let mut session = Session::new(plan);
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS

@@ -145,6 +145,9 @@ pub struct Link {
     pub connect_timeout: Duration,
     /// Produce `RawSent`/`RawReceived` events (`--show-raw-text`).
     pub raw_events: bool,
+    /// `--tls-verify dane`: look up the TLSA records of each host tried and authenticate it by
+    /// them when they are DNSSEC-secure (RFC 7672 §2.2), by the CA store otherwise.
+    pub dane: bool,
 }
 
 impl Link {

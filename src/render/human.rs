@@ -654,6 +654,25 @@ impl Renderer for Human {
                 );
                 self.info(&text);
             }
+            Event::TlsPolicy {
+                host,
+                policy,
+                tls_required,
+                reason,
+            } => {
+                let how = if policy == "dane" {
+                    "DANE (TLSA records)"
+                } else {
+                    "PKIX (CA store and name)"
+                };
+                let text = format!(
+                    "TLS verification for {}: {how}{}: {}",
+                    escape_str(host),
+                    if *tls_required { ", TLS required" } else { "" },
+                    escape_str(reason)
+                );
+                self.info(&text);
+            }
             Event::Connecting { host, addr } => {
                 let text = trying(host, addr);
                 self.info(&text);

@@ -498,6 +498,18 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         proof: Option<String>,
     },
+    /// How the server's certificate will be authenticated (`--tls-verify dane`, RFC 7672 §2.2):
+    /// by its TLSA records or by the CA store, and why.
+    TlsPolicy {
+        /// The host it applies to.
+        host: String,
+        /// `dane` (the TLSA records authenticate the server) or `pkix` (the CA store and name).
+        policy: String,
+        /// TLS is mandatory for this host (a secure TLSA RRset was found).
+        tls_required: bool,
+        /// Why, in one line (the TLSA owner and its DNSSEC proof).
+        reason: String,
+    },
     /// About to connect.
     Connecting {
         /// Host name (or literal) being connected to.

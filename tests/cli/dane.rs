@@ -23,6 +23,11 @@ struct Pki {
 }
 
 fn pki() -> Pki {
+    pki_for(&["localhost"])
+}
+
+/// [`pki`] with a leaf for these names.
+fn pki_for(names: &[&str]) -> Pki {
     let mut cp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     cp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     cp.distinguished_name
@@ -31,10 +36,11 @@ fn pki() -> Pki {
     let root_spki = root_key.subject_public_key_info();
     let root = rcgen::CertifiedIssuer::self_signed(cp, root_key).unwrap();
     let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &root)
-        .unwrap();
+    let leaf =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap()
+            .signed_by(&leaf_key, &root)
+            .unwrap();
     Pki {
         root: root.der().to_vec(),
         root_spki,
@@ -405,4 +411,352 @@ fn dane_ta_accepts_the_next_hop_domain_when_routed_by_mx() {
         "{}",
         run.all()
     );
+}
+
+/// The signed zone of the `--tls-verify dane` tests, its anchor file and the root CA file:
+/// `secure.test` (TLSA 3 1 1 of the leaf), `wrong.test` (a TLSA that matches nothing),
+/// `absent.test` (no TLSA, proven), `forged.test` (a TLSA whose signature fails),
+/// `unusable.test` (only a PKIX-EE record) and `plain.dane.test` (an unsigned delegation with
+/// the right TLSA record, insecure, so never used). Every MX host is 127.0.0.1.
+struct DaneZone {
+    zone: ehlo::net::testutil::SignedDns,
+    dir: tempfile::TempDir,
+    pki: Pki,
+}
+
+impl DaneZone {
+    /// The zone for an SMTP service on `port` (the TLSA owners are `_PORT._tcp.HOST`).
+    fn start(port: u16, pki: Pki) -> DaneZone {
+        use ehlo::net::testutil::{SignedDns, Signing};
+        use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+        use hickory_resolver::proto::rr::rdata::{A, MX, NS, TLSA};
+        use hickory_resolver::proto::rr::{Name, RData};
+        let hosts = [
+            "mx.secure.test",
+            "mx.wrong.test",
+            "mx.absent.test",
+            "mx.forged.test",
+            "mx.unusable.test",
+            "mx.plain.dane.test",
+        ];
+        let spki = openssl::sha::sha256(&pki.leaf_spki).to_vec();
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        let tlsa = |usage: CertUsage, data: Vec<u8>| {
+            RData::TLSA(TLSA::new(usage, Selector::Spki, Matching::Sha256, data))
+        };
+        let mut records: Vec<(String, RData, Signing)> = Vec::new();
+        for host in hosts {
+            let domain = host.trim_start_matches("mx.");
+            records.push((
+                domain.into(),
+                RData::MX(MX::new(10, name(&format!("{host}.")))),
+                Signing::Valid,
+            ));
+            records.push((host.into(), RData::A(A::new(127, 0, 0, 1)), Signing::Valid));
+            let owner = format!("_{port}._tcp.{host}");
+            match domain {
+                "secure.test" | "plain.dane.test" => {
+                    records.push((owner, tlsa(CertUsage::DaneEe, spki.clone()), Signing::Valid))
+                }
+                "wrong.test" => {
+                    records.push((owner, tlsa(CertUsage::DaneEe, vec![0; 32]), Signing::Valid))
+                }
+                "forged.test" => records.push((
+                    owner,
+                    tlsa(CertUsage::DaneEe, spki.clone()),
+                    Signing::Tampered,
+                )),
+                "unusable.test" => {
+                    records.push((owner, tlsa(CertUsage::PkixEe, spki.clone()), Signing::Valid))
+                }
+                _ => {}
+            }
+        }
+        records.push((
+            "plain.dane.test".into(),
+            RData::NS(NS(name("ns.plain.dane.test."))),
+            Signing::Unsigned,
+        ));
+        // Everything lives in one signed zone, `test.`, with `plain.dane.test` delegated.
+        let zone = SignedDns::start(
+            "test",
+            records
+                .iter()
+                .map(|(n, r, s)| (n.as_str(), r.clone(), *s))
+                .collect(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("anchor.key"), format!("{}\n", zone.anchor)).unwrap();
+        let root = X509::from_der(&pki.root).unwrap();
+        std::fs::write(dir.path().join("root.pem"), root.to_pem().unwrap()).unwrap();
+        DaneZone { zone, dir, pki }
+    }
+
+    /// `--tls-verify dane` to `user@DOMAIN` routed by MX to the scripted server.
+    fn send(&self, srv_port: u16, domain: &str, extra: &[&str]) -> Run {
+        let dns = self.zone.addr.to_string();
+        let anchor = self.dir.path().join("anchor.key").display().to_string();
+        let root = self.dir.path().join("root.pem").display().to_string();
+        let port = srv_port.to_string();
+        let to = format!("user@{domain}");
+        let mut args = vec![
+            "--dns-server",
+            &dns,
+            "--dns-trust-anchor",
+            &anchor,
+            "--tls-ca-path",
+            &root,
+            "--port",
+            &port,
+            "--to",
+            &to,
+            "--from",
+            "sender@client.test",
+            "--helo",
+            "client.test",
+            "--timeout",
+            "5",
+            "--color",
+            "never",
+            "--tls-verify",
+            "dane",
+            "-q",
+            "ehlo",
+        ];
+        args.extend_from_slice(extra);
+        ehlo(&args)
+    }
+}
+
+/// A scripted server playing `steps` with a certificate for every MX host of the zone, and the
+/// zone for its port; then `--tls-verify dane` to `user@DOMAIN` through them.
+fn dane_run(steps: Vec<Step>, domain: &str, extra: &[&str]) -> (Run, DaneZone) {
+    let hosts = [
+        "mx.secure.test",
+        "mx.wrong.test",
+        "mx.absent.test",
+        "mx.forged.test",
+        "mx.unusable.test",
+        "mx.plain.dane.test",
+    ];
+    let pki = pki_for(&hosts);
+    let srv = scripted_with(steps, acceptor(&pki));
+    let z = DaneZone::start(srv.addr.port(), pki);
+    let run = z.send(srv.addr.port(), domain, extra);
+    srv.finish();
+    (run, z)
+}
+
+#[test]
+fn tls_verify_dane_authenticates_by_a_secure_matching_tlsa_record() {
+    // No --tls: the secure TLSA RRset makes STARTTLS mandatory on its own.
+    let (run, z) = dane_run(starttls_quit(), "secure.test", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = &run.stdout;
+    assert!(
+        out.contains("=== TLSA lookup for _") && out.contains("._tcp.mx.secure.test: 3 1 1 "),
+        "{out}"
+    );
+    assert!(out.contains("(DNSSEC: secure)"), "{out}");
+    assert!(
+        out.contains("._tcp.mx.secure.test is secure with 1 usable record")
+            && out.contains(
+                "=== TLS verification for mx.secure.test: DANE (TLSA records), TLS required: _"
+            ),
+        "{out}"
+    );
+    let digest = sha256(&z.pki.leaf_spki);
+    assert!(
+        out.contains(&format!(
+            "=== TLS DANE depth 0 spki sha256 {digest} [matched]"
+        )),
+        "{out}"
+    );
+    // The same in JSON: a tls_policy line and the verdict in tls_started.
+    let (run, _) = dane_run(starttls_quit(), "secure.test", &["--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let policy = lines
+        .iter()
+        .find(|v| v["type"] == "tls_policy")
+        .unwrap_or_else(|| panic!("no tls_policy: {}", run.stdout));
+    assert_eq!(policy["data"]["policy"], "dane");
+    assert_eq!(policy["data"]["tls_required"], true);
+    assert_eq!(policy["data"]["host"], "mx.secure.test");
+    let started = lines.iter().find(|v| v["type"] == "tls_started").unwrap();
+    assert_eq!(started["data"]["info"]["dane"]["ok"], true, "{started}");
+}
+
+#[test]
+fn tls_verify_dane_mismatch_is_exit_29_with_the_evidence() {
+    let (run, z) = dane_run(starttls_only(), "wrong.test", &[]);
+    assert_eq!(run.code, 29, "{}", run.all());
+    let all = run.all();
+    assert!(
+        all.contains("DANE verification failed: no TLSA record matched"),
+        "{all}"
+    );
+    // The digest the record should have carried, per depth.
+    let digest = sha256(&z.pki.leaf_spki);
+    assert!(
+        all.contains(&format!("=== TLS DANE depth 0 spki sha256 {digest}\n")),
+        "{all}"
+    );
+}
+
+#[test]
+fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_so() {
+    // Insecure (an unsigned delegation): the CA store decides, and the records are not used.
+    for (domain, why) in [
+        (
+            "plain.dane.test",
+            "the MX records naming mx.plain.dane.test are insecure: DANE does not apply",
+        ),
+        ("absent.test", "has no TLSA record (secure denial): no DANE"),
+    ] {
+        let (run, _) = dane_run(starttls_quit(), domain, &[]);
+        assert_eq!(run.code, 0, "{domain}: {}", run.all());
+        let want = format!("TLS verification for mx.{domain}: PKIX (CA store and name): ");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(why)),
+            "{want}…{why}\n{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("TLS DANE depth"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("passed CA verification"),
+            "{}",
+            run.stdout
+        );
+    }
+    // Secure, but only a PKIX-EE record: TLS is mandatory, the CA store authenticates.
+    let (run, _) = dane_run(starttls_quit(), "unusable.test", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("._tcp.mx.unusable.test is secure but none of its 1 record is usable")
+            && run.stdout.contains(
+                "TLS verification for mx.unusable.test: PKIX (CA store and name), TLS required: _"
+            ),
+        "{}",
+        run.stdout
+    );
+    // Without the CA, the PKIX fallback is enforced as usual: exit 29.
+    let pki = pki_for(&["mx.absent.test"]);
+    let srv = scripted_with(starttls_only(), acceptor(&pki));
+    let z = DaneZone::start(srv.addr.port(), pki);
+    let dns = z.zone.addr.to_string();
+    let anchor = z.dir.path().join("anchor.key").display().to_string();
+    let port = srv.addr.port().to_string();
+    let run = ehlo(&[
+        "--dns-server",
+        &dns,
+        "--dns-trust-anchor",
+        &anchor,
+        "--port",
+        &port,
+        "--to",
+        "user@absent.test",
+        "--from",
+        "a@client.test",
+        "--helo",
+        "client.test",
+        "--timeout",
+        "5",
+        "--tls-verify=dane",
+        "-q",
+        "ehlo",
+    ]);
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all().contains("certificate verification failed"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
+    // Nothing listens there: the host must not even be tried.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = port.local_addr().unwrap().port();
+    drop(port);
+    let z = DaneZone::start(p, pki_for(&["mx.forged.test"]));
+    let run = z.send(p, "forged.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let all = run.all();
+    assert!(
+        all.contains(
+            "not connecting to mx.forged.test, a failed TLSA lookup forbids delivery to it"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("DNSSEC validation failed"), "{all}");
+    assert!(!all.contains("Trying"), "{all}");
+}
+
+#[test]
+fn tls_verify_dane_needs_starttls_when_the_tlsa_is_secure() {
+    let (run, _) = dane_run(
+        vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 x\r\n"),
+            Step::Line,
+            Step::Send(b"221 bye\r\n"),
+        ],
+        "secure.test",
+        &[],
+    );
+    assert_eq!(run.code, 29, "{}", run.all());
+}
+
+#[test]
+fn tls_verify_flag_forms() {
+    // Alone (swaks), with a value, with =: all parse; dane refuses --dnssec off and --tlsa.
+    for extra in [
+        &["--tls-verify"][..],
+        &["--tls-verify", "pkix"],
+        &["--tls-verify=pkix"],
+    ] {
+        let mut args = vec!["--to", "a@b.test", "--dump-mail"];
+        args.extend_from_slice(extra);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.all());
+    }
+    let run = ehlo(&[
+        "--to",
+        "a@b.test",
+        "--tls-verify",
+        "dane",
+        "--dnssec",
+        "off",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.all().contains("--tls-verify dane needs DNSSEC"),
+        "{}",
+        run.all()
+    );
+    let zero = format!("3 1 1 {}", "00".repeat(32));
+    let run = ehlo(&[
+        "--to",
+        "a@b.test",
+        "--tls-verify",
+        "dane",
+        "--tlsa",
+        &zero,
+        "--tls",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let run = ehlo(&["--to", "a@b.test", "--tls-verify", "sometimes"]);
+    assert_eq!(run.code, 1, "{}", run.all());
 }

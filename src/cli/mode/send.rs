@@ -10,7 +10,7 @@ use super::proxy::proxy_header;
 use super::{
     Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
 };
-use crate::cli::args::{DnssecArg, SendArgs, ServerSpec};
+use crate::cli::args::{DnssecArg, SendArgs, ServerSpec, TlsVerifyArg};
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, DnssecMode, Family};
 use crate::net::route::{Link, Target, Transport};
@@ -134,6 +134,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         config: _,
     } = a;
 
+    let dane_mode = tls.tls_verify == Some(TlsVerifyArg::Dane);
+    if dane_mode && (transport.socket.is_some() || transport.pipe.is_some()) {
+        return Err(usage(
+            "--tls-verify dane looks up the TLSA records of the host connected to: not with --socket or --pipe",
+        ));
+    }
     // --protocol implications; explicit TLS and AUTH flags win over them.
     let implied = transport.protocol.map(|p| p.implies()).unwrap_or_default();
     let (starttls, tls_on_connect) = if tls.tls {
@@ -146,6 +152,10 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         (StartTls::Off, true)
     } else if implied.starttls {
         (StartTls::Required, false)
+    } else if dane_mode && !implied.tls_on_connect {
+        // DANE checks a certificate: use STARTTLS when offered; a secure TLSA RRset then makes
+        // it mandatory for that host (RFC 7672 §2.2).
+        (StartTls::OptionalStrict, false)
     } else {
         (StartTls::Off, implied.tls_on_connect)
     };
@@ -494,7 +504,11 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         family,
         local,
         dns: DnsOptions::with_timeout(transport.dns_server, timeout).with_dnssec(
-            dnssec_mode(transport.dnssec, transport.dns_trust_anchor.is_some())?,
+            dnssec_mode(
+                transport.dnssec,
+                transport.dns_trust_anchor.is_some(),
+                dane_mode,
+            )?,
             transport.dns_trust_anchor.clone(),
         ),
         tls: tls_params,
@@ -502,6 +516,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         timeout,
         connect_timeout,
         raw_events: output.show_raw_text && !output.json,
+        dane: dane_mode,
     };
     if matches!(
         stop,
@@ -565,11 +580,16 @@ fn verify_only(tls: &crate::cli::args::TlsArgs) -> Option<VerifyPart> {
     }
 }
 
-/// `--dnssec` (default off for the send), checked against `--dns-trust-anchor`: an anchor file
-/// only means something when validating, and silently ignoring it would hide a typo'd mode.
-fn dnssec_mode(arg: Option<DnssecArg>, anchor: bool) -> Result<DnssecMode, Error> {
+/// `--dnssec` (default off for the send, validate with `--tls-verify dane`), checked against
+/// `--dns-trust-anchor`: an anchor file only means something when validating, and silently
+/// ignoring it would hide a typo'd mode; DANE without DNSSEC would trust forged TLSA records.
+fn dnssec_mode(arg: Option<DnssecArg>, anchor: bool, dane: bool) -> Result<DnssecMode, Error> {
     match (arg, anchor) {
+        (Some(DnssecArg::Off), _) if dane => Err(usage(
+            "--tls-verify dane needs DNSSEC (RFC 7672 §2.1): drop --dnssec off, or use --dnssec validate or trust-ad",
+        )),
         (Some(DnssecArg::Validate), _) => Ok(DnssecMode::Validate),
+        (None, _) if dane => Ok(DnssecMode::Validate),
         (Some(DnssecArg::TrustAd), false) => Ok(DnssecMode::TrustAd),
         (_, true) => Err(usage(
             "--dns-trust-anchor: the anchors are only used with --dnssec validate",
