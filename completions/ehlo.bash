@@ -71,7 +71,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version serve demo repl replay explain check probe help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --dab --dump-as-body --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --dump --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +489,14 @@ _ehlo() {
                     fi
                     return 0
                     ;;
+                --dump-as-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dab)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --attach)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -624,6 +632,10 @@ _ehlo() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --quit-after)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config support h/help V/version
+    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail dump-as-body= dump-as-body-shows-password attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= dump= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config support h/help V/version
 end
 
 function __fish_ehlo_needs_command
@@ -75,7 +75,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r
@@ -88,6 +88,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-as-body -l dab -d 'Make the body the --dump of this run\'s settings [default sections: all but SUPPORT, DATA]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-inline -d 'Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML' -r -F
@@ -104,6 +105,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Write the transcript (both streams) to FILE instead of the terminal; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump -d 'Print the resolved settings in swaks\'s sections and exit without connecting [default: ALL]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header'
 CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
@@ -182,6 +184,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional -l tlso -d 'Try 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional-strict -l tlsos -d 'Use STARTTLS if offered; fail if it is offered and fails'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-ca -d 'Enforce only the chain check (a trusted CA, within its dates), not the name'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-host -d 'Enforce only the name check (SAN or CN against the server name), not the chain'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-force -d 'Send AUTH even if the server does not advertise it'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-plaintext -l apt -d 'Show the decoded AUTH exchange (secrets still masked)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l protect-prompt -l pp -d 'Accepted for swaks compatibility: password and token prompts never echo'
@@ -191,6 +195,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l force-getpwuid -d 'Default se
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipeline -d 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-data-fixup -l ndf -d 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-mail -d 'Print the message that would be sent and exit without connecting'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-as-body-shows-password -l dabsp -d '--dump-as-body with the password shown (implies --dump-as-body)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-dot-stuffing -d 'Do not double a leading dot (RFC 5321 §4.5.2): a lone "." line then ends the data early'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-crlf-fixup -d 'Do not turn bare LF or CR into CRLF'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-strip-from -l nsf -d 'Keep a leading mbox "From " line'

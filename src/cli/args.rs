@@ -493,7 +493,7 @@ pub(crate) struct ConnArgs {
 }
 
 /// Flags of the one-shot send, one flattened struct per help heading.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct SendArgs {
     /// Transport.
     #[command(flatten)]
@@ -528,7 +528,7 @@ pub(crate) struct SendArgs {
 }
 
 /// Where and how to connect.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Transport")]
 pub(crate) struct TransportArgs {
     /// Server to connect to [default: MX of the last recipient's domain]
@@ -639,7 +639,7 @@ pub enum TlsVerifyArg {
 }
 
 /// TLS.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "TLS")]
 pub(crate) struct TlsArgs {
     /// Require STARTTLS (exit 29 if it is not offered or fails)
@@ -676,6 +676,20 @@ pub(crate) struct TlsArgs {
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "pkix",
           value_enum, conflicts_with_all = ["tlsa", "tlsa_file"])]
     pub(crate) tls_verify: Option<TlsVerifyArg>,
+
+    /// Enforce only the chain check (a trusted CA, within its dates), not the name
+    ///
+    /// swaks's --tls-verify-ca: without --tls-verify-host (or --tls-verify) a certificate for
+    /// another name passes; the name check is still shown.
+    #[arg(long, conflicts_with = "insecure")]
+    pub tls_verify_ca: bool,
+
+    /// Enforce only the name check (SAN or CN against the server name), not the chain
+    ///
+    /// swaks's --tls-verify-host: without --tls-verify-ca (or --tls-verify) a self-signed or
+    /// expired certificate for the right name passes; the chain check is still shown.
+    #[arg(long, conflicts_with = "insecure")]
+    pub tls_verify_host: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
@@ -759,7 +773,7 @@ fn parse_tls_protocols(s: &str) -> Result<TlsProtocols, String> {
 }
 
 /// AUTH.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "AUTH")]
 pub(crate) struct AuthArgs {
     /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
@@ -839,11 +853,13 @@ pub(crate) struct AuthArgs {
     )]
     pub(crate) auth_map: Vec<String>,
 
-    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=
+    /// DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=
     ///
     /// realm (or domain) is the DIGEST-MD5 realm [default: the first the server offers] and the
     /// NTLM domain [default: none]; the DIGEST-MD5 digest-uri is
     /// dmd5-serv-type/dmd5-host[/dmd5-serv-name] [default: smtp/the server's host name].
+    /// ntlm-version=1 sends NTLMv1 and LM responses (what swaks sends; Exim's spa knows only
+    /// those) instead of NTLMv2 [default: 2].
     #[arg(
         long,
         visible_alias = "ae",
@@ -873,7 +889,7 @@ pub(crate) struct AuthArgs {
 }
 
 /// Envelope.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Envelope")]
 pub(crate) struct EnvelopeArgs {
     /// Recipients (comma-separated, repeatable)
@@ -920,7 +936,7 @@ pub(crate) struct EnvelopeArgs {
 }
 
 /// Message content.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Message")]
 pub(crate) struct MessageArgs {
     /// Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]
@@ -954,6 +970,18 @@ pub(crate) struct MessageArgs {
     /// Print the message that would be sent and exit without connecting
     #[arg(long)]
     pub(crate) dump_mail: bool,
+
+    /// Make the body the --dump of this run's settings [default sections: all but SUPPORT, DATA]
+    ///
+    /// As in swaks: the sections of --dump except SUPPORT and DATA (given, they are left out);
+    /// --body wins over it. The password is masked unless --dump-as-body-shows-password.
+    #[arg(long, visible_alias = "dab", value_name = "SECTION,...", num_args = 0..=1,
+          default_missing_value = "ALL", value_parser = crate::cli::dump::parse_sections)]
+    pub dump_as_body: Option<crate::cli::dump::Sections>,
+
+    /// --dump-as-body with the password shown (implies --dump-as-body)
+    #[arg(long, visible_alias = "dabsp")]
+    pub dump_as_body_shows_password: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
     // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
@@ -1126,7 +1154,7 @@ fn xclient_order(matches: &clap::ArgMatches) -> Vec<XclientItem> {
 }
 
 /// Output.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub(crate) struct OutputArgs {
     /// Print JSON Lines events instead of the transcript
@@ -1203,10 +1231,20 @@ pub(crate) struct OutputArgs {
     /// Write what would go to stderr (*** lines) to FILE instead; truncated first
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) output_file_stderr: Option<PathBuf>,
+
+    /// Print the resolved settings in swaks's sections and exit without connecting [default: ALL]
+    ///
+    /// Sections (comma-separated, case-insensitive): SUPPORT, APP, OUTPUT, TRANSPORT, PROTOCOL,
+    /// XCLIENT, PROXY, TLS, AUTH, DATA, ALL. The settings are the merged ones (config file,
+    /// EHLO_* and SWAKS_OPT_* environment, command line). Secrets are masked unless
+    /// --show-secrets (swaks always shows the password); nothing is prompted for.
+    #[arg(long, value_name = "SECTION,...", num_args = 0..=1, default_missing_value = "ALL",
+          value_parser = crate::cli::dump::parse_sections)]
+    pub(crate) dump: Option<crate::cli::dump::Sections>,
 }
 
 /// Stop points (only one at a time).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Stop points")]
 pub(crate) struct StopArgs {
     /// Send QUIT after this step's reply
@@ -1234,7 +1272,7 @@ pub(crate) struct StopArgs {
 
 /// ESMTP extensions: advertised → used; not advertised → an error with its own exit code, or
 /// sent anyway with --force-ext.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Extensions")]
 pub(crate) struct ExtArgs {
     /// Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)
@@ -1290,7 +1328,7 @@ pub(crate) enum DsnRet {
 }
 
 /// XCLIENT and XFORWARD (Postfix), PROXY protocol (HAProxy).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "XCLIENT, XFORWARD and PROXY")]
 pub(crate) struct XclientArgs {
     /// XCLIENT ADDR= (the client address to impersonate)
@@ -1476,7 +1514,7 @@ fn parse_chunk_size(s: &str) -> Result<usize, String> {
 // ---- Configuration layering (src/cli/layers.rs reads these before clap sees the merged argv) --
 
 /// Config file and environment layering (swaks's `.swaksrc` / `SWAKS_OPT_*`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Configuration")]
 pub(crate) struct ConfigArgs {
     /// Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]
@@ -1501,6 +1539,11 @@ pub(crate) struct ConfigArgs {
     /// Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit
     #[arg(long)]
     pub(crate) support: bool,
+
+    /// The merged command line (after layering), for `--dump`'s and `--dump-as-body`'s "Cmd
+    /// Line"; `cli::parse` fills it.
+    #[arg(skip)]
+    pub(crate) command_line: Vec<String>,
 }
 
 // `ehlo serve` flags (→ `serve::ServeOptions`). No doc comment: under `defer` clap would take it

@@ -4,6 +4,7 @@
 //! mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
 
 pub(crate) mod args;
+pub(crate) mod dump;
 pub mod generate;
 pub(crate) mod layers;
 pub(crate) mod message;
@@ -26,7 +27,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8
     let args = rewrite_single_dash(args.into_iter().collect()).map_err(|e| e.report())?;
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
     let layered = layers::apply(args, &layers::LayerEnv::current()).map_err(|e| e.report())?;
-    let cli = match Cli::parse_args(layered.args.iter()) {
+    let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
@@ -40,6 +41,25 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8
     }
     if cli.command.is_none() && cli.send.config.dump_config {
         return Ok(Mode::DumpConfig(layered.dump(cli.send.auth.show_secrets)));
+    }
+    cli.send.config.command_line = layered
+        .args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if cli.command.is_none()
+        && let Some(sections) = cli.send.output.dump.clone()
+    {
+        // The settings as the send would use them, printed instead of sent.
+        let args = cli.send.clone();
+        let reveal = args.auth.show_secrets;
+        return match mode::from_cli(cli).map_err(|e| e.report())? {
+            Mode::Send(cfg) => Ok(Mode::DumpConfig(dump::render(
+                &args, &cfg, &sections, reveal,
+            ))),
+            _ => Err(EXIT_USAGE),
+        };
     }
     match mode::from_cli(cli).map_err(|e| e.report())? {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {

@@ -16,7 +16,7 @@ use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
 use crate::smtp::codes::{Explanation, Remedy, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
-    TlsInfo, count_bytes, group_digits,
+    TlsInfo, VerifyPart, count_bytes, group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -349,6 +349,12 @@ impl Human {
                 Role::Warning,
                 false,
             );
+        } else if !v.ok && v.passed() {
+            let note = match v.only {
+                Some(VerifyPart::Chain) => "(host verification not enforced: --tls-verify-ca)",
+                _ => "(CA verification not enforced: --tls-verify-host)",
+            };
+            self.line(Stream::Out, "===", note, Role::Warning, false);
         }
         let ocsp = if info.ocsp_stapled { "yes" } else { "no" };
         tls(self, &format!("TLS OCSP response stapled: {ocsp}"));
@@ -1452,6 +1458,7 @@ mod tests {
                 name_ok: true,
                 matched: Some("DNS:mx.example.net".into()),
                 reason: (!ok).then(|| "self-signed certificate".into()),
+                only: None,
             },
             client_cert_sent: false,
             ocsp_stapled: false,

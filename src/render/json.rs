@@ -64,7 +64,7 @@
 //! `start_tls_injection` (`bytes`: byte payload), `unsolicited_reply`, `early_reply`, `long_reply_line` (`len`).
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
-//! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason"},
+//! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason", "only" (`chain`/`name`, only with `--tls-verify-ca`/`--tls-verify-host` alone)},
 //! "client_cert_sent", "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
 //! "records", "ignored", "names", "matched": string | null, "matched_depth": integer | null,
 //! "evidence": [{"depth", "subject", "selector" ("cert" or "spki"), "mtype" ("full", "sha256" or

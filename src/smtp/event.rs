@@ -229,6 +229,31 @@ pub(crate) struct VerifyVerdict {
     pub(crate) matched: Option<String>,
     /// OpenSSL's reason when it failed (e.g. "self-signed certificate").
     pub(crate) reason: Option<String>,
+    /// Only this part is enforced (swaks's `--tls-verify-ca` / `--tls-verify-host` alone);
+    /// `None` = both, the chain and the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) only: Option<VerifyPart>,
+}
+
+impl VerifyVerdict {
+    /// Did the enforced part pass (the whole verdict, or only the part [`Self::only`] names)?
+    pub(crate) fn passed(&self) -> bool {
+        match self.only {
+            None => self.ok,
+            Some(VerifyPart::Chain) => self.chain_ok,
+            Some(VerifyPart::Name) => self.name_ok,
+        }
+    }
+}
+
+/// One half of certificate verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum VerifyPart {
+    /// The chain: issued by a trusted CA, within its validity dates.
+    Chain,
+    /// The name: a SAN (or CN) matches the name checked (RFC 6125).
+    Name,
 }
 
 /// What a TLS handshake negotiated and what we learnt about the peer.

@@ -320,3 +320,102 @@ fn unknown_no_opt_is_exit_1() {
     assert_eq!(r.code, 1, "{}", r.all());
     assert_eq!(r.stderr, "*** '--no-from' takes no value\n");
 }
+
+/// `--dump`: the settings after every layer (file, `SWAKS_OPT_*`, `EHLO_*`, command line) in
+/// swaks's sections and order, secrets masked unless `--show-secrets`, nothing sent, exit 0.
+#[test]
+fn dump_shows_the_layered_settings_in_swaks_sections() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let (dir, _) = home(&format!(
+        "server {server}\nauth-user file-user\nauth-password file-hunter2\nheader Subject: layered\n"
+    ));
+    let env = [
+        ("SWAKS_OPT_helo", "swaks-env.example"),
+        ("EHLO_TIMEOUT", "45s"),
+        ("SWAKS_OPT_timeout", "10s"),
+    ];
+    let args = [
+        "-t",
+        "a@example.test",
+        "--xclient-addr",
+        "192.0.2.7",
+        "--dump",
+    ];
+    let r = run(dir.path(), &env, &args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out = &r.stdout;
+    // Nothing was sent, not even a connection attempt.
+    assert!(listener.accept().is_err(), "--dump connected to the server");
+    assert!(!out.contains("hunter2"), "{out}");
+    let titles: Vec<&str> = out.lines().filter(|l| l.ends_with("Info:")).collect();
+    assert_eq!(
+        titles,
+        [
+            "App Info:",
+            "Output Info:",
+            "Transport Info:",
+            "Protocol Info:",
+            "XCLIENT Info:",
+            "PROXY Info:",
+            "TLS / Encryption Info:",
+            "Authentication Info:",
+            "DATA Info:",
+        ],
+        "{out}"
+    );
+    assert!(out.starts_with("=== TLS supported"), "{out}");
+    let port = server.rsplit(':').next().unwrap();
+    for line in [
+        "  server          = 127.0.0.1".to_string(),
+        format!("  port            = {port}"),
+        // SWAKS_OPT_helo, and EHLO_TIMEOUT over SWAKS_OPT_timeout.
+        "  helo            = swaks-env.example".into(),
+        "  timeout         = 45".into(),
+        "  to              = a@example.test".into(),
+        "  strings         = XCLIENT ADDR=192.0.2.7".into(),
+        "  tls = no".into(),
+        "  auth           = required".into(),
+        "  username       = 'file-user'".into(),
+        "  password       = '********'".into(),
+        "Subject: layered".into(),
+        "This is a test mailing".into(),
+    ] {
+        assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+    }
+    // The command line is the merged one, secrets masked there too.
+    assert!(
+        out.contains("  Cmd Line = ehlo ") && out.contains("--auth-password=********"),
+        "{out}"
+    );
+
+    // Asked for: the password shows.
+    let mut shown = args.to_vec();
+    shown.push("--show-secrets");
+    let r = run(dir.path(), &env, &shown);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("  password       = 'file-hunter2'"),
+        "{}",
+        r.stdout
+    );
+
+    // Some sections, in swaks's order whatever the order asked; a bad name is exit 1.
+    let r = run(
+        dir.path(),
+        &env,
+        &["-t", "a@example.test", "--dump", "auth,TLS"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let titles: Vec<&str> = r.stdout.lines().filter(|l| l.ends_with("Info:")).collect();
+    assert_eq!(titles, ["TLS / Encryption Info:", "Authentication Info:"]);
+    let r = run(
+        dir.path(),
+        &env,
+        &["-t", "a@example.test", "--dump", "TLS,nope"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("'nope' is not a section"), "{}", r.stderr);
+    assert!(listener.accept().is_err(), "--dump connected to the server");
+}

@@ -617,6 +617,13 @@ const CASES: &[Case] = &[
         "--xclient-optional",
     ]),
     c(&["-t", T, "-s", "{srv}", "--prdr"]),
+    // --- --dump sends nothing; --dump-as-body sends the settings as the body ---
+    c(&["-t", T, "-s", "{srv}", "--dump"]),
+    c(&[
+        "-t", T, "-s", "{srv}", "--dump", "AUTH,TLS", "-au", "user", "-ap", "secret",
+    ]),
+    c(&["-t", T, "-s", "{srv}", "-dab"]).differs("`--dump-as-body`/`-dab` puts the same sections"),
+    c(&["-t", T, "-s", "{srv}", "-dab", "PROTOCOL", "--body", "mine"]),
 ];
 
 /// Everything a run left behind.
@@ -961,5 +968,142 @@ fn cram_sha1_answers_like_swaks() {
         theirs,
         "dGltIDhjYjEwZWQwYThiNzY0YWIwZTA1MTI1ZGQ2ZWFhMjk1ZjE5YjU5NDM="
     );
+    assert_eq!(ours, theirs);
+}
+
+/// `-dab` / `-dabsp`: swaks and ehlo send the same commands and a body holding the same sections
+/// of settings; the password, and its base64, are in the body only with `-dabsp`.
+#[test]
+fn dump_as_body_sends_the_settings_like_swaks() {
+    use base64::Engine;
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let case = c(&[]).srv(Srv::Auth);
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let titles = |m: &str| -> Vec<String> {
+        // swaks v20201014 sends the dump with bare LF line ends; ehlo with CRLF (README).
+        m.split('\n')
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| l.ends_with("Info:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let base = ["-t", T, "-s", "{srv}", "-au", "user", "-ap", "secret"];
+    for (extra, shows, sections) in [
+        (&["-a", "PLAIN", "-dab"][..], false, 8),
+        (&["-a", "LOGIN", "-dab", "AUTH,tls"][..], false, 2),
+        (&["-a", "PLAIN", "-dabsp"][..], true, 8),
+        (&["-a", "PLAIN", "--dump-as-body", "-dabsp"][..], true, 8),
+    ] {
+        let args: Vec<String> = base.iter().chain(extra).map(|s| s.to_string()).collect();
+        let theirs = run(&rt, &case, &swaks, &args, dir.path());
+        let mut mine_args = args.clone();
+        mine_args.push("--allow-plaintext-auth".into());
+        let ours = run(&rt, &case, ehlo_bin, &mine_args, dir.path());
+        assert_eq!((theirs.code, ours.code), (0, 0), "{args:?}");
+        assert_eq!(theirs.commands, ours.commands, "{args:?}");
+        let (theirs, ours) = (theirs.message.unwrap(), ours.message.unwrap());
+        assert_eq!(
+            titles(&ours),
+            titles(&theirs),
+            "{args:?}\n{ours}\n{theirs:?}"
+        );
+        assert_eq!(titles(&ours).len(), sections, "{args:?}\n{ours}");
+        assert!(ours.contains("\r\nAuthentication Info:\r\n"), "{ours}");
+        assert!(
+            !ours.replace("\r\n", "").contains('\n'),
+            "a bare LF in\n{ours}"
+        );
+        let secrets = ["secret".to_string(), b64(b"secret"), b64(b"\0user\0secret")];
+        if shows {
+            assert!(ours.contains("  password       = 'secret'"), "{ours}");
+            assert!(theirs.contains("'secret'"), "{theirs}");
+        } else {
+            for s in &secrets {
+                assert!(!ours.contains(s.as_str()), "{args:?}: {s} in\n{ours}");
+                assert!(!theirs.contains(s.as_str()), "{args:?}: swaks shows {s}");
+            }
+            assert!(ours.contains("  password       = '********'"), "{ours}");
+        }
+    }
+}
+
+/// NTLM as swaks sends it (Authen::NTLM: NTLMv1 and the LM response) against the CHALLENGE Exim's
+/// `spa` authenticator sends, after its non-base64 "334 NTLM supported": ehlo with
+/// `--auth-extra ntlm-version=1` answers with the same two responses.
+#[test]
+fn ntlm_v1_answers_like_swaks() {
+    use crate::util::{Step, scripted};
+    use base64::Engine;
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let answer = |program: &Path, extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH NTLM\r\n"),
+            Step::Expect("AUTH NTLM"),
+            Step::Send(b"334 NTLM supported\r\n"),
+            Step::Line,
+            // A CHALLENGE as Exim's spa builds it: no target information, no extended session
+            // security, server challenge 624ca2d6422625cd.
+            Step::Send(b"334 TlRMTVNTUAACAAAAAAAAAAAoAAABggAAYkyi1kJiJc0AAAAAAAAAAAAAAAAAAAAA\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args([
+            "-s",
+            &server,
+            "-a",
+            "NTLM",
+            "-au",
+            "tim",
+            "-ap",
+            "Beeblebrox",
+            "-q",
+            "auth",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        let got = srv.finish();
+        assert_eq!(status.code(), Some(0), "{}: {got}", program.display());
+        let line = got
+            .lines()
+            .skip_while(|l| !l.starts_with("AUTH NTLM"))
+            .nth(2)
+            .expect("an AUTHENTICATE message")
+            .to_string();
+        let m = base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .expect("base64");
+        assert_eq!(&m[..12], b"NTLMSSP\0\x03\0\0\0", "{line}");
+        let field = |at: usize| {
+            let len = usize::from(u16::from_le_bytes([m[at], m[at + 1]]));
+            let off = u32::from_le_bytes([m[at + 4], m[at + 5], m[at + 6], m[at + 7]]) as usize;
+            m[off..off + len].to_vec()
+        };
+        // The LM and NT responses.
+        (field(12), field(20))
+    };
+    let theirs = answer(&swaks, &[]);
+    let ours = answer(
+        Path::new(env!("CARGO_BIN_EXE_ehlo")),
+        &["--allow-plaintext-auth", "--auth-extra", "ntlm-version=1"],
+    );
+    assert_eq!(theirs.0.len(), 24);
+    assert_eq!(theirs.1.len(), 24);
     assert_eq!(ours, theirs);
 }

@@ -377,3 +377,79 @@ fn the_repl_sends_close_notify_when_a_hostile_reply_ends_the_session() {
     srv.finish();
     assert!(run.all().contains("reply too large"), "{}", run.all());
 }
+
+/// swaks's `--tls-verify-ca` and `--tls-verify-host`: each alone enforces only its half of the
+/// verification (the transcript says which half was not enforced); both, like ehlo's default,
+/// enforce both.
+#[test]
+fn verify_ca_or_host_alone_enforces_only_that_half() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ck.cert.pem()).unwrap();
+    let ca = ca.to_str().unwrap();
+    let acceptor = || {
+        let cert = openssl::x509::X509::from_der(ck.cert.der()).unwrap();
+        let key =
+            openssl::pkey::PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
+                .unwrap();
+        let mut b = openssl::ssl::SslAcceptor::mozilla_intermediate_v5(
+            openssl::ssl::SslMethod::tls_server(),
+        )
+        .unwrap();
+        b.set_certificate(&cert).unwrap();
+        b.set_private_key(&key).unwrap();
+        Arc::new(b.build())
+    };
+    let passes = || {
+        vec![
+            Step::Tls,
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 x\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]
+    };
+    let fails = || vec![Step::Tls, Step::ExpectCloseNotify];
+    // The server is reached as 127.0.0.1; the certificate names localhost.
+    let cases: [(&[&str], bool, &str); 6] = [
+        // A trusted chain for another name: the chain alone passes, the default does not.
+        (
+            &["--tls-ca-path", ca, "--tls-verify-ca"],
+            true,
+            "(host verification not enforced: --tls-verify-ca)",
+        ),
+        (&["--tls-ca-path", ca], false, "IP address mismatch"),
+        (
+            &["--tls-ca-path", ca, "--tls-verify-ca", "--tls-verify-host"],
+            false,
+            "IP address mismatch",
+        ),
+        // A self-signed certificate for the right name: the name alone passes.
+        (
+            &["--tls-verify-target", "localhost", "--tls-verify-host"],
+            true,
+            "(CA verification not enforced: --tls-verify-host)",
+        ),
+        (&["--tls-verify-target", "localhost"], false, "self-signed"),
+        (&["--tls-verify-host"], false, "IP address mismatch"),
+    ];
+    for (extra, ok, says) in cases {
+        let srv = scripted_with(if ok { passes() } else { fails() }, acceptor());
+        let mut args = vec!["--tls-on-connect", "-q", "ehlo"];
+        args.extend(extra);
+        let run = send(&srv, &args);
+        srv.finish();
+        assert_eq!(
+            run.code,
+            if ok { 0 } else { 29 },
+            "{extra:?}: {}",
+            run.all()
+        );
+        assert!(run.all().contains(says), "{extra:?}: {}", run.all());
+    }
+    // --insecure turns verification off; asking for a half of it at the same time is refused.
+    let run = ehlo(&["-s", "127.0.0.1:9", "-t", "a@b.c", "-k", "--tls-verify-ca"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}

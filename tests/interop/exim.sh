@@ -12,7 +12,7 @@
 # (`unshare -m`, /etc/passwd and /etc/group bind-mounted from copies).
 #
 # What runs afterwards (127.0.0.1 only):
-#   Exim 127.0.0.1:2625  STARTTLS offered; AUTH PLAIN/LOGIN/CRAM-MD5 after TLS (ehlotest / interop-secret-1)
+#   Exim 127.0.0.1:2625  STARTTLS offered; AUTH PLAIN/LOGIN/CRAM-MD5/NTLM (spa, NTLMv1) after TLS (ehlotest / interop-secret-1)
 #   Exim 127.0.0.1:4665  implicit TLS (tls_on_connect_ports)
 #   Exim 127.0.0.1:2687  the same daemon, a third port (pipelining/size tests use it to vary)
 #   Every port: CHUNKING, PRDR, DSN, SMTPUTF8, 8BITMIME, PIPELINING, SIZE 1048576, no enhanced codes.
@@ -285,6 +285,14 @@ cram:
   driver = cram_md5
   public_name = CRAM-MD5
   server_secret = \${if eq{\$auth1}{$TEST_USER}{$TEST_PASS}fail}
+  server_set_id = \$auth1
+  server_advertise_condition = \${if def:tls_in_cipher}
+
+# NTLM as Exim implements it (the spa driver): NTLMv1 only, the first 334 says "NTLM supported".
+ntlm:
+  driver = spa
+  public_name = NTLM
+  server_password = \${if eq{\$auth1}{$TEST_USER}{$TEST_PASS}fail}
   server_set_id = \$auth1
   server_advertise_condition = \${if def:tls_in_cipher}
 EOF

@@ -66,16 +66,28 @@ pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(),
                 "--auth-extra: '{item}' is not KEY=VALUE (e.g. --auth-extra realm=example.com)"
             )));
         };
+        let raw = value.trim();
         let value = Some(value.to_string());
         match key.trim().to_ascii_lowercase().as_str() {
             "realm" | "domain" => creds.realm = value,
             "dmd5-serv-type" => creds.service = value,
             "dmd5-host" => creds.service_host = value,
             "dmd5-serv-name" => creds.service_name = value,
+            "ntlm-version" => {
+                creds.ntlm_v1 = match raw {
+                    "1" | "v1" => true,
+                    "2" | "v2" => false,
+                    _ => {
+                        return Err(usage(format!(
+                            "--auth-extra: ntlm-version is 1 or 2, not '{raw}'"
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(usage(format!(
                     "--auth-extra: unknown key '{other}' (ehlo knows realm, domain, \
-                     dmd5-serv-type, dmd5-host, dmd5-serv-name)"
+                     dmd5-serv-type, dmd5-host, dmd5-serv-name, ntlm-version)"
                 )));
             }
         }

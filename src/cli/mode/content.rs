@@ -104,7 +104,9 @@ pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
 
 /// The message bytes and info notes: `--data` as given (tokens replaced unless
 /// `--no-data-fixup`), or the composed message with its parts. Every file and stdin is read
-/// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`].
+/// here, before anything is sent; the total stays under [`MAX_MESSAGE_BYTES`]. `default_body`
+/// (the `--dump-as-body` text) is the body when `--body` is not given, taken literally.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn compose(
     msg: &MessageArgs,
     fixup: Fixup,
@@ -113,6 +115,7 @@ pub(super) fn compose(
     bcc: &[String],
     from: &str,
     env: &Environment,
+    default_body: Option<&[u8]>,
 ) -> Result<(Vec<u8>, Vec<String>), Error> {
     let stdin_users: Vec<&str> = [("--data", &msg.data), ("--body", &msg.body)]
         .into_iter()
@@ -155,10 +158,10 @@ pub(super) fn compose(
                      (its bytes go out exactly as given)"
                 )));
             }
-            if msg.body.is_some() {
+            if msg.body.is_some() || default_body.is_some() {
                 return Err(usage(
-                    "--body cannot go into a --data message sent with --no-data-fixup \
-                     (no %BODY% token is replaced)",
+                    "--body and --dump-as-body cannot go into a --data message sent with \
+                     --no-data-fixup (no %BODY% token is replaced)",
                 ));
             }
             let mut notes = Vec::new();
@@ -183,7 +186,7 @@ pub(super) fn compose(
         let spec = MessageSpec {
             headers: &msg.header,
             add_headers: &msg.add_header,
-            body: body.as_deref(),
+            body: body.as_deref().or(default_body),
             ..spec
         };
         let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
@@ -194,7 +197,8 @@ pub(super) fn compose(
         .body
         .as_deref()
         .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
-        .transpose()?;
+        .transpose()?
+        .or_else(|| default_body.map(<[u8]>::to_vec));
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
     let mut parts = Vec::with_capacity(msg.parts.len());
     for p in &msg.parts {

@@ -21,6 +21,7 @@ use crate::smtp::client::{
     AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
 };
 use crate::smtp::data::Fixup;
+use crate::smtp::event::VerifyPart;
 
 fn family_of(ip: IpAddr) -> Family {
     if ip.is_ipv4() { Family::V4 } else { Family::V6 }
@@ -105,6 +106,20 @@ fn stops_before_rcpt(stop: Option<Stop>) -> bool {
 }
 
 pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, Error> {
+    // --dump-as-body (-dabsp implies it) makes the body the dump of the finished settings, so
+    // it needs the arguments as given once the rest is resolved. --body wins (as in swaks).
+    let dump_body = match (
+        &a.message.dump_as_body,
+        a.message.dump_as_body_shows_password,
+    ) {
+        (Some(s), _) => Some(s.clone()),
+        (None, true) => Some(crate::cli::dump::Sections::all()),
+        (None, false) => None,
+    }
+    .filter(|_| a.message.body.is_none())
+    .map(|s| (s.for_body(), a.clone()));
+    // --dump and --dump-mail send nothing: no question, no prompt, no ~/.netrc.
+    let sends = !a.message.dump_mail && a.output.dump.is_none();
     let SendArgs {
         transport,
         tls,
@@ -316,11 +331,10 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
                 }
                 _ => (None, None),
             };
-            // --dump-mail sends nothing: no question, no prompt.
-            if !msg.dump_mail && !encrypted && !auth.allow_plaintext_auth {
+            if sends && !encrypted && !auth.allow_plaintext_auth {
                 confirm_plaintext_auth(env)?;
             }
-            let (user, password, token) = if msg.dump_mail {
+            let (user, password, token) = if !sends {
                 (
                     auth.auth_user
                         .as_deref()
@@ -358,14 +372,6 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             })
         }
     };
-
-    // Message.
-    let fixup = fixup_of(&msg);
-    let (mut message, mut notes) = compose(&msg, fixup, &to, &cc, &bcc, &from, env)?;
-    // (--dump-mail sends nothing, so it shows the bytes whatever they end with.)
-    if fixup == Fixup::NONE && ext_args.bdat.is_none() && !msg.dump_mail {
-        raw_data_end(&mut message, &mut notes)?;
-    }
 
     // TLS.
     if let Some(p) = &tls.tls_ca_path
@@ -416,6 +422,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     let tls_params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
+        verify_only: verify_only(&tls),
         verify_name: tls.tls_verify_target.clone(),
         ca_path: tls.tls_ca_path.clone(),
         protocols: tls.tls_protocol.clone().map(|p| p.0),
@@ -478,8 +485,9 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         rcpts,
         mail_params: envelope.mail_param,
         rcpt_params: envelope.rcpt_param,
-        message,
-        fixup,
+        // Composed last (below), when the rest is known: --dump-as-body shows it.
+        message: Vec::new(),
+        fixup: fixup_of(&msg),
         pipeline: envelope.pipeline,
         stop,
         ext: ext_plan(
@@ -523,19 +531,53 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         ));
     }
 
-    Ok(SendConfig {
+    let mut cfg = SendConfig {
         connect: link.to(target),
         plan,
         format,
         dump_mail: msg.dump_mail,
-        notes,
+        notes: Vec::new(),
         output: OutputFiles {
             stdout: output
                 .output_file_stdout
                 .or_else(|| output.output_file.clone()),
             stderr: output.output_file_stderr.or(output.output_file),
         },
-    })
+    };
+
+    // Message.
+    let body = dump_body.map(|(sections, args)| {
+        let reveal = args.message.dump_as_body_shows_password;
+        crate::cli::dump::render(&args, &cfg, &sections, reveal).into_bytes()
+    });
+    let fixup = cfg.plan.fixup;
+    let (mut message, mut notes) = compose(
+        &msg,
+        fixup,
+        &to,
+        &cc,
+        &bcc,
+        &cfg.plan.from,
+        env,
+        body.as_deref(),
+    )?;
+    // (--dump-mail and --dump send nothing, so they show the bytes whatever they end with.)
+    if fixup == Fixup::NONE && ext_args.bdat.is_none() && sends {
+        raw_data_end(&mut message, &mut notes)?;
+    }
+    cfg.plan.message = message;
+    cfg.notes = notes;
+    Ok(cfg)
+}
+
+/// swaks's split of `--tls-verify` (= `--tls-verify-ca` + `--tls-verify-host`): one of the two
+/// alone enforces only its part; both, `--tls-verify` or neither (ehlo's default) enforce both.
+fn verify_only(tls: &crate::cli::args::TlsArgs) -> Option<VerifyPart> {
+    match (tls.tls_verify.is_some(), tls.tls_verify_ca, tls.tls_verify_host) {
+        (false, true, false) => Some(VerifyPart::Chain),
+        (false, false, true) => Some(VerifyPart::Name),
+        _ => None,
+    }
 }
 
 /// `--dnssec` (default off for the send, validate with `--tls-verify dane`), checked against

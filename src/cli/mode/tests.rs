@@ -343,7 +343,7 @@ fn auth_plan() {
         "--auth-map",
         "exch=ntlm",
         "--auth-extra",
-        "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n",
+        "Domain=CORP,dmd5-serv-type=imap,dmd5-host=h.test,dmd5-serv-name=n,NTLM-Version=1",
     ]);
     let a = c.plan.auth.unwrap();
     assert_eq!(a.mechanisms, ["MSN", "EXCH"]);
@@ -355,12 +355,17 @@ fn auth_plan() {
     assert_eq!(cr.service.as_deref(), Some("imap"));
     assert_eq!(cr.service_host.as_deref(), Some("h.test"));
     assert_eq!(cr.service_name.as_deref(), Some("n"));
+    assert!(cr.ntlm_v1);
     assert!(cr.time.is_some());
     for (args, want) in [
         (&["--auth-map", "x"][..], "not ALIAS=TYPE"),
         (&["--auth-map", "x=GSSAPI"], "TYPE must be a mechanism"),
         (&["--auth-extra", "colour=blue"], "unknown key 'colour'"),
         (&["--auth-extra", "realm"], "not KEY=VALUE"),
+        (
+            &["--auth-extra", "ntlm-version=3"],
+            "ntlm-version is 1 or 2",
+        ),
     ] {
         let argv: Vec<&str> = ["-t", "a@x.test", "--tls", "--ap", "x", "-a"]
             .into_iter()

@@ -133,6 +133,7 @@ where
     // exposes no hook to observe the request itself, so "sent" means: configured, and the
     // handshake (which would have carried it) completed.
     info.client_cert_sent = params.client_cert.is_some();
+    info.verify.only = params.verify_only;
     // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
     // store; the CA verdict above is still shown.
     if !params.tlsa.is_empty() {
@@ -158,7 +159,7 @@ where
         }
         return Ok((s, info));
     }
-    if params.verify && !info.verify.ok {
+    if params.verify && !info.verify.passed() {
         let reason = explain_failure(&info);
         // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather
         // than dropping it, so the server logs an orderly close, not a truncated session.

@@ -1,6 +1,6 @@
 //! What a TLS failure means in words: handshake reasons, verification failures, alerts on read.
 
-use crate::smtp::event::TlsInfo;
+use crate::smtp::event::{TlsInfo, VerifyPart};
 
 const VERIFY_HINT: &str =
     "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification";
@@ -19,11 +19,25 @@ pub(super) fn is_not_tls(e: &openssl::ssl::Error) -> bool {
 pub(super) fn explain_failure(info: &TlsInfo) -> String {
     let v = &info.verify;
     let leaf = info.chain.first();
-    let reason = v
-        .reason
-        .clone()
-        .unwrap_or_else(|| "verification failed".into());
-    let why = if !v.chain_ok {
+    // With only the name enforced (--tls-verify-host), a chain failure is not the reason.
+    let name_only = v.only == Some(VerifyPart::Name);
+    let reason = if name_only {
+        let ip = v
+            .checked_name
+            .as_deref()
+            .is_some_and(|n| n.parse::<std::net::IpAddr>().is_ok());
+        if ip {
+            "IP address mismatch"
+        } else {
+            "hostname mismatch"
+        }
+        .to_string()
+    } else {
+        v.reason
+            .clone()
+            .unwrap_or_else(|| "verification failed".into())
+    };
+    let why = if !v.chain_ok && !name_only {
         // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses.
         match reason.as_str() {
             "self-signed certificate" | "self signed certificate" => {
@@ -60,7 +74,7 @@ pub(super) fn explain_failure(info: &TlsInfo) -> String {
     };
     // The chain is trusted and only the name is wrong (typically: connected by IP address, or
     // by an alias): a CA file would change nothing; the name to connect by or check is the fix.
-    let hint = if v.chain_ok && !v.name_ok {
+    let hint = if (v.chain_ok || name_only) && !v.name_ok {
         let named = leaf
             .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
             .filter(|n| !n.starts_with('*'))

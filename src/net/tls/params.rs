@@ -18,6 +18,9 @@ pub(crate) struct TlsParams {
     pub(crate) sni: Option<String>,
     /// Enforce verification (off with `--insecure`).
     pub(crate) verify: bool,
+    /// Enforce only this part of it (`--tls-verify-ca` / `--tls-verify-host` alone); `None` =
+    /// the chain and the name.
+    pub(crate) verify_only: Option<crate::smtp::event::VerifyPart>,
     /// Name to verify the certificate against (default: the host name connected to).
     pub(crate) verify_name: Option<String>,
     /// The only trusted CAs, a PEM file or directory (`--tls-ca-path`); `None` = the system store.

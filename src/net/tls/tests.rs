@@ -737,3 +737,76 @@ async fn client_certificate_for_a_server_that_requires_one() {
         "{e:?}"
     );
 }
+
+/// swaks's `--tls-verify-ca` / `--tls-verify-host` alone: only that half is enforced, the other
+/// is still judged and shown.
+#[tokio::test]
+async fn verify_only_the_chain_or_only_the_name() {
+    use crate::smtp::event::VerifyPart;
+    let (ca, leaf, key) = ca_and_leaf("ehlo test root V");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, ca.to_pem().unwrap()).unwrap();
+    let only = |part: Option<VerifyPart>, name: &str| TlsParams {
+        ca_path: Some(file.clone()),
+        verify_only: part,
+        verify_name: Some(name.into()),
+        ..params(true)
+    };
+    // A trusted chain for another name: passes when only the chain is enforced…
+    let (_, info) = handshake(
+        &leaf,
+        &key,
+        "localhost",
+        &only(Some(VerifyPart::Chain), "mx.other.example"),
+    )
+    .await
+    .unwrap();
+    let v = &info.verify;
+    assert!(v.chain_ok && !v.name_ok && !v.ok && v.passed(), "{v:?}");
+    assert_eq!(v.only, Some(VerifyPart::Chain));
+    // …and fails when the name counts.
+    for part in [None, Some(VerifyPart::Name)] {
+        let r = handshake(&leaf, &key, "localhost", &only(part, "mx.other.example")).await;
+        let Err(TlsError::Verify { reason, .. }) = r else {
+            panic!("{part:?}: expected Verify, got {:?}", r.map(|x| x.1))
+        };
+        assert!(reason.contains("hostname mismatch"), "{part:?}: {reason}");
+    }
+    // A self-signed certificate for the right name: passes when only the name is enforced…
+    let (cert, key) = self_signed(&["localhost"]).unwrap();
+    let name_only = TlsParams {
+        verify_only: Some(VerifyPart::Name),
+        ..params(true)
+    };
+    let (_, info) = handshake(&cert, &key, "localhost", &name_only)
+        .await
+        .unwrap();
+    let v = &info.verify;
+    assert!(!v.chain_ok && v.name_ok && !v.ok && v.passed(), "{v:?}");
+    // …fails on the chain otherwise…
+    for part in [None, Some(VerifyPart::Chain)] {
+        let p = TlsParams {
+            verify_only: part,
+            ..params(true)
+        };
+        let Err(TlsError::Verify { reason, .. }) = handshake(&cert, &key, "localhost", &p).await
+        else {
+            panic!("{part:?}: expected Verify")
+        };
+        assert!(reason.contains("self-signed"), "{part:?}: {reason}");
+    }
+    // …and on the name, not the chain, when the name is wrong.
+    let p = TlsParams {
+        verify_name: Some("mx.other.example".into()),
+        ..name_only
+    };
+    let Err(TlsError::Verify { reason, .. }) = handshake(&cert, &key, "localhost", &p).await else {
+        panic!("expected Verify")
+    };
+    assert!(
+        reason.starts_with("hostname mismatch")
+            && reason.contains("not valid for mx.other.example"),
+        "{reason}"
+    );
+}

@@ -124,6 +124,8 @@ pub(super) fn verdict(
         name_ok,
         matched,
         reason,
+        // Set by the caller, which knows what is enforced.
+        only: None,
     }
 }
 

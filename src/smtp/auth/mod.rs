@@ -103,6 +103,9 @@ pub(crate) struct Credentials {
     pub(crate) service_name: Option<String>,
     /// Seconds since the Unix epoch, for NTLMv2's timestamp (the core has no clock).
     pub(crate) time: Option<u64>,
+    /// NTLM: send NTLMv1 responses (and the LM response) instead of NTLMv2, for servers that
+    /// know only v1 (Exim's `spa`); swaks's `--auth-extra ntlm-version=1`.
+    pub(crate) ntlm_v1: bool,
 }
 
 /// One client response in a SASL exchange.
@@ -191,6 +194,12 @@ pub(crate) trait Mechanism: Send + std::fmt::Debug {
     /// don't send AUTH with it. Additive to the skeleton contract.
     fn ready(&self) -> Result<(), AuthError> {
         Ok(())
+    }
+    /// Does the next 334's text mean nothing to this mechanism, so it is not decoded? NTLM's
+    /// first 334 is empty in [MS-SMTPNTLM] §3.1.5.1, but Exim's `spa` sends the text
+    /// `NTLM supported` there (what swaks's Authen::NTLM ignores too).
+    fn ignores_challenge(&self) -> bool {
+        false
     }
 }
 

@@ -1,9 +1,16 @@
-//! SASL NTLM for SMTP ([MS-SMTPNTLM], the NTLM messages of [MS-NLMP]), as Exchange and Dovecot
-//! offer it (swaks also calls it SPA or MSN): `AUTH NTLM`, an empty 334, the NEGOTIATE message,
-//! the server's CHALLENGE, then an AUTHENTICATE message with NTLMv2 responses
-//! ([MS-NLMP] §3.3.2). NTLMv1 (DES of the password hash) is not sent: a captured v1 exchange gives
-//! the password hash away, and servers configured as Microsoft recommends refuse it.
+//! SASL NTLM for SMTP ([MS-SMTPNTLM], the NTLM messages of [MS-NLMP]), as Exchange, Dovecot and
+//! Exim's `spa` authenticator offer it (swaks also calls it SPA or MSN): `AUTH NTLM`, an empty
+//! 334, the NEGOTIATE message, the server's CHALLENGE, then an AUTHENTICATE message.
+//!
+//! The responses are NTLMv2 ([MS-NLMP] §3.3.2) by default. NTLMv1 ([MS-NLMP] §3.3.1: DES of
+//! the password hashes, and the LM response, as swaks's Authen::NTLM sends them) only when asked
+//! ([`Credentials::ntlm_v1`], `--auth-extra ntlm-version=1`): a recorded v1 exchange gives the
+//! password hash away, and servers configured as Microsoft recommends refuse it, but servers
+//! that know nothing else (Exim's `spa`) need it. When the server's CHALLENGE agrees to
+//! extended session security, v1 takes that form (NTLM2 session response, §3.3.1).
 
+use des::Des;
+use des::cipher::BlockCipherEncrypt;
 use hmac::{Hmac, KeyInit, Mac};
 use md4::{Digest, Md4};
 
@@ -43,6 +50,8 @@ pub(crate) struct Ntlm {
     nonce: Option<String>,
     /// Seconds since the Unix epoch, for the NTLMv2 timestamp when the server sends none.
     time: Option<u64>,
+    /// Send NTLMv1 responses instead of NTLMv2.
+    v1: bool,
     step: u8,
 }
 
@@ -52,6 +61,7 @@ impl std::fmt::Debug for Ntlm {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("domain", &self.domain)
+            .field("v1", &self.v1)
             .field("step", &self.step)
             .finish()
     }
@@ -68,6 +78,7 @@ impl Ntlm {
             domain: creds.realm.clone().unwrap_or_default(),
             nonce: creds.nonce.clone(),
             time: creds.time,
+            v1: creds.ntlm_v1,
             step: 0,
         }
     }
@@ -92,19 +103,29 @@ impl Ntlm {
                 .unwrap_or(0)
         });
         let password = self.password.as_ref().map(Secret::expose).unwrap_or("");
-        let key = ntowf_v2(password, &self.user, &self.domain);
-        let (lm, nt) = v2_responses(
-            &key,
-            &msg.server_challenge,
-            &client_challenge,
-            timestamp,
-            &msg.target_info,
-        );
-        // [MS-NLMP] §3.1.5.1.2: with a server timestamp the LMv2 response is not sent.
-        let lm = if server_time.is_some() {
-            vec![0u8; 24]
+        let (lm, nt) = if self.v1 {
+            v1_responses(
+                password,
+                &msg.server_challenge,
+                &client_challenge,
+                msg.flags & EXTENDED_SESSIONSECURITY != 0,
+            )
         } else {
-            lm
+            let key = ntowf_v2(password, &self.user, &self.domain);
+            let (lm, nt) = v2_responses(
+                &key,
+                &msg.server_challenge,
+                &client_challenge,
+                timestamp,
+                &msg.target_info,
+            );
+            // [MS-NLMP] §3.1.5.1.2: with a server timestamp the LMv2 response is not sent.
+            let lm = if server_time.is_some() {
+                vec![0u8; 24]
+            } else {
+                lm
+            };
+            (lm, nt)
         };
         let unicode = msg.flags & UNICODE != 0;
         let flags = (msg.flags & CLIENT_FLAGS & !(if unicode { OEM } else { UNICODE }))
@@ -121,9 +142,10 @@ impl Ntlm {
         Ok(Step {
             data,
             display: format!(
-                "NTLM AUTHENTICATE domain={} user={} responses={}",
+                "NTLM AUTHENTICATE domain={} user={} {} responses={}",
                 printable(self.domain.as_bytes()),
                 printable(self.user.as_bytes()),
+                if self.v1 { "NTLMv1" } else { "NTLMv2" },
                 mask("")
             ),
             secret: true,
@@ -225,6 +247,80 @@ fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
     hmac_md5(&nt_hash, &[&who])
 }
 
+/// DES with a 7-byte key ([MS-NLMP] §6 `DES`): the 56 key bits spread over 8 bytes, the low
+/// bit of each (parity, which DES ignores) left 0.
+fn des7(key7: &[u8], block: &[u8; 8]) -> [u8; 8] {
+    let mut bits = 0u64;
+    for b in key7.iter().take(7) {
+        bits = (bits << 8) | u64::from(*b);
+    }
+    let mut key = [0u8; 8];
+    for (i, k) in key.iter_mut().enumerate() {
+        // Bits 55-49 of the 56 for the first byte, and so on.
+        *k = (((bits >> (49 - 7 * i)) & 0x7f) as u8) << 1;
+    }
+    let cipher = Des::new(&key.into());
+    let mut out = (*block).into();
+    cipher.encrypt_block(&mut out);
+    out.into()
+}
+
+/// DESL ([MS-NLMP] §6): the 16-byte key as three 7-byte DES keys (the last padded with
+/// zeros), each encrypting `data`.
+fn desl(key: &[u8; 16], data: &[u8; 8]) -> Vec<u8> {
+    let mut third = [0u8; 7];
+    third[..2].copy_from_slice(&key[14..]);
+    [
+        des7(&key[..7], data),
+        des7(&key[7..14], data),
+        des7(&third, data),
+    ]
+    .concat()
+}
+
+/// NTOWFv1 ([MS-NLMP] §3.3.1): MD4 of the UTF-16LE password.
+fn ntowf_v1(password: &str) -> [u8; 16] {
+    Md4::digest(utf16le(password)).into()
+}
+
+/// LMOWFv1 ([MS-NLMP] §3.3.1): the upper-cased password, cut or padded with zeros to 14
+/// bytes, as two DES keys encrypting "KGS!@#$%".
+fn lmowf_v1(password: &str) -> [u8; 16] {
+    let mut p = [0u8; 14];
+    for (d, s) in p.iter_mut().zip(password.to_uppercase().bytes()) {
+        *d = s;
+    }
+    let magic = b"KGS!@#$%";
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&des7(&p[..7], magic));
+    out[8..].copy_from_slice(&des7(&p[7..], magic));
+    out
+}
+
+/// The LM and NTLMv1 responses ([MS-NLMP] §3.3.1): DESL of each password hash over the server
+/// challenge; with extended session security the NT response covers
+/// MD5(server challenge + client challenge) and the LM response is the client challenge.
+fn v1_responses(
+    password: &str,
+    server_challenge: &[u8; 8],
+    client_challenge: &[u8; 8],
+    extended: bool,
+) -> (Vec<u8>, Vec<u8>) {
+    let nt_key = ntowf_v1(password);
+    if extended {
+        let digest = md5::Md5::digest([&server_challenge[..], &client_challenge[..]].concat());
+        let mut challenge = [0u8; 8];
+        challenge.copy_from_slice(&digest[..8]);
+        let mut lm = client_challenge.to_vec();
+        lm.extend_from_slice(&[0; 16]);
+        return (lm, desl(&nt_key, &challenge));
+    }
+    (
+        desl(&lmowf_v1(password), server_challenge),
+        desl(&nt_key, server_challenge),
+    )
+}
+
 /// The LMv2 and NTLMv2 responses ([MS-NLMP] §3.3.2).
 fn v2_responses(
     key: &[u8; 16],
@@ -318,6 +414,10 @@ impl Mechanism for Ntlm {
     fn ready(&self) -> Result<(), AuthError> {
         need_user_and_password(NAME, &self.user, &self.password)
     }
+
+    fn ignores_challenge(&self) -> bool {
+        self.step == 0
+    }
 }
 
 #[cfg(test)]
@@ -380,6 +480,75 @@ mod tests {
             ]
             .concat()
         );
+    }
+
+    /// [MS-NLMP] §4.2.2 (NTLMv1 authentication) and §4.2.3 (NTLMv1 with client challenge):
+    /// password "Password", server challenge 0123456789abcdef, client challenge aa×8.
+    #[test]
+    fn ms_nlmp_v1_vectors() {
+        assert_eq!(
+            lmowf_v1("Password").to_vec(),
+            unhex("e52cac67419a9a224a3b108f3fa6cb6d")
+        );
+        assert_eq!(
+            ntowf_v1("Password").to_vec(),
+            unhex("a4f49c406510bdcab6824ee7c30fd852")
+        );
+        let server: [u8; 8] = unhex("0123456789abcdef").try_into().unwrap();
+        let client = [0xaa; 8];
+        let (lm, nt) = v1_responses("Password", &server, &client, false);
+        assert_eq!(
+            nt,
+            unhex("67c43011f30298a2ad35ece64f16331c44bdbed927841f94")
+        );
+        assert_eq!(
+            lm,
+            unhex("98def7b87f88aa5dafe2df779688a172def11c7d5ccdef13")
+        );
+        let (lm, nt) = v1_responses("Password", &server, &client, true);
+        assert_eq!(
+            nt,
+            unhex("7537f803ae367128ca458204bde7caf81e97ed2683267232")
+        );
+        assert_eq!(lm, [&client[..], &[0; 16]].concat());
+    }
+
+    /// The classic NTLMv1 example of Eric Glass's "The NTLM Authentication Protocol" (also
+    /// Authen::NTLM's own test): password "Beeblebrox", challenge "SrvNonce".
+    #[test]
+    fn davenport_v1_vector() {
+        let (lm, nt) = v1_responses("Beeblebrox", b"SrvNonce", &[0; 8], false);
+        assert_eq!(
+            lm,
+            unhex("ad87ca6defe34685b9c43c477a8c42d600667d6892e7e897")
+        );
+        assert_eq!(
+            nt,
+            unhex("e0e00de3104a1bf2053f07c7dda82d3c489ae989e1b000d3")
+        );
+    }
+
+    #[test]
+    fn v1_exchange_sends_lm_and_nt_responses_of_24_bytes() {
+        let mut m = Ntlm::new(&Credentials {
+            ntlm_v1: true,
+            ..creds()
+        });
+        m.respond(b"").unwrap();
+        let auth = m.respond(&challenge(UNICODE | NTLM, &[])).unwrap();
+        let d = &auth.data;
+        let field = |at: usize| {
+            let len = usize::from(u16_at(d, at));
+            let off = usize::try_from(u32_at(d, at + 4)).unwrap();
+            d[off..off + len].to_vec()
+        };
+        let server: [u8; 8] = unhex("0123456789abcdef").try_into().unwrap();
+        let (lm, nt) = v1_responses("Password", &server, &[0; 8], false);
+        assert_eq!(field(12), lm);
+        assert_eq!(field(20), nt);
+        assert_eq!(field(36), utf16le("User"));
+        assert!(auth.display.contains("NTLMv1"), "{}", auth.display);
+        assert_hidden(&auth.display, "Password");
     }
 
     /// A CHALLENGE message as a server builds it.

@@ -222,7 +222,17 @@ impl Session {
         match reply.code {
             Some(334) => {
                 let text = reply.lines.first().cloned().unwrap_or_default();
-                let challenge = match auth::decode_challenge(text.trim()) {
+                let ignored = self
+                    .auth
+                    .as_ref()
+                    .and_then(|s| s.current.as_ref())
+                    .is_some_and(|m| m.ignores_challenge());
+                let decoded = if ignored {
+                    Ok(Vec::new())
+                } else {
+                    auth::decode_challenge(text.trim())
+                };
+                let challenge = match decoded {
                     Ok(c) => c,
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
