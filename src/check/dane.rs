@@ -86,7 +86,7 @@ fn weakest(a: Option<DnsProof>, b: Option<DnsProof>) -> Option<DnsProof> {
 fn all_skipped(why: &str) -> Vec<CheckResult> {
     DNS_IDS
         .iter()
-        .map(|id| CheckResult::new(*id, Status::Skip, why))
+        .map(|id| CheckResult::new(id, Status::Skip, why))
         .collect()
 }
 
@@ -151,7 +151,7 @@ pub async fn dns_checks(
     if hosts.is_empty() {
         for id in &DNS_IDS[1..] {
             out.results
-                .push(CheckResult::new(*id, Status::Skip, "no MX host"));
+                .push(CheckResult::new(id, Status::Skip, "no MX host"));
         }
         return out;
     }
@@ -409,7 +409,7 @@ pub fn host_checks(
     let Some(t) = tlsa else {
         return HOST_IDS
             .iter()
-            .map(|id| CheckResult::new(*id, Status::Skip, "no secure TLSA record: no DANE"))
+            .map(|id| CheckResult::new(id, Status::Skip, "no secure TLSA record: no DANE"))
             .collect();
     };
     let status_of = |id: &str| res.iter().find(|c| c.id == id).map(|c| (c.status, c));

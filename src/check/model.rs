@@ -119,7 +119,11 @@ pub(crate) const CHECKS: &[CheckDef] = &[
     // _domainkey exists (keys are likely published)
     def("dkim.hint", "RFC 6376 §3.6.2, RFC 8020", Scope::Domain),
     // the MX records validate (DNSSEC secure; unsigned = info, bogus fails)
-    def("dnssec.domain", "RFC 4035 §5, RFC 7672 §2.2.1", Scope::Domain),
+    def(
+        "dnssec.domain",
+        "RFC 4035 §5, RFC 7672 §2.2.1",
+        Scope::Domain,
+    ),
     // each MX host's addresses validate (unsigned = info, bogus fails)
     def("dnssec.mx", "RFC 4035 §5, RFC 7672 §2.2.2", Scope::Domain),
     // the TLSA lookup at _25._tcp.MX (secure: DANE applies; insecure/absent: info; bogus or
@@ -128,7 +132,11 @@ pub(crate) const CHECKS: &[CheckDef] = &[
     // every TLSA record is DANE-TA(2)/DANE-EE(3) with a known selector and matching type
     def("dane.usable", "RFC 7672 §3.1.3", Scope::Domain),
     // two usable records (3 x x + 3 x x, or 3 x x + 2 x x) so a key change keeps one valid
-    def("dane.rollover", "RFC 7671 §8.1, RFC 7672 §3.1", Scope::Domain),
+    def(
+        "dane.rollover",
+        "RFC 7671 §8.1, RFC 7672 §3.1",
+        Scope::Domain,
+    ),
     // the MX address accepts a TCP connection
     def("smtp.connect", "RFC 5321 §4.5.3.2", Scope::Host),
     // a 220 greeting (421 = could not test, never a verdict)

@@ -573,7 +573,11 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
 /// swaks's split of `--tls-verify` (= `--tls-verify-ca` + `--tls-verify-host`): one of the two
 /// alone enforces only its part; both, `--tls-verify` or neither (ehlo's default) enforce both.
 fn verify_only(tls: &crate::cli::args::TlsArgs) -> Option<VerifyPart> {
-    match (tls.tls_verify.is_some(), tls.tls_verify_ca, tls.tls_verify_host) {
+    match (
+        tls.tls_verify.is_some(),
+        tls.tls_verify_ca,
+        tls.tls_verify_host,
+    ) {
         (false, true, false) => Some(VerifyPart::Chain),
         (false, false, true) => Some(VerifyPart::Name),
         _ => None,
