@@ -72,6 +72,24 @@ async fn say<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, line: &str) -> String
     reply(s).await
 }
 
+/// Connect, read the banner, EHLO, and open a transaction from a@x.test to b@y.test.
+async fn envelope(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO c\r\n").await;
+    assert!(
+        say(&mut s, "MAIL FROM:<a@x.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        say(&mut s, "RCPT TO:<b@y.test>\r\n")
+            .await
+            .starts_with("250")
+    );
+    s
+}
+
 async fn transaction<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, content: &str) -> String {
     assert!(say(s, "MAIL FROM:<a@x.test>\r\n").await.starts_with("250 "));
     assert!(say(s, "RCPT TO:<b@y.test>\r\n").await.starts_with("250 "));
@@ -482,19 +500,7 @@ async fn streamed_content_lands_whole_or_leaves_nothing() {
     let big: String = "0123456789 streamed line\r\n".repeat(4000);
 
     // Cut off mid-content: the tmp/ file exists while the content arrives, then goes away.
-    let mut s = TcpStream::connect(h.addr()).await.unwrap();
-    reply(&mut s).await;
-    say(&mut s, "EHLO c\r\n").await;
-    assert!(
-        say(&mut s, "MAIL FROM:<a@x.test>\r\n")
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        say(&mut s, "RCPT TO:<b@y.test>\r\n")
-            .await
-            .starts_with("250")
-    );
+    let mut s = envelope(h.addr()).await;
     assert!(say(&mut s, "DATA\r\n").await.starts_with("354"));
     s.write_all(big.as_bytes()).await.unwrap();
     wait_for_tmp(1).await;
@@ -502,19 +508,7 @@ async fn streamed_content_lands_whole_or_leaves_nothing() {
     wait_for_tmp(0).await;
 
     // Reset between BDAT chunks, and too big: answered only once the file is gone.
-    let mut s = TcpStream::connect(h.addr()).await.unwrap();
-    reply(&mut s).await;
-    say(&mut s, "EHLO c\r\n").await;
-    assert!(
-        say(&mut s, "MAIL FROM:<a@x.test>\r\n")
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        say(&mut s, "RCPT TO:<b@y.test>\r\n")
-            .await
-            .starts_with("250")
-    );
+    let mut s = envelope(h.addr()).await;
     assert!(say(&mut s, "BDAT 5\r\nhello").await.starts_with("250"));
     assert_eq!(count("tmp"), 1);
     assert!(say(&mut s, "RSET\r\n").await.starts_with("250"));
