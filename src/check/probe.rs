@@ -18,6 +18,7 @@ use super::model::{CheckResult, Status};
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{ConnectPlan, Link, Target};
 use crate::net::tls::TlsParams;
+use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
 use crate::smtp::event::{Event, Phase, Sink, TlsInfo};
@@ -152,7 +153,7 @@ fn gather(events: &[(Duration, Event)]) -> Seen {
             Event::TlsStarted { info } => {
                 s.tls = Some((info.clone(), tls_t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
             }
-            Event::TlsFailed { reason } => s.tls_failed = Some(reason.clone()),
+            Event::TlsFailed { reason } => s.tls_failed = Some(words(reason, FrontEnd::Check)),
             Event::Summary(sum) => {
                 if let Some(e) = &sum.error {
                     s.error = Some((e.clone(), Some(last_phase)));

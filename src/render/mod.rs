@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod remedy;
 pub(crate) mod style;
 
 use std::time::Duration;

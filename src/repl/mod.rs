@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 use crate::error::{EXIT_OK, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
+use crate::render::remedy::{self, FrontEnd};
 use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
@@ -1117,7 +1118,9 @@ impl Engine {
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
                 Some(report) => {
-                    self.say(&report.text_with(crate::render::human::repl_remedy))
+                    self.say(&report.text_with(|r| {
+                        remedy::word(r, FrontEnd::Repl).to_string()
+                    }))
                 }
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""

@@ -299,7 +299,7 @@ impl Session {
 
     /// The TLS handshake failed (or verification failed and is enforced). The connection is
     /// unusable afterwards, whatever the policy, so the session ends.
-    pub(crate) fn tls_failed(&mut self, reason: String) {
+    pub(crate) fn tls_failed(&mut self, reason: crate::smtp::codes::Hint) {
         self.set_error(SessionError::Tls(reason));
         self.close();
     }
