@@ -8,8 +8,8 @@ use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
+use crate::smtp::outbox::{Outbox, Outgoing};
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
-use crate::smtp::sent;
 
 mod auth;
 mod banner;
@@ -109,8 +109,8 @@ pub(crate) struct Session {
     buf: Vec<u8>,
     parser: ReplyParser,
     pending: VecDeque<Expect>,
-    transmit: Vec<u8>,
-    events: VecDeque<Event>,
+    /// What to write and what to report.
+    out: Outbox,
     actions: VecDeque<Action>,
     /// Is the transport encrypted?
     tls: bool,
@@ -126,8 +126,6 @@ pub(crate) struct Session {
     /// QUIT sent (or a requested drop): a close now is expected.
     finishing: bool,
     closed: bool,
-    /// Emit `RawSent` events (for `--show-raw-text`).
-    raw_events: bool,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
     /// LMTP: which recipients the replies after the content belong to, in order.
@@ -144,7 +142,7 @@ pub(crate) struct Session {
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
     xforward_done: bool,
-    /// How many expectations at the back of `pending` belong to commands still in `transmit`
+    /// How many expectations at the back of `pending` belong to commands still in the outbox
     /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
     /// its command was sent.
     unsent: usize,
@@ -165,8 +163,7 @@ impl Session {
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::new(),
-            transmit: Vec::new(),
-            events: VecDeque::new(),
+            out: Outbox::new(raw_events),
             actions: VecDeque::new(),
             tls,
             caps: None,
@@ -178,7 +175,6 @@ impl Session {
             error: None,
             finishing: false,
             closed: false,
-            raw_events,
             last_phase: Phase::Banner,
             dot_targets: Vec::new(),
             chunks: VecDeque::new(),
@@ -255,7 +251,7 @@ impl Session {
                 phase: self.phase(),
             });
         }
-        self.events.push_back(Event::Closed { expected });
+        self.out.push(Event::Closed { expected });
         self.closed = true;
     }
 
@@ -263,11 +259,7 @@ impl Session {
     /// pipelined commands leave in one segment).
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.unsent = 0;
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.transmit))
-        }
+        self.out.poll_transmit()
     }
 
     /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
@@ -277,7 +269,7 @@ impl Session {
 
     /// Next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.out.poll_event()
     }
 
     /// Next action, if any.
@@ -373,28 +365,22 @@ impl Session {
         redacted: bool,
     ) {
         self.last_phase = phase;
-        let out = sent::Outgoing {
+        self.out.write(Outgoing {
             wire,
             display,
             kind,
             phase,
             redacted,
             tls: self.tls,
-        };
-        sent::report(out, self.raw_events, &mut self.events);
-        self.transmit.extend_from_slice(wire);
+        });
     }
 
     fn info(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Info {
-            message: message.into(),
-        });
+        self.out.info(message);
     }
 
     fn warn(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Warning {
-            message: message.into(),
-        });
+        self.out.warn(message);
     }
 
     /// Record the first error only: later failures are consequences.
@@ -426,7 +412,7 @@ impl Session {
             self.closed = true;
             self.pending.clear();
             self.actions.push_back(Action::Close);
-            self.events.push_back(Event::Closed { expected: true });
+            self.out.push(Event::Closed { expected: true });
         }
     }
 
@@ -481,7 +467,7 @@ impl Session {
         if early && !self.early_reported && !self.finishing {
             self.early_reported = true;
             let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::EarlyReply,
                 phase,
             });
@@ -496,7 +482,7 @@ impl Session {
         if let Some(d) = too_large {
             let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
             let explanation = codes::explain(&reply, phase);
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
@@ -514,11 +500,11 @@ impl Session {
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
             let explanation = codes::explain(&reply, self.last_phase);
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::UnsolicitedReply,
                 phase: self.last_phase,
             });
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
@@ -549,7 +535,7 @@ impl Session {
             _ => codes::Answer::Command,
         };
         let explanation = codes::explain_answer(&reply, phase, answer);
-        self.events.push_back(Event::Received {
+        self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
             expected,
@@ -767,7 +753,7 @@ impl Session {
         // it came over TLS (CVE-2011-0411, STARTTLS command injection).
         if !self.buf.is_empty() {
             let injected = std::mem::take(&mut self.buf);
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
                     bytes: Bytes(injected.clone()),
                 },
