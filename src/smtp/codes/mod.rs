@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
+pub(crate) use hints::is_busy;
 use hints::{Ctx, hint, refused_party};
 pub(crate) use remedy::{Hint, Remedy};
 

@@ -857,3 +857,37 @@ fn explain_code_forms() {
     assert_eq!(explain_code("hello"), None);
     assert_eq!(explain_code("9.9.9 12 1234"), None);
 }
+
+// --- busy servers ---------------------------------------------------------------------------
+
+/// Every phrase of [`hints::BUSY_PHRASES`] makes a 4xx or 5xx busy, in any case and on any line;
+/// the same words in a 2xx, a bare 421 and look-alikes do not.
+#[test]
+fn busy_phrases_each_make_a_refusal_busy() {
+    for phrase in hints::BUSY_PHRASES {
+        let upper = phrase.to_uppercase();
+        for code in [421, 450, 451, 452, 554] {
+            let r = Reply::new(
+                code,
+                &["mx.example.test", &format!("4.7.0 {upper} from you")],
+            );
+            assert!(is_busy(&r), "{code} {phrase:?}");
+        }
+        assert!(
+            !is_busy(&Reply::new(250, &[&format!("{phrase} noted")])),
+            "250 {phrase:?}"
+        );
+    }
+    for (code, text) in [
+        (
+            421,
+            "mx.example.test Service not available, closing transmission channel",
+        ),
+        (452, "4.5.3 Too many recipients"),
+        (451, "4.7.1 Greylisted, please try again later"),
+        (554, "no SMTP service here"),
+        (220, "too many words in this banner"),
+    ] {
+        assert!(!is_busy(&Reply::new(code, &[text])), "{code} {text}");
+    }
+}
