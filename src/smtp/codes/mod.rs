@@ -34,7 +34,8 @@ mod table;
 mod tests;
 
 pub(crate) use registry::lookup_enhanced;
-pub(crate) use table::explain_code;
+pub use table::CodeTable;
+pub(crate) use table::code_table;
 
 /// Registry entry of an enhanced status code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
