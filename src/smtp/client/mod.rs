@@ -123,9 +123,8 @@ pub(crate) struct Session {
     rcpt_results: Vec<RecipientResult>,
     message_accepted: Option<bool>,
     error: Option<SessionError>,
-    /// QUIT sent (or a requested drop): a close now is expected.
-    finishing: bool,
-    closed: bool,
+    /// How far the session is from its end.
+    ending: Ending,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
     /// LMTP: which recipients the replies after the content belong to, in order.
@@ -134,10 +133,8 @@ pub(crate) struct Session {
     chunks: VecDeque<Vec<u8>>,
     /// PRDR went out on MAIL.
     prdr_used: bool,
-    /// XCLIENT already done (it is sent once).
-    xclient_done: bool,
-    /// The greeting in progress follows XCLIENT (its failure is exit 34).
-    after_xclient: bool,
+    /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
+    xclient: XclientStep,
     /// XCLIENT command lines still to send.
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
@@ -146,10 +143,45 @@ pub(crate) struct Session {
     /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
     /// its command was sent.
     unsent: usize,
+    /// What the session knows of replies that came before their command.
+    early: EarlyReply,
+}
+
+/// How far a session is from its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The dialogue goes on.
+    Open,
+    /// QUIT sent, or an end asked for (a stop point, an error): a close now is expected, and no
+    /// second QUIT is sent.
+    Finishing,
+    /// Nothing more is read or sent.
+    Closed,
+}
+
+/// XCLIENT (Postfix XCLIENT_README) in a session: sent once, then the server greets again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XclientStep {
+    /// Not sent (yet, or ever: the plan may have none).
+    NotSent,
+    /// Its command lines are going out.
+    Sending,
+    /// The greeting in progress follows it (its failure is exit 34).
+    Regreeting,
+    /// Sent and greeted again.
+    Done,
+}
+
+/// A reply that arrives (or begins) before its command was sent: reported once per session,
+/// since after it every reply is shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarlyReply {
+    /// None seen.
+    NotSeen,
     /// The reply being read started arriving while no sent command was waiting for it.
-    early_partial: bool,
-    /// An early reply has been reported (once per session: after it every reply is shifted).
-    early_reported: bool,
+    Begun,
+    /// Reported.
+    Reported,
 }
 
 impl Session {
@@ -173,19 +205,16 @@ impl Session {
             rcpt_results,
             message_accepted: None,
             error: None,
-            finishing: false,
-            closed: false,
+            ending: Ending::Open,
             last_phase: Phase::Banner,
             dot_targets: Vec::new(),
             chunks: VecDeque::new(),
             prdr_used: false,
-            xclient_done: false,
-            after_xclient: false,
+            xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
             unsent: 0,
-            early_partial: false,
-            early_reported: false,
+            early: EarlyReply::NotSeen,
         };
         if let Some(header) = s.plan.proxy.take() {
             s.send_preamble(&header);
@@ -211,14 +240,14 @@ impl Session {
 
     /// Bytes read from the transport.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         if self.tls_instead_of_banner(bytes) {
             return;
         }
         self.buf.extend_from_slice(bytes);
-        while !self.closed && !self.awaiting_tls() {
+        while !self.is_closed() && !self.awaiting_tls() {
             let Some(reply) = self.parser.next_reply(&mut self.buf) else {
                 break;
             };
@@ -226,33 +255,37 @@ impl Session {
         }
         // Part of a reply is here while every command waiting for one is still unsent: that
         // reply began before its command (an early-talking or desynchronised server).
-        if !self.closed && self.parser.in_progress() && self.pending.len() <= self.unsent {
-            self.early_partial = true;
+        if !self.is_closed()
+            && self.parser.in_progress()
+            && self.pending.len() <= self.unsent
+            && self.early == EarlyReply::NotSeen
+        {
+            self.early = EarlyReply::Begun;
         }
     }
 
     /// The transport reached end of file.
     pub(crate) fn feed_eof(&mut self) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         while let Some(reply) = self.parser.finish(&mut self.buf) {
             self.on_reply(reply);
-            if self.closed {
+            if self.is_closed() {
                 return;
             }
         }
-        if self.closed {
+        if self.is_closed() {
             return;
         }
-        let expected = self.finishing;
+        let expected = self.ending == Ending::Finishing;
         if !expected && self.error.is_none() {
             self.error = Some(SessionError::Closed {
                 phase: self.phase(),
             });
         }
         self.out.push(Event::Closed { expected });
-        self.closed = true;
+        self.ending = Ending::Closed;
     }
 
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
@@ -306,7 +339,7 @@ impl Session {
 
     /// Is the session over?
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed
+        self.ending == Ending::Closed
     }
 
     /// Is the transport encrypted?
@@ -397,19 +430,23 @@ impl Session {
     }
 
     fn quit(&mut self) {
-        if self.finishing {
+        if self.finishing() {
             return;
         }
         // Outstanding pipelined replies stay pending: they arrive before QUIT's and are
         // reported but otherwise ignored (see `on_reply`).
-        self.finishing = true;
+        self.ending = Ending::Finishing;
         self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
     }
 
+    /// QUIT is out or the end was asked for (or the session is closed already).
+    fn finishing(&self) -> bool {
+        self.ending != Ending::Open
+    }
+
     fn close(&mut self) {
-        if !self.closed {
-            self.finishing = true;
-            self.closed = true;
+        if !self.is_closed() {
+            self.ending = Ending::Closed;
             self.pending.clear();
             self.actions.push_back(Action::Close);
             self.out.push(Event::Closed { expected: true });
@@ -419,15 +456,13 @@ impl Session {
     /// End the session without a goodbye and without reporting a close (the session gave up on
     /// the peer: the error or warning already says why).
     fn abort(&mut self) {
-        self.finishing = true;
-        self.closed = true;
+        self.ending = Ending::Closed;
         self.pending.clear();
         self.actions.push_back(Action::Close);
     }
 
     /// End the session right now because a stop point says so.
     fn finish_now(&mut self) {
-        self.finishing = true;
         self.close();
     }
 
@@ -462,10 +497,13 @@ impl Session {
         // Matched to a command still unsent, or begun before one was sent: it cannot be the
         // answer to it. Say so the first time; every later reply is shifted by it.
         self.unsent = self.unsent.min(self.pending.len());
-        let early = std::mem::take(&mut self.early_partial) | (self.pending.len() <= self.unsent);
-        let early = early && !self.pending.is_empty();
-        if early && !self.early_reported && !self.finishing {
-            self.early_reported = true;
+        let begun = self.early == EarlyReply::Begun;
+        if begun {
+            self.early = EarlyReply::NotSeen;
+        }
+        let early = (begun || self.pending.len() <= self.unsent) && !self.pending.is_empty();
+        if early && self.early != EarlyReply::Reported && !self.finishing() {
+            self.early = EarlyReply::Reported;
             let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
             self.out.push(Event::Deviation {
                 deviation: Deviation::EarlyReply,
@@ -542,7 +580,7 @@ impl Session {
             phase,
             explanation,
         });
-        if self.finishing && expect != Expect::Quit {
+        if self.finishing() && expect != Expect::Quit {
             // Replies to pipelined commands after a failure: reported, otherwise ignored.
             return;
         }
@@ -595,7 +633,7 @@ impl Session {
             (_, true) => Command::Ehlo(name),
             (_, false) => Command::Helo(name),
         };
-        let phase = if self.after_xclient {
+        let phase = if self.xclient == XclientStep::Regreeting {
             Phase::HeloAfterXclient
         } else if after_tls {
             Phase::HeloAfterTls
@@ -603,7 +641,7 @@ impl Session {
             Phase::Helo
         };
         self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
-        let at = if self.after_xclient {
+        let at = if self.xclient == XclientStep::Regreeting {
             StopAt::XclientHelo
         } else if after_tls {
             StopAt::Helo
@@ -614,7 +652,7 @@ impl Session {
     }
 
     fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
-        let phase = if self.after_xclient {
+        let phase = if self.xclient == XclientStep::Regreeting {
             Phase::HeloAfterXclient
         } else if after_tls {
             Phase::HeloAfterTls
@@ -627,7 +665,7 @@ impl Session {
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));
             if ehlo
                 && !after_tls
-                && !self.after_xclient
+                && self.xclient != XclientStep::Regreeting
                 && self.plan.protocol == Protocol::Esmtp
                 && not_understood
             {
@@ -669,8 +707,9 @@ impl Session {
                 ));
             }
         }
-        let was_xclient = std::mem::take(&mut self.after_xclient);
+        let was_xclient = self.xclient == XclientStep::Regreeting;
         if was_xclient {
+            self.xclient = XclientStep::Done;
             if self.stop_here(StopAt::XclientHelo) {
                 return;
             }
@@ -681,7 +720,7 @@ impl Session {
     }
 
     fn wants_xclient(&self) -> bool {
-        self.plan.ext.xclient.is_some() && !self.xclient_done
+        self.plan.ext.xclient.is_some() && self.xclient == XclientStep::NotSent
     }
 
     /// After a successful greeting: XCLIENT before STARTTLS if asked, STARTTLS, the HELO stop
