@@ -18,5 +18,5 @@ mod outbox;
 #[cfg(test)]
 mod pair;
 pub(crate) mod reply;
-pub(crate) mod rng;
+pub mod rng;
 pub mod server;
