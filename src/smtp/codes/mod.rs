@@ -2,7 +2,7 @@
 //! code registry (RFC 3463, RFC 5248; vendored CSV), and context hints ("530 after MAIL → add
 //! --tls"). Our own words; registry data verbatim.
 //!
-//! Three layers, as recommended in the peers reference (§5):
+//! Three layers, so that a reply is explained by what it is, where it came, and what to do:
 //! 1. registry meaning: the IANA "SMTP Enhanced Status Codes" enumerated-codes export
 //!    (`enhanced-status-codes.csv`, 81 codes X.0.0–X.7.30) read with `include_str!` and parsed
 //!    once, on first use, by a small RFC 4180 parser; plus our own one-line meaning per code;
