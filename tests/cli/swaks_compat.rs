@@ -304,6 +304,10 @@ const CASES: &[Case] = &[
     ]),
     c(&["-t", T, "-s", "{srv}", "--data", "@{dir}/data.txt"]),
     c(&["-t", T, "-s", "{srv}", "--data", "-"]).stdin("Subject: from stdin\n\nstdin body\n"),
+    // swaks v20201014's deprecated -g: --data - unless --data is given.
+    c(&["-t", T, "-s", "{srv}", "-g"]).stdin("Subject: via -g\n\nstdin body\n"),
+    c(&["-t", T, "-s", "{srv}", "--g"]).stdin("Subject: via --g\n\nstdin body\n"),
+    c(&["-t", T, "-s", "{srv}", "-g", "-d", "Subject: d\\n\\nx\\n"]).stdin("not read\n"),
     c(&[
         "-t",
         T,
