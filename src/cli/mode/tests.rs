@@ -1270,7 +1270,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
         let x = send(&args).plan.ext.xclient.unwrap();
         x.commands.iter().map(names).collect::<Vec<_>>()
     };
-    // swaks's own example: HELO, then NAME and ADDR (ADDR first, Postfix's order).
+    // swaks's own example: HELO, then NAME and ADDR, each in the order given.
     assert_eq!(
         commands(&[
             "--xclient-helo",
@@ -1281,7 +1281,21 @@ fn xclient_delim_splits_commands_in_command_line_order() {
             "--xclient-addr",
             "192.0.2.1",
         ]),
-        ["HELO", "ADDR NAME"]
+        ["HELO", "NAME ADDR"]
+    );
+    // Inside one command the attributes keep the command-line order, not Postfix's.
+    assert_eq!(
+        commands(&[
+            "--xclient-reverse-name",
+            "r",
+            "--xclient-login",
+            "l",
+            "--xclient-port",
+            "25",
+            "--xclient-addr",
+            "192.0.2.1",
+        ]),
+        ["REVERSE_NAME LOGIN PORT ADDR"]
     );
     // Delimiters at the ends or doubled split nothing; a raw string is a group of its own.
     assert_eq!(
@@ -1299,7 +1313,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
         ]),
         ["ADDR", "raw FOO=bar", "PORT"]
     );
-    // A repeated attribute counts where it was last given.
+    // A repeated attribute counts where it was last given (the delimiter then splits nothing).
     assert_eq!(
         commands(&[
             "--xclient-addr",
@@ -1310,7 +1324,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
             "--xclient-addr",
             "192.0.2.2",
         ]),
-        ["ADDR NAME"]
+        ["NAME ADDR"]
     );
     let x = send(&[
         "-t",
