@@ -2676,3 +2676,34 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     assert_eq!(got.matches("DATA\r\n").count(), 1, "{:.300}", got);
     assert_eq!(got.matches(&"x".repeat(99)).count(), 10_000);
 }
+
+/// `:status` shows the envelope the server took: a refused recipient is not in it.
+#[test]
+fn status_envelope_leaves_out_refused_recipients() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
+    let run = ehlo(
+        &["repl", &addr.to_string()],
+        b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:status\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("envelope   MAIL FROM:<a@b.test>, no RCPT TO yet"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("last reply 550 5.1.1 no such user (RCPT, "),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
+}

@@ -307,6 +307,34 @@ over a second, a terminal shows one status line, updated in place and erased whe
 reply is complete or the timeout fires: waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never
 in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
 
+/// Examples of every meta-command (`ehlo repl --help`, the man page).
+pub(crate) const EXAMPLES: &str = "\
+Examples (the prompt shows the state: ehlo[tls|authed|mail]>):
+  $ ehlo repl mx.example.net --ehlo me.example.org --tls
+  > :caps                    the EHLO reply, parsed
+  > :auth                    the strongest one offered
+  > :auth PLAIN tim          this mechanism and user
+  > MAIL FROM:<me@example.org>
+  > RCPT TO:<you@example.net>
+  > :status                  TLS, AUTH, envelope, SIZE…
+  > :data @msg.eml           a file (over SIZE: asked first)
+  > :data                    type it; a lone . ends it
+  > :send                    a test message to the envelope
+  > :starttls --ca ca.pem --sni mx.example.net
+  > :starttls --insecure     the verdict, not enforced
+  > :set                     the settings: timeout, explain, echo
+  > :set timeout 2m          for a slow server
+  > :set explain all         explain every reply, not only errors
+  > :set echo off            replies only in the transcript
+  > :raw \"NOOP\\n\"            a bare LF: what does the server do?
+  > :explain 550 5.7.1       what a code means, nothing sent
+  > :record session.ehlo     then: ehlo replay session.ehlo
+  > :replay session.ehlo     run a recorded script here
+  > :reconnect mx2.example.net:587
+  > :help
+  > :quit
+  $ printf 'EHLO me\\nNOOP\\nQUIT\\n' | ehlo repl HOST --json --strict";
+
 /// Parse a line starting with `:`. The error is a one-line hint.
 pub(crate) fn parse(line: &str) -> Result<Meta, String> {
     let line = line.trim_start();
@@ -500,6 +528,22 @@ impl Envelope {
             .any(|v| upper.split_whitespace().next() == Some(v))
         {
             *self = Envelope::default();
+        }
+    }
+}
+
+impl Envelope {
+    /// The server refused a typed MAIL or RCPT (`line`): a refused sender leaves no envelope,
+    /// a refused recipient is not part of it (`:status`, `:send`).
+    pub(crate) fn refused(&mut self, line: &str) {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("MAIL FROM:") {
+            *self = Envelope::default();
+        } else if upper.starts_with("RCPT TO:") {
+            let addr = path(&line[8..]);
+            if let Some(i) = self.rcpts.iter().rposition(|r| *r == addr) {
+                self.rcpts.remove(i);
+            }
         }
     }
 }
@@ -714,6 +758,15 @@ mod tests {
         assert_eq!(complete_args(":data ", 6), None);
     }
 
+    /// The man page shows every meta-command in use.
+    #[test]
+    fn examples_show_every_meta_command() {
+        for n in NAMES {
+            let n = n.trim_end_matches([' ', '"']);
+            assert!(EXAMPLES.contains(&format!("  > {n}")), "{n} has no example");
+        }
+    }
+
     /// `:help` is also the EXTRA section of `man ehlo-repl` (the REPL's long help): every
     /// meta-command is in it.
     #[test]
@@ -744,6 +797,10 @@ mod tests {
         let m = String::from_utf8(default_message(&e, "h.test", "Mon, 1 Jan 2024", "1.2")).unwrap();
         assert!(m.contains("From: a@b.test\nTo: c@d.test, e@f.test\n"));
         assert!(m.contains("Message-Id: <1.2@h.test>"));
+        e.refused("RCPT TO:<c@d.test> NOTIFY=NEVER");
+        assert_eq!(e.rcpts, vec!["e@f.test"]);
+        e.refused("RCPT TO:<x@y.test>");
+        assert_eq!(e.rcpts, vec!["e@f.test"]);
         e.observe("RSET");
         assert_eq!(e, Envelope::default());
     }

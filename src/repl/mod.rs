@@ -1117,6 +1117,15 @@ impl Engine {
         }
         self.settle().await;
         self.record_group();
+        if !in_data
+            && !secret
+            && self
+                .seen
+                .first()
+                .is_some_and(|r| !(200..300).contains(&r.code))
+        {
+            self.envelope.refused(line);
+        }
         if secret {
             // The response itself is never written; its reply codes belong to the `:auth`
             // step the typed AUTH was recorded as.
@@ -1177,6 +1186,11 @@ impl Engine {
         let lines = std::mem::take(&mut self.unrecorded);
         let n = lines.len().min(self.seen.len());
         let firsts: Vec<Seen> = self.seen.drain(..n).collect();
+        for (l, reply) in lines.iter().zip(&firsts) {
+            if !(200..300).contains(&reply.code) {
+                self.envelope.refused(l);
+            }
+        }
         if let Some(r) = self.recorder.as_mut() {
             for (i, l) in lines.iter().enumerate() {
                 let codes: Vec<u16> = firsts.get(i).map(|s| vec![s.code]).unwrap_or_default();
