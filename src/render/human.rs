@@ -600,6 +600,10 @@ impl Human {
 }
 
 impl Renderer for Human {
+    fn reconfigure(&mut self, change: &dyn Fn(&mut HumanOptions)) {
+        change(&mut self.opts);
+    }
+
     fn event(&mut self, event: &Event, _elapsed: Duration) {
         self.kind = match event {
             Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
@@ -976,7 +980,7 @@ fn decoded_challenge(text: &str) -> Option<String> {
 }
 
 /// A reply's latency for people: `12 ms`, `1.4 s`.
-fn latency(ms: f64) -> String {
+pub(crate) fn latency(ms: f64) -> String {
     let ms = ms.max(0.0);
     if ms < 1000.0 {
         format!("{} ms", ms.round())

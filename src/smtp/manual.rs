@@ -15,7 +15,7 @@ use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
 use crate::smtp::outbox::{Outbox, Outgoing};
-use crate::smtp::reply::{Limits, Reply, ReplyParser};
+use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
 /// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
 pub(crate) const MAX_COMMAND_LINE: usize = 512;
@@ -266,6 +266,15 @@ impl ManualSession {
     /// Are replies still expected (the REPL waits for them before the next prompt)?
     pub(crate) fn awaiting_reply(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// What has arrived of a reply not finished yet: how much ([`Progress`]) and the bytes of
+    /// its unfinished line, for a live "9 bytes so far" while a slow server answers; `None`
+    /// when nothing has.
+    pub(crate) fn partial(&self) -> Option<(Progress, &[u8])> {
+        self.parser
+            .progress(&self.buf)
+            .map(|p| (p, self.buf.as_slice()))
     }
 
     /// Were `:raw` bytes sent that may still draw replies?
@@ -574,13 +583,13 @@ impl ManualSession {
     fn on_reply(&mut self, reply: Reply) {
         // Cut for size (a reply that never ends, or megabytes of it): show what came, then
         // drop the connection, since the rest of that reply has no command to belong to. The
-        // same limits as the one-shot send.
-        if let Some(d) = reply
+        // same limits as the one-shot send. The reply's own `ReplyTooLarge` deviation says
+        // what arrived and that reading stopped: said once, not again as an error.
+        if reply
             .deviations
             .iter()
-            .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+            .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
         {
-            let detail = crate::smtp::reply::describe_cut(d);
             let phase = self.phase();
             let explanation = codes::explain(&reply, phase);
             self.out.push(Event::Received {
@@ -590,7 +599,6 @@ impl ManualSession {
                 phase,
                 explanation,
             });
-            self.error(format!("reply too large: {detail}; closing the connection"));
             self.close();
             return;
         }
@@ -1009,9 +1017,18 @@ mod tests {
         assert!(s.is_closed());
         assert_eq!(s.poll_action(), Some(Action::Close));
         let ev = events(&mut s);
+        // Said once: by the reply's deviation (the transcript's `!!!` line), not again as an
+        // error.
+        let cut = ev
+            .iter()
+            .filter(|e| {
+                matches!(e, Event::Received { reply, .. } if reply.deviations.iter()
+                .any(|d| matches!(d, Deviation::ReplyTooLarge { bytes: 7007, lines: 1001, .. })))
+            })
+            .count();
+        assert_eq!(cut, 1, "{ev:?}");
         assert!(
-            ev.iter().any(|e| matches!(e, Event::Error { message }
-                if message.starts_with("reply too large: 7 007 bytes in 1001 lines"))),
+            !ev.iter().any(|e| matches!(e, Event::Error { .. })),
             "{ev:?}"
         );
         assert!(!s.awaiting_reply());
