@@ -39,10 +39,13 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
                 "start ehlo repl again without --tls-on-connect, then :starttls"
             }
         },
+        // `check` judges certificates without enforcing them and connects to the MX hosts
+        // itself: what it has no flag for is done with a one-shot send.
         FrontEnd::Check => match r {
             Remedy::ClientCert => "check presents none",
-            Remedy::Insecure => "check only reports it",
-            Remedy::VerifyName | Remedy::ConnectTo => "check tries the MX names",
+            Remedy::Insecure => "a one-shot send's --insecure",
+            Remedy::VerifyName => "a one-shot send's --tls-verify-target",
+            Remedy::ConnectTo => "a one-shot send's --server",
             Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
             Remedy::TlsOnConnect => "implicit TLS",
             other => other.flag(),

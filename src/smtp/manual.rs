@@ -14,7 +14,7 @@ use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
-use crate::smtp::outbox::{Outbox, Outgoing};
+use crate::smtp::outbox::Outbox;
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
 /// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
@@ -174,7 +174,6 @@ pub(crate) struct ManualSession {
     raw_outstanding: bool,
     quit_sent: bool,
     closed: bool,
-    last_phase: Phase,
 }
 
 impl ManualSession {
@@ -206,7 +205,6 @@ impl ManualSession {
             raw_outstanding: false,
             quit_sent: false,
             closed: false,
-            last_phase: Phase::Banner,
         }
     }
 
@@ -287,7 +285,7 @@ impl ManualSession {
         self.pending
             .front()
             .map(|e| e.phase())
-            .unwrap_or(self.last_phase)
+            .unwrap_or(self.out.last_phase())
     }
 
     /// State for the prompt.
@@ -339,33 +337,48 @@ impl ManualSession {
     /// the line: no magic letters, no case folding.
     pub(crate) fn send_line(&mut self, line: &str) {
         if self.closed {
-            self.error("not connected: :reconnect or :quit");
+            self.out.error("not connected: :reconnect or :quit");
             return;
         }
         self.raw_outstanding = false;
         let mut wire = line.as_bytes().to_vec();
         wire.extend_from_slice(b"\r\n");
         if line.contains(['\r', '\n']) {
-            self.warn("the line contains a CR or LF: sent as typed (use :raw for exact bytes)");
+            self.out
+                .warn("the line contains a CR or LF: sent as typed (use :raw for exact bytes)");
         }
         if self.in_data {
             if wire.len() > MAX_TEXT_LINE {
-                self.warn(format!(
+                self.out.warn(format!(
                     "content line is {} octets with CRLF, over the {MAX_TEXT_LINE}-octet limit of RFC 5321 §4.5.3.1.6",
                     wire.len()
                 ));
             }
             if line == "." {
                 self.in_data = false;
-                self.queue(&wire, line.to_string(), SentKind::Body, Phase::Dot, false);
+                self.out.send(
+                    &wire,
+                    line.to_string(),
+                    SentKind::Body,
+                    Phase::Dot,
+                    false,
+                    self.tls,
+                );
                 self.pending.push_back(Expect::Dot);
             } else {
-                self.queue(&wire, line.to_string(), SentKind::Body, Phase::Dot, false);
+                self.out.send(
+                    &wire,
+                    line.to_string(),
+                    SentKind::Body,
+                    Phase::Dot,
+                    false,
+                    self.tls,
+                );
             }
             return;
         }
         if wire.len() > MAX_COMMAND_LINE {
-            self.warn(format!(
+            self.out.warn(format!(
                 "command line is {} octets with CRLF, over the {MAX_COMMAND_LINE}-octet limit of RFC 5321 §4.5.3.1.4: sent as typed",
                 wire.len()
             ));
@@ -379,7 +392,8 @@ impl ManualSession {
             } else {
                 line.to_string()
             };
-            self.queue(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+            self.out
+                .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
             self.pending.push_back(Expect::Line {
                 phase: Phase::Auth,
                 verb: Verb::Auth,
@@ -400,7 +414,8 @@ impl ManualSession {
         if verb == Verb::Quit {
             self.quit_sent = true;
         }
-        self.queue(&wire, shown, SentKind::Command, phase, redacted);
+        self.out
+            .send(&wire, shown, SentKind::Command, phase, redacted, self.tls);
         let expect = if phase == Phase::StartTls && !self.tls {
             Expect::StartTls
         } else {
@@ -413,22 +428,30 @@ impl ManualSession {
     /// unsolicited.
     pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
         if self.closed {
-            self.error("not connected: :reconnect or :quit");
+            self.out.error("not connected: :reconnect or :quit");
             return;
         }
         self.raw_outstanding = true;
         let shown = String::from_utf8_lossy(bytes).into_owned();
-        self.queue(bytes, shown, SentKind::Raw, self.last_phase, false);
+        self.out.send(
+            bytes,
+            shown,
+            SentKind::Raw,
+            self.out.last_phase(),
+            false,
+            self.tls,
+        );
     }
 
     /// `:starttls`: send STARTTLS; on 220 the session asks for [`Action::StartTls`].
     pub(crate) fn starttls(&mut self) {
         if self.tls {
-            self.error("the connection is already encrypted");
+            self.out.error("the connection is already encrypted");
             return;
         }
         if self.caps.as_ref().is_some_and(|c| !c.has("STARTTLS")) {
-            self.warn("STARTTLS is not advertised in the last EHLO reply: sending it anyway");
+            self.out
+                .warn("STARTTLS is not advertised in the last EHLO reply: sending it anyway");
         }
         self.send_line("STARTTLS");
     }
@@ -449,7 +472,7 @@ impl ManualSession {
 
     /// The TLS handshake failed: the connection is unusable.
     pub(crate) fn tls_failed(&mut self, reason: &str) {
-        self.error(format!("TLS failed: {reason}"));
+        self.out.error(format!("TLS failed: {reason}"));
         self.close();
     }
 
@@ -458,26 +481,26 @@ impl ManualSession {
     /// credential; nothing is sent then.
     pub(crate) fn auth(&mut self, mechanism: &str, creds: Credentials) -> bool {
         if self.closed {
-            self.error("not connected: :reconnect or :quit");
+            self.out.error("not connected: :reconnect or :quit");
             return false;
         }
         let name = mechanism.to_ascii_uppercase();
         let Some(mut mech) = auth::mechanism(&name, &creds) else {
-            self.error(format!(
+            self.out.error(format!(
                 "ehlo does not implement AUTH {name} (it knows {})",
                 auth::SUPPORTED.join(", ")
             ));
             return false;
         };
         if let Err(e) = mech.ready() {
-            self.error(format!("AUTH {name}: {e}"));
+            self.out.error(format!("AUTH {name}: {e}"));
             return false;
         }
         if let Some(caps) = &self.caps
             && !caps.offers_auth(&name)
         {
             let offered = caps.auth_mechanisms();
-            self.warn(format!(
+            self.out.warn(format!(
                 "AUTH {name} is not advertised (offered: {}): trying anyway",
                 if offered.is_empty() {
                     "none".to_string()
@@ -487,7 +510,7 @@ impl ManualSession {
             ));
         }
         if !self.tls {
-            self.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
+            self.out.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
         }
         self.raw_outstanding = false;
         let initial = mech.initial_response();
@@ -513,7 +536,14 @@ impl ManualSession {
             Some(s) => format!("AUTH {name} {s}"),
             None => format!("AUTH {name}"),
         };
-        self.queue(&wire, shown, SentKind::Command, Phase::Auth, secret);
+        self.out.send(
+            &wire,
+            shown,
+            SentKind::Command,
+            Phase::Auth,
+            secret,
+            self.tls,
+        );
         self.pending.push_back(Expect::Auth);
         self.auth = Some(AuthRun { mech });
         true
@@ -523,12 +553,19 @@ impl ManualSession {
     /// dot-stuffing, the end marker), shown as sent.
     pub(crate) fn data(&mut self, content: &[u8]) {
         if self.closed {
-            self.error("not connected: :reconnect or :quit");
+            self.out.error("not connected: :reconnect or :quit");
             return;
         }
         self.raw_outstanding = false;
         let wire = Command::Data.encode();
-        self.queue(&wire, "DATA".into(), SentKind::Command, Phase::Data, false);
+        self.out.send(
+            &wire,
+            "DATA".into(),
+            SentKind::Command,
+            Phase::Data,
+            false,
+            self.tls,
+        );
         self.pending.push_back(Expect::DataHelper);
         self.data_content = Some(content.to_vec());
     }
@@ -543,39 +580,6 @@ impl ManualSession {
             self.actions.push_back(Action::Close);
             self.out.push(Event::Closed { expected: true });
         }
-    }
-
-    // ----- output helpers -----------------------------------------------------------------
-
-    fn queue(
-        &mut self,
-        wire: &[u8],
-        display: String,
-        kind: SentKind,
-        phase: Phase,
-        redacted: bool,
-    ) {
-        self.last_phase = phase;
-        self.out.write(Outgoing {
-            wire,
-            display,
-            kind,
-            phase,
-            redacted,
-            tls: self.tls,
-        });
-    }
-
-    fn info(&mut self, message: impl Into<String>) {
-        self.out.info(message);
-    }
-
-    fn warn(&mut self, message: impl Into<String>) {
-        self.out.warn(message);
-    }
-
-    fn error(&mut self, message: impl Into<String>) {
-        self.out.error(message);
     }
 
     // ----- replies --------------------------------------------------------------------------
@@ -603,7 +607,7 @@ impl ManualSession {
             return;
         }
         let Some(expect) = self.pending.pop_front() else {
-            let phase = self.last_phase;
+            let phase = self.out.last_phase();
             let explanation = codes::explain(&reply, phase);
             let answers_raw = self.raw_outstanding;
             if !answers_raw {
@@ -666,7 +670,7 @@ impl ManualSession {
     /// more is sent, and the close that follows is the one the 421 announced (not "closed
     /// unexpectedly").
     fn server_closes(&mut self) {
-        self.info("421: the server is closing the connection");
+        self.out.info("421: the server is closing the connection");
         self.close();
     }
 
@@ -688,7 +692,7 @@ impl ManualSession {
             Verb::Rset if ok => self.in_transaction = false,
             Verb::Data if reply.code == Some(354) => {
                 self.in_data = true;
-                self.info("enter the message; end it with a line holding only \".\" (type dot-stuffed lines yourself, or use :data)");
+                self.out.info("enter the message; end it with a line holding only \".\" (type dot-stuffed lines yourself, or use :data)");
             }
             Verb::Auth => match reply.code {
                 Some(334) => self.typed_auth_continues = true,
@@ -716,7 +720,7 @@ impl ManualSession {
                 },
                 phase: Phase::StartTls,
             });
-            self.warn(format!(
+            self.out.warn(format!(
                 "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
                 injected.len()
             ));
@@ -734,7 +738,8 @@ impl ManualSession {
                 let text = reply.lines.first().cloned().unwrap_or_default();
                 let step = auth::decode_challenge(text.trim()).and_then(|c| run.mech.respond(&c));
                 if let Some(err) = run.mech.server_error() {
-                    self.info(format!("{name}: the server reports an error: {err}"));
+                    self.out
+                        .info(format!("{name}: the server reports an error: {err}"));
                 }
                 match step {
                     Ok(step) => {
@@ -746,12 +751,20 @@ impl ManualSession {
                             b64.clone()
                         };
                         let wire = format!("{b64}\r\n").into_bytes();
-                        self.queue(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+                        self.out
+                            .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
                     }
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4).
-                        self.error(format!("AUTH {name}: {e}: cancelling"));
-                        self.queue(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.out.error(format!("AUTH {name}: {e}: cancelling"));
+                        self.out.send(
+                            b"*\r\n",
+                            "*".into(),
+                            SentKind::Auth,
+                            Phase::Auth,
+                            false,
+                            self.tls,
+                        );
                         self.auth = None;
                     }
                 }
@@ -764,7 +777,7 @@ impl ManualSession {
                     .map(|r| (r.mech.name(), r.mech.finish(None)));
                 self.auth = None;
                 match verdict {
-                    Some((name, Err(e))) => self.error(format!("AUTH {name}: {e}")),
+                    Some((name, Err(e))) => self.out.error(format!("AUTH {name}: {e}")),
                     _ => self.authenticated = true,
                 }
             }
@@ -775,14 +788,16 @@ impl ManualSession {
     fn on_data_helper(&mut self, reply: &Reply) {
         let content = self.data_content.take().unwrap_or_default();
         if reply.code != Some(354) {
-            self.warn("DATA was not answered with 354: the message was not sent");
+            self.out
+                .warn("DATA was not answered with 354: the message was not sent");
             return;
         }
         let wire = data::encode(&content, Fixup::ALL);
         let shown = String::from_utf8_lossy(&wire)
             .trim_end_matches("\r\n")
             .to_string();
-        self.queue(&wire, shown, SentKind::Body, Phase::Dot, false);
+        self.out
+            .send(&wire, shown, SentKind::Body, Phase::Dot, false, self.tls);
         self.pending.push_back(Expect::Dot);
     }
 }

@@ -9,45 +9,75 @@ use crate::smtp::data;
 use crate::smtp::event::{Bytes, Event, Phase, SentKind};
 
 /// One write, as the session describes it.
-pub(crate) struct Outgoing<'a> {
+struct Outgoing<'a> {
     /// Bytes on the wire.
-    pub(crate) wire: &'a [u8],
+    wire: &'a [u8],
     /// What the transcript shows (secrets already masked).
-    pub(crate) display: String,
+    display: String,
     /// What kind of bytes.
-    pub(crate) kind: SentKind,
+    kind: SentKind,
     /// Phase it belongs to.
-    pub(crate) phase: Phase,
+    phase: Phase,
     /// Did masking hide a secret in `display`?
-    pub(crate) redacted: bool,
+    redacted: bool,
     /// Over TLS?
-    pub(crate) tls: bool,
+    tls: bool,
 }
 
 /// What a session wants written and what it has to say, drained by the driver
 /// (`poll_transmit`, `poll_event`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outbox {
     /// Bytes not yet handed to the driver: one buffer, so pipelined commands leave together.
     bytes: Vec<u8>,
     events: VecDeque<Event>,
     /// Emit `RawSent` events (for `--show-raw-text`).
     raw_events: bool,
+    /// Phase of the last write (for a timeout while no reply is pending).
+    last_phase: Phase,
 }
 
 impl Outbox {
     /// An empty outbox; `raw_events` adds a `RawSent` to every write.
     pub(crate) fn new(raw_events: bool) -> Outbox {
         Outbox {
+            bytes: Vec::new(),
+            events: VecDeque::new(),
             raw_events,
-            ..Outbox::default()
+            last_phase: Phase::Banner,
         }
     }
 
-    /// Queue one write and report it (`Sent`, and `RawSent` when asked for).
-    pub(crate) fn write(&mut self, out: Outgoing<'_>) {
-        self.bytes.extend_from_slice(out.wire);
+    /// Queue one write and report it (`Sent`, and `RawSent` when asked for). `display` is what
+    /// the transcript shows (secrets masked, `redacted` when that hid one).
+    pub(crate) fn send(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+        tls: bool,
+    ) {
+        // A PROXY header precedes the dialogue: it is no command's phase.
+        if kind != SentKind::Proxy {
+            self.last_phase = phase;
+        }
+        self.bytes.extend_from_slice(wire);
+        let out = Outgoing {
+            wire,
+            display,
+            kind,
+            phase,
+            redacted,
+            tls,
+        };
         report(out, self.raw_events, &mut self.events);
+    }
+
+    /// The phase of the last write (a command's, not a PROXY header's).
+    pub(crate) fn last_phase(&self) -> Phase {
+        self.last_phase
     }
 
     /// Queue an event.

@@ -56,7 +56,8 @@ impl Session {
                     }),
                 }),
                 _ => {
-                    self.info("AUTH is not advertised: skipping it (--auth-optional)");
+                    self.out
+                        .info("AUTH is not advertised: skipping it (--auth-optional)");
                     self.after_auth();
                 }
             }
@@ -117,7 +118,7 @@ impl Session {
             return;
         }
         if !self.tls {
-            self.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (add --tls)");
+            self.out.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (add --tls)");
         }
         self.auth = Some(AuthState {
             queue,
@@ -137,7 +138,8 @@ impl Session {
             .unwrap_or_default();
         self.auth = None;
         if requirement == AuthRequirement::Optional {
-            self.warn(format!("{e}: carrying on without AUTH (--auth-optional)"));
+            self.out
+                .warn(format!("{e}: carrying on without AUTH (--auth-optional)"));
             self.after_auth();
         } else {
             self.fail(e);
@@ -193,7 +195,14 @@ impl Session {
             Some(d) => format!("AUTH {name} {d}"),
             None => format!("AUTH {name}"),
         };
-        self.queue_bytes(&wire, display, SentKind::Command, Phase::Auth, secret);
+        self.out.send(
+            &wire,
+            display,
+            SentKind::Command,
+            Phase::Auth,
+            secret,
+            self.tls,
+        );
         self.pending.push_back(Expect::Auth);
         if let Some(state) = self.auth.as_mut() {
             state.current = Some(mech);
@@ -236,7 +245,14 @@ impl Session {
                     Ok(c) => c,
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
-                        self.queue_bytes(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.out.send(
+                            b"*\r\n",
+                            "*".into(),
+                            SentKind::Auth,
+                            Phase::Auth,
+                            false,
+                            self.tls,
+                        );
                         self.pending.push_back(Expect::Auth);
                         self.set_error(SessionError::Auth {
                             mechanism: name,
@@ -247,7 +263,7 @@ impl Session {
                     }
                 };
                 if plan.show_plaintext {
-                    self.info(format!(
+                    self.out.info(format!(
                         "challenge decoded: {}",
                         String::from_utf8_lossy(&challenge)
                     ));
@@ -262,7 +278,8 @@ impl Session {
                     .and_then(|s| s.current.as_ref())
                     .and_then(|m| m.server_error())
                 {
-                    self.info(format!("{name}: the server reports an error: {err}"));
+                    self.out
+                        .info(format!("{name}: the server reports an error: {err}"));
                 }
                 match step {
                     Ok(step) => {
@@ -270,11 +287,19 @@ impl Session {
                         let shown = self.show_step(&step, &b64, &plan);
                         let secret = step.secret && !plan.show_secrets;
                         let wire = format!("{b64}\r\n").into_bytes();
-                        self.queue_bytes(&wire, shown, SentKind::Auth, Phase::Auth, secret);
+                        self.out
+                            .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
                         self.pending.push_back(Expect::Auth);
                     }
                     Err(e) => {
-                        self.queue_bytes(b"*\r\n", "*".into(), SentKind::Auth, Phase::Auth, false);
+                        self.out.send(
+                            b"*\r\n",
+                            "*".into(),
+                            SentKind::Auth,
+                            Phase::Auth,
+                            false,
+                            self.tls,
+                        );
                         self.pending.push_back(Expect::Auth);
                         self.set_error(SessionError::Auth {
                             mechanism: name,
@@ -323,7 +348,7 @@ impl Session {
                     state.tried.push(format!("{name} ({code})"));
                 }
                 if let Some(next) = next {
-                    self.info(format!(
+                    self.out.info(format!(
                         "AUTH {name} refused with {code}: trying {next} next"
                     ));
                     self.next_mechanism();
@@ -334,7 +359,8 @@ impl Session {
                         .map(|s| s.tried.clone())
                         .unwrap_or_default();
                     if tried.len() > 1 {
-                        self.info(format!("every mechanism was refused: {}", tried.join(", ")));
+                        self.out
+                            .info(format!("every mechanism was refused: {}", tried.join(", ")));
                     }
                     self.auth_failed(SessionError::UnexpectedReply {
                         phase: Phase::Auth,

@@ -46,7 +46,7 @@ impl Session {
         let Some(why) = tls_record_instead_of_greeting(bytes) else {
             return false;
         };
-        self.warn(format!(
+        self.out.warn(format!(
             "this port speaks implicit TLS: try --tls-on-connect ({why})"
         ));
         let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
@@ -80,7 +80,8 @@ impl Session {
             return Some(phase);
         }
         if self.error.is_some() {
-            self.warn(format!("no reply to QUIT within {secs}s: closing"));
+            self.out
+                .warn(format!("no reply to QUIT within {secs}s: closing"));
             self.abort();
             return None;
         }
@@ -91,10 +92,11 @@ impl Session {
                 } else {
                     format!("reply in {} phase", phase.label())
                 };
-                self.warn(format!("no complete {what} within {secs} s: {got}"));
+                self.out
+                    .warn(format!("no complete {what} within {secs} s: {got}"));
             }
             None if phase == Phase::Banner && !self.tls => {
-                self.warn(format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"));
+                self.out.warn(format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"));
             }
             None => {}
         }

@@ -36,12 +36,14 @@ impl Session {
         let text = String::from_utf8_lossy(&wire)
             .trim_end_matches("\r\n")
             .to_string();
-        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        self.out
+            .send(&wire, text, SentKind::Command, phase, false, self.tls);
         if !chunk.is_empty() {
             let display = String::from_utf8_lossy(&chunk)
                 .trim_end_matches("\r\n")
                 .to_string();
-            self.queue_bytes(&chunk, display, SentKind::Body, phase, false);
+            self.out
+                .send(&chunk, display, SentKind::Body, phase, false, self.tls);
         }
         if last {
             self.expect_end_of_content();
@@ -88,7 +90,8 @@ impl Session {
     pub(super) fn on_prdr_start(&mut self, reply: Reply) {
         if reply.code != Some(353) {
             // The server declined per-recipient replies: this is the final one.
-            self.info("no 353 after the content: the server gives one reply for all recipients");
+            self.out
+                .info("no 353 after the content: the server gives one reply for all recipients");
             self.on_dot(reply, 1);
             return;
         }
@@ -137,7 +140,14 @@ impl Session {
         if self.error.is_some() {
             // Pipelined DATA got 354 although no recipient was accepted: end the (empty)
             // message at once, as RFC 2920 §3.1 asks, and leave.
-            self.queue_bytes(b".\r\n", ".".into(), SentKind::Body, Phase::Dot, false);
+            self.out.send(
+                b".\r\n",
+                ".".into(),
+                SentKind::Body,
+                Phase::Dot,
+                false,
+                self.tls,
+            );
             self.pending.push_back(Expect::Dot(1));
             self.ending = Ending::Finishing;
             self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
@@ -150,7 +160,8 @@ impl Session {
         let display = String::from_utf8_lossy(&wire)
             .trim_end_matches("\r\n")
             .to_string();
-        self.queue_bytes(&wire, display, SentKind::Body, Phase::Dot, false);
+        self.out
+            .send(&wire, display, SentKind::Body, Phase::Dot, false, self.tls);
         self.expect_end_of_content();
         self.drop_after_send(StopAt::Dot);
     }

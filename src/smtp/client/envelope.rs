@@ -64,7 +64,7 @@ impl Session {
                     });
                     return;
                 }
-                Some(reason) => self.warn(format!(
+                Some(reason) => self.out.warn(format!(
                     "XFORWARD: {reason}: sending it anyway (--force-ext)"
                 )),
                 None => {}
@@ -72,14 +72,16 @@ impl Session {
             let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
             let mut wire = line.clone().into_bytes();
             wire.extend_from_slice(b"\r\n");
-            self.queue_bytes(&wire, line, SentKind::Command, Phase::Mail, false);
+            self.out
+                .send(&wire, line, SentKind::Command, Phase::Mail, false, self.tls);
             self.pending.push_back(Expect::Xforward { last: true });
             return;
         }
         let bdat = self.plan.ext.bdat.is_some();
         self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
         if self.plan.pipeline && !advertised {
-            self.warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
+            self.out
+                .warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
         }
         let mut params = match self.extension_params() {
             Ok(p) => p,
@@ -124,7 +126,7 @@ impl Session {
             return Ok(());
         }
         if self.plan.ext.force {
-            self.warn(format!(
+            self.out.warn(format!(
                 "{} is not advertised: using it anyway (--force-ext)",
                 extension.keyword()
             ));
@@ -181,7 +183,7 @@ impl Session {
         {
             let size = data::encode_chunked(&message, self.plan.fixup).len();
             if limit > 0 && size as u64 > limit {
-                self.warn(format!(
+                self.out.warn(format!(
                     "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"
                 ));
             }

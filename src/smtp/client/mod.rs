@@ -8,7 +8,7 @@ use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
-use crate::smtp::outbox::{Outbox, Outgoing};
+use crate::smtp::outbox::Outbox;
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
 mod auth;
@@ -125,8 +125,6 @@ pub(crate) struct Session {
     error: Option<SessionError>,
     /// How far the session is from its end.
     ending: Ending,
-    /// Phase of the last command sent (for timeouts while nothing is pending).
-    last_phase: Phase,
     /// LMTP: which recipients the replies after the content belong to, in order.
     dot_targets: Vec<usize>,
     /// BDAT chunks still to send.
@@ -206,7 +204,6 @@ impl Session {
             message_accepted: None,
             error: None,
             ending: Ending::Open,
-            last_phase: Phase::Banner,
             dot_targets: Vec::new(),
             chunks: VecDeque::new(),
             prdr_used: false,
@@ -334,7 +331,7 @@ impl Session {
         self.pending
             .front()
             .map(|e| e.phase())
-            .unwrap_or(self.last_phase)
+            .unwrap_or(self.out.last_phase())
     }
 
     /// Is the session over?
@@ -383,37 +380,10 @@ impl Session {
         let text = String::from_utf8_lossy(&wire)
             .trim_end_matches("\r\n")
             .to_string();
-        self.queue_bytes(&wire, text, SentKind::Command, phase, false);
+        self.out
+            .send(&wire, text, SentKind::Command, phase, false, self.tls);
         self.pending.push_back(expect);
         self.unsent += 1;
-    }
-
-    /// Queue bytes and report them. `display` is what the transcript shows (secrets masked).
-    fn queue_bytes(
-        &mut self,
-        wire: &[u8],
-        display: String,
-        kind: SentKind,
-        phase: Phase,
-        redacted: bool,
-    ) {
-        self.last_phase = phase;
-        self.out.write(Outgoing {
-            wire,
-            display,
-            kind,
-            phase,
-            redacted,
-            tls: self.tls,
-        });
-    }
-
-    fn info(&mut self, message: impl Into<String>) {
-        self.out.info(message);
-    }
-
-    fn warn(&mut self, message: impl Into<String>) {
-        self.out.warn(message);
     }
 
     /// Record the first error only: later failures are consequences.
@@ -504,7 +474,10 @@ impl Session {
         let early = (begun || self.pending.len() <= self.unsent) && !self.pending.is_empty();
         if early && self.early != EarlyReply::Reported && !self.finishing() {
             self.early = EarlyReply::Reported;
-            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            let phase = self
+                .pending
+                .front()
+                .map_or(self.out.last_phase(), |e| e.phase());
             self.out.push(Event::Deviation {
                 deviation: Deviation::EarlyReply,
                 phase,
@@ -518,7 +491,10 @@ impl Session {
             _ => None,
         });
         if let Some(d) = too_large {
-            let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
+            let phase = self
+                .pending
+                .front()
+                .map_or(self.out.last_phase(), |e| e.phase());
             let explanation = codes::explain(&reply, phase);
             self.out.push(Event::Received {
                 reply,
@@ -537,16 +513,16 @@ impl Session {
         }
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
-            let explanation = codes::explain(&reply, self.last_phase);
+            let explanation = codes::explain(&reply, self.out.last_phase());
             self.out.push(Event::Deviation {
                 deviation: Deviation::UnsolicitedReply,
-                phase: self.last_phase,
+                phase: self.out.last_phase(),
             });
             self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
-                phase: self.last_phase,
+                phase: self.out.last_phase(),
                 explanation,
             });
             return;
@@ -669,7 +645,8 @@ impl Session {
                 && self.plan.protocol == Protocol::Esmtp
                 && not_understood
             {
-                self.info("EHLO refused: falling back to HELO (no extensions)");
+                self.out
+                    .info("EHLO refused: falling back to HELO (no extensions)");
                 self.send_greeting(false, after_tls);
                 return;
             }
@@ -702,7 +679,7 @@ impl Session {
                 } else if mechs.len() > SHOWN {
                     list.push_str(&format!(" and {} more", mechs.len() - SHOWN));
                 }
-                self.warn(format!(
+                self.out.warn(format!(
                     "the server offers AUTH ({list}) before TLS: clients may send credentials unencrypted"
                 ));
             }
@@ -753,7 +730,9 @@ impl Session {
                     });
                     return;
                 }
-                _ => self.warn("STARTTLS is not advertised: carrying on without TLS"),
+                _ => self
+                    .out
+                    .warn("STARTTLS is not advertised: carrying on without TLS"),
             }
         }
         // The last greeting is done (with or without TLS).
@@ -775,7 +754,8 @@ impl Session {
         if reply.code != Some(220) {
             match self.plan.starttls {
                 StartTls::Optional => {
-                    self.warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
+                    self.out
+                        .warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
                     if !self.stop_here(StopAt::Helo) {
                         self.after_last_greeting();
                     }
@@ -798,7 +778,7 @@ impl Session {
                 },
                 phase: Phase::StartTls,
             });
-            self.warn(format!(
+            self.out.warn(format!(
                 "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
                 injected.len()
             ));

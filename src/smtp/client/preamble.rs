@@ -5,7 +5,6 @@
 use base64::Engine;
 
 use crate::smtp::event::{Phase, SentKind};
-use crate::smtp::outbox::Outgoing;
 
 use super::Session;
 
@@ -26,13 +25,7 @@ impl Session {
                 .to_string()
         };
         // Before any TLS, implicit TLS included: it always goes out in clear.
-        self.out.write(Outgoing {
-            wire: header,
-            display: text,
-            kind: SentKind::Proxy,
-            phase: Phase::Proxy,
-            redacted: false,
-            tls: false,
-        });
+        self.out
+            .send(header, text, SentKind::Proxy, Phase::Proxy, false, false);
     }
 }

@@ -44,7 +44,7 @@ impl Session {
                 } else {
                     "--xclient-optional-strict"
                 };
-                self.warn(format!(
+                self.out.warn(format!(
                     "XCLIENT: {reason}: carrying on without it ({flag})"
                 ));
                 self.proceed_after_greeting(false);
@@ -81,7 +81,14 @@ impl Session {
         let last = self.xclient_lines.is_empty();
         let mut wire = line.clone().into_bytes();
         wire.extend_from_slice(b"\r\n");
-        self.queue_bytes(&wire, line, SentKind::Command, Phase::Xclient, false);
+        self.out.send(
+            &wire,
+            line,
+            SentKind::Command,
+            Phase::Xclient,
+            false,
+            self.tls,
+        );
         self.pending.push_back(Expect::Xclient { last });
         if last {
             self.drop_after_send(StopAt::Xclient);
@@ -93,7 +100,8 @@ impl Session {
             let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
             if optional {
                 self.xclient_lines.clear();
-                self.warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
+                self.out
+                    .warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
                 self.proceed_after_greeting(false);
             } else {
                 self.fail(SessionError::UnexpectedReply {
