@@ -840,7 +840,10 @@ fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() 
     });
     t.keys("pw-typed-here\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(!t.screen().contains("pw-typed-here"));
+    // The process has left but its last output may still be on its way through the pty: wait
+    // for the QUIT reply (the last thing shown) before looking for what must not be there.
+    let s = t.wait("the QUIT reply", |s| s.contains("221 2.0.0 bye"));
+    assert!(!s.contains("pw-typed-here"), "{s}");
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(
         got.contains("AUTH PLAIN AHRpbQBwdy10eXBlZC1oZXJl\r\n"),
@@ -1491,11 +1494,10 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     assert!(s.contains("up to 2 messages to me@example.test"), "{s}");
     t.keys("n\r");
     assert_eq!(t.exit_code(), 1, "{}", t.screen());
-    assert!(
-        t.screen().contains("not confirmed; nothing was sent"),
-        "{}",
-        t.screen()
-    );
+    // Output written just before the exit may still be in the pty: wait for it, never assume.
+    t.wait("the refusal", |s| {
+        s.contains("not confirmed; nothing was sent")
+    });
     assert!(quiet.accept().is_err(), "a connection was made after 'n'");
 
     // "y": the probe runs (the scripted server ends DATA only at CRLF.CRLF: a pass).
@@ -1512,7 +1514,7 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     t.wait("the confirmation", |s| s.contains("Continue? [y/N]"));
     t.keys("y\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(t.screen().contains("pass  smuggle.lf-lf"), "{}", t.screen());
+    t.wait("the verdict", |s| s.contains("pass  smuggle.lf-lf"));
     let got = String::from_utf8_lossy(&h.join().unwrap().remove(0)).into_owned();
     assert!(got.contains("RCPT TO:<me@example.test>"), "{got}");
 
@@ -1529,7 +1531,8 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let mut t = Pty::start(dir.path(), &a);
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(!t.screen().contains("Continue?"), "{}", t.screen());
+    let s = t.wait("the verdict", |s| s.contains("pass  smuggle.lf-lf"));
+    assert!(!s.contains("Continue?"), "{s}");
 }
 
 // ----- the line editor: wrapping, wide and combining characters, Ctrl-R, Ctrl-Z -------------
@@ -1560,6 +1563,19 @@ impl Pty {
             .join("\n")
             .trim_end()
             .to_string()
+    }
+    /// Wait until the terminal's bracketed paste mode is `on` (or off).
+    fn wait_bracketed_paste(&self, on: bool) {
+        let start = Instant::now();
+        while self.screen.lock().unwrap().screen().bracketed_paste() != on {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "bracketed paste never went {}; screen:\n{}",
+                if on { "on" } else { "off" },
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     /// Wait until the cursor is at `want`.
     fn wait_cursor(&self, what: &str, want: (u16, u16)) {
@@ -1799,7 +1815,8 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     t.assert_cooked();
-    assert!(!t.screen.lock().unwrap().screen().bracketed_paste());
+    // Written before the stop, but the screen may not have read it yet.
+    t.wait_bracketed_paste(false);
     let st = Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     assert!(st.success());
     assert!(t.wait_mode(false), "not raw again after SIGCONT");
