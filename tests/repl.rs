@@ -383,6 +383,16 @@ impl Pty {
     /// `cols` wide; `own_group`: `ehlo` leads a process group of its own, as a shell starts a
     /// job (so a stop signal it raises stops it alone, and the group is not orphaned).
     fn start_with(home: &std::path::Path, args: &[&str], cols: u16, own_group: bool) -> Pty {
+        Pty::start_env(home, args, cols, own_group, &[])
+    }
+    /// [`Pty::start_with`] with more environment variables.
+    fn start_env(
+        home: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        own_group: bool,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let size = Winsize {
             ws_row: ROWS,
             ws_col: cols,
@@ -407,6 +417,9 @@ impl Pty {
             .stderr(stdio());
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         if own_group {
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -713,11 +726,12 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
-/// Defect 5: SIGTERM or SIGHUP at the prompt (raw mode, bracketed paste on) leave the terminal
-/// cooked, the history saved, and exit 128 + the signal's number.
+/// Defect 5: SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
+/// bracketed paste on) leave the terminal cooked, the history saved, and exit 128 + the
+/// signal's number.
 #[test]
 fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
-    for (sig, code) in [("TERM", 143), ("HUP", 129)] {
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
         let home = tempfile::tempdir().unwrap();
         let (addr, _h) = server(
             Behaviour {
@@ -2298,5 +2312,406 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
     assert!(
         summary["error"].as_str().unwrap().contains("550"),
         "{stdout}"
+    );
+}
+
+// ----- `:edit`, resizing and job control from outside ------------------------------------------
+
+/// An executable shell script `name` in `dir`.
+fn script(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// MAIL and RCPT typed, each answered, at a fresh prompt.
+fn envelope_typed(t: &mut Pty) {
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys("RCPT TO:<c@d.test>\r");
+    t.wait("the RCPT reply", |s| {
+        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+}
+
+/// `:edit` hands the terminal to `$EDITOR`: cooked while it runs and not read by the REPL (a
+/// line typed into the editor reaches the editor, not the REPL), on a draft that starts with
+/// the headers `:send` would use, in a 0600 file of a 0700 directory that is gone afterwards;
+/// the saved message is dot-stuffed and sent as `:data` sends it, and recorded as a `:data`
+/// step; the terminal is raw again at the next prompt.
+#[test]
+fn terminal_edit_sends_what_the_editor_saved_from_a_private_draft() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        &format!(
+            r#"#!/bin/sh
+stat -c %a "$1" > {o}/file-mode
+stat -c %a "$(dirname "$1")" > {o}/dir-mode
+printf '%s\n' "$1" > {o}/path
+cp "$1" {o}/template
+stty -a > {o}/stty 2>&1
+echo EDITOR READY
+# The line is typed now; a REPL still reading the terminal would take it meanwhile.
+sleep 1
+IFS= read -r typed
+printf 'Subject: edited\n\n.dot line\n%s\nlast line\n' "$typed" > "$1"
+"#
+        ),
+    );
+    let rec = out.path().join("edit.ehlo");
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
+        COLS,
+        false,
+        &[("EDITOR", editor.to_str().unwrap())],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    envelope_typed(&mut t);
+    t.keys(":edit\r");
+    t.wait("the editor", |s| s.contains("EDITOR READY"));
+    assert!(t.wait_mode(true), "the editor got a raw terminal");
+    // Typed into the editor: if the REPL still read the terminal it would take these bytes.
+    t.keys("typed in the editor\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(t.wait_mode(false), "not raw again after the editor");
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: edited\r\n\r\n..dot line\r\ntyped in the editor\r\nlast line\r\n.\r\nQUIT\r\n"
+    );
+    let read = |n: &str| std::fs::read_to_string(out.path().join(n)).unwrap();
+    assert_eq!(read("file-mode").trim(), "600");
+    assert_eq!(read("dir-mode").trim(), "700");
+    let draft = std::path::PathBuf::from(read("path").trim());
+    assert!(!draft.exists(), "{} left behind", draft.display());
+    assert!(
+        !draft.parent().unwrap().exists(),
+        "the draft's directory left behind"
+    );
+    let template = read("template");
+    assert!(
+        template.contains("From: a@b.test\n")
+            && template.contains("To: c@d.test\n")
+            && template.contains("\nMessage-Id: <")
+            && template.ends_with("X-Mailer: ehlo repl\n\n"),
+        "{template}"
+    );
+    let stty: Vec<String> = read("stty").split_whitespace().map(String::from).collect();
+    assert!(
+        stty.contains(&"icanon".to_string()) && stty.contains(&"echo".to_string()),
+        "the editor's terminal was not cooked: {stty:?}"
+    );
+    // Recorded as a `:data` step, so the recording replays without an editor.
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        rec.contains("> :data\n| Subject: edited\n| \n| .dot line\n| typed in the editor\n| last line\n< 354\n< 250\n"),
+        "{rec}"
+    );
+}
+
+/// `$VISUAL` comes before `$EDITOR`; an editor exiting non-zero, a draft saved empty and one
+/// left unchanged each cancel with a note and send nothing (no DATA); SIGINT while the editor
+/// has the terminal is the editor's (the REPL carries on); SIGTERM while it runs ends the REPL
+/// with the terminal restored and the draft removed. Every draft directory is gone.
+#[test]
+fn terminal_edit_cancels_prefers_visual_and_cleans_up_on_signals() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let visual = script(
+        out.path(),
+        "visual.sh",
+        &format!(
+            r#"#!/bin/sh
+printf '%s\n' "$1" >> {o}/paths
+case "$(cat {o}/mode)" in
+fail) exit 3 ;;
+empty) : > "$1" ;;
+same) ;;
+send)
+    echo VISUAL WAITING
+    IFS= read -r typed
+    printf 'Subject: visual\n\n%s\n' "$typed" > "$1" ;;
+hang)
+    echo VISUAL HANGS
+    exec sleep 60 ;;
+esac
+"#
+        ),
+    );
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        "#!/bin/sh\necho from EDITOR > \"$1\"\n",
+    );
+    let mode = |m: &str| std::fs::write(out.path().join("mode"), m).unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string()],
+        COLS,
+        false,
+        &[
+            ("VISUAL", visual.to_str().unwrap()),
+            ("EDITOR", editor.to_str().unwrap()),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    envelope_typed(&mut t);
+    for (m, note) in [
+        (
+            "fail",
+            "failed (exit status: 3): message cancelled, nothing was sent",
+        ),
+        ("empty", "the message is empty: cancelled, nothing was sent"),
+        (
+            "same",
+            "the message is unchanged: cancelled, nothing was sent",
+        ),
+    ] {
+        mode(m);
+        t.keys(":edit\r");
+        t.wait(note, |s| {
+            s.contains(note) && last_prompt(s) == "ehlo[plain|mail]>"
+        });
+    }
+    mode("send");
+    t.keys(":data --edit\r");
+    t.wait("the editor", |s| s.contains("VISUAL WAITING"));
+    let pid = t.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    t.keys("after an interrupt\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    mode("hang");
+    t.keys(":edit\r");
+    t.wait("the editor", |s| s.contains("VISUAL HANGS"));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(t.exit_code(), 143, "{}", t.screen());
+    t.assert_cooked();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: visual\r\n\r\nafter an interrupt\r\n.\r\nMAIL FROM:<a@b.test>\r\n"
+    );
+    let paths = std::fs::read_to_string(out.path().join("paths")).unwrap();
+    assert_eq!(paths.lines().count(), 5, "{paths}");
+    for p in paths.lines() {
+        let dir = std::path::Path::new(p).parent().unwrap();
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+/// Piped, there is no terminal to lend an editor: `:edit` says what to do instead and sends
+/// nothing; `--strict` ends with the DATA phase's code.
+#[test]
+fn piped_edit_is_refused_with_the_alternatives() {
+    let (addr, h) = plain_server();
+    let run = ehlo(
+        &["repl", &addr.to_string()],
+        b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:edit\nQUIT\n",
+        &[("EDITOR", "/bin/true")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains(":edit needs a terminal for the editor")
+            && run.out.contains(":data @FILE"),
+        "{}",
+        run.out
+    );
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("DATA"), "{got}");
+    let (addr, _h) = plain_server();
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--strict"],
+        b"EHLO x.test\n:edit\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 25, "{}", run.out);
+}
+
+impl Pty {
+    /// Resize the terminal as an emulator does: the screen, the pty's size (TIOCSWINSZ, by
+    /// `stty` on the terminal), then SIGWINCH (the kernel sends it to the terminal's
+    /// foreground group; `ehlo` here has no controlling terminal, so it is sent by hand).
+    fn resize(&self, cols: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(ROWS.try_into().unwrap(), cols.try_into().unwrap());
+        let st = Command::new("stty")
+            .args(["cols", &cols.to_string(), "rows", &ROWS.to_string()])
+            .stdin(Stdio::from(self.slave.try_clone().unwrap()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let st = Command::new("kill")
+            .args(["-WINCH", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+/// SIGWINCH: a line wrapped over rows is drawn again at the new width — narrower, then wider —
+/// with every character once, nothing left of the old drawing and the cursor on its cell;
+/// typing goes on and the server gets the line exactly.
+#[test]
+fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], 40, false);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let tail: String = (0..100)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    t.keys(&format!("NOOP {tail}"));
+    let text = format!("ehlo[plain]> NOOP {tail}");
+    t.wait("the whole line, wrapped", |s| last_prompt(s) == text);
+    let row = t.prompt_row("ehlo[plain]> NOOP");
+    t.wait_cursor("after typing", (row + 2, 38));
+    // The rows the text takes at `cols` columns.
+    let rows_at = |cols: usize| {
+        text.as_bytes()
+            .chunks(cols)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let wait_rows = |t: &Pty, cols: usize| {
+        let start = Instant::now();
+        while t.rows_from(row) != rows_at(cols) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not redrawn at {cols} columns:\n{}\nwanted:\n{}",
+                t.rows_from(row),
+                rows_at(cols)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // 118 columns: 30 + 30 + 30 + 28.
+    t.resize(30);
+    wait_rows(&t, 30);
+    t.wait_cursor("after narrowing", (row + 3, 28));
+    // 60 + 58.
+    t.resize(60);
+    wait_rows(&t, 60);
+    t.wait_cursor("after widening", (row + 1, 58));
+    t.keys("\x01\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C");
+    t.wait_cursor("Home and five Right at the new width", (row, 18));
+    t.keys("XY\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert_eq!(
+        t.screen().matches("ehlo[plain]> NOOP").count(),
+        1,
+        "{}",
+        t.screen()
+    );
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        format!("NOOP XY{tail}\r\nQUIT\r\n")
+    );
+}
+
+/// `kill -TSTP` from outside (not the Ctrl-Z key): the terminal is cooked (bracketed paste off)
+/// while `ehlo` is stopped; SIGCONT takes it raw again and redraws the half-typed line.
+#[test]
+fn terminal_sigtstp_from_outside_restores_the_terminal_and_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(t.wait_mode(false), "the terminal never went raw");
+    t.keys("NOOP half");
+    t.wait("the typed text", |s| {
+        last_prompt(s) == "ehlo[plain]> NOOP half"
+    });
+    let pid = t.child.id().to_string();
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().unwrap_or("").trim().chars().next()
+    };
+    assert!(
+        Command::new("kill")
+            .args(["-TSTP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let start = Instant::now();
+    while state() != Some('T') {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never stopped: {:?}; screen:\n{}",
+            state(),
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.assert_cooked();
+    t.wait_bracketed_paste(false);
+    assert!(
+        Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(t.wait_mode(false), "not raw again after SIGCONT");
+    t.wait("the line redrawn", |s| {
+        s.lines()
+            .filter(|l| l.starts_with("ehlo[plain]> NOOP half"))
+            .count()
+            == 2
+            && last_prompt(s) == "ehlo[plain]> NOOP half"
+    });
+    t.wait_bracketed_paste(true);
+    t.keys(" done\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        "NOOP half done\r\nQUIT\r\n"
     );
 }
