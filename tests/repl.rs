@@ -1190,6 +1190,11 @@ fn terminal_typed_secrets_never_reach_a_file() {
     let token = "ya29.tokentokentoken-XYZ";
     let plain = b64(format!("\0tim\0{password}").as_bytes());
     let xoauth = b64(format!("user=tim\x01auth=Bearer {token}\x01\x01").as_bytes());
+    let bearer = b64(format!("n,a=tim,\x01auth=Bearer {token}\x01\x01").as_bytes());
+    // Typed at the `:auth` prompt (not echoed, never in the history).
+    let prompted = "Prompted-Secret-77";
+    let prompted_plain = b64(format!("\0tim\0{prompted}").as_bytes());
+    let raw_plain = b64(b"\0raw\0Raw-Typed-Secret-5");
     let secrets = [
         password.to_string(),
         token.to_string(),
@@ -1197,6 +1202,12 @@ fn terminal_typed_secrets_never_reach_a_file() {
         b64(token.as_bytes()),
         plain.clone(),
         xoauth.clone(),
+        bearer.clone(),
+        prompted.to_string(),
+        b64(prompted.as_bytes()),
+        prompted_plain.clone(),
+        "Raw-Typed-Secret-5".to_string(),
+        raw_plain.clone(),
     ];
     let home = tempfile::tempdir().unwrap();
     let rec_dir = tempfile::tempdir().unwrap();
@@ -1218,6 +1229,7 @@ fn terminal_typed_secrets_never_reach_a_file() {
             rec.to_str().unwrap(),
             "--log",
             log.to_str().unwrap(),
+            "--allow-plaintext-auth",
         ],
     );
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
@@ -1239,6 +1251,24 @@ fn terminal_typed_secrets_never_reach_a_file() {
         s.matches("235 2.7.0").count() == 3
     });
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(&format!("AUTH OAUTHBEARER {bearer}\r"));
+    t.wait("the OAUTHBEARER answer", |s| {
+        s.matches("235 2.7.0").count() == 4
+    });
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(":auth PLAIN tim\r");
+    t.wait("the password prompt", |s| {
+        s.trim_end().ends_with("password (not shown):")
+    });
+    t.keys(&format!("{prompted}\r"));
+    t.wait("the :auth answer", |s| s.matches("235 2.7.0").count() == 5);
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    // `:raw` sends what it is given, an AUTH line too; it is stored masked all the same.
+    t.keys(&format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\"\r"));
+    t.wait("the :raw AUTH answer", |s| {
+        s.matches("235 2.7.0").count() == 6
+    });
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
     t.keys("QUIT\r");
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
     t.keys(":quit\r");
@@ -1252,9 +1282,23 @@ fn terminal_typed_secrets_never_reach_a_file() {
         "{got}"
     );
     assert!(got.contains(&format!("AUTH XOAUTH2 {xoauth}\r\n")), "{got}");
+    assert!(
+        got.contains(&format!("AUTH OAUTHBEARER {bearer}\r\n")),
+        "{got}"
+    );
+    assert!(
+        got.contains(&format!("AUTH PLAIN {prompted_plain}\r\n")),
+        "{got}"
+    );
+    assert!(
+        got.contains(&format!("AUTH PLAIN {raw_plain}\r\n")),
+        "{got}"
+    );
     // Masks have one length whatever the secret's length.
     assert!(screen.contains("AUTH PLAIN ********\n"), "{screen}");
     assert!(screen.contains("AUTH XOAUTH2 ********\n"), "{screen}");
+    assert!(screen.contains("AUTH OAUTHBEARER ********\n"), "{screen}");
+    assert!(screen.contains("AUTH PLAIN ********"), "{screen}");
     assert!(!screen.contains("*********"), "{screen}");
     // Every file under the data directory (history) and next to the recording.
     let mut files = Vec::new();
@@ -1285,6 +1329,20 @@ fn terminal_typed_secrets_never_reach_a_file() {
     // The history still shows what was done, masked.
     let hist = std::fs::read_to_string(&history).unwrap();
     assert!(hist.contains("AUTH PLAIN ********"), "{hist}");
+    assert!(
+        hist.contains(":raw \"AUTH PLAIN ********\\r\\n\""),
+        "{hist}"
+    );
+    // The recording replays: each AUTH as an `:auth` step that reads the secret at replay.
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    for step in [
+        "> :auth PLAIN tim\n",
+        "> :auth XOAUTH2 tim\n",
+        "> :auth OAUTHBEARER tim\n",
+        "> :auth PLAIN raw\n",
+    ] {
+        assert!(rec.contains(step), "{step:?} not in\n{rec}");
+    }
 }
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------

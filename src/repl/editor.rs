@@ -810,8 +810,9 @@ impl Editor {
             return;
         }
         // A typed AUTH with an initial response holds a secret: keep the command, mask it.
-        let entry =
-            crate::smtp::manual::redact_typed_line(line).unwrap_or_else(|| line.to_string());
+        let entry = crate::smtp::manual::redact_typed_line(line)
+            .or_else(|| meta::redact_raw_line(line))
+            .unwrap_or_else(|| line.to_string());
         if self.history.last() != Some(&entry) {
             self.history.push(entry);
         }

@@ -325,6 +325,16 @@ fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
     Ok((out, s.len()))
 }
 
+/// A typed `:raw` line whose bytes hold `AUTH MECH <initial response>`, with the response
+/// masked (for the history); `None` for every other line.
+pub(crate) fn redact_raw_line(line: &str) -> Option<String> {
+    let Ok(Meta::Raw(bytes)) = parse(line) else {
+        return None;
+    };
+    let (masked, redacted) = crate::smtp::manual::mask_raw_auth(&String::from_utf8_lossy(&bytes));
+    redacted.then(|| format!(":raw {}", escape(masked.as_bytes())))
+}
+
 /// Quote bytes back into the `:raw` language (for recordings).
 pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut s = String::from("\"");

@@ -1158,7 +1158,22 @@ impl Engine {
                 }
                 self.last_activity = Instant::now();
                 self.settle().await;
-                self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
+                // An AUTH with its secret among the bytes: recorded as the typed AUTH is.
+                let text = String::from_utf8_lossy(&bytes);
+                let auth = text.lines().find_map(|l| {
+                    crate::smtp::manual::redact_typed_line(l.trim_end_matches('\r'))
+                        .and_then(|_| typed_auth_step(l))
+                });
+                match auth {
+                    Some(step) => {
+                        self.typed_auth_recorded = true;
+                        if let Some(r) = self.recorder.as_mut() {
+                            r.comment("AUTH sent by :raw, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)");
+                        }
+                        self.record(&step, &[]);
+                    }
+                    None => self.record(&format!(":raw {}", meta::escape(&bytes)), &[]),
+                }
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
