@@ -229,9 +229,20 @@ fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.out);
+    // Said once, with the reply, then why the connection goes (it was not tolerated).
+    assert_eq!(
+        run.out.matches("reply too large").count(),
+        1,
+        "{:.3000}",
+        run.out
+    );
     assert!(
         run.out
-            .contains("reply too large: 7 007 bytes in 1001 lines"),
+            .contains("!!! deviation: reply too large: 7 007 bytes in 1 001 lines")
+            && run
+                .out
+                .contains("*** closing the connection: the rest of that reply answers no command")
+            && !run.out.contains("tolerated"),
         "{:.3000}",
         run.out
     );

@@ -596,12 +596,11 @@ impl ManualSession {
         // Cut for size (a reply that never ends, or megabytes of it): show what came, then
         // drop the connection, since the rest of that reply has no command to belong to. The
         // same limits as the one-shot send.
-        if let Some(d) = reply
+        if reply
             .deviations
             .iter()
-            .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+            .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
         {
-            let detail = crate::smtp::reply::describe_cut(d);
             let phase = self.phase();
             let explanation = codes::explain(&reply, phase);
             self.events.push_back(Event::Received {
@@ -611,7 +610,8 @@ impl ManualSession {
                 phase,
                 explanation,
             });
-            self.error(format!("reply too large: {detail}; closing the connection"));
+            // What arrived and the limit are told once, with the reply (its deviation).
+            self.error("closing the connection: the rest of that reply answers no command");
             self.close();
             return;
         }
@@ -1062,9 +1062,16 @@ mod tests {
         assert!(s.is_closed());
         assert_eq!(s.poll_action(), Some(Action::Close));
         let ev = events(&mut s);
+        // The cut is told with the reply (its deviation), the close once, after it.
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::Received { reply, .. }
+                if reply.deviations.iter().any(|d| matches!(d,
+                    Deviation::ReplyTooLarge { bytes: 7007, lines: 1001, .. })))),
+            "{ev:?}"
+        );
         assert!(
             ev.iter().any(|e| matches!(e, Event::Error { message }
-                if message.starts_with("reply too large: 7 007 bytes in 1001 lines"))),
+                if message.starts_with("closing the connection"))),
             "{ev:?}"
         );
         assert!(!s.awaiting_reply());
