@@ -1866,11 +1866,10 @@ fn terminal_ctrl_r_searches_the_history() {
     );
 }
 
-/// Ctrl-Z suspends as a shell job should: the terminal is cooked (and bracketed paste off)
-/// while `ehlo` is stopped, and when it is continued it takes the terminal raw again and
-/// redraws the half-typed line, which is then sent whole.
-#[test]
-fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
+/// Suspend `ehlo` with `stop` at a half-typed line, as a shell job: the terminal is cooked (and
+/// bracketed paste off) while it is stopped; continued, it takes the terminal raw again and
+/// redraws the line, which is then sent whole.
+fn suspend_and_resume(stop: impl FnOnce(&mut Pty)) {
     let home = tempfile::tempdir().unwrap();
     let (addr, h) = plain_server();
     let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
@@ -1886,7 +1885,7 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         // pid (comm) STATE …: the state follows the last ')'.
         stat.rsplit(')').next().unwrap_or("").trim().chars().next()
     };
-    t.keys("\x1a");
+    stop(&mut t);
     let start = Instant::now();
     while state() != Some('T') {
         assert!(
@@ -1910,7 +1909,7 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
                 .count()
                 == 2
     });
-    assert!(t.screen.lock().unwrap().screen().bracketed_paste());
+    t.wait_bracketed_paste(true);
     t.keys(" done\r");
     t.wait("the reply", |s| s.contains("2.0.0 ok"));
     t.keys(":quit\r");
@@ -1921,6 +1920,27 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         String::from_utf8(got).unwrap(),
         "NOOP half done\r\nQUIT\r\n"
     );
+}
+
+/// Ctrl-Z (the key: the editor has the terminal raw) suspends as a shell job should.
+#[test]
+fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
+    suspend_and_resume(|t| t.keys("\x1a"));
+}
+
+/// `kill -TSTP` from outside (not the key) does the same: the terminal restored first.
+#[test]
+fn terminal_sigtstp_from_outside_restores_the_terminal_and_resumes() {
+    suspend_and_resume(|t| {
+        let pid = t.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TSTP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    });
 }
 
 /// A hand-written script: `x` wildcards in codes, an enhanced code checked when given,
@@ -2717,70 +2737,5 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
     assert_eq!(
         String::from_utf8(got).unwrap(),
         format!("NOOP XY{tail}\r\nQUIT\r\n")
-    );
-}
-
-/// `kill -TSTP` from outside (not the Ctrl-Z key): the terminal is cooked (bracketed paste off)
-/// while `ehlo` is stopped; SIGCONT takes it raw again and redraws the half-typed line.
-#[test]
-fn terminal_sigtstp_from_outside_restores_the_terminal_and_resumes() {
-    let home = tempfile::tempdir().unwrap();
-    let (addr, h) = plain_server();
-    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    assert!(t.wait_mode(false), "the terminal never went raw");
-    t.keys("NOOP half");
-    t.wait("the typed text", |s| {
-        last_prompt(s) == "ehlo[plain]> NOOP half"
-    });
-    let pid = t.child.id().to_string();
-    let state = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().unwrap_or("").trim().chars().next()
-    };
-    assert!(
-        Command::new("kill")
-            .args(["-TSTP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let start = Instant::now();
-    while state() != Some('T') {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never stopped: {:?}; screen:\n{}",
-            state(),
-            t.screen()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.assert_cooked();
-    t.wait_bracketed_paste(false);
-    assert!(
-        Command::new("kill")
-            .args(["-CONT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(t.wait_mode(false), "not raw again after SIGCONT");
-    t.wait("the line redrawn", |s| {
-        s.lines()
-            .filter(|l| l.starts_with("ehlo[plain]> NOOP half"))
-            .count()
-            == 2
-            && last_prompt(s) == "ehlo[plain]> NOOP half"
-    });
-    t.wait_bracketed_paste(true);
-    t.keys(" done\r");
-    t.wait("the reply", |s| s.contains("2.0.0 ok"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    t.assert_cooked();
-    let got = h.join().unwrap().remove(0);
-    assert_eq!(
-        String::from_utf8(got).unwrap(),
-        "NOOP half done\r\nQUIT\r\n"
     );
 }
