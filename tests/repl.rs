@@ -1168,10 +1168,22 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("SLOW\r");
-    std::thread::sleep(Duration::from_millis(500));
+    // Sent, so its reply (ten bytes, one a second) is being awaited: type ahead now.
+    t.wait("SLOW sent", |s| s.contains(" -> SLOW"));
     let lines = fifty_lines();
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
     t.keys(&typed);
+    // Defect 9: nothing typed ahead is echoed into the transcript while the reply is still
+    // coming (each screen looked at before the reply is complete shows none of it).
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_secs(1) {
+        let s = t.screen();
+        if s.contains("250 slow") {
+            break;
+        }
+        assert!(!s.contains("MAIL FROM:<a@b.test>"), "echoed early:\n{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     t.wait("the message queued", |s| s.contains("2.0.0 queued"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("QUIT\r");
@@ -1525,7 +1537,8 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
         s.contains("250 HELP") && last_prompt(s) == "ehlo[plain]>"
     });
     t.keys("NOOP\r");
-    std::thread::sleep(Duration::from_millis(500));
+    // Sent, so its reply (trickling at a byte a second) is being awaited: type ahead now.
+    t.wait("NOOP sent", |s| s.contains(" -> NOOP"));
     let mut lines = fifty_lines();
     lines[3] = format!("Subject: {token}");
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
