@@ -1560,6 +1560,66 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
     assert_eq!(String::from_utf8_lossy(&stored), want);
 }
 
+/// `:edit` against a real server: what the editor saved (a line starting with a dot included)
+/// is stored by aiosmtpd exactly, the dot un-stuffed. Fails (never skips) when aiosmtpd is not
+/// there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn terminal_edit_reaches_aiosmtpd_exactly() {
+    assert!(
+        TcpStream::connect("127.0.0.1:8025").is_ok(),
+        "aiosmtpd is not listening on 127.0.0.1:8025: run tests/interop/setup.sh (as root)"
+    );
+    let token = format!("edit-{}-{}", std::process::id(), rand_suffix());
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        &format!(
+            "#!/bin/sh\nprintf 'Subject: {token}\\n\\n.one leading dot\\n..two\\nplain\\n' > \"$1\"\n"
+        ),
+    );
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", "127.0.0.1:8025"],
+        COLS,
+        false,
+        &[("VISUAL", editor.to_str().unwrap())],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO client.ehlo.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 HELP") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("MAIL FROM:<sender@ehlo.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys("RCPT TO:<rcpt@ehlo.test>\r");
+    t.wait("the RCPT reply", |s| {
+        s.matches("250").count() >= 3 && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys(":edit\r");
+    t.wait("the message stored", |s| s.contains("OK stored as"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let dir = std::path::Path::new("/tmp/ehlo-interop/aiosmtpd");
+    let stored = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .find_map(|e| {
+            let b = std::fs::read(e.path()).ok()?;
+            String::from_utf8_lossy(&b).contains(&token).then_some(b)
+        })
+        .expect("the message in the aiosmtpd sink");
+    assert_eq!(
+        String::from_utf8_lossy(&stored),
+        format!("Subject: {token}\r\n\r\n.one leading dot\r\n..two\r\nplain\r\n")
+    );
+}
+
 #[test]
 fn probe_asks_on_a_terminal_before_sending_mail() {
     let dir = tempfile::tempdir().unwrap();
