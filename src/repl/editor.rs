@@ -64,8 +64,8 @@ to the end, a word, Ctrl-L clears the screen, Ctrl-C drops the line (or stops wa
 for a reply), Ctrl-D on an empty line quits, Ctrl-Z suspends (the shell's fg resumes;
 kill -TSTP does the same, the terminal restored first). Long lines wrap over rows and
 are drawn again at the new width when the terminal is resized; wide (CJK, emoji) and
-combining characters are measured as the terminal draws them. Pasted lines are sent one by one (grouped with PIPELINING);
-no typed byte is dropped while a reply is awaited.
+combining characters are measured as the terminal draws them. Pasted lines are sent
+one by one (grouped with PIPELINING); no typed byte is dropped while a reply is awaited.
 Piped (stdin not a terminal): each line is an input, as typed. --json prints JSON
 Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
