@@ -393,6 +393,16 @@ impl Pty {
     /// `cols` wide; `own_group`: `ehlo` leads a process group of its own, as a shell starts a
     /// job (so a stop signal it raises stops it alone, and the group is not orphaned).
     fn start_with(home: &std::path::Path, args: &[&str], cols: u16, own_group: bool) -> Pty {
+        Pty::start_env(home, args, cols, own_group, &[])
+    }
+    /// [`Pty::start_with`] with more environment variables.
+    fn start_env(
+        home: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        own_group: bool,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let size = Winsize {
             ws_row: ROWS,
             ws_col: cols,
@@ -417,6 +427,9 @@ impl Pty {
             .stderr(stdio());
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         if own_group {
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -723,11 +736,12 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
-/// Defect 5: SIGTERM or SIGHUP at the prompt (raw mode, bracketed paste on) leave the terminal
-/// cooked, the history saved, and exit 128 + the signal's number.
+/// Defect 5: SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
+/// bracketed paste on) leave the terminal cooked, the history saved, and exit 128 + the
+/// signal's number.
 #[test]
 fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
-    for (sig, code) in [("TERM", 143), ("HUP", 129)] {
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
         let home = tempfile::tempdir().unwrap();
         let (addr, _h) = server(
             Behaviour {
@@ -850,7 +864,10 @@ fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() 
     });
     t.keys("pw-typed-here\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(!t.screen().contains("pw-typed-here"));
+    // The process has left but its last output may still be on its way through the pty: wait
+    // for the QUIT reply (the last thing shown) before looking for what must not be there.
+    let s = t.wait("the QUIT reply", |s| s.contains("221 2.0.0 bye"));
+    assert!(!s.contains("pw-typed-here"), "{s}");
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(
         got.contains("AUTH PLAIN AHRpbQBwdy10eXBlZC1oZXJl\r\n"),
@@ -1150,10 +1167,22 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("SLOW\r");
-    std::thread::sleep(Duration::from_millis(500));
+    // Sent, so its reply (ten bytes, one a second) is being awaited: type ahead now.
+    t.wait("SLOW sent", |s| s.contains(" -> SLOW"));
     let lines = fifty_lines();
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
     t.keys(&typed);
+    // Defect 9: nothing typed ahead is echoed into the transcript while the reply is still
+    // coming (each screen looked at before the reply is complete shows none of it).
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_secs(1) {
+        let s = t.screen();
+        if s.contains("250 slow") {
+            break;
+        }
+        assert!(!s.contains("MAIL FROM:<a@b.test>"), "echoed early:\n{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     t.wait("the message queued", |s| s.contains("2.0.0 queued"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("QUIT\r");
@@ -1183,6 +1212,11 @@ fn terminal_typed_secrets_never_reach_a_file() {
     let token = "ya29.tokentokentoken-XYZ";
     let plain = b64(format!("\0tim\0{password}").as_bytes());
     let xoauth = b64(format!("user=tim\x01auth=Bearer {token}\x01\x01").as_bytes());
+    let bearer = b64(format!("n,a=tim,\x01auth=Bearer {token}\x01\x01").as_bytes());
+    // Typed at the `:auth` prompt (not echoed, never in the history).
+    let prompted = "Prompted-Secret-77";
+    let prompted_plain = b64(format!("\0tim\0{prompted}").as_bytes());
+    let raw_plain = b64(b"\0raw\0Raw-Typed-Secret-5");
     let secrets = [
         password.to_string(),
         token.to_string(),
@@ -1190,6 +1224,12 @@ fn terminal_typed_secrets_never_reach_a_file() {
         b64(token.as_bytes()),
         plain.clone(),
         xoauth.clone(),
+        bearer.clone(),
+        prompted.to_string(),
+        b64(prompted.as_bytes()),
+        prompted_plain.clone(),
+        "Raw-Typed-Secret-5".to_string(),
+        raw_plain.clone(),
     ];
     let home = tempfile::tempdir().unwrap();
     let rec_dir = tempfile::tempdir().unwrap();
@@ -1211,6 +1251,7 @@ fn terminal_typed_secrets_never_reach_a_file() {
             rec.to_str().unwrap(),
             "--log",
             log.to_str().unwrap(),
+            "--allow-plaintext-auth",
         ],
     );
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
@@ -1232,6 +1273,24 @@ fn terminal_typed_secrets_never_reach_a_file() {
         s.matches("235 2.7.0").count() == 3
     });
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(&format!("AUTH OAUTHBEARER {bearer}\r"));
+    t.wait("the OAUTHBEARER answer", |s| {
+        s.matches("235 2.7.0").count() == 4
+    });
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(":auth PLAIN tim\r");
+    t.wait("the password prompt", |s| {
+        s.trim_end().ends_with("password (not shown):")
+    });
+    t.keys(&format!("{prompted}\r"));
+    t.wait("the :auth answer", |s| s.matches("235 2.7.0").count() == 5);
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    // `:raw` sends what it is given, an AUTH line too; it is stored masked all the same.
+    t.keys(&format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\"\r"));
+    t.wait("the :raw AUTH answer", |s| {
+        s.matches("235 2.7.0").count() == 6
+    });
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
     t.keys("QUIT\r");
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
     t.keys(":quit\r");
@@ -1245,9 +1304,23 @@ fn terminal_typed_secrets_never_reach_a_file() {
         "{got}"
     );
     assert!(got.contains(&format!("AUTH XOAUTH2 {xoauth}\r\n")), "{got}");
+    assert!(
+        got.contains(&format!("AUTH OAUTHBEARER {bearer}\r\n")),
+        "{got}"
+    );
+    assert!(
+        got.contains(&format!("AUTH PLAIN {prompted_plain}\r\n")),
+        "{got}"
+    );
+    assert!(
+        got.contains(&format!("AUTH PLAIN {raw_plain}\r\n")),
+        "{got}"
+    );
     // Masks have one length whatever the secret's length.
     assert!(screen.contains("AUTH PLAIN ********\n"), "{screen}");
     assert!(screen.contains("AUTH XOAUTH2 ********\n"), "{screen}");
+    assert!(screen.contains("AUTH OAUTHBEARER ********\n"), "{screen}");
+    assert!(screen.contains("AUTH PLAIN ********"), "{screen}");
     assert!(!screen.contains("*********"), "{screen}");
     // Every file under the data directory (history) and next to the recording.
     let mut files = Vec::new();
@@ -1278,6 +1351,20 @@ fn terminal_typed_secrets_never_reach_a_file() {
     // The history still shows what was done, masked.
     let hist = std::fs::read_to_string(&history).unwrap();
     assert!(hist.contains("AUTH PLAIN ********"), "{hist}");
+    assert!(
+        hist.contains(":raw \"AUTH PLAIN ********\\r\\n\""),
+        "{hist}"
+    );
+    // The recording replays: each AUTH as an `:auth` step that reads the secret at replay.
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    for step in [
+        "> :auth PLAIN tim\n",
+        "> :auth XOAUTH2 tim\n",
+        "> :auth OAUTHBEARER tim\n",
+        "> :auth PLAIN raw\n",
+    ] {
+        assert!(rec.contains(step), "{step:?} not in\n{rec}");
+    }
 }
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------
@@ -1449,7 +1536,8 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
         s.contains("250 HELP") && last_prompt(s) == "ehlo[plain]>"
     });
     t.keys("NOOP\r");
-    std::thread::sleep(Duration::from_millis(500));
+    // Sent, so its reply (trickling at a byte a second) is being awaited: type ahead now.
+    t.wait("NOOP sent", |s| s.contains(" -> NOOP"));
     let mut lines = fifty_lines();
     lines[3] = format!("Subject: {token}");
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
@@ -1477,6 +1565,66 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
     assert_eq!(String::from_utf8_lossy(&stored), want);
 }
 
+/// `:edit` against a real server: what the editor saved (a line starting with a dot included)
+/// is stored by aiosmtpd exactly, the dot un-stuffed. Fails (never skips) when aiosmtpd is not
+/// there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn terminal_edit_reaches_aiosmtpd_exactly() {
+    assert!(
+        TcpStream::connect("127.0.0.1:8025").is_ok(),
+        "aiosmtpd is not listening on 127.0.0.1:8025: run tests/interop/setup.sh (as root)"
+    );
+    let token = format!("edit-{}-{}", std::process::id(), rand_suffix());
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        &format!(
+            "#!/bin/sh\nprintf 'Subject: {token}\\n\\n.one leading dot\\n..two\\nplain\\n' > \"$1\"\n"
+        ),
+    );
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", "127.0.0.1:8025"],
+        COLS,
+        false,
+        &[("VISUAL", editor.to_str().unwrap())],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO client.ehlo.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 HELP") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("MAIL FROM:<sender@ehlo.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys("RCPT TO:<rcpt@ehlo.test>\r");
+    t.wait("the RCPT reply", |s| {
+        s.matches("250").count() >= 3 && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys(":edit\r");
+    t.wait("the message stored", |s| s.contains("OK stored as"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let dir = std::path::Path::new("/tmp/ehlo-interop/aiosmtpd");
+    let stored = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .find_map(|e| {
+            let b = std::fs::read(e.path()).ok()?;
+            String::from_utf8_lossy(&b).contains(&token).then_some(b)
+        })
+        .expect("the message in the aiosmtpd sink");
+    assert_eq!(
+        String::from_utf8_lossy(&stored),
+        format!("Subject: {token}\r\n\r\n.one leading dot\r\n..two\r\nplain\r\n")
+    );
+}
+
 #[test]
 fn probe_asks_on_a_terminal_before_sending_mail() {
     let dir = tempfile::tempdir().unwrap();
@@ -1501,11 +1649,10 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     assert!(s.contains("up to 2 messages to me@example.test"), "{s}");
     t.keys("n\r");
     assert_eq!(t.exit_code(), 1, "{}", t.screen());
-    assert!(
-        t.screen().contains("not confirmed; nothing was sent"),
-        "{}",
-        t.screen()
-    );
+    // Output written just before the exit may still be in the pty: wait for it, never assume.
+    t.wait("the refusal", |s| {
+        s.contains("not confirmed; nothing was sent")
+    });
     assert!(quiet.accept().is_err(), "a connection was made after 'n'");
 
     // "y": the probe runs (the scripted server ends DATA only at CRLF.CRLF: a pass).
@@ -1522,7 +1669,7 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     t.wait("the confirmation", |s| s.contains("Continue? [y/N]"));
     t.keys("y\r");
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(t.screen().contains("pass  smuggle.lf-lf"), "{}", t.screen());
+    t.wait("the verdict", |s| s.contains("pass  smuggle.lf-lf"));
     let got = String::from_utf8_lossy(&h.join().unwrap().remove(0)).into_owned();
     assert!(got.contains("RCPT TO:<me@example.test>"), "{got}");
 
@@ -1539,7 +1686,8 @@ fn probe_asks_on_a_terminal_before_sending_mail() {
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let mut t = Pty::start(dir.path(), &a);
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
-    assert!(!t.screen().contains("Continue?"), "{}", t.screen());
+    let s = t.wait("the verdict", |s| s.contains("pass  smuggle.lf-lf"));
+    assert!(!s.contains("Continue?"), "{s}");
 }
 
 // ----- the line editor: wrapping, wide and combining characters, Ctrl-R, Ctrl-Z -------------
@@ -1570,6 +1718,19 @@ impl Pty {
             .join("\n")
             .trim_end()
             .to_string()
+    }
+    /// Wait until the terminal's bracketed paste mode is `on` (or off).
+    fn wait_bracketed_paste(&self, on: bool) {
+        let start = Instant::now();
+        while self.screen.lock().unwrap().screen().bracketed_paste() != on {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "bracketed paste never went {}; screen:\n{}",
+                if on { "on" } else { "off" },
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     /// Wait until the cursor is at `want`.
     fn wait_cursor(&self, what: &str, want: (u16, u16)) {
@@ -1777,11 +1938,10 @@ fn terminal_ctrl_r_searches_the_history() {
     );
 }
 
-/// Ctrl-Z suspends as a shell job should: the terminal is cooked (and bracketed paste off)
-/// while `ehlo` is stopped, and when it is continued it takes the terminal raw again and
-/// redraws the half-typed line, which is then sent whole.
-#[test]
-fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
+/// Suspend `ehlo` with `stop` at a half-typed line, as a shell job: the terminal is cooked (and
+/// bracketed paste off) while it is stopped; continued, it takes the terminal raw again and
+/// redraws the line, which is then sent whole.
+fn suspend_and_resume(stop: impl FnOnce(&mut Pty)) {
     let home = tempfile::tempdir().unwrap();
     let (addr, h) = plain_server();
     let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], COLS, true);
@@ -1797,7 +1957,7 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         // pid (comm) STATE …: the state follows the last ')'.
         stat.rsplit(')').next().unwrap_or("").trim().chars().next()
     };
-    t.keys("\x1a");
+    stop(&mut t);
     let start = Instant::now();
     while state() != Some('T') {
         assert!(
@@ -1809,7 +1969,8 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     t.assert_cooked();
-    assert!(!t.screen.lock().unwrap().screen().bracketed_paste());
+    // Written before the stop, but the screen may not have read it yet.
+    t.wait_bracketed_paste(false);
     let st = Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     assert!(st.success());
     assert!(t.wait_mode(false), "not raw again after SIGCONT");
@@ -1820,7 +1981,7 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
                 .count()
                 == 2
     });
-    assert!(t.screen.lock().unwrap().screen().bracketed_paste());
+    t.wait_bracketed_paste(true);
     t.keys(" done\r");
     t.wait("the reply", |s| s.contains("2.0.0 ok"));
     t.keys(":quit\r");
@@ -1831,6 +1992,27 @@ fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
         String::from_utf8(got).unwrap(),
         "NOOP half done\r\nQUIT\r\n"
     );
+}
+
+/// Ctrl-Z (the key: the editor has the terminal raw) suspends as a shell job should.
+#[test]
+fn terminal_ctrl_z_suspends_with_the_terminal_restored_and_resumes() {
+    suspend_and_resume(|t| t.keys("\x1a"));
+}
+
+/// `kill -TSTP` from outside (not the key) does the same: the terminal restored first.
+#[test]
+fn terminal_sigtstp_from_outside_restores_the_terminal_and_resumes() {
+    suspend_and_resume(|t| {
+        let pid = t.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TSTP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    });
 }
 
 /// A hand-written script: `x` wildcards in codes, an enhanced code checked when given,
@@ -2706,4 +2888,340 @@ fn status_envelope_leaves_out_refused_recipients() {
         run.out
     );
     h.join().unwrap();
+}
+
+// ----- `:edit`, resizing and job control from outside ------------------------------------------
+
+/// An executable shell script `name` in `dir`.
+fn script(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// MAIL and RCPT typed, each answered, at a fresh prompt.
+fn envelope_typed(t: &mut Pty) {
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys("RCPT TO:<c@d.test>\r");
+    t.wait("the RCPT reply", |s| {
+        s.contains("2.1.5 ok") && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+}
+
+/// `:edit` hands the terminal to `$EDITOR`: cooked while it runs and not read by the REPL (a
+/// line typed into the editor reaches the editor, not the REPL), on a draft that starts with
+/// the headers `:send` would use, in a 0600 file of a 0700 directory that is gone afterwards;
+/// the saved message is dot-stuffed and sent as `:data` sends it, and recorded as a `:data`
+/// step; the terminal is raw again at the next prompt.
+#[test]
+fn terminal_edit_sends_what_the_editor_saved_from_a_private_draft() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        &format!(
+            r#"#!/bin/sh
+stat -c %a "$1" > {o}/file-mode
+stat -c %a "$(dirname "$1")" > {o}/dir-mode
+printf '%s\n' "$1" > {o}/path
+cp "$1" {o}/template
+stty -a > {o}/stty 2>&1
+echo EDITOR READY
+# The line is typed now; a REPL still reading the terminal would take it meanwhile.
+sleep 1
+IFS= read -r typed
+printf 'Subject: edited\n\n.dot line\n%s\nlast line\n' "$typed" > "$1"
+"#
+        ),
+    );
+    let rec = out.path().join("edit.ehlo");
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
+        COLS,
+        false,
+        &[("EDITOR", editor.to_str().unwrap())],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    envelope_typed(&mut t);
+    t.keys(":edit\r");
+    t.wait("the editor", |s| s.contains("EDITOR READY"));
+    assert!(t.wait_mode(true), "the editor got a raw terminal");
+    // Typed into the editor: if the REPL still read the terminal it would take these bytes.
+    t.keys("typed in the editor\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert!(t.wait_mode(false), "not raw again after the editor");
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: edited\r\n\r\n..dot line\r\ntyped in the editor\r\nlast line\r\n.\r\nQUIT\r\n"
+    );
+    let read = |n: &str| std::fs::read_to_string(out.path().join(n)).unwrap();
+    assert_eq!(read("file-mode").trim(), "600");
+    assert_eq!(read("dir-mode").trim(), "700");
+    let draft = std::path::PathBuf::from(read("path").trim());
+    assert!(!draft.exists(), "{} left behind", draft.display());
+    assert!(
+        !draft.parent().unwrap().exists(),
+        "the draft's directory left behind"
+    );
+    let template = read("template");
+    assert!(
+        template.contains("From: a@b.test\n")
+            && template.contains("To: c@d.test\n")
+            && template.contains("\nMessage-Id: <")
+            && template.ends_with("X-Mailer: ehlo repl\n\n"),
+        "{template}"
+    );
+    let stty: Vec<String> = read("stty").split_whitespace().map(String::from).collect();
+    assert!(
+        stty.contains(&"icanon".to_string()) && stty.contains(&"echo".to_string()),
+        "the editor's terminal was not cooked: {stty:?}"
+    );
+    // Recorded as a `:data` step, so the recording replays without an editor.
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        rec.contains("> :data\n| Subject: edited\n| \n| .dot line\n| typed in the editor\n| last line\n< 354\n< 250\n"),
+        "{rec}"
+    );
+}
+
+/// `$VISUAL` comes before `$EDITOR`; an editor exiting non-zero, a draft saved empty and one
+/// left unchanged each cancel with a note and send nothing (no DATA); SIGINT while the editor
+/// has the terminal is the editor's (the REPL carries on); SIGTERM while it runs ends the REPL
+/// with the terminal restored and the draft removed. Every draft directory is gone.
+#[test]
+fn terminal_edit_cancels_prefers_visual_and_cleans_up_on_signals() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let visual = script(
+        out.path(),
+        "visual.sh",
+        &format!(
+            r#"#!/bin/sh
+printf '%s\n' "$1" >> {o}/paths
+case "$(cat {o}/mode)" in
+fail) exit 3 ;;
+empty) : > "$1" ;;
+same) ;;
+send)
+    echo VISUAL WAITING
+    IFS= read -r typed
+    printf 'Subject: visual\n\n%s\n' "$typed" > "$1" ;;
+hang)
+    echo VISUAL HANGS
+    exec sleep 60 ;;
+esac
+"#
+        ),
+    );
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        "#!/bin/sh\necho from EDITOR > \"$1\"\n",
+    );
+    let mode = |m: &str| std::fs::write(out.path().join("mode"), m).unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_env(
+        home.path(),
+        &["repl", &addr.to_string()],
+        COLS,
+        false,
+        &[
+            ("VISUAL", visual.to_str().unwrap()),
+            ("EDITOR", editor.to_str().unwrap()),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    envelope_typed(&mut t);
+    for (m, note) in [
+        (
+            "fail",
+            "failed (exit status: 3): message cancelled, nothing was sent",
+        ),
+        ("empty", "the message is empty: cancelled, nothing was sent"),
+        (
+            "same",
+            "the message is unchanged: cancelled, nothing was sent",
+        ),
+    ] {
+        mode(m);
+        t.keys(":edit\r");
+        t.wait(note, |s| {
+            s.contains(note) && last_prompt(s) == "ehlo[plain|mail]>"
+        });
+    }
+    mode("send");
+    t.keys(":data --edit\r");
+    t.wait("the editor", |s| s.contains("VISUAL WAITING"));
+    let pid = t.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    t.keys("after an interrupt\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.wait("the MAIL reply", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    mode("hang");
+    t.keys(":edit\r");
+    t.wait("the editor", |s| s.contains("VISUAL HANGS"));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(t.exit_code(), 143, "{}", t.screen());
+    t.assert_cooked();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: visual\r\n\r\nafter an interrupt\r\n.\r\nMAIL FROM:<a@b.test>\r\n"
+    );
+    let paths = std::fs::read_to_string(out.path().join("paths")).unwrap();
+    assert_eq!(paths.lines().count(), 5, "{paths}");
+    for p in paths.lines() {
+        let dir = std::path::Path::new(p).parent().unwrap();
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+/// Piped, there is no terminal to lend an editor: `:edit` says what to do instead and sends
+/// nothing; `--strict` ends with the DATA phase's code.
+#[test]
+fn piped_edit_is_refused_with_the_alternatives() {
+    let (addr, h) = plain_server();
+    let run = ehlo(
+        &["repl", &addr.to_string()],
+        b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:edit\nQUIT\n",
+        &[("EDITOR", "/bin/true")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains(":edit needs a terminal for the editor")
+            && run.out.contains(":data @FILE"),
+        "{}",
+        run.out
+    );
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("DATA"), "{got}");
+    let (addr, _h) = plain_server();
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--strict"],
+        b"EHLO x.test\n:edit\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 25, "{}", run.out);
+}
+
+impl Pty {
+    /// Resize the terminal as an emulator does: the screen, the pty's size (TIOCSWINSZ, by
+    /// `stty` on the terminal), then SIGWINCH (the kernel sends it to the terminal's
+    /// foreground group; `ehlo` here has no controlling terminal, so it is sent by hand).
+    fn resize(&self, cols: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(ROWS.try_into().unwrap(), cols.try_into().unwrap());
+        let st = Command::new("stty")
+            .args(["cols", &cols.to_string(), "rows", &ROWS.to_string()])
+            .stdin(Stdio::from(self.slave.try_clone().unwrap()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let st = Command::new("kill")
+            .args(["-WINCH", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+/// SIGWINCH: a line wrapped over rows is drawn again at the new width — narrower, then wider —
+/// with every character once, nothing left of the old drawing and the cursor on its cell;
+/// typing goes on and the server gets the line exactly.
+#[test]
+fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = plain_server();
+    let mut t = Pty::start_with(home.path(), &["repl", &addr.to_string()], 40, false);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let tail: String = (0..100)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    t.keys(&format!("NOOP {tail}"));
+    let text = format!("ehlo[plain]> NOOP {tail}");
+    t.wait("the whole line, wrapped", |s| last_prompt(s) == text);
+    let row = t.prompt_row("ehlo[plain]> NOOP");
+    t.wait_cursor("after typing", (row + 2, 38));
+    // The rows the text takes at `cols` columns.
+    let rows_at = |cols: usize| {
+        text.as_bytes()
+            .chunks(cols)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let wait_rows = |t: &Pty, cols: usize| {
+        let start = Instant::now();
+        while t.rows_from(row) != rows_at(cols) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not redrawn at {cols} columns:\n{}\nwanted:\n{}",
+                t.rows_from(row),
+                rows_at(cols)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // 118 columns: 30 + 30 + 30 + 28.
+    t.resize(30);
+    wait_rows(&t, 30);
+    t.wait_cursor("after narrowing", (row + 3, 28));
+    // 60 + 58.
+    t.resize(60);
+    wait_rows(&t, 60);
+    t.wait_cursor("after widening", (row + 1, 58));
+    t.keys("\x01\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C");
+    t.wait_cursor("Home and five Right at the new width", (row, 18));
+    t.keys("XY\r");
+    t.wait("the reply", |s| s.contains("2.0.0 ok"));
+    t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    assert_eq!(
+        t.screen().matches("ehlo[plain]> NOOP").count(),
+        1,
+        "{}",
+        t.screen()
+    );
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        format!("NOOP XY{tail}\r\nQUIT\r\n")
+    );
 }

@@ -55,6 +55,28 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
 mod tests {
     use super::*;
 
+    /// `man ehlo-repl` documents every meta-command of the REPL's command table (the one
+    /// completion and the "did you mean" hint use), each at the start of its own entry.
+    #[test]
+    fn the_repl_man_page_names_every_meta_command() {
+        let pages = man_pages();
+        let page = pages
+            .iter()
+            .find(|(n, _)| n == "ehlo-repl.1")
+            .map(|(_, p)| String::from_utf8_lossy(p).replace("\\-", "-"))
+            .expect("ehlo-repl.1");
+        for name in crate::repl::meta::NAMES {
+            let name = name.trim_end_matches([' ', '"']);
+            assert!(
+                page.lines().any(|l| l.trim_start().starts_with(name)),
+                "{name} is not documented in ehlo-repl.1"
+            );
+        }
+        for form in [":record! FILE", ":record -a FILE", ":data --edit", "Ctrl-R"] {
+            assert!(page.contains(form), "{form} is not in ehlo-repl.1");
+        }
+    }
+
     #[test]
     fn outputs_are_deterministic_and_name_the_flags() {
         for (shell, _) in SHELLS {

@@ -186,10 +186,9 @@ pub(crate) fn netrc_file(
 /// terminal's ECHO flag is off while the line is typed (and restored afterwards).
 pub(crate) fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
-    let mut err = std::io::stderr().lock();
-    write!(err, "{prompt}")?;
-    err.flush()?;
     let stdin = std::io::stdin();
+    // Echo goes off before the prompt shows: a secret typed (or pasted) the moment the prompt
+    // appears must not be echoed by a line discipline that has not been told yet.
     let saved = if echo {
         None
     } else {
@@ -201,6 +200,16 @@ pub(crate) fn tty_prompt(prompt: &str, echo: bool) -> std::io::Result<String> {
         tcsetattr(&stdin, SetArg::TCSANOW, &quiet).map_err(std::io::Error::from)?;
         Some(saved)
     };
+    let shown = {
+        let mut err = std::io::stderr().lock();
+        write!(err, "{prompt}").and_then(|()| err.flush())
+    };
+    if let Err(e) = shown {
+        if let Some(saved) = saved {
+            let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
+        }
+        return Err(e);
+    }
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     if let Some(saved) = saved {

@@ -62,10 +62,11 @@ backwards as you type (Ctrl-R again: older, Ctrl-S: newer, Ctrl-G: back to your 
 Enter runs the match, any other key edits it), Tab completes verbs, meta-commands,
 parameters the server offers and @files, Ctrl-U/Ctrl-K/Ctrl-W delete to the start,
 to the end, a word, Ctrl-L clears the screen, Ctrl-C drops the line (or stops waiting
-for a reply), Ctrl-D on an empty line quits, Ctrl-Z suspends (the shell's fg resumes).
-Long lines wrap over rows; wide (CJK, emoji) and combining characters are measured as
-the terminal draws them. Pasted lines are sent one by one (grouped with PIPELINING);
-no typed byte is dropped while a reply is awaited.
+for a reply), Ctrl-D on an empty line quits, Ctrl-Z suspends (the shell's fg resumes;
+kill -TSTP does the same, the terminal restored first). Long lines wrap over rows and
+are drawn again at the new width when the terminal is resized; wide (CJK, emoji) and
+combining characters are measured as the terminal draws them. Pasted lines are sent
+one by one (grouped with PIPELINING); no typed byte is dropped while a reply is awaited.
 Piped (stdin not a terminal): each line is an input, as typed. --json prints JSON
 Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
@@ -103,23 +104,75 @@ struct Term {
     ed: Arc<Mutex<Editor>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The task that acts on SIGTSTP and SIGWINCH for the terminal.
+    signals: Option<tokio::task::JoinHandle<()>>,
     saved: Option<Termios>,
     history: Option<PathBuf>,
     restored: bool,
 }
 
 impl Term {
+    /// Stop the reader thread and wait until it has stopped: from then on no byte of the
+    /// terminal is read by the editor (what it read already stays queued, in order).
+    fn stop_reader(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn start_reader(&mut self) {
+        if self.thread.is_some() {
+            return;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        self.stop = stop.clone();
+        let ed = self.ed.clone();
+        self.thread = Some(std::thread::spawn(move || reader_thread(ed, stop)));
+    }
+
+    /// Give the terminal to another program (`:edit`'s editor): no reader, the modes it had
+    /// before the REPL (cooked), bracketed paste off, and job control signals leave it alone.
+    fn hand_over(&mut self) {
+        self.stop_reader();
+        if let Ok(mut ed) = self.ed.lock() {
+            ed.leave();
+            ed.handed_over = true;
+        }
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+
+    /// Take the terminal back after [`Term::hand_over`]: raw again (set anew: the other
+    /// program may have changed the modes), bracketed paste on, the reader running.
+    fn take_back(&mut self) {
+        if self.restored {
+            return;
+        }
+        if let Ok(mut ed) = self.ed.lock() {
+            if let Some((_, raw)) = &ed.modes {
+                let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, raw);
+            }
+            ed.handed_over = false;
+            ed.enter();
+        }
+        self.start_reader();
+    }
+
     fn restore(&mut self) {
         if self.restored {
             return;
         }
         self.restored = true;
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(t) = self.signals.take() {
+            t.abort();
         }
+        self.stop_reader();
         if let Ok(mut ed) = self.ed.lock() {
             ed.leave();
+            // A stop signal from now on leaves the terminal as restored.
+            ed.handed_over = true;
             if let Some(h) = &self.history {
                 ed.save_history(h);
             }
@@ -128,6 +181,47 @@ impl Term {
             let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
         }
     }
+}
+
+/// Job control and resizing on a terminal: SIGTSTP (`kill -TSTP`, or the terminal's suspend key
+/// while another program has it) stops the REPL with the terminal restored first, and SIGCONT
+/// takes it raw again and redraws (as the Ctrl-Z key does); SIGWINCH redraws the line at the
+/// new width. Catching SIGTSTP replaces its default action (stop), which is why the REPL
+/// stops itself with SIGSTOP.
+///
+/// The handlers are installed at once (before the first prompt shows), the task started
+/// later: a signal in between is kept for it.
+fn job_signals(ed: Arc<Mutex<Editor>>) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Handle::try_current().ok()?;
+    let _entered = rt.enter();
+    let tstp = SignalKind::from_raw(nix::sys::signal::Signal::SIGTSTP as i32);
+    let (mut stop, mut winch) = (
+        signal(tstp).ok()?,
+        signal(SignalKind::window_change()).ok()?,
+    );
+    Some(rt.spawn(async move {
+        loop {
+            tokio::select! {
+                s = stop.recv() => {
+                    if s.is_none() {
+                        return;
+                    }
+                    if let Ok(mut e) = ed.lock() {
+                        e.suspend();
+                    }
+                }
+                s = winch.recv() => {
+                    if s.is_none() {
+                        return;
+                    }
+                    if let Ok(mut e) = ed.lock() {
+                        e.resized();
+                    }
+                }
+            }
+        }
+    }))
 }
 
 impl Drop for Term {
@@ -171,21 +265,19 @@ impl Ui {
                 }
                 editor.enter();
                 let ed = Arc::new(Mutex::new(editor));
-                let stop = Arc::new(AtomicBool::new(false));
-                let thread = {
-                    let (ed, stop) = (ed.clone(), stop.clone());
-                    std::thread::spawn(move || reader_thread(ed, stop))
-                };
                 let out = TermWriter::new(ed.clone());
                 let err = TermWriter::new(ed.clone());
-                let term = Term {
+                let signals = job_signals(ed.clone());
+                let mut term = Term {
                     ed,
-                    stop,
-                    thread: Some(thread),
+                    stop: Arc::new(AtomicBool::new(true)),
+                    thread: None,
+                    signals,
                     saved: Some(saved),
                     history,
                     restored: false,
                 };
+                term.start_reader();
                 return (
                     Ui {
                         inner: UiKind::Term(term),
@@ -269,6 +361,25 @@ impl Ui {
     pub(crate) async fn line(&mut self, prompt: &str, kind: LineKind) -> Input {
         self.request(prompt, kind);
         self.recv().await
+    }
+
+    /// Lend the terminal to another program (an editor): the REPL stops reading it and puts
+    /// back the modes it found (cooked). `false` when there is no terminal to lend.
+    pub(crate) fn hand_over(&mut self) -> bool {
+        match &mut self.inner {
+            UiKind::Term(t) => {
+                t.hand_over();
+                true
+            }
+            UiKind::Pipe { .. } => false,
+        }
+    }
+
+    /// The terminal is back from [`Ui::hand_over`]: raw again, read again.
+    pub(crate) fn take_back(&mut self) {
+        if let UiKind::Term(t) = &mut self.inner {
+            t.take_back();
+        }
     }
 
     /// Stop reading, restore the terminal's modes and save the history.
@@ -582,6 +693,11 @@ struct Editor {
     rows_below: usize,
     /// The terminal's modes before the editor (restored around Ctrl-Z) and its raw modes.
     modes: Option<(Termios, Termios)>,
+    /// Another program has the terminal (`:edit`), or the REPL is leaving: a stop signal
+    /// stops without touching the modes, a resize draws nothing.
+    handed_over: bool,
+    /// The width the line was last drawn at (a resize redraws when it changed).
+    cols: usize,
     tx: tokio::sync::mpsc::UnboundedSender<Answer>,
     completion: Arc<Mutex<CompletionData>>,
     interrupt: Arc<tokio::sync::Notify>,
@@ -614,6 +730,8 @@ impl Editor {
             cursor_row: 0,
             rows_below: 0,
             modes: None,
+            handed_over: false,
+            cols: 0,
             tx,
             completion,
             interrupt,
@@ -653,18 +771,39 @@ impl Editor {
     /// as the shell's job control expects (SIGTSTP, readline does the same), and when the shell
     /// continues it (SIGCONT, `fg`) take the terminal raw again and draw the line anew. The
     /// shell may have changed the modes meanwhile, so they are set again, not assumed.
+    ///
+    /// The same for SIGTSTP sent from outside (`kill -TSTP`): the REPL catches it
+    /// ([`job_signals`]), so the stop itself is SIGSTOP, which cannot be caught. While another
+    /// program has the terminal (`:edit`), only the stop: the modes are that program's.
     fn suspend(&mut self) {
-        let Some((saved, raw)) = self.modes.clone() else {
+        if !job_control() {
+            // Nobody could continue a stopped REPL (POSIX discards stop signals from the
+            // terminal for such an orphaned process group too).
+            return;
+        }
+        let Some((saved, raw)) = self.modes.clone().filter(|_| !self.handed_over) else {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
             return;
         };
         self.leave();
         let stdin = std::io::stdin();
         let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &saved);
         // Only this process: the REPL's terminal may share a process group with its caller.
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
-        // Running again (or SIGTSTP was not acted on: an orphaned process group).
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+        // Running again: the shell may have changed the modes meanwhile.
         let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
         self.enter();
+        self.render();
+    }
+
+    /// The terminal changed size (SIGWINCH): draw the line again at the new width. The rows
+    /// drawn before stay where they were (xterm and the VT100 keep rows as drawn; the cursor
+    /// stays on its row), so the redraw goes up as many rows as the old drawing had above the
+    /// cursor, clears from there and wraps at the new width.
+    fn resized(&mut self) {
+        if self.handed_over || !self.drawn || terminal_cols() == self.cols {
+            return;
+        }
         self.render();
     }
 
@@ -708,8 +847,9 @@ impl Editor {
             return;
         }
         // A typed AUTH with an initial response holds a secret: keep the command, mask it.
-        let entry =
-            crate::smtp::manual::redact_typed_line(line).unwrap_or_else(|| line.to_string());
+        let entry = crate::smtp::manual::redact_typed_line(line)
+            .or_else(|| meta::redact_raw_line(line))
+            .unwrap_or_else(|| line.to_string());
         if self.history.last() != Some(&entry) {
             self.history.push(entry);
         }
@@ -1182,10 +1322,8 @@ impl Editor {
         // A prompt replaces the status line (the clear below takes its row).
         self.status = None;
         self.status_drawn = false;
-        let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
-            .map(|(w, _)| w.0 as usize)
-            .unwrap_or(80)
-            .max(8);
+        let cols = terminal_cols();
+        self.cols = cols;
         let prompt = visible(&self.shown_prompt());
         let secret = self.kind() == LineKind::Secret;
         let (chars, cursor): (Vec<char>, usize) = if secret {
@@ -1308,6 +1446,27 @@ impl Editor {
         if std::mem::take(&mut self.status_drawn) {
             self.write("\r\x1b[K");
         }
+    }
+}
+
+/// The terminal's width now (80 when it cannot be read; never under 8).
+fn terminal_cols() -> usize {
+    terminal_size::terminal_size_of(std::io::stdout().as_fd())
+        .map(|(w, _)| w.0 as usize)
+        .unwrap_or(80)
+        .max(8)
+}
+
+/// Can the REPL stop itself and expect to be continued? Not when its process group is
+/// orphaned (no process in another group of the session, such as a job-control shell, is
+/// there to continue it); told by the parent: in another session (or gone: init) means
+/// orphaned. A parent in the same group says nothing either way and counts as yes.
+fn job_control() -> bool {
+    use nix::unistd::{getppid, getsid};
+    let parent = getppid();
+    match (getsid(Some(parent)), getsid(None)) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
     }
 }
 

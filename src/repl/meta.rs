@@ -23,6 +23,8 @@ pub(crate) enum Meta {
         /// Content file; `None` = type it.
         file: Option<PathBuf>,
     },
+    /// `:edit` (or `:data --edit`): DATA and a message written in `$VISUAL`/`$EDITOR`.
+    Edit,
     /// `:send`: a default message to the current envelope.
     Send,
     /// `:raw "..."`: these exact bytes.
@@ -220,6 +222,7 @@ pub(crate) const NAMES: &[&str] = &[
     ":starttls",
     ":auth ",
     ":data",
+    ":edit",
     ":send",
     ":raw \"",
     ":explain ",
@@ -279,6 +282,10 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you; a message over the SIZE
                        the server advertised (RFC 1870) is not sent without a yes
+  :edit                DATA and a message written in $VISUAL, else $EDITOR, else vi (also
+                       :data --edit); it starts with the headers :send would use, in a
+                       private temporary file (0600) removed afterwards; saved empty or
+                       unchanged, or an editor exiting non-zero, sends nothing
   :send                a small default message to the current envelope
   :raw \"...\"           exact bytes; escapes \\r \\n \\t \\\\ \\\" \\xNN (e.g. :raw \"\\n.\\n\")
   :explain CODE        what a reply code means (550, 5.7.1, \"550 5.7.1\")
@@ -355,13 +362,16 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
             }
             Ok(Meta::Auth { mechanism, user })
         }
+        ":edit" if rest.is_empty() => Ok(Meta::Edit),
+        ":edit" => Err(":edit takes nothing: the editor is $VISUAL, else $EDITOR, else vi".into()),
         ":data" => match arg {
             None => Ok(Meta::Data { file: None }),
+            Some(a) if a == "--edit" || a == "-e" => Ok(Meta::Edit),
             Some(a) => match a.strip_prefix('@') {
                 Some(f) if !f.is_empty() => Ok(Meta::Data {
                     file: Some(PathBuf::from(f)),
                 }),
-                _ => Err(":data takes @FILE, or nothing to type the message".into()),
+                _ => Err(":data takes @FILE, --edit, or nothing to type the message".into()),
             },
         },
         ":send" => Ok(Meta::Send),
@@ -486,6 +496,16 @@ fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
     Ok((out, s.len()))
 }
 
+/// A typed `:raw` line whose bytes hold `AUTH MECH <initial response>`, with the response
+/// masked (for the history); `None` for every other line.
+pub(crate) fn redact_raw_line(line: &str) -> Option<String> {
+    let Ok(Meta::Raw(bytes)) = parse(line) else {
+        return None;
+    };
+    let (masked, redacted) = crate::smtp::manual::mask_raw_auth(&String::from_utf8_lossy(&bytes));
+    redacted.then(|| format!(":raw {}", escape(masked.as_bytes())))
+}
+
 /// Quote bytes back into the `:raw` language (for recordings).
 pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut s = String::from("\"");
@@ -559,6 +579,13 @@ fn path(s: &str) -> String {
 
 /// A small default message (`:send`): Date, From, To, Subject, Message-Id and a line of text.
 pub(crate) fn default_message(env: &Envelope, hostname: &str, date: &str, unique: &str) -> Vec<u8> {
+    let mut m = message_headers(env, hostname, date, unique);
+    m.extend_from_slice(b"\nThis is a test mailing sent by ehlo repl.\n");
+    m
+}
+
+/// The header block of [`default_message`] (what `:edit` starts from), without the blank line.
+pub(crate) fn message_headers(env: &Envelope, hostname: &str, date: &str, unique: &str) -> Vec<u8> {
     let from = env.from.clone().unwrap_or_default();
     let from = if from.is_empty() {
         format!("<>@{hostname}")
@@ -571,7 +598,7 @@ pub(crate) fn default_message(env: &Envelope, hostname: &str, date: &str, unique
         env.rcpts.join(", ")
     };
     format!(
-        "Date: {date}\nFrom: {from}\nTo: {to}\nSubject: test {date}\nMessage-Id: <{unique}@{hostname}>\nX-Mailer: ehlo repl\n\nThis is a test mailing sent by ehlo repl.\n"
+        "Date: {date}\nFrom: {from}\nTo: {to}\nSubject: test {date}\nMessage-Id: <{unique}@{hostname}>\nX-Mailer: ehlo repl\n"
     )
     .into_bytes()
 }
@@ -660,6 +687,9 @@ mod tests {
             })
         );
         assert_eq!(parse(":data"), Ok(Meta::Data { file: None }));
+        assert_eq!(parse(":edit"), Ok(Meta::Edit));
+        assert_eq!(parse(":data --edit"), Ok(Meta::Edit));
+        assert!(parse(":edit x").is_err());
         assert!(parse(":data x").is_err());
         assert_eq!(parse(":raw \"\\n\""), Ok(Meta::Raw(b"\n".to_vec())));
         assert!(parse(":raw \"\\z\"").is_err());

@@ -5,6 +5,7 @@
 //! connection layer for the TLS handshake the session wants and interprets `:` meta-commands
 //! ([`meta`]). Recordings: [`record`]; running them: [`replay`].
 
+mod edit;
 pub(crate) mod editor;
 pub(crate) mod meta;
 pub(crate) mod record;
@@ -14,6 +15,7 @@ pub(crate) use replay::replay;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -116,15 +118,18 @@ pub(crate) async fn run(cfg: ReplConfig) -> u8 {
     };
     // "closed — :reconnect or :quit" is for a person at a terminal, not for a script.
     engine.notices = ui.is_tty();
+    let editing = engine.editing.clone();
+    let interactive = ui.is_tty();
     if let Some(path) = &record {
         // `--record FILE` on the command line replaces the file, as a shell redirection would.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
     let code = tokio::select! {
         code = session_loop(&mut engine, &mut ui) => code,
-        sig = terminated() => {
-            // SIGTERM/SIGHUP: no QUIT dialogue (the terminal may be gone), but the same
-            // clean-up as every other exit: the terminal restored and the history saved.
+        sig = terminated(interactive, editing) => {
+            // SIGTERM/SIGHUP (and SIGINT/SIGQUIT on a terminal): no QUIT dialogue (the
+            // terminal may be gone), but the same clean-up as every other exit: the terminal
+            // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
             crate::error::EXIT_SIGNAL_BASE + sig.number()
         }
@@ -142,6 +147,8 @@ pub(crate) async fn run(cfg: ReplConfig) -> u8 {
 enum Ending {
     Term,
     Hup,
+    Int,
+    Quit,
 }
 
 impl Ending {
@@ -149,6 +156,8 @@ impl Ending {
         match self {
             Ending::Term => 15,
             Ending::Hup => 1,
+            Ending::Int => 2,
+            Ending::Quit => 3,
         }
     }
 }
@@ -158,22 +167,50 @@ impl std::fmt::Display for Ending {
         f.write_str(match self {
             Ending::Term => "SIGTERM",
             Ending::Hup => "SIGHUP",
+            Ending::Int => "SIGINT",
+            Ending::Quit => "SIGQUIT",
         })
     }
 }
 
-/// Wait for SIGTERM or SIGHUP.
-async fn terminated() -> Ending {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
+/// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
+/// and Ctrl-\ as keys, so these come from `kill`, or from the terminal while `:edit`'s editor
+/// has it: then they are the editor's business and ignored, as git does).
+async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let (Ok(mut t), Ok(mut h)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
-    ) {
-        (Ok(mut t), Ok(mut h)) => tokio::select! {
-            _ = t.recv() => Ending::Term,
-            _ = h.recv() => Ending::Hup,
-        },
-        _ => std::future::pending().await,
+    ) else {
+        return std::future::pending().await;
+    };
+    // Piped, SIGINT and SIGQUIT keep their default action.
+    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive {
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::quit()).ok(),
+        )
+    } else {
+        (None, None)
+    };
+    async fn next(s: &mut Option<Signal>) {
+        match s {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    loop {
+        let key = tokio::select! {
+            _ = t.recv() => return Ending::Term,
+            _ = h.recv() => return Ending::Hup,
+            _ = next(&mut int) => Ending::Int,
+            _ = next(&mut quit) => Ending::Quit,
+        };
+        if !editing.load(Ordering::SeqCst) {
+            return key;
+        }
     }
 }
 
@@ -376,6 +413,8 @@ struct Engine {
     keep_going: bool,
     /// The differences a replay found, in order.
     mismatches: Vec<replay::Mismatch>,
+    /// `:edit`'s editor has the terminal (SIGINT/SIGQUIT from it are the editor's).
+    editing: Arc<AtomicBool>,
     /// Why the run failed, for the JSON summary (a label and a one-line reason).
     outcome: Option<String>,
     outcome_reason: Option<String>,
@@ -452,6 +491,7 @@ impl Engine {
             size_warned: false,
             keep_going: false,
             mismatches: Vec::new(),
+            editing: Arc::new(AtomicBool::new(false)),
             outcome: None,
             outcome_reason: None,
             helo_default: if helo_default.is_empty() {
@@ -1210,7 +1250,12 @@ impl Engine {
         };
         let needs_connection = matches!(
             m,
-            Meta::StartTls(_) | Meta::Auth { .. } | Meta::Data { .. } | Meta::Send | Meta::Raw(_)
+            Meta::StartTls(_)
+                | Meta::Auth { .. }
+                | Meta::Data { .. }
+                | Meta::Edit
+                | Meta::Send
+                | Meta::Raw(_)
         );
         if needs_connection && !self.connected() {
             self.error("not connected: :reconnect or :quit");
@@ -1248,6 +1293,7 @@ impl Engine {
             }
             Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
             Meta::Data { file } => self.data(file, feed).await,
+            Meta::Edit => self.edit(feed).await,
             Meta::Send => {
                 if self.envelope.from.is_none() || self.envelope.rcpts.is_empty() {
                     self.error(":send needs an envelope: type MAIL FROM:<…> and RCPT TO:<…> first");
@@ -1269,7 +1315,22 @@ impl Engine {
                 }
                 self.last_activity = Instant::now();
                 self.settle().await;
-                self.record(&format!(":raw {}", meta::escape(&bytes)), &[]);
+                // An AUTH with its secret among the bytes: recorded as the typed AUTH is.
+                let text = String::from_utf8_lossy(&bytes);
+                let auth = text.lines().find_map(|l| {
+                    crate::smtp::manual::redact_typed_line(l.trim_end_matches('\r'))
+                        .and_then(|_| typed_auth_step(l))
+                });
+                match auth {
+                    Some(step) => {
+                        self.typed_auth_recorded = true;
+                        if let Some(r) = self.recorder.as_mut() {
+                            r.comment("AUTH sent by :raw, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)");
+                        }
+                        self.record(&step, &[]);
+                    }
+                    None => self.record(&format!(":raw {}", meta::escape(&bytes)), &[]),
+                }
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
@@ -1351,18 +1412,7 @@ impl Engine {
     }
 
     fn default_message(&self) -> Vec<u8> {
-        use time::format_description::well_known::Rfc2822;
-        let now =
-            time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-        let date = now.format(&Rfc2822).unwrap_or_default();
-        let unique = format!(
-            "{}.{}.{}",
-            now.unix_timestamp(),
-            std::process::id(),
-            crate::net::tls::scram_nonce()
-                .unwrap_or_default()
-                .replace(['+', '/', '='], "")
-        );
+        let (date, unique) = message_ids();
         meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
     }
 
@@ -1615,6 +1665,79 @@ impl Engine {
             .map(|(k, v)| format!("{k:<11}{v}"))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// `:edit`: the message written in the user's editor, on the terminal handed over to it
+    /// (cooked, not read by the REPL meanwhile), then sent as `:data` sends (dot-stuffed,
+    /// CRLF) and recorded as a `:data` step with its lines, so the recording replays without
+    /// an editor. An editor that fails, or a draft saved empty or unchanged, sends nothing.
+    async fn edit(&mut self, feed: &mut Feed<'_>) {
+        let Feed::Ui(ui) = feed else {
+            self.error(":edit needs a terminal for the editor: in a script, type the message after :data, or :data @FILE");
+            self.failure = Some(phase_exit_code(Phase::Data));
+            return;
+        };
+        if !ui.is_tty() {
+            self.error(":edit needs a terminal for the editor: piped input types the message after :data, or sends :data @FILE");
+            self.failure = Some(phase_exit_code(Phase::Data));
+            return;
+        }
+        let (date, unique) = message_ids();
+        let mut template =
+            meta::message_headers(&self.envelope, &self.helo_default, &date, &unique);
+        template.push(b'\n');
+        let draft = match edit::Draft::create(&template) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(format!(
+                    "cannot create the message file: {e} (nothing was sent)"
+                ));
+                return;
+            }
+        };
+        let editor = edit::editor_command();
+        self.say(&format!("editing the message in {editor}: save and quit to send it; save it empty (or quit without saving) to cancel"));
+        self.editing.store(true, Ordering::SeqCst);
+        ui.hand_over();
+        let status = edit::run_editor(&editor, draft.path()).await;
+        ui.take_back();
+        self.editing.store(false, Ordering::SeqCst);
+        let content = match status {
+            Err(e) => Err(format!("cannot run the editor ({editor}): {e}")),
+            Ok(st) if !st.success() => Err(format!("the editor ({editor}) failed ({st})")),
+            Ok(_) => read_bounded(draft.path()),
+        };
+        drop(draft);
+        let content = match content {
+            Ok(c) if c.iter().all(u8::is_ascii_whitespace) => {
+                self.say("the message is empty: cancelled, nothing was sent");
+                return;
+            }
+            Ok(c) if c == template => {
+                self.say("the message is unchanged: cancelled, nothing was sent (:send sends a default message)");
+                return;
+            }
+            Ok(c) => c,
+            Err(e) => {
+                self.say(&format!("{e}: message cancelled, nothing was sent"));
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&content);
+        let body: Vec<String> = text
+            .strip_suffix('\n')
+            .unwrap_or(&text)
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+            .collect();
+        if !self.size_allows(&content, feed).await {
+            return;
+        }
+        if let Some(s) = self.session.as_mut() {
+            s.data(&content);
+        }
+        self.settle().await;
+        self.record(":data", &body);
     }
 
     /// `:auth [MECH [user]]`: explained instead of sent before EHLO; the strongest offered
@@ -1905,6 +2028,22 @@ fn last_reply_text(reply: &crate::smtp::reply::Reply, phase: Phase, ms: f64) -> 
         phase.label(),
         crate::render::human::latency(ms)
     )
+}
+
+/// The Date header's value and a unique Message-Id local part for a default message.
+fn message_ids() -> (String, String) {
+    use time::format_description::well_known::Rfc2822;
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let date = now.format(&Rfc2822).unwrap_or_default();
+    let unique = format!(
+        "{}.{}.{}",
+        now.unix_timestamp(),
+        std::process::id(),
+        crate::net::tls::scram_nonce()
+            .unwrap_or_default()
+            .replace(['+', '/', '='], "")
+    );
+    (date, unique)
 }
 
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).

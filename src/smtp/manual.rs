@@ -432,13 +432,19 @@ impl ManualSession {
             return;
         }
         self.raw_outstanding = true;
-        let shown = String::from_utf8_lossy(bytes).into_owned();
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        // Exact bytes, but an AUTH line among them carries a secret all the same.
+        let (shown, redacted) = if self.show_secrets {
+            (text, false)
+        } else {
+            mask_raw_auth(&text)
+        };
         self.out.send(
             bytes,
             shown,
             SentKind::Raw,
             self.out.last_phase(),
-            false,
+            redacted,
             self.tls,
         );
     }
@@ -818,6 +824,26 @@ pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
     Some(format!("{verb} {mech} {}", auth::MASK))
 }
 
+/// `:raw` text with the initial response of every `AUTH MECH <base64>` line in it masked, and
+/// whether there was one.
+pub(crate) fn mask_raw_auth(text: &str) -> (String, bool) {
+    let mut redacted = false;
+    let out = text
+        .split_inclusive('\n')
+        .map(|l| {
+            let line = l.trim_end_matches(['\r', '\n']);
+            match redact_typed_line(line) {
+                Some(masked) => {
+                    redacted = true;
+                    format!("{masked}{}", &l[line.len()..])
+                }
+                None => l.to_string(),
+            }
+        })
+        .collect();
+    (out, redacted)
+}
+
 /// Mask the initial response of a typed `AUTH MECH <base64>` line (a fixed-length mask).
 fn mask_auth_line(line: &str) -> (String, bool) {
     let mut words = line.splitn(3, ' ');
@@ -835,6 +861,18 @@ fn mask_auth_line(line: &str) -> (String, bool) {
 mod tests {
     use super::*;
     use crate::smtp::auth::Secret;
+
+    #[test]
+    fn raw_auth_lines_are_masked_the_rest_kept() {
+        assert_eq!(
+            mask_raw_auth("NOOP\r\nauth plain AHRpbQBwdw==\r\nAUTH LOGIN\n"),
+            (
+                format!("NOOP\r\nauth plain {}\r\nAUTH LOGIN\n", auth::MASK),
+                true
+            )
+        );
+        assert_eq!(mask_raw_auth("\n.\n"), ("\n.\n".to_string(), false));
+    }
 
     fn sent(s: &mut ManualSession) -> String {
         String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap()

@@ -1018,7 +1018,12 @@ pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
         })
         .or_else(|| phase_hint(&c))
         .or_else(|| generic_hint(&c));
-    if found.is_none() && !reply.deviations.is_empty() {
+    // A reply cut at the size limit was not tolerated: the client closes the connection.
+    let tolerated = reply
+        .deviations
+        .iter()
+        .any(|d| !matches!(d, crate::smtp::event::Deviation::ReplyTooLarge { .. }));
+    if found.is_none() && tolerated {
         return Some(
             "the reply breaks SMTP syntax rules (see the deviations); ehlo tolerated it, but \
              stricter clients may fail here"

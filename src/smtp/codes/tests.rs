@@ -269,6 +269,28 @@ fn severities() {
 
 // --- hints ----------------------------------------------------------------------------
 
+/// A reply cut at the size limit was not tolerated (the client closes the connection): no
+/// "ehlo tolerated it" hint for it, while a bare LF still gets one.
+#[test]
+fn a_reply_cut_at_the_limit_is_not_called_tolerated() {
+    let mut r = Reply::new(250, &["x"]);
+    r.deviations.push(Deviation::ReplyTooLarge {
+        bytes: 7007,
+        lines: 1001,
+        unfinished_line: false,
+        max_bytes: 1 << 20,
+        max_lines: 1000,
+    });
+    let hint = explain(&r, Phase::Helo).hint.map(|h| h.to_string());
+    assert!(
+        !hint.as_deref().unwrap_or("").contains("tolerated"),
+        "{hint:?}"
+    );
+    r.deviations = vec![Deviation::BareLf];
+    let hint = explain(&r, Phase::Helo).hint.map(|h| h.to_string());
+    assert!(hint.unwrap_or_default().contains("tolerated"));
+}
+
 #[test]
 fn hint_530_starttls_vs_auth() {
     let h = hint_of(
