@@ -547,3 +547,100 @@ fn short_record(full: &str) -> String {
         .map(|t| t.short())
         .unwrap_or_else(|_| full.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tlsa() -> HostTlsa {
+        HostTlsa {
+            owner: "_25._tcp.mx.example.test".into(),
+            base: "mx.example.test".into(),
+            records: vec![Tlsa::parse(&format!("3 1 1 {}", "ab".repeat(32))).unwrap()],
+        }
+    }
+
+    fn judged(res: &[CheckResult]) -> Vec<(&'static str, Status)> {
+        host_checks("mx.example.test", "example.test", Some(&tlsa()), res, &[])
+            .iter()
+            .map(|c| (c.id, c.status))
+            .collect()
+    }
+
+    /// `dane.starttls` with a secure TLSA RRset: no STARTTLS and a failed handshake are
+    /// failures (DANE senders will not deliver), a handshake that timed out could not be
+    /// tested, a session that never reached STARTTLS is not judged; `dane.match` needs a TLS
+    /// session.
+    #[test]
+    fn dane_starttls_fails_without_starttls_or_handshake() {
+        let c = |id, st| CheckResult::new(id, st, "");
+        assert_eq!(
+            judged(&[c("tls.starttls", Status::Fail)]),
+            [
+                ("dane.starttls", Status::Fail),
+                ("dane.match", Status::Skip)
+            ]
+        );
+        assert_eq!(
+            judged(&[
+                c("tls.starttls", Status::Pass),
+                c("tls.handshake", Status::Fail)
+            ]),
+            [
+                ("dane.starttls", Status::Fail),
+                ("dane.match", Status::Skip)
+            ]
+        );
+        assert_eq!(
+            judged(&[
+                c("tls.starttls", Status::Pass),
+                c("tls.handshake", Status::Error)
+            ]),
+            [
+                ("dane.starttls", Status::Error),
+                ("dane.match", Status::Skip)
+            ]
+        );
+        assert_eq!(
+            judged(&[c("smtp.connect", Status::Fail)]),
+            [
+                ("dane.starttls", Status::Skip),
+                ("dane.match", Status::Skip)
+            ]
+        );
+        // A handshake that completed, but no certificate to match: a mismatch, not a pass.
+        assert_eq!(
+            judged(&[
+                c("tls.starttls", Status::Pass),
+                c("tls.handshake", Status::Pass)
+            ]),
+            [
+                ("dane.starttls", Status::Pass),
+                ("dane.match", Status::Fail)
+            ]
+        );
+        // No secure TLSA RRset: nothing to judge.
+        let none = host_checks("mx.example.test", "example.test", None, &[], &[]);
+        assert!(none.iter().all(|c| c.status == Status::Skip), "{none:?}");
+    }
+
+    /// Summaries stay one line of bounded length whatever the RRset's size.
+    #[test]
+    fn summaries_list_a_bounded_number_of_records() {
+        let many: Vec<String> = (0..900).map(|i| format!("record {i}")).collect();
+        let s = capped(&many, ", ");
+        assert!(s.starts_with("record 0, record 1, "), "{s}");
+        assert!(s.ends_with(", … and 892 more"), "{s}");
+        assert_eq!(capped(&many[..2], "; "), "record 0; record 1");
+        let r = Tlsa {
+            usage: 1,
+            selector: 1,
+            mtype: 0,
+            data: vec![0],
+        };
+        let pkix: Vec<Tlsa> = (0..900).map(|_| r.clone()).collect();
+        let u = usable_check(&pkix);
+        assert_eq!(u.status, Status::Warn);
+        assert!(u.summary.len() < 1000, "{}", u.summary.len());
+    }
+}
