@@ -130,6 +130,9 @@ const NDF_NO_EMPTY_LINE: &str = "swaks sends an empty line after it";
 /// The README's words for options `--no-data-fixup` cannot apply, refused by ehlo.
 const NDF_IGNORED: &str = "which swaks ignores with `-ndf`";
 
+/// The README's words for the PROXY stop point swaks v20201014 does not know.
+const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
+
 /// The recording peer offering every XCLIENT attribute swaks knows.
 const XCLIENT_ALL: Srv =
     Srv::Xclient("NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT REVERSE_NAME");
@@ -953,6 +956,44 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Proxy)
     .differs("sends no address block"),
+    // swaks v20240103's stop point PROXY (v20201014 refuses it): quit reads the banner and
+    // says QUIT, drop closes after the header.
+    c(&[
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+        "-q",
+        "proxy",
+    ])
+    .srv(Srv::Proxy)
+    .differs(PROXY_STOP),
+    c(&[
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+        "--drop-after",
+        "proxy",
+    ])
+    .srv(Srv::Proxy)
+    .differs(PROXY_STOP),
     // --- SWAKS_OPT_* environment (below the command line; empty value = a flag) ---
     c(&["-t", T, "-s", "{srv}"]).env(&[
         ("SWAKS_OPT_helo", "env.example"),
