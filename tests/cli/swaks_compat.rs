@@ -1664,3 +1664,130 @@ fn ntlm_v1_answers_like_swaks() {
     assert_eq!(theirs.1.len(), 24);
     assert_eq!(ours, theirs);
 }
+
+/// `--no-info-hints`, `--no-send-hints`, `--no-receive-hints` and `--no-hints` (and their short
+/// forms) drop the same transcript prefixes in ehlo as in swaks, and keep the lines. Both run
+/// against the same server (one recipient refused, so `<**` lines are there too), and against a
+/// closed port (so `***` error lines are there); each tool's hints are compared.
+#[test]
+fn hint_options_drop_the_same_prefixes_as_swaks() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    const HINTS: [&str; 5] = ["=== ", "*** ", " -> ", "<-  ", "<** "];
+    let hints = |out: &str| -> Vec<&'static str> {
+        HINTS
+            .into_iter()
+            .filter(|h| out.lines().any(|l| l.starts_with(h)))
+            .collect()
+    };
+    // A port nobody listens on: both tools fail to connect and say so on `***` lines.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let refused = |program: &Path, flags: &[&str]| -> String {
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        let out = cmd
+            .args(["-t", T, "-s", &closed])
+            .args(flags)
+            .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{}", program.display());
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let case = c(&[]).fail(&["rcpt#2=550:5.1.1"]);
+    for (flags, dropped) in [
+        (&[][..], &[][..]),
+        (&["--no-info-hints"], &["=== ", "*** "]),
+        (&["-nih"], &["=== ", "*** "]),
+        (&["-nsh"], &[" -> "]),
+        (&["-nrh"], &["<-  ", "<** "]),
+        (&["-nih", "-nsh", "-nrh"], &HINTS),
+        // swaks's manual: --no-hints is all three. swaks v20201014 keeps the info hints
+        // (fixed in v20240103); ehlo follows the manual (README).
+        (&["-nth"], &HINTS),
+    ] {
+        let nth_v20201014 = flags == ["-nth"];
+        let want = |from: &[&'static str]| -> Vec<&'static str> {
+            from.iter()
+                .copied()
+                .filter(|h| !dropped.contains(h))
+                .collect()
+        };
+        let mut args: Vec<String> = ["-t", "a@example.com,b@example.com", "-s", "{srv}"]
+            .iter()
+            .chain(flags)
+            .map(|s| s.to_string())
+            .collect();
+        let theirs = run(&rt, &case, &swaks, &args, dir.path());
+        args.extend(["--explain".to_string(), "none".to_string()]);
+        let ours = run(&rt, &case, ehlo_bin, &args, dir.path());
+        let session = ["=== ", " -> ", "<-  ", "<** "];
+        let in_session = |out: &str| -> Vec<&str> {
+            hints(out)
+                .into_iter()
+                .filter(|h| session.contains(h))
+                .collect()
+        };
+        assert_eq!(
+            in_session(&ours.output),
+            want(&session),
+            "ehlo {flags:?}:\n{}",
+            ours.output
+        );
+        let swaks_session = if nth_v20201014 {
+            vec!["=== "]
+        } else {
+            want(&session)
+        };
+        assert_eq!(
+            in_session(&theirs.output),
+            swaks_session,
+            "swaks {flags:?}:\n{}",
+            theirs.output
+        );
+        // The lines stay, without their prefix: the connection line and the refused RCPT.
+        for out in [&ours.output, &theirs.output] {
+            assert!(
+                out.lines().any(|l| l
+                    .trim_start_matches("=== ")
+                    .starts_with("Connected to 127.0.0.1")),
+                "{flags:?}:\n{out}"
+            );
+            assert!(
+                out.lines()
+                    .any(|l| l.trim_start_matches("<** ").starts_with("550 5.1.1")),
+                "{flags:?}:\n{out}"
+            );
+        }
+        // The connection failure: `===` and `***` lines.
+        let (ours, theirs) = (refused(ehlo_bin, flags), refused(&swaks, flags));
+        let failure = ["=== ", "*** "];
+        assert_eq!(hints(&ours), want(&failure), "ehlo {flags:?}:\n{ours}");
+        let swaks_failure = if nth_v20201014 {
+            failure.to_vec()
+        } else {
+            want(&failure)
+        };
+        assert_eq!(hints(&theirs), swaks_failure, "swaks {flags:?}:\n{theirs}");
+        for out in [&ours, &theirs] {
+            assert!(
+                out.lines().any(|l| l
+                    .trim_start_matches("*** ")
+                    .starts_with("Error connecting to")),
+                "{flags:?}:\n{out}"
+            );
+        }
+    }
+}
