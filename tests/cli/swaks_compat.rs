@@ -38,8 +38,8 @@ enum Srv {
 }
 
 struct Case {
-    /// swaks's arguments; `{srv}` is the server's address, `{dir}` a directory holding
-    /// `body.txt`, `data.txt` and `att.csv`.
+    /// swaks's arguments; `{srv}` is the server's address (`{port}` its port), `{dir}` a
+    /// directory holding `body.txt`, `data.txt`, `att.csv` and `raw.eml`.
     args: &'static [&'static str],
     srv: Srv,
     /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
@@ -994,6 +994,28 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Proxy)
     .differs(PROXY_STOP),
+    // --- routing by the recipient's domain: address literals (swaks's decimal one too) ---
+    c(&["-t", "user@[127.0.0.1]", "-p", "{port}"]),
+    c(&["-t", "user@#2130706433", "-p", "{port}"]),
+    c(&["-t", "a@example.com,user@#2130706433", "-p", "{port}"]),
+    // --- documented refusals and differences of the README, each asserted to differ ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--header",
+        "X-A: 1",
+        "--header",
+        "X-B: 2",
+        "--no-header-X-A",
+    ])
+    .differs("drops every earlier `--header` option"),
+    c(&["-t", T, "-s", "{srv}", "--config"]).differs("the bare form is refused"),
+    c(&["-t", T, "-s", "{srv}", "--attach-type", "text/plain"]).differs("swaks ignores it"),
+    c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])
+        .srv(Srv::StartTls)
+        .differs("refuses `sslv2`/`sslv3`"),
     // --- SWAKS_OPT_* environment (below the command line; empty value = a flag) ---
     c(&["-t", T, "-s", "{srv}"]).env(&[
         ("SWAKS_OPT_helo", "env.example"),
@@ -1264,7 +1286,12 @@ fn run(
         .listen
         .and_then(|l| l.rsplit_once(':'))
         .map_or("127.0.0.1", |(h, _)| h);
-    let fill = |a: &str| a.replace("{srv}", &srv).replace("{host}", host);
+    let port = srv.rsplit_once(':').map_or("", |(_, p)| p);
+    let fill = |a: &str| {
+        a.replace("{srv}", &srv)
+            .replace("{host}", host)
+            .replace("{port}", port)
+    };
     let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
     let mut cmd = Command::new(program);
     crate::util::isolate(&mut cmd);
@@ -1686,12 +1713,10 @@ fn hint_options_drop_the_same_prefixes_as_swaks() {
             .filter(|h| out.lines().any(|l| l.starts_with(h)))
             .collect()
     };
-    // A port nobody listens on: both tools fail to connect and say so on `***` lines.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    // A port nobody listens on: both tools fail to connect and say so on `***` lines. (Port 1,
+    // tcpmux, is below the ephemeral range, so no test server running beside this one can be
+    // given it, as a port freed here could be.)
+    let closed = "127.0.0.1:1".to_string();
     let refused = |program: &Path, flags: &[&str]| -> String {
         let mut cmd = Command::new(program);
         crate::util::isolate(&mut cmd);
