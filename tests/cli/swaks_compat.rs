@@ -1816,3 +1816,50 @@ fn hint_options_drop_the_same_prefixes_as_swaks() {
         }
     }
 }
+
+/// swaks's deprecated bare-file form (`--body /path/to/file`, in its quick start): both tools
+/// read the file and say that the form is deprecated; ehlo's note names the `@FILE` spelling.
+#[test]
+fn bare_file_arguments_carry_a_deprecation_note_like_swaks() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.txt");
+    std::fs::write(&file, "Subject: from a file\n\nfile body\n").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for flag in ["--body", "--data"] {
+        let args: Vec<String> = ["-t", T, "-s", "{srv}", flag, &file]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let theirs = run(&rt, &c(&[]), &swaks, &args, dir.path());
+        let ours = run(&rt, &c(&[]), ehlo_bin, &args, dir.path());
+        assert_eq!((theirs.code, ours.code), (0, 0), "{flag}");
+        assert_eq!(theirs.message, ours.message, "{flag}");
+        assert!(
+            ours.message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("file body"),
+            "{flag}: {:?}",
+            ours.message
+        );
+        let note = |out: &str| {
+            out.lines()
+                .filter(|l| l.to_ascii_lowercase().contains("deprecat"))
+                .count()
+        };
+        assert_eq!(note(&theirs.output), 1, "swaks {flag}:\n{}", theirs.output);
+        assert_eq!(note(&ours.output), 1, "ehlo {flag}:\n{}", ours.output);
+        assert!(
+            ours.output.contains(&format!("write {flag} @{file}")),
+            "{flag}:\n{}",
+            ours.output
+        );
+    }
+}
