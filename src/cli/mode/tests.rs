@@ -1097,7 +1097,11 @@ fn extension_and_transport_flags() {
     );
     let x = c.plan.ext.xclient.unwrap();
     let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
-    assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
+    assert_eq!(
+        names,
+        ["NAME", "ADDR"],
+        "the order given, as swaks sends it"
+    );
     assert_eq!(x.commands[1], XclientCommand::Raw("LOGIN=u".into()));
     assert_eq!(x.commands.len(), 2);
     assert_eq!(c.plan.ext.xforward[0].name, "HELO");
