@@ -106,7 +106,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Wri
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump -d 'Print the resolved settings in swaks\'s sections and exit without connecting [default: ALL]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header'
+complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header (--quit-after: after the banner, as swaks)'
 CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
 XCLIENT\t'After XCLIENT'
@@ -117,7 +117,7 @@ AUTH\t'After AUTH'
 MAIL\t'After MAIL FROM'
 RCPT\t'After the last RCPT TO'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after -l drop -l da -d 'Close the connection after this step\'s reply, without QUIT' -r -f -a "CONNECT\t'After connecting (the banner)'
-PROXY\t'After sending the PROXY header'
+PROXY\t'After sending the PROXY header (--quit-after: after the banner, as swaks)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
 XCLIENT\t'After XCLIENT'
 XCLIENT-HELO\t'After the EHLO that follows XCLIENT'
@@ -129,7 +129,7 @@ RCPT\t'After the last RCPT TO'
 DATA\t'After DATA'
 DOT\t'After the final dot'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l drop-after-send -l das -d 'Close the connection right after sending this step\'s command' -r -f -a "CONNECT\t'After connecting (the banner)'
-PROXY\t'After sending the PROXY header'
+PROXY\t'After sending the PROXY header (--quit-after: after the banner, as swaks)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
 XCLIENT\t'After XCLIENT'
 XCLIENT-HELO\t'After the EHLO that follows XCLIENT'

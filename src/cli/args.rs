@@ -1922,7 +1922,7 @@ pub(crate) enum StopPoint {
     /// After connecting (the banner)
     #[value(name = "CONNECT", alias = "BANNER")]
     Connect,
-    /// After sending the PROXY header
+    /// After sending the PROXY header (--quit-after: after the banner, as swaks)
     #[value(name = "PROXY")]
     Proxy,
     /// After the first EHLO/HELO/LHLO

@@ -221,11 +221,19 @@ impl DnsError {
 }
 
 /// Parse an IP literal as a user or an SMTP address may write it: `192.0.2.1`, `::1`,
-/// `[192.0.2.1]`, `[::1]` and the RFC 5321 §4.1.3 address-literal forms `[IPv6:2001:db8::1]`.
+/// `[192.0.2.1]`, `[::1]`, the RFC 5321 §4.1.3 address-literal forms `[IPv6:2001:db8::1]`, and
+/// swaks's decimal IPv4 form `#16909060` (`user@#16909060` routes to 1.2.3.4).
 pub(crate) fn parse_ip_literal(s: &str) -> Option<IpAddr> {
     let s = s.trim();
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(ip);
+    }
+    if let Some(n) = s
+        .strip_prefix('#')
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse::<u32>().ok())
+    {
+        return Some(IpAddr::V4(Ipv4Addr::from(n)));
     }
     let inner = s.strip_prefix('[')?.strip_suffix(']')?;
     // The tag is case-insensitive (RFC 5321 §4.1.3 "Standardized-tag" is an Ldh-str).
@@ -1100,6 +1108,13 @@ mod tests {
         );
         assert_eq!(parse_ip_literal("[::1]"), Some("::1".parse().unwrap()));
         assert_eq!(parse_ip_literal("[IPv6:192.0.2.1]"), None);
+        // swaks's decimal IPv4 literal.
+        assert_eq!(
+            parse_ip_literal("#16909060"),
+            Some(IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)))
+        );
+        assert_eq!(parse_ip_literal("#+1"), None);
+        assert_eq!(parse_ip_literal("#4294967296"), None);
         assert_eq!(parse_ip_literal("[192.0.2.1"), None);
         assert_eq!(parse_ip_literal("example.com"), None);
         assert_eq!(parse_ip_literal("[]"), None);

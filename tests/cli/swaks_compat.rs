@@ -38,8 +38,8 @@ enum Srv {
 }
 
 struct Case {
-    /// swaks's arguments; `{srv}` is the server's address, `{dir}` a directory holding
-    /// `body.txt`, `data.txt` and `att.csv`.
+    /// swaks's arguments; `{srv}` is the server's address (`{port}` its port), `{dir}` a
+    /// directory holding `body.txt`, `data.txt`, `att.csv` and `raw.eml`.
     args: &'static [&'static str],
     srv: Srv,
     /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
@@ -129,6 +129,9 @@ const NDF_REFUSED: &str =
 const NDF_NO_EMPTY_LINE: &str = "swaks sends an empty line after it";
 /// The README's words for options `--no-data-fixup` cannot apply, refused by ehlo.
 const NDF_IGNORED: &str = "which swaks ignores with `-ndf`";
+
+/// The README's words for the PROXY stop point swaks v20201014 does not know.
+const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
 
 /// The recording peer offering every XCLIENT attribute swaks knows.
 const XCLIENT_ALL: Srv =
@@ -953,6 +956,66 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Proxy)
     .differs("sends no address block"),
+    // swaks v20240103's stop point PROXY (v20201014 refuses it): quit reads the banner and
+    // says QUIT, drop closes after the header.
+    c(&[
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+        "-q",
+        "proxy",
+    ])
+    .srv(Srv::Proxy)
+    .differs(PROXY_STOP),
+    c(&[
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+        "--drop-after",
+        "proxy",
+    ])
+    .srv(Srv::Proxy)
+    .differs(PROXY_STOP),
+    // --- routing by the recipient's domain: address literals (swaks's decimal one too) ---
+    c(&["-t", "user@[127.0.0.1]", "-p", "{port}"]),
+    c(&["-t", "user@#2130706433", "-p", "{port}"]),
+    c(&["-t", "a@example.com,user@#2130706433", "-p", "{port}"]),
+    // --- documented refusals and differences of the README, each asserted to differ ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--header",
+        "X-A: 1",
+        "--header",
+        "X-B: 2",
+        "--no-header-X-A",
+    ])
+    .differs("drops every earlier `--header` option"),
+    c(&["-t", T, "-s", "{srv}", "--config"]).differs("the bare form is refused"),
+    c(&["-t", T, "-s", "{srv}", "--attach-type", "text/plain"]).differs("swaks ignores it"),
+    c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])
+        .srv(Srv::StartTls)
+        .differs("refuses `sslv2`/`sslv3`"),
     // --- SWAKS_OPT_* environment (below the command line; empty value = a flag) ---
     c(&["-t", T, "-s", "{srv}"]).env(&[
         ("SWAKS_OPT_helo", "env.example"),
@@ -1223,7 +1286,12 @@ fn run(
         .listen
         .and_then(|l| l.rsplit_once(':'))
         .map_or("127.0.0.1", |(h, _)| h);
-    let fill = |a: &str| a.replace("{srv}", &srv).replace("{host}", host);
+    let port = srv.rsplit_once(':').map_or("", |(_, p)| p);
+    let fill = |a: &str| {
+        a.replace("{srv}", &srv)
+            .replace("{host}", host)
+            .replace("{port}", port)
+    };
     let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
     let mut cmd = Command::new(program);
     crate::util::isolate(&mut cmd);
@@ -1622,4 +1690,176 @@ fn ntlm_v1_answers_like_swaks() {
     assert_eq!(theirs.0.len(), 24);
     assert_eq!(theirs.1.len(), 24);
     assert_eq!(ours, theirs);
+}
+
+/// `--no-info-hints`, `--no-send-hints`, `--no-receive-hints` and `--no-hints` (and their short
+/// forms) drop the same transcript prefixes in ehlo as in swaks, and keep the lines. Both run
+/// against the same server (one recipient refused, so `<**` lines are there too), and against a
+/// closed port (so `***` error lines are there); each tool's hints are compared.
+#[test]
+fn hint_options_drop_the_same_prefixes_as_swaks() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    const HINTS: [&str; 5] = ["=== ", "*** ", " -> ", "<-  ", "<** "];
+    let hints = |out: &str| -> Vec<&'static str> {
+        HINTS
+            .into_iter()
+            .filter(|h| out.lines().any(|l| l.starts_with(h)))
+            .collect()
+    };
+    // A port nobody listens on: both tools fail to connect and say so on `***` lines. (Port 1,
+    // tcpmux, is below the ephemeral range, so no test server running beside this one can be
+    // given it, as a port freed here could be.)
+    let closed = "127.0.0.1:1".to_string();
+    let refused = |program: &Path, flags: &[&str]| -> String {
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        let out = cmd
+            .args(["-t", T, "-s", &closed])
+            .args(flags)
+            .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{}", program.display());
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let case = c(&[]).fail(&["rcpt#2=550:5.1.1"]);
+    for (flags, dropped) in [
+        (&[][..], &[][..]),
+        (&["--no-info-hints"], &["=== ", "*** "]),
+        (&["-nih"], &["=== ", "*** "]),
+        (&["-nsh"], &[" -> "]),
+        (&["-nrh"], &["<-  ", "<** "]),
+        (&["-nih", "-nsh", "-nrh"], &HINTS),
+        // swaks's manual: --no-hints is all three. swaks v20201014 keeps the info hints
+        // (fixed in v20240103); ehlo follows the manual (README).
+        (&["-nth"], &HINTS),
+    ] {
+        let nth_v20201014 = flags == ["-nth"];
+        let want = |from: &[&'static str]| -> Vec<&'static str> {
+            from.iter()
+                .copied()
+                .filter(|h| !dropped.contains(h))
+                .collect()
+        };
+        let mut args: Vec<String> = ["-t", "a@example.com,b@example.com", "-s", "{srv}"]
+            .iter()
+            .chain(flags)
+            .map(|s| s.to_string())
+            .collect();
+        let theirs = run(&rt, &case, &swaks, &args, dir.path());
+        args.extend(["--explain".to_string(), "none".to_string()]);
+        let ours = run(&rt, &case, ehlo_bin, &args, dir.path());
+        let session = ["=== ", " -> ", "<-  ", "<** "];
+        let in_session = |out: &str| -> Vec<&str> {
+            hints(out)
+                .into_iter()
+                .filter(|h| session.contains(h))
+                .collect()
+        };
+        assert_eq!(
+            in_session(&ours.output),
+            want(&session),
+            "ehlo {flags:?}:\n{}",
+            ours.output
+        );
+        let swaks_session = if nth_v20201014 {
+            vec!["=== "]
+        } else {
+            want(&session)
+        };
+        assert_eq!(
+            in_session(&theirs.output),
+            swaks_session,
+            "swaks {flags:?}:\n{}",
+            theirs.output
+        );
+        // The lines stay, without their prefix: the connection line and the refused RCPT.
+        for out in [&ours.output, &theirs.output] {
+            assert!(
+                out.lines().any(|l| l
+                    .trim_start_matches("=== ")
+                    .starts_with("Connected to 127.0.0.1")),
+                "{flags:?}:\n{out}"
+            );
+            assert!(
+                out.lines()
+                    .any(|l| l.trim_start_matches("<** ").starts_with("550 5.1.1")),
+                "{flags:?}:\n{out}"
+            );
+        }
+        // The connection failure: `===` and `***` lines.
+        let (ours, theirs) = (refused(ehlo_bin, flags), refused(&swaks, flags));
+        let failure = ["=== ", "*** "];
+        assert_eq!(hints(&ours), want(&failure), "ehlo {flags:?}:\n{ours}");
+        let swaks_failure = if nth_v20201014 {
+            failure.to_vec()
+        } else {
+            want(&failure)
+        };
+        assert_eq!(hints(&theirs), swaks_failure, "swaks {flags:?}:\n{theirs}");
+        for out in [&ours, &theirs] {
+            assert!(
+                out.lines().any(|l| l
+                    .trim_start_matches("*** ")
+                    .starts_with("Error connecting to")),
+                "{flags:?}:\n{out}"
+            );
+        }
+    }
+}
+
+/// swaks's deprecated bare-file form (`--body /path/to/file`, in its quick start): both tools
+/// read the file and say that the form is deprecated; ehlo's note names the `@FILE` spelling.
+#[test]
+fn bare_file_arguments_carry_a_deprecation_note_like_swaks() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.txt");
+    std::fs::write(&file, "Subject: from a file\n\nfile body\n").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for flag in ["--body", "--data"] {
+        let args: Vec<String> = ["-t", T, "-s", "{srv}", flag, &file]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let theirs = run(&rt, &c(&[]), &swaks, &args, dir.path());
+        let ours = run(&rt, &c(&[]), ehlo_bin, &args, dir.path());
+        assert_eq!((theirs.code, ours.code), (0, 0), "{flag}");
+        assert_eq!(theirs.message, ours.message, "{flag}");
+        assert!(
+            ours.message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("file body"),
+            "{flag}: {:?}",
+            ours.message
+        );
+        let note = |out: &str| {
+            out.lines()
+                .filter(|l| l.to_ascii_lowercase().contains("deprecat"))
+                .count()
+        };
+        assert_eq!(note(&theirs.output), 1, "swaks {flag}:\n{}", theirs.output);
+        assert_eq!(note(&ours.output), 1, "ehlo {flag}:\n{}", ours.output);
+        assert!(
+            ours.output.contains(&format!("write {flag} @{file}")),
+            "{flag}:\n{}",
+            ours.output
+        );
+    }
 }

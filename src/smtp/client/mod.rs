@@ -217,14 +217,16 @@ impl Session {
             s.send_preamble(&header);
             s.plan.proxy = Some(header);
         }
-        // A stop at PROXY ends before the banner whatever its kind, once the header is out.
+        // A drop at PROXY ends before the banner, once the header is out; a quit there reads
+        // the banner and says QUIT, as swaks v20240103 does (its quit-after PROXY = CONNECT).
         if let Some(
             Stop {
                 kind: StopKind::DropAfterSend,
                 at: StopAt::Connect,
             }
             | Stop {
-                at: StopAt::Proxy, ..
+                kind: StopKind::Drop | StopKind::DropAfterSend,
+                at: StopAt::Proxy,
             },
         ) = s.plan.stop
         {
@@ -596,7 +598,7 @@ impl Session {
             });
             return;
         }
-        if self.stop_here(StopAt::Connect) {
+        if self.stop_here(StopAt::Connect) || self.stop_here(StopAt::Proxy) {
             return;
         }
         self.send_greeting(self.plan.protocol != Protocol::Smtp, false);

@@ -1194,7 +1194,25 @@ fn xforward_before_mail() {
 }
 
 #[test]
-fn stop_at_proxy_closes_before_the_banner() {
+fn drop_at_proxy_closes_before_the_banner() {
+    for kind in [StopKind::Drop, StopKind::DropAfterSend] {
+        let mut p = plan();
+        p.stop = Some(Stop {
+            kind,
+            at: StopAt::Proxy,
+        });
+        p.proxy = Some(b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n".to_vec());
+        let mut s = Session::new(p);
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        // The header still goes out: the stop is after it.
+        assert_eq!(sent(&mut s), "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n");
+        assert_eq!(exit_code(&s), 0);
+    }
+}
+
+/// swaks v20240103: quit-after PROXY reads the banner and says QUIT (as quit-after CONNECT).
+#[test]
+fn quit_at_proxy_reads_the_banner_and_quits() {
     let mut p = plan();
     p.stop = Some(Stop {
         kind: StopKind::Quit,
@@ -1202,9 +1220,10 @@ fn stop_at_proxy_closes_before_the_banner() {
     });
     p.proxy = Some(b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n".to_vec());
     let mut s = Session::new(p);
-    assert_eq!(s.poll_action(), Some(Action::Close));
-    // The header still goes out: the stop is after it.
     assert_eq!(sent(&mut s), "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n");
+    s.feed(b"220 mx.example ESMTP\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
     assert_eq!(exit_code(&s), 0);
 }
 
