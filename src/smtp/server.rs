@@ -763,6 +763,33 @@ impl Session {
             Err(CommandError::Empty) => {
                 self.reply(500, Some("5.5.2"), &["Error: bad syntax".into()]);
             }
+            Err(CommandError::BareLineEnd { verb, byte }) => {
+                // RFC 5321 §2.3.8: CR and LF only as the CRLF ending a line. In MAIL and RCPT it
+                // is refused as the control character it is (RFC 5321 §4.1.2).
+                let c = format!("\\x{byte:02X}");
+                match verb.as_str() {
+                    "MAIL" => self.reply(
+                        501,
+                        Some("5.1.7"),
+                        &[format!("Bad sender address syntax (control character {c})")],
+                    ),
+                    "RCPT" => self.reply(
+                        501,
+                        Some("5.1.3"),
+                        &[format!(
+                            "Bad recipient address syntax (control character {c})"
+                        )],
+                    ),
+                    _ => self.reply(
+                        500,
+                        Some("5.5.2"),
+                        &[format!(
+                            "Error: bad syntax: {}",
+                            CommandError::BareLineEnd { verb, byte }
+                        )],
+                    ),
+                }
+            }
             Err(CommandError::Syntax { verb, detail }) => {
                 self.reply(
                     501,

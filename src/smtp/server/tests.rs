@@ -1274,6 +1274,28 @@ fn control_characters_in_addresses_are_refused() {
 }
 
 #[test]
+fn a_bare_cr_inside_a_command_line_is_refused_not_split() {
+    // RFC 5321 §2.3.8: a CR only as part of the CRLF ending a line. `RSET<CR>QUIT` is one bad
+    // line, not a RSET and a QUIT (nor a NOOP whose argument carries a CR into the transcript).
+    let mut s = greeted();
+    let o = feed(&mut s, b"RSET\rQUIT\r\n");
+    assert_eq!(
+        o.text(),
+        "500 5.5.2 Error: bad syntax: bare CR inside the command line (lines end in CRLF only)\r\n"
+    );
+    assert!(!s.is_closed());
+    assert!(
+        feed(&mut s, b"NOOP a\rb\r\n")
+            .text()
+            .starts_with("500 5.5.2 ")
+    );
+    // In MAIL and RCPT, even in the parameters, it is the address syntax error of item 10.
+    let o = feed(&mut s, b"MAIL FROM:<a@x.test> SIZE=1\rX\r\n");
+    assert!(o.text().starts_with("501 5.1.7 "), "{}", o.text());
+    assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 2.0.0 Ok\r\n");
+}
+
+#[test]
 fn credentials_injected_after_starttls_are_masked() {
     let (mut s, _) = session(ServerConfig {
         starttls: true,
