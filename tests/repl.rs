@@ -2707,3 +2707,39 @@ fn status_envelope_leaves_out_refused_recipients() {
     );
     h.join().unwrap();
 }
+
+/// The indicator is erased when the timeout fires too: the warning takes its place, and the
+/// late reply is shown when it comes, with nothing of the indicator left.
+#[test]
+fn terminal_waiting_indicator_is_erased_when_the_timeout_fires() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--timeout", "4"]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("SLOW\r");
+    t.wait("the indicator", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.contains(" so far"))
+    });
+    let s = t.wait("the timeout warning and a prompt", |s| {
+        s.contains("no reply within 4s") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("waiting "), "{s}");
+    let warning = s
+        .lines()
+        .find(|l| l.contains("no reply within 4s"))
+        .unwrap();
+    assert!(warning.starts_with("!!! no reply within 4s"), "{s}");
+    let s = t.wait("the late reply", |s| s.contains("250 slow"));
+    assert!(!s.contains("waiting "), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    h.join().unwrap();
+}
