@@ -2743,3 +2743,64 @@ fn terminal_waiting_indicator_is_erased_when_the_timeout_fires() {
     t.assert_cooked();
     h.join().unwrap();
 }
+
+/// `:status` on TLS and after AUTH: the version, cipher and the verification verdict (verified
+/// with the CA given; not verified and not enforced under `--insecure`), and the AUTH user —
+/// never the password or its base64.
+#[test]
+fn status_reports_the_tls_verdict_and_the_auth_user_never_the_secret() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tls, addr, cert) = tls_serve(dir.path());
+    let status_after = |starttls: &str| {
+        let script = format!("EHLO x.test\n{starttls}\n:status\nQUIT\n");
+        let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+        assert_eq!(run.code, 0, "{}", run.out);
+        let tls_line = run
+            .out
+            .lines()
+            .find(|l| l.starts_with("TLS        "))
+            .unwrap_or_else(|| panic!("{}", run.out))
+            .to_string();
+        assert!(tls_line.starts_with("TLS        TLSv1."), "{}", run.out);
+        assert!(tls_line.contains(" bits); "), "{}", run.out);
+        tls_line
+    };
+    let verified = status_after(&format!(":starttls --ca {}", cert.display()));
+    assert!(verified.contains("; certificate verified"), "{verified}");
+    let insecure = status_after(":starttls --insecure");
+    assert!(
+        insecure.contains("; certificate NOT verified")
+            && insecure.ends_with("(not enforced: :starttls --insecure)"),
+        "{insecure}"
+    );
+    let _ = tls.kill();
+    let _ = tls.wait();
+
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let password = "s3cret-Pa55word";
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+        b"EHLO x.test\n:auth PLAIN tim\n:status\nQUIT\n",
+        &[("EHLO_AUTH_PASSWORD", password)],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("AUTH       tim with PLAIN: authenticated"),
+        "{}",
+        run.out
+    );
+    let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0tim\0{password}"));
+    assert!(
+        !run.out.contains(password) && !run.out.contains(&blob),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
+}
