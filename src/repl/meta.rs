@@ -278,7 +278,8 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        never shown or stored; without TLS it asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you; a message over the SIZE
-                       the server advertised (RFC 1870) is not sent without a yes
+                       the server advertised (RFC 1870) is not sent without a yes (piped:
+                       refused; --strict then exits 25, the DATA phase's code)
   :send                a small default message to the current envelope
   :raw \"...\"           exact bytes; escapes \\r \\n \\t \\\\ \\\" \\xNN (e.g. :raw \"\\n.\\n\")
   :explain CODE        what a reply code means (550, 5.7.1, \"550 5.7.1\")
