@@ -963,6 +963,10 @@ pub(crate) struct MessageArgs {
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub(crate) data: Option<String>,
 
+    /// swaks's deprecated -g: read the message from stdin (--data -) unless --data is given
+    #[arg(short = 'g', long = "g", hide = true)]
+    pub(crate) g: bool,
+
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
     #[arg(long, visible_alias = "ndf")]
     pub(crate) no_data_fixup: bool,

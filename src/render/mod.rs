@@ -2,9 +2,11 @@
 //! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
 
 pub(crate) mod check;
+pub(crate) mod explain;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod remedy;
 pub(crate) mod style;
 
 use std::time::Duration;

@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 use crate::error::{EXIT_OK, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
+use crate::render::remedy::FrontEnd;
 use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
@@ -1273,9 +1274,10 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => {
-                    self.say(&report.text_with(crate::render::human::repl_remedy))
-                }
+                Some(report) => self.say(&crate::render::explain::report_text(
+                    &report,
+                    FrontEnd::Repl,
+                )),
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
