@@ -2476,6 +2476,18 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
     );
 }
 
+/// A scripted server ([`plain_server`]) and `ehlo repl` (with `extra` arguments) on a terminal,
+/// at its first prompt.
+fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {
+    let (addr, h) = plain_server();
+    let addr = addr.to_string();
+    let mut args = vec!["repl", addr.as_str()];
+    args.extend_from_slice(extra);
+    let t = Pty::start(home, &args);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    (t, h)
+}
+
 /// The live indicator (issue 12, "best SMTP REPL"): while a reply trickles in at one byte a
 /// second, the terminal shows one status line with the seconds waited and the bytes so far
 /// (escaped), updated in place; it is gone once the reply is complete, the reply and the next
@@ -2483,15 +2495,7 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
 #[test]
 fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys("SLOW\r");
     // Nothing yet, then the partial reply, escaped, on one line updated in place.
     let s = t.wait("the indicator with the first bytes", |s| {
@@ -2539,13 +2543,7 @@ fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
 #[test]
 fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--json"]);
     t.wait("the banner event", |s| s.contains("scripted.test"));
     std::thread::sleep(Duration::from_millis(300));
@@ -2565,13 +2563,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     h.join().unwrap();
 
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let dir = tempfile::tempdir().unwrap();
     let (rec, log) = (dir.path().join("s.ehlo"), dir.path().join("s.jsonl"));
     let run = ehlo(
@@ -2604,13 +2596,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
 /// wrong; the timeout set is the one the next reply is held to.
 #[test]
 fn status_and_set_in_a_session() {
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = "\
 :status
 EHLO x.test
@@ -2715,15 +2701,7 @@ QUIT
 #[test]
 fn terminal_set_completes_names_and_values() {
     let home = tempfile::tempdir().unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys(":set ec\t");
     t.wait("the name completed", |s| {
         last_prompt(s) == "ehlo[plain]> :set echo"
@@ -2748,13 +2726,7 @@ fn piped_data_over_the_advertised_size_is_refused() {
     let big = dir.path().join("big.eml");
     // 10 000 lines of 100 bytes: 1 010 000 bytes with CRLF, over the server's SIZE 1000000.
     std::fs::write(&big, format!("{}\n", "x".repeat(99)).repeat(10_000)).unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let script = format!(
         "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data @{}\nQUIT\n",
         big.display()
@@ -2784,13 +2756,7 @@ fn piped_data_over_the_advertised_size_is_refused() {
     );
 
     // Typed after DATA: sent as typed, with one warning when it passes the limit.
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
+    let (addr, h) = plain_server();
     let mut script = String::from(
         "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:set echo off\nDATA\n",
     );
@@ -2820,15 +2786,7 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     let home = tempfile::tempdir().unwrap();
     let big = home.path().join("big.eml");
     std::fs::write(&big, format!("{}\n", "x".repeat(99)).repeat(10_000)).unwrap();
-    let (addr, h) = server(
-        Behaviour {
-            rcpt: 250,
-            pipelining: false,
-        },
-        1,
-    );
-    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
-    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let (mut t, h) = plain_terminal(home.path(), &[]);
     t.keys("EHLO x.test\r");
     t.wait("the EHLO reply", |s| s.contains("250 DSN"));
     t.keys(":set echo off\r");
@@ -3224,4 +3182,85 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
         String::from_utf8(got).unwrap(),
         format!("NOOP XY{tail}\r\nQUIT\r\n")
     );
+}
+
+/// The indicator is erased when the timeout fires too: the warning takes its place, and the
+/// late reply is shown when it comes, with nothing of the indicator left.
+#[test]
+fn terminal_waiting_indicator_is_erased_when_the_timeout_fires() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &["--timeout", "4"]);
+    t.keys("SLOW\r");
+    t.wait("the indicator", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.contains(" so far"))
+    });
+    // "no reply within 4s", or "no complete reply…" when a byte came as the time ran out.
+    let s = t.wait("the timeout warning and a prompt", |s| {
+        s.contains("reply within 4s") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert!(!s.contains("waiting "), "{s}");
+    let warning = s.lines().find(|l| l.contains("reply within 4s")).unwrap();
+    assert!(warning.starts_with("!!! no "), "{s}");
+    let s = t.wait("the late reply", |s| s.contains("250 slow"));
+    assert!(!s.contains("waiting "), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    h.join().unwrap();
+}
+
+/// `:status` on TLS and after AUTH: the version, cipher and the verification verdict (verified
+/// with the CA given; not verified and not enforced under `--insecure`), and the AUTH user —
+/// never the password or its base64.
+#[test]
+fn status_reports_the_tls_verdict_and_the_auth_user_never_the_secret() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tls, addr, cert) = tls_serve(dir.path());
+    let status_after = |starttls: &str| {
+        let script = format!("EHLO x.test\n{starttls}\n:status\nQUIT\n");
+        let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+        assert_eq!(run.code, 0, "{}", run.out);
+        let tls_line = run
+            .out
+            .lines()
+            .find(|l| l.starts_with("TLS        "))
+            .unwrap_or_else(|| panic!("{}", run.out))
+            .to_string();
+        assert!(tls_line.starts_with("TLS        TLSv1."), "{}", run.out);
+        assert!(tls_line.contains(" bits); "), "{}", run.out);
+        tls_line
+    };
+    let verified = status_after(&format!(":starttls --ca {}", cert.display()));
+    assert!(verified.contains("; certificate verified"), "{verified}");
+    let insecure = status_after(":starttls --insecure");
+    assert!(
+        insecure.contains("; certificate NOT verified")
+            && insecure.ends_with("(not enforced: :starttls --insecure)"),
+        "{insecure}"
+    );
+    let _ = tls.kill();
+    let _ = tls.wait();
+
+    let (addr, h) = plain_server();
+    let password = "s3cret-Pa55word";
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+        b"EHLO x.test\n:auth PLAIN tim\n:status\nQUIT\n",
+        &[("EHLO_AUTH_PASSWORD", password)],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("AUTH       tim with PLAIN: authenticated"),
+        "{}",
+        run.out
+    );
+    let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0tim\0{password}"));
+    assert!(
+        !run.out.contains(password) && !run.out.contains(&blob),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
 }

@@ -281,7 +281,8 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        never shown or stored; without TLS it asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you; a message over the SIZE
-                       the server advertised (RFC 1870) is not sent without a yes
+                       the server advertised (RFC 1870) is not sent without a yes (piped:
+                       refused; --strict then exits 25, the DATA phase's code)
   :edit                DATA and a message written in $VISUAL, else $EDITOR, else vi (also
                        :data --edit); it starts with the headers :send would use, in a
                        private temporary file (0600) removed afterwards; saved empty or

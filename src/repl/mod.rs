@@ -990,13 +990,14 @@ impl Engine {
                 }
                 Some(Ok(n)) => {
                     self.on_read(n);
-                    // The bytes so far, live; or the line erased before the reply is printed.
-                    if self.status_shown {
-                        if self.session.as_ref().is_some_and(|s| s.awaiting_reply()) {
-                            self.show_waiting();
-                        } else {
-                            self.clear_status();
-                        }
+                    // The bytes so far, live (a byte that comes just before each tick must
+                    // not keep the line from ever showing); or the line erased before the
+                    // reply is printed.
+                    let awaiting = self.session.as_ref().is_some_and(|s| s.awaiting_reply());
+                    if awaiting && !raw_wait && self.waiting_since.elapsed() >= STATUS_AFTER {
+                        self.show_waiting();
+                    } else {
+                        self.clear_status();
                     }
                     // A read that is always ready never lets `timeout_at` fire: bytes that
                     // keep coming without completing the reply still end the wait on time.
