@@ -327,6 +327,7 @@ Examples (the prompt shows the state: ehlo[tls|authed|mail]>):
   > :status                  TLS, AUTH, envelope, SIZE…
   > :data @msg.eml           a file (over SIZE: asked first)
   > :data                    type it; a lone . ends it
+  > :edit                    write it in $VISUAL/$EDITOR
   > :send                    a test message to the envelope
   > :starttls --ca ca.pem --sni mx.example.net
   > :starttls --insecure     the verdict, not enforced
