@@ -12,9 +12,10 @@ use hickory_resolver::proto::rr::RecordType;
 use openssl::x509::X509;
 use serde_json::json;
 
+use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use crate::net::dane::{self, Tlsa};
-use crate::net::dns::{DnsError, DnsProof, Family, Resolver, RrSet};
+use crate::net::dns::{DnsError, DnsProof, Family, RrSet};
 
 /// The domain-scope ids of this module, in report order.
 pub const DNS_IDS: [&str; 5] = [
@@ -24,6 +25,9 @@ pub const DNS_IDS: [&str; 5] = [
     "dane.usable",
     "dane.rollover",
 ];
+
+/// TLSA records listed in the `dane.tlsa` summary (an enormous RRset is counted, not listed).
+const SHOWN_RECORDS: usize = 8;
 
 /// The host-scope ids, judged from each probe.
 pub const HOST_IDS: [&str; 2] = ["dane.starttls", "dane.match"];
@@ -91,23 +95,23 @@ fn all_skipped(why: &str) -> Vec<CheckResult> {
 }
 
 /// The DNS half for `domain` whose MX hosts are `hosts` (the domain itself for an implicit
-/// MX), through the validating resolver (`None`: `--dnssec off`).
-pub async fn dns_checks(
-    validator: Option<&Resolver>,
+/// MX), from the validated answers the MX checks already got (`--dnssec off`: all skipped).
+pub(crate) async fn dns_checks(
+    answers: &Answers<'_>,
     domain: &str,
     hosts: &[String],
     family: Family,
     port: u16,
 ) -> DnsOutcome {
-    let Some(v) = validator else {
+    if !answers.validating() {
         return DnsOutcome {
             results: all_skipped("DNSSEC validation is off (--dnssec off)"),
             ..DnsOutcome::default()
         };
-    };
+    }
     let mut out = DnsOutcome::default();
     // dnssec.domain: the MX RRset (or its proven absence) of the domain.
-    let mx_proof = match v.rrset(domain, RecordType::MX).await {
+    let mx_proof = match answers.validated(domain, RecordType::MX).await {
         Ok(set) => {
             let what = if set.records.is_empty() {
                 "the absence of MX records"
@@ -156,14 +160,14 @@ pub async fn dns_checks(
         return out;
     }
     for host in hosts {
-        host_dns(v, domain, host, family, port, mx_proof, &mut out).await;
+        host_dns(answers, domain, host, family, port, mx_proof, &mut out).await;
     }
     out
 }
 
 /// `dnssec.mx`, `dane.tlsa`, `dane.usable`, `dane.rollover` for one MX host.
 async fn host_dns(
-    v: &Resolver,
+    answers: &Answers<'_>,
     domain: &str,
     host: &str,
     family: Family,
@@ -179,7 +183,7 @@ async fn host_dns(
     let mut proof: Option<DnsProof> = None;
     let mut error = None;
     for rt in rtypes {
-        match v.rrset(host, *rt).await {
+        match answers.validated(host, *rt).await {
             Ok(RrSet { proof: p, .. }) => proof = weakest(proof, p),
             Err(e) => error = Some(e),
         }
@@ -241,7 +245,7 @@ async fn host_dns(
         );
         return no_dane(why, out);
     }
-    let answer = match v.tlsa(host, port).await {
+    let answer = match answers.tlsa(host, port).await {
         Ok(a) => a,
         Err(e) => {
             out.results.push(on_host(
@@ -296,6 +300,7 @@ async fn host_dns(
         }
     }
     let n = answer.records.len();
+    let listed: Vec<String> = answer.records.iter().map(Tlsa::short).collect();
     out.results.push(on_host(
         CheckResult::new(
             "dane.tlsa",
@@ -304,12 +309,7 @@ async fn host_dns(
                 "{n} record{} at {} (secure): {}",
                 if n == 1 { "" } else { "s" },
                 answer.owner,
-                answer
-                    .records
-                    .iter()
-                    .map(Tlsa::short)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                capped(&listed, ", ")
             ),
         )
         .with("owner", answer.owner.as_str())
@@ -332,6 +332,21 @@ async fn host_dns(
     );
 }
 
+/// `items` joined by `sep`, the first [`SHOWN_RECORDS`] only: a summary stays one readable
+/// line whatever the RRset's size (the JSON data carries every record).
+fn capped(items: &[String], sep: &str) -> String {
+    let mut shown = items
+        .iter()
+        .take(SHOWN_RECORDS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > SHOWN_RECORDS {
+        shown.push_str(&format!("{sep}… and {} more", items.len() - SHOWN_RECORDS));
+    }
+    shown
+}
+
 /// `dane.usable`: PKIX usages (0, 1) and unknown parameters are ignored by SMTP senders (RFC
 /// 7672 §3.1.3): a warning each; none usable leaves senders with unauthenticated TLS.
 fn usable_check(records: &[Tlsa]) -> CheckResult {
@@ -352,13 +367,13 @@ fn usable_check(records: &[Tlsa]) -> CheckResult {
             Status::Warn,
             format!(
                 "no usable record ({}): senders use TLS but cannot authenticate the server (RFC 7672 §3.1.3)",
-                ignored.join("; ")
+                capped(&ignored, "; ")
             ),
         )
     } else {
         (
             Status::Warn,
-            format!("ignored by senders: {}", ignored.join("; ")),
+            format!("ignored by senders: {}", capped(&ignored, "; ")),
         )
     };
     CheckResult::new("dane.usable", st, summary)

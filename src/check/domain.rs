@@ -8,6 +8,7 @@ use std::time::Instant;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use serde_json::json;
 
+use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use super::records;
 use crate::net::dns::{DnsError, Family, Resolver, RrSet, parse_ip_literal};
@@ -87,16 +88,17 @@ pub(crate) fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
-/// `mx.lookup`, `mx.null`, `mx.target`.
+/// `mx.lookup`, `mx.null`, `mx.target`, from the domain's [`Answers`] (the MX question and
+/// the addresses of its hosts asked once, shared with the DNSSEC checks).
 pub(crate) async fn mx_checks(
-    r: &Resolver,
+    r: &Answers<'_>,
     domain: &str,
     family: Family,
     allow_private: bool,
 ) -> MxOutcome {
     let t0 = Instant::now();
     let mut results = Vec::new();
-    let set = match r.rrset(domain, RecordType::MX).await {
+    let set = match r.data(domain, RecordType::MX).await {
         Ok(s) => s,
         Err(e) => {
             results.push(CheckResult::new("mx.lookup", Status::Error, e.to_string()).timed(ms(t0)));
@@ -277,16 +279,7 @@ pub(crate) async fn mx_checks(
 
     // Every host's A/AAAA at once.
     let lookups = real.iter().map(|(pref, host)| async move {
-        let rtypes: &[RecordType] = match family {
-            Family::Any => &[RecordType::AAAA, RecordType::A],
-            Family::V4 => &[RecordType::A],
-            Family::V6 => &[RecordType::AAAA],
-        };
-        let mut sets = Vec::new();
-        for rt in rtypes {
-            sets.push(r.rrset(host, *rt).await);
-        }
-        (*pref, host.clone(), sets)
+        (*pref, host.clone(), r.address_sets(host, family).await)
     });
     let all = futures_join_all(lookups).await;
     let mut targets = Vec::new();

@@ -5,6 +5,7 @@
 //! the one check renderer (`render::check`). Never sends DATA; MAIL and RCPT only for the opt-in
 //! probes ([`optin`]).
 
+pub(crate) mod answers;
 pub(crate) mod dane;
 pub(crate) mod dnsauth;
 pub(crate) mod domain;
@@ -107,9 +108,10 @@ type ProbeCell = Arc<OnceCell<(Vec<CheckResult>, Vec<String>)>>;
 /// Per-address semaphores and the probe cache, shared by every domain task.
 struct Shared {
     resolver: Resolver,
-    /// The validating resolver of the DNSSEC and DANE checks (`None` with `--dnssec off`);
-    /// the other checks keep the plain one, so a resolver that strips signatures only costs
-    /// the DNSSEC verdicts.
+    /// The validating resolver (`None` with `--dnssec off`): it answers the MX and address
+    /// questions of both the `mx.*` and the DNSSEC/DANE checks ([`answers::Answers`]), and
+    /// what it refuses is asked again of the plain one, so a resolver that strips signatures
+    /// only costs the DNSSEC verdicts. TXT, PTR and the probes' questions stay plain.
     validator: Option<Resolver>,
     cfg: CheckConfig,
     per_ip: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
@@ -194,8 +196,10 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
         return report;
     }
     let r = &shared.resolver;
+    // The MX question and the hosts' addresses, asked once for the mx.* and the DNSSEC checks.
+    let answers = answers::Answers::new(r, shared.validator.as_ref());
     let (mx, txt) = tokio::join!(
-        domain::mx_checks(r, &name, shared.cfg.family, shared.cfg.allow_private),
+        domain::mx_checks(&answers, &name, shared.cfg.family, shared.cfg.allow_private),
         domain::txt_checks(r, &name)
     );
     let mut results = mx.results;
@@ -213,7 +217,7 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     let dane_dns = async {
         if dane_wanted {
             dane::dns_checks(
-                shared.validator.as_ref(),
+                &answers,
                 &name,
                 &dane_hosts,
                 shared.cfg.family,

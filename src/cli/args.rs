@@ -122,7 +122,7 @@ pub(crate) enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    #[command(after_long_help = format!("{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS))]
+    #[command(after_long_help = format!("{}\n\n{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS, crate::repl::meta::EXAMPLES))]
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs
     #[command(after_long_help = crate::repl::record::FORMAT)]

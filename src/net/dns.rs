@@ -750,10 +750,6 @@ impl Resolver {
     /// expanded name is tried first and the original name second (RFC 7672 §2.2.3); an insecure
     /// expansion is not followed. Empty records: neither name has TLSA records. A lookup that
     /// fails (bogus, SERVFAIL) is an error, never "no TLSA" (RFC 7672 §2.2).
-    #[allow(
-        dead_code,
-        reason = "issue 11: the send's and check's DANE lookups call it next"
-    )]
     pub async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
         let host = host.trim().trim_end_matches('.');
         let mut bases = Vec::new();

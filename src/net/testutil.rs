@@ -235,6 +235,8 @@ pub struct SignedDns {
     pub addr: SocketAddr,
     /// The zone's DNSKEY as a zone-file line: the content of a `--dns-trust-anchor` file.
     pub anchor: String,
+    /// Every query received (UDP and TCP), in order.
+    pub log: QueryLog,
 }
 
 /// What the [`SignedDns`] server answers from.
@@ -252,6 +254,8 @@ struct SignedZone {
     soa: Vec<Record>,
     /// Delegation points below the apex (unsigned children).
     cuts: Vec<Name>,
+    /// The queries answered.
+    log: QueryLog,
 }
 
 impl SignedZone {
@@ -322,6 +326,7 @@ impl SignedDns {
 
     fn serve((zone, anchor): (SignedZone, String)) -> SignedDns {
         let zone = std::sync::Arc::new(zone);
+        let log = zone.log.clone();
         // UDP and TCP on one port (retry with a new port if the TCP one is taken).
         let (udp, tcp) = loop {
             let udp = UdpSocket::bind("127.0.0.1:0").expect("bind signed DNS socket");
@@ -350,7 +355,7 @@ impl SignedDns {
                 std::thread::spawn(move || serve_tcp(&zone, conn));
             }
         });
-        SignedDns { addr, anchor }
+        SignedDns { addr, anchor, log }
     }
 }
 
@@ -550,6 +555,7 @@ impl SignedZone {
                 chain,
                 soa,
                 cuts,
+                log: QueryLog::default(),
             },
             anchor,
         )
@@ -559,6 +565,15 @@ impl SignedZone {
     fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
         let query = Message::from_vec(datagram).ok()?;
         let q = query.queries.first().cloned()?;
+        if let Ok(mut log) = self.log.lock() {
+            log.push(SeenQuery {
+                name: normalise(&q.name.to_ascii()),
+                rtype: q.query_type,
+                dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
+                ad: query.metadata.authentic_data,
+                cd: query.metadata.checking_disabled,
+            });
+        }
         let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
         reply.metadata.authoritative = true;
         reply.metadata.recursion_desired = query.metadata.recursion_desired;

@@ -1778,3 +1778,663 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
         run.stdout
     );
 }
+
+/// A STARTTLS `ehlo serve` on 127.0.0.1 (a free port) presenting `chain_pem` (the leaf first,
+/// then any issuers) with `key_pem`; the runtime that runs it is returned with its handle.
+fn tls_listener(
+    dir: &std::path::Path,
+    chain_pem: &str,
+    key_pem: &str,
+) -> (u16, ServerHandle, tokio::runtime::Runtime) {
+    let (crt, key) = (dir.join("chain.pem"), dir.join("leaf.key"));
+    std::fs::write(&crt, chain_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt
+        .block_on(ehlo::serve::start(ServeOptions {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            hostname: "mx.dane.test".into(),
+            starttls: true,
+            cert: Some(crt),
+            key: Some(key),
+            ..ServeOptions::default()
+        }))
+        .unwrap();
+    (handle.addr().port(), handle, rt)
+}
+
+/// What one `ehlo check --json` run said: statuses and summaries per (domain, id), and every
+/// check line.
+struct CheckLines {
+    statuses: Statuses,
+    summaries: HashMap<(String, String), Vec<String>>,
+    lines: Vec<Value>,
+}
+
+impl CheckLines {
+    fn parse(stdout: &str) -> CheckLines {
+        let mut c = CheckLines {
+            statuses: HashMap::new(),
+            summaries: HashMap::new(),
+            lines: Vec::new(),
+        };
+        for l in stdout.lines() {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            if v["type"] != "check" {
+                continue;
+            }
+            let key = (
+                v["domain"].as_str().unwrap().to_string(),
+                v["id"].as_str().unwrap().to_string(),
+            );
+            c.statuses
+                .entry(key.clone())
+                .or_default()
+                .push(v["status"].as_str().unwrap().into());
+            c.summaries
+                .entry(key)
+                .or_default()
+                .push(v["summary"].as_str().unwrap().into());
+            c.lines.push(v);
+        }
+        c
+    }
+
+    fn status(&self, domain: &str, id: &str) -> Vec<String> {
+        st(&self.statuses, domain, id).to_vec()
+    }
+
+    /// Assert that a summary of `id` for `domain` contains `want`.
+    fn says(&self, domain: &str, id: &str, want: &str) {
+        let got = self
+            .summaries
+            .get(&(domain.to_string(), id.to_string()))
+            .unwrap_or_else(|| panic!("no {id} for {domain}"));
+        assert!(
+            got.iter().any(|x| x.contains(want)),
+            "{domain} {id}: {got:?}"
+        );
+    }
+
+    /// The JSON line of `id` for `domain` (the first one).
+    fn line(&self, domain: &str, id: &str) -> &Value {
+        self.lines
+            .iter()
+            .find(|v| v["domain"] == domain && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} line for {domain}"))
+    }
+}
+
+/// `ehlo check --json` of `domains` through the signed zone at `dns` with the anchor file
+/// `anchor` (none: `--dnssec off`), probing port `port`, `extra` flags added; `limit` bounds
+/// the run.
+fn signed_check(
+    dns: SocketAddr,
+    anchor: Option<&std::path::Path>,
+    port: u16,
+    extra: &[&str],
+    domains: &[&str],
+    limit: Duration,
+) -> (Run, CheckLines) {
+    let (dns, port) = (dns.to_string(), port.to_string());
+    let anchor = anchor.map(|a| a.display().to_string());
+    let dnssec = match &anchor {
+        Some(a) => ["--dns-trust-anchor", a.as_str()],
+        None => ["--dnssec", "off"],
+    };
+    let mut args: Vec<&str> = vec![
+        "check",
+        "--json",
+        "--dns-server",
+        &dns,
+        dnssec[0],
+        dnssec[1],
+        "--port",
+        &port,
+        "--allow-private",
+        "--helo",
+        "checker.test",
+        "-4",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(domains);
+    let run = ehlo_with(&args, None, limit);
+    let lines = CheckLines::parse(&run.stdout);
+    (run, lines)
+}
+
+/// DANE-TA (usage 2) and the full-certificate forms through `check` with real lookups: a
+/// private root and a leaf it signed, served by `ehlo serve` as leaf + root; the signed zone
+/// publishes at each MX host's `_PORT._tcp` name `2 0 2` (SHA2-512 of the root), `2 1 1` (the
+/// root's key), `2 0 1` behind a secure CNAME (the TLSA base), `3 0 1` (SHA2-256 of the leaf),
+/// a DANE-EE + DANE-TA rollover set, and two trust anchors that match nothing. A DANE-TA match
+/// needs the chain to verify to the matched root and the leaf to carry one of the reference
+/// names (RFC 7672 §3.2.3): the MX host, the TLSA base (CNAME target), or the next-hop domain.
+#[test]
+fn dane_ta_and_full_certificate_tlsa_through_check_with_a_real_lookup() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+    use hickory_resolver::proto::rr::rdata::{A, CNAME, MX, TLSA};
+    use hickory_resolver::proto::rr::{Name, RData};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cp = CertificateParams::new(Vec::<String>::new()).unwrap();
+    cp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    cp.distinguished_name
+        .push(rcgen::DnType::CommonName, "DANE-TA test root");
+    let root_key = KeyPair::generate().unwrap();
+    let root_spki = rcgen::PublicKeyData::subject_public_key_info(&root_key);
+    let root = rcgen::CertifiedIssuer::self_signed(cp, root_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    // The leaf names some MX hosts, a next-hop domain and a TLSA base, never mx.noname.test.
+    let leaf = CertificateParams::new(
+        [
+            "mx.ta.test",
+            "mx.taspki.test",
+            "nexthop.test",
+            "base.test",
+            "mx.roll.test",
+            "mx.tamiss.test",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .unwrap()
+    .signed_by(&leaf_key, &root)
+    .unwrap();
+    let chain = format!("{}{}", leaf.pem(), root.pem());
+    let (port, _server, _rt) = tls_listener(dir.path(), &chain, &leaf_key.serialize_pem());
+
+    let name = |s: &str| Name::from_ascii(s).unwrap();
+    let tlsa = |u: CertUsage, s: Selector, m: Matching, data: Vec<u8>| {
+        RData::TLSA(TLSA::new(u, s, m, data))
+    };
+    let root_full_512 = openssl::sha::sha512(root.der()).to_vec();
+    let root_full_256 = openssl::sha::sha256(root.der()).to_vec();
+    let root_key_256 = openssl::sha::sha256(&root_spki).to_vec();
+    let leaf_full_256 = openssl::sha::sha256(leaf.der()).to_vec();
+    let leaf_key_256 =
+        openssl::sha::sha256(&rcgen::PublicKeyData::subject_public_key_info(&leaf_key)).to_vec();
+    use CertUsage::{DaneEe, DaneTa};
+    use Matching::{Sha256, Sha512};
+    use Selector::{Full, Spki};
+    // domain → the TLSA records at its MX host mx.DOMAIN
+    let cases: Vec<(&str, Vec<RData>)> = vec![
+        (
+            "ta",
+            vec![tlsa(DaneTa, Full, Sha512, root_full_512.clone())],
+        ),
+        (
+            "taspki",
+            vec![tlsa(DaneTa, Spki, Sha256, root_key_256.clone())],
+        ),
+        (
+            "nexthop",
+            vec![tlsa(DaneTa, Spki, Sha256, root_key_256.clone())],
+        ),
+        (
+            "noname",
+            vec![tlsa(DaneTa, Spki, Sha256, root_key_256.clone())],
+        ),
+        (
+            "ee",
+            vec![tlsa(DaneEe, Full, Sha256, leaf_full_256.clone())],
+        ),
+        (
+            "roll",
+            vec![
+                tlsa(DaneEe, Spki, Sha256, leaf_key_256.clone()),
+                tlsa(DaneTa, Spki, Sha256, root_key_256.clone()),
+            ],
+        ),
+        (
+            "tamiss",
+            vec![
+                tlsa(DaneTa, Spki, Sha256, vec![0x11; 32]),
+                tlsa(DaneTa, Full, Sha512, vec![0x22; 64]),
+            ],
+        ),
+    ];
+    let mut records: Vec<(String, RData)> = Vec::new();
+    for (d, tlsas) in &cases {
+        let host = format!("mx.{d}.test");
+        records.push((
+            format!("{d}.test"),
+            RData::MX(MX::new(10, name(&format!("{host}.")))),
+        ));
+        records.push((host.clone(), RData::A(A(Ipv4Addr::LOCALHOST))));
+        for t in tlsas {
+            records.push((format!("_{port}._tcp.{host}"), t.clone()));
+        }
+    }
+    // The MX host is an alias of base.test (signed): the TLSA base is the alias's target.
+    records.push((
+        "cname.test".into(),
+        RData::MX(MX::new(10, name("mx.cname.test."))),
+    ));
+    records.push((
+        "mx.cname.test".into(),
+        RData::CNAME(CNAME(name("base.test."))),
+    ));
+    records.push(("base.test".into(), RData::A(A(Ipv4Addr::LOCALHOST))));
+    records.push((
+        format!("_{port}._tcp.base.test"),
+        tlsa(DaneTa, Full, Sha256, root_full_256),
+    ));
+    let zone = SignedDns::start(
+        "test",
+        records
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.clone(), Signing::Valid))
+            .collect(),
+    );
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let domains: Vec<String> = cases
+        .iter()
+        .map(|c| format!("{}.test", c.0))
+        .chain(["cname.test".to_string()])
+        .collect();
+    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let (run, c) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        port,
+        &["--timeout", "5s", "--only", "dnssec.*", "--only", "dane.*"],
+        &domains,
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    for d in &domains {
+        for id in ["dnssec.domain", "dnssec.mx", "dane.tlsa", "dane.starttls"] {
+            assert_eq!(c.status(d, id), ["pass"], "{d} {id}: {}", run.stdout);
+        }
+    }
+    // 2 0 2: the root's whole certificate, SHA2-512, at depth 1; the leaf names the MX host.
+    assert_eq!(c.status("ta.test", "dane.match"), ["pass"]);
+    c.says("ta.test", "dane.match", "2 0 2 ");
+    c.says("ta.test", "dane.match", "matches depth 1");
+    c.says("ta.test", "dane.match", "DNS:mx.ta.test");
+    let m = c.line("ta.test", "dane.match");
+    let chain_ev: Vec<&str> = m["evidence"]["chain"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no chain evidence: {m}"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let want = format!(
+        "depth 1 cert sha512 {} [matched] <- 2 0 2 ",
+        root_full_512
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    assert!(
+        chain_ev.iter().any(|l| l.starts_with(&want)),
+        "{want}: {chain_ev:?}"
+    );
+    assert!(
+        chain_ev
+            .iter()
+            .any(|l| l.starts_with("depth 0 cert sha512 ") && !l.contains("[matched]")),
+        "{chain_ev:?}"
+    );
+    assert_eq!(
+        m["evidence"]["names"],
+        serde_json::json!(["mx.ta.test", "ta.test"]),
+        "{m}"
+    );
+    // 2 1 1: the root's key.
+    assert_eq!(c.status("taspki.test", "dane.match"), ["pass"]);
+    c.says("taspki.test", "dane.match", "2 1 1 ");
+    c.says("taspki.test", "dane.match", "matches depth 1");
+    // The leaf names the next-hop domain only.
+    assert_eq!(c.status("nexthop.test", "dane.match"), ["pass"]);
+    c.says("nexthop.test", "dane.match", "DNS:nexthop.test");
+    // The leaf names the TLSA base only (the secure CNAME target of the MX host).
+    assert_eq!(c.status("cname.test", "dane.tlsa"), ["pass"]);
+    assert_eq!(
+        c.line("cname.test", "dane.tlsa")["evidence"]["base"],
+        "base.test"
+    );
+    assert_eq!(c.status("cname.test", "dane.match"), ["pass"]);
+    c.says("cname.test", "dane.match", "DNS:base.test");
+    // The chain verifies to the anchor, but the leaf names none of mx.noname.test, its TLSA
+    // base or noname.test: DANE-TA refuses it.
+    assert_eq!(c.status("noname.test", "dane.match"), ["fail"]);
+    c.says(
+        "noname.test",
+        "dane.match",
+        "no name in the leaf matches mx.noname.test, noname.test",
+    );
+    // 3 0 1: the leaf's whole certificate, no name needed.
+    assert_eq!(c.status("ee.test", "dane.match"), ["pass"]);
+    c.says("ee.test", "dane.match", "3 0 1 ");
+    c.says("ee.test", "dane.match", "matches depth 0");
+    // A rollover set: DANE-EE for the current key and DANE-TA for the issuer.
+    assert_eq!(c.status("roll.test", "dane.rollover"), ["pass"]);
+    c.says("roll.test", "dane.rollover", "1 DANE-EE and 1 DANE-TA");
+    assert_eq!(c.status("roll.test", "dane.match"), ["pass"]);
+    // Two trust anchors, neither the root: a mismatch naming the digests the chain has.
+    assert_eq!(c.status("tamiss.test", "dane.rollover"), ["pass"]);
+    assert_eq!(c.status("tamiss.test", "dane.match"), ["fail"]);
+    c.says("tamiss.test", "dane.match", "no TLSA record matched");
+    for single in ["ta.test", "taspki.test", "ee.test"] {
+        assert_eq!(c.status(single, "dane.rollover"), ["warn"], "{single}");
+    }
+}
+
+/// Bad DNSSEC input through `check` (issue 11): a forged MX RRset, address records whose
+/// signatures expired or are not valid yet (clock skew), TLSA RRsets likewise, malformed TLSA
+/// rdata, and an enormous signed TLSA RRset (900 records, fetched over TCP). Each is a clear
+/// verdict with its reason, within the DNS timeout, and the checks that judge the published
+/// data (`mx.*`) still see what a non-validating sender sees.
+#[test]
+fn bad_dnssec_input_through_check_is_a_verdict_with_the_reason() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+    use hickory_resolver::proto::rr::rdata::{A, MX, TLSA};
+    use hickory_resolver::proto::rr::{Name, RData};
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let spki = openssl::sha::sha256(&rcgen::PublicKeyData::subject_public_key_info(&key)).to_vec();
+    let cert = CertificateParams::new(vec!["mx.dane.test".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (port, _server, _rt) = tls_listener(dir.path(), &cert.pem(), &key.serialize_pem());
+
+    let tlsa = |m: Matching, data: Vec<u8>| {
+        RData::TLSA(TLSA::new(CertUsage::DaneEe, Selector::Spki, m, data))
+    };
+    let owner = |d: &str| format!("_{port}._tcp.mx.{d}.test");
+    let mut records: Vec<(String, RData, Signing)> = Vec::new();
+    // domain → how its MX, its host's A and its TLSA RRsets are signed
+    let cases = [
+        (
+            "forgedmx",
+            Signing::Tampered,
+            Signing::Valid,
+            Signing::Valid,
+        ),
+        (
+            "staleaddr",
+            Signing::Valid,
+            Signing::Expired,
+            Signing::Valid,
+        ),
+        ("earlyaddr", Signing::Valid, Signing::Future, Signing::Valid),
+        (
+            "staletlsa",
+            Signing::Valid,
+            Signing::Valid,
+            Signing::Expired,
+        ),
+        ("earlytlsa", Signing::Valid, Signing::Valid, Signing::Future),
+    ];
+    for (d, mx, a, t) in cases {
+        let host = format!("mx.{d}.test");
+        records.push((
+            format!("{d}.test"),
+            RData::MX(MX::new(10, Name::from_ascii(format!("{host}.")).unwrap())),
+            mx,
+        ));
+        records.push((host, RData::A(A(Ipv4Addr::LOCALHOST)), a));
+        records.push((owner(d), tlsa(Matching::Sha256, spki.clone()), t));
+    }
+    for d in ["malformed", "huge"] {
+        let host = format!("mx.{d}.test");
+        records.push((
+            format!("{d}.test"),
+            RData::MX(MX::new(10, Name::from_ascii(format!("{host}.")).unwrap())),
+            Signing::Valid,
+        ));
+        records.push((host, RData::A(A(Ipv4Addr::LOCALHOST)), Signing::Valid));
+    }
+    // A SHA2-256 "digest" of 5 octets and an unassigned matching type.
+    records.push((
+        owner("malformed"),
+        tlsa(Matching::Sha256, vec![1, 2, 3, 4, 5]),
+        Signing::Valid,
+    ));
+    records.push((
+        owner("malformed"),
+        tlsa(Matching::Unassigned(9), vec![7; 16]),
+        Signing::Valid,
+    ));
+    // 899 records that match nothing and the server's key last.
+    for i in 0..899u32 {
+        let mut d = vec![0u8; 32];
+        d[..4].copy_from_slice(&i.to_be_bytes());
+        records.push((owner("huge"), tlsa(Matching::Sha256, d), Signing::Valid));
+    }
+    records.push((owner("huge"), tlsa(Matching::Sha256, spki), Signing::Valid));
+    let zone = SignedDns::start(
+        "test",
+        records
+            .iter()
+            .map(|(n, r, s)| (n.as_str(), r.clone(), *s))
+            .collect(),
+    );
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let domains = [
+        "forgedmx.test",
+        "staleaddr.test",
+        "earlyaddr.test",
+        "staletlsa.test",
+        "earlytlsa.test",
+        "malformed.test",
+        "huge.test",
+    ];
+    let (run, c) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        port,
+        &[
+            "--timeout",
+            "5s",
+            "--only",
+            "dnssec.*",
+            "--only",
+            "dane.*",
+            "--only",
+            "mx.lookup",
+            "--only",
+            "mx.target",
+        ],
+        &domains,
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    // Nothing waited for a DNS timeout: validation failures are verdicts, not silence.
+    assert!(run.elapsed < Duration::from_secs(60), "{:?}", run.elapsed);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // A forged MX RRset: DNSSEC fails (validating senders defer), no DANE; the published
+    // records (the preference changed after signing) are what mx.lookup reports.
+    assert_eq!(c.status("forgedmx.test", "dnssec.domain"), ["fail"]);
+    c.says("forgedmx.test", "dnssec.domain", "DNSSEC validation failed");
+    c.says("forgedmx.test", "dnssec.domain", "defer");
+    assert_eq!(c.status("forgedmx.test", "dane.tlsa"), ["info"]);
+    c.says("forgedmx.test", "dane.tlsa", "is bogus");
+    assert_eq!(c.status("forgedmx.test", "mx.lookup"), ["pass"]);
+    c.says("forgedmx.test", "mx.lookup", "11 mx.forgedmx.test");
+    // Address signatures out of their validity window, either way.
+    for d in ["staleaddr.test", "earlyaddr.test"] {
+        assert_eq!(c.status(d, "dnssec.domain"), ["pass"], "{d}");
+        assert_eq!(c.status(d, "dnssec.mx"), ["fail"], "{d}");
+        c.says(d, "dnssec.mx", "DNSSEC validation failed");
+        assert_eq!(c.status(d, "dane.tlsa"), ["info"], "{d}");
+        c.says(d, "dane.tlsa", "are not secure");
+        assert_eq!(c.status(d, "mx.target"), ["pass"], "{d}");
+    }
+    // TLSA signatures out of their validity window: the lookup fails, senders defer.
+    for d in ["staletlsa.test", "earlytlsa.test"] {
+        assert_eq!(c.status(d, "dnssec.mx"), ["pass"], "{d}");
+        assert_eq!(c.status(d, "dane.tlsa"), ["fail"], "{d}");
+        c.says(d, "dane.tlsa", "DNSSEC validation failed");
+        c.says(d, "dane.tlsa", "defer");
+        assert_eq!(c.status(d, "dane.match"), ["skip"], "{d}");
+    }
+    // Malformed rdata: published and secure, but unusable, each with its reason.
+    assert_eq!(c.status("malformed.test", "dane.tlsa"), ["pass"]);
+    assert_eq!(c.status("malformed.test", "dane.usable"), ["warn"]);
+    c.says("malformed.test", "dane.usable", "32 octets, this one has 5");
+    c.says("malformed.test", "dane.usable", "unknown matching type 9");
+    assert_eq!(c.status("malformed.test", "dane.match"), ["skip"]);
+    c.says("malformed.test", "dane.match", "no usable TLSA record");
+    // 900 records: validated, matched, and the summary stays one readable line.
+    assert_eq!(c.status("huge.test", "dane.tlsa"), ["pass"]);
+    c.says("huge.test", "dane.tlsa", "900 records");
+    let tlsa_line = c.line("huge.test", "dane.tlsa");
+    assert_eq!(
+        tlsa_line["evidence"]["records"].as_array().unwrap().len(),
+        900
+    );
+    assert!(
+        tlsa_line["summary"].as_str().unwrap().len() < 1000,
+        "{}",
+        tlsa_line["summary"]
+    );
+    assert_eq!(c.status("huge.test", "dane.match"), ["pass"]);
+    assert_eq!(c.status("huge.test", "dane.rollover"), ["pass"]);
+}
+
+/// A signed zone whose DNSKEY cannot be fetched: nothing in it verifies, so `dnssec.domain`
+/// fails with the reason within the validation budget (a few DNS timeouts, not the minutes
+/// hickory alone would keep asking), and the MX checks still judge the published records.
+#[test]
+fn check_of_a_zone_without_its_dnskey_fails_dnssec_within_the_timeout() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let zone = SignedDns::start_without_dnskey(
+        "test",
+        vec![
+            (
+                "nokey.test",
+                RData::MX(MX::new(10, Name::from_ascii("mx.nokey.test.").unwrap())),
+                Signing::Valid,
+            ),
+            (
+                "mx.nokey.test",
+                RData::A(A(Ipv4Addr::LOCALHOST)),
+                Signing::Valid,
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (run, c) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        port,
+        &[
+            "--timeout",
+            "1s",
+            "--only",
+            "dnssec.*",
+            "--only",
+            "dane.tlsa",
+            "--only",
+            "mx.lookup",
+        ],
+        &["nokey.test"],
+        Duration::from_secs(90),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    // Budget: 3 × (1 + 1 retry) query timeouts of 1 s per validated question, A and MX.
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+    assert_eq!(c.status("nokey.test", "dnssec.domain"), ["fail"]);
+    c.says("nokey.test", "dnssec.domain", "DNSSEC validation failed");
+    assert_eq!(c.status("nokey.test", "dnssec.mx"), ["fail"]);
+    assert_eq!(c.status("nokey.test", "dane.tlsa"), ["info"]);
+    assert_eq!(c.status("nokey.test", "mx.lookup"), ["pass"]);
+    c.says("nokey.test", "mx.lookup", "10 mx.nokey.test");
+}
+
+/// One question, one answer: with validation on, the MX question and the MX host's address
+/// question go out once each — the validated answers feed both `mx.*` and `dnssec.*`/`dane.*`
+/// — with the DO bit; with `--dnssec off` once each, without it, and no DNSKEY is asked for.
+#[test]
+fn check_asks_the_mx_and_address_questions_once() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::RecordType;
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let zone = || {
+        SignedDns::start(
+            "test",
+            vec![
+                (
+                    "once.test",
+                    RData::MX(MX::new(10, Name::from_ascii("mx.once.test.").unwrap())),
+                    Signing::Valid,
+                ),
+                (
+                    "mx.once.test",
+                    RData::A(A(Ipv4Addr::LOCALHOST)),
+                    Signing::Valid,
+                ),
+            ],
+        )
+    };
+    let only = [
+        "--timeout",
+        "5s",
+        "--only",
+        "mx.*",
+        "--only",
+        "dnssec.*",
+        "--only",
+        "dane.tlsa",
+    ];
+    for validate in [true, false] {
+        let z = zone();
+        let dir = tempfile::tempdir().unwrap();
+        let anchor = dir.path().join("anchor.key");
+        std::fs::write(&anchor, format!("{}\n", z.anchor)).unwrap();
+        let (run, c) = signed_check(
+            z.addr,
+            validate.then_some(anchor.as_path()),
+            25,
+            &only,
+            &["once.test"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(c.status("once.test", "mx.lookup"), ["pass"]);
+        assert_eq!(c.status("once.test", "mx.target"), ["pass"]);
+        let want = if validate { "pass" } else { "skip" };
+        assert_eq!(c.status("once.test", "dnssec.domain"), [want]);
+        assert_eq!(c.status("once.test", "dnssec.mx"), [want]);
+        let log = z.log.lock().unwrap().clone();
+        let asked = |name: &str, rtype: RecordType| {
+            log.iter()
+                .filter(|q| q.name == name && q.rtype == rtype)
+                .collect::<Vec<_>>()
+        };
+        for (name, rtype) in [
+            ("once.test", RecordType::MX),
+            ("mx.once.test", RecordType::A),
+        ] {
+            let seen = asked(name, rtype);
+            assert_eq!(seen.len(), 1, "validate={validate} {name} {rtype}: {log:?}");
+            assert_eq!(seen[0].dnssec_ok, validate, "{seen:?}");
+        }
+        assert_eq!(
+            asked("test", RecordType::DNSKEY).is_empty(),
+            !validate,
+            "{log:?}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! with the reason and the digest each certificate really has, bad records are usage errors.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use openssl::pkey::PKey;
 use openssl::ssl::{SslAcceptor, SslMethod};
@@ -416,8 +417,11 @@ fn dane_ta_accepts_the_next_hop_domain_when_routed_by_mx() {
 /// The signed zone of the `--tls-verify dane` tests, its anchor file and the root CA file:
 /// `secure.test` (TLSA 3 1 1 of the leaf), `wrong.test` (a TLSA that matches nothing),
 /// `absent.test` (no TLSA, proven), `forged.test` (a TLSA whose signature fails),
-/// `unusable.test` (only a PKIX-EE record) and `plain.dane.test` (an unsigned delegation with
-/// the right TLSA record, insecure, so never used). Every MX host is 127.0.0.1.
+/// `unusable.test` (only a PKIX-EE record), `plain.dane.test` (an unsigned delegation with
+/// the right TLSA record, insecure, so never used), and bad input: `forgedmx.test` (MX
+/// signature fails), `staleaddr.test`/`earlyaddr.test` (address signatures expired / not valid
+/// yet), `staletlsa.test`/`earlytlsa.test` (the same for TLSA), `malformed.test` (unusable
+/// TLSA rdata), `huge.test` (900 TLSA records). Every MX host is 127.0.0.1.
 struct DaneZone {
     zone: ehlo::net::testutil::SignedDns,
     dir: tempfile::TempDir,
@@ -431,32 +435,71 @@ impl DaneZone {
         use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
         use hickory_resolver::proto::rr::rdata::{A, MX, NS, TLSA};
         use hickory_resolver::proto::rr::{Name, RData};
-        let hosts = [
-            "mx.secure.test",
-            "mx.wrong.test",
-            "mx.absent.test",
-            "mx.forged.test",
-            "mx.unusable.test",
-            "mx.plain.dane.test",
-        ];
         let spki = openssl::sha::sha256(&pki.leaf_spki).to_vec();
         let name = |s: &str| Name::from_ascii(s).unwrap();
         let tlsa = |usage: CertUsage, data: Vec<u8>| {
             RData::TLSA(TLSA::new(usage, Selector::Spki, Matching::Sha256, data))
         };
         let mut records: Vec<(String, RData, Signing)> = Vec::new();
-        for host in hosts {
+        for host in HOSTS {
             let domain = host.trim_start_matches("mx.");
+            // Bad input: a forged MX RRset, address signatures out of their validity window.
+            let (mx_signing, a_signing) = match domain {
+                "forgedmx.test" => (Signing::Tampered, Signing::Valid),
+                "staleaddr.test" => (Signing::Valid, Signing::Expired),
+                "earlyaddr.test" => (Signing::Valid, Signing::Future),
+                _ => (Signing::Valid, Signing::Valid),
+            };
             records.push((
                 domain.into(),
                 RData::MX(MX::new(10, name(&format!("{host}.")))),
-                Signing::Valid,
+                mx_signing,
             ));
-            records.push((host.into(), RData::A(A::new(127, 0, 0, 1)), Signing::Valid));
+            records.push((host.into(), RData::A(A::new(127, 0, 0, 1)), a_signing));
             let owner = format!("_{port}._tcp.{host}");
             match domain {
-                "secure.test" | "plain.dane.test" => {
+                "secure.test" | "plain.dane.test" | "forgedmx.test" | "staleaddr.test"
+                | "earlyaddr.test" => {
                     records.push((owner, tlsa(CertUsage::DaneEe, spki.clone()), Signing::Valid))
+                }
+                // TLSA signatures out of their validity window (clock skew either way).
+                "staletlsa.test" => records.push((
+                    owner,
+                    tlsa(CertUsage::DaneEe, spki.clone()),
+                    Signing::Expired,
+                )),
+                "earlytlsa.test" => records.push((
+                    owner,
+                    tlsa(CertUsage::DaneEe, spki.clone()),
+                    Signing::Future,
+                )),
+                // A SHA2-256 digest of 5 octets and an unassigned matching type.
+                "malformed.test" => {
+                    for data in [
+                        TLSA::new(
+                            CertUsage::DaneEe,
+                            Selector::Spki,
+                            Matching::Sha256,
+                            vec![1; 5],
+                        ),
+                        TLSA::new(
+                            CertUsage::DaneEe,
+                            Selector::Spki,
+                            Matching::Unassigned(9),
+                            vec![7; 16],
+                        ),
+                    ] {
+                        records.push((owner.clone(), RData::TLSA(data), Signing::Valid));
+                    }
+                }
+                // 899 records that match nothing, then the leaf's key (TCP, ~60 KB).
+                "huge.test" => {
+                    for i in 0..899u32 {
+                        let mut d = vec![0u8; 32];
+                        d[..4].copy_from_slice(&i.to_be_bytes());
+                        records.push((owner.clone(), tlsa(CertUsage::DaneEe, d), Signing::Valid));
+                    }
+                    records.push((owner, tlsa(CertUsage::DaneEe, spki.clone()), Signing::Valid));
                 }
                 "wrong.test" => {
                     records.push((owner, tlsa(CertUsage::DaneEe, vec![0; 32]), Signing::Valid))
@@ -528,18 +571,27 @@ impl DaneZone {
     }
 }
 
+/// The MX hosts of [`DaneZone`], each `mx.DOMAIN`.
+const HOSTS: [&str; 13] = [
+    "mx.secure.test",
+    "mx.wrong.test",
+    "mx.absent.test",
+    "mx.forged.test",
+    "mx.unusable.test",
+    "mx.plain.dane.test",
+    "mx.forgedmx.test",
+    "mx.staleaddr.test",
+    "mx.earlyaddr.test",
+    "mx.staletlsa.test",
+    "mx.earlytlsa.test",
+    "mx.malformed.test",
+    "mx.huge.test",
+];
+
 /// A scripted server playing `steps` with a certificate for every MX host of the zone, and the
 /// zone for its port; then `--tls-verify dane` to `user@DOMAIN` through them.
 fn dane_run(steps: Vec<Step>, domain: &str, extra: &[&str]) -> (Run, DaneZone) {
-    let hosts = [
-        "mx.secure.test",
-        "mx.wrong.test",
-        "mx.absent.test",
-        "mx.forged.test",
-        "mx.unusable.test",
-        "mx.plain.dane.test",
-    ];
-    let pki = pki_for(&hosts);
+    let pki = pki_for(&HOSTS);
     let srv = scripted_with(steps, acceptor(&pki));
     let z = DaneZone::start(srv.addr.port(), pki);
     let run = z.send(srv.addr.port(), domain, extra);
@@ -700,6 +752,130 @@ fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
     );
     assert!(all.contains("DNSSEC validation failed"), "{all}");
     assert!(!all.contains("Trying"), "{all}");
+}
+
+/// Bad DNSSEC input in the send (issue 11): a forged MX RRset, address or TLSA signatures
+/// expired or not valid yet (clock skew either way): a DNSSEC failure with its reason, exit
+/// 2, and no connection to the host — never a fallback to unauthenticated delivery.
+#[test]
+fn tls_verify_dane_refuses_bogus_mx_addresses_and_tlsa_with_the_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = port.local_addr().unwrap().port();
+    drop(port);
+    let z = DaneZone::start(p, pki_for(&HOSTS));
+    for (domain, what) in [
+        ("forgedmx.test", "MX"),
+        ("staleaddr.test", "address"),
+        ("earlyaddr.test", "address"),
+        ("staletlsa.test", "TLSA"),
+        ("earlytlsa.test", "TLSA"),
+    ] {
+        let run = z.send(p, domain, &["--json"]);
+        assert_eq!(run.code, 2, "{domain}: {}", run.all());
+        let all = run.all();
+        assert!(all.contains("DNSSEC validation failed"), "{domain}: {all}");
+        assert!(!all.contains("\"connected\""), "{domain}: {all}");
+        assert!(!all.contains("panicked"), "{domain}: {all}");
+        if what == "TLSA" {
+            assert!(
+                all.contains("a failed TLSA lookup forbids delivery"),
+                "{domain}: {all}"
+            );
+        }
+    }
+}
+
+/// Malformed TLSA rdata in the send: the RRset is secure but no record is usable, so TLS is
+/// mandatory and the CA store decides, and the transcript says why each record was ignored.
+#[test]
+fn tls_verify_dane_with_malformed_tlsa_rdata_falls_back_to_pkix_with_tls_required() {
+    let (run, _) = dane_run(starttls_quit(), "malformed.test", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = &run.stdout;
+    assert!(
+        out.contains("._tcp.mx.malformed.test is secure but none of its 2 records is usable")
+            && out.contains(
+                "TLS verification for mx.malformed.test: PKIX (CA store and name), TLS required: _"
+            ),
+        "{out}"
+    );
+    assert!(out.contains("passed CA verification"), "{out}");
+}
+
+/// An enormous signed TLSA RRset (900 records, truncated over UDP and fetched over TCP) is
+/// validated within the DNS timeout and the one matching record authenticates the server.
+#[test]
+fn tls_verify_dane_with_an_enormous_tlsa_rrset_matches_within_the_timeout() {
+    let (run, z) = dane_run(starttls_quit(), "huge.test", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+    let digest = sha256(&z.pki.leaf_spki);
+    assert!(
+        run.stdout.contains(&format!(
+            "=== TLS DANE depth 0 spki sha256 {digest} [matched]"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("._tcp.mx.huge.test is secure with 900 usable records"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A signed zone whose DNSKEY cannot be fetched: the send stops with a DNSSEC failure within
+/// the validation budget (a few DNS timeouts), exit 2, without connecting.
+#[test]
+fn tls_verify_dane_without_the_zone_dnskey_fails_within_the_budget() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData};
+    let zone = SignedDns::start_without_dnskey(
+        "test",
+        vec![
+            (
+                "nokey.test",
+                RData::MX(MX::new(10, Name::from_ascii("mx.nokey.test.").unwrap())),
+                Signing::Valid,
+            ),
+            (
+                "mx.nokey.test",
+                RData::A(A::new(127, 0, 0, 1)),
+                Signing::Valid,
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let (dns, anchor) = (zone.addr.to_string(), anchor.display().to_string());
+    let run = ehlo(&[
+        "--dns-server",
+        &dns,
+        "--dns-trust-anchor",
+        &anchor,
+        "--to",
+        "user@nokey.test",
+        "--from",
+        "sender@client.test",
+        "--timeout",
+        "1",
+        "--tls-verify",
+        "dane",
+        "-q",
+        "ehlo",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all().contains("DNSSEC validation failed"),
+        "{}",
+        run.all()
+    );
+    // 3 × (1 + 1 retry) query timeouts of 1 s for the one validated question that fails.
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    assert!(!run.stdout.contains("Connected"), "{}", run.stdout);
 }
 
 #[test]

@@ -207,3 +207,110 @@ fn dane_evidence_digest_is_what_ldns_dane_publishes() {
     let published = line.split_whitespace().last().unwrap().to_ascii_lowercase();
     assert_eq!(shown, published, "{}", run.dump());
 }
+
+/// `check`'s `dane.match` cross-checked with `ldns-dane -n -t TLSAFILE verify` on the same
+/// chain (Postfix's certificate, served over STARTTLS on 2525 to `check` and over implicit TLS
+/// on 4465 to ldns-dane): `check` validates the signed zone served by NSD (and, through
+/// Unbound, with `--dnssec trust-ad`, with the same statuses), takes the TLSA records of each
+/// MX host from its `dane.tlsa` result, and its `dane.match` verdict must be ldns-dane's on
+/// those records — the published key (`dnssec.test`, and `sub.dnssec.test` under NSEC3)
+/// passes both, another key's digest (`mx-wrong.dnssec.test`, an implicit MX) fails both, and
+/// under the unsigned delegation there is nothing to match.
+#[test]
+#[ignore = "needs NSD, Unbound, Postfix and ldns-dane (tests/interop/setup.sh)"]
+fn dane_check_match_agrees_with_ldns_dane_on_the_signed_zone() {
+    use super::dnssec::{NSD, UNBOUND, require_dns_peers};
+    let anchor = require_dns_peers();
+    require_postfix_smtp();
+    require_postfix_smtps();
+    let domains = [
+        "dnssec.test",
+        "sub.dnssec.test",
+        "mx-wrong.dnssec.test",
+        "insecure.dnssec.test",
+    ];
+    let port = POSTFIX_SMTP.rsplit(':').next().unwrap();
+    let check = |mode: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--json",
+            "--port",
+            port,
+            "--allow-private",
+            "-4",
+            "--only",
+            "dnssec.*",
+            "--only",
+            "dane.*",
+        ];
+        args.extend_from_slice(mode);
+        args.extend_from_slice(&domains);
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(&args);
+        let run = run_bounded(cmd);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|v: &serde_json::Value| v["type"] == "check")
+            .collect();
+        (run, lines)
+    };
+    let (run, lines) = check(&["--dns-server", NSD, "--dns-trust-anchor", &anchor]);
+    assert_eq!(run.code, Some(40), "{}", run.dump());
+    let (ad_run, ad_lines) = check(&["--dns-server", UNBOUND, "--dnssec", "trust-ad"]);
+    assert_eq!(ad_run.code, Some(40), "{}", ad_run.dump());
+    let statuses = |lines: &[serde_json::Value]| {
+        let mut s: Vec<String> = lines
+            .iter()
+            .map(|v| format!("{} {} {}", v["domain"], v["id"], v["status"]))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(
+        statuses(&lines),
+        statuses(&ad_lines),
+        "validate and trust-ad disagree"
+    );
+    let find = |domain: &str, id: &str| {
+        lines
+            .iter()
+            .find(|v| v["domain"] == domain && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} for {domain}\n{}", run.dump()))
+            .clone()
+    };
+    for (domain, want) in [
+        ("dnssec.test", "pass"),
+        ("sub.dnssec.test", "pass"),
+        ("mx-wrong.dnssec.test", "fail"),
+    ] {
+        let tlsa = find(domain, "dane.tlsa");
+        assert_eq!(tlsa["status"], "pass", "{domain}: {tlsa}");
+        let records: Vec<String> = tlsa["evidence"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "_4465._tcp.localhost. 3600 IN TLSA {}\n",
+                    r.as_str().unwrap()
+                )
+            })
+            .collect();
+        assert!(!records.is_empty(), "{domain}: {tlsa}");
+        let file = tmp_file(&format!("check-{domain}"), &records.concat());
+        let ldns = ldns_verifies(&file);
+        let _ = fs::remove_file(&file);
+        let m = find(domain, "dane.match");
+        assert_eq!(m["status"], want, "{domain}: {m}");
+        assert_eq!(
+            ldns,
+            want == "pass",
+            "{domain}: ldns-dane {} what check says is {want}: {records:?}",
+            if ldns { "accepts" } else { "refuses" }
+        );
+    }
+    assert_eq!(find("insecure.dnssec.test", "dane.tlsa")["status"], "info");
+    assert_eq!(find("insecure.dnssec.test", "dane.match")["status"], "skip");
+}

@@ -10,12 +10,12 @@ use super::*;
 use ehlo::net::dns::{DnsOptions, DnsProof, DnssecMode, Resolver};
 use hickory_resolver::proto::rr::RecordType;
 
-const UNBOUND: &str = "127.0.0.1:5391";
-const NSD: &str = "127.0.0.1:5392";
+pub(super) const UNBOUND: &str = "127.0.0.1:5391";
+pub(super) const NSD: &str = "127.0.0.1:5392";
 const DNSSEC_DIR: &str = "/tmp/ehlo-interop/dnssec";
 
 /// Panic unless NSD and Unbound answer (a missing peer fails the suite, never skips it).
-fn require_dns_peers() -> String {
+pub(super) fn require_dns_peers() -> String {
     let anchor = format!("{DNSSEC_DIR}/anchor.key");
     let hint = "start the DNSSEC peers: `bash tests/interop/setup.sh` (as root) runs \
                 tests/interop/dnssec.sh start";

@@ -1100,7 +1100,7 @@ fn extension_and_transport_flags() {
     assert_eq!(
         names,
         ["NAME", "ADDR"],
-        "the order given, as swaks sends it"
+        "the order given on the command line"
     );
     assert_eq!(x.commands[1], XclientCommand::Raw("LOGIN=u".into()));
     assert_eq!(x.commands.len(), 2);

@@ -1,0 +1,141 @@
+//! The MX and address answers of one domain's `check`, each question asked once: of the
+//! validating resolver when DNSSEC is on — the `dnssec.*` and `dane.*` checks read its proofs,
+//! `mx.*` the same records — and of the plain one with `--dnssec off`. An answer the validator
+//! refuses (bogus, or no verdict within its budget) is asked again of the plain resolver for the
+//! checks that judge the published data, so `mx.*` sees what a non-validating sender sees while
+//! `dnssec.*` reports the failure (RFC 4035 §5.5, RFC 7672 §2.2).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use crate::net::dns::{DnsError, Family, Resolver, RrSet, TlsaAnswer, parse_ip_literal};
+
+/// One domain's DNS answers (MX, A, AAAA of the domain and its MX hosts), remembered.
+pub(crate) struct Answers<'a> {
+    /// Without DNSSEC: the resolver of the other checks.
+    plain: &'a Resolver,
+    /// The validating resolver (`None` with `--dnssec off`).
+    validator: Option<&'a Resolver>,
+    /// (lower-case name, type) → the first answer to that question. The check runs on one
+    /// thread and never holds a borrow across an await.
+    seen: RefCell<HashMap<(String, RecordType), Result<RrSet, DnsError>>>,
+}
+
+impl<'a> Answers<'a> {
+    pub(crate) fn new(plain: &'a Resolver, validator: Option<&'a Resolver>) -> Answers<'a> {
+        Answers {
+            plain,
+            validator,
+            seen: RefCell::default(),
+        }
+    }
+
+    /// Is DNSSEC validated (not `--dnssec off`)?
+    pub(crate) fn validating(&self) -> bool {
+        self.validator.is_some()
+    }
+
+    /// The TLSA records of `host`:`port` (RFC 7672 §2.2), a question only DANE asks: of the
+    /// validating resolver.
+    pub(crate) async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
+        self.validator.unwrap_or(self.plain).tlsa(host, port).await
+    }
+
+    /// The answer with its DNSSEC proof (`None` proofs with `--dnssec off`): a validation
+    /// failure is an error here. Asked once per (name, type).
+    pub(crate) async fn validated(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+        let key = (name.trim_end_matches('.').to_ascii_lowercase(), rtype);
+        if let Some(hit) = self.seen.borrow().get(&key) {
+            return hit.clone();
+        }
+        let got = self
+            .validator
+            .unwrap_or(self.plain)
+            .rrset(name, rtype)
+            .await;
+        self.seen.borrow_mut().insert(key, got.clone());
+        got
+    }
+
+    /// The records as published: the validated answer, or — when the validator refused it as
+    /// a DNSSEC failure — the plain resolver's answer to the same question.
+    pub(crate) async fn data(&self, name: &str, rtype: RecordType) -> Result<RrSet, DnsError> {
+        match self.validated(name, rtype).await {
+            Err(e) if e.is_bogus() && self.validator.is_some() => {
+                self.plain.rrset(name, rtype).await
+            }
+            got => got,
+        }
+    }
+
+    /// The address records of `host` for `family` (both at once for [`Family::Any`], AAAA
+    /// first), as [`Self::data`] gives them.
+    pub(crate) async fn address_sets(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> Vec<Result<RrSet, DnsError>> {
+        match family {
+            Family::Any => {
+                let (six, four) = tokio::join!(
+                    self.data(host, RecordType::AAAA),
+                    self.data(host, RecordType::A)
+                );
+                vec![six, four]
+            }
+            Family::V4 => vec![self.data(host, RecordType::A).await],
+            Family::V6 => vec![self.data(host, RecordType::AAAA).await],
+        }
+    }
+
+    /// The addresses of `host` (the implicit MX of a domain without MX records), with the
+    /// errors of [`Resolver::addresses`]: NXDOMAIN, no address of the family, or a failed
+    /// lookup when nothing answered. Literals and `localhost` are the plain resolver's (no DNS).
+    pub(crate) async fn addresses(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> Result<Vec<IpAddr>, DnsError> {
+        let name = host.trim().trim_end_matches('.');
+        if parse_ip_literal(name).is_some() || name.eq_ignore_ascii_case("localhost") {
+            return self.plain.addresses(host, family).await;
+        }
+        let sets = self.address_sets(name, family).await;
+        let mut addrs = Vec::new();
+        let mut nx = false;
+        let mut error = None;
+        for s in sets {
+            match s {
+                Ok(s) => {
+                    nx |= s.nxdomain;
+                    addrs.extend(s.records.iter().filter_map(|d| match d {
+                        RData::A(a) => Some(IpAddr::V4(a.0)),
+                        RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                        _ => None,
+                    }));
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+        if !addrs.is_empty() {
+            return Ok(addrs);
+        }
+        if nx {
+            return Err(DnsError::NxDomain(name.to_string()));
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Err(DnsError::NoAddress {
+                name: name.to_string(),
+                family: match family {
+                    Family::Any => "A/AAAA",
+                    Family::V4 => "A",
+                    Family::V6 => "AAAA",
+                },
+            }),
+        }
+    }
+}
