@@ -50,6 +50,8 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// Connections being refused (the `421 4.7.0` being written) at once; beyond it an excess
 /// connection is closed without a word, so a flood cannot pile up refusal tasks.
 const MAX_REFUSING: usize = 64;
+/// Bytes read from a connection at a time.
+const READ_BUF: usize = 16 * 1024;
 /// Time allowed for a TLS handshake.
 pub(crate) const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -611,6 +613,14 @@ impl Conn {
             Conn::Tls(s) => s.read(buf).await,
         }
     }
+    /// Read into `buf`'s spare capacity (its length grows by what was read), so the buffer is
+    /// never zeroed first.
+    async fn read_buf(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read_buf(buf).await,
+            Conn::Tls(s) => s.read_buf(buf).await,
+        }
+    }
     async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
         match self {
             Conn::Plain(s) => {
@@ -692,7 +702,9 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         }
     }
     session.greeting();
-    let mut buf = vec![0u8; 16 * 1024];
+    // Filled through its spare capacity: a zeroed 16 KiB per connection was a tenth of the
+    // CPU time of a short session (callgrind).
+    let mut buf = Vec::with_capacity(READ_BUF);
     // The message being received, if its content has started (dropping it discards it).
     let mut draft: Option<store::Draft<'_>> = None;
     let mut units = u64::MAX;
@@ -775,7 +787,8 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
             deadline = (!limit.is_zero()).then(|| tokio::time::Instant::now() + limit);
         }
         wrote = false;
-        let read = conn.read(&mut buf);
+        buf.clear();
+        let read = conn.read_buf(&mut buf);
         let r = match deadline {
             Some(d) => tokio::time::timeout_at(d, read).await,
             None => Ok(read.await),
@@ -785,8 +798,8 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 session.peer_closed();
                 break false;
             }
-            Ok(Ok(n)) => {
-                session.feed(&buf[..n]);
+            Ok(Ok(_)) => {
+                session.feed(&buf);
                 // Bytes that keep the read always ready still end on time.
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
                     && session.units_read() == units

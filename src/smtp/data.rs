@@ -264,6 +264,24 @@ impl DataReader {
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> DataProgress {
         let mut i = 0;
         while i < bytes.len() {
+            // Inside a line (or at the start of one that does not begin with a dot) every byte
+            // up to the next CR or LF is content as it is: keep the run in one piece rather
+            // than a byte at a time, which cost about a hundred instructions per byte of every
+            // message `ehlo serve` received (measured with callgrind).
+            if self.state == LineState::Middle
+                || (self.state == LineState::Start && bytes[i] != b'.')
+            {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\r' || c == b'\n')
+                    .unwrap_or(bytes.len() - i);
+                if run > 0 {
+                    self.keep(&bytes[i..i + run]);
+                    i += run;
+                    self.state = LineState::Middle;
+                    continue;
+                }
+            }
             let b = bytes[i];
             i += 1;
             self.state = match (self.state, b) {
@@ -595,6 +613,59 @@ mod tests {
     }
 
     use crate::smtp::rng::Rng;
+
+    /// Raw wire bytes of every kind (bare CR and LF, dots anywhere, long runs) and a small size
+    /// bound: reading in one piece and in random pieces gives what reading a byte at a time
+    /// gives, in both line modes, so keeping runs of content whole changes nothing.
+    #[test]
+    fn property_runs_read_like_single_bytes() {
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
+        for case in 0..2000 {
+            let mut wire = Vec::new();
+            for _ in 0..rng.below(40) {
+                match rng.below(6) {
+                    0 => wire.extend(std::iter::repeat_n(b'x', rng.below(300))),
+                    1 => wire.extend_from_slice(b"\r\n.\r\n"),
+                    _ => wire.push(b".\r\nab"[rng.below(5)]),
+                }
+            }
+            let max = [0, 3, 50, 1 << 20][rng.below(4)];
+            let lf = rng.below(3) == 0;
+            let reader = || {
+                if lf {
+                    DataReader::with_bare_lf_lines(max)
+                } else {
+                    DataReader::new(max)
+                }
+            };
+            // Each way of reading: what `feed` returned at the end (the content taken after
+            // every read is part of it) and how many bytes were used.
+            let read = |pieces: &mut dyn FnMut() -> usize| {
+                let mut r = reader();
+                let (mut at, mut taken) = (0, Vec::new());
+                while at < wire.len() {
+                    let end = (at + pieces()).min(wire.len());
+                    let p = r.feed(&wire[at..end]);
+                    taken.extend(r.take());
+                    if let DataProgress::Done {
+                        message,
+                        rest,
+                        bare_newlines,
+                        too_big,
+                    } = p
+                    {
+                        taken.extend(message);
+                        return (Some((bare_newlines, too_big)), taken, end - rest.len());
+                    }
+                    at = end;
+                }
+                (None, taken, wire.len())
+            };
+            let bytewise = read(&mut || 1);
+            assert_eq!(read(&mut || usize::MAX), bytewise, "case {case}: {wire:?}");
+            assert_eq!(read(&mut || 1 + rng.below(9)), bytewise, "case {case}");
+        }
+    }
 
     fn random_body(rng: &mut Rng) -> Vec<u8> {
         let mut body = Vec::new();

@@ -53,6 +53,36 @@ fn csv_errors() {
     assert_eq!(parse_csv("").unwrap(), Vec::<Vec<String>>::new());
 }
 
+#[test]
+fn csv_literal_cr_and_quotes_and_edges() {
+    // A lone CR and a quote inside an unquoted field are data; a field ending the text after a
+    // comma is empty; a quoted field may end the text.
+    assert_eq!(
+        parse_csv("a\rb,c\"d\",\r\n,x,").unwrap(),
+        vec![vec!["a\rb", "c\"d\"", ""], vec!["", "x", ""]]
+    );
+    assert_eq!(parse_csv("\"q\"").unwrap(), vec![vec!["q"]]);
+    assert_eq!(parse_csv("\"\"\"\"").unwrap(), vec![vec!["\""]]);
+    assert_eq!(
+        parse_csv("\u{e9},\u{a7}1\r\n").unwrap(),
+        vec![vec!["\u{e9}", "\u{a7}1"]]
+    );
+    // Error lines count the line breaks inside earlier quoted fields; a CR after a closing
+    // quote that does not start CRLF is junk.
+    assert_eq!(
+        parse_csv("\"a\nb\nc\",1\n\"x\"y"),
+        Err(CsvError::JunkAfterQuote { line: 4 })
+    );
+    assert_eq!(
+        parse_csv("1\n2\n3,\"open"),
+        Err(CsvError::UnterminatedQuote { line: 3 })
+    );
+    assert_eq!(
+        parse_csv("\"a\"\r"),
+        Err(CsvError::JunkAfterQuote { line: 1 })
+    );
+}
+
 // --- registry -------------------------------------------------------------------------
 
 #[test]
