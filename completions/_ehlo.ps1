@@ -172,6 +172,8 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--allow-plaintext-auth', '--allow-plaintext-auth', [CompletionResultType]::ParameterName, 'Allow AUTH over a connection that is not encrypted')
             [CompletionResult]::new('--force-getpwuid', '--force-getpwuid', [CompletionResultType]::ParameterName, 'Default sender from the password database, ignoring $LOGNAME and $USER')
             [CompletionResult]::new('--pipeline', '--pipeline', [CompletionResultType]::ParameterName, 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'swaks''s deprecated -g: read the message from stdin (--data -) unless --data is given')
+            [CompletionResult]::new('--g', '--g', [CompletionResultType]::ParameterName, 'swaks''s deprecated -g: read the message from stdin (--data -) unless --data is given')
             [CompletionResult]::new('--no-data-fixup', '--no-data-fixup', [CompletionResultType]::ParameterName, 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot')
             [CompletionResult]::new('--ndf', '--ndf', [CompletionResultType]::ParameterName, 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot')
             [CompletionResult]::new('--dump-mail', '--dump-mail', [CompletionResultType]::ParameterName, 'Print the message that would be sent and exit without connecting')

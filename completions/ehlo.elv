@@ -169,6 +169,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --allow-plaintext-auth 'Allow AUTH over a connection that is not encrypted'
             cand --force-getpwuid 'Default sender from the password database, ignoring $LOGNAME and $USER'
             cand --pipeline 'Send MAIL, RCPTs and DATA in one write when PIPELINING is offered'
+            cand -g 'swaks''s deprecated -g: read the message from stdin (--data -) unless --data is given'
+            cand --g 'swaks''s deprecated -g: read the message from stdin (--data -) unless --data is given'
             cand --no-data-fixup 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
             cand --ndf 'Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot'
             cand --dump-mail 'Print the message that would be sent and exit without connecting'

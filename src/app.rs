@@ -155,7 +155,7 @@ fn explain(words: &[String], phase: Option<crate::smtp::event::Phase>, json: boo
             Err(e) => return Error::Prerequisite(format!("cannot encode JSON: {e}")).report(),
         }
     } else {
-        found.text()
+        crate::render::explain::report_text(&found, crate::render::remedy::FrontEnd::Send)
     };
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {

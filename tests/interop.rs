@@ -40,6 +40,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use ehlo::smtp::rng::Rng;
 
 const POSTFIX_SMTP: &str = "127.0.0.1:2525";
 const POSTFIX_SMTPS: &str = "127.0.0.1:4465";
@@ -1216,29 +1217,15 @@ fn swaks_wrong_password_to_ehlo_serve_exits_28() {
 // generated 8-bit body with dot lines and long lines (Postfix to the Maildir)
 // ------------------------------------------------------------------------------------------------
 
-/// Deterministic pseudo-random numbers (xorshift64*), seeded per test run.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Rng {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9);
-        Rng(nanos | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| (self.next() >> 32) as u8).collect()
-    }
+/// The crate's one seeded generator, seeded per test run; the seed is printed so that a failing
+/// generated case can be replayed (`Rng::new(seed)`).
+fn seeded_rng() -> Rng {
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9e37_79b9);
+    eprintln!("generator seed: {seed}");
+    Rng::new(seed)
 }
 
 /// The body of the MIME part whose headers contain `marker`, in a CRLF message.
@@ -1296,7 +1283,7 @@ fn decode_words(value: &str) -> String {
 fn aiosmtpd_attachment_and_utf8_subject_round_trip() {
     require_aiosmtpd();
     let token = unique("attach");
-    let mut rng = Rng::seeded();
+    let mut rng = seeded_rng();
     let n = 20_000 + rng.below(20_000);
     let binary = rng.bytes(n);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1440,7 +1427,7 @@ fn generated_body(rng: &mut Rng, token: &str) -> String {
 fn postfix_generated_body_round_trips_byte_exact() {
     require_postfix_smtp();
     let token = unique("genbody");
-    let mut rng = Rng::seeded();
+    let mut rng = seeded_rng();
     let body = generated_body(&mut rng, &token);
     assert!(
         body.lines().any(|l| l == "."),
@@ -1832,13 +1819,8 @@ fn postfix_dsn_success_report_reaches_the_sender() {
 /// A deterministic "random" body: leading dots, lone dots, empty lines, long lines and 8-bit
 /// text, LF line ends (as the Maildir stores them).
 fn generated_8bit_body(token: &str) -> String {
-    let mut seed: u32 = 0x2545_f491;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut rng = Rng::new(0x2545_f491);
+    let mut next = move || rng.next();
     let mut body = format!("first line {token}\n");
     for i in 0..200 {
         let line = match next() % 7 {

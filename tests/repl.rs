@@ -32,8 +32,8 @@ struct Behaviour {
 /// A scripted SMTP server on 127.0.0.1:0 serving `conns` connections one after the other; the
 /// handle returns every byte received on each. Verbs: EHLO (SIZE, 8BITMIME, DSN), MAIL/RCPT/
 /// NOOP/RSET (250, RCPT per `behaviour`), DATA (354, then content up to CRLF.CRLF → 250), QUIT
-/// (221 and close), LATER (250, then an unsolicited 421 and close after 400 ms), anything else
-/// 500.
+/// (221 and close), LATER (250, then an unsolicited 421 and close after 400 ms), SLOW (a reply
+/// at one byte a second), SLEEP (250 after three seconds), anything else 500.
 fn server(behaviour: Behaviour, conns: usize) -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
@@ -124,6 +124,11 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
                     let _ = w.write_all(&[*b]);
                 }
                 b""
+            }
+            // A server that thinks for three seconds before answering.
+            "SLEEP" => {
+                std::thread::sleep(Duration::from_secs(3));
+                b"250 2.0.0 awake\r\n"
             }
             "LATER" => {
                 let _ = w.write_all(b"250 ok, closing soon\r\n");
@@ -229,11 +234,16 @@ fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.out);
+    // Said once (the `!!!` line by the reply), not a second time as a `***` error.
+    let notices: Vec<&str> = run
+        .out
+        .lines()
+        .filter(|l| l.contains("reply too large"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
-        run.out
-            .contains("reply too large: 7 007 bytes in 1001 lines"),
-        "{:.3000}",
-        run.out
+        notices[0].starts_with("!!! deviation: reply too large: 7 007 bytes in 1 001 lines"),
+        "{notices:?}"
     );
     assert!(
         start.elapsed() < Duration::from_secs(10),
@@ -2282,4 +2292,418 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
         summary["error"].as_str().unwrap().contains("550"),
         "{stdout}"
     );
+}
+
+/// The live indicator (issue 12, "best SMTP REPL"): while a reply trickles in at one byte a
+/// second, the terminal shows one status line with the seconds waited and the bytes so far
+/// (escaped), updated in place; it is gone once the reply is complete, the reply and the next
+/// prompt are drawn intact, and a line typed meanwhile runs after it.
+#[test]
+fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("SLOW\r");
+    // Nothing yet, then the partial reply, escaped, on one line updated in place.
+    let s = t.wait("the indicator with the first bytes", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.contains(" so far: \"25"))
+    });
+    let status: Vec<&str> = s.lines().filter(|l| l.starts_with("waiting ")).collect();
+    assert_eq!(status.len(), 1, "{s}");
+    assert!(status[0].contains("Ctrl-C stops waiting"), "{s}");
+    // Typed ahead while the indicator runs: kept, and run after the reply.
+    t.keys("NOOP\r");
+    let s = t.wait("more bytes, the same line", |s| {
+        s.lines()
+            .any(|l| l.starts_with("waiting ") && l.contains(" so far: \"250 s"))
+    });
+    assert_eq!(
+        s.lines().filter(|l| l.starts_with("waiting ")).count(),
+        1,
+        "{s}"
+    );
+    let s = t.wait("the reply complete and the NOOP answered", |s| {
+        s.contains("250 slow (") && s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+    });
+    // Erased without a trace: no indicator left, the reply line whole, nothing after the prompt.
+    assert!(!s.contains("waiting "), "{s}");
+    assert!(!s.contains("so far"), "{s}");
+    let reply = s.lines().find(|l| l.contains("250 slow (")).unwrap();
+    assert!(reply.starts_with("<-  250 slow ("), "{s}");
+    assert!(reply.trim_end().ends_with(" s)"), "{s}");
+    let rows: Vec<&str> = s.lines().collect();
+    let slow = rows.iter().position(|l| l.contains("250 slow (")).unwrap();
+    assert_eq!(rows[slow + 1].trim_end(), "ehlo[plain]> NOOP", "{s}");
+    assert!(rows[slow + 2].starts_with(" -> NOOP"), "{s}");
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    assert_eq!(
+        String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
+        "SLOW\r\nNOOP\r\nQUIT\r\n"
+    );
+}
+
+/// The indicator is for a person at a terminal: never with `--json` on a terminal (sampled all
+/// through a slow reply), never in a pipe, the `--log` file or the recording.
+#[test]
+fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--json"]);
+    t.wait("the banner event", |s| s.contains("scripted.test"));
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys("SLOW\r");
+    let start = Instant::now();
+    loop {
+        let s = t.screen();
+        assert!(!s.contains("waiting "), "{s}");
+        // The reply's text (the typed command is upper case).
+        if s.contains("slow") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    h.join().unwrap();
+
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, log) = (dir.path().join("s.ehlo"), dir.path().join("s.jsonl"));
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        b"SLOW\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(run.out.contains("250 slow ("), "{}", run.out);
+    for text in [
+        run.out,
+        std::fs::read_to_string(&rec).unwrap(),
+        std::fs::read_to_string(&log).unwrap(),
+    ] {
+        assert!(!text.contains("waiting "), "{text}");
+        assert!(!text.contains("so far"), "{text}");
+    }
+    h.join().unwrap();
+}
+
+/// `:status` and `:set` (issue 12): the session at a glance, settings listed, changed (the
+/// timeout, explanations, the echo of lines sent) and refused with a reason when the value is
+/// wrong; the timeout set is the one the next reply is held to.
+#[test]
+fn status_and_set_in_a_session() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = "\
+:status
+EHLO x.test
+MAIL FROM:<a@b.test>
+RCPT TO:<c@d.test>
+:set
+:set explain all
+:set echo off
+NOOP
+:set bogus 1
+:set timeout 5x
+:set echo maybe
+:set explain loud
+:set timeout 1
+SLEEP
+:set timeout 10
+:set echo on
+:status
+RSET
+:status
+QUIT
+";
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    let out = &run.out;
+    // Before EHLO.
+    assert!(
+        out.contains("TLS        none: plain text (:starttls to upgrade)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SIZE       unknown: no EHLO reply yet"),
+        "{out}"
+    );
+    assert!(out.contains("AUTH       none"), "{out}");
+    // `:set` alone lists the three, with their defaults.
+    assert!(out.contains("timeout  30s per reply"), "{out}");
+    assert!(
+        out.contains("explain  errors (errors and unusual replies)"),
+        "{out}"
+    );
+    assert!(out.contains("echo     on (each line sent"), "{out}");
+    // explain all: the plain 250 to NOOP is explained; echo off: NOOP is not repeated.
+    let from = out.find("echo     off").unwrap();
+    let noop = from + out[from..].find("250 2.0.0 ok").unwrap();
+    assert!(!out.contains(" -> NOOP"), "{out}");
+    assert!(
+        out[noop..].lines().nth(1).unwrap().starts_with("    "),
+        "{out}"
+    );
+    // Bad names and values: one line each, naming what is allowed.
+    assert!(
+        out.contains("unknown setting \"bogus\": :set timeout DURATION"),
+        "{out}"
+    );
+    assert!(
+        out.contains(":set timeout: '5x' has an unknown unit"),
+        "{out}"
+    );
+    assert!(
+        out.contains(":set echo takes on or off, not \"maybe\""),
+        "{out}"
+    );
+    assert!(
+        out.contains(":set explain takes all, errors or none"),
+        "{out}"
+    );
+    // The 1 s timeout holds the three-second SLEEP to it.
+    assert!(out.contains("no reply within 1s"), "{out}");
+    // The status in the transaction: envelope, SIZE, last reply, settings.
+    let status = &out[out.rfind("echo     on (each line sent is shown").unwrap()..];
+    assert!(
+        status.contains("envelope   MAIL FROM:<a@b.test>, RCPT TO:<c@d.test>"),
+        "{out}"
+    );
+    assert!(
+        status.contains("SIZE       1 000 000 bytes (RFC 1870"),
+        "{out}"
+    );
+    assert!(
+        status.contains("settings   timeout 10s, explain all, echo on"),
+        "{out}"
+    );
+    assert!(status.contains("state      ehlo[plain|mail]"), "{out}");
+    assert!(status.contains("last reply 250 2.0.0 "), "{out}");
+    assert!(status.contains("recording  off"), "{out}");
+    // After RSET the transaction is gone.
+    let after = &status[status.find(" -> RSET").unwrap()..];
+    assert!(
+        after.contains("envelope   none (no mail transaction open"),
+        "{out}"
+    );
+    // The echo is back: RSET is shown.
+    assert!(out.contains(" -> RSET"), "{out}");
+    assert_eq!(
+        String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nNOOP\r\nSLEEP\r\nRSET\r\nQUIT\r\n"
+    );
+}
+
+/// `:set` completes its names and values on a terminal.
+#[test]
+fn terminal_set_completes_names_and_values() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys(":set ec\t");
+    t.wait("the name completed", |s| {
+        last_prompt(s) == "ehlo[plain]> :set echo"
+    });
+    t.keys(" of\t");
+    t.wait("the value completed", |s| {
+        last_prompt(s) == "ehlo[plain]> :set echo off"
+    });
+    t.keys("\r");
+    t.wait("the setting changed", |s| s.contains("echo     off"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    h.join().unwrap();
+}
+
+/// A message over the SIZE the server advertised (RFC 1870): piped, `:data` refuses it in one
+/// line and sends nothing (`--strict` exits with the DATA phase's 25); content typed after a raw
+/// DATA, which goes out line by line, is warned about once when it passes the limit.
+#[test]
+fn piped_data_over_the_advertised_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.eml");
+    // 10 000 lines of 100 bytes: 1 010 000 bytes with CRLF, over the server's SIZE 1000000.
+    std::fs::write(&big, format!("{}\n", "x".repeat(99)).repeat(10_000)).unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = format!(
+        "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data @{}\nQUIT\n",
+        big.display()
+    );
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--strict"],
+        script.as_bytes(),
+        &[],
+    );
+    assert_eq!(run.code, 25, "{}", run.out);
+    let refusals: Vec<&str> = run
+        .out
+        .lines()
+        .filter(|l| l.contains("message not sent"))
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            "*** message not sent: it is 1 010 000 bytes, over the server's SIZE limit of 1 000 000 bytes (RFC 1870); a terminal would ask"
+        ],
+        "{}",
+        run.out
+    );
+    assert_eq!(
+        String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nQUIT\r\n"
+    );
+
+    // Typed after DATA: sent as typed, with one warning when it passes the limit.
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut script = String::from(
+        "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:set echo off\nDATA\n",
+    );
+    script.push_str(&format!("{}\n", "y".repeat(99)).repeat(10_000));
+    script.push_str(".\nQUIT\n");
+    let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    let warnings: Vec<&str> = run
+        .out
+        .lines()
+        .filter(|l| l.contains("over the server's SIZE limit"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("!!! the message typed so far is 1 000 ")
+            && warnings[0].ends_with("expect a 552 after the final dot"),
+        "{warnings:?}"
+    );
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got.matches(&"y".repeat(99)).count(), 10_000);
+}
+
+/// On a terminal, `:data` over the advertised SIZE warns and asks: no keeps the message back,
+/// yes sends it.
+#[test]
+fn terminal_data_over_the_advertised_size_asks_first() {
+    let home = tempfile::tempdir().unwrap();
+    let big = home.path().join("big.eml");
+    std::fs::write(&big, format!("{}\n", "x".repeat(99)).repeat(10_000)).unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.keys(":set echo off\r");
+    t.keys("MAIL FROM:<a@b.test>\r");
+    t.keys("RCPT TO:<c@d.test>\r");
+    t.wait("the transaction", |s| last_prompt(s) == "ehlo[plain|mail]>");
+    t.keys(&format!(":data @{}\r", big.display()));
+    let s = t.wait("the question", |s| s.contains("send it anyway? [y/N]"));
+    assert!(
+        s.contains("!!! the message is 1 010 000 bytes, over the server's SIZE limit of 1 000 000 bytes (RFC 1870): expect a 552"),
+        "{s}"
+    );
+    t.keys("n\r");
+    t.wait("kept back", |s| s.contains("message not sent"));
+    t.wait("the prompt again", |s| {
+        last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    t.keys(&format!(":data @{}\r", big.display()));
+    t.wait("the question again", |s| {
+        s.matches("send it anyway? [y/N]").count() == 2
+    });
+    t.keys("y\r");
+    t.wait("the message queued", |s| s.contains("2.0.0 queued"));
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got.matches("DATA\r\n").count(), 1, "{:.300}", got);
+    assert_eq!(got.matches(&"x".repeat(99)).count(), 10_000);
+}
+
+/// `:status` shows the envelope the server took: a refused recipient is not in it.
+#[test]
+fn status_envelope_leaves_out_refused_recipients() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
+    let run = ehlo(
+        &["repl", &addr.to_string()],
+        b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:status\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("envelope   MAIL FROM:<a@b.test>, no RCPT TO yet"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("last reply 550 5.1.1 no such user (RCPT, "),
+        "{}",
+        run.out
+    );
+    h.join().unwrap();
 }

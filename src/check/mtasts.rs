@@ -19,6 +19,7 @@ use super::records::{Policy, lint_policy, mx_matches};
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
+use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::event::{Event, TlsInfo};
 
 /// Largest policy body (RFC 8461 §3.3: "a maximum of 64 KiB").
@@ -157,7 +158,7 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, S
     let mut failure = None;
     let conn = crate::net::conn::connect(&plan, &mut |e| match e {
         Event::TlsStarted { info } => tls = Some(info),
-        Event::TlsFailed { reason } => failure = Some(reason),
+        Event::TlsFailed { reason } => failure = Some(words(&reason, FrontEnd::Check)),
         Event::ConnectFailed { reason, .. } => failure = Some(reason),
         _ => {}
     })

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::model::{CheckResult, Status};
 use super::probe::{ProbeOptions, reply_text, run_session};
 use crate::net::tls::TlsVersion;
+use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
 use crate::smtp::event::{Event, Phase};
@@ -251,7 +252,9 @@ fn handshake_outcome(events: &[(Duration, Event)]) -> Outcome {
     for (_, ev) in events {
         match ev {
             Event::TlsStarted { .. } => return Outcome::Accepted,
-            Event::TlsFailed { reason } => return Outcome::Refused(reason.clone()),
+            Event::TlsFailed { reason } => {
+                return Outcome::Refused(words(reason, FrontEnd::Check));
+            }
             Event::Sent { phase, .. } if *phase == Phase::StartTls => sent_starttls = true,
             Event::Received { reply, phase, .. } if *phase == Phase::Helo => {
                 offered.get_or_insert(Capabilities::from_reply(reply).has("STARTTLS"));

@@ -18,8 +18,10 @@ use super::model::{CheckResult, Status};
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{ConnectPlan, Link, Target};
 use crate::net::tls::TlsParams;
+use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
+use crate::smtp::codes::is_busy;
 use crate::smtp::event::{Event, Phase, Sink, TlsInfo};
 use crate::smtp::reply::Reply;
 
@@ -152,7 +154,7 @@ fn gather(events: &[(Duration, Event)]) -> Seen {
             Event::TlsStarted { info } => {
                 s.tls = Some((info.clone(), tls_t0.map(|t0| ms(*t - t0)).unwrap_or(0.0)));
             }
-            Event::TlsFailed { reason } => s.tls_failed = Some(reason.clone()),
+            Event::TlsFailed { reason } => s.tls_failed = Some(words(reason, FrontEnd::Check)),
             Event::Summary(sum) => {
                 if let Some(e) = &sum.error {
                     s.error = Some((e.clone(), Some(last_phase)));
@@ -199,16 +201,11 @@ fn garbled(r: &Reply) -> String {
     format!("no reply code in '{text}'")
 }
 
-/// A greeting that says "come back later": 421 (RFC 5321 §4.2.3), or a 4xx/5xx whose text
-/// talks about too many connections or rate limits. Reported as "could not test", never as
-/// "no STARTTLS" (the confusion other checkers are known for).
-fn is_throttle(r: &Reply) -> bool {
-    let text = r.lines.join(" ").to_ascii_lowercase();
-    r.code == Some(421)
-        || (r.class().is_some_and(|c| c == 4 || c == 5)
-            && ["too many", "rate limit", "try again later", "throttl"]
-                .iter()
-                .any(|w| text.contains(w)))
+/// A reply that says "come back later": 421 (RFC 5321 §3.8: the service is not available
+/// now), or a busy server's 4xx/5xx (rate or connection limits, [`is_busy`]). Reported as
+/// "could not test", never as "no STARTTLS" (the confusion other checkers are known for).
+fn not_now(r: &Reply) -> bool {
+    r.code == Some(421) || is_busy(r)
 }
 
 /// The host-scope checks that cannot run because an earlier step did not get there.
@@ -316,7 +313,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             out.extend(skipped(1, "no SMTP greeting"));
             return out;
         }
-        _ if is_throttle(banner) => {
+        _ if not_now(banner) => {
             out.push(CheckResult {
                 status: Status::Error,
                 summary: format!(
@@ -369,7 +366,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // An accepted EHLO is recorded, not judged: the extension list is information.
     // A 421 (or a "too many connections" refusal) to EHLO is a busy server, like the same reply
     // as a greeting: could not test, retryable — never a verdict on the server.
-    let busy = !ehlo_ok && is_throttle(ehlo);
+    let busy = !ehlo_ok && not_now(ehlo);
     let mut e = CheckResult::new(
         "smtp.ehlo",
         if ehlo_ok {
@@ -896,17 +893,14 @@ mod tests {
     }
 
     #[test]
-    fn throttled_greetings() {
-        assert!(is_throttle(&reply(
+    fn busy_greetings_are_not_now() {
+        assert!(not_now(&reply(
             421,
             "mx.example.test Service not available"
         )));
-        assert!(is_throttle(&reply(
-            554,
-            "Too many connections from your IP"
-        )));
-        assert!(is_throttle(&reply(450, "rate limit exceeded")));
-        assert!(!is_throttle(&reply(554, "no SMTP service here")));
-        assert!(!is_throttle(&reply(220, "too many words in this banner")));
+        assert!(not_now(&reply(554, "Too many connections from your IP")));
+        assert!(not_now(&reply(450, "rate limit exceeded")));
+        assert!(!not_now(&reply(554, "no SMTP service here")));
+        assert!(!not_now(&reply(220, "too many words in this banner")));
     }
 }

@@ -122,7 +122,7 @@ pub(crate) enum Command {
     /// Start a throwaway server and send one annotated message to it (no network needed)
     Demo(DemoArgs),
     /// Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)
-    #[command(after_long_help = format!("{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS))]
+    #[command(after_long_help = format!("{}\n\n{}\n\n{}", crate::repl::meta::HELP, crate::repl::editor::KEYS, crate::repl::meta::EXAMPLES))]
     Repl(Box<ReplArgs>),
     /// Run a script recorded with `ehlo repl --record` / `:record`; fail when a reply differs
     #[command(after_long_help = crate::repl::record::FORMAT)]
@@ -962,6 +962,10 @@ pub(crate) struct MessageArgs {
     /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub(crate) data: Option<String>,
+
+    /// swaks's deprecated -g: read the message from stdin (--data -) unless --data is given
+    #[arg(short = 'g', long = "g", hide = true)]
+    pub(crate) g: bool,
 
     /// Send the message bytes exactly as given: no CRLF fix-up, no dot-stuffing, no final dot
     #[arg(long, visible_alias = "ndf")]

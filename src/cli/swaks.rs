@@ -40,6 +40,8 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["config"], O, Some("config")),
     o(&["from", "f"], R, Some("from")),
     o(&["to", "t"], R, Some("to")),
+    o(&["cc"], R, Some("cc")),
+    o(&["bcc"], R, Some("bcc")),
     o(&["helo", "ehlo", "lhlo", "h"], R, Some("helo")),
     o(&["server", "s"], R, Some("server")),
     o(&["4"], N, Some("ipv4")),
@@ -48,6 +50,9 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["port", "p"], R, Some("port")),
     o(&["protocol"], R, Some("protocol")),
     o(&["data", "d"], R, Some("data")),
+    // `-g` is not in swaks's option list: v20201014 rewrites it to `--data -` before parsing
+    // (deprecated; v20240103 removed it). ehlo keeps it as a hidden flag doing the same.
+    o(&["g"], N, Some("g")),
     o(&["dump-as-body", "dab"], O, Some("dump-as-body")),
     o(
         &["dump-as-body-shows-password", "dabsp"],
@@ -163,32 +168,52 @@ pub(crate) const OPTIONS: &[SwaksOpt] = &[
     o(&["proxy-source-port"], R, Some("proxy-source-port")),
     o(&["proxy-dest"], R, Some("proxy-dest")),
     o(&["proxy-dest-port"], R, Some("proxy-dest-port")),
+    // swaks's own test hook for its deprecation warnings; it does nothing else.
+    o(&["trigger-deprecation"], R, None),
     o(&["help"], N, Some("help")),
     o(&["version"], N, Some("version")),
 ];
 
 /// `--support`: what this build can do, one `===` line per feature as swaks prints it. Every
 /// feature is compiled in (nothing depends on optional modules as in swaks), so each line says
-/// which library or standard provides it.
+/// which library, standard or flag provides it.
 pub(crate) fn support() -> String {
     let aliases: Vec<String> = crate::smtp::auth::ALIASES
         .iter()
         .map(|(a, t)| format!("{a}={t}"))
         .collect();
     let lines = [
-        format!("TLS supported ({})", openssl::version::version()),
+        format!(
+            "TLS supported ({}): STARTTLS and implicit TLS; TLS 1.2 and 1.3, 1.0 and 1.1 \
+             when named in --tls-protocol; SNI, client certificates, --tls-ciphersuites",
+            openssl::version::version()
+        ),
         format!(
             "AUTH supported: {} (aliases {})",
             crate::smtp::auth::SUPPORTED.join(" "),
             aliases.join(" ")
         ),
-        "MX routing supported (hickory-resolver: MX, implicit MX, null MX, --dns-server)".into(),
-        "DANE TLSA matching supported (--tlsa, --tlsa-file)".into(),
+        "DNS supported (hickory-resolver; /etc/resolv.conf or --dns-server, UDP and TCP): MX, \
+         A/AAAA, TXT"
+            .into(),
+        "MX routing supported: every MX in preference order, implicit MX, null MX (RFC 7505)"
+            .into(),
+        "DNSSEC supported: --dnssec validate (signatures checked here, RFC 4035; root anchors \
+         built in or --dns-trust-anchor), --dnssec trust-ad (the resolver's AD bit, RFC 6840)"
+            .into(),
+        "DANE supported: --tls-verify dane (TLSA lookup with DNSSEC, RFC 7672), --tlsa, \
+         --tlsa-file"
+            .into(),
         "IPv6 supported".into(),
         "Pipe transport supported".into(),
         "Socket transport supported (UNIX domain)".into(),
+        "LMTP supported (--protocol LMTP)".into(),
         "PROXY protocol v1 and v2 supported".into(),
-        "XCLIENT supported".into(),
+        "XCLIENT and XFORWARD supported".into(),
+        "ESMTP extensions supported: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, CHUNKING \
+         (--bdat), REQUIRETLS, PRDR"
+            .into(),
+        "JSON Lines output supported (--json)".into(),
         "Netrc credentials supported".into(),
         "High resolution timing supported".into(),
         "Local hostname detection supported".into(),
@@ -268,6 +293,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `--support` names DNS, DNSSEC, DANE, PROXY and every AUTH mechanism, and every flag it
+    /// points at exists (the list cannot go stale when a flag is renamed).
+    #[test]
+    fn support_lists_every_capability_with_real_flags() {
+        let out = support();
+        for want in [
+            "=== TLS supported (OpenSSL ",
+            "=== DNS supported",
+            "=== DNSSEC supported: --dnssec validate",
+            "--dnssec trust-ad",
+            "=== DANE supported: --tls-verify dane",
+            "=== MX routing supported",
+            "=== PROXY protocol v1 and v2 supported",
+            "=== XCLIENT and XFORWARD supported",
+            "=== LMTP supported",
+            "CHUNKING",
+        ] {
+            assert!(out.contains(want), "{want}: {out}");
+        }
+        for mech in crate::smtp::auth::SUPPORTED {
+            assert!(out.contains(mech), "{mech}: {out}");
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        for word in out.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if let Some(long) = word.strip_prefix("--") {
+                assert!(
+                    cmd.get_arguments().any(|a| a.get_long() == Some(long)),
+                    "--support names --{long}, which is not an ehlo flag"
+                );
+            }
+        }
+        assert!(out.lines().all(|l| l.starts_with("=== ")), "{out}");
     }
 
     /// The README's "How it differs from swaks" names every swaks option ehlo refuses.

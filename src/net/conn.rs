@@ -29,6 +29,7 @@ use crate::net::dns::Resolver;
 use crate::net::route::{ConnectPlan, Target, Transport};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
+use crate::smtp::codes::Hint;
 use crate::smtp::event::{Event, Phase, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
@@ -668,27 +669,34 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 info: (*info).clone(),
             });
             save_peer_certs(params, &info, emit);
-            Err(Error::Session(SessionError::Tls(format!(
-                "certificate verification failed: {reason}"
-            ))))
+            Err(Error::Session(SessionError::Tls(
+                reason.after("certificate verification failed: "),
+            )))
         }
         Err(tls::TlsError::Dane { reason, info }) => {
             emit(Event::TlsStarted {
                 info: (*info).clone(),
             });
             save_peer_certs(params, &info, emit);
-            Err(Error::Session(SessionError::Tls(format!(
+            Err(Error::Session(SessionError::Tls(Hint::plain(format!(
                 "DANE verification failed: {reason}"
-            ))))
+            )))))
         }
         Err(e) => {
-            let mut msg = e.to_string();
+            let (tls::TlsError::NotTls(why) | tls::TlsError::Handshake(why)) = &e else {
+                let msg = Hint::plain(e.to_string());
+                emit(Event::TlsFailed {
+                    reason: msg.clone(),
+                });
+                return Err(Error::Session(SessionError::Tls(msg)));
+            };
+            let mut msg = why.clone().after("TLS handshake failed: ");
             // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL
             // choked on. (After a STARTTLS 220 the same error means a broken server instead.)
             if plan.link.tls_on_connect && matches!(e, tls::TlsError::NotTls(_)) {
-                msg.push_str(
-                    " — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect",
-                );
+                msg.push(Hint::new(
+                    " — this port speaks plain SMTP: ⟨starttls-instead⟩",
+                ));
             }
             emit(Event::TlsFailed {
                 reason: msg.clone(),

@@ -309,7 +309,7 @@ async fn pump_in(
             }
             Err(e) => {
                 if let Some(reason) = tls::alert_on_read(&e) {
-                    let msg = format!("the server ended the TLS session: {reason}");
+                    let msg = reason.after("the server ended the TLS session: ");
                     out.emit(Event::TlsFailed {
                         reason: msg.clone(),
                     });

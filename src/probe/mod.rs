@@ -19,6 +19,8 @@ use crate::error::Error;
 use crate::net::conn::{self, Connection};
 use crate::net::route::ConnectPlan;
 use crate::render::check::CheckRenderer;
+use crate::render::remedy::{FrontEnd, words};
+use crate::smtp::client::SessionError;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{Limits, ReplyParser};
 use script::{Ctx, Input, Io, Runner};
@@ -189,6 +191,9 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                         Ok(c) => {
                             conn = Some(c);
                             runner.on(Input::TlsUp)
+                        }
+                        Err(Error::Session(SessionError::Tls(why))) => {
+                            runner.on(Input::TlsFailed(words(&why, FrontEnd::Probe)))
                         }
                         Err(e) => runner.on(Input::TlsFailed(e.to_string())),
                     }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use super::style::{self, Role};
 use super::{ColorChoice, ExplainLevel, HumanOptions, Renderer};
-use crate::smtp::codes::{Explanation, Remedy, Severity};
+use crate::render::remedy::{self, FrontEnd};
+use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
     TlsInfo, VerifyPart, count_bytes, group_digits,
@@ -115,15 +116,6 @@ impl Human {
         if hidden {
             return;
         }
-        let reworded;
-        // Reply hints are worded per front end already (`repl_remedy`); errors and warnings
-        // from the connection layer (TLS verification advice) still name the send's flags.
-        let text = if self.opts.repl && matches!(role, Role::Error | Role::Warning) {
-            reworded = repl_wording(text);
-            reworded.as_str()
-        } else {
-            text
-        };
         let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
@@ -608,6 +600,10 @@ impl Human {
 }
 
 impl Renderer for Human {
+    fn reconfigure(&mut self, change: &dyn Fn(&mut HumanOptions)) {
+        change(&mut self.opts);
+    }
+
     fn event(&mut self, event: &Event, _elapsed: Duration) {
         self.kind = match event {
             Event::Sent { .. } | Event::RawSent { .. } => Kind::Send,
@@ -758,7 +754,8 @@ impl Renderer for Human {
             Event::TlsStarted { info } => self.tls_started(info),
             Event::TlsAccepted { info } => self.tls_accepted(info),
             Event::TlsFailed { reason } => {
-                self.error(&format!("TLS handshake failed: {}", escape_str(reason)));
+                let reason = remedy::words(reason, front_end(self.opts.repl));
+                self.error(&format!("TLS handshake failed: {}", escape_str(&reason)));
             }
             Event::Timing { what, ms, .. } => {
                 if self.opts.repl && *what == Timed::Reply {
@@ -964,11 +961,7 @@ fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String
         out.push((format!("{:>7} =", escape_str(&e.code)), meaning, Role::Dim));
     }
     if let Some(h) = &ex.hint {
-        let text = if repl {
-            h.words(repl_remedy)
-        } else {
-            h.to_string()
-        };
+        let text = remedy::words(h, front_end(repl));
         out.push((format!("{:>9}", "hint:"), escape_str(&text), Role::Hint));
     }
     out
@@ -987,7 +980,7 @@ fn decoded_challenge(text: &str) -> Option<String> {
 }
 
 /// A reply's latency for people: `12 ms`, `1.4 s`.
-fn latency(ms: f64) -> String {
+pub(crate) fn latency(ms: f64) -> String {
     let ms = ms.max(0.0);
     if ms < 1000.0 {
         format!("{} ms", ms.round())
@@ -996,66 +989,9 @@ fn latency(ms: f64) -> String {
     }
 }
 
-/// A hint's remedy as the REPL does it: its commands, or what to type (`:starttls`,
-/// `:auth PLAIN USER`, `MAIL FROM`); implicit TLS needs a new session.
-pub(crate) fn repl_remedy(r: Remedy) -> String {
-    match r {
-        Remedy::StartTls => ":starttls",
-        Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
-        Remedy::Auth => ":auth PLAIN USER",
-        Remedy::AuthMech => ":auth TYPE USER",
-        Remedy::AuthUser => "the user given to :auth",
-        Remedy::From => "MAIL FROM",
-        Remedy::Helo => "EHLO",
-    }
-    .to_string()
-}
-
-/// A hint or error worded for the REPL: the one-shot send's flags become the REPL commands
-/// that do the same (`--tls-ca-path FILE` → `:starttls --ca FILE`, `--auth-user` → `:auth`).
-pub(crate) fn repl_wording(text: &str) -> String {
-    if !text.contains("--") {
-        return text.to_string();
-    }
-    // Implicit TLS is chosen when the REPL starts: it has no command for it.
-    let mut t = text
-        .replace(
-            "use --tls (STARTTLS) instead of --tls-on-connect",
-            "start ehlo repl again without --tls-on-connect, then :starttls",
-        )
-        .replace(
-            "try --tls-on-connect",
-            "try ehlo repl --tls-on-connect HOST (a new session)",
-        )
-        .replace(
-            "use --tls-on-connect",
-            "use ehlo repl --tls-on-connect HOST (a new session)",
-        )
-        .replace("--tls-ca-path FILE", ":starttls --ca FILE")
-        .replace("--tls-ca-path", ":starttls --ca FILE")
-        .replace("--tls-verify-target", ":starttls --sni")
-        .replace("--insecure", ":starttls --insecure")
-        .replace("--auth --auth-user USER", ":auth PLAIN USER")
-        .replace("--auth-user USER", ":auth PLAIN USER")
-        .replace("--auth-user", ":auth PLAIN USER")
-        .replace(
-            "--tls-cert/--tls-key",
-            "a client certificate (the REPL has none: use a one-shot send with --tls-cert)",
-        );
-    // `--tls` alone (not `--tls-…`) is STARTTLS.
-    let mut out = String::with_capacity(t.len());
-    while let Some(i) = t.find("--tls") {
-        let after = t[i + 5..].chars().next();
-        out.push_str(&t[..i]);
-        if after.is_some_and(|c| c == '-' || c.is_ascii_alphanumeric()) {
-            out.push_str("--tls");
-        } else {
-            out.push_str(":starttls");
-        }
-        t = t[i + 5..].to_string();
-    }
-    out.push_str(&t);
-    out
+/// The front end a human transcript words remedies for.
+fn front_end(repl: bool) -> FrontEnd {
+    if repl { FrontEnd::Repl } else { FrontEnd::Send }
 }
 
 /// One sentence describing a tolerated deviation, for humans (shared with the REPL and serve).
@@ -1552,33 +1488,6 @@ mod tests {
                 severity: Some(Severity::Ok),
             },
         )
-    }
-
-    #[test]
-    fn repl_wording_names_repl_commands() {
-        assert_eq!(
-            repl_wording(
-                "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
-            ),
-            "use :starttls --ca FILE if the CA is private, or :starttls --insecure to skip verification"
-        );
-        assert_eq!(
-            repl_wording(
-                "the server wants authentication: add --auth --auth-user USER (usually with --tls)"
-            ),
-            "the server wants authentication: add :auth PLAIN USER (usually with :starttls)"
-        );
-        assert_eq!(
-            repl_wording("this port speaks implicit TLS, not plain SMTP: try --tls-on-connect"),
-            "this port speaks implicit TLS, not plain SMTP: try ehlo repl --tls-on-connect HOST (a new session)"
-        );
-        assert_eq!(
-            repl_wording(
-                "wrong version number — this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect"
-            ),
-            "wrong version number — this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
-        );
-        assert_eq!(repl_wording("no flags here"), "no flags here");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
 
 pub(crate) mod check;
+pub(crate) mod explain;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod remedy;
 pub(crate) mod style;
 
 use std::time::Duration;
@@ -110,6 +112,9 @@ pub trait Renderer: Send {
     fn finish(&mut self) {}
     /// Write out what a batched renderer ([`make_batched`]) holds; no-op otherwise.
     fn flush(&mut self) {}
+    /// Change the transcript's look mid-run (the REPL's `:set explain`, `:set echo`); a
+    /// renderer without those options (JSON) ignores it.
+    fn reconfigure(&mut self, _change: &dyn Fn(&mut HumanOptions)) {}
 }
 
 /// The run's renderer is its event sink: the driver writes to a [`Sink`], not to `render`.
@@ -139,6 +144,10 @@ impl Renderer for Tee {
     fn flush(&mut self) {
         self.0.flush();
         self.1.flush();
+    }
+    fn reconfigure(&mut self, change: &dyn Fn(&mut HumanOptions)) {
+        self.0.reconfigure(change);
+        self.1.reconfigure(change);
     }
 }
 

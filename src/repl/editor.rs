@@ -4,7 +4,8 @@
 //! rustyline issue 690), bracketed paste split into lines, completion, history (secrets
 //! redacted) with Ctrl-R search, Ctrl-Z, long lines wrapped over rows with wide (CJK, emoji) and
 //! combining characters measured as the terminal draws them, a silent secret prompt, and output
-//! printed above the line being edited. When stdin
+//! printed above the line being edited; while no line is asked for (a reply is awaited), one
+//! status line updated in place ([`StatusLine`]). When stdin
 //! is a pipe: plain line reading (script mode). The terminal's modes are restored on every exit
 //! path ([`Ui::shutdown`], and a guard when the `Ui` is dropped).
 
@@ -226,6 +227,14 @@ impl Ui {
         self.interrupt.clone()
     }
 
+    /// The status line of the terminal editor (`None` when stdin is a pipe).
+    pub(crate) fn status_line(&self) -> Option<StatusLine> {
+        match &self.inner {
+            UiKind::Term(t) => Some(StatusLine(t.ed.clone())),
+            UiKind::Pipe { .. } => None,
+        }
+    }
+
     /// Ask for a line. Asking again before it arrives only updates the prompt shown.
     pub(crate) fn request(&mut self, prompt: &str, kind: LineKind) {
         match &mut self.inner {
@@ -282,6 +291,27 @@ impl Ui {
                     let _ = t.join();
                 }
             }
+        }
+    }
+}
+
+/// One line of transient status on the terminal (the REPL's "waiting 7 s, 9 bytes so far"),
+/// drawn where the prompt would be while no line is asked for, rewritten in place, kept below
+/// any output printed meanwhile, and erased without a trace: never part of the transcript.
+pub(crate) struct StatusLine(Arc<Mutex<Editor>>);
+
+impl StatusLine {
+    /// Show `text` (cut to the terminal's width), replacing what the line showed.
+    pub(crate) fn show(&self, text: &str) {
+        if let Ok(mut ed) = self.0.lock() {
+            ed.set_status(Some(text));
+        }
+    }
+
+    /// Erase the line (nothing when none is shown).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut ed) = self.0.lock() {
+            ed.set_status(None);
         }
     }
 }
@@ -542,6 +572,10 @@ struct Editor {
     search: Option<Search>,
     /// The last search's query (Ctrl-R Ctrl-R searches for it again, as in readline).
     last_query: String,
+    /// The status line's text ([`StatusLine`]) and whether it is on the screen now (the
+    /// cursor is then at its end, on its row).
+    status: Option<String>,
+    status_drawn: bool,
     /// Rows of the drawn prompt and line above the cursor, and below it: a redraw goes up to
     /// the first row and clears from there, so a line wrapped over several rows leaves nothing.
     cursor_row: usize,
@@ -575,6 +609,8 @@ impl Editor {
             hist_saved: Vec::new(),
             search: None,
             last_query: String::new(),
+            status: None,
+            status_drawn: false,
             cursor_row: 0,
             rows_below: 0,
             modes: None,
@@ -598,6 +634,7 @@ impl Editor {
 
     /// Leave the screen clean: finish a drawn prompt, bracketed paste off.
     fn leave(&mut self) {
+        self.erase_status();
         if self.drawn {
             let down = std::mem::take(&mut self.rows_below);
             let mut s = String::new();
@@ -1142,6 +1179,9 @@ impl Editor {
         if self.req.is_none() {
             return;
         }
+        // A prompt replaces the status line (the clear below takes its row).
+        self.status = None;
+        self.status_drawn = false;
         let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
             .map(|(w, _)| w.0 as usize)
             .unwrap_or(80)
@@ -1200,8 +1240,9 @@ impl Editor {
         self.rows_below = up;
     }
 
-    /// Print output above the edited line: clear it, print, draw it again.
+    /// Print output above the edited line (or the status line): clear it, print, draw it again.
     fn print(&mut self, text: &str) {
+        self.erase_status();
         let redraw = self.drawn;
         if redraw {
             let erase = self.erase_drawn();
@@ -1210,6 +1251,62 @@ impl Editor {
         self.write(text);
         if redraw {
             self.render();
+        } else {
+            self.draw_status();
+        }
+    }
+
+    /// Show, replace or (`None`) erase the status line. Only while no line is asked for: a
+    /// prompt on the screen is never overwritten.
+    fn set_status(&mut self, text: Option<&str>) {
+        match text {
+            Some(t) if self.req.is_none() => {
+                self.status = Some(t.to_string());
+                self.draw_status();
+            }
+            Some(_) => {}
+            None => {
+                self.erase_status();
+                self.status = None;
+            }
+        }
+    }
+
+    /// Draw the status line on the cursor's row, cut to one row (so it never wraps and one
+    /// carriage return and clear-to-end take it away).
+    fn draw_status(&mut self) {
+        let Some(text) = &self.status else {
+            return;
+        };
+        if self.req.is_some() {
+            return;
+        }
+        let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
+            .map(|(w, _)| w.0 as usize)
+            .unwrap_or(80)
+            .max(8);
+        let mut shown = String::new();
+        let mut width = 0;
+        let text = visible(text);
+        let total: usize = text.chars().map(char_width).sum();
+        for c in text.chars() {
+            let w = char_width(c);
+            // Leave the last column free (no pending wrap), and room for "…" when cut.
+            if total >= cols && width + w > cols - 2 {
+                shown.push('…');
+                break;
+            }
+            shown.push(c);
+            width += w;
+        }
+        self.write(&format!("\r\x1b[2m{shown}\x1b[0m\x1b[K"));
+        self.status_drawn = true;
+    }
+
+    /// Take the status line off the screen (its text stays, to be drawn again below output).
+    fn erase_status(&mut self) {
+        if std::mem::take(&mut self.status_drawn) {
+            self.write("\r\x1b[K");
         }
     }
 }
@@ -1401,6 +1498,9 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
         .next()
         .unwrap_or("")
         .to_ascii_uppercase();
+    if let Some(list) = meta::complete_args(line, word_start) {
+        return (word_start, list);
+    }
     let Some(caps) = caps else {
         return (word_start, Vec::new());
     };
@@ -1481,7 +1581,14 @@ mod tests {
     fn verbs_complete_case_insensitively() {
         assert_eq!(candidates("MA", None), (0, vec!["MAIL FROM:".to_string()]));
         assert_eq!(candidates("rc", None), (0, vec!["RCPT TO:".to_string()]));
-        assert_eq!(candidates(":st", None), (0, vec![":starttls".to_string()]));
+        assert_eq!(
+            candidates(":st", None),
+            (0, vec![":starttls".to_string(), ":status".to_string()])
+        );
+        assert_eq!(
+            candidates(":se", None),
+            (0, vec![":send".to_string(), ":set ".to_string()])
+        );
         assert!(candidates("E", None).1.contains(&"EHLO ".to_string()));
         assert!(candidates("ZZ", None).1.is_empty());
     }

@@ -1,7 +1,10 @@
-//! The REPL's `:` meta-commands (never sent to the server): parsing, the `:raw` escape language
-//! and the default message of `:send`.
+//! The REPL's `:` meta-commands (never sent to the server): parsing, the `:raw` escape language,
+//! the `:set` settings and the default message of `:send`.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::render::ExplainLevel;
 
 /// One meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,10 @@ pub(crate) enum Meta {
     Record(Option<PathBuf>, RecordMode),
     /// `:replay FILE`.
     Replay(PathBuf),
+    /// `:status`: the connection, TLS, AUTH, envelope, last reply, SIZE and the settings.
+    Status,
+    /// `:set [NAME [VALUE]]`.
+    Set(SetCommand),
     /// `:help`.
     Help,
     /// `:quit`.
@@ -50,6 +57,125 @@ pub(crate) enum RecordMode {
     Overwrite,
     /// `:record -a FILE`: add to its end.
     Append,
+}
+
+/// What `:set` was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetCommand {
+    /// `:set`: list every setting.
+    List,
+    /// `:set NAME`: show one.
+    Show(SettingName),
+    /// `:set NAME VALUE`: change one.
+    Change(Setting),
+}
+
+/// The names `:set` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SettingName {
+    Timeout,
+    Explain,
+    Echo,
+}
+
+/// One setting with its new value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// `:set timeout 5`: the per-reply timeout, in `--timeout`'s syntax (N, Ns, Nm, Nh; 0 =
+    /// none).
+    Timeout(Duration),
+    /// `:set explain all|errors|none` (as `--explain`; `on` = all, `off` = none).
+    Explain(ExplainLevel),
+    /// `:set echo on|off`: the transcript repeats each line sent (` -> MAIL FROM:…`) or not.
+    Echo(bool),
+}
+
+/// `:set` names and the values offered for each (completion, errors, `:help`).
+pub(crate) const SETTINGS: &[(&str, &[&str])] = &[
+    ("timeout", &["5", "30", "2m", "0"]),
+    ("explain", &["all", "errors", "none"]),
+    ("echo", &["on", "off"]),
+];
+
+/// The words of an explain level, as `--explain` spells them.
+pub(crate) fn explain_word(level: ExplainLevel) -> &'static str {
+    match level {
+        ExplainLevel::All => "all",
+        ExplainLevel::Errors => "errors",
+        ExplainLevel::None => "none",
+    }
+}
+
+fn parse_set(rest: &str) -> Result<SetCommand, String> {
+    let mut w = rest.split_whitespace();
+    let Some(name) = w.next() else {
+        return Ok(SetCommand::List);
+    };
+    let value = w.next();
+    if let Some(extra) = w.next() {
+        return Err(format!(":set takes NAME VALUE, not {extra:?} after them"));
+    }
+    let which = match name.to_ascii_lowercase().as_str() {
+        "timeout" => SettingName::Timeout,
+        "explain" => SettingName::Explain,
+        "echo" => SettingName::Echo,
+        other => {
+            return Err(format!(
+                "unknown setting {other:?}: :set timeout DURATION, :set explain all|errors|none, :set echo on|off"
+            ));
+        }
+    };
+    let Some(value) = value else {
+        return Ok(SetCommand::Show(which));
+    };
+    let v = value.to_ascii_lowercase();
+    let setting = match which {
+        SettingName::Timeout => crate::cli::args::parse_duration(&v)
+            .map(Setting::Timeout)
+            .map_err(|e| format!(":set timeout: {e}; e.g. :set timeout 5, 90s, 2m, 0 (none)"))?,
+        SettingName::Explain => Setting::Explain(match v.as_str() {
+            "all" | "on" => ExplainLevel::All,
+            "errors" => ExplainLevel::Errors,
+            "none" | "off" => ExplainLevel::None,
+            _ => {
+                return Err(format!(
+                    ":set explain takes all, errors or none (as --explain), not {value:?}"
+                ));
+            }
+        }),
+        SettingName::Echo => Setting::Echo(match v.as_str() {
+            "on" | "yes" | "true" => true,
+            "off" | "no" | "false" => false,
+            _ => return Err(format!(":set echo takes on or off, not {value:?}")),
+        }),
+    };
+    Ok(SetCommand::Change(setting))
+}
+
+/// Completion of a meta-command's arguments (`:set ` names and values) for `line` with the
+/// cursor at its end; `None` when the meta-command completes nothing here.
+pub(crate) fn complete_args(line: &str, word_start: usize) -> Option<Vec<String>> {
+    let mut words = line[..word_start].split_whitespace();
+    let name = words.next()?.to_ascii_lowercase();
+    let before: Vec<&str> = words.collect();
+    let word = line[word_start..].to_ascii_lowercase();
+    let offer: Vec<&str> = match (name.as_str(), before.as_slice()) {
+        (":set", []) => SETTINGS.iter().map(|(n, _)| *n).collect(),
+        (":set", [setting]) => SETTINGS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(setting))
+            .map(|(_, v)| v.to_vec())
+            .unwrap_or_default(),
+        (":set", _) => Vec::new(),
+        _ => return None,
+    };
+    Some(
+        offer
+            .into_iter()
+            .filter(|c| c.starts_with(&word))
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// The options of `:starttls` (for this handshake; they stay until changed).
@@ -101,6 +227,8 @@ pub(crate) const NAMES: &[&str] = &[
     ":reconnect",
     ":record ",
     ":replay ",
+    ":status",
+    ":set ",
     ":help",
     ":quit",
 ];
@@ -149,7 +277,8 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN, --auth-password-file or a prompt,
                        never shown or stored; without TLS it asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
-                       dot-stuffed and CRLF-normalised for you
+                       dot-stuffed and CRLF-normalised for you; a message over the SIZE
+                       the server advertised (RFC 1870) is not sent without a yes
   :send                a small default message to the current envelope
   :raw \"...\"           exact bytes; escapes \\r \\n \\t \\\\ \\\" \\xNN (e.g. :raw \"\\n.\\n\")
   :explain CODE        what a reply code means (550, 5.7.1, \"550 5.7.1\")
@@ -159,12 +288,52 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        `ehlo replay FILE --server HOST:PORT`; an existing FILE is refused:
                        :record! FILE replaces it, :record -a FILE appends
   :replay FILE         run a recorded script here
+  :status              the session at a glance: server, state, TLS version, cipher and
+                       verification verdict, AUTH user (never the secret), the envelope so
+                       far, the last reply, the SIZE limit, the settings, the recording
+  :set [NAME [VALUE]]  change a setting for this session; alone it lists them:
+                         :set timeout 5     per-reply timeout, as --timeout (5, 90s, 2m; 0 none)
+                         :set explain all   explain every reply; errors (the default) only
+                                            errors and unusual replies; none (on/off = all/none)
+                         :set echo off      the transcript stops repeating the lines sent
+                                            ( -> MAIL FROM:…); --log and :record keep them
   :help                this text
   :quit                QUIT and leave (Ctrl-D does the same)
 Replies show how long they took, SASL challenges (334) their decoded text. A misspelt
 verb (EHLLO) is refused with the one meant (:raw sends anything as typed); STARTTLS
 inside a transaction, and a typed content line whose leading dot the server will strip,
-are warned about first. A 421 means the server closes the connection.";
+are warned about first. A 421 means the server closes the connection. While a reply takes
+over a second, a terminal shows one status line, updated in place and erased when the
+reply is complete or the timeout fires: waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never
+in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
+
+/// Examples of every meta-command (`ehlo repl --help`, the man page).
+pub(crate) const EXAMPLES: &str = "\
+Examples (the prompt shows the state: ehlo[tls|authed|mail]>):
+  $ ehlo repl mx.example.net --ehlo me.example.org --tls
+  > :caps                    the EHLO reply, parsed
+  > :auth                    the strongest one offered
+  > :auth PLAIN tim          this mechanism and user
+  > MAIL FROM:<me@example.org>
+  > RCPT TO:<you@example.net>
+  > :status                  TLS, AUTH, envelope, SIZE…
+  > :data @msg.eml           a file (over SIZE: asked first)
+  > :data                    type it; a lone . ends it
+  > :send                    a test message to the envelope
+  > :starttls --ca ca.pem --sni mx.example.net
+  > :starttls --insecure     the verdict, not enforced
+  > :set                     the settings: timeout, explain, echo
+  > :set timeout 2m          for a slow server
+  > :set explain all         explain every reply, not only errors
+  > :set echo off            replies only in the transcript
+  > :raw \"NOOP\\n\"            a bare LF: what does the server do?
+  > :explain 550 5.7.1       what a code means, nothing sent
+  > :record session.ehlo     then: ehlo replay session.ehlo
+  > :replay session.ehlo     run a recorded script here
+  > :reconnect mx2.example.net:587
+  > :help
+  > :quit
+  $ printf 'EHLO me\\nNOOP\\nQUIT\\n' | ehlo repl HOST --json --strict";
 
 /// Parse a line starting with `:`. The error is a one-line hint.
 pub(crate) fn parse(line: &str) -> Result<Meta, String> {
@@ -225,6 +394,8 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
         ":replay" => arg
             .map(|a| Meta::Replay(PathBuf::from(a)))
             .ok_or_else(|| need("a file")),
+        ":status" => Ok(Meta::Status),
+        ":set" => parse_set(rest).map(Meta::Set),
         ":help" | ":h" | ":?" => Ok(Meta::Help),
         ":quit" | ":q" | ":exit" => Ok(Meta::Quit),
         _ => {
@@ -357,6 +528,22 @@ impl Envelope {
             .any(|v| upper.split_whitespace().next() == Some(v))
         {
             *self = Envelope::default();
+        }
+    }
+}
+
+impl Envelope {
+    /// The server refused a typed MAIL or RCPT (`line`): a refused sender leaves no envelope,
+    /// a refused recipient is not part of it (`:status`, `:send`).
+    pub(crate) fn refused(&mut self, line: &str) {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("MAIL FROM:") {
+            *self = Envelope::default();
+        } else if upper.starts_with("RCPT TO:") {
+            let addr = path(&line[8..]);
+            if let Some(i) = self.rcpts.iter().rposition(|r| *r == addr) {
+                self.rcpts.remove(i);
+            }
         }
     }
 }
@@ -497,6 +684,89 @@ mod tests {
         assert!(parse(":zzz").unwrap_err().contains(":help"));
     }
 
+    #[test]
+    fn set_names_values_and_errors() {
+        use std::time::Duration;
+        assert_eq!(parse(":set"), Ok(Meta::Set(SetCommand::List)));
+        assert_eq!(
+            parse(":set Echo"),
+            Ok(Meta::Set(SetCommand::Show(SettingName::Echo)))
+        );
+        assert_eq!(
+            parse(":set timeout 5"),
+            Ok(Meta::Set(SetCommand::Change(Setting::Timeout(
+                Duration::from_secs(5)
+            ))))
+        );
+        assert_eq!(
+            parse(":set timeout 2m"),
+            Ok(Meta::Set(SetCommand::Change(Setting::Timeout(
+                Duration::from_secs(120)
+            ))))
+        );
+        assert_eq!(
+            parse(":set explain off"),
+            Ok(Meta::Set(SetCommand::Change(Setting::Explain(
+                ExplainLevel::None
+            ))))
+        );
+        assert_eq!(
+            parse(":set explain ALL"),
+            Ok(Meta::Set(SetCommand::Change(Setting::Explain(
+                ExplainLevel::All
+            ))))
+        );
+        assert_eq!(
+            parse(":set echo off"),
+            Ok(Meta::Set(SetCommand::Change(Setting::Echo(false))))
+        );
+        assert!(
+            parse(":set timeout -1")
+                .unwrap_err()
+                .contains(":set timeout")
+        );
+        assert!(parse(":set echo 2").unwrap_err().contains("on or off"));
+        assert!(parse(":set explain some").unwrap_err().contains("errors"));
+        assert!(
+            parse(":set colour on")
+                .unwrap_err()
+                .contains("unknown setting")
+        );
+        assert!(parse(":set echo on now").is_err());
+        assert_eq!(parse(":status"), Ok(Meta::Status));
+    }
+
+    #[test]
+    fn set_completes_names_then_values() {
+        assert_eq!(
+            complete_args(":set ", 5),
+            Some(vec!["timeout".into(), "explain".into(), "echo".into()])
+        );
+        assert_eq!(
+            complete_args(":set e", 5),
+            Some(vec!["explain".into(), "echo".into()])
+        );
+        assert_eq!(
+            complete_args(":set echo o", 10),
+            Some(vec!["on".into(), "off".into()])
+        );
+        assert_eq!(
+            complete_args(":set explain ", 13),
+            Some(vec!["all".into(), "errors".into(), "none".into()])
+        );
+        assert_eq!(complete_args(":set echo on ", 13), Some(vec![]));
+        assert_eq!(complete_args(":data ", 6), None);
+    }
+
+    /// The man page shows every meta-command in use.
+    #[test]
+    fn examples_show_every_meta_command() {
+        for n in NAMES {
+            let n = n.trim_end_matches([' ', '"']);
+            assert!(EXAMPLES.contains(&format!("  > {n}")), "{n} has no example");
+        }
+    }
+
     /// `:help` is also the EXTRA section of `man ehlo-repl` (the REPL's long help): every
     /// meta-command is in it.
     #[test]
@@ -527,6 +797,10 @@ mod tests {
         let m = String::from_utf8(default_message(&e, "h.test", "Mon, 1 Jan 2024", "1.2")).unwrap();
         assert!(m.contains("From: a@b.test\nTo: c@d.test, e@f.test\n"));
         assert!(m.contains("Message-Id: <1.2@h.test>"));
+        e.refused("RCPT TO:<c@d.test> NOTIFY=NEVER");
+        assert_eq!(e.rcpts, vec!["e@f.test"]);
+        e.refused("RCPT TO:<x@y.test>");
+        assert_eq!(e.rcpts, vec!["e@f.test"]);
         e.observe("RSET");
         assert_eq!(e, Envelope::default());
     }

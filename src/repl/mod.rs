@@ -22,6 +22,7 @@ use tokio::io::AsyncReadExt;
 use crate::error::{EXIT_OK, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
+use crate::render::remedy::FrontEnd;
 use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
@@ -83,6 +84,12 @@ const STARTTLS_IN_TRANSACTION: &str = "STARTTLS inside a mail transaction: after
 /// How long to listen for replies to `:raw` bytes (nobody knows how many will come).
 const RAW_QUIET: Duration = Duration::from_millis(700);
 
+/// How long a reply may take before the terminal shows "waiting 7 s, 9 bytes so far".
+const STATUS_AFTER: Duration = Duration::from_secs(1);
+
+/// Most bytes of an unfinished reply the waiting status quotes (the newest ones).
+const STATUS_BYTES: usize = 48;
+
 /// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
 /// the connect/usage code when the first connection cannot be made.
 pub(crate) async fn run(cfg: ReplConfig) -> u8 {
@@ -101,6 +108,12 @@ pub(crate) async fn run(cfg: ReplConfig) -> u8 {
     };
     engine.interactive = ui.is_tty();
     engine.interrupt = ui.is_tty().then(|| ui.interrupt());
+    // The live "waiting 7 s" line: a terminal's transcript only (never JSON on a terminal).
+    engine.status = if engine.cfg.json {
+        None
+    } else {
+        ui.status_line()
+    };
     // "closed — :reconnect or :quit" is for a person at a terminal, not for a script.
     engine.notices = ui.is_tty();
     if let Some(path) = &record {
@@ -343,6 +356,22 @@ struct Engine {
     typed_auth_recorded: bool,
     /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
     notices: bool,
+    /// The terminal's status line, for "waiting 7 s, 9 bytes so far" (`None`: a pipe, `--json`,
+    /// replay), and whether it shows something now.
+    status: Option<editor::StatusLine>,
+    status_shown: bool,
+    /// What the last TLS handshake of this connection negotiated (for `:status`).
+    tls_info: Option<crate::smtp::event::TlsInfo>,
+    /// The mechanism and user of the latest AUTH on this connection (never the secret).
+    auth_user: Option<(String, String)>,
+    /// The latest reply, as `:status` shows it.
+    last_reply: Option<String>,
+    /// The file being recorded to.
+    recording: Option<PathBuf>,
+    /// Bytes of content typed after a DATA so far (CRLF included), and whether the SIZE warning
+    /// was given for this message.
+    typed_body: usize,
+    size_warned: bool,
     /// `ehlo replay --keep-going`: every step runs whatever differs.
     keep_going: bool,
     /// The differences a replay found, in order.
@@ -413,6 +442,14 @@ impl Engine {
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
             notices: false,
+            status: None,
+            status_shown: false,
+            tls_info: None,
+            auth_user: None,
+            last_reply: None,
+            recording: None,
+            typed_body: 0,
+            size_warned: false,
             keep_going: false,
             mismatches: Vec::new(),
             outcome: None,
@@ -473,6 +510,7 @@ impl Engine {
         match Recorder::create(path, &server, mode) {
             Ok(r) => {
                 self.recorder = Some(r);
+                self.recording = Some(path.to_path_buf());
                 self.say(&format!("recording to {}", path.display()));
             }
             Err(e) => self.error(e),
@@ -498,9 +536,16 @@ impl Engine {
             return Err(e.exit_code());
         };
         self.seen.clear();
+        self.tls_info = None;
+        self.auth_user = None;
+        self.last_reply = None;
         let plan = self.cfg.link.to(target);
-        let (sink, start) = (&mut self.sink, self.start);
-        let opened = conn::connect(&plan, &mut |e| sink.event(&e, start.elapsed())).await;
+        let (sink, start, tls_info) = (&mut self.sink, self.start, &mut self.tls_info);
+        let opened = conn::connect(&plan, &mut |e| {
+            keep_tls_info(&e, tls_info);
+            sink.event(&e, start.elapsed())
+        })
+        .await;
         let conn = match opened {
             Ok(c) => c,
             Err(e) => {
@@ -673,10 +718,12 @@ impl Engine {
                         });
                         // The timing first: the transcript shows it on the reply's last line.
                         let t = self.start.elapsed();
+                        let ms = self.waiting_since.elapsed().as_secs_f64() * 1000.0;
+                        self.last_reply = Some(last_reply_text(reply, *phase, ms));
                         let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
                             phase: *phase,
-                            ms: self.waiting_since.elapsed().as_secs_f64() * 1000.0,
+                            ms,
                         };
                         self.sink.event(&timing, t);
                         self.sink.event(&ev, t);
@@ -784,9 +831,12 @@ impl Engine {
             plan.link.tls.sni = Some(sni.clone());
             plan.link.tls.verify_name = Some(sni.clone());
         }
-        let (sink, start) = (&mut self.sink, self.start);
+        let (sink, start, tls_info) = (&mut self.sink, self.start, &mut self.tls_info);
         let upgraded = conn
-            .start_tls(&plan, &mut |e| sink.event(&e, start.elapsed()))
+            .start_tls(&plan, &mut |e| {
+                keep_tls_info(&e, tls_info);
+                sink.event(&e, start.elapsed())
+            })
             .await;
         match upgraded {
             Ok(c) => {
@@ -811,8 +861,14 @@ impl Engine {
     }
 
     /// Pump until every expected reply is in (or the timeout, or Ctrl-C on a terminal). After
-    /// `:raw`, listen until the line has been quiet for a moment.
+    /// `:raw`, listen until the line has been quiet for a moment. On a terminal, a reply that
+    /// takes more than [`STATUS_AFTER`] gets the live status line, erased before the next prompt.
     async fn settle(&mut self) {
+        self.settle_waiting().await;
+        self.clear_status();
+    }
+
+    async fn settle_waiting(&mut self) {
         let timeout = self.timeout();
         loop {
             self.pump_out().await;
@@ -835,12 +891,33 @@ impl Engine {
             };
             let deadline = tokio::time::Instant::from_std(deadline);
             let interrupt = self.interrupt.clone();
+            // The next update of the status line: a second after the wait began, then on each
+            // whole second of it.
+            let tick = (self.status.is_some() && !raw_wait).then(|| {
+                let waited = self.waiting_since.elapsed();
+                let next = if waited < STATUS_AFTER {
+                    STATUS_AFTER
+                } else {
+                    Duration::from_secs(waited.as_secs() + 1)
+                };
+                tokio::time::Instant::from_std(self.waiting_since + next)
+            });
             let r = tokio::select! {
-                r = tokio::time::timeout_at(deadline, self.read_some()) => Some(r),
+                r = tokio::time::timeout_at(deadline, self.read_some()) => Some(Some(r)),
                 _ = ctrl_c(interrupt) => None,
+                _ = tokio::time::sleep_until(tick.unwrap_or(deadline)), if tick.is_some() => Some(None),
+            };
+            let r = match r {
+                Some(None) => {
+                    self.show_waiting();
+                    continue;
+                }
+                Some(Some(r)) => Some(r),
+                None => None,
             };
             match r {
                 None => {
+                    self.clear_status();
                     self.emit(Event::Warning {
                         message:
                             "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
@@ -866,12 +943,21 @@ impl Engine {
                         )
                     };
                     if !raw_wait {
+                        self.clear_status();
                         self.emit(Event::Warning { message });
                     }
                     return;
                 }
                 Some(Ok(n)) => {
                     self.on_read(n);
+                    // The bytes so far, live; or the line erased before the reply is printed.
+                    if self.status_shown {
+                        if self.session.as_ref().is_some_and(|s| s.awaiting_reply()) {
+                            self.show_waiting();
+                        } else {
+                            self.clear_status();
+                        }
+                    }
                     // A read that is always ready never lets `timeout_at` fire: bytes that
                     // keep coming without completing the reply still end the wait on time.
                     if !raw_wait
@@ -880,6 +966,7 @@ impl Engine {
                         && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
                     {
                         self.pump_out().await;
+                        self.clear_status();
                         self.emit(Event::Warning {
                             message: format!(
                                 "no complete reply within {}s: a late reply will be shown when it arrives",
@@ -890,6 +977,46 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// Draw "waiting 7 s, 9 bytes so far: "250 sl"" on the terminal's status line.
+    fn show_waiting(&mut self) {
+        let Some(line) = &self.status else {
+            return;
+        };
+        let Some(s) = self.session.as_ref().filter(|s| s.awaiting_reply()) else {
+            return;
+        };
+        let secs = self.waiting_since.elapsed().as_secs();
+        let mut text = format!("waiting {secs} s");
+        match s.partial() {
+            None => text.push_str(", nothing received yet"),
+            Some((p, unfinished)) => {
+                let b = crate::smtp::event::count_bytes(p.bytes);
+                text.push_str(&format!(", {b} so far"));
+                if p.lines > 0 {
+                    let s = if p.lines == 1 { "" } else { "s" };
+                    text.push_str(&format!(" ({} complete line{s})", p.lines));
+                }
+                if !unfinished.is_empty() {
+                    let from = unfinished.len().saturating_sub(STATUS_BYTES);
+                    let more = if from > 0 { "…" } else { "" };
+                    text.push_str(&format!(": {more}{}", meta::escape(&unfinished[from..])));
+                }
+            }
+        }
+        text.push_str(" — Ctrl-C stops waiting");
+        line.show(&text);
+        self.status_shown = true;
+    }
+
+    /// Erase the status line, if it shows something.
+    fn clear_status(&mut self) {
+        if std::mem::take(&mut self.status_shown)
+            && let Some(line) = &self.status
+        {
+            line.clear();
         }
     }
 
@@ -974,6 +1101,12 @@ impl Engine {
                 self.greeting = Some(line.to_string());
             }
         }
+        if in_data {
+            self.watch_typed_size(line);
+        } else {
+            self.typed_body = 0;
+            self.size_warned = false;
+        }
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
         }
@@ -985,6 +1118,15 @@ impl Engine {
         }
         self.settle().await;
         self.record_group();
+        if !in_data
+            && !secret
+            && self
+                .seen
+                .first()
+                .is_some_and(|r| !(200..300).contains(&r.code))
+        {
+            self.envelope.refused(line);
+        }
         if secret {
             // The response itself is never written; its reply codes belong to the `:auth`
             // step the typed AUTH was recorded as.
@@ -998,6 +1140,13 @@ impl Engine {
             }
         } else if !in_data && let Some(step) = typed_auth_step(line) {
             self.typed_auth_recorded = true;
+            let mut w = step.split_whitespace().skip(1);
+            let mech = w.next().unwrap_or("").to_string();
+            let user = w
+                .next()
+                .unwrap_or("(typed in the SASL exchange)")
+                .to_string();
+            self.auth_user = Some((mech, user));
             if let Some(r) = self.recorder.as_mut() {
                 r.comment(
                     "AUTH typed by hand, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)",
@@ -1038,6 +1187,11 @@ impl Engine {
         let lines = std::mem::take(&mut self.unrecorded);
         let n = lines.len().min(self.seen.len());
         let firsts: Vec<Seen> = self.seen.drain(..n).collect();
+        for (l, reply) in lines.iter().zip(&firsts) {
+            if !(200..300).contains(&reply.code) {
+                self.envelope.refused(l);
+            }
+        }
         if let Some(r) = self.recorder.as_mut() {
             for (i, l) in lines.iter().enumerate() {
                 let codes: Vec<u16> = firsts.get(i).map(|s| vec![s.code]).unwrap_or_default();
@@ -1100,6 +1254,9 @@ impl Engine {
                     return Flow::Continue;
                 }
                 let msg = self.default_message();
+                if !self.size_allows(&msg, feed).await {
+                    return Flow::Continue;
+                }
                 if let Some(s) = self.session.as_mut() {
                     s.data(&msg);
                 }
@@ -1116,9 +1273,10 @@ impl Engine {
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
-                Some(report) => {
-                    self.say(&report.text_with(crate::render::human::repl_remedy))
-                }
+                Some(report) => self.say(&crate::render::explain::report_text(
+                    &report,
+                    FrontEnd::Repl,
+                )),
                 None => self.error(format!(
                     "{code:?} is not a reply code: try :explain 550, :explain 5.7.1 or :explain \"550 5.7.1\""
                 )),
@@ -1156,6 +1314,7 @@ impl Engine {
                 let _ = Box::pin(self.connect(feed, false)).await;
             }
             Meta::Record(None, _) => {
+                self.recording = None;
                 if self.recorder.take().is_some() {
                     self.say("recording stopped");
                 } else {
@@ -1177,6 +1336,11 @@ impl Engine {
                 }
                 Err(e) => self.error(e),
             },
+            Meta::Status => {
+                let report = self.status_report();
+                self.say(&report);
+            }
+            Meta::Set(cmd) => self.set(cmd, line),
             Meta::Help => self.say(meta::HELP),
             Meta::Quit => {
                 self.quit().await;
@@ -1200,6 +1364,257 @@ impl Engine {
                 .replace(['+', '/', '='], "")
         );
         meta::default_message(&self.envelope, &self.helo_default, &date, &unique)
+    }
+
+    /// The SIZE limit the server advertised (RFC 1870 §4); `None` when there is none (not
+    /// offered, no EHLO yet, or `SIZE 0`: no fixed limit).
+    fn size_limit(&self) -> Option<u64> {
+        self.session
+            .as_ref()
+            .and_then(|s| s.capabilities())
+            .and_then(|c| c.size())
+            .filter(|&l| l > 0)
+    }
+
+    /// May a message of `content` go out? Over the advertised SIZE (counted as RFC 1870 §3
+    /// does: CRLF line ends, without dot-stuffing or the final dot) a terminal is asked;
+    /// without one the message is refused with the DATA phase's exit code (for `--strict`).
+    async fn size_allows(&mut self, content: &[u8], feed: &mut Feed<'_>) -> bool {
+        let Some(limit) = self.size_limit() else {
+            return true;
+        };
+        let size = crate::smtp::data::encode_chunked(content, crate::smtp::data::Fixup::ALL).len();
+        if size as u64 <= limit {
+            return true;
+        }
+        let (size_s, limit_s) = (
+            crate::smtp::event::count_bytes(size),
+            crate::smtp::event::count_bytes(limit as usize),
+        );
+        if feed.can_ask() {
+            self.emit(Event::Warning {
+                message: format!(
+                    "the message is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870): expect a 552"
+                ),
+            });
+            let answer = feed
+                .ask("send it anyway? [y/N] ", LineKind::Data)
+                .await
+                .map(|a| a.trim().to_ascii_lowercase());
+            if matches!(answer.as_deref(), Some("y" | "yes")) {
+                return true;
+            }
+            self.say("message not sent");
+            return false;
+        }
+        self.error(format!(
+            "message not sent: it is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870); a terminal would ask"
+        ));
+        self.failure = Some(phase_exit_code(Phase::Data));
+        false
+    }
+
+    /// Content typed after a DATA goes out line by line, so it cannot be held back: once it
+    /// passes the advertised SIZE, say so (once per message), before the final dot draws 552.
+    fn watch_typed_size(&mut self, line: &str) {
+        if line == "." {
+            self.typed_body = 0;
+            self.size_warned = false;
+            return;
+        }
+        self.typed_body = self.typed_body.saturating_add(line.len() + 2);
+        if let Some(limit) = self.size_limit()
+            && self.typed_body as u64 > limit
+            && !std::mem::replace(&mut self.size_warned, true)
+        {
+            self.emit(Event::Warning {
+                message: format!(
+                    "the message typed so far is {}, over the server's SIZE limit of {} (RFC 1870): expect a 552 after the final dot",
+                    crate::smtp::event::count_bytes(self.typed_body),
+                    crate::smtp::event::count_bytes(limit as usize)
+                ),
+            });
+        }
+    }
+
+    /// `:set`: list, show or change a setting for the rest of the session.
+    fn set(&mut self, cmd: meta::SetCommand, line: &str) {
+        use meta::{SetCommand, Setting, SettingName};
+        let shown = |e: &Engine, name: SettingName| -> String {
+            match name {
+                SettingName::Timeout => {
+                    let t = e.timeout();
+                    if t.is_zero() {
+                        "timeout  none (replies are awaited until they come or Ctrl-C)".into()
+                    } else {
+                        format!("timeout  {}s per reply", t.as_secs())
+                    }
+                }
+                SettingName::Explain => format!(
+                    "explain  {}",
+                    match e.cfg.human.explain {
+                        crate::render::ExplainLevel::All => "all (every reply)",
+                        crate::render::ExplainLevel::Errors =>
+                            "errors (errors and unusual replies)",
+                        crate::render::ExplainLevel::None => "none",
+                    }
+                ),
+                SettingName::Echo => format!(
+                    "echo     {}",
+                    if e.cfg.human.hide.send {
+                        "off (lines sent are not repeated in the transcript)"
+                    } else {
+                        "on (each line sent is shown as ` -> …`)"
+                    }
+                ),
+            }
+        };
+        let name = match cmd {
+            SetCommand::List => {
+                let all = [
+                    SettingName::Timeout,
+                    SettingName::Explain,
+                    SettingName::Echo,
+                ]
+                .map(|n| shown(self, n))
+                .join("\n");
+                self.say(&all);
+                return;
+            }
+            SetCommand::Show(n) => {
+                let text = shown(self, n);
+                self.say(&text);
+                return;
+            }
+            SetCommand::Change(Setting::Timeout(d)) => {
+                self.cfg.link.timeout = d;
+                SettingName::Timeout
+            }
+            SetCommand::Change(Setting::Explain(level)) => {
+                self.cfg.human.explain = level;
+                self.sink.reconfigure(&|o| o.explain = level);
+                SettingName::Explain
+            }
+            SetCommand::Change(Setting::Echo(on)) => {
+                self.cfg.human.hide.send = !on;
+                self.sink.reconfigure(&|o| o.hide.send = !on);
+                SettingName::Echo
+            }
+        };
+        let mut text = shown(self, name);
+        if self.cfg.json && name != SettingName::Timeout {
+            text.push_str(" (the JSON Lines on stdout always carry every event)");
+        }
+        self.say(&text);
+        // A replay of the recording runs with the same settings.
+        self.record(line, &[]);
+    }
+
+    /// `:status`: where the session stands, one labelled line per topic.
+    fn status_report(&self) -> String {
+        let mut out: Vec<(&str, String)> = Vec::new();
+        let session = self.session.as_ref();
+        let target = self.target.as_ref().map(ToString::to_string);
+        out.push((
+            "server",
+            match (&self.conn, target) {
+                (Some(c), _) if self.connected() => c.server.clone(),
+                (_, Some(t)) => format!("{t} (not connected: :reconnect)"),
+                (_, None) => "none (:reconnect HOST[:PORT])".into(),
+            },
+        ));
+        out.push((
+            "state",
+            match session {
+                Some(s) => {
+                    let p = s.state().prompt();
+                    let p = p.trim_end().trim_end_matches('>').to_string();
+                    if s.awaiting_reply() {
+                        format!("{p}, a reply still awaited")
+                    } else {
+                        p
+                    }
+                }
+                None => "offline".into(),
+            },
+        ));
+        out.push((
+            "TLS",
+            match (&self.tls_info, session.is_some_and(|s| s.is_tls())) {
+                (Some(i), true) => tls_summary(i),
+                _ => "none: plain text (:starttls to upgrade)".into(),
+            },
+        ));
+        out.push((
+            "AUTH",
+            match (&self.auth_user, session.is_some_and(|s| s.state().authed)) {
+                (Some((m, u)), true) => format!("{u} with {m}: authenticated"),
+                (Some((m, u)), false) => format!("{u} with {m}: not authenticated"),
+                (None, _) => "none (:auth [MECH [user]])".into(),
+            },
+        ));
+        out.push((
+            "envelope",
+            match session.is_some_and(|s| s.state().in_transaction) {
+                true => {
+                    let e = &self.envelope;
+                    let mut t = format!("MAIL FROM:<{}>", e.from.clone().unwrap_or_default());
+                    if e.rcpts.is_empty() {
+                        t.push_str(", no RCPT TO yet");
+                    }
+                    for r in &e.rcpts {
+                        t.push_str(&format!(", RCPT TO:<{r}>"));
+                    }
+                    t
+                }
+                false => "none (no mail transaction open: MAIL FROM:<…> starts one)".into(),
+            },
+        ));
+        out.push((
+            "last reply",
+            self.last_reply.clone().unwrap_or_else(|| "none yet".into()),
+        ));
+        let caps = session.and_then(|s| s.capabilities());
+        out.push((
+            "SIZE",
+            match caps.map(|c| c.size()) {
+                None => "unknown: no EHLO reply yet (type EHLO name)".into(),
+                Some(None) => "not advertised".into(),
+                Some(Some(0)) => "advertised without a fixed limit (SIZE 0)".into(),
+                Some(Some(n)) => format!(
+                    "{} (RFC 1870; :data asks before sending more)",
+                    crate::smtp::event::count_bytes(n as usize)
+                ),
+            },
+        ));
+        let t = self.timeout();
+        out.push((
+            "settings",
+            format!(
+                "timeout {}, explain {}, echo {}",
+                if t.is_zero() {
+                    "none".to_string()
+                } else {
+                    format!("{}s", t.as_secs())
+                },
+                meta::explain_word(self.cfg.human.explain),
+                if self.cfg.human.hide.send {
+                    "off"
+                } else {
+                    "on"
+                }
+            ),
+        ));
+        out.push((
+            "recording",
+            self.recording
+                .as_ref()
+                .map_or("off (:record FILE)".into(), |p| p.display().to_string()),
+        ));
+        out.iter()
+            .map(|(k, v)| format!("{k:<11}{v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// `:auth [MECH [user]]`: explained instead of sent before EHLO; the strongest offered
@@ -1334,6 +1749,9 @@ impl Engine {
             creds.password = secret;
         }
         let started = self.session.as_mut().is_some_and(|s| s.auth(&mech, creds));
+        if started {
+            self.auth_user = Some((mech.clone(), user.clone()));
+        }
         self.settle().await;
         if started {
             self.record(&format!(":auth {mech} {user}"), &[]);
@@ -1382,6 +1800,9 @@ impl Engine {
                 (c, lines, ":data".to_string())
             }
         };
+        if !self.size_allows(&content, feed).await {
+            return;
+        }
         if let Some(s) = self.session.as_mut() {
             s.data(&content);
         }
@@ -1426,6 +1847,64 @@ fn typed_auth_step(line: &str) -> Option<String> {
         Some(u) => format!(":auth {mech} {u}"),
         None => format!(":auth {mech}"),
     })
+}
+
+/// TLS for `:status`: `TLSv1.3 TLS_AES_256_GCM_SHA384 (256 bits); certificate verified for
+/// mx.example.net`, or why it was not and whether that was enforced.
+fn tls_summary(i: &crate::smtp::event::TlsInfo) -> String {
+    let v = &i.verify;
+    let name = v
+        .checked_name
+        .as_deref()
+        .map(|n| format!(" for {}", crate::render::human::escape_str(n)))
+        .unwrap_or_default();
+    let verdict = if v.ok {
+        format!("certificate verified{name}")
+    } else {
+        let why = v
+            .reason
+            .as_deref()
+            .map(|r| format!(": {}", crate::render::human::escape_str(r)))
+            .unwrap_or_default();
+        let enforced = if v.enforced {
+            ""
+        } else {
+            " (not enforced: :starttls --insecure)"
+        };
+        format!("certificate NOT verified{name}{why}{enforced}")
+    };
+    format!(
+        "{} {} ({} bits); {verdict}",
+        crate::render::human::escape_str(&i.version),
+        crate::render::human::escape_str(&i.cipher),
+        i.bits
+    )
+}
+
+/// Keep what a TLS handshake negotiated, as it passes on its way to the renderer.
+fn keep_tls_info(e: &Event, into: &mut Option<crate::smtp::event::TlsInfo>) {
+    if let Event::TlsStarted { info } = e {
+        *into = Some(info.clone());
+    }
+}
+
+/// A reply as `:status` shows it: `250 2.1.5 ok (RCPT, 3 ms)`, with the number of lines of a
+/// multi-line one.
+fn last_reply_text(reply: &crate::smtp::reply::Reply, phase: Phase, ms: f64) -> String {
+    let code = reply
+        .code
+        .map_or("(no code)".to_string(), |c| c.to_string());
+    let first = reply.lines.first().map(String::as_str).unwrap_or("");
+    let more = match reply.lines.len() {
+        0 | 1 => String::new(),
+        n => format!(", {n} lines"),
+    };
+    format!(
+        "{code} {} ({}{more}, {})",
+        crate::render::human::escape_str(first),
+        phase.label(),
+        crate::render::human::latency(ms)
+    )
 }
 
 /// Read a message file, refusing anything over 64 MiB (the REPL holds it in memory).

@@ -34,6 +34,7 @@ use tokio_openssl::SslStream;
 use crate::Error;
 use crate::render::{Format, HumanOptions, Renderer};
 use crate::smtp::auth::Secret;
+use crate::smtp::codes::Hint;
 use crate::smtp::event::{AcceptedTls, Bytes, Event};
 use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
@@ -667,7 +668,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 Conn::Tls(Box::new(s))
             }
             Err(reason) => {
-                emit(Event::TlsFailed { reason }).await;
+                emit(Event::TlsFailed {
+                    reason: Hint::plain(reason),
+                })
+                .await;
                 emit(Event::Closed { expected: false }).await;
                 return;
             }
@@ -742,7 +746,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                                 session.tls_established();
                             }
                             Err(reason) => {
-                                emit(Event::TlsFailed { reason }).await;
+                                emit(Event::TlsFailed {
+                                    reason: Hint::plain(reason),
+                                })
+                                .await;
                                 session.tls_failed();
                                 drain_events(&mut session, &emit).await;
                                 emit(Event::Closed { expected: false }).await;

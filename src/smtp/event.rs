@@ -614,8 +614,8 @@ pub enum Event {
     },
     /// TLS handshake failed.
     TlsFailed {
-        /// Why.
-        reason: String,
+        /// Why, with what to do (each front end words the remedies; JSON in the send's flags).
+        reason: crate::smtp::codes::Hint,
     },
     /// Something took this long: `what` says what was timed, `phase` where.
     Timing {

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::smtp::codes::{self, Answer, EnhancedInfo, Hint, Remedy, Severity};
+use crate::smtp::codes::{self, Answer, EnhancedInfo, Hint, Severity};
 use crate::smtp::event::Phase;
 use crate::smtp::reply::Reply;
 
@@ -65,7 +65,7 @@ pub struct Report {
     pub explanations: Vec<InPhase>,
     /// The code-only view (`550 5.1.1`): the basic and registry tables, per command.
     #[serde(skip)]
-    pub table: Option<String>,
+    pub table: Option<codes::CodeTable>,
 }
 
 /// The command a bounce or log line says the reply answered (Postfix "(in reply to RCPT TO
@@ -204,7 +204,7 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
         .is_none_or(|r| r.text_without_codes().trim().is_empty() && r.lines.len() <= 1);
     // Codes alone (`550 5.1.1`, `X.7.1`): the table view, as `:explain` has always shown.
     let table = if words_only && phase.is_none() {
-        codes::explain_code(input)
+        codes::code_table(input)
     } else {
         None
     };
@@ -273,75 +273,6 @@ fn enhanced_only(input: &str) -> Option<EnhancedInfo> {
         .take(16)
         .find_map(codes::parse_enhanced_word)
         .and_then(|e| codes::lookup_enhanced(&e))
-}
-
-impl Report {
-    /// The human form: the codes and their registry meaning, then what the reply means as an
-    /// answer to its command (or to each command it may answer) and what to do.
-    pub(crate) fn text(&self) -> String {
-        self.text_with(|r| r.flag().to_string())
-    }
-
-    /// [`Report::text`] with the hints' remedies worded by `word` (the REPL's commands).
-    pub(crate) fn text_with(&self, word: impl Fn(Remedy) -> String) -> String {
-        if let Some(t) = &self.table {
-            return t.clone();
-        }
-        let mut out: Vec<String> = Vec::new();
-        let mut head = self.code.map(|c| c.to_string()).unwrap_or_default();
-        if let Some(e) = &self.enhanced {
-            head.push(' ');
-            head.push_str(&e.code);
-        }
-        if !self.text.is_empty() {
-            out.push(format!("{head}  {}", self.text.replace('\n', " / ")));
-        } else {
-            out.push(head);
-        }
-        if let Some(e) = &self.enhanced {
-            out.push(format!("{}  {}: {}", e.code, e.title, e.meaning));
-        }
-        match (self.phase, self.phase_from) {
-            (Some(p), from) => {
-                let whence = match from {
-                    PhaseFrom::Text => " (as the text says)",
-                    _ => "",
-                };
-                out.push(format!("answer to {}{whence}", p.label()));
-            }
-            (None, _) => out.push(
-                "the command it answers is not known (give --phase): explained for each command \
-                 it can answer"
-                    .to_string(),
-            ),
-        }
-        // Merge the same hint for several commands.
-        let single = self.explanations.len() == 1;
-        for e in &self.explanations {
-            if single {
-                out.push(format!("  meaning: {}", e.basic));
-            } else {
-                out.push(format!("  after {}: {}", e.phase.label(), e.basic));
-            }
-        }
-        let mut hints: Vec<(Vec<&str>, String)> = Vec::new();
-        for e in &self.explanations {
-            if let Some(h) = e.hint.as_ref().map(|h| h.words(&word)) {
-                match hints.iter_mut().find(|(_, t)| *t == h) {
-                    Some((ps, _)) => ps.push(e.phase.label()),
-                    None => hints.push((vec![e.phase.label()], h)),
-                }
-            }
-        }
-        for (phases, h) in hints {
-            if single || phases.len() == self.explanations.len() {
-                out.push(format!("hint: {h}"));
-            } else {
-                out.push(format!("hint after {}: {h}", phases.join(", ")));
-            }
-        }
-        out.join("\n")
-    }
 }
 
 #[cfg(test)]
@@ -416,15 +347,18 @@ mod tests {
             phases.contains(&Phase::Banner) && phases.contains(&Phase::Rcpt),
             "{phases:?}"
         );
-        let t = r.text();
-        assert!(t.contains("give --phase"), "{t}");
+        assert_eq!(r.phase, None);
     }
 
     #[test]
     fn codes_alone_keep_the_table_view() {
         let r = analyse("550 5.1.1", None).unwrap();
-        let t = r.text();
-        assert!(t.contains("5.1.1  Bad destination mailbox address"), "{t}");
+        let t = r.table.unwrap();
+        assert_eq!(t.basic.map(|b| b.code), Some(550));
+        assert_eq!(
+            t.enhanced.unwrap().info.title,
+            "Bad destination mailbox address"
+        );
         assert!(analyse("X.7.1", None).is_some());
         assert!(analyse("hello there", None).is_none());
         assert!(analyse("", None).is_none());

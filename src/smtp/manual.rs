@@ -14,8 +14,8 @@ use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
-use crate::smtp::reply::{Limits, Reply, ReplyParser};
-use crate::smtp::sent;
+use crate::smtp::outbox::{Outbox, Outgoing};
+use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
 /// Longest command line including CRLF (RFC 5321 §4.5.3.1.4).
 pub(crate) const MAX_COMMAND_LINE: usize = 512;
@@ -149,8 +149,8 @@ pub(crate) struct ManualSession {
     buf: Vec<u8>,
     parser: ReplyParser,
     pending: VecDeque<Expect>,
-    transmit: Vec<u8>,
-    events: VecDeque<Event>,
+    /// What to write and what to report.
+    out: Outbox,
     actions: VecDeque<Action>,
     tls: bool,
     /// TLS came from STARTTLS (so a later EHLO is "EHLO after TLS").
@@ -170,7 +170,6 @@ pub(crate) struct ManualSession {
     /// Name for the EHLO sent again after STARTTLS (the last typed one, or the default).
     helo_name: String,
     show_secrets: bool,
-    raw_events: bool,
     /// `:raw` bytes went out since the last command: replies to them are not unsolicited.
     raw_outstanding: bool,
     quit_sent: bool,
@@ -190,8 +189,7 @@ impl ManualSession {
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::from([Expect::Banner]),
-            transmit: Vec::new(),
-            events: VecDeque::new(),
+            out: Outbox::new(false),
             actions: VecDeque::new(),
             tls,
             tls_upgraded: false,
@@ -205,7 +203,6 @@ impl ManualSession {
             data_content: None,
             helo_name: helo_name.into(),
             show_secrets,
-            raw_events: false,
             raw_outstanding: false,
             quit_sent: false,
             closed: false,
@@ -244,23 +241,19 @@ impl ManualSession {
         self.in_data = false;
         self.in_transaction = false;
         self.closed = true;
-        self.events.push_back(Event::Closed {
+        self.out.push(Event::Closed {
             expected: self.quit_sent,
         });
     }
 
     /// Bytes to write, if any.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.transmit))
-        }
+        self.out.poll_transmit()
     }
 
     /// Next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.out.poll_event()
     }
 
     /// Next action, if any.
@@ -273,6 +266,15 @@ impl ManualSession {
     /// Are replies still expected (the REPL waits for them before the next prompt)?
     pub(crate) fn awaiting_reply(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// What has arrived of a reply not finished yet: how much ([`Progress`]) and the bytes of
+    /// its unfinished line, for a live "9 bytes so far" while a slow server answers; `None`
+    /// when nothing has.
+    pub(crate) fn partial(&self) -> Option<(Progress, &[u8])> {
+        self.parser
+            .progress(&self.buf)
+            .map(|p| (p, self.buf.as_slice()))
     }
 
     /// Were `:raw` bytes sent that may still draw replies?
@@ -539,7 +541,7 @@ impl ManualSession {
             self.in_data = false;
             self.in_transaction = false;
             self.actions.push_back(Action::Close);
-            self.events.push_back(Event::Closed { expected: true });
+            self.out.push(Event::Closed { expected: true });
         }
     }
 
@@ -554,34 +556,26 @@ impl ManualSession {
         redacted: bool,
     ) {
         self.last_phase = phase;
-        let out = sent::Outgoing {
+        self.out.write(Outgoing {
             wire,
             display,
             kind,
             phase,
             redacted,
             tls: self.tls,
-        };
-        sent::report(out, self.raw_events, &mut self.events);
-        self.transmit.extend_from_slice(wire);
+        });
     }
 
     fn info(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Info {
-            message: message.into(),
-        });
+        self.out.info(message);
     }
 
     fn warn(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Warning {
-            message: message.into(),
-        });
+        self.out.warn(message);
     }
 
     fn error(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Error {
-            message: message.into(),
-        });
+        self.out.error(message);
     }
 
     // ----- replies --------------------------------------------------------------------------
@@ -589,23 +583,22 @@ impl ManualSession {
     fn on_reply(&mut self, reply: Reply) {
         // Cut for size (a reply that never ends, or megabytes of it): show what came, then
         // drop the connection, since the rest of that reply has no command to belong to. The
-        // same limits as the one-shot send.
-        if let Some(d) = reply
+        // same limits as the one-shot send. The reply's own `ReplyTooLarge` deviation says
+        // what arrived and that reading stopped: said once, not again as an error.
+        if reply
             .deviations
             .iter()
-            .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+            .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
         {
-            let detail = crate::smtp::reply::describe_cut(d);
             let phase = self.phase();
             let explanation = codes::explain(&reply, phase);
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
                 phase,
                 explanation,
             });
-            self.error(format!("reply too large: {detail}; closing the connection"));
             self.close();
             return;
         }
@@ -614,13 +607,13 @@ impl ManualSession {
             let explanation = codes::explain(&reply, phase);
             let answers_raw = self.raw_outstanding;
             if !answers_raw {
-                self.events.push_back(Event::Deviation {
+                self.out.push(Event::Deviation {
                     deviation: Deviation::UnsolicitedReply,
                     phase,
                 });
             }
             let closing = reply.code == Some(421);
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: answers_raw,
@@ -649,7 +642,7 @@ impl ManualSession {
             _ => reply.is_positive(),
         };
         let explanation = codes::explain(&reply, phase);
-        self.events.push_back(Event::Received {
+        self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
             expected,
@@ -717,7 +710,7 @@ impl ManualSession {
         // over TLS (CVE-2011-0411 class).
         if !self.buf.is_empty() {
             let injected = std::mem::take(&mut self.buf);
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
                     bytes: Bytes(injected.clone()),
                 },
@@ -1024,9 +1017,18 @@ mod tests {
         assert!(s.is_closed());
         assert_eq!(s.poll_action(), Some(Action::Close));
         let ev = events(&mut s);
+        // Said once: by the reply's deviation (the transcript's `!!!` line), not again as an
+        // error.
+        let cut = ev
+            .iter()
+            .filter(|e| {
+                matches!(e, Event::Received { reply, .. } if reply.deviations.iter()
+                .any(|d| matches!(d, Deviation::ReplyTooLarge { bytes: 7007, lines: 1001, .. })))
+            })
+            .count();
+        assert_eq!(cut, 1, "{ev:?}");
         assert!(
-            ev.iter().any(|e| matches!(e, Event::Error { message }
-                if message.starts_with("reply too large: 7 007 bytes in 1001 lines"))),
+            !ev.iter().any(|e| matches!(e, Event::Error { .. })),
             "{ev:?}"
         );
         assert!(!s.awaiting_reply());

@@ -14,9 +14,9 @@ pub mod event;
 pub mod explain;
 pub(crate) mod ext;
 pub(crate) mod manual;
+mod outbox;
 #[cfg(test)]
 mod pair;
 pub(crate) mod reply;
-pub(crate) mod rng;
-mod sent;
+pub mod rng;
 pub mod server;

@@ -1,17 +1,18 @@
-//! The one small seeded pseudo-random generator of the sans-IO core (xorshift64*, from Vigna,
-//! "An experimental exploration of Marsaglia's xorshift generators, scrambled", 2016): queue ids
-//! and challenges in the server session, and the generated inputs of the property tests. The
-//! same seed gives the same sequence, so a failing generated case can be replayed; not for
-//! anything secret (SCRAM nonces come from OpenSSL's generator).
+//! The one small seeded pseudo-random generator (xorshift64*, from Vigna, "An experimental
+//! exploration of Marsaglia's xorshift generators, scrambled", 2016): queue ids and challenges
+//! in the server session, and the generated inputs of the property, end-to-end and interop
+//! tests (public for tests/ through lib.rs). The same seed gives the same sequence, so a failing
+//! generated case can be replayed; not for anything secret (SCRAM nonces come from OpenSSL's
+//! generator).
 
 /// xorshift64*: 64 bits of state, never zero.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
     /// A generator seeded with `seed` (0, which xorshift cannot leave, is replaced by a fixed
     /// odd constant).
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(if seed == 0 {
             0x9E37_79B9_7F4A_7C15
         } else {
@@ -19,8 +20,10 @@ impl Rng {
         })
     }
 
-    /// The next 64 pseudo-random bits.
-    pub(crate) fn next(&mut self) -> u64 {
+    /// The next 64 pseudo-random bits. (Not an `Iterator`: the sequence never ends, and callers
+    /// draw numbers of different shapes from it.)
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -30,9 +33,13 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n` > 0; the modulo bias is irrelevant for tests and ids).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+
+    /// `n` pseudo-random bytes (the high bits of each draw, the better mixed ones).
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() >> 56) as u8).collect()
     }
 }
 

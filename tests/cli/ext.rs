@@ -196,7 +196,8 @@ fn xclient_delim_sends_one_command_per_group() {
     steps.extend([
         Step::Expect("XCLIENT HELO=helo+20string\r\n"),
         Step::Send(b"220 scripted.test again\r\n"),
-        Step::Expect("XCLIENT ADDR=192.0.2.1 NAME=foo.example.com\r\n"),
+        // In the order given, as swaks sends it (its manual's own example).
+        Step::Expect("XCLIENT NAME=foo.example.com ADDR=192.0.2.1\r\n"),
         Step::Send(b"220 scripted.test again\r\n"),
         Step::Expect("XCLIENT FOO=bar\r\n"),
         Step::Send(b"220 scripted.test again\r\n"),

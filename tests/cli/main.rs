@@ -21,6 +21,7 @@ mod replies;
 mod serve;
 mod serve_limits;
 mod swaks_compat;
+mod swaks_peer;
 mod tlsauth;
 mod transcript;
 mod util;

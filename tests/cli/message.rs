@@ -8,17 +8,9 @@ use base64::Engine;
 
 use crate::util::*;
 
-/// Deterministic pseudo-random bytes (xorshift; no extra crate).
+/// Deterministic pseudo-random bytes from the crate's one seeded generator.
 fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    ehlo::smtp::rng::Rng::new(seed).bytes(n)
 }
 
 /// The MIME part whose header block contains `marker`: (headers, raw body). Boundaries are

@@ -31,6 +31,10 @@ enum Srv {
     TlsOnConnect,
     /// LMTP.
     Lmtp,
+    /// The recording peer of `swaks_peer` reading a PROXY header before its banner.
+    Proxy,
+    /// The recording peer of `swaks_peer` offering XCLIENT with these attributes.
+    Xclient(&'static str),
 }
 
 struct Case {
@@ -44,6 +48,11 @@ struct Case {
     delays: &'static [&'static str],
     /// Standard input for both tools.
     stdin: Option<&'static str>,
+    /// Environment for both tools (`{srv}` replaced as in `args`).
+    env: &'static [(&'static str, &'static str)],
+    /// Where the server listens instead of 127.0.0.1 on a free port; `{host}` in `args` is its
+    /// address without the port.
+    listen: Option<&'static str>,
     /// Extra ehlo flags for a documented deliberate difference (README "How it differs").
     ehlo_extra: &'static [&'static str],
     /// The outcome differs on purpose: words of the README's "How it differs from swaks" entry
@@ -58,6 +67,8 @@ const fn c(args: &'static [&'static str]) -> Case {
         faults: &[],
         delays: &[],
         stdin: None,
+        env: &[],
+        listen: None,
         ehlo_extra: &[],
         differs: None,
     }
@@ -84,6 +95,14 @@ impl Case {
         self.stdin = Some(s);
         self
     }
+    const fn env(mut self, env: &'static [(&'static str, &'static str)]) -> Case {
+        self.env = env;
+        self
+    }
+    const fn listen(mut self, addr: &'static str) -> Case {
+        self.listen = Some(addr);
+        self
+    }
     /// ehlo refuses AUTH over a connection that is not encrypted unless told (README).
     const fn plaintext_auth(mut self) -> Case {
         self.ehlo_extra = &["--allow-plaintext-auth"];
@@ -101,6 +120,19 @@ impl Case {
 }
 
 const T: &str = "user@example.com";
+
+/// The README's words for `--no-data-fixup` data ehlo refuses where swaks sends it and waits.
+const NDF_REFUSED: &str =
+    "data that does not end with `CRLF.CRLF` is refused before anything is sent";
+
+/// The README's words for the empty line swaks sends after `--no-data-fixup` data.
+const NDF_NO_EMPTY_LINE: &str = "swaks sends an empty line after it";
+/// The README's words for options `--no-data-fixup` cannot apply, refused by ehlo.
+const NDF_IGNORED: &str = "which swaks ignores with `-ndf`";
+
+/// The recording peer offering every XCLIENT attribute swaks knows.
+const XCLIENT_ALL: Srv =
+    Srv::Xclient("NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT REVERSE_NAME");
 
 /// The table. Every line is a swaks command line as a user would type it.
 const CASES: &[Case] = &[
@@ -304,6 +336,10 @@ const CASES: &[Case] = &[
     ]),
     c(&["-t", T, "-s", "{srv}", "--data", "@{dir}/data.txt"]),
     c(&["-t", T, "-s", "{srv}", "--data", "-"]).stdin("Subject: from stdin\n\nstdin body\n"),
+    // swaks v20201014's deprecated -g: --data - unless --data is given.
+    c(&["-t", T, "-s", "{srv}", "-g"]).stdin("Subject: via -g\n\nstdin body\n"),
+    c(&["-t", T, "-s", "{srv}", "--g"]).stdin("Subject: via --g\n\nstdin body\n"),
+    c(&["-t", T, "-s", "{srv}", "-g", "-d", "Subject: d\\n\\nx\\n"]).stdin("not read\n"),
     c(&[
         "-t",
         T,
@@ -617,6 +653,400 @@ const CASES: &[Case] = &[
         "--xclient-optional",
     ]),
     c(&["-t", T, "-s", "{srv}", "--prdr"]),
+    // --- XCLIENT against a server that offers it (swaks's manual's examples first) ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-name",
+        "foo.example.com",
+        "--xclient-addr",
+        "192.168.1.1",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-helo",
+        "helo string",
+        "--xclient-delim",
+        "--xclient-name",
+        "foo.example.com",
+        "--xclient-addr",
+        "192.168.1.1",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-addr",
+        "192.168.0.1",
+        "--xclient-port",
+        "26",
+        "--xclient",
+        "FOO=bar NAME=wind",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-reverse-name",
+        "r.example",
+        "--xclient-login",
+        "user",
+        "--xclient-proto",
+        "ESMTP",
+        "--xclient-destport",
+        "25",
+        "--xclient-destaddr",
+        "192.0.2.9",
+        "--xclient-port",
+        "4321",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient-delim",
+        "--xclient-name",
+        "n.example",
+        "--xclient-addr",
+        "192.0.2.2",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-delim",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient-delim",
+        "--xclient-delim",
+        "--xclient",
+        "FOO=bar",
+        "--xclient-port",
+        "25",
+        "--xclient-delim",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-xclient-name",
+        "a b+c=d",
+        "-xclient-addr",
+        "192.0.2.1",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&[
+        "-s",
+        "{srv}",
+        "--xclient-addr",
+        "192.0.2.1",
+        "-q",
+        "xclient",
+    ])
+    .srv(XCLIENT_ALL),
+    c(&["-t", T, "-s", "{srv}", "--xclient-login", "u"]).srv(Srv::Xclient("NAME ADDR")),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-login",
+        "u",
+        "--xclient-no-verify",
+    ])
+    .srv(Srv::Xclient("NAME ADDR")),
+    // --- PROXY (v1 is the default version) ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "1",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP4",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy)
+    .differs("`--proxy-family` may be left out"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-family",
+        "TCP6",
+        "--proxy-source",
+        "2001:db8::1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "2001:db8::2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .differs("uppercases them"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-family",
+        "AF_INET",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-family",
+        "AF_INET6",
+        "--proxy-source",
+        "2001:db8::1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "2001:db8::2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-command",
+        "LOCAL",
+        "--proxy-family",
+        "AF_INET",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy)
+    .differs("command nibble 0"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-protocol",
+        "DGRAM",
+        "--proxy-family",
+        "AF_INET",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy",
+        "TCP4 192.0.2.1 192.0.2.2 1234 25",
+    ])
+    .srv(Srv::Proxy),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--proxy-version",
+        "2",
+        "--proxy-family",
+        "AF_UNSPEC",
+        "--proxy-source",
+        "192.0.2.1",
+        "--proxy-source-port",
+        "1234",
+        "--proxy-dest",
+        "192.0.2.2",
+        "--proxy-dest-port",
+        "25",
+    ])
+    .srv(Srv::Proxy)
+    .differs("sends no address block"),
+    // --- SWAKS_OPT_* environment (below the command line; empty value = a flag) ---
+    c(&["-t", T, "-s", "{srv}"]).env(&[
+        ("SWAKS_OPT_helo", "env.example"),
+        ("SWAKS_OPT_from", "env@example.net"),
+        ("SWAKS_OPT_h_Subject", "from the environment"),
+        ("SWAKS_OPT_add_header", "X-Env: 1"),
+    ]),
+    c(&["-t", T, "-s", "{srv}", "-h", "cli.example"]).env(&[("SWAKS_OPT_helo", "env.example")]),
+    c(&["-t", T]).env(&[
+        ("SWAKS_OPT_server", "{srv}"),
+        ("SWAKS_OPT_quit_after", "mail"),
+    ]),
+    c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_tls", "")]),
+    c(&["-s", "{srv}"]).env(&[
+        ("SWAKS_OPT_to", T),
+        ("SWAKS_OPT_data", "Subject: e\\n\\nenv\\n"),
+    ]),
+    // --- -p SERVICE: a service name is its port (587 needs root: CI runs as root) ---
+    c(&["-t", T, "-s", "{host}", "-p", "submission"]).listen("127.58.7.1:587"),
+    c(&["-t", T, "-s", "{host}", "--port", "smtp"]).listen("127.58.7.1:25"),
+    // --- swaks's deprecated bare FILE arguments ---
+    c(&["-t", T, "-s", "{srv}", "--body", "{dir}/body.txt"]),
+    c(&["-t", T, "-s", "{srv}", "--data", "{dir}/data.txt"]),
+    // --- --no-data-fixup: the bytes as given ---
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-ndf",
+        "-d",
+        "Subject: raw\r\n\r\nbody\r\n.\r\n",
+    ])
+    .differs(NDF_NO_EMPTY_LINE),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--no-data-fixup",
+        "-d",
+        "Subject: raw\r\n\r\nbody\r\n.",
+    ]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-ndf",
+        "--timeout",
+        "2",
+        "-d",
+        "Subject: raw\\r\\n\\r\\nbody\\r\\n.\\r\\n",
+    ])
+    .differs(NDF_REFUSED),
+    c(&["-t", T, "-s", "{srv}", "-ndf", "-d", "@{dir}/raw.eml"]).differs(NDF_NO_EMPTY_LINE),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-ndf",
+        "--timeout",
+        "2",
+        "-d",
+        "Subject: raw\r\n\r\nbody\r\n",
+    ])
+    .differs(NDF_REFUSED),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-ndf",
+        "-d",
+        "Subject: raw\r\n\r\nbody\r\n.\r\n",
+        "--add-header",
+        "X-A: 1",
+    ])
+    .differs(NDF_IGNORED),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-ndf",
+        "-d",
+        "Subject: raw\r\n\r\n%BODY%\r\n.\r\n",
+        "--body",
+        "b",
+    ])
+    .differs(NDF_IGNORED),
+    // The default message has no end marker of its own.
+    c(&["-t", T, "-s", "{srv}", "-ndf", "--timeout", "2"]).differs(NDF_REFUSED),
     // --- --dump sends nothing; --dump-as-body sends the settings as the body ---
     c(&["-t", T, "-s", "{srv}", "--dump"]),
     c(&[
@@ -627,11 +1057,20 @@ const CASES: &[Case] = &[
 ];
 
 /// Everything a run left behind.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Outcome {
     code: i32,
     commands: Vec<String>,
     message: Option<String>,
+    /// What the tool printed (stdout, then stderr); not compared by the table, whose tools
+    /// word their transcripts differently.
+    output: String,
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Outcome) -> bool {
+        (self.code, &self.commands, &self.message) == (other.code, &other.commands, &other.message)
+    }
 }
 
 struct Recorder(Arc<Mutex<Vec<Event>>>);
@@ -652,7 +1091,7 @@ impl Renderer for Recorder {
 
 fn server_options(case: &Case) -> ServeOptions {
     let mut o = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: case.listen.unwrap_or("127.0.0.1:0").parse().unwrap(),
         faults: case.faults.iter().map(|s| s.to_string()).collect(),
         delays: case.delays.iter().map(|s| s.to_string()).collect(),
         hide: if case.srv == Srv::Size {
@@ -679,8 +1118,95 @@ fn server_options(case: &Case) -> ServeOptions {
             o.users = vec![("user".into(), "secret".into())];
         }
         Srv::Lmtp => o.lmtp = true,
+        Srv::Proxy | Srv::Xclient(_) => unreachable!("served by swaks_peer"),
     }
     o
+}
+
+/// The server a case runs against: `ehlo serve` with a recorder, or the `swaks_peer` peer.
+enum Server {
+    Serve(ehlo::serve::ServerHandle, Arc<Mutex<Vec<Event>>>),
+    Peer(crate::swaks_peer::Running),
+}
+
+impl Server {
+    fn start(rt: &tokio::runtime::Runtime, case: &Case) -> Server {
+        let peer = match case.srv {
+            Srv::Proxy => crate::swaks_peer::Peer::Proxy,
+            Srv::Xclient(attrs) => crate::swaks_peer::Peer::Xclient(attrs),
+            _ => {
+                let events = Arc::new(Mutex::new(Vec::new()));
+                let handle = rt
+                    .block_on(ehlo::serve::start_with(
+                        server_options(case),
+                        Box::new(Recorder(events.clone())),
+                    ))
+                    .unwrap_or_else(|e| {
+                        panic!("start the recording server on {:?}: {e}", case.listen)
+                    });
+                return Server::Serve(handle, events);
+            }
+        };
+        Server::Peer(crate::swaks_peer::start(peer))
+    }
+
+    fn addr(&self) -> String {
+        match self {
+            Server::Serve(h, _) => h.addr().to_string(),
+            Server::Peer(p) => p.addr.to_string(),
+        }
+    }
+
+    /// After the tool exited: the commands the server received and the message it stored.
+    fn finish(self, rt: &tokio::runtime::Runtime) -> (Vec<String>, Option<String>) {
+        let (handle, events) = match self {
+            Server::Peer(p) => {
+                let rec = p.finish();
+                let message = rec
+                    .message
+                    .map(|m| normalise_message(&String::from_utf8_lossy(&m)));
+                return (rec.commands, message);
+            }
+            Server::Serve(h, e) => (h, e),
+        };
+        // The tool has exited, but the server may not have read its last bytes yet (a
+        // --drop-after-send client closes right after writing): stopping the server now would
+        // cut those sessions short and lose their last command. Wait until every session the
+        // server opened has ended by itself (bounded), then stop it.
+        let settle = Instant::now();
+        while settle.elapsed() < Duration::from_secs(10) {
+            let (opened, closed) =
+                events
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .fold((0, 0), |(o, c), e| match e {
+                        Event::Connected { .. } => (o + 1, c),
+                        Event::Closed { .. } => (o, c + 1),
+                        _ => (o, c),
+                    });
+            // No session at all: either the tool never connected (a usage error) or the server
+            // has not accepted yet; give the accept a moment before taking the first answer.
+            if opened == closed && (opened > 0 || settle.elapsed() > Duration::from_millis(300)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        rt.block_on(handle.shutdown());
+        let events = std::mem::take(&mut *events.lock().unwrap());
+        let mut commands = Vec::new();
+        let mut message = None;
+        for e in events {
+            match e {
+                Event::ClientCommand { text, .. } => commands.push(text),
+                Event::MessageStored { content, .. } => {
+                    message = Some(normalise_message(&String::from_utf8_lossy(&content.0)));
+                }
+                _ => {}
+            }
+        }
+        (commands, message)
+    }
 }
 
 /// Run one tool (`program` with `args`) against a fresh server for `case`.
@@ -691,15 +1217,14 @@ fn run(
     args: &[String],
     home: &Path,
 ) -> Outcome {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let handle = rt
-        .block_on(ehlo::serve::start_with(
-            server_options(case),
-            Box::new(Recorder(events.clone())),
-        ))
-        .expect("start the recording server");
-    let srv = handle.addr().to_string();
-    let args: Vec<String> = args.iter().map(|a| a.replace("{srv}", &srv)).collect();
+    let server = Server::start(rt, case);
+    let srv = server.addr();
+    let host = case
+        .listen
+        .and_then(|l| l.rsplit_once(':'))
+        .map_or("127.0.0.1", |(h, _)| h);
+    let fill = |a: &str| a.replace("{srv}", &srv).replace("{host}", host);
+    let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
     let mut cmd = Command::new(program);
     crate::util::isolate(&mut cmd);
     for (k, _) in std::env::vars_os() {
@@ -707,6 +1232,11 @@ fn run(
             cmd.env_remove(k);
         }
     }
+    for (k, v) in case.env {
+        cmd.env(k, fill(v));
+    }
+    let out = tempfile::tempfile().unwrap();
+    let err = tempfile::tempfile().unwrap();
     cmd.args(&args)
         .env("HOME", home)
         .env("LOGNAME", "tester")
@@ -718,8 +1248,8 @@ fn run(
         } else {
             Stdio::null()
         })
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap());
     let mut child = cmd.spawn().expect("spawn");
     if let Some(input) = case.stdin {
         use std::io::Write;
@@ -737,45 +1267,20 @@ fn run(
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    // The tool has exited, but the server may not have read its last bytes yet (a
-    // --drop-after-send client closes right after writing): stopping the server now would cut
-    // those sessions short and lose their last command. Wait until every session the server
-    // opened has ended by itself (bounded), then stop it.
-    let settle = Instant::now();
-    while settle.elapsed() < Duration::from_secs(10) {
-        let (opened, closed) = events
-            .lock()
-            .unwrap()
-            .iter()
-            .fold((0, 0), |(o, c), e| match e {
-                Event::Connected { .. } => (o + 1, c),
-                Event::Closed { .. } => (o, c + 1),
-                _ => (o, c),
-            });
-        // No session at all: either the tool never connected (a usage error) or the server has
-        // not accepted yet; give the accept a moment before taking the first answer.
-        if opened == closed && (opened > 0 || settle.elapsed() > Duration::from_millis(300)) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    rt.block_on(handle.shutdown());
-    let events = std::mem::take(&mut *events.lock().unwrap());
-    let mut commands = Vec::new();
-    let mut message = None;
-    for e in events {
-        match e {
-            Event::ClientCommand { text, .. } => commands.push(text),
-            Event::MessageStored { content, .. } => {
-                message = Some(normalise_message(&String::from_utf8_lossy(&content.0)));
-            }
-            _ => {}
-        }
+    let (commands, message) = server.finish(rt);
+    let mut output = String::new();
+    for mut f in [out, err] {
+        use std::io::{Read, Seek};
+        f.rewind().unwrap();
+        let mut b = Vec::new();
+        f.read_to_end(&mut b).unwrap();
+        output += &String::from_utf8_lossy(&b);
     }
     Outcome {
         code: status.code().unwrap_or(-1),
         commands,
         message,
+        output,
     }
 }
 
@@ -831,6 +1336,11 @@ fn swaks_command_lines_do_the_same_in_ehlo() {
     )
     .unwrap();
     std::fs::write(dir.path().join("att.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(
+        dir.path().join("raw.eml"),
+        "Subject: raw file\r\n\r\n..dot\nbare LF\r\n.\r\n",
+    )
+    .unwrap();
     let d = dir.path().to_str().unwrap().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -883,6 +1393,12 @@ fn swaks_command_lines_do_the_same_in_ehlo() {
                 why += &format!(
                     "\n  commands: swaks {:?}\n            ehlo  {:?}",
                     theirs.commands, ours.commands
+                );
+            }
+            if theirs.code != ours.code {
+                why += &format!(
+                    "\n  swaks printed:\n{}\n  ehlo printed:\n{}",
+                    theirs.output, ours.output
                 );
             }
             if theirs.message != ours.message {

@@ -117,7 +117,16 @@ pub(super) fn compose(
     env: &Environment,
     default_body: Option<&[u8]>,
 ) -> Result<(Vec<u8>, Vec<String>), Error> {
-    let stdin_users: Vec<&str> = [("--data", &msg.data), ("--body", &msg.body)]
+    // swaks's deprecated `-g` stands in for `--data -` when no --data is given (swaks v20201014
+    // ignores it next to --data; v20240103 dropped it).
+    let g_data = (msg.g && msg.data.is_none()).then(|| "-".to_string());
+    let data_arg = msg.data.as_ref().or(g_data.as_ref());
+    let g_note = msg.g.then_some(match &msg.data {
+        None => "-g: reading the message from stdin (swaks's deprecated form; write --data -)",
+        Some(_) => "-g is ignored: --data is given (as swaks does)",
+    });
+    let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
+    let stdin_users: Vec<&str> = [("--data", &data_arg.cloned()), ("--body", &msg.body)]
         .into_iter()
         .filter(|(_, v)| v.as_deref() == Some("-"))
         .map(|(f, _)| f)
@@ -147,7 +156,7 @@ pub(super) fn compose(
             message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
         }
     }
-    if let Some(d) = &msg.data {
+    if let Some(d) = data_arg {
         if fixup == Fixup::NONE {
             if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]
                 .into_iter()
@@ -164,11 +173,11 @@ pub(super) fn compose(
                      --no-data-fixup (no %BODY% token is replaced)",
                 ));
             }
-            let mut notes = Vec::new();
+            let mut notes = new_notes();
             let data = read_content("--data", d, env, message::data_text, &mut notes)?;
             return Ok((data, notes));
         }
-        let mut notes = Vec::new();
+        let mut notes = new_notes();
         let data = read_content("--data", d, env, message::data_text, &mut notes)?;
         // `--body` fills the message's %BODY% token (swaks's template token).
         let body = msg
@@ -192,7 +201,7 @@ pub(super) fn compose(
         let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
         return Ok((data, notes));
     }
-    let mut notes = Vec::new();
+    let mut notes = new_notes();
     let body = msg
         .body
         .as_deref()

@@ -1,7 +1,7 @@
 //! Extension flags → `ExtPlan`, and swaks's XCLIENT grouping → the XCLIENT commands.
 
 use super::{no_line_break, usage};
-use crate::cli::args::{XCLIENT_ATTRS, XclientItem};
+use crate::cli::args::XclientItem;
 use crate::error::Error;
 use crate::smtp::client::{ExtPlan, Protocol, StartTls, Stop, StopAt, XclientCommand, XclientPlan};
 use crate::smtp::ext::{Attribute, Dsn, Ret};
@@ -135,10 +135,12 @@ pub(super) fn ext_plan(
 }
 
 /// The XCLIENT commands, as swaks groups them: the attribute options between two
-/// `--xclient-delim` marks (or `--xclient` strings) form one command, in Postfix's documented
-/// attribute order; each `--xclient` string is a command of its own, where it was given. Empty
-/// groups vanish. `order` is empty when the arguments did not come through `Cli::parse_args`
-/// (then: one attribute command, then the raw strings).
+/// `--xclient-delim` marks (or `--xclient` strings) form one command, their attributes in the
+/// order given on the command line (a repeated option where it was last given, as swaks keeps
+/// it); each `--xclient` string is a command of its own, where it was given. Empty groups
+/// vanish; nothing splits a long command (swaks does not either). `order` is empty when the
+/// arguments did not come through `Cli::parse_args` (then: one attribute command, then the raw
+/// strings).
 fn xclient_commands(
     order: &[XclientItem],
     attrs: Vec<Attribute>,
@@ -150,14 +152,12 @@ fn xclient_commands(
         commands.retain(|c| c != &XclientCommand::Attrs(Vec::new()));
         return commands;
     }
-    let rank = |name: &str| XCLIENT_ATTRS.iter().position(|(_, n)| *n == name);
     let mut commands = Vec::new();
     let mut group: Vec<&'static str> = Vec::new();
     let flush = |group: &mut Vec<&'static str>, commands: &mut Vec<XclientCommand>| {
         if group.is_empty() {
             return;
         }
-        group.sort_by_key(|n| rank(n));
         let values = group
             .drain(..)
             .filter_map(|n| attrs.iter().find(|a| a.name == n).cloned())

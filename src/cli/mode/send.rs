@@ -10,10 +10,13 @@ use super::proxy::proxy_header;
 use super::{
     Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
 };
-use crate::cli::args::{DnssecArg, SendArgs, ServerSpec, TlsVerifyArg};
+use crate::cli::args::{
+    AuthArgs, DnssecArg, EnvelopeArgs, Implied, OutputArgs, SendArgs, ServerSpec, TlsArgs,
+    TlsVerifyArg, TransportArgs,
+};
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, DnssecMode, Family};
-use crate::net::route::{Link, Target, Transport};
+use crate::net::route::{ConnectPlan, Link, Target, Transport};
 use crate::net::tls::{ClientCert, PemOut, TlsParams};
 use crate::render::{Format, HumanOptions, Kinds};
 use crate::smtp::auth::Credentials;
@@ -134,14 +137,135 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         config: _,
     } = a;
 
+    let implied = transport.protocol.map(|p| p.implies()).unwrap_or_default();
+    let tls_use = tls_use(&tls, &transport, &implied)?;
+    let (starttls, tls_on_connect) = (tls_use.starttls, tls_use.tls_on_connect);
+    let protocol = implied.protocol;
+    let family = Family::from_flags(transport.ipv4, transport.ipv6);
+    let Envelope {
+        to,
+        cc,
+        bcc,
+        from,
+        helo,
+    } = envelope_of(&envelope, env)?;
+    let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
+
+    // Stop point and where to connect.
+    let stop = stop_of(&stop);
+    if rcpts.is_empty() && !stops_before_rcpt(stop) {
+        return Err(usage(
+            "--to: no recipient given (a stop point before RCPT, like -q ehlo, needs only --server)",
+        ));
+    }
+    let route = route(&transport, &rcpts, family, protocol, tls_on_connect)?;
+    let auth_plan = auth_plan(
+        &auth,
+        implied.auth,
+        &tls_use,
+        (&route.target, &route.transport),
+        sends,
+        env,
+    )?;
+    let tls_params = tls_params(&tls, &tls_use, &route.target)?;
+    let raw_events = output.show_raw_text && !output.json;
+    let connect = connect_plan(&transport, route, family, tls_params, &tls_use, raw_events)?;
+    let format = format_of(&output);
+
+    let plan = Plan {
+        proxy: proxy_header(&xclient_args)?,
+        raw_events,
+        helo,
+        protocol,
+        starttls,
+        tls_on_connect,
+        auth: auth_plan,
+        from,
+        rcpts,
+        mail_params: envelope.mail_param,
+        rcpt_params: envelope.rcpt_param,
+        // Composed last (below), when the rest is known: --dump-as-body shows it.
+        message: Vec::new(),
+        fixup: fixup_of(&msg),
+        pipeline: envelope.pipeline,
+        stop,
+        ext: ext_plan(
+            &ext_args,
+            &xclient_args,
+            protocol,
+            starttls,
+            tls_on_connect,
+            stop,
+        )?,
+    };
+    if matches!(
+        stop,
+        Some(Stop {
+            at: StopAt::Proxy,
+            ..
+        })
+    ) && plan.proxy.is_none()
+    {
+        return Err(usage(
+            "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
+        ));
+    }
+
+    let mut cfg = SendConfig {
+        connect,
+        plan,
+        format,
+        dump_mail: msg.dump_mail,
+        notes: Vec::new(),
+        output: OutputFiles {
+            stdout: output
+                .output_file_stdout
+                .or_else(|| output.output_file.clone()),
+            stderr: output.output_file_stderr.or(output.output_file),
+        },
+    };
+
+    // Message.
+    let body = dump_body.map(|(sections, args)| {
+        let reveal = args.message.dump_as_body_shows_password;
+        crate::cli::dump::render(&args, &cfg, &sections, reveal).into_bytes()
+    });
+    let fixup = cfg.plan.fixup;
+    let (mut message, mut notes) = compose(
+        &msg,
+        fixup,
+        &to,
+        &cc,
+        &bcc,
+        &cfg.plan.from,
+        env,
+        body.as_deref(),
+    )?;
+    // (--dump-mail and --dump send nothing, so they show the bytes whatever they end with.)
+    if fixup == Fixup::NONE && ext_args.bdat.is_none() && sends {
+        raw_data_end(&mut message, &mut notes)?;
+    }
+    cfg.plan.message = message;
+    cfg.notes = notes;
+    Ok(cfg)
+}
+
+/// How the send uses TLS: STARTTLS (required, optional, optional-strict or off) or implicit TLS,
+/// and whether the server is authenticated by its TLSA records (`--tls-verify dane`).
+struct TlsUse {
+    starttls: StartTls,
+    tls_on_connect: bool,
+    dane: bool,
+}
+
+/// The TLS flags with `--protocol`'s implications; explicit TLS flags win over them.
+fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Result<TlsUse, Error> {
     let dane_mode = tls.tls_verify == Some(TlsVerifyArg::Dane);
     if dane_mode && (transport.socket.is_some() || transport.pipe.is_some()) {
         return Err(usage(
             "--tls-verify dane looks up the TLSA records of the host connected to: not with --socket or --pipe",
         ));
     }
-    // --protocol implications; explicit TLS and AUTH flags win over them.
-    let implied = transport.protocol.map(|p| p.implies()).unwrap_or_default();
     let (starttls, tls_on_connect) = if tls.tls {
         (StartTls::Required, false)
     } else if tls.tls_optional {
@@ -159,15 +283,28 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     } else {
         (StartTls::Off, implied.tls_on_connect)
     };
-    let protocol = implied.protocol;
+    Ok(TlsUse {
+        starttls,
+        tls_on_connect,
+        dane: dane_mode,
+    })
+}
 
-    let family = Family::from_flags(transport.ipv4, transport.ipv6);
+/// The envelope and greeting, checked: recipients per header, sender, EHLO name.
+struct Envelope {
+    to: Vec<String>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    from: String,
+    helo: String,
+}
 
-    // Envelope.
+/// `--to`/`--cc`/`--bcc`, `--from` (swaks's default from the login name), `--helo`, and the
+/// MAIL/RCPT parameters (checked here, used as given).
+fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, Error> {
     let to = addresses("--to", &envelope.to)?;
     let cc = addresses("--cc", &envelope.cc)?;
     let bcc = addresses("--bcc", &envelope.bcc)?;
-    let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
     let from = match &envelope.from {
         Some(f) => strip_angles(f.trim()).trim().to_string(),
         None => {
@@ -199,13 +336,32 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         no_line_break("--rcpt-param", p)?;
     }
 
-    // Stop point and where to connect.
-    let stop = stop_of(&stop);
-    if rcpts.is_empty() && !stops_before_rcpt(stop) {
-        return Err(usage(
-            "--to: no recipient given (a stop point before RCPT, like -q ehlo, needs only --server)",
-        ));
-    }
+    Ok(Envelope {
+        to,
+        cc,
+        bcc,
+        from,
+        helo,
+    })
+}
+
+/// Where the send connects: the transport, the target (a host, or the MX of a domain) and the
+/// local address to bind.
+struct Route {
+    transport: Transport,
+    target: Target,
+    local: Option<crate::net::route::LocalBind>,
+}
+
+/// `--server` (or the last recipient's domain, or `--copy-routing`), `--port`, `--socket`,
+/// `--pipe`, `--local-interface`/`--local-port`, checked against `-4`/`-6`.
+fn route(
+    transport: &TransportArgs,
+    rcpts: &[String],
+    family: Family,
+    protocol: Protocol,
+    tls_on_connect: bool,
+) -> Result<Route, Error> {
     let default_port = if protocol == Protocol::Lmtp {
         24
     } else if tls_on_connect {
@@ -296,7 +452,24 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         }),
     };
 
-    // AUTH.
+    Ok(Route {
+        transport: link_transport,
+        target,
+        local,
+    })
+}
+
+/// `--auth*`: the mechanisms, the requirement and the credentials (found, or asked for, only
+/// when the run sends). `peer` names the host the credentials are for (`~/.netrc`, SCRAM).
+fn auth_plan(
+    auth: &AuthArgs,
+    implied_auth: bool,
+    tls_use: &TlsUse,
+    peer: (&Target, &Transport),
+    sends: bool,
+    env: &Environment,
+) -> Result<Option<AuthPlan>, Error> {
+    let (target, link_transport) = peer;
     let aliases = auth_map(&auth.auth_map)?;
     let requested = if let Some(m) = &auth.auth {
         Some((
@@ -313,7 +486,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             AuthRequirement::OptionalStrict,
             mechanisms("--auth-optional-strict", m, &aliases)?,
         ))
-    } else if auth.auth_user.is_some() || implied.auth {
+    } else if auth.auth_user.is_some() || implied_auth {
         // swaks: --auth-user implies --auth.
         Some((AuthRequirement::Required, Vec::new()))
     } else {
@@ -321,12 +494,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     };
     // --auth-hide-password is accepted for swaks scripts; secrets are always hidden.
     let _ = &auth.auth_hide_password;
-    let encrypted = starttls != StartTls::Off || tls_on_connect;
-    let auth_plan = match requested {
+    let encrypted = tls_use.starttls != StartTls::Off || tls_use.tls_on_connect;
+    Ok(match requested {
         None => None,
         Some((requirement, mechanisms)) => {
-            let (host, port) = match &target {
-                Target::Host { host, port } if link_transport == Transport::Tcp => {
+            let (host, port) = match target {
+                Target::Host { host, port } if *link_transport == Transport::Tcp => {
                     (Some(host.clone()), Some(*port))
                 }
                 _ => (None, None),
@@ -343,7 +516,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
                     auth.auth_oauth_token.clone(),
                 )
             } else {
-                find_secrets(&auth, &mechanisms, requirement, host.as_deref(), env)?
+                find_secrets(auth, &mechanisms, requirement, host.as_deref(), env)?
             };
             let mut credentials = Credentials {
                 user: user.unwrap_or_default(),
@@ -371,9 +544,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
                 aliases,
             })
         }
-    };
+    })
+}
 
-    // TLS.
+/// The TLS parameters: trust (CA path, verification and its halves), client certificate,
+/// versions and ciphers, peer certificates to save, and DANE records (`--tlsa`, `--tlsa-file`).
+fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsParams, Error> {
     if let Some(p) = &tls.tls_ca_path
         && !Path::new(p).exists()
     {
@@ -403,7 +579,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             crate::net::dane::read_records(f).map_err(|e| usage(format!("--tlsa-file: {e}")))?,
         );
     }
-    if !tlsa.is_empty() && starttls != StartTls::Required && !tls_on_connect {
+    if !tlsa.is_empty() && tls_use.starttls != StartTls::Required && !tls_use.tls_on_connect {
         return Err(usage(
             "--tlsa/--tlsa-file: DANE checks the TLS certificate: add --tls or --tls-on-connect",
         ));
@@ -415,14 +591,14 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         })
     };
     // DANE-TA names: the MX host (verified below) and the next-hop domain (RFC 7672 §3.2.3).
-    let dane_names = match &target {
+    let dane_names = match target {
         Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
         _ => Vec::new(),
     };
-    let tls_params = TlsParams {
+    Ok(TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
-        verify_only: verify_only(&tls),
+        verify_only: verify_only(tls),
         verify_name: tls.tls_verify_target.clone(),
         ca_path: tls.tls_ca_path.clone(),
         protocols: tls.tls_protocol.clone().map(|p| p.0),
@@ -440,19 +616,19 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
         tlsa,
         dane_names,
-    };
+    })
+}
 
-    // Timeouts: zero means none.
-    let timeout = transport.timeout;
-    let connect_timeout = transport.connect_timeout.unwrap_or(timeout);
-
-    let format = if output.json {
+/// The transcript's form: JSON Lines, or the human transcript with its `--hide-*`, `--no-*-hints`,
+/// `--silent` and colour settings.
+fn format_of(output: &OutputArgs) -> Format {
+    if output.json {
         Format::Json
     } else {
         Format::Human(HumanOptions {
             color: output.color,
             explain: output.explain,
-            time_lapse: output.show_time_lapse.map(|unit| unit.is_some()),
+            time_lapse: output.show_time_lapse.as_ref().map(|unit| unit.is_some()),
             suppress_data: output.suppress_data,
             silent: output.silent.unwrap_or(0),
             show_raw: output.show_raw_text,
@@ -471,103 +647,40 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             },
             repl: false,
         })
-    };
+    }
+}
 
-    let plan = Plan {
-        proxy: proxy_header(&xclient_args)?,
-        raw_events: output.show_raw_text && !output.json,
-        helo,
-        protocol,
-        starttls,
-        tls_on_connect,
-        auth: auth_plan,
-        from,
-        rcpts,
-        mail_params: envelope.mail_param,
-        rcpt_params: envelope.rcpt_param,
-        // Composed last (below), when the rest is known: --dump-as-body shows it.
-        message: Vec::new(),
-        fixup: fixup_of(&msg),
-        pipeline: envelope.pipeline,
-        stop,
-        ext: ext_plan(
-            &ext_args,
-            &xclient_args,
-            protocol,
-            starttls,
-            tls_on_connect,
-            stop,
-        )?,
-    };
+/// The connection plan: the route, `-4`/`-6`, DNS (and DNSSEC), TLS and the timeouts (zero
+/// means none; the connect timeout defaults to the reply timeout).
+fn connect_plan(
+    transport: &TransportArgs,
+    route: Route,
+    family: Family,
+    tls: TlsParams,
+    tls_use: &TlsUse,
+    raw_events: bool,
+) -> Result<ConnectPlan, Error> {
+    let timeout = transport.timeout;
     let link = Link {
-        transport: link_transport,
+        transport: route.transport,
         family,
-        local,
+        local: route.local,
         dns: DnsOptions::with_timeout(transport.dns_server, timeout).with_dnssec(
             dnssec_mode(
                 transport.dnssec,
                 transport.dns_trust_anchor.is_some(),
-                dane_mode,
+                tls_use.dane,
             )?,
             transport.dns_trust_anchor.clone(),
         ),
-        tls: tls_params,
-        tls_on_connect,
+        tls,
+        tls_on_connect: tls_use.tls_on_connect,
         timeout,
-        connect_timeout,
-        raw_events: output.show_raw_text && !output.json,
-        dane: dane_mode,
+        connect_timeout: transport.connect_timeout.unwrap_or(timeout),
+        raw_events,
+        dane: tls_use.dane,
     };
-    if matches!(
-        stop,
-        Some(Stop {
-            at: StopAt::Proxy,
-            ..
-        })
-    ) && plan.proxy.is_none()
-    {
-        return Err(usage(
-            "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
-        ));
-    }
-
-    let mut cfg = SendConfig {
-        connect: link.to(target),
-        plan,
-        format,
-        dump_mail: msg.dump_mail,
-        notes: Vec::new(),
-        output: OutputFiles {
-            stdout: output
-                .output_file_stdout
-                .or_else(|| output.output_file.clone()),
-            stderr: output.output_file_stderr.or(output.output_file),
-        },
-    };
-
-    // Message.
-    let body = dump_body.map(|(sections, args)| {
-        let reveal = args.message.dump_as_body_shows_password;
-        crate::cli::dump::render(&args, &cfg, &sections, reveal).into_bytes()
-    });
-    let fixup = cfg.plan.fixup;
-    let (mut message, mut notes) = compose(
-        &msg,
-        fixup,
-        &to,
-        &cc,
-        &bcc,
-        &cfg.plan.from,
-        env,
-        body.as_deref(),
-    )?;
-    // (--dump-mail and --dump send nothing, so they show the bytes whatever they end with.)
-    if fixup == Fixup::NONE && ext_args.bdat.is_none() && sends {
-        raw_data_end(&mut message, &mut notes)?;
-    }
-    cfg.plan.message = message;
-    cfg.notes = notes;
-    Ok(cfg)
+    Ok(link.to(route.target))
 }
 
 /// swaks's split of `--tls-verify` (= `--tls-verify-ca` + `--tls-verify-host`): one of the two

@@ -1097,7 +1097,11 @@ fn extension_and_transport_flags() {
     );
     let x = c.plan.ext.xclient.unwrap();
     let names: Vec<_> = x.attrs().into_iter().map(|a| a.name).collect();
-    assert_eq!(names, ["ADDR", "NAME"], "Postfix's documented order");
+    assert_eq!(
+        names,
+        ["NAME", "ADDR"],
+        "the order given on the command line"
+    );
     assert_eq!(x.commands[1], XclientCommand::Raw("LOGIN=u".into()));
     assert_eq!(x.commands.len(), 2);
     assert_eq!(c.plan.ext.xforward[0].name, "HELO");
@@ -1270,7 +1274,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
         let x = send(&args).plan.ext.xclient.unwrap();
         x.commands.iter().map(names).collect::<Vec<_>>()
     };
-    // swaks's own example: HELO, then NAME and ADDR (ADDR first, Postfix's order).
+    // swaks's own example: HELO, then NAME and ADDR, each in the order given.
     assert_eq!(
         commands(&[
             "--xclient-helo",
@@ -1281,7 +1285,21 @@ fn xclient_delim_splits_commands_in_command_line_order() {
             "--xclient-addr",
             "192.0.2.1",
         ]),
-        ["HELO", "ADDR NAME"]
+        ["HELO", "NAME ADDR"]
+    );
+    // Inside one command the attributes keep the command-line order, not Postfix's.
+    assert_eq!(
+        commands(&[
+            "--xclient-reverse-name",
+            "r",
+            "--xclient-login",
+            "l",
+            "--xclient-port",
+            "25",
+            "--xclient-addr",
+            "192.0.2.1",
+        ]),
+        ["REVERSE_NAME LOGIN PORT ADDR"]
     );
     // Delimiters at the ends or doubled split nothing; a raw string is a group of its own.
     assert_eq!(
@@ -1299,7 +1317,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
         ]),
         ["ADDR", "raw FOO=bar", "PORT"]
     );
-    // A repeated attribute counts where it was last given.
+    // A repeated attribute counts where it was last given (the delimiter then splits nothing).
     assert_eq!(
         commands(&[
             "--xclient-addr",
@@ -1310,7 +1328,7 @@ fn xclient_delim_splits_commands_in_command_line_order() {
             "--xclient-addr",
             "192.0.2.2",
         ]),
-        ["ADDR NAME"]
+        ["NAME ADDR"]
     );
     let x = send(&[
         "-t",

@@ -1,9 +1,10 @@
 //! What a TLS failure means in words: handshake reasons, verification failures, alerts on read.
 
+use crate::smtp::codes::Hint;
 use crate::smtp::event::{TlsInfo, VerifyPart};
 
-const VERIFY_HINT: &str =
-    "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification";
+/// What to do about a chain that does not verify; remedies kept as data for each front end.
+const VERIFY_HINT: &str = "use ⟨ca-file⟩ if the CA is private, or ⟨insecure⟩ to skip verification";
 
 /// Did the handshake fail because the peer does not speak TLS at all? Judged by OpenSSL's
 /// reason *codes* (stable across versions), not its wording.
@@ -16,7 +17,7 @@ pub(super) fn is_not_tls(e: &openssl::ssl::Error) -> bool {
 }
 
 /// One line: what failed, why it matters, and what to do.
-pub(super) fn explain_failure(info: &TlsInfo) -> String {
+pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
     let v = &info.verify;
     let leaf = info.chain.first();
     // With only the name enforced (--tls-verify-host), a chain failure is not the reason.
@@ -79,24 +80,30 @@ pub(super) fn explain_failure(info: &TlsInfo) -> String {
             .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
             .filter(|n| !n.starts_with('*'))
             .unwrap_or("NAME");
-        format!(
-            "connect by a name the certificate holds (e.g. --server {named}), or check it \
-             against that name with --tls-verify-target {named}; --insecure skips verification"
-        )
+        let mut h = Hint::plain("connect by a name the certificate holds (e.g. ");
+        h.push(Hint::new("⟨connect-to⟩"));
+        h.push_str(&format!(" {named}), or check it against that name with "));
+        h.push(Hint::new("⟨verify-name⟩"));
+        h.push_str(&format!(" {named}; "));
+        h.push(Hint::new("⟨insecure⟩ skips verification"));
+        h
     } else {
-        VERIFY_HINT.to_string()
+        Hint::new(VERIFY_HINT)
     };
-    if why.is_empty() {
-        format!("{reason} ({hint})")
+    let mut out = if why.is_empty() {
+        Hint::plain(format!("{reason} ("))
     } else {
-        format!("{reason}: {why} ({hint})")
-    }
+        Hint::plain(format!("{reason}: {why} ("))
+    };
+    out.push(hint);
+    out.push_str(")");
+    out
 }
 
 /// OpenSSL's handshake error made readable: the library's reason plus what it usually means.
-pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
+pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
     if let Some(io) = e.io_error() {
-        return match io.kind() {
+        return Hint::plain(match io.kind() {
             std::io::ErrorKind::UnexpectedEof => {
                 "the peer closed the connection during the handshake".into()
             }
@@ -106,7 +113,7 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
                 format!("the peer closed the connection during the handshake ({io})")
             }
             _ => format!("I/O error: {io}"),
-        };
+        });
     }
     let reason = e
         .ssl_error()
@@ -114,11 +121,11 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
         .map(str::to_string);
     let Some(reason) = reason else {
         // SSL_ERROR_SYSCALL with nothing queued: the transport hit EOF.
-        return if e.code() == openssl::ssl::ErrorCode::SYSCALL {
+        return Hint::plain(if e.code() == openssl::ssl::ErrorCode::SYSCALL {
             "the peer closed the connection during the handshake".into()
         } else {
             e.to_string()
-        };
+        });
     };
     // OpenSSL 3.2 renamed the alert reasons "sslv3 alert …" to "ssl/tls alert …": one spelling.
     let key = match reason.strip_prefix("ssl/tls alert ") {
@@ -143,21 +150,21 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
             Some("the server needs a legacy signature algorithm that OpenSSL 3 disables by default")
         }
         "sslv3 alert handshake failure" => Some(
-            "the server rejected the handshake: no cipher or version in common, or it requires a client certificate (--tls-cert/--tls-key)",
+            "the server rejected the handshake: no cipher or version in common, or it requires a client certificate (⟨client-cert⟩)",
         ),
         "no shared cipher" | "no cipher match" => {
             Some("the server rejected the handshake: no cipher or version in common")
         }
         "tlsv13 alert certificate required" | "sslv3 alert bad certificate" => {
-            Some("the server wants a client certificate (--tls-cert/--tls-key)")
+            Some("the server wants a client certificate (⟨client-cert⟩)")
         }
         "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
         "tlsv1 alert internal error" => Some("the server hit an internal error"),
         _ => None,
     };
     match hint {
-        Some(h) if h != reason => format!("{reason}: {h}"),
-        _ => reason,
+        Some(h) if h != reason => Hint::new(h).after(&format!("{reason}: ")),
+        _ => Hint::plain(reason),
     }
 }
 
@@ -165,7 +172,7 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> String {
 /// servers refuse a missing or unacceptable client certificate only *after* the client finished
 /// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for
 /// ordinary I/O errors.
-pub(crate) fn alert_on_read(e: &std::io::Error) -> Option<String> {
+pub(crate) fn alert_on_read(e: &std::io::Error) -> Option<Hint> {
     let ssl = e.get_ref()?.downcast_ref::<openssl::ssl::Error>()?;
     let alert = ssl.ssl_error().is_some_and(|st| {
         st.errors()

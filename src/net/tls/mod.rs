@@ -9,6 +9,7 @@
 //! Timeouts are the caller's job: [`connect`] and [`accept`] wait as long as the peer stalls, so
 //! wrap them in `tokio::time::timeout`.
 
+use crate::smtp::codes::Hint;
 use crate::smtp::event::TlsInfo;
 
 mod connect;
@@ -34,15 +35,15 @@ pub(crate) enum TlsError {
     /// The peer answered the ClientHello with something that is not TLS (a plaintext SMTP
     /// greeting, usually): the reason says what arrived.
     #[error("TLS handshake failed: {0}")]
-    NotTls(String),
+    NotTls(Hint),
     /// The handshake failed.
     #[error("TLS handshake failed: {0}")]
-    Handshake(String),
+    Handshake(Hint),
     /// The handshake worked but verification failed and is enforced; the info is still reported.
     #[error("TLS certificate verification failed: {reason}")]
     Verify {
-        /// Why.
-        reason: String,
+        /// Why, with what to do.
+        reason: Hint,
         /// What was negotiated (for the transcript).
         info: Box<TlsInfo>,
     },

@@ -12,6 +12,7 @@ use super::connect::connect_trusting;
 use super::server::load_cert_key;
 use super::verify::dns_name_matches;
 use crate::net::trust::{self, SystemStore};
+use crate::smtp::codes::Hint;
 use crate::smtp::event::TlsInfo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 
@@ -510,7 +511,7 @@ async fn handshake_with(
         let mut buf = [0u8; 16];
         s.read(&mut buf)
             .await
-            .map_err(|e| TlsError::Handshake(e.to_string()))?;
+            .map_err(|e| TlsError::Handshake(Hint::plain(e.to_string())))?;
         Ok::<(), TlsError>(())
     });
     let r = tokio::time::timeout(

@@ -76,7 +76,7 @@ impl Session {
     /// is what the run failed with).
     pub(crate) fn on_timeout(&mut self, secs: f64) -> Option<Phase> {
         let phase = self.phase();
-        if self.closed {
+        if self.is_closed() {
             return Some(phase);
         }
         if self.error.is_some() {
@@ -103,7 +103,7 @@ impl Session {
         // point's). The late reply is given up on: whatever comes next answers the QUIT, as in
         // swaks; the driver waits for it under the same timeout.
         let silent_banner = phase == Phase::Banner && self.progress().is_none();
-        if silent_banner || self.finishing {
+        if silent_banner || self.finishing() {
             self.abort();
             return Some(phase);
         }

@@ -6,7 +6,7 @@ use crate::smtp::data;
 use crate::smtp::event::{Phase, RcptStatus, SentKind};
 use crate::smtp::reply::Reply;
 
-use super::{Expect, Protocol, Session, SessionError, StopAt};
+use super::{Ending, Expect, Protocol, Session, SessionError, StopAt};
 
 impl Session {
     // ----- CHUNKING (RFC 3030) --------------------------------------------------------------
@@ -139,7 +139,7 @@ impl Session {
             // message at once, as RFC 2920 §3.1 asks, and leave.
             self.queue_bytes(b".\r\n", ".".into(), SentKind::Body, Phase::Dot, false);
             self.pending.push_back(Expect::Dot(1));
-            self.finishing = true;
+            self.ending = Ending::Finishing;
             self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
             return;
         }

@@ -50,9 +50,9 @@ pub enum SessionError {
     /// None of the requested mechanisms is advertised or implemented.
     #[error("no usable AUTH mechanism: {0}")]
     NoMechanism(String),
-    /// The TLS handshake or verification failed.
+    /// The TLS handshake or verification failed: why, and what to do (worded per front end).
     #[error("{0}")]
-    Tls(String),
+    Tls(crate::smtp::codes::Hint),
     /// A reply passed the size limits ([`Deviation::ReplyTooLarge`]): reading stopped there and
     /// the connection was closed, since the rest of it has no command to belong to.
     #[error("{}: reply too large: {detail}", phase.label())]

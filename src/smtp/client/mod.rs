@@ -8,8 +8,8 @@ use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
+use crate::smtp::outbox::{Outbox, Outgoing};
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
-use crate::smtp::sent;
 
 mod auth;
 mod banner;
@@ -109,8 +109,8 @@ pub(crate) struct Session {
     buf: Vec<u8>,
     parser: ReplyParser,
     pending: VecDeque<Expect>,
-    transmit: Vec<u8>,
-    events: VecDeque<Event>,
+    /// What to write and what to report.
+    out: Outbox,
     actions: VecDeque<Action>,
     /// Is the transport encrypted?
     tls: bool,
@@ -123,11 +123,8 @@ pub(crate) struct Session {
     rcpt_results: Vec<RecipientResult>,
     message_accepted: Option<bool>,
     error: Option<SessionError>,
-    /// QUIT sent (or a requested drop): a close now is expected.
-    finishing: bool,
-    closed: bool,
-    /// Emit `RawSent` events (for `--show-raw-text`).
-    raw_events: bool,
+    /// How far the session is from its end.
+    ending: Ending,
     /// Phase of the last command sent (for timeouts while nothing is pending).
     last_phase: Phase,
     /// LMTP: which recipients the replies after the content belong to, in order.
@@ -136,22 +133,55 @@ pub(crate) struct Session {
     chunks: VecDeque<Vec<u8>>,
     /// PRDR went out on MAIL.
     prdr_used: bool,
-    /// XCLIENT already done (it is sent once).
-    xclient_done: bool,
-    /// The greeting in progress follows XCLIENT (its failure is exit 34).
-    after_xclient: bool,
+    /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
+    xclient: XclientStep,
     /// XCLIENT command lines still to send.
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
     xforward_done: bool,
-    /// How many expectations at the back of `pending` belong to commands still in `transmit`
+    /// How many expectations at the back of `pending` belong to commands still in the outbox
     /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
     /// its command was sent.
     unsent: usize,
+    /// What the session knows of replies that came before their command.
+    early: EarlyReply,
+}
+
+/// How far a session is from its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The dialogue goes on.
+    Open,
+    /// QUIT sent, or an end asked for (a stop point, an error): a close now is expected, and no
+    /// second QUIT is sent.
+    Finishing,
+    /// Nothing more is read or sent.
+    Closed,
+}
+
+/// XCLIENT (Postfix XCLIENT_README) in a session: sent once, then the server greets again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XclientStep {
+    /// Not sent (yet, or ever: the plan may have none).
+    NotSent,
+    /// Its command lines are going out.
+    Sending,
+    /// The greeting in progress follows it (its failure is exit 34).
+    Regreeting,
+    /// Sent and greeted again.
+    Done,
+}
+
+/// A reply that arrives (or begins) before its command was sent: reported once per session,
+/// since after it every reply is shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarlyReply {
+    /// None seen.
+    NotSeen,
     /// The reply being read started arriving while no sent command was waiting for it.
-    early_partial: bool,
-    /// An early reply has been reported (once per session: after it every reply is shifted).
-    early_reported: bool,
+    Begun,
+    /// Reported.
+    Reported,
 }
 
 impl Session {
@@ -165,8 +195,7 @@ impl Session {
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::new(),
-            transmit: Vec::new(),
-            events: VecDeque::new(),
+            out: Outbox::new(raw_events),
             actions: VecDeque::new(),
             tls,
             caps: None,
@@ -176,20 +205,16 @@ impl Session {
             rcpt_results,
             message_accepted: None,
             error: None,
-            finishing: false,
-            closed: false,
-            raw_events,
+            ending: Ending::Open,
             last_phase: Phase::Banner,
             dot_targets: Vec::new(),
             chunks: VecDeque::new(),
             prdr_used: false,
-            xclient_done: false,
-            after_xclient: false,
+            xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
             unsent: 0,
-            early_partial: false,
-            early_reported: false,
+            early: EarlyReply::NotSeen,
         };
         if let Some(header) = s.plan.proxy.take() {
             s.send_preamble(&header);
@@ -215,14 +240,14 @@ impl Session {
 
     /// Bytes read from the transport.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         if self.tls_instead_of_banner(bytes) {
             return;
         }
         self.buf.extend_from_slice(bytes);
-        while !self.closed && !self.awaiting_tls() {
+        while !self.is_closed() && !self.awaiting_tls() {
             let Some(reply) = self.parser.next_reply(&mut self.buf) else {
                 break;
             };
@@ -230,44 +255,44 @@ impl Session {
         }
         // Part of a reply is here while every command waiting for one is still unsent: that
         // reply began before its command (an early-talking or desynchronised server).
-        if !self.closed && self.parser.in_progress() && self.pending.len() <= self.unsent {
-            self.early_partial = true;
+        if !self.is_closed()
+            && self.parser.in_progress()
+            && self.pending.len() <= self.unsent
+            && self.early == EarlyReply::NotSeen
+        {
+            self.early = EarlyReply::Begun;
         }
     }
 
     /// The transport reached end of file.
     pub(crate) fn feed_eof(&mut self) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         while let Some(reply) = self.parser.finish(&mut self.buf) {
             self.on_reply(reply);
-            if self.closed {
+            if self.is_closed() {
                 return;
             }
         }
-        if self.closed {
+        if self.is_closed() {
             return;
         }
-        let expected = self.finishing;
+        let expected = self.ending == Ending::Finishing;
         if !expected && self.error.is_none() {
             self.error = Some(SessionError::Closed {
                 phase: self.phase(),
             });
         }
-        self.events.push_back(Event::Closed { expected });
-        self.closed = true;
+        self.out.push(Event::Closed { expected });
+        self.ending = Ending::Closed;
     }
 
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
     /// pipelined commands leave in one segment).
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.unsent = 0;
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.transmit))
-        }
+        self.out.poll_transmit()
     }
 
     /// What has arrived of a reply that is not finished (for a timeout's diagnosis).
@@ -277,7 +302,7 @@ impl Session {
 
     /// Next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.out.poll_event()
     }
 
     /// Next action, if any.
@@ -299,7 +324,7 @@ impl Session {
 
     /// The TLS handshake failed (or verification failed and is enforced). The connection is
     /// unusable afterwards, whatever the policy, so the session ends.
-    pub(crate) fn tls_failed(&mut self, reason: String) {
+    pub(crate) fn tls_failed(&mut self, reason: crate::smtp::codes::Hint) {
         self.set_error(SessionError::Tls(reason));
         self.close();
     }
@@ -314,7 +339,7 @@ impl Session {
 
     /// Is the session over?
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed
+        self.ending == Ending::Closed
     }
 
     /// Is the transport encrypted?
@@ -373,28 +398,22 @@ impl Session {
         redacted: bool,
     ) {
         self.last_phase = phase;
-        let out = sent::Outgoing {
+        self.out.write(Outgoing {
             wire,
             display,
             kind,
             phase,
             redacted,
             tls: self.tls,
-        };
-        sent::report(out, self.raw_events, &mut self.events);
-        self.transmit.extend_from_slice(wire);
+        });
     }
 
     fn info(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Info {
-            message: message.into(),
-        });
+        self.out.info(message);
     }
 
     fn warn(&mut self, message: impl Into<String>) {
-        self.events.push_back(Event::Warning {
-            message: message.into(),
-        });
+        self.out.warn(message);
     }
 
     /// Record the first error only: later failures are consequences.
@@ -411,37 +430,39 @@ impl Session {
     }
 
     fn quit(&mut self) {
-        if self.finishing {
+        if self.finishing() {
             return;
         }
         // Outstanding pipelined replies stay pending: they arrive before QUIT's and are
         // reported but otherwise ignored (see `on_reply`).
-        self.finishing = true;
+        self.ending = Ending::Finishing;
         self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
     }
 
+    /// QUIT is out or the end was asked for (or the session is closed already).
+    fn finishing(&self) -> bool {
+        self.ending != Ending::Open
+    }
+
     fn close(&mut self) {
-        if !self.closed {
-            self.finishing = true;
-            self.closed = true;
+        if !self.is_closed() {
+            self.ending = Ending::Closed;
             self.pending.clear();
             self.actions.push_back(Action::Close);
-            self.events.push_back(Event::Closed { expected: true });
+            self.out.push(Event::Closed { expected: true });
         }
     }
 
     /// End the session without a goodbye and without reporting a close (the session gave up on
     /// the peer: the error or warning already says why).
     fn abort(&mut self) {
-        self.finishing = true;
-        self.closed = true;
+        self.ending = Ending::Closed;
         self.pending.clear();
         self.actions.push_back(Action::Close);
     }
 
     /// End the session right now because a stop point says so.
     fn finish_now(&mut self) {
-        self.finishing = true;
         self.close();
     }
 
@@ -476,12 +497,15 @@ impl Session {
         // Matched to a command still unsent, or begun before one was sent: it cannot be the
         // answer to it. Say so the first time; every later reply is shifted by it.
         self.unsent = self.unsent.min(self.pending.len());
-        let early = std::mem::take(&mut self.early_partial) | (self.pending.len() <= self.unsent);
-        let early = early && !self.pending.is_empty();
-        if early && !self.early_reported && !self.finishing {
-            self.early_reported = true;
+        let begun = self.early == EarlyReply::Begun;
+        if begun {
+            self.early = EarlyReply::NotSeen;
+        }
+        let early = (begun || self.pending.len() <= self.unsent) && !self.pending.is_empty();
+        if early && self.early != EarlyReply::Reported && !self.finishing() {
+            self.early = EarlyReply::Reported;
             let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::EarlyReply,
                 phase,
             });
@@ -496,7 +520,7 @@ impl Session {
         if let Some(d) = too_large {
             let phase = self.pending.front().map_or(self.last_phase, |e| e.phase());
             let explanation = codes::explain(&reply, phase);
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
@@ -514,11 +538,11 @@ impl Session {
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
             let explanation = codes::explain(&reply, self.last_phase);
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::UnsolicitedReply,
                 phase: self.last_phase,
             });
-            self.events.push_back(Event::Received {
+            self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
                 expected: false,
@@ -549,14 +573,14 @@ impl Session {
             _ => codes::Answer::Command,
         };
         let explanation = codes::explain_answer(&reply, phase, answer);
-        self.events.push_back(Event::Received {
+        self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
             expected,
             phase,
             explanation,
         });
-        if self.finishing && expect != Expect::Quit {
+        if self.finishing() && expect != Expect::Quit {
             // Replies to pipelined commands after a failure: reported, otherwise ignored.
             return;
         }
@@ -609,7 +633,7 @@ impl Session {
             (_, true) => Command::Ehlo(name),
             (_, false) => Command::Helo(name),
         };
-        let phase = if self.after_xclient {
+        let phase = if self.xclient == XclientStep::Regreeting {
             Phase::HeloAfterXclient
         } else if after_tls {
             Phase::HeloAfterTls
@@ -617,7 +641,7 @@ impl Session {
             Phase::Helo
         };
         self.send_command(&cmd, phase, Expect::Greeting { ehlo, after_tls });
-        let at = if self.after_xclient {
+        let at = if self.xclient == XclientStep::Regreeting {
             StopAt::XclientHelo
         } else if after_tls {
             StopAt::Helo
@@ -628,7 +652,7 @@ impl Session {
     }
 
     fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
-        let phase = if self.after_xclient {
+        let phase = if self.xclient == XclientStep::Regreeting {
             Phase::HeloAfterXclient
         } else if after_tls {
             Phase::HeloAfterTls
@@ -641,7 +665,7 @@ impl Session {
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));
             if ehlo
                 && !after_tls
-                && !self.after_xclient
+                && self.xclient != XclientStep::Regreeting
                 && self.plan.protocol == Protocol::Esmtp
                 && not_understood
             {
@@ -683,8 +707,9 @@ impl Session {
                 ));
             }
         }
-        let was_xclient = std::mem::take(&mut self.after_xclient);
+        let was_xclient = self.xclient == XclientStep::Regreeting;
         if was_xclient {
+            self.xclient = XclientStep::Done;
             if self.stop_here(StopAt::XclientHelo) {
                 return;
             }
@@ -695,7 +720,7 @@ impl Session {
     }
 
     fn wants_xclient(&self) -> bool {
-        self.plan.ext.xclient.is_some() && !self.xclient_done
+        self.plan.ext.xclient.is_some() && self.xclient == XclientStep::NotSent
     }
 
     /// After a successful greeting: XCLIENT before STARTTLS if asked, STARTTLS, the HELO stop
@@ -767,7 +792,7 @@ impl Session {
         // it came over TLS (CVE-2011-0411, STARTTLS command injection).
         if !self.buf.is_empty() {
             let injected = std::mem::take(&mut self.buf);
-            self.events.push_back(Event::Deviation {
+            self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
                     bytes: Bytes(injected.clone()),
                 },

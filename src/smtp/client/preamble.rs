@@ -5,7 +5,7 @@
 use base64::Engine;
 
 use crate::smtp::event::{Phase, SentKind};
-use crate::smtp::sent;
+use crate::smtp::outbox::Outgoing;
 
 use super::Session;
 
@@ -26,15 +26,13 @@ impl Session {
                 .to_string()
         };
         // Before any TLS, implicit TLS included: it always goes out in clear.
-        let out = sent::Outgoing {
+        self.out.write(Outgoing {
             wire: header,
             display: text,
             kind: SentKind::Proxy,
             phase: Phase::Proxy,
             redacted: false,
             tls: false,
-        };
-        sent::report(out, self.raw_events, &mut self.events);
-        self.transmit.extend_from_slice(header);
+        });
     }
 }

@@ -6,13 +6,13 @@ use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
-use super::{Expect, Protocol, Session, SessionError, StopAt, XclientCommand};
+use super::{Expect, Protocol, Session, SessionError, StopAt, XclientCommand, XclientStep};
 
 impl Session {
     // ----- XCLIENT (Postfix XCLIENT_README) -------------------------------------------------
 
     pub(super) fn begin_xclient(&mut self) {
-        self.xclient_done = true;
+        self.xclient = XclientStep::Sending;
         let Some(plan) = self.plan.ext.xclient.clone() else {
             self.begin_auth();
             return;
@@ -113,7 +113,7 @@ impl Session {
         }
         // XCLIENT starts a new session: greet again (Postfix XCLIENT_README).
         self.caps = None;
-        self.after_xclient = true;
+        self.xclient = XclientStep::Regreeting;
         let ehlo = self.plan.protocol != Protocol::Smtp;
         let tls = self.tls;
         self.send_greeting(ehlo, tls);

@@ -132,7 +132,7 @@ pub(super) fn vendor_hint(c: &Ctx) -> Option<String> {
         );
     }
     let e = c.enhanced?;
-    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 && !is_rate_limited(c) {
+    if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 && !is_busy_ctx(c) {
         return Some(
             "(Gmail) Gmail deferred you (the sending IP's or domain's reputation, an unusual \
              rate, or a suspicious greeting): retry later; if it persists, check the IP and \
@@ -303,32 +303,46 @@ fn text_hint(c: &Ctx) -> Option<String> {
     None
 }
 
-/// Words some servers use for a sending-rate limit (Exim's ratelimit ACL: "Sender rate
-/// overlimit"; Gmail: "unusual rate"; Postfix anvil: "too many connections").
-fn is_rate_limited(c: &Ctx) -> bool {
-    matches!(c.class(), 4 | 5)
-        && c.has(&[
-            "rate overlimit",
-            "too many open connections",
-            "connection rate",
-            "unexpected volume",
-            "too many login attempts",
-            "receiving mail at a rate",
-            "rate limit",
-            "ratelimit",
-            "rate-limit",
-            "rate that prevents",
-            "unusual rate",
-            "sending rate",
-            "too many messages",
-            "too many connections",
-            "too many concurrent",
-            "too much mail",
-            "too fast",
-            "throttl",
-            "exceeded the rate",
-            "slow down",
-        ])
+/// What servers say when they are too busy for us, or we are too fast for them: a rate
+/// limit (Exim's ratelimit ACL: "Sender rate overlimit"; Gmail: "unusual rate"), a connection
+/// limit (Postfix anvil: "too many connections"), throttling. Lower case; matched anywhere in
+/// the (lower-cased) text of a 4xx or 5xx reply.
+pub(crate) const BUSY_PHRASES: [&str; 22] = [
+    "rate overlimit",
+    "too many open connections",
+    "connection rate",
+    "unexpected volume",
+    "too many login attempts",
+    "receiving mail at a rate",
+    "rate limit",
+    "ratelimit",
+    "rate-limit",
+    "rate that prevents",
+    "unusual rate",
+    "sending rate",
+    "too many messages",
+    "too many connections",
+    "too many concurrent",
+    "too many sessions",
+    "too many simultaneous",
+    "too much mail",
+    "too fast",
+    "throttl",
+    "exceeded the rate",
+    "slow down",
+];
+
+/// Does the reply say the server is busy or we are too fast (rate or connection limits,
+/// throttling): come back later, more slowly? A 4xx or 5xx with one of [`BUSY_PHRASES`]; the
+/// code alone (a bare 421) does not say why.
+pub(crate) fn is_busy(reply: &Reply) -> bool {
+    reply
+        .code
+        .is_some_and(|code| is_busy_ctx(&Ctx::new(reply, code, Phase::Other)))
+}
+
+fn is_busy_ctx(c: &Ctx) -> bool {
+    matches!(c.class(), 4 | 5) && c.has(&BUSY_PHRASES)
 }
 
 /// Content or sender classified as spam, in the wordings spam filters use (SpamAssassin via
@@ -958,7 +972,7 @@ pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
         .or_else(|| unadvertised_hint(&c))
         .or_else(|| text_hint(&c))
         .or_else(|| {
-            is_rate_limited(&c).then(|| {
+            is_busy_ctx(&c).then(|| {
                 let mut h = if c.code == 421 {
                     "the server is closing the channel because you are sending too fast (a rate \
                      limit on your IP, account or sender): slow down, reconnect and retry later"

@@ -2,7 +2,7 @@
 //! code registry (RFC 3463, RFC 5248; vendored CSV), and context hints ("530 after MAIL → add
 //! --tls"). Our own words; registry data verbatim.
 //!
-//! Three layers, as recommended in the peers reference (§5):
+//! Three layers, so that a reply is explained by what it is, where it came, and what to do:
 //! 1. registry meaning: the IANA "SMTP Enhanced Status Codes" enumerated-codes export
 //!    (`enhanced-status-codes.csv`, 81 codes X.0.0–X.7.30) read with `include_str!` and parsed
 //!    once, on first use, by a small RFC 4180 parser; plus our own one-line meaning per code;
@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
+pub(crate) use hints::is_busy;
 use hints::{Ctx, hint, refused_party};
 pub(crate) use remedy::{Hint, Remedy};
 
@@ -33,7 +34,8 @@ mod table;
 mod tests;
 
 pub(crate) use registry::lookup_enhanced;
-pub(crate) use table::explain_code;
+pub use table::CodeTable;
+pub(crate) use table::code_table;
 
 /// Registry entry of an enhanced status code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,6 +1,8 @@
 //! Hints as data: a hint's text keeps what it tells the user to do as a [`Remedy`] (written
 //! `⟨name⟩` where the hints are composed), so each front end words the remedy in its own terms —
-//! the one-shot send's flags by default (also in JSON), the REPL's commands in the REPL.
+//! the one-shot send's flags by default (also in JSON), the REPL's commands in the REPL, the
+//! flags `check` and `probe` have there. Reply hints (`hints`) and the connection layer's TLS
+//! advice (`net::tls`) are written this way alike.
 
 use serde::Serialize;
 
@@ -21,11 +23,23 @@ pub(crate) enum Remedy {
     From,
     /// The name given in EHLO/HELO.
     Helo,
+    /// Trust a private CA: a CA file or directory instead of the system store.
+    CaFile,
+    /// Do not enforce certificate verification (the verdict is still shown).
+    Insecure,
+    /// Check the certificate against another name than the one connected to (RFC 6125).
+    VerifyName,
+    /// Connect by another name (the server's address as given to the tool).
+    ConnectTo,
+    /// Present a client certificate (RFC 8446 §4.4.2).
+    ClientCert,
+    /// Speak plain SMTP and upgrade with STARTTLS instead of implicit TLS (RFC 3207).
+    StartTlsInstead,
 }
 
 impl Remedy {
     /// Every remedy, for parsing.
-    const ALL: [Remedy; 7] = [
+    pub(crate) const ALL: [Remedy; 13] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -33,6 +47,12 @@ impl Remedy {
         Remedy::AuthUser,
         Remedy::From,
         Remedy::Helo,
+        Remedy::CaFile,
+        Remedy::Insecure,
+        Remedy::VerifyName,
+        Remedy::ConnectTo,
+        Remedy::ClientCert,
+        Remedy::StartTlsInstead,
     ];
 
     /// The name written between `⟨` and `⟩` in a hint's text.
@@ -45,6 +65,12 @@ impl Remedy {
             Remedy::AuthUser => "auth-user",
             Remedy::From => "from",
             Remedy::Helo => "helo",
+            Remedy::CaFile => "ca-file",
+            Remedy::Insecure => "insecure",
+            Remedy::VerifyName => "verify-name",
+            Remedy::ConnectTo => "connect-to",
+            Remedy::ClientCert => "client-cert",
+            Remedy::StartTlsInstead => "starttls-instead",
         }
     }
 
@@ -58,15 +84,21 @@ impl Remedy {
             Remedy::AuthUser => "--auth-user",
             Remedy::From => "--from",
             Remedy::Helo => "--helo",
+            Remedy::CaFile => "--tls-ca-path FILE",
+            Remedy::Insecure => "--insecure",
+            Remedy::VerifyName => "--tls-verify-target",
+            Remedy::ConnectTo => "--server",
+            Remedy::ClientCert => "--tls-cert/--tls-key",
+            Remedy::StartTlsInstead => "use --tls (STARTTLS) instead of --tls-on-connect",
         }
     }
 }
 
 /// One piece of a [`Hint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Part<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Part {
     /// Words as they are.
-    Text(&'a str),
+    Text(String),
     /// A remedy, for the front end to word.
     Do(Remedy),
 }
@@ -74,18 +106,14 @@ pub(crate) enum Part<'a> {
 /// A hint: text with the remedies it names kept apart. Shown (`Display`, JSON) in the one-shot
 /// send's words; [`Hint::words`] words it for another front end.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Hint(String);
+pub struct Hint(Vec<Part>);
 
 impl Hint {
-    /// A hint from its composed text, remedies written `⟨name⟩`.
-    pub(crate) fn new(text: impl Into<String>) -> Hint {
-        Hint(text.into())
-    }
-
-    /// The pieces in order. A `⟨…⟩` that names no remedy stays text.
-    pub(crate) fn parts(&self) -> Vec<Part<'_>> {
-        let mut out = Vec::new();
-        let mut rest = self.0.as_str();
+    /// A hint from its composed text, remedies written `⟨name⟩`. A `⟨…⟩` that names no
+    /// remedy stays text.
+    pub(crate) fn new(text: impl AsRef<str>) -> Hint {
+        let mut h = Hint::default();
+        let mut rest = text.as_ref();
         while let Some(i) = rest.find('⟨') {
             let after = &rest[i + '⟨'.len_utf8()..];
             let named = after.find('⟩').and_then(|j| {
@@ -96,45 +124,83 @@ impl Hint {
             });
             match named {
                 Some((r, j)) => {
-                    if i > 0 {
-                        out.push(Part::Text(&rest[..i]));
-                    }
-                    out.push(Part::Do(r));
+                    h.push_str(&rest[..i]);
+                    h.0.push(Part::Do(r));
                     rest = &after[j + '⟩'.len_utf8()..];
                 }
                 None => {
                     let end = i + '⟨'.len_utf8();
-                    out.push(Part::Text(&rest[..end]));
+                    h.push_str(&rest[..end]);
                     rest = &rest[end..];
                 }
             }
         }
-        if !rest.is_empty() {
-            out.push(Part::Text(rest));
-        }
-        out
+        h.push_str(rest);
+        h
+    }
+
+    /// A hint that names no remedy (text from elsewhere: a library's reason, a server's words),
+    /// taken as it is even if it holds a `⟨name⟩`.
+    pub(crate) fn plain(text: impl Into<String>) -> Hint {
+        let mut h = Hint::default();
+        h.push_str(&text.into());
+        h
+    }
+
+    /// The pieces in order.
+    #[cfg(test)]
+    pub(crate) fn parts(&self) -> &[Part] {
+        &self.0
     }
 
     /// The hint with each remedy worded by `word`.
     pub(crate) fn words(&self, word: impl Fn(Remedy) -> String) -> String {
-        self.parts()
-            .into_iter()
+        self.0
+            .iter()
             .map(|p| match p {
-                Part::Text(t) => t.to_string(),
-                Part::Do(r) => word(r),
+                Part::Text(t) => t.clone(),
+                Part::Do(r) => word(*r),
             })
             .collect()
     }
 
     /// Append words (no remedy in them).
     pub(crate) fn push_str(&mut self, text: &str) {
-        self.0.push_str(text);
+        if text.is_empty() {
+            return;
+        }
+        match self.0.last_mut() {
+            Some(Part::Text(t)) => t.push_str(text),
+            _ => self.0.push(Part::Text(text.to_string())),
+        }
+    }
+
+    /// Append another hint, remedies included.
+    pub(crate) fn push(&mut self, other: Hint) {
+        for p in other.0 {
+            match p {
+                Part::Text(t) => self.push_str(&t),
+                Part::Do(r) => self.0.push(Part::Do(r)),
+            }
+        }
+    }
+
+    /// Words first, then this hint (`"certificate verification failed: "` and the reason).
+    pub(crate) fn after(self, text: &str) -> Hint {
+        let mut h = Hint::plain(text);
+        h.push(self);
+        h
     }
 
     /// Does the hint, in the send's words, contain `needle`?
     #[cfg(test)]
     pub(crate) fn contains(&self, needle: &str) -> bool {
         self.to_string().contains(needle)
+    }
+
+    /// Does the hint, in the send's words, start with `prefix`?
+    pub(crate) fn starts_with(&self, prefix: &str) -> bool {
+        self.to_string().starts_with(prefix)
     }
 }
 
@@ -175,5 +241,19 @@ mod tests {
             serde_json::to_string(&Hint::new("try ⟨tls-on-connect⟩")).unwrap(),
             "\"try --tls-on-connect\""
         );
+    }
+
+    #[test]
+    fn plain_text_keeps_what_looks_like_a_remedy() {
+        let mut h = Hint::plain("the server said ⟨tls⟩: ");
+        h.push(Hint::new("use ⟨ca-file⟩"));
+        assert_eq!(
+            h.to_string(),
+            "the server said ⟨tls⟩: use --tls-ca-path FILE"
+        );
+        assert_eq!(h.words(|_| "X".into()), "the server said ⟨tls⟩: use X");
+        let h = Hint::new("⟨insecure⟩ skips it").after("failed: ");
+        assert_eq!(h.parts()[0], Part::Text("failed: ".into()));
+        assert!(h.starts_with("failed: --insecure"));
     }
 }

@@ -1,17 +1,56 @@
 //! The code-table view of `:explain 550 5.1.1` and `ehlo explain 550`: every meaning and hint
-//! of a basic and/or enhanced code, without a reply to explain.
+//! of a basic and/or enhanced code, without a reply to explain. Protocol knowledge only (which
+//! meanings and hints apply, after which commands); `render::explain` words it.
 
 use super::context::{basic_in_context, context_meaning};
 use super::hints::{Ctx, enhanced_hint, hint, vendor_hint};
 use super::registry::{basic_entry, basic_meaning, lookup_enhanced, registry_entry};
-use super::{DIALOGUE_PHASES, parse_enhanced_word};
+use super::{DIALOGUE_PHASES, EnhancedInfo, Hint, parse_enhanced_word};
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 
-/// Text for the REPL's `:explain 5.7.1` / `:explain 550` / `:explain 550 5.1.1`: a basic code,
+/// What the tables say about a basic and/or an enhanced code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeTable {
+    /// The basic code's row, if one was given.
+    pub(crate) basic: Option<BasicRow>,
+    /// The enhanced code's registry row, if one was given and is well-formed.
+    pub(crate) enhanced: Option<EnhancedRow>,
+    /// The two classes differ (basic, enhanced): RFC 3463 §2 wants them to match.
+    pub(crate) classes_differ: Option<(u16, EnhancedCode)>,
+    /// What to do, each with the commands it applies after (none: whatever the command).
+    pub(crate) hints: Vec<(Vec<Phase>, Hint)>,
+}
+
+/// A basic code: its meaning, its class, and what it means after each command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BasicRow {
+    pub(crate) code: u16,
+    /// Our meaning and where the code is defined, or (unknown code) the meaning in no context.
+    pub(crate) meaning: String,
+    pub(crate) source: Option<String>,
+    /// What the first digit says (RFC 5321 §4.2.1).
+    pub(crate) class: &'static str,
+    /// What it means after any command, when that differs from `meaning`.
+    pub(crate) anywhere: Option<&'static str>,
+    /// What it means after particular commands, where that says more.
+    pub(crate) after: Vec<(Phase, &'static str)>,
+}
+
+/// An enhanced code: its registry meaning, reference and usual basic codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnhancedRow {
+    pub(crate) info: EnhancedInfo,
+    /// The registry's reference column, when the code is registered.
+    pub(crate) reference: Option<String>,
+    /// The registry's "associated basic status code" column, when it has one.
+    pub(crate) usual_basic: Option<String>,
+}
+
+/// The table view for `:explain 5.7.1` / `:explain 550` / `:explain 550 5.1.1`: a basic code,
 /// an enhanced code (`X.s.d` accepted), or both, separated by spaces, commas or a hyphen as in
-/// `550-5.1.1`. Returns several lines, or `None` when nothing in `text` looks like a code.
-pub(crate) fn explain_code(text: &str) -> Option<String> {
+/// `550-5.1.1`. `None` when nothing in `text` looks like a code.
+pub(crate) fn code_table(text: &str) -> Option<CodeTable> {
     let mut basic: Option<u16> = None;
     let mut enhanced: Option<EnhancedCode> = None;
     for word in text
@@ -35,15 +74,11 @@ pub(crate) fn explain_code(text: &str) -> Option<String> {
         return None;
     }
 
-    let mut out: Vec<String> = Vec::new();
-    if let Some(code) = basic {
-        match basic_entry(code) {
-            Some(e) => out.push(format!("{code}  {}  [{}]", e.meaning, e.source)),
-            None => out.push(format!(
-                "{code}  {}",
-                basic_in_context(Some(code), Phase::Other)
-            )),
-        }
+    let basic_row = basic.map(|code| {
+        let (meaning, source) = match basic_entry(code) {
+            Some(e) => (e.meaning.clone(), Some(e.source.clone())),
+            None => (basic_in_context(Some(code), Phase::Other), None),
+        };
         let class = match code / 100 {
             2 => "2xx: success",
             3 => "3xx: intermediate, the server waits for more input",
@@ -51,48 +86,46 @@ pub(crate) fn explain_code(text: &str) -> Option<String> {
             5 => "5xx: permanent failure, do not retry unchanged",
             _ => "not a valid SMTP reply class (2xx–5xx only)",
         };
-        out.push(format!("     class {class}"));
-        // Skip lines that only repeat the table meaning or a meaning shared by every command.
+        // Leave out what only repeats the table meaning or a meaning shared by every command.
         let generic = basic_meaning(code);
-        let anywhere = context_meaning(code, Phase::Other);
-        if let Some(m) = anywhere
-            && Some(m) != generic
-        {
-            out.push(format!("     after any command: {m}"));
+        let anywhere = context_meaning(code, Phase::Other).filter(|m| Some(*m) != generic);
+        let after = DIALOGUE_PHASES
+            .iter()
+            .filter_map(|&p| {
+                context_meaning(code, p)
+                    .filter(|m| {
+                        Some(*m) != generic && Some(*m) != context_meaning(code, Phase::Other)
+                    })
+                    .map(|m| (p, m))
+            })
+            .collect();
+        BasicRow {
+            code,
+            meaning,
+            source,
+            class,
+            anywhere,
+            after,
         }
-        for &p in DIALOGUE_PHASES {
-            if let Some(m) = context_meaning(code, p)
-                && Some(m) != generic
-                && Some(m) != anywhere
-            {
-                out.push(format!("     after {}: {m}", p.label()));
-            }
-        }
-    }
-    if let Some(e) = enhanced
-        && let Some(info) = lookup_enhanced(&e)
-    {
-        out.push(format!("{}  {}", info.code, info.title));
-        out.push(format!("     {}", info.meaning));
-        if let Some(r) = registry_entry(e.subject, e.detail) {
-            let mut line = format!("     registry: {}", r.reference);
-            if !r.associated_basic.is_empty() {
-                line.push_str(&format!("; usual basic codes: {}", r.associated_basic));
-            }
-            out.push(line);
-        }
-    }
-    if let (Some(b), Some(e)) = (basic, enhanced)
-        && e.class != 0
-        && u16::from(e.class) != b / 100
-    {
-        out.push(format!(
-            "note: the classes differ ({b} vs {e}); RFC 3463 §2 wants them to match"
-        ));
-    }
+    });
+    let enhanced_row = enhanced.and_then(|e| {
+        let info = lookup_enhanced(&e)?;
+        let entry = registry_entry(e.subject, e.detail);
+        Some(EnhancedRow {
+            info,
+            reference: entry.map(|r| r.reference.clone()),
+            usual_basic: entry
+                .map(|r| r.associated_basic.clone())
+                .filter(|a| !a.is_empty()),
+        })
+    });
+    let classes_differ = match (basic, enhanced) {
+        (Some(b), Some(e)) if e.class != 0 && u16::from(e.class) != b / 100 => Some((b, e)),
+        _ => None,
+    };
 
     // Hints per command, merged where the same advice applies to several commands.
-    let mut hints: Vec<(Vec<&str>, String)> = Vec::new();
+    let mut hints: Vec<(Vec<Phase>, String)> = Vec::new();
     match (basic, enhanced) {
         (Some(code), _) => {
             let line = enhanced.map(|e| e.to_string()).unwrap_or_default();
@@ -116,11 +149,7 @@ pub(crate) fn explain_code(text: &str) -> Option<String> {
             }
             for &p in &phases {
                 if let Some(h) = hint(&reply, p) {
-                    let label = if p == Phase::Other {
-                        None
-                    } else {
-                        Some(p.label())
-                    };
+                    let label = (p != Phase::Other).then_some(p);
                     match hints.iter_mut().find(|(_, t)| *t == h) {
                         Some((ps, _)) => ps.extend(label),
                         None => hints.push((label.into_iter().collect(), h)),
@@ -149,14 +178,13 @@ pub(crate) fn explain_code(text: &str) -> Option<String> {
     if hints.len() == 1 && hints[0].0.len() == DIALOGUE_PHASES.len() {
         hints[0].0.clear();
     }
-    for (phases, h) in hints {
-        // The table is `ehlo explain`'s: remedies in the send's words.
-        let h = super::Hint::new(h);
-        if phases.is_empty() {
-            out.push(format!("hint: {h}"));
-        } else {
-            out.push(format!("hint after {}: {h}", phases.join(", ")));
-        }
-    }
-    Some(out.join("\n"))
+    Some(CodeTable {
+        basic: basic_row,
+        enhanced: enhanced_row,
+        classes_differ,
+        hints: hints
+            .into_iter()
+            .map(|(phases, h)| (phases, Hint::new(h)))
+            .collect(),
+    })
 }

@@ -1,0 +1,137 @@
+//! How each front end words a hint's [`Remedy`]: the one-shot send (and JSON) names its flags,
+//! the REPL its commands, `check` and `probe` the flags they have. One table, so a reply hint
+//! and the connection layer's TLS advice are worded alike wherever they are shown.
+
+use crate::smtp::codes::{Hint, Remedy};
+
+/// Where a hint is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrontEnd {
+    /// The one-shot send (human transcript and JSON Lines).
+    Send,
+    /// `ehlo repl` / `ehlo replay`.
+    Repl,
+    /// `ehlo check`: certificates are judged, never enforced; no client certificate.
+    Check,
+    /// `ehlo probe`: the server is the positional target; no client certificate.
+    Probe,
+}
+
+/// A remedy in `front`'s words.
+pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
+    match front {
+        FrontEnd::Send => r.flag(),
+        FrontEnd::Repl => match r {
+            Remedy::StartTls => ":starttls",
+            // Implicit TLS is chosen when the REPL starts: it has no command for it.
+            Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
+            Remedy::Auth => ":auth PLAIN USER",
+            Remedy::AuthMech => ":auth TYPE USER",
+            Remedy::AuthUser => "the user given to :auth",
+            Remedy::From => "MAIL FROM",
+            Remedy::Helo => "EHLO",
+            Remedy::CaFile => ":starttls --ca FILE",
+            Remedy::Insecure => ":starttls --insecure",
+            Remedy::VerifyName => ":starttls --sni",
+            Remedy::ConnectTo => "a new session with ehlo repl",
+            Remedy::ClientCert => "the REPL has none: use a one-shot send with --tls-cert",
+            Remedy::StartTlsInstead => {
+                "start ehlo repl again without --tls-on-connect, then :starttls"
+            }
+        },
+        FrontEnd::Check => match r {
+            Remedy::ClientCert => "check presents none",
+            Remedy::Insecure => "check only reports it",
+            Remedy::VerifyName | Remedy::ConnectTo => "check tries the MX names",
+            Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
+            Remedy::TlsOnConnect => "implicit TLS",
+            other => other.flag(),
+        },
+        FrontEnd::Probe => match r {
+            Remedy::ClientCert => "probe presents none: use a one-shot send with --tls-cert",
+            Remedy::VerifyName => "a one-shot send's --tls-verify-target",
+            Remedy::ConnectTo => "ehlo probe",
+            other => other.flag(),
+        },
+    }
+}
+
+/// `hint` in `front`'s words.
+pub(crate) fn words(hint: &Hint, front: FrontEnd) -> String {
+    hint.words(|r| word(r, front).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connection layer's TLS advice, as each front end shows it.
+    #[test]
+    fn tls_advice_is_worded_per_front_end() {
+        let h = Hint::new("use ⟨ca-file⟩ if the CA is private, or ⟨insecure⟩ to skip verification");
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Repl),
+            "use :starttls --ca FILE if the CA is private, or :starttls --insecure to skip verification"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Probe),
+            "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+        );
+        let h = Hint::new(
+            "connect by a name the certificate holds (e.g. ⟨connect-to⟩ mx.test), or check it against that name with ⟨verify-name⟩ mx.test",
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "connect by a name the certificate holds (e.g. --server mx.test), or check it against that name with --tls-verify-target mx.test"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Repl),
+            "connect by a name the certificate holds (e.g. a new session with ehlo repl mx.test), or check it against that name with :starttls --sni mx.test"
+        );
+        let h = Hint::new("it requires a client certificate (⟨client-cert⟩)");
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "it requires a client certificate (--tls-cert/--tls-key)"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Repl),
+            "it requires a client certificate (the REPL has none: use a one-shot send with --tls-cert)"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Check),
+            "it requires a client certificate (check presents none)"
+        );
+        let h = Hint::new("this port speaks plain SMTP: ⟨starttls-instead⟩");
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "this port speaks plain SMTP: use --tls (STARTTLS) instead of --tls-on-connect"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Repl),
+            "this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
+        );
+    }
+
+    /// No front end leaves another's flag where it has none.
+    #[test]
+    fn each_front_end_names_only_what_it_has() {
+        for r in Remedy::ALL {
+            let repl = word(r, FrontEnd::Repl);
+            assert!(
+                !repl.contains("--")
+                    || repl.starts_with(':')
+                    || repl.contains("ehlo repl")
+                    || repl.contains("one-shot"),
+                "{r:?}: {repl}"
+            );
+            for front in [FrontEnd::Check, FrontEnd::Probe] {
+                let w = word(r, front);
+                assert!(!w.contains("--tls-cert/--tls-key"), "{r:?}: {w}");
+            }
+        }
+    }
+}

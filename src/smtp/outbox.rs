@@ -1,0 +1,123 @@
+//! The outbox of a sans-IO session: the bytes it wants written and the events it saw, in order,
+//! and how it reports what it writes (one [`Event::Sent`] per write, plus the raw bytes for
+//! `--show-raw-text` with a secret's bytes replaced by their masked display form). One type for
+//! the planned client session and the REPL's manual session, so both queue and mask alike.
+
+use std::collections::VecDeque;
+
+use crate::smtp::data;
+use crate::smtp::event::{Bytes, Event, Phase, SentKind};
+
+/// One write, as the session describes it.
+pub(crate) struct Outgoing<'a> {
+    /// Bytes on the wire.
+    pub(crate) wire: &'a [u8],
+    /// What the transcript shows (secrets already masked).
+    pub(crate) display: String,
+    /// What kind of bytes.
+    pub(crate) kind: SentKind,
+    /// Phase it belongs to.
+    pub(crate) phase: Phase,
+    /// Did masking hide a secret in `display`?
+    pub(crate) redacted: bool,
+    /// Over TLS?
+    pub(crate) tls: bool,
+}
+
+/// What a session wants written and what it has to say, drained by the driver
+/// (`poll_transmit`, `poll_event`).
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    /// Bytes not yet handed to the driver: one buffer, so pipelined commands leave together.
+    bytes: Vec<u8>,
+    events: VecDeque<Event>,
+    /// Emit `RawSent` events (for `--show-raw-text`).
+    raw_events: bool,
+}
+
+impl Outbox {
+    /// An empty outbox; `raw_events` adds a `RawSent` to every write.
+    pub(crate) fn new(raw_events: bool) -> Outbox {
+        Outbox {
+            raw_events,
+            ..Outbox::default()
+        }
+    }
+
+    /// Queue one write and report it (`Sent`, and `RawSent` when asked for).
+    pub(crate) fn write(&mut self, out: Outgoing<'_>) {
+        self.bytes.extend_from_slice(out.wire);
+        report(out, self.raw_events, &mut self.events);
+    }
+
+    /// Queue an event.
+    pub(crate) fn push(&mut self, ev: Event) {
+        self.events.push_back(ev);
+    }
+
+    /// Queue an informational message.
+    pub(crate) fn info(&mut self, message: impl Into<String>) {
+        self.push(Event::Info {
+            message: message.into(),
+        });
+    }
+
+    /// Queue a warning.
+    pub(crate) fn warn(&mut self, message: impl Into<String>) {
+        self.push(Event::Warning {
+            message: message.into(),
+        });
+    }
+
+    /// Queue an error.
+    pub(crate) fn error(&mut self, message: impl Into<String>) {
+        self.push(Event::Error {
+            message: message.into(),
+        });
+    }
+
+    /// Bytes to write, if any: everything queued so far, in one buffer.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.bytes.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.bytes))
+        }
+    }
+
+    /// Next event, if any.
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+/// Queue the events for one write: `Sent`, and `RawSent` when `raw_events` is on.
+fn report(out: Outgoing<'_>, raw_events: bool, events: &mut VecDeque<Event>) {
+    let lines = match out.kind {
+        SentKind::Body => data::count_lines(out.wire),
+        _ => 1,
+    };
+    let raw = raw_events.then(|| {
+        if out.redacted {
+            // The raw dump must not reveal what the display masks.
+            let mut d = out.display.clone().into_bytes();
+            d.extend_from_slice(b"\r\n");
+            d
+        } else {
+            out.wire.to_vec()
+        }
+    });
+    events.push_back(Event::Sent {
+        text: out.display,
+        kind: out.kind,
+        bytes: out.wire.len(),
+        lines,
+        tls: out.tls,
+        expected: true,
+        redacted: out.redacted,
+        phase: out.phase,
+    });
+    if let Some(raw) = raw {
+        events.push_back(Event::RawSent { bytes: Bytes(raw) });
+    }
+}
