@@ -54,6 +54,20 @@ pub struct SeenQuery {
     pub cd: bool,
 }
 
+impl SeenQuery {
+    /// The first question of `query`, with its DO, AD and CD bits.
+    fn of(query: &Message) -> Option<SeenQuery> {
+        let first = query.queries.first()?;
+        Some(SeenQuery {
+            name: normalise(&first.name.to_ascii()),
+            rtype: first.query_type,
+            dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
+            ad: query.metadata.authentic_data,
+            cd: query.metadata.checking_disabled,
+        })
+    }
+}
+
 /// The queries a fake server received, in order.
 pub type QueryLog = std::sync::Arc<std::sync::Mutex<Vec<SeenQuery>>>;
 
@@ -91,16 +105,10 @@ impl FakeDns {
                     continue;
                 };
                 if let Ok(q) = Message::from_vec(&buf[..n])
-                    && let Some(first) = q.queries.first()
+                    && let Some(query) = SeenQuery::of(&q)
                     && let Ok(mut log) = seen.lock()
                 {
-                    log.push(SeenQuery {
-                        name: normalise(&first.name.to_ascii()),
-                        rtype: first.query_type,
-                        dnssec_ok: q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
-                        ad: q.metadata.authentic_data,
-                        cd: q.metadata.checking_disabled,
-                    });
+                    log.push(query);
                 }
                 if let Some(reply) = answer(&table, &buf[..n]) {
                     let _ = sock.send_to(&reply, peer);
@@ -565,14 +573,8 @@ impl SignedZone {
     fn answer(&self, datagram: &[u8]) -> Option<Vec<u8>> {
         let query = Message::from_vec(datagram).ok()?;
         let q = query.queries.first().cloned()?;
-        if let Ok(mut log) = self.log.lock() {
-            log.push(SeenQuery {
-                name: normalise(&q.name.to_ascii()),
-                rtype: q.query_type,
-                dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
-                ad: query.metadata.authentic_data,
-                cd: query.metadata.checking_disabled,
-            });
+        if let (Some(seen), Ok(mut log)) = (SeenQuery::of(&query), self.log.lock()) {
+            log.push(seen);
         }
         let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
         reply.metadata.authoritative = true;
