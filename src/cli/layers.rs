@@ -95,6 +95,30 @@ impl LayerEnv {
     }
 }
 
+/// swaks reads `$SWAKS_HOME/.swaksrc`, else `~/.swaksrc`, unless told otherwise; ehlo reads its
+/// own file (same syntax). When no ehlo file was read (the default one is absent) and a swaks one
+/// exists, say so rather than ignore it without a word: a swaks user's defaults would otherwise
+/// silently not apply. `--config FILE` or `--no-config` (a file state other than absent) says
+/// the user chose, and then nothing is said.
+pub(crate) fn swaksrc_note(
+    file: &FileState,
+    swaks_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<String> {
+    if !matches!(file, FileState::Absent(_) | FileState::NoHome) {
+        return None;
+    }
+    let dir = swaks_home.filter(|d| !d.is_empty()).or(home)?;
+    let path = Path::new(&dir).join(".swaksrc");
+    path.is_file().then(|| {
+        format!(
+            "{} (swaks's config file) is not read by ehlo: `--config {}` reads it (same syntax), `--no-config` silences this note",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
 /// `$XDG_CONFIG_HOME/ehlo/config`, else `$HOME/.config/ehlo/config`. The XDG Base Directory
 /// specification says a relative `XDG_CONFIG_HOME` is invalid and must be ignored.
 pub(crate) fn default_config_path(
@@ -1086,6 +1110,35 @@ mod tests {
             default_file: Some(path),
         };
         (dir, env)
+    }
+
+    #[test]
+    fn a_swaksrc_is_named_when_no_ehlo_file_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = || Some(dir.path().as_os_str().to_owned());
+        let absent = FileState::Absent(dir.path().join("ehlo/config"));
+        assert_eq!(
+            swaksrc_note(&absent, None, home()),
+            None,
+            "no .swaksrc, no note"
+        );
+        std::fs::write(dir.path().join(".swaksrc"), "from me@example.test\n").unwrap();
+        let note = swaksrc_note(&absent, None, home()).expect("a note");
+        assert!(
+            note.contains(".swaksrc") && note.contains("--config"),
+            "{note}"
+        );
+        assert!(swaksrc_note(&FileState::NoHome, None, home()).is_some());
+        // SWAKS_HOME wins over HOME, as in swaks.
+        let other = tempfile::tempdir().unwrap();
+        assert_eq!(
+            swaksrc_note(&absent, Some(other.path().as_os_str().to_owned()), home()),
+            None
+        );
+        // A file chosen or turned off: the user decided.
+        assert_eq!(swaksrc_note(&FileState::Off, None, home()), None);
+        let read = FileState::Read(dir.path().join("ehlo/config"));
+        assert_eq!(swaksrc_note(&read, None, home()), None);
     }
 
     fn layered(text: &str, vars: &[(&str, &str)], a: &[&str]) -> Result<Layered, Error> {

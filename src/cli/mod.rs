@@ -61,7 +61,17 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8
             _ => Err(EXIT_USAGE),
         };
     }
-    match mode::from_cli(cli).map_err(|e| e.report())? {
+    let mut mode = mode::from_cli(cli).map_err(|e| e.report())?;
+    if let Mode::Send(cfg) = &mut mode
+        && let Some(note) = layers::swaksrc_note(
+            &layered.file,
+            std::env::var_os("SWAKS_HOME"),
+            std::env::var_os("HOME"),
+        )
+    {
+        cfg.notes.insert(0, note);
+    }
+    match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             notes: cfg.notes,
             message: cfg.plan.message,

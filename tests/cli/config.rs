@@ -419,3 +419,48 @@ fn dump_shows_the_layered_settings_in_swaks_sections() {
     assert!(r.stderr.contains("'nope' is not a section"), "{}", r.stderr);
     assert!(listener.accept().is_err(), "--dump connected to the server");
 }
+
+/// swaks reads `~/.swaksrc` by default; ehlo reads its own file. A swaks user's file is named
+/// on stderr when ehlo read none, so their defaults do not silently stop applying; `--config`
+/// reads it (same syntax) and `--no-config` silences the note.
+#[test]
+fn a_swaksrc_is_named_not_silently_ignored() {
+    let (xdg, _) = home("");
+    std::fs::remove_file(xdg.path().join("ehlo").join("config")).unwrap();
+    let swaks = tempfile::tempdir().unwrap();
+    let rc = swaks.path().join(".swaksrc");
+    std::fs::write(&rc, "h-Subject: from the swaksrc\n").unwrap();
+    let sh = swaks.path().to_str().unwrap();
+    let args = ["-t", "a@example.test", "--dump-mail"];
+
+    let r = run(xdg.path(), &[("SWAKS_HOME", sh)], &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(".swaksrc") && r.stderr.contains("not read"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("from the swaksrc"), "{}", r.stdout);
+
+    let rc_s = rc.to_str().unwrap();
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_HOME", sh)],
+        &["-t", "a@example.test", "--dump-mail", "--config", rc_s],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("Subject: from the swaksrc"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("not read"), "{}", r.stderr);
+
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_HOME", sh)],
+        &["-t", "a@example.test", "--dump-mail", "--no-config"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains(".swaksrc"), "{}", r.stderr);
+}

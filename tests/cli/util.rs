@@ -35,6 +35,10 @@ pub fn isolate(cmd: &mut Command) {
     if !given.iter().any(|k| k == "XDG_CONFIG_HOME") {
         cmd.env("XDG_CONFIG_HOME", "/nonexistent/ehlo-test-config");
     }
+    // Nor the developer's `~/.swaksrc` (ehlo names one it does not read).
+    if !given.iter().any(|k| k == "SWAKS_HOME") {
+        cmd.env("SWAKS_HOME", "/nonexistent/ehlo-test-swaks-home");
+    }
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("EHLO_") && !given.contains(&k) {
             cmd.env_remove(k);
