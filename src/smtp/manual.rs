@@ -763,14 +763,7 @@ impl ManualSession {
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4).
                         self.out.error(format!("AUTH {name}: {e}: cancelling"));
-                        self.out.send(
-                            b"*\r\n",
-                            "*".into(),
-                            SentKind::Auth,
-                            Phase::Auth,
-                            false,
-                            self.tls,
-                        );
+                        self.out.cancel_auth(self.tls);
                         self.auth = None;
                     }
                 }

@@ -75,6 +75,18 @@ impl Outbox {
         report(out, self.raw_events, &mut self.events);
     }
 
+    /// Cancel a SASL exchange: a lone `*` line (RFC 4954 §4).
+    pub(crate) fn cancel_auth(&mut self, tls: bool) {
+        self.send(
+            b"*\r\n",
+            "*".into(),
+            SentKind::Auth,
+            Phase::Auth,
+            false,
+            tls,
+        );
+    }
+
     /// The phase of the last write (a command's, not a PROXY header's).
     pub(crate) fn last_phase(&self) -> Phase {
         self.last_phase

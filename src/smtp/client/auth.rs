@@ -245,14 +245,7 @@ impl Session {
                     Ok(c) => c,
                     Err(e) => {
                         // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
-                        self.out.send(
-                            b"*\r\n",
-                            "*".into(),
-                            SentKind::Auth,
-                            Phase::Auth,
-                            false,
-                            self.tls,
-                        );
+                        self.out.cancel_auth(self.tls);
                         self.pending.push_back(Expect::Auth);
                         self.set_error(SessionError::Auth {
                             mechanism: name,
@@ -292,14 +285,7 @@ impl Session {
                         self.pending.push_back(Expect::Auth);
                     }
                     Err(e) => {
-                        self.out.send(
-                            b"*\r\n",
-                            "*".into(),
-                            SentKind::Auth,
-                            Phase::Auth,
-                            false,
-                            self.tls,
-                        );
+                        self.out.cancel_auth(self.tls);
                         self.pending.push_back(Expect::Auth);
                         self.set_error(SessionError::Auth {
                             mechanism: name,
