@@ -386,7 +386,11 @@ fn usable_check(records: &[Tlsa]) -> CheckResult {
 /// (`3 x x` + `3 x x`), or a DANE-EE record with a DANE-TA one (`3 x x` + `2 x x`), or two
 /// trust anchors (RFC 7671 §8.1, RFC 7672 §3.1). A single record warns.
 fn rollover_check(records: &[Tlsa]) -> CheckResult {
+    // The same record published twice counts once, wherever the copies sit in the RRset.
     let mut usable: Vec<&Tlsa> = records.iter().filter(|r| r.unusable().is_none()).collect();
+    usable.sort_by(|a, b| {
+        (a.usage, a.selector, a.mtype, &a.data).cmp(&(b.usage, b.selector, b.mtype, &b.data))
+    });
     usable.dedup_by(|a, b| a == b);
     let ee = usable.iter().filter(|r| r.usage == 3).count();
     let ta = usable.iter().filter(|r| r.usage == 2).count();
@@ -558,6 +562,26 @@ mod tests {
             base: "mx.example.test".into(),
             records: vec![Tlsa::parse(&format!("3 1 1 {}", "ab".repeat(32))).unwrap()],
         }
+    }
+
+    /// A record published twice counts once, also when another record sits between the
+    /// copies.
+    #[test]
+    fn rollover_counts_each_record_once() {
+        let r = |t: &str| Tlsa::parse(t).unwrap();
+        let (a, b) = (
+            format!("3 1 1 {}", "ab".repeat(32)),
+            format!("3 1 1 {}", "cd".repeat(32)),
+        );
+        let res = rollover_check(&[r(&a), r(&b), r(&a)]);
+        assert_eq!(res.status, Status::Pass);
+        assert!(
+            res.summary.starts_with("2 DANE-EE and 0 DANE-TA"),
+            "{}",
+            res.summary
+        );
+        let res = rollover_check(&[r(&a), r(&a)]);
+        assert_eq!(res.status, Status::Warn, "{}", res.summary);
     }
 
     fn judged(res: &[CheckResult]) -> Vec<(&'static str, Status)> {
