@@ -2498,7 +2498,8 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
-    /// Style practice 8: no two flags share a short, a long or an alias, in any command.
+    /// No two flags share a short, a long or an alias, in any command: clap would accept the
+    /// table and one of the two would silently never match.
     #[test]
     fn no_duplicate_names() {
         let mut root = Cli::command();

@@ -110,13 +110,7 @@ pub(super) fn check_config(
             p.display()
         )));
     }
-    let family = if a.ipv4 {
-        Family::V4
-    } else if a.ipv6 {
-        Family::V6
-    } else {
-        Family::Any
-    };
+    let family = Family::from_flags(a.ipv4, a.ipv6);
     Ok(crate::check::CheckConfig {
         domains,
         dns: DnsOptions::with_timeout(a.dns_server, a.timeout)
