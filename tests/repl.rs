@@ -3264,3 +3264,82 @@ fn status_reports_the_tls_verdict_and_the_auth_user_never_the_secret() {
     );
     h.join().unwrap();
 }
+
+/// Defect 7 with `--tls`: after `:reconnect`, the automatic EHLO and STARTTLS of the new
+/// connection are recorded after the `:reconnect` line (not before it), so the unedited
+/// recording replays green against the same kind of server.
+#[test]
+fn record_after_reconnect_with_tls_is_in_order_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, cert) = tls_serve(dir.path());
+    let rec = dir.path().join("tls.ehlo");
+    let rec_s = rec.to_str().unwrap();
+    let cert_s = cert.to_str().unwrap();
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--tls",
+            "--ehlo",
+            "x.test",
+            "--tls-ca-path",
+            cert_s,
+            "--record",
+            rec_s,
+        ],
+        b"NOOP\n:reconnect\nNOOP\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let text = std::fs::read_to_string(&rec).unwrap();
+    let steps: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let at = |what: &str| -> Vec<usize> {
+        steps
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with(what))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let reconnect = at("> :reconnect");
+    let ehlos = at("> EHLO x.test");
+    let starttls = at("> :starttls");
+    assert_eq!(reconnect.len(), 1, "{text}");
+    // One automatic EHLO and one `:starttls` (which stands for STARTTLS and the EHLO inside
+    // TLS, replies `< 220` `< 250`) per connection.
+    assert_eq!(ehlos.len(), 2, "{text}");
+    assert_eq!(starttls.len(), 2, "{text}");
+    let r = reconnect[0];
+    // The first connection's automatic steps come before `:reconnect`, the second's after it.
+    assert!(ehlos[0] < r && r < ehlos[1], "{text}");
+    assert!(starttls[0] < r && r < starttls[1], "{text}");
+    // The new connection's banner, EHLO and STARTTLS follow `:reconnect` directly, in order.
+    assert_eq!(
+        steps[r..r + 7],
+        [
+            "> :reconnect",
+            "< 220",
+            "> EHLO x.test",
+            "< 250",
+            "> :starttls",
+            "< 220",
+            "< 250"
+        ],
+        "{text}"
+    );
+    let run = ehlo(
+        &[
+            "replay",
+            rec_s,
+            "--server",
+            &addr.to_string(),
+            "--tls-ca-path",
+            cert_s,
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{text}\n{}", run.out);
+    let _ = server.kill();
+    let _ = server.wait();
+}
