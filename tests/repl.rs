@@ -3343,3 +3343,43 @@ fn record_after_reconnect_with_tls_is_in_order_and_replays() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Defect 9, "completion offers parameters already typed": on a MAIL FROM line that already
+/// carries `SIZE=10`, Tab no longer offers `SIZE=` (the prefix `S` stays as typed) while a
+/// parameter not yet typed (`BODY=`) is still completed; before `SIZE=` is typed, `S` Tab does
+/// complete it, so the refusal comes from the typed parameter, not from the server's offer.
+#[test]
+fn terminal_completion_leaves_out_parameters_already_typed() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &[]);
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("MAIL FROM:<a@b.test> S\t");
+    t.wait("SIZE= offered while not yet typed", |s| {
+        last_prompt(s) == "ehlo[plain]> MAIL FROM:<a@b.test> SIZE="
+    });
+    // `Q` after the Tab is a marker: the editor handles keys in order, so once it is on screen
+    // the Tab was handled, and a completion would show as `SIZE=Q`.
+    t.keys("10 S\tQ");
+    let s = t.wait("the marker after Tab", |s| last_prompt(s).ends_with('Q'));
+    assert_eq!(
+        last_prompt(&s),
+        "ehlo[plain]> MAIL FROM:<a@b.test> SIZE=10 SQ",
+        "{s}"
+    );
+    t.keys("\x7f\x7fB\t");
+    t.wait("BODY= still offered", |s| {
+        last_prompt(s) == "ehlo[plain]> MAIL FROM:<a@b.test> SIZE=10 BODY="
+    });
+    t.keys("\x03");
+    t.wait("an empty prompt after Ctrl-C", |s| {
+        last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let got = h.join().unwrap().remove(0);
+    // Completion sends nothing: the cancelled MAIL line never reached the server.
+    assert_eq!(String::from_utf8_lossy(&got), "EHLO x.test\r\nQUIT\r\n");
+}
