@@ -3383,3 +3383,52 @@ fn terminal_completion_leaves_out_parameters_already_typed() {
     // Completion sends nothing: the cancelled MAIL line never reached the server.
     assert_eq!(String::from_utf8_lossy(&got), "EHLO x.test\r\nQUIT\r\n");
 }
+
+/// `:starttls --sni NAME` takes effect: the certificate (signed for localhost and 127.0.0.1,
+/// trusted with `--ca`) is verified against NAME, not against the address connected to. A name
+/// the certificate does not carry fails naming it (the session connects again in plain text);
+/// the name it carries verifies.
+#[test]
+fn terminal_starttls_sni_names_the_certificate_to_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, cert) = tls_serve(dir.path());
+    let mut t = Pty::start(dir.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("STARTTLS") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(&format!(
+        ":starttls --ca {} --sni wrong.example.test\r",
+        cert.display()
+    ));
+    let s = t.wait("the reconnection after the wrong name", |s| {
+        s.contains("connecting again in plain text")
+            && s.matches("250-STARTTLS").count() == 2
+            && last_prompt(s) == "ehlo[plain]>"
+    });
+    // The name went out as SNI and was the one verified (the typed line also holds it, so
+    // these look for the report's own wording).
+    assert!(s.contains("TLS SNI sent: wrong.example.test"), "{s}");
+    assert!(
+        s.contains("using host wrong.example.test to verify")
+            && s.contains("not valid for wrong.example.test"),
+        "{s}"
+    );
+    t.keys(&format!(
+        ":starttls --ca {} --sni localhost\r",
+        cert.display()
+    ));
+    let s = t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
+    assert!(s.contains("TLS SNI sent: localhost"), "{s}");
+    assert_eq!(
+        s.matches("certificate verification failed").count(),
+        1,
+        "{s}"
+    );
+    t.keys(":quit\r");
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.assert_cooked();
+    let _ = server.kill();
+    let _ = server.wait();
+}
