@@ -354,26 +354,18 @@ impl ManualSession {
                     wire.len()
                 ));
             }
+            self.out.send(
+                &wire,
+                line.to_string(),
+                SentKind::Body,
+                Phase::Dot,
+                false,
+                self.tls,
+            );
             if line == "." {
+                // The end of the content: the reply to it is the next one expected.
                 self.in_data = false;
-                self.out.send(
-                    &wire,
-                    line.to_string(),
-                    SentKind::Body,
-                    Phase::Dot,
-                    false,
-                    self.tls,
-                );
                 self.pending.push_back(Expect::Dot);
-            } else {
-                self.out.send(
-                    &wire,
-                    line.to_string(),
-                    SentKind::Body,
-                    Phase::Dot,
-                    false,
-                    self.tls,
-                );
             }
             return;
         }
