@@ -1,12 +1,15 @@
 //! The one dispatcher: [`run`] asks `cli` for the [`Mode`] the command line means, builds the
-//! async runtime and the run's renderer, runs the mode and returns its exit code (every code
-//! comes from `error.rs`).
+//! async runtime and the run's one renderer (every mode's, through `render`; the REPL's over
+//! the terminal it starts here), runs the mode and returns its exit code (every code comes
+//! from `error.rs`).
 
 use std::ffi::OsString;
 use std::io::Write;
 
 use crate::cli::mode::Mode;
 use crate::error::{EXIT_OK, Error};
+use crate::render::check::CheckRenderer;
+use crate::render::{self, Renderer};
 use crate::smtp::event::Event;
 
 /// Parse `args`, run the chosen mode, return the exit code.
@@ -57,7 +60,7 @@ async fn dispatch(mode: Mode) -> u8 {
                 Ok(o) => o,
                 Err(e) => return e.report(),
             };
-            let mut renderer = crate::render::make_to(&cfg.format, out, err);
+            let mut renderer = render::make_to(&cfg.format, out, err);
             for note in &cfg.notes {
                 let info = Event::Info {
                     message: note.clone(),
@@ -68,15 +71,69 @@ async fn dispatch(mode: Mode) -> u8 {
             renderer.finish();
             code
         }
-        Mode::Serve(opts) => crate::serve::run(*opts).await,
-        Mode::Demo(format) => crate::demo::run(format).await,
-        Mode::Repl(cfg) => crate::repl::run(*cfg).await,
-        Mode::Replay(cfg) => crate::repl::replay(*cfg).await,
-        Mode::Check(c) => crate::check::run(*c).await,
-        Mode::Probe(c) => crate::probe::run(*c).await,
+        Mode::Serve(opts) => {
+            // Batched: the server's rendering thread writes many lines per system call.
+            let renderer = render::make_batched(&opts.format);
+            crate::serve::run(*opts, renderer).await
+        }
+        Mode::Demo(format) => crate::demo::run(render::make(&format)).await,
+        Mode::Repl(cfg) => repl(*cfg).await,
+        Mode::Replay(cfg) => {
+            let script = match crate::repl::record::load(&cfg.script) {
+                Ok(s) => s,
+                Err(e) => return Error::Usage(e).report(),
+            };
+            let log = match open_log(cfg.session.log.as_deref()) {
+                Ok(l) => l,
+                Err(e) => return e.report(),
+            };
+            let renderer = with_log(render::make(&cfg.session.format()), log);
+            crate::repl::replay(*cfg, script, renderer).await
+        }
+        Mode::Check(c) => {
+            let mut renderer = CheckRenderer::new(&c);
+            crate::check::run(*c, &mut renderer).await
+        }
+        Mode::Probe(c) => {
+            let mut renderer = CheckRenderer::for_probe(c.color, c.json, c.fail_on);
+            renderer.start(1);
+            crate::probe::run(&c, &mut renderer).await
+        }
         Mode::DumpConfig(_) | Mode::DumpMail { .. } | Mode::Explain { .. } => {
             unreachable!("answered without a runtime")
         }
+    }
+}
+
+/// `ehlo repl`: the `--log` file first (a bad path is a usage error before the terminal is
+/// touched), then the terminal (raw mode, line editor; inside the runtime, which its job-control
+/// signals need), then the renderer over the terminal's console, and the session.
+async fn repl(cfg: crate::repl::ReplConfig) -> u8 {
+    use std::io::IsTerminal;
+    let log = match open_log(cfg.log.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return e.report(),
+    };
+    let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
+    let renderer = with_log(render::make_console(&cfg.format(), out, err), log);
+    crate::repl::run(cfg, ui, renderer).await
+}
+
+/// Open (truncate) the REPL's or replay's `--log FILE`.
+fn open_log(path: Option<&std::path::Path>) -> Result<Option<Box<dyn Write + Send>>, Error> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let f = std::fs::File::create(path)
+        .map_err(|e| Error::Usage(format!("cannot write the log {}: {e}", path.display())))?;
+    Ok(Some(Box::new(std::io::LineWriter::new(f))))
+}
+
+/// The run's renderer, and beside it every event as JSON Lines into the `--log` file.
+fn with_log(renderer: Box<dyn Renderer>, log: Option<Box<dyn Write + Send>>) -> Box<dyn Renderer> {
+    match log {
+        Some(file) => render::tee(renderer, render::json_copy(file)),
+        None => renderer,
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
-use crate::render::{self, Format, HumanOptions};
+use crate::render;
 use crate::serve::{self, ServeOptions};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::{AuthPlan, AuthRequirement, Plan, StartTls};
@@ -16,9 +16,9 @@ use crate::smtp::event::Event;
 const USER: &str = "demo";
 const PASSWORD: &str = "demo-password";
 
-/// Run the demo; returns the exit code of the send.
-pub(crate) async fn run(format: Format) -> u8 {
-    let mut renderer = render::make(&format);
+/// Run the demo, rendering through `renderer` (the run's one renderer, built by the
+/// dispatcher, `app`); returns the exit code of the send.
+pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
     let say = |r: &mut dyn render::Renderer, m: &str| {
         r.event(
             &Event::Info {
@@ -58,13 +58,11 @@ pub(crate) async fn run(format: Format) -> u8 {
             "rcpt#2=550:5.1.1:<nobody@demo.test>: Recipient address rejected: User unknown".into(),
         ],
         hostname: "demo.ehlo.test".into(),
-        format: Format::Human(HumanOptions {
-            silent: 3,
-            ..HumanOptions::default()
-        }),
         ..ServeOptions::default()
     };
-    let server = match serve::start(server_opts).await {
+    // The embedded server's transcript is not shown (the send's is the demo): its events go
+    // to a renderer that drops them, so the run keeps one renderer and one colour decision.
+    let server = match serve::start_with(server_opts, render::discard()).await {
         Ok(s) => s,
         Err(e) => {
             renderer.event(

@@ -403,6 +403,20 @@ impl Pty {
         own_group: bool,
         env: &[(&str, &str)],
     ) -> Pty {
+        Pty::spawn(home, args, cols, own_group, env, true)
+    }
+    /// [`Pty::start`] without `NO_COLOR`: the transcript's colours reach the screen.
+    fn start_coloured(home: &std::path::Path, args: &[&str]) -> Pty {
+        Pty::spawn(home, args, COLS, false, &[], false)
+    }
+    fn spawn(
+        home: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        own_group: bool,
+        env: &[(&str, &str)],
+        no_color: bool,
+    ) -> Pty {
         let size = Winsize {
             ws_row: ROWS,
             ws_col: cols,
@@ -421,10 +435,12 @@ impl Pty {
             .env("HOME", home)
             .env("XDG_DATA_HOME", home)
             .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
             .stdin(stdio())
             .stdout(stdio())
             .stderr(stdio());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
@@ -1756,6 +1772,137 @@ fn plain_server() -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
         },
         1,
     )
+}
+
+/// The REPL's transcript goes to the terminal through the line editor, and is coloured there
+/// under `--color auto` as a send's is on a terminal: the editor's console is the terminal, not
+/// a file (which auto never colours). `NO_COLOR` turns it off.
+#[test]
+fn terminal_transcript_is_coloured_under_auto_unless_no_color() {
+    for coloured in [true, false] {
+        let home = tempfile::tempdir().unwrap();
+        let (addr, h) = plain_server();
+        let args = ["repl", &addr.to_string()];
+        let mut t = if coloured {
+            Pty::start_coloured(home.path(), &args)
+        } else {
+            Pty::start(home.path(), &args)
+        };
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        let (row, col) = {
+            let p = t.screen.lock().unwrap();
+            let text = p.screen().contents();
+            let (row, line) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains("220 scripted.test"))
+                .unwrap_or_else(|| panic!("no banner on screen:\n{text}"));
+            (row, line.find("220 scripted.test").unwrap())
+        };
+        let fg = {
+            let p = t.screen.lock().unwrap();
+            p.screen()
+                .cell(row as u16, col as u16)
+                .map(|c| c.fgcolor())
+                .unwrap()
+        };
+        assert_eq!(
+            fg != vt100::Color::Default,
+            coloured,
+            "colour of the banner reply {fg:?}; screen:\n{}",
+            t.screen()
+        );
+        t.keys(":quit\r");
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        h.join().unwrap();
+    }
+}
+
+/// A `--log` file that cannot be written is a usage error (exit 1, one line naming the file)
+/// before anything starts: the terminal is never put in raw mode, nothing is sent; the same
+/// from a pipe and in `ehlo replay`.
+#[test]
+fn unwritable_log_is_a_usage_error_before_the_terminal_is_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("no-such-dir").join("x.jsonl");
+    let log_s = log.to_str().unwrap();
+    let want = format!("*** cannot write the log {log_s}: ");
+    // A listener nobody accepts on: a connection attempt would show as "Trying".
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let mut t = Pty::start(home.path(), &["repl", &addr, "--log", log_s]);
+    assert_eq!(t.exit_code(), 1, "{}", t.screen());
+    let screen = t.screen();
+    assert!(screen.contains(&want), "{screen}");
+    assert!(!screen.contains("Trying"), "{screen}");
+    t.assert_cooked();
+
+    let run = ehlo(&["repl", &addr, "--log", log_s], b"QUIT\n", &[]);
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.starts_with(&want), "{}", run.out);
+    let script = home.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> QUIT\n< 221\n").unwrap();
+    let run = ehlo(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr,
+            "--log",
+            log_s,
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.out.starts_with(&want), "{}", run.out);
+    assert!(!run.out.contains("Trying"), "{}", run.out);
+}
+
+/// From a pipe, and in `ehlo replay`, the transcript colours as a send's does: `--color always`
+/// colours even into a pipe (and beats NO_COLOR), `auto` and `never` do not.
+#[test]
+fn piped_repl_and_replay_colour_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> QUIT\n< 221\n").unwrap();
+    for colour in ["always", "auto", "never"] {
+        let (addr, h) = plain_server();
+        let run = ehlo(
+            &["repl", &addr.to_string(), "--color", colour],
+            b"EHLO x.test\nQUIT\n",
+            &[],
+        );
+        assert_eq!(run.code, 0, "{}", run.out);
+        h.join().unwrap();
+        assert_eq!(
+            run.out.contains("\u{1b}["),
+            colour == "always",
+            "repl --color {colour}: {}",
+            run.out
+        );
+        let (addr, h) = plain_server();
+        let run = ehlo(
+            &[
+                "replay",
+                script.to_str().unwrap(),
+                "-s",
+                &addr.to_string(),
+                "--color",
+                colour,
+            ],
+            b"",
+            &[],
+        );
+        assert_eq!(run.code, 0, "{}", run.out);
+        h.join().unwrap();
+        assert_eq!(
+            run.out.contains("\u{1b}["),
+            colour == "always",
+            "replay --color {colour}: {}",
+            run.out
+        );
+    }
 }
 
 /// A line longer than the terminal is wide wraps over rows (not scrolled sideways out of

@@ -511,15 +511,17 @@ fn judge(
     out
 }
 
-/// Run the checks and render them; returns the exit code (0 / 40 / 41). Everything runs on one
-/// thread (a `LocalSet`): the session driver's futures are not `Send`, and one thread is plenty
-/// for I/O-bound probes.
-pub(crate) async fn run(cfg: CheckConfig) -> u8 {
-    tokio::task::LocalSet::new().run_until(run_local(cfg)).await
+/// Run the checks and render them through `renderer` (the run's one renderer, built by the
+/// dispatcher, `app`); returns the exit code (0 / 40 / 41). Everything runs on one thread (a
+/// `LocalSet`): the session driver's futures are not `Send`, and one thread is plenty for
+/// I/O-bound probes.
+pub(crate) async fn run(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
+    tokio::task::LocalSet::new()
+        .run_until(run_local(cfg, renderer))
+        .await
 }
 
-async fn run_local(cfg: CheckConfig) -> u8 {
-    let mut renderer = CheckRenderer::new(&cfg);
+async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let plain = cfg
         .dns
         .clone()

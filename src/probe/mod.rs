@@ -57,17 +57,9 @@ impl ProbeConfig {
     }
 }
 
-/// Run the selected probes one after the other and render them; returns the exit code.
-pub(crate) async fn run(cfg: ProbeConfig) -> u8 {
-    crate::render::style::configure(cfg.color, cfg.json);
-    let mut renderer =
-        CheckRenderer::for_mode("probe", cfg.json, cfg.fail_on, Box::new(std::io::stdout()));
-    renderer.start(1);
-    run_with(&cfg, &mut renderer).await
-}
-
-/// [`run`] with a given renderer (tests).
-pub(crate) async fn run_with(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
+/// Run the selected probes one after the other and render them through `renderer` (built by
+/// the dispatcher, `app`, or by a test); returns the exit code.
+pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let ids = cfg.selected();
     let mailing: Vec<String> = ids
         .iter()

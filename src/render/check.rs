@@ -71,6 +71,7 @@ use serde_json::json;
 
 use crate::check::CheckConfig;
 use crate::check::model::{Counts, DomainReport, FailOn, Status};
+use crate::render::ColorChoice;
 use crate::render::style::{self, Role};
 
 /// Version of the check JSON format.
@@ -103,6 +104,13 @@ impl CheckRenderer {
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
             && std::env::var_os("CI").is_none();
         r
+    }
+
+    /// `ehlo probe`'s renderer, writing to stdout: its colour decision (`--color`, `--json`)
+    /// made here as for every other mode.
+    pub(crate) fn for_probe(color: ColorChoice, json: bool, fail_on: FailOn) -> CheckRenderer {
+        style::configure(color, json);
+        CheckRenderer::for_mode("probe", json, fail_on, Box::new(std::io::stdout()))
     }
 
     /// The same with another writer (tests).

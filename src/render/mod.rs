@@ -186,16 +186,39 @@ pub(crate) fn make_to(
     out: Option<Box<dyn std::io::Write + Send>>,
     err: Option<Box<dyn std::io::Write + Send>>,
 ) -> Box<dyn Renderer> {
-    let redirected = out.is_some();
+    let redirected = out.is_some() || err.is_some();
     let out = out.unwrap_or_else(|| Box::new(std::io::stdout()));
+    let err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
+    build(format, out, err, redirected)
+}
+
+/// The REPL's renderer, writing to its console: on a terminal the line editor's two writers
+/// (lines printed above the prompt, on the terminal itself), from a pipe stdout and stderr. The
+/// console is the terminal, so unlike [`make_to`]'s files it is coloured under `--color auto`
+/// exactly when stdout / stderr would be. Makes the run's colour decision as [`make`] does.
+pub(crate) fn make_console(
+    format: &Format,
+    out: Box<dyn std::io::Write + Send>,
+    err: Box<dyn std::io::Write + Send>,
+) -> Box<dyn Renderer> {
+    build(format, out, err, false)
+}
+
+/// Make the colour decision and build the renderer; `to_file`: the streams are files, never
+/// coloured under `--color auto`.
+fn build(
+    format: &Format,
+    out: Box<dyn std::io::Write + Send>,
+    err: Box<dyn std::io::Write + Send>,
+    to_file: bool,
+) -> Box<dyn Renderer> {
     match format {
         Format::Human(opts) => {
             style::configure(opts.color, false);
             let mut opts = opts.clone();
-            if opts.color == ColorChoice::Auto && (redirected || err.is_some()) {
+            if opts.color == ColorChoice::Auto && to_file {
                 opts.color = ColorChoice::Never;
             }
-            let err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
             Box::new(human::Human::new(opts, out, err))
         }
         Format::Json => {
@@ -203,4 +226,23 @@ pub(crate) fn make_to(
             Box::new(json::Json::new(out))
         }
     }
+}
+
+/// A JSON Lines copy of every event into `out` (the REPL's `--log FILE`), to [`tee`] beside the
+/// run's renderer. Part of that renderer, not a second one: it makes no colour decision.
+pub(crate) fn json_copy(out: Box<dyn std::io::Write + Send>) -> Box<dyn Renderer> {
+    Box::new(json::Json::new(out))
+}
+
+/// A renderer that drops every event: for a server embedded in another mode whose transcript
+/// nobody sees (the demo's). Writes nothing and makes no colour decision, so it is never a
+/// second renderer of the run.
+pub(crate) fn discard() -> Box<dyn Renderer> {
+    Box::new(Discard)
+}
+
+struct Discard;
+
+impl Renderer for Discard {
+    fn event(&mut self, _event: &Event, _elapsed: Duration) {}
 }

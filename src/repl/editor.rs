@@ -89,6 +89,8 @@ pub(crate) struct Ui {
     outstanding: bool,
     more: bool,
     interrupt: Arc<tokio::sync::Notify>,
+    /// What completion knows about the session, shared with the async side ([`Ui::completion`]).
+    completion: Arc<Mutex<CompletionData>>,
 }
 
 enum UiKind {
@@ -233,10 +235,8 @@ impl Drop for Term {
 impl Ui {
     /// Start reading from the terminal (when `tty`) or from piped stdin. Returns the UI and
     /// writers for output and errors (printed above the edited line on a terminal).
-    pub(crate) fn start(
-        tty: bool,
-        completion: Arc<Mutex<CompletionData>>,
-    ) -> (Ui, Console, Console) {
+    pub(crate) fn start(tty: bool) -> (Ui, Console, Console) {
+        let completion = Arc::new(Mutex::new(CompletionData::default()));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
         let interrupt = Arc::new(tokio::sync::Notify::new());
         if tty && let Ok(saved) = termios::tcgetattr(std::io::stdin().as_fd()) {
@@ -258,7 +258,7 @@ impl Ui {
             raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
             if termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &raw).is_ok() {
                 let history = history_path();
-                let mut editor = Editor::new(tx, completion, interrupt.clone());
+                let mut editor = Editor::new(tx, completion.clone(), interrupt.clone());
                 editor.modes = Some((saved.clone(), raw.clone()));
                 if let Some(h) = &history {
                     editor.load_history(h);
@@ -285,6 +285,7 @@ impl Ui {
                         outstanding: false,
                         more: false,
                         interrupt,
+                        completion,
                     },
                     Box::new(out),
                     Box::new(err),
@@ -303,10 +304,16 @@ impl Ui {
                 outstanding: false,
                 more: false,
                 interrupt,
+                completion,
             },
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
         )
+    }
+
+    /// What completion knows about the session: the async side updates it (capabilities).
+    pub(crate) fn completion(&self) -> Arc<Mutex<CompletionData>> {
+        self.completion.clone()
     }
 
     /// Is this the interactive editor (not a pipe)?

@@ -13,7 +13,6 @@ mod replay;
 
 pub(crate) use replay::replay;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +30,7 @@ use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
-use editor::{CompletionData, Console, Input, LineKind, Ui};
+use editor::{CompletionData, Input, LineKind, Ui};
 use meta::{Envelope, Meta};
 use record::Recorder;
 
@@ -92,22 +91,26 @@ const STATUS_AFTER: Duration = Duration::from_secs(1);
 /// Most bytes of an unfinished reply the waiting status quotes (the newest ones).
 const STATUS_BYTES: usize = 48;
 
-/// Run the REPL until `:quit`, Ctrl-D or the end of piped input. Returns the exit code: 0, or
-/// the connect/usage code when the first connection cannot be made.
-pub(crate) async fn run(cfg: ReplConfig) -> u8 {
-    use std::io::IsTerminal;
-    let tty = std::io::stdin().is_terminal();
-    let completion = Arc::new(Mutex::new(CompletionData::default()));
-    let (mut ui, out, err) = Ui::start(tty, completion.clone());
-    let record = cfg.record.clone();
-    let mut engine = match Engine::new(cfg, out, err, completion) {
-        Ok(e) => e,
-        Err(e) => {
-            ui.shutdown();
-            let _ = writeln!(std::io::stderr(), "*** {e}");
-            return e.exit_code();
+impl ReplConfig {
+    /// The renderer this session's transcript needs: JSON Lines with `--json`, else the
+    /// transcript with these options.
+    pub(crate) fn format(&self) -> crate::render::Format {
+        if self.json {
+            crate::render::Format::Json
+        } else {
+            crate::render::Format::Human(self.human.clone())
         }
-    };
+    }
+}
+
+/// Run the REPL until `:quit`, Ctrl-D or the end of piped input, reading from `ui` (started by
+/// the dispatcher, `app`) and rendering through `sink` (the run's renderer over `ui`'s console,
+/// with the `--log` copy when asked). Returns the exit code: 0, or the connect/usage code when
+/// the first connection cannot be made.
+pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) -> u8 {
+    let record = cfg.record.clone();
+    let completion = ui.completion();
+    let mut engine = Engine::new(cfg, sink, completion);
     engine.interactive = ui.is_tty();
     engine.interrupt = ui.is_tty().then(|| ui.interrupt());
     // The live "waiting 7 s" line: a terminal's transcript only (never JSON on a terminal).
@@ -424,37 +427,15 @@ struct Engine {
 impl Engine {
     fn new(
         cfg: ReplConfig,
-        out: Console,
-        err: Console,
+        sink: Box<dyn Renderer>,
         completion: Arc<Mutex<CompletionData>>,
-    ) -> Result<Engine, Error> {
-        // `--json`: the send's JSON Lines on stdout instead of the transcript.
-        let human: Box<dyn Renderer> = if cfg.json {
-            crate::render::style::configure(crate::render::ColorChoice::Never, true);
-            Box::new(crate::render::json::Json::new(out))
-        } else {
-            Box::new(crate::render::human::Human::new(
-                cfg.human.clone(),
-                out,
-                err,
-            ))
-        };
-        let sink = match &cfg.log {
-            Some(path) => {
-                let f = std::fs::File::create(path).map_err(|e| {
-                    Error::Usage(format!("cannot write the log {}: {e}", path.display()))
-                })?;
-                let log = crate::render::json::Json::new(Box::new(std::io::LineWriter::new(f)));
-                crate::render::tee(human, Box::new(log))
-            }
-            None => human,
-        };
+    ) -> Engine {
         let helo_default = gethostname::gethostname()
             .to_string_lossy()
             .trim()
             .to_string();
         let now = Instant::now();
-        Ok(Engine {
+        Engine {
             target: cfg.target.clone(),
             cfg,
             conn: None,
@@ -499,7 +480,7 @@ impl Engine {
             } else {
                 helo_default
             },
-        })
+        }
     }
 
     /// The per-reply timeout (zero = none).

@@ -7,27 +7,18 @@
 use std::sync::{Arc, Mutex};
 
 use super::editor::{CompletionData, Ui};
-use super::record::{self, Expect, Script};
+use super::record::{Expect, Script};
 use super::{Engine, Feed, Flow, ReplayConfig, Seen};
 use crate::error::{EXIT_OK, Error};
+use crate::render::Renderer;
 use crate::smtp::event::{Event, Phase, Summary};
 
-/// Run a recording against a server; fail with the phase's exit code when a reply differs.
-pub async fn replay(cfg: ReplayConfig) -> u8 {
-    let script = match record::load(&cfg.script) {
-        Ok(s) => s,
-        Err(e) => return Error::Usage(e).report(),
-    };
+/// Run a recording (`script`, loaded by the dispatcher, `app`, with [`super::record::load`]) against
+/// a server, rendering through `sink` (the run's renderer, with the `--log` copy when asked);
+/// fail with the phase's exit code when a reply differs.
+pub(crate) async fn replay(cfg: ReplayConfig, script: Script, sink: Box<dyn Renderer>) -> u8 {
     let completion = Arc::new(Mutex::new(CompletionData::default()));
-    let mut engine = match Engine::new(
-        cfg.session,
-        Box::new(std::io::stdout()),
-        Box::new(std::io::stderr()),
-        completion,
-    ) {
-        Ok(e) => e,
-        Err(e) => return e.report(),
-    };
+    let mut engine = Engine::new(cfg.session, sink, completion);
     engine.keep_going = cfg.keep_going;
     let code = engine.run_script(&script, true, None).await;
     engine.close_quietly().await;

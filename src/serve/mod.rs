@@ -252,14 +252,14 @@ impl ServerHandle {
     }
 }
 
-/// Run the server until Ctrl-C (or `max_sessions`), rendering each session. Returns the exit
-/// code: 0 after a clean shutdown, 1 for bad options, 2 when the address cannot be bound.
-pub(crate) async fn run(opts: ServeOptions) -> u8 {
-    let format = opts.format.clone();
-    let handle = match start(opts).await {
+/// Run the server until Ctrl-C (or `max_sessions`), rendering each session through `renderer`
+/// (the run's one renderer, built by the dispatcher, `app`: `render::make_batched`), which also
+/// reports a failure to start. Returns the exit code: 0 after a clean shutdown, 1 for bad
+/// options, 2 when the address cannot be bound.
+pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
+    let handle = match start_or_return(opts, renderer).await {
         Ok(h) => h,
-        Err(e) => {
-            let mut r = crate::render::make(&format);
+        Err((e, mut r)) => {
             r.event(
                 &Event::Error {
                     message: e.to_string(),
@@ -285,7 +285,7 @@ pub(crate) async fn run(opts: ServeOptions) -> u8 {
 
 /// Start the server in the background, rendering through
 /// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
-/// quiet in-process server).
+/// quiet in-process server). For tests and embedders; `ehlo serve` itself runs [`run`].
 pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
     let renderer = crate::render::make_batched(&opts.format);
     start_with(opts, renderer).await
@@ -294,8 +294,22 @@ pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
 /// [`start`] with a renderer of the caller's choice.
 pub async fn start_with(
     opts: ServeOptions,
-    mut renderer: Box<dyn Renderer>,
+    renderer: Box<dyn Renderer>,
 ) -> Result<ServerHandle, Error> {
+    start_or_return(opts, renderer).await.map_err(|(e, _)| e)
+}
+
+/// What [`start_with`] sets up before anything runs: each step may fail.
+struct Bound {
+    faults: Faults,
+    acceptor: Option<SslAcceptor>,
+    store: Arc<store::Store>,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+/// Check the options, build the TLS acceptor and the store, bind the listener.
+async fn bind(opts: &ServeOptions) -> Result<Bound, Error> {
     let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
@@ -329,7 +343,31 @@ pub async fn start_with(
     let addr = listener
         .local_addr()
         .map_err(|e| listen_error(opts.listen, &e))?;
+    Ok(Bound {
+        faults,
+        acceptor,
+        store,
+        listener,
+        addr,
+    })
+}
 
+/// [`start_with`], handing the renderer back with the error when the server cannot start, so
+/// the one renderer of `ehlo serve` also reports that.
+async fn start_or_return(
+    opts: ServeOptions,
+    mut renderer: Box<dyn Renderer>,
+) -> Result<ServerHandle, (Error, Box<dyn Renderer>)> {
+    let Bound {
+        faults,
+        acceptor,
+        store,
+        listener,
+        addr,
+    } = match bind(&opts).await {
+        Ok(b) => b,
+        Err(e) => return Err((e, renderer)),
+    };
     let (tx, mut rx) = mpsc::channel::<Tagged>(EVENT_QUEUE);
     let started = Instant::now();
     // One thread renders everything, so lines of concurrent sessions never tear. Output is

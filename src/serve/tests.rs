@@ -386,7 +386,14 @@ async fn run_returns_codes() {
         format: Format::Json,
         ..opts()
     };
-    assert_eq!(run(bad).await, 1);
+    // The start error goes through the renderer `run` was given (one renderer per run).
+    let cap = Capture::default();
+    assert_eq!(run(bad, Box::new(cap.clone())).await, 1);
+    assert!(
+        matches!(&cap.events()[..], [Event::Error { message }] if message.contains("NOPE")),
+        "{:?}",
+        cap.events()
+    );
     // A user-supplied certificate and key (PEM files written from an rcgen certificate).
     let dir = tempfile::tempdir().unwrap();
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -409,7 +416,7 @@ async fn run_returns_codes() {
         }),
         ..opts()
     };
-    let server = tokio::spawn(run(o));
+    let server = tokio::spawn(run(o, Box::new(Capture::default())));
     let tcp = loop {
         if let Ok(t) = TcpStream::connect(addr).await {
             break t;

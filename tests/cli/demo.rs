@@ -101,3 +101,17 @@ fn demo_json_is_json_lines() {
         "{codes:?}"
     );
 }
+
+/// The demo has one renderer and one colour decision: `--color always` colours its transcript
+/// even into a pipe, as a send's, and the embedded server (whose transcript is not shown) does
+/// not undo that decision; `--color never` has no colour at all.
+#[test]
+fn demo_colours_as_asked_into_a_pipe() {
+    let r = ehlo(&["demo", "--color", "always"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("\u{1b}["), "{}", r.stdout);
+    assert!(r.stdout.contains("<~  235 2.7.0 Authentication successful"));
+    let r = ehlo(&["demo", "--color", "never"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.all().contains('\u{1b}'), "{}", r.all());
+}
