@@ -216,3 +216,138 @@ fn import_scan_sees_grouped_and_nested_paths() {
     assert_eq!(crate_paths("x: crate::cli::args::Cli"), ["cli"]);
     assert!(!imports("smtp", &["smtp"]).is_empty(), "smtp names itself");
 }
+
+/// The code of every file under `src/<dir>` outside tests (test module files skipped, an inline
+/// `#[cfg(test)]` module ends the file), one entry per line: (file, line number, code without
+/// comments).
+fn non_test_code(dir: &str) -> Vec<(PathBuf, usize, String)> {
+    let tests = test_module_files();
+    let mut files = Vec::new();
+    rust_files(&src().join(dir), &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        if tests.contains(&path) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim() == "#[cfg(test)]" {
+                break;
+            }
+            out.push((path.clone(), n + 1, code(line).to_string()));
+        }
+    }
+    out
+}
+
+/// What builds a renderer or makes the run's colour decision, as code names it.
+const RENDERER_BUILDERS: &[&str] = &[
+    "make_to",
+    "make_batched",
+    "make_console",
+    "json_copy",
+    "Human::new",
+    "Json::new",
+    "CheckRenderer::new",
+    "CheckRenderer::for_mode",
+    "CheckRenderer::for_probe",
+    "CheckRenderer::with_writer",
+    "style::configure",
+];
+
+/// The renderer builders a line of code names: the names above (as whole words), and
+/// `render::make` itself (also inside a `render::{…}` import group).
+fn builders_named(code: &str) -> Vec<String> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    for name in RENDERER_BUILDERS {
+        let mut rest = code;
+        while let Some(i) = rest.find(name) {
+            let before = rest[..i].chars().next_back();
+            let after = rest[i + name.len()..].chars().next();
+            if !before.is_some_and(ident) && !after.is_some_and(ident) {
+                found.push((*name).to_string());
+            }
+            rest = &rest[i + name.len()..];
+        }
+    }
+    let mut rest = code;
+    while let Some(i) = rest.find("render::") {
+        let after = &rest[i + "render::".len()..];
+        let group = after
+            .strip_prefix('{')
+            .map(|g| &g[..g.find('}').unwrap_or(g.len())]);
+        let names: Vec<&str> = match group {
+            Some(g) => g.split(',').map(str::trim).collect(),
+            None => vec![after.split(|c: char| !ident(c)).next().unwrap_or("")],
+        };
+        if names.contains(&"make") {
+            found.push("render::make".into());
+        }
+        rest = after;
+    }
+    found
+}
+
+/// One renderer per run, built in one place: the dispatcher (`src/app.rs`) builds every mode's
+/// renderer through `render` and hands it down; no mode builds its own or makes its own colour
+/// decision. `serve::start` (the library's way to run a server in a test or another program,
+/// rendering with `make_batched`) is the one other builder, and no code of the binary calls
+/// it: `ehlo serve` runs `serve::run` with app's renderer, the demo's embedded server gets a
+/// renderer that drops its events.
+#[test]
+fn only_app_builds_the_renderer() {
+    let mut hits = Vec::new();
+    let mut in_app = HashSet::new();
+    for (path, n, line) in non_test_code("") {
+        let rel = path.strip_prefix(src()).unwrap().to_path_buf();
+        let in_render = rel.starts_with("render");
+        let names = builders_named(&line);
+        if rel == Path::new("app.rs") {
+            in_app.extend(names);
+            continue;
+        }
+        let library_start = rel == Path::new("serve/mod.rs") && names == ["make_batched"];
+        if !in_render && !library_start {
+            for name in names {
+                hits.push(format!("{}:{n}: {name}", path.display()));
+            }
+        }
+        // `serve::start` from anywhere, or a bare `start(` call inside src/serve.
+        let bare_start = rel.starts_with("serve")
+            && line.match_indices("start(").any(|(i, _)| {
+                let before = line[..i].chars().next_back();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                    && !line[..i].trim_end().ends_with("fn")
+            });
+        if line.contains("serve::start(") || bare_start {
+            hits.push(format!("{}:{n}: serve::start", path.display()));
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "a renderer built outside app.rs:\n{}",
+        hits.join("\n")
+    );
+    // The scan must see app's own calls, or the rule above could pass vacuously.
+    for name in [
+        "render::make",
+        "make_to",
+        "make_batched",
+        "make_console",
+        "json_copy",
+        "CheckRenderer::new",
+        "CheckRenderer::for_probe",
+    ] {
+        assert!(
+            in_app.contains(name),
+            "{name} not seen in app.rs: {in_app:?}"
+        );
+    }
+    assert_eq!(
+        builders_named("use crate::render::{self, make}; Human::new(o); x.make_to(y)"),
+        ["make_to", "Human::new", "render::make"]
+    );
+    assert!(builders_named("render::make_batched_x(f); my_make_to(a)").is_empty());
+}
