@@ -7,6 +7,8 @@
 //!   `app`); src/render none of `crate::{net, cli}`; src/net none of `crate::{cli, repl, render}`
 //!   nor any mode (`serve`, `check`, `probe`, `demo`, `app`): the modes build on the core and
 //!   the connection layer, never the other way round.
+//! - One renderer per run: only src/app.rs and src/render build a renderer or make the colour
+//!   decision (`serve::start`, for tests and embedders, excepted; the binary never calls it).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
