@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::error::{EXIT_OK, Error, phase_exit_code};
+use crate::error::{EXIT_OK, Ending, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
 use crate::render::remedy::FrontEnd;
@@ -131,7 +131,7 @@ pub(crate) async fn run(cfg: ReplConfig) -> u8 {
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
-            crate::error::EXIT_SIGNAL_BASE + sig.number()
+            sig.exit_code()
         }
     };
     engine.close_quietly().await;
@@ -140,37 +140,6 @@ pub(crate) async fn run(cfg: ReplConfig) -> u8 {
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
-}
-
-/// A signal that ends the REPL (the terminal's modes are restored before leaving).
-#[derive(Debug, Clone, Copy)]
-enum Ending {
-    Term,
-    Hup,
-    Int,
-    Quit,
-}
-
-impl Ending {
-    fn number(self) -> u8 {
-        match self {
-            Ending::Term => 15,
-            Ending::Hup => 1,
-            Ending::Int => 2,
-            Ending::Quit => 3,
-        }
-    }
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Ending::Term => "SIGTERM",
-            Ending::Hup => "SIGHUP",
-            Ending::Int => "SIGINT",
-            Ending::Quit => "SIGQUIT",
-        })
-    }
 }
 
 /// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
