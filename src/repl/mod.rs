@@ -374,10 +374,8 @@ struct Engine {
     last_reply: Option<String>,
     /// The file being recorded to.
     recording: Option<PathBuf>,
-    /// Bytes of content typed after a DATA so far (CRLF included), and whether the SIZE warning
-    /// was given for this message.
-    typed_body: usize,
-    size_warned: bool,
+    /// The RFC 1870 size of the content typed after a DATA so far.
+    typed_size: crate::smtp::data::SizeWatch,
     /// `ehlo replay --keep-going`: every step runs whatever differs.
     keep_going: bool,
     /// The differences a replay found, in order.
@@ -456,8 +454,7 @@ impl Engine {
             auth_user: None,
             last_reply: None,
             recording: None,
-            typed_body: 0,
-            size_warned: false,
+            typed_size: Default::default(),
             keep_going: false,
             mismatches: Vec::new(),
             editing: Arc::new(AtomicBool::new(false)),
@@ -1114,8 +1111,7 @@ impl Engine {
         if in_data {
             self.watch_typed_size(line);
         } else {
-            self.typed_body = 0;
-            self.size_warned = false;
+            self.typed_size.reset();
         }
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
@@ -1437,21 +1433,13 @@ impl Engine {
     /// Content typed after a DATA goes out line by line, so it cannot be held back: once it
     /// passes the advertised SIZE, say so (once per message), before the final dot draws 552.
     fn watch_typed_size(&mut self, line: &str) {
-        if line == "." {
-            self.typed_body = 0;
-            self.size_warned = false;
-            return;
-        }
-        self.typed_body = self.typed_body.saturating_add(line.len() + 2);
-        if let Some(limit) = self.size_limit()
-            && self.typed_body as u64 > limit
-            && !std::mem::replace(&mut self.size_warned, true)
-        {
+        let limit = self.size_limit();
+        if let Some(size) = self.typed_size.line(line, limit) {
             self.emit(Event::Warning {
                 message: format!(
                     "the message typed so far is {}, over the server's SIZE limit of {} (RFC 1870): expect a 552 after the final dot",
-                    crate::smtp::event::count_bytes(self.typed_body),
-                    crate::smtp::event::count_bytes(limit as usize)
+                    crate::smtp::event::count_bytes(size),
+                    crate::smtp::event::count_bytes(limit.unwrap_or_default() as usize)
                 ),
             });
         }
