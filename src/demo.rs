@@ -20,12 +20,7 @@ const PASSWORD: &str = "demo-password";
 pub(crate) async fn run(format: Format) -> u8 {
     let mut renderer = render::make(&format);
     let say = |r: &mut dyn render::Renderer, m: &str| {
-        r.event(
-            &Event::Info {
-                message: m.to_string(),
-            },
-            Duration::ZERO,
-        )
+        r.event(&Event::info(m.to_string()), Duration::ZERO)
     };
     // A certificate of our own, so verification stays ON and passes against our CA file. It goes
     // into a fresh private directory under the temporary directory (TMPDIR): created with

@@ -492,11 +492,9 @@ impl Resolver {
                 Ok(list.into_iter().map(|m| m.host).collect())
             }
             MxAnswer::Implicit => {
-                emit(Event::Info {
-                    message: format!(
-                        "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
-                    ),
-                });
+                emit(Event::info(format!(
+                    "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
+                )));
                 Ok(vec![domain.to_string()])
             }
         }

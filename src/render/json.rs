@@ -388,6 +388,16 @@ mod tests {
         assert_eq!(v[2]["data"]["timings"][0]["ms"].to_string(), "0.3");
     }
 
+    /// A warning's remedies are given in the one-shot send's words, as a plain string.
+    #[test]
+    fn warnings_carry_the_send_s_words() {
+        let v = lines(&[Event::Warning {
+            message: crate::smtp::codes::Hint::new("try ⟨tls-on-connect⟩ (port 465)"),
+        }]);
+        assert_eq!(v[1]["type"], "warning");
+        assert_eq!(v[1]["data"]["message"], "try --tls-on-connect (port 465)");
+    }
+
     #[test]
     fn fields_round_trip() {
         let v = lines(&sequence());

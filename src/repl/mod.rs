@@ -694,9 +694,7 @@ impl Engine {
                 s.feed(&self.rbuf[..n]);
             }
             Err(e) => {
-                let warning = Event::Warning {
-                    message: format!("read failed: {e}"),
-                };
+                let warning = Event::warning(format!("read failed: {e}"));
                 self.sink.event(&warning, self.start.elapsed());
                 s.feed_eof();
             }
@@ -761,7 +759,7 @@ impl Engine {
                         Error::Io { source, .. } => format!("write failed: {source}"),
                         other => format!("write failed: {other}"),
                     };
-                    self.emit(Event::Warning { message });
+                    self.emit(Event::warning(message));
                     if let Some(s) = self.session.as_mut() {
                         s.feed_eof();
                     }
@@ -924,11 +922,9 @@ impl Engine {
             match r {
                 None => {
                     self.clear_status();
-                    self.emit(Event::Warning {
-                        message:
-                            "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
-                                .into(),
-                    });
+                    self.emit(Event::warning(
+                        "stopped waiting (Ctrl-C): a late reply will be shown when it arrives",
+                    ));
                     return;
                 }
                 Some(Err(_)) => {
@@ -950,7 +946,7 @@ impl Engine {
                     };
                     if !raw_wait {
                         self.clear_status();
-                        self.emit(Event::Warning { message });
+                        self.emit(Event::warning(message));
                     }
                     return;
                 }
@@ -974,12 +970,10 @@ impl Engine {
                     {
                         self.pump_out().await;
                         self.clear_status();
-                        self.emit(Event::Warning {
-                            message: format!(
+                        self.emit(Event::warning(format!(
                                 "no complete reply within {}s: a late reply will be shown when it arrives",
                                 timeout.as_secs_f64()
-                            ),
-                        });
+                            )));
                         return;
                     }
                 }
@@ -1075,9 +1069,7 @@ impl Engine {
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
         if in_data && line.starts_with('.') && line != "." && !line.starts_with("..") {
             // Typed content is sent as typed: RFC 5321 §4.5.2 has the server drop the dot.
-            self.emit(Event::Warning {
-                message: "the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you".into(),
-            });
+            self.emit(Event::warning("the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you"));
         }
         if !in_data && !secret {
             let verb = line.split_whitespace().next().unwrap_or("");
@@ -1095,9 +1087,7 @@ impl Engine {
                 .as_ref()
                 .is_some_and(|s| s.state().in_transaction);
             if in_transaction && verb.eq_ignore_ascii_case("STARTTLS") {
-                self.emit(Event::Warning {
-                    message: STARTTLS_IN_TRANSACTION.into(),
-                });
+                self.emit(Event::warning(STARTTLS_IN_TRANSACTION));
             }
             self.envelope.observe(line);
             let verb = line.split_whitespace().next().unwrap_or("");
@@ -1244,9 +1234,7 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|s| s.state().in_transaction)
                 {
-                    self.emit(Event::Warning {
-                        message: STARTTLS_IN_TRANSACTION.into(),
-                    });
+                    self.emit(Event::warning(STARTTLS_IN_TRANSACTION));
                 }
                 if let Some(s) = self.session.as_mut() {
                     s.starttls();
@@ -1408,11 +1396,9 @@ impl Engine {
             crate::smtp::event::count_bytes(limit as usize),
         );
         if feed.can_ask() {
-            self.emit(Event::Warning {
-                message: format!(
+            self.emit(Event::warning(format!(
                     "the message is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870): expect a 552"
-                ),
-            });
+                )));
             let answer = feed
                 .ask("send it anyway? [y/N] ", LineKind::Data)
                 .await
@@ -1435,13 +1421,11 @@ impl Engine {
     fn watch_typed_size(&mut self, line: &str) {
         let limit = self.size_limit();
         if let Some(size) = self.typed_size.line(line, limit) {
-            self.emit(Event::Warning {
-                message: format!(
+            self.emit(Event::warning(format!(
                     "the message typed so far is {}, over the server's SIZE limit of {} (RFC 1870): expect a 552 after the final dot",
                     crate::smtp::event::count_bytes(size),
                     crate::smtp::event::count_bytes(limit.unwrap_or_default() as usize)
-                ),
-            });
+                )));
         }
     }
 

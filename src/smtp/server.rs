@@ -346,10 +346,9 @@ impl Session {
         self.greeted = true;
         self.phase = Phase::Banner;
         if self.early_talker {
-            self.events.push_back(Event::Warning {
-                message: "the client sent commands before the greeting (early talker): refused"
-                    .into(),
-            });
+            self.events.push_back(Event::warning(
+                "the client sent commands before the greeting (early talker): refused",
+            ));
             self.reply(
                 554,
                 Some("5.5.1"),
@@ -1535,10 +1534,9 @@ impl Session {
             return;
         };
         if bare_newlines {
-            self.events.push_back(Event::Warning {
-                message: "the message content contains a bare CR or LF (SMTP smuggling evidence)"
-                    .into(),
-            });
+            self.events.push_back(Event::warning(
+                "the message content contains a bare CR or LF (SMTP smuggling evidence)",
+            ));
         }
         if let Some(f) = self.checkpoint(Point::Dot) {
             self.discard_content();
