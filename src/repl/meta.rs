@@ -318,7 +318,7 @@ in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
 /// Examples of every meta-command (`ehlo repl --help`, the man page).
 pub(crate) const EXAMPLES: &str = "\
 Examples (the prompt shows the state: ehlo[tls|authed|mail]>):
-  $ ehlo repl mx.example.net --ehlo me.example.org --tls
+  $ ehlo repl mx.example.net --helo me.example.org --tls
   > :caps                    the EHLO reply, parsed
   > :auth                    the strongest one offered
   > :auth PLAIN tim          this mechanism and user

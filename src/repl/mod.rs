@@ -44,7 +44,7 @@ pub(crate) struct ReplConfig {
     pub(crate) port: Option<u16>,
     /// How to connect (family, DNS, TLS, timeouts), whichever the target.
     pub(crate) link: Link,
-    /// `--ehlo NAME`: EHLO right after the banner.
+    /// `--helo NAME`: EHLO right after the banner.
     pub(crate) ehlo: Option<String>,
     /// `--tls`: STARTTLS right after that EHLO.
     pub(crate) starttls: bool,
@@ -533,7 +533,7 @@ impl Engine {
     // ----- connection ---------------------------------------------------------------------
 
     /// Connect through the connection layer (MX in preference order for `@domain`, the family
-    /// filter, implicit TLS), read the banner, then the automatic `--ehlo` / `--tls` steps.
+    /// filter, implicit TLS), read the banner, then the automatic `--helo` / `--tls` steps.
     /// `Err` carries the exit code (`error.rs`).
     async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
         let Some(target) = self.target.clone() else {
