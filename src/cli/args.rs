@@ -473,7 +473,7 @@ pub(crate) struct ConnArgs {
 
     /// Print JSON Lines events instead of the transcript (the send's schema; a summary last)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// The password for `:auth`, from the first line of FILE
     ///
@@ -631,7 +631,7 @@ pub(crate) enum DnssecArg {
 
 /// `--tls-verify` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsVerifyArg {
+pub(crate) enum TlsVerifyArg {
     /// The CA store and the host name (what ehlo does anyway unless --insecure)
     Pkix,
     /// The host's DNSSEC-validated TLSA records when published, else the CA store
@@ -682,14 +682,14 @@ pub(crate) struct TlsArgs {
     /// swaks's --tls-verify-ca: without --tls-verify-host (or --tls-verify) a certificate for
     /// another name passes; the name check is still shown.
     #[arg(long, conflicts_with = "insecure")]
-    pub tls_verify_ca: bool,
+    pub(crate) tls_verify_ca: bool,
 
     /// Enforce only the name check (SAN or CN against the server name), not the chain
     ///
     /// swaks's --tls-verify-host: without --tls-verify-ca (or --tls-verify) a self-signed or
     /// expired certificate for the right name passes; the chain check is still shown.
     #[arg(long, conflicts_with = "insecure")]
-    pub tls_verify_host: bool,
+    pub(crate) tls_verify_host: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
@@ -981,11 +981,11 @@ pub(crate) struct MessageArgs {
     /// --body wins over it. The password is masked unless --dump-as-body-shows-password.
     #[arg(long, visible_alias = "dab", value_name = "SECTION,...", num_args = 0..=1,
           default_missing_value = "ALL", value_parser = crate::cli::dump::parse_sections)]
-    pub dump_as_body: Option<crate::cli::dump::Sections>,
+    pub(crate) dump_as_body: Option<crate::cli::dump::Sections>,
 
     /// --dump-as-body with the password shown (implies --dump-as-body)
     #[arg(long, visible_alias = "dabsp")]
-    pub dump_as_body_shows_password: bool,
+    pub(crate) dump_as_body_shows_password: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
     // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
@@ -1794,12 +1794,12 @@ pub(crate) struct CheckArgs {
     /// --dns-trust-anchor); trust-ad: believe the AD bit of the resolver; off: the DNSSEC and
     /// DANE checks are skipped. The other checks never depend on it.
     #[arg(long, value_name = "MODE", value_enum)]
-    pub dnssec: Option<DnssecArg>,
+    pub(crate) dnssec: Option<DnssecArg>,
 
     /// Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with
     /// --dnssec validate; for private and test zones)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub dns_trust_anchor: Option<PathBuf>,
+    pub(crate) dns_trust_anchor: Option<PathBuf>,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]

@@ -168,8 +168,8 @@ impl Json {
     }
 }
 
-/// Milliseconds rounded to microseconds, so lines stay short and stable.
-/// Milliseconds rounded to the microsecond; not-a-number and infinities as 0.
+/// Milliseconds rounded to the microsecond, so lines stay short and stable; not-a-number and
+/// infinities as 0.
 fn round_ms(ms: f64) -> f64 {
     if ms.is_finite() {
         (ms * 1000.0).round() / 1000.0

@@ -13,7 +13,7 @@ use crate::error::{EXIT_OK, Error};
 use crate::smtp::event::{Event, Phase, Summary};
 
 /// Run a recording against a server; fail with the phase's exit code when a reply differs.
-pub async fn replay(cfg: ReplayConfig) -> u8 {
+pub(crate) async fn replay(cfg: ReplayConfig) -> u8 {
     let script = match record::load(&cfg.script) {
         Ok(s) => s,
         Err(e) => return Error::Usage(e).report(),

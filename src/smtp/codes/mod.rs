@@ -36,7 +36,7 @@ mod table;
 mod tests;
 
 pub(crate) use registry::lookup_enhanced;
-pub use table::CodeTable;
+pub(crate) use table::CodeTable;
 pub(crate) use table::code_table;
 
 /// Registry entry of an enhanced status code.
