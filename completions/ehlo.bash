@@ -1222,7 +1222,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__repl)
-            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --record --strict --help --version"
+            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --lhlo --helo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --record --strict --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1248,7 +1248,15 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ehlo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lhlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1317,7 +1325,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -k -4 -6 -h -V --server --keep-going --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --keep-going --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --lhlo --helo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1351,7 +1359,15 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ehlo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lhlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

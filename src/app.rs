@@ -62,9 +62,7 @@ async fn dispatch(mode: Mode) -> u8 {
             };
             let mut renderer = render::make_to(&cfg.format, out, err);
             for note in &cfg.notes {
-                let info = Event::Info {
-                    message: note.clone(),
-                };
+                let info = Event::info(note.clone());
                 renderer.event(&info, std::time::Duration::ZERO);
             }
             let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;

@@ -20,12 +20,7 @@ const PASSWORD: &str = "demo-password";
 /// dispatcher, `app`); returns the exit code of the send.
 pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
     let say = |r: &mut dyn render::Renderer, m: &str| {
-        r.event(
-            &Event::Info {
-                message: m.to_string(),
-            },
-            Duration::ZERO,
-        )
+        r.event(&Event::info(m.to_string()), Duration::ZERO)
     };
     // A certificate of our own, so verification stays ON and passes against our CA file. It goes
     // into a fresh private directory under the temporary directory (TMPDIR): created with

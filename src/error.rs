@@ -16,7 +16,7 @@ pub(crate) const EXIT_CONNECT: u8 = 2;
 pub(crate) const EXIT_CLOSED: u8 = 6;
 /// Exit code base for a REPL ended by a signal (SIGTERM, SIGHUP): 128 + the signal's number, as
 /// a shell reports a process killed by it.
-pub(crate) const EXIT_SIGNAL_BASE: u8 = 128;
+const EXIT_SIGNAL_BASE: u8 = 128;
 /// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up.
 pub(crate) const EXIT_PREREQ: u8 = 10;
 /// Exit code (`ehlo check`): a check failed or an `--expect` was not met.
@@ -50,6 +50,47 @@ pub(crate) fn phase_exit_code(phase: Phase) -> u8 {
         Phase::Dot => 26,
         Phase::Quit => 27,
         Phase::Other => EXIT_CLOSED,
+    }
+}
+
+/// A signal that ends the REPL (the terminal's modes are restored before leaving).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// SIGTERM.
+    Term,
+    /// SIGHUP: the terminal went away.
+    Hup,
+    /// SIGINT from `kill` (Ctrl-C at the prompt is a key, not this).
+    Int,
+    /// SIGQUIT from `kill`.
+    Quit,
+}
+
+impl Ending {
+    /// The signal's number (POSIX: SIGHUP 1, SIGINT 2, SIGQUIT 3, SIGTERM 15).
+    fn number(self) -> u8 {
+        match self {
+            Ending::Term => 15,
+            Ending::Hup => 1,
+            Ending::Int => 2,
+            Ending::Quit => 3,
+        }
+    }
+
+    /// The exit code: 128 + the signal's number, as a shell reports a process killed by it.
+    pub(crate) fn exit_code(self) -> u8 {
+        EXIT_SIGNAL_BASE + self.number()
+    }
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ending::Term => "SIGTERM",
+            Ending::Hup => "SIGHUP",
+            Ending::Int => "SIGINT",
+            Ending::Quit => "SIGQUIT",
+        })
     }
 }
 
@@ -163,5 +204,20 @@ impl Error {
             Error::ProxyOption(_) => "proxy",
             Error::ReplayMismatch { .. } => "replay_mismatch",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A REPL ended by a signal exits as a shell reports a process killed by it.
+    #[test]
+    fn a_signal_exits_with_128_plus_its_number() {
+        assert_eq!(Ending::Hup.exit_code(), 129);
+        assert_eq!(Ending::Int.exit_code(), 130);
+        assert_eq!(Ending::Quit.exit_code(), 131);
+        assert_eq!(Ending::Term.exit_code(), 143);
+        assert_eq!(Ending::Term.to_string(), "SIGTERM");
     }
 }

@@ -18,7 +18,7 @@ use crate::net::dane::{self, Tlsa};
 use crate::net::dns::{DnsError, DnsProof, Family, RrSet};
 
 /// The domain-scope ids of this module, in report order.
-pub const DNS_IDS: [&str; 5] = [
+pub(crate) const DNS_IDS: [&str; 5] = [
     "dnssec.domain",
     "dnssec.mx",
     "dane.tlsa",
@@ -30,26 +30,26 @@ pub const DNS_IDS: [&str; 5] = [
 const SHOWN_RECORDS: usize = 8;
 
 /// The host-scope ids, judged from each probe.
-pub const HOST_IDS: [&str; 2] = ["dane.starttls", "dane.match"];
+pub(crate) const HOST_IDS: [&str; 2] = ["dane.starttls", "dane.match"];
 
 /// The secure TLSA RRset of one MX host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostTlsa {
+pub(crate) struct HostTlsa {
     /// `_PORT._tcp.<base>`.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The TLSA base domain (the host, or its secure CNAME expansion).
-    pub base: String,
+    pub(crate) base: String,
     /// Every record of the RRset.
-    pub records: Vec<Tlsa>,
+    pub(crate) records: Vec<Tlsa>,
 }
 
 /// What the DNS half found.
 #[derive(Debug, Default)]
-pub struct DnsOutcome {
+pub(crate) struct DnsOutcome {
     /// `dnssec.*`, `dane.tlsa`, `dane.usable`, `dane.rollover` (per MX host lines carry `mx`).
-    pub results: Vec<CheckResult>,
+    pub(crate) results: Vec<CheckResult>,
     /// MX host (lower case) → its secure, non-empty TLSA RRset.
-    pub tlsa: HashMap<String, HostTlsa>,
+    pub(crate) tlsa: HashMap<String, HostTlsa>,
 }
 
 fn proof_name(p: Option<DnsProof>) -> &'static str {
@@ -418,7 +418,7 @@ fn rollover_check(records: &[Tlsa]) -> CheckResult {
 /// `dane.starttls` and `dane.match` for one probed (host, address): `res` are the probe's
 /// results, `chain` the PEM certificates the server presented (leaf first), `domain` the
 /// next-hop domain (a DANE-TA reference name, RFC 7672 §3.2.3).
-pub fn host_checks(
+pub(crate) fn host_checks(
     host: &str,
     domain: &str,
     tlsa: Option<&HostTlsa>,

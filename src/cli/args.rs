@@ -419,7 +419,7 @@ pub(crate) struct ConnArgs {
     #[arg(long, visible_alias = "tlsc")]
     pub(crate) tls_on_connect: bool,
 
-    /// STARTTLS right after the first EHLO (implies --ehlo with this host's name if not given)
+    /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
     #[arg(long)]
     pub(crate) tls: bool,
 
@@ -440,8 +440,8 @@ pub(crate) struct ConnArgs {
     pub(crate) timeout: Duration,
 
     /// Send `EHLO NAME` right after the banner
-    #[arg(long, value_name = "NAME")]
-    pub(crate) ehlo: Option<String>,
+    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    pub(crate) helo: Option<String>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -473,7 +473,7 @@ pub(crate) struct ConnArgs {
 
     /// Print JSON Lines events instead of the transcript (the send's schema; a summary last)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// The password for `:auth`, from the first line of FILE
     ///
@@ -631,7 +631,7 @@ pub(crate) enum DnssecArg {
 
 /// `--tls-verify` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsVerifyArg {
+pub(crate) enum TlsVerifyArg {
     /// The CA store and the host name (what ehlo does anyway unless --insecure)
     Pkix,
     /// The host's DNSSEC-validated TLSA records when published, else the CA store
@@ -682,14 +682,14 @@ pub(crate) struct TlsArgs {
     /// swaks's --tls-verify-ca: without --tls-verify-host (or --tls-verify) a certificate for
     /// another name passes; the name check is still shown.
     #[arg(long, conflicts_with = "insecure")]
-    pub tls_verify_ca: bool,
+    pub(crate) tls_verify_ca: bool,
 
     /// Enforce only the name check (SAN or CN against the server name), not the chain
     ///
     /// swaks's --tls-verify-host: without --tls-verify-ca (or --tls-verify) a self-signed or
     /// expired certificate for the right name passes; the chain check is still shown.
     #[arg(long, conflicts_with = "insecure")]
-    pub tls_verify_host: bool,
+    pub(crate) tls_verify_host: bool,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
@@ -981,11 +981,11 @@ pub(crate) struct MessageArgs {
     /// --body wins over it. The password is masked unless --dump-as-body-shows-password.
     #[arg(long, visible_alias = "dab", value_name = "SECTION,...", num_args = 0..=1,
           default_missing_value = "ALL", value_parser = crate::cli::dump::parse_sections)]
-    pub dump_as_body: Option<crate::cli::dump::Sections>,
+    pub(crate) dump_as_body: Option<crate::cli::dump::Sections>,
 
     /// --dump-as-body with the password shown (implies --dump-as-body)
     #[arg(long, visible_alias = "dabsp")]
-    pub dump_as_body_shows_password: bool,
+    pub(crate) dump_as_body_shows_password: bool,
 
     // --- MIME parts and finer fix-ups (message helper). The part options are ordered:
     // `--attach-type` applies to every part option after it, `--attach-name` to the next one;
@@ -1794,12 +1794,12 @@ pub(crate) struct CheckArgs {
     /// --dns-trust-anchor); trust-ad: believe the AD bit of the resolver; off: the DNSSEC and
     /// DANE checks are skipped. The other checks never depend on it.
     #[arg(long, value_name = "MODE", value_enum)]
-    pub dnssec: Option<DnssecArg>,
+    pub(crate) dnssec: Option<DnssecArg>,
 
     /// Trust the DNSKEY records in FILE (zone-file lines) instead of the root anchors (with
     /// --dnssec validate; for private and test zones)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-    pub dns_trust_anchor: Option<PathBuf>,
+    pub(crate) dns_trust_anchor: Option<PathBuf>,
 
     /// CA certificates to trust instead of the system store: a PEM file or a directory of them
     #[arg(long, value_name = "PATH", value_hint = ValueHint::AnyPath)]
@@ -2276,10 +2276,11 @@ mod tests {
     #[test]
     fn repl_and_replay_share_the_send_spellings() {
         // Every option repl/replay have in common with a send: same short, same value name,
-        // same aliases.
+        // same aliases, same value parser (the type it makes) and same default.
         let mut root = Cli::command();
         root.build();
         let send: Vec<&clap::Arg> = root.get_arguments().collect();
+        let mut drift = Vec::new();
         for name in ["repl", "replay"] {
             let sub = root.find_subcommand(name).unwrap();
             let mut shared = 0;
@@ -2289,20 +2290,42 @@ mod tests {
                     continue;
                 };
                 shared += 1;
-                assert_eq!(arg.get_short(), twin.get_short(), "{name} --{long}");
-                assert_eq!(
-                    arg.get_value_names(),
-                    twin.get_value_names(),
-                    "{name} --{long}"
-                );
-                assert_eq!(
-                    arg.get_visible_aliases(),
-                    twin.get_visible_aliases(),
-                    "{name} --{long}"
+                let differs = [
+                    ("short", arg.get_short() != twin.get_short()),
+                    (
+                        "value name",
+                        arg.get_value_names() != twin.get_value_names(),
+                    ),
+                    (
+                        "aliases",
+                        arg.get_visible_aliases() != twin.get_visible_aliases(),
+                    ),
+                    (
+                        "value parser",
+                        arg.get_value_parser().type_id() != twin.get_value_parser().type_id()
+                            // replay's --server also takes `@domain` (its first MX, parsed with
+                            // the port as the REPL's target is); a send leaves --server out.
+                            && (name, long) != ("replay", "server"),
+                    ),
+                    (
+                        "default",
+                        arg.get_default_values() != twin.get_default_values(),
+                    ),
+                    (
+                        "number of values",
+                        arg.get_num_args() != twin.get_num_args(),
+                    ),
+                ];
+                drift.extend(
+                    differs
+                        .iter()
+                        .filter(|(_, d)| *d)
+                        .map(|(what, _)| format!("{name} --{long}: {what}")),
                 );
             }
             assert!(shared >= 10, "{name} shares only {shared} options");
         }
+        assert!(drift.is_empty(), "{drift:#?}");
         // -t is --to, so not a repl option; --timeout takes a send's duration.
         assert!(parse(&["repl", "h", "-t", "5"]).is_err());
         let Some(Command::Repl(a)) = parse(&["repl", "h", "--timeout", "2m"]).unwrap().command
@@ -2310,6 +2333,14 @@ mod tests {
             panic!("not repl")
         };
         assert_eq!(a.conn.timeout, Duration::from_secs(120));
+        // The greeting name is spelled as for a send: --helo, or its aliases --ehlo/--lhlo.
+        for flag in ["--helo", "--ehlo", "--lhlo"] {
+            let Some(Command::Repl(a)) = parse(&["repl", "h", flag, "me.test"]).unwrap().command
+            else {
+                panic!("not repl")
+            };
+            assert_eq!(a.conn.helo.as_deref(), Some("me.test"), "{flag}");
+        }
         assert!(parse(&["replay", "f", "-s", "h", "--timeout", "1x"]).is_err());
     }
 

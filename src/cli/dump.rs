@@ -15,7 +15,7 @@ use crate::smtp::client::{AuthRequirement, Protocol, StartTls, XclientCommand};
 
 /// One section of the dump, in swaks's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Section {
+pub(crate) enum Section {
     /// What this build supports (`--support`).
     Support,
     /// Version and command line.
@@ -70,16 +70,16 @@ impl Section {
 
 /// The sections asked for, in swaks's order, each once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sections(Vec<Section>);
+pub(crate) struct Sections(Vec<Section>);
 
 impl Sections {
     /// Every section.
-    pub fn all() -> Sections {
+    pub(crate) fn all() -> Sections {
         Sections(Section::ALL.to_vec())
     }
 
     /// These sections without SUPPORT and DATA (what `--dump-as-body` puts in a body, as swaks).
-    pub fn for_body(&self) -> Sections {
+    pub(crate) fn for_body(&self) -> Sections {
         Sections(
             self.0
                 .iter()
@@ -92,7 +92,7 @@ impl Sections {
 
 /// `--dump` / `--dump-as-body` values: a comma-separated list of section names,
 /// case-insensitive, white space ignored (as swaks reads them); `ALL` is every section.
-pub fn parse_sections(s: &str) -> Result<Sections, String> {
+pub(crate) fn parse_sections(s: &str) -> Result<Sections, String> {
     let mut out = Vec::new();
     let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     for word in cleaned.split(',').filter(|w| !w.is_empty()) {
@@ -122,7 +122,12 @@ pub fn parse_sections(s: &str) -> Result<Sections, String> {
 /// The dump of `cfg` (built from `args`): the `sections` asked for, separated by blank lines.
 /// `reveal` shows the password, the OAuth token and their command-line values; otherwise each
 /// is [`MASK`].
-pub fn render(args: &SendArgs, cfg: &SendConfig, sections: &Sections, reveal: bool) -> String {
+pub(crate) fn render(
+    args: &SendArgs,
+    cfg: &SendConfig,
+    sections: &Sections,
+    reveal: bool,
+) -> String {
     let mut parts: Vec<String> = Vec::new();
     for s in &sections.0 {
         let lines = match s {
@@ -186,7 +191,7 @@ fn shell_word(w: &str) -> String {
 
 /// The merged command line with the values of secret options (password, token) masked unless
 /// `reveal`: `--auth-password=X` and `--auth-password X` (and every alias of such an option).
-pub fn command_line(words: &[String], reveal: bool) -> String {
+pub(crate) fn command_line(words: &[String], reveal: bool) -> String {
     let mut cmd = Cli::command();
     cmd.build();
     let secret: Vec<String> = cmd

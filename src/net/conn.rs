@@ -389,9 +389,7 @@ async fn open_tcp(
                 match found {
                     Ok(a) => a,
                     Err(e) => {
-                        emit(Event::Warning {
-                            message: e.to_string(),
-                        });
+                        emit(Event::warning(e.to_string()));
                         last_err = e.to_string();
                         dns_err.get_or_insert(e);
                         continue;
@@ -417,11 +415,9 @@ async fn open_tcp(
             match decided {
                 Ok(d) => d,
                 Err(e) => {
-                    emit(Event::Warning {
-                        message: format!(
-                            "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
-                        ),
-                    });
+                    emit(Event::warning(format!(
+                        "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
+                    )));
                     last_err = e.to_string();
                     dane_err.get_or_insert(e);
                     continue;
@@ -639,7 +635,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(SslStream<S>, String), Error> {
     let timeout = plan.link.timeout;
     for note in params.notes() {
-        emit(Event::Info { message: note });
+        emit(Event::info(note));
     }
     let t0 = Instant::now();
     let fut = tls::connect(stream, host, params);
@@ -717,9 +713,7 @@ fn save_peer_certs(params: &tls::TlsParams, info: &TlsInfo, emit: &mut dyn FnMut
     ] {
         let Some(dest) = dest else { continue };
         if pems.is_empty() {
-            emit(Event::Warning {
-                message: format!("the server sent no {what} to save"),
-            });
+            emit(Event::warning(format!("the server sent no {what} to save")));
             continue;
         }
         let text: String = pems
@@ -733,16 +727,18 @@ fn save_peer_certs(params: &tls::TlsParams, info: &TlsInfo, emit: &mut dyn FnMut
             })
             .collect();
         match dest {
-            tls::PemOut::Transcript => emit(Event::Info {
-                message: format!("peer {what}:\n{}", text.trim_end()),
-            }),
+            tls::PemOut::Transcript => {
+                emit(Event::info(format!("peer {what}:\n{}", text.trim_end())))
+            }
             tls::PemOut::File(path) => match std::fs::write(path, &text) {
-                Ok(()) => emit(Event::Info {
-                    message: format!("peer {what} saved to {}", path.display()),
-                }),
-                Err(e) => emit(Event::Warning {
-                    message: format!("cannot save the peer {what} to {}: {e}", path.display()),
-                }),
+                Ok(()) => emit(Event::info(format!(
+                    "peer {what} saved to {}",
+                    path.display()
+                ))),
+                Err(e) => emit(Event::warning(format!(
+                    "cannot save the peer {what} to {}: {e}",
+                    path.display()
+                ))),
             },
         }
     }

@@ -210,28 +210,28 @@ pub(crate) fn read_records(path: &std::path::Path) -> Result<Vec<Tlsa>, String> 
 /// `names` as the DANE-TA reference identifiers, or — when `tlsa` is empty (a secure RRset with
 /// no usable record, RFC 7672 §3.1.3) — by the CA store.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DaneUse {
+pub(crate) struct DaneUse {
     /// The TLSA records to authenticate the server by (empty: the CA store).
-    pub tlsa: Vec<Tlsa>,
+    pub(crate) tlsa: Vec<Tlsa>,
     /// Reference names a DANE-TA leaf may carry besides the host's: the TLSA base domain and
     /// the next-hop domain.
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 /// The DNSSEC facts about one host that decide whether DANE applies to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostProofs<'a> {
+pub(crate) struct HostProofs<'a> {
     /// Proof of the MX RRset that named the host (`None`: no MX lookup, the host was given).
-    pub mx: Option<&'a str>,
+    pub(crate) mx: Option<&'a str>,
     /// Proof of the host's address records (`None`: not validated, or an address literal).
-    pub addresses: Option<&'a str>,
+    pub(crate) addresses: Option<&'a str>,
 }
 
 /// Decide how `host` is authenticated from the DNSSEC proofs and its TLSA lookup (`answer`
 /// with its owner and proof). Returns the DANE use (TLS mandatory) or `None` for the plain CA
 /// verification, with the reason in one line. A failed TLSA lookup is not decided here: the
 /// caller must not deliver to that host at all (RFC 7672 §2.2).
-pub fn decide(
+pub(crate) fn decide(
     host: &str,
     proofs: HostProofs<'_>,
     owner: &str,

@@ -492,11 +492,9 @@ impl Resolver {
                 Ok(list.into_iter().map(|m| m.host).collect())
             }
             MxAnswer::Implicit => {
-                emit(Event::Info {
-                    message: format!(
-                        "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
-                    ),
-                });
+                emit(Event::info(format!(
+                    "{domain} has no MX record: using the domain itself (implicit MX, RFC 5321 §5.1)"
+                )));
                 Ok(vec![domain.to_string()])
             }
         }
@@ -649,9 +647,9 @@ pub struct RrSet {
     /// Records of the asked type (empty for NODATA or NXDOMAIN).
     pub records: Vec<RData>,
     /// CNAME targets met while resolving, in order, without trailing dots.
-    pub cnames: Vec<String>,
+    pub(crate) cnames: Vec<String>,
     /// TTL of the first record of the asked type.
-    pub ttl: Option<u32>,
+    pub(crate) ttl: Option<u32>,
     /// DNSSEC proof of the records of the asked type (the weakest one), or of their absence
     /// (a secure or insecure NXDOMAIN/NODATA) when validating; `None` with `--dnssec off`.
     pub proof: Option<DnsProof>,
@@ -809,7 +807,7 @@ impl Resolver {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsaAnswer {
     /// The TLSA base domain the records were found at (or the last one tried).
-    pub base: String,
+    pub(crate) base: String,
     /// The name asked: `_PORT._tcp.<base>`.
     pub owner: String,
     /// The records (empty: no TLSA, so no DANE for this host).

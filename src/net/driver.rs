@@ -132,9 +132,7 @@ async fn run(
         // stdin is closed with the connection: give the child a moment to exit, then kill it.
         match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
             Ok(Ok(status)) if !status.success() => {
-                out.emit(Event::Info {
-                    message: format!("child process exited with {status}"),
-                });
+                out.emit(Event::info(format!("child process exited with {status}")));
                 spawn_failure = pipe_spawn_failure(status.code(), session.outcome());
             }
             Ok(_) => {}
@@ -315,9 +313,7 @@ async fn pump_in(
                     });
                     return Err(Error::Session(SessionError::Tls(msg)));
                 }
-                out.emit(Event::Warning {
-                    message: format!("read failed: {e}"),
-                });
+                out.emit(Event::warning(format!("read failed: {e}")));
                 session.feed_eof();
             }
         }

@@ -611,9 +611,13 @@ impl Renderer for Human {
             _ => Kind::Program,
         };
         match event {
-            Event::Info { message } => self.multi(Stream::Out, "===", message, Role::Info, false),
+            Event::Info { message } => {
+                let message = remedy::words(message, front_end(self.opts.repl));
+                self.multi(Stream::Out, "===", &message, Role::Info, false);
+            }
             Event::Warning { message } => {
-                self.multi(Stream::Out, "!!!", message, Role::Warning, false);
+                let message = remedy::words(message, front_end(self.opts.repl));
+                self.multi(Stream::Out, "!!!", &message, Role::Warning, false);
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
             Event::Note { text } => self.note(text),
@@ -1156,7 +1160,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::smtp::codes::EnhancedInfo;
+    use crate::smtp::codes::{EnhancedInfo, Hint};
     use crate::smtp::event::{Bytes, Phase, RecipientResult, VerifyVerdict};
 
     /// A Write that appends to a shared buffer so the test can read what the renderer wrote.
@@ -1227,7 +1231,7 @@ mod tests {
     }
 
     fn info(m: &str) -> Event {
-        Event::Info { message: m.into() }
+        Event::info(m)
     }
 
     fn plain_session() -> Vec<Event> {
@@ -1324,6 +1328,32 @@ mod tests {
             "{}",
             repl.out.text()
         );
+    }
+
+    /// The client session's warnings name remedies, not flags: the send words them as its
+    /// flags, the REPL as its commands; text from elsewhere stays as it is.
+    #[test]
+    fn warnings_word_their_remedies_per_front_end() {
+        let ev = [
+            Event::Warning {
+                message: Hint::new(
+                    "AUTH over an unencrypted connection: the credentials can be read on the wire (add ⟨tls⟩)",
+                ),
+            },
+            Event::warning("the server said ⟨tls⟩"),
+        ];
+        let send = render(HumanOptions::default(), &ev).out.text();
+        assert!(
+            send.contains("!!! AUTH over an unencrypted connection: the credentials can be read on the wire (add --tls)"),
+            "{send}"
+        );
+        assert!(send.contains("!!! the server said ⟨tls⟩"), "{send}");
+        let repl = HumanOptions {
+            repl: true,
+            ..HumanOptions::default()
+        };
+        let repl = render(repl, &ev).out.text();
+        assert!(repl.contains("read on the wire (add :starttls)"), "{repl}");
     }
 
     #[test]

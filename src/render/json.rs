@@ -168,8 +168,8 @@ impl Json {
     }
 }
 
-/// Milliseconds rounded to microseconds, so lines stay short and stable.
-/// Milliseconds rounded to the microsecond; not-a-number and infinities as 0.
+/// Milliseconds rounded to the microsecond, so lines stay short and stable; not-a-number and
+/// infinities as 0.
 fn round_ms(ms: f64) -> f64 {
     if ms.is_finite() {
         (ms * 1000.0).round() / 1000.0
@@ -386,6 +386,16 @@ mod tests {
         assert_eq!(v[1]["data"]["what"], "tls_handshake");
         assert_eq!(v[1]["data"]["ms"].to_string(), "56.333");
         assert_eq!(v[2]["data"]["timings"][0]["ms"].to_string(), "0.3");
+    }
+
+    /// A warning's remedies are given in the one-shot send's words, as a plain string.
+    #[test]
+    fn warnings_carry_the_send_s_words() {
+        let v = lines(&[Event::Warning {
+            message: crate::smtp::codes::Hint::new("try ⟨tls-on-connect⟩ (port 465)"),
+        }]);
+        assert_eq!(v[1]["type"], "warning");
+        assert_eq!(v[1]["data"]["message"], "try --tls-on-connect (port 465)");
     }
 
     #[test]

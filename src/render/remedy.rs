@@ -38,6 +38,12 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::StartTlsInstead => {
                 "start ehlo repl again without --tls-on-connect, then :starttls"
             }
+            // The REPL sends what is typed: nothing is held back for want of an extension.
+            Remedy::AuthForce => "typing the AUTH command",
+            Remedy::ForceExt => "typing the command",
+            Remedy::XclientNoVerify => "typing the XCLIENT command",
+            // Settings of a one-shot send's plan: the REPL has none of them.
+            other => send_only(other).unwrap_or_else(|| other.flag()),
         },
         // `check` judges certificates without enforcing them and connects to the MX hosts
         // itself: what it has no flag for is done with a one-shot send.
@@ -48,15 +54,35 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::ConnectTo => "a one-shot send's --server",
             Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
             Remedy::TlsOnConnect => "implicit TLS",
-            other => other.flag(),
+            other => send_only(other).unwrap_or_else(|| other.flag()),
         },
         FrontEnd::Probe => match r {
             Remedy::ClientCert => "probe presents none: use a one-shot send with --tls-cert",
             Remedy::VerifyName => "a one-shot send's --tls-verify-target",
             Remedy::ConnectTo => "ehlo probe",
-            other => other.flag(),
+            other => send_only(other).unwrap_or_else(|| other.flag()),
         },
     }
+}
+
+/// A remedy only the one-shot send has (forcing what is not advertised, the settings of its
+/// plan), named as such for the other front ends.
+fn send_only(r: Remedy) -> Option<&'static str> {
+    Some(match r {
+        Remedy::AuthForce => "a one-shot send's --auth-force",
+        Remedy::ForceExt => "a one-shot send's --force-ext",
+        Remedy::XclientNoVerify => "a one-shot send's --xclient-no-verify",
+        Remedy::AuthOptional => "a one-shot send's --auth-optional",
+        Remedy::TlsOptional => "a one-shot send's --tls-optional",
+        Remedy::XclientOptional => "a one-shot send's --xclient-optional",
+        Remedy::XclientOptionalStrict => "a one-shot send's --xclient-optional-strict",
+        Remedy::Pipeline => "a one-shot send's --pipeline",
+        Remedy::SmtpUtf8 => "a one-shot send's --smtputf8",
+        Remedy::RequireTls => "a one-shot send's --requiretls",
+        Remedy::Prdr => "a one-shot send's --prdr",
+        Remedy::Bdat => "a one-shot send's --bdat",
+        _ => return None,
+    })
 }
 
 /// `hint` in `front`'s words.

@@ -55,7 +55,7 @@ pub(crate) struct CompletionData {
 
 /// The keys of the terminal line editor and what piped input does (`ehlo repl --help`, the
 /// man page).
-pub const KEYS: &str = "\
+pub(crate) const KEYS: &str = "\
 Keys (on a terminal): Left/Right, Home/End (Ctrl-A/E), Up/Down through the history
 (a dim hint completes from it: Right or End takes it), Ctrl-R searches the history
 backwards as you type (Ctrl-R again: older, Ctrl-S: newer, Ctrl-G: back to your line,

@@ -245,7 +245,7 @@ const VERBS: &[&str] = &[
 /// The verb `verb` is probably a typo of (`EHLLO` → `EHLO`): one edit away (or two letters
 /// swapped) from a known verb and not a verb itself. Anything further off is left alone: it may
 /// be a test of the server's answer to unknown commands.
-pub fn misspelt_verb(verb: &str) -> Option<&'static str> {
+pub(crate) fn misspelt_verb(verb: &str) -> Option<&'static str> {
     let v = verb.to_ascii_uppercase();
     if v.len() < 3 || !v.bytes().all(|b| b.is_ascii_alphabetic()) || VERBS.contains(&v.as_str()) {
         return None;
@@ -318,7 +318,7 @@ in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
 /// Examples of every meta-command (`ehlo repl --help`, the man page).
 pub(crate) const EXAMPLES: &str = "\
 Examples (the prompt shows the state: ehlo[tls|authed|mail]>):
-  $ ehlo repl mx.example.net --ehlo me.example.org --tls
+  $ ehlo repl mx.example.net --helo me.example.org --tls
   > :caps                    the EHLO reply, parsed
   > :auth                    the strongest one offered
   > :auth PLAIN tim          this mechanism and user

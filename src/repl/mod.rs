@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::error::{EXIT_OK, Error, phase_exit_code};
+use crate::error::{EXIT_OK, Ending, Error, phase_exit_code};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{Link, Target};
 use crate::render::remedy::FrontEnd;
@@ -43,7 +43,7 @@ pub(crate) struct ReplConfig {
     pub(crate) port: Option<u16>,
     /// How to connect (family, DNS, TLS, timeouts), whichever the target.
     pub(crate) link: Link,
-    /// `--ehlo NAME`: EHLO right after the banner.
+    /// `--helo NAME`: EHLO right after the banner.
     pub(crate) ehlo: Option<String>,
     /// `--tls`: STARTTLS right after that EHLO.
     pub(crate) starttls: bool,
@@ -134,7 +134,7 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
-            crate::error::EXIT_SIGNAL_BASE + sig.number()
+            sig.exit_code()
         }
     };
     engine.close_quietly().await;
@@ -143,37 +143,6 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
     code
-}
-
-/// A signal that ends the REPL (the terminal's modes are restored before leaving).
-#[derive(Debug, Clone, Copy)]
-enum Ending {
-    Term,
-    Hup,
-    Int,
-    Quit,
-}
-
-impl Ending {
-    fn number(self) -> u8 {
-        match self {
-            Ending::Term => 15,
-            Ending::Hup => 1,
-            Ending::Int => 2,
-            Ending::Quit => 3,
-        }
-    }
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Ending::Term => "SIGTERM",
-            Ending::Hup => "SIGHUP",
-            Ending::Int => "SIGINT",
-            Ending::Quit => "SIGQUIT",
-        })
-    }
 }
 
 /// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
@@ -408,10 +377,8 @@ struct Engine {
     last_reply: Option<String>,
     /// The file being recorded to.
     recording: Option<PathBuf>,
-    /// Bytes of content typed after a DATA so far (CRLF included), and whether the SIZE warning
-    /// was given for this message.
-    typed_body: usize,
-    size_warned: bool,
+    /// The RFC 1870 size of the content typed after a DATA so far.
+    typed_size: crate::smtp::data::SizeWatch,
     /// `ehlo replay --keep-going`: every step runs whatever differs.
     keep_going: bool,
     /// The differences a replay found, in order.
@@ -468,8 +435,7 @@ impl Engine {
             auth_user: None,
             last_reply: None,
             recording: None,
-            typed_body: 0,
-            size_warned: false,
+            typed_size: Default::default(),
             keep_going: false,
             mismatches: Vec::new(),
             editing: Arc::new(AtomicBool::new(false)),
@@ -548,7 +514,7 @@ impl Engine {
     // ----- connection ---------------------------------------------------------------------
 
     /// Connect through the connection layer (MX in preference order for `@domain`, the family
-    /// filter, implicit TLS), read the banner, then the automatic `--ehlo` / `--tls` steps.
+    /// filter, implicit TLS), read the banner, then the automatic `--helo` / `--tls` steps.
     /// `Err` carries the exit code (`error.rs`).
     async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
         let Some(target) = self.target.clone() else {
@@ -709,9 +675,7 @@ impl Engine {
                 s.feed(&self.rbuf[..n]);
             }
             Err(e) => {
-                let warning = Event::Warning {
-                    message: format!("read failed: {e}"),
-                };
+                let warning = Event::warning(format!("read failed: {e}"));
                 self.sink.event(&warning, self.start.elapsed());
                 s.feed_eof();
             }
@@ -776,7 +740,7 @@ impl Engine {
                         Error::Io { source, .. } => format!("write failed: {source}"),
                         other => format!("write failed: {other}"),
                     };
-                    self.emit(Event::Warning { message });
+                    self.emit(Event::warning(message));
                     if let Some(s) = self.session.as_mut() {
                         s.feed_eof();
                     }
@@ -939,11 +903,9 @@ impl Engine {
             match r {
                 None => {
                     self.clear_status();
-                    self.emit(Event::Warning {
-                        message:
-                            "stopped waiting (Ctrl-C): a late reply will be shown when it arrives"
-                                .into(),
-                    });
+                    self.emit(Event::warning(
+                        "stopped waiting (Ctrl-C): a late reply will be shown when it arrives",
+                    ));
                     return;
                 }
                 Some(Err(_)) => {
@@ -965,7 +927,7 @@ impl Engine {
                     };
                     if !raw_wait {
                         self.clear_status();
-                        self.emit(Event::Warning { message });
+                        self.emit(Event::warning(message));
                     }
                     return;
                 }
@@ -989,12 +951,10 @@ impl Engine {
                     {
                         self.pump_out().await;
                         self.clear_status();
-                        self.emit(Event::Warning {
-                            message: format!(
+                        self.emit(Event::warning(format!(
                                 "no complete reply within {}s: a late reply will be shown when it arrives",
                                 timeout.as_secs_f64()
-                            ),
-                        });
+                            )));
                         return;
                     }
                 }
@@ -1090,9 +1050,7 @@ impl Engine {
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());
         if in_data && line.starts_with('.') && line != "." && !line.starts_with("..") {
             // Typed content is sent as typed: RFC 5321 §4.5.2 has the server drop the dot.
-            self.emit(Event::Warning {
-                message: "the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you".into(),
-            });
+            self.emit(Event::warning("the server will strip this dot (RFC 5321 §4.5.2): type .. for a literal dot, or use :data, which dot-stuffs for you"));
         }
         if !in_data && !secret {
             let verb = line.split_whitespace().next().unwrap_or("");
@@ -1110,9 +1068,7 @@ impl Engine {
                 .as_ref()
                 .is_some_and(|s| s.state().in_transaction);
             if in_transaction && verb.eq_ignore_ascii_case("STARTTLS") {
-                self.emit(Event::Warning {
-                    message: STARTTLS_IN_TRANSACTION.into(),
-                });
+                self.emit(Event::warning(STARTTLS_IN_TRANSACTION));
             }
             self.envelope.observe(line);
             let verb = line.split_whitespace().next().unwrap_or("");
@@ -1126,8 +1082,7 @@ impl Engine {
         if in_data {
             self.watch_typed_size(line);
         } else {
-            self.typed_body = 0;
-            self.size_warned = false;
+            self.typed_size.reset();
         }
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);
@@ -1260,9 +1215,7 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|s| s.state().in_transaction)
                 {
-                    self.emit(Event::Warning {
-                        message: STARTTLS_IN_TRANSACTION.into(),
-                    });
+                    self.emit(Event::warning(STARTTLS_IN_TRANSACTION));
                 }
                 if let Some(s) = self.session.as_mut() {
                     s.starttls();
@@ -1424,11 +1377,9 @@ impl Engine {
             crate::smtp::event::count_bytes(limit as usize),
         );
         if feed.can_ask() {
-            self.emit(Event::Warning {
-                message: format!(
+            self.emit(Event::warning(format!(
                     "the message is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870): expect a 552"
-                ),
-            });
+                )));
             let answer = feed
                 .ask("send it anyway? [y/N] ", LineKind::Data)
                 .await
@@ -1449,23 +1400,13 @@ impl Engine {
     /// Content typed after a DATA goes out line by line, so it cannot be held back: once it
     /// passes the advertised SIZE, say so (once per message), before the final dot draws 552.
     fn watch_typed_size(&mut self, line: &str) {
-        if line == "." {
-            self.typed_body = 0;
-            self.size_warned = false;
-            return;
-        }
-        self.typed_body = self.typed_body.saturating_add(line.len() + 2);
-        if let Some(limit) = self.size_limit()
-            && self.typed_body as u64 > limit
-            && !std::mem::replace(&mut self.size_warned, true)
-        {
-            self.emit(Event::Warning {
-                message: format!(
+        let limit = self.size_limit();
+        if let Some(size) = self.typed_size.line(line, limit) {
+            self.emit(Event::warning(format!(
                     "the message typed so far is {}, over the server's SIZE limit of {} (RFC 1870): expect a 552 after the final dot",
-                    crate::smtp::event::count_bytes(self.typed_body),
-                    crate::smtp::event::count_bytes(limit as usize)
-                ),
-            });
+                    crate::smtp::event::count_bytes(size),
+                    crate::smtp::event::count_bytes(limit.unwrap_or_default() as usize)
+                )));
         }
     }
 

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The script format and the exit codes (`ehlo replay --help`, the man page).
-pub const FORMAT: &str = "\
+pub(crate) const FORMAT: &str = "\
 Script format (what :record writes; scripts may also be written by hand):
   # comment
   < 220               a reply code of the banner

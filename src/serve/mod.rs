@@ -389,12 +389,7 @@ async fn start_or_return(
             };
             if !quiet && id != 0 && id != current {
                 current = id;
-                renderer.event(
-                    &Event::Info {
-                        message: format!("session {id}"),
-                    },
-                    started.elapsed(),
-                );
+                renderer.event(&Event::info(format!("session {id}")), started.elapsed());
             }
             renderer.event(&ev, started.elapsed());
         }
@@ -439,22 +434,15 @@ async fn start_or_return(
             .events
             .send((
                 0,
-                Event::Warning {
-                    message: format!(
+                Event::warning(format!(
                         "listening on {addr}, which is not a loopback address: anyone who can reach it can use this test server"
-                    ),
-                },
+                    )),
             ))
             .await;
     }
     let _ = shared
         .events
-        .send((
-            0,
-            Event::Info {
-                message: describe(&opts, addr, seed),
-            },
-        ))
+        .send((0, Event::info(describe(&opts, addr, seed))))
         .await;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -584,12 +572,10 @@ async fn accept_loop(
                     while conns.try_join_next().is_some() {}
                     while refusing.try_join_next().is_some() {}
                     if conns.len() >= limits.max_connections {
-                        let _ = shared.events.send((0, Event::Warning {
-                            message: format!(
+                        let _ = shared.events.send((0, Event::warning(format!(
                                 "refused a connection from {peer}: {} open, the --max-connections limit",
                                 conns.len()
-                            ),
-                        })).await;
+                            )))).await;
                         if refusing.len() < MAX_REFUSING {
                             refusing.spawn(refuse(stream, shared.config.hostname.clone(), limits.max_connections));
                         }
@@ -599,9 +585,7 @@ async fn accept_loop(
                     conns.spawn(connection(accepted, stream, peer, Arc::clone(&shared)));
                 }
                 Err(e) => {
-                    let _ = shared.events.send((0, Event::Warning {
-                        message: format!("accept failed: {e}"),
-                    })).await;
+                    let _ = shared.events.send((0, Event::warning(format!("accept failed: {e}")))).await;
                     // Out of file descriptors and the like: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -755,10 +739,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 wrote = true;
                 if let Err(e) = conn.write_all(&bytes).await {
                     drain_events(&mut session, &emit).await;
-                    emit(Event::Warning {
-                        message: format!("write failed: {e}"),
-                    })
-                    .await;
+                    emit(Event::warning(format!("write failed: {e}"))).await;
                     break 'outer false;
                 }
             } else if let Some(action) = session.poll_action() {
@@ -846,10 +827,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 }
             }
             Ok(Err(e)) => {
-                emit(Event::Warning {
-                    message: format!("read failed: {e}"),
-                })
-                .await;
+                emit(Event::warning(format!("read failed: {e}"))).await;
                 break false;
             }
             Err(_) => idle(&mut session, &shared, &emit).await,
@@ -875,12 +853,10 @@ where
     if session.in_content() {
         limit = limit.saturating_mul(2);
     }
-    emit(Event::Warning {
-        message: format!(
-            "idle timeout: no complete {what} within {} s (--idle-timeout): closing",
-            limit.as_secs_f64()
-        ),
-    })
+    emit(Event::warning(format!(
+        "idle timeout: no complete {what} within {} s (--idle-timeout): closing",
+        limit.as_secs_f64()
+    )))
     .await;
     session.timed_out();
 }

@@ -41,7 +41,7 @@ pub(crate) const MEMORY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Content shown in the transcript of a stored message (its `MessageStored` event), at most:
 /// the start of the message; the files have all of it.
-pub const SHOWN_BYTES: usize = 64 * 1024;
+pub(super) const SHOWN_BYTES: usize = 64 * 1024;
 
 /// Shared message storage of one server.
 #[derive(Debug)]

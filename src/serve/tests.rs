@@ -164,7 +164,7 @@ async fn plain_session_stores_exact_bytes_in_the_maildir_and_metadata_in_memory(
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::Info { message } if message == "session 1"))
+            .any(|e| matches!(e, Event::Info { message } if message.to_string() == "session 1"))
     );
 }
 

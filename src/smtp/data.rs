@@ -149,6 +149,40 @@ pub(crate) fn count_lines(wire: &[u8]) -> usize {
     ends + usize::from(!wire.is_empty() && !wire.ends_with(b"\n"))
 }
 
+/// The RFC 1870 SIZE of content sent line by line as it is typed (the REPL's lines after
+/// DATA, which go out as typed and cannot be held back). RFC 1870 §4 counts the message the
+/// server will keep: every line with its CRLF, but neither the final `.` line nor a leading
+/// transparency dot, which the server removes (RFC 5321 §4.5.2) — so `..x` counts as `.x`.
+/// Tells once per message when the size passes the limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SizeWatch {
+    /// Octets of the message so far.
+    size: usize,
+    /// The limit was already reported for this message.
+    told: bool,
+}
+
+impl SizeWatch {
+    /// `line` (without its line end) was sent as content. Returns the size so far the first
+    /// time it passes `limit` (the server's advertised SIZE; `None` or 0: no fixed limit). The
+    /// final `.` line ends the message: the next line starts a new one.
+    pub(crate) fn line(&mut self, line: &str, limit: Option<u64>) -> Option<usize> {
+        if line == "." {
+            self.reset();
+            return None;
+        }
+        let kept = line.strip_prefix('.').unwrap_or(line);
+        self.size = self.size.saturating_add(kept.len() + 2);
+        let over = limit.is_some_and(|l| l > 0 && self.size as u64 > l);
+        (over && !std::mem::replace(&mut self.told, true)).then_some(self.size)
+    }
+
+    /// Start over (a line outside DATA: the message, if any, is over).
+    pub(crate) fn reset(&mut self) {
+        *self = SizeWatch::default();
+    }
+}
+
 /// Where the reader is within the current line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum LineState {
@@ -364,6 +398,36 @@ impl DataReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_watch_counts_the_message_the_server_keeps() {
+        let mut w = SizeWatch::default();
+        // 3 + 2, then `..` is one dot kept + CRLF: 3 octets, 8 in all.
+        assert_eq!(w.line("abc", Some(8)), None);
+        assert_eq!(w.line("..", Some(8)), None);
+        // 8 + 2 passes 8: told once, with the size so far.
+        assert_eq!(w.line("", Some(8)), Some(10));
+        assert_eq!(w.line("more", Some(8)), None);
+        // The final dot ends the message; the next one counts from zero.
+        assert_eq!(w.line(".", Some(8)), None);
+        assert_eq!(w.line("1234567", Some(8)), Some(9));
+        // No limit, or SIZE 0 (no fixed limit): never told.
+        w.reset();
+        assert_eq!(w.line(&"x".repeat(100), None), None);
+        assert_eq!(w.line(&"x".repeat(100), Some(0)), None);
+        // The size agrees with the client session's count of the message the server keeps
+        // (`.hidden` and `..two` arrive as `hidden` and `.two`).
+        let mut w = SizeWatch::default();
+        let lines = ["Subject: x", "", ".hidden", "..two", "end"];
+        let mut told = None;
+        for l in lines {
+            told = told.or(w.line(l, Some(1)));
+        }
+        assert_eq!(told, Some("Subject: x\r\n".len()));
+        let content = "Subject: x\n\nhidden\n.two\nend\n";
+        let wire = encode_chunked(content.as_bytes(), Fixup::ALL).len();
+        assert_eq!(w.size, wire);
+    }
 
     #[test]
     fn bare_lf_line_quirk_ends_at_lf_dot_lf_and_strict_reader_does_not() {

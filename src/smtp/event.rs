@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::smtp::codes::Explanation;
+use crate::smtp::codes::{Explanation, Hint};
 use crate::smtp::reply::Reply;
 
 /// Byte payload that serialises as `{"text": …}` when it is valid UTF-8 and `{"bytes": base64}` otherwise
@@ -457,15 +457,19 @@ pub(crate) trait Sink {
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
-    /// Informational message (swaks `===`).
+    /// Informational message (swaks `===`); like [`Event::Warning`], its remedies are worded
+    /// by the front end.
     Info {
-        /// Text.
-        message: String,
+        /// Text, with its remedies.
+        message: Hint,
     },
-    /// Something worth a warning, not fatal.
+    /// Something worth a warning, not fatal. What it advises doing is kept as [`Remedy`]
+    /// values inside the text, for the front end to word (JSON: the send's words).
+    ///
+    /// [`Remedy`]: crate::smtp::codes::Remedy
     Warning {
-        /// Text.
-        message: String,
+        /// Text, with its remedies.
+        message: Hint,
     },
     /// `ehlo replay`: replies that differ from the script's expectations (one event per
     /// difference).
@@ -671,6 +675,22 @@ pub enum Event {
         /// the rest), empty with `--quiet`.
         content: Bytes,
     },
+}
+
+impl Event {
+    /// An informational message whose text names no remedy (taken as it is).
+    pub(crate) fn info(text: impl Into<String>) -> Event {
+        Event::Info {
+            message: Hint::plain(text),
+        }
+    }
+
+    /// A warning whose text names no remedy (taken as it is).
+    pub(crate) fn warning(text: impl Into<String>) -> Event {
+        Event::Warning {
+            message: Hint::plain(text),
+        }
+    }
 }
 
 /// `n` with a space between groups of three digits (`102 404`), for counts shown to people.

@@ -39,13 +39,13 @@ pub enum PhaseFrom {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InPhase {
     /// The command.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// What the basic code means as an answer to it.
     pub basic: String,
     /// What to do, if anything.
     pub hint: Option<Hint>,
     /// How bad it is.
-    pub severity: Option<Severity>,
+    pub(crate) severity: Option<Severity>,
 }
 
 /// Everything `ehlo explain` says about one pasted reply.
@@ -56,16 +56,16 @@ pub struct Report {
     /// The enhanced code and its registry meaning, if the input had one.
     pub enhanced: Option<EnhancedInfo>,
     /// The reply's text, every line, without the codes (`\n` between lines).
-    pub text: String,
+    pub(crate) text: String,
     /// The command the reply answers, when known.
-    pub phase: Option<Phase>,
+    pub(crate) phase: Option<Phase>,
     /// Where `phase` came from.
     pub phase_from: PhaseFrom,
     /// One explanation per command considered (one when the phase is known).
     pub explanations: Vec<InPhase>,
     /// The code-only view (`550 5.1.1`): the basic and registry tables, per command.
     #[serde(skip)]
-    pub table: Option<codes::CodeTable>,
+    pub(crate) table: Option<codes::CodeTable>,
 }
 
 /// The command a bounce or log line says the reply answered (Postfix "(in reply to RCPT TO

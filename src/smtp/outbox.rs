@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use crate::smtp::codes::Hint;
 use crate::smtp::data;
 use crate::smtp::event::{Bytes, Event, Phase, SentKind};
 
@@ -97,18 +98,25 @@ impl Outbox {
         self.events.push_back(ev);
     }
 
-    /// Queue an informational message.
+    /// Queue an informational message that names no remedy.
     pub(crate) fn info(&mut self, message: impl Into<String>) {
-        self.push(Event::Info {
-            message: message.into(),
-        });
+        self.push(Event::info(message));
     }
 
-    /// Queue a warning.
+    /// Queue an informational message whose remedies the front end words.
+    pub(crate) fn note(&mut self, message: Hint) {
+        self.push(Event::Info { message });
+    }
+
+    /// Queue a warning that names no remedy.
     pub(crate) fn warn(&mut self, message: impl Into<String>) {
-        self.push(Event::Warning {
-            message: message.into(),
-        });
+        self.push(Event::warning(message));
+    }
+
+    /// Queue a warning that advises something: its remedies (`⟨name⟩` in a composed text, see
+    /// [`Hint::new`]) are worded by the front end that shows it.
+    pub(crate) fn advise(&mut self, message: Hint) {
+        self.push(Event::Warning { message });
     }
 
     /// Queue an error.

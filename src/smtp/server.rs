@@ -120,11 +120,11 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     /// Queue id given in the reply.
-    pub id: String,
+    pub(crate) id: String,
     /// Envelope sender ("" = null sender).
     pub from: String,
     /// MAIL parameters as sent.
-    pub mail_params: Vec<String>,
+    pub(crate) mail_params: Vec<String>,
     /// Accepted recipients.
     pub rcpts: Vec<String>,
     /// Exact content: un-stuffed DATA (without the final `.` line) or the BDAT chunks joined.
@@ -132,15 +132,15 @@ pub struct StoredMessage {
     /// and in `ehlo serve`'s memory when it was not kept there (see `size`).
     pub content: Vec<u8>,
     /// Size of the content in octets (kept when the content itself is not).
-    pub size: usize,
+    pub(crate) size: usize,
     /// Received over TLS?
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Authenticated user, if any.
-    pub auth_user: Option<String>,
+    pub(crate) auth_user: Option<String>,
     /// EHLO/HELO/LHLO argument.
-    pub helo: Option<String>,
+    pub(crate) helo: Option<String>,
     /// Did the content contain a bare CR or LF (SMTP smuggling evidence)?
-    pub bare_newlines: bool,
+    pub(crate) bare_newlines: bool,
 }
 
 /// Text of the `451 4.3.0` when the driver could not store a message.
@@ -346,10 +346,9 @@ impl Session {
         self.greeted = true;
         self.phase = Phase::Banner;
         if self.early_talker {
-            self.events.push_back(Event::Warning {
-                message: "the client sent commands before the greeting (early talker): refused"
-                    .into(),
-            });
+            self.events.push_back(Event::warning(
+                "the client sent commands before the greeting (early talker): refused",
+            ));
             self.reply(
                 554,
                 Some("5.5.1"),
@@ -1535,10 +1534,9 @@ impl Session {
             return;
         };
         if bare_newlines {
-            self.events.push_back(Event::Warning {
-                message: "the message content contains a bare CR or LF (SMTP smuggling evidence)"
-                    .into(),
-            });
+            self.events.push_back(Event::warning(
+                "the message content contains a bare CR or LF (SMTP smuggling evidence)",
+            ));
         }
         if let Some(f) = self.checkpoint(Point::Dot) {
             self.discard_content();

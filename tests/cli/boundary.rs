@@ -9,6 +9,9 @@
 //!   the connection layer, never the other way round.
 //! - One renderer per run: only src/app.rs and src/render build a renderer or make the colour
 //!   decision (`serve::start`, for tests and embedders, excepted; the binary never calls it).
+//! - No flag names in the core: a string literal in src/smtp code (outside tests) holds no
+//!   `--long-flag`. What the core advises is a `Remedy` the front end words; the exceptions are
+//!   listed in [`FLAG_EXCEPTIONS`] with their reason. (SMTP itself has no `--` token.)
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -151,13 +154,12 @@ fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
         // starts to name the line.
         let mut joined = String::new();
         let mut starts = Vec::new();
-        for line in text.lines() {
-            // An inline test module runs to the end of the file.
-            if line.trim() == "#[cfg(test)]" {
-                break;
-            }
+        let lexed = Lexed::new(&text);
+        for (n, line) in text.lines().enumerate() {
             starts.push(joined.len());
-            joined.push_str(code(line));
+            if !lexed.test_only[n] {
+                joined.push_str(code(line));
+            }
             joined.push('\n');
         }
         let mut offset = 0;
@@ -177,6 +179,268 @@ fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
     hits.sort();
     hits.dedup();
     hits
+}
+
+/// A source file split by what each byte is: the code with comments and literals blanked
+/// (`structure`), the contents of string literals only (`strings`), both line for line with the
+/// text; and which lines belong to an item under `#[cfg(test)]` (`test_only`).
+struct Lexed {
+    strings: Vec<String>,
+    test_only: Vec<bool>,
+}
+
+impl Lexed {
+    fn new(text: &str) -> Lexed {
+        #[derive(PartialEq)]
+        enum In {
+            Code,
+            Str,
+            RawStr(usize),
+            Block,
+        }
+        let mut structure = String::new();
+        let mut strings = String::new();
+        let chars: Vec<char> = text.chars().collect();
+        let mut state = In::Code;
+        let mut i = 0;
+        let mut put = |c: char, s: bool, lit: bool| {
+            let keep = |on: bool| if c == '\n' || on { c } else { ' ' };
+            structure.push(keep(s));
+            strings.push(keep(lit));
+        };
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            match state {
+                In::Code => match (c, next) {
+                    ('/', Some('/')) => {
+                        while i < chars.len() && chars[i] != '\n' {
+                            put(chars[i], false, false);
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    ('/', Some('*')) => state = In::Block,
+                    ('"', _) => state = In::Str,
+                    ('r', Some('#' | '"'))
+                        if i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_') =>
+                    {
+                        let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
+                        if chars.get(i + 1 + hashes) == Some(&'"') {
+                            for _ in 0..=hashes + 1 {
+                                put(chars[i], false, false);
+                                i += 1;
+                            }
+                            state = In::RawStr(hashes);
+                            continue;
+                        }
+                    }
+                    // A char literal ('x', '\n', '{'), not a lifetime ('a).
+                    ('\'', _) => {
+                        let len = if next == Some('\\') {
+                            chars[i + 2..]
+                                .iter()
+                                .position(|&q| q == '\'')
+                                .map(|p| p + 3)
+                        } else {
+                            (chars.get(i + 2) == Some(&'\'')).then_some(3)
+                        };
+                        if let Some(len) = len {
+                            for _ in 0..len {
+                                put(chars[i], false, false);
+                                i += 1;
+                            }
+                            continue;
+                        }
+                    }
+                    _ => {}
+                },
+                In::Str => match c {
+                    '\\' => {
+                        put(c, false, true);
+                        if let Some(n) = next {
+                            put(n, false, true);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    '"' => {
+                        state = In::Code;
+                        put(c, false, false);
+                        i += 1;
+                        continue;
+                    }
+                    _ => {}
+                },
+                In::RawStr(hashes) => {
+                    if c == '"' && chars[i + 1..].iter().take(hashes).all(|&h| h == '#') {
+                        for _ in 0..=hashes {
+                            put(chars[i], false, false);
+                            i += 1;
+                        }
+                        state = In::Code;
+                        continue;
+                    }
+                }
+                In::Block => {
+                    if c == '*' && next == Some('/') {
+                        put(c, false, false);
+                        put('/', false, false);
+                        i += 2;
+                        state = In::Code;
+                        continue;
+                    }
+                }
+            }
+            let (s, lit) = match state {
+                In::Code => (c != '"', false),
+                In::Str | In::RawStr(_) => (false, c != '"'),
+                In::Block => (false, false),
+            };
+            put(c, s, lit);
+            i += 1;
+        }
+        let structure: Vec<&str> = structure.split('\n').collect();
+        let strings: Vec<String> = strings.split('\n').map(str::to_string).collect();
+        // An item under `#[cfg(test)]`: a declaration to its `;`, a body to its closing brace.
+        let mut test_only = vec![false; structure.len()];
+        let mut n = 0;
+        while n < structure.len() {
+            if structure[n].trim() != "#[cfg(test)]" {
+                n += 1;
+                continue;
+            }
+            let mut depth = 0i32;
+            let mut opened = false;
+            while n < structure.len() {
+                test_only[n] = true;
+                for c in structure[n].chars() {
+                    match c {
+                        '{' => {
+                            depth += 1;
+                            opened = true;
+                        }
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                let line = structure[n].trim_end();
+                n += 1;
+                let attr = line.trim_start().starts_with("#[");
+                if !attr && ((opened && depth <= 0) || (!opened && line.ends_with(';'))) {
+                    break;
+                }
+            }
+        }
+        Lexed { strings, test_only }
+    }
+}
+
+/// Flags the core may still name, and why.
+const FLAG_EXCEPTIONS: &[(&str, &str)] = &[
+    // The one table of the one-shot send's words for each remedy: how a hint reads by default
+    // (its `Display` and JSON), kept beside `Remedy` so JSON needs no renderer.
+    ("smtp/codes/remedy.rs", "*"),
+    // `ehlo serve`'s fault and quirk specifications are parsed in the server core, and their
+    // errors and help name the option they came from.
+    ("smtp/server/fault.rs", "*"),
+    ("smtp/server/quirk.rs", "*"),
+    // Sent on the wire by `ehlo serve`: the reply text says which `--fail` injected it.
+    ("smtp/server.rs", "--fail"),
+];
+
+/// The `--long-flag`s in the string literals of `text`, as (line, flag).
+fn flags_in_strings(text: &str) -> Vec<(usize, String)> {
+    let lexed = Lexed::new(text);
+    let mut found = Vec::new();
+    for (n, s) in lexed.strings.iter().enumerate() {
+        if lexed.test_only[n] {
+            continue;
+        }
+        let b = s.as_bytes();
+        for i in 0..b.len().saturating_sub(2) {
+            let token_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-');
+            if token_start && &b[i..i + 2] == b"--" && b[i + 2].is_ascii_lowercase() {
+                let flag: String = s[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                found.push((n + 1, flag));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn smtp_core_names_no_flags() {
+    let tests = test_module_files();
+    let mut files = Vec::new();
+    rust_files(&src().join("smtp"), &mut files);
+    let mut hits = Vec::new();
+    for path in files {
+        if tests.contains(&path) {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, flag) in flags_in_strings(&text) {
+            let excused = FLAG_EXCEPTIONS
+                .iter()
+                .any(|(file, f)| *file == rel && (*f == "*" || *f == flag));
+            if !excused {
+                hits.push(format!("src/{rel}:{line}: {flag}"));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "flag names in the sans-IO core (name a Remedy instead):\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn flag_scan_reads_strings_only_and_skips_tests() {
+    let text = r##"
+//! Doc: --doc-flag is not code.
+fn f() -> &'static str {
+    let _c = '"';
+    let _u = "https://example.test/a--b xn--bcher-kva";
+    /* a --block comment */
+    let _r = r#"raw "--raw-flag" here"#;
+    "use --real-flag, \"--escaped\" too
+     and --next-line"
+}
+#[cfg(test)]
+fn helper() -> &'static str {
+    "--in-test-helper"
+}
+fn g() -> &'static str {
+    "--after-helper"
+}
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod inline {
+    const X: &str = "--inline-test";
+}
+"##;
+    let flags: Vec<String> = flags_in_strings(text).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(
+        flags,
+        [
+            "--raw-flag",
+            "--real-flag",
+            "--escaped",
+            "--next-line",
+            "--after-helper"
+        ]
+    );
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         target,
         port: c.port,
         link,
-        ehlo: c.ehlo.clone(),
+        ehlo: c.helo.clone(),
         starttls: c.tls,
         human: HumanOptions {
             color: c.color,

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use crate::smtp::auth::{self, Mechanism, Step};
 use crate::smtp::capabilities::Capabilities;
+use crate::smtp::codes::Hint;
 use crate::smtp::command::Command;
 use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::reply::Reply;
@@ -49,15 +50,16 @@ impl Session {
                 AuthRequirement::Required => self.fail(SessionError::NotAdvertised {
                     phase: Phase::Auth,
                     extension: "AUTH",
-                    hint: Some(if self.tls {
-                        "use --auth-force to send AUTH anyway"
+                    hint: Some(Hint::new(if self.tls {
+                        "use ⟨auth-force⟩ to send AUTH anyway"
                     } else {
-                        "many servers offer AUTH only after STARTTLS: add --tls"
-                    }),
+                        "many servers offer AUTH only after STARTTLS: add ⟨tls⟩"
+                    })),
                 }),
                 _ => {
-                    self.out
-                        .info("AUTH is not advertised: skipping it (--auth-optional)");
+                    self.out.note(Hint::new(
+                        "AUTH is not advertised: skipping it (⟨auth-optional⟩)",
+                    ));
                     self.after_auth();
                 }
             }
@@ -118,7 +120,7 @@ impl Session {
             return;
         }
         if !self.tls {
-            self.out.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (add --tls)");
+            self.out.advise(Hint::new("AUTH over an unencrypted connection: the credentials can be read on the wire (add ⟨tls⟩)"));
         }
         self.auth = Some(AuthState {
             queue,
@@ -138,8 +140,9 @@ impl Session {
             .unwrap_or_default();
         self.auth = None;
         if requirement == AuthRequirement::Optional {
-            self.out
-                .warn(format!("{e}: carrying on without AUTH (--auth-optional)"));
+            self.out.advise(
+                Hint::plain(e.to_string()).and(": carrying on without AUTH (⟨auth-optional⟩)"),
+            );
             self.after_auth();
         } else {
             self.fail(e);

@@ -2,13 +2,15 @@
 //! plaintext greeting belongs (the port speaks implicit TLS), and what a reply timeout means in
 //! the phase it struck.
 
+use crate::smtp::codes::Hint;
 use crate::smtp::event::{Bytes, Phase};
 use crate::smtp::reply::Reply;
 
 use super::{Expect, Session, SessionError};
 
 /// Recognise a TLS record header (RFC 8446 §5.1: content type, then legacy version 0x03 0x0N) at
-/// the start of what should have been a plaintext SMTP greeting, and say what it means.
+/// the start of what should have been a plaintext SMTP greeting, and say what it means (the
+/// remedy written `⟨name⟩`, see [`Hint::new`]).
 pub(crate) fn tls_record_instead_of_greeting(bytes: &[u8]) -> Option<&'static str> {
     let (&ty, rest) = bytes.split_first()?;
     if rest.first() != Some(&0x03) {
@@ -20,10 +22,10 @@ pub(crate) fn tls_record_instead_of_greeting(bytes: &[u8]) -> Option<&'static st
     }
     match ty {
         0x16 => Some(
-            "the server sent a TLS handshake instead of an SMTP greeting: this port expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+            "the server sent a TLS handshake instead of an SMTP greeting: this port expects TLS from the first byte (implicit TLS, usually port 465); use ⟨tls-on-connect⟩",
         ),
         0x15 => Some(
-            "the server sent a TLS alert instead of an SMTP greeting: it expects TLS from the first byte (implicit TLS, usually port 465); use --tls-on-connect",
+            "the server sent a TLS alert instead of an SMTP greeting: it expects TLS from the first byte (implicit TLS, usually port 465); use ⟨tls-on-connect⟩",
         ),
         _ => None,
     }
@@ -46,9 +48,9 @@ impl Session {
         let Some(why) = tls_record_instead_of_greeting(bytes) else {
             return false;
         };
-        self.out.warn(format!(
-            "this port speaks implicit TLS: try --tls-on-connect ({why})"
-        ));
+        self.out.advise(Hint::new(format!(
+            "this port speaks implicit TLS: try ⟨tls-on-connect⟩ ({why})"
+        )));
         let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
         let reply = Reply {
             code: None,
@@ -96,7 +98,7 @@ impl Session {
                     .warn(format!("no complete {what} within {secs} s: {got}"));
             }
             None if phase == Phase::Banner && !self.tls => {
-                self.out.warn(format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try --tls-on-connect), or the server is overloaded"));
+                self.out.advise(Hint::new(format!("no banner: not one byte in {secs} s; this port may speak implicit TLS (try ⟨tls-on-connect⟩), or the server is overloaded")));
             }
             None => {}
         }

@@ -1,6 +1,7 @@
 //! The envelope in the client session: MAIL FROM with its extension parameters, RCPT TO.
 
 use crate::smtp::capabilities::Capabilities;
+use crate::smtp::codes::Hint;
 use crate::smtp::command::Command;
 use crate::smtp::data;
 use crate::smtp::event::{Phase, RcptStatus, SentKind};
@@ -60,13 +61,14 @@ impl Session {
                     self.fail(SessionError::Extension {
                         extension: Extension::Xforward,
                         phase: Phase::Mail,
-                        reason: format!("{reason}; --force-ext sends it anyway"),
+                        reason: Hint::plain(reason).and("; ⟨force-ext⟩ sends it anyway"),
                     });
                     return;
                 }
-                Some(reason) => self.out.warn(format!(
-                    "XFORWARD: {reason}: sending it anyway (--force-ext)"
-                )),
+                Some(reason) => self.out.advise(
+                    Hint::plain(format!("XFORWARD: {reason}"))
+                        .and(": sending it anyway (⟨force-ext⟩)"),
+                ),
                 None => {}
             }
             let line = ext::attribute_command("XFORWARD", &self.plan.ext.xforward);
@@ -80,8 +82,9 @@ impl Session {
         let bdat = self.plan.ext.bdat.is_some();
         self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
         if self.plan.pipeline && !advertised {
-            self.out
-                .warn("--pipeline: PIPELINING is not advertised, sending one command at a time");
+            self.out.advise(Hint::new(
+                "⟨pipeline⟩: PIPELINING is not advertised, sending one command at a time",
+            ));
         }
         let mut params = match self.extension_params() {
             Ok(p) => p,
@@ -116,7 +119,7 @@ impl Session {
         &mut self,
         extension: Extension,
         phase: Phase,
-        why: &str,
+        why: Hint,
     ) -> Result<(), SessionError> {
         if self
             .caps
@@ -126,18 +129,16 @@ impl Session {
             return Ok(());
         }
         if self.plan.ext.force {
-            self.out.warn(format!(
-                "{} is not advertised: using it anyway (--force-ext)",
+            self.out.advise(Hint::new(format!(
+                "{} is not advertised: using it anyway (⟨force-ext⟩)",
                 extension.keyword()
-            ));
+            )));
             return Ok(());
         }
         Err(SessionError::Extension {
             extension,
             phase,
-            reason: format!(
-                "{why}, but the server does not advertise it (--force-ext sends it anyway)"
-            ),
+            reason: why.and(", but the server does not advertise it (⟨force-ext⟩ sends it anyway)"),
         })
     }
 
@@ -159,13 +160,13 @@ impl Session {
         let utf8 = self.plan.ext.smtputf8 || utf8_addr || ext::headers_need_utf8(&message);
         if utf8 && !self.user_mail_param("SMTPUTF8") {
             let why = if self.plan.ext.smtputf8 {
-                "--smtputf8 was given"
+                "⟨smtputf8⟩ was given"
             } else if utf8_addr {
                 "an address is not ASCII (RFC 6531)"
             } else {
                 "a header is not ASCII (RFC 6532)"
             };
-            self.require(Extension::SmtpUtf8, Phase::Mail, why)?;
+            self.require(Extension::SmtpUtf8, Phase::Mail, Hint::new(why))?;
             params.push("SMTPUTF8".to_string());
         }
         // 8BITMIME (RFC 6152): 8-bit content must be declared.
@@ -173,7 +174,7 @@ impl Session {
             self.require(
                 Extension::EightBitMime,
                 Phase::Mail,
-                "the message has 8-bit content (BODY=8BITMIME)",
+                Hint::new("the message has 8-bit content (BODY=8BITMIME)"),
             )?;
             params.push("BODY=8BITMIME".to_string());
         }
@@ -191,7 +192,11 @@ impl Session {
         }
         // DSN (RFC 3461).
         if !self.plan.ext.dsn.is_empty() {
-            self.require(Extension::Dsn, Phase::Mail, "DSN options were given")?;
+            self.require(
+                Extension::Dsn,
+                Phase::Mail,
+                Hint::new("DSN options were given"),
+            )?;
             params.extend(self.plan.ext.dsn.mail_params());
         }
         // REQUIRETLS (RFC 8689 §4.1): only over TLS.
@@ -200,22 +205,31 @@ impl Session {
                 return Err(SessionError::Extension {
                     extension: Extension::RequireTls,
                     phase: Phase::Mail,
-                    reason: "needs a TLS connection (RFC 8689 §4.1): add --tls or --tls-on-connect"
-                        .into(),
+                    reason: Hint::new(
+                        "needs a TLS connection (RFC 8689 §4.1): add ⟨tls⟩ or ⟨tls-on-connect⟩",
+                    ),
                 });
             }
-            self.require(Extension::RequireTls, Phase::Mail, "--requiretls was given")?;
+            self.require(
+                Extension::RequireTls,
+                Phase::Mail,
+                Hint::new("⟨requiretls⟩ was given"),
+            )?;
             params.push("REQUIRETLS".to_string());
         }
         // PRDR (draft-hall-prdr §3).
         if self.plan.ext.prdr {
-            self.require(Extension::Prdr, Phase::Mail, "--prdr was given")?;
+            self.require(Extension::Prdr, Phase::Mail, Hint::new("⟨prdr⟩ was given"))?;
             params.push("PRDR".to_string());
             self.prdr_used = true;
         }
         // CHUNKING (RFC 3030): checked now so MAIL is not sent for a message that cannot go.
         if self.plan.ext.bdat.is_some() {
-            self.require(Extension::Chunking, Phase::Data, "--bdat was given")?;
+            self.require(
+                Extension::Chunking,
+                Phase::Data,
+                Hint::new("⟨bdat⟩ was given"),
+            )?;
         }
         Ok(params)
     }

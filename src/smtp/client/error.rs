@@ -1,5 +1,6 @@
 //! `SessionError`: why a client session failed, each variant with its phase.
 
+use crate::smtp::codes::Hint;
 use crate::smtp::event::Phase;
 use crate::smtp::ext::Extension;
 use crate::smtp::reply::Reply;
@@ -30,14 +31,14 @@ pub enum SessionError {
         phase: Phase,
     },
     /// An extension we need is not advertised.
-    #[error("{extension} is not advertised by the server{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error("{extension} is not advertised by the server{}", hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     NotAdvertised {
         /// Phase it is needed for.
         phase: Phase,
         /// Extension keyword.
         extension: &'static str,
         /// What to do.
-        hint: Option<&'static str>,
+        hint: Option<Hint>,
     },
     /// A SASL mechanism failed on our side (bad challenge, missing credential).
     #[error("AUTH {mechanism}: {reason}")]
@@ -52,7 +53,7 @@ pub enum SessionError {
     NoMechanism(String),
     /// The TLS handshake or verification failed: why, and what to do (worded per front end).
     #[error("{0}")]
-    Tls(crate::smtp::codes::Hint),
+    Tls(Hint),
     /// A reply passed the size limits ([`Deviation::ReplyTooLarge`]): reading stopped there and
     /// the connection was closed, since the rest of it has no command to belong to.
     #[error("{}: reply too large: {detail}", phase.label())]
@@ -80,7 +81,7 @@ pub enum SessionError {
         /// Phase it is needed for.
         phase: Phase,
         /// Why, and what to do.
-        reason: String,
+        reason: Hint,
     },
 }
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
-use crate::smtp::codes;
+use crate::smtp::codes::{self, Hint};
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
 use crate::smtp::outbox::Outbox;
@@ -728,7 +728,7 @@ impl Session {
                     self.fail(SessionError::NotAdvertised {
                         phase: Phase::StartTls,
                         extension: "STARTTLS",
-                        hint: Some("the server offers no TLS on this port; try --tls-on-connect on port 465, or drop --tls"),
+                        hint: Some(Hint::new("the server offers no TLS on this port; try ⟨tls-on-connect⟩ on port 465, or drop ⟨tls⟩")),
                     });
                     return;
                 }
@@ -756,8 +756,9 @@ impl Session {
         if reply.code != Some(220) {
             match self.plan.starttls {
                 StartTls::Optional => {
-                    self.out
-                        .warn("STARTTLS was refused: carrying on without TLS (--tls-optional)");
+                    self.out.advise(Hint::new(
+                        "STARTTLS was refused: carrying on without TLS (⟨tls-optional⟩)",
+                    ));
                     if !self.stop_here(StopAt::Helo) {
                         self.after_last_greeting();
                     }

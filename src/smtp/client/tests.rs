@@ -3,6 +3,7 @@
 use super::*;
 use crate::error::Error;
 use crate::smtp::auth::{self, Credentials};
+use crate::smtp::codes::{Part, Remedy};
 use crate::smtp::data::Fixup;
 use crate::smtp::event::RcptStatus;
 use crate::smtp::ext::{self, Attribute, Dsn};
@@ -489,7 +490,7 @@ fn auth_without_a_mechanism_tries_every_advertised_one_and_reports_each() {
     let infos: Vec<String> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Info { message } => Some(message),
+            Event::Info { message } => Some(message.to_string()),
             _ => None,
         })
         .collect();
@@ -1339,7 +1340,7 @@ fn a_timeout_ends_with_quit_except_before_any_banner_byte() {
 fn warnings(ev: &[Event]) -> Vec<String> {
     ev.iter()
         .filter_map(|e| match e {
-            Event::Warning { message } => Some(message.clone()),
+            Event::Warning { message } => Some(message.to_string()),
             _ => None,
         })
         .collect()
@@ -1348,11 +1349,9 @@ fn warnings(ev: &[Event]) -> Vec<String> {
 #[test]
 fn tls_record_helper_recognises_handshakes_and_alerts_only() {
     let hint = |b: &[u8]| super::banner::tls_record_instead_of_greeting(b);
-    assert!(
-        hint(&[0x16, 0x03, 0x03, 0x00, 0x7a])
-            .unwrap()
-            .contains("--tls-on-connect")
-    );
+    let advice = Hint::new(hint(&[0x16, 0x03, 0x03, 0x00, 0x7a]).unwrap());
+    assert!(advice.parts().contains(&Part::Do(Remedy::TlsOnConnect)));
+    assert!(advice.contains("use --tls-on-connect"));
     assert!(
         hint(&[0x15, 0x03, 0x01, 0x00, 0x02])
             .unwrap()

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use crate::smtp::codes::Hint;
 use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
@@ -23,30 +24,33 @@ impl Session {
             .and_then(|c| c.params("XCLIENT"))
             .map(<[String]>::to_vec);
         let problem = match &advertised {
-            None if !self.plan.ext.force => Some("not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; --force-ext sends it anyway)".to_string()),
+            None if !self.plan.ext.force => Some(Hint::new(
+                "not advertised by the server (it must list this client in smtpd_authorized_xclient_hosts; ⟨force-ext⟩ sends it anyway)",
+            )),
             Some(adv) if !plan.no_verify && !self.plan.ext.force => {
                 let attrs = plan.attrs();
                 let missing = ext::unadvertised(&attrs, adv);
                 (!missing.is_empty()).then(|| {
-                    format!(
-                        "attribute(s) {} not advertised (the server offers {}; --xclient-no-verify sends them anyway)",
+                    Hint::plain(format!(
+                        "attribute(s) {} not advertised (the server offers {}",
                         missing.join(", "),
                         adv.join(" ")
-                    )
+                    ))
+                    .and("; ⟨xclient-no-verify⟩ sends them anyway)")
                 })
             }
             _ => None,
         };
         if let Some(reason) = problem {
             if plan.optional || plan.optional_strict {
-                let flag = if plan.optional {
-                    "--xclient-optional"
+                let setting = if plan.optional {
+                    ": carrying on without it (⟨xclient-optional⟩)"
                 } else {
-                    "--xclient-optional-strict"
+                    ": carrying on without it (⟨xclient-optional-strict⟩)"
                 };
-                self.out.warn(format!(
-                    "XCLIENT: {reason}: carrying on without it ({flag})"
-                ));
+                let mut message = Hint::plain("XCLIENT: ");
+                message.push(reason);
+                self.out.advise(message.and(setting));
                 self.proceed_after_greeting(false);
             } else {
                 self.fail(SessionError::Extension {
@@ -100,8 +104,9 @@ impl Session {
             let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
             if optional {
                 self.xclient_lines.clear();
-                self.out
-                    .warn("XCLIENT was refused: carrying on without it (--xclient-optional)");
+                self.out.advise(Hint::new(
+                    "XCLIENT was refused: carrying on without it (⟨xclient-optional⟩)",
+                ));
                 self.proceed_after_greeting(false);
             } else {
                 self.fail(SessionError::UnexpectedReply {

@@ -291,7 +291,7 @@ fn text_hint(c: &Ctx) -> Option<String> {
     if c.has(&["bare <lf>", "bare lf", "bare newline", "bare <cr>"]) {
         return s(
             "the server refuses a bare LF line end in the message (SMTP smuggling protection): \
-             send CRLF line ends (ehlo does unless --fixup is turned off or raw bytes are sent)",
+             send CRLF line ends (ehlo does unless its CRLF fix-up is turned off or raw bytes are sent)",
         );
     }
     if c.has(&["dmarc"]) && !c.enh(7, 26) {
@@ -368,7 +368,7 @@ fn unadvertised_hint(c: &Ctx) -> Option<String> {
     if c.has(&["not advertised"]) {
         return Some(
             "the server refuses an extension it did not advertise in its EHLO reply (sent anyway, \
-             e.g. with --force-ext): leave it out, or use a server whose EHLO reply lists it"
+             e.g. with ⟨force-ext⟩): leave it out, or use a server whose EHLO reply lists it"
                 .to_string(),
         );
     }
@@ -376,7 +376,7 @@ fn unadvertised_hint(c: &Ctx) -> Option<String> {
         return Some(
             "the server did not recognise a parameter after the address, so it read it as part \
              of the address: only use parameters of extensions the EHLO reply lists (it was \
-             probably forced with --force-ext)"
+             probably forced with ⟨force-ext⟩)"
                 .to_string(),
         );
     }

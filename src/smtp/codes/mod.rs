@@ -23,6 +23,8 @@ use crate::smtp::reply::{EnhancedCode, Reply};
 use context::{basic_in_context, context_meaning, severity};
 pub(crate) use hints::is_busy;
 use hints::{Ctx, hint, refused_party};
+#[cfg(test)]
+pub(crate) use remedy::Part;
 pub(crate) use remedy::{Hint, Remedy};
 
 mod context;
@@ -34,7 +36,7 @@ mod table;
 mod tests;
 
 pub(crate) use registry::lookup_enhanced;
-pub use table::CodeTable;
+pub(crate) use table::CodeTable;
 pub(crate) use table::code_table;
 
 /// Registry entry of an enhanced status code.

@@ -2,11 +2,14 @@
 //! `⟨name⟩` where the hints are composed), so each front end words the remedy in its own terms —
 //! the one-shot send's flags by default (also in JSON), the REPL's commands in the REPL, the
 //! flags `check` and `probe` have there. Reply hints (`hints`) and the connection layer's TLS
-//! advice (`net::tls`) are written this way alike.
+//! advice (`net::tls`) are written this way alike, and so are the client session's warnings
+//! and errors: the sans-IO core names what to do, never a flag. The one-shot send's flag for
+//! each remedy ([`Remedy::flag`]) is the wording a hint has by default (`Display`, JSON).
 
 use serde::Serialize;
 
-/// Something a hint tells the user to do.
+/// Something a hint tells the user to do — or, in a warning that says why the session carried
+/// on, the setting of the plan that made it (`carrying on without AUTH (--auth-optional)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Remedy {
     /// Upgrade the connection with STARTTLS (RFC 3207).
@@ -35,11 +38,35 @@ pub(crate) enum Remedy {
     ClientCert,
     /// Speak plain SMTP and upgrade with STARTTLS instead of implicit TLS (RFC 3207).
     StartTlsInstead,
+    /// Send AUTH although the server does not advertise it.
+    AuthForce,
+    /// Use an extension the server does not advertise.
+    ForceExt,
+    /// Send XCLIENT attributes the server does not advertise.
+    XclientNoVerify,
+    /// Setting: carry on without AUTH when it cannot be done.
+    AuthOptional,
+    /// Setting: carry on without TLS when STARTTLS is refused.
+    TlsOptional,
+    /// Setting: carry on without XCLIENT when it is refused or not advertised.
+    XclientOptional,
+    /// Setting: carry on without XCLIENT only when it is not advertised.
+    XclientOptionalStrict,
+    /// Setting: pipeline the envelope (RFC 2920).
+    Pipeline,
+    /// Setting: ask for SMTPUTF8 (RFC 6531).
+    SmtpUtf8,
+    /// Setting: ask for REQUIRETLS (RFC 8689).
+    RequireTls,
+    /// Setting: ask for PRDR (draft-hall-prdr).
+    Prdr,
+    /// Setting: send the content with BDAT (RFC 3030).
+    Bdat,
 }
 
 impl Remedy {
     /// Every remedy, for parsing.
-    pub(crate) const ALL: [Remedy; 13] = [
+    pub(crate) const ALL: [Remedy; 25] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -53,6 +80,18 @@ impl Remedy {
         Remedy::ConnectTo,
         Remedy::ClientCert,
         Remedy::StartTlsInstead,
+        Remedy::AuthForce,
+        Remedy::ForceExt,
+        Remedy::XclientNoVerify,
+        Remedy::AuthOptional,
+        Remedy::TlsOptional,
+        Remedy::XclientOptional,
+        Remedy::XclientOptionalStrict,
+        Remedy::Pipeline,
+        Remedy::SmtpUtf8,
+        Remedy::RequireTls,
+        Remedy::Prdr,
+        Remedy::Bdat,
     ];
 
     /// The name written between `⟨` and `⟩` in a hint's text.
@@ -71,6 +110,18 @@ impl Remedy {
             Remedy::ConnectTo => "connect-to",
             Remedy::ClientCert => "client-cert",
             Remedy::StartTlsInstead => "starttls-instead",
+            Remedy::AuthForce => "auth-force",
+            Remedy::ForceExt => "force-ext",
+            Remedy::XclientNoVerify => "xclient-no-verify",
+            Remedy::AuthOptional => "auth-optional",
+            Remedy::TlsOptional => "tls-optional",
+            Remedy::XclientOptional => "xclient-optional",
+            Remedy::XclientOptionalStrict => "xclient-optional-strict",
+            Remedy::Pipeline => "pipeline",
+            Remedy::SmtpUtf8 => "smtputf8",
+            Remedy::RequireTls => "requiretls",
+            Remedy::Prdr => "prdr",
+            Remedy::Bdat => "bdat",
         }
     }
 
@@ -90,6 +141,18 @@ impl Remedy {
             Remedy::ConnectTo => "--server",
             Remedy::ClientCert => "--tls-cert/--tls-key",
             Remedy::StartTlsInstead => "use --tls (STARTTLS) instead of --tls-on-connect",
+            Remedy::AuthForce => "--auth-force",
+            Remedy::ForceExt => "--force-ext",
+            Remedy::XclientNoVerify => "--xclient-no-verify",
+            Remedy::AuthOptional => "--auth-optional",
+            Remedy::TlsOptional => "--tls-optional",
+            Remedy::XclientOptional => "--xclient-optional",
+            Remedy::XclientOptionalStrict => "--xclient-optional-strict",
+            Remedy::Pipeline => "--pipeline",
+            Remedy::SmtpUtf8 => "--smtputf8",
+            Remedy::RequireTls => "--requiretls",
+            Remedy::Prdr => "--prdr",
+            Remedy::Bdat => "--bdat",
         }
     }
 }
@@ -183,6 +246,13 @@ impl Hint {
                 Part::Do(r) => self.0.push(Part::Do(r)),
             }
         }
+    }
+
+    /// This hint, then composed text (remedies written `⟨name⟩`, see [`Hint::new`]): for advice
+    /// that follows words from elsewhere (a server's, an error's), which stay as they are.
+    pub(crate) fn and(mut self, composed: &str) -> Hint {
+        self.push(Hint::new(composed));
+        self
     }
 
     /// Words first, then this hint (`"certificate verification failed: "` and the reason).
