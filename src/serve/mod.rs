@@ -626,7 +626,9 @@ async fn accept_loop(
                         continue;
                     }
                     accepted += 1;
-                    conns.spawn(connection(accepted, stream, peer, Arc::clone(&shared)));
+                    // Boxed: the task then holds a pointer, and spawning and finishing it
+                    // no longer copy the whole connection future (kilobytes) several times.
+                    conns.spawn(Box::pin(connection(accepted, stream, peer, Arc::clone(&shared))));
                 }
                 Err(e) => {
                     let _ = shared.events.send((0, Event::Warning {

@@ -271,10 +271,9 @@ impl DataReader {
             if self.state == LineState::Middle
                 || (self.state == LineState::Start && bytes[i] != b'.')
             {
-                let run = bytes[i..]
-                    .iter()
-                    .position(|&c| c == b'\r' || c == b'\n')
-                    .unwrap_or(bytes.len() - i);
+                // memchr2 scans a word (or a vector) at a time: a byte-by-byte search was
+                // the largest single cost of a 1 KB message in `ehlo serve` (callgrind).
+                let run = memchr::memchr2(b'\r', b'\n', &bytes[i..]).unwrap_or(bytes.len() - i);
                 if run > 0 {
                     self.keep(&bytes[i..i + run]);
                     i += run;

@@ -661,7 +661,7 @@ impl Session {
     /// lines. `None` when more input is needed.
     fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
-            let lf = self.inbuf.iter().position(|&b| b == b'\n');
+            let lf = memchr::memchr(b'\n', &self.inbuf);
             if let Some(seen) = self.overlong {
                 match lf {
                     None => {
