@@ -262,6 +262,10 @@ impl DataReader {
 
     /// Feed bytes read from the socket.
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> DataProgress {
+        // One allocation for what this read can add, not one growth step after another as its
+        // lines are kept (a 1 KB message of short lines grew its buffer eight times).
+        self.message
+            .reserve(bytes.len().min(self.max.saturating_sub(self.kept)));
         let mut i = 0;
         while i < bytes.len() {
             // Inside a line (or at the start of one that does not begin with a dot) every byte
