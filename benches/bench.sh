@@ -15,6 +15,8 @@
 #
 #   bash benches/bench.sh [N]      N rounds of sends (default 30, or $BENCH_ROUNDS);
 #                                  serve rounds: $BENCH_SERVE_ROUNDS (default 5)
+#   BENCH_ONLY=serve bash benches/bench.sh
+#                                  part 4 alone (no peers needed): its lines as in a full run
 #
 # Timing is its own: each tool is started with posix_spawn and reaped with wait4, so the wall time
 # is a monotonic clock around the tool itself (no wrapper process) and the CPU time is the
@@ -33,6 +35,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 ROUNDS="${1:-${BENCH_ROUNDS:-30}}"
 SERVE_ROUNDS="${BENCH_SERVE_ROUNDS:-5}"
+ONLY="${BENCH_ONLY:-}"
+[[ -z "$ONLY" || "$ONLY" == serve ]] || {
+  echo "bench: BENCH_ONLY is empty or serve, not $ONLY" >&2
+  exit 1
+}
 for n in "$ROUNDS" "$SERVE_ROUNDS"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || {
     echo "usage: $0 [ROUNDS>0]  (BENCH_SERVE_ROUNDS>0)" >&2
@@ -65,7 +72,7 @@ if [[ ! -x "$EHLO" ]]; then
 fi
 
 STARTED_PEERS=0
-if ! timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/4466" 2>/dev/null; then
+if [[ -z "$ONLY" ]] && ! timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/4466" 2>/dev/null; then
   echo "bench: Postfix not listening on 127.0.0.1:4466, starting the interop peers"
   bash "$ROOT/tests/interop/setup.sh"
   STARTED_PEERS=1
@@ -80,11 +87,12 @@ trap cleanup EXIT
 printf 'From: bench@ehlo.test\r\nTo: ehlotest@ehlo.test\r\nSubject: ehlo bench\r\n\r\nA small message.\r\n' \
   >"$WORK/msg.eml"
 
-/usr/bin/python3 - "$ROUNDS" "$SERVE_ROUNDS" "$EHLO" "$WORK" "$STATE/postfix.pem" "$COLD_S" <<'PY'
+/usr/bin/python3 - "$ROUNDS" "$SERVE_ROUNDS" "$EHLO" "$WORK" "$STATE/postfix.pem" "$COLD_S" "$ONLY" <<'PY'
 import os, shutil, socket, statistics, subprocess, sys, time
 
 rounds, serve_rounds = int(sys.argv[1]), int(sys.argv[2])
 ehlo, work, ca, cold = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+sends = sys.argv[7] != "serve"  # BENCH_ONLY=serve: part 4 alone
 msg = os.path.join(work, "msg.eml")
 frm, to = "bench@ehlo.test", "ehlotest@ehlo.test"
 user, password = "ehlotest", "interop-secret-1"
@@ -177,21 +185,23 @@ def wait_listening(port, proc, name):
 print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}, {os.cpu_count()} cores")
 
 # 1 + 2: sends.
-plain_res = rounds_of(["ehlo", "swaks", "curl"], rounds)
-tls_res = rounds_of(["ehlo-tls", "curl-tls"], rounds)
-# 3: memory.
-rss = {n: max(peak_rss(n) for _ in range(5)) for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
+if sends:
+    plain_res = rounds_of(["ehlo", "swaks", "curl"], rounds)
+    tls_res = rounds_of(["ehlo-tls", "curl-tls"], rounds)
+    # 3: memory.
+    rss = {n: max(peak_rss(n) for _ in range(5))
+           for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
 
-print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
-print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
-labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
-          "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
-for name, res in list(plain_res.items()) + list(tls_res.items()):
-    w = [x[0] for x in res]
-    c = [x[1] for x in res]
-    r = f"{rss[name] / 1024:>13.1f}" if name in rss else f"{'':>13}"
-    print(f"{labels[name]:<28} {med(w):>6.1f} ({min(w):.1f}–{max(w):.1f}) "
-          f"{med(c):>6.1f} ({min(c):.1f}–{max(c):.1f}) {r}")
+    print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
+    print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
+    labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
+              "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
+    for name, res in list(plain_res.items()) + list(tls_res.items()):
+        w = [x[0] for x in res]
+        c = [x[1] for x in res]
+        r = f"{rss[name] / 1024:>13.1f}" if name in rss else f"{'':>13}"
+        print(f"{labels[name]:<28} {med(w):>6.1f} ({min(w):.1f}–{max(w):.1f}) "
+              f"{med(c):>6.1f} ({min(c):.1f}–{max(c):.1f}) {r}")
 
 # 4: serve throughput.
 source = ["/usr/sbin/smtp-source", "-s", "20", "-m", "5000", "-l", "1024",
@@ -236,11 +246,12 @@ if cold:
     print(f"cold release build: {int(c // 60)} min {c % 60:.0f} s")
 
 print("\nratios (median of per-round ratios; goal in brackets)")
-print(f"plain send, wall, ehlo / curl smtp://      {pair_ratio(plain_res['ehlo'], plain_res['curl'], 0):.2f}  [<= 0.5]")
-print(f"plain send, wall, ehlo / swaks             {pair_ratio(plain_res['ehlo'], plain_res['swaks'], 0):.2f}  [<= 0.08]")
-print(f"TLS + AUTH send, CPU, ehlo / curl smtps:// {pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 1):.2f}  [<= 1.0]")
-print(f"TLS + AUTH send, wall, ehlo / curl smtps://{pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 0):.2f}  [<= 1.0]")
-print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]")
+if sends:
+    print(f"plain send, wall, ehlo / curl smtp://      {pair_ratio(plain_res['ehlo'], plain_res['curl'], 0):.2f}  [<= 0.5]")
+    print(f"plain send, wall, ehlo / swaks             {pair_ratio(plain_res['ehlo'], plain_res['swaks'], 0):.2f}  [<= 0.08]")
+    print(f"TLS + AUTH send, CPU, ehlo / curl smtps:// {pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 1):.2f}  [<= 1.0]")
+    print(f"TLS + AUTH send, wall, ehlo / curl smtps://{pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 0):.2f}  [<= 1.0]")
+    print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]")
 print(f"ehlo serve / smtp-sink, 5000 x 1 KB        {pair_ratio(serve_res['ehlo serve'], serve_res['smtp-sink'], 0):.2f}  [<= 1.0]")
 print(f"release binary, stripped                   {size:.1f} MiB  [<= 10]")
 if cold:
@@ -248,4 +259,6 @@ if cold:
 PY
 
 # 6: ehlo check of many domains (its own fixture: DNS server and 50 listeners on 127.77.0.x).
-EHLO_BIN="$EHLO" bash "$ROOT/benches/check.sh"
+if [[ -z "$ONLY" ]]; then
+  EHLO_BIN="$EHLO" bash "$ROOT/benches/check.sh"
+fi

@@ -3,8 +3,9 @@
 //!
 //! Each connection is one task pumping the socket through a sans-IO [`Session`] (see its module
 //! doc for the ordered bytes/actions stream). Events of every connection go through one channel
-//! to one rendering thread; when the connection changes, an `Info` line `session N` says whose
-//! events follow. Messages go to a bounded in-memory list, and to a Maildir / mbox when asked
+//! to one rendering thread (a task of the runtime under `--quiet`, which shows a line per
+//! message and no transcript: the session then makes none); when the connection changes, an
+//! `Info` line `session N` says whose events follow. Messages go to a bounded in-memory list, and to a Maildir / mbox when asked
 //! ([`store`]); their content is written as it arrives (the session's
 //! [`ServerAction::Content`] pieces), never held whole, and the transcript shows its first
 //! [`SHOWN_BYTES`].
@@ -21,6 +22,7 @@ mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -257,7 +259,8 @@ impl ServerHandle {
 /// reports a failure to start. Returns the exit code: 0 after a clean shutdown, 1 for bad
 /// options, 2 when the address cannot be bound.
 pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
-    let handle = match start_or_return(opts, renderer).await {
+    // Nothing asks this server for its messages: keep none in memory.
+    let handle = match start_or_return(opts, renderer, false).await {
         Ok(h) => h,
         Err((e, mut r)) => {
             r.event(
@@ -296,7 +299,9 @@ pub async fn start_with(
     opts: ServeOptions,
     renderer: Box<dyn Renderer>,
 ) -> Result<ServerHandle, Error> {
-    start_or_return(opts, renderer).await.map_err(|(e, _)| e)
+    start_or_return(opts, renderer, true)
+        .await
+        .map_err(|(e, _)| e)
 }
 
 /// What [`start_with`] sets up before anything runs: each step may fail.
@@ -309,7 +314,7 @@ struct Bound {
 }
 
 /// Check the options, build the TLS acceptor and the store, bind the listener.
-async fn bind(opts: &ServeOptions) -> Result<Bound, Error> {
+async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
     let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
@@ -335,8 +340,11 @@ async fn bind(opts: &ServeOptions) -> Result<Bound, Error> {
     } else {
         None
     };
-    let store =
-        Arc::new(store::Store::new(opts.maildir.clone(), opts.mbox.clone()).map_err(Error::Usage)?);
+    let store = Arc::new(
+        store::Store::new(opts.maildir.clone(), opts.mbox.clone())
+            .map_err(Error::Usage)?
+            .keeping(keep, !opts.quiet),
+    );
     let listener = TcpListener::bind(opts.listen)
         .await
         .map_err(|e| listen_error(opts.listen, &e))?;
@@ -356,7 +364,8 @@ async fn bind(opts: &ServeOptions) -> Result<Bound, Error> {
 /// the one renderer of `ehlo serve` also reports that.
 async fn start_or_return(
     opts: ServeOptions,
-    mut renderer: Box<dyn Renderer>,
+    renderer: Box<dyn Renderer>,
+    keep: bool,
 ) -> Result<ServerHandle, (Error, Box<dyn Renderer>)> {
     let Bound {
         faults,
@@ -364,7 +373,7 @@ async fn start_or_return(
         store,
         listener,
         addr,
-    } = match bind(&opts).await {
+    } = match bind(&opts, keep).await {
         Ok(b) => b,
         Err(e) => return Err((e, renderer)),
     };
@@ -372,29 +381,53 @@ async fn start_or_return(
     let started = Instant::now();
     // One thread renders everything, so lines of concurrent sessions never tear. Output is
     // written in batches: whenever no event is waiting, what the renderer holds is flushed.
+    // --quiet renders in a task of the server's own runtime instead: one short line per
+    // message does not need a thread of its own, and waking one for each line cost a futex
+    // call and a thread switch per message.
     let quiet = opts.quiet;
-    let render_thread = std::thread::spawn(move || {
-        let mut current = 0u64;
-        loop {
-            let (id, ev) = match rx.try_recv() {
-                Ok(x) => x,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    renderer.flush();
-                    match rx.blocking_recv() {
-                        Some(x) => x,
-                        None => break,
+    let mut lines = Lines {
+        renderer,
+        current: 0,
+        quiet,
+        started,
+    };
+    let rendering = if quiet {
+        Rendering::Task(tokio::spawn(async move {
+            loop {
+                let (id, ev) = match rx.try_recv() {
+                    Ok(x) => x,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        lines.renderer.flush();
+                        match rx.recv().await {
+                            Some(x) => x,
+                            None => break,
+                        }
                     }
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-            };
-            if !quiet && id != 0 && id != current {
-                current = id;
-                renderer.event(&Event::info(format!("session {id}")), started.elapsed());
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                };
+                lines.event(id, &ev);
             }
-            renderer.event(&ev, started.elapsed());
-        }
-        renderer.finish();
-    });
+            lines.renderer.finish();
+        }))
+    } else {
+        Rendering::Thread(std::thread::spawn(move || {
+            loop {
+                let (id, ev) = match rx.try_recv() {
+                    Ok(x) => x,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        lines.renderer.flush();
+                        match rx.blocking_recv() {
+                            Some(x) => x,
+                            None => break,
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                };
+                lines.event(id, &ev);
+            }
+            lines.renderer.finish();
+        }))
+    };
 
     let config = ServerConfig {
         hostname: opts.hostname.clone(),
@@ -413,6 +446,8 @@ async fn start_or_return(
         seed: 0,
         max_auth_failures: opts.max_auth_failures,
         quirks: opts.quirks,
+        // --quiet drops the transcript: the session need not make it.
+        transcript: !opts.quiet,
     };
     // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
     // challenge, so a captured response would replay. The seed in use is printed.
@@ -454,7 +489,7 @@ async fn start_or_return(
             max_sessions: opts.max_sessions,
             max_connections: opts.max_connections.max(1),
         },
-        render_thread,
+        rendering,
     ));
     Ok(ServerHandle {
         addr,
@@ -547,6 +582,34 @@ fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
     parts.join(", ")
 }
 
+/// Where the events are rendered.
+enum Rendering {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
+}
+
+/// The renderer and what it needs to say whose events follow.
+struct Lines {
+    renderer: Box<dyn Renderer>,
+    /// The connection whose events were rendered last.
+    current: u64,
+    quiet: bool,
+    started: Instant,
+}
+
+impl Lines {
+    fn event(&mut self, id: u64, ev: &Event) {
+        if !self.quiet && id != 0 && id != self.current {
+            self.current = id;
+            self.renderer.event(
+                &Event::info(format!("session {id}")),
+                self.started.elapsed(),
+            );
+        }
+        self.renderer.event(ev, self.started.elapsed());
+    }
+}
+
 /// How many connections the accept loop takes.
 struct Limits {
     max_sessions: Option<usize>,
@@ -558,7 +621,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
-    render_thread: std::thread::JoinHandle<()>,
+    rendering: Rendering,
 ) {
     let mut conns = JoinSet::new();
     let mut refusing = JoinSet::new();
@@ -582,7 +645,9 @@ async fn accept_loop(
                         continue;
                     }
                     accepted += 1;
-                    conns.spawn(connection(accepted, stream, peer, Arc::clone(&shared)));
+                    // Boxed: the task then holds a pointer, and spawning and finishing it
+                    // no longer copy the whole connection future (kilobytes) several times.
+                    conns.spawn(Box::pin(connection(accepted, stream, peer, Arc::clone(&shared))));
                 }
                 Err(e) => {
                     let _ = shared.events.send((0, Event::warning(format!("accept failed: {e}")))).await;
@@ -608,7 +673,14 @@ async fn accept_loop(
     refusing.shutdown().await;
     // The rendering thread ends once every sender is gone.
     drop(shared);
-    let _ = tokio::task::spawn_blocking(move || render_thread.join()).await;
+    match rendering {
+        Rendering::Thread(t) => {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        Rendering::Task(t) => {
+            let _ = t.await;
+        }
+    }
 }
 
 /// One connection too many: `421 4.7.0` (RFC 5321 §3.8, the server is not available to this
@@ -655,11 +727,13 @@ impl Conn {
             }
         }
     }
-    async fn close(&mut self) {
-        let _ = match self {
-            Conn::Plain(s) => s.shutdown().await,
-            Conn::Tls(s) => s.shutdown().await,
-        };
+    /// End the connection: TLS says `close_notify` first; plain TCP needs nothing before the
+    /// socket is dropped (closing it sends the FIN; a `shutdown` first only cost a system
+    /// call, which usually failed with the client already gone after QUIT).
+    async fn close(self) {
+        if let Conn::Tls(mut s) = self {
+            let _ = s.shutdown().await;
+        }
     }
 }
 
@@ -731,6 +805,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     let mut draft: Option<store::Draft<'_>> = None;
     let mut units = u64::MAX;
     let mut deadline = None;
+    // One timer per connection, armed lazily: moving `deadline` later (every command) only
+    // stores it, and the timer is re-armed when it fires early; registering a fresh timer
+    // around each read cost two locks of the timer wheel per read.
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
     let mut wrote = false;
     let expected = 'outer: loop {
         // Bytes and actions in their one order (see `smtp::server`).
@@ -809,7 +887,14 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         buf.clear();
         let read = conn.read_buf(&mut buf);
         let r = match deadline {
-            Some(d) => tokio::time::timeout_at(d, read).await,
+            Some(d) => {
+                let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(d)));
+                if d < t.deadline() {
+                    // A shorter limit than the armed one (a command after message content).
+                    t.as_mut().reset(d);
+                }
+                read_until(read, t.as_mut(), d).await
+            }
             None => Ok(read.await),
         };
         match r {
@@ -835,6 +920,28 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
     };
     conn.close().await;
     emit(Event::Closed { expected }).await;
+}
+
+/// `read` unless `deadline` passes first (`Err`). `timer` fires at or before `deadline`; fired
+/// early (the deadline moved on since it was armed), it is re-armed.
+async fn read_until<F: std::future::Future>(
+    read: F,
+    mut timer: Pin<&mut tokio::time::Sleep>,
+    deadline: tokio::time::Instant,
+) -> Result<F::Output, ()> {
+    let mut read = std::pin::pin!(read);
+    loop {
+        tokio::select! {
+            biased;
+            r = &mut read => return Ok(r),
+            () = timer.as_mut() => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(());
+                }
+                timer.as_mut().reset(deadline);
+            }
+        }
+    }
 }
 
 /// No complete command within the idle timeout: say so in the transcript, then the session's

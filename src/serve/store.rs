@@ -52,6 +52,10 @@ pub(crate) struct Store {
     counter: AtomicU64,
     /// Content bytes held by drafts in memory-only mode (part of the [`MEMORY_BYTES`] budget).
     receiving: AtomicUsize,
+    /// Keep messages in memory at all (off when nothing will ask: the command line's server).
+    keep: bool,
+    /// Keep the start of each content for the transcript (off under `--quiet`).
+    show: bool,
 }
 
 impl Store {
@@ -76,7 +80,18 @@ impl Store {
             mbox: mbox.map(Mutex::new),
             counter: AtomicU64::new(0),
             receiving: AtomicUsize::new(0),
+            keep: true,
+            show: true,
         })
+    }
+
+    /// Leave out what no one will read: the in-memory list (`keep` false: the command line's
+    /// server, which has no [`Store::messages`] caller) and the content's start for the
+    /// transcript (`show` false: `--quiet`). The files are written all the same.
+    pub(crate) fn keeping(mut self, keep: bool, show: bool) -> Store {
+        self.keep = keep;
+        self.show = show;
+        self
     }
 
     /// A message starts: its files are opened (an error is kept in the draft and reported by
@@ -86,7 +101,7 @@ impl Store {
             store: self,
             maildir: None,
             mbox: None,
-            memory: (self.maildir.is_none() && self.mbox.is_none()).then(Vec::new),
+            memory: (self.keep && self.maildir.is_none() && self.mbox.is_none()).then(Vec::new),
             shown: Vec::new(),
             size: 0,
             error: None,
@@ -147,12 +162,14 @@ impl Store {
         }
         // Only a message that was kept everywhere asked for counts as stored (the client is
         // told 451 otherwise). In memory: the metadata, and the content only without files.
-        let kept = StoredMessage {
-            content: draft.take_memory().unwrap_or_default(),
-            ..m.clone_metadata()
-        };
-        let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        mem.push(kept);
+        if self.keep {
+            let kept = StoredMessage {
+                content: draft.take_memory().unwrap_or_default(),
+                ..m.clone_metadata()
+            };
+            let mut mem = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+            mem.push(kept);
+        }
         Ok(paths)
     }
 
@@ -216,9 +233,11 @@ impl Draft<'_> {
     /// The next piece of the content.
     pub(crate) fn write(&mut self, piece: &[u8]) {
         self.size += piece.len();
-        let room = SHOWN_BYTES.saturating_sub(self.shown.len());
-        self.shown
-            .extend_from_slice(&piece[..piece.len().min(room)]);
+        if self.store.show {
+            let room = SHOWN_BYTES.saturating_sub(self.shown.len());
+            self.shown
+                .extend_from_slice(&piece[..piece.len().min(room)]);
+        }
         if self.error.is_some() {
             return;
         }
@@ -525,6 +544,36 @@ mod tests {
             helo: None,
             bare_newlines: false,
         }
+    }
+
+    #[test]
+    fn a_store_keeping_nothing_in_memory_still_writes_the_maildir() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let s = Store::new(Some(md.clone()), None)
+            .unwrap()
+            .keeping(false, false);
+        let mut d = s.begin();
+        d.write(b"Subject: s\r\n\r\nbody\r\n");
+        assert!(d.take_shown().is_empty(), "nothing kept for a transcript");
+        let m = msg(b"Subject: s\r\n\r\nbody\r\n");
+        let paths = s.commit(d, &m).unwrap();
+        assert_eq!(paths.len(), 1);
+        assert_eq!(fs::read(&paths[0]).unwrap(), m.content);
+        assert!(s.messages().is_empty());
+
+        // Memory only, keeping nothing: no list, and no budget held by a draft.
+        let s = Store::new(None, None).unwrap().keeping(false, true);
+        let mut d = s.begin();
+        d.write(b"abc");
+        assert_eq!(s.receiving.load(Ordering::Relaxed), 0);
+        assert_eq!(d.take_shown(), b"abc");
+        assert_eq!(s.commit(d, &msg(b"abc")).unwrap(), Vec::<String>::new());
+        assert!(s.messages().is_empty());
+        // The default keeps both.
+        let s = Store::new(None, None).unwrap();
+        s.store(&msg(b"abc")).unwrap();
+        assert_eq!(s.messages()[0].content, b"abc");
     }
 
     #[test]

@@ -548,3 +548,45 @@ async fn streamed_content_lands_whole_or_leaves_nothing() {
         .collect();
     assert_eq!(shown, [(SHOWN_BYTES, big.len())]);
 }
+
+/// The idle timeout counts from the last complete command, however long the connection has
+/// been busy before, and a command after message content gets the command's limit again, not
+/// the content's twice as long one (the per-connection timer is armed once and re-armed when
+/// it fires early; it must neither fire early nor late).
+#[tokio::test]
+async fn the_idle_timeout_counts_from_the_last_command() {
+    let limit = Duration::from_millis(400);
+    let (h, _cap) = serve(ServeOptions {
+        idle_timeout: limit,
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    // Busy for almost four limits: every NOOP answered, none timed out.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(say(&mut s, "NOOP\r\n").await.starts_with("250 "));
+    }
+    let quiet_since = std::time::Instant::now();
+    let bye = reply(&mut s).await;
+    let waited = quiet_since.elapsed();
+    assert!(bye.starts_with("421 4.4.2 "), "{bye}");
+    assert!(waited >= limit - Duration::from_millis(20), "{waited:?}");
+    assert!(waited < limit * 2 - Duration::from_millis(50), "{waited:?}");
+
+    // Content has twice the limit; the command after it only the limit.
+    let mut s = envelope(h.addr()).await;
+    assert!(say(&mut s, "DATA\r\n").await.starts_with("354 "));
+    s.write_all(b"Subject: t\r\n").await.unwrap();
+    tokio::time::sleep(limit + limit / 2).await;
+    let done = say(&mut s, "\r\nbody\r\n.\r\n").await;
+    assert!(done.starts_with("250 "), "{done}");
+    let quiet_since = std::time::Instant::now();
+    let bye = reply(&mut s).await;
+    let waited = quiet_since.elapsed();
+    assert!(bye.starts_with("421 4.4.2 "), "{bye}");
+    assert!(waited >= limit - Duration::from_millis(20), "{waited:?}");
+    assert!(waited < limit * 2 - Duration::from_millis(50), "{waited:?}");
+    h.shutdown().await;
+}

@@ -296,6 +296,10 @@ impl DataReader {
 
     /// Feed bytes read from the socket.
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> DataProgress {
+        // One allocation for what this read can add, not one growth step after another as its
+        // lines are kept (a 1 KB message of short lines grew its buffer eight times).
+        self.message
+            .reserve(bytes.len().min(self.max.saturating_sub(self.kept)));
         let mut i = 0;
         while i < bytes.len() {
             // Inside a line (or at the start of one that does not begin with a dot) every byte
@@ -305,10 +309,9 @@ impl DataReader {
             if self.state == LineState::Middle
                 || (self.state == LineState::Start && bytes[i] != b'.')
             {
-                let run = bytes[i..]
-                    .iter()
-                    .position(|&c| c == b'\r' || c == b'\n')
-                    .unwrap_or(bytes.len() - i);
+                // memchr2 scans a word (or a vector) at a time: a byte-by-byte search was
+                // the largest single cost of a 1 KB message in `ehlo serve` (callgrind).
+                let run = memchr::memchr2(b'\r', b'\n', &bytes[i..]).unwrap_or(bytes.len() - i);
                 if run > 0 {
                     self.keep(&bytes[i..i + run]);
                     i += run;

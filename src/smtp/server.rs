@@ -89,6 +89,10 @@ pub(crate) struct ServerConfig {
     pub(crate) max_auth_failures: u32,
     /// Vulnerable behaviours switched on for testing probes ([`quirk`]).
     pub(crate) quirks: Quirks,
+    /// Emit the transcript events ([`Event::ClientCommand`], [`Event::ServerReply`]). Off for a
+    /// driver that would drop them (`ehlo serve --quiet`): the bytes written are the same, but
+    /// no line is copied, masked or parsed into a [`Reply`] only to be thrown away.
+    pub(crate) transcript: bool,
 }
 
 /// Delay before the reply to the n-th failed AUTH on a connection (n from 1): 250 ms per failure
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
             seed: 0,
             max_auth_failures: 3,
             quirks: Quirks::default(),
+            transcript: true,
         }
     }
 }
@@ -382,7 +387,7 @@ impl Session {
                     raw: Bytes(Vec::new()),
                     deviations: Vec::new(),
                 };
-                self.write_reply(reply, line);
+                self.write_reply(Some(reply), line);
             }
             BannerMode::Normal => {
                 let proto = if self.cfg.lmtp { "LMTP" } else { "ESMTP" };
@@ -655,7 +660,7 @@ impl Session {
     /// lines. `None` when more input is needed.
     fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
-            let lf = self.inbuf.iter().position(|&b| b == b'\n');
+            let lf = memchr::memchr(b'\n', &self.inbuf);
             if let Some(seen) = self.overlong {
                 match lf {
                     None => {
@@ -743,13 +748,15 @@ impl Session {
             Err(_) => Phase::Other,
         };
         self.phase = phase;
-        let (text, redacted) = display_line(line, parsed.as_ref().ok());
-        self.events.push_back(Event::ClientCommand {
-            text,
-            tls: self.tls,
-            phase,
-            redacted,
-        });
+        if self.cfg.transcript {
+            let (text, redacted) = display_line(line, parsed.as_ref().ok());
+            self.events.push_back(Event::ClientCommand {
+                text,
+                tls: self.tls,
+                phase,
+                redacted,
+            });
+        }
         if matches!(self.mode, Mode::NoService) {
             if matches!(parsed, Ok(Command::Quit)) {
                 self.quit();
@@ -1166,12 +1173,14 @@ impl Session {
             crate::smtp::auth::mask(&String::from_utf8_lossy(line))
         };
         let redacted = text.as_bytes() != line;
-        self.events.push_back(Event::ClientCommand {
-            text,
-            tls: self.tls,
-            phase: Phase::Auth,
-            redacted,
-        });
+        if self.cfg.transcript {
+            self.events.push_back(Event::ClientCommand {
+                text,
+                tls: self.tls,
+                phase: Phase::Auth,
+                redacted,
+            });
+        }
         if line == b"*" {
             self.reply(501, Some("5.0.0"), &["Authentication cancelled".into()]);
             return;
@@ -1508,12 +1517,14 @@ impl Session {
     fn end_of_content(&mut self, bare_newlines: bool, too_big: bool) {
         self.units_read += 1;
         self.phase = Phase::Dot;
-        self.events.push_back(Event::ClientCommand {
-            text: ".".into(),
-            tls: self.tls,
-            phase: Phase::Dot,
-            redacted: false,
-        });
+        if self.cfg.transcript {
+            self.events.push_back(Event::ClientCommand {
+                text: ".".into(),
+                tls: self.tls,
+                phase: Phase::Dot,
+                redacted: false,
+            });
+        }
         if too_big {
             self.end_transaction();
             self.reply(
@@ -1622,24 +1633,59 @@ impl Session {
     /// hidden (RFC 2034 §3). A 421 closes the connection afterwards (RFC 5321 §3.8).
     fn reply(&mut self, code: u16, enh: Option<&str>, lines: &[String]) {
         let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
-        let texts: Vec<String> = lines
-            .iter()
-            .map(|l| match enh {
-                Some(e) if l.is_empty() => e.to_string(),
-                Some(e) => format!("{e} {l}"),
-                None => l.clone(),
-            })
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let reply = Reply::new(code, &refs);
-        let wire = reply.raw.0.clone();
-        self.write_reply(reply, wire);
+        if self.cfg.transcript {
+            let texts: Vec<String> = lines
+                .iter()
+                .map(|l| match enh {
+                    Some(e) if l.is_empty() => e.to_string(),
+                    Some(e) => format!("{e} {l}"),
+                    None => l.clone(),
+                })
+                .collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let reply = Reply::new(code, &refs);
+            let wire = reply.raw.0.clone();
+            self.write_reply(Some(reply), wire);
+        } else {
+            // The same bytes as `Reply::new` makes (`CODE-text` lines, `CODE text` last),
+            // written straight into one buffer. Every code here has three digits.
+            debug_assert!((100..1000).contains(&code));
+            let mut wire = Vec::with_capacity(
+                lines
+                    .iter()
+                    .map(|l| l.len() + enh.map_or(0, |e| e.len() + 1) + 6)
+                    .sum(),
+            );
+            for (i, l) in lines.iter().enumerate() {
+                let sep = if i + 1 == lines.len() { b' ' } else { b'-' };
+                wire.extend_from_slice(&[
+                    b'0' + (code / 100 % 10) as u8,
+                    b'0' + (code / 10 % 10) as u8,
+                    b'0' + (code % 10) as u8,
+                    sep,
+                ]);
+                match enh {
+                    Some(e) if l.is_empty() => wire.extend_from_slice(e.as_bytes()),
+                    Some(e) => {
+                        wire.extend_from_slice(e.as_bytes());
+                        wire.push(b' ');
+                        wire.extend_from_slice(l.as_bytes());
+                    }
+                    None => wire.extend_from_slice(l.as_bytes()),
+                }
+                wire.extend_from_slice(b"\r\n");
+            }
+            self.write_reply(None, wire);
+        }
         if code == 421 {
             self.close();
         }
     }
 
-    fn write_reply(&mut self, mut reply: Reply, mut wire: Vec<u8>) {
+    /// Queue `wire` (after any pending delay, a byte at a time under `trickle`), and its
+    /// [`Event::ServerReply`] when there is a transcript (`reply` is then `Some`).
+    fn write_reply(&mut self, reply: Option<Reply>, mut wire: Vec<u8>) {
+        let reply = reply.filter(|_| self.cfg.transcript);
         if self.cfg.faults.bare_lf {
             wire = crlf_to_lf(&wire);
         }
@@ -1657,14 +1703,20 @@ impl Session {
                     self.out.push_back(Out::Bytes(vec![*b]));
                 }
             }
+            None if reply.is_none() => {
+                self.out.push_back(Out::Bytes(wire));
+                return;
+            }
             None => self.out.push_back(Out::Bytes(wire.clone())),
         }
-        reply.raw = Bytes(wire);
-        self.events.push_back(Event::ServerReply {
-            reply,
-            tls: self.tls,
-            phase: self.phase,
-        });
+        if let Some(mut reply) = reply {
+            reply.raw = Bytes(wire);
+            self.events.push_back(Event::ServerReply {
+                reply,
+                tls: self.tls,
+                phase: self.phase,
+            });
+        }
     }
 }
 

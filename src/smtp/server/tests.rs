@@ -182,6 +182,58 @@ fn full_plain_transaction() {
 }
 
 #[test]
+fn without_transcript_the_bytes_are_the_same_and_no_transcript_event_is_made() {
+    // Multi-line, enhanced-code, fault, AUTH and refused replies, written with and without the
+    // transcript (`ehlo serve --quiet`): byte for byte the same wire and the same actions.
+    let script: &[&[u8]] = &[
+        b"EHLO client.test\r\n",
+        b"HELP\r\n",
+        b"AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n",
+        b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n",
+        b"Subject: hi\r\n\r\nbody\r\n.\r\n",
+        b"BOGUS\r\nMAIL FROM:<a\rb>\r\nNOOP\r\nQUIT\r\n",
+    ];
+    let run = |transcript: bool| {
+        let f = faults(&["rcpt#2=550:5.1.1"]);
+        let (mut s, first) = session(ServerConfig {
+            transcript,
+            faults: f,
+            seed: 3,
+            ..cfg()
+        });
+        let mut outs = vec![first];
+        for input in script {
+            outs.push(feed(&mut s, input));
+        }
+        outs
+    };
+    let (with, without) = (run(true), run(false));
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(a.text(), b.text());
+        assert_eq!(a.actions, b.actions);
+        assert!(
+            !b.events
+                .iter()
+                .any(|e| matches!(e, Event::ClientCommand { .. } | Event::ServerReply { .. }))
+        );
+    }
+    let all: String = with.iter().map(Output::text).collect();
+    for reply in [
+        "250-mx.test Hello",
+        "214-2.0.0 ehlo serve",
+        "235 2.7.0",
+        "550 5.1.1 Fault",
+    ] {
+        assert!(all.contains(reply), "{reply} in {all}");
+    }
+    assert!(
+        all.contains("501 5.1.7") && all.ends_with("221 2.0.0 Bye\r\n"),
+        "{all}"
+    );
+    assert!(with.iter().any(|o| !o.replies().is_empty()));
+}
+
+#[test]
 fn queue_ids_are_deterministic_per_seed() {
     let run = |seed| {
         let (mut s, _) = session(ServerConfig { seed, ..cfg() });
