@@ -2,7 +2,9 @@
 # benches/bench.sh — the speed and memory goals of ehlo, measured side by side in one run against
 # the local interop peers (tests/interop/setup.sh), loopback only:
 #
-#   1. plain send (127.0.0.1:2525): ehlo vs `curl smtp://` vs swaks, wall time;
+#   1. plain send (127.0.0.1:2525): ehlo vs `curl smtp://` vs swaks, wall time; beside them the
+#      floor, Postfix's own C client `smtp-source -m 1` (HELO, MAIL, RCPT, DATA, QUIT: a round
+#      trip each, as ehlo's send, and one small message): what any client reaches on this server;
 #   2. implicit TLS + AUTH PLAIN + one message (Postfix 127.0.0.1:4466, CA given to both):
 #      ehlo vs `curl smtps:// --cacert`, CPU (user + system) and wall time;
 #   3. peak RSS of ehlo's plain and TLS sends (and curl's, for scale);
@@ -103,6 +105,7 @@ tools = {
     "swaks": ["swaks", "--server", plain, "--from", frm, "--to", to, "--data", "@" + msg],
     "curl": ["curl", "--silent", "--show-error", f"smtp://{plain}", "--mail-from", frm,
              "--mail-rcpt", to, "-T", msg],
+    "floor": ["/usr/sbin/smtp-source", "-m", "1", "-f", frm, "-t", to, plain],
     "ehlo-tls": [ehlo, "--color", "never", "--server", smtps, "--tls-on-connect",
                  "--tls-ca-path", ca, "--auth", "PLAIN", "--auth-user", user,
                  "--auth-password", password, "--from", frm, "--to", to, "--data", "@" + msg],
@@ -186,15 +189,15 @@ print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}, {os.c
 
 # 1 + 2: sends.
 if sends:
-    plain_res = rounds_of(["ehlo", "swaks", "curl"], rounds)
+    plain_res = rounds_of(["ehlo", "swaks", "curl", "floor"], rounds)
     tls_res = rounds_of(["ehlo-tls", "curl-tls"], rounds)
     # 3: memory.
-    rss = {n: max(peak_rss(n) for _ in range(5))
-           for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
+    rss = {n: max(peak_rss(n) for _ in range(5)) for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
 
     print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
     print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
     labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
+              "floor": "smtp-source -m 1 (floor)",
               "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
     for name, res in list(plain_res.items()) + list(tls_res.items()):
         w = [x[0] for x in res]
@@ -249,6 +252,10 @@ print("\nratios (median of per-round ratios; goal in brackets)")
 if sends:
     print(f"plain send, wall, ehlo / curl smtp://      {pair_ratio(plain_res['ehlo'], plain_res['curl'], 0):.2f}  [<= 0.5]")
     print(f"plain send, wall, ehlo / swaks             {pair_ratio(plain_res['ehlo'], plain_res['swaks'], 0):.2f}  [<= 0.08]")
+    floor = med([x[0] for x in plain_res["floor"]])
+    print(f"  floor: Postfix's smtp-source C client, one message: {floor:.1f} ms; "
+          f"ehlo / floor {pair_ratio(plain_res['ehlo'], plain_res['floor'], 0):.2f}, "
+          f"curl / floor {pair_ratio(plain_res['curl'], plain_res['floor'], 0):.2f}")
     print(f"TLS + AUTH send, CPU, ehlo / curl smtps:// {pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 1):.2f}  [<= 1.0]")
     print(f"TLS + AUTH send, wall, ehlo / curl smtps://{pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 0):.2f}  [<= 1.0]")
     print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]")

@@ -795,6 +795,22 @@ fn message_sources() {
 }
 
 #[test]
+fn data_file_of_many_pages_arrives_whole() {
+    // The buffer is sized from the file's length: every byte still arrives, in order.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.eml");
+    let mut content = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..20_000 {
+        content.extend_from_slice(format!("line {i:05}\r\n").as_bytes());
+    }
+    std::fs::write(&path, &content).unwrap();
+    let arg = format!("@{}", path.display());
+    let c = send(&["-t", "a@x.test", "--data", &arg]);
+    assert_eq!(c.plan.message.len(), content.len());
+    assert_eq!(c.plan.message, content);
+}
+
+#[test]
 fn data_fixups_and_tokens() {
     let fix = |extra: &[&str]| {
         let mut args = vec!["-t", "a@x.test", "-d", "x", "--dump-mail"];
