@@ -6,14 +6,17 @@
 //!   `crate::{net, render, cli, repl, serve, error}` nor any mode (`check`, `probe`, `demo`,
 //!   `app`); src/render none of `crate::{net, cli}`; src/net none of `crate::{cli, repl, render}`
 //!   nor any mode (`serve`, `check`, `probe`, `demo`, `app`): the modes build on the core and
-//!   the connection layer, never the other way round.
+//!   the connection layer, never the other way round. A path counts by the crate-level module it
+//!   reaches: `crate::`, `super::` and `self::` paths are resolved against the file's module (inline
+//!   `mod x { … }` included), nested `{…}` groups are read to their matching brace, and a name the
+//!   crate root brings in with `use` (`crate::Error`) counts as the module it comes from.
 //! - One renderer per run: only src/app.rs and src/render build a renderer or make the colour
 //!   decision (`serve::start`, for tests and embedders, excepted; the binary never calls it).
 //! - No flag names in the core: a string literal in src/smtp code (outside tests) holds no
 //!   `--long-flag`. What the core advises is a `Remedy` the front end words; the exceptions are
 //!   listed in [`FLAG_EXCEPTIONS`] with their reason. (SMTP itself has no `--` token.)
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 const FORBIDDEN: &[&str] = &[
@@ -44,9 +47,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a line: without its `//` comment (doc comments included).
-fn code(line: &str) -> &str {
-    line.split("//").next().unwrap_or("")
+/// The code of each line of `text`: comments (doc comments included) and the contents of string
+/// and char literals blanked, so `"a//b"`, `'"'` and `// crate::net` hide nothing and fake nothing.
+fn code_lines(text: &str) -> Vec<String> {
+    Lexed::new(text).structure
 }
 
 fn scan(dir: &Path, hits: &mut Vec<String>) {
@@ -54,9 +58,9 @@ fn scan(dir: &Path, hits: &mut Vec<String>) {
     rust_files(dir, &mut files);
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        for (n, line) in text.lines().enumerate() {
+        for (n, line) in code_lines(&text).iter().enumerate() {
             for word in FORBIDDEN {
-                if code(line).contains(word) {
+                if line.contains(word) {
                     hits.push(format!("{}:{}: {word}", path.display(), n + 1));
                 }
             }
@@ -108,40 +112,258 @@ fn test_module_files() -> HashSet<PathBuf> {
     tests
 }
 
-/// The `crate::` paths a piece of code names: `crate::net::x` gives `net`, `crate::{net, cli}`
-/// gives both.
-fn crate_paths(code: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = code;
-    while let Some(i) = rest.find("crate::") {
-        let after = &rest[i + "crate::".len()..];
-        if let Some(group) = after.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let name: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
-                    found.push(name);
+fn ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The module a file under src/ is: `lib.rs` is the crate root, `smtp/mod.rs` is `smtp`,
+/// `smtp/client/plan.rs` is `smtp::client::plan`.
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut module: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if module == ["lib"] || module.last().is_some_and(|m| m == "mod") {
+        module.pop();
+    }
+    module
+}
+
+/// A position in code (comments and literals blanked).
+struct Cursor<'a> {
+    chars: &'a [char],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn skip_ws(&mut self) {
+        while self.chars.get(self.pos).is_some_and(|c| c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+    /// Consume `token` (after white space) if it comes next.
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        let n = token.chars().count();
+        let next = self.chars.get(self.pos..self.pos + n);
+        if next.is_some_and(|s| s.iter().copied().eq(token.chars())) {
+            self.pos += n;
+            return true;
+        }
+        false
+    }
+    /// Consume an identifier (after white space) if one comes next.
+    fn word(&mut self) -> Option<String> {
+        self.skip_ws();
+        let start = self.pos;
+        while self.chars.get(self.pos).copied().is_some_and(ident) {
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| self.chars[start..self.pos].iter().collect())
+    }
+}
+
+/// One path segment applied to `path`: `super` goes up, `self` stays, a name goes down. False
+/// when `super` would leave the crate.
+fn step(path: &mut Vec<String>, segment: &str) -> bool {
+    match segment {
+        "super" => path.pop().is_some(),
+        "self" => true,
+        name => {
+            path.push(name.to_string());
+            true
+        }
+    }
+}
+
+/// The rest of a path whose segments so far resolved to `path` (absolute, from the crate root):
+/// every full path it names, groups (`::{a, b::{c, d}}`, nested to any depth) and globs
+/// included, each with the name it binds (its last segment, `as` alias or `*`).
+fn path_tree(cur: &mut Cursor, mut path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+    while cur.eat("::") {
+        if cur.eat("*") {
+            out.push((path, "*".into()));
+            return;
+        }
+        if cur.eat("{") {
+            loop {
+                if cur.eat("}") {
+                    return;
+                }
+                if cur.eat("*") {
+                    out.push((path.clone(), "*".into()));
+                } else {
+                    let Some(segment) = cur.word() else { return };
+                    let mut item = path.clone();
+                    if step(&mut item, &segment) {
+                        path_tree(cur, item, out);
+                    }
+                }
+                if !cur.eat(",") {
+                    cur.eat("}");
+                    return;
                 }
             }
-        } else {
-            let name: String = after
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            found.push(name);
         }
-        rest = after;
+        match cur.word() {
+            Some(segment) if step(&mut path, &segment) => {}
+            _ => return,
+        }
+    }
+    let before_as = cur.pos;
+    let bound = match cur.word() {
+        Some(w) if w == "as" => cur.word(),
+        _ => {
+            cur.pos = before_as;
+            None
+        }
+    };
+    let bound = bound.or_else(|| path.last().cloned()).unwrap_or_default();
+    out.push((path, bound));
+}
+
+/// The code of `text` outside `#[cfg(test)]` items, as one string (lines kept).
+fn non_test_text(text: &str) -> Vec<char> {
+    let lexed = Lexed::new(text);
+    let mut out = String::new();
+    for (line, test) in lexed.structure.iter().zip(&lexed.test_only) {
+        if !test {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.chars().collect()
+}
+
+/// What the crate root brings into scope with `use` (every descendant can name it as
+/// `crate::Name`), mapped to the top-level module it comes from: `pub(crate) use error::Error;`
+/// maps `Error` to `error`.
+fn root_names(lib: &str) -> HashMap<String, String> {
+    let chars = non_test_text(lib);
+    let mut names = HashMap::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_word = ident(chars[i]) && (i == 0 || !ident(chars[i - 1]));
+        let mut cur = Cursor {
+            chars: &chars,
+            pos: i,
+        };
+        if starts_word && cur.word().as_deref() == Some("use") {
+            // In the crate root a path is relative to the root: `crate::`, `self::` or none.
+            let mut out = Vec::new();
+            if let Some(first) = cur.word() {
+                let mut base = Vec::new();
+                if step(&mut base, if first == "crate" { "self" } else { &first }) {
+                    path_tree(&mut cur, base, &mut out);
+                }
+            }
+            for (path, bound) in out {
+                if let Some(module) = path.first() {
+                    names.insert(bound, module.clone());
+                }
+            }
+        }
+        i += 1;
+    }
+    names
+}
+
+/// The crate-level modules the code of `text` (a file of `module`, outside tests) reaches by
+/// `crate::`, `super::` and `self::` paths, as (line, module); `root` maps the crate root's own
+/// `use` names to their modules. A glob of the crate root itself (`super::*` from a top-level
+/// module) reaches every module and is reported as `*`.
+fn reached(text: &str, module: &[String], root: &HashMap<String, String>) -> Vec<(usize, String)> {
+    let chars = non_test_text(text);
+    let mut found = Vec::new();
+    let mut line = 1;
+    let mut depth = 0;
+    // Inline modules (`mod name { … }`) open around here, with the brace depth of their body.
+    let mut inline: Vec<(String, i32)> = Vec::new();
+    // The words since the last punctuation (to see `mod name {`).
+    let mut words: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if ident(c) && (i == 0 || !ident(chars[i - 1])) {
+            let mut cur = Cursor {
+                chars: &chars,
+                pos: i,
+            };
+            let word = cur.word().unwrap_or_default();
+            let end = cur.pos;
+            // `a::super::b` is not a path start (`x: crate::y` is).
+            let before: String = chars[..i]
+                .iter()
+                .rev()
+                .filter(|c| !c.is_whitespace())
+                .take(2)
+                .collect();
+            let after_colons = before == "::";
+            let mut look = Cursor {
+                chars: &chars,
+                pos: end,
+            };
+            let starts_path = matches!(word.as_str(), "crate" | "super" | "self")
+                && !after_colons
+                && look.eat("::");
+            if starts_path {
+                let mut here: Vec<String> = module.to_vec();
+                here.extend(inline.iter().map(|(m, _)| m.clone()));
+                let mut base = if word == "crate" { Vec::new() } else { here };
+                let mut out = Vec::new();
+                if step(&mut base, if word == "crate" { "self" } else { &word }) {
+                    let mut cur = Cursor {
+                        chars: &chars,
+                        pos: end,
+                    };
+                    path_tree(&mut cur, base, &mut out);
+                }
+                for (path, bound) in out {
+                    match path.first() {
+                        Some(first) => {
+                            found.push((line, root.get(first).unwrap_or(first).clone()));
+                        }
+                        None if bound == "*" => found.push((line, "*".into())),
+                        None => {}
+                    }
+                }
+            }
+            words.push(word);
+            i = end;
+            continue;
+        }
+        match c {
+            '\n' => line += 1,
+            '{' => {
+                depth += 1;
+                if let [.., m, name] = words.as_slice()
+                    && m == "mod"
+                {
+                    inline.push((name.clone(), depth));
+                }
+            }
+            '}' => {
+                if inline.last().is_some_and(|(_, d)| *d == depth) {
+                    inline.pop();
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            words.clear();
+        }
+        i += 1;
     }
     found
 }
 
-/// Every non-test use of `crate::<forbidden>` under `src/<dir>`, as `file:line: crate::name`.
+/// Every non-test path under `src/<dir>` that reaches a crate-level module in `forbidden` (or
+/// globs the whole crate root), as `file:line: crate::name`.
 fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
     let tests = test_module_files();
+    let root = root_names(&std::fs::read_to_string(src().join("lib.rs")).unwrap());
     let mut files = Vec::new();
     rust_files(&src().join(dir), &mut files);
     let mut hits = Vec::new();
@@ -150,30 +372,11 @@ fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        // One statement may span lines (`use crate::{\n net,\n}`): join the code, keep line
-        // starts to name the line.
-        let mut joined = String::new();
-        let mut starts = Vec::new();
-        let lexed = Lexed::new(&text);
-        for (n, line) in text.lines().enumerate() {
-            starts.push(joined.len());
-            if !lexed.test_only[n] {
-                joined.push_str(code(line));
+        let module = module_of(path.strip_prefix(src()).unwrap());
+        for (line, name) in reached(&text, &module, &root) {
+            if name == "*" || forbidden.contains(&name.as_str()) {
+                hits.push(format!("{}:{line}: crate::{name}", path.display()));
             }
-            joined.push('\n');
-        }
-        let mut offset = 0;
-        while let Some(i) = joined[offset..].find("crate::") {
-            let at = offset + i;
-            let stmt_end = joined[at..].find(';').map_or(joined.len(), |e| at + e);
-            let names = crate_paths(&joined[at..stmt_end.max(at + 7)]);
-            let lineno = starts.partition_point(|s| *s <= at);
-            for name in names {
-                if forbidden.contains(&name.as_str()) {
-                    hits.push(format!("{}:{lineno}: crate::{name}", path.display()));
-                }
-            }
-            offset = at + "crate::".len();
         }
     }
     hits.sort();
@@ -185,6 +388,7 @@ fn imports(dir: &str, forbidden: &[&str]) -> Vec<String> {
 /// (`structure`), the contents of string literals only (`strings`), both line for line with the
 /// text; and which lines belong to an item under `#[cfg(test)]` (`test_only`).
 struct Lexed {
+    structure: Vec<String>,
     strings: Vec<String>,
     test_only: Vec<bool>,
 }
@@ -196,7 +400,8 @@ impl Lexed {
             Code,
             Str,
             RawStr(usize),
-            Block,
+            /// A block comment, nested this deep (`/* /* */ */`).
+            Block(usize),
         }
         let mut structure = String::new();
         let mut strings = String::new();
@@ -220,10 +425,22 @@ impl Lexed {
                         }
                         continue;
                     }
-                    ('/', Some('*')) => state = In::Block,
+                    ('/', Some('*')) => {
+                        put(c, false, false);
+                        put('*', false, false);
+                        i += 2;
+                        state = In::Block(1);
+                        continue;
+                    }
                     ('"', _) => state = In::Str,
+                    // `r"…"`, `r#"…"#`, and the byte string forms `br"…"`, `br#"…"#`.
                     ('r', Some('#' | '"'))
-                        if i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_') =>
+                        if i == 0
+                            || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
+                            || (chars[i - 1] == 'b'
+                                && (i == 1
+                                    || !(chars[i - 2].is_alphanumeric()
+                                        || chars[i - 2] == '_'))) =>
                     {
                         let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
                         if chars.get(i + 1 + hashes) == Some(&'"') {
@@ -235,13 +452,14 @@ impl Lexed {
                             continue;
                         }
                     }
-                    // A char literal ('x', '\n', '{'), not a lifetime ('a).
+                    // A char literal ('x', '/', '\n', '\'', '{'), not a lifetime ('a).
                     ('\'', _) => {
                         let len = if next == Some('\\') {
-                            chars[i + 2..]
-                                .iter()
-                                .position(|&q| q == '\'')
-                                .map(|p| p + 3)
+                            // The escaped character is never the closing quote.
+                            chars
+                                .get(i + 3..)
+                                .and_then(|rest| rest.iter().position(|&q| q == '\''))
+                                .map(|p| p + 4)
                         } else {
                             (chars.get(i + 2) == Some(&'\'')).then_some(3)
                         };
@@ -282,12 +500,23 @@ impl Lexed {
                         continue;
                     }
                 }
-                In::Block => {
+                In::Block(depth) => {
                     if c == '*' && next == Some('/') {
                         put(c, false, false);
                         put('/', false, false);
                         i += 2;
-                        state = In::Code;
+                        state = if depth == 1 {
+                            In::Code
+                        } else {
+                            In::Block(depth - 1)
+                        };
+                        continue;
+                    }
+                    if c == '/' && next == Some('*') {
+                        put(c, false, false);
+                        put('*', false, false);
+                        i += 2;
+                        state = In::Block(depth + 1);
                         continue;
                     }
                 }
@@ -295,12 +524,12 @@ impl Lexed {
             let (s, lit) = match state {
                 In::Code => (c != '"', false),
                 In::Str | In::RawStr(_) => (false, c != '"'),
-                In::Block => (false, false),
+                In::Block(_) => (false, false),
             };
             put(c, s, lit);
             i += 1;
         }
-        let structure: Vec<&str> = structure.split('\n').collect();
+        let structure: Vec<String> = structure.split('\n').map(str::to_string).collect();
         let strings: Vec<String> = strings.split('\n').map(str::to_string).collect();
         // An item under `#[cfg(test)]`: a declaration to its `;`, a body to its closing brace.
         let mut test_only = vec![false; structure.len()];
@@ -332,7 +561,11 @@ impl Lexed {
                 }
             }
         }
-        Lexed { strings, test_only }
+        Lexed {
+            structure,
+            strings,
+            test_only,
+        }
     }
 }
 
@@ -471,16 +704,167 @@ fn import_rules_hold() {
     );
 }
 
+/// The crate-level modules `text` (the file `rel` under src/) reaches, with the crate root's
+/// names taken from `lib`.
+fn reached_in(rel: &str, lib: &str, text: &str) -> Vec<String> {
+    reached(text, &module_of(Path::new(rel)), &root_names(lib))
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect()
+}
+
 #[test]
 fn import_scan_sees_grouped_and_nested_paths() {
     // The scanner must catch every spelling, or the rule above could pass vacuously.
-    assert_eq!(crate_paths("use crate::net::conn;"), ["net"]);
+    let at = |text: &str| reached_in("smtp/x.rs", "", text);
+    assert_eq!(at("use crate::net::conn;"), ["net"]);
+    assert_eq!(at("use crate::{net::dns, render};"), ["net", "render"]);
+    assert_eq!(at("x: crate::cli::args::Cli"), ["cli"]);
     assert_eq!(
-        crate_paths("use crate::{net::dns, render};"),
-        ["net", "render"]
+        at("use crate::{\n    net,\n    cli::args,\n};"),
+        ["net", "cli"]
     );
-    assert_eq!(crate_paths("x: crate::cli::args::Cli"), ["cli"]);
     assert!(!imports("smtp", &["smtp"]).is_empty(), "smtp names itself");
+}
+
+#[test]
+fn import_scan_reads_nested_groups_to_their_brace() {
+    let at = |text: &str| reached_in("smtp/x.rs", "", text);
+    // A group inside a group used to end the outer one at the first `}`.
+    assert_eq!(
+        at("use crate::{smtp::{a, b}, net};"),
+        ["smtp", "smtp", "net"]
+    );
+    assert_eq!(
+        at("use crate::{smtp::{a::{b, c}, d}, render::{x, y}, cli};"),
+        ["smtp", "smtp", "smtp", "render", "render", "cli"]
+    );
+    assert_eq!(
+        at("use crate::{smtp::{self, *}, error::*};"),
+        ["smtp", "smtp", "error"]
+    );
+    // Names that are not paths from the crate root are not modules.
+    assert!(at("use std::net::TcpStream; let n = net::x();").is_empty());
+}
+
+#[test]
+fn import_scan_sees_crate_root_names_as_their_module() {
+    let lib = "mod error;\npub mod net;\npub(crate) use error::Error;\npub use net::{conn::Connection as Conn, dns};\n#[cfg(test)]\nuse cli::Hidden;\n";
+    let at = |text: &str| reached_in("smtp/x.rs", lib, text);
+    assert_eq!(at("fn f() -> crate::Error { todo!() }"), ["error"]);
+    assert_eq!(
+        at("use crate::{Error, Conn, dns};"),
+        ["error", "net", "net"]
+    );
+    // A name the root imports only in tests is not a root name.
+    assert_eq!(at("use crate::Hidden;"), ["Hidden"]);
+    // And the real crate root: `crate::Error` is the `error` module.
+    let real = root_names(&std::fs::read_to_string(src().join("lib.rs")).unwrap());
+    assert_eq!(real.get("Error").map(String::as_str), Some("error"));
+}
+
+#[test]
+fn import_scan_resolves_super_and_self() {
+    assert_eq!(module_of(Path::new("lib.rs")), Vec::<String>::new());
+    assert_eq!(module_of(Path::new("smtp/mod.rs")), ["smtp"]);
+    assert_eq!(
+        module_of(Path::new("smtp/client/plan.rs")),
+        ["smtp", "client", "plan"]
+    );
+    assert_eq!(
+        module_of(Path::new("smtp/client/mod.rs")),
+        ["smtp", "client"]
+    );
+    // From smtp/mod.rs `super` is the crate root; from smtp/x/y.rs it takes three.
+    assert_eq!(reached_in("smtp/mod.rs", "", "use super::net;"), ["net"]);
+    assert_eq!(
+        reached_in("smtp/x/y.rs", "", "use super::super::super::net::conn;"),
+        ["net"]
+    );
+    assert_eq!(
+        reached_in("smtp/x/mod.rs", "", "let c = super::super::cli::f();"),
+        ["cli"]
+    );
+    assert_eq!(
+        reached_in("smtp/mod.rs", "", "use super::{render, smtp};"),
+        ["render", "smtp"]
+    );
+    assert_eq!(reached_in("smtp/mod.rs", "", "use super::*;"), ["*"]);
+    // An inline module is one more level.
+    assert_eq!(
+        reached_in(
+            "smtp/mod.rs",
+            "",
+            "mod inner {\n    use super::super::net;\n}\nuse super::cli;"
+        ),
+        ["net", "cli"]
+    );
+    // Allowed: these stay inside smtp.
+    assert_eq!(
+        reached_in("smtp/x/y.rs", "", "use super::super::net;"),
+        ["smtp"]
+    );
+    assert_eq!(
+        reached_in("smtp/client/mod.rs", "", "use super::reply::Reply;"),
+        ["smtp"]
+    );
+    assert_eq!(
+        reached_in("smtp/mod.rs", "", "use self::net::X; self::cli::f();"),
+        ["smtp", "smtp"]
+    );
+    assert_eq!(
+        reached_in(
+            "smtp/mod.rs",
+            "",
+            "pub(super) fn f() {} pub(crate) fn g() {}"
+        ),
+        Vec::<String>::new()
+    );
+    // Root names through `super` from a top-level module.
+    assert_eq!(
+        reached_in(
+            "smtp/mod.rs",
+            "pub(crate) use error::Error;",
+            "use super::Error;"
+        ),
+        ["error"]
+    );
+}
+
+#[test]
+fn import_scan_skips_literals_and_comments_only() {
+    let at = |text: &str| reached_in("smtp/x.rs", "", text);
+    // `//` inside a string or a char used to end the line's code there.
+    assert_eq!(
+        at(r#"let u = "http://x"; let n = crate::net::f();"#),
+        ["net"]
+    );
+    assert_eq!(
+        at("let s = ['/', '/']; let n = crate::net::f(); // crate::cli"),
+        ["net"]
+    );
+    // A `"` char literal opens no string.
+    assert_eq!(
+        at(r#"let q = '"'; let n = crate::net::f(); let r = '"';"#),
+        ["net"]
+    );
+    assert_eq!(at(r"let q = '\''; let n = crate::net::f();"), ["net"]);
+    assert_eq!(
+        at(r###"let r = br#"a"#; let n = crate::net::f();"###),
+        ["net"]
+    );
+    assert_eq!(
+        at("/* /* nested */ crate::cli */ let n = crate::net::f();"),
+        ["net"]
+    );
+    // What only looks like a path is not one.
+    assert!(at(r#"let s = "crate::net"; /* crate::cli */ // crate::render"#).is_empty());
+    assert!(at("let s = r\"use crate::net;\";").is_empty());
+    // Lines under #[cfg(test)] are tests.
+    assert!(at("#[cfg(test)]\nmod tests {\n    use crate::net;\n}\n").is_empty());
+    // The I/O scan reads code the same way.
+    let lines = code_lines("let u = \"http://x\"; println!(\"\");\nlet s = \"println!\";");
+    assert!(lines[0].contains("println!") && !lines[1].contains("println!"));
 }
 
 /// The code of every file under `src/<dir>` outside tests (test module files skipped, an inline
@@ -497,11 +881,11 @@ fn non_test_code(dir: &str) -> Vec<(PathBuf, usize, String)> {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        for (n, line) in text.lines().enumerate() {
+        for (n, line) in code_lines(&text).into_iter().enumerate() {
             if line.trim() == "#[cfg(test)]" {
                 break;
             }
-            out.push((path.clone(), n + 1, code(line).to_string()));
+            out.push((path.clone(), n + 1, line));
         }
     }
     out
