@@ -1,5 +1,5 @@
-//! DANE TLSA records (RFC 6698, RFC 7671, RFC 7672): parsing (presentation form and wire rdata)
-//! and matching against the certificate chain a server presented, with OpenSSL, producing the
+//! DANE TLSA records (RFC 6698, RFC 7671, RFC 7672): parsing the presentation form (DNS answers
+//! arrive as typed records from the resolver) and matching against the certificate chain a server presented, with OpenSSL, producing the
 //! per-depth evidence of [`DaneVerdict`].
 //!
 //! Only the usages SMTP uses are *usable* (RFC 7672 §3.1.3): DANE-TA(2) and DANE-EE(3), with
@@ -84,30 +84,6 @@ impl Tlsa {
         };
         t.check_length()?;
         Ok(t)
-    }
-
-    /// Parse wire-format rdata (RFC 6698 §2.1): three octets and the association data.
-    #[allow(
-        dead_code,
-        reason = "issue 11: the DANE lookups of send and check parse answers with it"
-    )]
-    pub(crate) fn from_rdata(rdata: &[u8]) -> Result<Tlsa, String> {
-        match rdata {
-            [usage, selector, mtype, data @ ..] if !data.is_empty() => {
-                let t = Tlsa {
-                    usage: *usage,
-                    selector: *selector,
-                    mtype: *mtype,
-                    data: data.to_vec(),
-                };
-                t.check_length()?;
-                Ok(t)
-            }
-            _ => Err(format!(
-                "malformed TLSA rdata: {} octets, at least 4 needed (usage, selector, matching type, data)",
-                rdata.len()
-            )),
-        }
     }
 
     /// A digest of the wrong length can never match: say so instead of reporting a mismatch.
@@ -636,30 +612,41 @@ mod tests {
     }
 
     #[test]
-    fn wire_rdata() {
-        let mut rdata = vec![3, 1, 1];
-        rdata.extend([7u8; 32]);
-        let t = Tlsa::from_rdata(&rdata).unwrap();
-        assert_eq!(
-            (t.usage, t.selector, t.mtype, t.data),
-            (3, 1, 1, vec![7; 32])
+    fn digest_lengths_and_unusable_parameters() {
+        let rec = |usage, selector, mtype, data: &[u8]| Tlsa {
+            usage,
+            selector,
+            mtype,
+            data: data.to_vec(),
+        };
+        assert!(rec(3, 1, 1, &[7; 32]).check_length().is_ok());
+        assert!(rec(3, 1, 2, &[7; 64]).check_length().is_ok());
+        assert!(
+            rec(3, 1, 1, &[9, 9])
+                .check_length()
+                .unwrap_err()
+                .contains("32 octets, this one has 2")
         );
         assert!(
-            Tlsa::from_rdata(&[3, 1, 1])
+            rec(3, 1, 2, &[7; 32])
+                .check_length()
                 .unwrap_err()
-                .contains("3 octets")
+                .contains("64 octets")
         );
-        assert!(Tlsa::from_rdata(&[]).unwrap_err().contains("malformed"));
+        // Full (0) has no fixed length, but a bound.
+        assert!(rec(3, 1, 0, &[1]).check_length().is_ok());
         assert!(
-            Tlsa::from_rdata(&[3, 1, 1, 9, 9])
+            rec(3, 1, 0, &vec![1; MAX_TLSA_DATA + 1])
+                .check_length()
                 .unwrap_err()
-                .contains("32 octets")
+                .contains("octets of association data")
         );
-        // Unknown parameters parse (they are data), but are not usable.
-        let u = Tlsa::from_rdata(&[4, 1, 0, 1]).unwrap();
+        // Unknown parameters are data, but not usable.
+        let u = rec(4, 1, 0, &[1]);
+        assert!(u.check_length().is_ok());
         assert!(u.unusable().unwrap().contains("unknown usage 4"));
-        let p = Tlsa::from_rdata(&[1, 1, 0, 1]).unwrap();
-        assert!(p.unusable().unwrap().contains("PKIX-EE"));
+        assert!(rec(1, 1, 0, &[1]).unusable().unwrap().contains("PKIX-EE"));
+        assert!(rec(3, 1, 1, &[7; 32]).unusable().is_none());
     }
 
     #[test]
