@@ -9,7 +9,7 @@
 #   wall and CPU time, peak RSS, and beside it the same SMTP work as a shell loop of one-shot
 #   sends (`ehlo --to postmaster@D --tls --quit-after EHLO`, MX resolved through the same DNS).
 #
-#   The signed variant (DNSSEC and DANE, issue 11): the same N domains, each its own zone signed
+#   The signed variant (DNSSEC and DANE): the same N domains, each its own zone signed
 #   with its own key by ldns-signzone (ECDSA P-256, NSEC), delegated with a DS from a signed
 #   parent `bench.test` whose key is the trust anchor, served by an NSD instance of its own on a
 #   free loopback port. Each zone has MX, the MX host's A, SPF and DMARC TXT, and a DANE rollover

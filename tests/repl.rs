@@ -94,7 +94,7 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
                 break;
             }
             "FLOOD" => {
-                // A reply that never ends (issue 14 item 3), until the client goes away.
+                // A reply that never ends (`250-x` forever), until the client goes away.
                 let chunk = b"250-x\r\n".repeat(4096);
                 let start = Instant::now();
                 while start.elapsed() < Duration::from_secs(20) && w.write_all(&chunk).is_ok() {}
@@ -218,7 +218,7 @@ fn piped_script_sends_exact_bytes() {
 
 #[test]
 fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
-    // Issue 14 item 3: the REPL read `250-x` forever at full CPU, deaf to its timeout, QUIT and
+    // The REPL used to read `250-x` forever at full CPU, deaf to its timeout, QUIT and
     // end of input. The reply is cut at the limits, the connection dropped, input still read.
     let (addr, h) = server(
         Behaviour {
@@ -676,7 +676,7 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     t.wait("the goodbye", |s| s.contains("221"));
     t.assert_cooked();
-    // Leaving is not a lost connection (defect 9).
+    // Leaving is not a lost connection.
     assert!(
         !t.screen().contains(":reconnect or :quit"),
         "{}",
@@ -686,7 +686,7 @@ fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     assert_eq!(String::from_utf8_lossy(&got), "NOOP\r\nQUIT\r\n");
 }
 
-/// Defect 2: a bracketed paste of several commands is split into lines, each sent with CRLF;
+/// A bracketed paste of several commands is split into lines, each sent with CRLF;
 /// with PIPELINING the MAIL/RCPT group goes out at once and the replies pair in order (the
 /// refused recipient is the second RCPT, the prompt follows the server into DATA); without it
 /// the commands go one by one (the server never sees a command before it answered the last).
@@ -752,7 +752,7 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
-/// Defect 5: SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
+/// SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
 /// bracketed paste on) leave the terminal cooked, the history saved, and exit 128 + the
 /// signal's number.
 #[test]
@@ -789,7 +789,7 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
     }
 }
 
-/// Defect 4: `:auth` before EHLO explains and sends nothing; on a plain connection it asks
+/// `:auth` before EHLO explains and sends nothing; on a plain connection it asks
 /// before credentials go out unencrypted (no → nothing sent); without a mechanism it picks the
 /// strongest one offered (PLAIN over LOGIN here) and asks for the user and the password.
 #[test]
@@ -849,7 +849,7 @@ fn terminal_auth_explains_asks_before_plaintext_and_picks_the_strongest() {
 
 const AUTH_SCRIPT: &str = "< 220\n> EHLO x.test\n< 250\n> :auth PLAIN tim\n< 235\n> :quit\n< 221\n";
 
-/// Defect 6: `ehlo replay` of a script with `:auth` asks for the password on a terminal; with
+/// `ehlo replay` of a script with `:auth` asks for the password on a terminal; with
 /// no terminal it names EHLO_AUTH_PASSWORD and --auth-password-file and exits with the AUTH
 /// phase's code (28); the file works.
 #[test]
@@ -936,7 +936,7 @@ fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() 
     );
 }
 
-/// Defect 7: after `:reconnect`, the automatic steps (`--ehlo`) are recorded after the
+/// After `:reconnect`, the automatic steps (`--ehlo`) are recorded after the
 /// `:reconnect` line, so the unedited recording replays green.
 #[test]
 fn record_after_reconnect_is_in_order_and_replays() {
@@ -1030,7 +1030,7 @@ fn tls_serve(dir: &std::path::Path) -> (Child, SocketAddr, std::path::PathBuf) {
     (child, addr, cert)
 }
 
-/// Defect 8: a certificate that fails verification is reported once, with hints in REPL
+/// A certificate that fails verification is reported once, with hints in REPL
 /// commands; the session stays usable (connected again in plain text, EHLO again) and
 /// `:starttls --ca FILE` then succeeds; a missing `--ca` file sends nothing.
 #[test]
@@ -1076,7 +1076,7 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     let _ = server.wait();
 }
 
-/// Defect 9: `:quit` prints no "closed — :reconnect or :quit" notice.
+/// `:quit` prints no "closed — :reconnect or :quit" notice.
 #[test]
 fn terminal_quit_prints_no_reconnect_notice() {
     let home = tempfile::tempdir().unwrap();
@@ -1100,7 +1100,7 @@ fn terminal_quit_prints_no_reconnect_notice() {
     assert_eq!(h.join().unwrap()[0], b"QUIT\r\n");
 }
 
-/// Defect 9: `:record FILE` refuses an existing file (`:record!` replaces, `:record -a`
+/// `:record FILE` refuses an existing file (`:record!` replaces, `:record -a`
 /// appends); `:explain "550 5.7.1"` works as `:help` shows it; a piped session gets no
 /// "— :reconnect or :quit" notice when the server closes.
 #[test]
@@ -1167,9 +1167,9 @@ fn fifty_lines() -> Vec<String> {
     v
 }
 
-/// Defect 1 (rustyline's per-call reader, upstream issue 690): every line typed while a reply is
-/// awaited must reach the server, in order — here 50 lines arrive in one read (a paste without
-/// bracketing, a slow link) while the server trickles its reply at one byte a second.
+/// Type-ahead (rustyline's per-call reader loses it, rustyline issue 690): every line typed while a
+/// reply is awaited must reach the server, in order — here 50 lines arrive in one read (a paste
+/// without bracketing, a slow link) while the server trickles its reply at one byte a second.
 #[test]
 fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let home = tempfile::tempdir().unwrap();
@@ -1188,7 +1188,7 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     let lines = fifty_lines();
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
     t.keys(&typed);
-    // Defect 9: nothing typed ahead is echoed into the transcript while the reply is still
+    // Nothing typed ahead is echoed into the transcript while the reply is still
     // coming (each screen looked at before the reply is complete shows none of it).
     let watch = Instant::now();
     while watch.elapsed() < Duration::from_secs(1) {
@@ -1216,7 +1216,7 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     assert_eq!(got, want);
 }
 
-/// Defect 3: secrets typed by hand — `AUTH PLAIN <blob>`, an `AUTH LOGIN` answered line by line,
+/// Secrets typed by hand — `AUTH PLAIN <blob>`, an `AUTH LOGIN` answered line by line,
 /// `AUTH XOAUTH2 <blob>` — reach the server but no file the REPL writes (history under the data
 /// directory, the `:record` script, the `--log`) holds the password, the token, their base64 or
 /// the PLAIN blob; the screen shows fixed-length masks.
@@ -1532,7 +1532,7 @@ fn trickle_relay(upstream: &'static str) -> SocketAddr {
     addr
 }
 
-/// Defect 1 against a real server: 50 lines typed ahead while the reply to NOOP trickles in at
+/// Type-ahead against a real server: 50 lines typed ahead while the reply to NOOP trickles in at
 /// one byte a second arrive at aiosmtpd complete and in order (the stored message is exactly the
 /// typed body). Fails (never skips) when aiosmtpd is not there.
 #[test]
@@ -2222,7 +2222,7 @@ fn greeting_server(banner: &'static [u8]) -> (SocketAddr, JoinHandle<Vec<u8>>) {
     (addr, h)
 }
 
-/// Defect 9: a 421 greeting explains the close that follows (RFC 5321 §3.8): no "closed
+/// A 421 greeting explains the close that follows (RFC 5321 §3.8): no "closed
 /// unexpectedly" after it, nothing more is sent, and the notice names the server as the one
 /// that closed.
 #[test]
@@ -2247,7 +2247,7 @@ fn a_421_banner_is_the_reason_for_the_close_not_a_surprise() {
     assert_eq!(h.join().unwrap(), b"");
 }
 
-/// Defect 9: the REPL words the implicit-TLS hint for itself: silence where the banner belongs
+/// The REPL words the implicit-TLS hint for itself: silence where the banner belongs
 /// names `ehlo repl --tls-on-connect` (a new session; the REPL has no command for it).
 #[test]
 fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
@@ -2263,7 +2263,7 @@ fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
     h.join().unwrap();
 }
 
-/// Defect 8/9: hints are worded in REPL commands from their structured form (the remedy, not
+/// Hints are worded in REPL commands from their structured form (the remedy, not
 /// the send's flag text): `:explain` and reply explanations say `:starttls` and
 /// `:auth PLAIN USER` where `ehlo explain` says `--tls` and `--auth --auth-user USER`.
 #[test]
@@ -2635,7 +2635,7 @@ fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Ve
     (t, h)
 }
 
-/// The live indicator (issue 12, "best SMTP REPL"): while a reply trickles in at one byte a
+/// The live indicator: while a reply trickles in at one byte a
 /// second, the terminal shows one status line with the seconds waited and the bytes so far
 /// (escaped), updated in place; it is gone once the reply is complete, the reply and the next
 /// prompt are drawn intact, and a line typed meanwhile runs after it.
@@ -2738,7 +2738,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
     h.join().unwrap();
 }
 
-/// `:status` and `:set` (issue 12): the session at a glance, settings listed, changed (the
+/// `:status` and `:set`: the session at a glance, settings listed, changed (the
 /// timeout, explanations, the echo of lines sent) and refused with a reason when the value is
 /// wrong; the timeout set is the one the next reply is held to.
 #[test]
@@ -3412,7 +3412,7 @@ fn status_reports_the_tls_verdict_and_the_auth_user_never_the_secret() {
     h.join().unwrap();
 }
 
-/// Defect 7 with `--tls`: after `:reconnect`, the automatic EHLO and STARTTLS of the new
+/// With `--tls`, after `:reconnect`, the automatic EHLO and STARTTLS of the new
 /// connection are recorded after the `:reconnect` line (not before it), so the unedited
 /// recording replays green against the same kind of server.
 #[test]
@@ -3491,7 +3491,7 @@ fn record_after_reconnect_with_tls_is_in_order_and_replays() {
     let _ = server.wait();
 }
 
-/// Defect 9, "completion offers parameters already typed": on a MAIL FROM line that already
+/// Completion does not offer parameters already typed: on a MAIL FROM line that already
 /// carries `SIZE=10`, Tab no longer offers `SIZE=` (the prefix `S` stays as typed) while a
 /// parameter not yet typed (`BODY=`) is still completed; before `SIZE=` is typed, `S` Tab does
 /// complete it, so the refusal comes from the typed parameter, not from the server's offer.

@@ -477,7 +477,7 @@ async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
     assert!(matches!(&events[0], Event::Info { message } if message.contains("listening on")));
 }
 
-/// Issue 14 item 6: content goes to the Maildir's `tmp/` as it arrives (the file is there
+/// Content is streamed, not held: it goes to the Maildir's `tmp/` as it arrives (the file is there
 /// before the message ends), and a message that is cut off, reset or too big leaves no file
 /// in the Maildir and nothing in the mbox; the next message lands whole, and the transcript
 /// shows the start of a large one.

@@ -863,7 +863,8 @@ mod tests {
 
     #[test]
     fn a_never_ending_reply_is_cut_at_the_default_limits() {
-        // `250-x` forever (issue 14 item 3): the reply ends after 1000 lines instead of growing.
+        // A hostile server's `250-x` forever: the reply ends after 1000 lines (the default
+        // `Limits`) instead of growing without bound.
         let mut p = ReplyParser::default();
         let mut buf = Vec::new();
         let mut replies = Vec::new();

@@ -2128,10 +2128,10 @@ fn dane_ta_and_full_certificate_tlsa_through_check_with_a_real_lookup() {
     }
 }
 
-/// Bad DNSSEC input through `check` (issue 11): a forged MX RRset, address records whose
-/// signatures expired or are not valid yet (clock skew), TLSA RRsets likewise, malformed TLSA
-/// rdata, and an enormous signed TLSA RRset (900 records, fetched over TCP). Each is a clear
-/// verdict with its reason, within the DNS timeout, and the checks that judge the published
+/// Bad DNSSEC input through `check` (RFC 4035 §5, RFC 7672 §2.2): a forged MX RRset, address
+/// records whose signatures expired or are not valid yet (clock skew), TLSA RRsets likewise,
+/// malformed TLSA rdata, and an enormous signed TLSA RRset (900 records, fetched over TCP). Each is
+/// a clear verdict with its reason, within the DNS timeout, and the checks that judge the published
 /// data (`mx.*`) still see what a non-validating sender sees.
 #[test]
 fn bad_dnssec_input_through_check_is_a_verdict_with_the_reason() {

@@ -1,6 +1,6 @@
-//! DANE in the one-shot send (issue 11): `--tlsa` / `--tlsa-file` against in-process TLS servers
-//! with rcgen certificates and against `ehlo serve`: DANE-EE authenticates a certificate no CA
-//! vouches for, DANE-TA needs the chain to verify to the matched anchor, a mismatch is exit 29
+//! DANE in the one-shot send (RFC 6698, RFC 7672): `--tlsa` / `--tlsa-file` against in-process TLS
+//! servers with rcgen certificates and against `ehlo serve`: DANE-EE authenticates a certificate no
+//! CA vouches for, DANE-TA needs the chain to verify to the matched anchor, a mismatch is exit 29
 //! with the reason and the digest each certificate really has, bad records are usage errors.
 
 use std::sync::Arc;
@@ -754,9 +754,9 @@ fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
     assert!(!all.contains("Trying"), "{all}");
 }
 
-/// Bad DNSSEC input in the send (issue 11): a forged MX RRset, address or TLSA signatures
-/// expired or not valid yet (clock skew either way): a DNSSEC failure with its reason, exit
-/// 2, and no connection to the host — never a fallback to unauthenticated delivery.
+/// Bad DNSSEC input in the send (RFC 4035 §5, RFC 7672 §2.2): a forged MX RRset, address or TLSA
+/// signatures expired or not valid yet (clock skew either way): a DNSSEC failure with its reason,
+/// exit 2, and no connection to the host — never a fallback to unauthenticated delivery.
 #[test]
 fn tls_verify_dane_refuses_bogus_mx_addresses_and_tlsa_with_the_reason() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

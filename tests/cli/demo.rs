@@ -1,5 +1,5 @@
 //! `ehlo demo`, the README's first command: it must succeed offline, quickly, and show every
-//! phase of a send (issue 6).
+//! phase of a send (connect, banner, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! CLI edges of the one-shot send (issue 2): a closed stdout pipe, address-family flags, the
+//! CLI edges of the one-shot send: a closed stdout pipe, address-family flags, the
 //! local bind address, protocol variants, every stop point of --quit-after / --drop-after /
 //! --drop-after-send, and the transcript options (time lapse, suppress-data, silent levels, raw
 //! hex, explain levels, no hints, colour).

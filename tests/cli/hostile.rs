@@ -1,4 +1,4 @@
-//! Hostile servers against the one-shot client (issue 14): replies built to cost quadratic CPU,
+//! Hostile servers against the one-shot client: replies built to cost quadratic CPU,
 //! unbounded memory or an endless read, replies that arrive before their command, and banners
 //! that never end their line. Each must end within the timeout with the phase's exit code and a
 //! diagnosis that says what actually arrived.
@@ -27,7 +27,7 @@ fn many_auth_names() -> Vec<u8> {
 
 #[test]
 fn many_auth_names_are_parsed_within_the_reply_timeout() {
-    // Issue 14 item 1: the de-duplication of AUTH names was quadratic, so parsing this reply
+    // The de-duplication of AUTH names was quadratic, so parsing this reply
     // took minutes, far past --timeout. The server then says nothing: MAIL times out (exit 23),
     // and the whole run must stay within the timeout plus start-up.
     let srv = scripted(vec![
@@ -58,7 +58,7 @@ fn huge_ehlo() -> Vec<u8> {
 
 #[test]
 fn a_huge_reply_is_cut_at_the_limit_with_the_phase_exit_code() {
-    // Issue 14 item 2: the whole reply was kept (122 MiB of RSS). It is cut at 1 MiB, reported
+    // The whole reply was kept (122 MiB of RSS). It is cut at 1 MiB, reported
     // with what was received, and the EHLO phase fails (exit 22) without QUIT.
     for json in [false, true] {
         let srv = scripted(vec![
@@ -87,8 +87,8 @@ fn a_huge_reply_is_cut_at_the_limit_with_the_phase_exit_code() {
 
 #[test]
 fn a_reply_that_never_ends_is_cut_instead_of_read_forever() {
-    // Issue 14 item 3 (the core side): `250-x` forever. The reply is cut after 1000 lines, long
-    // before the 30 s timeout.
+    // `250-x` forever (the parser's side; tests/repl.rs has the REPL's). The reply is cut after
+    // 1000 lines, long before the 30 s timeout.
     let srv = scripted(vec![
         Step::Send(b"220 hostile.test ESMTP\r\n"),
         Step::Expect("EHLO"),
@@ -108,7 +108,7 @@ fn a_reply_that_never_ends_is_cut_instead_of_read_forever() {
 
 #[test]
 fn a_reply_before_its_command_is_reported_once() {
-    // Issue 14 item 4: "250 early" arrives with the banner, so it is taken as EHLO's reply and
+    // "250 early" arrives with the banner, so it is taken as EHLO's reply and
     // every later reply is shifted by one. Said the first time, not on every reply.
     let srv = scripted(vec![
         Step::Send(b"220 hostile.test ESMTP\r\n250 early\r\n"),
@@ -143,7 +143,7 @@ fn in_step_replies_are_not_reported_as_early() {
 
 #[test]
 fn a_banner_without_a_line_end_says_what_arrived() {
-    // Issue 14 item 5: 100 KB of banner without a line end is not "no banner".
+    // 100 KB of banner without a line end is not "no banner".
     let mut banner = b"220 ".to_vec();
     banner.extend(vec![b'x'; 102_400]);
     let srv = scripted(vec![

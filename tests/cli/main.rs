@@ -3,6 +3,7 @@
 
 mod boundary;
 mod check;
+mod citations;
 mod config;
 mod dane;
 mod demo;

@@ -1,4 +1,4 @@
-//! The client against `ehlo serve` (issue 6): both built binaries, talking over 127.0.0.1. Serve
+//! The client against `ehlo serve`: both built binaries, talking over 127.0.0.1. Serve
 //! listens on port 0 and its `=== SMTP server listening on ADDR` line gives the port. Covers
 //! plain, STARTTLS and implicit TLS with a certificate given to serve (generated here with the
 //! openssl crate), AUTH PLAIN/LOGIN/CRAM-MD5, each fault injection against the exit code its

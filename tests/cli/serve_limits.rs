@@ -1,4 +1,4 @@
-//! `ehlo serve` left running against hostile clients (issue 14): a connection limit, an idle
+//! `ehlo serve` left running against hostile clients: a connection limit, an idle
 //! timeout per command however the bytes trickle, AUTH brute force cut off, a random seed
 //! printed, control characters in addresses refused and shown escaped, credentials injected
 //! after STARTTLS masked, a clear listen error, and 500 idle connections that do not stop a
@@ -276,7 +276,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .expect("VmHWM in /proc/PID/status")
 }
 
-/// Issue 14 item 6, streaming: a 64 MiB message (DATA, then BDAT) goes to the Maildir and the
+/// Streaming: a 64 MiB message (DATA, then BDAT) goes to the Maildir and the
 /// mbox as it arrives, so `ehlo serve`'s peak resident memory stays far below the message's
 /// size. Before, the whole message sat in memory until its end (peak well above 64 MiB).
 #[test]
@@ -377,7 +377,7 @@ fn serve_rss_after(extra: &[&str], count: usize, size: usize) -> (u64, u64, Serv
     (before, rss_kib(serve.pid()), serve)
 }
 
-/// Issue 14 item 6 at a scale CI runs in seconds: 30 messages of 4 MiB (120 MiB in all) leave
+/// Streaming at a scale CI runs in seconds: 30 messages of 4 MiB (120 MiB in all) leave
 /// `ehlo serve` under 64 MiB resident, in memory-only mode (a byte budget of content) and with a
 /// Maildir (metadata only in memory). It held every message's content before.
 #[test]

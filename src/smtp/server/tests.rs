@@ -1245,7 +1245,7 @@ fn random_client_input_never_panics_and_stays_bounded() {
     }
 }
 
-// ---- issue 14: hostile clients -------------------------------------------------------------
+// ---- hostile clients: control characters, bare CR, endless and trickling input -------------
 
 fn greeted() -> Session {
     let (mut s, _) = session(ServerConfig {
@@ -1341,7 +1341,8 @@ fn a_bare_cr_inside_a_command_line_is_refused_not_split() {
             .text()
             .starts_with("500 5.5.2 ")
     );
-    // In MAIL and RCPT, even in the parameters, it is the address syntax error of item 10.
+    // In MAIL and RCPT, even in the parameters, it is the address syntax error (501 5.1.7, as for
+    // a control character in the address above).
     let o = feed(&mut s, b"MAIL FROM:<a@x.test> SIZE=1\rX\r\n");
     assert!(o.text().starts_with("501 5.1.7 "), "{}", o.text());
     assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 2.0.0 Ok\r\n");
@@ -1491,7 +1492,7 @@ fn lmtp_rcpt_is_a_known_point_and_a_delay_point() {
     assert!(o.actions.contains(&ServerAction::Delay(1500)));
 }
 
-/// Issue 14 item 6: the session streams the content instead of holding the message. A 2 MB
+/// The session streams the content instead of holding the message. A 2 MB
 /// message fed in 16 KiB reads leaves in pieces no bigger than a read, the session's own
 /// buffers stay small meanwhile, and the message joined from the pieces is exact. (Before,
 /// the whole message sat in the session until the final dot.)
