@@ -11,7 +11,9 @@ use crate::cli::mode::SendConfig;
 use crate::net::route::{Target, Transport};
 use crate::net::tls::{PemOut, TlsVersion};
 use crate::smtp::auth::MASK;
-use crate::smtp::client::{AuthRequirement, Protocol, StartTls, XclientCommand};
+use crate::smtp::client::{
+    AuthRequirement, Protocol, StartTls, XclientCommand, XclientRequirement,
+};
 
 /// One section of the dump, in swaks's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -401,12 +403,10 @@ fn xclient(cfg: &SendConfig) -> Vec<String> {
     let Some(x) = &cfg.plan.ext.xclient else {
         return block("XCLIENT Info:", vec![("xclient", "no".into())]);
     };
-    let mode = if x.optional_strict {
-        "optional-strict"
-    } else if x.optional {
-        "optional"
-    } else {
-        "required"
+    let mode = match x.requirement {
+        XclientRequirement::Required => "required",
+        XclientRequirement::Optional => "optional",
+        XclientRequirement::OptionalStrict => "optional-strict",
     };
     let strings: Vec<String> = x
         .commands

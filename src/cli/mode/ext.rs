@@ -3,7 +3,9 @@
 use super::{no_line_break, usage};
 use crate::cli::args::XclientItem;
 use crate::error::Error;
-use crate::smtp::client::{ExtPlan, Protocol, StartTls, Stop, StopAt, XclientCommand, XclientPlan};
+use crate::smtp::client::{
+    ExtPlan, Protocol, StartTls, Stop, StopAt, XclientCommand, XclientPlan, XclientRequirement,
+};
 use crate::smtp::ext::{Attribute, Dsn, Ret};
 
 /// The extension flags → [`ExtPlan`] (cross-flag rules only; the session checks the server).
@@ -84,8 +86,13 @@ pub(super) fn ext_plan(
         Some(XclientPlan {
             commands: xclient_commands(&x.xclient_order, attrs, &x.xclient),
             before_starttls: x.xclient_before_starttls,
-            optional: x.xclient_optional,
-            optional_strict: x.xclient_optional_strict,
+            requirement: if x.xclient_optional {
+                XclientRequirement::Optional
+            } else if x.xclient_optional_strict {
+                XclientRequirement::OptionalStrict
+            } else {
+                XclientRequirement::Required
+            },
             no_verify: x.xclient_no_verify,
         })
     };

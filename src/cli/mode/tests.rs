@@ -11,7 +11,7 @@ use crate::net::tls::PemOut;
 use crate::render::{ColorChoice, Format, HumanOptions, Kinds};
 use crate::smtp::auth::Credentials;
 use crate::smtp::client::{
-    AuthRequirement, Protocol, StartTls, Stop, StopAt, StopKind, XclientCommand,
+    AuthRequirement, Protocol, StartTls, Stop, StopAt, StopKind, XclientCommand, XclientRequirement,
 };
 use crate::smtp::data::Fixup;
 use crate::smtp::ext::Ret;
@@ -1357,7 +1357,17 @@ fn xclient_delim_splits_commands_in_command_line_order() {
     .ext
     .xclient
     .unwrap();
-    assert!(x.optional_strict && !x.optional);
+    assert_eq!(x.requirement, XclientRequirement::OptionalStrict);
+    let requirement = |flag: Option<&str>| {
+        let mut args = vec!["-t", "a@x.test", "--xclient-addr", "192.0.2.1"];
+        args.extend(flag);
+        send(&args).plan.ext.xclient.unwrap().requirement
+    };
+    assert_eq!(requirement(None), XclientRequirement::Required);
+    assert_eq!(
+        requirement(Some("--xclient-optional")),
+        XclientRequirement::Optional
+    );
     assert!(err(&["-t", "a@x.test", "--xclient-delim"]).contains("--xclient-delim"));
     assert!(err(&["-t", "a@x.test", "--xclient-optional-strict"]).contains("--xclient-optional"));
 }

@@ -28,7 +28,7 @@ use auth::AuthState;
 pub(crate) use error::SessionError;
 pub(crate) use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
-    XclientCommand, XclientPlan,
+    XclientCommand, XclientPlan, XclientRequirement,
 };
 pub(crate) use preamble::PROXY_V2_SIGNATURE;
 

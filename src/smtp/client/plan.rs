@@ -208,13 +208,23 @@ pub(crate) struct XclientPlan {
     pub(crate) commands: Vec<XclientCommand>,
     /// Send before STARTTLS rather than after.
     pub(crate) before_starttls: bool,
-    /// Carry on without XCLIENT when it is not advertised or refused.
-    pub(crate) optional: bool,
-    /// Carry on without XCLIENT when it (or an attribute) is not advertised, but fail when the
-    /// server refuses it (swaks `--xclient-optional-strict`).
-    pub(crate) optional_strict: bool,
+    /// What happens when XCLIENT is not advertised or refused.
+    pub(crate) requirement: XclientRequirement,
     /// Do not check attributes against the advertised list.
     pub(crate) no_verify: bool,
+}
+
+/// XCLIENT policy (swaks `--xclient-optional`, `--xclient-optional-strict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum XclientRequirement {
+    /// Fail (in the XCLIENT phase) if XCLIENT (or an attribute) is not advertised or the server refuses it.
+    #[default]
+    Required,
+    /// Carry on without XCLIENT when it is not advertised or refused.
+    Optional,
+    /// Carry on without XCLIENT when it (or an attribute) is not advertised, but fail when the
+    /// server refuses it.
+    OptionalStrict,
 }
 
 /// One XCLIENT command.

@@ -1072,7 +1072,7 @@ fn xclient_failures_are_33_and_34() {
 fn xclient_optional_carries_on_and_stop_points() {
     let mut p = xclient_plan();
     if let Some(x) = p.ext.xclient.as_mut() {
-        x.optional = true;
+        x.requirement = XclientRequirement::Optional;
     }
     let (_, w) = to_mail(p, BARE_EHLO);
     assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
@@ -1105,7 +1105,7 @@ fn xclient_optional_strict_skips_unadvertised_but_fails_when_refused() {
     let strict = || {
         let mut p = xclient_plan();
         if let Some(x) = p.ext.xclient.as_mut() {
-            x.optional_strict = true;
+            x.requirement = XclientRequirement::OptionalStrict;
         }
         p
     };

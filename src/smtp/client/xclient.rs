@@ -7,7 +7,10 @@ use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
-use super::{Expect, Protocol, Session, SessionError, StopAt, XclientCommand, XclientStep};
+use super::{
+    Expect, Protocol, Session, SessionError, StopAt, XclientCommand, XclientRequirement,
+    XclientStep,
+};
 
 impl Session {
     // ----- XCLIENT (Postfix XCLIENT_README) -------------------------------------------------
@@ -42,23 +45,24 @@ impl Session {
             _ => None,
         };
         if let Some(reason) = problem {
-            if plan.optional || plan.optional_strict {
-                let setting = if plan.optional {
-                    ": carrying on without it (⟨xclient-optional⟩)"
-                } else {
+            let setting = match plan.requirement {
+                XclientRequirement::Optional => ": carrying on without it (⟨xclient-optional⟩)",
+                XclientRequirement::OptionalStrict => {
                     ": carrying on without it (⟨xclient-optional-strict⟩)"
-                };
-                let mut message = Hint::plain("XCLIENT: ");
-                message.push(reason);
-                self.out.advise(message.and(setting));
-                self.proceed_after_greeting(false);
-            } else {
-                self.fail(SessionError::Extension {
-                    extension: Extension::Xclient,
-                    phase: Phase::Xclient,
-                    reason,
-                });
-            }
+                }
+                XclientRequirement::Required => {
+                    self.fail(SessionError::Extension {
+                        extension: Extension::Xclient,
+                        phase: Phase::Xclient,
+                        reason,
+                    });
+                    return;
+                }
+            };
+            let mut message = Hint::plain("XCLIENT: ");
+            message.push(reason);
+            self.out.advise(message.and(setting));
+            self.proceed_after_greeting(false);
             return;
         }
         let lines: VecDeque<String> = plan
@@ -101,7 +105,12 @@ impl Session {
 
     pub(super) fn on_xclient(&mut self, reply: Reply, last: bool) {
         if reply.code != Some(220) {
-            let optional = self.plan.ext.xclient.as_ref().is_some_and(|x| x.optional);
+            let optional = self
+                .plan
+                .ext
+                .xclient
+                .as_ref()
+                .is_some_and(|x| x.requirement == XclientRequirement::Optional);
             if optional {
                 self.xclient_lines.clear();
                 self.out.advise(Hint::new(
