@@ -480,7 +480,7 @@ fn proxy(args: &SendArgs, cfg: &SendConfig) -> Vec<String> {
 
 fn tls(args: &SendArgs, cfg: &SendConfig) -> Vec<String> {
     let plan = &cfg.plan;
-    let mode = match (plan.starttls, plan.tls_on_connect) {
+    let mode = match (plan.starttls, cfg.connect.link.tls_on_connect) {
         (StartTls::Required, _) => "starttls (required)",
         (StartTls::Optional, _) => "starttls (optional)",
         (StartTls::OptionalStrict, _) => "starttls (optional-strict)",

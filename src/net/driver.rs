@@ -125,6 +125,7 @@ async fn run(
     if connect.link.tls_on_connect && !session.is_closed() {
         conn = conn.start_tls(connect, &mut |e| out.emit(e)).await?;
         state.tls = conn.tls.clone();
+        session.implicit_tls_established();
     }
     let result = pump(conn, &mut session, connect, out, state).await;
     let mut spawn_failure = None;

@@ -232,17 +232,17 @@ fn sender_and_helo_defaults() {
 fn protocol_and_tls_flags() {
     let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
     assert_eq!(c.plan.starttls, StartTls::Required);
-    assert!(!c.plan.tls_on_connect);
+    assert!(!c.connect.link.tls_on_connect);
     assert!(c.plan.auth.is_some());
     assert_eq!(c.plan.protocol, Protocol::Esmtp);
     let c = send(&["-t", "a@x.test", "--protocol", "SMTPS"]);
-    assert!(c.plan.tls_on_connect);
+    assert!(c.connect.link.tls_on_connect);
     assert_eq!(c.plan.protocol, Protocol::Smtp);
     assert!(c.plan.auth.is_none());
     // An explicit TLS flag wins over what the protocol implies.
     let c = send(&["-t", "a@x.test", "--protocol", "ssmtp", "--tls-optional"]);
     assert_eq!(c.plan.starttls, StartTls::Optional);
-    assert!(!c.plan.tls_on_connect);
+    assert!(!c.connect.link.tls_on_connect);
     assert_eq!(
         c.connect.target,
         Target::Mx {

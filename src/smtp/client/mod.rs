@@ -185,7 +185,6 @@ enum EarlyReply {
 impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
     pub(crate) fn new(plan: Plan) -> Session {
-        let tls = plan.tls_on_connect;
         let raw_events = plan.raw_events;
         let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
         let mut s = Session {
@@ -195,7 +194,7 @@ impl Session {
             pending: VecDeque::new(),
             out: Outbox::new(raw_events),
             actions: VecDeque::new(),
-            tls,
+            tls: false,
             caps: None,
             auth: None,
             authenticated: false,
@@ -307,6 +306,14 @@ impl Session {
     /// Next action, if any.
     pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// The transport is TLS from the start (implicit TLS, RFC 8314 §3.3): the driver finished
+    /// the handshake after the preamble and before reading anything. From here on the session
+    /// runs over the decrypted stream: no STARTTLS, and TLS-record bytes where the banner belongs
+    /// are no longer a sign of a wrong port.
+    pub(crate) fn implicit_tls_established(&mut self) {
+        self.tls = true;
     }
 
     /// The TLS handshake the session asked for succeeded: EHLO again with a clean slate

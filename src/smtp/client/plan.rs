@@ -152,10 +152,11 @@ pub(crate) struct Plan {
     pub(crate) helo: String,
     /// Greeting verb.
     pub(crate) protocol: Protocol,
-    /// STARTTLS policy.
+    /// STARTTLS policy. (Whether the transport is TLS from the start is the connection's
+    /// business: the driver tells the session with [`Session::implicit_tls_established`].)
+    ///
+    /// [`Session::implicit_tls_established`]: super::Session::implicit_tls_established
     pub(crate) starttls: StartTls,
-    /// The transport is already TLS (implicit TLS on connect).
-    pub(crate) tls_on_connect: bool,
     /// AUTH, if asked for.
     pub(crate) auth: Option<AuthPlan>,
     /// Reverse path ("" = null sender).

@@ -576,7 +576,17 @@ const BARE_EHLO: &str = "250-server.test\r\n250 PIPELINING\r\n";
 
 /// Run to the MAIL command with this EHLO reply; returns what was written after EHLO.
 fn to_mail(p: Plan, ehlo: &str) -> (Session, String) {
+    to_mail_in(Session::new(p), ehlo)
+}
+
+/// A session of `p` over implicit TLS (the driver's handshake done).
+fn over_tls(p: Plan) -> Session {
     let mut s = Session::new(p);
+    s.implicit_tls_established();
+    s
+}
+
+fn to_mail_in(mut s: Session, ehlo: &str) -> (Session, String) {
     s.feed(b"220 x\r\n");
     let _ = sent(&mut s);
     s.feed(ehlo.as_bytes());
@@ -585,7 +595,11 @@ fn to_mail(p: Plan, ehlo: &str) -> (Session, String) {
 }
 
 fn refused_before_mail(p: Plan, ehlo: &str, code: u8, needle: &str) {
-    let (mut s, w) = to_mail(p, ehlo);
+    refused_before_mail_in(Session::new(p), ehlo, code, needle);
+}
+
+fn refused_before_mail_in(s: Session, ehlo: &str, code: u8, needle: &str) {
+    let (mut s, w) = to_mail_in(s, ehlo);
     assert_eq!(w, "QUIT\r\n", "nothing of the transaction is sent");
     s.feed(b"221 bye\r\n");
     assert_eq!(exit_code(&s), code);
@@ -701,10 +715,9 @@ fn requiretls_needs_tls_and_the_keyword() {
     let mut p = plan();
     p.ext.requiretls = true;
     refused_before_mail(p.clone(), EXT_EHLO, 23, "TLS");
-    p.tls_on_connect = true;
-    let (_, w) = to_mail(p.clone(), EXT_EHLO);
+    let (_, w) = to_mail_in(over_tls(p.clone()), EXT_EHLO);
     assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 REQUIRETLS\r\n");
-    refused_before_mail(p, BARE_EHLO, 23, "REQUIRETLS");
+    refused_before_mail_in(over_tls(p), BARE_EHLO, 23, "REQUIRETLS");
 }
 
 fn bdat_plan(chunk: usize) -> Plan {
@@ -1230,12 +1243,11 @@ fn quit_at_proxy_reads_the_banner_and_quits() {
 
 #[test]
 fn the_proxy_header_is_the_first_write_reported_in_clear() {
-    for (tls_on_connect, raw) in [(false, false), (true, true)] {
+    for raw in [false, true] {
         let header = b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n".to_vec();
         let mut s = Session::new(Plan {
             proxy: Some(header.clone()),
             raw_events: raw,
-            tls_on_connect,
             ..plan()
         });
         // Before the banner, before any TLS: the driver writes it first.
@@ -1408,10 +1420,7 @@ fn a_tls_record_instead_of_the_banner_fails_at_once_without_quit() {
 fn tls_record_bytes_are_only_judged_at_the_start_of_a_plaintext_banner() {
     let record = b"\x16\x03\x03\x00\x02";
     // Implicit TLS: the session runs over the decrypted stream, so these are just bad bytes.
-    let mut s = Session::new(Plan {
-        tls_on_connect: true,
-        ..plan()
-    });
+    let mut s = over_tls(plan());
     s.feed(record);
     assert!(
         !warnings(&events(&mut s))
@@ -1455,10 +1464,7 @@ fn a_silent_plaintext_banner_times_out_with_the_implicit_tls_hint() {
         ]
     );
     // Over implicit TLS that hint would be wrong: the timeout alone is reported.
-    let mut s = Session::new(Plan {
-        tls_on_connect: true,
-        ..plan()
-    });
+    let mut s = over_tls(plan());
     assert_eq!(s.on_timeout(2.0), Some(Phase::Banner));
     assert!(warnings(&events(&mut s)).is_empty());
 }
