@@ -107,12 +107,6 @@ async fn run(
         .collect();
     let mut conn = conn::open(connect, &mut |e| out.emit(e)).await?;
     state.server = Some(conn.server.clone());
-    // A secure TLSA RRset for this host (`--tls-verify dane`) makes TLS mandatory (RFC 7672
-    // §2.2): STARTTLS becomes required whatever the plan said.
-    let mut plan = plan;
-    if conn.dane.is_some() && !connect.link.tls_on_connect {
-        plan.starttls = crate::smtp::client::StartTls::Required;
-    }
     let mut child = conn.child.take();
     let mut session = Session::new(plan);
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
@@ -126,6 +120,10 @@ async fn run(
         conn = conn.start_tls(connect, &mut |e| out.emit(e)).await?;
         state.tls = conn.tls.clone();
         session.implicit_tls_established();
+    }
+    // What a secure TLSA RRset means for the session is the session's to decide.
+    if conn.dane.is_some() {
+        session.secure_tlsa_found();
     }
     let result = pump(conn, &mut session, connect, out, state).await;
     let mut spawn_failure = None;

@@ -316,6 +316,16 @@ impl Session {
         self.tls = true;
     }
 
+    /// The host connected to has a DNSSEC-secure TLSA RRset (`--tls-verify dane` found one): TLS
+    /// is mandatory for it (RFC 7672 §2.2), so over a plain stream STARTTLS becomes required
+    /// whatever the plan said — not offered or failed ends the session. Over implicit TLS there
+    /// is nothing to change. Called before the session has read anything.
+    pub(crate) fn secure_tlsa_found(&mut self) {
+        if !self.tls {
+            self.plan.starttls = StartTls::Required;
+        }
+    }
+
     /// The TLS handshake the session asked for succeeded: EHLO again with a clean slate
     /// (RFC 3207 §4.2). The driver reports the handshake's evidence itself.
     pub(crate) fn tls_established(&mut self) {

@@ -166,6 +166,45 @@ fn required_starttls_not_advertised_is_exit_29() {
 }
 
 #[test]
+fn a_secure_tlsa_rrset_makes_starttls_required() {
+    // The host has secure TLSA records: STARTTLS not offered ends the session (exit 29), where
+    // the plan's optional-strict alone would carry on in plain text.
+    for dane in [false, true] {
+        let mut p = plan();
+        p.starttls = StartTls::OptionalStrict;
+        let mut s = Session::new(p);
+        if dane {
+            s.secure_tlsa_found();
+        }
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-server.test\r\n250 8BITMIME\r\n");
+        let w = sent(&mut s);
+        if dane {
+            assert!(w.ends_with("QUIT\r\n"), "{w}");
+            s.feed(b"221 bye\r\n");
+            assert_eq!(exit_code(&s), 29);
+        } else {
+            assert!(w.ends_with("MAIL FROM:<a@client.test>\r\n"), "{w}");
+        }
+    }
+    // Offered: it is used.
+    let mut s = Session::new(plan());
+    s.secure_tlsa_found();
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-server.test\r\n250 STARTTLS\r\n");
+    assert!(sent(&mut s).ends_with("STARTTLS\r\n"));
+    // Over implicit TLS nothing changes: no STARTTLS, straight on to the transaction.
+    let mut s = over_tls(plan());
+    s.secure_tlsa_found();
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-server.test\r\n250 STARTTLS\r\n");
+    assert_eq!(
+        sent(&mut s),
+        "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n"
+    );
+}
+
+#[test]
 fn optional_starttls_not_advertised_carries_on() {
     let mut p = plan();
     p.starttls = StartTls::Optional;
