@@ -351,7 +351,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP conn
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l mta-sts-port -d 'HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r

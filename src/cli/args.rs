@@ -1772,8 +1772,9 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub(crate) tls_probe: bool,
 
-    /// SMTP port to probe on every MX (a staging MTA or a test; mail exchange uses 25)
-    #[arg(short = 'p', long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    /// SMTP port to probe on every MX, a number or a service name (a staging MTA or a test;
+    /// mail exchange uses 25)
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", default_value_t = 25, value_parser = parse_service_port)]
     pub(crate) port: u16,
 
     /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)
@@ -2240,6 +2241,65 @@ mod tests {
         assert!(parse_server("a:b:c").is_err());
         assert!(parse_server("").is_err());
         assert!(parse_server("ho st").is_err());
+    }
+
+    /// `--port` and `--timeout` read one syntax in every mode: a port number or service name,
+    /// a duration with units.
+    #[test]
+    fn every_port_and_timeout_flag_reads_the_same_syntax() {
+        fn walk(cmd: &clap::Command, mode: &str, out: &mut Vec<(String, String, String)>) {
+            for a in cmd.get_arguments() {
+                if let Some(long @ ("port" | "timeout")) = a.get_long() {
+                    let names = a.get_value_names().map(|v| v.join(" "));
+                    out.push((mode.into(), long.into(), names.unwrap_or_default()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, sub.get_name(), out);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut found = Vec::new();
+        walk(&cmd, "send", &mut found);
+        for mode in ["send", "repl", "check", "probe"] {
+            for flag in ["port", "timeout"] {
+                assert!(
+                    found.iter().any(|(m, f, _)| m == mode && f == flag),
+                    "{mode} --{flag} not seen: {found:?}"
+                );
+            }
+        }
+        for (mode, flag, names) in &found {
+            let want = if flag == "port" {
+                "PORT|SERVICE"
+            } else {
+                "DURATION"
+            };
+            assert_eq!(names, want, "{mode} --{flag}");
+        }
+        // And the parsers behind the names.
+        let Some(Command::Check(c)) =
+            parse(&["check", "d.test", "-p", "submission", "--timeout", "1m"])
+                .unwrap()
+                .command
+        else {
+            panic!("not check")
+        };
+        assert_eq!((c.port, c.timeout), (587, Duration::from_secs(60)));
+        let Some(Command::Check(c)) = parse(&["check", "d.test"]).unwrap().command else {
+            panic!("not check")
+        };
+        assert_eq!((c.port, c.timeout), (25, Duration::from_secs(10)));
+        assert!(parse(&["check", "d.test", "-p", "0"]).is_err());
+        let Some(Command::Probe(p)) =
+            parse(&["probe", "h.test", "-p", "smtps", "--timeout", "90s"])
+                .unwrap()
+                .command
+        else {
+            panic!("not probe")
+        };
+        assert_eq!((p.port, p.timeout), (Some(465), Duration::from_secs(90)));
     }
 
     #[test]
