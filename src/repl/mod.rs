@@ -186,6 +186,45 @@ async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
     }
 }
 
+/// A fence for the signals the REPL itself receives: [`SignalFence::pass`] returns once every
+/// signal that reached the process before the call has been handed to its listeners, and
+/// [`terminated`] has looked at it. Without it, the moment `terminated` sees a SIGINT says
+/// little about when it came: the kernel queues the signal, a thread runs the runtime's handler
+/// when it is next scheduled, and the runtime passes it on in a later turn. So a SIGINT that
+/// came while `:edit`'s editor had the terminal could be seen only after the editor was seen
+/// to exit (nearly always so when that SIGINT is what ended the editor: a Ctrl-C signals the
+/// REPL and the editor at once) and end the REPL instead of being left to the editor.
+///
+/// The fence is a signal of the REPL's own, SIGURG: its default action is to ignore it, and
+/// the kernel sends it on its own only to the owner of a socket set with `F_SETOWN`, which
+/// ehlo never sets. Raised by this thread, it is handled before the thread goes on, and on
+/// Linux so is every signal still queued for the process (after delivering one, the kernel
+/// looks at the process's queue again before the thread returns to its code); the runtime
+/// hands over every signal caught so far in the turn it hands over the fence's.
+struct SignalFence(Option<tokio::signal::unix::Signal>);
+
+impl SignalFence {
+    /// Listen for the fence's signal (from now on, so that raising it can never be missed).
+    fn new() -> SignalFence {
+        use tokio::signal::unix::{SignalKind, signal};
+        let urg = SignalKind::from_raw(nix::sys::signal::Signal::SIGURG as i32);
+        SignalFence(signal(urg).ok())
+    }
+
+    /// Wait until every signal that came before this call has reached [`terminated`].
+    async fn pass(&mut self) {
+        if let Some(fence) = &mut self.0
+            && nix::sys::signal::raise(nix::sys::signal::Signal::SIGURG).is_ok()
+        {
+            // Bounded: a fence that never comes back must not hang the REPL.
+            let _ = tokio::time::timeout(Duration::from_secs(2), fence.recv()).await;
+        }
+        // `terminated` runs beside the session loop in one `select!`, which polls every branch
+        // each time the task wakes: yielding once lets it take what the fence brought along.
+        tokio::task::yield_now().await;
+    }
+}
+
 async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
     if engine.target.is_some() {
         if let Err(code) = engine.connect(&mut Feed::Ui(ui), true).await {
@@ -1620,9 +1659,19 @@ impl Engine {
         };
         let editor = edit::editor_command();
         self.say(&format!("editing the message in {editor}: save and quit to send it; save it empty (or quit without saving) to cancel"));
+        // Signals are judged by when they came, not by when the runtime hands them over: one
+        // that came before the editor starts is the REPL's. Passing the fence here also runs
+        // the signal handler once before it matters: the first signal a process handles may
+        // wait for the handler's code to be read from disk, long enough to come after the
+        // editor's exit.
+        let mut fence = SignalFence::new();
+        fence.pass().await;
         self.editing.store(true, Ordering::SeqCst);
         ui.hand_over();
         let status = edit::run_editor(&editor, draft.path()).await;
+        // A SIGINT/SIGQUIT that came while the editor ran is the editor's, however late the
+        // runtime hands it over (a Ctrl-C that ended the editor comes with its exit).
+        fence.pass().await;
         ui.take_back();
         self.editing.store(false, Ordering::SeqCst);
         let content = match status {
