@@ -7,6 +7,7 @@
 
 mod edit;
 pub(crate) mod editor;
+pub(crate) mod interrupts;
 pub(crate) mod meta;
 pub(crate) mod record;
 mod replay;
@@ -31,6 +32,7 @@ use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Input, LineKind, Ui};
+use interrupts::Interrupts;
 use meta::{Envelope, Meta};
 use record::Recorder;
 
@@ -107,7 +109,12 @@ impl ReplConfig {
 /// the dispatcher, `app`) and rendering through `sink` (the run's renderer over `ui`'s console,
 /// with the `--log` copy when asked). Returns the exit code: 0, or the connect/usage code when
 /// the first connection cannot be made.
-pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) -> u8 {
+pub(crate) async fn run(
+    cfg: ReplConfig,
+    mut ui: Ui,
+    sink: Box<dyn Renderer>,
+    interrupts: Option<nix::sys::signalfd::SignalFd>,
+) -> u8 {
     let record = cfg.record.clone();
     let completion = ui.completion();
     let mut engine = Engine::new(cfg, sink, completion);
@@ -123,13 +130,15 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
     engine.notices = ui.is_tty();
     let editing = engine.editing.clone();
     let interactive = ui.is_tty();
+    engine.interrupts = interrupts.map(Interrupts::new);
+    let queue = engine.interrupts.clone();
     if let Some(path) = &record {
         // `--record FILE` on the command line replaces the file, as a shell redirection would.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
     let code = tokio::select! {
         code = session_loop(&mut engine, &mut ui) => code,
-        sig = terminated(interactive, editing) => {
+        sig = terminated(interactive, editing, queue) => {
             // SIGTERM/SIGHUP (and SIGINT/SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
@@ -147,8 +156,13 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
 
 /// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
 /// and Ctrl-\ as keys, so these come from `kill`, or from the terminal while `:edit`'s editor
-/// has it: then they are the editor's business and ignored, as git does).
-async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
+/// has it: then they are the editor's business and ignored, as git does). On a terminal they
+/// are read from `queue` ([`interrupts`]); through handlers only when it could not be opened.
+async fn terminated(
+    interactive: bool,
+    editing: Arc<AtomicBool>,
+    queue: Option<Interrupts>,
+) -> Ending {
     use tokio::signal::unix::{Signal, SignalKind, signal};
     let (Ok(mut t), Ok(mut h)) = (
         signal(SignalKind::terminate()),
@@ -157,7 +171,7 @@ async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
         return std::future::pending().await;
     };
     // Piped, SIGINT and SIGQUIT keep their default action.
-    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive {
+    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive && queue.is_none() {
         (
             signal(SignalKind::interrupt()).ok(),
             signal(SignalKind::quit()).ok(),
@@ -173,55 +187,23 @@ async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
             None => std::future::pending().await,
         }
     }
+    async fn queued(q: &Option<Interrupts>) -> Ending {
+        match q {
+            Some(q) => q.next().await,
+            None => std::future::pending().await,
+        }
+    }
     loop {
         let key = tokio::select! {
             _ = t.recv() => return Ending::Term,
             _ = h.recv() => return Ending::Hup,
             _ = next(&mut int) => Ending::Int,
             _ = next(&mut quit) => Ending::Quit,
+            k = queued(&queue) => k,
         };
         if !editing.load(Ordering::SeqCst) {
             return key;
         }
-    }
-}
-
-/// A fence for the signals the REPL itself receives: [`SignalFence::pass`] returns once every
-/// signal that reached the process before the call has been handed to its listeners, and
-/// [`terminated`] has looked at it. Without it, the moment `terminated` sees a SIGINT says
-/// little about when it came: the kernel queues the signal, a thread runs the runtime's handler
-/// when it is next scheduled, and the runtime passes it on in a later turn. So a SIGINT that
-/// came while `:edit`'s editor had the terminal could be seen only after the editor was seen
-/// to exit (nearly always so when that SIGINT is what ended the editor: a Ctrl-C signals the
-/// REPL and the editor at once) and end the REPL instead of being left to the editor.
-///
-/// The fence is a signal of the REPL's own, SIGURG: its default action is to ignore it, and
-/// the kernel sends it on its own only to the owner of a socket set with `F_SETOWN`, which
-/// ehlo never sets. Raised by this thread, it is handled before the thread goes on, and on
-/// Linux so is every signal still queued for the process (after delivering one, the kernel
-/// looks at the process's queue again before the thread returns to its code); the runtime
-/// hands over every signal caught so far in the turn it hands over the fence's.
-struct SignalFence(Option<tokio::signal::unix::Signal>);
-
-impl SignalFence {
-    /// Listen for the fence's signal (from now on, so that raising it can never be missed).
-    fn new() -> SignalFence {
-        use tokio::signal::unix::{SignalKind, signal};
-        let urg = SignalKind::from_raw(nix::sys::signal::Signal::SIGURG as i32);
-        SignalFence(signal(urg).ok())
-    }
-
-    /// Wait until every signal that came before this call has reached [`terminated`].
-    async fn pass(&mut self) {
-        if let Some(fence) = &mut self.0
-            && nix::sys::signal::raise(nix::sys::signal::Signal::SIGURG).is_ok()
-        {
-            // Bounded: a fence that never comes back must not hang the REPL.
-            let _ = tokio::time::timeout(Duration::from_secs(2), fence.recv()).await;
-        }
-        // `terminated` runs beside the session loop in one `select!`, which polls every branch
-        // each time the task wakes: yielding once lets it take what the fence brought along.
-        tokio::task::yield_now().await;
     }
 }
 
@@ -424,6 +406,9 @@ struct Engine {
     mismatches: Vec<replay::Mismatch>,
     /// `:edit`'s editor has the terminal (SIGINT/SIGQUIT from it are the editor's).
     editing: Arc<AtomicBool>,
+    /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
+    /// got).
+    interrupts: Option<Interrupts>,
     /// Why the run failed, for the JSON summary (a label and a one-line reason).
     outcome: Option<String>,
     outcome_reason: Option<String>,
@@ -478,6 +463,7 @@ impl Engine {
             keep_going: false,
             mismatches: Vec::new(),
             editing: Arc::new(AtomicBool::new(false)),
+            interrupts: None,
             outcome: None,
             outcome_reason: None,
             helo_default: if helo_default.is_empty() {
@@ -1659,19 +1645,14 @@ impl Engine {
         };
         let editor = edit::editor_command();
         self.say(&format!("editing the message in {editor}: save and quit to send it; save it empty (or quit without saving) to cancel"));
-        // Signals are judged by when they came, not by when the runtime hands them over: one
-        // that came before the editor starts is the REPL's. Passing the fence here also runs
-        // the signal handler once before it matters: the first signal a process handles may
-        // wait for the handler's code to be read from disk, long enough to come after the
-        // editor's exit.
-        let mut fence = SignalFence::new();
-        fence.pass().await;
         self.editing.store(true, Ordering::SeqCst);
         ui.hand_over();
         let status = edit::run_editor(&editor, draft.path()).await;
-        // A SIGINT/SIGQUIT that came while the editor ran is the editor's, however late the
-        // runtime hands it over (a Ctrl-C that ended the editor comes with its exit).
-        fence.pass().await;
+        // A SIGINT/SIGQUIT still queued came while the editor ran (a Ctrl-C that ended the
+        // editor signalled the REPL at the same moment): the editor's, not the REPL's.
+        if let Some(i) = &self.interrupts {
+            i.discard();
+        }
         ui.take_back();
         self.editing.store(false, Ordering::SeqCst);
         let content = match status {
