@@ -752,12 +752,12 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
-/// Defect 5: SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
-/// bracketed paste on) leave the terminal cooked, the history saved, and exit 128 + the
-/// signal's number.
+/// Defect 5: SIGTERM, SIGHUP, SIGINT or SIGQUIT (from `kill`: Ctrl-C and Ctrl-\ are keys) at
+/// the prompt (raw mode, bracketed paste on) leave the terminal cooked, the history saved, and
+/// exit 128 + the signal's number.
 #[test]
 fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
-    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
         let home = tempfile::tempdir().unwrap();
         let (addr, _h) = server(
             Behaviour {
