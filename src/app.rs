@@ -4,7 +4,7 @@
 //! from `error.rs`).
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::cli::mode::Mode;
 use crate::error::{EXIT_OK, Error};
@@ -30,6 +30,13 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
         Mode::Explain { text, phase, json } => explain(&text, phase, json),
         mode => {
+            // The REPL on a terminal reads SIGINT and SIGQUIT from the kernel's queue
+            // (`repl::interrupts`): blocked here, before the runtime starts its threads, so
+            // that none of them takes one through a handler.
+            let interrupts = match &mode {
+                Mode::Repl(_) if std::io::stdin().is_terminal() => crate::repl::interrupts::block(),
+                _ => None,
+            };
             // A one-shot send is one connection at a time: a single-threaded runtime starts
             // faster and keeps fewer pages than worker threads that would only wait. A server
             // that writes no files is one event loop too, like Postfix's smtp-sink: its
@@ -58,13 +65,14 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                         .report();
                 }
             };
-            runtime.block_on(dispatch(mode))
+            runtime.block_on(dispatch(mode, interrupts))
         }
     }
 }
 
-/// Run a mode that talks to the network (or listens on it).
-async fn dispatch(mode: Mode) -> u8 {
+/// Run a mode that talks to the network (or listens on it); `interrupts`: the REPL's queue of
+/// SIGINT and SIGQUIT.
+async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) -> u8 {
     match mode {
         Mode::Send(cfg) => {
             let (out, err) = match open_outputs(&cfg.output) {
@@ -86,7 +94,7 @@ async fn dispatch(mode: Mode) -> u8 {
             crate::serve::run(*opts, renderer).await
         }
         Mode::Demo(format) => crate::demo::run(render::make(&format)).await,
-        Mode::Repl(cfg) => repl(*cfg).await,
+        Mode::Repl(cfg) => repl(*cfg, interrupts).await,
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {
                 Ok(s) => s,
@@ -117,15 +125,17 @@ async fn dispatch(mode: Mode) -> u8 {
 /// `ehlo repl`: the `--log` file first (a bad path is a usage error before the terminal is
 /// touched), then the terminal (raw mode, line editor; inside the runtime, which its job-control
 /// signals need), then the renderer over the terminal's console, and the session.
-async fn repl(cfg: crate::repl::ReplConfig) -> u8 {
-    use std::io::IsTerminal;
+async fn repl(
+    cfg: crate::repl::ReplConfig,
+    interrupts: Option<nix::sys::signalfd::SignalFd>,
+) -> u8 {
     let log = match open_log(cfg.log.as_deref()) {
         Ok(l) => l,
         Err(e) => return e.report(),
     };
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
     let renderer = with_log(render::make_console(&cfg.format(), out, err), log);
-    crate::repl::run(cfg, ui, renderer).await
+    crate::repl::run(cfg, ui, renderer, interrupts).await
 }
 
 /// Open (truncate) the REPL's or replay's `--log FILE`.

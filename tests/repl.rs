@@ -752,12 +752,12 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
-/// SIGTERM, SIGHUP or SIGINT (from `kill`: Ctrl-C is a key) at the prompt (raw mode,
-/// bracketed paste on) leave the terminal cooked, the history saved, and exit 128 + the
-/// signal's number.
+/// SIGTERM, SIGHUP, SIGINT or SIGQUIT (from `kill`: Ctrl-C and Ctrl-\ are keys) at the prompt
+/// (raw mode, bracketed paste on) leave the terminal cooked, the history saved, and exit 128 +
+/// the signal's number.
 #[test]
 fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
-    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
         let home = tempfile::tempdir().unwrap();
         let (addr, _h) = server(
             Behaviour {
@@ -3109,8 +3109,10 @@ printf 'Subject: edited\n\n.dot line\n%s\nlast line\n' "$typed" > "$1"
 
 /// `$VISUAL` comes before `$EDITOR`; an editor exiting non-zero, a draft saved empty and one
 /// left unchanged each cancel with a note and send nothing (no DATA); SIGINT while the editor
-/// has the terminal is the editor's (the REPL carries on); SIGTERM while it runs ends the REPL
-/// with the terminal restored and the draft removed. Every draft directory is gone.
+/// has the terminal is the editor's (the REPL carries on), also when it ends the editor as it
+/// reaches the REPL (Ctrl-C: the terminal signals the REPL and the editor at once); SIGTERM
+/// while it runs ends the REPL with the terminal restored and the draft removed. Every draft
+/// directory is gone.
 #[test]
 fn terminal_edit_cancels_prefers_visual_and_cleans_up_on_signals() {
     let home = tempfile::tempdir().unwrap();
@@ -3133,6 +3135,9 @@ send)
 hang)
     echo VISUAL HANGS
     exec sleep 60 ;;
+interrupted)
+    echo VISUAL INTERRUPTIBLE
+    exec sleep 60 ;;
 esac
 "#
         ),
@@ -3144,11 +3149,13 @@ esac
     );
     let mode = |m: &str| std::fs::write(out.path().join("mode"), m).unwrap();
     let (addr, h) = plain_server();
+    // A process group of its own, as a shell's job: the REPL and its editor are the group a
+    // terminal's Ctrl-C signals.
     let mut t = Pty::start_env(
         home.path(),
         &["repl", &addr.to_string()],
         COLS,
-        false,
+        true,
         &[
             ("VISUAL", visual.to_str().unwrap()),
             ("EDITOR", editor.to_str().unwrap()),
@@ -3173,17 +3180,30 @@ esac
             s.contains(note) && last_prompt(s) == "ehlo[plain|mail]>"
         });
     }
+    let pid = t.child.id().to_string();
+    let kill = |signal: &str, target: &str| {
+        assert!(
+            Command::new("kill")
+                .args([signal, "--", target])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    // Ctrl-C that ends the editor: SIGINT to the whole group, the REPL and the editor at once.
+    // The editor dies of it; the REPL, which gets it as the editor ends, carries on.
+    mode("interrupted");
+    t.keys(":edit\r");
+    t.wait("the editor", |s| s.contains("VISUAL INTERRUPTIBLE"));
+    kill("-INT", &format!("-{pid}"));
+    let note = "failed (signal: 2 (SIGINT)): message cancelled, nothing was sent";
+    t.wait(note, |s| {
+        s.contains(note) && last_prompt(s) == "ehlo[plain|mail]>"
+    });
     mode("send");
     t.keys(":data --edit\r");
     t.wait("the editor", |s| s.contains("VISUAL WAITING"));
-    let pid = t.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    kill("-INT", &pid);
     t.keys("after an interrupt\r");
     t.wait("the message queued", |s| s.contains("2.0.0 queued"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
@@ -3192,13 +3212,7 @@ esac
     mode("hang");
     t.keys(":edit\r");
     t.wait("the editor", |s| s.contains("VISUAL HANGS"));
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    kill("-TERM", &pid);
     assert_eq!(t.exit_code(), 143, "{}", t.screen());
     t.assert_cooked();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
@@ -3207,7 +3221,7 @@ esac
         "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: visual\r\n\r\nafter an interrupt\r\n.\r\nMAIL FROM:<a@b.test>\r\n"
     );
     let paths = std::fs::read_to_string(out.path().join("paths")).unwrap();
-    assert_eq!(paths.lines().count(), 5, "{paths}");
+    assert_eq!(paths.lines().count(), 6, "{paths}");
     for p in paths.lines() {
         let dir = std::path::Path::new(p).parent().unwrap();
         assert!(!dir.exists(), "{} left behind", dir.display());

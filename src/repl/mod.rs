@@ -7,6 +7,7 @@
 
 mod edit;
 pub(crate) mod editor;
+pub(crate) mod interrupts;
 pub(crate) mod meta;
 pub(crate) mod record;
 mod replay;
@@ -31,6 +32,7 @@ use crate::smtp::client::SessionError;
 use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Input, LineKind, Ui};
+use interrupts::Interrupts;
 use meta::{Envelope, Meta};
 use record::Recorder;
 
@@ -107,7 +109,12 @@ impl ReplConfig {
 /// the dispatcher, `app`) and rendering through `sink` (the run's renderer over `ui`'s console,
 /// with the `--log` copy when asked). Returns the exit code: 0, or the connect/usage code when
 /// the first connection cannot be made.
-pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) -> u8 {
+pub(crate) async fn run(
+    cfg: ReplConfig,
+    mut ui: Ui,
+    sink: Box<dyn Renderer>,
+    interrupts: Option<nix::sys::signalfd::SignalFd>,
+) -> u8 {
     let record = cfg.record.clone();
     let completion = ui.completion();
     let mut engine = Engine::new(cfg, sink, completion);
@@ -123,13 +130,15 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
     engine.notices = ui.is_tty();
     let editing = engine.editing.clone();
     let interactive = ui.is_tty();
+    engine.interrupts = interrupts.map(Interrupts::new);
+    let queue = engine.interrupts.clone();
     if let Some(path) = &record {
         // `--record FILE` on the command line replaces the file, as a shell redirection would.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
     let code = tokio::select! {
         code = session_loop(&mut engine, &mut ui) => code,
-        sig = terminated(interactive, editing) => {
+        sig = terminated(interactive, editing, queue) => {
             // SIGTERM/SIGHUP (and SIGINT/SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
@@ -147,8 +156,13 @@ pub(crate) async fn run(cfg: ReplConfig, mut ui: Ui, sink: Box<dyn Renderer>) ->
 
 /// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
 /// and Ctrl-\ as keys, so these come from `kill`, or from the terminal while `:edit`'s editor
-/// has it: then they are the editor's business and ignored, as git does).
-async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
+/// has it: then they are the editor's business and ignored, as git does). On a terminal they
+/// are read from `queue` ([`interrupts`]); through handlers only when it could not be opened.
+async fn terminated(
+    interactive: bool,
+    editing: Arc<AtomicBool>,
+    queue: Option<Interrupts>,
+) -> Ending {
     use tokio::signal::unix::{Signal, SignalKind, signal};
     let (Ok(mut t), Ok(mut h)) = (
         signal(SignalKind::terminate()),
@@ -157,7 +171,7 @@ async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
         return std::future::pending().await;
     };
     // Piped, SIGINT and SIGQUIT keep their default action.
-    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive {
+    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive && queue.is_none() {
         (
             signal(SignalKind::interrupt()).ok(),
             signal(SignalKind::quit()).ok(),
@@ -173,12 +187,19 @@ async fn terminated(interactive: bool, editing: Arc<AtomicBool>) -> Ending {
             None => std::future::pending().await,
         }
     }
+    async fn queued(q: &Option<Interrupts>) -> Ending {
+        match q {
+            Some(q) => q.next().await,
+            None => std::future::pending().await,
+        }
+    }
     loop {
         let key = tokio::select! {
             _ = t.recv() => return Ending::Term,
             _ = h.recv() => return Ending::Hup,
             _ = next(&mut int) => Ending::Int,
             _ = next(&mut quit) => Ending::Quit,
+            k = queued(&queue) => k,
         };
         if !editing.load(Ordering::SeqCst) {
             return key;
@@ -385,6 +406,9 @@ struct Engine {
     mismatches: Vec<replay::Mismatch>,
     /// `:edit`'s editor has the terminal (SIGINT/SIGQUIT from it are the editor's).
     editing: Arc<AtomicBool>,
+    /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
+    /// got).
+    interrupts: Option<Interrupts>,
     /// Why the run failed, for the JSON summary (a label and a one-line reason).
     outcome: Option<String>,
     outcome_reason: Option<String>,
@@ -439,6 +463,7 @@ impl Engine {
             keep_going: false,
             mismatches: Vec::new(),
             editing: Arc::new(AtomicBool::new(false)),
+            interrupts: None,
             outcome: None,
             outcome_reason: None,
             helo_default: if helo_default.is_empty() {
@@ -1623,6 +1648,11 @@ impl Engine {
         self.editing.store(true, Ordering::SeqCst);
         ui.hand_over();
         let status = edit::run_editor(&editor, draft.path()).await;
+        // A SIGINT/SIGQUIT still queued came while the editor ran (a Ctrl-C that ended the
+        // editor signalled the REPL at the same moment): the editor's, not the REPL's.
+        if let Some(i) = &self.interrupts {
+            i.discard();
+        }
         ui.take_back();
         self.editing.store(false, Ordering::SeqCst);
         let content = match status {
