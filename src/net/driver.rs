@@ -208,7 +208,7 @@ async fn pump_in(
     let timeout = plan.link.timeout;
     let mut buf = vec![0u8; 16 * 1024];
     let mut waiting_since = conn.connected_at;
-    let raw = plan.link.raw_events;
+    let raw = session.raw_events();
     loop {
         while let Some(ev) = session.poll_event() {
             let reply_phase = match &ev {

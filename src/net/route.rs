@@ -143,8 +143,6 @@ pub(crate) struct Link {
     pub(crate) timeout: Duration,
     /// Per-attempt connect timeout; zero = none.
     pub(crate) connect_timeout: Duration,
-    /// Produce `RawSent`/`RawReceived` events (`--show-raw-text`).
-    pub(crate) raw_events: bool,
     /// `--tls-verify dane`: look up the TLSA records of each host tried and authenticate it by
     /// them when they are DNSSEC-secure (RFC 7672 §2.2), by the CA store otherwise.
     pub(crate) dane: bool,

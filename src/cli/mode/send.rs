@@ -169,7 +169,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
     let raw_events = output.show_raw_text && !output.json;
-    let connect = connect_plan(&transport, route, family, tls_params, &tls_use, raw_events)?;
+    let connect = connect_plan(&transport, route, family, tls_params, &tls_use)?;
     let format = format_of(&output);
 
     let plan = Plan {
@@ -657,7 +657,6 @@ fn connect_plan(
     family: Family,
     tls: TlsParams,
     tls_use: &TlsUse,
-    raw_events: bool,
 ) -> Result<ConnectPlan, Error> {
     let timeout = transport.timeout;
     let link = Link {
@@ -676,7 +675,6 @@ fn connect_plan(
         tls_on_connect: tls_use.tls_on_connect,
         timeout,
         connect_timeout: transport.connect_timeout.unwrap_or(timeout),
-        raw_events,
         dane: tls_use.dane,
     };
     Ok(link.to(route.target))

@@ -358,6 +358,12 @@ impl Session {
         self.ending == Ending::Closed
     }
 
+    /// Does this session report the raw bytes (`RawSent`; the driver adds `RawReceived`)? The
+    /// plan decides, for both directions.
+    pub(crate) fn raw_events(&self) -> bool {
+        self.plan.raw_events
+    }
+
     /// Is the transport encrypted?
     #[cfg(test)]
     pub(crate) fn is_tls(&self) -> bool {
