@@ -533,6 +533,11 @@ impl Pty {
         }
         false
     }
+    /// Type `:quit` and expect the REPL to end with exit code 0.
+    fn quit(&mut self) {
+        self.keys(":quit\r");
+        assert_eq!(self.exit_code(), 0, "{}", self.screen());
+    }
     /// Wait for `ehlo` to leave; its exit code.
     fn exit_code(&mut self) -> i32 {
         let start = Instant::now();
@@ -630,8 +635,7 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     // The prompt on screen was drawn before the drop; the next one shows the state.
     t.keys("\r");
     t.wait("the closed prompt", |s| last_prompt(s) == "ehlo[closed]>");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
@@ -719,8 +723,7 @@ fn paste_session(pipelining: bool) -> (String, String, String) {
     t.keys(".\r");
     t.wait("the message queued", |s| s.contains("2.0.0 queued"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let screen = t.screen();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     (got, screen, std::fs::read_to_string(&rec).unwrap())
@@ -837,8 +840,7 @@ fn terminal_auth_explains_asks_before_plaintext_and_picks_the_strongest() {
     });
     let screen = t.screen();
     assert!(!screen.contains("pw-typed-here"), "{screen}");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     // \0tim\0pw-typed-here
     assert_eq!(
@@ -1069,8 +1071,7 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     t.wait("EHLO inside TLS", |s| {
         s.matches("250-").count() > 4 && last_prompt(s) == "ehlo[tls]>"
     });
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let _ = server.kill();
     let _ = server.wait();
@@ -1089,8 +1090,7 @@ fn terminal_quit_prints_no_reconnect_notice() {
     );
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
     assert!(
         !t.screen().contains(":reconnect or :quit"),
@@ -1203,8 +1203,7 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
     t.keys("QUIT\r");
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     let mut want = String::from("SLOW\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n");
@@ -1309,8 +1308,7 @@ fn terminal_typed_secrets_never_reach_a_file() {
     t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
     t.keys("QUIT\r");
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let screen = t.screen();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     // The secrets did go to the server.
@@ -1440,8 +1438,7 @@ fn terminal_session_through_postfix_starttls_lands_byte_exact() {
     t.wait("the goodbye and the closed prompt", |s| {
         s.contains("221 2.0.0") && last_prompt(s) == "ehlo[closed]>"
     });
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let maildir = std::path::Path::new("/home/ehlotest/Maildir");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -1560,8 +1557,7 @@ fn terminal_type_ahead_reaches_aiosmtpd_complete_behind_a_slow_reply() {
     t.keys(&typed);
     t.wait("the message stored", |s| s.contains("OK stored as"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let dir = std::path::Path::new("/tmp/ehlo-interop/aiosmtpd");
     let stored = std::fs::read_dir(dir)
@@ -1622,8 +1618,7 @@ fn terminal_edit_reaches_aiosmtpd_exactly() {
     t.keys(":edit\r");
     t.wait("the message stored", |s| s.contains("OK stored as"));
     t.wait("a fresh prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let dir = std::path::Path::new("/tmp/ehlo-interop/aiosmtpd");
     let stored = std::fs::read_dir(dir)
@@ -1958,8 +1953,7 @@ fn terminal_long_lines_wrap_over_rows_and_edit_in_place() {
         screen.contains(&format!("ehlo[plain]> {edited}\n")),
         "{screen}"
     );
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8(got).unwrap(),
@@ -2012,8 +2006,7 @@ fn terminal_wide_and_combining_characters_keep_the_cursor_on_its_cell() {
     }
     t.keys("\r");
     t.wait("the reply", |s| s.contains("2.0.0 ok"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8(got).unwrap(),
@@ -2076,8 +2069,7 @@ fn terminal_ctrl_r_searches_the_history() {
     t.wait("its reply", |s| {
         s.contains("> NOOP second!") && last_prompt(s) == "ehlo[plain]>"
     });
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8(got).unwrap(),
@@ -2131,8 +2123,7 @@ fn suspend_and_resume(stop: impl FnOnce(&mut Pty)) {
     t.wait_bracketed_paste(true);
     t.keys(" done\r");
     t.wait("the reply", |s| s.contains("2.0.0 ok"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
@@ -2242,8 +2233,7 @@ fn a_421_banner_is_the_reason_for_the_close_not_a_surprise() {
         s.contains("server closed the connection — :reconnect or :quit")
     });
     assert!(!s.contains("unexpectedly"), "{s}");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     assert_eq!(h.join().unwrap(), b"");
 }
 
@@ -2370,8 +2360,7 @@ fn terminal_replies_show_latency_and_decoded_challenges() {
     });
     t.keys("cGFzcw==\r");
     t.wait("authenticated", |s| s.contains("235 2.7.0 authenticated ("));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     h.join().unwrap();
 }
 
@@ -2676,8 +2665,7 @@ fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
     let slow = rows.iter().position(|l| l.contains("250 slow (")).unwrap();
     assert_eq!(rows[slow + 1].trim_end(), "ehlo[plain]> NOOP", "{s}");
     assert!(rows[slow + 2].starts_with(" -> NOOP"), "{s}");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     assert_eq!(
         String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
@@ -2706,8 +2694,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
         assert!(start.elapsed() < Duration::from_secs(30), "{s}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     h.join().unwrap();
 
     let (addr, h) = plain_server();
@@ -2859,8 +2846,7 @@ fn terminal_set_completes_names_and_values() {
     });
     t.keys("\r");
     t.wait("the setting changed", |s| s.contains("echo     off"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     h.join().unwrap();
 }
 
@@ -2957,8 +2943,7 @@ fn terminal_data_over_the_advertised_size_asks_first() {
     });
     t.keys("y\r");
     t.wait("the message queued", |s| s.contains("2.0.0 queued"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert_eq!(got.matches("DATA\r\n").count(), 1, "{:.300}", got);
     assert_eq!(got.matches(&"x".repeat(99)).count(), 10_000);
@@ -3069,8 +3054,7 @@ printf 'Subject: edited\n\n.dot line\n%s\nlast line\n' "$typed" > "$1"
     assert!(t.wait_mode(false), "not raw again after the editor");
     t.keys("QUIT\r");
     t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert_eq!(
@@ -3336,8 +3320,7 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
         "{}",
         t.screen()
     );
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8(got).unwrap(),
@@ -3365,8 +3348,7 @@ fn terminal_waiting_indicator_is_erased_when_the_timeout_fires() {
     assert!(warning.starts_with("!!! no "), "{s}");
     let s = t.wait("the late reply", |s| s.contains("250 slow"));
     assert!(!s.contains("waiting "), "{s}");
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     h.join().unwrap();
 }
@@ -3538,8 +3520,7 @@ fn terminal_completion_leaves_out_parameters_already_typed() {
     t.wait("an empty prompt after Ctrl-C", |s| {
         last_prompt(s) == "ehlo[plain]>"
     });
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     let got = h.join().unwrap().remove(0);
     // Completion sends nothing: the cancelled MAIL line never reached the server.
     assert_eq!(String::from_utf8_lossy(&got), "EHLO x.test\r\nQUIT\r\n");
@@ -3587,8 +3568,7 @@ fn terminal_starttls_sni_names_the_certificate_to_verify() {
         1,
         "{s}"
     );
-    t.keys(":quit\r");
-    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.quit();
     t.assert_cooked();
     let _ = server.kill();
     let _ = server.wait();
