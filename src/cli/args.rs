@@ -2279,18 +2279,15 @@ mod tests {
             assert_eq!(names, want, "{mode} --{flag}");
         }
         // And the parsers behind the names.
-        let Some(Command::Check(c)) =
-            parse(&["check", "d.test", "-p", "submission", "--timeout", "1m"])
-                .unwrap()
-                .command
-        else {
-            panic!("not check")
+        let check = |argv: &[&str]| match parse(argv).unwrap().command {
+            Some(Command::Check(c)) => (c.port, c.timeout),
+            _ => panic!("not check"),
         };
-        assert_eq!((c.port, c.timeout), (587, Duration::from_secs(60)));
-        let Some(Command::Check(c)) = parse(&["check", "d.test"]).unwrap().command else {
-            panic!("not check")
-        };
-        assert_eq!((c.port, c.timeout), (25, Duration::from_secs(10)));
+        assert_eq!(
+            check(&["check", "d.test", "-p", "submission", "--timeout", "1m"]),
+            (587, Duration::from_secs(60))
+        );
+        assert_eq!(check(&["check", "d.test"]), (25, Duration::from_secs(10)));
         assert!(parse(&["check", "d.test", "-p", "0"]).is_err());
         let Some(Command::Probe(p)) =
             parse(&["probe", "h.test", "-p", "smtps", "--timeout", "90s"])

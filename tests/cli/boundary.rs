@@ -775,60 +775,67 @@ fn import_scan_resolves_super_and_self() {
         module_of(Path::new("smtp/client/mod.rs")),
         ["smtp", "client"]
     );
-    // From smtp/mod.rs `super` is the crate root; from smtp/x/y.rs it takes three.
-    assert_eq!(reached_in("smtp/mod.rs", "", "use super::net;"), ["net"]);
-    assert_eq!(
-        reached_in("smtp/x/y.rs", "", "use super::super::super::net::conn;"),
-        ["net"]
-    );
-    assert_eq!(
-        reached_in("smtp/x/mod.rs", "", "let c = super::super::cli::f();"),
-        ["cli"]
-    );
-    assert_eq!(
-        reached_in("smtp/mod.rs", "", "use super::{render, smtp};"),
-        ["render", "smtp"]
-    );
-    assert_eq!(reached_in("smtp/mod.rs", "", "use super::*;"), ["*"]);
-    // An inline module is one more level.
-    assert_eq!(
-        reached_in(
+    // (file, crate root, code, modules reached)
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        // From smtp/mod.rs `super` is the crate root; from smtp/x/y.rs it takes three.
+        ("smtp/mod.rs", "", "use super::net;", &["net"]),
+        (
+            "smtp/x/y.rs",
+            "",
+            "use super::super::super::net::conn;",
+            &["net"],
+        ),
+        (
+            "smtp/x/mod.rs",
+            "",
+            "let c = super::super::cli::f();",
+            &["cli"],
+        ),
+        (
             "smtp/mod.rs",
             "",
-            "mod inner {\n    use super::super::net;\n}\nuse super::cli;"
+            "use super::{render, smtp};",
+            &["render", "smtp"],
         ),
-        ["net", "cli"]
-    );
-    // Allowed: these stay inside smtp.
-    assert_eq!(
-        reached_in("smtp/x/y.rs", "", "use super::super::net;"),
-        ["smtp"]
-    );
-    assert_eq!(
-        reached_in("smtp/client/mod.rs", "", "use super::reply::Reply;"),
-        ["smtp"]
-    );
-    assert_eq!(
-        reached_in("smtp/mod.rs", "", "use self::net::X; self::cli::f();"),
-        ["smtp", "smtp"]
-    );
-    assert_eq!(
-        reached_in(
+        ("smtp/mod.rs", "", "use super::*;", &["*"]),
+        // An inline module is one more level.
+        (
             "smtp/mod.rs",
             "",
-            "pub(super) fn f() {} pub(crate) fn g() {}"
+            "mod inner {\n    use super::super::net;\n}\nuse super::cli;",
+            &["net", "cli"],
         ),
-        Vec::<String>::new()
-    );
-    // Root names through `super` from a top-level module.
-    assert_eq!(
-        reached_in(
+        // Allowed: these stay inside smtp.
+        ("smtp/x/y.rs", "", "use super::super::net;", &["smtp"]),
+        (
+            "smtp/client/mod.rs",
+            "",
+            "use super::reply::Reply;",
+            &["smtp"],
+        ),
+        (
+            "smtp/mod.rs",
+            "",
+            "use self::net::X; self::cli::f();",
+            &["smtp", "smtp"],
+        ),
+        (
+            "smtp/mod.rs",
+            "",
+            "pub(super) fn f() {} pub(crate) fn g() {}",
+            &[],
+        ),
+        // Root names through `super` from a top-level module.
+        (
             "smtp/mod.rs",
             "pub(crate) use error::Error;",
-            "use super::Error;"
+            "use super::Error;",
+            &["error"],
         ),
-        ["error"]
-    );
+    ];
+    for (file, root, code, want) in cases {
+        assert_eq!(reached_in(file, root, code), *want, "{file}: {code}");
+    }
 }
 
 #[test]
