@@ -1065,10 +1065,12 @@ impl Cli {
     {
         use clap::{CommandFactory, FromArgMatches};
         let mut cmd = Cli::command();
-        let matches = cmd.try_get_matches_from_mut(args)?;
-        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
-        if cli.command.is_some() {
-            return Ok(cli);
+        let mut matches = cmd.try_get_matches_from_mut(args)?;
+        // The struct takes the values out of the matches (`from_arg_matches_mut`; the plain
+        // form clones every matched argument first, 3% of a plain send's instructions by
+        // callgrind), so what it cannot express (the order of the options) is read first.
+        if matches.subcommand().is_some() {
+            return Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd));
         }
         #[derive(Clone, Copy)]
         enum Opt {
@@ -1129,8 +1131,10 @@ impl Cli {
                 ),
             ));
         }
+        let order = xclient_order(&matches);
+        let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
         cli.send.message.parts = parts;
-        cli.send.xclient.xclient_order = xclient_order(&matches);
+        cli.send.xclient.xclient_order = order;
         Ok(cli)
     }
 }

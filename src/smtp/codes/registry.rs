@@ -239,57 +239,28 @@ pub(crate) fn registry_entry(subject: u16, detail: u16) -> Option<&'static Regis
         .find(|e| e.subject == subject && e.detail == detail)
 }
 
-/// A record of the registry CSV: `(subject, detail, byte range)`; the header has (0, 0).
-type Record = (u16, u16, std::ops::Range<usize>);
-
-/// Where each record of the registry CSV lies, header first. Every reply of a run is explained,
-/// but a run meets only a handful of codes: parsing all 81 rows with their prose at every start
-/// cost more than the whole SMTP dialogue, so [`lookup_enhanced`] parses just the record it
-/// needs.
-static INDEX: LazyLock<Vec<Record>> = LazyLock::new(|| index_records(ENHANCED_CSV));
-
-/// The IANA export ends every record with CRLF (RFC 4180 §2) and wraps the prose inside quoted
-/// fields with a bare LF, so each CRLF ends a record: the index needs no quote tracking, and
-/// finding the line ends is a `memchr` for LF rather than a look at every byte (the unit tests
-/// check that every row found this way equals the full parse).
-fn index_records(text: &str) -> Vec<Record> {
-    let mut out = Vec::with_capacity(96);
-    let mut push = |range: std::ops::Range<usize>| {
-        let rec = &text[range.clone()];
-        if !rec.trim().is_empty() {
-            let code = rec.split(',').next().unwrap_or("");
-            let (s, d) = parse_registry_code(code).unwrap_or((0, 0));
-            out.push((s, d, range));
-        }
-    };
-    let mut start = 0;
-    for (i, _) in text.match_indices('\n') {
-        if i > start && text.as_bytes()[i - 1] == b'\r' {
-            push(start..i + 1);
-            start = i + 1;
-        }
-    }
-    if start < text.len() {
-        push(start..text.len());
-    }
-    out
-}
-
-/// The registry's column positions, from its header record (parsed once).
+/// The registry's column positions, from its header record (the text before the first CRLF),
+/// parsed once.
 static COLUMNS: LazyLock<Option<Columns>> = LazyLock::new(|| {
-    let (_, _, header) = INDEX.first()?;
-    let header = parse_csv(&ENHANCED_CSV[header.clone()]).ok()?;
+    let end = memchr::memmem::find(ENHANCED_CSV.as_bytes(), b"\r\n")?;
+    let header = parse_csv(&ENHANCED_CSV[..end]).ok()?;
     Columns::from_header(header.first()?).ok()
 });
 
-/// The registry row for `X.subject.detail`, parsed from its own record only.
+/// The registry row for `X.subject.detail`, parsed from its own record only. Every reply of a
+/// run is explained, but a run meets only a handful of codes: parsing all 81 rows with their
+/// prose, or even indexing them, at every start cost more than the whole SMTP dialogue
+/// (callgrind), so the record is found by its code at the start of a line (`CRLF X.s.d,`)
+/// and parsed alone. The IANA export ends every record with CRLF (RFC 4180 §2) and wraps the
+/// prose inside quoted fields with a bare LF, so the record ends at the next CRLF (the unit
+/// tests check that every row found this way equals the full parse).
 pub(super) fn registry_row(subject: u16, detail: u16) -> Option<RegistryEntry> {
     let cols = COLUMNS.as_ref()?;
-    let (_, _, range) = INDEX
-        .iter()
-        .skip(1)
-        .find(|(s, d, _)| *s == subject && *d == detail)?;
-    let row = parse_csv(&ENHANCED_CSV[range.clone()]).ok()?;
+    let text = ENHANCED_CSV.as_bytes();
+    let key = format!("\r\nX.{subject}.{detail},");
+    let start = memchr::memmem::find(text, key.as_bytes())? + 2;
+    let end = memchr::memmem::find(&text[start..], b"\r\n").map_or(text.len(), |e| start + e + 2);
+    let row = parse_csv(&ENHANCED_CSV[start..end]).ok()?;
     cols.entry(row.first()?).ok()
 }
 
