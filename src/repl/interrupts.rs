@@ -47,7 +47,9 @@ pub(crate) fn block() -> Option<SignalFd> {
 pub(crate) struct Interrupts(Arc<SignalFd>);
 
 /// How often [`Interrupts::next`] looks at the queue: a signal is read at most this long
-/// after it came (the terminal's reader thread wakes as often, [`super::editor`]).
+/// after it came (the terminal's reader thread wakes as often, [`super::editor`]). Not watched
+/// through the runtime's reactor: tokio 1.54 deprecated `AsyncFd`'s safe constructors for
+/// `unsafe` ones (tokio-rs/tokio#8587), and this crate forbids unsafe code.
 const LOOK_EVERY: Duration = Duration::from_millis(50);
 
 impl Interrupts {
@@ -104,6 +106,21 @@ mod tests {
                 nix::sys::signal::raise(Signal::SIGINT).unwrap();
                 let got = tokio::time::timeout(std::time::Duration::from_secs(5), i.next()).await;
                 assert_eq!(got.ok(), Some(Ending::Int));
+                // A signal that comes while `next` waits (nothing queued when it started) is
+                // read too.
+                let raise_later = async {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    nix::sys::signal::raise(Signal::SIGQUIT).unwrap();
+                    std::future::pending::<()>().await
+                };
+                let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                    tokio::select! {
+                        e = i.next() => e,
+                        _ = raise_later => unreachable!(),
+                    }
+                })
+                .await;
+                assert_eq!(got.ok(), Some(Ending::Quit));
             });
         })
         .join()
