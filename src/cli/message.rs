@@ -12,6 +12,7 @@
 //! derive from them, so the output is deterministic under test.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use mail_builder::headers::Header;
 use mail_builder::headers::address::Address;
@@ -30,8 +31,9 @@ pub(crate) const DEFAULT_BODY: &str = "This is a test mailing";
 /// Everything about the environment that the message depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MessageContext {
-    /// Time of the run, in the local offset when it can be determined (else UTC).
-    pub(crate) now: OffsetDateTime,
+    /// Time of the run, in the local offset when it can be determined (else UTC); set on first
+    /// use ([`MessageContext::now`]), or by a test.
+    pub(crate) now: OnceCell<OffsetDateTime>,
     /// Local host name (for `Message-Id`).
     pub(crate) hostname: String,
     /// Process id (for `Message-Id`, fixed per process as in swaks).
@@ -39,19 +41,29 @@ pub(crate) struct MessageContext {
 }
 
 impl MessageContext {
-    /// The current time (local offset, falling back to `+0000` where the offset cannot be
-    /// determined safely), this process's id and `hostname`.
+    /// This process's id and `hostname`; the time is read when first asked for.
     pub(crate) fn current(hostname: &str) -> MessageContext {
-        let utc = OffsetDateTime::now_utc();
-        let now = match UtcOffset::current_local_offset() {
-            Ok(offset) => utc.to_offset(offset),
-            Err(_) => utc,
-        };
         MessageContext {
-            now,
+            now: OnceCell::new(),
             hostname: hostname.to_string(),
             pid: std::process::id(),
         }
+    }
+
+    /// The time of the run: the current time at first use, in the local offset (falling back to
+    /// `+0000` where the offset cannot be determined safely: the time crate reads it only while
+    /// the process has one thread, and the message is built while parsing the command line,
+    /// before the runtime starts its threads). Read when first needed because the local offset
+    /// means reading the time-zone database (`/etc/localtime`, seven system calls), which a
+    /// `--data` message without date tokens never uses.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        *self.now.get_or_init(|| {
+            let utc = OffsetDateTime::now_utc();
+            match UtcOffset::current_local_offset() {
+                Ok(offset) => utc.to_offset(offset),
+                Err(_) => utc,
+            }
+        })
     }
 }
 
@@ -108,7 +120,7 @@ pub(crate) fn date(now: OffsetDateTime) -> String {
 
 /// `%MESSAGEID%`: `YYYYMMDDhhmmss.PID@hostname` in local time, as swaks does.
 fn message_id_bare(ctx: &MessageContext) -> String {
-    let n = ctx.now;
+    let n = ctx.now();
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}.{}@{}",
         n.year(),
@@ -168,21 +180,23 @@ pub(crate) fn data_text(arg: &str) -> Vec<u8> {
 
 /// Values of swaks's template tokens for one run.
 #[derive(Debug, Clone)]
-pub(crate) struct Tokens {
+pub(crate) struct Tokens<'c> {
     pairs: Vec<(&'static str, String)>,
+    /// `%DATE%` and `%MESSAGEID%`, made from the run's one time ([`MessageContext::now`]) when a
+    /// text first names one.
+    stamps: OnceCell<[(&'static str, String); 2]>,
+    ctx: &'c MessageContext,
     /// What `%BODY%` stands for in `--data`: `--body` if given, else the default body.
     body: Vec<u8>,
 }
 
-impl Tokens {
+impl<'c> Tokens<'c> {
     /// The token values for `spec` (addresses joined with `,` as swaks has them; the null sender
     /// is empty).
-    pub(crate) fn new(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Tokens {
+    pub(crate) fn new(spec: &MessageSpec<'_>, ctx: &'c MessageContext) -> Tokens<'c> {
         let version = env!("CARGO_PKG_VERSION").to_string();
         let mut t = Tokens {
             pairs: vec![
-                ("DATE", date(ctx.now)),
-                ("MESSAGEID", message_id_bare(ctx)),
                 ("TO_ADDRESS", spec.to.join(",")),
                 ("FROM_ADDRESS", spec.from.to_string()),
                 ("CC_ADDRESS", spec.cc.join(",")),
@@ -191,6 +205,8 @@ impl Tokens {
                 ("EHLO_VERSION", version.clone()),
                 ("SWAKS_VERSION", version),
             ],
+            stamps: OnceCell::new(),
+            ctx,
             body: Vec::new(),
         };
         t.body = t.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
@@ -200,7 +216,26 @@ impl Tokens {
     /// Replace every `%NAME%` and `..NAME..` token in `text` in one pass (a value that itself
     /// looks like a token is not expanded again). Unknown names stay as they are.
     pub(crate) fn replace(&self, text: &[u8]) -> Vec<u8> {
-        replace_with(text, self.pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
+        replace_with(text, self.pairs_for(text))
+    }
+
+    /// The pairs whose tokens can occur in `text`: the time stamps only when `text` names one
+    /// (token names match byte for byte, so a text without the name cannot hold the token).
+    fn pairs_for<'s>(&'s self, text: &[u8]) -> impl Iterator<Item = (&'static str, &'s [u8])> + 's {
+        let named = |name: &str| memchr::memmem::find(text, name.as_bytes()).is_some();
+        let stamps = (named("DATE") || named("MESSAGEID")).then(|| {
+            self.stamps.get_or_init(|| {
+                [
+                    ("DATE", date(self.ctx.now())),
+                    ("MESSAGEID", message_id_bare(self.ctx)),
+                ]
+            })
+        });
+        stamps
+            .into_iter()
+            .flatten()
+            .chain(&self.pairs)
+            .map(|(k, v)| (*k, v.as_bytes()))
     }
 
     /// [`Tokens::replace`] for a whole `--data` message: also `%NEW_HEADERS%` (nothing; a line
@@ -214,11 +249,7 @@ impl Tokens {
 
     /// Every token but `%NEW_HEADERS%` (left in place for [`insert_new_headers`]).
     fn replace_keeping_new_headers(&self, data: &[u8]) -> Vec<u8> {
-        let pairs = self
-            .pairs
-            .iter()
-            .map(|(k, v)| (*k, v.as_bytes()))
-            .chain([("BODY", self.body.as_slice())]);
+        let pairs = self.pairs_for(data).chain([("BODY", self.body.as_slice())]);
         replace_with(data, pairs)
     }
 }
@@ -450,7 +481,7 @@ fn replace_with<'v>(text: &[u8], pairs: impl Iterator<Item = (&'static str, &'v 
 /// One `--header`/`--add-header` argument as header lines: a literal `\n` and `%NEWLINE%` split
 /// it (swaks lets one argument carry several headers); a line starting with a space or tab
 /// continues (folds) the header before it; tokens are replaced.
-fn header_lines(flag: &str, arg: &str, tokens: &Tokens) -> Result<Vec<String>, String> {
+fn header_lines(flag: &str, arg: &str, tokens: &Tokens<'_>) -> Result<Vec<String>, String> {
     let text =
         String::from_utf8_lossy(&tokens.replace(arg.replace("\\n", "\n").as_bytes())).into_owned();
     let mut out: Vec<String> = Vec::new();
@@ -713,7 +744,7 @@ fn content_id(p: &Part, n: usize, ctx: &MessageContext, taken: &[String]) -> Str
 fn mime(
     parts: &[Part],
     default_body: &[u8],
-    tokens: &Tokens,
+    tokens: &Tokens<'_>,
     ctx: &MessageContext,
 ) -> (Vec<String>, Vec<u8>, Vec<String>) {
     let default = Part {
@@ -817,7 +848,7 @@ fn mime(
 /// Compose the message. Errors name the flag (`--header: …`).
 pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
     let tokens = Tokens::new(spec, ctx);
-    let date = date(ctx.now);
+    let date = date(ctx.now());
     let mut headers: Vec<String> = Vec::new();
     headers.push(format!("Date: {date}"));
     // Recipients joined with a bare comma and the null sender as an empty From:, as swaks
@@ -897,7 +928,7 @@ mod tests {
 
     fn ctx() -> MessageContext {
         MessageContext {
-            now: datetime!(2024-01-02 15:04:05 +01:00),
+            now: datetime!(2024-01-02 15:04:05 +01:00).into(),
             hostname: "client.example".into(),
             pid: 4242,
         }
@@ -1018,11 +1049,45 @@ mod tests {
     #[test]
     fn utc_date() {
         let c = MessageContext {
-            now: datetime!(1999-12-31 23:59:59 UTC),
+            now: datetime!(1999-12-31 23:59:59 UTC).into(),
             ..ctx()
         };
-        assert_eq!(date(c.now), "Fri, 31 Dec 1999 23:59:59 +0000");
+        assert_eq!(date(c.now()), "Fri, 31 Dec 1999 23:59:59 +0000");
         assert_eq!(message_id(&c), "<19991231235959.4242@client.example>");
+    }
+
+    /// The clock (and the time-zone database behind the local offset) is read only for a text
+    /// that names a time token, and then once for the whole run.
+    #[test]
+    fn the_time_is_read_only_when_a_token_names_it() {
+        let c = MessageContext {
+            now: OnceCell::new(),
+            ..ctx()
+        };
+        let to = vec!["r@x".to_string()];
+        let spec = MessageSpec {
+            from: "a@x",
+            to: &to,
+            ..Default::default()
+        };
+        let tokens = Tokens::new(&spec, &c);
+        assert_eq!(
+            tokens.replace(b"To: %TO_ADDRESS%\n\nDATA.\n"),
+            b"To: r@x\n\nDATA.\n"
+        );
+        assert!(
+            c.now.get().is_none(),
+            "the clock was read for a text without time tokens"
+        );
+        let stamped = String::from_utf8(tokens.replace(b"%DATE% ..MESSAGEID..")).unwrap();
+        let now = *c.now.get().expect("the clock was not read for %DATE%");
+        assert_eq!(stamped, format!("{} {}", date(now), message_id_bare(&c)));
+        // The Date header of a composed message is the same time.
+        let composed = String::from_utf8(compose(&spec, &c).unwrap().bytes).unwrap();
+        assert!(
+            composed.starts_with(&format!("Date: {}\n", date(now))),
+            "{composed}"
+        );
     }
 
     fn part(kind: PartKind, ct: &str, name: Option<&str>, content: &[u8]) -> Part {
@@ -1373,12 +1438,13 @@ mod tests {
         );
         // A value that looks like a token is not expanded again.
         let to = vec!["%DATE%@x".to_string()];
+        let c = ctx();
         let tokens = Tokens::new(
             &MessageSpec {
                 to: &to,
                 ..Default::default()
             },
-            &ctx(),
+            &c,
         );
         assert_eq!(tokens.replace(b"%TO_ADDRESS%"), b"%DATE%@x");
         assert_eq!(
@@ -1389,7 +1455,8 @@ mod tests {
 
     #[test]
     fn data_template_tokens() {
-        let tokens = Tokens::new(&MessageSpec::default(), &ctx());
+        let c = ctx();
+        let tokens = Tokens::new(&MessageSpec::default(), &c);
         assert_eq!(
             tokens.replace_in_data(b"Subject: s\n%NEW_HEADERS%\n\n%BODY%\n"),
             b"Subject: s\n\nThis is a test mailing\n"

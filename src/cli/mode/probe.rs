@@ -142,7 +142,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
             starttls: a.tls,
             implicit_tls: a.tls_on_connect,
             auth,
-            date: crate::cli::message::date(env.message.now),
+            date: crate::cli::message::date(env.message.now()),
         },
         selection,
         expects,

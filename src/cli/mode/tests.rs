@@ -24,7 +24,7 @@ fn env() -> Environment {
         pw_user: || Some("pwalice".into()),
         hostname: "client.test".into(),
         message: MessageContext {
-            now: datetime!(2024-01-02 03:04:05 UTC),
+            now: datetime!(2024-01-02 03:04:05 UTC).into(),
             hostname: "client.test".into(),
             pid: 7,
         },
