@@ -178,6 +178,9 @@ pub(crate) fn data_text(arg: &str) -> Vec<u8> {
     arg.replace("\\n", "\n").into_bytes()
 }
 
+/// The tokens made from the run's time ([`Tokens::pairs_for`]).
+const STAMP_TOKENS: [&str; 2] = ["DATE", "MESSAGEID"];
+
 /// Values of swaks's template tokens for one run.
 #[derive(Debug, Clone)]
 pub(crate) struct Tokens<'c> {
@@ -222,14 +225,11 @@ impl<'c> Tokens<'c> {
     /// The pairs whose tokens can occur in `text`: the time stamps only when `text` names one
     /// (token names match byte for byte, so a text without the name cannot hold the token).
     fn pairs_for<'s>(&'s self, text: &[u8]) -> impl Iterator<Item = (&'static str, &'s [u8])> + 's {
+        let [d, m] = STAMP_TOKENS;
         let named = |name: &str| memchr::memmem::find(text, name.as_bytes()).is_some();
-        let stamps = (named("DATE") || named("MESSAGEID")).then(|| {
-            self.stamps.get_or_init(|| {
-                [
-                    ("DATE", date(self.ctx.now())),
-                    ("MESSAGEID", message_id_bare(self.ctx)),
-                ]
-            })
+        let stamps = (named(d) || named(m)).then(|| {
+            self.stamps
+                .get_or_init(|| [(d, date(self.ctx.now())), (m, message_id_bare(self.ctx))])
         });
         stamps
             .into_iter()

@@ -239,11 +239,19 @@ pub(crate) fn registry_entry(subject: u16, detail: u16) -> Option<&'static Regis
         .find(|e| e.subject == subject && e.detail == detail)
 }
 
-/// The registry's column positions, from its header record (the text before the first CRLF),
-/// parsed once.
+/// The registry record that starts at byte `start`, its CRLF included. The IANA export ends
+/// every record with CRLF (RFC 4180 §2) and wraps the prose inside quoted fields with a bare LF,
+/// so a record ends at the next CRLF (the unit tests check that every row found this way equals
+/// the full parse).
+fn record_at(start: usize) -> &'static str {
+    let rest = &ENHANCED_CSV.as_bytes()[start..];
+    let end = memchr::memmem::find(rest, b"\r\n").map_or(rest.len(), |e| e + 2);
+    &ENHANCED_CSV[start..start + end]
+}
+
+/// The registry's column positions, from its header record, parsed once.
 static COLUMNS: LazyLock<Option<Columns>> = LazyLock::new(|| {
-    let end = memchr::memmem::find(ENHANCED_CSV.as_bytes(), b"\r\n")?;
-    let header = parse_csv(&ENHANCED_CSV[..end]).ok()?;
+    let header = parse_csv(record_at(0)).ok()?;
     Columns::from_header(header.first()?).ok()
 });
 
@@ -251,16 +259,12 @@ static COLUMNS: LazyLock<Option<Columns>> = LazyLock::new(|| {
 /// run is explained, but a run meets only a handful of codes: parsing all 81 rows with their
 /// prose, or even indexing them, at every start cost more than the whole SMTP dialogue
 /// (callgrind), so the record is found by its code at the start of a line (`CRLF X.s.d,`)
-/// and parsed alone. The IANA export ends every record with CRLF (RFC 4180 §2) and wraps the
-/// prose inside quoted fields with a bare LF, so the record ends at the next CRLF (the unit
-/// tests check that every row found this way equals the full parse).
+/// and parsed alone ([`record_at`]).
 pub(super) fn registry_row(subject: u16, detail: u16) -> Option<RegistryEntry> {
     let cols = COLUMNS.as_ref()?;
-    let text = ENHANCED_CSV.as_bytes();
     let key = format!("\r\nX.{subject}.{detail},");
-    let start = memchr::memmem::find(text, key.as_bytes())? + 2;
-    let end = memchr::memmem::find(&text[start..], b"\r\n").map_or(text.len(), |e| start + e + 2);
-    let row = parse_csv(&ENHANCED_CSV[start..end]).ok()?;
+    let start = memchr::memmem::find(ENHANCED_CSV.as_bytes(), key.as_bytes())? + 2;
+    let row = parse_csv(record_at(start)).ok()?;
     cols.entry(row.first()?).ok()
 }
 
