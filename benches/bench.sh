@@ -5,6 +5,8 @@
 #   1. plain send (127.0.0.1:2525): ehlo vs `curl smtp://` vs swaks, wall time; beside them the
 #      floor, Postfix's own C client `smtp-source -m 1` (HELO, MAIL, RCPT, DATA, QUIT: a round
 #      trip each, as ehlo's send, and one small message): what any client reaches on this server;
+#      and below it benches/min-client.c, the same dialogue from a statically linked C program
+#      that does nothing else (no options, no dynamic loader, no output);
 #   2. implicit TLS + AUTH PLAIN + one message (Postfix 127.0.0.1:4466, CA given to both):
 #      ehlo vs `curl smtps:// --cacert`, CPU (user + system) and wall time;
 #   3. peak RSS of ehlo's plain and TLS sends (and curl's, for scale);
@@ -86,6 +88,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The floor below the floor: compiled here, statically (no dynamic loader in its start).
+cc -O2 -static -o "$WORK/min-client" "$ROOT/benches/min-client.c"
+
 printf 'From: bench@ehlo.test\r\nTo: ehlotest@ehlo.test\r\nSubject: ehlo bench\r\n\r\nA small message.\r\n' \
   >"$WORK/msg.eml"
 
@@ -106,6 +111,7 @@ tools = {
     "curl": ["curl", "--silent", "--show-error", f"smtp://{plain}", "--mail-from", frm,
              "--mail-rcpt", to, "-T", msg],
     "floor": ["/usr/sbin/smtp-source", "-m", "1", "-f", frm, "-t", to, plain],
+    "min": [os.path.join(work, "min-client"), plain.split(":")[1], frm, to, msg],
     "ehlo-tls": [ehlo, "--color", "never", "--server", smtps, "--tls-on-connect",
                  "--tls-ca-path", ca, "--auth", "PLAIN", "--auth-user", user,
                  "--auth-password", password, "--from", frm, "--to", to, "--data", "@" + msg],
@@ -203,7 +209,7 @@ print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}, {os.c
 
 # 1 + 2: sends.
 if sends:
-    plain_res = rounds_of(["ehlo", "swaks", "curl", "floor"], rounds)
+    plain_res = rounds_of(["ehlo", "swaks", "curl", "floor", "min"], rounds)
     tls_res = rounds_of(["ehlo-tls", "curl-tls"], rounds)
     # 3: memory.
     rss = {n: max(peak_rss(n) for _ in range(5)) for n in ["ehlo", "curl", "ehlo-tls", "curl-tls"]}
@@ -211,7 +217,7 @@ if sends:
     print(f"\n{rounds} rounds, one message per run (medians; min–max)\n")
     print(f"{'send':<28} {'wall ms':>16} {'cpu ms':>16} {'peak RSS MiB':>13}")
     labels = {"ehlo": "ehlo, plain", "swaks": "swaks, plain", "curl": "curl smtp://, plain",
-              "floor": "smtp-source -m 1 (floor)",
+              "floor": "smtp-source -m 1 (floor)", "min": "min-client.c (static)",
               "ehlo-tls": "ehlo, TLS + AUTH PLAIN", "curl-tls": "curl smtps://, TLS + AUTH"}
     for name, res in list(plain_res.items()) + list(tls_res.items()):
         w = [x[0] for x in res]
@@ -270,6 +276,9 @@ if sends:
     print(f"  floor: Postfix's smtp-source C client, one message: {floor:.1f} ms; "
           f"ehlo / floor {pair_ratio(plain_res['ehlo'], plain_res['floor'], 0):.2f}, "
           f"curl / floor {pair_ratio(plain_res['curl'], plain_res['floor'], 0):.2f}")
+    print(f"  minimal static C client: {med([x[0] for x in plain_res['min']]):.1f} ms; "
+          f"ehlo / min-client {pair_ratio(plain_res['ehlo'], plain_res['min'], 0):.2f}, "
+          f"ehlo - min-client {med([a[0] - b[0] for a, b in zip(plain_res['ehlo'], plain_res['min'])]):.1f} ms")
     print(f"TLS + AUTH send, CPU, ehlo / curl smtps:// {pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 1):.2f}  [<= 1.0]")
     print(f"TLS + AUTH send, wall, ehlo / curl smtps://{pair_ratio(tls_res['ehlo-tls'], tls_res['curl-tls'], 0):.2f}  [<= 1.0]")
     print(f"peak RSS, plain / TLS send                 {rss['ehlo'] / 1024:.1f} / {rss['ehlo-tls'] / 1024:.1f} MiB  [<= 6 / <= 9]")
