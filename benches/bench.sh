@@ -89,7 +89,9 @@ cleanup() {
 trap cleanup EXIT
 
 # The floor below the floor: compiled here, statically (no dynamic loader in its start).
-cc -O2 -static -o "$WORK/min-client" "$ROOT/benches/min-client.c"
+if [[ -z "$ONLY" ]]; then
+  cc -O2 -static -o "$WORK/min-client" "$ROOT/benches/min-client.c"
+fi
 
 printf 'From: bench@ehlo.test\r\nTo: ehlotest@ehlo.test\r\nSubject: ehlo bench\r\n\r\nA small message.\r\n' \
   >"$WORK/msg.eml"
