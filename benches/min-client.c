@@ -77,12 +77,16 @@ int main(int argc, char **argv) {
     ssize_t len = m < 0 ? -1 : read(m, message, sizeof message);
     if (len < 0)
         fail("cannot read the message file");
+    if ((size_t)len == sizeof message)
+        fail("message file larger than 64 KiB");
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
     inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
     fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        fail("cannot create a socket");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
         fail("cannot connect");
     if (reply() / 100 != 2)
         fail("no 2xx greeting");
