@@ -37,7 +37,7 @@ impl Session {
 
     pub(super) fn begin_auth(&mut self) {
         let Some(plan) = self.plan.auth.clone() else {
-            self.begin_mail();
+            self.after_auth();
             return;
         };
         let advertised = self
@@ -314,9 +314,6 @@ impl Session {
                 }
                 self.auth = None;
                 self.authenticated = true;
-                if self.stop_here(StopAt::Auth) {
-                    return;
-                }
                 self.after_auth();
             }
             _ => {
@@ -369,7 +366,31 @@ impl Session {
         }
     }
 
+    /// AUTH is over, whether it ran, failed while optional or was never asked for: the
+    /// AUTH stop point applies before MAIL in every case, as in swaks (`sendmail` quits at
+    /// `auth` after its AUTH block, whatever that block did).
     pub(super) fn after_auth(&mut self) {
-        self.begin_mail();
+        // An error recorded during a cancelled exchange ends here, unless AUTH was optional
+        // (then it is only the reason AUTH did not happen, and the session goes on).
+        if let Some(e) = self.error.clone() {
+            let optional = self
+                .plan
+                .auth
+                .as_ref()
+                .is_some_and(|a| a.requirement == AuthRequirement::Optional);
+            if !(optional && matches!(e, SessionError::Auth { .. })) {
+                self.quit();
+                return;
+            }
+            self.error = None;
+        }
+        let stopped = if self.authenticated {
+            self.stop_here(StopAt::Auth)
+        } else {
+            self.stop_without_step(StopAt::Auth)
+        };
+        if !stopped {
+            self.begin_mail();
+        }
     }
 }

@@ -8,25 +8,12 @@ use crate::smtp::event::{Phase, RcptStatus, SentKind};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
-use super::{AuthRequirement, Expect, Session, SessionError, Stop, StopAt};
+use super::{Expect, Session, SessionError, Stop, StopAt};
 
 impl Session {
     // ----- the transaction ------------------------------------------------------------------
 
     pub(super) fn begin_mail(&mut self) {
-        // An auth error recorded during a cancelled exchange ends here.
-        if let Some(e) = self.error.clone() {
-            let optional = self
-                .plan
-                .auth
-                .as_ref()
-                .is_some_and(|a| a.requirement == AuthRequirement::Optional);
-            if !(optional && matches!(e, SessionError::Auth { .. })) {
-                self.quit();
-                return;
-            }
-            self.error = None;
-        }
         let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
         let stop_before_data = matches!(
             self.plan.stop,

@@ -312,8 +312,13 @@ impl Session {
     /// the handshake after the preamble and before reading anything. From here on the session
     /// runs over the decrypted stream: no STARTTLS, and TLS-record bytes where the banner belongs
     /// are no longer a sign of a wrong port.
+    ///
+    /// A TLS stop point applies here, right after the handshake and before the banner is read,
+    /// as in swaks (`sendmail`, `--tls-on-connect`): a drop closes at once; a quit sends QUIT at
+    /// once, and the banner that arrives first is read and reported before QUIT's reply.
     pub(crate) fn implicit_tls_established(&mut self) {
         self.tls = true;
+        self.stop_here(StopAt::Tls);
     }
 
     /// The host connected to has a DNSSEC-secure TLSA RRset (`--tls-verify dane` found one): TLS
@@ -473,6 +478,24 @@ impl Session {
             }
             _ => false,
         }
+    }
+
+    /// A stop point at a step the session skipped (TLS or AUTH not used): it stops there all
+    /// the same, as swaks does, since what was asked is to go no further; a drop-after-send
+    /// there closes too, as there was no command to send. An info line says the step did not
+    /// happen, so the stop is not read as its success. Returns true when it stopped.
+    fn stop_without_step(&mut self, at: StopAt) -> bool {
+        if !matches!(self.plan.stop, Some(Stop { at: a, .. }) if a == at) {
+            return false;
+        }
+        let step = match at {
+            StopAt::Tls => "no STARTTLS in this session",
+            StopAt::Auth => "no AUTH in this session",
+            _ => "the step did not happen",
+        };
+        self.out
+            .info(format!("{step}: stopping at its stop point all the same"));
+        self.stop_here(at)
     }
 
     /// After sending a command: a drop-after-send stop at `at` closes right away.
@@ -760,6 +783,12 @@ impl Session {
                     .warn("STARTTLS is not advertised: carrying on without TLS"),
             }
         }
+        // The STARTTLS decision is made and no STARTTLS went out (not asked for, or optional
+        // and not advertised): a TLS stop point still ends the session here, before anything
+        // else is sent, as swaks does (it stops at `tls` whether or not TLS was used).
+        if self.stop_without_step(StopAt::Tls) {
+            return;
+        }
         // The last greeting is done (with or without TLS).
         if helo_stop && self.stop_here(StopAt::Helo) {
             return;
@@ -782,7 +811,7 @@ impl Session {
                     self.out.advise(Hint::new(
                         "STARTTLS was refused: carrying on without TLS (⟨tls-optional⟩)",
                     ));
-                    if !self.stop_here(StopAt::Helo) {
+                    if !self.stop_without_step(StopAt::Tls) && !self.stop_here(StopAt::Helo) {
                         self.after_last_greeting();
                     }
                 }

@@ -1552,3 +1552,198 @@ fn a_timeout_waiting_for_quit_after_an_error_keeps_that_error() {
     );
     assert_eq!(exit_code(&s), 21);
 }
+
+/// The info lines of a batch of events.
+fn infos(ev: &[Event]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Info { message } => Some(message.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stop(kind: StopKind, at: StopAt) -> Option<Stop> {
+    Some(Stop { kind, at })
+}
+
+/// After a greeting that ends the session at a stop point: QUIT for a quit (then its reply), a
+/// close and nothing more for the drops. Either way exit 0 and no MAIL.
+fn ends_at_stop(mut s: Session, kind: StopKind, written: &str) {
+    let what = format!("{kind:?}");
+    match kind {
+        StopKind::Quit => {
+            assert_eq!(written, "QUIT\r\n", "{what}");
+            s.feed(b"221 bye\r\n");
+            assert!(s.is_closed(), "{what}");
+        }
+        StopKind::Drop | StopKind::DropAfterSend => {
+            assert_eq!(written, "", "{what}");
+            assert_eq!(s.poll_action(), Some(Action::Close), "{what}");
+            assert!(s.is_closed(), "{what}");
+        }
+    }
+    assert_eq!(exit_code(&s), 0, "{what}");
+}
+
+/// swaks stops at `tls` and `auth` whether or not TLS or AUTH happened: a stop point there never
+/// lets the session go on to MAIL, and the transcript says the step was skipped.
+#[test]
+fn tls_and_auth_stop_points_stop_there_when_the_step_did_not_happen() {
+    for at in [StopAt::Tls, StopAt::Auth] {
+        for kind in [StopKind::Quit, StopKind::Drop, StopKind::DropAfterSend] {
+            let mut p = plan();
+            p.stop = stop(kind, at);
+            let (mut s, w) = to_mail(p, BARE_EHLO);
+            let said = infos(&events(&mut s));
+            let word = if at == StopAt::Tls {
+                "STARTTLS"
+            } else {
+                "AUTH"
+            };
+            assert!(
+                said.iter()
+                    .any(|i| i.contains(&format!("no {word} in this session"))),
+                "{at:?} {kind:?}: {said:?}"
+            );
+            ends_at_stop(s, kind, &w);
+        }
+    }
+}
+
+#[test]
+fn a_tls_stop_applies_after_optional_starttls_was_not_advertised_or_refused() {
+    for kind in [StopKind::Quit, StopKind::Drop, StopKind::DropAfterSend] {
+        let mut p = plan();
+        p.starttls = StartTls::Optional;
+        p.stop = stop(kind, StopAt::Tls);
+        let (s, w) = to_mail(p, BARE_EHLO);
+        ends_at_stop(s, kind, &w);
+    }
+    // Advertised and refused: the reply to STARTTLS is read, then the stop (a drop-after-send
+    // closes once STARTTLS is out, as before).
+    for kind in [StopKind::Quit, StopKind::Drop] {
+        let mut p = plan();
+        p.starttls = StartTls::Optional;
+        p.stop = stop(kind, StopAt::Tls);
+        let (mut s, w) = to_mail(p, EHLO_REPLY);
+        assert_eq!(w, "STARTTLS\r\n");
+        s.feed(b"454 4.7.0 TLS not available\r\n");
+        let w = sent(&mut s);
+        ends_at_stop(s, kind, &w);
+    }
+    // Required and not advertised is still exit 29, not a stop.
+    let mut p = plan();
+    p.starttls = StartTls::Required;
+    p.stop = stop(StopKind::Quit, StopAt::Tls);
+    refused_before_mail(p, BARE_EHLO, 29, "STARTTLS");
+}
+
+#[test]
+fn an_auth_stop_applies_after_optional_auth_was_skipped_or_failed() {
+    let optional = |kind| {
+        let mut p = auth_plan(&["PLAIN"], AuthRequirement::Optional);
+        p.stop = stop(kind, StopAt::Auth);
+        p
+    };
+    // Not advertised.
+    for kind in [StopKind::Quit, StopKind::Drop, StopKind::DropAfterSend] {
+        let (s, w) = to_mail(optional(kind), BARE_EHLO);
+        ends_at_stop(s, kind, &w);
+    }
+    // Advertised, refused: exit 0 with no MAIL, as swaks (it quits at `auth` with 0).
+    for kind in [StopKind::Quit, StopKind::Drop] {
+        let (mut s, w) = to_mail(optional(kind), EHLO_REPLY);
+        assert!(w.starts_with("AUTH PLAIN "), "{w}");
+        s.feed(b"535 5.7.8 bad credentials\r\n");
+        let w = sent(&mut s);
+        ends_at_stop(s, kind, &w);
+    }
+    // The mechanism asked for is not offered: skipped under optional AUTH, then the stop.
+    let (s, w) = to_mail(optional(StopKind::Quit), "250-x\r\n250 AUTH LOGIN\r\n");
+    ends_at_stop(s, StopKind::Quit, &w);
+    // A cancelled exchange (bad challenge) under optional AUTH: the 501 to the "*", then the
+    // stop, exit 0.
+    let mut p = auth_plan(&["LOGIN"], AuthRequirement::Optional);
+    p.stop = stop(StopKind::Quit, StopAt::Auth);
+    let (mut s2, w2) = to_mail(p, "250-x\r\n250 AUTH LOGIN\r\n");
+    assert_eq!(w2, "AUTH LOGIN\r\n");
+    s2.feed(b"334 !!!notbase64\r\n");
+    assert_eq!(sent(&mut s2), "*\r\n");
+    s2.feed(b"501 5.0.0 cancelled\r\n");
+    let w2 = sent(&mut s2);
+    ends_at_stop(s2, StopKind::Quit, &w2);
+    // --auth-optional-strict that was tried and refused, and required AUTH, still fail (28).
+    let mut p = auth_plan(&["PLAIN"], AuthRequirement::OptionalStrict);
+    p.stop = stop(StopKind::Quit, StopAt::Auth);
+    let (mut s, _) = to_mail(p, EHLO_REPLY);
+    s.feed(b"535 5.7.8 bad credentials\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let mut p = auth_plan(&["PLAIN"], AuthRequirement::Required);
+    p.stop = stop(StopKind::Quit, StopAt::Auth);
+    refused_before_mail(p, BARE_EHLO, 28, "AUTH");
+    // AUTH that succeeded stops as before, without the "skipped" line.
+    let mut p = auth_plan(&["PLAIN"], AuthRequirement::Required);
+    p.stop = stop(StopKind::Quit, StopAt::Auth);
+    let (mut s, _) = to_mail(p, EHLO_REPLY);
+    s.feed(b"235 2.7.0 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(
+        infos(&events(&mut s))
+            .iter()
+            .all(|i| !i.contains("no AUTH"))
+    );
+}
+
+/// Implicit TLS: the TLS stop is right after the handshake, before the banner is read (swaks's
+/// `--tls-on-connect` path): QUIT at once, or a close.
+#[test]
+fn implicit_tls_stop_points_act_right_after_the_handshake() {
+    let mut p = plan();
+    p.stop = stop(StopKind::Quit, StopAt::Tls);
+    let mut s = over_tls(p);
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    // The banner arrives first: reported as the banner, not taken for QUIT's reply.
+    s.feed(b"220 mx.example ESMTP\r\n");
+    assert!(!s.is_closed());
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 0);
+    let phases: Vec<(Phase, bool)> = events(&mut s)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Received {
+                phase, expected, ..
+            } => Some((*phase, *expected)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(phases, [(Phase::Banner, true), (Phase::Quit, true)]);
+    // A server that closes after its banner instead of answering QUIT: an expected close.
+    let mut p = plan();
+    p.stop = stop(StopKind::Quit, StopAt::Tls);
+    let mut s = over_tls(p);
+    let _ = sent(&mut s);
+    s.feed(b"220 mx.example ESMTP\r\n");
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 0);
+    for kind in [StopKind::Drop, StopKind::DropAfterSend] {
+        let mut p = plan();
+        p.stop = stop(kind, StopAt::Tls);
+        let mut s = over_tls(p);
+        let w = sent(&mut s);
+        ends_at_stop(s, kind, &w);
+    }
+    // Other stop points over implicit TLS still read the banner first.
+    let mut p = plan();
+    p.stop = stop(StopKind::Quit, StopAt::Helo);
+    let mut s = over_tls(p);
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"220 x\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(BARE_EHLO.as_bytes());
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+}
