@@ -476,6 +476,101 @@ fn drop_after_send_each_stop_point_closes_after_the_command_and_exits_0() {
     }
 }
 
+/// What the client must send before it stops at `tls` or `auth` when that step does not happen:
+/// the greeting, then QUIT for --quit-after, nothing more for the drops. Never MAIL.
+fn stops_without_the_step(flag: &str, at: &str, mut script: Vec<Step>, extra: &[&str]) {
+    let quit = flag == "--quit-after" || flag == "-q";
+    if quit {
+        script.push(Step::Expect("QUIT"));
+        script.push(Step::Send(b"221 2.0.0 Bye\r\n"));
+    }
+    let srv = scripted(script);
+    let mut args = extra.to_vec();
+    args.extend([flag, at]);
+    let run = send(&srv, &args);
+    let what = format!("{flag} {at} {extra:?}");
+    // Before `finish`: a run refused before it connects would leave the server waiting.
+    assert_eq!(run.code, 0, "{what}: {}", run.all());
+    let got = srv.finish();
+    assert!(!got.contains("MAIL FROM"), "{what}: {got}");
+    let ends = if quit { "QUIT\r\n" } else { "" };
+    assert!(got.ends_with(&format!("\r\n{ends}")), "{what}: {got:?}");
+    let step = if at == "tls" { "STARTTLS" } else { "AUTH" };
+    assert!(
+        run.stdout.contains(&format!(
+            "no {step} in this session: stopping at its stop point"
+        )),
+        "{what}: {}",
+        run.stdout
+    );
+}
+
+/// swaks stops at `tls` and `auth` whether or not TLS or AUTH was used; ehlo went on and
+/// delivered the message. Without --tls or --auth, with --tls-optional when STARTTLS is not
+/// offered, and with --auth-optional when AUTH is not offered or refused: no MAIL, exit 0.
+#[test]
+fn stop_points_at_tls_or_auth_that_did_not_happen_send_no_mail() {
+    for flag in ["--quit-after", "--drop-after", "--drop-after-send"] {
+        for at in ["tls", "auth"] {
+            stops_without_the_step(flag, at, greet(), &[]);
+        }
+        stops_without_the_step(flag, "tls", greet(), &["--tls-optional"]);
+        let auth = [
+            "--auth-optional",
+            "PLAIN",
+            "--au",
+            "u",
+            "--ap",
+            "p",
+            "--allow-plaintext-auth",
+        ];
+        stops_without_the_step(flag, "auth", greet(), &auth);
+        if flag != "--drop-after-send" {
+            // Offered and refused (a drop-after-send closes once AUTH is out, as before).
+            let script = vec![
+                Step::Send(b"220 scripted.test ESMTP\r\n"),
+                Step::Expect("EHLO"),
+                Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN\r\n"),
+                Step::Expect("AUTH PLAIN"),
+                Step::Send(b"535 5.7.8 no\r\n"),
+            ];
+            stops_without_the_step(flag, "auth", script, &auth);
+        }
+    }
+    // The short spellings too.
+    for flag in ["-q", "-da", "-das"] {
+        stops_without_the_step(flag, "tls", greet(), &[]);
+    }
+}
+
+/// With implicit TLS the `tls` stop comes right after the handshake, before the banner is read,
+/// as in swaks: QUIT at once (the banner is then read and reported before QUIT's reply), or a
+/// close. The server receives nothing else.
+#[test]
+fn stop_points_at_tls_over_implicit_tls_act_right_after_the_handshake() {
+    let srv = scripted(vec![
+        Step::Tls,
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]);
+    let run = send(&srv, &["--tls-on-connect", "-k", "--quit-after", "tls"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let got = srv.finish();
+    assert_eq!(got, "QUIT\r\n");
+    let quit = run.stdout.find("QUIT").expect("QUIT shown");
+    let banner = run.stdout.find("220 scripted.test").expect("banner shown");
+    assert!(quit < banner, "{}", run.stdout);
+    assert!(run.stdout.contains("221 2.0.0 Bye"), "{}", run.stdout);
+    for flag in ["--drop-after", "--drop-after-send"] {
+        let srv = scripted(vec![Step::Tls, Step::Send(b"220 scripted.test ESMTP\r\n")]);
+        let run = send(&srv, &["--tls-on-connect", "-k", flag, "tls"]);
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        let got = srv.finish();
+        assert_eq!(got, "", "{flag}");
+    }
+}
+
 #[test]
 fn quit_after_data_or_dot_is_a_usage_error() {
     for p in ["data", "dot"] {

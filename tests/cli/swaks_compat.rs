@@ -130,6 +130,9 @@ const NDF_NO_EMPTY_LINE: &str = "swaks sends an empty line after it";
 /// The README's words for options `--no-data-fixup` cannot apply, refused by ehlo.
 const NDF_IGNORED: &str = "which swaks ignores with `-ndf`";
 
+/// The README's words for a drop-after-send at TLS or AUTH with no command to send.
+const DAS_NO_COMMAND: &str = "closes the connection at that point, as `--drop-after` does";
+
 /// The README's words for the PROXY stop point swaks v20201014 does not know.
 const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
 
@@ -289,6 +292,36 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--das", "mail"]),
     c(&["-t", T, "-s", "{srv}", "--drop-after-send", "rcpt"]),
     c(&["-t", T, "-s", "{srv}", "--drop-after-send", "data"]),
+    // TLS and AUTH stop there whether or not that step happened (swaks's `sendmail`).
+    c(&["-s", "{srv}", "-q", "tls"]),
+    c(&["-s", "{srv}", "-q", "auth"]),
+    c(&["-s", "{srv}", "-da", "tls"]),
+    c(&["-s", "{srv}", "--drop-after", "auth"]),
+    c(&["-s", "{srv}", "-tlso", "-q", "tls"]),
+    c(&["-s", "{srv}", "-tlso", "-da", "tls"]),
+    c(&[
+        "-s",
+        "{srv}",
+        "--auth-optional",
+        "PLAIN",
+        "-au",
+        "user",
+        "-ap",
+        "wrong",
+        "-q",
+        "auth",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&["-s", "{srv}", "-tlsc", "-q", "tls"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    c(&["-s", "{srv}", "-tlsc", "-da", "tls"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    // swaks delivers here; ehlo closes where the TLS step would have been.
+    c(&["-t", T, "-s", "{srv}", "-das", "tls"]).differs(DAS_NO_COMMAND),
+    c(&["-t", T, "-s", "{srv}", "-das", "auth"]).differs(DAS_NO_COMMAND),
     // --- protocols ---
     c(&["-t", T, "-s", "{srv}", "--protocol", "SMTP"]),
     c(&["-t", T, "-s", "{srv}", "--protocol", "ESMTP"]),
