@@ -75,8 +75,9 @@
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
-//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null, "timings":
-//! [{"phase", "ms"}]}`.
+//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null (null when no
+//! verdict on the content came; false when it was a refusal, or was cut off by the close),
+//! "timings": [{"phase", "ms"}]}`.
 //!
 //! ## Example
 //!
