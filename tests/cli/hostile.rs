@@ -177,6 +177,29 @@ fn a_trickled_banner_says_how_little_arrived() {
 }
 
 #[test]
+fn a_banner_that_keeps_coming_gets_the_same_diagnosis_whenever_the_deadline_strikes() {
+    // A byte every 100 µs: when the 2 s pass, a read is nearly always finishing, and the
+    // deadline found passed after it used to end the run with a bare "timed out" (no word on
+    // what arrived, no QUIT), while the clock striking between two bytes gave the diagnosis.
+    // Both are the same timeout now.
+    let srv = scripted(vec![
+        Step::Send(b"220 "),
+        Step::Dribble(b'x', Duration::from_micros(100), Duration::from_secs(6)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "2"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    let all = run.all();
+    assert!(all.contains("no complete banner within 2 s: "), "{all}");
+    assert!(all.contains("bytes without a line end"), "{all}");
+    assert!(all.contains(" -> QUIT"), "{all}");
+    assert!(
+        all.contains("timed out after 2s waiting in banner phase"),
+        "{all}"
+    );
+}
+
+#[test]
 fn a_silent_server_still_gets_the_implicit_tls_hint() {
     let srv = scripted(vec![Step::Sleep(Duration::from_secs(3))]);
     let run = send_with_limit(&srv, &["--timeout", "1"], Duration::from_secs(20));
