@@ -286,7 +286,11 @@ async fn pump_in(
             }
             drain(session, out);
             return match failed {
-                Some(phase) => Err(Error::Timeout { phase, secs }),
+                Some(phase) => Err(Error::Timeout {
+                    phase,
+                    secs,
+                    implicit_tls: false,
+                }),
                 None => Ok(()),
             };
         };

@@ -20,9 +20,10 @@
 //!
 //! Byte payloads (raw reply bytes, raw reads and writes) are objects with exactly one member:
 //! `{"text": "…"}` when the bytes are valid UTF-8, `{"bytes": "<base64>"}` (standard alphabet,
-//! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`,
-//! `helo_after_tls`, `xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`, `quit`, `other`. Optional
-//! members are present with `null` when they have no value.
+//! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`
+//! (STARTTLS and the TLS handshake, the implicit TLS one of `--tls-on-connect` included),
+//! `helo_after_tls`, `xclient`, `helo_after_xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`,
+//! `quit`, `other`. Optional members are present with `null` when they have no value.
 //!
 //! | `type` | `data` members |
 //! |---|---|

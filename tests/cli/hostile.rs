@@ -296,3 +296,28 @@ fn a_cut_off_reply_fails_the_phase_it_cut_off() {
     );
     assert!(!run.all().contains("-> DATA"), "{}", run.all());
 }
+
+#[test]
+fn a_silent_implicit_tls_handshake_times_out_as_a_handshake_not_starttls() {
+    // --tls-on-connect to a server that accepts and says nothing: no STARTTLS was ever sent, so
+    // the timeout names the TLS handshake; the exit code is the TLS phase's (29).
+    for json in [false, true] {
+        let srv = scripted(vec![Step::Sleep(Duration::from_secs(4))]);
+        let mut extra = vec!["--tls-on-connect", "--timeout", "2"];
+        if json {
+            extra.push("--json");
+        }
+        let run = send_with_limit(&srv, &extra, Duration::from_secs(20));
+        srv.finish();
+        let all = run.all();
+        assert_eq!(run.code, 29, "json={json}: {all}");
+        assert!(
+            all.contains("timed out after 2s in the TLS handshake (implicit TLS"),
+            "json={json}: {all}"
+        );
+        assert!(!all.contains("STARTTLS"), "json={json}: {all}");
+        if json {
+            assert!(all.contains(r#""outcome":"timeout""#), "{all}");
+        }
+    }
+}
