@@ -1381,6 +1381,107 @@ fn terminal_typed_secrets_never_reach_a_file() {
     }
 }
 
+/// AUTH LOGIN sent by `:raw` — answered by lines typed after it, or with both responses in the
+/// same bytes — reaches the server, but the responses reach no file the REPL writes: the typed
+/// ones are asked for as secrets (not echoed, never in the history), the `:raw` line is kept in
+/// the history with every line after the AUTH masked, and the recording has `:auth` steps.
+#[test]
+fn terminal_raw_auth_responses_never_reach_a_file() {
+    use base64::Engine as _;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let typed = "Raw-Login-Typed-6";
+    let inline = "Raw-Login-Inline-8";
+    let secrets = [
+        typed.to_string(),
+        b64(typed.as_bytes()),
+        inline.to_string(),
+        b64(inline.as_bytes()),
+    ];
+    let home = tempfile::tempdir().unwrap();
+    let rec_dir = tempfile::tempdir().unwrap();
+    let rec = rec_dir.path().join("session.ehlo");
+    let log = rec_dir.path().join("log.jsonl");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(":raw \"AUTH LOGIN\\r\\n\"\r");
+    t.wait("the user challenge", |s| s.contains("334 VXNlcm5hbWU6"));
+    t.keys(&format!("{}\r", b64(b"tim")));
+    t.wait("the password challenge", |s| s.contains("334 UGFzc3dvcmQ6"));
+    t.keys(&format!("{}\r", b64(typed.as_bytes())));
+    t.wait("the LOGIN answer", |s| s.matches("235 2.7.0").count() == 1);
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(&format!(
+        ":raw \"AUTH LOGIN\\r\\n{}\\r\\n{}\\r\\n\"\r",
+        b64(b"tim"),
+        b64(inline.as_bytes())
+    ));
+    t.wait("the inline LOGIN answer", |s| {
+        s.matches("235 2.7.0").count() == 2
+    });
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let screen = t.screen();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    for pw in [typed, inline] {
+        assert!(
+            got.contains(&format!("{}\r\n", b64(pw.as_bytes()))),
+            "{got}"
+        );
+    }
+    // The transcript shows fixed-length masks; the typed responses were not echoed.
+    assert_eq!(screen.matches(" -> ********\n").count(), 4, "{screen}");
+    let history = home.path().join("ehlo/history");
+    for f in [&history, &rec, &log] {
+        let text = std::fs::read_to_string(f).unwrap();
+        for s in secrets.iter().chain([b64(b"tim")].iter()) {
+            assert!(
+                !text.contains(s.as_str()),
+                "{} holds {s:?}:\n{text}",
+                f.display()
+            );
+        }
+    }
+    // (The inline responses are on the screen once: in the `:raw` line as the user typed it.)
+    assert!(!screen.contains(&b64(typed.as_bytes())), "{screen}");
+    let hist = std::fs::read_to_string(&history).unwrap();
+    assert!(hist.contains(":raw \"AUTH LOGIN\\r\\n\"\n"), "{hist}");
+    assert!(
+        hist.contains(":raw \"AUTH LOGIN\\r\\n********\\r\\n********\\r\\n\"\n"),
+        "{hist}"
+    );
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    for step in [
+        "> :auth LOGIN\n< 334\n< 334\n< 235\n",
+        "> :auth LOGIN tim\n< 334\n< 334\n< 235\n",
+    ] {
+        assert!(rec.contains(step), "{step:?} not in\n{rec}");
+    }
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,

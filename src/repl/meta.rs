@@ -609,6 +609,32 @@ pub(crate) fn message_headers(env: &Envelope, hostname: &str, date: &str, unique
 mod tests {
     use super::*;
 
+    /// What the history keeps of a `:raw` line: an AUTH's initial response and every line after
+    /// an AUTH (its SASL responses) masked, tabs or not.
+    #[test]
+    fn raw_lines_with_sasl_responses_are_masked_for_the_history() {
+        let p = "U2VrcjN0UFc5OQ==";
+        let b = "AGFsaWNlAFNla3IzdFBXOTk=";
+        for (line, want) in [
+            (
+                format!(r#":raw "AUTH LOGIN\r\nYWxpY2U=\r\n{p}\r\n""#),
+                Some(r#":raw "AUTH LOGIN\r\n********\r\n********\r\n""#),
+            ),
+            (
+                format!(r#":raw "AUTH PLAIN\r\n{b}\r\n""#),
+                Some(r#":raw "AUTH PLAIN\r\n********\r\n""#),
+            ),
+            (
+                format!(r#":raw "AUTH\tPLAIN\t{b}\r\n""#),
+                Some(r#":raw "AUTH\tPLAIN\t********\r\n""#),
+            ),
+            (r#":raw "AUTH LOGIN\r\n""#.to_string(), None),
+            (r#":raw "NOOP\r\n""#.to_string(), None),
+        ] {
+            assert_eq!(redact_raw_line(&line).as_deref(), want, "{line}");
+        }
+    }
+
     #[test]
     fn typos_of_verbs_are_caught_and_verbs_are_not() {
         assert_eq!(misspelt_verb("EHLLO"), Some("EHLO"));

@@ -1130,16 +1130,9 @@ impl Engine {
             self.envelope.refused(line);
         }
         if secret {
-            // The response itself is never written; its reply codes belong to the `:auth`
-            // step the typed AUTH was recorded as.
-            let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
-            if let Some(r) = self.recorder.as_mut() {
-                if self.typed_auth_recorded {
-                    r.codes(&codes);
-                } else {
-                    r.comment("a SASL response typed by hand is not recorded (use :auth instead)");
-                }
-            }
+            self.record_secret_codes(
+                "a SASL response typed by hand is not recorded (use :auth instead)",
+            );
         } else if !in_data && let Some(step) = typed_auth_step(line) {
             self.typed_auth_recorded = true;
             let mut w = step.split_whitespace().skip(1);
@@ -1154,7 +1147,7 @@ impl Engine {
                     "AUTH typed by hand, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)",
                 );
             }
-            self.record(&step, &[]);
+            self.record_auth_step(&step, line);
         } else {
             if !in_data {
                 self.typed_auth_recorded = false;
@@ -1162,6 +1155,88 @@ impl Engine {
             self.record(line, &[]);
         }
         Flow::Continue
+    }
+
+    /// A SASL response (typed, or `:raw` bytes inside an exchange) is never written: its reply
+    /// codes belong to the `:auth` step its AUTH was recorded as, or `note` says it was left out.
+    fn record_secret_codes(&mut self, note: &str) {
+        let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        if let Some(r) = self.recorder.as_mut() {
+            if self.typed_auth_recorded {
+                r.codes(&codes);
+            } else {
+                r.comment(note);
+            }
+        }
+    }
+
+    /// Record a hand-made AUTH (`line`, typed or sent by `:raw`) as the `:auth` step `step`.
+    /// When `line` had no initial response but `:auth` sends one (PLAIN, XOAUTH2…), the empty
+    /// 334 the server asked for it with is not part of what the step draws on replay.
+    fn record_auth_step(&mut self, step: &str, line: &str) {
+        let mut codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        let mech = step.split_whitespace().nth(1).unwrap_or("");
+        let no_initial = crate::smtp::auth::auth_line_secret(line).is_some_and(|(_, ir)| !ir);
+        if no_initial && codes.first() == Some(&334) && sends_initial_response(mech) {
+            codes.remove(0);
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.step(step, &[], &codes);
+        }
+    }
+
+    /// `:raw` bytes as a recording holds them: never a secret. An AUTH among them is recorded
+    /// as the typed AUTH is (an `:auth` step that reads the secret at replay), the lines before
+    /// it as a `:raw` step with the replies that paired with them; bytes sent inside an
+    /// exchange (`in_sasl`) are SASL responses, left out like typed ones.
+    fn record_raw(&mut self, bytes: &[u8], in_sasl: bool) {
+        if in_sasl {
+            self.record_secret_codes(
+                "SASL responses sent by :raw are not recorded (use :auth instead)",
+            );
+            return;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        let masked = crate::smtp::manual::mask_raw(&text, false);
+        let Some(before) = masked.auth_line else {
+            self.record(&format!(":raw {}", meta::escape(bytes)), &[]);
+            return;
+        };
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        if before > 0 {
+            let prefix: String = lines[..before].concat();
+            let n = before.min(self.seen.len());
+            let codes: Vec<u16> = self.seen.drain(..n).map(|s| s.code).collect();
+            if let Some(r) = self.recorder.as_mut() {
+                r.step(
+                    &format!(":raw {}", meta::escape(prefix.as_bytes())),
+                    &[],
+                    &codes,
+                );
+            }
+        }
+        // The AUTH line, with the line after it standing for the initial response it lacks
+        // (where the user name is, for PLAIN and LOGIN).
+        let auth = lines[before].trim_end_matches(['\r', '\n']);
+        let line = match (
+            crate::smtp::auth::auth_line_secret(auth),
+            lines.get(before + 1),
+        ) {
+            (Some((_, false)), Some(next)) => {
+                format!(
+                    "{} {}",
+                    auth.trim_end(),
+                    next.trim_end_matches(['\r', '\n'])
+                )
+            }
+            _ => auth.to_string(),
+        };
+        let step = typed_auth_step(&line).unwrap_or_else(|| ":auth".to_string());
+        self.typed_auth_recorded = true;
+        if let Some(r) = self.recorder.as_mut() {
+            r.comment("AUTH sent by :raw, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)");
+        }
+        self.record_auth_step(&step, auth);
     }
 
     /// May `line` be sent without waiting for its reply, inside a pasted group? Only with
@@ -1270,27 +1345,13 @@ impl Engine {
                 self.record(":send", &[]);
             }
             Meta::Raw(bytes) => {
+                let in_sasl = self.session.as_ref().is_some_and(|s| s.expects_secret());
                 if let Some(s) = self.session.as_mut() {
                     s.send_raw(&bytes);
                 }
                 self.last_activity = Instant::now();
                 self.settle().await;
-                // An AUTH with its secret among the bytes: recorded as the typed AUTH is.
-                let text = String::from_utf8_lossy(&bytes);
-                let auth = text.lines().find_map(|l| {
-                    crate::smtp::manual::redact_typed_line(l.trim_end_matches('\r'))
-                        .and_then(|_| typed_auth_step(l))
-                });
-                match auth {
-                    Some(step) => {
-                        self.typed_auth_recorded = true;
-                        if let Some(r) = self.recorder.as_mut() {
-                            r.comment("AUTH sent by :raw, recorded as :auth without its secret (replay reads EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN)");
-                        }
-                        self.record(&step, &[]);
-                    }
-                    None => self.record(&format!(":raw {}", meta::escape(&bytes)), &[]),
-                }
+                self.record_raw(&bytes, in_sasl);
             }
             // The same engine as `ehlo explain`: codes alone, or a whole pasted reply.
             Meta::Explain(code) => match crate::smtp::explain::analyse(&code, None) {
@@ -1923,6 +1984,19 @@ fn typed_auth_step(line: &str) -> Option<String> {
         Some(u) => format!(":auth {mech} {u}"),
         None => format!(":auth {mech}"),
     })
+}
+
+/// Does `:auth MECH` send an initial response (so a hand-made `AUTH MECH` without one drew an
+/// extra 334 that a replay of the step will not)?
+fn sends_initial_response(mech: &str) -> bool {
+    let creds = Credentials {
+        user: "u".into(),
+        password: Some(Secret::new("p")),
+        token: Some(Secret::new("t")),
+        nonce: Some("n".into()),
+        ..Credentials::default()
+    };
+    crate::smtp::auth::mechanism(mech, &creds).is_some_and(|mut m| m.initial_response().is_some())
 }
 
 /// TLS for `:status`: `TLSv1.3 TLS_AES_256_GCM_SHA384 (256 bits); certificate verified for

@@ -17,8 +17,9 @@
 //! so a hostile script costs time and memory linear in its size.
 //!
 //! Secrets are never written: `:auth MECH user` is recorded without the password (replay reads
-//! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), and a SASL response typed by hand is left
-//! out with a comment.
+//! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), an AUTH typed by hand or sent by `:raw`
+//! is recorded as such an `:auth` step, and the SASL responses that follow it (typed, or in
+//! `:raw` bytes) add only their reply codes to it.
 
 use std::io::Write;
 use std::path::Path;

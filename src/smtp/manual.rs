@@ -164,6 +164,10 @@ pub(crate) struct ManualSession {
     in_data: bool,
     /// A typed AUTH got a 334: the next typed line is a SASL response (a secret).
     typed_auth_continues: bool,
+    /// An AUTH went out in `:raw` bytes (or SASL responses did) and the exchange has not had
+    /// its final reply (anything but 334): what is typed until then is a SASL response. The
+    /// number is how many replies are still due to lines sent before that AUTH.
+    raw_auth: Option<usize>,
     auth: Option<AuthRun>,
     /// Content for `:data`, waiting for the 354.
     data_content: Option<Vec<u8>>,
@@ -198,6 +202,7 @@ impl ManualSession {
             in_transaction: false,
             in_data: false,
             typed_auth_continues: false,
+            raw_auth: None,
             auth: None,
             data_content: None,
             helo_name: helo_name.into(),
@@ -310,10 +315,11 @@ impl ManualSession {
         std::mem::take(&mut self.caps_changed)
     }
 
-    /// Is the next typed line a secret (a SASL response after a typed AUTH got 334)? The REPL
-    /// keeps such a line out of the history and the recording.
+    /// Is the next typed line a secret (a SASL response: a typed AUTH got 334, or an AUTH sent
+    /// by `:raw` has not had its final reply)? The REPL keeps such a line out of the history and
+    /// the recording.
     pub(crate) fn expects_secret(&self) -> bool {
-        self.typed_auth_continues
+        self.typed_auth_continues || self.raw_auth.is_some()
     }
 
     /// Is the session over?
@@ -375,9 +381,11 @@ impl ManualSession {
                 wire.len()
             ));
         }
-        if self.typed_auth_continues {
-            // A SASL response typed by hand: a secret unless the user asked to see secrets.
+        if self.expects_secret() {
+            // A SASL response typed by hand: a secret unless the user asked to see secrets. Its
+            // reply is awaited as an AUTH's, whether the AUTH was typed or sent by `:raw`.
             self.typed_auth_continues = false;
+            self.raw_auth = None;
             let secret = !self.show_secrets && !line.is_empty() && line != "*";
             let shown = if secret {
                 auth::mask(line)
@@ -425,11 +433,20 @@ impl ManualSession {
         }
         self.raw_outstanding = true;
         let text = String::from_utf8_lossy(bytes).into_owned();
-        // Exact bytes, but an AUTH line among them carries a secret all the same.
+        // Exact bytes, but an AUTH line among them carries a secret all the same, and so does
+        // every line after it (its SASL responses), or every line when an exchange is under way.
+        let in_sasl = self.expects_secret();
+        let masked = mask_raw(&text, in_sasl);
+        if in_sasl {
+            self.typed_auth_continues = false;
+            self.raw_auth = Some(0);
+        } else if let Some(before) = masked.auth_line {
+            self.raw_auth = Some(before);
+        }
         let (shown, redacted) = if self.show_secrets {
             (text, false)
         } else {
-            mask_raw_auth(&text)
+            (masked.text, masked.redacted)
         };
         self.out.send(
             bytes,
@@ -614,6 +631,9 @@ impl ManualSession {
                     phase,
                 });
             }
+            if answers_raw {
+                self.on_raw_reply(reply.code);
+            }
             let closing = reply.code == Some(421);
             self.out.push(Event::Received {
                 reply,
@@ -663,6 +683,23 @@ impl ManualSession {
         }
         if reply.code == Some(421) && !self.closed {
             self.server_closes();
+        }
+    }
+
+    /// A reply to `:raw` bytes while an AUTH they sent is under way: the replies due to the lines
+    /// before the AUTH pass, a 334 asks for a SASL response (RFC 4954 §4), anything else is the
+    /// exchange's final reply and ends it.
+    fn on_raw_reply(&mut self, code: Option<u16>) {
+        let Some(before) = self.raw_auth.as_mut() else {
+            return;
+        };
+        if code == Some(334) {
+            self.typed_auth_continues = true;
+        } else if *before > 0 {
+            *before -= 1;
+        } else {
+            self.raw_auth = None;
+            self.typed_auth_continues = false;
         }
     }
 
@@ -811,36 +848,77 @@ pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
     Some(format!("{verb} {mech} {}", auth::MASK))
 }
 
-/// `:raw` text with the initial response of every `AUTH MECH <base64>` line in it masked, and
-/// whether there was one.
-pub(crate) fn mask_raw_auth(text: &str) -> (String, bool) {
-    let mut redacted = false;
-    let out = text
-        .split_inclusive('\n')
-        .map(|l| {
-            let line = l.trim_end_matches(['\r', '\n']);
-            match redact_typed_line(line) {
-                Some(masked) => {
-                    redacted = true;
-                    format!("{masked}{}", &l[line.len()..])
-                }
-                None => l.to_string(),
-            }
-        })
-        .collect();
-    (out, redacted)
+/// `:raw` text as it may be shown or stored ([`mask_raw`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RawMasked {
+    /// The text with every secret replaced by [`auth::MASK`], line ends kept.
+    pub(crate) text: String,
+    /// Was something masked?
+    pub(crate) redacted: bool,
+    /// The index of the first line that is an `AUTH MECH …` command (how many lines precede
+    /// it), if any.
+    pub(crate) auth_line: Option<usize>,
 }
 
-/// Mask the initial response of a typed `AUTH MECH <base64>` line (a fixed-length mask).
-fn mask_auth_line(line: &str) -> (String, bool) {
-    let mut words = line.splitn(3, ' ');
-    let verb = words.next().unwrap_or("");
-    let mech = words.next();
-    match (mech, words.next()) {
-        (Some(m), Some(ir)) if !ir.is_empty() && ir != "=" => {
-            (format!("{verb} {m} {}", auth::mask(ir)), true)
+/// `:raw` text with its secrets masked: what follows the mechanism of an `AUTH MECH …` line,
+/// and every line after an AUTH line (its SASL responses, RFC 4954 §4: nothing in the bytes
+/// tells where the exchange ends, as for the bytes a server finds after STARTTLS) up to a `*`
+/// that cancels it. `in_sasl`: an exchange is already under way, so the first lines are SASL
+/// responses too. Empty lines and `*` hold nothing and are kept.
+pub(crate) fn mask_raw(text: &str, in_sasl: bool) -> RawMasked {
+    let mut in_sasl = in_sasl;
+    let mut redacted = false;
+    let mut auth_line = None;
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        let line = l.trim_end_matches(['\r', '\n']);
+        let ending = &l[line.len()..];
+        if in_sasl {
+            if line == "*" {
+                in_sasl = false;
+                out.push_str(l);
+            } else if line.is_empty() {
+                out.push_str(l);
+            } else {
+                out.push_str(auth::MASK);
+                out.push_str(ending);
+                redacted = true;
+            }
+        } else if let Some((at, secret)) = auth::auth_line_secret(line) {
+            auth_line.get_or_insert(i);
+            in_sasl = true;
+            if secret {
+                out.push_str(&line[..at]);
+                out.push_str(auth::MASK);
+                out.push_str(ending);
+                redacted = true;
+            } else {
+                out.push_str(l);
+            }
+        } else {
+            out.push_str(l);
         }
-        _ => (line.to_string(), false),
+    }
+    RawMasked {
+        text: out,
+        redacted,
+        auth_line,
+    }
+}
+
+/// `:raw` text with its secrets masked ([`mask_raw`] outside an exchange), and whether there
+/// was one.
+pub(crate) fn mask_raw_auth(text: &str) -> (String, bool) {
+    let m = mask_raw(text, false);
+    (m.text, m.redacted)
+}
+
+/// Mask the initial response of a typed `AUTH MECH <base64>` line (a fixed-length mask; any
+/// whitespace between the words, as servers accept it).
+fn mask_auth_line(line: &str) -> (String, bool) {
+    match auth::mask_auth_command(line) {
+        Some(masked) => (masked, true),
+        None => (line.to_string(), false),
     }
 }
 
@@ -850,15 +928,170 @@ mod tests {
     use crate::smtp::auth::Secret;
 
     #[test]
-    fn raw_auth_lines_are_masked_the_rest_kept() {
+    fn raw_auth_lines_and_every_line_after_them_are_masked() {
+        let m = auth::MASK;
+        // Nothing in the bytes tells where the exchange ends: what follows an AUTH is masked.
         assert_eq!(
             mask_raw_auth("NOOP\r\nauth plain AHRpbQBwdw==\r\nAUTH LOGIN\n"),
-            (
-                format!("NOOP\r\nauth plain {}\r\nAUTH LOGIN\n", auth::MASK),
-                true
-            )
+            (format!("NOOP\r\nauth plain {m}\r\n{m}\n"), true)
         );
         assert_eq!(mask_raw_auth("\n.\n"), ("\n.\n".to_string(), false));
+        let p = "U2VrcjN0UFc5OQ==";
+        let b = "AGFsaWNlAFNla3IzdFBXOTk=";
+        for (text, in_sasl, want, redacted, at) in [
+            // An AUTH without initial response: the lines after it are its SASL responses.
+            (
+                format!("AUTH LOGIN\r\nYWxpY2U=\r\n{p}\r\n"),
+                false,
+                format!("AUTH LOGIN\r\n{m}\r\n{m}\r\n"),
+                true,
+                Some(0),
+            ),
+            (
+                format!("AUTH PLAIN\r\n{b}\r\n"),
+                false,
+                format!("AUTH PLAIN\r\n{m}\r\n"),
+                true,
+                Some(0),
+            ),
+            (
+                "AUTH LOGIN\r\n".into(),
+                false,
+                "AUTH LOGIN\r\n".into(),
+                false,
+                Some(0),
+            ),
+            // Tabs separate words as spaces do.
+            (
+                format!("EHLO x\r\nAUTH\tPLAIN\t{b}\r\n"),
+                false,
+                format!("EHLO x\r\nAUTH\tPLAIN\t{m}\r\n"),
+                true,
+                Some(1),
+            ),
+            // Inside an exchange every line is a response, up to a `*` that cancels it.
+            (
+                format!("{p}\r\n*\r\nNOOP\r\n"),
+                true,
+                format!("{m}\r\n*\r\nNOOP\r\n"),
+                true,
+                None,
+            ),
+            ("NOOP\r\n".into(), false, "NOOP\r\n".into(), false, None),
+        ] {
+            let got = mask_raw(&text, in_sasl);
+            assert_eq!(
+                got,
+                RawMasked {
+                    text: want,
+                    redacted,
+                    auth_line: at
+                },
+                "{text:?}"
+            );
+        }
+    }
+
+    /// The SASL responses of an AUTH sent by `:raw`, in the same bytes or typed after it, are
+    /// masked until the exchange's final reply; then lines are shown again.
+    #[test]
+    fn raw_auth_responses_are_masked_until_the_final_reply() {
+        let p = "U2VrcjN0UFc5OQ==";
+        let shown = |ev: &[Event]| -> Vec<(String, bool)> {
+            ev.iter()
+                .filter_map(|e| match e {
+                    Event::Sent { text, redacted, .. } => Some((text.clone(), *redacted)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // (a) `:raw "AUTH LOGIN\r\n"`, then typed responses.
+        let mut s = ready();
+        s.send_raw(b"AUTH LOGIN\r\n");
+        assert!(s.expects_secret(), "before the 334 arrives too");
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        assert!(s.expects_secret());
+        s.send_line("YWxpY2U=");
+        s.feed(b"334 UGFzc3dvcmQ6\r\n");
+        assert!(s.expects_secret());
+        s.send_line(p);
+        assert_eq!(
+            sent(&mut s),
+            format!("AUTH LOGIN\r\nYWxpY2U=\r\n{p}\r\n"),
+            "the wire is as typed"
+        );
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret());
+        s.send_line("NOOP");
+        let ev = events(&mut s);
+        assert_eq!(
+            shown(&ev),
+            vec![
+                ("AUTH LOGIN\r\n".into(), false),
+                (auth::MASK.into(), true),
+                (auth::MASK.into(), true),
+                ("NOOP".into(), false)
+            ]
+        );
+        assert!(!format!("{ev:?}").contains(p));
+        // (b) everything in one `:raw`, after a command pipelined before it.
+        let mut s = ready();
+        s.send_raw(format!("NOOP\r\nAUTH LOGIN\r\nYWxpY2U=\r\n{p}\r\n").as_bytes());
+        s.feed(b"250 ok\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n");
+        assert!(s.expects_secret(), "the final reply has not come");
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret());
+        let ev = events(&mut s);
+        assert_eq!(
+            shown(&ev),
+            vec![(
+                format!("NOOP\r\nAUTH LOGIN\r\n{m}\r\n{m}\r\n", m = auth::MASK),
+                true
+            )]
+        );
+        // A refusal ends the exchange as well; what follows it is shown.
+        let mut s = ready();
+        s.send_raw(b"AUTH PLAIN\r\n");
+        s.feed(b"504 5.5.4 no\r\n");
+        assert!(!s.expects_secret());
+        // `:raw` inside a typed exchange: every line is a response.
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        let _ = events(&mut s);
+        s.send_raw(format!("YWxpY2U=\r\n{p}\r\n").as_bytes());
+        let ev = events(&mut s);
+        assert_eq!(
+            shown(&ev),
+            vec![(format!("{m}\r\n{m}\r\n", m = auth::MASK), true)]
+        );
+        s.feed(b"334 UGFzc3dvcmQ6\r\n235 ok\r\n");
+        assert!(!s.expects_secret());
+        // --show-secrets shows them.
+        let mut s = ManualSession::new("c", false, true);
+        s.feed(b"220 x\r\n");
+        s.send_raw(format!("AUTH LOGIN\r\n{p}\r\n").as_bytes());
+        assert!(format!("{:?}", events(&mut s)).contains(p));
+    }
+
+    #[test]
+    fn typed_auth_with_tabs_is_masked() {
+        let b = "AGFsaWNlAFNla3IzdFBXOTk=";
+        for (line, want) in [
+            (format!("AUTH\tPLAIN\t{b}"), "AUTH\tPLAIN\t********"),
+            (format!("AUTH PLAIN\t{b}"), "AUTH PLAIN\t********"),
+            (format!("auth plain {b}"), "auth plain ********"),
+        ] {
+            let mut s = ready();
+            s.send_line(&line);
+            assert_eq!(sent(&mut s), format!("{line}\r\n"));
+            let ev = events(&mut s);
+            assert!(
+                matches!(&ev[0], Event::Sent { text, redacted: true, phase: Phase::Auth, .. } if text == want),
+                "{ev:?}"
+            );
+            assert!(!format!("{ev:?}").contains(b));
+        }
     }
 
     fn sent(s: &mut ManualSession) -> String {

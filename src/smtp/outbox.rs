@@ -147,20 +147,22 @@ fn report(out: Outgoing<'_>, raw_events: bool, events: &mut VecDeque<Event>) {
         SentKind::Body => data::count_lines(out.wire),
         _ => 1,
     };
-    let raw = raw_events.then(|| {
-        if out.redacted {
-            // The raw dump must not reveal what the display masks.
-            let mut d = out.display.clone().into_bytes();
+    // A masked write is described by what is shown, never by the wire: neither the raw dump
+    // nor the byte count may tell the secret (its length included). `:raw` text carries its own
+    // line ends; every other write is a line that goes out with CRLF.
+    let shown = out.redacted.then(|| {
+        let mut d = out.display.clone().into_bytes();
+        if out.kind != SentKind::Raw {
             d.extend_from_slice(b"\r\n");
-            d
-        } else {
-            out.wire.to_vec()
         }
+        d
     });
+    let bytes = shown.as_ref().map_or(out.wire.len(), Vec::len);
+    let raw = raw_events.then(|| shown.unwrap_or_else(|| out.wire.to_vec()));
     events.push_back(Event::Sent {
         text: out.display,
         kind: out.kind,
-        bytes: out.wire.len(),
+        bytes,
         lines,
         tls: out.tls,
         expected: true,
@@ -169,5 +171,68 @@ fn report(out: Outgoing<'_>, raw_events: bool, events: &mut VecDeque<Event>) {
     });
     if let Some(raw) = raw {
         events.push_back(Event::RawSent { bytes: Bytes(raw) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent_bytes(ob: &mut Outbox) -> Vec<(usize, Option<Vec<u8>>)> {
+        let mut v = Vec::new();
+        while let Some(ev) = ob.poll_event() {
+            match ev {
+                Event::Sent { bytes, .. } => v.push((bytes, None)),
+                Event::RawSent { bytes } => v.last_mut().unwrap().1 = Some(bytes.0),
+                _ => {}
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_masked_write_reports_the_shown_length_not_the_secret_length() {
+        let mut ob = Outbox::new(true);
+        for secret in ["x", "a-much-longer-secret-of-thirty-six!"] {
+            let wire = format!("AUTH PLAIN {secret}\r\n");
+            ob.send(
+                wire.as_bytes(),
+                "AUTH PLAIN ********".into(),
+                SentKind::Command,
+                Phase::Auth,
+                true,
+                false,
+            );
+        }
+        let got = sent_bytes(&mut ob);
+        let shown = b"AUTH PLAIN ********\r\n".to_vec();
+        assert_eq!(got, vec![(21, Some(shown.clone())), (21, Some(shown))]);
+        // The wire still carries the secret.
+        let wire = ob.poll_transmit().unwrap();
+        assert!(wire.windows(6).any(|w| w == b"thirty"));
+        // `:raw` text keeps its own line ends; unmasked writes count the wire.
+        ob.send(
+            b"AUTH LOGIN\r\nc2VjcmV0\r\n",
+            "AUTH LOGIN\r\n********\r\n".into(),
+            SentKind::Raw,
+            Phase::Auth,
+            true,
+            false,
+        );
+        ob.send(
+            b"NOOP\r\n",
+            "NOOP".into(),
+            SentKind::Command,
+            Phase::Other,
+            false,
+            false,
+        );
+        assert_eq!(
+            sent_bytes(&mut ob),
+            vec![
+                (22, Some(b"AUTH LOGIN\r\n********\r\n".to_vec())),
+                (6, Some(b"NOOP\r\n".to_vec()))
+            ]
+        );
     }
 }

@@ -1727,7 +1727,6 @@ enum HelloKind {
     Lhlo,
 }
 
-/// How a command line is shown: AUTH initial responses are masked.
 /// The first control character in an address (`\x0D`), if any: C0, DEL and C1.
 fn control_char(addr: &str) -> Option<String> {
     addr.chars()
@@ -1749,9 +1748,19 @@ fn mask_injected(bytes: &[u8]) -> (Vec<u8>, bool) {
         if after_auth && !body.is_empty() {
             out.extend_from_slice(crate::smtp::auth::MASK.as_bytes());
             masked = true;
-        } else if let Ok(cmd @ Command::Auth { .. }) = Command::parse(body) {
+            out.extend_from_slice(ending);
+            continue;
+        }
+        // An AUTH line, parsed or not (`AUTH PLAIN <blob> extra` parses as no command).
+        let parsed = Command::parse(body);
+        let auth = match &parsed {
+            Ok(Command::Auth { .. }) => true,
+            Ok(_) => false,
+            Err(_) => crate::smtp::auth::auth_line_secret(&String::from_utf8_lossy(body)).is_some(),
+        };
+        if auth {
             after_auth = true;
-            let (text, redacted) = display_line(body, Some(&cmd));
+            let (text, redacted) = display_line(body, parsed.as_ref().ok());
             out.extend_from_slice(text.as_bytes());
             masked |= redacted;
         } else {
@@ -1762,6 +1771,7 @@ fn mask_injected(bytes: &[u8]) -> (Vec<u8>, bool) {
     (out, masked)
 }
 
+/// How a command line is shown: AUTH initial responses are masked.
 fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
     let text = String::from_utf8_lossy(line).into_owned();
     if let Some(Command::Auth {
@@ -1771,6 +1781,13 @@ fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
         && let Some(pos) = text.rfind(ir.as_str())
     {
         let masked = format!("{}{}", &text[..pos], crate::smtp::auth::mask(ir));
+        return (masked, true);
+    }
+    // A line no parser accepts may still carry a credential (`AUTH PLAIN <blob> extra`): read
+    // as text, `AUTH MECH` is kept and the rest masked.
+    if cmd.is_none()
+        && let Some(masked) = crate::smtp::auth::mask_auth_command(&text)
+    {
         return (masked, true);
     }
     (text, false)

@@ -75,6 +75,42 @@ pub(crate) fn mask(_text: &str) -> String {
     MASK.to_string()
 }
 
+/// Where a line of text is an `AUTH MECH …` command (verb case-insensitive, words separated by
+/// any whitespace: RFC 5321 §4.1.1 says SP, but servers accept tabs too): the byte offset of
+/// what follows the mechanism (an initial response, RFC 4954 §4, or whatever a client put
+/// there) and whether that is a secret (anything but nothing or `=`, the empty response).
+/// `None` when the line is not an AUTH command naming a mechanism. Read from the text alone, so
+/// a line no parser accepts (`AUTH PLAIN <blob> extra`) is caught too.
+pub(crate) fn auth_line_secret(line: &str) -> Option<(usize, bool)> {
+    let words = |s: &str| s.len() - s.trim_start().len();
+    let verb_at = words(line);
+    let verb_len = line[verb_at..]
+        .find(char::is_whitespace)
+        .unwrap_or(line.len() - verb_at);
+    if !line[verb_at..verb_at + verb_len].eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let mech_at = verb_at + verb_len + words(&line[verb_at + verb_len..]);
+    let mech_len = line[mech_at..]
+        .find(char::is_whitespace)
+        .unwrap_or(line.len() - mech_at);
+    if mech_len == 0 {
+        return None;
+    }
+    let rest_at = mech_at + mech_len + words(&line[mech_at + mech_len..]);
+    let rest = line[rest_at..].trim_end();
+    Some((rest_at, !rest.is_empty() && rest != "="))
+}
+
+/// `line` with what follows an AUTH command's mechanism masked ([`auth_line_secret`]), the
+/// separators kept as they were; `None` when there is no secret to mask.
+pub(crate) fn mask_auth_command(line: &str) -> Option<String> {
+    match auth_line_secret(line)? {
+        (at, true) => Some(format!("{}{MASK}", &line[..at])),
+        _ => None,
+    }
+}
+
 /// What the user gave us to authenticate with.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Credentials {
@@ -408,6 +444,39 @@ pub(crate) mod leak {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_lines_are_read_with_any_whitespace_and_masked_after_the_mechanism() {
+        let blob = "AGFsaWNlAFNla3IzdFBXOTk=";
+        for (line, want) in [
+            (format!("AUTH PLAIN {blob}"), Some("AUTH PLAIN ********")),
+            (
+                format!("auth\tPLAIN\t{blob}"),
+                Some("auth\tPLAIN\t********"),
+            ),
+            (format!("AUTH PLAIN\t{blob}"), Some("AUTH PLAIN\t********")),
+            (
+                format!("  Auth  plain  {blob}  "),
+                Some("  Auth  plain  ********"),
+            ),
+            // Unparsable (a word too many): still masked, the extra word too.
+            (
+                format!("AUTH PLAIN {blob} extra"),
+                Some("AUTH PLAIN ********"),
+            ),
+            ("AUTH LOGIN".to_string(), None),
+            ("AUTH PLAIN =".to_string(), None),
+            ("AUTH".to_string(), None),
+            ("AUTHX PLAIN abc".to_string(), None),
+            (format!("MAIL FROM:<{blob}>"), None),
+        ] {
+            assert_eq!(mask_auth_command(&line).as_deref(), want, "{line:?}");
+        }
+        assert_eq!(auth_line_secret("AUTH LOGIN"), Some((10, false)));
+        assert_eq!(auth_line_secret("AUTH\tLOGIN\t"), Some((11, false)));
+        assert_eq!(auth_line_secret("AUTH "), None);
+        assert_eq!(auth_line_secret("EHLO x"), None);
+    }
 
     #[test]
     fn decode_challenge_handles_empty_padding_and_garbage() {

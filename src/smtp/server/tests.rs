@@ -1383,6 +1383,60 @@ fn credentials_injected_after_starttls_are_masked() {
     );
 }
 
+#[test]
+fn unparsable_auth_lines_are_masked_in_the_transcript() {
+    let plain = B64.encode(b"\0alice\0Sekr3tPW99");
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, want) in [
+        (format!("AUTH PLAIN {plain} extra"), "AUTH PLAIN ********"),
+        (format!("auth\tplain\t{plain}\tx"), "auth\tplain\t********"),
+        (format!("AUTH PLAIN {plain} = ="), "AUTH PLAIN ********"),
+    ] {
+        let o = feed(&mut s, format!("{line}\r\n").as_bytes());
+        assert!(o.text().starts_with('5'), "{line:?}: {}", o.text());
+        match &o.events[0] {
+            Event::ClientCommand { text, redacted, .. } => {
+                assert_eq!((text.as_str(), *redacted), (want, true), "{line:?}");
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+    // A line that only looks like AUTH is shown as it came.
+    let o = feed(&mut s, b"AUTHORIZE me now\r\n");
+    match &o.events[0] {
+        Event::ClientCommand { text, redacted, .. } => {
+            assert_eq!((text.as_str(), *redacted), ("AUTHORIZE me now", false));
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn an_unparsable_auth_injected_after_starttls_is_masked_with_what_follows() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    let plain = B64.encode(b"\0alice\0Sekr3tPW99");
+    let pass = B64.encode("Sekr3tPW99");
+    let input = format!("STARTTLS\r\nNOOP\r\nAUTH PLAIN {plain} extra\r\n{pass}\r\n");
+    let o = feed(&mut s, input.as_bytes());
+    let shown = o
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { bytes },
+                ..
+            } => Some(String::from_utf8_lossy(&bytes.0).into_owned()),
+            _ => None,
+        })
+        .expect("the injection is reported");
+    assert_eq!(shown, "NOOP\r\nAUTH PLAIN ********\r\n********\r\n");
+}
+
 // ---- LMTP per-recipient faults (RFC 2033 §4.2) ----------------------------------------------
 
 fn lmtp_faulty(f: &[&str]) -> (Session, Output) {

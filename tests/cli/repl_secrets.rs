@@ -1,0 +1,207 @@
+//! Secrets through `ehlo repl` against `ehlo serve --user`: AUTH sent by `:raw` (its SASL
+//! responses in the same bytes or typed after it), AUTH typed with tabs, and an AUTH line the
+//! server cannot parse. The password, its base64 and the PLAIN blob reach the server but never
+//! the REPL's transcript, `--json`, `--record` file or `--log`, nor serve's transcript or
+//! `--json`; a masked write's JSON `bytes` is the mask's length; the recording still replays.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::serve::Serve;
+use crate::util::{Run, ehlo_with, ehlo_with_env};
+
+const USER_PASS: &str = "alice:Sekr3tPW99";
+const PASSWORD: &str = "Sekr3tPW99";
+
+fn b64(s: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// The password, its base64 and the AUTH PLAIN blob.
+fn secrets() -> [String; 3] {
+    [
+        PASSWORD.to_string(),
+        b64(PASSWORD.as_bytes()),
+        b64(b"\0alice\0Sekr3tPW99"),
+    ]
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for s in secrets() {
+        assert!(!text.contains(&s), "{what} holds {s:?}:\n{text}");
+    }
+}
+
+/// Five sessions, each authenticating once (serve refuses a second AUTH): `:raw` AUTH LOGIN
+/// answered by typed lines; one `:raw` with a command, AUTH LOGIN and both responses; `:raw`
+/// AUTH PLAIN with the blob on the next line; typed `AUTH<TAB>PLAIN<TAB>blob`; typed
+/// `AUTH PLAIN<TAB>blob`. `extra` goes before the QUIT.
+fn script(extra: &str) -> String {
+    let [_, p, b] = secrets();
+    format!(
+        "EHLO x\n:raw \"AUTH LOGIN\\r\\n\"\nYWxpY2U=\n{p}\n:reconnect\n\
+         EHLO x\n:raw \"NOOP\\r\\nAUTH LOGIN\\r\\nYWxpY2U=\\r\\n{p}\\r\\n\"\n:reconnect\n\
+         EHLO x\n:raw \"AUTH PLAIN\\r\\n{b}\\r\\n\"\n:reconnect\n\
+         EHLO x\nAUTH\tPLAIN\t{b}\n:reconnect\n\
+         EHLO x\nAUTH PLAIN\t{b}\n{extra}QUIT\n"
+    )
+}
+
+fn repl(addr: &str, extra_args: &[&str], stdin: &str) -> Run {
+    let mut args = vec!["repl", addr, "--allow-plaintext-auth", "--color", "never"];
+    args.extend_from_slice(extra_args);
+    ehlo_with(&args, Some(stdin.as_bytes()), Duration::from_secs(60))
+}
+
+/// Every JSON `sent` event whose text was masked counts the bytes shown, not the wire's.
+fn assert_masked_byte_counts(what: &str, jsonl: &str) -> usize {
+    let mut masked = 0;
+    for line in jsonl.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "sent" || v["data"]["redacted"] != true {
+            continue;
+        }
+        masked += 1;
+        let text = v["data"]["text"].as_str().unwrap();
+        let shown = if v["data"]["kind"] == "raw" {
+            text.len()
+        } else {
+            text.len() + 2
+        };
+        assert_eq!(v["data"]["bytes"], shown, "{what}: {line}");
+    }
+    masked
+}
+
+#[test]
+fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "6"]);
+    let run = repl(
+        &srv.addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &script(""),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Each of the five AUTHs went through: the secrets did reach the server.
+    assert_eq!(run.stdout.matches("235 2.7.0").count(), 5, "{}", run.all());
+    // The sixth session: a client line serve cannot parse as AUTH (a word too many).
+    let [_, _, blob] = secrets();
+    let mut c = std::net::TcpStream::connect(&srv.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(format!("EHLO x\r\nAUTH PLAIN {blob} extra\r\nQUIT\r\n").as_bytes())
+        .unwrap();
+    let mut answers = String::new();
+    let _ = c.read_to_string(&mut answers);
+    assert!(answers.contains("221"), "{answers}");
+    let (code, serve_out) = srv.finish();
+    assert_eq!(code, 0, "{serve_out}");
+
+    let transcript = run.all();
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for (what, text) in [
+        ("the transcript", &transcript),
+        ("the recording", &rec_text),
+        ("the log", &log_text),
+        ("serve's transcript", &serve_out),
+    ] {
+        assert_no_secret(what, text);
+    }
+    // Fixed-length masks where the secrets were.
+    for shown in [
+        " -> ********\n",
+        " -> AUTH LOGIN\n -> ********\n -> ********\n",
+        " -> AUTH PLAIN\n -> ********\n",
+        " -> AUTH\\x09PLAIN\\x09********\n",
+        " -> AUTH PLAIN\\x09********\n",
+    ] {
+        assert!(
+            transcript.contains(shown),
+            "{shown:?} not in:\n{transcript}"
+        );
+    }
+    assert!(!transcript.contains("*********"), "{transcript}");
+    assert!(
+        serve_out.contains("<-  AUTH PLAIN ********\n"),
+        "{serve_out}"
+    );
+    assert!(assert_masked_byte_counts("the log", &log_text) >= 6);
+    // Each AUTH is an `:auth` step that reads the secret at replay, with the replies `:auth`
+    // draws (the empty 334 a PLAIN without initial response drew is not among them).
+    for step in [
+        "> :auth LOGIN\n< 334\n< 334\n< 235\n",
+        "> :raw \"NOOP\\r\\n\"\n< 250\n",
+        "> :auth LOGIN alice\n< 334\n< 334\n< 235\n",
+        "> :auth PLAIN alice\n< 235\n",
+    ] {
+        assert!(rec_text.contains(step), "{step:?} not in:\n{rec_text}");
+    }
+
+    let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "5"]);
+    let replay = ehlo_with_env(
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            &replay_srv.addr,
+            "--allow-plaintext-auth",
+            "--json",
+        ],
+        &[
+            ("EHLO_AUTH_USER", "alice"),
+            ("EHLO_AUTH_PASSWORD", PASSWORD),
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(replay.code, 0, "{}", replay.all());
+    assert_no_secret("replay --json", &replay.all());
+    assert!(assert_masked_byte_counts("replay --json", &replay.stdout) >= 5);
+}
+
+#[test]
+fn repl_json_and_serve_json_mask_raw_tabbed_and_unparsable_auth() {
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "5", "--json"]);
+    let [_, _, blob] = secrets();
+    let run = repl(
+        &srv.addr,
+        &["--json"],
+        &script(&format!("AUTH PLAIN {blob} extra\n")),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches("\"code\":235").count(),
+        5,
+        "{}",
+        run.all()
+    );
+    let (code, serve_out) = srv.finish();
+    assert_eq!(code, 0, "{serve_out}");
+    assert_no_secret("repl --json", &run.all());
+    assert_no_secret("serve --json", &serve_out);
+    // Typed with tabs: masked and said to be.
+    assert!(
+        run.stdout
+            .contains(r#""text":"AUTH\tPLAIN\t********","kind":"command","bytes":21"#),
+        "{}",
+        run.stdout
+    );
+    assert!(assert_masked_byte_counts("repl --json", &run.stdout) >= 7);
+    // serve's client_command for the line it cannot parse.
+    assert!(
+        serve_out.contains(
+            r#""text":"AUTH PLAIN ********","tls":false,"phase":"other","redacted":true"#
+        ),
+        "{serve_out}"
+    );
+}
