@@ -252,6 +252,8 @@ fn a_reply_to_the_dot_cut_off_by_the_close_is_not_success() {
                     "{case}: {all}"
                 );
                 assert!(!all.contains("Result: ok"), "{case}: {all}");
+                assert!(all.contains("so it answers nothing"), "{case}: {all}");
+                assert!(!all.contains("ehlo tolerated it"), "{case}: {all}");
             }
         }
     }
