@@ -120,12 +120,15 @@ pub enum Error {
         reason: String,
     },
     /// A phase took longer than its timeout.
-    #[error("timed out after {secs}s waiting in {} phase", phase.label())]
+    #[error("timed out after {secs}s {}", timeout_where(*phase, *implicit_tls))]
     Timeout {
         /// The phase.
         phase: Phase,
         /// The timeout in seconds.
         secs: f64,
+        /// It was the implicit TLS handshake (RFC 8314 §3.3), before any SMTP: no STARTTLS was
+        /// sent, so the message names the handshake; the exit code is still the TLS phase's.
+        implicit_tls: bool,
     },
     /// The SMTP dialogue failed.
     #[error(transparent)]
@@ -152,6 +155,15 @@ pub enum Error {
     /// A PROXY protocol option is bad (swaks: "Error in PROXY option processing").
     #[error("{0}")]
     ProxyOption(String),
+}
+
+/// Where a timeout struck, for its message.
+fn timeout_where(phase: Phase, implicit_tls: bool) -> String {
+    if implicit_tls {
+        "in the TLS handshake (implicit TLS, before any SMTP)".to_string()
+    } else {
+        format!("waiting in {} phase", phase.label())
+    }
 }
 
 impl Error {
@@ -212,6 +224,30 @@ mod tests {
     use super::*;
 
     /// A REPL ended by a signal exits as a shell reports a process killed by it.
+    #[test]
+    fn an_implicit_tls_handshake_timeout_names_the_handshake_not_starttls() {
+        let e = Error::Timeout {
+            phase: Phase::StartTls,
+            secs: 3.0,
+            implicit_tls: true,
+        };
+        assert_eq!(
+            e.to_string(),
+            "timed out after 3s in the TLS handshake (implicit TLS, before any SMTP)"
+        );
+        assert_eq!(e.exit_code(), 29);
+        assert_eq!(e.label(), "timeout");
+        let e = Error::Timeout {
+            phase: Phase::StartTls,
+            secs: 3.0,
+            implicit_tls: false,
+        };
+        assert_eq!(
+            e.to_string(),
+            "timed out after 3s waiting in STARTTLS phase"
+        );
+    }
+
     #[test]
     fn a_signal_exits_with_128_plus_its_number() {
         assert_eq!(Ending::Hup.exit_code(), 129);

@@ -229,6 +229,7 @@ pub(crate) async fn with_timeout<T>(
             .map_err(|_| Error::Timeout {
                 phase,
                 secs: timeout.as_secs_f64(),
+                implicit_tls: false,
             })?
     };
     r.map_err(|source| Error::Io { phase, source })
@@ -645,9 +646,11 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
             Err(_) => {
+                // With implicit TLS no STARTTLS was sent: the message names the handshake.
                 return Err(Error::Timeout {
                     phase: Phase::StartTls,
                     secs: timeout.as_secs_f64(),
+                    implicit_tls: plan.link.tls_on_connect,
                 });
             }
         }

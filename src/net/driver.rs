@@ -259,32 +259,40 @@ async fn pump_in(
             drain(session, out);
             return Ok(());
         }
-        let phase = session.phase();
         let read = conn.stream.read(&mut buf);
         let n = if timeout.is_zero() {
-            read.await
+            Some(read.await)
         } else {
-            // The timeout is per reply (swaks): the whole reply must arrive within it, so a
-            // server trickling one byte at a time cannot hold us forever.
+            // The timeout is per reply (swaks): the whole reply must arrive within it, parsing
+            // included, so a server trickling one byte at a time cannot hold us forever. A
+            // deadline already passed (bytes kept coming, none completing the reply) is the
+            // same timeout: the read would return at once and never let the clock strike.
             let deadline = tokio::time::Instant::from_std(waiting_since + timeout);
-            match tokio::time::timeout_at(deadline, read).await {
-                Ok(r) => r,
-                Err(_) => {
-                    // What the timeout means in this phase is the session's to say.
-                    let secs = timeout.as_secs_f64();
-                    let failed = session.on_timeout(secs);
-                    if !session.is_closed() {
-                        // QUIT is on its way (as swaks sends it): its reply gets the same
-                        // timeout, and the session's own error decides the exit code.
-                        continue;
-                    }
-                    drain(session, out);
-                    return match failed {
-                        Some(phase) => Err(Error::Timeout { phase, secs }),
-                        None => Ok(()),
-                    };
-                }
+            if tokio::time::Instant::now() >= deadline {
+                None
+            } else {
+                tokio::time::timeout_at(deadline, read).await.ok()
             }
+        };
+        let Some(n) = n else {
+            // What the timeout means in this phase is the session's to say, however the
+            // deadline was found passed.
+            let secs = timeout.as_secs_f64();
+            let failed = session.on_timeout(secs);
+            if !session.is_closed() {
+                // QUIT is on its way (as swaks sends it): its reply gets the same timeout, and
+                // the session's own error decides the exit code.
+                continue;
+            }
+            drain(session, out);
+            return match failed {
+                Some(phase) => Err(Error::Timeout {
+                    phase,
+                    secs,
+                    implicit_tls: false,
+                }),
+                None => Ok(()),
+            };
         };
         match n {
             Ok(0) => session.feed_eof(),
@@ -294,15 +302,9 @@ async fn pump_in(
                         bytes: crate::smtp::event::Bytes(buf[..n].to_vec()),
                     });
                 }
+                // The deadline is checked before the next read, once the replies this
+                // completed have moved `waiting_since` on.
                 session.feed(&buf[..n]);
-                // The timeout bounds the wall time of a reply, parsing included.
-                if !timeout.is_zero() && !session.is_closed() && waiting_since.elapsed() > timeout {
-                    drain(session, out);
-                    return Err(Error::Timeout {
-                        phase,
-                        secs: timeout.as_secs_f64(),
-                    });
-                }
             }
             Err(e) => {
                 if let Some(reason) = tls::alert_on_read(&e) {

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::check::model::{CheckDef, Scope, Status};
 use crate::smtp::capabilities::Capabilities;
+use crate::smtp::event::Deviation;
 use crate::smtp::reply::Reply;
 
 const fn def(id: &'static str, rfc: &'static str) -> CheckDef {
@@ -1085,6 +1086,17 @@ impl Runner {
             (Some(Step::Send(_) | Step::SendSecret { .. }), _) => {
                 return self.finish(End::Closed("write"));
             }
+            // A reply the close cut short ended nothing (RFC 5321 §4.2.1): in the transcript,
+            // not among the replies the verdict reads, and the step ends as closed.
+            (Some(Step::Read { label, .. }), Input::Reply(r))
+                if r.deviations.contains(&Deviation::TruncatedAtClose) =>
+            {
+                self.log.transcript.push(format!(
+                    "S: {} (cut off by the close)",
+                    escape(&r.raw.0).trim_end_matches("\\r\\n")
+                ));
+                return self.finish(End::Closed(label));
+            }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
                 if label == "auth" && self.sasl.is_some() {
@@ -1447,6 +1459,18 @@ mod tests {
         let (o, _) = drive("smuggle.lf-lf", ctx(), i);
         assert_eq!(o.status, Status::Error);
         assert!(o.summary.contains("rcpt refused: 550"), "{}", o.summary);
+    }
+
+    #[test]
+    fn a_reply_cut_off_by_the_close_is_no_reply() {
+        // The dot's `250` without its CRLF, then the close: not the one reply that passes.
+        let mut cut = Reply::new(250, &["queued"]);
+        cut.deviations.push(Deviation::TruncatedAtClose);
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), Input::Reply(cut)]);
+        let (o, _) = drive("smuggle.cr-cr", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("closed the connection"), "{}", o.summary);
     }
 
     #[test]

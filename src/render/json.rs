@@ -20,9 +20,10 @@
 //!
 //! Byte payloads (raw reply bytes, raw reads and writes) are objects with exactly one member:
 //! `{"text": "…"}` when the bytes are valid UTF-8, `{"bytes": "<base64>"}` (standard alphabet,
-//! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`,
-//! `helo_after_tls`, `xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`, `quit`, `other`. Optional
-//! members are present with `null` when they have no value.
+//! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`
+//! (STARTTLS and the TLS handshake, the implicit TLS one of `--tls-on-connect` included),
+//! `helo_after_tls`, `xclient`, `helo_after_xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`,
+//! `quit`, `other`. Optional members are present with `null` when they have no value.
 //!
 //! | `type` | `data` members |
 //! |---|---|
@@ -75,8 +76,9 @@
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
-//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null, "timings":
-//! [{"phase", "ms"}]}`.
+//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null (null when no
+//! verdict on the content came; false when it was a refusal, or was cut off by the close),
+//! "timings": [{"phase", "ms"}]}`.
 //!
 //! ## Example
 //!

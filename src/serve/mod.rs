@@ -14,8 +14,10 @@
 //! one more is answered `421 4.7.0` and closed); an idle timeout (the driver owns it, the core
 //! has no clock) of `--idle-timeout` (5 minutes, RFC 5321 §4.5.3.2.7) for each complete command
 //! line, however its bytes trickle in, and twice that for a message's content (§4.5.3.2.6
-//! allows 10 minutes), then `421 4.4.2`; 30 seconds per TLS handshake; `--max-auth-failures`
-//! failed AUTH attempts per connection (see `smtp::server`).
+//! allows 10 minutes), then `421 4.4.2`; the same limit for a client to take any byte of our
+//! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
+//! 30 seconds per TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
+//! `smtp::server`).
 
 mod store;
 mod tls;
@@ -715,26 +717,72 @@ impl Conn {
             Conn::Tls(s) => s.read_buf(buf).await,
         }
     }
-    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    async fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         match self {
-            Conn::Plain(s) => {
-                s.write_all(b).await?;
-                s.flush().await
-            }
-            Conn::Tls(s) => {
-                s.write_all(b).await?;
-                s.flush().await
-            }
+            Conn::Plain(s) => s.write(b).await,
+            Conn::Tls(s) => s.write(b).await,
         }
     }
-    /// End the connection: TLS says `close_notify` first; plain TCP needs nothing before the
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush().await,
+            Conn::Tls(s) => s.flush().await,
+        }
+    }
+    /// Write all of `b`, but give up when the client takes no byte of it for `limit` (zero:
+    /// no limit). A client that sends and never reads fills its receive window, then ours;
+    /// a write without a bound would then hold the connection (and its slot) forever.
+    async fn write_all_within(&mut self, mut b: &[u8], limit: Duration) -> Result<(), WriteEnd> {
+        while !b.is_empty() {
+            let n = within(limit, self.write(b)).await??;
+            if n == 0 {
+                return Err(WriteEnd::Failed(std::io::ErrorKind::WriteZero.into()));
+            }
+            b = &b[n..];
+        }
+        within(limit, self.flush()).await??;
+        Ok(())
+    }
+    /// End the connection: TLS says `close_notify` first (for at most [`CLOSE_WAIT`]: a client
+    /// that reads nothing must not hold the close either); plain TCP needs nothing before the
     /// socket is dropped (closing it sends the FIN; a `shutdown` first only cost a system
     /// call, which usually failed with the client already gone after QUIT).
     async fn close(self) {
         if let Conn::Tls(mut s) = self {
-            let _ = s.shutdown().await;
+            let _ = tokio::time::timeout(CLOSE_WAIT, s.shutdown()).await;
         }
     }
+}
+
+/// How long the TLS `close_notify` may take at the end of a connection.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Why a write to the client ended early.
+#[derive(Debug)]
+enum WriteEnd {
+    /// The socket said no.
+    Failed(std::io::Error),
+    /// The client took no byte within the limit.
+    Stalled,
+}
+
+impl From<std::io::Error> for WriteEnd {
+    fn from(e: std::io::Error) -> WriteEnd {
+        WriteEnd::Failed(e)
+    }
+}
+
+/// `fut` unless `limit` (non-zero) passes first.
+async fn within<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, WriteEnd> {
+    if limit.is_zero() {
+        return Ok(fut.await);
+    }
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| WriteEnd::Stalled)
 }
 
 /// Per-connection PRNG seed: different for each connection, the same across runs.
@@ -815,10 +863,27 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         loop {
             if let Some(bytes) = session.poll_transmit() {
                 wrote = true;
-                if let Err(e) = conn.write_all(&bytes).await {
-                    drain_events(&mut session, &emit).await;
-                    emit(Event::warning(format!("write failed: {e}"))).await;
-                    break 'outer false;
+                // Nothing is read while a write waits, so the client's further commands stay
+                // in the kernel (TCP flow control stops it) instead of queueing replies here:
+                // what is held is at most the replies to one read.
+                match conn.write_all_within(&bytes, shared.idle_timeout).await {
+                    Ok(()) => {}
+                    Err(WriteEnd::Failed(e)) => {
+                        drain_events(&mut session, &emit).await;
+                        emit(Event::warning(format!("write failed: {e}"))).await;
+                        break 'outer false;
+                    }
+                    Err(WriteEnd::Stalled) => {
+                        drain_events(&mut session, &emit).await;
+                        emit(Event::warning(format!(
+                            "write timeout: the client took no byte of our replies within {} s \
+                             (--idle-timeout; it sends without reading them): closing",
+                            shared.idle_timeout.as_secs_f64()
+                        )))
+                        .await;
+                        // No 421: nothing more can be written to it. The close is bounded too.
+                        break 'outer false;
+                    }
                 }
             } else if let Some(action) = session.poll_action() {
                 match action {

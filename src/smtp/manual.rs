@@ -662,7 +662,9 @@ impl ManualSession {
                 verb: Verb::Auth, ..
             } => matches!(reply.code, Some(235 | 334)),
             _ => reply.is_positive(),
-        };
+        } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
+        // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
+        // but is not what the command wanted, whatever its first code says.
         let explanation = codes::explain(&reply, phase);
         self.out.push(Event::Received {
             reply: reply.clone(),
@@ -1273,6 +1275,20 @@ mod tests {
         // Typing after the close sends nothing.
         s.send_line("NOOP");
         assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn a_reply_cut_off_by_the_close_is_not_what_the_command_wanted() {
+        let mut s = ready();
+        s.send_line("NOOP");
+        sent(&mut s);
+        events(&mut s);
+        s.feed(b"250-first line\r\n");
+        s.feed_eof();
+        let ev = events(&mut s);
+        let got: Vec<(u16, bool)> = received_codes(&ev).iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(got, [(250, false)], "{ev:?}");
+        assert!(ev.contains(&Event::Closed { expected: false }), "{ev:?}");
     }
 
     #[test]

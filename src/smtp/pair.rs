@@ -662,7 +662,8 @@ fn a_silent_banner_leaves_the_client_waiting_for_the_drivers_timeout() {
     assert_eq!(
         Error::Timeout {
             phase: p.client.phase(),
-            secs: 1.0
+            secs: 1.0,
+            implicit_tls: false,
         }
         .exit_code(),
         21

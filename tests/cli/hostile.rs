@@ -177,6 +177,29 @@ fn a_trickled_banner_says_how_little_arrived() {
 }
 
 #[test]
+fn a_banner_that_keeps_coming_gets_the_same_diagnosis_whenever_the_deadline_strikes() {
+    // A byte every 100 µs: when the 2 s pass, a read is nearly always finishing, and the
+    // deadline found passed after it used to end the run with a bare "timed out" (no word on
+    // what arrived, no QUIT), while the clock striking between two bytes gave the diagnosis.
+    // Both are the same timeout now.
+    let srv = scripted(vec![
+        Step::Send(b"220 "),
+        Step::Dribble(b'x', Duration::from_micros(100), Duration::from_secs(6)),
+    ]);
+    let run = send_with_limit(&srv, &["--timeout", "2"], Duration::from_secs(20));
+    srv.finish();
+    assert_eq!(run.code, 21, "{}", run.all());
+    let all = run.all();
+    assert!(all.contains("no complete banner within 2 s: "), "{all}");
+    assert!(all.contains("bytes without a line end"), "{all}");
+    assert!(all.contains(" -> QUIT"), "{all}");
+    assert!(
+        all.contains("timed out after 2s waiting in banner phase"),
+        "{all}"
+    );
+}
+
+#[test]
 fn a_silent_server_still_gets_the_implicit_tls_hint() {
     let srv = scripted(vec![Step::Sleep(Duration::from_secs(3))]);
     let run = send_with_limit(&srv, &["--timeout", "1"], Duration::from_secs(20));
@@ -184,4 +207,119 @@ fn a_silent_server_still_gets_the_implicit_tls_hint() {
     assert_eq!(run.code, 21, "{}", run.all());
     assert!(run.all().contains("not one byte in 1 s"), "{}", run.all());
     assert!(run.all().contains("implicit TLS"), "{}", run.all());
+}
+
+#[test]
+fn a_reply_to_the_dot_cut_off_by_the_close_is_not_success() {
+    // The first line of a multi-line reply, or a last line without its CRLF, then the close:
+    // the reply never ended, so the message was not accepted (Postfix: "lost connection after
+    // end of data"). Exit 6 for the close, blamed on the end of data; the partial reply and
+    // the deviation are still shown.
+    for cut in [&b"250-2.0.0 queued as X\r\n"[..], b"250 2.0.0 queued"] {
+        for json in [false, true] {
+            let srv = scripted(after_greet(vec![
+                Step::Expect("MAIL FROM:"),
+                Step::Send(b"250 2.1.0 Ok\r\n"),
+                Step::Expect("RCPT TO:"),
+                Step::Send(b"250 2.1.5 Ok\r\n"),
+                Step::Expect("DATA"),
+                Step::Send(b"354 go\r\n"),
+                Step::Data,
+                Step::SendOwned(cut.to_vec()),
+                Step::Close,
+            ]));
+            let extra: &[&str] = if json { &["--json"] } else { &[] };
+            let run = send(&srv, extra);
+            srv.finish();
+            let all = run.all();
+            let case = format!("{} json={json}", String::from_utf8_lossy(cut));
+            assert_eq!(run.code, 6, "{case}: {all}");
+            assert!(all.contains("queued"), "{case}: {all}");
+            if json {
+                assert!(all.contains(r#""message_accepted":false"#), "{case}: {all}");
+                assert!(
+                    all.contains(r#""kind":"truncated_at_close""#),
+                    "{case}: {all}"
+                );
+                assert!(all.contains(r#""outcome":"closed""#), "{case}: {all}");
+            } else {
+                assert!(
+                    all.contains("connection closed in the middle of a reply"),
+                    "{case}: {all}"
+                );
+                assert!(
+                    all.contains("closed the connection during end of data"),
+                    "{case}: {all}"
+                );
+                assert!(!all.contains("Result: ok"), "{case}: {all}");
+                assert!(all.contains("so it answers nothing"), "{case}: {all}");
+                assert!(!all.contains("ehlo tolerated it"), "{case}: {all}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cut_off_reply_fails_the_phase_it_cut_off() {
+    // EHLO: a cut `250-` is no greeting, so no MAIL goes out.
+    let srv = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-scripted.test\r\n250-bar\r\n"),
+        Step::Close,
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.all().contains("closed the connection during EHLO"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("MAIL FROM"), "{}", run.all());
+    // RCPT: a cut reply accepts no recipient.
+    let srv = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-scripted.test\r\n250 8BITMIME\r\n"),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250-2.1.5 Ok\r\n"),
+        Step::Close,
+    ]);
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.all().contains("closed the connection during RCPT"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("-> DATA"), "{}", run.all());
+}
+
+#[test]
+fn a_silent_implicit_tls_handshake_times_out_as_a_handshake_not_starttls() {
+    // --tls-on-connect to a server that accepts and says nothing: no STARTTLS was ever sent, so
+    // the timeout names the TLS handshake; the exit code is the TLS phase's (29).
+    for json in [false, true] {
+        let srv = scripted(vec![Step::Sleep(Duration::from_secs(4))]);
+        let mut extra = vec!["--tls-on-connect", "--timeout", "2"];
+        if json {
+            extra.push("--json");
+        }
+        let run = send_with_limit(&srv, &extra, Duration::from_secs(20));
+        srv.finish();
+        let all = run.all();
+        assert_eq!(run.code, 29, "json={json}: {all}");
+        assert!(
+            all.contains("timed out after 2s in the TLS handshake (implicit TLS"),
+            "json={json}: {all}"
+        );
+        assert!(!all.contains("STARTTLS"), "json={json}: {all}");
+        if json {
+            assert!(all.contains(r#""outcome":"timeout""#), "{all}");
+        }
+    }
 }

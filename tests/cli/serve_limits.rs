@@ -4,7 +4,7 @@
 //! after STARTTLS masked, a clear listen error, and 500 idle connections that do not stop a
 //! normal client's message from landing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -170,6 +170,46 @@ fn a_client_trickling_bytes_is_dropped_at_the_idle_timeout() {
         "{}",
         serve.seen
     );
+}
+
+#[test]
+fn a_client_that_never_reads_is_closed_at_the_idle_timeout() {
+    // It sends NOOP after NOOP and reads none of the replies: once both socket buffers are
+    // full the server's write waits. A write that waited forever held the connection (and
+    // its --max-connections slot) long past the idle timeout; now the client must take a byte
+    // within the idle timeout, or it is closed with a word in the transcript.
+    let mut serve = Serve::start(&["--idle-timeout", "2", "--max-connections", "1", "--quiet"]);
+    let s = TcpStream::connect(&serve.addr).unwrap();
+    s.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let flood = b"NOOP\r\n".repeat(10_000);
+    let start = Instant::now();
+    let mut ended = None;
+    while start.elapsed() < Duration::from_secs(60) {
+        match (&s).write(&flood) {
+            Ok(_) => {}
+            // Blocked: the server reads nothing while its own write waits.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => {
+                ended = Some(start.elapsed());
+                break;
+            }
+        }
+    }
+    let ended = ended.unwrap_or_else(|| panic!("still open after 60 s:\n{}", serve.seen));
+    assert!(
+        serve
+            .wait_for(
+                "write timeout: the client took no byte",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    // The slot is free again: a new client is greeted, not refused.
+    let (_c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner} (after {ended:?})");
 }
 
 #[test]

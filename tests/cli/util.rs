@@ -146,6 +146,10 @@ pub enum Step {
     Trickle(&'static [u8], Duration),
     /// Do nothing for a while (connection kept open).
     Sleep(Duration),
+    /// Write this byte again and again, one segment each (no Nagle), `gap` apart (a busy
+    /// wait: finer than a sleep), for at most this long or until the client goes: a reply
+    /// that keeps arriving and never ends, with a byte always about to come.
+    Dribble(u8, Duration, Duration),
     /// Write these bytes again and again until the client stops reading (a reply that never
     /// ends), for at most this long.
     Flood(&'static [u8], Duration),
@@ -271,6 +275,18 @@ pub fn scripted_with(steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
                     }
                 },
                 Step::Sleep(d) => std::thread::sleep(d),
+                Step::Dribble(byte, gap, limit) => {
+                    if let Stream::Plain(tcp) = &s {
+                        let _ = tcp.set_nodelay(true);
+                    }
+                    let start = Instant::now();
+                    while start.elapsed() < limit && s.write_all(&[byte]).is_ok() {
+                        let next = Instant::now() + gap;
+                        while Instant::now() < next {
+                            std::hint::spin_loop();
+                        }
+                    }
+                }
                 Step::Flood(b, limit) => {
                     let chunk = b.repeat((64 * 1024 / b.len().max(1)).max(1));
                     let start = Instant::now();

@@ -76,6 +76,16 @@ enum Expect {
     Quit,
 }
 
+/// Was this reply cut short by the close ([`Deviation::TruncatedAtClose`])? One cut for size is
+/// not counted: its own error (the reply too large) says more.
+fn cut_off(reply: &Reply) -> bool {
+    reply.deviations.contains(&Deviation::TruncatedAtClose)
+        && !reply
+            .deviations
+            .iter()
+            .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+}
+
 impl Expect {
     fn phase(self) -> Phase {
         match self {
@@ -268,6 +278,11 @@ impl Session {
             return;
         }
         while let Some(reply) = self.parser.finish(&mut self.buf) {
+            if cut_off(&reply) {
+                // The last reply is the close's: nothing can follow it.
+                self.on_cut_off(reply);
+                break;
+            }
             self.on_reply(reply);
             if self.is_closed() {
                 return;
@@ -633,6 +648,31 @@ impl Session {
                 self.close();
             }
         }
+    }
+
+    /// The close cut a reply short (a line without its CRLF, or a multi-line reply without its
+    /// last line): shown as it arrived, but it answers nothing. A reply is complete only with
+    /// its last line and that line's CRLF (RFC 5321 §4.2.1, §2.3.8), so a cut `250-` is no
+    /// acceptance; Postfix's client calls the same a lost connection (and defers). The
+    /// expectation stays pending, so the close is blamed on the phase that was cut off.
+    fn on_cut_off(&mut self, reply: Reply) {
+        let phase = self
+            .pending
+            .front()
+            .map_or(self.out.last_phase(), |e| e.phase());
+        // The server began its verdict on the content and never finished it: whatever it was
+        // going to say, the message is not accepted (no reply at all leaves it unknown).
+        if !self.finishing() && phase == Phase::Dot {
+            self.message_accepted = Some(false);
+        }
+        let explanation = codes::explain(&reply, phase);
+        self.out.push(Event::Received {
+            reply,
+            tls: self.tls,
+            expected: false,
+            phase,
+            explanation,
+        });
     }
 
     fn on_banner(&mut self, reply: Reply, ok: bool) {

@@ -271,6 +271,104 @@ fn close_in_the_middle_of_data_is_exit_6() {
     assert!(events(&mut s).contains(&Event::Closed { expected: false }));
 }
 
+/// A session at the end of data: content sent, the dot's reply awaited.
+fn at_dot() -> Session {
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n250 ok\r\n354 go\r\n");
+    assert!(sent(&mut s).ends_with(".\r\n"));
+    s
+}
+
+#[test]
+fn a_reply_to_the_dot_cut_off_by_the_close_is_no_acceptance() {
+    // A first line without the last, or a last line without its CRLF, then the close: the
+    // reply never ended, so the message is not accepted (Postfix: "lost connection after end
+    // of data", a deferral). The partial reply is still shown, as not what was expected.
+    for cut in [&b"250-2.0.0 queued as X\r\n"[..], b"250 2.0.0 queued"] {
+        let mut s = at_dot();
+        s.feed(cut);
+        assert!(!s.is_closed(), "{}", String::from_utf8_lossy(cut));
+        s.feed_eof();
+        assert!(s.is_closed());
+        assert_eq!(exit_code(&s), 6, "{}", String::from_utf8_lossy(cut));
+        assert!(
+            matches!(s.outcome(), Err(SessionError::Closed { phase: Phase::Dot })),
+            "{:?}",
+            s.outcome()
+        );
+        assert_eq!(s.message_accepted(), Some(false));
+        assert_eq!(sent(&mut s), "", "no QUIT on a closed connection");
+        let ev = events(&mut s);
+        let cut_reply = ev.iter().find_map(|e| match e {
+            Event::Received {
+                reply,
+                expected,
+                phase: Phase::Dot,
+                ..
+            } => Some((reply.clone(), *expected)),
+            _ => None,
+        });
+        let (reply, expected) = cut_reply.expect("the partial reply is reported");
+        assert_eq!(reply.code, Some(250));
+        assert!(reply.deviations.contains(&Deviation::TruncatedAtClose));
+        assert!(!expected);
+        assert!(ev.contains(&Event::Closed { expected: false }));
+    }
+}
+
+#[test]
+fn a_cut_off_reply_is_blamed_on_its_own_phase() {
+    // EHLO: a cut `250-` is no greeting, so MAIL is never sent.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250-server.test\r\n250-bar\r\n");
+    s.feed_eof();
+    assert_eq!(sent(&mut s), "");
+    assert!(
+        matches!(
+            s.outcome(),
+            Err(SessionError::Closed { phase: Phase::Helo })
+        ),
+        "{:?}",
+        s.outcome()
+    );
+    assert_eq!(s.message_accepted(), None, "no content was sent");
+    // RCPT: a cut reply is no accepted recipient, and DATA is never sent.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250-2.1.5 ok\r\n");
+    s.feed_eof();
+    assert_eq!(sent(&mut s), "");
+    assert!(
+        matches!(
+            s.outcome(),
+            Err(SessionError::Closed { phase: Phase::Rcpt })
+        ),
+        "{:?}",
+        s.outcome()
+    );
+    assert_eq!(s.recipients()[0].status, RcptStatus::NotAttempted);
+    assert_eq!(exit_code(&s), 6);
+}
+
+#[test]
+fn a_cut_off_goodbye_after_an_accepted_message_is_still_success() {
+    // QUIT was sent: the close is expected, and a `221` without its CRLF changes nothing.
+    let mut s = at_dot();
+    s.feed(b"250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye");
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.message_accepted(), Some(true));
+}
+
 #[test]
 fn error_reply_then_close_keeps_the_phase_code() {
     let mut s = Session::new(plan());

@@ -165,6 +165,13 @@ pub(super) fn basic_in_context(code: Option<u16>, phase: Phase) -> String {
 }
 
 pub(super) fn severity(reply: &Reply, phase: Phase) -> Severity {
+    // Cut off by the close: no verdict, so a retry later (a lost connection to a sender).
+    if reply
+        .deviations
+        .contains(&crate::smtp::event::Deviation::TruncatedAtClose)
+    {
+        return Severity::Transient;
+    }
     let Some(code) = reply.code else {
         return Severity::Permanent;
     };

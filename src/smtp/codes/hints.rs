@@ -952,6 +952,18 @@ fn mentions_parameter(c: &Ctx) -> bool {
 }
 
 pub(super) fn hint(reply: &Reply, phase: Phase) -> Option<String> {
+    // Whatever its code, a reply the close cut short is no answer (RFC 5321 §4.2.1: it ends
+    // with its last line), and what it would have said is unknown.
+    if reply
+        .deviations
+        .contains(&crate::smtp::event::Deviation::TruncatedAtClose)
+    {
+        return Some(
+            "the connection closed before this reply ended, so it answers nothing whatever its \
+             code says (a sender treats it as a lost connection and retries later)"
+                .to_string(),
+        );
+    }
     let Some(code) = reply.code else {
         return Some(garbage_hint(reply));
     };

@@ -886,3 +886,14 @@ fn busy_phrases_each_make_a_refusal_busy() {
         assert!(!is_busy(&Reply::new(code, &[text])), "{code} {text}");
     }
 }
+
+#[test]
+fn a_reply_cut_off_by_the_close_is_explained_as_no_answer() {
+    let mut r = Reply::new(250, &["2.0.0 queued as X"]);
+    r.deviations.push(Deviation::TruncatedAtClose);
+    let e = explain(&r, Phase::Dot);
+    assert_eq!(e.severity, Some(Severity::Transient));
+    let hint = e.hint.unwrap_or_default().to_string();
+    assert!(hint.contains("answers nothing"), "{hint}");
+    assert!(!hint.contains("tolerated"), "{hint}");
+}
