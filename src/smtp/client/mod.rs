@@ -554,18 +554,8 @@ impl Session {
             _ => None,
         });
         if let Some(d) = too_large {
-            let phase = self
-                .pending
-                .front()
-                .map_or(self.out.last_phase(), |e| e.phase());
-            let explanation = codes::explain(&reply, phase);
-            self.out.push(Event::Received {
-                reply,
-                tls: self.tls,
-                expected: false,
-                phase,
-                explanation,
-            });
+            let phase = self.pending_phase();
+            self.show_unanswering(reply, phase);
             self.set_error(SessionError::TooLarge {
                 phase,
                 detail: crate::smtp::reply::describe_cut(&d),
@@ -656,15 +646,25 @@ impl Session {
     /// acceptance; Postfix's client calls the same a lost connection (and defers). The
     /// expectation stays pending, so the close is blamed on the phase that was cut off.
     fn on_cut_off(&mut self, reply: Reply) {
-        let phase = self
-            .pending
-            .front()
-            .map_or(self.out.last_phase(), |e| e.phase());
+        let phase = self.pending_phase();
         // The server began its verdict on the content and never finished it: whatever it was
         // going to say, the message is not accepted (no reply at all leaves it unknown).
         if !self.finishing() && phase == Phase::Dot {
             self.message_accepted = Some(false);
         }
+        self.show_unanswering(reply, phase);
+    }
+
+    /// The phase of the oldest command still waiting for its reply (the last phase when none).
+    fn pending_phase(&self) -> Phase {
+        self.pending
+            .front()
+            .map_or(self.out.last_phase(), |e| e.phase())
+    }
+
+    /// Show a reply that answers no command (too large, or cut off by the close), explained
+    /// for `phase`.
+    fn show_unanswering(&mut self, reply: Reply, phase: Phase) {
         let explanation = codes::explain(&reply, phase);
         self.out.push(Event::Received {
             reply,
