@@ -293,6 +293,11 @@ pub(crate) struct Session {
     kept_plaintext: Vec<u8>,
     /// [`ServerAction::Content`] was emitted for a message not yet stored or discarded.
     streaming: bool,
+    /// The last command line was an AUTH (or a line taken for its SASL response since): a
+    /// client that did not wait for a refusal (`503 already authenticated`) sends its response
+    /// anyway, as a line that is no command; it is shown masked
+    /// ([`crate::smtp::auth::is_sasl_token`]).
+    after_auth_line: bool,
 }
 
 /// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
@@ -326,6 +331,7 @@ impl Session {
             greeted: false,
             auth_failures: 0,
             units_read: 0,
+            after_auth_line: false,
             early_talker: false,
             kept_plaintext: Vec::new(),
             streaming: false,
@@ -748,8 +754,18 @@ impl Session {
             Err(_) => Phase::Other,
         };
         self.phase = phase;
+        // A line after an AUTH that is no command but reads as a SASL response (the client went
+        // on with its exchange after a refusal, or pipelined past its end) is a credential.
+        let sasl_response = self.after_auth_line
+            && !matches!(&parsed, Ok(c) if !matches!(c, Command::Unknown { .. }))
+            && crate::smtp::auth::is_sasl_token(&String::from_utf8_lossy(line));
+        self.after_auth_line = sasl_response || matches!(parsed, Ok(Command::Auth { .. }));
         if self.cfg.transcript {
-            let (text, redacted) = display_line(line, parsed.as_ref().ok());
+            let (text, redacted) = if sasl_response {
+                (crate::smtp::auth::MASK.to_string(), true)
+            } else {
+                display_line(line, parsed.as_ref().ok())
+            };
             self.events.push_back(Event::ClientCommand {
                 text,
                 tls: self.tls,

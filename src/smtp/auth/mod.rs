@@ -102,6 +102,17 @@ pub(crate) fn auth_line_secret(line: &str) -> Option<(usize, bool)> {
     Some((rest_at, !rest.is_empty() && rest != "="))
 }
 
+/// Whether a line reads as a SASL response of RFC 4954 §4: one base64 token (the alphabet of
+/// RFC 4648 §4, padding included) or `*`, the cancel. Used to mask a response a client sent
+/// where a command was expected.
+pub(crate) fn is_sasl_token(line: &str) -> bool {
+    let t = line.trim();
+    t == "*"
+        || (!t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+}
+
 /// `line` with what follows an AUTH command's mechanism masked ([`auth_line_secret`]), the
 /// separators kept as they were; `None` when there is no secret to mask.
 pub(crate) fn mask_auth_command(line: &str) -> Option<String> {

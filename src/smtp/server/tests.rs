@@ -1698,3 +1698,33 @@ fn bdat_bare_newlines_across_chunks() {
         assert_eq!(m.content, chunks.concat());
     }
 }
+
+#[test]
+fn sasl_responses_sent_after_a_refused_auth_are_masked_until_a_command_comes() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
+    assert!(feed(&mut s, good.as_bytes()).text().starts_with("235"));
+    let shown = |o: &Output| match &o.events[0] {
+        Event::ClientCommand { text, redacted, .. } => (text.clone(), *redacted),
+        e => panic!("{e:?}"),
+    };
+    // Refused outright: a client that does not wait for the 503 sends its LOGIN responses
+    // anyway, as lines that are no command.
+    let o = feed(&mut s, b"AUTH LOGIN\r\n");
+    assert!(o.text().starts_with("503"), "{}", o.text());
+    for line in [b64(b"alice"), b64(b"s3cret"), "*".to_string()] {
+        let o = feed(&mut s, format!("{line}\r\n").as_bytes());
+        assert!(o.text().starts_with('5'), "{line}: {}", o.text());
+        assert_eq!(shown(&o), ("********".to_string(), true), "{line}");
+    }
+    // A command ends it: what follows is shown as it came.
+    let o = feed(&mut s, b"NOOP\r\n");
+    assert_eq!(shown(&o), ("NOOP".to_string(), false));
+    let o = feed(&mut s, b"YWxpY2U=\r\n");
+    assert_eq!(shown(&o), ("YWxpY2U=".to_string(), false));
+    // Words that are not one base64 token are shown too, AUTH or not before them.
+    feed(&mut s, b"AUTH LOGIN\r\n");
+    let o = feed(&mut s, b"hello there\r\n");
+    assert_eq!(shown(&o), ("hello there".to_string(), false));
+}
