@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::model::{CheckResult, Status};
-use super::probe::{ProbeOptions, reply_text, run_session};
+use super::probe::{ProbeOptions, capped, reply_text, run_session};
 use crate::net::tls::TlsVersion;
 use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
@@ -79,7 +79,7 @@ fn dialogue(events: &[(Duration, Event)]) -> Dialogue {
                 _ => {}
             },
             Event::TlsStarted { info } => d.tls = Some(info.version.clone()),
-            Event::Summary(s) if d.failure.is_none() => d.failure = s.error.clone(),
+            Event::Summary(s) if d.failure.is_none() => d.failure = s.error.as_deref().map(capped),
             _ => {}
         }
     }
@@ -260,7 +260,7 @@ fn handshake_outcome(events: &[(Duration, Event)]) -> Outcome {
                 offered.get_or_insert(Capabilities::from_reply(reply).has("STARTTLS"));
             }
             Event::ConnectFailed { reason, .. } => failure = Some(reason.clone()),
-            Event::Summary(s) if failure.is_none() => failure = s.error.clone(),
+            Event::Summary(s) if failure.is_none() => failure = s.error.as_deref().map(capped),
             _ => {}
         }
     }

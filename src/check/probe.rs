@@ -22,8 +22,8 @@ use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
 use crate::smtp::codes::is_busy;
-use crate::smtp::event::{Event, Phase, Sink, TlsInfo};
-use crate::smtp::reply::Reply;
+use crate::smtp::event::{Event, Phase, Sink, TlsInfo, count_bytes};
+use crate::smtp::reply::{Reply, describe_cut};
 
 /// What a probe needs to know, the same for every (host, address).
 #[derive(Debug, Clone)]
@@ -157,7 +157,8 @@ fn gather(events: &[(Duration, Event)]) -> Seen {
             Event::TlsFailed { reason } => s.tls_failed = Some(words(reason, FrontEnd::Check)),
             Event::Summary(sum) => {
                 if let Some(e) = &sum.error {
-                    s.error = Some((e.clone(), Some(last_phase)));
+                    // An unexpected reply's error quotes the server's line (up to 8 KiB).
+                    s.error = Some((capped(e), Some(last_phase)));
                 }
             }
             _ => {}
@@ -170,31 +171,90 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Most bytes of a server's text kept in a summary or an evidence member: a reply may be up to
+/// the parser's 1 MiB, and a report line (or a JUnit file) should not be.
+pub(crate) const TEXT_CAP: usize = 300;
+
+/// `text` as it is when short; else its first [`TEXT_CAP`] bytes (cut on a character boundary),
+/// an ellipsis and the real size.
+pub(crate) fn capped(text: &str) -> String {
+    if text.len() <= TEXT_CAP {
+        return text.to_string();
+    }
+    let end = text.floor_char_boundary(TEXT_CAP);
+    format!("{}… ({} in all)", &text[..end], count_bytes(text.len()))
+}
+
+/// Most bytes of EHLO keywords kept in `smtp.ehlo`'s evidence: a real list (a few dozen
+/// keywords) fits many times over.
+const KEYWORDS_CAP: usize = 2048;
+
+/// A reply's lines for the evidence: as many whole lines as fit in `max` bytes (the first one
+/// [`capped`] when it alone is longer); when some are left out, a last element says how much
+/// there was.
+fn capped_lines(lines: &[String], max: usize) -> Vec<String> {
+    let total: usize = lines.iter().map(String::len).sum();
+    if total <= max {
+        return lines.to_vec();
+    }
+    let mut out = Vec::new();
+    let mut used = 0;
+    for l in lines {
+        if used + l.len() > max {
+            if out.is_empty() {
+                out.push(capped(l));
+            }
+            break;
+        }
+        used += l.len();
+        out.push(l.clone());
+    }
+    out.push(format!(
+        "… ({} in {} lines in all)",
+        count_bytes(total),
+        lines.len()
+    ));
+    out
+}
+
+/// A reply as one line of text, [`capped`].
 pub(crate) fn reply_text(r: &Reply) -> String {
     let code = r
         .code
         .map(|c| c.to_string())
         .unwrap_or_else(|| "???".into());
-    format!("{code} {}", r.lines.join(" / "))
-        .trim_end()
-        .to_string()
+    capped(format!("{code} {}", r.lines.join(" / ")).trim_end())
 }
 
-/// Why a reply without a code is not SMTP, in a few words (a hostile server's bytes are not
-/// repeated at length).
+/// The limit a reply passed, when it passed one: a reply cut for size
+/// ([`Deviation::ReplyTooLarge`](crate::smtp::event::Deviation)), or a line past the longest
+/// the parser keeps.
+fn oversized(r: &Reply) -> bool {
+    use crate::smtp::event::Deviation;
+    r.deviations.iter().any(|d| {
+        matches!(
+            d,
+            Deviation::ReplyTooLarge { .. } | Deviation::OverlongLine { .. }
+        )
+    })
+}
+
+/// Why a reply is not SMTP, in a few words (a hostile server's bytes are not repeated at
+/// length): past the size limits, or without a reply code.
 fn garbled(r: &Reply) -> String {
     use crate::smtp::event::Deviation;
     for d in &r.deviations {
-        match d {
-            Deviation::ReplyTooLarge {
-                bytes, max_bytes, ..
-            } => {
-                return format!("a reply of over {bytes} bytes (limit {max_bytes}): cut off there");
-            }
-            Deviation::OverlongLine { len, limit } => {
-                return format!("a line of {len} bytes (limit {limit})");
-            }
-            _ => {}
+        if let Deviation::ReplyTooLarge { .. } = d {
+            return format!("a reply too large: {}; cut off there", describe_cut(d));
+        }
+    }
+    for d in &r.deviations {
+        if let Deviation::OverlongLine { len, limit } = d {
+            return format!(
+                "a line of {} (limit {})",
+                count_bytes(*len),
+                count_bytes(*limit)
+            );
         }
     }
     let text: String = r.lines.join(" ").chars().take(60).collect();
@@ -300,9 +360,20 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     let text = reply_text(banner);
     let b = CheckResult::new("smtp.banner", Status::Pass, text.clone())
         .with("code", banner.code)
-        .with("text", banner.lines.clone())
+        .with("text", capped_lines(&banner.lines, TEXT_CAP))
         .timed(*banner_ms);
     match banner.code {
+        // Past the reply size limits, even after a 220: not a greeting an SMTP client can read
+        // (RFC 5321 §4.5.3.1.5 allows 512 octets a line), whatever its code says.
+        _ if oversized(banner) => {
+            out.push(CheckResult {
+                status: Status::Fail,
+                summary: format!("not an SMTP greeting: {}", garbled(banner)),
+                ..b
+            });
+            out.extend(skipped(1, "no SMTP greeting"));
+            return out;
+        }
         Some(220) => out.push(b),
         None => {
             out.push(CheckResult {
@@ -357,7 +428,9 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     };
     let caps = Capabilities::from_reply(ehlo);
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
-    let ehlo_ok = ehlo.code == Some(250);
+    // A reply past the size limits is not one a sender can use, whatever its code.
+    let too_large = oversized(ehlo);
+    let ehlo_ok = ehlo.code == Some(250) && !too_large;
     // REQUIRETLS is offered on a TLS-protected session (RFC 8689 §4): look at both EHLOs.
     let requiretls = caps.has("REQUIRETLS")
         || s.ehlo_after_tls
@@ -366,7 +439,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // An accepted EHLO is recorded, not judged: the extension list is information.
     // A 421 (or a "too many connections" refusal) to EHLO is a busy server, like the same reply
     // as a greeting: could not test, retryable — never a verdict on the server.
-    let busy = !ehlo_ok && not_now(ehlo);
+    let busy = !ehlo_ok && !too_large && not_now(ehlo);
     let mut e = CheckResult::new(
         "smtp.ehlo",
         if ehlo_ok {
@@ -376,7 +449,9 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         } else {
             Status::Fail
         },
-        if busy {
+        if too_large {
+            format!("not an SMTP reply to EHLO: {}", garbled(ehlo))
+        } else if busy {
             format!("server busy, try later: {}", reply_text(ehlo))
         } else if ehlo_ok {
             format!(
@@ -393,7 +468,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         },
     )
     .with("code", ehlo.code)
-    .with("extensions", json!(keywords));
+    .with("extensions", json!(capped_lines(&keywords, KEYWORDS_CAP)));
     e = e.with("requiretls", requiretls);
     out.push(e);
 
@@ -402,7 +477,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         r.lines
             .first()
             .and_then(|l| l.split_whitespace().next())
-            .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
+            .map(|w| capped(&w.trim_end_matches('.').to_ascii_lowercase()))
     };
     let names = [first_word(banner), first_word(ehlo)];
     let host_l = host.trim_end_matches('.').to_ascii_lowercase();
@@ -438,7 +513,14 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         .with("ptr", json!(ptr_names)),
     );
     if !ehlo_ok {
-        out.extend(skipped(3, "EHLO refused"));
+        out.extend(skipped(
+            3,
+            if too_large {
+                "no usable EHLO reply"
+            } else {
+                "EHLO refused"
+            },
+        ));
         return out;
     }
 
@@ -837,6 +919,18 @@ mod tests {
         let c = ehlo_check(&s);
         assert_eq!(c.status, Status::Error, "{c:?}");
         assert!(c.summary.contains("busy"), "{c:?}");
+        // A 250 past the reply limits is no usable EHLO reply, and its keywords are not all kept.
+        let mut huge = b"250-mx.example.test\r\n".to_vec();
+        for i in 0..1005 {
+            huge.extend_from_slice(format!("250-X-KEYWORD-{i}\r\n").as_bytes());
+        }
+        huge.extend_from_slice(b"250 OK\r\n");
+        s.ehlo = Some(parsed(&huge));
+        let c = ehlo_check(&s);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.starts_with("not an SMTP reply to EHLO"), "{c:?}");
+        let kept = c.evidence["extensions"].as_array().unwrap();
+        assert!(kept.len() < 200, "{} keywords kept", kept.len());
     }
 
     /// A self-signed certificate with `key`, signed with `digest`, as PEM.
@@ -890,6 +984,105 @@ mod tests {
         assert!(c.summary.starts_with("EC 256 bits"), "{c:?}");
         let c = key_check(&cert_pem(&ec, MessageDigest::sha1()));
         assert_eq!(c.status, Status::Warn, "{c:?}");
+    }
+
+    /// The greeting the reply parser makes of `bytes`, with the session's default limits.
+    fn parsed(bytes: &[u8]) -> Reply {
+        let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
+        let mut buf = bytes.to_vec();
+        p.next_reply(&mut buf).expect("a reply")
+    }
+
+    fn banner_check(banner: Reply) -> Vec<CheckResult> {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        let s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((banner, 1.0)),
+            error: Some((
+                "banner: reply too large: more than the limit".into(),
+                Some(Phase::Banner),
+            )),
+            ..Seen::default()
+        };
+        judge("mx.example.test", &s, &o, &[])
+    }
+
+    #[test]
+    fn an_oversized_multi_line_220_greeting_fails_with_a_short_summary() {
+        // 700 continuation lines of 2000 bytes: past the 1 MiB reply limit.
+        let mut wide = Vec::new();
+        for _ in 0..700 {
+            wide.extend_from_slice(b"220-");
+            wide.extend(std::iter::repeat_n(b'x', 2000));
+            wide.extend_from_slice(b"\r\n");
+        }
+        wide.extend_from_slice(b"220 done\r\n");
+        // 1005 short lines: past the 1000-line limit.
+        let mut long = b"220-ok\r\n".repeat(1005);
+        long.extend_from_slice(b"220 done\r\n");
+        // One line of 9000 bytes: past the longest line kept.
+        let mut overlong = b"220 ".to_vec();
+        overlong.extend(std::iter::repeat_n(b'y', 9000));
+        overlong.extend_from_slice(b"\r\n");
+        for (what, bytes, says) in [
+            ("wide", wide, "reply too large"),
+            ("long", long, "in 1001 lines"),
+            ("overlong", overlong, "a line of 9 006 bytes"),
+        ] {
+            let banner = parsed(&bytes);
+            assert_eq!(banner.code, Some(220), "{what}");
+            let out = banner_check(banner);
+            let b = out.iter().find(|c| c.id == "smtp.banner").unwrap();
+            assert_eq!(b.status, Status::Fail, "{what}: {}", b.summary);
+            assert!(
+                b.summary.starts_with("not an SMTP greeting"),
+                "{what}: {}",
+                b.summary
+            );
+            assert!(b.summary.len() < 400, "{what}: {} bytes", b.summary.len());
+            assert!(b.summary.contains(says), "{what}: {}", b.summary);
+            let text = serde_json::to_string(&b.evidence).unwrap();
+            assert!(
+                text.len() < 1000,
+                "{what}: evidence of {} bytes",
+                text.len()
+            );
+            // Nothing after the greeting is judged.
+            let e = out.iter().find(|c| c.id == "smtp.ehlo").unwrap();
+            assert_eq!(e.status, Status::Skip, "{what}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn server_text_in_summaries_and_evidence_is_capped() {
+        let big = format!("mx.example.test {}", "é".repeat(5000));
+        let r = reply(220, &big);
+        let t = reply_text(&r);
+        assert!(t.len() <= TEXT_CAP + 40, "{} bytes", t.len());
+        assert!(t.ends_with("(10 020 bytes in all)"), "{t}");
+        assert!(t.starts_with("220 mx.example.test éé"), "{t}");
+        // A short reply is left as it is.
+        assert_eq!(reply_text(&reply(250, "ok")), "250 ok");
+        let lines: Vec<String> = (0..100).map(|i| format!("line {i:03}")).collect();
+        let kept = capped_lines(&lines, TEXT_CAP);
+        assert!(kept.len() < 50, "{kept:?}");
+        assert_eq!(kept[0], "line 000");
+        assert_eq!(kept.last().unwrap(), "… (800 bytes in 100 lines in all)");
+        assert_eq!(capped_lines(&lines[..3], TEXT_CAP), lines[..3]);
+        // A greeting of many modest lines passes, its evidence cut down.
+        let mut banner = reply(220, "mx.example.test ESMTP");
+        banner.lines.extend(lines.iter().cloned());
+        let out = banner_check(banner);
+        let b = out.iter().find(|c| c.id == "smtp.banner").unwrap();
+        assert_eq!(b.status, Status::Pass, "{b:?}");
+        assert!(b.summary.len() <= TEXT_CAP + 40, "{}", b.summary);
+        assert!(b.evidence["text"].as_array().unwrap().len() < 50, "{b:?}");
     }
 
     #[test]

@@ -179,9 +179,11 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
     });
 }
 
-/// Two servers `ehlo serve` will not imitate: `flood` greets with endless 1 MiB continuation
-/// lines; `cutoff` offers STARTTLS, says 220 to it, reads the ClientHello and closes.
-fn hostile_servers(flood: TcpListener, cutoff: TcpListener) {
+/// Three servers `ehlo serve` will not imitate: `flood` greets with endless 1 MiB continuation
+/// lines; `cutoff` offers STARTTLS, says 220 to it, reads the ClientHello and closes; `biggreet`
+/// greets with 700 well-formed `220-` lines of 2000 bytes and a final `220 done` (1.4 MB, past
+/// the reply limit), then reads until the client hangs up.
+fn hostile_servers(flood: TcpListener, cutoff: TcpListener, biggreet: TcpListener) {
     use std::io::{BufRead, BufReader, Read, Write};
     std::thread::spawn(move || {
         for mut tcp in flood.incoming().flatten() {
@@ -195,6 +197,25 @@ fn hostile_servers(flood: TcpListener, cutoff: TcpListener) {
                         return;
                     }
                 }
+            });
+        }
+    });
+    std::thread::spawn(move || {
+        for mut tcp in biggreet.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut greeting = Vec::new();
+                for _ in 0..700 {
+                    greeting.extend_from_slice(b"220-");
+                    greeting.extend(std::iter::repeat_n(b'x', 2000));
+                    greeting.extend_from_slice(b"\r\n");
+                }
+                greeting.extend_from_slice(b"220 done\r\n");
+                if tcp.write_all(&greeting).is_err() {
+                    return;
+                }
+                let mut sink = [0u8; 4096];
+                while tcp.read(&mut sink).is_ok_and(|n| n > 0) {}
             });
         }
     });
@@ -239,6 +260,7 @@ const HOSTS: &[(&str, u8)] = &[
     ("flood", 22),
     ("cutoff", 23),
     ("slow", 24),
+    ("biggreet", 25),
 ];
 
 fn pem_pair(
@@ -322,7 +344,7 @@ impl Lab {
             .build()
             .unwrap();
         // The port: whatever the first listener gets, then the same on every other address.
-        let (port, handles, taps, silent, flood, cutoff) = 'retry: loop {
+        let (port, handles, taps, silent, flood, cutoff, biggreet) = 'retry: loop {
             let mut handles = Vec::new();
             let mut taps = HashMap::new();
             let mut port = 0u16;
@@ -354,7 +376,7 @@ impl Lab {
                     "garbage" => o.faults = vec!["banner=garbage".into()],
                     "trickle" => o.faults = vec!["trickle=300".into()],
                     "slow" => o.delays = vec!["rcpt:300".into()],
-                    "silent" | "dead" | "flood" | "cutoff" => continue,
+                    "silent" | "dead" | "flood" | "cutoff" | "biggreet" => continue,
                     _ => {}
                 }
                 match rt.block_on(ehlo::serve::start_with(o, Box::new(tap.clone()))) {
@@ -378,18 +400,19 @@ impl Lab {
                 }
                 continue 'retry;
             };
-            let (Ok(flood), Ok(cutoff)) = (
+            let (Ok(flood), Ok(cutoff), Ok(biggreet)) = (
                 TcpListener::bind((ip(22), port)),
                 TcpListener::bind((ip(23), port)),
+                TcpListener::bind((ip(25), port)),
             ) else {
                 for h in handles {
                     rt.block_on(h.shutdown());
                 }
                 continue 'retry;
             };
-            break (port, handles, taps, silent, flood, cutoff);
+            break (port, handles, taps, silent, flood, cutoff, biggreet);
         };
-        hostile_servers(flood, cutoff);
+        hostile_servers(flood, cutoff, biggreet);
 
         let https = TcpListener::bind((ip(20), 0)).unwrap();
         let https_port = https.local_addr().unwrap().port();
@@ -1314,6 +1337,56 @@ fn hostile_servers_get_a_clear_verdict_in_bounded_time_and_memory() {
         dump()
     );
     assert_eq!(code, 40, "{}", dump());
+}
+
+#[test]
+fn an_oversized_multi_line_220_greeting_fails_with_a_short_report() {
+    let lab = Lab::start();
+    let only = ["--only", "smtp.*", "--only", "tls.*"];
+    let mut a = vec!["biggreet.test"];
+    a.extend(only);
+    let (run, m, lines) = lab.json(&a);
+    // Past the reply size limit: not SMTP (fail, exit 40), never a passing greeting followed by
+    // a "could not test" EHLO (exit 41).
+    assert_eq!(
+        st(&m, "biggreet.test", "smtp.banner"),
+        ["fail"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        st(&m, "biggreet.test", "smtp.ehlo"),
+        ["skip"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 40, "{}", run.stderr);
+    let b = lines.iter().find(|v| v["id"] == "smtp.banner").unwrap();
+    let summary = b["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("not an SMTP greeting: a reply too large"),
+        "{summary}"
+    );
+    assert!(
+        b.to_string().len() < 2000,
+        "a check line of {} bytes",
+        b.to_string().len()
+    );
+    // The human report and the JUnit file stay small.
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let mut a = vec!["biggreet.test", "--color", "never", "--junit", &path];
+    a.extend(only);
+    let human = lab.run(&a);
+    assert_eq!(human.code, 40, "{}", human.stderr);
+    assert!(
+        human.stdout.lines().all(|l| l.len() < 500),
+        "a report line of {} bytes",
+        human.stdout.lines().map(str::len).max().unwrap_or(0)
+    );
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    assert!(xml.len() < 20_000, "a JUnit file of {} bytes", xml.len());
+    assert!(xml.contains("not an SMTP greeting"), "{xml}");
 }
 
 #[test]
