@@ -1,5 +1,6 @@
 //! The parts of `spf.record` and `dmarc.record` that follow DNS beyond the domain's own TXT
 //! record: SPF's DNS-lookup limit counted across `include:` and `redirect=` (RFC 7208 §4.6.4),
+//! the policy (`all`) a `redirect=` leads to (RFC 7208 §6.1),
 //! and DMARC's fallback to a parent domain's record when the domain has none (RFC 7489 §6.6.3).
 //! ehlo ships no public-suffix list, so the organisational domain is found by walking up the
 //! tree, nearest parent first, as DMARCbis (draft-ietf-dmarc-dmarcbis §4.10) does.
@@ -63,10 +64,11 @@ fn spf_records(strings: &[String]) -> Vec<&String> {
         .collect()
 }
 
-/// A record reached through include/redirect: its own lookups and what it includes, or nothing
-/// to count (no record, several, or a lookup failure: reported separately).
+/// A record reached through include/redirect: its own lookups, what it includes, and its
+/// policy terms ([`records::spf_policy`]: its `all`, or where it redirects); or nothing to count
+/// (no record, several, or a lookup failure: reported separately).
 enum Node {
-    Record(usize, Vec<String>),
+    Record(usize, Vec<String>, (Option<char>, Option<String>)),
     Dead,
 }
 
@@ -77,7 +79,7 @@ fn count(graph: &HashMap<String, Node>, domain: &str, path: &mut Vec<String>) ->
     if path.iter().any(|p| p == key) {
         return SPF_LOOKUP_LIMIT + 1;
     }
-    let Some(Node::Record(n, children)) = graph.get(key) else {
+    let Some(Node::Record(n, children, _)) = graph.get(key) else {
         return 0;
     };
     path.push(key.to_string());
@@ -92,10 +94,48 @@ fn count(graph: &HashMap<String, Node>, domain: &str, path: &mut Vec<String>) ->
     total
 }
 
+/// Where the policy of a record without an `all` comes from: the record at the end of its
+/// `redirect=` chain (RFC 7208 §6.1), found in the fetched graph.
+enum Effective {
+    /// The `all` of the last record of `chain` (the redirect targets in order; `None`: it has
+    /// neither an `all` nor a redirect).
+    All(Option<char>, Vec<String>),
+    /// A target with a macro: expanded per sender, so no one policy can be named.
+    Macro(String),
+    /// The chain is broken (no record, a lookup failure, a loop, too many records): reported by
+    /// the lookup count or as a permerror/error already.
+    Unreached,
+}
+
+fn effective(graph: &HashMap<String, Node>, first: &str) -> Effective {
+    let mut chain: Vec<String> = Vec::new();
+    let mut target = first.to_string();
+    loop {
+        if target.is_empty() || target.contains('%') {
+            return Effective::Macro(target);
+        }
+        let key = target.trim_end_matches('.').to_string();
+        if chain.contains(&key) {
+            return Effective::Unreached;
+        }
+        chain.push(key.clone());
+        match graph.get(&key) {
+            Some(Node::Record(_, _, (None, Some(next)))) => target = next.clone(),
+            Some(Node::Record(_, _, (all, None))) => return Effective::All(*all, chain),
+            // `spf_policy` gives no redirect beside an `all`.
+            Some(Node::Record(_, _, (Some(_), Some(_)))) | Some(Node::Dead) | None => {
+                return Effective::Unreached;
+            }
+        }
+    }
+}
+
 /// `spf.record` from the domain's TXT strings: the record judged on its own
 /// ([`records::spf`]), then every `include:`/`redirect=` followed to count the DNS lookups of the
 /// whole evaluation. Over 10 → fail (receivers return permerror); an included domain without an
 /// SPF record → fail (permerror, RFC 7208 §5.2); an include that cannot be looked up → error.
+/// A record without an `all` is judged on the `all` of the record its `redirect=` chain ends at
+/// (RFC 7208 §6.1: that record is the domain's policy), named in the summary and the evidence.
 pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
     let top = records::spf(strings);
     let recs = spf_records(strings);
@@ -125,7 +165,7 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
                         let (n, more) = spf_terms(one);
                         followed.push(json!({"domain": key, "record": one, "lookups": n}));
                         queue.extend(more.iter().cloned());
-                        Node::Record(n, more)
+                        Node::Record(n, more, records::spf_policy(one))
                     }
                     [] => {
                         followed.push(json!({"domain": key, "record": null}));
@@ -161,6 +201,36 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
         .with("lookups", total)
         .with("top_level_lookups", top_lookups)
         .with("followed", json!(followed));
+    // Without an `all` of its own, the record's policy is its redirect target's (RFC 7208 §6.1):
+    // judge the `all` that ends the chain, and say where it is (a target without an `all` or a
+    // redirect of its own leaves unlisted senders neutral, as a record without one does).
+    let mut via = String::new();
+    if let (None, Some(first)) = records::spf_policy(record)
+        && c.status != Status::Fail
+    {
+        match effective(&graph, &first) {
+            Effective::All(all, chain) => {
+                let last = chain.last().cloned().unwrap_or_default();
+                via = if chain.len() > 1 {
+                    format!(" in {last} (reached by redirect={})", chain.join(" → "))
+                } else {
+                    format!(" in {last} (reached by redirect=)")
+                };
+                (c.status, c.summary) = records::spf_all_verdict(all, &via);
+                c = c
+                    .with("all", all.map(|q| format!("{q}all")))
+                    .with("all_from", last)
+                    .with("redirects", json!(chain));
+            }
+            Effective::Macro(t) => {
+                c.status = Status::Info;
+                c.summary = format!(
+                    "no 'all': the policy is that of redirect={t}, which names a macro expanded per sender (RFC 7208 §7): not judged"
+                );
+            }
+            Effective::Unreached => {}
+        }
+    }
     if total > SPF_LOOKUP_LIMIT {
         c.status = Status::Fail;
         c.summary = format!(
@@ -173,7 +243,14 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
         c.status = Status::Error;
         c.summary = u;
     } else if c.status == Status::Pass {
-        c.summary = format!("{record} ({total} DNS lookups in all, limit {SPF_LOOKUP_LIMIT})");
+        let all = c
+            .evidence
+            .get("all")
+            .and_then(|v| v.as_str())
+            .filter(|_| !via.is_empty())
+            .map(|a| format!("; {a}{via}"))
+            .unwrap_or_default();
+        c.summary = format!("{record}{all} ({total} DNS lookups in all, limit {SPF_LOOKUP_LIMIT})");
     }
     c
 }
@@ -368,6 +445,77 @@ mod tests {
         assert!(c.summary.contains("_none.test"), "{}", c.summary);
         // An include that cannot be looked up: could not test.
         assert_eq!(get("down.test").await.status, Status::Error);
+    }
+
+    #[tokio::test]
+    async fn spf_policy_reached_by_redirect_is_judged() {
+        let r = resolver(vec![
+            ("redir2.test", txt("v=spf1 redirect=r.redir2.test")),
+            ("r.redir2.test", txt("v=spf1 +all")),
+            ("noall.test", txt("v=spf1 redirect=r.noall.test")),
+            ("r.noall.test", txt("v=spf1 ip4:192.0.2.1")),
+            ("good.test", txt("v=spf1 redirect=_spf.good.test")),
+            ("_spf.good.test", txt("v=spf1 mx -all")),
+            ("chain.test", txt("v=spf1 redirect=a.chain.test")),
+            ("a.chain.test", txt("v=spf1 a redirect=b.chain.test")),
+            ("b.chain.test", txt("v=spf1 ?all")),
+            ("own.test", txt("v=spf1 mx -all redirect=r.redir2.test")),
+            ("macro.test", txt("v=spf1 redirect=%{d}.x.test")),
+        ]);
+        let get = |d: &str| {
+            let r = &r;
+            let d = d.to_string();
+            async move {
+                let set = r.rrset(&d, RecordType::TXT).await.unwrap();
+                spf(r, &set.txt_strings()).await
+            }
+        };
+        // The target's +all is the domain's policy, as if it were written there.
+        let c = get("redir2.test").await;
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.summary
+                .starts_with("+all in r.redir2.test (reached by redirect=)"),
+            "{}",
+            c.summary
+        );
+        assert_eq!(c.evidence["all"], "+all");
+        assert_eq!(c.evidence["all_from"], "r.redir2.test");
+        // A target without an `all`: unlisted senders are neutral, as for the record itself.
+        let c = get("noall.test").await;
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(
+            c.summary.contains("no 'all' in r.noall.test"),
+            "{}",
+            c.summary
+        );
+        let c = get("good.test").await;
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(
+            c.summary
+                .contains("-all in _spf.good.test (reached by redirect=)"),
+            "{}",
+            c.summary
+        );
+        // Followed to the end of the chain.
+        let c = get("chain.test").await;
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(
+            c.summary.starts_with("?all in b.chain.test"),
+            "{}",
+            c.summary
+        );
+        assert_eq!(
+            c.evidence["redirects"],
+            json!(["a.chain.test", "b.chain.test"])
+        );
+        // An `all` of its own makes the redirect ignored (RFC 7208 §6.1).
+        let c = get("own.test").await;
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.evidence.get("all_from").is_none(), "{c:?}");
+        assert_eq!(c.evidence["lookups"], 1);
+        // A macro is expanded per sender: nothing to judge.
+        assert_eq!(get("macro.test").await.status, Status::Info);
     }
 
     #[tokio::test]

@@ -153,9 +153,54 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
     }
 }
 
+/// The policy terms of one SPF record: the qualifier of its first `all` (mechanisms are tried
+/// left to right and `all` matches every sender, so a later one is never reached), and its
+/// `redirect=` target when it has no `all` — RFC 7208 §6.1: a redirect is ignored when the
+/// record has an `all` mechanism anywhere.
+pub(crate) fn spf_policy(record: &str) -> (Option<char>, Option<String>) {
+    let mut all = None;
+    let mut redirect = None;
+    for term in record.split_whitespace().skip(1) {
+        let t = term.to_ascii_lowercase();
+        let (q, mech) = match t.chars().next() {
+            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
+            _ => ('+', t.as_str()),
+        };
+        if mech == "all" {
+            all.get_or_insert(q);
+        } else if let Some(d) = mech.strip_prefix("redirect=") {
+            redirect = Some(d.to_string());
+        }
+    }
+    (all, redirect.filter(|_| all.is_none()))
+}
+
+/// The verdict on the `all` that ends an SPF evaluation (`None`: the record has none and no
+/// redirect, so unlisted senders get "neutral", RFC 7208 §4.7). `where_` names the record it
+/// came from when that is not the domain's own ("in r.example.test, reached by redirect=").
+pub(crate) fn spf_all_verdict(all: Option<char>, where_: &str) -> (Status, String) {
+    match all {
+        Some('+') => (
+            Status::Fail,
+            format!("+all{where_}: every host on the Internet may send as this domain"),
+        ),
+        Some('?') => (
+            Status::Warn,
+            format!("?all{where_}: a neutral result protects nothing"),
+        ),
+        None => (
+            Status::Warn,
+            format!("no 'all'{where_}: unlisted senders are neutral"),
+        ),
+        Some(q) => (Status::Pass, format!("{q}all{where_}")),
+    }
+}
+
 /// `spf.record`: one `v=spf1` record (RFC 7208 §4.5: more is a permerror), at most 10
 /// DNS-querying terms at the top level (§4.6.4: include, a, mx, ptr, exists, redirect), never
-/// `+all`/bare `all` (anyone may send); `?all` or no `all` and no redirect → warn.
+/// `+all`/bare `all` (anyone may send); `?all` or no `all` → warn. A `redirect=` is not an `all`:
+/// without an `all` the target's record is the policy (§6.1), which only
+/// [`dnsauth::spf`](super::dnsauth::spf) can follow; judged alone, such a record warns.
 pub(crate) fn spf(records: &[String]) -> CheckResult {
     let recs: Vec<&String> = records
         .iter()
@@ -181,28 +226,21 @@ pub(crate) fn spf(records: &[String]) -> CheckResult {
         }
     };
     let mut lookups = 0usize;
-    let mut all: Option<char> = None;
-    let mut redirect = false;
     for term in one.split_whitespace().skip(1) {
         let t = term.to_ascii_lowercase();
-        let (q, mech) = match t.chars().next() {
-            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
-            _ => ('+', t.as_str()),
-        };
+        let mech = t.trim_start_matches(['+', '-', '~', '?']);
         let name = mech.split([':', '/', '=']).next().unwrap_or("");
         match name {
             "include" | "a" | "mx" | "ptr" | "exists" => lookups += 1,
-            "redirect" if mech.starts_with("redirect=") => {
-                lookups += 1;
-                redirect = true;
-            }
-            "all" => all = Some(q),
+            "redirect" if mech.starts_with("redirect=") => lookups += 1,
             _ => {}
         }
     }
+    let (all, redirect) = spf_policy(one);
     let base = CheckResult::new("spf.record", Status::Pass, "")
         .with("records", ev)
-        .with("lookups", lookups);
+        .with("lookups", lookups)
+        .with("all", all.map(|q| format!("{q}all")));
     let (status, summary) = if lookups > 10 {
         (
             Status::Fail,
@@ -210,26 +248,20 @@ pub(crate) fn spf(records: &[String]) -> CheckResult {
                 "{lookups} DNS-querying terms at the top level: over the limit of 10 (RFC 7208 §4.6.4)"
             ),
         )
-    } else if all == Some('+') {
-        (
-            Status::Fail,
-            "+all: every host on the Internet may send as this domain".to_string(),
-        )
-    } else if all == Some('?') {
+    } else if let Some(target) = &redirect {
         (
             Status::Warn,
-            "?all: a neutral result protects nothing".to_string(),
+            format!(
+                "no 'all': the policy is that of redirect={target} (RFC 7208 §6.1), not followed"
+            ),
         )
-    } else if all.is_none() && !redirect {
-        (
-            Status::Warn,
-            "no 'all' and no redirect: unlisted senders are neutral".to_string(),
-        )
-    } else {
+    } else if matches!(all, Some('-' | '~')) {
         (
             Status::Pass,
             format!("{one} ({lookups} lookup terms at the top level)"),
         )
+    } else {
+        spf_all_verdict(all, "")
     };
     CheckResult {
         status,
@@ -542,7 +574,11 @@ mod tests {
             (v(&[]), Status::Warn),
             (v(&["v=spf1 mx -all"]), Status::Pass),
             (v(&["V=SPF1 ip4:192.0.2.0/24 ~all"]), Status::Pass),
-            (v(&["v=spf1 redirect=_spf.example.test"]), Status::Pass),
+            // A redirect is not an `all`: its target decides, which only dnsauth follows.
+            (v(&["v=spf1 redirect=_spf.example.test"]), Status::Warn),
+            // An `all` makes a redirect ignored (RFC 7208 §6.1).
+            (v(&["v=spf1 -all redirect=_spf.example.test"]), Status::Pass),
+            (v(&["v=spf1 +all redirect=_spf.example.test"]), Status::Fail),
             (v(&["v=spf1 +all"]), Status::Fail),
             (v(&["v=spf1 all"]), Status::Fail),
             (v(&["v=spf1 a ?all"]), Status::Warn),
