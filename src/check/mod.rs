@@ -372,12 +372,11 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
         }
     }
     report.checks = judge(&shared.cfg, &name, results, host_results, policy.as_ref());
-    let visible: Vec<&CheckResult> = report.checks.iter().map(|j| &j.result).collect();
     report.expects = shared
         .cfg
         .expects
         .iter()
-        .map(|e| e.evaluate(&visible))
+        .map(|e| e.evaluate(&report.checks))
         .collect();
     report.ms = t0.elapsed().as_secs_f64() * 1000.0;
     report

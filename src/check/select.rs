@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::model::{CHECKS, CheckDef, CheckResult, ExpectOutcome, Status, find_in, id_list_in};
+use super::model::{
+    CHECKS, CheckDef, CheckResult, ExpectOutcome, Judged, Status, find_in, id_list_in,
+};
 
 /// Shorthand fields for `--expect FIELD OP VALUE`: name → (check id, evidence key).
 /// Any `ID.KEY` naming a check and one of its evidence keys works too.
@@ -268,46 +270,101 @@ impl Expect {
         }
     }
 
-    /// Judge it against one domain's results (only the results of its check count; none at all
-    /// is unmet: nothing was shown to hold).
-    pub(crate) fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {
+    /// Judge it against one domain's results. Only the results of its check count, and it must
+    /// hold for each of them — every MX address for a host check, a result marked "not counted"
+    /// (another MX address passes) included: a field expectation is unmet by a result without
+    /// that field (the check was skipped, failed or could not run there), named in `found` as
+    /// `none (MX [IP]: STATUS, summary)`. A waived result (`--waive`) never makes it unmet; it is
+    /// shown marked `(waived)`, and when every result is waived the expectation is met. No
+    /// result at all is unmet: nothing was shown to hold.
+    pub(crate) fn evaluate(&self, results: &[Judged]) -> ExpectOutcome {
+        let (waived, judged): (Vec<&CheckResult>, Vec<&CheckResult>) = {
+            let (w, j): (Vec<&Judged>, Vec<&Judged>) = results
+                .iter()
+                .filter(|j| j.result.id == self.id())
+                .partition(|j| j.waived);
+            (
+                w.into_iter().map(|j| &j.result).collect(),
+                j.into_iter().map(|j| &j.result).collect(),
+            )
+        };
+        // Something to go on: results of the check, waived or not.
+        let mut met = !(judged.is_empty() && waived.is_empty());
+        let mut found = Vec::new();
         match self {
-            Expect::Status { text, id, status } => {
-                let found: Vec<&CheckResult> =
-                    results.iter().copied().filter(|r| r.id == *id).collect();
-                let met = !found.is_empty() && found.iter().all(|r| r.status == *status);
+            Expect::Status { text, status, .. } => {
+                for r in &judged {
+                    met &= r.status == *status;
+                    found.push(r.status.name().to_string());
+                }
+                found.extend(
+                    waived
+                        .iter()
+                        .map(|r| format!("{} (waived)", r.status.name())),
+                );
                 ExpectOutcome {
                     expect: text.clone(),
                     met,
-                    found: describe(found.iter().map(|r| r.status.name().to_string())),
+                    found: describe(found.into_iter()),
                 }
             }
             Expect::Field {
                 text,
-                id,
                 key,
                 op,
                 value,
+                ..
             } => {
-                let vals: Vec<Value> = results
-                    .iter()
-                    .filter(|r| r.id == *id)
-                    .filter_map(|r| {
-                        if key == "ms" {
-                            r.ms.map(Value::from)
-                        } else {
-                            r.evidence.get(key).cloned().filter(|v| !v.is_null())
+                let field = |r: &CheckResult| {
+                    if key == "ms" {
+                        r.ms.map(Value::from)
+                    } else {
+                        r.evidence.get(key).cloned().filter(|v| !v.is_null())
+                    }
+                };
+                for r in &judged {
+                    match field(r) {
+                        Some(v) => {
+                            met &= compare(&v, *op, value);
+                            found.push(value_text(&v));
                         }
-                    })
-                    .collect();
-                let met = !vals.is_empty() && vals.iter().all(|v| compare(v, *op, value));
+                        None => {
+                            met = false;
+                            found.push(format!("none ({})", whence(r)));
+                        }
+                    }
+                }
+                found.extend(waived.iter().map(|r| {
+                    let v = field(r).map_or_else(|| "none".to_string(), |v| value_text(&v));
+                    format!("{v} (waived)")
+                }));
                 ExpectOutcome {
                     expect: text.clone(),
                     met,
-                    found: describe(vals.iter().map(value_text)),
+                    found: describe(found.into_iter()),
                 }
             }
         }
+    }
+}
+
+/// Where a result without the expected field came from, in a few words:
+/// `mx.example.com [192.0.2.25]: skip, no STARTTLS`.
+fn whence(r: &CheckResult) -> String {
+    let at = match (&r.mx, &r.ip) {
+        (Some(mx), Some(ip)) => format!("{mx} [{ip}]: "),
+        (Some(mx), None) => format!("{mx}: "),
+        (None, Some(ip)) => format!("[{ip}]: "),
+        (None, None) => String::new(),
+    };
+    let mut summary: String = r.summary.chars().take(60).collect();
+    if summary.len() < r.summary.len() {
+        summary.push('…');
+    }
+    if summary.is_empty() {
+        format!("{at}{}", r.status.name())
+    } else {
+        format!("{at}{}, {summary}", r.status.name())
     }
 }
 
@@ -447,6 +504,17 @@ mod tests {
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
     }
 
+    fn js(rs: &[&CheckResult]) -> Vec<Judged> {
+        rs.iter()
+            .map(|r| Judged {
+                result: (*r).clone(),
+                counts: true,
+                waived: false,
+                note: None,
+            })
+            .collect()
+    }
+
     #[test]
     fn expect_evaluation() {
         let a = CheckResult::new("tls.handshake", Status::Pass, "x").with("version", 1.3);
@@ -456,50 +524,153 @@ mod tests {
         assert!(
             !Expect::parse("tls.handshake=pass")
                 .unwrap()
-                .evaluate(&all)
+                .evaluate(&js(&all))
                 .met
         );
         assert!(
             Expect::parse("tls.handshake=pass")
                 .unwrap()
-                .evaluate(&[&a])
+                .evaluate(&js(&[&a]))
                 .met
         );
         assert!(
             !Expect::parse("tls.version>=1.2")
                 .unwrap()
-                .evaluate(&all)
+                .evaluate(&js(&all))
                 .met
         );
         assert!(
             Expect::parse("tls.version>=1.2")
                 .unwrap()
-                .evaluate(&[&a, &d])
+                .evaluate(&js(&[&a, &d]))
                 .met
         );
         assert!(
             Expect::parse("tls.version>=TLSv1.2")
                 .unwrap()
-                .evaluate(&[&a])
+                .evaluate(&js(&[&a]))
                 .met
         );
         assert!(
             Expect::parse("tls.cert.days>=21")
                 .unwrap()
-                .evaluate(&all)
+                .evaluate(&js(&all))
                 .met
         );
         assert!(
             !Expect::parse("tls.cert.days>=31")
                 .unwrap()
-                .evaluate(&all)
+                .evaluate(&js(&all))
                 .met
         );
         // Nothing reported: unmet, and it says so.
-        let o = Expect::parse("mx.count>=2").unwrap().evaluate(&all);
+        let o = Expect::parse("mx.count>=2").unwrap().evaluate(&js(&all));
         assert!(!o.met && o.found.contains("nothing"), "{o:?}");
         let m = CheckResult::new("dmarc.record", Status::Pass, "x").with("p", "reject");
-        assert!(Expect::parse("dmarc.p=REJECT").unwrap().evaluate(&[&m]).met);
-        assert!(Expect::parse("dmarc.p!=none").unwrap().evaluate(&[&m]).met);
+        assert!(
+            Expect::parse("dmarc.p=REJECT")
+                .unwrap()
+                .evaluate(&js(&[&m]))
+                .met
+        );
+        assert!(
+            Expect::parse("dmarc.p!=none")
+                .unwrap()
+                .evaluate(&js(&[&m]))
+                .met
+        );
+    }
+
+    #[test]
+    fn a_field_expectation_holds_on_every_mx_address() {
+        let at = |c: CheckResult, mx: &str, ip: &str| CheckResult {
+            mx: Some(mx.into()),
+            ip: Some(ip.into()),
+            ..c
+        };
+        let judged = |c: CheckResult, counts: bool, waived: bool| Judged {
+            result: c,
+            counts,
+            waived,
+            note: None,
+        };
+        // mx1 has STARTTLS and a certificate; mx2 is plaintext only, so its TLS checks skip.
+        let days1 = at(
+            CheckResult::new("tls.cert.expiry", Status::Pass, "valid").with("days", 3649),
+            "mx1.test",
+            "192.0.2.1",
+        );
+        let days2 = at(
+            CheckResult::new("tls.cert.expiry", Status::Skip, "no STARTTLS"),
+            "mx2.test",
+            "192.0.2.2",
+        );
+        let hs1 = at(
+            CheckResult::new("tls.handshake", Status::Pass, "TLSv1.3").with("version", 1.3),
+            "mx1.test",
+            "192.0.2.1",
+        );
+        let hs2 = at(
+            CheckResult::new("tls.handshake", Status::Skip, "no STARTTLS"),
+            "mx2.test",
+            "192.0.2.2",
+        );
+        let run = vec![
+            judged(days1.clone(), true, false),
+            judged(days2.clone(), true, false),
+            judged(hs1.clone(), true, false),
+            judged(hs2.clone(), true, false),
+        ];
+        for (e, shown) in [("tls.cert.days>=21", "3649"), ("tls.version>=1.2", "1.3")] {
+            let o = Expect::parse(e).unwrap().evaluate(&run);
+            assert!(!o.met, "{e}: {o:?}");
+            assert_eq!(
+                o.found,
+                format!("{shown}, none (mx2.test [192.0.2.2]: skip, no STARTTLS)"),
+                "{e}"
+            );
+        }
+        // A failure another MX makes up for is "not counted" for the verdict, but the
+        // expectation is about every MX: still unmet.
+        let not_counted = vec![
+            judged(days1.clone(), true, false),
+            judged(days2.clone(), false, false),
+        ];
+        assert!(
+            !Expect::parse("tls.cert.days>=21")
+                .unwrap()
+                .evaluate(&not_counted)
+                .met
+        );
+        // A waived result never makes it unmet, and says so.
+        let waived = vec![
+            judged(days1.clone(), true, false),
+            judged(days2.clone(), false, true),
+        ];
+        let o = Expect::parse("tls.cert.days>=21")
+            .unwrap()
+            .evaluate(&waived);
+        assert!(o.met, "{o:?}");
+        assert_eq!(o.found, "3649, none (waived)");
+        let o = Expect::parse("tls.handshake=pass").unwrap().evaluate(&[
+            judged(hs1.clone(), true, false),
+            judged(hs2.clone(), false, true),
+        ]);
+        assert!(o.met, "{o:?}");
+        assert_eq!(o.found, "pass, skip (waived)");
+        // Everything waived: met; nothing at all: unmet.
+        let o = Expect::parse("tls.cert.days>=21")
+            .unwrap()
+            .evaluate(&[judged(days2.clone(), false, true)]);
+        assert!(o.met, "{o:?}");
+        let o = Expect::parse("tls.cert.days>=21").unwrap().evaluate(&[]);
+        assert!(!o.met && o.found.contains("nothing"), "{o:?}");
+        // Every MX with the field: as before.
+        assert!(
+            Expect::parse("tls.cert.days>=21")
+                .unwrap()
+                .evaluate(&[judged(days1, true, false)])
+                .met
+        );
     }
 }

@@ -104,8 +104,11 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         aborted: None,
         ms: t0.elapsed().as_secs_f64() * 1000.0,
     };
-    let visible: Vec<&CheckResult> = report.checks.iter().map(|j| &j.result).collect();
-    report.expects = cfg.expects.iter().map(|e| e.evaluate(&visible)).collect();
+    report.expects = cfg
+        .expects
+        .iter()
+        .map(|e| e.evaluate(&report.checks))
+        .collect();
     renderer.domain(&report);
     let reports = [report];
     let mut code = crate::check::model::exit_code(&reports, cfg.fail_on);

@@ -453,6 +453,9 @@ impl Lab {
             rec("alias.lab.test", RecordSpec::Cname(host("good"))),
             rec("twomx.test", RecordSpec::Mx(10, host("dead"))),
             rec("twomx.test", RecordSpec::Mx(20, host("good"))),
+            // One MX with STARTTLS and a good certificate, one plaintext only.
+            rec("mixed.test", RecordSpec::Mx(10, host("good"))),
+            rec("mixed.test", RecordSpec::Mx(20, host("plain"))),
             rec("implicit.test", RecordSpec::A(ip(10))),
             // An MX whose host has no address record at all.
             rec("noaddr.test", RecordSpec::Mx(10, "mx-none.lab.test".into())),
@@ -783,6 +786,51 @@ fn expectations_waivers_and_selection() {
             "{}",
             r.stderr
         );
+    }
+}
+
+#[test]
+fn a_field_expectation_is_unmet_by_an_mx_without_the_field() {
+    let lab = Lab::start();
+    let base = [
+        "mixed.test",
+        "--only",
+        "smtp.*",
+        "--only",
+        "tls.*",
+        "--expect",
+        "tls.cert.days>=21",
+        "--expect",
+        "tls.version>=1.2",
+    ];
+    let (run, m, lines) = lab.json(&base);
+    // The plaintext MX has no certificate and no TLS version: the expectations are about every
+    // MX (as tls.handshake=pass is), so both are unmet.
+    assert_eq!(st(&m, "mixed.test", "tls.handshake"), ["pass", "skip"]);
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    let expects: Vec<&Value> = lines.iter().filter(|v| v["type"] == "expect").collect();
+    assert_eq!(expects.len(), 2, "{}", run.stdout);
+    for e in &expects {
+        assert_eq!(e["met"], false, "{e}");
+        let found = e["found"].as_str().unwrap();
+        assert!(
+            found.contains(", none (mx-plain.lab.test [127.") && found.contains("skip"),
+            "{e}"
+        );
+    }
+    // Waived on that domain: reported, and the expectation is not made unmet by it.
+    let mut waived = base.to_vec();
+    waived.extend([
+        "--waive",
+        "tls.cert.expiry@mixed.test",
+        "--waive",
+        "tls.handshake@mixed.test",
+    ]);
+    let (run, _, lines) = lab.json(&waived);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for e in lines.iter().filter(|v| v["type"] == "expect") {
+        assert_eq!(e["met"], true, "{e}");
+        assert!(e["found"].as_str().unwrap().contains("(waived)"), "{e}");
     }
 }
 
