@@ -719,11 +719,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Status::Fail,
                     "STARTTLS is not offered: everything, credentials included, travels in plaintext",
                 )
-            } else if caps.has("AUTH") {
+            } else if !auth.is_empty() || caps.has("AUTH") {
+                // The mechanisms, not `has("AUTH")`: the old `AUTH=PLAIN LOGIN` form (RFC 4954
+                // §3) is a keyword of its own, and offers credentials before TLS just the same.
                 Outcome::new(
                     Status::Fail,
                     format!(
-                        "offers AUTH {} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
+                        "offers AUTH{}{} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
+                        if auth.is_empty() { "" } else { " " },
                         auth.join(" ")
                     ),
                 )
@@ -1499,6 +1502,40 @@ mod tests {
         // Not offered: skip.
         let i = vec![r(220, "mx"), r(250, "mx")];
         assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Skip);
+    }
+
+    #[test]
+    fn downgrade_fails_on_auth_before_tls_in_either_form() {
+        let caps = |lines: &[&str]| Input::Reply(Reply::new(250, lines));
+        let run = |ehlo: Input| {
+            let i = vec![
+                r(220, "mx"),
+                ehlo,
+                r(250, "ok"),
+                r(250, "ok"),
+                r(221, "bye"),
+            ];
+            drive("starttls.downgrade", ctx(), i).0
+        };
+        // The old form alone (RFC 4954 §3): still credentials before TLS.
+        let o = run(caps(&["mx", "PIPELINING", "STARTTLS", "AUTH=PLAIN LOGIN"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("AUTH PLAIN LOGIN"), "{}", o.summary);
+        assert_eq!(o.evidence["auth_before_tls"], json!(["PLAIN", "LOGIN"]));
+        // The RFC 4954 form, and a bare AUTH that names no mechanism.
+        let o = run(caps(&["mx", "STARTTLS", "AUTH CRAM-MD5"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        let o = run(caps(&["mx", "STARTTLS", "AUTH"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.starts_with("offers AUTH before"), "{}", o.summary);
+        // No AUTH at all: pass, plaintext MAIL noted.
+        let o = run(caps(&["mx", "STARTTLS"]));
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.evidence["auth_before_tls"], json!([]));
+        assert_eq!(o.evidence["mail_without_tls"], json!(true));
+        // No STARTTLS: fail whatever else.
+        let o = run(caps(&["mx", "PIPELINING"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
     }
 
     #[test]

@@ -552,3 +552,37 @@ fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
     let run = ehlo(&["probe", &addr, "--to", "alice@mx.test", "--auth", "LOGIN"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn auth_offered_only_in_the_old_form_before_starttls_fails_the_downgrade_probe() {
+    // `AUTH=PLAIN LOGIN` (the pre-RFC 4954 form) is AUTH all the same: credentials before TLS.
+    let s = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(
+            b"250-scripted.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH=PLAIN LOGIN\r\n",
+        ),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RSET"),
+        Step::Send(b"250 2.0.0 Ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]);
+    let (run, st) = probe(&s.server(), &["--only", "starttls.downgrade"]);
+    s.finish();
+    assert_eq!(status(&st, "starttls.downgrade"), "fail", "{}", run.stdout);
+    let v = line_of(&run, "starttls.downgrade");
+    assert_eq!(
+        v["evidence"]["auth_before_tls"],
+        serde_json::json!(["PLAIN", "LOGIN"])
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("offers AUTH PLAIN LOGIN before STARTTLS"),
+        "{v}"
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+}
