@@ -586,3 +586,45 @@ fn auth_offered_only_in_the_old_form_before_starttls_fails_the_downgrade_probe()
     );
     assert_eq!(run.code, 40, "{}", run.all());
 }
+
+#[test]
+fn a_close_where_the_221_to_quit_belongs_is_inconclusive() {
+    // STARTTLS, the handshake, then the close without a byte: nothing shows the injected line
+    // was read and discarded.
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        faults: vec!["quit=drop".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "starttls.injection*"]);
+    for id in ["starttls.injection", "starttls.injection-ehlo"] {
+        assert_eq!(status(&st, id), "inconclusive", "{id}: {}", run.stdout);
+        let why = line_of(&run, id)["summary"].as_str().unwrap().to_string();
+        assert!(why.contains("closed the connection"), "{id}: {why}");
+    }
+    assert_eq!(run.code, 41, "{}", run.all());
+
+    // A server that ends DATA at <LF>.<LF>, answers 250, then closes instead of reading on:
+    // one reply, but the mailbox is the only witness now.
+    let s = Server::start(ServeOptions {
+        quirks: Quirks {
+            bare_lf_dot: true,
+            ..Quirks::default()
+        },
+        faults: vec!["mail#2=drop".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "smuggle.lf-lf"]);
+    assert_eq!(
+        status(&st, "smuggle.lf-lf"),
+        "inconclusive",
+        "{}",
+        run.stdout
+    );
+    let why = line_of(&run, "smuggle.lf-lf")["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("only the mailbox can tell"), "{why}");
+    assert_eq!(run.code, 41, "{}", run.all());
+}
