@@ -628,3 +628,52 @@ fn a_close_where_the_221_to_quit_belongs_is_inconclusive() {
     assert!(why.contains("only the mailbox can tell"), "{why}");
     assert_eq!(run.code, 41, "{}", run.all());
 }
+
+#[test]
+fn reply_text_never_reaches_the_terminal_raw() {
+    // A VRFY answer that would overwrite its own fail line on a terminal with a forged pass:
+    // CR, erase-line, then control bytes and a byte that is not UTF-8.
+    let s = scripted(after_greet(vec![
+        Step::Expect("VRFY"),
+        Step::Send(b"250 2.0.0 <x>\r\x1b[2K  \xe2\x9c\x93 pass  enum.vrfy \x00\x01\x0c\xff\r\n"),
+        Step::Expect("VRFY"),
+        Step::Send(b"550 5.1.1 unknown\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = ehlo_with(
+        &[
+            "probe",
+            &s.server(),
+            "--to",
+            "alice@mx.test",
+            "--only",
+            "enum.vrfy",
+            "--timeout",
+            "5s",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    s.finish();
+    assert_eq!(run.code, 40, "{}", run.all());
+    let out = &run.stdout;
+    let raw: Vec<char> = out
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in\n{out}");
+    // The summary shows what the server sent, escaped, on the fail line itself.
+    let fail = out
+        .lines()
+        .find(|l| l.starts_with("  ✗ fail  enum.vrfy"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        fail.contains("<x>\\x0D\\x1B[2K  ✓ pass  enum.vrfy \\x00\\x01\\x0C\u{fffd}"),
+        "{fail}"
+    );
+    // No line of its own starts with the forged verdict; the transcript shows the bytes.
+    assert!(!out.lines().any(|l| l.starts_with("  ✓ pass")), "{out}");
+    assert!(out.contains("S: 250 2.0.0 <x>\\r\\x1b[2K"), "{out}");
+    assert!(out.contains("\\x00\\x01\\x0c\\xff"), "{out}");
+}
