@@ -147,6 +147,9 @@ pub(crate) enum Expect {
         id: &'static str,
         /// Wanted status.
         status: Status,
+        /// What this mode calls [`Status::Error`] when it says what it found (`error` in
+        /// `ehlo check`, `inconclusive` in `ehlo probe`).
+        error_name: &'static str,
     },
     /// Every value of evidence `key` of check `id` compares true with `value`.
     Field {
@@ -166,14 +169,16 @@ pub(crate) enum Expect {
 impl Expect {
     /// Parse `ID=STATUS` or `FIELD OP VALUE` (spaces around the operator allowed).
     pub(crate) fn parse(s: &str) -> Result<Expect, String> {
-        Expect::parse_in(CHECKS, FIELDS, s)
+        Expect::parse_in(CHECKS, FIELDS, Status::Error.name(), s)
     }
 
     /// [`Expect::parse`] against the ids of `table` and its shorthand `fields` (`ehlo probe`
-    /// has its own).
+    /// has its own), naming [`Status::Error`] `error_name` in messages and findings (`ehlo
+    /// probe` says `inconclusive`; both names are accepted).
     pub(crate) fn parse_in(
         table: &'static [CheckDef],
         fields: &[(&str, &str, &str)],
+        error_name: &'static str,
         s: &str,
     ) -> Result<Expect, String> {
         let find = |id: &str| find_in(table, id);
@@ -210,9 +215,11 @@ impl Expect {
                         text,
                         id: def.id,
                         status,
+                        error_name,
                     }),
                     None => Err(format!(
-                        "--expect '{text}': '{rhs}' is not a status (pass, info, skip, warn, error, fail)"
+                        "--expect '{text}': '{rhs}' is not a status ({})",
+                        Status::ALL.map(|st| status_name(st, error_name)).join(", ")
                     )),
                 };
             }
@@ -272,14 +279,23 @@ impl Expect {
     /// is unmet: nothing was shown to hold).
     pub(crate) fn evaluate(&self, results: &[&CheckResult]) -> ExpectOutcome {
         match self {
-            Expect::Status { text, id, status } => {
+            Expect::Status {
+                text,
+                id,
+                status,
+                error_name,
+            } => {
                 let found: Vec<&CheckResult> =
                     results.iter().copied().filter(|r| r.id == *id).collect();
                 let met = !found.is_empty() && found.iter().all(|r| r.status == *status);
                 ExpectOutcome {
                     expect: text.clone(),
                     met,
-                    found: describe(found.iter().map(|r| r.status.name().to_string())),
+                    found: describe(
+                        found
+                            .iter()
+                            .map(|r| status_name(r.status, error_name).to_string()),
+                    ),
                 }
             }
             Expect::Field {
@@ -308,6 +324,14 @@ impl Expect {
                 }
             }
         }
+    }
+}
+
+/// `st`'s name, with [`Status::Error`] called `error_name`.
+fn status_name(st: Status, error_name: &'static str) -> &'static str {
+    match st {
+        Status::Error => error_name,
+        _ => st.name(),
     }
 }
 
@@ -445,6 +469,32 @@ mod tests {
         }
         let e = Expect::parse("nosuch=pass").unwrap_err();
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
+        let e = Expect::parse("tls.starttls=great").unwrap_err();
+        assert!(e.contains("(pass, info, skip, warn, error, fail)"), "{e}");
+    }
+
+    #[test]
+    fn probe_expectations_say_inconclusive() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let e = parse("enum.vrfy=bogus").unwrap_err();
+        assert!(
+            e.contains("(pass, info, skip, warn, inconclusive, fail)"),
+            "{e}"
+        );
+        let r = CheckResult::new("enum.vrfy", Status::Error, "closed");
+        for written in ["enum.vrfy=inconclusive", "enum.vrfy=error"] {
+            let o = parse(written).unwrap().evaluate(&[&r]);
+            assert!(o.met, "{written}: {o:?}");
+            assert_eq!(o.found, "inconclusive", "{written}");
+        }
+        let o = parse("enum.vrfy=pass").unwrap().evaluate(&[&r]);
+        assert!(!o.met);
+        assert_eq!(o.found, "inconclusive");
+        // ehlo check keeps its own name.
+        let c = CheckResult::new("tls.starttls", Status::Error, "timeout");
+        let o = Expect::parse("tls.starttls=pass").unwrap().evaluate(&[&c]);
+        assert_eq!(o.found, "error");
     }
 
     #[test]

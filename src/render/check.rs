@@ -50,8 +50,8 @@
 //! The same format with `mode` `"probe"` in the schema line: one `probe` line per probe (the
 //! members of a `check` line; `domain` is the target as given, `status` says `inconclusive`
 //! where `check` says `error`), `note` lines (`message`: which tokens to look for in the
-//! mailbox), `expect` lines, one `domain` line and the `summary` (its `counts` and `verdicts`
-//! use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
+//! mailbox), `expect` lines (their `found` says `inconclusive` too), one `domain` line and the
+//! `summary` (its `counts` and `verdicts` use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
 //! AUTH secrets masked, and every reply, `S: …`), `advice` (what a fail means, the Postfix and
 //! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
 //! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`).

@@ -677,3 +677,54 @@ fn reply_text_never_reaches_the_terminal_raw() {
     assert!(out.contains("S: 250 2.0.0 <x>\\r\\x1b[2K"), "{out}");
     assert!(out.contains("\\x00\\x01\\x0c\\xff"), "{out}");
 }
+
+#[test]
+fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
+    // Nothing listens: every probe is inconclusive, and the expectation says the same word.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (run, st) = probe(
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--only",
+            "enum.vrfy",
+            "--expect",
+            "enum.vrfy=inconclusive",
+            "--expect",
+            "enum.vrfy=pass",
+        ],
+    );
+    assert_eq!(status(&st, "enum.vrfy"), "inconclusive", "{}", run.stdout);
+    let expects: Vec<Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "expect")
+        .collect();
+    assert_eq!(expects.len(), 2, "{}", run.stdout);
+    for e in &expects {
+        assert_eq!(e["found"], "inconclusive", "{e}");
+    }
+    assert_eq!(expects[0]["met"], true, "{}", expects[0]);
+    assert_eq!(expects[1]["met"], false, "{}", expects[1]);
+    // An unmet expectation outranks the inconclusive result.
+    assert_eq!(run.code, 40, "{}", run.all());
+
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--expect",
+        "enum.vrfy=bogus",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("(pass, info, skip, warn, inconclusive, fail)"),
+        "{}",
+        r.stderr
+    );
+}
