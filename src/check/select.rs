@@ -149,6 +149,9 @@ pub(crate) enum Expect {
         id: &'static str,
         /// Wanted status.
         status: Status,
+        /// What this mode calls [`Status::Error`] when it says what it found (`error` in
+        /// `ehlo check`, `inconclusive` in `ehlo probe`).
+        error_name: &'static str,
     },
     /// Every value of evidence `key` of check `id` compares true with `value`.
     Field {
@@ -162,20 +165,25 @@ pub(crate) enum Expect {
         op: Op,
         /// Right-hand side.
         value: String,
+        /// As in [`Expect::Status`]: what this mode calls [`Status::Error`] when `found` names
+        /// the status of a result without the field.
+        error_name: &'static str,
     },
 }
 
 impl Expect {
     /// Parse `ID=STATUS` or `FIELD OP VALUE` (spaces around the operator allowed).
     pub(crate) fn parse(s: &str) -> Result<Expect, String> {
-        Expect::parse_in(CHECKS, FIELDS, s)
+        Expect::parse_in(CHECKS, FIELDS, Status::Error.name(), s)
     }
 
     /// [`Expect::parse`] against the ids of `table` and its shorthand `fields` (`ehlo probe`
-    /// has its own).
+    /// has its own), naming [`Status::Error`] `error_name` in messages and findings (`ehlo
+    /// probe` says `inconclusive`; both names are accepted).
     pub(crate) fn parse_in(
         table: &'static [CheckDef],
         fields: &[(&str, &str, &str)],
+        error_name: &'static str,
         s: &str,
     ) -> Result<Expect, String> {
         let find = |id: &str| find_in(table, id);
@@ -212,9 +220,11 @@ impl Expect {
                         text,
                         id: def.id,
                         status,
+                        error_name,
                     }),
                     None => Err(format!(
-                        "--expect '{text}': '{rhs}' is not a status (pass, info, skip, warn, error, fail)"
+                        "--expect '{text}': '{rhs}' is not a status ({})",
+                        Status::ALL.map(|st| status_name(st, error_name)).join(", ")
                     )),
                 };
             }
@@ -253,6 +263,7 @@ impl Expect {
             key,
             op,
             value: rhs.to_string(),
+            error_name,
         })
     }
 
@@ -292,15 +303,20 @@ impl Expect {
         let mut met = !(judged.is_empty() && waived.is_empty());
         let mut found = Vec::new();
         match self {
-            Expect::Status { text, status, .. } => {
+            Expect::Status {
+                text,
+                status,
+                error_name,
+                ..
+            } => {
                 for r in &judged {
                     met &= r.status == *status;
-                    found.push(r.status.name().to_string());
+                    found.push(status_name(r.status, error_name).to_string());
                 }
                 found.extend(
                     waived
                         .iter()
-                        .map(|r| format!("{} (waived)", r.status.name())),
+                        .map(|r| format!("{} (waived)", status_name(r.status, error_name))),
                 );
                 ExpectOutcome {
                     expect: text.clone(),
@@ -313,6 +329,7 @@ impl Expect {
                 key,
                 op,
                 value,
+                error_name,
                 ..
             } => {
                 let field = |r: &CheckResult| {
@@ -330,7 +347,7 @@ impl Expect {
                         }
                         None => {
                             met = false;
-                            found.push(format!("none ({})", whence(r)));
+                            found.push(format!("none ({})", whence(r, error_name)));
                         }
                     }
                 }
@@ -349,22 +366,31 @@ impl Expect {
 }
 
 /// Where a result without the expected field came from, in a few words:
-/// `mx.example.com [192.0.2.25]: skip, no STARTTLS`.
-fn whence(r: &CheckResult) -> String {
+/// `mx.example.com [192.0.2.25]: skip, no STARTTLS` (its status named as the mode names it).
+fn whence(r: &CheckResult, error_name: &'static str) -> String {
     let at = match (&r.mx, &r.ip) {
         (Some(mx), Some(ip)) => format!("{mx} [{ip}]: "),
         (Some(mx), None) => format!("{mx}: "),
         (None, Some(ip)) => format!("[{ip}]: "),
         (None, None) => String::new(),
     };
+    let status = status_name(r.status, error_name);
     let mut summary: String = r.summary.chars().take(60).collect();
     if summary.len() < r.summary.len() {
         summary.push('…');
     }
     if summary.is_empty() {
-        format!("{at}{}", r.status.name())
+        format!("{at}{status}")
     } else {
-        format!("{at}{}, {summary}", r.status.name())
+        format!("{at}{status}, {summary}")
+    }
+}
+
+/// `st`'s name, with [`Status::Error`] called `error_name`.
+fn status_name(st: Status, error_name: &'static str) -> &'static str {
+    match st {
+        Status::Error => error_name,
+        _ => st.name(),
     }
 }
 
@@ -502,6 +528,34 @@ mod tests {
         }
         let e = Expect::parse("nosuch=pass").unwrap_err();
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
+        let e = Expect::parse("tls.starttls=great").unwrap_err();
+        assert!(e.contains("(pass, info, skip, warn, error, fail)"), "{e}");
+    }
+
+    #[test]
+    fn probe_expectations_say_inconclusive() {
+        use crate::probe::script::{FIELDS as PROBE_FIELDS, PROBES};
+        let parse = |s: &str| Expect::parse_in(PROBES, PROBE_FIELDS, "inconclusive", s);
+        let e = parse("enum.vrfy=bogus").unwrap_err();
+        assert!(
+            e.contains("(pass, info, skip, warn, inconclusive, fail)"),
+            "{e}"
+        );
+        let r = CheckResult::new("enum.vrfy", Status::Error, "closed");
+        for written in ["enum.vrfy=inconclusive", "enum.vrfy=error"] {
+            let o = parse(written).unwrap().evaluate(&js(&[&r]));
+            assert!(o.met, "{written}: {o:?}");
+            assert_eq!(o.found, "inconclusive", "{written}");
+        }
+        let o = parse("enum.vrfy=pass").unwrap().evaluate(&js(&[&r]));
+        assert!(!o.met);
+        assert_eq!(o.found, "inconclusive");
+        // ehlo check keeps its own name.
+        let c = CheckResult::new("tls.starttls", Status::Error, "timeout");
+        let o = Expect::parse("tls.starttls=pass")
+            .unwrap()
+            .evaluate(&js(&[&c]));
+        assert_eq!(o.found, "error");
     }
 
     fn js(rs: &[&CheckResult]) -> Vec<Judged> {
@@ -665,6 +719,20 @@ mod tests {
         assert!(o.met, "{o:?}");
         let o = Expect::parse("tls.cert.days>=21").unwrap().evaluate(&[]);
         assert!(!o.met && o.found.contains("nothing"), "{o:?}");
+        // The status of a result without the field is named as the mode names it.
+        let down = at(
+            CheckResult::new("tls.cert.expiry", Status::Error, "timed out"),
+            "mx3.test",
+            "192.0.2.3",
+        );
+        let o = Expect::parse_in(CHECKS, FIELDS, "inconclusive", "tls.cert.days>=21")
+            .unwrap()
+            .evaluate(&[judged(down, true, false)]);
+        assert!(!o.met, "{o:?}");
+        assert_eq!(
+            o.found,
+            "none (mx3.test [192.0.2.3]: inconclusive, timed out)"
+        );
         // Every MX with the field: as before.
         assert!(
             Expect::parse("tls.cert.days>=21")

@@ -5,7 +5,9 @@
 //!
 //! Most probes end with `QUIT` and count the replies that come before its `221`: a server that
 //! split one of our lines into several commands answers more often than it was asked, and the
-//! `221` (or the close) marks the end without waiting on a clock.
+//! `221` marks the end without waiting on a clock. A close in its place ends the replies too,
+//! but shows nothing about what the server made of the rest: the probes whose pass means "no
+//! extra reply" (`starttls.injection*`, `smuggle.*`) are then inconclusive.
 
 use std::collections::VecDeque;
 
@@ -369,6 +371,12 @@ impl Log {
             .collect()
     }
 
+    /// Did the server answer our QUIT with its `221` (RFC 5321 §4.1.1.10)? Only then do the
+    /// replies before it show everything the server made of our bytes.
+    pub(crate) fn quit_answered(&self) -> bool {
+        self.all("quit").last().is_some_and(|r| r.code == Some(221))
+    }
+
     /// Why the steps stopped early, as one line; `None` when they all ran.
     pub(crate) fn reason(&self) -> Option<String> {
         match &self.end {
@@ -701,12 +709,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 )
                 .with("injected_replies", extra.len());
             }
-            match log.end {
-                End::Done => Outcome::new(
+            // Only the `221` shows the server read past the injected line and kept quiet.
+            if log.quit_answered() {
+                Outcome::new(
                     Status::Pass,
                     "discarded the plaintext sent with STARTTLS (only QUIT was answered inside TLS)",
-                ),
-                _ => inconclusive(),
+                )
+            } else {
+                inconclusive()
             }
         }
         "starttls.downgrade" => {
@@ -719,11 +729,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     Status::Fail,
                     "STARTTLS is not offered: everything, credentials included, travels in plaintext",
                 )
-            } else if caps.has("AUTH") {
+            } else if !auth.is_empty() || caps.has("AUTH") {
+                // The mechanisms, not `has("AUTH")`: the old `AUTH=PLAIN LOGIN` form (RFC 4954
+                // §3) is a keyword of its own, and offers credentials before TLS just the same.
                 Outcome::new(
                     Status::Fail,
                     format!(
-                        "offers AUTH {} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
+                        "offers AUTH{}{} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
+                        if auth.is_empty() { "" } else { " " },
                         auth.join(" ")
                     ),
                 )
@@ -961,8 +974,10 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         )
     } else if eod.is_positive() {
+        // One reply passes only when the `221` to QUIT came next: a close there may have
+        // swallowed the answers to the embedded commands.
         match &log.end {
-            End::Done | End::Closed(_) => Outcome::new(
+            End::Done if log.quit_answered() => Outcome::new(
                 Status::Pass,
                 format!(
                     "one reply for the whole message ({}): the embedded commands stayed message text; token {token} must arrive as ONE message",
@@ -1119,6 +1134,16 @@ impl Runner {
                 return self.finish(End::TimedOut(label));
             }
             (Some(Step::Read { label, .. }), _) => return self.finish(End::Closed(label)),
+            // Cut short by the close, as above: not the `221`, and not a reply to count.
+            (Some(Step::UntilQuit { label }), Input::Reply(r))
+                if r.deviations.contains(&Deviation::TruncatedAtClose) =>
+            {
+                self.log.transcript.push(format!(
+                    "S: {} (cut off by the close)",
+                    escape(&r.raw.0).trim_end_matches("\\r\\n")
+                ));
+                return self.finish(End::Closed(label));
+            }
             (Some(Step::UntilQuit { label }), Input::Reply(r)) => {
                 let quit = r.code == Some(221);
                 self.record(label, r);
@@ -1128,8 +1153,10 @@ impl Runner {
                     return Io::Read;
                 }
             }
-            // The close ends the replies: that is what QUIT asks for.
-            (Some(Step::UntilQuit { .. }), _) => {}
+            // A close where the `221` should be: the replies end, but the server never showed
+            // it read everything before QUIT as we meant it. Judges that need the `221` say
+            // inconclusive ([`Log::quit_answered`]); the others read their own replies.
+            (Some(Step::UntilQuit { label }), _) => return self.finish(End::Closed(label)),
             (Some(Step::StartTls), Input::TlsUp) => {
                 self.log.transcript.push("-- TLS handshake done".into());
             }
@@ -1499,6 +1526,94 @@ mod tests {
         // Not offered: skip.
         let i = vec![r(220, "mx"), r(250, "mx")];
         assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Skip);
+    }
+
+    #[test]
+    fn downgrade_fails_on_auth_before_tls_in_either_form() {
+        let caps = |lines: &[&str]| Input::Reply(Reply::new(250, lines));
+        let run = |ehlo: Input| {
+            let i = vec![
+                r(220, "mx"),
+                ehlo,
+                r(250, "ok"),
+                r(250, "ok"),
+                r(221, "bye"),
+            ];
+            drive("starttls.downgrade", ctx(), i).0
+        };
+        // The old form alone (RFC 4954 §3): still credentials before TLS.
+        let o = run(caps(&["mx", "PIPELINING", "STARTTLS", "AUTH=PLAIN LOGIN"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("AUTH PLAIN LOGIN"), "{}", o.summary);
+        assert_eq!(o.evidence["auth_before_tls"], json!(["PLAIN", "LOGIN"]));
+        // The RFC 4954 form, and a bare AUTH that names no mechanism.
+        let o = run(caps(&["mx", "STARTTLS", "AUTH CRAM-MD5"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        let o = run(caps(&["mx", "STARTTLS", "AUTH"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.starts_with("offers AUTH before"), "{}", o.summary);
+        // No AUTH at all: pass, plaintext MAIL noted.
+        let o = run(caps(&["mx", "STARTTLS"]));
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.evidence["auth_before_tls"], json!([]));
+        assert_eq!(o.evidence["mail_without_tls"], json!(true));
+        // No STARTTLS: fail whatever else.
+        let o = run(caps(&["mx", "PIPELINING"]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+    }
+
+    #[test]
+    fn a_close_instead_of_the_221_to_quit_is_no_clean_end() {
+        // STARTTLS, the handshake, then the close without a byte: nothing shows the injected
+        // RSET was read and ignored.
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp]);
+        let (o, _) = drive("starttls.injection", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("closed the connection"), "{}", o.summary);
+        // A `221` cut off by the close is no `221` either.
+        let mut cut = Reply::new(221, &["bye"]);
+        cut.deviations.push(Deviation::TruncatedAtClose);
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp, Input::Reply(cut.clone())]);
+        let (o, _) = drive("starttls.injection-ehlo", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.evidence["transcript"]
+                .to_string()
+                .contains("(cut off by the close)"),
+            "{o:?}"
+        );
+        // One reply to the message, then the close: the embedded commands may never have been
+        // answered, so only the mailbox can tell.
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "queued")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("only the mailbox can tell"),
+            "{}",
+            o.summary
+        );
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "queued")]);
+        i.push(Input::Reply(cut));
+        assert_eq!(drive("smuggle.lf-lf", ctx(), i).0.status, Status::Error);
+        // Answers to the embedded commands before the close still fail it.
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "q1")]);
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go")]);
+        assert_eq!(drive("smuggle.lf-lf", ctx(), i).0.status, Status::Fail);
+        // The probes that judge their own replies keep their verdicts on a close: one answer
+        // to the long line, then the close, passes (nothing split off was answered).
+        let mut i = greet();
+        i.push(r(501, "5.5.4 too long"));
+        let (o, _) = drive("limits.line", ctx(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(o.summary.contains("and closed"), "{}", o.summary);
+        let mut i = greet();
+        i.extend([r(252, "2.0.0 me"), r(550, "5.1.1 unknown")]);
+        assert_eq!(drive("enum.vrfy", ctx(), i).0.status, Status::Fail);
     }
 
     #[test]

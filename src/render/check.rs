@@ -50,8 +50,8 @@
 //! The same format with `mode` `"probe"` in the schema line: one `probe` line per probe (the
 //! members of a `check` line; `domain` is the target as given, `status` says `inconclusive`
 //! where `check` says `error`), `note` lines (`message`: which tokens to look for in the
-//! mailbox), `expect` lines, one `domain` line and the `summary` (its `counts` and `verdicts`
-//! use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
+//! mailbox), `expect` lines (their `found` says `inconclusive` too), one `domain` line and the
+//! `summary` (its `counts` and `verdicts` use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
 //! AUTH secrets masked, and every reply, `S: …`), `advice` (what a fail means, the Postfix and
 //! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
 //! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`).
@@ -72,6 +72,7 @@ use serde_json::json;
 use crate::check::CheckConfig;
 use crate::check::model::{Counts, DomainReport, FailOn, Status};
 use crate::render::ColorChoice;
+use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
 
 /// Version of the check JSON format.
@@ -168,7 +169,7 @@ impl CheckRenderer {
         if self.json {
             self.line(&json!({"type": "note", "message": message}).to_string());
         } else {
-            let l = Role::Info.paint(message, self.color);
+            let l = Role::Info.paint(&escape_str(message), self.color);
             self.line(&l);
         }
         let _ = self.out.flush();
@@ -210,7 +211,7 @@ impl CheckRenderer {
             self.line(&json!({"type": "error", "message": message}).to_string());
         } else {
             let say = || {
-                let _ = writeln!(std::io::stderr(), "*** {message}");
+                let _ = writeln!(std::io::stderr(), "*** {}", escape_str(message));
             };
             match &self.progress {
                 Some(pb) => pb.suspend(say),
@@ -285,33 +286,38 @@ impl CheckRenderer {
         role.paint(g, self.color)
     }
 
+    /// The human report of one domain. Summaries, evidence, names and transcripts come from
+    /// the network (replies, DNS, certificates): every one goes through [`escape_str`], so a
+    /// server cannot move the cursor, clear a line or reorder text on the reader's terminal.
     fn human_domain(&mut self, r: &DomainReport) {
         let verdict = r.verdict(self.fail_on);
         let head = format!(
             "{}  {}",
-            r.domain,
+            escape_str(&r.domain),
             self.glyph(verdict).trim_end().to_uppercase()
         );
         self.line(&head);
         if let Some(why) = &r.aborted {
-            let l = format!("  {} {why}", self.glyph(Status::Error));
+            let l = format!("  {} {}", self.glyph(Status::Error), escape_str(why));
             self.line(&l);
         }
         for j in &r.checks {
             let c = &j.result;
             let place = match (&c.mx, &c.ip) {
-                (Some(mx), Some(ip)) => format!(" {mx} [{ip}]"),
+                (Some(mx), Some(ip)) => format!(" {} [{}]", escape_str(mx), escape_str(ip)),
                 _ => String::new(),
             };
             let note = match &j.note {
-                Some(n) => Role::Dim.paint(&format!(" (not counted: {n})"), self.color),
+                Some(n) => {
+                    Role::Dim.paint(&format!(" (not counted: {})", escape_str(n)), self.color)
+                }
                 None => String::new(),
             };
             let l = format!(
                 "  {} {:<17}{place}  {}{note}",
                 self.glyph(c.status),
                 c.id,
-                c.summary
+                escape_str(&c.summary)
             );
             self.line(&l);
             if self.mode == "probe"
@@ -319,11 +325,12 @@ impl CheckRenderer {
             {
                 self.probe_evidence(c);
             } else if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
+                // JSON escapes C0 controls but not DEL, C1 controls or bidi overrides.
                 let ev = Role::Dim.paint(
                     &format!(
                         "      {} · {}",
                         c.rfc(),
-                        serde_json::Value::Object(c.evidence.clone())
+                        escape_str(&serde_json::Value::Object(c.evidence.clone()).to_string())
                     ),
                     self.color,
                 );
@@ -335,8 +342,8 @@ impl CheckRenderer {
             let l = format!(
                 "  {} expect {}  (found {})",
                 self.glyph(st),
-                e.expect,
-                e.found
+                escape_str(&e.expect),
+                escape_str(&e.found)
             );
             self.line(&l);
         }
@@ -348,11 +355,13 @@ impl CheckRenderer {
     fn probe_evidence(&mut self, c: &crate::check::model::CheckResult) {
         let mut lines = vec![format!("      {}", c.rfc())];
         if let Some(serde_json::Value::String(a)) = c.evidence.get("advice") {
-            lines.push(format!("      {a}"));
+            lines.push(format!("      {}", escape_str(a)));
         }
+        // The transcript is escaped where it is made (`probe::script::escape`); escaped again
+        // here all the same, so this renderer never relies on its producer.
         if let Some(serde_json::Value::Array(t)) = c.evidence.get("transcript") {
             for l in t.iter().filter_map(|v| v.as_str()) {
-                lines.push(format!("      {l}"));
+                lines.push(format!("      {}", escape_str(l)));
             }
         }
         for l in lines {
@@ -389,7 +398,11 @@ impl CheckRenderer {
                 self.human_domain(&r);
             }
             if let Some(s) = stopped {
-                let l = format!("{} {s}: the report is partial", self.glyph(Status::Error));
+                let l = format!(
+                    "{} {}: the report is partial",
+                    self.glyph(Status::Error),
+                    escape_str(s)
+                );
                 self.line(&l);
             }
             if self.mode == "probe" {
@@ -418,5 +431,93 @@ impl CheckRenderer {
             self.line(&l);
         }
         let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::check::model::{CheckResult, ExpectOutcome, Judged};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Text a hostile server can get into a result: CR + erase-line + a forged pass line, NUL,
+    /// SOH, form feed, DEL, a C1 CSI, a bidi override, and U+FFFD where its bytes were not
+    /// UTF-8 (the reply parser's lossy decoding).
+    const HOSTILE: &str =
+        "250 2.0.0 <x>\r\x1b[2K  ✓ pass  enum.vrfy \x00\x01\x0c\x7f\u{9b}2J\u{202e}rev\u{fffd}";
+
+    fn render(mode: &'static str) -> String {
+        let buf = Shared::default();
+        let mut r = CheckRenderer::for_mode(mode, false, FailOn::Fail, Box::new(buf.clone()));
+        r.color = false;
+        let mut c = CheckResult::new("smtp.banner", Status::Fail, HOSTILE);
+        c.mx = Some("mx\x1b]0;title\x07.test".into());
+        c.ip = Some("192.0.2.1".into());
+        c.evidence.insert("text".into(), HOSTILE.into());
+        c.evidence.insert(
+            "transcript".into(),
+            serde_json::json!([format!("S: {HOSTILE}")]),
+        );
+        let report = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![Judged {
+                result: c,
+                counts: true,
+                waived: false,
+                note: Some(format!("waived: {HOSTILE}")),
+            }],
+            expects: vec![ExpectOutcome {
+                expect: "smtp.banner.text=x".into(),
+                met: false,
+                found: HOSTILE.into(),
+            }],
+            aborted: Some(HOSTILE.into()),
+            ms: 1.0,
+        };
+        r.start(1);
+        r.domain(&report);
+        r.finish(&[report], 40, Some(HOSTILE));
+        let out = buf.0.lock().unwrap().clone();
+        String::from_utf8(out).expect("the report is UTF-8")
+    }
+
+    #[test]
+    fn network_text_is_escaped_in_the_human_report() {
+        for mode in ["check", "probe"] {
+            let out = render(mode);
+            let raw: Vec<char> = out
+                .chars()
+                .filter(|&c| {
+                    (c.is_control() && c != '\n')
+                        || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
+                })
+                .collect();
+            assert!(raw.is_empty(), "{mode}: raw {raw:?} in\n{out}");
+            // The forged pass line stays on the line of the real result, visibly escaped.
+            assert!(
+                out.contains("<x>\\x0D\\x1B[2K  ✓ pass  enum.vrfy \\x00\\x01\\x0C\\x7F\\u{009B}2J\\u{202E}rev\u{fffd}"),
+                "{mode}: {out}"
+            );
+            assert!(out.contains("mx\\x1B]0;title\\x07.test"), "{mode}: {out}");
+            assert!(
+                !out.lines().any(|l| l.starts_with("  ✓ pass  enum.vrfy")),
+                "{out}"
+            );
+        }
     }
 }

@@ -1691,7 +1691,8 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
                 offer.push("RET=HDRS".into());
                 offer.push("ENVID=".into());
             }
-            if caps.has("AUTH") {
+            // The mechanisms too: a server may advertise only the old `AUTH=PLAIN` form.
+            if caps.has("AUTH") || !caps.auth_mechanisms().is_empty() {
                 offer.push("AUTH=<>".into());
             }
             if caps.has("REQUIRETLS") {
@@ -1786,6 +1787,15 @@ mod tests {
         );
         assert_eq!(candidates("AUTH P", Some(&caps)).1, vec!["PLAIN"]);
         assert_eq!(candidates(":auth L", Some(&caps)).1, vec!["LOGIN"]);
+        assert_eq!(
+            candidates("MAIL FROM:<a@b> A", Some(&caps)).1,
+            vec!["AUTH=<>"]
+        );
+        let old_form = Capabilities::from_reply(&Reply::new(250, &["mx", "AUTH=PLAIN LOGIN"]));
+        assert_eq!(
+            candidates("MAIL FROM:<a@b> A", Some(&old_form)).1,
+            vec!["AUTH=<>"]
+        );
         // Nothing advertised yet: nothing offered.
         assert!(candidates("MAIL FROM:<a@b> S", None).1.is_empty());
         // Already typed: not offered again.

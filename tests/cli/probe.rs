@@ -552,3 +552,179 @@ fn auth_login_and_cram_md5_reuse_the_send_mechanisms() {
     let run = ehlo(&["probe", &addr, "--to", "alice@mx.test", "--auth", "LOGIN"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn auth_offered_only_in_the_old_form_before_starttls_fails_the_downgrade_probe() {
+    // `AUTH=PLAIN LOGIN` (the pre-RFC 4954 form) is AUTH all the same: credentials before TLS.
+    let s = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(
+            b"250-scripted.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH=PLAIN LOGIN\r\n",
+        ),
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RSET"),
+        Step::Send(b"250 2.0.0 Ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]);
+    let (run, st) = probe(&s.server(), &["--only", "starttls.downgrade"]);
+    s.finish();
+    assert_eq!(status(&st, "starttls.downgrade"), "fail", "{}", run.stdout);
+    let v = line_of(&run, "starttls.downgrade");
+    assert_eq!(
+        v["evidence"]["auth_before_tls"],
+        serde_json::json!(["PLAIN", "LOGIN"])
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("offers AUTH PLAIN LOGIN before STARTTLS"),
+        "{v}"
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+}
+
+#[test]
+fn a_close_where_the_221_to_quit_belongs_is_inconclusive() {
+    // STARTTLS, the handshake, then the close without a byte: nothing shows the injected line
+    // was read and discarded.
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        faults: vec!["quit=drop".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "starttls.injection*"]);
+    for id in ["starttls.injection", "starttls.injection-ehlo"] {
+        assert_eq!(status(&st, id), "inconclusive", "{id}: {}", run.stdout);
+        let why = line_of(&run, id)["summary"].as_str().unwrap().to_string();
+        assert!(why.contains("closed the connection"), "{id}: {why}");
+    }
+    assert_eq!(run.code, 41, "{}", run.all());
+
+    // A server that ends DATA at <LF>.<LF>, answers 250, then closes instead of reading on:
+    // one reply, but the mailbox is the only witness now.
+    let s = Server::start(ServeOptions {
+        quirks: Quirks {
+            bare_lf_dot: true,
+            ..Quirks::default()
+        },
+        faults: vec!["mail#2=drop".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "smuggle.lf-lf"]);
+    assert_eq!(
+        status(&st, "smuggle.lf-lf"),
+        "inconclusive",
+        "{}",
+        run.stdout
+    );
+    let why = line_of(&run, "smuggle.lf-lf")["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("only the mailbox can tell"), "{why}");
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
+#[test]
+fn reply_text_never_reaches_the_terminal_raw() {
+    // A VRFY answer that would overwrite its own fail line on a terminal with a forged pass:
+    // CR, erase-line, then control bytes and a byte that is not UTF-8.
+    let s = scripted(after_greet(vec![
+        Step::Expect("VRFY"),
+        Step::Send(b"250 2.0.0 <x>\r\x1b[2K  \xe2\x9c\x93 pass  enum.vrfy \x00\x01\x0c\xff\r\n"),
+        Step::Expect("VRFY"),
+        Step::Send(b"550 5.1.1 unknown\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = ehlo_with(
+        &[
+            "probe",
+            &s.server(),
+            "--to",
+            "alice@mx.test",
+            "--only",
+            "enum.vrfy",
+            "--timeout",
+            "5s",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    s.finish();
+    assert_eq!(run.code, 40, "{}", run.all());
+    let out = &run.stdout;
+    let raw: Vec<char> = out
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in\n{out}");
+    // The summary shows what the server sent, escaped, on the fail line itself.
+    let fail = out
+        .lines()
+        .find(|l| l.starts_with("  ✗ fail  enum.vrfy"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        fail.contains("<x>\\x0D\\x1B[2K  ✓ pass  enum.vrfy \\x00\\x01\\x0C\u{fffd}"),
+        "{fail}"
+    );
+    // No line of its own starts with the forged verdict; the transcript shows the bytes.
+    assert!(!out.lines().any(|l| l.starts_with("  ✓ pass")), "{out}");
+    assert!(out.contains("S: 250 2.0.0 <x>\\r\\x1b[2K"), "{out}");
+    assert!(out.contains("\\x00\\x01\\x0c\\xff"), "{out}");
+}
+
+#[test]
+fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
+    // Nothing listens: every probe is inconclusive, and the expectation says the same word.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (run, st) = probe(
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--only",
+            "enum.vrfy",
+            "--expect",
+            "enum.vrfy=inconclusive",
+            "--expect",
+            "enum.vrfy=pass",
+        ],
+    );
+    assert_eq!(status(&st, "enum.vrfy"), "inconclusive", "{}", run.stdout);
+    let expects: Vec<Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "expect")
+        .collect();
+    assert_eq!(expects.len(), 2, "{}", run.stdout);
+    for e in &expects {
+        assert_eq!(e["found"], "inconclusive", "{e}");
+    }
+    assert_eq!(expects[0]["met"], true, "{}", expects[0]);
+    assert_eq!(expects[1]["met"], false, "{}", expects[1]);
+    // An unmet expectation outranks the inconclusive result.
+    assert_eq!(run.code, 40, "{}", run.all());
+
+    let r = ehlo(&[
+        "probe",
+        "127.0.0.1:9",
+        "--to",
+        "a@b.test",
+        "--expect",
+        "enum.vrfy=bogus",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("(pass, info, skip, warn, inconclusive, fail)"),
+        "{}",
+        r.stderr
+    );
+}

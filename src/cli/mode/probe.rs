@@ -57,7 +57,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
     let expects = a
         .expect
         .iter()
-        .map(|e| Expect::parse_in(table, FIELDS, e))
+        .map(|e| Expect::parse_in(table, FIELDS, "inconclusive", e))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(format!("probe: {e}")))?;
     let default_port = if a.tls_on_connect { 465 } else { 25 };
