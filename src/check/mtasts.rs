@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::domain::special_purpose;
 use super::model::{CheckResult, Status};
+use super::probe::capped;
 use super::records::{Policy, lint_policy, mx_matches};
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{Link, Target};
@@ -230,7 +231,7 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
         .with("url", format!("https://{host}/.well-known/mta-sts.txt"))
         .with("ip", ip.to_string())
         .with("http_status", g.status)
-        .with("content_type", g.content_type.clone())
+        .with("content_type", g.content_type.as_deref().map(capped))
         .with("tls", g.tls.version.as_str())
         .with("cert_verified", g.tls.verify.ok)
         .timed(ms(t0));
@@ -258,10 +259,10 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
                 format!(
                     "HTTP {} redirect to {}: senders do not follow redirects (RFC 8461 §3.3)",
                     g.status,
-                    g.location.as_deref().unwrap_or("?")
+                    capped(g.location.as_deref().unwrap_or("?"))
                 ),
             )
-            .with("location", g.location.clone()),
+            .with("location", g.location.as_deref().map(capped)),
             None,
         );
     }
@@ -293,7 +294,7 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
             Status::Warn,
             format!(
                 "Content-Type is {}, not text/plain (RFC 8461 §3.2)",
-                g.content_type.as_deref().unwrap_or("missing")
+                capped(g.content_type.as_deref().unwrap_or("missing"))
             ),
         )
     };
@@ -307,10 +308,11 @@ pub(crate) fn policy_check(body: &str) -> (CheckResult, Policy) {
     let status = p.status();
     let summary = match p.findings.iter().find(|f| f.1 == status) {
         Some((line, _, msg)) if status != Status::Pass => {
+            // A finding may quote a line of the policy (up to its 64 KiB).
             if *line == 0 {
-                msg.clone()
+                capped(msg)
             } else {
-                format!("line {line}: {msg}")
+                format!("line {line}: {}", capped(msg))
             }
         }
         _ => format!(
@@ -410,5 +412,17 @@ mod tests {
         let (c, _) = policy_check("version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
         assert_eq!(c.status, Status::Fail);
         assert!(c.summary.starts_with("line 2:"), "{}", c.summary);
+    }
+
+    #[test]
+    fn a_policy_line_quoted_in_the_summary_is_capped() {
+        let mode = "x".repeat(60_000);
+        let (c, _) = policy_check(&format!(
+            "version: STSv1\r\nmode: {mode}\r\nmx: a.test\r\nmax_age: 604800\r\n"
+        ));
+        assert_eq!(c.status, Status::Fail, "{}", c.summary);
+        assert!(c.summary.starts_with("line 2: mode 'xxx"), "{}", c.summary);
+        assert!(c.summary.len() < 400, "{} bytes", c.summary.len());
+        assert!(c.summary.ends_with("bytes in all)"), "{}", c.summary);
     }
 }
