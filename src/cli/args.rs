@@ -1606,7 +1606,9 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) lmtp: bool,
 
-    /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)
+    /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 =
+    /// no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory
+    /// stays bounded)
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
     pub(crate) max_size: usize,
 
