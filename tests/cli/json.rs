@@ -59,6 +59,7 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
         Step::Send(b"221 bye\r\n"),
     ]));
     let run = send(&srv, &["--json"]);
+    let srv_addr = srv.server();
     srv.finish();
     assert_eq!(run.code, 24, "{}", run.all());
     let lines: Vec<Line> = run
@@ -71,6 +72,11 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
     assert_eq!(last.kind, "summary");
     let summary: Summary = serde_json::from_value(last.data.clone()).unwrap();
     assert_eq!(summary.exit_code, 24);
+    // The server as the specification describes it: the name, then the address in brackets.
+    assert_eq!(
+        summary.server.as_deref(),
+        Some(format!("127.0.0.1 [{}]", srv_addr).as_str())
+    );
     assert_eq!(summary.recipients.len(), 1);
     assert_eq!(summary.recipients[0].status, "perm_failed");
     assert_eq!(summary.recipients[0].enhanced.as_deref(), Some("5.1.1"));
@@ -85,4 +91,31 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
     assert!(rcpt.data["explanation"]["enhanced"]["title"].is_string());
     assert!(lines.iter().any(|l| l.kind == "sent"));
     assert!(lines.iter().any(|l| l.kind == "connected"));
+}
+
+/// The `server` of the summary examples in the specification (`src/render/json.rs`) and the
+/// README has the form a run gives it (name, a space, `[ip:port]`), not `host:port`.
+#[test]
+fn the_documented_summary_server_has_the_real_form() {
+    let spec = include_str!("../../src/render/json.rs");
+    let readme = include_str!("../../README.md");
+    let examples: Vec<&str> = spec
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! "))
+        .chain(readme.lines())
+        .filter(|l| l.starts_with(r#"{"type":"summary""#))
+        .collect();
+    assert_eq!(examples.len(), 2, "one example in each: {examples:?}");
+    for example in examples {
+        let line: Line = serde_json::from_str(example).unwrap_or_else(|e| panic!("{e}: {example}"));
+        let summary: Summary = serde_json::from_value(line.data).unwrap();
+        let server = summary.server.expect("the example names its server");
+        let (name, addr) = server
+            .split_once(" [")
+            .unwrap_or_else(|| panic!("not \"name [ip:port]\": {server}"));
+        assert!(!name.is_empty() && !name.contains(' '), "{server}");
+        let addr = addr.strip_suffix(']').expect(&server);
+        addr.parse::<std::net::SocketAddr>()
+            .unwrap_or_else(|e| panic!("{e}: {server}"));
+    }
 }
