@@ -106,6 +106,23 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
+impl Cli {
+    /// `--json` given to a mode whose output is the send's JSON Lines (the send, `serve`,
+    /// `demo`, `repl`, `replay`): a mistake found once the flags are parsed is then reported
+    /// with a `schema` line and a `summary` on stdout too (`render::json`). `check`, `probe`
+    /// and `explain` have formats of their own.
+    pub(crate) fn json_lines(&self) -> bool {
+        match &self.command {
+            None => self.send.output.json,
+            Some(Command::Serve(a)) => a.json,
+            Some(Command::Demo(a)) => a.json,
+            Some(Command::Repl(a)) => a.conn.json,
+            Some(Command::Replay(a)) => a.conn.json,
+            Some(Command::Explain(_) | Command::Check(_) | Command::Probe(_)) => false,
+        }
+    }
+}
+
 /// Subcommands. Their flags are added to the command only when clap builds that subcommand
 /// (`defer`): a one-shot send, the common case, then does not construct the hundreds of
 /// arguments of serve, repl, check and probe before parsing (measured with callgrind). Help,

@@ -12,7 +12,15 @@
 //!   (absent only on the `schema` line).
 //!
 //! The first line is always `schema`, and when the run reaches its end the last line is
-//! `summary`. Consumers must ignore members and `type`s they do not know: new ones may be added
+//! `summary`. That holds too for a run refused before it starts, once the flags are parsed
+//! (an unreadable `--data @FILE` or `--attach`, `--requiretls` without TLS, AUTH with no
+//! password, a bad PROXY value, a bad config file or `EHLO_*` variable with `--json` on the
+//! command line, an unwritable `--output-file` or `--log`, an unreadable replay script): the
+//! `schema` line and a `summary` whose `exit_code` is the run's (1; 35 for PROXY), `outcome`
+//! its label (`usage`, `proxy`) and `error` the reason, also written to stderr as
+//! `*** reason`; `server` is null and `recipients` empty. A command line clap cannot parse (an
+//! unknown flag, a value clap checks itself, `--help`) is answered before `--json` is known:
+//! clap's message on stderr, exit 1 (0 for help), nothing on stdout. Consumers must ignore members and `type`s they do not know: new ones may be added
 //! without a version bump. Nothing written here is secret: AUTH payloads are masked before they
 //! become events (`redacted` says when).
 //!
