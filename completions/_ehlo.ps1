@@ -240,7 +240,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Wait before answering a command (repeatable), e.g. data:2000')
             [CompletionResult]::new('--hide', '--hide', [CompletionResultType]::ParameterName, 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING')
-            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)')
             [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Store received messages in this Maildir')
             [CompletionResult]::new('--mbox', '--mbox', [CompletionResultType]::ParameterName, 'Append received messages to this mbox file')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the server''s randomness (reproducible runs)')

@@ -236,7 +236,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --fail 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421'
             cand --delay 'Wait before answering a command (repeatable), e.g. data:2000'
             cand --hide 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING'
-            cand --max-size 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)'
+            cand --max-size 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)'
             cand --maildir 'Store received messages in this Maildir'
             cand --mbox 'Append received messages to this mbox file'
             cand --seed 'Seed for the server''s randomness (reproducible runs)'

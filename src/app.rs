@@ -1,22 +1,25 @@
 //! The one dispatcher: [`run`] asks `cli` for the [`Mode`] the command line means, builds the
 //! async runtime and the run's one renderer (every mode's, through `render`; the REPL's over
 //! the terminal it starts here), runs the mode and returns its exit code (every code comes
-//! from `error.rs`).
+//! from `error.rs`). A mistake found before a renderer exists is reported here ([`refuse`]):
+//! one line on stderr, and with `--json` the JSON Lines' `schema` and `summary` on stdout.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
+use crate::cli::Refused;
 use crate::cli::mode::Mode;
 use crate::error::{EXIT_OK, Error};
 use crate::render::check::CheckRenderer;
-use crate::render::{self, Renderer};
-use crate::smtp::event::Event;
+use crate::render::{self, Format, Renderer};
+use crate::smtp::event::{Event, Summary};
 
 /// Parse `args`, run the chosen mode, return the exit code.
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let mode = match crate::cli::parse(args) {
         Ok(mode) => mode,
-        Err(code) => return code,
+        Err(Refused::Answered(code)) => return code,
+        Err(Refused::Error { error, json }) => return refuse(&error, json),
     };
     match mode {
         Mode::DumpConfig(text) => to_stdout(text.as_bytes()),
@@ -61,8 +64,8 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             let runtime = match builder.enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
-                    return Error::Prerequisite(format!("cannot start the async runtime: {e}"))
-                        .report();
+                    let e = Error::Prerequisite(format!("cannot start the async runtime: {e}"));
+                    return refuse(&e, mode.json_lines());
                 }
             };
             runtime.block_on(dispatch(mode, interrupts))
@@ -77,7 +80,7 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
         Mode::Send(cfg) => {
             let (out, err) = match open_outputs(&cfg.output) {
                 Ok(o) => o,
-                Err(e) => return e.report(),
+                Err(e) => return refuse(&e, matches!(cfg.format, Format::Json)),
             };
             let mut renderer = render::make_to(&cfg.format, out, err);
             for note in &cfg.notes {
@@ -98,11 +101,11 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {
                 Ok(s) => s,
-                Err(e) => return Error::Usage(e).report(),
+                Err(e) => return refuse(&Error::Usage(e), cfg.session.json),
             };
             let log = match open_log(cfg.session.log.as_deref()) {
                 Ok(l) => l,
-                Err(e) => return e.report(),
+                Err(e) => return refuse(&e, cfg.session.json),
             };
             let renderer = with_log(render::make(&cfg.session.format()), log);
             crate::repl::replay(*cfg, script, renderer).await
@@ -131,11 +134,31 @@ async fn repl(
 ) -> u8 {
     let log = match open_log(cfg.log.as_deref()) {
         Ok(l) => l,
-        Err(e) => return e.report(),
+        Err(e) => return refuse(&e, cfg.json),
     };
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
     let renderer = with_log(render::make_console(&cfg.format(), out, err), log);
     crate::repl::run(cfg, ui, renderer, interrupts).await
+}
+
+/// Report a mistake found before the mode runs (no renderer yet) and return its exit code:
+/// `*** reason` on stderr, as swaks does; with `json` (the send's JSON Lines were asked for)
+/// also the `schema` line and a `summary` on stdout, so that a JSON run always starts with
+/// `schema` and ends with `summary` (`render::json`).
+fn refuse(error: &Error, json: bool) -> u8 {
+    let code = error.report();
+    if json {
+        let mut renderer = render::make(&Format::Json);
+        let summary = Summary {
+            exit_code: code,
+            outcome: error.label().to_string(),
+            error: Some(error.to_string()),
+            ..Summary::default()
+        };
+        renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
+        renderer.finish();
+    }
+    code
 }
 
 /// Open (truncate) the REPL's or replay's `--log FILE`.

@@ -106,6 +106,23 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
+impl Cli {
+    /// `--json` given to a mode whose output is the send's JSON Lines (the send, `serve`,
+    /// `demo`, `repl`, `replay`): a mistake found once the flags are parsed is then reported
+    /// with a `schema` line and a `summary` on stdout too (`render::json`). `check`, `probe`
+    /// and `explain` have formats of their own.
+    pub(crate) fn json_lines(&self) -> bool {
+        match &self.command {
+            None => self.send.output.json,
+            Some(Command::Serve(a)) => a.json,
+            Some(Command::Demo(a)) => a.json,
+            Some(Command::Repl(a)) => a.conn.json,
+            Some(Command::Replay(a)) => a.conn.json,
+            Some(Command::Explain(_) | Command::Check(_) | Command::Probe(_)) => false,
+        }
+    }
+}
+
 /// Subcommands. Their flags are added to the command only when clap builds that subcommand
 /// (`defer`): a one-shot send, the common case, then does not construct the hundreds of
 /// arguments of serve, repl, check and probe before parsing (measured with callgrind). Help,
@@ -1414,18 +1431,21 @@ pub(crate) struct XclientArgs {
     #[arg(long, value_name = "WHERE")]
     pub(crate) xforward_source: Option<String>,
 
+    // The PROXY options' values are taken as given and checked by the mode builder: a bad one
+    // exits 35 with the other PROXY mistakes (swaks's "Error in PROXY option processing"), not
+    // 1 as clap's refusal would.
     /// Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)
-    #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub(crate) proxy_version: Option<u8>,
+    #[arg(long, value_name = "1|2")]
+    pub(crate) proxy_version: Option<String>,
     /// PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses
-    #[arg(long, value_name = "FAMILY", value_enum, ignore_case = true)]
-    pub(crate) proxy_family: Option<ProxyFamilyArg>,
+    #[arg(long, value_name = "FAMILY", value_parser = AnyWordOf::<ProxyFamilyArg>::new())]
+    pub(crate) proxy_family: Option<String>,
     /// PROXY v2: command, PROXY (a relayed client) or LOCAL (the proxy's own connection)
-    #[arg(long, value_name = "COMMAND", value_enum, ignore_case = true)]
-    pub(crate) proxy_command: Option<ProxyCommandArg>,
+    #[arg(long, value_name = "COMMAND", value_parser = AnyWordOf::<ProxyCommandArg>::new())]
+    pub(crate) proxy_command: Option<String>,
     /// PROXY v2: transport protocol, STREAM (TCP) or DGRAM (UDP) [default: STREAM]
-    #[arg(long, value_name = "PROTOCOL", value_enum, ignore_case = true)]
-    pub(crate) proxy_protocol: Option<ProxyProtocolArg>,
+    #[arg(long, value_name = "PROTOCOL", value_parser = AnyWordOf::<ProxyProtocolArg>::new())]
+    pub(crate) proxy_protocol: Option<String>,
     /// PROXY: original client address
     #[arg(long, value_name = "IP")]
     pub(crate) proxy_source: Option<String>,
@@ -1468,6 +1488,42 @@ pub(crate) const XCLIENT_ATTRS: [(&str, &str); 9] = [
     ("xclient_destport", "DESTPORT"),
     ("xclient_reverse_name", "REVERSE_NAME"),
 ];
+
+/// A value parser that takes any word as it is, while `--help`, the man page and the completions
+/// list `E`'s values: for options whose values the mode builder checks, so that a bad one gets
+/// that option's exit code rather than clap's usage error (the PROXY options: 35, as in swaks).
+/// The mode builder matches the word with [`ValueEnum::from_str`], case ignored.
+#[derive(Clone)]
+pub(crate) struct AnyWordOf<E>(std::marker::PhantomData<E>);
+
+impl<E> AnyWordOf<E> {
+    fn new() -> Self {
+        AnyWordOf(std::marker::PhantomData)
+    }
+}
+
+impl<E: ValueEnum + Clone + Send + Sync + 'static> clap::builder::TypedValueParser
+    for AnyWordOf<E>
+{
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            E::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
 
 /// `--proxy-family` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -1606,7 +1662,9 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) lmtp: bool,
 
-    /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units)
+    /// Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 =
+    /// no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory
+    /// stays bounded)
     #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
     pub(crate) max_size: usize,
 

@@ -6,7 +6,7 @@
 
 use clap::{CommandFactory, ValueEnum};
 
-use crate::cli::args::{Cli, SendArgs};
+use crate::cli::args::{Cli, ProxyCommandArg, ProxyFamilyArg, ProxyProtocolArg, SendArgs};
 use crate::cli::mode::SendConfig;
 use crate::net::route::{Target, Transport};
 use crate::net::tls::{PemOut, TlsVersion};
@@ -177,6 +177,12 @@ fn value_name<T: ValueEnum>(v: &T) -> String {
     v.to_possible_value()
         .map(|p| p.get_name().to_string())
         .unwrap_or_default()
+}
+
+/// The name of the value a word given for `T` means (`af_inet` → `TCP4`); the word itself when
+/// it means none (the mode builder has refused those already).
+fn canonical<T: ValueEnum>(word: &str) -> String {
+    T::from_str(word.trim(), true).map_or_else(|_| word.to_string(), |v| value_name(&v))
 }
 
 /// A word for a shell: as is when it is made of safe characters, else single-quoted.
@@ -444,7 +450,9 @@ fn proxy(args: &SendArgs, cfg: &SendConfig) -> Vec<String> {
         rows.extend([
             (
                 "family",
-                x.proxy_family.as_ref().map_or(String::new(), value_name),
+                x.proxy_family
+                    .as_deref()
+                    .map_or(String::new(), canonical::<ProxyFamilyArg>),
             ),
             ("source", opt(&x.proxy_source)),
             ("source port", opt(&x.proxy_source_port)),
@@ -453,14 +461,14 @@ fn proxy(args: &SendArgs, cfg: &SendConfig) -> Vec<String> {
             (
                 "protocol",
                 x.proxy_protocol
-                    .as_ref()
-                    .map_or("STREAM".to_string(), value_name),
+                    .as_deref()
+                    .map_or("STREAM".to_string(), canonical::<ProxyProtocolArg>),
             ),
             (
                 "command",
                 x.proxy_command
-                    .as_ref()
-                    .map_or("PROXY".to_string(), value_name),
+                    .as_deref()
+                    .map_or("PROXY".to_string(), canonical::<ProxyCommandArg>),
             ),
         ]);
     }

@@ -730,6 +730,21 @@ fn clap_reason(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
+/// Whether the command line itself (the file and the environment aside) asks the one-shot send
+/// for `--json`: how a mistake [`apply`] found in a lower layer is reported (the merged flags
+/// are never parsed then).
+pub(crate) fn command_line_json(argv: Vec<OsString>) -> bool {
+    let table = Table::new();
+    let Ok((argv, ..)) = table.strip_negations(argv) else {
+        return false;
+    };
+    table
+        .cmd
+        .clone()
+        .try_get_matches_from(&argv)
+        .is_ok_and(|m| m.subcommand().is_none() && m.get_flag("json"))
+}
+
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).
 /// `Err` is a usage error naming the file and line or the variable.
 pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {

@@ -1,7 +1,8 @@
 //! Command-line front: rewrite swaks-style single-dash long options, merge the config file and
 //! `EHLO_*` environment ([`layers`]), parse ([`args`], the one flag table of every subcommand),
-//! validate into a typed [`mode::Mode`] ([`mode`]) and print a usage error once. Running the
-//! mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
+//! validate into a typed [`mode::Mode`] ([`mode`]). A mistake found before the flags are
+//! parsed is printed here once; one found later goes back to `crate::app` ([`Refused`]), which
+//! reports it as the mode's `--json` asks. Running the mode is `crate::app`'s job. Keeps no global state, so [`parse`] can be called more than once.
 
 pub(crate) mod args;
 pub(crate) mod dump;
@@ -21,19 +22,48 @@ use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use args::Cli;
 use mode::Mode;
 
-/// Turn `args` into the [`Mode`] to run. `Err` is the exit code of a command line already
-/// answered here: help and version (printed, 0) or a usage error (printed once, its code).
-pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8> {
-    let args = rewrite_single_dash(args.into_iter().collect()).map_err(|e| e.report())?;
-    // Config file < EHLO_* environment < command line, merged into one argv (layers.rs).
-    let layered = layers::apply(args, &layers::LayerEnv::current()).map_err(|e| e.report())?;
+/// A command line that runs no mode.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// Answered here already: help and version (printed, 0), or a mistake found before the
+    /// flags could be parsed (clap's errors, a bad single-dash word; printed once, its code).
+    Answered(u8),
+    /// A mistake found once the flags are parsed, for the caller (`app`) to report: `*** reason`
+    /// on stderr, and with `json` (the mode's `--json`, [`Cli::json_lines`]) the JSON Lines'
+    /// `schema` and `summary` on stdout too.
+    Error {
+        /// What is wrong; its exit code is the run's.
+        error: Error,
+        /// The run asked for the send's JSON Lines.
+        json: bool,
+    },
+}
+
+/// Turn `args` into the [`Mode`] to run, or say why there is none ([`Refused`]).
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Refused> {
+    let args = rewrite_single_dash(args.into_iter().collect())
+        .map_err(|e| Refused::Answered(e.report()))?;
+    // Config file < EHLO_* environment < command line, merged into one argv (layers.rs). A
+    // mistake in the file or the environment is found before the merged flags are parsed:
+    // whether `--json` was asked for is read from the command line alone.
+    let layered = match layers::apply(args.clone(), &layers::LayerEnv::current()) {
+        Ok(l) => l,
+        Err(error) => {
+            let json = layers::command_line_json(args);
+            return Err(Refused::Error { error, json });
+        }
+    };
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting.
             let _ = e.print();
-            return Err(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            return Err(Refused::Answered(if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            }));
         }
     };
     if cli.command.is_none() && cli.send.config.support {
@@ -51,17 +81,19 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, u8
     if cli.command.is_none()
         && let Some(sections) = cli.send.output.dump.clone()
     {
-        // The settings as the send would use them, printed instead of sent.
+        // The settings as the send would use them, printed instead of sent (as text, so a
+        // mistake is the one line on stderr even with --json).
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
-        return match mode::from_cli(cli).map_err(|e| e.report())? {
+        return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json: false })? {
             Mode::Send(cfg) => Ok(Mode::DumpConfig(dump::render(
                 &args, &cfg, &sections, reveal,
             ))),
-            _ => Err(EXIT_USAGE),
+            _ => Err(Refused::Answered(EXIT_USAGE)),
         };
     }
-    let mut mode = mode::from_cli(cli).map_err(|e| e.report())?;
+    let json = cli.json_lines();
+    let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error { error, json })?;
     if let Mode::Send(cfg) = &mut mode
         && let Some(note) = layers::swaksrc_note(
             &layered.file,

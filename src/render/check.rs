@@ -5,7 +5,9 @@
 //! # JSON Lines format (`ehlo check --json`)
 //!
 //! One object per line on stdout. The first line is `schema`; the last line, whenever the run
-//! gets to print it (also after `--deadline` or Ctrl-C), is `summary`. Lines of one domain come
+//! gets to print it (also after `--deadline` or Ctrl-C), is `summary`. A command line refused
+//! before the run starts (exit 1: no domain, an unreadable `@FILE`, a bad `--expect`) writes
+//! nothing on stdout; the reason is one line on stderr. Lines of one domain come
 //! together, when the domain is done (so domains appear in completion order; `index` gives the
 //! input order). Consumers must ignore members and `type`s they do not know. Optional members are
 //! present with `null` when they have no value.

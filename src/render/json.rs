@@ -12,7 +12,15 @@
 //!   (absent only on the `schema` line).
 //!
 //! The first line is always `schema`, and when the run reaches its end the last line is
-//! `summary`. Consumers must ignore members and `type`s they do not know: new ones may be added
+//! `summary`. That holds too for a run refused before it starts, once the flags are parsed
+//! (an unreadable `--data @FILE` or `--attach`, `--requiretls` without TLS, AUTH with no
+//! password, a bad PROXY value, a bad config file or `EHLO_*` variable with `--json` on the
+//! command line, an unwritable `--output-file` or `--log`, an unreadable replay script): the
+//! `schema` line and a `summary` whose `exit_code` is the run's (1; 35 for PROXY), `outcome`
+//! its label (`usage`, `proxy`) and `error` the reason, also written to stderr as
+//! `*** reason`; `server` is null and `recipients` empty. A command line clap cannot parse (an
+//! unknown flag, a value clap checks itself, `--help`) is answered before `--json` is known:
+//! clap's message on stderr, exit 1 (0 for help), nothing on stdout. Consumers must ignore members and `type`s they do not know: new ones may be added
 //! without a version bump. Nothing written here is secret: AUTH payloads are masked before they
 //! become events (`redacted` says when).
 //!
@@ -74,11 +82,19 @@
 //! (RFC 3339 UTC), "days_left" (integer, negative once expired), "sha256" (hex with colons)}`.
 //!
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
-//! failure label), "error": string | null, "server": "host:port" | null, "tls": version | null,
+//! failure label), "error": string | null, "server": string | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
 //! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null (null when no
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
+//!
+//! `server` is who the send talked to: the host name it connected to (the `--server` host as
+//! given, an IP address stays one; or the MX host that answered), a space, then the socket
+//! address in brackets: `"mx.example.net [192.0.2.1:25]"`, `"localhost [127.0.0.1:2525]"`,
+//! `"127.0.0.1 [127.0.0.1:2525]"`, `"mx.example.net [[2001:db8::1]:25]"`; `"unix:PATH"` over
+//! `--socket`, `"pipe:COMMAND"` over `--pipe`; null when no connection was made. It is not a
+//! `host:port` to connect to again. `ehlo replay` names its `--server` target as given
+//! (`"localhost:2525"`), or the host name alone when it stops with the connection still open.
 //!
 //! ## Example
 //!
@@ -89,7 +105,7 @@
 //! {"type":"received","data":{"reply":{"code":220,"enhanced":null,"lines":["mx.example.net ESMTP"],"raw":{"text":"220 mx.example.net ESMTP\r\n"},"deviations":[]},"tls":false,"expected":true,"phase":"banner","explanation":{"basic":null,"enhanced":null,"hint":null,"severity":"ok"}},"t_ms":40.1}
 //! {"type":"sent","data":{"text":"EHLO client.example.org","kind":"command","bytes":25,"lines":1,"tls":false,"expected":true,"redacted":false,"phase":"helo"},"t_ms":40.3}
 //! {"type":"closed","data":{"expected":true},"t_ms":95.0}
-//! {"type":"summary","data":{"exit_code":0,"outcome":"ok","error":null,"server":"mx.example.net:25","tls":null,"recipients":[],"message_accepted":true,"timings":[]},"t_ms":95.2}
+//! {"type":"summary","data":{"exit_code":0,"outcome":"ok","error":null,"server":"mx.example.net [192.0.2.1:25]","tls":null,"recipients":[],"message_accepted":true,"timings":[]},"t_ms":95.2}
 //! ```
 
 use std::io::Write;

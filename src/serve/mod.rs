@@ -86,7 +86,7 @@ pub struct ServeOptions {
     pub hide: Vec<String>,
     /// LMTP mode (LHLO, one reply per recipient after DATA).
     pub lmtp: bool,
-    /// Largest message accepted (SIZE).
+    /// Largest message accepted (SIZE); 0 = no limit (a bare `SIZE` is advertised).
     pub max_size: usize,
     /// Store messages in this Maildir.
     pub maildir: Option<PathBuf>,

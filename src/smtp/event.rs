@@ -431,7 +431,11 @@ pub struct Summary {
     pub(crate) outcome: String,
     /// One-line human reason when the run failed.
     pub(crate) error: Option<String>,
-    /// Server we ended up talking to (`host:port`), if any.
+    /// The server the run talked to, `None` when no connection was made. A send names the host
+    /// it connected to (as given, or the MX host that answered), a space and the socket address
+    /// in brackets: `mx.example.net [192.0.2.1:25]`, `127.0.0.1 [127.0.0.1:2525]`; `unix:PATH`
+    /// over a UNIX socket, `pipe:COMMAND` over a child process. The replay names its target as
+    /// given (`localhost:2525`), or the host name alone when it stops still connected.
     pub(crate) server: Option<String>,
     /// Negotiated TLS version, if TLS was used.
     pub(crate) tls: Option<String>,

@@ -78,7 +78,10 @@ pub(crate) struct ServerConfig {
     /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered (for testing
     /// clients; by default AUTH waits for TLS, see `auth_needs_tls`).
     pub(crate) auth_before_tls: bool,
-    /// Largest message accepted (SIZE, RFC 1870).
+    /// Largest message accepted (SIZE, RFC 1870); 0 = no limit, advertised as a bare `SIZE`
+    /// (RFC 1870 §4 allows the number to be left out; Postfix does so for
+    /// `message_size_limit = 0`). The content is handed on as it is read, never held whole, so
+    /// no limit costs no memory.
     pub(crate) max_size: usize,
     /// Faults, delays and hidden extensions.
     pub(crate) faults: Faults,
@@ -117,6 +120,16 @@ impl Default for ServerConfig {
             max_auth_failures: 3,
             quirks: Quirks::default(),
             transcript: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The largest content accepted, in bytes: `max_size`, or no limit for 0.
+    fn size_limit(&self) -> usize {
+        match self.max_size {
+            0 => usize::MAX,
+            n => n,
         }
     }
 }
@@ -622,7 +635,7 @@ impl Session {
                     *remaining -= take;
                     let done = *remaining == 0;
                     if ok && let Some(tx) = self.tx.as_mut() {
-                        let room = self.cfg.max_size.saturating_sub(tx.bytes);
+                        let room = self.cfg.size_limit().saturating_sub(tx.bytes);
                         if take > room {
                             tx.too_big = true;
                         }
@@ -1050,7 +1063,13 @@ impl Session {
             }
         };
         ext("PIPELINING", "PIPELINING".into());
-        ext("SIZE", format!("SIZE {}", self.cfg.max_size));
+        ext(
+            "SIZE",
+            match self.cfg.max_size {
+                0 => "SIZE".into(),
+                n => format!("SIZE {n}"),
+            },
+        );
         if self.cfg.starttls && !self.tls {
             ext("STARTTLS", "STARTTLS".into());
         }
@@ -1355,7 +1374,7 @@ impl Session {
             }
             if key == "SIZE" {
                 match value.parse::<u64>() {
-                    Ok(n) if n > self.cfg.max_size as u64 => {
+                    Ok(n) if n > self.cfg.size_limit() as u64 => {
                         self.reply(
                             552,
                             Some("5.3.4"),
@@ -1442,9 +1461,9 @@ impl Session {
         self.reply(354, None, &["End data with <CR><LF>.<CR><LF>".into()]);
         if !matches!(self.mode, Mode::Closed) {
             self.mode = Mode::Data(if self.cfg.quirks.bare_lf_dot {
-                DataReader::with_bare_lf_lines(self.cfg.max_size)
+                DataReader::with_bare_lf_lines(self.cfg.size_limit())
             } else {
-                DataReader::new(self.cfg.max_size)
+                DataReader::new(self.cfg.size_limit())
             });
         }
     }

@@ -325,6 +325,18 @@ fn proxy_v1_header_goes_first_and_bad_values_are_35() {
         ],
         &["--proxy-source", "192.0.2.1"],
         &["--proxy", "base64:!!!"],
+        // Values clap used to refuse itself (exit 1): the builder refuses them as PROXY's.
+        &["--proxy-version", "3", "--proxy-source", "192.0.2.1"],
+        &["--proxy-version", "two"],
+        &["--proxy-family", "BOGUS", "--proxy-source", "192.0.2.1"],
+        &["--proxy-version", "2", "--proxy-protocol", "BOGUS"],
+        &["--proxy-version", "2", "--proxy-command", "BOGUS"],
+        &[
+            "--proxy",
+            "TCP4 192.0.2.1 192.0.2.2 1 2",
+            "--proxy-version",
+            "3",
+        ],
     ] {
         let mut v = vec!["--server", "127.0.0.1:9", "--to", "a@b.test"];
         v.extend_from_slice(bad);

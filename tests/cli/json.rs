@@ -59,6 +59,7 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
         Step::Send(b"221 bye\r\n"),
     ]));
     let run = send(&srv, &["--json"]);
+    let srv_addr = srv.server();
     srv.finish();
     assert_eq!(run.code, 24, "{}", run.all());
     let lines: Vec<Line> = run
@@ -71,6 +72,11 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
     assert_eq!(last.kind, "summary");
     let summary: Summary = serde_json::from_value(last.data.clone()).unwrap();
     assert_eq!(summary.exit_code, 24);
+    // The server as the specification describes it: the name, then the address in brackets.
+    assert_eq!(
+        summary.server.as_deref(),
+        Some(format!("127.0.0.1 [{}]", srv_addr).as_str())
+    );
     assert_eq!(summary.recipients.len(), 1);
     assert_eq!(summary.recipients[0].status, "perm_failed");
     assert_eq!(summary.recipients[0].enhanced.as_deref(), Some("5.1.1"));
@@ -85,4 +91,163 @@ fn json_lines_parse_and_end_in_a_strict_summary() {
     assert!(rcpt.data["explanation"]["enhanced"]["title"].is_string());
     assert!(lines.iter().any(|l| l.kind == "sent"));
     assert!(lines.iter().any(|l| l.kind == "connected"));
+}
+
+/// The `server` of the summary examples in the specification (`src/render/json.rs`) and the
+/// README has the form a run gives it (name, a space, `[ip:port]`), not `host:port`.
+#[test]
+fn the_documented_summary_server_has_the_real_form() {
+    let spec = include_str!("../../src/render/json.rs");
+    let readme = include_str!("../../README.md");
+    let examples: Vec<&str> = spec
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! "))
+        .chain(readme.lines())
+        .filter(|l| l.starts_with(r#"{"type":"summary""#))
+        .collect();
+    assert_eq!(examples.len(), 2, "one example in each: {examples:?}");
+    for example in examples {
+        let line: Line = serde_json::from_str(example).unwrap_or_else(|e| panic!("{e}: {example}"));
+        let summary: Summary = serde_json::from_value(line.data).unwrap();
+        let server = summary.server.expect("the example names its server");
+        let (name, addr) = server
+            .split_once(" [")
+            .unwrap_or_else(|| panic!("not \"name [ip:port]\": {server}"));
+        assert!(!name.is_empty() && !name.contains(' '), "{server}");
+        let addr = addr.strip_suffix(']').expect(&server);
+        addr.parse::<std::net::SocketAddr>()
+            .unwrap_or_else(|e| panic!("{e}: {server}"));
+    }
+}
+
+/// A mistake found once the flags are parsed, before any connection, still gives a JSON run its
+/// `schema` line first and a `summary` last (exit code, outcome, the reason), with the one-line
+/// reason on stderr too; a command line clap cannot parse is answered before `--json` is known.
+#[test]
+fn a_refused_run_still_writes_schema_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let bad_conf = dir.path().join("bad.conf");
+    std::fs::write(&bad_conf, "bogus-option x\n").unwrap();
+    let data_conf = dir.path().join("data.conf");
+    std::fs::write(&data_conf, "data @/nonexistent/message.eml\n").unwrap();
+    let (bad_conf, data_conf) = (bad_conf.to_str().unwrap(), data_conf.to_str().unwrap());
+    let log = format!("{d}/no/such/dir/log.jsonl");
+    let attach_dir = format!("@{d}");
+    let send = ["-s", "127.0.0.1:9", "-t", "a@b.test", "--json"];
+    let cases: Vec<(Vec<&str>, u8, &str, &str)> = vec![
+        (
+            vec!["--data", "@/nonexistent/x.eml"],
+            1,
+            "usage",
+            "--data: cannot read",
+        ),
+        (
+            vec!["--attach", &attach_dir],
+            1,
+            "usage",
+            "--attach: cannot read",
+        ),
+        (vec!["--requiretls"], 1, "usage", "REQUIRETLS needs TLS"),
+        (
+            vec!["--protocol", "ESMTPSA", "--au", "me"],
+            1,
+            "usage",
+            "no password",
+        ),
+        (
+            vec!["--config", "/nonexistent/c"],
+            1,
+            "usage",
+            "cannot read config file",
+        ),
+        (
+            vec!["--config", bad_conf],
+            1,
+            "usage",
+            "unknown option 'bogus-option'",
+        ),
+        (
+            vec!["--config", data_conf],
+            1,
+            "usage",
+            "--data: cannot read",
+        ),
+        (vec!["--output-file", &log], 1, "usage", "cannot write"),
+        (
+            vec!["--proxy-version", "3"],
+            35,
+            "proxy",
+            "--proxy-version: '3'",
+        ),
+    ];
+    let sub: Vec<(Vec<&str>, u8, &str, &str)> = vec![
+        (
+            vec!["repl", "--json", "--log", &log, "127.0.0.1:9"],
+            1,
+            "usage",
+            "cannot write the log",
+        ),
+        (
+            vec![
+                "replay",
+                "/nonexistent/script",
+                "-s",
+                "127.0.0.1:9",
+                "--json",
+            ],
+            1,
+            "usage",
+            "cannot read /nonexistent/script",
+        ),
+    ];
+    let runs = cases
+        .into_iter()
+        .map(|(extra, code, outcome, why)| {
+            let mut args = send.to_vec();
+            args.extend(extra);
+            (args, code, outcome, why)
+        })
+        .chain(sub);
+    for (args, code, outcome, why) in runs {
+        let run = ehlo_with_env(
+            &args,
+            &[("HOME", d)],
+            None,
+            std::time::Duration::from_secs(30),
+        );
+        assert_eq!(run.code, i32::from(code), "{args:?}: {}", run.all());
+        let lines: Vec<Line> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect();
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, ["schema", "summary"], "{args:?}: {}", run.all());
+        let summary: Summary = serde_json::from_value(lines[1].data.clone()).unwrap();
+        assert_eq!(summary.exit_code, code, "{args:?}");
+        assert_eq!(summary.outcome, outcome, "{args:?}");
+        let error = summary.error.unwrap_or_default();
+        assert!(error.contains(why), "{args:?}: {error}");
+        assert!(summary.server.is_none() && summary.recipients.is_empty());
+        // The reason on stderr too, once, as without --json.
+        assert_eq!(run.stderr, format!("*** {error}\n"), "{args:?}");
+    }
+    // Before --json is known (clap refuses the command line): stderr only.
+    let run = ehlo(&[
+        "-s",
+        "127.0.0.1:9",
+        "-t",
+        "a@b.test",
+        "--json",
+        "--timeout",
+        "soon",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stdout, "");
+    // Without --json, nothing on stdout either.
+    let run = ehlo(&["-s", "127.0.0.1:9", "-t", "a@b.test", "--requiretls"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }

@@ -600,6 +600,19 @@ fn max_sessions_exits_after_one_session() {
     assert_eq!(r.code, 2, "{}", r.all());
 }
 
+/// `--max-size 0` is no limit (RFC 1870 §4): a bare `SIZE` is advertised and a message is
+/// accepted, where `SIZE 0` would have been advertised and every message refused with 552.
+#[test]
+fn max_size_zero_advertises_a_bare_size_and_accepts() {
+    let serve = Serve::start(&["--max-size", "0", "--max-sessions", "1"]);
+    let r = send(&serve.addr, &["--body", &"x".repeat(100_000)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("<-  250-SIZE\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains("SIZE 0"), "{}", r.stdout);
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn non_loopback_listen_warns() {
     let mut serve = Serve::start_on("0.0.0.0:0", &[]);

@@ -98,6 +98,26 @@ pub(crate) enum Mode {
     Probe(Box<crate::probe::ProbeConfig>),
 }
 
+impl Mode {
+    /// The mode writes the send's JSON Lines (`--json` of the send, `serve`, `demo`, `repl`,
+    /// `replay`): a mistake found before it runs is reported with a `schema` line and a
+    /// `summary` on stdout too.
+    pub(crate) fn json_lines(&self) -> bool {
+        match self {
+            Mode::Send(c) => matches!(c.format, Format::Json),
+            Mode::Serve(o) => matches!(o.format, Format::Json),
+            Mode::Demo(f) => matches!(f, Format::Json),
+            Mode::Repl(c) => c.json,
+            Mode::Replay(c) => c.session.json,
+            Mode::DumpConfig(_)
+            | Mode::DumpMail { .. }
+            | Mode::Explain { .. }
+            | Mode::Check(_)
+            | Mode::Probe(_) => false,
+        }
+    }
+}
+
 /// Largest `--body`/`--data` file or stdin ehlo reads (memory stays bounded on `--data @/dev/zero`).
 pub(crate) const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 

@@ -1269,6 +1269,36 @@ fn proxy_command_protocol_and_unknown_family() {
         }
     };
     assert!(e(&["--proxy-version", "1", "--proxy-command", "LOCAL"]).contains("version 2"));
+    // A value none of the options has is PROXY's mistake too (35), naming what to give.
+    assert_eq!(
+        e(&["--proxy-version", "3"]),
+        "--proxy-version: '3' is not a PROXY protocol version (give 1 or 2)"
+    );
+    assert_eq!(
+        e(&["--proxy-family", "BOGUS"]),
+        "--proxy-family: 'BOGUS' is not one of TCP4, TCP6, UNKNOWN, AF_UNIX"
+    );
+    assert_eq!(
+        e(&["--proxy-version", "2", "--proxy-protocol", "raw"]),
+        "--proxy-protocol: 'raw' is not one of STREAM, DGRAM"
+    );
+    assert_eq!(
+        e(&["--proxy-version", "2", "--proxy-command", "x"]),
+        "--proxy-command: 'x' is not one of PROXY, LOCAL"
+    );
+    // swaks's spellings still mean their values, in any case.
+    let mut inet6 = vec!["--proxy-version", "2", "--proxy-family", "af_inet6"];
+    inet6.extend_from_slice(&[
+        "--proxy-source",
+        "2001:db8::1",
+        "--proxy-source-port",
+        "1",
+        "--proxy-dest",
+        "2001:db8::2",
+        "--proxy-dest-port",
+        "25",
+    ]);
+    assert_eq!(proxy(&inet6)[13], 0x21, "AF_INET6 over STREAM");
     let mut unknown_with_addrs = vec!["--proxy-version", "2", "--proxy-family", "UNKNOWN"];
     unknown_with_addrs.extend_from_slice(&addrs);
     assert!(e(&unknown_with_addrs).contains("no addresses"));

@@ -511,6 +511,33 @@ fn data_too_big() {
     assert!(o.stored().is_empty());
 }
 
+/// `--max-size 0`: no limit (RFC 1870 §4), advertised as a bare `SIZE` rather than `SIZE 0`,
+/// and neither `MAIL … SIZE=` nor the content is refused for its size.
+#[test]
+fn max_size_zero_is_no_limit() {
+    let (mut s, _) = session(ServerConfig {
+        max_size: 0,
+        ..cfg()
+    });
+    let o = feed(&mut s, b"EHLO c\r\n");
+    let ehlo = o.text();
+    assert!(ehlo.contains("250-SIZE\r\n"), "{ehlo}");
+    assert!(!ehlo.contains("SIZE 0"), "{ehlo}");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x> SIZE=99999999999\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    assert!(o.text().starts_with("250 2.1.0"), "{}", o.text());
+    let o = feed(&mut s, b"0123456789\r\n.\r\n");
+    assert!(o.text().starts_with("250 2.0.0"), "{}", o.text());
+    assert_eq!(o.stored().len(), 1);
+    // BDAT too.
+    feed(&mut s, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    let o = feed(&mut s, b"BDAT 10 LAST\r\n0123456789");
+    assert!(o.text().starts_with("250 2.0.0"), "{}", o.text());
+    assert_eq!(o.stored().len(), 1);
+}
+
 // ---- AUTH ----------------------------------------------------------------------------------
 
 fn b64(s: &[u8]) -> String {
