@@ -1,6 +1,7 @@
 //! The parts of `spf.record` and `dmarc.record` that follow DNS beyond the domain's own TXT
 //! record: SPF's DNS-lookup limit counted across `include:` and `redirect=` (RFC 7208 §4.6.4),
-//! the policy (`all`) a `redirect=` leads to (RFC 7208 §6.1),
+//! the policy (`all`) a `redirect=` leads to (RFC 7208 §6.1), an `include:` of a record that
+//! passes every sender (RFC 7208 §5.2: its pass is the including record's match),
 //! and DMARC's fallback to a parent domain's record when the domain has none (RFC 7489 §6.6.3).
 //! ehlo ships no public-suffix list, so the organisational domain is found by walking up the
 //! tree, nearest parent first, as DMARCbis (draft-ietf-dmarc-dmarcbis §4.10) does.
@@ -53,6 +54,30 @@ pub(crate) fn spf_terms(record: &str) -> (usize, Vec<String>) {
     (lookups, follow)
 }
 
+/// The `include:` targets whose match passes the sender (qualifier `+` or none), up to the
+/// record's `all`: terms after it are never evaluated (RFC 7208 §5.1). Macro targets are left out
+/// (expanded per sender).
+fn passing_includes(record: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for term in record.split_whitespace().skip(1) {
+        let t = term.to_ascii_lowercase();
+        let (q, mech) = match t.chars().next() {
+            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
+            _ => ('+', t.as_str()),
+        };
+        if mech == "all" {
+            break;
+        }
+        if let Some(d) = mech.strip_prefix("include:").filter(|_| q == '+')
+            && !d.is_empty()
+            && !d.contains('%')
+        {
+            out.push(d.trim_end_matches('.').to_string());
+        }
+    }
+    out
+}
+
 /// The `v=spf1` records among `strings` (RFC 7208 §4.5: the version tag is case-insensitive).
 fn spf_records(strings: &[String]) -> Vec<&String> {
     strings
@@ -64,11 +89,17 @@ fn spf_records(strings: &[String]) -> Vec<&String> {
         .collect()
 }
 
-/// A record reached through include/redirect: its own lookups, what it includes, and its
-/// policy terms ([`records::spf_policy`]: its `all`, or where it redirects); or nothing to count
-/// (no record, several, or a lookup failure: reported separately).
+/// A record reached through include/redirect: its own lookups, what it includes, its policy
+/// terms ([`records::spf_policy`]: its `all`, or where it redirects) and its passing includes
+/// ([`passing_includes`]); or nothing to count (no record, several, or a lookup failure:
+/// reported separately).
 enum Node {
-    Record(usize, Vec<String>, (Option<char>, Option<String>)),
+    Record(
+        usize,
+        Vec<String>,
+        (Option<char>, Option<String>),
+        Vec<String>,
+    ),
     Dead,
 }
 
@@ -79,7 +110,7 @@ fn count(graph: &HashMap<String, Node>, domain: &str, path: &mut Vec<String>) ->
     if path.iter().any(|p| p == key) {
         return SPF_LOOKUP_LIMIT + 1;
     }
-    let Some(Node::Record(n, children, _)) = graph.get(key) else {
+    let Some(Node::Record(n, children, ..)) = graph.get(key) else {
         return 0;
     };
     path.push(key.to_string());
@@ -120,14 +151,45 @@ fn effective(graph: &HashMap<String, Node>, first: &str) -> Effective {
         }
         chain.push(key.clone());
         match graph.get(&key) {
-            Some(Node::Record(_, _, (None, Some(next)))) => target = next.clone(),
-            Some(Node::Record(_, _, (all, None))) => return Effective::All(*all, chain),
+            Some(Node::Record(_, _, (None, Some(next)), _)) => target = next.clone(),
+            Some(Node::Record(_, _, (all, None), _)) => return Effective::All(*all, chain),
             // `spf_policy` gives no redirect beside an `all`.
-            Some(Node::Record(_, _, (Some(_), Some(_)))) | Some(Node::Dead) | None => {
+            Some(Node::Record(_, _, (Some(_), Some(_)), _)) | Some(Node::Dead) | None => {
                 return Effective::Unreached;
             }
         }
     }
+}
+
+/// Whether evaluating `domain`'s record passes every sender: a passing include leads to such a
+/// record, or it ends in `+all` (its own, or that of its redirect chain). The answer is the
+/// path of domains from `domain` to the record with the `+all`. Loops and unfetched records
+/// answer `None` (the lookup count and the permerror checks report those).
+fn passes_everyone(
+    graph: &HashMap<String, Node>,
+    domain: &str,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let key = domain.trim_end_matches('.');
+    if path.iter().any(|p| p == key) || path.len() > MAX_FOLLOWED {
+        return None;
+    }
+    let Some(Node::Record(_, _, policy, includes)) = graph.get(key) else {
+        return None;
+    };
+    path.push(key.to_string());
+    let mut found = includes
+        .iter()
+        .find_map(|i| passes_everyone(graph, i, path));
+    if found.is_none() {
+        found = match policy {
+            (Some('+'), _) => Some(path.clone()),
+            (None, Some(next)) => passes_everyone(graph, next, path),
+            _ => None,
+        };
+    }
+    path.pop();
+    found
 }
 
 /// `spf.record` from the domain's TXT strings: the record judged on its own
@@ -136,6 +198,8 @@ fn effective(graph: &HashMap<String, Node>, first: &str) -> Effective {
 /// SPF record → fail (permerror, RFC 7208 §5.2); an include that cannot be looked up → error.
 /// A record without an `all` is judged on the `all` of the record its `redirect=` chain ends at
 /// (RFC 7208 §6.1: that record is the domain's policy), named in the summary and the evidence.
+/// An `include:` (or redirect) that leads to a `+all` fails as the domain's own `+all` does:
+/// the include matches every sender, and its pass is the domain's (RFC 7208 §5.2).
 pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
     let top = records::spf(strings);
     let recs = spf_records(strings);
@@ -165,7 +229,7 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
                         let (n, more) = spf_terms(one);
                         followed.push(json!({"domain": key, "record": one, "lookups": n}));
                         queue.extend(more.iter().cloned());
-                        Node::Record(n, more, records::spf_policy(one))
+                        Node::Record(n, more, records::spf_policy(one), passing_includes(one))
                     }
                     [] => {
                         followed.push(json!({"domain": key, "record": null}));
@@ -229,6 +293,29 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
                 );
             }
             Effective::Unreached => {}
+        }
+    }
+    if c.status != Status::Fail {
+        let mut path = Vec::new();
+        let includes = passing_includes(record)
+            .into_iter()
+            .map(|i| ("include:", i));
+        let redirect = records::spf_policy(record).1.map(|r| ("redirect=", r));
+        let open = includes
+            .chain(redirect)
+            .find_map(|(how, t)| passes_everyone(&graph, &t, &mut path).map(|p| (how, t, p)));
+        if let Some((how, target, chain)) = open {
+            let last = chain.last().cloned().unwrap_or_default();
+            let via = if chain.len() > 1 {
+                format!(" (through {})", chain.join(" → "))
+            } else {
+                String::new()
+            };
+            c.status = Status::Fail;
+            c.summary = format!(
+                "{how}{target} passes every sender: +all in {last}{via}; every host on the Internet may send as this domain (RFC 7208 §5.2)"
+            );
+            c = c.with("open_through", json!(chain));
         }
     }
     if total > SPF_LOOKUP_LIMIT {
@@ -516,6 +603,63 @@ mod tests {
         assert_eq!(c.evidence["lookups"], 1);
         // A macro is expanded per sender: nothing to judge.
         assert_eq!(get("macro.test").await.status, Status::Info);
+    }
+
+    #[tokio::test]
+    async fn spf_include_that_passes_everyone_fails() {
+        let r = resolver(vec![
+            ("inc.test", txt("v=spf1 include:_open.test -all")),
+            ("_open.test", txt("v=spf1 ip4:192.0.2.1 +all")),
+            ("deep.test", txt("v=spf1 mx include:_mid.test -all")),
+            ("_mid.test", txt("v=spf1 include:_redir.test ~all")),
+            ("_redir.test", txt("v=spf1 redirect=_open.test")),
+            // A `-include:` of an open record fails every sender instead: not open.
+            ("minus.test", txt("v=spf1 -include:_open.test ~all")),
+            // After the `all`, terms are never evaluated.
+            ("late.test", txt("v=spf1 -all include:_open.test")),
+            ("redirinc.test", txt("v=spf1 redirect=_mid.test")),
+            ("closed.test", txt("v=spf1 include:_closed.test -all")),
+            ("_closed.test", txt("v=spf1 ip4:192.0.2.1 -all")),
+        ]);
+        let get = |d: &str| {
+            let r = &r;
+            let d = d.to_string();
+            async move {
+                let set = r.rrset(&d, RecordType::TXT).await.unwrap();
+                spf(r, &set.txt_strings()).await
+            }
+        };
+        let c = get("inc.test").await;
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.summary
+                .starts_with("include:_open.test passes every sender: +all in _open.test;"),
+            "{}",
+            c.summary
+        );
+        assert_eq!(c.evidence["open_through"], json!(["_open.test"]));
+        // Through an include and a redirect inside it.
+        let c = get("deep.test").await;
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(
+            c.evidence["open_through"],
+            json!(["_mid.test", "_redir.test", "_open.test"])
+        );
+        assert!(
+            c.summary
+                .contains("(through _mid.test → _redir.test → _open.test)"),
+            "{}",
+            c.summary
+        );
+        // The domain's policy is a redirect to a record that includes an open one.
+        let c = get("redirinc.test").await;
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.starts_with("redirect=_mid.test"), "{}", c.summary);
+        for d in ["minus.test", "late.test", "closed.test"] {
+            let c = get(d).await;
+            assert_ne!(c.status, Status::Fail, "{d}: {c:?}");
+            assert!(c.evidence.get("open_through").is_none(), "{d}: {c:?}");
+        }
     }
 
     #[tokio::test]
