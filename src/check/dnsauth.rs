@@ -1,7 +1,8 @@
 //! The parts of `spf.record` and `dmarc.record` that follow DNS beyond the domain's own TXT
 //! record: SPF's DNS-lookup limit counted across `include:` and `redirect=` (RFC 7208 §4.6.4),
 //! the policy (`all`) a `redirect=` leads to (RFC 7208 §6.1), an `include:` of a record that
-//! passes every sender (RFC 7208 §5.2: its pass is the including record's match),
+//! passes every sender (RFC 7208 §5.2: its pass is the including record's match), syntax errors
+//! in the records reached (§4.6.1),
 //! and DMARC's fallback to a parent domain's record when the domain has none (RFC 7489 §6.6.3).
 //! ehlo ships no public-suffix list, so the organisational domain is found by walking up the
 //! tree, nearest parent first, as DMARCbis (draft-ietf-dmarc-dmarcbis §4.10) does.
@@ -226,6 +227,11 @@ pub(crate) async fn spf(r: &Resolver, strings: &[String]) -> CheckResult {
                 let recs = spf_records(&strings);
                 match recs.as_slice() {
                     [one] => {
+                        if let Some(e) = records::spf_syntax_error(one) {
+                            broken.get_or_insert(format!(
+                                "{key}: {e}: a syntax error is a permerror for every receiver (RFC 7208 §4.6.1)"
+                            ));
+                        }
                         let (n, more) = spf_terms(one);
                         followed.push(json!({"domain": key, "record": one, "lookups": n}));
                         queue.extend(more.iter().cloned());
@@ -618,6 +624,8 @@ mod tests {
             // After the `all`, terms are never evaluated.
             ("late.test", txt("v=spf1 -all include:_open.test")),
             ("redirinc.test", txt("v=spf1 redirect=_mid.test")),
+            ("bad.test", txt("v=spf1 include:_bad.test -all")),
+            ("_bad.test", txt("v=spf1 ip4:192.0.2.1 aaaa -all")),
             ("closed.test", txt("v=spf1 include:_closed.test -all")),
             ("_closed.test", txt("v=spf1 ip4:192.0.2.1 -all")),
         ]);
@@ -655,6 +663,14 @@ mod tests {
         let c = get("redirinc.test").await;
         assert_eq!(c.status, Status::Fail, "{c:?}");
         assert!(c.summary.starts_with("redirect=_mid.test"), "{}", c.summary);
+        // A syntax error in an included record is a permerror too.
+        let c = get("bad.test").await;
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.summary.starts_with("_bad.test: unknown mechanism 'aaaa'"),
+            "{}",
+            c.summary
+        );
         for d in ["minus.test", "late.test", "closed.test"] {
             let c = get(d).await;
             assert_ne!(c.status, Status::Fail, "{d}: {c:?}");

@@ -196,7 +196,109 @@ pub(crate) fn spf_all_verdict(all: Option<char>, where_: &str) -> (Status, Strin
     }
 }
 
-/// `spf.record`: one `v=spf1` record (RFC 7208 §4.5: more is a permerror), at most 10
+/// The first syntax error of an SPF record (RFC 7208 §4.6.1: any syntax error makes the whole
+/// record a permerror for every receiver, before any term is evaluated), by the grammar of §12:
+/// the eight mechanisms with their arguments, `name=value` modifiers (unknown names are ignored,
+/// §6), `redirect` and `exp` at most once (§6). Macro strings (§7) are accepted unexpanded.
+pub(crate) fn spf_syntax_error(record: &str) -> Option<String> {
+    let (mut redirects, mut exps) = (0, 0);
+    for term in record.split_whitespace().skip(1) {
+        let t = term.to_ascii_lowercase();
+        // A modifier: its name (ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )) before the first `=`.
+        if let Some((name, value)) = t.split_once('=')
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            match name {
+                "redirect" => redirects += 1,
+                "exp" => exps += 1,
+                _ => {}
+            }
+            if redirects > 1 || exps > 1 {
+                return Some(format!("'{name}=' appears twice (RFC 7208 §6)"));
+            }
+            if matches!(name, "redirect" | "exp") && value.is_empty() {
+                return Some(format!("'{term}' names no domain"));
+            }
+            continue;
+        }
+        let mech = t.strip_prefix(['+', '-', '~', '?']).unwrap_or(&t);
+        let (name, arg) = match mech.find([':', '/']) {
+            Some(i) => (&mech[..i], &mech[i..]),
+            None => (mech, ""),
+        };
+        let domain_ok = |a: &str, cidr: bool| {
+            let (spec, rest) = match a.strip_prefix(':') {
+                Some(d) => match d.find('/').filter(|_| cidr) {
+                    Some(i) => (Some(&d[..i]), &d[i..]),
+                    None => (Some(d), ""),
+                },
+                None => (None, a),
+            };
+            spec.is_none_or(|d| !d.is_empty()) && (rest.is_empty() || cidr && dual_cidr(rest))
+        };
+        let ok = match name {
+            "all" => arg.is_empty(),
+            "include" | "exists" => arg.len() > 1 && arg.starts_with(':') && domain_ok(arg, false),
+            "a" | "mx" => domain_ok(arg, true),
+            "ptr" => domain_ok(arg, false),
+            "ip4" => arg
+                .strip_prefix(':')
+                .is_some_and(|n| network::<std::net::Ipv4Addr>(n, 32)),
+            "ip6" => arg
+                .strip_prefix(':')
+                .is_some_and(|n| network::<std::net::Ipv6Addr>(n, 128)),
+            _ => {
+                return Some(format!("unknown mechanism '{}'", short(term)));
+            }
+        };
+        if !ok {
+            return Some(format!("malformed '{}'", short(term)));
+        }
+    }
+    None
+}
+
+/// A term as quoted in a finding: at most 64 characters.
+fn short(term: &str) -> String {
+    match term.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &term[..i]),
+        None => term.to_string(),
+    }
+}
+
+/// `ip4:`/`ip6:` argument: an address and an optional `/prefix` of at most `max` bits.
+fn network<A: std::str::FromStr>(n: &str, max: u32) -> bool {
+    let (addr, len) = match n.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (n, None),
+    };
+    addr.parse::<A>().is_ok() && len.is_none_or(|l| l.parse::<u32>().is_ok_and(|l| l <= max))
+}
+
+/// `a`/`mx` dual CIDR length (RFC 7208 §5.6): `/N` (IPv4, ≤ 32), `//N` (IPv6, ≤ 128) or both.
+fn dual_cidr(rest: &str) -> bool {
+    let bits = |s: &str, max: u32| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_digit())
+            && s.parse::<u32>().is_ok_and(|l| l <= max)
+    };
+    if let Some(v6) = rest.strip_prefix("//") {
+        return bits(v6, 128);
+    }
+    let Some(rest) = rest.strip_prefix('/') else {
+        return false;
+    };
+    match rest.split_once("//") {
+        Some((v4, v6)) => bits(v4, 32) && bits(v6, 128),
+        None => bits(rest, 32),
+    }
+}
+
+/// `spf.record`: one `v=spf1` record (RFC 7208 §4.5: more is a permerror), no syntax error
+/// ([`spf_syntax_error`], §4.6.1: a permerror too), at most 10
 /// DNS-querying terms at the top level (§4.6.4: include, a, mx, ptr, exists, redirect), never
 /// `+all`/bare `all` (anyone may send); `?all` or no `all` → warn. A `redirect=` is not an `all`:
 /// without an `all` the target's record is the policy (§6.1), which only
@@ -241,7 +343,12 @@ pub(crate) fn spf(records: &[String]) -> CheckResult {
         .with("records", ev)
         .with("lookups", lookups)
         .with("all", all.map(|q| format!("{q}all")));
-    let (status, summary) = if lookups > 10 {
+    let (status, summary) = if let Some(e) = spf_syntax_error(one) {
+        (
+            Status::Fail,
+            format!("{e}: a syntax error is a permerror for every receiver (RFC 7208 §4.6.1)"),
+        )
+    } else if lookups > 10 {
         (
             Status::Fail,
             format!(
@@ -586,10 +693,33 @@ mod tests {
             (v(&["v=spf1 -all", "v=spf1 mx -all"]), Status::Fail),
             (v(&["v=spf10 -all"]), Status::Warn),
             (vec![many], Status::Fail),
+            // Syntax errors are permerrors (RFC 7208 §4.6.1).
+            (v(&["v=spf1 foo -all"]), Status::Fail),
+            (v(&["v=spf1 aaaa -all"]), Status::Fail),
+            (v(&["v=spf1 include -all"]), Status::Fail),
+            (v(&["v=spf1 ip4:192.0.2.300 -all"]), Status::Fail),
+            (v(&["v=spf1 ip4:192.0.2.0/33 -all"]), Status::Fail),
+            (v(&["v=spf1 ip6:2001:db8::/129 -all"]), Status::Fail),
+            (v(&["v=spf1 mx/ -all"]), Status::Fail),
+            (
+                v(&["v=spf1 -all redirect=a.test redirect=b.test"]),
+                Status::Fail,
+            ),
+            (v(&["v=spf1 all:x -all"]), Status::Fail),
         ];
         for (recs, want) in &cases {
             assert_eq!(spf(recs).status, *want, "{recs:?}");
         }
+        // Every mechanism form of the grammar, and an unknown modifier (ignored, §6).
+        assert_eq!(
+            spf_syntax_error(
+                "v=spf1 a a:x.test a/24 a:x.test/24//64 mx//64 mx:%{d}.test ptr ptr:x.test \
+                 ip4:192.0.2.1 ip4:192.0.2.0/24 ip6:2001:db8::1 IP6:2001:DB8::/32 \
+                 exists:%{i}.x.test include:_spf.x.test ?include:y.test x-note=hi \
+                 exp=explain.%{d} -all"
+            ),
+            None
+        );
         assert_eq!(
             spf(&v(&["v=spf1 a mx include:x.test exists:%{i}.y.test -all"])).evidence["lookups"],
             4
