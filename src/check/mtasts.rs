@@ -81,7 +81,7 @@ pub(crate) async fn fetch(
         .copied()
         .filter(|a| o.allow_private || special_purpose(*a).is_none())
         .collect();
-    let Some(ip) = usable.first().copied() else {
+    if usable.is_empty() {
         return fail(
             format!(
                 "{host} → {}: special-purpose addresses only (--allow-private to fetch anyway)",
@@ -93,34 +93,77 @@ pub(crate) async fn fetch(
             ),
             t0,
         );
-    };
-    // The whole exchange gets three steps' worth; `--timeout 0` means no per-step limit (the
-    // run's `--deadline` still bounds it), as for the SMTP probes.
-    let whole = async {
-        if o.timeout.is_zero() {
-            Ok(get(&host, ip, o).await)
-        } else {
-            tokio::time::timeout(o.timeout * 3, get(&host, ip, o)).await
-        }
-    };
-    match whole.await {
-        Ok(Ok(got)) => judge(&host, ip, got, t0),
-        Ok(Err((status, why))) => (
-            CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+    }
+    // Like a sender's HTTPS client, go on to the next address when one cannot be connected to
+    // (an AAAA record on a runner without IPv6); what happens once connected is the verdict.
+    let mut unreached = Vec::new();
+    for (i, &ip) in usable.iter().take(MAX_ADDRESSES).enumerate() {
+        let last = i + 1 == usable.len().min(MAX_ADDRESSES);
+        // The whole exchange gets three steps' worth; `--timeout 0` means no per-step limit
+        // (the run's `--deadline` still bounds it), as for the SMTP probes.
+        let whole = async {
+            if o.timeout.is_zero() {
+                Ok(get(&host, ip, o).await)
+            } else {
+                tokio::time::timeout(o.timeout * 3, get(&host, ip, o)).await
+            }
+        };
+        let (c, body) = match whole.await {
+            Ok(Ok(got)) => judge(&host, ip, got, t0),
+            Ok(Err(Failure {
+                connected: false,
+                why,
+                ..
+            })) if !last => {
+                unreached.push(format!("{ip}: {why}"));
+                continue;
+            }
+            Ok(Err(Failure { status, why, .. })) => (
+                CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+                    .with("ip", ip.to_string())
+                    .timed(ms(t0)),
+                None,
+            ),
+            Err(_) => (
+                CheckResult::new(
+                    "mtasts.fetch",
+                    Status::Error,
+                    format!("https://{host}/: no complete response within the timeout"),
+                )
                 .with("ip", ip.to_string())
                 .timed(ms(t0)),
-            None,
-        ),
-        Err(_) => (
-            CheckResult::new(
-                "mtasts.fetch",
-                Status::Error,
-                format!("https://{host}/: no complete response within the timeout"),
-            )
-            .with("ip", ip.to_string())
-            .timed(ms(t0)),
-            None,
-        ),
+                None,
+            ),
+        };
+        let c = if unreached.is_empty() {
+            c
+        } else {
+            c.with("unreachable", json!(unreached))
+        };
+        return (c, body);
+    }
+    // Not reached: the last address tried returns above.
+    fail(format!("{host}: no address could be connected to"), t0)
+}
+
+/// Addresses of the policy host tried at most (each costs up to the connect timeout).
+const MAX_ADDRESSES: usize = 4;
+
+/// Why the exchange with one address gave no policy, and whether the TCP connection was made
+/// (when it was not, the next address is tried).
+struct Failure {
+    status: Status,
+    why: String,
+    connected: bool,
+}
+
+impl Failure {
+    fn after_connect(status: Status, why: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            why: why.into(),
+            connected: true,
+        }
     }
 }
 
@@ -134,7 +177,7 @@ struct Got {
 }
 
 /// Connect through the connection layer (implicit TLS), then one HTTP/1.1 GET with hyper.
-async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, String)> {
+async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
     let link = Link {
         family: o.family,
         dns: DnsOptions::default(),
@@ -157,10 +200,14 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, S
     });
     let mut tls = None;
     let mut failure = None;
+    let mut connected = true;
     let conn = crate::net::conn::connect(&plan, &mut |e| match e {
         Event::TlsStarted { info } => tls = Some(info),
         Event::TlsFailed { reason } => failure = Some(words(&reason, FrontEnd::Check)),
-        Event::ConnectFailed { reason, .. } => failure = Some(reason),
+        Event::ConnectFailed { reason, .. } => {
+            connected = false;
+            failure = Some(reason);
+        }
         _ => {}
     })
     .await;
@@ -173,13 +220,17 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, S
             } else {
                 Status::Fail
             };
-            return Err((st, why));
+            return Err(Failure {
+                status: st,
+                why,
+                connected,
+            });
         }
     };
-    let tls = tls.ok_or((Status::Fail, "no TLS session".to_string()))?;
+    let tls = tls.ok_or_else(|| Failure::after_connect(Status::Fail, "no TLS session"))?;
     let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(conn.stream))
         .await
-        .map_err(|e| (Status::Fail, format!("HTTP/1.1: {e}")))?;
+        .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP/1.1: {e}")))?;
     // The connection future does the I/O; it ends with the response or the error.
     tokio::task::spawn_local(async move {
         let _ = driver.await;
@@ -191,11 +242,11 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, (Status, S
             concat!("ehlo/", env!("CARGO_PKG_VERSION")),
         )
         .body(Empty::<Bytes>::new())
-        .map_err(|e| (Status::Fail, e.to_string()))?;
+        .map_err(|e| Failure::after_connect(Status::Fail, e.to_string()))?;
     let resp = sender
         .send_request(req)
         .await
-        .map_err(|e| (Status::Fail, format!("HTTP request failed: {e}")))?;
+        .map_err(|e| Failure::after_connect(Status::Fail, format!("HTTP request failed: {e}")))?;
     let header = |name| {
         resp.headers()
             .get(name)

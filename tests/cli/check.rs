@@ -109,6 +109,12 @@ const POLICIES: &[(&str, &str, &str)] = &[
     ("big.test", "good", "BIG"),
     ("slowpolicy.test", "good", "SLOW"),
     ("delayed.test", "good", "DELAYED"),
+    // Its policy host has an AAAA record (::1, nothing listening) before the A record.
+    (
+        "v6first.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
     (
         "wrongcert.test",
         "good",
@@ -472,6 +478,12 @@ impl Lab {
                 format!("_mta-sts.{d}"),
                 RecordSpec::Txt("v=STSv1; id=1".into()),
             ));
+            if *d == "v6first.test" {
+                owned.push((
+                    format!("mta-sts.{d}"),
+                    RecordSpec::Aaaa(std::net::Ipv6Addr::LOCALHOST),
+                ));
+            }
             owned.push((format!("mta-sts.{d}"), RecordSpec::A(ip(20))));
         }
         let records: Vec<(&str, RecordSpec)> =
@@ -920,6 +932,23 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
     assert_eq!(st(&m, "sts.test", "mtasts.mx-match"), ["pass"]);
     assert_eq!(st(&m, "redirect.test", "mtasts.fetch"), ["fail"]);
     assert_eq!(st(&m, "redirect.test", "mtasts.policy"), ["skip"]);
+    // An address that cannot be connected to: the next one is tried, as senders do.
+    assert_eq!(
+        st(&m, "v6first.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    let v6 = lines
+        .iter()
+        .find(|v| v["domain"] == "v6first.test" && v["id"] == "mtasts.fetch")
+        .unwrap();
+    assert!(
+        v6["evidence"]["unreachable"][0]
+            .as_str()
+            .is_some_and(|u| u.starts_with("::1: ")),
+        "{v6}"
+    );
     assert_eq!(st(&m, "html.test", "mtasts.fetch"), ["warn"]);
     // LF-only lines: accepted, noted.
     assert_eq!(st(&m, "html.test", "mtasts.policy"), ["info"]);
