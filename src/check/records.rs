@@ -34,6 +34,35 @@ fn tag<'a>(t: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A tag written otherwise than its grammar spells it: MTA-STS's `%s"id="` (RFC 8461 §3.1) and
+/// TLS-RPT's `%s"rua="` (RFC 8460 §3) are case-sensitive, with no space around the `=`. Lenient
+/// senders read `ID = x` anyway; a strict parser finds no such tag.
+fn tag_spelling(record: &str, key: &str) -> Option<String> {
+    record.split(';').map(str::trim).find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case(key) && (k != key || v.starts_with(char::is_whitespace)))
+            .then(|| {
+                format!(
+                    "'{part}' is not spelled '{key}=' (lower case, no space around '='): strict senders see no {key}"
+                )
+            })
+    })
+}
+
+/// A TLS-RPT report URI: `mailto:` with a local part and a domain, or `https://` with a host
+/// (RFC 8460 §3).
+fn report_uri_ok(u: &str) -> bool {
+    let l = u.to_ascii_lowercase();
+    if let Some(addr) = l.strip_prefix("mailto:") {
+        let addr = addr.split('?').next().unwrap_or("");
+        return addr
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    }
+    l.strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']))
+}
+
 /// Records that start with `prefix` (case-sensitive version tags, as the RFCs write them;
 /// RFC 7208 §4.5 makes `v=spf1` case-insensitive and is handled by its caller).
 fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
@@ -74,7 +103,11 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                         && id.len() <= 32
                         && id.chars().all(|c| c.is_ascii_alphanumeric()) =>
                 {
-                    CheckResult::new("mtasts.txt", Status::Pass, format!("v=STSv1, id={id}"))
+                    let (status, summary) = match tag_spelling(one, "id") {
+                        Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
+                        None => (Status::Pass, format!("v=STSv1, id={id}")),
+                    };
+                    CheckResult::new("mtasts.txt", status, summary)
                         .with("records", ev)
                         .with("id", id)
                 }
@@ -117,26 +150,23 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                     .with("records", ev);
             };
             let uris: Vec<&str> = rua.split(',').map(str::trim).collect();
-            let bad: Vec<&&str> = uris
-                .iter()
-                .filter(|u| {
-                    let l = u.to_ascii_lowercase();
-                    !(l.starts_with("mailto:") && u.contains('@') || l.starts_with("https://"))
-                })
-                .collect();
+            let bad: Vec<&&str> = uris.iter().filter(|u| !report_uri_ok(u)).collect();
             if bad.is_empty() {
-                CheckResult::new(
-                    "tlsrpt.record",
-                    Status::Pass,
-                    format!("reports go to {rua}"),
-                )
-                .with("records", ev)
-                .with("rua", json!(uris))
+                let (status, summary) = match tag_spelling(one, "rua") {
+                    Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
+                    None => (Status::Pass, format!("reports go to {rua}")),
+                };
+                CheckResult::new("tlsrpt.record", status, summary)
+                    .with("records", ev)
+                    .with("rua", json!(uris))
             } else {
                 CheckResult::new(
                     "tlsrpt.record",
                     Status::Fail,
-                    format!("rua must be mailto: or https: URIs, not {}", bad[0]),
+                    format!(
+                        "rua must be mailto: URIs with an address or https: URIs with a host, not {}",
+                        bad[0]
+                    ),
                 )
                 .with("records", ev)
             }
@@ -471,12 +501,14 @@ impl Policy {
 pub(crate) fn lint_policy(body: &str) -> Policy {
     let mut p = Policy::default();
     let mut lf_only = false;
+    // Counted once: linear in the body whatever its lines (a body of blank LF lines is no cost).
+    let lines = body.split('\n').count();
     for (i, raw) in body.split('\n').enumerate() {
         let n = i + 1;
         let line = match raw.strip_suffix('\r') {
             Some(l) => l,
             None => {
-                if i + 1 < body.split('\n').count() {
+                if n < lines {
                     lf_only = true;
                 }
                 raw
@@ -529,8 +561,9 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                     dup(&mut p, "max_age");
                     continue;
                 }
+                // `1*10(DIGIT)`: no sign (Rust's parse would take a `+`).
                 match v.parse::<u64>() {
-                    Ok(a) if v.len() <= 10 => {
+                    Ok(a) if v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()) => {
                         if a > MAX_AGE_LIMIT {
                             p.findings.push((
                                 n,
@@ -555,17 +588,14 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                     )),
                 }
             }
-            "mx" => {
-                if v.is_empty() || v.contains(char::is_whitespace) {
-                    p.findings.push((
-                        n,
-                        Status::Fail,
-                        format!("mx '{v}' is not a host name pattern"),
-                    ));
-                } else {
+            "mx" => match mx_pattern_problem(v) {
+                Some((Status::Fail, why)) => p.findings.push((n, Status::Fail, why)),
+                Some((status, why)) => {
+                    p.findings.push((n, status, why));
                     p.mx.push(v.to_string());
                 }
-            }
+                None => p.mx.push(v.to_string()),
+            },
             _ => p.findings.push((
                 n,
                 Status::Info,
@@ -602,6 +632,39 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
 
 /// RFC 8461 §4.1: does MX host `host` match `pattern`? Case-insensitive, trailing dots ignored;
 /// `*.example.com` matches exactly one extra leftmost label.
+/// What is wrong with an `mx` value by RFC 8461 §3.2's grammar, `["*."] Domain` (Domain as in
+/// RFC 5321 §4.1.2: labels of letters, digits and inner hyphens, none empty): fail for a pattern
+/// that can match nothing as written (`*example.net`, `*.*.example.net`, `mx..example.net`); a
+/// trailing dot warns (the grammar has none; ehlo and lenient senders ignore it).
+fn mx_pattern_problem(v: &str) -> Option<(Status, String)> {
+    let (name, trailing_dot) = match v.strip_suffix('.') {
+        Some(n) => (n, true),
+        None => (v, false),
+    };
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if name.is_empty() || !name.split('.').all(label_ok) {
+        return Some((
+            Status::Fail,
+            format!(
+                "mx '{v}' is not a host name pattern ('*.' and a domain name of letters, digits and hyphens, RFC 8461 §3.2): it matches no MX"
+            ),
+        ));
+    }
+    trailing_dot.then(|| {
+        (
+            Status::Warn,
+            format!("mx '{v}' ends in a dot, which the policy grammar does not allow: strict senders match no MX with it (RFC 8461 §3.2)"),
+        )
+    })
+}
+
 pub(crate) fn mx_matches(pattern: &str, host: &str) -> bool {
     let p = pattern.trim_end_matches('.').to_ascii_lowercase();
     let h = host.trim_end_matches('.').to_ascii_lowercase();
@@ -628,6 +691,10 @@ mod tests {
             (&["some other txt"], Status::Info),
             (&["v=STSv1; id=20240101T000000;"], Status::Pass),
             (&["v=STSv1;id=abc"], Status::Pass),
+            // The tag is case-sensitive, no space around '=' (RFC 8461 §3.1).
+            (&["v=STSv1; ID=abc123"], Status::Warn),
+            (&["v=STSv1; id = abc123"], Status::Warn),
+            (&["v=STSv1; id= abc123"], Status::Warn),
             (&["v=STSv10; id=abc"], Status::Info),
             (&["v=STSv1; id=2024-01-01"], Status::Fail),
             (
@@ -654,6 +721,17 @@ mod tests {
             ),
             (&["v=TLSRPTv1; rua=http://r.example.test"], Status::Fail),
             (&["v=TLSRPTv1; rua=mailto:nobody"], Status::Fail),
+            (&["v=TLSRPTv1; rua=mailto:@"], Status::Fail),
+            (&["v=TLSRPTv1; rua=mailto:a@"], Status::Fail),
+            (&["v=TLSRPTv1; rua=https://"], Status::Fail),
+            (&["v=TLSRPTv1; rua=https:///x"], Status::Fail),
+            (
+                &["v=TLSRPTv1; rua=mailto:tls@example.test?subject=x"],
+                Status::Pass,
+            ),
+            // The tag is case-sensitive, no space around '=' (RFC 8460 §3).
+            (&["v=TLSRPTv1; RUA=mailto:tls@example.test"], Status::Warn),
+            (&["v=TLSRPTv1; rua = mailto:tls@example.test"], Status::Warn),
             (&["v=TLSRPTv1;"], Status::Fail),
             (
                 &[
@@ -773,6 +851,53 @@ mod tests {
         let no_mx = lint_policy("version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n");
         assert_eq!(no_mx.status(), Status::Fail);
         assert!(lint_policy("").findings.len() >= 3);
+
+        // `1*10(DIGIT)`: no sign.
+        let signed = lint_policy("version: STSv1\r\nmode: none\r\nmax_age: +604800\r\n");
+        assert_eq!(signed.status(), Status::Fail, "{:?}", signed.findings);
+        assert_eq!(signed.max_age, None);
+
+        // A 64 KiB body of blank LF lines: linted in one pass (it took minutes when every line
+        // counted the body's lines again).
+        let blank = format!(
+            "version: STSv1\nmode: none\nmax_age: 86400\n{}",
+            "\n".repeat(65_000)
+        );
+        assert_eq!(lint_policy(&blank).status(), Status::Info);
+    }
+
+    #[test]
+    fn mx_patterns_follow_the_policy_grammar() {
+        for bad in [
+            "*.*.example.test",
+            "*example.test",
+            "mx..example.test",
+            "mx_1.example.test",
+            "-mx.example.test",
+            "*.",
+            "*",
+            ".",
+        ] {
+            let p = lint_policy(&format!(
+                "version: STSv1\r\nmode: testing\r\nmx: {bad}\r\nmx: mx.example.test\r\nmax_age: 604800\r\n"
+            ));
+            assert_eq!(p.status(), Status::Fail, "{bad}: {:?}", p.findings);
+            assert!(
+                p.findings.iter().any(|f| f.0 == 3),
+                "{bad}: {:?}",
+                p.findings
+            );
+            assert_eq!(p.mx, ["mx.example.test"], "{bad}");
+        }
+        let dot = lint_policy(
+            "version: STSv1\r\nmode: testing\r\nmx: MX.Example.TEST.\r\nmax_age: 604800\r\n",
+        );
+        assert_eq!(dot.status(), Status::Warn, "{:?}", dot.findings);
+        assert_eq!(dot.mx, ["MX.Example.TEST."]);
+        let fine = lint_policy(
+            "version: STSv1\r\nmode: testing\r\nmx: *.mx-1.example.test\r\nmx: MX2.EXAMPLE.TEST\r\nmax_age: 604800\r\n",
+        );
+        assert_eq!(fine.status(), Status::Pass, "{:?}", fine.findings);
     }
 
     #[test]
