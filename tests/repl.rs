@@ -1482,6 +1482,161 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
     }
 }
 
+/// A server whose 334 to an AUTH without initial response comes only after the first SASL
+/// response did (as a slow server's is overtaken by what the user typed meanwhile): AUTH PLAIN →
+/// 334 and 235 at once; AUTH LOGIN → both 334s, then 235 after the password (RFC 4954 §4).
+/// Every other line is answered at once. Returns every byte received.
+fn late_sasl_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else {
+            return Vec::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        let next = |r: &mut BufReader<TcpStream>, got: &mut Vec<u8>| {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => {
+                    got.extend_from_slice(&line);
+                    Some(
+                        String::from_utf8_lossy(&line)
+                            .trim_end()
+                            .to_ascii_uppercase(),
+                    )
+                }
+            }
+        };
+        let _ = w.write_all(b"220 slow.test ESMTP\r\n");
+        while let Some(text) = next(&mut r, &mut got) {
+            let reply: &[u8] = if text.starts_with("EHLO") {
+                b"250-slow.test\r\n250 AUTH PLAIN LOGIN\r\n"
+            } else if text == "AUTH PLAIN" {
+                if next(&mut r, &mut got).is_none() {
+                    break;
+                }
+                b"334 \r\n235 2.7.0 authenticated\r\n"
+            } else if text == "AUTH LOGIN" {
+                if next(&mut r, &mut got).is_none() {
+                    break;
+                }
+                let _ = w.write_all(b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n");
+                if next(&mut r, &mut got).is_none() {
+                    break;
+                }
+                b"235 2.7.0 authenticated\r\n"
+            } else if text == "QUIT" {
+                let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                break;
+            } else {
+                b"250 2.0.0 ok\r\n"
+            };
+            let _ = w.write_all(reply);
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// A SASL response typed before the server's 334 arrives (the wait for it ran out: "no reply
+/// within 1s") is a secret all the same: not echoed, masked in the transcript, never in the
+/// history nor the recording (where the exchange is the `:auth` step a timely 334 makes); once
+/// the exchange's final reply is in, the next line is a command again, shown as typed.
+#[test]
+fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
+    use base64::Engine as _;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let password = "Late-Typed-Secret-4";
+    let blob = b64(format!("\0tim\0{password}").as_bytes());
+    let user = b64(b"tim.login");
+    let login_pw = b64(password.as_bytes());
+    let secrets = [
+        password.to_string(),
+        blob.clone(),
+        user.clone(),
+        login_pw.clone(),
+    ];
+    let home = tempfile::tempdir().unwrap();
+    let rec_dir = tempfile::tempdir().unwrap();
+    let rec = rec_dir.path().join("session.ehlo");
+    let (addr, h) = late_sasl_server();
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--timeout",
+            "1",
+            "--record",
+            rec.to_str().unwrap(),
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 AUTH PLAIN LOGIN"));
+    t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let timeouts = |s: &str| s.matches("no reply within 1s").count();
+    let before = timeouts(&t.screen());
+    t.keys("AUTH PLAIN\r");
+    t.wait("the wait to run out", |s| timeouts(s) > before);
+    t.keys(&format!("{blob}\r"));
+    t.wait("the PLAIN answer", |s| s.contains("235 2.7.0"));
+    t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain|authed]>");
+    // The exchange is over: a command is shown again.
+    t.keys("NOOP\r");
+    t.wait("the NOOP answer", |s| s.contains("250 2.0.0 ok"));
+    let before = timeouts(&t.screen());
+    t.keys("AUTH LOGIN\r");
+    t.wait("the wait to run out", |s| timeouts(s) > before);
+    t.keys(&format!("{user}\r{login_pw}\r"));
+    t.wait("the LOGIN answer", |s| s.matches("235 2.7.0").count() == 2);
+    t.wait("a prompt", |s| last_prompt(s) == "ehlo[plain|authed]>");
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let screen = t.screen();
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    // The secrets did reach the server, as typed.
+    assert_eq!(
+        got,
+        format!(
+            "EHLO x.test\r\nAUTH PLAIN\r\n{blob}\r\nNOOP\r\nAUTH LOGIN\r\n{user}\r\n{login_pw}\r\nQUIT\r\n"
+        )
+    );
+    assert_eq!(screen.matches(" -> ********\n").count(), 3, "{screen}");
+    assert!(screen.contains(" -> NOOP\n"), "{screen}");
+    assert!(screen.contains(" -> QUIT\n"), "{screen}");
+    for s in &secrets {
+        assert!(
+            !screen.contains(s.as_str()),
+            "the screen holds {s:?}:\n{screen}"
+        );
+    }
+    let history = home.path().join("ehlo/history");
+    let hist = std::fs::read_to_string(&history).unwrap();
+    let rec = std::fs::read_to_string(&rec).unwrap();
+    for (what, text) in [("the history", &hist), ("the recording", &rec)] {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{what} holds {s:?}:\n{text}");
+        }
+    }
+    assert_eq!(
+        hist,
+        "EHLO x.test\nAUTH PLAIN\nNOOP\nAUTH LOGIN\nQUIT\n:quit\n"
+    );
+    // As the 334 in time records it: the empty 334 PLAIN asked with is not part of the step.
+    assert!(rec.contains("> :auth PLAIN\n< 235\n> NOOP\n"), "{rec}");
+    assert!(
+        rec.contains("> :auth LOGIN\n< 334\n< 334\n< 235\n> QUIT\n"),
+        "{rec}"
+    );
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,

@@ -384,6 +384,10 @@ struct Engine {
     /// A hand-typed AUTH was recorded as `:auth`: the typed SASL responses that follow add
     /// their reply codes to that step.
     typed_auth_recorded: bool,
+    /// That `:auth` step was recorded before the empty 334 its AUTH drew came (the wait was
+    /// stopped or timed out): the 334 is left out when it comes with a response's codes, as
+    /// [`Engine::record_auth_step`] leaves it out when it comes in time.
+    auth_334_due: bool,
     /// REPL (not replay): print the "closed — :reconnect or :quit" notice.
     notices: bool,
     /// The terminal's status line, for "waiting 7 s, 9 bytes so far" (`None`: a pipe, `--json`,
@@ -452,6 +456,7 @@ impl Engine {
             more_pasted: false,
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
+            auth_334_due: false,
             notices: false,
             status: None,
             status_shown: false,
@@ -1151,6 +1156,7 @@ impl Engine {
         } else {
             if !in_data {
                 self.typed_auth_recorded = false;
+                self.auth_334_due = false;
             }
             self.record(line, &[]);
         }
@@ -1160,7 +1166,13 @@ impl Engine {
     /// A SASL response (typed, or `:raw` bytes inside an exchange) is never written: its reply
     /// codes belong to the `:auth` step its AUTH was recorded as, or `note` says it was left out.
     fn record_secret_codes(&mut self, note: &str) {
-        let codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        let mut codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
+        if self.auth_334_due && !codes.is_empty() {
+            self.auth_334_due = false;
+            if codes.first() == Some(&334) {
+                codes.remove(0);
+            }
+        }
         if let Some(r) = self.recorder.as_mut() {
             if self.typed_auth_recorded {
                 r.codes(&codes);
@@ -1177,9 +1189,11 @@ impl Engine {
         let mut codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
         let mech = step.split_whitespace().nth(1).unwrap_or("");
         let no_initial = crate::smtp::auth::auth_line_secret(line).is_some_and(|(_, ir)| !ir);
-        if no_initial && codes.first() == Some(&334) && sends_initial_response(mech) {
+        let skip = no_initial && sends_initial_response(mech);
+        if skip && codes.first() == Some(&334) {
             codes.remove(0);
         }
+        self.auth_334_due = skip && self.seen.is_empty();
         if let Some(r) = self.recorder.as_mut() {
             r.step(step, &[], &codes);
         }

@@ -33,6 +33,9 @@ enum Expect {
     StartTls,
     /// A reply during `:auth` (334 or the final 235).
     Auth,
+    /// The reply to a typed AUTH line or to a SASL response typed in its exchange (`id`:
+    /// which exchange, [`ManualSession::sasl`]).
+    TypedAuth { id: u32 },
     /// The 354 to `:data`'s DATA; the content waits in `data_content`.
     DataHelper,
     /// The reply to the end-of-data dot.
@@ -45,7 +48,7 @@ impl Expect {
             Expect::Banner => Phase::Banner,
             Expect::Line { phase, .. } => phase,
             Expect::StartTls => Phase::StartTls,
-            Expect::Auth => Phase::Auth,
+            Expect::Auth | Expect::TypedAuth { .. } => Phase::Auth,
             Expect::DataHelper => Phase::Data,
             Expect::Dot => Phase::Dot,
         }
@@ -162,8 +165,17 @@ pub(crate) struct ManualSession {
     in_transaction: bool,
     /// After a 354 to a typed DATA: typed lines are content.
     in_data: bool,
-    /// A typed AUTH got a 334: the next typed line is a SASL response (a secret).
-    typed_auth_continues: bool,
+    /// The SASL exchange of a typed AUTH under way (its id, as its lines' [`Expect::TypedAuth`]
+    /// carry it): from the moment an AUTH that will draw a 334 is sent (no initial response, or
+    /// LOGIN, whose password always follows), or a 334 asks for more, until the exchange's
+    /// final reply (anything but 334, RFC 4954 §4). Every line typed meanwhile is a SASL
+    /// response (a secret), also when it is typed before the 334 arrives (type-ahead, or
+    /// after the wait was stopped).
+    sasl: Option<u32>,
+    /// The id of the next typed AUTH.
+    next_sasl: u32,
+    /// `sasl` went on from an AUTH sent by `:raw`: its replies came with nothing pending.
+    sasl_after_raw: bool,
     /// An AUTH went out in `:raw` bytes (or SASL responses did) and the exchange has not had
     /// its final reply (anything but 334): what is typed until then is a SASL response. The
     /// number is how many replies are still due to lines sent before that AUTH.
@@ -201,7 +213,9 @@ impl ManualSession {
             authenticated: false,
             in_transaction: false,
             in_data: false,
-            typed_auth_continues: false,
+            sasl: None,
+            next_sasl: 0,
+            sasl_after_raw: false,
             raw_auth: None,
             auth: None,
             data_content: None,
@@ -243,6 +257,8 @@ impl ManualSession {
         self.pending.clear();
         self.in_data = false;
         self.in_transaction = false;
+        self.sasl = None;
+        self.raw_auth = None;
         self.closed = true;
         self.out.push(Event::Closed {
             expected: self.quit_sent,
@@ -315,11 +331,11 @@ impl ManualSession {
         std::mem::take(&mut self.caps_changed)
     }
 
-    /// Is the next typed line a secret (a SASL response: a typed AUTH got 334, or an AUTH sent
-    /// by `:raw` has not had its final reply)? The REPL keeps such a line out of the history and
-    /// the recording.
+    /// Is the next typed line a secret (a SASL response: a typed AUTH or an AUTH sent by `:raw`
+    /// has not had its final reply, whether or not its 334 has come)? The REPL keeps such a
+    /// line out of the history and the recording.
     pub(crate) fn expects_secret(&self) -> bool {
-        self.typed_auth_continues || self.raw_auth.is_some()
+        self.sasl.is_some() || self.raw_auth.is_some()
     }
 
     /// Is the session over?
@@ -383,9 +399,18 @@ impl ManualSession {
         }
         if self.expects_secret() {
             // A SASL response typed by hand: a secret unless the user asked to see secrets. Its
-            // reply is awaited as an AUTH's, whether the AUTH was typed or sent by `:raw`.
-            self.typed_auth_continues = false;
-            self.raw_auth = None;
+            // reply is awaited as one of the exchange's; after an AUTH sent by `:raw` the
+            // exchange goes on as a typed one. `*` cancels it (RFC 4954 §4): the next line is a
+            // command again.
+            let id = match self.sasl {
+                Some(id) => id,
+                None => {
+                    self.raw_auth = None;
+                    self.sasl_after_raw = true;
+                    self.new_sasl_id()
+                }
+            };
+            self.sasl = (line != "*").then_some(id);
             let secret = !self.show_secrets && !line.is_empty() && line != "*";
             let shown = if secret {
                 auth::mask(line)
@@ -394,10 +419,7 @@ impl ManualSession {
             };
             self.out
                 .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
-            self.pending.push_back(Expect::Line {
-                phase: Phase::Auth,
-                verb: Verb::Auth,
-            });
+            self.pending.push_back(Expect::TypedAuth { id });
             return;
         }
         let (phase, verb) = classify(line, self.tls_upgraded);
@@ -418,10 +440,25 @@ impl ManualSession {
             .send(&wire, shown, SentKind::Command, phase, redacted, self.tls);
         let expect = if phase == Phase::StartTls && !self.tls {
             Expect::StartTls
+        } else if verb == Verb::Auth {
+            // The exchange is under way from now on when a 334 is sure to follow: what is typed
+            // before it arrives is already a response.
+            let id = self.new_sasl_id();
+            if typed_auth_continues(line) {
+                self.sasl = Some(id);
+                self.sasl_after_raw = false;
+            }
+            Expect::TypedAuth { id }
         } else {
             Expect::Line { phase, verb }
         };
         self.pending.push_back(expect);
+    }
+
+    fn new_sasl_id(&mut self) -> u32 {
+        let id = self.next_sasl;
+        self.next_sasl = self.next_sasl.wrapping_add(1);
+        id
     }
 
     /// Send bytes exactly as given (`:raw`). Replies they draw are shown as answers, not as
@@ -438,7 +475,7 @@ impl ManualSession {
         let in_sasl = self.expects_secret();
         let masked = mask_raw(&text, in_sasl);
         if in_sasl {
-            self.typed_auth_continues = false;
+            self.sasl = None;
             self.raw_auth = Some(0);
         } else if let Some(before) = masked.auth_line {
             self.raw_auth = Some(before);
@@ -592,6 +629,8 @@ impl ManualSession {
             self.pending.clear();
             self.in_data = false;
             self.in_transaction = false;
+            self.sasl = None;
+            self.raw_auth = None;
             self.actions.push_back(Action::Close);
             self.out.push(Event::Closed { expected: true });
         }
@@ -624,6 +663,24 @@ impl ManualSession {
         let Some(expect) = self.pending.pop_front() else {
             let phase = self.out.last_phase();
             let explanation = codes::explain(&reply, phase);
+            if self.sasl.is_some() && self.sasl_after_raw && !self.raw_outstanding {
+                // A typed exchange that went on from an AUTH sent by `:raw`: the replies to the
+                // raw bytes took the places of the typed lines', so this one is the exchange's.
+                let expected = matches!(reply.code, Some(235 | 334));
+                self.on_typed_auth(self.sasl, &reply, false);
+                let closing = reply.code == Some(421);
+                self.out.push(Event::Received {
+                    reply,
+                    tls: self.tls,
+                    expected,
+                    phase: Phase::Auth,
+                    explanation,
+                });
+                if closing {
+                    self.server_closes();
+                }
+                return;
+            }
             let answers_raw = self.raw_outstanding;
             if !answers_raw {
                 self.out.push(Event::Deviation {
@@ -650,7 +707,7 @@ impl ManualSession {
         let phase = expect.phase();
         let expected = match expect {
             Expect::Banner | Expect::StartTls => reply.code == Some(220),
-            Expect::Auth => matches!(reply.code, Some(235 | 334)),
+            Expect::Auth | Expect::TypedAuth { .. } => matches!(reply.code, Some(235 | 334)),
             Expect::DataHelper => reply.code == Some(354),
             Expect::Line {
                 verb: Verb::Data, ..
@@ -658,9 +715,6 @@ impl ManualSession {
             Expect::Line {
                 verb: Verb::Quit, ..
             } => reply.code == Some(221),
-            Expect::Line {
-                verb: Verb::Auth, ..
-            } => matches!(reply.code, Some(235 | 334)),
             _ => reply.is_positive(),
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
@@ -678,6 +732,10 @@ impl ManualSession {
             Expect::Line { verb, .. } => self.on_line_reply(verb, &reply),
             Expect::StartTls => self.on_starttls(&reply),
             Expect::Auth => self.on_auth(&reply),
+            Expect::TypedAuth { id } => {
+                let last = !self.pending.iter().any(|e| *e == Expect::TypedAuth { id });
+                self.on_typed_auth(Some(id), &reply, last);
+            }
             Expect::DataHelper => self.on_data_helper(&reply),
             Expect::Dot => self.in_transaction = false,
         }
@@ -694,12 +752,35 @@ impl ManualSession {
             return;
         };
         if code == Some(334) {
-            self.typed_auth_continues = true;
-        } else if *before > 0 {
+            return;
+        }
+        if *before > 0 {
             *before -= 1;
         } else {
             self.raw_auth = None;
-            self.typed_auth_continues = false;
+            self.sasl = None;
+        }
+    }
+
+    /// A reply in the exchange `id` of a typed AUTH: a 334 asks for a response (the exchange
+    /// goes on, or starts, when the AUTH had an initial response, if `last`: no response to
+    /// it is typed yet), anything else is the final reply and ends it (RFC 4954 §4).
+    fn on_typed_auth(&mut self, id: Option<u32>, reply: &Reply, last: bool) {
+        match reply.code {
+            Some(334) => {
+                if last && self.sasl.is_none() && self.raw_auth.is_none() {
+                    self.sasl = id;
+                    self.sasl_after_raw = false;
+                }
+            }
+            code => {
+                if code == Some(235) {
+                    self.authenticated = true;
+                }
+                if self.sasl == id {
+                    self.sasl = None;
+                }
+            }
         }
     }
 
@@ -731,11 +812,6 @@ impl ManualSession {
                 self.in_data = true;
                 self.out.info("enter the message; end it with a line holding only \".\" (type dot-stuffed lines yourself, or use :data)");
             }
-            Verb::Auth => match reply.code {
-                Some(334) => self.typed_auth_continues = true,
-                Some(235) => self.authenticated = true,
-                _ => {}
-            },
             Verb::Quit if reply.code == Some(221) => {
                 self.close();
             }
@@ -830,6 +906,16 @@ impl ManualSession {
             .send(&wire, shown, SentKind::Body, Phase::Dot, false, self.tls);
         self.pending.push_back(Expect::Dot);
     }
+}
+
+/// Does a typed AUTH line start an exchange that is sure to draw a 334 (RFC 4954 §4): no initial
+/// response (or the empty one, `=`), or LOGIN, whose password is always asked for?
+fn typed_auth_continues(line: &str) -> bool {
+    let Some((at, has_initial)) = auth::auth_line_secret(line) else {
+        return false;
+    };
+    let mech = line[..at].split_whitespace().nth(1).unwrap_or("");
+    (!has_initial && line[at..].trim() != "=") || mech.eq_ignore_ascii_case("LOGIN")
 }
 
 /// A typed command line as it may be stored (history, recordings): `AUTH MECH <initial
@@ -1072,6 +1158,176 @@ mod tests {
         s.feed(b"220 x\r\n");
         s.send_raw(format!("AUTH LOGIN\r\n{p}\r\n").as_bytes());
         assert!(format!("{:?}", events(&mut s)).contains(p));
+    }
+
+    /// What the events show of the lines sent, and whether each was masked.
+    fn shown_sent(ev: &[Event]) -> Vec<(String, bool)> {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::Sent { text, redacted, .. } => Some((text.clone(), *redacted)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A SASL response typed before the 334 arrives (type-ahead, or after the wait was
+    /// stopped) is a secret all the same; once the exchange's final reply is in, the next line
+    /// is a command again, shown as typed.
+    #[test]
+    fn responses_typed_before_the_334_are_secrets() {
+        let m = auth::MASK;
+        let blob = "AGVobG90ZXN0AFNla3IzdFBXOTk=";
+        let user = "ZWhsb3Rlc3Q=";
+        let pass = "U2VrcjN0UFc5OQ==";
+        // AUTH PLAIN without initial response: the blob typed at once.
+        let mut s = ready();
+        s.send_line("AUTH PLAIN");
+        assert!(s.expects_secret(), "the exchange runs from the AUTH on");
+        s.send_line(blob);
+        assert!(s.expects_secret(), "no final reply yet");
+        assert_eq!(sent(&mut s), format!("AUTH PLAIN\r\n{blob}\r\n"));
+        s.feed(b"334 \r\n");
+        assert!(s.expects_secret());
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret());
+        assert!(s.state().authed);
+        s.send_line("QUIT");
+        let ev = events(&mut s);
+        assert_eq!(
+            shown_sent(&ev),
+            vec![
+                ("AUTH PLAIN".into(), false),
+                (m.into(), true),
+                ("QUIT".into(), false)
+            ]
+        );
+        assert!(!format!("{ev:?}").contains(blob));
+        assert_eq!(
+            received_codes(&ev),
+            vec![(334, true, Phase::Auth), (235, true, Phase::Auth)]
+        );
+        // AUTH LOGIN: user and password typed before either 334.
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.send_line(user);
+        s.send_line(pass);
+        s.feed(b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n");
+        assert!(s.expects_secret());
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret());
+        s.send_line("NOOP");
+        let ev = events(&mut s);
+        assert_eq!(
+            shown_sent(&ev),
+            vec![
+                ("AUTH LOGIN".into(), false),
+                (m.into(), true),
+                (m.into(), true),
+                ("NOOP".into(), false)
+            ]
+        );
+        // AUTH LOGIN with the user name as initial response: the password follows.
+        let mut s = ready();
+        s.send_line(&format!("AUTH LOGIN {user}"));
+        assert!(s.expects_secret());
+        s.send_line(pass);
+        s.feed(b"334 UGFzc3dvcmQ6\r\n535 5.7.8 no\r\n");
+        assert!(!s.expects_secret() && !s.state().authed);
+        assert!(!format!("{:?}", events(&mut s)).contains(pass));
+        // A refusal of the AUTH ends the exchange: the response typed ahead stays masked (the
+        // server takes it for a command), the line after the refusal is a command.
+        let mut s = ready();
+        s.send_line("AUTH PLAIN");
+        s.send_line(blob);
+        s.feed(b"504 5.5.4 no\r\n");
+        assert!(!s.expects_secret());
+        s.send_line("NOOP");
+        s.feed(b"500 5.5.2 what\r\n250 ok\r\n");
+        assert!(!s.expects_secret());
+        let ev = events(&mut s);
+        assert_eq!(
+            shown_sent(&ev),
+            vec![
+                ("AUTH PLAIN".into(), false),
+                (m.into(), true),
+                ("NOOP".into(), false)
+            ]
+        );
+        // `*` cancels (RFC 4954 §4): the next line is a command before the 501 comes.
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.send_line("*");
+        assert!(!s.expects_secret());
+        s.send_line("NOOP");
+        s.feed(b"334 VXNlcm5hbWU6\r\n501 5.7.0 cancelled\r\n250 ok\r\n");
+        assert!(!s.expects_secret());
+        let ev = events(&mut s);
+        assert_eq!(
+            shown_sent(&ev),
+            vec![
+                ("AUTH LOGIN".into(), false),
+                ("*".into(), false),
+                ("NOOP".into(), false)
+            ]
+        );
+    }
+
+    /// An AUTH with an initial response (not LOGIN) needs no more: the next line is a command,
+    /// unless a 334 asks for one (a server's error challenge, RFC 7628 §3.2.2).
+    #[test]
+    fn an_initial_response_ends_the_exchange_unless_a_334_asks() {
+        let mut s = ready();
+        s.send_line("AUTH PLAIN AGVobG90ZXN0AFNla3IzdFBXOTk=");
+        assert!(!s.expects_secret());
+        s.feed(b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+        assert!(s.expects_secret());
+        s.send_line("");
+        s.feed(b"535 5.7.8 no\r\n");
+        assert!(!s.expects_secret());
+        // A 334 to an AUTH whose response went out already asks for nothing more.
+        let mut s = ready();
+        s.send_line("AUTH PLAIN");
+        s.send_line("AGVobG90ZXN0AFNla3IzdFBXOTk=");
+        s.feed(b"334 \r\n235 ok\r\n");
+        assert!(!s.expects_secret());
+        // The session closed mid-exchange: no secret prompt on a dead connection.
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.feed_eof();
+        assert!(!s.expects_secret());
+    }
+
+    /// Responses typed after `:raw "AUTH LOGIN\r\n"`, before any reply: both masked, and the
+    /// exchange ends at its final reply (a command is shown again after it).
+    #[test]
+    fn responses_typed_ahead_after_a_raw_auth_are_secrets() {
+        let user = "ZWhsb3Rlc3Q=";
+        let pass = "U2VrcjN0UFc5OQ==";
+        let mut s = ready();
+        s.send_raw(b"AUTH LOGIN\r\n");
+        s.send_line(user);
+        assert!(s.expects_secret());
+        s.send_line(pass);
+        s.feed(b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n");
+        assert!(s.expects_secret());
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret());
+        assert!(s.state().authed);
+        s.send_line("NOOP");
+        let ev = events(&mut s);
+        assert_eq!(
+            shown_sent(&ev),
+            vec![
+                ("AUTH LOGIN\r\n".into(), false),
+                (auth::MASK.into(), true),
+                (auth::MASK.into(), true),
+                ("NOOP".into(), false)
+            ]
+        );
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Deviation { .. })),
+            "{ev:?}"
+        );
     }
 
     #[test]
