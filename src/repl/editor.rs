@@ -76,7 +76,8 @@ pub(crate) type Console = Box<dyn Write + Send>;
 
 /// Most history entries kept (in memory and in the file).
 const HISTORY_MAX: usize = 1000;
-/// Longest line the editor holds (a line longer than any SMTP line; the rest is refused).
+/// Longest line the editor holds, in characters (a line longer than any SMTP line); the rest is
+/// refused, and the terminal is told so when the line is entered.
 const LINE_MAX: usize = 64 * 1024;
 
 /// An answer plus "another line of the same paste is already waiting".
@@ -708,7 +709,15 @@ struct Editor {
     tx: tokio::sync::mpsc::UnboundedSender<Answer>,
     completion: Arc<Mutex<CompletionData>>,
     interrupt: Arc<tokio::sync::Notify>,
-    out: std::io::Stdout,
+    /// Inside [`Editor::process`]: keys change the line, the screen is drawn once at the end
+    /// of the batch (`dirty`), so a long paste costs output in proportion to its length, not
+    /// its square.
+    batch: bool,
+    dirty: bool,
+    /// Characters refused for this line because it reached [`LINE_MAX`] (said when it is
+    /// entered).
+    refused: usize,
+    out: Box<dyn Write + Send>,
 }
 
 impl Editor {
@@ -742,14 +751,16 @@ impl Editor {
             tx,
             completion,
             interrupt,
-            out: std::io::stdout(),
+            batch: false,
+            dirty: false,
+            refused: 0,
+            out: Box::new(std::io::stdout()),
         }
     }
 
     fn write(&mut self, s: &str) {
-        let mut o = self.out.lock();
-        let _ = o.write_all(s.as_bytes());
-        let _ = o.flush();
+        let _ = self.out.write_all(s.as_bytes());
+        let _ = self.out.flush();
     }
 
     /// Bracketed paste on (the terminal marks pasted text, so it is never taken for typing).
@@ -880,6 +891,7 @@ impl Editor {
                 self.cursor = 0;
                 self.hist_pos = None;
                 self.last_tab = false;
+                self.refused = 0;
             }
         }
         self.render();
@@ -898,9 +910,19 @@ impl Editor {
         }
     }
 
-    /// Run the queued keys while a line is asked for. Ctrl-C while nothing is asked for stops
-    /// the wait for a reply; every other byte waits for the next prompt.
+    /// Run the queued keys while a line is asked for, then draw the line once (not during a
+    /// paste: its end draws it). Ctrl-C while nothing is asked for stops the wait for a reply;
+    /// every other byte waits for the next prompt.
     fn process(&mut self) {
+        self.batch = true;
+        self.run_keys();
+        self.batch = false;
+        if self.dirty && !self.in_paste {
+            self.render();
+        }
+    }
+
+    fn run_keys(&mut self) {
         loop {
             if self.req.is_none() {
                 // Busy: only Ctrl-C acts now (outside a paste); the rest waits, in order.
@@ -932,6 +954,7 @@ impl Editor {
         self.search = None;
         self.req = None;
         self.drawn = false;
+        self.dirty = false;
         let _ = self.tx.send((input, more));
     }
 
@@ -1178,6 +1201,7 @@ impl Editor {
 
     fn insert(&mut self, c: char) {
         if self.line.len() >= LINE_MAX {
+            self.refused += 1;
             return;
         }
         self.line.insert(self.cursor, c);
@@ -1209,6 +1233,12 @@ impl Editor {
         let line: String = self.line.iter().collect();
         let shown = self.shown_line();
         self.finish_line(&shown);
+        let refused = std::mem::take(&mut self.refused);
+        if refused > 0 {
+            self.print(&format!(
+                "line longer than {LINE_MAX} characters: {refused} characters not taken\n"
+            ));
+        }
         if self.kind() == LineKind::Command {
             self.remember(&line);
         }
@@ -1326,6 +1356,12 @@ impl Editor {
         if self.req.is_none() {
             return;
         }
+        if self.batch {
+            // Drawn once when the batch of keys is done (`process`).
+            self.dirty = true;
+            return;
+        }
+        self.dirty = false;
         // A prompt replaces the status line (the clear below takes its row).
         self.status = None;
         self.status_drawn = false;
@@ -1840,5 +1876,90 @@ mod tests {
         if let Some(p) = history_path() {
             assert!(p.ends_with("ehlo/history"));
         }
+    }
+
+    /// Bytes an editor wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An editor asked for a command line, writing to a sink; the answers it gives.
+    fn editor() -> (Editor, Sink, tokio::sync::mpsc::UnboundedReceiver<Answer>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut ed = Editor::new(tx, Arc::default(), Arc::default());
+        let sink = Sink::default();
+        ed.out = Box::new(sink.clone());
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        (ed, sink, rx)
+    }
+
+    fn lines(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Answer>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|(i, _)| match i {
+                Input::Line(l) => l,
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// Feed `bytes` as the reader thread does: one read of at most 4096 bytes at a time.
+    fn feed_reads(ed: &mut Editor, bytes: &[u8]) {
+        for chunk in bytes.chunks(4096) {
+            ed.feed(chunk);
+        }
+    }
+
+    /// A long line, pasted or typed in reads of 4 KiB, is drawn once per read (a paste once,
+    /// at its end): what goes to the terminal grows with the line, not with its square.
+    #[test]
+    fn a_long_line_costs_output_in_proportion_to_its_length() {
+        let n = 20_000;
+        let line = format!("NOOP {}", "x".repeat(n));
+        for pasted in [true, false] {
+            let (mut ed, sink, mut rx) = editor();
+            let before = sink.0.lock().unwrap().len();
+            let input = if pasted {
+                format!("\x1b[200~{line}\x1b[201~\r")
+            } else {
+                format!("{line}\r")
+            };
+            feed_reads(&mut ed, input.as_bytes());
+            assert_eq!(lines(&mut rx), vec![line.clone()]);
+            let written = sink.0.lock().unwrap().len() - before;
+            // The finished line once, plus a drawing per read when not pasted (five reads).
+            let bound = if pasted { 2 * n } else { 8 * n };
+            assert!(
+                written < bound,
+                "pasted {pasted}: {written} bytes written for a {n}-character line"
+            );
+        }
+    }
+
+    /// A line reaches LINE_MAX: the rest is refused and the terminal is told how much, once.
+    #[test]
+    fn characters_past_the_line_limit_are_refused_aloud() {
+        let (mut ed, sink, mut rx) = editor();
+        let input = format!("\x1b[200~{}\x1b[201~\r", "y".repeat(LINE_MAX + 123));
+        feed_reads(&mut ed, input.as_bytes());
+        let got = lines(&mut rx);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].len(), LINE_MAX);
+        let out = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        let notice = format!("line longer than {LINE_MAX} characters: 123 characters not taken");
+        assert_eq!(out.matches(&notice).count(), 1, "{out:?}");
+        // The next line starts from nothing: no notice for it.
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        feed_reads(&mut ed, b"NOOP\r");
+        assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
+        let out = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        assert_eq!(out.matches("not taken").count(), 1, "{out:?}");
     }
 }
