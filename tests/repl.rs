@@ -755,6 +755,36 @@ fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     assert!(!screen.contains("nobody asked"), "{screen}");
 }
 
+/// A paste whose end marker comes in two reads, its ESC first and `[201~` later than the
+/// editor's idle poll (a slow link): the ESC waits for the rest, the paste ends, and what is
+/// typed next is a line of its own — nothing of the marker reaches the server.
+#[test]
+fn terminal_paste_end_marker_split_after_its_esc_ends_the_paste() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("\x1b[200~NOOP a\r\x1b");
+    t.wait("the NOOP answer", |s| s.contains("250 2.0.0 ok"));
+    // Several idle polls of the editor (50 ms each) go by before the rest of the marker.
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys("[201~");
+    std::thread::sleep(Duration::from_millis(100));
+    t.keys("NOOP b\r");
+    t.wait("the second NOOP answer", |s| {
+        s.matches("250 2.0.0 ok").count() == 2
+    });
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "NOOP a\r\nNOOP b\r\nQUIT\r\n");
+}
+
 /// SIGTERM, SIGHUP, SIGINT or SIGQUIT (from `kill`: Ctrl-C and Ctrl-\ are keys) at the prompt
 /// (raw mode, bracketed paste on) leave the terminal cooked, the history saved, and exit 128 +
 /// the signal's number.

@@ -650,6 +650,9 @@ fn escape(b: &[u8]) -> Option<(Key, usize)> {
             };
             Some((k, 3))
         }
+        // A lone ESC before another sequence (a pasted ESC just before the paste's end
+        // marker): the ESC alone, so the sequence after it is still read.
+        0x1b => Some((Key::Ignore, 1)),
         _ => Some((Key::Ignore, 2)),
     }
 }
@@ -903,9 +906,11 @@ impl Editor {
         self.process();
     }
 
-    /// Nothing more arrived: a lone ESC is the Escape key.
+    /// Nothing more arrived: a lone ESC is the Escape key. Not inside a paste: there it is the
+    /// start of the end marker (`ESC [201~`), whose rest a slow link may bring later; taken for
+    /// a key, the rest would become text and the paste would never end.
     fn idle(&mut self) {
-        if self.pending.len() == 1 && self.pending[0] == 0x1b {
+        if !self.in_paste && self.pending.len() == 1 && self.pending[0] == 0x1b {
             self.pending.clear();
         }
     }
@@ -1854,6 +1859,7 @@ mod tests {
         assert_eq!(next_key(b"\x1b[A"), Some((Key::Up, 3)));
         assert_eq!(next_key(b"\x1b[200~x"), Some((Key::PasteStart, 6)));
         assert_eq!(next_key(b"\x1b[3~"), Some((Key::Delete, 4)));
+        assert_eq!(next_key(b"\x1b\x1b[A"), Some((Key::Ignore, 1)));
         assert_eq!(next_key("é".as_bytes()), Some((Key::Char('é'), 2)));
         assert_eq!(next_key(&"é".as_bytes()[..1]), None);
         assert_eq!(next_key(b"\xffx"), Some((Key::Char('\u{fffd}'), 1)));
@@ -1961,5 +1967,33 @@ mod tests {
         assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
         let out = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
         assert_eq!(out.matches("not taken").count(), 1, "{out:?}");
+    }
+
+    /// The paste's end marker split after its ESC (a slow link), with the reader's idle poll in
+    /// between: the ESC waits for the rest, the paste ends, the next line is typed as it is.
+    #[test]
+    fn a_paste_end_marker_split_after_its_esc_still_ends_the_paste() {
+        let (mut ed, _sink, mut rx) = editor();
+        ed.feed(b"\x1b[200~NOOP a\r\x1b");
+        assert_eq!(lines(&mut rx), vec!["NOOP a".to_string()]);
+        ed.idle();
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.idle();
+        ed.feed(b"[201~:quit\r");
+        assert_eq!(lines(&mut rx), vec![":quit".to_string()]);
+        assert!(!ed.in_paste);
+        // An ESC pasted just before the end marker does not swallow the marker's ESC.
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"\x1b[200~b\x1b");
+        ed.idle();
+        ed.feed(b"\x1b[201~NOOP\r");
+        assert_eq!(lines(&mut rx), vec!["bNOOP".to_string()]);
+        assert!(!ed.in_paste);
+        // Outside a paste a lone ESC is still the Escape key, dropped when nothing follows.
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"\x1b");
+        ed.idle();
+        ed.feed(b"[AB\r");
+        assert_eq!(lines(&mut rx), vec!["[AB".to_string()]);
     }
 }
