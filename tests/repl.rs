@@ -1515,8 +1515,9 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
 /// A server whose 334 to an AUTH without initial response comes only after the first SASL
 /// response did (as a slow server's is overtaken by what the user typed meanwhile): AUTH PLAIN →
 /// 334 and 235 at once; AUTH LOGIN → both 334s, then 235 after the password (RFC 4954 §4).
-/// Every other line is answered at once. Returns every byte received.
-fn late_sasl_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+/// Every other line is answered at once. `refuse`: AUTH PLAIN is refused instead, 1.5 s late.
+/// Returns every byte received.
+fn late_sasl_server(refuse: bool) -> (SocketAddr, JoinHandle<Vec<u8>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let h = std::thread::spawn(move || {
@@ -1545,6 +1546,9 @@ fn late_sasl_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
         while let Some(text) = next(&mut r, &mut got) {
             let reply: &[u8] = if text.starts_with("EHLO") {
                 b"250-slow.test\r\n250 AUTH PLAIN LOGIN\r\n"
+            } else if text == "AUTH PLAIN" && refuse {
+                std::thread::sleep(Duration::from_millis(1500));
+                b"504 5.5.4 not now\r\n"
             } else if text == "AUTH PLAIN" {
                 if next(&mut r, &mut got).is_none() {
                     break;
@@ -1593,7 +1597,7 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
     let home = tempfile::tempdir().unwrap();
     let rec_dir = tempfile::tempdir().unwrap();
     let rec = rec_dir.path().join("session.ehlo");
-    let (addr, h) = late_sasl_server();
+    let (addr, h) = late_sasl_server(false);
     let mut t = Pty::start(
         home.path(),
         &[
@@ -1665,6 +1669,44 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
         rec.contains("> :auth LOGIN\n< 334\n< 334\n< 235\n> QUIT\n"),
         "{rec}"
     );
+}
+
+/// A response half typed at the secret prompt when the server refuses the AUTH: the prompt
+/// keeps hiding it, and entered after the refusal it is not sent as a command (it would be shown
+/// and kept in the history), it is dropped with a word.
+#[test]
+fn terminal_a_response_typed_as_the_exchange_ends_is_never_shown() {
+    let secret = "Half-Typed-Secret-3";
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = late_sasl_server(true);
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--timeout",
+            "1",
+            "--allow-plaintext-auth",
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("AUTH PLAIN\r");
+    t.wait("the wait to run out", |s| s.contains("no reply within 1s"));
+    t.keys(secret);
+    t.wait("the refusal", |s| s.contains("504 5.5.4 not now"));
+    t.keys("\r");
+    t.wait("the word on it", |s| {
+        s.contains("the SASL exchange ended while this response was typed: not sent")
+    });
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let screen = t.screen();
+    assert!(!screen.contains(secret), "{screen}");
+    let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert!(!hist.contains(secret), "{hist}");
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(got, "AUTH PLAIN\r\nQUIT\r\n");
 }
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------

@@ -80,8 +80,9 @@ const HISTORY_MAX: usize = 1000;
 /// refused, and the terminal is told so when the line is entered.
 const LINE_MAX: usize = 64 * 1024;
 
-/// An answer plus "another line of the same paste is already waiting".
-type Answer = (Input, bool);
+/// An answer, "another line of the same paste is already waiting", and "it was typed at a
+/// secret prompt".
+type Answer = (Input, bool, bool);
 
 /// The input side: a terminal editor or a pipe reader, answering one line request at a time.
 pub(crate) struct Ui {
@@ -89,6 +90,8 @@ pub(crate) struct Ui {
     rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
     outstanding: bool,
     more: bool,
+    /// The last line was typed at a secret prompt (not echoed, kept out of the history).
+    secret: bool,
     interrupt: Arc<tokio::sync::Notify>,
     /// What completion knows about the session, shared with the async side ([`Ui::completion`]).
     completion: Arc<Mutex<CompletionData>>,
@@ -285,6 +288,7 @@ impl Ui {
                         rx,
                         outstanding: false,
                         more: false,
+                        secret: false,
                         interrupt,
                         completion,
                     },
@@ -304,6 +308,7 @@ impl Ui {
                 rx,
                 outstanding: false,
                 more: false,
+                secret: false,
                 interrupt,
                 completion,
             },
@@ -354,10 +359,16 @@ impl Ui {
 
     /// The answer to the outstanding request (cancel-safe).
     pub(crate) async fn recv(&mut self) -> Input {
-        let (r, more) = self.rx.recv().await.unwrap_or((Input::Eof, false));
+        let (r, more, secret) = self.rx.recv().await.unwrap_or((Input::Eof, false, false));
         self.outstanding = false;
         self.more = more;
+        self.secret = secret;
         r
+    }
+
+    /// Was the last line typed at a secret prompt?
+    pub(crate) fn typed_secret(&self) -> bool {
+        self.secret
     }
 
     /// Did the last line come from a paste that has more lines waiting?
@@ -519,7 +530,7 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
                 }
             }
         };
-        if tx.send((input, false)).is_err() {
+        if tx.send((input, false, false)).is_err() {
             break;
         }
     }
@@ -883,7 +894,11 @@ impl Editor {
             Some(r) if r.prompt == prompt && r.kind == kind => return,
             Some(r) => {
                 r.prompt = prompt.to_string();
-                r.kind = kind;
+                // A secret being typed stays hidden (and out of the history) whatever the
+                // session says meanwhile: a reply that ends the SASL exchange must not show it.
+                if r.kind != LineKind::Secret || self.line.is_empty() {
+                    r.kind = kind;
+                }
             }
             None => {
                 self.req = Some(Request {
@@ -956,11 +971,12 @@ impl Editor {
 
     fn answer(&mut self, input: Input) {
         let more = self.in_paste && self.paste_has_more();
+        let secret = self.kind() == LineKind::Secret;
         self.search = None;
         self.req = None;
         self.drawn = false;
         self.dirty = false;
-        let _ = self.tx.send((input, more));
+        let _ = self.tx.send((input, more, secret));
     }
 
     /// Is there pasted text (not just the end marker) waiting?
@@ -1909,7 +1925,7 @@ mod tests {
 
     fn lines(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Answer>) -> Vec<String> {
         std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|(i, _)| match i {
+            .map(|(i, _, _)| match i {
                 Input::Line(l) => l,
                 other => format!("{other:?}"),
             })

@@ -239,6 +239,16 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
         };
         match input {
             Input::Line(line) => {
+                // Typed at the secret prompt, but the exchange ended meanwhile (a refusal, a
+                // close): sent now it would go as a command, shown and stored. Not sent.
+                if ui.typed_secret()
+                    && !engine.expects_secret()
+                    && !line.is_empty()
+                    && !line.trim_start().starts_with(':')
+                {
+                    engine.error("the SASL exchange ended while this response was typed: not sent");
+                    continue;
+                }
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
                 engine.failure = None;
@@ -496,6 +506,11 @@ impl Engine {
         self.emit(Event::Error {
             message: message.into(),
         });
+    }
+
+    /// Is the next typed line a SASL response?
+    fn expects_secret(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.expects_secret())
     }
 
     fn connected(&self) -> bool {
