@@ -551,16 +551,30 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         probes: Mutex::new(HashMap::new()),
         probe_wanted,
     });
-    let gate = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    // At most `--concurrency` domains are under way, and only they exist as tasks: the next is
+    // spawned when one finishes, so memory follows the concurrency, not the length of the list
+    // (spawning every domain up front cost about 12 KB each before any work began).
+    let limit = cfg.concurrency.max(1);
     let mut set = JoinSet::new();
-    for (i, d) in cfg.domains.iter().enumerate() {
-        let (sh, gate, d) = (shared.clone(), gate.clone(), d.clone());
-        set.spawn_local(async move {
-            let _permit = gate.acquire_owned().await;
-            check_domain(sh, i, d).await
-        });
+    let mut queued = cfg.domains.iter().cloned().enumerate();
+    let mut spawn_next = |set: &mut JoinSet<DomainReport>| {
+        if let Some((i, d)) = queued.next() {
+            let sh = shared.clone();
+            set.spawn_local(async move { check_domain(sh, i, d).await });
+        }
+    };
+    for _ in 0..limit {
+        spawn_next(&mut set);
     }
-    let mut done: Vec<Option<DomainReport>> = vec![None; cfg.domains.len()];
+    // What the end needs of each finished domain: whether it finished, the tally, and (for
+    // `--junit` only, which writes them all at the end) the report itself. A report is ~10 KB
+    // of evidence, so a long list without --junit keeps none.
+    let mut finished = vec![false; cfg.domains.len()];
+    let mut kept: Vec<Option<DomainReport>> = match cfg.junit {
+        Some(_) => vec![None; cfg.domains.len()],
+        None => Vec::new(),
+    };
+    let mut tally = model::Tally::default();
     renderer.start(cfg.domains.len());
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
     // One listener for the whole run: a fresh `ctrl_c()` per turn of the loop would miss a
@@ -578,43 +592,49 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                 None => break Some("deadline reached (--deadline)"),
                 Some(None) => break None,
                 Some(Some(Ok(report))) => {
+                    spawn_next(&mut set);
                     renderer.domain(&report);
+                    tally.add(&report, cfg.fail_on);
                     let i = report.index;
-                    done[i] = Some(report);
+                    finished[i] = true;
+                    if let Some(slot) = kept.get_mut(i) {
+                        *slot = Some(report);
+                    }
                 }
-                Some(Some(Err(_))) => {}
+                Some(Some(Err(_))) => spawn_next(&mut set),
             },
             _ = &mut interrupted => break Some("interrupted (Ctrl-C)"),
         }
     };
     set.abort_all();
-    let mut reports = Vec::with_capacity(done.len());
-    for (i, slot) in done.into_iter().enumerate() {
-        match slot {
-            Some(r) => reports.push(r),
-            None => {
-                let r = DomainReport {
-                    index: i,
-                    domain: cfg.domains[i].clone(),
-                    checks: Vec::new(),
-                    expects: Vec::new(),
-                    aborted: Some(stop_reason.unwrap_or("not checked").to_string()),
-                    ms: 0.0,
-                };
-                renderer.domain(&r);
-                reports.push(r);
-            }
+    for (i, done) in finished.iter().enumerate() {
+        if *done {
+            continue;
+        }
+        let r = DomainReport {
+            index: i,
+            domain: cfg.domains[i].clone(),
+            checks: Vec::new(),
+            expects: Vec::new(),
+            aborted: Some(stop_reason.unwrap_or("not checked").to_string()),
+            ms: 0.0,
+        };
+        renderer.domain(&r);
+        tally.add(&r, cfg.fail_on);
+        if let Some(slot) = kept.get_mut(i) {
+            *slot = Some(r);
         }
     }
-    let mut code = model::exit_code(&reports, cfg.fail_on);
-    if let Some(path) = &cfg.junit
-        && let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on)
-    {
-        // The verdict stands; a run that passed but lost its report is not a success.
-        renderer.fatal(&e);
-        code = code.max(crate::error::EXIT_USAGE);
+    let mut code = tally.exit_code();
+    if let Some(path) = &cfg.junit {
+        let reports: Vec<DomainReport> = kept.into_iter().flatten().collect();
+        if let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on) {
+            // The verdict stands; a run that passed but lost its report is not a success.
+            renderer.fatal(&e);
+            code = code.max(crate::error::EXIT_USAGE);
+        }
     }
-    renderer.finish(&reports, code, stop_reason);
+    renderer.finish_tally(&tally, code, stop_reason);
     code
 }
 

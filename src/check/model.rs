@@ -370,17 +370,51 @@ impl DomainReport {
     }
 }
 
-/// The run's exit code from the domains' verdicts: 40 if anything failed (or an expectation was
-/// unmet), else 41 if anything could not be tested, else 0.
-pub(crate) fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
-    let verdicts: Vec<Status> = reports.iter().map(|r| r.verdict(fail_on)).collect();
-    if verdicts.contains(&Status::Fail) {
-        crate::error::EXIT_CHECK_FAILED
-    } else if verdicts.contains(&Status::Error) {
-        crate::error::EXIT_CHECK_UNTESTED
-    } else {
-        crate::error::EXIT_OK
+/// What a run's summary and exit code need of its domains, added up one domain at a time (so a
+/// run need not keep every report to the end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Domains added.
+    pub(crate) domains: usize,
+    /// Results per status, over every domain.
+    pub(crate) counts: Counts,
+    /// Domains per verdict.
+    pub(crate) verdicts: Counts,
+}
+
+impl Tally {
+    /// Add one domain's results and verdict.
+    pub(crate) fn add(&mut self, r: &DomainReport, fail_on: FailOn) {
+        self.domains += 1;
+        self.counts.merge(&r.counts());
+        self.verdicts.add(r.verdict(fail_on));
     }
+
+    /// The tally of `reports`.
+    pub(crate) fn of(reports: &[DomainReport], fail_on: FailOn) -> Tally {
+        let mut t = Tally::default();
+        for r in reports {
+            t.add(r, fail_on);
+        }
+        t
+    }
+
+    /// The run's exit code from the domains' verdicts: 40 if anything failed (or an
+    /// expectation was unmet), else 41 if anything could not be tested, else 0.
+    pub(crate) fn exit_code(&self) -> u8 {
+        if self.verdicts.fail > 0 {
+            crate::error::EXIT_CHECK_FAILED
+        } else if self.verdicts.error > 0 {
+            crate::error::EXIT_CHECK_UNTESTED
+        } else {
+            crate::error::EXIT_OK
+        }
+    }
+}
+
+/// The run's exit code from the domains' verdicts ([`Tally::exit_code`]).
+pub(crate) fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
+    Tally::of(reports, fail_on).exit_code()
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::check::CheckConfig;
-use crate::check::model::{Counts, DomainReport, FailOn, Status};
+use crate::check::model::{Counts, DomainReport, FailOn, Status, Tally};
 use crate::render::ColorChoice;
 use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
@@ -379,14 +379,15 @@ impl CheckRenderer {
         exit_code: u8,
         stopped: Option<&str>,
     ) {
-        let mut counts = Counts::default();
-        let mut verdicts = Counts::default();
-        for r in reports {
-            counts.merge(&r.counts());
-            verdicts.add(r.verdict(self.fail_on));
-        }
+        let tally = Tally::of(reports, self.fail_on);
+        self.finish_tally(&tally, exit_code, stopped);
+    }
+
+    /// [`finish`](Self::finish) from the run's [`Tally`] (the reports need not be kept).
+    pub(crate) fn finish_tally(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
+        let (counts, verdicts) = (tally.counts, tally.verdicts);
         if self.json {
-            let v = json!({"type": "summary", "exit_code": exit_code, "domains": reports.len(),
+            let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,
                 "verdicts": self.counts_json(&verdicts), "counts": self.counts_json(&counts), "stopped": stopped});
             self.line(&v.to_string());
         } else {
@@ -418,7 +419,7 @@ impl CheckRenderer {
             }
             let l = format!(
                 "{} domain(s): {} pass, {} warn, {} fail, {} error · checks: {} pass, {} info, {} skip, {} warn, {} error, {} fail · exit {exit_code}",
-                reports.len(),
+                tally.domains,
                 verdicts.pass + verdicts.info + verdicts.skip,
                 verdicts.warn,
                 verdicts.fail,
