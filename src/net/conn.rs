@@ -127,32 +127,13 @@ pub(crate) async fn connect(
     }
 }
 
-/// Resolve and connect as the plan says. Every step is reported through `emit`.
+/// Resolve and connect as the plan says (the first candidate that answers). Every step is
+/// reported through `emit`.
 pub(crate) async fn open(
     plan: &ConnectPlan,
     emit: &mut dyn FnMut(Event),
 ) -> Result<Connection, Error> {
-    let conn = match &plan.link.transport {
-        Transport::Tcp => {
-            let (host, tcp, dane) = open_tcp(plan, emit).await?;
-            let server = match tcp.peer_addr() {
-                Ok(a) => format!("{host} [{a}]"),
-                Err(_) => host.clone(),
-            };
-            Connection {
-                stream: Conn::Plain(tcp),
-                host,
-                server,
-                tls: None,
-                child: None,
-                connected_at: Instant::now(),
-                dane,
-            }
-        }
-        Transport::Socket(path) => open_socket(path, plan.link.connect_timeout, emit).await?,
-        Transport::Pipe(command) => open_pipe(command, emit)?,
-    };
-    Ok(conn)
+    Dialer::new(plan).next(emit).await
 }
 
 impl Connection {
@@ -318,171 +299,360 @@ fn timing(emit: &mut dyn FnMut(Event), what: Timed, phase: Phase, d: Duration) {
     });
 }
 
-/// Resolve the target and connect to the first address that answers, trying every MX in
-/// preference order (RFC 5321 §5.1) and every address of each. Returns the host that answered
-/// and, with `--tls-verify dane`, what its TLSA records decided.
-async fn open_tcp(
-    plan: &ConnectPlan,
-    emit: &mut dyn FnMut(Event),
-) -> Result<(String, TcpStream, Option<dane::DaneUse>), Error> {
-    let t0 = Instant::now();
-    let link = &plan.link;
-    // One resolver for the whole run (MX and address lookups), built only when a name must be
-    // resolved.
-    let needs_dns = match &plan.target {
-        Target::Mx { .. } => true,
-        Target::Host { host, .. } => host.parse::<IpAddr>().is_err(),
-    };
-    let resolver = if needs_dns {
-        Some(Resolver::new(&link.dns)?)
-    } else {
-        None
-    };
-    // The DNSSEC proof of the last answer of each kind, read off the events (`--tls-verify dane`).
-    let mut last_proof: Option<String> = None;
-    fn noting(last: &mut Option<String>, e: Event, emit: &mut dyn FnMut(Event)) {
-        if let Event::DnsAnswer { proof, .. } = &e {
-            last.clone_from(proof);
+/// The TCP candidates of a plan, tried one at a time: every MX in preference order (RFC 5321
+/// §5.1; equal preferences shuffled, see [`Resolver::mail_hosts`]) and every address of each.
+/// [`Dialer::next`] connects to the next candidate that answers; called again (the send, after a
+/// greeting refusal, when [`ConnectPlan::tries_next_mx_on_refusal`]) it goes on from there. An
+/// address already tried (another MX name for the same server) is not tried again.
+struct TcpRoute {
+    resolver: Option<Resolver>,
+    /// Hosts not looked up yet, in the order to try them.
+    hosts: std::collections::VecDeque<String>,
+    port: u16,
+    /// The host whose addresses are being tried, those left, and its DANE use.
+    current: Option<(
+        String,
+        std::collections::VecDeque<IpAddr>,
+        Option<dane::DaneUse>,
+    )>,
+    /// Every address tried so far and the host it was tried for.
+    tried: Vec<(IpAddr, String)>,
+    mx_proof: Option<String>,
+    /// DNS time not yet reported in a `Timing` event.
+    dns_unreported: Duration,
+    last_err: String,
+    dns_err: Option<crate::net::dns::DnsError>,
+    /// A host skipped because its TLSA lookup failed.
+    dane_err: Option<crate::net::dns::DnsError>,
+    /// Whether any connection was tried.
+    attempted: bool,
+}
+
+/// Opens the connections of one plan, one after another (see [`TcpRoute`]); a socket or a
+/// child process is opened once.
+pub(crate) struct Dialer<'p> {
+    plan: &'p ConnectPlan,
+    /// The seed of the equal-preference shuffle (`None`: from OpenSSL's generator).
+    seed: Option<u64>,
+    route: Option<TcpRoute>,
+    opened: bool,
+}
+
+impl<'p> Dialer<'p> {
+    /// A dialer for `plan`; nothing is resolved or connected before [`Dialer::next`].
+    pub(crate) fn new(plan: &'p ConnectPlan) -> Dialer<'p> {
+        Dialer {
+            plan,
+            seed: None,
+            route: None,
+            opened: false,
         }
-        emit(e)
     }
-    // Time spent asking DNS, reported apart from the connect attempts.
-    let mut dns_time = Duration::ZERO;
-    let mut mx_proof = None;
-    let (hosts, port): (Vec<String>, u16) = match &plan.target {
-        Target::Host { host, port } => (vec![host.clone()], *port),
-        Target::Mx { domain, port } => {
-            let r = resolver.as_ref().expect("resolver built for an MX target");
-            let t = Instant::now();
-            let hosts = r
-                .mail_hosts(domain, &mut |e| noting(&mut last_proof, e, &mut *emit))
-                .await;
-            dns_time += t.elapsed();
-            // An implicit MX has no MX RRset: the domain's own addresses decide.
-            mx_proof = last_proof.take();
-            (hosts?, *port)
+
+    /// The same, with a fixed seed for the order of equal-preference MX hosts (tests).
+    #[cfg(test)]
+    pub(crate) fn seeded(plan: &'p ConnectPlan, seed: u64) -> Dialer<'p> {
+        Dialer {
+            seed: Some(seed),
+            ..Dialer::new(plan)
         }
-    };
-    let next_hop = match &plan.target {
-        Target::Mx { domain, .. } => Some(domain.as_str()),
-        Target::Host { .. } => None,
-    };
-    let mut last_err = String::from("no address to try");
-    let mut dns_err = None;
-    // A host skipped because its TLSA lookup failed, and whether any connection was tried.
-    let mut dane_err: Option<crate::net::dns::DnsError> = None;
-    let mut attempted = false;
-    for host in &hosts {
+    }
+
+    /// Open the next connection the plan allows, every step reported through `emit`. After the
+    /// last candidate: the error that says why none (more) could be reached.
+    pub(crate) async fn next(&mut self, emit: &mut dyn FnMut(Event)) -> Result<Connection, Error> {
+        let plan = self.plan;
+        match &plan.link.transport {
+            Transport::Tcp => {}
+            Transport::Socket(_) | Transport::Pipe(_) if self.opened => {
+                return Err(Error::Connect {
+                    target: plan.describe(),
+                    reason: "no other address to try".into(),
+                });
+            }
+            Transport::Socket(path) => {
+                self.opened = true;
+                return open_socket(path, plan.link.connect_timeout, emit).await;
+            }
+            Transport::Pipe(command) => {
+                self.opened = true;
+                return open_pipe(command, emit);
+            }
+        }
+        let t0 = Instant::now();
+        if self.route.is_none() {
+            let seed = self.seed.unwrap_or_else(random_seed);
+            self.route = Some(TcpRoute::resolve(plan, seed, emit).await?);
+        }
+        let route = self.route.as_mut().expect("route resolved above");
+        let (host, tcp, dane) = route.connect_next(plan, t0, emit).await?;
+        let server = match tcp.peer_addr() {
+            Ok(a) => format!("{host} [{a}]"),
+            Err(_) => host.clone(),
+        };
+        Ok(Connection {
+            stream: Conn::Plain(tcp),
+            host,
+            server,
+            tls: None,
+            child: None,
+            connected_at: Instant::now(),
+            dane,
+        })
+    }
+}
+
+/// A seed for the equal-preference shuffle from OpenSSL's generator (the clock if that fails).
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if openssl::rand::rand_bytes(&mut b).is_ok() {
+        return u64::from_le_bytes(b);
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+}
+
+/// The DNSSEC proof of the last answer of each kind, read off the events (`--tls-verify dane`).
+fn noting(last: &mut Option<String>, e: Event, emit: &mut dyn FnMut(Event)) {
+    if let Event::DnsAnswer { proof, .. } = &e {
+        last.clone_from(proof);
+    }
+    emit(e)
+}
+
+impl TcpRoute {
+    /// Build the resolver when a name must be resolved, and look up the MX hosts of an MX
+    /// target (the host of a `Host` target is the only candidate).
+    async fn resolve(
+        plan: &ConnectPlan,
+        seed: u64,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<TcpRoute, Error> {
+        let link = &plan.link;
+        let needs_dns = match &plan.target {
+            Target::Mx { .. } => true,
+            Target::Host { host, .. } => host.parse::<IpAddr>().is_err(),
+        };
+        // One resolver for the whole run (MX and address lookups).
+        let resolver = if needs_dns {
+            Some(Resolver::new(&link.dns)?)
+        } else {
+            None
+        };
+        let mut last_proof: Option<String> = None;
+        let mut dns_time = Duration::ZERO;
+        let (hosts, port): (Vec<String>, u16) = match &plan.target {
+            Target::Host { host, port } => (vec![host.clone()], *port),
+            Target::Mx { domain, port } => {
+                let r = resolver.as_ref().expect("resolver built for an MX target");
+                let t = Instant::now();
+                let mut rng = crate::smtp::rng::Rng::new(seed);
+                let hosts = r
+                    .mail_hosts(domain, &mut rng, &mut |e| {
+                        noting(&mut last_proof, e, &mut *emit)
+                    })
+                    .await;
+                dns_time += t.elapsed();
+                (hosts?, *port)
+            }
+        };
+        Ok(TcpRoute {
+            resolver,
+            hosts: hosts.into(),
+            port,
+            current: None,
+            tried: Vec::new(),
+            // An implicit MX has no MX RRset: the domain's own addresses decide.
+            mx_proof: last_proof,
+            dns_unreported: dns_time,
+            last_err: String::from("no address to try"),
+            dns_err: None,
+            dane_err: None,
+            attempted: false,
+        })
+    }
+
+    /// Connect to the next candidate that answers: the current host's next address, else the
+    /// next host's. Returns the host that answered and, with `--tls-verify dane`, what its
+    /// TLSA records decided.
+    async fn connect_next(
+        &mut self,
+        plan: &ConnectPlan,
+        t0: Instant,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(String, TcpStream, Option<dane::DaneUse>), Error> {
+        let link = &plan.link;
+        let port = self.port;
+        let mut dns_time = Duration::ZERO;
+        loop {
+            if let Some((host, addrs, dane_use)) = self.current.as_mut() {
+                while let Some(ip) = addrs.pop_front() {
+                    self.attempted = true;
+                    self.tried.push((ip, host.clone()));
+                    let addr = SocketAddr::new(ip, port);
+                    emit(Event::Connecting {
+                        host: host.clone(),
+                        addr: addr.to_string(),
+                    });
+                    let local = match &link.local {
+                        None => Ok(None),
+                        Some(b) => local_for(b, addr).await.map(Some),
+                    };
+                    let attempt = match local {
+                        Ok(local) => tcp(addr, local, link.connect_timeout).await,
+                        Err(e) => Err(e),
+                    };
+                    match attempt {
+                        Ok(s) => {
+                            emit(Event::Connected {
+                                host: host.clone(),
+                                peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+                                local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                            });
+                            if self.resolver.is_some() {
+                                let d = std::mem::take(&mut self.dns_unreported) + dns_time;
+                                timing(emit, Timed::Dns, Phase::Dns, d);
+                            }
+                            timing(
+                                emit,
+                                Timed::Connect,
+                                Phase::Connect,
+                                t0.elapsed().saturating_sub(dns_time),
+                            );
+                            return Ok((host.clone(), s, dane_use.clone()));
+                        }
+                        Err(reason) => {
+                            emit(Event::ConnectFailed {
+                                host: host.clone(),
+                                addr: addr.to_string(),
+                                reason: reason.clone(),
+                            });
+                            self.last_err = reason;
+                        }
+                    }
+                }
+                self.current = None;
+            }
+            let Some(host) = self.hosts.pop_front() else {
+                return Err(self.exhausted(plan));
+            };
+            let t = Instant::now();
+            let found = self.candidates(plan, &host, emit).await;
+            dns_time += t.elapsed();
+            if let Some((addrs, dane_use)) = found {
+                self.current = Some((host, addrs.into(), dane_use));
+            }
+        }
+    }
+
+    /// The addresses of `host` to try (looked up unless a literal; outside `-4`/`-6` and
+    /// already tried ones left out) and its DANE use; `None` when the host is skipped (its
+    /// lookup or its TLSA lookup failed: reported, and remembered for [`Self::exhausted`]).
+    async fn candidates(
+        &mut self,
+        plan: &ConnectPlan,
+        host: &str,
+        emit: &mut dyn FnMut(Event),
+    ) -> Option<(Vec<IpAddr>, Option<dane::DaneUse>)> {
+        let link = &plan.link;
         let mut addr_proof = None;
         let addrs = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
-                let r = resolver.as_ref().expect("resolver built for names");
-                let t = Instant::now();
-                last_proof = None;
+                let r = self.resolver.as_ref().expect("resolver built for names");
+                let mut last_proof = None;
                 let found = r
                     .host_addresses(host, link.family, &mut |e| {
                         noting(&mut last_proof, e, &mut *emit)
                     })
                     .await;
-                addr_proof = last_proof.take();
-                dns_time += t.elapsed();
+                addr_proof = last_proof;
                 match found {
                     Ok(a) => a,
                     Err(e) => {
                         emit(Event::warning(e.to_string()));
-                        last_err = e.to_string();
-                        dns_err.get_or_insert(e);
-                        continue;
+                        self.last_err = e.to_string();
+                        self.dns_err.get_or_insert(e);
+                        return None;
                     }
                 }
             }
         };
+        // The same server under another MX name: one connection is enough to know its answer.
+        let mut again = Vec::new();
+        let addrs: Vec<IpAddr> = addrs
+            .into_iter()
+            .filter(|ip| link.family.admits(*ip))
+            .filter(|ip| match self.tried.iter().find(|(t, _)| t == ip) {
+                Some((_, by)) => {
+                    again.push(format!("{ip} (as {by})"));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        if !again.is_empty() {
+            emit(Event::info(format!(
+                "{host}: {} already tried, not tried again",
+                again.join(", ")
+            )));
+        }
+        if addrs.is_empty() {
+            return None;
+        }
         let dane_use = if link.dane {
-            let t = Instant::now();
+            let next_hop = match &plan.target {
+                Target::Mx { domain, .. } => Some(domain.as_str()),
+                Target::Host { .. } => None,
+            };
             let decided = dane_policy(
-                resolver.as_ref(),
+                self.resolver.as_ref(),
                 host,
-                port,
+                self.port,
                 dane::HostProofs {
-                    mx: mx_proof.as_deref(),
+                    mx: self.mx_proof.as_deref(),
                     addresses: addr_proof.as_deref(),
                 },
                 next_hop,
                 emit,
             )
             .await;
-            dns_time += t.elapsed();
             match decided {
                 Ok(d) => d,
                 Err(e) => {
                     emit(Event::warning(format!(
                         "{e}: not connecting to {host}, a failed TLSA lookup forbids delivery to it (RFC 7672 §2.2)"
                     )));
-                    last_err = e.to_string();
-                    dane_err.get_or_insert(e);
-                    continue;
+                    self.last_err = e.to_string();
+                    self.dane_err.get_or_insert(e);
+                    return None;
                 }
             }
         } else {
             None
         };
-        for ip in addrs.into_iter().filter(|ip| link.family.admits(*ip)) {
-            attempted = true;
-            let addr = SocketAddr::new(ip, port);
-            emit(Event::Connecting {
-                host: host.clone(),
-                addr: addr.to_string(),
-            });
-            let local = match &link.local {
-                None => Ok(None),
-                Some(b) => local_for(b, addr).await.map(Some),
-            };
-            let attempt = match local {
-                Ok(local) => tcp(addr, local, link.connect_timeout).await,
-                Err(e) => Err(e),
-            };
-            match attempt {
-                Ok(s) => {
-                    emit(Event::Connected {
-                        host: host.clone(),
-                        peer: s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-                        local: s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-                    });
-                    if resolver.is_some() {
-                        timing(emit, Timed::Dns, Phase::Dns, dns_time);
-                    }
-                    timing(
-                        emit,
-                        Timed::Connect,
-                        Phase::Connect,
-                        t0.elapsed().saturating_sub(dns_time),
-                    );
-                    return Ok((host.clone(), s, dane_use));
-                }
-                Err(reason) => {
-                    emit(Event::ConnectFailed {
-                        host: host.clone(),
-                        addr: addr.to_string(),
-                        reason: reason.clone(),
-                    });
-                    last_err = reason;
-                }
+        Some((addrs, dane_use))
+    }
+
+    /// Why no (further) connection could be made.
+    fn exhausted(&mut self, plan: &ConnectPlan) -> Error {
+        if !self.attempted {
+            // Every host was refused by its failed TLSA lookup: that DNS failure is the reason.
+            if let Some(e) = self.dane_err.take() {
+                return e.into();
+            }
+            // Nothing was connected to and a name did not resolve: a DNS failure, not a
+            // connect failure (one MX or several alike).
+            if let Some(e) = self.dns_err.take() {
+                return e.into();
             }
         }
+        Error::Connect {
+            target: plan.describe(),
+            reason: std::mem::take(&mut self.last_err),
+        }
     }
-    // Every host was refused by its failed TLSA lookup: that DNS failure is the reason.
-    if let (Some(e), false) = (dane_err, attempted) {
-        return Err(e.into());
-    }
-    // A single host whose name did not resolve is a DNS failure, not a connect failure.
-    if let (Some(e), 1) = (dns_err, hosts.len()) {
-        return Err(e.into());
-    }
-    Err(Error::Connect {
-        target: plan.describe(),
-        reason: last_err,
-    })
 }
 
 /// `--tls-verify dane` for one host: look up its TLSA records (unless the MX or address
@@ -777,5 +947,146 @@ mod local_bind_tests {
                 .await
                 .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod dialer_tests {
+    use super::*;
+    use crate::net::dns::DnsOptions;
+    use crate::net::route::Link;
+    use crate::net::testutil::{FakeDns, RecordSpec};
+
+    fn mx_plan(dns: SocketAddr, domain: &str, port: u16) -> ConnectPlan {
+        Link {
+            dns: DnsOptions::with_timeout(Some(dns), Duration::from_secs(2)),
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(2),
+            ..Link::default()
+        }
+        .to(Target::Mx {
+            domain: domain.into(),
+            port,
+        })
+    }
+
+    /// Listeners on 127.0.0.1 and 127.0.0.2 (loopback on Linux) with one port: the kernel
+    /// completes connections to them, nobody needs to accept.
+    fn two_listeners() -> (std::net::TcpListener, std::net::TcpListener, u16) {
+        loop {
+            let one = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = one.local_addr().unwrap().port();
+            if let Ok(two) = std::net::TcpListener::bind(("127.0.0.2", port)) {
+                return (one, two, port);
+            }
+        }
+    }
+
+    fn v4(s: &str) -> RecordSpec {
+        RecordSpec::A(s.parse().unwrap())
+    }
+
+    /// Called again, the dialer goes on with the next candidate (what the send does after a
+    /// greeting refusal), skipping an address it already tried under another MX name.
+    #[tokio::test]
+    async fn the_dialer_goes_on_where_it_left_off() {
+        let (_one, _two, port) = two_listeners();
+        let (dns, _h) = FakeDns::start(vec![
+            ("d.test", RecordSpec::Mx(10, "a.d.test".into())),
+            ("d.test", RecordSpec::Mx(20, "b.d.test".into())),
+            ("d.test", RecordSpec::Mx(30, "c.d.test".into())),
+            ("a.d.test", v4("127.0.0.2")),
+            ("b.d.test", v4("127.0.0.1")),
+            ("c.d.test", v4("127.0.0.2")),
+        ]);
+        let plan = mx_plan(dns, "d.test", port);
+        let mut dialer = Dialer::seeded(&plan, 1);
+        let mut events = Vec::new();
+        let first = dialer.next(&mut |e| events.push(e)).await.unwrap();
+        assert_eq!(first.host, "a.d.test");
+        assert_eq!(first.server, format!("a.d.test [127.0.0.2:{port}]"));
+        let second = dialer.next(&mut |e| events.push(e)).await.unwrap();
+        assert_eq!(second.host, "b.d.test");
+        let last = dialer.next(&mut |e| events.push(e)).await;
+        assert!(
+            matches!(&last, Err(Error::Connect { target, .. }) if target == "any MX of d.test"),
+            "{:?}",
+            last.err()
+        );
+        let connecting = events
+            .iter()
+            .filter(|e| matches!(e, Event::Connecting { .. }))
+            .count();
+        assert_eq!(connecting, 2, "{events:?}");
+        assert!(
+            events.contains(&Event::info(
+                "c.d.test: 127.0.0.2 (as a.d.test) already tried, not tried again"
+            )),
+            "{events:?}"
+        );
+        // The MX lookup is reported once, with its DNS time, not again per connection.
+        let mx_answers = events
+            .iter()
+            .filter(|e| matches!(e, Event::DnsAnswer { rtype, .. } if rtype == "MX"))
+            .count();
+        assert_eq!(mx_answers, 1);
+        let connect_timings = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Timing {
+                        what: Timed::Connect,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(connect_timings, 2);
+    }
+
+    /// Nothing connected to and every MX host failing in DNS: a DNS failure (exit 2, outcome
+    /// `dns`), with one MX or several.
+    #[tokio::test]
+    async fn every_host_failing_in_dns_is_a_dns_error() {
+        let (dns, _h) = FakeDns::start(vec![
+            ("two.test", RecordSpec::Mx(10, "nx1.two.test".into())),
+            ("two.test", RecordSpec::Mx(20, "nx2.two.test".into())),
+            ("nx1.two.test", RecordSpec::NxDomain),
+            ("nx2.two.test", RecordSpec::NxDomain),
+        ]);
+        let plan = mx_plan(dns, "two.test", 9);
+        let got = Dialer::new(&plan).next(&mut |_| {}).await;
+        assert!(
+            matches!(&got, Err(Error::Dns(crate::net::dns::DnsError::NxDomain(n))) if n == "nx1.two.test"),
+            "{:?}",
+            got.err()
+        );
+        assert_eq!(got.err().unwrap().label(), "dns");
+    }
+
+    /// The order of equal-preference hosts comes from the seed: the same seed, the same order;
+    /// over seeds, both orders.
+    #[tokio::test]
+    async fn the_seed_orders_equal_preferences() {
+        let (_one, _two, port) = two_listeners();
+        let (dns, _h) = FakeDns::start(vec![
+            ("eq.test", RecordSpec::Mx(10, "a.eq.test".into())),
+            ("eq.test", RecordSpec::Mx(10, "b.eq.test".into())),
+            ("a.eq.test", v4("127.0.0.1")),
+            ("b.eq.test", v4("127.0.0.2")),
+        ]);
+        let plan = mx_plan(dns, "eq.test", port);
+        let mut firsts = std::collections::BTreeSet::new();
+        for seed in 0..16 {
+            let mut hosts = Vec::new();
+            for _ in 0..2 {
+                let c = Dialer::seeded(&plan, seed).next(&mut |_| {}).await.unwrap();
+                hosts.push(c.host);
+            }
+            assert_eq!(hosts[0], hosts[1], "seed {seed}");
+            firsts.insert(hosts[0].clone());
+        }
+        assert_eq!(firsts.len(), 2, "{firsts:?}");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use hickory_resolver::TokioResolver;
 
 use crate::smtp::event::Event;
+use crate::smtp::rng::Rng;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -201,6 +202,15 @@ pub enum DnsError {
         /// Why.
         reason: String,
     },
+    /// MX records exist but none names a host that can be tried (RFC 5321 §5.1: reported as an
+    /// error, the implicit MX does not apply).
+    #[error("{domain} has no usable MX: {reason}")]
+    NoUsableMx {
+        /// The domain.
+        domain: String,
+        /// Why (the records that were skipped).
+        reason: String,
+    },
     /// The resolver could not be built or a query failed.
     #[error("DNS lookup of {name} failed: {reason}")]
     Failed {
@@ -250,6 +260,96 @@ fn is_localhost(host: &str) -> bool {
 }
 
 /// `name.` — lookups of mail domains are absolute; search lists would only produce surprises.
+/// The most MX hosts one send tries (after duplicates are dropped): each costs up to two DNS
+/// queries and a connect timeout per address, so a hostile RRset of hundreds of hosts cannot
+/// hold a run for hours. Exim tries at most 5 addresses (`hosts_max_try`), Postfix 5
+/// (`smtp_mx_address_limit`); a debugging tool tries more.
+pub(crate) const MAX_MX_HOSTS: usize = 10;
+
+/// Shuffle each run of equal preference in `list` (sorted by preference) with `rng`, as RFC
+/// 5321 §5.1 requires of senders ("MUST randomize"). Returns whether any run had two hosts or
+/// more (the order then came from `rng`).
+pub(crate) fn shuffle_equal_preferences(list: &mut [Mx], rng: &mut Rng) -> bool {
+    let mut any = false;
+    let mut start = 0;
+    while start < list.len() {
+        let pref = list[start].preference;
+        let end = start
+            + list[start..]
+                .iter()
+                .take_while(|m| m.preference == pref)
+                .count();
+        let group = &mut list[start..end];
+        if group.len() > 1 {
+            any = true;
+            // Fisher-Yates.
+            for i in (1..group.len()).rev() {
+                group.swap(i, rng.below(i + 1));
+            }
+        }
+        start = end;
+    }
+    any
+}
+
+/// The hosts of an MX list (in the order to try them) that can be tried: IP-address exchanges
+/// dropped with a warning, a repeated host kept once (one info line), at most [`MAX_MX_HOSTS`]
+/// (a warning when the rest are left out). None left is [`DnsError::NoUsableMx`].
+fn usable_mail_hosts(
+    domain: &str,
+    list: Vec<Mx>,
+    emit: &mut dyn FnMut(Event),
+) -> Result<Vec<String>, DnsError> {
+    let mut hosts: Vec<String> = Vec::new();
+    let mut repeats: Vec<(String, usize)> = Vec::new();
+    let mut numeric = Vec::new();
+    for m in list {
+        if m.host.parse::<IpAddr>().is_ok() {
+            emit(Event::warning(format!(
+                "MX {} {} of {domain} is an IP address, not a host name (RFC 1035 §3.3.9): skipped",
+                m.preference, m.host
+            )));
+            numeric.push(m.host);
+            continue;
+        }
+        // Named as first listed.
+        match hosts.iter().find(|h| h.eq_ignore_ascii_case(&m.host)) {
+            Some(first) => match repeats.iter_mut().find(|(h, _)| h == first) {
+                Some((_, n)) => *n += 1,
+                None => repeats.push((first.clone(), 2)),
+            },
+            None => hosts.push(m.host),
+        }
+    }
+    if !repeats.is_empty() {
+        let list: Vec<String> = repeats
+            .iter()
+            .map(|(h, n)| format!("{h} ({n} records)"))
+            .collect();
+        emit(Event::info(format!(
+            "MX hosts of {domain} listed more than once are tried once: {}",
+            list.join(", ")
+        )));
+    }
+    if hosts.is_empty() {
+        return Err(DnsError::NoUsableMx {
+            domain: domain.to_string(),
+            reason: format!(
+                "{} is an IP address, not a host name (RFC 1035 §3.3.9)",
+                numeric.join(", ")
+            ),
+        });
+    }
+    if hosts.len() > MAX_MX_HOSTS {
+        emit(Event::warning(format!(
+            "{domain} has {} MX hosts: only the first {MAX_MX_HOSTS} are tried",
+            hosts.len()
+        )));
+        hosts.truncate(MAX_MX_HOSTS);
+    }
+    Ok(hosts)
+}
+
 fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
 }
@@ -450,7 +550,7 @@ impl Resolver {
         if mxs.is_empty() {
             return Ok((MxAnswer::Implicit, None));
         }
-        // Stable: equal preferences keep the server's order (the caller may shuffle them).
+        // Stable: equal preferences keep the server's order ([`Resolver::mail_hosts`] shuffles them).
         mxs.sort_by_key(|m| m.preference);
         Ok((MxAnswer::Mx(mxs), proof))
     }
@@ -466,11 +566,19 @@ impl Resolver {
         }
     }
 
-    /// Where mail for `domain` goes, as host names in preference order (the domain itself for
-    /// an implicit MX), with the lookup reported as events. Shared by the send and the REPL.
+    /// Where mail for `domain` goes, as host names in the order to try them (the domain itself
+    /// for an implicit MX), with the lookup reported as events. Shared by the send and the REPL.
+    ///
+    /// Of the MX RRset (RFC 5321 §5.1): hosts of equal preference are put in random order with
+    /// `rng` (a MUST); an exchange that is an IP address is no host name (RFC 1035 §3.3.9) and is
+    /// skipped with a warning, as Postfix does ("numeric domain name in resource data of MX
+    /// record"); a host listed more than once is tried once; past [`MAX_MX_HOSTS`] the rest are
+    /// left out, with a warning. No usable record left is [`DnsError::NoUsableMx`]: the implicit
+    /// MX applies only when there are no MX records at all.
     pub(crate) async fn mail_hosts(
         &self,
         domain: &str,
+        rng: &mut Rng,
         emit: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, DnsError> {
         emit(Event::DnsQuery {
@@ -479,7 +587,8 @@ impl Resolver {
         });
         let (answer, proof) = self.mx_proved(domain).await?;
         match answer {
-            MxAnswer::Mx(list) => {
+            MxAnswer::Mx(mut list) => {
+                let shuffled = shuffle_equal_preferences(&mut list, rng);
                 emit(Event::DnsAnswer {
                     name: domain.to_string(),
                     rtype: "MX".into(),
@@ -489,7 +598,12 @@ impl Resolver {
                         .collect(),
                     proof: proof.map(|p| p.as_str().to_string()),
                 });
-                Ok(list.into_iter().map(|m| m.host).collect())
+                if shuffled {
+                    emit(Event::info(
+                        "MX hosts of equal preference are tried in random order (RFC 5321 §5.1)",
+                    ));
+                }
+                usable_mail_hosts(domain, list, emit)
             }
             MxAnswer::Implicit => {
                 emit(Event::info(format!(
@@ -973,6 +1087,106 @@ mod tests {
                 (20, "mx2.example.test"),
                 (20, "mx3.example.test")
             ]
+        );
+    }
+
+    fn mxs(list: &[(u16, &str)]) -> Vec<Mx> {
+        list.iter()
+            .map(|(p, h)| Mx {
+                preference: *p,
+                host: h.to_string(),
+            })
+            .collect()
+    }
+
+    /// RFC 5321 §5.1: equal preferences in random order, the preference order kept; the same
+    /// seed gives the same order, and over seeds every order of a group comes up.
+    #[test]
+    fn equal_preferences_are_shuffled_within_their_group_only() {
+        let sorted = mxs(&[(5, "a"), (10, "b"), (10, "c"), (10, "d"), (20, "e")]);
+        let mut orders = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let mut list = sorted.clone();
+            assert!(shuffle_equal_preferences(&mut list, &mut Rng::new(seed)));
+            let prefs: Vec<u16> = list.iter().map(|m| m.preference).collect();
+            assert_eq!(prefs, [5, 10, 10, 10, 20]);
+            assert_eq!((list[0].host.as_str(), list[4].host.as_str()), ("a", "e"));
+            let mut again = sorted.clone();
+            shuffle_equal_preferences(&mut again, &mut Rng::new(seed));
+            assert_eq!(list, again, "seed {seed}");
+            orders.insert(
+                list[1..4]
+                    .iter()
+                    .map(|m| m.host.clone())
+                    .collect::<String>(),
+            );
+        }
+        assert_eq!(orders.len(), 6, "{orders:?}");
+        // Nothing to shuffle: no group of two, the list untouched.
+        let mut single = mxs(&[(10, "a"), (20, "b")]);
+        assert!(!shuffle_equal_preferences(&mut single, &mut Rng::new(1)));
+        assert_eq!(single, mxs(&[(10, "a"), (20, "b")]));
+    }
+
+    #[test]
+    fn ip_address_exchanges_repeats_and_the_cap() {
+        let run = |list: &[(u16, &str)]| {
+            let mut events = Vec::new();
+            let got = usable_mail_hosts("d.test", mxs(list), &mut |e| events.push(e));
+            let text: Vec<String> = events
+                .iter()
+                .map(|e| match e {
+                    Event::Info { message } => format!("info {}", message),
+                    Event::Warning { message } => format!("warning {}", message),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            (got, text)
+        };
+        let (got, text) = run(&[(10, "192.0.2.1"), (20, "mx.d.test"), (30, "2001:db8::1")]);
+        assert_eq!(got.unwrap(), ["mx.d.test"]);
+        assert_eq!(
+            text,
+            [
+                "warning MX 10 192.0.2.1 of d.test is an IP address, not a host name (RFC 1035 §3.3.9): skipped",
+                "warning MX 30 2001:db8::1 of d.test is an IP address, not a host name (RFC 1035 §3.3.9): skipped",
+            ]
+        );
+        // Only IP addresses: no usable MX, and no implicit MX either.
+        let (got, _) = run(&[(10, "192.0.2.1")]);
+        let e = got.unwrap_err();
+        assert!(matches!(e, DnsError::NoUsableMx { .. }));
+        assert_eq!(
+            e.to_string(),
+            "d.test has no usable MX: 192.0.2.1 is an IP address, not a host name (RFC 1035 §3.3.9)"
+        );
+        // A host listed again (any case) is tried once, at its first place; one line says so.
+        let (got, text) = run(&[
+            (0, "a.d.test"),
+            (1, "b.d.test"),
+            (2, "A.d.test"),
+            (3, "a.d.test"),
+        ]);
+        assert_eq!(got.unwrap(), ["a.d.test", "b.d.test"]);
+        assert_eq!(
+            text,
+            ["info MX hosts of d.test listed more than once are tried once: a.d.test (3 records)"]
+        );
+        // More than the cap: the first ones in order, and a warning.
+        let many: Vec<(u16, String)> = (0..13).map(|i| (i, format!("m{i}.d.test"))).collect();
+        let many: Vec<(u16, &str)> = many.iter().map(|(p, h)| (*p, h.as_str())).collect();
+        let (got, text) = run(&many);
+        let got = got.unwrap();
+        assert_eq!(got.len(), MAX_MX_HOSTS);
+        assert_eq!(
+            got.last().unwrap(),
+            &format!("m{}.d.test", MAX_MX_HOSTS - 1)
+        );
+        assert_eq!(
+            text,
+            [format!(
+                "warning d.test has 13 MX hosts: only the first {MAX_MX_HOSTS} are tried"
+            )]
         );
     }
 

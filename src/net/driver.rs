@@ -1,4 +1,5 @@
-//! The send's async driver: opens the connection through the connection layer ([`super::conn`]),
+//! The send's async driver: opens the connection through the connection layer ([`super::conn`])
+//! (routed by MX, the next MX address after a server refuses the session in its greeting),
 //! pumps bytes between it and `smtp::client::Session` under per-reply timeouts, runs the TLS
 //! upgrade when the session asks, and hands every event to the run's event sink. Protocol
 //! decisions stay in the session.
@@ -105,14 +106,65 @@ async fn run(
         .iter()
         .map(|r| crate::smtp::event::RecipientResult::new(r.as_str()))
         .collect();
-    let mut conn = conn::open(connect, &mut |e| out.emit(e)).await?;
+    let mut dialer = conn::Dialer::new(connect);
+    // The greeting refusal of the last server left for the next MX address.
+    let mut refused: Option<SessionError> = None;
+    loop {
+        let conn = match dialer.next(&mut |e| out.emit(e)).await {
+            Ok(c) => c,
+            // No other candidate answered: the last refusal is the answer (exit 21), with the
+            // failures after it in the transcript.
+            Err(e) => {
+                return Err(match refused {
+                    Some(r) => {
+                        out.emit(Event::info("no other MX address to try"));
+                        Error::Session(r)
+                    }
+                    None => e,
+                });
+            }
+        };
+        let server = conn.server.clone();
+        let mut session = Session::new(plan.clone());
+        attempt(conn, &mut session, connect, out, state).await?;
+        // Whether a refusal means "try another" is the plan's (MX routing only); what counts as
+        // a refusal is the session's.
+        if connect.tries_next_mx_on_refusal()
+            && let Some(reply) = session.refused_in_greeting()
+        {
+            let said = format!(
+                "{} {}",
+                reply.code.unwrap_or_default(),
+                reply.lines.first().map(String::as_str).unwrap_or_default()
+            );
+            out.emit(Event::warning(format!(
+                "{server} refused the session in its greeting ({}): left for the next MX address (RFC 5321 §5.1)",
+                said.trim_end()
+            )));
+            refused = session.outcome().err().cloned();
+            continue;
+        }
+        return match session.outcome() {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::Session(e.clone())),
+        };
+    }
+}
+
+/// One session of the run over `conn`, to its end (the outcome is the session's).
+async fn attempt(
+    mut conn: Connection,
+    session: &mut Session,
+    connect: &ConnectPlan,
+    out: &mut Output<'_>,
+    state: &mut RunState,
+) -> Result<(), Error> {
     state.server = Some(conn.server.clone());
     let mut child = conn.child.take();
-    let mut session = Session::new(plan);
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
     // handshake included (HAProxy PROXY protocol §2).
     if let Some(preamble) = session.poll_transmit() {
-        drain(&mut session, out);
+        drain(session, out);
         conn.send(&preamble, Phase::Proxy, connect.link.timeout)
             .await?;
     }
@@ -125,7 +177,7 @@ async fn run(
     if conn.dane.is_some() {
         session.secure_tlsa_found();
     }
-    let result = pump(conn, &mut session, connect, out, state).await;
+    let result = pump(conn, session, connect, out, state).await;
     let mut spawn_failure = None;
     if let Some(child) = child.as_mut() {
         // stdin is closed with the connection: give the child a moment to exit, then kill it.
@@ -149,11 +201,7 @@ async fn run(
             reason,
         });
     }
-    result?;
-    match session.outcome() {
-        Ok(()) => Ok(()),
-        Err(e) => Err(Error::Session(e.clone())),
-    }
+    result
 }
 
 /// A `--pipe` child that ended before any banner with the shell's "cannot execute" (126) or

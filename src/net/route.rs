@@ -176,6 +176,15 @@ impl ConnectPlan {
             Target::Mx { domain, .. } => format!("any MX of {domain}"),
         }
     }
+
+    /// Whether a server that refuses the session in its greeting (4xx/5xx instead of 220) is
+    /// left for the next MX address: only when the plan routes by MX over TCP (RFC 5321 §5.1:
+    /// the addresses are alternatives for the same mail; Postfix moves on after a 4xx greeting
+    /// and, by default, `smtp_skip_5xx_greeting`, a 5xx one). A server named by the user
+    /// (`--server`, a socket, a child process) is the one asked about: its refusal is the answer.
+    pub(crate) fn tries_next_mx_on_refusal(&self) -> bool {
+        matches!(self.target, Target::Mx { .. }) && self.link.transport == Transport::Tcp
+    }
 }
 
 #[cfg(test)]

@@ -648,3 +648,373 @@ fn dnssec_trust_ad_shows_the_resolvers_verdict() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.all().contains("--dnssec validate"), "{}", run.all());
 }
+
+/// A refusing greeting: the refusal, then QUIT answered.
+fn refusing(banner: &'static [u8]) -> Vec<Step> {
+    vec![
+        Step::Send(banner),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]
+}
+
+/// A port free on both 127.0.0.1 and 127.0.0.2 (loopback on Linux), so two MX hosts can share
+/// one `--port`.
+fn shared_port() -> u16 {
+    loop {
+        let one = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = one.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.2", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn at(ip: &str, port: u16) -> std::net::SocketAddr {
+    format!("{ip}:{port}").parse().unwrap()
+}
+
+#[test]
+fn a_greeting_refusal_is_left_for_the_next_mx() {
+    for banner in [
+        &b"421 4.3.2 mx-busy.example.test busy, try later\r\n"[..],
+        b"554 5.7.1 mx-busy.example.test no service for you\r\n",
+    ] {
+        let port = shared_port();
+        let good = scripted_at(at("127.0.0.1", port), after_greet(accept_all()));
+        let busy = scripted_at(at("127.0.0.2", port), refusing(banner));
+        let (dns, _h) = FakeDns::start(vec![
+            (
+                "example.test",
+                RecordSpec::Mx(10, "mx-busy.example.test".into()),
+            ),
+            (
+                "example.test",
+                RecordSpec::Mx(20, "mx-good.example.test".into()),
+            ),
+            ("mx-busy.example.test", RecordSpec::A(v4("127.0.0.2"))),
+            ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ]);
+        let run = run_mx(&dns.to_string(), port, "user@example.test", &["--json"]);
+        // Checked before waiting for the servers: one never contacted would wait forever.
+        assert_eq!(run.code, 0, "{}", run.all());
+        let refused = busy.finish();
+        let got = good.finish();
+        // The refusing server got QUIT and nothing else; the next MX got the mail.
+        assert_eq!(refused, "QUIT\r\n");
+        assert!(got.contains("RCPT TO:<user@example.test>\r\n"), "{got}");
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // Every attempt, and why the first was left, in order.
+        let steps: Vec<String> = lines
+            .iter()
+            .filter_map(|l| {
+                let d = &l["data"];
+                match l["type"].as_str().unwrap() {
+                    "connected" => Some(format!("connected {}", d["host"].as_str().unwrap())),
+                    "received" if d["phase"] == "banner" => {
+                        Some(format!("banner {}", d["reply"]["code"]))
+                    }
+                    "warning" => Some(format!("warning {}", d["message"].as_str().unwrap())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let code = &String::from_utf8_lossy(banner)[..3];
+        assert_eq!(
+            steps,
+            [
+                "connected mx-busy.example.test".to_string(),
+                format!("banner {code}"),
+                format!(
+                    "warning mx-busy.example.test [127.0.0.2:{port}] refused the session in its greeting ({}): left for the next MX address (RFC 5321 §5.1)",
+                    String::from_utf8_lossy(banner).trim_end()
+                ),
+                "connected mx-good.example.test".into(),
+                "banner 220".into(),
+            ]
+        );
+        let summary = &lines.last().unwrap()["data"];
+        assert_eq!(summary["exit_code"], 0);
+        assert_eq!(
+            summary["server"],
+            format!("mx-good.example.test [127.0.0.1:{port}]")
+        );
+    }
+}
+
+#[test]
+fn every_mx_refusing_in_its_greeting_is_exit_21_with_the_last_refusal() {
+    let port = shared_port();
+    let first = scripted_at(at("127.0.0.1", port), refusing(b"421 4.3.2 first busy\r\n"));
+    let second = scripted_at(
+        at("127.0.0.2", port),
+        refusing(b"554 5.7.1 second refuses\r\n"),
+    );
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        // A third MX that does not resolve: the refusals still decide.
+        (
+            "example.test",
+            RecordSpec::Mx(30, "gone.example.test".into()),
+        ),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("gone.example.test", RecordSpec::NxDomain),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &[]);
+    // Checked before waiting for the servers: one never contacted would wait forever.
+    assert_eq!(run.code, 21, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains("no other MX address to try"), "{out}");
+    assert!(
+        run.stderr.contains(
+            "*** Result: failed (exit 21): banner: expected 220, got 554 5.7.1 second refuses"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        out.contains("gone.example.test does not exist (NXDOMAIN)"),
+        "{out}"
+    );
+    assert_eq!(first.finish(), "QUIT\r\n");
+    assert_eq!(second.finish(), "QUIT\r\n");
+}
+
+#[test]
+fn an_explicit_server_refusing_in_its_greeting_is_the_answer() {
+    // --server names a host with two addresses: the first refuses, the second is never tried.
+    let busy = scripted(refusing(b"421 4.3.2 busy\r\n"));
+    let port = busy.addr.port();
+    let trap = std::net::TcpListener::bind(("127.0.0.2", port));
+    let (dns, _h) = FakeDns::start(vec![
+        ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("both.example.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let dns = dns.to_string();
+    let server = format!("both.example.test:{port}");
+    let run = ehlo(&[
+        "--dns-server",
+        &dns,
+        "--server",
+        &server,
+        "--to",
+        "user@example.test",
+        "--timeout",
+        "5",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(busy.finish(), "QUIT\r\n");
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(!run.all().contains("next MX"), "{}", run.all());
+    if let Ok(t) = trap {
+        t.set_nonblocking(true).unwrap();
+        assert!(untouched(&t), "the second address was tried");
+    }
+}
+
+#[test]
+fn equal_preference_mx_hosts_are_tried_in_random_order() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let (dns, _h) = FakeDns::start(vec![
+        ("eq.test", RecordSpec::Mx(10, "a.eq.test".into())),
+        ("eq.test", RecordSpec::Mx(10, "b.eq.test".into())),
+        ("eq.test", RecordSpec::Mx(5, "first.eq.test".into())),
+        ("a.eq.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("b.eq.test", RecordSpec::A(v4("127.0.0.3"))),
+        ("first.eq.test", RecordSpec::A(v4("127.0.0.4"))),
+    ]);
+    let mut seen = std::collections::BTreeSet::new();
+    // Each order has a chance of 1/2 per run: 24 runs all alike happen once in 8 million.
+    for _ in 0..24 {
+        let run = run_mx(&dns.to_string(), port, "user@eq.test", &[]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        let out = run.all();
+        let line = out
+            .lines()
+            .find(|l| l.contains("MX lookup for eq.test"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string();
+        // The lower preference always comes first.
+        assert!(
+            line.ends_with(": 5 first.eq.test, 10 a.eq.test, 10 b.eq.test")
+                || line.ends_with(": 5 first.eq.test, 10 b.eq.test, 10 a.eq.test"),
+            "{line}"
+        );
+        assert!(
+            out.contains("MX hosts of equal preference are tried in random order (RFC 5321 §5.1)"),
+            "{out}"
+        );
+        // The hosts are tried in the order shown.
+        let a = out.find("Trying a.eq.test").unwrap();
+        let b = out.find("Trying b.eq.test").unwrap();
+        assert_eq!(a < b, line.ends_with("a.eq.test, 10 b.eq.test"), "{out}");
+        seen.insert(a < b);
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        2,
+        "equal-preference hosts always came in one order"
+    );
+    assert!(untouched(&trap));
+}
+
+#[test]
+fn an_mx_that_is_an_ip_address_is_skipped() {
+    // 127.0.0.1 as the exchange, with a server listening there: it must never be connected to.
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let (dns, _h) = FakeDns::start(vec![
+        ("lit.test", RecordSpec::Mx(10, "127.0.0.1".into())),
+        ("mixed.test", RecordSpec::Mx(10, "127.0.0.1".into())),
+        ("mixed.test", RecordSpec::Mx(20, "mx.mixed.test".into())),
+        ("mx.mixed.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@lit.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["data"]["outcome"], "dns");
+    assert_eq!(
+        summary["data"]["error"],
+        "lit.test has no usable MX: 127.0.0.1 is an IP address, not a host name (RFC 1035 §3.3.9)"
+    );
+    assert!(
+        run.stdout
+            .contains("MX 10 127.0.0.1 of lit.test is an IP address"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("\"connecting\""), "{}", run.stdout);
+
+    // Beside a usable MX: skipped with a warning, the other one tried.
+    let run = run_mx(&dns.to_string(), port, "user@mixed.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains("!!! MX 10 127.0.0.1 of mixed.test is an IP address, not a host name (RFC 1035 §3.3.9): skipped"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Trying mx.mixed.test:{port} (127.0.0.2)")),
+        "{out}"
+    );
+    assert!(!out.contains("(127.0.0.1)"), "{out}");
+    assert!(untouched(&trap), "the IP-address MX was connected to");
+}
+
+#[test]
+fn a_host_or_address_listed_twice_is_tried_once() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let mut table: Vec<(&str, RecordSpec)> = (0..5)
+        .map(|p| ("dup.test", RecordSpec::Mx(p, "mx.dup.test".into())))
+        .collect();
+    table.extend([
+        ("mx.dup.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("alias.test", RecordSpec::Mx(10, "one.alias.test".into())),
+        ("alias.test", RecordSpec::Mx(20, "two.alias.test".into())),
+        ("one.alias.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("two.alias.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("two.alias.test", RecordSpec::A(v4("127.0.0.3"))),
+    ]);
+    let (dns, _h, log) = FakeDns::start_logged(table);
+    let run = run_mx(&dns.to_string(), port, "user@dup.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert_eq!(out.matches("Trying ").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("A/AAAA lookup for mx.dup.test").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "MX hosts of dup.test listed more than once are tried once: mx.dup.test (5 records)"
+        ),
+        "{out}"
+    );
+    let asked = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| {
+            q.name == "mx.dup.test" && q.rtype == hickory_resolver::proto::rr::RecordType::A
+        })
+        .count();
+    assert_eq!(asked, 1, "mx.dup.test looked up {asked} times");
+
+    // Two names for one address: the address once, the other address of the second name too.
+    let run = run_mx(&dns.to_string(), port, "user@alias.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert_eq!(
+        out.matches(&format!("(127.0.0.2:{port})")).count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "two.alias.test: 127.0.0.2 (as one.alias.test) already tried, not tried again"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Trying two.alias.test:{port} (127.0.0.3)")),
+        "{out}"
+    );
+    assert!(untouched(&trap));
+}
+
+#[test]
+fn past_ten_mx_hosts_the_rest_are_left_out_with_a_warning() {
+    let trap = tripwire();
+    let port = trap.local_addr().unwrap().port();
+    let names: Vec<String> = (0..12).map(|i| format!("m{i}.many.test")).collect();
+    let mut table: Vec<(&str, RecordSpec)> = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        table.push(("many.test", RecordSpec::Mx(i as u16, n.clone())));
+        table.push((n.as_str(), RecordSpec::A(v4(&format!("127.0.1.{}", i + 1)))));
+    }
+    let (dns, _h) = FakeDns::start(table);
+    let run = run_mx(&dns.to_string(), port, "user@many.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains("!!! many.test has 12 MX hosts: only the first 10 are tried"),
+        "{out}"
+    );
+    assert_eq!(out.matches("Trying ").count(), 10, "{out}");
+    assert!(out.contains("Trying m9.many.test"), "{out}");
+    assert!(!out.contains("Trying m10.many.test"), "{out}");
+    assert!(untouched(&trap));
+}
+
+#[test]
+fn every_mx_failing_in_dns_is_a_dns_outcome() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("twonx.test", RecordSpec::Mx(10, "nx1.twonx.test".into())),
+        ("twonx.test", RecordSpec::Mx(20, "nx2.twonx.test".into())),
+        ("nx1.twonx.test", RecordSpec::NxDomain),
+        ("nx2.twonx.test", RecordSpec::NxDomain),
+    ]);
+    let run = run_mx(&dns.to_string(), 9, "user@twonx.test", &["--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["data"]["outcome"], "dns", "{}", run.stdout);
+    assert_eq!(
+        summary["data"]["error"],
+        "nx1.twonx.test does not exist (NXDOMAIN)"
+    );
+}

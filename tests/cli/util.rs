@@ -233,7 +233,16 @@ pub fn scripted(steps: Vec<Step>) -> Scripted {
 /// [`scripted`] with a TLS acceptor of the test's own (TLS 1.2 only, client certificate
 /// required, …) for `Step::Tls`.
 pub fn scripted_with(steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    scripted_on(TcpListener::bind("127.0.0.1:0").unwrap(), steps, acceptor)
+}
+
+/// [`scripted`] on a given address (another loopback address, a port shared with another
+/// server: MX hosts reached through one `--port`).
+pub fn scripted_at(addr: SocketAddr, steps: Vec<Step>) -> Scripted {
+    scripted_on(TcpListener::bind(addr).unwrap(), steps, test_acceptor())
+}
+
+fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
         let (tcp, peer) = listener.accept().unwrap();

@@ -398,6 +398,21 @@ impl Session {
         }
     }
 
+    /// The server refused this session in its greeting with a 4xx or 5xx reply (RFC 5321 §3.1:
+    /// 554 in place of 220; §3.8: 421 when it cannot serve now), so nothing of the mail was
+    /// offered to it: another MX host may take it (RFC 5321 §5.1). The refusal, if so. (A
+    /// greeting without a reply code, a close or a timeout is no refusal: not an SMTP answer.)
+    pub(crate) fn refused_in_greeting(&self) -> Option<&Reply> {
+        match &self.error {
+            Some(SessionError::UnexpectedReply {
+                phase: Phase::Banner,
+                reply,
+                ..
+            }) if matches!(reply.code, Some(400..=599)) => Some(reply),
+            _ => None,
+        }
+    }
+
     /// Per-recipient results so far.
     pub(crate) fn recipients(&self) -> &[RecipientResult] {
         &self.rcpt_results

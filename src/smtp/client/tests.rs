@@ -391,6 +391,49 @@ fn garbage_and_421_banners_are_exit_21() {
     }
 }
 
+/// Only a 4xx or 5xx greeting is a refusal another MX may not share; garbage, a close, a
+/// timeout, or a failure after the greeting are not.
+#[test]
+fn only_a_4xx_or_5xx_greeting_is_a_refusal_in_the_greeting() {
+    for banner in [
+        &b"421 4.3.2 busy\r\n"[..],
+        b"450 later\r\n",
+        b"554 5.7.1 go away\r\n",
+    ] {
+        let mut s = Session::new(plan());
+        s.feed(banner);
+        assert_eq!(sent(&mut s), "QUIT\r\n");
+        s.feed(b"221 bye\r\n");
+        let code = s.refused_in_greeting().and_then(|r| r.code);
+        assert_eq!(
+            code.map(|c| c.to_string()),
+            Some(String::from_utf8_lossy(&banner[..3]).into_owned())
+        );
+        assert_eq!(exit_code(&s), 21);
+    }
+    // Garbage, a close before the banner, a silent banner: no SMTP answer at all.
+    let mut garbage = Session::new(plan());
+    garbage.feed(b"hello there\r\n");
+    let mut closed = Session::new(plan());
+    closed.feed_eof();
+    let mut silent = Session::new(plan());
+    silent.on_timeout(1.0);
+    // A 220 and then a refused EHLO: the server did greet.
+    let mut later = Session::new(plan());
+    later.feed(b"220 x\r\n554 5.7.1 no\r\n");
+    let mut fine = Session::new(plan());
+    fine.feed(b"220 x\r\n");
+    for (what, s) in [
+        ("garbage", garbage),
+        ("closed", closed),
+        ("silent", silent),
+        ("refused EHLO", later),
+        ("greeted", fine),
+    ] {
+        assert!(s.refused_in_greeting().is_none(), "{what}");
+    }
+}
+
 #[test]
 fn dot_refused_is_exit_26() {
     let mut s = Session::new(plan());
