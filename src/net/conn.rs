@@ -2,9 +2,11 @@
 //! server (the send's driver, the REPL, replay, `check`).
 //!
 //! - [`open`]: resolve and connect (TCP with MX failover in preference order and every address
-//!   of each host, RFC 5321 §5.1, skipping addresses outside `-4`/`-6`; a UNIX socket; or a
-//!   child process). A PROXY header is the client session's preamble: it goes out as the
-//!   session's first write, before any TLS.
+//!   of each host, RFC 5321 §5.1, skipping addresses outside `-4`/`-6` and those already tried;
+//!   a UNIX socket; or a child process). [`Dialer`] is the same, able to go on to the next
+//!   candidate after a connection (the send, when an MX refuses the session in its greeting).
+//!   A PROXY header is the client session's preamble: it goes out as the session's first
+//!   write, before any TLS.
 //! - [`Connection::start_tls`]: the TLS handshake under the timeout, for implicit TLS right
 //!   after [`open`] and for the STARTTLS upgrade alike; peer certificates saved as asked.
 //! - [`connect`]: [`open`] plus the implicit TLS handshake when the plan asks for it.

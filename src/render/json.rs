@@ -40,7 +40,7 @@
 //! | `note` | (`ehlo repl`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices) |
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected), `reply` (the first differing reply: code and text, or null), `phase` (or null when the server had closed), `exit_code` |
 //! | `dns_query` | `name`, `rtype` (`MX`, `A`, `AAAA`) |
-//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot), addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
+//! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot) in the order they are tried — by preference, equal preferences shuffled —, addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
@@ -88,7 +88,13 @@
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
 //!
-//! `server` is who the send talked to: the host name it connected to (the `--server` host as
+//! Routed by MX, a server that refuses the session in its greeting (4xx/5xx) is left for the
+//! next MX address: its `connected`, the `received` refusal (phase `banner`), QUIT and `closed`
+//! are followed by a `warning` (`"mx1.example.net [192.0.2.1:25] refused the session in its
+//! greeting (421 …): left for the next MX address (RFC 5321 §5.1)"`), then the next attempt's
+//! events; after the last one, an `info` `"no other MX address to try"`.
+//!
+//! `server` is who the send talked to last: the host name it connected to (the `--server` host as
 //! given, an IP address stays one; or the MX host that answered), a space, then the socket
 //! address in brackets: `"mx.example.net [192.0.2.1:25]"`, `"localhost [127.0.0.1:2525]"`,
 //! `"127.0.0.1 [127.0.0.1:2525]"`, `"mx.example.net [[2001:db8::1]:25]"`; `"unix:PATH"` over
