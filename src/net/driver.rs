@@ -160,6 +160,8 @@ async fn attempt(
     state: &mut RunState,
 ) -> Result<(), Error> {
     state.server = Some(conn.server.clone());
+    // A server left before this one tells nothing about this one's TLS.
+    state.tls = None;
     let mut child = conn.child.take();
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
     // handshake included (HAProxy PROXY protocol §2).
