@@ -363,9 +363,9 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         .with("text", capped_lines(&banner.lines, TEXT_CAP))
         .timed(*banner_ms);
     match banner.code {
-        // Past the reply size limits, even after a 220: not a greeting an SMTP client can read
-        // (RFC 5321 §4.5.3.1.5 allows 512 octets a line), whatever its code says.
-        _ if oversized(banner) => {
+        // No reply code at all, or past the reply size limits even after a 220: not a
+        // greeting an SMTP client can read (RFC 5321 §4.5.3.1.5 allows 512 octets a line).
+        _ if banner.code.is_none() || oversized(banner) => {
             out.push(CheckResult {
                 status: Status::Fail,
                 summary: format!("not an SMTP greeting: {}", garbled(banner)),
@@ -375,15 +375,6 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             return out;
         }
         Some(220) => out.push(b),
-        None => {
-            out.push(CheckResult {
-                status: Status::Fail,
-                summary: format!("not an SMTP greeting: {}", garbled(banner)),
-                ..b
-            });
-            out.extend(skipped(1, "no SMTP greeting"));
-            return out;
-        }
         _ if not_now(banner) => {
             out.push(CheckResult {
                 status: Status::Error,
