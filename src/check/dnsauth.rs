@@ -62,10 +62,7 @@ fn passing_includes(record: &str) -> Vec<String> {
     let mut out = Vec::new();
     for term in record.split_whitespace().skip(1) {
         let t = term.to_ascii_lowercase();
-        let (q, mech) = match t.chars().next() {
-            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
-            _ => ('+', t.as_str()),
-        };
+        let (q, mech) = records::spf_qualified(&t);
         if mech == "all" {
             break;
         }

@@ -187,15 +187,20 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
 /// left to right and `all` matches every sender, so a later one is never reached), and its
 /// `redirect=` target when it has no `all` — RFC 7208 §6.1: a redirect is ignored when the
 /// record has an `all` mechanism anywhere.
+/// An SPF term's qualifier (`+` when none is written, RFC 7208 §4.6.2) and the rest.
+pub(crate) fn spf_qualified(term: &str) -> (char, &str) {
+    match term.chars().next() {
+        Some(c @ ('+' | '-' | '~' | '?')) => (c, &term[1..]),
+        _ => ('+', term),
+    }
+}
+
 pub(crate) fn spf_policy(record: &str) -> (Option<char>, Option<String>) {
     let mut all = None;
     let mut redirect = None;
     for term in record.split_whitespace().skip(1) {
         let t = term.to_ascii_lowercase();
-        let (q, mech) = match t.chars().next() {
-            Some(c @ ('+' | '-' | '~' | '?')) => (c, &t[1..]),
-            _ => ('+', t.as_str()),
-        };
+        let (q, mech) = spf_qualified(&t);
         if mech == "all" {
             all.get_or_insert(q);
         } else if let Some(d) = mech.strip_prefix("redirect=") {
@@ -254,7 +259,7 @@ pub(crate) fn spf_syntax_error(record: &str) -> Option<String> {
             }
             continue;
         }
-        let mech = t.strip_prefix(['+', '-', '~', '?']).unwrap_or(&t);
+        let (_, mech) = spf_qualified(&t);
         let (name, arg) = match mech.find([':', '/']) {
             Some(i) => (&mech[..i], &mech[i..]),
             None => (mech, ""),
