@@ -404,8 +404,9 @@ impl<'p> Dialer<'p> {
     }
 }
 
-/// A seed for the equal-preference shuffle from OpenSSL's generator (the clock if that fails).
-fn random_seed() -> u64 {
+/// A seed from OpenSSL's generator (the clock if that fails): the equal-preference MX shuffle's,
+/// and `ehlo serve`'s session PRNGs'.
+pub(crate) fn random_seed() -> u64 {
     let mut b = [0u8; 8];
     if openssl::rand::rand_bytes(&mut b).is_ok() {
         return u64::from_le_bytes(b);

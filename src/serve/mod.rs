@@ -453,7 +453,7 @@ async fn start_or_return(
     };
     // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
     // challenge, so a captured response would replay. The seed in use is printed.
-    let seed = opts.seed.unwrap_or_else(random_seed);
+    let seed = opts.seed.unwrap_or_else(crate::net::conn::random_seed);
     let shared = Arc::new(Shared {
         config,
         seed,
@@ -526,17 +526,6 @@ fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
         addr: addr.to_string(),
         reason,
     }
-}
-
-/// A seed for the session PRNGs from OpenSSL's generator (the clock if that fails).
-fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    if openssl::rand::rand_bytes(&mut b).is_ok() {
-        return u64::from_le_bytes(b);
-    }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
 }
 
 fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
