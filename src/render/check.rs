@@ -439,23 +439,11 @@ impl CheckRenderer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::check::model::{CheckResult, ExpectOutcome, Judged};
 
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::render::test_sink::Shared;
 
     /// Text a hostile server can get into a result: CR + erase-line + a forged pass line, NUL,
     /// SOH, form feed, DEL, a C1 CSI, a bidi override, and U+FFFD where its bytes were not
@@ -495,7 +483,7 @@ mod tests {
         r.start(1);
         r.domain(&report);
         r.finish(&[report], 40, Some(HOSTILE));
-        let out = buf.0.lock().unwrap().clone();
+        let out = buf.bytes();
         String::from_utf8(out).expect("the report is UTF-8")
     }
 

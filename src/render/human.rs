@@ -1157,31 +1157,12 @@ pub(crate) fn hex_dump(bytes: &[u8]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::smtp::codes::{EnhancedInfo, Hint};
     use crate::smtp::event::{Bytes, Phase, RecipientResult, VerifyVerdict};
 
-    /// A Write that appends to a shared buffer so the test can read what the renderer wrote.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
+    use crate::render::test_sink::Shared;
 
     struct Run {
         out: Shared,

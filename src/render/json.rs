@@ -250,7 +250,6 @@ impl Renderer for Json {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
 
     use serde_json::Value;
 
@@ -262,18 +261,7 @@ mod tests {
     };
     use crate::smtp::reply::Reply;
 
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::render::test_sink::Shared;
 
     fn lines(events: &[Event]) -> Vec<Value> {
         let buf = Shared::default();
@@ -282,7 +270,7 @@ mod tests {
             j.event(e, Duration::from_micros(1500 * i as u64 + 7));
         }
         j.finish();
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = String::from_utf8(buf.bytes()).unwrap();
         assert!(text.ends_with('\n'));
         text.lines()
             .map(|l| serde_json::from_str(l).expect("every line is JSON"))

@@ -8,6 +8,8 @@ pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod remedy;
 pub(crate) mod style;
+#[cfg(test)]
+pub(crate) mod test_sink;
 
 use std::time::Duration;
 

@@ -1900,18 +1900,7 @@ mod tests {
         }
     }
 
-    /// Bytes an editor wrote, shared with the test.
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::render::test_sink::Shared as Sink;
 
     /// An editor asked for a command line, writing to a sink; the answers it gives.
     fn editor() -> (Editor, Sink, tokio::sync::mpsc::UnboundedReceiver<Answer>) {
@@ -1947,7 +1936,7 @@ mod tests {
         let line = format!("NOOP {}", "x".repeat(n));
         for pasted in [true, false] {
             let (mut ed, sink, mut rx) = editor();
-            let before = sink.0.lock().unwrap().len();
+            let before = sink.len();
             let input = if pasted {
                 format!("\x1b[200~{line}\x1b[201~\r")
             } else {
@@ -1955,7 +1944,7 @@ mod tests {
             };
             feed_reads(&mut ed, input.as_bytes());
             assert_eq!(lines(&mut rx), vec![line.clone()]);
-            let written = sink.0.lock().unwrap().len() - before;
+            let written = sink.len() - before;
             // The finished line once, plus a drawing per read when not pasted (five reads).
             let bound = if pasted { 2 * n } else { 8 * n };
             assert!(
@@ -1974,14 +1963,14 @@ mod tests {
         let got = lines(&mut rx);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].len(), LINE_MAX);
-        let out = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        let out = sink.text();
         let notice = format!("line longer than {LINE_MAX} characters: 123 characters not taken");
         assert_eq!(out.matches(&notice).count(), 1, "{out:?}");
         // The next line starts from nothing: no notice for it.
         ed.request("ehlo[plain]> ", LineKind::Command);
         feed_reads(&mut ed, b"NOOP\r");
         assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
-        let out = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        let out = sink.text();
         assert_eq!(out.matches("not taken").count(), 1, "{out:?}");
     }
 

@@ -331,19 +331,8 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::render::test_sink::Shared;
 
     #[test]
     fn round_trip() {
@@ -358,7 +347,7 @@ mod tests {
             &[354, 250],
         );
         r.step("NOOP", &[], &[]);
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = String::from_utf8(buf.bytes()).unwrap();
         assert_eq!(
             text,
             "# hello\n< 220\n> EHLO x\n< 250\n> :data\n| Subject: s\n| \n| .dot\n< 354\n< 250\n> NOOP\n"
