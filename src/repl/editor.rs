@@ -366,6 +366,18 @@ impl Ui {
         r
     }
 
+    /// The keys typed so far and not read yet were typed during a SASL exchange that has
+    /// ended unauthenticated: the lines they make are read as secrets (masked, kept out of
+    /// the history, answered as typed at a secret prompt). A pipe has no such keys: its lines
+    /// are read one at a time, when asked for.
+    pub(crate) fn secret_typeahead(&mut self) {
+        if let UiKind::Term(t) = &mut self.inner
+            && let Ok(mut ed) = t.ed.lock()
+        {
+            ed.typeahead_secret = ed.pending.len();
+        }
+    }
+
     /// Was the last line typed at a secret prompt?
     pub(crate) fn typed_secret(&self) -> bool {
         self.secret
@@ -691,6 +703,10 @@ struct Search {
 /// output writers, under one lock, so output and the prompt never interleave mid-line.
 struct Editor {
     pending: VecDeque<u8>,
+    /// How many bytes at the front of `pending` were typed during a SASL exchange that ended
+    /// unauthenticated ([`Ui::secret_typeahead`]): they are edited and answered as a secret
+    /// whatever prompt asks for them.
+    typeahead_secret: usize,
     req: Option<Request>,
     line: Vec<char>,
     cursor: usize,
@@ -747,6 +763,7 @@ impl Editor {
             cursor: 0,
             drawn: false,
             in_paste: false,
+            typeahead_secret: 0,
             prev_cr: false,
             last_tab: false,
             eof: false,
@@ -927,6 +944,7 @@ impl Editor {
     fn idle(&mut self) {
         if !self.in_paste && self.pending.len() == 1 && self.pending[0] == 0x1b {
             self.pending.clear();
+            self.typeahead_secret = 0;
         }
     }
 
@@ -951,6 +969,9 @@ impl Editor {
                     && !self.pending.iter().take(i).any(|&b| b == 0x1b)
                 {
                     self.pending.remove(i);
+                    if i < self.typeahead_secret {
+                        self.typeahead_secret -= 1;
+                    }
                     self.interrupt.notify_waiters();
                     continue;
                 }
@@ -966,6 +987,8 @@ impl Editor {
             };
             self.pending.drain(..used);
             self.key(key);
+            // Counted down after the key: the Enter that ends a secret line is still secret.
+            self.typeahead_secret = self.typeahead_secret.saturating_sub(used);
         }
     }
 
@@ -987,6 +1010,9 @@ impl Editor {
     }
 
     fn kind(&self) -> LineKind {
+        if self.typeahead_secret > 0 && self.req.is_some() {
+            return LineKind::Secret;
+        }
         self.req
             .as_ref()
             .map(|r| r.kind)
@@ -2000,5 +2026,54 @@ mod tests {
         ed.idle();
         ed.feed(b"[AB\r");
         assert_eq!(lines(&mut rx), vec!["[AB".to_string()]);
+    }
+
+    /// Responses typed ahead while the REPL waited for a SASL reply, after the exchange ended
+    /// with a refusal: read as secrets at the command prompt (never echoed, never in the
+    /// history, answered as secret), and only they: what is typed after is a command again.
+    #[test]
+    fn keys_typed_during_a_refused_exchange_are_read_as_secrets() {
+        let (mut ed, sink, mut rx) = editor();
+        ed.feed(b"AUTH LOGIN\r");
+        assert_eq!(lines(&mut rx), vec!["AUTH LOGIN".to_string()]);
+        // Busy (no request): the responses wait in the queue.
+        ed.feed(b"dXNlcg==\rU2VrcjN0UFc5OQ==\r");
+        ed.typeahead_secret = ed.pending.len();
+        let before = sink.len();
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            ed.request("ehlo[plain]> ", LineKind::Command);
+            answers.extend(std::iter::from_fn(|| rx.try_recv().ok()));
+        }
+        let got: Vec<(String, bool)> = answers
+            .into_iter()
+            .map(|(i, _, secret)| match i {
+                Input::Line(l) => (l, secret),
+                other => (format!("{other:?}"), secret),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("dXNlcg==".to_string(), true),
+                ("U2VrcjN0UFc5OQ==".to_string(), true)
+            ]
+        );
+        let shown = String::from_utf8_lossy(&sink.bytes()[before..]).into_owned();
+        assert!(
+            !shown.contains("dXNlcg") && !shown.contains("U2Vr"),
+            "{shown:?}"
+        );
+        assert!(
+            !ed.history
+                .iter()
+                .any(|h| h.contains("U2Vr") || h.contains("dXNl"))
+        );
+        // Typed afterwards: a command, shown and remembered.
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"NOOP\r");
+        let (i, _, secret) = rx.try_recv().unwrap();
+        assert!(matches!(i, Input::Line(l) if l == "NOOP") && !secret);
+        assert_eq!(ed.history.last().map(String::as_str), Some("NOOP"));
     }
 }

@@ -252,8 +252,16 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
                 engine.failure = None;
+                let before = engine.sasl_mark();
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
                 engine.more_pasted = false;
+                if sasl_typeahead_refused(before, engine.sasl_mark()) {
+                    // Keys typed while the exchange was open (responses typed ahead) wait in
+                    // the editor; the exchange ended unauthenticated (a refusal, a close), so
+                    // read at a command prompt they would go out as commands, shown and kept
+                    // in the history. They are read as secrets and, by the rule above, not sent.
+                    ui.secret_typeahead();
+                }
                 if let Some(code) = engine.strict_failure().await {
                     return code;
                 }
@@ -268,6 +276,17 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
             }
         }
     }
+}
+
+/// Did a SASL exchange run during a command (one was under way before it, or one started) and
+/// end without authenticating (no 235 came: a refusal, a 503 when already authenticated, a
+/// close)? `before` and `after` are [`Engine::sasl_mark`]s.
+fn sasl_typeahead_refused(before: (bool, u32, bool), after: (bool, u32, bool)) -> bool {
+    let (open_before, started_before, authed_before) = before;
+    let (open_after, started_after, authed_after) = after;
+    let ran = open_before || started_after != started_before;
+    let newly_authenticated = authed_after && !authed_before;
+    ran && !open_after && !newly_authenticated
 }
 
 /// Does the REPL go on after an input?
@@ -511,6 +530,15 @@ impl Engine {
     /// Is the next typed line a SASL response?
     fn expects_secret(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.expects_secret())
+    }
+
+    /// Where the session's SASL exchanges stand: one under way, how many have started, and
+    /// whether it is authenticated ([`sasl_typeahead_refused`] compares two of these).
+    fn sasl_mark(&self) -> (bool, u32, bool) {
+        match &self.session {
+            Some(s) => (s.expects_secret(), s.exchanges_started(), s.state().authed),
+            None => (false, 0, false),
+        }
     }
 
     fn connected(&self) -> bool {
@@ -2124,5 +2152,27 @@ async fn ctrl_c(interrupt: Option<Arc<tokio::sync::Notify>>) {
     match interrupt {
         Some(n) => n.notified().await,
         None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typeahead_is_secret_after_an_exchange_that_did_not_authenticate() {
+        // (under way, started, authenticated) before and after a command.
+        // AUTH LOGIN refused at once: started during the command, over, not authenticated.
+        assert!(sasl_typeahead_refused((false, 0, false), (false, 1, false)));
+        // The last response refused (535).
+        assert!(sasl_typeahead_refused((true, 1, false), (false, 1, false)));
+        // A second AUTH refused with 503 while authenticated.
+        assert!(sasl_typeahead_refused((false, 1, true), (false, 2, true)));
+        // Authenticated by this command: what was typed ahead is the next command.
+        assert!(!sasl_typeahead_refused((true, 1, false), (false, 1, true)));
+        // Still under way (a 334): the next prompt is a secret one anyway.
+        assert!(!sasl_typeahead_refused((false, 0, false), (true, 1, false)));
+        // No exchange at all.
+        assert!(!sasl_typeahead_refused((false, 3, true), (false, 3, true)));
     }
 }

@@ -176,6 +176,9 @@ pub(crate) struct ManualSession {
     next_sasl: u32,
     /// `sasl` went on from an AUTH sent by `:raw`: its replies came with nothing pending.
     sasl_after_raw: bool,
+    /// How many SASL exchanges have started (typed or `:raw` AUTH, or a 334 to an initial
+    /// response): the REPL compares it around a command to know one ran meanwhile.
+    exchanges: u32,
     /// An AUTH went out in `:raw` bytes (or SASL responses did) and the exchange has not had
     /// its final reply (anything but 334): what is typed until then is a SASL response. The
     /// number is how many replies are still due to lines sent before that AUTH.
@@ -216,6 +219,7 @@ impl ManualSession {
             sasl: None,
             next_sasl: 0,
             sasl_after_raw: false,
+            exchanges: 0,
             raw_auth: None,
             auth: None,
             data_content: None,
@@ -338,6 +342,11 @@ impl ManualSession {
         self.sasl.is_some() || self.raw_auth.is_some()
     }
 
+    /// How many SASL exchanges have started so far (a counter to compare, not a total).
+    pub(crate) fn exchanges_started(&self) -> u32 {
+        self.exchanges
+    }
+
     /// Is the session over?
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
@@ -447,6 +456,7 @@ impl ManualSession {
             if typed_auth_continues(line) {
                 self.sasl = Some(id);
                 self.sasl_after_raw = false;
+                self.exchanges = self.exchanges.wrapping_add(1);
             }
             Expect::TypedAuth { id }
         } else {
@@ -479,6 +489,7 @@ impl ManualSession {
             self.raw_auth = Some(0);
         } else if let Some(before) = masked.auth_line {
             self.raw_auth = Some(before);
+            self.exchanges = self.exchanges.wrapping_add(1);
         }
         let (shown, redacted) = if self.show_secrets {
             (text, false)
@@ -771,6 +782,7 @@ impl ManualSession {
                 if last && self.sasl.is_none() && self.raw_auth.is_none() {
                     self.sasl = id;
                     self.sasl_after_raw = false;
+                    self.exchanges = self.exchanges.wrapping_add(1);
                 }
             }
             code => {
