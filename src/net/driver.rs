@@ -142,6 +142,9 @@ async fn run(
                 said.trim_end()
             )));
             refused = session.outcome().err().cloned();
+            // The summary's timings are those of the server it names; the DNS time (the MX
+            // lookup and every address lookup) is the run's.
+            out.timings.retain(|(p, _)| *p == Phase::Dns);
             continue;
         }
         return match session.outcome() {

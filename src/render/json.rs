@@ -92,7 +92,9 @@
 //! next MX address: its `connected`, the `received` refusal (phase `banner`), QUIT and `closed`
 //! are followed by a `warning` (`"mx1.example.net [192.0.2.1:25] refused the session in its
 //! greeting (421 …): left for the next MX address (RFC 5321 §5.1)"`), then the next attempt's
-//! events; after the last one, an `info` `"no other MX address to try"`.
+//! events; after the last one, an `info` `"no other MX address to try"`. The summary's
+//! `timings` are then those of the server it names (the `dns` phase stays the whole run's:
+//! the MX lookup and every address lookup); each attempt's own are in its `timing` events.
 //!
 //! `server` is who the send talked to last: the host name it connected to (the `--server` host as
 //! given, an IP address stays one; or the MX host that answered), a space, then the socket

@@ -743,6 +743,28 @@ fn a_greeting_refusal_is_left_for_the_next_mx() {
             summary["server"],
             format!("mx-good.example.test [127.0.0.1:{port}]")
         );
+        // The summary's banner time is the answering server's, not the sum over both.
+        let last_connect = lines
+            .iter()
+            .rposition(|l| l["type"] == "connected")
+            .unwrap();
+        let banner_timings = |from: usize, to: usize| -> Vec<String> {
+            lines[from..to]
+                .iter()
+                .filter(|l| l["type"] == "timing" && l["data"]["phase"] == "banner")
+                .map(|l| l["data"]["ms"].to_string())
+                .collect()
+        };
+        assert_eq!(banner_timings(0, last_connect).len(), 1, "{}", run.stdout);
+        let answering = banner_timings(last_connect, lines.len());
+        let in_summary: Vec<String> = summary["timings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["phase"] == "banner")
+            .map(|t| t["ms"].to_string())
+            .collect();
+        assert_eq!(in_summary, answering, "{}", run.stdout);
     }
 }
 
