@@ -36,6 +36,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use clap::builder::Resettable;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory};
 
@@ -245,20 +246,75 @@ pub(crate) struct Unset {
     pub(crate) by: Negation,
 }
 
-/// Drop from `settings` what `neg` unsets, recording it in `unset`; true if anything went.
-fn unset_in(settings: &mut Vec<Setting>, neg: &Negation, unset: &mut Vec<Unset>) -> bool {
-    let before = settings.len();
-    settings.retain(|s| {
-        let hit = neg.matches(s);
-        if hit {
-            unset.push(Unset {
-                setting: s.clone(),
-                by: neg.clone(),
-            });
+/// Drop from each of `layers` what `negs` unset, every negation reaching every setting: each
+/// setting goes to the first negation that matches it. One pass over the settings with the
+/// negations indexed by flag and by header name, where a `retain` per negation was quadratic in
+/// `--no-<opt>` words times settings. `unset` gets the removals in the order the negations
+/// were given (within one negation: layer by layer, each in its own order).
+fn unset_in(layers: &mut [&mut Vec<Setting>], negs: &[Negation], unset: &mut Vec<Unset>) {
+    let mut removed = Vec::new();
+    for (layer, settings) in layers.iter_mut().enumerate() {
+        let at = vec![settings.len(); negs.len()];
+        for (neg, index, setting) in first_negation(settings, negs, &at) {
+            removed.push((neg, layer, index, setting));
         }
-        !hit
-    });
-    settings.len() != before
+    }
+    removed.sort_unstable_by_key(|&(neg, layer, index, _)| (neg, layer, index));
+    unset.extend(removed.into_iter().map(|(neg, _, _, setting)| Unset {
+        setting,
+        by: negs[neg].clone(),
+    }));
+}
+
+/// The header name a `--header` value sets, lower-cased (how [`Negation::matches`] compares).
+fn header_key(s: &Setting) -> Option<String> {
+    let v = s.value.as_ref()?.to_string_lossy();
+    let n = v.split_once(':').map_or(&*v, |(n, _)| n);
+    Some(n.trim().to_ascii_lowercase())
+}
+
+/// Remove from `settings` what `negs` unset, where negation `k` reaches the settings before
+/// index `at[k]` (`at` never decreases): each setting goes to the first negation after it that
+/// matches. Returns (negation, index of the setting, setting) for each removal, in no order.
+/// One backward walk: the negations met so far are indexed by flag id and header name, the
+/// nearest one winning, so the cost is linear in settings plus negations.
+fn first_negation(
+    settings: &mut Vec<Setting>,
+    negs: &[Negation],
+    at: &[usize],
+) -> Vec<(usize, usize, Setting)> {
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let mut by_header: HashMap<String, usize> = HashMap::new();
+    let mut next = negs.len();
+    let mut removed = Vec::new();
+    let mut kept = Vec::with_capacity(settings.len());
+    for (index, s) in std::mem::take(settings).into_iter().enumerate().rev() {
+        while next > 0 && at[next - 1] > index {
+            next -= 1;
+            match &negs[next].target {
+                Unsets::Id(id) => by_id.insert(id.as_str(), next),
+                Unsets::Header(name) => by_header.insert(name.to_ascii_lowercase(), next),
+            };
+        }
+        let by_name = if s.id == "header" && !by_header.is_empty() {
+            header_key(&s).and_then(|k| by_header.get(&k).copied())
+        } else {
+            None
+        };
+        match by_id
+            .get(s.id.as_str())
+            .copied()
+            .into_iter()
+            .chain(by_name)
+            .min()
+        {
+            Some(neg) => removed.push((neg, index, s)),
+            None => kept.push(s),
+        }
+    }
+    kept.reverse();
+    *settings = kept;
+    removed
 }
 
 /// The command line without its `--no-<opt>` words, what they removed, and the words themselves.
@@ -333,9 +389,15 @@ impl Layered {
                 s.origin
             ));
         }
+        // What each negation removed, in `unset` order (a scan of `unset` per negation was
+        // quadratic in `--no-<opt>` words).
+        let mut by_seq: HashMap<usize, Vec<&Unset>> = HashMap::new();
+        for u in &self.unset {
+            by_seq.entry(u.by.seq).or_default().push(u);
+        }
         for n in &self.negations {
             let mut any = false;
-            for u in self.unset.iter().filter(|u| u.by.seq == n.seq) {
+            for u in by_seq.get(&n.seq).into_iter().flatten() {
                 any = true;
                 out.push_str(&format!(
                     "# unset: {} ({}) by {} ({})\n",
@@ -365,6 +427,59 @@ struct Table {
     conflicts: HashMap<String, HashSet<String>>,
     /// Numbers the negations, so the dump can tell two `--no-from` apart.
     seq: std::cell::Cell<usize>,
+    /// Where each name is in the table.
+    index: Names,
+    /// One-flag commands that check a value (see [`command_of`]), made on first use.
+    alone: std::cell::RefCell<HashMap<String, Command>>,
+}
+
+/// The table's flags by id, by long name or alias, and by short, as positions in the table
+/// (the first flag wins a name, as a scan of the table in order would find): a config line or
+/// variable costs one look-up, not a walk over every flag.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, usize>,
+    longs: HashMap<String, usize>,
+    shorts: HashMap<char, usize>,
+}
+
+impl Names {
+    fn new(cmd: &Command) -> Names {
+        let mut n = Names::default();
+        for (i, a) in cmd.get_arguments().enumerate() {
+            n.ids.entry(a.get_id().to_string()).or_insert(i);
+            let aliases = a.get_all_aliases().unwrap_or_default();
+            for name in a.get_long().into_iter().chain(aliases) {
+                n.longs.entry(name.to_string()).or_insert(i);
+            }
+            if let Some(c) = a.get_short() {
+                n.shorts.entry(c).or_insert(i);
+            }
+        }
+        n
+    }
+}
+
+/// A command with `arg` as its only flag, to check a value from a file or variable the way
+/// clap checks it on the command line (value parser, delimiter, number of values) and with
+/// the same messages. Parsing one word against it costs one flag, where a clone of the whole
+/// table per config line made a large file take seconds. The links to other flags (`requires`,
+/// conflicts, overrides, groups) are dropped: they concern the merged command line, which clap
+/// parses as a whole afterwards, and alone a `tls-cert` line could never satisfy its
+/// `requires = "tls_key"`.
+fn command_of(arg: &Arg) -> Command {
+    let arg = arg
+        .clone()
+        .requires(Resettable::Reset)
+        .conflicts_with(Resettable::Reset)
+        .overrides_with(Resettable::Reset)
+        .group(Resettable::Reset)
+        .required(false);
+    Command::new("ehlo")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(arg)
 }
 
 /// What a name in the file or the environment refers to.
@@ -388,23 +503,33 @@ impl Table {
             }
         }
         Table {
+            index: Names::new(&cmd),
             cmd,
             conflicts,
             seq: std::cell::Cell::new(0),
+            alone: std::cell::RefCell::new(HashMap::new()),
         }
     }
 
+    /// The flag at `i` in the table's order.
+    fn at(&self, i: usize) -> Option<&Arg> {
+        self.cmd.get_arguments().nth(i)
+    }
+
     fn by_id(&self, id: &str) -> Option<&Arg> {
-        self.cmd.get_arguments().find(|a| a.get_id() == id)
+        self.at(*self.index.ids.get(id)?)
     }
 
     /// A long name, alias or one-character short of the one-shot send.
     fn lookup(&self, name: &str) -> Lookup<'_> {
-        let found = self.cmd.get_arguments().find(|a| {
-            a.get_long() == Some(name)
-                || a.get_all_aliases().unwrap_or_default().contains(&name)
-                || (name.chars().count() == 1 && a.get_short().is_some_and(|s| name.starts_with(s)))
-        });
+        let long = self.index.longs.get(name).copied();
+        let mut chars = name.chars();
+        let short = match (chars.next(), chars.next()) {
+            (Some(c), None) => self.index.shorts.get(&c).copied(),
+            _ => None,
+        };
+        // The first flag of the table that has the name, whichever way.
+        let found = long.into_iter().chain(short).min().and_then(|i| self.at(i));
         match found {
             None => Lookup::Unknown,
             Some(a) => {
@@ -432,8 +557,8 @@ impl Table {
     }
 
     /// A setting for `arg` with a value as written in a file or variable: checks the
-    /// value/no-value shape, then lets clap validate the value itself. `Err` is the reason,
-    /// without the value (it may be a secret).
+    /// value/no-value shape, then lets clap validate the value itself (against [`command_of`]).
+    /// `Err` is the reason, without the value (it may be a secret).
     fn setting(
         &self,
         arg: &Arg,
@@ -463,12 +588,15 @@ impl Table {
             origin,
             secret: arg.is_hide_env_values_set(),
         };
-        match self
-            .cmd
-            .clone()
-            .try_get_matches_from([OsString::from("ehlo"), s.token()])
-        {
-            Ok(_) => Ok(s),
+        self.check(arg, &s).map(|()| s)
+    }
+
+    /// clap's verdict on `s`, a setting of `arg`: its value parsed by [`command_of`]`(arg)`.
+    fn check(&self, arg: &Arg, s: &Setting) -> Result<(), String> {
+        let mut alone = self.alone.borrow_mut();
+        let cmd = alone.entry(s.id.clone()).or_insert_with(|| command_of(arg));
+        match cmd.try_get_matches_from_mut([OsString::from("ehlo"), s.token()]) {
+            Ok(_) => Ok(()),
             Err(e) => Err(clap_reason(&e)),
         }
     }
@@ -518,13 +646,11 @@ impl Table {
 
     /// The flag a command-line word names: a long name or alias after `--`.
     fn by_long(&self, name: &str) -> Option<&Arg> {
-        self.cmd.get_arguments().find(|a| {
-            a.get_long() == Some(name) || a.get_all_aliases().unwrap_or_default().contains(&name)
-        })
+        self.at(*self.index.longs.get(name)?)
     }
 
     fn by_short(&self, c: char) -> Option<&Arg> {
-        self.cmd.get_arguments().find(|a| a.get_short() == Some(c))
+        self.at(*self.index.shorts.get(&c)?)
     }
 
     /// Take the `--no-<opt>` words out of the command line (up to `--` or the first word that is
@@ -929,13 +1055,12 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     };
 
     // Negations reach every lower layer: the environment's the file, the command line's both.
-    for n in &env_negations {
-        unset_in(&mut file_settings, n, &mut unset);
-    }
-    for n in &cmdline_negations {
-        unset_in(&mut env_settings, n, &mut unset);
-        unset_in(&mut file_settings, n, &mut unset);
-    }
+    unset_in(&mut [&mut file_settings], &env_negations, &mut unset);
+    unset_in(
+        &mut [&mut env_settings, &mut file_settings],
+        &cmdline_negations,
+        &mut unset,
+    );
     let mut negations = file_negations;
     negations.extend(env_negations);
     negations.extend(cmdline_negations);
@@ -1032,6 +1157,9 @@ fn parse_file(
     negations: &mut Vec<Negation>,
 ) -> Result<Vec<Setting>, Error> {
     let mut out = Vec::new();
+    // The `no-<opt>` lines, and how many settings come before each; applied once at the end.
+    let mut file_negations = Vec::new();
+    let mut reach = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         let Some((name, value)) = split_line(line) else {
             continue;
@@ -1046,8 +1174,8 @@ fn parse_file(
             if value.is_some() {
                 return Err(at(format!("'{name}' takes no value")));
             }
-            unset_in(&mut out, &n, unset);
-            negations.push(n);
+            reach.push(out.len());
+            file_negations.push(n);
             continue;
         }
         // swaks's documented header lines: `h-Name: value`, `h-Name value`, `header-Name value`.
@@ -1090,6 +1218,13 @@ fn parse_file(
                 .map_err(at)?,
         );
     }
+    let mut removed = first_negation(&mut out, &file_negations, &reach);
+    removed.sort_unstable_by_key(|&(neg, index, _)| (neg, index));
+    unset.extend(removed.into_iter().map(|(neg, _, setting)| Unset {
+        setting,
+        by: file_negations[neg].clone(),
+    }));
+    negations.extend(file_negations);
     Ok(out)
 }
 
@@ -1634,5 +1769,176 @@ mod tests {
         );
         let body: Vec<&str> = d.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(body, ["to a@b"]);
+    }
+    /// A value is checked against a one-flag command; the verdict and the message must be the
+    /// ones a parse of the whole table gives, for every flag a file may set and values that
+    /// each parser refuses somewhere (bad numbers, durations, lists, empty parts, too many
+    /// values). The one difference on purpose: a flag that `requires` another is no longer
+    /// refused alone.
+    #[test]
+    fn values_are_checked_as_the_whole_table_checks_them() {
+        let table = Table::new();
+        let values = [
+            "",
+            "x",
+            "-1",
+            "0",
+            "1",
+            "65536",
+            "5x",
+            "10s",
+            "a,b",
+            "a,,b",
+            ",",
+            "PLAIN,LOGIN",
+            "pkix",
+            "i",
+            "4",
+            "all",
+            "192.0.2.1:99999",
+            "user@example.test",
+        ];
+        let (mut accepted, mut refused, mut needs_another) = (0, 0, 0);
+        for arg in table.cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if !matches!(table.lookup(long), Lookup::Arg(_)) {
+                continue;
+            }
+            let written = std::iter::once(None).chain(values.map(|v| Some(OsString::from(v))));
+            for v in written {
+                let Ok(s) = table
+                    .setting(arg, v.clone(), Origin::CommandLine)
+                    .or_else(|e| {
+                        // Refused by clap (not by the shape checks before it): rebuild the setting
+                        // to ask the whole table about the same word.
+                        let shape = e.ends_with("takes no value") || e.ends_with("needs a value");
+                        if shape {
+                            return Err(());
+                        }
+                        Ok(Setting {
+                            id: arg.get_id().to_string(),
+                            name: long.to_string(),
+                            value: v.clone().filter(|v| {
+                                !v.is_empty()
+                                    || arg.get_num_args().is_some_and(|r| r.min_values() > 0)
+                            }),
+                            origin: Origin::CommandLine,
+                            secret: false,
+                        })
+                    })
+                else {
+                    continue;
+                };
+                let alone = table.check(arg, &s);
+                let whole = table
+                    .cmd
+                    .clone()
+                    .try_get_matches_from([OsString::from("ehlo"), s.token()])
+                    .map(drop)
+                    .map_err(|e| clap_reason(&e));
+                match (&alone, &whole) {
+                    (Ok(()), Err(e)) if e.starts_with("the following required arguments") => {
+                        needs_another += 1;
+                    }
+                    _ => {
+                        assert_eq!(alone, whole, "--{long} {v:?}");
+                        if alone.is_ok() {
+                            accepted += 1;
+                        } else {
+                            refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 500 && refused > 50 && needs_another > 0,
+            "{accepted} {refused} {needs_another}"
+        );
+    }
+
+    /// A flag that needs another (`tls-cert` needs `tls-key`) can be set in the file next to
+    /// it, where checking each line alone against the whole table refused it; alone, clap's
+    /// parse of the merged command line still says what is missing.
+    #[test]
+    fn flags_that_need_another_can_be_set_in_the_file() {
+        let l = layered(
+            "tls-cert c.pem\ntls-key k.pem\ntls-chain ch.pem\n",
+            &[],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.tls.tls_cert, Some(PathBuf::from("c.pem")));
+        let l = layered("tls-cert c.pem\n", &[], &["-t", "a@b"]).unwrap();
+        let e = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap_err();
+        assert!(e.to_string().contains("--tls-key"), "{e}");
+    }
+
+    /// `no-<opt>` lines between settings: each removes what is above it and nothing below, a
+    /// setting goes to the first negation after it that matches, and `--dump-config` lists the
+    /// removals negation by negation, in line order.
+    #[test]
+    fn file_negations_keep_their_order() {
+        let text = "to a@x\nheader X-A: 1\nno-to\nto b@x\nheader x-a: 2\nheader X-B: 3\n\
+                    no-header-X-A\nheader X-A: 4\nno-header\nno-header-x-b\nheader X-C: 5\nto c@x\n\
+                    helo h1\nno-helo\nhelo h2\nheader X-D: 6\n";
+        let l = layered(
+            text,
+            &[("EHLO_NO_TO", "")],
+            &["-t", "a@b", "--no-header-x-c"],
+        )
+        .unwrap();
+        // What comes after the last negation of it stays.
+        assert_eq!(
+            strings(&l.args),
+            ["--helo=h2", "--header=X-D: 6", "-t", "a@b"]
+        );
+        let d = l.dump(false);
+        let path = match &l.file {
+            FileState::Read(p) => p.display().to_string(),
+            other => panic!("{other:?}"),
+        };
+        let unset: Vec<String> = d
+            .lines()
+            .filter(|l| l.starts_with("# unset:"))
+            .map(|l| l.replace(&path, "F"))
+            .collect();
+        assert_eq!(
+            unset,
+            [
+                "# unset: to a@x (F:1) by no-to (F:3)",
+                "# unset: header X-A: 1 (F:2) by no-header-X-A (F:7)",
+                "# unset: header x-a: 2 (F:5) by no-header-X-A (F:7)",
+                "# unset: header X-B: 3 (F:6) by no-header (F:9)",
+                "# unset: header X-A: 4 (F:8) by no-header (F:9)",
+                "# unset: nothing by no-header-x-b (F:10)",
+                "# unset: helo h1 (F:13) by no-helo (F:14)",
+                "# unset: to b@x (F:4) by no-to (EHLO_NO_TO)",
+                "# unset: to c@x (F:12) by no-to (EHLO_NO_TO)",
+                "# unset: header X-C: 5 (F:11) by no-header-x-c (command line)",
+            ]
+        );
+    }
+
+    /// 50 000 config lines, half of them `no-to` after as many `to`s, and as many `--no-to`
+    /// words against them from the environment and the command line: every line is checked
+    /// and every negation applied in one pass (this took minutes while each line cloned the
+    /// flag table and each negation walked every setting before it).
+    #[test]
+    fn a_large_file_with_many_negations_is_layered() {
+        let n = 25_000;
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("to r{i}@x\nno-bcc\n"));
+        }
+        text.push_str("no-to\nto last@x\nhelo h\n");
+        let l = layered(&text, &[], &["--no-bcc", "-t", "a@b"]).unwrap();
+        assert_eq!(strings(&l.args), ["--to=last@x", "--helo=h", "-t", "a@b"]);
+        assert_eq!(l.unset.len(), n);
+        assert_eq!(l.negations.len(), n + 2);
+        assert!(l.unset.iter().all(|u| u.by.spelling == "no-to"));
+        let d = l.dump(false);
+        assert_eq!(d.matches("# unset: nothing by no-bcc").count(), n + 1);
     }
 }
