@@ -222,6 +222,9 @@ pub(crate) struct Negation {
 }
 
 impl Negation {
+    /// Whether it unsets `s` (the definition the indexed walks in [`first_negation`] and
+    /// `strip_negations` are checked against).
+    #[cfg(test)]
     fn matches(&self, s: &Setting) -> bool {
         match &self.target {
             Unsets::Id(id) => s.id == *id,
@@ -266,7 +269,8 @@ fn unset_in(layers: &mut [&mut Vec<Setting>], negs: &[Negation], unset: &mut Vec
     }));
 }
 
-/// The header name a `--header` value sets, lower-cased (how [`Negation::matches`] compares).
+/// The header name a `--header` value sets, lower-cased (a `--no-header-<Name>` compares it
+/// case-insensitively).
 fn header_key(s: &Setting) -> Option<String> {
     let v = s.value.as_ref()?.to_string_lossy();
     let n = v.split_once(':').map_or(&*v, |(n, _)| n);
@@ -663,8 +667,30 @@ impl Table {
             /// Inside a bundle of shorts (`-4k`): cannot be taken out alone.
             bundled: Option<String>,
         }
-        let mut occs: Vec<Occ> = Vec::new();
-        let mut drop: HashSet<usize> = HashSet::new();
+        /// The occurrences so far, whether each was unset, and those not unset yet by flag id
+        /// and by `--header` name (lower-cased).
+        #[derive(Default)]
+        struct Occs {
+            list: Vec<Occ>,
+            removed: Vec<bool>,
+            by_id: HashMap<String, Vec<usize>>,
+            by_header: HashMap<String, Vec<usize>>,
+        }
+        impl Occs {
+            fn push(&mut self, o: Occ) {
+                let k = self.list.len();
+                self.by_id.entry(o.setting.id.clone()).or_default().push(k);
+                if o.setting.id == "header"
+                    && let Some(key) = header_key(&o.setting)
+                {
+                    self.by_header.entry(key).or_default().push(k);
+                }
+                self.removed.push(false);
+                self.list.push(o);
+            }
+        }
+        let mut occs = Occs::default();
+        let mut drop = vec![false; argv.len()];
         let mut unset = Vec::new();
         let mut negations = Vec::new();
         let setting = |a: &Arg, value: Option<OsString>| Setting {
@@ -706,23 +732,34 @@ impl Table {
                     if inline.is_some() {
                         return Err(Error::Usage(format!("'--{name}' takes no value")));
                     }
-                    for o in occs.iter().filter(|o| neg.matches(&o.setting)) {
-                        if o.words.iter().all(|w| drop.contains(w)) {
+                    // The occurrences it matches that are still there, in order: taken from
+                    // the index (an occurrence goes once; a scan of every earlier one per
+                    // negation was quadratic in a long command line).
+                    let hits = match &neg.target {
+                        Unsets::Id(id) => occs.by_id.remove(id.as_str()),
+                        Unsets::Header(h) => occs.by_header.remove(&h.to_ascii_lowercase()),
+                    };
+                    for k in hits.unwrap_or_default() {
+                        if occs.removed[k] {
                             continue;
                         }
+                        occs.removed[k] = true;
+                        let o = &occs.list[k];
                         if let Some(word) = &o.bundled {
                             return Err(Error::Usage(format!(
                                 "'--{name}' cannot unset --{} inside '{word}': give those flags separately",
                                 o.setting.name
                             )));
                         }
-                        drop.extend(o.words.iter().copied());
+                        for &w in &o.words {
+                            drop[w] = true;
+                        }
                         unset.push(Unset {
                             setting: o.setting.clone(),
                             by: neg.clone(),
                         });
                     }
-                    drop.insert(i);
+                    drop[i] = true;
                     negations.push(neg);
                     i += 1;
                     continue;
@@ -786,7 +823,7 @@ impl Table {
         let args = argv
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| !drop.contains(i))
+            .filter(|(i, _)| !drop[*i])
             .map(|(_, a)| a)
             .collect();
         Ok((args, unset, negations))
@@ -1940,5 +1977,110 @@ mod tests {
         assert!(l.unset.iter().all(|u| u.by.spelling == "no-to"));
         let d = l.dump(false);
         assert_eq!(d.matches("# unset: nothing by no-bcc").count(), n + 1);
+    }
+    /// The negations applied one `retain` at a time, as first written: the oracle for the
+    /// one-pass walk.
+    fn unset_by_retain(
+        settings: &mut Vec<Setting>,
+        negs: &[Negation],
+        at: &[usize],
+    ) -> Vec<(usize, String)> {
+        let mut removed = Vec::new();
+        // Each negation sees the settings before its place that are still there.
+        let mut tagged: Vec<(usize, Setting)> =
+            std::mem::take(settings).into_iter().enumerate().collect();
+        for (k, n) in negs.iter().enumerate() {
+            tagged.retain(|(i, s)| {
+                let hit = *i < at[k] && n.matches(s);
+                if hit {
+                    removed.push((k, s.line(true)));
+                }
+                !hit
+            });
+        }
+        *settings = tagged.into_iter().map(|(_, s)| s).collect();
+        removed
+    }
+
+    #[test]
+    fn one_pass_negations_match_one_retain_per_negation() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut below = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let setting = |id: &str, value: Option<&str>| Setting {
+            id: id.into(),
+            name: id.into(),
+            value: value.map(OsString::from),
+            origin: Origin::CommandLine,
+            secret: false,
+        };
+        let targets = [
+            Unsets::Id("to".into()),
+            Unsets::Id("header".into()),
+            Unsets::Header("X-A".into()),
+            Unsets::Header("x-b".into()),
+        ];
+        let values = ["X-A: 1", "x-a:2", " X-B : 3", "X-C: 4", "X-A"];
+        for _ in 0..2000 {
+            let settings: Vec<Setting> = (0..below(10))
+                .map(|_| match below(3) {
+                    0 => setting("to", Some("a@b")),
+                    1 => setting("header", None),
+                    _ => setting("header", Some(values[below(values.len())])),
+                })
+                .collect();
+            let negs: Vec<Negation> = (0..below(5))
+                .map(|seq| Negation {
+                    spelling: format!("n{seq}"),
+                    target: targets[below(targets.len())].clone(),
+                    origin: Origin::CommandLine,
+                    seq,
+                })
+                .collect();
+            let mut at: Vec<usize> = negs.iter().map(|_| below(settings.len() + 1)).collect();
+            at.sort_unstable();
+            let (mut a, mut b) = (settings.clone(), settings.clone());
+            let mut walked: Vec<(usize, usize, String)> = first_negation(&mut a, &negs, &at)
+                .into_iter()
+                .map(|(k, i, s)| (k, i, s.line(true)))
+                .collect();
+            walked.sort();
+            let walked: Vec<(usize, String)> = walked.into_iter().map(|(k, _, l)| (k, l)).collect();
+            assert_eq!(walked, unset_by_retain(&mut b, &negs, &at));
+            let lines = |v: &[Setting]| v.iter().map(|s| s.line(true)).collect::<Vec<_>>();
+            assert_eq!(lines(&a), lines(&b));
+        }
+    }
+
+    /// Many `--no-<opt>` words on the command line: each takes what it unsets from an index.
+    #[test]
+    fn a_long_command_line_with_many_negations_is_layered() {
+        let n = 20_000;
+        let mut a: Vec<String> = Vec::new();
+        for i in 0..n {
+            a.extend([format!("--to=r{i}@x"), "--no-to".into()]);
+            a.extend([
+                "--header".into(),
+                format!("X-{}: {i}", i % 3),
+                "--no-header-x-1".into(),
+            ]);
+        }
+        a.extend(["-t".into(), "last@x".into()]);
+        let words: Vec<&str> = a.iter().map(String::as_str).collect();
+        let l = layered("", &[], &words).unwrap();
+        let kept = strings(&l.args);
+        let x1 = (0..n).filter(|i| i % 3 == 1).count();
+        assert_eq!(kept.len(), 2 * (n - x1) + 2, "{:?}", &kept[..6]);
+        assert_eq!(kept[kept.len() - 2..], ["-t", "last@x"]);
+        assert!(
+            !kept
+                .iter()
+                .any(|w| w.starts_with("X-1:") || w.starts_with("--to"))
+        );
+        assert_eq!(l.unset.len(), n + x1);
     }
 }
