@@ -279,14 +279,13 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
 }
 
 /// Did a SASL exchange run during a command (one was under way before it, or one started) and
-/// end without authenticating (no 235 came: a refusal, a 503 when already authenticated, a
-/// close)? `before` and `after` are [`Engine::sasl_mark`]s.
+/// end without its 235 (a refusal, a 503 when already authenticated, a close)? `before` and
+/// `after` are [`Engine::sasl_mark`]s.
 fn sasl_typeahead_refused(before: (bool, u32, bool), after: (bool, u32, bool)) -> bool {
-    let (open_before, started_before, authed_before) = before;
-    let (open_after, started_after, authed_after) = after;
+    let (open_before, started_before, _) = before;
+    let (open_after, started_after, ok_after) = after;
     let ran = open_before || started_after != started_before;
-    let newly_authenticated = authed_after && !authed_before;
-    ran && !open_after && !newly_authenticated
+    ran && !open_after && !ok_after
 }
 
 /// Does the REPL go on after an input?
@@ -533,10 +532,14 @@ impl Engine {
     }
 
     /// Where the session's SASL exchanges stand: one under way, how many have started, and
-    /// whether it is authenticated ([`sasl_typeahead_refused`] compares two of these).
+    /// whether the last to end got its 235 ([`sasl_typeahead_refused`] compares two of these).
     fn sasl_mark(&self) -> (bool, u32, bool) {
         match &self.session {
-            Some(s) => (s.expects_secret(), s.exchanges_started(), s.state().authed),
+            Some(s) => (
+                s.expects_secret(),
+                s.exchanges_started(),
+                s.last_exchange_ok(),
+            ),
             None => (false, 0, false),
         }
     }
@@ -2161,18 +2164,23 @@ mod tests {
 
     #[test]
     fn typeahead_is_secret_after_an_exchange_that_did_not_authenticate() {
-        // (under way, started, authenticated) before and after a command.
-        // AUTH LOGIN refused at once: started during the command, over, not authenticated.
+        // (under way, started, the last to end got 235) before and after a command.
+        // AUTH LOGIN refused at once: started during the command, over, refused.
         assert!(sasl_typeahead_refused((false, 0, false), (false, 1, false)));
-        // The last response refused (535).
-        assert!(sasl_typeahead_refused((true, 1, false), (false, 1, false)));
+        // The last response refused (535), after an earlier exchange that succeeded.
+        assert!(sasl_typeahead_refused((true, 1, true), (false, 1, false)));
         // A second AUTH refused with 503 while authenticated.
-        assert!(sasl_typeahead_refused((false, 1, true), (false, 2, true)));
-        // Authenticated by this command: what was typed ahead is the next command.
+        assert!(sasl_typeahead_refused((false, 1, true), (false, 2, false)));
+        // The exchange got its 235: what was typed ahead is the next command, also when
+        // already authenticated before (a second AUTH that succeeds).
         assert!(!sasl_typeahead_refused((true, 1, false), (false, 1, true)));
+        assert!(!sasl_typeahead_refused((false, 1, true), (false, 2, true)));
         // Still under way (a 334): the next prompt is a secret one anyway.
         assert!(!sasl_typeahead_refused((false, 0, false), (true, 1, false)));
-        // No exchange at all.
-        assert!(!sasl_typeahead_refused((false, 3, true), (false, 3, true)));
+        // No exchange at all, after a refused one.
+        assert!(!sasl_typeahead_refused(
+            (false, 3, false),
+            (false, 3, false)
+        ));
     }
 }

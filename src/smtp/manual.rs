@@ -179,6 +179,8 @@ pub(crate) struct ManualSession {
     /// How many SASL exchanges have started (typed or `:raw` AUTH, or a 334 to an initial
     /// response): the REPL compares it around a command to know one ran meanwhile.
     exchanges: u32,
+    /// Did the last SASL exchange to end get a 235 (false after a refusal or a close)?
+    exchange_ok: bool,
     /// An AUTH went out in `:raw` bytes (or SASL responses did) and the exchange has not had
     /// its final reply (anything but 334): what is typed until then is a SASL response. The
     /// number is how many replies are still due to lines sent before that AUTH.
@@ -220,6 +222,7 @@ impl ManualSession {
             next_sasl: 0,
             sasl_after_raw: false,
             exchanges: 0,
+            exchange_ok: false,
             raw_auth: None,
             auth: None,
             data_content: None,
@@ -261,8 +264,7 @@ impl ManualSession {
         self.pending.clear();
         self.in_data = false;
         self.in_transaction = false;
-        self.sasl = None;
-        self.raw_auth = None;
+        self.end_exchange_by_close();
         self.closed = true;
         self.out.push(Event::Closed {
             expected: self.quit_sent,
@@ -345,6 +347,11 @@ impl ManualSession {
     /// How many SASL exchanges have started so far (a counter to compare, not a total).
     pub(crate) fn exchanges_started(&self) -> u32 {
         self.exchanges
+    }
+
+    /// Did the last SASL exchange to end succeed (235)? False after a refusal or a close.
+    pub(crate) fn last_exchange_ok(&self) -> bool {
+        self.exchange_ok
     }
 
     /// Is the session over?
@@ -640,8 +647,7 @@ impl ManualSession {
             self.pending.clear();
             self.in_data = false;
             self.in_transaction = false;
-            self.sasl = None;
-            self.raw_auth = None;
+            self.end_exchange_by_close();
             self.actions.push_back(Action::Close);
             self.out.push(Event::Closed { expected: true });
         }
@@ -770,7 +776,17 @@ impl ManualSession {
         } else {
             self.raw_auth = None;
             self.sasl = None;
+            self.exchange_ok = code == Some(235);
         }
+    }
+
+    /// The connection closed: an exchange under way ends without authenticating.
+    fn end_exchange_by_close(&mut self) {
+        if self.sasl.is_some() || self.raw_auth.is_some() {
+            self.exchange_ok = false;
+        }
+        self.sasl = None;
+        self.raw_auth = None;
     }
 
     /// A reply in the exchange `id` of a typed AUTH: a 334 asks for a response (the exchange
@@ -789,6 +805,7 @@ impl ManualSession {
                 if code == Some(235) {
                     self.authenticated = true;
                 }
+                self.exchange_ok = code == Some(235);
                 if self.sasl == id {
                     self.sasl = None;
                 }
