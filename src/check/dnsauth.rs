@@ -482,6 +482,12 @@ mod tests {
         .unwrap()
     }
 
+    /// `spf.record` of `domain` as `ehlo check` judges it: its TXT strings, then [`spf`].
+    async fn spf_of(r: &Resolver, domain: &str) -> CheckResult {
+        let set = r.rrset(domain, RecordType::TXT).await.unwrap();
+        spf(r, &set.txt_strings()).await
+    }
+
     fn txt(s: &str) -> RecordSpec {
         RecordSpec::Txt(s.to_string())
     }
@@ -509,14 +515,7 @@ mod tests {
             ("down.test", txt("v=spf1 include:_down.test -all")),
             ("_down.test", RecordSpec::ServFail),
         ]);
-        let get = |d: &str| {
-            let r = &r;
-            let d = d.to_string();
-            async move {
-                let set = r.rrset(&d, RecordType::TXT).await.unwrap();
-                spf(r, &set.txt_strings()).await
-            }
-        };
+        let get = |d: &'static str| spf_of(&r, d);
         // 3 at the top, 3 in _a, 0 in _b, 4 in _c: 10, the limit itself.
         let c = get("one.test").await;
         assert_eq!(c.status, Status::Pass, "{c:?}");
@@ -552,14 +551,7 @@ mod tests {
             ("own.test", txt("v=spf1 mx -all redirect=r.redir2.test")),
             ("macro.test", txt("v=spf1 redirect=%{d}.x.test")),
         ]);
-        let get = |d: &str| {
-            let r = &r;
-            let d = d.to_string();
-            async move {
-                let set = r.rrset(&d, RecordType::TXT).await.unwrap();
-                spf(r, &set.txt_strings()).await
-            }
-        };
+        let get = |d: &'static str| spf_of(&r, d);
         // The target's +all is the domain's policy, as if it were written there.
         let c = get("redir2.test").await;
         assert_eq!(c.status, Status::Fail, "{c:?}");
@@ -626,14 +618,7 @@ mod tests {
             ("closed.test", txt("v=spf1 include:_closed.test -all")),
             ("_closed.test", txt("v=spf1 ip4:192.0.2.1 -all")),
         ]);
-        let get = |d: &str| {
-            let r = &r;
-            let d = d.to_string();
-            async move {
-                let set = r.rrset(&d, RecordType::TXT).await.unwrap();
-                spf(r, &set.txt_strings()).await
-            }
-        };
+        let get = |d: &'static str| spf_of(&r, d);
         let c = get("inc.test").await;
         assert_eq!(c.status, Status::Fail, "{c:?}");
         assert!(
