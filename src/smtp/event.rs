@@ -683,6 +683,19 @@ pub enum Event {
 
 impl Event {
     /// An informational message whose text names no remedy (taken as it is).
+    /// A reply that answers no command (unsolicited, too large, cut off by the close), with
+    /// the explanation of its code for `phase`.
+    pub(crate) fn unanswering(reply: Reply, tls: bool, phase: Phase) -> Event {
+        let explanation = crate::smtp::codes::explain(&reply, phase);
+        Event::Received {
+            reply,
+            tls,
+            expected: false,
+            phase,
+            explanation,
+        }
+    }
+
     pub(crate) fn info(text: impl Into<String>) -> Event {
         Event::Info {
             message: Hint::plain(text),

@@ -666,14 +666,7 @@ impl ManualSession {
             .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
         {
             let phase = self.phase();
-            let explanation = codes::explain(&reply, phase);
-            self.out.push(Event::Received {
-                reply,
-                tls: self.tls,
-                expected: false,
-                phase,
-                explanation,
-            });
+            self.out.push(Event::unanswering(reply, self.tls, phase));
             self.close();
             return;
         }

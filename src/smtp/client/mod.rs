@@ -581,18 +581,12 @@ impl Session {
         }
         let Some(expect) = self.pending.pop_front() else {
             // Nothing was asked: report it and carry on (a 421 before closing is common).
-            let explanation = codes::explain(&reply, self.out.last_phase());
+            let phase = self.out.last_phase();
             self.out.push(Event::Deviation {
                 deviation: Deviation::UnsolicitedReply,
-                phase: self.out.last_phase(),
+                phase,
             });
-            self.out.push(Event::Received {
-                reply,
-                tls: self.tls,
-                expected: false,
-                phase: self.out.last_phase(),
-                explanation,
-            });
+            self.out.push(Event::unanswering(reply, self.tls, phase));
             return;
         };
         let phase = expect.phase();
@@ -680,14 +674,7 @@ impl Session {
     /// Show a reply that answers no command (too large, or cut off by the close), explained
     /// for `phase`.
     fn show_unanswering(&mut self, reply: Reply, phase: Phase) {
-        let explanation = codes::explain(&reply, phase);
-        self.out.push(Event::Received {
-            reply,
-            tls: self.tls,
-            expected: false,
-            phase,
-            explanation,
-        });
+        self.out.push(Event::unanswering(reply, self.tls, phase));
     }
 
     fn on_banner(&mut self, reply: Reply, ok: bool) {
