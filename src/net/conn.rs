@@ -383,8 +383,7 @@ impl<'p> Dialer<'p> {
         }
         let t0 = Instant::now();
         if self.route.is_none() {
-            let seed = self.seed.unwrap_or_else(random_seed);
-            self.route = Some(TcpRoute::resolve(plan, seed, emit).await?);
+            self.route = Some(TcpRoute::resolve(plan, self.seed, emit).await?);
         }
         let route = self.route.as_mut().expect("route resolved above");
         let (host, tcp, dane) = route.connect_next(plan, t0, emit).await?;
@@ -429,7 +428,7 @@ impl TcpRoute {
     /// target (the host of a `Host` target is the only candidate).
     async fn resolve(
         plan: &ConnectPlan,
-        seed: u64,
+        seed: Option<u64>,
         emit: &mut dyn FnMut(Event),
     ) -> Result<TcpRoute, Error> {
         let link = &plan.link;
@@ -450,7 +449,9 @@ impl TcpRoute {
             Target::Mx { domain, port } => {
                 let r = resolver.as_ref().expect("resolver built for an MX target");
                 let t = Instant::now();
-                let mut rng = crate::smtp::rng::Rng::new(seed);
+                // Drawn here, not for every send: a `--server` run never asks OpenSSL's
+                // generator (its start-up cost belongs to the MX shuffle alone).
+                let mut rng = crate::smtp::rng::Rng::new(seed.unwrap_or_else(random_seed));
                 let hosts = r
                     .mail_hosts(domain, &mut rng, &mut |e| {
                         noting(&mut last_proof, e, &mut *emit)
