@@ -968,49 +968,16 @@ pub(crate) struct RawMasked {
     pub(crate) auth_line: Option<usize>,
 }
 
-/// `:raw` text with its secrets masked: what follows the mechanism of an `AUTH MECH …` line,
-/// and every line after an AUTH line (its SASL responses, RFC 4954 §4: nothing in the bytes
-/// tells where the exchange ends, as for the bytes a server finds after STARTTLS) up to a `*`
-/// that cancels it. `in_sasl`: an exchange is already under way, so the first lines are SASL
-/// responses too. Empty lines and `*` hold nothing and are kept.
+/// `:raw` text with its secrets masked ([`auth::mask_sasl_lines`]). `in_sasl`: an exchange is
+/// already under way, so the first lines are SASL responses too.
 pub(crate) fn mask_raw(text: &str, in_sasl: bool) -> RawMasked {
-    let mut in_sasl = in_sasl;
-    let mut redacted = false;
-    let mut auth_line = None;
-    let mut out = String::with_capacity(text.len());
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        let line = l.trim_end_matches(['\r', '\n']);
-        let ending = &l[line.len()..];
-        if in_sasl {
-            if line == "*" {
-                in_sasl = false;
-                out.push_str(l);
-            } else if line.is_empty() {
-                out.push_str(l);
-            } else {
-                out.push_str(auth::MASK);
-                out.push_str(ending);
-                redacted = true;
-            }
-        } else if let Some((at, secret)) = auth::auth_line_secret(line) {
-            auth_line.get_or_insert(i);
-            in_sasl = true;
-            if secret {
-                out.push_str(&line[..at]);
-                out.push_str(auth::MASK);
-                out.push_str(ending);
-                redacted = true;
-            } else {
-                out.push_str(l);
-            }
-        } else {
-            out.push_str(l);
-        }
-    }
+    let m = auth::mask_sasl_lines(text.as_bytes(), in_sasl);
     RawMasked {
-        text: out,
-        redacted,
-        auth_line,
+        // Valid UTF-8 in, whole lines, ASCII masks and prefixes cut at char boundaries out.
+        text: String::from_utf8(m.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        redacted: m.redacted,
+        auth_line: m.auth_line,
     }
 }
 

@@ -743,7 +743,8 @@ impl Session {
     fn injection(&mut self, bytes: Vec<u8>) {
         // CVE-2011-0411: plaintext pipelined after STARTTLS must not be executed inside TLS.
         let shown: Vec<u8> = bytes.into_iter().take(512).collect();
-        let (shown, _) = mask_injected(&shown);
+        // Shown with every credential smuggled in the injection masked.
+        let shown = crate::smtp::auth::mask_sasl_lines(&shown, false).bytes;
         self.events.push_back(Event::Deviation {
             deviation: Deviation::StartTlsInjection {
                 bytes: Bytes(shown),
@@ -1767,43 +1768,6 @@ fn control_char(addr: &str) -> Option<String> {
     addr.chars()
         .find(|c| c.is_control())
         .map(|c| format!("\\x{:02X}", u32::from(c)))
-}
-
-/// Bytes a client pipelined after STARTTLS, as the transcript may show them: an `AUTH` line's
-/// initial response and every line after an `AUTH` (its SASL responses) masked, so a
-/// credential smuggled in the injection is never printed. The bool: something was masked.
-fn mask_injected(bytes: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut after_auth = false;
-    let mut masked = false;
-    for piece in bytes.split_inclusive(|&b| b == b'\n') {
-        let body = piece.strip_suffix(b"\n").unwrap_or(piece);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        let ending = &piece[body.len()..];
-        if after_auth && !body.is_empty() {
-            out.extend_from_slice(crate::smtp::auth::MASK.as_bytes());
-            masked = true;
-            out.extend_from_slice(ending);
-            continue;
-        }
-        // An AUTH line, parsed or not (`AUTH PLAIN <blob> extra` parses as no command).
-        let parsed = Command::parse(body);
-        let auth = match &parsed {
-            Ok(Command::Auth { .. }) => true,
-            Ok(_) => false,
-            Err(_) => crate::smtp::auth::auth_line_secret(&String::from_utf8_lossy(body)).is_some(),
-        };
-        if auth {
-            after_auth = true;
-            let (text, redacted) = display_line(body, parsed.as_ref().ok());
-            out.extend_from_slice(text.as_bytes());
-            masked |= redacted;
-        } else {
-            out.extend_from_slice(body);
-        }
-        out.extend_from_slice(ending);
-    }
-    (out, masked)
 }
 
 /// How a command line is shown: AUTH initial responses are masked.

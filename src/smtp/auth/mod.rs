@@ -113,6 +113,71 @@ pub(crate) fn is_sasl_token(line: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
 }
 
+/// Client bytes with every secret in them masked, line ends kept: what follows the mechanism of
+/// an `AUTH MECH …` line and every line after an AUTH line (its SASL responses: RFC 4954 §4,
+/// nothing in the bytes tells where the exchange ends) up to a `*` that cancels it. `in_sasl`:
+/// an exchange is already under way, so the first lines are SASL responses too. Empty lines and
+/// `*` hold nothing and are kept. Used for the REPL's `:raw` text and for the bytes a server
+/// finds pipelined after STARTTLS; a line that is not UTF-8 is read as lossy text only to find
+/// an AUTH verb, and is kept as it came otherwise.
+pub(crate) fn mask_sasl_lines(bytes: &[u8], in_sasl: bool) -> MaskedLines {
+    let mut in_sasl = in_sasl;
+    let mut out = MaskedLines {
+        bytes: Vec::with_capacity(bytes.len()),
+        redacted: false,
+        auth_line: None,
+    };
+    for (i, piece) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let end = piece
+            .iter()
+            .rposition(|&b| b != b'\r' && b != b'\n')
+            .map_or(0, |p| p + 1);
+        let (line, ending) = piece.split_at(end);
+        if in_sasl {
+            if line == b"*" {
+                in_sasl = false;
+                out.bytes.extend_from_slice(piece);
+            } else if line.is_empty() {
+                out.bytes.extend_from_slice(piece);
+            } else {
+                out.bytes.extend_from_slice(MASK.as_bytes());
+                out.bytes.extend_from_slice(ending);
+                out.redacted = true;
+            }
+            continue;
+        }
+        let text = String::from_utf8_lossy(line);
+        match auth_line_secret(&text) {
+            Some((at, secret)) => {
+                out.auth_line.get_or_insert(i);
+                in_sasl = true;
+                if secret {
+                    out.bytes.extend_from_slice(text[..at].as_bytes());
+                    out.bytes.extend_from_slice(MASK.as_bytes());
+                    out.bytes.extend_from_slice(ending);
+                    out.redacted = true;
+                } else {
+                    out.bytes.extend_from_slice(piece);
+                }
+            }
+            None => out.bytes.extend_from_slice(piece),
+        }
+    }
+    out
+}
+
+/// What [`mask_sasl_lines`] made of some bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MaskedLines {
+    /// The bytes with every secret replaced by [`MASK`], line ends kept.
+    pub(crate) bytes: Vec<u8>,
+    /// Was something masked?
+    pub(crate) redacted: bool,
+    /// The index of the first line that is an `AUTH MECH …` command (how many lines precede
+    /// it), if any.
+    pub(crate) auth_line: Option<usize>,
+}
+
 /// `line` with what follows an AUTH command's mechanism masked ([`auth_line_secret`]), the
 /// separators kept as they were; `None` when there is no secret to mask.
 pub(crate) fn mask_auth_command(line: &str) -> Option<String> {

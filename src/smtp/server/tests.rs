@@ -1755,3 +1755,33 @@ fn sasl_responses_sent_after_a_refused_auth_are_masked_until_a_command_comes() {
     let o = feed(&mut s, b"hello there\r\n");
     assert_eq!(shown(&o), ("hello there".to_string(), false));
 }
+
+#[test]
+fn injected_bytes_after_a_cancelled_auth_are_shown_and_non_utf8_is_kept() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    let user = B64.encode("alice");
+    let mut input =
+        format!("STARTTLS\r\nAUTH LOGIN\r\n{user}\r\n*\r\nMAIL FROM:<a@x.test>\r\n").into_bytes();
+    input.extend_from_slice(b"\xff\r\n\xfe\n");
+    let o = feed(&mut s, &input);
+    let shown = o
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { bytes },
+                ..
+            } => Some(bytes.0.clone()),
+            _ => None,
+        })
+        .expect("the injection is reported");
+    // The `*` ends the exchange (RFC 4954 §4): what follows is a command again, shown as it came.
+    assert_eq!(
+        shown,
+        b"AUTH LOGIN\r\n********\r\n*\r\nMAIL FROM:<a@x.test>\r\n\xff\r\n\xfe\n"
+    );
+}
