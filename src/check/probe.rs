@@ -192,7 +192,7 @@ const KEYWORDS_CAP: usize = 2048;
 /// A reply's lines for the evidence: as many whole lines as fit in `max` bytes (the first one
 /// [`capped`] when it alone is longer); when some are left out, a last element says how much
 /// there was.
-fn capped_lines(lines: &[String], max: usize) -> Vec<String> {
+pub(crate) fn capped_lines(lines: &[String], max: usize) -> Vec<String> {
     let total: usize = lines.iter().map(String::len).sum();
     if total <= max {
         return lines.to_vec();

@@ -737,7 +737,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                     format!(
                         "offers AUTH{}{} before STARTTLS: a man in the middle who strips STARTTLS gets the credentials",
                         if auth.is_empty() { "" } else { " " },
-                        auth.join(" ")
+                        crate::check::probe::capped(&auth.join(" "))
                     ),
                 )
             } else {
@@ -760,7 +760,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 }
             };
             o.with("starttls", caps.has("STARTTLS"))
-                .with("auth_before_tls", json!(auth))
+                // A real list is a few names; a hostile EHLO line may hold thousands.
+                .with(
+                    "auth_before_tls",
+                    json!(crate::check::probe::capped_lines(
+                        &auth,
+                        crate::check::probe::TEXT_CAP
+                    )),
+                )
                 .with("mail_without_tls", mail_ok)
         }
         "relay.open" => match log.get("rcpt") {
@@ -1560,6 +1567,13 @@ mod tests {
         // No STARTTLS: fail whatever else.
         let o = run(caps(&["mx", "PIPELINING"]));
         assert_eq!(o.status, Status::Fail, "{o:?}");
+        // A hostile list of 20 000 mechanisms: summary and evidence stay small.
+        let many: String = (0..20_000).map(|i| format!(" M{i}")).collect();
+        let line = format!("AUTH{many}");
+        let o = run(caps(&["mx", "STARTTLS", &line]));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.len() < 600, "{} bytes", o.summary.len());
+        assert!(o.evidence["auth_before_tls"].to_string().len() < 600);
     }
 
     #[test]
