@@ -389,7 +389,8 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
         .iter()
         .filter(|h| !p.mx.iter().any(|pat| mx_matches(pat, h)))
         .collect();
-    let mode = p.mode.as_deref().unwrap_or("");
+    // Capped: the value of a line of a 64 KiB policy.
+    let mode = &capped(p.mode.as_deref().unwrap_or(""));
     let (status, summary) = if hosts.is_empty() {
         (Status::Skip, "no MX host to match".to_string())
     } else if mode == "none" {
@@ -416,7 +417,8 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                p.mx.join(", "),
+                // A 64 KiB policy may list thousands of patterns.
+                capped(&p.mx.join(", ")),
                 if mode == "enforce" {
                     "will not deliver"
                 } else {
@@ -426,8 +428,14 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
         )
     };
     CheckResult::new("mtasts.mx-match", status, summary)
-        .with("mode", mode)
-        .with("patterns", json!(p.mx))
+        .with("mode", mode.as_str())
+        .with(
+            "patterns",
+            json!(crate::check::probe::capped_lines(
+                &p.mx,
+                crate::check::records::EVIDENCE_CAP
+            )),
+        )
         .with("unmatched", json!(unmatched))
 }
 

@@ -487,17 +487,28 @@ impl Policy {
             .unwrap_or(Status::Pass)
     }
 
-    /// Evidence for JSON.
+    /// Evidence for JSON. A 64 KiB policy can hold thousands of `mx` lines or findings, each
+    /// quoting its line: the values are capped like every server text (the mx list to
+    /// [`EVIDENCE_CAP`] bytes, the first [`FINDINGS_SHOWN`] findings, each message capped), with
+    /// `findings_total` saying how many there were.
     pub(crate) fn evidence(&self) -> Value {
+        use crate::check::probe::{capped, capped_lines};
         json!({
-            "version": self.version,
-            "mode": self.mode,
+            "version": self.version.as_deref().map(capped),
+            "mode": self.mode.as_deref().map(capped),
             "max_age": self.max_age,
-            "mx": self.mx,
-            "findings": self.findings.iter().map(|(l, s, m)| json!({"line": l, "status": s, "message": m})).collect::<Vec<_>>(),
+            "mx": capped_lines(&self.mx, EVIDENCE_CAP),
+            "findings": self.findings.iter().take(FINDINGS_SHOWN).map(|(l, s, m)| json!({"line": l, "status": s, "message": capped(m)})).collect::<Vec<_>>(),
+            "findings_total": self.findings.len(),
         })
     }
 }
+
+/// Most bytes of a policy's `mx` patterns kept in the evidence (a real policy lists a few).
+pub(crate) const EVIDENCE_CAP: usize = 2048;
+
+/// How many of a policy's findings the evidence lists.
+const FINDINGS_SHOWN: usize = 20;
 
 /// Lint an MTA-STS policy body (RFC 8461 §3.2): `key: value` lines; `version: STSv1` first,
 /// `mode` one of enforce/testing/none, `max_age` an integer ≤ 31557600 (more → warn, clamped;
@@ -826,6 +837,26 @@ mod tests {
         for (recs, want) in cases {
             assert_eq!(dmarc(&v(recs)).status, *want, "{recs:?}");
         }
+    }
+
+    #[test]
+    fn a_huge_policy_gives_small_evidence() {
+        // 64 KiB of patterns and of bad lines: the evidence stays a few KiB.
+        let mut body = String::from("version: STSv1\r\nmode: enforce\r\nmax_age: 604800\r\n");
+        for i in 0..1500 {
+            body.push_str(&format!("mx: mx{i}.example.test\r\nbad line {i}\r\n"));
+        }
+        let p = lint_policy(&body);
+        assert!(p.findings.len() >= 1500, "{}", p.findings.len());
+        let e = p.evidence();
+        assert!(e.to_string().len() < 8192, "{} bytes", e.to_string().len());
+        assert_eq!(e["findings_total"], json!(p.findings.len()));
+        assert_eq!(e["findings"].as_array().map(Vec::len), Some(FINDINGS_SHOWN));
+        let hosts = ["other.example.net".to_string()];
+        let m = crate::check::mtasts::mx_match(&p, &hosts);
+        assert_eq!(m.status, Status::Fail);
+        assert!(m.summary.len() < 1024, "{} bytes", m.summary.len());
+        assert!(serde_json::Value::Object(m.evidence).to_string().len() < 4096);
     }
 
     #[test]
