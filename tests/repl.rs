@@ -2526,6 +2526,31 @@ fn replay_wildcards_enhanced_codes_and_comments() {
     assert!(run.out.contains("line 3"), "{}", run.out);
 }
 
+/// A script over 16 MiB is refused with one line (it used to be cut there and pass without
+/// its last steps), and a bad line is quoted short: a binary file is not echoed back whole.
+#[test]
+fn replay_refuses_an_oversized_script_and_quotes_a_bad_line_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.ehlo");
+    std::fs::write(&big, "# c\n".repeat(4 * 1024 * 1024 + 1)).unwrap();
+    let (code, stdout, stderr) =
+        ehlo_split(&["replay", big.to_str().unwrap(), "-s", "127.0.0.1:9"], b"");
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("larger than 16 MiB"), "{stderr}");
+
+    let bin = dir.path().join("bin.ehlo");
+    std::fs::write(&bin, "\0".repeat(1024 * 1024)).unwrap();
+    let (code, stdout, stderr) =
+        ehlo_split(&["replay", bin.to_str().unwrap(), "-s", "127.0.0.1:9"], b"");
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("line 1: ") && stderr.contains("(1 048 576 bytes in all)"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 2000, "{} bytes on stderr", stderr.len());
+}
+
 /// A server that greets with `banner` and records what it receives until the client closes.
 fn greeting_server(banner: &'static [u8]) -> (SocketAddr, JoinHandle<Vec<u8>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -2812,6 +2837,77 @@ fn replay_keep_going_lists_every_mismatch_and_exits_with_the_first() {
     assert!(!run.out.contains("mismatch(es)"), "{}", run.out);
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
     assert!(!got.contains("again@b.test"), "{got}");
+}
+
+/// A `:replay` inside a replayed script is refused (exit 1, nothing sent for it): a script
+/// that replays itself ends at once instead of recursing without end, and a nested replay can
+/// no longer wipe the outer run's mismatches (a failing `--keep-going` run that passed).
+#[test]
+fn replay_refuses_a_nested_replay_and_keeps_the_outer_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("self.ehlo");
+    std::fs::write(
+        &own,
+        format!(
+            "< 220\n> EHLO x.test\n< 250\n> :replay {}\n> QUIT\n< 221\n",
+            own.display()
+        ),
+    )
+    .unwrap();
+    let (addr, _h) = plain_server();
+    let run = ehlo(
+        &["replay", own.to_str().unwrap(), "-s", &addr.to_string()],
+        b"",
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert_eq!(
+        run.out
+            .matches(":replay inside a replayed script is refused")
+            .count(),
+        1,
+        "{}",
+        run.out
+    );
+
+    let inner = dir.path().join("inner.ehlo");
+    std::fs::write(&inner, "> NOOP\n< 250\n").unwrap();
+    let outer = dir.path().join("outer.ehlo");
+    std::fs::write(
+        &outer,
+        format!(
+            "< 220\n> EHLO x.test\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n> :replay {}\n> QUIT\n< 221\n",
+            inner.display()
+        ),
+    )
+    .unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
+    let (code, stdout, _) = ehlo_split(
+        &[
+            "replay",
+            outer.to_str().unwrap(),
+            "-s",
+            &addr.to_string(),
+            "--keep-going",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code, 24, "{stdout}");
+    let v = json_lines(&stdout);
+    assert_eq!(of_type(&v, "replay_mismatch").len(), 1, "{stdout}");
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["outcome"], "replay_mismatch", "{stdout}");
+    assert_eq!(summary["exit_code"], 24, "{stdout}");
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(!got.contains("NOOP"), "{got}");
+    assert!(got.ends_with("QUIT\r\n"), "{got}");
 }
 
 /// `ehlo replay --json`: JSON Lines on stdout only, the send's events plus one

@@ -295,7 +295,7 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
   :record FILE         record a replayable script (:record alone stops); replay it with
                        `ehlo replay FILE --server HOST:PORT`; an existing FILE is refused:
                        :record! FILE replaces it, :record -a FILE appends
-  :replay FILE         run a recorded script here
+  :replay FILE         run a recorded script here (a script cannot itself :replay)
   :status              the session at a glance: server, state, TLS version, cipher and
                        verification verdict, AUTH user (never the secret), the envelope so
                        far, the last reply, the SIZE limit, the settings, the recording

@@ -436,6 +436,8 @@ struct Engine {
     keep_going: bool,
     /// The differences a replay found, in order.
     mismatches: Vec<replay::Mismatch>,
+    /// A script is running (`ehlo replay`, `:replay`): a `:replay` inside it is refused.
+    replaying: bool,
     /// `:edit`'s editor has the terminal (SIGINT/SIGQUIT from it are the editor's).
     editing: Arc<AtomicBool>,
     /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
@@ -495,6 +497,7 @@ impl Engine {
             typed_size: Default::default(),
             keep_going: false,
             mismatches: Vec::new(),
+            replaying: false,
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
             outcome: None,
@@ -1468,6 +1471,14 @@ impl Engine {
                 if let Some(r) = self.recorder.as_mut() {
                     r.comment("recording began mid-session: the banner is not checked on replay");
                 }
+            }
+            // A script that replays a script (itself, at worst) would recurse without end and
+            // mix its mismatches with the outer run's: one script at a time.
+            Meta::Replay(_) if self.replaying => {
+                self.error(
+                    ":replay inside a replayed script is refused: a script cannot run another script (nothing was sent)",
+                );
+                self.failure = Some(crate::error::EXIT_USAGE);
             }
             Meta::Replay(path) => match record::load(&path) {
                 Ok(script) => {

@@ -44,7 +44,7 @@ Script format (what :record writes; scripts may also be written by hand):
 Exit status: 0 when every reply matches; otherwise the code of the phase of the first
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28,
 STARTTLS 29; 6 when the server had closed), 2 when no connection could be made, 1 for a
-script that does not parse (the line is named). --keep-going runs every step and ends
+script that does not parse (the line is named) or is over 16 MiB, or a :replay in it. --keep-going runs every step and ends
 with a table of every mismatch (line, command, expected, got); --json prints JSON Lines
 with one replay_mismatch event per mismatch and a summary last.";
 
@@ -139,8 +139,8 @@ fn parse_expect(lineno: usize, rest: &str) -> Result<Expect, String> {
     let mut words = body.split_whitespace();
     let bad_code = || {
         format!(
-            "line {lineno}: a reply code is 3 digits, `x` for any digit (250, 25x, 2xx): {:?}",
-            rest.trim()
+            "line {lineno}: a reply code is 3 digits, `x` for any digit (250, 25x, 2xx): {}",
+            quoted(rest.trim())
         )
     };
     let word = words.next().ok_or_else(bad_code)?;
@@ -163,13 +163,15 @@ fn parse_expect(lineno: usize, rest: &str) -> Result<Expect, String> {
         None => None,
         Some(w) => Some(parse_enhanced_pattern(w).ok_or_else(|| {
             format!(
-                "line {lineno}: after the reply code: an enhanced code (2.1.5, 5.7.x) or `# comment`, not {w:?}"
+                "line {lineno}: after the reply code: an enhanced code (2.1.5, 5.7.x) or `# comment`, not {}",
+                quoted(w)
             )
         })?),
     };
     if let Some(w) = words.next() {
         return Err(format!(
-            "line {lineno}: unexpected {w:?} after the codes (a comment starts with ` #`)"
+            "line {lineno}: unexpected {} after the codes (a comment starts with ` #`)",
+            quoted(w)
         ));
     }
     Ok(Expect {
@@ -177,6 +179,23 @@ fn parse_expect(lineno: usize, rest: &str) -> Result<Expect, String> {
         code,
         enhanced,
     })
+}
+
+/// Most bytes of a script's line quoted in an error (a bad "line" may be a whole binary file).
+const QUOTE_MAX: usize = 200;
+
+/// `text` quoted as Rust debug-quotes it; past [`QUOTE_MAX`] bytes, its start (cut on a
+/// character boundary), an ellipsis and the real size.
+fn quoted(text: &str) -> String {
+    if text.len() <= QUOTE_MAX {
+        return format!("{text:?}");
+    }
+    let end = text.floor_char_boundary(QUOTE_MAX);
+    format!(
+        "{:?}… ({} in all)",
+        &text[..end],
+        crate::smtp::event::count_bytes(text.len())
+    )
 }
 
 /// `class.subject.detail`, each part 1–3 digits or `x` (RFC 3463 §2: class 2, 4 or 5).
@@ -242,21 +261,39 @@ pub(crate) fn parse(text: &str) -> Result<Script, String> {
             }
         } else {
             return Err(format!(
-                "line {lineno}: expected `> input`, `< code`, `| content` or `# comment`: {line:?}"
+                "line {lineno}: expected `> input`, `< code`, `| content` or `# comment`: {}",
+                quoted(line)
             ));
         }
     }
     Ok(script)
 }
 
-/// Read and parse a recording file.
+/// Read and parse a recording file. A file (or a pipe) holding more than [`MAX_SCRIPT`] bytes is
+/// refused, not cut: a script cut short would pass without its last steps.
 pub(crate) fn load(path: &Path) -> Result<Script, String> {
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(f, MAX_SCRIPT), &mut text)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = read_capped(f, MAX_SCRIPT).map_err(|e| match e {
+        Some(e) => format!("cannot read {}: {e}", path.display()),
+        None => format!(
+            "{} is larger than {} MiB: not a recording (nothing was sent)",
+            path.display(),
+            MAX_SCRIPT / (1024 * 1024)
+        ),
+    })?;
     parse(&text)
+}
+
+/// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the
+/// limit is read to know, never more).
+fn read_capped(r: impl std::io::Read, max: u64) -> Result<String, Option<std::io::Error>> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut r.take(max + 1), &mut text).map_err(Some)?;
+    if text.len() as u64 > max {
+        return Err(None);
+    }
+    Ok(text)
 }
 
 /// Writes a recording as the session goes.
@@ -388,6 +425,39 @@ mod tests {
         ] {
             assert!(parse(bad).unwrap_err().contains("line 1"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_script_over_the_limit_is_refused_not_cut() {
+        let at = "# c\n".repeat(4);
+        assert_eq!(read_capped(at.as_bytes(), 16).unwrap(), at);
+        let over = format!("{at}#");
+        assert!(read_capped(over.as_bytes(), 16).unwrap_err().is_none());
+        // An endless stream (`yes '# c' | ehlo replay /dev/stdin`) stops one byte past it.
+        let endless = std::io::repeat(b'#');
+        assert!(read_capped(endless, 1024).unwrap_err().is_none());
+        let bad = [0xffu8, 0xfe];
+        assert!(read_capped(&bad[..], 16).unwrap_err().is_some());
+    }
+
+    #[test]
+    fn a_bad_line_is_quoted_short_with_its_size() {
+        let long = "x".repeat(1_000_000);
+        for text in [
+            long.clone(),
+            format!("< {long}"),
+            format!("< 250 {long}"),
+            format!("< 250 2.1.5 {long}"),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(e.starts_with("line 1: "), "{e}");
+            assert!(e.len() < 400, "{} bytes", e.len());
+            assert!(e.contains("in all)"), "{e}");
+        }
+        // Short ones are quoted whole, a multi-byte character never cut.
+        assert!(parse("hello").unwrap_err().ends_with(": \"hello\""));
+        let wide = "é".repeat(300);
+        assert!(parse(&wide).unwrap_err().contains("(600 bytes in all)"));
     }
 
     #[test]

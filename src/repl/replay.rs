@@ -47,9 +47,22 @@ impl Engine {
         &mut self,
         script: &Script,
         standalone: bool,
+        ui: Option<&mut Ui>,
+    ) -> u8 {
+        // `:replay` is refused while a script runs, so this run is the only one.
+        self.mismatches.clear();
+        self.replaying = true;
+        let code = self.run_steps(script, standalone, ui).await;
+        self.replaying = false;
+        code
+    }
+
+    async fn run_steps(
+        &mut self,
+        script: &Script,
+        standalone: bool,
         mut ui: Option<&mut Ui>,
     ) -> u8 {
-        self.mismatches.clear();
         if standalone {
             let mut feed = Feed::Lines {
                 lines: Vec::new().into_iter(),
