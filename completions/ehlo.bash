@@ -1222,7 +1222,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__repl)
-            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --lhlo --helo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --record --strict --help --version"
+            opts="-p -k -4 -6 -h -V --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --ehlo --lhlo --helo --tls --record --strict --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1245,18 +1245,6 @@ _ehlo() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --helo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ehlo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lhlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1313,6 +1301,18 @@ _ehlo() {
                     fi
                     return 0
                     ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ehlo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lhlo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --record)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1325,7 +1325,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -k -4 -6 -h -V --server --keep-going --port --tlsc --tls-on-connect --tls --insecure --tls-ca-path --dns-server --timeout --ehlo --lhlo --helo --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --keep-going --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1356,18 +1356,6 @@ _ehlo() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --helo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ehlo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lhlo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -277,7 +277,6 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port nu
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -287,9 +286,9 @@ none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS right after the first EHLO (implies --helo with this host\'s name if not given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 6 -l ipv6 -d 'Use IPv6 only'
@@ -297,6 +296,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l protect-prompt -l pp 
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l json -d 'Print JSON Lines events instead of the transcript (the send\'s schema; a summary last)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS right after the first EHLO (implies --helo with this host\'s name if not given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l strict -d 'End the session at the first 4xx/5xx reply: QUIT, then exit with that phase\'s code'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
@@ -305,7 +305,6 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port 
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -317,7 +316,6 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file 
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'STARTTLS right after the first EHLO (implies --helo with this host\'s name if not given)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 only'

@@ -391,6 +391,13 @@ pub(crate) struct ReplArgs {
     /// Connection and output flags.
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
+    /// Send `EHLO NAME` right after the banner
+    // Not in ConnArgs: a replay's script holds its own EHLO and :starttls steps.
+    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    pub(crate) helo: Option<String>,
+    /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
+    #[arg(long)]
+    pub(crate) tls: bool,
     /// Record the session as a replayable script in FILE (secrets are never written).
     #[arg(long, value_name = "FILE")]
     pub(crate) record: Option<PathBuf>,
@@ -436,10 +443,6 @@ pub(crate) struct ConnArgs {
     #[arg(long, visible_alias = "tlsc")]
     pub(crate) tls_on_connect: bool,
 
-    /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
-    #[arg(long)]
-    pub(crate) tls: bool,
-
     /// Do not enforce certificate verification (the result is still shown)
     #[arg(short = 'k', long)]
     pub(crate) insecure: bool,
@@ -455,10 +458,6 @@ pub(crate) struct ConnArgs {
     /// Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
-
-    /// Send `EHLO NAME` right after the banner
-    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
-    pub(crate) helo: Option<String>,
 
     /// Use IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -2458,7 +2457,20 @@ mod tests {
             else {
                 panic!("not repl")
             };
-            assert_eq!(a.conn.helo.as_deref(), Some("me.test"), "{flag}");
+            assert_eq!(a.helo.as_deref(), Some("me.test"), "{flag}");
+        }
+        // A replay's script holds its own EHLO and :starttls: neither flag is offered there.
+        for flag in [
+            &["--tls"][..],
+            &["--helo", "me.test"],
+            &["--ehlo", "me.test"],
+        ] {
+            let args: Vec<&str> = ["replay", "f", "-s", "h"]
+                .iter()
+                .chain(flag)
+                .copied()
+                .collect();
+            assert!(parse(&args).is_err(), "{flag:?}");
         }
         assert!(parse(&["replay", "f", "-s", "h", "--timeout", "1x"]).is_err());
     }

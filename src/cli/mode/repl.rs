@@ -14,17 +14,17 @@ use crate::repl::{ReplConfig, ReplayConfig};
 /// settings. A target that does not parse is a usage error.
 pub(super) fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
     let mut cfg = session_config(&a.conn, a.target.as_deref())?;
+    cfg.ehlo = a.helo;
+    cfg.starttls = a.tls;
     cfg.record = a.record;
     cfg.strict = a.strict;
     Ok(cfg)
 }
 
-/// `ehlo replay`: the recording holds every command, the automatic ones included, so no
-/// `--ehlo`/`--tls` steps are added.
+/// `ehlo replay`: the recording holds every command, the automatic ones included, so there are
+/// no `--helo`/`--tls` flags to add steps.
 pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
-    let mut session = session_config(&a.conn, Some(&a.server))?;
-    session.ehlo = None;
-    session.starttls = false;
+    let session = session_config(&a.conn, Some(&a.server))?;
     Ok(ReplayConfig {
         script: a.file,
         session,
@@ -55,8 +55,8 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         target,
         port: c.port,
         link,
-        ehlo: c.helo.clone(),
-        starttls: c.tls,
+        ehlo: None,
+        starttls: false,
         human: HumanOptions {
             color: c.color,
             explain: c.explain,
