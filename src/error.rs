@@ -1,5 +1,5 @@
 //! The top-level error type and the ONE mapping from errors to exit codes (swaks's exit codes: 0 ok, 1 usage,
-//! 2 connect, 21-36 per SMTP phase). Nothing else in ehlo decides an exit code.
+//! 2 connect, 21-35 per SMTP phase, 36 a reply outside them). Nothing else in ehlo decides an exit code.
 
 use crate::net::dns::DnsError;
 use crate::smtp::client::SessionError;
@@ -28,6 +28,19 @@ pub(crate) const EXIT_CHECK_UNTESTED: u8 = 41;
 pub(crate) const EXIT_PRDR: u8 = 30;
 /// Exit code: SMTPUTF8 needed but not advertised (swaks's unreleased `20-smtputf8` branch).
 pub(crate) const EXIT_SMTPUTF8: u8 = 31;
+/// Exit code (`ehlo replay`, `ehlo repl --strict`): an unexpected reply to a command outside
+/// the phases above (NOOP, RSET, VRFY, HELP, `:raw` bytes…), with the connection still up.
+pub(crate) const EXIT_OTHER_REPLY: u8 = 36;
+
+/// Exit code for an unexpected reply that came in `phase`: the phase's code, and
+/// [`EXIT_OTHER_REPLY`] for a command in no SMTP phase, where [`phase_exit_code`] would say
+/// the server had closed (6), which it had not.
+pub(crate) fn reply_exit_code(phase: Phase) -> u8 {
+    match phase {
+        Phase::Other => EXIT_OTHER_REPLY,
+        p => phase_exit_code(p),
+    }
+}
 
 /// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
 /// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, EHLO after XCLIENT 34, PROXY 35).
@@ -190,7 +203,7 @@ impl Error {
             Error::Io { .. } => EXIT_CLOSED,
             Error::Prerequisite(_) => EXIT_PREREQ,
             Error::ProxyOption(_) => phase_exit_code(Phase::Proxy),
-            Error::ReplayMismatch { phase, .. } => phase.map_or(EXIT_CLOSED, phase_exit_code),
+            Error::ReplayMismatch { phase, .. } => phase.map_or(EXIT_CLOSED, reply_exit_code),
         }
     }
 
@@ -246,6 +259,18 @@ mod tests {
             e.to_string(),
             "timed out after 3s waiting in STARTTLS phase"
         );
+    }
+
+    #[test]
+    fn a_replay_mismatch_outside_the_phases_is_not_a_close() {
+        let m = |phase| Error::ReplayMismatch {
+            phase,
+            reason: String::new(),
+        };
+        assert_eq!(m(Some(Phase::Other)).exit_code(), EXIT_OTHER_REPLY);
+        assert_eq!(m(Some(Phase::Rcpt)).exit_code(), 24);
+        assert_eq!(m(None).exit_code(), EXIT_CLOSED);
+        assert_eq!(reply_exit_code(Phase::Mail), 23);
     }
 
     #[test]

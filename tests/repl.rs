@@ -3036,6 +3036,44 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
     );
 }
 
+/// A reply that differs (replay) or fails (`--strict`) on a command in no SMTP phase (NOOP,
+/// VRFY) exits 36, not 6: the server had not closed.
+#[test]
+fn an_unexpected_reply_outside_the_phases_exits_36() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("noop.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> NOOP\n< 5xx\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let (addr, _h) = plain_server();
+    let (code, stdout, _) = ehlo_split(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr.to_string(),
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code, 36, "{stdout}");
+    let v = json_lines(&stdout);
+    assert_eq!(of_type(&v, "replay_mismatch")[0]["data"]["exit_code"], 36);
+
+    let (addr, h) = plain_server();
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--strict"],
+        b"EHLO x.test\nVRFY postmaster\nNOOP\n",
+        &[],
+    );
+    assert_eq!(run.code, 36, "{}", run.out);
+    assert!(run.out.contains("--strict: 500 5.5.2 what"), "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.ends_with("VRFY postmaster\r\nQUIT\r\n"), "{got}");
+}
+
 /// A scripted server ([`plain_server`]) and `ehlo repl` (with `extra` arguments) on a terminal,
 /// at its first prompt.
 fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Vec<Vec<u8>>>) {

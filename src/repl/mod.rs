@@ -1092,7 +1092,7 @@ impl Engine {
             (code, "a step could not run".to_string())
         } else if let Some(s) = self.seen.iter().find(|s| s.code >= 400) {
             let reply = format!("{} {}", s.code, s.text);
-            (phase_exit_code(s.phase), reply)
+            (crate::error::reply_exit_code(s.phase), reply)
         } else if self.session.as_ref().is_some_and(|s| s.is_closed()) && !self.close_expected {
             (
                 crate::error::EXIT_CLOSED,
