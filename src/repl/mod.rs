@@ -1233,14 +1233,23 @@ impl Engine {
 
     /// Record a hand-made AUTH (`line`, typed or sent by `:raw`) as the `:auth` step `step`.
     /// When `line` had no initial response but `:auth` sends one (PLAIN, XOAUTH2…), the empty
-    /// 334 the server asked for it with is not part of what the step draws on replay.
+    /// 334 the server asked for it with is not part of what the step draws on replay; when
+    /// `line` had one that `:auth` does not send (`AUTH LOGIN <user>`), the step draws one 334
+    /// more on replay (the server asks for what the initial response gave), unless the server
+    /// refused the AUTH line outright.
     fn record_auth_step(&mut self, step: &str, line: &str) {
         let mut codes: Vec<u16> = self.seen.iter().map(|s| s.code).collect();
         let mech = step.split_whitespace().nth(1).unwrap_or("");
-        let no_initial = crate::smtp::auth::auth_line_secret(line).is_some_and(|(_, ir)| !ir);
-        let skip = no_initial && sends_initial_response(mech);
+        let initial = crate::smtp::auth::auth_line_secret(line).map(|(_, ir)| ir);
+        let skip = initial == Some(false) && sends_initial_response(mech);
         if skip && codes.first() == Some(&334) {
             codes.remove(0);
+        }
+        let asked = codes
+            .first()
+            .is_none_or(|&c| c == 334 || (200..300).contains(&c));
+        if initial == Some(true) && !sends_initial_response(mech) && asked {
+            codes.insert(0, 334);
         }
         self.auth_334_due = skip && self.seen.is_empty();
         if let Some(r) = self.recorder.as_mut() {

@@ -169,6 +169,52 @@ fn raw_and_tabbed_auth_never_leave_a_secret_in_any_repl_output_and_still_replay(
     assert!(assert_masked_byte_counts("replay --json", &replay.stdout) >= 5);
 }
 
+/// A typed `AUTH LOGIN <base64 user>` is recorded as `:auth LOGIN alice`, which sends no
+/// initial response on replay: the step holds the one 334 more that draws (the server asks for
+/// the user name), so the recording replays against the same server; no secret is written.
+#[test]
+fn typed_auth_login_with_an_initial_response_records_what_replay_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("login.ehlo");
+    let [_, p, _] = secrets();
+    let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let run = repl(
+        &srv.addr,
+        &["--record", rec.to_str().unwrap()],
+        &format!("EHLO x\nAUTH LOGIN {}\n{p}\nQUIT\n", b64(b"alice")),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("235 2.7.0"), "{}", run.all());
+    let _ = srv.finish();
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    assert_no_secret("the recording", &rec_text);
+    assert!(
+        rec_text.contains("> :auth LOGIN alice\n< 334\n< 334\n< 235\n> QUIT\n"),
+        "{rec_text}"
+    );
+
+    let replay_srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "1"]);
+    let replay = ehlo_with_env(
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            &replay_srv.addr,
+            "--allow-plaintext-auth",
+        ],
+        &[("EHLO_AUTH_PASSWORD", PASSWORD)],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(replay.code, 0, "{}", replay.all());
+    assert!(
+        replay.all().contains("every reply as recorded"),
+        "{}",
+        replay.all()
+    );
+    assert_no_secret("the replay", &replay.all());
+}
+
 #[test]
 fn repl_json_and_serve_json_mask_raw_tabbed_and_unparsable_auth() {
     let srv = Serve::start(&["--user", USER_PASS, "--max-sessions", "5", "--json"]);
