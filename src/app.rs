@@ -96,7 +96,10 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
             let renderer = render::make_batched(&opts.format);
             crate::serve::run(*opts, renderer).await
         }
-        Mode::Demo(format) => crate::demo::run(render::make(&format)).await,
+        Mode::Demo(format) => {
+            let json = matches!(format, Format::Json);
+            crate::demo::run(render::make(&format), json).await
+        }
         Mode::Repl(cfg) => repl(*cfg, interrupts).await,
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {

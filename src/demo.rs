@@ -11,14 +11,56 @@ use crate::render;
 use crate::serve::{self, ServeOptions};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::{AuthPlan, AuthRequirement, Plan, StartTls};
-use crate::smtp::event::Event;
+use crate::smtp::event::{Event, Sink, Summary};
 
 const USER: &str = "demo";
 const PASSWORD: &str = "demo-password";
 
 /// Run the demo, rendering through `renderer` (the run's one renderer, built by the
-/// dispatcher, `app`); returns the exit code of the send.
-pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
+/// dispatcher, `app`; `json` when it writes JSON Lines); returns the exit code of the send.
+/// The send's `summary` is held back until the stored message has been listed, so it is the
+/// last event (the JSON Lines contract, `render::json`); in JSON a demo that cannot start
+/// ends with one too, after its `error` event.
+pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> u8 {
+    let (code, summary) = match demo(&mut renderer).await {
+        Ok((code, summary)) => (code, summary),
+        Err(failed) => (failed.exit_code, json.then_some(failed)),
+    };
+    if let Some(s) = summary {
+        renderer.event(&Event::Summary(s), Duration::ZERO);
+    }
+    renderer.finish();
+    code
+}
+
+/// Passes every event of the send on but its summary, kept for the end.
+struct HoldSummary<'a> {
+    inner: &'a mut Box<dyn render::Renderer>,
+    held: Option<Summary>,
+}
+
+impl Sink for HoldSummary<'_> {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        match event {
+            Event::Summary(s) => self.held = Some(s.clone()),
+            e => self.inner.event(e, elapsed),
+        }
+    }
+}
+
+/// A summary for a demo that could not start (its reason already said in an `error` event).
+fn failed(exit_code: u8, outcome: &str, error: String) -> Summary {
+    Summary {
+        exit_code,
+        outcome: outcome.into(),
+        error: Some(error),
+        ..Summary::default()
+    }
+}
+
+/// The demo itself: the send's exit code and its summary, or the summary of a demo that
+/// could not start.
+async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Summary>), Summary> {
     let say = |r: &mut dyn render::Renderer, m: &str| {
         r.event(&Event::info(m.to_string()), Duration::ZERO)
     };
@@ -31,16 +73,18 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
     let (cert_path, key_path) = match files {
         Ok(p) => p,
         Err(e) => {
+            let message = format!(
+                "demo: cannot prepare a certificate in {} (the temporary directory, TMPDIR): {e}",
+                dir.display()
+            );
             renderer.event(
                 &Event::Error {
-                    message: format!(
-                        "demo: cannot prepare a certificate in {} (the temporary directory, TMPDIR): {e}",
-                        dir.display()
-                    ),
+                    message: message.clone(),
                 },
                 Duration::ZERO,
             );
-            return crate::error::EXIT_PREREQ;
+            let e = crate::error::Error::Prerequisite(message);
+            return Err(failed(e.exit_code(), e.label(), e.to_string()));
         }
     };
     let server_opts = ServeOptions {
@@ -60,14 +104,15 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
     let server = match serve::start_with(server_opts, render::discard()).await {
         Ok(s) => s,
         Err(e) => {
+            let message = format!("demo: cannot start the embedded server: {e}");
             renderer.event(
                 &Event::Error {
-                    message: format!("demo: cannot start the embedded server: {e}"),
+                    message: message.clone(),
                 },
                 Duration::ZERO,
             );
             let _ = std::fs::remove_dir_all(&dir);
-            return e.exit_code();
+            return Err(failed(e.exit_code(), e.label(), message));
         }
     };
     let port = server.addr().port();
@@ -118,7 +163,12 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
         message: message.into_bytes(),
         ..Plan::default()
     };
-    let code = crate::net::driver::send(&connect, plan, &mut renderer).await;
+    let mut sink = HoldSummary {
+        inner: renderer,
+        held: None,
+    };
+    let code = crate::net::driver::send(&connect, plan, &mut sink).await;
+    let summary = sink.held;
     let stored = server.messages();
     server.shutdown().await;
     say(
@@ -145,9 +195,8 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>) -> u8 {
             say(renderer.as_mut(), &format!("  | {line}"));
         }
     }
-    renderer.finish();
     let _ = std::fs::remove_dir_all(&dir);
-    code
+    Ok((code, summary))
 }
 
 /// Write a self-signed certificate for localhost and its key into a new directory under `tmp`:

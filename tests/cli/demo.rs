@@ -79,6 +79,23 @@ fn demo_json_is_json_lines() {
             assert_eq!(v["data"]["info"]["verify"]["ok"], true, "{line}");
         }
     }
+    // The JSON Lines contract: schema first, summary last (after the stored message's lines).
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("schema"),
+        "{types:?}"
+    );
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("summary"),
+        "{types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| *t == "summary").count(),
+        1,
+        "{types:?}"
+    );
+    assert!(r.stdout.contains("the embedded server stored 1 message(s)"));
     for t in [
         "schema",
         "connected",

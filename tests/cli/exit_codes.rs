@@ -408,4 +408,17 @@ fn ten_when_a_prerequisite_cannot_be_set_up() {
         .find(|l| l.starts_with(r#"{"type":"error""#))
         .unwrap_or_else(|| panic!("no error event: {}", run.stdout));
     assert!(error.contains("cannot prepare a certificate"), "{error}");
+    // … and a summary last, as every JSON run ends.
+    let last: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "summary", "{}", run.stdout);
+    assert_eq!(last["data"]["exit_code"], 10, "{}", run.stdout);
+    assert_eq!(last["data"]["outcome"], "prerequisite", "{}", run.stdout);
+    assert!(
+        last["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot prepare a certificate"),
+        "{}",
+        run.stdout
+    );
 }
