@@ -27,6 +27,16 @@ pub(crate) fn report_text(r: &Report, front: FrontEnd) -> String {
     if let Some(e) = &r.enhanced {
         out.push(format!("{}  {}: {}", e.code, e.title, e.meaning));
     }
+    if let Some(d) = r.classes_differ {
+        let code = r
+            .code
+            .map_or_else(|| format!("{}xx", d.basic), |c| c.to_string());
+        let enhanced = r
+            .enhanced
+            .as_ref()
+            .map_or_else(|| format!("{}.x.x", d.enhanced), |e| e.code.clone());
+        out.push(classes_note(&code, &enhanced));
+    }
     match (r.phase, r.phase_from) {
         (Some(p), from) => {
             let whence = match from {
@@ -69,6 +79,11 @@ pub(crate) fn report_text(r: &Report, front: FrontEnd) -> String {
     out.join("\n")
 }
 
+/// The note on a reply whose basic and enhanced codes disagree on the class (`550 4.7.1`).
+fn classes_note(code: &str, enhanced: &str) -> String {
+    format!("note: the classes differ ({code} vs {enhanced}); RFC 3463 §2 wants them to match")
+}
+
 /// The code-table view (`550 5.1.1`, `X.7.1`): the basic code's meaning, class and meaning
 /// after each command; the enhanced code's registry row; a class mismatch; the hints.
 pub(crate) fn code_table_text(t: &CodeTable, front: FrontEnd) -> String {
@@ -98,9 +113,7 @@ pub(crate) fn code_table_text(t: &CodeTable, front: FrontEnd) -> String {
         }
     }
     if let Some((b, e)) = t.classes_differ {
-        out.push(format!(
-            "note: the classes differ ({b} vs {e}); RFC 3463 §2 wants them to match"
-        ));
+        out.push(classes_note(&b.to_string(), &e.to_string()));
     }
     for (phases, h) in &t.hints {
         let h = remedy::words(h, front);
@@ -203,5 +216,36 @@ mod tests {
         let r = analyse("550 5.1.1", None).unwrap();
         let t = report_text(&r, FrontEnd::Send);
         assert!(t.contains("5.1.1  Bad destination mailbox address"), "{t}");
+    }
+
+    /// A pasted reply whose classes disagree carries the same note as the codes alone.
+    #[test]
+    fn a_pasted_reply_notes_classes_that_differ() {
+        let note = "note: the classes differ (550 vs 4.7.1); RFC 3463 §2 wants them to match";
+        for input in [
+            "550 4.7.1 Service unavailable",
+            "550 4.7.1",
+            "550-4.7.1 a\n550 4.7.1 b",
+        ] {
+            let t = report_text(&analyse(input, None).unwrap(), FrontEnd::Send);
+            assert_eq!(t.matches(note).count(), 1, "{input}: {t}");
+        }
+        let r = analyse(
+            "550 4.7.1 Service unavailable",
+            Some(crate::smtp::event::Phase::Rcpt),
+        );
+        assert!(report_text(&r.unwrap(), FrontEnd::Send).contains(note));
+        for agree in [
+            "550 5.7.1 Service unavailable",
+            "550 Service unavailable",
+            "550 X.7.1 no",
+        ] {
+            let r = analyse(agree, None).unwrap();
+            assert!(r.classes_differ.is_none(), "{agree}");
+            assert!(
+                !report_text(&r, FrontEnd::Send).contains("classes differ"),
+                "{agree}"
+            );
+        }
     }
 }

@@ -63,9 +63,34 @@ pub struct Report {
     pub phase_from: PhaseFrom,
     /// One explanation per command considered (one when the phase is known).
     pub explanations: Vec<InPhase>,
+    /// The enhanced code's class differs from the basic code's (`550 4.7.1`): RFC 3463 §2
+    /// wants them to match, so the reply contradicts itself. Absent when they agree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes_differ: Option<ClassesDiffer>,
     /// The code-only view (`550 5.1.1`): the basic and registry tables, per command.
     #[serde(skip)]
     pub(crate) table: Option<codes::CodeTable>,
+}
+
+/// The two classes of a reply that contradicts itself (RFC 3463 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClassesDiffer {
+    /// The basic code's class: its first digit (5 for 550).
+    pub basic: u16,
+    /// The enhanced code's class (4 for 4.7.1).
+    pub enhanced: u8,
+}
+
+/// The classes of `code` and `enhanced` when they differ; `None` when they agree or either is
+/// missing, or the enhanced code has no class (`X.7.1`).
+fn classes_differ(code: Option<u16>, enhanced: Option<u8>) -> Option<ClassesDiffer> {
+    match (code, enhanced) {
+        (Some(c), Some(e)) if e != 0 && u16::from(e) != c / 100 => Some(ClassesDiffer {
+            basic: c / 100,
+            enhanced: e,
+        }),
+        _ => None,
+    }
 }
 
 /// The command a bounce or log line says the reply answered (Postfix "(in reply to RCPT TO
@@ -224,6 +249,7 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
             phase: None,
             phase_from: PhaseFrom::Unknown,
             explanations: Vec::new(),
+            classes_differ: None,
             table: Some(t),
         });
     };
@@ -262,6 +288,7 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
         phase,
         phase_from,
         explanations,
+        classes_differ: classes_differ(reply.code, reply.enhanced.as_ref().map(|e| e.class)),
         table,
     })
 }

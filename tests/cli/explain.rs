@@ -44,6 +44,27 @@ fn a_bounce_line_gives_its_phase_and_the_same_hint_as_the_transcript() {
     assert!(hint.contains("full") && !hint.contains("too big"), "{hint}");
 }
 
+/// A pasted reply with a 4.x.x enhanced code on a 5xx (or the reverse) says so, as the codes
+/// alone do, in text and JSON; a reply that agrees has no such member.
+#[test]
+fn a_pasted_reply_whose_classes_differ_says_so() {
+    let run = ehlo(&["explain", "550 4.7.1 Service unavailable"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("note: the classes differ (550 vs 4.7.1); RFC 3463 §2"),
+        "{}",
+        run.stdout
+    );
+    let v = json(&["550 4.7.1 Service unavailable"]);
+    assert_eq!(v["classes_differ"]["basic"], 5, "{v}");
+    assert_eq!(v["classes_differ"]["enhanced"], 4, "{v}");
+    let v = json(&["550", "4.7.1"]);
+    assert_eq!(v["classes_differ"]["enhanced"], 4, "{v}");
+    let v = json(&["550 5.7.1 Service unavailable"]);
+    assert!(v.get("classes_differ").is_none(), "{v}");
+}
+
 #[test]
 fn a_multi_line_reply_from_stdin_keeps_every_line() {
     let input = b"550-Verification failed for <s@example.net>\r\n\
