@@ -360,6 +360,22 @@ fn finer_fixups_change_the_wire() {
 }
 
 #[test]
+fn a_body_ending_in_a_dot_line_keeps_it_on_the_wire() {
+    // `--body` is content, not an end marker: its final `.` line goes out stuffed, as swaks
+    // sends it. `--data` text ending in a `.` line is the user's own marker.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--body", "hello\n."]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(wire.contains("\r\n\r\nhello\r\n..\r\n.\r\nQUIT"), "{wire}");
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-d", "Subject: x\n\nhello\n."]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(wire.contains("\r\n\r\nhello\r\n.\r\nQUIT"), "{wire}");
+}
+
+#[test]
 fn data_takes_header_and_add_header() {
     let srv = scripted(after_greet(accept_all()));
     let run = send(
