@@ -58,13 +58,7 @@ impl Fixup {
 /// too. With `crlf` off only LF ends a line for stuffing purposes. Last, `end_marker` makes the
 /// content end in CRLF and appends `.\r\n`. With [`Fixup::NONE`] the bytes are returned unchanged.
 pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
-    let mut content = content;
-    if fixup.strip_from && content.starts_with(b"From ") {
-        content = match content.iter().position(|&b| b == b'\n') {
-            Some(i) => &content[i + 1..],
-            None => &[],
-        };
-    }
+    let mut content = without_from_line(content, fixup);
     if fixup.end_marker && fixup.own_end_marker {
         content = strip_end_marker(content);
     }
@@ -105,6 +99,19 @@ pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
         out.extend_from_slice(b".\r\n");
     }
     out
+}
+
+/// The content without its leading mbox `From ` line when the `strip_from` fix-up is on: the
+/// bytes that are sent, as far as what they need (SMTPUTF8, 8BITMIME) goes.
+pub(crate) fn without_from_line(content: &[u8], fixup: Fixup) -> &[u8] {
+    if fixup.strip_from && content.starts_with(b"From ") {
+        match content.iter().position(|&b| b == b'\n') {
+            Some(i) => &content[i + 1..],
+            None => &[],
+        }
+    } else {
+        content
+    }
 }
 
 /// Encode content for BDAT (RFC 3030 §2): the same fix-ups as [`encode`] except dot-stuffing and

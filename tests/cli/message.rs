@@ -376,6 +376,36 @@ fn a_body_ending_in_a_dot_line_keeps_it_on_the_wire() {
 }
 
 #[test]
+fn extensions_are_asked_for_by_the_bytes_sent() {
+    // The mbox `From ` line is stripped before sending: its non-ASCII sender needs neither
+    // SMTPUTF8 nor 8BITMIME; a message without a header block has no header to internationalise.
+    for data in [
+        "From jörg@x.de Thu Dec  3 10:00:00 2026\nSubject: plain\n\nbody\n",
+        "Just text, no header block\n\nmore\n",
+    ] {
+        let srv = scripted(after_greet(accept_all()));
+        let run = send(&srv, &["-d", data]);
+        assert_eq!(run.code, 0, "{data:?}: {}", run.all());
+        let wire = srv.finish();
+        let mail = wire.lines().find(|l| l.starts_with("MAIL")).unwrap();
+        assert!(
+            !mail.contains("SMTPUTF8") && !mail.contains("BODY="),
+            "{data:?}: {wire}"
+        );
+    }
+    // A body line that only looks non-ASCII-headed is body: 8BITMIME (offered), no SMTPUTF8.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-d", "Grüße, just a body line\n\nmore\n"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    let mail = wire.lines().find(|l| l.starts_with("MAIL")).unwrap();
+    assert!(
+        mail.contains("BODY=8BITMIME") && !mail.contains("SMTPUTF8"),
+        "{wire}"
+    );
+}
+
+#[test]
 fn data_takes_header_and_add_header() {
     let srv = scripted(after_greet(accept_all()));
     let run = send(
