@@ -947,10 +947,18 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
 
     let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
     let mut notes = Vec::new();
-    let body = if spec.parts.is_empty() {
+    // 8bit allows lines of at most 998 octets (RFC 2045 §2.8): a UTF-8 body with a longer
+    // line goes as a MIME text part, which the builder encodes (quoted-printable).
+    let utf8 = !body_text.is_ascii() && std::str::from_utf8(&body_text).is_ok();
+    let long_line = || {
+        body_text
+            .split(|&b| b == b'\n')
+            .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > 998)
+    };
+    let body = if spec.parts.is_empty() && !(utf8 && long_line()) {
         // A UTF-8 body in a plain message is declared (MIME charset, swaks #32) and sent as
         // 8bit, unchanged; plain ASCII keeps swaks's exact template.
-        if !body_text.is_ascii() && std::str::from_utf8(&body_text).is_ok() {
+        if utf8 {
             headers.push("MIME-Version: 1.0".into());
             headers.push("Content-Type: text/plain; charset=utf-8".into());
             headers.push("Content-Transfer-Encoding: 8bit".into());
@@ -1439,6 +1447,31 @@ mod tests {
         assert_eq!(unwords(&from), "From: Jörg, Ü <j@x.test>, <plain@x.test>");
         assert_eq!(unwords(&line("To")), "To: Zoë <z@x.test>");
         assert_eq!(line("X-Plain"), "X-Plain: stays as is");
+    }
+
+    #[test]
+    fn a_utf8_body_with_a_line_over_998_octets_is_quoted_printable() {
+        // RFC 2045 §2.8: 8bit lines are at most 998 octets.
+        let long = format!("ü{}\nsecond\n", "x".repeat(1500));
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(long.as_bytes()),
+            ..Default::default()
+        });
+        assert!(
+            t.contains("Content-Transfer-Encoding: quoted-printable\n"),
+            "{t}"
+        );
+        assert!(!t.contains("8bit"), "{t}");
+        assert!(t.lines().all(|l| l.len() <= 998), "{t}");
+        // 998 octets exactly still go as 8bit.
+        let edge = format!("ü{}\n", "x".repeat(996));
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(edge.as_bytes()),
+            ..Default::default()
+        });
+        assert!(t.contains("Content-Transfer-Encoding: 8bit\n"), "{t}");
     }
 
     #[test]
