@@ -406,6 +406,21 @@ fn extensions_are_asked_for_by_the_bytes_sent() {
 }
 
 #[test]
+fn no_crlf_fixup_keeps_the_body_s_line_ends_but_writes_ehlo_s_own_in_crlf() {
+    // A bare-LF test through --body: the server must see ehlo's headers as proper CRLF lines
+    // (or it refuses the first one) and the body's bare LFs as given.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--no-crlf-fixup", "--body", "a\n.\nb"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    let start = wire.find("Date: ").unwrap();
+    let message = wire[start..].split("QUIT").next().unwrap();
+    let (head, body) = message.split_once("\r\n\r\n").expect("a CRLF blank line");
+    assert!(!head.replace("\r\n", "").contains('\n'), "{message:?}");
+    assert_eq!(body, "a\n..\nb\r\n.\r\n");
+}
+
+#[test]
 fn data_takes_header_and_add_header() {
     let srv = scripted(after_greet(accept_all()));
     let run = send(

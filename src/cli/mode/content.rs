@@ -239,6 +239,8 @@ pub(super) fn compose(
             add_headers: &msg.add_header,
             body: body.as_deref(),
             parts: &parts,
+            // Nothing will turn ehlo's LF into CRLF: write its own lines right.
+            crlf: !fixup.crlf && fixup != Fixup::NONE,
             ..spec
         },
         &env.message,
