@@ -11,7 +11,7 @@ use serde_json::json;
 use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use super::records;
-use crate::net::dns::{DnsError, Family, Resolver, RrSet, parse_ip_literal};
+use crate::net::dns::{DnsError, Family, MAX_MX_HOSTS, Resolver, RrSet, parse_ip_literal};
 
 /// An MX host and the addresses that will be probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub(crate) struct MxOutcome {
     pub(crate) results: Vec<CheckResult>,
     /// Hosts to probe, in preference order.
     pub(crate) targets: Vec<Target>,
-    /// Every MX host name (null MX left out), in preference order.
+    /// Every MX host name checked (null MX, IP addresses, repeats and hosts past
+    /// [`MAX_MX_HOSTS`] left out), in preference order.
     pub(crate) hosts: Vec<String>,
 }
 
@@ -227,15 +228,25 @@ pub(crate) async fn mx_checks(
 
     let nulls = mxs.iter().filter(|(_, h)| h == ".").count();
     let real: Vec<(u16, String)> = mxs.iter().filter(|(_, h)| h != ".").cloned().collect();
-    results.push(
-        CheckResult::new("mx.lookup", Status::Pass, shown.join(", "))
-            .with("records", json!(shown))
-            .with("count", real.len())
-            .with("ttl", set.ttl)
-            .timed(ms(t0)),
-    );
+    let count = real.len();
+    let hosts = usable_hosts(domain, real);
+    let mut lookup = CheckResult::new("mx.lookup", Status::Pass, shown.join(", "))
+        .with("records", json!(shown))
+        .with("count", count)
+        .with("ttl", set.ttl);
+    if !hosts.repeated.is_empty() {
+        let said: Vec<String> = hosts
+            .repeated
+            .iter()
+            .map(|(h, n)| format!("{h} is in {n} MX records: checked once"))
+            .collect();
+        lookup.summary = format!("{}; {}", lookup.summary, said.join("; "));
+        let names: Vec<&str> = hosts.repeated.iter().map(|(h, _)| h.as_str()).collect();
+        lookup = lookup.with("repeated", json!(names));
+    }
+    results.push(lookup.timed(ms(t0)));
     if nulls > 0 {
-        if real.is_empty() && nulls == 1 {
+        if count == 0 && nulls == 1 {
             results.push(
                 CheckResult::new(
                     "mx.null",
@@ -258,7 +269,7 @@ pub(crate) async fn mx_checks(
                 )
                 .with("records", json!(shown)),
             );
-            if real.is_empty() {
+            if count == 0 {
                 results.push(CheckResult::new(
                     "mx.target",
                     Status::Skip,
@@ -266,7 +277,7 @@ pub(crate) async fn mx_checks(
                 ));
             }
         }
-        if real.is_empty() {
+        if count == 0 {
             return MxOutcome {
                 results,
                 targets: Vec::new(),
@@ -277,24 +288,14 @@ pub(crate) async fn mx_checks(
         results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
     }
 
+    results.extend(hosts.refused);
     // Every host's A/AAAA at once.
-    let lookups = real.iter().map(|(pref, host)| async move {
+    let lookups = hosts.checked.iter().map(|(pref, host)| async move {
         (*pref, host.clone(), r.address_sets(host, family).await)
     });
     let all = futures_join_all(lookups).await;
     let mut targets = Vec::new();
     for (pref, host, sets) in all {
-        if parse_ip_literal(&host).is_some() {
-            results.push(
-                CheckResult::new(
-                    "mx.target",
-                    Status::Fail,
-                    format!("{host} is an IP address: an MX must name a host (RFC 7505 §3 / RFC 5321 §5.1)"),
-                )
-                .with("mx", host.clone()),
-            );
-            continue;
-        }
         let mut merged = RrSet::default();
         let mut err = None;
         let mut addrs = Vec::new();
@@ -338,12 +339,92 @@ pub(crate) async fn mx_checks(
             }
         }
     }
-    let hosts = real.iter().map(|(_, h)| h.clone()).collect();
+    results.extend(hosts.left_out);
     MxOutcome {
         results,
         targets,
-        hosts,
+        hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
     }
+}
+
+/// The MX hosts `check` looks at, by the send's rules ([`crate::net::dns`]'s `mail_hosts`).
+struct UsableHosts {
+    /// (preference, host) to check, in preference order.
+    checked: Vec<(u16, String)>,
+    /// `mx.target` fails for exchanges that are IP addresses.
+    refused: Vec<CheckResult>,
+    /// A host named in several records (as first written) and in how many.
+    repeated: Vec<(String, usize)>,
+    /// The `mx.target` warning for hosts past [`MAX_MX_HOSTS`], if any.
+    left_out: Option<CheckResult>,
+}
+
+/// How many of the hosts left out a warning names.
+const LEFT_OUT_NAMED: usize = 5;
+
+/// Sort `real` (the non-null MX records, in preference order) as the send does: an exchange that
+/// is an IP address is no host name (RFC 1035 §3.3.9: a domain name; RFC 5321 §5.1 looks it up
+/// as one; Postfix refuses it, "numeric domain name in resource data of MX record"), so it fails
+/// `mx.target` and is neither looked up nor probed; a host named twice is checked once; past
+/// [`MAX_MX_HOSTS`] the rest are left out with a warning (every host costs lookups and probes).
+fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
+    let mut hosts = UsableHosts {
+        checked: Vec::new(),
+        refused: Vec::new(),
+        repeated: Vec::new(),
+        left_out: None,
+    };
+    for (pref, host) in real {
+        if parse_ip_literal(&host).is_some() {
+            let mut c = CheckResult::new(
+                "mx.target",
+                Status::Fail,
+                format!(
+                    "{host} is an IP address, not a host name: an MX must name a host (RFC 1035 §3.3.9, RFC 5321 §5.1)"
+                ),
+            )
+            .with("preference", pref);
+            c.mx = Some(host);
+            hosts.refused.push(c);
+            continue;
+        }
+        match hosts
+            .checked
+            .iter()
+            .find(|(_, h)| h.eq_ignore_ascii_case(&host))
+        {
+            Some((_, first)) => match hosts.repeated.iter_mut().find(|(h, _)| h == first) {
+                Some((_, n)) => *n += 1,
+                None => hosts.repeated.push((first.clone(), 2)),
+            },
+            None => hosts.checked.push((pref, host)),
+        }
+    }
+    if hosts.checked.len() > MAX_MX_HOSTS {
+        let left = hosts.checked.split_off(MAX_MX_HOSTS);
+        let mut named: Vec<&str> = left
+            .iter()
+            .take(LEFT_OUT_NAMED)
+            .map(|(_, h)| h.as_str())
+            .collect();
+        if left.len() > LEFT_OUT_NAMED {
+            named.push("…");
+        }
+        hosts.left_out = Some(
+            CheckResult::new(
+                "mx.target",
+                Status::Warn,
+                format!(
+                    "{domain} has {} MX hosts: only the first {MAX_MX_HOSTS} are checked, {} left out ({})",
+                    MAX_MX_HOSTS + left.len(),
+                    left.len(),
+                    named.join(", ")
+                ),
+            )
+            .with("left_out", left.len()),
+        );
+    }
+    hosts
 }
 
 /// `mx.target` for one host with its addresses.
@@ -504,6 +585,48 @@ pub(crate) async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IP-address exchanges of both families fail, named; repeats differ in case only; a long
+    /// list left out is named in part.
+    #[test]
+    fn usable_hosts_follow_the_send_rules() {
+        let mut real = vec![
+            (1, "192.0.2.1".to_string()),
+            (2, "2001:db8::1".to_string()),
+            (3, "a.d.test".to_string()),
+            (4, "A.D.test".to_string()),
+        ];
+        real.extend((0..20).map(|i| (10 + i, format!("m{i}.d.test"))));
+        let hosts = usable_hosts("d.test", real);
+        let refused: Vec<(&str, Status, Option<&str>)> = hosts
+            .refused
+            .iter()
+            .map(|c| (c.id, c.status, c.mx.as_deref()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("mx.target", Status::Fail, Some("192.0.2.1")),
+                ("mx.target", Status::Fail, Some("2001:db8::1")),
+            ]
+        );
+        assert_eq!(hosts.repeated, [("a.d.test".to_string(), 2)]);
+        assert_eq!(hosts.checked.len(), MAX_MX_HOSTS);
+        assert_eq!(hosts.checked[0], (3, "a.d.test".to_string()));
+        assert_eq!(hosts.checked[MAX_MX_HOSTS - 1].1, "m8.d.test");
+        let left = hosts.left_out.unwrap();
+        assert_eq!(
+            (left.id, left.status, left.mx),
+            ("mx.target", Status::Warn, None)
+        );
+        assert_eq!(
+            left.summary,
+            "d.test has 21 MX hosts: only the first 10 are checked, 11 left out (m9.d.test, m10.d.test, m11.d.test, m12.d.test, m13.d.test, …)"
+        );
+        // Within the limit: nothing left out.
+        let few = usable_hosts("d.test", vec![(10, "mx.d.test".into())]);
+        assert!(few.left_out.is_none() && few.refused.is_empty() && few.repeated.is_empty());
+    }
 
     #[test]
     fn special_purpose_ranges() {

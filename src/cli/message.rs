@@ -100,12 +100,15 @@ pub(crate) struct MessageSpec<'a> {
     pub(crate) body: Option<&'a [u8]>,
     /// `--attach*` parts in command-line order; empty = a plain, single-part message.
     pub(crate) parts: &'a [Part],
+    /// The lines ehlo writes (headers, the blank line, MIME structure) end in CRLF instead of
+    /// LF: with `--no-crlf-fixup` the user's content keeps its own line ends, ehlo's are right.
+    pub(crate) crlf: bool,
 }
 
 /// The composed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Composed {
-    /// The message, LF line ends.
+    /// The message, LF line ends (CRLF for ehlo's own lines with [`MessageSpec::crlf`]).
     pub(crate) bytes: Vec<u8>,
     /// One line per inline part: its Content-ID and how to reference it (`cid:…`).
     pub(crate) notes: Vec<String>,
@@ -787,6 +790,7 @@ fn mime(
     default_body: &[u8],
     tokens: &Tokens<'_>,
     ctx: &MessageContext,
+    crlf: bool,
 ) -> (Vec<String>, Vec<u8>, Vec<String>) {
     let default = Part {
         kind: PartKind::Body,
@@ -872,7 +876,12 @@ fn mime(
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(out.len());
     let head = String::from_utf8_lossy(&out[..split]).into_owned();
-    let body = crlf_to_lf(out.get(split + 4..).unwrap_or_default());
+    let body = out.get(split + 4..).unwrap_or_default();
+    let body = if crlf {
+        body.to_vec()
+    } else {
+        crlf_to_lf(body)
+    };
     let mut headers: Vec<String> = Vec::new();
     for line in head.split("\r\n") {
         match headers.last_mut() {
@@ -947,21 +956,29 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
 
     let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
     let mut notes = Vec::new();
-    let body = if spec.parts.is_empty() {
+    // 8bit allows lines of at most 998 octets (RFC 2045 §2.8): a UTF-8 body with a longer
+    // line goes as a MIME text part, which the builder encodes (quoted-printable).
+    let utf8 = !body_text.is_ascii() && std::str::from_utf8(&body_text).is_ok();
+    let long_line = || {
+        body_text
+            .split(|&b| b == b'\n')
+            .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > 998)
+    };
+    let body = if spec.parts.is_empty() && !(utf8 && long_line()) {
         // A UTF-8 body in a plain message is declared (MIME charset, swaks #32) and sent as
         // 8bit, unchanged; plain ASCII keeps swaks's exact template.
-        if !body_text.is_ascii() && std::str::from_utf8(&body_text).is_ok() {
+        if utf8 {
             headers.push("MIME-Version: 1.0".into());
             headers.push("Content-Type: text/plain; charset=utf-8".into());
             headers.push("Content-Transfer-Encoding: 8bit".into());
         }
         let mut b = body_text;
         if !b.ends_with(b"\n") {
-            b.push(b'\n');
+            b.extend_from_slice(if spec.crlf { b"\r\n" } else { b"\n" });
         }
         b
     } else {
-        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx);
+        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx, spec.crlf);
         headers.push("MIME-Version: 1.0".into());
         headers.extend(mime_headers);
         notes = n;
@@ -977,11 +994,13 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
         headers.extend(header_lines("--add-header", arg, &tokens)?);
     }
 
+    let le: &[u8] = if spec.crlf { b"\r\n" } else { b"\n" };
     let mut out = Vec::new();
     for h in &headers {
-        out.extend_from_slice(render_header(h).as_bytes());
+        out.extend_from_slice(&render_header_with(h, le));
+        out.extend_from_slice(le);
     }
-    out.push(b'\n');
+    out.extend_from_slice(le);
     out.extend_from_slice(&body);
     Ok(Composed { bytes: out, notes })
 }
@@ -1439,6 +1458,31 @@ mod tests {
         assert_eq!(unwords(&from), "From: Jörg, Ü <j@x.test>, <plain@x.test>");
         assert_eq!(unwords(&line("To")), "To: Zoë <z@x.test>");
         assert_eq!(line("X-Plain"), "X-Plain: stays as is");
+    }
+
+    #[test]
+    fn a_utf8_body_with_a_line_over_998_octets_is_quoted_printable() {
+        // RFC 2045 §2.8: 8bit lines are at most 998 octets.
+        let long = format!("ü{}\nsecond\n", "x".repeat(1500));
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(long.as_bytes()),
+            ..Default::default()
+        });
+        assert!(
+            t.contains("Content-Transfer-Encoding: quoted-printable\n"),
+            "{t}"
+        );
+        assert!(!t.contains("8bit"), "{t}");
+        assert!(t.lines().all(|l| l.len() <= 998), "{t}");
+        // 998 octets exactly still go as 8bit.
+        let edge = format!("ü{}\n", "x".repeat(996));
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(edge.as_bytes()),
+            ..Default::default()
+        });
+        assert!(t.contains("Content-Transfer-Encoding: 8bit\n"), "{t}");
     }
 
     #[test]

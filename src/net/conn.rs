@@ -4,7 +4,7 @@
 //! - [`open`]: resolve and connect (TCP with MX failover in preference order and every address
 //!   of each host, RFC 5321 §5.1, skipping addresses outside `-4`/`-6` and those already tried;
 //!   a UNIX socket; or a child process). [`Dialer`] is the same, able to go on to the next
-//!   candidate after a connection (the send, when an MX refuses the session in its greeting).
+//!   candidate after a connection (the send, when an MX never greets the session).
 //!   A PROXY header is the client session's preamble: it goes out as the session's first
 //!   write, before any TLS.
 //! - [`Connection::start_tls`]: the TLS handshake under the timeout, for implicit TLS right
@@ -304,8 +304,8 @@ fn timing(emit: &mut dyn FnMut(Event), what: Timed, phase: Phase, d: Duration) {
 /// The TCP candidates of a plan, tried one at a time: every MX in preference order (RFC 5321
 /// §5.1; equal preferences shuffled, see [`Resolver::mail_hosts`]) and every address of each.
 /// [`Dialer::next`] connects to the next candidate that answers; called again (the send, after a
-/// greeting refusal, when [`ConnectPlan::tries_next_mx_on_refusal`]) it goes on from there. An
-/// address already tried (another MX name for the same server) is not tried again.
+/// server that never greeted, when [`ConnectPlan::tries_next_mx_on_refusal`]) it goes on from
+/// there. An address already tried (another MX name for the same server) is not tried again.
 struct TcpRoute {
     resolver: Option<Resolver>,
     /// Hosts not looked up yet, in the order to try them.

@@ -260,10 +260,10 @@ fn is_localhost(host: &str) -> bool {
 }
 
 /// `name.` — lookups of mail domains are absolute; search lists would only produce surprises.
-/// The most MX hosts one send tries (after duplicates are dropped): each costs up to two DNS
-/// queries and a connect timeout per address, so a hostile RRset of hundreds of hosts cannot
-/// hold a run for hours. Exim tries at most 5 addresses (`hosts_max_try`), Postfix 5
-/// (`smtp_mx_address_limit`); a debugging tool tries more.
+/// The most MX hosts one send tries, and `check` checks, of a domain (after duplicates are
+/// dropped): each costs up to two DNS queries and a connect timeout per address, so a hostile
+/// RRset of hundreds of hosts cannot hold a run for hours. Exim tries at most 5 addresses
+/// (`hosts_max_try`), Postfix 5 (`smtp_mx_address_limit`); a debugging tool tries more.
 pub(crate) const MAX_MX_HOSTS: usize = 10;
 
 /// Shuffle each run of equal preference in `list` (sorted by preference) with `rng`, as RFC

@@ -1,8 +1,8 @@
 //! The send's async driver: opens the connection through the connection layer ([`super::conn`])
-//! (routed by MX, the next MX address after a server refuses the session in its greeting),
-//! pumps bytes between it and `smtp::client::Session` under per-reply timeouts, runs the TLS
-//! upgrade when the session asks, and hands every event to the run's event sink. Protocol
-//! decisions stay in the session.
+//! (routed by MX, the next MX address after a server that never greets: refusing, silent,
+//! closing or not speaking SMTP), pumps bytes between it and `smtp::client::Session` under
+//! per-reply timeouts, runs the TLS upgrade when the session asks, and hands every event to the
+//! run's event sink. Protocol decisions stay in the session.
 
 use std::time::{Duration, Instant};
 
@@ -107,18 +107,18 @@ async fn run(
         .map(|r| crate::smtp::event::RecipientResult::new(r.as_str()))
         .collect();
     let mut dialer = conn::Dialer::new(connect);
-    // The greeting refusal of the last server left for the next MX address.
-    let mut refused: Option<SessionError> = None;
+    // Why the last server that never greeted was left for the next MX address.
+    let mut left: Option<Error> = None;
     loop {
         let conn = match dialer.next(&mut |e| out.emit(e)).await {
             Ok(c) => c,
-            // No other candidate answered: the last refusal is the answer (exit 21), with the
-            // failures after it in the transcript.
+            // No other candidate answered: the last server's failure is the answer (its exit
+            // code), with the failures after it in the transcript.
             Err(e) => {
-                return Err(match refused {
-                    Some(r) => {
+                return Err(match left {
+                    Some(failure) => {
                         out.emit(Event::info("no other MX address to try"));
-                        Error::Session(r)
+                        failure
                     }
                     None => e,
                 });
@@ -126,27 +126,26 @@ async fn run(
         };
         let server = conn.server.clone();
         let mut session = Session::new(plan.clone());
-        attempt(conn, &mut session, connect, out, state).await?;
-        // Whether a refusal means "try another" is the plan's (MX routing only); what counts as
-        // a refusal is the session's.
+        let result = attempt(conn, &mut session, connect, out, state).await;
+        // Whether a server that never greeted means "try another" is the plan's (MX routing
+        // only); whether it greeted is the session's.
         if connect.tries_next_mx_on_refusal()
-            && let Some(reply) = session.refused_in_greeting()
+            && let Some(how) = session.left_in_greeting()
         {
-            let said = format!(
-                "{} {}",
-                reply.code.unwrap_or_default(),
-                reply.lines.first().map(String::as_str).unwrap_or_default()
-            );
             out.emit(Event::warning(format!(
-                "{server} refused the session in its greeting ({}): left for the next MX address (RFC 5321 §5.1)",
-                said.trim_end()
+                "{server} {}: left for the next MX address (RFC 5321 §5.1)",
+                how.describe()
             )));
-            refused = session.outcome().err().cloned();
+            // A silent server's timeout is the driver's error; every other way, the session's.
+            left = result
+                .err()
+                .or_else(|| session.outcome().err().cloned().map(Error::Session));
             // The summary's timings are those of the server it names; the DNS time (the MX
             // lookup and every address lookup) is the run's.
             out.timings.retain(|(p, _)| *p == Phase::Dns);
             continue;
         }
+        result?;
         return match session.outcome() {
             Ok(()) => Ok(()),
             Err(e) => Err(Error::Session(e.clone())),

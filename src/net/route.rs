@@ -177,11 +177,13 @@ impl ConnectPlan {
         }
     }
 
-    /// Whether a server that refuses the session in its greeting (4xx/5xx instead of 220) is
-    /// left for the next MX address: only when the plan routes by MX over TCP (RFC 5321 §5.1:
-    /// the addresses are alternatives for the same mail; Postfix moves on after a 4xx greeting
-    /// and, by default, `smtp_skip_5xx_greeting`, a 5xx one). A server named by the user
-    /// (`--server`, a socket, a child process) is the one asked about: its refusal is the answer.
+    /// Whether a server that never greets the session (a 4xx/5xx instead of the 220, no
+    /// greeting within the timeout, a close, or bytes that are no SMTP reply) is left for the
+    /// next MX address: only when the plan routes by MX over TCP (RFC 5321 §5.1: the addresses
+    /// are alternatives for the same mail; Postfix's smtp(8) moves on from a server it finds
+    /// unusable, and after a 4xx greeting and, by default, `smtp_skip_5xx_greeting`, a 5xx one).
+    /// A server named by the user (`--server`, a socket, a child process) is the one asked
+    /// about: its failure is the answer. So is any failure after a 220.
     pub(crate) fn tries_next_mx_on_refusal(&self) -> bool {
         matches!(self.target, Target::Mx { .. }) && self.link.transport == Transport::Tcp
     }

@@ -77,12 +77,24 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let t0 = Instant::now();
     let mut checks = Vec::new();
     let mut unreachable: Option<String> = None;
+    // Ctrl-C ends the run as `ehlo check`'s does: the probes not finished are reported as not
+    // run, the report and the summary still written, exit 41. One listener for the whole run.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stopped: Option<&'static str> = None;
     for id in ids {
-        let c = match &unreachable {
+        let c = match (&unreachable, stopped) {
+            (_, Some(why)) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
             // One failed connect says it for every probe: no more waiting on timeouts.
-            Some(why) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
-            None => {
-                let c = probe_one(id, cfg).await;
+            (Some(why), None) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
+            (None, None) => {
+                let c = tokio::select! {
+                    c = probe_one(id, cfg) => c,
+                    _ = &mut interrupted => {
+                        let why = "interrupted (Ctrl-C)";
+                        stopped = Some(why);
+                        CheckResult::new(id, Status::Error, format!("not finished: {why}"))
+                    }
+                };
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
                 }
@@ -101,7 +113,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         domain: cfg.plan.target.to_string(),
         checks,
         expects: Vec::new(),
-        aborted: None,
+        aborted: stopped.map(str::to_string),
         ms: t0.elapsed().as_secs_f64() * 1000.0,
     };
     report.expects = cfg
@@ -118,7 +130,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
         renderer.fatal(&e);
         code = code.max(crate::error::EXIT_USAGE);
     }
-    renderer.finish(&reports, code, None);
+    renderer.finish(&reports, code, stopped);
     code
 }
 

@@ -88,11 +88,14 @@
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
 //!
-//! Routed by MX, a server that refuses the session in its greeting (4xx/5xx) is left for the
-//! next MX address: its `connected`, the `received` refusal (phase `banner`), QUIT and `closed`
-//! are followed by a `warning` (`"mx1.example.net [192.0.2.1:25] refused the session in its
-//! greeting (421 …): left for the next MX address (RFC 5321 §5.1)"`), then the next attempt's
-//! events; after the last one, an `info` `"no other MX address to try"`. The summary's
+//! Routed by MX, a server that never greets the session is left for the next MX address: its
+//! `connected` and what it did (a `received` refusal or non-reply in phase `banner` and QUIT, a
+//! `closed`, or the timeout's `warning`) are followed by a `warning` saying why it was left
+//! (`"mx1.example.net [192.0.2.1:25] refused the session in its greeting (421 …): left for the
+//! next MX address (RFC 5321 §5.1)"`; likewise `… sent no complete greeting within 30 s: …`,
+//! `… closed the connection before its greeting: …`, `… sent no SMTP greeting but HTTP/1.1 400
+//! Bad Request: …`), then the next attempt's events; after the last one, an `info` `"no other MX
+//! address to try"`. The summary's
 //! `timings` are then those of the server it names (the `dns` phase stays the whole run's:
 //! the MX lookup and every address lookup); each attempt's own are in its `timing` events.
 //!

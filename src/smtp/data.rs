@@ -15,8 +15,12 @@ pub(crate) struct Fixup {
     pub(crate) crlf: bool,
     /// Double a leading dot on each line (§4.5.2).
     pub(crate) dot_stuff: bool,
-    /// Strip a user-supplied final `.` line and append `CRLF.CRLF`.
+    /// Make the content end in CRLF and append `.CRLF` (the end-of-data marker).
     pub(crate) end_marker: bool,
+    /// With `end_marker`: a final `.` line is the user's own end marker (`--data` text written
+    /// as for telnet, as swaks reads it) and is dropped. Off for a message ehlo composed, whose
+    /// last line is content (a `--body` ending in a `.` line keeps it, stuffed).
+    pub(crate) own_end_marker: bool,
 }
 
 impl Default for Fixup {
@@ -32,6 +36,7 @@ impl Fixup {
         crlf: true,
         dot_stuff: true,
         end_marker: true,
+        own_end_marker: true,
     };
     /// Nothing: bytes go out exactly as given (`--no-data-fixup`).
     pub(crate) const NONE: Fixup = Fixup {
@@ -39,6 +44,7 @@ impl Fixup {
         crlf: false,
         dot_stuff: false,
         end_marker: false,
+        own_end_marker: false,
     };
 }
 
@@ -52,14 +58,8 @@ impl Fixup {
 /// too. With `crlf` off only LF ends a line for stuffing purposes. Last, `end_marker` makes the
 /// content end in CRLF and appends `.\r\n`. With [`Fixup::NONE`] the bytes are returned unchanged.
 pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
-    let mut content = content;
-    if fixup.strip_from && content.starts_with(b"From ") {
-        content = match content.iter().position(|&b| b == b'\n') {
-            Some(i) => &content[i + 1..],
-            None => &[],
-        };
-    }
-    if fixup.end_marker {
+    let mut content = without_from_line(content, fixup);
+    if fixup.end_marker && fixup.own_end_marker {
         content = strip_end_marker(content);
     }
     let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 5);
@@ -101,12 +101,25 @@ pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
     out
 }
 
+/// The content without its leading mbox `From ` line when the `strip_from` fix-up is on: the
+/// bytes that are sent, as far as what they need (SMTPUTF8, 8BITMIME) goes.
+pub(crate) fn without_from_line(content: &[u8], fixup: Fixup) -> &[u8] {
+    if fixup.strip_from && content.starts_with(b"From ") {
+        match content.iter().position(|&b| b == b'\n') {
+            Some(i) => &content[i + 1..],
+            None => &[],
+        }
+    } else {
+        content
+    }
+}
+
 /// Encode content for BDAT (RFC 3030 §2): the same fix-ups as [`encode`] except dot-stuffing and
 /// the end marker, which BDAT does not use. With the end-marker fix-up on, a user-supplied final
 /// `.` line is dropped and the content is made to end in CRLF; with [`Fixup::NONE`] the bytes are
 /// returned unchanged.
 pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
-    let content = if fixup.end_marker {
+    let content = if fixup.end_marker && fixup.own_end_marker {
         strip_end_marker(content)
     } else {
         content
@@ -116,6 +129,7 @@ pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
         Fixup {
             dot_stuff: false,
             end_marker: false,
+            own_end_marker: false,
             ..fixup
         },
     );
@@ -536,6 +550,19 @@ mod tests {
     }
 
     #[test]
+    fn a_final_dot_line_is_content_unless_it_is_the_users_own_marker() {
+        let composed = Fixup {
+            own_end_marker: false,
+            ..Fixup::ALL
+        };
+        assert_eq!(encode(b"hello\n.", composed), b"hello\r\n..\r\n.\r\n");
+        assert_eq!(encode(b"hello\n.\n", composed), b"hello\r\n..\r\n.\r\n");
+        assert_eq!(encode_chunked(b"hello\n.", composed), b"hello\r\n.\r\n");
+        assert_eq!(encode(b"hello\n.", Fixup::ALL), b"hello\r\n.\r\n");
+        assert_eq!(encode_chunked(b"hello\n.", Fixup::ALL), b"hello\r\n");
+    }
+
+    #[test]
     fn encode_every_switch_combination() {
         // The CLI's switches (--no-strip-from, --no-crlf-fixup, --no-dot-stuffing) keep the end
         // marker; each combination still ends the data properly and does only what is left on.
@@ -546,6 +573,7 @@ mod tests {
                 crlf: bits & 2 != 0,
                 dot_stuff: bits & 4 != 0,
                 end_marker: true,
+                own_end_marker: true,
             };
             let out = encode(input, f);
             assert!(out.ends_with(b"\r\n.\r\n"), "{f:?}: {out:?}");

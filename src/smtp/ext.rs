@@ -160,10 +160,13 @@ pub(crate) fn is_8bit(content: &[u8]) -> bool {
     content.iter().any(|&b| b >= 0x80)
 }
 
-/// Does the header section (up to the first empty line) have any non-ASCII byte (RFC 6532
-/// internationalised headers, which need SMTPUTF8)?
+/// Does the header section have any non-ASCII byte (RFC 6532 internationalised headers, which
+/// need SMTPUTF8)? The section ends at the first empty line, or at the first line that is
+/// neither a field (`name:` with the RFC 5322 §2.2 field-name of printable ASCII) nor a folded
+/// continuation of one: a `--data` message with no header block is all body.
 pub(crate) fn headers_need_utf8(message: &[u8]) -> bool {
     let mut start = 0;
+    let mut in_field = false;
     while start < message.len() {
         let end = message[start..]
             .iter()
@@ -174,9 +177,17 @@ pub(crate) fn headers_need_utf8(message: &[u8]) -> bool {
             .strip_suffix(b"\n")
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
             .unwrap_or(line);
-        if trimmed.is_empty() {
+        let continuation = in_field && (trimmed.starts_with(b" ") || trimmed.starts_with(b"\t"));
+        let field = trimmed
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| {
+                colon > 0 && trimmed[..colon].iter().all(|&b| (33..=126).contains(&b))
+            });
+        if trimmed.is_empty() || !(continuation || field) {
             return false;
         }
+        in_field = true;
         if is_8bit(line) {
             return true;
         }
@@ -265,6 +276,15 @@ mod tests {
         assert!(!headers_need_utf8("Subject: x\r\n\r\ncafé".as_bytes()));
         assert!(!headers_need_utf8("Subject: x\n\ncafé".as_bytes()));
         assert!(headers_need_utf8("A: b\nFrom: Jö <j@x>\n".as_bytes()));
+        // Folded continuation lines belong to their field.
+        assert!(headers_need_utf8("Subject: a\n\tcafé\n\nbody".as_bytes()));
+        // No header block: the first line is body text, however it looks.
+        assert!(!headers_need_utf8(
+            "Grüße, just a body line\n\nmore".as_bytes()
+        ));
+        assert!(!headers_need_utf8("Subject: x\nnot a field ü\n".as_bytes()));
+        assert!(!headers_need_utf8(" Grüße\n".as_bytes()));
+        assert!(!headers_need_utf8("Grüße: x\n".as_bytes()));
     }
 
     #[test]

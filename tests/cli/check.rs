@@ -1249,69 +1249,6 @@ fn opt_in_probes_rcpt_relay_and_tls_versions() {
     assert_eq!(ok.code, 0, "{}", ok.all());
 }
 
-/// Start `ehlo` with `args`; its stdout lines arrive on the channel as they are printed.
-fn spawn_ehlo(
-    args: &[String],
-) -> (
-    std::process::Child,
-    std::sync::mpsc::Receiver<String>,
-    std::thread::JoinHandle<String>,
-) {
-    use std::io::{BufRead, BufReader, Read};
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
-    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
-    isolate(&mut cmd);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn ehlo");
-    let out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    (child, rx, stderr)
-}
-
-/// Wait for `child` at most `limit`; its exit code and the peak resident memory seen (KiB,
-/// sampled from /proc every 20 ms).
-fn wait_sampling(child: &mut std::process::Child, limit: Duration) -> (i32, u64) {
-    let t0 = std::time::Instant::now();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_path)
-            && let Some(kb) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak = peak.max(kb);
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            return (st.code().unwrap_or(-1), peak);
-        }
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            panic!("ehlo ran longer than {limit:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn hostile_servers_get_a_clear_verdict_in_bounded_time_and_memory() {
     let lab = Lab::start();
@@ -2587,4 +2524,136 @@ fn check_asks_the_mx_and_address_questions_once() {
             "{log:?}"
         );
     }
+}
+
+/// The MX rules of the send hold for `check`'s list of hosts: an exchange that is an IP address
+/// is no host name (RFC 1035 §3.3.9, RFC 5321 §5.1) and fails `mx.target` without being looked
+/// up or connected to; a host in several MX records is checked once; past the send's limit of
+/// MX hosts the rest are left out with a warning, and never looked up.
+#[test]
+fn check_skips_ip_address_mx_hosts_checks_a_repeated_one_once_and_caps_the_list() {
+    use hickory_resolver::proto::rr::RecordType;
+    // Listening where the IP-address MX points: nothing may connect to it.
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let port = trap.local_addr().unwrap().port();
+    let mut table: Vec<(String, RecordSpec)> = vec![
+        ("lit.test".into(), RecordSpec::Mx(10, "127.0.0.1".into())),
+        ("lit.test".into(), RecordSpec::Mx(20, "mx.lit.test".into())),
+        (
+            "mx.lit.test".into(),
+            RecordSpec::A(Ipv4Addr::new(127, 0, 0, 2)),
+        ),
+        ("dup.test".into(), RecordSpec::Mx(10, "mx.dup.test".into())),
+        ("dup.test".into(), RecordSpec::Mx(20, "MX.dup.test".into())),
+        ("dup.test".into(), RecordSpec::Mx(30, "mx.dup.test".into())),
+        (
+            "mx.dup.test".into(),
+            RecordSpec::A(Ipv4Addr::new(127, 0, 0, 2)),
+        ),
+    ];
+    for i in 0..12u8 {
+        let host = format!("m{i}.many.test");
+        table.push((
+            "many.test".into(),
+            RecordSpec::Mx(u16::from(i), host.clone()),
+        ));
+        table.push((host, RecordSpec::A(Ipv4Addr::new(127, 0, 1, i + 1))));
+    }
+    let records: Vec<(&str, RecordSpec)> =
+        table.iter().map(|(n, r)| (n.as_str(), r.clone())).collect();
+    let (dns, _h, log) = FakeDns::start_logged(records);
+    let only = [
+        "--timeout",
+        "2s",
+        "--only",
+        "mx.*",
+        "--only",
+        "smtp.connect",
+    ];
+    let (run, c) = signed_check(
+        dns,
+        None,
+        port,
+        &only,
+        &["lit.test", "dup.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    // The IP address fails, named as the MX; the other host is checked (and probed).
+    assert_eq!(
+        c.status("lit.test", "mx.target"),
+        ["fail", "pass"],
+        "{}",
+        run.stdout
+    );
+    let lit = c
+        .lines
+        .iter()
+        .find(|v| v["domain"] == "lit.test" && v["id"] == "mx.target" && v["status"] == "fail")
+        .unwrap();
+    assert_eq!(lit["mx"], "127.0.0.1", "{lit}");
+    assert_eq!(
+        lit["summary"],
+        "127.0.0.1 is an IP address, not a host name: an MX must name a host (RFC 1035 §3.3.9, RFC 5321 §5.1)"
+    );
+    assert_eq!(c.status("lit.test", "smtp.connect"), ["fail"]);
+    assert!(
+        c.lines.iter().all(|v| v["id"] != "smtp.connect"
+            || v["mx"] == "mx.lit.test"
+            || v["mx"] == "mx.dup.test"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        matches!(trap.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the IP-address MX was connected to"
+    );
+    // One host under three records: one mx.target, one probe, one lookup.
+    assert_eq!(
+        c.status("dup.test", "mx.target"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        c.status("dup.test", "smtp.connect"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "dup.test",
+        "mx.lookup",
+        "mx.dup.test is in 3 MX records: checked once",
+    );
+    let asked = |name: &str| {
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|q| q.name.eq_ignore_ascii_case(name) && q.rtype == RecordType::A)
+            .count()
+    };
+    assert_eq!(asked("127.0.0.1"), 0, "the IP-address MX was looked up");
+    assert_eq!(asked("mx.dup.test"), 1);
+
+    let (run, c) = signed_check(
+        dns,
+        None,
+        port,
+        &["--timeout", "2s", "--only", "mx.*"],
+        &["many.test"],
+        Duration::from_secs(60),
+    );
+    let targets = c.status("many.test", "mx.target");
+    assert_eq!(targets.len(), 11, "{}", run.stdout);
+    assert_eq!(targets.iter().filter(|s| *s == "pass").count(), 10);
+    assert_eq!(targets.iter().filter(|s| *s == "warn").count(), 1);
+    c.says(
+        "many.test",
+        "mx.target",
+        "many.test has 12 MX hosts: only the first 10 are checked, 2 left out (m10.many.test, m11.many.test)",
+    );
+    assert_eq!(asked("m9.many.test"), 1);
+    assert_eq!(asked("m10.many.test") + asked("m11.many.test"), 0);
 }

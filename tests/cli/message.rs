@@ -360,6 +360,67 @@ fn finer_fixups_change_the_wire() {
 }
 
 #[test]
+fn a_body_ending_in_a_dot_line_keeps_it_on_the_wire() {
+    // `--body` is content, not an end marker: its final `.` line goes out stuffed, as swaks
+    // sends it. `--data` text ending in a `.` line is the user's own marker.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--body", "hello\n."]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(wire.contains("\r\n\r\nhello\r\n..\r\n.\r\nQUIT"), "{wire}");
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-d", "Subject: x\n\nhello\n."]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(wire.contains("\r\n\r\nhello\r\n.\r\nQUIT"), "{wire}");
+}
+
+#[test]
+fn extensions_are_asked_for_by_the_bytes_sent() {
+    // The mbox `From ` line is stripped before sending: its non-ASCII sender needs neither
+    // SMTPUTF8 nor 8BITMIME; a message without a header block has no header to internationalise.
+    for data in [
+        "From jörg@x.de Thu Dec  3 10:00:00 2026\nSubject: plain\n\nbody\n",
+        "Just text, no header block\n\nmore\n",
+    ] {
+        let srv = scripted(after_greet(accept_all()));
+        let run = send(&srv, &["-d", data]);
+        assert_eq!(run.code, 0, "{data:?}: {}", run.all());
+        let wire = srv.finish();
+        let mail = wire.lines().find(|l| l.starts_with("MAIL")).unwrap();
+        assert!(
+            !mail.contains("SMTPUTF8") && !mail.contains("BODY="),
+            "{data:?}: {wire}"
+        );
+    }
+    // A body line that only looks non-ASCII-headed is body: 8BITMIME (offered), no SMTPUTF8.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["-d", "Grüße, just a body line\n\nmore\n"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    let mail = wire.lines().find(|l| l.starts_with("MAIL")).unwrap();
+    assert!(
+        mail.contains("BODY=8BITMIME") && !mail.contains("SMTPUTF8"),
+        "{wire}"
+    );
+}
+
+#[test]
+fn no_crlf_fixup_keeps_the_body_s_line_ends_but_writes_ehlo_s_own_in_crlf() {
+    // A bare-LF test through --body: the server must see ehlo's headers as proper CRLF lines
+    // (or it refuses the first one) and the body's bare LFs as given.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--no-crlf-fixup", "--body", "a\n.\nb"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    let start = wire.find("Date: ").unwrap();
+    let message = wire[start..].split("QUIT").next().unwrap();
+    let (head, body) = message.split_once("\r\n\r\n").expect("a CRLF blank line");
+    assert!(!head.replace("\r\n", "").contains('\n'), "{message:?}");
+    assert_eq!(body, "a\n..\nb\r\n.\r\n");
+}
+
+#[test]
 fn data_takes_header_and_add_header() {
     let srv = scripted(after_greet(accept_all()));
     let run = send(

@@ -841,6 +841,255 @@ fn an_explicit_server_refusing_in_its_greeting_is_the_answer() {
     }
 }
 
+/// A send to `user@example.test` routed by MX at `--timeout secs`: `mx-bad.example.test`
+/// (preference 10, 127.0.0.2) runs `bad`, `mx-good.example.test` (20, 127.0.0.1) takes the mail.
+/// Returns the run and what each server received.
+fn bad_then_good(bad: Vec<Step>, secs: &str, extra: &[&str]) -> (Run, String, String, u16) {
+    let port = shared_port();
+    let good = scripted_at(at("127.0.0.1", port), after_greet(accept_all()));
+    let bad = scripted_at(at("127.0.0.2", port), bad);
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-bad.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(20, "mx-good.example.test".into()),
+        ),
+        ("mx-bad.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let args = mx_args(&dns.to_string(), port, "user@example.test", extra);
+    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t = refs.iter().position(|a| *a == "--timeout").unwrap();
+    refs[t + 1] = secs;
+    let run = ehlo_with(&refs, None, Duration::from_secs(20));
+    // Checked before waiting for the servers: one never contacted would wait forever.
+    assert_eq!(run.code, 0, "{}", run.all());
+    let (bad, good) = (bad.finish(), good.finish());
+    assert!(good.contains("RCPT TO:<user@example.test>\r\n"), "{good}");
+    (run, bad, good, port)
+}
+
+/// The warning that says why the first MX was left.
+fn left_because(port: u16, why: &str) -> String {
+    format!(
+        "mx-bad.example.test [127.0.0.2:{port}] {why}: left for the next MX address (RFC 5321 §5.1)"
+    )
+}
+
+#[test]
+fn an_mx_that_sends_no_greeting_within_the_timeout_is_left_for_the_next() {
+    // Not a byte (a tarpit, a stuck server), and half a greeting that never ends.
+    for (bad, quit) in [
+        (vec![], false),
+        (vec![Step::Send(b"220 mx-bad.example.test still ")], true),
+    ] {
+        let (run, got, _, port) = bad_then_good(bad, "1", &["--json"]);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let steps: Vec<String> = lines
+            .iter()
+            .filter_map(|l| match l["type"].as_str().unwrap() {
+                "connected" => Some(format!("connected {}", l["data"]["host"].as_str()?)),
+                // The session's own warning on what did arrive comes before.
+                "warning" => Some(l["data"]["message"].as_str()?.to_string())
+                    .filter(|m| m.contains("next MX")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "connected mx-bad.example.test".to_string(),
+                left_because(port, "sent no complete greeting within 1 s"),
+                "connected mx-good.example.test".into(),
+            ],
+            "{}",
+            run.stdout
+        );
+        // Half a greeting gets QUIT (as swaks does after a timeout); silence does not.
+        assert_eq!(got, if quit { "QUIT\r\n" } else { "" });
+        let summary = &lines.last().unwrap()["data"];
+        assert_eq!(summary["exit_code"], 0);
+        assert_eq!(
+            summary["server"],
+            format!("mx-good.example.test [127.0.0.1:{port}]")
+        );
+    }
+}
+
+#[test]
+fn an_mx_that_closes_before_or_while_greeting_is_left_for_the_next() {
+    for (bad, why) in [
+        (
+            vec![Step::Close],
+            "closed the connection before its greeting",
+        ),
+        (
+            vec![
+                Step::Send(b"220-mx-bad.example.test half a gree"),
+                Step::Close,
+            ],
+            "closed the connection before its greeting",
+        ),
+    ] {
+        let (run, got, _, port) = bad_then_good(bad, "5", &[]);
+        assert_eq!(got, "");
+        let out = run.all();
+        let left = out
+            .find(&format!("!!! {}", left_because(port, why)))
+            .unwrap_or_else(|| panic!("{out}"));
+        let next = out
+            .find(&format!("Trying mx-good.example.test:{port} (127.0.0.1)"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(left < next, "{out}");
+        assert!(out.contains("Connected to mx-good.example.test."), "{out}");
+    }
+}
+
+#[test]
+fn an_mx_that_greets_with_something_that_is_no_smtp_reply_is_left_for_the_next() {
+    for (bad, why) in [
+        (
+            vec![
+                Step::Send(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"),
+                Step::Close,
+            ],
+            "sent no SMTP greeting but HTTP/1.1 400 Bad Request",
+        ),
+        (
+            vec![Step::Send(b"\x00\x7f\xfe\x1b]0;x\x07\r\n"), Step::Close],
+            "sent no SMTP greeting but \\x00\\x7f\u{fffd}\\x1b]0;x\\x07",
+        ),
+        // A TLS record where the plaintext greeting belongs.
+        (
+            vec![Step::Send(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])],
+            "sent no SMTP greeting but <TLS record: 16 03 01 00 05 01 02 03 04 05>",
+        ),
+    ] {
+        let (run, _, _, port) = bad_then_good(bad, "5", &[]);
+        let out = run.all();
+        assert!(
+            out.contains(&format!("!!! {}", left_because(port, why))),
+            "{out}"
+        );
+        assert!(out.contains("Connected to mx-good.example.test."), "{out}");
+    }
+}
+
+#[test]
+fn every_mx_failing_to_greet_ends_with_the_last_ones_exit_code() {
+    // The first MX is silent, the second closes: exit 6 (the close), as one MX closing gives.
+    let port = shared_port();
+    let silent = scripted_at(at("127.0.0.1", port), vec![]);
+    let closing = scripted_at(at("127.0.0.2", port), vec![Step::Close]);
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let args = mx_args(&dns.to_string(), port, "user@example.test", &[]);
+    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t = refs.iter().position(|a| *a == "--timeout").unwrap();
+    refs[t + 1] = "1";
+    let run = ehlo_with(&refs, None, Duration::from_secs(20));
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "*** Result: failed (exit 6): the server closed the connection during banner"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.all().contains("no other MX address to try"));
+    // The other way round: the silent one last, its timeout is the answer (exit 21, banner).
+    drop((silent.finish(), closing.finish()));
+    let closing = scripted_at(at("127.0.0.1", port), vec![Step::Close]);
+    let silent = scripted_at(at("127.0.0.2", port), vec![]);
+    let run = ehlo_with(&refs, None, Duration::from_secs(20));
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("*** Result: failed (exit 21): timed out after 1s waiting in banner phase"),
+        "{}",
+        run.stderr
+    );
+    drop((silent.finish(), closing.finish()));
+}
+
+#[test]
+fn a_failure_after_the_220_is_the_answer_not_a_reason_to_try_the_next_mx() {
+    let port = shared_port();
+    let refusing_ehlo = scripted_at(
+        at("127.0.0.2", port),
+        vec![
+            Step::Send(b"220 mx-bad.example.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"554 5.7.1 not you\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 Bye\r\n"),
+        ],
+    );
+    let trap = std::net::TcpListener::bind(at("127.0.0.1", port)).unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-bad.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(20, "mx-good.example.test".into()),
+        ),
+        ("mx-bad.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let run = run_mx(&dns.to_string(), port, "user@example.test", &[]);
+    assert_eq!(run.code, 22, "{}", run.all());
+    assert_eq!(refusing_ehlo.finish(), "EHLO client.test\r\nQUIT\r\n");
+    assert!(!run.all().contains("next MX"), "{}", run.all());
+    assert!(untouched(&trap), "the next MX was tried after a 220");
+}
+
+#[test]
+fn an_explicit_server_that_never_greets_is_the_answer() {
+    // --server names a host with two addresses: the first is silent, the second never tried.
+    let silent = scripted(vec![]);
+    let port = silent.addr.port();
+    let trap = std::net::TcpListener::bind(("127.0.0.2", port));
+    let (dns, _h) = FakeDns::start(vec![
+        ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("both.example.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let dns = dns.to_string();
+    let server = format!("both.example.test:{port}");
+    let run = ehlo(&[
+        "--dns-server",
+        &dns,
+        "--server",
+        &server,
+        "--to",
+        "user@example.test",
+        "--timeout",
+        "1",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(silent.finish(), "");
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(!run.all().contains("next MX"), "{}", run.all());
+    if let Ok(t) = trap {
+        t.set_nonblocking(true).unwrap();
+        assert!(untouched(&t), "the second address was tried");
+    }
+}
+
 #[test]
 fn equal_preference_mx_hosts_are_tried_in_random_order() {
     let trap = tripwire();

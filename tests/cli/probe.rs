@@ -728,3 +728,60 @@ fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
         r.stderr
     );
 }
+
+#[test]
+fn ctrl_c_ends_the_run_with_a_report_and_exit_41() {
+    // A server that never greets, a long timeout: Ctrl-C must end the run with its report.
+    let silent = Server::start(ServeOptions {
+        faults: vec!["banner=silent".into()],
+        ..ServeOptions::default()
+    });
+    let args: Vec<String> = [
+        "probe",
+        &silent.addr(),
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--json",
+        "--timeout",
+        "60s",
+        "--only",
+        "relay.open",
+        "--only",
+        "enum.vrfy",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (mut child, rx, stderr) = spawn_ehlo(&args);
+    // The note line comes before the first probe connects.
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the schema line");
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(20));
+    let mut lines = vec![first];
+    lines.extend(rx.try_iter());
+    let all = format!("{}\n{}", lines.join("\n"), stderr.join().unwrap());
+    assert!(t0.elapsed() < Duration::from_secs(15), "{all}");
+    assert_eq!(code, 41, "{all}");
+    let v: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = v.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{all}");
+    assert_eq!(summary["exit_code"], 41, "{all}");
+    assert!(
+        summary["stopped"].as_str().unwrap().contains("Ctrl-C"),
+        "{all}"
+    );
+    // Both probes are in the report: the one cut short and the one never started.
+    assert!(all.contains("not finished: interrupted (Ctrl-C)"), "{all}");
+    assert!(all.contains("not run: interrupted (Ctrl-C)"), "{all}");
+}

@@ -442,3 +442,66 @@ pub fn send(server: &Scripted, extra: &[&str]) -> Run {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     ehlo(&refs)
 }
+
+/// Start `ehlo` with `args`; its stdout lines arrive on the channel as they are printed.
+pub fn spawn_ehlo(
+    args: &[String],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    isolate(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn ehlo");
+    let out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    (child, rx, stderr)
+}
+
+/// Wait for `child` at most `limit`; its exit code and the peak resident memory seen (KiB,
+/// sampled from /proc every 20 ms).
+pub fn wait_sampling(child: &mut std::process::Child, limit: Duration) -> (i32, u64) {
+    let t0 = std::time::Instant::now();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb);
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            return (st.code().unwrap_or(-1), peak);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("ehlo ran longer than {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

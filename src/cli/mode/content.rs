@@ -98,6 +98,8 @@ pub(super) fn raw_data_end(message: &mut Vec<u8>, notes: &mut Vec<String>) -> Re
 }
 
 /// `--no-data-fixup` turns everything off; the finer switches one fix-up each (swaks #51).
+/// A final `.` line is taken for the user's own end marker only in `--data` text (or `-g`'s
+/// stdin): in a message ehlo composes (`--body`, parts) it is content.
 pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
     if msg.no_data_fixup {
         return Fixup::NONE;
@@ -107,6 +109,7 @@ pub(super) fn fixup_of(msg: &MessageArgs) -> Fixup {
         crlf: !msg.no_crlf_fixup,
         dot_stuff: !msg.no_dot_stuffing,
         end_marker: true,
+        own_end_marker: msg.data.is_some() || msg.g,
     }
 }
 
@@ -236,6 +239,8 @@ pub(super) fn compose(
             add_headers: &msg.add_header,
             body: body.as_deref(),
             parts: &parts,
+            // Nothing will turn ehlo's LF into CRLF: write its own lines right.
+            crlf: !fixup.crlf && fixup != Fixup::NONE,
             ..spec
         },
         &env.message,

@@ -752,7 +752,14 @@ fn message_sources() {
         text.starts_with("Date: Tue, 02 Jan 2024 03:04:05 +0000\n"),
         "{text}"
     );
-    assert_eq!(c.plan.fixup, Fixup::ALL);
+    // A composed message's last line is content, never an end marker.
+    assert_eq!(
+        c.plan.fixup,
+        Fixup {
+            own_end_marker: false,
+            ..Fixup::ALL
+        }
+    );
 
     let c = send(&["-t", "a@x.test", "--body", "-"]);
     assert!(c.plan.message.ends_with(b"\n\nfrom stdin\n"));
@@ -831,6 +838,7 @@ fn data_fixups_and_tokens() {
         fix(&["--no-strip-from", "--no-crlf-fixup", "--no-dot-stuffing"]),
         Fixup {
             end_marker: true,
+            own_end_marker: true,
             ..Fixup::NONE
         }
     );

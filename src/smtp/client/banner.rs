@@ -1,6 +1,6 @@
 //! What the client session makes of the first bytes and of silence: a TLS record where the
-//! plaintext greeting belongs (the port speaks implicit TLS), and what a reply timeout means in
-//! the phase it struck.
+//! plaintext greeting belongs (the port speaks implicit TLS), what a reply timeout means in the
+//! phase it struck, and how a server that never greeted failed ([`NoGreeting`]).
 
 use crate::smtp::codes::Hint;
 use crate::smtp::event::{Bytes, Phase};
@@ -29,6 +29,98 @@ pub(crate) fn tls_record_instead_of_greeting(bytes: &[u8]) -> Option<&'static st
         ),
         _ => None,
     }
+}
+
+/// How a server failed to greet a session: no 220 came (RFC 5321 §3.1), so it took no part of
+/// the mail. Postfix's smtp(8) treats each alike as "this server is unusable" and tries the next
+/// MX host; a failure after the 220 is a different matter (the server spoke SMTP and answered).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NoGreeting<'a> {
+    /// A 4xx or 5xx in place of the 220 (§3.1: 554; §3.8: 421 when it cannot serve now).
+    Refused(&'a Reply),
+    /// Something that is no SMTP greeting: a line without a reply code (an HTTP status line, a
+    /// TLS record, binary bytes), or a reply whose code is neither 220 nor a refusal.
+    NotSmtp(&'a Reply),
+    /// A greeting past the reply size limits.
+    TooLarge(&'a str),
+    /// The connection ended before a complete greeting.
+    Closed,
+    /// No complete greeting within the reply timeout, in seconds.
+    Silent(f64),
+}
+
+/// How much of a server's line a [`NoGreeting`] quotes.
+const QUOTED_CHARS: usize = 80;
+
+impl<'a> NoGreeting<'a> {
+    /// The way `error`, a session's first error, says the server never greeted, if it does
+    /// (every error of the banner phase: the 220 ends that phase).
+    pub(super) fn of(error: &'a SessionError) -> Option<NoGreeting<'a>> {
+        match error {
+            SessionError::UnexpectedReply {
+                phase: Phase::Banner,
+                reply,
+                ..
+            } => Some(if matches!(reply.code, Some(400..=599)) {
+                NoGreeting::Refused(reply)
+            } else {
+                NoGreeting::NotSmtp(reply)
+            }),
+            SessionError::TooLarge {
+                phase: Phase::Banner,
+                detail,
+            } => Some(NoGreeting::TooLarge(detail)),
+            SessionError::Closed {
+                phase: Phase::Banner,
+            } => Some(NoGreeting::Closed),
+            SessionError::Timeout {
+                phase: Phase::Banner,
+                secs,
+            } => Some(NoGreeting::Silent(*secs)),
+            _ => None,
+        }
+    }
+
+    /// What the server did, after its name: "refused the session in its greeting (421 busy)".
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            NoGreeting::Refused(reply) => {
+                format!("refused the session in its greeting ({})", quoted(reply))
+            }
+            NoGreeting::NotSmtp(reply) => {
+                format!("sent no SMTP greeting but {}", quoted(reply))
+            }
+            NoGreeting::TooLarge(detail) => {
+                format!("sent a greeting past the reply size limits ({detail})")
+            }
+            NoGreeting::Closed => "closed the connection before its greeting".into(),
+            NoGreeting::Silent(secs) => format!("sent no complete greeting within {secs} s"),
+        }
+    }
+}
+
+/// A reply's code and first line, control characters escaped and cut at [`QUOTED_CHARS`].
+fn quoted(reply: &Reply) -> String {
+    let code = reply.code.map(|c| c.to_string()).unwrap_or_default();
+    let line = reply.lines.first().map(String::as_str).unwrap_or_default();
+    let text = format!("{code} {line}");
+    let text = text.trim();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == QUOTED_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push_str("an empty line");
+    }
+    out
 }
 
 impl Session {
@@ -107,6 +199,10 @@ impl Session {
         // point's). The late reply is given up on: whatever comes next answers the QUIT, as in
         // swaks; the driver waits for it under the same timeout.
         let silent_banner = phase == Phase::Banner && self.progress().is_none();
+        if silent_banner {
+            // Recorded, though the run's error is the driver's: the server never greeted.
+            self.set_error(SessionError::Timeout { phase, secs });
+        }
         if silent_banner || self.finishing() {
             self.abort();
             return Some(phase);

@@ -141,10 +141,13 @@ impl Session {
     /// of the transaction is sent (so nothing goes out half-way).
     pub(super) fn extension_params(&mut self) -> Result<Vec<String>, SessionError> {
         let mut params = Vec::new();
-        let message = self.plan.message.clone();
+        // Judged on what is sent: without the mbox `From ` line the fix-up strips.
+        let content = data::without_from_line(&self.plan.message, self.plan.fixup);
+        let utf8_headers = ext::headers_need_utf8(content);
+        let eight_bit = ext::is_8bit(content);
         // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
         let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
-        let utf8 = self.plan.ext.smtputf8 || utf8_addr || ext::headers_need_utf8(&message);
+        let utf8 = self.plan.ext.smtputf8 || utf8_addr || utf8_headers;
         if utf8 && !self.user_mail_param("SMTPUTF8") {
             let why = if self.plan.ext.smtputf8 {
                 "⟨smtputf8⟩ was given"
@@ -157,7 +160,7 @@ impl Session {
             params.push("SMTPUTF8".to_string());
         }
         // 8BITMIME (RFC 6152): 8-bit content must be declared.
-        if ext::is_8bit(&message) && !self.user_mail_param("BODY") {
+        if eight_bit && !self.user_mail_param("BODY") {
             self.require(
                 Extension::EightBitMime,
                 Phase::Mail,
@@ -169,7 +172,7 @@ impl Session {
         if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
             && !self.user_mail_param("SIZE")
         {
-            let size = data::encode_chunked(&message, self.plan.fixup).len();
+            let size = data::encode_chunked(&self.plan.message, self.plan.fixup).len();
             if limit > 0 && size as u64 > limit {
                 self.out.warn(format!(
                     "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"

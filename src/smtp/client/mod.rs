@@ -25,6 +25,7 @@ mod tests;
 mod xclient;
 
 use auth::AuthState;
+pub(crate) use banner::NoGreeting;
 pub(crate) use error::SessionError;
 pub(crate) use plan::{
     AuthPlan, AuthRequirement, ExtPlan, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
@@ -398,19 +399,11 @@ impl Session {
         }
     }
 
-    /// The server refused this session in its greeting with a 4xx or 5xx reply (RFC 5321 §3.1:
-    /// 554 in place of 220; §3.8: 421 when it cannot serve now), so nothing of the mail was
-    /// offered to it: another MX host may take it (RFC 5321 §5.1). The refusal, if so. (A
-    /// greeting without a reply code, a close or a timeout is no refusal: not an SMTP answer.)
-    pub(crate) fn refused_in_greeting(&self) -> Option<&Reply> {
-        match &self.error {
-            Some(SessionError::UnexpectedReply {
-                phase: Phase::Banner,
-                reply,
-                ..
-            }) if matches!(reply.code, Some(400..=599)) => Some(reply),
-            _ => None,
-        }
+    /// The server never greeted this session ([`NoGreeting`] says how), so nothing of the mail
+    /// was offered to it and another MX host may take it (RFC 5321 §5.1). `None` when a 220
+    /// came: a failure after it (EHLO refused, TLS failed…) is the server's answer.
+    pub(crate) fn left_in_greeting(&self) -> Option<NoGreeting<'_>> {
+        NoGreeting::of(self.error.as_ref()?)
     }
 
     /// Per-recipient results so far.

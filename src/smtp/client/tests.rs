@@ -391,10 +391,11 @@ fn garbage_and_421_banners_are_exit_21() {
     }
 }
 
-/// Only a 4xx or 5xx greeting is a refusal another MX may not share; garbage, a close, a
-/// timeout, or a failure after the greeting are not.
+/// A server that never greeted: a 4xx/5xx refusal, a line that is no reply, another code, a
+/// greeting past the size limits, a TLS record, a close before or during the greeting, silence
+/// or a greeting cut short by the timeout. A failure after the 220 is not one.
 #[test]
-fn only_a_4xx_or_5xx_greeting_is_a_refusal_in_the_greeting() {
+fn every_way_of_not_greeting_is_told_apart_from_a_failure_after_the_220() {
     for banner in [
         &b"421 4.3.2 busy\r\n"[..],
         b"450 later\r\n",
@@ -404,33 +405,79 @@ fn only_a_4xx_or_5xx_greeting_is_a_refusal_in_the_greeting() {
         s.feed(banner);
         assert_eq!(sent(&mut s), "QUIT\r\n");
         s.feed(b"221 bye\r\n");
-        let code = s.refused_in_greeting().and_then(|r| r.code);
+        let Some(NoGreeting::Refused(reply)) = s.left_in_greeting() else {
+            panic!("{:?}", s.left_in_greeting());
+        };
         assert_eq!(
-            code.map(|c| c.to_string()),
+            reply.code.map(|c| c.to_string()),
             Some(String::from_utf8_lossy(&banner[..3]).into_owned())
         );
         assert_eq!(exit_code(&s), 21);
     }
-    // Garbage, a close before the banner, a silent banner: no SMTP answer at all.
-    let mut garbage = Session::new(plan());
-    garbage.feed(b"hello there\r\n");
-    let mut closed = Session::new(plan());
-    closed.feed_eof();
+    let fed = |bytes: &[u8], eof: bool| {
+        let mut s = Session::new(plan());
+        s.feed(bytes);
+        if eof {
+            s.feed_eof();
+        }
+        s
+    };
+    let http = fed(b"HTTP/1.1 400 Bad Request\r\n", false);
+    assert_eq!(
+        http.left_in_greeting().map(|n| n.describe()).as_deref(),
+        Some("sent no SMTP greeting but HTTP/1.1 400 Bad Request")
+    );
+    let binary = fed(b"\x00\x01\xfe\x1b[2J\r\n", false);
+    assert_eq!(
+        binary.left_in_greeting().map(|n| n.describe()).as_deref(),
+        Some("sent no SMTP greeting but \\x00\\x01\u{fffd}\\x1b[2J")
+    );
+    let long = fed(&[&[b'x'; 300][..], b"\r\n"].concat(), false);
+    let said = long.left_in_greeting().map(|n| n.describe()).unwrap();
+    assert!(said.ends_with("xxx…"), "{said}");
+    assert!(said.chars().count() < 130, "{said}");
+    assert!(matches!(
+        fed(b"250 hello\r\n", false).left_in_greeting(),
+        Some(NoGreeting::NotSmtp(_))
+    ));
+    assert!(matches!(
+        fed(&[0x16, 0x03, 0x01, 0x00, 0x2a], false).left_in_greeting(),
+        Some(NoGreeting::NotSmtp(_))
+    ));
+    let huge = fed(&b"220-x\r\n".repeat(100_000), false);
+    assert!(
+        matches!(huge.left_in_greeting(), Some(NoGreeting::TooLarge(_))),
+        "{:?}",
+        huge.outcome()
+    );
+    assert_eq!(fed(b"", true).left_in_greeting(), Some(NoGreeting::Closed));
+    assert_eq!(
+        fed(b"220-half of a", true).left_in_greeting(),
+        Some(NoGreeting::Closed)
+    );
     let mut silent = Session::new(plan());
-    silent.on_timeout(1.0);
-    // A 220 and then a refused EHLO: the server did greet.
-    let mut later = Session::new(plan());
-    later.feed(b"220 x\r\n554 5.7.1 no\r\n");
-    let mut fine = Session::new(plan());
-    fine.feed(b"220 x\r\n");
+    assert_eq!(silent.on_timeout(1.0), Some(Phase::Banner));
+    assert_eq!(silent.left_in_greeting(), Some(NoGreeting::Silent(1.0)));
+    assert_eq!(
+        NoGreeting::Silent(1.0).describe(),
+        "sent no complete greeting within 1 s"
+    );
+    // Part of a greeting, then the timeout: QUIT goes out, and the server never greeted.
+    let mut slow = Session::new(plan());
+    slow.feed(b"220 almost");
+    assert_eq!(slow.on_timeout(1.0), None);
+    assert_eq!(sent(&mut slow), "QUIT\r\n");
+    assert_eq!(slow.left_in_greeting(), Some(NoGreeting::Silent(1.0)));
+    // A 220 and then a refused EHLO, or a close after it: the server did greet.
+    let later = fed(b"220 x\r\n554 5.7.1 no\r\n", false);
+    let closed_later = fed(b"220 x\r\n", true);
+    let fine = fed(b"220 x\r\n", false);
     for (what, s) in [
-        ("garbage", garbage),
-        ("closed", closed),
-        ("silent", silent),
         ("refused EHLO", later),
+        ("closed after 220", closed_later),
         ("greeted", fine),
     ] {
-        assert!(s.refused_in_greeting().is_none(), "{what}");
+        assert!(s.left_in_greeting().is_none(), "{what}: {:?}", s.outcome());
     }
 }
 
