@@ -314,6 +314,7 @@ none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l helo -l ehlo -l lhlo -d 'Refused: an `ehlo repl` flag; the script holds its own EHLO' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
@@ -323,6 +324,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l protect-prompt -l p
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l show-secrets -d 'Show passwords and tokens in the output instead of masking them'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l json -d 'Print JSON Lines events instead of the transcript (the send\'s schema; a summary last)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-plaintext-auth -d 'Let `:auth` send credentials over a connection that is not encrypted without asking'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls -d 'Refused: an `ehlo repl` flag; the script holds its own :starttls'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l phase -d 'The command the reply answers [default: read from the text, else every command]' -r -f -a "banner\t'The greeting after connecting'

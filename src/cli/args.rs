@@ -426,6 +426,14 @@ pub(crate) struct ReplayArgs {
     /// Connection and output flags.
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
+    // `ehlo repl`'s --helo and --tls add steps; a script holds its own. Hidden, and refused
+    // with that reason (left unknown, clap would suggest --tlsc for --tls).
+    /// Refused: an `ehlo repl` flag; the script holds its own EHLO
+    #[arg(long, hide = true, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    pub(crate) helo: Option<String>,
+    /// Refused: an `ehlo repl` flag; the script holds its own :starttls
+    #[arg(long, hide = true)]
+    pub(crate) tls: bool,
 }
 
 // Connection and output flags of `repl` and `replay`: the send's spellings, value parsers,
@@ -2458,19 +2466,6 @@ mod tests {
                 panic!("not repl")
             };
             assert_eq!(a.helo.as_deref(), Some("me.test"), "{flag}");
-        }
-        // A replay's script holds its own EHLO and :starttls: neither flag is offered there.
-        for flag in [
-            &["--tls"][..],
-            &["--helo", "me.test"],
-            &["--ehlo", "me.test"],
-        ] {
-            let args: Vec<&str> = ["replay", "f", "-s", "h"]
-                .iter()
-                .chain(flag)
-                .copied()
-                .collect();
-            assert!(parse(&args).is_err(), "{flag:?}");
         }
         assert!(parse(&["replay", "f", "-s", "h", "--timeout", "1x"]).is_err());
     }

@@ -21,9 +21,15 @@ pub(super) fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
     Ok(cfg)
 }
 
-/// `ehlo replay`: the recording holds every command, the automatic ones included, so there are
-/// no `--helo`/`--tls` flags to add steps.
+/// `ehlo replay`: the recording holds every command, the automatic ones included, so
+/// `--helo`/`--tls` (which add steps in `ehlo repl`) are refused, not offered.
 pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
+    if a.tls || a.helo.is_some() {
+        let flag = if a.tls { "--tls" } else { "--helo" };
+        return Err(usage(format!(
+            "ehlo replay {flag}: the script holds its own EHLO and :starttls steps (as recorded), so replay takes no {flag}"
+        )));
+    }
     let session = session_config(&a.conn, Some(&a.server))?;
     Ok(ReplayConfig {
         script: a.file,

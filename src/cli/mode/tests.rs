@@ -65,6 +65,32 @@ fn host(h: &str, port: u16) -> Target {
     }
 }
 
+/// `ehlo repl`'s `--tls`/`--helo` add steps; a replay's script holds them, so it refuses both
+/// with the reason (they were shown in its --help and silently ignored).
+#[test]
+fn replay_refuses_tls_and_helo() {
+    for (args, flag) in [
+        (&["replay", "f", "-s", "h", "--tls"][..], "--tls"),
+        (&["replay", "f", "-s", "h", "--helo", "me.test"], "--helo"),
+        (&["replay", "f", "-s", "h", "--ehlo", "me.test"], "--helo"),
+    ] {
+        let e = err(args);
+        assert!(
+            e.contains(&format!("ehlo replay {flag}: the script holds")),
+            "{e}"
+        );
+    }
+    assert!(matches!(
+        mode(&["replay", "f", "-s", "h"]),
+        Ok(Mode::Replay(_))
+    ));
+    let Ok(Mode::Repl(c)) = mode(&["repl", "h", "--tls", "--helo", "me.test"]) else {
+        panic!("not repl")
+    };
+    assert!(c.starttls);
+    assert_eq!(c.ehlo.as_deref(), Some("me.test"));
+}
+
 #[test]
 fn server_and_port_precedence() {
     assert_eq!(
