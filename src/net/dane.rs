@@ -148,15 +148,46 @@ impl Tlsa {
 }
 
 /// Parse a TLSA file: one record per line (presentation form or zone-file lines, as
-/// `ldns-dane -t` reads), blank lines and comments (`;` or `#`) skipped. Errors name the line.
+/// `ldns-dane -t` reads), blank lines and comments (`;` or `#`) skipped. A record may span
+/// lines inside parentheses, as zone files write long ones (RFC 1035 §5.1: "( … )" groups
+/// data that crosses a line boundary). Errors name the line the record starts on.
 pub(crate) fn parse_records(text: &str) -> Result<Vec<Tlsa>, String> {
     let mut out = Vec::new();
+    // The record being read: the line it starts on, its text so far (parentheses dropped),
+    // and how many parentheses are open.
+    let mut start = 0;
+    let mut record = String::new();
+    let mut depth = 0usize;
     for (i, line) in text.lines().enumerate() {
-        let line = line.split([';', '#']).next().unwrap_or("").trim();
-        if line.is_empty() {
+        let line = line.split([';', '#']).next().unwrap_or("");
+        if depth == 0 {
+            start = i + 1;
+            record.clear();
+        }
+        for c in line.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    return Err(format!("line {}: `)` without an opening `(`", i + 1));
+                }
+                ')' => depth -= 1,
+                c => {
+                    record.push(c);
+                    continue;
+                }
+            }
+            record.push(' ');
+        }
+        record.push(' ');
+        if depth > 0 || record.trim().is_empty() {
             continue;
         }
-        out.push(Tlsa::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?);
+        out.push(Tlsa::parse(&record).map_err(|e| format!("line {start}: {e}"))?);
+    }
+    if depth > 0 {
+        return Err(format!(
+            "line {start}: the `(` opened here is not closed by the end of the file"
+        ));
     }
     if out.is_empty() {
         return Err("no TLSA record in it".into());
@@ -660,6 +691,47 @@ mod tests {
             parse_records("# nothing\n")
                 .unwrap_err()
                 .contains("no TLSA")
+        );
+    }
+
+    /// Zone files split long records inside parentheses (RFC 1035 §5.1), comments included:
+    /// read as one record, errors on the line the record starts, an unclosed or stray paren
+    /// said so.
+    #[test]
+    fn files_with_records_across_lines_in_parentheses() {
+        let digest = "bffa4d585172c4a5bf023b2742bff164a85e92a2712ce5b8fda4571157453d69";
+        let text = format!(
+            "; rollover\n_25._tcp.mx.test. 3600 IN TLSA ( 3 1 1\n  {} ; first half\n  {} )\n\
+             _25._tcp.mx.test. 3600 IN TLSA (3 1 1 {digest})\n",
+            &digest[..32],
+            &digest[32..]
+        );
+        let got = parse_records(&text).unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        for t in &got {
+            assert_eq!(t.to_string(), format!("3 1 1 {digest}"));
+        }
+        // The record after a multi-line one keeps its own line number in errors.
+        let bad = format!("{text}\n_25._tcp.mx.test. IN TLSA (\n 3 1 1\n abcd )\n");
+        let e = parse_records(&bad).unwrap_err();
+        assert!(e.starts_with("line 7:"), "{e}");
+        assert!(e.contains("32 octets"), "{e}");
+        let e = parse_records(&format!(
+            "3 1 1 {digest}\n_25._tcp IN TLSA ( 3 1 1\n{digest}\n"
+        ))
+        .unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("not closed"), "{e}");
+        let e = parse_records(&format!("3 1 1 {digest} )\n")).unwrap_err();
+        assert!(
+            e.starts_with("line 1:") && e.contains("without an opening"),
+            "{e}"
+        );
+        // A paren inside a comment is no paren.
+        assert_eq!(
+            parse_records(&format!("3 1 1 {digest} ; (rolled over)\n"))
+                .unwrap()
+                .len(),
+            1
         );
     }
 

@@ -295,7 +295,8 @@ mod tests {
     }
 
     /// A scripted recursive resolver on loopback (UDP and TCP on one port): `signed.test`
-    /// answers with AD, `plain.test` without, `bogus.test` SERVFAIL, `big.test` TLSA
+    /// answers with AD, `plain.test` without, `bogus.test` SERVFAIL, `half.test` its A with AD
+    /// and SERVFAIL for other types, `big.test` TLSA
     /// truncated over UDP and 1000 records over TCP, `noise.test` a wrong-id datagram and
     /// garbage before the answer, anything else NXDOMAIN.
     fn scripted() -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
@@ -397,6 +398,12 @@ mod tests {
                 r.add_authority(soa);
             }
             ("bogus.test.", _) => r.metadata.response_code = ResponseCode::ServFail,
+            // A good A, a AAAA the resolver could not validate.
+            ("half.test.", RecordType::A) => {
+                r.metadata.authentic_data = true;
+                r.add_answer(a([192, 0, 2, 4]));
+            }
+            ("half.test.", _) => r.metadata.response_code = ResponseCode::ServFail,
             ("big.test.", RecordType::TLSA) if !tcp => r.metadata.truncation = true,
             ("big.test.", RecordType::TLSA) => {
                 r.metadata.authentic_data = true;
@@ -499,6 +506,37 @@ mod tests {
             r.mx("gone.test").await,
             Err(DnsError::NxDomain(_))
         ));
+    }
+
+    /// A SERVFAIL on one address family fails the dual-stack lookup under trust-ad (a bogus
+    /// AAAA must not hide behind a secure A, as with `-6` alone); without validation the A
+    /// records carry the send as before.
+    #[tokio::test]
+    async fn trust_ad_servfail_on_one_family_fails_the_lookup() {
+        let (addr, _seen) = scripted();
+        let r = trust_ad(addr, Duration::from_secs(5));
+        let a = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 4));
+        let (ips, proof) = r.addresses_proved("half.test", Family::V4).await.unwrap();
+        assert_eq!((ips, proof), (vec![a], Some(DnsProof::Secure)));
+        for family in [Family::Any, Family::V6] {
+            let got = r.addresses_proved("half.test", family).await;
+            assert!(
+                matches!(&got, Err(e) if e.is_bogus()),
+                "{family:?}: {got:?}"
+            );
+        }
+        let off = Resolver::new(&DnsOptions {
+            server: Some(addr),
+            timeout: Duration::from_secs(5),
+            attempts: 0,
+            ..DnsOptions::default()
+        })
+        .unwrap();
+        let (ips, proof) = off
+            .addresses_proved("half.test", Family::Any)
+            .await
+            .unwrap();
+        assert_eq!((ips, proof), (vec![a], None));
     }
 
     /// The query asks for AD without DO (RFC 6840 §5.7), with recursion and without CD, over

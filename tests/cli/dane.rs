@@ -418,7 +418,8 @@ fn dane_ta_accepts_the_next_hop_domain_when_routed_by_mx() {
 /// `secure.test` (TLSA 3 1 1 of the leaf), `wrong.test` (a TLSA that matches nothing),
 /// `absent.test` (no TLSA, proven), `forged.test` (a TLSA whose signature fails),
 /// `unusable.test` (only a PKIX-EE record), `plain.dane.test` (an unsigned delegation with
-/// the right TLSA record, insecure, so never used), and bad input: `forgedmx.test` (MX
+/// the right TLSA record, insecure, so never used), `aliased.test` (a secure MX naming
+/// `alias.plain.dane.test`, a CNAME in the unsigned delegation to `mx.secure.test`), and bad input: `forgedmx.test` (MX
 /// signature fails), `staleaddr.test`/`earlyaddr.test` (address signatures expired / not valid
 /// yet), `staletlsa.test`/`earlytlsa.test` (the same for TLSA), `malformed.test` (unusable
 /// TLSA rdata), `huge.test` (900 TLSA records). Every MX host is 127.0.0.1.
@@ -433,7 +434,7 @@ impl DaneZone {
     fn start(port: u16, pki: Pki) -> DaneZone {
         use ehlo::net::testutil::{SignedDns, Signing};
         use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-        use hickory_resolver::proto::rr::rdata::{A, MX, NS, TLSA};
+        use hickory_resolver::proto::rr::rdata::{A, CNAME, MX, NS, TLSA};
         use hickory_resolver::proto::rr::{Name, RData};
         let spki = openssl::sha::sha256(&pki.leaf_spki).to_vec();
         let name = |s: &str| Name::from_ascii(s).unwrap();
@@ -519,6 +520,17 @@ impl DaneZone {
             "plain.dane.test".into(),
             RData::NS(NS(name("ns.plain.dane.test."))),
             Signing::Unsigned,
+        ));
+        // A secure MX naming an alias in the unsigned child that points at the secure host.
+        records.push((
+            "aliased.test".into(),
+            RData::MX(MX::new(10, name("alias.plain.dane.test."))),
+            Signing::Valid,
+        ));
+        records.push((
+            "alias.plain.dane.test".into(),
+            RData::CNAME(CNAME(name("mx.secure.test."))),
+            Signing::Valid,
         ));
         // Everything lives in one signed zone, `test.`, with `plain.dane.test` delegated.
         let zone = SignedDns::start(
@@ -732,6 +744,31 @@ fn tls_verify_dane_falls_back_to_pkix_when_insecure_absent_or_unusable_and_says_
         "{}",
         run.all()
     );
+}
+
+/// An MX host that is an alias in an unsigned zone is insecure even though its target and
+/// the target's TLSA records are signed (RFC 7672 §2.2.2-3): the CA store and the host's name
+/// decide, and no certificate names the alias, so exit 29 — never a DANE pass.
+#[test]
+fn tls_verify_dane_does_not_trust_an_alias_from_an_unsigned_zone() {
+    let (run, _) = dane_run(starttls_only(), "aliased.test", &[]);
+    let out = &run.stdout;
+    assert!(
+        out.contains("=== A/AAAA lookup for alias.plain.dane.test: 127.0.0.1 (DNSSEC: insecure)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        out.contains(
+            "TLS verification for alias.plain.dane.test: PKIX (CA store and name): the addresses \
+             of alias.plain.dane.test are insecure: DANE does not apply"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(!out.contains("TLS DANE"), "{out}");
+    assert!(!out.contains("._tcp.mx.secure.test"), "{out}");
+    assert_eq!(run.code, 29, "{}", run.all());
 }
 
 #[test]

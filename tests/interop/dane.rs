@@ -2,7 +2,8 @@
 //! (Debian ldnsutils, an independent DANE implementation) on the real Postfix certificate: the
 //! records `ldns-dane create` makes authenticate Postfix in ehlo (STARTTLS and implicit TLS), a
 //! record ldns-dane refuses ehlo refuses too (exit 29), and the digest ehlo shows as evidence is
-//! the one ldns-dane computes. Tests named `dane_*`.
+//! the one ldns-dane computes, a record split across lines in `( … )` reads the same in both.
+//! Tests named `dane_*`.
 
 use super::*;
 
@@ -133,6 +134,38 @@ fn dane_ldns_dane_records_authenticate_postfix_in_ehlo() {
         }
         let _ = fs::remove_file(&file);
     }
+}
+
+/// A record split across lines in parentheses, as zone files write long ones (RFC 1035 §5.1),
+/// with a comment inside: `ldns-dane -t` reads it, and so does `--tlsa-file`.
+#[test]
+#[ignore = "needs the interop peers and ldns-dane (tests/interop/setup.sh)"]
+fn dane_a_record_split_across_lines_reads_as_in_ldns_dane() {
+    require_postfix_smtp();
+    require_postfix_smtps();
+    let line = created(3, 1, 1);
+    let at = line.find("TLSA").unwrap() + "TLSA".len();
+    let (head, rdata) = line.split_at(at);
+    let hex = rdata.split_whitespace().skip(3).collect::<String>();
+    assert_eq!(hex.len(), 64, "{line}");
+    let text = format!(
+        "{head} ( 3 1 1 ; DANE-EE SPKI SHA2-256\n\t{}\n\t{} )\n",
+        &hex[..32],
+        &hex[32..]
+    );
+    let file = tmp_file("multiline", &text);
+    assert!(ldns_verifies(&file), "ldns-dane refuses\n{text}");
+    let (starttls, implicit) = ehlo_verdicts(&file);
+    for run in [&starttls, &implicit] {
+        assert_eq!(run.code, Some(0), "{text}\n{}", run.dump());
+        assert!(
+            run.stdout
+                .contains(&format!("[matched] <- 3 1 1 {}", &hex[..16])),
+            "{}",
+            run.dump()
+        );
+    }
+    let _ = fs::remove_file(&file);
 }
 
 #[test]
