@@ -1498,18 +1498,18 @@ impl Session {
             }
             return;
         }
-        if self.faulted(Point::Bdat) {
+        // LMTP answers BDAT LAST once per accepted recipient (RFC 2033 §4.3), a refusal too;
+        // a chunk before it gets one reply.
+        let replies = if last { self.content_replies() } else { 1 };
+        if let Some(f) = self.checkpoint(Point::Bdat) {
             self.end_transaction();
+            self.fault_replies(&f, replies);
             return;
         }
         let too_big = self.tx.as_ref().is_some_and(|t| t.too_big);
         if too_big {
             self.end_transaction();
-            self.reply(
-                552,
-                Some("5.3.4"),
-                &["Message size exceeds fixed limit".into()],
-            );
+            self.too_big_replies(replies);
             return;
         }
         if last {
@@ -1562,16 +1562,48 @@ impl Session {
             });
         }
         if too_big {
+            let replies = self.content_replies();
             self.end_transaction();
+            self.too_big_replies(replies);
+            return;
+        }
+        let size = self.tx.as_ref().map_or(0, |t| t.bytes);
+        self.finish_message(size, bare_newlines);
+    }
+
+    /// How many replies the end of the content gets: one per accepted recipient in LMTP
+    /// (RFC 2033 §4.2, a refusal included, or the client waits for the missing ones), else one.
+    fn content_replies(&self) -> usize {
+        self.tx.as_ref().map_or(1, |tx| self.replies_for(tx))
+    }
+
+    fn replies_for(&self, tx: &Transaction) -> usize {
+        if self.cfg.lmtp {
+            tx.rcpts.len().max(1)
+        } else {
+            1
+        }
+    }
+
+    /// A fault's reply `n` times (see [`Session::content_replies`]); a drop or a 421 ends it.
+    fn fault_replies(&mut self, f: &Fault, n: usize) {
+        for _ in 0..n {
+            self.fault_reply(f);
+            if matches!(self.mode, Mode::Closed) {
+                return;
+            }
+        }
+    }
+
+    /// `552 5.3.4` for content over the size limit (RFC 1870 §6.3), `n` times.
+    fn too_big_replies(&mut self, n: usize) {
+        for _ in 0..n {
             self.reply(
                 552,
                 Some("5.3.4"),
                 &["Message size exceeds fixed limit".into()],
             );
-            return;
         }
-        let size = self.tx.as_ref().map_or(0, |t| t.bytes);
-        self.finish_message(size, bare_newlines);
     }
 
     /// End of a message of `size` octets, already streamed: fault, store or refuse it.
@@ -1589,12 +1621,7 @@ impl Session {
             self.discard_content();
             match &f.action {
                 FaultAction::Drop => self.close(),
-                FaultAction::Reply { .. } if self.cfg.lmtp => {
-                    for _ in &tx.rcpts {
-                        self.fault_reply(&f);
-                    }
-                }
-                FaultAction::Reply { .. } => self.fault_reply(&f),
+                FaultAction::Reply { .. } => self.fault_replies(&f, self.replies_for(&tx)),
             }
             return;
         }

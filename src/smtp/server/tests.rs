@@ -1785,3 +1785,67 @@ fn injected_bytes_after_a_cancelled_auth_are_shown_and_non_utf8_is_kept() {
         b"AUTH LOGIN\r\n********\r\n*\r\nMAIL FROM:<a@x.test>\r\n\xff\r\n\xfe\n"
     );
 }
+
+/// RFC 2033 §4.2/§4.3: after the content, one reply per accepted recipient, refusals
+/// included. A single 552 or fault reply would leave the client waiting for the rest, or
+/// reading the next command's reply as the second recipient's.
+#[test]
+fn lmtp_refusals_after_the_content_answer_every_recipient() {
+    const TWO: &[u8] = b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n";
+    let dots = |o: &Output| -> Vec<u16> {
+        o.replies()
+            .into_iter()
+            .filter(|r| r.1 == Phase::Dot)
+            .map(|r| r.0)
+            .collect()
+    };
+    // DATA over --max-size.
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        max_size: 4,
+        ..cfg()
+    });
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"DATA\r\n0123456789\r\n.\r\nNOOP\r\n");
+    assert_eq!(dots(&o), vec![552, 552], "{}", o.text());
+    assert!(
+        o.text()
+            .ends_with("552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n")
+    );
+    assert!(o.stored().is_empty());
+    // BDAT LAST over --max-size.
+    feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n",
+    );
+    let o = feed(&mut s, b"BDAT 10 LAST\r\n0123456789NOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "552 5.3.4 Message size exceeds fixed limit\r\n552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n"
+    );
+    // A fault on BDAT LAST: one reply per recipient; on a chunk before it, one.
+    let (mut s, _) = lmtp_faulty(&["bdat#2=452:4.3.1"]);
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"BDAT 2\r\nabBDAT 2 LAST\r\ncdNOOP\r\n");
+    let fault = "452 4.3.1 Fault injected by ehlo serve (--fail bdat#2=452:4.3.1)\r\n";
+    assert_eq!(
+        o.text(),
+        format!("250 2.0.0 2 octets received\r\n{fault}{fault}250 2.0.0 Ok\r\n")
+    );
+    assert!(o.stored().is_empty());
+    let (mut s, _) = lmtp_faulty(&["bdat#1=452:4.3.1"]);
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"BDAT 2\r\nabNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        format!("{fault}250 2.0.0 Ok\r\n").replace("bdat#2", "bdat#1")
+    );
+    // Plain SMTP keeps its single reply.
+    let (mut s, _) = faulty(&["bdat=452:4.3.1"]);
+    feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n",
+    );
+    let o = feed(&mut s, b"BDAT 2 LAST\r\ncdNOOP\r\n");
+    assert_eq!(o.text().matches("452 ").count(), 1, "{}", o.text());
+}
