@@ -450,6 +450,21 @@ impl Session {
         }
     }
 
+    /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
+    /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.5: 4.3.2
+    /// system not accepting network messages). A message being received is discarded.
+    pub(crate) fn shutting_down(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.phase = Phase::Other;
+            let text = format!(
+                "{} Service shutting down, closing connection",
+                self.cfg.hostname
+            );
+            self.reply(421, Some("4.3.2"), &[text]);
+            self.close();
+        }
+    }
+
     /// How many complete command lines, message contents and BDAT chunks have been read. A
     /// driver's idle timeout restarts when it moves, so a client trickling a byte now and then
     /// without ever finishing a command is still timed out (RFC 5321 §4.5.3.2.7).

@@ -724,3 +724,76 @@ fn send_env_human_lmtp() -> String {
     assert_eq!(r.code, 26, "{}", r.all());
     r.stdout
 }
+
+/// A reply read from a raw socket: lines up to the one with a blank after the code.
+fn raw_reply(r: &mut BufReader<std::net::TcpStream>) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.as_bytes().get(3) == Some(&b' ') {
+            return all;
+        }
+    }
+}
+
+/// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
+/// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
+/// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.
+#[test]
+fn sigterm_and_sighup_stop_cleanly_with_421_and_no_partial_message() {
+    use std::io::Write;
+    for sig in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let serve = Serve::start(&["--maildir", s(&md), "--hostname", "mx.test"]);
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        for (cmd, want) in [
+            ("EHLO c.test", "250"),
+            ("MAIL FROM:<a@c.test>", "250"),
+            ("RCPT TO:<b@mx.test>", "250"),
+            ("DATA", "354"),
+        ] {
+            write!(w, "{cmd}\r\n").unwrap();
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with(want), "{cmd}: {got}");
+        }
+        w.write_all(b"Subject: half\r\n\r\nthe first half\r\n")
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_dir(md.join("tmp")).unwrap().count() == 0 {
+            assert!(Instant::now() < deadline, "no tmp/ file:\n{}", serve.seen);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let killed = Command::new("kill")
+            .args([sig, &serve.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        assert_eq!(
+            raw_reply(&mut r),
+            "421 4.3.2 mx.test Service shutting down, closing connection\r\n",
+            "{sig}"
+        );
+        let (code, out) = serve.finish();
+        assert_eq!(code, 0, "{sig}: {out}");
+        assert!(
+            out.contains("421 4.3.2 mx.test Service shutting down"),
+            "{out}"
+        );
+        assert!(out.contains("Connection closed"), "{out}");
+        assert_eq!(
+            std::fs::read_dir(md.join("tmp")).unwrap().count(),
+            0,
+            "{sig}"
+        );
+        assert!(maildir_files(&md).is_empty(), "{sig}");
+    }
+}

@@ -1206,6 +1206,30 @@ fn timeout_says_421_and_closes() {
     assert_eq!(o.actions, vec![ServerAction::Close]);
 }
 
+/// The server stopping (SIGTERM, Ctrl-C) mid-message: `421 4.3.2`, the content streamed so
+/// far discarded, then the close; nothing more once closed.
+#[test]
+fn shutting_down_says_421_discards_and_closes() {
+    let (mut s, _) = session(cfg());
+    feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    let o = feed(&mut s, b"Subject: half\r\n");
+    assert_eq!(o.pieces.len(), 1);
+    s.shutting_down();
+    let o = drain(&mut s);
+    assert_eq!(
+        o.text(),
+        "421 4.3.2 mx.test Service shutting down, closing connection\r\n"
+    );
+    assert_eq!(o.discards, 1, "the half message is dropped");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(o.stored().is_empty());
+    s.shutting_down();
+    assert!(drain(&mut s).bytes.is_empty());
+}
+
 /// Hostile clients, generated: random mixes of commands, content, line ends and garbage in
 /// random pieces must never panic the server session, and its input buffer stays bounded.
 #[test]
