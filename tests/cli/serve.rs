@@ -267,6 +267,36 @@ fn mbox_storage() {
     assert!(out.contains(s(&mbox)), "{out}");
 }
 
+/// `--tls-key` of another certificate of the same type (two EC keys): the usage error that
+/// names both files, exit 1, not an OpenSSL failure (exit 10).
+#[test]
+fn a_key_of_another_certificate_is_a_usage_error() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (cert, _) = cert_files(one.path());
+    let (_, other_key) = cert_files(two.path());
+    let r = ehlo(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&other_key),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains(&format!(
+            "{} does not match the certificate in {}",
+            s(&other_key),
+            s(&cert)
+        )),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
+}
+
 #[test]
 fn starttls_with_a_given_certificate_verifies() {
     let dir = tempfile::tempdir().unwrap();
