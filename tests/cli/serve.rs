@@ -827,3 +827,30 @@ fn sigterm_and_sighup_stop_cleanly_with_421_and_no_partial_message() {
         assert!(maildir_files(&md).is_empty(), "{sig}");
     }
 }
+
+/// Specs that could never fire or contradict themselves, and a `--hostname` that would break
+/// or inject reply lines, are refused at start: exit 1 with one line naming what is wrong,
+/// before anything listens.
+#[test]
+fn impossible_faults_and_bad_hostnames_are_refused_at_start() {
+    for (args, want) in [
+        (&["--fail", "connect#2=421"][..], "connect#2=421"),
+        (&["--delay", "connect#2:100"][..], "connect#2:100"),
+        (&["--fail", "rcpt=550:4.2.2"][..], "RFC 3463"),
+        (
+            &["--fail", "rcpt=550:5.1.1", "--fail", "rcpt#2=452"][..],
+            "can never apply",
+        ),
+        (&["--hostname", "mx.test\r\n250 injected"][..], "--hostname"),
+        (&["--hostname", ""][..], "--hostname"),
+        (&["--hostname", "mx test"][..], "--hostname"),
+    ] {
+        let mut argv = vec!["serve", "--listen", "127.0.0.1:0"];
+        argv.extend_from_slice(args);
+        let r = ehlo(&argv);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.all().contains(want), "{args:?}: {}", r.all());
+        assert_eq!(r.all().trim().lines().count(), 1, "{args:?}: {}", r.all());
+        assert!(!r.all().contains("listening"), "{}", r.all());
+    }
+}
