@@ -61,12 +61,17 @@ pub(crate) struct Store {
 
 impl Store {
     /// Prepare the Maildir (creating `tmp`, `new`, `cur`) and check the mbox can be opened.
+    /// Each place a message will be written is tried once here (a file created in the
+    /// Maildir's `tmp/` and renamed into `new/`, a temporary file for the mbox), so an
+    /// unwritable one is an error at start rather than a `451` for every message.
     pub(crate) fn new(maildir: Option<PathBuf>, mbox: Option<PathBuf>) -> Result<Store, String> {
         if let Some(dir) = &maildir {
             for sub in ["tmp", "new", "cur"] {
                 fs::create_dir_all(dir.join(sub))
                     .map_err(|e| format!("cannot create Maildir {}: {e}", dir.display()))?;
             }
+            maildir_probe(dir)
+                .map_err(|e| format!("cannot write to Maildir {}: {e}", dir.display()))?;
         }
         if let Some(p) = &mbox {
             OpenOptions::new()
@@ -74,6 +79,12 @@ impl Store {
                 .append(true)
                 .open(p)
                 .map_err(|e| format!("cannot open mbox {}: {e}", p.display()))?;
+            tempfile_unnamed().map_err(|e| {
+                format!(
+                    "cannot create the mbox's temporary file in {} (TMPDIR): {e}",
+                    std::env::temp_dir().display()
+                )
+            })?;
         }
         Ok(Store {
             memory: Mutex::new(Memory::default()),
@@ -320,6 +331,22 @@ impl MboxTemp {
         self.quoter.push(piece, &mut self.buf);
         self.file.write_all(&self.buf)
     }
+}
+
+/// Deliver an empty file into the Maildir as a message would go (created in `tmp/`, renamed
+/// into `new/`), then remove it. Its name starts with a dot, which Maildir readers skip.
+fn maildir_probe(dir: &Path) -> std::io::Result<()> {
+    let name = format!(".ehlo-serve-probe.{}", std::process::id());
+    let (tmp, new) = (dir.join("tmp").join(&name), dir.join("new").join(&name));
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("tmp/: {e}")))?;
+    let moved = fs::rename(&tmp, &new);
+    let _ = fs::remove_file(if moved.is_ok() { &new } else { &tmp });
+    moved.map_err(|e| std::io::Error::new(e.kind(), format!("new/: {e}")))
 }
 
 /// A temporary file without a name (removed as soon as it is created, so nothing is left
@@ -840,6 +867,30 @@ mod tests {
             whole += 1;
         }
         assert_eq!(whole, 2 * EACH);
+    }
+
+    /// A Maildir that cannot be written (its `tmp/` on a file system that takes no file: the
+    /// permission bits would not stop root) is refused when the store is made, not found out
+    /// message by message; a writable one keeps no trace of the check.
+    #[test]
+    fn an_unwritable_maildir_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        fs::create_dir_all(md.join("new")).unwrap();
+        fs::create_dir_all(md.join("cur")).unwrap();
+        std::os::unix::fs::symlink("/proc", md.join("tmp")).unwrap();
+        let e = Store::new(Some(md.clone()), None).unwrap_err();
+        assert!(
+            e.contains("cannot write to Maildir") && e.contains("tmp/"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+
+        let ok = dir.path().join("ok");
+        Store::new(Some(ok.clone()), None).unwrap();
+        for sub in ["tmp", "new", "cur"] {
+            assert_eq!(fs::read_dir(ok.join(sub)).unwrap().count(), 0, "{sub}");
+        }
     }
 
     #[test]

@@ -854,3 +854,24 @@ fn impossible_faults_and_bad_hostnames_are_refused_at_start() {
         assert!(!r.all().contains("listening"), "{}", r.all());
     }
 }
+
+/// The mbox's temporary files go to TMPDIR: a missing one is refused at start (exit 1, one
+/// line), not answered `451` for every message by a server that looks fine.
+#[test]
+fn a_missing_tmpdir_for_the_mbox_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mb = dir.path().join("mbox");
+    let r = crate::util::ehlo_with_env(
+        &["serve", "--listen", "127.0.0.1:0", "--mbox", s(&mb)],
+        &[("TMPDIR", "/nonexistent/ehlo-test-tmpdir")],
+        None,
+        Duration::from_secs(10),
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("/nonexistent/ehlo-test-tmpdir"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
+}
