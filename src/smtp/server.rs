@@ -268,6 +268,8 @@ struct Transaction {
     chunk_cr: bool,
     /// BDAT was used (DATA is then out of sequence).
     bdat: bool,
+    /// `BODY=BINARYMIME`: the content may only come by BDAT (RFC 3030 §3).
+    binary: bool,
     /// BDAT content went over the size limit.
     too_big: bool,
 }
@@ -312,12 +314,6 @@ pub(crate) struct Session {
     /// ([`crate::smtp::auth::is_sasl_token`]).
     after_auth_line: bool,
 }
-
-/// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
-/// AUTH RFC 4954 §5).
-const MAIL_PARAMS: &[&str] = &["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"];
-/// Known RCPT parameters (NOTIFY/ORCPT RFC 3461).
-const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
 
 impl Session {
     /// A session with these settings. Nothing is written until [`Session::greeting`].
@@ -1022,6 +1018,43 @@ impl Session {
         self.cfg.faults.hides(ext)
     }
 
+    /// Was `ext` advertised in this session's EHLO/LHLO reply? (HELO advertises nothing.)
+    fn advertised(&self, ext: &str) -> bool {
+        self.esmtp && !self.hidden(ext)
+    }
+
+    /// Whether a MAIL parameter belongs to an extension advertised here (RFC 5321 §4.1.1.11: a
+    /// parameter the server does not recognize or implement gets 555): SIZE (RFC 1870),
+    /// SMTPUTF8 (RFC 6531), RET/ENVID (DSN, RFC 3461), AUTH (RFC 4954 §5). BODY is checked by
+    /// its value ([`Session::body_refusal`]).
+    fn mail_param_offered(&self, key: &str) -> bool {
+        match key {
+            "SIZE" | "SMTPUTF8" => self.advertised(key),
+            "RET" | "ENVID" => self.advertised("DSN"),
+            "AUTH" => self.esmtp && self.auth_offered() && !self.auth_needs_tls(),
+            "BODY" => true,
+            _ => false,
+        }
+    }
+
+    /// `BODY=` (RFC 6152 §2): `7BIT` and `8BITMIME` need 8BITMIME advertised, `BINARYMIME`
+    /// needs CHUNKING (RFC 3030 §3: it is sent with BDAT only); anything else is no BODY value.
+    fn body_refusal(&self, value: &str) -> Option<(u16, &'static str, String)> {
+        let v = value.to_ascii_uppercase();
+        let offered = match v.as_str() {
+            "7BIT" | "8BITMIME" => self.advertised("8BITMIME"),
+            "BINARYMIME" => self.advertised("CHUNKING"),
+            _ => {
+                return Some((
+                    501,
+                    "5.5.4",
+                    format!("Bad BODY value: {v} (7BIT, 8BITMIME or BINARYMIME)"),
+                ));
+            }
+        };
+        (!offered).then(|| (555, "5.5.4", format!("Unsupported option: BODY={v}")))
+    }
+
     fn auth_offered(&self) -> bool {
         (self.cfg.accept_any_auth || !self.cfg.users.is_empty()) && !self.hidden("AUTH")
     }
@@ -1381,12 +1414,20 @@ impl Session {
             self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
             return;
         }
+        let mut binary = false;
         for p in &params {
             let (key, value) = p.split_once('=').unwrap_or((p.as_str(), ""));
             let key = key.to_ascii_uppercase();
-            if !MAIL_PARAMS.contains(&key.as_str()) {
+            if !self.mail_param_offered(&key) {
                 self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
                 return;
+            }
+            if key == "BODY" {
+                if let Some((code, enh, text)) = self.body_refusal(value) {
+                    self.reply(code, Some(enh), &[text]);
+                    return;
+                }
+                binary = value.eq_ignore_ascii_case("BINARYMIME");
             }
             if key == "SIZE" {
                 match value.parse::<u64>() {
@@ -1409,6 +1450,7 @@ impl Session {
         self.tx = Some(Transaction {
             from,
             params,
+            binary,
             ..Transaction::default()
         });
         self.reply(250, Some("2.1.0"), &["Ok".into()]);
@@ -1438,7 +1480,11 @@ impl Session {
         }
         for p in &params {
             let key = p.split_once('=').map_or(p.as_str(), |(k, _)| k);
-            if !RCPT_PARAMS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            // NOTIFY and ORCPT are DSN's (RFC 3461 §4), valid only when it is advertised.
+            let dsn = ["NOTIFY", "ORCPT"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key));
+            if !dsn || !self.advertised("DSN") {
                 self.reply(
                     555,
                     Some("5.5.4"),
@@ -1461,6 +1507,12 @@ impl Session {
             Some(tx) if tx.bdat && !via_bdat => {
                 Some((503, "5.5.1", "Error: DATA after BDAT in one transaction"))
             }
+            // RFC 3030 §3: a BINARYMIME message can only be sent with BDAT.
+            Some(tx) if tx.binary && !via_bdat => Some((
+                503,
+                "5.5.1",
+                "Error: BODY=BINARYMIME content must be sent with BDAT",
+            )),
             Some(tx) if tx.rcpts.is_empty() => Some((554, "5.5.1", "Error: no valid recipients")),
             Some(_) => None,
         }

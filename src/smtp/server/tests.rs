@@ -1873,3 +1873,107 @@ fn lmtp_refusals_after_the_content_answer_every_recipient() {
     let o = feed(&mut s, b"BDAT 2 LAST\r\ncdNOOP\r\n");
     assert_eq!(o.text().matches("452 ").count(), 1, "{}", o.text());
 }
+
+/// A parameter of an extension that was not advertised (hidden, or a HELO session) is refused
+/// with 555 5.5.4 (RFC 5321 §4.1.1.11), as hidden CHUNKING, STARTTLS and AUTH already were;
+/// an unknown BODY value is 501; BODY=BINARYMIME then DATA is 503 (RFC 3030 §3).
+#[test]
+fn parameters_of_extensions_not_advertised_are_refused() {
+    let hide = |h: &[&str]| {
+        let v: Vec<String> = h.iter().map(|x| x.to_string()).collect();
+        ServerConfig {
+            faults: Faults::parse(&[], &[], &v).unwrap(),
+            ..cfg()
+        }
+    };
+    let (mut s, _) = session(hide(&["SIZE", "8BITMIME", "SMTPUTF8", "DSN"]));
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, want) in [
+        (
+            "MAIL FROM:<a@x> SMTPUTF8",
+            "555 5.5.4 Unsupported option: SMTPUTF8\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> SIZE=10",
+            "555 5.5.4 Unsupported option: SIZE\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> RET=HDRS",
+            "555 5.5.4 Unsupported option: RET\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> ENVID=x",
+            "555 5.5.4 Unsupported option: ENVID\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> BODY=8BITMIME",
+            "555 5.5.4 Unsupported option: BODY=8BITMIME\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> BODY=FOO",
+            "501 5.5.4 Bad BODY value: FOO (7BIT, 8BITMIME or BINARYMIME)\r\n",
+        ),
+        // AUTH is offered to this session (users, no STARTTLS): its parameter stays.
+        ("MAIL FROM:<a@x> AUTH=<>", "250 2.1.0 Ok\r\n"),
+        (
+            "RCPT TO:<b@y> NOTIFY=NEVER",
+            "555 5.5.4 Unsupported option: NOTIFY\r\n",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=rfc822;b@y",
+            "555 5.5.4 Unsupported option: ORCPT\r\n",
+        ),
+    ] {
+        assert_eq!(
+            feed(&mut s, format!("{line}\r\n").as_bytes()).text(),
+            want,
+            "{line}"
+        );
+    }
+
+    // Advertised, all accepted; BODY=BINARYMIME needs BDAT.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x> SIZE=10 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x AUTH=<>\r\n\
+          RCPT TO:<b@y> NOTIFY=NEVER ORCPT=rfc822;b@y\r\nRSET\r\n",
+    );
+    assert_eq!(o.text(), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x> BODY=binarymime\r\nRCPT TO:<b@y>\r\nDATA\r\nBDAT 3 LAST\r\nabc",
+    );
+    let text = o.text();
+    assert!(
+        text.starts_with(
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n503 5.5.1 Error: BODY=BINARYMIME content must be sent with BDAT\r\n250 2.0.0 Ok: queued as "
+        ),
+        "{text}"
+    );
+    assert_eq!(o.stored()[0].content, b"abc");
+    // Without CHUNKING there is no BINARYMIME.
+    let (mut s, _) = session(hide(&["CHUNKING"]));
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> BODY=BINARYMIME\r\n").text(),
+        "555 5.5.4 Unsupported option: BODY=BINARYMIME\r\n"
+    );
+    let (mut s, _) = session(hide(&["AUTH"]));
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> AUTH=<>\r\n").text(),
+        "555 5.5.4 Unsupported option: AUTH\r\n"
+    );
+    // HELO advertises nothing, so no parameter is valid after it.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"HELO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=10\r\n").text(),
+        "555 5.5.4 Unsupported option: SIZE\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "250 2.1.0 Ok\r\n"
+    );
+}
