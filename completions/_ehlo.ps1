@@ -244,7 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Store received messages in this Maildir')
             [CompletionResult]::new('--mbox', '--mbox', [CompletionResultType]::ParameterName, 'Append received messages to this mbox file')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the server''s randomness (reproducible runs)')
-            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Host name in the banner and the EHLO reply')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])')
             [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Exit after N sessions, for scripts and tests')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed at once; one more is answered 421 4.7.0 and closed')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off')

@@ -240,7 +240,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --maildir 'Store received messages in this Maildir'
             cand --mbox 'Append received messages to this mbox file'
             cand --seed 'Seed for the server''s randomness (reproducible runs)'
-            cand --hostname 'Host name in the banner and the EHLO reply'
+            cand --hostname 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])'
             cand --max-sessions 'Exit after N sessions, for scripts and tests'
             cand --max-connections 'Open connections allowed at once; one more is answered 421 4.7.0 and closed'
             cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off'

@@ -245,7 +245,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l maildir -d 'Store received messages in this Maildir' -r -f -a "(__fish_complete_directories)"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l mbox -d 'Append received messages to this mbox file' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off' -r

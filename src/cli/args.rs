@@ -1687,7 +1687,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
 
-    /// Host name in the banner and the EHLO reply
+    /// Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])
     #[arg(long, value_name = "NAME", default_value = "ehlo.serve")]
     pub(crate) hostname: String,
 

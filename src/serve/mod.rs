@@ -58,6 +58,9 @@ const MAX_REFUSING: usize = 64;
 const READ_BUF: usize = 16 * 1024;
 /// Time allowed for a TLS handshake.
 pub(crate) const TLS_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time the open sessions get to say `421 4.3.2` and close when the server stops; those still
+/// busy after it (a TLS handshake, a client that reads nothing) are ended without it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Settings of the embedded server.
 #[derive(Clone)]
@@ -206,6 +209,8 @@ struct Shared {
     events: mpsc::Sender<Tagged>,
     /// `--quiet`: only [`quiet_keeps`] events reach the renderer.
     quiet: bool,
+    /// Becomes true when the server stops: each open session answers `421 4.3.2` and closes.
+    stop: watch::Receiver<bool>,
 }
 
 /// What `--quiet` still shows: stored messages (one line each: their content is left out),
@@ -256,11 +261,15 @@ impl ServerHandle {
     }
 }
 
-/// Run the server until Ctrl-C (or `max_sessions`), rendering each session through `renderer`
-/// (the run's one renderer, built by the dispatcher, `app`: `render::make_batched`), which also
-/// reports a failure to start. Returns the exit code: 0 after a clean shutdown, 1 for bad
-/// options, 2 when the address cannot be bound.
+/// Run the server until Ctrl-C, SIGTERM or SIGHUP (or `max_sessions`), rendering each session
+/// through `renderer` (the run's one renderer, built by the dispatcher, `app`:
+/// `render::make_batched`), which also reports a failure to start. Returns the exit code: 0
+/// after a clean shutdown, 1 for bad options, 2 when the address cannot be bound.
 pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
+    // Handlers first, so that no signal finds the default action once the server is up: it
+    // would end the process at once (143 for SIGTERM), leaving a half-received message's
+    // Maildir file behind; and as PID 1 (a container) SIGTERM without a handler is ignored.
+    let mut signals = Signals::new();
     // Nothing asks this server for its messages: keep none in memory.
     let handle = match start_or_return(opts, renderer, false).await {
         Ok(h) => h,
@@ -279,13 +288,50 @@ pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
         shutdown, mut task, ..
     } = handle;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
+        () = signals.next() => {
             let _ = shutdown.send(true);
             let _ = task.await;
         }
         _ = &mut task => {}
     }
     crate::error::EXIT_OK
+}
+
+/// The signals that stop `ehlo serve` cleanly: SIGINT (Ctrl-C), SIGTERM (`kill`, `docker
+/// stop`, systemd) and SIGHUP (the terminal went away). A handler that cannot be installed is
+/// left out (its signal keeps the default action).
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The first of them to arrive.
+    async fn next(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = one(&mut self.int) => {}
+            () = one(&mut self.term) => {}
+            () = one(&mut self.hup) => {}
+        }
+    }
 }
 
 /// Start the server in the background, rendering through
@@ -454,6 +500,7 @@ async fn start_or_return(
     // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
     // challenge, so a captured response would replay. The seed in use is printed.
     let seed = opts.seed.unwrap_or_else(crate::net::conn::random_seed);
+    let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         config,
         seed,
@@ -464,6 +511,7 @@ async fn start_or_return(
         store: Arc::clone(&store),
         events: tx,
         quiet: opts.quiet,
+        stop: shutdown_rx.clone(),
     });
 
     if !addr.ip().is_loopback() {
@@ -482,7 +530,6 @@ async fn start_or_return(
         .send((0, Event::info(describe(&opts, addr, seed))))
         .await;
 
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(
         listener,
         shared,
@@ -660,6 +707,12 @@ async fn accept_loop(
             }
         }
     }
+    // Each open session was told to stop (it answers 421 and closes, see `connection`): give
+    // them a moment for that, then end the ones stuck elsewhere (a handshake, a write).
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
     conns.shutdown().await;
     refusing.shutdown().await;
     // The rendering thread ends once every sender is gone.
@@ -823,6 +876,7 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         Conn::Plain(stream)
     };
 
+    let mut stop = shared.stop.clone();
     let mut cfg = shared.config.clone();
     cfg.seed = session_seed(shared.seed, id);
     let mut session = Session::new(cfg);
@@ -878,7 +932,10 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 match action {
                     ServerAction::Delay(ms) => {
                         drain_events(&mut session, &emit).await;
-                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                            _ = stop.wait_for(|s| *s) => session.shutting_down(),
+                        }
                     }
                     ServerAction::Close => {
                         drain_events(&mut session, &emit).await;
@@ -940,16 +997,27 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         wrote = false;
         buf.clear();
         let read = conn.read_buf(&mut buf);
-        let r = match deadline {
-            Some(d) => {
-                let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(d)));
-                if d < t.deadline() {
-                    // A shorter limit than the armed one (a command after message content).
-                    t.as_mut().reset(d);
+        let read = async {
+            match deadline {
+                Some(d) => {
+                    let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(d)));
+                    if d < t.deadline() {
+                        // A shorter limit than the armed one (a command after message content).
+                        t.as_mut().reset(d);
+                    }
+                    read_until(read, t.as_mut(), d).await
                 }
-                read_until(read, t.as_mut(), d).await
+                None => Ok(read.await),
             }
-            None => Ok(read.await),
+        };
+        // The server stops (a signal, `ServerHandle::shutdown`, or the handle dropped): the
+        // session says `421 4.3.2` and closes, a message being received is dropped.
+        let r = tokio::select! {
+            r = read => r,
+            _ = stop.wait_for(|s| *s) => {
+                session.shutting_down();
+                continue;
+            }
         };
         match r {
             Ok(Ok(0)) => {

@@ -19,8 +19,9 @@
 //! - mbox (mboxrd): a `From <sender> <asctime UTC>` line, the content with LF line ends and every
 //!   line matching `>*From ` quoted with one more `>`, then an empty line. The quoted content
 //!   goes to an unnamed temporary file as it arrives; once the message is accepted, the From_
-//!   line and that file are appended to the mbox under the store's lock and synced, and an
-//!   append that fails midway is cut back off (the mbox is truncated to its old length).
+//!   line and that file are appended to the mbox under the store's lock and an exclusive
+//!   `flock(2)` on the mbox (other processes appending to it wait), and synced; an append that
+//!   fails midway is cut back off (the mbox is truncated to its old length).
 //!   Appending to the mbox directly would hold its lock for as long as the slowest client takes
 //!   to send, and a server killed mid-message would leave half a message in the mbox.
 
@@ -60,12 +61,17 @@ pub(crate) struct Store {
 
 impl Store {
     /// Prepare the Maildir (creating `tmp`, `new`, `cur`) and check the mbox can be opened.
+    /// Each place a message will be written is tried once here (a file created in the
+    /// Maildir's `tmp/` and renamed into `new/`, a temporary file for the mbox), so an
+    /// unwritable one is an error at start rather than a `451` for every message.
     pub(crate) fn new(maildir: Option<PathBuf>, mbox: Option<PathBuf>) -> Result<Store, String> {
         if let Some(dir) = &maildir {
             for sub in ["tmp", "new", "cur"] {
                 fs::create_dir_all(dir.join(sub))
                     .map_err(|e| format!("cannot create Maildir {}: {e}", dir.display()))?;
             }
+            maildir_probe(dir)
+                .map_err(|e| format!("cannot write to Maildir {}: {e}", dir.display()))?;
         }
         if let Some(p) = &mbox {
             OpenOptions::new()
@@ -73,6 +79,12 @@ impl Store {
                 .append(true)
                 .open(p)
                 .map_err(|e| format!("cannot open mbox {}: {e}", p.display()))?;
+            tempfile_unnamed().map_err(|e| {
+                format!(
+                    "cannot create the mbox's temporary file in {} (TMPDIR): {e}",
+                    std::env::temp_dir().display()
+                )
+            })?;
         }
         Ok(Store {
             memory: Mutex::new(Memory::default()),
@@ -321,6 +333,22 @@ impl MboxTemp {
     }
 }
 
+/// Deliver an empty file into the Maildir as a message would go (created in `tmp/`, renamed
+/// into `new/`), then remove it. Its name starts with a dot, which Maildir readers skip.
+fn maildir_probe(dir: &Path) -> std::io::Result<()> {
+    let name = format!(".ehlo-serve-probe.{}", std::process::id());
+    let (tmp, new) = (dir.join("tmp").join(&name), dir.join("new").join(&name));
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("tmp/: {e}")))?;
+    let moved = fs::rename(&tmp, &new);
+    let _ = fs::remove_file(if moved.is_ok() { &new } else { &tmp });
+    moved.map_err(|e| std::io::Error::new(e.kind(), format!("new/: {e}")))
+}
+
 /// A temporary file without a name (removed as soon as it is created, so nothing is left
 /// behind whatever happens to the process), in the system's temporary directory.
 fn tempfile_unnamed() -> std::io::Result<File> {
@@ -514,6 +542,11 @@ fn mbox_append(path: &Path, from: &str, mut temp: MboxTemp) -> Result<(), String
         .append(true)
         .open(path)
         .map_err(err)?;
+    // Other processes append too (a second `ehlo serve`, an MDA, a mail reader): hold an
+    // exclusive flock(2) on the mbox for the whole From_ line and content, as procmail and
+    // mutt do; the store's mutex only orders this process's sessions. Released when `f` is
+    // closed.
+    f.lock().map_err(err)?;
     let before = f.metadata().map_err(err)?.len();
     let appended = f
         .write_all(from_line(from, &date).as_bytes())
@@ -779,6 +812,85 @@ mod tests {
 
     fn msg_meta(size: usize) -> StoredMessage {
         StoredMessage { size, ..msg(b"") }
+    }
+
+    /// Two stores on one mbox (two `ehlo serve` processes, or a server and an MDA) appending
+    /// at once: the mbox lock (an exclusive flock per open file) keeps every message whole.
+    /// Two stores of one process stand for two processes: each append opens its own file
+    /// description, which is what flock(2) locks.
+    #[test]
+    fn concurrent_stores_on_one_mbox_do_not_interleave() {
+        let dir = tempfile::tempdir().unwrap();
+        let mb = dir.path().join("mbox");
+        const EACH: usize = 12;
+        let line_count = 4096;
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|scope| {
+            for letter in [b'a', b'b'] {
+                let (mb, barrier) = (&mb, &barrier);
+                scope.spawn(move || {
+                    let s = Store::new(None, Some(mb.clone())).unwrap();
+                    let mut body = Vec::new();
+                    for _ in 0..line_count {
+                        body.extend_from_slice(&[letter; 63]);
+                        body.extend_from_slice(b"\r\n");
+                    }
+                    barrier.wait();
+                    for _ in 0..EACH {
+                        let mut d = s.begin();
+                        for piece in body.chunks(8192) {
+                            d.write(piece);
+                        }
+                        s.commit(d, &msg_meta(body.len())).unwrap();
+                    }
+                });
+            }
+        });
+        let mbox = fs::read(&mb).unwrap();
+        let mut whole = 0;
+        for entry in mbox
+            .split(|&b| b == b'\n')
+            .collect::<Vec<_>>()
+            .split(|l| l.starts_with(b"From "))
+            .skip(1)
+        {
+            // One message: its lines all of one letter, then the empty separator line.
+            let lines: Vec<&&[u8]> = entry.iter().filter(|l| !l.is_empty()).collect();
+            assert_eq!(lines.len(), line_count, "a message was cut or interleaved");
+            let first = lines[0][0];
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| l.len() == 63 && l.iter().all(|&b| b == first)),
+                "two messages interleaved"
+            );
+            whole += 1;
+        }
+        assert_eq!(whole, 2 * EACH);
+    }
+
+    /// A Maildir that cannot be written (its `tmp/` on a file system that takes no file: the
+    /// permission bits would not stop root) is refused when the store is made, not found out
+    /// message by message; a writable one keeps no trace of the check.
+    #[test]
+    fn an_unwritable_maildir_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        fs::create_dir_all(md.join("new")).unwrap();
+        fs::create_dir_all(md.join("cur")).unwrap();
+        std::os::unix::fs::symlink("/proc", md.join("tmp")).unwrap();
+        let e = Store::new(Some(md.clone()), None).unwrap_err();
+        assert!(
+            e.contains("cannot write to Maildir") && e.contains("tmp/"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+
+        let ok = dir.path().join("ok");
+        Store::new(Some(ok.clone()), None).unwrap();
+        for sub in ["tmp", "new", "cur"] {
+            assert_eq!(fs::read_dir(ok.join(sub)).unwrap().count(), 0, "{sub}");
+        }
     }
 
     #[test]

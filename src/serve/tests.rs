@@ -590,3 +590,50 @@ async fn the_idle_timeout_counts_from_the_last_command() {
     assert!(waited < limit * 2 - Duration::from_millis(50), "{waited:?}");
     h.shutdown().await;
 }
+
+/// Stopping the server (what SIGTERM, SIGHUP and Ctrl-C do) with a message half received:
+/// the client is told `421 4.3.2` (RFC 5321 §3.8) before the close, the half message leaves
+/// no Maildir file, and the transcript shows the reply and the close.
+#[tokio::test]
+async fn shutdown_says_421_to_open_sessions_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("md");
+    let (h, cap) = serve(ServeOptions {
+        maildir: Some(md.clone()),
+        ..opts()
+    })
+    .await;
+    let mut s = envelope(h.addr()).await;
+    assert!(say(&mut s, "DATA\r\n").await.starts_with("354 "));
+    s.write_all(b"Subject: half\r\n\r\nthe first half\r\n")
+        .await
+        .unwrap();
+    // The content has reached the Maildir's tmp/ before the stop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(md.join("tmp")).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "no tmp/ file");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (stopped, got) = tokio::join!(h.shutdown(), reply(&mut s));
+    let () = stopped;
+    assert_eq!(
+        got,
+        "421 4.3.2 mx.test Service shutting down, closing connection\r\n"
+    );
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(std::fs::read_dir(md.join("tmp")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
+    let events = cap.events();
+    let at = events
+        .iter()
+        .position(|e| matches!(e, Event::ServerReply { reply, .. } if reply.code == Some(421)))
+        .expect("the 421 is in the transcript");
+    assert!(
+        events[at..]
+            .iter()
+            .any(|e| matches!(e, Event::Closed { .. })),
+        "the close is in the transcript"
+    );
+}

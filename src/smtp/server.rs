@@ -268,6 +268,8 @@ struct Transaction {
     chunk_cr: bool,
     /// BDAT was used (DATA is then out of sequence).
     bdat: bool,
+    /// `BODY=BINARYMIME`: the content may only come by BDAT (RFC 3030 §3).
+    binary: bool,
     /// BDAT content went over the size limit.
     too_big: bool,
 }
@@ -312,12 +314,6 @@ pub(crate) struct Session {
     /// ([`crate::smtp::auth::is_sasl_token`]).
     after_auth_line: bool,
 }
-
-/// Known MAIL parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC 6531, RET/ENVID RFC 3461,
-/// AUTH RFC 4954 §5).
-const MAIL_PARAMS: &[&str] = &["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"];
-/// Known RCPT parameters (NOTIFY/ORCPT RFC 3461).
-const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
 
 impl Session {
     /// A session with these settings. Nothing is written until [`Session::greeting`].
@@ -446,6 +442,21 @@ impl Session {
             self.phase = Phase::Other;
             let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
             self.reply(421, Some("4.4.2"), &[text]);
+            self.close();
+        }
+    }
+
+    /// The server is stopping: `421 4.3.2` and close (RFC 5321 §3.8: a server that must shut
+    /// down answers 421 to whatever comes next rather than just closing; RFC 3463 §3.5: 4.3.2
+    /// system not accepting network messages). A message being received is discarded.
+    pub(crate) fn shutting_down(&mut self) {
+        if !matches!(self.mode, Mode::Closed) {
+            self.phase = Phase::Other;
+            let text = format!(
+                "{} Service shutting down, closing connection",
+                self.cfg.hostname
+            );
+            self.reply(421, Some("4.3.2"), &[text]);
             self.close();
         }
     }
@@ -1007,6 +1018,43 @@ impl Session {
         self.cfg.faults.hides(ext)
     }
 
+    /// Was `ext` advertised in this session's EHLO/LHLO reply? (HELO advertises nothing.)
+    fn advertised(&self, ext: &str) -> bool {
+        self.esmtp && !self.hidden(ext)
+    }
+
+    /// Whether a MAIL parameter belongs to an extension advertised here (RFC 5321 §4.1.1.11: a
+    /// parameter the server does not recognize or implement gets 555): SIZE (RFC 1870),
+    /// SMTPUTF8 (RFC 6531), RET/ENVID (DSN, RFC 3461), AUTH (RFC 4954 §5). BODY is checked by
+    /// its value ([`Session::body_refusal`]).
+    fn mail_param_offered(&self, key: &str) -> bool {
+        match key {
+            "SIZE" | "SMTPUTF8" => self.advertised(key),
+            "RET" | "ENVID" => self.advertised("DSN"),
+            "AUTH" => self.esmtp && self.auth_offered() && !self.auth_needs_tls(),
+            "BODY" => true,
+            _ => false,
+        }
+    }
+
+    /// `BODY=` (RFC 6152 §2): `7BIT` and `8BITMIME` need 8BITMIME advertised, `BINARYMIME`
+    /// needs CHUNKING (RFC 3030 §3: it is sent with BDAT only); anything else is no BODY value.
+    fn body_refusal(&self, value: &str) -> Option<(u16, &'static str, String)> {
+        let v = value.to_ascii_uppercase();
+        let offered = match v.as_str() {
+            "7BIT" | "8BITMIME" => self.advertised("8BITMIME"),
+            "BINARYMIME" => self.advertised("CHUNKING"),
+            _ => {
+                return Some((
+                    501,
+                    "5.5.4",
+                    format!("Bad BODY value: {v} (7BIT, 8BITMIME or BINARYMIME)"),
+                ));
+            }
+        };
+        (!offered).then(|| (555, "5.5.4", format!("Unsupported option: BODY={v}")))
+    }
+
     fn auth_offered(&self) -> bool {
         (self.cfg.accept_any_auth || !self.cfg.users.is_empty()) && !self.hidden("AUTH")
     }
@@ -1366,12 +1414,20 @@ impl Session {
             self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
             return;
         }
+        let mut binary = false;
         for p in &params {
             let (key, value) = p.split_once('=').unwrap_or((p.as_str(), ""));
             let key = key.to_ascii_uppercase();
-            if !MAIL_PARAMS.contains(&key.as_str()) {
+            if !self.mail_param_offered(&key) {
                 self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
                 return;
+            }
+            if key == "BODY" {
+                if let Some((code, enh, text)) = self.body_refusal(value) {
+                    self.reply(code, Some(enh), &[text]);
+                    return;
+                }
+                binary = value.eq_ignore_ascii_case("BINARYMIME");
             }
             if key == "SIZE" {
                 match value.parse::<u64>() {
@@ -1394,6 +1450,7 @@ impl Session {
         self.tx = Some(Transaction {
             from,
             params,
+            binary,
             ..Transaction::default()
         });
         self.reply(250, Some("2.1.0"), &["Ok".into()]);
@@ -1423,7 +1480,11 @@ impl Session {
         }
         for p in &params {
             let key = p.split_once('=').map_or(p.as_str(), |(k, _)| k);
-            if !RCPT_PARAMS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            // NOTIFY and ORCPT are DSN's (RFC 3461 §4), valid only when it is advertised.
+            let dsn = ["NOTIFY", "ORCPT"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key));
+            if !dsn || !self.advertised("DSN") {
                 self.reply(
                     555,
                     Some("5.5.4"),
@@ -1446,6 +1507,12 @@ impl Session {
             Some(tx) if tx.bdat && !via_bdat => {
                 Some((503, "5.5.1", "Error: DATA after BDAT in one transaction"))
             }
+            // RFC 3030 §3: a BINARYMIME message can only be sent with BDAT.
+            Some(tx) if tx.binary && !via_bdat => Some((
+                503,
+                "5.5.1",
+                "Error: BODY=BINARYMIME content must be sent with BDAT",
+            )),
             Some(tx) if tx.rcpts.is_empty() => Some((554, "5.5.1", "Error: no valid recipients")),
             Some(_) => None,
         }
@@ -1498,18 +1565,18 @@ impl Session {
             }
             return;
         }
-        if self.faulted(Point::Bdat) {
+        // LMTP answers BDAT LAST once per accepted recipient (RFC 2033 §4.3), a refusal too;
+        // a chunk before it gets one reply.
+        let replies = if last { self.content_replies() } else { 1 };
+        if let Some(f) = self.checkpoint(Point::Bdat) {
             self.end_transaction();
+            self.fault_replies(&f, replies);
             return;
         }
         let too_big = self.tx.as_ref().is_some_and(|t| t.too_big);
         if too_big {
             self.end_transaction();
-            self.reply(
-                552,
-                Some("5.3.4"),
-                &["Message size exceeds fixed limit".into()],
-            );
+            self.too_big_replies(replies);
             return;
         }
         if last {
@@ -1562,16 +1629,48 @@ impl Session {
             });
         }
         if too_big {
+            let replies = self.content_replies();
             self.end_transaction();
+            self.too_big_replies(replies);
+            return;
+        }
+        let size = self.tx.as_ref().map_or(0, |t| t.bytes);
+        self.finish_message(size, bare_newlines);
+    }
+
+    /// How many replies the end of the content gets: one per accepted recipient in LMTP
+    /// (RFC 2033 §4.2, a refusal included, or the client waits for the missing ones), else one.
+    fn content_replies(&self) -> usize {
+        self.tx.as_ref().map_or(1, |tx| self.replies_for(tx))
+    }
+
+    fn replies_for(&self, tx: &Transaction) -> usize {
+        if self.cfg.lmtp {
+            tx.rcpts.len().max(1)
+        } else {
+            1
+        }
+    }
+
+    /// A fault's reply `n` times (see [`Session::content_replies`]); a drop or a 421 ends it.
+    fn fault_replies(&mut self, f: &Fault, n: usize) {
+        for _ in 0..n {
+            self.fault_reply(f);
+            if matches!(self.mode, Mode::Closed) {
+                return;
+            }
+        }
+    }
+
+    /// `552 5.3.4` for content over the size limit (RFC 1870 §6.3), `n` times.
+    fn too_big_replies(&mut self, n: usize) {
+        for _ in 0..n {
             self.reply(
                 552,
                 Some("5.3.4"),
                 &["Message size exceeds fixed limit".into()],
             );
-            return;
         }
-        let size = self.tx.as_ref().map_or(0, |t| t.bytes);
-        self.finish_message(size, bare_newlines);
     }
 
     /// End of a message of `size` octets, already streamed: fault, store or refuse it.
@@ -1589,12 +1688,7 @@ impl Session {
             self.discard_content();
             match &f.action {
                 FaultAction::Drop => self.close(),
-                FaultAction::Reply { .. } if self.cfg.lmtp => {
-                    for _ in &tx.rcpts {
-                        self.fault_reply(&f);
-                    }
-                }
-                FaultAction::Reply { .. } => self.fault_reply(&f),
+                FaultAction::Reply { .. } => self.fault_replies(&f, self.replies_for(&tx)),
             }
             return;
         }

@@ -267,6 +267,36 @@ fn mbox_storage() {
     assert!(out.contains(s(&mbox)), "{out}");
 }
 
+/// `--tls-key` of another certificate of the same type (two EC keys): the usage error that
+/// names both files, exit 1, not an OpenSSL failure (exit 10).
+#[test]
+fn a_key_of_another_certificate_is_a_usage_error() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (cert, _) = cert_files(one.path());
+    let (_, other_key) = cert_files(two.path());
+    let r = ehlo(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--starttls",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&other_key),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains(&format!(
+            "{} does not match the certificate in {}",
+            s(&other_key),
+            s(&cert)
+        )),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
+}
+
 #[test]
 fn starttls_with_a_given_certificate_verifies() {
     let dir = tempfile::tempdir().unwrap();
@@ -723,4 +753,125 @@ fn send_env_human_lmtp() -> String {
     serve.finish();
     assert_eq!(r.code, 26, "{}", r.all());
     r.stdout
+}
+
+/// A reply read from a raw socket: lines up to the one with a blank after the code.
+fn raw_reply(r: &mut BufReader<std::net::TcpStream>) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.as_bytes().get(3) == Some(&b' ') {
+            return all;
+        }
+    }
+}
+
+/// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
+/// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
+/// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.
+#[test]
+fn sigterm_and_sighup_stop_cleanly_with_421_and_no_partial_message() {
+    use std::io::Write;
+    for sig in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let serve = Serve::start(&["--maildir", s(&md), "--hostname", "mx.test"]);
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        for (cmd, want) in [
+            ("EHLO c.test", "250"),
+            ("MAIL FROM:<a@c.test>", "250"),
+            ("RCPT TO:<b@mx.test>", "250"),
+            ("DATA", "354"),
+        ] {
+            write!(w, "{cmd}\r\n").unwrap();
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with(want), "{cmd}: {got}");
+        }
+        w.write_all(b"Subject: half\r\n\r\nthe first half\r\n")
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_dir(md.join("tmp")).unwrap().count() == 0 {
+            assert!(Instant::now() < deadline, "no tmp/ file:\n{}", serve.seen);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let killed = Command::new("kill")
+            .args([sig, &serve.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        assert_eq!(
+            raw_reply(&mut r),
+            "421 4.3.2 mx.test Service shutting down, closing connection\r\n",
+            "{sig}"
+        );
+        let (code, out) = serve.finish();
+        assert_eq!(code, 0, "{sig}: {out}");
+        assert!(
+            out.contains("421 4.3.2 mx.test Service shutting down"),
+            "{out}"
+        );
+        assert!(out.contains("Connection closed"), "{out}");
+        assert_eq!(
+            std::fs::read_dir(md.join("tmp")).unwrap().count(),
+            0,
+            "{sig}"
+        );
+        assert!(maildir_files(&md).is_empty(), "{sig}");
+    }
+}
+
+/// Specs that could never fire or contradict themselves, and a `--hostname` that would break
+/// or inject reply lines, are refused at start: exit 1 with one line naming what is wrong,
+/// before anything listens.
+#[test]
+fn impossible_faults_and_bad_hostnames_are_refused_at_start() {
+    for (args, want) in [
+        (&["--fail", "connect#2=421"][..], "connect#2=421"),
+        (&["--delay", "connect#2:100"][..], "connect#2:100"),
+        (&["--fail", "rcpt=550:4.2.2"][..], "RFC 3463"),
+        (
+            &["--fail", "rcpt=550:5.1.1", "--fail", "rcpt#2=452"][..],
+            "can never apply",
+        ),
+        (&["--hostname", "mx.test\r\n250 injected"][..], "--hostname"),
+        (&["--hostname", ""][..], "--hostname"),
+        (&["--hostname", "mx test"][..], "--hostname"),
+    ] {
+        let mut argv = vec!["serve", "--listen", "127.0.0.1:0"];
+        argv.extend_from_slice(args);
+        let r = ehlo(&argv);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.all().contains(want), "{args:?}: {}", r.all());
+        assert_eq!(r.all().trim().lines().count(), 1, "{args:?}: {}", r.all());
+        assert!(!r.all().contains("listening"), "{}", r.all());
+    }
+}
+
+/// The mbox's temporary files go to TMPDIR: a missing one is refused at start (exit 1, one
+/// line), not answered `451` for every message by a server that looks fine.
+#[test]
+fn a_missing_tmpdir_for_the_mbox_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mb = dir.path().join("mbox");
+    let r = crate::util::ehlo_with_env(
+        &["serve", "--listen", "127.0.0.1:0", "--mbox", s(&mb)],
+        &[("TMPDIR", "/nonexistent/ehlo-test-tmpdir")],
+        None,
+        Duration::from_secs(10),
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("/nonexistent/ehlo-test-tmpdir"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
 }

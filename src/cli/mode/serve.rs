@@ -11,6 +11,7 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         .map(usize::try_from)
         .transpose()
         .map_err(|_| usage("--max-sessions: too large"))?;
+    check_hostname(&a.hostname)?;
     Ok(ServeOptions {
         listen: a.listen,
         tls_on_connect: a.tls_on_connect,
@@ -39,4 +40,61 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
+}
+
+/// `--hostname` goes into the banner and the EHLO reply (and the self-signed certificate): a
+/// domain or an address literal (RFC 5321 §4.1.3, `[192.0.2.1]`, `[IPv6:2001:db8::1]`). A CR or
+/// LF would inject reply lines, a space or nothing would break them.
+fn check_hostname(name: &str) -> Result<(), Error> {
+    let bad = |why: &str| {
+        usage(format!(
+            "--hostname {name:?}: {why}; expected a domain or an address literal like [192.0.2.1]"
+        ))
+    };
+    if name.is_empty() {
+        return Err(bad("the name is empty"));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad(&format!(
+            "it holds {}",
+            if c.is_whitespace() && !c.is_control() {
+                "a space".to_string()
+            } else {
+                format!("the control character \\x{:02X}", u32::from(c))
+            }
+        )));
+    }
+    if name.len() > 255 {
+        return Err(bad("longer than 255 octets"));
+    }
+    if let Some(inner) = name.strip_prefix('[') {
+        let ip = inner.strip_suffix(']').unwrap_or("");
+        let ok = match ip.get(..5) {
+            Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => {
+                ip[5..].parse::<std::net::Ipv6Addr>().is_ok()
+            }
+            _ => ip.parse::<std::net::Ipv4Addr>().is_ok(),
+        };
+        return if ok {
+            Ok(())
+        } else {
+            Err(bad("not an address literal"))
+        };
+    }
+    // Letters, digits, hyphens and dots (RFC 5321 §4.1.2 Domain), underscores as some hosts
+    // have, and non-ASCII letters of an internationalized name (RFC 6531).
+    let fits = |c: char| c.is_alphanumeric() || matches!(c, '-' | '.' | '_');
+    if let Some(c) = name.chars().find(|&c| !fits(c)) {
+        return Err(bad(&format!("{c:?} has no place in a domain")));
+    }
+    // One final dot (a fully qualified name) is fine.
+    if name
+        .strip_suffix('.')
+        .unwrap_or(name)
+        .split('.')
+        .any(str::is_empty)
+    {
+        return Err(bad("it has an empty label"));
+    }
+    Ok(())
 }

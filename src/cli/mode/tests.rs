@@ -1091,6 +1091,44 @@ fn serve_and_demo() {
     );
 }
 
+/// `--hostname` is written into the banner and the EHLO reply: a CR/LF would inject reply
+/// lines, a space or an empty name would break them. Refused at start, with one line.
+#[test]
+fn serve_hostname_must_be_a_domain_or_address_literal() {
+    for good in [
+        "mx.test",
+        "ehlo.serve",
+        "localhost",
+        "mx.test.",
+        "m_x-1.test",
+        "[192.0.2.1]",
+        "[IPv6:2001:db8::1]",
+        "bücher.test",
+    ] {
+        let Ok(Mode::Serve(o)) = mode(&["serve", "--hostname", good]) else {
+            panic!("{good} refused")
+        };
+        assert_eq!(o.hostname, good);
+    }
+    for (bad, why) in [
+        ("", "empty"),
+        ("mx.test\r\n250 injected", "\\x0D"),
+        ("mx.test\n", "\\x0A"),
+        ("mx test", "space"),
+        ("mx\ttest", "\\x09"),
+        ("mx..test", "empty label"),
+        (".", "empty label"),
+        ("[192.0.2.1", "address literal"),
+        ("[300.1.1.1]", "address literal"),
+        ("[2001:db8::1]", "address literal"),
+        ("mx<b>.test", "'<'"),
+    ] {
+        let e = err(&["serve", "--hostname", bad]);
+        assert!(e.contains("--hostname") && e.contains(why), "{bad:?}: {e}");
+        assert!(!e.contains('\n') && !e.contains('\r'), "{e}");
+    }
+}
+
 #[test]
 fn extension_and_transport_flags() {
     let c = send(&["-t", "a@x.test", "-s", "h"]);

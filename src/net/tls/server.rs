@@ -44,6 +44,14 @@ pub(crate) fn acceptor(
         b.add_extra_chain_cert(extra.clone())
             .map_err(setup("cannot use the chain certificate"))?;
     }
+    // Compared first: OpenSSL's SSL_CTX_use_PrivateKey itself refuses a key of the
+    // certificate's type that is not its key ("key values mismatch"), which would read as a
+    // setup failure rather than the user's mistake it is.
+    if !cert.public_key().is_ok_and(|p| p.public_eq(key)) {
+        return Err(TlsError::Setup(
+            "the private key does not match the certificate".into(),
+        ));
+    }
     b.set_private_key(key)
         .map_err(setup("cannot use the private key"))?;
     b.check_private_key()

@@ -484,6 +484,12 @@ fn load_cert_key_accepts_pkcs8_pkcs1_and_sec1() {
     assert!(
         matches!(acceptor(&c, &[], &k), Err(TlsError::Setup(r)) if r.contains("does not match"))
     );
+    // A key of the same type (EC) from another certificate: OpenSSL refuses it already when
+    // it is set; still told as the mismatch it is.
+    let (_, other) = self_signed(&["localhost"]).unwrap();
+    assert!(
+        matches!(acceptor(&cert, &[], &other), Err(TlsError::Setup(r)) if r.contains("does not match"))
+    );
     // An encrypted key fails without prompting, and garbage is rejected.
     let enc = key
         .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw")

@@ -19,7 +19,11 @@
 //! `vrfy`, `quit`, and with `--lmtp` `lmtp-rcpt`: one recipient's own reply after the content
 //! (RFC 2033 §4.2), the others still get `250` and the message is stored for them. `#N`
 //! (1-based) limits the fault to the Nth such command of each connection (for `lmtp-rcpt`: the
-//! Nth accepted recipient of the transaction); without it every one is affected. A 421 reply also closes the connection (RFC 5321 §3.8). A
+//! Nth accepted recipient of the transaction; `connect` happens once, so only `#1`); without it
+//! every one is affected. The enhanced code's class must be the reply code's (RFC 3463 §2).
+//! The first matching spec wins, so a later one for commands an earlier one already matches
+//! (`rcpt#2` after `rcpt`) could never apply and is refused, as is `connect#2`. A 421 reply
+//! also closes the connection (RFC 5321 §3.8). A
 //! 5xx `connect` reply is a "no service" greeting (RFC 5321 §3.1): every later command except
 //! QUIT gets 503.
 //!
@@ -43,9 +47,10 @@ Inject a fault (repeatable). SPEC is one of:
 POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset,
 noop, vrfy, quit; with --lmtp also lmtp-rcpt (one recipient's reply after the content, RFC 2033:
 the others get 250). #N: only the Nth such command of each connection (lmtp-rcpt: the Nth
-recipient of the transaction). Without X.Y.Z the reply carries the class's X.0.0
-(ENHANCEDSTATUSCODES is advertised), except at connect and helo. A 421 reply also closes the
-connection. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
+recipient of the transaction; connect happens once). Without X.Y.Z the reply carries the class's
+X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo; X.Y.Z's class must be the
+code's (RFC 3463). A 421 reply also closes the connection. The first matching spec wins: one
+that could never apply (connect#2, rcpt#2 after rcpt) is refused. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
 lmtp-rcpt#2=552:5.2.2";
 
 /// Extensions `--hide` understands (`ESMTP` makes EHLO fail so clients fall back to HELO).
@@ -210,6 +215,27 @@ impl std::error::Error for FaultError {}
 const MAX_TEXT: usize = 400;
 
 fn point_and_nth(s: &str, whole: &str, flag: &str) -> Result<(Point, Option<u32>), FaultError> {
+    let (point, nth) = point_and_nth_as_given(s, whole, flag)?;
+    if point == Point::Connect && nth.is_some_and(|n| n > 1) {
+        // Counts run per connection, and a connection is greeted once.
+        return Err(FaultError(format!(
+            "{flag} {whole:?}: a connection is greeted once, so connect#N can never happen for N > 1 (use connect or connect#1)"
+        )));
+    }
+    Ok((point, nth))
+}
+
+/// Does an earlier spec for `point` (every occurrence, or the same `#N`) already match all
+/// that `nth` does? Then the later one can never apply: the first match wins.
+fn shadows(earlier_nth: Option<u32>, nth: Option<u32>) -> bool {
+    earlier_nth.is_none() || earlier_nth == nth
+}
+
+fn point_and_nth_as_given(
+    s: &str,
+    whole: &str,
+    flag: &str,
+) -> Result<(Point, Option<u32>), FaultError> {
     let (name, nth) = match s.split_once('#') {
         Some((n, k)) => {
             let k: u32 = k.parse().ok().filter(|k| *k > 0).ok_or_else(|| {
@@ -330,6 +356,16 @@ impl Faults {
                     ))
                 })?),
             };
+            if let Some(e) = enhanced
+                && u16::from(e.class) != code / 100
+            {
+                // RFC 3463 §2: the class of the enhanced code is the reply code's.
+                return Err(FaultError(format!(
+                    "--fail {spec:?}: the enhanced code {e} is of class {} but the reply {code} is {}xx (RFC 3463 §2: they must agree)",
+                    e.class,
+                    code / 100
+                )));
+            }
             let text = match parts.next() {
                 None | Some("") => None,
                 Some(t) if t.len() > MAX_TEXT || t.bytes().any(|b| b < 0x20 || b == 0x7f) => {
@@ -345,6 +381,16 @@ impl Faults {
                 text,
             }
         };
+        if let Some(earlier) = self
+            .faults
+            .iter()
+            .find(|f| f.point == point && shadows(f.nth, nth))
+        {
+            return Err(FaultError(format!(
+                "--fail {spec:?} can never apply: --fail {:?} comes first and matches the same commands (the first match wins)",
+                earlier.spec
+            )));
+        }
         self.faults.push(Fault {
             point,
             nth,
@@ -372,6 +418,15 @@ impl Faults {
                     "--delay {spec:?}: {ms_s:?} is not a number of milliseconds up to 3600000"
                 ))
             })?;
+        if self
+            .delays
+            .iter()
+            .any(|d| d.point == point && shadows(d.nth, nth))
+        {
+            return Err(FaultError(format!(
+                "--delay {spec:?} can never apply: an earlier --delay for {lhs} matches the same commands (the first match wins)"
+            )));
+        }
         self.delays.push(Delay { point, nth, ms });
         Ok(())
     }
@@ -413,19 +468,19 @@ mod tests {
 
     #[test]
     fn parses_reply_faults() {
-        let f = p(&["rcpt=550:5.1.1", "rcpt#2=452", "mail=451:4.3.0:Try later"]).unwrap();
+        let f = p(&["rcpt#2=452", "rcpt=550:5.1.1", "mail=451:4.3.0:Try later"]).unwrap();
         assert_eq!(f.faults.len(), 3);
-        assert_eq!(f.faults[0].point, Point::Rcpt);
-        assert_eq!(f.faults[0].nth, None);
+        assert_eq!(f.faults[1].point, Point::Rcpt);
+        assert_eq!(f.faults[1].nth, None);
         assert_eq!(
-            f.faults[0].action,
+            f.faults[1].action,
             FaultAction::Reply {
                 code: 550,
                 enhanced: parse_enhanced("5.1.1"),
                 text: None
             }
         );
-        assert_eq!(f.faults[1].nth, Some(2));
+        assert_eq!(f.faults[0].nth, Some(2));
         assert_eq!(
             f.faults[2].action,
             FaultAction::Reply {
@@ -434,8 +489,9 @@ mod tests {
                 text: Some("Try later".into())
             }
         );
-        // First match wins: rcpt=550 shadows rcpt#2.
-        assert_eq!(f.fault(Point::Rcpt, 2).unwrap().spec, "rcpt=550:5.1.1");
+        // First match wins: rcpt#2 before rcpt=550 applies to the second only.
+        assert_eq!(f.fault(Point::Rcpt, 2).unwrap().spec, "rcpt#2=452");
+        assert_eq!(f.fault(Point::Rcpt, 3).unwrap().spec, "rcpt=550:5.1.1");
         assert!(f.fault(Point::Data, 1).is_none());
     }
 
@@ -506,5 +562,42 @@ mod tests {
         for bad in ["rcpt", "rcpt:", "rcpt:x", "nope:10", "rcpt:99999999999"] {
             Faults::parse(&[], &[bad.into()], &[]).expect_err(bad);
         }
+    }
+
+    /// Specs that could never fire are refused rather than silently ignored: connect#N > 1
+    /// (a connection is greeted once), a later spec for commands an earlier one already
+    /// matches (the first match wins), and an enhanced code of another class than the reply
+    /// (RFC 3463 §2).
+    #[test]
+    fn refuses_specs_that_can_never_fire_or_contradict_themselves() {
+        let one_line = |e: FaultError, want: &str| {
+            assert!(!e.0.contains('\n'), "{e}");
+            assert!(e.0.contains(want), "{e}");
+        };
+        one_line(p(&["connect#2=421"]).unwrap_err(), "connect#2=421");
+        one_line(
+            Faults::parse(&[], &["connect#2:500".into()], &[]).unwrap_err(),
+            "greeted once",
+        );
+        assert!(p(&["connect#1=421"]).is_ok());
+        assert!(Faults::parse(&[], &["connect:10".into()], &[]).is_ok());
+        one_line(p(&["rcpt=550:4.2.2"]).unwrap_err(), "RFC 3463");
+        one_line(p(&["data=451:5.3.0"]).unwrap_err(), "4xx");
+        assert!(p(&["rcpt=452:4.2.2", "dot=554:5.6.0"]).is_ok());
+        one_line(
+            p(&["rcpt=550", "rcpt#2=452"]).unwrap_err(),
+            "\"rcpt=550\" comes first",
+        );
+        one_line(
+            p(&["rcpt#2=550", "RCPT#2=drop"]).unwrap_err(),
+            "first match wins",
+        );
+        one_line(p(&["mail=550", "mail=451"]).unwrap_err(), "never apply");
+        assert!(p(&["rcpt#1=550", "rcpt#2=452", "mail=451", "rcpt=421"]).is_ok());
+        one_line(
+            Faults::parse(&[], &["rcpt:10".into(), "rcpt#3:20".into()], &[]).unwrap_err(),
+            "never apply",
+        );
+        assert!(Faults::parse(&[], &["rcpt#3:20".into(), "rcpt:10".into()], &[]).is_ok());
     }
 }

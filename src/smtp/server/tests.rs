@@ -1206,6 +1206,30 @@ fn timeout_says_421_and_closes() {
     assert_eq!(o.actions, vec![ServerAction::Close]);
 }
 
+/// The server stopping (SIGTERM, Ctrl-C) mid-message: `421 4.3.2`, the content streamed so
+/// far discarded, then the close; nothing more once closed.
+#[test]
+fn shutting_down_says_421_discards_and_closes() {
+    let (mut s, _) = session(cfg());
+    feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+    );
+    let o = feed(&mut s, b"Subject: half\r\n");
+    assert_eq!(o.pieces.len(), 1);
+    s.shutting_down();
+    let o = drain(&mut s);
+    assert_eq!(
+        o.text(),
+        "421 4.3.2 mx.test Service shutting down, closing connection\r\n"
+    );
+    assert_eq!(o.discards, 1, "the half message is dropped");
+    assert_eq!(o.actions, vec![ServerAction::Close]);
+    assert!(o.stored().is_empty());
+    s.shutting_down();
+    assert!(drain(&mut s).bytes.is_empty());
+}
+
 /// Hostile clients, generated: random mixes of commands, content, line ends and garbage in
 /// random pieces must never panic the server session, and its input buffer stays bounded.
 #[test]
@@ -1783,5 +1807,173 @@ fn injected_bytes_after_a_cancelled_auth_are_shown_and_non_utf8_is_kept() {
     assert_eq!(
         shown,
         b"AUTH LOGIN\r\n********\r\n*\r\nMAIL FROM:<a@x.test>\r\n\xff\r\n\xfe\n"
+    );
+}
+
+/// RFC 2033 §4.2/§4.3: after the content, one reply per accepted recipient, refusals
+/// included. A single 552 or fault reply would leave the client waiting for the rest, or
+/// reading the next command's reply as the second recipient's.
+#[test]
+fn lmtp_refusals_after_the_content_answer_every_recipient() {
+    const TWO: &[u8] = b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n";
+    let dots = |o: &Output| -> Vec<u16> {
+        o.replies()
+            .into_iter()
+            .filter(|r| r.1 == Phase::Dot)
+            .map(|r| r.0)
+            .collect()
+    };
+    // DATA over --max-size.
+    let (mut s, _) = session(ServerConfig {
+        lmtp: true,
+        max_size: 4,
+        ..cfg()
+    });
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"DATA\r\n0123456789\r\n.\r\nNOOP\r\n");
+    assert_eq!(dots(&o), vec![552, 552], "{}", o.text());
+    assert!(
+        o.text()
+            .ends_with("552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n")
+    );
+    assert!(o.stored().is_empty());
+    // BDAT LAST over --max-size.
+    feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n",
+    );
+    let o = feed(&mut s, b"BDAT 10 LAST\r\n0123456789NOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "552 5.3.4 Message size exceeds fixed limit\r\n552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n"
+    );
+    // A fault on BDAT LAST: one reply per recipient; on a chunk before it, one.
+    let (mut s, _) = lmtp_faulty(&["bdat#2=452:4.3.1"]);
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"BDAT 2\r\nabBDAT 2 LAST\r\ncdNOOP\r\n");
+    let fault = "452 4.3.1 Fault injected by ehlo serve (--fail bdat#2=452:4.3.1)\r\n";
+    assert_eq!(
+        o.text(),
+        format!("250 2.0.0 2 octets received\r\n{fault}{fault}250 2.0.0 Ok\r\n")
+    );
+    assert!(o.stored().is_empty());
+    let (mut s, _) = lmtp_faulty(&["bdat#1=452:4.3.1"]);
+    feed(&mut s, TWO);
+    let o = feed(&mut s, b"BDAT 2\r\nabNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        format!("{fault}250 2.0.0 Ok\r\n").replace("bdat#2", "bdat#1")
+    );
+    // Plain SMTP keeps its single reply.
+    let (mut s, _) = faulty(&["bdat=452:4.3.1"]);
+    feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n",
+    );
+    let o = feed(&mut s, b"BDAT 2 LAST\r\ncdNOOP\r\n");
+    assert_eq!(o.text().matches("452 ").count(), 1, "{}", o.text());
+}
+
+/// A parameter of an extension that was not advertised (hidden, or a HELO session) is refused
+/// with 555 5.5.4 (RFC 5321 §4.1.1.11), as hidden CHUNKING, STARTTLS and AUTH already were;
+/// an unknown BODY value is 501; BODY=BINARYMIME then DATA is 503 (RFC 3030 §3).
+#[test]
+fn parameters_of_extensions_not_advertised_are_refused() {
+    let hide = |h: &[&str]| {
+        let v: Vec<String> = h.iter().map(|x| x.to_string()).collect();
+        ServerConfig {
+            faults: Faults::parse(&[], &[], &v).unwrap(),
+            ..cfg()
+        }
+    };
+    let (mut s, _) = session(hide(&["SIZE", "8BITMIME", "SMTPUTF8", "DSN"]));
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, want) in [
+        (
+            "MAIL FROM:<a@x> SMTPUTF8",
+            "555 5.5.4 Unsupported option: SMTPUTF8\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> SIZE=10",
+            "555 5.5.4 Unsupported option: SIZE\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> RET=HDRS",
+            "555 5.5.4 Unsupported option: RET\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> ENVID=x",
+            "555 5.5.4 Unsupported option: ENVID\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> BODY=8BITMIME",
+            "555 5.5.4 Unsupported option: BODY=8BITMIME\r\n",
+        ),
+        (
+            "MAIL FROM:<a@x> BODY=FOO",
+            "501 5.5.4 Bad BODY value: FOO (7BIT, 8BITMIME or BINARYMIME)\r\n",
+        ),
+        // AUTH is offered to this session (users, no STARTTLS): its parameter stays.
+        ("MAIL FROM:<a@x> AUTH=<>", "250 2.1.0 Ok\r\n"),
+        (
+            "RCPT TO:<b@y> NOTIFY=NEVER",
+            "555 5.5.4 Unsupported option: NOTIFY\r\n",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=rfc822;b@y",
+            "555 5.5.4 Unsupported option: ORCPT\r\n",
+        ),
+    ] {
+        assert_eq!(
+            feed(&mut s, format!("{line}\r\n").as_bytes()).text(),
+            want,
+            "{line}"
+        );
+    }
+
+    // Advertised, all accepted; BODY=BINARYMIME needs BDAT.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x> SIZE=10 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x AUTH=<>\r\n\
+          RCPT TO:<b@y> NOTIFY=NEVER ORCPT=rfc822;b@y\r\nRSET\r\n",
+    );
+    assert_eq!(o.text(), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x> BODY=binarymime\r\nRCPT TO:<b@y>\r\nDATA\r\nBDAT 3 LAST\r\nabc",
+    );
+    let text = o.text();
+    assert!(
+        text.starts_with(
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n503 5.5.1 Error: BODY=BINARYMIME content must be sent with BDAT\r\n250 2.0.0 Ok: queued as "
+        ),
+        "{text}"
+    );
+    assert_eq!(o.stored()[0].content, b"abc");
+    // Without CHUNKING there is no BINARYMIME.
+    let (mut s, _) = session(hide(&["CHUNKING"]));
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> BODY=BINARYMIME\r\n").text(),
+        "555 5.5.4 Unsupported option: BODY=BINARYMIME\r\n"
+    );
+    let (mut s, _) = session(hide(&["AUTH"]));
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> AUTH=<>\r\n").text(),
+        "555 5.5.4 Unsupported option: AUTH\r\n"
+    );
+    // HELO advertises nothing, so no parameter is valid after it.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"HELO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=10\r\n").text(),
+        "555 5.5.4 Unsupported option: SIZE\r\n"
+    );
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "250 2.1.0 Ok\r\n"
     );
 }
