@@ -3949,6 +3949,43 @@ fn record_after_reconnect_with_tls_is_in_order_and_replays() {
     let _ = server.wait();
 }
 
+/// A replayed `:starttls` whose handshake fails (the certificate is not trusted) ends the
+/// replay with exit 29 (STARTTLS), never connecting again in plain text: nothing after it goes
+/// out in clear, `--keep-going` included, and the JSON summary says tls.
+#[test]
+fn replay_a_failed_handshake_exits_29_and_sends_nothing_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, _cert) = tls_serve(dir.path());
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let (s, addr_s) = (script.to_str().unwrap(), addr.to_string());
+    for extra in [&[][..], &["--keep-going"]] {
+        let mut args = vec!["replay", s, "-s", &addr_s, "--json"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = ehlo_split(&args, b"");
+        assert_eq!(code, 29, "{extra:?}: {stdout}{stderr}");
+        let v = json_lines(&stdout);
+        let sent: Vec<&str> = of_type(&v, "sent")
+            .iter()
+            .map(|e| e["data"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(sent, ["EHLO x.test", "STARTTLS"], "{extra:?}: {stdout}");
+        assert_eq!(of_type(&v, "connected").len(), 1, "{extra:?}: {stdout}");
+        assert!(
+            !stdout.contains("connecting again in plain text"),
+            "{stdout}"
+        );
+        let summary = &v.last().unwrap()["data"];
+        assert_eq!(summary["exit_code"], 29, "{stdout}");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// Completion does not offer parameters already typed: on a MAIL FROM line that already
 /// carries `SIZE=10`, Tab no longer offers `SIZE=` (the prefix `S` stays as typed) while a
 /// parameter not yet typed (`BODY=`) is still completed; before `SIZE=` is typed, `S` Tab does

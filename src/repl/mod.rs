@@ -405,6 +405,8 @@ struct Engine {
     greeting: Option<String>,
     /// Why the last step could not run (the exit code of its phase), for replay.
     failure: Option<u8>,
+    /// Why, when it is more than "not sent" (the replay's table and summary).
+    failure_reason: Option<String>,
     /// The line being run came from a paste with more lines waiting.
     more_pasted: bool,
     /// Pipelined commands sent but not yet recorded (their replies pair in order).
@@ -483,6 +485,7 @@ impl Engine {
             tls_retry: false,
             greeting: None,
             failure: None,
+            failure_reason: None,
             more_pasted: false,
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
@@ -1394,7 +1397,21 @@ impl Engine {
                 }
                 self.settle().await;
                 self.record(line, &[]);
-                if std::mem::take(&mut self.tls_retry) {
+                let retry = std::mem::take(&mut self.tls_retry);
+                // The server said 220 but the session is not in TLS: the handshake failed.
+                let accepted = self.seen.first().is_some_and(|r| r.code == 220);
+                let failed = accepted && !self.session.as_ref().is_some_and(|s| s.is_tls());
+                if failed && self.replaying {
+                    // A script goes on only as recorded: never in plain text after a failed
+                    // handshake (the steps after it were meant for TLS).
+                    let code = phase_exit_code(Phase::StartTls);
+                    let reason = "the TLS handshake failed: nothing more is sent".to_string();
+                    self.error(format!("replay: {reason} (exit {code})"));
+                    self.outcome = Some("tls".into());
+                    self.outcome_reason = Some(reason.clone());
+                    self.failure = Some(code);
+                    self.failure_reason = Some(reason);
+                } else if retry {
                     self.reconnect_after_tls_failure(feed).await;
                 }
             }

@@ -84,20 +84,32 @@ impl Engine {
                 ui: ui.as_deref_mut(),
             };
             self.failure = None;
+            self.failure_reason = None;
             let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
             if let Some(code) = self.failure.take() {
-                // The step could not run at all (a secret nobody can give): its phase's code.
+                // The step could not run at all (a secret nobody can give), or failed past its
+                // replies (a TLS handshake): its phase's code.
                 if !self.keep_going {
                     return code;
                 }
                 let expected = show(step.expect.iter().map(ToString::to_string));
+                let (got, why) = match self.failure_reason.take() {
+                    Some(why) => (
+                        format!(
+                            "{}, then failed",
+                            show(self.seen.iter().map(|s| s.code.to_string()))
+                        ),
+                        why,
+                    ),
+                    None => ("(not sent)".to_string(), "not sent".to_string()),
+                };
                 self.mismatches.push(Mismatch {
                     line: step.lineno,
                     command: step.input.clone(),
                     expected,
-                    got: "(not sent)".into(),
+                    got,
                     code,
-                    reason: format!("line {}: not sent", step.lineno),
+                    reason: format!("line {}: {why}", step.lineno),
                 });
             } else if let Some(code) = self.check(step.lineno, &step.input, &step.expect)
                 && !self.keep_going
