@@ -99,6 +99,11 @@
 //! `timings` are then those of the server it names (the `dns` phase stays the whole run's:
 //! the MX lookup and every address lookup); each attempt's own are in its `timing` events.
 //!
+//! `ehlo serve` ends with a summary too: when it stops (a signal, `--max-sessions`) `exit_code`
+//! 0 and `outcome` `ok`; when it cannot start (a busy `--listen` address, a bad certificate)
+//! the error's code, label and reason; the other members are empty (a server run has no one
+//! server, recipient list or verdict of its own; its messages are the `message_stored` lines).
+//!
 //! `server` is who the send talked to last: the host name it connected to (the `--server` host as
 //! given, an IP address stays one; or the MX host that answered), a space, then the socket
 //! address in brackets: `"mx.example.net [192.0.2.1:25]"`, `"localhost [127.0.0.1:2525]"`,
