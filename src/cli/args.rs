@@ -396,7 +396,8 @@ pub(crate) struct ReplArgs {
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
-    /// Also a step that cannot run (`:auth` with no secret) or a dropped connection (exit 6).
+    /// Also a step that cannot run (`:auth` with no secret), a dropped connection (exit 6) or
+    /// a failed TLS handshake (exit 29; nothing more is sent in plain text).
     /// Meant for scripts piped into `ehlo repl`.
     #[arg(long)]
     pub(crate) strict: bool,
@@ -437,6 +438,9 @@ pub(crate) struct ConnArgs {
     pub(crate) tls_on_connect: bool,
 
     /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
+    ///
+    /// When the handshake fails, a piped session ends (exit 29: nothing more is sent in plain
+    /// text); on a terminal ehlo connects again in plain text, once, for `:starttls --ca FILE`.
     #[arg(long)]
     pub(crate) tls: bool,
 
