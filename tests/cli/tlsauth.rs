@@ -453,3 +453,114 @@ fn verify_ca_or_host_alone_enforces_only_that_half() {
     let run = ehlo(&["-s", "127.0.0.1:9", "-t", "a@b.c", "-k", "--tls-verify-ca"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+/// A root (SHA-256) and a leaf for localhost it signed with SHA-1 (`openssl x509 -req -sha1`),
+/// as PEM files in `dir`; returns the root's file and an acceptor presenting the leaf (at
+/// security level 0: OpenSSL refuses to serve it otherwise).
+fn sha1_signed_server(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, Arc<openssl::ssl::SslAcceptor>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509, X509Builder, X509NameBuilder};
+    let key = || {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let (ca_key, leaf_key) = (key(), key());
+    let make = |cn: &str, public: &PKey<Private>, ca: bool, digest: MessageDigest| -> X509 {
+        let name = |cn: &str| {
+            let mut n = X509NameBuilder::new().unwrap();
+            n.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+            n.build()
+        };
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = BigNum::from_u32(if ca { 1 } else { 2 }).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name(cn)).unwrap();
+        b.set_issuer_name(&name("ehlo SHA-1 test root")).unwrap();
+        b.set_pubkey(public).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        let ext = if ca {
+            BasicConstraints::new().critical().ca().build().unwrap()
+        } else {
+            SubjectAlternativeName::new()
+                .dns("localhost")
+                .ip("127.0.0.1")
+                .build(&b.x509v3_context(None, None))
+                .unwrap()
+        };
+        b.append_extension(ext).unwrap();
+        b.sign(&ca_key, digest).unwrap();
+        b.build()
+    };
+    let ca = make(
+        "ehlo SHA-1 test root",
+        &ca_key,
+        true,
+        MessageDigest::sha256(),
+    );
+    let leaf = make("localhost", &leaf_key, false, MessageDigest::sha1());
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_security_level(0);
+    b.set_certificate(&leaf).unwrap();
+    b.set_private_key(&leaf_key).unwrap();
+    (ca_file, Arc::new(b.build()))
+}
+
+/// A SHA-1-signed leaf fails verification (exit 29, "too weak") whether its root is trusted
+/// through `SSL_CERT_FILE` (the bundle read after the handshake) or `--tls-ca-path`: both
+/// judge at the connection's security level. Through the bundle it used to pass (exit 0).
+#[test]
+fn a_sha1_signed_certificate_fails_through_ssl_cert_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, acceptor) = sha1_signed_server(dir.path());
+    let ca = ca.to_str().unwrap();
+    let no_dir = dir.path().join("no-hashed-dir");
+    std::fs::create_dir_all(&no_dir).unwrap();
+    let no_dir = no_dir.to_str().unwrap();
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let runs: [(&[&str], Env); 2] = [
+        (&[], &[("SSL_CERT_FILE", ca), ("SSL_CERT_DIR", no_dir)]),
+        (&["--tls-ca-path", ca], &[]),
+    ];
+    for (flags, env) in runs {
+        let steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 2.0.0 go ahead\r\n"),
+            Step::Tls,
+            Step::ExpectCloseNotify,
+        ];
+        let srv = scripted_with(steps, acceptor.clone());
+        let mut args = send_args(&srv.server());
+        args.extend(["--tls", "--quit-after", "rcpt"].map(String::from));
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo_with_env(&args, env, None, Duration::from_secs(30));
+        srv.finish();
+        assert_eq!(run.code, 29, "{flags:?} {env:?}: {}", run.all());
+        assert!(
+            run.all()
+                .contains("failed CA verification (CA signature digest algorithm too weak)"),
+            "{flags:?} {env:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -4,7 +4,6 @@
 use std::pin::Pin;
 
 use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
-use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
@@ -92,20 +91,12 @@ where
         .unwrap_or_else(|| host.to_string());
     let checked = checked.trim_end_matches('.').to_string();
     let checked_ip = parse_ip_literal(&checked);
+    // The name is checked by `verify::match_name` (RFC 6125), not by OpenSSL: its verify
+    // result is then the chain's own verdict.
     let checked = match checked_ip {
         Some(ip) => ip.to_string(),
         None => checked,
     };
-    {
-        let param = ssl.param_mut();
-        param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
-        match checked_ip {
-            Some(ip) => param.set_ip(ip),
-            None if !checked.is_empty() => param.set_host(&checked),
-            None => Ok(()),
-        }
-        .map_err(setup("cannot set the name to verify"))?;
-    }
     // Ask for a stapled OCSP response (RFC 6066 §8) so the evidence can say whether one came.
     ssl.set_status_type(StatusType::OCSP)
         .map_err(setup("cannot request OCSP stapling"))?;

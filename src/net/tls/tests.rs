@@ -43,6 +43,16 @@ async fn handshake_trusting(
     system: &dyn Fn() -> SystemStore,
 ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
     let acc = acceptor(cert, &[], key).unwrap();
+    handshake_accepting(acc, host, p, system).await
+}
+
+/// [`handshake_trusting`] against an acceptor of the test's own.
+async fn handshake_accepting(
+    acc: SslAcceptor,
+    host: &str,
+    p: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
     let (c, s) = duplex(64 * 1024);
     let server = tokio::spawn(async move {
         if let Ok((mut s, _)) = accept(s, &acc).await {
@@ -148,6 +158,119 @@ async fn system_store_of_a_debian_layout_verifies_by_directory_then_bundle() {
         "{:?}",
         r.map(|x| x.1)
     );
+}
+
+/// A root (signed with SHA-256) and a leaf for localhost it signed with SHA-1, and the leaf's
+/// key (what `openssl x509 -req -sha1` makes).
+fn sha1_signed_leaf() -> (X509, X509, PKey<Private>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509Name, X509NameBuilder};
+    let key = || {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let name = |cn: &str| -> X509Name {
+        let mut n = X509NameBuilder::new().unwrap();
+        n.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        n.build()
+    };
+    let (ca_key, leaf_key) = (key(), key());
+    let make = |subject: &str, public: &PKey<Private>, ca: bool, digest: MessageDigest| {
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = BigNum::from_u32(if ca { 1 } else { 2 }).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name(subject)).unwrap();
+        b.set_issuer_name(&name("ehlo test SHA-1 root")).unwrap();
+        b.set_pubkey(public).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        if ca {
+            let bc = BasicConstraints::new().critical().ca().build().unwrap();
+            b.append_extension(bc).unwrap();
+        } else {
+            let san = SubjectAlternativeName::new()
+                .dns("localhost")
+                .build(&b.x509v3_context(None, None))
+                .unwrap();
+            b.append_extension(san).unwrap();
+        }
+        b.sign(&ca_key, digest).unwrap();
+        b.build()
+    };
+    let ca = make(
+        "ehlo test SHA-1 root",
+        &ca_key,
+        true,
+        MessageDigest::sha256(),
+    );
+    let leaf = make("localhost", &leaf_key, false, MessageDigest::sha1());
+    (ca, leaf, leaf_key)
+}
+
+/// The bundle fallback (`SSL_CERT_FILE`, or a system bundle whose directory does not know the
+/// issuer) judges a chain at the connection's security level, as the handshake does with
+/// `--tls-ca-path`: a SHA-1-signed leaf fails both ways. It used to pass through the bundle.
+#[tokio::test]
+async fn a_sha1_signature_fails_through_the_bundle_as_through_the_ca_path() {
+    let (ca, leaf, key) = sha1_signed_leaf();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ca.pem");
+    std::fs::write(&file, ca.to_pem().unwrap()).unwrap();
+    let empty_root = tmp.path().join("root");
+    std::fs::create_dir_all(&empty_root).unwrap();
+    let file_s = file.to_str().unwrap().to_string();
+    let system = || {
+        trust::locate(&empty_root, |k: &str| {
+            (k == "SSL_CERT_FILE").then(|| std::ffi::OsString::from(&file_s))
+        })
+    };
+    // A server that may present it at all (OpenSSL's own level refuses it on the server side).
+    let server = || {
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        b.set_security_level(0);
+        b.set_certificate(&leaf).unwrap();
+        b.set_private_key(&key).unwrap();
+        b.build()
+    };
+    let by_ca_path = TlsParams {
+        ca_path: Some(file.clone()),
+        ..params(true)
+    };
+    for (how, p) in [
+        ("SSL_CERT_FILE", params(true)),
+        ("--tls-ca-path", by_ca_path),
+    ] {
+        let r = handshake_accepting(server(), "localhost", &p, &system).await;
+        let Err(TlsError::Verify { info, .. }) = r else {
+            panic!("{how}: expected Verify, got {:?}", r.map(|x| x.1))
+        };
+        assert!(
+            !info.verify.chain_ok && info.verify.name_ok,
+            "{how}: {:?}",
+            info.verify
+        );
+        assert_eq!(
+            info.verify.reason.as_deref(),
+            Some("CA signature digest algorithm too weak"),
+            "{how}"
+        );
+    }
+    // The same chain signed with SHA-256 would pass the fallback: the level is what differs.
+    let (ca2, leaf2, key2) = ca_and_leaf("ehlo test root D");
+    std::fs::write(&file, ca2.to_pem().unwrap()).unwrap();
+    let (_, info) = handshake_trusting(&leaf2, &key2, "localhost", &params(true), &system)
+        .await
+        .unwrap();
+    assert!(info.verify.ok, "{:?}", info.verify);
 }
 
 #[tokio::test]
