@@ -183,6 +183,28 @@ fn tls_protocol_against_a_tls12_only_server() {
     assert!(!run.stdout.contains("SECLEVEL"), "{}", run.stdout);
 }
 
+/// `--tls-protocol tlsv1_1,tlsv1_3` has a gap OpenSSL cannot honour (it would offer TLS 1.1
+/// alone, and fail against a TLS 1.3-only server with exit 29): refused before connecting,
+/// with a one-line reason, exit 1.
+#[test]
+fn tls_protocol_with_a_gap_is_a_usage_error() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let server = l.local_addr().unwrap().to_string();
+    let mut args = send_args(&server);
+    args.extend(["--tls", "-k", "--tls-protocol", "tlsv1_1,tlsv1_3"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo(&args);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let first = run.stderr.lines().next().unwrap_or("");
+    assert!(
+        first.contains("tlsv1_1,tlsv1_3 leaves out tlsv1_2 in between"),
+        "{}",
+        run.all()
+    );
+    assert!(l.accept().is_err(), "connected anyway: {}", run.all());
+}
+
 #[test]
 fn legacy_protocols_say_that_the_security_level_is_lowered() {
     let mut b = test_acceptor_builder();

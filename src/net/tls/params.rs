@@ -94,19 +94,22 @@ impl TlsVersion {
             TlsVersion::Tls1_3 => SslVersion::TLS1_3,
         }
     }
-    fn no_option(self) -> SslOptions {
+    /// The `--tls-protocol` spelling.
+    fn name(self) -> &'static str {
         match self {
-            TlsVersion::Tls1_0 => SslOptions::NO_TLSV1,
-            TlsVersion::Tls1_1 => SslOptions::NO_TLSV1_1,
-            TlsVersion::Tls1_2 => SslOptions::NO_TLSV1_2,
-            TlsVersion::Tls1_3 => SslOptions::NO_TLSV1_3,
+            TlsVersion::Tls1_0 => "tlsv1",
+            TlsVersion::Tls1_1 => "tlsv1_1",
+            TlsVersion::Tls1_2 => "tlsv1_2",
+            TlsVersion::Tls1_3 => "tlsv1_3",
         }
     }
 }
 
 /// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
 /// never both. A deny list narrows OpenSSL's default (TLS 1.2 and 1.3); TLS 1.0/1.1 are reached
-/// only by naming them in an allow list. Returns the allowed versions, ascending.
+/// only by naming them in an allow list. The versions must be contiguous: OpenSSL negotiates
+/// within one range (lowest to highest) and, given a gap (`tlsv1_1,tlsv1_3`), uses only the
+/// lowest run of it, silently. Returns the allowed versions, ascending.
 pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     let mut allow = Vec::new();
     let mut deny = Vec::new();
@@ -165,6 +168,25 @@ pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     out.dedup();
     if out.is_empty() {
         return Err("denies every version ehlo can use (TLS 1.2 and 1.3)".into());
+    }
+    let (lowest, highest) = (out[0], out[out.len() - 1]);
+    let between: Vec<TlsVersion> = TlsVersion::ALL
+        .into_iter()
+        .filter(|v| *v >= lowest && *v <= highest)
+        .collect();
+    if between.len() != out.len() {
+        let names = |v: &[TlsVersion]| v.iter().map(|v| v.name()).collect::<Vec<_>>().join(",");
+        let missing: Vec<TlsVersion> = between
+            .iter()
+            .copied()
+            .filter(|v| !out.contains(v))
+            .collect();
+        return Err(format!(
+            "{} leaves out {} in between: OpenSSL negotiates one range of versions, so give {} (or fewer at either end)",
+            names(&out),
+            names(&missing),
+            names(&between)
+        ));
     }
     Ok(out)
 }
@@ -282,12 +304,8 @@ pub(super) fn configure_versions_and_ciphers(
         .map_err(setup("--tls-protocol: cannot set the lowest version"))?;
     b.set_max_proto_version(Some(max.ssl()))
         .map_err(setup("--tls-protocol: cannot set the highest version"))?;
-    // A gap (tlsv1_1,tlsv1_3): OpenSSL's min/max cannot say it, the NO_ options can.
-    for v in TlsVersion::ALL {
-        if v > min && v < max && !allowed.contains(&v) {
-            b.set_options(v.no_option());
-        }
-    }
+    // Every version from min to max is allowed: `parse_protocols` refuses a gap, which
+    // OpenSSL cannot honour (NO_TLSv1_x options inside the range leave only its lowest run).
     if params.legacy() {
         b.set_security_level(0);
     }

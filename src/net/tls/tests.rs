@@ -699,6 +699,20 @@ fn protocol_lists() {
     );
     assert!(parse_protocols("tls9").unwrap_err().contains("'tls9'"));
     assert!(parse_protocols(" , ").is_err());
+    // A gap: OpenSSL would use only the lowest run of it (TLS 1.1 alone), silently; refused.
+    assert_eq!(
+        parse_protocols("tlsv1_3,tlsv1_1").unwrap_err(),
+        "tlsv1_1,tlsv1_3 leaves out tlsv1_2 in between: OpenSSL negotiates one range of versions, so give tlsv1_1,tlsv1_2,tlsv1_3 (or fewer at either end)"
+    );
+    assert!(
+        parse_protocols("tlsv1,tlsv1_2,tlsv1_3")
+            .unwrap_err()
+            .contains("leaves out tlsv1_1 in between")
+    );
+    assert_eq!(
+        parse_protocols("tlsv1_1,tlsv1_2,tlsv1_3"),
+        Ok(vec![Tls1_1, Tls1_2, Tls1_3])
+    );
     let p = TlsParams {
         protocols: Some(vec![Tls1_0, Tls1_2]),
         ..Default::default()
