@@ -586,3 +586,78 @@ fn a_sha1_signed_certificate_fails_through_ssl_cert_file_too() {
         );
     }
 }
+
+/// TLS inputs OpenSSL cannot use — a `--tls-ca-path` that is no PEM, a `--tls-key` of another
+/// certificate, an encrypted key, a cipher string or TLS 1.3 suite list it knows nothing of —
+/// are bad options: exit 1 with a one-line reason naming the flag, before connecting. They
+/// used to be found only after STARTTLS ("TLS setup failed", exit 29). The REPL, `probe` and
+/// `check` read `--tls-ca-path` the same way.
+#[test]
+fn unusable_tls_inputs_are_usage_errors_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let a = rcgen::generate_simple_self_signed(vec!["client.test".into()]).unwrap();
+    let b = rcgen::generate_simple_self_signed(vec!["other.test".into()]).unwrap();
+    let cert = file("a.pem", a.cert.pem().as_bytes());
+    let other_key = file("b.key", b.signing_key.serialize_pem().as_bytes());
+    let encrypted =
+        openssl::pkey::PKey::private_key_from_pem(a.signing_key.serialize_pem().as_bytes())
+            .unwrap()
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"secret")
+            .unwrap();
+    let encrypted = file("enc.key", &encrypted);
+    let not_pem = file("ca.txt", b"this is not a certificate\n");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let server = l.local_addr().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--tls-ca-path", &not_pem], "--tls-ca-path: "),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &other_key],
+            "does not belong to --tls-cert",
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &encrypted],
+            "encrypted keys are not supported",
+        ),
+        (vec!["--tls-cipher", "NOPE"], "--tls-cipher: "),
+        (vec!["--tls-ciphersuites", "NOPE"], "--tls-ciphersuites: "),
+    ];
+    for (flags, says) in cases {
+        let mut args = send_args(&server);
+        args.push("--tls".into());
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{flags:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{flags:?}: {}", run.all());
+        assert!(run.stderr.contains(says), "{flags:?}: {}", run.all());
+        assert!(!run.stderr.contains("TLS setup failed"), "{}", run.all());
+    }
+    let others: [&[&str]; 3] = [
+        &["repl", &server, "--tls-ca-path", &not_pem],
+        &[
+            "probe",
+            &server,
+            "--to",
+            "a@b.test",
+            "--tls-ca-path",
+            &not_pem,
+        ],
+        &["check", "example.test", "--tls-ca-path", &not_pem],
+    ];
+    for args in others {
+        let run = ehlo_with(args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(
+            run.all().contains("holds no PEM certificate"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+    assert!(l.accept().is_err(), "connected anyway");
+}

@@ -594,7 +594,7 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
         _ => Vec::new(),
     };
-    Ok(TlsParams {
+    let params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
         verify_only: verify_only(tls),
@@ -615,7 +615,11 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
         tlsa,
         dane_names,
-    })
+    };
+    // A bad CA file, cipher string or client certificate is a mistake in the invocation: said
+    // now (exit 1), not after connecting and sending STARTTLS.
+    crate::net::tls::check(&params).map_err(usage)?;
+    Ok(params)
 }
 
 /// The transcript's form: JSON Lines, or the human transcript with its `--hide-*`, `--no-*-hints`,

@@ -601,8 +601,11 @@ fn tls_depth_flags() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("c.pem");
     let key = dir.path().join("k.pem");
-    std::fs::write(&cert, "x").unwrap();
-    std::fs::write(&key, "x").unwrap();
+    // Usable files: they are checked before connecting (a file OpenSSL cannot use is a usage
+    // error, below).
+    let (x, pk) = crate::net::tls::self_signed(&["client.test"]).unwrap();
+    std::fs::write(&cert, x.to_pem().unwrap()).unwrap();
+    std::fs::write(&key, pk.private_key_to_pem_pkcs8().unwrap()).unwrap();
     let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let cfg = send(&[
         "-t",
@@ -639,6 +642,17 @@ fn tls_depth_flags() {
     assert!(argv(&["-t", "a@x.test", "--tls-chain", c]));
     let e = err(&["-t", "a@x.test", "--tls-cert", "/no/c.pem", "--tls-key", k]);
     assert!(e.starts_with("--tls-cert: /no/c.pem"), "{e}");
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "x").unwrap();
+    let e = err(&[
+        "-t",
+        "a@x.test",
+        "--tls-cert",
+        junk.to_str().unwrap(),
+        "--tls-key",
+        k,
+    ]);
+    assert!(e.contains("holds no PEM certificate"), "{e}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use tokio_openssl::SslStream;
 
 use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
 use super::params::{
-    TlsParams, client_context, configure_versions_and_ciphers, install_trust, load_client_cert,
+    TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
 use super::verify::build_info;
 use super::{TlsError, setup};
@@ -53,22 +53,7 @@ where
     let fallback = install_trust(&mut b, params, system)?;
     configure_versions_and_ciphers(&mut b, params)?;
     if let Some(cc) = &params.client_cert {
-        let (cert, key, chain) = load_client_cert(cc)?;
-        b.set_certificate(&cert)
-            .map_err(setup("cannot use the client certificate"))?;
-        let mismatch = |_| {
-            TlsError::Setup(format!(
-                "--tls-key {} does not belong to --tls-cert {}",
-                cc.key.display(),
-                cc.cert.display()
-            ))
-        };
-        b.set_private_key(&key).map_err(mismatch)?;
-        b.check_private_key().map_err(mismatch)?;
-        for c in chain {
-            b.add_extra_chain_cert(c)
-                .map_err(setup("cannot add a --tls-chain certificate"))?;
-        }
+        use_client_cert(&mut b, cc)?;
     }
     let ctx = b.build();
     // SNI and the verify name are set by hand below: they may differ.

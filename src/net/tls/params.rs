@@ -312,11 +312,63 @@ pub(super) fn configure_versions_and_ciphers(
     Ok(())
 }
 
+/// Present the client certificate, key and chain of `cc` from the context `b`.
+pub(super) fn use_client_cert(b: &mut SslContextBuilder, cc: &ClientCert) -> Result<(), TlsError> {
+    let (cert, key, chain) = load_client_cert(cc)?;
+    b.set_certificate(&cert)
+        .map_err(setup("--tls-cert: cannot use the client certificate"))?;
+    let mismatch = |_| {
+        TlsError::Setup(format!(
+            "--tls-key {} does not belong to --tls-cert {}",
+            cc.key.display(),
+            cc.cert.display()
+        ))
+    };
+    b.set_private_key(&key).map_err(mismatch)?;
+    b.check_private_key().map_err(mismatch)?;
+    for c in chain {
+        b.add_extra_chain_cert(c)
+            .map_err(setup("cannot add a --tls-chain certificate"))?;
+    }
+    Ok(())
+}
+
+/// Check the files and strings of `params` before connecting, so that a mistake in them is a
+/// usage error (exit 1) and not a TLS failure after STARTTLS: the `--tls-ca-path` certificates
+/// (a directory: up to its first file holding one), and, when given, the versions, ciphers and
+/// client certificate set on a context as the handshake sets them. Cheap on purpose: no trust
+/// store is built (the system store is never touched), so the handshake's own loading stays
+/// the only one. The error is one line naming the flag.
+pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
+    let reason = |e: TlsError| match e {
+        TlsError::Setup(s) => s,
+        other => other.to_string(),
+    };
+    if let Some(path) = &params.ca_path {
+        read_ca_path(path, true).map_err(|e| format!("--tls-ca-path: {}", reason(e)))?;
+    }
+    let ciphers = params.cipher_list.is_some() || params.ciphersuites.is_some();
+    if !ciphers && params.protocols.is_none() && params.client_cert.is_none() {
+        return Ok(());
+    }
+    let mut b = client_context().map_err(|e| format!("cannot create the TLS context: {e}"))?;
+    configure_versions_and_ciphers(&mut b, params).map_err(reason)?;
+    if let Some(cc) = &params.client_cert {
+        use_client_cert(&mut b, cc).map_err(|e| {
+            let r = reason(e);
+            if r.starts_with("--") {
+                r
+            } else {
+                format!("--tls-cert/--tls-key: {r}")
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates
 /// after the first in the certificate file count as chain too.
-pub(super) fn load_client_cert(
-    cc: &ClientCert,
-) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
+fn load_client_cert(cc: &ClientCert) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
     let (cert, key) = load_cert_key(&cc.cert, &cc.key)?;
     let mut chain: Vec<X509> = read_bounded(&cc.cert)
         .ok()
@@ -344,6 +396,12 @@ pub(super) fn load_client_cert(
 /// Read the extra trust anchors: a PEM file (one or more certificates) or a directory whose
 /// files hold PEM certificates (hashed `c_rehash` names are not required).
 fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
+    read_ca_path(path, false)
+}
+
+/// [`load_ca_path`]; `first`: in a directory, stop at the first file that holds a certificate
+/// (enough to know the path is usable).
+fn read_ca_path(path: &Path, first: bool) -> Result<Vec<X509>, TlsError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| TlsError::Setup(format!("cannot read CA path {}: {e}", path.display())))?;
     let mut certs = Vec::new();
@@ -354,6 +412,9 @@ fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
             let p = entry.path();
             if let Ok(pem) = read_bounded(&p) {
                 certs.extend(X509::stack_from_pem(&pem).unwrap_or_default());
+            }
+            if first && !certs.is_empty() {
+                break;
             }
         }
     } else {

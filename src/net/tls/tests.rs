@@ -570,6 +570,95 @@ async fn bad_ca_path_is_a_setup_error() {
     drop(c);
 }
 
+/// `check`: what the handshake would refuse as "TLS setup failed" is found before connecting,
+/// one line naming the flag; usable inputs pass, and without TLS flags nothing is read.
+#[test]
+fn check_finds_unusable_inputs_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(&["client.test"]).unwrap();
+    let (_, other) = self_signed(&["other.test"]).unwrap();
+    let write = |name: &str, body: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let cert_file = write("c.pem", &cert.to_pem().unwrap());
+    let key_file = write("c.key", &key.private_key_to_pem_pkcs8().unwrap());
+    let other_file = write("o.key", &other.private_key_to_pem_pkcs8().unwrap());
+    let junk = write("junk.pem", b"junk");
+    let cas = dir.path().join("cas");
+    std::fs::create_dir_all(&cas).unwrap();
+    std::fs::write(cas.join("a.pem"), cert.to_pem().unwrap()).unwrap();
+    let client = |key: &Path| {
+        Some(ClientCert {
+            cert: cert_file.clone(),
+            key: key.to_path_buf(),
+            chain: None,
+        })
+    };
+    assert_eq!(check(&params(true)), Ok(()));
+    for ok in [
+        TlsParams {
+            ca_path: Some(cert_file.clone()),
+            ..params(true)
+        },
+        TlsParams {
+            ca_path: Some(cas.clone()),
+            ..params(true)
+        },
+        TlsParams {
+            client_cert: client(&key_file),
+            cipher_list: Some("ECDHE-ECDSA-AES128-GCM-SHA256".into()),
+            ciphersuites: Some("TLS_AES_128_GCM_SHA256".into()),
+            protocols: Some(vec![TlsVersion::Tls1_2, TlsVersion::Tls1_3]),
+            ..params(true)
+        },
+    ] {
+        assert_eq!(check(&ok), Ok(()), "{ok:?}");
+    }
+    let bad = [
+        (
+            TlsParams {
+                ca_path: Some(junk.clone()),
+                ..params(true)
+            },
+            "--tls-ca-path: ",
+        ),
+        (
+            TlsParams {
+                client_cert: client(&other_file),
+                ..params(true)
+            },
+            "does not belong to --tls-cert",
+        ),
+        (
+            TlsParams {
+                client_cert: client(&junk),
+                ..params(true)
+            },
+            "--tls-cert/--tls-key: ",
+        ),
+        (
+            TlsParams {
+                cipher_list: Some("NOPE".into()),
+                ..params(true)
+            },
+            "--tls-cipher: ",
+        ),
+        (
+            TlsParams {
+                ciphersuites: Some("NOPE".into()),
+                ..params(true)
+            },
+            "--tls-ciphersuites: ",
+        ),
+    ];
+    for (p, says) in bad {
+        let e = check(&p).unwrap_err();
+        assert!(e.contains(says) && !e.contains('\n'), "{e}");
+    }
+}
+
 #[test]
 fn wildcard_matching_rfc6125() {
     assert!(dns_name_matches("mail.example.com", "MAIL.example.com."));
