@@ -1,5 +1,6 @@
 //! Client TLS settings (`TlsParams`, `--tls-protocol`, client certificates) and how they set up
-//! an OpenSSL context: options, versions and ciphers, trust anchors, certificate files.
+//! an OpenSSL context: options, versions and ciphers, trust anchors, certificate files; and
+//! `check`, the same set-up tried before connecting so that unusable inputs are usage errors.
 
 use std::path::{Path, PathBuf};
 
