@@ -719,8 +719,8 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 s("this mechanism needs an encrypted connection: add ⟨tls⟩ (or ⟨tls-on-connect⟩)")
             } else if c.code == 534 || c.enh(7, 9) {
                 s(
-                    "the server considers this mechanism too weak for this account: try another \
-                     one with ⟨auth-mech⟩",
+                    "the server considers this mechanism too weak for this account: try another, \
+                     stronger one with ⟨auth-mech⟩",
                 )
             } else if c.code == 535 || c.enh(7, 8) {
                 s(
@@ -735,9 +735,12 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                      listed on the AUTH line of the EHLO reply with ⟨auth-mech⟩",
                 )
             } else if c.code == 432 || c.enh(7, 12) {
+                // RFC 4954 §6: the user moves to the selected mechanism "by authenticating once
+                // using the [PLAIN] authentication mechanism"; a retry as it was does not help.
                 s(
-                    "a password transition is needed: log in once with PLAIN over TLS, or change \
-                     the password, then retry",
+                    "a password transition is needed: authenticate once with the PLAIN mechanism \
+                     over TLS (⟨auth-mech⟩ with ⟨tls⟩); the selected mechanism should then work \
+                     (retrying unchanged will not help)",
                 )
             } else if c.code == 454 {
                 s(
@@ -975,7 +978,10 @@ pub(super) fn enhanced_hint(e: EnhancedCode) -> Option<&'static str> {
         (7, 8) => "credentials rejected: check the user name and password",
         (7, 9) => "the AUTH mechanism is too weak for this account: try another one",
         (7, 10) | (7, 11) => "an encrypted connection is needed: add ⟨tls⟩",
-        (7, 12) => "a password transition is needed before this mechanism works",
+        (7, 12) => {
+            "a password transition is needed: authenticate once with PLAIN over TLS, then the \
+             selected mechanism should work (RFC 4954 §6)"
+        }
         (7, 13) => "the account is disabled: ask its administrator",
         (7, 20) | (7, 21) | (7, 22) => {
             "the message needs a valid DKIM signature matching the From: domain: send through a \

@@ -1066,3 +1066,45 @@ fn a_553_at_rcpt_is_malformed_only_without_a_policy_code() {
     let h = hint_of(553, "<u>... Hostname required", Phase::Rcpt);
     assert!(h.contains("malformed"), "{h}");
 }
+
+#[test]
+fn auth_replies_that_ask_the_user_to_act() {
+    // RFC 4954 §6.
+    let b = ex(432, "4.7.12 A password transition is needed", Phase::Auth)
+        .basic
+        .unwrap();
+    assert!(b.contains("PLAIN") && !b.contains("retry later"), "{b}");
+    let h = hint_of(432, "4.7.12 A password transition is needed", Phase::Auth);
+    assert!(h.contains("PLAIN") && h.contains("--tls"), "{h}");
+    assert!(!h.contains("change the password"), "{h}");
+    let b = ex(538, "5.7.11 Encryption required", Phase::Auth)
+        .basic
+        .unwrap();
+    assert!(b.contains("encrypted"), "{b}");
+    let b = ex(
+        534,
+        "5.7.9 Authentication mechanism is too weak",
+        Phase::Auth,
+    )
+    .basic
+    .unwrap();
+    assert!(b.contains("too weak"), "{b}");
+    // The code-table view: 432 is known after AUTH, where it is no "retry later".
+    let t = code_table("432").unwrap();
+    assert_eq!(t.hints.len(), 1, "{:?}", t.hints);
+    assert_eq!(t.hints[0].0, vec![Phase::Auth]);
+    assert!(t.hints[0].1.contains("PLAIN"), "{:?}", t.hints);
+    let t = code_table("538").unwrap();
+    assert!(t.hints[0].1.to_string().contains("--tls"), "{:?}", t.hints);
+    let t = code_table("534").unwrap();
+    assert!(t.hints[0].1.to_string().contains("--auth"), "{:?}", t.hints);
+    // X.7.12's own words follow RFC 4954 (the registry's title stays IANA's).
+    let e = lookup_enhanced(&EnhancedCode {
+        class: 4,
+        subject: 7,
+        detail: 12,
+    })
+    .unwrap();
+    assert_eq!(e.title, "A password transition is needed");
+    assert!(e.meaning.contains("PLAIN"), "{}", e.meaning);
+}
