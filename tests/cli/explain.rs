@@ -91,3 +91,36 @@ fn no_code_is_a_usage_error_and_bad_phases_are_refused() {
     let run = ehlo(&["explain", "--phase", "nonsense", "550"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn an_exchange_ndr_from_stdin_is_explained() {
+    // The whole NDR as Exchange Online sends it: the reply is quoted on its diagnostic line.
+    let input = b"Your message to u@example.org couldn't be delivered.\n\
+                  u wasn't found at example.org.\n\n\
+                  Diagnostic information for administrators:\n\n\
+                  Generating server: BN8PR12MB3281.namprd12.prod.outlook.com\n\n\
+                  u@example.org\n\
+                  Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient \
+                  not found by SMTP address lookup'\n\n\
+                  Original message headers:\n\n\
+                  Received: from BN8PR12MB3281.namprd12.prod.outlook.com\n\
+                  \x20(2603:10b6:408:6b::15) by BN8PR12MB3281.namprd12.prod.outlook.com with \
+                  HTTPS; Thu, 3 Dec 2026\n 17:46:13 +0000\n\
+                  Content-Length: 250 bytes\n";
+    let run = ehlo_with(&["explain", "-"], Some(input), Duration::from_secs(20));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .starts_with("550 5.1.10  RESOLVER.ADR.RecipientNotFound; Recipient not found"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hint: (Microsoft)")
+            && !run
+                .stdout
+                .contains("hint: the recipient's domain accepts no mail"),
+        "{}",
+        run.stdout
+    );
+}

@@ -49,12 +49,14 @@ pub(crate) struct EnhancedRow {
 
 /// The table view for `:explain 5.7.1` / `:explain 550` / `:explain 550 5.1.1`: a basic code,
 /// an enhanced code (`X.s.d` accepted), or both, separated by spaces, commas or a hyphen as in
-/// `550-5.1.1`. `None` when nothing in `text` looks like a code.
+/// `550-5.1.1`, maybe quoted (`'550 5.1.10'`, `#550`). `None` when nothing in `text` looks like
+/// a code. Only the first words are read: a code stands at the start of what is typed; a
+/// reply found further into a pasted bounce is tabled from its own codes (`smtp::explain`).
 pub(crate) fn code_table(text: &str) -> Option<CodeTable> {
     let mut basic: Option<u16> = None;
     let mut enhanced: Option<EnhancedCode> = None;
     for word in text
-        .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '-')
+        .split(|ch: char| ch.is_whitespace() || matches!(ch, ',' | '-' | '\'' | '"' | '#'))
         .filter(|w| !w.is_empty())
         .take(16)
     {
