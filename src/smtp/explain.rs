@@ -64,7 +64,6 @@ pub struct Report {
     /// One explanation per command considered (one when the phase is known).
     pub explanations: Vec<InPhase>,
     /// The code-only view (`550 5.1.1`): the basic and registry tables, per command.
-    #[serde(skip)]
     pub(crate) table: Option<codes::CodeTable>,
 }
 
@@ -254,8 +253,9 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
     };
     let Some(reply) = reply else {
         // No basic code; an enhanced code alone still has a table entry.
+        // A code outside 2xx–5xx (`699`) is no reply, but the table still names it.
         return table.map(|t| Report {
-            code: None,
+            code: t.basic.as_ref().map(|b| b.code),
             enhanced: enhanced_only(input),
             text: String::new(),
             phase: None,
