@@ -488,10 +488,20 @@ fn secret_sources_in_order() {
     let got = c(&[]);
     assert_eq!(got.password.unwrap().expose(), "from-netrc");
     assert_eq!(got.user, "netrc-user");
-    // …and `default` when the machine's login is someone else.
-    let got = c(&["--au", "other"]);
+    // …and `default` when the machine's login is someone else and default's is this user…
+    let got = c(&["--au", "d"]);
     assert_eq!(got.password.unwrap().expose(), "from-default");
-    assert_eq!(got.user, "other");
+    assert_eq!(got.user, "d");
+    // …but not another login's password (curl skips such a `default` too).
+    let args = with(&["--au", "other"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Err(Error::Usage(m)) = mode_in(&refs, &e) else {
+        panic!("default's password must not serve another user")
+    };
+    assert!(
+        m.contains("no password") && !m.contains("from-default"),
+        "{m}"
+    );
     // Token file for the OAuth mechanisms; .netrc is not asked then.
     let tf = tok_file.to_str().unwrap();
     let got = c(&["XOAUTH2", "--au", "u", "--auth-token-file", tf]);
