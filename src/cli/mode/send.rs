@@ -503,8 +503,13 @@ fn auth_plan(
                 }
                 _ => (None, None),
             };
+            // Asked now when no TLS is planned at all; with an optional STARTTLS the session
+            // decides when AUTH is about to start, knowing whether TLS is up, and refuses
+            // unless the flag (or this confirmation) allowed it.
+            let mut allow_plaintext = auth.allow_plaintext_auth;
             if sends && !encrypted && !auth.allow_plaintext_auth {
                 confirm_plaintext_auth(env)?;
+                allow_plaintext = true;
             }
             let (user, password, token) = if !sends {
                 (
@@ -541,6 +546,7 @@ fn auth_plan(
                 show_plaintext: auth.auth_plaintext,
                 show_secrets: auth.show_secrets,
                 aliases,
+                allow_plaintext,
             })
         }
     })
