@@ -904,8 +904,9 @@ pub(crate) struct AuthArgs {
 
     /// Allow AUTH over a connection that is not encrypted
     ///
-    /// Without TLS (--tls, --tls-on-connect, --tls-optional…) --auth asks for confirmation on a
-    /// terminal and refuses to run non-interactively unless this flag is given.
+    /// Without --tls or --tls-on-connect, --auth asks for confirmation on a terminal and refuses
+    /// to run non-interactively unless this flag is given. With --tls-optional(-strict), AUTH
+    /// is refused when STARTTLS did not happen (exit 1, nothing sent) unless this flag is given.
     #[arg(long)]
     pub(crate) allow_plaintext_auth: bool,
 }

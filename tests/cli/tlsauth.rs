@@ -1,6 +1,8 @@
 //! AUTH secrets and TLS in depth, end to end against the scripted server: secret sources,
-//! the plaintext-AUTH guard, `--tls-protocol`, client certificates, peer certificate dumps and
-//! mode confusion (a plain port used with `--tls-on-connect`).
+//! the plaintext-AUTH guard (before connecting, and when an optional STARTTLS left the
+//! connection clear), AUTH exchanges a hostile server ends its own way, `--tls-protocol`,
+//! client certificates, peer certificate dumps and mode confusion (a plain port used with
+//! `--tls-on-connect`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,211 @@ fn auth_over_plaintext_is_refused_without_a_terminal() {
         "must not connect: {}",
         run.all()
     );
+}
+
+/// `--tls-optional`/`--tls-optional-strict` against a server without STARTTLS: the connection
+/// stays clear, so AUTH is refused when it is about to start (same words and exit code as the
+/// refusal before connecting) and no credential reaches the server, unless
+/// `--allow-plaintext-auth`.
+#[test]
+fn optional_tls_that_did_not_happen_does_not_let_auth_go_out_in_the_clear() {
+    for flag in ["--tls-optional", "--tls-optional-strict"] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let run = send(&srv, &[flag, "-a", "PLAIN", "--au", "u", "--ap", "pw-x7"]);
+        let got = srv.finish();
+        assert_eq!(run.code, 1, "{flag}: {}", run.all());
+        assert!(
+            run.all().contains(
+                "AUTH without TLS would send the credentials unencrypted: add --tls (STARTTLS) \
+                 or --tls-on-connect, or --allow-plaintext-auth to send them anyway"
+            ),
+            "{flag}: {}",
+            run.all()
+        );
+        assert!(!got.contains("AUTH"), "{flag}: the server got {got:?}");
+        // Allowed by the flag: AUTH goes out, with the warning.
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("AUTH PLAIN"),
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let run = send(
+            &srv,
+            &[
+                flag,
+                "--allow-plaintext-auth",
+                "-a",
+                "PLAIN",
+                "--au",
+                "u",
+                "--ap",
+                "pw-x7",
+                "-q",
+                "auth",
+            ],
+        );
+        srv.finish();
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        assert!(
+            run.all().contains("AUTH over an unencrypted connection"),
+            "{}",
+            run.all()
+        );
+        assert!(!run.all().contains("pw-x7"), "{}", run.all());
+    }
+}
+
+/// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: with
+/// `--auth-optional` the session carries on unauthenticated and says why, in the transcript
+/// and in JSON; the 235 is not read as "authentication succeeded".
+#[test]
+fn a_235_after_a_cancelled_exchange_is_reported_and_not_trusted() {
+    for json in [false, true] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH DIGEST-MD5\r\n"),
+            Step::Expect("AUTH DIGEST-MD5"),
+            // nonce="n",algorithm=md5-sess
+            Step::Send(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n"),
+            Step::Line,
+            // rspauth=0000: the server does not know the password.
+            Step::Send(b"334 cnNwYXV0aD0wMDAw\r\n"),
+            Step::Expect("*"),
+            Step::Send(b"235 2.7.0 Authentication successful\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let mut extra = vec![
+            "--allow-plaintext-auth",
+            "--auth-optional",
+            "DIGEST-MD5",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+            "-q",
+            "auth",
+        ];
+        if json {
+            extra.push("--json");
+        }
+        let run = send(&srv, &extra);
+        srv.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let out = run.all();
+        assert!(
+            out.contains("AUTH DIGEST-MD5: server signature did not verify")
+                && out.contains("could not prove it knows the password")
+                && out.contains("carrying on without AUTH (--auth-optional)"),
+            "{out}"
+        );
+        assert!(!out.contains("authentication succeeded"), "{out}");
+        if json {
+            assert!(
+                out.lines().any(|l| l.contains(r#""type":"warning""#)
+                    && l.contains("server signature did not verify")),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains("!!! AUTH DIGEST-MD5: server signature did not verify"),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// `--auth-optional-strict MECH` with MECH not offered: AUTH was not tried, so the session
+/// carries on (swaks fails it only when AUTH was tried and failed).
+#[test]
+fn auth_optional_strict_with_its_mechanism_not_offered_carries_on() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--allow-plaintext-auth",
+            "--auth-optional-strict",
+            "CRAM-MD5",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+            "-q",
+            "auth",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("asked for CRAM-MD5, the server offers PLAIN LOGIN: carrying on without AUTH (--auth-optional-strict)"),
+        "{}",
+        run.all()
+    );
+}
+
+/// `--auth-plaintext` shows a decoded challenge with its controls escaped: a server's CR LF
+/// cannot write a line of its own (a forged result) into the transcript.
+#[test]
+fn a_decoded_challenge_cannot_forge_transcript_lines() {
+    let forged = b64("\x1b[31mUser\r\n=== Result: ok (forged)\n<-  235 2.7.0 forged");
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH LOGIN\r\n"),
+        Step::Expect("AUTH LOGIN"),
+        Step::SendOwned(format!("334 {forged}\r\n").into_bytes()),
+        Step::Line,
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--allow-plaintext-auth",
+            "-a",
+            "LOGIN",
+            "--auth-plaintext",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 28, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains(
+            r"challenge decoded: \x1b[31mUser\x0d\x0a=== Result: ok (forged)\x0a<-  235 2.7.0 forged"
+        ),
+        "{out}"
+    );
+    // One line holds the whole challenge: nothing of it starts a line of its own.
+    assert_eq!(
+        out.lines().filter(|l| l.contains("forged")).count(),
+        1,
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "{out}");
 }
 
 #[test]

@@ -600,6 +600,7 @@ impl Session {
         // PRDR and LMTP replies after the content speak for one recipient, not the message.
         let answer = match expect {
             Expect::PrdrStart => codes::Answer::PrdrStart,
+            Expect::AuthCancel => codes::Answer::AuthCancel,
             Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
             Expect::Dot(_)
                 if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
