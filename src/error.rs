@@ -188,6 +188,8 @@ impl Error {
             Error::Dns(DnsError::TrustAnchor { .. }) => EXIT_USAGE,
             Error::Dns(_) | Error::Connect { .. } | Error::Listen { .. } => EXIT_CONNECT,
             Error::Timeout { phase, .. } => phase_exit_code(*phase),
+            // Refused before any credential went out, as the check made before connecting.
+            Error::Session(SessionError::PlaintextAuth(_)) => EXIT_USAGE,
             Error::Session(SessionError::Extension {
                 extension: Extension::Prdr,
                 ..

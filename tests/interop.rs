@@ -1617,6 +1617,35 @@ fn aiosmtpd_scram_wrong_server_signature_exits_28() {
     assert_no_secrets(&run, "badsig", TEST_PASS);
 }
 
+/// The same impostor with --auth-optional: aiosmtpd answers our "*" with 501, and the
+/// warning that the session carries on without AUTH says why (the signature), not only
+/// "expected 235, got 501".
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_scram_wrong_server_signature_optional_says_why() {
+    let addr = require_aiosmtpd_auth();
+    let run = ehlo(&[
+        "--server",
+        &addr,
+        "--tls",
+        "--insecure",
+        "--quit-after",
+        "auth",
+        "--auth-optional",
+        "SCRAM-SHA-256",
+        "--auth-user",
+        "badsig",
+        "--auth-password",
+        TEST_PASS,
+    ]);
+    run.assert_exit(0);
+    run.assert_contains(
+        "AUTH SCRAM-SHA-256: server signature did not verify (the server may be an impostor): \
+         carrying on without AUTH (--auth-optional)",
+    );
+    assert_no_secrets(&run, "badsig", TEST_PASS);
+}
+
 // ------------------------------------------------------------------------------------------------
 // TLS in depth and mode confusion against Postfix
 // ------------------------------------------------------------------------------------------------

@@ -49,6 +49,12 @@ fn server(behaviour: Behaviour, conns: usize) -> (SocketAddr, JoinHandle<Vec<Vec
 }
 
 fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
+    serve_conn(s, b, false)
+}
+
+/// [`serve_one`]; with `garbage_tls`, STARTTLS is answered 220 and then with bytes that are no
+/// TLS record (the handshake fails), and the connection closed.
+fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
@@ -91,6 +97,10 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
             }
             "QUIT" => {
                 let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                break;
+            }
+            "STARTTLS" if garbage_tls => {
+                let _ = w.write_all(b"220 2.0.0 ready\r\n\0\0\0\0\0HELLO this is not TLS\r\n");
                 break;
             }
             "FLOOD" => {
@@ -1105,6 +1115,154 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     t.assert_cooked();
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The bytes each ended connection received.
+type Received = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// The scripted server ([`serve_conn`]: STARTTLS answered with bytes that are no TLS) on every
+/// connection made to it, however many; the bytes each one received once it ended, and how
+/// many were accepted.
+fn starttls_garbage_server() -> (SocketAddr, Received, Arc<Mutex<usize>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let (done, accepted) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(0)));
+    let (d, a) = (done.clone(), accepted.clone());
+    std::thread::spawn(move || {
+        while let Ok((s, _)) = l.accept() {
+            *a.lock().unwrap() += 1;
+            let d = d.clone();
+            std::thread::spawn(move || {
+                let b = Behaviour {
+                    rcpt: 250,
+                    pipelining: false,
+                };
+                let got = serve_conn(s, b, true);
+                d.lock().unwrap().push(got);
+            });
+        }
+    });
+    (addr, done, accepted)
+}
+
+/// Every connection's bytes once all `accepted` have ended.
+fn received(done: &Mutex<Vec<Vec<u8>>>, accepted: &Mutex<usize>) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let n = *accepted.lock().unwrap();
+        let d = done.lock().unwrap();
+        if d.len() == n {
+            return d
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into())
+                .collect();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "a connection never ended"
+        );
+        drop(d);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Piped with `--tls` (and with `--strict` and a typed `:starttls`), a failed handshake ends
+/// the run with exit 29 and a summary that says so: one connection, nothing sent in plain text
+/// after it. It used to connect again and redo the automatic STARTTLS, hundreds of times, until
+/// the stack overflowed (exit 134); `--strict` went on in plain text with exit 0 (or, after a
+/// typed STARTTLS, exit 6).
+#[test]
+fn piped_tls_failure_ends_the_run_and_sends_nothing_in_plain_text() {
+    let runs: [(&[&str], &str); 4] = [
+        (
+            &["--tls", "--helo", "x.test"],
+            "MAIL FROM:<a@b.test>\nQUIT\n",
+        ),
+        (
+            &["--tls", "--helo", "x.test", "--json"],
+            "MAIL FROM:<a@b.test>\nQUIT\n",
+        ),
+        (
+            &["--strict", "--json"],
+            "EHLO x.test\n:starttls\nMAIL FROM:<a@b.test>\nQUIT\n",
+        ),
+        (
+            &["--strict"],
+            "EHLO x.test\nSTARTTLS\nMAIL FROM:<a@b.test>\nQUIT\n",
+        ),
+    ];
+    for (flags, script) in runs {
+        let (addr, done, accepted) = starttls_garbage_server();
+        let addr = addr.to_string();
+        let mut args = vec!["repl", addr.as_str()];
+        args.extend_from_slice(flags);
+        let run = ehlo(&args, script.as_bytes(), &[]);
+        assert_eq!(run.code, 29, "{flags:?}: {}", run.out);
+        let got = received(&done, &accepted);
+        assert_eq!(
+            got,
+            ["EHLO x.test\r\nSTARTTLS\r\n"],
+            "{flags:?}: {}",
+            run.out
+        );
+        assert!(
+            !run.out.contains("connecting again"),
+            "{flags:?}: {}",
+            run.out
+        );
+        if flags.contains(&"--json") {
+            let summary: serde_json::Value = run
+                .out
+                .lines()
+                .find(|l| l.starts_with(r#"{"type":"summary""#))
+                .map(|l| serde_json::from_str(l).unwrap())
+                .unwrap_or_else(|| panic!("no summary: {}", run.out));
+            assert_eq!(summary["data"]["exit_code"], 29, "{summary}");
+            assert_eq!(summary["data"]["outcome"], "tls", "{summary}");
+            assert!(
+                summary["data"]["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("TLS handshake failed")),
+                "{summary}"
+            );
+        } else {
+            let said = format!(
+                "{}: the TLS handshake failed: nothing more is sent in plain text",
+                flags[0]
+            );
+            assert!(run.out.contains(&said), "{}", run.out);
+        }
+    }
+}
+
+/// On a terminal, `--tls` with a failing handshake says so once and connects again in plain
+/// text, once (no automatic STARTTLS on that connection), leaving the prompt to the user.
+#[test]
+fn terminal_tls_failure_reconnects_once_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, done, accepted) = starttls_garbage_server();
+    let mut t = Pty::start(
+        dir.path(),
+        &["repl", &addr.to_string(), "--tls", "--helo", "x.test"],
+    );
+    let s = t.wait("the plain-text prompt after the failure", |s| {
+        s.contains("connecting again in plain text") && last_prompt(s) == "ehlo[plain]>"
+    });
+    assert_eq!(
+        s.matches("connecting again in plain text").count(),
+        1,
+        "{s}"
+    );
+    assert_eq!(s.matches("-> STARTTLS").count(), 1, "{s}");
+    t.quit();
+    t.assert_cooked();
+    let got = received(&done, &accepted);
+    assert_eq!(
+        got,
+        ["EHLO x.test\r\nSTARTTLS\r\n", "EHLO x.test\r\nQUIT\r\n"],
+        "{}",
+        t.screen()
+    );
 }
 
 /// `:quit` prints no "closed — :reconnect or :quit" notice.

@@ -396,6 +396,9 @@ pub(crate) struct ReplArgs {
     #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
     pub(crate) helo: Option<String>,
     /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
+    ///
+    /// When the handshake fails, a piped session ends (exit 29: nothing more is sent in plain
+    /// text); on a terminal ehlo connects again in plain text, once, for `:starttls --ca FILE`.
     #[arg(long)]
     pub(crate) tls: bool,
     /// Record the session as a replayable script in FILE (secrets are never written).
@@ -403,7 +406,8 @@ pub(crate) struct ReplArgs {
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
-    /// Also a step that cannot run (`:auth` with no secret) or a dropped connection (exit 6).
+    /// Also a step that cannot run (`:auth` with no secret), a dropped connection (exit 6) or
+    /// a failed TLS handshake (exit 29; nothing more is sent in plain text).
     /// Meant for scripts piped into `ehlo repl`.
     #[arg(long)]
     pub(crate) strict: bool,
@@ -751,7 +755,8 @@ pub(crate) struct TlsArgs {
     /// Names: tlsv1, tlsv1_1, tlsv1_2, tlsv1_3 (no_ before a name denies it). A deny list narrows
     /// the default (TLS 1.2 and 1.3). The obsolete TLS 1.0 and 1.1 are reached only when named in
     /// an allow list: ehlo then lowers the TLS library's security level to 0 (@SECLEVEL=0) for
-    /// that connection and says so. SSLv2 and SSLv3 are not supported.
+    /// that connection and says so. SSLv2 and SSLv3 are not supported. The versions allowed must
+    /// be contiguous (not tlsv1_1,tlsv1_3): the TLS library negotiates one range.
     #[arg(long, visible_alias = "tlsp", value_name = "LIST", value_parser = parse_tls_protocols)]
     pub(crate) tls_protocol: Option<TlsProtocols>,
 
@@ -906,8 +911,9 @@ pub(crate) struct AuthArgs {
 
     /// Allow AUTH over a connection that is not encrypted
     ///
-    /// Without TLS (--tls, --tls-on-connect, --tls-optional…) --auth asks for confirmation on a
-    /// terminal and refuses to run non-interactively unless this flag is given.
+    /// Without --tls or --tls-on-connect, --auth asks for confirmation on a terminal and refuses
+    /// to run non-interactively unless this flag is given. With --tls-optional(-strict), AUTH
+    /// is refused when STARTTLS did not happen (exit 1, nothing sent) unless this flag is given.
     #[arg(long)]
     pub(crate) allow_plaintext_auth: bool,
 }

@@ -46,7 +46,7 @@ pub(crate) struct NetrcEntry {
 /// Find the entry for `host` in `.netrc` text (the format of ftp(1) and curl): `machine NAME`
 /// entries, then `default`, each with `login`/`password`/`account` tokens; `macdef` bodies (up
 /// to an empty line) are skipped; double-quoted tokens may hold spaces. When `user` is given, a
-/// `machine` entry whose login differs is passed over. Host names compare case-insensitively.
+/// `machine` or `default` entry whose login differs is passed over. Host names compare case-insensitively.
 pub(crate) fn netrc_lookup(
     text: &str,
     host: Option<&str>,
@@ -64,7 +64,9 @@ pub(crate) fn netrc_lookup(
         };
         match machine {
             Some(m) if Some(m.to_ascii_lowercase()) == host && user_ok => Some(entry),
-            None if found_default.is_none() => {
+            // The same user check as for `machine` (curl skips such a `default` too): a
+            // password for another login is not this user's.
+            None if found_default.is_none() && user_ok => {
                 found_default = Some(entry);
                 None
             }
@@ -256,9 +258,22 @@ default login anon password anonpw
         // Unknown host: the default entry.
         let e = netrc_lookup(NETRC, Some("unknown.example"), None).unwrap();
         assert_eq!(e.password.unwrap().expose(), "anonpw");
-        // A given user that does not match the machine's login falls to default.
-        let e = netrc_lookup(NETRC, Some("other.example"), Some("zed")).unwrap();
-        assert_eq!(e.login.as_deref(), Some("anon"));
+        // A given user that does not match the machine's login falls to default, which
+        // applies only when its login is that user too (curl skips it otherwise): anon's
+        // password is not zed's.
+        assert_eq!(
+            netrc_lookup(NETRC, Some("other.example"), Some("zed")),
+            None
+        );
+        assert_eq!(
+            netrc_lookup(NETRC, Some("unknown.example"), Some("zed")),
+            None
+        );
+        let e = netrc_lookup(NETRC, Some("other.example"), Some("anon")).unwrap();
+        assert_eq!(e.password.unwrap().expose(), "anonpw");
+        // A default without a login serves any user.
+        let e = netrc_lookup("default password any", Some("x"), Some("zed")).unwrap();
+        assert_eq!(e.password.unwrap().expose(), "any");
         let e = netrc_lookup(NETRC, Some("other.example"), Some("bob")).unwrap();
         assert_eq!(e.password.unwrap().expose(), "bobpw");
         assert_eq!(netrc_lookup("machine a login b", Some("x"), None), None);

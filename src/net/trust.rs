@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use openssl::ssl::SslFiletype;
 use openssl::x509::X509PurposeId;
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder, X509StoreBuilderRef};
+use openssl::x509::verify::X509VerifyParam;
 
 /// The system trust store as located on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,9 +95,19 @@ pub(crate) fn add_dir(store: &mut X509StoreBuilderRef, dir: &str) -> Result<(), 
 }
 
 /// A store with the directory (if any) and the whole bundle `file`, for verifying a chain
-/// after the handshake when the directory alone did not know the issuer.
-pub(crate) fn fallback_store(dir: Option<&str>, file: &Path) -> Result<X509Store, String> {
+/// after the handshake when the directory alone did not know the issuer. `auth_level` is the
+/// connection's OpenSSL security level, which the handshake's own verification uses as its
+/// auth level (`X509_VERIFY_PARAM_set_auth_level`): without it a SHA-1 signature or a short
+/// key refused through `--tls-ca-path` would pass through the bundle.
+pub(crate) fn fallback_store(
+    dir: Option<&str>,
+    file: &Path,
+    auth_level: u32,
+) -> Result<X509Store, String> {
     let mut b = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    let mut param = X509VerifyParam::new().map_err(|e| e.to_string())?;
+    param.set_auth_level(i32::try_from(auth_level).unwrap_or(i32::MAX));
+    b.set_param(&param).map_err(|e| e.to_string())?;
     if let Some(dir) = dir {
         add_dir(&mut b, dir)?;
     }

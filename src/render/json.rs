@@ -99,6 +99,11 @@
 //! `timings` are then those of the server it names (the `dns` phase stays the whole run's:
 //! the MX lookup and every address lookup); each attempt's own are in its `timing` events.
 //!
+//! `ehlo serve` ends with a summary too: when it stops (a signal, `--max-sessions`) `exit_code`
+//! 0 and `outcome` `ok`; when it cannot start (a busy `--listen` address, a bad certificate)
+//! the error's code, label and reason; the other members are empty (a server run has no one
+//! server, recipient list or verdict of its own; its messages are the `message_stored` lines).
+//!
 //! `server` is who the send talked to last: the host name it connected to (the `--server` host as
 //! given, an IP address stays one; or the MX host that answered), a space, then the socket
 //! address in brackets: `"mx.example.net [192.0.2.1:25]"`, `"localhost [127.0.0.1:2525]"`,
@@ -118,6 +123,33 @@
 //! {"type":"closed","data":{"expected":true},"t_ms":95.0}
 //! {"type":"summary","data":{"exit_code":0,"outcome":"ok","error":null,"server":"mx.example.net [192.0.2.1:25]","tls":null,"recipients":[],"message_accepted":true,"timings":[]},"t_ms":95.2}
 //! ```
+//!
+//! ## `ehlo explain --json`
+//!
+//! `ehlo explain --json` connects nowhere and prints one JSON object (no `schema` line, no
+//! `type`) with what the text form shows, exit 0; input without any code is a usage error
+//! (exit 1, the reason on stderr, nothing on stdout). Its members:
+//!
+//! * `code`: the basic code found (integer, also one outside 2xx–5xx such as `699`), or null;
+//! * `enhanced`: `{"code", "title", "meaning"}` (the registry row; `code` as given, `X.7.8`
+//!   included) or null;
+//! * `text`: the reply's text without its codes, lines joined with `\n` (`""` for codes alone);
+//! * `phase`: the command the reply answers (a phase as above) or null; `phase_from`: `given`
+//!   (`--phase`), `text` (the bounce said so) or `unknown`;
+//! * `explanations`: one object per command considered (one when the phase is known, else each
+//!   command the code is an answer to; empty when no basic 2xx–5xx code was given):
+//!   `{"phase", "basic" (what the code means as an answer to it), "hint": string | null,
+//!   "severity"}`;
+//! * `table`: for codes alone (`550`, `5.7.1`, `550 5.1.1`, `X.7.8`, `699`), the code-table view
+//!   the text form prints instead of a reply, else null: `{"basic": null | {"code", "meaning",
+//!   "source" (where the code is defined, or null), "class" (what the first digit says),
+//!   "anywhere" (what it means after any command, or null), "after": [{"phase", "meaning"}]},
+//!   "enhanced": null | {"code", "title", "meaning", "reference" (the registry's, or null for an
+//!   unregistered code), "usual_basic" (the registry's associated basic codes, or null)},
+//!   "classes_differ" (bool: the basic and enhanced classes disagree, RFC 3463 §2), "hints":
+//!   [{"phases" (the commands the hint applies after; empty: any), "hint"}]}`.
+//!
+//! Hints are worded for the one-shot send (`add --tls`), as in the text form.
 
 use std::io::Write;
 use std::time::Duration;

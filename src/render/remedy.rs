@@ -42,6 +42,7 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::AuthForce => "typing the AUTH command",
             Remedy::ForceExt => "typing the command",
             Remedy::XclientNoVerify => "typing the XCLIENT command",
+            Remedy::AllowPlaintextAuth => "ehlo repl --allow-plaintext-auth",
             // Settings of a one-shot send's plan: the REPL has none of them.
             other => send_only(other).unwrap_or_else(|| other.flag()),
         },
@@ -73,6 +74,7 @@ fn send_only(r: Remedy) -> Option<&'static str> {
         Remedy::ForceExt => "a one-shot send's --force-ext",
         Remedy::XclientNoVerify => "a one-shot send's --xclient-no-verify",
         Remedy::AuthOptional => "a one-shot send's --auth-optional",
+        Remedy::AuthOptionalStrict => "a one-shot send's --auth-optional-strict",
         Remedy::TlsOptional => "a one-shot send's --tls-optional",
         Remedy::XclientOptional => "a one-shot send's --xclient-optional",
         Remedy::XclientOptionalStrict => "a one-shot send's --xclient-optional-strict",

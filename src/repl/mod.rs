@@ -209,7 +209,7 @@ async fn terminated(
 
 async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
     if engine.target.is_some() {
-        if let Err(code) = engine.connect(&mut Feed::Ui(ui), true).await {
+        if let Err(code) = engine.connect(&mut Feed::Ui(ui), true, true).await {
             return code;
         }
         if let Some(code) = engine.strict_failure().await {
@@ -401,6 +401,9 @@ struct Engine {
     tls_opts: meta::TlsOptions,
     /// A handshake failed and took the connection with it: connect again in plain text.
     tls_retry: bool,
+    /// The last handshake failed: its summary label and reason. A piped run with `--tls` or
+    /// `--strict` ends on it (exit 29) instead of going on in plain text.
+    tls_failure: Option<(&'static str, String)>,
     /// The latest EHLO/HELO line typed (sent again after such a reconnection).
     greeting: Option<String>,
     /// Why the last step could not run (the exit code of its phase), for replay.
@@ -483,6 +486,7 @@ impl Engine {
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
             tls_retry: false,
+            tls_failure: None,
             greeting: None,
             failure: None,
             failure_reason: None,
@@ -596,9 +600,15 @@ impl Engine {
     // ----- connection ---------------------------------------------------------------------
 
     /// Connect through the connection layer (MX in preference order for `@domain`, the family
-    /// filter, implicit TLS), read the banner, then the automatic `--helo` / `--tls` steps.
-    /// `Err` carries the exit code (`error.rs`).
-    async fn connect(&mut self, feed: &mut Feed<'_>, first: bool) -> Result<(), u8> {
+    /// filter, implicit TLS), read the banner, then the automatic `--helo` / `--tls` steps
+    /// (`--tls` only when `auto_tls`: never on the plain-text connection that follows a failed
+    /// handshake, which would fail the same way). `Err` carries the exit code (`error.rs`).
+    async fn connect(
+        &mut self,
+        feed: &mut Feed<'_>,
+        first: bool,
+        auto_tls: bool,
+    ) -> Result<(), u8> {
         let Some(target) = self.target.clone() else {
             let e = Error::Usage("no server: :reconnect HOST[:PORT]".into());
             self.error(e.to_string());
@@ -658,7 +668,7 @@ impl Engine {
         {
             let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
         }
-        if self.cfg.starttls && !implicit && self.connected() {
+        if auto_tls && self.cfg.starttls && !implicit && self.connected() {
             let _ = Box::pin(self.execute(":starttls", feed)).await;
         }
         Ok(())
@@ -695,7 +705,7 @@ impl Engine {
             "the failed handshake ended the connection: connecting again in plain text; retry with :starttls --ca FILE, :starttls --sni NAME or :starttls --insecure",
         );
         let greeting = self.greeting.clone();
-        if Box::pin(self.connect(feed, false)).await.is_ok()
+        if Box::pin(self.connect(feed, false, false)).await.is_ok()
             && self.connected()
             && let Some(g) = greeting
             && self
@@ -917,6 +927,7 @@ impl Engine {
                 // session; the half-done handshake leaves the connection useless, so the
                 // session ends quietly and `:starttls` connects again in plain text.
                 self.report_connect_error(&e);
+                self.tls_failure = Some((e.label(), e.to_string()));
                 self.tls_retry = !matches!(e, Error::Timeout { .. });
                 self.close_reported = self.tls_retry;
                 if let Some(s) = self.session.as_mut() {
@@ -1088,6 +1099,19 @@ impl Engine {
     /// could not run (`:auth` without a secret), or the server dropped the connection; QUIT
     /// is sent first while the connection is up.
     async fn strict_failure(&mut self) -> Option<u8> {
+        if let Some((label, reason)) = self.tls_failure.take()
+            && self.tls_failure_ends_run()
+        {
+            let code = phase_exit_code(Phase::StartTls);
+            let flag = if self.cfg.strict { "--strict" } else { "--tls" };
+            self.error(format!(
+                "{flag}: the TLS handshake failed: nothing more is sent in plain text; ending the session (exit {code})"
+            ));
+            self.outcome = Some(label.into());
+            self.outcome_reason = Some(reason);
+            self.quit().await;
+            return Some(code);
+        }
         if !self.cfg.strict {
             return None;
         }
@@ -1111,6 +1135,13 @@ impl Engine {
         self.outcome_reason = Some(reason);
         self.quit().await;
         Some(code)
+    }
+
+    /// Does a failed handshake end the run? Piped with `--strict`, or with `--tls` (asked for
+    /// TLS, a script must not go on in plain text); on a terminal the session connects again
+    /// in plain text so the user can retry (`:starttls --ca FILE`…), as `:help` says.
+    fn tls_failure_ends_run(&self) -> bool {
+        !self.interactive && (self.cfg.strict || self.cfg.starttls)
     }
 
     // ----- inputs -------------------------------------------------------------------------
@@ -1411,8 +1442,13 @@ impl Engine {
                     self.outcome_reason = Some(reason.clone());
                     self.failure = Some(code);
                     self.failure_reason = Some(reason);
-                } else if retry {
-                    self.reconnect_after_tls_failure(feed).await;
+                } else if self.tls_failure.is_some() && self.tls_failure_ends_run() {
+                    // Left for `strict_failure`: nothing more goes out in plain text.
+                } else {
+                    self.tls_failure = None;
+                    if retry {
+                        self.reconnect_after_tls_failure(feed).await;
+                    }
                 }
             }
             Meta::Auth { mechanism, user } => self.auth(mechanism, user, feed).await,
@@ -1482,7 +1518,7 @@ impl Engine {
                 self.close_quietly().await;
                 self.session = None;
                 // Recorded by connect, right after the banner.
-                let _ = Box::pin(self.connect(feed, false)).await;
+                let _ = Box::pin(self.connect(feed, false, true)).await;
             }
             Meta::Record(None, _) => {
                 self.recording = None;

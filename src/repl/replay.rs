@@ -68,7 +68,7 @@ impl Engine {
                 lines: Vec::new().into_iter(),
                 ui: ui.as_deref_mut(),
             };
-            if let Err(code) = self.connect(&mut feed, true).await {
+            if let Err(code) = self.connect(&mut feed, true, true).await {
                 return code;
             }
             if !script.banner.is_empty()

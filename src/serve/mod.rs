@@ -271,6 +271,7 @@ pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
     // Maildir file behind; and as PID 1 (a container) SIGTERM without a handler is ignored.
     let mut signals = Signals::new();
     // Nothing asks this server for its messages: keep none in memory.
+    let json = matches!(opts.format, crate::render::Format::Json);
     let handle = match start_or_return(opts, renderer, false).await {
         Ok(h) => h,
         Err((e, mut r)) => {
@@ -280,6 +281,12 @@ pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
                 },
                 Duration::ZERO,
             );
+            if json {
+                // JSON Lines on stdout: the reason goes to stderr too, and the run ends with
+                // its summary (src/render/json.rs).
+                e.report();
+                r.event(&Event::Summary(serve_summary(Some(&e))), Duration::ZERO);
+            }
             r.finish();
             return e.exit_code();
         }
@@ -295,6 +302,17 @@ pub(crate) async fn run(opts: ServeOptions, renderer: Box<dyn Renderer>) -> u8 {
         _ = &mut task => {}
     }
     crate::error::EXIT_OK
+}
+
+/// The `summary` of a server run: exit 0 and `ok` when it stopped (a signal, `--max-sessions`),
+/// or the error that kept it from starting.
+fn serve_summary(error: Option<&Error>) -> crate::smtp::event::Summary {
+    crate::smtp::event::Summary {
+        exit_code: error.map_or(crate::error::EXIT_OK, Error::exit_code),
+        outcome: error.map_or("ok", Error::label).to_string(),
+        error: error.map(Error::to_string),
+        ..Default::default()
+    }
 }
 
 /// The signals that stop `ehlo serve` cleanly: SIGINT (Ctrl-C), SIGTERM (`kill`, `docker
@@ -438,6 +456,7 @@ async fn start_or_return(
         current: 0,
         quiet,
         started,
+        json: matches!(opts.format, crate::render::Format::Json),
     };
     let rendering = if quiet {
         Rendering::Task(tokio::spawn(async move {
@@ -455,7 +474,7 @@ async fn start_or_return(
                 };
                 lines.event(id, &ev);
             }
-            lines.renderer.finish();
+            lines.end();
         }))
     } else {
         Rendering::Thread(std::thread::spawn(move || {
@@ -473,7 +492,7 @@ async fn start_or_return(
                 };
                 lines.event(id, &ev);
             }
-            lines.renderer.finish();
+            lines.end();
         }))
     };
 
@@ -633,9 +652,21 @@ struct Lines {
     current: u64,
     quiet: bool,
     started: Instant,
+    /// JSON Lines: the run ends with a `summary` line, as every mode's does.
+    json: bool,
 }
 
 impl Lines {
+    /// The server has stopped (every session's events are out): the JSON `summary`, then the
+    /// renderer's end.
+    fn end(&mut self) {
+        if self.json {
+            self.renderer
+                .event(&Event::Summary(serve_summary(None)), self.started.elapsed());
+        }
+        self.renderer.finish();
+    }
+
     fn event(&mut self, id: u64, ev: &Event) {
         if !self.quiet && id != 0 && id != self.current {
             self.current = id;

@@ -389,8 +389,10 @@ async fn run_returns_codes() {
     // The start error goes through the renderer `run` was given (one renderer per run).
     let cap = Capture::default();
     assert_eq!(run(bad, Box::new(cap.clone())).await, 1);
+    // With JSON the run still ends with its summary, carrying the code and the reason.
     assert!(
-        matches!(&cap.events()[..], [Event::Error { message }] if message.contains("NOPE")),
+        matches!(&cap.events()[..], [Event::Error { message }, Event::Summary(s)]
+            if message.contains("NOPE") && s.exit_code == 1 && s.error.as_deref() == Some(message.as_str())),
         "{:?}",
         cap.events()
     );

@@ -68,7 +68,6 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classes_differ: Option<ClassesDiffer>,
     /// The code-only view (`550 5.1.1`): the basic and registry tables, per command.
-    #[serde(skip)]
     pub(crate) table: Option<codes::CodeTable>,
 }
 
@@ -143,12 +142,17 @@ pub(crate) fn phase_in_text(text: &str) -> Option<Phase> {
 }
 
 /// Where a reply code starts in `line`: three digits 2xx–5xx followed by a space, a hyphen or
-/// the end, at the start or after a space, `;` or `:` (so "said: 550 …", "smtp; 550 …").
+/// the end, at the start or after a space, `;`, `:`, `(`, `[`, a quote or `#` (so "said: 550 …",
+/// "smtp; 550 …", and Exchange's "Remote Server returned '550 5.1.10 …'" and "#550 5.1.1 … ##").
 fn code_at(line: &str) -> Option<(usize, u16)> {
     let b = line.as_bytes();
     let mut i = 0;
     while i + 3 <= b.len() {
-        let starts = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b';' | b':' | b'(' | b'[');
+        let starts = i == 0
+            || matches!(
+                b[i - 1],
+                b' ' | b'\t' | b';' | b':' | b'(' | b'[' | b'\'' | b'"' | b'#'
+            );
         if starts
             && matches!(b[i], b'2'..=b'5')
             && b[i + 1].is_ascii_digit()
@@ -178,6 +182,26 @@ fn strip_context(line: &str) -> &str {
     l
 }
 
+/// Drop what closes the wrapping a reply was quoted in, `before` being the line up to its code:
+/// the quote after Exchange's "Remote Server returned '550 …'", the `##` after its "#550 … ##",
+/// and the `>'` after "'< #5.0.0 smtp;550 …>'". Only closers whose opener came before the code
+/// go, so a reply's own quotes and brackets stay.
+fn strip_wrapping<'a>(rest: &'a str, before: &str) -> &'a str {
+    let mut r = rest.trim_end();
+    for q in ['\'', '"'] {
+        if before.matches(q).count() % 2 == 1 {
+            r = r.strip_suffix(q).unwrap_or(r).trim_end();
+        }
+    }
+    if before.ends_with('#') {
+        r = r.strip_suffix("##").unwrap_or(r).trim_end();
+    }
+    if before.matches('<').count() > before.matches('>').count() {
+        r = r.strip_suffix('>').unwrap_or(r).trim_end();
+    }
+    r
+}
+
 /// Find the reply in pasted text: the first line with a reply code starts it; later lines
 /// with the same code (`550-…`, `550 …`) or without one (folded bounce headers) continue it,
 /// until a blank line.
@@ -196,7 +220,7 @@ pub(crate) fn find_reply(input: &str) -> Option<Reply> {
                 if let Some((at, c)) = code_at(line) {
                     code = Some(c);
                     let rest = line[at + 3..].strip_prefix(['-', ' ']).unwrap_or("");
-                    lines.push(strip_context(rest).to_string());
+                    lines.push(strip_wrapping(strip_context(rest), &line[..at]).to_string());
                 }
             }
             Some(c) => {
@@ -227,9 +251,21 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
     let words_only = reply
         .as_ref()
         .is_none_or(|r| r.text_without_codes().trim().is_empty() && r.lines.len() <= 1);
-    // Codes alone (`550 5.1.1`, `X.7.1`): the table view, as `:explain` has always shown.
+    // Codes alone (`550 5.1.1`, `X.7.1`): the table view, as `:explain` has always shown. A
+    // reply found after other words ("… Remote Server returned '550 5.1.10'") gives its own
+    // codes, wherever they stood in the input.
     let table = if words_only && phase.is_none() {
-        codes::code_table(input)
+        match &reply {
+            Some(r) => {
+                let enhanced = r
+                    .enhanced
+                    .or_else(|| words(input).find_map(codes::parse_enhanced_word))
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                codes::code_table(&format!("{} {enhanced}", r.code.unwrap_or(0)))
+            }
+            None => codes::code_table(input),
+        }
     } else {
         None
     };
@@ -242,8 +278,9 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
     };
     let Some(reply) = reply else {
         // No basic code; an enhanced code alone still has a table entry.
+        // A code outside 2xx–5xx (`699`) is no reply, but the table still names it.
         return table.map(|t| Report {
-            code: None,
+            code: t.basic.as_ref().map(|b| b.code),
             enhanced: enhanced_only(input),
             text: String::new(),
             phase: None,
@@ -293,11 +330,17 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
     })
 }
 
+/// The words of `input` that may be codes: split where `code_table` splits, and at the quotes
+/// and `#` that wrap codes in bounces.
+fn words(input: &str) -> impl Iterator<Item = &str> {
+    input
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '\'' | '"' | '#'))
+        .filter(|w| !w.is_empty())
+}
+
 /// The first enhanced code among the words of `input` (`5.7.1`, `X.7.1`).
 fn enhanced_only(input: &str) -> Option<EnhancedInfo> {
-    input
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-        .take(16)
+    words(input)
         .find_map(codes::parse_enhanced_word)
         .and_then(|e| codes::lookup_enhanced(&e))
 }
@@ -389,6 +432,51 @@ mod tests {
         assert!(analyse("X.7.1", None).is_some());
         assert!(analyse("hello there", None).is_none());
         assert!(analyse("", None).is_none());
+    }
+
+    #[test]
+    fn exchange_ndrs_give_their_reply() {
+        // Exchange Online's NDR, as pasted whole: the diagnostic line quotes the reply.
+        let ndr = "Your message to u@example.org couldn't be delivered.\n\
+                   u wasn't found at example.org.\n\n\
+                   Diagnostic information for administrators:\n\n\
+                   Generating server: BN8PR12MB3281.namprd12.prod.outlook.com\n\n\
+                   u@example.org\n\
+                   Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient \
+                   not found by SMTP address lookup'\n\n\
+                   Original message headers:\n\n\
+                   Received: from BN8PR12MB3281.namprd12.prod.outlook.com\n\
+                   Content-Length: 250 bytes\n";
+        let r = analyse(ndr, None).unwrap();
+        assert_eq!(r.code, Some(550));
+        assert_eq!(r.enhanced.as_ref().map(|e| e.code.as_str()), Some("5.1.10"));
+        assert_eq!(
+            r.text,
+            "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+        );
+        let h = r.explanations[0].hint.as_ref().unwrap().to_string();
+        assert!(
+            h.starts_with("(Microsoft)") && h.contains("does not exist"),
+            "{h}"
+        );
+        // Older Exchange NDRs: "#550 … ##", and a reply inside "'< #5.0.0 smtp;550 …>'".
+        let r = find_reply("#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##").unwrap();
+        assert_eq!(r.code, Some(550));
+        assert_eq!(
+            r.text_without_codes(),
+            "RESOLVER.ADR.RecipNotFound; not found"
+        );
+        let r = find_reply("Remote Server returned '< #5.0.0 smtp;550 5.1.1 User doesn't exist>'")
+            .unwrap();
+        assert_eq!(r.text_without_codes(), "User doesn't exist");
+        // A reply's own quotes and brackets stay.
+        let r = find_reply("said: 550 5.7.1 it's 'quoted' <x>").unwrap();
+        assert_eq!(r.text_without_codes(), "it's 'quoted' <x>");
+        // A bare code late in a long NDR line keeps its basic code in the table view.
+        let long = format!("{} Remote Server returned '550 5.1.1'", "word ".repeat(40));
+        let t = analyse(&long, None).unwrap().table.unwrap();
+        assert_eq!(t.basic.map(|b| b.code), Some(550));
+        assert_eq!(t.enhanced.map(|e| e.info.code), Some("5.1.1".to_string()));
     }
 
     #[test]

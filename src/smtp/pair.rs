@@ -357,6 +357,7 @@ fn auth_plan(mech: &str, password: &str) -> Plan {
             password: Some(Secret::new(password)),
             ..Credentials::default()
         },
+        allow_plaintext: true,
         ..AuthPlan::default()
     });
     pl

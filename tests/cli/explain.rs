@@ -112,3 +112,95 @@ fn no_code_is_a_usage_error_and_bad_phases_are_refused() {
     let run = ehlo(&["explain", "--phase", "nonsense", "550"]);
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+#[test]
+fn an_exchange_ndr_from_stdin_is_explained() {
+    // The whole NDR as Exchange Online sends it: the reply is quoted on its diagnostic line.
+    let input = b"Your message to u@example.org couldn't be delivered.\n\
+                  u wasn't found at example.org.\n\n\
+                  Diagnostic information for administrators:\n\n\
+                  Generating server: BN8PR12MB3281.namprd12.prod.outlook.com\n\n\
+                  u@example.org\n\
+                  Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient \
+                  not found by SMTP address lookup'\n\n\
+                  Original message headers:\n\n\
+                  Received: from BN8PR12MB3281.namprd12.prod.outlook.com\n\
+                  \x20(2603:10b6:408:6b::15) by BN8PR12MB3281.namprd12.prod.outlook.com with \
+                  HTTPS; Thu, 3 Dec 2026\n 17:46:13 +0000\n\
+                  Content-Length: 250 bytes\n";
+    let run = ehlo_with(&["explain", "-"], Some(input), Duration::from_secs(20));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .starts_with("550 5.1.10  RESOLVER.ADR.RecipientNotFound; Recipient not found"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hint: (Microsoft)")
+            && !run
+                .stdout
+                .contains("hint: the recipient's domain accepts no mail"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn json_carries_what_the_text_shows() {
+    // The code-table view: the hint text mode prints is in the JSON too.
+    let text = ehlo(&["explain", "X.7.8"]);
+    assert_eq!(text.code, 0, "{}", text.all());
+    assert!(
+        text.stdout.contains("hint: credentials rejected"),
+        "{}",
+        text.stdout
+    );
+    let v = json(&["X.7.8"]);
+    let t = &v["table"];
+    assert_eq!(t["enhanced"]["code"], "X.7.8");
+    assert_eq!(t["enhanced"]["title"], "Authentication credentials invalid");
+    assert_eq!(t["enhanced"]["usual_basic"], "535, 554");
+    let hint = t["hints"][0]["hint"].as_str().unwrap();
+    assert!(hint.starts_with("credentials rejected"), "{hint}");
+    assert_eq!(t["hints"][0]["phases"], serde_json::json!([]));
+    // A code outside 2xx–5xx: text explains it, and so does JSON.
+    let text = ehlo(&["explain", "699"]);
+    assert!(
+        text.stdout.contains("699 is not a valid"),
+        "{}",
+        text.stdout
+    );
+    let v = json(&["699"]);
+    assert_eq!(v["code"], 699);
+    assert_eq!(v["table"]["basic"]["code"], 699);
+    assert!(
+        v["table"]["hints"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("699 is not a valid"),
+        "{v}"
+    );
+    // Per-command rows and hints, as in the text.
+    let v = json(&["550", "5.1.1"]);
+    let after = v["table"]["basic"]["after"].as_array().unwrap();
+    assert!(
+        after
+            .iter()
+            .any(|a| a["phase"] == "rcpt"
+                && a["meaning"] == "mailbox unavailable / recipient refused"),
+        "{v}"
+    );
+    let hints = v["table"]["hints"].as_array().unwrap();
+    assert!(
+        hints
+            .iter()
+            .any(|h| h["phases"] == serde_json::json!(["rcpt", "dot"])
+                && h["hint"].as_str().unwrap().contains("does not exist")),
+        "{v}"
+    );
+    assert_eq!(v["table"]["classes_differ"], false);
+    // A pasted reply with text has no table.
+    let v = json(&["550 5.1.1 User unknown"]);
+    assert!(v["table"].is_null(), "{v}");
+}

@@ -875,3 +875,44 @@ fn a_missing_tmpdir_for_the_mbox_is_refused_at_start() {
     );
     assert_eq!(r.all().trim().lines().count(), 1, "{}", r.all());
 }
+
+/// `ehlo serve --json` ends with a `summary` like every mode (src/render/json.rs): after the
+/// last session when it stops on its own, and with the reason (also on stderr) when it cannot
+/// start.
+#[test]
+fn serve_json_ends_with_a_summary() {
+    let serve = Serve::start(&["--json", "--max-sessions", "1"]);
+    let run = ehlo(&[
+        "-s",
+        &serve.addr,
+        "-t",
+        "a@x.test",
+        "-f",
+        "b@x.test",
+        "-q",
+        "HELO",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    let last: serde_json::Value = serde_json::from_str(
+        out.lines()
+            .rfind(|l| l.starts_with('{'))
+            .expect("JSON lines"),
+    )
+    .unwrap();
+    assert_eq!(last["type"], "summary", "{out}");
+    assert_eq!(last["data"]["exit_code"], 0, "{out}");
+    assert_eq!(last["data"]["outcome"], "ok", "{out}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let run = ehlo(&["serve", "--listen", &addr, "--json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("*** cannot listen on"), "{}", run.all());
+    let last: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().expect("a line")).unwrap();
+    assert_eq!(last["type"], "summary", "{}", run.stdout);
+    assert_eq!(last["data"]["exit_code"], 2, "{}", run.stdout);
+    assert_eq!(last["data"]["outcome"], "listen", "{}", run.stdout);
+}

@@ -1,6 +1,8 @@
 //! AUTH secrets and TLS in depth, end to end against the scripted server: secret sources,
-//! the plaintext-AUTH guard, `--tls-protocol`, client certificates, peer certificate dumps and
-//! mode confusion (a plain port used with `--tls-on-connect`).
+//! the plaintext-AUTH guard (before connecting, and when an optional STARTTLS left the
+//! connection clear), AUTH exchanges a hostile server ends its own way, `--tls-protocol`,
+//! client certificates, peer certificate dumps and mode confusion (a plain port used with
+//! `--tls-on-connect`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,211 @@ fn auth_over_plaintext_is_refused_without_a_terminal() {
         "must not connect: {}",
         run.all()
     );
+}
+
+/// `--tls-optional`/`--tls-optional-strict` against a server without STARTTLS: the connection
+/// stays clear, so AUTH is refused when it is about to start (same words and exit code as the
+/// refusal before connecting) and no credential reaches the server, unless
+/// `--allow-plaintext-auth`.
+#[test]
+fn optional_tls_that_did_not_happen_does_not_let_auth_go_out_in_the_clear() {
+    for flag in ["--tls-optional", "--tls-optional-strict"] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let run = send(&srv, &[flag, "-a", "PLAIN", "--au", "u", "--ap", "pw-x7"]);
+        let got = srv.finish();
+        assert_eq!(run.code, 1, "{flag}: {}", run.all());
+        assert!(
+            run.all().contains(
+                "AUTH without TLS would send the credentials unencrypted: add --tls (STARTTLS) \
+                 or --tls-on-connect, or --allow-plaintext-auth to send them anyway"
+            ),
+            "{flag}: {}",
+            run.all()
+        );
+        assert!(!got.contains("AUTH"), "{flag}: the server got {got:?}");
+        // Allowed by the flag: AUTH goes out, with the warning.
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("AUTH PLAIN"),
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let run = send(
+            &srv,
+            &[
+                flag,
+                "--allow-plaintext-auth",
+                "-a",
+                "PLAIN",
+                "--au",
+                "u",
+                "--ap",
+                "pw-x7",
+                "-q",
+                "auth",
+            ],
+        );
+        srv.finish();
+        assert_eq!(run.code, 0, "{flag}: {}", run.all());
+        assert!(
+            run.all().contains("AUTH over an unencrypted connection"),
+            "{}",
+            run.all()
+        );
+        assert!(!run.all().contains("pw-x7"), "{}", run.all());
+    }
+}
+
+/// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: with
+/// `--auth-optional` the session carries on unauthenticated and says why, in the transcript
+/// and in JSON; the 235 is not read as "authentication succeeded".
+#[test]
+fn a_235_after_a_cancelled_exchange_is_reported_and_not_trusted() {
+    for json in [false, true] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH DIGEST-MD5\r\n"),
+            Step::Expect("AUTH DIGEST-MD5"),
+            // nonce="n",algorithm=md5-sess
+            Step::Send(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n"),
+            Step::Line,
+            // rspauth=0000: the server does not know the password.
+            Step::Send(b"334 cnNwYXV0aD0wMDAw\r\n"),
+            Step::Expect("*"),
+            Step::Send(b"235 2.7.0 Authentication successful\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let mut extra = vec![
+            "--allow-plaintext-auth",
+            "--auth-optional",
+            "DIGEST-MD5",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+            "-q",
+            "auth",
+        ];
+        if json {
+            extra.push("--json");
+        }
+        let run = send(&srv, &extra);
+        srv.finish();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let out = run.all();
+        assert!(
+            out.contains("AUTH DIGEST-MD5: server signature did not verify")
+                && out.contains("could not prove it knows the password")
+                && out.contains("carrying on without AUTH (--auth-optional)"),
+            "{out}"
+        );
+        assert!(!out.contains("authentication succeeded"), "{out}");
+        if json {
+            assert!(
+                out.lines().any(|l| l.contains(r#""type":"warning""#)
+                    && l.contains("server signature did not verify")),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains("!!! AUTH DIGEST-MD5: server signature did not verify"),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// `--auth-optional-strict MECH` with MECH not offered: AUTH was not tried, so the session
+/// carries on (swaks fails it only when AUTH was tried and failed).
+#[test]
+fn auth_optional_strict_with_its_mechanism_not_offered_carries_on() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--allow-plaintext-auth",
+            "--auth-optional-strict",
+            "CRAM-MD5",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+            "-q",
+            "auth",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("asked for CRAM-MD5, the server offers PLAIN LOGIN: carrying on without AUTH (--auth-optional-strict)"),
+        "{}",
+        run.all()
+    );
+}
+
+/// `--auth-plaintext` shows a decoded challenge with its controls escaped: a server's CR LF
+/// cannot write a line of its own (a forged result) into the transcript.
+#[test]
+fn a_decoded_challenge_cannot_forge_transcript_lines() {
+    let forged = b64("\x1b[31mUser\r\n=== Result: ok (forged)\n<-  235 2.7.0 forged");
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH LOGIN\r\n"),
+        Step::Expect("AUTH LOGIN"),
+        Step::SendOwned(format!("334 {forged}\r\n").into_bytes()),
+        Step::Line,
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--allow-plaintext-auth",
+            "-a",
+            "LOGIN",
+            "--auth-plaintext",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 28, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains(
+            r"challenge decoded: \x1b[31mUser\x0d\x0a=== Result: ok (forged)\x0a<-  235 2.7.0 forged"
+        ),
+        "{out}"
+    );
+    // One line holds the whole challenge: nothing of it starts a line of its own.
+    assert_eq!(
+        out.lines().filter(|l| l.contains("forged")).count(),
+        1,
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "{out}");
 }
 
 #[test]
@@ -181,6 +388,28 @@ fn tls_protocol_against_a_tls12_only_server() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stdout.contains("TLSv1.2:"), "{}", run.stdout);
     assert!(!run.stdout.contains("SECLEVEL"), "{}", run.stdout);
+}
+
+/// `--tls-protocol tlsv1_1,tlsv1_3` has a gap OpenSSL cannot honour (it would offer TLS 1.1
+/// alone, and fail against a TLS 1.3-only server with exit 29): refused before connecting,
+/// with a one-line reason, exit 1.
+#[test]
+fn tls_protocol_with_a_gap_is_a_usage_error() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let server = l.local_addr().unwrap().to_string();
+    let mut args = send_args(&server);
+    args.extend(["--tls", "-k", "--tls-protocol", "tlsv1_1,tlsv1_3"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo(&args);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let first = run.stderr.lines().next().unwrap_or("");
+    assert!(
+        first.contains("tlsv1_1,tlsv1_3 leaves out tlsv1_2 in between"),
+        "{}",
+        run.all()
+    );
+    assert!(l.accept().is_err(), "connected anyway: {}", run.all());
 }
 
 #[test]
@@ -452,4 +681,190 @@ fn verify_ca_or_host_alone_enforces_only_that_half() {
     // --insecure turns verification off; asking for a half of it at the same time is refused.
     let run = ehlo(&["-s", "127.0.0.1:9", "-t", "a@b.c", "-k", "--tls-verify-ca"]);
     assert_eq!(run.code, 1, "{}", run.all());
+}
+
+/// A root (SHA-256) and a leaf for localhost it signed with SHA-1 (`openssl x509 -req -sha1`),
+/// as PEM files in `dir`; returns the root's file and an acceptor presenting the leaf (at
+/// security level 0: OpenSSL refuses to serve it otherwise).
+fn sha1_signed_server(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, Arc<openssl::ssl::SslAcceptor>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509, X509Builder, X509NameBuilder};
+    let key = || {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let (ca_key, leaf_key) = (key(), key());
+    let make = |cn: &str, public: &PKey<Private>, ca: bool, digest: MessageDigest| -> X509 {
+        let name = |cn: &str| {
+            let mut n = X509NameBuilder::new().unwrap();
+            n.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+            n.build()
+        };
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = BigNum::from_u32(if ca { 1 } else { 2 }).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name(cn)).unwrap();
+        b.set_issuer_name(&name("ehlo SHA-1 test root")).unwrap();
+        b.set_pubkey(public).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        let ext = if ca {
+            BasicConstraints::new().critical().ca().build().unwrap()
+        } else {
+            SubjectAlternativeName::new()
+                .dns("localhost")
+                .ip("127.0.0.1")
+                .build(&b.x509v3_context(None, None))
+                .unwrap()
+        };
+        b.append_extension(ext).unwrap();
+        b.sign(&ca_key, digest).unwrap();
+        b.build()
+    };
+    let ca = make(
+        "ehlo SHA-1 test root",
+        &ca_key,
+        true,
+        MessageDigest::sha256(),
+    );
+    let leaf = make("localhost", &leaf_key, false, MessageDigest::sha1());
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_security_level(0);
+    b.set_certificate(&leaf).unwrap();
+    b.set_private_key(&leaf_key).unwrap();
+    (ca_file, Arc::new(b.build()))
+}
+
+/// A SHA-1-signed leaf fails verification (exit 29, "too weak") whether its root is trusted
+/// through `SSL_CERT_FILE` (the bundle read after the handshake) or `--tls-ca-path`: both
+/// judge at the connection's security level. Through the bundle it used to pass (exit 0).
+#[test]
+fn a_sha1_signed_certificate_fails_through_ssl_cert_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, acceptor) = sha1_signed_server(dir.path());
+    let ca = ca.to_str().unwrap();
+    let no_dir = dir.path().join("no-hashed-dir");
+    std::fs::create_dir_all(&no_dir).unwrap();
+    let no_dir = no_dir.to_str().unwrap();
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let runs: [(&[&str], Env); 2] = [
+        (&[], &[("SSL_CERT_FILE", ca), ("SSL_CERT_DIR", no_dir)]),
+        (&["--tls-ca-path", ca], &[]),
+    ];
+    for (flags, env) in runs {
+        let steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 2.0.0 go ahead\r\n"),
+            Step::Tls,
+            Step::ExpectCloseNotify,
+        ];
+        let srv = scripted_with(steps, acceptor.clone());
+        let mut args = send_args(&srv.server());
+        args.extend(["--tls", "--quit-after", "rcpt"].map(String::from));
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo_with_env(&args, env, None, Duration::from_secs(30));
+        srv.finish();
+        assert_eq!(run.code, 29, "{flags:?} {env:?}: {}", run.all());
+        assert!(
+            run.all()
+                .contains("failed CA verification (CA signature digest algorithm too weak)"),
+            "{flags:?} {env:?}: {}",
+            run.all()
+        );
+    }
+}
+
+/// TLS inputs OpenSSL cannot use — a `--tls-ca-path` that is no PEM, a `--tls-key` of another
+/// certificate, an encrypted key, a cipher string or TLS 1.3 suite list it knows nothing of —
+/// are bad options: exit 1 with a one-line reason naming the flag, before connecting. They
+/// used to be found only after STARTTLS ("TLS setup failed", exit 29). The REPL, `probe` and
+/// `check` read `--tls-ca-path` the same way.
+#[test]
+fn unusable_tls_inputs_are_usage_errors_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let a = rcgen::generate_simple_self_signed(vec!["client.test".into()]).unwrap();
+    let b = rcgen::generate_simple_self_signed(vec!["other.test".into()]).unwrap();
+    let cert = file("a.pem", a.cert.pem().as_bytes());
+    let other_key = file("b.key", b.signing_key.serialize_pem().as_bytes());
+    let encrypted =
+        openssl::pkey::PKey::private_key_from_pem(a.signing_key.serialize_pem().as_bytes())
+            .unwrap()
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"secret")
+            .unwrap();
+    let encrypted = file("enc.key", &encrypted);
+    let not_pem = file("ca.txt", b"this is not a certificate\n");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let server = l.local_addr().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--tls-ca-path", &not_pem], "--tls-ca-path: "),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &other_key],
+            "does not belong to --tls-cert",
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &encrypted],
+            "encrypted keys are not supported",
+        ),
+        (vec!["--tls-cipher", "NOPE"], "--tls-cipher: "),
+        (vec!["--tls-ciphersuites", "NOPE"], "--tls-ciphersuites: "),
+    ];
+    for (flags, says) in cases {
+        let mut args = send_args(&server);
+        args.push("--tls".into());
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{flags:?}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{flags:?}: {}", run.all());
+        assert!(run.stderr.contains(says), "{flags:?}: {}", run.all());
+        assert!(!run.stderr.contains("TLS setup failed"), "{}", run.all());
+    }
+    let others: [&[&str]; 3] = [
+        &["repl", &server, "--tls-ca-path", &not_pem],
+        &[
+            "probe",
+            &server,
+            "--to",
+            "a@b.test",
+            "--tls-ca-path",
+            &not_pem,
+        ],
+        &["check", "example.test", "--tls-ca-path", &not_pem],
+    ];
+    for args in others {
+        let run = ehlo_with(args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(
+            run.all().contains("holds no PEM certificate"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+    assert!(l.accept().is_err(), "connected anyway");
 }

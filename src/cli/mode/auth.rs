@@ -96,14 +96,12 @@ pub(super) fn auth_extra(list: &[String], creds: &mut Credentials) -> Result<(),
 }
 
 /// AUTH without TLS sends the credentials readable on the wire: ask on a terminal, refuse
-/// non-interactively (the run would otherwise leak them silently from a script).
+/// non-interactively (the run would otherwise leak them silently from a script). The session
+/// refuses with the same words when an optional STARTTLS leaves the connection unencrypted.
 pub(super) fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
-    const FIX: &str =
-        "add --tls (STARTTLS) or --tls-on-connect, or --allow-plaintext-auth to send them anyway";
+    use crate::smtp::client::{plaintext_auth_declined, plaintext_auth_refused};
     let Some(prompt) = env.prompt else {
-        return Err(usage(format!(
-            "--auth without TLS would send the credentials unencrypted: {FIX}"
-        )));
+        return Err(usage(plaintext_auth_refused().to_string()));
     };
     let answer = prompt(
         "AUTH without TLS: send credentials unencrypted? [y/N] ",
@@ -113,9 +111,7 @@ pub(super) fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(usage(format!(
-            "AUTH over an unencrypted connection declined: {FIX}"
-        )))
+        Err(usage(plaintext_auth_declined().to_string()))
     }
 }
 

@@ -110,6 +110,13 @@ pub(super) fn check_config(
             p.display()
         )));
     }
+    if let Some(p) = &a.tls_ca_path {
+        let tls = crate::net::tls::TlsParams {
+            ca_path: Some(p.clone()),
+            ..Default::default()
+        };
+        crate::net::tls::check(&tls).map_err(usage)?;
+    }
     let family = Family::from_flags(a.ipv4, a.ipv6);
     Ok(crate::check::CheckConfig {
         domains,

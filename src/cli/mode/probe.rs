@@ -76,6 +76,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         connect_timeout: a.timeout,
         ..Link::default()
     };
+    crate::net::tls::check(&link.tls).map_err(|e| usage(format!("probe: {e}")))?;
     let auth = match &a.auth_user {
         None => None,
         Some(user) => {

@@ -57,6 +57,7 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         connect_timeout: c.timeout,
         ..Link::default()
     };
+    crate::net::tls::check(&link.tls).map_err(usage)?;
     Ok(ReplConfig {
         target,
         port: c.port,

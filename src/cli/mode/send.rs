@@ -503,8 +503,13 @@ fn auth_plan(
                 }
                 _ => (None, None),
             };
+            // Asked now when no TLS is planned at all; with an optional STARTTLS the session
+            // decides when AUTH is about to start, knowing whether TLS is up, and refuses
+            // unless the flag (or this confirmation) allowed it.
+            let mut allow_plaintext = auth.allow_plaintext_auth;
             if sends && !encrypted && !auth.allow_plaintext_auth {
                 confirm_plaintext_auth(env)?;
+                allow_plaintext = true;
             }
             let (user, password, token) = if !sends {
                 (
@@ -541,6 +546,7 @@ fn auth_plan(
                 show_plaintext: auth.auth_plaintext,
                 show_secrets: auth.show_secrets,
                 aliases,
+                allow_plaintext,
             })
         }
     })
@@ -594,7 +600,7 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
         _ => Vec::new(),
     };
-    Ok(TlsParams {
+    let params = TlsParams {
         sni: tls.tls_sni.clone(),
         verify: !tls.insecure,
         verify_only: verify_only(tls),
@@ -615,7 +621,11 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
         tlsa,
         dane_names,
-    })
+    };
+    // A bad CA file, cipher string or client certificate is a mistake in the invocation: said
+    // now (exit 1), not after connecting and sending STARTTLS.
+    crate::net::tls::check(&params).map_err(usage)?;
+    Ok(params)
 }
 
 /// The transcript's form: JSON Lines, or the human transcript with its `--hide-*`, `--no-*-hints`,

@@ -514,10 +514,20 @@ fn secret_sources_in_order() {
     let got = c(&[]);
     assert_eq!(got.password.unwrap().expose(), "from-netrc");
     assert_eq!(got.user, "netrc-user");
-    // …and `default` when the machine's login is someone else.
-    let got = c(&["--au", "other"]);
+    // …and `default` when the machine's login is someone else and default's is this user…
+    let got = c(&["--au", "d"]);
     assert_eq!(got.password.unwrap().expose(), "from-default");
-    assert_eq!(got.user, "other");
+    assert_eq!(got.user, "d");
+    // …but not another login's password (curl skips such a `default` too).
+    let args = with(&["--au", "other"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Err(Error::Usage(m)) = mode_in(&refs, &e) else {
+        panic!("default's password must not serve another user")
+    };
+    assert!(
+        m.contains("no password") && !m.contains("from-default"),
+        "{m}"
+    );
     // Token file for the OAuth mechanisms; .netrc is not asked then.
     let tf = tok_file.to_str().unwrap();
     let got = c(&["XOAUTH2", "--au", "u", "--auth-token-file", tf]);
@@ -627,8 +637,11 @@ fn tls_depth_flags() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("c.pem");
     let key = dir.path().join("k.pem");
-    std::fs::write(&cert, "x").unwrap();
-    std::fs::write(&key, "x").unwrap();
+    // Usable files: they are checked before connecting (a file OpenSSL cannot use is a usage
+    // error, below).
+    let (x, pk) = crate::net::tls::self_signed(&["client.test"]).unwrap();
+    std::fs::write(&cert, x.to_pem().unwrap()).unwrap();
+    std::fs::write(&key, pk.private_key_to_pem_pkcs8().unwrap()).unwrap();
     let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let cfg = send(&[
         "-t",
@@ -665,6 +678,17 @@ fn tls_depth_flags() {
     assert!(argv(&["-t", "a@x.test", "--tls-chain", c]));
     let e = err(&["-t", "a@x.test", "--tls-cert", "/no/c.pem", "--tls-key", k]);
     assert!(e.starts_with("--tls-cert: /no/c.pem"), "{e}");
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "x").unwrap();
+    let e = err(&[
+        "-t",
+        "a@x.test",
+        "--tls-cert",
+        junk.to_str().unwrap(),
+        "--tls-key",
+        k,
+    ]);
+    assert!(e.contains("holds no PEM certificate"), "{e}");
 }
 
 #[test]

@@ -4,14 +4,13 @@
 use std::pin::Pin;
 
 use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
-use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
 use super::params::{
-    TlsParams, client_context, configure_versions_and_ciphers, install_trust, load_client_cert,
+    TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
 use super::verify::build_info;
 use super::{TlsError, setup};
@@ -54,22 +53,7 @@ where
     let fallback = install_trust(&mut b, params, system)?;
     configure_versions_and_ciphers(&mut b, params)?;
     if let Some(cc) = &params.client_cert {
-        let (cert, key, chain) = load_client_cert(cc)?;
-        b.set_certificate(&cert)
-            .map_err(setup("cannot use the client certificate"))?;
-        let mismatch = |_| {
-            TlsError::Setup(format!(
-                "--tls-key {} does not belong to --tls-cert {}",
-                cc.key.display(),
-                cc.cert.display()
-            ))
-        };
-        b.set_private_key(&key).map_err(mismatch)?;
-        b.check_private_key().map_err(mismatch)?;
-        for c in chain {
-            b.add_extra_chain_cert(c)
-                .map_err(setup("cannot add a --tls-chain certificate"))?;
-        }
+        use_client_cert(&mut b, cc)?;
     }
     let ctx = b.build();
     // SNI and the verify name are set by hand below: they may differ.
@@ -92,20 +76,12 @@ where
         .unwrap_or_else(|| host.to_string());
     let checked = checked.trim_end_matches('.').to_string();
     let checked_ip = parse_ip_literal(&checked);
+    // The name is checked by `verify::match_name` (RFC 6125), not by OpenSSL: its verify
+    // result is then the chain's own verdict.
     let checked = match checked_ip {
         Some(ip) => ip.to_string(),
         None => checked,
     };
-    {
-        let param = ssl.param_mut();
-        param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
-        match checked_ip {
-            Some(ip) => param.set_ip(ip),
-            None if !checked.is_empty() => param.set_host(&checked),
-            None => Ok(()),
-        }
-        .map_err(setup("cannot set the name to verify"))?;
-    }
     // Ask for a stapled OCSP response (RFC 6066 §8) so the evidence can say whether one came.
     ssl.set_status_type(StatusType::OCSP)
         .map_err(setup("cannot request OCSP stapling"))?;

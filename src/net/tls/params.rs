@@ -1,5 +1,6 @@
 //! Client TLS settings (`TlsParams`, `--tls-protocol`, client certificates) and how they set up
-//! an OpenSSL context: options, versions and ciphers, trust anchors, certificate files.
+//! an OpenSSL context: options, versions and ciphers, trust anchors, certificate files; and
+//! `check`, the same set-up tried before connecting so that unusable inputs are usage errors.
 
 use std::path::{Path, PathBuf};
 
@@ -94,19 +95,22 @@ impl TlsVersion {
             TlsVersion::Tls1_3 => SslVersion::TLS1_3,
         }
     }
-    fn no_option(self) -> SslOptions {
+    /// The `--tls-protocol` spelling.
+    fn name(self) -> &'static str {
         match self {
-            TlsVersion::Tls1_0 => SslOptions::NO_TLSV1,
-            TlsVersion::Tls1_1 => SslOptions::NO_TLSV1_1,
-            TlsVersion::Tls1_2 => SslOptions::NO_TLSV1_2,
-            TlsVersion::Tls1_3 => SslOptions::NO_TLSV1_3,
+            TlsVersion::Tls1_0 => "tlsv1",
+            TlsVersion::Tls1_1 => "tlsv1_1",
+            TlsVersion::Tls1_2 => "tlsv1_2",
+            TlsVersion::Tls1_3 => "tlsv1_3",
         }
     }
 }
 
 /// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
 /// never both. A deny list narrows OpenSSL's default (TLS 1.2 and 1.3); TLS 1.0/1.1 are reached
-/// only by naming them in an allow list. Returns the allowed versions, ascending.
+/// only by naming them in an allow list. The versions must be contiguous: OpenSSL negotiates
+/// within one range (lowest to highest) and, given a gap (`tlsv1_1,tlsv1_3`), uses only the
+/// lowest run of it, silently. Returns the allowed versions, ascending.
 pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     let mut allow = Vec::new();
     let mut deny = Vec::new();
@@ -165,6 +169,25 @@ pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     out.dedup();
     if out.is_empty() {
         return Err("denies every version ehlo can use (TLS 1.2 and 1.3)".into());
+    }
+    let (lowest, highest) = (out[0], out[out.len() - 1]);
+    let between: Vec<TlsVersion> = TlsVersion::ALL
+        .into_iter()
+        .filter(|v| *v >= lowest && *v <= highest)
+        .collect();
+    if between.len() != out.len() {
+        let names = |v: &[TlsVersion]| v.iter().map(|v| v.name()).collect::<Vec<_>>().join(",");
+        let missing: Vec<TlsVersion> = between
+            .iter()
+            .copied()
+            .filter(|v| !out.contains(v))
+            .collect();
+        return Err(format!(
+            "{} leaves out {} in between: OpenSSL negotiates one range of versions, so give {} (or fewer at either end)",
+            names(&out),
+            names(&missing),
+            names(&between)
+        ));
     }
     Ok(out)
 }
@@ -282,23 +305,71 @@ pub(super) fn configure_versions_and_ciphers(
         .map_err(setup("--tls-protocol: cannot set the lowest version"))?;
     b.set_max_proto_version(Some(max.ssl()))
         .map_err(setup("--tls-protocol: cannot set the highest version"))?;
-    // A gap (tlsv1_1,tlsv1_3): OpenSSL's min/max cannot say it, the NO_ options can.
-    for v in TlsVersion::ALL {
-        if v > min && v < max && !allowed.contains(&v) {
-            b.set_options(v.no_option());
-        }
-    }
+    // Every version from min to max is allowed: `parse_protocols` refuses a gap, which
+    // OpenSSL cannot honour (NO_TLSv1_x options inside the range leave only its lowest run).
     if params.legacy() {
         b.set_security_level(0);
     }
     Ok(())
 }
 
+/// Present the client certificate, key and chain of `cc` from the context `b`.
+pub(super) fn use_client_cert(b: &mut SslContextBuilder, cc: &ClientCert) -> Result<(), TlsError> {
+    let (cert, key, chain) = load_client_cert(cc)?;
+    b.set_certificate(&cert)
+        .map_err(setup("--tls-cert: cannot use the client certificate"))?;
+    let mismatch = |_| {
+        TlsError::Setup(format!(
+            "--tls-key {} does not belong to --tls-cert {}",
+            cc.key.display(),
+            cc.cert.display()
+        ))
+    };
+    b.set_private_key(&key).map_err(mismatch)?;
+    b.check_private_key().map_err(mismatch)?;
+    for c in chain {
+        b.add_extra_chain_cert(c)
+            .map_err(setup("cannot add a --tls-chain certificate"))?;
+    }
+    Ok(())
+}
+
+/// Check the files and strings of `params` before connecting, so that a mistake in them is a
+/// usage error (exit 1) and not a TLS failure after STARTTLS: the `--tls-ca-path` certificates
+/// (a directory: up to its first file holding one), and, when given, the versions, ciphers and
+/// client certificate set on a context as the handshake sets them. Cheap on purpose: no trust
+/// store is built (the system store is never touched), so the handshake's own loading stays
+/// the only one. The error is one line naming the flag.
+pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
+    let reason = |e: TlsError| match e {
+        TlsError::Setup(s) => s,
+        other => other.to_string(),
+    };
+    if let Some(path) = &params.ca_path {
+        read_ca_path(path, true).map_err(|e| format!("--tls-ca-path: {}", reason(e)))?;
+    }
+    let ciphers = params.cipher_list.is_some() || params.ciphersuites.is_some();
+    if !ciphers && params.protocols.is_none() && params.client_cert.is_none() {
+        return Ok(());
+    }
+    let mut b = client_context().map_err(|e| format!("cannot create the TLS context: {e}"))?;
+    configure_versions_and_ciphers(&mut b, params).map_err(reason)?;
+    if let Some(cc) = &params.client_cert {
+        use_client_cert(&mut b, cc).map_err(|e| {
+            let r = reason(e);
+            if r.starts_with("--") {
+                r
+            } else {
+                format!("--tls-cert/--tls-key: {r}")
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates
 /// after the first in the certificate file count as chain too.
-pub(super) fn load_client_cert(
-    cc: &ClientCert,
-) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
+fn load_client_cert(cc: &ClientCert) -> Result<(X509, PKey<Private>, Vec<X509>), TlsError> {
     let (cert, key) = load_cert_key(&cc.cert, &cc.key)?;
     let mut chain: Vec<X509> = read_bounded(&cc.cert)
         .ok()
@@ -326,6 +397,12 @@ pub(super) fn load_client_cert(
 /// Read the extra trust anchors: a PEM file (one or more certificates) or a directory whose
 /// files hold PEM certificates (hashed `c_rehash` names are not required).
 fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
+    read_ca_path(path, false)
+}
+
+/// [`load_ca_path`]; `first`: in a directory, stop at the first file that holds a certificate
+/// (enough to know the path is usable).
+fn read_ca_path(path: &Path, first: bool) -> Result<Vec<X509>, TlsError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| TlsError::Setup(format!("cannot read CA path {}: {e}", path.display())))?;
     let mut certs = Vec::new();
@@ -336,6 +413,9 @@ fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
             let p = entry.path();
             if let Ok(pem) = read_bounded(&p) {
                 certs.extend(X509::stack_from_pem(&pem).unwrap_or_default());
+            }
+            if first && !certs.is_empty() {
+                break;
             }
         }
     } else {

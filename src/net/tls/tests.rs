@@ -43,6 +43,16 @@ async fn handshake_trusting(
     system: &dyn Fn() -> SystemStore,
 ) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
     let acc = acceptor(cert, &[], key).unwrap();
+    handshake_accepting(acc, host, p, system).await
+}
+
+/// [`handshake_trusting`] against an acceptor of the test's own.
+async fn handshake_accepting(
+    acc: SslAcceptor,
+    host: &str,
+    p: &TlsParams,
+    system: &dyn Fn() -> SystemStore,
+) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
     let (c, s) = duplex(64 * 1024);
     let server = tokio::spawn(async move {
         if let Ok((mut s, _)) = accept(s, &acc).await {
@@ -148,6 +158,119 @@ async fn system_store_of_a_debian_layout_verifies_by_directory_then_bundle() {
         "{:?}",
         r.map(|x| x.1)
     );
+}
+
+/// A root (signed with SHA-256) and a leaf for localhost it signed with SHA-1, and the leaf's
+/// key (what `openssl x509 -req -sha1` makes).
+fn sha1_signed_leaf() -> (X509, X509, PKey<Private>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509Name, X509NameBuilder};
+    let key = || {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let name = |cn: &str| -> X509Name {
+        let mut n = X509NameBuilder::new().unwrap();
+        n.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        n.build()
+    };
+    let (ca_key, leaf_key) = (key(), key());
+    let make = |subject: &str, public: &PKey<Private>, ca: bool, digest: MessageDigest| {
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = BigNum::from_u32(if ca { 1 } else { 2 }).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name(subject)).unwrap();
+        b.set_issuer_name(&name("ehlo test SHA-1 root")).unwrap();
+        b.set_pubkey(public).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        if ca {
+            let bc = BasicConstraints::new().critical().ca().build().unwrap();
+            b.append_extension(bc).unwrap();
+        } else {
+            let san = SubjectAlternativeName::new()
+                .dns("localhost")
+                .build(&b.x509v3_context(None, None))
+                .unwrap();
+            b.append_extension(san).unwrap();
+        }
+        b.sign(&ca_key, digest).unwrap();
+        b.build()
+    };
+    let ca = make(
+        "ehlo test SHA-1 root",
+        &ca_key,
+        true,
+        MessageDigest::sha256(),
+    );
+    let leaf = make("localhost", &leaf_key, false, MessageDigest::sha1());
+    (ca, leaf, leaf_key)
+}
+
+/// The bundle fallback (`SSL_CERT_FILE`, or a system bundle whose directory does not know the
+/// issuer) judges a chain at the connection's security level, as the handshake does with
+/// `--tls-ca-path`: a SHA-1-signed leaf fails both ways. It used to pass through the bundle.
+#[tokio::test]
+async fn a_sha1_signature_fails_through_the_bundle_as_through_the_ca_path() {
+    let (ca, leaf, key) = sha1_signed_leaf();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ca.pem");
+    std::fs::write(&file, ca.to_pem().unwrap()).unwrap();
+    let empty_root = tmp.path().join("root");
+    std::fs::create_dir_all(&empty_root).unwrap();
+    let file_s = file.to_str().unwrap().to_string();
+    let system = || {
+        trust::locate(&empty_root, |k: &str| {
+            (k == "SSL_CERT_FILE").then(|| std::ffi::OsString::from(&file_s))
+        })
+    };
+    // A server that may present it at all (OpenSSL's own level refuses it on the server side).
+    let server = || {
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        b.set_security_level(0);
+        b.set_certificate(&leaf).unwrap();
+        b.set_private_key(&key).unwrap();
+        b.build()
+    };
+    let by_ca_path = TlsParams {
+        ca_path: Some(file.clone()),
+        ..params(true)
+    };
+    for (how, p) in [
+        ("SSL_CERT_FILE", params(true)),
+        ("--tls-ca-path", by_ca_path),
+    ] {
+        let r = handshake_accepting(server(), "localhost", &p, &system).await;
+        let Err(TlsError::Verify { info, .. }) = r else {
+            panic!("{how}: expected Verify, got {:?}", r.map(|x| x.1))
+        };
+        assert!(
+            !info.verify.chain_ok && info.verify.name_ok,
+            "{how}: {:?}",
+            info.verify
+        );
+        assert_eq!(
+            info.verify.reason.as_deref(),
+            Some("CA signature digest algorithm too weak"),
+            "{how}"
+        );
+    }
+    // The same chain signed with SHA-256 would pass the fallback: the level is what differs.
+    let (ca2, leaf2, key2) = ca_and_leaf("ehlo test root D");
+    std::fs::write(&file, ca2.to_pem().unwrap()).unwrap();
+    let (_, info) = handshake_trusting(&leaf2, &key2, "localhost", &params(true), &system)
+        .await
+        .unwrap();
+    assert!(info.verify.ok, "{:?}", info.verify);
 }
 
 #[tokio::test]
@@ -447,6 +570,95 @@ async fn bad_ca_path_is_a_setup_error() {
     drop(c);
 }
 
+/// `check`: what the handshake would refuse as "TLS setup failed" is found before connecting,
+/// one line naming the flag; usable inputs pass, and without TLS flags nothing is read.
+#[test]
+fn check_finds_unusable_inputs_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(&["client.test"]).unwrap();
+    let (_, other) = self_signed(&["other.test"]).unwrap();
+    let write = |name: &str, body: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let cert_file = write("c.pem", &cert.to_pem().unwrap());
+    let key_file = write("c.key", &key.private_key_to_pem_pkcs8().unwrap());
+    let other_file = write("o.key", &other.private_key_to_pem_pkcs8().unwrap());
+    let junk = write("junk.pem", b"junk");
+    let cas = dir.path().join("cas");
+    std::fs::create_dir_all(&cas).unwrap();
+    std::fs::write(cas.join("a.pem"), cert.to_pem().unwrap()).unwrap();
+    let client = |key: &Path| {
+        Some(ClientCert {
+            cert: cert_file.clone(),
+            key: key.to_path_buf(),
+            chain: None,
+        })
+    };
+    assert_eq!(check(&params(true)), Ok(()));
+    for ok in [
+        TlsParams {
+            ca_path: Some(cert_file.clone()),
+            ..params(true)
+        },
+        TlsParams {
+            ca_path: Some(cas.clone()),
+            ..params(true)
+        },
+        TlsParams {
+            client_cert: client(&key_file),
+            cipher_list: Some("ECDHE-ECDSA-AES128-GCM-SHA256".into()),
+            ciphersuites: Some("TLS_AES_128_GCM_SHA256".into()),
+            protocols: Some(vec![TlsVersion::Tls1_2, TlsVersion::Tls1_3]),
+            ..params(true)
+        },
+    ] {
+        assert_eq!(check(&ok), Ok(()), "{ok:?}");
+    }
+    let bad = [
+        (
+            TlsParams {
+                ca_path: Some(junk.clone()),
+                ..params(true)
+            },
+            "--tls-ca-path: ",
+        ),
+        (
+            TlsParams {
+                client_cert: client(&other_file),
+                ..params(true)
+            },
+            "does not belong to --tls-cert",
+        ),
+        (
+            TlsParams {
+                client_cert: client(&junk),
+                ..params(true)
+            },
+            "--tls-cert/--tls-key: ",
+        ),
+        (
+            TlsParams {
+                cipher_list: Some("NOPE".into()),
+                ..params(true)
+            },
+            "--tls-cipher: ",
+        ),
+        (
+            TlsParams {
+                ciphersuites: Some("NOPE".into()),
+                ..params(true)
+            },
+            "--tls-ciphersuites: ",
+        ),
+    ];
+    for (p, says) in bad {
+        let e = check(&p).unwrap_err();
+        assert!(e.contains(says) && !e.contains('\n'), "{e}");
+    }
+}
+
 #[test]
 fn wildcard_matching_rfc6125() {
     assert!(dns_name_matches("mail.example.com", "MAIL.example.com."));
@@ -576,6 +788,20 @@ fn protocol_lists() {
     );
     assert!(parse_protocols("tls9").unwrap_err().contains("'tls9'"));
     assert!(parse_protocols(" , ").is_err());
+    // A gap: OpenSSL would use only the lowest run of it (TLS 1.1 alone), silently; refused.
+    assert_eq!(
+        parse_protocols("tlsv1_3,tlsv1_1").unwrap_err(),
+        "tlsv1_1,tlsv1_3 leaves out tlsv1_2 in between: OpenSSL negotiates one range of versions, so give tlsv1_1,tlsv1_2,tlsv1_3 (or fewer at either end)"
+    );
+    assert!(
+        parse_protocols("tlsv1,tlsv1_2,tlsv1_3")
+            .unwrap_err()
+            .contains("leaves out tlsv1_1 in between")
+    );
+    assert_eq!(
+        parse_protocols("tlsv1_1,tlsv1_2,tlsv1_3"),
+        Ok(vec![Tls1_1, Tls1_2, Tls1_3])
+    );
     let p = TlsParams {
         protocols: Some(vec![Tls1_0, Tls1_2]),
         ..Default::default()

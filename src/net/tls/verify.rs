@@ -14,11 +14,6 @@ use super::params::Fallback;
 use crate::net::trust::{self};
 use crate::smtp::event::{CertInfo, TlsInfo, VerifyVerdict};
 
-/// `X509_V_ERR_HOSTNAME_MISMATCH` and `X509_V_ERR_IP_ADDRESS_MISMATCH` (stable OpenSSL ABI values;
-/// the openssl crate has no constants for them).
-const HOSTNAME_MISMATCH: i32 = 62;
-const IP_ADDRESS_MISMATCH: i32 = 64;
-
 /// Verify results that mean "no trusted issuer found": `X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT`,
 /// `X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT` (a self-signed leaf the bundle may hold),
 /// `X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN`, `X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY`.
@@ -79,21 +74,15 @@ pub(super) fn verdict(
     };
     let name_ok = matched.is_some();
 
-    // OpenSSL reports only the first error, and it checks the name *before* signatures and
-    // validity dates: a name mismatch can hide an expired or untrusted chain. So on a name error
-    // verify the chain again without a name to get the chain's own verdict.
-    let vr = ssl.verify_result();
-    let chain_result = match vr.as_raw() {
-        HOSTNAME_MISMATCH | IP_ADDRESS_MISMATCH => ssl
-            .peer_cert_chain()
-            .and_then(|chain| reverify_chain(ssl.ssl_context().cert_store(), &leaf, chain))
-            .unwrap_or(vr),
-        _ => vr,
-    };
-    // The issuer was not in the hashed directory: now (and only now) try the whole bundle.
+    // The handshake's verification is the chain's alone (the name is ehlo's check above, never
+    // OpenSSL's: it reports only its first error, and a name checked before the signatures and
+    // dates would hide an expired or untrusted chain), made at the connection's security level.
+    let chain_result = ssl.verify_result();
+    // The issuer was not in the hashed directory: now (and only now) try the whole bundle, at
+    // the same security level, so that every path judges a chain alike.
     let chain_result = match fallback {
         Some(fb) if ISSUER_UNKNOWN.contains(&chain_result.as_raw()) => {
-            trust::fallback_store(fb.dir.as_deref(), &fb.file)
+            trust::fallback_store(fb.dir.as_deref(), &fb.file, ssl.security_level())
                 .ok()
                 .and_then(|store| {
                     ssl.peer_cert_chain()

@@ -334,9 +334,21 @@ impl Mechanism for DigestMd5 {
 
     fn finish(&mut self, data: Option<&[u8]>) -> Result<(), AuthError> {
         match (&self.state, data) {
+            (State::Verified, _) => Ok(()),
             // Some servers put rspauth in the 235 itself (RFC 4954 §4 additional data).
             (State::Sent { .. }, Some(d)) if !d.is_empty() => self.check_rspauth(d),
-            _ => Ok(()),
+            // RFC 2831 §2.1.3: the server must prove it knows the password with rspauth; a
+            // 235 without it proves nothing (as SCRAM's 235 without v=).
+            (State::Sent { .. }, _) => Err(AuthError::BadChallenge {
+                mechanism: NAME,
+                detail: "235 without the server's rspauth: the server did not prove it knows \
+                         the password"
+                    .into(),
+            }),
+            (State::Start, _) => Err(AuthError::BadChallenge {
+                mechanism: NAME,
+                detail: "235 before the DIGEST-MD5 exchange completed".into(),
+            }),
         }
     }
 
@@ -405,6 +417,22 @@ mod tests {
             m.finish(Some(b"rspauth=ea40f60335c427b5527b84dbabcdfffd"))
                 .is_ok()
         );
+    }
+
+    /// A 235 with no rspauth at all (neither a second challenge nor data with the 235): the
+    /// server never proved it knows the password, so the exchange is not a success.
+    #[test]
+    fn a_235_without_rspauth_is_not_a_success() {
+        let mut m = DigestMd5::new(&rfc_creds());
+        m.respond(RFC_CHALLENGE.as_bytes()).unwrap();
+        let e = m.finish(None).unwrap_err().to_string();
+        assert!(e.contains("without the server's rspauth"), "{e}");
+        let mut m = DigestMd5::new(&rfc_creds());
+        m.respond(RFC_CHALLENGE.as_bytes()).unwrap();
+        assert!(m.finish(Some(b"")).is_err());
+        // Nor is a 235 before the digest-response went out.
+        let mut m = DigestMd5::new(&rfc_creds());
+        assert!(m.finish(None).is_err());
     }
 
     #[test]

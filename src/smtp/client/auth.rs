@@ -21,6 +21,28 @@ pub(super) struct AuthState {
     last_error: Option<String>,
     /// Mechanisms refused so far, with the code (`PLAIN (535)`), for the report.
     tried: Vec<String>,
+    /// Why we cancelled the exchange with `*`: AUTH fails with it whatever the server answers.
+    cancelled: Option<SessionError>,
+}
+
+/// What to do instead of AUTH over a connection without TLS.
+const PLAINTEXT_AUTH_FIX: &str =
+    "add ⟨tls⟩ (STARTTLS) or ⟨tls-on-connect⟩, or ⟨allow-plaintext-auth⟩ to send them anyway";
+
+/// AUTH would send the credentials over a connection without TLS and that was not allowed:
+/// the one refusal, made before connecting when no TLS was asked for, or when AUTH is about to
+/// start on a connection an optional STARTTLS left unencrypted.
+pub(crate) fn plaintext_auth_refused() -> Hint {
+    Hint::new(format!(
+        "AUTH without TLS would send the credentials unencrypted: {PLAINTEXT_AUTH_FIX}"
+    ))
+}
+
+/// The user was asked whether AUTH may go out without TLS, and said no.
+pub(crate) fn plaintext_auth_declined() -> Hint {
+    Hint::new(format!(
+        "AUTH over an unencrypted connection declined: {PLAINTEXT_AUTH_FIX}"
+    ))
 }
 
 impl std::fmt::Debug for AuthState {
@@ -120,6 +142,12 @@ impl Session {
             return;
         }
         if !self.tls {
+            // Decided here, where it is known whether TLS is up: an optional STARTTLS the
+            // server did not offer (or that failed) leaves the connection in the clear.
+            if !plan.allow_plaintext {
+                self.fail(SessionError::PlaintextAuth(plaintext_auth_refused()));
+                return;
+            }
             self.out.advise(Hint::new("AUTH over an unencrypted connection: the credentials can be read on the wire (add ⟨tls⟩)"));
         }
         self.auth = Some(AuthState {
@@ -127,25 +155,42 @@ impl Session {
             current: None,
             last_error: None,
             tried: Vec::new(),
+            cancelled: None,
         });
         self.next_mechanism();
     }
 
+    /// AUTH did not succeed: end the session with `e`, or, when the plan lets the session
+    /// carry on, say why (the warning holds the reason) and go on unauthenticated.
     pub(super) fn auth_failed(&mut self, e: SessionError) {
-        let requirement = self
+        let (requirement, named) = self
             .plan
             .auth
             .as_ref()
-            .map(|a| a.requirement)
+            .map(|a| (a.requirement, !a.mechanisms.is_empty()))
             .unwrap_or_default();
         self.auth = None;
-        if requirement == AuthRequirement::Optional {
-            self.out.advise(
-                Hint::plain(e.to_string()).and(": carrying on without AUTH (⟨auth-optional⟩)"),
-            );
-            self.after_auth();
-        } else {
-            self.fail(e);
+        let carry_on = match requirement {
+            AuthRequirement::Optional => Some("⟨auth-optional⟩"),
+            // Only AUTH that was tried and failed fails the session (swaks's
+            // auth_optional_strict): the mechanism asked for not being offered is not that.
+            // With none named, offered mechanisms without credentials for them is a failure.
+            AuthRequirement::OptionalStrict
+                if named && matches!(e, SessionError::NoMechanism(_)) =>
+            {
+                Some("⟨auth-optional-strict⟩")
+            }
+            _ => None,
+        };
+        match carry_on {
+            Some(setting) => {
+                self.out.advise(
+                    Hint::plain(e.to_string())
+                        .and(&format!(": carrying on without AUTH ({setting})")),
+                );
+                self.after_auth();
+            }
+            None => self.fail(e),
         }
     }
 
@@ -247,21 +292,16 @@ impl Session {
                 let challenge = match decoded {
                     Ok(c) => c,
                     Err(e) => {
-                        // Cancel the exchange (RFC 4954 §4: a "*" line) and fail.
-                        self.out.cancel_auth(self.tls);
-                        self.pending.push_back(Expect::Auth);
-                        self.set_error(SessionError::Auth {
-                            mechanism: name,
-                            reason: e.to_string(),
-                        });
-                        self.finishing_auth_cancel();
+                        self.cancel_exchange(name, e.to_string());
                         return;
                     }
                 };
                 if plan.show_plaintext {
+                    // The server's bytes: controls escaped, so a CR LF in a challenge cannot
+                    // start a line of its own in the transcript.
                     self.out.info(format!(
                         "challenge decoded: {}",
-                        String::from_utf8_lossy(&challenge)
+                        auth::printable(&challenge)
                     ));
                 }
                 let step = match self.auth.as_mut().and_then(|s| s.current.as_mut()) {
@@ -287,28 +327,20 @@ impl Session {
                             .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
                         self.pending.push_back(Expect::Auth);
                     }
-                    Err(e) => {
-                        self.out.cancel_auth(self.tls);
-                        self.pending.push_back(Expect::Auth);
-                        self.set_error(SessionError::Auth {
-                            mechanism: name,
-                            reason: e.to_string(),
-                        });
-                        self.finishing_auth_cancel();
-                    }
+                    Err(e) => self.cancel_exchange(name, e.to_string()),
                 }
             }
             Some(235) => {
-                let verdict = self
-                    .auth
-                    .as_mut()
-                    .and_then(|s| s.current.as_mut())
-                    .map(|m| m.finish(None))
-                    .unwrap_or(Ok(()));
-                if let Err(e) = verdict {
+                // Success only when the mechanism running accepts it (a SCRAM or DIGEST-MD5
+                // server must have proved it knows the password).
+                let verdict = match self.auth.as_mut().and_then(|s| s.current.as_mut()) {
+                    Some(m) => m.finish(None).map_err(|e| e.to_string()),
+                    None => Err("235 without an exchange in progress".to_string()),
+                };
+                if let Err(reason) = verdict {
                     self.auth_failed(SessionError::Auth {
                         mechanism: name,
-                        reason: e.to_string(),
+                        reason,
                     });
                     return;
                 }
@@ -358,31 +390,58 @@ impl Session {
         }
     }
 
-    /// After we cancelled with `*`, the server answers 501; then fail (respecting the policy).
-    pub(super) fn finishing_auth_cancel(&mut self) {
-        if let Some(s) = self.auth.as_mut() {
-            s.queue.clear();
-            s.current = None;
+    /// Cancel the exchange (RFC 4954 §4: a `*` line) because of `reason`: no other mechanism
+    /// is tried, and the server's answer ends AUTH as failed ([`Session::on_auth_cancelled`]).
+    fn cancel_exchange(&mut self, mechanism: String, reason: String) {
+        self.out.cancel_auth(self.tls);
+        self.pending.push_back(Expect::AuthCancel);
+        let why = SessionError::Auth { mechanism, reason };
+        match self.auth.as_mut() {
+            Some(s) => {
+                s.queue.clear();
+                s.current = None;
+                s.cancelled = Some(why);
+            }
+            None => self.set_error(why),
         }
+    }
+
+    /// The server's answer to our `*` (RFC 4954 §4: 501). Whatever it is, AUTH failed for the
+    /// reason we cancelled: a 235 here claims success for an exchange we refused to finish,
+    /// so it is reported as such and never counts as authenticated.
+    pub(super) fn on_auth_cancelled(&mut self, reply: Reply) {
+        let why = self
+            .auth
+            .as_mut()
+            .and_then(|s| s.cancelled.take())
+            .or_else(|| self.error.take())
+            .unwrap_or_else(|| SessionError::Auth {
+                mechanism: "AUTH".into(),
+                reason: "the exchange was cancelled".into(),
+            });
+        let e = match (reply.code, why) {
+            (Some(235), SessionError::Auth { mechanism, reason }) => SessionError::Auth {
+                mechanism,
+                reason: format!(
+                    "{reason}; the server then answered the cancelled exchange with 235, \
+                     claiming success: it could not prove it knows the password, so the \
+                     session is not authenticated"
+                ),
+            },
+            (_, why) => why,
+        };
+        self.auth_failed(e);
     }
 
     /// AUTH is over, whether it ran, failed while optional or was never asked for: the
     /// AUTH stop point applies before MAIL in every case, as in swaks (`sendmail` quits at
     /// `auth` after its AUTH block, whatever that block did).
     pub(super) fn after_auth(&mut self) {
-        // An error recorded during a cancelled exchange ends here, unless AUTH was optional
-        // (then it is only the reason AUTH did not happen, and the session goes on).
-        if let Some(e) = self.error.clone() {
-            let optional = self
-                .plan
-                .auth
-                .as_ref()
-                .is_some_and(|a| a.requirement == AuthRequirement::Optional);
-            if !(optional && matches!(e, SessionError::Auth { .. })) {
-                self.quit();
-                return;
-            }
-            self.error = None;
+        // A failed AUTH that lets the session go on leaves no error (its warning says why);
+        // one recorded here ends the session.
+        if self.error.is_some() {
+            self.quit();
+            return;
         }
         let stopped = if self.authenticated {
             self.stop_here(StopAt::Auth)

@@ -51,6 +51,11 @@ pub enum SessionError {
     /// None of the requested mechanisms is advertised or implemented.
     #[error("no usable AUTH mechanism: {0}")]
     NoMechanism(String),
+    /// AUTH was about to send the credentials over a connection without TLS, and the plan does
+    /// not allow that: nothing was sent. `crate::error` gives it the usage exit code, the same
+    /// as the refusal made before connecting when no TLS was asked for at all.
+    #[error("{0}")]
+    PlaintextAuth(Hint),
     /// The TLS handshake or verification failed: why, and what to do (worded per front end).
     #[error("{0}")]
     Tls(Hint),
@@ -105,7 +110,9 @@ impl SessionError {
             | SessionError::NotAdvertised { phase, .. }
             | SessionError::Extension { phase, .. } => Some(*phase),
             SessionError::NoRecipients { .. } => Some(Phase::Rcpt),
-            SessionError::Auth { .. } | SessionError::NoMechanism(_) => Some(Phase::Auth),
+            SessionError::Auth { .. }
+            | SessionError::NoMechanism(_)
+            | SessionError::PlaintextAuth(_) => Some(Phase::Auth),
             SessionError::Tls(_) => Some(Phase::StartTls),
         }
     }
@@ -123,6 +130,8 @@ impl SessionError {
             SessionError::Timeout { .. } => "timeout",
             SessionError::NotAdvertised { .. } | SessionError::Extension { .. } => "not_advertised",
             SessionError::Auth { .. } | SessionError::NoMechanism(_) => "auth",
+            // Labelled as the same refusal made before connecting is.
+            SessionError::PlaintextAuth(_) => "usage",
             SessionError::Tls(_) => "tls",
         }
     }

@@ -68,6 +68,7 @@ fn random_replies_never_panic_and_the_buffer_stays_bounded() {
                     nonce: Some("fixed-test-nonce".into()),
                     ..Credentials::default()
                 },
+                allow_plaintext: true,
                 ..AuthPlan::default()
             });
         }

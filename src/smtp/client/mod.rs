@@ -25,6 +25,7 @@ mod tests;
 mod xclient;
 
 use auth::AuthState;
+pub(crate) use auth::{plaintext_auth_declined, plaintext_auth_refused};
 pub(crate) use banner::NoGreeting;
 pub(crate) use error::SessionError;
 pub(crate) use plan::{
@@ -55,6 +56,9 @@ enum Expect {
     StartTls,
     /// A reply during AUTH (334 or the final 235).
     Auth,
+    /// The reply to our `*` cancelling an AUTH exchange (RFC 4954 §4: 501). A 235 here is
+    /// not a success: the client refused to go on.
+    AuthCancel,
     /// MAIL FROM.
     Mail,
     /// RCPT TO for recipient `n`.
@@ -98,7 +102,7 @@ impl Expect {
                 after_tls: true, ..
             } => Phase::HeloAfterTls,
             Expect::StartTls => Phase::StartTls,
-            Expect::Auth => Phase::Auth,
+            Expect::Auth | Expect::AuthCancel => Phase::Auth,
             Expect::Mail => Phase::Mail,
             Expect::Rcpt(_) => Phase::Rcpt,
             Expect::Data => Phase::Data,
@@ -586,6 +590,7 @@ impl Session {
         let expected = match expect {
             Expect::Banner | Expect::StartTls => reply.code == Some(220),
             Expect::Auth => matches!(reply.code, Some(235 | 334)),
+            Expect::AuthCancel => reply.code == Some(501),
             Expect::Data => reply.code == Some(354),
             Expect::Quit => reply.code == Some(221),
             Expect::PrdrStart => reply.code == Some(353) || reply.is_positive(),
@@ -595,6 +600,7 @@ impl Session {
         // PRDR and LMTP replies after the content speak for one recipient, not the message.
         let answer = match expect {
             Expect::PrdrStart => codes::Answer::PrdrStart,
+            Expect::AuthCancel => codes::Answer::AuthCancel,
             Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
             Expect::Dot(_)
                 if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
@@ -620,6 +626,7 @@ impl Session {
             Expect::Greeting { ehlo, after_tls } => self.on_greeting(reply, ehlo, after_tls),
             Expect::StartTls => self.on_starttls(reply),
             Expect::Auth => self.on_auth(reply),
+            Expect::AuthCancel => self.on_auth_cancelled(reply),
             Expect::Mail => self.on_mail(reply),
             Expect::Rcpt(n) => self.on_rcpt(n, reply),
             Expect::Data => self.on_data(reply),

@@ -61,6 +61,11 @@ pub(crate) struct AuthPlan {
     /// Other names for mechanisms (swaks's `--auth-map ALIAS=TYPE`, upper case), on top of
     /// [`crate::smtp::auth::ALIASES`]: `AUTH ALIAS` is sent and run as TYPE.
     pub(crate) aliases: Vec<(String, String)>,
+    /// The credentials may go over a connection without TLS: the user allowed it (a flag, or
+    /// a confirmation asked before the run). Without it, AUTH over a connection that is not
+    /// encrypted when AUTH is about to start (an optional STARTTLS the server did not offer or
+    /// that failed) is refused before anything is sent.
+    pub(crate) allow_plaintext: bool,
 }
 
 impl AuthPlan {

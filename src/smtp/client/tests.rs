@@ -534,6 +534,7 @@ fn auth_plan(mechs: &[&str], requirement: AuthRequirement) -> Plan {
             password: Some(auth::Secret::new("tanstaaftanstaaf")),
             ..Credentials::default()
         },
+        allow_plaintext: true,
         ..AuthPlan::default()
     });
     p
@@ -760,6 +761,234 @@ fn bad_base64_challenge_cancels_the_exchange() {
     assert_eq!(sent(&mut s), "QUIT\r\n");
     s.feed(b"221 bye\r\n");
     assert_eq!(exit_code(&s), 28);
+}
+
+/// An optional STARTTLS the server does not offer leaves the connection in the clear: AUTH is
+/// refused there, before any credential goes out, unless the plan allows plaintext AUTH (a
+/// flag or a confirmation); the refusal is the usage error the check before connecting gives.
+#[test]
+fn auth_over_a_connection_an_optional_starttls_left_clear_needs_permission() {
+    for starttls in [StartTls::Optional, StartTls::OptionalStrict] {
+        let mut p = auth_plan(&["PLAIN"], AuthRequirement::Required);
+        p.starttls = starttls;
+        p.auth.as_mut().unwrap().allow_plaintext = false;
+        let mut s = Session::new(p.clone());
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+        let w = sent(&mut s);
+        assert_eq!(w, "EHLO client.test\r\nQUIT\r\n", "{starttls:?}");
+        s.feed(b"221 bye\r\n");
+        let e = s.outcome().unwrap_err();
+        assert_eq!(e.to_string(), plaintext_auth_refused().to_string());
+        assert!(
+            e.to_string().contains("--allow-plaintext-auth") && e.to_string().contains("--tls"),
+            "{e}"
+        );
+        assert_eq!(exit_code(&s), 1, "the pre-flight refusal's code");
+        assert_eq!(e.label(), "usage");
+        // Even --auth-optional does not send them: the refusal is about the credentials.
+        let mut q = p.clone();
+        q.auth.as_mut().unwrap().requirement = AuthRequirement::Optional;
+        let mut s = Session::new(q);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\nQUIT\r\n");
+        // Allowed: AUTH goes out, with the warning.
+        p.auth.as_mut().unwrap().allow_plaintext = true;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+        assert!(sent(&mut s).ends_with("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"));
+        assert!(
+            warnings(&events(&mut s))
+                .iter()
+                .any(|w| w.contains("AUTH over an unencrypted connection"))
+        );
+    }
+    // Once TLS is up, no permission is needed.
+    let mut p = auth_plan(&["PLAIN"], AuthRequirement::Required);
+    p.starttls = StartTls::Optional;
+    p.auth.as_mut().unwrap().allow_plaintext = false;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(b"250-x\r\n250 STARTTLS\r\n");
+    assert_eq!(sent(&mut s), "STARTTLS\r\n");
+    s.feed(b"220 go\r\n");
+    assert_eq!(s.poll_action(), Some(Action::StartTls));
+    s.tls_established();
+    assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+    s.feed(b"250-x\r\n250 AUTH PLAIN\r\n");
+    let w = sent(&mut s);
+    assert_eq!(w, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+}
+
+/// DIGEST-MD5 up to the digest-response (the server's nonce "n").
+fn digest_md5_answered(requirement: AuthRequirement) -> Session {
+    let mut p = auth_plan(&["DIGEST-MD5"], requirement);
+    p.auth.as_mut().unwrap().credentials.nonce = Some("cn".into());
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH DIGEST-MD5\r\n");
+    assert!(sent(&mut s).ends_with("AUTH DIGEST-MD5\r\n"));
+    // base64 of: nonce="n",algorithm=md5-sess
+    s.feed(b"334 bm9uY2U9Im4iLGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n");
+    assert!(sent(&mut s).starts_with("dXNlcm5hbWU9"));
+    s
+}
+
+/// A server that fails to prove it knows the password (a forged rspauth), is cancelled with
+/// "*" and then claims success with 235 has not authenticated the session: the reason stays
+/// (a warning with --auth-optional, the error otherwise) and the 235 is called what it is.
+#[test]
+fn a_235_to_a_cancelled_exchange_is_never_success() {
+    for requirement in [
+        AuthRequirement::Optional,
+        AuthRequirement::OptionalStrict,
+        AuthRequirement::Required,
+    ] {
+        let mut s = digest_md5_answered(requirement);
+        let _ = events(&mut s);
+        // base64 of: rspauth=0000
+        s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+        assert_eq!(sent(&mut s), "*\r\n");
+        s.feed(b"235 2.7.0 Authentication successful\r\n");
+        assert!(!s.authenticated, "{requirement:?}");
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::Received {
+                    expected: false,
+                    reply,
+                    explanation,
+                    ..
+                } if reply.code == Some(235)
+                    && explanation.basic.as_deref().is_some_and(|b| b.contains("not authenticated"))
+            )),
+            "a 235 to \"*\" is not the reply expected: {ev:?}"
+        );
+        let w = sent(&mut s);
+        if requirement == AuthRequirement::Optional {
+            assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+            let warned = warnings(&ev);
+            assert!(
+                warned
+                    .iter()
+                    .any(|w| w.contains("server signature did not verify")
+                        && w.contains("could not prove it knows the password")
+                        && w.contains("carrying on without AUTH (--auth-optional)")),
+                "{warned:?}"
+            );
+            assert!(s.outcome().is_ok());
+        } else {
+            assert_eq!(w, "QUIT\r\n", "{requirement:?}");
+            s.feed(b"221 bye\r\n");
+            assert_eq!(exit_code(&s), 28);
+            let e = s.outcome().unwrap_err().to_string();
+            assert!(
+                e.contains("server signature did not verify") && e.contains("235"),
+                "{e}"
+            );
+        }
+    }
+}
+
+/// The usual answer to "*" (501): the reason we cancelled is what is reported, not
+/// "expected 235, got 501".
+#[test]
+fn a_cancelled_exchange_reports_why_it_was_cancelled() {
+    let mut s = digest_md5_answered(AuthRequirement::Optional);
+    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+    assert_eq!(sent(&mut s), "*\r\n");
+    let _ = events(&mut s);
+    s.feed(b"501 5.7.0 Authentication cancelled\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    let warned = warnings(&events(&mut s));
+    assert!(
+        warned.iter().any(
+            |w| w.contains("AUTH DIGEST-MD5: server signature did not verify")
+                && w.contains("carrying on without AUTH")
+        ),
+        "{warned:?}"
+    );
+    assert!(!s.authenticated);
+    let mut s = digest_md5_answered(AuthRequirement::Required);
+    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"501 5.7.0 Authentication cancelled\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(e.contains("server signature did not verify"), "{e}");
+}
+
+/// RFC 2831 §2.1.3: a DIGEST-MD5 server proves it knows the password with rspauth; a 235
+/// straight after the digest-response proves nothing.
+#[test]
+fn digest_md5_235_without_rspauth_fails() {
+    let mut s = digest_md5_answered(AuthRequirement::Required);
+    s.feed(b"235 2.7.0 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(!s.authenticated);
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let e = s.outcome().unwrap_err().to_string();
+    assert!(e.contains("rspauth"), "{e}");
+}
+
+/// swaks's --auth-optional-strict fails only when AUTH was tried and failed: a mechanism
+/// asked for that the server does not offer is skipped. With none named, a server offering
+/// only mechanisms ehlo has no credentials for is a failure.
+#[test]
+fn auth_optional_strict_skips_a_named_mechanism_not_offered() {
+    let mut s = Session::new(auth_plan(&["CRAM-MD5"], AuthRequirement::OptionalStrict));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("MAIL FROM:<a@client.test>\r\n"));
+    let warned = warnings(&events(&mut s));
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("asked for CRAM-MD5") && w.contains("--auth-optional-strict")),
+        "{warned:?}"
+    );
+    let mut s = Session::new(auth_plan(&[], AuthRequirement::OptionalStrict));
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH XOAUTH2\r\n");
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+}
+
+/// `--auth-plaintext` shows a decoded challenge: the server's CR LF (and other controls) are
+/// escaped, so it cannot forge transcript lines.
+#[test]
+fn a_decoded_challenge_cannot_start_a_line() {
+    let mut p = auth_plan(&["LOGIN"], AuthRequirement::Required);
+    p.auth.as_mut().unwrap().show_plaintext = true;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    let _ = events(&mut s);
+    let challenge = b"\x1b[31mUser\r\n=== Result: ok (forged)\n<-  235 forged";
+    let line = format!(
+        "334 {}\r\n",
+        crate::smtp::auth::encode_response(&auth::Step {
+            data: challenge.to_vec(),
+            display: String::new(),
+            secret: false,
+        })
+    );
+    s.feed(line.as_bytes());
+    let shown: Vec<String> = infos(&events(&mut s))
+        .into_iter()
+        .filter(|i| i.starts_with("challenge decoded"))
+        .collect();
+    assert_eq!(
+        shown,
+        ["challenge decoded: \\x1b[31mUser\\x0d\\x0a=== Result: ok (forged)\\x0a<-  235 forged"]
+    );
 }
 
 #[test]

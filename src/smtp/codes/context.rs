@@ -61,6 +61,13 @@ pub(super) fn context_meaning(code: u16, phase: Phase) -> Option<&'static str> {
         (Auth, 503) => "AUTH out of sequence (already authenticated, or inside a mail transaction)",
         (Auth, 504) => "this AUTH mechanism is not supported",
         (Auth, 535) => "authentication failed: credentials rejected",
+        // RFC 4954 §6: these three ask the user to act; none goes away by retrying as it was.
+        (Auth, 432) => {
+            "a password transition is needed: the user must authenticate once with PLAIN before \
+             the selected mechanism works"
+        }
+        (Auth, 534) => "this AUTH mechanism is too weak for the server's policy",
+        (Auth, 538) => "this AUTH mechanism needs an encrypted connection",
         (Xclient, 220 | 250) => "XCLIENT accepted",
         (Xclient, 550) => "XCLIENT refused: your client is not allowed to use it",
         (Mail, 250) => "sender accepted; RCPT comes next",

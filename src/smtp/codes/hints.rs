@@ -51,6 +51,13 @@ impl Ctx {
         words.iter().any(|w| self.text.contains(w))
     }
 
+    /// One of `words` stands as a word of its own (not inside "garbled" for "rbl").
+    pub(super) fn has_word(&self, words: &[&str]) -> bool {
+        self.text
+            .split(|ch: char| !ch.is_alphanumeric())
+            .any(|w| words.contains(&w))
+    }
+
     /// The enhanced code is `_.subject.detail` (any class).
     pub(super) fn enh(&self, subject: u16, detail: u16) -> bool {
         self.enhanced
@@ -131,7 +138,66 @@ pub(super) fn vendor_hint(c: &Ctx) -> Option<String> {
                 .to_string(),
         );
     }
+    // Gmail's refusal of mail sent straight from a dynamic or residential IP ("The IP you're
+    // using to send mail is not authorized to send email directly to our servers. Please use
+    // the SMTP relay at your service provider instead."; Google Workspace Admin Help, "SMTP
+    // errors and codes"): not a relay refusal, so no AUTH to this server helps.
+    if gmail
+        && c.class() == 5
+        && c.has(&[
+            "not authorized to send email directly",
+            "smtp relay at your service provider",
+        ])
+    {
+        return Some(
+            "(Gmail) Gmail does not take mail sent directly from this IP (a dynamic or \
+             residential address): send through your provider's mail server (its smarthost) \
+             instead"
+                .to_string(),
+        );
+    }
+    // Yahoo's TSS09 ("All messages from 192.0.2.1 will be permanently deferred; Retrying will
+    // NOT succeed", Yahoo Sender Hub, "SMTP error codes"): the sending IP is refused, whatever
+    // the recipient.
+    if c.class() == 5
+        && c.has(&["yahoo", "[tss09]"])
+        && c.has(&["permanently deferred"])
+        && c.has(&["all messages from"])
+    {
+        return Some(
+            "(Yahoo) Yahoo refuses all mail from your sending IP (its reputation or user \
+             complaints): retrying from this IP will not help; send through another IP, or ask \
+             Yahoo's postmaster to review it"
+                .to_string(),
+        );
+    }
     let e = c.enhanced?;
+    // Exchange Online answers an unknown recipient with 5.1.10, "RESOLVER.ADR.RecipientNotFound;
+    // Recipient not found by SMTP address lookup" (Microsoft Learn, "Fix email delivery issues
+    // for error code 5.1.10 in Exchange Online"), where RFC 7505 §4 uses 5.1.10 for a null
+    // MX: the wording tells which.
+    if e.class == 5
+        && (e.subject, e.detail) == (1, 10)
+        && c.has(&["resolver.adr", "recipientnotfound", "recipient not found"])
+    {
+        return Some(
+            "(Microsoft) the recipient was not found in the receiving Microsoft 365 organisation \
+             (Exchange Online's 5.1.10): the mailbox does not exist; check the recipient address \
+             for typos"
+                .to_string(),
+        );
+    }
+    // "550 5.1.8 Access denied, bad outbound sender": Exchange Online blocked the sending
+    // account for sending spam, usually because it is compromised (Microsoft Learn, "Fix email
+    // delivery issues for error code 5.1.8 in Exchange Online"); the address itself is fine.
+    if e.class == 5 && (e.subject, e.detail) == (1, 8) && c.has(&["bad outbound sender"]) {
+        return Some(
+            "(Microsoft) the sending account is blocked from sending mail (Microsoft 365 \
+             flagged it for sending spam, often a compromised account): its admin must secure \
+             the account and release it from the restricted users list"
+                .to_string(),
+        );
+    }
     if gmail && e.class == 4 && e.subject == 7 && e.detail == 0 && !is_busy_ctx(c) {
         return Some(
             "(Gmail) Gmail deferred you (the sending IP's or domain's reputation, an unusual \
@@ -246,9 +312,14 @@ fn is_greylisting(c: &Ctx) -> bool {
                 ])))
 }
 
+/// A DNS blocklist named in a refusal: a list's own name, or "blocklist"/"DNSBL"/"RBL" in some
+/// spelling. "listed in" alone is not enough: Domino's unknown-user reply is "User … not listed
+/// in Domino Directory". An addressing code (X.1.x, RFC 3463 §3.2) is about the address, never
+/// about the sending IP.
 fn is_blocklisted(c: &Ctx) -> bool {
     matches!(c.class(), 4 | 5)
-        && c.has(&[
+        && c.enhanced.is_none_or(|e| e.subject != 1)
+        && (c.has(&[
             "spamhaus",
             "spamcop",
             "barracuda",
@@ -256,6 +327,10 @@ fn is_blocklisted(c: &Ctx) -> bool {
             "uceprotect",
             "spamrats",
             "mailspike",
+            "abuseat",
+            "psbl",
+            "surbl",
+            "dronebl",
             "block list",
             "blocked by rbl",
             "rbl.",
@@ -264,10 +339,7 @@ fn is_blocklisted(c: &Ctx) -> bool {
             "blacklist",
             "black list",
             "blocked using",
-            "listed at",
-            "listed on",
-            "listed in",
-        ])
+        ]) || c.has_word(&["rbl", "rbls", "dnsbls"]))
 }
 
 /// Hints from wordings that mean the same whatever the code and command.
@@ -454,8 +526,42 @@ fn other_party_hint(c: &Ctx) -> Option<String> {
     )
 }
 
+/// How MTAs word a refusal to relay (Postfix "Relay access denied", Sendmail and Haraka
+/// "Relaying denied", Exim "relay not permitted", Exchange "Unable to relay", qmail "sorry, that
+/// domain isn't in my list of allowed rcpthosts"). The bare word "relay" is not enough: Postfix's
+/// "User unknown in relay recipient table" is an unknown recipient, and Gmail's "Please use the
+/// SMTP relay at your service provider" is about the sending IP.
+const RELAY_DENIALS: &[&str] = &[
+    "relay access denied",
+    "relaying denied",
+    "relay denied",
+    "relay not permitted",
+    "relaying not permitted",
+    "relay not allowed",
+    "relaying not allowed",
+    "relaying is not allowed",
+    "relay is not allowed",
+    "relaying disallowed",
+    "relay prohibited",
+    "relaying prohibited",
+    "relay not authorized",
+    "relaying not authorized",
+    "we do not relay",
+    "unable to relay",
+    "cannot relay",
+    "can't relay",
+    "not permitted to relay",
+    "not allowed to relay",
+    "no relaying",
+    "allowed rcpthosts",
+];
+
 fn relay_denied(c: &Ctx) -> Option<String> {
-    if !(c.has(&["relay"]) && matches!(c.code, 450 | 451 | 454 | 550 | 551 | 553 | 554)) {
+    // An addressing code (X.1.x) says the address itself is the problem (RFC 3463 §3.2).
+    if !(matches!(c.code, 450 | 451 | 454 | 550 | 551 | 553 | 554)
+        && c.enhanced.is_none_or(|e| e.subject != 1)
+        && c.has(RELAY_DENIALS))
+    {
         return None;
     }
     let mut h = "relay denied: this server takes mail only for its own domains unless you \
@@ -481,6 +587,83 @@ fn access_first_hint(c: &Ctx) -> String {
          refuses)"
             .to_string()
     }
+}
+
+/// What a refusal's words say about a recipient or the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wording {
+    /// "User unknown", "no such user", "doesn't have a yahoo.com account".
+    NoSuchUser,
+    /// "This mailbox is disabled".
+    Disabled,
+    /// "not owned by user", "send as": the sender is not the account's to use.
+    NotYours,
+}
+
+impl Wording {
+    fn hint(self) -> &'static str {
+        match self {
+            Wording::NoSuchUser => {
+                "the mailbox does not exist: check the recipient address for typos"
+            }
+            Wording::Disabled => {
+                "the mailbox is disabled: the recipient cannot receive mail for now"
+            }
+            Wording::NotYours => {
+                "you may not send as this address: use a ⟨from⟩ that belongs to the account \
+                 you authenticated as"
+            }
+        }
+    }
+}
+
+/// What a refusal's words say, whatever command it answers: refusals of a recipient come at
+/// RCPT, and also after the content (LMTP, PRDR, and servers that decide late, such as Yahoo's
+/// "554 delivery error: dd This user doesn't have a yahoo.com account" and "This mailbox is
+/// disabled (554.30)", Yahoo Sender Hub, "SMTP error codes"). Every command's rules read the
+/// words here, so they are kept in one place.
+fn wording(c: &Ctx) -> Option<Wording> {
+    if !matches!(c.code, 550..=554) {
+        return None;
+    }
+    // Wordings about the envelope sender ("Domain of sender address … does not exist") are
+    // not about the recipient.
+    if !c.has(&["sender"])
+        && c.has(&[
+            "user unknown",
+            "unknown user",
+            "no such user",
+            "does not exist",
+            "doesn't exist",
+            "mailbox not found",
+            "recipient not found",
+            "unknown recipient",
+            "doesn't have a",
+            "no such mailbox",
+            "does not have an account",
+            "not listed in domino directory",
+        ])
+    {
+        return Some(Wording::NoSuchUser);
+    }
+    if c.has(&[
+        "mailbox is disabled",
+        "mailbox disabled",
+        "mailbox has been disabled",
+        "account is disabled",
+        "account has been disabled",
+    ]) {
+        return Some(Wording::Disabled);
+    }
+    if c.has(&[
+        "not owned",
+        "send as",
+        "send mail as",
+        "sender address rejected: not",
+    ]) {
+        return Some(Wording::NotYours);
+    }
+    None
 }
 
 /// Hints that depend on the command the reply answers.
@@ -536,8 +719,8 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 s("this mechanism needs an encrypted connection: add ⟨tls⟩ (or ⟨tls-on-connect⟩)")
             } else if c.code == 534 || c.enh(7, 9) {
                 s(
-                    "the server considers this mechanism too weak for this account: try another \
-                     one with ⟨auth-mech⟩",
+                    "the server considers this mechanism too weak for this account: try another, \
+                     stronger one with ⟨auth-mech⟩",
                 )
             } else if c.code == 535 || c.enh(7, 8) {
                 s(
@@ -552,9 +735,12 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                      listed on the AUTH line of the EHLO reply with ⟨auth-mech⟩",
                 )
             } else if c.code == 432 || c.enh(7, 12) {
+                // RFC 4954 §6: the user moves to the selected mechanism "by authenticating once
+                // using the [PLAIN] authentication mechanism"; a retry as it was does not help.
                 s(
-                    "a password transition is needed: log in once with PLAIN over TLS, or change \
-                     the password, then retry",
+                    "a password transition is needed: authenticate once with the PLAIN mechanism \
+                     over TLS (⟨auth-mech⟩ with ⟨tls⟩); the selected mechanism should then work \
+                     (retrying unchanged will not help)",
                 )
             } else if c.code == 454 {
                 s(
@@ -604,17 +790,8 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the sender address is malformed: give ⟨from⟩ as user@domain (or <> for the \
                      null sender)",
                 )
-            } else if c.has(&[
-                "not owned",
-                "send as",
-                "send mail as",
-                "sender address rejected: not",
-            ]) || (c.code == 553 && c.enh(7, 1))
-            {
-                s(
-                    "you may not send as this address: use a ⟨from⟩ that belongs to the account \
-                     you authenticated as",
-                )
+            } else if wording(c) == Some(Wording::NotYours) || (c.code == 553 && c.enh(7, 1)) {
+                s(Wording::NotYours.hint())
             } else if c.code == 503 {
                 s(
                     "MAIL out of sequence: send EHLO first, authenticate first if the server \
@@ -645,30 +822,22 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "too many recipients for one transaction: send the rest in another \
                      transaction (a new MAIL FROM); real MTAs do this by themselves",
                 )
-            } else if c.enh(1, 1)
-                || (matches!(c.code, 550..=554)
-                    && c.has(&[
-                        "user unknown",
-                        "unknown user",
-                        "no such user",
-                        "does not exist",
-                        "doesn't exist",
-                        "mailbox not found",
-                        "recipient not found",
-                        "unknown recipient",
-                        "mailbox not found",
-                        "doesn't have a",
-                        "no such mailbox",
-                        "does not have an account",
-                    ]))
-            {
+            } else if c.enh(1, 1) {
                 s("the mailbox does not exist: check the recipient address for typos")
+            } else if let Some(w) = wording(c) {
+                s(w.hint())
             } else if c.enh(1, 2) {
                 s(
                     "the recipient's domain is wrong or takes no mail: check the part after \
                      the @",
                 )
-            } else if c.enh(1, 3) || c.code == 553 || c.code == 501 {
+            } else if c.enh(1, 3)
+                || c.code == 501
+                // RFC 5321 §4.2.2: 553 is "mailbox name not allowed", which servers also use
+                // for policy (a 5.7.x code, qmail's rcpthosts); only X.1.3 or no enhanced code
+                // makes it a malformed address.
+                || (c.code == 553 && c.enhanced.is_none())
+            {
                 s("the recipient address is malformed: give it as user@domain")
             } else if c.enh(1, 6) {
                 s("the mailbox has been closed and no forwarding address is known")
@@ -698,9 +867,9 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                     "the server did not accept an RCPT TO parameter (NOTIFY=, ORCPT= need the \
                      DSN extension): only use extensions the EHLO reply lists",
                 )
-            } else if matches!(c.code, 550 | 554)
-                && (c.enh(7, 1)
-                    || c.has(&[
+            } else if (c.class() == 5 && c.enh_subject(7))
+                || (matches!(c.code, 550 | 553 | 554)
+                    && c.has(&[
                         "prohibit",
                         "not allowed",
                         "not authorized",
@@ -743,6 +912,11 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 )
             } else if c.enh(1, 1) {
                 s("the mailbox does not exist: check the recipient address for typos")
+            } else if let Some(w) = wording(c).filter(|&w| {
+                // A recipient wording under a policy or content code is about something else.
+                w == Wording::NotYours || c.enhanced.is_none_or(|e| matches!(e.subject, 1 | 2))
+            }) {
+                s(w.hint())
             } else if (c.code == 552
                 && c.enhanced
                     .is_none_or(|e| e.subject == 3 || (e.subject, e.detail) == (2, 3)))
@@ -804,7 +978,10 @@ pub(super) fn enhanced_hint(e: EnhancedCode) -> Option<&'static str> {
         (7, 8) => "credentials rejected: check the user name and password",
         (7, 9) => "the AUTH mechanism is too weak for this account: try another one",
         (7, 10) | (7, 11) => "an encrypted connection is needed: add ⟨tls⟩",
-        (7, 12) => "a password transition is needed before this mechanism works",
+        (7, 12) => {
+            "a password transition is needed: authenticate once with PLAIN over TLS, then the \
+             selected mechanism should work (RFC 4954 §6)"
+        }
         (7, 13) => "the account is disabled: ask its administrator",
         (7, 20) | (7, 21) | (7, 22) => {
             "the message needs a valid DKIM signature matching the From: domain: send through a \

@@ -92,6 +92,8 @@ pub(crate) enum Answer {
     PrdrRecipient,
     /// LMTP: one accepted recipient's delivery reply after the content.
     LmtpRecipient,
+    /// AUTH: the reply to the client's `*` that cancelled the exchange (RFC 4954 §4: 501).
+    AuthCancel,
 }
 
 /// Explain `reply` as an answer to a command of `phase`.
@@ -118,6 +120,18 @@ pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Exp
                 basic = context_meaning(353, Phase::Dot)
                     .unwrap_or_default()
                     .to_string();
+            }
+            None
+        }
+        Answer::AuthCancel => {
+            // A success claimed for an exchange the client refused to finish is no success.
+            if reply.class() == Some(2) {
+                basic = "the server claims success for an exchange the client cancelled: \
+                         not authenticated"
+                    .to_string();
+            } else if reply.code == Some(501) {
+                // The answer a cancel asks for: no advice about authenticating applies to it.
+                hint = None;
             }
             None
         }

@@ -539,7 +539,8 @@ pub(super) const OWN_WORDS: &[(u16, u16, &str)] = &[
     (
         7,
         12,
-        "the user must change or set a password before this mechanism works",
+        "the user must authenticate once with PLAIN (over TLS) before the selected mechanism \
+         works (RFC 4954 §6)",
     ),
     (7, 13, "the user account is disabled"),
     (

@@ -46,6 +46,8 @@ pub(crate) enum Remedy {
     XclientNoVerify,
     /// Setting: carry on without AUTH when it cannot be done.
     AuthOptional,
+    /// Setting: carry on without AUTH when it is not offered, fail when it fails.
+    AuthOptionalStrict,
     /// Setting: carry on without TLS when STARTTLS is refused.
     TlsOptional,
     /// Setting: carry on without XCLIENT when it is refused or not advertised.
@@ -62,11 +64,13 @@ pub(crate) enum Remedy {
     Prdr,
     /// Setting: send the content with BDAT (RFC 3030).
     Bdat,
+    /// Setting: let AUTH send the credentials over a connection without TLS.
+    AllowPlaintextAuth,
 }
 
 impl Remedy {
     /// Every remedy, for parsing.
-    pub(crate) const ALL: [Remedy; 25] = [
+    pub(crate) const ALL: [Remedy; 27] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -84,6 +88,7 @@ impl Remedy {
         Remedy::ForceExt,
         Remedy::XclientNoVerify,
         Remedy::AuthOptional,
+        Remedy::AuthOptionalStrict,
         Remedy::TlsOptional,
         Remedy::XclientOptional,
         Remedy::XclientOptionalStrict,
@@ -92,6 +97,7 @@ impl Remedy {
         Remedy::RequireTls,
         Remedy::Prdr,
         Remedy::Bdat,
+        Remedy::AllowPlaintextAuth,
     ];
 
     /// The name written between `⟨` and `⟩` in a hint's text.
@@ -114,6 +120,7 @@ impl Remedy {
             Remedy::ForceExt => "force-ext",
             Remedy::XclientNoVerify => "xclient-no-verify",
             Remedy::AuthOptional => "auth-optional",
+            Remedy::AuthOptionalStrict => "auth-optional-strict",
             Remedy::TlsOptional => "tls-optional",
             Remedy::XclientOptional => "xclient-optional",
             Remedy::XclientOptionalStrict => "xclient-optional-strict",
@@ -122,6 +129,7 @@ impl Remedy {
             Remedy::RequireTls => "requiretls",
             Remedy::Prdr => "prdr",
             Remedy::Bdat => "bdat",
+            Remedy::AllowPlaintextAuth => "allow-plaintext-auth",
         }
     }
 
@@ -145,6 +153,7 @@ impl Remedy {
             Remedy::ForceExt => "--force-ext",
             Remedy::XclientNoVerify => "--xclient-no-verify",
             Remedy::AuthOptional => "--auth-optional",
+            Remedy::AuthOptionalStrict => "--auth-optional-strict",
             Remedy::TlsOptional => "--tls-optional",
             Remedy::XclientOptional => "--xclient-optional",
             Remedy::XclientOptionalStrict => "--xclient-optional-strict",
@@ -153,6 +162,7 @@ impl Remedy {
             Remedy::RequireTls => "--requiretls",
             Remedy::Prdr => "--prdr",
             Remedy::Bdat => "--bdat",
+            Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
         }
     }
 }

@@ -6,6 +6,8 @@ use super::context::{basic_in_context, context_meaning};
 use super::hints::{Ctx, enhanced_hint, hint, vendor_hint};
 use super::registry::{basic_entry, basic_meaning, lookup_enhanced, registry_entry};
 use super::{DIALOGUE_PHASES, EnhancedInfo, Hint, parse_enhanced_word};
+use serde::{Serialize, Serializer};
+
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 
@@ -20,6 +22,75 @@ pub struct CodeTable {
     pub(crate) classes_differ: Option<(u16, EnhancedCode)>,
     /// What to do, each with the commands it applies after (none: whatever the command).
     pub(crate) hints: Vec<(Vec<Phase>, Hint)>,
+}
+
+/// The JSON form (`ehlo explain --json`'s `table`, specified in `render::json`): what the text
+/// view shows, member for member.
+impl Serialize for CodeTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct After<'a> {
+            phase: Phase,
+            meaning: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Basic<'a> {
+            code: u16,
+            meaning: &'a str,
+            source: Option<&'a str>,
+            class: &'a str,
+            anywhere: Option<&'a str>,
+            after: Vec<After<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Enhanced<'a> {
+            code: &'a str,
+            title: &'a str,
+            meaning: &'a str,
+            reference: Option<&'a str>,
+            usual_basic: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct HintRow<'a> {
+            phases: &'a [Phase],
+            hint: &'a Hint,
+        }
+        #[derive(Serialize)]
+        struct Table<'a> {
+            basic: Option<Basic<'a>>,
+            enhanced: Option<Enhanced<'a>>,
+            classes_differ: bool,
+            hints: Vec<HintRow<'a>>,
+        }
+        Table {
+            basic: self.basic.as_ref().map(|b| Basic {
+                code: b.code,
+                meaning: &b.meaning,
+                source: b.source.as_deref(),
+                class: b.class,
+                anywhere: b.anywhere,
+                after: b
+                    .after
+                    .iter()
+                    .map(|&(phase, meaning)| After { phase, meaning })
+                    .collect(),
+            }),
+            enhanced: self.enhanced.as_ref().map(|e| Enhanced {
+                code: &e.info.code,
+                title: &e.info.title,
+                meaning: &e.info.meaning,
+                reference: e.reference.as_deref(),
+                usual_basic: e.usual_basic.as_deref(),
+            }),
+            classes_differ: self.classes_differ.is_some(),
+            hints: self
+                .hints
+                .iter()
+                .map(|(phases, hint)| HintRow { phases, hint })
+                .collect(),
+        }
+        .serialize(s)
+    }
 }
 
 /// A basic code: its meaning, its class, and what it means after each command.
@@ -49,12 +120,14 @@ pub(crate) struct EnhancedRow {
 
 /// The table view for `:explain 5.7.1` / `:explain 550` / `:explain 550 5.1.1`: a basic code,
 /// an enhanced code (`X.s.d` accepted), or both, separated by spaces, commas or a hyphen as in
-/// `550-5.1.1`. `None` when nothing in `text` looks like a code.
+/// `550-5.1.1`, maybe quoted (`'550 5.1.10'`, `#550`). `None` when nothing in `text` looks like
+/// a code. Only the first words are read: a code stands at the start of what is typed; a
+/// reply found further into a pasted bounce is tabled from its own codes (`smtp::explain`).
 pub(crate) fn code_table(text: &str) -> Option<CodeTable> {
     let mut basic: Option<u16> = None;
     let mut enhanced: Option<EnhancedCode> = None;
     for word in text
-        .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '-')
+        .split(|ch: char| ch.is_whitespace() || matches!(ch, ',' | '-' | '\'' | '"' | '#'))
         .filter(|w| !w.is_empty())
         .take(16)
     {

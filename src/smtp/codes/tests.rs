@@ -897,3 +897,214 @@ fn a_reply_cut_off_by_the_close_is_explained_as_no_answer() {
     assert!(hint.contains("answers nothing"), "{hint}");
     assert!(!hint.contains("tolerated"), "{hint}");
 }
+
+// --- Misleading hints for real replies ------------------------------------------------------
+
+#[test]
+fn the_word_relay_alone_is_no_relay_refusal() {
+    // Postfix: an unknown recipient of a relay domain (relay_recipient_maps).
+    let h = hint_of(
+        550,
+        "5.1.1 <u@example.org>: Recipient address rejected: User unknown in relay recipient table",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    assert!(!h.contains("relay denied") && !h.contains("--auth"), "{h}");
+    // Gmail refusing mail straight from a dynamic IP: send through the provider instead.
+    let h = hint_lines(
+        550,
+        &[
+            "5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to",
+            "5.7.1 send email directly to our servers. Please use the SMTP relay at your",
+            "5.7.1 service provider instead. a1-20020a05 - gsmtp",
+        ],
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("(Gmail)") && h.contains("provider"), "{h}");
+    assert!(!h.contains("relay denied") && !h.contains("--auth"), "{h}");
+    // The relay-denial wordings still are.
+    for (code, line) in [
+        (550, "relay not permitted"),
+        (550, "5.7.1 <u@example.com>... Relaying denied"),
+        (550, "5.7.0 Mail relay denied. a1-20020a05 - gsmtp"),
+        (
+            553,
+            "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        ),
+        (550, "5.7.1 we do not relay for example.com"),
+        (550, "5.7.1 Relaying not allowed"),
+    ] {
+        let h = hint_of(code, line, Phase::Rcpt);
+        assert!(h.starts_with("relay denied"), "{line}: {h}");
+    }
+    // An addressing code says the address is the problem, whatever the words.
+    let h = hint_of(550, "5.1.2 relay access denied: bad domain", Phase::Rcpt);
+    assert!(!h.starts_with("relay denied"), "{h}");
+}
+
+#[test]
+fn listed_in_a_directory_is_no_blocklist() {
+    // Domino: an unknown recipient.
+    let h = hint_of(
+        550,
+        "5.1.1 User bob@example.com not listed in Domino Directory",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    assert!(!h.contains("blocklist"), "{h}");
+    let h = hint_of(
+        550,
+        "User bob@example.com not listed in Domino Directory",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    // Blocklist context still is one.
+    for (code, line) in [
+        (550, "5.7.1 Rejected: 192.0.2.1 listed at zen.spamhaus.org"),
+        (554, "Your IP is listed on bl.spamcop.net"),
+        (550, "5.7.1 Client 192.0.2.1 is listed in an RBL"),
+        (550, "5.7.1 Blocked by DNSBL b.barracudacentral.org"),
+    ] {
+        let h = hint_of(code, line, Phase::Rcpt);
+        assert!(h.contains("blocklist"), "{line}: {h}");
+    }
+    // "garbled" holds "rbl" but is no list.
+    let h = hint_of(501, "5.5.2 garbled command", Phase::Rcpt);
+    assert!(!h.contains("blocklist"), "{h}");
+}
+
+#[test]
+fn microsoft_5_1_10_is_an_unknown_recipient_and_5_1_8_a_blocked_account() {
+    let h = hint_of(
+        550,
+        "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("(Microsoft)"), "{h}");
+    assert!(
+        h.contains("does not exist") && !h.contains("accepts no mail"),
+        "{h}"
+    );
+    // RFC 7505's null MX keeps its meaning.
+    let h = hint_of(550, "5.1.10 Recipient address has null MX", Phase::Rcpt);
+    assert!(h.contains("null MX") && !h.starts_with('('), "{h}");
+    for phase in [Phase::Mail, Phase::Rcpt, Phase::Dot] {
+        let h = hint_of(550, "5.1.8 Access denied, bad outbound sender", phase);
+        assert!(h.starts_with("(Microsoft)") && h.contains("blocked"), "{h}");
+        assert!(!h.contains("--from") && !h.contains("real"), "{h}");
+    }
+}
+
+#[test]
+fn words_after_the_content_say_what_the_refusal_is() {
+    // Yahoo refuses unknown and disabled recipients after the content too.
+    let h = hint_of(
+        554,
+        "delivery error: dd This user doesn't have a yahoo.com account (u@yahoo.com) [0] - \
+         mta1034.mail.ne1.yahoo.com",
+        Phase::Dot,
+    );
+    assert!(h.contains("mailbox does not exist"), "{h}");
+    assert!(!h.contains("content filter"), "{h}");
+    let h = hint_of(
+        554,
+        "delivery error: dd Sorry your message to u@yahoo.com cannot be delivered. This mailbox \
+         is disabled (554.30). - mta1034.mail.ne1.yahoo.com",
+        Phase::Dot,
+    );
+    assert!(h.contains("mailbox is disabled"), "{h}");
+    let h = hint_of(
+        550,
+        "5.7.60 SMTP; Client does not have permissions to send as this sender",
+        Phase::Dot,
+    );
+    assert!(h.contains("may not send as"), "{h}");
+    // The same wording at RCPT, and a disabled mailbox there too.
+    let h = hint_of(
+        554,
+        "delivery error: dd Sorry your message to u@yahoo.com cannot be delivered. This mailbox \
+         is disabled (554.30). - mta1034.mail.ne1.yahoo.com",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("mailbox is disabled"), "{h}");
+    // A sender's domain that does not exist is not a missing mailbox.
+    let h = hint_of(
+        554,
+        "Domain of sender address s@nowhere.example does not exist",
+        Phase::Dot,
+    );
+    assert!(!h.contains("mailbox does not exist"), "{h}");
+}
+
+#[test]
+fn a_553_at_rcpt_is_malformed_only_without_a_policy_code() {
+    // qmail: a relay refusal.
+    let h = hint_of(
+        553,
+        "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("relay denied"), "{h}");
+    let h = hint_of(
+        553,
+        "5.7.1 <u@example.org>: Recipient address rejected: Access denied",
+        Phase::Rcpt,
+    );
+    assert!(h.contains("by policy") && !h.contains("malformed"), "{h}");
+    // Yahoo's TSS09: the sending IP is refused.
+    let h = hint_of(
+        553,
+        "5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will \
+         NOT succeed. See https://postmaster.yahooinc.com/error-codes",
+        Phase::Rcpt,
+    );
+    assert!(h.starts_with("(Yahoo)") && h.contains("sending IP"), "{h}");
+    assert!(!h.contains("malformed"), "{h}");
+    // Without an enhanced code, or with X.1.3, it is the address.
+    let h = hint_of(553, "5.1.3 <u>... Hostname required", Phase::Rcpt);
+    assert!(h.contains("malformed"), "{h}");
+    let h = hint_of(553, "<u>... Hostname required", Phase::Rcpt);
+    assert!(h.contains("malformed"), "{h}");
+}
+
+#[test]
+fn auth_replies_that_ask_the_user_to_act() {
+    // RFC 4954 §6.
+    let b = ex(432, "4.7.12 A password transition is needed", Phase::Auth)
+        .basic
+        .unwrap();
+    assert!(b.contains("PLAIN") && !b.contains("retry later"), "{b}");
+    let h = hint_of(432, "4.7.12 A password transition is needed", Phase::Auth);
+    assert!(h.contains("PLAIN") && h.contains("--tls"), "{h}");
+    assert!(!h.contains("change the password"), "{h}");
+    let b = ex(538, "5.7.11 Encryption required", Phase::Auth)
+        .basic
+        .unwrap();
+    assert!(b.contains("encrypted"), "{b}");
+    let b = ex(
+        534,
+        "5.7.9 Authentication mechanism is too weak",
+        Phase::Auth,
+    )
+    .basic
+    .unwrap();
+    assert!(b.contains("too weak"), "{b}");
+    // The code-table view: 432 is known after AUTH, where it is no "retry later".
+    let t = code_table("432").unwrap();
+    assert_eq!(t.hints.len(), 1, "{:?}", t.hints);
+    assert_eq!(t.hints[0].0, vec![Phase::Auth]);
+    assert!(t.hints[0].1.contains("PLAIN"), "{:?}", t.hints);
+    let t = code_table("538").unwrap();
+    assert!(t.hints[0].1.to_string().contains("--tls"), "{:?}", t.hints);
+    let t = code_table("534").unwrap();
+    assert!(t.hints[0].1.to_string().contains("--auth"), "{:?}", t.hints);
+    // X.7.12's own words follow RFC 4954 (the registry's title stays IANA's).
+    let e = lookup_enhanced(&EnhancedCode {
+        class: 4,
+        subject: 7,
+        detail: 12,
+    })
+    .unwrap();
+    assert_eq!(e.title, "A password transition is needed");
+    assert!(e.meaning.contains("PLAIN"), "{}", e.meaning);
+}
