@@ -808,37 +808,45 @@ fn every_mx_refusing_in_its_greeting_is_exit_21_with_the_last_refusal() {
     assert_eq!(second.finish(), "QUIT\r\n");
 }
 
-#[test]
-fn an_explicit_server_refusing_in_its_greeting_is_the_answer() {
-    // --server names a host with two addresses: the first refuses, the second is never tried.
-    let busy = scripted(refusing(b"421 4.3.2 busy\r\n"));
-    let port = busy.addr.port();
+/// `--server both.example.test:PORT` (two addresses; `server` listens on the first) at
+/// `--timeout secs`: what `server` received and the run. The second address must never be
+/// tried: an explicit server is the answer, whatever its greeting.
+fn explicit_server_with_two_addresses(server: Scripted, secs: &str) -> (String, Run) {
+    let port = server.addr.port();
     let trap = std::net::TcpListener::bind(("127.0.0.2", port));
     let (dns, _h) = FakeDns::start(vec![
         ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
         ("both.example.test", RecordSpec::A(v4("127.0.0.2"))),
     ]);
     let dns = dns.to_string();
-    let server = format!("both.example.test:{port}");
+    let target = format!("both.example.test:{port}");
     let run = ehlo(&[
         "--dns-server",
         &dns,
         "--server",
-        &server,
+        &target,
         "--to",
         "user@example.test",
         "--timeout",
-        "5",
+        secs,
         "--color",
         "never",
     ]);
-    assert_eq!(busy.finish(), "QUIT\r\n");
-    assert_eq!(run.code, 21, "{}", run.all());
+    let wire = server.finish();
     assert!(!run.all().contains("next MX"), "{}", run.all());
     if let Ok(t) = trap {
         t.set_nonblocking(true).unwrap();
         assert!(untouched(&t), "the second address was tried");
     }
+    (wire, run)
+}
+
+#[test]
+fn an_explicit_server_refusing_in_its_greeting_is_the_answer() {
+    let (wire, run) =
+        explicit_server_with_two_addresses(scripted(refusing(b"421 4.3.2 busy\r\n")), "5");
+    assert_eq!(wire, "QUIT\r\n");
+    assert_eq!(run.code, 21, "{}", run.all());
 }
 
 /// A send to `user@example.test` routed by MX at `--timeout secs`: `mx-bad.example.test`
@@ -1059,35 +1067,9 @@ fn a_failure_after_the_220_is_the_answer_not_a_reason_to_try_the_next_mx() {
 
 #[test]
 fn an_explicit_server_that_never_greets_is_the_answer() {
-    // --server names a host with two addresses: the first is silent, the second never tried.
-    let silent = scripted(vec![]);
-    let port = silent.addr.port();
-    let trap = std::net::TcpListener::bind(("127.0.0.2", port));
-    let (dns, _h) = FakeDns::start(vec![
-        ("both.example.test", RecordSpec::A(v4("127.0.0.1"))),
-        ("both.example.test", RecordSpec::A(v4("127.0.0.2"))),
-    ]);
-    let dns = dns.to_string();
-    let server = format!("both.example.test:{port}");
-    let run = ehlo(&[
-        "--dns-server",
-        &dns,
-        "--server",
-        &server,
-        "--to",
-        "user@example.test",
-        "--timeout",
-        "1",
-        "--color",
-        "never",
-    ]);
-    assert_eq!(silent.finish(), "");
+    let (wire, run) = explicit_server_with_two_addresses(scripted(vec![]), "1");
+    assert_eq!(wire, "");
     assert_eq!(run.code, 21, "{}", run.all());
-    assert!(!run.all().contains("next MX"), "{}", run.all());
-    if let Ok(t) = trap {
-        t.set_nonblocking(true).unwrap();
-        assert!(untouched(&t), "the second address was tried");
-    }
 }
 
 #[test]
