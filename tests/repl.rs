@@ -4230,3 +4230,97 @@ fn terminal_starttls_sni_names_the_certificate_to_verify() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A server that greets (unless `banner` is false), answers EHLO and then says nothing to MAIL;
+/// it returns every byte received until the client closes.
+fn silent_server(banner: bool) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        if banner {
+            let _ = w.write_all(b"220 silent.test ESMTP\r\n");
+        }
+        let mut got = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            got.extend_from_slice(&line);
+            if line.to_ascii_uppercase().starts_with(b"EHLO") {
+                let _ = w.write_all(b"250 silent.test\r\n");
+            }
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// Piped `--strict`: a reply that never comes ends the session as the send ends it, with the
+/// phase's exit code (banner 21, MAIL 23) and the summary's `timeout` outcome; QUIT follows a
+/// silent MAIL, nothing follows a silent banner. Without `--strict` the timeout only warns.
+#[test]
+fn piped_strict_ends_on_a_timeout_with_the_phase_code() {
+    let (addr, h) = silent_server(false);
+    let (code, stdout, _) = ehlo_split(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--timeout",
+            "1",
+            "--strict",
+            "--json",
+        ],
+        b"EHLO x.test\nQUIT\n",
+    );
+    assert_eq!(code, 21, "{stdout}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["exit_code"], 21, "{stdout}");
+    assert_eq!(summary["outcome"], "timeout", "{stdout}");
+    assert!(
+        summary["error"].as_str().unwrap().contains("banner"),
+        "{stdout}"
+    );
+    assert!(of_type(&v, "sent").is_empty(), "{stdout}");
+    assert_eq!(h.join().unwrap(), b"");
+
+    let script = b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nQUIT\n";
+    let (addr, h) = silent_server(true);
+    let (code, stdout, _) = ehlo_split(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--timeout",
+            "1",
+            "--strict",
+            "--json",
+        ],
+        script,
+    );
+    assert_eq!(code, 23, "{stdout}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["exit_code"], 23, "{stdout}");
+    assert_eq!(summary["outcome"], "timeout", "{stdout}");
+    assert_eq!(
+        String::from_utf8(h.join().unwrap()).unwrap(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nQUIT\r\n"
+    );
+
+    // Not strict: the timeout warns and the script goes on.
+    let (addr, h) = silent_server(true);
+    let run = ehlo(&["repl", &addr.to_string(), "--timeout", "1"], script, &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(run.out.contains("no reply within 1s"), "{}", run.out);
+    assert!(
+        String::from_utf8(h.join().unwrap())
+            .unwrap()
+            .contains("RCPT TO:<c@d.test>\r\n")
+    );
+}

@@ -66,7 +66,7 @@ pub(crate) struct ReplConfig {
     /// `--json`: JSON Lines events on stdout (the send's schema) instead of the transcript.
     pub(crate) json: bool,
     /// `--strict`: end the session at the first 4xx/5xx reply (after QUIT) with its phase's
-    /// exit code.
+    /// exit code; piped, also at a reply that does not come within the timeout.
     pub(crate) strict: bool,
 }
 
@@ -252,6 +252,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
                 engine.failure = None;
+                engine.timed_out = None;
                 let before = engine.sasl_mark();
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
                 engine.more_pasted = false;
@@ -448,6 +449,9 @@ struct Engine {
     /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
     /// got).
     interrupts: Option<Interrupts>,
+    /// The last wait for a reply ran out of time (`--timeout`) in this phase: a piped
+    /// `--strict` run ends on it with the phase's exit code, as the send does.
+    timed_out: Option<Phase>,
     /// Why the run failed, for the JSON summary (a label and a one-line reason).
     outcome: Option<String>,
     outcome_reason: Option<String>,
@@ -507,6 +511,7 @@ impl Engine {
             replaying: false,
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
+            timed_out: None,
             outcome: None,
             outcome_reason: None,
             helo_default: if helo_default.is_empty() {
@@ -1019,6 +1024,7 @@ impl Engine {
                         )
                     };
                     if !raw_wait {
+                        self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.clear_status();
                         self.emit(Event::warning(message));
                     }
@@ -1042,6 +1048,7 @@ impl Engine {
                         && tokio::time::Instant::now() >= deadline
                         && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
                     {
+                        self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.pump_out().await;
                         self.clear_status();
                         self.emit(Event::warning(format!(
@@ -1096,7 +1103,7 @@ impl Engine {
     }
 
     /// `--strict`: the exit code when the last input drew a 4xx/5xx reply (its phase's code),
-    /// could not run (`:auth` without a secret), or the server dropped the connection; QUIT
+    /// timed out (piped only), could not run (`:auth` without a secret), or the server dropped the connection; QUIT
     /// is sent first while the connection is up.
     async fn strict_failure(&mut self) -> Option<u8> {
         if let Some((label, reason)) = self.tls_failure.take()
@@ -1114,6 +1121,32 @@ impl Engine {
         }
         if !self.cfg.strict {
             return None;
+        }
+        // A reply that never came (`--timeout`): the phase's code and the `timeout` outcome, as
+        // the send ends. Piped only: a terminal session warns and goes on (the late reply is
+        // shown when it comes).
+        if let Some(phase) = self.timed_out.take()
+            && !self.interactive
+        {
+            let e = Error::Timeout {
+                phase,
+                secs: self.timeout().as_secs_f64(),
+                implicit_tls: false,
+            };
+            let code = e.exit_code();
+            self.error(format!("--strict: {e}: ending the session (exit {code})"));
+            self.outcome = Some(e.label().into());
+            self.outcome_reason = Some(e.to_string());
+            // As the send: QUIT, unless not one byte of a banner came (there may be no SMTP
+            // server to talk to).
+            let silent_banner = phase == Phase::Banner
+                && self.session.as_ref().is_some_and(|s| s.partial().is_none());
+            if silent_banner {
+                self.close_reported = true;
+            } else {
+                self.quit().await;
+            }
+            return Some(code);
         }
         let (code, reason) = if let Some(code) = self.failure.take() {
             (code, "a step could not run".to_string())
