@@ -4324,3 +4324,149 @@ fn piped_strict_ends_on_a_timeout_with_the_phase_code() {
             .contains("RCPT TO:<c@d.test>\r\n")
     );
 }
+
+/// The piped REPL's and the replay's JSON summary say what the session saw (as the spec in
+/// `render/json.rs` has it): the server in the send's form, the latest transaction's recipients
+/// with their replies, the verdict on its content and the time per phase; `server` is null
+/// when no connection was made.
+#[test]
+fn the_summary_says_what_the_session_saw() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let (code, stdout, stderr) = ehlo_split(
+        &["repl", &addr.to_string(), "--json"],
+        b"EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nhello\n.\nQUIT\n",
+    );
+    h.join().unwrap();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["server"], format!("127.0.0.1 [{addr}]"), "{stdout}");
+    assert_eq!(summary["tls"], serde_json::Value::Null, "{stdout}");
+    assert_eq!(
+        summary["recipients"],
+        serde_json::json!([{"address": "c@d.test", "status": "accepted", "code": 250,
+            "enhanced": "2.1.5", "text": "ok"}]),
+        "{stdout}"
+    );
+    assert_eq!(summary["message_accepted"], true, "{stdout}");
+    let phases: Vec<&str> = summary["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["phase"].as_str().unwrap())
+        .collect();
+    for p in [
+        "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit",
+    ] {
+        assert!(phases.contains(&p), "{p} missing: {stdout}");
+    }
+    // Each phase's total is what its `timing` events add up to.
+    let rcpt_total: f64 = of_type(&v, "timing")
+        .iter()
+        .filter(|t| t["data"]["phase"] == "rcpt")
+        .map(|t| t["data"]["ms"].as_f64().unwrap())
+        .sum();
+    let rcpt = summary["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["phase"] == "rcpt")
+        .unwrap()["ms"]
+        .as_f64()
+        .unwrap();
+    assert!((rcpt - rcpt_total).abs() < 0.01, "{rcpt} vs {rcpt_total}");
+
+    // A refused recipient and the replay's summary: the same members.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("refused.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 550\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 550,
+            pipelining: false,
+        },
+        1,
+    );
+    let (code, stdout, _) = ehlo_split(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "-s",
+            &addr.to_string(),
+            "--json",
+        ],
+        b"",
+    );
+    h.join().unwrap();
+    assert_eq!(code, 0, "{stdout}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["server"], format!("127.0.0.1 [{addr}]"));
+    assert_eq!(
+        summary["recipients"][0]["status"], "perm_failed",
+        "{stdout}"
+    );
+    assert_eq!(summary["recipients"][0]["code"], 550, "{stdout}");
+    assert_eq!(summary["message_accepted"], serde_json::Value::Null);
+    assert!(!summary["timings"].as_array().unwrap().is_empty());
+
+    // Nothing listens: no connection, no server.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for args in [
+        vec!["repl", "--json"],
+        vec!["replay", script.to_str().unwrap(), "--json", "-s"],
+    ] {
+        let mut args = args.clone();
+        let target = closed.to_string();
+        if args[0] == "repl" {
+            args.insert(1, &target);
+        } else {
+            args.push(&target);
+        }
+        let (code, stdout, _) = ehlo_split(&args, b"EHLO x.test\n");
+        assert_ne!(code, 0, "{stdout}");
+        let summary = &json_lines(&stdout).last().unwrap()["data"].clone();
+        assert_eq!(summary["server"], serde_json::Value::Null, "{stdout}");
+        assert_eq!(summary["exit_code"], code, "{stdout}");
+    }
+}
+
+/// `:starttls` against the local Postfix: the summary names the TLS version negotiated.
+/// Run by tests/interop/run.sh; it fails (never skips) when Postfix is not there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn piped_json_summary_names_the_tls_version_after_starttls() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:2525").is_ok(),
+        "Postfix is not listening on 127.0.0.1:2525: run tests/interop/setup.sh (as root)"
+    );
+    let (code, stdout, stderr) = ehlo_split(
+        &["repl", "127.0.0.1:2525", "--json", "-k"],
+        b"EHLO x.test\n:starttls\nQUIT\n",
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v = json_lines(&stdout);
+    let summary = &v.last().unwrap()["data"];
+    assert_eq!(summary["tls"], "TLSv1.3", "{stdout}");
+    assert!(
+        summary["timings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["phase"] == "start_tls"),
+        "{stdout}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::smtp::event::{Event, Phase, PhaseTiming, Sink, Summary, Timed};
 struct Output<'a> {
     sink: &'a mut dyn Sink,
     start: Instant,
-    timings: Vec<(Phase, f64)>,
+    timings: Vec<PhaseTiming>,
 }
 
 impl<'a> Output<'a> {
@@ -32,12 +32,7 @@ impl<'a> Output<'a> {
     }
     /// Hand one event on; a `Timing` also counts towards its phase's total for the summary.
     fn emit(&mut self, event: Event) {
-        if let Event::Timing { phase, ms, .. } = &event {
-            match self.timings.iter_mut().find(|(p, _)| p == phase) {
-                Some((_, total)) => *total += ms,
-                None => self.timings.push((*phase, *ms)),
-            }
-        }
+        PhaseTiming::add(&mut self.timings, &event);
         self.sink.event(&event, self.start.elapsed());
     }
     /// Report how long the reply of `phase` took to arrive.
@@ -49,13 +44,7 @@ impl<'a> Output<'a> {
         });
     }
     fn summary_timings(&self) -> Vec<PhaseTiming> {
-        self.timings
-            .iter()
-            .map(|(phase, ms)| PhaseTiming {
-                phase: *phase,
-                ms: *ms,
-            })
-            .collect()
+        self.timings.clone()
     }
 }
 
@@ -142,7 +131,7 @@ async fn run(
                 .or_else(|| session.outcome().err().cloned().map(Error::Session));
             // The summary's timings are those of the server it names; the DNS time (the MX
             // lookup and every address lookup) is the run's.
-            out.timings.retain(|(p, _)| *p == Phase::Dns);
+            out.timings.retain(|t| t.phase == Phase::Dns);
             continue;
         }
         result?;

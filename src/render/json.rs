@@ -109,8 +109,19 @@
 //! address in brackets: `"mx.example.net [192.0.2.1:25]"`, `"localhost [127.0.0.1:2525]"`,
 //! `"127.0.0.1 [127.0.0.1:2525]"`, `"mx.example.net [[2001:db8::1]:25]"`; `"unix:PATH"` over
 //! `--socket`, `"pipe:COMMAND"` over `--pipe`; null when no connection was made. It is not a
-//! `host:port` to connect to again. `ehlo replay` names its `--server` target as given
-//! (`"localhost:2525"`), or the host name alone when it stops with the connection still open.
+//! `host:port` to connect to again.
+//!
+//! `ehlo repl` (piped with `--json`) and `ehlo replay --json` end with the same summary, filled
+//! from what the session saw: `server` is the last server it connected to, in the send's form
+//! (null when no connection was made: refused, unresolvable, no target); `tls` the version the
+//! latest connection negotiated (STARTTLS or implicit TLS; null in plain text, also after a
+//! failed handshake); `recipients` the `RCPT TO` lines of the latest mail transaction (since its
+//! `MAIL FROM`; typed lines, not `:raw` bytes), each with its reply, or
+//! `not_attempted` while none came; `message_accepted` the verdict on the latest transaction's
+//! content (the reply to its end-of-data dot; null before one, and after a new `MAIL FROM`);
+//! `timings` the time per phase over the whole session (every connection, its `dns`,
+//! `connect`, TLS handshakes and replies, as the `timing` events add up). Content sent with
+//! `BDAT` gets no verdict there (null).
 //!
 //! ## Example
 //!

@@ -452,6 +452,12 @@ struct Engine {
     /// The last wait for a reply ran out of time (`--timeout`) in this phase: a piped
     /// `--strict` run ends on it with the phase's exit code, as the send does.
     timed_out: Option<Phase>,
+    /// The server the session last connected to, as the send's summary names it
+    /// (`host [addr]`), and the TLS version its connection last negotiated.
+    server: Option<String>,
+    tls_version: Option<String>,
+    /// Time per phase over the whole session (the summary's `timings`).
+    timings: Vec<crate::smtp::event::PhaseTiming>,
     /// Why the run failed, for the JSON summary (a label and a one-line reason).
     outcome: Option<String>,
     outcome_reason: Option<String>,
@@ -512,6 +518,9 @@ impl Engine {
             editing: Arc::new(AtomicBool::new(false)),
             interrupts: None,
             timed_out: None,
+            server: None,
+            tls_version: None,
+            timings: Vec::new(),
             outcome: None,
             outcome_reason: None,
             helo_default: if helo_default.is_empty() {
@@ -624,9 +633,11 @@ impl Engine {
         self.auth_user = None;
         self.last_reply = None;
         let plan = self.cfg.link.to(target);
-        let (sink, start, tls_info) = (&mut self.sink, self.start, &mut self.tls_info);
+        let (sink, start) = (&mut self.sink, self.start);
+        let (tls_info, timings) = (&mut self.tls_info, &mut self.timings);
         let opened = conn::connect(&plan, &mut |e| {
             keep_tls_info(&e, tls_info);
+            crate::smtp::event::PhaseTiming::add(timings, &e);
             sink.event(&e, start.elapsed())
         })
         .await;
@@ -640,6 +651,8 @@ impl Engine {
             }
         };
         let implicit = plan.link.tls_on_connect;
+        self.server = Some(conn.server.clone());
+        self.tls_version = conn.tls.clone();
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
@@ -807,6 +820,7 @@ impl Engine {
                             phase: *phase,
                             ms,
                         };
+                        crate::smtp::event::PhaseTiming::add(&mut self.timings, &timing);
                         self.sink.event(&timing, t);
                         self.sink.event(&ev, t);
                         self.waiting_since = Instant::now();
@@ -913,15 +927,18 @@ impl Engine {
             plan.link.tls.sni = Some(sni.clone());
             plan.link.tls.verify_name = Some(sni.clone());
         }
-        let (sink, start, tls_info) = (&mut self.sink, self.start, &mut self.tls_info);
+        let (sink, start) = (&mut self.sink, self.start);
+        let (tls_info, timings) = (&mut self.tls_info, &mut self.timings);
         let upgraded = conn
             .start_tls(&plan, &mut |e| {
                 keep_tls_info(&e, tls_info);
+                crate::smtp::event::PhaseTiming::add(timings, &e);
                 sink.event(&e, start.elapsed())
             })
             .await;
         match upgraded {
             Ok(c) => {
+                self.tls_version = c.tls.clone();
                 self.conn = Some(c);
                 if let Some(s) = self.session.as_mut() {
                     s.tls_established();

@@ -209,6 +209,7 @@ impl Engine {
         if !self.cfg.json {
             return;
         }
+        let session = self.session.as_ref();
         let first = self.mismatches.first();
         let (outcome, error) = match first {
             _ if code == EXIT_OK => ("ok".to_string(), None),
@@ -222,15 +223,11 @@ impl Engine {
             exit_code: code,
             outcome,
             error,
-            server: self
-                .conn
-                .as_ref()
-                .map(|c| c.host.clone())
-                .or_else(|| self.target.as_ref().map(ToString::to_string)),
-            tls: None,
-            recipients: Vec::new(),
-            message_accepted: None,
-            timings: Vec::new(),
+            server: self.server.clone(),
+            tls: self.tls_version.clone(),
+            recipients: session.map(|s| s.recipients().to_vec()).unwrap_or_default(),
+            message_accepted: session.and_then(|s| s.message_accepted()),
+            timings: self.timings.clone(),
         };
         self.emit(Event::Summary(summary));
     }

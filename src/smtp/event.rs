@@ -383,6 +383,19 @@ impl RecipientResult {
             data_text: None,
         }
     }
+
+    /// The reply to this recipient's RCPT TO: 2xx accepted, 4xx a temporary failure, anything
+    /// else a permanent one (RFC 5321 §4.2.1).
+    pub(crate) fn answered(&mut self, reply: &Reply) {
+        self.status = match reply.class() {
+            Some(2) => RcptStatus::Accepted,
+            Some(4) => RcptStatus::TempFailed,
+            _ => RcptStatus::PermFailed,
+        };
+        self.code = reply.code;
+        self.enhanced = reply.enhanced.map(|e| e.to_string());
+        self.text = Some(reply.text_without_codes());
+    }
 }
 
 /// Per-recipient status.
@@ -422,6 +435,23 @@ pub(crate) struct PhaseTiming {
     pub(crate) ms: f64,
 }
 
+impl PhaseTiming {
+    /// Count a [`Event::Timing`] towards its phase's total (the summary's `timings`, in the
+    /// order the phases first took time); other events change nothing.
+    pub(crate) fn add(totals: &mut Vec<PhaseTiming>, event: &Event) {
+        let Event::Timing { phase, ms, .. } = event else {
+            return;
+        };
+        match totals.iter_mut().find(|t| t.phase == *phase) {
+            Some(t) => t.ms += ms,
+            None => totals.push(PhaseTiming {
+                phase: *phase,
+                ms: *ms,
+            }),
+        }
+    }
+}
+
 /// Final summary of a run (always the last JSON line).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Summary {
@@ -434,8 +464,8 @@ pub struct Summary {
     /// The server the run talked to, `None` when no connection was made. A send names the host
     /// it connected to (as given, or the MX host that answered), a space and the socket address
     /// in brackets: `mx.example.net [192.0.2.1:25]`, `127.0.0.1 [127.0.0.1:2525]`; `unix:PATH`
-    /// over a UNIX socket, `pipe:COMMAND` over a child process. The replay names its target as
-    /// given (`localhost:2525`), or the host name alone when it stops still connected.
+    /// over a UNIX socket, `pipe:COMMAND` over a child process. `ehlo repl` and `ehlo replay` name
+    /// the last server they connected to the same way.
     pub(crate) server: Option<String>,
     /// Negotiated TLS version, if TLS was used.
     pub(crate) tls: Option<String>,

@@ -13,7 +13,7 @@ use crate::smtp::client::Action;
 use crate::smtp::codes;
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
-use crate::smtp::event::{Bytes, Deviation, Event, Phase, SentKind};
+use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
 use crate::smtp::outbox::Outbox;
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
@@ -195,6 +195,12 @@ pub(crate) struct ManualSession {
     raw_outstanding: bool,
     quit_sent: bool,
     closed: bool,
+    /// The RCPT TO lines of the latest mail transaction (since its MAIL FROM) and the replies
+    /// to them, for the summary.
+    recipients: Vec<RecipientResult>,
+    /// The verdict on the latest message's content (the reply to its end-of-data dot): `None`
+    /// until one comes; false for a refusal or a reply cut off by the close.
+    message_accepted: Option<bool>,
 }
 
 impl ManualSession {
@@ -231,6 +237,8 @@ impl ManualSession {
             raw_outstanding: false,
             quit_sent: false,
             closed: false,
+            recipients: Vec::new(),
+            message_accepted: None,
         }
     }
 
@@ -313,6 +321,18 @@ impl ManualSession {
             .front()
             .map(|e| e.phase())
             .unwrap_or(self.out.last_phase())
+    }
+
+    /// The recipients of the latest mail transaction (since its MAIL FROM), in the order their
+    /// RCPT TO lines went out, each with its reply (`not_attempted` while none came).
+    pub(crate) fn recipients(&self) -> &[RecipientResult] {
+        &self.recipients
+    }
+
+    /// Did the server accept the latest message after its final dot? `None` when no verdict on
+    /// the content of the latest transaction came.
+    pub(crate) fn message_accepted(&self) -> Option<bool> {
+        self.message_accepted
     }
 
     /// State for the prompt.
@@ -452,6 +472,7 @@ impl ManualSession {
         if verb == Verb::Quit {
             self.quit_sent = true;
         }
+        self.track_envelope(line, phase, verb);
         self.out
             .send(&wire, shown, SentKind::Command, phase, redacted, self.tls);
         let expect = if phase == Phase::StartTls && !self.tls {
@@ -739,6 +760,20 @@ impl ManualSession {
         });
         match expect {
             Expect::Banner => {}
+            Expect::Line {
+                phase: Phase::Rcpt,
+                verb,
+            } => {
+                // Replies come in the order the commands went out (RFC 5321 §4.1.1).
+                if let Some(r) = self
+                    .recipients
+                    .iter_mut()
+                    .find(|r| r.status == RcptStatus::NotAttempted)
+                {
+                    r.answered(&reply);
+                }
+                self.on_line_reply(verb, &reply);
+            }
             Expect::Line { verb, .. } => self.on_line_reply(verb, &reply),
             Expect::StartTls => self.on_starttls(&reply),
             Expect::Auth => self.on_auth(&reply),
@@ -747,10 +782,34 @@ impl ManualSession {
                 self.on_typed_auth(Some(id), &reply, last);
             }
             Expect::DataHelper => self.on_data_helper(&reply),
-            Expect::Dot => self.in_transaction = false,
+            Expect::Dot => {
+                self.in_transaction = false;
+                // A 2xx that came whole (a reply cut off by the close is no acceptance).
+                self.message_accepted = Some(expected);
+            }
         }
         if reply.code == Some(421) && !self.closed {
             self.server_closes();
+        }
+    }
+
+    /// Follow the envelope for the summary: a MAIL FROM starts a new one, a RCPT TO adds its
+    /// recipient (the path as the server will read it, or what follows `TO:` when the line
+    /// does not parse).
+    fn track_envelope(&mut self, line: &str, phase: Phase, verb: Verb) {
+        if verb == Verb::Mail {
+            self.recipients.clear();
+            self.message_accepted = None;
+        } else if phase == Phase::Rcpt {
+            let address = match Command::parse(line.as_bytes()) {
+                Ok(Command::Rcpt { to, .. }) => to,
+                _ => line
+                    .split_once(':')
+                    .map_or("", |(_, rest)| rest)
+                    .trim()
+                    .to_string(),
+            };
+            self.recipients.push(RecipientResult::new(address));
         }
     }
 
@@ -1366,6 +1425,62 @@ mod tests {
         s.feed(b"220 mx.test ESMTP\r\n");
         let _ = events(&mut s);
         s
+    }
+
+    /// The summary's envelope: the recipients of the latest transaction with their replies
+    /// (pipelined replies paired in order), the verdict on its content, both reset by MAIL.
+    #[test]
+    fn recipients_and_the_verdict_follow_the_latest_transaction() {
+        let mut s = ready();
+        for line in [
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<ok@d.test> NOTIFY=NEVER",
+            "RCPT TO:<gone@d.test>",
+            "rcpt to: bare@d.test",
+        ] {
+            s.send_line(line);
+        }
+        let _ = sent(&mut s);
+        s.feed(b"250 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n");
+        let r = s.recipients();
+        let got: Vec<(&str, RcptStatus, Option<u16>)> = r
+            .iter()
+            .map(|r| (r.address.as_str(), r.status, r.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ok@d.test", RcptStatus::Accepted, Some(250)),
+                ("gone@d.test", RcptStatus::PermFailed, Some(550)),
+                ("bare@d.test", RcptStatus::NotAttempted, None),
+            ]
+        );
+        assert_eq!(r[1].enhanced.as_deref(), Some("5.1.1"));
+        assert_eq!(r[1].text.as_deref(), Some("no such user"));
+        assert_eq!(s.message_accepted(), None);
+        s.feed(b"451 4.3.0 later\r\n");
+        assert_eq!(s.recipients()[2].status, RcptStatus::TempFailed);
+
+        s.data(b"hi\n");
+        let _ = sent(&mut s);
+        s.feed(b"354 go\r\n");
+        let _ = sent(&mut s);
+        s.feed(b"250 2.0.0 queued\r\n");
+        assert_eq!(s.message_accepted(), Some(true));
+
+        s.send_line("MAIL FROM:<again@b.test>");
+        assert!(s.recipients().is_empty());
+        assert_eq!(s.message_accepted(), None);
+        s.feed(b"250 ok\r\n");
+        s.send_line("RCPT TO:<x@d.test>");
+        s.send_line("DATA");
+        s.feed(b"250 ok\r\n354 go\r\n");
+        s.send_line("body");
+        s.send_line(".");
+        // The verdict begun, then cut off by the close: no acceptance.
+        s.feed(b"250-queued");
+        s.feed_eof();
+        assert_eq!(s.message_accepted(), Some(false));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::smtp::capabilities::Capabilities;
 use crate::smtp::codes::Hint;
 use crate::smtp::command::Command;
 use crate::smtp::data;
-use crate::smtp::event::{Phase, RcptStatus, SentKind};
+use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::ext::{self, Extension};
 use crate::smtp::reply::Reply;
 
@@ -258,14 +258,7 @@ impl Session {
 
     pub(super) fn on_rcpt(&mut self, n: usize, reply: Reply) {
         if let Some(r) = self.rcpt_results.get_mut(n) {
-            r.status = match reply.class() {
-                Some(2) => RcptStatus::Accepted,
-                Some(4) => RcptStatus::TempFailed,
-                _ => RcptStatus::PermFailed,
-            };
-            r.code = reply.code;
-            r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.text_without_codes());
+            r.answered(&reply);
         }
         let last = n + 1 == self.plan.rcpts.len();
         if !last {
