@@ -501,7 +501,9 @@ pub(crate) fn host_checks(
             names.push(n);
         }
     }
-    let v = dane::verify(&certs, &t.records, &names, true);
+    // The session that fetched the chain used the default security level.
+    let level = crate::net::trust::default_security_level();
+    let v = dane::verify(&certs, &t.records, &names, true, level);
     let evidence: Vec<String> = v
         .evidence
         .iter()

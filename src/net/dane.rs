@@ -319,6 +319,8 @@ pub(crate) fn decide(
 /// Match `records` against `chain` (leaf first, as the server sent it). `names` are the
 /// reference identifiers a DANE-TA(2) leaf must carry (RFC 7672 §3.2.3: the TLSA base domain,
 /// the MX host name, the next-hop domain); `enforced` is only recorded in the verdict.
+/// `auth_level` is the connection's OpenSSL security level: a DANE-TA chain is judged at it as
+/// the CA path judges one (a SHA-1 signature or a short key fails both ways).
 ///
 /// The work is linear in the records: each certificate is hashed once per (selector, matching
 /// type) in use, and records are only compared against those digests.
@@ -327,6 +329,7 @@ pub(crate) fn verify(
     records: &[Tlsa],
     names: &[String],
     enforced: bool,
+    auth_level: u32,
 ) -> DaneVerdict {
     let mut v = DaneVerdict {
         enforced,
@@ -420,7 +423,7 @@ pub(crate) fn verify(
     // DANE-TA: the chain must verify to the matched certificate, and the leaf carry a name.
     let mut failures = Vec::new();
     for &(depth, i) in &matches {
-        match verify_to_anchor(chain, depth) {
+        match verify_to_anchor(chain, depth, auth_level) {
             Err(why) => failures.push(format!(
                 "{} matched depth {depth} but the chain does not verify to it: {why}",
                 records[i].short()
@@ -485,9 +488,11 @@ fn association(cert: &X509Ref, selector: u8, mtype: u8) -> Result<Vec<u8>, Strin
 
 /// Verify `chain[0]` with `chain[depth]` as the only trust anchor (a partial chain: the anchor
 /// need not be self-signed), the certificates in between as untrusted intermediates.
-fn verify_to_anchor(chain: &[X509], depth: usize) -> Result<(), String> {
+fn verify_to_anchor(chain: &[X509], depth: usize, auth_level: u32) -> Result<(), String> {
     let setup = |e: openssl::error::ErrorStack| format!("OpenSSL: {e}");
     let mut b = X509StoreBuilder::new().map_err(setup)?;
+    // At the connection's security level, as the CA path judges a chain.
+    crate::net::trust::set_auth_level(&mut b, auth_level).map_err(setup)?;
     b.add_cert(chain[depth].clone()).map_err(setup)?;
     b.set_flags(X509VerifyFlags::PARTIAL_CHAIN).map_err(setup)?;
     let store = b.build();
@@ -600,6 +605,9 @@ mod tests {
             data,
         }
     }
+
+    /// The security level the tests judge chains at (Debian's default).
+    const LEVEL: u32 = 2;
 
     fn names() -> Vec<String> {
         vec!["mx.test".to_string()]
@@ -740,7 +748,7 @@ mod tests {
         let chain = chain3();
         for (s, m) in [(1, 1), (0, 1), (1, 2), (0, 2), (1, 0), (0, 0)] {
             let r = rec(3, s, m, &chain[0]);
-            let v = verify(&chain, std::slice::from_ref(&r), &[], true);
+            let v = verify(&chain, std::slice::from_ref(&r), &[], true, LEVEL);
             assert!(v.ok, "3 {s} {m}: {v:?}");
             assert_eq!(v.matched.as_deref(), Some(r.to_string().as_str()));
             assert_eq!(v.matched_depth, Some(0));
@@ -757,7 +765,7 @@ mod tests {
             assert_eq!(v.evidence.len(), 3);
         }
         // A DANE-EE record for the intermediate never matches (EE means the leaf).
-        let v = verify(&chain, &[rec(3, 1, 1, &chain[1])], &names(), true);
+        let v = verify(&chain, &[rec(3, 1, 1, &chain[1])], &names(), true, LEVEL);
         assert!(!v.ok);
         assert!(v.reason.unwrap().contains("no TLSA record matched"));
     }
@@ -775,6 +783,7 @@ mod tests {
             &[rec(3, 1, 1, &c)],
             &names(),
             true,
+            LEVEL,
         );
         assert!(v.ok, "{v:?}");
         assert!(v.note.unwrap().contains("not checked"));
@@ -786,7 +795,7 @@ mod tests {
         // 2 1 1 for the intermediate, 2 0 2 for the root: both authenticate mx.test.
         for (depth, s, m) in [(1, 1, 1), (2, 0, 2), (1, 0, 1)] {
             let r = rec(2, s, m, &chain[depth]);
-            let v = verify(&chain, std::slice::from_ref(&r), &names(), true);
+            let v = verify(&chain, std::slice::from_ref(&r), &names(), true, LEVEL);
             assert!(v.ok, "2 {s} {m} at {depth}: {v:?}");
             assert_eq!(v.matched_depth, Some(depth));
             assert!(v.note.unwrap().contains("DNS:mx.test"));
@@ -797,6 +806,7 @@ mod tests {
             &[rec(2, 1, 1, &chain[1])],
             &["mail.other.test".to_string()],
             true,
+            LEVEL,
         );
         assert!(!v.ok);
         let reason = v.reason.unwrap();
@@ -805,12 +815,42 @@ mod tests {
             "{reason}"
         );
         // A DANE-TA record for the leaf itself is not a trust anchor above it.
-        let v = verify(&chain, &[rec(2, 1, 1, &chain[0])], &names(), true);
+        let v = verify(&chain, &[rec(2, 1, 1, &chain[0])], &names(), true, LEVEL);
         assert!(!v.ok);
         // The anchor is not the leaf's issuer chain: an unrelated CA's key.
         let other = chain3();
-        let v = verify(&chain, &[rec(2, 1, 1, &other[1])], &names(), true);
+        let v = verify(&chain, &[rec(2, 1, 1, &other[1])], &names(), true, LEVEL);
         assert!(!v.ok);
+    }
+
+    /// A DANE-TA(2) chain is judged at the connection's security level, as the CA path judges
+    /// it: a leaf its anchor signed with SHA-1 fails (it used to pass, the anchor's store had no
+    /// auth level), and passes only at level 0.
+    #[test]
+    fn dane_ta_judges_the_chain_at_the_security_level() {
+        let (ca, leaf, _) = crate::net::tls::tests::sha1_signed_leaf();
+        let chain = vec![leaf, ca];
+        let anchor = rec(2, 0, 1, &chain[1]);
+        let localhost = vec!["localhost".to_string()];
+        for level in [1, LEVEL] {
+            let v = verify(
+                &chain,
+                std::slice::from_ref(&anchor),
+                &localhost,
+                true,
+                level,
+            );
+            assert!(!v.ok, "level {level}: {v:?}");
+            let reason = v.reason.unwrap();
+            assert!(
+                reason.contains("does not verify to it: CA signature digest algorithm too weak"),
+                "level {level}: {reason}"
+            );
+        }
+        // The level is what differs: the same chain passes at level 0.
+        let v = verify(&chain, &[anchor], &localhost, true, 0);
+        assert!(v.ok, "{v:?}");
+        assert_eq!(v.matched_depth, Some(1));
     }
 
     #[test]
@@ -831,14 +871,14 @@ mod tests {
             X509::from_der(leaf.der()).unwrap(),
             X509::from_der(ta.der()).unwrap(),
         ];
-        let v = verify(&chain, &[rec(2, 1, 1, &chain[1])], &names(), true);
+        let v = verify(&chain, &[rec(2, 1, 1, &chain[1])], &names(), true, LEVEL);
         assert!(!v.ok);
         let reason = v.reason.unwrap();
         assert!(
             reason.contains("does not verify to it: certificate has expired"),
             "{reason}"
         );
-        let v = verify(&chain, &[rec(3, 1, 1, &chain[0])], &names(), true);
+        let v = verify(&chain, &[rec(3, 1, 1, &chain[0])], &names(), true, LEVEL);
         assert!(v.ok);
     }
 
@@ -848,11 +888,11 @@ mod tests {
         let next = chain3();
         // Old key + next key published: the current one matches.
         let set = [rec(3, 1, 1, &next[0]), rec(3, 1, 1, &chain[0])];
-        let v = verify(&chain, &set, &names(), true);
+        let v = verify(&chain, &set, &names(), true, LEVEL);
         assert!(v.ok);
         assert_eq!(v.matched, Some(set[1].to_string()));
         // Only the next key: a mismatch, and the evidence holds the digest to publish.
-        let v = verify(&chain, &set[..1], &names(), true);
+        let v = verify(&chain, &set[..1], &names(), true, LEVEL);
         assert!(!v.ok);
         assert!(
             v.reason
@@ -870,12 +910,12 @@ mod tests {
             mtype: 1,
             data: vec![0; 32],
         };
-        let v = verify(&chain, &[pkix, odd], &names(), true);
+        let v = verify(&chain, &[pkix, odd], &names(), true, LEVEL);
         assert!(!v.ok);
         assert_eq!(v.ignored.len(), 2, "{:?}", v.ignored);
         assert!(v.reason.unwrap().contains("no usable TLSA record"));
         // No certificate at all.
-        let v = verify(&[], &[rec(3, 1, 1, &chain[0])], &names(), true);
+        let v = verify(&[], &[rec(3, 1, 1, &chain[0])], &names(), true, LEVEL);
         assert!(!v.ok);
         assert!(v.reason.unwrap().contains("no certificate"));
     }
@@ -891,12 +931,12 @@ mod tests {
                 data: vec![(i % 251) as u8; 32],
             })
             .collect();
-        let v = verify(&chain, &set, &names(), true);
+        let v = verify(&chain, &set, &names(), true, LEVEL);
         assert!(!v.ok);
         // Each certificate is hashed once whatever the number of records.
         assert_eq!(v.evidence.len(), chain.len());
         set.push(rec(3, 1, 1, &chain[0]));
-        let v = verify(&chain, &set, &names(), true);
+        let v = verify(&chain, &set, &names(), true, LEVEL);
         assert!(v.ok);
         assert_eq!(v.matched_depth, Some(0));
     }

@@ -149,7 +149,7 @@ async fn malformed_tlsa_records_are_reported_unusable() {
     // And the matcher says why nothing matched instead of reporting a mismatch.
     let cert = rcgen::generate_simple_self_signed(vec!["mx.odd.test".to_string()]).unwrap();
     let leaf = openssl::x509::X509::from_der(cert.cert.der()).unwrap();
-    let v = crate::net::dane::verify(&[leaf], &t.records, &[], true);
+    let v = crate::net::dane::verify(&[leaf], &t.records, &[], true, 2);
     assert!(!v.ok);
     assert!(
         v.reason

@@ -94,6 +94,27 @@ pub(crate) fn add_dir(store: &mut X509StoreBuilderRef, dir: &str) -> Result<(), 
         .map_err(|e| format!("cannot use the CA directory {dir}: {e}"))
 }
 
+/// Make `store` judge chains at `auth_level`, the connection's OpenSSL security level, as the
+/// handshake's own verification does (`X509_VERIFY_PARAM_set_auth_level`): every store ehlo
+/// builds to verify a chain after the handshake (the bundle fallback, a DANE-TA trust anchor)
+/// must, or a SHA-1 signature or a short key the handshake refuses would pass through it.
+pub(crate) fn set_auth_level(
+    store: &mut X509StoreBuilderRef,
+    auth_level: u32,
+) -> Result<(), openssl::error::ErrorStack> {
+    let mut param = X509VerifyParam::new()?;
+    param.set_auth_level(i32::try_from(auth_level).unwrap_or(i32::MAX));
+    store.set_param(&param)
+}
+
+/// The security level a client connection has unless told otherwise (OpenSSL's default, or
+/// the system's configuration), for judging a chain that arrived without its connection.
+pub(crate) fn default_security_level() -> u32 {
+    openssl::ssl::SslContext::builder(openssl::ssl::SslMethod::tls_client())
+        .map(|b| b.build().security_level())
+        .unwrap_or(1)
+}
+
 /// A store with the directory (if any) and the whole bundle `file`, for verifying a chain
 /// after the handshake when the directory alone did not know the issuer. `auth_level` is the
 /// connection's OpenSSL security level, which the handshake's own verification uses as its
@@ -105,9 +126,7 @@ pub(crate) fn fallback_store(
     auth_level: u32,
 ) -> Result<X509Store, String> {
     let mut b = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    let mut param = X509VerifyParam::new().map_err(|e| e.to_string())?;
-    param.set_auth_level(i32::try_from(auth_level).unwrap_or(i32::MAX));
-    b.set_param(&param).map_err(|e| e.to_string())?;
+    set_auth_level(&mut b, auth_level).map_err(|e| e.to_string())?;
     if let Some(dir) = dir {
         add_dir(&mut b, dir)?;
     }

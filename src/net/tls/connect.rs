@@ -123,7 +123,8 @@ where
             .filter(|n| !n.is_empty() && checked_ip.is_none())
             .chain(params.dane_names.iter().cloned())
             .collect();
-        let v = dane::verify(&chain, &params.tlsa, &names, params.verify);
+        let level = s.ssl().security_level();
+        let v = dane::verify(&chain, &params.tlsa, &names, params.verify, level);
         let failed = params.verify && !v.ok;
         let reason = v.reason.clone().unwrap_or_default();
         info.dane = Some(v);

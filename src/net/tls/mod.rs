@@ -17,7 +17,7 @@ mod diagnose;
 mod params;
 mod server;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod verify;
 
 pub(crate) use connect::connect;

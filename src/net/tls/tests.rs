@@ -162,7 +162,7 @@ async fn system_store_of_a_debian_layout_verifies_by_directory_then_bundle() {
 
 /// A root (signed with SHA-256) and a leaf for localhost it signed with SHA-1, and the leaf's
 /// key (what `openssl x509 -req -sha1` makes).
-fn sha1_signed_leaf() -> (X509, X509, PKey<Private>) {
+pub(crate) fn sha1_signed_leaf() -> (X509, X509, PKey<Private>) {
     use openssl::asn1::Asn1Time;
     use openssl::bn::BigNum;
     use openssl::ec::{EcGroup, EcKey};
