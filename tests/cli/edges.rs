@@ -579,6 +579,39 @@ fn quit_after_data_or_dot_is_a_usage_error() {
     }
 }
 
+/// Under BDAT the first chunk is already content, the whole message when it fits one chunk:
+/// a DATA stop there ran on and delivered it (exit 0). It is refused before connecting, with
+/// the reason; the other stop points still combine with --bdat.
+#[test]
+fn drop_after_data_with_bdat_is_a_usage_error() {
+    let base = ["--server", "127.0.0.1:9", "--to", "a@b.test", "--bdat"];
+    for (flag, shown) in [
+        ("--drop-after", "--drop-after"),
+        ("--drop-after-send", "--drop-after-send"),
+        ("-da", "--drop-after"),
+        ("-das", "--drop-after-send"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, "data"]);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{flag}: {}", run.all());
+        assert!(
+            run.stderr
+                .contains(&format!("{shown} DATA with --bdat: BDAT has no DATA step")),
+            "{flag}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
+    // RCPT and DOT are stop points under BDAT as under DATA: the run goes on to connect.
+    for at in ["rcpt", "dot"] {
+        let mut args = base.to_vec();
+        args.extend(["--drop-after", at]);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 2, "{at}: {}", run.all());
+    }
+}
+
 // ---- transcript options --------------------------------------------------------------------
 
 #[test]

@@ -209,6 +209,24 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
         ));
     }
+    // Under BDAT no step stands between the recipients and the content: the first BDAT
+    // carries content, and the whole message when it fits one chunk (RFC 3030 §2), so a stop
+    // "at DATA" would either deliver it or be a stop somewhere else.
+    if let Some(Stop {
+        kind,
+        at: StopAt::Data,
+    }) = stop
+        && plan.ext.bdat.is_some()
+    {
+        let flag = match kind {
+            StopKind::DropAfterSend => "--drop-after-send",
+            _ => "--drop-after",
+        };
+        return Err(usage(format!(
+            "{flag} DATA with --bdat: BDAT has no DATA step, its first chunk is already content \
+             (stop at RCPT to send none of the message, or leave out --bdat)"
+        )));
+    }
 
     let mut cfg = SendConfig {
         connect,
