@@ -677,3 +677,60 @@ fn starttls_over_a_unix_socket() {
     assert!(got.contains("tls: QUIT"), "{got}");
     assert!(!got.contains("plain: MAIL"), "{got}");
 }
+
+/// An XCLIENT or XCLIENT-HELO stop point when `--xclient-optional(-strict)` skipped XCLIENT
+/// (not offered, or refused): the session stops there all the same, as TLS and AUTH stop points
+/// do, with a line saying XCLIENT did not happen. It used to carry on and deliver the message.
+#[test]
+fn xclient_stop_points_stop_when_xclient_was_skipped() {
+    let refused = || {
+        let mut steps = greet_with(b"250-scripted.test\r\n250 XCLIENT ADDR\r\n");
+        steps.extend([
+            Step::Expect("XCLIENT ADDR=192.0.2.1\r\n"),
+            Step::Send(b"550 5.7.0 not authorized\r\n"),
+        ]);
+        steps
+    };
+    for flag in ["--quit-after", "--drop-after", "--drop-after-send"] {
+        for at in ["xclient", "xclient-helo"] {
+            let mut cases = vec![
+                ("--xclient-optional", greet()),
+                ("--xclient-optional-strict", greet()),
+            ];
+            // A drop-after-send XCLIENT closes once XCLIENT is out, before the refusal.
+            if !(flag == "--drop-after-send" && at == "xclient") {
+                cases.push(("--xclient-optional", refused()));
+            }
+            for (optional, mut script) in cases {
+                let quit = flag == "--quit-after";
+                if quit {
+                    script.push(Step::Expect("QUIT"));
+                    script.push(Step::Send(b"221 2.0.0 Bye\r\n"));
+                }
+                let srv = scripted(script);
+                let args = [
+                    "--xclient-addr",
+                    "192.0.2.1",
+                    optional,
+                    "--timeout",
+                    "5",
+                    flag,
+                    at,
+                ];
+                let run = send(&srv, &args);
+                let what = format!("{flag} {at} {optional}");
+                let got = srv.finish();
+                assert_eq!(run.code, 0, "{what}: {}", run.all());
+                assert!(!got.contains("MAIL FROM"), "{what}: {got}");
+                let ends = if quit { "QUIT\r\n" } else { "" };
+                assert!(got.ends_with(&format!("\r\n{ends}")), "{what}: {got:?}");
+                assert!(
+                    run.stdout
+                        .contains("no XCLIENT in this session: stopping at its stop point"),
+                    "{what}: {}",
+                    run.stdout
+                );
+            }
+        }
+    }
+}

@@ -507,7 +507,7 @@ impl Session {
         }
     }
 
-    /// A stop point at a step the session skipped (TLS or AUTH not used): it stops there all
+    /// A stop point at a step the session skipped (TLS, AUTH or XCLIENT not used): it stops there all
     /// the same, as swaks does, since what was asked is to go no further; a drop-after-send
     /// there closes too, as there was no command to send. An info line says the step did not
     /// happen, so the stop is not read as its success. Returns true when it stopped.
@@ -518,6 +518,7 @@ impl Session {
         let step = match at {
             StopAt::Tls => "no STARTTLS in this session",
             StopAt::Auth => "no AUTH in this session",
+            StopAt::Xclient | StopAt::XclientHelo => "no XCLIENT in this session",
             _ => "the step did not happen",
         };
         self.out

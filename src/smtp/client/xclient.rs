@@ -62,7 +62,9 @@ impl Session {
             let mut message = Hint::plain("XCLIENT: ");
             message.push(reason);
             self.out.advise(message.and(setting));
-            self.proceed_after_greeting(false);
+            if !self.stop_without_xclient() {
+                self.proceed_after_greeting(false);
+            }
             return;
         }
         let lines: VecDeque<String> = plan
@@ -80,6 +82,13 @@ impl Session {
         }
         self.xclient_lines = lines;
         self.send_xclient_line();
+    }
+
+    /// XCLIENT did not happen (optional, and not offered or refused): an XCLIENT or
+    /// XCLIENT-HELO stop point ends the session here all the same, as TLS and AUTH ones do,
+    /// rather than going on to deliver. Returns true when it stopped.
+    fn stop_without_xclient(&mut self) -> bool {
+        self.stop_without_step(StopAt::Xclient) || self.stop_without_step(StopAt::XclientHelo)
     }
 
     pub(super) fn send_xclient_line(&mut self) {
@@ -116,7 +125,9 @@ impl Session {
                 self.out.advise(Hint::new(
                     "XCLIENT was refused: carrying on without it (⟨xclient-optional⟩)",
                 ));
-                self.proceed_after_greeting(false);
+                if !self.stop_without_xclient() {
+                    self.proceed_after_greeting(false);
+                }
             } else {
                 self.fail(SessionError::UnexpectedReply {
                     phase: Phase::Xclient,
