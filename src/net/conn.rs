@@ -107,7 +107,8 @@ pub(crate) struct Connection {
     pub(crate) server: String,
     /// The TLS version once a handshake succeeded.
     pub(crate) tls: Option<String>,
-    /// The child process of a `--pipe` transport (the caller waits for it or kills it).
+    /// The child process of a `--pipe` transport, leader of its own process group (the caller
+    /// waits for it or kills the group).
     pub(crate) child: Option<tokio::process::Child>,
     /// When the transport was up (the banner wait starts here, before the PROXY header).
     pub(crate) connected_at: Instant,
@@ -770,6 +771,9 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
+        // A group of its own, so that the end of the run can kill what the shell started as
+        // well (dash does not exec the last command: killing /bin/sh alone leaves it running).
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| Error::Connect {

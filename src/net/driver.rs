@@ -154,6 +154,8 @@ async fn attempt(
     // A server left before this one tells nothing about this one's TLS.
     state.tls = None;
     let mut child = conn.child.take();
+    // Whatever way this attempt ends, nothing the `--pipe` command started outlives it.
+    let _group = PipeGroup(child.as_ref().and_then(tokio::process::Child::id));
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
     // handshake included (HAProxy PROXY protocol §2).
     if let Some(preamble) = session.poll_transmit() {
@@ -181,6 +183,9 @@ async fn attempt(
             }
             Ok(_) => {}
             Err(_) => {
+                // The shell's children too, before the shell is reaped (its id, the group's,
+                // cannot be reused while it is unreaped).
+                PipeGroup::kill(child.id());
                 let _ = child.kill().await;
             }
         }
@@ -195,6 +200,31 @@ async fn attempt(
         });
     }
     result
+}
+
+/// The process group of a `--pipe` child (it leads a group of its own): killed with SIGKILL
+/// when the attempt ends, so that a command the shell did not exec (`sleep 101` under dash,
+/// a pipeline) does not outlive the run. A group already gone is no error.
+struct PipeGroup(Option<u32>);
+
+impl PipeGroup {
+    fn kill(leader: Option<u32>) {
+        if let Some(pid) = leader
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|&p| p > 1)
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+impl Drop for PipeGroup {
+    fn drop(&mut self) {
+        Self::kill(self.0);
+    }
 }
 
 /// A `--pipe` child that ended before any banner with the shell's "cannot execute" (126) or

@@ -574,6 +574,48 @@ fn pipe_command_that_cannot_run_is_exit_2() {
     assert_eq!(run.code, 6, "{}", run.all());
 }
 
+/// Is process `pid` still running (a zombie waiting for its reaper counts as ended)?
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // "PID (COMM) STATE …": the state follows the last ')'.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
+/// A `--pipe` command that never greets is ended at the timeout with everything it started: a
+/// command the shell runs as its child (dash does not exec it) used to outlive the run.
+#[test]
+fn pipe_timeout_ends_the_commands_children_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("sleep.pid");
+    // Its output elsewhere: the run's own pipes must not wait for it.
+    let cmd = format!(
+        "sleep 101 </dev/null >/dev/null 2>&1 & echo $! > {}; wait",
+        pidfile.display()
+    );
+    let run = ehlo(&["--pipe", &cmd, "--to", "a@b.test", "--timeout", "1"]);
+    assert_eq!(run.code, 21, "{}", run.all());
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while running(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = running(pid);
+    if alive {
+        // Do not leave it behind for the rest of the suite.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    assert!(!alive, "the pipe command's child {pid} outlived the run");
+}
+
 /// One CRLF line from `s`, byte by byte (no buffering: the TLS handshake must find its bytes on
 /// the socket). Empty at the end of the stream.
 fn read_line_raw<S: std::io::Read>(s: &mut S) -> String {
