@@ -162,10 +162,20 @@ impl Connection {
     /// the peer certificates saved if asked. A certificate that fails verification is reported
     /// with `TlsStarted` (the evidence) and comes back as the error.
     pub(crate) async fn start_tls(
-        mut self,
+        self,
         plan: &ConnectPlan,
         emit: &mut dyn FnMut(Event),
     ) -> Result<Connection, Error> {
+        self.upgrade(plan, emit).await.map_err(|f| f.error)
+    }
+
+    /// [`Connection::start_tls`], the failure saying whether it was the server's (see
+    /// [`TlsFailure`]).
+    pub(crate) async fn upgrade(
+        mut self,
+        plan: &ConnectPlan,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<Connection, TlsFailure> {
         let host = self.host.clone();
         // The host's TLSA records (`--tls-verify dane`) replace the CA store, as `--tlsa` does.
         let dane_params;
@@ -188,14 +198,42 @@ impl Connection {
                 .await
                 .map(|(s, v)| (Conn::OtherTls(Box::new(s)), v))?,
             Conn::Tls(_) | Conn::OtherTls(_) => {
-                return Err(Error::Session(SessionError::Tls(
+                return Err(TlsFailure::ours(Error::Session(SessionError::Tls(
                     "STARTTLS asked for on a connection that is already TLS".into(),
-                )));
+                ))));
             }
         };
         self.stream = stream;
         self.tls = Some(version);
         Ok(self)
+    }
+}
+
+/// A TLS handshake that failed: the error, and whose failure it was. The server's (`by_server`):
+/// it was reached but gave no usable TLS session: it spoke no TLS, broke the handshake off
+/// (an alert, a reset, a close), did not finish it within the timeout, or its certificate failed
+/// the verification asked for (PKIX or DANE). Ours: OpenSSL could not be set up with our own
+/// settings, which no other server would change.
+#[derive(Debug)]
+pub(crate) struct TlsFailure {
+    /// The error, as the run reports it.
+    pub(crate) error: Error,
+    /// Whether the server caused it (see above).
+    pub(crate) by_server: bool,
+}
+
+impl TlsFailure {
+    fn server(error: Error) -> TlsFailure {
+        TlsFailure {
+            error,
+            by_server: true,
+        }
+    }
+    fn ours(error: Error) -> TlsFailure {
+        TlsFailure {
+            error,
+            by_server: false,
+        }
     }
 }
 
@@ -811,7 +849,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     plan: &ConnectPlan,
     params: &tls::TlsParams,
     emit: &mut dyn FnMut(Event),
-) -> Result<(SslStream<S>, String), Error> {
+) -> Result<(SslStream<S>, String), TlsFailure> {
     let timeout = plan.link.timeout;
     for note in params.notes() {
         emit(Event::info(note));
@@ -825,11 +863,11 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(r) => r,
             Err(_) => {
                 // With implicit TLS no STARTTLS was sent: the message names the handshake.
-                return Err(Error::Timeout {
+                return Err(TlsFailure::server(Error::Timeout {
                     phase: Phase::StartTls,
                     secs: timeout.as_secs_f64(),
                     implicit_tls: plan.link.tls_on_connect,
-                });
+                }));
             }
         }
     };
@@ -846,18 +884,18 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 info: (*info).clone(),
             });
             save_peer_certs(params, &info, emit);
-            Err(Error::Session(SessionError::Tls(
+            Err(TlsFailure::server(Error::Session(SessionError::Tls(
                 reason.after("certificate verification failed: "),
-            )))
+            ))))
         }
         Err(tls::TlsError::Dane { reason, info }) => {
             emit(Event::TlsStarted {
                 info: (*info).clone(),
             });
             save_peer_certs(params, &info, emit);
-            Err(Error::Session(SessionError::Tls(Hint::plain(format!(
-                "DANE verification failed: {reason}"
-            )))))
+            Err(TlsFailure::server(Error::Session(SessionError::Tls(
+                Hint::plain(format!("DANE verification failed: {reason}")),
+            ))))
         }
         Err(e) => {
             let (tls::TlsError::NotTls(why) | tls::TlsError::Handshake(why)) = &e else {
@@ -865,7 +903,8 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 emit(Event::TlsFailed {
                     reason: msg.clone(),
                 });
-                return Err(Error::Session(SessionError::Tls(msg)));
+                // `Setup`: our own settings, not the server.
+                return Err(TlsFailure::ours(Error::Session(SessionError::Tls(msg))));
             };
             let mut msg = why.clone().after("TLS handshake failed: ");
             // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL
@@ -878,7 +917,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             emit(Event::TlsFailed {
                 reason: msg.clone(),
             });
-            Err(Error::Session(SessionError::Tls(msg)))
+            Err(TlsFailure::server(Error::Session(SessionError::Tls(msg))))
         }
     }
 }

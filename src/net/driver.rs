@@ -1,6 +1,7 @@
 //! The send's async driver: opens the connection through the connection layer ([`super::conn`])
 //! (routed by MX, the next MX address after a server that never greets: refusing, silent,
-//! closing or not speaking SMTP), pumps bytes between it and `smtp::client::Session` under
+//! closing or not speaking SMTP; or, with implicit TLS, one that gives no usable TLS session),
+//! pumps bytes between it and `smtp::client::Session` under
 //! per-reply timeouts, runs the TLS upgrade when the session asks, and hands every event to the
 //! run's event sink. Protocol decisions stay in the session.
 
@@ -116,29 +117,58 @@ async fn run(
         let server = conn.server.clone();
         let mut session = Session::new(plan.clone());
         let result = attempt(conn, &mut session, connect, out, state).await;
-        // Whether a server that never greeted means "try another" is the plan's (MX routing
-        // only); whether it greeted is the session's.
+        // Whether a server that never greeted (or gave no implicit TLS session) means "try
+        // another" is the plan's (MX routing only); whether it greeted is the session's.
+        let unusable = match &result {
+            Err(Stop::ImplicitTls(e)) => Some(format!("gave no usable implicit TLS session ({e})")),
+            _ => session.left_in_greeting().map(|how| how.describe()),
+        };
         if connect.tries_next_mx_on_refusal()
-            && let Some(how) = session.left_in_greeting()
+            && let Some(how) = unusable
         {
             out.emit(Event::warning(format!(
-                "{server} {}: left for the next MX address (RFC 5321 §5.1)",
-                how.describe()
+                "{server} {how}: left for the next MX address (RFC 5321 §5.1)"
             )));
-            // A silent server's timeout is the driver's error; every other way, the session's.
+            // A silent server's timeout and a failed handshake are the driver's errors; every
+            // other way, the session's.
             left = result
                 .err()
+                .map(Stop::into_error)
                 .or_else(|| session.outcome().err().cloned().map(Error::Session));
             // The summary's timings are those of the server it names; the DNS time (the MX
             // lookup and every address lookup) is the run's.
             out.timings.retain(|t| t.phase == Phase::Dns);
             continue;
         }
-        result?;
+        result.map_err(Stop::into_error)?;
         return match session.outcome() {
             Ok(()) => Ok(()),
             Err(e) => Err(Error::Session(e.clone())),
         };
+    }
+}
+
+/// How an [`attempt`] failed short of the session's own outcome.
+#[derive(Debug)]
+enum Stop {
+    /// The server failed the implicit TLS handshake (see [`conn::TlsFailure`]): no SMTP was
+    /// spoken, so routed by MX the next MX address may take the mail.
+    ImplicitTls(Error),
+    /// Anything else: the run's answer.
+    Failed(Error),
+}
+
+impl Stop {
+    fn into_error(self) -> Error {
+        match self {
+            Stop::ImplicitTls(e) | Stop::Failed(e) => e,
+        }
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Failed(e)
     }
 }
 
@@ -149,7 +179,7 @@ async fn attempt(
     connect: &ConnectPlan,
     out: &mut Output<'_>,
     state: &mut RunState,
-) -> Result<(), Error> {
+) -> Result<(), Stop> {
     state.server = Some(conn.server.clone());
     // A server left before this one tells nothing about this one's TLS.
     state.tls = None;
@@ -164,7 +194,11 @@ async fn attempt(
             .await?;
     }
     if connect.link.tls_on_connect && !session.is_closed() {
-        conn = conn.start_tls(connect, &mut |e| out.emit(e)).await?;
+        conn = match conn.upgrade(connect, &mut |e| out.emit(e)).await {
+            Ok(c) => c,
+            Err(f) if f.by_server => return Err(Stop::ImplicitTls(f.error)),
+            Err(f) => return Err(f.error.into()),
+        };
         state.tls = conn.tls.clone();
         session.implicit_tls_established();
     }
@@ -197,9 +231,10 @@ async fn attempt(
         return Err(Error::Connect {
             target: format!("child process '{command}'"),
             reason,
-        });
+        }
+        .into());
     }
-    result
+    Ok(result?)
 }
 
 /// The process group of a `--pipe` child (it leads a group of its own): killed with SIGKILL

@@ -182,6 +182,12 @@ impl ConnectPlan {
     /// next MX address: only when the plan routes by MX over TCP (RFC 5321 §5.1: the addresses
     /// are alternatives for the same mail; Postfix's smtp(8) moves on from a server it finds
     /// unusable, and after a 4xx greeting and, by default, `smtp_skip_5xx_greeting`, a 5xx one).
+    /// With implicit TLS the same holds for a server that gives no usable TLS session before
+    /// any SMTP: it speaks no TLS, breaks the handshake off, does not finish it within the
+    /// timeout, or fails the certificate verification asked for (RFC 7672 §2.2.3 forbids
+    /// delivery "via the corresponding host", not via the other MX hosts; Postfix's smtp(8)
+    /// goes on to the next MX after a TLS failure too). A failure of our own TLS settings is not
+    /// the server's and ends the run.
     /// A server named by the user (`--server`, a socket, a child process) is the one asked
     /// about: its failure is the answer. So is any failure after a 220.
     pub(crate) fn tries_next_mx_on_refusal(&self) -> bool {

@@ -811,7 +811,11 @@ fn every_mx_refusing_in_its_greeting_is_exit_21_with_the_last_refusal() {
 /// `--server both.example.test:PORT` (two addresses; `server` listens on the first) at
 /// `--timeout secs`: what `server` received and the run. The second address must never be
 /// tried: an explicit server is the answer, whatever its greeting.
-fn explicit_server_with_two_addresses(server: Scripted, secs: &str) -> (String, Run) {
+fn explicit_server_with_two_addresses(
+    server: Scripted,
+    secs: &str,
+    extra: &[&str],
+) -> (String, Run) {
     let port = server.addr.port();
     let trap = std::net::TcpListener::bind(("127.0.0.2", port));
     let (dns, _h) = FakeDns::start(vec![
@@ -820,7 +824,7 @@ fn explicit_server_with_two_addresses(server: Scripted, secs: &str) -> (String, 
     ]);
     let dns = dns.to_string();
     let target = format!("both.example.test:{port}");
-    let run = ehlo(&[
+    let mut args = vec![
         "--dns-server",
         &dns,
         "--server",
@@ -831,7 +835,9 @@ fn explicit_server_with_two_addresses(server: Scripted, secs: &str) -> (String, 
         secs,
         "--color",
         "never",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let run = ehlo(&args);
     let wire = server.finish();
     assert!(!run.all().contains("next MX"), "{}", run.all());
     if let Ok(t) = trap {
@@ -844,7 +850,7 @@ fn explicit_server_with_two_addresses(server: Scripted, secs: &str) -> (String, 
 #[test]
 fn an_explicit_server_refusing_in_its_greeting_is_the_answer() {
     let (wire, run) =
-        explicit_server_with_two_addresses(scripted(refusing(b"421 4.3.2 busy\r\n")), "5");
+        explicit_server_with_two_addresses(scripted(refusing(b"421 4.3.2 busy\r\n")), "5", &[]);
     assert_eq!(wire, "QUIT\r\n");
     assert_eq!(run.code, 21, "{}", run.all());
 }
@@ -1067,7 +1073,7 @@ fn a_failure_after_the_220_is_the_answer_not_a_reason_to_try_the_next_mx() {
 
 #[test]
 fn an_explicit_server_that_never_greets_is_the_answer() {
-    let (wire, run) = explicit_server_with_two_addresses(scripted(vec![]), "1");
+    let (wire, run) = explicit_server_with_two_addresses(scripted(vec![]), "1", &[]);
     assert_eq!(wire, "");
     assert_eq!(run.code, 21, "{}", run.all());
 }
@@ -1269,5 +1275,173 @@ fn every_mx_failing_in_dns_is_a_dns_outcome() {
     assert_eq!(
         summary["data"]["error"],
         "nx1.twonx.test does not exist (NXDOMAIN)"
+    );
+}
+
+/// `--tls-on-connect` routed by MX: `mx-bad.example.test` (preference 10, 127.0.0.2) runs `bad`
+/// and `mx-good.example.test` (20, 127.0.0.1) completes the handshake with a certificate for its
+/// name, trusted through `--tls-ca-path`, and takes the mail; `--timeout secs`. Returns the run
+/// and the port; the warning that left the first MX must come before the second is tried.
+fn tls_bad_then_good(bad: Scripted, port: u16, secs: &str, extra: &[&str]) -> Run {
+    let ck = rcgen::generate_simple_self_signed(vec!["mx-good.example.test".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ck.cert.pem()).unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_certificate(&openssl::x509::X509::from_der(ck.cert.der()).unwrap())
+        .unwrap();
+    b.set_private_key(
+        &openssl::pkey::PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    let mut steps = vec![Step::Tls];
+    steps.extend(after_greet(accept_all()));
+    let good = scripted_at_with(at("127.0.0.1", port), steps, std::sync::Arc::new(b.build()));
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-bad.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(20, "mx-good.example.test".into()),
+        ),
+        ("mx-bad.example.test", RecordSpec::A(v4("127.0.0.2"))),
+        ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let mut more = vec!["--tls-on-connect", "--tls-ca-path", ca.to_str().unwrap()];
+    more.extend_from_slice(extra);
+    let args = mx_args(&dns.to_string(), port, "user@example.test", &more);
+    let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t = refs.iter().position(|a| *a == "--timeout").unwrap();
+    refs[t + 1] = secs;
+    let run = ehlo_with(&refs, None, Duration::from_secs(20));
+    // Checked before waiting for the servers: one never contacted would wait forever.
+    assert_eq!(run.code, 0, "{}", run.all());
+    bad.finish();
+    let got = good.finish();
+    assert!(got.contains("RCPT TO:<user@example.test>\r\n"), "{got}");
+    let out = run.all();
+    let left = out
+        .find(&format!(
+            "!!! mx-bad.example.test [127.0.0.2:{port}] gave no usable implicit TLS session ("
+        ))
+        .unwrap_or_else(|| panic!("the first MX was not left: {out}"));
+    let next = out
+        .find(&format!("Trying mx-good.example.test:{port} (127.0.0.1)"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(left < next, "{out}");
+    assert!(
+        out[left..next].contains("): left for the next MX address (RFC 5321 §5.1)"),
+        "{out}"
+    );
+    run
+}
+
+/// The warning line that left the first MX (the reason is in it).
+fn left_line(run: &Run) -> String {
+    let out = run.all();
+    out.lines()
+        .find(|l| l.contains("left for the next MX address"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string()
+}
+
+#[test]
+fn implicit_tls_an_mx_that_answers_in_plain_smtp_is_left_for_the_next() {
+    let port = shared_port();
+    let bad = scripted_at(
+        at("127.0.0.2", port),
+        vec![Step::Send(b"220 mx-bad.example.test ESMTP\r\n")],
+    );
+    let run = tls_bad_then_good(bad, port, "5", &[]);
+    let line = left_line(&run);
+    assert!(line.contains("this port speaks plain SMTP"), "{line}");
+}
+
+#[test]
+fn implicit_tls_an_mx_that_closes_during_the_handshake_is_left_for_the_next() {
+    let port = shared_port();
+    let bad = scripted_at(at("127.0.0.2", port), vec![Step::Close]);
+    let run = tls_bad_then_good(bad, port, "5", &[]);
+    let line = left_line(&run);
+    assert!(line.contains("TLS handshake failed"), "{line}");
+}
+
+#[test]
+fn implicit_tls_an_mx_that_never_answers_the_handshake_is_left_for_the_next() {
+    let port = shared_port();
+    // Connected, then not a byte back to the ClientHello.
+    let bad = scripted_at(at("127.0.0.2", port), vec![]);
+    let run = tls_bad_then_good(bad, port, "1", &[]);
+    let line = left_line(&run);
+    assert!(
+        line.contains("timed out after 1s in the TLS handshake (implicit TLS, before any SMTP)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn implicit_tls_an_mx_whose_certificate_fails_verification_is_left_for_the_next() {
+    let port = shared_port();
+    // A self-signed certificate for localhost: neither trusted nor naming the MX host.
+    let bad = scripted_at(at("127.0.0.2", port), vec![Step::Tls]);
+    let run = tls_bad_then_good(bad, port, "5", &[]);
+    let line = left_line(&run);
+    assert!(line.contains("certificate verification failed"), "{line}");
+}
+
+#[test]
+fn implicit_tls_every_mx_failing_ends_with_the_last_ones_exit_code() {
+    let port = shared_port();
+    let first = scripted_at(at("127.0.0.1", port), vec![Step::Close]);
+    let second = scripted_at(
+        at("127.0.0.2", port),
+        vec![Step::Send(b"220 plain ESMTP\r\n")],
+    );
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("example.test", RecordSpec::Mx(20, "b.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.1"))),
+        ("b.example.test", RecordSpec::A(v4("127.0.0.2"))),
+    ]);
+    let run = run_mx(
+        &dns.to_string(),
+        port,
+        "user@example.test",
+        &["--tls-on-connect", "-k"],
+    );
+    assert_eq!(run.code, 29, "{}", run.all());
+    let out = run.all();
+    assert_eq!(
+        out.matches("left for the next MX address").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("no other MX address to try"), "{out}");
+    assert!(
+        run.stderr.contains("*** Result: failed (exit 29)")
+            && run.stderr.contains("this port speaks plain SMTP"),
+        "{}",
+        run.stderr
+    );
+    drop((first.finish(), second.finish()));
+}
+
+#[test]
+fn an_explicit_server_failing_the_implicit_tls_handshake_is_the_answer() {
+    let (_, run) = explicit_server_with_two_addresses(
+        scripted(vec![Step::Send(b"220 plain ESMTP\r\n")]),
+        "5",
+        &["--tls-on-connect", "-k"],
+    );
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all().contains("this port speaks plain SMTP"),
+        "{}",
+        run.all()
     );
 }

@@ -242,6 +242,15 @@ pub fn scripted_at(addr: SocketAddr, steps: Vec<Step>) -> Scripted {
     scripted_on(TcpListener::bind(addr).unwrap(), steps, test_acceptor())
 }
 
+/// [`scripted_at`] with a TLS acceptor of the test's own (a certificate for an MX host's name).
+pub fn scripted_at_with(
+    addr: SocketAddr,
+    steps: Vec<Step>,
+    acceptor: Arc<SslAcceptor>,
+) -> Scripted {
+    scripted_on(TcpListener::bind(addr).unwrap(), steps, acceptor)
+}
+
 fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAcceptor>) -> Scripted {
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
