@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::util::{ehlo, ehlo_with};
+use crate::util::{Step, after_greet, ehlo, ehlo_with, scripted, send};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["explain", "--json"];
@@ -203,4 +203,49 @@ fn json_carries_what_the_text_shows() {
     // A pasted reply with text has no table.
     let v = json(&["550 5.1.1 User unknown"]);
     assert!(v["table"].is_null(), "{v}");
+}
+
+/// A bare 5.1.10 may be IANA's null MX (RFC 7505) or, far more often, Microsoft 365's unknown
+/// recipient: the code-table line says both, `ehlo explain` and the send's explanation alike,
+/// the registry's title unchanged.
+#[test]
+fn a_bare_5_1_10_names_the_registry_meaning_and_microsofts_use() {
+    let run = ehlo(&["explain", "5.1.10"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = &run.stdout;
+    assert!(
+        out.starts_with("5.1.10  Recipient address has null MX\n"),
+        "{out}"
+    );
+    let meaning = out.lines().nth(1).unwrap_or_default();
+    assert!(
+        meaning.contains("IANA registry: a null MX (RFC 7505)")
+            && meaning.contains("Microsoft 365")
+            && meaning.contains("recipient not found (RESOLVER.ADR.RecipientNotFound)"),
+        "{out}"
+    );
+
+    // The send's explanation of a refused RCPT carries the same line.
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"550 5.1.10 Recipient rejected\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]));
+    let run = send(&srv, &[]);
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    let line = run
+        .all()
+        .lines()
+        .find(|l| l.contains("5.1.10 = "))
+        .unwrap_or_else(|| panic!("{}", run.all()))
+        .to_string();
+    assert!(
+        line.contains("Recipient address has null MX: Permanent failure: IANA registry: a null MX")
+            && line.contains("Microsoft 365"),
+        "{line}"
+    );
 }

@@ -385,10 +385,15 @@ pub(super) const OWN_WORDS: &[(u16, u16, &str)] = &[
         9,
         "accepted, but handed on to a system that cannot report further status",
     ),
+    // IANA registers X.1.10 for a null MX (RFC 7505 §4); Microsoft 365 (Exchange Online) sends
+    // 5.1.10 for a recipient it cannot find (Microsoft Learn, "Fix email delivery issues for
+    // error code 5.1.10 in Exchange Online"), which is the far more common sighting. A bare
+    // code cannot tell which: the line says both, the registry's first.
     (
         1,
         10,
-        "the recipient's domain publishes a null MX: it takes no mail at all",
+        "IANA registry: a null MX (RFC 7505), the recipient's domain takes no mail at all; \
+         Microsoft 365 also sends 5.1.10 for a recipient not found (RESOLVER.ADR.RecipientNotFound)",
     ),
     (2, 0, "the mailbox exists but has some unspecified problem"),
     (

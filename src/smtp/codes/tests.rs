@@ -189,6 +189,34 @@ fn lookups() {
     assert!(i.meaning.starts_with("Any class: "));
 }
 
+/// X.1.10: the registry's title stays IANA's (RFC 7505's null MX), and the meaning says both
+/// what the registry assigns and what Microsoft 365 commonly sends it for (an unknown
+/// recipient), since a bare 5.1.10 may be either.
+#[test]
+fn x_1_10_says_the_registry_meaning_and_microsofts_use() {
+    for class in [5, 4, 0] {
+        let i = lookup_enhanced(&EnhancedCode {
+            class,
+            subject: 1,
+            detail: 10,
+        })
+        .unwrap();
+        assert_eq!(i.title, "Recipient address has null MX");
+        assert!(
+            i.meaning.contains("IANA registry") && i.meaning.contains("null MX (RFC 7505)"),
+            "{}",
+            i.meaning
+        );
+        assert!(
+            i.meaning.contains("Microsoft 365")
+                && i.meaning.contains("recipient not found")
+                && i.meaning.contains("RESOLVER.ADR.RecipientNotFound"),
+            "{}",
+            i.meaning
+        );
+    }
+}
+
 #[test]
 fn unregistered_codes_fall_back_to_class_and_subject() {
     let i = lookup_enhanced(&EnhancedCode {
