@@ -1283,7 +1283,21 @@ fn every_mx_failing_in_dns_is_a_dns_outcome() {
 /// name, trusted through `--tls-ca-path`, and takes the mail; `--timeout secs`. Returns the run
 /// and the port; the warning that left the first MX must come before the second is tried.
 fn tls_bad_then_good(bad: Scripted, port: u16, secs: &str, extra: &[&str]) -> Run {
+    tls_bad_then_good_by(bad, port, secs, extra, false)
+}
+
+/// [`tls_bad_then_good`]; with `dane` the second MX is authenticated by a DANE-EE record for
+/// its key given as `--tlsa` (which the first MX's certificate does not match), not by the CA.
+fn tls_bad_then_good_by(bad: Scripted, port: u16, secs: &str, extra: &[&str], dane: bool) -> Run {
+    use rcgen::PublicKeyData;
     let ck = rcgen::generate_simple_self_signed(vec!["mx-good.example.test".into()]).unwrap();
+    let tlsa = format!(
+        "3 1 1 {}",
+        openssl::sha::sha256(&ck.signing_key.subject_public_key_info())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, ck.cert.pem()).unwrap();
@@ -1312,7 +1326,12 @@ fn tls_bad_then_good(bad: Scripted, port: u16, secs: &str, extra: &[&str]) -> Ru
         ("mx-bad.example.test", RecordSpec::A(v4("127.0.0.2"))),
         ("mx-good.example.test", RecordSpec::A(v4("127.0.0.1"))),
     ]);
-    let mut more = vec!["--tls-on-connect", "--tls-ca-path", ca.to_str().unwrap()];
+    let mut more = vec!["--tls-on-connect"];
+    if dane {
+        more.extend(["--tlsa", tlsa.as_str()]);
+    } else {
+        more.extend(["--tls-ca-path", ca.to_str().unwrap()]);
+    }
     more.extend_from_slice(extra);
     let args = mx_args(&dns.to_string(), port, "user@example.test", &more);
     let mut refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -1392,6 +1411,21 @@ fn implicit_tls_an_mx_whose_certificate_fails_verification_is_left_for_the_next(
     let run = tls_bad_then_good(bad, port, "5", &[]);
     let line = left_line(&run);
     assert!(line.contains("certificate verification failed"), "{line}");
+}
+
+#[test]
+fn implicit_tls_an_mx_that_fails_dane_authentication_is_left_for_the_next() {
+    let port = shared_port();
+    // Its certificate matches no TLSA record given (RFC 7672 §2.2.3: not via this host).
+    let bad = scripted_at(at("127.0.0.2", port), vec![Step::Tls]);
+    let run = tls_bad_then_good_by(bad, port, "5", &[], true);
+    let line = left_line(&run);
+    assert!(line.contains("DANE verification failed"), "{line}");
+    assert!(
+        run.all().contains("TLS DANE passed: 3 1 1 "),
+        "{}",
+        run.all()
+    );
 }
 
 #[test]
