@@ -230,13 +230,17 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     };
 
     // MTA-STS policy fetch (only when the TXT record says there is one, as senders do), run
-    // alongside the SMTP probes.
+    // alongside the SMTP probes. The policy decides what a host check's finding means
+    // ([`judge`]: a certificate warning on a covered MX fails, a failure there always counts),
+    // so it is fetched whenever a host check is selected too: `--only/--skip` hide the
+    // `mtasts.*` rows, never change another check's verdict.
     let sts_ok = results
         .iter()
         .any(|c| c.id == "mtasts.txt" && c.status == Status::Pass);
-    let sts_wanted = ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]
-        .iter()
-        .any(|id| shared.cfg.selection.wants(id));
+    let sts_wanted = shared.probe_wanted
+        || ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]
+            .iter()
+            .any(|id| shared.cfg.selection.wants(id));
     let fetch_opts = mtasts::FetchOptions {
         port: shared.cfg.mta_sts_port,
         timeout: shared.cfg.probe.timeout,

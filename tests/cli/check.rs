@@ -2657,3 +2657,45 @@ fn check_skips_ip_address_mx_hosts_checks_a_repeated_one_once_and_caps_the_list(
     assert_eq!(asked("m9.many.test"), 1);
     assert_eq!(asked("m10.many.test") + asked("m11.many.test"), 0);
 }
+
+/// `--only`/`--skip` choose which rows are shown, never another check's verdict: the policy
+/// that turns a covered MX's certificate warning into a failure is fetched whenever a
+/// `tls.cert.*` check is selected, with the `mtasts.*` rows hidden.
+#[test]
+fn only_and_skip_leave_the_mta_sts_verdict_on_certificates_alone() {
+    let lab = Lab::start();
+    let selections: [&[&str]; 3] = [
+        &[],
+        &["--only", "tls.*"],
+        &["--skip", "mtasts.*", "--skip", "*.record"],
+    ];
+    for sel in selections {
+        let mut args = vec!["enforce.test"];
+        args.extend_from_slice(sel);
+        let (run, m, lines) = lab.json(&args);
+        assert_eq!(
+            st(&m, "enforce.test", "tls.cert.name"),
+            ["fail"],
+            "{sel:?}: {}",
+            run.stdout
+        );
+        let name = lines.iter().find(|v| v["id"] == "tls.cert.name").unwrap();
+        assert!(
+            name["summary"]
+                .as_str()
+                .unwrap()
+                .contains("MTA-STS enforce: senders will not deliver"),
+            "{sel:?}: {name}"
+        );
+        assert_eq!(run.code, 40, "{sel:?}: {}", run.stdout);
+        if !sel.is_empty() {
+            assert!(
+                lines
+                    .iter()
+                    .all(|v| !v["id"].as_str().is_some_and(|id| id.starts_with("mtasts."))),
+                "{sel:?}: {}",
+                run.stdout
+            );
+        }
+    }
+}
