@@ -435,7 +435,7 @@ fn ipv6_check(
 
 /// Filter by `--only/--skip`, mark waivers, and decide which MX-level failures count: a failure
 /// on one (host, address) counts unless another MX address passes the same check (senders fail
-/// over to it, RFC 5321 §5.1) — but always when an MTA-STS policy in `enforce` or `testing` mode
+/// over to it, RFC 5321 §5.1; not for STARTTLS, the handshake, RCPT or relaying) — but always when an MTA-STS policy in `enforce` or `testing` mode
 /// names the host. Under `enforce` a certificate chain or name warning is a failure (RFC 8461
 /// §4.2: senders refuse to deliver).
 fn judge(
@@ -492,8 +492,13 @@ fn judge(
         let mut note = waived.then(|| "waived".to_string());
         let mut counts = !waived;
         // A refused RCPT or an open relay on any MX is not made up for by another MX: senders
-        // fail over on connection problems and 4xx, not on a 5xx or an accepted relay.
-        let per_mx_verdict = matches!(c.id, "smtp.postmaster" | "smtp.open-relay");
+        // fail over on connection problems and 4xx, not on a 5xx or an accepted relay. Nor is
+        // a missing STARTTLS or a failed handshake: opportunistic TLS falls back to cleartext
+        // on the same MX (RFC 3207 §4, RFC 7435), so mail to it goes unencrypted.
+        let per_mx_verdict = matches!(
+            c.id,
+            "smtp.postmaster" | "smtp.open-relay" | "tls.starttls" | "tls.handshake"
+        );
         if counts
             && host_scope
             && !per_mx_verdict

@@ -462,6 +462,9 @@ impl Lab {
             // One MX with STARTTLS and a good certificate, one plaintext only.
             rec("mixed.test", RecordSpec::Mx(10, host("good"))),
             rec("mixed.test", RecordSpec::Mx(20, host("plain"))),
+            // The primary MX plaintext only, the backup with STARTTLS.
+            rec("plainfirst.test", RecordSpec::Mx(10, host("plain"))),
+            rec("plainfirst.test", RecordSpec::Mx(20, host("good"))),
             rec("implicit.test", RecordSpec::A(ip(10))),
             // An MX whose host has no address record at all.
             rec("noaddr.test", RecordSpec::Mx(10, "mx-none.lab.test".into())),
@@ -837,6 +840,8 @@ fn a_field_expectation_is_unmet_by_an_mx_without_the_field() {
         "tls.cert.expiry@mixed.test",
         "--waive",
         "tls.handshake@mixed.test",
+        "--waive",
+        "tls.starttls@mixed.test",
     ]);
     let (run, _, lines) = lab.json(&waived);
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -2698,4 +2703,34 @@ fn only_and_skip_leave_the_mta_sts_verdict_on_certificates_alone() {
             );
         }
     }
+}
+
+/// Senders do not fail over for a missing STARTTLS or a failed handshake (RFC 3207 §4, RFC 7435
+/// §1.3: opportunistic TLS falls back to cleartext on the same MX), so a backup MX with STARTTLS
+/// does not make up for a primary without it; a connection failure still is made up for.
+#[test]
+fn a_backup_mx_with_starttls_does_not_excuse_a_primary_without_it() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["plainfirst.test", "--only", "smtp.*", "--only", "tls.*"]);
+    assert_eq!(
+        st(&m, "plainfirst.test", "tls.starttls"),
+        ["fail", "pass"],
+        "{}",
+        run.stdout
+    );
+    let plain = lines
+        .iter()
+        .find(|v| v["id"] == "tls.starttls" && v["status"] == "fail")
+        .unwrap();
+    assert_eq!(plain["mx"], "mx-plain.lab.test", "{plain}");
+    assert_eq!(plain["counts"], true, "{plain}");
+    assert_eq!(run.code, 40, "{}", run.stdout);
+    // The dead primary of twomx.test is still made up for by its backup.
+    let (run, _, lines) = lab.json(&["twomx.test", "--only", "smtp.*", "--only", "tls.*"]);
+    let dead = lines
+        .iter()
+        .find(|v| v["id"] == "smtp.connect" && v["status"] == "fail")
+        .unwrap();
+    assert_eq!(dead["counts"], false, "{dead}");
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }
