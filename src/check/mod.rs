@@ -387,7 +387,7 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
 }
 
 /// `ipv6.mx`: an MX with an IPv6 address that answers → pass; IPv6 published but unreachable
-/// everywhere → fail; no IPv6 at all → info.
+/// everywhere → fail, or error when this host has no IPv6 route at all; no IPv6 at all → info.
 fn ipv6_check(
     targets: &[domain::Target],
     probed: &[(String, IpAddr, Vec<CheckResult>)],
@@ -414,11 +414,32 @@ fn ipv6_check(
                 .iter()
                 .any(|c| c.id == "smtp.connect" && c.status == Status::Pass)
     });
+    // Every IPv6 address out of this host's reach (no IPv6 route here): not the domain's fault.
+    let no_route = |res: &Vec<CheckResult>| {
+        res.iter().any(|c| {
+            c.id == "smtp.connect"
+                && c.evidence.get("no_local_route") == Some(&serde_json::Value::Bool(true))
+        })
+    };
+    let v6_probed: Vec<&Vec<CheckResult>> = probed
+        .iter()
+        .filter(|(_, ip, _)| ip.is_ipv6())
+        .map(|(_, _, res)| res)
+        .collect();
     let c = if reachable {
         CheckResult::new(
             "ipv6.mx",
             Status::Pass,
             format!("reachable over IPv6 ({})", v6.join(", ")),
+        )
+    } else if !v6_probed.is_empty() && v6_probed.iter().all(|r| no_route(r)) {
+        CheckResult::new(
+            "ipv6.mx",
+            Status::Error,
+            format!(
+                "IPv6 addresses published ({}), but this host has no IPv6 route: could not be tested (-4 leaves IPv6 out)",
+                v6.join(", ")
+            ),
         )
     } else {
         CheckResult::new(
@@ -685,6 +706,16 @@ mod tests {
         assert_eq!(ipv6_check(&both, &probed, Family::Any).status, Status::Fail);
         // -4: not tested.
         assert_eq!(ipv6_check(&both, &probed, Family::V4).status, Status::Skip);
+        // This host has no IPv6 route: could not be tested, not the domain's failure.
+        let unroutable = (
+            "mx.example.test".to_string(),
+            v6,
+            vec![CheckResult::new("smtp.connect", Status::Error, "").with("no_local_route", true)],
+        );
+        let probed = [connect(v4, Status::Pass), unroutable];
+        let c = ipv6_check(&both, &probed, Family::Any);
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        assert!(c.summary.contains("no IPv6 route"), "{c:?}");
     }
 
     #[test]

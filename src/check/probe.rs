@@ -109,6 +109,11 @@ pub(crate) async fn run_session(
 struct Seen {
     connect_ms: Option<f64>,
     connect_error: Option<String>,
+    /// Why this host cannot reach the address's family at all, when the connection failed
+    /// ([`crate::net::conn::no_local_route`]): the checker's problem, not the MX's.
+    no_route: Option<String>,
+    /// The address is IPv6 (for the wording of `no_route`).
+    v6: bool,
     banner: Option<(Reply, f64)>,
     ehlo: Option<Reply>,
     starttls_reply: Option<Reply>,
@@ -298,7 +303,11 @@ pub(crate) async fn probe(
     o: &ProbeOptions,
 ) -> (Vec<CheckResult>, Vec<String>) {
     let (events, rdns) = tokio::join!(session_events(host, ip, o), fcrdns(resolver, ip));
-    let seen = gather(&events);
+    let mut seen = gather(&events);
+    if seen.connect_error.is_some() {
+        seen.no_route = crate::net::conn::no_local_route(ip).map(|e| e.to_string());
+        seen.v6 = ip.is_ipv6();
+    }
     let mut out = judge(host, &seen, o, &rdns.1);
     out.push(rdns.0);
     let chain = seen
@@ -313,6 +322,26 @@ pub(crate) async fn probe(
 fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<CheckResult> {
     let mut out = Vec::new();
     // smtp.connect
+    if let (Some(reason), Some(why)) = (&s.connect_error, &s.no_route) {
+        let family = if s.v6 { "IPv6" } else { "IPv4" };
+        // ENETUNREACH and the like from this host's own routing table (an IPv6 MX seen from a
+        // host without IPv6): nothing was learnt about the MX.
+        out.push(
+            CheckResult::new(
+                "smtp.connect",
+                Status::Error,
+                format!(
+                    "port {}: this host has no route to {family} addresses ({why}): could not be tested",
+                    o.port
+                ),
+            )
+            .with("port", o.port)
+            .with("error", reason.as_str())
+            .with("no_local_route", true),
+        );
+        out.extend(skipped(0, "no route from this host"));
+        return out;
+    }
     if let Some(reason) = &s.connect_error {
         let st = if reason.contains("timed out") {
             Status::Error
@@ -881,6 +910,44 @@ mod tests {
             .into_iter()
             .find(|c| c.id == "smtp.ehlo")
             .expect("an smtp.ehlo result")
+    }
+
+    /// A connection that failed because this host has no route to the address's family (an
+    /// IPv6 MX from an IPv4-only runner) could not be tested: error, never fail.
+    #[test]
+    fn no_local_route_is_an_error_not_a_failure() {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        let mut s = Seen {
+            connect_error: Some("Network is unreachable (os error 101)".into()),
+            ..Seen::default()
+        };
+        let connect = |s: &Seen| {
+            judge("mx.example.test", s, &o, &[])
+                .into_iter()
+                .find(|c| c.id == "smtp.connect")
+                .unwrap()
+        };
+        // The path said so (an ICMP unreachable): the MX's problem.
+        assert_eq!(connect(&s).status, Status::Fail);
+        s.no_route = Some("Network is unreachable (os error 101)".into());
+        let c = connect(&s);
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        assert!(c.summary.contains("could not be tested"), "{c:?}");
+        assert!(c.summary.contains("no route to IPv4 addresses"), "{c:?}");
+        assert_eq!(c.evidence["no_local_route"], true);
+        let all = judge("mx.example.test", &s, &o, &[]);
+        assert!(
+            all.iter()
+                .filter(|c| c.id != "smtp.connect")
+                .all(|c| c.status == Status::Skip),
+            "{all:?}"
+        );
     }
 
     #[test]

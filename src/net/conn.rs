@@ -295,6 +295,36 @@ pub(crate) async fn local_for(
     })
 }
 
+/// Why this host cannot send to `ip` at all, if it cannot: no route for its address family
+/// (ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL from the local routing table) or no such family
+/// (EAFNOSUPPORT). Asked of a UDP socket's `connect`, which only looks the route up and sends
+/// nothing, so a TCP connection failure can be told apart: the checking host's problem, or the
+/// peer's (an ICMP unreachable from the path answers the TCP connect, not this).
+pub(crate) fn no_local_route(ip: IpAddr) -> Option<std::io::Error> {
+    use std::io::ErrorKind;
+    let any = if ip.is_ipv4() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    };
+    let local = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            ErrorKind::NetworkUnreachable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::AddrNotAvailable
+        ) || e.raw_os_error() == Some(nix::errno::Errno::EAFNOSUPPORT as i32)
+    };
+    let sock = match std::net::UdpSocket::bind(SocketAddr::new(any, 0)) {
+        Ok(s) => s,
+        Err(e) => return local(&e).then_some(e),
+    };
+    match sock.connect(SocketAddr::new(ip, 25)) {
+        Err(e) if local(&e) => Some(e),
+        _ => None,
+    }
+}
+
 /// Connect to `addr`, binding to `local` first if given, giving up after `timeout` (zero = no
 /// limit). The error is a one-line reason.
 pub(crate) async fn tcp(
@@ -994,6 +1024,14 @@ mod local_bind_tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// Loopback is always routable; a TCP failure there is the peer's. (The unroutable case
+    /// needs a host without the family's route: the check's judge is tested with it.)
+    #[test]
+    fn loopback_has_a_local_route() {
+        assert!(no_local_route("127.0.0.1".parse().unwrap()).is_none());
+        assert!(no_local_route("127.9.9.9".parse().unwrap()).is_none());
     }
 }
 
