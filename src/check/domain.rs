@@ -205,6 +205,32 @@ pub(crate) async fn mx_checks(
                     hosts: Vec::new(),
                 }
             }
+            Err(_) if other_family_has(r, domain, family).await => {
+                results.push(
+                    CheckResult::new(
+                        "mx.lookup",
+                        Status::Warn,
+                        "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)",
+                    )
+                    .with("records", json!([]))
+                    .with("count", 0)
+                    .with("implicit", true)
+                    .timed(ms(t0)),
+                );
+                results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                let mut c = CheckResult::new(
+                    "mx.target",
+                    Status::Skip,
+                    format!("{domain} has {}", no_address_in(family)),
+                );
+                c.mx = Some(domain.to_string());
+                results.push(c);
+                MxOutcome {
+                    results,
+                    targets: Vec::new(),
+                    hosts: vec![domain.to_string()],
+                }
+            }
             Err(_) => {
                 results.push(
                     CheckResult::new(
@@ -322,6 +348,17 @@ pub(crate) async fn mx_checks(
                 c.mx = Some(host.clone());
                 results.push(c);
             }
+            (_, true) if !merged.nxdomain && other_family_has(r, &host, family).await => {
+                // -4/-6 and only the other family's addresses: nothing to test here.
+                let mut c = CheckResult::new(
+                    "mx.target",
+                    Status::Skip,
+                    format!("{host} has {}", no_address_in(family)),
+                )
+                .with("preference", pref);
+                c.mx = Some(host.clone());
+                results.push(c);
+            }
             (_, true) => {
                 let why = if merged.nxdomain {
                     "does not exist (NXDOMAIN)"
@@ -344,6 +381,25 @@ pub(crate) async fn mx_checks(
         results,
         targets,
         hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
+    }
+}
+
+/// With `-4`/`-6`: does `name` have addresses of the other family? Then having none in the chosen
+/// one is a skip ([`no_address_in`]), not the "no address record" failure.
+async fn other_family_has(r: &Answers<'_>, name: &str, family: Family) -> bool {
+    let other = match family {
+        Family::Any => return false,
+        Family::V4 => Family::V6,
+        Family::V6 => Family::V4,
+    };
+    r.addresses(name, other).await.is_ok_and(|a| !a.is_empty())
+}
+
+/// The skip's reason for a name without an address of the chosen family.
+pub(crate) fn no_address_in(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "no IPv4 address (-4)",
+        _ => "no IPv6 address (-6)",
     }
 }
 

@@ -70,6 +70,15 @@ pub(crate) async fn fetch(
             );
         }
         Err(e) => {
+            // -4/-6 and only the other family's addresses: nothing to fetch in this one.
+            if o.family != Family::Any && r.addresses(&host, Family::Any).await.is_ok() {
+                let why = super::domain::no_address_in(o.family);
+                return (
+                    CheckResult::new("mtasts.fetch", Status::Skip, format!("{host} has {why}"))
+                        .timed(ms(t0)),
+                    None,
+                );
+            }
             return fail(
                 format!("{e}: the policy host must exist (RFC 8461 §3.3)"),
                 t0,

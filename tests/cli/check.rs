@@ -2734,3 +2734,51 @@ fn a_backup_mx_with_starttls_does_not_excuse_a_primary_without_it() {
     assert_eq!(dead["counts"], false, "{dead}");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// `-6` (or `-4`) on a domain whose hosts have addresses of the other family only: nothing to
+/// test in the chosen family is a skip saying so, not a failure; a name with no address at all
+/// still fails.
+#[test]
+fn one_family_skips_a_name_with_addresses_of_the_other_only() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&[
+        "good.test",
+        "implicit.test",
+        "noaddr.test",
+        "-6",
+        "--only",
+        "mx.*",
+        "--only",
+        "mtasts.*",
+    ]);
+    assert_eq!(st(&m, "good.test", "mx.target"), ["skip"], "{}", run.stdout);
+    assert_eq!(st(&m, "good.test", "mtasts.fetch"), ["skip"]);
+    assert_eq!(st(&m, "implicit.test", "mx.target"), ["skip"]);
+    for (d, id) in [
+        ("good.test", "mx.target"),
+        ("good.test", "mtasts.fetch"),
+        ("implicit.test", "mx.target"),
+    ] {
+        let c = lines
+            .iter()
+            .find(|v| v["domain"] == d && v["id"] == id)
+            .unwrap();
+        assert!(
+            c["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("no IPv6 address (-6)"),
+            "{c}"
+        );
+    }
+    assert_eq!(st(&m, "noaddr.test", "mx.target"), ["fail"]);
+    let verdict = |d: &str| {
+        lines
+            .iter()
+            .find(|v| v["type"] == "domain" && v["domain"] == d)
+            .map(|v| v["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(verdict("good.test"), "pass", "{}", run.stdout);
+    assert_eq!(verdict("noaddr.test"), "fail", "{}", run.stdout);
+}
