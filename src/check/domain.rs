@@ -177,9 +177,12 @@ pub(crate) async fn mx_checks(
                     .timed(ms(t0)),
                 );
                 results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                let total = a.len();
+                let a = cap_addresses(a, MAX_HOST_ADDRESSES);
                 let (res, target) =
                     judge_target(domain, 0, &RrSet::default(), Ok(a), allow_private);
                 results.push(res);
+                results.extend(host_left_out(domain, total));
                 MxOutcome {
                     results,
                     targets: target.into_iter().collect(),
@@ -370,13 +373,37 @@ pub(crate) async fn mx_checks(
                 results.push(c);
             }
             (_, false) => {
+                let total = addrs.len();
+                let addrs = cap_addresses(addrs, MAX_HOST_ADDRESSES);
                 let (res, target) = judge_target(&host, pref, &merged, Ok(addrs), allow_private);
                 results.push(res);
+                results.extend(host_left_out(&host, total));
                 targets.extend(target);
             }
         }
     }
     results.extend(hosts.left_out);
+    // The whole domain's addresses, in preference order, up to its limit.
+    let total: usize = targets.iter().map(|t| t.addrs.len()).sum();
+    if total > MAX_DOMAIN_ADDRESSES {
+        let mut budget = MAX_DOMAIN_ADDRESSES;
+        for t in &mut targets {
+            t.addrs.truncate(budget);
+            budget -= t.addrs.len();
+        }
+        targets.retain(|t| !t.addrs.is_empty());
+        results.push(
+            CheckResult::new(
+                "mx.target",
+                Status::Warn,
+                format!(
+                    "{domain} has {total} MX addresses: only the first {MAX_DOMAIN_ADDRESSES} are checked, {} left out",
+                    total - MAX_DOMAIN_ADDRESSES
+                ),
+            )
+            .with("left_out", total - MAX_DOMAIN_ADDRESSES),
+        );
+    }
     MxOutcome {
         results,
         targets,
@@ -413,6 +440,54 @@ struct UsableHosts {
     repeated: Vec<(String, usize)>,
     /// The `mx.target` warning for hosts past [`MAX_MX_HOSTS`], if any.
     left_out: Option<CheckResult>,
+}
+
+/// Addresses of one MX host probed at most, and of one domain's MX hosts together: each is an
+/// SMTP session, and a planted domain with hundreds of address records must not aim `check` at
+/// hundreds of addresses (Postfix bounds the same with `smtp_mx_address_limit`).
+pub(crate) const MAX_HOST_ADDRESSES: usize = 8;
+/// See [`MAX_HOST_ADDRESSES`].
+pub(crate) const MAX_DOMAIN_ADDRESSES: usize = 16;
+
+/// The first `n` of `addrs` in their order, keeping room for both families when both are
+/// there (up to half each when both have more), so a long A RRset does not crowd out the
+/// IPv6 addresses that `ipv6.mx` is about.
+fn cap_addresses(addrs: Vec<IpAddr>, n: usize) -> Vec<IpAddr> {
+    if addrs.len() <= n {
+        return addrs;
+    }
+    let v6 = addrs.iter().filter(|a| a.is_ipv6()).count();
+    let v4 = addrs.len() - v6;
+    let keep6 = v6.min(n.saturating_sub(v4).max(n / 2));
+    let keep4 = v4.min(n - keep6);
+    let (mut k4, mut k6) = (0, 0);
+    addrs
+        .into_iter()
+        .filter(|a| {
+            let (k, limit) = if a.is_ipv6() {
+                (&mut k6, keep6)
+            } else {
+                (&mut k4, keep4)
+            };
+            *k += 1;
+            *k <= limit
+        })
+        .collect()
+}
+
+/// The `mx.target` warning for a host with more than [`MAX_HOST_ADDRESSES`] addresses.
+fn host_left_out(host: &str, total: usize) -> Option<CheckResult> {
+    let left = total.checked_sub(MAX_HOST_ADDRESSES).filter(|n| *n > 0)?;
+    let mut c = CheckResult::new(
+        "mx.target",
+        Status::Warn,
+        format!(
+            "{host} has {total} addresses: only the first {MAX_HOST_ADDRESSES} are checked, {left} left out"
+        ),
+    )
+    .with("left_out", left);
+    c.mx = Some(host.to_string());
+    Some(c)
 }
 
 /// How many of the hosts left out a warning names.
@@ -682,6 +757,27 @@ mod tests {
         // Within the limit: nothing left out.
         let few = usable_hosts("d.test", vec![(10, "mx.d.test".into())]);
         assert!(few.left_out.is_none() && few.refused.is_empty() && few.repeated.is_empty());
+    }
+
+    #[test]
+    fn cap_addresses_keeps_both_families() {
+        let v4 = |i: u8| IpAddr::V4(Ipv4Addr::new(192, 0, 2, i));
+        let v6 = |i: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i));
+        let few = vec![v4(1), v6(1)];
+        assert_eq!(cap_addresses(few.clone(), 8), few);
+        // 20 A then 1 AAAA: the AAAA is kept.
+        let mut many: Vec<IpAddr> = (1..=20).map(v4).collect();
+        many.push(v6(1));
+        let kept = cap_addresses(many, 8);
+        assert_eq!(kept.len(), 8);
+        assert_eq!(kept.iter().filter(|a| a.is_ipv6()).count(), 1);
+        assert_eq!(kept[0], v4(1));
+        // Both long: half each, in their order.
+        let mut both: Vec<IpAddr> = (1..=10).map(v6).collect();
+        both.extend((1..=10).map(v4));
+        let kept = cap_addresses(both, 8);
+        assert_eq!(kept[..4], [v6(1), v6(2), v6(3), v6(4)]);
+        assert_eq!(kept[4..], [v4(1), v4(2), v4(3), v4(4)]);
     }
 
     #[test]

@@ -2782,3 +2782,84 @@ fn one_family_skips_a_name_with_addresses_of_the_other_only() {
     assert_eq!(verdict("good.test"), "pass", "{}", run.stdout);
     assert_eq!(verdict("noaddr.test"), "fail", "{}", run.stdout);
 }
+
+/// Addresses are capped like MX hosts (Postfix's `smtp_mx_address_limit` bounds them the same
+/// way): a planted domain with hundreds of A records cannot aim `check` at hundreds of
+/// addresses. Past the per-host and the per-domain limit the rest are left out with a warning
+/// saying how many, and never connected to.
+#[test]
+fn check_caps_the_addresses_probed_per_host_and_per_domain() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut table: Vec<(String, RecordSpec)> = vec![(
+        "wide.test".into(),
+        RecordSpec::Mx(10, "mx.wide.test".into()),
+    )];
+    for i in 0..40u8 {
+        table.push((
+            "mx.wide.test".into(),
+            RecordSpec::A(Ipv4Addr::new(127, 0, 3, i + 1)),
+        ));
+    }
+    for h in 0..4u8 {
+        let host = format!("m{h}.deep.test");
+        table.push((
+            "deep.test".into(),
+            RecordSpec::Mx(10 + u16::from(h), host.clone()),
+        ));
+        for i in 0..8u8 {
+            table.push((
+                host.clone(),
+                RecordSpec::A(Ipv4Addr::new(127, 0, 4 + h, i + 1)),
+            ));
+        }
+    }
+    let records: Vec<(&str, RecordSpec)> =
+        table.iter().map(|(n, r)| (n.as_str(), r.clone())).collect();
+    let (dns, _h) = FakeDns::start(records);
+    let only = [
+        "--timeout",
+        "2s",
+        "--only",
+        "mx.*",
+        "--only",
+        "smtp.connect",
+    ];
+    let (run, c) = signed_check(
+        dns,
+        None,
+        port,
+        &only,
+        &["wide.test", "deep.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        c.status("wide.test", "smtp.connect").len(),
+        8,
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "wide.test",
+        "mx.target",
+        "mx.wide.test has 40 addresses: only the first 8 are checked, 32 left out",
+    );
+    assert_eq!(
+        c.status("deep.test", "smtp.connect").len(),
+        16,
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "deep.test",
+        "mx.target",
+        "deep.test has 32 MX addresses: only the first 16 are checked, 16 left out",
+    );
+    assert!(
+        c.status("deep.test", "mx.target")
+            .contains(&"warn".to_string()),
+        "{}",
+        run.stdout
+    );
+}
