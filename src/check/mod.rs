@@ -84,17 +84,24 @@ pub(crate) fn valid_domain(d: &str) -> Result<(), String> {
     }
     for label in d.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(format!("bad label '{label}' (1-63 characters)"));
+            return Err(format!(
+                "bad label '{}' (1-63 characters)",
+                label.escape_debug()
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("label '{label}' starts or ends with '-'"));
+            return Err(format!(
+                "label '{}' starts or ends with '-'",
+                label.escape_debug()
+            ));
         }
         if let Some(c) = label
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
             return Err(format!(
-                "'{c}' is not allowed in a domain name (use the A-label form for IDNs)"
+                "'{}' is not allowed in a domain name (use the A-label form for IDNs)",
+                c.escape_debug()
             ));
         }
     }

@@ -862,19 +862,45 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
     )
     .unwrap();
     let at = format!("@{}", list.display());
-    let (run, m, lines) = lab.json(&[&at]);
-    assert_eq!(run.code, 41, "{}", run.all());
-    assert_eq!(st(&m, "good.test", "tls.starttls"), ["pass"]);
-    let bad = lines
-        .iter()
-        .find(|v| v["type"] == "domain" && v["domain"] == "not a domain!")
-        .unwrap();
-    assert_eq!(bad["status"], "error");
+    // A malformed name never succeeds on a retry: a usage error naming the line, before any
+    // check is run (not "could not be tested").
+    let r = lab.run(&[&at]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let said = r.stderr.trim();
+    assert_eq!(said.lines().count(), 1, "{said}");
     assert!(
-        bad["error"].as_str().unwrap().contains("not a domain name"),
-        "{bad}"
+        said.contains(&format!(
+            "{} line 4: 'not a domain!' is not a domain name",
+            list.display()
+        )),
+        "{said}"
     );
-    assert_eq!(bad["index"], 1);
+    std::fs::write(&list, "# our domains\ngood.test\n\nnull.test # parked\n").unwrap();
+    let (run, m, _) = lab.json(&[&at]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(st(&m, "good.test", "tls.starttls"), ["pass"]);
+    // A list saved with a UTF-8 byte order mark: its first name is read without it.
+    std::fs::write(&list, "\u{feff}null.test\n").unwrap();
+    let (run, m, _) = lab.json(&[&at]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(st(&m, "null.test", "mx.null"), ["pass"]);
+    // Invisible and control characters are shown escaped; a bad argument is named as such.
+    let r = lab.run(&["good\u{200b}.test"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("'good\\u{200b}.test' is not a domain name"),
+        "{}",
+        r.stderr
+    );
+    let r = lab.run(&["bad..name"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("'bad..name' is not a domain name"),
+        "{}",
+        r.stderr
+    );
 
     // Unreadable list: usage.
     let r = lab.run(&["@/nonexistent/list.txt"]);

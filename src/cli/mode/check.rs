@@ -9,6 +9,14 @@ use crate::net::dns::{DnsOptions, Family};
 /// Largest `ehlo check @FILE` or stdin list read (a million domains is about 20 MiB).
 const MAX_DOMAIN_LIST: u64 = 64 << 20;
 
+/// A malformed name never succeeds on a retry: refused up front (exit 1) rather than reported
+/// as "could not be tested". The name is quoted with control and invisible characters escaped.
+fn checked_name(d: &str) -> Result<(), String> {
+    let name = d.trim_end_matches('.').to_ascii_lowercase();
+    crate::check::valid_domain(&name)
+        .map_err(|why| format!("'{}' is not a domain name: {why}", d.escape_debug()))
+}
+
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
 /// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
 pub(super) fn check_config(
@@ -45,12 +53,19 @@ pub(super) fn check_config(
             }
             String::from_utf8_lossy(&buf).into_owned()
         } else {
-            domains.push(arg.trim().to_string());
+            let d = arg.trim();
+            checked_name(d).map_err(|why| usage(format!("check: {why}")))?;
+            domains.push(d.to_string());
             continue;
         };
-        for line in text.lines() {
+        // A list saved by an editor that writes a UTF-8 byte order mark: not part of the name.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let source = if arg == "-" { "stdin" } else { &arg[1..] };
+        for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if !line.is_empty() {
+                checked_name(line)
+                    .map_err(|why| usage(format!("check: {source} line {}: {why}", n + 1)))?;
                 domains.push(line.to_string());
             }
         }
