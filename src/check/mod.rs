@@ -370,9 +370,12 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
             match body {
                 Some(body) => {
                     let (c, p) = mtasts::policy_check(&body);
+                    // An invalid policy is no policy: senders deliver as without MTA-STS (RFC
+                    // 8461 §3.3), so it changes no other verdict.
+                    let valid = c.status != Status::Fail;
                     results.push(c);
                     results.push(mtasts::mx_match(&p, &mx.hosts));
-                    policy = Some(p);
+                    policy = valid.then_some(p);
                 }
                 None => {
                     for id in ["mtasts.policy", "mtasts.mx-match"] {

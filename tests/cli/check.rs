@@ -106,6 +106,12 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "wrongname",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // No version line: not a valid policy, so senders deliver as without MTA-STS.
+    (
+        "noversion.test",
+        "wrongname",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
+    ),
     ("big.test", "good", "BIG"),
     ("slowpolicy.test", "good", "SLOW"),
     ("delayed.test", "good", "DELAYED"),
@@ -2888,4 +2894,27 @@ fn check_caps_the_addresses_probed_per_host_and_per_domain() {
         "{}",
         run.stdout
     );
+}
+
+/// An invalid policy is no policy (RFC 8461 §3.3: senders deliver as without MTA-STS): it is
+/// reported, but a certificate warning on the MX it would cover stays a warning.
+#[test]
+fn an_invalid_policy_does_not_upgrade_certificate_findings() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["noversion.test"]);
+    assert_eq!(
+        st(&m, "noversion.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(st(&m, "noversion.test", "tls.cert.name"), ["warn"]);
+    let name = lines.iter().find(|v| v["id"] == "tls.cert.name").unwrap();
+    assert!(
+        !name["summary"].as_str().unwrap().contains("MTA-STS"),
+        "{name}"
+    );
+    let (run, m, _) = lab.json(&["noversion.test", "--only", "tls.*"]);
+    assert_eq!(st(&m, "noversion.test", "tls.cert.name"), ["warn"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }
