@@ -136,22 +136,22 @@ pub(crate) async fn run(
         // `--record FILE` on the command line replaces the file, as a shell redirection would.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
-    let code = tokio::select! {
-        code = session_loop(&mut engine, &mut ui) => code,
+    tokio::select! {
+        () = session_loop(&mut engine, &mut ui) => {}
         sig = terminated(interactive, editing, queue) => {
             // SIGTERM/SIGHUP (and SIGINT/SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
-            sig.exit_code()
+            engine.end(Ended::new(sig.exit_code(), "failed", None));
         }
     };
     engine.close_quietly().await;
-    engine.summary(code);
+    engine.summary();
     engine.sink.finish();
     // Always restore the terminal (raw mode off, bracketed paste off) and save the history.
     ui.shutdown();
-    code
+    engine.exit_code()
 }
 
 /// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
@@ -207,13 +207,16 @@ async fn terminated(
     }
 }
 
-async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
+/// The session until it ends: normally (`:quit`, the end of the input), or on a failure that
+/// ends it, recorded in [`Engine::ended`] (the exit code and the summary read it from there).
+async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     if engine.target.is_some() {
-        if let Err(code) = engine.connect(&mut Feed::Ui(ui), true, true).await {
-            return code;
+        if let Err(e) = engine.connect(&mut Feed::Ui(ui), true, true).await {
+            engine.end(e);
+            return;
         }
-        if let Some(code) = engine.strict_failure().await {
-            return code;
+        if engine.strict_failure().await {
+            return;
         }
     } else {
         engine.say("not connected: :reconnect HOST[:PORT] to connect, :help for help");
@@ -228,8 +231,8 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                     engine.on_read(n);
                     engine.pump_out().await;
                     // A reply nobody asked for (a 421 before closing) counts for --strict too.
-                    if let Some(code) = engine.strict_failure().await {
-                        return code;
+                    if engine.strict_failure().await {
+                        return;
                     }
                     continue;
                 }
@@ -251,7 +254,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                 }
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
-                engine.failure = None;
+                engine.failed = None;
                 engine.timed_out = None;
                 let before = engine.sasl_mark();
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
@@ -263,17 +266,14 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) -> u8 {
                     // in the history. They are read as secrets and, by the rule above, not sent.
                     ui.secret_typeahead();
                 }
-                if let Some(code) = engine.strict_failure().await {
-                    return code;
-                }
-                if flow == Flow::Quit {
-                    return EXIT_OK;
+                if engine.strict_failure().await || flow == Flow::Quit {
+                    return;
                 }
             }
             Input::Interrupted => {}
             Input::Eof => {
                 engine.quit().await;
-                return EXIT_OK;
+                return;
             }
         }
     }
@@ -372,6 +372,30 @@ struct Seen {
     text: String,
 }
 
+/// How a run (or the input being run) failed: the exit code it means, the JSON summary's
+/// `outcome` label and its one-line reason (`None`: the summary has no `error`).
+#[derive(Debug, Clone)]
+struct Ended {
+    code: u8,
+    label: &'static str,
+    reason: Option<String>,
+}
+
+impl Ended {
+    fn new(code: u8, label: &'static str, reason: Option<String>) -> Ended {
+        Ended {
+            code,
+            label,
+            reason,
+        }
+    }
+
+    /// An error's exit code, label and message.
+    fn from_error(e: &Error) -> Ended {
+        Ended::new(e.exit_code(), e.label(), Some(e.to_string()))
+    }
+}
+
 struct Engine {
     cfg: ReplConfig,
     target: Option<Target>,
@@ -402,15 +426,18 @@ struct Engine {
     tls_opts: meta::TlsOptions,
     /// A handshake failed and took the connection with it: connect again in plain text.
     tls_retry: bool,
-    /// The last handshake failed: its summary label and reason. A piped run with `--tls` or
-    /// `--strict` ends on it (exit 29) instead of going on in plain text.
-    tls_failure: Option<(&'static str, String)>,
+    /// The last handshake failed (its summary label and reason, with the STARTTLS phase's
+    /// exit code) and nothing has decided yet what follows: a piped run with `--tls` or
+    /// `--strict` ends on it ([`Engine::strict_failure`]) instead of going on in plain text;
+    /// otherwise `:starttls` connects again in plain text.
+    tls_pending: Option<Ended>,
     /// The latest EHLO/HELO line typed (sent again after such a reconnection).
     greeting: Option<String>,
-    /// Why the last step could not run (the exit code of its phase), for replay.
-    failure: Option<u8>,
-    /// Why, when it is more than "not sent" (the replay's table and summary).
-    failure_reason: Option<String>,
+    /// The input being run could not run (its phase's exit code, no reason: "not sent"), or
+    /// failed past its replies (a replayed handshake: with its reason). Cleared before each
+    /// input; `--strict` and replay end the run on it, the replay's table shows it. Set by
+    /// [`Engine::fail`].
+    failed: Option<Ended>,
     /// The line being run came from a paste with more lines waiting.
     more_pasted: bool,
     /// Pipelined commands sent but not yet recorded (their replies pair in order).
@@ -449,8 +476,9 @@ struct Engine {
     /// The queue SIGINT/SIGQUIT are read from on a terminal (`:edit` drops what its editor
     /// got).
     interrupts: Option<Interrupts>,
-    /// The last wait for a reply ran out of time (`--timeout`) in this phase: a piped
-    /// `--strict` run ends on it with the phase's exit code, as the send does.
+    /// The last wait for a reply ran out of time (`--timeout`) in this phase: not a failure
+    /// by itself (the late reply is shown when it comes), but a piped `--strict` run ends on
+    /// it with the phase's exit code, as the send does.
     timed_out: Option<Phase>,
     /// The server the session last connected to, as the send's summary names it
     /// (`host [addr]`), and the TLS version its connection last negotiated.
@@ -458,9 +486,9 @@ struct Engine {
     tls_version: Option<String>,
     /// Time per phase over the whole session (the summary's `timings`).
     timings: Vec<crate::smtp::event::PhaseTiming>,
-    /// Why the run failed, for the JSON summary (a label and a one-line reason).
-    outcome: Option<String>,
-    outcome_reason: Option<String>,
+    /// How the run ended, when it failed: the exit code, the JSON summary's outcome and
+    /// reason all read this one value. Set only by [`Engine::end`], when the run stops.
+    ended: Option<Ended>,
     helo_default: String,
 }
 
@@ -496,10 +524,9 @@ impl Engine {
             interrupt: None,
             tls_opts: meta::TlsOptions::default(),
             tls_retry: false,
-            tls_failure: None,
+            tls_pending: None,
             greeting: None,
-            failure: None,
-            failure_reason: None,
+            failed: None,
             more_pasted: false,
             unrecorded: Vec::new(),
             typed_auth_recorded: false,
@@ -521,8 +548,7 @@ impl Engine {
             server: None,
             tls_version: None,
             timings: Vec::new(),
-            outcome: None,
-            outcome_reason: None,
+            ended: None,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -616,17 +642,18 @@ impl Engine {
     /// Connect through the connection layer (MX in preference order for `@domain`, the family
     /// filter, implicit TLS), read the banner, then the automatic `--helo` / `--tls` steps
     /// (`--tls` only when `auto_tls`: never on the plain-text connection that follows a failed
-    /// handshake, which would fail the same way). `Err` carries the exit code (`error.rs`).
+    /// handshake, which would fail the same way). `Err` says how, for a caller that ends the
+    /// run on it (its exit code from `error.rs`).
     async fn connect(
         &mut self,
         feed: &mut Feed<'_>,
         first: bool,
         auto_tls: bool,
-    ) -> Result<(), u8> {
+    ) -> Result<(), Ended> {
         let Some(target) = self.target.clone() else {
             let e = Error::Usage("no server: :reconnect HOST[:PORT]".into());
             self.error(e.to_string());
-            return Err(e.exit_code());
+            return Err(Ended::from_error(&e));
         };
         self.seen.clear();
         self.tls_info = None;
@@ -645,9 +672,7 @@ impl Engine {
             Ok(c) => c,
             Err(e) => {
                 self.report_connect_error(&e);
-                self.outcome = Some(e.label().to_string());
-                self.outcome_reason = Some(e.to_string());
-                return Err(e.exit_code());
+                return Err(Ended::from_error(&e));
             }
         };
         let implicit = plan.link.tls_on_connect;
@@ -949,7 +974,11 @@ impl Engine {
                 // session; the half-done handshake leaves the connection useless, so the
                 // session ends quietly and `:starttls` connects again in plain text.
                 self.report_connect_error(&e);
-                self.tls_failure = Some((e.label(), e.to_string()));
+                self.tls_pending = Some(Ended::new(
+                    phase_exit_code(Phase::StartTls),
+                    e.label(),
+                    Some(e.to_string()),
+                ));
                 self.tls_retry = !matches!(e, Error::Timeout { .. });
                 self.close_reported = self.tls_retry;
                 if let Some(s) = self.session.as_mut() {
@@ -1119,25 +1148,45 @@ impl Engine {
         }
     }
 
-    /// `--strict`: the exit code when the last input drew a 4xx/5xx reply (its phase's code),
-    /// timed out (piped only), could not run (`:auth` without a secret), or the server dropped the connection; QUIT
-    /// is sent first while the connection is up.
-    async fn strict_failure(&mut self) -> Option<u8> {
-        if let Some((label, reason)) = self.tls_failure.take()
+    /// The input being run failed in a way a replay or `--strict` ends the run on (see
+    /// [`Engine::failed`]).
+    fn fail(&mut self, code: u8, label: &'static str, reason: Option<String>) {
+        self.failed = Some(Ended::new(code, label, reason));
+    }
+
+    /// The run ends on `ended`: the exit code ([`Engine::exit_code`]) and the JSON summary both
+    /// read it from here. Returns its code.
+    fn end(&mut self, ended: Ended) -> u8 {
+        let code = ended.code;
+        self.ended = Some(ended);
+        code
+    }
+
+    /// The run's exit code: 0, or that of how it ended.
+    fn exit_code(&self) -> u8 {
+        self.ended.as_ref().map_or(EXIT_OK, |e| e.code)
+    }
+
+    /// `--strict`: does the run end after the last input, because it drew a 4xx/5xx reply (its
+    /// phase's code), timed out (piped only), could not run (`:auth` without a secret), or the
+    /// server dropped the connection? QUIT is sent first while the connection is up, and the
+    /// ending is recorded ([`Engine::end`]). A failed handshake ends a piped run with `--tls`
+    /// too.
+    async fn strict_failure(&mut self) -> bool {
+        if let Some(tls) = self.tls_pending.take()
             && self.tls_failure_ends_run()
         {
-            let code = phase_exit_code(Phase::StartTls);
+            let code = tls.code;
             let flag = if self.cfg.strict { "--strict" } else { "--tls" };
             self.error(format!(
                 "{flag}: the TLS handshake failed: nothing more is sent in plain text; ending the session (exit {code})"
             ));
-            self.outcome = Some(label.into());
-            self.outcome_reason = Some(reason);
+            self.end(tls);
             self.quit().await;
-            return Some(code);
+            return true;
         }
         if !self.cfg.strict {
-            return None;
+            return false;
         }
         // A reply that never came (`--timeout`): the phase's code and the `timeout` outcome, as
         // the send ends. Piped only: a terminal session warns and goes on (the late reply is
@@ -1152,8 +1201,7 @@ impl Engine {
             };
             let code = e.exit_code();
             self.error(format!("--strict: {e}: ending the session (exit {code})"));
-            self.outcome = Some(e.label().into());
-            self.outcome_reason = Some(e.to_string());
+            self.end(Ended::from_error(&e));
             // As the send: QUIT, unless not one byte of a banner came (there may be no SMTP
             // server to talk to).
             let silent_banner = phase == Phase::Banner
@@ -1163,10 +1211,10 @@ impl Engine {
             } else {
                 self.quit().await;
             }
-            return Some(code);
+            return true;
         }
-        let (code, reason) = if let Some(code) = self.failure.take() {
-            (code, "a step could not run".to_string())
+        let (code, reason) = if let Some(f) = self.failed.take() {
+            (f.code, "a step could not run".to_string())
         } else if let Some(s) = self.seen.iter().find(|s| s.code >= 400) {
             let reply = format!("{} {}", s.code, s.text);
             (crate::error::reply_exit_code(s.phase), reply)
@@ -1176,15 +1224,14 @@ impl Engine {
                 "the server closed the connection".to_string(),
             )
         } else {
-            return None;
+            return false;
         };
         self.error(format!(
             "--strict: {reason}: ending the session (exit {code})"
         ));
-        self.outcome = Some("strict".into());
-        self.outcome_reason = Some(reason);
+        self.end(Ended::new(code, "strict", Some(reason)));
         self.quit().await;
-        Some(code)
+        true
     }
 
     /// Does a failed handshake end the run? Piped with `--strict`, or with `--tls` (asked for
@@ -1488,14 +1535,11 @@ impl Engine {
                     let code = phase_exit_code(Phase::StartTls);
                     let reason = "the TLS handshake failed: nothing more is sent".to_string();
                     self.error(format!("replay: {reason} (exit {code})"));
-                    self.outcome = Some("tls".into());
-                    self.outcome_reason = Some(reason.clone());
-                    self.failure = Some(code);
-                    self.failure_reason = Some(reason);
-                } else if self.tls_failure.is_some() && self.tls_failure_ends_run() {
+                    self.fail(code, "tls", Some(reason));
+                } else if self.tls_pending.is_some() && self.tls_failure_ends_run() {
                     // Left for `strict_failure`: nothing more goes out in plain text.
                 } else {
-                    self.tls_failure = None;
+                    self.tls_pending = None;
                     if retry {
                         self.reconnect_after_tls_failure(feed).await;
                     }
@@ -1590,11 +1634,13 @@ impl Engine {
                 self.error(
                     ":replay inside a replayed script is refused: a script cannot run another script (nothing was sent)",
                 );
-                self.failure = Some(crate::error::EXIT_USAGE);
+                self.fail(crate::error::EXIT_USAGE, "failed", None);
             }
             Meta::Replay(path) => match record::load(&path) {
                 Ok(script) => {
                     let code = Box::pin(self.run_script(&script, false, feed.ui())).await;
+                    // How the script ended is the script's: said here, and the session goes on.
+                    self.ended = None;
                     if code != EXIT_OK {
                         self.say(&format!("replay stopped (a send would exit {code})"));
                     }
@@ -1662,7 +1708,7 @@ impl Engine {
         self.error(format!(
             "message not sent: it is {size_s}, over the server's SIZE limit of {limit_s} (RFC 1870); a terminal would ask"
         ));
-        self.failure = Some(phase_exit_code(Phase::Data));
+        self.fail(phase_exit_code(Phase::Data), "failed", None);
         false
     }
 
@@ -1866,12 +1912,12 @@ impl Engine {
     async fn edit(&mut self, feed: &mut Feed<'_>) {
         let Feed::Ui(ui) = feed else {
             self.error(":edit needs a terminal for the editor: in a script, type the message after :data, or :data @FILE");
-            self.failure = Some(phase_exit_code(Phase::Data));
+            self.fail(phase_exit_code(Phase::Data), "failed", None);
             return;
         };
         if !ui.is_tty() {
             self.error(":edit needs a terminal for the editor: piped input types the message after :data, or sends :data @FILE");
-            self.failure = Some(phase_exit_code(Phase::Data));
+            self.fail(phase_exit_code(Phase::Data), "failed", None);
             return;
         }
         let (date, unique) = message_ids();
@@ -1950,7 +1996,7 @@ impl Engine {
             self.error(
                 ":auth needs the server's EHLO reply first (it lists the AUTH mechanisms): type EHLO name",
             );
-            self.failure = Some(phase_exit_code(Phase::Auth));
+            self.fail(phase_exit_code(Phase::Auth), "failed", None);
             return;
         };
         let offered = caps.auth_mechanisms();
@@ -1977,7 +2023,7 @@ impl Engine {
                             "the server offers no AUTH mechanism ehlo implements (offered: {}): :auth MECH to try one anyway",
                             if offered.is_empty() { "none".to_string() } else { offered.join(" ") }
                         ));
-                        self.failure = Some(phase_exit_code(Phase::Auth));
+                        self.fail(phase_exit_code(Phase::Auth), "failed", None);
                         return;
                     }
                 }
@@ -2004,7 +2050,7 @@ impl Engine {
                 self.error(
                     "AUTH not sent: the connection is not encrypted; :starttls first, or start with --allow-plaintext-auth",
                 );
-                self.failure = Some(phase_exit_code(Phase::Auth));
+                self.fail(phase_exit_code(Phase::Auth), "failed", None);
                 return;
             }
         }
@@ -2016,7 +2062,7 @@ impl Engine {
                     self.error(format!(
                         "AUTH {mech} needs a user: :auth {mech} USER, or set EHLO_AUTH_USER"
                     ));
-                    self.failure = Some(phase_exit_code(Phase::Auth));
+                    self.fail(phase_exit_code(Phase::Auth), "failed", None);
                     return;
                 }
             },
@@ -2050,7 +2096,7 @@ impl Engine {
                 Some(s) => Some(Secret::new(s)),
                 None => {
                     self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
-                    self.failure = Some(phase_exit_code(Phase::Auth));
+                    self.fail(phase_exit_code(Phase::Auth), "failed", None);
                     return;
                 }
             },

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::editor::{CompletionData, Ui};
 use super::record::{Expect, Script};
-use super::{Engine, Feed, Flow, ReplayConfig, Seen};
+use super::{Ended, Engine, Feed, Flow, ReplayConfig, Seen};
 use crate::error::{EXIT_OK, Error};
 use crate::render::Renderer;
 use crate::smtp::event::{Event, Phase, Summary};
@@ -20,11 +20,11 @@ pub(crate) async fn replay(cfg: ReplayConfig, script: Script, sink: Box<dyn Rend
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = Engine::new(cfg.session, sink, completion);
     engine.keep_going = cfg.keep_going;
-    let code = engine.run_script(&script, true, None).await;
+    engine.run_script(&script, true, None).await;
     engine.close_quietly().await;
-    engine.summary(code);
+    engine.summary();
     engine.sink.finish();
-    code
+    engine.exit_code()
 }
 
 /// One difference, for the `--keep-going` table.
@@ -41,8 +41,9 @@ pub(super) struct Mismatch {
 
 impl Engine {
     /// Run a recording: connect (standalone replay) or use the current connection (`:replay`),
-    /// check every reply. Returns 0 or the exit code of the first difference; with
-    /// `--keep-going` every step runs and a table of every difference ends the run.
+    /// check every reply. Returns 0 or the exit code of the first difference, as the run's
+    /// ending ([`Engine::end`]) says; with `--keep-going` every step runs and a table of every
+    /// difference ends the run.
     pub(super) async fn run_script(
         &mut self,
         script: &Script,
@@ -68,14 +69,14 @@ impl Engine {
                 lines: Vec::new().into_iter(),
                 ui: ui.as_deref_mut(),
             };
-            if let Err(code) = self.connect(&mut feed, true, true).await {
-                return code;
+            if let Err(e) = self.connect(&mut feed, true, true).await {
+                return self.end(e);
             }
             if !script.banner.is_empty()
-                && let Some(code) = self.check(0, "(banner)", &script.banner)
+                && self.check(0, "(banner)", &script.banner).is_some()
                 && !self.keep_going
             {
-                return code;
+                return self.end_on_mismatch();
             }
         }
         for step in &script.steps {
@@ -83,17 +84,16 @@ impl Engine {
                 lines: step.body.clone().into_iter(),
                 ui: ui.as_deref_mut(),
             };
-            self.failure = None;
-            self.failure_reason = None;
+            self.failed = None;
             let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
-            if let Some(code) = self.failure.take() {
+            if let Some(failed) = self.failed.take() {
                 // The step could not run at all (a secret nobody can give), or failed past its
                 // replies (a TLS handshake): its phase's code.
                 if !self.keep_going {
-                    return code;
+                    return self.end(failed);
                 }
                 let expected = show(step.expect.iter().map(ToString::to_string));
-                let (got, why) = match self.failure_reason.take() {
+                let (got, why) = match failed.reason {
                     Some(why) => (
                         format!(
                             "{}, then failed",
@@ -108,13 +108,13 @@ impl Engine {
                     command: step.input.clone(),
                     expected,
                     got,
-                    code,
+                    code: failed.code,
                     reason: format!("line {}: {why}", step.lineno),
                 });
-            } else if let Some(code) = self.check(step.lineno, &step.input, &step.expect)
+            } else if self.check(step.lineno, &step.input, &step.expect).is_some()
                 && !self.keep_going
             {
-                return code;
+                return self.end_on_mismatch();
             }
             if flow == Flow::Quit {
                 break;
@@ -132,7 +132,14 @@ impl Engine {
         if !self.cfg.json {
             self.say(&table);
         }
-        self.mismatches[0].code
+        self.end_on_mismatch()
+    }
+
+    /// The run ends on the first difference found: its exit code and reason.
+    fn end_on_mismatch(&mut self) -> u8 {
+        let first = &self.mismatches[0];
+        let ended = Ended::new(first.code, "replay_mismatch", Some(first.reason.clone()));
+        self.end(ended)
     }
 
     /// Compare the replies seen with the expected ones; on a difference emit a
@@ -204,23 +211,19 @@ impl Engine {
     }
 
     /// The run's last JSON line (`summary`, as a send ends), in JSON mode only: the human
-    /// transcript has said it all already.
-    pub(super) fn summary(&mut self, code: u8) {
+    /// transcript has said it all already. Its exit code, outcome and error are how the run
+    /// ended ([`Engine::end`]), as the process's exit code is.
+    pub(super) fn summary(&mut self) {
         if !self.cfg.json {
             return;
         }
         let session = self.session.as_ref();
-        let first = self.mismatches.first();
-        let (outcome, error) = match first {
-            _ if code == EXIT_OK => ("ok".to_string(), None),
-            Some(m) => ("replay_mismatch".to_string(), Some(m.reason.clone())),
-            None => (
-                self.outcome.clone().unwrap_or_else(|| "failed".to_string()),
-                self.outcome_reason.clone(),
-            ),
+        let (outcome, error) = match &self.ended {
+            None => ("ok".to_string(), None),
+            Some(e) => (e.label.to_string(), e.reason.clone()),
         };
         let summary = Summary {
-            exit_code: code,
+            exit_code: self.exit_code(),
             outcome,
             error,
             server: self.server.clone(),
