@@ -1117,6 +1117,55 @@ fn terminal_starttls_failure_keeps_the_session_and_retries_with_a_ca() {
     let _ = server.wait();
 }
 
+/// A piped `:starttls --ca FILE` whose FILE holds no certificate (junk, an empty directory) is
+/// checked as the send checks `--tls-ca-path` before connecting: one line naming the file,
+/// STARTTLS never sent, the session goes on; with `--strict` the run ends with the usage code
+/// (1), QUIT first. It used to send STARTTLS and fail inside the handshake.
+#[test]
+fn piped_starttls_with_an_unusable_ca_file_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for ca in [&junk, &empty] {
+        for strict in [false, true] {
+            let (addr, h) = server(
+                Behaviour {
+                    rcpt: 250,
+                    pipelining: false,
+                },
+                1,
+            );
+            let addr = addr.to_string();
+            let mut args = vec!["repl", addr.as_str()];
+            if strict {
+                args.push("--strict");
+            }
+            let script = format!("EHLO x.test\n:starttls --ca {}\nNOOP\nQUIT\n", ca.display());
+            let run = ehlo(&args, script.as_bytes(), &[]);
+            let got = String::from_utf8_lossy(&h.join().unwrap().remove(0)).to_string();
+            let said = format!(
+                ":starttls --ca: {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----) (nothing was sent)",
+                ca.display()
+            );
+            assert_eq!(run.out.matches(&said).count(), 1, "{}", run.out);
+            if strict {
+                assert_eq!(run.code, 1, "{}", run.out);
+                assert_eq!(got, "EHLO x.test\r\nQUIT\r\n", "{}", run.out);
+                assert!(
+                    run.out.contains("ending the session (exit 1)"),
+                    "{}",
+                    run.out
+                );
+            } else {
+                assert_eq!(run.code, 0, "{}", run.out);
+                assert_eq!(got, "EHLO x.test\r\nNOOP\r\nQUIT\r\n", "{}", run.out);
+            }
+        }
+    }
+}
+
 /// The bytes each ended connection received.
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 

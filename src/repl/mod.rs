@@ -941,17 +941,7 @@ impl Engine {
             return;
         };
         let mut plan = self.cfg.link.to(target);
-        let o = &self.tls_opts;
-        if o.insecure {
-            plan.link.tls.verify = false;
-        }
-        if let Some(ca) = &o.ca {
-            plan.link.tls.ca_path = Some(ca.clone());
-        }
-        if let Some(sni) = &o.sni {
-            plan.link.tls.sni = Some(sni.clone());
-            plan.link.tls.verify_name = Some(sni.clone());
-        }
+        plan.link.tls = self.starttls_params(&self.tls_opts);
         let (sink, start) = (&mut self.sink, self.start);
         let (tls_info, timings) = (&mut self.tls_info, &mut self.timings);
         let upgraded = conn
@@ -987,6 +977,44 @@ impl Engine {
             }
         }
         self.waiting_since = Instant::now();
+    }
+
+    /// The TLS parameters of a `:starttls` with options `o`: the session's, changed by them.
+    fn starttls_params(&self, o: &meta::TlsOptions) -> crate::net::tls::TlsParams {
+        let mut tls = self.cfg.link.tls.clone();
+        if o.insecure {
+            tls.verify = false;
+        }
+        if let Some(ca) = &o.ca {
+            tls.ca_path = Some(ca.clone());
+        }
+        if let Some(sni) = &o.sni {
+            tls.sni = Some(sni.clone());
+            tls.verify_name = Some(sni.clone());
+        }
+        tls
+    }
+
+    /// Why `:starttls --ca FILE` cannot be used (a missing FILE, one that cannot be read or
+    /// holds no PEM certificate), by the check the send runs on its TLS inputs before
+    /// connecting; `None` without `--ca`, or when FILE is usable.
+    fn unusable_ca(&self, o: &meta::TlsOptions) -> Option<String> {
+        let ca = o.ca.as_ref()?;
+        if !ca.exists() {
+            return Some(format!("{} does not exist", ca.display()));
+        }
+        let params = crate::net::tls::TlsParams {
+            ca_path: Some(ca.clone()),
+            ..crate::net::tls::TlsParams::default()
+        };
+        let reason = crate::net::tls::check(&params).err()?;
+        // The check names the send's flag; here the file came with `--ca`.
+        Some(
+            reason
+                .strip_prefix("--tls-ca-path: ")
+                .unwrap_or(&reason)
+                .to_string(),
+        )
     }
 
     /// Pump until every expected reply is in (or the timeout, or Ctrl-C on a terminal). After
@@ -1503,13 +1531,11 @@ impl Engine {
         }
         match m {
             Meta::StartTls(opts) => {
-                if let Some(ca) = &opts.ca
-                    && !ca.exists()
-                {
-                    self.error(format!(
-                        ":starttls --ca: {} does not exist (nothing was sent)",
-                        ca.display()
-                    ));
+                if let Some(reason) = self.unusable_ca(&opts) {
+                    // A mistake in the command, as a bad `--tls-ca-path` is for the send (exit
+                    // 1): said before STARTTLS, not found inside the handshake.
+                    self.error(format!(":starttls --ca: {reason} (nothing was sent)"));
+                    self.fail(crate::error::EXIT_USAGE, "failed", None);
                     return Flow::Continue;
                 }
                 self.tls_opts = opts;
