@@ -1719,6 +1719,128 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
     }
 }
 
+/// A server that refuses every AUTH (538: encryption required, as aiosmtpd does without TLS)
+/// and answers any other line not QUIT with 500, or 250 for NOOP. Returns every byte received.
+fn auth_refusing_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else {
+            return Vec::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        let _ = w.write_all(b"220 refusing.test ESMTP\r\n");
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            got.extend_from_slice(&line);
+            let verb = String::from_utf8_lossy(&line)
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-refusing.test\r\n250 AUTH LOGIN PLAIN\r\n",
+                "AUTH" => {
+                    b"538 5.7.11 Encryption required for requested authentication mechanism\r\n"
+                }
+                "NOOP" => b"250 2.0.0 ok\r\n",
+                "QUIT" => {
+                    let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                    break;
+                }
+                _ => b"500 5.5.2 what\r\n",
+            };
+            let _ = w.write_all(reply);
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// Piped, a typed `AUTH LOGIN` / `AUTH PLAIN` without an initial response that the server
+/// refuses (no 334) is followed by the lines meant as its SASL responses: they are not
+/// commands (no SMTP verb, no `:`), so they are taken for responses: never sent, shown only as
+/// the fixed mask, in the transcript, the JSON, the `--log` file and the recording; the next
+/// command goes out again. With `--strict` the refusal ends the run before them. They used to
+/// go out as commands, echoed in clear.
+#[test]
+fn piped_responses_after_a_refused_auth_are_never_sent_or_shown() {
+    let b64 = |s: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let (user, pass, plain) = (
+        b64(b"tim"),
+        b64(b"pw-after-refusal"),
+        b64(b"\0tim\0pw-after-refusal"),
+    );
+    let scripts = [
+        format!("EHLO x.test\nAUTH LOGIN\n{user}\n{pass}\nNOOP\nQUIT\n"),
+        format!("EHLO x.test\nauth plain\n{plain}\n\nNOOP\nQUIT\n"),
+    ];
+    for script in &scripts {
+        for flags in [&[][..], &["--json"][..], &["--strict"][..]] {
+            let dir = tempfile::tempdir().unwrap();
+            let (rec, log) = (dir.path().join("s.rec"), dir.path().join("s.jsonl"));
+            let (addr, h) = auth_refusing_server();
+            let addr = addr.to_string();
+            let mut args = vec![
+                "repl",
+                addr.as_str(),
+                "--allow-plaintext-auth",
+                "--record",
+                rec.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ];
+            args.extend_from_slice(flags);
+            let run = ehlo(&args, script.as_bytes(), &[]);
+            let got = String::from_utf8(h.join().unwrap()).unwrap();
+            let texts = [
+                ("output", run.out.clone()),
+                ("recording", std::fs::read_to_string(&rec).unwrap()),
+                ("log", std::fs::read_to_string(&log).unwrap()),
+                ("server", got.clone()),
+            ];
+            for (what, text) in &texts {
+                for secret in [&user, &pass, &plain] {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "{flags:?}: the {what} holds {secret}:\n{text}"
+                    );
+                }
+            }
+            if flags == ["--strict"] {
+                assert_eq!(run.code, 28, "{}", run.out);
+                continue;
+            }
+            assert_eq!(run.code, 0, "{}", run.out);
+            // The next command goes out: the lines after the refusal were skipped, not the
+            // rest of the script.
+            assert!(got.ends_with("NOOP\r\nQUIT\r\n"), "{got}");
+            assert!(
+                !got.contains("500") && !run.out.contains("500 5.5.2"),
+                "{}",
+                run.out
+            );
+            assert!(run.out.contains("********"), "{}", run.out);
+            assert!(
+                run.out
+                    .contains("taken for a SASL response after the refused AUTH: not sent"),
+                "{}",
+                run.out
+            );
+        }
+    }
+}
+
 /// A server whose 334 to an AUTH without initial response comes only after the first SASL
 /// response did (as a slow server's is overtaken by what the user typed meanwhile): AUTH PLAIN →
 /// 334 and 235 at once; AUTH LOGIN → both 334s, then 235 after the password (RFC 4954 §4).

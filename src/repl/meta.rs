@@ -242,6 +242,11 @@ const VERBS: &[&str] = &[
     "QUIT", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "ETRN", "ATRN", "BURL",
 ];
 
+/// Is `word` an SMTP verb the REPL knows (any case)?
+pub(crate) fn is_verb(word: &str) -> bool {
+    VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
+}
+
 /// The verb `verb` is probably a typo of (`EHLLO` → `EHLO`): one edit away (or two letters
 /// swapped) from a known verb and not a verb itself. Anything further off is left alone: it may
 /// be a test of the server's answer to unknown commands.

@@ -221,6 +221,10 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     } else {
         engine.say("not connected: :reconnect HOST[:PORT] to connect, :help for help");
     }
+    // Piped: a SASL exchange ended unauthenticated (a refused AUTH) and no command has come
+    // since: the lines that follow are the responses the script meant for it (see
+    // [`after_refused_sasl`]).
+    let mut refused_sasl = false;
     loop {
         let (prompt, kind) = engine.prompt();
         ui.request(&prompt, kind);
@@ -228,8 +232,12 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
             tokio::select! {
                 i = ui.recv() => i,
                 n = engine.read_some() => {
+                    let before = engine.sasl_mark();
                     engine.on_read(n);
                     engine.pump_out().await;
+                    // A late refusal (the wait for it was stopped or timed out).
+                    refused_sasl |= !ui.is_tty()
+                        && sasl_typeahead_refused(before, engine.sasl_mark());
                     // A reply nobody asked for (a 421 before closing) counts for --strict too.
                     if engine.strict_failure().await {
                         return;
@@ -252,6 +260,18 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     engine.error("the SASL exchange ended while this response was typed: not sent");
                     continue;
                 }
+                if refused_sasl {
+                    if after_refused_sasl(&line) {
+                        if !line.trim().is_empty() {
+                            engine.error(format!(
+                                "{}: taken for a SASL response after the refused AUTH: not sent (nor is any line before the next command)",
+                                crate::smtp::auth::MASK
+                            ));
+                        }
+                        continue;
+                    }
+                    refused_sasl = false;
+                }
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
                 engine.failed = None;
@@ -265,6 +285,9 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     // read at a command prompt they would go out as commands, shown and kept
                     // in the history. They are read as secrets and, by the rule above, not sent.
                     ui.secret_typeahead();
+                    // A pipe has no keys typed ahead: its next lines are read by the rule of
+                    // `after_refused_sasl`.
+                    refused_sasl = !ui.is_tty();
                 }
                 if engine.strict_failure().await || flow == Flow::Quit {
                     return;
@@ -277,6 +300,17 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
             }
         }
     }
+}
+
+/// Piped, after a SASL exchange ended unauthenticated (a typed `AUTH LOGIN` refused with 538
+/// instead of 334): is `line` one of the responses the script meant for it, never to be sent
+/// (it would go out as a command, echoed and stored in clear)? Every line up to the next one
+/// that is a command: a `:` meta-command or a line that starts with an SMTP verb. (No verb is
+/// the base64 of printable text, so a response is never taken for one.)
+fn after_refused_sasl(line: &str) -> bool {
+    let line = line.trim_start();
+    let verb = line.split_whitespace().next().unwrap_or("");
+    !line.starts_with(':') && !meta::is_verb(verb)
 }
 
 /// Did a SASL exchange run during a command (one was under way before it, or one started) and
