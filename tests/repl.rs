@@ -654,6 +654,80 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     );
 }
 
+/// A reply that comes while the prompt waits for input (LATER: 250, then an unasked 421 and a
+/// close 400 ms later) is recorded as a `~` line after its step; replay waits for it and checks
+/// it (green as recorded, red when another code is expected) and, when it does not come,
+/// says so and does not check it. It used to be missing from the recording.
+#[test]
+fn terminal_unasked_replies_are_recorded_and_replayed() {
+    let home = tempfile::tempdir().unwrap();
+    let rec = home.path().join("late.ehlo");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("LATER\r");
+    t.wait("the drop notice", |s| {
+        s.contains("server closed the connection — :reconnect or :quit")
+    });
+    t.quit();
+    h.join().unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(text.contains("> LATER\n< 250\n~ 421\n"), "{text}");
+
+    let replay = |script: &str, extra: &[&str]| {
+        let file = home.path().join("edited.ehlo");
+        std::fs::write(&file, script).unwrap();
+        let (addr, _h) = server(
+            Behaviour {
+                rcpt: 250,
+                pipelining: false,
+            },
+            1,
+        );
+        let addr = addr.to_string();
+        let mut args = vec!["replay", file.to_str().unwrap(), "--server", addr.as_str()];
+        args.extend_from_slice(extra);
+        ehlo(&args, b"", &[])
+    };
+    let run = replay(&text, &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(run.out.contains("every reply as recorded"), "{}", run.out);
+    assert!(!run.out.contains("not checked"), "{}", run.out);
+    // Another code expected: checked, a mismatch.
+    let run = replay(&text.replace("~ 421", "~ 221"), &[]);
+    assert_ne!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out.contains("expected 250, 221, got 250, 421"),
+        "{}",
+        run.out
+    );
+    // Expected after a command that draws none: not there within the timeout, not checked.
+    let run = replay(
+        &text.replace("> LATER\n< 250\n~ 421", "> NOOP\n< 250\n~ 421"),
+        &["--timeout", "1"],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(
+        run.out
+            .contains("the unasked 421 recorded after it did not come within 1s: not checked"),
+        "{}",
+        run.out
+    );
+}
+
 #[test]
 fn terminal_ctrl_c_cancels_the_line_and_ctrl_d_quits_cooked() {
     let home = tempfile::tempdir().unwrap();

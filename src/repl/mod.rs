@@ -233,8 +233,10 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                 i = ui.recv() => i,
                 n = engine.read_some() => {
                     let before = engine.sasl_mark();
+                    let replies = engine.seen.len();
                     engine.on_read(n);
                     engine.pump_out().await;
+                    engine.record_unasked(replies);
                     // A late refusal (the wait for it was stopped or timed out).
                     refused_sasl |= !ui.is_tty()
                         && sasl_typeahead_refused(before, engine.sasl_mark());
@@ -661,6 +663,26 @@ impl Engine {
                 self.say(&format!("recording to {}", path.display()));
             }
             Err(e) => self.error(e),
+        }
+    }
+
+    /// The replies seen from `from` on came while the prompt waited for input (a 421 before
+    /// the server closes, a reply later than the timeout): recorded as `~` lines after the
+    /// step they follow, for replay to wait for and check.
+    fn record_unasked(&mut self, from: usize) {
+        let mut codes: Vec<u16> = self.seen.iter().skip(from).map(|s| s.code).collect();
+        // The empty 334 of a hand-made AUTH recorded as an `:auth` step that sends an initial
+        // response (see `auth_334_due`): the step draws none on replay.
+        if self.auth_334_due && !codes.is_empty() {
+            self.auth_334_due = false;
+            if codes.first() == Some(&334) {
+                codes.remove(0);
+            }
+        }
+        if let Some(r) = self.recorder.as_mut()
+            && !codes.is_empty()
+        {
+            r.unasked(&codes);
         }
     }
 

@@ -11,6 +11,9 @@
 //! | Subject: hi    content lines of a typed `:data` (dot-stuffing is applied when replayed)
 //! < 354  # go on   text after ` #` is a comment
 //! < 2xx
+//! ~ 421            a reply that came unasked while the REPL waited for input (a 421 before a
+//!                  close, a reply later than the timeout): replay waits for it, checks it when
+//!                  it comes, and says it did not when it does not
 //! ```
 //!
 //! The parser reads each line once, keeps nothing but the steps, and refuses a file over 16 MiB,
@@ -38,6 +41,10 @@ Script format (what :record writes; scripts may also be written by hand):
   | Subject: hi       content lines of :data (dot-stuffed when sent)
   < 354  # go ahead   text after \" #\" is a comment
   < 2xx
+  ~ 421               a reply that came unasked while the REPL waited for input
+                      (a 421 before a close, a reply later than the timeout):
+                      replay waits up to --timeout for it and checks it when it
+                      comes; when it does not, it is not checked (a note says so)
 :auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
 --auth-password-file / --auth-token-file, or ask on a terminal.
 
@@ -75,6 +82,8 @@ pub(crate) struct Expect {
     pub(crate) code: [Option<u8>; 3],
     /// class, subject, detail; `None` where the script has `x`. Not checked when absent.
     pub(crate) enhanced: Option<[Option<u16>; 3]>,
+    /// A `~` line: the reply came unasked, while the REPL waited for input.
+    pub(crate) unasked: bool,
 }
 
 impl Expect {
@@ -86,6 +95,7 @@ impl Expect {
             lineno,
             code: [d(code / 100), d(code / 10), d(code)],
             enhanced: None,
+            unasked: false,
         }
     }
 
@@ -179,6 +189,7 @@ fn parse_expect(lineno: usize, rest: &str) -> Result<Expect, String> {
         lineno,
         code,
         enhanced,
+        unasked: false,
     })
 }
 
@@ -237,8 +248,15 @@ pub(crate) fn parse(text: &str) -> Result<Script, String> {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("< ") {
-            let expect = parse_expect(lineno, rest)?;
+        let reply = match (line.strip_prefix("< "), line.strip_prefix("~ ")) {
+            (Some(rest), _) => Some(parse_expect(lineno, rest)?),
+            (None, Some(rest)) => Some(Expect {
+                unasked: true,
+                ..parse_expect(lineno, rest)?
+            }),
+            (None, None) => None,
+        };
+        if let Some(expect) = reply {
             match script.steps.last_mut() {
                 Some(s) => s.expect.push(expect),
                 None => script.banner.push(expect),
@@ -262,7 +280,7 @@ pub(crate) fn parse(text: &str) -> Result<Script, String> {
             }
         } else {
             return Err(format!(
-                "line {lineno}: expected `> input`, `< code`, `| content` or `# comment`: {}",
+                "line {lineno}: expected `> input`, `< code`, `~ code`, `| content` or `# comment`: {}",
                 quoted(line)
             ));
         }
@@ -354,6 +372,14 @@ impl Recorder {
         let _ = self.out.flush();
     }
 
+    /// Replies that came unasked while the REPL waited for input (`~ 421`).
+    pub(crate) fn unasked(&mut self, codes: &[u16]) {
+        for c in codes {
+            let _ = writeln!(self.out, "~ {c}");
+        }
+        let _ = self.out.flush();
+    }
+
     /// One input, its content lines and the codes it drew.
     pub(crate) fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
@@ -399,6 +425,23 @@ mod tests {
             vec![Expect::code(9, 354), Expect::code(10, 250)]
         );
         assert_eq!(s.steps[2].lineno, 11);
+    }
+
+    #[test]
+    fn unasked_replies_round_trip_after_their_step() {
+        let buf = Shared::default();
+        let mut r = Recorder::new(Box::new(buf.clone()));
+        r.codes(&[220]);
+        r.step("LATER", &[], &[250]);
+        r.unasked(&[421]);
+        let text = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(text, "< 220\n> LATER\n< 250\n~ 421\n");
+        let s = parse(&text).unwrap();
+        let e = &s.steps[0].expect;
+        assert_eq!(e.len(), 2);
+        assert!(!e[0].unasked && e[1].unasked, "{e:?}");
+        assert!(e[1].matches(421, None) && e[1].lineno == 4);
+        assert!(parse("~ 42").unwrap_err().contains("line 1"));
     }
 
     #[test]
