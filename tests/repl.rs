@@ -173,7 +173,12 @@ fn ehlo(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // Written from a thread: a long script is still being written while the output is read.
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let t1 = std::thread::spawn(move || {
@@ -197,6 +202,7 @@ fn ehlo(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let _ = writer.join();
     Run {
         code: status.code().unwrap_or(-1),
         out: format!("{}{}", t1.join().unwrap(), t2.join().unwrap()),
@@ -4713,5 +4719,66 @@ fn piped_json_summary_names_the_tls_version_after_starttls() {
             .iter()
             .any(|t| t["phase"] == "start_tls"),
         "{stdout}"
+    );
+}
+
+/// A piped line over 1 MiB is cut there and the rest of it, up to its line end, dropped with a
+/// one-line notice: its tail never goes out as another command or content line (a content line
+/// of 'x' * 1 MiB + "." once split into a lone "." that ended the message early, and the rest
+/// of the body went out as commands).
+#[test]
+fn piped_line_over_a_mebibyte_is_cut_never_split() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut script = b"EHLO me\nNOOP ".to_vec();
+    script.extend(std::iter::repeat_n(b'A', (1 << 20) - 5));
+    script.extend_from_slice(b"RSET\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n");
+    script.extend(std::iter::repeat_n(b'x', 1 << 20));
+    script.extend_from_slice(b".\nsecond line\n.\nQUIT\n");
+    let run = ehlo(&["repl", &addr.to_string()], &script, &[]);
+    assert_eq!(
+        run.code,
+        0,
+        "{}",
+        &run.out[run.out.len().saturating_sub(2000)..]
+    );
+    let got = h.join().unwrap().remove(0);
+    let got = String::from_utf8_lossy(&got);
+    let lines: Vec<&str> = got.split("\r\n").collect();
+    // The NOOP line is cut at 1 MiB; its tail "RSET" is not a command.
+    assert_eq!(lines[1].len(), 1 << 20, "{}", &got[..60]);
+    assert!(lines[1].starts_with("NOOP AAA") && lines[1].ends_with('A'));
+    assert!(!lines.contains(&"RSET"), "the tail went out as a command");
+    // The content line is cut before its "."; the message goes on to its real end.
+    let tail: Vec<&str> = lines
+        .iter()
+        .skip(2)
+        .copied()
+        .filter(|l| l.len() < 100)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<c@d.test>",
+            "DATA",
+            "second line",
+            ".",
+            "QUIT",
+            ""
+        ],
+        "{}",
+        &run.out[run.out.len().saturating_sub(2000)..]
+    );
+    assert_eq!(
+        run.out.matches("longer than 1 MiB").count(),
+        2,
+        "{}",
+        run.out.len()
     );
 }

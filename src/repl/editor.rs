@@ -520,23 +520,24 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
     let mut eof = false;
+    let mut number = 0u64;
     while req.recv().is_ok() {
         let input = if eof {
             Input::Eof
         } else {
-            let mut line = Vec::new();
-            // Bounded: a script line longer than 1 MiB is cut (no line is that long in SMTP).
-            match (&mut lock).take(1 << 20).read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => {
+            match read_piped_line(&mut lock, PIPED_LINE_MAX) {
+                Ok(None) | Err(_) => {
                     eof = true;
                     Input::Eof
                 }
-                Ok(_) => {
-                    if line.ends_with(b"\n") {
-                        line.pop();
-                        if line.ends_with(b"\r") {
-                            line.pop();
-                        }
+                Ok(Some((line, dropped))) => {
+                    number += 1;
+                    if dropped > 0 {
+                        eprintln!(
+                            "*** input line {number} is longer than 1 MiB: its first {} bytes \
+                             are taken, the other {dropped} dropped",
+                            line.len()
+                        );
                     }
                     Input::Line(String::from_utf8_lossy(&line).into_owned())
                 }
@@ -546,6 +547,70 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
             break;
         }
     }
+}
+
+/// Longest piped line taken, in bytes (far longer than any SMTP line, RFC 5321 4.5.3.1.6).
+const PIPED_LINE_MAX: usize = 1 << 20;
+
+/// One piped line without its line end (LF or CRLF), in bounded memory: `None` at the end of
+/// the input. A line longer than `max` bytes is cut there (at a UTF-8 character boundary when
+/// it is UTF-8) and the rest of it, up to its line end, is read and dropped; the second value
+/// counts the bytes dropped. The rest never comes back as lines of its own (a tail of "." would
+/// end a message early, the rest of a body would go out as commands).
+fn read_piped_line(r: &mut impl BufRead, max: usize) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    let mut line = Vec::new();
+    // Room for the line end after `max` bytes of line.
+    let n = r.take(max as u64 + 2).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut dropped = 0u64;
+    if line.ends_with(b"\n") {
+        line.pop();
+    } else if n == max + 2 {
+        // Cut: read and drop the rest of the line, one buffer at a time.
+        let mut last = 0u8;
+        loop {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    if i > 0 {
+                        last = buf[i - 1];
+                    }
+                    dropped += i as u64;
+                    r.consume(i + 1);
+                    if last == b'\r' {
+                        dropped -= 1;
+                    }
+                    break;
+                }
+                None => {
+                    let len = buf.len();
+                    last = buf[len - 1];
+                    dropped += len as u64;
+                    r.consume(len);
+                }
+            }
+        }
+    }
+    if line.ends_with(b"\r") {
+        line.pop();
+    }
+    if line.len() > max {
+        let mut keep = max;
+        // Not in the middle of a character: a UTF-8 line is cut at a character boundary.
+        if let Ok(text) = std::str::from_utf8(&line) {
+            while !text.is_char_boundary(keep) {
+                keep -= 1;
+            }
+        }
+        dropped += (line.len() - keep) as u64;
+        line.truncate(keep);
+    }
+    Ok(Some((line, dropped)))
 }
 
 /// One key, decoded from the terminal's bytes.
@@ -1826,6 +1891,34 @@ pub(crate) fn candidates(line: &str, caps: Option<&Capabilities>) -> (usize, Vec
 mod tests {
     use super::*;
     use crate::smtp::reply::Reply;
+
+    /// Lines read from a pipe through a small buffer, as the pipe reader takes them.
+    fn piped(input: &[u8], max: usize) -> Vec<(Vec<u8>, u64)> {
+        let mut r = std::io::BufReader::with_capacity(3, input);
+        std::iter::from_fn(|| read_piped_line(&mut r, max).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_piped_line_too_long_is_cut_and_its_rest_dropped_not_split() {
+        let got = piped(b"ab\r\nabcdefghij.\r\n.\nxyz", 4);
+        let lines: Vec<&[u8]> = got.iter().map(|(l, _)| l.as_slice()).collect();
+        assert_eq!(lines, [&b"ab"[..], b"abcd", b".", b"xyz"]);
+        assert_eq!(got[1].1, 7, "efghij. dropped (not the CR)");
+        assert_eq!(got.iter().map(|g| g.1).sum::<u64>(), 7);
+        // Exactly `max` bytes (LF or CRLF): nothing cut; one more byte: one dropped.
+        assert_eq!(
+            piped(b"abcd\r\nabcd\nabcde\n", 4),
+            [
+                (b"abcd".to_vec(), 0),
+                (b"abcd".to_vec(), 0),
+                (b"abcd".to_vec(), 1)
+            ]
+        );
+        // Cut at a character boundary, never inside one.
+        assert_eq!(piped("abc\u{e9}z\n".as_bytes(), 4), [(b"abc".to_vec(), 3)]);
+        // The end of the input in the middle of a cut line.
+        assert_eq!(piped(b"abcdefghijk", 4), [(b"abcd".to_vec(), 7)]);
+    }
 
     #[test]
     fn verbs_complete_case_insensitively() {
