@@ -2214,7 +2214,13 @@ fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
     parse_ip_port(s, 53)
 }
 
-/// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours; `0` means no timeout.
+/// Longest duration taken ([`parse_duration`]): a year. Far longer than any SMTP timeout
+/// (RFC 5321 4.5.3.2 suggests minutes), and far from what overflows a clock's instant when added
+/// to it (a panic once, `u64::MAX` seconds).
+pub(crate) const DURATION_MAX: Duration = Duration::from_secs(8760 * 3600);
+
+/// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours; `0` means no timeout; at most
+/// [`DURATION_MAX`] (8760h). Every duration flag and `:set timeout` read it.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -2232,7 +2238,8 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     n.checked_mul(factor)
         .map(Duration::from_secs)
-        .ok_or_else(|| format!("'{s}' is too long"))
+        .filter(|d| *d <= DURATION_MAX)
+        .ok_or_else(|| format!("'{s}' is too long (at most 8760h, a year; 0 means none)"))
 }
 
 /// `--max-size`: bytes, or a number with K/M/G (binary multiples; `KiB`, `MB`… spellings too).
@@ -2404,6 +2411,17 @@ mod tests {
         assert!(parse_duration("1.5s").is_err());
         assert!(parse_duration("99999999999999999999").is_err());
         assert!(parse_duration("9999999999999999h").is_err());
+        assert_eq!(parse_duration("8760h"), Ok(DURATION_MAX));
+        assert_eq!(parse_duration("31536000"), Ok(DURATION_MAX));
+        for past in [
+            "8761h",
+            "31536001",
+            "18446744073709551615",
+            "5124095576030431h",
+        ] {
+            let e = parse_duration(past).unwrap_err();
+            assert!(e.contains("at most 8760h"), "{past}: {e}");
+        }
     }
 
     #[test]

@@ -422,3 +422,65 @@ fn ten_when_a_prerequisite_cannot_be_set_up() {
         run.stdout
     );
 }
+
+/// A duration past the cap (a year) is a bad flag in every mode that takes one, and a refused
+/// `:set timeout` in the REPL: never the panic "overflow when adding duration to instant" (exit
+/// 101) that `u64::MAX` seconds, or hours that overflow an instant, once were.
+#[test]
+fn one_for_a_duration_past_the_cap_in_every_mode() {
+    let huge = "18446744073709551615";
+    let hours = "5124095576030431h";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["repl", "127.0.0.1:9", "--timeout", huge],
+        vec!["replay", "/nonexistent/script", "--timeout", hours],
+        vec![
+            "--to",
+            "a@b.test",
+            "--server",
+            "127.0.0.1:9",
+            "--timeout",
+            huge,
+        ],
+        vec![
+            "--to",
+            "a@b.test",
+            "--server",
+            "127.0.0.1:9",
+            "--connect-timeout",
+            hours,
+        ],
+        vec!["probe", "127.0.0.1:9", "--timeout", huge],
+        vec!["check", "b.test", "--timeout", hours],
+        vec!["check", "b.test", "--deadline", huge],
+        vec!["serve", "--listen", "127.0.0.1:0", "--idle-timeout", huge],
+        vec!["repl", "127.0.0.1:9", "--timeout", "8761h"],
+    ];
+    for args in cases {
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("at most 8760h"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // A year is still taken.
+    let run = ehlo_with(
+        &["repl", "--timeout", "8760h"],
+        Some(b":quit\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = ehlo_with(
+        &["repl"],
+        Some(format!(":set timeout {huge}\n:set timeout {hours}\n:quit\n").as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.all().matches("at most 8760h").count(),
+        2,
+        "{}",
+        run.all()
+    );
+}
