@@ -4782,3 +4782,56 @@ fn piped_line_over_a_mebibyte_is_cut_never_split() {
         run.out.len()
     );
 }
+
+/// A replayed `:raw` step that draws another reply exits 36 (bytes in no phase, as the replay
+/// help says), not the previous command's phase; a step that fails here before sending
+/// anything (an unreadable `:data @FILE`, `:send` without an envelope) exits 1, a local error,
+/// not the phase of the last command sent.
+#[test]
+fn replay_raw_mismatch_is_36_and_a_step_that_cannot_run_is_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "> MAIL FROM:<a@b.test>\n< 250\n> :raw \"XYZZY\\r\\n\"\n< 250\n",
+            36,
+            "expected 250, got 500",
+        ),
+        (
+            "> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n> :data @/nonexistent/msg.eml\n< 354\n< 250\n",
+            1,
+            "cannot read /nonexistent/msg.eml",
+        ),
+        ("> :send\n< 354\n< 250\n", 1, ":send needs an envelope"),
+    ];
+    for (i, (steps, code, says)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("s{i}.ehlo"));
+        let script = format!("< 220\n> EHLO x.test\n< 250\n{steps}> QUIT\n< 221\n");
+        std::fs::write(&path, &script).unwrap();
+        for keep_going in [false, true] {
+            let (addr, _h) = server(
+                Behaviour {
+                    rcpt: 250,
+                    pipelining: false,
+                },
+                1,
+            );
+            let mut args = vec!["replay", path.to_str().unwrap(), "--server"];
+            let addr = addr.to_string();
+            args.push(&addr);
+            if keep_going {
+                args.push("--keep-going");
+            }
+            let run = ehlo(&args, b"", &[]);
+            assert_eq!(run.code, code, "{script}{keep_going}: {}", run.out);
+            assert!(run.out.contains(says), "{script}: {}", run.out);
+            if code == 1 && !keep_going {
+                assert!(
+                    run.out
+                        .contains("failed before sending anything (the error above): exit 1"),
+                    "{}",
+                    run.out
+                );
+            }
+        }
+    }
+}

@@ -52,7 +52,8 @@ Exit status: 0 when every reply matches; otherwise the code of the phase of the 
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28,
 STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server had
 closed), 2 when no connection could be made, 1 for a script that does not parse (the line
-is named), is over 16 MiB or runs :replay itself. --keep-going runs every step and ends
+is named), is over 16 MiB or runs :replay itself, and for a step that fails before sending
+anything (:data @FILE unreadable, :send without an envelope). --keep-going runs every step and ends
 with a table of every mismatch (line, command, expected, got); --json prints JSON Lines
 with one replay_mismatch event per mismatch and a summary last.";
 

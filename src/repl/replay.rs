@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::editor::{CompletionData, Ui};
 use super::record::{Expect, Script};
 use super::{Ended, Engine, Feed, Flow, ReplayConfig, Seen};
-use crate::error::{EXIT_OK, Error};
+use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use crate::render::Renderer;
 use crate::smtp::event::{Event, Phase, Summary};
 
@@ -87,7 +87,31 @@ impl Engine {
                 ui: ui.as_deref_mut(),
             };
             self.failed = None;
+            let writes = self.session.as_ref().map(|s| s.writes());
             let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            // A step that failed here, before sending anything (`:data @FILE` unreadable,
+            // `:send` without an envelope), while the connection is up and replies were
+            // expected: a local error (exit 1), not the last command's phase.
+            if self.failed.is_none()
+                && !step.expect.is_empty()
+                && self.seen.is_empty()
+                && self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| !s.is_closed() && Some(s.writes()) == writes)
+            {
+                let why = format!(
+                    "`> {}` failed before sending anything (the error above)",
+                    step.input
+                );
+                if !self.keep_going {
+                    self.error(format!(
+                        "replay: line {}: {why}: exit {EXIT_USAGE}",
+                        step.lineno
+                    ));
+                }
+                self.fail(EXIT_USAGE, "failed", Some(why));
+            }
             if let Some(failed) = self.failed.take() {
                 // The step could not run at all (a secret nobody can give), or failed past its
                 // replies (a TLS handshake): its phase's code.

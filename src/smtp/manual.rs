@@ -379,6 +379,12 @@ impl ManualSession {
         self.closed
     }
 
+    /// How many writes this session has queued (commands, content, `:raw` bytes): the same
+    /// count before and after an input means it sent nothing.
+    pub(crate) fn writes(&self) -> u64 {
+        self.out.writes()
+    }
+
     /// Is the transport encrypted?
     pub(crate) fn is_tls(&self) -> bool {
         self.tls
@@ -528,7 +534,9 @@ impl ManualSession {
             bytes,
             shown,
             SentKind::Raw,
-            self.out.last_phase(),
+            // Bytes in no phase: a reply to them is judged as one to a command outside the
+            // SMTP phases (exit 36), not as the previous command's.
+            Phase::Other,
             redacted,
             self.tls,
         );

@@ -36,6 +36,8 @@ pub(crate) struct Outbox {
     raw_events: bool,
     /// Phase of the last write (for a timeout while no reply is pending).
     last_phase: Phase,
+    /// Writes queued so far (did an input send anything at all?).
+    writes: u64,
 }
 
 impl Outbox {
@@ -46,6 +48,7 @@ impl Outbox {
             events: VecDeque::new(),
             raw_events,
             last_phase: Phase::Banner,
+            writes: 0,
         }
     }
 
@@ -64,6 +67,7 @@ impl Outbox {
         if kind != SentKind::Proxy {
             self.last_phase = phase;
         }
+        self.writes = self.writes.wrapping_add(1);
         self.bytes.extend_from_slice(wire);
         let out = Outgoing {
             wire,
@@ -91,6 +95,11 @@ impl Outbox {
     /// The phase of the last write (a command's, not a PROXY header's).
     pub(crate) fn last_phase(&self) -> Phase {
         self.last_phase
+    }
+
+    /// How many writes were queued so far.
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Queue an event.
