@@ -328,6 +328,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Refused: an `ehlo repl` flag; the script holds its own EHLO')
             [CompletionResult]::new('--lhlo', '--lhlo', [CompletionResultType]::ParameterName, 'Refused: an `ehlo repl` flag; the script holds its own EHLO')
             [CompletionResult]::new('--keep-going', '--keep-going', [CompletionResultType]::ParameterName, 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one''s')
+            [CompletionResult]::new('--allow-any-file', '--allow-any-file', [CompletionResultType]::ParameterName, 'Let `:data @FILE` steps send files outside the script''s directory (refused otherwise: a script is not trusted to send any file you can read)')
             [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
             [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the result is still shown)')

@@ -1325,7 +1325,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -k -4 -6 -h -V --server --keep-going --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --ehlo --lhlo --helo --tls --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --keep-going --allow-any-file --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --ehlo --lhlo --helo --tls --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

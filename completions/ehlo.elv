@@ -321,6 +321,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --ehlo 'Refused: an `ehlo repl` flag; the script holds its own EHLO'
             cand --lhlo 'Refused: an `ehlo repl` flag; the script holds its own EHLO'
             cand --keep-going 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one''s'
+            cand --allow-any-file 'Let `:data @FILE` steps send files outside the script''s directory (refused otherwise: a script is not trusted to send any file you can read)'
             cand --tls-on-connect 'Start TLS right after connecting (implicit TLS, default port 465)'
             cand --tlsc 'Start TLS right after connecting (implicit TLS, default port 465)'
             cand -k 'Do not enforce certificate verification (the result is still shown)'

@@ -316,6 +316,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file 
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l helo -l ehlo -l lhlo -d 'Refused: an `ehlo repl` flag; the script holds its own EHLO' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-any-file -d 'Let `:data @FILE` steps send files outside the script\'s directory (refused otherwise: a script is not trusted to send any file you can read)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 only'

@@ -4835,3 +4835,69 @@ fn replay_raw_mismatch_is_36_and_a_step_that_cannot_run_is_1() {
         }
     }
 }
+
+/// A replayed script writes no file (`:record!` would replace any file the user can write,
+/// `:record -a` append to it) and sends no file outside its own directory (`:data @/etc/…`)
+/// unless `--allow-any-file`: each such step is refused (exit 1) with nothing sent.
+#[test]
+fn replay_refuses_record_and_files_outside_the_script_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let victim = other.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let outside = other.path().join("outside.eml");
+    std::fs::write(&outside, "Subject: outside\r\n\r\nsecret local file\r\n").unwrap();
+    let inside = dir.path().join("inside.eml");
+    std::fs::write(
+        &inside,
+        "Subject: inside\r\n\r\nfrom the script's directory\r\n",
+    )
+    .unwrap();
+    let envelope = "> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n";
+    let run_script = |name: &str, steps: &str, extra: &[&str]| {
+        let path = dir.path().join(name);
+        let script = format!("< 220\n> EHLO x.test\n< 250\n{steps}> QUIT\n< 221\n");
+        std::fs::write(&path, script).unwrap();
+        let (addr, h) = server(
+            Behaviour {
+                rcpt: 250,
+                pipelining: false,
+            },
+            1,
+        );
+        let addr = addr.to_string();
+        let mut args = vec!["replay", path.to_str().unwrap(), "--server", &addr];
+        args.extend_from_slice(extra);
+        let run = ehlo(&args, b"", &[]);
+        let got = String::from_utf8_lossy(&h.join().unwrap().remove(0)).into_owned();
+        (run, got)
+    };
+    let v = victim.to_str().unwrap();
+    for record in [format!(":record! {v}"), format!(":record -a {v}")] {
+        let (run, _) = run_script("rec.ehlo", &format!("> {record}\n"), &[]);
+        assert_eq!(run.code, 1, "{record}: {}", run.out);
+        assert!(run.out.contains("a script writes no file"), "{}", run.out);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    }
+    let data_out = format!("{envelope}> :data @{}\n< 354\n< 250\n", outside.display());
+    let (run, got) = run_script("out.ehlo", &data_out, &[]);
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(
+        run.out.contains("outside the script's directory"),
+        "{}",
+        run.out
+    );
+    assert!(
+        !got.contains("DATA") && !got.contains("secret local file"),
+        "{got}"
+    );
+    // Asked for: sent.
+    let (run, got) = run_script("out.ehlo", &data_out, &["--allow-any-file"]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(got.contains("secret local file"), "{got}");
+    // A file beside the script: sent without the flag.
+    let data_in = format!("{envelope}> :data @{}\n< 354\n< 250\n", inside.display());
+    let (run, got) = run_script("in.ehlo", &data_in, &[]);
+    assert_eq!(run.code, 0, "{}", run.out);
+    assert!(got.contains("from the script's directory"), "{got}");
+}

@@ -428,6 +428,10 @@ pub(crate) struct ReplayArgs {
     /// expected, got); the exit code is the first one's
     #[arg(long)]
     pub(crate) keep_going: bool,
+    /// Let `:data @FILE` steps send files outside the script's directory (refused otherwise:
+    /// a script is not trusted to send any file you can read)
+    #[arg(long)]
+    pub(crate) allow_any_file: bool,
     /// Connection and output flags.
     #[command(flatten)]
     pub(crate) conn: ConnArgs,

@@ -79,6 +79,8 @@ pub(crate) struct ReplayConfig {
     pub(crate) session: ReplConfig,
     /// `--keep-going`: run every step, then list every mismatch.
     pub(crate) keep_going: bool,
+    /// `--allow-any-file`: `:data @FILE` steps may read files outside the script's directory.
+    pub(crate) any_file: bool,
 }
 
 /// Said before STARTTLS goes out inside a mail transaction.

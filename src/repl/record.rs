@@ -25,7 +25,7 @@
 //! `:raw` bytes) add only their reply codes to it.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The script format and the exit codes (`ehlo replay --help`, the man page).
 pub(crate) const FORMAT: &str = "\
@@ -53,7 +53,9 @@ mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28
 STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server had
 closed), 2 when no connection could be made, 1 for a script that does not parse (the line
 is named), is over 16 MiB or runs :replay itself, and for a step that fails before sending
-anything (:data @FILE unreadable, :send without an envelope). --keep-going runs every step and ends
+anything (:data @FILE unreadable, :send without an envelope). A script writes no file
+(:record is refused) and :data @FILE sends only files under the script's own directory
+unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs every step and ends
 with a table of every mismatch (line, command, expected, got); --json prints JSON Lines
 with one replay_mismatch event per mismatch and a summary last.";
 
@@ -238,6 +240,11 @@ pub(crate) struct Script {
     pub(crate) banner: Vec<Expect>,
     /// Inputs in order.
     pub(crate) steps: Vec<Step>,
+    /// The directory the script was read from ([`load`]): the only one its `:data @FILE`
+    /// steps may read from, unless `any_file`.
+    pub(crate) dir: Option<PathBuf>,
+    /// `ehlo replay --allow-any-file`: `:data @FILE` may read any file.
+    pub(crate) any_file: bool,
 }
 
 /// Parse a recording. Errors name the line.
@@ -302,7 +309,11 @@ pub(crate) fn load(path: &Path) -> Result<Script, String> {
             MAX_SCRIPT / (1024 * 1024)
         ),
     })?;
-    parse(&text)
+    let mut script = parse(&text)?;
+    // Resolved now: a relative script path means the directory it was read from.
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    script.dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok();
+    Ok(script)
 }
 
 /// All of `r` as text, or `Err(None)` once it holds more than `max` bytes (one byte past the

@@ -16,7 +16,8 @@ use crate::smtp::event::{Event, Phase, Summary};
 /// Run a recording (`script`, loaded by the dispatcher, `app`, with [`super::record::load`]) against
 /// a server, rendering through `sink` (the run's renderer, with the `--log` copy when asked);
 /// fail with the phase's exit code when a reply differs.
-pub(crate) async fn replay(cfg: ReplayConfig, script: Script, sink: Box<dyn Renderer>) -> u8 {
+pub(crate) async fn replay(cfg: ReplayConfig, mut script: Script, sink: Box<dyn Renderer>) -> u8 {
+    script.any_file = cfg.any_file;
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = Engine::new(cfg.session, sink, completion);
     engine.keep_going = cfg.keep_going;
@@ -88,7 +89,20 @@ impl Engine {
             };
             self.failed = None;
             let writes = self.session.as_ref().map(|s| s.writes());
-            let flow = Box::pin(self.execute(&step.input, &mut feed)).await;
+            // Typed content of a DATA is no meta-command, whatever it starts with.
+            let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
+            let refused = (!in_data)
+                .then(|| refused_step(script, &step.input))
+                .flatten();
+            let flow = match refused {
+                Some(why) => {
+                    self.seen.clear();
+                    self.error(format!("replay: line {}: {why}", step.lineno));
+                    self.fail(EXIT_USAGE, "failed", Some(why));
+                    Flow::Continue
+                }
+                None => Box::pin(self.execute(&step.input, &mut feed)).await,
+            };
             // A step that failed here, before sending anything (`:data @FILE` unreadable,
             // `:send` without an envelope), while the connection is up and replies were
             // expected: a local error (exit 1), not the last command's phase.
@@ -306,6 +320,37 @@ impl Engine {
             timings: self.timings.clone(),
         };
         self.emit(Event::Summary(summary));
+    }
+}
+
+/// Why a script may not run this input, if it may not: a script is a file from anywhere, so it
+/// writes no file (`:record`, as it runs no other script: `:replay`) and sends only files from
+/// its own directory (`:data @FILE`) unless `ehlo replay --allow-any-file` says otherwise.
+fn refused_step(script: &Script, input: &str) -> Option<String> {
+    let input = input.trim();
+    if !input.starts_with(':') {
+        return None;
+    }
+    match super::meta::parse(input).ok()? {
+        super::meta::Meta::Record(..) => Some(format!(
+            "`{input}` is refused in a replayed script: a script writes no file (nothing was sent)"
+        )),
+        super::meta::Meta::Data { file: Some(path) } if !script.any_file => {
+            // A file that cannot be resolved cannot be read either: that step fails as usual.
+            let real = std::fs::canonicalize(&path).ok()?;
+            if script.dir.as_ref().is_some_and(|d| real.starts_with(d)) {
+                return None;
+            }
+            let dir = script
+                .dir
+                .as_ref()
+                .map_or("(unknown)".to_string(), |d| d.display().to_string());
+            Some(format!(
+                "`{input}` is refused: {} is outside the script's directory {dir} (nothing was sent; ehlo replay --allow-any-file allows it)",
+                path.display()
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -35,6 +35,7 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
         script: a.file,
         session,
         keep_going: a.keep_going,
+        any_file: a.allow_any_file,
     })
 }
 
