@@ -4901,3 +4901,41 @@ fn replay_refuses_record_and_files_outside_the_script_directory() {
     assert_eq!(run.code, 0, "{}", run.out);
     assert!(got.contains("from the script's directory"), "{got}");
 }
+
+/// A piped line that is not UTF-8 is refused whole, with its number: nothing of it is sent
+/// (it once went out with EF BF BD in place of each bad byte, and was recorded so).
+#[test]
+fn piped_line_that_is_not_utf8_is_refused_never_altered() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("s.ehlo");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let script = b"EHLO x.test\nNOOP caf\xe9\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\n:data\nSubject: \xff\xfe\nok line\n.\nQUIT\n";
+    let run = ehlo(
+        &["repl", &addr.to_string(), "--record", rec.to_str().unwrap()],
+        script,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = h.join().unwrap().remove(0);
+    assert!(
+        !got.windows(3).any(|w| w == "\u{fffd}".as_bytes()),
+        "{got:?}"
+    );
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nok line\r\n.\r\nQUIT\r\n"
+    );
+    assert!(run.out.contains("input line 2 is not UTF-8"), "{}", run.out);
+    assert!(run.out.contains("input line 6 is not UTF-8"), "{}", run.out);
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        !text.contains('\u{fffd}') && !text.contains("NOOP"),
+        "{text}"
+    );
+}

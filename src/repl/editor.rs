@@ -67,7 +67,9 @@ kill -TSTP does the same, the terminal restored first). Long lines wrap over row
 are drawn again at the new width when the terminal is resized; wide (CJK, emoji) and
 combining characters are measured as the terminal draws them. Pasted lines are sent
 one by one (grouped with PIPELINING); no typed byte is dropped while a reply is awaited.
-Piped (stdin not a terminal): each line is an input, as typed. --json prints JSON
+Piped (stdin not a terminal): each line is an input, as typed; a line that is not UTF-8
+is refused whole, with its number (:raw \"\\xNN\" sends any byte), one over 1 MiB cut there
+(the rest of it dropped, and said). --json prints JSON
 Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
 
@@ -522,14 +524,12 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
     let mut eof = false;
     let mut number = 0u64;
     while req.recv().is_ok() {
-        let input = if eof {
-            Input::Eof
-        } else {
+        let input = loop {
+            if eof {
+                break Input::Eof;
+            }
             match read_piped_line(&mut lock, PIPED_LINE_MAX) {
-                Ok(None) | Err(_) => {
-                    eof = true;
-                    Input::Eof
-                }
+                Ok(None) | Err(_) => eof = true,
                 Ok(Some((line, dropped))) => {
                     number += 1;
                     if dropped > 0 {
@@ -539,7 +539,12 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
                             line.len()
                         );
                     }
-                    Input::Line(String::from_utf8_lossy(&line).into_owned())
+                    // Never altered (a lossy conversion would send EF BF BD for each bad
+                    // byte): a line that is not UTF-8 is refused whole, and said so.
+                    match String::from_utf8(line) {
+                        Ok(text) => break Input::Line(text),
+                        Err(e) => eprintln!("*** {}", not_utf8(number, e.utf8_error())),
+                    }
                 }
             }
         };
@@ -547,6 +552,15 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
             break;
         }
     }
+}
+
+/// Why piped line `number` is refused: the first byte that is not UTF-8, and what sends it.
+fn not_utf8(number: u64, e: std::str::Utf8Error) -> String {
+    format!(
+        "input line {number} is not UTF-8 (a bad byte at offset {}): not sent, nothing of it; \
+         :raw \"\\xNN\" sends any byte",
+        e.valid_up_to()
+    )
 }
 
 /// Longest piped line taken, in bytes (far longer than any SMTP line, RFC 5321 4.5.3.1.6).
