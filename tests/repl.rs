@@ -1791,12 +1791,10 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
         "{hist}"
     );
     let rec = std::fs::read_to_string(&rec).unwrap();
-    for step in [
-        "> :auth LOGIN\n< 334\n< 334\n< 235\n",
-        "> :auth LOGIN tim\n< 334\n< 334\n< 235\n",
-    ] {
-        assert!(rec.contains(step), "{step:?} not in\n{rec}");
-    }
+    // Both with the user (the typed one from its first response): each replays with only the
+    // password given.
+    let step = "> :auth LOGIN tim\n< 334\n< 334\n< 235\n";
+    assert_eq!(rec.matches(step).count(), 2, "{step:?} not twice in\n{rec}");
 }
 
 /// A server that refuses every AUTH (538: encryption required, as aiosmtpd does without TLS)
@@ -2073,9 +2071,10 @@ fn terminal_sasl_responses_typed_before_the_334_stay_secret() {
         "EHLO x.test\nAUTH PLAIN\nNOOP\nAUTH LOGIN\nQUIT\n:quit\n"
     );
     // As the 334 in time records it: the empty 334 PLAIN asked with is not part of the step.
-    assert!(rec.contains("> :auth PLAIN\n< 235\n> NOOP\n"), "{rec}");
+    // The user named by the first response joins the step (never the password).
+    assert!(rec.contains("> :auth PLAIN tim\n< 235\n> NOOP\n"), "{rec}");
     assert!(
-        rec.contains("> :auth LOGIN\n< 334\n< 334\n< 235\n> QUIT\n"),
+        rec.contains("> :auth LOGIN tim.login\n< 334\n< 334\n< 235\n> QUIT\n"),
         "{rec}"
     );
 }
@@ -4937,5 +4936,68 @@ fn piped_line_that_is_not_utf8_is_refused_never_altered() {
     assert!(
         !text.contains('\u{fffd}') && !text.contains("NOOP"),
         "{text}"
+    );
+}
+
+/// A hand-typed `AUTH LOGIN` without an initial response is recorded with the user decoded
+/// from the first SASL response (a name, not a secret; the password is never written), so the
+/// recording replays with only the password given, as a `:raw` AUTH's does.
+#[test]
+fn typed_auth_login_is_recorded_with_its_user_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("login.ehlo");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    // "tim", "hunter2"
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+        b"EHLO x.test\nAUTH LOGIN\ndGlt\naHVudGVyMg==\nNOOP\nQUIT\n",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    h.join().unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        text.contains("> :auth LOGIN tim\n< 334\n< 334\n< 235\n> NOOP\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2") && !text.contains("aHVudGVyMg"),
+        "{text}"
+    );
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let run = ehlo(
+        &[
+            "replay",
+            rec.to_str().unwrap(),
+            "--server",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+        ],
+        b"",
+        &[("EHLO_AUTH_PASSWORD", "hunter2")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(
+        got.contains("AUTH LOGIN\r\ndGlt\r\naHVudGVyMg==\r\n"),
+        "{got}"
     );
 }

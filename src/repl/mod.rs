@@ -1401,6 +1401,7 @@ impl Engine {
             self.envelope.refused(line);
         }
         if secret {
+            self.recorder.iter_mut().for_each(|r| r.sasl_response(line));
             self.record_secret_codes(
                 "a SASL response typed by hand is not recorded (use :auth instead)",
             );

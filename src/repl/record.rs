@@ -22,7 +22,8 @@
 //! Secrets are never written: `:auth MECH user` is recorded without the password (replay reads
 //! it from `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`), an AUTH typed by hand or sent by `:raw`
 //! is recorded as such an `:auth` step, and the SASL responses that follow it (typed, or in
-//! `:raw` bytes) add only their reply codes to it.
+//! `:raw` bytes) add only their reply codes to it, and the user the first typed one names
+//! (`AUTH LOGIN` or `AUTH PLAIN` without an initial response; the user is no secret).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,9 @@ Script format (what :record writes; scripts may also be written by hand):
                       replay waits up to --timeout for it and checks it when it
                       comes; when it does not, it is not checked (a note says so)
 :auth steps read the secret from EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN,
---auth-password-file / --auth-token-file, or ask on a terminal.
+--auth-password-file / --auth-token-file, or ask on a terminal; an :auth step without a
+user (:auth LOGIN) takes it from EHLO_AUTH_USER (a hand-typed AUTH LOGIN or AUTH PLAIN is
+recorded with the user its first response named, never the password).
 
 Exit status: 0 when every reply matches; otherwise the code of the phase of the first
 mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28,
@@ -330,6 +333,10 @@ fn read_capped(r: impl std::io::Read, max: u64) -> Result<String, Option<std::io
 /// Writes a recording as the session goes.
 pub(crate) struct Recorder {
     out: Box<dyn Write + Send>,
+    /// A hand-typed `AUTH LOGIN`/`AUTH PLAIN` without an initial response, recorded as an
+    /// `:auth` step without a user: held (the input and its codes) until the first SASL
+    /// response, which names the user ([`Recorder::sasl_response`]), or the next record.
+    held: Option<(String, Vec<u16>)>,
 }
 
 impl Recorder {
@@ -365,22 +372,62 @@ impl Recorder {
 
     /// A recorder writing to any stream (tests).
     pub(crate) fn new(out: Box<dyn Write + Send>) -> Recorder {
-        Recorder { out }
+        Recorder { out, held: None }
+    }
+
+    /// The first SASL response typed after an `:auth LOGIN` or `:auth PLAIN` step recorded
+    /// without a user: the user it names (LOGIN: the base64 user; PLAIN: the authcid of
+    /// authzid NUL authcid NUL password, RFC 4616 §2) joins the step, so that the replay
+    /// needs only the secret (the user is no secret; the password is never written). Other
+    /// responses add nothing.
+    pub(crate) fn sasl_response(&mut self, line: &str) {
+        use base64::Engine as _;
+        let Some((input, codes)) = self.held.take() else {
+            return;
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        let user = if input.eq_ignore_ascii_case(":auth PLAIN") {
+            decoded.split('\0').nth(1).unwrap_or("").to_string()
+        } else {
+            decoded
+        };
+        let input =
+            if user.is_empty() || user.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                input
+            } else {
+                format!("{input} {user}")
+            };
+        self.write_step(&input, &[], &codes);
+        let _ = self.out.flush();
+    }
+
+    /// Write the held step as it is (no response named its user).
+    fn release(&mut self) {
+        if let Some((input, codes)) = self.held.take() {
+            self.write_step(&input, &[], &codes);
+        }
     }
 
     /// `# text`.
     pub(crate) fn comment(&mut self, text: &str) {
+        self.release();
         for l in text.lines() {
             let _ = writeln!(self.out, "# {l}");
         }
         let _ = self.out.flush();
     }
 
-    /// Reply codes without an input (the banner).
+    /// Reply codes without an input (the banner, or the replies a step drew later).
     pub(crate) fn codes(&mut self, codes: &[u16]) {
-        for c in codes {
-            let _ = writeln!(self.out, "< {c}");
+        if let Some((_, held)) = self.held.as_mut() {
+            held.extend_from_slice(codes);
+            return;
         }
+        self.write_codes(codes);
         let _ = self.out.flush();
     }
 
@@ -394,13 +441,40 @@ impl Recorder {
 
     /// One input, its content lines and the codes it drew.
     pub(crate) fn step(&mut self, input: &str, body: &[String], codes: &[u16]) {
+        self.release();
+        if body.is_empty()
+            && (input.eq_ignore_ascii_case(":auth LOGIN")
+                || input.eq_ignore_ascii_case(":auth PLAIN"))
+        {
+            self.held = Some((input.to_string(), codes.to_vec()));
+            return;
+        }
+        self.write_step(input, body, codes);
+        let _ = self.out.flush();
+    }
+
+    fn write_codes(&mut self, codes: &[u16]) {
+        for c in codes {
+            let _ = writeln!(self.out, "< {c}");
+        }
+    }
+
+    fn write_step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
         let _ = writeln!(self.out, "> {input}");
         for b in body {
             let _ = writeln!(self.out, "| {}", b.replace(['\r', '\n'], " "));
         }
-        self.codes(codes);
+        self.write_codes(codes);
+    }
+}
+
+impl Drop for Recorder {
+    /// A step still held (the session ended inside the exchange) is written as it is.
+    fn drop(&mut self) {
+        self.release();
+        let _ = self.out.flush();
     }
 }
 
@@ -437,6 +511,34 @@ mod tests {
             vec![Expect::code(9, 354), Expect::code(10, 250)]
         );
         assert_eq!(s.steps[2].lineno, 11);
+    }
+
+    /// The user of a hand-typed AUTH LOGIN / PLAIN joins its step from the first response;
+    /// the password never reaches the file, and a later response adds nothing.
+    #[test]
+    fn a_held_auth_step_takes_the_user_of_its_first_response_only() {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        let buf = Shared::default();
+        let mut r = Recorder::new(Box::new(buf.clone()));
+        r.step(":auth LOGIN", &[], &[334]);
+        r.sasl_response(&b64(b"tim"));
+        r.codes(&[334]);
+        r.sasl_response(&b64(b"hunter2"));
+        r.codes(&[235]);
+        r.step(":auth PLAIN", &[], &[]);
+        r.sasl_response(&b64(b"\0ann\0hunter2"));
+        r.codes(&[235]);
+        r.step(":auth LOGIN", &[], &[334]);
+        r.sasl_response("not base64!");
+        r.step(":auth LOGIN", &[], &[334]);
+        drop(r);
+        let text = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(
+            text,
+            "> :auth LOGIN tim\n< 334\n< 334\n< 235\n> :auth PLAIN ann\n< 235\n\
+             > :auth LOGIN\n< 334\n> :auth LOGIN\n< 334\n"
+        );
     }
 
     #[test]
