@@ -508,15 +508,18 @@ pub(crate) struct ConnArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// The password for `:auth`, from the first line of FILE
+    /// The password for `:auth`, from the first line of FILE, when EHLO_AUTH_PASSWORD is unset
     ///
-    /// Otherwise `:auth` reads EHLO_AUTH_PASSWORD, then asks on the terminal (never echoed).
+    /// `:auth` takes EHLO_AUTH_PASSWORD first, then this file, then asks on the terminal (never
+    /// echoed).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_password_file: Option<PathBuf>,
 
-    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE
+    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE, when
+    /// EHLO_AUTH_TOKEN is unset
     ///
-    /// Otherwise `:auth` reads EHLO_AUTH_TOKEN, then asks on the terminal (never echoed).
+    /// `:auth` takes EHLO_AUTH_TOKEN first, then this file, then asks on the terminal (never
+    /// echoed).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_token_file: Option<PathBuf>,
 
@@ -862,11 +865,13 @@ pub(crate) struct AuthArgs {
     pub(crate) auth_oauth_token: Option<Secret>,
 
     // ---- secret sources beyond argv and the environment ----
-    /// Read the password from the first line of FILE
+    /// Read the password from the first line of FILE (when neither --auth-password nor
+    /// EHLO_AUTH_PASSWORD gives one)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_password_file: Option<PathBuf>,
 
-    /// Read the OAuth 2.0 token from the first line of FILE
+    /// Read the OAuth 2.0 token from the first line of FILE (when neither --auth-oauth-token
+    /// nor EHLO_AUTH_TOKEN gives one)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_token_file: Option<PathBuf>,
 

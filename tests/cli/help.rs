@@ -169,3 +169,30 @@ fn dump_mail_prints_the_message() {
     assert!(text.contains("\nSubject: hi\n"), "{text}");
     assert!(text.ends_with("\n\nThis is a test mailing\n"), "{text}");
 }
+
+/// The secret files' help says the order the code follows (the README's too): the environment
+/// variable first, then the file; it once said the file came first.
+#[test]
+fn secret_file_help_puts_the_environment_first_as_the_code_does() {
+    for sub in ["repl", "replay"] {
+        let text = unwrapped(&stdout(&ehlo(&[sub, "--help"])));
+        for (var, flag) in [
+            ("EHLO_AUTH_PASSWORD", "--auth-password-file"),
+            ("EHLO_AUTH_TOKEN", "--auth-token-file"),
+        ] {
+            assert!(
+                text.contains(&format!("when {var} is unset")),
+                "{sub} {flag}: {text}"
+            );
+        }
+        assert!(
+            !text.contains("Otherwise `:auth` reads EHLO_AUTH"),
+            "{text}"
+        );
+    }
+    let text = unwrapped(&stdout(&ehlo(&["--help"])));
+    assert!(
+        text.contains("when neither --auth-password nor EHLO_AUTH_PASSWORD gives one"),
+        "{text}"
+    );
+}
