@@ -1318,7 +1318,7 @@ impl Session {
         };
         // RFC 4616 §2: [authzid] NUL authcid NUL passwd
         let mut parts = raw.split(|&b| b == 0);
-        let (Some(_authz), Some(user), Some(pass), None) =
+        let (Some(authz), Some(user), Some(pass), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             self.reply(
@@ -1328,6 +1328,16 @@ impl Session {
             );
             return;
         };
+        // RFC 4616 §2: with an authzid the server must check that the user may act as it.
+        // Nobody may act as anyone else here, so an authzid other than the user is refused,
+        // with the password right or wrong (535 5.7.8, as Postfix with Dovecot answers): a
+        // client that passed here would fail against a real server.
+        if !authz.is_empty() && authz != user {
+            self.refuse_auth(
+                "Authentication failed: the authorization identity differs from the user",
+            );
+            return;
+        }
         let user = String::from_utf8_lossy(user).into_owned();
         let ok = self.check_password(&user, pass);
         self.verdict(ok, user);
@@ -1361,6 +1371,17 @@ impl Session {
                 Some("5.7.8"),
                 &["Authentication credentials invalid".into()],
             );
+        }
+    }
+
+    /// A failed AUTH for another reason than the credentials: `535 5.7.8 text` (after the
+    /// `auth` fault, if any), counted like a wrong password.
+    fn refuse_auth(&mut self, text: &str) {
+        if self.faulted(Point::Auth) {
+            return;
+        }
+        if !self.auth_failed() {
+            self.reply(535, Some("5.7.8"), &[text.into()]);
         }
     }
 

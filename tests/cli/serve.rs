@@ -516,6 +516,36 @@ fn auth_waits_for_starttls_unless_asked() {
     serve.finish();
 }
 
+#[test]
+fn auth_plain_with_another_authzid_is_refused() {
+    // RFC 4616 §2: acting as another identity needs the server's consent; a real server
+    // (Postfix with Dovecot) refuses it, so serve must not pass a client that relies on it.
+    let serve = Serve::start(&["--max-sessions", "2", "--user", "alice:pw-s3cret"]);
+    let auth = |authzid: &str| {
+        send(
+            &serve.addr,
+            &[
+                "-a",
+                "PLAIN",
+                "--auth-user",
+                "alice",
+                "--auth-password",
+                "pw-s3cret",
+                "--auth-authzid",
+                authzid,
+                "--allow-plaintext-auth",
+            ],
+        )
+    };
+    let r = auth("root");
+    assert_eq!(r.code, 28, "{}", r.all());
+    assert!(r.stdout.contains(" 535 5.7.8 "), "{}", r.stdout);
+    let r = auth("alice");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
+}
+
 /// Run one send against `serve --fail SPEC` (plus `serve_extra`); the client's result.
 fn with_fault(spec: &str, serve_extra: &[&str], client_extra: &[&str]) -> (Run, String) {
     let mut args = vec!["--max-sessions", "1", "--fail", spec];

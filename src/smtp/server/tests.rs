@@ -575,6 +575,40 @@ fn auth_plain_ok_and_bad() {
 }
 
 #[test]
+fn auth_plain_refuses_an_authzid_other_than_the_user() {
+    // RFC 4616 §2: the server must check the client may act as the authzid; serve knows no
+    // such rights, so an authzid other than the user is refused (535 5.7.8, as Postfix with
+    // Dovecot answers), and counts as a failed attempt. The user's own name is fine.
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let other = format!("AUTH PLAIN {}\r\n", b64(b"root\0alice\0s3cret"));
+    let o = feed(&mut s, other.as_bytes());
+    assert!(o.text().starts_with("535 5.7.8 "), "{}", o.text());
+    assert!(o.text().contains("authorization identity"), "{}", o.text());
+    assert!(
+        o.actions.contains(&ServerAction::Delay(250)),
+        "{:?}",
+        o.actions
+    );
+    let own = format!("AUTH PLAIN {}\r\n", b64(b"alice\0alice\0s3cret"));
+    let o = feed(&mut s, own.as_bytes());
+    assert_eq!(o.text(), "235 2.7.0 Authentication successful\r\n");
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert_eq!(o.stored()[0].auth_user.as_deref(), Some("alice"));
+    // Also with --accept-any-auth: any credentials, but no acting as someone else.
+    let (mut s, _) = session(ServerConfig {
+        accept_any_auth: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    let o = feed(&mut s, other.as_bytes());
+    assert!(o.text().starts_with("535 5.7.8 "), "{}", o.text());
+}
+
+#[test]
 fn auth_plain_without_initial_response_and_login() {
     let (mut s, _) = session(cfg());
     feed(&mut s, b"EHLO c\r\n");
