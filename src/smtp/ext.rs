@@ -54,6 +54,29 @@ pub(crate) fn xtext(value: &[u8]) -> String {
     out
 }
 
+/// Is `s` well-formed xtext (RFC 3461 §4): bytes 33-126 other than `+` and `=`, or `+` and two
+/// upper-case hex digits?
+pub(crate) fn is_xtext(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => {
+                let hex =
+                    |c: Option<&u8>| c.is_some_and(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F'));
+                if !(hex(b.get(i + 1)) && hex(b.get(i + 2))) {
+                    return false;
+                }
+                i += 3;
+            }
+            b'=' => return false,
+            33..=126 => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// `NOTIFY=` value (RFC 3461 §4.1): `NEVER`, or a comma list of `SUCCESS`, `FAILURE`, `DELAY`
 /// (case-insensitive, no repeats). Returns the normalised upper-case value.
 pub(crate) fn parse_notify(s: &str) -> Result<String, String> {

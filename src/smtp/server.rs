@@ -1436,23 +1436,41 @@ impl Session {
             return;
         }
         let mut binary = false;
+        let mut seen: Vec<String> = Vec::new();
         for p in &params {
-            let (key, value) = p.split_once('=').unwrap_or((p.as_str(), ""));
+            let (key, value) = match p.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (p.as_str(), None),
+            };
             let key = key.to_ascii_uppercase();
             if !self.mail_param_offered(&key) {
                 self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
                 return;
             }
-            if key == "BODY" {
-                if let Some((code, enh, text)) = self.body_refusal(value) {
-                    self.reply(code, Some(enh), &[text]);
-                    return;
-                }
-                binary = value.eq_ignore_ascii_case("BINARYMIME");
+            if let Some(refusal) = duplicate(&mut seen, &key) {
+                self.reply(501, Some("5.5.4"), &[refusal]);
+                return;
             }
-            if key == "SIZE" {
-                match value.parse::<u64>() {
-                    Ok(n) if n > self.cfg.size_limit() as u64 => {
+            let v = value.unwrap_or("");
+            let well_formed = match key.as_str() {
+                "BODY" => {
+                    if let Some((code, enh, text)) = self.body_refusal(v) {
+                        self.reply(code, Some(enh), &[text]);
+                        return;
+                    }
+                    binary = v.eq_ignore_ascii_case("BINARYMIME");
+                    true
+                }
+                // RFC 1870 §3: size-value ::= 1*20DIGIT.
+                "SIZE" => {
+                    if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                        self.reply(501, Some("5.5.4"), &["Bad message size syntax".into()]);
+                        return;
+                    }
+                    // 20 digits may not fit in a u64: too big either way.
+                    if v.parse::<u64>()
+                        .map_or(true, |n| n > self.cfg.size_limit() as u64)
+                    {
                         self.reply(
                             552,
                             Some("5.3.4"),
@@ -1460,12 +1478,21 @@ impl Session {
                         );
                         return;
                     }
-                    Ok(_) => {}
-                    Err(_) => {
-                        self.reply(501, Some("5.5.4"), &["Bad SIZE value".into()]);
-                        return;
-                    }
+                    true
                 }
+                // RFC 3461 §4.3: RET=FULL or RET=HDRS.
+                "RET" => v.eq_ignore_ascii_case("FULL") || v.eq_ignore_ascii_case("HDRS"),
+                // RFC 3461 §4.4: ENVID=xtext, at least one character.
+                "ENVID" => !v.is_empty() && crate::smtp::ext::is_xtext(v),
+                // RFC 6531 §3.4: SMTPUTF8 takes no value.
+                "SMTPUTF8" => value.is_none(),
+                // RFC 4954 §5: AUTH=xtext or AUTH=<>.
+                "AUTH" => v == "<>" || (!v.is_empty() && crate::smtp::ext::is_xtext(v)),
+                _ => true,
+            };
+            if !well_formed {
+                self.reply(501, Some("5.5.4"), &[format!("Bad {key} parameter syntax")]);
+                return;
             }
         }
         self.tx = Some(Transaction {
@@ -1499,18 +1526,35 @@ impl Session {
             self.reply(452, Some("4.5.3"), &["Error: too many recipients".into()]);
             return;
         }
+        let mut seen: Vec<String> = Vec::new();
         for p in &params {
-            let key = p.split_once('=').map_or(p.as_str(), |(k, _)| k);
+            let (key, value) = match p.split_once('=') {
+                Some((k, v)) => (k.to_ascii_uppercase(), Some(v)),
+                None => (p.to_ascii_uppercase(), None),
+            };
             // NOTIFY and ORCPT are DSN's (RFC 3461 §4), valid only when it is advertised.
-            let dsn = ["NOTIFY", "ORCPT"]
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(key));
+            let dsn = key == "NOTIFY" || key == "ORCPT";
             if !dsn || !self.advertised("DSN") {
-                self.reply(
-                    555,
-                    Some("5.5.4"),
-                    &[format!("Unsupported option: {}", key.to_ascii_uppercase())],
-                );
+                self.reply(555, Some("5.5.4"), &[format!("Unsupported option: {key}")]);
+                return;
+            }
+            if let Some(refusal) = duplicate(&mut seen, &key) {
+                self.reply(501, Some("5.5.4"), &[refusal]);
+                return;
+            }
+            let well_formed = match (key.as_str(), value) {
+                // RFC 3461 §4.1: NEVER, or a list of SUCCESS, FAILURE, DELAY.
+                ("NOTIFY", Some(v)) => crate::smtp::ext::parse_notify(v).is_ok(),
+                // RFC 3461 §4.2: addr-type ";" xtext, addr-type an atom.
+                ("ORCPT", Some(v)) => v.split_once(';').is_some_and(|(kind, addr)| {
+                    !kind.is_empty()
+                        && kind.bytes().all(is_atext)
+                        && crate::smtp::ext::is_xtext(addr)
+                }),
+                _ => false,
+            };
+            if !well_formed {
+                self.reply(501, Some("5.5.4"), &[format!("Bad {key} parameter syntax")]);
                 return;
             }
         }
@@ -1876,6 +1920,22 @@ enum HelloKind {
     Ehlo,
     Helo,
     Lhlo,
+}
+
+/// A parameter keyword given twice on one MAIL or RCPT: the refusal text (RFC 5321 §4.1.2
+/// esmtp-keyword; RFC 1870, RFC 3461 and RFC 6531 each define their parameter once, and Postfix
+/// refuses a repeat). Otherwise `key` is recorded in `seen`.
+fn duplicate(seen: &mut Vec<String>, key: &str) -> Option<String> {
+    if seen.iter().any(|k| k == key) {
+        return Some(format!("Duplicate {key} parameter"));
+    }
+    seen.push(key.to_string());
+    None
+}
+
+/// RFC 5322 §3.2.3 atext (the characters of an `addr-type` atom, RFC 3461 §4.2).
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
 }
 
 /// The first control character in an address (`\x0D`), if any: C0, DEL and C1.

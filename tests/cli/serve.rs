@@ -546,6 +546,38 @@ fn auth_plain_with_another_authzid_is_refused() {
     assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
 }
 
+#[test]
+fn malformed_envelope_parameters_are_refused_as_a_real_server_does() {
+    // A client sending RET=FOO or NOTIFY=NEVER,SUCCESS must fail here as against Postfix.
+    let serve = Serve::start(&["--max-sessions", "3"]);
+    let r = send(&serve.addr, &["--mail-param", "RET=FOO"]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(" 501 5.5.4 Bad RET parameter syntax"),
+        "{}",
+        r.stdout
+    );
+    let r = send(&serve.addr, &["--rcpt-param", "NOTIFY=NEVER,SUCCESS"]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(" 501 5.5.4 Bad NOTIFY parameter syntax"),
+        "{}",
+        r.stdout
+    );
+    let r = send(
+        &serve.addr,
+        &[
+            "--mail-param",
+            "ENVID=QQ+2B1",
+            "--rcpt-param",
+            "NOTIFY=FAILURE",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
+}
+
 /// Run one send against `serve --fail SPEC` (plus `serve_extra`); the client's result.
 fn with_fault(spec: &str, serve_extra: &[&str], client_extra: &[&str]) -> (Run, String) {
     let mut args = vec!["--max-sessions", "1", "--fail", spec];

@@ -1912,6 +1912,136 @@ fn lmtp_refusals_after_the_content_answer_every_recipient() {
 /// with 555 5.5.4 (RFC 5321 §4.1.1.11), as hidden CHUNKING, STARTTLS and AUTH already were;
 /// an unknown BODY value is 501; BODY=BINARYMIME then DATA is 503 (RFC 3030 §3).
 #[test]
+fn malformed_or_repeated_mail_and_rcpt_parameters_are_refused() {
+    // Each value is checked against its grammar (RFC 1870 §3 SIZE, RFC 3461 §4.1-4.4 DSN,
+    // RFC 6531 §3.4 SMTPUTF8, RFC 4954 §5 AUTH) and a keyword may come once (RFC 5321
+    // §4.1.2 mail-parameters name each once; Postfix refuses a repeat).
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    for (line, want) in [
+        (
+            "MAIL FROM:<a@x> RET=FOO",
+            "501 5.5.4 Bad RET parameter syntax",
+        ),
+        ("MAIL FROM:<a@x> RET", "501 5.5.4 Bad RET parameter syntax"),
+        (
+            "MAIL FROM:<a@x> RET=FULL RET=HDRS",
+            "501 5.5.4 Duplicate RET parameter",
+        ),
+        (
+            "MAIL FROM:<a@x> ENVID=a+",
+            "501 5.5.4 Bad ENVID parameter syntax",
+        ),
+        (
+            "MAIL FROM:<a@x> ENVID=a+2b",
+            "501 5.5.4 Bad ENVID parameter syntax",
+        ),
+        (
+            "MAIL FROM:<a@x> ENVID=",
+            "501 5.5.4 Bad ENVID parameter syntax",
+        ),
+        (
+            "MAIL FROM:<a@x> SMTPUTF8=yes",
+            "501 5.5.4 Bad SMTPUTF8 parameter syntax",
+        ),
+        (
+            "MAIL FROM:<a@x> SIZE=+5",
+            "501 5.5.4 Bad message size syntax",
+        ),
+        ("MAIL FROM:<a@x> SIZE=", "501 5.5.4 Bad message size syntax"),
+        ("MAIL FROM:<a@x> SIZE", "501 5.5.4 Bad message size syntax"),
+        (
+            "MAIL FROM:<a@x> SIZE=123456789012345678901",
+            "501 5.5.4 Bad message size syntax",
+        ),
+        (
+            "MAIL FROM:<a@x> SIZE=1 size=2",
+            "501 5.5.4 Duplicate SIZE parameter",
+        ),
+        (
+            "MAIL FROM:<a@x> BODY=7BIT BODY=8BITMIME",
+            "501 5.5.4 Duplicate BODY parameter",
+        ),
+        (
+            "MAIL FROM:<a@x> AUTH=a+",
+            "501 5.5.4 Bad AUTH parameter syntax",
+        ),
+    ] {
+        let got = feed(&mut s, format!("{line}\r\n").as_bytes()).text();
+        assert!(got.starts_with(want), "{line}: {got}");
+    }
+    // Still no transaction: each was refused.
+    assert!(
+        feed(&mut s, b"RCPT TO:<b@y>\r\n")
+            .text()
+            .starts_with("503 ")
+    );
+    // A 20-digit SIZE is syntax, only too big.
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x> SIZE=99999999999999999999\r\n").text(),
+        "552 5.3.4 Message size exceeds fixed limit\r\n"
+    );
+    assert_eq!(
+        feed(
+            &mut s,
+            b"MAIL FROM:<a@x> RET=full ENVID=QQ+2Bx.1 SMTPUTF8 SIZE=007\r\n"
+        )
+        .text(),
+        "250 2.1.0 Ok\r\n"
+    );
+    for (line, want) in [
+        (
+            "RCPT TO:<b@y> NOTIFY=FOO",
+            "501 5.5.4 Bad NOTIFY parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> NOTIFY=NEVER,SUCCESS",
+            "501 5.5.4 Bad NOTIFY parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> NOTIFY=SUCCESS,SUCCESS",
+            "501 5.5.4 Bad NOTIFY parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> NOTIFY",
+            "501 5.5.4 Bad NOTIFY parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=c@d",
+            "501 5.5.4 Bad ORCPT parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=rfc822;c+@d",
+            "501 5.5.4 Bad ORCPT parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=;c@d",
+            "501 5.5.4 Bad ORCPT parameter syntax",
+        ),
+        (
+            "RCPT TO:<b@y> NOTIFY=NEVER NOTIFY=NEVER",
+            "501 5.5.4 Duplicate NOTIFY parameter",
+        ),
+        (
+            "RCPT TO:<b@y> ORCPT=rfc822;b@y orcpt=rfc822;b@y",
+            "501 5.5.4 Duplicate ORCPT parameter",
+        ),
+    ] {
+        let got = feed(&mut s, format!("{line}\r\n").as_bytes()).text();
+        assert!(got.starts_with(want), "{line}: {got}");
+    }
+    assert_eq!(
+        feed(
+            &mut s,
+            b"RCPT TO:<b@y> NOTIFY=failure,Delay ORCPT=RFC822;b+2Bx@y\r\nDATA\r\nx\r\n.\r\n"
+        )
+        .stored()[0]
+            .rcpts,
+        vec!["b@y".to_string()]
+    );
+}
+
+#[test]
 fn parameters_of_extensions_not_advertised_are_refused() {
     let hide = |h: &[&str]| {
         let v: Vec<String> = h.iter().map(|x| x.to_string()).collect();
