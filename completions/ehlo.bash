@@ -1432,7 +1432,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --quirk --greet-pause --json --color --help --version"
+            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --require-tls --require-auth --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --quirk --greet-pause --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -253,6 +253,8 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --starttls 'Offer STARTTLS'
             cand --accept-any-auth 'Accept any credentials'
             cand --auth-before-tls 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
+            cand --require-tls 'Refuse MAIL with 530 5.7.0 until the client started TLS (RFC 3207 §4), as a submission server does'
+            cand --require-auth 'Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a submission server does: a client that goes on after a failed AUTH fails here too'
             cand --lmtp 'Speak LMTP (LHLO, one reply per recipient after DATA)'
             cand --quiet 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
             cand --json 'Print JSON Lines events instead of the transcript'

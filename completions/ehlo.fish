@@ -262,6 +262,8 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tl
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l auth-before-tls -d 'Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-tls -d 'Refuse MAIL with 530 5.7.0 until the client started TLS (RFC 3207 §4), as a submission server does'
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l require-auth -d 'Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a submission server does: a client that goes on after a failed AUTH fails here too'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l lmtp -d 'Speak LMTP (LHLO, one reply per recipient after DATA)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quiet -d 'One line per stored message (plus warnings and errors) instead of the whole transcript: for a sink under load'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l json -d 'Print JSON Lines events instead of the transcript'

@@ -74,8 +74,8 @@ Examples:
 
 const SERVE_LONG_HELP: &str = "\
 Examples:
-  A server with STARTTLS and one account, for testing a client:
-    ehlo serve --starttls --user alice:secret
+  A server with STARTTLS and one account, for testing a client (mail only after both):
+    ehlo serve --starttls --user alice:secret --require-tls --require-auth
   Refuse every recipient with 550 5.1.1:
     ehlo serve --fail rcpt=550:5.1.1
   Keep what arrives:
@@ -1668,6 +1668,16 @@ pub(crate) struct ServeArgs {
     /// Offer AUTH before STARTTLS too (by default AUTH waits for TLS when --starttls is given)
     #[arg(long)]
     pub(crate) auth_before_tls: bool,
+
+    /// Refuse MAIL with 530 5.7.0 until the client started TLS (RFC 3207 §4), as a submission
+    /// server does
+    #[arg(long)]
+    pub(crate) require_tls: bool,
+
+    /// Refuse MAIL with 530 5.7.0 until the client authenticated (RFC 4954 §6), as a
+    /// submission server does: a client that goes on after a failed AUTH fails here too
+    #[arg(long)]
+    pub(crate) require_auth: bool,
 
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
     #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]

@@ -81,6 +81,10 @@ pub struct ServeOptions {
     pub accept_any_auth: bool,
     /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered.
     pub auth_before_tls: bool,
+    /// `--require-tls`: refuse MAIL (`530 5.7.0`) until the session is in TLS.
+    pub require_tls: bool,
+    /// `--require-auth`: refuse MAIL (`530 5.7.0`) until the client authenticated.
+    pub require_auth: bool,
     /// Fault specs (`rcpt=550:5.1.1`, `data=452`, `connect=421`, …), validated at start.
     pub faults: Vec<String>,
     /// Delay specs (`cmd:ms`).
@@ -131,6 +135,8 @@ impl Default for ServeOptions {
             users: Vec::new(),
             accept_any_auth: false,
             auth_before_tls: false,
+            require_tls: false,
+            require_auth: false,
             faults: Vec::new(),
             delays: Vec::new(),
             hide: Vec::new(),
@@ -169,6 +175,8 @@ impl std::fmt::Debug for ServeOptions {
             .field("users", &users)
             .field("accept_any_auth", &self.accept_any_auth)
             .field("auth_before_tls", &self.auth_before_tls)
+            .field("require_tls", &self.require_tls)
+            .field("require_auth", &self.require_auth)
             .field("faults", &self.faults)
             .field("delays", &self.delays)
             .field("hide", &self.hide)
@@ -393,6 +401,20 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
             "--tls-on-connect and --starttls exclude each other".into(),
         ));
     }
+    // A requirement no client can meet would refuse every message: say so at start.
+    if opts.require_tls && !(opts.tls_on_connect || (opts.starttls && !faults.hides("STARTTLS"))) {
+        return Err(Error::Usage(
+            "--require-tls needs TLS on offer: --starttls (not hidden) or --tls-on-connect".into(),
+        ));
+    }
+    if opts.require_auth
+        && ((opts.users.is_empty() && !opts.accept_any_auth) || faults.hides("AUTH"))
+    {
+        return Err(Error::Usage(
+            "--require-auth needs AUTH on offer: --user or --accept-any-auth (and no --hide AUTH)"
+                .into(),
+        ));
+    }
     let acceptor = if opts.tls_on_connect || opts.starttls {
         Some(tls::acceptor(
             opts.cert.as_deref(),
@@ -508,6 +530,8 @@ async fn start_or_return(
             .collect(),
         accept_any_auth: opts.accept_any_auth,
         auth_before_tls: opts.auth_before_tls,
+        require_tls: opts.require_tls,
+        require_auth: opts.require_auth,
         max_size: opts.max_size,
         faults,
         seed: 0,
@@ -616,6 +640,12 @@ fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
         } else {
             "AUTH after STARTTLS only".into()
         });
+    }
+    if opts.require_tls {
+        parts.push("MAIL only after TLS".into());
+    }
+    if opts.require_auth {
+        parts.push("MAIL only after AUTH".into());
     }
     if !opts.faults.is_empty() {
         parts.push(format!("faults: {}", opts.faults.join(" ")));

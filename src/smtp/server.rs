@@ -78,6 +78,10 @@ pub(crate) struct ServerConfig {
     /// Advertise and accept AUTH before STARTTLS even when STARTTLS is offered (for testing
     /// clients; by default AUTH waits for TLS, see `auth_needs_tls`).
     pub(crate) auth_before_tls: bool,
+    /// Refuse MAIL until the session is in TLS (`530 5.7.0`, RFC 3207 §4).
+    pub(crate) require_tls: bool,
+    /// Refuse MAIL until the client authenticated (`530 5.7.0`, RFC 4954 §6).
+    pub(crate) require_auth: bool,
     /// Largest message accepted (SIZE, RFC 1870); 0 = no limit, advertised as a bare `SIZE`
     /// (RFC 1870 §4 allows the number to be left out; Postfix does so for
     /// `message_size_limit = 0`). The content is handed on as it is read, never held whole, so
@@ -114,6 +118,8 @@ impl Default for ServerConfig {
             users: Vec::new(),
             accept_any_auth: false,
             auth_before_tls: false,
+            require_tls: false,
+            require_auth: false,
             max_size: 10 * 1024 * 1024,
             faults: Faults::default(),
             seed: 0,
@@ -1433,6 +1439,19 @@ impl Session {
         }
         if self.tx.is_some() {
             self.reply(503, Some("5.5.1"), &["Error: nested MAIL command".into()]);
+            return;
+        }
+        // RFC 3207 §4: a server may refuse mail until TLS; RFC 4954 §6: until AUTH.
+        if self.cfg.require_tls && !self.tls {
+            self.reply(
+                530,
+                Some("5.7.0"),
+                &["Must issue a STARTTLS command first".into()],
+            );
+            return;
+        }
+        if self.cfg.require_auth && self.auth_user.is_none() {
+            self.reply(530, Some("5.7.0"), &["Authentication required".into()]);
             return;
         }
         let mut binary = false;

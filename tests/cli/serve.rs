@@ -578,6 +578,113 @@ fn malformed_envelope_parameters_are_refused_as_a_real_server_does() {
     assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
 }
 
+/// swaks (a real client, installed by tests/interop/setup.sh) against `addr`: exit code and
+/// its transcript.
+fn swaks(addr: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new("swaks")
+        .args([
+            "--server",
+            addr,
+            "--to",
+            "rcpt@serve.test",
+            "--from",
+            "sender@client.test",
+            "--timeout",
+            "10",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .expect("swaks is installed (tests/interop/setup.sh)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn require_tls_and_require_auth_stop_a_client_that_goes_on_regardless() {
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "3",
+        "--starttls",
+        "--user",
+        "alice:pw-s3cret",
+        "--require-tls",
+        "--require-auth",
+    ]);
+    // No STARTTLS: MAIL is refused.
+    let (code, out) = swaks(&serve.addr, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("530 5.7.0 Must issue a STARTTLS command first"),
+        "{out}"
+    );
+    // STARTTLS, a wrong password and --auth-optional (swaks goes on): MAIL is refused.
+    let (code, out) = swaks(
+        &serve.addr,
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "wrong",
+            "--auth-optional",
+        ],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("530 5.7.0 Authentication required"), "{out}");
+    // Both done: delivered.
+    let (code, out) = swaks(
+        &serve.addr,
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "pw-s3cret",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = serve.finish();
+    assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
+    assert!(
+        out.contains("MAIL only after TLS, MAIL only after AUTH"),
+        "{out}"
+    );
+}
+
+#[test]
+fn requirements_no_client_can_meet_are_refused_at_start() {
+    for (args, want) in [
+        (&["--require-tls"][..], "--require-tls needs TLS on offer"),
+        (
+            &["--require-tls", "--starttls", "--hide", "STARTTLS"][..],
+            "--require-tls needs TLS on offer",
+        ),
+        (
+            &["--require-auth"][..],
+            "--require-auth needs AUTH on offer",
+        ),
+        (
+            &["--require-auth", "--user", "a:b", "--hide", "AUTH"][..],
+            "--require-auth needs AUTH on offer",
+        ),
+    ] {
+        let mut a = vec!["serve", "--listen", "127.0.0.1:0"];
+        a.extend_from_slice(args);
+        let r = ehlo(&a);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}
+
 /// Run one send against `serve --fail SPEC` (plus `serve_extra`); the client's result.
 fn with_fault(spec: &str, serve_extra: &[&str], client_extra: &[&str]) -> (Run, String) {
     let mut args = vec!["--max-sessions", "1", "--fail", spec];

@@ -21,6 +21,8 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         users: a.user,
         accept_any_auth: a.accept_any_auth,
         auth_before_tls: a.auth_before_tls,
+        require_tls: a.require_tls,
+        require_auth: a.require_auth,
         faults: a.fail,
         delays: a.delay,
         hide: a.hide,

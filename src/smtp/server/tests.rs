@@ -839,6 +839,61 @@ fn tls_failure_closes() {
 }
 
 #[test]
+fn require_tls_and_require_auth_refuse_mail_until_done() {
+    // RFC 3207 §4 / RFC 4954 §6: 530 5.7.0 to MAIL until the client did STARTTLS / AUTH, so a
+    // client that skips a failed STARTTLS or AUTH cannot go on and send.
+    let good = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"));
+    let bad = format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0wrong"));
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        require_tls: true,
+        require_auth: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "530 5.7.0 Must issue a STARTTLS command first\r\n"
+    );
+    feed(&mut s, b"STARTTLS\r\n");
+    s.tls_established();
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "530 5.7.0 Authentication required\r\n"
+    );
+    assert!(feed(&mut s, bad.as_bytes()).text().starts_with("535 "));
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "530 5.7.0 Authentication required\r\n"
+    );
+    assert!(feed(&mut s, good.as_bytes()).text().starts_with("235 "));
+    let o = feed(
+        &mut s,
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\n",
+    );
+    assert_eq!(o.stored().len(), 1);
+
+    // Implicit TLS satisfies --require-tls; without it (the defaults) mail needs neither.
+    let (mut s, _) = session(ServerConfig {
+        tls: true,
+        require_tls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "250 2.1.0 Ok\r\n"
+    );
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    assert_eq!(
+        feed(&mut s, b"MAIL FROM:<a@x>\r\n").text(),
+        "250 2.1.0 Ok\r\n"
+    );
+}
+
+#[test]
 fn auth_waits_for_starttls() {
     let tls_cfg = || ServerConfig {
         starttls: true,
