@@ -518,28 +518,7 @@ async fn start_or_return(
         }))
     };
 
-    let config = ServerConfig {
-        hostname: opts.hostname.clone(),
-        lmtp: opts.lmtp,
-        starttls: opts.starttls,
-        tls: opts.tls_on_connect,
-        users: opts
-            .users
-            .iter()
-            .map(|(u, p)| (u.clone(), Secret::new(p.clone())))
-            .collect(),
-        accept_any_auth: opts.accept_any_auth,
-        auth_before_tls: opts.auth_before_tls,
-        require_tls: opts.require_tls,
-        require_auth: opts.require_auth,
-        max_size: opts.max_size,
-        faults,
-        seed: 0,
-        max_auth_failures: opts.max_auth_failures,
-        quirks: opts.quirks,
-        // --quiet drops the transcript: the session need not make it.
-        transcript: !opts.quiet,
-    };
+    let config = server_config(&opts, faults);
     // Reproducible only when asked: a fixed default seed would repeat every CRAM-MD5
     // challenge, so a captured response would replay. The seed in use is printed.
     let seed = opts.seed.unwrap_or_else(crate::net::conn::random_seed);
@@ -570,7 +549,7 @@ async fn start_or_return(
     }
     let _ = shared
         .events
-        .send((0, Event::info(describe(&opts, addr, seed))))
+        .send((0, Event::info(describe(&opts, &shared.config, addr, seed))))
         .await;
 
     let task = tokio::spawn(accept_loop(
@@ -589,6 +568,32 @@ async fn start_or_return(
         shutdown,
         task,
     })
+}
+
+/// The sessions' settings from the options (`faults` already parsed).
+fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
+    ServerConfig {
+        hostname: opts.hostname.clone(),
+        lmtp: opts.lmtp,
+        starttls: opts.starttls,
+        tls: opts.tls_on_connect,
+        users: opts
+            .users
+            .iter()
+            .map(|(u, p)| (u.clone(), Secret::new(p.clone())))
+            .collect(),
+        accept_any_auth: opts.accept_any_auth,
+        auth_before_tls: opts.auth_before_tls,
+        require_tls: opts.require_tls,
+        require_auth: opts.require_auth,
+        max_size: opts.max_size,
+        faults,
+        seed: 0,
+        max_auth_failures: opts.max_auth_failures,
+        quirks: opts.quirks,
+        // --quiet drops the transcript: the session need not make it.
+        transcript: !opts.quiet,
+    }
 }
 
 /// "cannot listen on ADDR: address in use", with what to do about it.
@@ -618,7 +623,9 @@ fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
     }
 }
 
-fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
+/// The start-up line. What is offered comes from the session's own rules (`config`), so a
+/// `--hide` is reflected: `--starttls --hide STARTTLS` offers no TLS and AUTH in plain text.
+fn describe(opts: &ServeOptions, config: &ServerConfig, addr: SocketAddr, seed: u64) -> String {
     let mut parts = vec![format!(
         "{} server listening on {addr}",
         if opts.lmtp { "LMTP" } else { "SMTP" }
@@ -626,20 +633,27 @@ fn describe(opts: &ServeOptions, addr: SocketAddr, seed: u64) -> String {
     if opts.tls_on_connect {
         parts.push("implicit TLS".into());
     }
-    if opts.starttls {
+    if config.offers_starttls() {
         parts.push("STARTTLS offered".into());
+    } else if opts.starttls {
+        parts.push("STARTTLS hidden (not offered)".into());
     }
-    if opts.accept_any_auth {
+    let accounts = opts.accept_any_auth || !opts.users.is_empty();
+    if accounts && !config.offers_auth() {
+        parts.push("AUTH hidden (not offered)".into());
+    } else if opts.accept_any_auth {
         parts.push("AUTH accepts anything".into());
     } else if !opts.users.is_empty() {
         parts.push(format!("AUTH for {} user(s)", opts.users.len()));
     }
-    if opts.starttls && (opts.accept_any_auth || !opts.users.is_empty()) {
-        parts.push(if opts.auth_before_tls {
-            "AUTH also before STARTTLS".into()
-        } else {
-            "AUTH after STARTTLS only".into()
-        });
+    if config.offers_auth() {
+        if config.auth_waits_for_starttls() {
+            parts.push("AUTH after STARTTLS only".into());
+        } else if config.offers_starttls() {
+            parts.push("AUTH also before STARTTLS".into());
+        } else if !opts.tls_on_connect {
+            parts.push("AUTH in plain text".into());
+        }
     }
     if opts.require_tls {
         parts.push("MAIL only after TLS".into());

@@ -639,3 +639,40 @@ async fn shutdown_says_421_to_open_sessions_and_leaves_no_partial_file() {
         "the close is in the transcript"
     );
 }
+
+#[test]
+fn the_start_up_line_says_what_the_sessions_offer() {
+    let line = |o: ServeOptions| {
+        let faults = Faults::parse(&o.faults, &o.delays, &o.hide).unwrap();
+        let config = super::server_config(&o, faults);
+        super::describe(&o, &config, "127.0.0.1:2525".parse().unwrap(), 1)
+    };
+    let starttls = || ServeOptions {
+        starttls: true,
+        ..opts()
+    };
+    let l = line(starttls());
+    assert!(l.contains("STARTTLS offered"), "{l}");
+    assert!(l.contains("AUTH after STARTTLS only"), "{l}");
+    // STARTTLS hidden: the sessions offer no TLS, and AUTH in plain text.
+    let l = line(ServeOptions {
+        hide: vec!["STARTTLS".into()],
+        ..starttls()
+    });
+    assert!(!l.contains("STARTTLS offered"), "{l}");
+    assert!(!l.contains("AUTH after STARTTLS"), "{l}");
+    assert!(l.contains("STARTTLS hidden (not offered)"), "{l}");
+    assert!(l.contains("AUTH in plain text"), "{l}");
+    // AUTH hidden: no AUTH "for 1 user(s)".
+    let l = line(ServeOptions {
+        hide: vec!["AUTH".into()],
+        ..starttls()
+    });
+    assert!(l.contains("AUTH hidden (not offered)"), "{l}");
+    assert!(!l.contains("user(s)") && !l.contains("AUTH after"), "{l}");
+    let l = line(ServeOptions {
+        auth_before_tls: true,
+        ..starttls()
+    });
+    assert!(l.contains("AUTH also before STARTTLS"), "{l}");
+}

@@ -131,6 +131,22 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Is STARTTLS offered before TLS (configured, the transport not already TLS, not hidden)?
+    /// The session and `ehlo serve`'s start-up line both ask here.
+    pub(crate) fn offers_starttls(&self) -> bool {
+        self.starttls && !self.tls && !self.faults.hides("STARTTLS")
+    }
+
+    /// Is AUTH offered at all (accounts or any credentials, not hidden)?
+    pub(crate) fn offers_auth(&self) -> bool {
+        (self.accept_any_auth || !self.users.is_empty()) && !self.faults.hides("AUTH")
+    }
+
+    /// Does AUTH wait for STARTTLS at the start of a session (see `Session::auth_needs_tls`)?
+    pub(crate) fn auth_waits_for_starttls(&self) -> bool {
+        self.offers_starttls() && !self.auth_before_tls
+    }
+
     /// The largest content accepted, in bytes: `max_size`, or no limit for 0.
     fn size_limit(&self) -> usize {
         match self.max_size {
@@ -1062,7 +1078,7 @@ impl Session {
     }
 
     fn auth_offered(&self) -> bool {
-        (self.cfg.accept_any_auth || !self.cfg.users.is_empty()) && !self.hidden("AUTH")
+        self.cfg.offers_auth()
     }
 
     /// RFC 4954 §4 advises against plaintext AUTH where TLS is available, and RFC 3207 §4 lets a
@@ -1073,7 +1089,7 @@ impl Session {
     }
 
     fn starttls_offered(&self) -> bool {
-        self.cfg.starttls && !self.tls && !self.hidden("STARTTLS")
+        !self.tls && self.cfg.offers_starttls()
     }
 
     fn hello(&mut self, arg: String, kind: HelloKind) {
