@@ -271,7 +271,7 @@ enum Mode {
     /// [`ServerAction::Store`] issued; waiting for [`Session::stored`] before replying to the
     /// content (pipelined input is kept, not processed).
     WaitStore { id: String, rcpts: Vec<RcptOutcome> },
-    /// A 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
+    /// A 4xx or 5xx greeting was sent: 503 to everything but QUIT (RFC 5321 §3.1).
     NoService,
     /// Over.
     Closed,
@@ -406,7 +406,9 @@ impl Session {
                 FaultAction::Drop => self.close(),
                 FaultAction::Reply { code, .. } => {
                     self.fault_reply(&f);
-                    if code >= 500 {
+                    // RFC 5321 §3.1: a greeting other than 220 (554, or a 4xx such as 450)
+                    // refuses service; a 421 has already closed.
+                    if code >= 400 && !matches!(self.mode, Mode::Closed) {
                         self.mode = Mode::NoService;
                     }
                 }

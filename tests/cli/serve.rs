@@ -939,6 +939,44 @@ fn raw_reply(r: &mut BufReader<std::net::TcpStream>) -> String {
     }
 }
 
+/// A `--fail connect=450` greeting refuses service like a 554 (RFC 5321 §3.1): a client that
+/// ignores it and goes on gets 503 to everything, and no message is stored.
+#[test]
+fn a_4xx_greeting_serves_no_mail() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("md");
+    let serve = Serve::start(&[
+        "--max-sessions",
+        "1",
+        "--fail",
+        "connect=450",
+        "--maildir",
+        s(&md),
+    ]);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("450 "));
+    for line in [
+        "EHLO c.test",
+        "MAIL FROM:<a@c.test>",
+        "RCPT TO:<b@serve.test>",
+        "DATA",
+    ] {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let got = raw_reply(&mut r);
+        assert!(got.starts_with("503 "), "{line}: {got}");
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    assert!(raw_reply(&mut r).starts_with("221 "));
+    let (_, out) = serve.finish();
+    assert!(!out.contains("queued as"), "{out}");
+    let stored = std::fs::read_dir(md.join("new")).map_or(0, |d| d.count());
+    assert_eq!(stored, 0, "{out}");
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.

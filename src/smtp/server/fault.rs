@@ -49,7 +49,8 @@ noop, vrfy, quit; with --lmtp also lmtp-rcpt (one recipient's reply after the co
 the others get 250). #N: only the Nth such command of each connection (lmtp-rcpt: the Nth
 recipient of the transaction; connect happens once). Without X.Y.Z the reply carries the class's
 X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo; X.Y.Z's class must be the
-code's (RFC 3463). A 421 reply also closes the connection. The first matching spec wins: one
+code's (RFC 3463). A 421 reply also closes the connection; another connect reply leaves it
+open with no service (503 to all but QUIT, RFC 5321 §3.1). The first matching spec wins: one
 that could never apply (connect#2, rcpt#2 after rcpt) is refused. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
 lmtp-rcpt#2=552:5.2.2";
 

@@ -1091,6 +1091,21 @@ fn fault_connect() {
     );
     assert_eq!(feed(&mut s, b"QUIT\r\n").text(), "221 2.0.0 Bye\r\n");
 
+    // A 4xx greeting other than 421 refuses service too (RFC 5321 §3.1, §4.2.1: the client
+    // must not go on): no mail is taken, nothing is stored.
+    let (mut s, o) = faulty(&["connect=450"]);
+    assert!(o.text().starts_with("450 "), "{}", o.text());
+    assert!(o.actions.is_empty());
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+    );
+    assert_eq!(
+        o.text(),
+        "503 5.5.1 Error: no SMTP service here\r\n".repeat(6) + "221 2.0.0 Bye\r\n"
+    );
+    assert!(o.stored().is_empty());
+
     let (s, o) = faulty(&["connect=drop"]);
     assert!(o.bytes.is_empty());
     assert_eq!(o.actions, vec![ServerAction::Close]);
