@@ -236,7 +236,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate (PEM) [default: a generated self-signed one]')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Accept these credentials for AUTH (repeatable)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Accept these credentials for AUTH (repeatable, one per name)')
             [CompletionResult]::new('--fail', '--fail', [CompletionResultType]::ParameterName, 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Wait before answering a command (repeatable), e.g. data:2000')
             [CompletionResult]::new('--hide', '--hide', [CompletionResultType]::ParameterName, 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING')

@@ -232,7 +232,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --listen 'Address to listen on (port 0 picks a free port)'
             cand --tls-cert 'Certificate (PEM) [default: a generated self-signed one]'
             cand --tls-key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)'
-            cand --user 'Accept these credentials for AUTH (repeatable)'
+            cand --user 'Accept these credentials for AUTH (repeatable, one per name)'
             cand --fail 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421'
             cand --delay 'Wait before answering a command (repeatable), e.g. data:2000'
             cand --hide 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING'

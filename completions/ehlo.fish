@@ -237,7 +237,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this mess
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable, one per name)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hide -d 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING' -r

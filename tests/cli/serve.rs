@@ -661,6 +661,27 @@ fn require_tls_and_require_auth_stop_a_client_that_goes_on_regardless() {
 }
 
 #[test]
+fn a_malformed_or_repeated_user_is_refused_without_echoing_the_password() {
+    for args in [
+        &["--user", "alice=Sup3rSecret"][..],
+        &[
+            "--user",
+            "alice:Sup3rSecret",
+            "--user",
+            "alice:Sup3rSecret2",
+        ][..],
+    ] {
+        let mut a = vec!["serve", "--listen", "127.0.0.1:0"];
+        a.extend_from_slice(args);
+        let r = ehlo(&a);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.stderr.contains("--user"), "{}", r.stderr);
+        assert!(!r.all().contains("Sup3rSecret"), "{args:?}: {}", r.all());
+        assert!(!r.all().contains("listening"), "{}", r.all());
+    }
+}
+
+#[test]
 fn requirements_no_client_can_meet_are_refused_at_start() {
     for (args, want) in [
         (&["--require-tls"][..], "--require-tls needs TLS on offer"),

@@ -12,13 +12,14 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         .transpose()
         .map_err(|_| usage("--max-sessions: too large"))?;
     check_hostname(&a.hostname)?;
+    let users = parse_users(&a.user)?;
     Ok(ServeOptions {
         listen: a.listen,
         tls_on_connect: a.tls_on_connect,
         starttls: a.starttls,
         cert: a.tls_cert,
         key: a.tls_key,
-        users: a.user,
+        users,
         accept_any_auth: a.accept_any_auth,
         auth_before_tls: a.auth_before_tls,
         require_tls: a.require_tls,
@@ -42,6 +43,41 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
+}
+
+/// `--user NAME:PASS` (repeatable): the name is everything before the first `:`, the password
+/// the rest. A malformed value is refused without quoting it (it may be a password typed with
+/// the wrong separator); a name given twice is refused, not silently shadowed.
+fn parse_users(values: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut users: Vec<(String, String)> = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let Some((name, pass)) = v.split_once(':').filter(|(name, _)| !name.is_empty()) else {
+            return Err(usage(format!(
+                "--user (the {}): expected NAME:PASS, a name, a colon, then the password (the value is not shown: it may hold a password)",
+                ordinal(i + 1)
+            )));
+        };
+        if users.iter().any(|(u, _)| u == name) {
+            return Err(usage(format!(
+                "--user {}: the name is given twice (one password per name)",
+                name.escape_debug()
+            )));
+        }
+        users.push((name.to_string(), pass.to_string()));
+    }
+    Ok(users)
+}
+
+/// "1st", "2nd", "3rd", "4th", … (for naming the n-th `--user`).
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix} one")
 }
 
 /// `--hostname` goes into the banner and the EHLO reply (and the self-signed certificate): a

@@ -1154,6 +1154,39 @@ fn serve_hostname_must_be_a_domain_or_address_literal() {
 }
 
 #[test]
+fn serve_users_are_checked_without_showing_the_password_and_once_per_name() {
+    let Ok(Mode::Serve(o)) = mode(&["serve", "--user", "alice:pa:ss", "--user", "bob:"]) else {
+        panic!("serve")
+    };
+    assert_eq!(
+        o.users,
+        [
+            ("alice".to_string(), "pa:ss".to_string()),
+            ("bob".to_string(), String::new())
+        ]
+    );
+    // A malformed value (a password typed with the wrong separator) is never repeated.
+    for bad in ["alice=Sup3rSecret", ":Sup3rSecret", "Sup3rSecret"] {
+        let e = err(&["serve", "--user", "bob:x", "--user", bad]);
+        assert!(
+            e.contains("--user (the 2nd one): expected NAME:PASS"),
+            "{e}"
+        );
+        assert!(!e.contains("Sup3rSecret"), "{e}");
+    }
+    // A name given twice: refused (the second password was ignored, the count said 2).
+    let e = err(&[
+        "serve",
+        "--user",
+        "alice:pw-first",
+        "--user",
+        "alice:pw-second",
+    ]);
+    assert!(e.contains("--user alice: the name is given twice"), "{e}");
+    assert!(!e.contains("pw-"), "{e}");
+}
+
+#[test]
 fn extension_and_transport_flags() {
     let c = send(&["-t", "a@x.test", "-s", "h"]);
     assert_eq!(c.connect.link.transport, Transport::Tcp);
