@@ -179,7 +179,8 @@ pub struct StoredMessage {
     pub(crate) auth_user: Option<String>,
     /// EHLO/HELO/LHLO argument.
     pub(crate) helo: Option<String>,
-    /// Did the content contain a bare CR or LF (SMTP smuggling evidence)?
+    /// Did the content contain a bare CR or LF? In DATA content that is SMTP smuggling
+    /// evidence (a warning); BDAT content may hold them.
     pub(crate) bare_newlines: bool,
 }
 
@@ -1781,7 +1782,9 @@ impl Session {
             self.discard_content();
             return;
         };
-        if bare_newlines {
+        // SMTP smuggling hides a second end-of-data marker in DATA content; BDAT content has
+        // none (RFC 3030 §2), and BODY=BINARYMIME content may hold any octet.
+        if bare_newlines && !tx.bdat {
             self.events.push_back(Event::warning(
                 "the message content contains a bare CR or LF (SMTP smuggling evidence)",
             ));

@@ -1851,7 +1851,27 @@ fn bdat_bare_newlines_across_chunks() {
         let m = &o.stored()[0];
         assert_eq!(m.bare_newlines, bare, "{chunks:?}");
         assert_eq!(m.content, chunks.concat());
+        // BDAT content has no end-of-data marker to smuggle past (RFC 3030 §2), and with
+        // BODY=BINARYMIME any octet is fine: no smuggling warning.
+        assert!(
+            !o.events
+                .iter()
+                .any(|e| matches!(e, Event::Warning { message } if message.contains("smuggling"))),
+            "{chunks:?}: {:?}",
+            o.events
+        );
     }
+    let (mut s, _) = session(cfg());
+    let o = feed(
+        &mut s,
+        b"EHLO c\r\nMAIL FROM:<a@x> BODY=BINARYMIME\r\nRCPT TO:<b@y>\r\nBDAT 5 LAST\r\na\nb\rc",
+    );
+    assert_eq!(o.stored()[0].content, b"a\nb\rc");
+    assert!(
+        !o.events.iter().any(|e| matches!(e, Event::Warning { .. })),
+        "{:?}",
+        o.events
+    );
 }
 
 #[test]
