@@ -1004,6 +1004,9 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
         Deviation::BareLf => {
             "reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8)".to_string()
         }
+        Deviation::BareLfCommand => {
+            "command line from the client ended in a bare LF instead of CRLF (RFC 5321 §2.3.8; taken as the line end)".to_string()
+        }
         Deviation::BareCr => "reply line contains a CR that is not followed by LF".to_string(),
         Deviation::MixedCodes { first, found } => format!(
             "multi-line reply switched from code {first} to {found} (RFC 5321 §4.2.1: one code per reply)"

@@ -67,7 +67,7 @@
 //! "hint": string | null, "severity": "ok" | "notice" | "transient" | "permanent" | null}`.
 //!
 //! A **deviation** is an object with `kind` and, depending on it, more members: `bare_lf`,
-//! `bare_cr`, `mixed_codes` (`first`, `found`), `missing_code` (`line`), `odd_code` (`code`),
+//! `bare_lf_command` (`ehlo serve`: a client's command line), `bare_cr`, `mixed_codes` (`first`, `found`), `missing_code` (`line`), `odd_code` (`code`),
 //! `bad_separator` (`line`), `overlong_line` (`len`, `limit`), `reply_too_large` (`bytes`, `lines`, `unfinished_line`, `max_bytes`, `max_lines`),
 //! `not_utf8`, `enhanced_class_mismatch` (`code`, `enhanced`), `truncated_at_close`,
 //! `start_tls_injection` (`bytes`: byte payload), `unsolicited_reply`, `early_reply`, `long_reply_line` (`len`).

@@ -99,6 +99,9 @@ impl Phase {
 pub enum Deviation {
     /// A reply line ended in a bare LF instead of CRLF (RFC 5321 §2.3.8).
     BareLf,
+    /// (`ehlo serve`) A command line from the client ended in a bare LF instead of CRLF (RFC
+    /// 5321 §2.3.8); taken as the line end, as Postfix and Exim do.
+    BareLfCommand,
     /// A CR that was not followed by LF inside a line.
     BareCr,
     /// A line of a multi-line reply carried a different code than the first line (RFC 5321 §4.2.1).

@@ -319,6 +319,8 @@ pub(crate) struct Session {
     /// Phase of the command being answered.
     phase: Phase,
     bare_lf_seen: bool,
+    /// The line being handled ended in a bare LF: [`Deviation::BareLfCommand`] to record.
+    bare_lf_pending: bool,
     greeted: bool,
     /// Failed AUTH attempts so far.
     auth_failures: u32,
@@ -360,6 +362,7 @@ impl Session {
             pending_delay: None,
             phase: Phase::Banner,
             bare_lf_seen: false,
+            bare_lf_pending: false,
             greeted: false,
             auth_failures: 0,
             units_read: 0,
@@ -753,12 +756,10 @@ impl Session {
                     if line.last() == Some(&b'\r') {
                         line.pop();
                     } else if !self.bare_lf_seen {
-                        // Recorded once per session: enough to show the client does it.
+                        // Recorded once per session (enough to show the client does it), by
+                        // `line` once the command and so its phase are known.
                         self.bare_lf_seen = true;
-                        self.events.push_back(Event::Deviation {
-                            deviation: Deviation::BareLf,
-                            phase: self.phase,
-                        });
+                        self.bare_lf_pending = true;
                     }
                     return Some(line);
                 }
@@ -795,6 +796,7 @@ impl Session {
             let Mode::Auth(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
                 return;
             };
+            self.bare_lf_deviation(Phase::Auth);
             self.auth_line(step, line);
             return;
         }
@@ -804,6 +806,7 @@ impl Session {
             Err(_) => Phase::Other,
         };
         self.phase = phase;
+        self.bare_lf_deviation(phase);
         // A line after an AUTH that is no command but reads as a SASL response (the client went
         // on with its exchange after a refusal, or pipelined past its end) is a credential.
         let sasl_response = self.after_auth_line
@@ -870,6 +873,16 @@ impl Session {
                 );
             }
             Ok(cmd) => self.command(cmd),
+        }
+    }
+
+    /// Record a pending bare-LF line end, in the phase of the command it ended.
+    fn bare_lf_deviation(&mut self, phase: Phase) {
+        if std::mem::take(&mut self.bare_lf_pending) {
+            self.events.push_back(Event::Deviation {
+                deviation: Deviation::BareLfCommand,
+                phase,
+            });
         }
     }
 

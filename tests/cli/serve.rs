@@ -998,6 +998,33 @@ fn a_4xx_greeting_serves_no_mail() {
     assert_eq!(stored, 0, "{out}");
 }
 
+/// A bare LF ends a command line (as with Postfix and Exim) and is reported as the client's,
+/// in the phase of the command it ended.
+#[test]
+fn a_bare_lf_command_line_is_reported_as_the_clients() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("220 "));
+    w.write_all(b"EHLO c.test\r\n").unwrap();
+    raw_reply(&mut r);
+    w.write_all(b"MAIL FROM:<a@c.test>\n").unwrap();
+    assert!(raw_reply(&mut r).starts_with("250 "));
+    w.write_all(b"QUIT\r\n").unwrap();
+    raw_reply(&mut r);
+    let (_, out) = serve.finish();
+    assert!(
+        out.contains(
+            "deviation during MAIL: command line from the client ended in a bare LF instead of CRLF"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("reply line ended"), "{out}");
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.

@@ -322,6 +322,23 @@ fn bare_lf_command_lines_are_accepted_with_a_deviation() {
         .filter(|e| matches!(e, Event::Deviation { .. }))
         .collect();
     assert_eq!(devs.len(), 1, "recorded once per session");
+    // A client's command line, not a reply, in the phase of the command it ended (not the
+    // one before).
+    let (mut s, _) = session(cfg());
+    let o = feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\n");
+    let devs: Vec<_> = o
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Deviation { deviation, phase } => Some((deviation.clone(), *phase)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(devs, [(Deviation::BareLfCommand, Phase::Mail)]);
+    assert_eq!(
+        crate::render::human::describe_deviation(&Deviation::BareLfCommand),
+        "command line from the client ended in a bare LF instead of CRLF (RFC 5321 §2.3.8; taken as the line end)"
+    );
 }
 
 #[test]
