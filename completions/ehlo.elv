@@ -243,7 +243,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --hostname 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])'
             cand --max-sessions 'Exit after N sessions, for scripts and tests'
             cand --max-connections 'Open connections allowed at once; one more is answered 421 4.7.0 and closed'
-            cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off'
+            cand --idle-timeout 'Time allowed for each complete command, twice that for a message''s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off'
             cand --max-auth-failures 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit'
             cand --quirk 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced'
             cand --greet-pause 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen''s greet wait does; 0 = greet at once'

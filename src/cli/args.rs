@@ -1728,7 +1728,7 @@ pub(crate) struct ServeArgs {
     pub(crate) max_connections: u64,
 
     /// Time allowed for each complete command, twice that for a message's content, then 421
-    /// 4.4.2 (RFC 5321 §4.5.3.2.7); 0 turns it off
+    /// 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub(crate) idle_timeout: Duration,
 

@@ -16,7 +16,7 @@
 //! line, however its bytes trickle in, and twice that for a message's content (§4.5.3.2.6
 //! allows 10 minutes), then `421 4.4.2`; the same limit for a client to take any byte of our
 //! replies (one that sends and never reads is closed, and nothing is read from it meanwhile);
-//! 30 seconds per TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
+//! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
 //! `smtp::server`).
 
 mod store;
@@ -56,8 +56,6 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 const MAX_REFUSING: usize = 64;
 /// Bytes read from a connection at a time.
 const READ_BUF: usize = 16 * 1024;
-/// Time allowed for a TLS handshake.
-pub(crate) const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time the open sessions get to say `421 4.3.2` and close when the server stops; those still
 /// busy after it (a TLS handshake, a client that reads nothing) are ended without it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -938,12 +936,15 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                 emit(Event::TlsAccepted { info }).await;
                 Conn::Tls(Box::new(s))
             }
-            Err(reason) => {
+            Err(failed) => {
                 emit(Event::TlsFailed {
-                    reason: Hint::plain(reason),
+                    reason: failed.reason,
                 })
                 .await;
-                emit(Event::Closed { expected: false }).await;
+                emit(Event::Closed {
+                    expected: failed.server_closed,
+                })
+                .await;
                 return;
             }
         }
@@ -1040,14 +1041,17 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
                                 conn = Conn::Tls(Box::new(s));
                                 session.tls_established();
                             }
-                            Err(reason) => {
+                            Err(failed) => {
                                 emit(Event::TlsFailed {
-                                    reason: Hint::plain(reason),
+                                    reason: failed.reason,
                                 })
                                 .await;
                                 session.tls_failed();
                                 drain_events(&mut session, &emit).await;
-                                emit(Event::Closed { expected: false }).await;
+                                emit(Event::Closed {
+                                    expected: failed.server_closed,
+                                })
+                                .await;
                                 return;
                             }
                         }
@@ -1175,23 +1179,46 @@ where
     }
 }
 
-/// The server handshake under [`TLS_TIMEOUT`], described from the server's side: the SNI
-/// received and whether a client certificate was asked for (never "SNI sent").
+/// A server handshake that did not complete.
+struct HandshakeFailed {
+    /// Why, without the "TLS handshake failed:" the renderer puts before it.
+    reason: Hint,
+    /// The server ended it (the client took too long), rather than the client or an error.
+    server_closed: bool,
+}
+
+/// The server handshake, within `--idle-timeout` (none when that is 0) like any other wait for
+/// the client, described from the server's side: the SNI received and whether a client
+/// certificate was asked for (never "SNI sent").
 async fn handshake(
     shared: &Shared,
     tcp: TcpStream,
-) -> Result<(SslStream<TcpStream>, AcceptedTls), String> {
-    let Some(acc) = &shared.acceptor else {
-        return Err("TLS is not configured".into());
+) -> Result<(SslStream<TcpStream>, AcceptedTls), HandshakeFailed> {
+    let failed = |reason: Hint| HandshakeFailed {
+        reason,
+        server_closed: false,
     };
-    let (s, info) = match tokio::time::timeout(TLS_TIMEOUT, crate::net::tls::accept(tcp, acc)).await
-    {
-        Ok(r) => r.map_err(|e| e.to_string())?,
+    let Some(acc) = &shared.acceptor else {
+        return Err(failed(Hint::plain("TLS is not configured")));
+    };
+    let accept = crate::net::tls::accept(tcp, acc);
+    let done = if shared.idle_timeout.is_zero() {
+        Ok(accept.await)
+    } else {
+        tokio::time::timeout(shared.idle_timeout, accept).await
+    };
+    let (s, info) = match done {
+        Ok(Ok(r)) => r,
+        Ok(Err(crate::net::tls::TlsError::Handshake(reason))) => return Err(failed(reason)),
+        Ok(Err(e)) => return Err(failed(Hint::plain(e.to_string()))),
         Err(_) => {
-            return Err(format!(
-                "handshake timed out after {}s",
-                TLS_TIMEOUT.as_secs()
-            ));
+            return Err(HandshakeFailed {
+                reason: Hint::plain(format!(
+                    "the client did not finish it within {} s (--idle-timeout): closing the connection",
+                    shared.idle_timeout.as_secs_f64()
+                )),
+                server_closed: true,
+            });
         }
     };
     let requested = acc

@@ -676,3 +676,71 @@ fn the_start_up_line_says_what_the_sessions_offer() {
     });
     assert!(l.contains("AUTH also before STARTTLS"), "{l}");
 }
+
+/// A client that starts TLS and then says nothing is closed after `--idle-timeout` (not a
+/// fixed 30 s), reported as the server closing it, with "TLS handshake failed" said once.
+#[tokio::test]
+async fn a_stalled_tls_handshake_ends_after_the_idle_timeout() {
+    let limit = Duration::from_millis(400);
+    let (h, cap) = serve(ServeOptions {
+        starttls: true,
+        idle_timeout: limit,
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO c\r\n").await;
+    assert!(say(&mut s, "STARTTLS\r\n").await.starts_with("220 "));
+    let since = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("closed within the idle timeout")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    let waited = since.elapsed();
+    assert!(waited >= limit - Duration::from_millis(20), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    h.shutdown().await;
+    let events = cap.events();
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            Event::TlsFailed { reason } => Some(reason.words(|_| String::new())),
+            _ => None,
+        })
+        .expect("a TlsFailed event");
+    assert!(!reason.contains("TLS handshake failed"), "{reason}");
+    assert!(reason.contains("--idle-timeout"), "{reason}");
+    assert!(reason.contains("closing the connection"), "{reason}");
+    assert!(
+        events.contains(&Event::Closed { expected: true }),
+        "{events:?}"
+    );
+    assert!(!events.contains(&Event::Closed { expected: false }));
+
+    // A client that gives up in the handshake: its close, with the reason said once.
+    let (h, cap) = serve(ServeOptions {
+        starttls: true,
+        ..opts()
+    })
+    .await;
+    let mut s = TcpStream::connect(h.addr()).await.unwrap();
+    reply(&mut s).await;
+    say(&mut s, "EHLO c\r\n").await;
+    assert!(say(&mut s, "STARTTLS\r\n").await.starts_with("220 "));
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.shutdown().await;
+    let events = cap.events();
+    let reason = events
+        .iter()
+        .find_map(|e| match e {
+            Event::TlsFailed { reason } => Some(reason.words(|_| String::new())),
+            _ => None,
+        })
+        .expect("a TlsFailed event");
+    assert!(!reason.starts_with("TLS handshake failed"), "{reason}");
+    assert!(events.contains(&Event::Closed { expected: false }));
+}
