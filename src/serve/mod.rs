@@ -399,6 +399,9 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
             "--tls-on-connect and --starttls exclude each other".into(),
         ));
     }
+    if let Some(why) = dead_fault(opts, &faults) {
+        return Err(Error::Usage(why));
+    }
     // A requirement no client can meet would refuse every message: say so at start.
     if opts.require_tls && !(opts.tls_on_connect || (opts.starttls && !faults.hides("STARTTLS"))) {
         return Err(Error::Usage(
@@ -566,6 +569,43 @@ async fn start_or_return(
         shutdown,
         task,
     })
+}
+
+/// A `--fail`/`--delay` whose command the sessions never run to that point with these options:
+/// refused at start rather than silently never applied.
+fn dead_fault(opts: &ServeOptions, faults: &Faults) -> Option<String> {
+    use crate::smtp::server::Point;
+    let starttls = opts.starttls && !faults.hides("STARTTLS");
+    let auth = (opts.accept_any_auth || !opts.users.is_empty()) && !faults.hides("AUTH");
+    let dead = [
+        (
+            Point::StartTls,
+            !starttls,
+            "starttls",
+            "needs --starttls (and no --hide STARTTLS): STARTTLS is otherwise refused before any fault",
+        ),
+        (
+            Point::Auth,
+            !auth,
+            "auth",
+            "needs --user or --accept-any-auth (and no --hide AUTH): AUTH is otherwise refused before any fault",
+        ),
+        (
+            Point::Vrfy,
+            opts.quirks.disclose_users,
+            "vrfy",
+            "cannot apply with --quirk disclose-users, which answers VRFY itself",
+        ),
+        (
+            Point::Bdat,
+            faults.hides("CHUNKING"),
+            "bdat",
+            "cannot apply with --hide CHUNKING: BDAT is then refused before any fault",
+        ),
+    ];
+    dead.iter()
+        .find(|(point, never, _, _)| *never && faults.uses(*point))
+        .map(|(_, _, name, why)| format!("--fail/--delay {name} {why}"))
 }
 
 /// The sessions' settings from the options (`faults` already parsed).

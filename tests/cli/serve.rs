@@ -1096,6 +1096,29 @@ fn impossible_faults_and_bad_hostnames_are_refused_at_start() {
             &["--fail", "rcpt=550:5.1.1", "--fail", "rcpt#2=452"][..],
             "can never apply",
         ),
+        (
+            &["--fail", "connect=421", "--fail", "banner=silent"][..],
+            "can never apply",
+        ),
+        (
+            &["--fail", "banner=silent", "--fail", "connect=421"][..],
+            "can never apply",
+        ),
+        (&["--fail", "starttls=454"][..], "starttls needs --starttls"),
+        (
+            &["--fail", "starttls=454", "--starttls", "--hide", "STARTTLS"][..],
+            "starttls needs --starttls",
+        ),
+        (&["--fail", "auth=535"][..], "auth needs --user"),
+        (&["--delay", "auth:500"][..], "auth needs --user"),
+        (
+            &["--fail", "vrfy=550", "--quirk", "disclose-users"][..],
+            "--quirk disclose-users",
+        ),
+        (
+            &["--fail", "bdat=452", "--hide", "CHUNKING"][..],
+            "--hide CHUNKING",
+        ),
         (&["--hostname", "mx.test\r\n250 injected"][..], "--hostname"),
         (&["--hostname", ""][..], "--hostname"),
         (&["--hostname", "mx test"][..], "--hostname"),

@@ -51,8 +51,17 @@ recipient of the transaction; connect happens once). Without X.Y.Z the reply car
 X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo; X.Y.Z's class must be the
 code's (RFC 3463). A 421 reply also closes the connection; another connect reply leaves it
 open with no service (503 to all but QUIT, RFC 5321 §3.1). The first matching spec wins: one
-that could never apply (connect#2, rcpt#2 after rcpt) is refused. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
+that could never apply (connect#2, rcpt#2 after rcpt, banner=silent with connect=…, starttls
+without --starttls, auth without --user) is refused. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
 lmtp-rcpt#2=552:5.2.2";
+
+/// A `connect` fault and a banner mode given together: the fault is the greeting, so the banner
+/// mode could never apply, whichever came first.
+fn banner_conflict(banner: &str, connect: &str) -> FaultError {
+    FaultError(format!(
+        "--fail {banner:?} can never apply with --fail {connect:?}: the connect fault replaces the greeting (give one)"
+    ))
+}
 
 /// Extensions `--hide` understands (`ESMTP` makes EHLO fail so clients fall back to HELO).
 pub(crate) const HIDEABLE: &[&str] = &[
@@ -196,6 +205,8 @@ pub(crate) struct Faults {
     pub(crate) trickle: Option<u64>,
     /// Banner behaviour.
     pub(crate) banner: BannerMode,
+    /// The `--fail` spec that set `banner`, if any.
+    banner_spec: Option<String>,
     /// Upper-cased extensions not to advertise.
     pub(crate) hide: Vec<String>,
 }
@@ -303,13 +314,9 @@ impl Faults {
                 self.trickle = Some(1000);
                 return Ok(());
             }
-            "banner=silent" | "connect=silent" => {
-                self.banner = BannerMode::Silent;
-                return Ok(());
-            }
+            "banner=silent" | "connect=silent" => return self.set_banner(BannerMode::Silent, s),
             "banner=garbage" | "connect=garbage" => {
-                self.banner = BannerMode::Garbage;
-                return Ok(());
+                return self.set_banner(BannerMode::Garbage, s);
             }
             _ => {}
         }
@@ -382,6 +389,11 @@ impl Faults {
                 text,
             }
         };
+        if point == Point::Connect
+            && let Some(banner) = &self.banner_spec
+        {
+            return Err(banner_conflict(banner, s));
+        }
         if let Some(earlier) = self
             .faults
             .iter()
@@ -398,6 +410,22 @@ impl Faults {
             action,
             spec: s.to_string(),
         });
+        Ok(())
+    }
+
+    /// `banner=silent` / `banner=garbage`: the greeting, so one of them at most, and not with a
+    /// `connect` fault (which replaces the greeting before the banner mode is looked at).
+    fn set_banner(&mut self, mode: BannerMode, spec: &str) -> Result<(), FaultError> {
+        if let Some(earlier) = &self.banner_spec {
+            return Err(FaultError(format!(
+                "--fail {spec:?} and --fail {earlier:?} both say what the greeting is: give one"
+            )));
+        }
+        if let Some(f) = self.faults.iter().find(|f| f.point == Point::Connect) {
+            return Err(banner_conflict(spec, &f.spec));
+        }
+        self.banner = mode;
+        self.banner_spec = Some(spec.to_string());
         Ok(())
     }
 
@@ -465,6 +493,26 @@ mod tests {
     fn p(f: &[&str]) -> Result<Faults, FaultError> {
         let v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
         Faults::parse(&v, &[], &[])
+    }
+
+    #[test]
+    fn a_banner_mode_with_a_connect_fault_is_refused_in_either_order() {
+        // The connect fault replaces the greeting, so the banner mode never applies: "the
+        // first match wins" would be false for `banner=silent` given first.
+        for specs in [
+            &["connect=421", "banner=silent"][..],
+            &["banner=silent", "connect=421"],
+            &["banner=garbage", "connect=drop"],
+            &["connect=554:5.7.1", "connect=garbage"],
+        ] {
+            let e = p(specs).unwrap_err().0;
+            assert!(e.contains("can never apply"), "{specs:?}: {e}");
+            assert!(e.contains("replaces the greeting"), "{specs:?}: {e}");
+        }
+        let e = p(&["banner=silent", "banner=garbage"]).unwrap_err().0;
+        assert!(e.contains("give one"), "{e}");
+        assert_eq!(p(&["banner=silent"]).unwrap().banner, BannerMode::Silent);
+        assert_eq!(p(&["connect=421", "rcpt=550"]).unwrap().faults.len(), 2);
     }
 
     #[test]
