@@ -1830,7 +1830,18 @@ impl Session {
                 }
             })
             .collect();
-        let delivered: Vec<String> = outcomes
+        // A recipient whose fault closes the connection (drop, 421) leaves the ones after it
+        // unanswered, and an unanswered recipient has not got the message (RFC 2033 §4.2): it
+        // is stored only for those answered 250.
+        let closes = |f: &Fault| match f.action {
+            FaultAction::Drop => true,
+            FaultAction::Reply { code, .. } => code == 421,
+        };
+        let answered = outcomes
+            .iter()
+            .position(|o| o.fault.as_ref().is_some_and(closes))
+            .unwrap_or(outcomes.len());
+        let delivered: Vec<String> = outcomes[..answered]
             .iter()
             .filter(|o| o.fault.is_none())
             .map(|o| o.rcpt.clone())

@@ -1697,6 +1697,23 @@ fn lmtp_rcpt_drop_closes_after_the_earlier_replies() {
         .collect();
     assert_eq!(dots, vec![250]);
     assert!(o.actions.contains(&ServerAction::Close));
+    // d@y is never answered: the client must take the message as not delivered to it
+    // (RFC 2033 §4.2), so it is not stored for d@y either; likewise after a 421.
+    assert_eq!(o.stored()[0].rcpts, vec!["b@y".to_string()]);
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt#2=421"]);
+    let o = feed(&mut s, LMTP_THREE);
+    assert!(
+        o.text()
+            .ends_with("421 4.0.0 <c@y> Fault injected by ehlo serve (--fail lmtp-rcpt#2=421)\r\n"),
+        "{}",
+        o.text()
+    );
+    assert_eq!(o.stored()[0].rcpts, vec!["b@y".to_string()]);
+    // The first recipient closes: nobody is answered, nothing is stored.
+    let (mut s, _) = lmtp_faulty(&["lmtp-rcpt#1=421"]);
+    let o = feed(&mut s, LMTP_THREE);
+    assert!(o.stored().is_empty());
+    assert!(s.is_closed());
 }
 
 #[test]
