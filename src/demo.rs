@@ -70,6 +70,13 @@ async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Su
     // directory someone else made in its place is never used.
     let tmp = std::env::temp_dir();
     let (dir, files) = prepare_certificate(&tmp);
+    // The password as the printed command reads it (--auth-password-file), so it is never shown.
+    let password_path = dir.join("password");
+    let files = files.and_then(|p| {
+        std::fs::write(&password_path, format!("{PASSWORD}\n"))
+            .map(|()| p)
+            .map_err(|e| e.to_string())
+    });
     let (cert_path, key_path) = match files {
         Ok(p) => p,
         Err(e) => {
@@ -116,21 +123,28 @@ async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Su
         }
     };
     let port = server.addr().port();
-    say(
-        renderer.as_mut(),
-        &format!(
-            "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
-             '{USER}'; it refuses nobody@demo.test). The send below is what \
-             `ehlo --server localhost:{port} --tls --tls-ca-path CERT --auth --auth-user {USER} \
-             --to bob@demo.test,nobody@demo.test` prints:"
-        ),
-    );
     let mut message = String::new();
     message.push_str("From: Alice <alice@demo.test>\n");
     message.push_str("To: bob@demo.test, nobody@demo.test\n");
     message.push_str("Subject: ehlo demo\n");
     message.push_str("Message-Id: <demo@ehlo.test>\n\n");
     message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
+    // The one-shot send that does exactly what follows: every setting of `plan` and `connect`
+    // below as a flag, the message as --data TEXT (a literal \n is a line break there).
+    say(
+        renderer.as_mut(),
+        &format!(
+            "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
+             '{USER}'; it refuses nobody@demo.test). The send below is what \
+             `ehlo --server localhost:{port} --tls --tls-ca-path {cert} --auth --auth-user {USER} \
+             --auth-password-file {pw} --helo client.demo.test --from alice@demo.test \
+             --to bob@demo.test,nobody@demo.test --data '{data}'` prints (the two files are \
+             removed after the demo):",
+            cert = cert_path.display(),
+            pw = password_path.display(),
+            data = message.replace('\n', "\\n"),
+        ),
+    );
     let connect = Link {
         tls: TlsParams {
             verify: true,

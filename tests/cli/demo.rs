@@ -132,3 +132,34 @@ fn demo_colours_as_asked_into_a_pipe() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(!r.all().contains('\u{1b}'), "{}", r.all());
 }
+
+/// The command the demo says its transcript comes from carries every setting of the send:
+/// sender, EHLO name, the message itself and where the password comes from.
+#[test]
+fn demo_prints_the_command_that_does_the_same() {
+    let r = ehlo(&["demo", "--color", "never"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out = &r.stdout;
+    let start = out.find("The send below is what `").expect("the command") + 24;
+    let cmd = &out[start..start + out[start..].find('`').expect("closing backtick")];
+    for flag in [
+        "ehlo --server localhost:",
+        "--tls --tls-ca-path ",
+        "--auth --auth-user demo --auth-password-file ",
+        "--helo client.demo.test ",
+        "--from alice@demo.test ",
+        "--to bob@demo.test,nobody@demo.test ",
+        "--data '",
+    ] {
+        assert!(cmd.contains(flag), "{flag:?} missing from {cmd}");
+    }
+    // --data holds the message the server stored, line for line.
+    let data = &cmd[cmd.find("--data '").unwrap() + 8..cmd.rfind('\'').unwrap()];
+    let stored: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once("  | ").map(|(_, t)| t))
+        .collect();
+    let sent: Vec<&str> = data.trim_end_matches("\\n").split("\\n").collect();
+    // The stored copy has the dot-stuffing undone: the same lines.
+    assert_eq!(sent, stored, "{cmd}");
+}
