@@ -757,6 +757,8 @@ impl Renderer for Human {
             }
             Event::TlsStarted { info } => self.tls_started(info),
             Event::TlsAccepted { info } => self.tls_accepted(info),
+            // The start-up `info` line already says where it listens, with the settings.
+            Event::Listening { .. } => {}
             Event::TlsFailed { reason } => {
                 let reason = remedy::words(reason, front_end(self.opts.repl));
                 self.error(&format!("TLS handshake failed: {}", escape_str(&reason)));

@@ -50,6 +50,7 @@
 //! | `raw_sent`, `raw_received` | `bytes` (byte payload) |
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
+//! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` |
 //! | `tls_accepted` | (`ehlo serve`) `info`: `version`, `cipher`, `bits`, `sni_received` (or null), `client_cert_requested`, `client_cert` (subject, or null) |
 //! | `tls_failed` | `reason` |
 //! | `timing` | `what` (`dns`, `connect`, `tls_handshake`, `reply`), `phase`, `ms` (number, to the microsecond) |
@@ -98,6 +99,11 @@
 //! address to try"`. The summary's
 //! `timings` are then those of the server it names (the `dns` phase stays the whole run's:
 //! the MX lookup and every address lookup); each attempt's own are in its `timing` events.
+//!
+//! Each line of `ehlo serve` that belongs to a connection carries a top-level `session`
+//! (integer, 1 for the first connection; next to `type`, `data` and `t_ms`), so concurrent
+//! sessions' lines can be told apart; the server's own lines (`listening`, start-up `info`,
+//! `summary`) have none.
 //!
 //! `ehlo serve` ends with a summary too: when it stops (a signal, `--max-sessions`) `exit_code`
 //! 0 and `outcome` `ok`; when it cannot start (a busy `--listen` address, a bad certificate)
@@ -188,12 +194,15 @@ enum Head {
     Schema(Schema),
 }
 
-/// One event line: the event's own `type`/`data` members plus `t_ms`.
+/// One event line: the event's own `type`/`data` members plus `t_ms`, and for `ehlo serve`
+/// the connection's `session` number.
 #[derive(Serialize)]
 struct Line<'a> {
     #[serde(flatten)]
     event: &'a Event,
     t_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<u64>,
 }
 
 /// JSON Lines writer.
@@ -202,6 +211,8 @@ pub(crate) struct Json {
     started: bool,
     /// Flush only when asked ([`Renderer::flush`]), not after every line.
     pub(crate) batched: bool,
+    /// `ehlo serve`: the session the next events belong to ([`Renderer::session`]).
+    session: Option<u64>,
 }
 
 impl Json {
@@ -211,6 +222,7 @@ impl Json {
             out,
             started: false,
             batched: false,
+            session: None,
         }
     }
 
@@ -282,7 +294,12 @@ impl Renderer for Json {
         self.write_line(&Line {
             event,
             t_ms: millis(elapsed),
+            session: self.session,
         });
+    }
+
+    fn session(&mut self, id: Option<u64>) {
+        self.session = id;
     }
 
     fn finish(&mut self) {

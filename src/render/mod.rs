@@ -110,6 +110,10 @@ pub enum Format {
 pub trait Renderer: Send {
     /// Render one event.
     fn event(&mut self, event: &Event, elapsed: Duration);
+    /// `ehlo serve`: the events that follow belong to this connection (`None`: to the server
+    /// itself). JSON puts it on each line as `session`; the transcript says it with a `session
+    /// N` line instead.
+    fn session(&mut self, _id: Option<u64>) {}
     /// Flush anything buffered (silent mode 1 keeps lines until an error).
     fn finish(&mut self) {}
     /// Write out what a batched renderer ([`make_batched`]) holds; no-op otherwise.
@@ -138,6 +142,10 @@ impl Renderer for Tee {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         self.0.event(event, elapsed);
         self.1.event(event, elapsed);
+    }
+    fn session(&mut self, id: Option<u64>) {
+        self.0.session(id);
+        self.1.session(id);
     }
     fn finish(&mut self) {
         self.0.finish();

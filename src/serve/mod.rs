@@ -550,6 +550,15 @@ async fn start_or_return(
     }
     let _ = shared
         .events
+        .send((
+            0,
+            Event::Listening {
+                address: addr.to_string(),
+            },
+        ))
+        .await;
+    let _ = shared
+        .events
         .send((0, Event::info(describe(&opts, &shared.config, addr, seed))))
         .await;
 
@@ -742,6 +751,7 @@ impl Lines {
     /// The server has stopped (every session's events are out): the JSON `summary`, then the
     /// renderer's end.
     fn end(&mut self) {
+        self.renderer.session(None);
         if self.json {
             self.renderer
                 .event(&Event::Summary(serve_summary(None)), self.started.elapsed());
@@ -750,6 +760,7 @@ impl Lines {
     }
 
     fn event(&mut self, id: u64, ev: &Event) {
+        self.renderer.session((id != 0).then_some(id));
         if !self.quiet && id != 0 && id != self.current {
             self.current = id;
             self.renderer.event(

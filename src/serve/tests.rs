@@ -443,6 +443,7 @@ async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
         ..opts()
     })
     .await;
+    let h_addr = h.addr().to_string();
     let mut s = TcpStream::connect(h.addr()).await.unwrap();
     reply(&mut s).await;
     say(&mut s, "EHLO client.test\r\n").await;
@@ -474,9 +475,10 @@ async fn quiet_renders_one_event_per_message_and_keeps_the_message_intact() {
         assert!(content.0.is_empty());
         assert_eq!(*bytes, "Subject: q\r\n\r\nbody\r\n".len());
     }
-    // Besides them only the listening line (session 0).
-    assert_eq!(events.len(), 3, "{events:?}");
-    assert!(matches!(&events[0], Event::Info { message } if message.contains("listening on")));
+    // Besides them only where it listens (session 0): the address, then the start-up line.
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(matches!(&events[0], Event::Listening { address } if *address == h_addr));
+    assert!(matches!(&events[1], Event::Info { message } if message.contains("listening on")));
 }
 
 /// Content is streamed, not held: it goes to the Maildir's `tmp/` as it arrives (the file is there

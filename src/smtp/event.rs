@@ -648,6 +648,11 @@ pub enum Event {
         /// Negotiated parameters and peer evidence.
         info: TlsInfo,
     },
+    /// Server's point of view (`ehlo serve`): the listener is bound, at this address.
+    Listening {
+        /// The socket address bound (`127.0.0.1:2525`; the real port when 0 was asked for).
+        address: String,
+    },
     /// Server's point of view (`ehlo serve`): a TLS handshake with a client finished.
     TlsAccepted {
         /// Negotiated parameters and what the client sent.

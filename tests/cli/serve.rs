@@ -1194,3 +1194,37 @@ fn serve_json_ends_with_a_summary() {
     assert_eq!(last["data"]["exit_code"], 2, "{}", run.stdout);
     assert_eq!(last["data"]["outcome"], "listen", "{}", run.stdout);
 }
+
+/// `serve --json` says where it listens (a `listening` line with the bound address) and puts
+/// the connection's `session` number on each of its lines, so sessions can be told apart.
+#[test]
+fn serve_json_has_a_listening_line_and_session_numbers() {
+    let serve = Serve::start(&["--json", "--max-sessions", "2"]);
+    for _ in 0..2 {
+        let run = ehlo(&["-s", &serve.addr, "-t", "a@x.test", "-f", "b@x.test"]);
+        assert_eq!(run.code, 0, "{}", run.all());
+    }
+    let addr = serve.addr.clone();
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "schema", "{out}");
+    assert_eq!(lines[1]["type"], "listening", "{out}");
+    assert_eq!(lines[1]["data"]["address"], addr.as_str(), "{out}");
+    assert!(lines[1].get("session").is_none(), "{out}");
+    let mut seen = std::collections::BTreeSet::new();
+    for l in &lines {
+        match l["type"].as_str().unwrap() {
+            "client_command" | "server_reply" | "message_stored" | "connected" | "closed" => {
+                seen.insert(l["session"].as_u64().unwrap_or_else(|| panic!("{l}")));
+            }
+            "summary" | "listening" | "schema" => assert!(l.get("session").is_none(), "{l}"),
+            _ => {}
+        }
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [1, 2], "{out}");
+}
