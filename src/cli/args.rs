@@ -822,6 +822,9 @@ pub(crate) struct AuthArgs {
     pub(crate) auth: Option<Vec<String>>,
 
     /// Try AUTH; carry on if it is not offered or fails
+    ///
+    /// Not when the server fails to prove it knows the password (SCRAM, DIGEST-MD5): that
+    /// server may be an impostor, and the session ends (exit 28).
     #[arg(long, visible_alias = "ao", value_name = "MECH,...", num_args = 0..=1,
           value_delimiter = ',', conflicts_with = "auth_optional_strict")]
     pub(crate) auth_optional: Option<Vec<String>>,

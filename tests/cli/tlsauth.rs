@@ -121,9 +121,10 @@ fn optional_tls_that_did_not_happen_does_not_let_auth_go_out_in_the_clear() {
     }
 }
 
-/// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: with
-/// `--auth-optional` the session carries on unauthenticated and says why, in the transcript
-/// and in JSON; the 235 is not read as "authentication succeeded".
+/// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: the server
+/// did not prove it knows the password and may be an impostor holding the connection as
+/// authenticated, so the session ends there (QUIT, 28, no MAIL) even with `--auth-optional`,
+/// in the transcript and in JSON; the 235 is not read as "authentication succeeded".
 #[test]
 fn a_235_after_a_cancelled_exchange_is_reported_and_not_trusted() {
     for json in [false, true] {
@@ -150,36 +151,133 @@ fn a_235_after_a_cancelled_exchange_is_reported_and_not_trusted() {
             "u",
             "--ap",
             "pw-x7",
-            "-q",
-            "auth",
         ];
         if json {
             extra.push("--json");
         }
         let run = send(&srv, &extra);
-        srv.finish();
-        assert_eq!(run.code, 0, "{}", run.all());
+        let got = srv.finish();
+        assert_eq!(run.code, 28, "{}", run.all());
+        assert!(!got.contains("MAIL FROM"), "{got}");
         let out = run.all();
         assert!(
             out.contains("AUTH DIGEST-MD5: server signature did not verify")
-                && out.contains("could not prove it knows the password")
-                && out.contains("carrying on without AUTH (--auth-optional)"),
+                && out.contains("could not prove it knows the password"),
             "{out}"
         );
+        assert!(!out.contains("carrying on without AUTH"), "{out}");
         assert!(!out.contains("authentication succeeded"), "{out}");
-        if json {
-            assert!(
-                out.lines().any(|l| l.contains(r#""type":"warning""#)
-                    && l.contains("server signature did not verify")),
-                "{out}"
+    }
+}
+
+/// The server-first message of a SCRAM-SHA-256 exchange for the client-first in `line`
+/// (`AUTH SCRAM-SHA-256 <base64>`): the client's nonce with ours after it.
+fn scram_server_first(line: &str) -> Vec<u8> {
+    let ir = line.split_whitespace().nth(2).unwrap_or_default();
+    let first = base64::engine::general_purpose::STANDARD
+        .decode(ir)
+        .unwrap_or_default();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let nonce = first
+        .split(',')
+        .find_map(|a| a.strip_prefix("r="))
+        .unwrap_or_default()
+        .to_string();
+    format!(
+        "334 {}\r\n",
+        b64(&format!("r={nonce}srv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"))
+    )
+    .into_bytes()
+}
+
+/// A SCRAM-SHA-256 server whose `v=` is wrong (RFC 5802 §5, §9: it does not know the password,
+/// a possible impostor) is cancelled with "*"; whether it then says 235 or 535, the session
+/// ends (QUIT, 28, no MAIL) with `--auth-optional` and `--auth-optional-strict` too.
+#[test]
+fn a_wrong_scram_signature_ends_the_session_whatever_the_optional_flags() {
+    for answer in [
+        &b"235 2.7.0 Authentication successful\r\n"[..],
+        &b"535 5.7.8 Authentication failed\r\n"[..],
+    ] {
+        for flag in ["--auth-optional", "--auth-optional-strict", "--auth"] {
+            let srv = scripted(vec![
+                Step::Send(b"220 x ESMTP\r\n"),
+                Step::Expect("EHLO"),
+                Step::Send(b"250-x\r\n250 AUTH SCRAM-SHA-256\r\n"),
+                Step::Answer(scram_server_first),
+                Step::Line,
+                Step::SendOwned(
+                    format!(
+                        "334 {}\r\n",
+                        b64("v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+                    )
+                    .into_bytes(),
+                ),
+                Step::Expect("*"),
+                Step::Send(answer),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 bye\r\n"),
+            ]);
+            let run = send(
+                &srv,
+                &[
+                    "--allow-plaintext-auth",
+                    flag,
+                    "SCRAM-SHA-256",
+                    "--au",
+                    "u",
+                    "--ap",
+                    "pw-x7",
+                ],
             );
-        } else {
+            let got = srv.finish();
+            let out = run.all();
+            assert_eq!(run.code, 28, "{flag}: {out}");
+            assert!(!got.contains("MAIL FROM"), "{flag}: {got}");
             assert!(
-                out.contains("!!! AUTH DIGEST-MD5: server signature did not verify"),
-                "{out}"
+                out.contains("AUTH SCRAM-SHA-256: server signature did not verify"),
+                "{flag}: {out}"
             );
+            assert!(!out.contains("carrying on without AUTH"), "{flag}: {out}");
         }
     }
+}
+
+/// A plain 535 with `--auth-optional` still carries on unauthenticated, and delivers.
+#[test]
+fn a_refused_auth_with_auth_optional_still_carries_on() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 AUTH PLAIN\r\n"),
+        Step::Expect("AUTH PLAIN"),
+        Step::Send(b"535 5.7.8 Authentication failed\r\n"),
+        Step::Expect("MAIL FROM"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &srv,
+        &[
+            "--allow-plaintext-auth",
+            "--auth-optional",
+            "PLAIN",
+            "--au",
+            "u",
+            "--ap",
+            "pw-x7",
+            "-q",
+            "mail",
+        ],
+    );
+    srv.finish();
+    let out = run.all();
+    assert_eq!(run.code, 0, "{out}");
+    assert!(
+        out.contains("carrying on without AUTH (--auth-optional)"),
+        "{out}"
+    );
 }
 
 /// `--auth-optional-strict MECH` with MECH not offered: AUTH was not tried, so the session

@@ -140,6 +140,9 @@ pub enum Step {
     Expect(&'static str),
     /// Read one line, whatever it is.
     Line,
+    /// Read one line and send what this makes of it (a reply that depends on the client's
+    /// line: a SCRAM server-first echoing the client's nonce).
+    Answer(fn(&str) -> Vec<u8>),
     /// Read message content until the CRLF.CRLF end marker.
     Data,
     /// Write these bytes one at a time with a pause between.
@@ -282,6 +285,10 @@ fn scripted_on(listener: TcpListener, steps: Vec<Step>, acceptor: Arc<SslAccepto
                             .starts_with(&prefix.to_ascii_uppercase()),
                         "scripted server expected {prefix:?}, got {line:?}"
                     );
+                }
+                Step::Answer(f) => {
+                    let line = read_line(&mut s, &mut pending, &mut got);
+                    let _ = s.write_all(&f(&line));
                 }
                 Step::Line => {
                     read_line(&mut s, &mut pending, &mut got);

@@ -23,6 +23,9 @@ pub(super) struct AuthState {
     tried: Vec<String>,
     /// Why we cancelled the exchange with `*`: AUTH fails with it whatever the server answers.
     cancelled: Option<SessionError>,
+    /// The cancel was for a server proof that did not verify: the session ends whatever the
+    /// server answers, even when AUTH is optional.
+    cancelled_unproven: bool,
 }
 
 /// What to do instead of AUTH over a connection without TLS.
@@ -156,6 +159,7 @@ impl Session {
             last_error: None,
             tried: Vec::new(),
             cancelled: None,
+            cancelled_unproven: false,
         });
         self.next_mechanism();
     }
@@ -292,7 +296,7 @@ impl Session {
                 let challenge = match decoded {
                     Ok(c) => c,
                     Err(e) => {
-                        self.cancel_exchange(name, e.to_string());
+                        self.cancel_exchange(name, e);
                         return;
                     }
                 };
@@ -327,7 +331,7 @@ impl Session {
                             .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
                         self.pending.push_back(Expect::Auth);
                     }
-                    Err(e) => self.cancel_exchange(name, e.to_string()),
+                    Err(e) => self.cancel_exchange(name, e),
                 }
             }
             Some(235) => {
@@ -338,7 +342,9 @@ impl Session {
                     None => Err("235 without an exchange in progress".to_string()),
                 };
                 if let Err(reason) = verdict {
-                    self.auth_failed(SessionError::Auth {
+                    // The server claims success without having proved it knows the password:
+                    // it holds the connection as authenticated, so no mail may follow.
+                    self.server_unproven(SessionError::Auth {
                         mechanism: name,
                         reason,
                     });
@@ -392,15 +398,20 @@ impl Session {
 
     /// Cancel the exchange (RFC 4954 §4: a `*` line) because of `reason`: no other mechanism
     /// is tried, and the server's answer ends AUTH as failed ([`Session::on_auth_cancelled`]).
-    fn cancel_exchange(&mut self, mechanism: String, reason: String) {
+    fn cancel_exchange(&mut self, mechanism: String, e: auth::AuthError) {
         self.out.cancel_auth(self.tls);
         self.pending.push_back(Expect::AuthCancel);
-        let why = SessionError::Auth { mechanism, reason };
+        let unproven = e == auth::AuthError::ServerSignature;
+        let why = SessionError::Auth {
+            mechanism,
+            reason: e.to_string(),
+        };
         match self.auth.as_mut() {
             Some(s) => {
                 s.queue.clear();
                 s.current = None;
                 s.cancelled = Some(why);
+                s.cancelled_unproven = unproven;
             }
             None => self.set_error(why),
         }
@@ -410,6 +421,7 @@ impl Session {
     /// reason we cancelled: a 235 here claims success for an exchange we refused to finish,
     /// so it is reported as such and never counts as authenticated.
     pub(super) fn on_auth_cancelled(&mut self, reply: Reply) {
+        let unproven = self.auth.as_ref().is_some_and(|s| s.cancelled_unproven);
         let why = self
             .auth
             .as_mut()
@@ -430,7 +442,20 @@ impl Session {
             },
             (_, why) => why,
         };
-        self.auth_failed(e);
+        if unproven {
+            self.server_unproven(e);
+        } else {
+            self.auth_failed(e);
+        }
+    }
+
+    /// The server did not prove it knows the password (SCRAM `v=`, DIGEST-MD5 `rspauth`,
+    /// RFC 5802 §5 and §9, RFC 2831 §2.1.3): it may be an impostor, and may hold the
+    /// connection as authenticated. The session ends (QUIT, AUTH's exit code) even when AUTH
+    /// is optional: carrying on would hand the message to that server.
+    fn server_unproven(&mut self, e: SessionError) {
+        self.auth = None;
+        self.fail(e);
     }
 
     /// AUTH is over, whether it ran, failed while optional or was never asked for: the

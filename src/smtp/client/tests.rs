@@ -838,8 +838,9 @@ fn digest_md5_answered(requirement: AuthRequirement) -> Session {
 }
 
 /// A server that fails to prove it knows the password (a forged rspauth), is cancelled with
-/// "*" and then claims success with 235 has not authenticated the session: the reason stays
-/// (a warning with --auth-optional, the error otherwise) and the 235 is called what it is.
+/// "*" and then claims success with 235 has not authenticated the session, and may be an
+/// impostor that holds the connection as authenticated: the session ends (QUIT, 28) whatever
+/// the requirement, and the 235 is called what it is.
 #[test]
 fn a_235_to_a_cancelled_exchange_is_never_success() {
     for requirement in [
@@ -868,58 +869,119 @@ fn a_235_to_a_cancelled_exchange_is_never_success() {
             )),
             "a 235 to \"*\" is not the reply expected: {ev:?}"
         );
-        let w = sent(&mut s);
-        if requirement == AuthRequirement::Optional {
-            assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
-            let warned = warnings(&ev);
-            assert!(
-                warned
-                    .iter()
-                    .any(|w| w.contains("server signature did not verify")
-                        && w.contains("could not prove it knows the password")
-                        && w.contains("carrying on without AUTH (--auth-optional)")),
-                "{warned:?}"
-            );
-            assert!(s.outcome().is_ok());
-        } else {
-            assert_eq!(w, "QUIT\r\n", "{requirement:?}");
-            s.feed(b"221 bye\r\n");
-            assert_eq!(exit_code(&s), 28);
-            let e = s.outcome().unwrap_err().to_string();
-            assert!(
-                e.contains("server signature did not verify") && e.contains("235"),
-                "{e}"
-            );
-        }
+        assert_eq!(sent(&mut s), "QUIT\r\n", "{requirement:?}");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28, "{requirement:?}");
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(
+            e.contains("server signature did not verify") && e.contains("235"),
+            "{e}"
+        );
     }
 }
 
 /// The usual answer to "*" (501): the reason we cancelled is what is reported, not
-/// "expected 235, got 501".
+/// "expected 235, got 501"; a server proof that failed ends the session even when AUTH is
+/// optional (RFC 5802 §9: the server may be an impostor).
 #[test]
 fn a_cancelled_exchange_reports_why_it_was_cancelled() {
+    for requirement in [
+        AuthRequirement::Optional,
+        AuthRequirement::OptionalStrict,
+        AuthRequirement::Required,
+    ] {
+        let mut s = digest_md5_answered(requirement);
+        s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+        assert_eq!(sent(&mut s), "*\r\n");
+        let _ = events(&mut s);
+        s.feed(b"501 5.7.0 Authentication cancelled\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n", "{requirement:?}");
+        assert!(!s.authenticated);
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28, "{requirement:?}");
+        let e = s.outcome().unwrap_err().to_string();
+        assert!(
+            e.contains("AUTH DIGEST-MD5: server signature did not verify"),
+            "{e}"
+        );
+    }
+}
+
+/// A challenge ehlo cannot read (not base64) is cancelled too, but that is no failed server
+/// proof: optional AUTH still carries on unauthenticated after the server's answer.
+#[test]
+fn a_cancel_for_an_unreadable_challenge_stays_optional() {
     let mut s = digest_md5_answered(AuthRequirement::Optional);
-    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
+    s.feed(b"334 !!!\r\n");
     assert_eq!(sent(&mut s), "*\r\n");
     let _ = events(&mut s);
     s.feed(b"501 5.7.0 Authentication cancelled\r\n");
     assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
     let warned = warnings(&events(&mut s));
     assert!(
-        warned.iter().any(
-            |w| w.contains("AUTH DIGEST-MD5: server signature did not verify")
-                && w.contains("carrying on without AUTH")
-        ),
+        warned
+            .iter()
+            .any(|w| w.contains("base64") && w.contains("carrying on without AUTH")),
         "{warned:?}"
     );
-    assert!(!s.authenticated);
-    let mut s = digest_md5_answered(AuthRequirement::Required);
-    s.feed(b"334 cnNwYXV0aD0wMDAw\r\n");
-    let _ = sent(&mut s);
-    s.feed(b"501 5.7.0 Authentication cancelled\r\n");
+}
+
+/// A SCRAM server that sends a wrong `v=` (RFC 5802 §5: the client MUST verify it) is
+/// cancelled; with optional AUTH the session still ends, whether the server then answers
+/// 235 or 535.
+#[test]
+fn a_wrong_scram_signature_ends_the_session_even_when_optional() {
+    use base64::Engine;
+    for answer in ["235 2.7.0 ok\r\n", "535 5.7.8 no\r\n"] {
+        for requirement in [AuthRequirement::Optional, AuthRequirement::OptionalStrict] {
+            let mut p = auth_plan(&["SCRAM-SHA-256"], requirement);
+            if let Some(a) = p.auth.as_mut() {
+                a.credentials.nonce = Some("rOprNGfwEbeRWgbNEkqO".into());
+            }
+            let mut s = Session::new(p);
+            s.feed(b"220 x\r\n");
+            s.feed(b"250-x\r\n250 AUTH SCRAM-SHA-256\r\n");
+            assert!(sent(&mut s).contains("AUTH SCRAM-SHA-256 "));
+            let first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
+                         s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+            s.feed(
+                format!(
+                    "334 {}\r\n",
+                    base64::engine::general_purpose::STANDARD.encode(first)
+                )
+                .as_bytes(),
+            );
+            let _ = sent(&mut s);
+            let forged = "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+            s.feed(
+                format!(
+                    "334 {}\r\n",
+                    base64::engine::general_purpose::STANDARD.encode(forged)
+                )
+                .as_bytes(),
+            );
+            assert_eq!(sent(&mut s), "*\r\n");
+            s.feed(answer.as_bytes());
+            assert!(!s.authenticated);
+            assert_eq!(sent(&mut s), "QUIT\r\n", "{answer:?} {requirement:?}");
+            s.feed(b"221 bye\r\n");
+            assert_eq!(exit_code(&s), 28);
+            let e = s.outcome().unwrap_err().to_string();
+            assert!(e.contains("server signature did not verify"), "{e}");
+        }
+    }
+}
+
+/// A 235 straight after DIGEST-MD5's digest-response (no rspauth) claims a success the server
+/// never proved: the session ends with optional AUTH too.
+#[test]
+fn an_unproven_235_ends_the_session_even_when_optional() {
+    let mut s = digest_md5_answered(AuthRequirement::Optional);
+    s.feed(b"235 2.7.0 ok\r\n");
     assert_eq!(sent(&mut s), "QUIT\r\n");
-    let e = s.outcome().unwrap_err().to_string();
-    assert!(e.contains("server signature did not verify"), "{e}");
+    assert!(!s.authenticated);
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
 }
 
 /// RFC 2831 §2.1.3: a DIGEST-MD5 server proves it knows the password with rspauth; a 235
