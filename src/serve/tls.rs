@@ -21,8 +21,11 @@ pub(crate) fn acceptor(
     let prereq = |e: TlsError| Error::Prerequisite(format!("OpenSSL: {e}"));
     match (cert, key) {
         (Some(cert), Some(key)) => {
+            // Bounded, regular files only, as the send reads its PEM files: a FIFO would block
+            // before the server listens (and before its signals are handled), `/dev/zero`
+            // would be read until memory runs out.
             let read = |p: &Path| {
-                std::fs::read(p)
+                tls::read_bounded(p)
                     .map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))
             };
             let chain = X509::stack_from_pem(&read(cert)?).map_err(|e| {

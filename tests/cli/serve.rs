@@ -20,7 +20,7 @@ use openssl::pkey::PKey;
 use openssl::x509::extension::SubjectAlternativeName;
 use openssl::x509::{X509, X509NameBuilder};
 
-use crate::util::{Run, ehlo, ehlo_env, isolate};
+use crate::util::{Run, ehlo, ehlo_env, ehlo_with, isolate};
 
 /// A running `ehlo serve`; killed when dropped.
 pub(crate) struct Serve {
@@ -1227,4 +1227,44 @@ fn serve_json_has_a_listening_line_and_session_numbers() {
         }
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), [1, 2], "{out}");
+}
+
+/// `--tls-cert`/`--tls-key` are read as the send reads its PEM files: regular files of bounded
+/// size. A FIFO nobody writes to used to block `ehlo serve` forever (before its signals were
+/// handled), `/dev/zero` was read until memory ran out; each is now a one-line usage error.
+#[test]
+fn tls_cert_and_key_must_be_bounded_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let fifo = dir.path().join("fifo.pem");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for (c, k, bad) in [
+        (s(&fifo), s(&key), s(&fifo)),
+        ("/dev/zero", s(&key), "/dev/zero"),
+        (s(&cert), s(&fifo), s(&fifo)),
+        (s(&cert), "/dev/zero", "/dev/zero"),
+    ] {
+        let r = ehlo_with(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--starttls",
+                "--tls-cert",
+                c,
+                "--tls-key",
+                k,
+            ],
+            None,
+            Duration::from_secs(20),
+        );
+        assert_eq!(r.code, 1, "{c} {k}: {}", r.all());
+        assert!(
+            r.stderr
+                .contains(&format!("cannot read {bad}: not a regular file")),
+            "{}",
+            r.all()
+        );
+    }
 }

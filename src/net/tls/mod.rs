@@ -22,7 +22,9 @@ mod verify;
 
 pub(crate) use connect::connect;
 pub(crate) use diagnose::alert_on_read;
-pub(crate) use params::{ClientCert, PemOut, TlsParams, TlsVersion, check, parse_protocols};
+pub(crate) use params::{
+    ClientCert, PemOut, TlsParams, TlsVersion, check, parse_protocols, read_bounded,
+};
 pub(crate) use server::{accept, acceptor, self_signed};
 pub(crate) use verify::{cert_info, match_name};
 

@@ -432,7 +432,9 @@ fn read_ca_path(path: &Path, first: bool) -> Result<Vec<X509>, TlsError> {
     Ok(certs)
 }
 
-pub(super) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+/// A certificate, key or CA file: a regular file of at most [`MAX_PEM_FILE`] bytes (a FIFO or
+/// a device such as `/dev/zero` is refused before it is opened: no wait, no unbounded read).
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
