@@ -66,9 +66,10 @@ pub(crate) fn phase_exit_code(phase: Phase) -> u8 {
     }
 }
 
-/// A signal that ends the REPL (the terminal's modes are restored before leaving).
+/// A signal that ends the REPL (the terminal's modes are restored before leaving), or a send
+/// over `--pipe` (the command's process group gets it first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
+pub enum Ending {
     /// SIGTERM.
     Term,
     /// SIGHUP: the terminal went away.
@@ -168,6 +169,9 @@ pub enum Error {
     /// A PROXY protocol option is bad (swaks: "Error in PROXY option processing").
     #[error("{0}")]
     ProxyOption(String),
+    /// A signal ended the run (a send over `--pipe`: the command's group got it too).
+    #[error("interrupted by {0}")]
+    Signalled(Ending),
 }
 
 /// Where a timeout struck, for its message.
@@ -206,6 +210,7 @@ impl Error {
             Error::Prerequisite(_) => EXIT_PREREQ,
             Error::ProxyOption(_) => phase_exit_code(Phase::Proxy),
             Error::ReplayMismatch { phase, .. } => phase.map_or(EXIT_CLOSED, reply_exit_code),
+            Error::Signalled(ending) => ending.exit_code(),
         }
     }
 
@@ -230,6 +235,7 @@ impl Error {
             Error::Prerequisite(_) => "prerequisite",
             Error::ProxyOption(_) => "proxy",
             Error::ReplayMismatch { .. } => "replay_mismatch",
+            Error::Signalled(_) => "interrupted",
         }
     }
 }

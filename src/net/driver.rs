@@ -5,11 +5,12 @@
 //! per-reply timeouts, runs the TLS upgrade when the session asks, and hands every event to the
 //! run's event sink. Protocol decisions stay in the session.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::error::Error;
+use crate::error::{Ending, Error};
 use crate::net::conn::{self, Connection};
 use crate::net::route::{ConnectPlan, Transport};
 use crate::net::tls;
@@ -63,7 +64,16 @@ struct RunState {
 pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
     let mut out = Output::new(sink);
     let mut state = RunState::default();
-    let result = run(connect, plan, &mut out, &mut state).await;
+    let result = {
+        let running = run(connect, plan, &mut out, &mut state);
+        match PipeSignals::listen(&connect.link.transport) {
+            Some(mut signals) => tokio::select! {
+                r = running => r,
+                ending = signals.forwarded() => Err(Error::Signalled(ending)),
+            },
+            None => running.await,
+        }
+    };
     let (exit_code, outcome, error) = match &result {
         Ok(()) => (0, "ok".to_string(), None),
         // The summary carries the error: one line on stderr, not two.
@@ -185,7 +195,7 @@ async fn attempt(
     state.tls = None;
     let mut child = conn.child.take();
     // Whatever way this attempt ends, nothing the `--pipe` command started outlives it.
-    let _group = PipeGroup(child.as_ref().and_then(tokio::process::Child::id));
+    let _group = PipeGroup::new(child.as_ref().and_then(tokio::process::Child::id));
     // The session's preamble (a PROXY header) goes out before anything else, an implicit TLS
     // handshake included (HAProxy PROXY protocol §2).
     if let Some(preamble) = session.poll_transmit() {
@@ -242,12 +252,27 @@ async fn attempt(
 /// a pipeline) does not outlive the run. A group already gone is no error.
 struct PipeGroup(Option<u32>);
 
+/// The leader (= group id) of the `--pipe` command's group while it runs, 0 when none: where
+/// [`PipeSignals`] forwards a signal ehlo gets.
+static PIPE_GROUP: AtomicI32 = AtomicI32::new(0);
+
 impl PipeGroup {
-    fn kill(leader: Option<u32>) {
-        if let Some(pid) = leader
+    fn new(leader: Option<u32>) -> PipeGroup {
+        if let Some(pid) = Self::pid(leader) {
+            PIPE_GROUP.store(pid, Ordering::SeqCst);
+        }
+        PipeGroup(leader)
+    }
+
+    /// The group id to signal: never 0 or 1 (killpg would mean our own group, or init's).
+    fn pid(leader: Option<u32>) -> Option<i32> {
+        leader
             .and_then(|p| i32::try_from(p).ok())
             .filter(|&p| p > 1)
-        {
+    }
+
+    fn kill(leader: Option<u32>) {
+        if let Some(pid) = Self::pid(leader) {
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
@@ -258,7 +283,54 @@ impl PipeGroup {
 
 impl Drop for PipeGroup {
     fn drop(&mut self) {
+        if let Some(pid) = Self::pid(self.0) {
+            let _ = PIPE_GROUP.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+        }
         Self::kill(self.0);
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP during a send over `--pipe`. The command leads a process group
+/// of its own (so that the end of the run can kill it whole), which puts it out of reach of
+/// signals sent to ehlo's group (Ctrl-C, a job control `kill %1`, a closed terminal) and of
+/// signals sent to ehlo alone (`timeout`, `kill PID`): ehlo forwards them to the command's
+/// group, then ends the run as interrupted (128 + the signal's number), and the group is
+/// killed outright as the attempt is dropped.
+struct PipeSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl PipeSignals {
+    /// Listening from before the command starts (a signal in between would kill ehlo and
+    /// leave the command behind); `None` for any other transport, which keeps the default
+    /// dispositions.
+    fn listen(transport: &Transport) -> Option<PipeSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        if !matches!(transport, Transport::Pipe(_)) {
+            return None;
+        }
+        Some(PipeSignals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+            hup: signal(SignalKind::hangup()).ok()?,
+        })
+    }
+
+    /// The next signal, already forwarded to the command's group if one runs.
+    async fn forwarded(&mut self) -> Ending {
+        use nix::sys::signal::Signal;
+        let (ending, sig) = tokio::select! {
+            _ = self.int.recv() => (Ending::Int, Signal::SIGINT),
+            _ = self.term.recv() => (Ending::Term, Signal::SIGTERM),
+            _ = self.hup.recv() => (Ending::Hup, Signal::SIGHUP),
+        };
+        let group = PIPE_GROUP.load(Ordering::SeqCst);
+        if group > 1 {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), sig);
+        }
+        ending
     }
 }
 

@@ -616,6 +616,68 @@ fn pipe_timeout_ends_the_commands_children_too() {
     assert!(!alive, "the pipe command's child {pid} outlived the run");
 }
 
+/// The pids whose command line matches `pattern` (`pgrep -f`).
+fn pgrep(pattern: &str) -> Vec<String> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `--pipe` command leads a process group of its own (so that a timeout kills it whole),
+/// out of reach of signals sent to ehlo: SIGTERM (`timeout`, `kill`), SIGHUP and SIGINT sent
+/// to ehlo reach the command's group too, and ehlo exits as interrupted (128 + the signal).
+#[test]
+fn a_signal_to_ehlo_ends_the_pipe_commands_group() {
+    for (i, (sig, code)) in [("TERM", 143), ("HUP", 129), ("INT", 130)]
+        .into_iter()
+        .enumerate()
+    {
+        // A unique argument to find it by; `; true` keeps the shell around as its parent.
+        let unique = format!("121.{}{i}", std::process::id());
+        let cmd = format!("sleep {unique}; true");
+        let args: Vec<String> = ["--pipe", &cmd, "--to", "a@b.test", "--timeout", "0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (mut child, _lines, stderr) = spawn_ehlo(&args);
+        let pattern = format!("^sleep {}$", unique.replace('.', "\\."));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pgrep(&pattern).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!pgrep(&pattern).is_empty(), "the command never started");
+        let _ = std::process::Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status();
+        let (exit, _) = wait_sampling(&mut child, Duration::from_secs(10));
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let mut left = pgrep(&unique.replace('.', "\\."));
+        while !left.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            left = pgrep(&unique.replace('.', "\\."));
+        }
+        for pid in &left {
+            // Do not leave it behind for the rest of the suite.
+            let _ = std::process::Command::new("kill")
+                .args(["-9", pid])
+                .status();
+        }
+        // Only now: a command left behind holds ehlo's stderr (it inherits it) open.
+        let err = stderr.join().unwrap();
+        assert!(
+            left.is_empty(),
+            "SIG{sig}: the pipe command outlived ehlo: {left:?}"
+        );
+        assert_eq!(exit, code, "SIG{sig}: {err}");
+        assert!(err.contains(&format!("interrupted by SIG{sig}")), "{err}");
+    }
+}
+
 /// One CRLF line from `s`, byte by byte (no buffering: the TLS handshake must find its bytes on
 /// the socket). Empty at the end of the stream.
 fn read_line_raw<S: std::io::Read>(s: &mut S) -> String {
