@@ -763,7 +763,8 @@ pub(crate) struct TlsArgs {
     /// Names: tlsv1, tlsv1_1, tlsv1_2, tlsv1_3 (no_ before a name denies it). A deny list narrows
     /// the default (TLS 1.2 and 1.3). The obsolete TLS 1.0 and 1.1 are reached only when named in
     /// an allow list: ehlo then lowers the TLS library's security level to 0 (@SECLEVEL=0) for
-    /// that connection and says so. SSLv2 and SSLv3 are not supported. The versions allowed must
+    /// that connection's handshake and says so; the server's certificate is still verified at
+    /// the usual level. SSLv2 and SSLv3 are not supported. The versions allowed must
     /// be contiguous (not tlsv1_1,tlsv1_3): the TLS library negotiates one range.
     #[arg(long, visible_alias = "tlsp", value_name = "LIST", value_parser = parse_tls_protocols)]
     pub(crate) tls_protocol: Option<TlsProtocols>,

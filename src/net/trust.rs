@@ -107,6 +107,13 @@ pub(crate) fn set_auth_level(
     store.set_param(&param)
 }
 
+/// The level a connection's certificate chain is judged at: the auth level of its verify
+/// parameters when one was set (TLS 1.0/1.1 lower the connection's security level to 0 for the
+/// handshake only), else the connection's security level, as OpenSSL's own verification does.
+pub(crate) fn auth_level(ssl: &mut openssl::ssl::SslRef) -> u32 {
+    u32::try_from(ssl.param_mut().auth_level()).unwrap_or_else(|_| ssl.security_level())
+}
+
 /// The security level a client connection has unless told otherwise (OpenSSL's default, or
 /// the system's configuration), for judging a chain that arrived without its connection.
 pub(crate) fn default_security_level() -> u32 {

@@ -892,6 +892,61 @@ fn a_sha1_signed_certificate_fails_through_ssl_cert_file_too() {
     }
 }
 
+/// `--tls-protocol` reaching TLS 1.0/1.1 lowers OpenSSL's security level to 0 for the
+/// handshake only: the chain is still judged at the usual level, so a SHA-1-signed leaf fails
+/// verification (exit 29) while TLS 1.3 is negotiated, through `--tls-ca-path` and through the
+/// bundle read after the handshake alike. It used to pass CA verification (exit 0).
+#[test]
+fn legacy_protocols_do_not_lower_certificate_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, acceptor) = sha1_signed_server(dir.path());
+    let ca = ca.to_str().unwrap();
+    let no_dir = dir.path().join("no-hashed-dir");
+    std::fs::create_dir_all(&no_dir).unwrap();
+    let no_dir = no_dir.to_str().unwrap();
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let runs: [(&[&str], Env); 2] = [
+        (&["--tls-ca-path", ca], &[]),
+        (&[], &[("SSL_CERT_FILE", ca), ("SSL_CERT_DIR", no_dir)]),
+    ];
+    for (flags, env) in runs {
+        let steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 2.0.0 go ahead\r\n"),
+            Step::Tls,
+            Step::ExpectCloseNotify,
+        ];
+        let srv = scripted_with(steps, acceptor.clone());
+        let mut args = send_args(&srv.server());
+        args.extend(
+            [
+                "--tls",
+                "--tls-protocol",
+                "tlsv1_1,tlsv1_2,tlsv1_3",
+                "--quit-after",
+                "rcpt",
+            ]
+            .map(String::from),
+        );
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo_with_env(&args, env, None, Duration::from_secs(30));
+        srv.finish();
+        let out = run.all();
+        assert!(out.contains("@SECLEVEL=0"), "{out}");
+        assert!(out.contains("TLSv1.3"), "{flags:?} {env:?}: {out}");
+        assert_eq!(run.code, 29, "{flags:?} {env:?}: {out}");
+        assert!(
+            out.contains("failed CA verification (CA signature digest algorithm too weak)"),
+            "{flags:?} {env:?}: {out}"
+        );
+        assert!(!out.contains("passed CA verification"), "{out}");
+    }
+}
+
 /// TLS inputs OpenSSL cannot use — a `--tls-ca-path` that is no PEM, a `--tls-key` of another
 /// certificate, an encrypted key, a cipher string or TLS 1.3 suite list it knows nothing of —
 /// are bad options: exit 1 with a one-line reason naming the flag, before connecting. They

@@ -86,6 +86,9 @@ where
     ssl.set_status_type(StatusType::OCSP)
         .map_err(setup("cannot request OCSP stapling"))?;
 
+    // The level the chain is judged at, for the checks made after the handshake (the bundle
+    // fallback, DANE-TA) as OpenSSL's own verification judges it.
+    let auth_level = crate::net::trust::auth_level(&mut ssl);
     let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
         let reason = handshake_reason(&e);
@@ -103,6 +106,7 @@ where
         checked_ip,
         params.verify,
         fallback.as_ref(),
+        auth_level,
     );
     // OpenSSL sends the configured certificate exactly when the server's CertificateRequest
     // arrives and fails the handshake otherwise only if the server insists; the openssl crate
@@ -123,7 +127,7 @@ where
             .filter(|n| !n.is_empty() && checked_ip.is_none())
             .chain(params.dane_names.iter().cloned())
             .collect();
-        let level = s.ssl().security_level();
+        let level = auth_level;
         let v = dane::verify(&chain, &params.tlsa, &names, params.verify, level);
         let failed = params.verify && !v.ok;
         let reason = v.reason.clone().unwrap_or_default();

@@ -59,7 +59,7 @@ impl TlsParams {
         let mut v = Vec::new();
         if self.legacy() {
             v.push(
-                "TLS 1.0/1.1 requested: lowering OpenSSL's security level to 0 (@SECLEVEL=0) for this connection; these versions are obsolete (RFC 8996)"
+                "TLS 1.0/1.1 requested: lowering OpenSSL's security level to 0 (@SECLEVEL=0) for this connection's handshake (the certificate is still verified at the usual level); these versions are obsolete (RFC 8996)"
                     .to_string(),
             );
         }
@@ -308,9 +308,29 @@ pub(super) fn configure_versions_and_ciphers(
     // Every version from min to max is allowed: `parse_protocols` refuses a gap, which
     // OpenSSL cannot honour (NO_TLSv1_x options inside the range leave only its lowest run).
     if params.legacy() {
+        // The handshake's level only: OpenSSL judges the server's chain at the connection's
+        // security level unless the verify parameters carry an auth level of their own
+        // (`X509_VERIFY_PARAM_set_auth_level`, which `ssl_verify_cert_chain` lets win), so the
+        // chain is still judged at the level the context had before the drop (a SHA-1
+        // signature or a short key stays refused, whatever version is negotiated).
+        let level = context_level(params.cipher_list.as_deref());
+        b.verify_param_mut()
+            .set_auth_level(i32::try_from(level).unwrap_or(i32::MAX));
         b.set_security_level(0);
     }
     Ok(())
+}
+
+/// The security level of a client context with `cipher_list` (a `@SECLEVEL=n` in it counts):
+/// OpenSSL's default, or the system's configuration, otherwise.
+fn context_level(cipher_list: Option<&str>) -> u32 {
+    let Ok(mut b) = SslContextBuilder::new(SslMethod::tls_client()) else {
+        return crate::net::trust::default_security_level();
+    };
+    if let Some(list) = cipher_list {
+        let _ = b.set_cipher_list(list);
+    }
+    b.build().security_level()
 }
 
 /// Present the client certificate, key and chain of `cc` from the context `b`.

@@ -27,6 +27,7 @@ pub(super) fn build_info(
     checked_ip: Option<IpAddr>,
     enforced: bool,
     fallback: Option<&Fallback>,
+    auth_level: u32,
 ) -> TlsInfo {
     let (cipher, bits) = ssl
         .current_cipher()
@@ -36,7 +37,7 @@ pub(super) fn build_info(
         .peer_cert_chain()
         .map(|st| st.iter().map(cert_info).collect())
         .unwrap_or_default();
-    let verify = verdict(ssl, checked, checked_ip, enforced, fallback);
+    let verify = verdict(ssl, checked, checked_ip, enforced, fallback, auth_level);
     TlsInfo {
         version: ssl.version_str().to_string(),
         cipher,
@@ -56,6 +57,7 @@ pub(super) fn verdict(
     checked_ip: Option<IpAddr>,
     enforced: bool,
     fallback: Option<&Fallback>,
+    auth_level: u32,
 ) -> VerifyVerdict {
     let checked_name = (!checked.is_empty()).then(|| checked.to_string());
     let Some(leaf) = ssl.peer_certificate() else {
@@ -79,10 +81,10 @@ pub(super) fn verdict(
     // dates would hide an expired or untrusted chain), made at the connection's security level.
     let chain_result = ssl.verify_result();
     // The issuer was not in the hashed directory: now (and only now) try the whole bundle, at
-    // the same security level, so that every path judges a chain alike.
+    // the level the handshake's verification used, so that every path judges a chain alike.
     let chain_result = match fallback {
         Some(fb) if ISSUER_UNKNOWN.contains(&chain_result.as_raw()) => {
-            trust::fallback_store(fb.dir.as_deref(), &fb.file, ssl.security_level())
+            trust::fallback_store(fb.dir.as_deref(), &fb.file, auth_level)
                 .ok()
                 .and_then(|store| {
                     ssl.peer_cert_chain()
