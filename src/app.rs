@@ -87,7 +87,15 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
                 let info = Event::info(note.clone());
                 renderer.event(&info, std::time::Duration::ZERO);
             }
-            let code = crate::net::driver::send(&cfg.connect, cfg.plan, &mut renderer).await;
+            // A question the session raises while it runs goes to the terminal, if any; an
+            // answer that cannot be read is a no.
+            let confirm = cfg.prompt.map(|prompt| {
+                move || crate::cli::mode::plaintext_auth_confirmed(prompt).unwrap_or(false)
+            });
+            let confirm = confirm.as_ref().map(|f| f as &dyn Fn() -> bool);
+            let code =
+                crate::net::driver::send_asking(&cfg.connect, cfg.plan, &mut renderer, confirm)
+                    .await;
             renderer.finish();
             code
         }

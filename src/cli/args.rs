@@ -926,8 +926,9 @@ pub(crate) struct AuthArgs {
     /// Allow AUTH over a connection that is not encrypted
     ///
     /// Without --tls or --tls-on-connect, --auth asks for confirmation on a terminal and refuses
-    /// to run non-interactively unless this flag is given. With --tls-optional(-strict), AUTH
-    /// is refused when STARTTLS did not happen (exit 1, nothing sent) unless this flag is given.
+    /// to run non-interactively unless this flag is given. With --tls-optional(-strict), when
+    /// STARTTLS did not happen, AUTH asks on a terminal as it is about to start, and without
+    /// one is refused (exit 1, nothing sent) unless this flag is given.
     #[arg(long)]
     pub(crate) allow_plaintext_auth: bool,
 }

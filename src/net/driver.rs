@@ -22,14 +22,17 @@ struct Output<'a> {
     sink: &'a mut dyn Sink,
     start: Instant,
     timings: Vec<PhaseTiming>,
+    /// Asks the user whether AUTH may go out unencrypted (true = yes); `None`: nobody to ask.
+    confirm_plaintext: Option<&'a dyn Fn() -> bool>,
 }
 
 impl<'a> Output<'a> {
-    fn new(sink: &'a mut dyn Sink) -> Output<'a> {
+    fn new(sink: &'a mut dyn Sink, confirm_plaintext: Option<&'a dyn Fn() -> bool>) -> Output<'a> {
         Output {
             sink,
             start: Instant::now(),
             timings: Vec::new(),
+            confirm_plaintext,
         }
     }
     /// Hand one event on; a `Timing` also counts towards its phase's total for the summary.
@@ -62,7 +65,19 @@ struct RunState {
 /// Run a one-shot send: connect as `connect` says, drive a session of `plan`, hand every event
 /// (the error and the summary included) to `sink` and return the exit code.
 pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
-    let mut out = Output::new(sink);
+    send_asking(connect, plan, sink, None).await
+}
+
+/// [`send`], with `confirm_plaintext` to ask the user when the session wants to know whether
+/// AUTH may go out over a connection that is not encrypted (an optional STARTTLS that did not
+/// happen): true = yes. Without it such a question is answered no.
+pub(crate) async fn send_asking(
+    connect: &ConnectPlan,
+    plan: Plan,
+    sink: &mut dyn Sink,
+    confirm_plaintext: Option<&dyn Fn() -> bool>,
+) -> u8 {
+    let mut out = Output::new(sink, confirm_plaintext);
     let mut state = RunState::default();
     let result = {
         let running = run(connect, plan, &mut out, &mut state);
@@ -430,6 +445,15 @@ async fn pump_in(
             Some(Action::Close) => {
                 drain(session, out);
                 return Ok(());
+            }
+            Some(Action::ConfirmPlaintextAuth) => {
+                // What the session said so far is on the screen before the question.
+                drain(session, out);
+                let yes = out.confirm_plaintext.is_some_and(|ask| ask());
+                session.plaintext_auth_answered(yes);
+                // The time spent answering is not the server's.
+                waiting_since = Instant::now();
+                continue;
             }
             None => {}
         }

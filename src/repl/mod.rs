@@ -954,7 +954,8 @@ impl Engine {
                         c.shutdown().await;
                     }
                 }
-                None => {}
+                // A planned session's question; the REPL's own `:auth` asks before it sends.
+                Some(Action::ConfirmPlaintextAuth) | None => {}
             }
             if !progressed {
                 break;

@@ -130,6 +130,8 @@ impl Pair {
             match a {
                 Action::StartTls => self.client_wants_tls = true,
                 Action::Close => self.server.peer_closed(),
+                // Nobody to ask in a paired run: the answer is no.
+                Action::ConfirmPlaintextAuth => self.client.plaintext_auth_answered(false),
             }
         }
         if self.client_wants_tls && self.server_wants_tls {

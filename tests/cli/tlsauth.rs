@@ -121,6 +121,92 @@ fn optional_tls_that_did_not_happen_does_not_let_auth_go_out_in_the_clear() {
     }
 }
 
+/// Run `ehlo` with `args` on a pseudo-terminal (`script -qec`), typing `answer` into it; the
+/// exit code and everything the terminal showed.
+fn ehlo_on_a_terminal(args: &[String], answer: &[u8]) -> (i32, String) {
+    use std::io::{Read, Write};
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ehlo").to_string())
+        .chain(args.iter().cloned())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    isolate(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn script");
+    // Kept open until the end: an end of input would reach the terminal as one too.
+    let mut typed = child.stdin.take().unwrap();
+    typed.write_all(answer).unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+    drop(typed);
+    let shown = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    (code, shown)
+}
+
+/// `--tls-optional` on a terminal against a server without STARTTLS: when AUTH is about to
+/// start over the clear connection, ehlo asks, as it does without any TLS flag (it used to
+/// refuse without asking, exit 1). `y` sends AUTH (with the warning); `n` refuses, nothing sent.
+#[test]
+fn optional_tls_that_did_not_happen_asks_on_a_terminal() {
+    for (answer, code) in [(&b"y\n"[..], 0), (&b"n\n"[..], 1)] {
+        let mut steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n"),
+        ];
+        if code == 0 {
+            steps.extend([Step::Expect("AUTH PLAIN"), Step::Send(b"235 2.7.0 ok\r\n")]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let srv = scripted(steps);
+        let mut args = send_args(&srv.server());
+        args.extend(
+            [
+                "--tls-optional",
+                "-a",
+                "PLAIN",
+                "--au",
+                "u",
+                "--ap",
+                "pw-x7",
+                "-q",
+                "auth",
+            ]
+            .map(String::from),
+        );
+        let (exit, shown) = ehlo_on_a_terminal(&args, answer);
+        let got = srv.finish();
+        assert!(
+            shown.contains("AUTH without TLS: send credentials unencrypted? [y/N]"),
+            "{shown}"
+        );
+        assert_eq!(exit, code, "{shown}");
+        if code == 0 {
+            assert!(got.contains("AUTH PLAIN"), "{got}");
+            assert!(
+                shown.contains("AUTH over an unencrypted connection"),
+                "{shown}"
+            );
+        } else {
+            assert!(!got.contains("AUTH"), "the server got {got:?}");
+            assert!(
+                shown.contains("AUTH over an unencrypted connection declined"),
+                "{shown}"
+            );
+        }
+        assert!(!shown.contains("pw-x7"), "{shown}");
+    }
+}
+
 /// A DIGEST-MD5 server that forges rspauth, is cancelled with "*" and answers 235: the server
 /// did not prove it knows the password and may be an impostor holding the connection as
 /// authenticated, so the session ends there (QUIT, 28, no MAIL) even with `--auth-optional`,

@@ -103,16 +103,29 @@ pub(super) fn confirm_plaintext_auth(env: &Environment) -> Result<(), Error> {
     let Some(prompt) = env.prompt else {
         return Err(usage(plaintext_auth_refused().to_string()));
     };
-    let answer = prompt(
-        "AUTH without TLS: send credentials unencrypted? [y/N] ",
-        true,
-    )
-    .map_err(|e| usage(format!("cannot read the answer from the terminal: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+    if plaintext_auth_confirmed(prompt)
+        .map_err(|e| usage(format!("cannot read the answer from the terminal: {e}")))?
+    {
         Ok(())
     } else {
         Err(usage(plaintext_auth_declined().to_string()))
     }
+}
+
+/// Ask on the terminal whether AUTH may send the credentials unencrypted: before the run when
+/// no TLS is planned, or while it runs when an optional STARTTLS did not happen. Only `y` or
+/// `yes` is a yes.
+pub(crate) fn plaintext_auth_confirmed(
+    prompt: crate::cli::secrets::Prompt,
+) -> std::io::Result<bool> {
+    let answer = prompt(
+        "AUTH without TLS: send credentials unencrypted? [y/N] ",
+        true,
+    )?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 fn is_oauth(mechanism: &str) -> bool {

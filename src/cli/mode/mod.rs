@@ -22,6 +22,7 @@ use send::send_config;
 use serve::serve_options;
 
 mod auth;
+pub(crate) use auth::plaintext_auth_confirmed;
 mod check;
 mod content;
 mod ext;
@@ -49,6 +50,9 @@ pub(crate) struct SendConfig {
     pub(crate) notes: Vec<String>,
     /// `--output-file*`: where the transcript's streams go instead of the terminal.
     pub(crate) output: OutputFiles,
+    /// The terminal, for a question the session raises while it runs (AUTH over a connection
+    /// an optional STARTTLS left unencrypted); `None` without one.
+    pub(crate) prompt: Option<crate::cli::secrets::Prompt>,
 }
 
 /// `--output-file`, `--output-file-stdout`, `--output-file-stderr`: a file (truncated when the

@@ -234,6 +234,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         format,
         dump_mail: msg.dump_mail,
         notes: Vec::new(),
+        prompt: env.prompt,
         output: OutputFiles {
             stdout: output
                 .output_file_stdout
@@ -522,13 +523,15 @@ fn auth_plan(
                 _ => (None, None),
             };
             // Asked now when no TLS is planned at all; with an optional STARTTLS the session
-            // decides when AUTH is about to start, knowing whether TLS is up, and refuses
-            // unless the flag (or this confirmation) allowed it.
+            // decides when AUTH is about to start, knowing whether TLS is up: it asks through
+            // the driver when there is a terminal to ask on, and refuses otherwise unless the
+            // flag (or this confirmation) allowed it.
             let mut allow_plaintext = auth.allow_plaintext_auth;
             if sends && !encrypted && !auth.allow_plaintext_auth {
                 confirm_plaintext_auth(env)?;
                 allow_plaintext = true;
             }
+            let confirm_plaintext = sends && !allow_plaintext && env.prompt.is_some();
             let (user, password, token) = if !sends {
                 (
                     auth.auth_user
@@ -565,6 +568,7 @@ fn auth_plan(
                 show_secrets: auth.show_secrets,
                 aliases,
                 allow_plaintext,
+                confirm_plaintext,
             })
         }
     })

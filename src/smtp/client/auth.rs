@@ -9,7 +9,7 @@ use crate::smtp::command::Command;
 use crate::smtp::event::{Phase, SentKind};
 use crate::smtp::reply::Reply;
 
-use super::{AuthPlan, AuthRequirement, Expect, Session, SessionError, StopAt};
+use super::{Action, AuthPlan, AuthRequirement, Expect, Session, SessionError, StopAt};
 
 /// An AUTH exchange in progress.
 pub(super) struct AuthState {
@@ -148,6 +148,11 @@ impl Session {
             // Decided here, where it is known whether TLS is up: an optional STARTTLS the
             // server did not offer (or that failed) leaves the connection in the clear.
             if !plan.allow_plaintext {
+                if plan.confirm_plaintext {
+                    // The answer comes back through `plaintext_auth_answered`.
+                    self.actions.push_back(Action::ConfirmPlaintextAuth);
+                    return;
+                }
                 self.fail(SessionError::PlaintextAuth(plaintext_auth_refused()));
                 return;
             }
@@ -162,6 +167,22 @@ impl Session {
             cancelled_unproven: false,
         });
         self.next_mechanism();
+    }
+
+    /// The answer to [`Action::ConfirmPlaintextAuth`]: `yes` lets AUTH go out over the
+    /// unencrypted connection (with the usual warning), no ends the session as a refusal.
+    pub(crate) fn plaintext_auth_answered(&mut self, yes: bool) {
+        let Some(plan) = self.plan.auth.as_mut().filter(|a| a.confirm_plaintext) else {
+            return;
+        };
+        // Asked once: whatever the answer, it is not asked again.
+        plan.confirm_plaintext = false;
+        if yes {
+            plan.allow_plaintext = true;
+            self.begin_auth();
+        } else {
+            self.fail(SessionError::PlaintextAuth(plaintext_auth_declined()));
+        }
     }
 
     /// AUTH did not succeed: end the session with `e`, or, when the plan lets the session

@@ -42,6 +42,10 @@ pub(crate) enum Action {
     StartTls,
     /// Close the connection; the session is over.
     Close,
+    /// AUTH is about to send the credentials over a connection that is not encrypted and the
+    /// plan says to ask: put the question, then call `plaintext_auth_answered`. Nothing more is
+    /// sent until then.
+    ConfirmPlaintextAuth,
 }
 
 /// What the next reply answers. With PIPELINING several are outstanding at once, answered in

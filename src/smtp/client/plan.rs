@@ -66,6 +66,11 @@ pub(crate) struct AuthPlan {
     /// encrypted when AUTH is about to start (an optional STARTTLS the server did not offer or
     /// that failed) is refused before anything is sent.
     pub(crate) allow_plaintext: bool,
+    /// When AUTH is about to start over a connection that is not encrypted and
+    /// `allow_plaintext` is not set, ask (an [`super::Action::ConfirmPlaintextAuth`], answered
+    /// with [`super::Session::plaintext_auth_answered`]) instead of refusing: the driver can
+    /// put the question to the user.
+    pub(crate) confirm_plaintext: bool,
 }
 
 impl AuthPlan {

@@ -823,6 +823,44 @@ fn auth_over_a_connection_an_optional_starttls_left_clear_needs_permission() {
     assert_eq!(w, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
 }
 
+/// With a plan that may ask (the driver has a terminal), an optional STARTTLS that did not
+/// happen makes the session ask before AUTH instead of refusing: nothing goes out until the
+/// answer; yes sends AUTH with the warning, no ends the session as the refusal does (1).
+#[test]
+fn auth_over_a_clear_connection_asks_when_the_plan_says_so() {
+    for yes in [true, false] {
+        let mut p = auth_plan(&["PLAIN"], AuthRequirement::Optional);
+        p.starttls = StartTls::Optional;
+        let a = p.auth.as_mut().unwrap();
+        a.allow_plaintext = false;
+        a.confirm_plaintext = true;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+        assert_eq!(sent(&mut s), "EHLO client.test\r\n");
+        assert_eq!(s.poll_action(), Some(Action::ConfirmPlaintextAuth));
+        assert_eq!(s.poll_transmit(), None, "nothing before the answer");
+        s.plaintext_auth_answered(yes);
+        if yes {
+            assert!(sent(&mut s).ends_with("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"));
+            assert!(
+                warnings(&events(&mut s))
+                    .iter()
+                    .any(|w| w.contains("AUTH over an unencrypted connection"))
+            );
+            // A second answer changes nothing.
+            s.plaintext_auth_answered(false);
+            assert_eq!(s.poll_transmit(), None);
+        } else {
+            assert_eq!(sent(&mut s), "QUIT\r\n");
+            s.feed(b"221 bye\r\n");
+            let e = s.outcome().unwrap_err();
+            assert_eq!(e.to_string(), plaintext_auth_declined().to_string());
+            assert_eq!(exit_code(&s), 1);
+        }
+    }
+}
+
 /// DIGEST-MD5 up to the digest-response (the server's nonce "n").
 fn digest_md5_answered(requirement: AuthRequirement) -> Session {
     let mut p = auth_plan(&["DIGEST-MD5"], requirement);
