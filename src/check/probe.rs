@@ -1072,6 +1072,15 @@ mod tests {
     }
 
     #[test]
+    fn a_220_greeting_that_ends_in_554_is_no_pass() {
+        // The last line is the verdict (RFC 5321 §4.2.1): `220-` then `554` refuses the client.
+        let banner = parsed(b"220-mx.example.test ESMTP\r\n554 5.7.1 go away\r\n");
+        let out = banner_check(banner);
+        let b = out.iter().find(|c| c.id == "smtp.banner").unwrap();
+        assert_ne!(b.status, Status::Pass, "{}", b.summary);
+    }
+
+    #[test]
     fn an_oversized_multi_line_220_greeting_fails_with_a_short_summary() {
         // 700 continuation lines of 2000 bytes: past the 1 MiB reply limit.
         let mut wide = Vec::new();

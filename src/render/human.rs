@@ -1011,7 +1011,7 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
         }
         Deviation::BareCr => "reply line contains a CR that is not followed by LF".to_string(),
         Deviation::MixedCodes { first, found } => format!(
-            "multi-line reply switched from code {first} to {found} (RFC 5321 §4.2.1: one code per reply)"
+            "multi-line reply switched from code {first} to {found} (RFC 5321 §4.2.1: one code per reply); the last line's code counts"
         ),
         Deviation::MissingCode { line } => {
             format!(
@@ -1581,7 +1581,7 @@ mod tests {
         assert_eq!(
             r.out.text(),
             "<-  250 ok\n\
-             !!! deviation: multi-line reply switched from code 250 to 251 (RFC 5321 §4.2.1: one code per reply)\n\
+             !!! deviation: multi-line reply switched from code 250 to 251 (RFC 5321 §4.2.1: one code per reply); the last line's code counts\n\
              \x20       250 = done\n"
         );
     }

@@ -104,7 +104,8 @@ pub enum Deviation {
     BareLfCommand,
     /// A CR that was not followed by LF inside a line.
     BareCr,
-    /// A line of a multi-line reply carried a different code than the first line (RFC 5321 §4.2.1).
+    /// A line of a multi-line reply carried a different code than the first line (RFC 5321
+    /// §4.2.1). The reply's code is its last line's.
     MixedCodes {
         /// Code of the first line.
         first: u16,

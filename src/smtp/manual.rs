@@ -757,7 +757,7 @@ impl ManualSession {
             _ => reply.is_positive(),
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
-        // but is not what the command wanted, whatever its first code says.
+        // but is not what the command wanted, whatever its code says.
         let explanation = codes::explain(&reply, phase);
         self.out.push(Event::Received {
             reply: reply.clone(),

@@ -46,9 +46,11 @@ impl Serialize for EnhancedCode {
 /// One complete reply (single- or multi-line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reply {
-    /// The three-digit code of the first line; `None` when the line had no code (garbage).
+    /// The three-digit code of the last line (the reply's verdict, see [`ReplyParser`]); `None`
+    /// when the line had no code (garbage).
     pub(crate) code: Option<u16>,
-    /// The enhanced status code from the start of the first line's text, if present.
+    /// The enhanced status code from the start of the last line's text, or of an earlier line
+    /// with the same code when the last has none.
     pub(crate) enhanced: Option<EnhancedCode>,
     /// Text of each line after `NNN-` / `NNN ` (lossy UTF-8, enhanced code left in place).
     pub(crate) lines: Vec<String>,
@@ -223,7 +225,10 @@ const QUOTE_CHARS: usize = 80;
 ///   ([`Deviation::MissingCode`]); inside a multi-line reply it is kept as one more line;
 /// - any character other than SP or `-` after the code makes the line final
 ///   ([`Deviation::BadSeparator`]); `250` alone is a valid final line;
-/// - a later line with another code is kept, the first code wins ([`Deviation::MixedCodes`]);
+/// - a later line with another code is kept, and the last line's code is the reply's
+///   ([`Deviation::MixedCodes`]): RFC 5321 §4.2.1 allows one code per reply, and when a server
+///   breaks that its last line is its verdict, as Postfix (`smtp_chat.c`) and Python's
+///   `smtplib` read it, so `250-ok` then `550 unknown` is a refusal;
 /// - a line longer than `max_line` keeps its first `max_line` bytes; the rest is discarded as it
 ///   arrives, even before the line end has been seen ([`Deviation::OverlongLine`]);
 /// - a reply that would pass `max_lines` lines or `max_bytes` bytes ends where it passes them
@@ -245,7 +250,12 @@ pub(crate) struct ReplyParser {
 /// A reply whose final line has not arrived yet.
 #[derive(Debug)]
 struct Pending {
+    /// The code of the first line that had one ([`Deviation::MixedCodes`]).
+    first: Option<u16>,
+    /// The code of the latest line that had one: the reply's code once it ends.
     code: Option<u16>,
+    /// The enhanced code of the latest line with code `code` that had one.
+    enhanced: Option<EnhancedCode>,
     lines: Vec<String>,
     raw: Vec<u8>,
     deviations: Vec<Deviation>,
@@ -495,7 +505,9 @@ impl ReplyParser {
     /// End the pending reply because it is too large; the line that made it so is not kept.
     fn cut(&mut self, bytes: usize, lines: usize, unfinished_line: bool) -> Reply {
         let mut pending = self.pending.take().unwrap_or(Pending {
+            first: None,
             code: None,
+            enhanced: None,
             lines: Vec::new(),
             raw: Vec::new(),
             deviations: Vec::new(),
@@ -581,17 +593,29 @@ impl ReplyParser {
             return Some(self.cut(received + total_len, lines + 1, unfinished));
         }
         let pending = self.pending.get_or_insert_with(|| Pending {
+            first: code,
             code,
+            enhanced: None,
             lines: Vec::new(),
             raw: Vec::new(),
             deviations: Vec::new(),
             received: 0,
         });
         pending.received += total_len;
-        if let (Some(first), Some(found)) = (pending.code, code)
+        if let (Some(first), Some(found)) = (pending.first, code)
             && first != found
         {
             devs.push(Deviation::MixedCodes { first, found });
+        }
+        if code.is_some() {
+            // Another code: an enhanced code of the previous one says nothing about this one.
+            if code != pending.code {
+                pending.enhanced = None;
+            }
+            pending.code = code;
+            if let Some(e) = parse_enhanced(&text) {
+                pending.enhanced = Some(e);
+            }
         }
         pending.lines.push(text);
         pending.raw.extend_from_slice(kept);
@@ -609,10 +633,7 @@ impl ReplyParser {
 
 impl Pending {
     fn into_reply(mut self) -> Reply {
-        let enhanced = self
-            .code
-            .and(self.lines.first())
-            .and_then(|l| parse_enhanced(l));
+        let enhanced = self.enhanced;
         if let (Some(code), Some(e)) = (self.code, enhanced)
             && u16::from(e.class) != code / 100
         {
@@ -697,7 +718,7 @@ mod tests {
         // `250` alone and `220-` with no text are valid.
         let r = one(b"220-\r\n250\r\n");
         assert_eq!(r.lines, ["", ""]);
-        assert_eq!(r.code, Some(220));
+        assert_eq!(r.code, Some(250));
         assert_eq!(
             r.deviations,
             [Deviation::MixedCodes {
@@ -759,7 +780,7 @@ mod tests {
         assert_eq!(r.lines, ["a\rb"]);
 
         let r = one(b"250-a\r\n251-b\r\n252 c\r\n");
-        assert_eq!(r.code, Some(250));
+        assert_eq!(r.code, Some(252));
         assert_eq!(
             kinds(&r),
             [Deviation::MixedCodes {
@@ -831,6 +852,35 @@ mod tests {
         assert_eq!(kinds(&r), [Deviation::LongReplyLine { len: 606 }]);
         assert_eq!(r.lines[0].len(), 600);
         assert_eq!(r.raw.0, long);
+    }
+
+    #[test]
+    fn a_multi_line_reply_is_judged_by_its_last_line() {
+        // RFC 5321 §4.2.1 wants one code per reply; when a server breaks that, the last line
+        // is the verdict (Postfix's smtp_chat and Python's smtplib read it so): a `250-`
+        // followed by `550` is a refusal.
+        let r = one(b"250-2.1.5 ok\r\n550 5.1.1 user unknown\r\n");
+        assert_eq!(r.code, Some(550));
+        assert!(r.is_permanent());
+        assert_eq!(r.enhanced.map(|e| e.to_string()).as_deref(), Some("5.1.1"));
+        assert_eq!(
+            r.deviations,
+            [Deviation::MixedCodes {
+                first: 250,
+                found: 550
+            }]
+        );
+        let r = one(b"220-mx.example ESMTP\r\n554 5.7.1 go away\r\n");
+        assert_eq!(r.code, Some(554));
+        // The last line without an enhanced code: none from another code's line.
+        let r = one(b"250-2.1.5 ok\r\n550 user unknown\r\n");
+        assert_eq!((r.code, r.enhanced), (Some(550), None));
+        // The same code on every line: an enhanced code on the first line only still counts.
+        let r = one(b"550-5.7.1 refused\r\n550 see the policy page\r\n");
+        assert_eq!(r.enhanced.map(|e| e.to_string()).as_deref(), Some("5.7.1"));
+        // Cut by the close: the last line that had a code.
+        let r = parse_closed(b"250-a\r\n451-b\r\n", Limits::default());
+        assert_eq!(r[0].code, Some(451));
     }
 
     fn too_large(bytes: usize, lines: usize, unfinished_line: bool, limits: Limits) -> Deviation {
@@ -1066,7 +1116,7 @@ mod tests {
         (
             "deviations recorded once per reply",
             b"250-a\n250-b\n251-c\n252 d\n",
-            &[r#"250 ["a", "b", "c", "d"] bare_lf,mixed_codes"#],
+            &[r#"252 ["a", "b", "c", "d"] bare_lf,mixed_codes"#],
         ),
     ];
 

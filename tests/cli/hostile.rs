@@ -323,3 +323,29 @@ fn a_silent_implicit_tls_handshake_times_out_as_a_handshake_not_starttls() {
         }
     }
 }
+
+#[test]
+fn a_multi_line_rcpt_reply_ending_in_550_refuses_the_recipient() {
+    // `250-` then `550` to RCPT: the last line is the verdict (swaks exits 24 too).
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250-2.1.5 ok\r\n550 5.1.1 user unknown\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert!(
+        run.stdout.contains(r#""status":"perm_failed""#),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(r#""kind":"mixed_codes""#),
+        "{}",
+        run.stdout
+    );
+}

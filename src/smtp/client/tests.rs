@@ -2264,3 +2264,44 @@ fn implicit_tls_stop_points_act_right_after_the_handshake() {
     s.feed(BARE_EHLO.as_bytes());
     assert_eq!(sent(&mut s), "QUIT\r\n");
 }
+
+#[test]
+fn a_multi_line_reply_ending_in_a_refusal_is_a_refusal() {
+    // RCPT: `250-` then `550` refuses the recipient (exit 24, as swaks), whatever the first line.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250-2.1.5 ok\r\n550 5.1.1 user unknown\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 24);
+    assert_eq!(s.recipients()[0].status, RcptStatus::PermFailed);
+    assert_eq!(s.recipients()[0].code, Some(550));
+    let ev = events(&mut s);
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            Event::Received { reply, expected: false, .. } if reply.code == Some(550)
+        )),
+        "{ev:?}"
+    );
+
+    // A banner `220-` then `554` is a refusal to talk (exit 21).
+    let mut s = Session::new(plan());
+    s.feed(b"220-mx.example ESMTP\r\n554 5.7.1 go away\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 21);
+
+    // LMTP: a recipient's `250-` then `550` after the content is a refused delivery.
+    let mut s = lmtp_to_dot(lmtp_plan());
+    s.feed(b"250-2.0.0 b ok\r\n550 5.1.1 b refused\r\n250 2.0.0 c ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.recipients()[0].status, RcptStatus::PermFailed);
+    assert_eq!(s.recipients()[0].data_code, Some(550));
+    assert_eq!(s.recipients()[2].status, RcptStatus::Accepted);
+}
