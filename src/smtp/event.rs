@@ -388,12 +388,13 @@ impl RecipientResult {
         }
     }
 
-    /// The reply to this recipient's RCPT TO: 2xx accepted, 4xx a temporary failure, anything
-    /// else a permanent one (RFC 5321 §4.2.1).
+    /// The reply to this recipient's RCPT TO: 250, 251 or 252 accepted (RFC 5321 §4.3.2; 252
+    /// is the VRFY answer some servers give RCPT too), 4xx a temporary failure, anything else
+    /// (another 2xx too: a reply to some other command) a permanent one (RFC 5321 §4.2.1).
     pub(crate) fn answered(&mut self, reply: &Reply) {
-        self.status = match reply.class() {
-            Some(2) => RcptStatus::Accepted,
-            Some(4) => RcptStatus::TempFailed,
+        self.status = match reply.code {
+            Some(250..=252) => RcptStatus::Accepted,
+            _ if reply.is_transient() => RcptStatus::TempFailed,
             _ => RcptStatus::PermFailed,
         };
         self.code = reply.code;

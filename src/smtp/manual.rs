@@ -65,7 +65,33 @@ enum Verb {
     Rset,
     Auth,
     Quit,
+    Rcpt,
+    Bdat,
+    Noop,
+    Vrfy,
     Other,
+}
+
+impl Verb {
+    /// Is `code` the success this command wants? Exactly the codes RFC 5321 §4.3.2 lists (BDAT:
+    /// RFC 3030 §2; AUTH: RFC 4954 §4); another 2xx answers some other command. A verb the
+    /// session does not know takes any 2xx.
+    fn wants(self, code: Option<u16>) -> bool {
+        let Some(code) = code else {
+            return false;
+        };
+        match self {
+            Verb::Ehlo | Verb::Helo | Verb::Mail | Verb::Rset | Verb::Bdat | Verb::Noop => {
+                code == 250
+            }
+            // 251 forwards; 252 cannot verify (and some servers give it to RCPT too).
+            Verb::Rcpt | Verb::Vrfy => matches!(code, 250..=252),
+            Verb::Data => code == 354,
+            Verb::Auth => matches!(code, 235 | 334),
+            Verb::Quit => code == 221,
+            Verb::Other => code / 100 == 2,
+        }
+    }
 }
 
 /// Phase and state-relevant verb of a typed command line (case-insensitive verb).
@@ -84,9 +110,11 @@ fn classify(line: &str, tls_upgraded: bool) -> (Phase, Verb) {
         "EHLO" | "LHLO" => (greeting, Verb::Ehlo),
         "HELO" => (greeting, Verb::Helo),
         "MAIL" => (Phase::Mail, Verb::Mail),
-        "RCPT" => (Phase::Rcpt, Verb::Other),
+        "RCPT" => (Phase::Rcpt, Verb::Rcpt),
         "DATA" => (Phase::Data, Verb::Data),
-        "BDAT" => (Phase::Dot, Verb::Other),
+        "BDAT" => (Phase::Dot, Verb::Bdat),
+        "NOOP" => (Phase::Other, Verb::Noop),
+        "VRFY" => (Phase::Other, Verb::Vrfy),
         "RSET" => (Phase::Other, Verb::Rset),
         "AUTH" => (Phase::Auth, Verb::Auth),
         "QUIT" => (Phase::Quit, Verb::Quit),
@@ -748,13 +776,8 @@ impl ManualSession {
             Expect::Banner | Expect::StartTls => reply.code == Some(220),
             Expect::Auth | Expect::TypedAuth { .. } => matches!(reply.code, Some(235 | 334)),
             Expect::DataHelper => reply.code == Some(354),
-            Expect::Line {
-                verb: Verb::Data, ..
-            } => reply.code == Some(354),
-            Expect::Line {
-                verb: Verb::Quit, ..
-            } => reply.code == Some(221),
-            _ => reply.is_positive(),
+            Expect::Line { verb, .. } => verb.wants(reply.code),
+            Expect::Dot => reply.code == Some(250),
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
         // but is not what the command wanted, whatever its code says.
@@ -882,7 +905,7 @@ impl ManualSession {
     }
 
     fn on_line_reply(&mut self, verb: Verb, reply: &Reply) {
-        let ok = reply.is_positive();
+        let ok = verb.wants(reply.code);
         match verb {
             Verb::Ehlo if ok => {
                 // A new EHLO resets the transaction (RFC 5321 §4.1.4).
@@ -1433,6 +1456,39 @@ mod tests {
         s.feed(b"220 mx.test ESMTP\r\n");
         let _ = events(&mut s);
         s
+    }
+
+    /// RFC 5321 §4.3.2: a command's success is the code it names, not any 2xx.
+    #[test]
+    fn only_the_named_codes_are_what_a_typed_command_wanted() {
+        for (line, reply, want) in [
+            ("MAIL FROM:<a@b.test>", "221 bye", false),
+            ("MAIL FROM:<a@b.test>", "250 ok", true),
+            ("RCPT TO:<c@d.test>", "220 hi", false),
+            ("RCPT TO:<c@d.test>", "251 forwarded", true),
+            ("RSET", "221 bye", false),
+            ("NOOP", "299 odd", false),
+            ("VRFY c", "252 cannot verify", true),
+            ("EHLO x", "220 again", false),
+            ("HELP", "214 help", true),
+        ] {
+            let mut s = ready();
+            s.send_line(line);
+            let _ = events(&mut s);
+            s.feed(format!("{reply}\r\n").as_bytes());
+            let got = received_codes(&events(&mut s));
+            assert_eq!(got.len(), 1, "{line}: {got:?}");
+            assert_eq!(got[0].1, want, "{line} / {reply}");
+        }
+        // A 221 to the dot is no acceptance, and a 220 to RCPT no accepted recipient.
+        let mut s = ready();
+        s.send_line("MAIL FROM:<a@b.test>");
+        s.send_line("RCPT TO:<c@d.test>");
+        s.feed(b"250 ok\r\n220 hi\r\n");
+        assert_eq!(s.recipients()[0].status, RcptStatus::PermFailed);
+        s.data(b"hi\n");
+        s.feed(b"354 go\r\n221 closing\r\n");
+        assert_eq!(s.message_accepted(), Some(false));
     }
 
     /// The summary's envelope: the recipients of the latest transaction with their replies

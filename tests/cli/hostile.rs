@@ -349,3 +349,28 @@ fn a_multi_line_rcpt_reply_ending_in_550_refuses_the_recipient() {
         run.stdout
     );
 }
+
+#[test]
+fn a_221_after_the_dot_is_no_acceptance() {
+    // RFC 5321 §4.3.2: 250 after the dot. A 221 answers some other command (swaks: 26).
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"221 2.0.0 closing\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        run.stdout.contains(r#""message_accepted":false"#),
+        "{}",
+        run.stdout
+    );
+}

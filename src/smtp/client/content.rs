@@ -54,7 +54,7 @@ impl Session {
     }
 
     pub(super) fn on_bdat(&mut self, reply: Reply) {
-        if !reply.is_positive() {
+        if !Expect::Bdat.wants(reply.code) {
             self.message_accepted = Some(false);
             self.chunks.clear();
             self.fail(SessionError::UnexpectedReply {
@@ -106,10 +106,12 @@ impl Session {
     /// recipient's status, code and text, since the delivery verdict is the final word on it.
     pub(super) fn record_data_reply(&mut self, n: usize, reply: &Reply) {
         if let Some(r) = self.rcpt_results.get_mut(n) {
-            r.status = match reply.class() {
-                Some(2) => RcptStatus::Accepted,
-                Some(4) => RcptStatus::TempFailed,
-                _ => RcptStatus::PermFailed,
+            r.status = if Expect::PrdrRcpt(n).wants(reply.code) {
+                RcptStatus::Accepted
+            } else if reply.is_transient() {
+                RcptStatus::TempFailed
+            } else {
+                RcptStatus::PermFailed
             };
             r.code = reply.code;
             r.enhanced = reply.enhanced.map(|e| e.to_string());
@@ -167,7 +169,7 @@ impl Session {
     }
 
     pub(super) fn on_dot(&mut self, reply: Reply, left: usize) {
-        let ok = reply.is_positive();
+        let ok = Expect::Dot(left).wants(reply.code);
         let lmtp = self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty();
         // LMTP (RFC 2033 §4.2): this reply is the delivery verdict for one accepted recipient,
         // in RCPT order; record it there so the summary says who did not get the message. Any

@@ -233,7 +233,7 @@ impl Session {
     }
 
     pub(super) fn on_mail(&mut self, reply: Reply) {
-        if !reply.is_positive() {
+        if !Expect::Mail.wants(reply.code) {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Mail,
                 expected: "250",

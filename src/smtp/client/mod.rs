@@ -96,6 +96,38 @@ fn cut_off(reply: &Reply) -> bool {
 }
 
 impl Expect {
+    /// Is `code` the success this command wants? Exactly the codes RFC 5321 §4.3.2 lists (and
+    /// the extensions' RFCs): any other 2xx or 3xx is a reply to some other command, so the
+    /// dialogue is out of step, and is no success (swaks, too, wants 250 after the dot).
+    fn wants(self, code: Option<u16>) -> bool {
+        let Some(code) = code else {
+            return false;
+        };
+        match self {
+            // RFC 5321 §4.3.2 (banner, STARTTLS per RFC 3207 §4); Postfix XCLIENT_README.
+            Expect::Banner | Expect::StartTls | Expect::Xclient { .. } => code == 220,
+            // RFC 4954 §4: 334 asks for more, 235 ends it.
+            Expect::Auth => matches!(code, 235 | 334),
+            // RFC 4954 §4: the answer to `*`.
+            Expect::AuthCancel => code == 501,
+            // EHLO/HELO/LHLO, MAIL, a BDAT chunk (RFC 3030 §2), XFORWARD, the end of the
+            // content (and each LMTP recipient's verdict after it, RFC 2033 §4.2), and a
+            // PRDR recipient's reply (draft-hall-prdr §4).
+            Expect::Greeting { .. }
+            | Expect::Mail
+            | Expect::Bdat
+            | Expect::Xforward { .. }
+            | Expect::Dot(_)
+            | Expect::PrdrRcpt(_) => code == 250,
+            // 251 forwards, 252 is the VRFY answer some servers also give to RCPT.
+            Expect::Rcpt(_) => matches!(code, 250..=252),
+            Expect::Data => code == 354,
+            // PRDR's 353, or the one final reply of a server that declines PRDR.
+            Expect::PrdrStart => matches!(code, 353 | 250),
+            Expect::Quit => code == 221,
+        }
+    }
+
     fn phase(self) -> Phase {
         match self {
             Expect::Banner => Phase::Banner,
@@ -592,16 +624,7 @@ impl Session {
             return;
         };
         let phase = expect.phase();
-        let expected = match expect {
-            Expect::Banner | Expect::StartTls => reply.code == Some(220),
-            Expect::Auth => matches!(reply.code, Some(235 | 334)),
-            Expect::AuthCancel => reply.code == Some(501),
-            Expect::Data => reply.code == Some(354),
-            Expect::Quit => reply.code == Some(221),
-            Expect::PrdrStart => reply.code == Some(353) || reply.is_positive(),
-            Expect::Xclient { .. } => reply.code == Some(220),
-            _ => reply.is_positive(),
-        };
+        let expected = expect.wants(reply.code);
         // PRDR and LMTP replies after the content speak for one recipient, not the message.
         let answer = match expect {
             Expect::PrdrStart => codes::Answer::PrdrStart,
@@ -730,7 +753,7 @@ impl Session {
         } else {
             Phase::Helo
         };
-        if !reply.is_positive() {
+        if !(Expect::Greeting { ehlo, after_tls }).wants(reply.code) {
             // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
             // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));

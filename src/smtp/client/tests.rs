@@ -2305,3 +2305,80 @@ fn a_multi_line_reply_ending_in_a_refusal_is_a_refusal() {
     assert_eq!(s.recipients()[0].data_code, Some(550));
     assert_eq!(s.recipients()[2].status, RcptStatus::Accepted);
 }
+
+/// Whether the `Received` event for the last reply fed was judged expected.
+fn last_received_expected(s: &mut Session) -> Option<bool> {
+    events(s).iter().rev().find_map(|e| match e {
+        Event::Received { expected, .. } => Some(*expected),
+        _ => None,
+    })
+}
+
+#[test]
+fn only_the_codes_rfc_5321_names_are_success() {
+    // RFC 5321 §4.3.2: 250 after the dot. A 221 (or 220, 299) is not "queued": exit 26, as
+    // swaks, and the event says it was not what the command wanted.
+    for code in ["221 2.0.0 closing", "220 hi", "299 odd", "251 forwarded"] {
+        let mut s = at_dot();
+        let _ = events(&mut s);
+        s.feed(format!("{code}\r\n").as_bytes());
+        assert_eq!(last_received_expected(&mut s), Some(false), "{code}");
+        assert_eq!(s.message_accepted(), Some(false), "{code}");
+        let _ = sent(&mut s);
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 26, "{code}");
+    }
+
+    // MAIL: 250 only (exit 23).
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"221 2.0.0 bye\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 23);
+
+    // RCPT: 250, 251, 252 accept; a 220 does not (exit 24).
+    for (code, ok) in [("251", true), ("252", true), ("220", false), ("299", false)] {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        s.feed(b"250 ok\r\n");
+        let _ = sent(&mut s);
+        s.feed(format!("{code} x\r\n").as_bytes());
+        let w = sent(&mut s);
+        assert_eq!(w == "DATA\r\n", ok, "{code}: {w}");
+        let want = if ok {
+            RcptStatus::Accepted
+        } else {
+            RcptStatus::PermFailed
+        };
+        assert_eq!(s.recipients()[0].status, want, "{code}");
+    }
+
+    // EHLO: 250 only (exit 22).
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"220 again\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 22);
+
+    // A BDAT chunk: 250 only (exit 26).
+    let (mut s, _) = to_mail(bdat_plan(10), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"221 closing\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n", "no further chunk");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+
+    // LMTP: a recipient's 251 after the content is no delivery.
+    let mut s = lmtp_to_dot(lmtp_plan());
+    s.feed(b"251 b?\r\n250 2.0.0 c ok\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.recipients()[0].status, RcptStatus::PermFailed);
+}

@@ -153,7 +153,7 @@ impl Session {
     }
 
     pub(super) fn on_xforward(&mut self, reply: Reply) {
-        if !reply.is_positive() {
+        if !(Expect::Xforward { last: true }).wants(reply.code) {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Mail,
                 expected: "250",
