@@ -374,3 +374,33 @@ fn a_221_after_the_dot_is_no_acceptance() {
         run.stdout
     );
 }
+
+#[test]
+fn a_250_sent_with_the_354_is_no_acceptance() {
+    // The `250` came before the content was sent; the real verdict (500) follows it.
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n250 queued early\r\n"),
+        Step::Data,
+        Step::Send(b"500 what\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        run.stdout.contains(r#""message_accepted":false"#),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(r#""kind":"early_reply""#),
+        "{}",
+        run.stdout
+    );
+}

@@ -276,7 +276,7 @@ impl Session {
             secret,
             self.tls,
         );
-        self.pending.push_back(Expect::Auth);
+        self.expect_reply(Expect::Auth);
         if let Some(state) = self.auth.as_mut() {
             state.current = Some(mech);
         }
@@ -350,7 +350,7 @@ impl Session {
                         let wire = format!("{b64}\r\n").into_bytes();
                         self.out
                             .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
-                        self.pending.push_back(Expect::Auth);
+                        self.expect_reply(Expect::Auth);
                     }
                     Err(e) => self.cancel_exchange(name, e),
                 }
@@ -421,7 +421,7 @@ impl Session {
     /// is tried, and the server's answer ends AUTH as failed ([`Session::on_auth_cancelled`]).
     fn cancel_exchange(&mut self, mechanism: String, e: auth::AuthError) {
         self.out.cancel_auth(self.tls);
-        self.pending.push_back(Expect::AuthCancel);
+        self.expect_reply(Expect::AuthCancel);
         let unproven = e == auth::AuthError::ServerSignature;
         let why = SessionError::Auth {
             mechanism,

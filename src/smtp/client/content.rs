@@ -49,7 +49,7 @@ impl Session {
             self.expect_end_of_content();
             self.drop_after_send(StopAt::Dot);
         } else {
-            self.pending.push_back(Expect::Bdat);
+            self.expect_reply(Expect::Bdat);
         }
     }
 
@@ -76,12 +76,12 @@ impl Session {
         if self.plan.protocol == Protocol::Lmtp {
             let n = accepted.len().max(1);
             self.dot_targets = accepted;
-            self.pending.push_back(Expect::Dot(n));
+            self.expect_reply(Expect::Dot(n));
         } else if self.prdr_used {
             self.dot_targets = accepted;
-            self.pending.push_back(Expect::PrdrStart);
+            self.expect_reply(Expect::PrdrStart);
         } else {
-            self.pending.push_back(Expect::Dot(1));
+            self.expect_reply(Expect::Dot(1));
         }
     }
 
@@ -150,7 +150,7 @@ impl Session {
                 false,
                 self.tls,
             );
-            self.pending.push_back(Expect::Dot(1));
+            self.expect_reply(Expect::Dot(1));
             self.ending = Ending::Finishing;
             self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
             return;

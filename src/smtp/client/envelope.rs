@@ -63,7 +63,7 @@ impl Session {
             wire.extend_from_slice(b"\r\n");
             self.out
                 .send(&wire, line, SentKind::Command, Phase::Mail, false, self.tls);
-            self.pending.push_back(Expect::Xforward { last: true });
+            self.expect_reply(Expect::Xforward { last: true });
             return;
         }
         let bdat = self.plan.ext.bdat.is_some();

@@ -475,6 +475,14 @@ impl Session {
             .to_string();
         self.out
             .send(&wire, text, SentKind::Command, phase, false, self.tls);
+        self.expect_reply(expect);
+    }
+
+    /// Something that wants a reply was just queued for writing (a command, a SASL line, the
+    /// content, a BDAT chunk): the one place that counts it as unsent, so a reply matched to
+    /// it before the driver took it is known to be early (RFC 2920 §3.1: replies follow their
+    /// commands).
+    fn expect_reply(&mut self, expect: Expect) {
         self.pending.push_back(expect);
         self.unsent += 1;
     }
@@ -624,7 +632,19 @@ impl Session {
             return;
         };
         let phase = expect.phase();
-        let expected = expect.wants(reply.code);
+        let mut expected = expect.wants(reply.code);
+        // A success that came before what it answers was sent says nothing about it: the
+        // server did not see the content, the chunk or the credentials yet. No verdict on them
+        // is taken from it.
+        let verdict = match expect {
+            Expect::Dot(_) | Expect::Bdat | Expect::PrdrStart | Expect::PrdrRcpt(_) => true,
+            Expect::Auth => reply.code == Some(235),
+            _ => false,
+        };
+        let early_verdict = early && expected && verdict;
+        if early_verdict {
+            expected = false;
+        }
         // PRDR and LMTP replies after the content speak for one recipient, not the message.
         let answer = match expect {
             Expect::PrdrStart => codes::Answer::PrdrStart,
@@ -647,6 +667,19 @@ impl Session {
         });
         if self.finishing() && expect != Expect::Quit {
             // Replies to pipelined commands after a failure: reported, otherwise ignored.
+            return;
+        }
+        if early_verdict {
+            if phase == Phase::Dot {
+                self.message_accepted = Some(false);
+                self.chunks.clear();
+            }
+            self.auth = None;
+            self.fail(SessionError::UnexpectedReply {
+                phase,
+                expected: "a reply sent after the command (this one came before it)",
+                reply: Box::new(reply),
+            });
             return;
         }
         match expect {

@@ -2382,3 +2382,54 @@ fn only_the_codes_rfc_5321_names_are_success() {
     assert_eq!(exit_code(&s), 26);
     assert_eq!(s.recipients()[0].status, RcptStatus::PermFailed);
 }
+
+fn early_reported(ev: &[Event]) -> usize {
+    ev.iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Deviation {
+                    deviation: Deviation::EarlyReply,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+#[test]
+fn an_early_reply_is_never_the_verdict_on_the_content_a_chunk_or_auth() {
+    // A `250` sent with the 354, before the content: reported, and no acceptance (exit 26).
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"354 go\r\n250 queued early\r\n");
+    assert!(sent(&mut s).ends_with(".\r\nQUIT\r\n"));
+    assert_eq!(early_reported(&events(&mut s)), 1);
+    assert_eq!(s.message_accepted(), Some(false));
+    s.feed(b"500 what\r\n221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+
+    // A 235 sent with the EHLO reply, before AUTH: not authenticated (exit 28).
+    let mut s = Session::new(auth_plan(&["PLAIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(format!("{EHLO_REPLY}235 2.7.0 early ok\r\n").as_bytes());
+    let w = sent(&mut s);
+    assert!(w.ends_with("QUIT\r\n"), "{w}");
+    assert_eq!(early_reported(&events(&mut s)), 1);
+    s.feed(b"535 5.7.8 bad password\r\n221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+
+    // A 250 sent with the RCPT reply, before the BDAT chunk: no chunk acceptance (exit 26).
+    let (mut s, _) = to_mail(bdat_plan(10), EXT_EHLO);
+    s.feed(b"250 ok\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250 ok\r\n250 early\r\n");
+    let w = sent(&mut s);
+    assert!(w.ends_with("QUIT\r\n") && !w.contains("BDAT 7"), "{w}");
+    assert_eq!(early_reported(&events(&mut s)), 1);
+    s.feed(b"250 ok\r\n221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+}

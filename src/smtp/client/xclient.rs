@@ -106,7 +106,7 @@ impl Session {
             false,
             self.tls,
         );
-        self.pending.push_back(Expect::Xclient { last });
+        self.expect_reply(Expect::Xclient { last });
         if last {
             self.drop_after_send(StopAt::Xclient);
         }
