@@ -302,6 +302,11 @@ pub(crate) trait Mechanism: Send + std::fmt::Debug {
     fn server_error(&self) -> Option<String> {
         None
     }
+    /// A warning about what the server asked for, after the last [`Mechanism::respond`] (a
+    /// SCRAM iteration count far above what real servers use).
+    fn notice(&self) -> Option<String> {
+        None
+    }
     /// Are the credentials this mechanism needs all present and usable? `Err(Missing)` means:
     /// don't send AUTH with it. Additive to the skeleton contract.
     fn ready(&self) -> Result<(), AuthError> {

@@ -342,6 +342,14 @@ impl Session {
                     self.out
                         .info(format!("{name}: the server reports an error: {err}"));
                 }
+                if let Some(note) = self
+                    .auth
+                    .as_ref()
+                    .and_then(|s| s.current.as_ref())
+                    .and_then(|m| m.notice())
+                {
+                    self.out.warn(format!("{name}: {note}"));
+                }
                 match step {
                     Ok(step) => {
                         let b64 = auth::encode_response(&step);
