@@ -47,6 +47,12 @@ impl Mechanism for Login {
         None
     }
 
+    /// The prompts are read by position, so their text is not decoded at all: a server that
+    /// sends `334 Username:` unencoded still gets the user name, as from swaks.
+    fn ignores_challenge(&self) -> bool {
+        true
+    }
+
     fn respond(&mut self, _challenge: &[u8]) -> Result<Step, AuthError> {
         // The prompt text is informational only (servers send "Username:", "User Name\0",
         // localised text or nothing): the answer depends on the position alone.

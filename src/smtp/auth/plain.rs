@@ -70,6 +70,11 @@ impl Mechanism for Plain {
         self.message().ok()
     }
 
+    /// The one 334 only asks for the message (RFC 4616 §2): its text is not decoded.
+    fn ignores_challenge(&self) -> bool {
+        true
+    }
+
     fn respond(&mut self, _challenge: &[u8]) -> Result<Step, AuthError> {
         // RFC 4616 has no server challenge: the only legitimate 334 is the empty one that asks for
         // the message when no initial response was sent. Its content is ignored on purpose.

@@ -309,26 +309,25 @@ impl Session {
                     .as_ref()
                     .and_then(|s| s.current.as_ref())
                     .is_some_and(|m| m.ignores_challenge());
-                let decoded = if ignored {
-                    Ok(Vec::new())
-                } else {
-                    auth::decode_challenge(text.trim())
-                };
+                // A mechanism that ignores the text (LOGIN's prompts, PLAIN's one 334) goes on
+                // when it is not base64; it is still shown decoded when it is.
+                let decoded = auth::decode_challenge(text.trim());
+                if plan.show_plaintext
+                    && let Ok(shown) = &decoded
+                {
+                    // The server's bytes: controls escaped, so a CR LF in a challenge cannot
+                    // start a line of its own in the transcript.
+                    self.out
+                        .info(format!("challenge decoded: {}", auth::printable(shown)));
+                }
                 let challenge = match decoded {
+                    _ if ignored => Vec::new(),
                     Ok(c) => c,
                     Err(e) => {
                         self.cancel_exchange(name, e);
                         return;
                     }
                 };
-                if plan.show_plaintext {
-                    // The server's bytes: controls escaped, so a CR LF in a challenge cannot
-                    // start a line of its own in the transcript.
-                    self.out.info(format!(
-                        "challenge decoded: {}",
-                        auth::printable(&challenge)
-                    ));
-                }
                 let step = match self.auth.as_mut().and_then(|s| s.current.as_mut()) {
                     Some(m) => m.respond(&challenge),
                     None => return,

@@ -751,9 +751,9 @@ fn auth_not_advertised_before_tls_hints_at_tls() {
 
 #[test]
 fn bad_base64_challenge_cancels_the_exchange() {
-    let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+    let mut s = Session::new(auth_plan(&["CRAM-MD5"], AuthRequirement::Required));
     s.feed(b"220 x\r\n");
-    s.feed(EHLO_REPLY.as_bytes());
+    s.feed(b"250-x\r\n250 AUTH CRAM-MD5\r\n");
     let _ = sent(&mut s);
     s.feed(b"334 !!!not base64!!!\r\n");
     assert_eq!(sent(&mut s), "*\r\n");
@@ -2181,10 +2181,10 @@ fn an_auth_stop_applies_after_optional_auth_was_skipped_or_failed() {
     ends_at_stop(s, StopKind::Quit, &w);
     // A cancelled exchange (bad challenge) under optional AUTH: the 501 to the "*", then the
     // stop, exit 0.
-    let mut p = auth_plan(&["LOGIN"], AuthRequirement::Optional);
+    let mut p = auth_plan(&["CRAM-MD5"], AuthRequirement::Optional);
     p.stop = stop(StopKind::Quit, StopAt::Auth);
-    let (mut s2, w2) = to_mail(p, "250-x\r\n250 AUTH LOGIN\r\n");
-    assert_eq!(w2, "AUTH LOGIN\r\n");
+    let (mut s2, w2) = to_mail(p, "250-x\r\n250 AUTH CRAM-MD5\r\n");
+    assert_eq!(w2, "AUTH CRAM-MD5\r\n");
     s2.feed(b"334 !!!notbase64\r\n");
     assert_eq!(sent(&mut s2), "*\r\n");
     s2.feed(b"501 5.0.0 cancelled\r\n");
@@ -2432,4 +2432,32 @@ fn an_early_reply_is_never_the_verdict_on_the_content_a_chunk_or_auth() {
     assert_eq!(early_reported(&events(&mut s)), 1);
     s.feed(b"250 ok\r\n221 bye\r\n");
     assert_eq!(exit_code(&s), 26);
+}
+
+#[test]
+fn login_and_plain_answer_prompts_that_are_not_base64() {
+    // LOGIN answers by position (swaks does too): prompts in plain text still get the user
+    // name and the password.
+    let mut s = Session::new(auth_plan(&["LOGIN"], AuthRequirement::Required));
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("AUTH LOGIN\r\n"));
+    s.feed(b"334 Username:\r\n");
+    assert_eq!(sent(&mut s), "dGlt\r\n");
+    s.feed(b"334 Password please!\r\n");
+    assert_eq!(sent(&mut s), "dGFuc3RhYWZ0YW5zdGFhZg==\r\n");
+    s.feed(b"235 ok\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    // PLAIN: its one 334 (when no initial response went out) asks for the message, whatever
+    // its text.
+    let creds = Credentials {
+        user: "tim".into(),
+        password: Some(auth::Secret::new("tanstaaftanstaaf")),
+        ..Credentials::default()
+    };
+    assert!(
+        auth::mechanism("PLAIN", &creds)
+            .unwrap()
+            .ignores_challenge()
+    );
 }
