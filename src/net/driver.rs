@@ -501,7 +501,7 @@ async fn pump_in(
             Ok(n) => {
                 if raw {
                     out.emit(Event::RawReceived {
-                        bytes: crate::smtp::event::Bytes(buf[..n].to_vec()),
+                        bytes: crate::smtp::event::Bytes(session.redact_received(&buf[..n])),
                     });
                 }
                 // The deadline is checked before the next read, once the replies this

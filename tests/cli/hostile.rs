@@ -404,3 +404,43 @@ fn a_250_sent_with_the_354_is_no_acceptance() {
         run.stdout
     );
 }
+
+#[test]
+fn a_password_the_server_echoes_is_never_printed() {
+    // sendmail-style: the password line comes back in the 500. Masked in the transcript, the
+    // result line, the JSON and the raw bytes.
+    for extra in [&["--json"][..], &[][..], &["--raw"][..]] {
+        let srv = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 AUTH LOGIN\r\n"),
+            Step::Expect("AUTH LOGIN"),
+            Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+            Step::Line,
+            Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+            Step::Line,
+            Step::Send(b"500 5.5.1 unrecognized command UzNjcmV0UFc=\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let mut args = vec![
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "u",
+            "--auth-password",
+            "S3cretPW",
+            "--allow-plaintext-auth",
+        ];
+        args.extend_from_slice(extra);
+        let run = send(&srv, &args);
+        srv.finish();
+        assert_eq!(run.code, 28, "{}", run.all());
+        let all = run.all();
+        assert!(
+            !all.contains("UzNjcmV0UFc") && !all.contains("S3cretPW"),
+            "{all}"
+        );
+        assert!(all.contains("unrecognized command ********"), "{all}");
+    }
+}

@@ -70,6 +70,46 @@ impl std::fmt::Debug for Secret {
 /// secret is.
 pub(crate) const MASK: &str = "********";
 
+/// Shortest secret [`redact`] looks for: a shorter one would mask ordinary words of replies.
+const MIN_REDACTED: usize = 4;
+
+/// The forms of a credential a server may echo back: as typed and in base64 (how SASL sends
+/// it). Too short ones are left out (see [`redact`]).
+pub(crate) fn secret_forms(secret: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let plain = secret.as_bytes().to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD
+        .encode(secret)
+        .into_bytes();
+    [plain, b64]
+        .into_iter()
+        .filter(|s| s.len() >= MIN_REDACTED)
+        .collect()
+}
+
+/// `bytes` with every occurrence of one of `secrets` replaced by [`MASK`]; `None` when there
+/// is none. Longer secrets first, so a secret inside another is not half-masked.
+pub(crate) fn redact(bytes: &[u8], secrets: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut secrets: Vec<&Vec<u8>> = secrets.iter().filter(|s| s.len() >= MIN_REDACTED).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut found = false;
+    let mut i = 0;
+    'outer: while i < bytes.len() {
+        for s in &secrets {
+            if bytes[i..].starts_with(s) {
+                out.extend_from_slice(MASK.as_bytes());
+                i += s.len();
+                found = true;
+                continue 'outer;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    found.then_some(out)
+}
+
 /// The display form of a secret: [`MASK`], whatever the secret.
 pub(crate) fn mask(_text: &str) -> String {
     MASK.to_string()

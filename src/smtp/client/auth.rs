@@ -259,6 +259,9 @@ impl Session {
             }
             None => (None, None, false),
         };
+        if secret && let Some(ir) = &wire_ir {
+            self.remember_secret(ir);
+        }
         let cmd = Command::Auth {
             mechanism: name.clone(),
             initial: wire_ir,
@@ -354,6 +357,9 @@ impl Session {
                         let b64 = auth::encode_response(&step);
                         let shown = self.show_step(&step, &b64, &plan);
                         let secret = step.secret && !plan.show_secrets;
+                        if secret {
+                            self.remember_secret(&b64);
+                        }
                         let wire = format!("{b64}\r\n").into_bytes();
                         self.out
                             .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);

@@ -194,6 +194,10 @@ pub(crate) struct Session {
     unsent: usize,
     /// What the session knows of replies that came before their command.
     early: EarlyReply,
+    /// The credentials in the forms a server may echo back (and every secret SASL line sent),
+    /// masked in whatever is received before it is shown or kept; empty when secrets may be
+    /// shown.
+    secrets: Vec<Vec<u8>>,
 }
 
 /// How far a session is from its end.
@@ -262,7 +266,15 @@ impl Session {
             xforward_done: false,
             unsent: 0,
             early: EarlyReply::NotSeen,
+            secrets: Vec::new(),
         };
+        if let Some(a) = s.plan.auth.as_ref().filter(|a| !a.show_secrets) {
+            let c = &a.credentials;
+            for secret in [&c.password, &c.token].into_iter().flatten() {
+                s.secrets
+                    .extend(crate::smtp::auth::secret_forms(secret.expose()));
+            }
+        }
         if let Some(header) = s.plan.proxy.take() {
             s.send_preamble(&header);
             s.plan.proxy = Some(header);
@@ -300,6 +312,7 @@ impl Session {
             let Some(reply) = self.parser.next_reply(&mut self.buf) else {
                 break;
             };
+            let reply = self.redact(reply);
             self.on_reply(reply);
         }
         // Part of a reply is here while every command waiting for one is still unsent: that
@@ -319,6 +332,7 @@ impl Session {
             return;
         }
         while let Some(reply) = self.parser.finish(&mut self.buf) {
+            let reply = self.redact(reply);
             if cut_off(&reply) {
                 // The last reply is the close's: nothing can follow it.
                 self.on_cut_off(reply);
@@ -347,6 +361,44 @@ impl Session {
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.unsent = 0;
         self.out.poll_transmit()
+    }
+
+    /// Received bytes as they may be shown (the driver's raw events): a credential the server
+    /// echoes back masked, as in the replies ([`Session::redact`]).
+    pub(crate) fn redact_received(&self, bytes: &[u8]) -> Vec<u8> {
+        crate::smtp::auth::redact(bytes, &self.secrets).unwrap_or_else(|| bytes.to_vec())
+    }
+
+    /// The one place received text is cleaned before anything sees it: a credential the server
+    /// echoes back (sendmail's `500 5.5.1 unrecognized command <the password line>`) is masked
+    /// in the reply's lines, its raw bytes and the deviations that quote it, so no transcript,
+    /// JSON or error shows it.
+    fn redact(&self, mut reply: Reply) -> Reply {
+        if self.secrets.is_empty() {
+            return reply;
+        }
+        let text = |t: &mut String| {
+            if let Some(r) = crate::smtp::auth::redact(t.as_bytes(), &self.secrets) {
+                *t = String::from_utf8_lossy(&r).into_owned();
+            }
+        };
+        reply.lines.iter_mut().for_each(text);
+        for d in &mut reply.deviations {
+            if let Deviation::MissingCode { line } | Deviation::BadSeparator { line } = d {
+                text(line);
+            }
+        }
+        if let Some(r) = crate::smtp::auth::redact(&reply.raw.0, &self.secrets) {
+            reply.raw = Bytes(r);
+        }
+        reply
+    }
+
+    /// A secret SASL line just sent: masked too if the server echoes it back.
+    fn remember_secret(&mut self, wire_text: &str) {
+        if !wire_text.is_empty() {
+            self.secrets.push(wire_text.as_bytes().to_vec());
+        }
     }
 
     /// What has arrived of a reply that is not finished (for a timeout's diagnosis).

@@ -2461,3 +2461,38 @@ fn login_and_plain_answer_prompts_that_are_not_base64() {
             .ignores_challenge()
     );
 }
+
+#[test]
+fn a_credential_the_server_echoes_is_masked_in_every_reply_shown() {
+    // sendmail-style: the password line comes back in a 500. Neither its base64 form nor the
+    // plain password may reach an event or the error.
+    let mut p = auth_plan(&["LOGIN"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.credentials.password = Some(auth::Secret::new("S3cretPW"));
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"334 VXNlcm5hbWU6\r\n");
+    assert_eq!(sent(&mut s), "dGlt\r\n");
+    s.feed(b"334 UGFzc3dvcmQ6\r\n");
+    assert_eq!(sent(&mut s), "UzNjcmV0UFc=\r\n");
+    s.feed(b"500 5.5.1 unrecognized command UzNjcmV0UFc= (S3cretPW)\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"221 bye S3cretPW\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let ev = format!("{:?}", events(&mut s));
+    let err = format!("{} {:?}", s.outcome().unwrap_err(), s.outcome());
+    for text in [&ev, &err] {
+        assert!(
+            !text.contains("UzNjcmV0UFc") && !text.contains("S3cretPW"),
+            "{text}"
+        );
+    }
+    assert!(ev.contains("unrecognized command ********"), "{ev}");
+    assert_eq!(
+        s.redact_received(b"x UzNjcmV0UFc= y"),
+        b"x ******** y".to_vec()
+    );
+}
