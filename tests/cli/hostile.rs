@@ -192,7 +192,8 @@ fn a_banner_that_keeps_coming_gets_the_same_diagnosis_whenever_the_deadline_stri
     let all = run.all();
     assert!(all.contains("no complete banner within 2 s: "), "{all}");
     assert!(all.contains("bytes without a line end"), "{all}");
-    assert!(all.contains(" -> QUIT"), "{all}");
+    // No QUIT into the half-received banner (the rest would be read as its reply).
+    assert!(!all.contains(" -> QUIT"), "{all}");
     assert!(
         all.contains("timed out after 2s waiting in banner phase"),
         "{all}"
@@ -443,4 +444,20 @@ fn a_password_the_server_echoes_is_never_printed() {
         );
         assert!(all.contains("unrecognized command ********"), "{all}");
     }
+}
+
+#[test]
+fn a_close_instead_of_the_221_is_exit_6_with_the_message_accepted() {
+    let mut steps = after_greet(accept_all());
+    steps.truncate(steps.len() - 1);
+    steps.push(Step::Close);
+    let srv = scripted(steps);
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        run.stdout.contains(r#""message_accepted":true"#),
+        "{}",
+        run.stdout
+    );
 }

@@ -896,10 +896,7 @@ fn left_because(port: u16, why: &str) -> String {
 #[test]
 fn an_mx_that_sends_no_greeting_within_the_timeout_is_left_for_the_next() {
     // Not a byte (a tarpit, a stuck server), and half a greeting that never ends.
-    for (bad, quit) in [
-        (vec![], false),
-        (vec![Step::Send(b"220 mx-bad.example.test still ")], true),
-    ] {
+    for bad in [vec![], vec![Step::Send(b"220 mx-bad.example.test still ")]] {
         let (run, got, _, port) = bad_then_good(bad, "1", &["--json"]);
         let lines: Vec<serde_json::Value> = run
             .stdout
@@ -926,8 +923,9 @@ fn an_mx_that_sends_no_greeting_within_the_timeout_is_left_for_the_next() {
             "{}",
             run.stdout
         );
-        // Half a greeting gets QUIT (as swaks does after a timeout); silence does not.
-        assert_eq!(got, if quit { "QUIT\r\n" } else { "" });
+        // No QUIT: to silence, nor to half a greeting (its rest would be read as QUIT's
+        // reply after another timeout).
+        assert_eq!(got, "");
         let summary = &lines.last().unwrap()["data"];
         assert_eq!(summary["exit_code"], 0);
         assert_eq!(

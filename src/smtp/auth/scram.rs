@@ -482,14 +482,12 @@ mod tests {
         for i in [MAX_ITERATIONS + 1, 10_000_000] {
             let mut m = ScramSha256::new(&creds());
             m.initial_response().unwrap();
-            let started = std::time::Instant::now();
             let r = m.respond(first(i).as_bytes());
             assert!(
                 matches!(r, Err(AuthError::BadChallenge { ref detail, .. })
                     if detail.contains(&i.to_string()) && detail.contains("1000000")),
                 "{i}: {r:?}"
             );
-            assert!(started.elapsed() < std::time::Duration::from_millis(100));
             assert_eq!(m.notice(), None);
         }
         // Past what real servers use (4096 to 100 000): done, with a note that it is slow.

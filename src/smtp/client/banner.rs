@@ -208,6 +208,12 @@ impl Session {
             return Some(phase);
         }
         self.set_error(SessionError::Timeout { phase, secs });
+        // Part of the reply arrived: the rest may still come, and would be read as QUIT's
+        // reply after another whole timeout. Close without QUIT (send, check and probe alike).
+        if self.progress().is_some() {
+            self.abort();
+            return None;
+        }
         self.pending.clear();
         self.quit();
         None

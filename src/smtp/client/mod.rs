@@ -331,9 +331,12 @@ impl Session {
         if self.is_closed() {
             return;
         }
+        let mut goodbye = false;
         while let Some(reply) = self.parser.finish(&mut self.buf) {
             let reply = self.redact(reply);
             if cut_off(&reply) {
+                // A `221` without its CRLF is the goodbye all the same.
+                goodbye = self.pending.front() == Some(&Expect::Quit) && reply.code == Some(221);
                 // The last reply is the close's: nothing can follow it.
                 self.on_cut_off(reply);
                 break;
@@ -346,8 +349,25 @@ impl Session {
         if self.is_closed() {
             return;
         }
-        let expected = self.ending == Ending::Finishing;
+        // QUIT wants its 221 (RFC 5321 §4.1.1.10): a close instead is unexpected (exit 6, as
+        // swaks's "Remote host closed connection unexpectedly"), even after the message was
+        // accepted, which the transcript still says.
+        // A stop point's QUIT keeps its expected close.
+        let stop_quit = matches!(
+            self.plan.stop,
+            Some(Stop {
+                kind: StopKind::Quit,
+                ..
+            })
+        );
+        let quit_unanswered = self.pending.contains(&Expect::Quit) && !goodbye && !stop_quit;
+        let expected = self.ending == Ending::Finishing && !quit_unanswered;
         if !expected && self.error.is_none() {
+            if quit_unanswered && self.message_accepted == Some(true) {
+                self.out.info(
+                    "the message was accepted; the server then closed the connection instead of answering QUIT",
+                );
+            }
             self.error = Some(SessionError::Closed {
                 phase: self.phase(),
             });

@@ -370,6 +370,21 @@ fn a_cut_off_goodbye_after_an_accepted_message_is_still_success() {
 }
 
 #[test]
+fn a_close_instead_of_the_221_is_exit_6_after_an_accepted_message_too() {
+    // swaks: "Remote host closed connection unexpectedly" (6). The message was accepted all
+    // the same, and the session says so.
+    let mut s = at_dot();
+    s.feed(b"250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    let _ = events(&mut s);
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 6);
+    assert_eq!(s.message_accepted(), Some(true));
+    let ev = events(&mut s);
+    assert!(infos(&ev).iter().any(|i| i.contains("accepted")), "{ev:?}");
+}
+
+#[test]
 fn error_reply_then_close_keeps_the_phase_code() {
     let mut s = Session::new(plan());
     s.feed(b"220 x\r\n");
@@ -462,11 +477,12 @@ fn every_way_of_not_greeting_is_told_apart_from_a_failure_after_the_220() {
         NoGreeting::Silent(1.0).describe(),
         "sent no complete greeting within 1 s"
     );
-    // Part of a greeting, then the timeout: QUIT goes out, and the server never greeted.
+    // Part of a greeting, then the timeout: closed without QUIT (the rest of the greeting would
+    // answer it), and the server never greeted.
     let mut slow = Session::new(plan());
     slow.feed(b"220 almost");
     assert_eq!(slow.on_timeout(1.0), None);
-    assert_eq!(sent(&mut slow), "QUIT\r\n");
+    assert_eq!(sent(&mut slow), "");
     assert_eq!(slow.left_in_greeting(), Some(NoGreeting::Silent(1.0)));
     // A 220 and then a refused EHLO, or a close after it: the server did greet.
     let later = fed(b"220 x\r\n554 5.7.1 no\r\n", false);
@@ -1870,11 +1886,24 @@ fn a_timeout_ends_with_quit_except_before_any_banner_byte() {
     assert_eq!(s.on_timeout(1.0), Some(Phase::Banner));
     assert!(s.is_closed());
     assert!(s.poll_transmit().is_none());
-    // Half a banner arrived: there is an SMTP server; QUIT.
+    // Half a banner arrived: the rest of it would be read as QUIT's reply after another
+    // timeout; close without QUIT.
     let mut s = Session::new(plan());
     s.feed(b"220-slow");
     assert_eq!(s.on_timeout(1.0), None);
-    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 21);
+    // Half of MAIL's reply: the same.
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    let _ = sent(&mut s);
+    s.feed(b"250 2.1");
+    assert_eq!(s.on_timeout(1.0), None);
+    assert!(s.is_closed());
+    assert!(s.poll_transmit().is_none());
+    assert_eq!(exit_code(&s), 23);
     // Waiting for MAIL's reply: QUIT; whatever comes next answers it; the code is MAIL's.
     let mut s = Session::new(plan());
     s.feed(b"220 x\r\n");
@@ -2029,9 +2058,9 @@ fn a_silent_plaintext_banner_times_out_with_the_implicit_tls_hint() {
 fn a_timeout_says_what_had_arrived_of_the_reply() {
     let mut s = Session::new(plan());
     s.feed(b"220 mx.test ESMTP no line end yet");
-    // Part of a banner came: there is a server to say QUIT to (swaks does).
+    // Part of a banner came: the rest would be read as QUIT's reply, so no QUIT.
     assert_eq!(s.on_timeout(1.5), None);
-    assert!(!s.is_closed());
+    assert!(s.is_closed());
     assert_eq!(exit_code(&s), 21);
     let w = warnings(&events(&mut s));
     assert_eq!(w.len(), 1, "{w:?}");
@@ -2045,7 +2074,7 @@ fn a_timeout_says_what_had_arrived_of_the_reply() {
     sent(&mut s);
     s.feed(b"250-mx.test\r\n");
     assert_eq!(s.on_timeout(3.0), None);
-    assert_eq!(sent(&mut s), "QUIT\r\n");
+    assert_eq!(sent(&mut s), "", "half a reply: no QUIT");
     assert_eq!(exit_code(&s), 22);
     let w = warnings(&events(&mut s));
     assert!(
