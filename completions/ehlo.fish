@@ -180,7 +180,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from 
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional -l tlso -d 'Try STARTTLS; carry on in plain text if it is not offered or fails'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional -l tlso -d 'Try STARTTLS; carry on in plain text if it is not offered or refused'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-optional-strict -l tlsos -d 'Use STARTTLS if offered; fail if it is offered and fails'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'

@@ -682,7 +682,7 @@ pub(crate) struct TlsArgs {
     #[arg(long, conflicts_with_all = ["tls_optional", "tls_optional_strict", "tls_on_connect"])]
     pub(crate) tls: bool,
 
-    /// Try STARTTLS; carry on in plain text if it is not offered or fails
+    /// Try STARTTLS; carry on in plain text if it is not offered or refused
     #[arg(long, visible_alias = "tlso", conflicts_with_all = ["tls_optional_strict", "tls_on_connect"])]
     pub(crate) tls_optional: bool,
 

@@ -1001,6 +1001,7 @@ impl Session {
         // Anything already buffered was sent before the handshake and must not be trusted as if
         // it came over TLS (CVE-2011-0411, STARTTLS command injection).
         if !self.buf.is_empty() {
+            // Reported once, as the deviation (a warning besides it said the same twice).
             let injected = std::mem::take(&mut self.buf);
             self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
@@ -1008,10 +1009,6 @@ impl Session {
                 },
                 phase: Phase::StartTls,
             });
-            self.out.warn(format!(
-                "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
-                injected.len()
-            ));
         }
         self.actions.push_back(Action::StartTls);
     }

@@ -144,6 +144,10 @@ fn starttls_discards_injected_bytes_and_ehlos_again() {
         )),
         "{ev:?}"
     );
+    assert!(
+        warnings(&ev).is_empty(),
+        "said once, as the deviation: {ev:?}"
+    );
     assert!(s.capabilities().is_some());
     s.tls_established();
     assert!(s.capabilities().is_none(), "pre-TLS capabilities forgotten");
