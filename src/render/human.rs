@@ -1019,7 +1019,7 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
                 excerpt(line)
             )
         }
-        Deviation::OddCode { code } => format!("reply code {code} is outside 2xx–5xx"),
+        Deviation::OddCode { code } => format!("reply code {code:03} is outside 2xx–5xx"),
         Deviation::BadSeparator { line } => format!(
             "character after the code is neither space nor hyphen: \"{}\"",
             excerpt(line)

@@ -93,7 +93,8 @@ pub enum SessionError {
 fn reply_summary(r: &Reply) -> String {
     let code = r
         .code
-        .map(|c| c.to_string())
+        // Three digits as received: `000`, not `0`.
+        .map(|c| format!("{c:03}"))
         .unwrap_or_else(|| "no code".into());
     let text = r.lines.first().cloned().unwrap_or_default();
     format!("{code} {text}").trim_end().to_string()

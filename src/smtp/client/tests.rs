@@ -2529,3 +2529,17 @@ fn a_credential_the_server_echoes_is_masked_in_every_reply_shown() {
         b"x ******** y".to_vec()
     );
 }
+
+#[test]
+fn a_code_below_100_is_shown_with_its_three_digits() {
+    let mut s = Session::new(plan());
+    s.feed(b"099 odd\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"221 bye\r\n");
+    let err = s.outcome().unwrap_err().to_string();
+    assert!(err.contains("got 099 odd"), "{err}");
+    assert_eq!(
+        crate::render::human::describe_deviation(&Deviation::OddCode { code: 0 }),
+        "reply code 000 is outside 2xx–5xx"
+    );
+}
