@@ -52,8 +52,8 @@ fn serve_one(s: TcpStream, b: Behaviour) -> Vec<u8> {
     serve_conn(s, b, false)
 }
 
-/// [`serve_one`]; with `garbage_tls`, STARTTLS is answered 220 and then with bytes that are no
-/// TLS record (the handshake fails), and the connection closed.
+/// [`serve_one`]; with `garbage_tls`, STARTTLS is offered, answered 220 and then with bytes that
+/// are no TLS record (the handshake fails), and the connection closed.
 fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut w = s.try_clone().unwrap();
@@ -75,6 +75,8 @@ fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
             .to_ascii_uppercase();
         let verb = text.split(' ').next().unwrap_or("").to_string();
         let reply: &[u8] = match verb.as_str() {
+            // It offers STARTTLS, as a server that answers it with 220 would.
+            "EHLO" if garbage_tls => b"250-scripted.test\r\n250-STARTTLS\r\n250 SIZE 1000000\r\n",
             "EHLO" if b.pipelining => b"250-scripted.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-AUTH LOGIN PLAIN\r\n250 DSN\r\n",
             "EHLO" => b"250-scripted.test\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250-AUTH LOGIN PLAIN\r\n250 DSN\r\n",
             "MAIL" | "NOOP" | "RSET" => b"250 2.0.0 ok\r\n",
@@ -1392,6 +1394,51 @@ fn terminal_tls_failure_reconnects_once_in_plain_text() {
         "{}",
         t.screen()
     );
+}
+
+/// On a terminal, `--tls` against a server that does not offer STARTTLS says so and goes on in
+/// plain text only on the user's yes: "n" (or anything typed ahead) ends the session with exit
+/// 29 and nothing but QUIT sent; "y" goes on. It used to go on in plain text without a word
+/// beyond "sending it anyway", and exit 0.
+#[test]
+fn terminal_tls_not_offered_asks_before_going_on_in_plain_text() {
+    for yes in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, h) = plain_server();
+        let mut t = Pty::start(
+            dir.path(),
+            &["repl", &addr.to_string(), "--tls", "--helo", "x.test"],
+        );
+        t.wait("the question", |s| {
+            s.contains("--tls: STARTTLS is not offered in the EHLO reply")
+                && s.contains("go on in plain text? [y/N]")
+        });
+        if yes {
+            t.keys("y\r");
+            t.wait("the plain-text prompt", |s| {
+                last_prompt(s) == "ehlo[plain]>"
+            });
+            t.keys("NOOP\r");
+            t.wait("the NOOP reply", |s| s.contains("250 2.0.0 ok"));
+            t.quit();
+        } else {
+            t.keys("MAIL FROM:<a@b.test>\r");
+            assert_eq!(t.exit_code(), 29, "{}", t.screen());
+            assert!(
+                t.screen().contains("nothing is sent in plain text"),
+                "{}",
+                t.screen()
+            );
+        }
+        t.assert_cooked();
+        let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+        let want = if yes {
+            "EHLO x.test\r\nNOOP\r\nQUIT\r\n"
+        } else {
+            "EHLO x.test\r\nQUIT\r\n"
+        };
+        assert_eq!(got, want, "{}", t.screen());
+    }
 }
 
 /// `:quit` prints no "closed — :reconnect or :quit" notice.

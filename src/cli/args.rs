@@ -399,6 +399,8 @@ pub(crate) struct ReplArgs {
     ///
     /// When the handshake fails, a piped session ends (exit 29: nothing more is sent in plain
     /// text); on a terminal ehlo connects again in plain text, once, for `:starttls --ca FILE`.
+    /// STARTTLS refused or not offered (then not sent) ends a piped session the same way; a
+    /// terminal asks before going on in plain text.
     #[arg(long)]
     pub(crate) tls: bool,
     /// Record the session as a replayable script in FILE (secrets are never written).

@@ -217,7 +217,8 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
             engine.end(e);
             return;
         }
-        if engine.strict_failure().await {
+        // `--tls` refused on a terminal, and the user did not want plain text: ended.
+        if engine.ended.is_some() || engine.strict_failure().await {
             return;
         }
     } else {
@@ -293,7 +294,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     // `after_refused_sasl`.
                     refused_sasl = !ui.is_tty();
                 }
-                if engine.strict_failure().await || flow == Flow::Quit {
+                if engine.ended.is_some() || engine.strict_failure().await || flow == Flow::Quit {
                     return;
                 }
             }
@@ -527,6 +528,8 @@ struct Engine {
     /// How the run ended, when it failed: the exit code, the JSON summary's outcome and
     /// reason all read this one value. Set only by [`Engine::end`], when the run stops.
     ended: Option<Ended>,
+    /// Connections made so far (to tell whether one was made during an input).
+    connects: u32,
     helo_default: String,
 }
 
@@ -587,6 +590,7 @@ impl Engine {
             tls_version: None,
             timings: Vec::new(),
             ended: None,
+            connects: 0,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -734,6 +738,7 @@ impl Engine {
             }
         };
         let implicit = plan.link.tls_on_connect;
+        self.connects = self.connects.wrapping_add(1);
         self.server = Some(conn.server.clone());
         self.tls_version = conn.tls.clone();
         self.conn = Some(conn);
@@ -770,9 +775,70 @@ impl Engine {
             let _ = Box::pin(self.execute(&format!("EHLO {name}"), feed)).await;
         }
         if auto_tls && self.cfg.starttls && !implicit && self.connected() {
-            let _ = Box::pin(self.execute(":starttls", feed)).await;
+            let offered = self
+                .session
+                .as_ref()
+                .and_then(|s| s.capabilities())
+                .is_some_and(|c| c.has("STARTTLS"));
+            // `--tls` asks for TLS, as swaks's does (exit 29 when it is "not available for
+            // any reason"): not offered is not sent, and a refusal is no reason to go on in
+            // plain text (RFC 3207 §4: a client may end the session instead).
+            let refused = if offered {
+                let connects = self.connects;
+                let _ = Box::pin(self.execute(":starttls", feed)).await;
+                // Still this connection (a failed handshake connects again: said already),
+                // and still in plain text.
+                let up = self.connects == connects
+                    && self.connected()
+                    && !self.session.as_ref().is_some_and(|s| s.is_tls());
+                (up && self.tls_pending.is_none()).then(|| match self.seen.first() {
+                    Some(r) => format!("STARTTLS refused: {} {}", r.code, r.text),
+                    None => "STARTTLS drew no reply".to_string(),
+                })
+            } else {
+                Some("STARTTLS is not offered in the EHLO reply".to_string())
+            };
+            if let Some(reason) = refused {
+                self.tls_refused(reason, feed).await;
+            }
         }
         Ok(())
+    }
+
+    /// `--tls`, and the connection is still in plain text although the handshake did not fail
+    /// (STARTTLS refused, not offered, no reply): a TLS failure all the same. Piped, the run
+    /// ends with the STARTTLS phase's code ([`Engine::strict_failure`]); on a terminal the
+    /// session goes on in plain text only when the user says so (lines typed ahead would
+    /// otherwise go out unencrypted), else it ends with that code.
+    async fn tls_refused(&mut self, reason: String, feed: &mut Feed<'_>) {
+        let ended = Ended::new(
+            phase_exit_code(Phase::StartTls),
+            "tls",
+            Some(reason.clone()),
+        );
+        if self.tls_failure_ends_run() {
+            self.tls_pending = Some(ended);
+            return;
+        }
+        self.error(format!("--tls: {reason}: the connection is not encrypted"));
+        let answer = if feed.can_ask() {
+            feed.ask("go on in plain text? [y/N] ", LineKind::Data)
+                .await
+        } else {
+            None
+        };
+        if matches!(
+            answer.map(|a| a.trim().to_ascii_lowercase()).as_deref(),
+            Some("y" | "yes")
+        ) {
+            return;
+        }
+        let code = ended.code;
+        self.error(format!(
+            "--tls: nothing is sent in plain text; ending the session (exit {code})"
+        ));
+        self.end(ended);
+        self.quit().await;
     }
 
     /// Say why connecting or the TLS handshake failed, unless the connection layer already
@@ -1265,8 +1331,13 @@ impl Engine {
         {
             let code = tls.code;
             let flag = if self.cfg.strict { "--strict" } else { "--tls" };
+            // A refusal says what was refused; a handshake's reason was said as it failed.
+            let what = match &tls.reason {
+                Some(r) if r.starts_with("STARTTLS") => r.clone(),
+                _ => "the TLS handshake failed".to_string(),
+            };
             self.error(format!(
-                "{flag}: the TLS handshake failed: nothing more is sent in plain text; ending the session (exit {code})"
+                "{flag}: {what}: nothing more is sent in plain text; ending the session (exit {code})"
             ));
             self.end(tls);
             self.quit().await;

@@ -18,6 +18,7 @@ mod json;
 mod message;
 mod mx;
 mod probe;
+mod repl_failures;
 mod repl_secrets;
 mod replies;
 mod serve;

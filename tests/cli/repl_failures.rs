@@ -1,0 +1,88 @@
+//! How `ehlo repl` and `ehlo replay` end when something went wrong that no 4xx/5xx code says
+//! in so many words: `--tls` without TLS, a reply cut off or too large, a reply with no code,
+//! late replies, a secret nobody can give. Each against a scripted server, checked by the
+//! bytes it received, the exit code and the JSON summary.
+
+use std::time::Duration;
+
+use crate::util::{Run, Step, ehlo_with, scripted};
+
+/// Run `ehlo` with `stdin` piped in, 30 s at most.
+fn piped(args: &[&str], stdin: &str) -> Run {
+    ehlo_with(args, Some(stdin.as_bytes()), Duration::from_secs(30))
+}
+
+/// The JSON summary a `--json` run ends with.
+fn summary(run: &Run) -> serde_json::Value {
+    let line = run
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with(r#"{"type":"summary""#))
+        .unwrap_or_else(|| panic!("no summary: {}", run.all()));
+    serde_json::from_str::<serde_json::Value>(line).unwrap()["data"].clone()
+}
+
+const AUTH_SCRIPT: &str = "MAIL FROM:<a@b.test>\nAUTH PLAIN AGJvYgBzZWNyZXQ=\nQUIT\n";
+
+/// Piped `--tls`: STARTTLS refused (454) or not offered is a TLS failure like a failed
+/// handshake: exit 29, nothing of the script goes out in plain text (it used to go on: MAIL
+/// and the PLAIN blob in clear, exit 0).
+#[test]
+fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
+    for json in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"454 4.7.0 TLS not available\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str(), "--tls", "--helo", "x.test"];
+        if json {
+            args.push("--json");
+        }
+        let run = piped(&args, AUTH_SCRIPT);
+        assert_eq!(run.code, 29, "{}", run.all());
+        let got = server.finish();
+        assert_eq!(got, "EHLO x.test\r\nSTARTTLS\r\nQUIT\r\n", "{}", run.all());
+        if json {
+            let s = summary(&run);
+            assert_eq!(s["exit_code"], 29, "{s}");
+            assert_eq!(s["outcome"], "tls", "{s}");
+            assert!(
+                s["error"].as_str().is_some_and(|e| e.contains("454 4.7.0")),
+                "{s}"
+            );
+        } else {
+            assert!(
+                run.all().contains(
+                    "--tls: STARTTLS refused: 454 4.7.0 TLS not available: nothing more is sent in plain text"
+                ),
+                "{}",
+                run.all()
+            );
+        }
+    }
+
+    // Not offered: not sent either (swaks: TLS "not available for any reason").
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250-scripted.test\r\n250 PIPELINING\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(&["repl", &addr, "--tls", "--helo", "x.test"], AUTH_SCRIPT);
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+    assert!(
+        run.all()
+            .contains("--tls: STARTTLS is not offered in the EHLO reply"),
+        "{}",
+        run.all()
+    );
+}
