@@ -408,7 +408,9 @@ pub(crate) struct ReplArgs {
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
-    /// Also a step that cannot run (`:auth` with no secret), a dropped connection (exit 6), a
+    /// Also a step that cannot run (`:auth` with no secret), an `:auth` whose 235 proves
+    /// nothing (SCRAM or DIGEST-MD5 without the server's proof: exit 28, as the send), a
+    /// dropped connection (exit 6), a
     /// failed TLS handshake (exit 29; nothing more is sent in plain text) or, piped, a reply
     /// that does not come within `--timeout` (the phase's code, as the send).
     /// Meant for scripts piped into `ehlo repl`.

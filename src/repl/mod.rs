@@ -1372,7 +1372,10 @@ impl Engine {
             return true;
         }
         let (code, reason) = if let Some(f) = self.failed.take() {
-            (f.code, "a step could not run".to_string())
+            let why = f
+                .reason
+                .unwrap_or_else(|| "a step could not run".to_string());
+            (f.code, why)
         } else if let Some(s) = self.seen.iter().find(|s| s.code >= 400) {
             let reply = format!("{} {}", s.code, s.text);
             (crate::error::reply_exit_code(s.phase), reply)
@@ -2278,6 +2281,13 @@ impl Engine {
         self.settle().await;
         if started {
             self.record(&format!(":auth {mech} {user}"), &[]);
+        }
+        // A 235 the mechanism refused (no proof the server knows the password): AUTH failed,
+        // as the send fails it (exit 28), for --strict and replay.
+        if let Some((mechanism, reason)) = self.session.as_mut().and_then(|s| s.take_auth_refuted())
+        {
+            let e = Error::Session(SessionError::Auth { mechanism, reason });
+            self.failed = Some(Ended::from_error(&e));
         }
     }
 

@@ -214,6 +214,9 @@ pub(crate) struct ManualSession {
     /// number is how many replies are still due to lines sent before that AUTH.
     raw_auth: Option<usize>,
     auth: Option<AuthRun>,
+    /// The last `:auth` drew a 235 its mechanism refuses (a SCRAM or DIGEST-MD5 server that
+    /// did not prove it knows the password): the mechanism and why, until taken.
+    auth_refuted: Option<(String, String)>,
     /// Content for `:data`, waiting for the 354.
     data_content: Option<Vec<u8>>,
     /// Name for the EHLO sent again after STARTTLS (the last typed one, or the default).
@@ -259,6 +262,7 @@ impl ManualSession {
             exchange_ok: false,
             raw_auth: None,
             auth: None,
+            auth_refuted: None,
             data_content: None,
             helo_name: helo_name.into(),
             show_secrets,
@@ -400,6 +404,11 @@ impl ManualSession {
     /// Did the last SASL exchange to end succeed (235)? False after a refusal or a close.
     pub(crate) fn last_exchange_ok(&self) -> bool {
         self.exchange_ok
+    }
+
+    /// The last `:auth` ended in a 235 its mechanism refused: `(mechanism, reason)`, once.
+    pub(crate) fn take_auth_refuted(&mut self) -> Option<(String, String)> {
+        self.auth_refuted.take()
     }
 
     /// Is the session over?
@@ -995,7 +1004,10 @@ impl ManualSession {
                     .map(|r| (r.mech.name(), r.mech.finish(None)));
                 self.auth = None;
                 match verdict {
-                    Some((name, Err(e))) => self.out.error(format!("AUTH {name}: {e}")),
+                    Some((name, Err(e))) => {
+                        self.out.error(format!("AUTH {name}: {e}"));
+                        self.auth_refuted = Some((name.to_string(), e.to_string()));
+                    }
                     _ => self.authenticated = true,
                 }
             }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo_with, scripted};
+use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -85,4 +85,65 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
         "{}",
         run.all()
     );
+}
+
+/// Piped `repl --strict`: an `:auth` whose 235 proves nothing (SCRAM without the server's
+/// signature `v=`, DIGEST-MD5 without `rspauth`) failed, as the send fails it: exit 28, the
+/// reason in the summary. It used to exit 0 with the outcome "ok".
+#[test]
+fn piped_strict_auth_without_the_servers_proof_exits_28() {
+    // DIGEST-MD5's challenge (RFC 2831 §2.1.1), static: the 235 comes without rspauth.
+    let digest = b"334 cmVhbG09InNjcmlwdGVkLnRlc3QiLG5vbmNlPSJPQTZNRzl0RVFHbTJoaCIscW9wPSJhdXRoIixjaGFyc2V0PXV0Zi04LGFsZ29yaXRobT1tZDUtc2Vzcw==\r\n";
+    let runs: [(&str, Vec<Step>); 2] = [
+        (
+            "SCRAM-SHA-256",
+            vec![
+                Step::Expect("AUTH SCRAM-SHA-256 "),
+                Step::Send(b"235 2.7.0 ok\r\n"),
+            ],
+        ),
+        (
+            "DIGEST-MD5",
+            vec![
+                Step::Expect("AUTH DIGEST-MD5"),
+                Step::Send(digest),
+                Step::Line,
+                Step::Send(b"235 2.7.0 ok\r\n"),
+            ],
+        ),
+    ];
+    for (mech, auth) in runs {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH SCRAM-SHA-256 DIGEST-MD5\r\n"),
+        ];
+        steps.extend(auth);
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let server = scripted(steps);
+        let addr = server.server();
+        let run = ehlo_with_env(
+            &[
+                "repl",
+                &addr,
+                "--strict",
+                "--json",
+                "--allow-plaintext-auth",
+            ],
+            &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+            Some(format!("EHLO x.test\n:auth {mech} bob\nMAIL FROM:<a@b.test>\n").as_bytes()),
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 28, "{mech}: {}", run.all());
+        let got = server.finish();
+        assert!(!got.contains("MAIL"), "{mech}: {got}");
+        let s = summary(&run);
+        assert_eq!(s["exit_code"], 28, "{s}");
+        assert!(
+            s["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with(&format!("AUTH {mech}: "))),
+            "{s}"
+        );
+    }
 }
