@@ -2252,6 +2252,12 @@ impl Engine {
             || mech.starts_with("SCRAM");
         let secret = match (env.map(Secret::new), file) {
             (Some(s), _) | (None, Some(s)) => Some(s),
+            // Only a person is asked: a piped script's next line is a command, not a secret.
+            (None, None) if needs_secret && !feed.can_ask() => {
+                self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
+                self.fail(phase_exit_code(Phase::Auth), "failed", None);
+                return;
+            }
             (None, None) if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
                 Some(s) => Some(Secret::new(s)),
                 None => {

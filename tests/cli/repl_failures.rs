@@ -147,3 +147,48 @@ fn piped_strict_auth_without_the_servers_proof_exits_28() {
         );
     }
 }
+
+/// Piped `:auth PLAIN bob` with no password from anywhere (no EHLO_AUTH_PASSWORD, no
+/// `--auth-password-file`, no terminal) is refused for that reason; the script's next line is
+/// run as the command it is. It used to be read as the password (NOOP sent base64'd inside
+/// the PLAIN blob, never as a command; exit 0 even with --strict).
+#[test]
+fn piped_auth_with_no_secret_does_not_eat_the_next_line() {
+    let opening = || {
+        vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+        ]
+    };
+    let script = "EHLO x.test\n:auth PLAIN bob\nNOOP\nQUIT\n";
+    let mut steps = opening();
+    steps.extend([
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let server = scripted(steps);
+    let addr = server.server();
+    let run = piped(&["repl", &addr, "--allow-plaintext-auth"], script);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\nQUIT\r\n");
+    assert!(
+        run.all()
+            .contains("AUTH PLAIN needs a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE (no terminal to ask on)"),
+        "{}",
+        run.all()
+    );
+
+    let mut steps = opening();
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let server = scripted(steps);
+    let addr = server.server();
+    let run = piped(
+        &["repl", &addr, "--allow-plaintext-auth", "--strict"],
+        script,
+    );
+    assert_eq!(run.code, 28, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
+}
