@@ -1688,12 +1688,18 @@ impl Engine {
                 let retry = std::mem::take(&mut self.tls_retry);
                 // The server said 220 but the session is not in TLS: the handshake failed.
                 let accepted = self.seen.first().is_some_and(|r| r.code == 220);
-                let failed = accepted && !self.session.as_ref().is_some_and(|s| s.is_tls());
-                if failed && self.replaying {
-                    // A script goes on only as recorded: never in plain text after a failed
-                    // handshake (the steps after it were meant for TLS).
+                let plain = !self.session.as_ref().is_some_and(|s| s.is_tls());
+                if plain && self.replaying {
+                    // A script goes on only in TLS after a `:starttls`: never in plain text
+                    // after a failed handshake or a refusal (the steps after it were meant
+                    // for TLS), `--keep-going` or not.
                     let code = phase_exit_code(Phase::StartTls);
-                    let reason = "the TLS handshake failed: nothing more is sent".to_string();
+                    let what = match self.seen.first() {
+                        _ if accepted => "the TLS handshake failed".to_string(),
+                        Some(r) => format!("STARTTLS refused ({} {})", r.code, r.text),
+                        None => "STARTTLS drew no reply".to_string(),
+                    };
+                    let reason = format!("{what}: nothing more is sent");
                     self.error(format!("replay: {reason} (exit {code})"));
                     self.fail(code, "tls", Some(reason));
                 } else if self.tls_pending.is_some() && self.tls_failure_ends_run() {

@@ -132,6 +132,9 @@ impl Engine {
                 if !self.keep_going {
                     return self.end(failed);
                 }
+                // A `:starttls` that did not end in TLS: even `--keep-going` sends nothing
+                // more (it would go in plain text).
+                let stop = failed.label == "tls";
                 let expected = show(step.expect.iter().map(ToString::to_string));
                 let (got, why) = match failed.reason {
                     Some(why) => (
@@ -151,6 +154,9 @@ impl Engine {
                     code: failed.code,
                     reason: format!("line {}: {why}", step.lineno),
                 });
+                if stop {
+                    break;
+                }
             } else {
                 let expect = self.await_unasked(step.lineno, &step.expect).await;
                 if self.check(step.lineno, &step.input, expect).is_some() && !self.keep_going {

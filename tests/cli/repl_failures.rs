@@ -192,3 +192,45 @@ fn piped_auth_with_no_secret_does_not_eat_the_next_line() {
     assert_eq!(run.code, 28, "{}", run.all());
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
 }
+
+/// `replay --keep-going`: a `:starttls` refused (454) ends the replay like a failed handshake
+/// (exit 29): the steps after it, meant for TLS, are not sent in plain text. It used to run
+/// them all in clear.
+#[test]
+fn replay_keep_going_stops_at_a_refused_starttls() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    for keep_going in [true, false] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"454 4.7.0 TLS not available\r\n"),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["replay", script.to_str().unwrap(), "-s", addr.as_str()];
+        if keep_going {
+            args.push("--keep-going");
+        }
+        let run = piped(&args, "");
+        assert_eq!(run.code, 29, "{}", run.all());
+        assert_eq!(
+            server.finish(),
+            "EHLO x.test\r\nSTARTTLS\r\n",
+            "{}",
+            run.all()
+        );
+        assert!(
+            run.all()
+                .contains("STARTTLS refused (454 4.7.0 TLS not available): nothing more is sent"),
+            "{}",
+            run.all()
+        );
+    }
+}
