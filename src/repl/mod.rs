@@ -1357,9 +1357,11 @@ impl Engine {
                 secs: self.timeout().as_secs_f64(),
                 implicit_tls: false,
             };
-            let code = e.exit_code();
+            // A command in no SMTP phase (NOOP, RSET, VRFY) that drew no reply: the server
+            // has not closed (6), it failed to answer (36), as replay exits on that step.
+            let code = crate::error::reply_exit_code(phase);
             self.error(format!("--strict: {e}: ending the session (exit {code})"));
-            self.end(Ended::from_error(&e));
+            self.end(Ended::new(code, e.label(), Some(e.to_string())));
             // As the send: QUIT, unless not one byte of a banner came (there may be no SMTP
             // server to talk to).
             let silent_banner = phase == Phase::Banner

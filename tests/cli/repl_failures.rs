@@ -234,3 +234,28 @@ fn replay_keep_going_stops_at_a_refused_starttls() {
         );
     }
 }
+
+/// Piped `repl --strict --timeout 1`: no reply to a NOOP while the connection stays up exits
+/// 36 (a command outside the phases failed), as replay does on the same script, not 6 (the
+/// server closed), which it used to.
+#[test]
+fn piped_strict_timeout_outside_the_phases_exits_36() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("NOOP"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &["repl", &addr, "--strict", "--timeout", "1", "--json"],
+        "EHLO x.test\nNOOP\nRSET\nQUIT\n",
+    );
+    assert_eq!(run.code, 36, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\nQUIT\r\n");
+    let s = summary(&run);
+    assert_eq!(s["exit_code"], 36, "{s}");
+    assert_eq!(s["outcome"], "timeout", "{s}");
+}
