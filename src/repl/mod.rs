@@ -2215,10 +2215,14 @@ impl Engine {
                     .as_deref(),
                 Some("y" | "yes")
             ) {
-                self.error(
-                    "AUTH not sent: the connection is not encrypted; :starttls first, or start with --allow-plaintext-auth",
-                );
-                self.fail(phase_exit_code(Phase::Auth), "failed", None);
+                let reason = "AUTH not sent: the connection is not encrypted; :starttls first, or start with --allow-plaintext-auth";
+                self.error(reason);
+                // The send's refusal, with its exit code (1, a usage error: nothing was sent)
+                // and label; the reason for the summary's `error`.
+                let e = Error::Session(SessionError::PlaintextAuth(crate::smtp::codes::Hint::new(
+                    reason,
+                )));
+                self.fail(e.exit_code(), e.label(), Some(reason.to_string()));
                 return;
             }
         }

@@ -137,6 +137,7 @@ impl Engine {
                 let stop = failed.label == "tls";
                 let expected = show(step.expect.iter().map(ToString::to_string));
                 let (got, why) = match failed.reason {
+                    Some(why) if self.seen.is_empty() => ("(not sent)".to_string(), why),
                     Some(why) => (
                         format!(
                             "{}, then failed",

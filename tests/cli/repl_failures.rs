@@ -259,3 +259,57 @@ fn piped_strict_timeout_outside_the_phases_exits_36() {
     assert_eq!(s["exit_code"], 36, "{s}");
     assert_eq!(s["outcome"], "timeout", "{s}");
 }
+
+/// An `:auth` refused because the connection is not encrypted exits 1, as the send's refusal
+/// does (README), in `replay` and `repl --strict`, and the summary says why. It used to exit
+/// 28 with the summary's `error` null.
+#[test]
+fn plaintext_auth_refusal_exits_1_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("auth.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :auth PLAIN bob\n< 235\n",
+    )
+    .unwrap();
+    let opening = |quit: bool| {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN\r\n"),
+        ];
+        if quit {
+            steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        }
+        scripted(steps)
+    };
+    let server = opening(false);
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &["replay", script.to_str().unwrap(), "-s", &addr, "--json"],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\n");
+    let s = summary(&run);
+    assert_eq!(s["exit_code"], 1, "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the connection is not encrypted")),
+        "{s}"
+    );
+
+    let server = opening(true);
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &["repl", &addr, "--strict"],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        Some(b"EHLO x.test\n:auth PLAIN bob\nMAIL FROM:<a@b.test>\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
+}
