@@ -530,6 +530,8 @@ struct Engine {
     ended: Option<Ended>,
     /// Connections made so far (to tell whether one was made during an input).
     connects: u32,
+    /// A `:` line was typed inside the current typed message (warned about once).
+    colon_in_data: bool,
     helo_default: String,
 }
 
@@ -591,6 +593,7 @@ impl Engine {
             timings: Vec::new(),
             ended: None,
             connects: 0,
+            colon_in_data: false,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -902,11 +905,21 @@ impl Engine {
         self.close_reported = true;
         if self.connected() {
             self.seen.clear();
-            if let Some(s) = self.session.as_mut() {
-                if s.state().in_data {
-                    // Typing content: end the message first, or QUIT would become content.
-                    s.send_line(".");
+            if self.session.as_ref().is_some_and(|s| s.state().in_data) {
+                // The input ended (Ctrl-D, the end of a script) inside a typed message: the
+                // final dot would deliver it cut short. Closing without it leaves the
+                // transaction unfinished, so nothing is delivered (RFC 5321 §4.1.1.4), as
+                // telnet or swaks leave it.
+                let reason = "the input ended inside DATA: the message was not finished, and is not sent (the connection is closed without the final \".\")";
+                self.error(reason);
+                if self.cfg.strict && self.ended.is_none() {
+                    let code = phase_exit_code(Phase::Data);
+                    self.end(Ended::new(code, "strict", Some(reason.to_string())));
                 }
+                self.close_quietly().await;
+                return;
+            }
+            if let Some(s) = self.session.as_mut() {
                 s.send_line("QUIT");
             }
             self.settle().await;
@@ -1454,8 +1467,15 @@ impl Engine {
         }
         if in_data {
             self.watch_typed_size(line);
+            if line.trim_start().starts_with(':')
+                && !std::mem::replace(&mut self.colon_in_data, true)
+            {
+                // Said once per message: after the 354 every line is content.
+                self.emit(Event::warning("inside DATA every line is message content, this one too: meta-commands (:quit, :raw…) work again after a line holding only \".\""));
+            }
         } else {
             self.typed_size.reset();
+            self.colon_in_data = false;
         }
         if let Some(s) = self.session.as_mut() {
             s.send_line(line);

@@ -313,3 +313,54 @@ fn plaintext_auth_refusal_exits_1_with_its_reason() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
 }
+
+/// The input ends inside a typed DATA (after the 354): the connection is closed without the
+/// final dot, so nothing is delivered; `--strict` exits 25 (DATA). A `:quit` typed there is
+/// content, and said so once. It used to send the dot (a cut message delivered, exit 0).
+#[test]
+fn end_of_input_inside_typed_data_delivers_nothing() {
+    for strict in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT TO:"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("DATA"),
+            Step::Send(b"354 go ahead\r\n"),
+            Step::Data,
+            Step::Send(b"250 queued\r\n"),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str()];
+        if strict {
+            args.push("--strict");
+        }
+        let run = piped(
+            &args,
+            "EHLO x.test\nMAIL FROM:<a@ehlo.test>\nRCPT TO:<b@ehlo.test>\nDATA\nSubject: half\n:quit\n:raw \"x\"\n\nfirst half of the",
+        );
+        assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.all());
+        let got = server.finish();
+        assert!(
+            got.ends_with("Subject: half\r\n:quit\r\n:raw \"x\"\r\n\r\nfirst half of the\r\n"),
+            "{got:?}"
+        );
+        let out = run.all();
+        assert!(!out.contains("queued"), "{out}");
+        assert!(
+            out.contains(
+                "the input ended inside DATA: the message was not finished, and is not sent"
+            ),
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("inside DATA every line is message content")
+                .count(),
+            1,
+            "{out}"
+        );
+    }
+}
