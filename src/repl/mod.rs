@@ -967,12 +967,20 @@ impl Engine {
                     Event::Received { reply, phase, .. } => {
                         // A 421 announces the server's close (RFC 5321 §3.8).
                         self.announced_close |= reply.code == Some(421);
-                        self.seen.push(Seen {
-                            code: reply.code.unwrap_or(0),
-                            enhanced: reply.enhanced,
-                            phase: *phase,
-                            text: reply.lines.first().cloned().unwrap_or_default(),
-                        });
+                        // A reply the close cut short answers nothing (RFC 5321 §4.2.1: a
+                        // reply ends with its line end): shown, but not a reply for replay,
+                        // a recording or --strict.
+                        let cut = reply
+                            .deviations
+                            .contains(&crate::smtp::event::Deviation::TruncatedAtClose);
+                        if !cut {
+                            self.seen.push(Seen {
+                                code: reply.code.unwrap_or(0),
+                                enhanced: reply.enhanced,
+                                phase: *phase,
+                                text: reply.lines.first().cloned().unwrap_or_default(),
+                            });
+                        }
                         // The timing first: the transcript shows it on the reply's last line.
                         let t = self.start.elapsed();
                         let ms = self.waiting_since.elapsed().as_secs_f64() * 1000.0;

@@ -364,3 +364,30 @@ fn end_of_input_inside_typed_data_delivers_nothing() {
         );
     }
 }
+
+/// `replay`: a reply the close cut off (`250 ok pa`, no line end, then the close) answers
+/// nothing: the step differs and the run exits 6 (the server closed), as the README says. It
+/// used to count as the 250 recorded: "every reply as recorded", exit 0.
+#[test]
+fn replay_does_not_accept_a_reply_cut_off_by_the_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cut.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x.test\n< 250\n> NOOP\n< 250\n").unwrap();
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok pa"),
+        Step::Close,
+    ]);
+    let addr = server.server();
+    let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+    server.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert!(
+        !run.all().contains("every reply as recorded"),
+        "{}",
+        run.all()
+    );
+}
