@@ -973,6 +973,22 @@ impl Engine {
                         let cut = reply
                             .deviations
                             .contains(&crate::smtp::event::Deviation::TruncatedAtClose);
+                        // Cut for size: the session closed the connection, on purpose but
+                        // not as asked (as the send fails: TooLarge, the phase's code).
+                        if let Some(crate::smtp::event::Deviation::ReplyTooLarge {
+                            bytes, ..
+                        }) = reply.deviations.iter().find(|d| {
+                            matches!(d, crate::smtp::event::Deviation::ReplyTooLarge { .. })
+                        }) {
+                            let e = Error::Session(SessionError::TooLarge {
+                                phase: *phase,
+                                detail: format!(
+                                    "cut after {}, reading stopped",
+                                    crate::smtp::event::count_bytes(*bytes)
+                                ),
+                            });
+                            self.failed = Some(Ended::from_error(&e));
+                        }
                         if !cut {
                             self.seen.push(Seen {
                                 code: reply.code.unwrap_or(0),

@@ -391,3 +391,42 @@ fn replay_does_not_accept_a_reply_cut_off_by_the_close() {
         run.all()
     );
 }
+
+/// Piped `repl --strict`: a reply cut as too large (an endless `250-X` continuation, a banner
+/// of a megabyte with no line end) ends the run with the phase's code (EHLO 22, banner 21),
+/// as the send does; it used to count as a close the session meant: exit 0, outcome ok.
+#[test]
+fn piped_strict_reply_too_large_exits_with_the_phases_code() {
+    let runs: [(Vec<Step>, i32); 2] = [
+        (
+            vec![
+                Step::Send(b"220 scripted.test ESMTP\r\n"),
+                Step::Expect("EHLO x.test"),
+                Step::Flood(b"250-X\r\n", Duration::from_secs(20)),
+            ],
+            22,
+        ),
+        (
+            vec![Step::Flood(b"220 xxxxxxxx", Duration::from_secs(20))],
+            21,
+        ),
+    ];
+    for (steps, want) in runs {
+        let server = scripted(steps);
+        let addr = server.server();
+        let run = piped(
+            &["repl", &addr, "--strict", "--json"],
+            "EHLO x.test\nNOOP\nQUIT\n",
+        );
+        server.finish();
+        assert_eq!(run.code, want, "{}", run.stderr);
+        let s = summary(&run);
+        assert_eq!(s["exit_code"], want, "{s}");
+        assert!(
+            s["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("reply too large")),
+            "{s}"
+        );
+    }
+}
