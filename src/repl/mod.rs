@@ -1415,8 +1415,13 @@ impl Engine {
                 .reason
                 .unwrap_or_else(|| "a step could not run".to_string());
             (f.code, why)
-        } else if let Some(s) = self.seen.iter().find(|s| s.code >= 400) {
-            let reply = format!("{} {}", s.code, s.text);
+        } else if let Some(s) = self.seen.iter().find(|s| !(200..400).contains(&s.code)) {
+            // 4xx/5xx, but also a reply with no code (kept as 0) or outside 2xx–5xx (1xx,
+            // 6xx): no answer a command can succeed on (RFC 5321 §4.2.1).
+            let reply = match s.code {
+                0 => format!("a reply with no code: {}", s.text),
+                c => format!("{c} {}", s.text),
+            };
             (crate::error::reply_exit_code(s.phase), reply)
         } else if self.session.as_ref().is_some_and(|s| s.is_closed()) && !self.close_expected {
             (

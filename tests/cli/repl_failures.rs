@@ -430,3 +430,28 @@ fn piped_strict_reply_too_large_exits_with_the_phases_code() {
         );
     }
 }
+
+/// Piped `repl --strict`: a reply without a code (`ABC garbage`) or with a 1xx code is no
+/// success either: the run ends with the phase's code (NOOP: 36), as a 600 already did. Both
+/// used to pass (exit 0).
+#[test]
+fn piped_strict_fails_on_a_reply_without_a_code_or_with_1xx() {
+    for reply in [&b"ABC garbage\r\n"[..], b"150 maybe\r\n"] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("NOOP"),
+            Step::Send(reply),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let run = piped(
+            &["repl", &addr, "--strict"],
+            "EHLO x.test\nNOOP\nRSET\nQUIT\n",
+        );
+        assert_eq!(run.code, 36, "{}", run.all());
+        assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\nQUIT\r\n");
+    }
+}
