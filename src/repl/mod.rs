@@ -919,6 +919,11 @@ impl Engine {
                 self.close_quietly().await;
                 return;
             }
+            if self.session.as_ref().is_some_and(|s| s.quit_sent()) {
+                // A QUIT went out already (typed, its reply late or never coming): not again;
+                // the connection is closed on the way out.
+                return;
+            }
             if let Some(s) = self.session.as_mut() {
                 s.send_line("QUIT");
             }

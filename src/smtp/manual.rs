@@ -411,6 +411,11 @@ impl ManualSession {
         self.auth_refuted.take()
     }
 
+    /// Has a QUIT been sent on this connection?
+    pub(crate) fn quit_sent(&self) -> bool {
+        self.quit_sent
+    }
+
     /// Is the session over?
     pub(crate) fn is_closed(&self) -> bool {
         self.closed

@@ -455,3 +455,19 @@ fn piped_strict_fails_on_a_reply_without_a_code_or_with_1xx() {
         assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\nQUIT\r\n");
     }
 }
+
+/// Piped: the script's QUIT gets no reply within `--timeout`; the REPL ends without sending
+/// a second QUIT of its own (it used to).
+#[test]
+fn a_quit_without_reply_is_not_sent_twice() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+    ]);
+    let addr = server.server();
+    let run = piped(&["repl", &addr, "--timeout", "1"], "EHLO x.test\nQUIT\n");
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+}
