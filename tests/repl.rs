@@ -1441,6 +1441,26 @@ fn terminal_tls_not_offered_asks_before_going_on_in_plain_text() {
     }
 }
 
+/// Ctrl-C at `:auth`'s password prompt cancels: the REPL says so (it used to say there was
+/// "no terminal to ask on", on the terminal it had just asked on), and nothing is sent.
+#[test]
+fn terminal_ctrl_c_at_the_password_prompt_says_cancelled() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+    t.keys(":auth PLAIN bob\r");
+    t.wait("the password prompt", |s| {
+        s.contains("password (not shown):")
+    });
+    t.keys("\x03");
+    let s = t.wait("the cancel", |s| s.contains("AUTH PLAIN cancelled"));
+    assert!(!s.contains("no terminal to ask on"), "{s}");
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "EHLO x.test\r\nQUIT\r\n");
+}
+
 /// `:quit` prints no "closed — :reconnect or :quit" notice.
 #[test]
 fn terminal_quit_prints_no_reconnect_notice() {

@@ -2327,7 +2327,10 @@ impl Engine {
             (None, None) if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
                 Some(s) => Some(Secret::new(s)),
                 None => {
-                    self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
+                    // Asked on the terminal, and Ctrl-C (or Ctrl-D) answered.
+                    self.error(format!(
+                        "AUTH {mech} cancelled at the prompt: nothing was sent"
+                    ));
                     self.fail(phase_exit_code(Phase::Auth), "failed", None);
                     return;
                 }
