@@ -21,6 +21,7 @@ use clap::CommandFactory;
 use crate::error::{EXIT_OK, EXIT_USAGE, Error};
 use args::Cli;
 use mode::Mode;
+use swaks::SwaksOpt;
 
 /// A command line that runs no mode.
 #[derive(Debug)]
@@ -57,8 +58,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; everything else is a usage error
-            // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting.
-            let _ = e.print();
+            // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
+            // given to a flag taking a secret is never shown, whatever clap quotes.
+            let secrets = secret_values(&layered.args);
+            let text = e.to_string();
+            if e.use_stderr() && secrets.iter().any(|v| text.contains(v.as_str())) {
+                eprint!("{}", redact(&text, &secrets));
+            } else {
+                let _ = e.print();
+            }
             return Err(Refused::Answered(if e.use_stderr() {
                 EXIT_USAGE
             } else {
@@ -140,9 +148,12 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
             || s.starts_with("--header-")
             || s.starts_with("--h-")
             || s.strip_prefix("--").is_some_and(|n| {
+                // Anything but a swaks name ehlo has under the same long name (a prefix, an
+                // ehlo-only name, an unknown one).
                 let n = n.split('=').next().unwrap_or(n);
-                n == "help"
-                    || swaks::find(n).is_some_and(|o| o.ehlo.is_none() || n.chars().count() == 1)
+                !n.is_empty()
+                    && swaks::find(n)
+                        .is_none_or(|o| o.ehlo != Some(n) || n == "help" || n.chars().count() == 1)
             })
     };
     if !args.iter().skip(1).any(candidate) {
@@ -157,6 +168,24 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
     let mut longs = HashSet::new();
     let mut needs_value_long = HashSet::new();
     let mut needs_value_short = HashSet::new();
+    // The one-shot send's names (long names and aliases) → its long name, for prefixes.
+    let mut top: Vec<(String, String)> = Vec::new();
+    for arg in cmd.get_arguments() {
+        if let Some(long) = arg.get_long() {
+            for l in std::iter::once(long).chain(arg.get_all_aliases().unwrap_or_default()) {
+                top.push((l.to_string(), long.to_string()));
+            }
+        }
+    }
+    let secret_longs: HashSet<&str> = cmd
+        .get_arguments()
+        .filter(|a| a.is_hide_env_values_set())
+        .flat_map(|a| {
+            a.get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default())
+        })
+        .collect();
     let mut cmds = vec![&cmd];
     cmds.extend(cmd.get_subcommands());
     for c in cmds {
@@ -188,7 +217,10 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
     let mut in_subcommand = false;
     let mut help: Option<String> = None;
     let mut others = 0usize;
+    // The word before was a flag taking a secret (its value is never quoted in a refusal).
+    let mut after_secret = false;
     while let Some(arg) = iter.next() {
+        let follows_secret = std::mem::take(&mut after_secret);
         if rest_literal || value_next {
             value_next = false;
             others += 1;
@@ -259,7 +291,8 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
                     Some((n, _)) => (n, true),
                     None => (body, false),
                 };
-                if !in_subcommand && !longs.contains(name) {
+                let top_exact = top.iter().any(|(l, _)| l == name);
+                if !in_subcommand && !top_exact {
                     match swaks::find(name) {
                         Some(opt) if opt.ehlo.is_none() => {
                             return Err(Error::Usage(swaks::unsupported(s, opt)));
@@ -277,14 +310,32 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
                             out.push(OsString::from(format!("-{body}")));
                             continue;
                         }
+                        Some(SwaksOpt {
+                            ehlo: Some(long), ..
+                        }) => {
+                            after_secret = !inline && secret_longs.contains(long);
+                            value_next = !inline && needs_value_long.contains(*long);
+                            let tail = &body[name.len()..];
+                            out.push(OsString::from(format!("--{long}{tail}")));
+                            continue;
+                        }
                         _ => {}
                     }
-                    if !s.starts_with("--") && name.starts_with('h') {
-                        return Err(Error::Usage(format!(
-                            "unknown option '{s}' (swaks has no bundled short options; \
-                             -h NAME is --helo NAME); nothing was sent"
-                        )));
+                    if !name.starts_with("no-") {
+                        // Getopt::Long as swaks configures it: a unique prefix of a long
+                        // name, with one dash or two, and no short option with a glued value.
+                        let dashes = if s.starts_with("--") { "--" } else { "-" };
+                        let long = resolve_prefix(name, &top, &secret_longs)
+                            .map_err(|why| Error::Usage(why.message(dashes, follows_secret)))?;
+                        after_secret = !inline && secret_longs.contains(long.as_str());
+                        value_next = !inline && needs_value_long.contains(long.as_str());
+                        let tail = &body[name.len()..];
+                        out.push(OsString::from(format!("--{long}{tail}")));
+                        continue;
                     }
+                }
+                if !in_subcommand {
+                    after_secret = !inline && secret_longs.contains(name);
                 }
                 value_next = !inline && needs_value_long.contains(name);
                 if !s.starts_with("--") && longs.contains(name) {
@@ -312,6 +363,177 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
         )));
     }
     Ok(out)
+}
+
+/// The values `args` gives to flags taking a secret (`--auth-password S3cr3t`, `-ap=S3cr3t`,
+/// and the word after such a flag even when it looks like an option), in any subcommand.
+fn secret_values(args: &[OsString]) -> Vec<String> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut names: HashSet<String> = HashSet::new();
+    let mut cmds = vec![&cmd];
+    cmds.extend(cmd.get_subcommands());
+    for c in cmds {
+        for a in c.get_arguments().filter(|a| a.is_hide_env_values_set()) {
+            names.extend(
+                a.get_long()
+                    .into_iter()
+                    .chain(a.get_all_aliases().unwrap_or_default())
+                    .map(|l| format!("--{l}")),
+            );
+            names.extend(a.get_short().map(|c| format!("-{c}")));
+        }
+    }
+    let mut out = Vec::new();
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--" {
+            break;
+        }
+        match w.split_once('=') {
+            Some((n, v)) if names.contains(n) => out.push(v.to_string()),
+            None if names.contains(w.as_ref()) => out.extend(words.next().map(|v| v.into_owned())),
+            _ => {}
+        }
+    }
+    out.retain(|v| !v.is_empty());
+    // Longest first, so that a secret containing another is hidden whole.
+    out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    out
+}
+
+/// `text` with every one of `secrets` replaced by `********`.
+fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, v| t.replace(v.as_str(), "********"))
+}
+
+/// Why a word names no option of the one-shot send.
+#[derive(Debug)]
+enum NoOption {
+    /// A prefix of these long names (more than one option).
+    Ambiguous(String, Vec<String>),
+    /// A prefix of only this swaks option, which ehlo does not implement.
+    Unsupported(String, &'static SwaksOpt),
+    /// Nothing starts with it. The second: the word starts with a name taking a secret
+    /// (`-apS3cret`), so only that name is quoted. The third: the word starts with a
+    /// single-character option taking a value (`-tfoo`), which swaks does not read as `-t foo`.
+    Unknown(String, Option<String>, Option<char>),
+}
+
+impl NoOption {
+    /// The one-line refusal. `dashes` as the word was written; `follows_secret`: the word came
+    /// right after a flag taking a secret and may be that secret, so it is not quoted.
+    fn message(&self, dashes: &str, follows_secret: bool) -> String {
+        if follows_secret {
+            return "unknown option right after a flag taking a secret (the word is not shown: \
+                    it may be the secret; write --flag=VALUE); nothing was sent"
+                .to_string();
+        }
+        match self {
+            NoOption::Ambiguous(word, longs) => {
+                let list: Vec<String> = longs.iter().map(|l| format!("--{l}")).collect();
+                format!(
+                    "option '{dashes}{word}' is ambiguous (it could be {}); nothing was sent",
+                    list.join(", ")
+                )
+            }
+            NoOption::Unsupported(word, opt) => swaks::unsupported(&format!("{dashes}{word}"), opt),
+            NoOption::Unknown(_, Some(secret), _) => format!(
+                "unknown option '{dashes}{secret}…' (the rest is not shown: it may be a secret; \
+                 as in swaks, no value is glued to an option: write '{dashes}{secret} VALUE' or \
+                 '{dashes}{secret}=VALUE'); nothing was sent"
+            ),
+            NoOption::Unknown(word, None, Some(short)) => {
+                let helo = if *short == 'h' {
+                    "; -h NAME is --helo NAME"
+                } else {
+                    ""
+                };
+                format!(
+                    "unknown option '{dashes}{word}' (as in swaks, it is not -{short} with a \
+                     glued value: write '-{short} VALUE' or '-{short}=VALUE'{helo}); nothing was \
+                     sent"
+                )
+            }
+            NoOption::Unknown(word, None, None) => {
+                format!("unknown option '{dashes}{word}'; nothing was sent")
+            }
+        }
+    }
+}
+
+/// What a prefix hits: an ehlo long name, or a swaks option ehlo does not implement.
+#[derive(Clone, Copy)]
+enum Hit<'a> {
+    Ehlo(&'a str),
+    Unsupported(&'static SwaksOpt),
+}
+
+impl Hit<'_> {
+    fn long(&self) -> &str {
+        match self {
+            Hit::Ehlo(l) => l,
+            Hit::Unsupported(o) => o.names[0],
+        }
+    }
+}
+
+/// The distinct options whose names start with `name`.
+fn hits<'a>(names: impl Iterator<Item = (&'a str, Hit<'a>)>, name: &str) -> Vec<Hit<'a>> {
+    let mut out: Vec<Hit<'a>> = Vec::new();
+    for (n, hit) in names {
+        if n.starts_with(name) && !out.iter().any(|h| h.long() == hit.long()) {
+            out.push(hit);
+        }
+    }
+    out
+}
+
+/// The long name of the one-shot send's option that `name` (after the dashes, not an exact
+/// name) abbreviates, as Getopt::Long's `auto_abbrev` does for swaks (case-sensitive: swaks
+/// sets `no_ignore_case`): when it is a prefix of one swaks option's names, that option (as
+/// swaks reads it); otherwise the names it is a prefix of, ehlo's and swaks's, must all be one
+/// option. A swaks option ehlo lacks is refused ([`swaks::unsupported`]). `secrets`: the names
+/// of flags taking a secret.
+fn resolve_prefix(
+    name: &str,
+    top: &[(String, String)],
+    secrets: &HashSet<&str>,
+) -> Result<String, NoOption> {
+    let swaks_names = || {
+        swaks::OPTIONS.iter().flat_map(|o| {
+            let hit = o.ehlo.map_or(Hit::Unsupported(o), Hit::Ehlo);
+            o.names.iter().map(move |n| (*n, hit))
+        })
+    };
+    let mut found = hits(swaks_names(), name);
+    if found.len() != 1 {
+        let ehlo = top.iter().map(|(n, l)| (n.as_str(), Hit::Ehlo(l.as_str())));
+        found = hits(ehlo.chain(swaks_names()), name);
+    }
+    match found.as_slice() {
+        [Hit::Ehlo(long)] => Ok((*long).to_string()),
+        [Hit::Unsupported(opt)] => Err(NoOption::Unsupported(name.to_string(), opt)),
+        [] => {
+            let secret = secrets
+                .iter()
+                .filter(|s| name.starts_with(**s))
+                .max_by_key(|s| s.len())
+                .map(|s| (*s).to_string());
+            let mut chars = name.chars();
+            let short = chars.next().filter(|c| {
+                swaks::find(&c.to_string()).is_some_and(|o| o.takes != swaks::Takes::None)
+            });
+            Err(NoOption::Unknown(name.to_string(), secret, short))
+        }
+        many => {
+            let mut longs: Vec<String> = many.iter().map(|h| h.long().to_string()).collect();
+            longs.sort();
+            Err(NoOption::Ambiguous(name.to_string(), longs))
+        }
+    }
 }
 
 /// `header-Name…` / `h-Name…` (after the dashes) → `Name…`, unless it is a declared flag.
@@ -370,10 +592,63 @@ mod tests {
             rw(&["-4", "-6", "-n", "-S", "-k"]),
             ["-4", "-6", "-n", "-S", "-k"]
         );
-        // `-tuser@example.com` is -t with an attached value, not a long option.
-        assert_eq!(rw(&["-tuser@example.com"]), ["-tuser@example.com"]);
-        assert_eq!(rw(&["-nosuchflag"]), ["-nosuchflag"]);
         assert_eq!(rw(&["--tls"]), ["--tls"]);
+    }
+
+    #[test]
+    fn unique_prefixes_resolve_and_the_rest_is_refused_as_in_getopt_long() {
+        // A unique prefix of one option's names, one dash or two (swaks's reading first).
+        assert_eq!(rw(&["-tls-on"]), ["--tls-on-connect"]);
+        assert_eq!(rw(&["--tls-on-c"]), ["--tls-on-connect"]);
+        assert_eq!(rw(&["-force"]), ["--force-getpwuid"]);
+        assert_eq!(rw(&["-auth-pass", "-x"]), ["--auth-password", "-x"]);
+        assert_eq!(rw(&["-auth-u=me"]), ["--auth-user=me"]);
+        assert_eq!(rw(&["--serv", "-x"]), ["--server", "-x"]);
+        // An exact name wins over the longer names it is a prefix of.
+        assert_eq!(rw(&["-tls-optional"]), ["--tls-optional"]);
+        // Ambiguous, unknown, and glued values (`-tfoo` is not `-t foo` in swaks).
+        for (word, want) in [
+            ("-sup", "ambiguous (it could be --support, --suppress-data)"),
+            ("-tsl", "unknown option '-tsl'"),
+            ("-tuser@example.com", "it is not -t with a glued value"),
+            ("-nosuchflag", "unknown option '-nosuchflag'"),
+            ("--nosuchflag", "unknown option '--nosuchflag'"),
+            ("-trig", "swaks's --trigger-deprecation"),
+        ] {
+            let e = rw_err(&[word, "NEXTWORD"]);
+            assert!(e.contains(want), "{word}: {e}");
+            assert!(
+                e.contains("nothing was sent") && !e.contains("NEXTWORD"),
+                "{word}: {e}"
+            );
+        }
+        // A secret is not quoted, glued or after its flag.
+        let e = rw_err(&["-apS3cr3t"]);
+        assert!(e.contains("'-ap…'") && !e.contains("S3cr3t"), "{e}");
+        let e = rw_err(&["--auth-password", "-S3cr3t"]);
+        assert!(!e.contains("S3cr3t"), "{e}");
+        // Subcommands keep clap's own reading.
+        assert_eq!(rw(&["serve", "-p2525"]), ["serve", "-p2525"]);
+    }
+
+    #[test]
+    fn clap_errors_hide_secret_values() {
+        let args: Vec<OsString> = [
+            "ehlo",
+            "--auth-password",
+            "-pw1",
+            "--ap=pw2",
+            "--auth-oauth-token",
+            "tok",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        let secrets = secret_values(&args);
+        assert_eq!(secrets, ["-pw1", "pw2", "tok"]);
+        assert_eq!(
+            redact("unexpected argument '-pw1' and tok", &secrets),
+            "unexpected argument '********' and ********"
+        );
     }
 
     #[test]
@@ -401,7 +676,7 @@ mod tests {
         // Not a dynamic header: the value of another option, after --, or no name.
         assert_eq!(rw(&["--helo", "--h-X"]), ["--helo", "--h-X"]);
         assert_eq!(rw(&["--", "--h-X", "y"]), ["--", "--h-X", "y"]);
-        assert_eq!(rw(&["--h-", "y"]), ["--h-", "y"]);
+        assert!(rw_err(&["--h-", "y"]).contains("unknown option '--h-'"));
         assert_eq!(rw(&["--header", "X: y"]), ["--header", "X: y"]);
     }
 
@@ -444,7 +719,7 @@ mod tests {
             assert!(e.contains("nothing was sent"), "{args:?}: {e}");
             assert!(e.contains("--helo"), "{args:?}: {e}");
         }
-        // `-hfoo` would be clap's -h (help) with -f oo.
+        // `-hfoo` would be clap's -h (help) with -f oo; swaks has no option named `hfoo`.
         let e = rw_err(&["-hfoo"]);
         assert!(e.contains("-h NAME is --helo NAME"), "{e}");
     }

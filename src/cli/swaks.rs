@@ -23,7 +23,6 @@ pub(crate) struct SwaksOpt {
     /// swaks's spellings, long form first.
     pub(crate) names: &'static [&'static str],
     /// Argument kind in swaks (the table test gives a value only to options that take one).
-    #[cfg_attr(not(test), expect(dead_code))]
     pub(crate) takes: Takes,
     /// The ehlo flag (its long name) that means the same, `None` when ehlo has none.
     pub(crate) ehlo: Option<&'static str>,

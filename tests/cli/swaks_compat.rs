@@ -1238,6 +1238,37 @@ const CASES: &[Case] = &[
     ]),
     c(&["-t", T, "-s", "{srv}", "-dab"]).differs("`--dump-as-body`/`-dab` puts the same sections"),
     c(&["-t", T, "-s", "{srv}", "-dab", "PROTOCOL", "--body", "mine"]),
+    // --- Getopt::Long as swaks configures it: unique prefixes of long names with one dash or
+    // two, no glued values, ambiguous and unknown words refused (exit 1, nothing sent) ---
+    c(&["-t", T, "-s", "{srv}", "-tls-on"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "--tls-on-conn"])
+        .srv(Srv::TlsOnConnect)
+        .insecure(),
+    c(&["-t", T, "-s", "{srv}", "-tsl"]),
+    c(&["-t", T, "-s", "{srv}", "-force"]),
+    c(&["-t", T, "-s", "{srv}", "-sup"]),
+    c(&["-tuser@example.com", "-s", "{srv}"]),
+    c(&["-t", T, "-s{srv}"]),
+    c(&["-t", T, "-s", "{srv}", "-hide-rec", "--quit-after", "rcpt"]),
+    c(&["-t", T, "-s", "{srv}", "--head", "X-A: b"]),
+    c(&["-t", T, "-s", "{srv}", "-from", "me@example.com"]),
+    c(&["--t", T, "--serv", "{srv}", "--quit=rcpt"]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "PLAIN",
+        "-auth-u",
+        "user",
+        "-auth-pass",
+        "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
 ];
 
 /// Everything a run left behind.
@@ -1982,5 +2013,37 @@ fn bare_file_arguments_carry_a_deprecation_note_like_swaks() {
             "{flag}:\n{}",
             ours.output
         );
+    }
+}
+
+/// A password or token on the command line is never quoted in a refusal, whichever word holds
+/// it: the value after an abbreviated, misspelt or glued secret flag (swaks's Getopt::Long
+/// reads `-auth-pass` as `--auth-password`; clap read `-a uth-pass` and quoted the password as
+/// a subcommand, or `-apS3cr3t` as `--auth PS3CR3T`).
+#[test]
+fn a_secret_is_never_quoted_when_the_command_line_is_refused() {
+    const SECRET: &str = "S3cr3tPW";
+    for args in [
+        &["-auth-pass", SECRET, "--nosuch"][..],
+        &["-auth-pasword", SECRET],
+        &["--auth-pasword=S3cr3tPW"],
+        &["-ap", "-S3cr3tPW"],
+        &["-apS3cr3tPW"],
+        &["--auth-password", "-S3cr3tPW"],
+        &["--auth-oauth-token", "-S3cr3tPW"],
+        &["-ap", SECRET, "S3cr3tPW"],
+        &[
+            "--auth-password=S3cr3tPW",
+            "--auth-pass",
+            SECRET,
+            "--nosuch",
+        ],
+    ] {
+        let mut v = vec!["-t", T, "-s", "127.0.0.1:9"];
+        v.extend_from_slice(args);
+        let r = crate::util::ehlo(&v);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(!r.all().contains(SECRET), "{args:?}: {}", r.all());
+        assert!(!r.all().contains("3cr3t"), "{args:?}: {}", r.all());
     }
 }
