@@ -486,6 +486,11 @@ fn command_of(arg: &Arg) -> Command {
         .arg(arg)
 }
 
+/// Repeatable flags that a higher layer replaces instead of adding to: swaks's `--to`, `--cc`
+/// and `--bcc` are single settings, so a `.swaksrc` recipient plus `-t` on the command line
+/// sends to the command line's only. (Repeated in one layer they still add up.)
+const REPLACED_BY_HIGHER: &[&str] = &["to", "cc", "bcc"];
+
 /// What a name in the file or the environment refers to.
 enum Lookup<'a> {
     Arg(&'a Arg),
@@ -555,9 +560,11 @@ impl Table {
         self.conflicts.get(a).is_some_and(|s| s.contains(b))
     }
 
-    /// Does a setting of `id` give way to this set of higher-layer ids?
+    /// Does a setting of `id` give way to this set of higher-layer ids? A repeatable flag
+    /// accumulates across layers, except the recipients ([`REPLACED_BY_HIGHER`]).
     fn overridden(&self, id: &str, higher: &HashSet<String>) -> bool {
-        (higher.contains(id) && !self.repeatable(id)) || higher.iter().any(|h| self.conflict(id, h))
+        (higher.contains(id) && (!self.repeatable(id) || REPLACED_BY_HIGHER.contains(&id)))
+            || higher.iter().any(|h| self.conflict(id, h))
     }
 
     /// A setting for `arg` with a value as written in a file or variable: checks the
@@ -1413,14 +1420,19 @@ mod tests {
     #[test]
     fn repeatable_flags_accumulate_lowest_first() {
         let l = layered(
-            "to file@x\nheader X-A: file\n",
-            &[("EHLO_TO", "env@x")],
-            &["-t", "argv@x", "--header", "X-B: argv"],
+            "to file@x\nto file2@x\nheader X-A: file\n",
+            &[("EHLO_CC", "env@x")],
+            &["--cc", "argv@x", "--header", "X-B: argv"],
         )
         .unwrap();
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
-        assert_eq!(cli.send.envelope.to, ["file@x", "env@x", "argv@x"]);
         assert_eq!(cli.send.message.header, ["X-A: file", "X-B: argv"]);
+        // Recipients add up within a layer; a higher layer replaces them (swaks's scalars).
+        assert_eq!(cli.send.envelope.to, ["file@x", "file2@x"]);
+        assert_eq!(cli.send.envelope.cc, ["argv@x"]);
+        let l = layered("to file@x\n", &[("EHLO_TO", "env@x")], &["-s", "h"]).unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.envelope.to, ["env@x"]);
     }
 
     /// swaks's own config-file example: `h-From: "Fred Example" <fred@example.com>`, and the
@@ -1970,8 +1982,8 @@ mod tests {
             text.push_str(&format!("to r{i}@x\nno-bcc\n"));
         }
         text.push_str("no-to\nto last@x\nhelo h\n");
-        let l = layered(&text, &[], &["--no-bcc", "-t", "a@b"]).unwrap();
-        assert_eq!(strings(&l.args), ["--to=last@x", "--helo=h", "-t", "a@b"]);
+        let l = layered(&text, &[], &["--no-bcc", "--cc", "a@b"]).unwrap();
+        assert_eq!(strings(&l.args), ["--to=last@x", "--helo=h", "--cc", "a@b"]);
         assert_eq!(l.unset.len(), n);
         assert_eq!(l.negations.len(), n + 2);
         assert!(l.unset.iter().all(|u| u.by.spelling == "no-to"));

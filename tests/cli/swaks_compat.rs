@@ -39,7 +39,8 @@ enum Srv {
 
 struct Case {
     /// swaks's arguments; `{srv}` is the server's address (`{port}` its port), `{dir}` a
-    /// directory holding `body.txt`, `data.txt`, `att.csv` and `raw.eml`.
+    /// directory holding `body.txt`, `data.txt`, `att.csv`, `raw.eml` and `to.rc` (a config
+    /// file naming a recipient).
     args: &'static [&'static str],
     srv: Srv,
     /// `--fail` specs of `ehlo serve` (e.g. `rcpt=550:5.1.1`).
@@ -1269,6 +1270,13 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Auth)
     .plaintext_auth(),
+    // --- a higher layer's recipients replace a lower layer's (swaks's --to is one setting) ---
+    c(&["--config", "{dir}/to.rc", "-t", T, "-s", "{srv}"]),
+    c(&["--config", "{dir}/to.rc", "-s", "{srv}"]),
+    c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_to", "env@example.net")]),
+    c(&["-s", "{srv}", "--config", "{dir}/to.rc"]).env(&[("SWAKS_OPT_to", "env@example.net")]),
+    c(&["-t", "first@example.net", "-t", T, "-s", "{srv}"])
+        .differs("Repeated in one place (`-t a -t b`"),
 ];
 
 /// Everything a run left behind.
@@ -1556,6 +1564,7 @@ fn swaks_command_lines_do_the_same_in_ehlo() {
     )
     .unwrap();
     std::fs::write(dir.path().join("att.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(dir.path().join("to.rc"), "to file@example.net\n").unwrap();
     std::fs::write(
         dir.path().join("raw.eml"),
         "Subject: raw file\r\n\r\n..dot\nbare LF\r\n.\r\n",
