@@ -598,7 +598,8 @@ pub(crate) struct TransportArgs {
 
     /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]
     ///
-    /// Overrides a port given in --server. A name is looked up in /etc/services, then in a
+    /// A port given in --server (HOST:PORT) wins over this one, as in swaks. A name is looked
+    /// up in /etc/services, then in a
     /// built-in table of the mail services (smtp 25, lmtp 24, submission 587, smtps and
     /// submissions 465).
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
@@ -609,6 +610,8 @@ pub(crate) struct TransportArgs {
     pub(crate) local_interface: Option<ServerSpec>,
 
     /// Local port to connect from (number or service name)
+    ///
+    /// A port given in --local-interface (HOST:PORT) wins over this one, as in swaks.
     #[arg(long, visible_aliases = ["lport", "lp"], value_name = "PORT", value_parser = parse_service_port)]
     pub(crate) local_port: Option<u16>,
 

@@ -1277,6 +1277,10 @@ const CASES: &[Case] = &[
     c(&["-s", "{srv}", "--config", "{dir}/to.rc"]).env(&[("SWAKS_OPT_to", "env@example.net")]),
     c(&["-t", "first@example.net", "-t", T, "-s", "{srv}"])
         .differs("Repeated in one place (`-t a -t b`"),
+    // --- a port inside --server wins over --port, wherever each was given ---
+    c(&["-t", T, "-s", "{srv}", "-p", "9"]),
+    c(&["-t", T, "-p", "9", "--server", "{srv}"]),
+    c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_port", "9")]),
 ];
 
 /// Everything a run left behind.

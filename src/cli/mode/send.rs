@@ -407,7 +407,8 @@ fn route(
             }
             Target::Host {
                 host: host.clone(),
-                port: transport.port.or(*port).unwrap_or(default_port),
+                // A port inside --server wins over --port, as in swaks's parse_server.
+                port: port.or(transport.port).unwrap_or(default_port),
             }
         }
         (None, _) if transport.copy_routing.is_some() => {
@@ -466,7 +467,8 @@ fn route(
         (None, None) => None,
         (li, lp) => Some(crate::net::route::LocalBind {
             host: li.as_ref().map(|l| l.host.clone()),
-            port: lp.or(li.as_ref().and_then(|l| l.port)).unwrap_or(0),
+            // A port inside --local-interface wins over --local-port, as in swaks.
+            port: li.as_ref().and_then(|l| l.port).or(lp).unwrap_or(0),
         }),
     };
 

@@ -107,7 +107,7 @@ fn server_and_port_precedence() {
         send(&["-t", "a@x.test", "-s", "mx.test:2525", "-p", "587"])
             .connect
             .target,
-        host("mx.test", 587)
+        host("mx.test", 2525)
     );
     assert_eq!(
         send(&["-t", "a@x.test", "-s", "[::1]:26"]).connect.target,
@@ -730,7 +730,7 @@ fn family_checks() {
     ]);
     assert_eq!(c.connect.link.local, bind(Some("client.example"), 2500));
     let c = send(&["-t", "a@x.test", "--li", "127.0.0.2:4000", "--lp", "4001"]);
-    assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4001));
+    assert_eq!(c.connect.link.local, bind(Some("127.0.0.2"), 4000));
     let c = send(&["-t", "a@x.test", "--local-port", "2501"]);
     assert_eq!(c.connect.link.local, bind(None, 2501));
     // --copy-routing: the MX of another domain than the recipient's.
