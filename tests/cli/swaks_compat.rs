@@ -1281,6 +1281,10 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-p", "9"]),
     c(&["-t", T, "-p", "9", "--server", "{srv}"]),
     c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_port", "9")]),
+    // --- an empty --from is the default sender, `<>` the null sender ---
+    c(&["-t", T, "-s", "{srv}", "-f", ""]),
+    c(&["-t", T, "-s", "{srv}", "--from="]),
+    c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
 ];
 
 /// Everything a run left behind.

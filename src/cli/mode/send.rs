@@ -323,7 +323,9 @@ fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, E
     let to = addresses("--to", &envelope.to)?;
     let cc = addresses("--cc", &envelope.cc)?;
     let bcc = addresses("--bcc", &envelope.bcc)?;
-    let from = match &envelope.from {
+    // An empty --from is no --from, as in swaks (`-f ''` sends the default sender; `<>` is
+    // the null sender).
+    let from = match envelope.from.as_deref().filter(|f| !f.is_empty()) {
         Some(f) => strip_angles(f.trim()).trim().to_string(),
         None => {
             // swaks: $LOGNAME (--force-getpwuid: the password database), then getpwuid.
