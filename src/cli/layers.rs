@@ -531,6 +531,8 @@ impl Table {
 
     /// A long name, alias or one-character short of the one-shot send.
     fn lookup(&self, name: &str) -> Lookup<'_> {
+        // swaks's `h` is --helo (clap's -h is help): `h NAME` in a file, SWAKS_OPT_h.
+        let name = if name == "h" { "helo" } else { name };
         let long = self.index.longs.get(name).copied();
         let mut chars = name.chars();
         let short = match (chars.next(), chars.next()) {

@@ -54,6 +54,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             return Err(Refused::Error { error, json });
         }
     };
+    for name in &layered.ignored_env {
+        eprintln!("*** {name} is ignored: it names no option of the send");
+    }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {

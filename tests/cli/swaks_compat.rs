@@ -1285,6 +1285,8 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", ""]),
     c(&["-t", T, "-s", "{srv}", "--from="]),
     c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
+    // --- swaks's `h` is --helo in the environment too ---
+    c(&["-t", T, "-s", "{srv}"]).env(&[("SWAKS_OPT_h", "envhelo.example")]),
 ];
 
 /// Everything a run left behind.
@@ -2062,5 +2064,19 @@ fn a_secret_is_never_quoted_when_the_command_line_is_refused() {
         assert_eq!(r.code, 1, "{args:?}: {}", r.all());
         assert!(!r.all().contains(SECRET), "{args:?}: {}", r.all());
         assert!(!r.all().contains("3cr3t"), "{args:?}: {}", r.all());
+    }
+}
+
+/// An SWAKS_OPT_*/EHLO_* variable that names no option is said on stderr, one line each.
+#[test]
+fn an_ignored_variable_is_named_on_stderr() {
+    let r = crate::util::ehlo_env(
+        &["-t", T, "--dump-mail"],
+        &[("SWAKS_OPT_bogus", "1"), ("EHLO_NOT_AN_OPTION", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    for name in ["SWAKS_OPT_bogus", "EHLO_NOT_AN_OPTION"] {
+        let lines = r.stderr.lines().filter(|l| l.contains(name)).count();
+        assert_eq!(lines, 1, "{name}: {}", r.stderr);
     }
 }
