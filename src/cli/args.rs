@@ -39,14 +39,14 @@ default test message, and prints the conversation. Exit codes follow swaks (0 ok
 not be tested).";
 
 const DASHES_NOTE: &str = "\
-Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
--h NAME is --helo NAME; -h alone is help.";
+Long options take two dashes (--tls). For swaks habits, a single-dash spelling of a long option \
+or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too, and as in swaks a unique prefix of a \
+long name (-tls-on); an ambiguous or unknown word is refused. As in swaks, -h NAME is --helo NAME; -h alone is help.";
 
 const AFTER_LONG_HELP: &str = "\
-Long options take two dashes (--tls). For swaks habits, a single-dash spelling that exactly \
-matches a long option or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too. As in swaks, \
--h NAME is --helo NAME; -h alone is help, and help together with other arguments is refused \
+Long options take two dashes (--tls). For swaks habits, a single-dash spelling of a long option \
+or a swaks alias (-tls, -au, -tlsc, -stl) is accepted too, and as in swaks a unique prefix of a \
+long name (-tls-on); an ambiguous or unknown word is refused. As in swaks, -h NAME is --helo NAME; -h alone is help, and help together with other arguments is refused \
 (exit 1) so that a script never exits 0 without sending. A swaks option ehlo does not implement \
 is refused the same way, naming its long form.
 

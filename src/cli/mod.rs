@@ -124,7 +124,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
 }
 
 /// swaks accepts one dash for long options (`-tls`, `-au`); clap does not. Rewrite a single-dash
-/// word that exactly matches a long flag or alias of any ehlo command (optionally with
+/// word that exactly matches a long flag or alias of any ehlo command, or (outside a subcommand)
+/// uniquely abbreviates one as swaks's Getopt::Long allows (optionally with
 /// `=value`) to the two-dash form. Single-character shorts (`-t`, `-S`) and anything else are left
 /// alone, and so is the value of an option that takes one (`--helo -tls` keeps `-tls` as the
 /// name), and everything after `--`.
