@@ -1102,7 +1102,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth --auth-password-file --yes --dns-server --ipv4 --ipv6 --color --help --version"
+            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth --auth-password-file --allow-plaintext-auth --yes --dns-server --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -414,6 +414,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand -k 'Do not enforce certificate verification'
             cand --insecure 'Do not enforce certificate verification'
             cand --json 'Print JSON Lines (one line per probe and a summary) instead of the report'
+            cand --allow-plaintext-auth 'Allow --auth-user over a connection that is not encrypted'
             cand -y 'Do not ask before probes that send mail'
             cand --yes 'Do not ask before probes that send mail'
             cand -4 'Use IPv4 only'

@@ -399,6 +399,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS aft
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s k -l insecure -d 'Do not enforce certificate verification'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l json -d 'Print JSON Lines (one line per probe and a summary) instead of the report'
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l allow-plaintext-auth -d 'Allow --auth-user over a connection that is not encrypted'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s y -l yes -d 'Do not ask before probes that send mail'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 only'

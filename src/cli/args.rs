@@ -286,6 +286,14 @@ pub(crate) struct ProbeArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
     pub(crate) auth_password_file: Option<PathBuf>,
 
+    /// Allow --auth-user over a connection that is not encrypted
+    ///
+    /// Without --tls or --tls-on-connect, --auth-user asks for confirmation on a terminal and
+    /// refuses to run non-interactively unless this flag is given (each probe authenticates, so
+    /// the password would cross the wire in the clear once per probe).
+    #[arg(long)]
+    pub(crate) allow_plaintext_auth: bool,
+
     /// Do not ask before probes that send mail
     #[arg(short = 'y', long)]
     pub(crate) yes: bool,

@@ -431,6 +431,56 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
     assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }
 
+/// `--auth-user` without `--tls`/`--tls-on-connect` would send the password in the clear once
+/// per probe: refused as the send refuses it (exit 1, its words, no connection) unless
+/// `--allow-plaintext-auth`.
+#[test]
+fn auth_without_tls_is_refused_unless_allowed() {
+    let s = Server::start(ServeOptions {
+        auth_before_tls: true,
+        ..ServeOptions::default()
+    });
+    let quiet = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    quiet.set_nonblocking(true).unwrap();
+    let quiet_addr = quiet.local_addr().unwrap().to_string();
+    let run_with = |addr: &str, extra: &[&str]| {
+        let mut a = vec![
+            "probe",
+            addr,
+            "--to",
+            "alice@mx.test",
+            "--au",
+            "alice",
+            "--only",
+            "enum.vrfy",
+            "--json",
+        ];
+        a.extend_from_slice(extra);
+        ehlo_with_env(
+            &a,
+            &[("EHLO_AUTH_PASSWORD", "pw")],
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    let run = run_with(&quiet_addr, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "AUTH without TLS would send the credentials unencrypted: add --tls (STARTTLS) \
+             or --tls-on-connect, or --allow-plaintext-auth to send them anyway"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(quiet.accept().is_err(), "connected anyway");
+
+    let run = run_with(&s.addr(), &["--allow-plaintext-auth"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("AUTH PLAIN ********"), "{}", run.stdout);
+    assert!(!run.all().contains("AGFsaWNlAHB3"), "{}", run.all());
+}
+
 /// The JSON line of probe `id` in a `--json` run.
 fn line_of(run: &Run, id: &str) -> Value {
     run.stdout

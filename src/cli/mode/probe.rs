@@ -80,6 +80,11 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
     let auth = match &a.auth_user {
         None => None,
         Some(user) => {
+            // As the send: credentials never cross an unencrypted connection unasked. With
+            // --tls a probe authenticates only after STARTTLS succeeded.
+            if !a.tls && !a.tls_on_connect && !a.allow_plaintext_auth {
+                super::auth::confirm_plaintext_auth(env)?;
+            }
             let pass = if let Some(path) = &a.auth_password_file {
                 crate::cli::secrets::first_line("--auth-password-file", path)
                     .map_err(|e| usage(format!("probe: {e}")))?
