@@ -132,6 +132,7 @@ pub(super) fn check_config(
         };
         crate::net::tls::check(&tls).map_err(usage)?;
     }
+    let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
     let family = Family::from_flags(a.ipv4, a.ipv6);
     Ok(crate::check::CheckConfig {
         domains,
@@ -140,7 +141,7 @@ pub(super) fn check_config(
         family,
         probe: crate::check::probe::ProbeOptions {
             port: a.port,
-            helo: a.helo.unwrap_or_else(|| env.hostname.clone()),
+            helo,
             timeout: a.timeout,
             ca_path: a.tls_ca_path,
             cert_days: i64::from(a.cert_days),

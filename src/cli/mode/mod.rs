@@ -237,6 +237,18 @@ fn no_line_break(flag: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--helo NAME` of every mode that greets (send, check, probe), or this host's name: trimmed,
+/// not empty, and on one line: a CR or LF would end the EHLO early and send what follows as a
+/// command of its own (RFC 5321 §2.3.8), e.g. a MAIL that check promises never to send.
+fn helo_name(given: Option<&str>, hostname: &str) -> Result<String, Error> {
+    let helo = given.map(str::trim).unwrap_or(hostname).to_string();
+    if helo.is_empty() {
+        return Err(usage("--helo: the name is empty"));
+    }
+    no_line_break("--helo", &helo)?;
+    Ok(helo)
+}
+
 /// Strip one pair of enclosing angle brackets (`<a@b>` → `a@b`, `<>` → ``): the session adds its
 /// own, and users often paste addresses with them.
 fn strip_angles(addr: &str) -> &str {

@@ -47,8 +47,9 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         None => to.clone(),
     };
     let relay_to = address("--relay-to", &a.relay_to)?;
-    let helo = a.helo.clone().unwrap_or_else(|| env.hostname.clone());
-    if helo.is_empty() || helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
+    let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
+    // The probes' transcripts and EHLO lines take one word.
+    if helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(usage("probe: --helo must be one word"));
     }
     let table = PROBES;

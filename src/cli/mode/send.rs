@@ -8,7 +8,8 @@ use super::content::{compose, fixup_of, raw_data_end};
 use super::ext::ext_plan;
 use super::proxy::proxy_header;
 use super::{
-    Environment, OutputFiles, SendConfig, addresses, no_line_break, no_space, strip_angles, usage,
+    Environment, OutputFiles, SendConfig, addresses, helo_name, no_line_break, no_space,
+    strip_angles, usage,
 };
 use crate::cli::args::{
     AuthArgs, DnssecArg, EnvelopeArgs, Implied, OutputArgs, SendArgs, ServerSpec, TlsArgs,
@@ -339,16 +340,7 @@ fn envelope_of(envelope: &EnvelopeArgs, env: &Environment) -> Result<Envelope, E
     };
     no_line_break("--from", &from)?;
     no_space("--from", &from)?;
-    let helo = envelope
-        .helo
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or(&env.hostname)
-        .to_string();
-    if helo.is_empty() {
-        return Err(usage("--helo: the name is empty"));
-    }
-    no_line_break("--helo", &helo)?;
+    let helo = helo_name(envelope.helo.as_deref(), &env.hostname)?;
     for p in &envelope.mail_param {
         no_line_break("--mail-param", p)?;
     }

@@ -254,6 +254,32 @@ fn sender_and_helo_defaults() {
     assert!(err(&["-t", "a@x.test", "--mail-param", "A\nB"]).contains("--mail-param"));
 }
 
+/// A line break in `--helo` would end the EHLO early and send the rest as a command (check
+/// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
+#[test]
+fn helo_with_a_line_break_is_refused_by_send_check_and_probe() {
+    let injected = "x\r\nMAIL FROM:<a@b>";
+    let said = "--helo: 'x\\r\\nMAIL FROM:<a@b>' contains a line break";
+    let cases: [&[&str]; 4] = [
+        &["-t", "a@x.test", "--helo", injected],
+        &["check", "example.test", "--helo", injected],
+        &["check", "example.test", "--helo", "x\nMAIL FROM:<a@b>"],
+        &["probe", "h.test", "--to", "a@x.test", "--helo", injected],
+    ];
+    for args in cases {
+        let e = err(args);
+        assert!(
+            e.contains(said) || (args.contains(&"x\nMAIL FROM:<a@b>") && e.contains("line break")),
+            "{args:?}: {e}"
+        );
+    }
+    assert!(err(&["check", "example.test", "--helo", " "]).contains("--helo: the name is empty"));
+    let Ok(Mode::Check(c)) = mode(&["check", "example.test", "--helo", " me.test "]) else {
+        panic!("check did not parse");
+    };
+    assert_eq!(c.probe.helo, "me.test");
+}
+
 #[test]
 fn protocol_and_tls_flags() {
     let c = send(&["-t", "a@x.test", "--protocol", "esmtpsa", "--ap", "x"]);
