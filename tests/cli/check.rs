@@ -2918,3 +2918,51 @@ fn an_invalid_policy_does_not_upgrade_certificate_findings() {
     assert_eq!(st(&m, "noversion.test", "tls.cert.name"), ["warn"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// The system store as `SSL_CERT_FILE` gives it (the private CA, with a hashed directory that
+/// does not know it): check's certificate verdicts and the MTA-STS fetch verify the chain as the
+/// send does, although check enforces nothing. They used to consult only the directory and warn
+/// "unable to get local issuer certificate".
+#[test]
+fn ssl_cert_file_is_trusted_by_check_as_by_the_send() {
+    let lab = Lab::start();
+    let empty = tempfile::tempdir().unwrap();
+    let mut args = lab.args(&["--json", "good.test", "sts.test"]);
+    let at = args.iter().position(|a| a == "--tls-ca-path").unwrap();
+    args.drain(at..at + 2);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ca = lab.ca.path().display().to_string();
+    let run = ehlo_with_env(
+        &refs,
+        &[
+            ("SSL_CERT_FILE", ca.as_str()),
+            ("SSL_CERT_DIR", empty.path().to_str().unwrap()),
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let mut m: Statuses = HashMap::new();
+    for l in run.stdout.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        if v["type"] == "check" {
+            m.entry((
+                v["domain"].as_str().unwrap().into(),
+                v["id"].as_str().unwrap().into(),
+            ))
+            .or_default()
+            .push(v["status"].as_str().unwrap().into());
+        }
+    }
+    assert_eq!(
+        st(&m, "good.test", "tls.cert.chain"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "sts.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+}

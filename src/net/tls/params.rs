@@ -248,9 +248,9 @@ pub(super) struct Fallback {
 /// Put the trust anchors into the context, as lazily as possible (see `net::trust`): only the
 /// `--tls-ca-path` certificates when given; else the system store's hashed directory as a
 /// lookup. The system bundle is never parsed here: it is returned as the fallback, consulted
-/// after the handshake only if the directory did not know the issuer — always when there is no
-/// directory, and with `--insecure` only then (nothing is enforced, so the evidence comes from
-/// the directory alone, and an untrusted server costs no bundle parse).
+/// after the handshake only if the directory did not know the issuer. That holds whether or not
+/// verification is enforced: the verdict is reported either way (`--insecure`, and check,
+/// which judges certificates without enforcing), and must be the one an enforcing run reaches.
 pub(super) fn install_trust(
     b: &mut SslContextBuilder,
     params: &TlsParams,
@@ -267,13 +267,10 @@ pub(super) fn install_trust(
     if let Some(dir) = &store.dir {
         trust::add_dir(b.cert_store_mut(), dir).map_err(TlsError::Setup)?;
     }
-    Ok(store
-        .file
-        .filter(|_| params.verify || store.dir.is_none())
-        .map(|file| Fallback {
-            dir: store.dir,
-            file,
-        }))
+    Ok(store.file.map(|file| Fallback {
+        dir: store.dir,
+        file,
+    }))
 }
 
 /// `--tls-protocol`, `--tls-cipher`, `--tls-ciphersuites` onto the context. Legacy versions
