@@ -111,6 +111,13 @@ fn evidence(c: CheckResult, rcpt: &str, d: &Dialogue) -> CheckResult {
         .with("tls", d.tls.clone())
 }
 
+/// Why a session that got as far as an accepted MAIL ended without RCPT's reply.
+fn lost(d: &Dialogue) -> &str {
+    d.failure
+        .as_deref()
+        .unwrap_or("the session ended before RCPT was answered")
+}
+
 /// `smtp.postmaster`: RFC 5321 §4.5.1 requires every domain that receives mail to accept
 /// `postmaster`, and §4.5.5/§6.1 require the null reverse path to be accepted (bounces).
 fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
@@ -127,14 +134,26 @@ fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
                     reply_text(r)
                 ),
             ),
-            _ => (
+            Some(5) => (
                 Status::Fail,
                 format!(
                     "RCPT TO:<{rcpt}> refused: {}; postmaster must be accepted (RFC 5321 §4.5.1)",
                     reply_text(r)
                 ),
             ),
+            // 1xx/3xx (a 354 out of turn) or no code: not an answer to RCPT (RFC 5321 §4.2.1).
+            _ => (
+                Status::Error,
+                format!(
+                    "RCPT TO:<{rcpt}> got {}, neither accepted nor refused; could not test",
+                    reply_text(r)
+                ),
+            ),
         },
+        (Some(m), None) if m.class() == Some(2) => (
+            Status::Error,
+            format!("RCPT TO:<{rcpt}> got no reply: {}; could not test", lost(d)),
+        ),
         (Some(m), None) if m.class() == Some(5) => (
             Status::Fail,
             format!(
@@ -179,8 +198,24 @@ fn judge_relay(d: &Dialogue) -> CheckResult {
                 Status::Warn,
                 format!("RCPT TO:<{rcpt}> deferred, not refused: {}", reply_text(r)),
             ),
-            _ => (Status::Pass, format!("relaying refused: {}", reply_text(r))),
+            Some(5) => (Status::Pass, format!("relaying refused: {}", reply_text(r))),
+            // Only a 5xx refuses (RFC 5321 §4.2.1); a 354 out of turn or a reply without a
+            // code says nothing about relaying.
+            _ => (
+                Status::Error,
+                format!(
+                    "RCPT TO:<{rcpt}> got {}, neither accepted nor refused; relaying could not be tested",
+                    reply_text(r)
+                ),
+            ),
         },
+        (Some(m), None) if m.class() == Some(2) => (
+            Status::Error,
+            format!(
+                "RCPT TO:<{rcpt}> got no reply: {}; relaying could not be tested",
+                lost(d)
+            ),
+        ),
         (Some(m), None) => (
             Status::Error,
             format!(
@@ -449,6 +484,51 @@ mod tests {
         assert_eq!(st(Some(550), None), Status::Error);
         assert_eq!(st(None, None), Status::Error);
         assert!(judge_relay(&talk(None, None)).summary.contains("closed"));
+    }
+
+    /// Only a 5xx refuses: a 354 (or any other non-2xx/4xx/5xx) RCPT reply says nothing about
+    /// relaying, and a RCPT that got no reply after MAIL was accepted is not MAIL's fault.
+    #[test]
+    fn only_a_5xx_refuses_and_a_lost_rcpt_is_not_blamed_on_mail() {
+        let relay = |m, r| judge_relay(&talk(m, r));
+        for code in [354, 334, 199] {
+            let c = relay(Some(250), Some(code));
+            assert_eq!(c.status, Status::Error, "{code}: {}", c.summary);
+            assert!(
+                !c.summary.contains("relaying refused"),
+                "{code}: {}",
+                c.summary
+            );
+            assert!(c.summary.contains(&format!("{code} rcpt")), "{}", c.summary);
+        }
+        let p = "postmaster@example.test";
+        for code in [354, 199] {
+            let c = judge_postmaster(p, &talk(Some(250), Some(code)));
+            assert_eq!(c.status, Status::Error, "{code}: {}", c.summary);
+            assert!(!c.summary.contains("> refused"), "{code}: {}", c.summary);
+        }
+        // MAIL accepted, then the session ended before RCPT's reply (timeout, close).
+        let timed_out = Dialogue {
+            failure: Some("no reply within 3 s".into()),
+            mail: Some(reply(250, "ok")),
+            rcpt: None,
+            tls: None,
+        };
+        for c in [judge_postmaster(p, &timed_out), judge_relay(&timed_out)] {
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(c.summary.contains("RCPT TO:<"), "{}", c.summary);
+            assert!(c.summary.contains("no reply within 3 s"), "{}", c.summary);
+            assert!(
+                !c.summary.contains("MAIL FROM:<> deferred"),
+                "{}",
+                c.summary
+            );
+            assert!(
+                !c.summary.contains("MAIL FROM:<> not accepted"),
+                "{}",
+                c.summary
+            );
+        }
     }
 
     #[test]
