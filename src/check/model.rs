@@ -161,7 +161,8 @@ pub(crate) const CHECKS: &[CheckDef] = &[
     def("tls.cert.name", "RFC 6125 §6.4, RFC 7817 §3", Scope::Host),
     // the certificate is valid for at least --cert-days more days
     def("tls.cert.expiry", "RFC 5280 §4.1.2.5", Scope::Host),
-    // no RSA key under 2048 bits, no SHA-1 signature
+    // no MD5/MD4/MD2 signature (fail); no RSA key under 2048 bits, DSA key, EC key under 224
+    // bits or SHA-1 signature (warn)
     def("tls.cert.key", "RFC 9325 §4.3", Scope::Host),
     // an MX with secure TLSA records offers STARTTLS and completes the handshake
     def("dane.starttls", "RFC 7672 §2.2", Scope::Host),

@@ -707,7 +707,17 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
         .with("subject", leaf.subject.as_str()),
     );
     let days = leaf.days_left;
-    let (st, summary) = if days < 0 {
+    // RFC 5280 §4.1.2.5: valid only from notBefore on; its days to run are no credit.
+    let not_yet = not_yet_valid(&leaf.pem);
+    let (st, summary) = if not_yet {
+        (
+            Status::Fail,
+            format!(
+                "not valid until {} (notBefore is in the future: senders that verify refuse it)",
+                leaf.not_before
+            ),
+        )
+    } else if days < 0 {
         (
             Status::Fail,
             format!("expired on {} ({} days ago)", leaf.not_after, -days),
@@ -726,16 +736,34 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
             format!("valid until {} ({days} days)", leaf.not_after),
         )
     };
-    out.push(
-        CheckResult::new("tls.cert.expiry", st, summary)
-            .with("days", days)
-            .with("not_after", leaf.not_after.as_str()),
-    );
+    let expiry = CheckResult::new("tls.cert.expiry", st, summary)
+        .with("days", (!not_yet).then_some(days))
+        .with("not_after", leaf.not_after.as_str());
+    out.push(if not_yet {
+        expiry.with("not_before", leaf.not_before.as_str())
+    } else {
+        expiry
+    });
     out.push(key_check(&leaf.pem));
     out
 }
 
-/// `tls.cert.key`: RSA under 2048 bits or a SHA-1 signature → warn (RFC 9325 §4.3).
+/// Is the certificate's notBefore still in the future? (False when it does not parse.)
+fn not_yet_valid(pem: &str) -> bool {
+    let (Ok(cert), Ok(now)) = (
+        X509::from_pem(pem.as_bytes()),
+        openssl::asn1::Asn1Time::days_from_now(0),
+    ) else {
+        return false;
+    };
+    cert.not_before()
+        .compare(&now)
+        .is_ok_and(|o| o == std::cmp::Ordering::Greater)
+}
+
+/// `tls.cert.key` (RFC 9325 §4.3): an MD5, MD4 or MD2 signature → fail (forgeable: RFC 6151
+/// §2); RSA under 2048 bits, a DSA key (no longer usable from TLS 1.3, RFC 8446 §4.2.3), an EC
+/// key under 224 bits or a SHA-1 signature → warn. Every problem found is named.
 fn key_check(pem: &str) -> CheckResult {
     let Ok(cert) = X509::from_pem(pem.as_bytes()) else {
         return CheckResult::new("tls.cert.key", Status::Skip, "certificate not parsable");
@@ -756,19 +784,62 @@ fn key_check(pem: &str) -> CheckResult {
     };
     let sig = cert.signature_algorithm().object().nid();
     let sig_name = sig.long_name().unwrap_or("unknown").to_string();
+    let md = matches!(
+        sig,
+        Nid::MD5WITHRSAENCRYPTION
+            | Nid::MD5WITHRSA
+            | Nid::MD4WITHRSAENCRYPTION
+            | Nid::MD2WITHRSAENCRYPTION
+    );
     let sha1 = matches!(
         sig,
-        Nid::SHA1WITHRSAENCRYPTION | Nid::ECDSA_WITH_SHA1 | Nid::DSAWITHSHA1
+        Nid::SHA1WITHRSAENCRYPTION
+            | Nid::SHA1WITHRSA
+            | Nid::ECDSA_WITH_SHA1
+            | Nid::DSAWITHSHA1
+            | Nid::DSAWITHSHA1_2
     );
-    let (st, summary) = if alg == "RSA" && bits < 2048 {
-        (Status::Warn, format!("RSA {bits} bits: under 2048"))
-    } else if sha1 {
-        (
+    let mut problems: Vec<(Status, String)> = Vec::new();
+    if md {
+        problems.push((
+            Status::Fail,
+            format!("{sig_name}: MD5/MD4/MD2 signatures can be forged (RFC 6151 §2)"),
+        ));
+    }
+    if alg == "RSA" && bits < 2048 {
+        problems.push((Status::Warn, format!("RSA {bits} bits: under 2048")));
+    }
+    if alg == "DSA" {
+        problems.push((
+            Status::Warn,
+            format!("DSA {bits} bits: DSA certificates cannot be used with TLS 1.3"),
+        ));
+    }
+    if alg == "EC" && bits < 224 {
+        problems.push((Status::Warn, format!("EC {bits} bits: under 224")));
+    }
+    if sha1 {
+        problems.push((
             Status::Warn,
             format!("{sig_name}: SHA-1 signatures are broken"),
-        )
-    } else {
+        ));
+    }
+    let (st, summary) = if problems.is_empty() {
         (Status::Pass, format!("{alg} {bits} bits, {sig_name}"))
+    } else {
+        let worst = problems
+            .iter()
+            .map(|p| p.0)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(Status::Warn);
+        (
+            worst,
+            problems
+                .into_iter()
+                .map(|p| p.1)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     };
     CheckResult::new("tls.cert.key", st, summary)
         .with("algorithm", alg)
@@ -996,6 +1067,15 @@ mod tests {
         key: &openssl::pkey::PKey<openssl::pkey::Private>,
         digest: openssl::hash::MessageDigest,
     ) -> String {
+        cert_pem_from(key, digest, 0)
+    }
+
+    /// [`cert_pem`] valid from `from_days` days from now (in the future when positive) for 30.
+    fn cert_pem_from(
+        key: &openssl::pkey::PKey<openssl::pkey::Private>,
+        digest: openssl::hash::MessageDigest,
+        from_days: u32,
+    ) -> String {
         use openssl::asn1::Asn1Time;
         use openssl::x509::{X509Builder, X509NameBuilder};
         let mut name = X509NameBuilder::new().unwrap();
@@ -1006,12 +1086,74 @@ mod tests {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        b.set_not_before(&Asn1Time::days_from_now(from_days).unwrap())
             .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        b.set_not_after(&Asn1Time::days_from_now(from_days + 30).unwrap())
             .unwrap();
         b.sign(key, digest).unwrap();
         String::from_utf8(b.build().to_pem().unwrap()).unwrap()
+    }
+
+    /// MD5 (and MD2/MD4) signatures are forgeable: worse than SHA-1, never a pass. DSA keys
+    /// and EC keys under 224 bits are weak as RSA under 2048 is (RFC 9325 §4.3).
+    #[test]
+    fn md5_signatures_fail_and_dsa_and_small_ec_keys_warn() {
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        let rsa2048 = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let c = key_check(&cert_pem(&rsa2048, MessageDigest::md5()));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.contains("md5WithRSAEncryption"), "{c:?}");
+        assert!(c.summary.contains("MD5"), "{c:?}");
+
+        let dsa = PKey::from_dsa(openssl::dsa::Dsa::generate(2048).unwrap()).unwrap();
+        let c = key_check(&cert_pem(&dsa, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("DSA"), "{c:?}");
+
+        let small = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME192V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let c = key_check(&cert_pem(&small, MessageDigest::sha256()));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("EC 192 bits"), "{c:?}");
+    }
+
+    /// A certificate whose notBefore is in the future is not valid yet: `tls.cert.expiry` must
+    /// not pass it, nor give `tls.cert.days` a value that an `--expect` could take for valid.
+    #[test]
+    fn a_certificate_not_yet_valid_fails_the_expiry_check() {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::x509::X509;
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let info = |from_days| {
+            let pem = cert_pem_from(&key, MessageDigest::sha256(), from_days);
+            let cert = X509::from_pem(pem.as_bytes()).unwrap();
+            TlsInfo {
+                chain: vec![crate::net::tls::cert_info(&cert)],
+                ..TlsInfo::default()
+            }
+        };
+        let expiry = |info: &TlsInfo| {
+            cert_checks(info, 14)
+                .into_iter()
+                .find(|c| c.id == "tls.cert.expiry")
+                .unwrap()
+        };
+        let c = expiry(&info(3));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.contains("not valid until"), "{c:?}");
+        assert!(c.evidence["days"].is_null(), "{c:?}");
+        assert!(c.evidence["not_before"].is_string(), "{c:?}");
+        // Valid from today: a pass, with its days.
+        let c = expiry(&info(0));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.evidence["days"].is_number(), "{c:?}");
     }
 
     #[test]
