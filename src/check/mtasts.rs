@@ -420,7 +420,7 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
                 Status::Warn
             },
             format!(
-                "{} not matched by mx: {} (mode {mode}: senders {} mail to it)",
+                "{} not matched by mx: {} ({})",
                 unmatched
                     .iter()
                     .map(|s| s.as_str())
@@ -428,10 +428,14 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
                     .join(", "),
                 // A 64 KiB policy may list thousands of patterns.
                 capped(&p.mx.join(", ")),
-                if mode == "enforce" {
-                    "will not deliver"
-                } else {
-                    "report, then deliver"
+                match mode.as_str() {
+                    "enforce" => "mode enforce: senders will not deliver mail to it".to_string(),
+                    "testing" =>
+                        "mode testing: senders report, then deliver mail to it".to_string(),
+                    "" => "no mode: senders have no valid policy (RFC 8461 §3.2)".to_string(),
+                    m => format!(
+                        "mode '{m}' is not valid: senders have no valid policy (RFC 8461 §3.2)"
+                    ),
                 }
             ),
         )
@@ -480,6 +484,21 @@ mod tests {
         let (c, _) = policy_check("version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
         assert_eq!(c.status, Status::Fail);
         assert!(c.summary.starts_with("line 2:"), "{}", c.summary);
+    }
+
+    /// An invalid mode is neither enforce nor testing: senders do not "report, then deliver"
+    /// under it, they have no valid policy (RFC 8461 §3.2, §5).
+    #[test]
+    fn an_invalid_mode_is_said_to_be_invalid() {
+        let p = lint_policy("version: STSv1\r\nmode: enf\r\nmx: a.test\r\nmax_age: 86400\r\n");
+        let c = mx_match(&p, &["mx.other.test".to_string()]);
+        assert!(!c.summary.contains("report, then deliver"), "{}", c.summary);
+        assert!(
+            c.summary.contains("mode 'enf' is not valid"),
+            "{}",
+            c.summary
+        );
+        assert_ne!(c.status, Status::Pass, "{c:?}");
     }
 
     #[test]

@@ -63,8 +63,36 @@ fn report_uri_ok(u: &str) -> bool {
         .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']))
 }
 
+/// The records that begin exactly with `tag;` (RFC 8461 §3.1: "Records that do not begin with
+/// 'v=STSv1;' are discarded"; RFC 8460 §3 likewise for `v=TLSRPTv1;`), and the first of those
+/// that look meant as one but do not (white space before the tag or before its `;`).
+fn beginning_exactly<'a>(
+    records: &'a [String],
+    tag: &str,
+) -> (Vec<&'a String>, Option<&'a String>) {
+    let exact = format!("{tag};");
+    let (kept, near): (Vec<&String>, Vec<&String>) = starting_with(records, tag)
+        .into_iter()
+        .partition(|r| r.starts_with(&exact));
+    (kept, near.into_iter().next())
+}
+
+/// A record discarded by [`beginning_exactly`] when it is the only one meant as `tag`.
+fn discarded(id: &'static str, tag: &str, rfc: &str, rec: &str) -> CheckResult {
+    CheckResult::new(
+        id,
+        Status::Fail,
+        format!(
+            "'{}' does not begin with '{tag};' exactly ({rfc}): senders discard it",
+            crate::check::probe::capped(rec)
+        ),
+    )
+    .with("records", json!([rec]))
+}
+
 /// Records that start with `prefix` (case-sensitive version tags, as the RFCs write them;
-/// RFC 7208 §4.5 makes `v=spf1` case-insensitive and is handled by its caller).
+/// RFC 7208 §4.5 makes `v=spf1` case-insensitive and is handled by its caller), leading white
+/// space allowed (DMARC's receivers are lenient; MTA-STS and TLS-RPT use [`beginning_exactly`]).
 fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
     records
         .iter()
@@ -83,11 +111,14 @@ fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
 /// digits (RFC 8461 §3.1). None → info (no MTA-STS); several or malformed → fail (senders then
 /// treat the domain as having no policy).
 pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
-    let sts = starting_with(records, "v=STSv1");
+    let (sts, near) = beginning_exactly(records, "v=STSv1");
     let ev = json!(sts);
     match sts.as_slice() {
-        [] => CheckResult::new("mtasts.txt", Status::Info, "no MTA-STS record (no policy)")
-            .with("records", ev),
+        [] => match near {
+            Some(r) => discarded("mtasts.txt", "v=STSv1", "RFC 8461 §3.1", r),
+            None => CheckResult::new("mtasts.txt", Status::Info, "no MTA-STS record (no policy)")
+                .with("records", ev),
+        },
         [one] => {
             let Some(t) = tags(one) else {
                 return CheckResult::new(
@@ -137,13 +168,43 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
 /// `tlsrpt.record`: one `v=TLSRPTv1` record at `_smtp._tls.D` whose `rua` lists only `mailto:`
 /// and `https:` URIs (RFC 8460 §3). None → info; several or malformed → fail.
 pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
-    let recs = starting_with(records, "v=TLSRPTv1");
+    let (recs, near) = beginning_exactly(records, "v=TLSRPTv1");
     let ev = json!(recs);
     match recs.as_slice() {
-        [] => {
-            CheckResult::new("tlsrpt.record", Status::Info, "no TLS-RPT record").with("records", ev)
-        }
+        [] => match near {
+            Some(r) => discarded("tlsrpt.record", "v=TLSRPTv1", "RFC 8460 §3", r),
+            None => CheckResult::new("tlsrpt.record", Status::Info, "no TLS-RPT record")
+                .with("records", ev),
+        },
         [one] => {
+            // Every field is `name=value` (RFC 8460 §3: tlsrpt-rua / tlsrpt-extension); one that
+            // is not makes the record invalid, and senders assume no TLS-RPT.
+            if let Some(bad) = one
+                .split(';')
+                .map(str::trim)
+                .find(|f| !f.is_empty() && !f.contains('='))
+            {
+                let after_a_uri = one.split(';').map(str::trim).any(|f| {
+                    f.split_once('=').is_some_and(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("rua") && v.contains(':')
+                    })
+                });
+                let hint = if after_a_uri {
+                    " (a ';' inside a report URI must be written %3B)"
+                } else {
+                    ""
+                };
+                return CheckResult::new(
+                    "tlsrpt.record",
+                    Status::Fail,
+                    format!(
+                        "'{}' is not a name=value field{hint}: the record is invalid and senders \
+                         send no reports (RFC 8460 §3)",
+                        crate::check::probe::capped(bad)
+                    ),
+                )
+                .with("records", ev);
+            }
             let rua = tags(one).and_then(|t| tag(&t, "rua").map(str::to_string));
             let Some(rua) = rua.filter(|r| !r.is_empty()) else {
                 return CheckResult::new("tlsrpt.record", Status::Fail, "no rua= field")
@@ -538,6 +599,20 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                 .push((n, Status::Fail, format!("not a 'key: value' line: {line}")));
             continue;
         };
+        // `field-delim = ":" *WSP` right after the key, which begins the line (RFC 8461 §3.2):
+        // `mode : enforce` has no `mode` field for a strict sender.
+        if k != k.trim() {
+            p.findings.push((
+                n,
+                Status::Warn,
+                format!(
+                    "'{}:' is not spelled '{}:' (no space before the ':' or the key, RFC 8461 §3.2): strict senders see no {}",
+                    crate::check::probe::capped(k),
+                    crate::check::probe::capped(k.trim()),
+                    crate::check::probe::capped(k.trim())
+                ),
+            ));
+        }
         let (k, v) = (k.trim(), v.trim());
         let dup = |p: &mut Policy, what: &str| {
             p.findings.push((
@@ -760,6 +835,73 @@ mod tests {
         for (recs, want) in cases {
             assert_eq!(tlsrpt(&v(recs)).status, *want, "{recs:?}");
         }
+    }
+
+    /// RFC 8461 §3.1 and RFC 8460 §3: records not beginning exactly with `v=STSv1;` /
+    /// `v=TLSRPTv1;` are discarded: leading white space is not trimmed away. A record that looks
+    /// meant as one fails with the reason, never passes.
+    #[test]
+    fn records_must_begin_exactly_with_the_version_tag() {
+        for rec in [" v=STSv1; id=abc", "\tv=STSv1; id=abc", "v=STSv1 ; id=abc"] {
+            let c = mtasts_txt(&v(&[rec]));
+            assert_eq!(c.status, Status::Fail, "{rec:?}: {c:?}");
+            assert!(
+                c.summary.contains("does not begin with 'v=STSv1;'"),
+                "{rec:?}: {c:?}"
+            );
+        }
+        // A discarded record beside a good one: the good one is the policy.
+        let c = mtasts_txt(&v(&[" v=STSv1; id=abc", "v=STSv1; id=def"]));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert_eq!(c.evidence["id"], "def");
+        for rec in [
+            " v=TLSRPTv1; rua=mailto:a@x.test",
+            "v=TLSRPTv1 ;rua=mailto:a@x.test",
+        ] {
+            let c = tlsrpt(&v(&[rec]));
+            assert_eq!(c.status, Status::Fail, "{rec:?}: {c:?}");
+            assert!(
+                c.summary.contains("does not begin with 'v=TLSRPTv1;'"),
+                "{rec:?}: {c:?}"
+            );
+        }
+    }
+
+    /// A field that is not `key=value` makes the TLS-RPT record invalid (RFC 8460 §3): the
+    /// report says so, and names the field, rather than "no rua=" beside a rua.
+    #[test]
+    fn a_tlsrpt_field_without_a_value_is_named() {
+        let c = tlsrpt(&v(&["v=TLSRPTv1; rua=https://r.example.test/?a=b;c"]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(!c.summary.contains("no rua"), "{c:?}");
+        assert!(c.summary.contains("'c'"), "{c:?}");
+        assert!(c.summary.contains("%3B"), "{c:?}");
+        let c = tlsrpt(&v(&["v=TLSRPTv1; rua=mailto:a@x.test; bar"]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(!c.summary.contains("no rua"), "{c:?}");
+        assert!(c.summary.contains("'bar'"), "{c:?}");
+        let c = tlsrpt(&v(&["v=TLSRPTv1; ruf=mailto:a@x.test"]));
+        assert!(c.summary.contains("no rua= field"), "{c:?}");
+    }
+
+    /// RFC 8461 §3.2: `field-delim = ":" *WSP` right after the key: no space before the colon.
+    #[test]
+    fn a_policy_key_with_a_space_before_the_colon_is_not_accepted() {
+        let p = lint_policy(
+            "version: STSv1\r\nmode : enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n",
+        );
+        assert_ne!(p.status(), Status::Pass, "{:?}", p.findings);
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.0 == 2 && f.2.contains("'mode :'")),
+            "{:?}",
+            p.findings
+        );
+        let p = lint_policy(
+            "version: STSv1\r\n mode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n",
+        );
+        assert_ne!(p.status(), Status::Pass, "{:?}", p.findings);
     }
 
     #[test]
