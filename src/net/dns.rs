@@ -51,9 +51,12 @@ impl Family {
     }
 }
 
-/// Longest per-query DNS timeout: hickory multiplies it by the attempts, so a dead resolver
-/// with the default 30 s reply timeout would otherwise hold a run for a minute.
+/// Longest DNS lookup, its retry included: a dead resolver with the default 30 s reply timeout
+/// would otherwise hold a run for a minute.
 pub(crate) const DNS_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Retries after a query's first try (hickory's `attempts`).
+const DNS_RETRIES: usize = 1;
 
 /// Whether answers are DNSSEC-validated (`--dnssec`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,20 +126,34 @@ pub struct DnsOptions {
 
 impl DnsOptions {
     /// The resolver settings of every mode: `server` (`--dns-server`) or the system's, each
-    /// query given the reply timeout but at most [`DNS_QUERY_TIMEOUT`] (also when the reply
-    /// timeout is zero = none), one retry.
+    /// lookup given the reply timeout but at most [`DNS_QUERY_TIMEOUT`] (also when the reply
+    /// timeout is zero = none), its retry included: hickory gives each try the per-query
+    /// timeout, so a lookup with one retry gets half the time per try (`--timeout 2` once took
+    /// 4 s against a server that never answers).
     pub fn with_timeout(server: Option<SocketAddr>, reply_timeout: Duration) -> DnsOptions {
+        let lookup = if reply_timeout.is_zero() {
+            DNS_QUERY_TIMEOUT
+        } else {
+            reply_timeout.min(DNS_QUERY_TIMEOUT)
+        };
         DnsOptions {
             server,
-            timeout: if reply_timeout.is_zero() {
-                DNS_QUERY_TIMEOUT
-            } else {
-                reply_timeout.min(DNS_QUERY_TIMEOUT)
-            },
-            attempts: 1,
+            timeout: lookup / (DNS_RETRIES as u32 + 1),
+            attempts: DNS_RETRIES,
             dnssec: DnssecMode::Off,
             trust_anchor: None,
         }
+    }
+
+    /// The longest one lookup takes against a server that never answers: each try's timeout,
+    /// the retries included.
+    #[cfg(test)]
+    pub(crate) fn lookup_budget(&self) -> Duration {
+        self.timeout.saturating_mul(
+            u32::try_from(self.attempts)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
+        )
     }
 
     /// The same settings with DNSSEC validation `mode` and an optional anchor file.
@@ -1903,6 +1920,30 @@ mod tests {
         let opts =
             DnsOptions::default().with_dnssec(DnssecMode::Off, Some(dir.path().join("nope.key")));
         assert!(Resolver::new(&opts).is_ok());
+    }
+
+    /// The documented timeout bounds the whole lookup, its retry included: `--timeout 2`
+    /// against a server that never answers fails in about 2 s (it took 4 s: 2 s per try).
+    #[tokio::test]
+    async fn a_lookup_with_its_retry_fits_in_the_reply_timeout() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let r = Resolver::new(&DnsOptions::with_timeout(
+            Some(silent.local_addr().unwrap()),
+            Duration::from_secs(2),
+        ))
+        .unwrap();
+        let t = std::time::Instant::now();
+        let res = r.mx("example.test").await;
+        assert!(matches!(res, Err(DnsError::Failed { .. })), "{res:?}");
+        let took = t.elapsed();
+        assert!(
+            took < Duration::from_millis(3000),
+            "{took:?} for a 2 s timeout"
+        );
+        // Still one retry: a lost datagram is asked again.
+        let o = DnsOptions::with_timeout(None, Duration::from_secs(30));
+        assert_eq!(o.attempts, 1);
+        assert_eq!(o.lookup_budget(), DNS_QUERY_TIMEOUT);
     }
 
     #[tokio::test]

@@ -790,7 +790,7 @@ fn timeouts_and_dns() {
     let c = send(&["-t", "a@x.test"]);
     assert_eq!(c.connect.link.timeout, Duration::from_secs(30));
     assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(30));
-    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+    assert_eq!(c.connect.link.dns.lookup_budget(), Duration::from_secs(5));
     assert_eq!(c.connect.link.dns.server, None);
     let c = send(&[
         "-t",
@@ -802,7 +802,7 @@ fn timeouts_and_dns() {
     ]);
     assert_eq!(c.connect.link.timeout, Duration::from_secs(2));
     assert_eq!(c.connect.link.connect_timeout, Duration::from_secs(60));
-    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(2));
+    assert_eq!(c.connect.link.dns.lookup_budget(), Duration::from_secs(2));
     let c = send(&[
         "-t",
         "a@x.test",
@@ -812,7 +812,7 @@ fn timeouts_and_dns() {
         "127.0.0.1:5353",
     ]);
     assert_eq!(c.connect.link.timeout, Duration::ZERO);
-    assert_eq!(c.connect.link.dns.timeout, Duration::from_secs(5));
+    assert_eq!(c.connect.link.dns.lookup_budget(), Duration::from_secs(5));
     assert_eq!(
         c.connect.link.dns.server,
         Some("127.0.0.1:5353".parse().unwrap())
