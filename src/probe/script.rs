@@ -802,12 +802,23 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                             Status::Error,
                             format!("{verb} deferred: {} / {}", short(k), short(u)),
                         )
-                    } else if (disclosed(k) && !disclosed(u)) || (id == "enum.expn" && disclosed(k))
-                    {
+                    } else if disclosed(k) && !disclosed(u) {
                         Outcome::new(
                             Status::Fail,
                             format!(
                                 "{verb} tells users apart: {} for {}, {} for an unknown user",
+                                short(k),
+                                ctx.to,
+                                short(u)
+                            ),
+                        )
+                    } else if id == "enum.expn" && disclosed(k) {
+                        // The same answer for both (a server answering 250 to all): EXPN still
+                        // expands, which is the finding, but nothing tells the users apart.
+                        Outcome::new(
+                            Status::Fail,
+                            format!(
+                                "EXPN expands addresses ({} for {}, {} for an unknown user)",
                                 short(k),
                                 ctx.to,
                                 short(u)
@@ -1654,6 +1665,28 @@ mod tests {
         assert_eq!(o.status, Status::Info, "{o:?}");
         let (o, _) = drive("pipelining.early-talker", ctx(), vec![Input::TimedOut]);
         assert_eq!(o.status, Status::Error);
+    }
+
+    /// A server answering 250 to every EXPN expands addresses (a fail) but does not tell users
+    /// apart: the summary says what it does, not that the answers differ.
+    #[test]
+    fn expn_answering_250_to_all_expands_but_does_not_tell_users_apart() {
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(221, "bye")]);
+        let (o, _) = drive("enum.expn", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.summary.starts_with("EXPN expands addresses"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("tells users apart"), "{}", o.summary);
+        // Answers that differ still say so.
+        let mut i = greet();
+        i.extend([r(250, "me <me@example.test>"), r(550, "no"), r(221, "bye")]);
+        let (o, _) = drive("enum.expn", ctx(), i);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("tells users apart"), "{}", o.summary);
     }
 
     #[test]
