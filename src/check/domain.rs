@@ -165,18 +165,7 @@ pub(crate) async fn mx_checks(
         let addrs = r.addresses(domain, family).await;
         return match addrs {
             Ok(a) => {
-                results.push(
-                    CheckResult::new(
-                        "mx.lookup",
-                        Status::Warn,
-                        "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)",
-                    )
-                    .with("records", json!([]))
-                    .with("count", 0)
-                    .with("implicit", true)
-                    .timed(ms(t0)),
-                );
-                results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                results.extend(implicit_mx(ms(t0)));
                 let total = a.len();
                 let a = cap_addresses(a, MAX_HOST_ADDRESSES);
                 let (res, target) =
@@ -209,18 +198,7 @@ pub(crate) async fn mx_checks(
                 }
             }
             Err(_) if other_family_has(r, domain, family).await => {
-                results.push(
-                    CheckResult::new(
-                        "mx.lookup",
-                        Status::Warn,
-                        "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)",
-                    )
-                    .with("records", json!([]))
-                    .with("count", 0)
-                    .with("implicit", true)
-                    .timed(ms(t0)),
-                );
-                results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+                results.extend(implicit_mx(ms(t0)));
                 let mut c = CheckResult::new(
                     "mx.target",
                     Status::Skip,
@@ -710,6 +688,23 @@ pub(crate) async fn txt_checks(r: &Resolver, domain: &str) -> Vec<CheckResult> {
         spf,
         dmarc,
         dkim.timed(ms(t0)),
+    ]
+}
+
+/// `mx.lookup` and `mx.null` for a domain without MX records: its own address records are the
+/// implicit MX (RFC 5321 §5.1), a warn; no null MX.
+fn implicit_mx(elapsed_ms: f64) -> [CheckResult; 2] {
+    [
+        CheckResult::new(
+            "mx.lookup",
+            Status::Warn,
+            "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 §5.1)",
+        )
+        .with("records", json!([]))
+        .with("count", 0)
+        .with("implicit", true)
+        .timed(elapsed_ms),
+        CheckResult::new("mx.null", Status::Info, "no null MX"),
     ]
 }
 

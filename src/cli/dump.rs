@@ -202,16 +202,8 @@ fn shell_word(w: &str) -> String {
 pub(crate) fn command_line(words: &[String], reveal: bool) -> String {
     let mut cmd = Cli::command();
     cmd.build();
-    let secret: Vec<String> = cmd
-        .get_arguments()
-        .filter(|a| a.is_hide_env_values_set())
-        .flat_map(|a| {
-            a.get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default())
-                .map(|n| format!("--{n}"))
-                .collect::<Vec<_>>()
-        })
+    let secret: Vec<String> = super::secret_long_names(&cmd)
+        .map(|n| format!("--{n}"))
         .collect();
     let mut out = vec!["ehlo".to_string()];
     let mut mask_next = false;

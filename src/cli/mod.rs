@@ -181,15 +181,7 @@ pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, 
             }
         }
     }
-    let secret_longs: HashSet<&str> = cmd
-        .get_arguments()
-        .filter(|a| a.is_hide_env_values_set())
-        .flat_map(|a| {
-            a.get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default())
-        })
-        .collect();
+    let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
     let mut cmds = vec![&cmd];
     cmds.extend(cmd.get_subcommands());
     for c in cmds {
@@ -378,15 +370,12 @@ fn secret_values(args: &[OsString]) -> Vec<String> {
     let mut cmds = vec![&cmd];
     cmds.extend(cmd.get_subcommands());
     for c in cmds {
-        for a in c.get_arguments().filter(|a| a.is_hide_env_values_set()) {
-            names.extend(
-                a.get_long()
-                    .into_iter()
-                    .chain(a.get_all_aliases().unwrap_or_default())
-                    .map(|l| format!("--{l}")),
-            );
-            names.extend(a.get_short().map(|c| format!("-{c}")));
-        }
+        names.extend(secret_long_names(c).map(|l| format!("--{l}")));
+        names.extend(
+            c.get_arguments()
+                .filter(|a| a.is_hide_env_values_set())
+                .filter_map(|a| a.get_short().map(|c| format!("-{c}"))),
+        );
     }
     let mut out = Vec::new();
     let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
@@ -546,6 +535,18 @@ fn dynamic_header(body: &str) -> Option<&str> {
         .strip_prefix("header-")
         .or_else(|| body.strip_prefix("h-"))?;
     (!name.is_empty() && !name.starts_with('=')).then_some(name)
+}
+
+/// The long names and aliases of `cmd`'s secret options (password, token): those whose
+/// environment values clap hides. Their values are never shown.
+pub(crate) fn secret_long_names(cmd: &clap::Command) -> impl Iterator<Item = &str> {
+    cmd.get_arguments()
+        .filter(|a| a.is_hide_env_values_set())
+        .flat_map(|a| {
+            a.get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default())
+        })
 }
 
 #[cfg(test)]
