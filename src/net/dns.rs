@@ -540,7 +540,10 @@ impl Resolver {
             });
         }
         let r = self.resolver(domain)?;
-        let lookup = match r.lookup(fqdn(domain).as_str(), RecordType::MX).await {
+        let (res, via) = self
+            .lookup_following(r, &fqdn(domain), RecordType::MX)
+            .await;
+        let lookup = match res {
             Ok(l) => l,
             Err(e) if e.is_nx_domain() => return Err(DnsError::NxDomain(domain.to_string())),
             // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
@@ -571,6 +574,7 @@ impl Resolver {
             return Ok((MxAnswer::Implicit, None));
         }
         fold(&mut proof, chain);
+        fold(&mut proof, via.proof);
         // Stable: equal preferences keep the server's order ([`Resolver::mail_hosts`] shuffles them).
         mxs.sort_by_key(|m| m.preference);
         Ok((MxAnswer::Mx(mxs), proof))
@@ -730,17 +734,9 @@ impl Resolver {
             Family::V6 => self.single(r, name, RecordType::AAAA).await,
             Family::Any => {
                 let (r6, r4) = tokio::join!(
-                    self.lookup_ips_via(r, name, RecordType::AAAA),
-                    self.lookup_ips_via(r, name, RecordType::A)
+                    self.lookup_ips(r, name, RecordType::AAAA),
+                    self.lookup_ips(r, name, RecordType::A)
                 );
-                let (r6, r4) = if self.validating {
-                    let r6 = self.again_at_target(r, r6, &r4, RecordType::AAAA).await;
-                    let r4 = self.again_at_target(r, r4, &r6, RecordType::A).await;
-                    (r6, r4)
-                } else {
-                    (r6, r4)
-                };
-                let (r6, r4) = (r6.map(|v| v.0), r4.map(|v| v.0));
                 // Validating, a failure of either family (bogus, SERVFAIL, timeout) fails the
                 // lookup, as it does with `-4` or `-6` alone: the other family's records cannot
                 // make the host secure when half of its addresses could not be validated
@@ -854,9 +850,13 @@ impl Resolver {
             });
         }
         let r = self.resolver(name)?;
-        match r.lookup(fqdn(name).as_str(), rtype).await {
+        let (res, via) = self.lookup_following(r, &fqdn(name), rtype).await;
+        match res {
             Ok(lookup) => {
-                let mut set = RrSet::default();
+                let mut set = RrSet {
+                    cnames: via.names,
+                    ..RrSet::default()
+                };
                 for rec in lookup.answers() {
                     match &rec.data {
                         RData::CNAME(c) if rtype != RecordType::CNAME => set
@@ -880,18 +880,23 @@ impl Resolver {
                         set.proof = Some(denial_of(None, lookup.authorities()));
                     }
                     fold(&mut set.proof, self.chain_proof(&lookup));
+                    fold(&mut set.proof, via.proof);
                 }
                 Ok(set)
             }
-            Err(e) if e.is_nx_domain() => Ok(RrSet {
-                nxdomain: true,
-                proof: self.denial_proof(&e),
-                ..RrSet::default()
-            }),
-            Err(e) if e.is_no_records_found() => Ok(RrSet {
-                proof: self.denial_proof(&e),
-                ..RrSet::default()
-            }),
+            // A denial reached through aliases is only as good as the weakest link too.
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
+                let mut set = RrSet {
+                    nxdomain: e.is_nx_domain(),
+                    proof: self.denial_proof(&e),
+                    cnames: via.names,
+                    ..RrSet::default()
+                };
+                if set.proof.is_some() {
+                    fold(&mut set.proof, via.proof);
+                }
+                Ok(set)
+            }
             Err(e) => Err(failed(name, &e)),
         }
     }
@@ -1055,6 +1060,23 @@ fn failed(name: &str, e: &NetError) -> DnsError {
     }
 }
 
+/// The CNAME links a lookup was asked again through ([`Resolver::lookup_following`]).
+#[derive(Debug, Default)]
+struct Via {
+    /// The targets, in order, without trailing dots.
+    names: Vec<String>,
+    /// The weakest proof of the links (`None`: no link followed).
+    proof: Option<DnsProof>,
+}
+
+/// The longest CNAME chain [`Resolver::lookup_following`] walks (unbound's default is 11).
+const MAX_CNAME_LINKS: usize = 8;
+
+/// A lookup that ran out of time (hickory's own timeout or the validation budget).
+fn is_timeout(e: &NetError) -> bool {
+    matches!(e, NetError::Timeout)
+}
+
 /// Addresses with the DNSSEC proof of their RRset.
 type Proved = (Vec<IpAddr>, Option<DnsProof>);
 
@@ -1067,25 +1089,8 @@ impl Resolver {
         name: &str,
         rtype: RecordType,
     ) -> Result<Proved, NetError> {
-        Ok(self.lookup_ips_via(r, name, rtype).await?.0)
-    }
-
-    /// [`Self::lookup_ips`] with the name the answer's CNAME chain ended at (`None`: no alias).
-    async fn lookup_ips_via(
-        &self,
-        r: &Backend,
-        name: &str,
-        rtype: RecordType,
-    ) -> Result<(Proved, Option<String>), NetError> {
-        let lookup = r.lookup(name, rtype).await?;
-        let canonical = lookup
-            .answers()
-            .iter()
-            .rev()
-            .find_map(|rec| match &rec.data {
-                RData::CNAME(c) => Some(c.0.to_ascii()),
-                _ => None,
-            });
+        let (res, via) = self.lookup_following(r, name, rtype).await;
+        let lookup = res?;
         let mut proof = None;
         let mut addrs = Vec::new();
         for rec in lookup.answers() {
@@ -1100,30 +1105,59 @@ impl Resolver {
         // An address reached through an alias is only as secure as the alias (RFC 7672 §2.2.2).
         if !addrs.is_empty() {
             fold(&mut proof, self.chain_proof(&lookup));
+            fold(&mut proof, via.proof);
         }
-        Ok(((addrs, proof), canonical))
+        Ok((addrs, proof))
     }
 
-    /// One family of a validated dual-stack lookup, `res`, asked again at the end of the CNAME
-    /// chain the other family's answer (`other`) went through, when `res` failed otherwise than
-    /// by a denial. hickory 0.26 checks the NSEC proof of a NODATA reached through a CNAME
-    /// against the alias instead of the target and calls it bogus, so an alias of a host
-    /// without AAAA (or A) would fail; asked at the target, the denial is the target's own and
-    /// validates (RFC 1034 §3.6.2: the alias's answer is the target's). Anything else the
-    /// second answer says, a failure included, stands; the chain's own proof is in `other`.
-    async fn again_at_target(
+    /// `name`/`rtype` asked of `r`; validating with hickory, an answer that failed otherwise
+    /// than by a denial or a timeout is asked again at the end of the name's CNAME chain, one
+    /// link at a time. hickory 0.26 checks the NSEC proof of a NODATA or NXDOMAIN reached
+    /// through a CNAME against the alias instead of the target and calls it bogus, so an alias
+    /// of a host without AAAA (or A), or a TLSA alias to a name that does not exist (RFC 7671
+    /// §7), would fail; asked at the target, the denial is the target's own and validates
+    /// (RFC 1034 §3.6.2: the alias's answer is the target's). Each CNAME RRset asked for is
+    /// validated on its own; its proof is in the returned [`Via`], which callers fold into the
+    /// answer's (RFC 4035 §5: every link counts). Anything the target says, a failure
+    /// included, stands; an alias that cannot be read leaves the first failure as it was.
+    async fn lookup_following(
         &self,
         r: &Backend,
-        res: Result<(Proved, Option<String>), NetError>,
-        other: &Result<(Proved, Option<String>), NetError>,
+        name: &str,
         rtype: RecordType,
-    ) -> Result<(Proved, Option<String>), NetError> {
-        match (&res, other) {
-            (Err(e), Ok((_, Some(target)))) if !e.is_nx_domain() && !e.is_no_records_found() => {
-                self.lookup_ips_via(r, target, rtype).await
-            }
-            _ => res,
+    ) -> (Result<hickory_resolver::lookup::Lookup, NetError>, Via) {
+        let mut via = Via::default();
+        let mut res = r.lookup(name, rtype).await;
+        if !self.validating || !matches!(r, Backend::Hickory(..)) || rtype == RecordType::CNAME {
+            return (res, via);
         }
+        let mut at = name.to_string();
+        for _ in 0..MAX_CNAME_LINKS {
+            match &res {
+                Err(e) if !e.is_nx_domain() && !e.is_no_records_found() && !is_timeout(e) => {}
+                _ => break,
+            }
+            let Ok(alias) = r.lookup(&at, RecordType::CNAME).await else {
+                break;
+            };
+            let Some((target, proof)) = alias.answers().iter().find_map(|rec| match &rec.data {
+                RData::CNAME(c) => Some((c.0.to_ascii(), rec.proof)),
+                _ => None,
+            }) else {
+                break;
+            };
+            let bare = target.trim_end_matches('.').to_string();
+            if bare.eq_ignore_ascii_case(at.trim_end_matches('.'))
+                || via.names.iter().any(|n| n.eq_ignore_ascii_case(&bare))
+            {
+                break; // a loop: the failure stands
+            }
+            fold(&mut via.proof, Some(DnsProof::from_hickory(proof)));
+            via.names.push(bare);
+            res = r.lookup(&target, rtype).await;
+            at = target;
+        }
+        (res, via)
     }
 
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
@@ -1726,6 +1760,16 @@ mod tests {
                     RData::AAAA(AAAA("2001:db8::5".parse().unwrap())),
                     Signing::Tampered,
                 ),
+                (
+                    "tcnnx.alias.test",
+                    RData::A(A(v4("127.0.0.1"))),
+                    Signing::Valid,
+                ),
+                (
+                    "_25._tcp.tcnnx.alias.test",
+                    cname("_tlsa-missing.alias.test."),
+                    Signing::Valid,
+                ),
             ],
         )
     }
@@ -1754,11 +1798,32 @@ mod tests {
         assert_eq!(t.base, "mx.alias.test", "{t:?}");
         assert_eq!(t.proof, Some(DnsProof::Secure), "{t:?}");
 
-        // Pinned: hickory 0.26 calls a NODATA reached through a CNAME bogus (it looks for the
-        // alias's NSEC, not the target's); `addresses_proved` asks the target itself for it,
-        // above. When this starts to pass, `again_at_target` can go.
-        let quirk = r.rrset("sec.alias.test", RecordType::AAAA).await;
-        assert!(matches!(&quirk, Err(e) if e.is_bogus()), "{quirk:?}");
+        // hickory 0.26 calls a NODATA reached through a CNAME bogus (it looks for the alias's
+        // NSEC, not the target's); every validated lookup asks the target itself then
+        // (`lookup_following`): the target's denial, as secure as the chain.
+        let nodata = r.rrset("sec.alias.test", RecordType::AAAA).await.unwrap();
+        assert!(nodata.records.is_empty() && !nodata.nxdomain, "{nodata:?}");
+        assert_eq!(nodata.cnames, ["mx.alias.test"]);
+        assert_eq!(nodata.proof, Some(DnsProof::Secure), "{nodata:?}");
+        let nodata = r
+            .rrset("mx.ins.alias.test", RecordType::AAAA)
+            .await
+            .unwrap();
+        assert_eq!(nodata.proof, Some(DnsProof::Insecure), "{nodata:?}");
+        let v6 = r.addresses_proved("sec.alias.test", Family::V6).await;
+        assert!(matches!(&v6, Err(DnsError::NoAddress { .. })), "{v6:?}");
+        // A TLSA alias to a name that does not exist (RFC 7671 §7): a secure NXDOMAIN at the
+        // target, so no TLSA (secure denial) rather than a failed lookup.
+        let set = r
+            .rrset("_25._tcp.tcnnx.alias.test", RecordType::TLSA)
+            .await
+            .unwrap();
+        assert!(set.nxdomain && set.records.is_empty(), "{set:?}");
+        assert_eq!(set.cnames, ["_tlsa-missing.alias.test"]);
+        assert_eq!(set.proof, Some(DnsProof::Secure), "{set:?}");
+        let t = r.tlsa("tcnnx.alias.test", 25).await.unwrap();
+        assert!(t.records.is_empty(), "{t:?}");
+        assert_eq!(t.proof, Some(DnsProof::Secure), "{t:?}");
 
         // Through the unsigned alias: the same address, insecure.
         for family in [Family::V4, Family::Any] {
