@@ -929,11 +929,18 @@ impl Resolver {
     pub async fn tlsa(&self, host: &str, port: u16) -> Result<TlsaAnswer, DnsError> {
         let host = host.trim().trim_end_matches('.');
         let mut bases = Vec::new();
-        let addr = self.rrset(host, RecordType::A).await?;
-        if let Some(last) = addr.cnames.last()
-            && addr.proof == Some(DnsProof::Secure)
-        {
-            bases.push(last.clone());
+        // The expansion, from whichever family answers first: this probe only looks for the
+        // alias's target, so a family the host lacks, or one that fails (an IPv6-only host
+        // whose A is broken), is the address lookup's business, never a failed TLSA lookup.
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            if let Ok(addr) = self.rrset(host, rtype).await {
+                if let Some(last) = addr.cnames.last()
+                    && addr.proof == Some(DnsProof::Secure)
+                {
+                    bases.push(last.clone());
+                }
+                break;
+            }
         }
         bases.push(host.to_string());
         let mut answer = TlsaAnswer::default();
@@ -1760,6 +1767,28 @@ mod tests {
                     RData::AAAA(AAAA("2001:db8::5".parse().unwrap())),
                     Signing::Tampered,
                 ),
+                // An IPv6-only host whose A RRset is broken, behind a signed alias.
+                (
+                    "v6.alias.test",
+                    RData::AAAA(AAAA("2001:db8::6".parse().unwrap())),
+                    Signing::Valid,
+                ),
+                (
+                    "v6.alias.test",
+                    RData::A(A(v4("192.0.2.6"))),
+                    Signing::Tampered,
+                ),
+                ("cn6.alias.test", cname("v6.alias.test."), Signing::Valid),
+                (
+                    "_25._tcp.v6.alias.test",
+                    RData::TLSA(TLSA::new(
+                        CertUsage::DaneEe,
+                        Selector::Spki,
+                        Matching::Sha256,
+                        vec![0x66; 32],
+                    )),
+                    Signing::Valid,
+                ),
                 (
                     "tcnnx.alias.test",
                     RData::A(A(v4("127.0.0.1"))),
@@ -1824,6 +1853,18 @@ mod tests {
         let t = r.tlsa("tcnnx.alias.test", 25).await.unwrap();
         assert!(t.records.is_empty(), "{t:?}");
         assert_eq!(t.proof, Some(DnsProof::Secure), "{t:?}");
+        // The expansion comes from whichever family answers: the broken A of an IPv6-only
+        // target does not fail the TLSA lookup (its -6 send uses the AAAA only).
+        let t = r.tlsa("cn6.alias.test", 25).await.unwrap();
+        assert_eq!(t.base, "v6.alias.test", "{t:?}");
+        assert_eq!(t.records.len(), 1, "{t:?}");
+        assert_eq!(t.proof, Some(DnsProof::Secure), "{t:?}");
+        let (ips, proof) = r
+            .addresses_proved("cn6.alias.test", Family::V6)
+            .await
+            .unwrap();
+        assert_eq!(ips.len(), 1);
+        assert_eq!(proof, Some(DnsProof::Secure));
 
         // Through the unsigned alias: the same address, insecure.
         for family in [Family::V4, Family::Any] {
