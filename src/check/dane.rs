@@ -59,8 +59,7 @@ fn proof_name(p: Option<DnsProof>) -> &'static str {
 /// A lookup that failed: a timeout could not be tested, anything else (bogus, SERVFAIL,
 /// refused) is what a validating sender meets too.
 fn failed_status(e: &DnsError) -> Status {
-    let t = e.to_string().to_ascii_lowercase();
-    if t.contains("timed out") || t.contains("timeout") {
+    if e.is_timeout() {
         Status::Error
     } else {
         Status::Fail
@@ -564,6 +563,21 @@ mod tests {
             base: "mx.example.test".into(),
             records: vec![Tlsa::parse(&format!("3 1 1 {}", "ab".repeat(32))).unwrap()],
         }
+    }
+
+    /// A lookup that ran out of time (a DNSKEY that never came included) could not be
+    /// tested: error (exit 41), by its kind — whatever its wording; a failure is a failure.
+    #[test]
+    fn a_timed_out_lookup_is_an_error_not_a_failure() {
+        assert_eq!(
+            failed_status(&DnsError::TimedOut("mx.example.test".into())),
+            Status::Error
+        );
+        let servfail = DnsError::Failed {
+            name: "mx.example.test".into(),
+            reason: "DNSSEC validation failed: no timeout here".into(),
+        };
+        assert_eq!(failed_status(&servfail), Status::Fail);
     }
 
     /// A record published twice counts once, also when another record sits between the

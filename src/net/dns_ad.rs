@@ -98,6 +98,11 @@ impl AdStub {
                 let request = request(id, &query)?;
                 let answer = match exchange(server, &request, id, &query, self.timeout).await {
                     Ok(m) => m,
+                    // A timeout is its own kind: the lookup could not be tested (not a verdict).
+                    Err(Exchange::Timeout) => {
+                        last = Some(NetError::Timeout);
+                        continue;
+                    }
                     Err(e) => {
                         last = Some(NetError::from(format!("{server}: {e}")));
                         continue;
@@ -599,10 +604,9 @@ mod tests {
         let t = std::time::Instant::now();
         let got = r.rrset("silent.test", RecordType::A).await;
         assert!(
-            matches!(&got, Err(DnsError::Failed { reason, .. }) if reason.contains("timed out")),
+            matches!(&got, Err(e) if e.is_timeout() && !e.is_bogus()),
             "{got:?}"
         );
-        assert!(!got.unwrap_err().is_bogus());
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 

@@ -91,19 +91,30 @@ async fn bogus_answers_are_failures() {
     assert_bogus("bad TLSA", r.tlsa("bad.pins.test", 25).await);
 }
 
-/// No DNSKEY served: nothing can be verified, every answer of the zone is a DNSSEC failure —
-/// not insecure (that needs a proven unsigned delegation) — and it comes within the
-/// validation budget (three query timeouts), although hickory alone keeps asking for minutes.
+/// No DNSKEY served: hickory keeps asking for minutes, so the lookup ends at the budget of a
+/// plain lookup (the query timeout, retries included: what the README promises for every
+/// lookup) with no verdict — a timeout, the answer could not be tested: neither insecure (that
+/// needs a proven unsigned delegation) nor a DNSSEC failure (it took 3 query timeouts and was
+/// reported as one).
 #[tokio::test]
-async fn missing_dnskey_is_bogus_within_the_budget() {
+async fn missing_dnskey_is_a_timeout_within_the_lookup_budget() {
     let zone = SignedDns::start_without_dnskey(
         "nokey.test",
         vec![("mx.nokey.test", a([192, 0, 2, 7]), Signing::Valid)],
     );
     let (r, _d) = validating(&zone, Duration::from_millis(500));
-    let t0 = Instant::now();
-    assert_bogus("no DNSKEY", r.rrset("mx.nokey.test", RecordType::A).await);
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    for rtype in [RecordType::A, RecordType::TLSA] {
+        let t0 = Instant::now();
+        let got = r.rrset("mx.nokey.test", rtype).await;
+        assert!(
+            matches!(&got, Err(e) if e.is_timeout() && !e.is_bogus()),
+            "{got:?}"
+        );
+        let took = t0.elapsed();
+        assert!(took < Duration::from_millis(1000), "{rtype}: {took:?}");
+    }
+    let got = r.addresses("mx.nokey.test", Family::Any).await;
+    assert!(matches!(&got, Err(e) if e.is_timeout()), "{got:?}");
 }
 
 /// TLSA rdata a DANE client cannot use is kept and said to be unusable (with the reason),
@@ -212,7 +223,7 @@ async fn silent_server_is_a_timeout_not_a_verdict() {
     .unwrap();
     let t0 = Instant::now();
     let got = r.addresses("mx.quiet.test", Family::V4).await;
-    assert!(matches!(&got, Err(DnsError::Failed { .. })), "{got:?}");
+    assert!(matches!(&got, Err(DnsError::TimedOut(_))), "{got:?}");
     assert!(!got.unwrap_err().is_bogus());
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }

@@ -862,8 +862,8 @@ fn tls_verify_dane_with_an_enormous_tlsa_rrset_matches_within_the_timeout() {
     );
 }
 
-/// A signed zone whose DNSKEY cannot be fetched: the send stops with a DNSSEC failure within
-/// the validation budget (a few DNS timeouts), exit 2, without connecting.
+/// A signed zone whose DNSKEY cannot be fetched: the send stops with a DNS timeout (no
+/// verdict) within the bound of one lookup (`--timeout`), exit 2, without connecting.
 #[test]
 fn tls_verify_dane_without_the_zone_dnskey_fails_within_the_budget() {
     use ehlo::net::testutil::{SignedDns, Signing};
@@ -906,12 +906,12 @@ fn tls_verify_dane_without_the_zone_dnskey_fails_within_the_budget() {
     ]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
-        run.all().contains("DNSSEC validation failed"),
+        run.all().contains("DNS lookup of nokey.test timed out"),
         "{}",
         run.all()
     );
-    // 3 × (1 + 1 retry) query timeouts of 1 s for the one validated question that fails.
-    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    // --timeout 1 for the one validated question that fails (it took 3 × that).
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
     assert!(!run.stdout.contains("Connected"), "{}", run.stdout);
 }
 

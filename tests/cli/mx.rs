@@ -268,7 +268,7 @@ fn a_dns_server_that_never_answers_is_exit_two_within_the_timeout() {
         run.elapsed
     );
     assert!(
-        run.stderr.contains("DNS lookup of example.test failed"),
+        run.stderr.contains("DNS lookup of example.test timed out"),
         "{}",
         run.stderr
     );
