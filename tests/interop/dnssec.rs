@@ -185,6 +185,15 @@ fn dnssec_trust_ad_and_validate_agree_on_every_name() {
             RecordType::TLSA,
             Verdict::NxDomain(SECURE),
         ),
+        // Denials reached through a CNAME are the target's (RFC 1034 §3.6.2): an alias of an
+        // A-only host has no AAAA, of an AAAA-only one no A, as Unbound proves them (the TLSA
+        // alias to a missing name: `dnssec_tlsa_lookup_through_aliases_agrees_with_unbound`).
+        (
+            "mx-cn.dnssec.test",
+            RecordType::AAAA,
+            Verdict::NoData(SECURE),
+        ),
+        ("mx-cn6.dnssec.test", RecordType::A, Verdict::NoData(SECURE)),
     ];
     let rt = runtime();
     let modes = [
@@ -217,6 +226,34 @@ fn dnssec_trust_ad_and_validate_agree_on_every_name() {
         }
     }
     assert!(wrong.is_empty(), "verdicts differ:\n{}", wrong.join("\n"));
+}
+
+/// The TLSA lookup of an MX that is an alias, in both modes: the secure expansion's records
+/// (RFC 7672 §2.2.3) also for an alias of an IPv6-only host, and a TLSA alias to a name that
+/// does not exist is "no TLSA", securely (RFC 7671 §7), never a failed lookup.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_tlsa_lookup_through_aliases_agrees_with_unbound() {
+    let anchor = require_dns_peers();
+    let rt = runtime();
+    let ad = resolver(UNBOUND, DnssecMode::TrustAd, None);
+    let val = resolver(NSD, DnssecMode::Validate, Some(&anchor));
+    for (host, base, records) in [
+        ("mx-cn.dnssec.test", "mx.dnssec.test", 1),
+        ("mx-cn6.dnssec.test", "mx-v6.dnssec.test", 1),
+        ("mx-tcnnx.dnssec.test", "mx-tcnnx.dnssec.test", 0),
+    ] {
+        let a = rt.block_on(ad.tlsa(host, 2525)).unwrap();
+        let v = rt.block_on(val.tlsa(host, 2525));
+        assert_eq!(
+            v.as_ref().ok(),
+            Some(&a),
+            "{host}: trust-ad and validate disagree"
+        );
+        assert_eq!(a.proof, Some(DnsProof::Secure), "{host}: {a:?}");
+        assert_eq!(a.owner, format!("_2525._tcp.{base}"), "{a:?}");
+        assert_eq!(a.records.len(), records, "{a:?}");
+    }
 }
 
 /// The TLSA lookup of an MX (RFC 7672 §2.2) gives the same records and proof in both modes,

@@ -18,6 +18,8 @@
 #       bogus A 127.0.0.1, served as 127.0.0.9 after signing (its RRSIG no longer verifies)
 #       bogus-mx MX 10 bogus.dnssec.test (a secure MX whose exchange is bogus)
 #       mx-bogus A 127.0.0.1; _2525._tcp.mx-bogus TLSA changed after signing (bogus TLSA)
+#       mx-cn CNAME mx (A only); mx-cn6 CNAME mx-v6 (AAAA ::1 only, its own TLSA); mx-tcnnx A
+#       127.0.0.1 whose _2525._tcp TLSA name is a CNAME to a name that does not exist
 #     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA
 #     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA
 #   Unbound 127.0.0.1:5391  validating recursive resolver: stub-zones to NSD, trust-anchor-file =
@@ -132,6 +134,12 @@ mx-bogus IN A 127.0.0.1
 _2525._tcp.mx-bogus IN TLSA 3 1 1 $tlsa
 sub IN NS ns.dnssec.test.
 insecure IN NS ns.dnssec.test.
+mx-cn IN CNAME mx.dnssec.test.
+mx-v6 IN AAAA ::1
+_2525._tcp.mx-v6 IN TLSA 3 1 1 $tlsa
+mx-cn6 IN CNAME mx-v6.dnssec.test.
+mx-tcnnx IN A 127.0.0.1
+_2525._tcp.mx-tcnnx IN CNAME _tlsa-missing.dnssec.test.
 EOF
   ldns-key2ds -n -2 "$DIR/$subkey.key" >>"$DIR/dnssec.test.zone"
   local key
