@@ -142,27 +142,238 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
 /// - Help together with any other argument (besides a subcommand name) is refused: a script
 ///   that meant something else must not exit 0 without sending.
 pub(crate) fn rewrite_single_dash(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
-    // Nothing to rewrite (no `-long` word, no `--header-X`/`--h-X`, no swaks word to check):
-    // skip building the flag table, which costs as much as the whole parse (measured with
-    // callgrind).
-    let candidate = |a: &OsString| {
+    // Nothing to rewrite: skip building the flag table of every command, which costs as much as
+    // the whole parse (measured with callgrind). The static lists below stand in for the table;
+    // a unit test keeps them equal to it.
+    if !args.iter().skip(1).any(needs_table(&args)) {
+        return Ok(args);
+    }
+    rewrite_with_table(args)
+}
+
+/// The long names and aliases of the one-shot send's flags (with clap's `help` and `version`),
+/// sorted: a `--name` or `--name=value` word with one of these is passed on as written
+/// ([`rewrite_with_table`]'s `top_exact`). Equal to `Cli::command()`'s by a unit test.
+const TOP_LONGS: &[&str] = &[
+    "add-header",
+    "ae",
+    "ah",
+    "ahp",
+    "allow-plaintext-auth",
+    "am",
+    "ao",
+    "aos",
+    "ap",
+    "apt",
+    "attach",
+    "attach-body",
+    "attach-inline",
+    "attach-name",
+    "attach-type",
+    "au",
+    "auth",
+    "auth-authzid",
+    "auth-extra",
+    "auth-force",
+    "auth-hide-password",
+    "auth-map",
+    "auth-oauth-token",
+    "auth-optional",
+    "auth-optional-strict",
+    "auth-password",
+    "auth-password-file",
+    "auth-plaintext",
+    "auth-token-file",
+    "auth-user",
+    "bcc",
+    "bdat",
+    "body",
+    "cc",
+    "color",
+    "config",
+    "connect-timeout",
+    "copy-routing",
+    "da",
+    "dab",
+    "dabsp",
+    "das",
+    "data",
+    "dns-server",
+    "dns-trust-anchor",
+    "dnssec",
+    "drop",
+    "drop-after",
+    "drop-after-send",
+    "dsn-envid",
+    "dsn-notify",
+    "dsn-orcpt",
+    "dsn-ret",
+    "dump",
+    "dump-as-body",
+    "dump-as-body-shows-password",
+    "dump-config",
+    "dump-mail",
+    "ehlo",
+    "explain",
+    "force-ext",
+    "force-getpwuid",
+    "from",
+    "g",
+    "ha",
+    "header",
+    "helo",
+    "help",
+    "hi",
+    "hide-all",
+    "hide-informational",
+    "hide-receive",
+    "hide-send",
+    "hr",
+    "hs",
+    "insecure",
+    "ipv4",
+    "ipv6",
+    "json",
+    "lhlo",
+    "li",
+    "local-interface",
+    "local-port",
+    "lp",
+    "lport",
+    "mail-param",
+    "n",
+    "ndf",
+    "nih",
+    "no-config",
+    "no-crlf-fixup",
+    "no-data-fixup",
+    "no-dot-stuffing",
+    "no-hints",
+    "no-info-hints",
+    "no-receive-hints",
+    "no-send-hints",
+    "no-strip-from",
+    "nrh",
+    "nsf",
+    "nsh",
+    "nth",
+    "output",
+    "output-file",
+    "output-file-stderr",
+    "output-file-stdout",
+    "pipe",
+    "pipeline",
+    "port",
+    "pp",
+    "prdr",
+    "protect-prompt",
+    "protocol",
+    "proxy",
+    "proxy-command",
+    "proxy-dest",
+    "proxy-dest-port",
+    "proxy-family",
+    "proxy-protocol",
+    "proxy-source",
+    "proxy-source-port",
+    "proxy-version",
+    "quit",
+    "quit-after",
+    "raw",
+    "rcpt-param",
+    "requiretls",
+    "server",
+    "show-raw-text",
+    "show-secrets",
+    "show-time-lapse",
+    "silent",
+    "smtputf8",
+    "socket",
+    "stl",
+    "support",
+    "suppress-data",
+    "timeout",
+    "tls",
+    "tls-ca-path",
+    "tls-cert",
+    "tls-chain",
+    "tls-cipher",
+    "tls-ciphersuites",
+    "tls-get-peer-cert",
+    "tls-get-peer-chain",
+    "tls-key",
+    "tls-on-connect",
+    "tls-optional",
+    "tls-optional-strict",
+    "tls-protocol",
+    "tls-sni",
+    "tls-verify",
+    "tls-verify-ca",
+    "tls-verify-host",
+    "tls-verify-target",
+    "tlsa",
+    "tlsa-file",
+    "tlsc",
+    "tlso",
+    "tlsos",
+    "tlsp",
+    "to",
+    "version",
+    "xclient",
+    "xclient-addr",
+    "xclient-before-starttls",
+    "xclient-delim",
+    "xclient-destaddr",
+    "xclient-destport",
+    "xclient-helo",
+    "xclient-login",
+    "xclient-name",
+    "xclient-no-verify",
+    "xclient-optional",
+    "xclient-optional-strict",
+    "xclient-port",
+    "xclient-proto",
+    "xclient-reverse-name",
+    "xforward-addr",
+    "xforward-helo",
+    "xforward-ident",
+    "xforward-name",
+    "xforward-port",
+    "xforward-proto",
+    "xforward-source",
+];
+
+/// The subcommand names (with clap's `help`), sorted. Equal to `Cli::command()`'s by a unit
+/// test.
+const SUBCOMMANDS: &[&str] = &[
+    "check", "demo", "explain", "help", "probe", "repl", "replay", "serve",
+];
+
+/// Whether a word of `args` may be rewritten or refused by [`rewrite_with_table`]: a `-long`
+/// word, `-h`, `--help`, `--header-X`/`--h-X`, and outside a subcommand a `--name` that is not
+/// exactly a long name or alias of the one-shot send (a prefix, a swaks spelling, an unknown
+/// name). Inside a subcommand every other `--name` is passed on as written.
+fn needs_table(args: &[OsString]) -> impl Fn(&OsString) -> bool {
+    let in_subcommand = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|s| SUBCOMMANDS.binary_search(&s).is_ok());
+    move |a: &OsString| {
         let s = a.to_string_lossy();
         (s.starts_with('-') && !s.starts_with("--") && s.chars().count() > 2)
             || s == "-h"
             || s.starts_with("--header-")
             || s.starts_with("--h-")
             || s.strip_prefix("--").is_some_and(|n| {
-                // Anything but a swaks name ehlo has under the same long name (a prefix, an
-                // ehlo-only name, an unknown one).
                 let n = n.split('=').next().unwrap_or(n);
-                !n.is_empty()
-                    && swaks::find(n)
-                        .is_none_or(|o| o.ehlo != Some(n) || n == "help" || n.chars().count() == 1)
+                n == "help"
+                    || (!in_subcommand && !n.is_empty() && TOP_LONGS.binary_search(&n).is_err())
             })
-    };
-    if !args.iter().skip(1).any(candidate) {
-        return Ok(args);
     }
+}
+
+/// [`rewrite_single_dash`] with the whole flag table built.
+fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     let mut cmd = Cli::command();
     cmd.build();
     let subcommands: HashSet<String> = cmd
@@ -565,6 +776,92 @@ mod tests {
             .skip(1)
             .map(|a| a.into_string().unwrap())
             .collect()
+    }
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        std::iter::once("ehlo")
+            .chain(words.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    /// The static lists the fast path reads are the flag table's: sorted, no name missing, none
+    /// extra.
+    #[test]
+    fn static_lists_are_the_flag_tables() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut longs: Vec<&str> = cmd
+            .get_arguments()
+            .flat_map(|a| {
+                a.get_long()
+                    .into_iter()
+                    .chain(a.get_all_aliases().unwrap_or_default())
+            })
+            .collect();
+        longs.sort_unstable();
+        longs.dedup();
+        assert_eq!(TOP_LONGS, longs, "TOP_LONGS must list these, sorted");
+        let mut subs: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        subs.sort_unstable();
+        assert_eq!(SUBCOMMANDS, subs, "SUBCOMMANDS must list these, sorted");
+        // Every swaks spelling ehlo has under the same long name skips the table too.
+        for o in swaks::OPTIONS {
+            for n in o.names.iter().filter(|n| o.ehlo == Some(**n)) {
+                assert!(TOP_LONGS.contains(n), "{n}");
+            }
+        }
+    }
+
+    /// A command line the fast path passes on as written is one the table would pass on as
+    /// written too: every long name and alias of the one-shot send, alone and with `=value`,
+    /// and any `--name` inside a subcommand. Prefixes, swaks spellings and unknown names still
+    /// go through the table.
+    #[test]
+    fn fast_path_agrees_with_the_table() {
+        let same = |words: &[&str]| {
+            let args = os(words);
+            assert!(
+                !args.iter().skip(1).any(needs_table(&args)),
+                "{words:?} builds the table"
+            );
+            assert_eq!(rewrite_with_table(args.clone()).unwrap(), args, "{words:?}");
+        };
+        for name in TOP_LONGS.iter().filter(|n| **n != "help") {
+            same(&[&format!("--{name}"), "x"]);
+            same(&[&format!("--{name}=x")]);
+        }
+        same(&[
+            "--json",
+            "--dnssec",
+            "validate",
+            "--server",
+            "127.0.0.1:2525",
+            "-t",
+            "a@b",
+        ]);
+        // A subcommand's name is one only as the first word.
+        same(&["--json", "serve"]);
+        for sub in SUBCOMMANDS.iter().filter(|n| **n != "help") {
+            same(&[sub, "--json", "--no-such-flag=1", "--tls", "x", "-t"]);
+        }
+        for words in [
+            &["--jso"][..],
+            &["--ehl", "x"],
+            &["--no-such-flag"],
+            &["--help"],
+            &["-tls"],
+            &["-h"],
+            &["--h-Subject", "x"],
+            &["check", "--header-X", "y"],
+            &["check", "--help"],
+        ] {
+            let args = os(words);
+            assert!(
+                args.iter().skip(1).any(needs_table(&args)),
+                "{words:?} skips the table"
+            );
+        }
     }
 
     #[test]
