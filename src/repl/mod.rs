@@ -404,6 +404,16 @@ impl Feed<'_> {
 
 /// One reply seen while an input ran: for recordings and replay checks.
 #[derive(Debug, Clone)]
+/// A reply owed to an input whose wait ended ([`Engine::late`]).
+struct Late {
+    /// The input, as shown (secrets masked).
+    what: String,
+    /// When its wait began.
+    since: Instant,
+    /// Part of a SASL exchange: recorded with the exchange, as a reply in time would be.
+    auth: bool,
+}
+
 struct Seen {
     code: u16,
     enhanced: Option<crate::smtp::reply::EnhancedCode>,
@@ -449,6 +459,21 @@ struct Engine {
     recorder: Option<Recorder>,
     envelope: Envelope,
     seen: Vec<Seen>,
+    /// Replies still owed to inputs whose wait ended (`--timeout`, Ctrl-C), oldest first: what
+    /// each input was (as shown, secrets masked) and when its wait began. A reply that comes
+    /// later pairs with the oldest (as the session pairs it), not with the input then running.
+    late: std::collections::VecDeque<Late>,
+    /// Late replies ([`Engine::late`]) that came during the current input: not its replies,
+    /// but a late refusal still counts for `--strict`.
+    late_seen: Vec<Seen>,
+    /// The input being run, as [`Engine::late`] names it.
+    doing: String,
+    /// The input being run is part of a SASL exchange (an AUTH, a response): its replies are
+    /// recorded with the exchange's `:auth` step however late they come.
+    doing_auth: bool,
+    /// Waiting for the replies still owed on the way out ([`Engine::quit`]): a wait that ends
+    /// is not said.
+    draining: bool,
     rbuf: Vec<u8>,
     waiting_since: Instant,
     last_activity: Instant,
@@ -557,6 +582,11 @@ impl Engine {
             recorder: None,
             envelope: Envelope::default(),
             seen: Vec::new(),
+            late: std::collections::VecDeque::new(),
+            late_seen: Vec::new(),
+            doing: "the banner".to_string(),
+            doing_auth: false,
+            draining: false,
             rbuf: vec![0u8; 16 * 1024],
             waiting_since: now,
             last_activity: now,
@@ -721,6 +751,9 @@ impl Engine {
             return Err(Ended::from_error(&e));
         };
         self.seen.clear();
+        self.forget_late();
+        self.doing = "the banner".to_string();
+        self.doing_auth = false;
         self.tls_info = None;
         self.auth_user = None;
         self.last_reply = None;
@@ -921,7 +954,20 @@ impl Engine {
             }
             if self.session.as_ref().is_some_and(|s| s.quit_sent()) {
                 // A QUIT went out already (typed, its reply late or never coming): not again;
-                // the connection is closed on the way out.
+                // the connection is closed on the way out, once the replies still owed have
+                // had one more wait to come in (shown and recorded with their inputs).
+                // Each owed reply gets its own wait (they come one after the other); no warning
+                // when one does not, as the session is ending anyway.
+                self.draining = true;
+                while !self.late.is_empty() && self.connected() {
+                    let owed = self.late.len();
+                    self.waiting_since = Instant::now();
+                    self.settle().await;
+                    if self.late.len() == owed {
+                        break;
+                    }
+                }
+                self.draining = false;
                 return;
             }
             if let Some(s) = self.session.as_mut() {
@@ -994,17 +1040,50 @@ impl Engine {
                             });
                             self.failed = Some(Ended::from_error(&e));
                         }
-                        if !cut {
-                            self.seen.push(Seen {
-                                code: reply.code.unwrap_or(0),
-                                enhanced: reply.enhanced,
-                                phase: *phase,
-                                text: reply.lines.first().cloned().unwrap_or_default(),
-                            });
-                        }
+                        // The reply owed to an input whose wait ended: its, as the session
+                        // pairs it (said so, timed from that input, recorded as a `~` line
+                        // after it), not the reply of the input now running.
+                        let late = self.late.pop_front();
+                        let seen = Seen {
+                            code: reply.code.unwrap_or(0),
+                            enhanced: reply.enhanced,
+                            phase: *phase,
+                            text: reply.lines.first().cloned().unwrap_or_default(),
+                        };
+                        let since = match &late {
+                            Some(l) => {
+                                let ms = l.since.elapsed().as_secs_f64() * 1000.0;
+                                self.sink.event(
+                                    &Event::info(format!(
+                                        "late reply to {} ({} after it)",
+                                        l.what,
+                                        crate::render::human::latency(ms)
+                                    )),
+                                    self.start.elapsed(),
+                                );
+                                if cut {
+                                    // Answers nothing (see below).
+                                } else if l.auth {
+                                    // The exchange's replies go to its `:auth` step.
+                                    self.seen.push(seen);
+                                } else {
+                                    if let Some(r) = self.recorder.as_mut() {
+                                        r.late(seen.code);
+                                    }
+                                    self.late_seen.push(seen);
+                                }
+                                l.since
+                            }
+                            None => {
+                                if !cut {
+                                    self.seen.push(seen);
+                                }
+                                self.waiting_since
+                            }
+                        };
                         // The timing first: the transcript shows it on the reply's last line.
                         let t = self.start.elapsed();
-                        let ms = self.waiting_since.elapsed().as_secs_f64() * 1000.0;
+                        let ms = since.elapsed().as_secs_f64() * 1000.0;
                         self.last_reply = Some(last_reply_text(reply, *phase, ms));
                         let timing = Event::Timing {
                             what: crate::smtp::event::Timed::Reply,
@@ -1014,7 +1093,10 @@ impl Engine {
                         crate::smtp::event::PhaseTiming::add(&mut self.timings, &timing);
                         self.sink.event(&timing, t);
                         self.sink.event(&ev, t);
-                        self.waiting_since = Instant::now();
+                        // A late reply does not restart the wait of the input now running.
+                        if late.is_none() {
+                            self.waiting_since = Instant::now();
+                        }
                         continue;
                     }
                     // The session closed it (QUIT, a cut reply) unless a 421 came first.
@@ -1084,6 +1166,7 @@ impl Engine {
             if let Some(mut c) = self.conn.take() {
                 c.shutdown().await;
             }
+            self.forget_late();
             if !self.close_reported && self.notices {
                 self.close_reported = true;
                 let msg = if self.close_expected {
@@ -1241,6 +1324,7 @@ impl Engine {
             };
             match r {
                 None => {
+                    self.owe_late();
                     self.clear_status();
                     self.emit(Event::warning(
                         "stopped waiting (Ctrl-C): a late reply will be shown when it arrives",
@@ -1264,7 +1348,8 @@ impl Engine {
                             timeout.as_secs_f64()
                         )
                     };
-                    if !raw_wait {
+                    if !raw_wait && !self.draining {
+                        self.owe_late();
                         self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.clear_status();
                         self.emit(Event::warning(message));
@@ -1289,16 +1374,50 @@ impl Engine {
                         && tokio::time::Instant::now() >= deadline
                         && self.session.as_ref().is_some_and(|s| s.awaiting_reply())
                     {
-                        self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.pump_out().await;
+                        self.owe_late();
+                        self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.clear_status();
+                        // What was read may have been a late reply to an earlier input only.
+                        let some = self.session.as_ref().is_some_and(|s| s.partial().is_some());
                         self.emit(Event::warning(format!(
-                                "no complete reply within {}s: a late reply will be shown when it arrives",
-                                timeout.as_secs_f64()
-                            )));
+                            "no {}reply within {}s: a late reply will be shown when it arrives",
+                            if some { "complete " } else { "" },
+                            timeout.as_secs_f64()
+                        )));
                         return;
                     }
                 }
+            }
+        }
+    }
+
+    /// The wait for the running input's replies ended before they all came: the replies still
+    /// owed are its (those owed to earlier inputs are in [`Engine::late`] already).
+    fn owe_late(&mut self) {
+        let owed = self.session.as_ref().map_or(0, |s| s.replies_owed());
+        let new = owed.saturating_sub(self.late.len());
+        for _ in 0..new {
+            self.late.push_back(Late {
+                what: self.doing.clone(),
+                since: self.waiting_since,
+                auth: self.doing_auth,
+            });
+        }
+        if let Some(r) = self.recorder.as_mut()
+            && new > 0
+            && !self.doing_auth
+        {
+            r.owe(new);
+        }
+    }
+
+    /// The replies still owed will not come (the connection ended).
+    fn forget_late(&mut self) {
+        if !self.late.is_empty() {
+            self.late.clear();
+            if let Some(r) = self.recorder.as_mut() {
+                r.forget_owed();
             }
         }
     }
@@ -1420,7 +1539,12 @@ impl Engine {
                 .reason
                 .unwrap_or_else(|| "a step could not run".to_string());
             (f.code, why)
-        } else if let Some(s) = self.seen.iter().find(|s| !(200..400).contains(&s.code)) {
+        } else if let Some(s) = self
+            .seen
+            .iter()
+            .chain(&self.late_seen)
+            .find(|s| !(200..400).contains(&s.code))
+        {
             // 4xx/5xx, but also a reply with no code (kept as 0) or outside 2xx–5xx (1xx,
             // 6xx): no answer a command can succeed on (RFC 5321 §4.2.1).
             let reply = match s.code {
@@ -1456,7 +1580,23 @@ impl Engine {
     /// Run one input line (an SMTP line or a meta-command) to completion.
     async fn execute(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
         self.seen.clear();
+        self.late_seen.clear();
         let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
+        self.doing_auth = self.expects_secret()
+            || line.trim_start().starts_with(":auth")
+            || (!in_data && typed_auth_step(line).is_some());
+        self.doing = if self.expects_secret() {
+            "the SASL response".to_string()
+        } else if in_data {
+            "a line of the message".to_string()
+        } else if line.trim_start().starts_with(':') {
+            // A meta-command by its name only (`:raw` bytes may hold a secret).
+            format!("`{}`", line.split_whitespace().next().unwrap_or(":"))
+        } else {
+            let shown = crate::smtp::manual::redact_typed_line(line.trim())
+                .unwrap_or_else(|| line.trim().to_string());
+            format!("`{shown}`")
+        };
         if !in_data && line.trim_start().starts_with(':') {
             return self.meta(line.trim(), feed).await;
         }

@@ -337,6 +337,18 @@ pub(crate) struct Recorder {
     /// `:auth` step without a user: held (the input and its codes) until the first SASL
     /// response, which names the user ([`Recorder::sasl_response`]), or the next record.
     held: Option<(String, Vec<u16>)>,
+    /// Lines not written yet: steps that still owe replies (their wait ended, `--timeout` or
+    /// Ctrl-C), each with the steps after it, so that a late reply is written as a `~` line
+    /// after its own step ([`Recorder::late`]), not after the step then running.
+    queue: std::collections::VecDeque<Block>,
+    /// Replies the next step (or banner) owes ([`Recorder::owe`]).
+    owe_next: usize,
+}
+
+/// A step's lines, held while it owes replies or a step before it does.
+struct Block {
+    lines: Vec<String>,
+    owed: usize,
 }
 
 impl Recorder {
@@ -372,7 +384,12 @@ impl Recorder {
 
     /// A recorder writing to any stream (tests).
     pub(crate) fn new(out: Box<dyn Write + Send>) -> Recorder {
-        Recorder { out, held: None }
+        Recorder {
+            out,
+            held: None,
+            queue: std::collections::VecDeque::new(),
+            owe_next: 0,
+        }
     }
 
     /// The first SASL response typed after an `:auth LOGIN` or `:auth PLAIN` step recorded
@@ -416,7 +433,7 @@ impl Recorder {
     pub(crate) fn comment(&mut self, text: &str) {
         self.release();
         for l in text.lines() {
-            let _ = writeln!(self.out, "# {l}");
+            self.put(format!("# {l}"));
         }
         let _ = self.out.flush();
     }
@@ -427,6 +444,9 @@ impl Recorder {
             held.extend_from_slice(codes);
             return;
         }
+        if self.owe_next > 0 {
+            self.begin();
+        }
         self.write_codes(codes);
         let _ = self.out.flush();
     }
@@ -434,9 +454,73 @@ impl Recorder {
     /// Replies that came unasked while the REPL waited for input (`~ 421`).
     pub(crate) fn unasked(&mut self, codes: &[u16]) {
         for c in codes {
-            let _ = writeln!(self.out, "~ {c}");
+            self.put(format!("~ {c}"));
         }
         let _ = self.out.flush();
+    }
+
+    /// The step recorded next (or the banner's codes) owes `n` replies: its wait ended before
+    /// they came ([`Recorder::late`] writes them when they do).
+    pub(crate) fn owe(&mut self, n: usize) {
+        self.owe_next += n;
+    }
+
+    /// A reply owed ([`Recorder::owe`]) came: a `~` line after the oldest step owing one, and
+    /// the steps held behind it are written once none before them owes a reply.
+    pub(crate) fn late(&mut self, code: u16) {
+        match self.queue.iter_mut().find(|b| b.owed > 0) {
+            Some(b) => {
+                b.lines.push(format!("~ {code}"));
+                b.owed -= 1;
+            }
+            // Owed by the step not recorded yet: it came before that step ended.
+            None => {
+                self.owe_next = self.owe_next.saturating_sub(1);
+                self.put(format!("~ {code}"));
+            }
+        }
+        self.write_ready();
+        let _ = self.out.flush();
+    }
+
+    /// The replies still owed will not come (the connection ended): write every step held.
+    pub(crate) fn forget_owed(&mut self) {
+        self.owe_next = 0;
+        self.queue.iter_mut().for_each(|b| b.owed = 0);
+        self.write_ready();
+        let _ = self.out.flush();
+    }
+
+    /// A new step: held behind a step that owes replies, or held itself when it owes some.
+    fn begin(&mut self) {
+        let owed = std::mem::take(&mut self.owe_next);
+        if owed > 0 || !self.queue.is_empty() {
+            self.queue.push_back(Block {
+                lines: Vec::new(),
+                owed,
+            });
+        }
+    }
+
+    /// One line, written or held with the latest step.
+    fn put(&mut self, line: String) {
+        match self.queue.back_mut() {
+            Some(b) => b.lines.push(line),
+            None => {
+                let _ = writeln!(self.out, "{line}");
+            }
+        }
+    }
+
+    /// Write the held steps that no longer wait for a step before them.
+    fn write_ready(&mut self) {
+        while self.queue.front().is_some_and(|b| b.owed == 0) {
+            if let Some(b) = self.queue.pop_front() {
+                for l in b.lines {
+                    let _ = writeln!(self.out, "{l}");
+                }
+            }
+        }
     }
 
     /// One input, its content lines and the codes it drew.
@@ -455,16 +539,17 @@ impl Recorder {
 
     fn write_codes(&mut self, codes: &[u16]) {
         for c in codes {
-            let _ = writeln!(self.out, "< {c}");
+            self.put(format!("< {c}"));
         }
     }
 
     fn write_step(&mut self, input: &str, body: &[String], codes: &[u16]) {
         // An input holding a line break would not read back as one step: keep it on one line.
         let input = input.replace(['\r', '\n'], " ");
-        let _ = writeln!(self.out, "> {input}");
+        self.begin();
+        self.put(format!("> {input}"));
         for b in body {
-            let _ = writeln!(self.out, "| {}", b.replace(['\r', '\n'], " "));
+            self.put(format!("| {}", b.replace(['\r', '\n'], " ")));
         }
         self.write_codes(codes);
     }
@@ -474,6 +559,7 @@ impl Drop for Recorder {
     /// A step still held (the session ended inside the exchange) is written as it is.
     fn drop(&mut self) {
         self.release();
+        self.forget_owed();
         let _ = self.out.flush();
     }
 }
@@ -556,6 +642,36 @@ mod tests {
         assert!(!e[0].unasked && e[1].unasked, "{e:?}");
         assert!(e[1].matches(421, None) && e[1].lineno == 4);
         assert!(parse("~ 42").unwrap_err().contains("line 1"));
+    }
+
+    /// Late replies are written after the step that owes them, the steps after it held back
+    /// until then; a connection that ends writes what is held.
+    #[test]
+    fn late_replies_follow_the_step_that_owes_them() {
+        let buf = Shared::default();
+        let mut r = Recorder::new(Box::new(buf.clone()));
+        r.codes(&[220]);
+        r.owe(1);
+        r.step("EHLO me", &[], &[]);
+        r.owe(1);
+        r.step("NOOP", &[], &[]);
+        r.step("RSET", &[], &[250]);
+        assert_eq!(String::from_utf8(buf.bytes()).unwrap(), "< 220\n");
+        r.late(250);
+        assert_eq!(
+            String::from_utf8(buf.bytes()).unwrap(),
+            "< 220\n> EHLO me\n~ 250\n"
+        );
+        r.owe(1);
+        r.step("QUIT", &[], &[]);
+        r.late(250);
+        r.forget_owed();
+        let text = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(
+            text,
+            "< 220\n> EHLO me\n~ 250\n> NOOP\n~ 250\n> RSET\n< 250\n> QUIT\n"
+        );
+        assert_eq!(parse(&text).unwrap().steps.len(), 4);
     }
 
     #[test]

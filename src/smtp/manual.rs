@@ -333,6 +333,11 @@ impl ManualSession {
         !self.pending.is_empty()
     }
 
+    /// How many replies are still expected (each pairs with the oldest command waiting).
+    pub(crate) fn replies_owed(&self) -> usize {
+        self.pending.len()
+    }
+
     /// What has arrived of a reply not finished yet: how much ([`Progress`]) and the bytes of
     /// its unfinished line, for a live "9 bytes so far" while a slow server answers; `None`
     /// when nothing has.

@@ -471,3 +471,125 @@ fn a_quit_without_reply_is_not_sent_twice() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
 }
+
+/// `repl --timeout 1`: a reply that comes after its wait ended (here the EHLO's, 1.5 s late,
+/// while the NOOP typed next is waiting) is the EHLO's, as the session pairs it: the
+/// transcript and the JSON say so and time it from the EHLO, and the recording writes it as a
+/// `~` line after `> EHLO`, not as the NOOP's reply (it used to be `> EHLO me`, `> NOOP`,
+/// `< 250`, which a replay against a server that answers on time fails on).
+#[test]
+fn a_late_reply_is_attributed_to_the_input_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    for json in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO me"),
+            Step::Sleep(Duration::from_millis(1500)),
+            Step::Send(b"250-scripted.test\r\n250 PIPELINING\r\n"),
+            Step::Expect("NOOP"),
+            Step::Send(b"250 2.0.0 noop ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let rec = dir.path().join(format!("late-{json}.ehlo"));
+        let log = dir.path().join(format!("late-{json}.log"));
+        let mut args = vec![
+            "repl",
+            addr.as_str(),
+            "--timeout",
+            "1",
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ];
+        if json {
+            args.push("--json");
+        }
+        let run = piped(&args, "EHLO me\nNOOP\nQUIT\n");
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(server.finish(), "EHLO me\r\nNOOP\r\nQUIT\r\n");
+        let recording = std::fs::read_to_string(&rec).unwrap();
+        let steps: Vec<&str> = recording.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            steps,
+            [
+                "< 220",
+                "> EHLO me",
+                "~ 250",
+                "> NOOP",
+                "< 250",
+                "> QUIT",
+                "< 221"
+            ],
+            "{recording}\n{}",
+            run.all()
+        );
+        // The JSON (stdout with --json, and the --log copy): the late reply named and timed
+        // from the EHLO (1.5 s), the NOOP's from the NOOP (its reply came at once).
+        let log_text = std::fs::read_to_string(&log).unwrap();
+        let streams = if json {
+            vec![run.stdout.clone(), log_text]
+        } else {
+            vec![log_text]
+        };
+        for stream in streams {
+            let events: Vec<serde_json::Value> = stream
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            let info = events
+                .iter()
+                .position(|e| {
+                    e["type"] == "info"
+                        && e["data"]["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with("late reply to `EHLO me`"))
+                })
+                .unwrap_or_else(|| panic!("no late-reply event: {stream}"));
+            let timing = |phase: &str| {
+                events
+                    .iter()
+                    .find(|e| {
+                        e["type"] == "timing"
+                            && e["data"]["what"] == "reply"
+                            && e["data"]["phase"] == phase
+                    })
+                    .unwrap_or_else(|| panic!("no {phase} timing: {stream}"))["data"]["ms"]
+                    .as_f64()
+                    .unwrap()
+            };
+            assert!(timing("helo") >= 1400.0, "{stream}");
+            assert!(timing("other") < 1000.0, "{stream}");
+            // The reply itself follows the event that names it.
+            assert!(
+                events[info..].iter().any(|e| e["type"] == "received"),
+                "{stream}"
+            );
+        }
+        if !json {
+            let out = run.all();
+            let late = out.find("late reply to `EHLO me` (1.5 s after it)");
+            let reply = out.find("250 PIPELINING (1.5 s)");
+            assert!(
+                late.is_some() && reply.is_some() && late < reply,
+                "the late reply is not named as the EHLO's:\n{out}"
+            );
+        }
+        // The recording replays against a server that answers on time.
+        let normal = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO me"),
+            Step::Send(b"250-scripted.test\r\n250 PIPELINING\r\n"),
+            Step::Expect("NOOP"),
+            Step::Send(b"250 2.0.0 noop ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let normal_addr = normal.server();
+        let replay = piped(&["replay", rec.to_str().unwrap(), "-s", &normal_addr], "");
+        assert_eq!(replay.code, 0, "{recording}\n{}", replay.all());
+        normal.finish();
+    }
+}
