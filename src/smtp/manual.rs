@@ -232,6 +232,11 @@ pub(crate) struct ManualSession {
     /// The verdict on the latest message's content (the reply to its end-of-data dot): `None`
     /// until one comes; false for a refusal or a reply cut off by the close.
     message_accepted: Option<bool>,
+    /// Every secret sent (typed or `:raw` SASL responses and initial responses, `:auth`'s
+    /// credentials and secret lines), in the forms a server may echo back (sendmail's
+    /// `500 5.5.1 Command unrecognized: "<the line>"`): masked in every reply before anything
+    /// sees it, as the planned session does. Empty when secrets may be shown.
+    secrets: Vec<Vec<u8>>,
 }
 
 impl ManualSession {
@@ -271,7 +276,35 @@ impl ManualSession {
             closed: false,
             recipients: Vec::new(),
             message_accepted: None,
+            secrets: Vec::new(),
         }
+    }
+
+    /// A secret SASL line just sent (its base64 as on the wire): masked when the server echoes
+    /// it back, and so is what it carries (the password of a PLAIN blob, RFC 4616 §2, or the
+    /// decoded text of another response) as typed and in base64.
+    fn remember_secret(&mut self, wire_text: &str) {
+        use base64::Engine as _;
+        let wire_text = wire_text.trim();
+        if self.show_secrets || wire_text.is_empty() || wire_text == "*" || wire_text == "=" {
+            return;
+        }
+        if wire_text.len() >= 4 {
+            self.secrets.push(wire_text.as_bytes().to_vec());
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(wire_text)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some(d) = decoded {
+            let secret = d.rsplit('\0').next().unwrap_or("");
+            self.secrets.extend(auth::secret_forms(secret));
+        }
+    }
+
+    /// Received bytes as they may be shown: a secret the server echoes back masked.
+    fn redact(&self, reply: Reply) -> Reply {
+        crate::smtp::client::redact_reply(reply, &self.secrets)
     }
 
     // ----- poll API ---------------------------------------------------------------------------
@@ -286,6 +319,7 @@ impl ManualSession {
             let Some(reply) = self.parser.next_reply(&mut self.buf) else {
                 break;
             };
+            let reply = self.redact(reply);
             self.on_reply(reply);
         }
     }
@@ -296,6 +330,7 @@ impl ManualSession {
             return;
         }
         while let Some(reply) = self.parser.finish(&mut self.buf) {
+            let reply = self.redact(reply);
             self.on_reply(reply);
             if self.closed {
                 return;
@@ -501,6 +536,9 @@ impl ManualSession {
             };
             self.sasl = (line != "*").then_some(id);
             let secret = !self.show_secrets && !line.is_empty() && line != "*";
+            if secret {
+                self.remember_secret(line);
+            }
             let shown = if secret {
                 auth::mask(line)
             } else {
@@ -526,6 +564,9 @@ impl ManualSession {
             self.quit_sent = true;
         }
         self.track_envelope(line, phase, verb);
+        if redacted && let Some(ir) = line.split_whitespace().nth(2) {
+            self.remember_secret(ir);
+        }
         self.out
             .send(&wire, shown, SentKind::Command, phase, redacted, self.tls);
         let expect = if phase == Phase::StartTls && !self.tls {
@@ -571,6 +612,27 @@ impl ManualSession {
         } else if let Some(before) = masked.auth_line {
             self.raw_auth = Some(before);
             self.exchanges = self.exchanges.wrapping_add(1);
+        }
+        // The secret lines are those the mask changed (an AUTH line's initial response).
+        if masked.redacted {
+            let secrets: Vec<String> = text
+                .split_inclusive('\n')
+                .zip(masked.text.split_inclusive('\n'))
+                .filter(|(a, b)| a != b)
+                .map(|(a, _)| {
+                    let a = a.trim();
+                    let auth = a
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|v| v.eq_ignore_ascii_case("AUTH"));
+                    if auth {
+                        a.split_whitespace().nth(2).unwrap_or("").to_string()
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .collect();
+            secrets.iter().for_each(|l| self.remember_secret(l));
         }
         let (shown, redacted) = if self.show_secrets {
             (text, false)
@@ -659,11 +721,19 @@ impl ManualSession {
             self.out.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
         }
         self.raw_outstanding = false;
+        if !self.show_secrets {
+            for secret in [&creds.password, &creds.token].into_iter().flatten() {
+                self.secrets.extend(auth::secret_forms(secret.expose()));
+            }
+        }
         let initial = mech.initial_response();
         let (wire_ir, shown_ir, secret) = match &initial {
             Some(step) => {
                 let b64 = auth::encode_initial(step);
                 let secret = step.secret && !self.show_secrets;
+                if secret {
+                    self.remember_secret(&b64);
+                }
                 let shown = if secret {
                     auth::mask(&b64)
                 } else {
@@ -989,6 +1059,9 @@ impl ManualSession {
                     Ok(step) => {
                         let b64 = auth::encode_response(&step);
                         let secret = step.secret && !self.show_secrets;
+                        if secret {
+                            self.remember_secret(&b64);
+                        }
                         let shown = if secret {
                             auth::mask(&b64)
                         } else {

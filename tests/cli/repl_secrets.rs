@@ -3,6 +3,7 @@
 //! server cannot parse. The password, its base64 and the PLAIN blob reach the server but never
 //! the REPL's transcript, `--json`, `--record` file or `--log`, nor serve's transcript or
 //! `--json`; a masked write's JSON `bytes` is the mask's length; the recording still replays.
+//! A secret the server echoes back is masked too.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::serve::Serve;
-use crate::util::{Run, ehlo_with, ehlo_with_env};
+use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
 
 const USER_PASS: &str = "alice:Sekr3tPW99";
 const PASSWORD: &str = "Sekr3tPW99";
@@ -252,4 +253,83 @@ fn repl_json_and_serve_json_mask_raw_tabbed_and_unparsable_auth() {
         ),
         "{serve_out}"
     );
+}
+
+/// A server that echoes the secret lines back (sendmail: `500 5.5.1 Command unrecognized:
+/// "<the line>"`, or a 535 quoting the PLAIN blob): a typed `AUTH PLAIN <blob>`, typed LOGIN
+/// responses, a `:raw` AUTH PLAIN and `:auth PLAIN`. The echoes are masked in the transcript,
+/// `--json`, `--log` and the recording, as the one-shot send masks them (they were printed).
+#[test]
+fn a_secret_the_server_echoes_is_masked_in_every_repl_output() {
+    let [pw, pw64, blob] = secrets();
+    let dir = tempfile::tempdir().unwrap();
+    for json in [false, true] {
+        let echo = |text: String| Step::SendOwned(text.into_bytes());
+        let server = scripted(vec![
+            Step::Send(b"220 echo.test ESMTP\r\n"),
+            Step::Expect("EHLO x"),
+            Step::Send(b"250-echo.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Line,
+            echo(format!("535 5.7.8 rejected: {blob}\r\n")),
+            Step::Expect("AUTH LOGIN"),
+            Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+            Step::Expect("YWxpY2U="),
+            Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+            Step::Line,
+            echo(format!(
+                "500 5.5.1 Command unrecognized: \"{pw64}\" ({pw})\r\n"
+            )),
+            Step::Line,
+            echo(format!(
+                "500 5.5.1 Command unrecognized: \"AUTH PLAIN {blob}\"\r\n"
+            )),
+            Step::Line,
+            echo(format!("535-5.7.8 {blob}\r\n535 5.7.8 {pw} refused\r\n")),
+            Step::Expect("QUIT"),
+            echo(format!("221 bye {pw64}\r\n")),
+        ]);
+        let addr = server.server();
+        let rec = dir.path().join(format!("echo-{json}.ehlo"));
+        let log = dir.path().join(format!("echo-{json}.log"));
+        let mut args = vec![
+            "repl",
+            addr.as_str(),
+            "--allow-plaintext-auth",
+            "--color",
+            "never",
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ];
+        if json {
+            args.push("--json");
+        }
+        let stdin = format!(
+            "EHLO x\nAUTH PLAIN {blob}\nAUTH LOGIN\nYWxpY2U=\n{pw64}\n:raw \"AUTH PLAIN {blob}\\r\\n\"\n:auth PLAIN alice\nQUIT\n"
+        );
+        let run = ehlo_with_env(
+            &args,
+            &[("EHLO_AUTH_PASSWORD", PASSWORD)],
+            Some(stdin.as_bytes()),
+            Duration::from_secs(30),
+        );
+        let got = server.finish();
+        assert_eq!(
+            got,
+            format!(
+                "EHLO x\r\nAUTH PLAIN {blob}\r\nAUTH LOGIN\r\nYWxpY2U=\r\n{pw64}\r\nAUTH PLAIN {blob}\r\nAUTH PLAIN {blob}\r\nQUIT\r\n"
+            ),
+            "{}",
+            run.all()
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
+        // The echoes did come back, masked.
+        let out = run.all();
+        assert!(out.contains("Command unrecognized"), "{out}");
+        assert!(out.contains("********"), "{out}");
+        assert_no_secret("the output", &out);
+        assert_no_secret("the --log file", &std::fs::read_to_string(&log).unwrap());
+        assert_no_secret("the recording", &std::fs::read_to_string(&rec).unwrap());
+    }
 }

@@ -200,6 +200,30 @@ pub(crate) struct Session {
     secrets: Vec<Vec<u8>>,
 }
 
+/// `reply` with every one of `secrets` masked in its lines, its raw bytes and the deviations
+/// that quote it ([`crate::smtp::auth::redact`]): what a session received, cleaned before
+/// anything sees it (the planned session's and the REPL's alike).
+pub(crate) fn redact_reply(mut reply: Reply, secrets: &[Vec<u8>]) -> Reply {
+    if secrets.is_empty() {
+        return reply;
+    }
+    let text = |t: &mut String| {
+        if let Some(r) = crate::smtp::auth::redact(t.as_bytes(), secrets) {
+            *t = String::from_utf8_lossy(&r).into_owned();
+        }
+    };
+    reply.lines.iter_mut().for_each(text);
+    for d in &mut reply.deviations {
+        if let Deviation::MissingCode { line } | Deviation::BadSeparator { line } = d {
+            text(line);
+        }
+    }
+    if let Some(r) = crate::smtp::auth::redact(&reply.raw.0, secrets) {
+        reply.raw = Bytes(r);
+    }
+    reply
+}
+
 /// How far a session is from its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -393,25 +417,8 @@ impl Session {
     /// echoes back (sendmail's `500 5.5.1 unrecognized command <the password line>`) is masked
     /// in the reply's lines, its raw bytes and the deviations that quote it, so no transcript,
     /// JSON or error shows it.
-    fn redact(&self, mut reply: Reply) -> Reply {
-        if self.secrets.is_empty() {
-            return reply;
-        }
-        let text = |t: &mut String| {
-            if let Some(r) = crate::smtp::auth::redact(t.as_bytes(), &self.secrets) {
-                *t = String::from_utf8_lossy(&r).into_owned();
-            }
-        };
-        reply.lines.iter_mut().for_each(text);
-        for d in &mut reply.deviations {
-            if let Deviation::MissingCode { line } | Deviation::BadSeparator { line } = d {
-                text(line);
-            }
-        }
-        if let Some(r) = crate::smtp::auth::redact(&reply.raw.0, &self.secrets) {
-            reply.raw = Bytes(r);
-        }
-        reply
+    fn redact(&self, reply: Reply) -> Reply {
+        redact_reply(reply, &self.secrets)
     }
 
     /// A secret SASL line just sent: masked too if the server echoes it back.
