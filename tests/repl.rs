@@ -5068,3 +5068,89 @@ fn typed_auth_login_is_recorded_with_its_user_and_replays() {
         "{got}"
     );
 }
+
+/// A typed `AUTH PLAIN <blob>` (and a `:raw` one) is echoed key by key as it is typed, so the
+/// blob does pass through the terminal; after Enter the line is drawn again masked over the
+/// rows it took (here a narrow terminal wraps it over several), so the screen, and the
+/// scrollback the emulator keeps, hold only the mask. What this proves: the final screen
+/// state (what a user or a later copy of the scrollback sees), not the bytes that went
+/// through the pty before the redraw. It used to stay there in clear.
+#[test]
+fn terminal_a_typed_auth_line_is_redrawn_masked() {
+    use base64::Engine as _;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let plain = b64(b"\0tim\0A-Long-Typed-Password-That-Wraps-1234567890");
+    let raw_plain = b64(b"\0tim\0Raw-Long-Typed-Password-That-Wraps-987654");
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start_with(
+        home.path(),
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+        40,
+        false,
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(&format!("AUTH PLAIN {plain}"));
+    // Echoed as typed (wrapped: its tail is on the screen).
+    t.wait("the echo", |s| s.contains(&plain[plain.len() - 12..]));
+    t.keys("\r");
+    t.wait("the PLAIN answer", |s| s.matches("235 2.7.0").count() == 1);
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(&format!(":raw \"AUTH PLAIN {raw_plain}\\r\\n\""));
+    t.wait("the echo", |s| {
+        s.contains(&raw_plain[raw_plain.len() - 12..])
+    });
+    t.keys("\r");
+    t.wait("the :raw answer", |s| s.matches("235 2.7.0").count() == 2);
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(got.contains(&format!("AUTH PLAIN {plain}\r\n")), "{got}");
+    assert!(
+        got.contains(&format!("AUTH PLAIN {raw_plain}\r\n")),
+        "{got}"
+    );
+    // The whole scrollback, rows joined as the terminal wrapped them.
+    let everything = {
+        let mut p = t.screen.lock().unwrap();
+        p.screen_mut().set_scrollback(usize::MAX);
+        let back = p.screen().scrollback();
+        let mut rows: Vec<String> = p.screen().rows(0, 40).collect();
+        while back > 0 && p.screen().scrollback() > 0 {
+            let s = p.screen().scrollback();
+            p.screen_mut().set_scrollback(s.saturating_sub(50));
+            rows.extend(p.screen().rows(0, 40));
+        }
+        p.screen_mut().set_scrollback(0);
+        rows.concat()
+    };
+    let screen = t.screen();
+    for secret in [&plain, &raw_plain] {
+        // Any 12 characters of it, wherever a row broke it.
+        for i in 0..secret.len() - 12 {
+            let piece = &secret[i..i + 12];
+            assert!(
+                !everything.contains(piece) && !screen.contains(piece),
+                "the terminal still shows {piece:?} of the secret:\n{screen}"
+            );
+        }
+    }
+    // The prompt rows hold the lines as accepted, masked.
+    assert!(screen.contains("]> AUTH PLAIN ********\n"), "{screen}");
+    assert!(
+        screen.contains("]> :raw \"AUTH PLAIN ********\\r\\n\"\n"),
+        "{screen}"
+    );
+}

@@ -1357,7 +1357,16 @@ impl Editor {
 
     fn submit(&mut self) {
         let line: String = self.line.iter().collect();
-        let shown = self.shown_line();
+        // The line as typed was echoed key by key: a typed `AUTH MECH <initial response>` (or
+        // a `:raw` one) is drawn again masked, over the rows it took (the terminal's scrollback
+        // keeps what is on the screen, so the secret must not stay there), as the history
+        // keeps it.
+        let shown = match self.kind() {
+            LineKind::Command => crate::smtp::manual::redact_typed_line(&line)
+                .or_else(|| meta::redact_raw_line(&line))
+                .unwrap_or_else(|| self.shown_line()),
+            _ => self.shown_line(),
+        };
         self.finish_line(&shown);
         let refused = std::mem::take(&mut self.refused);
         if refused > 0 {
