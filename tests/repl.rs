@@ -5006,6 +5006,63 @@ fn piped_line_that_is_not_utf8_is_refused_never_altered() {
     );
 }
 
+/// Under `--json`, a piped line refused as not UTF-8 and one cut at 1 MiB are said as JSON
+/// events on stdout, in order with the rest, like the REPL's other errors: nothing is left on
+/// stderr as text (they were printed there as `*** ...` whatever the format).
+#[test]
+fn piped_line_refusals_are_json_events_under_json() {
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut script = b"EHLO x.test\nNOOP caf\xe9\n".to_vec();
+    script.extend_from_slice(b"NOOP ");
+    script.extend(std::iter::repeat_n(b'A', (1 << 20) + 10));
+    script.extend_from_slice(b"\nQUIT\n");
+    let (code, out, err) = ehlo_split(&["repl", &addr.to_string(), "--json"], &script);
+    assert_eq!(code, 0, "{err}");
+    let got = h.join().unwrap().remove(0);
+    assert!(
+        got.starts_with(b"EHLO x.test\r\nNOOP AAA"),
+        "{:?}",
+        &got[..40]
+    );
+    assert!(err.is_empty(), "stderr: {err}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let said = |what: &str| {
+        events.iter().position(|e| {
+            e["type"] == "error"
+                && e["data"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with(what))
+        })
+    };
+    let bad = said("input line 2 is not UTF-8").expect("no event for line 2");
+    let long = said("input line 3 is longer than 1 MiB").expect("no event for line 3");
+    // Each before the command that came after it is sent.
+    let sent = |text: &str| {
+        events
+            .iter()
+            .position(|e| {
+                e["type"] == "sent"
+                    && e["data"]["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with(text))
+            })
+            .unwrap_or_else(|| panic!("{text} not sent"))
+    };
+    assert!(
+        bad < sent("NOOP AAA") && long < sent("NOOP AAA"),
+        "{out:.2000}"
+    );
+}
+
 /// A hand-typed `AUTH LOGIN` without an initial response is recorded with the user decoded
 /// from the first SASL response (a name, not a secret; the password is never written), so the
 /// recording replays with only the password given, as a `:raw` AUTH's does.

@@ -97,6 +97,9 @@ pub(crate) struct Ui {
     interrupt: Arc<tokio::sync::Notify>,
     /// What completion knows about the session, shared with the async side ([`Ui::completion`]).
     completion: Arc<Mutex<CompletionData>>,
+    /// What the piped reader had to say about the lines it read (one refused as not UTF-8,
+    /// one cut at 1 MiB), for the REPL to report as its other errors ([`Ui::take_notes`]).
+    notes: Arc<Mutex<Vec<String>>>,
 }
 
 enum UiKind {
@@ -293,6 +296,7 @@ impl Ui {
                         secret: false,
                         interrupt,
                         completion,
+                        notes: Arc::default(),
                     },
                     Box::new(out),
                     Box::new(err),
@@ -300,7 +304,9 @@ impl Ui {
             }
         }
         let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || pipe_thread(req_rx, tx));
+        let notes: Arc<Mutex<Vec<String>>> = Arc::default();
+        let said = notes.clone();
+        let thread = std::thread::spawn(move || pipe_thread(req_rx, tx, said));
         (
             Ui {
                 inner: UiKind::Pipe {
@@ -313,6 +319,7 @@ impl Ui {
                 secret: false,
                 interrupt,
                 completion,
+                notes,
             },
             Box::new(std::io::stdout()),
             Box::new(std::io::stderr()),
@@ -383,6 +390,16 @@ impl Ui {
     /// Was the last line typed at a secret prompt?
     pub(crate) fn typed_secret(&self) -> bool {
         self.secret
+    }
+
+    /// What the piped reader said about the lines read so far (a line refused as not UTF-8,
+    /// a line cut at 1 MiB), oldest first, each once: for the REPL to report as its own
+    /// errors, so `--json` has them as events.
+    pub(crate) fn take_notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
     }
 
     /// Did the last line come from a paste that has more lines waiting?
@@ -518,7 +535,17 @@ fn reader_thread(ed: Arc<Mutex<Editor>>, stop: Arc<AtomicBool>) {
     }
 }
 
-fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::UnboundedSender<Answer>) {
+fn pipe_thread(
+    req: std::sync::mpsc::Receiver<()>,
+    tx: tokio::sync::mpsc::UnboundedSender<Answer>,
+    notes: Arc<Mutex<Vec<String>>>,
+) {
+    // Said before the line they concern (or the end of the input) is handed over.
+    let note = |text: String| {
+        if let Ok(mut n) = notes.lock() {
+            n.push(text);
+        }
+    };
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
     let mut eof = false;
@@ -533,17 +560,17 @@ fn pipe_thread(req: std::sync::mpsc::Receiver<()>, tx: tokio::sync::mpsc::Unboun
                 Ok(Some((line, dropped))) => {
                     number += 1;
                     if dropped > 0 {
-                        eprintln!(
-                            "*** input line {number} is longer than 1 MiB: its first {} bytes \
+                        note(format!(
+                            "input line {number} is longer than 1 MiB: its first {} bytes \
                              are taken, the other {dropped} dropped",
                             line.len()
-                        );
+                        ));
                     }
                     // Never altered (a lossy conversion would send EF BF BD for each bad
                     // byte): a line that is not UTF-8 is refused whole, and said so.
                     match String::from_utf8(line) {
                         Ok(text) => break Input::Line(text),
-                        Err(e) => eprintln!("*** {}", not_utf8(number, e.utf8_error())),
+                        Err(e) => note(not_utf8(number, e.utf8_error())),
                     }
                 }
             }

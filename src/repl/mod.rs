@@ -253,6 +253,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
         } else {
             ui.recv().await
         };
+        engine.input_notes(ui);
         match input {
             Input::Line(line) => {
                 // Typed at the secret prompt, but the exchange ended meanwhile (a refusal, a
@@ -283,6 +284,8 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                 engine.timed_out = None;
                 let before = engine.sasl_mark();
                 let flow = engine.execute(&line, &mut Feed::Ui(ui)).await;
+                // What was said about the lines the input read itself (`:data` content).
+                engine.input_notes(ui);
                 engine.more_pasted = false;
                 if sasl_typeahead_refused(before, engine.sasl_mark()) {
                     // Keys typed while the exchange was open (responses typed ahead) wait in
@@ -649,6 +652,14 @@ impl Engine {
         self.emit(Event::Error {
             message: message.into(),
         });
+    }
+
+    /// Report what the piped reader said about the lines read (refused, cut), as the REPL's
+    /// other errors are: on stderr, or as events under `--json`.
+    fn input_notes(&mut self, ui: &Ui) {
+        for note in ui.take_notes() {
+            self.error(note);
+        }
     }
 
     /// Is the next typed line a SASL response?
