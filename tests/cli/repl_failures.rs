@@ -593,3 +593,32 @@ fn a_late_reply_is_attributed_to_the_input_it_answers() {
         normal.finish();
     }
 }
+
+/// `repl --helo NAME` is checked as the send's is (the one shared check): a name with a line
+/// break (which would send what follows it as a command of its own, here a MAIL) or an empty
+/// one is a usage error, exit 1, before anything is sent. It used to go out as typed.
+#[test]
+fn repl_helo_is_checked_as_the_sends_is() {
+    for bad in ["a.test\r\nMAIL FROM:<x@y.test>", "a.test\nRSET", "", "   "] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Line,
+            Step::Send(b"250 ok\r\n"),
+            Step::Line,
+            Step::Send(b"250 ok\r\n"),
+            Step::Line,
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let run = piped(&["repl", &addr, "--helo", bad], "QUIT\n");
+        let send = piped(&["-s", &addr, "--helo", bad, "-t", "a@b.test"], "");
+        assert_eq!(run.code, 1, "{bad:?}: {}", run.all());
+        assert_eq!(send.code, 1, "{bad:?}: {}", send.all());
+        assert!(run.stderr.contains("--helo"), "{}", run.all());
+        // The same one-line reason as the send's.
+        assert_eq!(run.stderr.lines().next(), send.stderr.lines().next());
+        // Nothing was sent: connect once so the server's script can end.
+        let _ = std::net::TcpStream::connect(server.addr);
+        assert_eq!(server.finish(), "", "{bad:?}");
+    }
+}

@@ -14,7 +14,12 @@ use crate::repl::{ReplConfig, ReplayConfig};
 /// settings. A target that does not parse is a usage error.
 pub(super) fn repl_config(a: ReplArgs) -> Result<ReplConfig, Error> {
     let mut cfg = session_config(&a.conn, a.target.as_deref())?;
-    cfg.ehlo = a.helo;
+    // The check the send's `--helo` has: a line break would send what follows as a command.
+    cfg.ehlo = a
+        .helo
+        .as_deref()
+        .map(|h| super::helo_name(Some(h), ""))
+        .transpose()?;
     cfg.starttls = a.tls;
     cfg.record = a.record;
     cfg.strict = a.strict;
