@@ -240,7 +240,7 @@ impl Human {
             self.line(Stream::Out, "!!!", &text, Role::Warning, error);
         }
         if self.wants_explanation(reply, expected, explanation) {
-            for (label, meaning, role) in explanation_lines(reply, explanation, self.opts.repl) {
+            for (label, meaning, role) in explanation_lines(reply, explanation, &self.opts) {
                 self.line(
                     Stream::Out,
                     "   ",
@@ -612,11 +612,11 @@ impl Renderer for Human {
         };
         match event {
             Event::Info { message } => {
-                let message = remedy::words(message, front_end(self.opts.repl));
+                let message = remedy::words(message, front_end(&self.opts));
                 self.multi(Stream::Out, "===", &message, Role::Info, false);
             }
             Event::Warning { message } => {
-                let message = remedy::words(message, front_end(self.opts.repl));
+                let message = remedy::words(message, front_end(&self.opts));
                 self.multi(Stream::Out, "!!!", &message, Role::Warning, false);
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
@@ -760,7 +760,7 @@ impl Renderer for Human {
             // The start-up `info` line already says where it listens, with the settings.
             Event::Listening { .. } => {}
             Event::TlsFailed { reason } => {
-                let reason = remedy::words(reason, front_end(self.opts.repl));
+                let reason = remedy::words(reason, front_end(&self.opts));
                 self.error(&format!("TLS handshake failed: {}", escape_str(&reason)));
             }
             Event::Timing { what, ms, .. } => {
@@ -951,7 +951,11 @@ pub(crate) fn reply_lines(reply: &Reply) -> Vec<String> {
 
 /// Explanation lines as `(label, meaning, role)`; the label is already padded so that the `=`
 /// signs (and the `:` of `hint:`) line up, with the meaning text starting at the same column.
-fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String, String, Role)> {
+fn explanation_lines(
+    reply: &Reply,
+    ex: &Explanation,
+    opts: &HumanOptions,
+) -> Vec<(String, String, Role)> {
     let mut out = Vec::new();
     if let (Some(code), Some(basic)) = (reply.code, &ex.basic) {
         out.push((format!("{:>7} =", code), escape_str(basic), Role::Dim));
@@ -967,7 +971,7 @@ fn explanation_lines(reply: &Reply, ex: &Explanation, repl: bool) -> Vec<(String
         out.push((format!("{:>7} =", escape_str(&e.code)), meaning, Role::Dim));
     }
     if let Some(h) = &ex.hint {
-        let text = remedy::words(h, front_end(repl));
+        let text = remedy::words(h, front_end(opts));
         out.push((format!("{:>9}", "hint:"), escape_str(&text), Role::Hint));
     }
     out
@@ -996,8 +1000,12 @@ pub(crate) fn latency(ms: f64) -> String {
 }
 
 /// The front end a human transcript words remedies for.
-fn front_end(repl: bool) -> FrontEnd {
-    if repl { FrontEnd::Repl } else { FrontEnd::Send }
+fn front_end(o: &HumanOptions) -> FrontEnd {
+    match (o.repl, o.replay) {
+        (true, true) => FrontEnd::Replay,
+        (true, false) => FrontEnd::Repl,
+        (false, _) => FrontEnd::Send,
+    }
 }
 
 /// One sentence describing a tolerated deviation, for humans (shared with the REPL and serve).

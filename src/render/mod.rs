@@ -65,6 +65,9 @@ pub struct HumanOptions {
     pub bare: Kinds,
     /// The REPL: hints name its commands (`:starttls --ca FILE`), not the one-shot send's flags.
     pub repl: bool,
+    /// `ehlo replay` (with `repl`): its TLS hints name replay's flags (`--tls-ca-path`), which
+    /// set what the script's `:starttls` steps check against.
+    pub replay: bool,
 }
 
 /// Kinds of transcript line, as swaks splits them for its hide and no-hint options.
@@ -93,6 +96,7 @@ impl Default for HumanOptions {
             hide: Kinds::default(),
             bare: Kinds::default(),
             repl: false,
+            replay: false,
         }
     }
 }

@@ -9,8 +9,11 @@ use crate::smtp::codes::{Hint, Remedy};
 pub(crate) enum FrontEnd {
     /// The one-shot send (human transcript and JSON Lines).
     Send,
-    /// `ehlo repl` / `ehlo replay`.
+    /// `ehlo repl`.
     Repl,
+    /// `ehlo replay`: the REPL's words, but a TLS failure ends the replay, so what would make
+    /// the script's `:starttls` pass is one of replay's flags (or a step of the script).
+    Replay,
     /// `ehlo check`: certificates are judged, never enforced; no client certificate.
     Check,
     /// `ehlo probe`: the server is the positional target; no client certificate.
@@ -21,6 +24,18 @@ pub(crate) enum FrontEnd {
 pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
     match front {
         FrontEnd::Send => r.flag(),
+        FrontEnd::Replay => match r {
+            Remedy::CaFile => "ehlo replay --tls-ca-path FILE",
+            Remedy::Insecure => "ehlo replay --insecure",
+            Remedy::VerifyName => "a :starttls --sni step in the script",
+            Remedy::TlsOnConnect => "ehlo replay --tls-on-connect",
+            Remedy::StartTlsInstead => {
+                "ehlo replay without --tls-on-connect, with a :starttls step in the script"
+            }
+            Remedy::ConnectTo => "ehlo replay --server",
+            Remedy::ClientCert => "replay has none: use a one-shot send with --tls-cert",
+            other => word(other, FrontEnd::Repl),
+        },
         FrontEnd::Repl => match r {
             Remedy::StartTls => ":starttls",
             // Implicit TLS is chosen when the REPL starts: it has no command for it.
@@ -111,6 +126,10 @@ mod tests {
         assert_eq!(
             words(&h, FrontEnd::Probe),
             "use --tls-ca-path FILE if the CA is private, or --insecure to skip verification"
+        );
+        assert_eq!(
+            words(&h, FrontEnd::Replay),
+            "use ehlo replay --tls-ca-path FILE if the CA is private, or ehlo replay --insecure to skip verification"
         );
         let h = Hint::new(
             "connect by a name the certificate holds (e.g. ⟨connect-to⟩ mx.test), or check it against that name with ⟨verify-name⟩ mx.test",

@@ -622,3 +622,40 @@ fn repl_helo_is_checked_as_the_sends_is() {
         assert_eq!(server.finish(), "", "{bad:?}");
     }
 }
+
+/// `replay`: a certificate that does not verify ends the replay (exit 29), and the hint names
+/// what replay has to fix it (`--tls-ca-path`, `--insecure`), not the REPL's `:starttls --ca`
+/// it used to (a command a replay cannot take).
+#[test]
+fn replay_tls_failure_hint_names_replays_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let server = crate::util::scripted_with(
+        vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 go ahead\r\n"),
+            Step::Tls,
+        ],
+        crate::util::test_acceptor(),
+    );
+    let addr = server.server();
+    let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+    assert_eq!(run.code, 29, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains(
+            "use ehlo replay --tls-ca-path FILE if the CA is private, or ehlo replay --insecure"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains(":starttls --ca"), "{out}");
+    drop(server);
+}

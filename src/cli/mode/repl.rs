@@ -35,7 +35,9 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
             "ehlo replay {flag}: the script holds its own EHLO and :starttls steps (as recorded), so replay takes no {flag}"
         )));
     }
-    let session = session_config(&a.conn, Some(&a.server))?;
+    let mut session = session_config(&a.conn, Some(&a.server))?;
+    // Its hints name replay's flags, not the REPL's commands.
+    session.human.replay = true;
     Ok(ReplayConfig {
         script: a.file,
         session,

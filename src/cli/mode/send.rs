@@ -673,6 +673,7 @@ fn format_of(output: &OutputArgs) -> Format {
                 errors: output.no_info_hints,
             },
             repl: false,
+            replay: false,
         })
     }
 }

@@ -1102,6 +1102,7 @@ fn output_format() {
             hide: Kinds::default(),
             bare: Kinds::default(),
             repl: false,
+            replay: false,
         })
     );
     let c = send(&["-t", "a@x.test", "--stl"]);
