@@ -866,8 +866,11 @@ pub(crate) struct AuthArgs {
     /// finally a prompt without echo when stdin is a terminal.
     ///
     /// Given without a value (as swaks allows), the password comes from the other sources.
-    #[arg(long, visible_alias = "ap", value_name = "PASSWORD", env = "EHLO_AUTH_PASSWORD",
-          hide_env_values = true, value_parser = parse_secret, num_args = 0..=1,
+    // No clap `env =` here or on --auth-oauth-token: layering (layers.rs) is the only reader of
+    // EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN, so `--no-auth-password` and a higher layer's
+    // `--auth-password-file` can drop them. `hide_env_values` marks the flag as a secret.
+    #[arg(long, visible_alias = "ap", value_name = "PASSWORD", hide_env_values = true,
+          value_parser = parse_secret, num_args = 0..=1,
           default_missing_value = "")]
     pub(crate) auth_password: Option<Secret>,
 
@@ -879,8 +882,7 @@ pub(crate) struct AuthArgs {
     ///
     /// Looked for in this order: --auth-oauth-token, $EHLO_AUTH_TOKEN, --auth-token-file, and a
     /// prompt without echo when stdin is a terminal.
-    #[arg(long, value_name = "TOKEN", env = "EHLO_AUTH_TOKEN", hide_env_values = true,
-          value_parser = parse_secret)]
+    #[arg(long, value_name = "TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub(crate) auth_oauth_token: Option<Secret>,
 
     // ---- secret sources beyond argv and the environment ----

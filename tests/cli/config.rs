@@ -461,3 +461,42 @@ fn a_swaksrc_is_named_not_silently_ignored() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains(".swaksrc"), "{}", r.stderr);
 }
+
+/// `--no-auth-password` / `--no-auth-oauth-token` drop EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN:
+/// clap must not read the variables again behind layering's back.
+#[test]
+fn no_auth_secret_drops_the_environment_value() {
+    let (dir, _) = home("");
+    for (var, no) in [
+        ("EHLO_AUTH_PASSWORD", "--no-auth-password"),
+        ("EHLO_AUTH_TOKEN", "--no-auth-oauth-token"),
+    ] {
+        let args = [
+            "-t",
+            "a@example.test",
+            "--au",
+            "me",
+            "--dump",
+            "auth",
+            "--show-secrets",
+        ];
+        let r = run(dir.path(), &[(var, "env-hunter2")], &args);
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert!(r.stdout.contains("'env-hunter2'"), "{var}: {}", r.stdout);
+        let mut unset = args.to_vec();
+        unset.push(no);
+        let r = run(dir.path(), &[(var, "env-hunter2")], &unset);
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert!(!r.stdout.contains("env-hunter2"), "{no}: {}", r.stdout);
+        let r = run(
+            dir.path(),
+            &[(var, "env-hunter2")],
+            &[no, "-t", "a@example.test", "--dump-config"],
+        );
+        assert!(
+            r.stdout.contains(&format!("by no-{}", &no[5..])),
+            "{}",
+            r.stdout
+        );
+    }
+}
