@@ -72,8 +72,8 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE (when neither --auth-password nor EHLO_AUTH_PASSWORD gives one)' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE (when neither --auth-oauth-token nor EHLO_AUTH_TOKEN gives one)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE (replaces a lower layer\'s password, e.g. $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer\'s token, e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r

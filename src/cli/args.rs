@@ -861,9 +861,11 @@ pub(crate) struct AuthArgs {
     /// Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)
     ///
     /// Command-line arguments can be read by every user of the machine (ps, /proc). ehlo looks
-    /// for the password in this order: --auth-password, $EHLO_AUTH_PASSWORD,
+    /// for the password in this order: --auth-password (or $EHLO_AUTH_PASSWORD),
     /// --auth-password-file, ~/.netrc (machine = the --server host, or its default entry), and
-    /// finally a prompt without echo when stdin is a terminal.
+    /// finally a prompt without echo when stdin is a terminal. The password and the file replace
+    /// each other across layers (config file < EHLO_* < command line): a command-line
+    /// --auth-password-file beats $EHLO_AUTH_PASSWORD and a config-file auth-password.
     ///
     /// Given without a value (as swaks allows), the password comes from the other sources.
     // No clap `env =` here or on --auth-oauth-token: layering (layers.rs) is the only reader of
@@ -880,19 +882,20 @@ pub(crate) struct AuthArgs {
 
     /// OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)
     ///
-    /// Looked for in this order: --auth-oauth-token, $EHLO_AUTH_TOKEN, --auth-token-file, and a
-    /// prompt without echo when stdin is a terminal.
+    /// Looked for in this order: --auth-oauth-token (or $EHLO_AUTH_TOKEN), --auth-token-file,
+    /// and a prompt without echo when stdin is a terminal. The token and the file replace each
+    /// other across layers, as --auth-password and --auth-password-file do.
     #[arg(long, value_name = "TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub(crate) auth_oauth_token: Option<Secret>,
 
     // ---- secret sources beyond argv and the environment ----
-    /// Read the password from the first line of FILE (when neither --auth-password nor
-    /// EHLO_AUTH_PASSWORD gives one)
+    /// Read the password from the first line of FILE (replaces a lower layer's password, e.g.
+    /// $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_password_file: Option<PathBuf>,
 
-    /// Read the OAuth 2.0 token from the first line of FILE (when neither --auth-oauth-token
-    /// nor EHLO_AUTH_TOKEN gives one)
+    /// Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer's token,
+    /// e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_token_file: Option<PathBuf>,
 

@@ -491,6 +491,15 @@ fn command_of(arg: &Arg) -> Command {
 /// sends to the command line's only. (Repeated in one layer they still add up.)
 const REPLACED_BY_HIGHER: &[&str] = &["to", "cc", "bcc"];
 
+/// A secret and the file it can be read from: two ways to give one setting, so a higher layer's
+/// either replaces a lower layer's other (a command-line `--auth-password-file` beats
+/// `EHLO_AUTH_PASSWORD` and a config-file `auth-password`, where keeping both let the lower
+/// layer's value win). Given in one layer, both are kept (the value wins, see `mode::auth::find_secrets`).
+const REPLACE_EACH_OTHER: &[(&str, &str)] = &[
+    ("auth_password", "auth_password_file"),
+    ("auth_oauth_token", "auth_token_file"),
+];
+
 /// What a name in the file or the environment refers to.
 enum Lookup<'a> {
     Arg(&'a Arg),
@@ -510,6 +519,16 @@ impl Table {
                 conflicts.entry(a.clone()).or_default().insert(b.clone());
                 conflicts.entry(b).or_default().insert(a);
             }
+        }
+        for (a, b) in REPLACE_EACH_OTHER {
+            conflicts
+                .entry(a.to_string())
+                .or_default()
+                .insert(b.to_string());
+            conflicts
+                .entry(b.to_string())
+                .or_default()
+                .insert(a.to_string());
         }
         Table {
             index: Names::new(&cmd),
@@ -1492,6 +1511,71 @@ mod tests {
         assert!(cli.send.tls.tls_on_connect && !cli.send.tls.tls);
         assert_eq!(cli.send.auth.auth_optional, None);
         assert_eq!(l.overridden.len(), 2);
+    }
+
+    /// A secret and its file replace each other across layers, either way round; in one layer
+    /// both stay (the value wins later).
+    #[test]
+    fn a_secret_and_its_file_replace_each_other_across_layers() {
+        let parse = |l: &Layered| <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        let l = layered(
+            "auth-password file-pw\nauth-oauth-token file-tok\n",
+            &[],
+            &[
+                "-t",
+                "a@b",
+                "--auth-password-file",
+                "/p",
+                "--auth-token-file",
+                "/t",
+            ],
+        )
+        .unwrap();
+        let a = parse(&l).send.auth;
+        assert!(a.auth_password.is_none() && a.auth_oauth_token.is_none());
+        assert_eq!(a.auth_password_file, Some(PathBuf::from("/p")));
+        assert_eq!(l.overridden.len(), 2);
+        // The environment's secret gives way to the command line's file.
+        let l = layered(
+            "",
+            &[
+                ("EHLO_AUTH_PASSWORD", "env-pw"),
+                ("EHLO_AUTH_TOKEN", "env-tok"),
+            ],
+            &[
+                "-t",
+                "a@b",
+                "--auth-password-file",
+                "/p",
+                "--auth-token-file",
+                "/t",
+            ],
+        )
+        .unwrap();
+        let a = parse(&l).send.auth;
+        assert!(a.auth_password.is_none() && a.auth_oauth_token.is_none());
+        // The other way round: a higher value drops a lower file.
+        let l = layered(
+            "auth-password-file /p\nauth-token-file /t\n",
+            &[
+                ("EHLO_AUTH_PASSWORD", "env-pw"),
+                ("EHLO_AUTH_TOKEN", "env-tok"),
+            ],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        let a = parse(&l).send.auth;
+        assert!(a.auth_password_file.is_none() && a.auth_token_file.is_none());
+        assert_eq!(a.auth_password.unwrap().expose(), "env-pw");
+        // Both in one layer: both kept.
+        let l = layered(
+            "auth-password pw\nauth-password-file /p\n",
+            &[],
+            &["-t", "a@b"],
+        )
+        .unwrap();
+        let a = parse(&l).send.auth;
+        assert!(a.auth_password.is_some() && a.auth_password_file.is_some());
     }
 
     #[test]

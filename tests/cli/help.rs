@@ -192,7 +192,8 @@ fn secret_file_help_puts_the_environment_first_as_the_code_does() {
     }
     let text = unwrapped(&stdout(&ehlo(&["--help"])));
     assert!(
-        text.contains("when neither --auth-password nor EHLO_AUTH_PASSWORD gives one"),
+        text.contains("replaces a lower layer's password, e.g. $EHLO_AUTH_PASSWORD")
+            && text.contains("a command-line --auth-password-file beats $EHLO_AUTH_PASSWORD"),
         "{text}"
     );
 }

@@ -132,9 +132,10 @@ fn is_oauth(mechanism: &str) -> bool {
     matches!(mechanism, "XOAUTH2" | "OAUTHBEARER")
 }
 
-/// User, password and token for AUTH, from (in order) the flag, the environment (both through
-/// clap), the `--auth-*-file`, `~/.netrc` (password and login only), and a prompt on a terminal.
-/// Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
+/// User, password and token for AUTH, from (in order) the flag (from any layer: the config file,
+/// `EHLO_AUTH_PASSWORD` / `EHLO_AUTH_TOKEN`, the command line), the `--auth-*-file` (layering
+/// already dropped whichever of the two a higher layer replaced), `~/.netrc` (password and
+/// login only), and a prompt on a terminal. Without a terminal a missing secret is a usage error naming the sources (for `--auth` and
 /// `--auth-optional-strict`; `--auth-optional` carries on and lets the session skip AUTH).
 type Found = (Option<String>, Option<Secret>, Option<Secret>);
 pub(super) fn find_secrets(
