@@ -1632,7 +1632,8 @@ pub(crate) struct ConfigArgs {
     /// Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]
     ///
     /// One option per line, leading dashes optional, # starts a comment line; the value is
-    /// everything after the first space, taken literally. Precedence: config file < EHLO_*
+    /// everything after the first space, taken literally (NAME=VALUE: everything after the
+    /// first =, spaces included). Precedence: config file < EHLO_*
     /// environment variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value)
     /// < command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command
     /// line (--no-from, --no-tls); --no-header-NAME drops the --header lines for NAME only (swaks

@@ -7,7 +7,8 @@
 //!   file is no error, a missing named one is. `--no-config` (or `EHLO_NO_CONFIG` set to anything)
 //!   turns the file off. One option per line, leading dashes optional, blank lines and lines
 //!   starting with `#` ignored; the value is everything after the first space or tab, literally
-//!   (`name=value` works too); a line ending in one space gives an empty value.
+//!   (`name=value` works too, the value then being everything after the first `=`, spaces
+//!   included); a line ending in one space gives an empty value.
 //! - **Environment**: `EHLO_<NAME>` where `<NAME>` is a long option or alias of the one-shot send,
 //!   upper-cased with dashes as underscores (`EHLO_AUTH_USER=me` is `--auth-user me`), taken in
 //!   sorted order; an empty value is the flag without a value. `EHLO_AUTH_TOKEN` is
@@ -1202,13 +1203,15 @@ pub(crate) fn split_line(line: &str) -> Option<(&str, Option<&str>)> {
         .strip_prefix("--")
         .or_else(|| line.strip_prefix('-'))
         .unwrap_or(line);
-    let (name, value) = match body.find([' ', '\t']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    Some(match name.split_once('=') {
-        Some((n, v)) if value.is_none() => (n, Some(v)),
-        _ => (name, value),
+    // `name=value` splits at the first `=` when the name has no blank before it, so the value
+    // keeps its spaces (`auth-password=correct horse battery`). swaks splits such a line at the
+    // space and refuses what is left over (quoting it: part of a password); a split at the
+    // space here named `auth-password=correct` as an unknown option.
+    let blank = body.find([' ', '\t']);
+    Some(match (body.find('='), blank) {
+        (Some(eq), b) if b.is_none_or(|b| eq < b) => (&body[..eq], Some(&body[eq + 1..])),
+        (_, Some(i)) => (&body[..i], Some(&body[i + 1..])),
+        (_, None) => (body, None),
     })
 }
 
@@ -1380,6 +1383,18 @@ mod tests {
         assert_eq!(split_line("from "), Some(("from", Some(""))));
         assert_eq!(split_line("--server=h:25"), Some(("server", Some("h:25"))));
         assert_eq!(split_line("helo\tme"), Some(("helo", Some("me"))));
+        // `=` before any blank: the value is the rest, spaces and all.
+        assert_eq!(
+            split_line("auth-password=correct horse battery"),
+            Some(("auth-password", Some("correct horse battery")))
+        );
+        assert_eq!(split_line("from=a b\tc"), Some(("from", Some("a b\tc"))));
+        assert_eq!(split_line("helo="), Some(("helo", Some(""))));
+        // A blank first: the `=` is part of the value.
+        assert_eq!(
+            split_line("header X-A: b=c d"),
+            Some(("header", Some("X-A: b=c d")))
+        );
     }
 
     #[test]

@@ -500,3 +500,35 @@ fn no_auth_secret_drops_the_environment_value() {
         );
     }
 }
+
+/// `name=value` with spaces in the value: the value is everything after the first `=`, and a
+/// line that names no option is reported by its name alone (the old split at the space printed
+/// "unknown option 'auth-password=correct'": part of the password).
+#[test]
+fn name_equals_value_keeps_spaces_and_errors_quote_no_value() {
+    let (dir, file) = home("auth-user me\nauth-password=correct horse battery\n");
+    let r = run(
+        dir.path(),
+        &[],
+        &["-t", "a@example.test", "--dump", "auth", "--show-secrets"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("password       = 'correct horse battery'"),
+        "{}",
+        r.stdout
+    );
+    for line in [
+        "auth-pasword=correct horse battery",
+        "auth-pasword=correct",
+        "no-such=correct horse",
+    ] {
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        let r = run(dir.path(), &[], &["-t", "a@example.test", "--dump-mail"]);
+        assert_eq!(r.code, 1, "{line}: {}", r.all());
+        assert!(!r.stderr.contains("correct"), "{line}: {}", r.stderr);
+        assert!(r.stderr.contains("unknown option '"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+}
