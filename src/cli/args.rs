@@ -867,7 +867,8 @@ pub(crate) struct AuthArgs {
     /// each other across layers (config file < EHLO_* < command line): a command-line
     /// --auth-password-file beats $EHLO_AUTH_PASSWORD and a config-file auth-password.
     ///
-    /// Given without a value (as swaks allows), the password comes from the other sources.
+    /// Given without a value (as swaks allows), the password comes from the other sources,
+    /// $EHLO_AUTH_PASSWORD and the config file included.
     // No clap `env =` here or on --auth-oauth-token: layering (layers.rs) is the only reader of
     // EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN, so `--no-auth-password` and a higher layer's
     // `--auth-password-file` can drop them. `hide_env_values` marks the flag as a secret.

@@ -322,8 +322,13 @@ fn first_negation(
     removed
 }
 
-/// The command line without its `--no-<opt>` words, what they removed, and the words themselves.
-type Stripped = (Vec<OsString>, Vec<Unset>, Vec<Negation>);
+/// The command line without its `--no-<opt>` words, what they removed, the words themselves,
+/// and the `--auth-password` occurrences left (see [`PasswordWords`]).
+type Stripped = (Vec<OsString>, Vec<Unset>, Vec<Negation>, Vec<PasswordWords>);
+
+/// One command-line `--auth-password` occurrence: its words' indices in the stripped argv, and
+/// whether it has no value (swaks's `-ap` alone: "the password comes from the other sources").
+type PasswordWords = (Vec<usize>, bool);
 
 /// Which config file was used, for `--dump-config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -849,13 +854,32 @@ impl Table {
             }
             i = next;
         }
+        // Word i of `argv` is word `i - (words dropped before it)` of the result.
+        let mut shift = Vec::with_capacity(drop.len());
+        let mut dropped = 0;
+        for &d in &drop {
+            shift.push(dropped);
+            dropped += usize::from(d);
+        }
+        let passwords = occs
+            .list
+            .iter()
+            .zip(&occs.removed)
+            .filter(|(o, removed)| {
+                !**removed && o.setting.id == "auth_password" && o.bundled.is_none()
+            })
+            .map(|(o, _)| {
+                let words = o.words.iter().map(|&w| w - shift[w]).collect();
+                (words, o.setting.value.as_ref().is_none_or(|v| v.is_empty()))
+            })
+            .collect();
         let args = argv
             .into_iter()
             .enumerate()
             .filter(|(i, _)| !drop[*i])
             .map(|(_, a)| a)
             .collect();
-        Ok((args, unset, negations))
+        Ok((args, unset, negations, passwords))
     }
 
     /// The options the command line itself sets, in command-line order (for the dump and for
@@ -981,7 +1005,8 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     let table = Table::new();
     // `--no-<opt>` words never reach clap: they unset earlier command-line occurrences here and
     // lower layers below.
-    let (argv, mut unset, cmdline_negations) = table.strip_negations(argv)?;
+    let (mut argv, mut unset, cmdline_negations, cmdline_passwords) =
+        table.strip_negations(argv)?;
     let matches = match table.cmd.clone().try_get_matches_from(&argv) {
         // Help, version and bad command lines: clap says the same thing again on the real parse.
         Err(_) => return Ok(passthrough(argv)),
@@ -1132,8 +1157,14 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     negations.extend(cmdline_negations);
 
     // Merge: walk down from the command line, dropping what a higher layer replaces.
-    let cmdline = table.command_line(&matches);
+    let mut cmdline = table.command_line(&matches);
     let mut higher: HashSet<String> = cmdline.iter().map(|s| s.id.clone()).collect();
+    // `--auth-password` without a value (the last one on the command line) says "from the
+    // other sources": it replaces no lower layer's password or password file.
+    let bare_password = cmdline_passwords.last().is_some_and(|(_, bare)| *bare);
+    if bare_password {
+        higher.remove("auth_password");
+    }
     let mut overridden = Vec::new();
     let mut kept_layers: Vec<Vec<Setting>> = Vec::new();
     for layer in [env_settings, file_settings] {
@@ -1153,6 +1184,21 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     }
     overridden.reverse();
     let mut settings: Vec<Setting> = kept_layers.into_iter().rev().flatten().collect();
+    // A lower layer gives the password a bare command-line `--auth-password` left open: the
+    // command line's occurrences go, or the last (empty) one would win in clap's parse.
+    if bare_password && settings.iter().any(|s| s.id == "auth_password") {
+        let gone: HashSet<usize> = cmdline_passwords
+            .iter()
+            .flat_map(|(words, _)| words.iter().copied())
+            .collect();
+        argv = argv
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !gone.contains(i))
+            .map(|(_, a)| a)
+            .collect();
+        cmdline.retain(|s| s.id != "auth_password");
+    }
 
     let mut args = Vec::with_capacity(argv.len() + settings.len());
     let mut iter = argv.into_iter();
@@ -1591,6 +1637,54 @@ mod tests {
         .unwrap();
         let a = parse(&l).send.auth;
         assert!(a.auth_password.is_some() && a.auth_password_file.is_some());
+    }
+
+    /// `--auth-password` without a value on the command line leaves the password to the other
+    /// sources, a lower layer's included (its help says so); with a value it replaces them.
+    #[test]
+    fn a_bare_auth_password_takes_the_lower_layers_password() {
+        let password = |text: &str, vars: &[(&str, &str)], a: &[&str]| {
+            let l = layered(text, vars, a).unwrap();
+            let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+            cli.send.auth.auth_password.map(|p| p.expose().to_string())
+        };
+        let env = [("EHLO_AUTH_PASSWORD", "env-pw")];
+        for bare in [
+            &["-t", "a@b", "--auth-password"][..],
+            &["--auth-password", "-t", "a@b"],
+            &["--ap", "--tls", "-t", "a@b"],
+            &["-t", "a@b", "--auth-password="],
+            &["--ap", "argv-pw", "-t", "a@b", "--ap"],
+        ] {
+            assert_eq!(
+                password("", &env, bare).as_deref(),
+                Some("env-pw"),
+                "{bare:?}"
+            );
+            assert_eq!(
+                password("auth-password file-pw\n", &[], bare).as_deref(),
+                Some("file-pw"),
+                "{bare:?}"
+            );
+            // Nothing lower: still the bare flag (netrc, a prompt).
+            assert_eq!(
+                password("", &[("EHLO_HELO", "h")], bare).as_deref(),
+                Some("")
+            );
+        }
+        // A lower layer's password file stays too.
+        let l = layered("auth-password-file /p\n", &[], &["-t", "a@b", "--ap"]).unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.auth.auth_password_file, Some(PathBuf::from("/p")));
+        // With a value the command line wins.
+        assert_eq!(
+            password("", &env, &["-t", "a@b", "--ap", "argv-pw"]).as_deref(),
+            Some("argv-pw")
+        );
+        assert_eq!(
+            password("", &env, &["-t", "a@b", "--ap", "--ap", "argv-pw"]).as_deref(),
+            Some("argv-pw")
+        );
     }
 
     #[test]
