@@ -1117,20 +1117,21 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
 
     // The file.
     let named = matches.get_one::<PathBuf>("config").cloned();
+    // (path, named: a missing file is an error, regular: only a regular file is read).
     let file = if let Some(p) = named {
-        Some((p, true))
+        Some((p, true, false))
     } else if matches.get_flag("no_config") || env_no_config {
         None
     } else if let Some(p) = env_file {
-        Some((p, true))
+        Some((p, true, true))
     } else {
-        env.default_file.clone().map(|p| (p, false))
+        env.default_file.clone().map(|p| (p, false, true))
     };
     let mut file_negations = Vec::new();
     let (file_state, mut file_settings) = match file {
         None if matches.get_flag("no_config") || env_no_config => (FileState::Off, Vec::new()),
         None => (FileState::NoHome, Vec::new()),
-        Some((path, named)) => match read_config(&path)? {
+        Some((path, named, regular)) => match read_config(&path, regular)? {
             None if named => {
                 return Err(Error::Usage(format!(
                     "cannot read config file {}: it does not exist",
@@ -1218,10 +1219,26 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
 }
 
 /// The file's text, `None` if it does not exist. Other failures (a directory, no permission,
-/// not UTF-8, too large) are errors.
-fn read_config(path: &Path) -> Result<Option<String>, Error> {
+/// not UTF-8, too large) are errors. With `regular` (the default file and `EHLO_CONFIG`, which
+/// every send reads unasked) anything but a regular file is refused before it is opened: a
+/// FIFO there blocked every send in `open` forever, before any `--timeout` applied. A file
+/// named on the command line may be a pipe (`--config <(…)`, or a named FIFO).
+fn read_config(path: &Path, regular: bool) -> Result<Option<String>, Error> {
     let fail =
         |why: String| Error::Usage(format!("cannot read config file {}: {why}", path.display()));
+    if regular {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(fail(e.to_string())),
+            Ok(m) if !m.is_file() => {
+                return Err(fail(format!(
+                    "not a regular file ({}); only --config FILE may name a pipe",
+                    file_kind(&m.file_type())
+                )));
+            }
+            Ok(_) => {}
+        }
+    }
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -1237,6 +1254,22 @@ fn read_config(path: &Path) -> Result<Option<String>, Error> {
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| fail(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))
+}
+
+/// What a file that is not a regular one is, for the message.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
 }
 
 /// One config line as (name, value): `None` for blank and comment lines.

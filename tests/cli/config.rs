@@ -532,3 +532,48 @@ fn name_equals_value_keeps_spaces_and_errors_quote_no_value() {
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
 }
+
+/// A FIFO at the default path or at EHLO_CONFIG is refused at once (one line, exit 1): every
+/// send reads those unasked, and opening a FIFO blocked before any `--timeout`. A pipe named on
+/// the command line (`--config <(…)`, a named FIFO) is still read.
+#[test]
+fn a_fifo_is_read_only_when_named_on_the_command_line() {
+    let (dir, file) = home("");
+    std::fs::remove_file(&file).unwrap();
+    nix::unistd::mkfifo(&file, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = file.to_str().unwrap();
+    let limit = Duration::from_secs(10);
+    let xdg = dir.path().to_str().unwrap();
+    let args = ["-t", "a@example.test", "--dump-mail"];
+    for env in [
+        vec![("XDG_CONFIG_HOME", xdg)],
+        vec![("XDG_CONFIG_HOME", "/nonexistent"), ("EHLO_CONFIG", fifo)],
+    ] {
+        let started = std::time::Instant::now();
+        let r = ehlo_with_env(&args, &env, None, limit);
+        assert!(started.elapsed() < limit, "{env:?}: blocked");
+        assert_eq!(r.code, 1, "{env:?}: {}", r.all());
+        assert!(
+            r.stderr.contains(&format!(
+                "cannot read config file {fifo}: not a regular file (a FIFO)"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+    // Named on the command line: read (a writer feeds it).
+    let path = file.clone();
+    let writer = std::thread::spawn(move || {
+        std::fs::write(&path, "header Subject: from the fifo\n").unwrap();
+    });
+    let r = ehlo_with_env(
+        &["--config", fifo, "-t", "a@example.test", "--dump-mail"],
+        &[("XDG_CONFIG_HOME", "/nonexistent")],
+        None,
+        limit,
+    );
+    writer.join().unwrap();
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(header(&r.stdout, "Subject"), "from the fifo");
+}
