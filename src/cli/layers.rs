@@ -545,6 +545,16 @@ impl Table {
         }
     }
 
+    /// The table for parsing the command line alone: without the `requires` links (a
+    /// command-line `--tls-key` needs the `--tls-cert` a config file or `EHLO_TLS_CERT` may
+    /// give; clap checks them on the merged command line). Conflicts stay: they are wrong in
+    /// any layering.
+    fn command_line_cmd(&self) -> Command {
+        self.cmd
+            .clone()
+            .mut_args(|a| a.requires(Resettable::Reset).required(false))
+    }
+
     /// The flag at `i` in the table's order.
     fn at(&self, i: usize) -> Option<&Arg> {
         self.cmd.get_arguments().nth(i)
@@ -955,8 +965,7 @@ pub(crate) fn command_line_json(argv: Vec<OsString>) -> bool {
         return false;
     };
     table
-        .cmd
-        .clone()
+        .command_line_cmd()
         .try_get_matches_from(&argv)
         .is_ok_and(|m| m.subcommand().is_none() && m.get_flag("json"))
 }
@@ -1007,8 +1016,9 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     // lower layers below.
     let (mut argv, mut unset, cmdline_negations, cmdline_passwords) =
         table.strip_negations(argv)?;
-    let matches = match table.cmd.clone().try_get_matches_from(&argv) {
+    let matches = match table.command_line_cmd().try_get_matches_from(&argv) {
         // Help, version and bad command lines: clap says the same thing again on the real parse.
+        // (A flag missing one it requires is no bad command line yet: the layers may give it.)
         Err(_) => return Ok(passthrough(argv)),
         Ok(m) if m.subcommand().is_some() => return Ok(passthrough(argv)),
         Ok(m) => m,
@@ -1670,6 +1680,38 @@ mod tests {
         .unwrap();
         let a = parse(&l).send.auth;
         assert!(a.auth_password.is_some() && a.auth_password_file.is_some());
+    }
+
+    /// A command-line flag that requires another (`--tls-key` needs `--tls-cert`) is layered
+    /// when the other comes from the file or the environment, not passed through alone.
+    #[test]
+    fn a_required_partner_may_come_from_a_lower_layer() {
+        for (text, vars, a) in [
+            (
+                "tls-cert /c\n",
+                &[][..],
+                &["-t", "a@b", "--tls-key", "/k"][..],
+            ),
+            (
+                "",
+                &[("EHLO_TLS_CERT", "/c")][..],
+                &["-t", "a@b", "--tls-key", "/k"],
+            ),
+            (
+                "tls-cert /c\ntls-key /k\n",
+                &[],
+                &["-t", "a@b", "--tls-chain", "/ch"],
+            ),
+        ] {
+            let l = layered(text, vars, a).unwrap();
+            let cli = <Cli as clap::Parser>::try_parse_from(&l.args)
+                .unwrap_or_else(|e| panic!("{a:?}: {e}"));
+            assert_eq!(cli.send.tls.tls_cert, Some(PathBuf::from("/c")));
+            assert_eq!(cli.send.tls.tls_key, Some(PathBuf::from("/k")));
+        }
+        // Still missing after layering: clap's error on the merged command line.
+        let l = layered("", &[("EHLO_HELO", "h")], &["-t", "a@b", "--tls-key", "/k"]).unwrap();
+        assert!(<Cli as clap::Parser>::try_parse_from(&l.args).is_err());
     }
 
     /// `--auth-password` without a value on the command line leaves the password to the other
