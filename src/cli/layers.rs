@@ -1,5 +1,5 @@
-//! Configuration layering (swaks's `.swaksrc` / `SWAKS_OPT_*`): a config file <
-//! `EHLO_*` environment variables < the command line, done as an argv rewrite before clap parses
+//! Configuration layering (swaks's `.swaksrc` / `SWAKS_OPT_*`): a config file < swaks's
+//! `SWAKS_OPT_*` environment variables < `EHLO_*` ones < the command line, done as an argv rewrite before clap parses
 //! anything, so the flag table in [`super::args`] stays the only definition of an option.
 //!
 //! - **File**: `--config FILE`, else `$EHLO_CONFIG`, else `$XDG_CONFIG_HOME/ehlo/config` (an unset,
@@ -14,7 +14,9 @@
 //!   sorted order; an empty value is the flag without a value. `EHLO_AUTH_TOKEN` is
 //!   `--auth-oauth-token` (its documented secret source). An empty `EHLO_AUTH_PASSWORD` /
 //!   `EHLO_AUTH_TOKEN` means unset, as before. Test knobs ([`RESERVED_ENV`]) and any other
-//!   `EHLO_*` name that is no option are ignored (`--dump-config` lists them).
+//!   `EHLO_*` name that is no option are ignored (`--dump-config` lists them). swaks's
+//!   `SWAKS_OPT_<name>` (name as swaks spells it, `_` for `-`; `SWAKS_OPT_h_<Header>`) are a
+//!   layer of their own between the file and `EHLO_*`.
 //! - **Merge**: lower layers come first in the merged argv. A single-value option set in a
 //!   higher layer drops the lower one, and so does any option it conflicts with (`--tls-optional`
 //!   on the command line replaces `tls` from the file); repeatable options (`--to`, `--header`…)
@@ -367,7 +369,7 @@ impl Layered {
     /// with `#` comment lines, so it can be saved as a config file as is.
     pub(crate) fn dump(&self, show_secrets: bool) -> String {
         let mut out = String::from(
-            "# ehlo --dump-config: effective options, lowest precedence first (file < environment < command line)\n",
+            "# ehlo --dump-config: effective options, lowest precedence first (file < SWAKS_OPT_* < EHLO_* < command line)\n",
         );
         out.push_str(&match &self.file {
             FileState::Read(p) => format!("# config file: {}\n", p.display()),
@@ -381,7 +383,10 @@ impl Layered {
         for s in &self.settings {
             let group = match &s.origin {
                 Origin::File { .. } => "# from the config file",
-                Origin::Env(_) => "# from the environment",
+                Origin::Env(n) if n.starts_with(SWAKS_ENV_PREFIX) => {
+                    "# from the environment (SWAKS_OPT_*)"
+                }
+                Origin::Env(_) => "# from the environment (EHLO_*)",
                 Origin::CommandLine => "# from the command line",
             };
             if last != Some(group) {
@@ -1027,12 +1032,14 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     // Environment first: it may name the file.
     let mut vars: Vec<&(String, OsString)> = env.vars.iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
+    // swaks's SWAKS_OPT_* are a layer of their own, below EHLO_*: an EHLO_TO replaces a
+    // SWAKS_OPT_to as a higher layer's recipients do (in one layer they added up).
+    let mut swaks_settings = Vec::new();
     let mut env_settings = Vec::new();
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
     let mut env_file: Option<PathBuf> = None;
-    // swaks's SWAKS_OPT_<name> first, so that an EHLO_* setting of the same option, coming
-    // later in the same layer, wins.
+    // swaks's SWAKS_OPT_<name>.
     for (name, value) in &vars {
         let Some(rest) = name.strip_prefix(SWAKS_ENV_PREFIX) else {
             continue;
@@ -1048,7 +1055,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             && let Some(arg) = table.by_id("header")
         {
             let v = OsString::from(format!("{header}: {}", value.to_string_lossy()));
-            env_settings.push(table.setting(arg, Some(v), origin).map_err(fail)?);
+            swaks_settings.push(table.setting(arg, Some(v), origin).map_err(fail)?);
             continue;
         }
         match table.lookup(&flag) {
@@ -1057,7 +1064,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                     continue;
                 }
                 let v = (!value.is_empty()).then(|| value.clone());
-                env_settings.push(table.setting(arg, v, origin).map_err(fail)?);
+                swaks_settings.push(table.setting(arg, v, origin).map_err(fail)?);
             }
             _ => ignored_env.push(name.clone()),
         }
@@ -1156,10 +1163,15 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         },
     };
 
-    // Negations reach every lower layer: the environment's the file, the command line's both.
-    unset_in(&mut [&mut file_settings], &env_negations, &mut unset);
+    // Negations reach every lower layer: EHLO_NO_*'s SWAKS_OPT_* and the file, the command
+    // line's all three.
     unset_in(
-        &mut [&mut env_settings, &mut file_settings],
+        &mut [&mut swaks_settings, &mut file_settings],
+        &env_negations,
+        &mut unset,
+    );
+    unset_in(
+        &mut [&mut env_settings, &mut swaks_settings, &mut file_settings],
         &cmdline_negations,
         &mut unset,
     );
@@ -1178,7 +1190,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     }
     let mut overridden = Vec::new();
     let mut kept_layers: Vec<Vec<Setting>> = Vec::new();
-    for layer in [env_settings, file_settings] {
+    for layer in [env_settings, swaks_settings, file_settings] {
         let mut kept = Vec::new();
         let mut single_seen = HashSet::new();
         for s in layer.into_iter().rev() {
@@ -1601,6 +1613,44 @@ mod tests {
         assert_eq!(cli.send.envelope.helo.as_deref(), Some("ehlo.helo"));
         assert_eq!(cli.send.message.header, ["X-Test: from swaks"]);
         assert_eq!(cli.send.auth.auth_user.as_deref(), Some("u"));
+    }
+
+    /// SWAKS_OPT_* is a layer below EHLO_*: EHLO_TO replaces SWAKS_OPT_to (they added up),
+    /// and EHLO_NO_<OPT> unsets a SWAKS_OPT_ one.
+    #[test]
+    fn swaks_opt_is_a_layer_below_ehlo() {
+        let l = layered(
+            "to file@x\n",
+            &[
+                ("SWAKS_OPT_to", "swaks@x"),
+                ("EHLO_TO", "ehlo@x"),
+                ("SWAKS_OPT_from", "swaks-from@x"),
+                ("EHLO_NO_FROM", ""),
+            ],
+            &["--helo", "h"],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.envelope.to, ["ehlo@x"]);
+        assert_eq!(cli.send.envelope.from, None);
+        let dump = l.dump(false);
+        assert!(
+            dump.contains("# overridden: to swaks@x (SWAKS_OPT_to)"),
+            "{dump}"
+        );
+        assert!(
+            dump.contains("# unset: from swaks-from@x (SWAKS_OPT_from) by no-from"),
+            "{dump}"
+        );
+        // SWAKS_OPT_to still replaces the file's.
+        let l = layered(
+            "to file@x\n",
+            &[("SWAKS_OPT_to", "swaks@x")],
+            &["--helo", "h"],
+        )
+        .unwrap();
+        let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
+        assert_eq!(cli.send.envelope.to, ["swaks@x"]);
     }
 
     #[test]
