@@ -869,6 +869,10 @@ pub(crate) struct AuthArgs {
     ///
     /// Given without a value (as swaks allows), the password comes from the other sources,
     /// $EHLO_AUTH_PASSWORD and the config file included.
+    ///
+    /// As in swaks, --auth-password (on the command line, in the config file or as
+    /// SWAKS_OPT_auth_password) turns AUTH on like --auth-user; $EHLO_AUTH_PASSWORD alone does
+    /// not, so it can stay set for the sends that ask for AUTH.
     // No clap `env =` here or on --auth-oauth-token: layering (layers.rs) is the only reader of
     // EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN, so `--no-auth-password` and a higher layer's
     // `--auth-password-file` can drop them. `hide_env_values` marks the flag as a secret.
@@ -903,6 +907,11 @@ pub(crate) struct AuthArgs {
     /// Send AUTH even if the server does not advertise it
     #[arg(long)]
     pub(crate) auth_force: bool,
+
+    /// The password came from $EHLO_AUTH_PASSWORD alone (layering says so): it then does not
+    /// turn AUTH on. `cli::parse` fills it.
+    #[arg(skip)]
+    pub(crate) password_from_env: bool,
 
     /// Show the decoded AUTH exchange (secrets still masked)
     #[arg(long, visible_alias = "apt")]

@@ -360,6 +360,9 @@ pub(crate) struct Layered {
     pub(crate) unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
     pub(crate) ignored_env: Vec<String>,
+    /// The password comes from `EHLO_AUTH_PASSWORD` alone (no `--auth-password` on the command
+    /// line, in the file or in `SWAKS_OPT_*`): it does not turn AUTH on by itself.
+    pub(crate) password_from_env: bool,
     /// The config file.
     pub(crate) file: FileState,
 }
@@ -985,6 +988,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations: Vec::new(),
         unset: Vec::new(),
         ignored_env: Vec::new(),
+        password_from_env: false,
         file: FileState::Off,
     };
     if argv.len() <= 1 {
@@ -1228,8 +1232,19 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     args.extend(iter.next());
     args.extend(settings.iter().map(Setting::token));
     args.extend(iter);
+    // Set by EHLO_AUTH_PASSWORD, and no other layer named the password (one EHLO_AUTH_PASSWORD
+    // replaced still counts: the user wrote `auth-password` there).
+    let from_env = |s: &Setting| s.origin == Origin::Env("EHLO_AUTH_PASSWORD".into());
+    let mut passwords = settings
+        .iter()
+        .chain(&overridden)
+        .filter(|s| s.id == "auth_password")
+        .peekable();
+    let password_from_env =
+        cmdline_passwords.is_empty() && passwords.peek().is_some() && passwords.all(from_env);
     settings.extend(cmdline);
     Ok(Layered {
+        password_from_env,
         args,
         settings,
         overridden,

@@ -77,6 +77,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             }));
         }
     };
+    cli.send.auth.password_from_env = layered.password_from_env;
     if cli.command.is_none() && cli.send.config.support {
         return Ok(Mode::DumpConfig(swaks::support()));
     }

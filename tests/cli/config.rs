@@ -577,3 +577,36 @@ fn a_fifo_is_read_only_when_named_on_the_command_line() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(header(&r.stdout, "Subject"), "from the fifo");
 }
+
+/// As in swaks (`defined($auth_pass_t)`), an --auth-password (command line, config file,
+/// SWAKS_OPT_auth_password) turns AUTH on; EHLO_AUTH_PASSWORD alone does not.
+#[test]
+fn an_explicit_auth_password_turns_auth_on() {
+    let (dir, file) = home("");
+    let args = ["-t", "a@example.test", "--dump", "auth"];
+    let auth = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(extra);
+        let r = run(dir.path(), env, &a);
+        assert_eq!(r.code, 0, "{}", r.all());
+        r.stdout
+            .lines()
+            .find_map(|l| {
+                l.split_once('=')
+                    .filter(|(k, _)| k.trim() == "auth")
+                    .map(|(_, v)| v.trim())
+            })
+            .unwrap_or_else(|| panic!("{}", r.stdout))
+            .to_string()
+    };
+    assert_eq!(auth(&[], &["--auth-password", "xx"]), "required");
+    assert_eq!(auth(&[], &["--ap"]), "required");
+    assert_eq!(auth(&[("SWAKS_OPT_auth_password", "xx")], &[]), "required");
+    assert_eq!(auth(&[("EHLO_AUTH_PASSWORD", "xx")], &[]), "no");
+    // EHLO_AUTH_PASSWORD with a bare --auth-password: the flag was given.
+    assert_eq!(auth(&[("EHLO_AUTH_PASSWORD", "xx")], &["--ap"]), "required");
+    std::fs::write(&file, "auth-password xx\n").unwrap();
+    assert_eq!(auth(&[], &[]), "required");
+    // The file named the password, whatever EHLO_AUTH_PASSWORD replaced it with.
+    assert_eq!(auth(&[("EHLO_AUTH_PASSWORD", "yy")], &[]), "required");
+}

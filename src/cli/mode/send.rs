@@ -500,8 +500,12 @@ fn auth_plan(
             AuthRequirement::OptionalStrict,
             mechanisms("--auth-optional-strict", m, &aliases)?,
         ))
-    } else if auth.auth_user.is_some() || implied_auth {
-        // swaks: --auth-user implies --auth.
+    } else if auth.auth_user.is_some()
+        || (auth.auth_password.is_some() && !auth.password_from_env)
+        || implied_auth
+    {
+        // swaks: --auth-user and --auth-password (`defined($auth_pass_t)`) imply --auth. Not
+        // EHLO_AUTH_PASSWORD alone: it may stay set in the environment for other sends.
         Some((AuthRequirement::Required, Vec::new()))
     } else {
         None
