@@ -360,6 +360,10 @@ pub(crate) struct Layered {
     pub(crate) unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
     pub(crate) ignored_env: Vec<String>,
+    /// `EHLO_*` variables naming a flag that only the command line takes (`EHLO_HELP`,
+    /// `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…), with that flag: ignored with a warning, as other
+    /// names that are no option, where refusing them made every send exit 1.
+    pub(crate) command_line_only_env: Vec<(String, String)>,
     /// The password comes from `EHLO_AUTH_PASSWORD` alone (no `--auth-password` on the command
     /// line, in the file or in `SWAKS_OPT_*`): it does not turn AUTH on by itself.
     pub(crate) password_from_env: bool,
@@ -434,6 +438,11 @@ impl Layered {
         }
         for name in &self.ignored_env {
             out.push_str(&format!("# ignored: {name} (not an option)\n"));
+        }
+        for (name, flag) in &self.command_line_only_env {
+            out.push_str(&format!(
+                "# ignored: {name} ({flag} is taken on the command line only)\n"
+            ));
         }
         out
     }
@@ -988,6 +997,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations: Vec::new(),
         unset: Vec::new(),
         ignored_env: Vec::new(),
+        command_line_only_env: Vec::new(),
         password_from_env: false,
         file: FileState::Off,
     };
@@ -1042,6 +1052,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     let mut env_settings = Vec::new();
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
+    let mut command_line_only_env = Vec::new();
     let mut env_file: Option<PathBuf> = None;
     // swaks's SWAKS_OPT_<name>.
     for (name, value) in &vars {
@@ -1114,9 +1125,8 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                 // Shorts are spelt with their long name in the environment.
                 Lookup::Arg(a) if rest.len() > 1 => Some(a),
                 Lookup::CommandLineOnly if rest.len() > 1 => {
-                    return Err(Error::Usage(format!(
-                        "{name}: this option can only be given on the command line"
-                    )));
+                    command_line_only_env.push((name.clone(), format!("--{flag_name}")));
+                    continue;
                 }
                 _ => None,
             },
@@ -1251,6 +1261,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations,
         unset,
         ignored_env,
+        command_line_only_env,
         file: file_state,
     })
 }

@@ -57,6 +57,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     for name in &layered.ignored_env {
         eprintln!("*** {name} is ignored: it names no option of the send");
     }
+    for (name, flag) in &layered.command_line_only_env {
+        eprintln!("*** {name} is ignored: {flag} is taken on the command line only");
+    }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {

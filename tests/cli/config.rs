@@ -610,3 +610,39 @@ fn an_explicit_auth_password_turns_auth_on() {
     // The file named the password, whatever EHLO_AUTH_PASSWORD replaced it with.
     assert_eq!(auth(&[("EHLO_AUTH_PASSWORD", "yy")], &[]), "required");
 }
+
+/// EHLO_HELP / EHLO_VERSION / EHLO_DUMP_CONFIG name flags only the command line takes: they
+/// are ignored with a warning like other names that are no option (they made every send exit 1).
+#[test]
+fn command_line_only_names_in_the_environment_are_ignored() {
+    let (dir, _) = home("");
+    let env = [
+        ("EHLO_HELP", ""),
+        ("EHLO_VERSION", "1"),
+        ("EHLO_DUMP_CONFIG", ""),
+    ];
+    let r = run(dir.path(), &env, &["-t", "a@example.test", "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(header(&r.stdout, "To"), "a@example.test");
+    for (name, flag) in [
+        ("EHLO_HELP", "--help"),
+        ("EHLO_VERSION", "--version"),
+        ("EHLO_DUMP_CONFIG", "--dump-config"),
+    ] {
+        assert!(
+            r.stderr.contains(&format!(
+                "*** {name} is ignored: {flag} is taken on the command line only"
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run(dir.path(), &env, &["-t", "a@example.test", "--dump-config"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("# ignored: EHLO_HELP (--help is taken on the command line only)"),
+        "{}",
+        r.stdout
+    );
+}
