@@ -973,18 +973,28 @@ fn clap_reason(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
-/// Whether the command line itself (the file and the environment aside) asks the one-shot send
-/// for `--json`: how a mistake [`apply`] found in a lower layer is reported (the merged flags
-/// are never parsed then).
-pub(crate) fn command_line_json(argv: Vec<OsString>) -> bool {
+/// Whether the command line or the environment asks the one-shot send for `--json`: how a
+/// mistake [`apply`] found in a lower layer is reported (the merged flags are never parsed
+/// then). The command line's `--json` / `--no-json` decide; else `EHLO_JSON` or
+/// `SWAKS_OPT_json` (set empty, as a flag is), unless `EHLO_NO_JSON` unsets the latter. (The
+/// file is not read again: its mistake may be the reason.)
+pub(crate) fn command_line_json(argv: Vec<OsString>, env: &LayerEnv) -> bool {
     let table = Table::new();
-    let Ok((argv, ..)) = table.strip_negations(argv) else {
+    let Ok((argv, _, negations, _)) = table.strip_negations(argv) else {
         return false;
     };
-    table
-        .command_line_cmd()
-        .try_get_matches_from(&argv)
-        .is_ok_and(|m| m.subcommand().is_none() && m.get_flag("json"))
+    let Ok(m) = table.command_line_cmd().try_get_matches_from(&argv) else {
+        return false;
+    };
+    if m.subcommand().is_some() {
+        return false;
+    }
+    let json_unset = |n: &Negation| n.target == Unsets::Id("json".into());
+    if m.get_flag("json") || negations.iter().any(json_unset) {
+        return m.get_flag("json");
+    }
+    let set = |name: &str| env.vars.iter().any(|(n, v)| n == name && v.is_empty());
+    set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON"))
 }
 
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).

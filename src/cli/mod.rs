@@ -46,11 +46,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         .map_err(|e| Refused::Answered(e.report()))?;
     // Config file < EHLO_* environment < command line, merged into one argv (layers.rs). A
     // mistake in the file or the environment is found before the merged flags are parsed:
-    // whether `--json` was asked for is read from the command line alone.
-    let layered = match layers::apply(args.clone(), &layers::LayerEnv::current()) {
+    // whether `--json` was asked for is read from the command line and the environment.
+    let env = layers::LayerEnv::current();
+    let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
-            let json = layers::command_line_json(args);
+            let json = layers::command_line_json(args, &env);
             return Err(Refused::Error { error, json });
         }
     };

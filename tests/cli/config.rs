@@ -646,3 +646,43 @@ fn command_line_only_names_in_the_environment_are_ignored() {
         r.stdout
     );
 }
+
+/// `--json` asked for by EHLO_JSON / SWAKS_OPT_json: a mistake in the file or the environment
+/// is reported with the JSON summary too, as with a command-line `--json`.
+#[test]
+fn json_from_the_environment_covers_layering_mistakes() {
+    let (dir, _) = home("bogus-option 1\n");
+    let args = ["-t", "a@example.test"];
+    for env in [
+        vec![("EHLO_JSON", "")],
+        vec![("SWAKS_OPT_json", "")],
+        vec![
+            ("EHLO_JSON", ""),
+            ("EHLO_NO_CONFIG", ""),
+            ("EHLO_PORT", "99999"),
+        ],
+    ] {
+        let r = run(dir.path(), &env, &args);
+        assert_eq!(r.code, 1, "{env:?}: {}", r.all());
+        let kinds: Vec<String> = r
+            .stdout
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["type"].as_str().unwrap_or_default().to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["schema", "summary"], "{env:?}: {}", r.all());
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+    // The command line's --no-json and EHLO_NO_JSON (over SWAKS_OPT_json) still say no.
+    let r = run(
+        dir.path(),
+        &[("EHLO_JSON", "")],
+        &["-t", "a@example.test", "--no-json"],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.all());
+    let env = [("SWAKS_OPT_json", ""), ("EHLO_NO_JSON", "")];
+    let r = run(dir.path(), &env, &args);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.all());
+}
