@@ -1079,7 +1079,10 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             && matches!(table.lookup(&flag), Lookup::Unknown)
             && let Some(arg) = table.by_id("header")
         {
-            let v = OsString::from(format!("{header}: {}", value.to_string_lossy()));
+            // The value as given, so clap refuses one that is not UTF-8 as it does an
+            // EHLO_HEADER or --header (a lossy copy sent U+FFFD instead).
+            let mut v = OsString::from(format!("{header}: "));
+            v.push(value);
             swaks_settings.push(table.setting(arg, Some(v), origin).map_err(fail)?);
             continue;
         }
@@ -1649,6 +1652,24 @@ mod tests {
         assert_eq!(cli.send.envelope.helo.as_deref(), Some("ehlo.helo"));
         assert_eq!(cli.send.message.header, ["X-Test: from swaks"]);
         assert_eq!(cli.send.auth.auth_user.as_deref(), Some("u"));
+    }
+
+    /// A SWAKS_OPT_h_<Name> value that is not UTF-8 is refused as EHLO_HEADER's is, not
+    /// turned into U+FFFD.
+    #[test]
+    fn a_non_utf8_swaks_header_is_refused() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(b"caf\xe9".to_vec());
+        for name in ["SWAKS_OPT_h_X_Test", "EHLO_HEADER"] {
+            let env = LayerEnv {
+                vars: vec![(name.to_string(), bad.clone())],
+                default_file: None,
+            };
+            match apply(argv(&["-t", "a@b"]), &env) {
+                Err(Error::Usage(m)) => assert!(m.starts_with(&format!("{name}: ")), "{m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     /// SWAKS_OPT_* is a layer below EHLO_*: EHLO_TO replaces SWAKS_OPT_to (they added up),
