@@ -215,7 +215,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--xclient-optional-strict', '--xclient-optional-strict', [CompletionResultType]::ParameterName, 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused')
             [CompletionResult]::new('--xclient-delim', '--xclient-delim', [CompletionResultType]::ParameterName, 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)')
             [CompletionResult]::new('--xclient-no-verify', '--xclient-no-verify', [CompletionResultType]::ParameterName, 'Do not check XCLIENT attributes against the advertised list')
-            [CompletionResult]::new('--no-config', '--no-config', [CompletionResultType]::ParameterName, 'Do not read a config file (EHLO_* environment variables still apply)')
+            [CompletionResult]::new('--no-config', '--no-config', [CompletionResultType]::ParameterName, 'Do not read a config file (EHLO_NO_CONFIG too; SWAKS_OPT_* and EHLO_* still apply)')
             [CompletionResult]::new('--dump-config', '--dump-config', [CompletionResultType]::ParameterName, 'Print the effective options (file, environment, command line), secrets redacted, and exit')
             [CompletionResult]::new('--support', '--support', [CompletionResultType]::ParameterName, 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

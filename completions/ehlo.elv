@@ -212,7 +212,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --xclient-optional-strict 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused'
             cand --xclient-delim 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
             cand --xclient-no-verify 'Do not check XCLIENT attributes against the advertised list'
-            cand --no-config 'Do not read a config file (EHLO_* environment variables still apply)'
+            cand --no-config 'Do not read a config file (EHLO_NO_CONFIG too; SWAKS_OPT_* and EHLO_* still apply)'
             cand --dump-config 'Print the effective options (file, environment, command line), secrets redacted, and exit'
             cand --support 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit'
             cand -h 'Print help (see more with ''--help'')'

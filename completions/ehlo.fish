@@ -221,7 +221,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional-strict -d 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-delim -d 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-no-verify -d 'Do not check XCLIENT attributes against the advertised list'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_* environment variables still apply)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_NO_CONFIG too; SWAKS_OPT_* and EHLO_* still apply)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-config -d 'Print the effective options (file, environment, command line), secrets redacted, and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l support -d 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

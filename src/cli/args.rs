@@ -1643,15 +1643,17 @@ pub(crate) struct ConfigArgs {
     ///
     /// One option per line, leading dashes optional, # starts a comment line; the value is
     /// everything after the first space, taken literally (NAME=VALUE: everything after the
-    /// first =, spaces included). Precedence: config file < EHLO_*
-    /// environment variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value)
-    /// < command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command
+    /// first =, spaces included). Without --config: $EHLO_CONFIG, else the default (either must
+    /// be a regular file; --config may name a pipe); --no-config or EHLO_NO_CONFIG reads none.
+    /// Precedence: config file < swaks's SWAKS_OPT_* variables (SWAKS_OPT_auth_user=me)
+    /// < EHLO_* variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value) <
+    /// command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command
     /// line (--no-from, --no-tls); --no-header-NAME drops the --header lines for NAME only (swaks
     /// drops them all), --no-header all of them. Applies to the one-shot send only.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_config")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Do not read a config file (EHLO_* environment variables still apply)
+    /// Do not read a config file (EHLO_NO_CONFIG too; SWAKS_OPT_* and EHLO_* still apply)
     #[arg(long)]
     pub(crate) no_config: bool,
 

@@ -61,6 +61,10 @@ pub(crate) const RESERVED_ENV: &[&str] =
 /// Environment names that are not derived from a flag name: the documented secret sources.
 const ENV_ALIASES: &[(&str, &str)] = &[("EHLO_AUTH_TOKEN", "auth_oauth_token")];
 
+/// What ehlo does with swaks's `SWAKS_OPT_config` (swaks's config file, empty = none).
+const SWAKS_OPT_CONFIG: &str =
+    "it chooses swaks's config file; ehlo's is chosen by --config, EHLO_CONFIG or EHLO_NO_CONFIG";
+
 /// Environment variables that choose the file instead of setting an option.
 const ENV_CONFIG: &str = "EHLO_CONFIG";
 const ENV_NO_CONFIG: &str = "EHLO_NO_CONFIG";
@@ -99,8 +103,9 @@ impl LayerEnv {
     }
 }
 
-/// swaks reads `$SWAKS_HOME/.swaksrc`, else `~/.swaksrc`, unless told otherwise; ehlo reads its
-/// own file (same syntax). When no ehlo file was read (the default one is absent) and a swaks one
+/// swaks reads the first `.swaksrc` that exists in `$SWAKS_HOME`, `$HOME`, `$LOGDIR` (in that
+/// order, unset or empty ones skipped), unless told otherwise; ehlo reads its own file (same
+/// syntax). When no ehlo file was read (the default one is absent) and a swaks one
 /// exists, say so rather than ignore it without a word: a swaks user's defaults would otherwise
 /// silently not apply. `--config FILE` or `--no-config` (a file state other than absent) says
 /// the user chose, and then nothing is said.
@@ -108,19 +113,22 @@ pub(crate) fn swaksrc_note(
     file: &FileState,
     swaks_home: Option<OsString>,
     home: Option<OsString>,
+    logdir: Option<OsString>,
 ) -> Option<String> {
     if !matches!(file, FileState::Absent(_) | FileState::NoHome) {
         return None;
     }
-    let dir = swaks_home.filter(|d| !d.is_empty()).or(home)?;
-    let path = Path::new(&dir).join(".swaksrc");
-    path.is_file().then(|| {
-        format!(
-            "{} (swaks's config file) is not read by ehlo: `--config {}` reads it (same syntax), `--no-config` silences this note",
-            path.display(),
-            path.display()
-        )
-    })
+    let path = [swaks_home, home, logdir]
+        .into_iter()
+        .flatten()
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(&d).join(".swaksrc"))
+        .find(|p| p.is_file())?;
+    Some(format!(
+        "{} (swaks's config file) is not read by ehlo: `--config {}` reads it (same syntax), `--no-config` silences this note",
+        path.display(),
+        path.display()
+    ))
 }
 
 /// `$XDG_CONFIG_HOME/ehlo/config`, else `$HOME/.config/ehlo/config`. The XDG Base Directory
@@ -341,8 +349,8 @@ pub(crate) enum FileState {
     Absent(PathBuf),
     /// No home directory, so no default file.
     NoHome,
-    /// `--no-config` / `EHLO_NO_CONFIG`.
-    Off,
+    /// Turned off by this (`--no-config` or `EHLO_NO_CONFIG`).
+    Off(&'static str),
 }
 
 /// The result of layering.
@@ -360,10 +368,10 @@ pub(crate) struct Layered {
     pub(crate) unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
     pub(crate) ignored_env: Vec<String>,
-    /// `EHLO_*` variables naming a flag that only the command line takes (`EHLO_HELP`,
-    /// `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…), with that flag: ignored with a warning, as other
-    /// names that are no option, where refusing them made every send exit 1.
-    pub(crate) command_line_only_env: Vec<(String, String)>,
+    /// Variables ignored for a reason of their own, with it: `EHLO_*` naming a flag that only
+    /// the command line takes (`EHLO_HELP`, `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…; refusing them
+    /// made every send exit 1), and swaks's `SWAKS_OPT_config`.
+    pub(crate) ignored_why: Vec<(String, String)>,
     /// The password comes from `EHLO_AUTH_PASSWORD` alone (no `--auth-password` on the command
     /// line, in the file or in `SWAKS_OPT_*`): it does not turn AUTH on by itself.
     pub(crate) password_from_env: bool,
@@ -384,7 +392,7 @@ impl Layered {
                 format!("# config file: none ({} does not exist)\n", p.display())
             }
             FileState::NoHome => "# config file: none (no home directory)\n".into(),
-            FileState::Off => "# config file: turned off (--no-config)\n".into(),
+            FileState::Off(by) => format!("# config file: turned off ({by})\n"),
         });
         let mut last: Option<&str> = None;
         for s in &self.settings {
@@ -439,10 +447,8 @@ impl Layered {
         for name in &self.ignored_env {
             out.push_str(&format!("# ignored: {name} (not an option)\n"));
         }
-        for (name, flag) in &self.command_line_only_env {
-            out.push_str(&format!(
-                "# ignored: {name} ({flag} is taken on the command line only)\n"
-            ));
+        for (name, why) in &self.ignored_why {
+            out.push_str(&format!("# ignored: {name} ({why})\n"));
         }
         out
     }
@@ -1007,9 +1013,9 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations: Vec::new(),
         unset: Vec::new(),
         ignored_env: Vec::new(),
-        command_line_only_env: Vec::new(),
+        ignored_why: Vec::new(),
         password_from_env: false,
-        file: FileState::Off,
+        file: FileState::Off("not layered"),
     };
     if argv.len() <= 1 {
         // A bare `ehlo` shows the help, config file or not.
@@ -1062,7 +1068,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     let mut env_settings = Vec::new();
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
-    let mut command_line_only_env = Vec::new();
+    let mut ignored_why = Vec::new();
     let mut env_file: Option<PathBuf> = None;
     // swaks's SWAKS_OPT_<name>.
     for (name, value) in &vars {
@@ -1071,6 +1077,10 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         };
         let flag = rest.replace('_', "-");
         let origin = Origin::Env(name.clone());
+        if flag == "config" {
+            ignored_why.push((name.clone(), SWAKS_OPT_CONFIG.to_string()));
+            continue;
+        }
         let fail = |e: String| Error::Usage(format!("{name}: {e}"));
         if let Some(header) = flag
             .strip_prefix("header-")
@@ -1138,7 +1148,10 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
                 // Shorts are spelt with their long name in the environment.
                 Lookup::Arg(a) if rest.len() > 1 => Some(a),
                 Lookup::CommandLineOnly if rest.len() > 1 => {
-                    command_line_only_env.push((name.clone(), format!("--{flag_name}")));
+                    ignored_why.push((
+                        name.clone(),
+                        format!("--{flag_name} is taken on the command line only"),
+                    ));
                     continue;
                 }
                 _ => None,
@@ -1173,7 +1186,8 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     };
     let mut file_negations = Vec::new();
     let (file_state, mut file_settings) = match file {
-        None if matches.get_flag("no_config") || env_no_config => (FileState::Off, Vec::new()),
+        None if matches.get_flag("no_config") => (FileState::Off("--no-config"), Vec::new()),
+        None if env_no_config => (FileState::Off(ENV_NO_CONFIG), Vec::new()),
         None => (FileState::NoHome, Vec::new()),
         Some((path, named, regular)) => match read_config(&path, regular)? {
             None if named => {
@@ -1274,7 +1288,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations,
         unset,
         ignored_env,
-        command_line_only_env,
+        ignored_why,
         file: file_state,
     })
 }
@@ -1476,27 +1490,44 @@ mod tests {
         let home = || Some(dir.path().as_os_str().to_owned());
         let absent = FileState::Absent(dir.path().join("ehlo/config"));
         assert_eq!(
-            swaksrc_note(&absent, None, home()),
+            swaksrc_note(&absent, None, home(), None),
             None,
             "no .swaksrc, no note"
         );
         std::fs::write(dir.path().join(".swaksrc"), "from me@example.test\n").unwrap();
-        let note = swaksrc_note(&absent, None, home()).expect("a note");
+        let note = swaksrc_note(&absent, None, home(), None).expect("a note");
         assert!(
             note.contains(".swaksrc") && note.contains("--config"),
             "{note}"
         );
-        assert!(swaksrc_note(&FileState::NoHome, None, home()).is_some());
-        // SWAKS_HOME wins over HOME, as in swaks.
+        assert!(swaksrc_note(&FileState::NoHome, None, home(), None).is_some());
+        // swaks takes the first of SWAKS_HOME, HOME, LOGDIR that has a .swaksrc: a SWAKS_HOME
+        // without one falls through to HOME's, and one with a .swaksrc wins.
         let other = tempfile::tempdir().unwrap();
-        assert_eq!(
-            swaksrc_note(&absent, Some(other.path().as_os_str().to_owned()), home()),
-            None
+        let os = |p: &Path| Some(p.as_os_str().to_owned());
+        let note = swaksrc_note(&absent, os(other.path()), home(), None).expect("HOME's");
+        assert!(
+            note.starts_with(&dir.path().display().to_string()),
+            "{note}"
+        );
+        let note = swaksrc_note(&absent, Some("".into()), None, home()).expect("LOGDIR's");
+        assert!(
+            note.starts_with(&dir.path().display().to_string()),
+            "{note}"
+        );
+        std::fs::write(other.path().join(".swaksrc"), "").unwrap();
+        let note = swaksrc_note(&absent, os(other.path()), home(), None).expect("SWAKS_HOME's");
+        assert!(
+            note.starts_with(&other.path().display().to_string()),
+            "{note}"
         );
         // A file chosen or turned off: the user decided.
-        assert_eq!(swaksrc_note(&FileState::Off, None, home()), None);
+        assert_eq!(
+            swaksrc_note(&FileState::Off("--no-config"), None, home(), None),
+            None
+        );
         let read = FileState::Read(dir.path().join("ehlo/config"));
-        assert_eq!(swaksrc_note(&read, None, home()), None);
+        assert_eq!(swaksrc_note(&read, None, home(), None), None);
     }
 
     fn layered(text: &str, vars: &[(&str, &str)], a: &[&str]) -> Result<Layered, Error> {
@@ -1922,10 +1953,14 @@ mod tests {
     #[test]
     fn no_config_and_named_files() {
         let l = layered("from file@x\n", &[], &["--no-config", "-t", "a@b"]).unwrap();
-        assert_eq!(l.file, FileState::Off);
+        assert_eq!(l.file, FileState::Off("--no-config"));
         assert_eq!(strings(&l.args), ["--no-config", "-t", "a@b"]);
         let l = layered("from file@x\n", &[("EHLO_NO_CONFIG", "")], &["-t", "a@b"]).unwrap();
-        assert_eq!(l.file, FileState::Off);
+        assert_eq!(l.file, FileState::Off("EHLO_NO_CONFIG"));
+        assert!(
+            l.dump(false)
+                .contains("# config file: turned off (EHLO_NO_CONFIG)\n")
+        );
         // A named file that does not exist is an error; the default one is not.
         let env = LayerEnv {
             vars: vec![],

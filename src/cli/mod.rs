@@ -58,8 +58,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     for name in &layered.ignored_env {
         eprintln!("*** {name} is ignored: it names no option of the send");
     }
-    for (name, flag) in &layered.command_line_only_env {
-        eprintln!("*** {name} is ignored: {flag} is taken on the command line only");
+    for (name, why) in &layered.ignored_why {
+        eprintln!("*** {name} is ignored: {why}");
     }
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
@@ -85,8 +85,18 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     if cli.command.is_none() && cli.send.config.support {
         return Ok(Mode::DumpConfig(swaks::support()));
     }
+    let swaksrc_note = layers::swaksrc_note(
+        &layered.file,
+        std::env::var_os("SWAKS_HOME"),
+        std::env::var_os("HOME"),
+        std::env::var_os("LOGDIR"),
+    );
     if cli.command.is_none() && cli.send.config.dump_config {
-        return Ok(Mode::DumpConfig(layered.dump(cli.send.auth.show_secrets)));
+        let mut out = layered.dump(cli.send.auth.show_secrets);
+        if let Some(note) = &swaksrc_note {
+            out.push_str(&format!("# note: {note}\n"));
+        }
+        return Ok(Mode::DumpConfig(out));
     }
     cli.send.config.command_line = layered
         .args
@@ -102,20 +112,20 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
         return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json: false })? {
-            Mode::Send(cfg) => Ok(Mode::DumpConfig(dump::render(
-                &args, &cfg, &sections, reveal,
-            ))),
+            Mode::Send(cfg) => {
+                let mut out = dump::render(&args, &cfg, &sections, reveal);
+                if let Some(note) = &swaksrc_note {
+                    out.push_str(&format!("Note: {note}\n"));
+                }
+                Ok(Mode::DumpConfig(out))
+            }
             _ => Err(Refused::Answered(EXIT_USAGE)),
         };
     }
     let json = cli.json_lines();
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error { error, json })?;
     if let Mode::Send(cfg) = &mut mode
-        && let Some(note) = layers::swaksrc_note(
-            &layered.file,
-            std::env::var_os("SWAKS_HOME"),
-            std::env::var_os("HOME"),
-        )
+        && let Some(note) = swaksrc_note
     {
         cfg.notes.insert(0, note);
     }

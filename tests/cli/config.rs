@@ -460,6 +460,38 @@ fn a_swaksrc_is_named_not_silently_ignored() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains(".swaksrc"), "{}", r.stderr);
+
+    // --dump-config and --dump print what they would use, the note included.
+    for (shows, prefix) in [("--dump-config", "# note: "), ("--dump", "Note: ")] {
+        let r = run(
+            xdg.path(),
+            &[("SWAKS_HOME", sh)],
+            &["-t", "a@example.test", shows],
+        );
+        assert_eq!(r.code, 0, "{}", r.all());
+        let want = format!("{prefix}{rc_s} (swaks's config file) is not read by ehlo");
+        assert!(r.stdout.contains(&want), "{shows}: {}", r.stdout);
+    }
+    // SWAKS_OPT_config (swaks's file selector) is said to be ignored for what it is, and
+    // EHLO_NO_CONFIG is named as what turned the file off.
+    let r = run(
+        xdg.path(),
+        &[("SWAKS_OPT_config", rc_s), ("EHLO_NO_CONFIG", "")],
+        &["-t", "a@example.test", "--dump-config"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("*** SWAKS_OPT_config is ignored: it chooses swaks's config file;"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("# config file: turned off (EHLO_NO_CONFIG)"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// `--no-auth-password` / `--no-auth-oauth-token` drop EHLO_AUTH_PASSWORD / EHLO_AUTH_TOKEN:
