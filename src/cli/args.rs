@@ -1034,7 +1034,8 @@ pub(crate) struct MessageArgs {
 
     /// The whole message instead of the default one: TEXT, - for stdin, or @FILE
     ///
-    /// In a TEXT argument a literal \n becomes a line break (as in swaks). @@X means the text @X.
+    /// A literal \n becomes a line break, in TEXT, stdin or FILE alike (as in swaks; not with
+    /// --no-data-fixup). @@X means the text @X.
     #[arg(short = 'd', long, value_name = "TEXT|-|@FILE", value_hint = ValueHint::FilePath)]
     pub(crate) data: Option<String>,
 

@@ -176,10 +176,11 @@ pub(crate) fn check_header(flag: &str, line: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `--data TEXT`: a literal backslash-n becomes a line break (swaks does the same, so shell users
-/// can write a whole message in one argument).
-pub(crate) fn data_text(arg: &str) -> Vec<u8> {
-    arg.replace("\\n", "\n").into_bytes()
+/// `--data`/`--body` content: a literal backslash-n becomes a line break, wherever the text came
+/// from (argument, `@FILE` or stdin), as swaks does to the whole DATA before it looks for the
+/// header block, so shell users can write a whole message in one argument.
+pub(crate) fn backslash_n(data: &[u8]) -> Vec<u8> {
+    replace_all(data, b"\\n", b"\n")
 }
 
 /// The tokens made from the run's time ([`Tokens::pairs_for`]).
@@ -287,42 +288,36 @@ fn header_block_end(data: &[u8]) -> usize {
     data.len()
 }
 
-/// Replace every `%NEW_HEADERS%`/`..NEW_HEADERS..` in `data` with `headers`, each ended by the
-/// message's line ending, as swaks does (its template is `…X-Mailer: …\n%NEW_HEADERS%\n%BODY%`:
-/// the line end after the token separates the header block from the body). One exception: a
-/// token alone on its line with a blank line (or the end) after it is a header slot, its own
-/// line end goes with it, so no stray blank line is left when nothing is added. `None` when
-/// `data` has no such token.
+/// Replace every `%NEW_HEADERS%`/`..NEW_HEADERS..` in the header block of `data` with `headers`,
+/// each ended by the message's line ending, as swaks does (its template is
+/// `…X-Mailer: …\n%NEW_HEADERS%\n%BODY%`: the line end after the token separates the header
+/// block from the body). Like swaks, the token's own line end stays where it is (a token alone on
+/// its line before the blank line leaves an empty line), and a token after the header block is
+/// body text, sent as written. `None` when the header block has no such token.
 fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Option<Vec<u8>> {
     let le = line_ending_of(data);
     let lines: Vec<u8> = headers.iter().flat_map(|h| [&h[..], le].concat()).collect();
+    let block_end = header_block_end(data);
     let mut out = Vec::with_capacity(data.len() + lines.len());
     let mut found = false;
     let mut i = 0;
-    while i < data.len() {
-        let Some(token) = NEW_HEADERS_TOKENS
+    while i < block_end {
+        match NEW_HEADERS_TOKENS
             .iter()
-            .find(|t| data[i..].starts_with(t.as_bytes()))
-        else {
-            out.push(data[i]);
-            i += 1;
-            continue;
-        };
-        found = true;
-        out.extend_from_slice(&lines);
-        i += token.len();
-        let line_start = i == token.len() || data[i - token.len() - 1] == b'\n';
-        let own_end = ["\r\n", "\n"]
-            .into_iter()
-            .find(|e| data[i..].starts_with(e.as_bytes()))
-            .map_or(0, str::len);
-        let after = &data[i + own_end..];
-        let blank_after =
-            after.is_empty() || after.starts_with(b"\n") || after.starts_with(b"\r\n");
-        if line_start && own_end > 0 && blank_after {
-            i += own_end;
+            .find(|t| data[i..block_end].starts_with(t.as_bytes()))
+        {
+            Some(token) => {
+                found = true;
+                out.extend_from_slice(&lines);
+                i += token.len();
+            }
+            None => {
+                out.push(data[i]);
+                i += 1;
+            }
         }
     }
+    out.extend_from_slice(&data[block_end..]);
     found.then_some(out)
 }
 
@@ -1116,9 +1111,9 @@ mod tests {
     }
 
     #[test]
-    fn data_text_turns_backslash_n_into_newlines() {
-        assert_eq!(data_text("Subject: x\\n\\nhi"), b"Subject: x\n\nhi");
-        assert_eq!(data_text("no escapes"), b"no escapes");
+    fn backslash_n_turns_into_newlines() {
+        assert_eq!(backslash_n(b"Subject: x\\n\\nhi"), b"Subject: x\n\nhi");
+        assert_eq!(backslash_n(b"no escapes \\\xff"), b"no escapes \\\xff");
     }
 
     #[test]
@@ -1568,11 +1563,11 @@ mod tests {
         let tokens = Tokens::new(&MessageSpec::default(), &c);
         assert_eq!(
             tokens.replace_in_data(b"Subject: s\n%NEW_HEADERS%\n\n%BODY%\n"),
-            b"Subject: s\n\nThis is a test mailing\n"
+            b"Subject: s\n\n\nThis is a test mailing\n"
         );
         assert_eq!(
             tokens.replace_in_data(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\n..BODY..%NEWLINE%"),
-            b"Subject: s\r\n\r\nThis is a test mailing\n"
+            b"Subject: s\r\n\r\n\r\nThis is a test mailing\n"
         );
     }
 
@@ -1598,7 +1593,8 @@ mod tests {
                 &["X-A: %TO_ADDRESS%", "X-B: b"]
             )
             .unwrap(),
-            "Subject: s\nX-A: a@x\nX-B: b\nX-H: h\n\nbody a@x\n"
+            "Subject: s\nX-A: a@x\nX-B: b\nX-H: h\n\n\nbody a@x\n",
+            "swaks keeps the token's own line end: an empty line before the blank one"
         );
         // swaks's own template: the line end after the token is the blank line.
         let swaks_template = b"Subject: s\n%NEW_HEADERS%\n%BODY%\n";
@@ -1613,7 +1609,17 @@ mod tests {
         // Inside a line, and the ..NAME.. spelling.
         assert_eq!(
             data_with(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\nb", &[], &["X-A: 1"]).unwrap(),
-            "Subject: s\r\nX-A: 1\r\n\r\nb"
+            "Subject: s\r\nX-A: 1\r\n\r\n\r\nb"
+        );
+        // After the header block the token is body text (swaks replaces it only in the
+        // headers): the new headers end the header block, the body keeps the token.
+        assert_eq!(
+            data_with(b"Subject: s\n\nbody %NEW_HEADERS%\n", &[], &["X-A: 1"]).unwrap(),
+            "Subject: s\nX-A: 1\n\nbody %NEW_HEADERS%\n"
+        );
+        assert_eq!(
+            data_with(b"Subject: s\n\n%NEW_HEADERS%\n", &[], &[]).unwrap(),
+            "Subject: s\n\n%NEW_HEADERS%\n"
         );
     }
 

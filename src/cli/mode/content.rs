@@ -27,12 +27,11 @@ fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
 
 /// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape). A bare
 /// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
-/// `text` converts a literal argument (for `--data`'s `\n` rule).
+/// The bytes come back as read: the caller applies the `\n` rule ([`message::backslash_n`]).
 fn read_content(
     flag: &str,
     arg: &str,
     env: &Environment,
-    text: fn(&str) -> Vec<u8>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, Error> {
     let owned;
@@ -54,7 +53,7 @@ fn read_content(
         (env.read_stdin)(MAX_MESSAGE_BYTES + 1)
             .map_err(|e| usage(format!("{flag}: cannot read stdin: {e}")))?
     } else if let Some(literal) = arg.strip_prefix("@@") {
-        text(&format!("@{literal}"))
+        format!("@{literal}").into_bytes()
     } else if let Some(path) = arg.strip_prefix('@') {
         let mut buf = Vec::new();
         std::fs::File::open(path)
@@ -70,7 +69,7 @@ fn read_content(
             .map_err(|e| usage(format!("{flag}: cannot read {path}: {e}")))?;
         buf
     } else {
-        text(arg)
+        arg.as_bytes().to_vec()
     };
     if bytes.len() as u64 > MAX_MESSAGE_BYTES {
         return Err(too_big());
@@ -185,16 +184,17 @@ pub(super) fn compose(
                 ));
             }
             let mut notes = new_notes();
-            let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+            // swaks's --no-data-fixup: not even `\n` is replaced.
+            let data = read_content("--data", d, env, &mut notes)?;
             return Ok((data, notes));
         }
         let mut notes = new_notes();
-        let data = read_content("--data", d, env, message::data_text, &mut notes)?;
+        let data = message::backslash_n(&read_content("--data", d, env, &mut notes)?);
         // `--body` fills the message's %BODY% token (swaks's template token).
         let body = msg
             .body
             .as_deref()
-            .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
+            .map(|b| read_content("--body", b, env, &mut notes).map(|b| message::backslash_n(&b)))
             .transpose()?;
         if body.is_some()
             && !["%BODY%", "..BODY.."]
@@ -216,7 +216,7 @@ pub(super) fn compose(
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, message::data_text, &mut notes))
+        .map(|b| read_content("--body", b, env, &mut notes).map(|b| message::backslash_n(&b)))
         .transpose()?
         .or_else(|| default_body.map(<[u8]>::to_vec));
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
@@ -263,7 +263,7 @@ fn part_flag(kind: PartKind) -> &'static str {
 /// file's base name unless `--attach-name` says otherwise.
 fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Part, Error> {
     let flag = part_flag(p.kind);
-    let content = read_content(flag, &p.value, env, |t| t.as_bytes().to_vec(), notes)?;
+    let content = read_content(flag, &p.value, env, notes)?;
     let path = p
         .value
         .strip_prefix('@')

@@ -848,19 +848,21 @@ fn message_sources() {
         "--ndf",
         "--dump-mail",
     ]);
-    assert_eq!(c.plan.message, b"Subject: x\n\nhi");
+    // swaks's --no-data-fixup replaces nothing, not even a literal \n.
+    assert_eq!(c.plan.message, b"Subject: x\\n\\nhi");
     assert_eq!(c.plan.fixup, Fixup::NONE);
     let c = send(&["-t", "a@x.test", "-d", "@@literal"]);
     assert_eq!(c.plan.message, b"@literal");
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msg.eml");
-    std::fs::write(&path, b"Subject: file\r\n\r\nraw \\n stays\r\n").unwrap();
+    std::fs::write(&path, b"Subject: file\r\n\r\nraw \\n breaks\r\n").unwrap();
     let arg = format!("@{}", path.display());
+    // A literal \n in a file is a line break too, as swaks has it.
     let c = send(&["-t", "a@x.test", "--data", &arg]);
-    assert_eq!(c.plan.message, b"Subject: file\r\n\r\nraw \\n stays\r\n");
+    assert_eq!(c.plan.message, b"Subject: file\r\n\r\nraw \n breaks\r\n");
     let c = send(&["-t", "a@x.test", "--body", &arg]);
-    assert!(c.plan.message.ends_with(b"raw \\n stays\r\n"));
+    assert!(c.plan.message.ends_with(b"raw \n breaks\r\n"));
 
     let e = err(&["-t", "a@x.test", "--body", "@/no/such/file"]);
     assert!(e.starts_with("--body: cannot read /no/such/file: "), "{e}");
@@ -927,10 +929,36 @@ fn data_fixups_and_tokens() {
     ]);
     assert_eq!(
         c.plan.message,
-        b"Date: Tue, 02 Jan 2024 03:04:05 +0000\n\nThis is a test mailing"
+        b"Date: Tue, 02 Jan 2024 03:04:05 +0000\n\n\nThis is a test mailing"
     );
     let c = send(&["-t", "a@x.test", "-d", "%DATE%", "--ndf", "--dump-mail"]);
     assert_eq!(c.plan.message, b"%DATE%");
+}
+
+/// swaks turns a literal backslash-n into a line break in the whole DATA, wherever it came from
+/// (argument, `@FILE`, stdin, `--body`), and not at all with `--no-data-fixup`.
+#[test]
+fn backslash_n_in_data_and_body_files_as_swaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.eml");
+    std::fs::write(&data, b"Subject: f\n%NEW_HEADERS%\n\n%BODY%\nend\\nx\n").unwrap();
+    let body = dir.path().join("body.txt");
+    std::fs::write(&body, b"b1\\nb2").unwrap();
+    let (data_arg, body_arg) = (
+        format!("@{}", data.display()),
+        format!("@{}", body.display()),
+    );
+    let c = send(&["-t", "a@x.test", "-d", &data_arg, "--body", &body_arg]);
+    assert_eq!(c.plan.message, b"Subject: f\n\n\nb1\nb2\nend\nx\n");
+    let c = send(&["-t", "a@x.test", "--body", &body_arg]);
+    assert!(
+        c.plan.message.ends_with(b"\n\nb1\nb2\n"),
+        "{}",
+        String::from_utf8_lossy(&c.plan.message)
+    );
+    // --no-data-fixup: raw means raw, inline too.
+    let c = send(&["-t", "a@x.test", "-d", "a\\nb\r\n.\r\n", "--ndf"]);
+    assert_eq!(c.plan.message, b"a\\nb\r\n.\r\n");
 }
 
 #[test]
