@@ -216,6 +216,8 @@ pub(crate) struct ProbeArgs {
     pub(crate) relay_to: String,
 
     /// Port number or service name [default: 25; 465 with --tls-on-connect]
+    ///
+    /// A port given with the server (HOST:PORT) wins over this one, as in a send (and swaks).
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub(crate) port: Option<u16>,
 
@@ -464,7 +466,8 @@ pub(crate) struct ReplayArgs {
 pub(crate) struct ConnArgs {
     /// Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]
     ///
-    /// Overrides a port given with the server. A name is looked up as for a send.
+    /// A port given with the server (HOST:PORT) wins over this one, as in a send (and swaks).
+    /// A name is looked up as for a send.
     #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
     pub(crate) port: Option<u16>,
 

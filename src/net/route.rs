@@ -37,8 +37,9 @@ impl Target {
     }
 
     /// Parse `HOST[:PORT]`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the REPL's and
-    /// replay's server argument). `port` (from `--port`) wins over a port in the text; without
-    /// either the port is `default_port`.
+    /// replay's server argument). A port in the text wins over `port` (from `--port`), as a
+    /// send's `--server HOST:PORT` does (swaks's parse_server); without either the port is
+    /// `default_port`.
     pub(crate) fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
         let s = s.trim();
         if s.is_empty() {
@@ -55,7 +56,7 @@ impl Target {
             }
             return Ok(Target::Mx {
                 domain: domain.to_string(),
-                port: port.or(p).unwrap_or(default_port),
+                port: p.or(port).unwrap_or(default_port),
             });
         }
         if let Some(rest) = s.strip_prefix('[') {
@@ -69,7 +70,7 @@ impl Target {
             };
             return Ok(Target::Host {
                 host: host.to_string(),
-                port: port.or(p).unwrap_or(default_port),
+                port: p.or(port).unwrap_or(default_port),
             });
         }
         if s.parse::<std::net::Ipv6Addr>().is_ok() {
@@ -87,7 +88,7 @@ impl Target {
         }
         Ok(Target::Host {
             host: host.to_string(),
-            port: port.or(p).unwrap_or(default_port),
+            port: p.or(port).unwrap_or(default_port),
         })
     }
 }
@@ -219,7 +220,23 @@ mod tests {
         );
         assert_eq!(
             Target::parse("127.0.0.1:2525", Some(26), 25),
+            Ok(host("127.0.0.1", 2525)),
+            "the port in HOST:PORT wins over --port, as in a send"
+        );
+        assert_eq!(
+            Target::parse("127.0.0.1", Some(26), 25),
             Ok(host("127.0.0.1", 26))
+        );
+        assert_eq!(
+            Target::parse("[::1]:587", Some(26), 25),
+            Ok(host("::1", 587))
+        );
+        assert_eq!(
+            Target::parse("@example.com:2525", Some(26), 25),
+            Ok(Target::Mx {
+                domain: "example.com".into(),
+                port: 2525
+            })
         );
         assert_eq!(Target::parse("[::1]:587", None, 25), Ok(host("::1", 587)));
         assert_eq!(Target::parse("::1", None, 25), Ok(host("::1", 25)));

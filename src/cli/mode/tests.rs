@@ -91,6 +91,28 @@ fn replay_refuses_tls_and_helo() {
     assert_eq!(c.ehlo.as_deref(), Some("me.test"));
 }
 
+/// `repl`, `replay` and `probe` take the port as the send does: one inside HOST:PORT wins over
+/// `-p`, which fills in a target without one.
+#[test]
+fn subcommand_server_port_wins_over_dash_p() {
+    let Ok(Mode::Repl(c)) = mode(&["repl", "h:2525", "-p", "587"]) else {
+        panic!("not repl")
+    };
+    assert_eq!(c.target, Some(host("h", 2525)));
+    let Ok(Mode::Repl(c)) = mode(&["repl", "h", "-p", "587"]) else {
+        panic!("not repl")
+    };
+    assert_eq!(c.target, Some(host("h", 587)));
+    let Ok(Mode::Replay(c)) = mode(&["replay", "f", "-s", "[::1]:2525", "-p", "587"]) else {
+        panic!("not replay")
+    };
+    assert_eq!(c.session.target, Some(host("::1", 2525)));
+    let Ok(Mode::Probe(c)) = mode(&["probe", "h:2525", "-p", "587", "-t", "me@x.test"]) else {
+        panic!("not probe")
+    };
+    assert_eq!(c.plan.target, host("h", 2525));
+}
+
 #[test]
 fn server_and_port_precedence() {
     assert_eq!(
