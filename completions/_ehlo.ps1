@@ -415,7 +415,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--auth-user', '--auth-user', [CompletionResultType]::ParameterName, 'Authenticate as USER before each probe''s commands, except relay.open')
             [CompletionResult]::new('--au', '--au', [CompletionResultType]::ParameterName, 'Authenticate as USER before each probe''s commands, except relay.open')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'SASL mechanism for --auth-user (the send''s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM')
-            [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for --auth-user, from the first line of FILE')
+            [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for --auth-user, from the first line of FILE (when EHLO_AUTH_PASSWORD gives none: the send''s order)')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'STARTTLS after EHLO before each probe''s commands (probes about plaintext ignore it)')

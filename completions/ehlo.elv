@@ -405,7 +405,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --auth-user 'Authenticate as USER before each probe''s commands, except relay.open'
             cand --au 'Authenticate as USER before each probe''s commands, except relay.open'
             cand --auth 'SASL mechanism for --auth-user (the send''s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM'
-            cand --auth-password-file 'The password for --auth-user, from the first line of FILE'
+            cand --auth-password-file 'The password for --auth-user, from the first line of FILE (when EHLO_AUTH_PASSWORD gives none: the send''s order)'
             cand --dns-server 'DNS server to ask instead of the system''s: IP[:PORT] (port defaults to 53)'
             cand --color 'When to use colour'
             cand --tls 'STARTTLS after EHLO before each probe''s commands (probes about plaintext ignore it)'

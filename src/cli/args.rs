@@ -284,7 +284,8 @@ pub(crate) struct ProbeArgs {
     )]
     pub(crate) auth: String,
 
-    /// The password for --auth-user, from the first line of FILE
+    /// The password for --auth-user, from the first line of FILE (when EHLO_AUTH_PASSWORD
+    /// gives none: the send's order)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
     pub(crate) auth_password_file: Option<PathBuf>,
 

@@ -34,6 +34,34 @@ pub(crate) fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
     Ok(Secret::new(line))
 }
 
+/// The variable holding the AUTH password (read by clap for the send's `--auth-password`).
+pub(crate) const PASSWORD_ENV: &str = "EHLO_AUTH_PASSWORD";
+
+/// `$EHLO_AUTH_PASSWORD`, when set and not empty.
+pub(crate) fn password_from_env() -> Option<Secret> {
+    std::env::var(PASSWORD_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Secret::new)
+}
+
+/// The password before `~/.netrc` and a prompt, in the one order every mode uses:
+/// `--auth-password` (the send's flag), then `$EHLO_AUTH_PASSWORD`, then the first line of
+/// `--auth-password-file`, read only when neither gives one. `given` is the first of the flag
+/// and the environment (clap reads both for the send; `probe` passes [`password_from_env`]).
+/// An empty value counts as none.
+pub(crate) fn password(
+    given: Option<Secret>,
+    file: Option<&Path>,
+) -> Result<Option<Secret>, String> {
+    match given.filter(|p| !p.is_empty()) {
+        Some(p) => Ok(Some(p)),
+        None => file
+            .map(|f| first_line("--auth-password-file", f))
+            .transpose(),
+    }
+}
+
 /// What a `.netrc` entry gives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct NetrcEntry {

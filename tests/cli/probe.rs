@@ -431,6 +431,53 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
     assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }
 
+/// The password sources in the send's order: `$EHLO_AUTH_PASSWORD` before
+/// `--auth-password-file` (the file is read only when the environment gives none).
+#[test]
+fn auth_password_env_before_the_password_file_as_the_send() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "wrong\n").unwrap();
+    let addr = s.addr();
+    let file_arg = file.display().to_string();
+    let a = [
+        "probe",
+        &addr,
+        "--to",
+        "alice@mx.test",
+        "--tls",
+        "-k",
+        "--au",
+        "alice",
+        "--auth-password-file",
+        &file_arg,
+        "--only",
+        "enum.vrfy",
+        "--json",
+    ];
+    let run = ehlo_with_env(
+        &a,
+        &[("EHLO_AUTH_PASSWORD", "pw")],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "the environment's password wins: {}",
+        run.all()
+    );
+    assert!(run.stdout.contains("S: 235 "), "{}", run.stdout);
+    // Without the environment the file is used (and its wrong password refused).
+    let run = ehlo_with_env(&a, &[], None, Duration::from_secs(60));
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
+}
+
 /// `--auth-user` without `--tls`/`--tls-on-connect` would send the password in the clear once
 /// per probe: refused as the send refuses it (exit 1, its words, no connection) unless
 /// `--allow-plaintext-auth`.

@@ -151,12 +151,11 @@ pub(super) fn find_secrets(
         .as_deref()
         .filter(|u| !u.is_empty())
         .map(|u| strip_angles(u).to_string());
-    let mut password = auth.auth_password.clone().filter(|p| !p.is_empty());
-    if password.is_none()
-        && let Some(f) = &auth.auth_password_file
-    {
-        password = Some(secrets::first_line("--auth-password-file", f).map_err(usage)?);
-    }
+    let mut password = secrets::password(
+        auth.auth_password.clone(),
+        auth.auth_password_file.as_deref(),
+    )
+    .map_err(usage)?;
     let mut token = auth.auth_oauth_token.clone();
     if token.is_none()
         && let Some(f) = &auth.auth_token_file

@@ -5,6 +5,7 @@
 use crate::check::select::{Expect, Selection};
 use crate::cli::args::ProbeArgs;
 use crate::cli::mode::Environment;
+use crate::cli::secrets;
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::route::{Link, Target};
@@ -86,13 +87,14 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
             if !a.tls && !a.tls_on_connect && !a.allow_plaintext_auth {
                 super::auth::confirm_plaintext_auth(env)?;
             }
-            let pass = if let Some(path) = &a.auth_password_file {
-                crate::cli::secrets::first_line("--auth-password-file", path)
-                    .map_err(|e| usage(format!("probe: {e}")))?
-            } else if let Ok(p) = std::env::var("EHLO_AUTH_PASSWORD")
-                && !p.is_empty()
+            // The send's order: the environment, then the file (then a prompt).
+            let pass = if let Some(p) = secrets::password(
+                secrets::password_from_env(),
+                a.auth_password_file.as_deref(),
+            )
+            .map_err(|e| usage(format!("probe: {e}")))?
             {
-                crate::smtp::auth::Secret::new(p)
+                p
             } else if let Some(prompt) = env.prompt {
                 let p = prompt(&format!("Password for {user}: "), false)
                     .map_err(|e| usage(format!("probe: cannot ask for the password: {e}")))?;
