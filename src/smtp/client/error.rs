@@ -90,13 +90,16 @@ pub enum SessionError {
     },
 }
 
+/// The code and the text of the reply's last line: the code is the last line's (the verdict,
+/// RFC 5321 §4.2.1), so its text goes beside it, not the first line's (`250-ok` then
+/// `550 5.1.1 no such user` is `550 5.1.1 no such user`).
 fn reply_summary(r: &Reply) -> String {
     let code = r
         .code
         // Three digits as received: `000`, not `0`.
         .map(|c| format!("{c:03}"))
         .unwrap_or_else(|| "no code".into());
-    let text = r.lines.first().cloned().unwrap_or_default();
+    let text = r.lines.last().cloned().unwrap_or_default();
     format!("{code} {text}").trim_end().to_string()
 }
 
@@ -135,5 +138,40 @@ impl SessionError {
             SessionError::PlaintextAuth(_) => "usage",
             SessionError::Tls(_) => "tls",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::reply::{Limits, ReplyParser};
+
+    fn parse(raw: &[u8]) -> Reply {
+        let mut buf = raw.to_vec();
+        ReplyParser::new(Limits::default())
+            .next_reply(&mut buf)
+            .expect("a complete reply")
+    }
+
+    #[test]
+    fn summary_shows_the_last_lines_text_beside_its_code() {
+        let reply = parse(b"250-ok\r\n550 5.1.1 no such user\r\n");
+        let e = SessionError::UnexpectedReply {
+            phase: Phase::Rcpt,
+            expected: "2xx",
+            reply: Box::new(reply.clone()),
+        };
+        let shown = e.to_string();
+        assert!(shown.ends_with("got 550 5.1.1 no such user"), "{shown}");
+        let e = SessionError::NoRecipients {
+            last: Some(Box::new(reply)),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no recipient was accepted (last: 550 5.1.1 no such user)"
+        );
+        // One line: its text, as before.
+        let one = parse(b"451 4.3.0 try later\r\n");
+        assert_eq!(reply_summary(&one), "451 4.3.0 try later");
     }
 }
