@@ -433,6 +433,27 @@ fn is_spam_verdict(c: &Ctx) -> bool {
         ])
 }
 
+/// A 503 to AUTH whose text says the server offers no authentication here (Postfix "Error:
+/// authentication not enabled", sendmail "AUTH not available", Exim "AUTH command used when not
+/// advertised"): 503 is RFC 5321's "bad sequence", but this one is no sequence error.
+pub(super) fn auth_not_offered(c: &Ctx) -> bool {
+    c.phase == Phase::Auth
+        && c.code == 503
+        && c.has(&["auth"])
+        && c.has(&[
+            "not enabled",
+            "not available",
+            "not supported",
+            "not advertised",
+            "not offered",
+            "disabled",
+        ])
+}
+
+/// The meaning of a 503 to AUTH that [`auth_not_offered`] recognises.
+pub(super) const AUTH_NOT_OFFERED: &str = "the server does not offer AUTH on this connection \
+     (authentication not enabled, or offered only after STARTTLS)";
+
 /// An extension the server did not advertise was used anyway (ehlo's `--force-ext`): Exim says
 /// "… used when not advertised", and for an unknown parameter after the address "… may not
 /// follow <address>" (its address parser sees the parameter as part of the address).
@@ -746,6 +767,13 @@ fn phase_hint(c: &Ctx) -> Option<String> {
                 s(
                     "temporary authentication failure on the server side (e.g. its password \
                      backend is down); retry later",
+                )
+            } else if auth_not_offered(c) {
+                s(
+                    "the server does not offer AUTH on this connection: check the AUTH line of \
+                     its EHLO reply; many servers offer it only after STARTTLS (Postfix's \
+                     smtpd_tls_auth_only), so add ⟨tls⟩, else the server has authentication \
+                     turned off for you",
                 )
             } else if c.code == 503 {
                 s(

@@ -108,6 +108,9 @@ pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Exp
     let mut hint = hint(reply, phase).map(Hint::new);
     if let Some(code) = reply.code {
         let c = Ctx::new(reply, code, phase);
+        if hints::auth_not_offered(&c) {
+            basic = hints::AUTH_NOT_OFFERED.to_string();
+        }
         if let Some(who) = refused_party(&c) {
             basic = format!("{basic} — but the refusal is about {who}, not the recipient");
         }

@@ -694,6 +694,39 @@ fn hint_sequence_and_params() {
     assert!(h.contains("DATA refused"), "{h}");
 }
 
+/// 503 to AUTH is read by its text: Postfix's "authentication not enabled" (and sendmail's "AUTH
+/// not available") mean no AUTH on this connection, not a command out of sequence.
+#[test]
+fn auth_503_not_enabled_is_not_out_of_sequence() {
+    for text in [
+        "5.5.1 Error: authentication not enabled",
+        "5.3.3 AUTH not available",
+    ] {
+        let e = ex(503, text, Phase::Auth);
+        let basic = e.basic.clone().unwrap_or_default();
+        let h = e.hint.map(|h| h.to_string()).unwrap_or_default();
+        for line in [&basic, &h] {
+            assert!(!line.contains("out of sequence"), "{text}: {line}");
+            assert!(line.contains("not offer"), "{text}: {line}");
+        }
+        assert!(h.contains("STARTTLS"), "{text}: {h}");
+    }
+    // Real sequence errors keep their words.
+    for text in [
+        "5.5.1 Error: already authenticated",
+        "5.5.1 Error: MAIL transaction in progress",
+        "Bad sequence of commands",
+    ] {
+        let e = ex(503, text, Phase::Auth);
+        assert!(
+            e.basic.unwrap_or_default().contains("AUTH out of sequence"),
+            "{text}"
+        );
+        let h = e.hint.map(|h| h.to_string()).unwrap_or_default();
+        assert!(h.contains("AUTH out of sequence"), "{text}: {h}");
+    }
+}
+
 #[test]
 fn hint_sender_authentication_policies() {
     let h = hint_of(
