@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_openssl::SslStream;
 
 use crate::error::Error;
 use crate::net::dane;
@@ -43,11 +42,11 @@ pub(crate) enum Conn {
     /// Plain text.
     Plain(TcpStream),
     /// After STARTTLS or with implicit TLS.
-    Tls(Box<SslStream<TcpStream>>),
+    Tls(Box<tls::TlsStream<TcpStream>>),
     /// Plain text over a `--socket` or `--pipe` stream.
     Other(Box<dyn Stream>),
     /// TLS over a `--socket` or `--pipe` stream.
-    OtherTls(Box<SslStream<Box<dyn Stream>>>),
+    OtherTls(Box<tls::TlsStream<Box<dyn Stream>>>),
 }
 
 impl AsyncRead for Conn {
@@ -879,7 +878,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     plan: &ConnectPlan,
     params: &tls::TlsParams,
     emit: &mut dyn FnMut(Event),
-) -> Result<(SslStream<S>, String), TlsFailure> {
+) -> Result<(tls::TlsStream<S>, String), TlsFailure> {
     let timeout = plan.link.timeout;
     for note in params.notes() {
         emit(Event::info(note));
@@ -928,7 +927,8 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             ))))
         }
         Err(e) => {
-            let (tls::TlsError::NotTls(why) | tls::TlsError::Handshake(why)) = &e else {
+            let (tls::TlsError::NotTls { reason: why, .. } | tls::TlsError::Handshake(why)) = &e
+            else {
                 let msg = Hint::plain(e.to_string());
                 emit(Event::TlsFailed {
                     reason: msg.clone(),
@@ -938,11 +938,19 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             };
             let mut msg = why.clone().after("TLS handshake failed: ");
             // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL
-            // choked on. (After a STARTTLS 220 the same error means a broken server instead.)
-            if plan.link.tls_on_connect && matches!(e, tls::TlsError::NotTls(_)) {
-                msg.push(Hint::new(
-                    " — this port speaks plain SMTP: ⟨starttls-instead⟩",
-                ));
+            // choked on, when what arrived starts like one. Other bytes that are not TLS say
+            // nothing about SMTP. (After a STARTTLS 220 the same error means a broken server.)
+            if plan.link.tls_on_connect
+                && let tls::TlsError::NotTls { greeting, head, .. } = &e
+            {
+                msg.push(if *greeting {
+                    Hint::new(" — this port speaks plain SMTP: ⟨starttls-instead⟩")
+                } else {
+                    Hint::plain(format!(
+                        " — the server sent \"{head}\", which is neither TLS nor an SMTP \
+                         greeting: check that this port speaks implicit TLS"
+                    ))
+                });
             }
             emit(Event::TlsFailed {
                 reason: msg.clone(),

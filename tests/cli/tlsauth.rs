@@ -532,6 +532,30 @@ fn tls_on_connect_against_a_plain_port_says_use_starttls() {
     );
 }
 
+/// Bytes that are neither TLS nor an SMTP greeting (an HTTP server, a banner of another
+/// protocol) say nothing about SMTP: a neutral hint naming what arrived, not "use STARTTLS".
+#[test]
+fn tls_on_connect_against_a_non_smtp_port_gives_a_neutral_hint() {
+    for banner in [
+        &b"HTTP/1.1 400 Bad Request\r\n\r\n"[..],
+        b"554 5.7.1 go away\r\n",
+    ] {
+        let srv = scripted(vec![
+            Step::Send(banner),
+            Step::Sleep(Duration::from_millis(500)),
+        ]);
+        let run = send(&srv, &["--tls-on-connect", "-k"]);
+        drop(srv);
+        assert_eq!(run.code, 29, "{}", run.all());
+        assert!(!run.all().contains("speaks plain SMTP"), "{}", run.all());
+        assert!(
+            run.all().contains("neither TLS nor an SMTP greeting"),
+            "{}",
+            run.all()
+        );
+    }
+}
+
 fn tls12_only() -> Arc<openssl::ssl::SslAcceptor> {
     let mut b = test_acceptor_builder();
     b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();

@@ -2,10 +2,11 @@
 //! verify, and the evidence afterwards.
 
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
 use openssl::x509::{X509, X509Ref};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_openssl::SslStream;
 
 use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
@@ -19,6 +20,76 @@ use crate::net::dns::parse_ip_literal;
 use crate::net::trust::{self, SystemStore};
 use crate::smtp::event::TlsInfo;
 
+/// How many of the first bytes the peer sends are kept ([`Head`]).
+const HEAD_BYTES: usize = 8;
+
+/// A stream that keeps a copy of the first bytes read from it, so a handshake that failed on
+/// bytes that are not TLS can say what they were (an SMTP greeting or something else). After
+/// those bytes it only passes reads and writes through.
+#[derive(Debug)]
+pub(crate) struct Head<S> {
+    inner: S,
+    head: [u8; HEAD_BYTES],
+    len: usize,
+}
+
+impl<S> Head<S> {
+    fn new(inner: S) -> Self {
+        Head {
+            inner,
+            head: [0; HEAD_BYTES],
+            len: 0,
+        }
+    }
+    /// The first bytes read (at most [`HEAD_BYTES`]).
+    fn head(&self) -> &[u8] {
+        &self.head[..self.len]
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Head<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if this.len < HEAD_BYTES {
+            let new = &buf.filled()[before..];
+            let n = new.len().min(HEAD_BYTES - this.len);
+            this.head[this.len..this.len + n].copy_from_slice(&new[..n]);
+            this.len += n;
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Head<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// The client's TLS stream over `S`.
+pub(crate) type TlsStream<S> = SslStream<Head<S>>;
+
+/// The bytes start like an SMTP greeting: `220` then a space or a hyphen (RFC 5321 §4.2).
+fn looks_like_greeting(head: &[u8]) -> bool {
+    head.len() >= 4 && head.starts_with(b"220") && matches!(head[3], b' ' | b'-')
+}
+
 /// Run a client handshake over `stream`. `host` is the name connected to (used for SNI and
 /// verification unless overridden in `params`). On success returns the stream and the evidence.
 ///
@@ -28,7 +99,7 @@ pub(crate) async fn connect<S>(
     stream: S,
     host: &str,
     params: &TlsParams,
-) -> Result<(SslStream<S>, TlsInfo), TlsError>
+) -> Result<(TlsStream<S>, TlsInfo), TlsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -41,7 +112,7 @@ pub(super) async fn connect_trusting<S>(
     host: &str,
     params: &TlsParams,
     system: &dyn Fn() -> SystemStore,
-) -> Result<(SslStream<S>, TlsInfo), TlsError>
+) -> Result<(TlsStream<S>, TlsInfo), TlsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -89,11 +160,17 @@ where
     // The level the chain is judged at, for the checks made after the handshake (the bundle
     // fallback, DANE-TA) as OpenSSL's own verification judges it.
     let auth_level = crate::net::trust::auth_level(&mut ssl);
-    let mut s = SslStream::new(ssl, stream).map_err(setup("cannot create the TLS stream"))?;
+    let mut s =
+        SslStream::new(ssl, Head::new(stream)).map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
         let reason = handshake_reason(&e);
         return Err(if is_not_tls(&e) {
-            TlsError::NotTls(reason)
+            let head = s.get_ref().head();
+            TlsError::NotTls {
+                reason,
+                greeting: looks_like_greeting(head),
+                head: head.escape_ascii().to_string(),
+            }
         } else {
             TlsError::Handshake(reason)
         });

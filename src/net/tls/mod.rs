@@ -20,7 +20,7 @@ mod server;
 pub(crate) mod tests;
 mod verify;
 
-pub(crate) use connect::connect;
+pub(crate) use connect::{TlsStream, connect};
 pub(crate) use diagnose::alert_on_read;
 pub(crate) use params::{
     ClientCert, PemOut, TlsParams, TlsVersion, check, parse_protocols, read_bounded,
@@ -36,8 +36,15 @@ pub(crate) enum TlsError {
     Setup(String),
     /// The peer answered the ClientHello with something that is not TLS (a plaintext SMTP
     /// greeting, usually): the reason says what arrived.
-    #[error("TLS handshake failed: {0}")]
-    NotTls(Hint),
+    #[error("TLS handshake failed: {reason}")]
+    NotTls {
+        /// OpenSSL's reason, in words.
+        reason: Hint,
+        /// The bytes that arrived start like an SMTP greeting (`220 ` or `220-`).
+        greeting: bool,
+        /// The first of those bytes, escaped (at most 8 of them).
+        head: String,
+    },
     /// The handshake failed.
     #[error("TLS handshake failed: {0}")]
     Handshake(Hint),

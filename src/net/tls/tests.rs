@@ -6,7 +6,6 @@ use std::path::Path;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslAcceptor, SslMethod, SslOptions, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use tokio_openssl::SslStream;
 
 use super::connect::connect_trusting;
 use super::server::load_cert_key;
@@ -30,7 +29,7 @@ async fn handshake(
     key: &PKey<Private>,
     host: &str,
     p: &TlsParams,
-) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+) -> Result<(super::TlsStream<DuplexStream>, TlsInfo), TlsError> {
     handshake_trusting(cert, key, host, p, &trust::system_store).await
 }
 
@@ -41,7 +40,7 @@ async fn handshake_trusting(
     host: &str,
     p: &TlsParams,
     system: &dyn Fn() -> SystemStore,
-) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+) -> Result<(super::TlsStream<DuplexStream>, TlsInfo), TlsError> {
     let acc = acceptor(cert, &[], key).unwrap();
     handshake_accepting(acc, host, p, system).await
 }
@@ -52,7 +51,7 @@ async fn handshake_accepting(
     host: &str,
     p: &TlsParams,
     system: &dyn Fn() -> SystemStore,
-) -> Result<(SslStream<DuplexStream>, TlsInfo), TlsError> {
+) -> Result<(super::TlsStream<DuplexStream>, TlsInfo), TlsError> {
     let (c, s) = duplex(64 * 1024);
     let server = tokio::spawn(async move {
         if let Ok((mut s, _)) = accept(s, &acc).await {
@@ -507,10 +506,20 @@ async fn garbage_peer_is_a_readable_handshake_error() {
         let _ = s.read(&mut buf).await;
     });
     let err = connect(c, "localhost", &params(false)).await.unwrap_err();
-    let TlsError::NotTls(reason) = &err else {
+    let TlsError::NotTls {
+        reason,
+        greeting,
+        head,
+    } = &err
+    else {
         panic!("expected NotTls, got {err:?}")
     };
     assert!(reason.contains("did not speak TLS"), "{reason}");
+    assert!(greeting, "{head}");
+    assert!(
+        "220 mail".starts_with(head.as_str()) && head.len() >= 4,
+        "{head}"
+    );
     peer.abort();
 }
 
@@ -720,7 +729,7 @@ async fn handshake_with(
     acc: SslAcceptor,
     p: &TlsParams,
 ) -> (
-    Result<(SslStream<DuplexStream>, TlsInfo), TlsError>,
+    Result<(super::TlsStream<DuplexStream>, TlsInfo), TlsError>,
     Result<(), TlsError>,
 ) {
     let (c, s) = duplex(64 * 1024);
