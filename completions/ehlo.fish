@@ -286,7 +286,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which rep
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE, when EHLO_AUTH_PASSWORD is unset' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE, when EHLO_AUTH_TOKEN is unset' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
@@ -314,7 +314,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which r
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE, when EHLO_AUTH_PASSWORD is unset' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE, when EHLO_AUTH_TOKEN is unset' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l helo -l ehlo -l lhlo -d 'Refused: an `ehlo repl` flag; the script holds its own EHLO' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
@@ -390,7 +390,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l junit -d 'Also write
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth -d 'SASL mechanism for --auth-user (the send\'s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE (when EHLO_AUTH_PASSWORD gives none: the send\'s order)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'

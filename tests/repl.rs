@@ -1034,7 +1034,8 @@ fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() 
         run.out
     );
 
-    // --auth-password-file.
+    // --auth-password-file, which beats $EHLO_AUTH_PASSWORD (the command line before the
+    // environment, as in the send).
     let pw = dir.path().join("pw");
     std::fs::write(&pw, "from-the-file\n").unwrap();
     let (addr, h) = server(b, 1);
@@ -1049,7 +1050,7 @@ fn replay_auth_prompts_on_a_terminal_and_names_the_password_sources_otherwise() 
             pw.to_str().unwrap(),
         ],
         b"",
-        &[],
+        &[("EHLO_AUTH_PASSWORD", "from-the-environment")],
     );
     assert_eq!(run.code, 0, "{}", run.out);
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();

@@ -284,8 +284,8 @@ pub(crate) struct ProbeArgs {
     )]
     pub(crate) auth: String,
 
-    /// The password for --auth-user, from the first line of FILE (when EHLO_AUTH_PASSWORD
-    /// gives none: the send's order)
+    /// The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD:
+    /// the command line beats the environment, as in the send)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
     pub(crate) auth_password_file: Option<PathBuf>,
 
@@ -524,10 +524,10 @@ pub(crate) struct ConnArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// The password for `:auth`, from the first line of FILE, when EHLO_AUTH_PASSWORD is unset
+    /// The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)
     ///
-    /// `:auth` takes EHLO_AUTH_PASSWORD first, then this file, then asks on the terminal (never
-    /// echoed).
+    /// `:auth` takes this file first, then EHLO_AUTH_PASSWORD, then asks on the terminal (never
+    /// echoed): the command line beats the environment, as in the send.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_password_file: Option<PathBuf>,
 

@@ -34,7 +34,8 @@ pub(crate) fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
     Ok(Secret::new(line))
 }
 
-/// The variable holding the AUTH password (read by clap for the send's `--auth-password`).
+/// The variable holding the AUTH password (read by the configuration layers for the send, and
+/// by `probe` and the REPL's `:auth` directly).
 pub(crate) const PASSWORD_ENV: &str = "EHLO_AUTH_PASSWORD";
 
 /// `$EHLO_AUTH_PASSWORD`, when set and not empty.
@@ -45,11 +46,10 @@ pub(crate) fn password_from_env() -> Option<Secret> {
         .map(Secret::new)
 }
 
-/// The password before `~/.netrc` and a prompt, in the one order every mode uses:
-/// `--auth-password` (the send's flag), then `$EHLO_AUTH_PASSWORD`, then the first line of
-/// `--auth-password-file`, read only when neither gives one. `given` is the first of the flag
-/// and the environment (clap reads both for the send; `probe` passes [`password_from_env`]).
-/// An empty value counts as none.
+/// The send's password before `~/.netrc` and a prompt: `given` (`--auth-password` from the
+/// winning configuration layer, `$EHLO_AUTH_PASSWORD` included), then the first line of
+/// `--auth-password-file`, read only when no value is given (layering already dropped a lower
+/// layer's value when a higher layer named the file). An empty value counts as none.
 pub(crate) fn password(
     given: Option<Secret>,
     file: Option<&Path>,

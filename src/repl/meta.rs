@@ -282,7 +282,7 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        fails verification reconnects in plain text so you can retry
   :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
                        (no MECH: the strongest one offered); the secret comes from
-                       EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN, --auth-password-file or a prompt,
+                       --auth-password-file, EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN or a prompt,
                        never shown or stored; without TLS it asks first
   :data [@file]        DATA and a message (typed until a lone \".\", or from a file),
                        dot-stuffed and CRLF-normalised for you; a message over the SIZE

@@ -2467,7 +2467,8 @@ impl Engine {
             || mech == "CRAM-MD5"
             || token_mech
             || mech.starts_with("SCRAM");
-        let secret = match (env.map(Secret::new), file) {
+        // The command line's file before the environment, as the send's layering orders them.
+        let secret = match (file, env.map(Secret::new)) {
             (Some(s), _) | (None, Some(s)) => Some(s),
             // Only a person is asked: a piped script's next line is a command, not a secret.
             (None, None) if needs_secret && !feed.can_ask() => {

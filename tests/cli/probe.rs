@@ -431,20 +431,20 @@ fn auth_plain_before_the_probes_never_shows_the_password() {
     assert!(run.stderr.contains("needs a password"), "{}", run.stderr);
 }
 
-/// The password sources in the send's order: `$EHLO_AUTH_PASSWORD` before
-/// `--auth-password-file` (the file is read only when the environment gives none).
+/// The password sources in the send's order: the command line's `--auth-password-file` beats
+/// `$EHLO_AUTH_PASSWORD` (the environment is read only without the file).
 #[test]
-fn auth_password_env_before_the_password_file_as_the_send() {
+fn auth_password_file_before_the_environment_as_the_send() {
     let s = Server::start(ServeOptions {
         starttls: true,
         ..ServeOptions::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pw");
-    std::fs::write(&file, "wrong\n").unwrap();
+    std::fs::write(&file, "pw\n").unwrap();
     let addr = s.addr();
     let file_arg = file.display().to_string();
-    let a = [
+    let with_file = [
         "probe",
         &addr,
         "--to",
@@ -460,20 +460,24 @@ fn auth_password_env_before_the_password_file_as_the_send() {
         "--json",
     ];
     let run = ehlo_with_env(
-        &a,
-        &[("EHLO_AUTH_PASSWORD", "pw")],
+        &with_file,
+        &[("EHLO_AUTH_PASSWORD", "wrong")],
         None,
         Duration::from_secs(60),
     );
-    assert_eq!(
-        run.code,
-        0,
-        "the environment's password wins: {}",
-        run.all()
-    );
+    assert_eq!(run.code, 0, "the file's password wins: {}", run.all());
     assert!(run.stdout.contains("S: 235 "), "{}", run.stdout);
-    // Without the environment the file is used (and its wrong password refused).
-    let run = ehlo_with_env(&a, &[], None, Duration::from_secs(60));
+    // Without the file the environment is used (and its wrong password refused).
+    let run = ehlo_with_env(
+        &with_file[..8]
+            .iter()
+            .chain(&with_file[10..])
+            .copied()
+            .collect::<Vec<_>>(),
+        &[("EHLO_AUTH_PASSWORD", "wrong")],
+        None,
+        Duration::from_secs(60),
+    );
     assert_eq!(run.code, 41, "{}", run.all());
     assert!(run.stdout.contains("auth refused: 535"), "{}", run.stdout);
 }

@@ -87,13 +87,11 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
             if !a.tls && !a.tls_on_connect && !a.allow_plaintext_auth {
                 super::auth::confirm_plaintext_auth(env)?;
             }
-            // The send's order: the environment, then the file (then a prompt).
-            let pass = if let Some(p) = secrets::password(
-                secrets::password_from_env(),
-                a.auth_password_file.as_deref(),
-            )
-            .map_err(|e| usage(format!("probe: {e}")))?
-            {
+            // The send's order: the command line's file beats the environment (then a prompt).
+            let pass = if let Some(path) = &a.auth_password_file {
+                secrets::first_line("--auth-password-file", path)
+                    .map_err(|e| usage(format!("probe: {e}")))?
+            } else if let Some(p) = secrets::password_from_env() {
                 p
             } else if let Some(prompt) = env.prompt {
                 let p = prompt(&format!("Password for {user}: "), false)
