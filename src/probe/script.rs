@@ -983,10 +983,37 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
             .iter()
             .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
             .collect();
+        // What was delivered, from the codes themselves: the outer message's reply, and the
+        // smuggled DATA's `354` followed by a 2xx for its own end.
+        let outer = eod.is_positive();
+        // `None`: its DATA got a `354` but nothing answered its end.
+        let smuggled = match (extra.get(2), extra.get(3)) {
+            (Some(d), Some(e)) if d.code == Some(354) => Some(e.is_positive()),
+            (Some(d), None) if d.code == Some(354) => None,
+            _ => Some(false),
+        };
+        let delivered = match (outer, smuggled) {
+            (true, Some(true)) => {
+                format!("the mailbox will show two messages with token {token}")
+            }
+            (true, Some(false)) => {
+                format!("the outer message was accepted, the smuggled one was not; token {token}")
+            }
+            (false, Some(true)) => format!(
+                "the outer message was refused but the smuggled one was accepted; token {token}"
+            ),
+            (false, Some(false)) => "neither message was accepted, but the commands hidden in \
+                                     the message were run"
+                .to_string(),
+            (outer, None) => format!(
+                "the outer message was {}, the smuggled one's end was not answered: look for token {token}",
+                if outer { "accepted" } else { "refused" }
+            ),
+        };
         Outcome::new(
             Status::Fail,
             format!(
-                "the variant ended the message and the embedded commands were answered ({} then {}): the mailbox will show two messages with token {token}",
+                "the variant ended the message and the embedded commands were answered ({} then {}): {delivered}",
                 short(eod),
                 codes.join(" ")
             ),
@@ -1011,7 +1038,17 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                 ),
             ),
         }
-    } else {
+    } else if eod.is_transient() {
+        // A temporary failure (421 shutting down, 451 local error) says nothing about the line
+        // ending: the same message may be accepted on the next try.
+        Outcome::new(
+            Status::Error,
+            format!(
+                "deferred the message ({}): a temporary failure shows nothing about the line ending (token {token})",
+                short(eod)
+            ),
+        )
+    } else if eod.code.is_some() && names_bare_line_ending(eod) {
         Outcome::new(
             Status::Pass,
             format!(
@@ -1019,8 +1056,39 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                 short(eod)
             ),
         )
+    } else if eod.code.is_some() && log.quit_answered() {
+        // A 5xx for another reason (spam, policy), then a normal `221`: the server read the
+        // whole message as one and kept reading commands after it.
+        Outcome::new(
+            Status::Pass,
+            format!(
+                "refused the message ({}) and answered QUIT next: the embedded commands were not run",
+                short(eod)
+            ),
+        )
+    } else {
+        // A refusal followed by a close (554 spam + close, or no code at all): the close may
+        // have swallowed the answers to the embedded commands.
+        Outcome::new(
+            Status::Error,
+            format!(
+                "refused the message ({}) but {}: nothing shows what it made of the embedded commands (token {token})",
+                short(eod),
+                log.reason()
+                    .unwrap_or_else(|| "the session did not end with a 221 to QUIT".into())
+            ),
+        )
     };
     o.with("token", token)
+}
+
+/// Does a refusal name the bare line ending (Postfix's "bare <LF> received", Exim's "bare LF
+/// in DATA")? Then it is about the variant whatever follows it.
+fn names_bare_line_ending(r: &Reply) -> bool {
+    r.is_permanent()
+        && r.lines
+            .iter()
+            .any(|l| l.to_ascii_lowercase().contains("bare"))
 }
 
 /// How the transcript shows a SASL response: the fixed mask when it holds a secret, else its
@@ -1504,6 +1572,104 @@ mod tests {
         let (o, _) = drive("smuggle.lf-lf", ctx(), i);
         assert_eq!(o.status, Status::Error);
         assert!(o.summary.contains("rcpt refused: 550"), "{}", o.summary);
+    }
+
+    /// A refusal of the message passes only when the session then went on normally (a `221`
+    /// to QUIT) or the refusal names the bare line ending; a temporary failure, or a refusal
+    /// followed by the close, shows nothing about the embedded commands.
+    #[test]
+    fn smuggle_refusals_pass_only_with_a_normal_end_or_a_named_bare_line_ending() {
+        let run = |eod: Input, after: Vec<Input>| {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), eod]);
+            i.extend(after);
+            drive("smuggle.lf-lf", ctx(), i).0
+        };
+        // 421 then the close: inconclusive, worded as a deferral.
+        let o = run(r(421, "4.3.2 Service shutting down"), vec![]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("deferred the message (421"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("refused"), "{}", o.summary);
+        // 451 even with a 221 after it: a temporary failure, not a refusal.
+        let o = run(r(451, "4.3.0 local error"), vec![r(221, "bye")]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("deferred"), "{}", o.summary);
+        // 554 spam, then the close: inconclusive.
+        let o = run(r(554, "5.7.1 spam"), vec![]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("refused the message (554"),
+            "{}",
+            o.summary
+        );
+        // 554 spam, then the 221: the session went on, pass.
+        let o = run(r(554, "5.7.1 spam"), vec![r(221, "bye")]);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        // A refusal that names the bare line ending passes even when the close follows.
+        let o = run(r(550, "5.5.2 Error: bare <LF> received"), vec![]);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        // No code at all (garbage), then the close: inconclusive.
+        let garbage = Reply {
+            code: None,
+            ..Reply::new(500, &["junk"])
+        };
+        let o = run(Input::Reply(garbage), vec![]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+    }
+
+    /// The fail line says what was delivered, from the codes: no "two messages" when the
+    /// server accepted neither.
+    #[test]
+    fn smuggle_fail_summary_follows_the_codes() {
+        let run = |eod: Input, after: Vec<Input>| {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), eod]);
+            i.extend(after);
+            drive("smuggle.lf-lf", ctx(), i).0
+        };
+        let o = run(
+            r(451, "4.3.0 try later"),
+            vec![
+                r(451, "4.3.0 try later"),
+                r(503, "5.5.1 need MAIL"),
+                r(503, "5.5.1 need RCPT"),
+                r(221, "bye"),
+            ],
+        );
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(!o.summary.contains("two messages"), "{}", o.summary);
+        assert!(o.summary.contains("neither message"), "{}", o.summary);
+        let o = run(
+            r(250, "queued 1"),
+            vec![
+                r(250, "ok"),
+                r(550, "5.1.1 no"),
+                r(503, "5.5.1 need RCPT"),
+                r(221, "bye"),
+            ],
+        );
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.summary
+                .contains("the outer message was accepted, the smuggled one was not"),
+            "{}",
+            o.summary
+        );
+        let o = run(
+            r(250, "queued 1"),
+            vec![
+                r(250, "ok"),
+                r(250, "ok"),
+                r(354, "go"),
+                r(250, "queued 2"),
+                r(221, "bye"),
+            ],
+        );
+        assert!(o.summary.contains("two messages"), "{}", o.summary);
     }
 
     #[test]
