@@ -623,6 +623,17 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 .unwrap_or_else(|| "the replies do not tell".into()),
         )
     };
+    // A 4xx (421 shutting down, 454 TLS not available, 451 local error) is no refusal: the
+    // same bytes may be answered on the next try, so it shows nothing either way.
+    let deferred = |what: &str, r: &Reply| {
+        Outcome::new(
+            Status::Error,
+            format!(
+                "{what} deferred: {} (a temporary failure shows nothing)",
+                short(r)
+            ),
+        )
+    };
     match id {
         "pipelining.early-talker" => match (log.get("banner"), log.get("ehlo")) {
             (Some(b), Some(e))
@@ -659,6 +670,10 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             _ => inconclusive(),
         },
         "pipelining.unadvertised" => match (log.get("rset"), log.get("noop")) {
+            (Some(a), _) if a.is_transient() => deferred("the pipelined group", a),
+            (Some(a), Some(b)) if a.is_positive() && b.is_transient() => {
+                deferred("the second command of the group", b)
+            }
             (Some(a), Some(b)) if a.is_positive() && b.is_positive() => Outcome::new(
                 Status::Fail,
                 "answered a pipelined RSET+NOOP although PIPELINING is not advertised",
@@ -685,6 +700,9 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             let Some(r) = log.get("starttls") else {
                 return inconclusive();
             };
+            if r.is_transient() {
+                return deferred("STARTTLS", r);
+            }
             if !r.is_positive() {
                 return Outcome::new(
                     Status::Pass,
@@ -877,6 +895,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         "limits.line" => {
             let extra = log.extra("quit");
             match log.get("long") {
+                Some(r) if r.is_transient() => deferred("the over-long line", r),
                 Some(_) if !extra.is_empty() => Outcome::new(
                     Status::Fail,
                     format!(
@@ -907,6 +926,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         "limits.bare-lf-command" => {
             let extra = log.extra("quit");
             match log.get("first") {
+                Some(r) if r.is_transient() => deferred("RSET<LF>RSET", r),
                 Some(r) if !extra.is_empty() => Outcome::new(
                     Status::Warn,
                     format!(
@@ -939,6 +959,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             }
         }
         "limits.nul" => match log.get("nul") {
+            Some(r) if r.is_transient() => deferred("the command with a NUL byte", r),
             Some(r) if r.is_positive() => Outcome::new(
                 Status::Warn,
                 format!(
@@ -1710,6 +1731,42 @@ mod tests {
         // Not offered: skip.
         let i = vec![r(220, "mx"), r(250, "mx")];
         assert_eq!(drive("starttls.injection", ctx(), i).0.status, Status::Skip);
+    }
+
+    /// A 4xx is no refusal in any judge: 421 + close to the pipelined group or the long line,
+    /// 454 to STARTTLS, 451 to the NUL command are all inconclusive.
+    #[test]
+    fn a_temporary_failure_is_never_a_refusal() {
+        let no_pipelining = || Input::Reply(Reply::new(250, &["mx", "8BITMIME"]));
+        let shutting = || r(421, "4.3.2 Service shutting down, closing channel");
+        let i = vec![r(220, "mx"), no_pipelining(), shutting()];
+        let o = drive("pipelining.unadvertised", ctx(), i).0;
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("deferred: 421"), "{}", o.summary);
+        let i = vec![r(220, "mx"), no_pipelining(), r(250, "ok"), shutting()];
+        let o = drive("pipelining.unadvertised", ctx(), i).0;
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        for id in ["limits.line", "limits.bare-lf-command", "limits.nul"] {
+            let mut i = greet();
+            i.push(shutting());
+            let o = drive(id, ctx(), i).0;
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(o.summary.contains("deferred: 421"), "{id}: {}", o.summary);
+        }
+        for id in ["starttls.injection", "starttls.injection-ehlo"] {
+            let mut i = greet();
+            i.extend([
+                r(454, "4.7.0 TLS not available due to local problem"),
+                r(221, "bye"),
+            ]);
+            let o = drive(id, ctx(), i).0;
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(o.summary.contains("454"), "{id}: {}", o.summary);
+        }
+        // A permanent refusal still passes.
+        let mut i = greet();
+        i.extend([r(500, "5.5.2 line too long"), r(221, "bye")]);
+        assert_eq!(drive("limits.line", ctx(), i).0.status, Status::Pass);
     }
 
     #[test]
