@@ -183,6 +183,20 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                 };
                 runner.on(read_reply(c, &mut buf, &mut parser, timeout).await)
             }
+            Io::Reconnect => {
+                if let Some(mut c) = conn.take() {
+                    c.shutdown().await;
+                }
+                buf.clear();
+                parser = ReplyParser::new(Limits::default());
+                match conn::connect(plan, &mut |_| {}).await {
+                    Ok(c) => {
+                        conn = Some(c);
+                        runner.on(Input::Connected)
+                    }
+                    Err(_) => runner.on(Input::Closed),
+                }
+            }
             Io::StartTls => {
                 let Some(c) = conn.take() else {
                     return inconclusive("no connection".into());

@@ -256,6 +256,9 @@ pub(crate) enum Step {
     },
     /// The TLS handshake (after a `220` to STARTTLS).
     StartTls,
+    /// Close this connection and open a new one (`pipelining.early-talker`'s control
+    /// connection, which waits for the greeting).
+    Reconnect,
 }
 
 /// Most replies one [`Step::UntilQuit`] takes before giving up on a chatty server.
@@ -270,6 +273,8 @@ pub(crate) enum Io {
     Read,
     /// Run the TLS handshake: `TlsUp` or `TlsFailed`.
     StartTls,
+    /// Close the connection and open a new one: `Connected`, or `Closed` when it cannot.
+    Reconnect,
     /// The probe is over.
     Done(Outcome),
 }
@@ -289,6 +294,8 @@ pub(crate) enum Input {
     TlsUp,
     /// The handshake failed, or could not start (why).
     TlsFailed(String),
+    /// The new connection of a [`Io::Reconnect`] is up.
+    Connected,
 }
 
 /// A probe's result: status, one line, evidence.
@@ -343,6 +350,12 @@ pub(crate) struct Log {
     pub(crate) end: End,
     /// Bytes sent and replies received, escaped, in order (`C: …`, `S: …`).
     pub(crate) transcript: Vec<String>,
+    /// `pipelining.early-talker`: how the first connection (the early talk) ended, once a
+    /// control connection ran after it (`end` is then the control's).
+    pub(crate) first_end: Option<End>,
+    /// `pipelining.early-talker`: the server began a multi-line greeting (`220-`) and answered
+    /// the early EHLO before finishing it (postscreen's pregreet test).
+    pub(crate) greeting_cut: bool,
 }
 
 impl Log {
@@ -635,40 +648,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
         )
     };
     match id {
-        "pipelining.early-talker" => match (log.get("banner"), log.get("ehlo")) {
-            (Some(b), Some(e))
-                if b.is_positive()
-                    && e.is_positive()
-                    && Capabilities::from_reply(e).has("PIPECONNECT") =>
-            {
-                Outcome::new(
-                    Status::Info,
-                    "answered an EHLO sent before its greeting, and advertises PIPECONNECT: early \
-                     EHLO is allowed by design here (Exim's pipelining_connect_advertise_hosts)",
-                )
-            }
-            (Some(b), Some(e)) if b.is_positive() && e.is_positive() => Outcome::new(
-                Status::Fail,
-                "answered an EHLO sent before its greeting: early talkers are accepted",
-            ),
-            (Some(b), _) if !b.is_positive() => Outcome::new(
-                Status::Pass,
-                format!("refused the early talker in its greeting: {}", short(b)),
-            ),
-            (Some(_), Some(e)) => Outcome::new(
-                Status::Pass,
-                format!("refused the early EHLO: {}", short(e)),
-            ),
-            (Some(_), None) if matches!(log.end, End::Closed(_)) => Outcome::new(
-                Status::Pass,
-                "greeted, then dropped the early talker without answering its EHLO",
-            ),
-            (None, _) if matches!(log.end, End::Closed(_)) => Outcome::new(
-                Status::Pass,
-                "closed the connection on the early talker without a greeting",
-            ),
-            _ => inconclusive(),
-        },
+        "pipelining.early-talker" => judge_early_talker(log),
         "pipelining.unadvertised" => match (log.get("rset"), log.get("noop")) {
             (Some(a), _) if a.is_transient() => deferred("the pipelined group", a),
             (Some(a), Some(b)) if a.is_positive() && b.is_transient() => {
@@ -980,6 +960,193 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
     }
 }
 
+/// Does the first connection of `pipelining.early-talker` leave a doubt that only a control
+/// connection (one that waits for the greeting) can settle? A refusal or a close could be the
+/// server's answer to any client (a bad --helo, a TLS-only port, a server that refuses all).
+fn early_talker_needs_control(log: &Log) -> bool {
+    let closed = matches!(log.end, End::Closed(_));
+    match (log.get("banner"), log.get("ehlo")) {
+        _ if log.greeting_cut => false,
+        (None, _) => closed,
+        (Some(b), _) if b.code.is_none() || b.is_transient() => false,
+        (Some(b), _) if !b.is_positive() => true,
+        (Some(_), Some(e)) => e.code.is_some() && e.is_permanent(),
+        (Some(_), None) => closed,
+    }
+}
+
+/// `pipelining.early-talker`: pass only on evidence that the server reacted to the early talk
+/// (it refused or dropped it, and treats a client that waits differently, or it answered
+/// inside an unfinished `220-` greeting); a 4xx, a peer that is not SMTP, or a refusal that
+/// the control connection gets too is inconclusive.
+fn judge_early_talker(log: &Log) -> Outcome {
+    let end = log.first_end.as_ref().unwrap_or(&log.end);
+    let closed = matches!(end, End::Closed(_));
+    let control_greeted = log.get("control-banner").filter(|r| r.is_positive());
+    let control_ehlo = log.get("control-ehlo");
+    let control_answered = control_ehlo.filter(|r| r.is_positive());
+    let deferred = |what: &str, r: &Reply| {
+        Outcome::new(
+            Status::Error,
+            format!(
+                "{what} deferred: {} (a temporary failure shows nothing)",
+                short(r)
+            ),
+        )
+    };
+    let not_smtp = |r: &Reply| {
+        Outcome::new(
+            Status::Error,
+            format!(
+                "the peer does not answer in SMTP ({}): nothing to judge",
+                short(r)
+            ),
+        )
+    };
+    match (log.get("banner"), log.get("ehlo")) {
+        (Some(b), _) if b.code.is_none() => not_smtp(b),
+        (Some(b), _) if b.is_transient() => deferred("the greeting", b),
+        (Some(b), Some(e)) if log.greeting_cut => {
+            if e.code.is_none() {
+                not_smtp(e)
+            } else if e.is_transient() {
+                deferred("the early EHLO", e)
+            } else if e.is_positive() {
+                Outcome::new(
+                    Status::Pass,
+                    format!(
+                        "stopped its greeting at '{}' and answered the early EHLO inside it ({}):                          the early talker was noticed (postscreen's greet_action = enforce                          refuses its mail later)",
+                        short(b),
+                        short(e)
+                    ),
+                )
+            } else {
+                Outcome::new(
+                    Status::Pass,
+                    format!(
+                        "stopped its greeting at '{}' and refused the early talker: {}",
+                        short(b),
+                        short(e)
+                    ),
+                )
+            }
+        }
+        (Some(b), Some(e))
+            if b.is_positive()
+                && e.is_positive()
+                && Capabilities::from_reply(e).has("PIPECONNECT") =>
+        {
+            Outcome::new(
+                Status::Info,
+                "answered an EHLO sent before its greeting, and advertises PIPECONNECT: early \
+                 EHLO is allowed by design here (Exim's pipelining_connect_advertise_hosts)",
+            )
+        }
+        (Some(b), Some(e)) if b.is_positive() && e.is_positive() => Outcome::new(
+            Status::Fail,
+            "answered an EHLO sent before its greeting: early talkers are accepted",
+        ),
+        (Some(b), _) if !b.is_positive() => match control_greeted {
+            Some(c) => Outcome::new(
+                Status::Pass,
+                format!(
+                    "refused the early talker in its greeting ({}) but greets a client that waits ({})",
+                    short(b),
+                    short(c)
+                ),
+            ),
+            None => Outcome::new(
+                Status::Error,
+                format!(
+                    "greeted the early talker with {} and a client that waits no better: the refusal is not about timing",
+                    short(b)
+                ),
+            ),
+        },
+        (Some(_), Some(e)) if e.code.is_none() => not_smtp(e),
+        (Some(_), Some(e)) if e.is_transient() => deferred("the early EHLO", e),
+        (Some(_), Some(e)) => match control_answered {
+            Some(c) => Outcome::new(
+                Status::Pass,
+                format!(
+                    "refused the early EHLO ({}) but answers the same EHLO after the greeting ({})",
+                    short(e),
+                    short(c)
+                ),
+            ),
+            None => Outcome::new(
+                Status::Error,
+                format!(
+                    "refused the early EHLO ({}) and the same EHLO after the greeting ({}): the refusal is about the command, not the timing (try --helo)",
+                    short(e),
+                    control_ehlo.map_or_else(|| "no reply".to_string(), short)
+                ),
+            ),
+        },
+        (Some(_), None) if closed => match control_answered {
+            Some(_) => Outcome::new(
+                Status::Pass,
+                "greeted, then dropped the early talker without answering its EHLO; a client that waits is answered",
+            ),
+            None => Outcome::new(
+                Status::Error,
+                "greeted, then closed without answering the EHLO, and does the same to a client that waits",
+            ),
+        },
+        (None, _) if closed => match control_greeted {
+            Some(_) => Outcome::new(
+                Status::Pass,
+                "closed the connection on the early talker without a greeting; a client that waits is greeted",
+            ),
+            None => Outcome::new(
+                Status::Error,
+                "closed the connection without a greeting, and greets no client that waits either (not plaintext SMTP? an smtps port needs --tls-on-connect)",
+            ),
+        },
+        _ => Outcome::new(
+            Status::Error,
+            Log {
+                end: end.clone(),
+                ..log.clone()
+            }
+            .reason()
+            .unwrap_or_else(|| "the replies do not tell".into()),
+        ),
+    }
+}
+
+/// A `220-` greeting that a reply with another code interrupted (the server answered the
+/// early EHLO before it finished greeting; the reply parser merged both, RFC 5321 §4.2.1):
+/// the greeting's lines and the reply, apart.
+fn split_greeting(r: &Reply) -> Option<(Reply, Reply)> {
+    if !r
+        .deviations
+        .iter()
+        .any(|d| matches!(d, Deviation::MixedCodes { first: 220, .. }))
+    {
+        return None;
+    }
+    let code = r.code?;
+    let raw = String::from_utf8_lossy(&r.raw.0);
+    let (mut greeting, mut rest) = (Vec::new(), Vec::new());
+    for l in raw.split('\n') {
+        let l = l.trim_end_matches('\r');
+        if l.is_empty() {
+            continue;
+        }
+        let text = l.get(4..).unwrap_or("");
+        if rest.is_empty() && l.starts_with("220") {
+            greeting.push(text);
+        } else {
+            rest.push(text);
+        }
+    }
+    if greeting.is_empty() || rest.is_empty() {
+        return None;
+    }
+    Some((Reply::new(220, &greeting), Reply::new(code, &rest)))
+}
+
 fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
     let token = ctx.token_for(id);
     let Some(eod) = log.get("eod") else {
@@ -1147,6 +1314,8 @@ pub(crate) struct Runner {
     log: Log,
     /// Replies taken by the current `UntilQuit`.
     until_count: usize,
+    /// `pipelining.early-talker`'s control connection is queued or done.
+    control: bool,
     finished: bool,
 }
 
@@ -1177,8 +1346,11 @@ impl Runner {
                 caps: None,
                 end: End::Done,
                 transcript: Vec::new(),
+                first_end: None,
+                greeting_cut: false,
             },
             until_count: 0,
+            control: false,
             finished: false,
         }
     }
@@ -1218,6 +1390,27 @@ impl Runner {
                     escape(&r.raw.0).trim_end_matches("\\r\\n")
                 ));
                 return self.finish(End::Closed(label));
+            }
+            (
+                Some(Step::Read {
+                    label: "banner", ..
+                }),
+                Input::Reply(r),
+            ) if preamble(self.id) == Preamble::None && split_greeting(&r).is_some() => {
+                // The early EHLO answered inside an unfinished `220-` greeting: both replies
+                // are here, so the EHLO's read is done too.
+                self.log.transcript.push(format!(
+                    "S: {}",
+                    escape(&r.raw.0).trim_end_matches("\\r\\n")
+                ));
+                if let Some((greeting, reply)) = split_greeting(&r) {
+                    self.log.replies.push(("banner", greeting));
+                    self.log.replies.push(("ehlo", reply));
+                }
+                self.log.greeting_cut = true;
+                if matches!(self.steps.front(), Some(Step::Read { label: "ehlo", .. })) {
+                    self.steps.pop_front();
+                }
             }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
@@ -1271,6 +1464,12 @@ impl Runner {
             (Some(Step::StartTls), _) => {
                 return self.finish(End::Tls("the connection closed".into()));
             }
+            (Some(Step::Reconnect), Input::Connected) => {
+                self.log
+                    .transcript
+                    .push("-- control connection (waits for the greeting)".into());
+            }
+            (Some(Step::Reconnect), _) => return self.finish(End::Closed("control-banner")),
             (None, _) => return self.finish(End::Done),
         }
         self.advance()
@@ -1421,6 +1620,7 @@ impl Runner {
                         Io::Read
                     }
                     Step::StartTls => Io::StartTls,
+                    Step::Reconnect => Io::Reconnect,
                 };
                 self.waiting = Some(step);
                 return io;
@@ -1443,6 +1643,28 @@ impl Runner {
     fn finish(&mut self, end: End) -> Io {
         if !self.finished {
             self.log.end = end;
+        }
+        if !self.finished
+            && !self.control
+            && self.id == "pipelining.early-talker"
+            && early_talker_needs_control(&self.log)
+        {
+            // A second connection that waits for the greeting tells a reaction to the early
+            // talk from what the server does to every client.
+            self.control = true;
+            self.log.first_end = Some(std::mem::replace(&mut self.log.end, End::Done));
+            self.waiting = None;
+            self.steps = VecDeque::from(vec![
+                Step::Reconnect,
+                read("control-banner", Some(2)),
+                line(format!("EHLO {}", self.ctx.helo)),
+                read("control-ehlo", None),
+                line("QUIT"),
+                Step::UntilQuit {
+                    label: "control-quit",
+                },
+            ]);
+            return self.advance();
         }
         let o = if self.in_preamble && preamble(self.id) != Preamble::None {
             Outcome::new(
@@ -1518,6 +1740,7 @@ mod tests {
                     sent.push(b);
                     runner.on(Input::Sent)
                 }
+                Io::Reconnect => runner.on(Input::Connected),
                 Io::Read | Io::StartTls => runner.on(inputs.pop().unwrap_or(Input::Closed)),
             }
         }
@@ -1873,10 +2096,17 @@ mod tests {
         );
         assert_eq!(o.status, Status::Fail);
         assert_eq!(sent[0], b"EHLO probe.test\r\n");
+        // Refused in the greeting, and a client that waits is greeted: pass.
         let (o, _) = drive(
             "pipelining.early-talker",
             ctx(),
-            vec![r(554, "5.5.1 synchronization error")],
+            vec![
+                r(554, "5.5.1 synchronization error"),
+                Input::Closed,
+                r(220, "mx"),
+                r(250, "mx"),
+                r(221, "bye"),
+            ],
         );
         assert_eq!(o.status, Status::Pass, "{o:?}");
         let pipeconnect = Input::Reply(Reply::new(250, &["mx", "PIPECONNECT"]));
@@ -1888,6 +2118,84 @@ mod tests {
         assert_eq!(o.status, Status::Info, "{o:?}");
         let (o, _) = drive("pipelining.early-talker", ctx(), vec![Input::TimedOut]);
         assert_eq!(o.status, Status::Error);
+    }
+
+    /// The bytes of one reply as the driver's parser makes them.
+    fn parsed(bytes: &[u8]) -> Input {
+        let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
+        let mut buf = bytes.to_vec();
+        Input::Reply(p.next_reply(&mut buf).expect("one complete reply"))
+    }
+
+    /// The early talker passes only on evidence that the server reacted to it: a 421
+    /// greeting, a peer that is not SMTP, a close that a client that waits gets too, or an
+    /// EHLO refused for its argument are inconclusive.
+    #[test]
+    fn early_talker_passes_only_on_evidence() {
+        let run = |i: Vec<Input>| drive("pipelining.early-talker", ctx(), i).0;
+        // 421 greeting (too many connections): inconclusive.
+        let o = run(vec![r(421, "4.7.0 Too many connections")]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("421"), "{}", o.summary);
+        // An HTTP peer: no code.
+        let o = run(vec![parsed(b"HTTP/1.1 400 Bad Request\r\n")]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        // Closed without a greeting (an smtps port spoken in plaintext), and the control
+        // connection is not greeted either: inconclusive.
+        let o = run(vec![Input::Closed, Input::TimedOut]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("--tls-on-connect"), "{}", o.summary);
+        // ... but greeted when it waits: pass.
+        let o = run(vec![
+            Input::Closed,
+            r(220, "mx"),
+            r(250, "mx"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        // EHLO refused for its argument (Exim's 501 for a bad --helo), the same after the
+        // greeting: inconclusive.
+        let bad = || r(501, "Syntactically invalid EHLO argument(s)");
+        let o = run(vec![r(220, "mx"), bad(), r(220, "mx"), bad()]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("--helo"), "{}", o.summary);
+        // Refused early, answered when it waits: pass.
+        let o = run(vec![
+            r(220, "mx"),
+            r(554, "5.5.1 synchronization error"),
+            r(220, "mx"),
+            r(250, "mx"),
+            r(221, "bye"),
+        ]);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        // A 4xx to the early EHLO: inconclusive, no control needed.
+        let o = run(vec![r(220, "mx"), r(421, "4.3.2 busy")]);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+    }
+
+    /// postscreen's pregreet test: `220-` first, then (greet_action = enforce) the EHLO's
+    /// `250` without the rest of the greeting, or (drop) a `521`. The parser merges them; the
+    /// probe takes both replies apart, passes, and does not wait for another EHLO reply.
+    #[test]
+    fn early_talker_recognises_an_interrupted_greeting() {
+        let enforce = parsed(b"220-mx ESMTP\r\n250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+        let (o, sent) = drive(
+            "pipelining.early-talker",
+            ctx(),
+            vec![enforce, r(221, "2.0.0 Bye")],
+        );
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(o.summary.contains("250 mx"), "{}", o.summary);
+        assert_eq!(sent.len(), 2, "EHLO then QUIT");
+        let drop = parsed(b"220-mx ESMTP\r\n521 5.5.1 Protocol error\r\n");
+        let (o, _) = drive("pipelining.early-talker", ctx(), vec![drop]);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(
+            o.summary.contains("521 5.5.1 Protocol error"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("521 mx"), "{}", o.summary);
     }
 
     /// A server answering 250 to every EXPN expands addresses (a fail) but does not tell users

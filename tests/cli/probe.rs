@@ -886,3 +886,32 @@ fn ctrl_c_ends_the_run_with_a_report_and_exit_41() {
     assert!(all.contains("not finished: interrupted (Ctrl-C)"), "{all}");
     assert!(all.contains("not run: interrupted (Ctrl-C)"), "{all}");
 }
+
+/// postscreen with greet_action = enforce: `220-` first, then the early EHLO's `250` in place
+/// of the rest of the greeting. The probe takes the replies apart at once (no wait for a
+/// second EHLO reply) and passes: the early talker was noticed.
+#[test]
+fn early_talker_answered_inside_an_unfinished_greeting_passes_at_once() {
+    let s = scripted(vec![
+        Step::Send(b"220-mx.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-mx.test\r\n250 PIPELINING\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 2.0.0 Bye\r\n"),
+    ]);
+    let t0 = std::time::Instant::now();
+    let (run, st) = probe(
+        &s.server(),
+        &["--only", "pipelining.early-talker", "--timeout", "10s"],
+    );
+    assert_eq!(
+        status(&st, "pipelining.early-talker"),
+        "pass",
+        "{}",
+        run.all()
+    );
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    let why = line_of(&run, "pipelining.early-talker")["summary"].to_string();
+    assert!(why.contains("stopped its greeting"), "{why}");
+    s.finish();
+}

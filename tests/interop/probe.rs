@@ -259,3 +259,31 @@ fn postfix_probe_authenticated_on_submission() {
     run.assert_contains("235 2.7.0 Authentication successful");
     assert_no_secrets(&run, TEST_USER, TEST_PASS);
 }
+
+/// The early talker passes only on evidence of a reaction to the early talk: Exim refusing the
+/// EHLO for its argument (501 for a bad --helo) refuses it after the greeting too, and the
+/// smtps port spoken in plaintext closes on any client: both inconclusive, not pass.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn early_talker_refusals_that_any_client_gets_are_inconclusive() {
+    require_peer("Exim", "127.0.0.1:2625", Some("ehlo-interop-exim"));
+    let (run, s, _) = probe(
+        "127.0.0.1:2625",
+        "user@exim.test",
+        &["--only", "pipelining.early-talker", "--helo", "bad_name"],
+    );
+    run.assert_exit(41);
+    expect_status(&run, &s, "pipelining.early-talker", "inconclusive");
+    run.assert_contains("501 Syntactically invalid EHLO argument");
+    run.assert_contains("control connection");
+
+    require_postfix_smtps();
+    let (run, s, _) = probe(
+        POSTFIX_SMTPS,
+        LOCAL_RCPT,
+        &["--only", "pipelining.early-talker", "--timeout", "2s"],
+    );
+    run.assert_exit(41);
+    expect_status(&run, &s, "pipelining.early-talker", "inconclusive");
+    run.assert_contains("--tls-on-connect");
+}
