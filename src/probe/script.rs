@@ -7,7 +7,9 @@
 //! split one of our lines into several commands answers more often than it was asked, and the
 //! `221` marks the end without waiting on a clock. A close in its place ends the replies too,
 //! but shows nothing about what the server made of the rest: the probes whose pass means "no
-//! extra reply" (`starttls.injection*`, `smuggle.*`) are then inconclusive.
+//! extra reply" (`starttls.injection*`, `smuggle.*`) are then inconclusive. The last reply
+//! before a close is QUIT's, not an extra one (a strict server may answer `250 2.0.0 Bye` and
+//! close); a 2xx there counts as QUIT answered.
 
 use std::collections::VecDeque;
 
@@ -376,18 +378,28 @@ impl Log {
             .collect()
     }
 
-    /// Replies labelled `label` other than the `221` to QUIT.
+    /// Replies labelled `label` other than QUIT's own: the `221`, or the reply that came last
+    /// before the close (a strict server may answer QUIT with `250 2.0.0 Bye` and close), unless
+    /// it is a `354` that no QUIT gets.
     fn extra(&self, label: &str) -> Vec<&Reply> {
-        self.all(label)
-            .into_iter()
-            .filter(|r| r.code != Some(221))
-            .collect()
+        let mut all = self.all(label);
+        let closed = matches!(self.end, End::Closed(l) if l == label);
+        if all
+            .last()
+            .is_some_and(|r| r.code == Some(221) || (closed && r.class() != Some(3)))
+        {
+            all.pop();
+        }
+        all
     }
 
-    /// Did the server answer our QUIT with its `221` (RFC 5321 §4.1.1.10)? Only then do the
-    /// replies before it show everything the server made of our bytes.
+    /// Did the server answer our QUIT (RFC 5321 §4.1.1.10): its `221`, or another 2xx followed
+    /// by the close? Only then do the replies before it show everything the server made of our
+    /// bytes.
     pub(crate) fn quit_answered(&self) -> bool {
-        self.all("quit").last().is_some_and(|r| r.code == Some(221))
+        self.all("quit").last().is_some_and(|r| {
+            r.code == Some(221) || (r.is_positive() && self.end == End::Closed("quit"))
+        })
     }
 
     /// Why the steps stopped early, as one line; `None` when they all ran.
@@ -885,7 +897,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                         short(extra[0])
                     ),
                 ),
-                Some(r) if log.end == End::Done => Outcome::new(
+                Some(r) if log.end == End::Done || log.quit_answered() => Outcome::new(
                     Status::Pass,
                     format!(
                         "one reply to the {}-octet line: {}",
@@ -1166,7 +1178,16 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         };
     };
     let extra = log.extra("quit");
-    let o = if !extra.is_empty() {
+    let codes = |replies: &[&Reply]| -> String {
+        replies
+            .iter()
+            .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
+            .collect::<Vec<String>>()
+            .join(" ")
+    };
+    // The smuggled transaction answered has a shape: replies to its MAIL, RCPT and DATA at
+    // least (then, after a `354`, one to its end). Fewer extra replies are something else.
+    let o = if extra.len() >= 3 {
         let codes: Vec<String> = extra
             .iter()
             .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
@@ -1206,11 +1227,20 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                 codes.join(" ")
             ),
         )
+    } else if !extra.is_empty() {
+        Outcome::new(
+            Status::Error,
+            format!(
+                "after the message ({}) came {} that are not the smuggled transaction's MAIL, RCPT and DATA replies: only the mailbox can tell (token {token})",
+                short(eod),
+                codes(&extra)
+            ),
+        )
     } else if eod.is_positive() {
-        // One reply passes only when the `221` to QUIT came next: a close there may have
-        // swallowed the answers to the embedded commands.
+        // One reply passes only when QUIT was answered next: a close there may have swallowed
+        // the answers to the embedded commands.
         match &log.end {
-            End::Done if log.quit_answered() => Outcome::new(
+            _ if log.quit_answered() => Outcome::new(
                 Status::Pass,
                 format!(
                     "one reply for the whole message ({}): the embedded commands stayed message text; token {token} must arrive as ONE message",
@@ -2085,6 +2115,50 @@ mod tests {
         let mut i = greet();
         i.extend([r(252, "2.0.0 me"), r(550, "5.1.1 unknown")]);
         assert_eq!(drive("enum.vrfy", ctx(), i).0.status, Status::Fail);
+    }
+
+    /// A strict server that answers QUIT with `250 2.0.0 Bye` and closes: that last reply is
+    /// QUIT's, not an embedded command's answer.
+    #[test]
+    fn the_last_reply_before_the_close_is_quits() {
+        let bye = || r(250, "2.0.0 Bye");
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(250, "queued"),
+            bye(),
+        ]);
+        let o = drive("smuggle.lf-lf", ctx(), i).0;
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let mut i = greet();
+        i.extend([r(500, "5.5.2 line too long"), bye()]);
+        let o = drive("limits.line", ctx(), i).0;
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp, bye()]);
+        let o = drive("starttls.injection", ctx(), i).0;
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        // One reply too many before the 221, but not the smuggled transaction's shape: no fail.
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(250, "ok"),
+            r(354, "go"),
+            r(250, "queued"),
+            bye(),
+        ]);
+        i.push(r(221, "bye"));
+        let o = drive("smuggle.lf-lf", ctx(), i).0;
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        // The smuggled transaction answered, then the close without a 221: still a fail.
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "q1")]);
+        i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "q2")]);
+        let o = drive("smuggle.lf-lf", ctx(), i).0;
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("look for token"), "{}", o.summary);
     }
 
     #[test]
