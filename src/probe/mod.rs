@@ -9,7 +9,7 @@
 
 pub(crate) mod script;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::io::AsyncReadExt;
 
@@ -158,6 +158,8 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut parser = ReplyParser::new(Limits::default());
+    // The deadline of the last `Io::Read`, kept for the `Io::ReadOn` reads after it.
+    let mut deadline = None;
     let mut io = runner.start();
     loop {
         io = match io {
@@ -177,11 +179,14 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                     Err(_) => runner.on(Input::Closed),
                 }
             }
-            Io::Read => {
+            read @ (Io::Read | Io::ReadOn) => {
                 let Some(c) = conn.as_mut() else {
                     return inconclusive("no connection".into());
                 };
-                runner.on(read_reply(c, &mut buf, &mut parser, timeout).await)
+                if read == Io::Read {
+                    deadline = (!timeout.is_zero()).then(|| tokio::time::Instant::now() + timeout);
+                }
+                runner.on(read_reply(c, &mut buf, &mut parser, deadline).await)
             }
             Io::Reconnect => {
                 if let Some(mut c) = conn.take() {
@@ -233,15 +238,15 @@ fn inconclusive(why: String) -> script::Outcome {
     }
 }
 
-/// Read until one complete reply is parsed, the server closes, or `timeout` passes without
-/// a complete reply (zero = no limit). The buffer and parser keep what follows the reply.
+/// Read until one complete reply is parsed, the server closes, or the `deadline` passes
+/// without a complete reply (`None` = no limit). The buffer and parser keep what follows the
+/// reply.
 async fn read_reply(
     c: &mut Connection,
     buf: &mut Vec<u8>,
     parser: &mut ReplyParser,
-    timeout: Duration,
+    deadline: Option<tokio::time::Instant>,
 ) -> Input {
-    let deadline = (!timeout.is_zero()).then(|| tokio::time::Instant::now() + timeout);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         if let Some(r) = parser.next_reply(buf) {

@@ -251,7 +251,8 @@ pub(crate) enum Step {
         /// Class needed to go on.
         want: Option<u8>,
     },
-    /// Read replies until a `221` or the close (at most [`MAX_REPLIES`]).
+    /// Read replies until a `221` or the close (at most [`MAX_REPLIES`], all within one
+    /// timeout: the first read is an [`Io::Read`], the next ones [`Io::ReadOn`]).
     UntilQuit {
         /// Name of the replies in the log.
         label: &'static str,
@@ -263,8 +264,9 @@ pub(crate) enum Step {
     Reconnect,
 }
 
-/// Most replies one [`Step::UntilQuit`] takes before giving up on a chatty server.
-pub(crate) const MAX_REPLIES: usize = 64;
+/// Most replies one [`Step::UntilQuit`] takes before giving up on a chatty server: a
+/// smuggled transaction answered in full is five (MAIL, RCPT, DATA, its end, QUIT).
+pub(crate) const MAX_REPLIES: usize = 8;
 
 /// What the runner asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,6 +275,9 @@ pub(crate) enum Io {
     Send(Vec<u8>),
     /// Read one reply (with the timeout): `Reply`, `Closed` or `TimedOut`.
     Read,
+    /// Read one more reply within the deadline of the last [`Io::Read`] (a server that keeps
+    /// answering after QUIT gets one timeout in all, not one per reply).
+    ReadOn,
     /// Run the TLS handshake: `TlsUp` or `TlsFailed`.
     StartTls,
     /// Close the connection and open a new one: `Connected`, or `Closed` when it cannot.
@@ -1480,7 +1485,7 @@ impl Runner {
                 self.until_count += 1;
                 if !quit && self.until_count < MAX_REPLIES {
                     self.waiting = Some(Step::UntilQuit { label });
-                    return Io::Read;
+                    return Io::ReadOn;
                 }
             }
             // A close where the `221` should be: the replies end, but the server never showed
@@ -1771,7 +1776,9 @@ mod tests {
                     runner.on(Input::Sent)
                 }
                 Io::Reconnect => runner.on(Input::Connected),
-                Io::Read | Io::StartTls => runner.on(inputs.pop().unwrap_or(Input::Closed)),
+                Io::Read | Io::ReadOn | Io::StartTls => {
+                    runner.on(inputs.pop().unwrap_or(Input::Closed))
+                }
             }
         }
     }
@@ -2159,6 +2166,41 @@ mod tests {
         let o = drive("smuggle.lf-lf", ctx(), i).0;
         assert_eq!(o.status, Status::Fail, "{o:?}");
         assert!(o.summary.contains("look for token"), "{}", o.summary);
+    }
+
+    /// A server that keeps answering after QUIT: at most [`MAX_REPLIES`] replies, every one
+    /// after the first read under the same deadline (`Io::ReadOn`).
+    #[test]
+    fn replies_after_quit_are_capped_under_one_deadline() {
+        let mut runner = Runner::new("enum.vrfy", ctx());
+        let mut inputs = greet();
+        inputs.extend([r(252, "x"), r(252, "x")]);
+        inputs.reverse();
+        let mut io = runner.start();
+        let (mut fresh, mut on) = (0, 0);
+        let mut quit_sent = false;
+        loop {
+            io = match io {
+                Io::Done(_) => break,
+                Io::Send(b) => {
+                    quit_sent |= b == b"QUIT\r\n";
+                    runner.on(Input::Sent)
+                }
+                Io::Read if quit_sent => {
+                    fresh += 1;
+                    runner.on(r(250, "still here"))
+                }
+                Io::ReadOn => {
+                    on += 1;
+                    runner.on(r(250, "still here"))
+                }
+                Io::Read | Io::StartTls | Io::Reconnect => {
+                    runner.on(inputs.pop().unwrap_or(Input::Closed))
+                }
+            };
+        }
+        assert_eq!(fresh, 1, "one deadline for the whole QUIT step");
+        assert_eq!(fresh + on, MAX_REPLIES);
     }
 
     #[test]

@@ -915,3 +915,28 @@ fn early_talker_answered_inside_an_unfinished_greeting_passes_at_once() {
     assert!(why.contains("stopped its greeting"), "{why}");
     s.finish();
 }
+
+/// A server that keeps answering after QUIT holds one probe for one --timeout, not one
+/// --timeout per reply.
+#[test]
+fn replies_after_quit_stop_at_one_timeout() {
+    let mut steps = after_greet(vec![
+        Step::Expect("VRFY"),
+        Step::Send(b"252 2.0.0 x\r\n"),
+        Step::Expect("VRFY"),
+        Step::Send(b"252 2.0.0 x\r\n"),
+        Step::Expect("QUIT"),
+    ]);
+    // 20 replies 0.7 s apart: each one within --timeout 1s, 14 s in all.
+    for _ in 0..20 {
+        steps.push(Step::Send(b"250 still here\r\n"));
+        steps.push(Step::Sleep(Duration::from_millis(700)));
+    }
+    let s = scripted(steps);
+    let t0 = std::time::Instant::now();
+    let (run, _) = probe(&s.server(), &["--only", "enum.vrfy", "--timeout", "1s"]);
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}\n{}", run.all());
+    // The script goes on writing into the closed connection; it is not waited for.
+    drop(s);
+}
