@@ -77,6 +77,9 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let t0 = Instant::now();
     let mut checks = Vec::new();
     let mut unreachable: Option<String> = None;
+    // A refused --auth-user password is refused again on every probe that sends it (and may
+    // lock the account): after the first 535 those probes are not run.
+    let mut auth_failed: Option<String> = None;
     // Ctrl-C ends the run as `ehlo check`'s does: the probes not finished are reported as not
     // run, the report and the summary still written, exit 41. One listener for the whole run.
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
@@ -86,6 +89,10 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
             (_, Some(why)) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
             // One failed connect says it for every probe: no more waiting on timeouts.
             (Some(why), None) => CheckResult::new(id, Status::Error, format!("not run: {why}")),
+            (None, None) if auth_failed.is_some() && script::authenticates(id, &cfg.ctx) => {
+                let why = auth_failed.as_deref().unwrap_or_default();
+                CheckResult::new(id, Status::Error, format!("not run: AUTH failed ({why})"))
+            }
             (None, None) => {
                 let c = tokio::select! {
                     c = probe_one(id, cfg) => c,
@@ -97,6 +104,9 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                 };
                 if c.evidence.get("connect_failed").is_some() {
                     unreachable = Some(c.summary.clone());
+                }
+                if c.evidence.get("auth_failed").is_some() {
+                    auth_failed = Some(c.summary.clone());
                 }
                 c
             }

@@ -107,6 +107,12 @@ pub(crate) fn sends_mail(id: &str) -> bool {
     smuggle_variant(id).is_some()
 }
 
+/// Does probe `id` authenticate first (`--auth-user`)? Its preamble takes AUTH: every probe
+/// that greets with STARTTLS allowed, except `relay.open` (about unauthenticated clients).
+pub(crate) fn authenticates(id: &str, ctx: &Ctx) -> bool {
+    ctx.auth.is_some() && preamble(id) == Preamble::Greet && id != "relay.open"
+}
+
 /// What a failure of `id` means and how the common MTAs fix it (the explanation in every
 /// result's evidence).
 pub(crate) fn advice(id: &str) -> &'static str {
@@ -1552,6 +1558,11 @@ impl Runner {
         self.auth_queued = true;
         let name = a.mechanism.clone();
         let caps = self.log.caps.clone().unwrap_or_default();
+        // A probe that skips on these capabilities (pipelining.unadvertised with PIPELINING)
+        // does so before AUTH: no credentials sent for nothing.
+        if build(self.id, &self.ctx, &caps).is_err() {
+            return;
+        }
         if !caps.offers_auth(&name) {
             self.no_auth = Some(format!(
                 "--auth-user: the server does not offer AUTH {name} here (try --tls)"
@@ -1702,12 +1713,24 @@ impl Runner {
             return self.advance();
         }
         let o = if self.in_preamble && preamble(self.id) != Preamble::None {
-            Outcome::new(
+            let o = Outcome::new(
                 Status::Error,
                 self.log
                     .reason()
                     .unwrap_or_else(|| "the greeting did not complete".into()),
-            )
+            );
+            // The credentials were refused for good (535): the driver runs no other probe that
+            // would send them again (a lockout, and the same answer each time).
+            let refused = self.log.end == End::Refused("auth")
+                && self
+                    .log
+                    .get_last("auth")
+                    .is_some_and(|r| r.class() == Some(5));
+            if refused {
+                o.with("auth_failed", true)
+            } else {
+                o
+            }
         } else {
             judge(self.id, &self.ctx, &self.log)
         };
@@ -2471,6 +2494,40 @@ mod tests {
         let (o, _) = drive("enum.vrfy", c, vec![r(220, "mx"), r(250, "mx")]);
         assert_eq!(o.status, Status::Error);
         assert!(o.summary.contains("AUTH PLAIN"), "{}", o.summary);
+    }
+
+    /// A 535 marks the outcome so the driver stops sending the credentials; a probe that
+    /// would skip on the capabilities skips before AUTH.
+    #[test]
+    fn a_refused_password_is_marked_and_a_skipping_probe_sends_no_auth() {
+        let mut c = ctx();
+        c.auth = Some(auth("PLAIN"));
+        let caps = || Input::Reply(Reply::new(250, &["mx", "PIPELINING", "AUTH PLAIN"]));
+        let (o, _) = drive(
+            "enum.vrfy",
+            c.clone(),
+            vec![r(220, "mx"), caps(), r(535, "5.7.8 bad")],
+        );
+        assert_eq!(o.evidence.get("auth_failed"), Some(&json!(true)), "{o:?}");
+        // A 454 (temporary) is not a verdict on the password.
+        let (o, _) = drive(
+            "enum.vrfy",
+            c.clone(),
+            vec![r(220, "mx"), caps(), r(454, "4.7.0 try later")],
+        );
+        assert!(o.evidence.get("auth_failed").is_none(), "{o:?}");
+        let (o, sent) = drive(
+            "pipelining.unadvertised",
+            c.clone(),
+            vec![r(220, "mx"), caps()],
+        );
+        assert_eq!(o.status, Status::Skip, "{o:?}");
+        assert!(sent.iter().all(|b| !b.starts_with(b"AUTH")), "{sent:?}");
+        assert!(authenticates("enum.vrfy", &c));
+        assert!(!authenticates("relay.open", &c));
+        assert!(!authenticates("starttls.injection", &c));
+        assert!(!authenticates("pipelining.early-talker", &c));
+        assert!(!authenticates("enum.vrfy", &ctx()));
     }
 
     #[test]

@@ -940,3 +940,55 @@ fn replies_after_quit_stop_at_one_timeout() {
     // The script goes on writing into the closed connection; it is not waited for.
     drop(s);
 }
+
+/// A wrong --auth-user password: one AUTH, answered 535; the other authenticated probes are
+/// not run (no lockout), the unauthenticated ones still are.
+#[test]
+fn a_refused_password_is_sent_once() {
+    let s = Server::start(ServeOptions {
+        starttls: true,
+        ..ServeOptions::default()
+    });
+    let run = ehlo_with_env(
+        &[
+            "probe",
+            &s.addr(),
+            "--to",
+            "alice@mx.test",
+            "--tls",
+            "-k",
+            "--au",
+            "alice",
+            "--json",
+            "--yes",
+            "--timeout",
+            "5s",
+            "--only",
+            "enum.*",
+            "--only",
+            "limits.*",
+            "--only",
+            "relay.open",
+        ],
+        &[("EHLO_AUTH_PASSWORD", "wrong")],
+        None,
+        Duration::from_secs(120),
+    );
+    // 41, or 40 when relay.open fails (ehlo serve relays for anyone).
+    assert!(matches!(run.code, 40 | 41), "{}", run.all());
+    assert_eq!(
+        run.stdout.matches("AUTH PLAIN ********").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("not run: AUTH failed").count(),
+        5,
+        "{}",
+        run.stdout
+    );
+    // relay.open does not authenticate: it still ran.
+    let relay = line_of(&run, "relay.open");
+    assert!(!relay["summary"].to_string().contains("not run"), "{relay}");
+}

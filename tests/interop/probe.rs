@@ -250,6 +250,36 @@ fn postfix_probe_authenticated_on_submission() {
     let run = run_with("not-the-password");
     run.assert_exit(41);
     run.assert_contains("auth refused: 535");
+    // A wrong password is sent once: the other authenticated probes are not run.
+    let mut cmd = Command::new(ehlo_bin());
+    cmd.args([
+        "probe",
+        POSTFIX_SUBMISSION,
+        "--to",
+        LOCAL_RCPT,
+        "--tls",
+        "--tls-ca-path",
+        POSTFIX_CERT,
+        "--auth-user",
+        TEST_USER,
+        "--yes",
+        "--only",
+        "enum.*",
+        "--only",
+        "limits.*",
+        "--color",
+        "never",
+    ])
+    .env("EHLO_AUTH_PASSWORD", "not-the-password");
+    let run = run_bounded(cmd);
+    run.assert_exit(41);
+    assert_eq!(run.stdout.matches("S: 535").count(), 1, "{}", run.dump());
+    assert_eq!(
+        run.stdout.matches("not run: AUTH failed").count(),
+        5,
+        "{}",
+        run.dump()
+    );
     // The send's LOGIN mechanism against Dovecot SASL: two 334 prompts, the password masked.
     let run = run_mech("LOGIN", TEST_PASS);
     run.assert_exit(40);
