@@ -120,6 +120,27 @@ pub(crate) fn write_named(
         .map_err(|e| format!("cannot write --junit {}: {e}", path.display()))
 }
 
+/// Can the report be written to `path` at the end? Creates and removes the temporary file
+/// [`write_named`] goes through (same directory), so a run that would fail to write it can
+/// stop before doing anything.
+pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
+    let tmp = path.with_extension("xml.partial");
+    let fail = |e: std::io::Error| format!("cannot write --junit {}: {e}", path.display());
+    if path.is_dir() {
+        return Err(format!(
+            "cannot write --junit {}: it is a directory",
+            path.display()
+        ));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(fail)?;
+    std::fs::remove_file(&tmp).map_err(fail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -992,3 +992,22 @@ fn a_refused_password_is_sent_once() {
     let relay = line_of(&run, "relay.open");
     assert!(!relay["summary"].to_string().contains("not run"), "{relay}");
 }
+
+/// An unwritable --junit path stops the run before any probe sends mail.
+#[test]
+fn an_unwritable_junit_path_is_refused_before_any_probe() {
+    let s = Server::start(ServeOptions::default());
+    let (run, st) = probe(
+        &s.addr(),
+        &[
+            "--only",
+            "smuggle.lf-lf",
+            "--junit",
+            "/nonexistent-ehlo-dir/probe.xml",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.all().contains("cannot write --junit"), "{}", run.all());
+    assert!(st.is_empty(), "{st:?}");
+    assert!(s.subjects().is_empty(), "{:?}", s.subjects());
+}
