@@ -280,10 +280,11 @@ impl Human {
         );
         tls(
             self,
-            if info.client_cert_sent {
-                "TLS client certificate sent"
-            } else {
-                "TLS client certificate not sent"
+            match (info.client_cert_configured, info.client_cert_requested) {
+                (true, true) => "TLS client certificate sent",
+                (true, false) => "TLS client certificate configured but not requested (not sent)",
+                (false, true) => "TLS client certificate requested but none configured (not sent)",
+                (false, false) => "TLS client certificate not sent",
             },
         );
         match &info.sni {
@@ -1421,6 +1422,8 @@ mod tests {
                 only: None,
             },
             client_cert_sent: false,
+            client_cert_requested: false,
+            client_cert_configured: false,
             ocsp_stapled: false,
             dane: None,
         }

@@ -75,7 +75,8 @@
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
 //! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason", "only" (`chain`/`name`, only with `--tls-verify-ca`/`--tls-verify-host` alone)},
-//! "client_cert_sent", "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
+//! "client_cert_sent" (one was configured and the server asked for it), "client_cert_requested"
+//! (the server sent a CertificateRequest), "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
 //! "records", "ignored", "names", "matched": string | null, "matched_depth": integer | null,
 //! "evidence": [{"depth", "subject", "selector" ("cert" or "spki"), "mtype" ("full", "sha256" or
 //! "sha512"), "digest" (hex), "matched": [records]}], "note", "reason"}`)}`; a certificate is

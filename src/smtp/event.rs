@@ -275,8 +275,13 @@ pub struct TlsInfo {
     pub(crate) chain: Vec<CertInfo>,
     /// The verification verdict.
     pub(crate) verify: VerifyVerdict,
-    /// Did we present a client certificate?
+    /// Did we present a client certificate (one was configured and the server asked)?
     pub(crate) client_cert_sent: bool,
+    /// Did the server ask for one (a CertificateRequest, RFC 8446 §4.3.2)?
+    pub(crate) client_cert_requested: bool,
+    /// Was one configured (`--tls-cert`)? For the transcript's wording only.
+    #[serde(skip)]
+    pub(crate) client_cert_configured: bool,
     /// Was an OCSP response stapled?
     pub(crate) ocsp_stapled: bool,
     /// The DANE verdict, when TLSA records were given (`--tlsa`, `--tlsa-file`).

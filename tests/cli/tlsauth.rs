@@ -688,6 +688,31 @@ fn client_certificate_for_a_server_that_requires_one() {
         "{}",
         run.stdout
     );
+    // A server that never asks: the certificate is configured, not sent.
+    let mut steps = starttls_then(b"250 x\r\n", vec![]);
+    steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+    let srv = scripted_with(steps, Arc::new(test_acceptor_builder().build()));
+    let run = send(
+        &srv,
+        &[
+            "--tls",
+            "-k",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "-q",
+            "ehlo",
+        ],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("TLS client certificate configured but not requested (not sent)"),
+        "{}",
+        run.stdout
+    );
     // Without: exit 29 with the hint, whether the refusal is part of the handshake (TLS 1.2)
     // or arrives as an alert on the first read after it (TLS 1.3).
     for max in [SslVersion::TLS1_2, SslVersion::TLS1_3] {

@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use openssl::ssl::{Ssl, SslVerifyMode, StatusType};
+use openssl::ssl::{Ssl, SslVerifyMode, SslVersion, StatusType};
 use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_openssl::SslStream;
@@ -13,6 +13,7 @@ use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
 use super::params::{
     TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
+use super::tap::Tap;
 use super::verify::build_info;
 use super::{TlsError, setup};
 use crate::net::dane;
@@ -82,8 +83,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Head<S> {
     }
 }
 
-/// The client's TLS stream over `S`.
-pub(crate) type TlsStream<S> = SslStream<Head<S>>;
+/// The client's TLS stream over `S`: [`Head`] keeps the first bytes read, [`Tap`] watches
+/// the handshake records written (whether a client certificate went out).
+pub(crate) type TlsStream<S> = SslStream<Head<Tap<S>>>;
 
 /// The bytes start like an SMTP greeting: `220` then a space or a hyphen (RFC 5321 §4.2).
 fn looks_like_greeting(head: &[u8]) -> bool {
@@ -160,8 +162,8 @@ where
     // The level the chain is judged at, for the checks made after the handshake (the bundle
     // fallback, DANE-TA) as OpenSSL's own verification judges it.
     let auth_level = crate::net::trust::auth_level(&mut ssl);
-    let mut s =
-        SslStream::new(ssl, Head::new(stream)).map_err(setup("cannot create the TLS stream"))?;
+    let mut s = SslStream::new(ssl, Head::new(Tap::new(stream)))
+        .map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
         let reason = handshake_reason(&e);
         return Err(if is_not_tls(&e) {
@@ -186,10 +188,12 @@ where
         auth_level,
     );
     // OpenSSL sends the configured certificate exactly when the server's CertificateRequest
-    // arrives and fails the handshake otherwise only if the server insists; the openssl crate
-    // exposes no hook to observe the request itself, so "sent" means: configured, and the
-    // handshake (which would have carried it) completed.
-    info.client_cert_sent = params.client_cert.is_some();
+    // arrives; the openssl crate exposes no hook to observe the request, so the client's own
+    // records tell (see `tap`).
+    let tls13 = s.ssl().version2() == Some(SslVersion::TLS1_3);
+    info.client_cert_requested = s.get_mut().inner.requested(tls13);
+    info.client_cert_configured = params.client_cert.is_some();
+    info.client_cert_sent = info.client_cert_requested && info.client_cert_configured;
     info.verify.only = params.verify_only;
     // DANE (RFC 7672 §3): with TLSA records the records authenticate the server, not the CA
     // store; the CA verdict above is still shown.

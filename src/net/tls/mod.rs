@@ -16,6 +16,7 @@ mod connect;
 mod diagnose;
 mod params;
 mod server;
+mod tap;
 #[cfg(test)]
 pub(crate) mod tests;
 mod verify;

@@ -946,7 +946,31 @@ async fn client_certificate_for_a_server_that_requires_one() {
         let (r, server) = handshake_with(requiring(max), &with_cert).await;
         let info = r.unwrap().1;
         assert!(server.is_ok(), "{max:?}: {server:?}");
-        assert!(info.client_cert_sent);
+        assert!(
+            info.client_cert_sent && info.client_cert_requested,
+            "{max:?}"
+        );
+        // A server that never asks: configured, but neither requested nor sent.
+        let mut plain = builder(&cert, &key);
+        plain.set_max_proto_version(Some(max)).unwrap();
+        let (r, server) = handshake_with(plain.build(), &with_cert).await;
+        let info = r.unwrap().1;
+        assert!(server.is_ok(), "{max:?}: {server:?}");
+        assert!(
+            !info.client_cert_sent && !info.client_cert_requested,
+            "{max:?}: {info:?}"
+        );
+        // A server that asks without insisting, of a client with none: requested, not sent.
+        let mut asking = builder(&cert, &key);
+        asking.set_max_proto_version(Some(max)).unwrap();
+        asking.set_verify_callback(SslVerifyMode::PEER, |_, _| true);
+        let (r, server) = handshake_with(asking.build(), &params(false)).await;
+        let info = r.unwrap().1;
+        assert!(server.is_ok(), "{max:?}: {server:?}");
+        assert!(
+            !info.client_cert_sent && info.client_cert_requested,
+            "{max:?}: {info:?}"
+        );
     }
     // Key of another certificate: a setup error naming both flags.
     let other = dir.path().join("other.key");

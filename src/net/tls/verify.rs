@@ -46,6 +46,8 @@ pub(super) fn build_info(
         chain,
         verify,
         client_cert_sent: false,
+        client_cert_requested: false,
+        client_cert_configured: false,
         ocsp_stapled: ssl.ocsp_status().is_some(),
         dane: None,
     }

@@ -1,0 +1,199 @@
+//! Whether the server asked for a client certificate, read from the records the client writes
+//! during the handshake (OpenSSL answers a CertificateRequest but reports it nowhere we can read).
+//!
+//! A client answers a CertificateRequest with a Certificate message, empty when it has none
+//! (RFC 5246 §7.4.6, RFC 8446 §4.4.2); without a request it sends none. Up to TLS 1.2 that
+//! message is plain text before the client's ChangeCipherSpec (RFC 5246 §7.3), so its type
+//! shows. In TLS 1.3 it is encrypted (RFC 8446 §2), but the client's encrypted handshake flight
+//! is then Certificate, CertificateVerify (with a certificate) and Finished instead of Finished
+//! alone: more than one record, or more bytes than one Finished record (RFC 8446 §4.4.4, §5.2)
+//! can hold, means a Certificate went too. Only record headers and the message types of plain
+//! text records are read; nothing is kept.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// TLS record content types (RFC 8446 §5.1).
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+/// Handshake message type of Certificate (RFC 8446 §4).
+const CERTIFICATE: u8 = 11;
+/// The largest TLS 1.3 record holding only Finished: a 4-byte message header, a SHA-384
+/// verify_data (48), the inner content type (1) and the AEAD tag (16) (RFC 8446 §4.4.4, §5.2).
+const MAX_FINISHED_RECORD: usize = 4 + 48 + 1 + 16;
+
+/// What the client's records said so far.
+#[derive(Debug, Default)]
+struct Watch {
+    /// Header of the record being written, as far as it has been written.
+    header: [u8; 5],
+    header_len: usize,
+    /// Content type and bytes still to come of the record being written.
+    kind: u8,
+    body_left: usize,
+    /// The client's ChangeCipherSpec went: later handshake records are encrypted (TLS 1.2).
+    ccs: bool,
+    /// Header of the plain-text handshake message being written, and its bytes still to come.
+    msg_header: [u8; 4],
+    msg_header_len: usize,
+    msg_left: usize,
+    /// A plain-text Certificate message went (TLS 1.2 and earlier).
+    certificate: bool,
+    /// Encrypted records written, and their body bytes (TLS 1.3's encrypted flight).
+    encrypted: usize,
+    encrypted_bytes: usize,
+}
+
+impl Watch {
+    fn feed(&mut self, mut b: &[u8]) {
+        while !b.is_empty() {
+            if self.body_left == 0 {
+                // In a record header.
+                self.header[self.header_len] = b[0];
+                self.header_len += 1;
+                b = &b[1..];
+                if self.header_len == 5 {
+                    self.header_len = 0;
+                    self.kind = self.header[0];
+                    self.body_left =
+                        usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                    match self.kind {
+                        CHANGE_CIPHER_SPEC => self.ccs = true,
+                        APPLICATION_DATA => {
+                            self.encrypted += 1;
+                            self.encrypted_bytes += self.body_left;
+                        }
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            let n = b.len().min(self.body_left);
+            if self.kind == HANDSHAKE && !self.ccs {
+                self.messages(&b[..n]);
+            }
+            self.body_left -= n;
+            b = &b[n..];
+        }
+    }
+
+    /// Walk the plain-text handshake messages in `b` (they may span records).
+    fn messages(&mut self, mut b: &[u8]) {
+        while !b.is_empty() {
+            if self.msg_left == 0 {
+                self.msg_header[self.msg_header_len] = b[0];
+                self.msg_header_len += 1;
+                b = &b[1..];
+                if self.msg_header_len == 4 {
+                    self.msg_header_len = 0;
+                    let h = self.msg_header;
+                    self.certificate |= h[0] == CERTIFICATE;
+                    self.msg_left =
+                        usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
+                }
+                continue;
+            }
+            let n = b.len().min(self.msg_left);
+            self.msg_left -= n;
+            b = &b[n..];
+        }
+    }
+}
+
+/// A stream that watches what the client writes until [`Tap::requested`] is asked.
+#[derive(Debug)]
+pub(crate) struct Tap<S> {
+    inner: S,
+    watch: Option<Watch>,
+}
+
+impl<S> Tap<S> {
+    pub(super) fn new(inner: S) -> Self {
+        Tap {
+            inner,
+            watch: Some(Watch::default()),
+        }
+    }
+
+    /// Did the client answer a CertificateRequest? Call once the handshake has completed, with
+    /// whether TLS 1.3 was negotiated; the watching stops here.
+    pub(super) fn requested(&mut self, tls13: bool) -> bool {
+        let Some(w) = self.watch.take() else {
+            return false;
+        };
+        if tls13 {
+            w.encrypted > 1 || w.encrypted_bytes > MAX_FINISHED_RECORD
+        } else {
+            w.certificate
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        let r = Pin::new(&mut me.inner).poll_write(cx, buf);
+        if let (Poll::Ready(Ok(n)), Some(w)) = (&r, me.watch.as_mut()) {
+            w.feed(&buf[..*n]);
+        }
+        r
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_certificate_message_split_across_writes_and_records() {
+        // ClientHello-ish record, then a Certificate message whose header spans two records.
+        let mut w = Watch::default();
+        w.feed(&[22, 3, 3, 0, 6, 1, 0, 0, 2, 9, 9]);
+        assert!(!w.certificate);
+        w.feed(&[22, 3, 3, 0, 2, 11, 0]);
+        w.feed(&[22, 3, 3]);
+        w.feed(&[0, 3, 0, 1, 7]);
+        assert!(w.certificate);
+        // After ChangeCipherSpec the (encrypted) handshake bytes are not read.
+        let mut w = Watch::default();
+        w.feed(&[20, 3, 3, 0, 1, 1, 22, 3, 3, 0, 4, 11, 0, 0, 0]);
+        assert!(!w.certificate);
+    }
+
+    #[test]
+    fn tls13_flight_sizes() {
+        let mut w = Watch::default();
+        w.feed(&[23, 3, 3, 0, 53]);
+        w.feed(&[0; 53]);
+        assert_eq!((w.encrypted, w.encrypted_bytes), (1, 53));
+        assert!(w.encrypted_bytes <= MAX_FINISHED_RECORD);
+        w.feed(&[23, 3, 3, 0, 25]);
+        assert_eq!(w.encrypted, 2);
+    }
+}
