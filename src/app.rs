@@ -24,8 +24,8 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     match mode {
         Mode::DumpConfig(text) => to_stdout(text.as_bytes()),
         Mode::DumpMail { notes, message } => {
-            // The message exactly as composed, nothing sent; notes go to stderr so stdout stays
-            // the message.
+            // The message as it would be sent (without the transfer's dot-stuffing), nothing
+            // sent; notes go to stderr so stdout stays the message.
             for note in &notes {
                 let _ = writeln!(std::io::stderr(), "=== {note}");
             }

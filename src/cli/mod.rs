@@ -132,7 +132,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             notes: cfg.notes,
-            message: cfg.plan.message,
+            message: crate::smtp::data::as_sent(&cfg.plan.message, cfg.plan.fixup),
         }),
         mode => Ok(mode),
     }

@@ -165,9 +165,28 @@ fn dump_mail_prints_the_message() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("\nTo: a@example.test\n"), "{text}");
-    assert!(text.contains("\nSubject: hi\n"), "{text}");
-    assert!(text.ends_with("\n\nThis is a test mailing\n"), "{text}");
+    assert!(text.contains("\r\nTo: a@example.test\r\n"), "{text}");
+    assert!(text.contains("\r\nSubject: hi\r\n"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\nThis is a test mailing\r\n"),
+        "{text}"
+    );
+    assert!(!text.replace("\r\n", "").contains('\n'), "{text:?}");
+}
+
+/// `--dump-mail` prints what would go out (as swaks does): the mbox `From ` line dropped and
+/// bare LF and CR made CRLF; not the transfer's dot-stuffing or end marker.
+#[test]
+fn dump_mail_prints_the_message_as_sent() {
+    let o = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--data",
+        "From x@y Mon\nSubject: a\n\n.dot\nbare\rcr\n.\n",
+        "--dump-mail",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "Subject: a\r\n\r\n.dot\r\nbare\r\ncr\r\n");
 }
 
 /// The secret files' help says the order the code follows (the README's too): the environment

@@ -123,7 +123,9 @@ fn dump_mail_attachment_decodes_back_byte_exact() {
         "--dump-mail",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let msg = &run.stdout;
+    // Printed as sent: CRLF line ends only (read below with LF ones).
+    assert!(!run.stdout.replace("\r\n", "").contains('\n'));
+    let msg = &run.stdout.replace("\r\n", "\n");
     assert!(header(msg, "Content-Type").starts_with("Content-Type: multipart/mixed;"));
     assert_eq!(header(msg, "MIME-Version"), "MIME-Version: 1.0");
     let (h, b) = part(msg, "filename=\"random.bin\"");
@@ -180,7 +182,7 @@ fn utf8_subject_and_display_name_are_rfc2047_encoded() {
         "--dump-mail",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let msg = &run.stdout;
+    let msg = &run.stdout.replace("\r\n", "\n");
     let head = msg.split("\n\n").next().unwrap();
     assert!(head.is_ascii(), "{head}");
     let subject = header(msg, "Subject");
@@ -224,7 +226,7 @@ fn inline_part_has_a_content_id_and_an_info_line() {
         "--dump-mail",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let msg = &run.stdout;
+    let msg = &run.stdout.replace("\r\n", "\n");
     let ct = header(msg, "Content-Type");
     assert!(ct.starts_with("Content-Type: multipart/related;"), "{ct}");
     assert!(ct.contains("type=\"multipart/alternative\""), "{ct}");
@@ -280,7 +282,7 @@ fn tokens_are_replaced_in_headers_and_body() {
         "--dump-mail",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let msg = &run.stdout;
+    let msg = &run.stdout.replace("\r\n", "\n");
     let date = header(msg, "Date").trim_start_matches("Date: ").to_string();
     assert_eq!(header(msg, "Subject"), format!("Subject: on {date}"));
     let mid = header(msg, "Message-Id");
