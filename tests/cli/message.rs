@@ -639,6 +639,11 @@ fn no_data_fixup_never_hangs_on_a_missing_end_marker() {
     );
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("--no-data-fixup"), "{}", run.stderr);
+    // The way out it suggests works with -ndf: real CR LF bytes (a file, bash's $'…'), not a
+    // written \r\n, which -ndf sends as four characters and refuses the same way.
+    assert!(run.stderr.contains("--data @FILE"), "{}", run.stderr);
+    assert!(run.stderr.contains("--data $'Subject"), "{}", run.stderr);
+    assert!(!run.stderr.contains("--data 'Subject"), "{}", run.stderr);
     assert!(
         !run.all().contains("Trying"),
         "refused before connecting: {}",

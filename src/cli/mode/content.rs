@@ -92,7 +92,8 @@ pub(super) fn raw_data_end(message: &mut Vec<u8>, notes: &mut Vec<String>) -> Re
     }
     Err(usage(
         "--no-data-fixup: the data does not end with CRLF . CRLF, so the server would wait for \
-         more (write the end marker yourself, e.g. --data 'Subject: x\\r\\n\\r\\nbody\\r\\n.\\r\\n')",
+         more (write the end marker yourself as real CR LF bytes, which -ndf does not make of a \
+         written \\r\\n: --data @FILE, or in bash --data $'Subject: x\\r\\n\\r\\nbody\\r\\n.\\r\\n')",
     ))
 }
 
