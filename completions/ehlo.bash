@@ -71,7 +71,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -g -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --g --ndf --no-data-fixup --dump-mail --dab --dump-as-body --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --dump --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version serve demo repl replay explain check probe help"
+            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --dab --dump-as-body --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --dump --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -824,7 +824,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__check)
-            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --rcpt-probe --relay-probe --tls-probe --port --mta-sts-port --helo --dns-server --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version"
+            opts="-p -4 -6 -h -V --json --junit --expect --fail-on --waive --only --skip --concurrency --per-ip --deadline --timeout --cert-days --allow-private --rcpt-probe --relay-probe --tls-probe --port --helo --dns-server --dnssec --dns-trust-anchor --tls-ca-path --ipv4 --ipv6 --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -890,10 +890,6 @@ _ehlo() {
                     return 0
                     ;;
                 -p)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mta-sts-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1325,7 +1321,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__replay)
-            opts="-s -p -k -4 -6 -h -V --server --keep-going --allow-any-file --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --ehlo --lhlo --helo --tls --help --version"
+            opts="-s -p -k -4 -6 -h -V --server --keep-going --allow-any-file --port --tlsc --tls-on-connect --insecure --tls-ca-path --dns-server --timeout --ipv4 --ipv6 --color --explain --pp --protect-prompt --show-secrets --log --json --auth-password-file --auth-token-file --allow-plaintext-auth --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1410,18 +1406,6 @@ _ehlo() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
-                    return 0
-                    ;;
-                --helo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ehlo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lhlo)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -23,11 +23,97 @@ fn command() -> Command {
     cmd
 }
 
-/// Completion script for `shell`.
+/// The long name a hidden option is given before the completions are generated, so that its
+/// lines can be taken out of them.
+const HIDDEN: &str = "ehlo-hidden-option-";
+
+/// Completion script for `shell`. Hidden options (refused spellings such as `ehlo replay
+/// --helo`, the test-only `check --mta-sts-port`, swaks's deprecated `-g`) are not offered:
+/// clap_complete lists every option, so each is renamed to a marker and its lines dropped.
 pub fn completions(shell: Shell) -> Vec<u8> {
+    // Built first: the subcommands' options are only added then (`defer`).
+    let mut cmd = without_hidden(command());
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut command(), "ehlo", &mut buf);
-    buf
+    clap_complete::generate(shell, &mut cmd, "ehlo", &mut buf);
+    drop_hidden(&String::from_utf8_lossy(&buf), shell).into_bytes()
+}
+
+/// `cmd` with each hidden option's names replaced by the one [`HIDDEN`] marker name.
+fn without_hidden(mut cmd: Command) -> Command {
+    let hidden: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.is_hide_set() && !a.is_positional())
+        .map(|a| a.get_id().to_string())
+        .collect();
+    // Distinct names in one command; clap takes only `'static` names without its `string`
+    // feature.
+    const NAMES: [&str; 4] = [
+        "ehlo-hidden-option-1",
+        "ehlo-hidden-option-2",
+        "ehlo-hidden-option-3",
+        "ehlo-hidden-option-4",
+    ];
+    assert!(
+        hidden.len() <= NAMES.len(),
+        "more hidden options than marker names"
+    );
+    for (id, long) in hidden.iter().zip(NAMES) {
+        cmd = cmd.mut_arg(id, |a| {
+            a.short(None).short_alias(None).alias(None).long(long)
+        });
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for sub in subs {
+        cmd = cmd.mut_subcommand(sub, without_hidden);
+    }
+    cmd
+}
+
+/// The completion script without the lines, words and (bash) case arms naming a marker.
+fn drop_hidden(script: &str, shell: Shell) -> String {
+    let marker = format!("--{HIDDEN}");
+    let mut out = String::with_capacity(script.len());
+    let mut in_arm = false;
+    for line in script.split_inclusive('\n') {
+        if in_arm {
+            in_arm = line.trim() != ";;";
+            continue;
+        }
+        if !line.contains(HIDDEN) {
+            out.push_str(line);
+            continue;
+        }
+        if shell == Shell::Fish && line.trim_start().starts_with("string join") {
+            // The word list of an optspec function.
+            let kept: Vec<&str> = line.split(' ').filter(|w| !w.contains(HIDDEN)).collect();
+            let mut kept = kept.join(" ");
+            if !kept.ends_with('\n') {
+                kept.push('\n');
+            }
+            out.push_str(&kept);
+        }
+        if shell == Shell::Bash {
+            if line.trim_start().starts_with(&marker) && line.trim_end().ends_with(')') {
+                // `--marker)` opens a case arm that ends at its `;;`.
+                in_arm = true;
+                continue;
+            }
+            // The word list of `opts="…"`.
+            let kept: Vec<&str> = line
+                .split(' ')
+                .filter(|w| !w.trim_end_matches(['"', '\n']).starts_with(&marker))
+                .collect();
+            let mut kept = kept.join(" ");
+            if line.trim_end().ends_with('"') && !kept.trim_end().ends_with('"') {
+                kept = kept.trim_end().to_string() + "\"\n";
+            }
+            out.push_str(&kept);
+        }
+    }
+    out
 }
 
 /// Man pages: `ehlo.1` and one `ehlo-<sub>.1` per subcommand, with their contents.
@@ -84,7 +170,23 @@ mod tests {
             assert_eq!(a, completions(*shell));
             let text = String::from_utf8(a).unwrap();
             assert!(text.contains("quit-after"), "{shell}");
+            // Hidden options are not offered (they are refused or for tests only).
+            assert!(!text.contains(HIDDEN), "{shell}");
+            assert!(!text.contains("mta-sts-port"), "{shell}");
+            assert!(!text.contains("--g "), "{shell}");
         }
+        // `ehlo replay` refuses --helo/--ehlo/--lhlo/--tls (the script holds its own).
+        let fish = String::from_utf8(completions(Shell::Fish)).unwrap();
+        let replay: Vec<&str> = fish
+            .lines()
+            .filter(|l| l.contains("__fish_ehlo_using_subcommand replay\""))
+            .collect();
+        assert!(replay.iter().any(|l| l.contains("-l keep-going")));
+        for refused in ["-l helo", "-l ehlo", "-l lhlo", "-l tls ", "-l record"] {
+            assert!(!replay.iter().any(|l| l.contains(refused)), "{refused}");
+        }
+        let bash = String::from_utf8(completions(Shell::Bash)).unwrap();
+        assert!(bash.contains(" --quit-after "), "{bash:.100}");
         let pages = man_pages();
         let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
