@@ -206,7 +206,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--smtputf8', '--smtputf8', [CompletionResultType]::ParameterName, 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)')
             [CompletionResult]::new('--force-ext', '--force-ext', [CompletionResultType]::ParameterName, 'Use extensions the server does not advertise instead of failing')
             [CompletionResult]::new('--dsn-orcpt', '--dsn-orcpt', [CompletionResultType]::ParameterName, 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)')
-            [CompletionResult]::new('--requiretls', '--requiretls', [CompletionResultType]::ParameterName, 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect')
+            [CompletionResult]::new('--requiretls', '--requiretls', [CompletionResultType]::ParameterName, 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect, even with --force-ext')
             [CompletionResult]::new('--prdr', '--prdr', [CompletionResultType]::ParameterName, 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)')
             [CompletionResult]::new('--xclient-before-starttls', '--xclient-before-starttls', [CompletionResultType]::ParameterName, 'Send XCLIENT before STARTTLS instead of after')
             [CompletionResult]::new('--xclient-optional', '--xclient-optional', [CompletionResultType]::ParameterName, 'Carry on without XCLIENT when it is not offered or refused')

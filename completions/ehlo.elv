@@ -203,7 +203,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --smtputf8 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
             cand --force-ext 'Use extensions the server does not advertise instead of failing'
             cand --dsn-orcpt 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
-            cand --requiretls 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect'
+            cand --requiretls 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect, even with --force-ext'
             cand --prdr 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
             cand --xclient-before-starttls 'Send XCLIENT before STARTTLS instead of after'
             cand --xclient-optional 'Carry on without XCLIENT when it is not offered or refused'

@@ -213,7 +213,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-all -l ha -d 'Print noth
 complete -c ehlo -n "__fish_ehlo_needs_command" -l smtputf8 -d 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l force-ext -d 'Use extensions the server does not advertise instead of failing'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-orcpt -d 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l requiretls -d 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l requiretls -d 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect, even with --force-ext'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on without XCLIENT when it is not offered or refused'

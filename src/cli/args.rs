@@ -1389,7 +1389,7 @@ pub(crate) struct ExtArgs {
     #[arg(long)]
     pub(crate) dsn_orcpt: bool,
 
-    /// REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect
+    /// REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect, even with --force-ext
     #[arg(long)]
     pub(crate) requiretls: bool,
 

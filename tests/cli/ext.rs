@@ -142,6 +142,9 @@ fn bad_extension_flags_are_usage_errors() {
         (&["--dsn-notify", "NEVER,SUCCESS"][..], "--dsn-notify"),
         (&["--bdat", "0"], "--bdat"),
         (&["--requiretls"], "--requiretls"),
+        // --force-ext waives "not advertised", never the TLS RFC 8689 requires: REQUIRETLS
+        // in clear text would ask for protection over a link that has none.
+        (&["--force-ext", "--requiretls"], "REQUIRETLS needs TLS"),
         (&["--prdr", "--protocol", "lmtp"], "--prdr"),
         (&["--xclient-optional"], "--xclient"),
         (&["--socket", "/tmp/x", "--pipe", "cat"], "--pipe"),

@@ -24,9 +24,12 @@ pub(super) fn ext_plan(
             "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
         ));
     }
-    if a.requiretls && !a.force_ext && starttls != StartTls::Required && !tls_on_connect {
+    // --force-ext waives "not advertised" only: REQUIRETLS sent in clear text would ask the
+    // next hops for a protection this hop lacks (RFC 8689 §4.1).
+    if a.requiretls && starttls != StartTls::Required && !tls_on_connect {
         return Err(usage(
-            "--requiretls: REQUIRETLS needs TLS (RFC 8689): add --tls or --tls-on-connect",
+            "--requiretls: REQUIRETLS needs TLS (RFC 8689 §4.1), --force-ext or not: add --tls \
+             or --tls-on-connect",
         ));
     }
     if a.prdr && protocol == Protocol::Lmtp {

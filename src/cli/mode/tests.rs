@@ -1281,7 +1281,6 @@ fn extension_and_transport_flags() {
         "--prdr",
         "--smtputf8",
         "--force-ext",
-        "--requiretls",
     ]);
     assert_eq!(
         c.connect.link.transport,
@@ -1291,10 +1290,6 @@ fn extension_and_transport_flags() {
     assert_eq!(c.plan.ext.dsn.notify.as_deref(), Some("FAILURE,DELAY"));
     assert_eq!(c.plan.ext.dsn.ret, Some(Ret::Full));
     assert!(c.plan.ext.prdr && c.plan.ext.smtputf8 && c.plan.ext.force);
-    assert!(
-        c.plan.ext.requiretls,
-        "allowed without TLS under --force-ext"
-    );
     assert_eq!(
         send(&["-t", "a@x.test", "--bdat", "64K"]).plan.ext.bdat,
         Some(65536)

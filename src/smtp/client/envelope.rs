@@ -189,9 +189,10 @@ impl Session {
             )?;
             params.extend(self.plan.ext.dsn.mail_params());
         }
-        // REQUIRETLS (RFC 8689 §4.1): only over TLS.
+        // REQUIRETLS (RFC 8689 §4.1): only over TLS, even under --force-ext (which waives the
+        // keyword's absence, not the TLS).
         if self.plan.ext.requiretls {
-            if !self.tls && !self.plan.ext.force {
+            if !self.tls {
                 return Err(SessionError::Extension {
                     extension: Extension::RequireTls,
                     phase: Phase::Mail,

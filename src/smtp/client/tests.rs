@@ -1291,6 +1291,10 @@ fn requiretls_needs_tls_and_the_keyword() {
     let mut p = plan();
     p.ext.requiretls = true;
     refused_before_mail(p.clone(), EXT_EHLO, 23, "TLS");
+    // Forcing the extensions waives the keyword, not the TLS.
+    let mut forced = p.clone();
+    forced.ext.force = true;
+    refused_before_mail(forced, EXT_EHLO, 23, "TLS");
     let (_, w) = to_mail_in(over_tls(p.clone()), EXT_EHLO);
     assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27 REQUIRETLS\r\n");
     refused_before_mail_in(over_tls(p), BARE_EHLO, 23, "REQUIRETLS");
