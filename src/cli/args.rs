@@ -531,11 +531,11 @@ pub(crate) struct ConnArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_password_file: Option<PathBuf>,
 
-    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE, when
-    /// EHLO_AUTH_TOKEN is unset
+    /// The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before
+    /// EHLO_AUTH_TOKEN)
     ///
-    /// `:auth` takes EHLO_AUTH_TOKEN first, then this file, then asks on the terminal (never
-    /// echoed).
+    /// `:auth` takes this file first, then EHLO_AUTH_TOKEN, then asks on the terminal (never
+    /// echoed): the command line beats the environment, as in the send.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) auth_token_file: Option<PathBuf>,
 

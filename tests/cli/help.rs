@@ -189,10 +189,10 @@ fn dump_mail_prints_the_message_as_sent() {
     assert_eq!(stdout(&o), "Subject: a\r\n\r\n.dot\r\nbare\r\ncr\r\n");
 }
 
-/// The secret files' help says the order the code follows (the README's too): the environment
-/// variable first, then the file; it once said the file came first.
+/// The secret files' help says the order the code follows (the README's too): the file named on
+/// the command line first, then the environment variable, as the send's layering orders them.
 #[test]
-fn secret_file_help_puts_the_environment_first_as_the_code_does() {
+fn secret_file_help_puts_the_command_line_first_as_the_code_does() {
     for sub in ["repl", "replay"] {
         let text = unwrapped(&stdout(&ehlo(&[sub, "--help"])));
         for (var, flag) in [
@@ -200,7 +200,7 @@ fn secret_file_help_puts_the_environment_first_as_the_code_does() {
             ("EHLO_AUTH_TOKEN", "--auth-token-file"),
         ] {
             assert!(
-                text.contains(&format!("when {var} is unset")),
+                text.contains(&format!("`:auth` takes this file first, then {var}")),
                 "{sub} {flag}: {text}"
             );
         }
