@@ -423,36 +423,26 @@ pub(crate) fn verify(
     // DANE-TA: the chain must verify to the matched certificate, and the leaf carry a name.
     let mut failures = Vec::new();
     for &(depth, i) in &matches {
-        match verify_to_anchor(chain, depth, auth_level) {
+        match verify_to_anchor(chain, &chain[depth], auth_level) {
             Err(why) => failures.push(format!(
                 "{} matched depth {depth} but the chain does not verify to it: {why}",
                 records[i].short()
             )),
-            Ok(()) => {
-                let name = names
-                    .iter()
-                    .find_map(|n| crate::net::tls::match_name(&chain[0], n, None));
-                match name {
-                    Some(m) => {
-                        v.ok = true;
-                        v.matched = Some(records[i].to_string());
-                        v.matched_depth = Some(depth);
-                        v.note = Some(format!(
-                            "DANE-TA: the chain verifies to the certificate at depth {depth}; the leaf's {m} matches"
-                        ));
-                        return v;
-                    }
-                    None => failures.push(format!(
-                        "{} matched depth {depth} and the chain verifies, but no name in the leaf matches {}",
-                        records[i].short(),
-                        if names.is_empty() {
-                            "(no name to check)".to_string()
-                        } else {
-                            names.join(", ")
-                        }
-                    )),
+            Ok(_) => match leaf_name(chain, names) {
+                Ok(m) => {
+                    v.ok = true;
+                    v.matched = Some(records[i].to_string());
+                    v.matched_depth = Some(depth);
+                    v.note = Some(format!(
+                        "DANE-TA: the chain verifies to the certificate at depth {depth}; the leaf's {m} matches"
+                    ));
+                    return v;
                 }
-            }
+                Err(names) => failures.push(format!(
+                    "{} matched depth {depth} and the chain verifies, but no name in the leaf matches {names}",
+                    records[i].short()
+                )),
+            },
         }
     }
     v.reason = Some(if failures.is_empty() {
@@ -486,29 +476,50 @@ fn association(cert: &X509Ref, selector: u8, mtype: u8) -> Result<Vec<u8>, Strin
         .map_err(|e| format!("cannot hash: {e}"))
 }
 
-/// Verify `chain[0]` with `chain[depth]` as the only trust anchor (a partial chain: the anchor
-/// need not be self-signed), the certificates in between as untrusted intermediates.
-fn verify_to_anchor(chain: &[X509], depth: usize, auth_level: u32) -> Result<(), String> {
+/// The reference name the leaf carries (RFC 7672 §3.2.3), or the names it lacks.
+fn leaf_name(chain: &[X509], names: &[String]) -> Result<String, String> {
+    names
+        .iter()
+        .find_map(|n| crate::net::tls::match_name(&chain[0], n, None))
+        .ok_or_else(|| {
+            if names.is_empty() {
+                "(no name to check)".to_string()
+            } else {
+                names.join(", ")
+            }
+        })
+}
+
+/// Verify `chain[0]` with `anchor` as the only trust anchor (a partial chain: the anchor need
+/// not be self-signed) and every other certificate the server presented as an untrusted
+/// intermediate, in whatever order it sent them (RFC 8446 §4.4.2 lets it send them unordered;
+/// OpenSSL's DANE code builds the path from all of them). Returns the anchor's depth in the
+/// path built.
+fn verify_to_anchor(chain: &[X509], anchor: &X509Ref, auth_level: u32) -> Result<usize, String> {
     let setup = |e: openssl::error::ErrorStack| format!("OpenSSL: {e}");
     let mut b = X509StoreBuilder::new().map_err(setup)?;
     // At the connection's security level, as the CA path judges a chain.
     crate::net::trust::set_auth_level(&mut b, auth_level).map_err(setup)?;
-    b.add_cert(chain[depth].clone()).map_err(setup)?;
+    b.add_cert(anchor.to_owned()).map_err(setup)?;
     b.set_flags(X509VerifyFlags::PARTIAL_CHAIN).map_err(setup)?;
     let store = b.build();
+    let anchor_der = anchor.to_der().map_err(setup)?;
     let mut untrusted = Stack::new().map_err(setup)?;
-    for c in &chain[1..depth] {
-        untrusted.push(c.clone()).map_err(setup)?;
+    for c in &chain[1..] {
+        if c.to_der().map_err(setup)? != anchor_der {
+            untrusted.push(c.clone()).map_err(setup)?;
+        }
     }
     let mut ctx = X509StoreContext::new().map_err(setup)?;
-    let (ok, err) = ctx
+    let (ok, err, built) = ctx
         .init(&store, &chain[0], &untrusted, |c| {
             let ok = c.verify_cert()?;
-            Ok((ok, c.error()))
+            let built = c.chain().map(|s| s.len()).unwrap_or(0);
+            Ok((ok, c.error(), built))
         })
         .map_err(setup)?;
     if ok {
-        Ok(())
+        Ok(built.saturating_sub(1))
     } else {
         Err(err.error_string().to_string())
     }
@@ -821,6 +832,41 @@ mod tests {
         let other = chain3();
         let v = verify(&chain, &[rec(2, 1, 1, &other[1])], &names(), true, LEVEL);
         assert!(!v.ok);
+    }
+
+    /// A server may send its intermediates in any order (RFC 8446 §4.4.2): `[leaf, root,
+    /// intermediate]` with `2 1 1 <root>` verifies, as with OpenSSL's DANE code (it used to
+    /// fail with "unable to get local issuer certificate": only the certificates between the
+    /// leaf and the matched depth were offered to the path builder).
+    #[test]
+    fn dane_ta_accepts_a_chain_sent_out_of_order() {
+        let c = chain3();
+        let unordered = vec![c[0].clone(), c[2].clone(), c[1].clone()];
+        for anchor in [rec(2, 1, 1, &c[2]), rec(2, 0, 1, &c[2])] {
+            let v = verify(
+                &unordered,
+                std::slice::from_ref(&anchor),
+                &names(),
+                true,
+                LEVEL,
+            );
+            assert!(v.ok, "{anchor}: {v:?}");
+            assert_eq!(v.matched_depth, Some(1));
+        }
+        // The intermediate as the anchor, sent last: still verifies.
+        let v = verify(&unordered, &[rec(2, 1, 1, &c[1])], &names(), true, LEVEL);
+        assert!(v.ok, "{v:?}");
+        // Out of order is no licence to skip a link: without the intermediate the root is no
+        // issuer of the leaf.
+        let v = verify(
+            &[c[0].clone(), c[2].clone()],
+            &[rec(2, 1, 1, &c[2])],
+            &names(),
+            true,
+            LEVEL,
+        );
+        assert!(!v.ok);
+        assert!(v.reason.unwrap().contains("unable to get local issuer"),);
     }
 
     /// A DANE-TA(2) chain is judged at the connection's security level, as the CA path judges
