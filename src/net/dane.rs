@@ -445,6 +445,47 @@ pub(crate) fn verify(
             },
         }
     }
+    // DANE-TA with the whole anchor in the record (`2 0 0`, `2 1 0`): the server may leave the
+    // anchor out of its chain (RFC 7671 §5.2.2, §5.2.3), so a chain the record's certificate or
+    // key signed verifies, as OpenSSL's DANE code has it.
+    for (i, r) in records.iter().enumerate() {
+        if r.usage != 2 || r.mtype != 0 || r.unusable().is_some() {
+            continue;
+        }
+        // Sent by the server after all: judged above at its depth.
+        if matches.iter().any(|&(_, j)| j == i) {
+            continue;
+        }
+        let found = match absent_anchor(chain, r, auth_level) {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(why) => {
+                failures.push(format!("{}: {why}", r.short()));
+                continue;
+            }
+        };
+        match found {
+            Err(why) => failures.push(format!(
+                "{} (not sent by the server) does not anchor the chain: {why}",
+                r.short()
+            )),
+            Ok((depth, how)) => match leaf_name(chain, names) {
+                Ok(m) => {
+                    v.ok = true;
+                    v.matched = Some(r.to_string());
+                    v.matched_depth = Some(depth);
+                    v.note = Some(format!(
+                        "DANE-TA: {how}, the anchor at depth {depth} (not sent by the server, RFC 7671 §5.2.2); the leaf's {m} matches"
+                    ));
+                    return v;
+                }
+                Err(names) => failures.push(format!(
+                    "{} anchors the chain at depth {depth}, but no name in the leaf matches {names}",
+                    r.short()
+                )),
+            },
+        }
+    }
     v.reason = Some(if failures.is_empty() {
         format!(
             "no TLSA record matched the certificate chain ({} usable record{}, {} certificate{})",
@@ -474,6 +515,86 @@ fn association(cert: &X509Ref, selector: u8, mtype: u8) -> Result<Vec<u8>, Strin
     hash(md, &der)
         .map(|d| d.to_vec())
         .map_err(|e| format!("cannot hash: {e}"))
+}
+
+/// The anchor's depth above the leaf and how the chain reached it, or why it does not.
+type Anchored = Result<(usize, String), String>;
+
+/// A `2 0 0` or `2 1 0` record whose anchor the server did not send: `Ok(None)` when no
+/// presented certificate links to it; else the anchor's depth above the leaf and how it was
+/// reached, or why the chain does not verify to it. `Err` when the data is no certificate or
+/// key. The leaf's own certificate or key is no anchor above it.
+fn absent_anchor(chain: &[X509], r: &Tlsa, auth_level: u32) -> Result<Option<Anchored>, String> {
+    if r.selector == 0 {
+        let anchor = X509::from_der(&r.data)
+            .map_err(|_| "the association data is not a certificate (DER)".to_string())?;
+        if chain[0].to_der().is_ok_and(|d| d == r.data) {
+            return Ok(None);
+        }
+        // Nothing presented was issued by it: not this chain's anchor.
+        let key = anchor
+            .public_key()
+            .map_err(|_| "the certificate in the record has no usable key".to_string())?;
+        if !chain.iter().any(|c| c.verify(&key).unwrap_or(false)) {
+            return Ok(None);
+        }
+        return Ok(Some(verify_to_anchor(chain, &anchor, auth_level).map(
+            |d| {
+                (
+                    d,
+                    "the chain verifies to the certificate in the record".to_string(),
+                )
+            },
+        )));
+    }
+    let key = openssl::pkey::PKey::public_key_from_der(&r.data).map_err(|_| {
+        "the association data is not a public key (SubjectPublicKeyInfo)".to_string()
+    })?;
+    // The bare key is judged at the security level as an anchor certificate's key would be
+    // (OpenSSL's levels 1–5: 80, 112, 128, 192, 256 bits of security).
+    let floor = [0, 80, 112, 128, 192, 256][auth_level.min(5) as usize];
+    if key.security_bits() < floor {
+        return Ok(Some(Err(format!(
+            "the key offers {} bits of security, below the {floor} of security level {auth_level}",
+            key.security_bits()
+        ))));
+    }
+    let mut last = None;
+    for cert in chain {
+        // The certificate holding this key is the anchor itself (matched by digest above).
+        if association(cert, 1, 0).is_ok_and(|spki| spki == r.data) {
+            continue;
+        }
+        if !cert.verify(&key).unwrap_or(false) {
+            continue;
+        }
+        // That signature is judged at the security level too, as the anchor's would be.
+        if auth_level >= 1 && weak_digest(cert) {
+            last = Some("CA signature digest algorithm too weak".to_string());
+            continue;
+        }
+        // Signed by the anchor key: trusted as the anchor's child; the leaf must verify to it.
+        match verify_to_anchor(chain, cert, auth_level) {
+            Ok(d) => {
+                return Ok(Some(Ok((
+                    d + 1,
+                    format!("the record's key signed the certificate at depth {d}"),
+                ))));
+            }
+            Err(why) => last = Some(why),
+        }
+    }
+    Ok(last.map(Err))
+}
+
+/// Is `cert` signed with MD5 or SHA-1 (refused from security level 1)?
+fn weak_digest(cert: &X509Ref) -> bool {
+    use openssl::nid::Nid;
+    cert.signature_algorithm()
+        .object()
+        .nid()
+        .signature_algorithms()
+        .is_some_and(|a| matches!(a.digest, Nid::SHA1 | Nid::MD5 | Nid::MD5_SHA1))
 }
 
 /// The reference name the leaf carries (RFC 7672 §3.2.3), or the names it lacks.
@@ -867,6 +988,104 @@ mod tests {
         );
         assert!(!v.ok);
         assert!(v.reason.unwrap().contains("unable to get local issuer"),);
+    }
+
+    /// `2 1 0` and `2 0 0` carry the whole key or certificate of the anchor, so the server may
+    /// leave the anchor out of its chain (RFC 7671 §5.2.2, §5.2.3): a chain the key signed
+    /// verifies, as with OpenSSL's DANE code (it used to be "no TLSA record matched").
+    #[test]
+    fn dane_ta_full_records_need_no_anchor_in_the_chain() {
+        let c = chain3();
+        // Leaf and intermediate sent, the root in the record only.
+        let sent = vec![c[0].clone(), c[1].clone()];
+        for r in [rec(2, 1, 0, &c[2]), rec(2, 0, 0, &c[2])] {
+            let v = verify(&sent, std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(v.ok, "{}: {v:?}", r.short());
+            assert_eq!(v.matched_depth, Some(2), "{}", r.short());
+            let note = v.note.unwrap();
+            assert!(
+                note.contains("not sent") && note.contains("DNS:mx.test"),
+                "{note}"
+            );
+        }
+        // The leaf alone, the intermediate that signed it in the record.
+        let leaf = vec![c[0].clone()];
+        for r in [rec(2, 1, 0, &c[1]), rec(2, 0, 0, &c[1])] {
+            let v = verify(&leaf, std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(v.ok, "{}: {v:?}", r.short());
+            assert_eq!(v.matched_depth, Some(1), "{}", r.short());
+        }
+        // The leaf alone and the root's key: no path without the intermediate.
+        for r in [rec(2, 1, 0, &c[2]), rec(2, 0, 0, &c[2])] {
+            let v = verify(&leaf, std::slice::from_ref(&r), &names(), true, LEVEL);
+            assert!(!v.ok, "{}: {v:?}", r.short());
+        }
+        // A digest of an anchor that was not sent cannot be checked.
+        let v = verify(&leaf, &[rec(2, 1, 1, &c[1])], &names(), true, LEVEL);
+        assert!(!v.ok);
+        assert!(v.reason.unwrap().contains("no TLSA record matched"));
+        // The leaf's own key or certificate is no anchor above it.
+        let v = verify(
+            &leaf,
+            &[rec(2, 1, 0, &c[0]), rec(2, 0, 0, &c[0])],
+            &names(),
+            true,
+            LEVEL,
+        );
+        assert!(!v.ok, "{v:?}");
+        // The name is still checked.
+        let v = verify(
+            &leaf,
+            &[rec(2, 1, 0, &c[1])],
+            &["mail.other.test".to_string()],
+            true,
+            LEVEL,
+        );
+        assert!(!v.ok);
+        let reason = v.reason.unwrap();
+        assert!(reason.contains("no name in the leaf matches"), "{reason}");
+        // A bare key is judged at the security level: its SHA-1 signature on the leaf and a
+        // short key fail, as through an anchor certificate.
+        let (ca, sha1_leaf, _) = crate::net::tls::tests::sha1_signed_leaf();
+        let localhost = vec!["localhost".to_string()];
+        let bare = rec(2, 1, 0, &ca);
+        let v = verify(
+            std::slice::from_ref(&sha1_leaf),
+            std::slice::from_ref(&bare),
+            &localhost,
+            true,
+            LEVEL,
+        );
+        assert!(!v.ok, "{v:?}");
+        assert!(v.reason.unwrap().contains("too weak"));
+        let v = verify(&[sha1_leaf], &[bare], &localhost, true, 0);
+        assert!(v.ok, "{v:?}");
+        let rsa =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap();
+        let short = Tlsa {
+            usage: 2,
+            selector: 1,
+            mtype: 0,
+            data: rsa.public_key_to_der().unwrap(),
+        };
+        let v = verify(&leaf, &[short], &names(), true, LEVEL);
+        assert!(!v.ok);
+        let reason = v.reason.unwrap();
+        assert!(
+            reason.contains("bits of security, below the 112"),
+            "{reason}"
+        );
+        // Association data that is no key or certificate is said so.
+        let junk = Tlsa {
+            usage: 2,
+            selector: 1,
+            mtype: 0,
+            data: vec![1, 2, 3],
+        };
+        let v = verify(&leaf, &[junk], &names(), true, LEVEL);
+        assert!(!v.ok);
+        let reason = v.reason.unwrap();
+        assert!(reason.contains("not a public key"), "{reason}");
     }
 
     /// A DANE-TA(2) chain is judged at the connection's security level, as the CA path judges
