@@ -466,7 +466,7 @@ fn ipv6_check(
 
 /// Filter by `--only/--skip`, mark waivers, and decide which MX-level failures count: a failure
 /// on one (host, address) counts unless another MX address passes the same check (senders fail
-/// over to it, RFC 5321 §5.1; not for STARTTLS, the handshake, RCPT or relaying) — but always when an MTA-STS policy in `enforce` or `testing` mode
+/// over to it, RFC 5321 §5.1; not for STARTTLS, the handshake, DANE, RCPT or relaying) — but always when an MTA-STS policy in `enforce` or `testing` mode
 /// names the host. Under `enforce` a certificate chain or name warning is a failure (RFC 8461
 /// §4.2: senders refuse to deliver).
 fn judge(
@@ -525,10 +525,18 @@ fn judge(
         // A refused RCPT or an open relay on any MX is not made up for by another MX: senders
         // fail over on connection problems and 4xx, not on a 5xx or an accepted relay. Nor is
         // a missing STARTTLS or a failed handshake: opportunistic TLS falls back to cleartext
-        // on the same MX (RFC 3207 §4, RFC 7435), so mail to it goes unencrypted.
+        // on the same MX (RFC 3207 §4, RFC 7435), so mail to it goes unencrypted. Nor is a
+        // DANE failure (no STARTTLS or handshake under a secure TLSA RRset, or no record
+        // matching the chain): DANE senders never deliver to that MX (RFC 7672 §2.2), the same
+        // as when its TLSA lookup fails, which `dane.tlsa` counts.
         let per_mx_verdict = matches!(
             c.id,
-            "smtp.postmaster" | "smtp.open-relay" | "tls.starttls" | "tls.handshake"
+            "smtp.postmaster"
+                | "smtp.open-relay"
+                | "tls.starttls"
+                | "tls.handshake"
+                | "dane.starttls"
+                | "dane.match"
         );
         if counts
             && host_scope
@@ -681,6 +689,40 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A DANE failure on one MX is not made up for by another MX: DANE senders never use that
+    /// MX (RFC 7672 §2.2), as when its TLSA lookup fails (`dane.tlsa`, which always counts).
+    /// It used to be "not counted" when another MX passed. A connection failure still is.
+    #[test]
+    fn dane_failures_on_one_mx_count() {
+        let cli = crate::cli::args::Cli::parse_args(["ehlo", "check", "example.test"]).unwrap();
+        let Ok(crate::cli::mode::Mode::Check(cfg)) = crate::cli::mode::from_cli(cli) else {
+            panic!("not a check")
+        };
+        let on = |id, mx: &str, st| {
+            let mut c = CheckResult::new(id, st, "");
+            c.mx = Some(mx.to_string());
+            c.ip = Some("192.0.2.1".into());
+            c
+        };
+        let (mx10, mx20) = ("mx10.example.test", "mx20.example.test");
+        let mut host = Vec::new();
+        for id in ["dane.match", "dane.starttls", "smtp.connect"] {
+            host.push(on(id, mx10, Status::Fail));
+            host.push(on(id, mx20, Status::Pass));
+        }
+        let judged = judge(&cfg, "example.test", Vec::new(), host, None);
+        let counts = |id: &str| {
+            judged
+                .iter()
+                .find(|j| j.result.id == id && j.result.mx.as_deref() == Some(mx10))
+                .map(|j| j.counts)
+                .unwrap()
+        };
+        assert!(counts("dane.match"), "{judged:?}");
+        assert!(counts("dane.starttls"), "{judged:?}");
+        assert!(!counts("smtp.connect"), "{judged:?}");
+    }
 
     #[test]
     fn ipv6_mx_reachable_unreachable_absent() {
