@@ -448,20 +448,29 @@ pub(crate) fn host_checks(
         }
         (Some((Status::Pass, _)), Some((Status::Pass | Status::Warn | Status::Info, _))) => {}
         (Some((Status::Pass, _)), Some((st, c))) if st != Status::Skip => {
-            let st = if st == Status::Error {
+            // STARTTLS refused with a reply (a 454 is an error for opportunistic TLS, worth a
+            // retry): under a secure TLSA RRset DANE senders defer the mail, it is the
+            // server's answer, not a test that could not run (RFC 7672 §2.2). Timeouts and
+            // resets stay "could not be tested".
+            let refused = c.evidence.get("code").and_then(|v| v.as_u64()).is_some();
+            let summary = if refused {
+                format!(
+                    "{} although {} publishes TLSA records: DANE senders defer mail to this MX (RFC 7672 §2.2)",
+                    c.summary, t.owner
+                )
+            } else {
+                format!(
+                    "the TLS handshake fails ({}) although {} publishes TLSA records: DANE senders will not deliver here",
+                    c.summary, t.owner
+                )
+            };
+            let st = if st == Status::Error && !refused {
                 Status::Error
             } else {
                 Status::Fail
             };
             return vec![
-                CheckResult::new(
-                    "dane.starttls",
-                    st,
-                    format!(
-                        "the TLS handshake fails ({}) although {} publishes TLSA records: DANE senders will not deliver here",
-                        c.summary, t.owner
-                    ),
-                ),
+                CheckResult::new("dane.starttls", st, summary),
                 no_match("no TLS session"),
             ];
         }
@@ -640,6 +649,29 @@ mod tests {
                 ("dane.starttls", Status::Error),
                 ("dane.match", Status::Skip)
             ]
+        );
+        // STARTTLS refused with a 4xx under a secure TLSA RRset: DANE senders defer the mail
+        // (RFC 7672 §2.2), a failure — not "could not be tested" (it used to be an error).
+        let refused = CheckResult::new("tls.handshake", Status::Error, "STARTTLS refused: 454")
+            .with("code", 454);
+        let got = host_checks(
+            "mx.example.test",
+            "example.test",
+            Some(&tlsa()),
+            &[c("tls.starttls", Status::Pass), refused],
+            &[],
+        );
+        assert_eq!(
+            got.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(),
+            [
+                ("dane.starttls", Status::Fail),
+                ("dane.match", Status::Skip)
+            ]
+        );
+        assert!(
+            got[0].summary.contains("STARTTLS refused: 454") && got[0].summary.contains("defer"),
+            "{}",
+            got[0].summary
         );
         assert_eq!(
             judged(&[c("smtp.connect", Status::Fail)]),
