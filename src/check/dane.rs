@@ -414,6 +414,33 @@ fn rollover_check(records: &[Tlsa]) -> CheckResult {
         .with("dane_ta", ta)
 }
 
+/// `dane.rollover` again once the host's certificates are known (`leaves`, the leaf each
+/// probed address presented): records that all match a leaf in use pin the current key only,
+/// however many there are (`3 1 1` + `3 0 1` + `3 1 2` of one certificate), so the next key
+/// breaks delivery until caches expire. RFC 7671 §8.1: publish the next key's record first. A
+/// pass becomes a warning; anything else, or no certificate seen, is left as it was.
+pub(crate) fn rollover_in_use(c: CheckResult, records: &[Tlsa], leaves: &[X509]) -> CheckResult {
+    if c.status != Status::Pass || leaves.is_empty() {
+        return c;
+    }
+    let usable: Vec<&Tlsa> = records.iter().filter(|r| r.unusable().is_none()).collect();
+    let pinned = !usable.is_empty()
+        && usable
+            .iter()
+            .all(|r| r.usage == 3 && leaves.iter().any(|l| r.matches_cert(l)));
+    if !pinned {
+        return c.with("current_key_only", false);
+    }
+    let listed: Vec<String> = usable.iter().map(|r| r.short()).collect();
+    let mut c = c;
+    c.status = Status::Warn;
+    c.summary = format!(
+        "every usable record matches the certificate in use ({}): a new key breaks delivery until caches expire — publish the next key's record (3 1 1) or a DANE-TA one (2 1 1) before the rollover (RFC 7671 §8.1)",
+        capped(&listed, ", ")
+    );
+    c.with("current_key_only", true)
+}
+
 /// `dane.starttls` and `dane.match` for one probed (host, address): `res` are the probe's
 /// results, `chain` the PEM certificates the server presented (leaf first), `domain` the
 /// next-hop domain (a DANE-TA reference name, RFC 7672 §3.2.3).
@@ -607,6 +634,82 @@ mod tests {
         );
         let res = rollover_check(&[r(&a), r(&a)]);
         assert_eq!(res.status, Status::Warn, "{}", res.summary);
+    }
+
+    /// A self-signed certificate for `mx.test` with a fresh key.
+    fn cert() -> X509 {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let c = rcgen::CertificateParams::new(vec!["mx.test".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        X509::from_der(c.der()).unwrap()
+    }
+
+    /// `usage selector mtype` of `cert`, computed with OpenSSL's own encoders.
+    fn rec(usage: u8, selector: u8, mtype: u8, cert: &X509) -> Tlsa {
+        let der = if selector == 0 {
+            cert.to_der().unwrap()
+        } else {
+            cert.public_key().unwrap().public_key_to_der().unwrap()
+        };
+        let data = match mtype {
+            0 => der,
+            1 => openssl::sha::sha256(&der).to_vec(),
+            _ => openssl::sha::sha512(&der).to_vec(),
+        };
+        Tlsa {
+            usage,
+            selector,
+            mtype,
+            data,
+        }
+    }
+
+    /// Three records of the one certificate in use pin one key: the DNS side counts three
+    /// DANE-EE records and passes, the chain shows they leave no room for the next key — a
+    /// warning (RFC 7671 §8.1; it used to pass). The next key's record, or a DANE-TA one, keeps
+    /// the pass.
+    #[test]
+    fn rollover_warns_when_every_record_pins_the_key_in_use() {
+        let (now, next) = (cert(), cert());
+        let pinned = vec![rec(3, 1, 1, &now), rec(3, 0, 1, &now), rec(3, 1, 2, &now)];
+        let dns = rollover_check(&pinned);
+        assert_eq!(dns.status, Status::Pass, "{}", dns.summary);
+        let c = rollover_in_use(dns.clone(), &pinned, std::slice::from_ref(&now));
+        assert_eq!(c.status, Status::Warn, "{}", c.summary);
+        assert!(
+            c.summary.contains("matches the certificate in use") && c.summary.contains("8.1"),
+            "{}",
+            c.summary
+        );
+        // Without a certificate seen, the DNS verdict stands.
+        assert_eq!(rollover_in_use(dns, &pinned, &[]).status, Status::Pass);
+        // The next key published too: one record is free for the rollover.
+        let mut with_next = pinned.clone();
+        with_next.push(rec(3, 1, 1, &next));
+        let c = rollover_in_use(
+            rollover_check(&with_next),
+            &with_next,
+            std::slice::from_ref(&now),
+        );
+        assert_eq!(c.status, Status::Pass, "{}", c.summary);
+        // A DANE-TA record survives a new leaf from the same issuer.
+        let with_ta = vec![rec(3, 1, 1, &now), rec(2, 1, 1, &next)];
+        let c = rollover_in_use(
+            rollover_check(&with_ta),
+            &with_ta,
+            std::slice::from_ref(&now),
+        );
+        assert_eq!(c.status, Status::Pass, "{}", c.summary);
+        // A single record already warns, with its own reason.
+        let one = vec![rec(3, 1, 1, &now)];
+        let c = rollover_in_use(rollover_check(&one), &one, &[now]);
+        assert!(
+            c.summary.starts_with("a single usable record"),
+            "{}",
+            c.summary
+        );
     }
 
     fn judged(res: &[CheckResult]) -> Vec<(&'static str, Status)> {

@@ -336,7 +336,18 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     // dane.starttls and dane.match: each probed address against its host's secure TLSA RRset.
     if dane_wanted {
         let probed: Vec<CheckResult> = host_results.clone();
+        // The leaf each address presented, per host: `dane.rollover` judged against them.
+        let mut leaves: HashMap<String, Vec<openssl::x509::X509>> = HashMap::new();
         for (host, ip, chain) in sessions {
+            if let Some(leaf) = chain
+                .first()
+                .and_then(|p| openssl::x509::X509::from_pem(p.as_bytes()).ok())
+            {
+                leaves
+                    .entry(host.to_ascii_lowercase())
+                    .or_default()
+                    .push(leaf);
+            }
             let ip_s = ip.to_string();
             let res: Vec<CheckResult> = probed
                 .iter()
@@ -350,6 +361,12 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                 c.mx = Some(host.clone());
                 c.ip = Some(ip_s.clone());
                 host_results.push(c);
+            }
+        }
+        for c in results.iter_mut().filter(|c| c.id == "dane.rollover") {
+            let host = c.mx.as_deref().unwrap_or_default().to_ascii_lowercase();
+            if let (Some(t), Some(l)) = (dane_out.tlsa.get(&host), leaves.get(&host)) {
+                *c = dane::rollover_in_use(c.clone(), &t.records, l);
             }
         }
     }

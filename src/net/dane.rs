@@ -130,6 +130,13 @@ impl Tlsa {
         }
     }
 
+    /// Does this record's data match `cert` (its selector and matching type applied, the usage
+    /// not considered)?
+    pub(crate) fn matches_cert(&self, cert: &X509Ref) -> bool {
+        self.unusable().is_none()
+            && association(cert, self.selector, self.mtype).is_ok_and(|d| d == self.data)
+    }
+
     /// `3 1 1 ab12cd34…`: the first 8 octets of the data, for one-line evidence.
     pub(crate) fn short(&self) -> String {
         let h = hex(&self.data);

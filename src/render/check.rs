@@ -41,8 +41,8 @@
 //! certificate not valid yet, with its `not_before`), `not_after`; `tls.cert.key`: `algorithm`,
 //! `bits`, `signature`; `rdns.fcrdns`: `ptr`; `dnssec.domain`,
 //! `dnssec.mx`: `proof`, `error`; `dane.tlsa`: `owner`, `base`, `records`, `proof`, `error`;
-//! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`; `dane.match`:
-//! `owner`, `matched`, `matched_depth`, `names`, `ignored`, `chain` (per depth:
+//! `dane.usable`: `usable`, `ignored`; `dane.rollover`: `dane_ee`, `dane_ta`,
+//! `current_key_only` (when a chain was seen); `dane.match`: `owner`, `matched`, `matched_depth`, `names`, `ignored`, `chain` (per depth:
 //! `"depth 0 spki sha256 HEX [matched] <- 3 1 1 ab12…"`); `smtp.postmaster` and
 //! `smtp.open-relay` (opt-in): `rcpt`, `mail_reply`, `rcpt_reply`, `tls` (version or null);
 //! `tls.versions` (opt-in): `accepted`, `refused`, `untested` (versions as `"1.2"`), `reasons`
