@@ -273,6 +273,17 @@ fn not_now(r: &Reply) -> bool {
     r.code == Some(421) || is_busy(r)
 }
 
+/// Was `r`, an SMTP reply within the size limits, cut off by the close
+/// ([`Deviation::TruncatedAtClose`](crate::smtp::event::Deviation))? Such a reply answers
+/// nothing: its last line, the verdict (RFC 5321 §4.2.1), never came. Bytes without a reply
+/// code or past the limits keep their own, firmer verdict ([`garbled`]).
+fn cut_off(r: &Reply) -> bool {
+    r.code.is_some()
+        && !oversized(r)
+        && r.deviations
+            .contains(&crate::smtp::event::Deviation::TruncatedAtClose)
+}
+
 /// The host-scope checks that cannot run because an earlier step did not get there.
 fn skipped(after: usize, why: &str) -> Vec<CheckResult> {
     const ORDER: [&str; 9] = [
@@ -387,6 +398,23 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         return out;
     };
     let text = reply_text(banner);
+    // A greeting cut off by the close answers nothing (RFC 5321 §4.2.1: the last line is the
+    // verdict, and it never came): the server could not be tested, never a pass.
+    if cut_off(banner) {
+        out.push(
+            CheckResult::new(
+                "smtp.banner",
+                Status::Error,
+                format!("the greeting was cut off by the close: {text}"),
+            )
+            .with("code", banner.code)
+            .with("text", capped_lines(&banner.lines, TEXT_CAP))
+            .with("truncated_at_close", true)
+            .timed(*banner_ms),
+        );
+        out.extend(skipped(1, "greeting cut off by the close"));
+        return out;
+    }
     let b = CheckResult::new("smtp.banner", Status::Pass, text.clone())
         .with("code", banner.code)
         .with("text", capped_lines(&banner.lines, TEXT_CAP))
@@ -446,6 +474,24 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         out.extend(skipped(2, "no EHLO reply"));
         return out;
     };
+    // An EHLO reply cut off by the close lists nothing for certain (a `250-STARTTLS` line
+    // followed by a close is no offer): could not test the rest.
+    if cut_off(ehlo) {
+        out.push(
+            CheckResult::new(
+                "smtp.ehlo",
+                Status::Error,
+                format!(
+                    "the EHLO reply was cut off by the close: {}",
+                    reply_text(ehlo)
+                ),
+            )
+            .with("code", ehlo.code)
+            .with("truncated_at_close", true),
+        );
+        out.extend(skipped(2, "EHLO reply cut off by the close"));
+        return out;
+    }
     let caps = Capabilities::from_reply(ehlo);
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
     // A reply past the size limits is not one a sender can use, whatever its code.
@@ -559,6 +605,23 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // tls.handshake
     let (info, hs_ms) = match (&s.tls, &s.starttls_reply) {
         (Some(t), _) => (t.0.clone(), t.1),
+        // A reply to STARTTLS cut off by the close is neither a go-ahead nor a refusal.
+        (None, Some(r)) if cut_off(r) => {
+            out.push(
+                CheckResult::new(
+                    "tls.handshake",
+                    Status::Error,
+                    format!(
+                        "the reply to STARTTLS was cut off by the close: {}",
+                        reply_text(r)
+                    ),
+                )
+                .with("code", r.code)
+                .with("truncated_at_close", true),
+            );
+            out.extend(skipped(5, "no TLS session"));
+            return out;
+        }
         (None, Some(r)) if r.code != Some(220) => {
             let st = if r.class() == Some(4) {
                 Status::Error
@@ -1191,6 +1254,70 @@ mod tests {
         let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
         let mut buf = bytes.to_vec();
         p.next_reply(&mut buf).expect("a reply")
+    }
+
+    /// The reply the parser makes of `bytes` when the connection closes right after them.
+    fn closed(bytes: &[u8]) -> Reply {
+        let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
+        let mut buf = bytes.to_vec();
+        p.finish(&mut buf).expect("a reply")
+    }
+
+    /// A reply cut off by the close answers nothing: never a pass, never a verdict on TLS —
+    /// the host could not be tested (error).
+    #[test]
+    fn replies_cut_off_by_the_close_are_errors_not_verdicts() {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        let closing = Some((
+            "the server closed the connection".to_string(),
+            Some(Phase::Banner),
+        ));
+        let status = |out: &[CheckResult], id: &str| {
+            out.iter()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("no {id} in {out:?}"))
+                .status
+        };
+
+        let s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((closed(b"220-partial\r\n"), 1.0)),
+            error: closing.clone(),
+            ..Seen::default()
+        };
+        let out = judge("mx.example.test", &s, &o, &[]);
+        assert_eq!(status(&out, "smtp.banner"), Status::Error, "{out:?}");
+        assert_eq!(status(&out, "tls.handshake"), Status::Skip, "{out:?}");
+
+        let s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((reply(220, "mx.example.test ESMTP"), 1.0)),
+            ehlo: Some(closed(b"250-x\r\n250-STARTTLS\r\n")),
+            error: closing.clone(),
+            ..Seen::default()
+        };
+        let out = judge("mx.example.test", &s, &o, &[]);
+        assert_eq!(status(&out, "smtp.ehlo"), Status::Error, "{out:?}");
+        assert_eq!(status(&out, "tls.starttls"), Status::Skip, "{out:?}");
+        assert_eq!(status(&out, "tls.handshake"), Status::Skip, "{out:?}");
+
+        let s = Seen {
+            connect_ms: Some(1.0),
+            banner: Some((reply(220, "mx.example.test ESMTP"), 1.0)),
+            ehlo: Some(ehlo_reply(&["mx.example.test", "STARTTLS"])),
+            starttls_reply: Some(closed(b"554-no\r\n")),
+            error: closing,
+            ..Seen::default()
+        };
+        let out = judge("mx.example.test", &s, &o, &[]);
+        assert_eq!(status(&out, "tls.starttls"), Status::Pass, "{out:?}");
+        assert_eq!(status(&out, "tls.handshake"), Status::Error, "{out:?}");
     }
 
     fn banner_check(banner: Reply) -> Vec<CheckResult> {
