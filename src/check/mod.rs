@@ -642,9 +642,10 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let mut tally = model::Tally::default();
     renderer.start(cfg.domains.len());
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
-    // One listener for the whole run: a fresh `ctrl_c()` per turn of the loop would miss a
-    // Ctrl-C that arrives while a finished domain is being rendered.
-    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    // One listener for the whole run: a fresh one per turn of the loop would miss a signal
+    // that arrives while a finished domain is being rendered. SIGTERM (a CI job cancelled,
+    // timeout(1)) and SIGHUP stop the run as Ctrl-C does: report, summary, JUnit file, 41.
+    let mut signals = crate::net::driver::RunSignals::listen();
     let stop_reason = loop {
         let next = async {
             match deadline {
@@ -668,7 +669,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                 }
                 Some(Some(Err(_))) => spawn_next(&mut set),
             },
-            _ = &mut interrupted => break Some("interrupted (Ctrl-C)"),
+            sig = crate::net::driver::RunSignals::next(&mut signals) => break Some(stopped_by(sig)),
         }
     };
     set.abort_all();
@@ -701,6 +702,17 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     }
     renderer.finish_tally(&tally, code, stop_reason);
     code
+}
+
+/// Why a run a signal stopped did not finish (`check` and `probe`).
+pub(crate) fn stopped_by(sig: crate::error::Ending) -> &'static str {
+    use crate::error::Ending;
+    match sig {
+        Ending::Int => "interrupted (Ctrl-C)",
+        Ending::Term => "interrupted (SIGTERM)",
+        Ending::Hup => "interrupted (SIGHUP)",
+        Ending::Quit => "interrupted (SIGQUIT)",
+    }
 }
 
 #[cfg(test)]

@@ -35,8 +35,9 @@ server.
 Without a subcommand ehlo sends one message: it connects to --server (or the MX of the last \
 recipient's domain), greets, optionally starts TLS and authenticates, sends the envelope and a \
 default test message, and prints the conversation. Exit codes follow swaks (0 ok, 1 usage, \
-2 connect, 21-36 per SMTP phase); `ehlo check` adds 40 (a check failed) and 41 (something could \
-not be tested).";
+2 connect, 6 closed, 10 setup, 21-36 per SMTP phase, 128+N ended by signal N: SIGINT, SIGTERM, \
+SIGHUP); `ehlo check` and `ehlo probe` add 40 (a check failed) and 41 (something could not be \
+tested, or the run was stopped by a signal).";
 
 const DASHES_NOTE: &str = "\
 Long options take two dashes (--tls). For swaks habits, a single-dash spelling of a long option \

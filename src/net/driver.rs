@@ -62,26 +62,43 @@ struct RunState {
     message_accepted: Option<bool>,
 }
 
-/// Run a one-shot send: connect as `connect` says, drive a session of `plan`, hand every event
-/// (the error and the summary included) to `sink` and return the exit code.
+/// Run one session for a caller that owns the run's signals (`check`, the demo): connect as
+/// `connect` says, drive a session of `plan`, hand every event (the error and the summary
+/// included) to `sink` and return the exit code. Only a `--pipe` command's signals are
+/// handled here (forwarded to its group, see [`RunSignals`]).
 pub(crate) async fn send(connect: &ConnectPlan, plan: Plan, sink: &mut dyn Sink) -> u8 {
-    send_asking(connect, plan, sink, None).await
+    let pipe = matches!(connect.link.transport, Transport::Pipe(_));
+    drive(connect, plan, sink, None, pipe).await
 }
 
-/// [`send`], with `confirm_plaintext` to ask the user when the session wants to know whether
-/// AUTH may go out over a connection that is not encrypted (an optional STARTTLS that did not
-/// happen): true = yes. Without it such a question is answered no.
+/// The one-shot send (`ehlo HOST ...`): [`send`], with SIGINT, SIGTERM and SIGHUP handled for
+/// every transport (a CI job's cancellation and timeout(1) send SIGTERM): the run ends as
+/// interrupted with its summary and 128 + the signal's number. `confirm_plaintext` asks the user
+/// when the session wants to know whether AUTH may go out over a connection that is not
+/// encrypted (an optional STARTTLS that did not happen): true = yes. Without it such a question
+/// is answered no.
 pub(crate) async fn send_asking(
     connect: &ConnectPlan,
     plan: Plan,
     sink: &mut dyn Sink,
     confirm_plaintext: Option<&dyn Fn() -> bool>,
 ) -> u8 {
+    drive(connect, plan, sink, confirm_plaintext, true).await
+}
+
+/// [`send`] and [`send_asking`]: with `signals`, the run listens for SIGINT/SIGTERM/SIGHUP.
+async fn drive(
+    connect: &ConnectPlan,
+    plan: Plan,
+    sink: &mut dyn Sink,
+    confirm_plaintext: Option<&dyn Fn() -> bool>,
+    signals: bool,
+) -> u8 {
     let mut out = Output::new(sink, confirm_plaintext);
     let mut state = RunState::default();
     let result = {
         let running = run(connect, plan, &mut out, &mut state);
-        match PipeSignals::listen(&connect.link.transport) {
+        match signals.then(RunSignals::listen).flatten() {
             Some(mut signals) => tokio::select! {
                 r = running => r,
                 ending = signals.forwarded() => Err(Error::Signalled(ending)),
@@ -268,7 +285,7 @@ async fn attempt(
 struct PipeGroup(Option<u32>);
 
 /// The leader (= group id) of the `--pipe` command's group while it runs, 0 when none: where
-/// [`PipeSignals`] forwards a signal ehlo gets.
+/// [`RunSignals`] forwards a signal ehlo gets.
 static PIPE_GROUP: AtomicI32 = AtomicI32::new(0);
 
 impl PipeGroup {
@@ -305,35 +322,41 @@ impl Drop for PipeGroup {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP during a send over `--pipe`. The command leads a process group
-/// of its own (so that the end of the run can kill it whole), which puts it out of reach of
-/// signals sent to ehlo's group (Ctrl-C, a job control `kill %1`, a closed terminal) and of
-/// signals sent to ehlo alone (`timeout`, `kill PID`): ehlo forwards them to the command's
-/// group, then ends the run as interrupted (128 + the signal's number), and the group is
-/// killed outright as the attempt is dropped.
-struct PipeSignals {
+/// SIGINT, SIGTERM and SIGHUP during a run that ends on them with its report (a send, `check`,
+/// `probe`, `replay`): 128 + the signal's number for a send, "stopped" for the checks. A send
+/// over `--pipe` runs a command that leads a process group of its own (so that the end of the
+/// run can kill it whole), which puts it out of reach of signals sent to ehlo's group (Ctrl-C,
+/// a job control `kill %1`, a closed terminal) and of signals sent to ehlo alone (`timeout`,
+/// `kill PID`): ehlo forwards them to the command's group first, and the group is killed
+/// outright as the attempt is dropped.
+pub(crate) struct RunSignals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
 }
 
-impl PipeSignals {
-    /// Listening from before the command starts (a signal in between would kill ehlo and
-    /// leave the command behind); `None` for any other transport, which keeps the default
-    /// dispositions.
-    fn listen(transport: &Transport) -> Option<PipeSignals> {
+impl RunSignals {
+    /// Listening from before the run starts (a signal in between would kill ehlo, and leave a
+    /// `--pipe` command behind); `None` when a handler cannot be installed (the default
+    /// dispositions stay).
+    pub(crate) fn listen() -> Option<RunSignals> {
         use tokio::signal::unix::{SignalKind, signal};
-        if !matches!(transport, Transport::Pipe(_)) {
-            return None;
-        }
-        Some(PipeSignals {
+        Some(RunSignals {
             int: signal(SignalKind::interrupt()).ok()?,
             term: signal(SignalKind::terminate()).ok()?,
             hup: signal(SignalKind::hangup()).ok()?,
         })
     }
 
-    /// The next signal, already forwarded to the command's group if one runs.
+    /// The next signal (never, without listeners), already forwarded to a `--pipe` command's
+    /// group if one runs.
+    pub(crate) async fn next(this: &mut Option<RunSignals>) -> Ending {
+        match this {
+            Some(s) => s.forwarded().await,
+            None => std::future::pending().await,
+        }
+    }
+
     async fn forwarded(&mut self) -> Ending {
         use nix::sys::signal::Signal;
         let (ending, sig) = tokio::select! {

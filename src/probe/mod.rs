@@ -87,9 +87,10 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     // A refused --auth-user password is refused again on every probe that sends it (and may
     // lock the account): after the first 535 those probes are not run.
     let mut auth_failed: Option<String> = None;
-    // Ctrl-C ends the run as `ehlo check`'s does: the probes not finished are reported as not
-    // run, the report and the summary still written, exit 41. One listener for the whole run.
-    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    // Ctrl-C, SIGTERM and SIGHUP end the run as `ehlo check`'s do: the probes not finished
+    // are reported as not run, the report and the summary still written, exit 41. One
+    // listener for the whole run.
+    let mut signals = crate::net::driver::RunSignals::listen();
     let mut stopped: Option<&'static str> = None;
     for id in ids {
         let c = match (&unreachable, stopped) {
@@ -103,8 +104,8 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
             (None, None) => {
                 let c = tokio::select! {
                     c = probe_one(id, cfg) => c,
-                    _ = &mut interrupted => {
-                        let why = "interrupted (Ctrl-C)";
+                    sig = crate::net::driver::RunSignals::next(&mut signals) => {
+                        let why = crate::check::stopped_by(sig);
                         stopped = Some(why);
                         CheckResult::new(id, Status::Error, format!("not finished: {why}"))
                     }

@@ -21,7 +21,16 @@ pub(crate) async fn replay(cfg: ReplayConfig, mut script: Script, sink: Box<dyn 
     let completion = Arc::new(Mutex::new(CompletionData::default()));
     let mut engine = Engine::new(cfg.session, sink, completion);
     engine.keep_going = cfg.keep_going;
-    engine.run_script(&script, true, None).await;
+    // SIGINT, SIGTERM (a CI job cancelled, timeout(1)) and SIGHUP end the replay as they end
+    // a send: no more steps, the summary, 128 + the signal's number.
+    let mut signals = crate::net::driver::RunSignals::listen();
+    tokio::select! {
+        _ = engine.run_script(&script, true, None) => {}
+        sig = crate::net::driver::RunSignals::next(&mut signals) => {
+            engine.say(&format!("*** {sig}: leaving"));
+            engine.end(Ended::from_error(&Error::Signalled(sig)));
+        }
+    }
     engine.close_quietly().await;
     engine.summary();
     engine.sink.finish();

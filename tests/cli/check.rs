@@ -1442,6 +1442,17 @@ fn an_oversized_multi_line_220_greeting_fails_with_a_short_report() {
 
 #[test]
 fn ctrl_c_prints_the_partial_report_and_writes_the_junit() {
+    stopped_by_a_signal("INT", "Ctrl-C");
+}
+
+/// SIGTERM (a CI job cancelled, timeout(1)) stops the run as Ctrl-C does: the partial report,
+/// the JUnit file, 41 — not a run killed with no report.
+#[test]
+fn sigterm_prints_the_partial_report_and_writes_the_junit() {
+    stopped_by_a_signal("TERM", "SIGTERM");
+}
+
+fn stopped_by_a_signal(sig: &str, why: &str) {
     let lab = Lab::start();
     let junit = tempfile::NamedTempFile::new().unwrap();
     let path = junit.path().display().to_string();
@@ -1469,7 +1480,7 @@ fn ctrl_c_prints_the_partial_report_and_writes_the_junit() {
         }
     }
     std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([format!("-{sig}"), child.id().to_string()])
         .status()
         .unwrap();
     let (code, _) = wait_sampling(&mut child, Duration::from_secs(20));
@@ -1489,17 +1500,11 @@ fn ctrl_c_prints_the_partial_report_and_writes_the_junit() {
         .find(|x| x["type"] == "domain" && x["domain"] == "silent.test")
         .unwrap_or_else(|| panic!("no silent.test line: {all}"));
     assert_eq!(silent["status"], "error", "{all}");
-    assert!(
-        silent["error"].as_str().unwrap().contains("Ctrl-C"),
-        "{all}"
-    );
+    assert!(silent["error"].as_str().unwrap().contains(why), "{all}");
     let summary = v.last().unwrap();
     assert_eq!(summary["type"], "summary", "{all}");
     assert_eq!(summary["exit_code"], 41, "{all}");
-    assert!(
-        summary["stopped"].as_str().unwrap().contains("Ctrl-C"),
-        "{all}"
-    );
+    assert!(summary["stopped"].as_str().unwrap().contains(why), "{all}");
     // The JUnit report has both suites: what was done, and what was cut short.
     let xml = std::fs::read_to_string(junit.path()).unwrap();
     assert!(xml.contains(r#"<testsuite name="good.test""#), "{xml}");

@@ -484,3 +484,48 @@ fn one_for_a_duration_past_the_cap_in_every_mode() {
         run.all()
     );
 }
+
+/// SIGTERM (a CI job cancelled, timeout(1)) and SIGINT end a send over TCP like one over
+/// `--pipe`: the JSON summary still comes, outcome "interrupted", exit 128 + the signal.
+#[test]
+fn a_signal_ends_a_tcp_send_with_its_summary_and_128_plus_n() {
+    for (sig, code) in [("TERM", 143), ("INT", 130)] {
+        // The server greets, then never answers MAIL.
+        let srv = scripted(after_greet(vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Sleep(Duration::from_secs(30)),
+        ]));
+        let mut args = send_args(&srv.server());
+        args.extend(["--json", "--timeout", "60"].map(String::from));
+        let (mut child, rx, stderr) = spawn_ehlo(&args);
+        let mut lines = Vec::new();
+        loop {
+            let l = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("MAIL sent within 30 s");
+            let sent = l.contains("MAIL FROM:");
+            lines.push(l);
+            if sent {
+                break;
+            }
+        }
+        std::process::Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        let (exit, _) = wait_sampling(&mut child, Duration::from_secs(20));
+        lines.extend(rx.try_iter());
+        let all = format!("{}\n{}", lines.join("\n"), stderr.join().unwrap());
+        assert_eq!(exit, code, "SIG{sig}: {all}");
+        let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+        assert_eq!(last["type"], "summary", "{all}");
+        let summary = &last["data"];
+        assert_eq!(summary["exit_code"], code, "{all}");
+        assert_eq!(summary["outcome"], "interrupted", "{all}");
+        assert_eq!(
+            summary["error"],
+            format!("interrupted by SIG{sig}"),
+            "{all}"
+        );
+    }
+}
