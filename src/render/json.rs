@@ -39,7 +39,7 @@
 //! | `info`, `warning`, `error` | `message` (string) |
 //! | `note` | (`ehlo repl`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices) |
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected), `reply` (the first differing reply: code and text, or null), `phase` (or null when the server had closed), `exit_code` |
-//! | `dns_query` | `name`, `rtype` (`MX`, `A`, `AAAA`) |
+//! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |
 //! | `dns_answer` | `name`, `rtype`, `records` (array of strings: `"10 mx.example.net"` for MX (no trailing dot) in the order they are tried — by preference, equal preferences shuffled —, addresses for A/AAAA), `proof` (`secure`/`insecure`/`bogus`/`indeterminate`, only with `--dnssec validate` or `trust-ad`) |
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |

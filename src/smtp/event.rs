@@ -548,7 +548,7 @@ pub enum Event {
     DnsQuery {
         /// Name asked for.
         name: String,
-        /// Record type (MX, A, AAAA).
+        /// What was asked: `MX`, `A/AAAA` (one lookup of a host's addresses), `TLSA`.
         rtype: String,
     },
     /// A DNS answer arrived.

@@ -344,6 +344,48 @@ fn json_shows_the_failover_as_ordered_events() {
     );
 }
 
+/// Every `rtype` a run's DNS events carry (`MX`, and `A/AAAA` for a host's addresses) is a
+/// value the JSON specification (`src/render/json.rs`) and the README list.
+#[test]
+fn the_dns_rtypes_a_run_emits_are_documented() {
+    let srv = scripted(after_greet(accept_all()));
+    let (dns, _h) = FakeDns::start(vec![
+        ("example.test", RecordSpec::Mx(10, "a.example.test".into())),
+        ("a.example.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let run = run_mx(
+        &dns.to_string(),
+        srv.addr.port(),
+        "user@example.test",
+        &["--json"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let mut rtypes: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["type"] == "dns_query" || l["type"] == "dns_answer")
+        .map(|l| l["data"]["rtype"].as_str().unwrap().to_string())
+        .collect();
+    rtypes.dedup();
+    assert_eq!(rtypes, ["MX", "A/AAAA"], "{}", run.stdout);
+    let spec = include_str!("../../src/render/json.rs");
+    let row = spec
+        .lines()
+        .find(|l| l.starts_with("//! | `dns_query` |"))
+        .expect("the dns_query row of the specification");
+    let readme = include_str!("../../README.md");
+    let json_section = &readme[readme.find("## JSON Lines output").unwrap()..];
+    for rtype in &rtypes {
+        assert!(row.contains(&format!("`{rtype}`")), "{rtype} not in: {row}");
+        assert!(
+            json_section.contains(&format!("`{rtype}`")),
+            "{rtype} not in the README's JSON section"
+        );
+    }
+}
+
 #[test]
 fn every_address_of_an_mx_is_tried_and_family_flags_filter_them() {
     let table = || {
