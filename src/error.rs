@@ -222,6 +222,24 @@ impl Error {
         self.exit_code()
     }
 
+    /// The summary's label for an exit code that means one thing in every mode: 1 (usage), 10
+    /// (prerequisite) and 128 + N (interrupted). A mode that ends on such a code without an
+    /// [`Error`] at hand (a REPL or replay step refused before sending) labels it so, as a send
+    /// does; `None` for the codes several errors share (a phase's code: refused, timed out…).
+    pub(crate) fn label_of_code(code: u8) -> Option<&'static str> {
+        match code {
+            EXIT_USAGE => Some(Error::Usage(String::new()).label()),
+            EXIT_PREREQ => Some(Error::Prerequisite(String::new()).label()),
+            c if [Ending::Term, Ending::Hup, Ending::Int, Ending::Quit]
+                .iter()
+                .any(|e| e.exit_code() == c) =>
+            {
+                Some(Error::Signalled(Ending::Term).label())
+            }
+            _ => None,
+        }
+    }
+
     /// Short machine-readable label for the JSON summary.
     pub(crate) fn label(&self) -> &'static str {
         match self {

@@ -4946,6 +4946,18 @@ fn replay_refuses_record_and_files_outside_the_script_directory() {
         assert!(run.out.contains("a script writes no file"), "{}", run.out);
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     }
+    // The JSON summary labels exit 1 as a send does (the one table of exit codes): "usage".
+    let (run, _) = run_script("rec.ehlo", &format!("> :record! {v}\n"), &["--json"]);
+    assert_eq!(run.code, 1, "{}", run.out);
+    let summary = run
+        .out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(r#"{"type":"summary""#))
+        .unwrap_or_else(|| panic!("no summary: {}", run.out));
+    let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
+    assert_eq!(summary["data"]["outcome"], "usage", "{}", run.out);
+    assert_eq!(summary["data"]["exit_code"], 1, "{}", run.out);
     let data_out = format!("{envelope}> :data @{}\n< 354\n< 250\n", outside.display());
     let (run, got) = run_script("out.ehlo", &data_out, &[]);
     assert_eq!(run.code, 1, "{}", run.out);

@@ -323,7 +323,11 @@ impl Engine {
         let session = self.session.as_ref();
         let (outcome, error) = match &self.ended {
             None => ("ok".to_string(), None),
-            Some(e) => (e.label.to_string(), e.reason.clone()),
+            // A code the one table labels has that label here too, as in a send's summary.
+            Some(e) => (
+                Error::label_of_code(e.code).unwrap_or(e.label).to_string(),
+                e.reason.clone(),
+            ),
         };
         let summary = Summary {
             exit_code: self.exit_code(),
