@@ -93,9 +93,15 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
                 move || crate::cli::mode::plaintext_auth_confirmed(prompt).unwrap_or(false)
             });
             let confirm = confirm.as_ref().map(|f| f as &dyn Fn() -> bool);
-            let code =
-                crate::net::driver::send_asking(&cfg.connect, cfg.plan, &mut renderer, confirm)
-                    .await;
+            let mut quiet;
+            let sink: &mut dyn crate::smtp::event::Sink =
+                if cfg.suppress_data && matches!(cfg.format, Format::Json) {
+                    quiet = render::SuppressBody(&mut renderer);
+                    &mut quiet
+                } else {
+                    &mut renderer
+                };
+            let code = crate::net::driver::send_asking(&cfg.connect, cfg.plan, sink, confirm).await;
             renderer.finish();
             code
         }

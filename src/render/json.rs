@@ -45,7 +45,7 @@
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
 //! | `connect_failed` | `host`, `addr`, `reason` |
-//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
+//! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
 //! | `raw_sent`, `raw_received` | `bytes` (byte payload) |
 //! | `deviation` | `deviation` (see below), `phase` |

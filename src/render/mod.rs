@@ -128,6 +128,30 @@ pub trait Renderer: Send {
 }
 
 /// The run's renderer is its event sink: the driver writes to a [`Sink`], not to `render`.
+/// `-n`/`--suppress-data` for JSON Lines: each `sent` event of the message body reaches `sink`
+/// with its `text` empty (its `bytes` and `lines` kept), as the human transcript prints
+/// "N lines sent" instead of the message.
+pub(crate) struct SuppressBody<'a>(pub(crate) &'a mut dyn Sink);
+
+impl Sink for SuppressBody<'_> {
+    fn event(&mut self, event: &Event, elapsed: std::time::Duration) {
+        match event {
+            Event::Sent {
+                kind: crate::smtp::event::SentKind::Body,
+                text,
+                ..
+            } if !text.is_empty() => {
+                let mut quiet = event.clone();
+                if let Event::Sent { text, .. } = &mut quiet {
+                    text.clear();
+                }
+                self.0.event(&quiet, elapsed);
+            }
+            _ => self.0.event(event, elapsed),
+        }
+    }
+}
+
 impl Sink for Box<dyn Renderer> {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         Renderer::event(self.as_mut(), event, elapsed)

@@ -251,3 +251,23 @@ fn a_refused_run_still_writes_schema_and_summary() {
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+/// `-n`/`--suppress-data` under `--json`: the body's `sent` event keeps its byte and line
+/// counts but not the message text, as the human transcript prints "N lines sent".
+#[test]
+fn suppress_data_keeps_the_body_out_of_the_json_lines() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--json", "-n", "--body", "secret body text"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stdout.contains("secret body text"), "{}", run.stdout);
+    let body = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["type"] == "sent" && l["data"]["kind"] == "body")
+        .unwrap_or_else(|| panic!("no body event: {}", run.stdout));
+    assert_eq!(body["data"]["text"], "", "{body}");
+    assert!(body["data"]["bytes"].as_u64().unwrap() > 16, "{body}");
+    assert!(body["data"]["lines"].as_u64().unwrap() > 1, "{body}");
+}

@@ -45,6 +45,8 @@ pub(crate) struct SendConfig {
     pub(crate) format: Format,
     /// `--dump-mail`: print the message and send nothing.
     pub(crate) dump_mail: bool,
+    /// `-n`/`--suppress-data` (the human transcript has it in its options; JSON Lines here).
+    pub(crate) suppress_data: bool,
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
     pub(crate) notes: Vec<String>,

@@ -234,6 +234,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         plan,
         format,
         dump_mail: msg.dump_mail,
+        suppress_data: output.suppress_data,
         notes: Vec::new(),
         prompt: env.prompt,
         output: OutputFiles {
