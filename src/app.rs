@@ -22,8 +22,21 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Err(Refused::Error { error, json }) => return refuse(&error, json),
     };
     match mode {
-        Mode::DumpConfig(text) => to_stdout(text.as_bytes()),
-        Mode::DumpMail { notes, message } => {
+        Mode::DumpConfig { what, text, json } if json => dump_event(what, text),
+        Mode::DumpConfig { text, .. } => to_stdout(text.as_bytes()),
+        Mode::DumpMail {
+            notes,
+            message,
+            json: true,
+        } => {
+            let mut renderer = render::make(&Format::Json);
+            for note in notes {
+                renderer.event(&Event::info(note), std::time::Duration::ZERO);
+            }
+            let text = String::from_utf8_lossy(&message).into_owned();
+            dump_to(renderer, "mail", text)
+        }
+        Mode::DumpMail { notes, message, .. } => {
             // The message as it would be sent (without the transfer's dot-stuffing), nothing
             // sent; notes go to stderr so stdout stays the message.
             for note in &notes {
@@ -136,10 +149,42 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
             renderer.start(1);
             crate::probe::run(&c, &mut renderer).await
         }
-        Mode::DumpConfig(_) | Mode::DumpMail { .. } | Mode::Explain { .. } => {
+        Mode::DumpConfig { .. } | Mode::DumpMail { .. } | Mode::Explain { .. } => {
             unreachable!("answered without a runtime")
         }
     }
+}
+
+/// A dump under `--json`: the JSON Lines of a run that sent nothing (`schema`, one `dump` event
+/// with the text, a `summary` with exit 0), so that stdout stays JSON Lines.
+fn dump_event(what: &str, text: String) -> u8 {
+    dump_to(render::make(&Format::Json), what, text)
+}
+
+fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String) -> u8 {
+    let zero = std::time::Duration::ZERO;
+    renderer.event(
+        &Event::Dump {
+            what: what.to_string(),
+            text,
+        },
+        zero,
+    );
+    renderer.event(
+        &Event::Summary(Summary {
+            exit_code: EXIT_OK,
+            outcome: "ok".into(),
+            error: None,
+            server: None,
+            tls: None,
+            recipients: Vec::new(),
+            message_accepted: None,
+            timings: Vec::new(),
+        }),
+        zero,
+    );
+    renderer.finish();
+    EXIT_OK
 }
 
 /// `ehlo repl`: the `--log` file first (a bad path is a usage error before the terminal is

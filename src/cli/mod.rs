@@ -83,7 +83,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     };
     cli.send.auth.password_from_env = layered.password_from_env;
     if cli.command.is_none() && cli.send.config.support {
-        return Ok(Mode::DumpConfig(swaks::support()));
+        return Ok(Mode::DumpConfig {
+            what: "support",
+            text: swaks::support(),
+            json: cli.json_lines(),
+        });
     }
     let swaksrc_note = layers::swaksrc_note(
         &layered.file,
@@ -92,11 +96,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         std::env::var_os("LOGDIR"),
     );
     if cli.command.is_none() && cli.send.config.dump_config {
-        let mut out = layered.dump(cli.send.auth.show_secrets);
+        let mut text = layered.dump(cli.send.auth.show_secrets);
         if let Some(note) = &swaksrc_note {
-            out.push_str(&format!("# note: {note}\n"));
+            text.push_str(&format!("# note: {note}\n"));
         }
-        return Ok(Mode::DumpConfig(out));
+        return Ok(Mode::DumpConfig {
+            what: "config",
+            text,
+            json: cli.json_lines(),
+        });
     }
     cli.send.config.command_line = layered
         .args
@@ -107,17 +115,22 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     if cli.command.is_none()
         && let Some(sections) = cli.send.output.dump.clone()
     {
-        // The settings as the send would use them, printed instead of sent (as text, so a
-        // mistake is the one line on stderr even with --json).
+        // The settings as the send would use them, printed instead of sent (with --json as one
+        // `dump` event; a mistake is still the one line on stderr).
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
+        let json = cli.json_lines();
         return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json: false })? {
             Mode::Send(cfg) => {
-                let mut out = dump::render(&args, &cfg, &sections, reveal);
+                let mut text = dump::render(&args, &cfg, &sections, reveal);
                 if let Some(note) = &swaksrc_note {
-                    out.push_str(&format!("Note: {note}\n"));
+                    text.push_str(&format!("Note: {note}\n"));
                 }
-                Ok(Mode::DumpConfig(out))
+                Ok(Mode::DumpConfig {
+                    what: "settings",
+                    text,
+                    json,
+                })
             }
             _ => Err(Refused::Answered(EXIT_USAGE)),
         };
@@ -131,6 +144,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     }
     match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
+            json: matches!(cfg.format, crate::render::Format::Json),
             notes: cfg.notes,
             message: crate::smtp::data::as_sent(&cfg.plan.message, cfg.plan.fixup),
         }),

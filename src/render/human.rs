@@ -622,6 +622,7 @@ impl Renderer for Human {
             }
             Event::Error { message } => self.multi(Stream::Err, "***", message, Role::Error, true),
             Event::Note { text } => self.note(text),
+            Event::Dump { text, .. } => self.write(Stream::Out, text.trim_end_matches('\n')),
             Event::ReplayMismatch {
                 line,
                 command,

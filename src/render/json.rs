@@ -37,6 +37,7 @@
 //! |---|---|
 //! | `schema` | `version` (integer, currently 1), `tool` (`"ehlo"`), `tool_version` (string) |
 //! | `info`, `warning`, `error` | `message` (string) |
+//! | `dump` | (`--dump-mail`, `--dump`, `--dump-config`, `--support` under `--json`, which send nothing) `what` (`mail`, `settings`, `config`, `support`), `text` (what is printed without `--json`; a message's bytes that are not UTF-8 as U+FFFD); the run's only event between `schema` and `summary` (exit 0), after `info` notes about the message |
 //! | `note` | (`ehlo repl`) `text`: what the session shows its user as it is (`:help`, `:caps`, notices) |
 //! | `replay_mismatch` | (`ehlo replay`) `line` (of the script's input; 0 for the banner), `command`, `expected` (array of strings: `"250"`, `"25x 2.1.5"`), `got` (array of strings, codes with the enhanced code when one was expected), `reply` (the first differing reply: code and text, or null), `phase` (or null when the server had closed), `exit_code` |
 //! | `dns_query` | `name`, `rtype`: `MX`; `A/AAAA` for one lookup of a host's addresses (both families, or the one `-4`/`-6` leaves: the value names the lookup, each record is an address of either family); `TLSA` with DANE |

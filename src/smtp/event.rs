@@ -539,6 +539,14 @@ pub enum Event {
         /// Text (may span lines).
         text: String,
     },
+    /// What `--dump-mail` (`what: "mail"`), `--dump` (`"settings"`) and `--dump-config`
+    /// (`"config"`) print instead of sending, as one JSON Lines event under `--json`.
+    Dump {
+        /// Which dump.
+        what: String,
+        /// The text printed without `--json` (a message's bytes not UTF-8 as U+FFFD).
+        text: String,
+    },
     /// An error (swaks `***`, printed on stderr).
     Error {
         /// Text.

@@ -271,3 +271,45 @@ fn suppress_data_keeps_the_body_out_of_the_json_lines() {
     assert!(body["data"]["bytes"].as_u64().unwrap() > 16, "{body}");
     assert!(body["data"]["lines"].as_u64().unwrap() > 1, "{body}");
 }
+
+/// Under `--json`, `--dump-mail`, `--dump` and `--dump-config` keep stdout JSON Lines: the
+/// schema, one `dump` event with the text, the summary (exit 0).
+#[test]
+fn dumps_under_json_are_one_json_event() {
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["--to", "a@b.test", "--body", "dumped body", "--dump-mail"],
+            "mail",
+            "dumped body",
+        ),
+        (
+            &["--to", "a@b.test", "--dump", "DATA"],
+            "settings",
+            "a@b.test",
+        ),
+        (&["--to", "a@b.test", "--dump-config"], "config", "a@b.test"),
+    ];
+    for (args, what, needle) in cases {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let run = ehlo(&a);
+        assert_eq!(run.code, 0, "{a:?}: {}", run.all());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{a:?}: {e}: {l}")))
+            .collect();
+        assert_eq!(lines.first().unwrap()["type"], "schema", "{}", run.stdout);
+        let last = lines.last().unwrap();
+        assert_eq!(last["type"], "summary", "{}", run.stdout);
+        assert_eq!(last["data"]["exit_code"], 0, "{}", run.stdout);
+        let dumps: Vec<_> = lines.iter().filter(|l| l["type"] == "dump").collect();
+        assert_eq!(dumps.len(), 1, "{}", run.stdout);
+        assert_eq!(dumps[0]["data"]["what"], what, "{}", run.stdout);
+        assert!(
+            dumps[0]["data"]["text"].as_str().unwrap().contains(needle),
+            "{a:?}: {}",
+            run.stdout
+        );
+    }
+}

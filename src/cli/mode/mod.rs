@@ -80,14 +80,24 @@ pub(crate) enum Mode {
     Repl(Box<ReplConfig>),
     /// `ehlo replay`.
     Replay(Box<ReplayConfig>),
-    /// `--dump-config`: the merged configuration, as text to print.
-    DumpConfig(String),
+    /// `--dump-config` (`what: "config"`), `--dump` (`"settings"`), `--support`
+    /// (`"support"`): text to print; with `--json` as one `dump` event.
+    DumpConfig {
+        /// Which dump.
+        what: &'static str,
+        /// The text.
+        text: String,
+        /// `--json`.
+        json: bool,
+    },
     /// `--dump-mail`: the composed message, printed instead of sent.
     DumpMail {
         /// Notes about the message (stderr).
         notes: Vec<String>,
         /// The message.
         message: Vec<u8>,
+        /// `--json`: one `dump` event instead of the bytes.
+        json: bool,
     },
     /// `ehlo explain`: the text to explain, the phase if given, JSON or not.
     Explain {
@@ -115,7 +125,7 @@ impl Mode {
             Mode::Demo(f) => matches!(f, Format::Json),
             Mode::Repl(c) => c.json,
             Mode::Replay(c) => c.session.json,
-            Mode::DumpConfig(_)
+            Mode::DumpConfig { .. }
             | Mode::DumpMail { .. }
             | Mode::Explain { .. }
             | Mode::Check(_)
