@@ -592,6 +592,7 @@ fn short_record(full: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::dane::tests::rec;
 
     fn tlsa() -> HostTlsa {
         HostTlsa {
@@ -644,26 +645,6 @@ mod tests {
             .self_signed(&key)
             .unwrap();
         X509::from_der(c.der()).unwrap()
-    }
-
-    /// `usage selector mtype` of `cert`, computed with OpenSSL's own encoders.
-    fn rec(usage: u8, selector: u8, mtype: u8, cert: &X509) -> Tlsa {
-        let der = if selector == 0 {
-            cert.to_der().unwrap()
-        } else {
-            cert.public_key().unwrap().public_key_to_der().unwrap()
-        };
-        let data = match mtype {
-            0 => der,
-            1 => openssl::sha::sha256(&der).to_vec(),
-            _ => openssl::sha::sha512(&der).to_vec(),
-        };
-        Tlsa {
-            usage,
-            selector,
-            mtype,
-            data,
-        }
     }
 
     /// Three records of the one certificate in use pin one key: the DNS side counts three

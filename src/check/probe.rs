@@ -273,6 +273,17 @@ fn not_now(r: &Reply) -> bool {
     r.code == Some(421) || is_busy(r)
 }
 
+/// `id` could not be judged: `what` (its reply `r`) was cut off by the close.
+fn cut_off_error(id: &'static str, what: &str, r: &Reply) -> CheckResult {
+    CheckResult::new(
+        id,
+        Status::Error,
+        format!("{what} was cut off by the close: {}", reply_text(r)),
+    )
+    .with("code", r.code)
+    .with("truncated_at_close", true)
+}
+
 /// Was `r`, an SMTP reply within the size limits, cut off by the close
 /// ([`Deviation::TruncatedAtClose`](crate::smtp::event::Deviation))? Such a reply answers
 /// nothing: its last line, the verdict (RFC 5321 §4.2.1), never came. Bytes without a reply
@@ -402,15 +413,9 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // verdict, and it never came): the server could not be tested, never a pass.
     if cut_off(banner) {
         out.push(
-            CheckResult::new(
-                "smtp.banner",
-                Status::Error,
-                format!("the greeting was cut off by the close: {text}"),
-            )
-            .with("code", banner.code)
-            .with("text", capped_lines(&banner.lines, TEXT_CAP))
-            .with("truncated_at_close", true)
-            .timed(*banner_ms),
+            cut_off_error("smtp.banner", "the greeting", banner)
+                .with("text", capped_lines(&banner.lines, TEXT_CAP))
+                .timed(*banner_ms),
         );
         out.extend(skipped(1, "greeting cut off by the close"));
         return out;
@@ -477,18 +482,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     // An EHLO reply cut off by the close lists nothing for certain (a `250-STARTTLS` line
     // followed by a close is no offer): could not test the rest.
     if cut_off(ehlo) {
-        out.push(
-            CheckResult::new(
-                "smtp.ehlo",
-                Status::Error,
-                format!(
-                    "the EHLO reply was cut off by the close: {}",
-                    reply_text(ehlo)
-                ),
-            )
-            .with("code", ehlo.code)
-            .with("truncated_at_close", true),
-        );
+        out.push(cut_off_error("smtp.ehlo", "the EHLO reply", ehlo));
         out.extend(skipped(2, "EHLO reply cut off by the close"));
         return out;
     }
@@ -607,18 +601,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
         (Some(t), _) => (t.0.clone(), t.1),
         // A reply to STARTTLS cut off by the close is neither a go-ahead nor a refusal.
         (None, Some(r)) if cut_off(r) => {
-            out.push(
-                CheckResult::new(
-                    "tls.handshake",
-                    Status::Error,
-                    format!(
-                        "the reply to STARTTLS was cut off by the close: {}",
-                        reply_text(r)
-                    ),
-                )
-                .with("code", r.code)
-                .with("truncated_at_close", true),
-            );
+            out.push(cut_off_error("tls.handshake", "the reply to STARTTLS", r));
             out.extend(skipped(5, "no TLS session"));
             return out;
         }

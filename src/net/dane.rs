@@ -693,7 +693,7 @@ fn unhex(s: &str) -> Result<Vec<u8>, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A CA, an intermediate it signed and a leaf for `mx.test` the intermediate signed, leaf
@@ -725,8 +725,9 @@ mod tests {
     }
 
     /// The record `usage selector mtype` for `cert`, computed independently of [`association`]
-    /// where it can be (the whole DER; the SPKI through OpenSSL's own encoder).
-    fn rec(usage: u8, selector: u8, mtype: u8, cert: &X509) -> Tlsa {
+    /// where it can be (the whole DER; the SPKI through OpenSSL's own encoder). Also used by
+    /// `check::dane`'s tests.
+    pub(crate) fn rec(usage: u8, selector: u8, mtype: u8, cert: &X509) -> Tlsa {
         let der = if selector == 0 {
             cert.to_der().unwrap()
         } else {
