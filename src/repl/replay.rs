@@ -98,6 +98,9 @@ impl Engine {
             };
             self.failed = None;
             let writes = self.session.as_ref().map(|s| s.writes());
+            // The step as every output names it: a hand-written secret (an AUTH's initial
+            // response, a SASL response) masked as its `sent` event is.
+            let shown = shown_input(&step.input, self.expects_secret());
             // Typed content of a DATA is no meta-command, whatever it starts with.
             let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
             let refused = (!in_data)
@@ -123,10 +126,7 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|s| !s.is_closed() && Some(s.writes()) == writes)
             {
-                let why = format!(
-                    "`> {}` failed before sending anything (the error above)",
-                    step.input
-                );
+                let why = format!("`> {shown}` failed before sending anything (the error above)");
                 if !self.keep_going {
                     self.error(format!(
                         "replay: line {}: {why}: exit {EXIT_USAGE}",
@@ -158,7 +158,7 @@ impl Engine {
                 };
                 self.mismatches.push(Mismatch {
                     line: step.lineno,
-                    command: step.input.clone(),
+                    command: shown.clone(),
                     expected,
                     got,
                     code: failed.code,
@@ -169,7 +169,7 @@ impl Engine {
                 }
             } else {
                 let expect = self.await_unasked(step.lineno, &step.expect).await;
-                if self.check(step.lineno, &step.input, expect).is_some() && !self.keep_going {
+                if self.check(step.lineno, &shown, expect).is_some() && !self.keep_going {
                     return self.end_on_mismatch();
                 }
             }
@@ -372,6 +372,22 @@ fn refused_step(script: &Script, input: &str) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// A script's input as it may be shown (mismatch events and table, the summary's error):
+/// `AUTH MECH <initial response>` and `:raw` bytes holding one with the response masked, and
+/// the whole line when the session expects a SASL response (`secret`).
+fn shown_input(input: &str, secret: bool) -> String {
+    if secret {
+        return crate::smtp::auth::MASK.to_string();
+    }
+    let trimmed = input.trim();
+    let masked = if trimmed.starts_with(':') {
+        super::meta::redact_raw_line(trimmed)
+    } else {
+        crate::smtp::manual::redact_typed_line(trimmed)
+    };
+    masked.unwrap_or_else(|| input.to_string())
 }
 
 /// Codes for a message: `250, 354` or `nothing`.

@@ -20,6 +20,7 @@ mod mx;
 mod probe;
 mod repl_failures;
 mod repl_secrets;
+mod repl_steps;
 mod replies;
 mod serve;
 mod serve_limits;

@@ -1,0 +1,89 @@
+//! `ehlo repl` and `ehlo replay` steps that went wrong without a reply code saying so, and the
+//! secrets they hold: a hand-written AUTH credential in a replayed script that the server
+//! refuses, each checked by every output (transcript, `--json`, the `--keep-going` table).
+
+use std::time::Duration;
+
+use crate::util::{Run, Step, ehlo_with, scripted};
+
+/// Run `ehlo` with `stdin` piped in, 30 s at most.
+fn piped(args: &[&str], stdin: &str) -> Run {
+    ehlo_with(args, Some(stdin.as_bytes()), Duration::from_secs(30))
+}
+
+/// base64 of "Sekr3tPW99" and of the PLAIN blob "\0alice\0Sekr3tPW99".
+const PASSWORD_B64: &str = "U2VrcjN0UFc5OQ==";
+const PLAIN_B64: &str = "AGFsaWNlAFNla3IzdFBXOTk=";
+
+/// A replayed script's hand-written `> AUTH PLAIN <blob>` and `> <base64 password>` of an
+/// AUTH LOGIN, refused with 535: the mismatch event, the summary's error, the transcript and
+/// the `--keep-going` table name the step masked, as its `sent` event does.
+#[test]
+fn replay_mismatch_on_a_hand_written_credential_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.ehlo");
+    std::fs::write(
+        &plain,
+        format!("< 220\n> EHLO x\n< 250\n> AUTH PLAIN {PLAIN_B64}\n< 235\n"),
+    )
+    .unwrap();
+    let login = dir.path().join("login.ehlo");
+    std::fs::write(
+        &login,
+        format!("< 220\n> EHLO x\n< 250\n> AUTH LOGIN\n< 334\n> YWxpY2U=\n< 334\n> {PASSWORD_B64}\n< 235\n"),
+    )
+    .unwrap();
+    for (script, login) in [(&plain, false), (&login, true)] {
+        for mode in ["--json", "--keep-going"] {
+            let mut steps = vec![
+                Step::Send(b"220 scripted.test ESMTP\r\n"),
+                Step::Expect("EHLO"),
+                Step::Send(b"250-scripted.test\r\n250 AUTH LOGIN PLAIN\r\n"),
+                Step::Expect("AUTH"),
+            ];
+            if login {
+                steps.extend([
+                    Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+                    Step::Line,
+                    Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+                    Step::Line,
+                ]);
+            }
+            steps.extend([
+                Step::Send(b"535 5.7.8 Authentication credentials invalid\r\n"),
+                Step::Line,
+                Step::Send(b"221 bye\r\n"),
+            ]);
+            let server = scripted(steps);
+            let addr = server.server();
+            let args = [
+                "replay",
+                script.to_str().unwrap(),
+                "--server",
+                addr.as_str(),
+                "--color",
+                "never",
+                mode,
+            ];
+            let run = piped(&args, "");
+            let got = server.finish();
+            let secret = if login { PASSWORD_B64 } else { PLAIN_B64 };
+            // The credential did reach the server.
+            assert!(got.contains(secret), "{got}");
+            assert_eq!(run.code, 28, "{}", run.all());
+            assert!(
+                run.all().contains("expected 235, got 535"),
+                "{mode}: {}",
+                run.all()
+            );
+            assert!(
+                !run.all().contains(secret),
+                "{mode} shows the secret:\n{}",
+                run.all()
+            );
+            if mode == "--keep-going" {
+                assert!(run.stdout.contains("LINE  COMMAND"), "{}", run.all());
+            }
+        }
+    }
+}
