@@ -1628,10 +1628,12 @@ impl Engine {
             if let Some(meant) = meta::misspelt_verb(verb) {
                 // Refused rather than asked: a typo costs nothing, and `:raw` still sends any
                 // line as typed (testing a server's answer to unknown verbs).
-                self.error(format!(
+                let why = format!(
                     "{verb} is not an SMTP command: did you mean {meant}? (nothing sent; :raw \"{}\\r\\n\" sends it as typed)",
                     line.replace('\\', "\\\\").replace('"', "\\\"")
-                ));
+                );
+                self.error(why.clone());
+                self.fail(crate::error::EXIT_USAGE, "failed", Some(why));
                 return Flow::Continue;
             }
             let in_transaction = self
@@ -1923,7 +1925,9 @@ impl Engine {
             Meta::Edit => self.edit(feed).await,
             Meta::Send => {
                 if self.envelope.from.is_none() || self.envelope.rcpts.is_empty() {
-                    self.error(":send needs an envelope: type MAIL FROM:<…> and RCPT TO:<…> first");
+                    let why = ":send needs an envelope: type MAIL FROM:<…> and RCPT TO:<…> first";
+                    self.error(why);
+                    self.fail(crate::error::EXIT_USAGE, "failed", Some(why.into()));
                     return Flow::Continue;
                 }
                 let msg = self.default_message();
@@ -2523,7 +2527,9 @@ impl Engine {
             Some(path) => match read_bounded(&path) {
                 Ok(c) => (c, Vec::new(), format!(":data @{}", path.display())),
                 Err(e) => {
-                    self.error(e);
+                    // Nothing was sent: a step that could not run (`--strict`: exit 1).
+                    self.error(e.clone());
+                    self.fail(crate::error::EXIT_USAGE, "failed", Some(e));
                     return;
                 }
             },
@@ -2548,7 +2554,11 @@ impl Engine {
                         }
                         Input::Eof => {
                             if matches!(feed, Feed::Ui(_)) {
-                                self.say("message cancelled (end of input): nothing was sent");
+                                // As the end of input inside a typed DATA: nothing delivered
+                                // (`--strict`: exit 25, the README's).
+                                let why = "message cancelled (end of input before the final \".\"): nothing was sent";
+                                self.say(why);
+                                self.fail(phase_exit_code(Phase::Data), "failed", Some(why.into()));
                                 return;
                             }
                             break;

@@ -118,7 +118,11 @@ impl Engine {
             // A step that failed here, before sending anything (`:data @FILE` unreadable,
             // `:send` without an envelope), while the connection is up and replies were
             // expected: a local error (exit 1), not the last command's phase.
-            if self.failed.is_none()
+            let local = self
+                .failed
+                .as_ref()
+                .is_none_or(|f| f.code == EXIT_USAGE && f.label == "failed");
+            if local
                 && !step.expect.is_empty()
                 && self.seen.is_empty()
                 && self

@@ -87,3 +87,52 @@ fn replay_mismatch_on_a_hand_written_credential_never_shows_it() {
         }
     }
 }
+
+/// The JSON summary a `--json` run ends with.
+fn summary(run: &Run) -> serde_json::Value {
+    let line = run
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with(r#"{"type":"summary""#))
+        .unwrap_or_else(|| panic!("no summary: {}", run.all()));
+    serde_json::from_str::<serde_json::Value>(line).unwrap()["data"].clone()
+}
+
+/// `repl --strict`, piped: a step that sends nothing because it could not run (an unreadable
+/// `:data @FILE`, `:send` without an envelope, a refused misspelt verb) ends the run with exit
+/// 1, and a typed `:data` cut by the end of input with 25 (as a typed DATA is): QUIT, nothing
+/// more sent, the summary says why. They used to pass (exit 0, error null).
+#[test]
+fn strict_repl_fails_on_a_step_that_sent_nothing() {
+    let cases = [
+        (
+            ":data @/nonexistent/msg.eml\nNOOP\n",
+            1,
+            "cannot read /nonexistent/msg.eml",
+        ),
+        (":send\nNOOP\n", 1, ":send needs an envelope"),
+        ("EHLLO x\nNOOP\n", 1, "EHLLO is not an SMTP command"),
+        (":data\nSubject: cut\n\nno final dot\n", 25, "end of input"),
+    ];
+    for (lines, code, says) in cases {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Line,
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let args = ["repl", addr.as_str(), "--strict", "--json"];
+        let run = piped(&args, &format!("EHLO x\n{lines}"));
+        let got = server.finish();
+        assert_eq!(run.code, code, "{lines}: {}", run.all());
+        assert_eq!(got, "EHLO x\r\nQUIT\r\n", "{lines}: {}", run.all());
+        let s = summary(&run);
+        assert_eq!(s["exit_code"], code, "{s}");
+        assert!(
+            s["error"].as_str().is_some_and(|e| e.contains(says)),
+            "{lines}: {s}"
+        );
+    }
+}
