@@ -4982,7 +4982,8 @@ fn replay_refuses_record_and_files_outside_the_script_directory() {
 }
 
 /// A piped line that is not UTF-8 is refused whole, with its number: nothing of it is sent
-/// (it once went out with EF BF BD in place of each bad byte, and was recorded so).
+/// (it once went out with EF BF BD in place of each bad byte, and was recorded so); a message
+/// it was part of is not sent either (it once went out without the line).
 #[test]
 fn piped_line_that_is_not_utf8_is_refused_never_altered() {
     let dir = tempfile::tempdir().unwrap();
@@ -5008,7 +5009,13 @@ fn piped_line_that_is_not_utf8_is_refused_never_altered() {
     );
     assert_eq!(
         String::from_utf8(got).unwrap(),
-        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nok line\r\n.\r\nQUIT\r\n"
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nQUIT\r\n"
+    );
+    assert!(
+        run.out
+            .contains("message cancelled: a line of it was refused"),
+        "{}",
+        run.out
     );
     assert!(run.out.contains("input line 2 is not UTF-8"), "{}", run.out);
     assert!(run.out.contains("input line 6 is not UTF-8"), "{}", run.out);

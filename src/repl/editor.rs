@@ -44,6 +44,9 @@ pub(crate) enum Input {
     Interrupted,
     /// Ctrl-D, or the end of the input.
     Eof,
+    /// A piped line refused whole (not UTF-8; the reason is among the reader's notes,
+    /// [`Ui::take_notes`]): nothing of it is sent, and a message it was part of is not either.
+    Refused,
 }
 
 /// What completion knows about the session (updated by the async side).
@@ -68,7 +71,8 @@ are drawn again at the new width when the terminal is resized; wide (CJK, emoji)
 combining characters are measured as the terminal draws them. Pasted lines are sent
 one by one (grouped with PIPELINING); no typed byte is dropped while a reply is awaited.
 Piped (stdin not a terminal): each line is an input, as typed; a line that is not UTF-8
-is refused whole, with its number (:raw \"\\xNN\" sends any byte), one over 1 MiB cut there
+is refused whole, with its number (:raw \"\\xNN\" sends any byte; a message it was in is
+not sent), one over 1 MiB cut there
 (the rest of it dropped, and said). --json prints JSON
 Lines (the send's events, a summary last); --strict ends at the first 4xx/5xx reply
 with QUIT and exits with that phase's code (RCPT 24, DATA 25...).";
@@ -567,10 +571,14 @@ fn pipe_thread(
                         ));
                     }
                     // Never altered (a lossy conversion would send EF BF BD for each bad
-                    // byte): a line that is not UTF-8 is refused whole, and said so.
+                    // byte): a line that is not UTF-8 is refused whole, and said so; the
+                    // REPL hears of it (inside a message, the message is abandoned).
                     match String::from_utf8(line) {
                         Ok(text) => break Input::Line(text),
-                        Err(e) => note(not_utf8(number, e.utf8_error())),
+                        Err(e) => {
+                            note(not_utf8(number, e.utf8_error()));
+                            break Input::Refused;
+                        }
                     }
                 }
             }

@@ -228,6 +228,9 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     // since: the lines that follow are the responses the script meant for it (see
     // [`after_refused_sasl`]).
     let mut refused_sasl = false;
+    // Piped: a line of a typed DATA was refused and the message abandoned; its other lines,
+    // up to its `.`, are content, never commands.
+    let mut skip_message = false;
     loop {
         let (prompt, kind) = engine.prompt();
         ui.request(&prompt, kind);
@@ -255,6 +258,7 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
         };
         engine.input_notes(ui);
         match input {
+            Input::Line(line) if skip_message => skip_message = line != ".",
             Input::Line(line) => {
                 // Typed at the secret prompt, but the exchange ended meanwhile (a refusal, a
                 // close): sent now it would go as a command, shown and stored. Not sent.
@@ -302,6 +306,19 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                 }
             }
             Input::Interrupted => {}
+            Input::Refused => {
+                // Inside a typed DATA the message would go out without the line: abandoned
+                // as at the end of input inside it (nothing delivered, `--strict`: 25).
+                if engine.in_data() {
+                    engine
+                        .abandon_data("a line of the message was refused: the message is not sent (the connection is closed without the final \".\"); its other lines, up to the \".\", are skipped")
+                        .await;
+                    skip_message = true;
+                    if engine.ended.is_some() {
+                        return;
+                    }
+                }
+            }
             Input::Eof => {
                 engine.quit().await;
                 return;
@@ -949,18 +966,10 @@ impl Engine {
         self.close_reported = true;
         if self.connected() {
             self.seen.clear();
-            if self.session.as_ref().is_some_and(|s| s.state().in_data) {
+            if self.in_data() {
                 // The input ended (Ctrl-D, the end of a script) inside a typed message: the
-                // final dot would deliver it cut short. Closing without it leaves the
-                // transaction unfinished, so nothing is delivered (RFC 5321 §4.1.1.4), as
-                // telnet or swaks leave it.
-                let reason = "the input ended inside DATA: the message was not finished, and is not sent (the connection is closed without the final \".\")";
-                self.error(reason);
-                if self.cfg.strict && self.ended.is_none() {
-                    let code = phase_exit_code(Phase::Data);
-                    self.end(Ended::new(code, "strict", Some(reason.to_string())));
-                }
-                self.close_quietly().await;
+                // final dot would deliver it cut short.
+                self.abandon_data("the input ended inside DATA: the message was not finished, and is not sent (the connection is closed without the final \".\")").await;
                 return;
             }
             if self.session.as_ref().is_some_and(|s| s.quit_sent()) {
@@ -987,6 +996,24 @@ impl Engine {
             self.settle().await;
             self.record(":quit", &[]);
         }
+    }
+
+    /// Inside a typed DATA?
+    fn in_data(&self) -> bool {
+        self.connected() && self.session.as_ref().is_some_and(|s| s.state().in_data)
+    }
+
+    /// Abandon a typed message (`reason` says why): closing without the final dot leaves the
+    /// transaction unfinished, so nothing is delivered (RFC 5321 §4.1.1.4), as telnet or swaks
+    /// leave it. `--strict` ends the run with DATA's code.
+    async fn abandon_data(&mut self, reason: &str) {
+        self.close_reported = true;
+        self.error(reason);
+        if self.cfg.strict && self.ended.is_none() {
+            let code = phase_exit_code(Phase::Data);
+            self.end(Ended::new(code, "strict", Some(reason.to_string())));
+        }
+        self.close_quietly().await;
     }
 
     // ----- pumping --------------------------------------------------------------------------
@@ -2538,9 +2565,20 @@ impl Engine {
                     self.say("type the message; a line holding only \".\" ends it (dot-stuffing is done for you), Ctrl-C cancels");
                 }
                 let mut lines = Vec::new();
+                // A piped line of it was refused (not UTF-8): the message is read to its end
+                // and not sent (it would go out without the line).
+                let mut refused = false;
                 loop {
                     match feed.line("data> ", LineKind::Data).await {
                         Input::Line(l) if l == "." => break,
+                        Input::Line(_) if refused => {}
+                        Input::Refused => {
+                            if let Feed::Ui(ui) = feed {
+                                self.input_notes(ui);
+                            }
+                            refused = true;
+                            lines.clear();
+                        }
                         Input::Line(l) => {
                             if lines.len() >= 1_000_000 {
                                 self.error("message too long for typed entry: use :data @file");
@@ -2553,7 +2591,7 @@ impl Engine {
                             return;
                         }
                         Input::Eof => {
-                            if matches!(feed, Feed::Ui(_)) {
+                            if matches!(feed, Feed::Ui(_)) || refused {
                                 // As the end of input inside a typed DATA: nothing delivered
                                 // (`--strict`: exit 25, the README's).
                                 let why = "message cancelled (end of input before the final \".\"): nothing was sent";
@@ -2564,6 +2602,12 @@ impl Engine {
                             break;
                         }
                     }
+                }
+                if refused {
+                    let why = "message cancelled: a line of it was refused: nothing was sent";
+                    self.error(why);
+                    self.fail(phase_exit_code(Phase::Data), "failed", Some(why.into()));
+                    return;
                 }
                 let mut c = lines.join("\n").into_bytes();
                 c.push(b'\n');

@@ -136,3 +136,82 @@ fn strict_repl_fails_on_a_step_that_sent_nothing() {
         );
     }
 }
+
+/// A piped line that is not UTF-8 inside a typed DATA: the message is abandoned (closed
+/// without the final dot, so nothing is delivered; it used to go out without the line, exit 0),
+/// an `error` event says so, `--strict` exits 25, and the message's other lines are never run
+/// as commands. Inside `:data`, the message is read to its `.` and not sent.
+#[test]
+fn a_refused_line_inside_a_message_abandons_the_message() {
+    let typed: &[u8] = b"EHLO x\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nSubject: t\n\n\xff bad\nNOOP\n.\nQUIT\n";
+    for strict in [false, true] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("MAIL"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("DATA"),
+            Step::Send(b"354 go\r\n"),
+        ]);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str(), "--json"];
+        if strict {
+            args.push("--strict");
+        }
+        let run = ehlo_with(&args, Some(typed), Duration::from_secs(30));
+        let got = server.finish();
+        assert_eq!(
+            got,
+            "EHLO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nSubject: t\r\n\r\n",
+            "{}",
+            run.all()
+        );
+        assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.all());
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(r#"{"type":"error""#)
+                    && l.contains("the message is not sent")),
+            "{}",
+            run.all()
+        );
+        if strict {
+            assert_eq!(summary(&run)["exit_code"], 25);
+        }
+    }
+    for strict in [false, true] {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+        ];
+        if !strict {
+            steps.extend([Step::Expect("NOOP"), Step::Send(b"250 ok\r\n")]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        let server = scripted(steps);
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str()];
+        if strict {
+            args.push("--strict");
+        }
+        let stdin: &[u8] = b"EHLO x\n:data\nSubject: t\n\n\xff bad\nRSET\n.\nNOOP\n";
+        let run = ehlo_with(&args, Some(stdin), Duration::from_secs(30));
+        let got = server.finish();
+        let want = if strict {
+            "EHLO x\r\nQUIT\r\n"
+        } else {
+            "EHLO x\r\nNOOP\r\nQUIT\r\n"
+        };
+        assert_eq!(got, want, "{}", run.all());
+        assert_eq!(run.code, if strict { 25 } else { 0 }, "{}", run.all());
+        assert!(
+            run.stderr.contains("input line 5 is not UTF-8"),
+            "{}",
+            run.all()
+        );
+    }
+}
