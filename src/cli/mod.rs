@@ -15,6 +15,7 @@ pub(crate) mod swaks;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
+use std::io::Write as _;
 
 use clap::CommandFactory;
 
@@ -56,7 +57,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         }
     };
     for name in &layered.ignored_env {
-        eprintln!("*** {name} is ignored: it names no option of the send");
+        // Not `eprintln!`: a closed stderr is no reason to panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "*** {name} is ignored: it names no option of the send"
+        );
     }
     for (name, why) in &layered.ignored_why {
         eprintln!("*** {name} is ignored: {why}");
@@ -70,7 +75,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             let secrets = secret_values(&layered.args);
             let text = e.to_string();
             if e.use_stderr() && secrets.iter().any(|v| text.contains(v.as_str())) {
-                eprint!("{}", redact(&text, &secrets));
+                let _ = write!(std::io::stderr(), "{}", redact(&text, &secrets));
             } else {
                 let _ = e.print();
             }

@@ -215,3 +215,66 @@ fn a_refused_line_inside_a_message_abandons_the_message() {
         );
     }
 }
+
+/// Run `ehlo` with stdin piped in, stdout read, and stderr a pipe whose reader is gone (every
+/// write to it fails with EPIPE).
+fn with_broken_stderr(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> (i32, String) {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    cmd.env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(writer);
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (code, out)
+}
+
+/// A stderr whose reader is gone is no reason to panic (exit 101) or to lose the rest of a
+/// script: the send's note on an `EHLO_*` variable naming no option, the REPL's errors.
+#[test]
+fn a_broken_stderr_neither_panics_nor_cuts_the_run() {
+    let server = scripted(crate::util::after_greet(crate::util::accept_all()));
+    let mut args = crate::util::send_args(&server.server());
+    args.push("--suppress-data".to_string());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = with_broken_stderr(&refs, &[("EHLO_NO_SUCH_OPTION", "1")], b"");
+    // Checked before the server is waited for (a panic at start-up never connects).
+    assert_eq!(code, 0, "{out}");
+    let got = server.finish();
+    assert!(got.ends_with("QUIT\r\n"), "{got}");
+
+    // The REPL: an error said on stderr (a misspelt verb), then the rest of the script.
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let (code, out) = with_broken_stderr(
+        &["repl", addr.as_str()],
+        &[],
+        b"EHLO x\nEHLLO x\n\xff\nNOOP\nQUIT\n",
+    );
+    let got = server.finish();
+    assert_eq!(got, "EHLO x\r\nNOOP\r\nQUIT\r\n", "{out}");
+    assert_eq!(code, 0, "{out}");
+}
