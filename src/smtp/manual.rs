@@ -341,9 +341,10 @@ impl ManualSession {
         self.in_transaction = false;
         self.end_exchange_by_close();
         self.closed = true;
-        self.out.push(Event::Closed {
-            expected: self.quit_sent,
-        });
+        // A QUIT's 221 closed the session already (`close`): a close reached here came
+        // without one, even after a QUIT (RFC 5321 §4.1.1.10: the server sends 221, then
+        // closes), so it was not the expected end.
+        self.out.push(Event::Closed { expected: false });
     }
 
     /// Bytes to write, if any.
@@ -1858,6 +1859,16 @@ mod tests {
         let ev = events(&mut s);
         assert!(ev.contains(&Event::Closed { expected: true }), "{ev:?}");
         assert!(!s.awaiting_reply());
+    }
+
+    #[test]
+    fn quit_answered_by_a_close_is_not_expected() {
+        let mut s = ready();
+        s.send_line("QUIT");
+        sent(&mut s);
+        events(&mut s);
+        s.feed_eof();
+        assert!(events(&mut s).contains(&Event::Closed { expected: false }));
     }
 
     #[test]

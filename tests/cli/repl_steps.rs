@@ -278,3 +278,64 @@ fn a_broken_stderr_neither_panics_nor_cuts_the_run() {
     assert_eq!(got, "EHLO x\r\nNOOP\r\nQUIT\r\n", "{out}");
     assert_eq!(code, 0, "{out}");
 }
+
+/// A server that closes instead of answering QUIT with 221: the `closed` event says it was not
+/// expected, and `repl --strict` exits 6 as the send and replay do (it exited 0).
+#[test]
+fn a_close_instead_of_221_to_quit_is_unexpected() {
+    let quitclose = || {
+        scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250 scripted.test\r\n"),
+            Step::Expect("QUIT"),
+            Step::Close,
+        ])
+    };
+    let closed = |run: &Run| -> Vec<serde_json::Value> {
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with(r#"{"type":"closed""#))
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["data"].clone())
+            .collect()
+    };
+    let server = quitclose();
+    let addr = server.server();
+    let run = piped(
+        &["repl", addr.as_str(), "--strict", "--json"],
+        "EHLO x\nQUIT\n",
+    );
+    server.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    assert_eq!(summary(&run)["exit_code"], 6);
+    let c = closed(&run);
+    assert!(
+        !c.is_empty() && c.iter().all(|c| c["expected"] == false),
+        "{}",
+        run.all()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("q.ehlo");
+    std::fs::write(&script, "< 220\n> EHLO x\n< 250\n> QUIT\n< 221\n").unwrap();
+    let server = quitclose();
+    let addr = server.server();
+    let run = piped(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+            "--json",
+        ],
+        "",
+    );
+    server.finish();
+    assert_eq!(run.code, 6, "{}", run.all());
+    let c = closed(&run);
+    assert!(
+        !c.is_empty() && c.iter().all(|c| c["expected"] == false),
+        "{}",
+        run.all()
+    );
+}
