@@ -289,7 +289,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
             [CompletionResult]::new('--lhlo', '--lhlo', [CompletionResultType]::ParameterName, 'Send `EHLO NAME` right after the banner')
-            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the session as a replayable script in FILE (secrets are never written)')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the session as a replayable script in FILE (secrets are never written). An existing FILE is never replaced (`:record! FILE` in the session replaces one); one that cannot be written refuses the run (exit 1)')
             [CompletionResult]::new('--tls-on-connect', '--tls-on-connect', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
             [CompletionResult]::new('--tlsc', '--tlsc', [CompletionResultType]::ParameterName, 'Start TLS right after connecting (implicit TLS, default port 465)')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not enforce certificate verification (the result is still shown)')

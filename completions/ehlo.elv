@@ -283,7 +283,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --helo 'Send `EHLO NAME` right after the banner'
             cand --ehlo 'Send `EHLO NAME` right after the banner'
             cand --lhlo 'Send `EHLO NAME` right after the banner'
-            cand --record 'Record the session as a replayable script in FILE (secrets are never written)'
+            cand --record 'Record the session as a replayable script in FILE (secrets are never written). An existing FILE is never replaced (`:record! FILE` in the session replaces one); one that cannot be written refuses the run (exit 1)'
             cand --tls-on-connect 'Start TLS right after connecting (implicit TLS, default port 465)'
             cand --tlsc 'Start TLS right after connecting (implicit TLS, default port 465)'
             cand -k 'Do not enforce certificate verification (the result is still shown)'

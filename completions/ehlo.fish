@@ -288,7 +288,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write ev
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written). An existing FILE is never replaced (`:record! FILE` in the session replaces one); one that cannot be written refuses the run (exit 1)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'

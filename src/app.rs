@@ -198,6 +198,25 @@ async fn repl(
         Ok(l) => l,
         Err(e) => return refuse(&e, cfg.json),
     };
+    // `--record FILE` likewise: an unwritable or existing file (never replaced unasked, as
+    // `:record FILE` does not) refuses the run before anything is sent.
+    if let Some(path) = cfg.record.as_deref() {
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path);
+        if let Err(e) = created {
+            let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!(
+                    "--record: {} exists: remove it first, or type :record! FILE in the session to replace it",
+                    path.display()
+                )
+            } else {
+                format!("--record: cannot write {}: {e}", path.display())
+            };
+            return refuse(&Error::Usage(why), cfg.json);
+        }
+    }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
     let renderer = with_log(render::make_console(&cfg.format(), out, err), log);
     crate::repl::run(cfg, ui, renderer, interrupts).await

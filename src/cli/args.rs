@@ -415,7 +415,9 @@ pub(crate) struct ReplArgs {
     /// terminal asks before going on in plain text.
     #[arg(long)]
     pub(crate) tls: bool,
-    /// Record the session as a replayable script in FILE (secrets are never written).
+    /// Record the session as a replayable script in FILE (secrets are never written). An
+    /// existing FILE is never replaced (`:record! FILE` in the session replaces one); one that
+    /// cannot be written refuses the run (exit 1).
     #[arg(long, value_name = "FILE")]
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code

@@ -135,7 +135,7 @@ pub(crate) async fn run(
     engine.interrupts = interrupts.map(Interrupts::new);
     let queue = engine.interrupts.clone();
     if let Some(path) = &record {
-        // `--record FILE` on the command line replaces the file, as a shell redirection would.
+        // The file `--record FILE` names was created for this run (`app`), empty.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
     tokio::select! {
@@ -729,7 +729,11 @@ impl Engine {
                 self.recording = Some(path.to_path_buf());
                 self.say(&format!("recording to {}", path.display()));
             }
-            Err(e) => self.error(e),
+            Err(e) => {
+                // Nothing will be recorded: a step that could not run (`--strict`: exit 1).
+                self.error(e.clone());
+                self.fail(crate::error::EXIT_USAGE, "failed", Some(e));
+            }
         }
     }
 

@@ -339,3 +339,50 @@ fn a_close_instead_of_221_to_quit_is_unexpected() {
         run.all()
     );
 }
+
+/// `repl --record FILE` that cannot be written, or that exists, refuses the run before anything
+/// is sent (exit 1, a summary under `--json`), as an unwritable `--log` does; it used to go on
+/// (exit 0) or replace the file. An unwritable `:record FILE` typed in a script fails the run
+/// under `--strict`.
+#[test]
+fn an_unusable_record_file_refuses_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("keep.ehlo");
+    std::fs::write(&existing, "precious\n").unwrap();
+    for (path, says) in [
+        ("/nonexistent/x.ehlo", "cannot write /nonexistent/x.ehlo"),
+        (existing.to_str().unwrap(), "exists: remove it first"),
+    ] {
+        // Nobody listens: the run must end before it connects.
+        let run = piped(
+            &[
+                "repl",
+                "127.0.0.1:9",
+                "--record",
+                path,
+                "--strict",
+                "--json",
+            ],
+            "EHLO x\nQUIT\n",
+        );
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(run.stderr.contains(says), "{}", run.all());
+        assert_eq!(summary(&run)["exit_code"], 1);
+    }
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious\n");
+
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &["repl", addr.as_str(), "--strict"],
+        "EHLO x\n:record /nonexistent/y.ehlo\nNOOP\nQUIT\n",
+    );
+    assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{}", run.all());
+    assert_eq!(run.code, 1, "{}", run.all());
+}
