@@ -137,7 +137,10 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
                 Ok(l) => l,
                 Err(e) => return refuse(&e, cfg.session.json),
             };
-            let renderer = with_log(render::make(&cfg.session.format()), log);
+            let renderer = with_log(
+                transcript(render::make(&cfg.session.format()), cfg.session.json),
+                log,
+            );
             crate::repl::replay(*cfg, script, renderer).await
         }
         Mode::Check(c) => {
@@ -218,8 +221,19 @@ async fn repl(
         }
     }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
-    let renderer = with_log(render::make_console(&cfg.format(), out, err), log);
+    let console = render::make_console(&cfg.format(), out, err);
+    let renderer = with_log(transcript(console, cfg.json), log);
     crate::repl::run(cfg, ui, renderer, interrupts).await
+}
+
+/// The REPL's or replay's own output: JSON as is, a human transcript without the run's
+/// `summary` (said as the run went; the `--log` copy keeps it).
+fn transcript(renderer: Box<dyn Renderer>, json: bool) -> Box<dyn Renderer> {
+    if json {
+        renderer
+    } else {
+        render::without_summary(renderer)
+    }
 }
 
 /// Report a mistake found before the mode runs (no renderer yet) and return its exit code:

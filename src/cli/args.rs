@@ -519,7 +519,8 @@ pub(crate) struct ConnArgs {
     #[arg(long)]
     pub(crate) show_secrets: bool,
 
-    /// Also write every event as JSON Lines to FILE
+    /// Also write every event as JSON Lines to FILE (ending with the run's summary, with or
+    /// without --json)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) log: Option<PathBuf>,
 

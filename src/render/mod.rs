@@ -189,6 +189,34 @@ impl Renderer for Tee {
     }
 }
 
+/// `renderer` without the `summary` event: the REPL's and replay's transcript, which has said
+/// how the run went as it went (their `--log` JSON copy keeps it).
+pub(crate) fn without_summary(renderer: Box<dyn Renderer>) -> Box<dyn Renderer> {
+    Box::new(WithoutSummary(renderer))
+}
+
+struct WithoutSummary(Box<dyn Renderer>);
+
+impl Renderer for WithoutSummary {
+    fn event(&mut self, event: &Event, elapsed: Duration) {
+        if !matches!(event, Event::Summary(_)) {
+            self.0.event(event, elapsed);
+        }
+    }
+    fn session(&mut self, id: Option<u64>) {
+        self.0.session(id);
+    }
+    fn finish(&mut self) {
+        self.0.finish();
+    }
+    fn flush(&mut self) {
+        self.0.flush();
+    }
+    fn reconfigure(&mut self, change: &dyn Fn(&mut HumanOptions)) {
+        self.0.reconfigure(change);
+    }
+}
+
 /// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
 /// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
 /// server writes many lines per system call and an idle one shows everything at once.

@@ -145,7 +145,8 @@ pub(crate) async fn run(
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
-            engine.end(Ended::new(sig.exit_code(), "failed", None));
+            // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
+            engine.end(Ended::from_error(&Error::Signalled(sig)));
         }
     };
     engine.close_quietly().await;

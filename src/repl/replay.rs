@@ -317,13 +317,11 @@ impl Engine {
         Some(code)
     }
 
-    /// The run's last JSON line (`summary`, as a send ends), in JSON mode only: the human
-    /// transcript has said it all already. Its exit code, outcome and error are how the run
-    /// ended ([`Engine::end`]), as the process's exit code is.
+    /// The run's last event (`summary`, as a send ends), whatever the format: the `--log` copy
+    /// ends with it too; the human transcript, which has said it all already, leaves it out
+    /// (`render::without_summary`). Its exit code, outcome and error are how the run ended
+    /// ([`Engine::end`]), as the process's exit code is.
     pub(super) fn summary(&mut self) {
-        if !self.cfg.json {
-            return;
-        }
         let session = self.session.as_ref();
         let (outcome, error) = match &self.ended {
             None => ("ok".to_string(), None),

@@ -386,3 +386,77 @@ fn an_unusable_record_file_refuses_the_run() {
     assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{}", run.all());
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+/// `repl --log FILE` without `--json`: the log ends with the run's `summary` as a `--json` run
+/// does (it had none), and the transcript does not gain one. A SIGTERM ends the run with the
+/// send's ending for a signal: outcome `interrupted`, the signal named (it was `failed`, null).
+#[test]
+fn the_log_always_ends_with_a_summary_and_a_signal_is_interrupted() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.jsonl");
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = piped(
+        &["repl", addr.as_str(), "--log", log.to_str().unwrap()],
+        "EHLO x\nQUIT\n",
+    );
+    server.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("Result:"), "{}", run.all());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with(r#"{"type":"summary""#), "{text}");
+
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Sleep(Duration::from_secs(5)),
+    ]);
+    let addr = server.server();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    let mut child = cmd
+        .args(["repl", addr.as_str(), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let mut out = child.stdout.take().unwrap();
+    // Wait for the banner to be shown, then signal.
+    let mut seen = Vec::new();
+    let mut b = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(r#""code":220"#) {
+        let n = out.read(&mut b).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&b[..n]);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    out.read_to_end(&mut seen).unwrap();
+    let code = child.wait().unwrap().code();
+    server.finish();
+    let stdout = String::from_utf8_lossy(&seen).into_owned();
+    let s = summary(&Run {
+        code: code.unwrap_or(-1),
+        stdout: stdout.clone(),
+        stderr: String::new(),
+        elapsed: Duration::ZERO,
+    });
+    assert_eq!(s["outcome"], "interrupted", "{s}");
+    assert!(
+        s["error"].as_str().is_some_and(|e| e.contains("SIGTERM")),
+        "{s}"
+    );
+}
