@@ -501,6 +501,8 @@ struct Engine {
     /// Print the "server closed" notice once per connection.
     close_reported: bool,
     close_expected: bool,
+    /// The banner's timeout was warned about on this connection.
+    banner_warned: bool,
     /// The server sent a 421: the close that follows is its own, announced.
     announced_close: bool,
     /// A terminal is attached.
@@ -613,6 +615,7 @@ impl Engine {
             last_activity: now,
             close_reported: false,
             close_expected: false,
+            banner_warned: false,
             announced_close: false,
             interactive: false,
             interrupt: None,
@@ -813,6 +816,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.banner_warned = false;
         self.announced_close = false;
         self.envelope = Envelope::default();
         self.session = Some(ManualSession::new(
@@ -1378,7 +1382,17 @@ impl Engine {
                     let banner = self.session.as_ref().is_some_and(|s| {
                         s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
                     });
-                    let message = if banner {
+                    let partial = self
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.partial().map(|(p, _)| p.to_string()));
+                    let message = if let Some(got) = partial.filter(|_| banner) {
+                        // Bytes came: a slow or trickling server, not an implicit-TLS port.
+                        format!(
+                            "no complete banner within {}s: {got}; the rest will be shown when it arrives",
+                            timeout.as_secs_f64()
+                        )
+                    } else if banner {
                         // Silence where a greeting belongs is what an implicit-TLS port (465)
                         // does to a plain client (RFC 8314 §3.3).
                         format!(
@@ -1395,7 +1409,11 @@ impl Engine {
                         self.owe_late();
                         self.timed_out = self.session.as_ref().map(|s| s.phase());
                         self.clear_status();
-                        self.emit(Event::warning(message));
+                        // The banner's wait is said once per connection, not at every wait
+                        // after it.
+                        if !(banner && std::mem::replace(&mut self.banner_warned, true)) {
+                            self.emit(Event::warning(message));
+                        }
                     }
                     return;
                 }

@@ -460,3 +460,24 @@ fn the_log_always_ends_with_a_summary_and_a_signal_is_interrupted() {
         "{s}"
     );
 }
+
+/// A banner that trickles in (`220-` lines, no last line) past `--timeout`: the warning says
+/// what arrived, as the send does, suggests implicit TLS only on silence, and comes once, not
+/// at every wait after it.
+#[test]
+fn a_trickling_banner_is_warned_about_once_and_not_as_implicit_tls() {
+    let server = scripted(vec![
+        Step::Send(b"220-slow.test first line\r\n"),
+        Step::Sleep(Duration::from_secs(4)),
+    ]);
+    let addr = server.server();
+    let run = piped(&["repl", addr.as_str(), "--timeout", "1"], "NOOP\nNOOP\n");
+    server.finish();
+    let all = run.all();
+    assert!(!all.contains("implicit TLS"), "{all}");
+    assert_eq!(
+        all.matches("no complete banner within 1s: 1 line").count(),
+        1,
+        "{all}"
+    );
+}
