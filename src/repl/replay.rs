@@ -103,9 +103,14 @@ impl Engine {
             let shown = shown_input(&step.input, self.expects_secret());
             // Typed content of a DATA is no meta-command, whatever it starts with.
             let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
-            let refused = (!in_data)
-                .then(|| refused_step(script, &step.input))
-                .flatten();
+            // A relative `:data @FILE` names a file beside the script, not in the current
+            // directory.
+            let input = if in_data {
+                step.input.clone()
+            } else {
+                beside_script(script, &step.input)
+            };
+            let refused = (!in_data).then(|| refused_step(script, &input)).flatten();
             let flow = match refused {
                 Some(why) => {
                     self.seen.clear();
@@ -113,7 +118,7 @@ impl Engine {
                     self.fail(EXIT_USAGE, "failed", Some(why));
                     Flow::Continue
                 }
-                None => Box::pin(self.execute(&step.input, &mut feed)).await,
+                None => Box::pin(self.execute(&input, &mut feed)).await,
             };
             // A step that failed here, before sending anything (`:data @FILE` unreadable,
             // `:send` without an envelope), while the connection is up and replies were
@@ -373,6 +378,21 @@ fn refused_step(script: &Script, input: &str) -> Option<String> {
             ))
         }
         _ => None,
+    }
+}
+
+/// `input` with a relative `:data @FILE` resolved against the script's directory (the
+/// README's "files under the script's own directory"); every other input as it is.
+fn beside_script(script: &Script, input: &str) -> String {
+    let trimmed = input.trim();
+    if !trimmed.starts_with(":data") {
+        return input.to_string();
+    }
+    match (super::meta::parse(trimmed), script.dir.as_ref()) {
+        (Ok(super::meta::Meta::Data { file: Some(path) }), Some(dir)) if path.is_relative() => {
+            format!(":data @{}", dir.join(path).display())
+        }
+        _ => input.to_string(),
     }
 }
 

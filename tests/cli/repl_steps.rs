@@ -481,3 +481,35 @@ fn a_trickling_banner_is_warned_about_once_and_not_as_implicit_tls() {
         "{all}"
     );
 }
+
+/// `ehlo replay`: a relative `:data @FILE` is the file beside the script, whatever the current
+/// directory (it was read from the current directory).
+#[test]
+fn replay_reads_a_relative_data_file_beside_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("msg.eml"),
+        "Subject: beside\r\n\r\nhello\r\n",
+    )
+    .unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x\n< 250\n> MAIL FROM:<a@b.test>\n< 250\n> RCPT TO:<c@d.test>\n< 250\n> :data @msg.eml\n< 354\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let server = scripted(crate::util::after_greet(crate::util::accept_all()));
+    let addr = server.server();
+    let run = piped(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            addr.as_str(),
+        ],
+        "",
+    );
+    let got = server.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(got.contains("Subject: beside\r\n"), "{got}");
+}
