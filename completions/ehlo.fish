@@ -284,7 +284,7 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE (ending with the run\'s summary, with or without --json)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
@@ -312,7 +312,7 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l explain -d 'Which replies get a plain-language explanation' -r -f -a "all\t'Explain every reply'
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE (ending with the run\'s summary, with or without --json)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
