@@ -7,9 +7,10 @@
 //! split one of our lines into several commands answers more often than it was asked, and the
 //! `221` marks the end without waiting on a clock. A close in its place ends the replies too,
 //! but shows nothing about what the server made of the rest: the probes whose pass means "no
-//! extra reply" (`starttls.injection*`, `smuggle.*`) are then inconclusive. The last reply
-//! before a close is QUIT's, not an extra one (a strict server may answer `250 2.0.0 Bye` and
-//! close); a 2xx there counts as QUIT answered.
+//! extra reply" (`starttls.injection*`, `smuggle.*`) are then inconclusive. Which reply is
+//! QUIT's is [`AfterQuit`]'s call: the `221`, or the last reply before a close once nothing
+//! else is outstanding (a strict server may answer `250 2.0.0 Bye` and close). The line
+//! injected after STARTTLS is outstanding: a `250` and a close there answer it, not QUIT.
 
 use std::collections::VecDeque;
 
@@ -18,6 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::check::model::{CheckDef, Scope, Status};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::event::Deviation;
+use crate::smtp::quit::AfterQuit;
 use crate::smtp::reply::Reply;
 
 const fn def(id: &'static str, rfc: &'static str) -> CheckDef {
@@ -262,6 +264,9 @@ pub(crate) enum Step {
     UntilQuit {
         /// Name of the replies in the log.
         label: &'static str,
+        /// Commands sent before QUIT that may still be answered first (the line pipelined
+        /// after STARTTLS): their answers come before QUIT's ([`AfterQuit`]).
+        outstanding: usize,
     },
     /// The TLS handshake (after a `220` to STARTTLS).
     StartTls,
@@ -369,6 +374,8 @@ pub(crate) struct Log {
     /// `pipelining.early-talker`: the server began a multi-line greeting (`220-`) and answered
     /// the early EHLO before finishing it (postscreen's pregreet test).
     pub(crate) greeting_cut: bool,
+    /// Commands still outstanding when the last QUIT was sent ([`Step::UntilQuit`]).
+    pub(crate) outstanding: usize,
 }
 
 impl Log {
@@ -389,28 +396,23 @@ impl Log {
             .collect()
     }
 
-    /// Replies labelled `label` other than QUIT's own: the `221`, or the reply that came last
-    /// before the close (a strict server may answer QUIT with `250 2.0.0 Bye` and close), unless
-    /// it is a `354` that no QUIT gets.
-    fn extra(&self, label: &str) -> Vec<&Reply> {
-        let mut all = self.all(label);
+    /// The replies labelled `label` (read after QUIT), paired by [`AfterQuit`].
+    fn after_quit(&self, label: &str) -> AfterQuit<'_> {
         let closed = matches!(self.end, End::Closed(l) if l == label);
-        if all
-            .last()
-            .is_some_and(|r| r.code == Some(221) || (closed && r.class() != Some(3)))
-        {
-            all.pop();
-        }
-        all
+        AfterQuit::pair(&self.all(label), self.outstanding, closed)
     }
 
-    /// Did the server answer our QUIT (RFC 5321 §4.1.1.10): its `221`, or another 2xx followed
-    /// by the close? Only then do the replies before it show everything the server made of our
-    /// bytes.
+    /// Replies labelled `label` other than QUIT's own (the outstanding commands' answers
+    /// first).
+    fn extra(&self, label: &str) -> Vec<&Reply> {
+        self.after_quit(label).others()
+    }
+
+    /// Did the server answer our QUIT (RFC 5321 §4.1.1.10): its `221`, or another 2xx that is
+    /// QUIT's ([`AfterQuit`])? Only then do the replies before it show everything the server
+    /// made of our bytes.
     pub(crate) fn quit_answered(&self) -> bool {
-        self.all("quit").last().is_some_and(|r| {
-            r.code == Some(221) || (r.is_positive() && self.end == End::Closed("quit"))
-        })
+        self.after_quit("quit").quit_answered()
     }
 
     /// Why the steps stopped early, as one line; `None` when they all ran.
@@ -501,7 +503,18 @@ fn read(label: &'static str, want: Option<u8>) -> Step {
 }
 
 fn quit() -> [Step; 2] {
-    [line("QUIT"), Step::UntilQuit { label: "quit" }]
+    quit_after(0)
+}
+
+/// QUIT with `outstanding` commands sent before it still unanswered.
+fn quit_after(outstanding: usize) -> [Step; 2] {
+    [
+        line("QUIT"),
+        Step::UntilQuit {
+            label: "quit",
+            outstanding,
+        },
+    ]
 }
 
 /// The probe's own steps once the preamble is done (`caps`: from the last EHLO), or its
@@ -543,7 +556,8 @@ fn build(id: &'static str, ctx: &Ctx, caps: &Capabilities) -> Result<Vec<Step>, 
             }));
             s.push(read("starttls", Some(2)));
             s.push(Step::StartTls);
-            s.extend(quit());
+            // The injected line is outstanding: a vulnerable server answers it first.
+            s.extend(quit_after(1));
             return Ok(s);
         }
         "starttls.downgrade" => {
@@ -720,10 +734,17 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             }
             let extra = log.extra("quit");
             if !extra.is_empty() {
+                // The injected line was outstanding when QUIT left: a reply and then a close
+                // answer it, not QUIT ([`AfterQuit`]), however a `250` is worded.
+                let closed = if log.quit_answered() {
+                    ""
+                } else {
+                    ", then closed without answering QUIT"
+                };
                 return Outcome::new(
                     Status::Fail,
                     format!(
-                        "answered the {injected} sent in plaintext with STARTTLS inside TLS ({}): \
+                        "answered the {injected} sent in plaintext with STARTTLS inside TLS ({}){closed}: \
                          plaintext crosses the TLS boundary",
                         short(extra[0])
                     ),
@@ -1389,6 +1410,7 @@ impl Runner {
                 transcript: Vec::new(),
                 first_end: None,
                 greeting_cut: false,
+                outstanding: 0,
             },
             until_count: 0,
             control: false,
@@ -1471,12 +1493,12 @@ impl Runner {
                 }
             }
             (Some(Step::Read { label, .. }), Input::TimedOut)
-            | (Some(Step::UntilQuit { label }), Input::TimedOut) => {
+            | (Some(Step::UntilQuit { label, .. }), Input::TimedOut) => {
                 return self.finish(End::TimedOut(label));
             }
             (Some(Step::Read { label, .. }), _) => return self.finish(End::Closed(label)),
             // Cut short by the close, as above: not the `221`, and not a reply to count.
-            (Some(Step::UntilQuit { label }), Input::Reply(r))
+            (Some(Step::UntilQuit { label, .. }), Input::Reply(r))
                 if r.deviations.contains(&Deviation::TruncatedAtClose) =>
             {
                 self.log.transcript.push(format!(
@@ -1485,19 +1507,19 @@ impl Runner {
                 ));
                 return self.finish(End::Closed(label));
             }
-            (Some(Step::UntilQuit { label }), Input::Reply(r)) => {
+            (Some(Step::UntilQuit { label, outstanding }), Input::Reply(r)) => {
                 let quit = r.code == Some(221);
                 self.record(label, r);
                 self.until_count += 1;
                 if !quit && self.until_count < MAX_REPLIES {
-                    self.waiting = Some(Step::UntilQuit { label });
+                    self.waiting = Some(Step::UntilQuit { label, outstanding });
                     return Io::ReadOn;
                 }
             }
             // A close where the `221` should be: the replies end, but the server never showed
             // it read everything before QUIT as we meant it. Judges that need the `221` say
             // inconclusive ([`Log::quit_answered`]); the others read their own replies.
-            (Some(Step::UntilQuit { label }), _) => return self.finish(End::Closed(label)),
+            (Some(Step::UntilQuit { label, .. }), _) => return self.finish(End::Closed(label)),
             (Some(Step::StartTls), Input::TlsUp) => {
                 self.log.transcript.push("-- TLS handshake done".into());
             }
@@ -1661,8 +1683,9 @@ impl Runner {
                         Io::Send(bytes.clone())
                     }
                     Step::Read { .. } => Io::Read,
-                    Step::UntilQuit { .. } => {
+                    Step::UntilQuit { outstanding, .. } => {
                         self.until_count = 0;
+                        self.log.outstanding = *outstanding;
                         Io::Read
                     }
                     Step::StartTls => Io::StartTls,
@@ -1708,6 +1731,7 @@ impl Runner {
                 line("QUIT"),
                 Step::UntilQuit {
                     label: "control-quit",
+                    outstanding: 0,
                 },
             ]);
             return self.advance();
@@ -2166,8 +2190,10 @@ mod tests {
         i.extend([r(500, "5.5.2 line too long"), bye()]);
         let o = drive("limits.line", ctx(), i).0;
         assert_eq!(o.status, Status::Pass, "{o:?}");
+        // After STARTTLS the injected line is outstanding: a reply and then the close answer
+        // it, not QUIT, whatever its text (the next test).
         let mut i = greet();
-        i.extend([r(220, "go"), Input::TlsUp, bye()]);
+        i.extend([r(220, "go"), Input::TlsUp, r(221, "2.0.0 Bye")]);
         let o = drive("starttls.injection", ctx(), i).0;
         assert_eq!(o.status, Status::Pass, "{o:?}");
         // One reply too many before the 221, but not the smuggled transaction's shape: no fail.
@@ -2189,6 +2215,39 @@ mod tests {
         let o = drive("smuggle.lf-lf", ctx(), i).0;
         assert_eq!(o.status, Status::Fail, "{o:?}");
         assert!(o.summary.contains("look for token"), "{}", o.summary);
+    }
+
+    /// A server vulnerable to STARTTLS injection that answers the injected line inside TLS and
+    /// then closes instead of answering QUIT: that `250` came while the injected line was
+    /// outstanding, so it is the injected line's answer (fail), not QUIT's. A server answering
+    /// QUIT with `250 Bye` looks the same on the wire here and fails too.
+    #[test]
+    fn an_answer_to_the_injected_line_then_a_close_fails() {
+        for (id, answer) in [
+            ("starttls.injection", r(250, "2.0.0 Ok")),
+            ("starttls.injection-ehlo", r(250, "mx.test")),
+        ] {
+            let mut i = greet();
+            i.extend([r(220, "go"), Input::TlsUp, answer]);
+            let o = drive(id, ctx(), i).0;
+            assert_eq!(o.status, Status::Fail, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("without answering QUIT"),
+                "{}",
+                o.summary
+            );
+            assert_eq!(o.evidence["injected_replies"], json!(1));
+        }
+        // Answered, then the 221: one extra reply, QUIT answered.
+        let mut i = greet();
+        i.extend([r(220, "go"), Input::TlsUp, r(250, "ok"), r(221, "bye")]);
+        let o = drive("starttls.injection", ctx(), i).0;
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            !o.summary.contains("without answering QUIT"),
+            "{}",
+            o.summary
+        );
     }
 
     /// A server that keeps answering after QUIT: at most [`MAX_REPLIES`] replies, every one

@@ -17,6 +17,7 @@ pub(crate) mod manual;
 mod outbox;
 #[cfg(test)]
 mod pair;
+pub(crate) mod quit;
 pub(crate) mod reply;
 pub mod rng;
 pub mod server;

@@ -2,6 +2,8 @@
 //! `smtpd_forbid_bare_newline` (off on 2525, `reject` on 2526, `normalize` on 2527, see
 //! `setup.sh`), and a smuggled message really lands as a second message in the Maildir when the
 //! probe says fail. Exim 4.96 from Debian 12 (patched for CVE-2023-51766) passes them all.
+//! Behaviours no MTA here has (a STARTTLS injection hole, a port that never greets) come from
+//! `probe_peer.py`, a small python3 server started on a free loopback port per test.
 
 use std::collections::HashMap;
 
@@ -316,4 +318,60 @@ fn early_talker_refusals_that_any_client_gets_are_inconclusive() {
     run.assert_exit(41);
     expect_status(&run, &s, "pipelining.early-talker", "inconclusive");
     run.assert_contains("--tls-on-connect");
+}
+
+/// A misbehaving peer from `tests/interop/probe_peer.py` on a free loopback port, killed when
+/// dropped.
+struct PyPeer {
+    child: Child,
+    addr: String,
+}
+
+impl PyPeer {
+    fn start(mode: &str) -> PyPeer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/probe_peer.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .args(["--mode", mode, "--cert", POSTFIX_CERT, "--key"])
+            .arg(Path::new(POSTFIX_CERT).with_file_name("postfix.key"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let mut line = String::new();
+        let out = child.stdout.take().expect("piped stdout");
+        BufReader::new(out).read_line(&mut line).expect("read PORT");
+        let Some(port) = line.trim().strip_prefix("PORT ") else {
+            let _ = child.kill();
+            panic!("{} {mode} did not start: {line:?}", script.display());
+        };
+        let addr = format!("127.0.0.1:{port}");
+        PyPeer { child, addr }
+    }
+}
+
+impl Drop for PyPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server vulnerable to STARTTLS command injection (CVE-2011-0411) that answers the injected
+/// line inside TLS and then closes instead of answering QUIT: the `250` is the injected line's
+/// answer, not QUIT's, so both injection probes fail.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn starttls_injection_answered_then_a_close_fails() {
+    let peer = PyPeer::start("starttls-keep");
+    let (run, s, _) = probe(
+        &peer.addr,
+        "user@peer.test",
+        &["--only", "starttls.injection*"],
+    );
+    run.assert_exit(40);
+    expect_status(&run, &s, "starttls.injection", "fail");
+    expect_status(&run, &s, "starttls.injection-ehlo", "fail");
+    run.assert_contains("then closed without answering QUIT");
 }
