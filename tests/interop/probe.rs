@@ -375,3 +375,30 @@ fn starttls_injection_answered_then_a_close_fails() {
     expect_status(&run, &s, "starttls.injection-ehlo", "fail");
     run.assert_contains("then closed without answering QUIT");
 }
+
+/// A port that accepts and never greets: `pipelining.early-talker` ends at the first
+/// connection's `--timeout` (no greeting, so nothing for a control connection to compare) and
+/// is inconclusive; the control connection is only for a first connection that was closed or
+/// refused, so the probe costs one `--timeout`, not two.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn early_talker_on_a_port_that_never_greets_costs_one_timeout() {
+    let peer = PyPeer::start("silent");
+    let t0 = Instant::now();
+    let (run, s, _) = probe(
+        &peer.addr,
+        "user@peer.test",
+        &["--only", "pipelining.early-talker", "--timeout", "3s"],
+    );
+    let took = t0.elapsed();
+    run.assert_exit(41);
+    expect_status(&run, &s, "pipelining.early-talker", "inconclusive");
+    run.assert_contains("no banner reply within the timeout");
+    assert!(!run.stdout.contains("control connection"), "{}", run.dump());
+    // One 3 s timeout and the process around it; two would be 6 s.
+    assert!(
+        took < Duration::from_millis(4500),
+        "{took:?}\n{}",
+        run.dump()
+    );
+}
