@@ -1726,6 +1726,76 @@ fn cram_sha1_answers_like_swaks() {
     assert_eq!(ours, theirs);
 }
 
+/// The README's words for `--dump-mail` printing the message without dot-stuffing.
+const DUMP_MAIL_UNSTUFFED: &str =
+    "`--dump-mail` prints the message without the transfer's dot-stuffing";
+
+/// `--dump-mail` with a body line that starts with a dot: swaks v20201014 prints it stuffed,
+/// ehlo as it is (README), so ehlo's dump fed back with `--data @FILE` stores the same lines.
+/// Neither sends anything.
+#[test]
+fn dump_mail_prints_the_message_without_dot_stuffing_unlike_swaks() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let readme = include_str!("../../README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains(DUMP_MAIL_UNSTUFFED),
+        "the README does not say {DUMP_MAIL_UNSTUFFED:?}"
+    );
+    let case = c(&[]);
+    let args: Vec<String> = [
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--body",
+        "first\\n.dot\\n..two",
+        "--dump-mail",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let theirs = run(&rt, &case, &swaks, &args, dir.path());
+    let ours = run(&rt, &case, ehlo_bin, &args, dir.path());
+    for o in [&theirs, &ours] {
+        assert_eq!((o.code, o.commands.len()), (0, 0), "{}", o.output);
+    }
+    assert!(
+        theirs.output.contains("\r\nfirst\r\n..dot\r\n...two\r\n"),
+        "swaks no longer stuffs its dump: {:?}",
+        theirs.output
+    );
+    assert!(
+        ours.output.contains("\r\nfirst\r\n.dot\r\n..two\r\n"),
+        "{:?}",
+        ours.output
+    );
+    // Fed back, the dump is the message again: stored with the same lines, not stuffed twice.
+    let file = dir.path().join("dump.eml");
+    std::fs::write(&file, ours.output.as_bytes()).unwrap();
+    let data = format!("@{}", file.display());
+    let args: Vec<String> = ["-t", T, "-s", "{srv}", "--data", &data]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let fed = run(&rt, &case, ehlo_bin, &args, dir.path());
+    assert_eq!(fed.code, 0, "{}", fed.output);
+    let stored = fed.message.expect("a stored message");
+    assert!(
+        stored.contains("\r\nfirst\r\n.dot\r\n..two") && !stored.contains("..dot"),
+        "{stored:?}"
+    );
+}
+
 /// `-dab` / `-dabsp`: swaks and ehlo send the same commands and a body holding the same sections
 /// of settings; the password, and its base64, are in the body only with `-dabsp`.
 #[test]
