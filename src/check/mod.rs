@@ -241,9 +241,13 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     // ([`judge`]: a certificate warning on a covered MX fails, a failure there always counts),
     // so it is fetched whenever a host check is selected too: `--only/--skip` hide the
     // `mtasts.*` rows, never change another check's verdict.
-    let sts_ok = results
+    // A warning on the record (`ID=`, `id = x`) means lenient senders read it, so they fetch the
+    // policy and apply it: it is fetched and judged then too.
+    let sts_txt = results
         .iter()
-        .any(|c| c.id == "mtasts.txt" && c.status == Status::Pass);
+        .find(|c| c.id == "mtasts.txt")
+        .map(|c| c.status);
+    let sts_ok = matches!(sts_txt, Some(Status::Pass | Status::Warn));
     let sts_wanted = shared.probe_wanted
         || ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"]
             .iter()

@@ -126,6 +126,13 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // Its TXT record spells the tag `ID=` (a warning: lenient senders read it), and its enforce
+    // policy does not cover its MX.
+    (
+        "idcase.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
+    ),
 ];
 
 /// A tiny HTTPS/1.1 responder: answers by the Host header from [`POLICIES`], then closes.
@@ -483,10 +490,12 @@ impl Lab {
         owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
         for (d, mx, _) in POLICIES {
             owned.push((d.to_string(), RecordSpec::Mx(10, host(mx))));
-            owned.push((
-                format!("_mta-sts.{d}"),
-                RecordSpec::Txt("v=STSv1; id=1".into()),
-            ));
+            let txt = if *d == "idcase.test" {
+                "v=STSv1; ID=abc"
+            } else {
+                "v=STSv1; id=1"
+            };
+            owned.push((format!("_mta-sts.{d}"), RecordSpec::Txt(txt.into())));
             if *d == "v6first.test" {
                 owned.push((
                     format!("mta-sts.{d}"),
@@ -1038,6 +1047,34 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
             .code,
         40
     );
+}
+
+/// A TXT record whose tag is spelled `ID=` only warns because lenient senders read it: they
+/// fetch the policy, so ehlo fetches and judges it too (here an enforce policy that leaves the
+/// MX out, so senders will not deliver: RFC 8461 §5).
+#[test]
+fn a_txt_record_that_only_warns_still_has_its_policy_fetched() {
+    let lab = Lab::start();
+    let (run, m, _) = lab.json(&["idcase.test", "--only", "mtasts.*"]);
+    assert_eq!(
+        st(&m, "idcase.test", "mtasts.txt"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "idcase.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "idcase.test", "mtasts.mx-match"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 40, "{}", run.stdout);
 }
 
 #[test]
