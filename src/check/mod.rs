@@ -379,6 +379,8 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
         None => {
             let why = if sts_ok {
                 "not selected"
+            } else if sts_txt == Some(Status::Error) {
+                "the MTA-STS record could not be looked up (mtasts.txt): no policy fetched"
             } else {
                 "no valid MTA-STS record: senders do not fetch a policy"
             };

@@ -486,6 +486,10 @@ impl Lab {
             rec("slow4.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow5.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow6.test", RecordSpec::Mx(10, host("slow"))),
+            // The _mta-sts lookup fails; the policy host itself would answer.
+            rec("sfail.test", RecordSpec::Mx(10, host("good"))),
+            rec("_mta-sts.sfail.test", RecordSpec::ServFail),
+            rec("mta-sts.sfail.test", RecordSpec::A(ip(20))),
         ]);
         owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
         for (d, mx, _) in POLICIES {
@@ -1049,6 +1053,14 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
     );
 }
 
+/// The one check line of `id` for `domain`.
+fn line_of<'a>(lines: &'a [Value], domain: &str, id: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|v| v["domain"] == domain && v["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} line for {domain}"))
+}
+
 /// A TXT record whose tag is spelled `ID=` only warns because lenient senders read it: they
 /// fetch the policy, so ehlo fetches and judges it too (here an enforce policy that leaves the
 /// MX out, so senders will not deliver: RFC 8461 §5).
@@ -1075,6 +1087,28 @@ fn a_txt_record_that_only_warns_still_has_its_policy_fetched() {
         run.stdout
     );
     assert_eq!(run.code, 40, "{}", run.stdout);
+}
+
+/// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
+/// record: nobody knows.
+#[test]
+fn a_failed_mta_sts_lookup_is_not_reported_as_no_record() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["sfail.test", "--only", "mtasts.*"]);
+    assert_eq!(
+        st(&m, "sfail.test", "mtasts.txt"),
+        ["error"],
+        "{}",
+        run.stdout
+    );
+    for id in ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"] {
+        let c = line_of(&lines, "sfail.test", id);
+        assert_eq!(c["status"], "skip", "{c}");
+        let summary = c["summary"].as_str().unwrap();
+        assert!(!summary.contains("no valid MTA-STS record"), "{c}");
+        assert!(summary.contains("could not be looked up"), "{c}");
+    }
+    assert_eq!(run.code, 41);
 }
 
 #[test]
