@@ -33,6 +33,9 @@ pub(crate) struct MxOutcome {
     /// Every MX host name checked (null MX, IP addresses, repeats and hosts past
     /// [`MAX_MX_HOSTS`] left out), in preference order.
     pub(crate) hosts: Vec<String>,
+    /// The MX host names past [`MAX_MX_HOSTS`], not looked up nor probed: an MTA-STS policy
+    /// must still cover them (`mtasts.mx-match`).
+    pub(crate) past_cap: Vec<String>,
 }
 
 fn ms(t0: Instant) -> f64 {
@@ -117,6 +120,7 @@ pub(crate) async fn mx_checks(
                 results,
                 targets: Vec::new(),
                 hosts: Vec::new(),
+                past_cap: Vec::new(),
             };
         }
     };
@@ -140,6 +144,7 @@ pub(crate) async fn mx_checks(
             results,
             targets: Vec::new(),
             hosts: Vec::new(),
+            past_cap: Vec::new(),
         };
     }
     let mut mxs: Vec<(u16, String)> = set
@@ -176,6 +181,7 @@ pub(crate) async fn mx_checks(
                     results,
                     targets: target.into_iter().collect(),
                     hosts: vec![domain.to_string()],
+                    past_cap: Vec::new(),
                 }
             }
             Err(DnsError::Failed { .. }) => {
@@ -195,6 +201,7 @@ pub(crate) async fn mx_checks(
                     results,
                     targets: Vec::new(),
                     hosts: Vec::new(),
+                    past_cap: Vec::new(),
                 }
             }
             Err(_) if other_family_has(r, domain, family).await => {
@@ -210,6 +217,7 @@ pub(crate) async fn mx_checks(
                     results,
                     targets: Vec::new(),
                     hosts: vec![domain.to_string()],
+                    past_cap: Vec::new(),
                 }
             }
             Err(_) => {
@@ -228,6 +236,7 @@ pub(crate) async fn mx_checks(
                     results,
                     targets: Vec::new(),
                     hosts: Vec::new(),
+                    past_cap: Vec::new(),
                 }
             }
         };
@@ -289,6 +298,7 @@ pub(crate) async fn mx_checks(
                 results,
                 targets: Vec::new(),
                 hosts: Vec::new(),
+                past_cap: Vec::new(),
             };
         }
     } else {
@@ -386,6 +396,7 @@ pub(crate) async fn mx_checks(
         results,
         targets,
         hosts: hosts.checked.into_iter().map(|(_, h)| h).collect(),
+        past_cap: hosts.past_cap,
     }
 }
 
@@ -418,6 +429,8 @@ struct UsableHosts {
     repeated: Vec<(String, usize)>,
     /// The `mx.target` warning for hosts past [`MAX_MX_HOSTS`], if any.
     left_out: Option<CheckResult>,
+    /// The names of those hosts, in preference order.
+    past_cap: Vec<String>,
 }
 
 /// Addresses of one MX host probed at most, and of one domain's MX hosts together: each is an
@@ -482,6 +495,7 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
         refused: Vec::new(),
         repeated: Vec::new(),
         left_out: None,
+        past_cap: Vec::new(),
     };
     for (pref, host) in real {
         if parse_ip_literal(&host).is_some() {
@@ -532,6 +546,7 @@ fn usable_hosts(domain: &str, real: Vec<(u16, String)>) -> UsableHosts {
             )
             .with("left_out", left.len()),
         );
+        hosts.past_cap = left.into_iter().map(|(_, h)| h).collect();
     }
     hosts
 }

@@ -397,7 +397,10 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                     // 8461 §3.3), so it changes no other verdict.
                     let valid = c.status != Status::Fail;
                     results.push(c);
-                    results.push(mtasts::mx_match(&p, &mx.hosts));
+                    // Every MX a sender may pick must match, those past the probed ones too
+                    // (RFC 8461 §5): matching names costs no lookup.
+                    let named: Vec<String> = mx.hosts.iter().chain(&mx.past_cap).cloned().collect();
+                    results.push(mtasts::mx_match(&p, &named));
                     policy = valid.then_some(p);
                 }
                 None => {

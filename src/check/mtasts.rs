@@ -394,9 +394,10 @@ pub(crate) fn policy_check(body: &str) -> (CheckResult, Policy) {
 /// `mtasts.mx-match` (RFC 8461 §4.1): every MX host matches a policy pattern. Unmatched under
 /// `enforce` → fail, `testing` → warn; `none` → info.
 pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
-    let unmatched: Vec<&String> = hosts
+    let unmatched: Vec<String> = hosts
         .iter()
         .filter(|h| !p.mx.iter().any(|pat| mx_matches(pat, h)))
+        .cloned()
         .collect();
     // Capped: the value of a line of a 64 KiB policy.
     let mode = &capped(p.mode.as_deref().unwrap_or(""));
@@ -420,14 +421,14 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
                 Status::Warn
             },
             format!(
+                // An MX RRset and a 64 KiB policy may each list thousands of names.
                 "{} not matched by mx: {} ({})",
-                unmatched
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                // A 64 KiB policy may list thousands of patterns.
-                capped(&p.mx.join(", ")),
+                capped(&unmatched.join(", ")),
+                if p.mx.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    capped(&p.mx.join(", "))
+                },
                 match mode.as_str() {
                     "enforce" => "mode enforce: senders will not deliver mail to it".to_string(),
                     "testing" =>
@@ -449,7 +450,13 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
                 crate::check::records::EVIDENCE_CAP
             )),
         )
-        .with("unmatched", json!(unmatched))
+        .with(
+            "unmatched",
+            json!(crate::check::probe::capped_lines(
+                &unmatched,
+                crate::check::records::EVIDENCE_CAP
+            )),
+        )
 }
 
 #[cfg(test)]
@@ -499,6 +506,17 @@ mod tests {
             c.summary
         );
         assert_ne!(c.status, Status::Pass, "{c:?}");
+    }
+
+    /// Thousands of MX names unmatched: the summary and the evidence stay small.
+    #[test]
+    fn many_unmatched_hosts_are_capped() {
+        let p = lint_policy("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n");
+        let hosts: Vec<String> = (0..3000).map(|i| format!("mx{i}.other.test")).collect();
+        let c = mx_match(&p, &hosts);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.summary.len() < 1024, "{} bytes", c.summary.len());
+        assert!(serde_json::Value::Object(c.evidence).to_string().len() < 8192);
     }
 
     #[test]

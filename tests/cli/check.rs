@@ -133,6 +133,12 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
+    // Twelve MX hosts: the ten checked are under lab.test, the two past the cap are not.
+    (
+        "manymx.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
+    ),
 ];
 
 /// A tiny HTTPS/1.1 responder: answers by the Host header from [`POLICIES`], then closes.
@@ -490,7 +496,21 @@ impl Lab {
             rec("sfail.test", RecordSpec::Mx(10, host("good"))),
             rec("_mta-sts.sfail.test", RecordSpec::ServFail),
             rec("mta-sts.sfail.test", RecordSpec::A(ip(20))),
+            rec(
+                "manymx.test",
+                RecordSpec::Mx(200, "backup1.elsewhere.test".into()),
+            ),
+            rec(
+                "manymx.test",
+                RecordSpec::Mx(210, "backup2.elsewhere.test".into()),
+            ),
         ]);
+        for k in 1..10u16 {
+            owned.push((
+                "manymx.test".into(),
+                RecordSpec::Mx(10 + k, format!("mx-fill{k}.lab.test")),
+            ));
+        }
         owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
         for (d, mx, _) in POLICIES {
             owned.push((d.to_string(), RecordSpec::Mx(10, host(mx))));
@@ -1087,6 +1107,33 @@ fn a_txt_record_that_only_warns_still_has_its_policy_fetched() {
         run.stdout
     );
     assert_eq!(run.code, 40, "{}", run.stdout);
+}
+
+/// Only the first ten MX hosts are looked up and probed, but an enforce policy must cover every
+/// MX a sender may use (RFC 8461 §5): the hosts past the cap are matched too.
+#[test]
+fn mx_match_covers_the_mx_hosts_past_the_cap() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["manymx.test", "--only", "mtasts.*"]);
+    assert_eq!(
+        st(&m, "manymx.test", "mtasts.policy"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "manymx.test", "mtasts.mx-match"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    let c = line_of(&lines, "manymx.test", "mtasts.mx-match");
+    assert_eq!(
+        c["evidence"]["unmatched"],
+        serde_json::json!(["backup1.elsewhere.test", "backup2.elsewhere.test"]),
+        "{c}"
+    );
+    assert_eq!(run.code, 40);
 }
 
 /// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
