@@ -400,7 +400,7 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                     // Every MX a sender may pick must match, those past the probed ones too
                     // (RFC 8461 §5): matching names costs no lookup.
                     let named: Vec<String> = mx.hosts.iter().chain(&mx.past_cap).cloned().collect();
-                    results.push(mtasts::mx_match(&p, &named));
+                    results.push(mtasts::mx_match(&p, &named, valid));
                     policy = valid.then_some(p);
                 }
                 None => {

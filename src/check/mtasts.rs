@@ -392,8 +392,10 @@ pub(crate) fn policy_check(body: &str) -> (CheckResult, Policy) {
 }
 
 /// `mtasts.mx-match` (RFC 8461 §4.1): every MX host matches a policy pattern. Unmatched under
-/// `enforce` → fail, `testing` → warn; `none` → info.
-pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
+/// `enforce` → fail, `testing` → warn; `none` → info. A policy `mtasts.policy` found invalid
+/// (`valid` false) is no policy for senders (RFC 8461 §3.3), so an unmatched MX is a warning
+/// about what happens once it is valid, not a second failure.
+pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult {
     let unmatched: Vec<String> = hosts
         .iter()
         .filter(|h| !p.mx.iter().any(|pat| mx_matches(pat, h)))
@@ -414,30 +416,46 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String]) -> CheckResult {
             format!("{} MX host(s) match the policy", hosts.len()),
         )
     } else {
+        let consequence = match mode.as_str() {
+            "enforce" => "mode enforce: senders will not deliver mail to it".to_string(),
+            "testing" => "mode testing: senders report, then deliver mail to it".to_string(),
+            "" => "no mode: senders have no valid policy (RFC 8461 §3.2)".to_string(),
+            m => format!("mode '{m}' is not valid: senders have no valid policy (RFC 8461 §3.2)"),
+        };
+        let known_mode = matches!(mode.as_str(), "enforce" | "testing");
+        let (status, consequence) = if valid || !known_mode {
+            (
+                if mode == "enforce" && valid {
+                    Status::Fail
+                } else {
+                    Status::Warn
+                },
+                consequence,
+            )
+        } else {
+            (
+                Status::Warn,
+                format!(
+                    "the policy is not valid (mtasts.policy), so senders apply none now; once it is, mode {mode} {}",
+                    if mode == "enforce" {
+                        "stops mail to it"
+                    } else {
+                        "reports it"
+                    }
+                ),
+            )
+        };
         (
-            if mode == "enforce" {
-                Status::Fail
-            } else {
-                Status::Warn
-            },
+            status,
             format!(
                 // An MX RRset and a 64 KiB policy may each list thousands of names.
-                "{} not matched by mx: {} ({})",
+                "{} not matched by mx: {} ({consequence})",
                 capped(&unmatched.join(", ")),
                 if p.mx.is_empty() {
                     "(none)".to_string()
                 } else {
                     capped(&p.mx.join(", "))
                 },
-                match mode.as_str() {
-                    "enforce" => "mode enforce: senders will not deliver mail to it".to_string(),
-                    "testing" =>
-                        "mode testing: senders report, then deliver mail to it".to_string(),
-                    "" => "no mode: senders have no valid policy (RFC 8461 §3.2)".to_string(),
-                    m => format!(
-                        "mode '{m}' is not valid: senders have no valid policy (RFC 8461 §3.2)"
-                    ),
-                }
             ),
         )
     };
@@ -470,18 +488,18 @@ mod tests {
         );
         let hosts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            mx_match(&p, &hosts(&["mx1.example.test"])).status,
+            mx_match(&p, &hosts(&["mx1.example.test"]), true).status,
             Status::Pass
         );
         assert_eq!(
-            mx_match(&p, &hosts(&["mx1.example.test", "mx.other.test"])).status,
+            mx_match(&p, &hosts(&["mx1.example.test", "mx.other.test"]), true).status,
             Status::Fail
         );
         let t = lint_policy(
             "version: STSv1\r\nmode: testing\r\nmx: mx.example.test\r\nmax_age: 86400\r\n",
         );
         assert_eq!(
-            mx_match(&t, &hosts(&["mx2.example.test"])).status,
+            mx_match(&t, &hosts(&["mx2.example.test"]), true).status,
             Status::Warn
         );
         let (c, _) =
@@ -498,7 +516,7 @@ mod tests {
     #[test]
     fn an_invalid_mode_is_said_to_be_invalid() {
         let p = lint_policy("version: STSv1\r\nmode: enf\r\nmx: a.test\r\nmax_age: 86400\r\n");
-        let c = mx_match(&p, &["mx.other.test".to_string()]);
+        let c = mx_match(&p, &["mx.other.test".to_string()], false);
         assert!(!c.summary.contains("report, then deliver"), "{}", c.summary);
         assert!(
             c.summary.contains("mode 'enf' is not valid"),
@@ -508,12 +526,27 @@ mod tests {
         assert_ne!(c.status, Status::Pass, "{c:?}");
     }
 
+    /// An invalid policy is no policy (RFC 8461 §3.3): its mismatch warns, with what happens
+    /// once it is valid, and does not claim senders refuse the MX now.
+    #[test]
+    fn an_invalid_policy_mismatch_warns() {
+        let p = lint_policy("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 1w\r\n");
+        let c = mx_match(&p, &["mx.other.test".to_string()], false);
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(!c.summary.contains("will not deliver"), "{}", c.summary);
+        assert!(c.summary.contains("not valid"), "{}", c.summary);
+        assert_eq!(
+            mx_match(&p, &["mx.other.test".to_string()], true).status,
+            Status::Fail
+        );
+    }
+
     /// Thousands of MX names unmatched: the summary and the evidence stay small.
     #[test]
     fn many_unmatched_hosts_are_capped() {
         let p = lint_policy("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 86400\r\n");
         let hosts: Vec<String> = (0..3000).map(|i| format!("mx{i}.other.test")).collect();
-        let c = mx_match(&p, &hosts);
+        let c = mx_match(&p, &hosts, true);
         assert_eq!(c.status, Status::Fail);
         assert!(c.summary.len() < 1024, "{} bytes", c.summary.len());
         assert!(serde_json::Value::Object(c.evidence).to_string().len() < 8192);

@@ -995,7 +995,7 @@ mod tests {
         assert_eq!(e["findings_total"], json!(p.findings.len()));
         assert_eq!(e["findings"].as_array().map(Vec::len), Some(FINDINGS_SHOWN));
         let hosts = ["other.example.net".to_string()];
-        let m = crate::check::mtasts::mx_match(&p, &hosts);
+        let m = crate::check::mtasts::mx_match(&p, &hosts, true);
         assert_eq!(m.status, Status::Fail);
         assert!(m.summary.len() < 1024, "{} bytes", m.summary.len());
         assert!(serde_json::Value::Object(m.evidence).to_string().len() < 4096);

@@ -139,6 +139,12 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // Not a valid policy (max_age is not digits), and its mx does not cover the MX.
+    (
+        "badage.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 1w\r\n",
+    ),
 ];
 
 /// A tiny HTTPS/1.1 responder: answers by the Host header from [`POLICIES`], then closes.
@@ -1134,6 +1140,39 @@ fn mx_match_covers_the_mx_hosts_past_the_cap() {
         "{c}"
     );
     assert_eq!(run.code, 40);
+}
+
+/// An invalid policy is no policy (RFC 8461 §3.3): `mtasts.policy` fails, and its mx mismatch
+/// is a warning about what will happen once it is valid, not "senders will not deliver".
+#[test]
+fn an_invalid_policy_does_not_fail_mx_match_a_second_time() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["badage.test", "--only", "mtasts.*"]);
+    assert_eq!(
+        st(&m, "badage.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "badage.test", "mtasts.mx-match"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let c = line_of(&lines, "badage.test", "mtasts.mx-match");
+    let summary = c["summary"].as_str().unwrap();
+    assert!(!summary.contains("will not deliver mail"), "{summary}");
+    assert!(summary.contains("not valid"), "{summary}");
+    // With the invalid policy waived, nothing else fails.
+    let waived = lab.run(&[
+        "badage.test",
+        "--only",
+        "mtasts.*",
+        "--waive",
+        "mtasts.policy@badage.test",
+    ]);
+    assert_eq!(waived.code, 0, "{}", waived.stdout);
 }
 
 /// When the `_mta-sts` TXT lookup itself fails, the policy rows do not claim there is no valid
