@@ -1197,6 +1197,41 @@ fn a_failed_mta_sts_lookup_is_not_reported_as_no_record() {
     assert_eq!(run.code, 41);
 }
 
+/// A domain given twice (another case, a trailing dot, in a list file too) is one domain:
+/// checked once, counted once, one JUnit testsuite.
+#[test]
+fn a_domain_listed_twice_is_checked_and_counted_once() {
+    let lab = Lab::start();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("domains.txt");
+    std::fs::write(&list, "sts.test\nSTS.test\n# again\nsts.test.\ngood.test\n").unwrap();
+    let junit = dir.path().join("report.xml");
+    let at = format!("@{}", list.display());
+    let (run, _, lines) = lab.json(&[
+        "sts.test",
+        &at,
+        "GOOD.TEST",
+        "--only",
+        "mtasts.txt",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let domains: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["type"] == "domain")
+        .map(|v| v["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(domains.len(), 2, "{domains:?}");
+    assert!(domains.contains(&"sts.test"), "{domains:?}");
+    assert!(domains.contains(&"good.test"), "{domains:?}");
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    assert_eq!(summary["domains"], 2, "{summary}");
+    let checks = lines.iter().filter(|v| v["type"] == "check").count();
+    assert_eq!(checks, 2, "{}", run.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+}
+
 #[test]
 fn timeout_zero_means_no_step_limit_for_the_policy_fetch() {
     let lab = Lab::start();

@@ -73,6 +73,11 @@ pub(super) fn check_config(
     if domains.is_empty() {
         return Err(usage("check: no domain to check (the list is empty)"));
     }
+    // A name given twice (in another case, with a trailing dot, in two lists) is one domain
+    // (RFC 4343: names compare case-insensitively): checked once and counted once, as written
+    // the first time, so the totals and the JUnit suites are per domain.
+    let mut seen = std::collections::HashSet::new();
+    domains.retain(|d| seen.insert(d.trim_end_matches('.').to_ascii_lowercase()));
     let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
     let expects = a
         .expect
