@@ -50,8 +50,17 @@ fn tag_spelling(record: &str, key: &str) -> Option<String> {
 }
 
 /// A TLS-RPT report URI: `mailto:` with a local part and a domain, or `https://` with a host
-/// (RFC 8460 §3).
+/// (RFC 8460 §3), written as a URI: `tlsrpt-uri = URI` (RFC 3986 §2 allows ASCII letters,
+/// digits and some punctuation; a space, a control or non-ASCII character, a double quote, angle
+/// or curly brackets, a backslash, caret, backtick or bar must be percent-encoded, else a
+/// sender's URI parser rejects the URI and sends no report).
 fn report_uri_ok(u: &str) -> bool {
+    if !u
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b))
+    {
+        return false;
+    }
     let l = u.to_ascii_lowercase();
     if let Some(addr) = l.strip_prefix("mailto:") {
         let addr = addr.split('?').next().unwrap_or("");
@@ -818,6 +827,26 @@ mod tests {
             (&["v=TLSRPTv1; rua=https:///x"], Status::Fail),
             (
                 &["v=TLSRPTv1; rua=mailto:tls@example.test?subject=x"],
+                Status::Pass,
+            ),
+            // Not URIs (RFC 3986 §2): a space, a control or non-ASCII character unencoded.
+            (&["v=TLSRPTv1; rua=mailto:a b@example.test"], Status::Fail),
+            (&["v=TLSRPTv1; rua=https://a b.example.test/"], Status::Fail),
+            (
+                &["v=TLSRPTv1; rua=mailto:a\u{1}\u{1b}@example.test"],
+                Status::Fail,
+            ),
+            (
+                &["v=TLSRPTv1; rua=mailto:t\u{e9}@example.test"],
+                Status::Fail,
+            ),
+            (
+                &["v=TLSRPTv1; rua=https://r.example.test/<x>"],
+                Status::Fail,
+            ),
+            (&["v=TLSRPTv1; rua=mailto:a%20b@example.test"], Status::Pass),
+            (
+                &["v=TLSRPTv1; rua=https://r.example.test:8443/v1?a=b&c=%3B"],
                 Status::Pass,
             ),
             // The tag is case-sensitive, no space around '=' (RFC 8460 §3).
