@@ -133,7 +133,10 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                 return CheckResult::new(
                     "mtasts.txt",
                     Status::Fail,
-                    format!("malformed MTA-STS record (a field without '='): {one}"),
+                    format!(
+                        "malformed MTA-STS record (a field without '='): {}",
+                        crate::check::probe::capped(one)
+                    ),
                 )
                 .with("records", ev);
             };
@@ -154,7 +157,10 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                 Some(id) => CheckResult::new(
                     "mtasts.txt",
                     Status::Fail,
-                    format!("id '{id}' is not 1-32 letters and digits"),
+                    format!(
+                        "id '{}' is not 1-32 letters and digits",
+                        crate::check::probe::capped(id)
+                    ),
                 )
                 .with("records", ev),
                 None => {
@@ -224,18 +230,25 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
             if bad.is_empty() {
                 let (status, summary) = match tag_spelling(one, "rua") {
                     Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
-                    None => (Status::Pass, format!("reports go to {rua}")),
+                    None => (
+                        Status::Pass,
+                        format!("reports go to {}", crate::check::probe::capped(&rua)),
+                    ),
                 };
+                let uris: Vec<String> = uris.iter().map(|u| u.to_string()).collect();
                 CheckResult::new("tlsrpt.record", status, summary)
                     .with("records", ev)
-                    .with("rua", json!(uris))
+                    .with(
+                        "rua",
+                        json!(crate::check::probe::capped_lines(&uris, EVIDENCE_CAP)),
+                    )
             } else {
                 CheckResult::new(
                     "tlsrpt.record",
                     Status::Fail,
                     format!(
-                        "rua must be mailto: URIs with an address or https: URIs with a host, not {}",
-                        bad[0]
+                        "rua must be mailto: URIs with an address or https: URIs with a host, not '{}'",
+                        crate::check::probe::capped(&bad[0].escape_debug().to_string())
                     ),
                 )
                 .with("records", ev)
@@ -864,6 +877,32 @@ mod tests {
         for (recs, want) in cases {
             assert_eq!(tlsrpt(&v(recs)).status, *want, "{recs:?}");
         }
+    }
+
+    /// A TXT RRset can hold 64 KiB: the record text quoted in a summary is cut like any other
+    /// quoted text, and the rua list in the evidence is capped.
+    #[test]
+    fn record_text_quoted_in_a_summary_is_capped() {
+        let long = format!("v=STSv1; id=1; {}", "x".repeat(3000));
+        let c = mtasts_txt(&v(&[&long]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.len() < 400, "{} bytes", c.summary.len());
+        let c = mtasts_txt(&v(&[&format!("v=STSv1; id={}", "y".repeat(3000))]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.len() < 400, "{} bytes", c.summary.len());
+        let many: Vec<String> = (0..300).map(|i| format!("mailto:r{i}@x.test")).collect();
+        let c = tlsrpt(&v(&[&format!("v=TLSRPTv1; rua={}", many.join(","))]));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.summary.len() < 400, "{} bytes", c.summary.len());
+        assert!(
+            c.evidence["rua"].to_string().len() < 3000,
+            "{}",
+            c.evidence["rua"]
+        );
+        let bad = format!("v=TLSRPTv1; rua=https://{}", "z z".repeat(1000));
+        let c = tlsrpt(&v(&[&bad]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.len() < 500, "{} bytes", c.summary.len());
     }
 
     /// RFC 8461 §3.1 and RFC 8460 §3: records not beginning exactly with `v=STSv1;` /
