@@ -1868,6 +1868,14 @@ fn terminal_raw_auth_responses_never_reach_a_file() {
 /// A server that refuses every AUTH (538: encryption required, as aiosmtpd does without TLS)
 /// and answers any other line not QUIT with 500, or 250 for NOOP. Returns every byte received.
 fn auth_refusing_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    auth_answering_server(
+        b"538 5.7.11 Encryption required for requested authentication mechanism\r\n",
+    )
+}
+
+/// The same server answering every AUTH with `auth` at once (a 235, a 503, a 535: anything
+/// but the 334 that asks for a response).
+fn auth_answering_server(auth: &'static [u8]) -> (SocketAddr, JoinHandle<Vec<u8>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let h = std::thread::spawn(move || {
@@ -1893,9 +1901,7 @@ fn auth_refusing_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
                 .to_ascii_uppercase();
             let reply: &[u8] = match verb.as_str() {
                 "EHLO" => b"250-refusing.test\r\n250 AUTH LOGIN PLAIN\r\n",
-                "AUTH" => {
-                    b"538 5.7.11 Encryption required for requested authentication mechanism\r\n"
-                }
+                "AUTH" => auth,
                 "NOOP" => b"250 2.0.0 ok\r\n",
                 "QUIT" => {
                     let _ = w.write_all(b"221 2.0.0 bye\r\n");
@@ -1983,6 +1989,67 @@ fn piped_responses_after_a_refused_auth_are_never_sent_or_shown() {
                 "{}",
                 run.out
             );
+        }
+    }
+}
+
+/// Piped, a typed `AUTH LOGIN` that the server answers at once with its final reply — a 235
+/// (some servers authenticate by address or certificate), a 503, a 535 — is followed by the
+/// lines the script meant as the user and the password: they are never sent as commands, nor
+/// written in clear in the transcript, the `--json` `sent` events, the `--log` file or the
+/// recording; the next command goes out. After a 235 they used to go out as commands.
+#[test]
+fn piped_responses_after_an_auth_answered_at_once_are_never_sent_or_shown() {
+    let b64 = |s: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let (user, pass) = (b64(b"tim"), b64(b"pw-answered-at-once"));
+    let script = format!("EHLO x.test\nAUTH LOGIN\n{user}\n{pass}\nNOOP\nQUIT\n");
+    let replies: [&[u8]; 3] = [
+        b"235 2.7.0 Authentication successful\r\n",
+        b"503 5.5.1 Already authenticated\r\n",
+        b"535 5.7.8 Authentication credentials invalid\r\n",
+    ];
+    for reply in replies {
+        for flags in [&[][..], &["--json"][..]] {
+            let dir = tempfile::tempdir().unwrap();
+            let (rec, log) = (dir.path().join("s.rec"), dir.path().join("s.jsonl"));
+            let (addr, h) = auth_answering_server(reply);
+            let addr = addr.to_string();
+            let mut args = vec![
+                "repl",
+                addr.as_str(),
+                "--allow-plaintext-auth",
+                "--record",
+                rec.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ];
+            args.extend_from_slice(flags);
+            let run = ehlo(&args, script.as_bytes(), &[]);
+            let got = String::from_utf8(h.join().unwrap()).unwrap();
+            let code = String::from_utf8_lossy(&reply[..3]).to_string();
+            assert_eq!(
+                got, "EHLO x.test\r\nAUTH LOGIN\r\nNOOP\r\nQUIT\r\n",
+                "{code} {flags:?}: {}",
+                run.out
+            );
+            let texts = [
+                ("output", run.out.clone()),
+                ("recording", std::fs::read_to_string(&rec).unwrap()),
+                ("log", std::fs::read_to_string(&log).unwrap()),
+            ];
+            for (what, text) in &texts {
+                for secret in [&user, &pass] {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "{code} {flags:?}: the {what} holds {secret}:\n{text}"
+                    );
+                }
+            }
+            assert_eq!(run.code, 0, "{code}: {}", run.out);
+            assert!(run.out.contains("taken for a SASL response"), "{}", run.out);
         }
     }
 }

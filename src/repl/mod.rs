@@ -225,10 +225,10 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     } else {
         engine.say("not connected: :reconnect HOST[:PORT] to connect, :help for help");
     }
-    // Piped: a SASL exchange ended unauthenticated (a refused AUTH) and no command has come
-    // since: the lines that follow are the responses the script meant for it (see
-    // [`after_refused_sasl`]).
-    let mut refused_sasl = false;
+    // Piped: a typed SASL exchange ended (refused, or a 235 or 503 before a response was
+    // asked for) and no command has come since: the lines that follow are the responses the
+    // script meant for it (see [`after_ended_sasl`]). `Some(true)`: it ended with a 235.
+    let mut ended_sasl: Option<bool> = None;
     // Piped: a line of a typed DATA was refused and the message abandoned; its other lines,
     // up to its `.`, are content, never commands.
     let mut skip_message = false;
@@ -244,9 +244,12 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     engine.on_read(n);
                     engine.pump_out().await;
                     engine.record_unasked(replies);
-                    // A late refusal (the wait for it was stopped or timed out).
-                    refused_sasl |= !ui.is_tty()
-                        && sasl_typeahead_refused(before, engine.sasl_mark());
+                    // A late final reply (the wait for it was stopped or timed out).
+                    if !ui.is_tty()
+                        && let Some(ok) = sasl_exchange_ended(before, engine.sasl_mark())
+                    {
+                        ended_sasl = Some(ok);
+                    }
                     // A reply nobody asked for (a 421 before closing) counts for --strict too.
                     if engine.strict_failure().await {
                         return;
@@ -271,17 +274,22 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     engine.error("the SASL exchange ended while this response was typed: not sent");
                     continue;
                 }
-                if refused_sasl {
-                    if after_refused_sasl(&line) {
+                if let Some(ok) = ended_sasl {
+                    if after_ended_sasl(&line) {
                         if !line.trim().is_empty() {
+                            let after = if ok {
+                                "after the AUTH's 235 (its exchange had ended)"
+                            } else {
+                                "after the refused AUTH"
+                            };
                             engine.error(format!(
-                                "{}: taken for a SASL response after the refused AUTH: not sent (nor is any line before the next command)",
+                                "{}: taken for a SASL response {after}: not sent (nor is any line before the next command)",
                                 crate::smtp::auth::MASK
                             ));
                         }
                         continue;
                     }
-                    refused_sasl = false;
+                    ended_sasl = None;
                 }
                 // More lines of the same paste are waiting: pipeline when the server allows.
                 engine.more_pasted = ui.more_pasted();
@@ -298,9 +306,13 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     // read at a command prompt they would go out as commands, shown and kept
                     // in the history. They are read as secrets and, by the rule above, not sent.
                     ui.secret_typeahead();
-                    // A pipe has no keys typed ahead: its next lines are read by the rule of
-                    // `after_refused_sasl`.
-                    refused_sasl = !ui.is_tty();
+                }
+                // A pipe has no keys typed ahead: once the exchange has ended, however it
+                // ended, its next lines are read by the rule of `after_ended_sasl`.
+                if !ui.is_tty()
+                    && let Some(ok) = sasl_exchange_ended(before, engine.sasl_mark())
+                {
+                    ended_sasl = Some(ok);
                 }
                 if engine.ended.is_some() || engine.strict_failure().await || flow == Flow::Quit {
                     return;
@@ -328,25 +340,34 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
     }
 }
 
-/// Piped, after a SASL exchange ended unauthenticated (a typed `AUTH LOGIN` refused with 538
-/// instead of 334): is `line` one of the responses the script meant for it, never to be sent
-/// (it would go out as a command, echoed and stored in clear)? Every line up to the next one
-/// that is a command: a `:` meta-command or a line that starts with an SMTP verb. (No verb is
-/// the base64 of printable text, so a response is never taken for one.)
-fn after_refused_sasl(line: &str) -> bool {
+/// Piped, after a SASL exchange ended, however it ended (a typed `AUTH LOGIN` refused with 538
+/// instead of 334, answered 235 or 503 at once, or after fewer 334s than the script has
+/// responses): is `line` one of the responses the script meant for it, never to be sent (it
+/// would go out as a command, echoed and stored in clear)? Every line up to the next one that
+/// is a command: a `:` meta-command or a line that starts with an SMTP verb. (No verb is the
+/// base64 of printable text, so a response is never taken for one.) A pipe cannot tell a
+/// response from a command by timing, as a terminal's type-ahead can: only by its form.
+fn after_ended_sasl(line: &str) -> bool {
     let line = line.trim_start();
     let verb = line.split_whitespace().next().unwrap_or("");
     !line.starts_with(':') && !meta::is_verb(verb)
 }
 
 /// Did a SASL exchange run during a command (one was under way before it, or one started) and
-/// end without its 235 (a refusal, a 503 when already authenticated, a close)? `before` and
-/// `after` are [`Engine::sasl_mark`]s.
-fn sasl_typeahead_refused(before: (bool, u32, bool), after: (bool, u32, bool)) -> bool {
+/// end, whatever its final reply? `Some(true)` when it ended with a 235. `before` and `after`
+/// are [`Engine::sasl_mark`]s.
+fn sasl_exchange_ended(before: (bool, u32, bool), after: (bool, u32, bool)) -> Option<bool> {
     let (open_before, started_before, _) = before;
     let (open_after, started_after, ok_after) = after;
     let ran = open_before || started_after != started_before;
-    ran && !open_after && !ok_after
+    (ran && !open_after).then_some(ok_after)
+}
+
+/// Did a SASL exchange run during a command (one was under way before it, or one started) and
+/// end without its 235 (a refusal, a 503 when already authenticated, a close)? `before` and
+/// `after` are [`Engine::sasl_mark`]s.
+fn sasl_typeahead_refused(before: (bool, u32, bool), after: (bool, u32, bool)) -> bool {
+    sasl_exchange_ended(before, after) == Some(false)
 }
 
 /// Does the REPL go on after an input?
