@@ -42,6 +42,22 @@ pub(crate) fn reply_exit_code(phase: Phase) -> u8 {
     }
 }
 
+/// The JSON summary's `outcome` for a reply that refused a command in `phase` and so ended the
+/// run (`ehlo repl --strict`), as the send labels the same refusal: `no_recipients` at RCPT (a
+/// refused recipient ends the run as a send's last one does, exit 24), `unexpected_reply`
+/// elsewhere. Its exit code is [`reply_exit_code`]'s.
+pub(crate) fn reply_failure_label(phase: Phase) -> &'static str {
+    let e = match phase {
+        Phase::Rcpt => SessionError::NoRecipients { last: None },
+        phase => SessionError::UnexpectedReply {
+            phase,
+            expected: "2xx",
+            reply: Box::new(crate::smtp::reply::Reply::new(500, &[])),
+        },
+    };
+    Error::Session(e).label()
+}
+
 /// Exit code for a failure in `phase` (banner 21, HELO 22, MAIL 23, RCPT 24, DATA 25, dot 26,
 /// QUIT 27, AUTH 28, TLS 29, EHLO after TLS 32, XCLIENT 33, EHLO after XCLIENT 34, PROXY 35).
 /// TLS (29) covers STARTTLS refused, a failed handshake, an enforced certificate verification
@@ -297,6 +313,25 @@ mod tests {
         assert_eq!(m(Some(Phase::Rcpt)).exit_code(), 24);
         assert_eq!(m(None).exit_code(), EXIT_CLOSED);
         assert_eq!(reply_exit_code(Phase::Mail), 23);
+    }
+
+    /// A refusal that ends a REPL `--strict` run is labelled as the send labels it, with the
+    /// send's exit code.
+    #[test]
+    fn a_refused_reply_is_labelled_as_the_send_labels_it() {
+        let no_rcpt = Error::Session(SessionError::NoRecipients { last: None });
+        assert_eq!(reply_failure_label(Phase::Rcpt), no_rcpt.label());
+        assert_eq!(reply_exit_code(Phase::Rcpt), no_rcpt.exit_code());
+        for phase in [
+            Phase::Banner,
+            Phase::Helo,
+            Phase::Mail,
+            Phase::Data,
+            Phase::Auth,
+        ] {
+            assert_eq!(reply_failure_label(phase), "unexpected_reply", "{phase:?}");
+        }
+        assert_eq!(reply_failure_label(Phase::Other), "unexpected_reply");
     }
 
     #[test]

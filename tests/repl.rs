@@ -3565,14 +3565,35 @@ fn piped_strict_stops_at_the_first_failure_with_its_phase_code() {
             .contains("DATA\r\n")
     );
 
-    // With --json: the summary says so.
+    // With --json: the summary says so, labelled and coded as the one-shot send's summary is
+    // for the same refusal (it used to say `strict`).
     let (addr, _h) = refusing();
     let (code, stdout, _) = ehlo_split(&["repl", &addr.to_string(), "--strict", "--json"], script);
     assert_eq!(code, 24, "{stdout}");
     let v = json_lines(&stdout);
     let summary = &v.last().unwrap()["data"];
     assert_eq!(summary["exit_code"], 24);
-    assert_eq!(summary["outcome"], "strict");
+    let (addr, _h) = refusing();
+    let (send_code, send_out, _) = ehlo_split(
+        &[
+            "--server",
+            &addr.to_string(),
+            "--from",
+            "a@b.test",
+            "--to",
+            "c@d.test",
+            "--helo",
+            "x.test",
+            "--json",
+        ],
+        b"",
+    );
+    let send = json_lines(&send_out);
+    let send_summary = &send.last().unwrap()["data"];
+    assert_eq!(send_summary["outcome"], "no_recipients", "{send_out}");
+    assert_eq!(summary["outcome"], send_summary["outcome"], "{stdout}");
+    assert_eq!(code, send_code, "{send_out}");
+    assert_eq!(summary["exit_code"], send_summary["exit_code"]);
     assert!(
         summary["error"].as_str().unwrap().contains("550"),
         "{stdout}"

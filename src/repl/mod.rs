@@ -1616,11 +1616,11 @@ impl Engine {
             }
             return true;
         }
-        let (code, reason) = if let Some(f) = self.failed.take() {
+        let (code, label, reason) = if let Some(f) = self.failed.take() {
             let why = f
                 .reason
                 .unwrap_or_else(|| "a step could not run".to_string());
-            (f.code, why)
+            (f.code, "strict", why)
         } else if let Some(s) = self
             .seen
             .iter()
@@ -1633,10 +1633,21 @@ impl Engine {
                 0 => format!("a reply with no code: {}", s.text),
                 c => format!("{c} {}", s.text),
             };
-            (crate::error::reply_exit_code(s.phase), reply)
-        } else if self.session.as_ref().is_some_and(|s| s.is_closed()) && !self.close_expected {
+            // Labelled and coded as the send's summary has the same refusal (a refused RCPT:
+            // `no_recipients`, 24), so a script reads both alike.
             (
-                crate::error::EXIT_CLOSED,
+                crate::error::reply_exit_code(s.phase),
+                crate::error::reply_failure_label(s.phase),
+                reply,
+            )
+        } else if let Some(s) = self.session.as_ref().filter(|s| s.is_closed())
+            && !self.close_expected
+        {
+            // As the send's: `closed`, 6.
+            let e = Error::Session(SessionError::Closed { phase: s.phase() });
+            (
+                e.exit_code(),
+                e.label(),
                 "the server closed the connection".to_string(),
             )
         } else {
@@ -1645,7 +1656,7 @@ impl Engine {
         self.error(format!(
             "--strict: {reason}: ending the session (exit {code})"
         ));
-        self.end(Ended::new(code, "strict", Some(reason)));
+        self.end(Ended::new(code, label, Some(reason)));
         self.quit().await;
         true
     }
