@@ -3489,6 +3489,16 @@ fn replay_json_has_one_mismatch_event_each_and_a_summary() {
     assert_eq!(m[0]["data"]["got"], serde_json::json!(["550 5.1.1"]));
     assert_eq!(m[0]["data"]["phase"], "rcpt");
     assert_eq!(m[0]["data"]["exit_code"], 24);
+    // The differing reply is a reply object, as the `received` event of that reply carries it
+    // (it used to be the string "550 5.1.1 …").
+    let received = of_type(&v, "received");
+    let refusal = received
+        .iter()
+        .find(|e| e["data"]["reply"]["code"] == 550)
+        .expect("the 550 was received");
+    assert_eq!(m[0]["data"]["reply"], refusal["data"]["reply"], "{stdout}");
+    assert_eq!(m[0]["data"]["reply"]["enhanced"], "5.1.1", "{stdout}");
+    assert!(m[0]["data"]["reply"]["lines"].is_array(), "{stdout}");
     assert_eq!(m[1]["data"]["expected"], serde_json::json!(["5xx"]));
     assert_eq!(m[1]["data"]["exit_code"], 23);
     assert!(!of_type(&v, "sent").is_empty() && !of_type(&v, "received").is_empty());

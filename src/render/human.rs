@@ -645,7 +645,11 @@ impl Renderer for Human {
                 };
                 let detail = reply
                     .as_deref()
-                    .map(|r| format!(" ({})", escape_str(r)))
+                    .map(|r| {
+                        let text = r.lines.first().map(String::as_str).unwrap_or_default();
+                        let shown = format!("{} {text}", r.code.unwrap_or(0));
+                        format!(" ({})", escape_str(&shown))
+                    })
                     .unwrap_or_default();
                 let message = format!(
                     "replay: {at}: expected {}, got {}{detail}",

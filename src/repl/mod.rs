@@ -444,9 +444,8 @@ impl Feed<'_> {
     }
 }
 
-/// One reply seen while an input ran: for recordings and replay checks.
-#[derive(Debug, Clone)]
 /// A reply owed to an input whose wait ended ([`Engine::late`]).
+#[derive(Debug, Clone)]
 struct Late {
     /// The input, as shown (secrets masked).
     what: String,
@@ -456,11 +455,15 @@ struct Late {
     auth: bool,
 }
 
+/// One reply seen while an input ran: for recordings and replay checks.
 struct Seen {
     code: u16,
     enhanced: Option<crate::smtp::reply::EnhancedCode>,
     phase: Phase,
     text: String,
+    /// The whole reply, as the `received` event carried it (secrets masked): a replay's
+    /// `replay_mismatch` event quotes it in the same shape.
+    reply: Box<crate::smtp::reply::Reply>,
 }
 
 /// How a run (or the input being run) failed: the exit code it means, the JSON summary's
@@ -1117,6 +1120,7 @@ impl Engine {
                             enhanced: reply.enhanced,
                             phase: *phase,
                             text: reply.lines.first().cloned().unwrap_or_default(),
+                            reply: Box::new(reply.clone()),
                         };
                         let since = match &late {
                             Some(l) => {

@@ -274,7 +274,7 @@ impl Engine {
             })
             .collect();
         let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
-        let reply = self.seen.get(i).map(|s| format!("{} {}", s.code, s.text));
+        let reply = self.seen.get(i).map(|s| s.reply.clone());
         // The phase the difference happened in decides the exit code (error.rs); none when
         // the server had closed the connection.
         let phase = match self.seen.get(i) {
@@ -293,9 +293,10 @@ impl Engine {
         } else {
             format!("line {lineno} `> {input}`")
         };
-        let detail = reply
-            .as_ref()
-            .map(|r| format!(" ({r})"))
+        let detail = self
+            .seen
+            .get(i)
+            .map(|s| format!(" ({} {})", s.code, s.text))
             .unwrap_or_default();
         let e = Error::ReplayMismatch {
             phase,

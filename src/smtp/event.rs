@@ -526,8 +526,8 @@ pub enum Event {
         expected: Vec<String>,
         /// What came, in order (codes, with the enhanced code when the script names one).
         got: Vec<String>,
-        /// The first reply that differs: its code and first line's text.
-        reply: Option<String>,
+        /// The first reply that differs, whole (the `received` event's shape).
+        reply: Option<Box<crate::smtp::reply::Reply>>,
         /// The phase it happened in; `None` when the server had closed the connection.
         phase: Option<Phase>,
         /// The exit code this difference means.
