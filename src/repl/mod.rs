@@ -141,7 +141,7 @@ pub(crate) async fn run(
     tokio::select! {
         () = session_loop(&mut engine, &mut ui) => {}
         sig = terminated(interactive, editing, queue) => {
-            // SIGTERM/SIGHUP (and SIGINT/SIGQUIT on a terminal): no QUIT dialogue (the
+            // SIGTERM/SIGHUP/SIGINT (and SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed.
             engine.say(&format!("*** {sig}: leaving"));
@@ -157,7 +157,7 @@ pub(crate) async fn run(
     engine.exit_code()
 }
 
-/// Wait for SIGTERM or SIGHUP; on a terminal also SIGINT and SIGQUIT (the editor reads Ctrl-C
+/// Wait for SIGTERM, SIGHUP or SIGINT; on a terminal also SIGQUIT (the editor reads Ctrl-C
 /// and Ctrl-\ as keys, so these come from `kill`, or from the terminal while `:edit`'s editor
 /// has it: then they are the editor's business and ignored, as git does). On a terminal they
 /// are read from `queue` ([`interrupts`]); through handlers only when it could not be opened.
@@ -173,8 +173,12 @@ async fn terminated(
     ) else {
         return std::future::pending().await;
     };
-    // Piped, SIGINT and SIGQUIT keep their default action.
-    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if interactive && queue.is_none() {
+    // Piped, SIGINT (a `kill -INT`, Ctrl-C at the terminal of the pipeline) ends the run as
+    // SIGTERM does, with the summary and 130, not killed without either; SIGQUIT keeps its
+    // default action (a core dump is what it asks for).
+    let (mut int, mut quit): (Option<Signal>, Option<Signal>) = if !interactive {
+        (signal(SignalKind::interrupt()).ok(), None)
+    } else if queue.is_none() {
         (
             signal(SignalKind::interrupt()).ok(),
             signal(SignalKind::quit()).ok(),

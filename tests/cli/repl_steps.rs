@@ -513,3 +513,62 @@ fn replay_reads_a_relative_data_file_beside_the_script() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(got.contains("Subject: beside\r\n"), "{got}");
 }
+
+/// A piped `ehlo repl` (stdin not a terminal) got SIGINT mid-script — a `kill -INT`, a Ctrl-C
+/// at the terminal of the pipeline it runs in: it ends as on SIGTERM, with the summary
+/// (outcome `interrupted`, SIGINT named) and exit 130, instead of dying at once with neither.
+#[test]
+fn a_piped_repl_ends_on_sigint_with_its_summary_and_130() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Sleep(Duration::from_secs(5)),
+    ]);
+    let addr = server.server();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    crate::util::isolate(&mut cmd);
+    let mut child = cmd
+        .args(["repl", addr.as_str(), "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The script so far; the rest (never sent) would follow.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"EHLO x\n").unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut b = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(r#""code":250"#) {
+        let n = out.read(&mut b).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&b[..n]);
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    out.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    server.finish();
+    let stdout = String::from_utf8_lossy(&seen).into_owned();
+    assert_eq!(status.code(), Some(130), "{status:?}: {stdout}");
+    let s = summary(&Run {
+        code: 130,
+        stdout: stdout.clone(),
+        stderr: String::new(),
+        elapsed: Duration::ZERO,
+    });
+    assert_eq!(s["outcome"], "interrupted", "{s}");
+    assert_eq!(s["exit_code"], 130, "{s}");
+    assert!(
+        s["error"].as_str().is_some_and(|e| e.contains("SIGINT")),
+        "{s}"
+    );
+}
