@@ -837,6 +837,72 @@ fn terminal_bracketed_paste_is_pipelined_when_offered() {
     assert!(!screen.contains("500 5.5.2"), "{screen}");
 }
 
+/// Ctrl-C while a pipelined paste (MAIL, RCPT, then NOOP, which ends the group) waits for its
+/// replies: each late reply is then said to be its own command's, in order, as when commands
+/// go one by one — they were all said to be the NOOP's.
+#[test]
+fn terminal_ctrl_c_in_a_pipelined_paste_pairs_each_late_reply_with_its_command() {
+    let home = tempfile::tempdir().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = String::new();
+        let mut line = || {
+            let mut l = String::new();
+            r.read_line(&mut l).unwrap();
+            got.push_str(&l);
+            l
+        };
+        w.write_all(b"220 slow.test ESMTP\r\n").unwrap();
+        assert!(line().starts_with("EHLO"));
+        w.write_all(b"250-slow.test\r\n250 PIPELINING\r\n").unwrap();
+        // The whole group, then a pause long enough for the Ctrl-C, then its replies.
+        for _ in 0..3 {
+            line();
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        w.write_all(b"250 2.1.0 sender ok\r\n250 2.1.5 rcpt ok\r\n250 2.0.0 noop ok\r\n")
+            .unwrap();
+        if line().starts_with("QUIT") {
+            let _ = w.write_all(b"221 2.0.0 bye\r\n");
+        }
+        got
+    });
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 PIPELINING") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("\x1b[200~MAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nNOOP\n\x1b[201~");
+    t.wait("the group sent", |s| s.contains("-> NOOP"));
+    t.keys("\x03");
+    t.wait("the wait stopped", |s| {
+        s.contains("stopped waiting (Ctrl-C)")
+    });
+    let s = t.wait("the three late replies", |s| s.contains("noop ok ("));
+    let labels: Vec<&str> = s
+        .lines()
+        .filter_map(|l| l.split("late reply to ").nth(1))
+        .map(|rest| rest.split(" (").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        labels,
+        ["`MAIL FROM:<a@b.test>`", "`RCPT TO:<c@d.test>`", "`NOOP`"],
+        "{s}"
+    );
+    t.quit();
+    let got = h.join().unwrap();
+    assert!(
+        got.starts_with("EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nNOOP\r\n"),
+        "{got}"
+    );
+}
+
 #[test]
 fn terminal_bracketed_paste_goes_one_by_one_without_pipelining() {
     let (got, screen, _) = paste_session(false);

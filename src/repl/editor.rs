@@ -1077,6 +1077,16 @@ impl Editor {
     fn run_keys(&mut self) {
         loop {
             if self.req.is_none() {
+                // The end marker of a paste whose lines have all been taken: the paste is over
+                // (the marker does nothing else), so a Ctrl-C behind it stops the wait for the
+                // pasted commands' replies instead of waiting for the next prompt.
+                let end = b"\x1b[201~";
+                if self.in_paste && self.pending.iter().take(end.len()).eq(end.iter()) {
+                    self.pending.drain(..end.len());
+                    self.typeahead_secret = self.typeahead_secret.saturating_sub(end.len());
+                    self.in_paste = false;
+                    continue;
+                }
                 // Busy: only Ctrl-C acts now (outside a paste); the rest waits, in order.
                 if !self.in_paste
                     && let Some(i) = self.pending.iter().position(|&b| b == 0x03)
@@ -2177,6 +2187,26 @@ mod tests {
         ed.idle();
         ed.feed(b"[AB\r");
         assert_eq!(lines(&mut rx), vec!["[AB".to_string()]);
+    }
+
+    /// A paste whose last line was taken leaves only its end marker; the REPL is then busy
+    /// (no line asked for) waiting for the pasted commands' replies. A Ctrl-C then stops that
+    /// wait: the marker ends the paste, the Ctrl-C is taken as the interrupt, not left to
+    /// cancel the next prompt's line (it used to wait behind the marker).
+    #[test]
+    fn ctrl_c_after_a_pasted_group_stops_the_wait() {
+        let (mut ed, _sink, mut rx) = editor();
+        ed.feed(b"\x1b[200~MAIL FROM:<a@b>\nNOOP\n\x1b[201~");
+        assert_eq!(lines(&mut rx), vec!["MAIL FROM:<a@b>".to_string()]);
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
+        // Busy: nothing asked for.
+        ed.feed(b"\x03");
+        assert!(!ed.in_paste);
+        assert!(ed.pending.is_empty(), "{:?}", ed.pending);
+        ed.request("ehlo[plain]> ", LineKind::Command);
+        ed.feed(b"RSET\r");
+        assert_eq!(lines(&mut rx), vec!["RSET".to_string()]);
     }
 
     /// Responses typed ahead while the REPL waited for a SASL reply, after the exchange ended

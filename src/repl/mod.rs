@@ -374,6 +374,13 @@ fn sasl_typeahead_refused(before: (bool, u32, bool), after: (bool, u32, bool)) -
     sasl_exchange_ended(before, after) == Some(false)
 }
 
+/// An SMTP line as the notes about it name it (`MAIL FROM:<a@b>`, secrets masked).
+fn shown_input(line: &str) -> String {
+    let shown = crate::smtp::manual::redact_typed_line(line.trim())
+        .unwrap_or_else(|| line.trim().to_string());
+    format!("`{shown}`")
+}
+
 /// Does the REPL go on after an input?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
@@ -1487,9 +1494,24 @@ impl Engine {
     fn owe_late(&mut self) {
         let owed = self.session.as_ref().map_or(0, |s| s.replies_owed());
         let new = owed.saturating_sub(self.late.len());
-        for _ in 0..new {
+        // A pipelined group (RFC 2920 §3.1): its commands went out without waiting, and the
+        // replies still owed are those of its last `new` commands, in order — the pipelined
+        // ones, then the one that ended the group — each paired with its own command, as
+        // commands sent one by one are.
+        let group: Vec<String> = self
+            .unrecorded
+            .iter()
+            .map(|l| shown_input(l))
+            .chain([self.doing.clone()])
+            .collect();
+        for i in 0..new {
+            let what = (group.len() + i)
+                .checked_sub(new)
+                .and_then(|k| group.get(k))
+                .unwrap_or(&self.doing)
+                .clone();
             self.late.push_back(Late {
-                what: self.doing.clone(),
+                what,
                 since: self.waiting_since,
                 auth: self.doing_auth,
             });
@@ -1694,9 +1716,7 @@ impl Engine {
             // A meta-command by its name only (`:raw` bytes may hold a secret).
             format!("`{}`", line.split_whitespace().next().unwrap_or(":"))
         } else {
-            let shown = crate::smtp::manual::redact_typed_line(line.trim())
-                .unwrap_or_else(|| line.trim().to_string());
-            format!("`{shown}`")
+            shown_input(line)
         };
         if !in_data && line.trim_start().starts_with(':') {
             return self.meta(line.trim(), feed).await;
