@@ -17,7 +17,7 @@ use hickory_resolver::config::{
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 
 /// Which address families to use (`-4`, `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -422,6 +422,39 @@ impl Backend {
     }
 }
 
+/// The records of `lookup`'s answer that belong to the question: owned by the name asked or by
+/// a CNAME target reached from it inside the answer (RFC 1034 §3.6.2, §4.3.2 step 3). Anything
+/// else a server put in the answer section says nothing about this name (RFC 2181 §5.4.1) and
+/// is dropped: an MX record of another owner must never route mail, an address of another
+/// name must never be connected to.
+fn owned_answers(lookup: &hickory_resolver::lookup::Lookup) -> Vec<&Record> {
+    let absolute = |n: &Name| {
+        let mut n = n.clone();
+        n.set_fqdn(true);
+        n
+    };
+    let mut names = vec![absolute(lookup.query().name())];
+    loop {
+        let before = names.len();
+        for rec in lookup.answers() {
+            if let RData::CNAME(c) = &rec.data
+                && names.contains(&absolute(&rec.name))
+                && !names.contains(&absolute(&c.0))
+            {
+                names.push(absolute(&c.0));
+            }
+        }
+        if names.len() == before {
+            break;
+        }
+    }
+    lookup
+        .answers()
+        .iter()
+        .filter(|r| names.contains(&absolute(&r.name)))
+        .collect()
+}
+
 impl Resolver {
     /// Build from options (system configuration unless `server` is set).
     pub fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
@@ -563,7 +596,7 @@ impl Resolver {
         // reached through an unsigned alias is only as secure as that alias (RFC 4035 §5,
         // RFC 7672 §2.2.1).
         let chain = self.chain_proof(&lookup);
-        for rec in lookup.answers() {
+        for rec in owned_answers(&lookup) {
             if let RData::MX(m) = &rec.data {
                 self.note_proof(&mut proof, rec.proof);
                 // RFC 7505 §3: a null MX is a single `0 .`; a root exchange anywhere is a
@@ -601,7 +634,7 @@ impl Resolver {
     /// RFC 7672 §2.2.1-2 asks for the secure MX and address answers DANE rests on).
     fn chain_proof(&self, lookup: &hickory_resolver::lookup::Lookup) -> Option<DnsProof> {
         let mut acc = None;
-        for rec in lookup.answers() {
+        for rec in owned_answers(lookup) {
             if matches!(rec.data, RData::CNAME(_)) {
                 self.note_proof(&mut acc, rec.proof);
             }
@@ -864,7 +897,7 @@ impl Resolver {
                     cnames: via.names,
                     ..RrSet::default()
                 };
-                for rec in lookup.answers() {
+                for rec in owned_answers(&lookup) {
                     match &rec.data {
                         RData::CNAME(c) if rtype != RecordType::CNAME => set
                             .cnames
@@ -1115,7 +1148,7 @@ impl Resolver {
         let lookup = res?;
         let mut proof = None;
         let mut addrs = Vec::new();
-        for rec in lookup.answers() {
+        for rec in owned_answers(&lookup) {
             let ip = match &rec.data {
                 RData::A(a) if rtype == RecordType::A => IpAddr::V4(a.0),
                 RData::AAAA(a) if rtype == RecordType::AAAA => IpAddr::V6(a.0),
@@ -1162,10 +1195,14 @@ impl Resolver {
             let Ok(alias) = r.lookup(&at, RecordType::CNAME).await else {
                 break;
             };
-            let Some((target, proof)) = alias.answers().iter().find_map(|rec| match &rec.data {
-                RData::CNAME(c) => Some((c.0.to_ascii(), rec.proof)),
-                _ => None,
-            }) else {
+            let Some((target, proof)) =
+                owned_answers(&alias)
+                    .into_iter()
+                    .find_map(|rec| match &rec.data {
+                        RData::CNAME(c) => Some((c.0.to_ascii(), rec.proof)),
+                        _ => None,
+                    })
+            else {
                 break;
             };
             let bare = target.trim_end_matches('.').to_string();
@@ -2041,6 +2078,74 @@ mod tests {
         let opts =
             DnsOptions::default().with_dnssec(DnssecMode::Off, Some(dir.path().join("nope.key")));
         assert!(Resolver::new(&opts).is_ok());
+    }
+
+    fn resolver_at(addr: SocketAddr, dnssec: DnssecMode) -> Resolver {
+        Resolver::new(&DnsOptions {
+            server: Some(addr),
+            timeout: Duration::from_secs(2),
+            attempts: 0,
+            dnssec,
+            ..DnsOptions::default()
+        })
+        .unwrap()
+    }
+
+    fn stray(owner: &str, spec: RecordSpec) -> RecordSpec {
+        RecordSpec::Stray(owner.into(), Box::new(spec))
+    }
+
+    /// Records of another owner slipped into an answer are no data about the name asked (RFC
+    /// 2181 §5.4.1, RFC 1034 §4.3.2): an injected MX must not route mail (it came first, by
+    /// preference), an injected address must not be connected to, an injected MX must not
+    /// replace a domain's implicit MX; through an alias the target's records still count. The
+    /// same with hickory and with the trust-ad stub.
+    #[tokio::test]
+    async fn answer_records_of_another_owner_are_ignored() {
+        let (addr, _h) = FakeDns::start(vec![
+            ("inj.test", RecordSpec::Mx(20, "mx.inj.test".into())),
+            (
+                "inj.test",
+                stray("other.test", RecordSpec::Mx(5, "evil.test".into())),
+            ),
+            ("nomx.test", RecordSpec::A(v4("192.0.2.9"))),
+            (
+                "nomx.test",
+                stray("other.test", RecordSpec::Mx(5, "evil.test".into())),
+            ),
+            ("mx.inj.test", RecordSpec::A(v4("192.0.2.1"))),
+            (
+                "mx.inj.test",
+                stray("evil.test", RecordSpec::A(v4("192.0.2.66"))),
+            ),
+            ("alias.test", RecordSpec::Cname("mx.inj.test".into())),
+        ]);
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = resolver_at(addr, mode);
+            assert_eq!(
+                r.mx("inj.test").await.unwrap(),
+                MxAnswer::Mx(mxs(&[(20, "mx.inj.test")])),
+                "{mode:?}"
+            );
+            assert_eq!(
+                r.mx("nomx.test").await.unwrap(),
+                MxAnswer::Implicit,
+                "{mode:?}"
+            );
+            let one = vec![IpAddr::V4(v4("192.0.2.1"))];
+            for host in ["mx.inj.test", "alias.test"] {
+                assert_eq!(
+                    r.addresses(host, Family::Any).await.unwrap(),
+                    one,
+                    "{mode:?} {host}"
+                );
+            }
+            let set = r.rrset("inj.test", RecordType::MX).await.unwrap();
+            assert_eq!(set.records.len(), 1, "{mode:?} {set:?}");
+            let set = r.rrset("alias.test", RecordType::A).await.unwrap();
+            assert_eq!(set.cnames, ["mx.inj.test"], "{mode:?}");
+            assert_eq!(set.records.len(), 1, "{mode:?} {set:?}");
+        }
     }
 
     /// The documented timeout bounds the whole lookup, its retry included: `--timeout 2`

@@ -37,6 +37,9 @@ pub enum RecordSpec {
     /// Set the AD bit on answers for this name when the query asks for it (AD or DO set, RFC
     /// 6840 §5.7-5.8): the fake then plays a validating resolver that found the name secure.
     Authentic,
+    /// A record owned by another name (the first field) slipped into this name's answers of its
+    /// type: what a poisoning or broken server sends, and what a resolver must ignore.
+    Stray(String, Box<RecordSpec>),
 }
 
 /// One query as the fake server received it (what `--dnssec` changes on the wire).
@@ -184,6 +187,10 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         for spec in specs {
+            let (owner, spec) = match spec {
+                RecordSpec::Stray(other, inner) => (abs_name(other)?, inner.as_ref()),
+                _ => (owner.clone(), spec),
+            };
             let data = match (spec, q.query_type) {
                 (RecordSpec::Mx(pref, host), RecordType::MX) => {
                     let exchange = if host == "." {
