@@ -406,6 +406,7 @@ impl Backend {
         name: &str,
         rtype: RecordType,
     ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
+        let name = query_name(name)?;
         match self {
             Backend::Hickory(r, None) => r.lookup(name, rtype).await,
             Backend::Hickory(r, Some(budget)) => {
@@ -417,9 +418,23 @@ impl Backend {
                     Err(_) => Err(NetError::Timeout),
                 }
             }
-            Backend::TrustAd(s) => s.lookup(name, rtype).await,
+            Backend::TrustAd(s) => s.lookup(&name.to_ascii(), rtype).await,
         }
     }
+}
+
+/// The name to ask DNS for `name` as written: an ASCII name label for label, whatever its
+/// labels hold (RFC 2181 §11: `mx_1.example` is a name DNS answers for, as getaddrinfo and
+/// swaks resolve it), a name with non-ASCII characters as its A-labels (IDNA, RFC 5891 §4-5).
+/// hickory's `&str` lookups would apply the IDNA rules to ASCII names too and refuse an
+/// underscore before asking anything.
+pub(crate) fn query_name(name: &str) -> Result<Name, NetError> {
+    let parsed = if name.is_ascii() {
+        Name::from_ascii(name)
+    } else {
+        Name::from_utf8(name)
+    };
+    parsed.map_err(|e| NetError::from(format!("{name:?} is not a valid DNS name: {e}")))
 }
 
 /// The records of `lookup`'s answer that belong to the question: owned by the name asked or by
@@ -2145,6 +2160,41 @@ mod tests {
             let set = r.rrset("alias.test", RecordType::A).await.unwrap();
             assert_eq!(set.cnames, ["mx.inj.test"], "{mode:?}");
             assert_eq!(set.records.len(), 1, "{mode:?} {set:?}");
+        }
+    }
+
+    /// A host name is asked as DNS spells it: an underscore is a character a label may hold
+    /// (RFC 2181 §11; getaddrinfo, swaks and dig resolve `mx_1.example`), and an IDN is asked by
+    /// its A-labels (RFC 5891 §5) in both resolver modes, the trust-ad stub included.
+    #[tokio::test]
+    async fn underscore_and_idn_names_are_asked_as_dns_spells_them() {
+        let (addr, _h) = FakeDns::start(vec![
+            ("us.test", RecordSpec::Mx(10, "mx_1.us.test".into())),
+            ("mx_1.us.test", RecordSpec::A(v4("192.0.2.6"))),
+            ("xn--bcher-kva.test", RecordSpec::A(v4("192.0.2.5"))),
+        ]);
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = resolver_at(addr, mode);
+            assert_eq!(
+                r.mx("us.test").await.unwrap(),
+                MxAnswer::Mx(mxs(&[(10, "mx_1.us.test")])),
+                "{mode:?}"
+            );
+            assert_eq!(
+                r.addresses("mx_1.us.test", Family::Any).await.unwrap(),
+                vec![IpAddr::V4(v4("192.0.2.6"))],
+                "{mode:?}"
+            );
+            assert_eq!(
+                r.addresses("bücher.test", Family::V4).await.unwrap(),
+                vec![IpAddr::V4(v4("192.0.2.5"))],
+                "{mode:?}"
+            );
+            assert_eq!(
+                r.mx("bücher.test").await.unwrap(),
+                MxAnswer::Implicit,
+                "{mode:?}"
+            );
         }
     }
 
