@@ -156,7 +156,7 @@ pub(crate) async fn mx_checks(
                 if m.exchange.is_root() {
                     ".".to_string()
                 } else {
-                    m.exchange.to_utf8().trim_end_matches('.').to_string()
+                    crate::net::dns::bare(&m.exchange)
                 },
             )),
             _ => None,

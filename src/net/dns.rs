@@ -437,6 +437,26 @@ pub(crate) fn query_name(name: &str) -> Result<Name, NetError> {
     parsed.map_err(|e| NetError::from(format!("{name:?} is not a valid DNS name: {e}")))
 }
 
+/// `name` as a host to connect to and to name in TLS: its ASCII form (A-labels, RFC 5890
+/// §2.3.2.1), which is what SNI carries (RFC 6066 §3) and what certificates hold (RFC 6125
+/// §6.4.2). An ASCII name is returned as it is; one that is no valid IDN too.
+pub(crate) fn ascii_host(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_string();
+    }
+    match Name::from_utf8(name) {
+        Ok(n) => bare(&n),
+        Err(_) => name.to_string(),
+    }
+}
+
+/// A name from DNS data (an MX exchange, a CNAME target) as text: its presentation form in
+/// ASCII, A-labels kept as they came (never decoded to Unicode: the host is connected to, sent
+/// in SNI and matched against certificates by this name), without the trailing dot.
+pub(crate) fn bare(name: &Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_string()
+}
+
 /// The records of `lookup`'s answer that belong to the question: owned by the name asked or by
 /// a CNAME target reached from it inside the answer (RFC 1034 §3.6.2, §4.3.2 step 3). Anything
 /// else a server put in the answer section says nothing about this name (RFC 2181 §5.4.1) and
@@ -621,7 +641,7 @@ impl Resolver {
                 }
                 mxs.push(Mx {
                     preference: m.preference,
-                    host: m.exchange.to_utf8().trim_end_matches('.').to_string(),
+                    host: bare(&m.exchange),
                 });
             }
         }
@@ -914,9 +934,9 @@ impl Resolver {
                 };
                 for rec in owned_answers(&lookup) {
                     match &rec.data {
-                        RData::CNAME(c) if rtype != RecordType::CNAME => set
-                            .cnames
-                            .push(c.0.to_utf8().trim_end_matches('.').to_string()),
+                        RData::CNAME(c) if rtype != RecordType::CNAME => {
+                            set.cnames.push(bare(&c.0))
+                        }
                         d if d.record_type() == rtype => {
                             set.ttl.get_or_insert(rec.ttl);
                             set.records.push(d.clone());
@@ -2196,6 +2216,24 @@ mod tests {
                 "{mode:?}"
             );
         }
+    }
+
+    /// An MX exchange stays in the ASCII form DNS gave it: the host is connected to, named in
+    /// SNI and matched against certificates by that name (RFC 6066 §3, RFC 6125 §6.4.2), so
+    /// `mx.xn--bcher-kva.test` must not come back as `mx.bücher.test`.
+    #[tokio::test]
+    async fn an_a_label_mx_exchange_stays_ascii() {
+        let (addr, _h) = FakeDns::start(vec![(
+            "xn--bcher-kva.test",
+            RecordSpec::Mx(10, "mx.xn--bcher-kva.test".into()),
+        )]);
+        let r = resolver_at(addr, DnssecMode::Off);
+        assert_eq!(
+            r.mx("bücher.test").await.unwrap(),
+            MxAnswer::Mx(mxs(&[(10, "mx.xn--bcher-kva.test")]))
+        );
+        assert_eq!(ascii_host("mx.bücher.test"), "mx.xn--bcher-kva.test");
+        assert_eq!(ascii_host("Mail_1.example"), "Mail_1.example");
     }
 
     /// The documented timeout bounds the whole lookup, its retry included: `--timeout 2`

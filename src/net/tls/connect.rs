@@ -118,7 +118,10 @@ pub(super) async fn connect_trusting<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let host = host.trim().trim_end_matches('.');
+    // An IDN is named by its A-labels on the wire and in certificates (RFC 6066 §3, RFC 6125
+    // §6.4.2): `mx.bücher.example` is sent and checked as `mx.xn--bcher-kva.example`.
+    let host = crate::net::dns::ascii_host(host.trim().trim_end_matches('.'));
+    let host = host.as_str();
     let mut b = client_context().map_err(setup("cannot create the TLS context"))?;
     // Never abort the handshake on a bad certificate: the verdict is computed anyway (the
     // verify_result is filled in under VERIFY_NONE) and enforced below, after the evidence exists.
@@ -137,7 +140,8 @@ where
         .sni
         .clone()
         .or_else(|| parse_ip_literal(host).is_none().then(|| host.to_string()))
-        .filter(|s| !s.is_empty() && parse_ip_literal(s).is_none());
+        .filter(|s| !s.is_empty() && parse_ip_literal(s).is_none())
+        .map(|s| crate::net::dns::ascii_host(&s));
     if let Some(sni) = &sni {
         ssl.set_hostname(sni)
             .map_err(setup("cannot set the SNI name"))?;
@@ -147,7 +151,7 @@ where
         .verify_name
         .clone()
         .unwrap_or_else(|| host.to_string());
-    let checked = checked.trim_end_matches('.').to_string();
+    let checked = crate::net::dns::ascii_host(checked.trim_end_matches('.'));
     let checked_ip = parse_ip_literal(&checked);
     // The name is checked by `verify::match_name` (RFC 6125), not by OpenSSL: its verify
     // result is then the chain's own verdict.

@@ -351,6 +351,27 @@ async fn insecure_handshake_reports_evidence() {
     assert_eq!(&buf, b"NOOP\r\n");
 }
 
+/// An IDN host (an MX exchange, `--server mx.bücher.example`) is named by its A-labels in SNI
+/// (RFC 6066 §3: ASCII) and checked against the certificate in that form (RFC 6125 §6.4.2): a
+/// certificate for `mx.xn--bcher-kva.example` is the right one for `mx.bücher.example`.
+#[tokio::test]
+async fn an_idn_host_is_sent_and_checked_as_a_labels() {
+    let (cert, key) = self_signed(&["mx.xn--bcher-kva.example"]).unwrap();
+    let (_, info) = handshake(&cert, &key, "mx.bücher.example", &params(false))
+        .await
+        .unwrap();
+    assert_eq!(info.sni.as_deref(), Some("mx.xn--bcher-kva.example"));
+    assert_eq!(
+        info.verify.checked_name.as_deref(),
+        Some("mx.xn--bcher-kva.example")
+    );
+    assert!(info.verify.name_ok, "{:?}", info.verify);
+    assert_eq!(
+        info.verify.matched.as_deref(),
+        Some("DNS:mx.xn--bcher-kva.example")
+    );
+}
+
 #[tokio::test]
 async fn name_mismatch_is_reported_separately() {
     let (cert, key) = self_signed(&["localhost"]).unwrap();
