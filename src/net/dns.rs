@@ -740,13 +740,16 @@ impl Resolver {
             name: host.to_string(),
             rtype: "A/AAAA".into(),
         });
-        let (list, proof) = self.addresses_proved(host, family).await?;
+        let (list, proof, dropped) = self.addresses_noted(host, family).await?;
         emit(Event::DnsAnswer {
             name: host.to_string(),
             rtype: "A/AAAA".into(),
             records: list.iter().map(IpAddr::to_string).collect(),
             proof: proof.map(|p| p.as_str().to_string()),
         });
+        if let Some(why) = dropped {
+            emit(Event::warning(why));
+        }
         Ok(list)
     }
 
@@ -766,6 +769,19 @@ impl Resolver {
         host: &str,
         family: Family,
     ) -> Result<(Vec<IpAddr>, Option<DnsProof>), DnsError> {
+        let (list, proof, _) = self.addresses_noted(host, family).await?;
+        Ok((list, proof))
+    }
+
+    /// [`Self::addresses_proved`], and why one family was left out although the host may have
+    /// it: without validation a failed AAAA (or A) lookup — SERVFAIL, a timeout — leaves the
+    /// other family to use, but a run that hides it reads as if the host had no such
+    /// addresses (and a dropped AAAA query holds a run for the lookup's whole timeout).
+    async fn addresses_noted(
+        &self,
+        host: &str,
+        family: Family,
+    ) -> Result<(Vec<IpAddr>, Option<DnsProof>, Option<String>), DnsError> {
         let host = host.trim();
         if let Some(ip) = parse_ip_literal(host) {
             let fits = match family {
@@ -774,7 +790,7 @@ impl Resolver {
                 Family::V6 => ip.is_ipv6(),
             };
             return if fits {
-                Ok((vec![ip], None))
+                Ok((vec![ip], None, None))
             } else {
                 Err(DnsError::NoAddress {
                     name: host.to_string(),
@@ -795,6 +811,7 @@ impl Resolver {
                     Family::V6 => vec![v6],
                 },
                 None,
+                None,
             ));
         }
         if name.is_empty() {
@@ -805,8 +822,8 @@ impl Resolver {
         }
         let r = self.resolver(name)?;
         match family {
-            Family::V4 => self.single(r, name, RecordType::A).await,
-            Family::V6 => self.single(r, name, RecordType::AAAA).await,
+            Family::V4 => Ok(with_no_note(self.single(r, name, RecordType::A).await?)),
+            Family::V6 => Ok(with_no_note(self.single(r, name, RecordType::AAAA).await?)),
             Family::Any => {
                 let (r6, r4) = tokio::join!(
                     self.lookup_ips(r, name, RecordType::AAAA),
@@ -839,7 +856,23 @@ impl Resolver {
                     }
                 }
                 if !addrs.is_empty() {
-                    return Ok((addrs, proof));
+                    let dropped = [("AAAA", &r6, "A"), ("A", &r4, "AAAA")].into_iter().find_map(
+                        |(rtype, res, other)| {
+                            let e = res.as_ref().err()?;
+                            if e.is_nx_domain() || e.is_no_records_found() {
+                                return None;
+                            }
+                            Some(match failed(name, e) {
+                                DnsError::TimedOut(_) => format!(
+                                    "the {rtype} lookup of {name} timed out: only its {other} records are used"
+                                ),
+                                _ => format!(
+                                    "the {rtype} lookup of {name} failed ({e}): only its {other} records are used"
+                                ),
+                            })
+                        },
+                    );
+                    return Ok((addrs, proof, dropped));
                 }
                 let errs = [r6.err(), r4.err()];
                 let errs = errs.iter().flatten();
@@ -1257,6 +1290,11 @@ impl Resolver {
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
         single_result(name, rtype, self.lookup_ips(r, name, rtype).await)
     }
+}
+
+/// An answer of one family, nothing left out.
+fn with_no_note((list, proof): Proved) -> (Vec<IpAddr>, Option<DnsProof>, Option<String>) {
+    (list, proof, None)
 }
 
 fn single_result(
@@ -2234,6 +2272,44 @@ mod tests {
         );
         assert_eq!(ascii_host("mx.bücher.test"), "mx.xn--bcher-kva.test");
         assert_eq!(ascii_host("Mail_1.example"), "Mail_1.example");
+    }
+
+    /// Without validation a failed AAAA lookup leaves the A records to use (README), but the
+    /// run says so: hidden, it read as if the host had no IPv6 address at all. A host that
+    /// simply has no AAAA gets no warning.
+    #[tokio::test]
+    async fn a_failed_aaaa_lookup_is_reported_not_hidden() {
+        let (addr, _h) = FakeDns::start(vec![
+            ("half.test", RecordSpec::A(v4("192.0.2.8"))),
+            ("half.test", RecordSpec::ServFailFor(RecordType::AAAA)),
+            ("v4only.test", RecordSpec::A(v4("192.0.2.9"))),
+        ]);
+        let r = resolver_at(addr, DnssecMode::Off);
+        let mut events = Vec::new();
+        let got = r
+            .host_addresses("half.test", Family::Any, &mut |e| events.push(e))
+            .await
+            .unwrap();
+        assert_eq!(got, vec![IpAddr::V4(v4("192.0.2.8"))]);
+        let warnings: Vec<String> = events
+            .iter()
+            .filter(|e| matches!(e, Event::Warning { .. }))
+            .map(|e| format!("{e:?}"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{events:?}");
+        assert!(
+            warnings[0].contains("the AAAA lookup of half.test failed")
+                && warnings[0].contains("only its A records are used"),
+            "{warnings:?}"
+        );
+        events.clear();
+        r.host_addresses("v4only.test", Family::Any, &mut |e| events.push(e))
+            .await
+            .unwrap();
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Warning { .. })),
+            "{events:?}"
+        );
     }
 
     /// The documented timeout bounds the whole lookup, its retry included: `--timeout 2`

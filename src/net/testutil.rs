@@ -34,6 +34,8 @@ pub enum RecordSpec {
     NxDomain,
     /// Answer SERVFAIL for this name.
     ServFail,
+    /// Answer SERVFAIL for queries of this type only (a broken AAAA, say).
+    ServFailFor(RecordType),
     /// Set the AD bit on answers for this name when the query asks for it (AD or DO set, RFC
     /// 6840 §5.7-5.8): the fake then plays a validating resolver that found the name secure.
     Authentic,
@@ -168,7 +170,9 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
             reply.metadata.response_code = ResponseCode::NXDomain;
             break;
         }
-        if specs.contains(&RecordSpec::ServFail) {
+        if specs.contains(&RecordSpec::ServFail)
+            || specs.contains(&RecordSpec::ServFailFor(q.query_type))
+        {
             reply.metadata.response_code = ResponseCode::ServFail;
             break;
         }
