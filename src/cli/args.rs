@@ -2207,6 +2207,11 @@ pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
 fn parse_ip_port(s: &str, default_port: u16) -> Result<SocketAddr, String> {
     let s = s.trim();
     if let Ok(addr) = s.parse::<SocketAddr>() {
+        // Port 0 is no server's port: refused here, as `parse_port` refuses it elsewhere, not
+        // left to fail later as a lookup ("no connections available", exit 2).
+        if addr.port() == 0 {
+            parse_port("0")?;
+        }
         return Ok(addr);
     }
     let bare = s
@@ -2593,6 +2598,8 @@ mod tests {
         );
         assert!(parse_dns_server("dns.example").is_err());
         assert!(parse_dns_server("127.0.0.1:99999").is_err());
+        assert!(parse_dns_server("127.0.0.1:0").is_err());
+        assert!(parse_dns_server("[::1]:0").is_err());
         assert_eq!(
             parse_local_interface("192.0.2.7"),
             Ok(ServerSpec {
