@@ -280,6 +280,7 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
   :starttls [--insecure] [--ca FILE] [--sni NAME]
                        STARTTLS and the TLS handshake (with evidence); a certificate that
                        fails verification reconnects in plain text so you can retry
+                       (piped, a failed handshake ends the run: exit 29)
   :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
                        (no MECH: the strongest one offered); the secret comes from
                        --auth-password-file, EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN or a prompt,

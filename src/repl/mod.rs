@@ -549,9 +549,9 @@ struct Engine {
     /// A handshake failed and took the connection with it: connect again in plain text.
     tls_retry: bool,
     /// The last handshake failed (its summary label and reason, with the STARTTLS phase's
-    /// exit code) and nothing has decided yet what follows: a piped run with `--tls` or
-    /// `--strict` ends on it ([`Engine::strict_failure`]) instead of going on in plain text;
-    /// otherwise `:starttls` connects again in plain text.
+    /// exit code) and nothing has decided yet what follows: a piped run ends on it
+    /// ([`Engine::strict_failure`]) instead of going on in plain text; on a terminal
+    /// `:starttls` connects again in plain text.
     tls_pending: Option<Ended>,
     /// The latest EHLO/HELO line typed (sent again after such a reconnection).
     greeting: Option<String>,
@@ -1603,7 +1603,14 @@ impl Engine {
             && self.tls_failure_ends_run()
         {
             let code = tls.code;
-            let flag = if self.cfg.strict { "--strict" } else { "--tls" };
+            // Piped without either flag, the script's next lines were written for TLS too.
+            let flag = if self.cfg.strict {
+                "--strict"
+            } else if self.cfg.starttls {
+                "--tls"
+            } else {
+                "piped"
+            };
             // A refusal says what was refused; a handshake's reason was said as it failed.
             let what = match &tls.reason {
                 Some(r) if r.starts_with("STARTTLS") => r.clone(),
@@ -1691,11 +1698,13 @@ impl Engine {
         true
     }
 
-    /// Does a failed handshake end the run? Piped with `--strict`, or with `--tls` (asked for
-    /// TLS, a script must not go on in plain text); on a terminal the session connects again
-    /// in plain text so the user can retry (`:starttls --ca FILE`…), as `:help` says.
+    /// Does a failed handshake end the run? Piped, always: the script's lines after its
+    /// `:starttls` (or `--tls`) were written for a TLS session and must not go out in plain
+    /// text (a man in the middle can break the handshake to get them), as replay never goes
+    /// on either; on a terminal the session connects again in plain text so the user can
+    /// retry (`:starttls --ca FILE`…), as `:help` says.
     fn tls_failure_ends_run(&self) -> bool {
-        !self.interactive && (self.cfg.strict || self.cfg.starttls)
+        !self.interactive
     }
 
     // ----- inputs -------------------------------------------------------------------------

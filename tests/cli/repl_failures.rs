@@ -659,3 +659,66 @@ fn replay_tls_failure_hint_names_replays_flags() {
     assert!(!out.contains(":starttls --ca"), "{out}");
     drop(server);
 }
+
+/// Piped, a `:starttls` whose handshake fails ends the run (exit 29) even without `--strict`
+/// or `--tls`: the script's next lines were written for TLS, and a man in the middle can break
+/// the handshake (220, then a close) to have them sent in clear. It used to connect again in
+/// plain text and send them there: here an AUTH PLAIN blob.
+#[test]
+fn piped_failed_starttls_never_goes_on_in_plain_text() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        // First connection: the go-ahead, then a close instead of a handshake.
+        let (mut c, _) = listener.accept().unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        c.write_all(b"220 x ESMTP\r\n").unwrap();
+        let _ = c.read(&mut buf);
+        c.write_all(b"250-x\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n")
+            .unwrap();
+        let _ = c.read(&mut buf);
+        c.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+        drop(c);
+        // Any later connection is plain text: record what it gets.
+        listener.set_nonblocking(true).unwrap();
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < until {
+            let Ok((mut c, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            c.set_nonblocking(false).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = c.write_all(b"220 x ESMTP\r\n");
+            while let Ok(n) = c.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let _ = tx.send(got.clone());
+                let reply: &[u8] = if got.starts_with("QUIT") {
+                    b"221 bye\r\n"
+                } else {
+                    b"250-x\r\n250 AUTH PLAIN\r\n"
+                };
+                let _ = c.write_all(reply);
+            }
+        }
+    });
+    let run = piped(
+        &["repl", &addr.to_string(), "-k", "--timeout", "5", "--json"],
+        "EHLO x.test\n:starttls\nAUTH PLAIN AGJvYgBzZWNyZXQ=\nQUIT\n",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let plain: String = rx.try_iter().collect();
+    assert!(
+        !plain.contains("AUTH"),
+        "sent in plain text: {plain:?}\n{}",
+        run.all()
+    );
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert_eq!(summary(&run)["outcome"], "tls", "{}", run.all());
+}
