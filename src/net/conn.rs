@@ -151,6 +151,22 @@ impl Connection {
         with_timeout(timeout, phase, self.stream.flush()).await
     }
 
+    /// After a write over TLS failed: the alert the server sent before it cut the connection,
+    /// if one is waiting unread. A TLS 1.3 server refuses a missing or unacceptable client
+    /// certificate only after the client's Finished (RFC 8446 §4.4.2.4), so its alert and
+    /// its reset can both arrive before the client's first write, which then fails without
+    /// a word of why; the alert is still in the receive queue. `None` in plain text, or when
+    /// no alert comes within a second.
+    pub(crate) async fn alert_after_write_error(&mut self) -> Option<Hint> {
+        self.tls.as_ref()?;
+        let mut b = [0u8; 512];
+        let read = tokio::io::AsyncReadExt::read(&mut self.stream, &mut b);
+        match tokio::time::timeout(Duration::from_secs(1), read).await {
+            Ok(Err(e)) => tls::alert_on_read(&e),
+            _ => None,
+        }
+    }
+
     /// Close the write side, waiting at most a second for the peer.
     pub(crate) async fn shutdown(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;

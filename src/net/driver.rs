@@ -441,7 +441,17 @@ async fn pump_in(
             return Ok(());
         };
         if let Some(bytes) = session.poll_transmit() {
-            conn.send(&bytes, session.phase(), timeout).await?;
+            match conn.send(&bytes, session.phase(), timeout).await {
+                // The write failed (not timed out): a TLS server's alert may say why.
+                Err(e @ Error::Io { .. }) => {
+                    return Err(match conn.alert_after_write_error().await {
+                        Some(reason) => tls_ended(reason, out),
+                        None => e,
+                    });
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
             waiting_since = Instant::now();
         }
         match session.poll_action() {
@@ -533,17 +543,23 @@ async fn pump_in(
             }
             Err(e) => {
                 if let Some(reason) = tls::alert_on_read(&e) {
-                    let msg = reason.after("the server ended the TLS session: ");
-                    out.emit(Event::TlsFailed {
-                        reason: msg.clone(),
-                    });
-                    return Err(Error::Session(SessionError::Tls(msg)));
+                    return Err(tls_ended(reason, out));
                 }
                 out.emit(Event::warning(format!("read failed: {e}")));
                 session.feed_eof();
             }
         }
     }
+}
+
+/// The server ended the TLS session with an alert (`reason`): said as a TLS failure, and the
+/// run's error (exit 29).
+fn tls_ended(reason: crate::smtp::codes::Hint, out: &mut Output<'_>) -> Error {
+    let msg = reason.after("the server ended the TLS session: ");
+    out.emit(Event::TlsFailed {
+        reason: msg.clone(),
+    });
+    Error::Session(SessionError::Tls(msg))
 }
 
 fn drain(session: &mut Session, out: &mut Output<'_>) {

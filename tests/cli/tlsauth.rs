@@ -1156,3 +1156,81 @@ fn unusable_tls_inputs_are_usage_errors_before_connecting() {
     }
     assert!(l.accept().is_err(), "connected anyway");
 }
+
+/// A server that requires a client certificate (up to `max`): a TLS 1.3 one refuses its
+/// absence only after the client's Finished, with an alert on the session.
+pub(crate) fn requiring_a_client_cert(max: SslVersion) -> Arc<openssl::ssl::SslAcceptor> {
+    let mut b = test_acceptor_builder();
+    b.set_max_proto_version(Some(max)).unwrap();
+    b.set_verify_callback(
+        SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        |_, _| true,
+    );
+    Arc::new(b.build())
+}
+
+/// Read one line (up to LF) from `tcp`, byte by byte: nothing after it is taken.
+fn read_line_from(tcp: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while tcp.read(&mut b).unwrap_or(0) == 1 {
+        line.push(b[0]);
+        if b[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// A TLS 1.3 server that answers STARTTLS, refuses the missing client certificate after the
+/// handshake and resets the connection at once (SO_LINGER 0, as some servers close): its
+/// alert and the reset are there before the client's first write in TLS. Serves one client.
+pub(crate) fn alert_then_reset_server() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = requiring_a_client_cert(SslVersion::TLS1_3);
+    let handle = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        tcp.write_all(b"220 x ESMTP\r\n").unwrap();
+        assert!(read_line_from(&mut tcp).to_uppercase().starts_with("EHLO"));
+        tcp.write_all(b"250-x\r\n250 STARTTLS\r\n").unwrap();
+        assert!(
+            read_line_from(&mut tcp)
+                .to_uppercase()
+                .starts_with("STARTTLS")
+        );
+        tcp.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+        let reset = tcp.try_clone().unwrap();
+        assert!(
+            acceptor.accept(tcp).is_err(),
+            "accepted a client without a certificate"
+        );
+        let s = tokio::net::TcpSocket::from_std_stream(reset);
+        s.set_zero_linger().unwrap();
+        drop(s);
+    });
+    (addr, handle)
+}
+
+/// The alert a TLS 1.3 server sent before resetting the connection is the reason, even when
+/// the reset makes the client's first write (the EHLO) fail before anything is read: exit 29
+/// with the client-certificate hint, as when the alert comes with a read (it used to be
+/// "EHLO after TLS: unexpected EOF", exit 6).
+#[test]
+fn an_alert_waiting_when_the_first_write_fails_is_the_reason() {
+    for _ in 0..3 {
+        let (addr, server) = alert_then_reset_server();
+        let mut args = send_args(&addr.to_string());
+        args.extend(["--tls", "-k"].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = ehlo(&refs);
+        server.join().unwrap();
+        assert_eq!(run.code, 29, "{}", run.all());
+        assert!(run.all().contains("certificate required"), "{}", run.all());
+        assert!(run.all().contains("--tls-cert"), "{}", run.all());
+        assert!(!run.all().contains("unexpected EOF"), "{}", run.all());
+    }
+}
