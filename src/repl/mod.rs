@@ -548,10 +548,10 @@ struct Engine {
     tls_opts: meta::TlsOptions,
     /// A handshake failed and took the connection with it: connect again in plain text.
     tls_retry: bool,
-    /// The last handshake failed (its summary label and reason, with the STARTTLS phase's
-    /// exit code) and nothing has decided yet what follows: a piped run ends on it
-    /// ([`Engine::strict_failure`]) instead of going on in plain text; on a terminal
-    /// `:starttls` connects again in plain text.
+    /// The last handshake failed, or the server ended the TLS session with an alert (its
+    /// summary label and reason, with the STARTTLS phase's exit code), and nothing has decided
+    /// yet what follows: a piped run ends on it ([`Engine::strict_failure`]) instead of going
+    /// on in plain text; on a terminal `:starttls` connects again in plain text.
     tls_pending: Option<Ended>,
     /// The latest EHLO/HELO line typed (sent again after such a reconnection).
     greeting: Option<String>,
@@ -1079,12 +1079,37 @@ impl Engine {
                 self.last_activity = Instant::now();
                 s.feed(&self.rbuf[..n]);
             }
-            Err(e) => {
-                let warning = Event::warning(format!("read failed: {e}"));
-                self.sink.event(&warning, self.start.elapsed());
-                s.feed_eof();
-            }
+            Err(e) => match crate::net::tls::alert_on_read(&e) {
+                Some(reason) => {
+                    s.feed_eof();
+                    self.tls_ended(reason);
+                }
+                None => {
+                    let warning = Event::warning(format!("read failed: {e}"));
+                    self.sink.event(&warning, self.start.elapsed());
+                    s.feed_eof();
+                }
+            },
         }
+    }
+
+    /// The server ended the TLS session with an alert (`reason`): a TLS 1.3 server refuses a
+    /// missing or unacceptable client certificate only after the client's Finished (RFC 8446
+    /// §4.4.2.4), so the refusal comes with the first read or write after the handshake. Said
+    /// as the TLS failure it is; a piped run ends on it with the STARTTLS phase's code, as on a
+    /// failed handshake ([`Engine::strict_failure`]).
+    fn tls_ended(&mut self, reason: crate::smtp::codes::Hint) {
+        let msg = reason.after("the server ended the TLS session: ");
+        self.emit(Event::TlsFailed {
+            reason: msg.clone(),
+        });
+        self.close_reported = true;
+        let text = crate::render::remedy::words(&msg, FrontEnd::Repl);
+        self.tls_pending = Some(Ended::new(
+            phase_exit_code(Phase::StartTls),
+            "tls",
+            Some(text),
+        ));
     }
 
     /// Render what the session has to say, write what it wants written, run its actions.
@@ -1202,6 +1227,20 @@ impl Engine {
                     }),
                 };
                 if let Err(e) = written {
+                    // A TLS server's alert, waiting unread, may say why the write failed.
+                    let alert = match (&e, self.conn.as_mut()) {
+                        (Error::Io { .. }, Some(c)) => c.alert_after_write_error().await,
+                        _ => None,
+                    };
+                    if let Some(reason) = alert {
+                        if let Some(s) = self.session.as_mut() {
+                            s.feed_eof();
+                        }
+                        self.tls_ended(reason);
+                        self.waiting_since = Instant::now();
+                        self.last_activity = self.waiting_since;
+                        continue;
+                    }
                     let message = match e {
                         Error::Timeout { .. } => "write timed out".to_string(),
                         Error::Io { source, .. } => format!("write failed: {source}"),
@@ -1614,6 +1653,9 @@ impl Engine {
             // A refusal says what was refused; a handshake's reason was said as it failed.
             let what = match &tls.reason {
                 Some(r) if r.starts_with("STARTTLS") => r.clone(),
+                Some(r) if r.starts_with("the server ended the TLS session") => {
+                    "the server ended the TLS session".to_string()
+                }
                 _ => "the TLS handshake failed".to_string(),
             };
             self.error(format!(

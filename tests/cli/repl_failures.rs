@@ -660,6 +660,55 @@ fn replay_tls_failure_hint_names_replays_flags() {
     drop(server);
 }
 
+/// A TLS 1.3 server refuses the REPL's missing client certificate with an alert after the
+/// handshake, which comes with the first read, or waits when the first write in TLS fails on
+/// the reset that followed it: either way a TLS failure (exit 29, outcome tls) with the
+/// reason in words, never "read failed: error:0A00045C:SSL routines…" and exit 6.
+#[test]
+fn piped_strict_tls13_client_cert_refusal_is_a_tls_failure() {
+    use crate::tlsauth::{alert_then_reset_server, requiring_a_client_cert};
+    let script = "EHLO x.test\n:starttls\nEHLO y.test\nQUIT\n";
+    // The alert with the read (the server reads on before closing).
+    let srv = crate::util::scripted_with(
+        vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 2.0.0 go ahead\r\n"),
+            Step::Tls,
+        ],
+        requiring_a_client_cert(openssl::ssl::SslVersion::TLS1_3),
+    );
+    let addr = srv.server();
+    let run = piped(
+        &["repl", &addr, "-k", "--strict", "--timeout", "5", "--json"],
+        script,
+    );
+    drop(srv);
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert_eq!(summary(&run)["outcome"], "tls", "{}", run.all());
+    assert!(run.all().contains("certificate required"), "{}", run.all());
+    assert!(!run.all().contains("SSL routines"), "{}", run.all());
+    // The alert waiting when the write fails.
+    let (addr, server) = alert_then_reset_server();
+    let run = piped(
+        &[
+            "repl",
+            &addr.to_string(),
+            "-k",
+            "--strict",
+            "--timeout",
+            "5",
+        ],
+        script,
+    );
+    server.join().unwrap();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(run.all().contains("certificate required"), "{}", run.all());
+    assert!(!run.all().contains("unexpected EOF"), "{}", run.all());
+}
+
 /// Piped, a `:starttls` whose handshake fails ends the run (exit 29) even without `--strict`
 /// or `--tls`: the script's next lines were written for TLS, and a man in the middle can break
 /// the handshake (220, then a close) to have them sent in clear. It used to connect again in
