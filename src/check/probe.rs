@@ -638,6 +638,17 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             return out;
         }
     };
+    if let Some((st, why)) = session_unusable(s) {
+        out.push(
+            CheckResult::new("tls.handshake", st, why.clone())
+                .with("protocol", info.version.as_str())
+                .with("cipher", info.cipher.as_str())
+                .with("error", why)
+                .timed(hs_ms),
+        );
+        out.extend(cert_checks(&info, o.cert_days));
+        return out;
+    }
     let version = info.version.trim_start_matches("TLSv").to_string();
     let old = matches!(info.version.as_str(), "TLSv1" | "TLSv1.1" | "SSLv3");
     let still_offered = s
@@ -680,6 +691,32 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     );
     out.extend(cert_checks(&info, o.cert_days));
     out
+}
+
+/// The handshake completed but the TLS session carried no SMTP: the EHLO sent in it drew no
+/// reply because the server ended the session with an alert (a TLS 1.3 server refuses a
+/// missing or unacceptable client certificate only after the client's Finished, RFC 8446
+/// §4.4.2.4), or closed the connection. No sender can deliver over that session, so the
+/// handshake is no pass: a fail, or an error when the EHLO reply only did not come in time.
+/// `None` when the session answered (or the run never sent EHLO in it).
+fn session_unusable(s: &Seen) -> Option<(Status, String)> {
+    if s.ehlo_after_tls.is_some() {
+        return None;
+    }
+    if let Some(why) = &s.tls_failed {
+        return Some((Status::Fail, why.clone()));
+    }
+    match &s.error {
+        Some((e, Some(Phase::HeloAfterTls))) if e.contains("timed out") => Some((
+            Status::Error,
+            format!("the handshake completed, then the EHLO in TLS drew no reply: {e}"),
+        )),
+        Some((e, Some(Phase::HeloAfterTls))) => Some((
+            Status::Fail,
+            format!("the handshake completed, then the server ended the session unanswered: {e}"),
+        )),
+        _ => None,
+    }
 }
 
 /// `tls.cert.*` from the handshake's evidence. Chain and name problems are warnings: port 25
@@ -1301,6 +1338,78 @@ mod tests {
         let out = judge("mx.example.test", &s, &o, &[]);
         assert_eq!(status(&out, "tls.starttls"), Status::Pass, "{out:?}");
         assert_eq!(status(&out, "tls.handshake"), Status::Error, "{out:?}");
+    }
+
+    /// A handshake that completed, in a session the server then ended before answering the
+    /// EHLO sent in it (a TLS 1.3 server's alert refusing the missing client certificate, a
+    /// close), is no pass: no sender can deliver over it. A late reply is an error.
+    #[test]
+    fn a_tls_session_ended_before_the_ehlo_in_it_is_no_handshake_pass() {
+        let o = ProbeOptions {
+            port: 25,
+            helo: "checker.test".into(),
+            timeout: Duration::from_secs(2),
+            ca_path: None,
+            cert_days: 14,
+        };
+        let handshake = |s: &Seen| {
+            let out = judge("mx.example.test", s, &o, &[]);
+            let c = out
+                .iter()
+                .find(|c| c.id == "tls.handshake")
+                .unwrap_or_else(|| panic!("no tls.handshake in {out:?}"));
+            (c.status, c.summary.clone())
+        };
+        let base = || Seen {
+            connect_ms: Some(1.0),
+            banner: Some((reply(220, "mx.example.test ESMTP"), 1.0)),
+            ehlo: Some(ehlo_reply(&["mx.example.test", "STARTTLS"])),
+            starttls_reply: Some(reply(220, "go ahead")),
+            tls: Some((
+                TlsInfo {
+                    version: "TLSv1.3".into(),
+                    cipher: "TLS_AES_256_GCM_SHA384".into(),
+                    ..TlsInfo::default()
+                },
+                1.0,
+            )),
+            ..Seen::default()
+        };
+        let alert = "the server ended the TLS session: tlsv13 alert certificate required";
+        let s = Seen {
+            tls_failed: Some(alert.into()),
+            error: Some((alert.into(), Some(Phase::HeloAfterTls))),
+            ..base()
+        };
+        let (st, why) = handshake(&s);
+        assert_eq!(st, Status::Fail, "{why}");
+        assert!(why.contains("certificate required"), "{why}");
+
+        let s = Seen {
+            error: Some((
+                "the server closed the connection during EHLO after TLS".into(),
+                Some(Phase::HeloAfterTls),
+            )),
+            ..base()
+        };
+        let (st, why) = handshake(&s);
+        assert_eq!(st, Status::Fail, "{why}");
+        assert!(why.contains("closed the connection"), "{why}");
+
+        let s = Seen {
+            error: Some((
+                "timed out after 2s waiting in EHLO after TLS phase".into(),
+                Some(Phase::HeloAfterTls),
+            )),
+            ..base()
+        };
+        assert_eq!(handshake(&s).0, Status::Error);
+
+        let s = Seen {
+            ehlo_after_tls: Some(ehlo_reply(&["mx.example.test", "8BITMIME"])),
+            ..base()
+        };
+        assert_eq!(handshake(&s).0, Status::Pass);
     }
 
     fn banner_check(banner: Reply) -> Vec<CheckResult> {
