@@ -953,9 +953,21 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err(TlsFailure::ours(Error::Session(SessionError::Tls(msg))));
             };
             let mut msg = why.clone().after("TLS handshake failed: ");
+            // After its own 220 to STARTTLS the server answered the ClientHello with bytes
+            // that are not TLS: not a plaintext port (the advice OpenSSL's reason carries is
+            // for implicit TLS), but a broken server or something on the path stripping TLS.
+            if !plan.link.tls_on_connect
+                && let tls::TlsError::NotTls { head, .. } = &e
+            {
+                msg = Hint::plain(format!(
+                    "TLS handshake failed: after its 220 to STARTTLS the server sent \"{head}\", \
+                     which is not TLS: a broken server, or something on the path that strips \
+                     TLS (RFC 3207 §4)"
+                ));
+            }
             // Implicit TLS against a plaintext port: the server's greeting is what OpenSSL
             // choked on, when what arrived starts like one. Other bytes that are not TLS say
-            // nothing about SMTP. (After a STARTTLS 220 the same error means a broken server.)
+            // nothing about SMTP.
             if plan.link.tls_on_connect
                 && let tls::TlsError::NotTls { greeting, head, .. } = &e
             {

@@ -1234,3 +1234,30 @@ fn an_alert_waiting_when_the_first_write_fails_is_the_reason() {
         assert!(!run.all().contains("unexpected EOF"), "{}", run.all());
     }
 }
+
+/// Bytes that are not TLS in answer to the ClientHello, after the server's own 220 to
+/// STARTTLS: the port is right (the advice for implicit TLS does not apply); a broken server
+/// or something stripping TLS, with what it sent.
+#[test]
+fn plain_text_after_the_starttls_go_ahead_is_not_called_a_plaintext_port() {
+    let srv = scripted(vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 2.0.0 go ahead\r\n"),
+        Step::Sleep(Duration::from_millis(300)),
+        Step::Send(b"554 5.7.0 no TLS here\r\n"),
+        Step::Sleep(Duration::from_millis(500)),
+    ]);
+    let run = send(&srv, &["--tls", "-k"]);
+    drop(srv);
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("after its 220 to STARTTLS the server sent \"554 5\""),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("ports 25 and 587"), "{}", run.all());
+}
