@@ -205,7 +205,9 @@ fn parse_tls_options(rest: &str) -> Result<TlsOptions, String> {
             }
             "--sni" => {
                 let n = w.next().ok_or(":starttls --sni needs a NAME")?;
-                o.sni = Some(n.to_string());
+                let n =
+                    crate::net::tls::sni_name(n).map_err(|e| format!(":starttls --sni: {e}"))?;
+                o.sni = Some(n);
             }
             other => {
                 return Err(format!(

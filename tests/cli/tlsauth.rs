@@ -1261,3 +1261,34 @@ fn plain_text_after_the_starttls_go_ahead_is_not_called_a_plaintext_port() {
     );
     assert!(!run.all().contains("ports 25 and 587"), "{}", run.all());
 }
+
+/// `--tls-sni` must be an ASCII host name without a trailing dot (RFC 6066 §3): a name OpenSSL
+/// would send as it is (UTF-8, a space) or refuse only after STARTTLS (over 255 bytes) is a
+/// usage error before connecting; a trailing dot is dropped.
+#[test]
+fn tls_sni_is_a_host_name_checked_before_connecting() {
+    let long = format!("{}.example", "x".repeat(300));
+    for bad in ["bücher.example", "a b.example", long.as_str(), "a..b"] {
+        let srv = scripted(vec![]);
+        let run = send(&srv, &["--tls", "-k", "--tls-sni", bad]);
+        drop(srv);
+        assert_eq!(run.code, 1, "{bad}: {}", run.all());
+        assert!(run.stderr.contains("--tls-sni"), "{bad}: {}", run.all());
+        assert!(!run.all().contains("Connected"), "{bad}: {}", run.all());
+    }
+    let srv = scripted(starttls_then(
+        b"250 x\r\n",
+        vec![Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")],
+    ));
+    let run = send(
+        &srv,
+        &["--tls", "-k", "--tls-sni", "sni.example.", "-q", "ehlo"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("TLS SNI sent: sni.example\n"),
+        "{}",
+        run.stdout
+    );
+}

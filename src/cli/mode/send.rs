@@ -623,8 +623,14 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         Target::Mx { domain, .. } if !tlsa.is_empty() => vec![domain.clone()],
         _ => Vec::new(),
     };
+    let sni = tls
+        .tls_sni
+        .as_deref()
+        .map(crate::net::tls::sni_name)
+        .transpose()
+        .map_err(|e| usage(format!("--tls-sni: {e}")))?;
     let params = TlsParams {
-        sni: tls.tls_sni.clone(),
+        sni,
         verify: !tls.insecure,
         verify_only: verify_only(tls),
         verify_name: tls.tls_verify_target.clone(),

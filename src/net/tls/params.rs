@@ -192,6 +192,40 @@ pub(crate) fn parse_protocols(spec: &str) -> Result<Vec<TlsVersion>, String> {
     Ok(out)
 }
 
+/// Check a name given for SNI (`--tls-sni`, `:starttls --sni`): RFC 6066 §3 sends a DNS host
+/// name, "represented as a byte string using ASCII encoding without a trailing dot", so the
+/// trailing dot is dropped, and a name that is not ASCII (an IDN is sent as its A-label,
+/// RFC 5890 §2.3.2.1), holds a character no host name has, or passes the lengths of
+/// RFC 1035 §2.3.4 (253 octets, 63 a label) is refused: OpenSSL would send it as it is, or
+/// refuse it only after STARTTLS. An empty name stays empty (no SNI).
+pub(crate) fn sni_name(name: &str) -> Result<String, String> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let shown = name.escape_debug();
+    if !trimmed.is_ascii() {
+        return Err(format!(
+            "'{shown}' is not an ASCII host name: SNI carries an internationalized name as its A-label (xn--…, RFC 6066 §3)"
+        ));
+    }
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+    {
+        return Err(format!(
+            "'{shown}' is not a host name: {:?} is not allowed in one (RFC 6066 §3)",
+            c
+        ));
+    }
+    if trimmed.len() > 253 || trimmed.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return Err(format!(
+            "'{shown}' is not a host name: at most 253 characters, labels of 1 to 63 (RFC 1035 §2.3.4)"
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
 /// A client certificate, its key and any intermediate certificates, as PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ClientCert {
