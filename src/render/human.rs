@@ -767,7 +767,13 @@ impl Renderer for Human {
             Event::Listening { .. } => {}
             Event::TlsFailed { reason } => {
                 let reason = remedy::words(reason, front_end(&self.opts));
-                self.error(&format!("TLS handshake failed: {}", escape_str(&reason)));
+                // A reason that names TLS already ("TLS handshake failed: …", "TLS setup
+                // failed: …") is said as it is, not after a second "TLS handshake failed".
+                if reason.starts_with("TLS ") {
+                    self.error(&escape_str(&reason));
+                } else {
+                    self.error(&format!("TLS handshake failed: {}", escape_str(&reason)));
+                }
             }
             Event::Timing { what, ms, .. } => {
                 if self.opts.repl && *what == Timed::Reply {
@@ -1354,6 +1360,27 @@ mod tests {
         };
         let repl = render(repl, &ev).out.text();
         assert!(repl.contains("read on the wire (add :starttls)"), "{repl}");
+    }
+
+    #[test]
+    fn a_tls_failure_is_named_once() {
+        let ev = [
+            Event::TlsFailed {
+                reason: Hint::plain(
+                    "TLS handshake failed: the peer closed the connection during the handshake",
+                ),
+            },
+            Event::TlsFailed {
+                reason: Hint::plain("the server ended the TLS session: tlsv13 alert"),
+            },
+        ];
+        let err = render(HumanOptions::default(), &ev).err.text();
+        assert_eq!(
+            err,
+            "*** TLS handshake failed: the peer closed the connection during the handshake\n\
+             *** TLS handshake failed: the server ended the TLS session: tlsv13 alert\n",
+            "{err}"
+        );
     }
 
     #[test]
