@@ -39,8 +39,16 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
             .unwrap_or_else(|| "verification failed".into())
     };
     let why = if !v.chain_ok && !name_only {
-        // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses.
-        match reason.as_str() {
+        // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses (3.0.19 says
+        // "certificate is not yet valid or the system clock is incorrect": the start is kept).
+        let known = if reason.starts_with("certificate is not yet valid") {
+            "certificate is not yet valid"
+        } else if reason.starts_with("certificate has expired") {
+            "certificate has expired"
+        } else {
+            reason.as_str()
+        };
+        match known {
             "self-signed certificate" | "self signed certificate" => {
                 "the server presented a self-signed certificate".to_string()
             }
@@ -180,4 +188,51 @@ pub(crate) fn alert_on_read(e: &std::io::Error) -> Option<Hint> {
             .any(|x| x.reason().is_some_and(|r| r.contains("alert")))
     });
     alert.then(|| handshake_reason(ssl))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::event::{CertInfo, VerifyVerdict};
+
+    /// The dates a chain failed on are named, whichever wording of the reason OpenSSL 3 uses.
+    #[test]
+    fn a_date_failure_names_the_date_in_every_openssl_wording() {
+        let info = |reason: &str| TlsInfo {
+            chain: vec![CertInfo {
+                not_before: "2030-01-01T00:00:00Z".into(),
+                not_after: "2021-01-01T00:00:00Z".into(),
+                ..CertInfo::default()
+            }],
+            verify: VerifyVerdict {
+                checked_name: Some("mx.example.test".into()),
+                name_ok: true,
+                reason: Some(reason.into()),
+                ..VerifyVerdict::default()
+            },
+            ..TlsInfo::default()
+        };
+        for (reason, want) in [
+            (
+                "certificate is not yet valid",
+                "the certificate is not valid before 2030-01-01T00:00:00Z",
+            ),
+            (
+                "certificate is not yet valid or the system clock is incorrect",
+                "the certificate is not valid before 2030-01-01T00:00:00Z",
+            ),
+            (
+                "certificate has expired",
+                "the certificate expired on 2021-01-01T00:00:00Z",
+            ),
+            (
+                "certificate has expired or the system clock is incorrect",
+                "the certificate expired on 2021-01-01T00:00:00Z",
+            ),
+        ] {
+            let got = explain_failure(&info(reason)).to_string();
+            assert!(got.contains(want), "{reason}: {got}");
+            assert!(got.starts_with(reason), "{reason}: {got}");
+        }
+    }
 }
