@@ -150,7 +150,7 @@ pub enum Error {
         reason: String,
     },
     /// A phase took longer than its timeout.
-    #[error("timed out after {secs}s {}", timeout_where(*phase, *implicit_tls))]
+    #[error("timed out after {secs}s {}", timeout_where(*phase, *implicit_tls, *handshake))]
     Timeout {
         /// The phase.
         phase: Phase,
@@ -159,6 +159,9 @@ pub enum Error {
         /// It was the implicit TLS handshake (RFC 8314 §3.3), before any SMTP: no STARTTLS was
         /// sent, so the message names the handshake; the exit code is still the TLS phase's.
         implicit_tls: bool,
+        /// It was a TLS handshake that did not finish (after the server's 220 to STARTTLS,
+        /// or implicit TLS), not a reply that did not come: the message names the handshake.
+        handshake: bool,
     },
     /// The SMTP dialogue failed.
     #[error(transparent)]
@@ -191,9 +194,11 @@ pub enum Error {
 }
 
 /// Where a timeout struck, for its message.
-fn timeout_where(phase: Phase, implicit_tls: bool) -> String {
+fn timeout_where(phase: Phase, implicit_tls: bool, handshake: bool) -> String {
     if implicit_tls {
         "in the TLS handshake (implicit TLS, before any SMTP)".to_string()
+    } else if handshake {
+        "in the TLS handshake (after the server's 220 to STARTTLS)".to_string()
     } else {
         format!("waiting in {} phase", phase.label())
     }
@@ -285,6 +290,7 @@ mod tests {
             phase: Phase::StartTls,
             secs: 3.0,
             implicit_tls: true,
+            handshake: true,
         };
         assert_eq!(
             e.to_string(),
@@ -296,11 +302,23 @@ mod tests {
             phase: Phase::StartTls,
             secs: 3.0,
             implicit_tls: false,
+            handshake: false,
         };
         assert_eq!(
             e.to_string(),
             "timed out after 3s waiting in STARTTLS phase"
         );
+        let e = Error::Timeout {
+            phase: Phase::StartTls,
+            secs: 3.0,
+            implicit_tls: false,
+            handshake: true,
+        };
+        assert_eq!(
+            e.to_string(),
+            "timed out after 3s in the TLS handshake (after the server's 220 to STARTTLS)"
+        );
+        assert_eq!(e.exit_code(), 29);
     }
 
     #[test]

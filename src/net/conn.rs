@@ -267,6 +267,7 @@ pub(crate) async fn with_timeout<T>(
                 phase,
                 secs: timeout.as_secs_f64(),
                 implicit_tls: false,
+                handshake: false,
             })?
     };
     r.map_err(|source| Error::Io { phase, source })
@@ -907,11 +908,18 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
             Err(_) => {
-                // With implicit TLS no STARTTLS was sent: the message names the handshake.
+                // The message names the handshake (with implicit TLS no STARTTLS was sent;
+                // after STARTTLS its 220 came, the handshake is what stalled), and the
+                // failure is reported as every other handshake failure is (`TlsFailed`).
+                let secs = timeout.as_secs_f64();
+                emit(Event::TlsFailed {
+                    reason: Hint::plain(format!("TLS handshake timed out after {secs}s")),
+                });
                 return Err(TlsFailure::server(Error::Timeout {
                     phase: Phase::StartTls,
-                    secs: timeout.as_secs_f64(),
+                    secs,
                     implicit_tls: plan.link.tls_on_connect,
+                    handshake: true,
                 }));
             }
         }

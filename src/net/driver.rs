@@ -525,6 +525,7 @@ async fn pump_in(
                     phase,
                     secs,
                     implicit_tls: false,
+                    handshake: false,
                 }),
                 None => Ok(()),
             };

@@ -961,12 +961,10 @@ impl Engine {
                 });
             }
             Error::Session(SessionError::Tls(_)) => {}
+            // Said by the connection layer too (`TlsFailed`).
             Error::Timeout {
-                phase: Phase::StartTls,
-                ..
-            } => self.emit(Event::TlsFailed {
-                reason: "TLS handshake timed out".into(),
-            }),
+                handshake: true, ..
+            } => {}
             other => self.error(other.to_string()),
         }
     }
@@ -1678,6 +1676,7 @@ impl Engine {
                 phase,
                 secs: self.timeout().as_secs_f64(),
                 implicit_tls: false,
+                handshake: false,
             };
             // A command in no SMTP phase (NOOP, RSET, VRFY) that drew no reply: the server
             // has not closed (6), it failed to answer (36), as replay exits on that step.

@@ -667,6 +667,7 @@ fn a_silent_banner_leaves_the_client_waiting_for_the_drivers_timeout() {
             phase: p.client.phase(),
             secs: 1.0,
             implicit_tls: false,
+            handshake: false,
         }
         .exit_code(),
         21

@@ -300,6 +300,52 @@ fn a_cut_off_reply_fails_the_phase_it_cut_off() {
     assert!(!run.all().contains("-> DATA"), "{}", run.all());
 }
 
+/// A server that answers STARTTLS with 220 and then stalls the handshake: the timeout names
+/// the handshake (the 220 came; it used to read "waiting in STARTTLS phase", as for a server
+/// that never answers STARTTLS), and the failure is a `tls_failed` event as every other
+/// handshake failure is.
+#[test]
+fn a_stalled_starttls_handshake_times_out_as_a_handshake() {
+    for json in [false, true] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 2.0.0 go ahead\r\n"),
+            Step::Sleep(Duration::from_secs(4)),
+        ]);
+        let mut extra = vec!["--tls", "-k", "--timeout", "2"];
+        if json {
+            extra.push("--json");
+        }
+        let run = send_with_limit(&srv, &extra, Duration::from_secs(20));
+        drop(srv);
+        let all = run.all();
+        assert_eq!(run.code, 29, "json={json}: {all}");
+        assert!(
+            all.contains(
+                "timed out after 2s in the TLS handshake (after the server's 220 to STARTTLS)"
+            ),
+            "json={json}: {all}"
+        );
+        if json {
+            assert!(
+                all.contains(
+                    r#"{"type":"tls_failed","data":{"reason":"TLS handshake timed out after 2s"}"#
+                ),
+                "{all}"
+            );
+            assert!(all.contains(r#""outcome":"timeout""#), "{all}");
+        } else {
+            assert!(
+                all.contains("*** TLS handshake timed out after 2s\n"),
+                "{all}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_silent_implicit_tls_handshake_times_out_as_a_handshake_not_starttls() {
     // --tls-on-connect to a server that accepts and says nothing: no STARTTLS was ever sent, so
