@@ -484,13 +484,22 @@ impl Human {
         if !line.is_empty() {
             line.push(' ');
         }
-        let _ = write!(
-            line,
-            "notAfter=[{}] ({})",
-            escape_str(&cert.not_after),
-            days_phrase(cert.days_left)
-        );
-        let role = if cert.days_left < 0 {
+        if cert.not_yet_valid {
+            let _ = write!(
+                line,
+                "notBefore=[{}] (not valid yet) notAfter=[{}]",
+                escape_str(&cert.not_before),
+                escape_str(&cert.not_after)
+            );
+        } else {
+            let _ = write!(
+                line,
+                "notAfter=[{}] ({})",
+                escape_str(&cert.not_after),
+                days_phrase(cert.days_left)
+            );
+        }
+        let role = if cert.days_left < 0 || cert.not_yet_valid {
             Role::Error
         } else {
             Role::Tls
@@ -500,7 +509,13 @@ impl Human {
             let text = format!("{pad}issuer=[{}]", escape_str(&cert.issuer));
             self.line(Stream::Out, "===", &text, Role::Tls, false);
         }
-        if cert.days_left < 0 {
+        if cert.not_yet_valid {
+            let text = format!(
+                "TLS peer[{i}] certificate is not valid before {}",
+                escape_str(&cert.not_before)
+            );
+            self.line(Stream::Out, "!!!", &text, Role::Error, false);
+        } else if cert.days_left < 0 {
             let text = format!(
                 "TLS peer[{i}] certificate expired {} ago",
                 days(-cert.days_left)
@@ -1440,6 +1455,7 @@ mod tests {
                 not_before: "2026-01-01T00:00:00Z".into(),
                 not_after: "2027-01-01T00:00:00Z".into(),
                 days_left,
+                not_yet_valid: false,
                 sha256: "AA:BB".into(),
                 pem: String::new(),
             }],
@@ -1487,6 +1503,27 @@ mod tests {
  ~> EHLO client.example.org
 <~  250 mx.example.net
 "
+        );
+    }
+
+    /// A certificate not valid yet says from when, instead of counting the days it has left.
+    #[test]
+    fn tls_not_yet_valid() {
+        let mut info = tls_info(1488, false, true);
+        info.chain[0].not_yet_valid = true;
+        info.chain[0].not_before = "2030-01-01T00:00:00Z".into();
+        let r = render(HumanOptions::default(), &[Event::TlsStarted { info }]);
+        let out = r.out.text();
+        assert!(
+            out.contains(
+                "notBefore=[2030-01-01T00:00:00Z] (not valid yet) notAfter=[2027-01-01T00:00:00Z]\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("days left"), "{out}");
+        assert!(
+            out.contains("!!! TLS peer[0] certificate is not valid before 2030-01-01T00:00:00Z\n"),
+            "{out}"
         );
     }
 

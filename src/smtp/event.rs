@@ -209,6 +209,10 @@ pub(crate) struct CertInfo {
     pub(crate) not_after: String,
     /// Whole days until notAfter (negative once expired).
     pub(crate) days_left: i64,
+    /// notBefore is still to come: the certificate is not valid yet (the transcript says so;
+    /// JSON has `not_before`).
+    #[serde(skip)]
+    pub(crate) not_yet_valid: bool,
     /// SHA-256 fingerprint, hex with colons.
     pub(crate) sha256: String,
     /// The certificate in PEM (not serialised into JSON by default).

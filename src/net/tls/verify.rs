@@ -234,6 +234,7 @@ pub(crate) fn cert_info(cert: &X509Ref) -> CertInfo {
         not_before: rfc3339(cert.not_before()),
         not_after: rfc3339(cert.not_after()),
         days_left: days_left(cert.not_after()),
+        not_yet_valid: in_future(cert.not_before()),
         sha256,
         pem: cert
             .to_pem()
@@ -282,6 +283,14 @@ pub(super) fn rfc3339(t: &Asn1TimeRef) -> String {
                 .ok()
         })
         .unwrap_or_else(|| t.to_string())
+}
+
+/// Is `t` still to come?
+fn in_future(t: &Asn1TimeRef) -> bool {
+    Asn1Time::days_from_now(0)
+        .ok()
+        .and_then(|now| now.compare(t).ok())
+        .is_some_and(|o| o == std::cmp::Ordering::Less)
 }
 
 /// Whole days from now until `t`, rounded down (so negative as soon as it has expired).
