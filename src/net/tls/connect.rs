@@ -9,7 +9,7 @@ use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_openssl::SslStream;
 
-use super::diagnose::{explain_failure, handshake_reason, is_not_tls};
+use super::diagnose::{explain_failure, handshake_reason, is_not_tls, version_mismatch};
 use super::params::{
     TlsParams, client_context, configure_versions_and_ciphers, install_trust, use_client_cert,
 };
@@ -19,6 +19,7 @@ use super::{TlsError, setup};
 use crate::net::dane;
 use crate::net::dns::parse_ip_literal;
 use crate::net::trust::{self, SystemStore};
+use crate::smtp::codes::Hint;
 use crate::smtp::event::TlsInfo;
 
 /// How many of the first bytes the peer sends are kept ([`Head`]).
@@ -169,7 +170,16 @@ where
     let mut s = SslStream::new(ssl, Head::new(Tap::new(stream)))
         .map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
-        let reason = handshake_reason(&e);
+        let mut reason = handshake_reason(&e);
+        // `--tls-protocol` chose the versions: the default's advice (TLS 1.0/1.1 refused by
+        // default) is not the reason, the choice is.
+        if let (Some(allowed), Some(raw)) = (params.protocols.as_deref(), version_mismatch(&e)) {
+            let names: Vec<&str> = allowed.iter().map(|v| v.name()).collect();
+            reason = Hint::plain(format!(
+                "{raw}: no TLS version in common: the server offers none of {} (--tls-protocol)",
+                names.join(",")
+            ));
+        }
         return Err(if is_not_tls(&e) {
             let head = s.get_ref().head();
             TlsError::NotTls {

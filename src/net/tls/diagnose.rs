@@ -108,6 +108,19 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
     out
 }
 
+/// The handshake failed for want of a protocol version both sides allow: OpenSSL's reason
+/// (`unsupported protocol`, or the peer's `protocol version` alert), else `None`.
+pub(super) fn version_mismatch(e: &openssl::ssl::Error) -> Option<String> {
+    let reason = e
+        .ssl_error()
+        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))?;
+    matches!(
+        reason,
+        "unsupported protocol" | "tlsv1 alert protocol version" | "ssl/tls alert protocol version"
+    )
+    .then(|| reason.to_string())
+}
+
 /// OpenSSL's handshake error made readable: the library's reason plus what it usually means.
 pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
     if let Some(io) = e.io_error() {

@@ -96,7 +96,7 @@ impl TlsVersion {
         }
     }
     /// The `--tls-protocol` spelling.
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             TlsVersion::Tls1_0 => "tlsv1",
             TlsVersion::Tls1_1 => "tlsv1_1",
