@@ -2,11 +2,10 @@
 //! verify, and the evidence afterwards.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use openssl::ssl::{Ssl, SslVerifyMode, SslVersion, StatusType};
 use openssl::x509::{X509, X509Ref};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 use super::diagnose::{explain_failure, handshake_reason, is_not_tls, version_mismatch};
@@ -22,71 +21,9 @@ use crate::net::trust::{self, SystemStore};
 use crate::smtp::codes::Hint;
 use crate::smtp::event::TlsInfo;
 
-/// How many of the first bytes the peer sends are kept ([`Head`]).
-const HEAD_BYTES: usize = 8;
-
-/// A stream that keeps a copy of the first bytes read from it, so a handshake that failed on
-/// bytes that are not TLS can say what they were (an SMTP greeting or something else). After
-/// those bytes it only passes reads and writes through.
-#[derive(Debug)]
-pub(crate) struct Head<S> {
-    inner: S,
-    head: [u8; HEAD_BYTES],
-    len: usize,
-}
-
-impl<S> Head<S> {
-    fn new(inner: S) -> Self {
-        Head {
-            inner,
-            head: [0; HEAD_BYTES],
-            len: 0,
-        }
-    }
-    /// The first bytes read (at most [`HEAD_BYTES`]).
-    fn head(&self) -> &[u8] {
-        &self.head[..self.len]
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Head<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if this.len < HEAD_BYTES {
-            let new = &buf.filled()[before..];
-            let n = new.len().min(HEAD_BYTES - this.len);
-            this.head[this.len..this.len + n].copy_from_slice(&new[..n]);
-            this.len += n;
-        }
-        r
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Head<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// The client's TLS stream over `S`: [`Head`] keeps the first bytes read, [`Tap`] watches
-/// the handshake records written (whether a client certificate went out).
-pub(crate) type TlsStream<S> = SslStream<Head<Tap<S>>>;
+/// The client's TLS stream over `S`: [`Tap`] keeps the first bytes read and watches the
+/// handshake records written (whether a client certificate went out).
+pub(crate) type TlsStream<S> = SslStream<Tap<S>>;
 
 /// The bytes start like an SMTP greeting: `220` then a space or a hyphen (RFC 5321 §4.2).
 fn looks_like_greeting(head: &[u8]) -> bool {
@@ -167,8 +104,8 @@ where
     // The level the chain is judged at, for the checks made after the handshake (the bundle
     // fallback, DANE-TA) as OpenSSL's own verification judges it.
     let auth_level = crate::net::trust::auth_level(&mut ssl);
-    let mut s = SslStream::new(ssl, Head::new(Tap::new(stream)))
-        .map_err(setup("cannot create the TLS stream"))?;
+    let mut s =
+        SslStream::new(ssl, Tap::new(stream)).map_err(setup("cannot create the TLS stream"))?;
     if let Err(e) = Pin::new(&mut s).connect().await {
         let mut reason = handshake_reason(&e);
         // `--tls-protocol` chose the versions: the default's advice (TLS 1.0/1.1 refused by
@@ -205,7 +142,7 @@ where
     // arrives; the openssl crate exposes no hook to observe the request, so the client's own
     // records tell (see `tap`).
     let tls13 = s.ssl().version2() == Some(SslVersion::TLS1_3);
-    info.client_cert_requested = s.get_mut().inner.requested(tls13);
+    info.client_cert_requested = s.get_mut().requested(tls13);
     info.client_cert_configured = params.client_cert.is_some();
     info.client_cert_sent = info.client_cert_requested && info.client_cert_configured;
     info.verify.only = params.verify_only;

@@ -1,5 +1,7 @@
-//! Whether the server asked for a client certificate, read from the records the client writes
-//! during the handshake (OpenSSL answers a CertificateRequest but reports it nowhere we can read).
+//! The one pass-through stream under the client's TLS session: it keeps the first bytes the peer
+//! sent (so a handshake that failed on bytes that are not TLS can say what they were) and tells
+//! whether the server asked for a client certificate, from the records the client writes during
+//! the handshake (OpenSSL answers a CertificateRequest but reports it nowhere we can read).
 //!
 //! A client answers a CertificateRequest with a Certificate message, empty when it has none
 //! (RFC 5246 §7.4.6, RFC 8446 §4.4.2); without a request it sends none. Up to TLS 1.2 that
@@ -15,6 +17,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How many of the first bytes the peer sends are kept ([`Tap::head`]).
+const HEAD_BYTES: usize = 8;
 
 /// TLS record content types (RFC 8446 §5.1).
 const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -104,10 +109,13 @@ impl Watch {
     }
 }
 
-/// A stream that watches what the client writes until [`Tap::requested`] is asked.
+/// A stream that keeps a copy of the first [`HEAD_BYTES`] read from it and watches what the
+/// client writes until [`Tap::requested`] is asked; otherwise it passes reads and writes through.
 #[derive(Debug)]
 pub(crate) struct Tap<S> {
     inner: S,
+    head: [u8; HEAD_BYTES],
+    head_len: usize,
     watch: Option<Watch>,
 }
 
@@ -115,8 +123,15 @@ impl<S> Tap<S> {
     pub(super) fn new(inner: S) -> Self {
         Tap {
             inner,
+            head: [0; HEAD_BYTES],
+            head_len: 0,
             watch: Some(Watch::default()),
         }
+    }
+
+    /// The first bytes read (at most [`HEAD_BYTES`]).
+    pub(super) fn head(&self) -> &[u8] {
+        &self.head[..self.head_len]
     }
 
     /// Did the client answer a CertificateRequest? Call once the handshake has completed, with
@@ -139,7 +154,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let me = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut me.inner).poll_read(cx, buf);
+        if me.head_len < HEAD_BYTES {
+            let new = &buf.filled()[before..];
+            let n = new.len().min(HEAD_BYTES - me.head_len);
+            me.head[me.head_len..me.head_len + n].copy_from_slice(&new[..n]);
+            me.head_len += n;
+        }
+        r
     }
 }
 
@@ -184,6 +208,33 @@ mod tests {
         let mut w = Watch::default();
         w.feed(&[20, 3, 3, 0, 1, 1, 22, 3, 3, 0, 4, 11, 0, 0, 0]);
         assert!(!w.certificate);
+    }
+
+    #[tokio::test]
+    async fn one_stream_keeps_the_head_and_sees_the_certificate() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (client, mut peer) = tokio::io::duplex(256);
+        let mut tap = Tap::new(client);
+        // The peer's bytes arrive in pieces; only the first HEAD_BYTES are kept.
+        peer.write_all(b"220 mx").await.unwrap();
+        let mut buf = [0u8; 4];
+        tap.read_exact(&mut buf).await.unwrap();
+        assert_eq!(tap.head(), b"220 ");
+        peer.write_all(b".example ESMTP\r\n").await.unwrap();
+        let mut rest = [0u8; 16];
+        tap.read_exact(&mut rest).await.unwrap();
+        assert_eq!(tap.head(), b"220 mx.e");
+        // The client's writes through the same stream are watched: a plain Certificate
+        // message, split across writes.
+        tap.write_all(&[22, 3, 3, 0, 6, 11, 0]).await.unwrap();
+        tap.write_all(&[0, 2, 9, 9]).await.unwrap();
+        let mut seen = [0u8; 11];
+        peer.read_exact(&mut seen).await.unwrap();
+        assert_eq!(seen[5], CERTIFICATE);
+        assert!(tap.requested(false));
+        // The watching stopped; the head is unchanged by writes.
+        assert!(!tap.requested(false));
+        assert_eq!(tap.head(), b"220 mx.e");
     }
 
     #[test]
