@@ -386,6 +386,40 @@ fn auth_secret_from_the_environment_is_never_shown_or_recorded() {
     );
 }
 
+/// A piped `:auth` with both `--auth-password-file` and `$EHLO_AUTH_PASSWORD` set takes the
+/// file's password (the command line before the environment, as the send and `probe`).
+#[test]
+fn repl_auth_takes_the_password_file_before_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "from-the-file\n").unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let run = ehlo(
+        &[
+            "repl",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--auth-password-file",
+            pw.to_str().unwrap(),
+        ],
+        b"EHLO x.test\n:auth PLAIN tim\nQUIT\n",
+        &[("EHLO_AUTH_PASSWORD", "from-the-environment")],
+    );
+    assert_eq!(run.code, 0, "{}", run.out);
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    // \0tim\0from-the-file
+    assert!(
+        got.starts_with("EHLO x.test\r\nAUTH PLAIN AHRpbQBmcm9tLXRoZS1maWxl\r\n"),
+        "{got}"
+    );
+}
+
 // ----- a real terminal: an in-process pseudo-terminal read through a vt100 screen ----------------
 
 /// `ehlo` running on the slave side of a 160x50 pseudo-terminal (stdin, stdout and stderr all the

@@ -34,32 +34,59 @@ pub(crate) fn first_line(flag: &str, path: &Path) -> Result<Secret, String> {
     Ok(Secret::new(line))
 }
 
-/// The variable holding the AUTH password (read by the configuration layers for the send, and
-/// by `probe` and the REPL's `:auth` directly).
-pub(crate) const PASSWORD_ENV: &str = "EHLO_AUTH_PASSWORD";
+/// The variable holding the AUTH password.
+const PASSWORD_ENV: &str = "EHLO_AUTH_PASSWORD";
 
 /// `$EHLO_AUTH_PASSWORD`, when set and not empty.
-pub(crate) fn password_from_env() -> Option<Secret> {
+fn password_from_env() -> Option<Secret> {
     std::env::var(PASSWORD_ENV)
         .ok()
         .filter(|p| !p.is_empty())
         .map(Secret::new)
 }
 
-/// The send's password before `~/.netrc` and a prompt: `given` (`--auth-password` from the
-/// winning configuration layer, `$EHLO_AUTH_PASSWORD` included), then the first line of
-/// `--auth-password-file`, read only when no value is given (layering already dropped a lower
-/// layer's value when a higher layer named the file). An empty value counts as none.
+/// Who reads `$EHLO_AUTH_PASSWORD` for [`password`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordEnv {
+    /// The configuration layers (the send): its value arrives as `given`, ranked as its layer,
+    /// or was dropped (by `--no-auth-password`, or by a file named on a higher layer).
+    Layered,
+    /// Nobody before (`probe`, the REPL's `:auth`, which have no layers): [`password`] reads
+    /// it, after the command line's file.
+    Read,
+}
+
+/// The AUTH password before `~/.netrc` and a prompt, by one rule for the send, `probe` and the
+/// REPL's `:auth`: `given` (`--auth-password` from the send's winning configuration layer),
+/// then the first line of `--auth-password-file`, then `$EHLO_AUTH_PASSWORD`. So the command
+/// line's file beats the environment everywhere: for the send because layering drops the
+/// environment's value when the command line names the file, for the others because the
+/// environment is read only without a file. An empty value counts as none.
 pub(crate) fn password(
     given: Option<Secret>,
     file: Option<&Path>,
+    env: PasswordEnv,
 ) -> Result<Option<Secret>, String> {
-    match given.filter(|p| !p.is_empty()) {
-        Some(p) => Ok(Some(p)),
-        None => file
-            .map(|f| first_line("--auth-password-file", f))
-            .transpose(),
+    password_with(given, file, env, password_from_env)
+}
+
+/// [`password`] with the environment read by `read_env` (tests pass their own).
+fn password_with(
+    given: Option<Secret>,
+    file: Option<&Path>,
+    env: PasswordEnv,
+    read_env: fn() -> Option<Secret>,
+) -> Result<Option<Secret>, String> {
+    if let Some(p) = given.filter(|p| !p.is_empty()) {
+        return Ok(Some(p));
     }
+    if let Some(f) = file {
+        return first_line("--auth-password-file", f).map(Some);
+    }
+    Ok(match env {
+        PasswordEnv::Read => read_env(),
+        PasswordEnv::Layered => None,
+    })
 }
 
 /// What a `.netrc` entry gives.
@@ -325,5 +352,44 @@ default login anon password anonpw
         assert!(first_line("--f", &p).unwrap_err().contains("empty"));
         let e = first_line("--f", &dir.path().join("missing")).unwrap_err();
         assert!(e.starts_with("--f: cannot read"), "{e}");
+    }
+
+    #[test]
+    fn password_given_then_file_then_environment() {
+        use PasswordEnv::{Layered, Read};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let env = || Some(Secret::new("from-env"));
+        let no_env = || None;
+        let got = |given: Option<&str>, file: Option<&Path>, who, read: fn() -> Option<Secret>| {
+            password_with(given.map(Secret::new), file, who, read)
+                .unwrap()
+                .map(|s| s.expose().to_string())
+        };
+        for who in [Layered, Read] {
+            // A given value wins; an empty one counts as none.
+            assert_eq!(
+                got(Some("given"), Some(&file), who, env).as_deref(),
+                Some("given")
+            );
+            assert_eq!(
+                got(Some(""), Some(&file), who, env).as_deref(),
+                Some("from-file")
+            );
+            // The file beats the environment.
+            assert_eq!(
+                got(None, Some(&file), who, env).as_deref(),
+                Some("from-file")
+            );
+            assert_eq!(got(None, None, who, no_env), None);
+        }
+        // The environment is read only when nobody read it before.
+        assert_eq!(got(None, None, Read, env).as_deref(), Some("from-env"));
+        assert_eq!(got(None, None, Layered, env), None);
+        // An unreadable file is an error, not a fall-back to the environment.
+        let missing = dir.path().join("missing");
+        let e = password_with(None, Some(&missing), Read, env).unwrap_err();
+        assert!(e.starts_with("--auth-password-file: cannot read"), "{e}");
     }
 }

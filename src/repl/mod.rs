@@ -57,7 +57,8 @@ pub(crate) struct ReplConfig {
     pub(crate) log: Option<PathBuf>,
     /// `--record FILE`.
     pub(crate) record: Option<PathBuf>,
-    /// `--auth-password-file`: the password for `:auth`.
+    /// The password for `:auth`: `--auth-password-file`, else `$EHLO_AUTH_PASSWORD` (the send's
+    /// order, [`crate::cli::secrets::password`]).
     pub(crate) auth_password: Option<Secret>,
     /// `--auth-token-file`: the token for `:auth XOAUTH2|OAUTHBEARER`.
     pub(crate) auth_token: Option<Secret>,
@@ -2609,18 +2610,18 @@ impl Engine {
             },
         };
         let token_mech = matches!(mech.as_str(), "XOAUTH2" | "OAUTHBEARER");
-        let (env, file, prompt, what) = if token_mech {
+        // The command line's file before the environment, as the send's layering orders them.
+        let (given, prompt, what) = if token_mech {
             (
-                env_token.clone(),
-                self.cfg.auth_token.clone(),
+                self.cfg
+                    .auth_token
+                    .clone()
+                    .or_else(|| env_token.clone().map(Secret::new)),
                 "token (not shown): ",
                 "a token: set EHLO_AUTH_TOKEN or pass --auth-token-file FILE",
             )
         } else {
             (
-                std::env::var("EHLO_AUTH_PASSWORD")
-                    .ok()
-                    .filter(|s| !s.is_empty()),
                 self.cfg.auth_password.clone(),
                 "password (not shown): ",
                 "a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE",
@@ -2631,16 +2632,15 @@ impl Engine {
             || mech == "CRAM-MD5"
             || token_mech
             || mech.starts_with("SCRAM");
-        // The command line's file before the environment, as the send's layering orders them.
-        let secret = match (file, env.map(Secret::new)) {
-            (Some(s), _) | (None, Some(s)) => Some(s),
+        let secret = match given {
+            Some(s) => Some(s),
             // Only a person is asked: a piped script's next line is a command, not a secret.
-            (None, None) if needs_secret && !feed.can_ask() => {
+            None if needs_secret && !feed.can_ask() => {
                 self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
                 self.fail(phase_exit_code(Phase::Auth), "failed", None);
                 return;
             }
-            (None, None) if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
+            None if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
                 Some(s) => Some(Secret::new(s)),
                 None => {
                     // Asked on the terminal, and Ctrl-C (or Ctrl-D) answered.
@@ -2651,7 +2651,7 @@ impl Engine {
                     return;
                 }
             },
-            (None, None) => None,
+            None => None,
         };
         let mut creds = Credentials {
             user: user.clone(),

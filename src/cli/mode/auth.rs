@@ -154,6 +154,7 @@ pub(super) fn find_secrets(
     let mut password = secrets::password(
         auth.auth_password.clone(),
         auth.auth_password_file.as_deref(),
+        secrets::PasswordEnv::Layered,
     )
     .map_err(usage)?;
     let mut token = auth.auth_oauth_token.clone();

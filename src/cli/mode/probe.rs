@@ -88,10 +88,13 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
                 super::auth::confirm_plaintext_auth(env)?;
             }
             // The send's order: the command line's file beats the environment (then a prompt).
-            let pass = if let Some(path) = &a.auth_password_file {
-                secrets::first_line("--auth-password-file", path)
-                    .map_err(|e| usage(format!("probe: {e}")))?
-            } else if let Some(p) = secrets::password_from_env() {
+            let found = secrets::password(
+                None,
+                a.auth_password_file.as_deref(),
+                secrets::PasswordEnv::Read,
+            )
+            .map_err(|e| usage(format!("probe: {e}")))?;
+            let pass = if let Some(p) = found {
                 p
             } else if let Some(prompt) = env.prompt {
                 let p = prompt(&format!("Password for {user}: "), false)

@@ -81,12 +81,12 @@ fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Erro
         show_secrets: c.show_secrets,
         log: c.log.clone(),
         record: None,
-        auth_password: c
-            .auth_password_file
-            .as_deref()
-            .map(|p| secrets::first_line("--auth-password-file", p))
-            .transpose()
-            .map_err(usage)?,
+        auth_password: secrets::password(
+            None,
+            c.auth_password_file.as_deref(),
+            secrets::PasswordEnv::Read,
+        )
+        .map_err(usage)?,
         auth_token: c
             .auth_token_file
             .as_deref()
