@@ -212,6 +212,9 @@ struct Shared {
     tls_on_connect: bool,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
+    /// This server's sessions take their turn at the mbox here, so that its flock(2) is only
+    /// ever waited for because of another process.
+    mbox_turn: tokio::sync::Mutex<()>,
     events: mpsc::Sender<Tagged>,
     /// `--quiet`: only [`quiet_keeps`] events reach the renderer.
     quiet: bool,
@@ -532,6 +535,7 @@ async fn start_or_return(
         tls_on_connect: opts.tls_on_connect,
         acceptor,
         store: Arc::clone(&store),
+        mbox_turn: tokio::sync::Mutex::new(()),
         events: tx,
         quiet: opts.quiet,
         stop: shutdown_rx.clone(),
@@ -1312,7 +1316,34 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let shown = draft.take_shown();
-    let path = match shared.store.commit(draft, &m) {
+    // The mbox lock is waited for here, on the runtime's clock: a blocking flock(2) would hold
+    // a worker thread for as long as another process keeps the lock (both workers, and so
+    // every session, the accept loop and the shutdown, with two such messages).
+    let mut stop = shared.stop.clone();
+    let _turn = match shared.store.mbox_path() {
+        Some(_) => tokio::select! {
+            turn = shared.mbox_turn.lock() => Some(turn),
+            _ = stop.wait_for(|s| *s) => None,
+        },
+        None => None,
+    };
+    let locked = match shared.store.mbox_path() {
+        Some(path) if !draft.failed() => match lock_mbox(shared, path, &m.id, emit).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                emit(Event::Error {
+                    message: format!(
+                        "could not store message {}: {e} (answering 451 4.3.0)",
+                        m.id
+                    ),
+                })
+                .await;
+                return false;
+            }
+        },
+        _ => None,
+    };
+    let path = match shared.store.commit_locked(draft, &m, locked) {
         Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
         Err(e) => {
             emit(Event::Error {
@@ -1337,6 +1368,56 @@ where
     })
     .await;
     true
+}
+
+/// How long a message waits for another holder of the mbox lock before it is refused with
+/// `451 4.3.0` (Postfix's local delivery tries 20 times, a second apart, before it defers).
+const MBOX_LOCK_WAIT: Duration = Duration::from_secs(20);
+/// How often the mbox lock is tried again meanwhile.
+const MBOX_LOCK_RETRY: Duration = Duration::from_millis(50);
+
+/// The mbox at `path`, locked, waiting at most [`MBOX_LOCK_WAIT`] for another holder (said
+/// once in the transcript), and not at all once the server stops.
+async fn lock_mbox<F, Fut>(
+    shared: &Shared,
+    path: &std::path::Path,
+    id: &str,
+    emit: &F,
+) -> Result<store::LockedMbox, String>
+where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let started = tokio::time::Instant::now();
+    let mut stop = shared.stop.clone();
+    let mut said = false;
+    loop {
+        if let Some(locked) = shared.store.try_lock_mbox()? {
+            return Ok(locked);
+        }
+        if started.elapsed() >= MBOX_LOCK_WAIT {
+            return Err(format!(
+                "mbox {}: still locked by another process after {} s",
+                path.display(),
+                MBOX_LOCK_WAIT.as_secs()
+            ));
+        }
+        if !said {
+            said = true;
+            emit(Event::warning(format!(
+                "message {id}: mbox {} is locked by another process: waiting (at most {} s)",
+                path.display(),
+                MBOX_LOCK_WAIT.as_secs()
+            )))
+            .await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MBOX_LOCK_RETRY) => {}
+            _ = stop.wait_for(|s| *s) => {
+                return Err(format!("mbox {}: locked by another process, and the server is stopping", path.display()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,9 +19,12 @@
 //! - mbox (mboxrd): a `From <sender> <asctime UTC>` line, the content with LF line ends and every
 //!   line matching `>*From ` quoted with one more `>`, then an empty line. The quoted content
 //!   goes to an unnamed temporary file as it arrives; once the message is accepted, the From_
-//!   line and that file are appended to the mbox under the store's lock and an exclusive
-//!   `flock(2)` on the mbox (other processes appending to it wait), and synced; an append that
-//!   fails midway is cut back off (the mbox is truncated to its old length).
+//!   line and that file are appended to the mbox under an exclusive `flock(2)` on it (each
+//!   append opens the mbox anew, so the sessions of this server wait for each other as other
+//!   processes do), and synced; an append that fails midway is cut back off (the mbox is
+//!   truncated to its old length). The lock is taken with [`Store::try_lock_mbox`], which never
+//!   waits: the server retries it on its own clock, so a lock held elsewhere for long delays one
+//!   message (and then refuses it), never the server's threads.
 //!   Appending to the mbox directly would hold its lock for as long as the slowest client takes
 //!   to send, and a server killed mid-message would leave half a message in the mbox.
 
@@ -49,7 +52,7 @@ pub(super) const SHOWN_BYTES: usize = 64 * 1024;
 pub(crate) struct Store {
     memory: Mutex<Memory>,
     maildir: Option<PathBuf>,
-    mbox: Option<Mutex<PathBuf>>,
+    mbox: Option<PathBuf>,
     counter: AtomicU64,
     /// Content bytes held by drafts in memory-only mode (part of the [`MEMORY_BYTES`] budget).
     receiving: AtomicUsize,
@@ -89,7 +92,7 @@ impl Store {
         Ok(Store {
             memory: Mutex::new(Memory::default()),
             maildir,
-            mbox: mbox.map(Mutex::new),
+            mbox,
             counter: AtomicU64::new(0),
             receiving: AtomicUsize::new(0),
             keep: true,
@@ -139,13 +142,63 @@ impl Store {
         d
     }
 
-    /// Keep the message whose content `draft` received: rename the Maildir file into `new/`,
-    /// append to the mbox, then keep it in memory. Returns the paths written, or the first
-    /// error (then nothing is kept, the files are removed, and the client is told `451`).
+    /// The mbox messages are appended to, if any.
+    pub(crate) fn mbox_path(&self) -> Option<&Path> {
+        self.mbox.as_deref()
+    }
+
+    /// Open the mbox and take its exclusive `flock(2)` without waiting: `Ok(None)` while
+    /// another open file description holds it (another process, or another session of this
+    /// one). Only meaningful with an mbox.
+    pub(crate) fn try_lock_mbox(&self) -> Result<Option<LockedMbox>, String> {
+        let Some(path) = &self.mbox else {
+            return Err("no mbox".into());
+        };
+        let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(err)?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(LockedMbox(f))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(err(e)),
+        }
+    }
+
+    /// [`Store::commit_locked`], waiting for the mbox lock as long as it takes (tests).
+    #[cfg(test)]
     pub(crate) fn commit(
+        &self,
+        draft: Draft<'_>,
+        m: &StoredMessage,
+    ) -> Result<Vec<String>, String> {
+        let locked = match &self.mbox {
+            Some(path) => {
+                let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(err)?;
+                f.lock().map_err(err)?;
+                Some(LockedMbox(f))
+            }
+            None => None,
+        };
+        self.commit_locked(draft, m, locked)
+    }
+
+    /// Keep the message whose content `draft` received: rename the Maildir file into `new/`,
+    /// append to the mbox (`mbox`: it, locked by [`Store::try_lock_mbox`]; needed when the
+    /// store has one), then keep it in memory. Returns the paths written, or the first error
+    /// (then nothing is kept, the files are removed, and the client is told `451`).
+    pub(crate) fn commit_locked(
         &self,
         mut draft: Draft<'_>,
         m: &StoredMessage,
+        mbox: Option<LockedMbox>,
     ) -> Result<Vec<String>, String> {
         debug_assert_eq!(draft.size, m.size);
         if let Some(e) = draft.error.take() {
@@ -160,9 +213,9 @@ impl Store {
                 .sync_all()
                 .map_err(|e| format!("Maildir {}: {e}", md.tmp.display()))?;
         }
-        if let (Some(lock), Some(temp)) = (&self.mbox, draft.mbox.take()) {
-            let path = lock.lock().unwrap_or_else(|p| p.into_inner());
-            mbox_append(&path, &m.from, temp)?;
+        if let (Some(path), Some(temp)) = (&self.mbox, draft.mbox.take()) {
+            let locked = mbox.ok_or_else(|| format!("mbox {}: not locked", path.display()))?;
+            mbox_append(path, locked, &m.from, temp)?;
             paths.push(path.display().to_string());
         }
         if let Some(md) = &mut md {
@@ -225,6 +278,11 @@ impl Store {
     }
 }
 
+/// The mbox, opened for appending under an exclusive `flock(2)` ([`Store::try_lock_mbox`]);
+/// closing it releases the lock.
+#[derive(Debug)]
+pub(crate) struct LockedMbox(File);
+
 /// A message being received (see the module doc): dropping it discards it, files included.
 #[derive(Debug)]
 pub(crate) struct Draft<'a> {
@@ -242,6 +300,11 @@ pub(crate) struct Draft<'a> {
 }
 
 impl Draft<'_> {
+    /// A write failed: the message will be refused whatever happens next.
+    pub(crate) fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
     /// The next piece of the content.
     pub(crate) fn write(&mut self, piece: &[u8]) {
         self.size += piece.len();
@@ -523,9 +586,14 @@ fn mbox_entry(m: &StoredMessage, date: &str) -> Vec<u8> {
     out
 }
 
-/// Append the From_ line and the quoted content in `temp` to the mbox at `path`, synced; on
-/// failure the mbox is cut back to its length before.
-fn mbox_append(path: &Path, from: &str, mut temp: MboxTemp) -> Result<(), String> {
+/// Append the From_ line and the quoted content in `temp` to the mbox at `path` (`locked`: it,
+/// under its lock), synced; on failure the mbox is cut back to its length before.
+fn mbox_append(
+    path: &Path,
+    locked: LockedMbox,
+    from: &str,
+    mut temp: MboxTemp,
+) -> Result<(), String> {
     let fmt = time::macros::format_description!(
         "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
     );
@@ -537,16 +605,10 @@ fn mbox_append(path: &Path, from: &str, mut temp: MboxTemp) -> Result<(), String
     temp.quoter.finish(&mut temp.buf);
     let tail = std::mem::take(&mut temp.buf);
     temp.file.write_all(&tail).map_err(err)?;
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(err)?;
-    // Other processes append too (a second `ehlo serve`, an MDA, a mail reader): hold an
-    // exclusive flock(2) on the mbox for the whole From_ line and content, as procmail and
-    // mutt do; the store's mutex only orders this process's sessions. Released when `f` is
-    // closed.
-    f.lock().map_err(err)?;
+    // Other processes append too (a second `ehlo serve`, an MDA, a mail reader): the exclusive
+    // flock(2) is held for the whole From_ line and content, as procmail and mutt do. Released
+    // when `f` is closed.
+    let LockedMbox(mut f) = locked;
     let before = f.metadata().map_err(err)?.len();
     let appended = f
         .write_all(from_line(from, &date).as_bytes())

@@ -1268,3 +1268,88 @@ fn tls_cert_and_key_must_be_bounded_regular_files() {
         );
     }
 }
+
+/// Another process holding the mbox's flock(2) (a mail reader, an MDA, a second server) delays
+/// the messages that wait for it, not the server: a new client is greeted at once, and SIGTERM
+/// still stops it within its grace. The lock used to be waited for in a blocking flock(2) on a
+/// runtime worker, and with two such messages both workers stood still: no greeting, no idle
+/// timeout, and SIGTERM only took effect when the other process let go.
+#[test]
+fn a_locked_mbox_delays_its_messages_not_the_server() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mb = dir.path().join("mbox");
+    let mut serve = Serve::start(&["--mbox", s(&mb), "--hostname", "mx.test"]);
+    let holder = std::fs::File::open(&mb).unwrap();
+    holder.lock().unwrap();
+    // Three messages in flight, each at its final dot, waiting for the lock.
+    let mut senders = Vec::new();
+    for n in 0..3 {
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "), "sender {n}");
+        write!(
+            w,
+            "EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n"
+        )
+        .unwrap();
+        for want in ["250", "250", "250", "354"] {
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with(want), "sender {n}: {got}");
+        }
+        write!(w, "Subject: {n}\r\n\r\nbody\r\n.\r\n").unwrap();
+        senders.push(r);
+    }
+    // Time for the three to reach the lock.
+    std::thread::sleep(Duration::from_millis(500));
+    // A new client is greeted while the lock is held.
+    let mut fresh = std::net::TcpStream::connect(&serve.addr).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut greeting = [0u8; 4];
+    let greeted = fresh.read_exact(&mut greeting);
+    assert!(
+        greeted.is_ok() && &greeting == b"220 ",
+        "no greeting while the mbox is locked: {greeted:?}\n{}",
+        serve.seen
+    );
+    // SIGTERM stops the server within its grace, the lock still held.
+    let killed = Command::new("kill")
+        .args(["-TERM", &serve.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(st) = serve.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(8),
+            "serve still running {} s after SIGTERM with the mbox locked elsewhere",
+            asked.elapsed().as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // The waiting messages were refused (none is lost silently), and nothing was appended.
+    for (n, r) in senders.iter_mut().enumerate() {
+        let got = raw_reply(r);
+        assert!(got.starts_with("451 4.3.0"), "sender {n}: {got:?}");
+    }
+    drop(holder);
+    assert_eq!(std::fs::read(&mb).unwrap(), b"", "the mbox stays untouched");
+    // The transcript said why the messages waited, and why they were refused.
+    serve
+        .wait_for(
+            "is locked by another process: waiting",
+            Duration::from_secs(5),
+        )
+        .unwrap_or_else(|| panic!("no word of the lock:\n{}", serve.seen));
+    serve
+        .wait_for("answering 451 4.3.0", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no word of the refusal:\n{}", serve.seen));
+}
