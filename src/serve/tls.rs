@@ -36,8 +36,13 @@ pub(crate) fn acceptor(
                 .next()
                 .ok_or_else(|| Error::Usage(format!("{}: no certificate found", cert.display())))?;
             let extra: Vec<X509> = it.collect();
-            let pkey = PKey::private_key_from_pem(&read(key)?).map_err(|e| {
-                Error::Usage(format!("{}: not a PEM private key: {e}", key.display()))
+            // The callback variant, as the send loads its key: without one, OpenSSL asks for
+            // an encrypted key's pass phrase on the terminal (a start-up that waits for input).
+            let pkey = PKey::private_key_from_pem_callback(&read(key)?, |_| Ok(0)).map_err(|_| {
+                Error::Usage(format!(
+                    "{} holds no usable private key (expected PEM: PKCS#8, PKCS#1 or SEC1; encrypted keys are not supported)",
+                    key.display()
+                ))
             })?;
             tls::acceptor(&leaf, &extra, &pkey).map_err(|e| match e {
                 TlsError::Setup(r) if r.contains("does not match") => Error::Usage(format!(

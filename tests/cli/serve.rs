@@ -1353,3 +1353,46 @@ fn a_locked_mbox_delays_its_messages_not_the_server() {
         .wait_for("answering 451 4.3.0", Duration::from_secs(5))
         .unwrap_or_else(|| panic!("no word of the refusal:\n{}", serve.seen));
 }
+
+/// An encrypted `--tls-key` is refused in one line, as the send refuses one: OpenSSL is never
+/// left to ask for its pass phrase (on a terminal that was a start-up waiting for input; in a
+/// pipe, the prompt and OpenSSL's whole error stack).
+#[test]
+fn an_encrypted_tls_key_is_refused_in_one_line_without_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let plain = PKey::private_key_from_pem(&std::fs::read(&key).unwrap()).unwrap();
+    let encrypted = dir.path().join("encrypted.pem");
+    std::fs::write(
+        &encrypted,
+        plain
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw")
+            .unwrap(),
+    )
+    .unwrap();
+    let r = ehlo_with(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--starttls",
+            "--tls-cert",
+            s(&cert),
+            "--tls-key",
+            s(&encrypted),
+        ],
+        Some(b"pw\n"),
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(!r.all().contains("pass phrase"), "{}", r.all());
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!(
+            "*** {} holds no usable private key (expected PEM: PKCS#8, PKCS#1 or SEC1; encrypted keys are not supported)",
+            s(&encrypted)
+        ),
+        "{}",
+        r.all()
+    );
+}
