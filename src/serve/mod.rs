@@ -806,7 +806,10 @@ async fn accept_loop(
                                 conns.len()
                             )))).await;
                         if refusing.len() < MAX_REFUSING {
-                            refusing.spawn(refuse(stream, shared.config.hostname.clone(), limits.max_connections));
+                            // On an implicit-TLS listener the refusal is said inside TLS, as
+                            // every reply there is (RFC 8314 §3.3).
+                            let tls = shared.acceptor.clone().filter(|_| shared.tls_on_connect);
+                            refusing.spawn(refuse(stream, shared.config.hostname.clone(), limits.max_connections, tls));
                         }
                         continue;
                     }
@@ -856,12 +859,24 @@ async fn accept_loop(
 }
 
 /// One connection too many: `421 4.7.0` (RFC 5321 §3.8, the server is not available to this
-/// client now) and close, never waiting long on a client that does not read.
-async fn refuse(mut stream: TcpStream, hostname: String, max: usize) {
+/// client now) and close, never waiting long on a client that does not read (or does not finish
+/// its handshake: `tls`, the acceptor of an implicit-TLS listener, where the refusal follows the
+/// handshake like any greeting there).
+async fn refuse(mut stream: TcpStream, hostname: String, max: usize, tls: Option<SslAcceptor>) {
     let line = format!("421 4.7.0 {hostname} Error: too many connections ({max})\r\n");
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        let _ = stream.write_all(line.as_bytes()).await;
-        let _ = stream.shutdown().await;
+        match tls {
+            None => {
+                let _ = stream.write_all(line.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Some(acc) => {
+                if let Ok((mut s, _)) = crate::net::tls::accept(stream, &acc).await {
+                    let _ = s.write_all(line.as_bytes()).await;
+                    let _ = s.shutdown().await;
+                }
+            }
+        }
     })
     .await;
 }

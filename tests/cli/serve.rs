@@ -1396,3 +1396,36 @@ fn an_encrypted_tls_key_is_refused_in_one_line_without_a_prompt() {
         r.all()
     );
 }
+
+/// On an implicit-TLS listener the `--max-connections` refusal is said inside TLS, where the
+/// client looks for every reply: it sees a busy server (`421 4.7.0`, swaks's banner exit 21),
+/// not a port that "is neither TLS nor an SMTP greeting" (exit 29) as when the 421 went out in
+/// plain text.
+#[test]
+fn the_connection_limit_refusal_on_an_implicit_tls_port_is_inside_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let mut serve = Serve::start(&[
+        "--tls-on-connect",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+        "--max-connections",
+        "1",
+    ]);
+    let _first = std::net::TcpStream::connect(&serve.addr).unwrap();
+    serve
+        .wait_for("Connected to", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("the first connection was not taken:\n{}", serve.seen));
+    let r = send(
+        &serve.addr,
+        &["--tls-on-connect", "--tls-ca-path", s(&cert)],
+    );
+    assert_eq!(r.code, 21, "{}", r.all());
+    assert!(
+        r.stdout.contains("421 4.7.0") && r.stdout.contains("too many connections (1)"),
+        "{}",
+        r.stdout
+    );
+}
