@@ -1429,3 +1429,45 @@ fn the_connection_limit_refusal_on_an_implicit_tls_port_is_inside_tls() {
         r.stdout
     );
 }
+
+/// serve's failed handshakes are worded from the server's side: a client that refuses the
+/// certificate is said to refuse it (it used to read "the server wants a client certificate
+/// (--tls-cert/--tls-key)", the opposite, naming serve's own certificate flags), and a client
+/// speaking plain SMTP to the implicit-TLS port is the client's doing, not "a plaintext port?".
+#[test]
+fn failed_handshakes_are_explained_from_the_servers_side() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = cert_files(dir.path());
+    let mut serve = Serve::start(&[
+        "--tls-on-connect",
+        "--tls-cert",
+        s(&cert),
+        "--tls-key",
+        s(&key),
+    ]);
+    // A client that trusts the certificate's CA but checks another name.
+    let mut b = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    b.set_ca_file(&cert).unwrap();
+    let connector = b.build();
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    assert!(connector.connect("wrong.test", tcp).is_err());
+    let refused = serve
+        .wait_for("TLS handshake failed", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no failed handshake:\n{}", serve.seen));
+    assert!(
+        refused.contains("the client refused this server's certificate")
+            && !refused.contains("client certificate"),
+        "{refused}"
+    );
+    // Plain SMTP to the implicit-TLS listener.
+    let mut plain = std::net::TcpStream::connect(&serve.addr).unwrap();
+    plain.write_all(b"EHLO c.test\r\n").unwrap();
+    let spoke = serve
+        .wait_for("TLS handshake failed", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no failed handshake:\n{}", serve.seen));
+    assert!(
+        spoke.contains("the client did not speak TLS") && !spoke.contains("a plaintext port?"),
+        "{spoke}"
+    );
+}

@@ -189,6 +189,48 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
     }
 }
 
+/// [`handshake_reason`] from the server's side (`ehlo serve`): the peer is the client, so what
+/// the client's wording blames on "the server" is the client's doing here, and a certificate
+/// alert means the client refused this server's certificate (not that a client certificate is
+/// wanted). Reasons both sides share keep the client's wording.
+pub(super) fn server_handshake_reason(e: &openssl::ssl::Error) -> Hint {
+    let reason = e
+        .ssl_error()
+        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))
+        .map(str::to_string);
+    let Some(reason) = reason.filter(|_| e.io_error().is_none()) else {
+        return handshake_reason(e);
+    };
+    let key = match reason.strip_prefix("ssl/tls alert ") {
+        Some(rest) => format!("sslv3 alert {rest}"),
+        None => reason.clone(),
+    };
+    let hint = match key.as_str() {
+        "wrong version number"
+        | "packet length too long"
+        | "record layer failure"
+        | "http request"
+        | "unknown protocol" => {
+            "the client did not speak TLS (plain SMTP to this implicit-TLS listener, or plain text after STARTTLS)"
+        }
+        "unsupported protocol" | "tlsv1 alert protocol version" => {
+            "no TLS version in common (the client offers only versions this OpenSSL refuses by default, such as TLS 1.0/1.1)"
+        }
+        "no shared cipher" | "no cipher match" | "sslv3 alert handshake failure" => {
+            "no cipher or version in common with the client"
+        }
+        "sslv3 alert bad certificate"
+        | "sslv3 alert certificate unknown"
+        | "sslv3 alert unsupported certificate"
+        | "sslv3 alert certificate expired"
+        | "tlsv1 alert unknown ca" => {
+            "the client refused this server's certificate (without --tls-cert it is a generated self-signed one: the client must trust it or skip verification)"
+        }
+        _ => return handshake_reason(e),
+    };
+    Hint::plain(format!("{reason}: {hint}"))
+}
+
 /// A read on an established TLS stream failed because the server sent a TLS alert: TLS 1.3
 /// servers refuse a missing or unacceptable client certificate only *after* the client finished
 /// its handshake, so the refusal arrives with the first read. The readable reason, or `None` for

@@ -10,7 +10,7 @@ use openssl::x509::{X509, X509Ref};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
-use super::diagnose::handshake_reason;
+use super::diagnose::server_handshake_reason;
 use super::params::read_bounded;
 use super::{TlsError, setup};
 use crate::smtp::event::TlsInfo;
@@ -73,7 +73,7 @@ where
     Pin::new(&mut s)
         .accept()
         .await
-        .map_err(|e| TlsError::Handshake(handshake_reason(&e)))?;
+        .map_err(|e| TlsError::Handshake(server_handshake_reason(&e)))?;
     let x = s.ssl();
     let (cipher, bits) = x
         .current_cipher()
