@@ -1892,6 +1892,14 @@ impl Session {
     /// hidden (RFC 2034 §3). A 421 closes the connection afterwards (RFC 5321 §3.8).
     fn reply(&mut self, code: u16, enh: Option<&str>, lines: &[String]) {
         let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
+        // RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. Text echoed
+        // from the client (an EHLO argument, an unknown parameter) is cut to fit.
+        let room = MAX_REPLY_LINE - "250-".len() - "\r\n".len() - enh.map_or(0, |e| e.len() + 1);
+        let fitted: Option<Vec<String>> = lines
+            .iter()
+            .any(|l| l.len() > room)
+            .then(|| lines.iter().map(|l| fit_reply_text(l, room)).collect());
+        let lines = fitted.as_deref().unwrap_or(lines);
         if self.cfg.transcript {
             let texts: Vec<String> = lines
                 .iter()
@@ -1977,6 +1985,21 @@ impl Session {
             });
         }
     }
+}
+
+/// The longest reply line, CRLF included (RFC 5321 §4.5.3.1.5).
+const MAX_REPLY_LINE: usize = 512;
+
+/// `text` cut to at most `room` octets (at a character boundary, ending in `...`) when longer.
+fn fit_reply_text(text: &str, room: usize) -> String {
+    if text.len() <= room {
+        return text.to_string();
+    }
+    let mut end = room.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2265,3 +2265,33 @@ fn parameters_of_extensions_not_advertised_are_refused() {
         "250 2.1.0 Ok\r\n"
     );
 }
+
+/// RFC 5321 §4.5.3.1.5: every reply line fits in 512 octets with its CRLF, also when it echoes
+/// a long text of the client's (an EHLO argument, an unknown parameter, a BODY value): the
+/// echoed part is cut and ends in `...`.
+#[test]
+fn reply_lines_echoing_the_client_stay_within_512_octets() {
+    let (mut s, _) = session(cfg());
+    let long = format!("{}.test", "a".repeat(700));
+    let mut out = String::new();
+    for cmd in [
+        format!("EHLO {long}\r\n"),
+        format!("MAIL FROM:<a@b.test> {}=1\r\n", "X".repeat(900)),
+        format!("MAIL FROM:<a@b.test> BODY={}\r\n", "Y".repeat(900)),
+        format!("HELO {long}\r\n"),
+    ] {
+        let o = feed(&mut s, cmd.as_bytes());
+        out.push_str(&o.text());
+    }
+    for line in out.split_inclusive("\r\n") {
+        assert!(line.len() <= 512, "{} octets: {line}", line.len());
+    }
+    assert!(out.starts_with("250-mx.test Hello aaaa"), "{out}");
+    assert!(out.contains("a...\r\n250-PIPELINING"), "{out}");
+    assert!(out.contains("555 5.5.4 Unsupported option: XXX"), "{out}");
+    assert!(out.contains("X...\r\n"), "{out}");
+    assert!(out.contains("501 5.5.4 Bad BODY value: YYY"), "{out}");
+    // A short text is left whole.
+    let o = feed(&mut s, b"NOOP\r\n");
+    assert_eq!(o.text(), "250 2.0.0 Ok\r\n");
+}
