@@ -31,6 +31,7 @@
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -46,6 +47,11 @@ pub(crate) const MEMORY_BYTES: usize = 8 * 1024 * 1024;
 /// Content shown in the transcript of a stored message (its `MessageStored` event), at most:
 /// the start of the message; the files have all of it.
 pub(super) const SHOWN_BYTES: usize = 64 * 1024;
+
+/// Permissions of the files messages are written to (a Maildir file, a new mbox, the mbox's
+/// temporary file): the owner's only, as Postfix's local delivery and procmail create mailboxes.
+/// Test mail carries what real mail does (reset links, tokens).
+const MAILBOX_MODE: u32 = 0o600;
 
 /// Shared message storage of one server.
 #[derive(Debug)]
@@ -80,6 +86,7 @@ impl Store {
             OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(MAILBOX_MODE)
                 .open(p)
                 .map_err(|e| format!("cannot open mbox {}: {e}", p.display()))?;
             tempfile_unnamed().map_err(|e| {
@@ -158,6 +165,7 @@ impl Store {
         let f = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(MAILBOX_MODE)
             .open(path)
             .map_err(err)?;
         match f.try_lock() {
@@ -180,6 +188,7 @@ impl Store {
                 let f = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(MAILBOX_MODE)
                     .open(path)
                     .map_err(err)?;
                 f.lock().map_err(err)?;
@@ -268,7 +277,12 @@ impl Store {
             if new.exists() {
                 continue;
             }
-            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(MAILBOX_MODE)
+                .open(&tmp)
+            {
                 Ok(file) => return Ok(MaildirFile { file, tmp, new }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(err(e)),
@@ -424,6 +438,7 @@ fn tempfile_unnamed() -> std::io::Result<File> {
             .read(true)
             .write(true)
             .create_new(true)
+            .mode(MAILBOX_MODE)
             .open(&path)
         {
             Ok(f) => {

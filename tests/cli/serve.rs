@@ -1471,3 +1471,23 @@ fn failed_handshakes_are_explained_from_the_servers_side() {
         "{spoke}"
     );
 }
+
+/// The files messages are written to are the owner's only (0600), as Postfix's local delivery
+/// and procmail create mailboxes: test mail carries reset links and tokens as real mail does.
+/// They used to follow the umask (0644: readable by every local user).
+#[test]
+fn stored_messages_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (md, mb) = (dir.path().join("md"), dir.path().join("mbox"));
+    let serve = Serve::start(&["--max-sessions", "1", "--maildir", s(&md), "--mbox", s(&mb)]);
+    let r = send(&serve.addr, &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    serve.finish();
+    let files = maildir_files(&md);
+    assert_eq!(files.len(), 1);
+    for f in [&files[0], &mb] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
+    }
+}
