@@ -891,11 +891,14 @@ fn mime(
 }
 
 /// swaks's `--header` in the composed message: each line replaces the first header of its name
-/// (case-insensitively; later headers of that name go) or is added at the end, where the next
-/// line of that name finds it. The headers are indexed by lower-cased name and removals only
-/// marked, so many `--header`s cost one look-up each, not a scan and a shift of the list.
-fn replace_headers(headers: Vec<String>, lines: Vec<String>) -> Vec<String> {
+/// in the message (case-insensitively; later headers of that name go); a line whose name the
+/// message does not have is returned among the new headers, every one of them kept, in order
+/// (swaks pushes it onto the `--add-header` list: two `--header X-A` lines add two headers).
+/// The headers are indexed by lower-cased name and removals only marked, so many `--header`s
+/// cost one look-up each, not a scan and a shift of the list.
+fn replace_headers(headers: Vec<String>, lines: Vec<String>) -> (Vec<String>, Vec<String>) {
     let mut headers: Vec<Option<String>> = headers.into_iter().map(Some).collect();
+    let mut new_headers = Vec::new();
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         if let Some(n) = h.as_deref().and_then(header_name) {
@@ -919,15 +922,10 @@ fn replace_headers(headers: Vec<String>, lines: Vec<String>) -> Vec<String> {
                     same.clear();
                 }
             }
-            _ => {
-                if named {
-                    by_name.insert(key, vec![headers.len()]);
-                }
-                headers.push(Some(line));
-            }
+            _ => new_headers.push(line),
         }
     }
-    headers.into_iter().flatten().collect()
+    (headers.into_iter().flatten().collect(), new_headers)
 }
 
 /// Compose the message. Errors name the flag (`--header: …`).
@@ -984,10 +982,12 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     for arg in spec.headers {
         lines.extend(header_lines("--header", arg, &tokens)?);
     }
-    let mut headers = replace_headers(headers, lines);
+    let (mut headers, mut new_headers) = replace_headers(headers, lines);
+    // swaks's order: the --add-headers, then the --headers the message did not have.
     for arg in spec.add_headers {
         headers.extend(header_lines("--add-header", arg, &tokens)?);
     }
+    headers.append(&mut new_headers);
 
     let le: &[u8] = if spec.crlf { b"\r\n" } else { b"\n" };
     let mut out = Vec::new();
@@ -1073,16 +1073,45 @@ mod tests {
         });
         assert!(t.contains("\nsubject: hello\n"), "{t}");
         assert!(!t.contains("Subject: test"), "{t}");
-        // The second --header X-Test replaced the first; --add-header adds regardless.
-        assert!(!t.contains("X-Test: 1"), "{t}");
+        // The message has no X-Test: both --header lines are added, after the --add-headers,
+        // as swaks does (it replaces only what the message has).
+        let head = t.split("\n\n").next().unwrap();
+        let lines: Vec<&str> = head.lines().collect();
+        assert_eq!(
+            &lines[lines.len() - 4..],
+            ["Received: by hand", "X-Test: 3", "X-Test: 1", "X-TEST: 2"]
+        );
+        // The replaced Subject keeps its position (after From).
+        assert!(t.find("From:").unwrap() < t.find("subject:").unwrap());
+    }
+
+    /// swaks 20201014: `--header X-A: 1 --header X-A: 2 --add-header X-B: 1` on the default
+    /// message (no X-A) sends `X-B: 1`, `X-A: 1`, `X-A: 2`; a --header of a name the message
+    /// has replaces it, the last one winning.
+    #[test]
+    fn repeated_header_of_a_new_name_keeps_every_line_after_the_add_headers() {
+        let headers = vec![
+            "X-A: 1".to_string(),
+            "Subject: one".to_string(),
+            "X-A: 2".to_string(),
+            "Subject: two".to_string(),
+        ];
+        let add = vec!["X-B: 1".to_string()];
+        let t = text(&MessageSpec {
+            from: "a@x",
+            headers: &headers,
+            add_headers: &add,
+            ..Default::default()
+        });
         let head = t.split("\n\n").next().unwrap();
         let lines: Vec<&str> = head.lines().collect();
         assert_eq!(
             &lines[lines.len() - 3..],
-            ["X-TEST: 2", "Received: by hand", "X-Test: 3"]
+            ["X-B: 1", "X-A: 1", "X-A: 2"],
+            "{t}"
         );
-        // The replaced Subject keeps its position (after From).
-        assert!(t.find("From:").unwrap() < t.find("subject:").unwrap());
+        assert_eq!(t.matches("Subject:").count(), 1, "{t}");
+        assert!(t.contains("\nSubject: two\n"), "{t}");
     }
 
     #[test]
@@ -1721,7 +1750,11 @@ mod tests {
     }
     /// The `--header` handling as it was written first, one scan (and shift) per `--header`:
     /// the oracle the indexed versions are compared with.
-    fn replace_headers_by_scan(mut headers: Vec<String>, lines: Vec<String>) -> Vec<String> {
+    fn replace_headers_by_scan(
+        mut headers: Vec<String>,
+        lines: Vec<String>,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut new_headers = Vec::new();
         for line in lines {
             let name = header_name(&line).unwrap_or(&line).to_string();
             let same = |h: &String| header_name(h).is_some_and(|n| n.eq_ignore_ascii_case(&name));
@@ -1737,10 +1770,10 @@ mod tests {
                         }
                     }
                 }
-                None => headers.push(line),
+                None => new_headers.push(line),
             }
         }
-        headers
+        (headers, new_headers)
     }
 
     /// The same for a `--data` header block: re-split per `--header`.

@@ -650,3 +650,27 @@ fn no_data_fixup_never_hangs_on_a_missing_end_marker() {
         run.all()
     );
 }
+
+/// swaks 20201014 replaces with `--header` only a header the message has; the others join the
+/// `--add-header`s, after them, every line kept: two `--header X-A` add two headers.
+#[test]
+fn repeated_header_of_a_new_name_goes_out_twice_after_the_add_headers() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &[
+            "--header",
+            "X-A: 1",
+            "--h-X-A",
+            "2",
+            "--add-header",
+            "X-B: 1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let wire = srv.finish();
+    assert!(
+        wire.contains("\r\nX-B: 1\r\nX-A: 1\r\nX-A: 2\r\n\r\nThis is a test mailing\r\n.\r\n"),
+        "{wire}"
+    );
+}

@@ -268,6 +268,20 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-4"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "10"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "1m"]),
+    // A --header of a name the message lacks joins the --add-headers, after them, every one
+    // kept.
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--header",
+        "X-A: 1",
+        "--h-X-A",
+        "2",
+        "--add-header",
+        "X-B: 1",
+    ]),
     // --- envelope ---
     c(&["-t", "a@example.com,b@example.com", "-s", "{srv}"]),
     c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
