@@ -702,11 +702,14 @@ pub(crate) enum TlsVerifyArg {
 #[command(next_help_heading = "TLS")]
 pub(crate) struct TlsArgs {
     /// Require STARTTLS (exit 29 if it is not offered or fails)
-    #[arg(long, conflicts_with_all = ["tls_optional", "tls_optional_strict", "tls_on_connect"])]
+    ///
+    /// With --tls-optional or --tls-optional-strict too, the optional one applies (the strict
+    /// one when both are given), as in swaks.
+    #[arg(long, conflicts_with = "tls_on_connect")]
     pub(crate) tls: bool,
 
     /// Try STARTTLS; carry on in plain text if it is not offered or refused
-    #[arg(long, visible_alias = "tlso", conflicts_with_all = ["tls_optional_strict", "tls_on_connect"])]
+    #[arg(long, visible_alias = "tlso", conflicts_with = "tls_on_connect")]
     pub(crate) tls_optional: bool,
 
     /// Use STARTTLS if offered; fail if it is offered and fails
@@ -840,9 +843,10 @@ pub(crate) struct AuthArgs {
     /// Require AUTH, trying these mechanisms in order [default: the strongest offered]
     ///
     /// Without a value every advertised mechanism ehlo implements is tried, strongest first.
-    /// Exit 28 if AUTH is not offered or fails.
-    #[arg(short = 'a', long, value_name = "MECH,...", num_args = 0..=1, value_delimiter = ',',
-          conflicts_with_all = ["auth_optional", "auth_optional_strict"])]
+    /// Exit 28 if AUTH is not offered or fails. With --auth-optional(-strict) too, as in swaks,
+    /// AUTH is optional (strict when both are given) and the mechanisms are --auth's, else
+    /// the optional flag's.
+    #[arg(short = 'a', long, value_name = "MECH,...", num_args = 0..=1, value_delimiter = ',')]
     pub(crate) auth: Option<Vec<String>>,
 
     /// Try AUTH; carry on if it is not offered or fails
@@ -850,7 +854,7 @@ pub(crate) struct AuthArgs {
     /// Not when the server fails to prove it knows the password (SCRAM, DIGEST-MD5): that
     /// server may be an impostor, and the session ends (exit 28).
     #[arg(long, visible_alias = "ao", value_name = "MECH,...", num_args = 0..=1,
-          value_delimiter = ',', conflicts_with = "auth_optional_strict")]
+          value_delimiter = ',')]
     pub(crate) auth_optional: Option<Vec<String>>,
 
     /// AUTH if offered; fail if it is tried and fails
@@ -1457,7 +1461,7 @@ pub(crate) struct XclientArgs {
     #[arg(long)]
     pub(crate) xclient_before_starttls: bool,
     /// Carry on without XCLIENT when it is not offered or refused
-    #[arg(long, conflicts_with = "xclient_optional_strict")]
+    #[arg(long)]
     pub(crate) xclient_optional: bool,
     // --- XCLIENT command groups and strict optional mode (ext2) ---
     /// Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused
@@ -2692,8 +2696,9 @@ mod tests {
     fn conflicts() {
         assert!(parse(&["-t", "a@b.c", "-4", "-6"]).is_err());
         assert!(parse(&["-t", "a@b.c", "--tls", "--tls-on-connect"]).is_err());
-        assert!(parse(&["-t", "a@b.c", "--tls", "--tlso"]).is_err());
-        assert!(parse(&["-t", "a@b.c", "-a", "--ao"]).is_err());
+        // swaks combines a required and an optional form (the optional one wins): no conflict.
+        assert!(parse(&["-t", "a@b.c", "--tls", "--tlso", "--tlsos"]).is_ok());
+        assert!(parse(&["-t", "a@b.c", "-a", "--ao", "--aos"]).is_ok());
         assert!(parse(&["-t", "a@b.c", "-k", "--tls-verify"]).is_err());
         assert!(parse(&["-t", "a@b.c", "serve"]).is_err());
         assert!(parse(&["serve", "--starttls", "--tls-on-connect"]).is_err());

@@ -1751,8 +1751,11 @@ mod tests {
         .unwrap();
         let cli = <Cli as clap::Parser>::try_parse_from(&l.args).unwrap();
         assert!(cli.send.tls.tls_on_connect && !cli.send.tls.tls);
-        assert_eq!(cli.send.auth.auth_optional, None);
-        assert_eq!(l.overridden.len(), 2);
+        // --auth and --auth-optional do not conflict: as in swaks, the file's auth-optional
+        // makes the command line's `-a PLAIN` optional.
+        assert_eq!(cli.send.auth.auth_optional, Some(Vec::new()));
+        assert_eq!(cli.send.auth.auth, Some(vec!["PLAIN".to_string()]));
+        assert_eq!(l.overridden.len(), 1);
     }
 
     /// A secret and its file replace each other across layers, either way round; in one layer

@@ -314,6 +314,45 @@ const CASES: &[Case] = &[
     c(&["-s", "{srv}", "--drop-after", "auth"]),
     c(&["-s", "{srv}", "-tlso", "-q", "tls"]),
     c(&["-s", "{srv}", "-tlso", "-da", "tls"]),
+    // A required and an optional form together: swaks lets the optional one win (the strict
+    // one over the plain optional one); the mechanisms come from --auth first.
+    c(&["-t", T, "-s", "{srv}", "--tls", "--tls-optional"]),
+    c(&["-t", T, "-s", "{srv}", "-tlso", "-tlsos"]),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "LOGIN", "-ao", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-a",
+        "DIGEST-MD5",
+        "-aos",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-ao", "-aos", "-au", "user", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--xclient-addr",
+        "192.0.2.1",
+        "--xclient-optional",
+        "--xclient-optional-strict",
+    ]),
     c(&[
         "-s",
         "{srv}",

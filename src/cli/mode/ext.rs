@@ -89,10 +89,11 @@ pub(super) fn ext_plan(
         Some(XclientPlan {
             commands: xclient_commands(&x.xclient_order, attrs, &x.xclient),
             before_starttls: x.xclient_before_starttls,
-            requirement: if x.xclient_optional {
-                XclientRequirement::Optional
-            } else if x.xclient_optional_strict {
+            // swaks: --xclient-optional-strict wins over --xclient-optional.
+            requirement: if x.xclient_optional_strict {
                 XclientRequirement::OptionalStrict
+            } else if x.xclient_optional {
+                XclientRequirement::Optional
             } else {
                 XclientRequirement::Required
             },

@@ -286,12 +286,13 @@ fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Resul
             "--tls-verify dane looks up the TLSA records of the host connected to: not with --socket or --pipe",
         ));
     }
-    let (starttls, tls_on_connect) = if tls.tls {
-        (StartTls::Required, false)
+    // swaks: --tls-optional-strict, then --tls-optional, win over --tls when given together.
+    let (starttls, tls_on_connect) = if tls.tls_optional_strict {
+        (StartTls::OptionalStrict, false)
     } else if tls.tls_optional {
         (StartTls::Optional, false)
-    } else if tls.tls_optional_strict {
-        (StartTls::OptionalStrict, false)
+    } else if tls.tls {
+        (StartTls::Required, false)
     } else if tls.tls_on_connect {
         (StartTls::Off, true)
     } else if implied.starttls {
@@ -486,21 +487,33 @@ fn auth_plan(
 ) -> Result<Option<AuthPlan>, Error> {
     let (target, link_transport) = peer;
     let aliases = auth_map(&auth.auth_map)?;
-    let requested = if let Some(m) = &auth.auth {
-        Some((
-            AuthRequirement::Required,
-            mechanisms("--auth", m, &aliases)?,
-        ))
-    } else if let Some(m) = &auth.auth_optional {
-        Some((
-            AuthRequirement::Optional,
-            mechanisms("--auth-optional", m, &aliases)?,
-        ))
-    } else if let Some(m) = &auth.auth_optional_strict {
-        Some((
-            AuthRequirement::OptionalStrict,
-            mechanisms("--auth-optional-strict", m, &aliases)?,
-        ))
+    // swaks: --auth-optional-strict, then --auth-optional, make AUTH optional even with
+    // --auth; the mechanisms are the first non-empty list of --auth, --auth-optional-strict,
+    // --auth-optional (none: every one offered).
+    let optional = if auth.auth_optional_strict.is_some() {
+        Some(AuthRequirement::OptionalStrict)
+    } else if auth.auth_optional.is_some() {
+        Some(AuthRequirement::Optional)
+    } else {
+        None
+    };
+    let lists = [
+        ("--auth", &auth.auth),
+        ("--auth-optional-strict", &auth.auth_optional_strict),
+        ("--auth-optional", &auth.auth_optional),
+    ];
+    let requested = if auth.auth.is_some() || optional.is_some() {
+        let requirement = optional.unwrap_or(AuthRequirement::Required);
+        let named = lists.iter().find_map(|(flag, m)| {
+            m.as_ref()
+                .filter(|m| m.iter().any(|x| !x.trim().is_empty()))
+                .map(|m| (*flag, m))
+        });
+        let list = match named {
+            Some((flag, m)) => mechanisms(flag, m, &aliases)?,
+            None => Vec::new(),
+        };
+        Some((requirement, list))
     } else if auth.auth_user.is_some()
         || (auth.auth_password.is_some() && !auth.password_from_env)
         || implied_auth
