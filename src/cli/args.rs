@@ -2296,8 +2296,9 @@ fn parse_dns_server(s: &str) -> Result<SocketAddr, String> {
 /// to it (a panic once, `u64::MAX` seconds).
 pub(crate) const DURATION_MAX: Duration = Duration::from_secs(8760 * 3600);
 
-/// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours; `0` means no timeout; at most
-/// [`DURATION_MAX`] (8760h). Every duration flag and `:set timeout` read it.
+/// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours (the unit in either case, as
+/// swaks's `time_to_seconds` reads it); `0` means no timeout; at most [`DURATION_MAX`] (8760h).
+/// Every duration flag and `:set timeout` read it.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -2307,7 +2308,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("'{s}' is not a duration (N, Ns, Nm or Nh)"))?;
-    let factor = match unit {
+    let factor = match unit.to_ascii_lowercase().as_str() {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
@@ -2475,6 +2476,10 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        // swaks reads the unit case-insensitively (`/^(\d+)([hms])?$/i`).
+        assert_eq!(parse_duration("2S"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1M"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1H"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("5x").is_err());

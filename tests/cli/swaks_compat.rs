@@ -268,6 +268,9 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-4"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "10"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "1m"]),
+    // swaks reads the unit in either case.
+    c(&["-t", T, "-s", "{srv}", "--timeout", "10S"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "1M"]),
     // A --header of a name the message lacks joins the --add-headers, after them, every one
     // kept.
     c(&[
