@@ -73,9 +73,18 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes.
             let secrets = secret_values(&layered.args);
+            let typed: Vec<String> = layered
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             let text = e.to_string();
             if e.use_stderr() && secrets.iter().any(|v| text.contains(v.as_str())) {
-                let _ = write!(std::io::stderr(), "{}", redact(&text, &secrets));
+                let _ = write!(
+                    std::io::stderr(),
+                    "{}",
+                    redact(&text, &secrets, &clap_words(), &typed)
+                );
             } else {
                 let _ = e.print();
             }
@@ -640,11 +649,69 @@ fn secret_values(args: &[OsString]) -> Vec<String> {
     out
 }
 
-/// `text` with every one of `secrets` replaced by `********`.
-fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_string(), |t, v| t.replace(v.as_str(), "********"))
+/// The words clap writes itself in an error: every option's `--long`/`-s` spelling (aliases
+/// too) and value placeholder (`<MECH,...>`'s `MECH,...`), in every subcommand.
+fn clap_words() -> HashSet<String> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut out = HashSet::new();
+    let mut cmds = vec![&cmd];
+    cmds.extend(cmd.get_subcommands());
+    for c in cmds {
+        for a in c.get_arguments() {
+            let longs = a
+                .get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default());
+            out.extend(longs.map(|l| format!("--{l}")));
+            out.extend(a.get_short().map(|c| format!("-{c}")));
+            for v in a.get_value_names().unwrap_or_default() {
+                out.extend(v.split(|c: char| !is_word_char(c)).map(str::to_string));
+            }
+        }
+    }
+    out
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_'
+}
+
+/// `text` with every one of `secrets` replaced by `********` where it stands alone or inside a
+/// word the user typed (`'-apS3cret'`), but not inside a word clap wrote itself (an option's
+/// name such as `--auth-optional` when the password is `p` or `auth`, or its own English):
+/// masking there garbled the message and showed where the secret's letters are.
+fn redact(
+    text: &str,
+    secrets: &[String],
+    clap_words: &HashSet<String>,
+    typed: &[String],
+) -> String {
+    secrets.iter().fold(text.to_string(), |t, v| {
+        let mut out = String::with_capacity(t.len());
+        let mut at = 0;
+        while let Some(i) = t[at..].find(v.as_str()).map(|i| at + i) {
+            let end = i + v.len();
+            let from = t[..i]
+                .char_indices()
+                .rev()
+                .take_while(|&(_, c)| is_word_char(c))
+                .last()
+                .map_or(i, |(k, _)| k);
+            let to = t[end..]
+                .char_indices()
+                .find(|&(_, c)| !is_word_char(c))
+                .map_or(t.len(), |(k, _)| end + k);
+            let word = &t[from..to];
+            let own = (from, to) != (i, end)
+                && (clap_words.contains(word) || !typed.iter().any(|a| a.contains(word)));
+            out.push_str(&t[at..i]);
+            out.push_str(if own { v.as_str() } else { "********" });
+            at = end;
+        }
+        out.push_str(&t[at..]);
+        out
+    })
 }
 
 /// Why a word names no option of the one-shot send.
@@ -982,8 +1049,44 @@ mod tests {
         let secrets = secret_values(&args);
         assert_eq!(secrets, ["-pw1", "pw2", "tok"]);
         assert_eq!(
-            redact("unexpected argument '-pw1' and tok", &secrets),
+            redact(
+                "unexpected argument '-pw1' and tok",
+                &secrets,
+                &clap_words(),
+                &[]
+            ),
             "unexpected argument '********' and ********"
+        );
+    }
+
+    /// A short password inside a flag name is no secret shown: masking it there garbled
+    /// `--auth-optional` into `--auth-o********tional` and told where the password's letters
+    /// were. A value quoted back is still masked, also inside a longer word of the user's.
+    #[test]
+    fn redact_leaves_clap_own_words_alone() {
+        let words = clap_words();
+        let typed: Vec<String> = ["ehlo", "-a", "-ao", "-ap", "auth", "-ap", "p", "-apS3cret"]
+            .map(String::from)
+            .to_vec();
+        let secrets = vec!["auth".to_string(), "p".to_string(), "s".to_string()];
+        assert_eq!(
+            redact(
+                "Usage: the argument '--auth-optional [<MECH,...>]' cannot be used with 'p'",
+                &secrets,
+                &words,
+                &typed
+            ),
+            "Usage: the argument '--auth-optional [<MECH,...>]' cannot be used with '********'"
+        );
+        let secrets = vec!["S3cret".to_string()];
+        assert_eq!(
+            redact(
+                "unexpected argument '-apS3cret' found",
+                &secrets,
+                &words,
+                &typed
+            ),
+            "unexpected argument '-ap********' found"
         );
     }
 

@@ -2193,6 +2193,33 @@ fn a_secret_is_never_quoted_when_the_command_line_is_refused() {
     }
 }
 
+/// A password that is also part of an option's name (`tls`) is masked where it is the value,
+/// not inside `--tls-on-connect`: `--********-on-connect` garbled the refusal and showed where
+/// the password's letters were.
+#[test]
+fn a_short_secret_does_not_garble_the_refusal() {
+    let r = crate::util::ehlo(&[
+        "-t",
+        T,
+        "-s",
+        "127.0.0.1:9",
+        "--tls",
+        "--tls-on-connect",
+        "-au",
+        "u",
+        "-ap",
+        "tls",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("'--tls' cannot be used with '--tls-on-connect'"),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("********"), "{}", r.all());
+}
+
 /// An SWAKS_OPT_*/EHLO_* variable that names no option is said on stderr, one line each.
 #[test]
 fn an_ignored_variable_is_named_on_stderr() {
