@@ -134,6 +134,9 @@ const NDF_IGNORED: &str = "which swaks ignores with `-ndf`";
 /// The README's words for a drop-after-send at TLS or AUTH with no command to send.
 const DAS_NO_COMMAND: &str = "closes the connection at that point, as `--drop-after` does";
 
+/// The README's words for a --header/--add-header line that is no header.
+const NO_COLON: &str = "is refused before connecting (exit 1), where swaks sends it as given";
+
 /// The README's words for the PROXY stop point swaks v20201014 does not know.
 const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
 
@@ -268,6 +271,8 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-4"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "10"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "1m"]),
+    // swaks sends a header line without a colon as given; ehlo refuses it (README).
+    c(&["-t", T, "-s", "{srv}", "--add-header", "X-Foo"]).differs(NO_COLON),
     // swaks reads the unit in either case.
     c(&["-t", T, "-s", "{srv}", "--timeout", "10S"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "1M"]),
