@@ -122,11 +122,12 @@ pub(crate) fn date(now: OffsetDateTime) -> String {
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
 }
 
-/// `%MESSAGEID%`: `YYYYMMDDhhmmss.PID@hostname` in local time, as swaks does.
+/// `%MESSAGEID%`: `YYYYMMDDhhmmss.PID@hostname` in local time, the PID in at least six digits
+/// (`%06d`), as swaks's `get_messageid` writes it.
 fn message_id_bare(ctx: &MessageContext) -> String {
     let n = ctx.now();
     format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}.{}@{}",
+        "{:04}{:02}{:02}{:02}{:02}{:02}.{:06}@{}",
         n.year(),
         u8::from(n.month()),
         n.day(),
@@ -1031,7 +1032,7 @@ mod tests {
              To: a@example.net,b@example.net\n\
              From: me@example.org\n\
              Subject: test Tue, 02 Jan 2024 15:04:05 +0100\n\
-             Message-Id: <20240102150405.4242@client.example>\n\
+             Message-Id: <20240102150405.004242@client.example>\n\
              X-Mailer: ehlo 0.1.0\n\
              \n\
              This is a test mailing\n"
@@ -1161,7 +1162,7 @@ mod tests {
             ..ctx()
         };
         assert_eq!(date(c.now()), "Fri, 31 Dec 1999 23:59:59 +0000");
-        assert_eq!(message_id(&c), "<19991231235959.4242@client.example>");
+        assert_eq!(message_id(&c), "<19991231235959.004242@client.example>");
     }
 
     /// The clock (and the time-zone database behind the local offset) is read only for a text
@@ -1299,18 +1300,18 @@ mod tests {
             head.ends_with(
                 "X-Mailer: ehlo VERSION\n\
                  MIME-Version: 1.0\n\
-                 Content-Type: multipart/mixed; boundary=\"=_ehlo_20240102150405.4242_0_3\""
+                 Content-Type: multipart/mixed; boundary=\"=_ehlo_20240102150405.004242_0_3\""
                     .replace("VERSION", env!("CARGO_PKG_VERSION"))
                     .as_str()
             ),
             "{head}"
         );
         assert!(
-            body.starts_with("--=_ehlo_20240102150405.4242_0_3\n"),
+            body.starts_with("--=_ehlo_20240102150405.004242_0_3\n"),
             "{t}"
         );
         assert!(
-            body.ends_with("\n--=_ehlo_20240102150405.4242_0_3--\n"),
+            body.ends_with("\n--=_ehlo_20240102150405.004242_0_3--\n"),
             "{t}"
         );
         assert!(!t.contains('\r'), "LF line ends only: {t:?}");
@@ -1433,7 +1434,7 @@ mod tests {
 
     #[test]
     fn boundary_avoids_text_that_contains_it() {
-        let body = b"--=_ehlo_20240102150405.4242_0_3".to_vec();
+        let body = b"--=_ehlo_20240102150405.004242_0_3".to_vec();
         let parts = [part(PartKind::Attachment, "image/gif", None, b"GIF")];
         let (t, _) = composed(&MessageSpec {
             from: "a@x",
@@ -1442,7 +1443,7 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            t.contains("boundary=\"=_ehlo_20240102150405.4242_1_3\""),
+            t.contains("boundary=\"=_ehlo_20240102150405.004242_1_3\""),
             "{t}"
         );
     }
@@ -1560,7 +1561,7 @@ mod tests {
         );
         assert!(
             t.contains(&format!(
-                "\nX-Id: 20240102150405.4242@client.example\nX-V: {v} {v}\n\
+                "\nX-Id: 20240102150405.004242@client.example\nX-V: {v} {v}\n\
                  X-Two: a\nX-Three: c@x/b@x/f@x\nX-Folded: a\n b\n\n"
             )),
             "{t}"
