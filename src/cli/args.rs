@@ -1347,16 +1347,22 @@ pub(crate) struct StopArgs {
     ///
     /// Steps (case-insensitive): PROXY, CONNECT (BANNER), FIRST-HELO (FIRST-EHLO, FIRST-LHLO),
     /// XCLIENT, XCLIENT-HELO, TLS (STARTTLS), HELO (EHLO, LHLO), AUTH, MAIL (FROM), RCPT (TO). A stop before RCPT makes
-    /// --to unnecessary (but --server is then needed).
-    #[arg(short = 'q', long, visible_alias = "quit", value_name = "STEP", ignore_case = true,
-          conflicts_with_all = ["drop_after", "drop_after_send"])]
+    /// --to unnecessary (but --server is then needed). With --drop-after or --drop-after-send
+    /// too, the first stop point the session reaches applies (at one step: the drop after
+    /// sending, then the drop, then QUIT), as in swaks.
+    #[arg(
+        short = 'q',
+        long,
+        visible_alias = "quit",
+        value_name = "STEP",
+        ignore_case = true
+    )]
     pub(crate) quit_after: Option<QuitPoint>,
 
     /// Close the connection after this step's reply, without QUIT
     ///
     /// Steps as for --quit-after, plus DATA and DOT (after the final dot).
-    #[arg(long, visible_aliases = ["drop", "da"], value_name = "STEP", ignore_case = true,
-          conflicts_with = "drop_after_send")]
+    #[arg(long, visible_aliases = ["drop", "da"], value_name = "STEP", ignore_case = true)]
     pub(crate) drop_after: Option<StopPoint>,
 
     /// Close the connection right after sending this step's command

@@ -322,6 +322,11 @@ const CASES: &[Case] = &[
     c(&["-s", "{srv}", "--drop-after", "auth"]),
     c(&["-s", "{srv}", "-tlso", "-q", "tls"]),
     c(&["-s", "{srv}", "-tlso", "-da", "tls"]),
+    // Several stop points: the first one reached applies (at one step: -das, -da, then -q).
+    c(&["-t", T, "-s", "{srv}", "-q", "MAIL", "-da", "RCPT"]),
+    c(&["-t", T, "-s", "{srv}", "-q", "RCPT", "-da", "MAIL"]),
+    c(&["-t", T, "-s", "{srv}", "-da", "RCPT", "-das", "MAIL"]),
+    c(&["-t", T, "-s", "{srv}", "-q", "MAIL", "-das", "MAIL"]),
     // A required and an optional form together: swaks lets the optional one win (the strict
     // one over the plain optional one); the mechanisms come from --auth first.
     c(&["-t", T, "-s", "{srv}", "--tls", "--tls-optional"]),

@@ -72,23 +72,39 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
     Ok(Ok(domain.to_ascii_lowercase()))
 }
 
-fn stop_of(a: &crate::cli::args::StopArgs) -> Option<Stop> {
-    if let Some(p) = a.quit_after {
-        Some(Stop {
-            kind: StopKind::Quit,
-            at: p.0.at(),
-        })
-    } else if let Some(p) = a.drop_after {
-        Some(Stop {
-            kind: StopKind::Drop,
-            at: p.at(),
-        })
-    } else {
-        a.drop_after_send.map(|p| Stop {
-            kind: StopKind::DropAfterSend,
-            at: p.at(),
-        })
-    }
+/// The stop point of `-q`, `--drop-after` and `--drop-after-send`. Given together, the first
+/// one the session reaches applies, as in swaks, which checks each at its step: at one step the
+/// drop after sending comes first, then the drop after the reply, then QUIT.
+/// `xclient_before_starttls` puts the XCLIENT steps before TLS.
+fn stop_of(a: &crate::cli::args::StopArgs, xclient_before_starttls: bool) -> Option<Stop> {
+    use crate::cli::args::StopPoint as P;
+    let rank = |p: P| match p {
+        P::Proxy => 0,
+        P::Connect => 1,
+        P::FirstHelo => 2,
+        P::Xclient if xclient_before_starttls => 3,
+        P::XclientHelo if xclient_before_starttls => 4,
+        P::Tls => 5,
+        P::Xclient => 6,
+        P::XclientHelo => 7,
+        P::Helo => 8,
+        P::Auth => 9,
+        P::Mail => 10,
+        P::Rcpt => 11,
+        P::Data => 12,
+        P::Dot => 13,
+    };
+    let candidates = [
+        a.drop_after_send.map(|p| (p, StopKind::DropAfterSend)),
+        a.drop_after.map(|p| (p, StopKind::Drop)),
+        a.quit_after.map(|p| (p.0, StopKind::Quit)),
+    ];
+    // min_by_key keeps the first of equal ranks: the order above.
+    candidates
+        .into_iter()
+        .flatten()
+        .min_by_key(|&(p, _)| rank(p))
+        .map(|(p, kind)| Stop { kind, at: p.at() })
 }
 
 /// Does the session stop before it sends any RCPT (so no recipient is needed)?
@@ -153,7 +169,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
     let rcpts: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
 
     // Stop point and where to connect.
-    let stop = stop_of(&stop);
+    let stop = stop_of(&stop, xclient_args.xclient_before_starttls);
     if rcpts.is_empty() && !stops_before_rcpt(stop) {
         return Err(usage(
             "--to: no recipient given (a stop point before RCPT, like -q ehlo, needs only --server)",
