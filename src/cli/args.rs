@@ -2672,9 +2672,11 @@ mod tests {
         // DATA and DOT are for the drop options only.
         assert!(parse(&["-s", "h", "-q", "data"]).is_err());
         assert!(parse(&["-s", "h", "-q", "dot"]).is_err());
-        // Only one stop option at a time.
-        assert!(parse(&["-s", "h", "-q", "rcpt", "--da", "rcpt"]).is_err());
-        assert!(parse(&["-s", "h", "--da", "rcpt", "--das", "rcpt"]).is_err());
+        // Several stop options together, as in swaks: the send uses the first one reached.
+        let c = parse(&["-s", "h", "-q", "rcpt", "--da", "mail", "--das", "dot"]).unwrap();
+        assert_eq!(c.send.stop.quit_after, Some(QuitPoint(StopPoint::Rcpt)));
+        assert_eq!(c.send.stop.drop_after, Some(StopPoint::Mail));
+        assert_eq!(c.send.stop.drop_after_send, Some(StopPoint::Dot));
         assert!(parse(&["-s", "h", "-q", "nowhere"]).is_err());
     }
 
