@@ -621,8 +621,12 @@ impl Resolver {
         let lookup = match res {
             Ok(l) => l,
             Err(e) if e.is_nx_domain() => return Err(DnsError::NxDomain(domain.to_string())),
-            // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX.
-            Err(e) if e.is_no_records_found() => return Ok((MxAnswer::Implicit, None)),
+            // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX; but only
+            // when the domain's CNAME chain, if any, was followed to its end.
+            Err(e) if e.is_no_records_found() => {
+                self.chain_followed(r, domain, &[RecordType::MX]).await?;
+                return Ok((MxAnswer::Implicit, None));
+            }
             Err(e) => return Err(failed(domain, &e)),
         };
         let mut mxs = Vec::new();
@@ -646,6 +650,7 @@ impl Resolver {
             }
         }
         if mxs.is_empty() {
+            self.chain_followed(r, domain, &[RecordType::MX]).await?;
             return Ok((MxAnswer::Implicit, None));
         }
         fold(&mut proof, chain);
@@ -989,6 +994,12 @@ impl Resolver {
                     }
                     fold(&mut set.proof, self.chain_proof(&lookup));
                     fold(&mut set.proof, via.proof);
+                    if set.records.is_empty() && (rtype == RecordType::MX || !set.cnames.is_empty())
+                    {
+                        // An MX answer decides the implicit MX (RFC 5321 §5.1): "none" only
+                        // when the chain, if any, was followed to its end.
+                        self.chain_followed(r, name, &[rtype]).await?;
+                    }
                 }
                 Ok(set)
             }
@@ -1002,6 +1013,12 @@ impl Resolver {
                 };
                 if set.proof.is_some() {
                     fold(&mut set.proof, via.proof);
+                }
+                if !set.nxdomain
+                    && rtype != RecordType::CNAME
+                    && (rtype == RecordType::MX || !set.cnames.is_empty())
+                {
+                    self.chain_followed(r, name, &[rtype]).await?;
                 }
                 Ok(set)
             }
@@ -1195,6 +1212,22 @@ struct Via {
 /// The longest CNAME chain [`Resolver::lookup_following`] walks (unbound's default is 11).
 const MAX_CNAME_LINKS: usize = 8;
 
+/// The longest CNAME chain [`Resolver::chain_followed`] walks to tell "no records" from "the
+/// chain was not followed to its end": twice what hickory follows, more than unbound's 11.
+const MAX_CHAIN_WALK: usize = 16;
+
+/// A CNAME chain as `a → b → c`, at most eight names shown (the first five, `…`, the last
+/// two): a hostile chain must not make a long line.
+fn show_chain(names: &[String]) -> String {
+    if names.len() <= 8 {
+        return names.join(" → ");
+    }
+    let mut shown: Vec<&str> = names[..5].iter().map(String::as_str).collect();
+    shown.push("…");
+    shown.extend(names[names.len() - 2..].iter().map(String::as_str));
+    shown.join(" → ")
+}
+
 /// A lookup that ran out of time (hickory's own timeout or the validation budget).
 fn is_timeout(e: &NetError) -> bool {
     matches!(e, NetError::Timeout)
@@ -1285,6 +1318,77 @@ impl Resolver {
             at = target;
         }
         (res, via)
+    }
+
+    /// Whether an answer of `name` that holds no records of `rtypes` may be taken as "none":
+    /// an error when `name` is a CNAME whose chain was not followed to its end. A resolver
+    /// follows a chain only so far (hickory gives up after eight links and reports "no
+    /// records", an authoritative-only server or a stub does not follow it at all), and the
+    /// records of an alias are those of its target (RFC 1034 §3.6.2), so an empty answer is
+    /// only a statement about the chain's end. The chain is walked here one CNAME question at
+    /// a time, at most [`MAX_CHAIN_WALK`] links, and its end asked again: records there, or a
+    /// chain too long to walk, mean the first answer was no answer. A name without a CNAME,
+    /// or a chain whose end has no such records either, is a real "none". A CNAME question
+    /// that fails ends the walk where it is (nothing more is known).
+    async fn chain_followed(
+        &self,
+        r: &Backend,
+        name: &str,
+        rtypes: &[RecordType],
+    ) -> Result<(), DnsError> {
+        let start = name.trim_end_matches('.').to_string();
+        let mut chain = vec![start.clone()];
+        loop {
+            let at = chain.last().cloned().unwrap_or_default();
+            let Ok(alias) = r.lookup(&fqdn(&at), RecordType::CNAME).await else {
+                break;
+            };
+            let Some(target) = owned_answers(&alias)
+                .into_iter()
+                .find_map(|rec| match &rec.data {
+                    RData::CNAME(c) => Some(bare(&c.0)),
+                    _ => None,
+                })
+            else {
+                break;
+            };
+            chain.push(target);
+            if chain.len() > MAX_CHAIN_WALK + 1 {
+                return Err(DnsError::Failed {
+                    name: start,
+                    reason: format!(
+                        "its CNAME chain is longer than {MAX_CHAIN_WALK} links ({}): not \
+                         followed to its end, so its records are unknown",
+                        show_chain(&chain)
+                    ),
+                });
+            }
+        }
+        let links = chain.len() - 1;
+        if links == 0 {
+            return Ok(());
+        }
+        let end = chain.last().cloned().unwrap_or_default();
+        for &rtype in rtypes {
+            let Ok(there) = r.lookup(&fqdn(&end), rtype).await else {
+                continue;
+            };
+            if owned_answers(&there)
+                .iter()
+                .any(|rec| rec.data.record_type() == rtype)
+            {
+                return Err(DnsError::Failed {
+                    name: start,
+                    reason: format!(
+                        "its CNAME chain was not followed to its end ({links} link{}: {}), \
+                         where {end} has {rtype} records",
+                        if links == 1 { "" } else { "s" },
+                        show_chain(&chain)
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
@@ -2162,6 +2266,98 @@ mod tests {
             ..DnsOptions::default()
         })
         .unwrap()
+    }
+
+    /// `ch0.test` → `ch1.test` → … → `ch{links}.test`, each answer holding only its own
+    /// CNAME (an authoritative-only server); the end has an MX and an address.
+    fn unfollowed_chain(links: usize) -> Vec<(String, RecordSpec)> {
+        let mut table: Vec<(String, RecordSpec)> = (0..links)
+            .map(|i| {
+                (
+                    format!("ch{i}.test"),
+                    RecordSpec::CnameOnly(format!("ch{}.test", i + 1)),
+                )
+            })
+            .collect();
+        table.push((
+            format!("ch{links}.test"),
+            RecordSpec::Mx(10, "mx.end.test".into()),
+        ));
+        table.push((format!("ch{links}.test"), RecordSpec::A(v4("192.0.2.40"))));
+        table
+    }
+
+    /// An MX answer that is a CNAME chain not followed to its end says nothing about the
+    /// domain's MX (RFC 1034 §3.6.2): it is an error naming the chain, never the implicit MX
+    /// (RFC 5321 §5.1 applies to an empty MX list only). hickory follows eight links; the
+    /// trust-ad stub none. A chain that does end with no MX is still the implicit MX, and
+    /// `check`'s MX RRset says the same.
+    #[tokio::test]
+    async fn an_unfollowed_cname_chain_is_no_implicit_mx() {
+        let mut table = unfollowed_chain(12);
+        table.push(("short.test".into(), RecordSpec::Cname("plain.test".into())));
+        table.push(("plain.test".into(), RecordSpec::A(v4("192.0.2.7"))));
+        table.push(("one.test".into(), RecordSpec::CnameOnly("ch12.test".into())));
+        let (addr, _h) =
+            FakeDns::start(table.iter().map(|(n, s)| (n.as_str(), s.clone())).collect());
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = resolver_at(addr, mode);
+            let domains: &[&str] = if mode == DnssecMode::Off {
+                &["ch0.test"]
+            } else {
+                &["ch0.test", "one.test"]
+            };
+            for &d in domains {
+                let e = r.mx(d).await.expect_err(&format!("{mode:?} {d}"));
+                let msg = e.to_string();
+                assert!(matches!(e, DnsError::Failed { .. }), "{mode:?}: {msg}");
+                assert!(
+                    msg.contains(&format!("DNS lookup of {d} failed"))
+                        && msg.contains("not followed to its end")
+                        && msg.contains("ch12.test has MX records"),
+                    "{mode:?}: {msg}"
+                );
+                let set = r.rrset(d, RecordType::MX).await;
+                assert!(
+                    set.as_ref()
+                        .is_err_and(|e| e.to_string().contains("not followed")),
+                    "{mode:?} {d}: {set:?}"
+                );
+            }
+            let msg = r.mx("ch0.test").await.unwrap_err().to_string();
+            assert!(
+                msg.contains("12 links: ch0.test → ch1.test → ch2.test → ch3.test → ch4.test → … → ch11.test → ch12.test"),
+                "{msg}"
+            );
+            // Followed to an end without MX: the implicit MX, as before.
+            assert_eq!(
+                r.mx("short.test").await.unwrap(),
+                MxAnswer::Implicit,
+                "{mode:?}"
+            );
+            assert_eq!(
+                r.mx("plain.test").await.unwrap(),
+                MxAnswer::Implicit,
+                "{mode:?}"
+            );
+            assert!(
+                r.rrset("short.test", RecordType::MX)
+                    .await
+                    .unwrap()
+                    .records
+                    .is_empty()
+            );
+        }
+        // Longer than the walk: still an error, not the implicit MX.
+        let long = unfollowed_chain(40);
+        let (addr, _h) =
+            FakeDns::start(long.iter().map(|(n, s)| (n.as_str(), s.clone())).collect());
+        let msg = resolver_at(addr, DnssecMode::Off)
+            .mx("ch0.test")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("longer than 16 links"), "{msg}");
     }
 
     fn stray(owner: &str, spec: RecordSpec) -> RecordSpec {

@@ -30,6 +30,10 @@ pub enum RecordSpec {
     Ptr(String),
     /// A CNAME: queries of other types follow it within the table (RFC 1034 §3.6.2).
     Cname(String),
+    /// A CNAME the server does not follow: every answer for this name is this one record, as
+    /// from an authoritative server whose target lies in another zone. A long chain of them
+    /// is more than a stub resolver follows.
+    CnameOnly(String),
     /// Answer NXDOMAIN for this name (names absent from the table get NXDOMAIN too).
     NxDomain,
     /// Answer SERVFAIL for this name.
@@ -174,6 +178,17 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
             || specs.contains(&RecordSpec::ServFailFor(q.query_type))
         {
             reply.metadata.response_code = ResponseCode::ServFail;
+            break;
+        }
+        if let Some(RecordSpec::CnameOnly(target)) =
+            specs.iter().find(|s| matches!(s, RecordSpec::CnameOnly(_)))
+        {
+            let target_name = abs_name(target)?;
+            reply.add_answer(Record::from_rdata(
+                owner.clone(),
+                60,
+                RData::CNAME(CNAME(target_name)),
+            ));
             break;
         }
         if q.query_type != RecordType::CNAME
