@@ -130,14 +130,29 @@ impl<'a> Answers<'a> {
         }
         match error {
             Some(e) => Err(e),
-            None => Err(DnsError::NoAddress {
-                name: name.to_string(),
-                family: match family {
-                    Family::Any => "A/AAAA",
-                    Family::V4 => "A",
-                    Family::V6 => "AAAA",
-                },
-            }),
+            None => {
+                // A CNAME loop or an unfollowed chain is no "no address".
+                self.chain_trouble(name, family).await?;
+                Err(DnsError::NoAddress {
+                    name: name.to_string(),
+                    family: match family {
+                        Family::Any => "A/AAAA",
+                        Family::V4 => "A",
+                        Family::V6 => "AAAA",
+                    },
+                })
+            }
         }
+    }
+
+    /// Why `host` has no address records of `family` when its CNAME chain is the reason (a
+    /// loop, a chain not followed to its end), asked of the plain resolver.
+    pub(crate) async fn chain_trouble(&self, host: &str, family: Family) -> Result<(), DnsError> {
+        let types: &[RecordType] = match family {
+            Family::Any => &[RecordType::AAAA, RecordType::A],
+            Family::V4 => &[RecordType::A],
+            Family::V6 => &[RecordType::AAAA],
+        };
+        self.plain.chain_trouble(host, types).await
     }
 }

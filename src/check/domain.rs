@@ -105,7 +105,13 @@ pub(crate) async fn mx_checks(
     let set = match r.data(domain, RecordType::MX).await {
         Ok(s) => s,
         Err(e) => {
-            results.push(CheckResult::new("mx.lookup", Status::Error, e.to_string()).timed(ms(t0)));
+            // A CNAME loop is a broken zone (a verdict), a failed lookup could not be tested.
+            let status = if e.is_cname_loop() {
+                Status::Fail
+            } else {
+                Status::Error
+            };
+            results.push(CheckResult::new("mx.lookup", status, e.to_string()).timed(ms(t0)));
             results.push(CheckResult::new(
                 "mx.null",
                 Status::Skip,
@@ -333,9 +339,18 @@ pub(crate) async fn mx_checks(
             }
         }
         merged.cnames.dedup();
+        if addrs.is_empty() && err.is_none() && !merged.nxdomain {
+            // A CNAME loop is a broken zone, not a host without addresses.
+            err = r.chain_trouble(&host, family).await.err();
+        }
         match (err, addrs.is_empty()) {
             (Some(e), true) => {
-                let mut c = CheckResult::new("mx.target", Status::Error, e.to_string());
+                let status = if e.is_cname_loop() {
+                    Status::Fail
+                } else {
+                    Status::Error
+                };
+                let mut c = CheckResult::new("mx.target", status, e.to_string());
                 c.mx = Some(host.clone());
                 results.push(c);
             }

@@ -255,6 +255,12 @@ impl DnsError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, DnsError::TimedOut(_))
     }
+
+    /// The name is a CNAME chain that comes back to itself: no answer exists (not a failure of
+    /// the lookup, a broken zone).
+    pub(crate) fn is_cname_loop(&self) -> bool {
+        matches!(self, DnsError::Failed { reason, .. } if reason.starts_with(CNAME_LOOP))
+    }
 }
 
 /// Parse an IP literal as a user or an SMTP address may write it: `192.0.2.1`, `::1`,
@@ -886,10 +892,15 @@ impl Resolver {
                 }
                 match errs.clone().find(|e| !e.is_no_records_found()) {
                     Some(e) => Err(failed(name, e)),
-                    None => Err(DnsError::NoAddress {
-                        name: name.to_string(),
-                        family: "A/AAAA",
-                    }),
+                    None => {
+                        // "No address" only when the name's CNAME chain, if any, ends.
+                        self.chain_followed(r, name, &[RecordType::AAAA, RecordType::A])
+                            .await?;
+                        Err(DnsError::NoAddress {
+                            name: name.to_string(),
+                            family: "A/AAAA",
+                        })
+                    }
                 }
             }
         }
@@ -1216,6 +1227,9 @@ const MAX_CNAME_LINKS: usize = 8;
 /// chain was not followed to its end": twice what hickory follows, more than unbound's 11.
 const MAX_CHAIN_WALK: usize = 16;
 
+/// How the reason of a lookup failed by a CNAME loop begins ([`DnsError::is_cname_loop`]).
+const CNAME_LOOP: &str = "CNAME loop";
+
 /// A CNAME chain as `a → b → c`, at most eight names shown (the first five, `…`, the last
 /// two): a hostile chain must not make a long line.
 fn show_chain(names: &[String]) -> String {
@@ -1352,7 +1366,15 @@ impl Resolver {
             else {
                 break;
             };
+            let seen = chain.iter().any(|n| n.eq_ignore_ascii_case(&target));
             chain.push(target);
+            if seen {
+                // A name met twice: the chain never ends (RFC 1034 §3.6.2 forbids the loop).
+                return Err(DnsError::Failed {
+                    name: start,
+                    reason: format!("{CNAME_LOOP}: {}", show_chain(&chain)),
+                });
+            }
             if chain.len() > MAX_CHAIN_WALK + 1 {
                 return Err(DnsError::Failed {
                     name: start,
@@ -1392,7 +1414,28 @@ impl Resolver {
     }
 
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
-        single_result(name, rtype, self.lookup_ips(r, name, rtype).await)
+        let got = single_result(name, rtype, self.lookup_ips(r, name, rtype).await);
+        if let Err(DnsError::NoAddress { .. }) = got {
+            self.chain_followed(r, name, &[rtype]).await?;
+        }
+        got
+    }
+
+    /// Why `name` has no records of `rtypes` although a lookup said "none", if its CNAME
+    /// chain is the reason: a loop, or a chain not followed to its end (see
+    /// [`Self::chain_followed`]). `ehlo check` asks it before it reports a host without
+    /// addresses.
+    pub(crate) async fn chain_trouble(
+        &self,
+        name: &str,
+        rtypes: &[RecordType],
+    ) -> Result<(), DnsError> {
+        let name = name.trim().trim_end_matches('.');
+        if name.is_empty() || parse_ip_literal(name).is_some() || is_localhost(name) {
+            return Ok(());
+        }
+        let r = self.resolver(name)?;
+        self.chain_followed(r, name, rtypes).await
     }
 }
 
@@ -2358,6 +2401,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("longer than 16 links"), "{msg}");
+    }
+
+    /// A CNAME loop is named as one, with the chain, for the MX and the address lookups alike,
+    /// never "no A/AAAA address" (nor the implicit MX): whether the server follows the loop
+    /// in its answer or not, with hickory and with the trust-ad stub.
+    #[tokio::test]
+    async fn a_cname_loop_is_reported_as_a_loop() {
+        let (addr, _h) = FakeDns::start(vec![
+            ("a.loop.test", RecordSpec::CnameOnly("b.loop.test".into())),
+            ("b.loop.test", RecordSpec::CnameOnly("a.loop.test".into())),
+            ("a.fol.test", RecordSpec::Cname("b.fol.test".into())),
+            ("b.fol.test", RecordSpec::Cname("c.fol.test".into())),
+            ("c.fol.test", RecordSpec::Cname("a.fol.test".into())),
+            ("me.test", RecordSpec::CnameOnly("me.test".into())),
+        ]);
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = resolver_at(addr, mode);
+            for (name, chain) in [
+                ("a.loop.test", "a.loop.test → b.loop.test → a.loop.test"),
+                (
+                    "a.fol.test",
+                    "a.fol.test → b.fol.test → c.fol.test → a.fol.test",
+                ),
+                ("me.test", "me.test → me.test"),
+            ] {
+                let want = format!("DNS lookup of {name} failed: CNAME loop: {chain}");
+                let mx = r.mx(name).await.map_err(|e| e.to_string());
+                assert_eq!(mx, Err(want.clone()), "{mode:?} MX");
+                for family in [Family::Any, Family::V4, Family::V6] {
+                    let got = r.addresses(name, family).await;
+                    assert!(
+                        got.as_ref().is_err_and(DnsError::is_cname_loop),
+                        "{mode:?} {family:?}: {got:?}"
+                    );
+                    assert_eq!(got.unwrap_err().to_string(), want, "{mode:?} {family:?}");
+                }
+            }
+        }
     }
 
     fn stray(owner: &str, spec: RecordSpec) -> RecordSpec {

@@ -2787,6 +2787,29 @@ fn check_skips_ip_address_mx_hosts_checks_a_repeated_one_once_and_caps_the_list(
             RecordSpec::A(Ipv4Addr::new(127, 0, 0, 2)),
         ),
     ];
+    // CNAME loops: at the domain (its MX lookup) and at an MX host (its addresses).
+    table.extend([
+        (
+            "loopdom.test".into(),
+            RecordSpec::CnameOnly("loop2.test".into()),
+        ),
+        (
+            "loop2.test".into(),
+            RecordSpec::CnameOnly("loopdom.test".into()),
+        ),
+        (
+            "loopmx.test".into(),
+            RecordSpec::Mx(10, "a.loopmx.test".into()),
+        ),
+        (
+            "a.loopmx.test".into(),
+            RecordSpec::Cname("b.loopmx.test".into()),
+        ),
+        (
+            "b.loopmx.test".into(),
+            RecordSpec::Cname("a.loopmx.test".into()),
+        ),
+    ]);
     for i in 0..12u8 {
         let host = format!("m{i}.many.test");
         table.push((
@@ -2891,6 +2914,39 @@ fn check_skips_ip_address_mx_hosts_checks_a_repeated_one_once_and_caps_the_list(
     );
     assert_eq!(asked("m9.many.test"), 1);
     assert_eq!(asked("m10.many.test") + asked("m11.many.test"), 0);
+
+    // A CNAME loop is named as one (a broken zone: fail), never "no A/AAAA address".
+    let (run, c) = signed_check(
+        dns,
+        None,
+        port,
+        &["--timeout", "2s", "--only", "mx.*"],
+        &["loopdom.test", "loopmx.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        c.status("loopdom.test", "mx.lookup"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "loopdom.test",
+        "mx.lookup",
+        "CNAME loop: loopdom.test → loop2.test → loopdom.test",
+    );
+    assert_eq!(
+        c.status("loopmx.test", "mx.target"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "loopmx.test",
+        "mx.target",
+        "CNAME loop: a.loopmx.test → b.loopmx.test → a.loopmx.test",
+    );
+    assert!(!run.stdout.contains("has no A/AAAA"), "{}", run.stdout);
 }
 
 /// `--only`/`--skip` choose which rows are shown, never another check's verdict: the policy
