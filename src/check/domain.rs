@@ -252,18 +252,34 @@ pub(crate) async fn mx_checks(
     let real: Vec<(u16, String)> = mxs.iter().filter(|(_, h)| h != ".").cloned().collect();
     let count = real.len();
     let hosts = usable_hosts(domain, real);
-    let mut lookup = CheckResult::new("mx.lookup", Status::Pass, shown.join(", "))
-        .with("records", json!(shown))
+    let evidence: Vec<&String> = shown.iter().take(MX_EVIDENCE).collect();
+    let mut lookup = CheckResult::new("mx.lookup", Status::Pass, shown_mx(&shown))
+        .with("records", json!(evidence))
         .with("count", count)
         .with("ttl", set.ttl);
+    if shown.len() > MX_EVIDENCE {
+        lookup = lookup.with("records_left_out", shown.len() - MX_EVIDENCE);
+    }
     if !hosts.repeated.is_empty() {
-        let said: Vec<String> = hosts
+        let mut said: Vec<String> = hosts
             .repeated
             .iter()
+            .take(MX_SHOWN)
             .map(|(h, n)| format!("{h} is in {n} MX records: checked once"))
             .collect();
+        if hosts.repeated.len() > MX_SHOWN {
+            said.push(format!(
+                "… and {} more repeated",
+                hosts.repeated.len() - MX_SHOWN
+            ));
+        }
         lookup.summary = format!("{}; {}", lookup.summary, said.join("; "));
-        let names: Vec<&str> = hosts.repeated.iter().map(|(h, _)| h.as_str()).collect();
+        let names: Vec<&str> = hosts
+            .repeated
+            .iter()
+            .take(MX_EVIDENCE)
+            .map(|(h, _)| h.as_str())
+            .collect();
         lookup = lookup.with("repeated", json!(names));
     }
     results.push(lookup.timed(ms(t0)));
@@ -275,7 +291,7 @@ pub(crate) async fn mx_checks(
                     Status::Pass,
                     "null MX: the domain accepts no mail",
                 )
-                .with("records", json!(shown)),
+                .with("records", json!(evidence)),
             );
             results.push(CheckResult::new(
                 "mx.target",
@@ -289,7 +305,7 @@ pub(crate) async fn mx_checks(
                     Status::Fail,
                     "a null MX must be the only MX record (RFC 7505 §3)",
                 )
-                .with("records", json!(shown)),
+                .with("records", json!(evidence)),
             );
             if count == 0 {
                 results.push(CheckResult::new(
@@ -498,6 +514,29 @@ fn host_left_out(host: &str, total: usize) -> Option<CheckResult> {
 
 /// How many of the hosts left out a warning names.
 const LEFT_OUT_NAMED: usize = 5;
+
+/// Most MX records named in the `mx.lookup` summary, as the send's transcript lists them: a
+/// hostile RRset of a thousand records must not make a thousand-item line.
+const MX_SHOWN: usize = 8;
+
+/// Most MX records kept in the `mx.lookup` JSON evidence (`records`, the rest counted in
+/// `records_left_out`): as many as are checked ([`MAX_MX_HOSTS`]).
+const MX_EVIDENCE: usize = MAX_MX_HOSTS;
+
+/// The `mx.lookup` summary of `records` (`preference host`, in preference order): the first
+/// [`MX_SHOWN`], then "… and K more".
+fn shown_mx(records: &[String]) -> String {
+    let mut s = records
+        .iter()
+        .take(MX_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if records.len() > MX_SHOWN {
+        s.push_str(&format!(", … and {} more", records.len() - MX_SHOWN));
+    }
+    s
+}
 
 /// Sort `real` (the non-null MX records, in preference order) as the send does: an exchange that
 /// is an IP address is no host name (RFC 1035 §3.3.9: a domain name; RFC 5321 §5.1 looks it up

@@ -2914,6 +2914,24 @@ fn check_skips_ip_address_mx_hosts_checks_a_repeated_one_once_and_caps_the_list(
     );
     assert_eq!(asked("m9.many.test"), 1);
     assert_eq!(asked("m10.many.test") + asked("m11.many.test"), 0);
+    // The mx.lookup line lists the records as the send does, the first eight and a count
+    // (a hostile zone's thousand records must not make a thousand-item line); the JSON
+    // evidence keeps the first ten with a count of the rest.
+    let lookup = c
+        .lines
+        .iter()
+        .find(|v| v["domain"] == "many.test" && v["id"] == "mx.lookup")
+        .unwrap();
+    assert_eq!(
+        lookup["summary"],
+        "0 m0.many.test, 1 m1.many.test, 2 m2.many.test, 3 m3.many.test, 4 m4.many.test, \
+         5 m5.many.test, 6 m6.many.test, 7 m7.many.test, … and 4 more",
+        "{lookup}"
+    );
+    assert_eq!(lookup["evidence"]["records"].as_array().unwrap().len(), 10);
+    assert_eq!(lookup["evidence"]["records"][9], "9 m9.many.test");
+    assert_eq!(lookup["evidence"]["records_left_out"], 2, "{lookup}");
+    assert_eq!(lookup["evidence"]["count"], 12, "{lookup}");
 
     // A CNAME loop is named as one (a broken zone: fail), never "no A/AAAA address".
     let (run, c) = signed_check(
