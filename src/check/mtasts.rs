@@ -17,6 +17,7 @@ use super::domain::special_purpose;
 use super::model::{CheckResult, Status};
 use super::probe::capped;
 use super::records::{Policy, lint_policy, mx_matches};
+use crate::net::conn::NO_TLS_FROM_HTTPS;
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
@@ -201,6 +202,7 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
         tls_on_connect: true,
         timeout: o.timeout,
         connect_timeout: o.timeout,
+        https: true,
         ..Link::default()
     };
     let plan = link.to(Target::Host {
@@ -212,7 +214,19 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
     let mut connected = true;
     let conn = crate::net::conn::connect(&plan, &mut |e| match e {
         Event::TlsStarted { info } => tls = Some(info),
-        Event::TlsFailed { reason } => failure = Some(words(&reason, FrontEnd::Check)),
+        Event::TlsFailed { reason } => {
+            let why = words(&reason, FrontEnd::Check);
+            // The policy is served over HTTPS only (RFC 8461 §3.3), on port 443: a plain HTTP
+            // server there is no policy host at all.
+            failure = Some(match why.strip_prefix(NO_TLS_FROM_HTTPS) {
+                Some(rest) => format!(
+                    "the policy host did not answer with TLS on port {}{rest}: RFC 8461 §3.3 \
+                     requires HTTPS there",
+                    o.port
+                ),
+                None => why,
+            });
+        }
         Event::ConnectFailed { reason, .. } => {
             connected = false;
             failure = Some(reason);

@@ -889,6 +889,10 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
 }
 
 /// TLS handshake under the timeout, with the evidence reported. Returns the stream and version.
+/// How a failed handshake with an HTTPS server ([`crate::net::route::Link::https`]) that
+/// answered without TLS begins: the caller names the server's role and port after it.
+pub(crate) const NO_TLS_FROM_HTTPS: &str = "the server did not answer with TLS";
+
 async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     host: &str,
@@ -951,6 +955,18 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             ))))
         }
         Err(e) => {
+            // An HTTPS server that speaks no TLS: SMTP's ports and greetings are beside the point.
+            if plan.link.https
+                && let tls::TlsError::NotTls { head, .. } = &e
+            {
+                let msg = Hint::plain(format!(
+                    "{NO_TLS_FROM_HTTPS} (it sent \"{head}\", which is no TLS handshake)"
+                ));
+                emit(Event::TlsFailed {
+                    reason: msg.clone(),
+                });
+                return Err(TlsFailure::server(Error::Session(SessionError::Tls(msg))));
+            }
             let (tls::TlsError::NotTls { reason: why, .. } | tls::TlsError::Handshake(why)) = &e
             else {
                 let msg = Hint::plain(e.to_string());

@@ -147,6 +147,9 @@ pub(crate) struct Link {
     /// `--tls-verify dane`: look up the TLSA records of each host tried and authenticate it by
     /// them when they are DNSSEC-secure (RFC 7672 §2.2), by the CA store otherwise.
     pub(crate) dane: bool,
+    /// The server is an HTTPS server (an MTA-STS policy host, RFC 8461 §3.3), not an SMTP
+    /// one: a port that answers without TLS gets no advice about SMTP ports.
+    pub(crate) https: bool,
 }
 
 impl Link {

@@ -62,6 +62,8 @@ struct Lab {
     _silent: TcpListener,
     /// The MTA-STS policy server's port (on .20).
     https_port: u16,
+    /// The address of every `mta-sts.` host (.20).
+    https_ip: Ipv4Addr,
 }
 
 /// Policy domains served by the HTTPS fixture: (domain, MX host role, HTTP response).
@@ -547,6 +549,7 @@ impl Lab {
             _dir: dir,
             _silent: silent,
             https_port,
+            https_ip: ip(20),
         }
     }
 
@@ -1230,6 +1233,46 @@ fn a_domain_listed_twice_is_checked_and_counted_once() {
     assert_eq!(checks, 2, "{}", run.stdout);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+}
+
+/// A policy host that serves plain HTTP where HTTPS is due (RFC 8461 §3.3) is told so, with
+/// what it sent; the advice about SMTP ports and greetings of the SMTP probes is no help there.
+#[test]
+fn a_policy_host_without_tls_is_told_about_https_not_smtp_ports() {
+    use std::io::{Read, Write};
+    let lab = Lab::start();
+    let plain = TcpListener::bind((lab.https_ip, 0)).unwrap();
+    let port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in plain.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.0 400 Bad request\r\n\r\n<!DOCTYPE HTML>");
+        }
+    });
+    let mut args = lab.args(&["--json", "sts.test", "--only", "mtasts.*"]);
+    let at = args.iter().position(|a| a == "--mta-sts-port").unwrap();
+    args[at + 1] = port.to_string();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo_with(&refs, None, Duration::from_secs(60));
+    let fetch = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == "mtasts.fetch")
+        .unwrap_or_else(|| panic!("{}", run.all()));
+    assert_eq!(fetch["status"], "fail", "{fetch}");
+    let said = fetch["summary"].as_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "the policy host did not answer with TLS on port {port} (it sent \"HTTP/"
+        )) && said.contains("RFC 8461 §3.3"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("STARTTLS") && !said.contains("SMTP") && !said.contains("465"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -745,6 +745,7 @@ fn connect_plan(
         timeout,
         connect_timeout: transport.connect_timeout.unwrap_or(timeout),
         dane: tls_use.dane,
+        https: false,
     };
     Ok(link.to(route.target))
 }
