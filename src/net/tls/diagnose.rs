@@ -121,6 +121,22 @@ pub(super) fn version_mismatch(e: &openssl::ssl::Error) -> Option<String> {
     .then(|| reason.to_string())
 }
 
+/// OpenSSL's first queued reason for a failed handshake, and the key both hint tables
+/// ([`handshake_reason`], [`server_handshake_reason`]) look it up by: OpenSSL 3.2 renamed the
+/// alert reasons "sslv3 alert …" to "ssl/tls alert …", so the key has the one older spelling.
+/// `None` when OpenSSL queued no reason.
+fn reason_and_key(e: &openssl::ssl::Error) -> Option<(String, String)> {
+    let reason = e
+        .ssl_error()
+        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))?
+        .to_string();
+    let key = match reason.strip_prefix("ssl/tls alert ") {
+        Some(rest) => format!("sslv3 alert {rest}"),
+        None => reason.clone(),
+    };
+    Some((reason, key))
+}
+
 /// OpenSSL's handshake error made readable: the library's reason plus what it usually means.
 pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
     if let Some(io) = e.io_error() {
@@ -136,22 +152,13 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
             _ => format!("I/O error: {io}"),
         });
     }
-    let reason = e
-        .ssl_error()
-        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))
-        .map(str::to_string);
-    let Some(reason) = reason else {
+    let Some((reason, key)) = reason_and_key(e) else {
         // SSL_ERROR_SYSCALL with nothing queued: the transport hit EOF.
         return Hint::plain(if e.code() == openssl::ssl::ErrorCode::SYSCALL {
             "the peer closed the connection during the handshake".into()
         } else {
             e.to_string()
         });
-    };
-    // OpenSSL 3.2 renamed the alert reasons "sslv3 alert …" to "ssl/tls alert …": one spelling.
-    let key = match reason.strip_prefix("ssl/tls alert ") {
-        Some(rest) => format!("sslv3 alert {rest}"),
-        None => reason.clone(),
     };
     let hint = match key.as_str() {
         "wrong version number"
@@ -194,16 +201,8 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
 /// alert means the client refused this server's certificate (not that a client certificate is
 /// wanted). Reasons both sides share keep the client's wording.
 pub(super) fn server_handshake_reason(e: &openssl::ssl::Error) -> Hint {
-    let reason = e
-        .ssl_error()
-        .and_then(|st| st.errors().iter().find_map(|x| x.reason()))
-        .map(str::to_string);
-    let Some(reason) = reason.filter(|_| e.io_error().is_none()) else {
+    let Some((reason, key)) = reason_and_key(e).filter(|_| e.io_error().is_none()) else {
         return handshake_reason(e);
-    };
-    let key = match reason.strip_prefix("ssl/tls alert ") {
-        Some(rest) => format!("sslv3 alert {rest}"),
-        None => reason.clone(),
     };
     let hint = match key.as_str() {
         "wrong version number"
