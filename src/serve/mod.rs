@@ -1342,23 +1342,16 @@ where
         },
         None => None,
     };
-    let locked = match shared.store.mbox_path() {
-        Some(path) if !draft.failed() => match lock_mbox(shared, path, &m.id, emit).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                emit(Event::Error {
-                    message: format!(
-                        "could not store message {}: {e} (answering 451 4.3.0)",
-                        m.id
-                    ),
-                })
-                .await;
-                return false;
-            }
-        },
-        _ => None,
-    };
-    let path = match shared.store.commit_locked(draft, &m, locked) {
+    // Taking the mbox lock and writing the files fail alike: one error, answered 451 4.3.0.
+    let stored = async {
+        let locked = match shared.store.mbox_path() {
+            Some(path) if !draft.failed() => Some(lock_mbox(shared, path, &m.id, emit).await?),
+            _ => None,
+        };
+        shared.store.commit_locked(draft, &m, locked)
+    }
+    .await;
+    let path = match stored {
         Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
         Err(e) => {
             emit(Event::Error {
