@@ -161,17 +161,11 @@ impl Store {
         let Some(path) = &self.mbox else {
             return Err("no mbox".into());
         };
-        let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
-        let f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(MAILBOX_MODE)
-            .open(path)
-            .map_err(err)?;
+        let f = open_mbox(path)?;
         match f.try_lock() {
             Ok(()) => Ok(Some(LockedMbox(f))),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(err(e)),
+            Err(std::fs::TryLockError::Error(e)) => Err(mbox_error(path)(e)),
         }
     }
 
@@ -184,14 +178,8 @@ impl Store {
     ) -> Result<Vec<String>, String> {
         let locked = match &self.mbox {
             Some(path) => {
-                let err = |e: std::io::Error| format!("mbox {}: {e}", path.display());
-                let f = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(MAILBOX_MODE)
-                    .open(path)
-                    .map_err(err)?;
-                f.lock().map_err(err)?;
+                let f = open_mbox(path)?;
+                f.lock().map_err(mbox_error(path))?;
                 Some(LockedMbox(f))
             }
             None => None,
@@ -290,6 +278,22 @@ impl Store {
         }
         Err(format!("Maildir {}: no free file name", dir.display()))
     }
+}
+
+/// The mbox at `path` opened for appending, created with [`MAILBOX_MODE`] when missing: the one
+/// way [`Store::try_lock_mbox`] and the tests' `Store::commit` open it.
+fn open_mbox(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(MAILBOX_MODE)
+        .open(path)
+        .map_err(mbox_error(path))
+}
+
+/// An I/O error on the mbox at `path`, naming the file.
+fn mbox_error(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("mbox {}: {e}", path.display())
 }
 
 /// The mbox, opened for appending under an exclusive `flock(2)` ([`Store::try_lock_mbox`]);
