@@ -161,6 +161,9 @@ impl PromptState {
 /// A SASL exchange started by [`ManualSession::auth`].
 struct AuthRun {
     mech: Box<dyn Mechanism>,
+    /// ehlo cancelled the exchange with `*` (RFC 4954 §4), and why: whatever the server
+    /// answers to that, AUTH failed (a 235 claims success for an exchange never finished).
+    cancelled: Option<String>,
 }
 
 impl std::fmt::Debug for AuthRun {
@@ -762,7 +765,10 @@ impl ManualSession {
             self.tls,
         );
         self.pending.push_back(Expect::Auth);
-        self.auth = Some(AuthRun { mech });
+        self.auth = Some(AuthRun {
+            mech,
+            cancelled: None,
+        });
         true
     }
 
@@ -1049,6 +1055,11 @@ impl ManualSession {
                 let Some(run) = self.auth.as_mut() else {
                     return;
                 };
+                if run.cancelled.is_some() {
+                    // A challenge after our `*`: the exchange is over for us, nothing is sent.
+                    self.auth = None;
+                    return;
+                }
                 let name = run.mech.name();
                 let text = reply.lines.first().cloned().unwrap_or_default();
                 let step = auth::decode_challenge(text.trim()).and_then(|c| run.mech.respond(&c));
@@ -1076,21 +1087,33 @@ impl ManualSession {
                         // Cancel the exchange (RFC 4954 §4).
                         self.out.error(format!("AUTH {name}: {e}: cancelling"));
                         self.out.cancel_auth(self.tls);
-                        self.auth = None;
+                        run.cancelled = Some(e.to_string());
                     }
                 }
                 self.pending.push_back(Expect::Auth);
             }
             Some(235) => {
-                let verdict = self
-                    .auth
-                    .as_mut()
-                    .map(|r| (r.mech.name(), r.mech.finish(None)));
+                let verdict = self.auth.as_mut().map(|r| match r.cancelled.take() {
+                    // The server answers our `*` with a success it never earned: as the send
+                    // says it (`on_auth_cancelled`), the session is not authenticated.
+                    Some(reason) => (
+                        r.mech.name(),
+                        Err(format!(
+                            "{reason}; the server then answered the cancelled exchange with \
+                             235, claiming success: it could not prove it knows the password, \
+                             so the session is not authenticated"
+                        )),
+                    ),
+                    None => (
+                        r.mech.name(),
+                        r.mech.finish(None).map_err(|e| e.to_string()),
+                    ),
+                });
                 self.auth = None;
                 match verdict {
                     Some((name, Err(e))) => {
                         self.out.error(format!("AUTH {name}: {e}"));
-                        self.auth_refuted = Some((name.to_string(), e.to_string()));
+                        self.auth_refuted = Some((name.to_string(), e));
                     }
                     _ => self.authenticated = true,
                 }

@@ -148,6 +148,98 @@ fn piped_strict_auth_without_the_servers_proof_exits_28() {
     }
 }
 
+/// An `:auth` that ehlo cancelled with `*` (a challenge it cannot read) and the server then
+/// answered with 235: no success (README: "a 235 to that is no success"), as the send says.
+/// `repl --strict` and `replay` fail with 28, nothing more is sent. It used to count as
+/// authenticated (`ehlo[plain|authed]`, `:status` "authenticated", MAIL sent, exit 0).
+#[test]
+fn a_235_to_the_cancel_of_an_auth_step_is_no_success() {
+    let steps = |then: Vec<Step>| {
+        let mut v = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH CRAM-MD5\r\n"),
+            Step::Expect("AUTH CRAM-MD5"),
+            Step::Send(b"334 !!!not-base64\r\n"),
+            Step::Expect("*"),
+            Step::Send(b"235 2.7.0 ok\r\n"),
+        ];
+        v.extend(then);
+        v
+    };
+    let server = scripted(steps(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &[
+            "repl",
+            &addr,
+            "--strict",
+            "--json",
+            "--allow-plaintext-auth",
+        ],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        Some(b"EHLO x.test\n:auth CRAM-MD5 bob\nMAIL FROM:<a@b.test>\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 28, "{}", run.all());
+    let got = server.finish();
+    assert!(!got.contains("MAIL"), "{got}");
+    let s = summary(&run);
+    assert_eq!(s["exit_code"], 28, "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("AUTH CRAM-MD5: ")
+                && e.contains("the session is not authenticated")),
+        "{s}"
+    );
+
+    // Not strict: the session goes on, but unauthenticated (`:status` says so).
+    let server = scripted(steps(vec![
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]));
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &["repl", &addr, "--allow-plaintext-auth"],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        Some(b"EHLO x.test\n:auth CRAM-MD5 bob\n:status\n"),
+        Duration::from_secs(30),
+    );
+    server.finish();
+    assert!(!run.all().contains("authed"), "{}", run.all());
+    assert!(!run.all().contains(": authenticated"), "{}", run.all());
+
+    // replay: the recorded 235 is no pass either.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("auth.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :auth CRAM-MD5 bob\n< 334\n< 235\n> NOOP\n< 250\n",
+    )
+    .unwrap();
+    // (replay closes without QUIT when a step fails)
+    let server = scripted(steps(vec![]));
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &[
+            "replay",
+            script.to_str().unwrap(),
+            "--server",
+            &addr,
+            "--allow-plaintext-auth",
+        ],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 28, "{}", run.all());
+    assert!(!server.finish().contains("NOOP"), "{}", run.all());
+}
+
 /// Piped `:auth PLAIN bob` with no password from anywhere (no EHLO_AUTH_PASSWORD, no
 /// `--auth-password-file`, no terminal) is refused for that reason; the script's next line is
 /// run as the command it is. It used to be read as the password (NOOP sent base64'd inside
