@@ -1562,6 +1562,35 @@ fn terminal_ctrl_c_at_the_password_prompt_says_cancelled() {
     assert_eq!(got, "EHLO x.test\r\nQUIT\r\n");
 }
 
+/// `:auth DIGEST-MD5|NTLM|CRAM-SHA1 USER` asks for the password on the terminal like every
+/// password mechanism (README: "then asks on the terminal"). They used to fail at once ("needs a
+/// password"), and a password then typed at the command prompt went out as a command.
+#[test]
+fn terminal_auth_asks_the_password_for_every_password_mechanism() {
+    for mech in ["DIGEST-MD5", "NTLM", "CRAM-SHA1"] {
+        let home = tempfile::tempdir().unwrap();
+        let (mut t, h) = plain_terminal(home.path(), &["--allow-plaintext-auth"]);
+        t.keys("EHLO x.test\r");
+        t.wait("the EHLO reply", |s| s.contains("250 DSN"));
+        t.keys(&format!(":auth {mech} bob\r"));
+        t.wait("the password prompt", |s| {
+            s.contains("password (not shown):") || s.contains("needs a password")
+        });
+        assert!(
+            t.screen().contains("password (not shown):"),
+            "{mech}: {}",
+            t.screen()
+        );
+        t.keys("\x03");
+        t.wait("the cancel", |s| {
+            s.contains(&format!("AUTH {mech} cancelled"))
+        });
+        t.quit();
+        let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+        assert_eq!(got, "EHLO x.test\r\nQUIT\r\n", "{mech}");
+    }
+}
+
 /// `:quit` prints no "closed — :reconnect or :quit" notice.
 #[test]
 fn terminal_quit_prints_no_reconnect_notice() {

@@ -2567,6 +2567,17 @@ impl Engine {
                 }
             }
         };
+        // A mechanism ehlo does not know is refused before anything is asked: a piped
+        // script's next line must not be read for a step that cannot run.
+        if crate::smtp::auth::mechanism(&mech, &Credentials::default()).is_none() {
+            let why = format!(
+                "ehlo does not implement AUTH {mech} (it knows {})",
+                crate::smtp::auth::SUPPORTED.join(", ")
+            );
+            self.error(why.clone());
+            self.fail(phase_exit_code(Phase::Auth), "failed", Some(why));
+            return;
+        }
         let encrypted = self.session.as_ref().is_some_and(|s| s.is_tls());
         if !encrypted && !self.cfg.allow_plaintext_auth {
             let answer = if feed.can_ask() {
@@ -2598,6 +2609,15 @@ impl Engine {
         }
         let user = match user.or_else(|| std::env::var("EHLO_AUTH_USER").ok()) {
             Some(u) => u,
+            // Only a person is asked: a piped script's next line is a command, not a user name.
+            None if !feed.can_ask() => {
+                let why = format!(
+                    "AUTH {mech} needs a user: :auth {mech} USER, or set EHLO_AUTH_USER (no terminal to ask on)"
+                );
+                self.error(why.clone());
+                self.fail(phase_exit_code(Phase::Auth), "failed", Some(why));
+                return;
+            }
             None => match feed.ask("user: ", LineKind::Data).await {
                 Some(u) => u,
                 None => {
@@ -2627,20 +2647,16 @@ impl Engine {
                 "a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE",
             )
         };
-        let needs_secret = mech == "LOGIN"
-            || mech == "PLAIN"
-            || mech == "CRAM-MD5"
-            || token_mech
-            || mech.starts_with("SCRAM");
+        // Every mechanism needs one (the password, or the token for the OAuth ones).
         let secret = match given {
             Some(s) => Some(s),
             // Only a person is asked: a piped script's next line is a command, not a secret.
-            None if needs_secret && !feed.can_ask() => {
+            None if !feed.can_ask() => {
                 self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
                 self.fail(phase_exit_code(Phase::Auth), "failed", None);
                 return;
             }
-            None if needs_secret => match feed.ask(prompt, LineKind::Secret).await {
+            None => match feed.ask(prompt, LineKind::Secret).await {
                 Some(s) => Some(Secret::new(s)),
                 None => {
                     // Asked on the terminal, and Ctrl-C (or Ctrl-D) answered.
@@ -2651,7 +2667,6 @@ impl Engine {
                     return;
                 }
             },
-            None => None,
         };
         let mut creds = Credentials {
             user: user.clone(),

@@ -285,6 +285,95 @@ fn piped_auth_with_no_secret_does_not_eat_the_next_line() {
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
 }
 
+/// Piped `:auth PLAIN` with no user (none named, no EHLO_AUTH_USER, no terminal) is refused
+/// for that reason, and `:auth FOO bob` (a mechanism ehlo does not know) before anything is
+/// read: the script's next line is run as the command it is. It used to be read as the user
+/// name (MAIL FROM sent inside the PLAIN blob, never as a command, and recorded as
+/// `:auth PLAIN MAIL FROM:<a@b.test>`); after `:auth FOO` it was lost without a trace.
+#[test]
+fn piped_auth_with_no_user_does_not_eat_the_next_line() {
+    for (step, said) in [
+        (
+            ":auth PLAIN",
+            "AUTH PLAIN needs a user: :auth PLAIN USER, or set EHLO_AUTH_USER (no terminal to ask on)",
+        ),
+        (":auth", "AUTH PLAIN needs a user"),
+        (":auth FOO", "ehlo does not implement AUTH FOO"),
+    ] {
+        let script = format!("EHLO x.test\n{step}\nNOOP\nQUIT\n");
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Expect("NOOP"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let run = ehlo_with_env(
+            &["repl", &addr, "--allow-plaintext-auth"],
+            &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+            Some(script.as_bytes()),
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 0, "{step}: {}", run.all());
+        assert_eq!(
+            server.finish(),
+            "EHLO x.test\r\nNOOP\r\nQUIT\r\n",
+            "{step}: {}",
+            run.all()
+        );
+        assert!(run.all().contains(said), "{step}: {}", run.all());
+    }
+
+    // --strict: the step that could not run ends the session there (AUTH's code).
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = ehlo_with_env(
+        &["repl", &addr, "--allow-plaintext-auth", "--strict"],
+        &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+        Some(b"EHLO x.test\n:auth PLAIN\nMAIL FROM:<a@b.test>\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 28, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n");
+}
+
+/// Piped `:auth DIGEST-MD5|NTLM|CRAM-SHA1` with no password says where one comes from, as the
+/// other mechanisms do (it used to say only "DIGEST-MD5 needs a password").
+#[test]
+fn piped_auth_with_no_password_names_the_sources_for_every_mechanism() {
+    for mech in ["DIGEST-MD5", "NTLM", "CRAM-SHA1"] {
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH DIGEST-MD5 NTLM CRAM-SHA1\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let run = piped(
+            &["repl", &addr, "--allow-plaintext-auth"],
+            &format!("EHLO x.test\n:auth {mech} bob\nQUIT\n"),
+        );
+        assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{mech}");
+        assert!(
+            run.all().contains(&format!(
+                "AUTH {mech} needs a password: set EHLO_AUTH_PASSWORD or pass --auth-password-file FILE (no terminal to ask on)"
+            )),
+            "{mech}: {}",
+            run.all()
+        );
+    }
+}
+
 /// `replay --keep-going`: a `:starttls` refused (454) ends the replay like a failed handshake
 /// (exit 29): the steps after it, meant for TLS, are not sent in plain text. It used to run
 /// them all in clear.
