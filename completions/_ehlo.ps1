@@ -64,7 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--au', '--au', [CompletionResultType]::ParameterName, 'User name (implies --auth); without a value: ~/.netrc, then a prompt')
             [CompletionResult]::new('--auth-password', '--auth-password', [CompletionResultType]::ParameterName, 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)')
             [CompletionResult]::new('--ap', '--ap', [CompletionResultType]::ParameterName, 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)')
-            [CompletionResult]::new('--auth-authzid', '--auth-authzid', [CompletionResultType]::ParameterName, 'Authorisation identity (PLAIN authzid, SCRAM a=)')
+            [CompletionResult]::new('--auth-authzid', '--auth-authzid', [CompletionResultType]::ParameterName, 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)')
             [CompletionResult]::new('--auth-oauth-token', '--auth-oauth-token', [CompletionResultType]::ParameterName, 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)')
             [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of FILE (replaces a lower layer''s password, e.g. $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)')
             [CompletionResult]::new('--auth-token-file', '--auth-token-file', [CompletionResultType]::ParameterName, 'Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer''s token, e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)')

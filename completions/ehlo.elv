@@ -61,7 +61,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --au 'User name (implies --auth); without a value: ~/.netrc, then a prompt'
             cand --auth-password 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)'
             cand --ap 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)'
-            cand --auth-authzid 'Authorisation identity (PLAIN authzid, SCRAM a=)'
+            cand --auth-authzid 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)'
             cand --auth-oauth-token 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)'
             cand --auth-password-file 'Read the password from the first line of FILE (replaces a lower layer''s password, e.g. $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)'
             cand --auth-token-file 'Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer''s token, e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)'

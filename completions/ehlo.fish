@@ -70,7 +70,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try A
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE (replaces a lower layer\'s password, e.g. $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer\'s token, e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)' -r -F

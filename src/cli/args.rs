@@ -893,7 +893,10 @@ pub(crate) struct AuthArgs {
           default_missing_value = "")]
     pub(crate) auth_password: Option<Secret>,
 
-    /// Authorisation identity (PLAIN authzid, SCRAM a=)
+    /// Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)
+    ///
+    /// Only those three mechanisms carry one, so only they are tried (the others would
+    /// authenticate as the user alone); none of them offered is an AUTH failure (exit 28).
     #[arg(long, value_name = "ID")]
     pub(crate) auth_authzid: Option<String>,
 

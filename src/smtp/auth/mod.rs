@@ -422,6 +422,18 @@ pub(crate) fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mecha
     Some(m)
 }
 
+/// The mechanisms that send an authorisation identity (`--auth-authzid`): PLAIN's authzid
+/// (RFC 4616 §2), SCRAM's `a=` (RFC 5802 §7), DIGEST-MD5's `authzid` (RFC 2831 §2.1.2). The
+/// others (LOGIN, CRAM-*, NTLM, XOAUTH2, OAUTHBEARER's `a=` being the user) cannot carry one.
+pub(crate) const AUTHZID_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "DIGEST-MD5"];
+
+/// Does mechanism `name` (not an alias) send an authorisation identity?
+pub(crate) fn carries_authzid(name: &str) -> bool {
+    AUTHZID_MECHANISMS
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(name))
+}
+
 /// How much of a bad challenge an error message quotes.
 const QUOTE_MAX: usize = 64;
 

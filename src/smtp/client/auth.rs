@@ -117,7 +117,13 @@ impl Session {
                 .map(|m| m.to_ascii_uppercase())
                 .collect()
         };
+        // An authorisation identity asked for is never dropped: only the mechanisms that
+        // carry one are tried (a LOGIN would authenticate as the user alone, silently).
+        let authzid = creds.authzid.as_deref().is_some_and(|a| !a.is_empty());
         for name in names {
+            if authzid && !auth::carries_authzid(&plan.resolve(&name)) {
+                continue;
+            }
             if let Some(send) = sendable(&name)
                 && !queue.contains(&send)
             {
@@ -125,7 +131,22 @@ impl Session {
             }
         }
         if queue.is_empty() {
-            let why = if plan.mechanisms.is_empty() {
+            let why = if authzid {
+                format!(
+                    "an authorisation identity (authzid) is sent only by {}{}; the server offers {}",
+                    auth::AUTHZID_MECHANISMS.join(", "),
+                    if plan.mechanisms.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (asked for {})", plan.mechanisms.join(","))
+                    },
+                    if advertised.is_empty() {
+                        "none".to_string()
+                    } else {
+                        advertised.join(" ")
+                    }
+                )
+            } else if plan.mechanisms.is_empty() {
                 format!(
                     "the server offers {} and ehlo has credentials for none of them",
                     advertised.join(" ")

@@ -676,6 +676,46 @@ fn auth_refused_is_exit_28_unless_optional() {
     assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
 }
 
+/// `--auth-authzid` is never dropped silently: only PLAIN, SCRAM-SHA-256 and DIGEST-MD5 carry
+/// an authorisation identity, so only they are tried. It used to pick CRAM-MD5 (or the LOGIN
+/// asked for) and authenticate as the user alone, "ok".
+#[test]
+fn an_authzid_is_only_sent_by_a_mechanism_that_carries_it() {
+    let with_authzid = |mechs: &[&str]| {
+        let mut p = auth_plan(mechs, AuthRequirement::Required);
+        if let Some(a) = p.auth.as_mut() {
+            a.credentials.authzid = Some("boss".into());
+        }
+        Session::new(p)
+    };
+    // None named: the strongest offered would be CRAM-MD5; PLAIN carries the authzid.
+    let mut s = with_authzid(&[]);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n");
+    let wire = sent(&mut s);
+    // base64("boss\0tim\0tanstaaftanstaaf")
+    assert!(
+        wire.ends_with("AUTH PLAIN Ym9zcwB0aW0AdGFuc3RhYWZ0YW5zdGFhZg==\r\n"),
+        "{wire}"
+    );
+    // Named: LOGIN is skipped for the PLAIN after it.
+    let mut s = with_authzid(&["LOGIN", "PLAIN"]);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH PLAIN LOGIN\r\n");
+    assert!(sent(&mut s).contains("AUTH PLAIN Ym9zc"));
+    // Nothing offered can carry it: AUTH fails (28) with the reason, no AUTH is sent.
+    let mut s = with_authzid(&[]);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250 AUTH LOGIN CRAM-MD5\r\n");
+    let wire = sent(&mut s);
+    assert!(!wire.contains("AUTH"), "{wire}");
+    assert!(wire.ends_with("QUIT\r\n"), "{wire}");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let why = format!("{:?}", s.outcome());
+    assert!(why.contains("authorisation identity"), "{why}");
+}
+
 #[test]
 fn auth_falls_back_to_the_next_mechanism_when_one_is_unsupported() {
     let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
