@@ -216,7 +216,12 @@ impl Session {
             .map(|a| (a.requirement, !a.mechanisms.is_empty()))
             .unwrap_or_default();
         self.auth = None;
+        // A 421 says the server is closing the channel (RFC 5321 §3.8): there is no session
+        // left to carry on in, whatever the -optional flags say.
+        let closing =
+            matches!(&e, SessionError::UnexpectedReply { reply, .. } if reply.code == Some(421));
         let carry_on = match requirement {
+            _ if closing => None,
             AuthRequirement::Optional => Some("⟨auth-optional⟩"),
             // Only AUTH that was tried and failed fails the session (swaks's
             // auth_optional_strict): the mechanism asked for not being offered is not that.

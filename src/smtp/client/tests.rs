@@ -676,6 +676,23 @@ fn auth_refused_is_exit_28_unless_optional() {
     assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
 }
 
+/// A 421 to AUTH (the server is closing, RFC 5321 §3.8) ends the session at AUTH with that
+/// reason even when AUTH is optional: it used to carry on with MAIL into the close (exit 6,
+/// "closed the connection during MAIL").
+#[test]
+fn auth_answered_421_ends_the_session_even_when_optional() {
+    for requirement in [AuthRequirement::Optional, AuthRequirement::OptionalStrict] {
+        let mut s = Session::new(auth_plan(&["PLAIN"], requirement));
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"421 4.7.0 closing\r\n");
+        assert_eq!(sent(&mut s), "QUIT\r\n", "{requirement:?}");
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 28, "{requirement:?}");
+    }
+}
+
 /// `--auth-authzid` is never dropped silently: only PLAIN, SCRAM-SHA-256 and DIGEST-MD5 carry
 /// an authorisation identity, so only they are tried. It used to pick CRAM-MD5 (or the LOGIN
 /// asked for) and authenticate as the user alone, "ok".
