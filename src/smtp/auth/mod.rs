@@ -73,18 +73,34 @@ pub(crate) const MASK: &str = "********";
 /// Shortest secret [`redact`] looks for: a shorter one would mask ordinary words of replies.
 const MIN_REDACTED: usize = 4;
 
-/// The forms of a credential a server may echo back: as typed and in base64 (how SASL sends
-/// it). Too short ones are left out (see [`redact`]).
+/// Shortest piece of a secret's base64 inside a longer base64 text [`secret_forms`] gives:
+/// shorter pieces of a short secret could match base64 that does not hold it.
+const MIN_B64_CORE: usize = 8;
+
+/// The forms of a credential a server may echo back: as typed, in base64 (how SASL sends it),
+/// and as it reads inside a longer base64 text (`base64("your password SECRET is wrong")`):
+/// there the secret starts at any of the three offsets of a 3-byte group (RFC 4648 §4), and
+/// only the characters that depend on its bytes alone are its own. Too short ones are left out
+/// (see [`redact`]).
 pub(crate) fn secret_forms(secret: &str) -> Vec<Vec<u8>> {
-    use base64::Engine;
-    let plain = secret.as_bytes().to_vec();
-    let b64 = base64::engine::general_purpose::STANDARD
-        .encode(secret)
-        .into_bytes();
-    [plain, b64]
-        .into_iter()
-        .filter(|s| s.len() >= MIN_REDACTED)
-        .collect()
+    let plain = secret.as_bytes();
+    let mut forms = vec![plain.to_vec(), STANDARD.encode(plain).into_bytes()];
+    for offset in 0..3 {
+        let mut bytes = vec![0u8; offset];
+        bytes.extend_from_slice(plain);
+        // Whole groups only: the last partial group mixes in the bytes that follow.
+        let whole = bytes.len() / 3 * 3;
+        let encoded = STANDARD.encode(&bytes[..whole]);
+        // The first characters mix in the bytes before the secret: none at offset 0, two at
+        // offset 1 (6 + 2 bits of the byte before), three at offset 2.
+        let skip = [0, 2, 3][offset];
+        if let Some(core) = encoded.get(skip..).filter(|c| c.len() >= MIN_B64_CORE) {
+            forms.push(core.as_bytes().to_vec());
+        }
+    }
+    forms.retain(|f| f.len() >= MIN_REDACTED);
+    forms.dedup();
+    forms
 }
 
 /// `bytes` with every occurrence of one of `secrets` replaced by [`MASK`]; `None` when there
@@ -577,6 +593,27 @@ pub(crate) mod leak {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that echoes the secret inside a longer base64 text (at any offset) has it
+    /// masked: only the secret's own base64 at offset 0 used to be.
+    #[test]
+    fn a_secret_inside_longer_base64_is_masked_at_every_offset() {
+        let secret = "interop-secret-1";
+        let forms = secret_forms(secret);
+        for prefix in ["", "x", "xy", "your password ", "pw: "] {
+            let text = format!("{prefix}{secret} is wrong");
+            let b64 = STANDARD.encode(&text);
+            let line = format!("535 {b64}");
+            let masked = redact(line.as_bytes(), &forms)
+                .unwrap_or_else(|| panic!("{prefix:?}: nothing masked in {line}"));
+            let masked = String::from_utf8(masked).unwrap();
+            leak::assert_hidden(&masked, secret);
+            assert!(masked.contains(MASK), "{masked}");
+        }
+        // Ordinary base64 and text are left alone.
+        let line = format!("334 {}", STANDARD.encode("Username:"));
+        assert_eq!(redact(line.as_bytes(), &forms), None);
+    }
 
     #[test]
     fn auth_lines_are_read_with_any_whitespace_and_masked_after_the_mechanism() {
