@@ -957,6 +957,9 @@ pub(crate) struct AuthArgs {
     pub(crate) auth_extra: Vec<String>,
 
     /// Accepted for swaks compatibility: ehlo always hides secrets
+    ///
+    /// ehlo shows them as ******** (not TEXT); given with --show-secrets, the AUTH exchange
+    /// stays masked all the same.
     #[arg(long, visible_alias = "ahp", value_name = "TEXT", num_args = 0..=1)]
     pub(crate) auth_hide_password: Option<Option<String>>,
 

@@ -540,8 +540,9 @@ fn auth_plan(
     } else {
         None
     };
-    // --auth-hide-password is accepted for swaks scripts; secrets are always hidden.
-    let _ = &auth.auth_hide_password;
+    // --auth-hide-password (swaks: the password is replaced in the transcript): secrets are
+    // hidden anyway, and it beats --show-secrets for the exchange, as asked.
+    let show_secrets = auth.show_secrets && auth.auth_hide_password.is_none();
     let encrypted = tls_use.starttls != StartTls::Off || tls_use.tls_on_connect;
     Ok(match requested {
         None => None,
@@ -595,7 +596,7 @@ fn auth_plan(
                 credentials,
                 force: auth.auth_force,
                 show_plaintext: auth.auth_plaintext,
-                show_secrets: auth.show_secrets,
+                show_secrets,
                 aliases,
                 allow_plaintext,
                 confirm_plaintext,

@@ -347,6 +347,31 @@ fn protocol_and_tls_flags() {
     assert_eq!(c.connect.link.tls.ca_path.as_deref(), Some(dir.as_path()));
 }
 
+/// `--auth-hide-password` with `--show-secrets` hides the exchange's secrets: the explicit
+/// request to hide the password wins. It used to print the password's base64.
+#[test]
+fn auth_hide_password_beats_show_secrets() {
+    let base = [
+        "-t",
+        "a@x.test",
+        "-s",
+        "h",
+        "--au",
+        "u",
+        "--ap",
+        "pw",
+        "--allow-plaintext-auth",
+    ];
+    let plan = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        send(&args).plan.auth.unwrap()
+    };
+    assert!(plan(&["--show-secrets"]).show_secrets);
+    assert!(!plan(&["--show-secrets", "--auth-hide-password"]).show_secrets);
+    assert!(!plan(&["--auth-hide-password", "X", "--show-secrets"]).show_secrets);
+}
+
 #[test]
 fn auth_plan() {
     assert!(send(&["-t", "a@x.test"]).plan.auth.is_none());
