@@ -785,6 +785,65 @@ fn submission_auth_cram_md5() {
     submission_auth("CRAM-MD5");
 }
 
+/// `--auth-authzid` against Postfix+Dovecot, no mechanism named: Dovecot offers CRAM-MD5 (the
+/// strongest), which cannot carry an authorisation identity, so PLAIN (RFC 4616 §2) is used and
+/// carries it (Dovecot accepts an authzid equal to the user). It used to pick CRAM-MD5 and drop
+/// the authzid without a word.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_authzid_picks_a_mechanism_that_carries_it() {
+    require_postfix_submission();
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SUBMISSION,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--tls",
+        "--insecure",
+        "--quit-after",
+        "auth",
+        "--auth-user",
+        TEST_USER,
+        "--auth-password",
+        TEST_PASS,
+        "--auth-authzid",
+        TEST_USER,
+        "--auth-plaintext",
+    ]);
+    run.assert_exit(0);
+    run.assert_contains(&format!("AUTH PLAIN {TEST_USER}\\0{TEST_USER}\\0"));
+    run.assert_contains("235");
+    assert!(!run.all().contains("AUTH CRAM-MD5"), "{}", run.all());
+    assert_no_secrets(&run, TEST_USER, TEST_PASS);
+
+    // Named LOGIN and CRAM-MD5 only: neither can carry it, AUTH fails (28) before sending one.
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SUBMISSION,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--tls",
+        "--insecure",
+        "--quit-after",
+        "auth",
+        "-a",
+        "LOGIN,CRAM-MD5",
+        "--auth-user",
+        TEST_USER,
+        "--auth-password",
+        TEST_PASS,
+        "--auth-authzid",
+        TEST_USER,
+    ]);
+    run.assert_exit(28);
+    run.assert_contains("authorisation identity");
+    assert!(!run.all().contains("~> AUTH"), "{}", run.all());
+}
+
 /// DIGEST-MD5 (RFC 2831) against Dovecot: the response is accepted and Dovecot's rspauth (the
 /// second 334) verifies, as it does for swaks with the same line.
 #[test]
