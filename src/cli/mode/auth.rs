@@ -151,12 +151,22 @@ pub(super) fn find_secrets(
         .as_deref()
         .filter(|u| !u.is_empty())
         .map(|u| strip_angles(u).to_string());
-    let mut password = secrets::password(
-        auth.auth_password.clone(),
-        auth.auth_password_file.as_deref(),
-        secrets::PasswordEnv::Layered,
-    )
-    .map_err(usage)?;
+    // swaks: "The string <> can be supplied to mean an empty password" (as `-au '<>'` is an
+    // empty user name).
+    let empty = auth
+        .auth_password
+        .as_ref()
+        .is_some_and(|p| p.expose() == "<>");
+    let mut password = if empty {
+        Some(Secret::new(""))
+    } else {
+        secrets::password(
+            auth.auth_password.clone(),
+            auth.auth_password_file.as_deref(),
+            secrets::PasswordEnv::Layered,
+        )
+        .map_err(usage)?
+    };
     let mut token = auth.auth_oauth_token.clone();
     if token.is_none()
         && let Some(f) = &auth.auth_token_file

@@ -372,6 +372,28 @@ fn auth_hide_password_beats_show_secrets() {
     assert!(!plan(&["--auth-hide-password", "X", "--show-secrets"]).show_secrets);
 }
 
+/// `--auth-password '<>'` is the empty password, as in swaks (and as `--auth-user '<>'` is the
+/// empty user). It used to send the two characters `<>`.
+#[test]
+fn auth_password_angles_are_the_empty_password() {
+    let c = send(&[
+        "-t",
+        "a@x.test",
+        "-s",
+        "h",
+        "--au",
+        "u",
+        "--ap",
+        "<>",
+        "--allow-plaintext-auth",
+    ]);
+    let a = c.plan.auth.unwrap();
+    assert_eq!(
+        a.credentials.password.as_ref().map(|p| p.expose()),
+        Some("")
+    );
+}
+
 #[test]
 fn auth_plan() {
     assert!(send(&["-t", "a@x.test"]).plan.auth.is_none());
