@@ -17,8 +17,8 @@ pub(super) struct AuthState {
     queue: VecDeque<String>,
     /// The mechanism being run.
     current: Option<Box<dyn Mechanism>>,
-    /// Why the last mechanism could not be used, for the final error.
-    last_error: Option<String>,
+    /// Why the last mechanism could not be used (its name, the reason), for the final error.
+    last_error: Option<(String, String)>,
     /// Mechanisms refused so far, with the code (`PLAIN (535)`), for the report.
     tried: Vec<String>,
     /// Why we cancelled the exchange with `*`: AUTH fails with it whatever the server answers.
@@ -251,14 +251,13 @@ impl Session {
             return;
         };
         let Some(name) = state.queue.pop_front() else {
-            let reason = state
+            // Named by the mechanism that could not run ("AUTH LOGIN: LOGIN needs a user
+            // name"), not "AUTH AUTH: LOGIN: …".
+            let (mechanism, reason) = state
                 .last_error
                 .take()
-                .unwrap_or_else(|| "every mechanism tried was refused".into());
-            self.auth_failed(SessionError::Auth {
-                mechanism: "AUTH".into(),
-                reason,
-            });
+                .unwrap_or_else(|| ("AUTH".into(), "every mechanism tried was refused".into()));
+            self.auth_failed(SessionError::Auth { mechanism, reason });
             return;
         };
         let Some(mut mech) = auth::mechanism(&plan.resolve(&name), &plan.credentials) else {
@@ -271,7 +270,7 @@ impl Session {
         if let Err(e) = mech.ready() {
             // A credential this mechanism needs is missing: try the next one.
             if let Some(state) = self.auth.as_mut() {
-                state.last_error = Some(format!("{name}: {e}"));
+                state.last_error = Some((name.clone(), e.to_string()));
             }
             self.next_mechanism();
             return;

@@ -733,6 +733,24 @@ fn an_authzid_is_only_sent_by_a_mechanism_that_carries_it() {
     assert!(why.contains("authorisation identity"), "{why}");
 }
 
+/// A mechanism that cannot run for want of a credential is named once in the failure: "AUTH
+/// LOGIN: LOGIN needs a user name", not "AUTH AUTH: LOGIN: LOGIN needs a user name".
+#[test]
+fn a_mechanism_missing_a_credential_is_named_once() {
+    let mut p = auth_plan(&["LOGIN"], AuthRequirement::Required);
+    if let Some(a) = p.auth.as_mut() {
+        a.credentials.user.clear();
+    }
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(EHLO_REPLY.as_bytes());
+    assert!(sent(&mut s).ends_with("QUIT\r\n"));
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 28);
+    let why = s.outcome().err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(why, "AUTH LOGIN: LOGIN needs a user name");
+}
+
 #[test]
 fn auth_falls_back_to_the_next_mechanism_when_one_is_unsupported() {
     let mut s = Session::new(auth_plan(&[], AuthRequirement::Required));
