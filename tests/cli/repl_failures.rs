@@ -374,6 +374,46 @@ fn piped_auth_with_no_password_names_the_sources_for_every_mechanism() {
     }
 }
 
+/// `:auth SPA|MSN USER` runs NTLM under the name the server offers (README: "SPA and MSN are
+/// NTLM", as in the send). The REPL used to refuse them: "ehlo does not implement AUTH MSN".
+#[test]
+fn repl_auth_takes_ntlms_other_names() {
+    for name in ["SPA", "MSN"] {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::SendOwned(format!("250-scripted.test\r\n250 AUTH {name}\r\n").into_bytes()),
+        ];
+        steps.extend([
+            Step::Expect(if name == "SPA" {
+                "AUTH SPA"
+            } else {
+                "AUTH MSN"
+            }),
+            Step::Send(b"334 \r\n"),
+            // NTLM's NEGOTIATE message: base64 of "NTLMSSP\0" + type 1.
+            Step::Expect("TlRMTVNTUAABAAAA"),
+            Step::Send(b"535 5.7.8 no\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = scripted(steps);
+        let addr = server.server();
+        let run = ehlo_with_env(
+            &["repl", &addr, "--allow-plaintext-auth"],
+            &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+            Some(format!("EHLO x.test\n:auth {name} bob\nQUIT\n").as_bytes()),
+            Duration::from_secs(30),
+        );
+        server.finish();
+        assert!(
+            !run.all().contains("does not implement"),
+            "{name}: {}",
+            run.all()
+        );
+    }
+}
+
 /// `replay --keep-going`: a `:starttls` refused (454) ends the replay like a failed handshake
 /// (exit 29): the steps after it, meant for TLS, are not sent in plain text. It used to run
 /// them all in clear.

@@ -429,7 +429,8 @@ pub(crate) fn mechanism(name: &str, creds: &Credentials) -> Option<Box<dyn Mecha
         "CRAM-MD5" => Box::new(CramMd5::new(creds)),
         "CRAM-SHA1" => Box::new(CramMd5::sha1(creds)),
         "DIGEST-MD5" => Box::new(DigestMd5::new(creds)),
-        "NTLM" => Box::new(Ntlm::new(creds)),
+        // SPA and MSN are NTLM's other names (swaks's built-in --auth-map, [`ALIASES`]).
+        "NTLM" | "SPA" | "MSN" => Box::new(Ntlm::new(creds)),
         "XOAUTH2" => Box::new(XOAuth2::new(creds)),
         "OAUTHBEARER" => Box::new(OAuthBearer::new(creds)),
         "SCRAM-SHA-256" => Box::new(ScramSha256::new(creds)),
