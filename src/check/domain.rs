@@ -11,7 +11,10 @@ use serde_json::json;
 use super::answers::Answers;
 use super::model::{CheckResult, Status};
 use super::records;
-use crate::net::dns::{DnsError, Family, MAX_MX_HOSTS, Resolver, RrSet, parse_ip_literal};
+use crate::net::dns::{
+    DnsError, Family, MAX_MX_HOSTS, ROOT_EXCHANGE, Resolver, RootMx, RrSet, parse_ip_literal,
+    root_mx,
+};
 
 /// An MX host and the addresses that will be probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +163,7 @@ pub(crate) async fn mx_checks(
             RData::MX(m) => Some((
                 m.preference,
                 if m.exchange.is_root() {
-                    ".".to_string()
+                    ROOT_EXCHANGE.to_string()
                 } else {
                     crate::net::dns::bare(&m.exchange)
                 },
@@ -248,8 +251,13 @@ pub(crate) async fn mx_checks(
         };
     }
 
-    let nulls = mxs.iter().filter(|(_, h)| h == ".").count();
-    let real: Vec<(u16, String)> = mxs.iter().filter(|(_, h)| h != ".").cloned().collect();
+    let roots: Vec<(u16, bool)> = mxs.iter().map(|(p, h)| (*p, h == ROOT_EXCHANGE)).collect();
+    let root = root_mx(&roots);
+    let real: Vec<(u16, String)> = mxs
+        .iter()
+        .filter(|(_, h)| h != ROOT_EXCHANGE)
+        .cloned()
+        .collect();
     let count = real.len();
     let hosts = usable_hosts(domain, real);
     let evidence: Vec<&String> = shown.iter().take(MX_EVIDENCE).collect();
@@ -283,8 +291,8 @@ pub(crate) async fn mx_checks(
         lookup = lookup.with("repeated", json!(names));
     }
     results.push(lookup.timed(ms(t0)));
-    if nulls > 0 {
-        if count == 0 && nulls == 1 {
+    match root {
+        RootMx::NullMx => {
             results.push(
                 CheckResult::new(
                     "mx.null",
@@ -298,33 +306,31 @@ pub(crate) async fn mx_checks(
                 Status::Skip,
                 "null MX: no host to check",
             ));
-        } else {
+        }
+        // `MX N .` (N ≠ 0) or a `.` beside other records: no null MX, and no host either.
+        RootMx::Broken(why) => {
             results.push(
-                CheckResult::new(
-                    "mx.null",
-                    Status::Fail,
-                    "a null MX must be the only MX record (RFC 7505 §3)",
-                )
-                .with("records", json!(evidence)),
+                CheckResult::new("mx.null", Status::Fail, why).with("records", json!(evidence)),
             );
             if count == 0 {
                 results.push(CheckResult::new(
                     "mx.target",
                     Status::Skip,
-                    "only null MX records",
+                    "no host to check: the `.` exchange names none",
                 ));
             }
         }
-        if count == 0 {
-            return MxOutcome {
-                results,
-                targets: Vec::new(),
-                hosts: Vec::new(),
-                past_cap: Vec::new(),
-            };
+        RootMx::Absent => {
+            results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
         }
-    } else {
-        results.push(CheckResult::new("mx.null", Status::Info, "no null MX"));
+    }
+    if count == 0 {
+        return MxOutcome {
+            results,
+            targets: Vec::new(),
+            hosts: Vec::new(),
+            past_cap: Vec::new(),
+        };
     }
 
     results.extend(hosts.refused);

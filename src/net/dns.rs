@@ -325,8 +325,59 @@ pub(crate) fn shuffle_equal_preferences(list: &mut [Mx], rng: &mut Rng) -> bool 
     any
 }
 
-/// The hosts of an MX list (in the order to try them) that can be tried: IP-address exchanges
-/// dropped with a warning, a repeated host kept once (one info line), at most [`MAX_MX_HOSTS`]
+/// What the root exchanges (`.`, "no host") of an MX RRset amount to (RFC 7505 §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RootMx {
+    /// No record names the root.
+    Absent,
+    /// The RRset is the single record `MX 0 .`: a null MX, the domain accepts no mail.
+    NullMx,
+    /// Root exchanges that make no null MX (`MX N .` with N ≠ 0, or a `.` beside other MX
+    /// records): why, with the remedy.
+    Broken(String),
+}
+
+/// Whether an MX RRset is a null MX, given each record's preference and whether its exchange is
+/// the root: the one place that decides it, for the send and for `check`. RFC 7505 §3: a null
+/// MX is "a single MX RR" with "preference number 0" and the root as its exchange, and "a
+/// domain that advertises a null MX MUST NOT advertise any other MX RR". Anything else with a
+/// root exchange is a broken RRset whose `.` names no host, not a statement that no mail is
+/// accepted.
+pub(crate) fn root_mx(records: &[(u16, bool)]) -> RootMx {
+    let roots: Vec<u16> = records
+        .iter()
+        .filter(|(_, root)| *root)
+        .map(|(p, _)| *p)
+        .collect();
+    if roots.is_empty() {
+        return RootMx::Absent;
+    }
+    if records.len() == 1 && roots == [0] {
+        return RootMx::NullMx;
+    }
+    let listed = roots
+        .iter()
+        .map(|p| format!("MX {p} ."))
+        .collect::<Vec<_>>()
+        .join(", ");
+    RootMx::Broken(if records.len() == 1 {
+        format!(
+            "{listed} is not a null MX: a null MX has preference 0 (RFC 7505 §3); publish \
+             `MX 0 .` to refuse all mail, or an MX record naming a mail host"
+        )
+    } else {
+        format!(
+            "{listed} beside other MX records: a null MX must be the only MX record (RFC 7505 \
+             §3); remove the `.` record to receive mail, or publish only `MX 0 .` to refuse it"
+        )
+    })
+}
+
+/// The exchange of an MX record whose target is the root (RFC 7505's "no host").
+pub(crate) const ROOT_EXCHANGE: &str = ".";
+
+/// The hosts of an MX list (in the order to try them) that can be tried: root exchanges of an
+/// RRset that is no null MX ([`root_mx`]) and IP-address exchanges dropped with a warning, a repeated host kept once (one info line), at most [`MAX_MX_HOSTS`]
 /// (a warning when the rest are left out). None left is [`DnsError::NoUsableMx`].
 fn usable_mail_hosts(
     domain: &str,
@@ -336,7 +387,24 @@ fn usable_mail_hosts(
     let mut hosts: Vec<String> = Vec::new();
     let mut repeats: Vec<(String, usize)> = Vec::new();
     let mut numeric = Vec::new();
+    let roots: Vec<(u16, bool)> = list
+        .iter()
+        .map(|m| (m.preference, m.host == ROOT_EXCHANGE))
+        .collect();
+    let broken = match root_mx(&roots) {
+        RootMx::Broken(why) => {
+            emit(Event::warning(format!(
+                "{domain}: {why}: the `.` names no host, skipped"
+            )));
+            Some(why)
+        }
+        // A null MX never gets here ([`Resolver::mx_proved`] reports it).
+        RootMx::Absent | RootMx::NullMx => None,
+    };
     for m in list {
+        if m.host == ROOT_EXCHANGE {
+            continue;
+        }
         if m.host.parse::<IpAddr>().is_ok() {
             emit(Event::warning(format!(
                 "MX {} {} of {domain} is an IP address, not a host name (RFC 1035 §3.3.9): skipped",
@@ -365,12 +433,17 @@ fn usable_mail_hosts(
         )));
     }
     if hosts.is_empty() {
-        return Err(DnsError::NoUsableMx {
-            domain: domain.to_string(),
-            reason: format!(
+        let mut why = Vec::new();
+        if !numeric.is_empty() {
+            why.push(format!(
                 "{} is an IP address, not a host name (RFC 1035 §3.3.9)",
                 numeric.join(", ")
-            ),
+            ));
+        }
+        why.extend(broken);
+        return Err(DnsError::NoUsableMx {
+            domain: domain.to_string(),
+            reason: why.join("; "),
         });
     }
     if hosts.len() > MAX_MX_HOSTS {
@@ -644,16 +717,24 @@ impl Resolver {
         for rec in owned_answers(&lookup) {
             if let RData::MX(m) = &rec.data {
                 self.note_proof(&mut proof, rec.proof);
-                // RFC 7505 §3: a null MX is a single `0 .`; a root exchange anywhere is a
-                // statement that no mail is accepted, never a host to connect to.
-                if m.exchange.is_root() {
-                    return Err(DnsError::NullMx(domain.to_string()));
-                }
+                // A root exchange is never a host to connect to ([`usable_mail_hosts`] skips
+                // it); only the single `0 .` says the domain accepts no mail (RFC 7505 §3).
                 mxs.push(Mx {
                     preference: m.preference,
-                    host: bare(&m.exchange),
+                    host: if m.exchange.is_root() {
+                        ROOT_EXCHANGE.to_string()
+                    } else {
+                        bare(&m.exchange)
+                    },
                 });
             }
+        }
+        let roots: Vec<(u16, bool)> = mxs
+            .iter()
+            .map(|m| (m.preference, m.host == ROOT_EXCHANGE))
+            .collect();
+        if root_mx(&roots) == RootMx::NullMx {
+            return Err(DnsError::NullMx(domain.to_string()));
         }
         if mxs.is_empty() {
             self.chain_followed(r, domain, &[RecordType::MX]).await?;
@@ -1500,6 +1581,8 @@ mod tests {
                 RecordSpec::Mx(10, "mx.mixed-null.test".into()),
             ),
             ("mixed-null.test", RecordSpec::Mx(0, ".".into())),
+            ("mx.mixed-null.test", RecordSpec::A(v4("192.0.2.8"))),
+            ("null10.test", RecordSpec::Mx(10, ".".into())),
             ("gone.test", RecordSpec::NxDomain),
             ("broken.test", RecordSpec::ServFail),
             (
@@ -1637,15 +1720,74 @@ mod tests {
         );
     }
 
+    /// RFC 7505 §3: a null MX is the single record `MX 0 .`; a root exchange otherwise is a
+    /// broken RRset, named with its remedy.
+    #[test]
+    fn only_a_single_mx_0_root_is_a_null_mx() {
+        assert_eq!(root_mx(&[(0, true)]), RootMx::NullMx);
+        assert_eq!(root_mx(&[(10, false), (20, false)]), RootMx::Absent);
+        assert_eq!(root_mx(&[]), RootMx::Absent);
+        let broken = |r: RootMx| match r {
+            RootMx::Broken(why) => why,
+            other => panic!("{other:?}"),
+        };
+        let why = broken(root_mx(&[(10, true)]));
+        assert!(why.starts_with("MX 10 . is not a null MX"), "{why}");
+        assert!(
+            why.contains("RFC 7505 §3") && why.contains("`MX 0 .`"),
+            "{why}"
+        );
+        for mixed in [
+            &[(0, true), (10, false)][..],
+            &[(0, true), (0, true)],
+            &[(0, true), (10, true)],
+        ] {
+            let why = broken(root_mx(mixed));
+            assert!(
+                why.contains("must be the only MX record (RFC 7505 §3)"),
+                "{why}"
+            );
+        }
+    }
+
+    /// The send obeys only a real null MX: `MX 10 .` is no host and no null MX either, and a
+    /// null MX beside a real MX leaves the real one to try, with a warning.
+    #[tokio::test]
+    async fn the_send_tells_a_null_mx_from_a_broken_root_exchange() {
+        let r = resolver().await;
+        let mut events = Vec::new();
+        let mut rng = Rng::new(1);
+        let got = r
+            .mail_hosts("null.test", &mut rng, &mut |e| events.push(e))
+            .await;
+        assert!(matches!(got, Err(DnsError::NullMx(_))), "{got:?}");
+        let got = r
+            .mail_hosts("null10.test", &mut rng, &mut |e| events.push(e))
+            .await;
+        match got {
+            Err(e @ DnsError::NoUsableMx { .. }) => {
+                assert!(e.to_string().contains("MX 10 . is not a null MX"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        events.clear();
+        let got = r
+            .mail_hosts("mixed-null.test", &mut rng, &mut |e| events.push(e))
+            .await;
+        assert_eq!(got.unwrap(), ["mx.mixed-null.test"]);
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Warning { message }
+                if message.contains("MX 0 . beside other MX records")
+                    && message.contains("RFC 7505 §3"))),
+            "{events:?}"
+        );
+    }
+
     #[tokio::test]
     async fn implicit_null_and_nxdomain() {
         let r = resolver().await;
         assert_eq!(r.mx("plain.test").await.unwrap(), MxAnswer::Implicit);
         assert!(matches!(r.mx("null.test").await, Err(DnsError::NullMx(d)) if d == "null.test"));
-        assert!(matches!(
-            r.mx("mixed-null.test").await,
-            Err(DnsError::NullMx(_))
-        ));
         assert!(matches!(r.mx("gone.test").await, Err(DnsError::NxDomain(d)) if d == "gone.test"));
         // Not in the table at all: the fake answers NXDOMAIN too.
         assert!(matches!(

@@ -2804,6 +2804,65 @@ fn check_asks_the_mx_and_address_questions_once() {
     }
 }
 
+/// RFC 7505 §3: a null MX is the single record `MX 0 .`. `MX 10 .` and a null MX beside
+/// another MX are no null MX: `mx.null` fails with the remedy, the real host of the mixed set
+/// is still checked; the single `MX 0 .` passes (the domain accepts no mail).
+#[test]
+fn only_a_single_mx_0_root_passes_as_a_null_mx() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("null0.test", RecordSpec::Mx(0, ".".into())),
+        ("null10.test", RecordSpec::Mx(10, ".".into())),
+        ("mixed.test", RecordSpec::Mx(0, ".".into())),
+        ("mixed.test", RecordSpec::Mx(10, "mx.mixed.test".into())),
+        ("mx.mixed.test", RecordSpec::A(Ipv4Addr::new(127, 0, 0, 2))),
+    ]);
+    let (run, c) = signed_check(
+        dns,
+        None,
+        25,
+        &["--timeout", "2s", "--only", "mx.*"],
+        &["null0.test", "null10.test", "mixed.test"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(
+        c.status("null0.test", "mx.null"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(c.status("null0.test", "mx.target"), ["skip"]);
+    assert_eq!(
+        c.status("null10.test", "mx.null"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "null10.test",
+        "mx.null",
+        "MX 10 . is not a null MX: a null MX has preference 0 (RFC 7505 §3); publish `MX 0 .`",
+    );
+    assert_eq!(c.status("null10.test", "mx.target"), ["skip"]);
+    assert_eq!(
+        c.status("mixed.test", "mx.null"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    c.says(
+        "mixed.test",
+        "mx.null",
+        "MX 0 . beside other MX records: a null MX must be the only MX record (RFC 7505 §3)",
+    );
+    assert_eq!(
+        c.status("mixed.test", "mx.target"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+}
+
 /// The MX rules of the send hold for `check`'s list of hosts: an exchange that is an IP address
 /// is no host name (RFC 1035 §3.3.9, RFC 5321 §5.1) and fails `mx.target` without being looked
 /// up or connected to; a host in several MX records is checked once; past the send's limit of

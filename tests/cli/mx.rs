@@ -211,6 +211,31 @@ fn a_null_mx_is_exit_two_with_no_connection_attempt() {
     assert!(untouched(&trap), "a connection was attempted");
 }
 
+/// RFC 7505 §3: only the single `MX 0 .` is a null MX. `MX 10 .` is no null MX and names no
+/// host: the send says so (no usable MX, exit 2) instead of "accepts no mail", and never
+/// falls back to the domain's own address.
+#[test]
+fn mx_10_root_is_no_null_mx_and_no_host() {
+    let trap = tripwire();
+    let (dns, _h) = FakeDns::start(vec![
+        ("null10.test", RecordSpec::Mx(10, ".".into())),
+        ("null10.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let port = trap.local_addr().unwrap().port();
+    let run = run_mx(&dns.to_string(), port, "user@null10.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.all().contains("publishes a null MX"), "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "null10.test has no usable MX: MX 10 . is not a null MX: a null MX has preference 0 \
+             (RFC 7505 §3)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(untouched(&trap), "a connection was attempted");
+}
+
 #[test]
 fn nxdomain_is_exit_two() {
     let trap = tripwire();
