@@ -595,6 +595,7 @@ pub(crate) async fn run(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
 }
 
 async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
+    let started = Instant::now();
     let plain = cfg
         .dns
         .clone()
@@ -703,7 +704,8 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let mut code = tally.exit_code();
     if let Some(path) = &cfg.junit {
         let reports: Vec<DomainReport> = kept.into_iter().flatten().collect();
-        if let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on) {
+        if let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on, started.elapsed())
+        {
             // The verdict stands; a run that passed but lost its report is not a success.
             renderer.fatal(&e);
             code = code.max(crate::error::EXIT_USAGE);

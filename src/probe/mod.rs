@@ -143,7 +143,13 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     let reports = [report];
     let mut code = crate::check::model::exit_code(&reports, cfg.fail_on);
     if let Some(path) = &cfg.junit
-        && let Err(e) = crate::render::junit::write_named("ehlo probe", path, &reports, cfg.fail_on)
+        && let Err(e) = crate::render::junit::write_named(
+            "ehlo probe",
+            path,
+            &reports,
+            cfg.fail_on,
+            t0.elapsed(),
+        )
     {
         renderer.fatal(&e);
         code = code.max(crate::error::EXIT_USAGE);

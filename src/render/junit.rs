@@ -14,24 +14,29 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::check::model::{DomainReport, FailOn, Status};
 
-/// Build the XML.
+/// Build the XML; `wall` is how long the whole run took.
 #[cfg(test)]
-pub(crate) fn render(reports: &[DomainReport], fail_on: FailOn) -> Result<String, String> {
-    render_named("ehlo check", reports, fail_on)
+pub(crate) fn render(
+    reports: &[DomainReport],
+    fail_on: FailOn,
+    wall: Duration,
+) -> Result<String, String> {
+    render_named("ehlo check", reports, fail_on, wall)
 }
 
-/// [`render`] under another report name (`ehlo probe`).
+/// [`render`] under another report name (`ehlo probe`). The top-level `time` is the run's wall
+/// time, not the sum of the domains' times: domains are checked at once (`--concurrency`), so
+/// the sum can be many times what the run took. Each `<testsuite>` keeps its domain's own time.
 pub(crate) fn render_named(
     name: &str,
     reports: &[DomainReport],
     fail_on: FailOn,
+    wall: Duration,
 ) -> Result<String, String> {
     let mut report = Report::new(name);
-    let mut total = 0.0;
     for r in reports {
         let mut suite = TestSuite::new(r.domain.as_str());
         suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
-        total += r.ms.max(0.0);
         if let Some(why) = &r.aborted {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
             st.set_message(why.as_str()).set_type("aborted");
@@ -96,14 +101,19 @@ pub(crate) fn render_named(
         }
         report.add_test_suite(suite);
     }
-    report.set_time(Duration::from_secs_f64(total / 1000.0));
+    report.set_time(wall);
     report.to_string().map_err(|e| e.to_string())
 }
 
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
-/// sees half a report).
-pub(crate) fn write(path: &Path, reports: &[DomainReport], fail_on: FailOn) -> Result<(), String> {
-    write_named("ehlo check", path, reports, fail_on)
+/// sees half a report); `wall` is how long the whole run took.
+pub(crate) fn write(
+    path: &Path,
+    reports: &[DomainReport],
+    fail_on: FailOn,
+    wall: Duration,
+) -> Result<(), String> {
+    write_named("ehlo check", path, reports, fail_on, wall)
 }
 
 /// [`write`] under another report name (`ehlo probe`).
@@ -112,8 +122,9 @@ pub(crate) fn write_named(
     path: &Path,
     reports: &[DomainReport],
     fail_on: FailOn,
+    wall: Duration,
 ) -> Result<(), String> {
-    let xml = render_named(name, reports, fail_on)?;
+    let xml = render_named(name, reports, fail_on, wall)?;
     let tmp = path.with_extension("xml.partial");
     std::fs::write(&tmp, xml.as_bytes())
         .and_then(|()| std::fs::rename(&tmp, path))
@@ -188,7 +199,7 @@ mod tests {
             aborted: None,
             ms: 12.0,
         };
-        let xml = render(std::slice::from_ref(&r), FailOn::Fail).unwrap();
+        let xml = render(std::slice::from_ref(&r), FailOn::Fail, Duration::ZERO).unwrap();
         assert!(
             xml.contains(
                 r#"<testsuite name="example.test" tests="7" skipped="1" errors="1" failures="2""#
@@ -210,7 +221,43 @@ mod tests {
         assert!(xml.contains("<skipped"), "{xml}");
         assert!(xml.contains("expected mx.count&gt;=2, found 1"), "{xml}");
         assert!(xml.contains("not counted: another MX"), "{xml}");
-        let strict = render(&[r], FailOn::Warn).unwrap();
+        let strict = render(&[r], FailOn::Warn, Duration::ZERO).unwrap();
         assert!(strict.contains(r#"failures="3""#), "{strict}");
+    }
+
+    /// Domains run at once: the report's `time` is the run's wall time, each suite keeps its
+    /// own (the sum, 3 s here, would be three times what the run took).
+    #[test]
+    fn the_top_level_time_is_the_wall_time_not_the_sum() {
+        let domain = |i: usize, d: &str| DomainReport {
+            index: i,
+            domain: d.into(),
+            checks: vec![j(
+                CheckResult::new("mx.lookup", Status::Pass, "10 mx"),
+                true,
+            )],
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1000.0,
+        };
+        let reports = [
+            domain(0, "a.test"),
+            domain(1, "b.test"),
+            domain(2, "c.test"),
+        ];
+        let xml = render(&reports, FailOn::Fail, Duration::from_millis(1200)).unwrap();
+        let top = xml
+            .lines()
+            .find(|l| l.contains("<testsuites "))
+            .unwrap_or_else(|| panic!("{xml}"));
+        assert!(top.contains(r#"time="1.200""#), "{top}");
+        assert_eq!(xml.matches(r#"<testsuite name="#).count(), 3, "{xml}");
+        assert_eq!(
+            xml.lines()
+                .filter(|l| l.contains("<testsuite ") && l.contains(r#"time="1.000""#))
+                .count(),
+            3,
+            "{xml}"
+        );
     }
 }
