@@ -220,15 +220,39 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                 )
                 .with("records", ev);
             }
-            let rua = tags(one).and_then(|t| tag(&t, "rua").map(str::to_string));
-            let Some(rua) = rua.filter(|r| !r.is_empty()) else {
+            // Every rua= field: RFC 8460 §3 defines one, whose value is a comma-separated list
+            // of URIs; its ABNF (`1*(field-delim tlsrpt-field)`) does not stop a second one.
+            let ruas: Vec<String> = tags(one)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("rua"))
+                .map(|(_, v)| v)
+                .collect();
+            if ruas.iter().all(String::is_empty) {
                 return CheckResult::new("tlsrpt.record", Status::Fail, "no rua= field")
                     .with("records", ev);
-            };
-            let uris: Vec<&str> = rua.split(',').map(str::trim).collect();
+            }
+            let rua = ruas.join(",");
+            let uris: Vec<&str> = ruas
+                .iter()
+                .flat_map(|r| r.split(','))
+                .map(str::trim)
+                .collect();
             let bad: Vec<&&str> = uris.iter().filter(|u| !report_uri_ok(u)).collect();
             if bad.is_empty() {
                 let (status, summary) = match tag_spelling(one, "rua") {
+                    // Senders part ways on a second rua=: one reads the first only (the rest
+                    // get no reports), one reads them all (mail-auth), a strict parser rejects
+                    // the record (checkdmarc): then no report is sent at all.
+                    _ if ruas.len() > 1 => (
+                        Status::Warn,
+                        format!(
+                            "rua= is given {} times: senders differ (the first only, all of them, \
+                             or none as the record is refused): list every URI in one rua=, \
+                             comma-separated (RFC 8460 §3)",
+                            ruas.len()
+                        ),
+                    ),
                     Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
                     None => (
                         Status::Pass,
@@ -950,6 +974,37 @@ mod tests {
         assert!(c.summary.contains("'bar'"), "{c:?}");
         let c = tlsrpt(&v(&["v=TLSRPTv1; ruf=mailto:a@x.test"]));
         assert!(c.summary.contains("no rua= field"), "{c:?}");
+    }
+
+    /// RFC 8460 §3 has one rua= whose value lists the URIs; a second rua= field is read by
+    /// some senders, ignored by others and refused by strict ones: a warning naming the count
+    /// and the remedy, every URI checked and in the evidence.
+    #[test]
+    fn a_second_rua_field_warns_and_its_uris_are_checked() {
+        let c = tlsrpt(&v(&[
+            "v=TLSRPTv1; rua=mailto:a@x.test; rua=https://r.x.test/v1",
+        ]));
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(c.summary.contains("rua= is given 2 times"), "{c:?}");
+        assert!(
+            c.summary
+                .contains("one rua=, comma-separated (RFC 8460 §3)"),
+            "{c:?}"
+        );
+        assert_eq!(
+            c.evidence["rua"],
+            json!(["mailto:a@x.test", "https://r.x.test/v1"]),
+            "{c:?}"
+        );
+        // A bad URI in the second field is found too.
+        let c = tlsrpt(&v(&[
+            "v=TLSRPTv1; rua=mailto:a@x.test; rua=http://r.x.test",
+        ]));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.summary.contains("http://r.x.test"), "{c:?}");
+        // One rua= with a list stays a pass.
+        let c = tlsrpt(&v(&["v=TLSRPTv1; rua=mailto:a@x.test,mailto:b@x.test"]));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
     }
 
     /// RFC 8461 §3.2: `field-delim = ":" *WSP` right after the key: no space before the colon.
