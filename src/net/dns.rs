@@ -703,7 +703,9 @@ impl Resolver {
             // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX; but only
             // when the domain's CNAME chain, if any, was followed to its end.
             Err(e) if e.is_no_records_found() => {
-                self.chain_followed(r, domain, &[RecordType::MX]).await?;
+                if answered_through_alias(&e, domain) {
+                    self.chain_followed(r, domain, &[RecordType::MX]).await?;
+                }
                 return Ok((MxAnswer::Implicit, None));
             }
             Err(e) => return Err(failed(domain, &e)),
@@ -737,7 +739,13 @@ impl Resolver {
             return Err(DnsError::NullMx(domain.to_string()));
         }
         if mxs.is_empty() {
-            self.chain_followed(r, domain, &[RecordType::MX]).await?;
+            // Only a CNAME chain came back (a stub's answer): was it followed to its end?
+            if owned_answers(&lookup)
+                .iter()
+                .any(|rec| matches!(rec.data, RData::CNAME(_)))
+            {
+                self.chain_followed(r, domain, &[RecordType::MX]).await?;
+            }
             return Ok((MxAnswer::Implicit, None));
         }
         fold(&mut proof, chain);
@@ -1086,10 +1094,10 @@ impl Resolver {
                     }
                     fold(&mut set.proof, self.chain_proof(&lookup));
                     fold(&mut set.proof, via.proof);
-                    if set.records.is_empty() && (rtype == RecordType::MX || !set.cnames.is_empty())
-                    {
+                    if set.records.is_empty() && !set.cnames.is_empty() {
                         // An MX answer decides the implicit MX (RFC 5321 §5.1): "none" only
-                        // when the chain, if any, was followed to its end.
+                        // when the chain was followed to its end. No CNAME in the answer: the
+                        // name is no alias (see [`answered_through_alias`]).
                         self.chain_followed(r, name, &[rtype]).await?;
                     }
                 }
@@ -1108,7 +1116,8 @@ impl Resolver {
                 }
                 if !set.nxdomain
                     && rtype != RecordType::CNAME
-                    && (rtype == RecordType::MX || !set.cnames.is_empty())
+                    && (!set.cnames.is_empty()
+                        || (rtype == RecordType::MX && answered_through_alias(&e, name)))
                 {
                     self.chain_followed(r, name, &[rtype]).await?;
                 }
@@ -1517,6 +1526,30 @@ impl Resolver {
         }
         let r = self.resolver(name)?;
         self.chain_followed(r, name, rtypes).await
+    }
+}
+
+/// Whether a "no records" answer for `asked` may have come through a CNAME chain, so that
+/// [`Resolver::chain_followed`] must check the chain. It need not when the error is the
+/// server's own empty answer to `asked`: its question is `asked` (hickory asks each CNAME
+/// target anew, RFC 1034 §3.6.2, and reports the question where it stopped) and it carries the
+/// authority section of a negative answer (the zone's SOA, RFC 2308 §3, or a referral's NS),
+/// which hickory's "no records" on giving up a chain (eight links, or a loop back to `asked`)
+/// never does. Such an answer held no CNAME, and a server answering for an alias puts the
+/// CNAME in the answer (RFC 1034 §4.3.2 step 3a, RFC 2308 §2.2): `asked` is no alias and its
+/// empty answer is final, without a CNAME question of its own. A bare empty answer with no
+/// authority section proves nothing, and the chain is checked as before.
+fn answered_through_alias(e: &NetError, asked: &str) -> bool {
+    use hickory_resolver::net::{DnsError as HDnsError, NoRecords};
+    match e {
+        NetError::Dns(HDnsError::NoRecordsFound(NoRecords {
+            query, authorities, ..
+        })) => {
+            !(bare(query.name()).eq_ignore_ascii_case(asked.trim_end_matches('.'))
+                && authorities.as_ref().is_some_and(|a| !a.is_empty()))
+        }
+        // Not a "no records" answer: nothing says the name is no alias.
+        _ => true,
     }
 }
 
@@ -2543,6 +2576,68 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("longer than 16 links"), "{msg}");
+    }
+
+    /// An implicit-MX domain costs its MX question only: a server's empty answer (NODATA with
+    /// the zone's SOA, RFC 2308 §3) for the name itself holds no CNAME, so the name is no alias
+    /// and no CNAME question is asked to find out. An alias still has its chain walked, with the
+    /// same verdicts: the implicit MX when the chain ends without MX, the MX when it has one.
+    #[tokio::test]
+    async fn an_implicit_mx_asks_no_cname_question() {
+        use crate::net::testutil::{SignedDns, Signing};
+        use hickory_resolver::proto::rr::rdata::{A, CNAME, MX};
+        let name = |n: &str| Name::from_ascii(n).unwrap();
+        let zone = SignedDns::start(
+            "test",
+            vec![
+                ("plain.test", RData::A(A(v4("192.0.2.7"))), Signing::Valid),
+                (
+                    "alias.test",
+                    RData::CNAME(CNAME(name("plain.test."))),
+                    Signing::Valid,
+                ),
+                (
+                    "mxd.test",
+                    RData::MX(MX::new(10, name("mx.mxd.test."))),
+                    Signing::Valid,
+                ),
+                (
+                    "toward.test",
+                    RData::CNAME(CNAME(name("mxd.test."))),
+                    Signing::Valid,
+                ),
+            ],
+        );
+        let cname_questions = |of: &str| {
+            zone.log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|q| q.name == of && q.rtype == RecordType::CNAME)
+                .count()
+        };
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = resolver_at(zone.addr, mode);
+            let before = cname_questions("plain.test");
+            assert_eq!(r.mx("plain.test").await.unwrap(), MxAnswer::Implicit);
+            let set = r.rrset("plain.test", RecordType::MX).await.unwrap();
+            assert!(set.records.is_empty() && !set.nxdomain, "{set:?}");
+            assert_eq!(cname_questions("plain.test"), before, "{mode:?}");
+            // Through an alias: the same verdicts as before.
+            assert_eq!(r.mx("alias.test").await.unwrap(), MxAnswer::Implicit);
+            assert!(
+                r.rrset("alias.test", RecordType::MX)
+                    .await
+                    .unwrap()
+                    .records
+                    .is_empty()
+            );
+            assert_eq!(
+                r.mx("toward.test").await.unwrap(),
+                MxAnswer::Mx(mxs(&[(10, "mx.mxd.test")])),
+                "{mode:?}"
+            );
+        }
     }
 
     /// A CNAME loop is named as one, with the chain, for the MX and the address lookups alike,
