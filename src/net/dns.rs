@@ -365,10 +365,23 @@ pub(crate) fn root_mx(records: &[(u16, bool)]) -> RootMx {
             "{listed} is not a null MX: a null MX has preference 0 (RFC 7505 §3); publish \
              `MX 0 .` to refuse all mail, or an MX record naming a mail host"
         )
-    } else {
+    } else if roots.len() == records.len() {
         format!(
-            "{listed} beside other MX records: a null MX must be the only MX record (RFC 7505 \
-             §3); remove the `.` record to receive mail, or publish only `MX 0 .` to refuse it"
+            "{listed}: a null MX is a single MX record (RFC 7505 §3); publish only `MX 0 .` \
+             to refuse all mail"
+        )
+    } else {
+        let the = if roots.len() == 1 {
+            "the `.` record"
+        } else {
+            "the `.` records"
+        };
+        let others = records.len() - roots.len();
+        let plural = if others == 1 { "" } else { "s" };
+        format!(
+            "{listed} beside {others} other MX record{plural}: a null MX must be the only MX \
+             record (RFC 7505 §3); remove {the} to receive mail, or publish only `MX 0 .` to \
+             refuse it"
         )
     })
 }
@@ -1770,16 +1783,26 @@ mod tests {
             why.contains("RFC 7505 §3") && why.contains("`MX 0 .`"),
             "{why}"
         );
-        for mixed in [
-            &[(0, true), (10, false)][..],
-            &[(0, true), (0, true)],
-            &[(0, true), (10, true)],
-        ] {
-            let why = broken(root_mx(mixed));
+        let why = broken(root_mx(&[(0, true), (10, false), (20, false)]));
+        assert_eq!(
+            why,
+            "MX 0 . beside 2 other MX records: a null MX must be the only MX record (RFC 7505 \
+             §3); remove the `.` record to receive mail, or publish only `MX 0 .` to refuse it"
+        );
+        let why = broken(root_mx(&[(0, true), (5, true), (10, false)]));
+        assert!(
+            why.starts_with("MX 0 ., MX 5 . beside 1 other MX record:"),
+            "{why}"
+        );
+        assert!(why.contains("remove the `.` records"), "{why}");
+        // Only root exchanges, more than one: no other records to speak of.
+        for several in [&[(0, true), (0, true)][..], &[(0, true), (10, true)]] {
+            let why = broken(root_mx(several));
             assert!(
-                why.contains("must be the only MX record (RFC 7505 §3)"),
+                why.contains(": a null MX is a single MX record (RFC 7505 §3)"),
                 "{why}"
             );
+            assert!(!why.contains("beside"), "{why}");
         }
     }
 
@@ -1810,7 +1833,7 @@ mod tests {
         assert_eq!(got.unwrap(), ["mx.mixed-null.test"]);
         assert!(
             events.iter().any(|e| matches!(e, Event::Warning { message }
-                if message.contains("MX 0 . beside other MX records")
+                if message.contains("MX 0 . beside 1 other MX record:")
                     && message.contains("RFC 7505 §3"))),
             "{events:?}"
         );

@@ -2853,7 +2853,7 @@ fn only_a_single_mx_0_root_passes_as_a_null_mx() {
     c.says(
         "mixed.test",
         "mx.null",
-        "MX 0 . beside other MX records: a null MX must be the only MX record (RFC 7505 §3)",
+        "MX 0 . beside 1 other MX record: a null MX must be the only MX record (RFC 7505 §3)",
     );
     assert_eq!(
         c.status("mixed.test", "mx.target"),
