@@ -865,7 +865,8 @@ pub(crate) struct AuthArgs {
     /// User name (implies --auth); without a value: ~/.netrc, then a prompt
     ///
     /// Given without a value (as swaks allows), the user name comes from ~/.netrc or, on a
-    /// terminal, a prompt; without a terminal ehlo says so and exits 1.
+    /// terminal, a prompt; without a terminal ehlo says so and exits 1. '<>' is the empty user
+    /// name (swaks): PLAIN and LOGIN send it as such.
     #[arg(long, visible_alias = "au", value_name = "USER", num_args = 0..=1,
           default_missing_value = "")]
     pub(crate) auth_user: Option<String>,

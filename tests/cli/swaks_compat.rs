@@ -567,6 +567,18 @@ const CASES: &[Case] = &[
     ])
     .srv(Srv::Auth)
     .plaintext_auth(),
+    // `<>` is the empty user name: LOGIN answers the first 334 with an empty line, PLAIN sends
+    // `\0\0secret` (refused here: the server knows only "user").
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "LOGIN", "-au", "<>", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
+    c(&[
+        "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "<>", "-ap", "secret",
+    ])
+    .srv(Srv::Auth)
+    .plaintext_auth(),
     c(&[
         "-t", T, "-s", "{srv}", "-a", "PLAIN", "-au", "user", "-ap", "wrong",
     ])

@@ -1300,3 +1300,73 @@ fn tls_sni_is_a_host_name_checked_before_connecting() {
         run.stdout
     );
 }
+
+/// `--auth-user '<>'` is the empty user name, as in swaks (whose LOGIN sends an empty line for
+/// it and whose PLAIN sends `\0\0password`); ehlo refused it as "needs a user name".
+#[test]
+fn auth_user_angles_send_the_empty_user_name_as_swaks_does() {
+    let offer = |more: Vec<Step>| {
+        let mut v = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+        ];
+        v.extend(more);
+        scripted(v)
+    };
+    let login = offer(vec![
+        Step::Expect("AUTH LOGIN"),
+        Step::Send(b"334 VXNlcm5hbWU6\r\n"),
+        Step::Line,
+        Step::Send(b"334 UGFzc3dvcmQ6\r\n"),
+        Step::Line,
+        Step::Send(b"535 5.7.8 no\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &login,
+        &[
+            "-a",
+            "LOGIN",
+            "-au",
+            "<>",
+            "-ap",
+            "secret",
+            "--allow-plaintext-auth",
+        ],
+    );
+    let got = login.finish();
+    assert_eq!(run.code, 28, "{}", run.all());
+    assert!(
+        got.contains(&format!("AUTH LOGIN\r\n\r\n{}\r\nQUIT", b64("secret"))),
+        "{got:?}"
+    );
+
+    let plain = offer(vec![
+        Step::Expect("AUTH PLAIN"),
+        Step::Send(b"235 2.7.0 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let run = send(
+        &plain,
+        &[
+            "-a",
+            "PLAIN",
+            "-au",
+            "<>",
+            "-ap",
+            "secret",
+            "--allow-plaintext-auth",
+            "-q",
+            "auth",
+        ],
+    );
+    let got = plain.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        got.contains(&format!("AUTH PLAIN {}\r\n", b64("\0\0secret"))),
+        "{got:?}"
+    );
+}

@@ -576,6 +576,8 @@ fn auth_plan(
             };
             let mut credentials = Credentials {
                 user: user.unwrap_or_default(),
+                // swaks: "<>" is the empty user name, sent as such by PLAIN and LOGIN.
+                empty_user: auth.auth_user.as_deref().map(str::trim) == Some("<>"),
                 password,
                 token,
                 authzid: auth.auth_authzid.clone(),

@@ -2,7 +2,8 @@
 //! "Password:") and the client answers with the user name and then the password.
 
 use super::{
-    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password, printable,
+    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password_or_empty,
+    printable,
 };
 
 const NAME: &str = "LOGIN";
@@ -10,6 +11,8 @@ const NAME: &str = "LOGIN";
 /// LOGIN client. Holds the password, so its `Debug` is hand-written.
 pub(crate) struct Login {
     user: String,
+    /// An empty `user` was asked for ([`Credentials::empty_user`]).
+    empty_user: bool,
     password: Option<Secret>,
     /// Challenges answered so far (0, 1 or 2).
     answered: u8,
@@ -19,6 +22,7 @@ impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Login")
             .field("user", &self.user)
+            .field("empty_user", &self.empty_user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("answered", &self.answered)
             .finish()
@@ -30,6 +34,7 @@ impl Login {
     pub(crate) fn new(creds: &Credentials) -> Self {
         Login {
             user: creds.user.clone(),
+            empty_user: creds.empty_user,
             password: creds.password.clone(),
             answered: 0,
         }
@@ -79,7 +84,8 @@ impl Mechanism for Login {
 
     fn ready(&self) -> Result<(), AuthError> {
         // Checked before the user name goes out, so a missing password fails before any answer.
-        need_user_and_password(NAME, &self.user, &self.password)
+        // An empty user name asked for goes out as an empty line, as from swaks.
+        need_user_and_password_or_empty(NAME, &self.user, self.empty_user, &self.password)
     }
 }
 
@@ -138,6 +144,30 @@ mod tests {
                 what: "a password"
             })
         );
+    }
+
+    /// swaks's `-au '<>'`: an empty line for the user name, then the password; without the
+    /// request an empty user is still refused before AUTH goes out.
+    #[test]
+    fn an_empty_user_asked_for_is_an_empty_line() {
+        let mut c = creds();
+        c.user = String::new();
+        assert_eq!(
+            Login::new(&c).ready(),
+            Err(AuthError::Missing {
+                mechanism: "LOGIN",
+                what: "a user name"
+            })
+        );
+        c.empty_user = true;
+        let mut m = Login::new(&c);
+        m.ready().unwrap();
+        let s1 = m.respond(b"Username:").unwrap();
+        assert_eq!(
+            (s1.data.as_slice(), encode_response(&s1).as_str()),
+            (&b""[..], "")
+        );
+        assert_eq!(m.respond(b"Password:").unwrap().data, PASS.as_bytes());
     }
 
     #[test]

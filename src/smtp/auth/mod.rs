@@ -248,6 +248,10 @@ pub(crate) fn mask_auth_command(line: &str) -> Option<String> {
 pub(crate) struct Credentials {
     /// Authentication identity (user name).
     pub(crate) user: String,
+    /// An empty `user` was asked for (swaks's `--auth-user '<>'`): PLAIN and LOGIN send it as
+    /// swaks does (`\0\0password`, an empty line after the first 334) instead of refusing
+    /// for want of a user name.
+    pub(crate) empty_user: bool,
     /// Password (PLAIN, LOGIN, CRAM-MD5, SCRAM).
     pub(crate) password: Option<Secret>,
     /// OAuth 2.0 bearer token (XOAUTH2, OAUTHBEARER).
@@ -383,7 +387,18 @@ pub(crate) fn need_user_and_password<P>(
     user: &str,
     password: &Option<P>,
 ) -> Result<(), AuthError> {
-    if user.is_empty() {
+    need_user_and_password_or_empty(mechanism, user, false, password)
+}
+
+/// [`need_user_and_password`], where `empty_user_ok` lets an empty user name through (asked
+/// for with [`Credentials::empty_user`]).
+pub(crate) fn need_user_and_password_or_empty<P>(
+    mechanism: &'static str,
+    user: &str,
+    empty_user_ok: bool,
+    password: &Option<P>,
+) -> Result<(), AuthError> {
+    if user.is_empty() && !empty_user_ok {
         return Err(AuthError::Missing {
             mechanism,
             what: "a user name",

@@ -9,6 +9,8 @@ const NAME: &str = "PLAIN";
 pub(crate) struct Plain {
     authzid: String,
     user: String,
+    /// An empty `user` was asked for ([`Credentials::empty_user`]).
+    empty_user: bool,
     password: Option<Secret>,
     /// The message has gone out (as initial response or answer to the first 334).
     sent: bool,
@@ -19,6 +21,7 @@ impl std::fmt::Debug for Plain {
         f.debug_struct("Plain")
             .field("authzid", &self.authzid)
             .field("user", &self.user)
+            .field("empty_user", &self.empty_user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("sent", &self.sent)
             .finish()
@@ -31,6 +34,7 @@ impl Plain {
         Plain {
             authzid: creds.authzid.clone().unwrap_or_default(),
             user: creds.user.clone(),
+            empty_user: creds.empty_user,
             password: creds.password.clone(),
             sent: false,
         }
@@ -91,7 +95,9 @@ impl Mechanism for Plain {
                 what,
             })
         };
-        if self.user.is_empty() {
+        // An empty authcid asked for goes out as swaks sends it (`\0\0password`); a server
+        // may refuse it (RFC 4616 §2 wants one), which is what the user came to see.
+        if self.user.is_empty() && !self.empty_user {
             return missing("a user name");
         }
         let Some(pass) = &self.password else {
@@ -122,6 +128,26 @@ mod tests {
             authzid: authzid.map(Into::into),
             ..Default::default()
         }
+    }
+
+    /// swaks's `-au '<>'`: `\0\0password`; without the request an empty user is refused.
+    #[test]
+    fn an_empty_user_asked_for_is_sent_empty() {
+        let mut c = creds(None);
+        c.user = String::new();
+        assert_eq!(
+            Plain::new(&c).ready(),
+            Err(AuthError::Missing {
+                mechanism: "PLAIN",
+                what: "a user name"
+            })
+        );
+        c.empty_user = true;
+        let mut m = Plain::new(&c);
+        m.ready().unwrap();
+        let s = m.initial_response().unwrap();
+        assert_eq!(s.data, b"\0\0correct horse battery staple");
+        assert_eq!(s.display, format!("\\0\\0{}", crate::smtp::auth::MASK));
     }
 
     #[test]
