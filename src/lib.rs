@@ -18,6 +18,12 @@ pub mod smtp;
 
 pub(crate) use error::Error;
 
+/// The `ehlo` binary's first call, before [`run`]: when these arguments make it the launcher of
+/// a `--pipe` command (ehlo runs itself for that) it becomes that command and never returns.
+pub fn pipe_launcher(args: &[std::ffi::OsString]) {
+    net::conn::pipe_launcher(args)
+}
+
 /// Run ehlo with these arguments; returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
     app::run(args)

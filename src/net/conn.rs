@@ -18,6 +18,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -849,21 +850,18 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         host: format!("pipe to {command}"),
         addr: String::new(),
     });
-    let mut child = tokio::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(std::process::Stdio::piped())
+    let mut cmd = shell_for(command);
+    cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         // A group of its own, so that the end of the run can kill what the shell started as
         // well (dash does not exec the last command: killing /bin/sh alone leaves it running).
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| Error::Connect {
-            target: format!("child process '{command}'"),
-            reason: e.to_string(),
-        })?;
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| Error::Connect {
+        target: format!("child process '{command}'"),
+        reason: e.to_string(),
+    })?;
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(Error::Connect {
             target: format!("child process '{command}'"),
@@ -886,6 +884,90 @@ fn open_pipe(command: &str, emit: &mut dyn FnMut(Event)) -> Result<Connection, E
         connected_at: Instant::now(),
         dane: None,
     })
+}
+
+/// The first argument that makes the `ehlo` binary a `--pipe` command's launcher
+/// ([`pipe_launcher`]) instead of parsing a command line.
+const LAUNCHER_ARG: &str = "--ehlo-internal-pipe-launcher";
+
+/// Set when the running program is the `ehlo` binary, whose `main` calls [`pipe_launcher`]
+/// first: only then does `/proc/self/exe` understand [`LAUNCHER_ARG`] (a test program does not).
+static LAUNCHER: AtomicBool = AtomicBool::new(false);
+
+/// `/bin/sh -c COMMAND` for `--pipe`, made to end when ehlo does, however ehlo ends: killed
+/// outright (SIGKILL: ehlo gets no chance to kill the group, as it does at the end of a run and
+/// on SIGTERM, SIGINT and SIGHUP), the shell gets the parent-death signal (PR_SET_PDEATHSIG,
+/// prctl(2)). That signal is SIGKILL, what the end of a run sends the group: what ehlo can no
+/// longer end nothing will, so a command that traps or ignores SIGTERM must not be able to
+/// stay. It reaches the shell, or the command the shell execs (`exec server`), not the shell's
+/// own children: those see their input end.
+///
+/// Setting it between fork and exec takes `unsafe` (`pre_exec`), which this crate forbids, so
+/// the `ehlo` binary runs itself as the launcher ([`pipe_launcher`]): it sets the signal and
+/// execs the shell, keeping its pid, its pipes and its process group.
+///
+/// The signal fires when the THREAD that spawned the child ends, not the process, so the
+/// launcher is used only from the main thread, whose end is ehlo's: the send runs the session
+/// on a current-thread runtime inside `block_on` there (the REPL, replay and `check` have no
+/// `--pipe`). From another thread (a runtime's worker or blocking-pool thread, which may end
+/// while ehlo runs on) the shell is spawned directly, as before.
+fn shell_for(command: &str) -> tokio::process::Command {
+    let parent = std::process::id();
+    if LAUNCHER.load(Ordering::Relaxed) && on_main_thread() {
+        let mut cmd = tokio::process::Command::new("/proc/self/exe");
+        cmd.arg(LAUNCHER_ARG).arg(parent.to_string()).arg(command);
+        return cmd;
+    }
+    let mut cmd = tokio::process::Command::new("/bin/sh");
+    cmd.arg("-c").arg(command);
+    cmd
+}
+
+#[cfg(target_os = "linux")]
+fn on_main_thread() -> bool {
+    nix::unistd::gettid() == nix::unistd::getpid()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_main_thread() -> bool {
+    false
+}
+
+/// The `ehlo` binary's first call: with [`LAUNCHER_ARG`] PARENT_PID COMMAND as its arguments it
+/// is a `--pipe` command's launcher ([`shell_for`]) and never returns: it asks for SIGKILL when
+/// its parent ends, ends at once if that parent (ehlo, PARENT_PID) is already gone, and execs
+/// `/bin/sh -c COMMAND`. Otherwise it notes that this program can be a launcher and returns.
+pub(crate) fn pipe_launcher(args: &[std::ffi::OsString]) {
+    if args.get(1).is_none_or(|a| a != LAUNCHER_ARG) {
+        LAUNCHER.store(true, Ordering::Relaxed);
+        return;
+    }
+    let (Some(parent), Some(command), None) = (args.get(2), args.get(3), args.get(4)) else {
+        eprintln!("ehlo: {LAUNCHER_ARG} is internal: it takes PARENT_PID COMMAND");
+        std::process::exit(1);
+    };
+    #[cfg(target_os = "linux")]
+    {
+        if let Err(e) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL) {
+            eprintln!("ehlo: --pipe: cannot ask to end with ehlo (prctl: {e})");
+            std::process::exit(126);
+        }
+        // ehlo ended before the request was made: the signal will never come.
+        let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
+        if parent != Some(nix::unistd::getppid().as_raw()) {
+            std::process::exit(1);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .exec();
+    // As a shell that cannot run its command (POSIX: 126 found but not executable).
+    eprintln!("ehlo: --pipe: cannot run /bin/sh: {e}");
+    std::process::exit(126);
 }
 
 /// TLS handshake under the timeout, with the evidence reported. Returns the stream and version.

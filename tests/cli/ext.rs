@@ -681,6 +681,67 @@ fn a_signal_to_ehlo_ends_the_pipe_commands_group() {
     }
 }
 
+/// ehlo killed outright (SIGKILL: no chance to kill the group) takes its `--pipe` command with
+/// it (PR_SET_PDEATHSIG); it used to stay behind, reparented.
+#[test]
+fn a_sigkilled_ehlo_takes_its_pipe_command_along() {
+    let unique = format!("131.{}", std::process::id());
+    // `exec`: the command is ehlo's child itself, not a child of the shell.
+    let cmd = format!("exec sleep {unique}");
+    let args: Vec<String> = ["--pipe", &cmd, "--to", "a@b.test", "--timeout", "0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (mut child, _lines, _stderr) = spawn_ehlo(&args);
+    let pattern = format!("^sleep {}$", unique.replace('.', "\\."));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pgrep(&pattern).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pgrep(&pattern).is_empty(), "the command never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut left = pgrep(&pattern);
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        left = pgrep(&pattern);
+    }
+    for pid in &left {
+        // Do not leave it behind for the rest of the suite.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status();
+    }
+    assert!(
+        left.is_empty(),
+        "the pipe command outlived a SIGKILLed ehlo: {left:?}"
+    );
+}
+
+/// The parent-death signal is tied to the thread that spawned the child: a session that lasts
+/// longer than a runtime thread may idle (tokio's blocking pool keeps one 10 s) keeps its child.
+#[test]
+fn a_long_pipe_session_keeps_its_command() {
+    let script = r#"printf '220 child ESMTP\r\n'; read l; sleep 11; printf '250 child\r\n'; read l; printf '221 bye\r\n'"#;
+    let run = ehlo_with(
+        &[
+            "--pipe",
+            script,
+            "-q",
+            "ehlo",
+            "--helo",
+            "me.test",
+            "--timeout",
+            "30",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("<-  250 child"), "{}", run.stdout);
+}
+
 /// One CRLF line from `s`, byte by byte (no buffering: the TLS handshake must find its bytes on
 /// the socket). Empty at the end of the stream.
 fn read_line_raw<S: std::io::Read>(s: &mut S) -> String {
