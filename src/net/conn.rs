@@ -117,6 +117,19 @@ pub(crate) struct Connection {
     pub(crate) dane: Option<dane::DaneUse>,
 }
 
+/// How long to wait for a TLS alert after a write failed ([`Connection::alert_after_write_error`])
+/// or for the peer while closing a session: a second at most, and never past the write's own
+/// `timeout` (`--timeout`, zero = none), of which `spent` is gone already: a run given three
+/// seconds does not take four.
+pub(crate) fn alert_wait(timeout: Duration, spent: Duration) -> Duration {
+    let most = Duration::from_secs(1);
+    if timeout.is_zero() {
+        most
+    } else {
+        most.min(timeout.saturating_sub(spent))
+    }
+}
+
 /// [`open`], then the implicit TLS handshake when the plan asks for it (`--tls-on-connect`).
 pub(crate) async fn connect(
     plan: &ConnectPlan,
@@ -157,12 +170,12 @@ impl Connection {
     /// certificate only after the client's Finished (RFC 8446 §4.4.2.4), so its alert and
     /// its reset can both arrive before the client's first write, which then fails without
     /// a word of why; the alert is still in the receive queue. `None` in plain text, or when
-    /// no alert comes within a second.
-    pub(crate) async fn alert_after_write_error(&mut self) -> Option<Hint> {
+    /// no alert comes within `wait` ([`alert_wait`]; one already there is read even at zero).
+    pub(crate) async fn alert_after_write_error(&mut self, wait: Duration) -> Option<Hint> {
         self.tls.as_ref()?;
         let mut b = [0u8; 512];
         let read = tokio::io::AsyncReadExt::read(&mut self.stream, &mut b);
-        match tokio::time::timeout(Duration::from_secs(1), read).await {
+        match tokio::time::timeout(wait, read).await {
             Ok(Err(e)) => tls::alert_on_read(&e),
             _ => None,
         }
@@ -987,7 +1000,9 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         emit(Event::info(note));
     }
     let t0 = Instant::now();
-    let fut = tls::connect(stream, host, params);
+    // The handshake's own deadline, which its closing words must not outlast either.
+    let deadline = (!timeout.is_zero()).then(|| t0 + timeout);
+    let fut = tls::connect(stream, host, params, deadline);
     let r = if timeout.is_zero() {
         fut.await
     } else {
@@ -1315,5 +1330,47 @@ mod dialer_tests {
             firsts.insert(hosts[0].clone());
         }
         assert_eq!(firsts.len(), 2, "{firsts:?}");
+    }
+}
+
+#[cfg(test)]
+mod alert_tests {
+    use super::*;
+
+    #[test]
+    fn the_alert_wait_is_a_second_at_most_and_never_past_the_timeout() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        assert_eq!(alert_wait(Duration::ZERO, s(5)), s(1), "no timeout");
+        assert_eq!(alert_wait(s(30), ms(10)), s(1));
+        assert_eq!(alert_wait(s(1), ms(700)), ms(300));
+        assert_eq!(alert_wait(s(1), ms(1500)), Duration::ZERO);
+    }
+
+    /// A TLS connection whose write broke while its read side stays open and silent (a
+    /// `--pipe` command that closed its input only): the wait for an alert ends with what
+    /// is left of the timeout, not a whole second later.
+    #[tokio::test]
+    async fn the_wait_for_an_alert_ends_with_the_timeout() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut c = Connection {
+            stream: Conn::Other(Box::new(ours)),
+            host: "localhost".into(),
+            server: "pipe:test".into(),
+            tls: Some("TLSv1.3".into()),
+            child: None,
+            connected_at: Instant::now(),
+            dane: None,
+        };
+        let t0 = Instant::now();
+        let alert = c
+            .alert_after_write_error(alert_wait(
+                Duration::from_secs(1),
+                Duration::from_millis(900),
+            ))
+            .await;
+        let took = t0.elapsed();
+        assert!(alert.is_none());
+        assert!(took < Duration::from_millis(500), "{took:?}");
     }
 }

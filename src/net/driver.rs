@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Ending, Error};
-use crate::net::conn::{self, Connection};
+use crate::net::conn::{self, Connection, alert_wait};
 use crate::net::route::{ConnectPlan, Transport};
 use crate::net::tls;
 use crate::smtp::client::{Action, Plan, Session, SessionError};
@@ -441,10 +441,13 @@ async fn pump_in(
             return Ok(());
         };
         if let Some(bytes) = session.poll_transmit() {
+            let written = Instant::now();
             match conn.send(&bytes, session.phase(), timeout).await {
-                // The write failed (not timed out): a TLS server's alert may say why.
+                // The write failed (not timed out): a TLS server's alert may say why, if it
+                // comes within what is left of the write's timeout.
                 Err(e @ Error::Io { .. }) => {
-                    return Err(match conn.alert_after_write_error().await {
+                    let wait = alert_wait(timeout, written.elapsed());
+                    return Err(match conn.alert_after_write_error(wait).await {
                         Some(reason) => tls_ended(reason, out),
                         None => e,
                     });

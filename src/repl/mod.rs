@@ -1218,6 +1218,7 @@ impl Engine {
                 progressed = true;
                 let phase = s.phase();
                 let t = self.timeout();
+                let t0 = Instant::now();
                 let written = match self.conn.as_mut() {
                     Some(c) => c.send(&bytes, phase, t).await,
                     None => Err(Error::Io {
@@ -1228,7 +1229,10 @@ impl Engine {
                 if let Err(e) = written {
                     // A TLS server's alert, waiting unread, may say why the write failed.
                     let alert = match (&e, self.conn.as_mut()) {
-                        (Error::Io { .. }, Some(c)) => c.alert_after_write_error().await,
+                        (Error::Io { .. }, Some(c)) => {
+                            let wait = crate::net::conn::alert_wait(t, t0.elapsed());
+                            c.alert_after_write_error(wait).await
+                        }
                         _ => None,
                     };
                     if let Some(reason) = alert {

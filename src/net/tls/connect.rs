@@ -34,16 +34,18 @@ fn looks_like_greeting(head: &[u8]) -> bool {
 /// verification unless overridden in `params`). On success returns the stream and the evidence.
 ///
 /// No timeout is applied here: a peer that stalls mid-handshake stalls this future, so the
-/// caller wraps it in `tokio::time::timeout` (its TLS phase timeout).
+/// caller wraps it in `tokio::time::timeout` (its TLS phase timeout) ending at `deadline`
+/// (`None`: no timeout), which the close_notify after a failed verification keeps within.
 pub(crate) async fn connect<S>(
     stream: S,
     host: &str,
     params: &TlsParams,
+    deadline: Option<std::time::Instant>,
 ) -> Result<(TlsStream<S>, TlsInfo), TlsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    connect_trusting(stream, host, params, &trust::system_store).await
+    connect_trusting(stream, host, params, &trust::system_store, deadline).await
 }
 
 /// [`connect`] with the system trust store located by `system` (tests pass a fake machine's).
@@ -52,6 +54,7 @@ pub(super) async fn connect_trusting<S>(
     host: &str,
     params: &TlsParams,
     system: &dyn Fn() -> SystemStore,
+    deadline: Option<std::time::Instant>,
 ) -> Result<(TlsStream<S>, TlsInfo), TlsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -175,12 +178,13 @@ where
     if params.verify && !info.verify.passed() {
         let reason = explain_failure(&info);
         // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather
-        // than dropping it, so the server logs an orderly close, not a truncated session.
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(1),
-            tokio::io::AsyncWriteExt::shutdown(&mut s),
-        )
-        .await;
+        // than dropping it, so the server logs an orderly close, not a truncated session;
+        // within the handshake's deadline, or the caller would call it a timeout.
+        let most = std::time::Duration::from_secs(1);
+        let wait = deadline.map_or(most, |d| {
+            most.min(d.saturating_duration_since(std::time::Instant::now()))
+        });
+        let _ = tokio::time::timeout(wait, tokio::io::AsyncWriteExt::shutdown(&mut s)).await;
         return Err(TlsError::Verify {
             reason,
             info: Box::new(info),

@@ -64,7 +64,7 @@ async fn handshake_accepting(
     });
     let r = tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        connect_trusting(c, host, p, system),
+        connect_trusting(c, host, p, system, None),
     )
     .await
     .expect("handshake must not hang");
@@ -526,7 +526,9 @@ async fn garbage_peer_is_a_readable_handshake_error() {
         // Keep the pipe open until the client gives up.
         let _ = s.read(&mut buf).await;
     });
-    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    let err = connect(c, "localhost", &params(false), None)
+        .await
+        .unwrap_err();
     let TlsError::NotTls {
         reason,
         greeting,
@@ -549,7 +551,9 @@ async fn peer_closing_is_a_handshake_error() {
     // Closed before the ClientHello could be written…
     let (c, s) = duplex(4096);
     drop(s);
-    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    let err = connect(c, "localhost", &params(false), None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
         "{err:?}"
@@ -560,7 +564,9 @@ async fn peer_closing_is_a_handshake_error() {
         let mut buf = [0u8; 4096];
         let _ = s.read(&mut buf).await;
     });
-    let err = connect(c, "localhost", &params(false)).await.unwrap_err();
+    let err = connect(c, "localhost", &params(false), None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, TlsError::Handshake(r) if r.contains("closed")),
         "{err:?}"
@@ -573,7 +579,7 @@ async fn stalled_peer_is_left_to_the_callers_timeout() {
     let (c, _s) = duplex(4096);
     let r = tokio::time::timeout(
         std::time::Duration::from_millis(100),
-        connect(c, "localhost", &params(false)),
+        connect(c, "localhost", &params(false), None),
     )
     .await;
     assert!(
@@ -595,7 +601,7 @@ async fn bad_ca_path_is_a_setup_error() {
         };
         let (c2, _s2) = duplex(64);
         assert!(matches!(
-            connect(c2, "localhost", &p).await,
+            connect(c2, "localhost", &p, None).await,
             Err(TlsError::Setup(_))
         ));
     }
@@ -766,7 +772,7 @@ async fn handshake_with(
     });
     let r = tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        connect(c, "localhost", p),
+        connect(c, "localhost", p, None),
     )
     .await
     .expect("handshake must not hang");
@@ -895,7 +901,7 @@ async fn tls12_only_server_and_protocol_choice() {
         },
     ] {
         let (c, _s) = duplex(64);
-        let e = connect(c, "localhost", &p).await.unwrap_err();
+        let e = connect(c, "localhost", &p, None).await.unwrap_err();
         assert!(
             matches!(&e, TlsError::Setup(r) if r.contains("--tls-cipher")),
             "{e:?}"
@@ -1005,7 +1011,7 @@ async fn client_certificate_for_a_server_that_requires_one() {
         ..params(false)
     };
     let (c, _s) = duplex(64);
-    let e = connect(c, "localhost", &p).await.unwrap_err();
+    let e = connect(c, "localhost", &p, None).await.unwrap_err();
     assert!(
         matches!(&e, TlsError::Setup(r) if r.contains("--tls-key") && r.contains("--tls-cert")),
         "{e:?}"
@@ -1020,7 +1026,7 @@ async fn client_certificate_for_a_server_that_requires_one() {
         ..params(false)
     };
     let (c, _s) = duplex(64);
-    let e = connect(c, "localhost", &p).await.unwrap_err();
+    let e = connect(c, "localhost", &p, None).await.unwrap_err();
     assert!(
         matches!(&e, TlsError::Setup(r) if r.contains("--tls-chain")),
         "{e:?}"
