@@ -2321,11 +2321,26 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("'{s}' is not a duration (N, Ns, Nm or Nh)"))?;
-    let factor = match unit.to_ascii_lowercase().as_str() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("'{s}' has an unknown unit (use s, m or h)")),
+    let factor = |unit: &str| match unit.to_ascii_lowercase().as_str() {
+        "" | "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(3600),
+        _ => None,
+    };
+    if let Some((fraction, unit)) = fraction(unit)
+        && let Some(f) = factor(unit)
+    {
+        // `1.5m` is 90s: say what to write when it is a whole number of seconds.
+        let instead = in_whole_units(n, fraction, f, &[(1, "s")])
+            .map(|w| format!(": write {w}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "'{s}' has a fraction: a duration is a whole number of seconds, minutes or hours \
+             (N, Ns, Nm or Nh){instead}"
+        ));
+    }
+    let Some(factor) = factor(unit) else {
+        return Err(format!("'{s}' has an unknown unit (use s, m or h)"));
     };
     n.checked_mul(factor)
         .map(Duration::from_secs)
@@ -2343,15 +2358,62 @@ pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let n: usize = digits
         .parse()
         .map_err(|_| format!("'{s}' is not a size (e.g. 1048576, 512K, 10M)"))?;
-    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("'{s}' has an unknown unit (use K, M or G)")),
+    let factor = |unit: &str| -> Option<usize> {
+        match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => Some(1),
+            "k" | "kb" | "kib" => Some(1 << 10),
+            "m" | "mb" | "mib" => Some(1 << 20),
+            "g" | "gb" | "gib" => Some(1 << 30),
+            _ => None,
+        }
+    };
+    if let Some((fraction, unit)) = fraction(unit)
+        && let Some(f) = factor(unit)
+    {
+        // `1.5M` is 1536K: say what to write when it is a whole number of K or bytes.
+        let units = [(1 << 20, "M"), (1 << 10, "K"), (1, "")];
+        let instead = in_whole_units(n as u64, fraction, f as u64, &units)
+            .map(|w| format!(": write {w}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "'{s}' has a fraction: a size is a whole number of bytes, K, M or G{instead}"
+        ));
+    }
+    let Some(factor) = factor(unit) else {
+        return Err(format!("'{s}' has an unknown unit (use K, M or G)"));
     };
     n.checked_mul(factor)
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// The decimal fraction at the start of what follows a number's digits (`.5m` → `5`, `m`;
+/// a comma too), and the rest after it; `None` when there is none.
+fn fraction(rest: &str) -> Option<(&str, &str)> {
+    let r = rest.strip_prefix(['.', ','])?;
+    let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+    (end > 0).then(|| r.split_at(end))
+}
+
+/// `whole.fraction` times `factor` written in the largest of `units` (largest first, each
+/// `(size, suffix)`) that it is a whole number of and smaller than `factor`, e.g. `1536K` for
+/// 1.5 × 1M; `None` when none fits (or the numbers are absurdly long).
+fn in_whole_units(
+    whole: u64,
+    fraction: &str,
+    factor: u64,
+    units: &[(u64, &str)],
+) -> Option<String> {
+    let digits = u32::try_from(fraction.len()).ok().filter(|&d| d <= 18)?;
+    let scale = 10u128.pow(digits);
+    let scaled = u128::from(whole) * scale + fraction.parse::<u128>().ok()?;
+    let total = scaled.checked_mul(u128::from(factor))?;
+    units
+        .iter()
+        .filter(|(size, _)| *size < factor)
+        .find_map(|&(size, suffix)| {
+            let per = scale * u128::from(size);
+            (total % per == 0).then(|| format!("{}{suffix}", total / per))
+        })
 }
 
 /// `serve --user NAME:PASS` (split at the first colon, so the password may contain colons).
@@ -2600,6 +2662,57 @@ mod tests {
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("1T").is_err());
+    }
+
+    /// A fraction is what is wrong with `1.5M`, not its unit; what to write instead when the
+    /// size is whole in a smaller unit.
+    #[test]
+    fn fractions_are_named_with_what_to_write() {
+        assert_eq!(
+            parse_size("1.5M"),
+            Err(
+                "'1.5M' has a fraction: a size is a whole number of bytes, K, M or G: write \
+                 1536K"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse_size("0.5g").unwrap_err(),
+            "'0.5g' has a fraction: a size is a whole number of bytes, K, M or G: write 512M"
+        );
+        assert!(
+            parse_size("1,25MiB")
+                .unwrap_err()
+                .ends_with(": write 1280K")
+        );
+        assert!(parse_size("1.0001K").unwrap_err().ends_with("K, M or G"));
+        assert!(parse_size("1.5").unwrap_err().ends_with("K, M or G"));
+        assert!(parse_size("1.5T").unwrap_err().contains("unknown unit"));
+        assert_eq!(
+            parse_duration("1.5s"),
+            Err(
+                "'1.5s' has a fraction: a duration is a whole number of seconds, minutes or \
+                 hours (N, Ns, Nm or Nh)"
+                    .into()
+            )
+        );
+        assert!(parse_duration("1.5m").unwrap_err().ends_with(": write 90s"));
+        assert!(
+            parse_duration("0.5H")
+                .unwrap_err()
+                .ends_with(": write 1800s")
+        );
+        assert!(
+            parse_duration("2.5")
+                .unwrap_err()
+                .ends_with("(N, Ns, Nm or Nh)")
+        );
+        assert!(parse_duration("1.").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("1.99999999999999999999999h")
+                .unwrap_err()
+                .ends_with("(N, Ns, Nm or Nh)")
+        );
     }
 
     #[test]
