@@ -98,6 +98,8 @@ fn send_only(r: Remedy) -> Option<&'static str> {
         Remedy::RequireTls => "a one-shot send's --requiretls",
         Remedy::Prdr => "a one-shot send's --prdr",
         Remedy::Bdat => "a one-shot send's --bdat",
+        // The REPL's and replay's `:auth NTLM` send NTLMv2 only.
+        Remedy::NtlmV1 => "a one-shot send's --auth-extra ntlm-version=1",
         _ => return None,
     })
 }

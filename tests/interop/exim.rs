@@ -299,10 +299,14 @@ fn exim_auth_ntlm_v1() {
     run.assert_exit(28);
     run.assert_contains("NTLMv1 responses=********");
     run.assert_contains("535 Incorrect authentication data");
+    assert!(!run.all().contains("try --auth-extra"), "{}", run.all());
+    // NTLMv2 refused as a wrong password is: the run says what gets in.
     let run = auth(TEST_PASS, &[]);
     run.assert_exit(28);
     run.assert_contains("NTLMv2 responses=********");
     run.assert_contains("535 Incorrect authentication data");
+    run.assert_contains("knows only NTLMv1");
+    run.assert_contains("try --auth-extra ntlm-version=1");
 }
 
 #[test]

@@ -367,6 +367,12 @@ pub(crate) trait Mechanism: Send + std::fmt::Debug {
     fn notice(&self) -> Option<String> {
         None
     }
+    /// What to add when the server refuses the credentials (535) this mechanism sent: a
+    /// variant of it the server may want instead, with its remedy written `⟨name⟩` (see
+    /// `codes::Hint::new`). Additive to the skeleton contract.
+    fn when_refused(&self) -> Option<&'static str> {
+        None
+    }
     /// Are the credentials this mechanism needs all present and usable? `Err(Missing)` means:
     /// don't send AUTH with it. Additive to the skeleton contract.
     fn ready(&self) -> Result<(), AuthError> {

@@ -390,6 +390,16 @@ impl Mechanism for Ntlm {
         NAME
     }
 
+    /// A server that knows only NTLMv1 (Exim's `spa` authenticator) answers NTLMv2 responses
+    /// with the 535 of a wrong password: nothing in the reply tells the two apart.
+    fn when_refused(&self) -> Option<&'static str> {
+        (!self.v1).then_some(
+            "NTLM sent NTLMv2 responses, which a server that knows only NTLMv1 (Exim's spa \
+             authenticator) refuses as it refuses a wrong password: if the password is right, \
+             try ⟨ntlm-v1⟩",
+        )
+    }
+
     fn initial_response(&mut self) -> Option<Step> {
         // [MS-SMTPNTLM] §3.1.5.1: `AUTH NTLM`, then the NEGOTIATE message after the empty 334
         // (as swaks does; every NTLM server accepts it this way).

@@ -430,6 +430,21 @@ impl Session {
                 if let Some(state) = self.auth.as_mut() {
                     state.tried.push(format!("{name} ({code})"));
                 }
+                // Credentials refused (RFC 4954 §6: 535 5.7.8): the mechanism may know a variant
+                // the server wants instead (NTLMv1 for a server that knows no NTLMv2).
+                let rejected = reply.code == Some(535)
+                    || reply
+                        .enhanced
+                        .is_some_and(|e| (e.class, e.subject, e.detail) == (5, 7, 8));
+                if rejected
+                    && let Some(note) = self
+                        .auth
+                        .as_ref()
+                        .and_then(|s| s.current.as_ref())
+                        .and_then(|m| m.when_refused())
+                {
+                    self.out.note(Hint::new(note));
+                }
                 if let Some(next) = next {
                     self.out.info(format!(
                         "AUTH {name} refused with {code}: trying {next} next"

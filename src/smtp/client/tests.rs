@@ -2622,3 +2622,52 @@ fn a_code_below_100_is_shown_with_its_three_digits() {
         "reply code 000 is outside 2xx–5xx"
     );
 }
+
+/// NTLM (NTLMv2 by default) answered 535: the refusal says that a server knowing only NTLMv1
+/// (Exim's `spa`) refuses v2 like a wrong password, and what sends v1; with v1 sent, it does
+/// not. No other mechanism's 535 says it.
+#[test]
+fn an_ntlmv2_refusal_suggests_ntlmv1() {
+    use base64::Engine;
+    // A CHALLENGE message (type 2, [MS-NLMP] §2.2.1.2): NTLM and UNICODE, no target info.
+    let mut challenge = b"NTLMSSP\0".to_vec();
+    challenge.extend(2u32.to_le_bytes());
+    challenge.extend([0, 0, 0, 0, 48, 0, 0, 0]);
+    challenge.extend(0x0000_0201u32.to_le_bytes());
+    challenge.extend([1, 2, 3, 4, 5, 6, 7, 8]);
+    challenge.extend([0; 16]);
+    let challenge = base64::engine::general_purpose::STANDARD.encode(challenge);
+    let run = |mech: &str, v1: bool| {
+        let mut p = auth_plan(&[mech], AuthRequirement::Required);
+        if let Some(a) = p.auth.as_mut() {
+            a.credentials.nonce = Some("n".into());
+            a.credentials.time = Some(1_700_000_000);
+            a.credentials.ntlm_v1 = v1;
+        }
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(b"250-x\r\n250 AUTH NTLM PLAIN\r\n");
+        assert!(sent(&mut s).contains(&format!("AUTH {mech}")));
+        if mech == "NTLM" {
+            s.feed(b"334 NTLM supported\r\n");
+            sent(&mut s);
+            s.feed(format!("334 {challenge}\r\n").as_bytes());
+            sent(&mut s);
+        }
+        s.feed(b"535 Incorrect authentication data\r\n");
+        assert_eq!(exit_code(&s), 28);
+        infos(&events(&mut s))
+            .into_iter()
+            .filter(|i| i.contains("NTLMv1"))
+            .collect::<Vec<_>>()
+    };
+    let hint = run("NTLM", false);
+    assert_eq!(hint.len(), 1, "{hint:?}");
+    assert!(
+        hint[0].contains("try --auth-extra ntlm-version=1"),
+        "{hint:?}"
+    );
+    assert!(hint[0].contains("Exim's spa"), "{hint:?}");
+    assert_eq!(run("NTLM", true), Vec::<String>::new());
+    assert_eq!(run("PLAIN", false), Vec::<String>::new());
+}

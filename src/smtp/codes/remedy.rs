@@ -66,11 +66,13 @@ pub(crate) enum Remedy {
     Bdat,
     /// Setting: let AUTH send the credentials over a connection without TLS.
     AllowPlaintextAuth,
+    /// Setting: NTLM sends NTLMv1 responses, for servers that know nothing newer.
+    NtlmV1,
 }
 
 impl Remedy {
     /// Every remedy, for parsing.
-    pub(crate) const ALL: [Remedy; 27] = [
+    pub(crate) const ALL: [Remedy; 28] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -98,6 +100,7 @@ impl Remedy {
         Remedy::Prdr,
         Remedy::Bdat,
         Remedy::AllowPlaintextAuth,
+        Remedy::NtlmV1,
     ];
 
     /// The name written between `⟨` and `⟩` in a hint's text.
@@ -130,6 +133,7 @@ impl Remedy {
             Remedy::Prdr => "prdr",
             Remedy::Bdat => "bdat",
             Remedy::AllowPlaintextAuth => "allow-plaintext-auth",
+            Remedy::NtlmV1 => "ntlm-v1",
         }
     }
 
@@ -163,6 +167,7 @@ impl Remedy {
             Remedy::Prdr => "--prdr",
             Remedy::Bdat => "--bdat",
             Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
+            Remedy::NtlmV1 => "--auth-extra ntlm-version=1",
         }
     }
 }
