@@ -838,6 +838,7 @@ impl Renderer for Human {
                 path,
                 id,
                 content,
+                ..
             } => {
                 let to: Vec<String> = rcpts
                     .iter()

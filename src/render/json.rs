@@ -59,7 +59,7 @@
 //! | `summary` | see below |
 //! | `client_command` | (`ehlo serve`) `text` (the client's line, secrets masked), `tls`, `phase`, `redacted` |
 //! | `server_reply` | (`ehlo serve`) `reply` (what the server wrote), `tls`, `phase` |
-//! | `message_stored` | (`ehlo serve`) `from`, `rcpts`, `bytes`, `path` (Maildir file or mbox, or null), `id`, `content` (byte payload: the content's first 64 KiB; `bytes` is the whole size) |
+//! | `message_stored` | (`ehlo serve`) `from`, `rcpts`, `bytes`, `path` (Maildir file or mbox, or null; with both, the two joined with `, `), `paths` (every file it was written to, Maildir file first: `[]` when not stored), `id`, `content` (byte payload: the content's first 64 KiB; `bytes` is the whole size) |
 //!
 //! A **reply** is `{"code": 250 | null, "enhanced": "2.1.0" | null, "lines": [strings: the text of
 //! each line after "NNN-"/"NNN ", enhanced code left in place], "raw": byte payload (exact bytes

@@ -1351,8 +1351,8 @@ where
         shared.store.commit_locked(draft, &m, locked)
     }
     .await;
-    let path = match stored {
-        Ok(paths) => (!paths.is_empty()).then(|| paths.join(", ")),
+    let paths = match stored {
+        Ok(paths) => paths,
         Err(e) => {
             emit(Event::Error {
                 message: format!(
@@ -1368,7 +1368,8 @@ where
     // content stays out.
     emit(Event::MessageStored {
         bytes: m.size,
-        path,
+        path: (!paths.is_empty()).then(|| paths.join(", ")),
+        paths,
         content: Bytes(if shared.quiet { Vec::new() } else { shown }),
         from: m.from,
         rcpts: m.rcpts,

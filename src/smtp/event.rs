@@ -727,8 +727,12 @@ pub enum Event {
         rcpts: Vec<String>,
         /// Size of the content in octets.
         bytes: usize,
-        /// Maildir file or mbox it was written to, if any.
+        /// Maildir file or mbox it was written to, if any; with both, the two joined with
+        /// `, ` (kept so for compatibility: [`Event::MessageStored::paths`] lists them apart).
         path: Option<String>,
+        /// Every file it was written to: the Maildir file, then the mbox; empty when it was
+        /// not stored. Additive to `path`.
+        paths: Vec<String>,
         /// The queue id given in the reply.
         id: String,
         /// The start of the content received, exact (after un-stuffing): all of it up to 64 KiB

@@ -1491,3 +1491,38 @@ fn stored_messages_are_readable_by_their_owner_only() {
         assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
     }
 }
+
+/// With both a Maildir and an mbox, `message_stored` lists the two files apart in `paths`
+/// (`path` keeps joining them with `, `, as before); with one store, `paths` is that file;
+/// without a store, it is empty and `path` null.
+#[test]
+fn message_stored_lists_every_file_in_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, mb) = (dir.path().join("md"), dir.path().join("mbox"));
+    let stored = |extra: &[&str]| {
+        let mut args = vec!["--json", "--max-sessions", "1"];
+        args.extend_from_slice(extra);
+        let serve = Serve::start(&args);
+        let r = send(&serve.addr, &[]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let (code, out) = serve.finish();
+        assert_eq!(code, 0, "{out}");
+        out.lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|l| l["type"] == "message_stored")
+            .unwrap_or_else(|| panic!("no message_stored: {out}"))["data"]
+            .clone()
+    };
+    let both = stored(&["--maildir", s(&md), "--mbox", s(&mb)]);
+    let file = maildir_files(&md)[0].display().to_string();
+    let mbox = mb.display().to_string();
+    assert_eq!(both["paths"], serde_json::json!([file, mbox]), "{both}");
+    assert_eq!(both["path"], format!("{file}, {mbox}"), "{both}");
+    let one = stored(&["--mbox", s(&mb)]);
+    assert_eq!(one["paths"], serde_json::json!([mbox]), "{one}");
+    assert_eq!(one["path"], mbox.as_str(), "{one}");
+    let none = stored(&[]);
+    assert_eq!(none["paths"], serde_json::json!([]), "{none}");
+    assert!(none["path"].is_null(), "{none}");
+}
