@@ -2381,6 +2381,102 @@ fn terminal_a_response_typed_as_the_exchange_ends_is_never_shown() {
     assert_eq!(got, "AUTH PLAIN\r\nQUIT\r\n");
 }
 
+/// A server whose AUTH asks for one response (`334 VXNlcm5hbWU6`) and answers a `*` as RFC 4954
+/// §4 says (501, the exchange cancelled), anything else with 535 (a failed login, the kind a
+/// server logs and fail2ban counts); NOOP 250, QUIT 221. Returns every byte received.
+fn cancelling_sasl_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else {
+            return Vec::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        let _ = w.write_all(b"220 sasl.test ESMTP\r\n");
+        let mut in_auth = false;
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            got.extend_from_slice(&line);
+            if std::mem::take(&mut in_auth) {
+                let reply: &[u8] = if line == b"*\r\n" {
+                    b"501 5.7.0 Authentication aborted\r\n"
+                } else {
+                    b"535 5.7.8 Error: authentication failed\r\n"
+                };
+                let _ = w.write_all(reply);
+                continue;
+            }
+            let verb = String::from_utf8_lossy(&line)
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-sasl.test\r\n250 AUTH LOGIN PLAIN\r\n",
+                "AUTH" => {
+                    in_auth = true;
+                    b"334 VXNlcm5hbWU6\r\n"
+                }
+                "NOOP" => b"250 2.0.0 ok\r\n",
+                "QUIT" => {
+                    let _ = w.write_all(b"221 2.0.0 bye\r\n");
+                    break;
+                }
+                _ => b"500 5.5.2 what\r\n",
+            };
+            let _ = w.write_all(reply);
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// Leaving at the prompt of a typed AUTH's SASL response (Ctrl-D, `:quit`) cancels the exchange
+/// with `*` first (RFC 4954 §4), and QUIT goes out as a command; Ctrl-C there cancels it too, so
+/// the next line typed is a command again (echoed, sent as typed). `QUIT` and the next command
+/// used to go out as the response: a failed login (535) the server logged, shown only as
+/// `********`, and the session left without its QUIT.
+#[test]
+fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
+    for (keys, wire) in [
+        ("\x04", "AUTH LOGIN\r\n*\r\nQUIT\r\n"),
+        (":quit\r", "AUTH LOGIN\r\n*\r\nQUIT\r\n"),
+        ("abc\x03", "AUTH LOGIN\r\n*\r\nNOOP\r\nQUIT\r\n"),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let (addr, h) = cancelling_sasl_server();
+        let mut t = Pty::start(
+            home.path(),
+            &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+        );
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t.keys("AUTH LOGIN\r");
+        t.wait("the challenge", |s| s.contains("334 VXNlcm5hbWU6"));
+        t.keys(keys);
+        if keys.ends_with('\x03') {
+            t.wait("the cancel", |s| s.contains("501 5.7.0"));
+            t.keys("NOOP\r");
+            let s = t.wait("the NOOP's reply", |s| s.contains("250 2.0.0 ok"));
+            assert!(s.contains("-> NOOP"), "{s}");
+            t.quit();
+        } else {
+            assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        }
+        let screen = t.screen();
+        assert!(!screen.contains("535"), "{keys:?}: {screen}");
+        let got = String::from_utf8(h.join().unwrap()).unwrap();
+        assert_eq!(got, wire, "{keys:?}: {screen}");
+        t.assert_cooked();
+    }
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,

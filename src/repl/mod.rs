@@ -323,6 +323,16 @@ async fn session_loop(engine: &mut Engine, ui: &mut Ui) {
                     return;
                 }
             }
+            // Ctrl-C at a SASL response's prompt abandons the exchange, as at `:auth`'s
+            // prompt: left open, the next line typed (not echoed: it is read as a secret)
+            // would go out as the response.
+            Input::Interrupted if engine.expects_secret() => {
+                engine.say("AUTH cancelled (Ctrl-C): \"*\" ends the SASL exchange (RFC 4954 §4)");
+                engine.cancel_sasl().await;
+                if engine.ended.is_some() {
+                    return;
+                }
+            }
             Input::Interrupted => {}
             Input::Refused => {
                 // Inside a typed DATA the message would go out without the line: abandoned
@@ -1033,12 +1043,36 @@ impl Engine {
                 self.draining = false;
                 return;
             }
+            // Leaving inside a SASL exchange (Ctrl-D or `:quit` at its prompt): QUIT now would
+            // go out as the response, a credential the server checks and logs as failed.
+            self.cancel_sasl().await;
+            if !self.connected() {
+                return;
+            }
             if let Some(s) = self.session.as_mut() {
                 s.send_line("QUIT");
             }
             self.settle().await;
             self.record(":quit", &[]);
         }
+    }
+
+    /// Cancel a SASL exchange under way with `*` (RFC 4954 §4: "If the client wishes to cancel
+    /// an authentication exchange, it issues a line with a single '*'") and wait for its reply:
+    /// the next line is a command again. Nothing when no exchange waits for a response.
+    async fn cancel_sasl(&mut self) {
+        if !self.connected() || !self.expects_secret() {
+            return;
+        }
+        self.seen.clear();
+        if let Some(s) = self.session.as_mut() {
+            s.send_line("*");
+        }
+        self.settle().await;
+        // As a typed `*` is recorded: it names no user, and the replies go with the AUTH step.
+        self.recorder.iter_mut().for_each(|r| r.sasl_response("*"));
+        self.record_secret_codes("the SASL exchange was cancelled with \"*\"");
+        self.seen.clear();
     }
 
     /// Inside a typed DATA?
