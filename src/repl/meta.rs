@@ -509,11 +509,61 @@ fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
 /// A typed `:raw` line whose bytes hold `AUTH MECH <initial response>`, with the response
 /// masked (for the history); `None` for every other line.
 pub(crate) fn redact_raw_line(line: &str) -> Option<String> {
-    let Ok(Meta::Raw(bytes)) = parse(line) else {
-        return None;
+    let bytes = match parse(line) {
+        Ok(Meta::Raw(bytes)) => bytes,
+        // A quoting slip (no closing quote, text after it, a bad escape) or a misspelt name
+        // (`:rwa`): nothing was sent, but the line as typed is still drawn and kept in the
+        // history.
+        Err(_) if line.trim_start().starts_with(':') => return mask_unread_raw_auth(line),
+        _ => return None,
     };
     let (masked, redacted) = crate::smtp::manual::mask_raw_auth(&String::from_utf8_lossy(&bytes));
     redacted.then(|| format!(":raw {}", escape(masked.as_bytes())))
+}
+
+/// A meta-command line that could not be read (a `:raw` whose argument has a slip, or a
+/// misspelt name), as it may be shown or stored: when it holds
+/// `AUTH MECH` and text after the mechanism (an initial response, or SASL responses after
+/// `\r\n`), that text is masked whole; `None` when there is nothing to mask. Escapes are not
+/// decoded (they may be what is wrong), so `\t` counts as a separator and `\r\n` ends a word.
+fn mask_unread_raw_auth(line: &str) -> Option<String> {
+    let upper = line.to_ascii_uppercase();
+    let at = upper.find("AUTH")?;
+    let after = at + "AUTH".len();
+    let rest = &line[after..];
+    // The separators between AUTH and the mechanism: blanks or `\t` escapes.
+    let mut i = 0;
+    loop {
+        if rest[i..].starts_with([' ', '\t']) {
+            i += 1;
+        } else if rest[i..].starts_with("\\t") {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    if i == 0 {
+        return None;
+    }
+    let mech = rest[i..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map_or(rest.len(), |n| i + n);
+    if mech == i {
+        return None;
+    }
+    // What follows the mechanism, without the line ends and closing quote that carry nothing.
+    let tail = rest[mech..]
+        .replace("\\r", "")
+        .replace("\\n", "")
+        .replace('"', "");
+    if tail.trim().is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} {}",
+        &line[..after + mech],
+        crate::smtp::auth::MASK
+    ))
 }
 
 /// Quote bytes back into the `:raw` language (for recordings).
@@ -640,6 +690,43 @@ mod tests {
             (r#":raw "NOOP\r\n""#.to_string(), None),
         ] {
             assert_eq!(redact_raw_line(&line).as_deref(), want, "{line}");
+        }
+    }
+
+    /// A `:raw` line with a quoting slip sends nothing, but is drawn and kept in the history as
+    /// typed: an AUTH's response in it is masked all the same. It used to be kept in clear
+    /// (`:raw "AUTH PLAIN <base64 of user and password>` in the history file).
+    #[test]
+    fn raw_lines_that_cannot_be_read_are_masked_for_the_history() {
+        let b = "AGFsaWNlAFNla3IzdFBXOTk=";
+        for (line, want) in [
+            // No closing quote.
+            (
+                format!(r#":raw "AUTH PLAIN {b}"#),
+                Some(r#":raw "AUTH PLAIN ********"#),
+            ),
+            // Text after the closing quote.
+            (
+                format!(r#":raw "AUTH PLAIN {b}\r\n" x"#),
+                Some(r#":raw "AUTH PLAIN ********"#),
+            ),
+            // A bad escape, SASL responses after the line end, lower case, `\t` separators.
+            (
+                format!(r#":RAW "auth\tlogin\r\nYWxpY2U=\r\n{b}\q"#),
+                Some(r#":RAW "auth\tlogin ********"#),
+            ),
+            (r#":raw "AUTH LOGIN\r\n"#.to_string(), None),
+            (r#":raw "NOOP\q""#.to_string(), None),
+            // A misspelt `:raw`.
+            (
+                format!(r#":rwa "AUTH PLAIN {b}""#),
+                Some(r#":rwa "AUTH PLAIN ********"#),
+            ),
+        ] {
+            assert!(parse(&line).is_err(), "{line}");
+            let got = redact_raw_line(&line);
+            assert_eq!(got.as_deref(), want, "{line}");
+            assert!(!got.unwrap_or_default().contains(b), "{line}");
         }
     }
 
