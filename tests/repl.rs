@@ -2477,6 +2477,69 @@ fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
     }
 }
 
+/// A server that offers STARTTLS, answers it 220 and then says nothing (no TLS record): the
+/// handshake waits. Returns every byte received.
+fn silent_tls_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else {
+            return Vec::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut got = Vec::new();
+        let _ = w.write_all(b"220 silent.test ESMTP\r\n");
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            got.extend_from_slice(&line);
+            if line.to_ascii_uppercase().starts_with(b"EHLO") {
+                let _ = w.write_all(b"250-silent.test\r\n250 STARTTLS\r\n");
+            } else if line.to_ascii_uppercase().starts_with(b"STARTTLS") {
+                let _ = w.write_all(b"220 2.0.0 go ahead\r\n");
+                // The ClientHello arrives; no answer, until the client goes away.
+                let mut rest = Vec::new();
+                let _ = r.read_to_end(&mut rest);
+                break;
+            }
+        }
+        got
+    });
+    (addr, h)
+}
+
+/// Ctrl-C during a `:starttls` handshake stops it at once, as it stops the wait for a reply:
+/// the connection goes with it (a handshake cannot be resumed) and the session goes on. It used
+/// to be ignored until `--timeout` (here a minute) ended the handshake.
+#[test]
+fn terminal_ctrl_c_stops_a_tls_handshake() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = silent_tls_server();
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--timeout", "60"]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| s.contains("250 STARTTLS"));
+    t.keys(":starttls\r");
+    t.wait("the 220", |s| s.contains("220 2.0.0 go ahead"));
+    // The handshake is under way (its ClientHello sent, no answer coming).
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    t.keys("\x03");
+    let s = t.wait("the handshake stopped", |s| {
+        s.contains("TLS handshake was stopped (Ctrl-C)") && last_prompt(s) == "ehlo[closed]>"
+    });
+    assert!(start.elapsed() < Duration::from_secs(10), "{s}");
+    t.quit();
+    t.assert_cooked();
+    let got = h.join().unwrap();
+    assert!(got.starts_with(b"EHLO x.test\r\nSTARTTLS\r\n"), "{got:?}");
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,

@@ -1353,13 +1353,34 @@ impl Engine {
         plan.link.tls = self.starttls_params(&self.tls_opts);
         let (sink, start) = (&mut self.sink, self.start);
         let (tls_info, timings) = (&mut self.tls_info, &mut self.timings);
-        let upgraded = conn
-            .start_tls(&plan, &mut |e| {
-                keep_tls_info(&e, tls_info);
-                crate::smtp::event::PhaseTiming::add(timings, &e);
-                sink.event(&e, start.elapsed())
-            })
-            .await;
+        // Ctrl-C stops this wait as it stops a reply's: the handshake cannot be resumed, so
+        // the connection it took goes with it, as with a handshake that timed out.
+        let interrupt = self.interrupt.clone();
+        let mut on_event = |e: Event| {
+            keep_tls_info(&e, tls_info);
+            crate::smtp::event::PhaseTiming::add(timings, &e);
+            sink.event(&e, start.elapsed())
+        };
+        let upgraded = tokio::select! {
+            r = conn.start_tls(&plan, &mut on_event) => Some(r),
+            _ = ctrl_c(interrupt) => None,
+        };
+        let Some(upgraded) = upgraded else {
+            let reason = "the TLS handshake was stopped (Ctrl-C): the connection is closed";
+            self.error(reason);
+            self.tls_pending = Some(Ended::new(
+                phase_exit_code(Phase::StartTls),
+                "interrupted",
+                Some(reason.to_string()),
+            ));
+            self.tls_retry = false;
+            self.close_reported = false;
+            if let Some(s) = self.session.as_mut() {
+                s.close();
+            }
+            self.waiting_since = Instant::now();
+            return;
+        };
         match upgraded {
             Ok(c) => {
                 self.tls_version = c.tls.clone();
