@@ -455,11 +455,16 @@ impl Pty {
         own_group: bool,
         env: &[(&str, &str)],
     ) -> Pty {
-        Pty::spawn(home, args, cols, own_group, env, true)
+        Pty::spawn(home, args, cols, own_group, env, true, None)
     }
     /// [`Pty::start`] without `NO_COLOR`: the transcript's colours reach the screen.
     fn start_coloured(home: &std::path::Path, args: &[&str]) -> Pty {
-        Pty::spawn(home, args, COLS, false, &[], false)
+        Pty::spawn(home, args, COLS, false, &[], false, None)
+    }
+    /// [`Pty::start`] with stdout going to `out` (a pipe or a file), stdin and stderr the
+    /// terminal: `ehlo repl … | tee log` typed at a terminal.
+    fn start_stdout_to(home: &std::path::Path, args: &[&str], out: File) -> Pty {
+        Pty::spawn(home, args, COLS, false, &[], true, Some(out))
     }
     fn spawn(
         home: &std::path::Path,
@@ -468,6 +473,7 @@ impl Pty {
         own_group: bool,
         env: &[(&str, &str)],
         no_color: bool,
+        stdout: Option<File>,
     ) -> Pty {
         let size = Winsize {
             ws_row: ROWS,
@@ -488,7 +494,7 @@ impl Pty {
             .env("XDG_DATA_HOME", home)
             .env("TERM", "xterm")
             .stdin(stdio())
-            .stdout(stdio())
+            .stdout(stdout.map_or_else(stdio, Stdio::from))
             .stderr(stdio());
         if no_color {
             cmd.env("NO_COLOR", "1");
@@ -2538,6 +2544,50 @@ fn terminal_ctrl_c_stops_a_tls_handshake() {
     t.assert_cooked();
     let got = h.join().unwrap();
     assert!(got.starts_with(b"EHLO x.test\r\nSTARTTLS\r\n"), "{got:?}");
+}
+
+/// stdin a terminal, stdout a pipe (`ehlo repl … | tee log`, `--json > file`): the prompt
+/// and the echo are drawn on the terminal (stderr), and the pipe gets the transcript without
+/// a terminal control sequence. They used to go into the pipe: nothing on the terminal (typing
+/// blind) and a JSON Lines file whose first line began with `ESC[?2004h`.
+#[test]
+fn terminal_prompt_stays_on_the_terminal_when_stdout_is_a_pipe() {
+    for json in [false, true] {
+        let home = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let (addr, h) = server(
+            Behaviour {
+                rcpt: 250,
+                pipelining: false,
+            },
+            1,
+        );
+        let addr = addr.to_string();
+        let mut args = vec!["repl", addr.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let mut t = Pty::start_stdout_to(home.path(), &args, File::create(&path).unwrap());
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t.keys("NOOP\r");
+        t.wait("the line echoed", |s| s.contains("ehlo[plain]> NOOP"));
+        t.quit();
+        t.assert_cooked();
+        let out = std::fs::read_to_string(&path).unwrap();
+        assert!(!out.contains('\x1b'), "{out:?}");
+        assert!(!out.contains("ehlo[plain]>"), "{out:?}");
+        if json {
+            for l in out.lines() {
+                assert!(l.starts_with("{\"type\":"), "{l:?} in {out:?}");
+            }
+            assert!(out.contains("\"text\":\"NOOP\""), "{out}");
+        } else {
+            assert!(out.contains("-> NOOP"), "{out}");
+            assert!(out.contains("250 2.0.0 ok"), "{out}");
+        }
+        assert_eq!(h.join().unwrap()[0], b"NOOP\r\nQUIT\r\n");
+    }
 }
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------

@@ -278,7 +278,13 @@ impl Ui {
                 }
                 editor.enter();
                 let ed = Arc::new(Mutex::new(editor));
-                let out = TermWriter::new(ed.clone());
+                // The transcript goes where stdout goes: through the editor (printed above the
+                // prompt) when stdout is its terminal, else to the pipe or file as it is.
+                let out: Console = if stdout_is_screen() {
+                    Box::new(TermWriter::new(ed.clone()))
+                } else {
+                    Box::new(std::io::stdout())
+                };
                 let err = TermWriter::new(ed.clone());
                 let signals = job_signals(ed.clone());
                 let mut term = Term {
@@ -302,7 +308,7 @@ impl Ui {
                         completion,
                         notes: Arc::default(),
                     },
-                    Box::new(out),
+                    out,
                     Box::new(err),
                 );
             }
@@ -899,7 +905,7 @@ impl Editor {
             batch: false,
             dirty: false,
             refused: 0,
-            out: Box::new(std::io::stdout()),
+            out: screen_writer(),
         }
     }
 
@@ -1642,10 +1648,7 @@ impl Editor {
         if self.req.is_some() {
             return;
         }
-        let cols = terminal_size::terminal_size_of(std::io::stdout().as_fd())
-            .map(|(w, _)| w.0 as usize)
-            .unwrap_or(80)
-            .max(8);
+        let cols = terminal_cols();
         let mut shown = String::new();
         let mut width = 0;
         let text = visible(text);
@@ -1674,10 +1677,51 @@ impl Editor {
 
 /// The terminal's width now (80 when it cannot be read; never under 8).
 fn terminal_cols() -> usize {
-    terminal_size::terminal_size_of(std::io::stdout().as_fd())
-        .map(|(w, _)| w.0 as usize)
-        .unwrap_or(80)
-        .max(8)
+    let size = match screen() {
+        Some(fd) => terminal_size::terminal_size_of(fd.as_fd()),
+        None => terminal_size::terminal_size_of(std::io::stdout().as_fd()),
+    };
+    size.map(|(w, _)| w.0 as usize).unwrap_or(80).max(8)
+}
+
+/// The terminal the editor draws on (the prompt, the echo, the status line): stdout when it
+/// is one, else stderr, else the controlling terminal (`/dev/tty`), so that `ehlo repl … |
+/// tee log` or `--json > file` typed at a terminal still shows the prompt there and gets no
+/// terminal control sequence in the pipe or the file. `None` (stdout, as a last resort) when
+/// none can be had.
+fn screen() -> Option<&'static std::os::fd::OwnedFd> {
+    use std::io::IsTerminal;
+    static SCREEN: std::sync::OnceLock<Option<std::os::fd::OwnedFd>> = std::sync::OnceLock::new();
+    SCREEN
+        .get_or_init(|| {
+            if std::io::stdout().is_terminal() {
+                std::io::stdout().as_fd().try_clone_to_owned().ok()
+            } else if std::io::stderr().is_terminal() {
+                std::io::stderr().as_fd().try_clone_to_owned().ok()
+            } else {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/tty")
+                    .ok()
+                    .map(std::os::fd::OwnedFd::from)
+            }
+        })
+        .as_ref()
+}
+
+/// A writer to [`screen`].
+fn screen_writer() -> Box<dyn Write + Send> {
+    match screen().and_then(|fd| fd.try_clone().ok()) {
+        Some(fd) => Box::new(std::fs::File::from(fd)),
+        None => Box::new(std::io::stdout()),
+    }
+}
+
+/// Is stdout the terminal the editor draws on? Else the transcript goes to stdout as it is
+/// (a pipe or a file), not through the editor.
+fn stdout_is_screen() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() || screen().is_none()
 }
 
 /// Can the REPL stop itself and expect to be continued? Not when its process group is
