@@ -2590,6 +2590,35 @@ fn terminal_prompt_stays_on_the_terminal_when_stdout_is_a_pipe() {
     }
 }
 
+/// A byte typed on the terminal that is not UTF-8 (a Latin-1 terminal's `é`) is never sent
+/// altered: the line is refused whole with a word, as a piped one is. It used to go out with
+/// U+FFFD's three bytes in its place.
+#[test]
+fn terminal_line_with_bytes_that_are_not_utf8_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.master.write_all(b"NOOP caf\xe9\r").unwrap();
+    t.wait("the refusal", |s| s.contains("bytes that are not UTF-8"));
+    t.keys("NOOP ok\r");
+    t.wait("the reply", |s| s.contains("250 2.0.0 ok"));
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        got,
+        b"NOOP ok\r\nQUIT\r\n",
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,

@@ -700,6 +700,8 @@ enum Key {
     Suspend,
     PasteStart,
     PasteEnd,
+    /// A byte that is no part of a UTF-8 character (a Latin-1 terminal's `é`, a cut sequence).
+    Invalid,
     /// A key or sequence the editor does nothing with.
     Ignore,
 }
@@ -736,18 +738,22 @@ fn next_key(b: &[u8]) -> Option<(Key, usize)> {
                 0xc0..=0xdf => 2,
                 0xe0..=0xef => 3,
                 0xf0..=0xf7 => 4,
-                _ => return Some((Key::Char('\u{fffd}'), 1)),
+                _ => return Some((Key::Invalid, 1)),
             };
             if b.len() < len {
                 // Wait for the rest unless a byte already shows it is broken.
                 if b[1..].iter().any(|c| c & 0xc0 != 0x80) {
-                    return Some((Key::Char('\u{fffd}'), 1));
+                    return Some((Key::Invalid, 1));
                 }
                 return None;
             }
             return match std::str::from_utf8(&b[..len]) {
-                Ok(s) => Some((Key::Char(s.chars().next().unwrap_or('\u{fffd}')), len)),
-                Err(_) => Some((Key::Char('\u{fffd}'), 1)),
+                Ok(s) => Some(
+                    s.chars()
+                        .next()
+                        .map_or((Key::Invalid, 1), |c| (Key::Char(c), len)),
+                ),
+                Err(_) => Some((Key::Invalid, 1)),
             };
         }
     };
@@ -867,6 +873,8 @@ struct Editor {
     /// Characters refused for this line because it reached [`LINE_MAX`] (said when it is
     /// entered).
     refused: usize,
+    /// Bytes typed into this line that are not UTF-8 ([`Editor::insert_invalid`]).
+    invalid: usize,
     out: Box<dyn Write + Send>,
 }
 
@@ -905,6 +913,7 @@ impl Editor {
             batch: false,
             dirty: false,
             refused: 0,
+            invalid: 0,
             out: screen_writer(),
         }
     }
@@ -1047,6 +1056,7 @@ impl Editor {
                 self.hist_pos = None;
                 self.last_tab = false;
                 self.refused = 0;
+                self.invalid = 0;
             }
         }
         self.render();
@@ -1163,6 +1173,7 @@ impl Editor {
                 Key::Lf if !was_cr => self.submit(),
                 Key::Tab => self.insert('\t'),
                 Key::Char(c) => self.insert(c),
+                Key::Invalid => self.insert_invalid(),
                 _ => {}
             }
             return;
@@ -1172,6 +1183,7 @@ impl Editor {
         }
         match key {
             Key::Char(c) => self.insert(c),
+            Key::Invalid => self.insert_invalid(),
             Key::Enter => {
                 self.submit();
                 self.prev_cr = true;
@@ -1406,8 +1418,27 @@ impl Editor {
         self.write(&format!("{erase}{text}\r\n"));
     }
 
+    /// A byte that is not UTF-8: shown as U+FFFD, and the line refused when entered with it
+    /// ([`Editor::submit`]): sent, it would be U+FFFD's three bytes, not the byte typed.
+    fn insert_invalid(&mut self) {
+        self.invalid += 1;
+        self.insert('\u{fffd}');
+    }
+
     fn submit(&mut self) {
         let line: String = self.line.iter().collect();
+        if std::mem::take(&mut self.invalid) > 0 && line.contains('\u{fffd}') {
+            // Refused whole, as a piped line that is not UTF-8 is (never altered): inside a
+            // message, the message is abandoned rather than sent without it.
+            let shown = self.shown_line();
+            self.finish_line(&shown);
+            self.refused = 0;
+            self.print("the line holds bytes that are not UTF-8 (shown as \u{fffd}): not sent; :raw \"\\xNN\" sends any byte\n");
+            self.line.clear();
+            self.cursor = 0;
+            self.answer(Input::Refused);
+            return;
+        }
         // The line as typed was echoed key by key: a typed `AUTH MECH <initial response>` (or
         // a `:raw` one) is drawn again masked, over the rows it took (the terminal's scrollback
         // keeps what is on the screen, so the secret must not stay there), as the history
@@ -2109,7 +2140,7 @@ mod tests {
         assert_eq!(next_key(b"\x1b\x1b[A"), Some((Key::Ignore, 1)));
         assert_eq!(next_key("é".as_bytes()), Some((Key::Char('é'), 2)));
         assert_eq!(next_key(&"é".as_bytes()[..1]), None);
-        assert_eq!(next_key(b"\xffx"), Some((Key::Char('\u{fffd}'), 1)));
+        assert_eq!(next_key(b"\xffx"), Some((Key::Invalid, 1)));
         assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
         assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
     }
