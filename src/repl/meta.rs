@@ -283,7 +283,8 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                        STARTTLS and the TLS handshake (with evidence); a certificate that
                        fails verification reconnects in plain text so you can retry
                        (piped, a failed handshake ends the run: exit 29)
-  :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
+  :auth [MECH [user]]  AUTH with PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, DIGEST-MD5, NTLM (or
+                       SPA, MSN), SCRAM-SHA-256, XOAUTH2, OAUTHBEARER
                        (no MECH: the strongest one offered); the secret comes from
                        --auth-password-file, EHLO_AUTH_PASSWORD/EHLO_AUTH_TOKEN or a prompt,
                        never shown or stored; without TLS it asks first
@@ -727,6 +728,29 @@ mod tests {
             let got = redact_raw_line(&line);
             assert_eq!(got.as_deref(), want, "{line}");
             assert!(!got.unwrap_or_default().contains(b), "{line}");
+        }
+    }
+
+    /// `:help` names every mechanism `:auth` runs, and the other names it takes. It named
+    /// six of ten: CRAM-SHA1, DIGEST-MD5 and NTLM (SPA, MSN) were missing.
+    #[test]
+    fn help_names_every_auth_mechanism() {
+        let auth = HELP
+            .split("\n  :data")
+            .next()
+            .and_then(|h| h.split("  :auth").nth(1))
+            .unwrap();
+        let names = crate::smtp::auth::SUPPORTED.iter().copied().chain(
+            crate::smtp::auth::ALIASES
+                .iter()
+                .flat_map(|(a, b)| [*a, *b]),
+        );
+        for name in names {
+            assert!(
+                auth.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .any(|w| w == name),
+                "{name} missing from :help's :auth: {auth}"
+            );
         }
     }
 
