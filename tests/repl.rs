@@ -2621,6 +2621,48 @@ fn terminal_line_with_bytes_that_are_not_utf8_is_refused() {
 
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
+/// Against the local Postfix submission port (STARTTLS, AUTH through Dovecot): Ctrl-C at the
+/// prompt of a typed `AUTH LOGIN`'s response cancels it (`*`, Postfix's 501), and the AUTH typed
+/// next authenticates; Ctrl-D at such a prompt cancels it too before QUIT. Neither is a failed
+/// login (535): they used to send the next command, or QUIT, as the user name. Run by
+/// tests/interop/run.sh; it fails (never skips) when Postfix is not there.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn terminal_cancel_at_a_sasl_prompt_through_postfix_is_no_failed_login() {
+    use base64::Engine as _;
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:2587").is_ok(),
+        "Postfix is not listening on 127.0.0.1:2587: run tests/interop/setup.sh (as root)"
+    );
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"\0ehlotest\0interop-secret-1");
+    for ctrl_d in [false, true] {
+        let home = tempfile::tempdir().unwrap();
+        let mut t = Pty::start(home.path(), &["repl", "localhost:2587", "--insecure"]);
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t.keys(":starttls\r");
+        t.wait("the TLS prompt", |s| last_prompt(s) == "ehlo[tls]>");
+        t.keys("AUTH LOGIN\r");
+        t.wait("the challenge", |s| s.contains("334 VXNlcm5hbWU6"));
+        if ctrl_d {
+            t.keys("\x04");
+            assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        } else {
+            t.keys("\x03");
+            t.wait("the cancel", |s| {
+                s.contains("501 5.7.0") && last_prompt(s) == "ehlo[tls]>"
+            });
+            t.keys(&format!("AUTH PLAIN {plain}\r"));
+            t.wait("the success", |s| s.contains("235 2.7.0"));
+            t.quit();
+        }
+        let s = t.screen();
+        assert!(s.contains("501 5.7.0"), "{s}");
+        assert!(s.contains("221 2.0.0"), "{s}");
+        assert!(!s.contains("535"), "{s}");
+        t.assert_cooked();
+    }
+}
+
 /// What a user does in `ehlo repl` against the local Postfix: EHLO, `:starttls`, MAIL, RCPT,
 /// `:data` with lines starting with dots, QUIT — typed into a real terminal. The message must
 /// land in the Maildir with the dots exactly as typed (ehlo stuffs them, Postfix un-stuffs them).
