@@ -410,6 +410,25 @@ impl RecipientResult {
         self.enhanced = reply.enhanced.map(|e| e.to_string());
         self.text = Some(reply.text_without_codes());
     }
+
+    /// This recipient's own reply after the content (LMTP, RFC 2033 §4.2; PRDR): the delivery
+    /// verdict, the final word on it, so it is the recipient's status, code and text too;
+    /// `delivered` says whether it is the success the protocol wants.
+    pub(crate) fn delivery(&mut self, reply: &Reply, delivered: bool) {
+        self.status = if delivered {
+            RcptStatus::Accepted
+        } else if reply.is_transient() {
+            RcptStatus::TempFailed
+        } else {
+            RcptStatus::PermFailed
+        };
+        self.code = reply.code;
+        self.enhanced = reply.enhanced.map(|e| e.to_string());
+        self.text = Some(reply.text_without_codes());
+        self.data_code = reply.code;
+        self.data_enhanced = reply.enhanced.map(|e| e.to_string());
+        self.data_text = Some(reply.text_without_codes());
+    }
 }
 
 /// Per-recipient status.

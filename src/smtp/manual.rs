@@ -40,6 +40,9 @@ enum Expect {
     DataHelper,
     /// The reply to the end-of-data dot.
     Dot,
+    /// LMTP (RFC 2033 §4.2): the reply after the content for recipient `n` (an index into the
+    /// transaction's recipients), one per accepted RCPT, in their order.
+    LmtpDot(usize),
 }
 
 impl Expect {
@@ -50,7 +53,7 @@ impl Expect {
             Expect::StartTls => Phase::StartTls,
             Expect::Auth | Expect::TypedAuth { .. } => Phase::Auth,
             Expect::DataHelper => Phase::Data,
-            Expect::Dot => Phase::Dot,
+            Expect::Dot | Expect::LmtpDot(_) => Phase::Dot,
         }
     }
 }
@@ -189,6 +192,9 @@ pub(crate) struct ManualSession {
     tls: bool,
     /// TLS came from STARTTLS (so a later EHLO is "EHLO after TLS").
     tls_upgraded: bool,
+    /// The session greeted with LHLO (RFC 2033 §4.1): the content draws one reply per accepted
+    /// recipient (§4.2), and the greeting after STARTTLS is LHLO again.
+    lmtp: bool,
     caps: Option<Capabilities>,
     /// `caps` changed since [`ManualSession::take_caps_changed`] last asked.
     caps_changed: bool,
@@ -258,6 +264,7 @@ impl ManualSession {
             actions: VecDeque::new(),
             tls,
             tls_upgraded: false,
+            lmtp: false,
             caps: None,
             caps_changed: true,
             authenticated: false,
@@ -515,7 +522,7 @@ impl ManualSession {
             if line == "." {
                 // The end of the content: the reply to it is the next one expected.
                 self.in_data = false;
-                self.pending.push_back(Expect::Dot);
+                self.expect_end_of_content();
             }
             return;
         }
@@ -559,10 +566,14 @@ impl ManualSession {
             Verb::Auth if !self.show_secrets => mask_auth_line(line),
             _ => (line.to_string(), false),
         };
-        if matches!(verb, Verb::Ehlo | Verb::Helo)
-            && let Some(name) = line.split_whitespace().nth(1)
-        {
-            self.helo_name = name.to_string();
+        if matches!(verb, Verb::Ehlo | Verb::Helo) {
+            self.lmtp = line
+                .split_whitespace()
+                .next()
+                .is_some_and(|v| v.eq_ignore_ascii_case("LHLO"));
+            if let Some(name) = line.split_whitespace().nth(1) {
+                self.helo_name = name.to_string();
+            }
         }
         if verb == Verb::Quit {
             self.quit_sent = true;
@@ -585,10 +596,37 @@ impl ManualSession {
                 self.exchanges = self.exchanges.wrapping_add(1);
             }
             Expect::TypedAuth { id }
+        } else if verb == Verb::Bdat
+            && self.lmtp
+            && line
+                .split_whitespace()
+                .nth(2)
+                .is_some_and(|w| w.eq_ignore_ascii_case("LAST"))
+        {
+            // The last chunk ends the content: LMTP answers it per recipient (RFC 3030 §2,
+            // RFC 2033 §4.2).
+            self.expect_end_of_content();
+            return;
         } else {
             Expect::Line { phase, verb }
         };
         self.pending.push_back(expect);
+    }
+
+    /// The content just ended (the dot, or LMTP's last BDAT chunk): one reply, or after LHLO
+    /// one per recipient whose RCPT was accepted, in RCPT order (RFC 2033 §4.2). The RCPT
+    /// replies are in by now: DATA got its 354 after them.
+    fn expect_end_of_content(&mut self) {
+        let accepted: Vec<usize> = (0..self.recipients.len())
+            .filter(|&i| self.recipients[i].status == RcptStatus::Accepted)
+            .collect();
+        if !self.lmtp || accepted.is_empty() {
+            self.pending.push_back(Expect::Dot);
+            return;
+        }
+        self.message_accepted = None;
+        self.pending
+            .extend(accepted.into_iter().map(Expect::LmtpDot));
     }
 
     fn new_sasl_id(&mut self) -> u32 {
@@ -678,7 +716,8 @@ impl ManualSession {
         self.authenticated = false;
         self.in_transaction = false;
         self.buf.clear();
-        let line = format!("EHLO {}", self.helo_name);
+        let verb = if self.lmtp { "LHLO" } else { "EHLO" };
+        let line = format!("{verb} {}", self.helo_name);
         self.send_line(&line);
     }
 
@@ -873,11 +912,16 @@ impl ManualSession {
             Expect::Auth | Expect::TypedAuth { .. } => matches!(reply.code, Some(235 | 334)),
             Expect::DataHelper => reply.code == Some(354),
             Expect::Line { verb, .. } => verb.wants(reply.code),
-            Expect::Dot => reply.code == Some(250),
+            Expect::Dot | Expect::LmtpDot(_) => reply.code == Some(250),
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
         // but is not what the command wanted, whatever its code says.
-        let explanation = codes::explain(&reply, phase);
+        let explanation = match expect {
+            Expect::LmtpDot(_) => {
+                codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
+            }
+            _ => codes::explain(&reply, phase),
+        };
         self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
@@ -913,6 +957,14 @@ impl ManualSession {
                 self.in_transaction = false;
                 // A 2xx that came whole (a reply cut off by the close is no acceptance).
                 self.message_accepted = Some(expected);
+            }
+            Expect::LmtpDot(n) => {
+                self.in_transaction = false;
+                // Accepted only when delivered to every recipient that got here.
+                self.message_accepted = Some(self.message_accepted.unwrap_or(true) && expected);
+                if let Some(r) = self.recipients.get_mut(n) {
+                    r.delivery(&reply, expected);
+                }
             }
         }
         if reply.code == Some(421) && !self.closed {
@@ -1135,7 +1187,7 @@ impl ManualSession {
             .to_string();
         self.out
             .send(&wire, shown, SentKind::Body, Phase::Dot, false, self.tls);
-        self.pending.push_back(Expect::Dot);
+        self.expect_end_of_content();
     }
 }
 
@@ -1929,6 +1981,146 @@ mod tests {
         assert_eq!(received_codes(&ev), vec![(250, true, Phase::HeloAfterTls)]);
         assert_eq!(s.state().prompt(), "ehlo[tls]> ");
         assert_eq!(s.capabilities().unwrap().auth_mechanisms(), vec!["PLAIN"]);
+    }
+
+    /// RFC 2033 §4.2: after LHLO the content draws one reply per accepted recipient, each the
+    /// delivery verdict for that one; the commands typed after it get their own replies.
+    #[test]
+    fn lmtp_content_draws_one_reply_per_accepted_recipient() {
+        let mut s = ready();
+        for line in [
+            "LHLO me.test",
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<a@d.test>",
+            "RCPT TO:<gone@d.test>",
+            "RCPT TO:<b@d.test>",
+            "RCPT TO:<c@d.test>",
+            "DATA",
+        ] {
+            s.send_line(line);
+        }
+        s.feed(b"250 mx\r\n250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+        let _ = (sent(&mut s), events(&mut s));
+        s.send_line("hi");
+        s.send_line(".");
+        s.send_line("NOOP");
+        s.feed(b"250 2.0.0 <a@d.test> delivered\r\n552 5.2.2 <b@d.test> over quota\r\n");
+        s.feed(b"250 2.0.0 <c@d.test> delivered\r\n250 2.0.0 noop ok\r\n");
+        let ev = events(&mut s);
+        assert_eq!(
+            received_codes(&ev),
+            vec![
+                (250, true, Phase::Dot),
+                (552, false, Phase::Dot),
+                (250, true, Phase::Dot),
+                (250, true, Phase::Other),
+            ],
+            "the three delivery replies answer the dot, the last 250 the NOOP"
+        );
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Deviation { .. })),
+            "no reply is unsolicited: {ev:?}"
+        );
+        let r = s.recipients();
+        let got: Vec<(RcptStatus, Option<u16>, Option<u16>)> =
+            r.iter().map(|r| (r.status, r.code, r.data_code)).collect();
+        assert_eq!(
+            got,
+            [
+                (RcptStatus::Accepted, Some(250), Some(250)),
+                (RcptStatus::PermFailed, Some(550), None),
+                (RcptStatus::PermFailed, Some(552), Some(552)),
+                (RcptStatus::Accepted, Some(250), Some(250)),
+            ]
+        );
+        assert_eq!(s.message_accepted(), Some(false), "b did not get it");
+        let basic = ev.iter().find_map(|e| match e {
+            Event::Received {
+                reply, explanation, ..
+            } if reply.code == Some(552) => explanation.basic.clone(),
+            _ => None,
+        });
+        assert!(
+            basic.is_some_and(|b| b.contains("this recipient")),
+            "the 552 is one recipient's verdict"
+        );
+    }
+
+    /// `:data` and a last BDAT chunk end the content as the dot does; without LHLO one reply.
+    #[test]
+    fn lmtp_data_helper_and_bdat_last_wait_for_each_recipient() {
+        let mut s = ready();
+        for line in [
+            "LHLO me.test",
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<a@d.test>",
+            "RCPT TO:<b@d.test>",
+        ] {
+            s.send_line(line);
+        }
+        s.feed(b"250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n");
+        s.data(b"hi\n");
+        s.feed(b"354 go\r\n");
+        let _ = (sent(&mut s), events(&mut s));
+        s.feed(b"250 a delivered\r\n250 b delivered\r\n");
+        let ev = events(&mut s);
+        assert_eq!(
+            received_codes(&ev),
+            vec![(250, true, Phase::Dot), (250, true, Phase::Dot)]
+        );
+        assert_eq!(s.message_accepted(), Some(true));
+
+        s.send_line("MAIL FROM:<a@b.test>");
+        s.send_line("RCPT TO:<a@d.test>");
+        s.send_line("RCPT TO:<b@d.test>");
+        s.feed(b"250 ok\r\n250 ok\r\n250 ok\r\n");
+        let _ = events(&mut s);
+        s.send_line("BDAT 0 LAST");
+        s.send_line("NOOP");
+        s.feed(b"250 a\r\n451 4.3.0 b later\r\n250 noop\r\n");
+        let ev = events(&mut s);
+        assert_eq!(
+            received_codes(&ev),
+            vec![
+                (250, true, Phase::Dot),
+                (451, false, Phase::Dot),
+                (250, true, Phase::Other)
+            ]
+        );
+        assert_eq!(s.recipients()[1].status, RcptStatus::TempFailed);
+
+        // EHLO again: one reply to the content.
+        let mut s = ready();
+        for line in [
+            "EHLO me.test",
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<a@d.test>",
+            "RCPT TO:<b@d.test>",
+            "DATA",
+            "x",
+            ".",
+            "NOOP",
+        ] {
+            s.send_line(line);
+        }
+        s.feed(b"250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n250 noop\r\n");
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev).last(), Some(&(250, true, Phase::Other)));
+    }
+
+    /// RFC 3207 §4.2 and RFC 2033 §4.1: the greeting after STARTTLS is the session's own verb.
+    #[test]
+    fn starttls_after_lhlo_greets_with_lhlo() {
+        let mut s = ready();
+        s.send_line("LHLO me.test");
+        s.feed(b"250-mx\r\n250 STARTTLS\r\n");
+        let _ = (sent(&mut s), events(&mut s));
+        s.starttls();
+        let _ = sent(&mut s);
+        s.feed(b"220 go\r\n");
+        assert_eq!(s.poll_action(), Some(Action::StartTls));
+        s.tls_established();
+        assert_eq!(sent(&mut s), "LHLO me.test\r\n");
     }
 
     #[test]

@@ -105,20 +105,9 @@ impl Session {
     /// Record recipient `n`'s reply after the content (LMTP, PRDR): in `data_*`, and as the
     /// recipient's status, code and text, since the delivery verdict is the final word on it.
     pub(super) fn record_data_reply(&mut self, n: usize, reply: &Reply) {
+        let delivered = Expect::PrdrRcpt(n).wants(reply.code);
         if let Some(r) = self.rcpt_results.get_mut(n) {
-            r.status = if Expect::PrdrRcpt(n).wants(reply.code) {
-                RcptStatus::Accepted
-            } else if reply.is_transient() {
-                RcptStatus::TempFailed
-            } else {
-                RcptStatus::PermFailed
-            };
-            r.code = reply.code;
-            r.enhanced = reply.enhanced.map(|e| e.to_string());
-            r.text = Some(reply.text_without_codes());
-            r.data_code = reply.code;
-            r.data_enhanced = reply.enhanced.map(|e| e.to_string());
-            r.data_text = Some(reply.text_without_codes());
+            r.delivery(reply, delivered);
         }
     }
 
