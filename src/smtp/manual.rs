@@ -920,6 +920,18 @@ impl ManualSession {
             Expect::LmtpDot(_) => {
                 codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
             }
+            // Nothing follows a typed greeting by itself: the user greets again, or not.
+            Expect::Line {
+                verb: verb @ (Verb::Ehlo | Verb::Helo),
+                ..
+            } => {
+                let typed = match verb {
+                    Verb::Helo => "HELO",
+                    _ if self.lmtp => "LHLO",
+                    _ => "EHLO",
+                };
+                codes::explain_answer(&reply, phase, codes::Answer::GreetingWithoutFallback(typed))
+            }
             _ => codes::explain(&reply, phase),
         };
         self.out.push(Event::Received {
@@ -2106,6 +2118,38 @@ mod tests {
         s.feed(b"250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n250 noop\r\n");
         let ev = events(&mut s);
         assert_eq!(received_codes(&ev).last(), Some(&(250, true, Phase::Other)));
+    }
+
+    /// A typed greeting the server does not understand is not followed by anything the REPL
+    /// sends by itself: no "falls back to HELO"; a refused LHLO says LMTP (RFC 2033 §4.1).
+    #[test]
+    fn a_refused_typed_greeting_promises_no_fallback() {
+        for (line, verb, word) in [
+            ("LHLO me.test", "LHLO", "LMTP"),
+            ("EHLO me.test", "EHLO", "HELO instead"),
+            ("HELO me.test", "HELO", "HELO"),
+        ] {
+            let mut s = ready();
+            s.send_line(line);
+            s.feed(b"500 5.5.2 Error: command not recognized\r\n");
+            let ex = events(&mut s)
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::Received { explanation, .. } => Some(explanation),
+                    _ => None,
+                })
+                .unwrap();
+            let basic = ex.basic.unwrap_or_default();
+            let hint = ex.hint.map(|h| h.to_string()).unwrap_or_default();
+            assert!(
+                basic.starts_with(&format!("{verb} not understood")),
+                "{basic}"
+            );
+            assert!(
+                hint.contains(word) && !hint.contains("falls back"),
+                "{hint}"
+            );
+        }
     }
 
     /// RFC 3207 §4.2 and RFC 2033 §4.1: the greeting after STARTTLS is the session's own verb.

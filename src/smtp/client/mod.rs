@@ -729,6 +729,16 @@ impl Session {
             Expect::PrdrStart => codes::Answer::PrdrStart,
             Expect::AuthCancel => codes::Answer::AuthCancel,
             Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
+            // A greeting that no HELO will follow: its refusal says so, not "falls back".
+            Expect::Greeting { ehlo, after_tls }
+                if !self.may_fall_back_to_helo(ehlo, after_tls) =>
+            {
+                codes::Answer::GreetingWithoutFallback(match (self.plan.protocol, ehlo) {
+                    (Protocol::Lmtp, _) => "LHLO",
+                    (_, true) => "EHLO",
+                    (_, false) => "HELO",
+                })
+            }
             Expect::Dot(_)
                 if self.plan.protocol == Protocol::Lmtp && !self.dot_targets.is_empty() =>
             {
@@ -857,6 +867,14 @@ impl Session {
         self.drop_after_send(at);
     }
 
+    /// Whether a greeting that was not understood is followed by HELO: only the first EHLO of
+    /// an ESMTP session (not LHLO, HELO itself, or the EHLO after STARTTLS or XCLIENT).
+    fn may_fall_back_to_helo(&self, ehlo: bool, after_tls: bool) -> bool {
+        ehlo && !after_tls
+            && self.xclient != XclientStep::Regreeting
+            && self.plan.protocol == Protocol::Esmtp
+    }
+
     fn on_greeting(&mut self, reply: Reply, ehlo: bool, after_tls: bool) {
         let phase = if self.xclient == XclientStep::Regreeting {
             Phase::HeloAfterXclient
@@ -869,12 +887,7 @@ impl Session {
             // Fall back to HELO only when EHLO itself was not understood (RFC 5321 §4.1.4,
             // 500/502/504); a 550 or 554 is a refusal of us, not of the verb.
             let not_understood = matches!(reply.code, Some(500 | 502 | 504));
-            if ehlo
-                && !after_tls
-                && self.xclient != XclientStep::Regreeting
-                && self.plan.protocol == Protocol::Esmtp
-                && not_understood
-            {
+            if self.may_fall_back_to_helo(ehlo, after_tls) && not_understood {
                 self.out
                     .info("EHLO refused: falling back to HELO (no extensions)");
                 self.send_greeting(false, after_tls);

@@ -1546,6 +1546,51 @@ fn lmtp_mailbox_full_552_is_a_full_mailbox_not_a_big_message() {
     );
 }
 
+/// A greeting that no HELO follows is not explained as one that does: LHLO (RFC 2033 §4.1),
+/// HELO (the fallback itself, or `--protocol SMTP`), the EHLO after STARTTLS.
+#[test]
+fn a_refused_greeting_without_fallback_says_so() {
+    let hint_of = |s: &mut Session| {
+        let ex = explained(s);
+        let (code, e, _) = ex.last().expect("a reply");
+        assert_eq!(*code, 500);
+        (
+            e.basic.clone().unwrap_or_default(),
+            e.hint.as_ref().map(|h| h.to_string()).unwrap_or_default(),
+        )
+    };
+    let mut s = Session::new(lmtp_plan());
+    s.feed(b"220 x\r\n");
+    assert_eq!(sent(&mut s), "LHLO client.test\r\n");
+    let _ = events(&mut s);
+    s.feed(b"500 5.5.2 Error: command not recognized\r\n");
+    let (basic, hint) = hint_of(&mut s);
+    assert!(basic.starts_with("LHLO not understood"), "{basic}");
+    assert!(
+        hint.contains("LMTP") && !hint.contains("falls back"),
+        "{hint}"
+    );
+    assert_eq!(sent(&mut s), "QUIT\r\n", "no HELO after LHLO");
+
+    let mut s = Session::new(plan());
+    s.feed(b"220 x\r\n");
+    let _ = (sent(&mut s), events(&mut s));
+    s.feed(b"500 what\r\n");
+    let (_, hint) = hint_of(&mut s);
+    assert!(
+        hint.contains("falls back to HELO"),
+        "the EHLO that HELO follows: {hint}"
+    );
+    assert_eq!(sent(&mut s), "HELO client.test\r\n");
+    s.feed(b"500 what\r\n");
+    let (basic, hint) = hint_of(&mut s);
+    assert!(basic.starts_with("HELO not understood"), "{basic}");
+    assert!(
+        !hint.contains("falls back") && !hint.contains("EHLO unknown"),
+        "{hint}"
+    );
+}
+
 #[test]
 fn a_multi_line_refusal_keeps_every_line_in_the_recipient_result() {
     let (mut s, _) = to_mail(plan(), BARE_EHLO);

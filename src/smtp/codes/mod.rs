@@ -94,6 +94,10 @@ pub(crate) enum Answer {
     LmtpRecipient,
     /// AUTH: the reply to the client's `*` that cancelled the exchange (RFC 4954 §4: 501).
     AuthCancel,
+    /// The reply to a greeting (`EHLO`, `HELO`, `LHLO`: the verb) that no HELO follows when it
+    /// is not understood: a HELO, an LHLO (RFC 2033 §4.1), an EHLO after STARTTLS or XCLIENT,
+    /// or one typed in the REPL.
+    GreetingWithoutFallback(&'static str),
 }
 
 /// Explain `reply` as an answer to a command of `phase`.
@@ -135,6 +139,23 @@ pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Exp
             } else if reply.code == Some(501) {
                 // The answer a cancel asks for: no advice about authenticating applies to it.
                 hint = None;
+            }
+            None
+        }
+        Answer::GreetingWithoutFallback(verb) => {
+            if matches!(reply.code, Some(500 | 502)) {
+                basic = format!("{verb} not understood");
+                hint = Some(Hint::new(match verb {
+                    "LHLO" => {
+                        "the server does not speak LMTP (LHLO unknown, RFC 2033 §4.1): it may be \
+                         an SMTP server, which is greeted with EHLO"
+                    }
+                    "HELO" => "the server does not understand HELO: it may not be an SMTP server",
+                    _ => {
+                        "the server does not understand EHLO here; a server without ESMTP takes \
+                         HELO instead (no STARTTLS, AUTH or SIZE then)"
+                    }
+                }));
             }
             None
         }
