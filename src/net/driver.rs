@@ -252,7 +252,14 @@ async fn attempt(
     let mut spawn_failure = None;
     if let Some(child) = child.as_mut() {
         // stdin is closed with the connection: give the child a moment to exit, then kill it.
-        match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
+        // A session the transport ended (a timeout, a failed write) has shown the child does
+        // not answer: no moment for it, the run is over at its --timeout.
+        let grace = if result.is_ok() {
+            Duration::from_secs(2)
+        } else {
+            Duration::ZERO
+        };
+        match tokio::time::timeout(grace, child.wait()).await {
             Ok(Ok(status)) if !status.success() => {
                 out.emit(Event::info(format!("child process exited with {status}")));
                 spawn_failure = pipe_spawn_failure(status.code(), session.outcome());

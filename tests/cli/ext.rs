@@ -619,6 +619,28 @@ fn pipe_timeout_ends_the_commands_children_too() {
     assert!(!alive, "the pipe command's child {pid} outlived the run");
 }
 
+/// A `--pipe` command that does not answer ends the run at `--timeout`, not two seconds later
+/// (the grace a child gets to exit after QUIT is not for one that timed out).
+#[test]
+fn pipe_timeout_ends_the_run_at_the_timeout() {
+    let started = std::time::Instant::now();
+    let run = ehlo(&[
+        "--pipe",
+        "exec sleep 30",
+        "--to",
+        "a@b.test",
+        "--timeout",
+        "1",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 21, "{}", run.all());
+    assert!(
+        took < Duration::from_millis(2500),
+        "a 1 s timeout took {took:?}: {}",
+        run.all()
+    );
+}
+
 /// The pids whose command line matches `pattern` (`pgrep -f`).
 fn pgrep(pattern: &str) -> Vec<String> {
     let out = std::process::Command::new("pgrep")
