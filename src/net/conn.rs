@@ -682,6 +682,19 @@ impl TcpRoute {
                 }
             }
         };
+        // An address literal of the other family (`ehlo repl [::1] -4`): why nothing is tried.
+        if let [ip] = addrs[..]
+            && host.parse::<IpAddr>().is_ok()
+            && !link.family.admits(ip)
+        {
+            let (got, flag) = if ip.is_ipv6() {
+                ("IPv6", "-4")
+            } else {
+                ("IPv4", "-6")
+            };
+            self.last_err = format!("{ip} is an {got} address but {flag} was given");
+            return None;
+        }
         // The same server under another MX name: one connection is enough to know its answer.
         let mut again = Vec::new();
         let addrs: Vec<IpAddr> = addrs
@@ -1195,7 +1208,7 @@ mod local_bind_tests {
 #[cfg(test)]
 mod dialer_tests {
     use super::*;
-    use crate::net::dns::DnsOptions;
+    use crate::net::dns::{DnsOptions, Family};
     use crate::net::route::Link;
     use crate::net::testutil::{FakeDns, RecordSpec};
 
@@ -1305,6 +1318,38 @@ mod dialer_tests {
             got.err()
         );
         assert_eq!(got.err().unwrap().label(), "dns");
+    }
+
+    /// An address literal of the family `-4`/`-6` leaves out (`ehlo repl [::1]:25 -4`,
+    /// `:reconnect`): the reason names it, and the target is written `[::1]:25`.
+    #[tokio::test]
+    async fn a_literal_of_the_other_family_says_so() {
+        for (host, family, want) in [
+            ("::1", Family::V4, "::1 is an IPv6 address but -4 was given"),
+            (
+                "127.0.0.1",
+                Family::V6,
+                "127.0.0.1 is an IPv4 address but -6 was given",
+            ),
+        ] {
+            let plan = Link {
+                family,
+                ..Link::default()
+            }
+            .to(Target::Host {
+                host: host.into(),
+                port: 25,
+            });
+            let got = Dialer::new(&plan).next(&mut |_| {}).await;
+            let Err(Error::Connect { target, reason }) = &got else {
+                panic!("{:?}", got.err());
+            };
+            assert_eq!(reason, want);
+            assert!(
+                target.ends_with(":25") && !target.starts_with("::"),
+                "{target}"
+            );
+        }
     }
 
     /// The order of equal-preference hosts comes from the seed: the same seed, the same order;

@@ -176,7 +176,8 @@ impl ConnectPlan {
     /// `any MX of domain`.
     pub(crate) fn describe(&self) -> String {
         match &self.target {
-            Target::Host { host, port } => format!("{host}:{port}"),
+            // `[::1]:25`, not `::1:25` (itself an IPv6 address).
+            Target::Host { .. } => self.target.to_string(),
             Target::Mx { domain, .. } => format!("any MX of {domain}"),
         }
     }
@@ -256,5 +257,11 @@ mod tests {
         assert!(Target::parse("", None, 25).is_err());
         assert_eq!(host("::1", 25).to_string(), "[::1]:25");
         assert_eq!(host("::1", 25).port(), 25);
+        let plan = Link::default().to(host("::1", 2525));
+        assert_eq!(plan.describe(), "[::1]:2525");
+        assert_eq!(
+            Link::default().to(host("mx.test", 25)).describe(),
+            "mx.test:25"
+        );
     }
 }
