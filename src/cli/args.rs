@@ -590,7 +590,8 @@ pub(crate) struct TransportArgs {
     /// Server to connect to [default: MX of the last recipient's domain]
     ///
     /// HOST[:PORT], [HOST]:PORT or HOST/PORT; IPv6 addresses need the brackets or the slash form
-    /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587). Without --server ehlo looks up
+    /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587). The port may be a service name
+    /// as for --port (mx.example.com:submission). Without --server ehlo looks up
     /// the MX of the last recipient's domain (a literal like user@[192.0.2.1] is used directly).
     #[arg(short = 's', long, value_name = "HOST[:PORT]", value_parser = parse_server, value_hint = ValueHint::Hostname)]
     pub(crate) server: Option<ServerSpec>,
@@ -2177,8 +2178,10 @@ fn parse_port(s: &str) -> Result<u16, String> {
 }
 
 /// `--server`: `HOST`, `HOST:PORT`, `[HOST]`, `[HOST]:PORT`, `HOST/PORT`, or a bare IPv6
-/// address (more than one colon and no brackets cannot be `HOST:PORT`).
+/// address (more than one colon and no brackets cannot be `HOST:PORT`). The port may be a
+/// service name (`mx.example:submission`), as swaks's parse_server and getservbyname take it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
+    let parse_port = parse_service_port;
     let s = s.trim();
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
@@ -2461,6 +2464,10 @@ mod tests {
         assert_eq!(s("host/465").port, Some(465));
         assert_eq!(s("::1").host, "::1");
         assert_eq!(s("::1").port, None);
+        // A service name, as swaks takes it (getservbyname).
+        assert_eq!(s("mx.example.com:submission").port, Some(587));
+        assert_eq!(s("[::1]:smtp").port, Some(25));
+        assert_eq!(s("host/smtps").port, Some(465));
         assert!(parse_server("host:0").is_err());
         assert!(parse_server("host:99999").is_err());
         assert!(parse_server("host:abc").is_err());
