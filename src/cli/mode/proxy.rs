@@ -182,6 +182,14 @@ pub(super) fn proxy_header(x: &crate::cli::args::XclientArgs) -> Result<Option<V
                 "--proxy-family AF_UNIX: only PROXY protocol version 2 has it".into(),
             ));
         }
+        // An AF_UNIX address block has paths and no ports (§2.2): ports asked for would be
+        // dropped without a word.
+        if x.proxy_source_port.is_some() || x.proxy_dest_port.is_some() {
+            return Err(bad(
+                "--proxy-family AF_UNIX: the header carries socket paths, no ports; drop --proxy-source-port/--proxy-dest-port"
+                    .into(),
+            ));
+        }
         let path = |flag: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| {
                 bad(format!(

@@ -1445,6 +1445,23 @@ fn proxy_swaks_defaults() {
     ])
     .unwrap();
     assert_eq!(h[13], 0x31);
+    // An AF_UNIX block has no ports (HAProxy proxy-protocol.txt §2.2): refused, not dropped.
+    for port in ["--proxy-source-port", "--proxy-dest-port"] {
+        let err = proxy(&[
+            "--proxy-version",
+            "2",
+            "--proxy-family",
+            "AF_UNIX",
+            "--proxy-source",
+            "/a",
+            "--proxy-dest",
+            "/b",
+            port,
+            "5",
+        ])
+        .unwrap_err();
+        assert!(err.contains("no ports"), "{err}");
+    }
     assert!(
         proxy(&[
             "--proxy-family",
