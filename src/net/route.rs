@@ -36,19 +36,29 @@ impl Target {
         }
     }
 
-    /// Parse `HOST[:PORT]`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the REPL's and
-    /// replay's server argument). A port in the text wins over `port` (from `--port`), as a
-    /// send's `--server HOST:PORT` does (swaks's parse_server); without either the port is
-    /// `default_port`.
-    pub(crate) fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
+    /// Parse `HOST[:PORT]`, `HOST/PORT`, `[v6]:PORT`, a bare IPv6 literal, or `@domain` (the
+    /// REPL's and replay's server argument). A port in the text wins over `port` (from
+    /// `--port`), as a send's `--server HOST:PORT` does (swaks's parse_server); without either
+    /// the port is `default_port`. `port_of` reads a port (the caller's: a number, or a service
+    /// name as `--port` takes it).
+    pub(crate) fn parse(
+        s: &str,
+        port: Option<u16>,
+        default_port: u16,
+        port_of: fn(&str) -> Result<u16, String>,
+    ) -> Result<Target, String> {
         let s = s.trim();
         if s.is_empty() {
             return Err("empty server".into());
         }
-        let bad_port = |p: &str| format!("bad port in {s:?}: {p:?}");
+        let bad_port = |p: &str| match port_of(p) {
+            Err(e) => format!("bad port in {s:?}: {e}"),
+            Ok(_) => format!("bad port in {s:?}: {p:?}"),
+        };
+        let port_in = |p: &str| port_of(p).map_err(|_| bad_port(p));
         if let Some(domain) = s.strip_prefix('@') {
             let (domain, p) = match domain.rsplit_once(':') {
-                Some((d, p)) => (d, Some(p.parse::<u16>().map_err(|_| bad_port(p))?)),
+                Some((d, p)) => (d, Some(port_in(p)?)),
                 None => (domain, None),
             };
             if domain.is_empty() {
@@ -63,8 +73,8 @@ impl Target {
             let (host, after) = rest
                 .split_once(']')
                 .ok_or_else(|| format!("unclosed [ in {s:?}"))?;
-            let p = match after.strip_prefix(':') {
-                Some(p) => Some(p.parse::<u16>().map_err(|_| bad_port(p))?),
+            let p = match after.strip_prefix(':').or_else(|| after.strip_prefix('/')) {
+                Some(p) => Some(port_in(p)?),
                 None if after.is_empty() => None,
                 None => return Err(format!("unexpected text after ] in {s:?}")),
             };
@@ -79,8 +89,9 @@ impl Target {
                 port: port.unwrap_or(default_port),
             });
         }
-        let (host, p) = match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| bad_port(p))?)),
+        // `HOST/PORT` as swaks's parse_server takes it (the form for a bare IPv6 address too).
+        let (host, p) = match s.rsplit_once('/').or_else(|| s.rsplit_once(':')) {
+            Some((h, p)) => (h, Some(port_in(p)?)),
             None => (s, None),
         };
         if host.is_empty() {
@@ -204,6 +215,17 @@ impl ConnectPlan {
 mod tests {
     use super::*;
 
+    fn number(p: &str) -> Result<u16, String> {
+        match p.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("'{p}' is not a port")),
+            Ok(n) => Ok(n),
+        }
+    }
+
+    fn parse(s: &str, port: Option<u16>, default_port: u16) -> Result<Target, String> {
+        Target::parse(s, port, default_port, number)
+    }
+
     fn host(h: &str, p: u16) -> Target {
         Target::Host {
             host: h.into(),
@@ -213,48 +235,51 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(Target::parse("mx.test", None, 25), Ok(host("mx.test", 25)));
+        assert_eq!(parse("mx.test", None, 25), Ok(host("mx.test", 25)));
+        assert_eq!(parse("mx.test", None, 465), Ok(host("mx.test", 465)));
         assert_eq!(
-            Target::parse("mx.test", None, 465),
-            Ok(host("mx.test", 465))
-        );
-        assert_eq!(
-            Target::parse("127.0.0.1:2525", None, 25),
+            parse("127.0.0.1:2525", None, 25),
             Ok(host("127.0.0.1", 2525))
         );
         assert_eq!(
-            Target::parse("127.0.0.1:2525", Some(26), 25),
+            parse("127.0.0.1:2525", Some(26), 25),
             Ok(host("127.0.0.1", 2525)),
             "the port in HOST:PORT wins over --port, as in a send"
         );
+        assert_eq!(parse("127.0.0.1", Some(26), 25), Ok(host("127.0.0.1", 26)));
+        assert_eq!(parse("[::1]:587", Some(26), 25), Ok(host("::1", 587)));
         assert_eq!(
-            Target::parse("127.0.0.1", Some(26), 25),
-            Ok(host("127.0.0.1", 26))
-        );
-        assert_eq!(
-            Target::parse("[::1]:587", Some(26), 25),
-            Ok(host("::1", 587))
-        );
-        assert_eq!(
-            Target::parse("@example.com:2525", Some(26), 25),
+            parse("@example.com:2525", Some(26), 25),
             Ok(Target::Mx {
                 domain: "example.com".into(),
                 port: 2525
             })
         );
-        assert_eq!(Target::parse("[::1]:587", None, 25), Ok(host("::1", 587)));
-        assert_eq!(Target::parse("::1", None, 25), Ok(host("::1", 25)));
+        assert_eq!(parse("[::1]:587", None, 25), Ok(host("::1", 587)));
+        assert_eq!(parse("::1", None, 25), Ok(host("::1", 25)));
         assert_eq!(
-            Target::parse("@example.com", None, 25),
+            parse("@example.com", None, 25),
             Ok(Target::Mx {
                 domain: "example.com".into(),
                 port: 25
             })
         );
-        assert!(Target::parse("mx:port", None, 25).is_err());
-        assert!(Target::parse("[::1", None, 25).is_err());
-        assert!(Target::parse("@", None, 25).is_err());
-        assert!(Target::parse("", None, 25).is_err());
+        assert!(parse("mx:port", None, 25).is_err());
+        // swaks's HOST/PORT, and the caller's port reader (a service name for the REPL).
+        assert_eq!(
+            parse("127.0.0.1/2525", None, 25),
+            Ok(host("127.0.0.1", 2525))
+        );
+        assert_eq!(parse("::1/2525", None, 25), Ok(host("::1", 2525)));
+        assert_eq!(parse("[::1]/2525", None, 25), Ok(host("::1", 2525)));
+        let smtp = |p: &str| if p == "smtp" { Ok(25) } else { number(p) };
+        assert_eq!(
+            Target::parse("mx.test:smtp", Some(26), 587, smtp),
+            Ok(host("mx.test", 25))
+        );
+        assert!(parse("[::1", None, 25).is_err());
+        assert!(parse("@", None, 25).is_err());
+        assert!(parse("", None, 25).is_err());
         assert_eq!(host("::1", 25).to_string(), "[::1]:25");
         assert_eq!(host("::1", 25).port(), 25);
         let plan = Link::default().to(host("::1", 2525));

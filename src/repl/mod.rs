@@ -2198,7 +2198,12 @@ impl Engine {
             Meta::Reconnect(t) => {
                 if let Some(t) = t {
                     let default_port = if self.cfg.link.tls_on_connect { 465 } else { 25 };
-                    match Target::parse(&t, self.cfg.port, default_port) {
+                    match Target::parse(
+                        &t,
+                        self.cfg.port,
+                        default_port,
+                        crate::cli::args::parse_service_port,
+                    ) {
                         Ok(t) => self.target = Some(t),
                         Err(e) => {
                             self.error(e);

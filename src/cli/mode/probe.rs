@@ -63,8 +63,13 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(format!("probe: {e}")))?;
     let default_port = if a.tls_on_connect { 465 } else { 25 };
-    let target =
-        Target::parse(&a.target, a.port, default_port).map_err(|e| usage(format!("probe: {e}")))?;
+    let target = Target::parse(
+        &a.target,
+        a.port,
+        default_port,
+        crate::cli::args::parse_service_port,
+    )
+    .map_err(|e| usage(format!("probe: {e}")))?;
     let link = Link {
         family: Family::from_flags(a.ipv4, a.ipv6),
         dns: DnsOptions::with_timeout(a.dns_server, a.timeout),

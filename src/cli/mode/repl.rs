@@ -49,7 +49,14 @@ pub(super) fn replay_config(a: ReplayArgs) -> Result<ReplayConfig, Error> {
 fn session_config(c: &ConnArgs, target: Option<&str>) -> Result<ReplConfig, Error> {
     let default_port = if c.tls_on_connect { 465 } else { 25 };
     let target = target
-        .map(|t| Target::parse(t, c.port, default_port))
+        .map(|t| {
+            Target::parse(
+                t,
+                c.port,
+                default_port,
+                crate::cli::args::parse_service_port,
+            )
+        })
         .transpose()
         .map_err(usage)?;
     let link = Link {
