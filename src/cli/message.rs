@@ -184,6 +184,19 @@ pub(crate) fn backslash_n(data: &[u8]) -> Vec<u8> {
     replace_all(data, b"\\n", b"\n")
 }
 
+/// The most a text may grow to once its tokens are replaced: the bound on what ehlo reads
+/// (`cli::mode::MAX_MESSAGE_BYTES`), so that a few bytes of `%BODY%` or `%TO_ADDRESS%` cannot
+/// make a message of gigabytes.
+const MAX_EXPANDED: usize = crate::cli::mode::MAX_MESSAGE_BYTES as usize;
+
+/// Why a text is refused once its tokens are replaced: it would pass [`MAX_EXPANDED`].
+fn too_large() -> String {
+    format!(
+        "the message would be larger than {} MiB once its %TOKEN%s are replaced",
+        MAX_EXPANDED >> 20
+    )
+}
+
 /// The tokens made from the run's time ([`Tokens::pairs_for`]).
 const STAMP_TOKENS: [&str; 2] = ["DATE", "MESSAGEID"];
 
@@ -201,8 +214,11 @@ pub(crate) struct Tokens<'c> {
 
 impl<'c> Tokens<'c> {
     /// The token values for `spec` (addresses joined with `,` as swaks has them; the null sender
-    /// is empty).
-    pub(crate) fn new(spec: &MessageSpec<'_>, ctx: &'c MessageContext) -> Tokens<'c> {
+    /// is empty). Fails when the body's own tokens make it too large ([`too_large`]).
+    pub(crate) fn new(
+        spec: &MessageSpec<'_>,
+        ctx: &'c MessageContext,
+    ) -> Result<Tokens<'c>, String> {
         let version = env!("CARGO_PKG_VERSION").to_string();
         let mut t = Tokens {
             pairs: vec![
@@ -218,13 +234,14 @@ impl<'c> Tokens<'c> {
             ctx,
             body: Vec::new(),
         };
-        t.body = t.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
-        t
+        t.body = t.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()))?;
+        Ok(t)
     }
 
     /// Replace every `%NAME%` and `..NAME..` token in `text` in one pass (a value that itself
-    /// looks like a token is not expanded again). Unknown names stay as they are.
-    pub(crate) fn replace(&self, text: &[u8]) -> Vec<u8> {
+    /// looks like a token is not expanded again). Unknown names stay as they are. Fails rather
+    /// than grow past [`MAX_EXPANDED`].
+    pub(crate) fn replace(&self, text: &[u8]) -> Result<Vec<u8>, String> {
         replace_with(text, self.pairs_for(text))
     }
 
@@ -248,13 +265,13 @@ impl<'c> Tokens<'c> {
     /// holding only the token disappears) and `%BODY%` (`--body`, else the default body). See [`data_message`]
     /// for `--data` with `--header`/`--add-header`.
     #[cfg(test)]
-    pub(crate) fn replace_in_data(&self, data: &[u8]) -> Vec<u8> {
-        let text = self.replace_keeping_new_headers(data);
-        insert_new_headers(&text, &[]).unwrap_or(text)
+    pub(crate) fn replace_in_data(&self, data: &[u8]) -> Result<Vec<u8>, String> {
+        let text = self.replace_keeping_new_headers(data)?;
+        Ok(insert_new_headers(&text, &[])?.unwrap_or(text))
     }
 
     /// Every token but `%NEW_HEADERS%` (left in place for [`insert_new_headers`]).
-    fn replace_keeping_new_headers(&self, data: &[u8]) -> Vec<u8> {
+    fn replace_keeping_new_headers(&self, data: &[u8]) -> Result<Vec<u8>, String> {
         let pairs = self.pairs_for(data).chain([("BODY", self.body.as_slice())]);
         replace_with(data, pairs)
     }
@@ -294,8 +311,9 @@ fn header_block_end(data: &[u8]) -> usize {
 /// `…X-Mailer: …\n%NEW_HEADERS%\n%BODY%`: the line end after the token separates the header
 /// block from the body). Like swaks, the token's own line end stays where it is (a token alone on
 /// its line before the blank line leaves an empty line), and a token after the header block is
-/// body text, sent as written. `None` when the header block has no such token.
-fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Option<Vec<u8>> {
+/// body text, sent as written. `None` when the header block has no such token; an error when
+/// the headers, repeated at every token, would pass [`MAX_EXPANDED`].
+fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Result<Option<Vec<u8>>, String> {
     let le = line_ending_of(data);
     let lines: Vec<u8> = headers.iter().flat_map(|h| [&h[..], le].concat()).collect();
     let block_end = header_block_end(data);
@@ -309,6 +327,9 @@ fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Option<Vec<u8>> {
         {
             Some(token) => {
                 found = true;
+                if out.len() + lines.len() > MAX_EXPANDED {
+                    return Err(too_large());
+                }
                 out.extend_from_slice(&lines);
                 i += token.len();
             }
@@ -319,7 +340,7 @@ fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Option<Vec<u8>> {
         }
     }
     out.extend_from_slice(&data[block_end..]);
-    found.then_some(out)
+    Ok(found.then_some(out))
 }
 
 /// Offsets `[start, end)` of each header in `block` (a header runs to the end of its last
@@ -433,8 +454,8 @@ pub(crate) fn data_message(
     spec: &MessageSpec<'_>,
     ctx: &MessageContext,
 ) -> Result<Vec<u8>, String> {
-    let tokens = Tokens::new(spec, ctx);
-    let text = tokens.replace_keeping_new_headers(data);
+    let tokens = Tokens::new(spec, ctx)?;
+    let text = tokens.replace_keeping_new_headers(data)?;
     let le = line_ending_of(&text);
     let mut lines = Vec::new();
     for arg in spec.headers {
@@ -453,7 +474,7 @@ pub(crate) fn data_message(
     }
     added.append(&mut new_headers);
     let new_headers = added;
-    if let Some(done) = insert_new_headers(&text, &new_headers) {
+    if let Some(done) = insert_new_headers(&text, &new_headers)? {
         return Ok(done);
     }
     if new_headers.is_empty() {
@@ -488,7 +509,10 @@ fn replace_all(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-fn replace_with<'v>(text: &[u8], pairs: impl Iterator<Item = (&'static str, &'v [u8])>) -> Vec<u8> {
+fn replace_with<'v>(
+    text: &[u8],
+    pairs: impl Iterator<Item = (&'static str, &'v [u8])>,
+) -> Result<Vec<u8>, String> {
     let pairs: Vec<_> = pairs.collect();
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
@@ -507,6 +531,9 @@ fn replace_with<'v>(text: &[u8], pairs: impl Iterator<Item = (&'static str, &'v 
             if let Some(after) = rest.strip_prefix(name.as_bytes())
                 && after.starts_with(delim)
             {
+                if out.len() + value.len() > MAX_EXPANDED {
+                    return Err(too_large());
+                }
                 out.extend_from_slice(value);
                 i += 2 * delim.len() + name.len();
                 continue 'scan;
@@ -515,15 +542,17 @@ fn replace_with<'v>(text: &[u8], pairs: impl Iterator<Item = (&'static str, &'v 
         out.push(text[i]);
         i += 1;
     }
-    out
+    Ok(out)
 }
 
 /// One `--header`/`--add-header` argument as header lines: a literal `\n` and `%NEWLINE%` split
 /// it (swaks lets one argument carry several headers); a line starting with a space or tab
 /// continues (folds) the header before it; tokens are replaced.
 fn header_lines(flag: &str, arg: &str, tokens: &Tokens<'_>) -> Result<Vec<String>, String> {
-    let text =
-        String::from_utf8_lossy(&tokens.replace(arg.replace("\\n", "\n").as_bytes())).into_owned();
+    let text = tokens
+        .replace(arg.replace("\\n", "\n").as_bytes())
+        .map_err(|e| format!("{flag}: {e}"))?;
+    let text = String::from_utf8_lossy(&text).into_owned();
     let mut out: Vec<String> = Vec::new();
     for line in text.split('\n') {
         if line.is_empty() {
@@ -565,7 +594,7 @@ pub(crate) fn check_header_arg(
     spec: &MessageSpec<'_>,
     ctx: &MessageContext,
 ) -> Result<(), String> {
-    header_lines(flag, arg, &Tokens::new(spec, ctx)).map(drop)
+    header_lines(flag, arg, &Tokens::new(spec, ctx)?).map(drop)
 }
 
 /// Address headers: only their display names may be RFC 2047 encoded (RFC 2047 §5).
@@ -778,6 +807,9 @@ fn content_id(p: &Part, n: usize, ctx: &MessageContext, taken: &[String]) -> Str
     cid
 }
 
+/// What [`mime`] builds: the top part's header lines, its body and the notes.
+type MimeBody = (Vec<String>, Vec<u8>, Vec<String>);
+
 /// Build the MIME body: text parts (several → multipart/alternative), inline parts
 /// (→ multipart/related), attachments (→ multipart/mixed). Returns the top part's header lines,
 /// its body (LF line ends) and the notes about Content-IDs.
@@ -787,7 +819,7 @@ fn mime(
     tokens: &Tokens<'_>,
     ctx: &MessageContext,
     crlf: bool,
-) -> (Vec<String>, Vec<u8>, Vec<String>) {
+) -> Result<MimeBody, String> {
     let default = Part {
         kind: PartKind::Body,
         content_type: "text/plain".into(),
@@ -799,7 +831,10 @@ fn mime(
         bodies.push(&default);
     }
     // Text parts are the only ones written unencoded; a boundary must not occur in them.
-    let mut text_bytes: Vec<Vec<u8>> = bodies.iter().map(|p| tokens.replace(&p.content)).collect();
+    let mut text_bytes: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|p| tokens.replace(&p.content))
+        .collect::<Result<_, _>>()?;
     let stamp = message_id_bare(ctx);
     let stamp = stamp.split('@').next().unwrap_or_default();
     let prefix = |salt: usize| format!("=_ehlo_{stamp}_{salt}_");
@@ -888,7 +923,7 @@ fn mime(
             _ => headers.push(line.to_string()),
         }
     }
-    (headers, body, notes)
+    Ok((headers, body, notes))
 }
 
 /// swaks's `--header` in the composed message: each line replaces the first header of its name
@@ -931,7 +966,7 @@ fn replace_headers(headers: Vec<String>, lines: Vec<String>) -> (Vec<String>, Ve
 
 /// Compose the message. Errors name the flag (`--header: …`).
 pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
-    let tokens = Tokens::new(spec, ctx);
+    let tokens = Tokens::new(spec, ctx)?;
     let date = date(ctx.now());
     let mut headers: Vec<String> = Vec::new();
     headers.push(format!("Date: {date}"));
@@ -948,7 +983,7 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     headers.push(format!("Message-Id: {}", message_id(ctx)));
     headers.push(format!("X-Mailer: ehlo {}", env!("CARGO_PKG_VERSION")));
 
-    let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()));
+    let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()))?;
     let mut notes = Vec::new();
     // 8bit allows lines of at most 998 octets (RFC 2045 §2.8): a UTF-8 body with a longer
     // line goes as a MIME text part, which the builder encodes (quoted-printable).
@@ -972,7 +1007,7 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
         }
         b
     } else {
-        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx, spec.crlf);
+        let (mime_headers, body, n) = mime(spec.parts, &body_text, &tokens, ctx, spec.crlf)?;
         headers.push("MIME-Version: 1.0".into());
         headers.extend(mime_headers);
         notes = n;
@@ -1179,16 +1214,16 @@ mod tests {
             to: &to,
             ..Default::default()
         };
-        let tokens = Tokens::new(&spec, &c);
+        let tokens = Tokens::new(&spec, &c).unwrap();
         assert_eq!(
-            tokens.replace(b"To: %TO_ADDRESS%\n\nDATA.\n"),
+            tokens.replace(b"To: %TO_ADDRESS%\n\nDATA.\n").unwrap(),
             b"To: r@x\n\nDATA.\n"
         );
         assert!(
             c.now.get().is_none(),
             "the clock was read for a text without time tokens"
         );
-        let stamped = String::from_utf8(tokens.replace(b"%DATE% ..MESSAGEID..")).unwrap();
+        let stamped = String::from_utf8(tokens.replace(b"%DATE% ..MESSAGEID..").unwrap()).unwrap();
         let now = *c.now.get().expect("the clock was not read for %DATE%");
         assert_eq!(stamped, format!("{} {}", date(now), message_id_bare(&c)));
         // The Date header of a composed message is the same time.
@@ -1579,24 +1614,78 @@ mod tests {
                 ..Default::default()
             },
             &c,
-        );
-        assert_eq!(tokens.replace(b"%TO_ADDRESS%"), b"%DATE%@x");
+        )
+        .unwrap();
+        assert_eq!(tokens.replace(b"%TO_ADDRESS%").unwrap(), b"%DATE%@x");
         assert_eq!(
-            tokens.replace(b"...DATE..."),
+            tokens.replace(b"...DATE...").unwrap(),
             b".Tue, 02 Jan 2024 15:04:05 +0100."
         );
+    }
+
+    /// A token is short and its value need not be: `%BODY%`, an address list or the
+    /// `--add-header` lines at each `%NEW_HEADERS%` repeated past the bound is an error, found
+    /// before the text is built.
+    #[test]
+    fn token_values_cannot_grow_a_text_past_the_bound() {
+        let c = ctx();
+        let body = vec![b'y'; 1 << 20];
+        let spec = MessageSpec {
+            body: Some(&body),
+            ..Default::default()
+        };
+        let many = format!("Subject: x\n\n{}", "%BODY%\n".repeat(65));
+        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        assert!(err.contains("larger than 64 MiB"), "{err}");
+        // 64 of them fit.
+        let fits = format!("Subject: x\n\n{}", "%BODY%\n".repeat(63));
+        assert!(data_message(fits.as_bytes(), &spec, &c).is_ok());
+
+        let to: Vec<String> = (0..1000).map(|i| format!("user{i}@example.test")).collect();
+        let spec = MessageSpec {
+            to: &to,
+            body: Some(b"%TO_ADDRESS%"),
+            ..Default::default()
+        };
+        let many = "%TO_ADDRESS%".repeat(4000);
+        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        assert!(err.contains("larger than 64 MiB"), "{err}");
+        let body = "%TO_ADDRESS%".repeat(4000);
+        let spec = MessageSpec {
+            to: &to,
+            body: Some(body.as_bytes()),
+            ..Default::default()
+        };
+        assert!(
+            compose(&spec, &c)
+                .unwrap_err()
+                .contains("larger than 64 MiB")
+        );
+
+        let header = [format!("X-Big: {}", "z".repeat(100_000))];
+        let spec = MessageSpec {
+            add_headers: &header,
+            ..Default::default()
+        };
+        let many = format!("{}\n\nbody\n", "%NEW_HEADERS%".repeat(700));
+        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        assert!(err.contains("larger than 64 MiB"), "{err}");
     }
 
     #[test]
     fn data_template_tokens() {
         let c = ctx();
-        let tokens = Tokens::new(&MessageSpec::default(), &c);
+        let tokens = Tokens::new(&MessageSpec::default(), &c).unwrap();
         assert_eq!(
-            tokens.replace_in_data(b"Subject: s\n%NEW_HEADERS%\n\n%BODY%\n"),
+            tokens
+                .replace_in_data(b"Subject: s\n%NEW_HEADERS%\n\n%BODY%\n")
+                .unwrap(),
             b"Subject: s\n\n\nThis is a test mailing\n"
         );
         assert_eq!(
-            tokens.replace_in_data(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\n..BODY..%NEWLINE%"),
+            tokens
+                .replace_in_data(b"Subject: s\r\n..NEW_HEADERS..\r\n\r\n..BODY..%NEWLINE%")
+                .unwrap(),
             b"Subject: s\r\n\r\n\r\nThis is a test mailing\n"
         );
     }

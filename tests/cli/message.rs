@@ -556,6 +556,46 @@ fn bad_message_input_exits_1_before_connecting() {
     );
 }
 
+/// Each input is bounded (64 MiB), and so is what its tokens make of it: `%BODY%` a hundred
+/// times over a 1 MiB body is refused before connecting, not built (it was: 100 MiB sent, and
+/// a few more tokens took gigabytes of memory).
+#[test]
+fn tokens_cannot_grow_the_message_past_the_bound() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("many.eml");
+    std::fs::write(&data, format!("Subject: x\n\n{}", "%BODY%\n".repeat(100))).unwrap();
+    let body = dir.path().join("body.txt");
+    std::fs::write(&body, "y".repeat(1 << 20)).unwrap();
+    let (data, body) = (
+        format!("@{}", data.display()),
+        format!("@{}", body.display()),
+    );
+    let run = ehlo(&[
+        "--server",
+        &server,
+        "--timeout",
+        "3",
+        "--to",
+        "a@example.test",
+        "--data",
+        &data,
+        "--body",
+        &body,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("the message would be larger than 64 MiB once its %TOKEN%s are replaced"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(listener.accept().is_err(), "refused before connecting");
+}
+
 /// swaks's quick start sends GTUBE with `--body /path/to/gtube`: a bare argument that names an
 /// existing file is the file (with a one-line note suggesting `@FILE`); anything else is text.
 #[test]
