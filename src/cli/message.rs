@@ -742,14 +742,30 @@ fn base64_lines(bytes: &[u8]) -> String {
     lines.join("\r\n")
 }
 
+/// A part that goes out base64 whatever its type. Handing mail-builder the bytes as binary is
+/// not enough: for a text/* type it picks the encoding itself (`BodyEncoding::for_text` looks at
+/// 8-bit bytes, bare LFs and line length only), so a bare CR or a NUL went out 7bit, the CR
+/// turned into a line break on the way.
+fn base64_part(ct: ContentType<'static>, bytes: &[u8]) -> MimePart<'static> {
+    MimePart::new(
+        ct,
+        BodyPart::Binary(Cow::Owned(base64_lines(bytes).into_bytes())),
+    )
+    .transfer_encoding("base64")
+}
+
 /// A text part of the body (tokens already replaced).
 fn text_part(p: &Part, content: Vec<u8>) -> MimePart<'static> {
     let ct = content_type(&p.content_type);
     let is_text = ct.is_text();
-    let mut part = match String::from_utf8(content) {
-        Ok(text) if is_text && !has_bare_cr_or_nul(text.as_bytes()) => MimePart::new(ct, text),
-        Ok(text) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(text.into_bytes()))),
-        Err(e) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(e.into_bytes()))),
+    let mut part = if has_bare_cr_or_nul(&content) {
+        base64_part(ct, &content)
+    } else {
+        match String::from_utf8(content) {
+            Ok(text) if is_text => MimePart::new(ct, text),
+            Ok(text) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(text.into_bytes()))),
+            Err(e) => MimePart::new(ct, BodyPart::Binary(Cow::Owned(e.into_bytes()))),
+        }
     };
     if let Some(name) = &p.filename {
         part = part.header(
@@ -772,11 +788,7 @@ fn file_part(p: &Part, disposition: &'static str) -> MimePart<'static> {
         disp = disp.attribute("filename", name.to_string());
     }
     let part = if text && has_bare_cr_or_nul(&p.content) {
-        MimePart::new(
-            ct,
-            BodyPart::Binary(Cow::Owned(base64_lines(&p.content).into_bytes())),
-        )
-        .transfer_encoding("base64")
+        base64_part(ct, &p.content)
     } else {
         MimePart::new(ct, BodyPart::Binary(Cow::Owned(p.content.clone())))
     };
@@ -1397,6 +1409,62 @@ mod tests {
         assert!(!h.contains("charset"), "not UTF-8: {h}");
         assert!(!h.contains("filename"), "{h}");
         assert_eq!(decode(h, b), b"\xff\xfe latin");
+    }
+
+    /// Body parts (`--attach-body`, `--body` beside an attachment) with a bare CR or a NUL go
+    /// out base64 and decode back exactly; they went out 7bit, the CR made a line break.
+    #[test]
+    fn body_parts_with_a_bare_cr_or_nul_round_trip_exactly() {
+        let content: &[u8] = b"a\rb\x00c\n";
+        for ct in ["text/plain", "text/html"] {
+            let parts = [
+                part(PartKind::Body, ct, None, content),
+                part(
+                    PartKind::Attachment,
+                    "application/pdf",
+                    Some("x.pdf"),
+                    b"%PDF",
+                ),
+            ];
+            let (t, _) = composed(&MessageSpec {
+                from: "a@x",
+                parts: &parts,
+                ..Default::default()
+            });
+            let (h, b) = mime_part(&t, &format!("Content-Type: {ct}"));
+            assert!(h.contains("Content-Transfer-Encoding: base64"), "{h}");
+            assert_eq!(unbase64(b), content, "{t}");
+        }
+        // --body in a message with an attachment, and a single --attach-body (the leaf).
+        let parts = [part(
+            PartKind::Attachment,
+            "application/pdf",
+            Some("x.pdf"),
+            b"%PDF",
+        )];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            body: Some(content),
+            parts: &parts,
+            ..Default::default()
+        });
+        let (h, b) = mime_part(&t, "Content-Type: text/plain");
+        assert!(h.contains("Content-Transfer-Encoding: base64"), "{h}");
+        assert_eq!(unbase64(b), content, "{t}");
+        let parts = [part(PartKind::Body, "text/plain", None, content)];
+        let c = compose(
+            &MessageSpec {
+                from: "a@x",
+                parts: &parts,
+                ..Default::default()
+            },
+            &ctx(),
+        )
+        .unwrap();
+        let t = String::from_utf8_lossy(&c.bytes);
+        let (h, b) = t.split_once("\n\n").unwrap();
+        assert!(h.contains("Content-Transfer-Encoding: base64"), "{t}");
+        assert_eq!(unbase64(b), content, "{t}");
     }
 
     #[test]
