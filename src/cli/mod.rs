@@ -160,7 +160,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
             json: matches!(cfg.format, crate::render::Format::Json),
             notes: cfg.notes,
-            message: crate::smtp::data::as_sent(&cfg.plan.message, cfg.plan.fixup),
+            message: crate::smtp::data::encode_chunked(&cfg.plan.message, cfg.plan.fixup),
         }),
         mode => Ok(mode),
     }

@@ -114,26 +114,22 @@ pub(crate) fn without_from_line(content: &[u8], fixup: Fixup) -> &[u8] {
     }
 }
 
-/// The message as `--dump-mail` prints it: what goes out after DATA (a leading mbox `From ` line
-/// dropped, line ends made CRLF) without the transfer's own dot-stuffing and end marker, as BDAT
-/// would send it. With [`Fixup::NONE`] the bytes as given, less a final `.` line.
-pub(crate) fn as_sent(content: &[u8], fixup: Fixup) -> Vec<u8> {
+/// Encode content for BDAT (RFC 3030 §2): the same fix-ups as [`encode`] except dot-stuffing and
+/// the end marker, which BDAT does not use. With the end-marker fix-up on, a user-supplied final
+/// `.` line is dropped and the content is made to end in CRLF. With [`Fixup::NONE`] the bytes
+/// as given, less the `CRLF . CRLF` end marker such data carries for DATA: under BDAT it is no
+/// end marker but a `.` line of the message. This is also the message `--dump-mail` prints.
+pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
     if fixup == Fixup::NONE {
         let end = if content.ends_with(b"\r\n.\r\n") {
             content.len() - 3
+        } else if content == b".\r\n" {
+            0
         } else {
             content.len()
         };
         return content[..end].to_vec();
     }
-    encode_chunked(content, fixup)
-}
-
-/// Encode content for BDAT (RFC 3030 §2): the same fix-ups as [`encode`] except dot-stuffing and
-/// the end marker, which BDAT does not use. With the end-marker fix-up on, a user-supplied final
-/// `.` line is dropped and the content is made to end in CRLF; with [`Fixup::NONE`] the bytes are
-/// returned unchanged.
-pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
     let content = if fixup.end_marker && fixup.own_end_marker {
         strip_end_marker(content)
     } else {
@@ -507,21 +503,26 @@ mod tests {
         }
     }
 
+    /// What `--dump-mail` prints and BDAT sends: the wire form without stuffing; with
+    /// `--no-data-fixup` the bytes as given less their `CRLF . CRLF` end marker (BDAT sent it
+    /// as a last `.` line of the message).
     #[test]
-    fn as_sent_is_the_wire_form_without_stuffing() {
+    fn chunked_is_the_wire_form_without_stuffing() {
         let msg = b"From x@y Mon\nSubject: a\n\n.dot\nbare\rcr\n";
         assert_eq!(
-            as_sent(msg, Fixup::ALL),
+            encode_chunked(msg, Fixup::ALL),
             b"Subject: a\r\n\r\n.dot\r\nbare\r\ncr\r\n".to_vec()
         );
         assert_eq!(
-            as_sent(b"Subject: a\r\n\r\nb\n.\r\n", Fixup::NONE),
+            encode_chunked(b"Subject: a\r\n\r\nb\n.\r\n", Fixup::NONE),
             b"Subject: a\r\n\r\nb\n.\r\n".to_vec()
         );
         assert_eq!(
-            as_sent(b"Subject: a\r\n\r\nb\r\n.\r\n", Fixup::NONE),
+            encode_chunked(b"Subject: a\r\n\r\nb\r\n.\r\n", Fixup::NONE),
             b"Subject: a\r\n\r\nb\r\n".to_vec()
         );
+        assert_eq!(encode_chunked(b".\r\n", Fixup::NONE), b"".to_vec());
+        assert_eq!(encode_chunked(b"a\r\n", Fixup::NONE), b"a\r\n".to_vec());
     }
 
     #[test]

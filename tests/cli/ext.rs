@@ -96,6 +96,47 @@ fn twenty_five_for_bdat_not_advertised() {
     assert!(run.stderr.contains("CHUNKING"), "{}", run.stderr);
 }
 
+/// `--no-data-fixup` data ends in the `CRLF . CRLF` DATA needs (ehlo refuses it without); under
+/// BDAT that is no end marker, so it is not sent: the message is the one `--dump-mail` shows
+/// (BDAT used to send the dot as the message's last line).
+#[test]
+fn bdat_with_no_data_fixup_leaves_out_the_end_marker() {
+    let data = "Subject: x\r\n\r\nbody\r\n.\r\n";
+    let mut steps = greet_with(b"250-scripted.test\r\n250 CHUNKING\r\n");
+    steps.extend([
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("BDAT 20 LAST"),
+        Step::Line,
+        Step::Line,
+        Step::Line,
+        Step::Send(b"250 2.0.0 queued\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let run = send(&srv, &["--no-data-fixup", "--data", data, "--bdat"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        got.contains("BDAT 20 LAST\r\nSubject: x\r\n\r\nbody\r\nQUIT"),
+        "{got:?}"
+    );
+    let dump = ehlo(&[
+        "--to",
+        "a@example.test",
+        "--no-data-fixup",
+        "--data",
+        data,
+        "--bdat",
+        "--dump-mail",
+    ]);
+    assert_eq!(dump.code, 0, "{}", dump.all());
+    assert_eq!(dump.stdout, "Subject: x\r\n\r\nbody\r\n");
+}
+
 #[test]
 fn bdat_and_dsn_on_the_wire() {
     let mut steps = greet_with(b"250-scripted.test\r\n250-DSN\r\n250 CHUNKING\r\n");
