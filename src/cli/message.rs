@@ -842,19 +842,28 @@ fn mime(
     if bodies.is_empty() {
         bodies.push(&default);
     }
-    // Text parts are the only ones written unencoded; a boundary must not occur in them.
     let mut text_bytes: Vec<Vec<u8>> = bodies
         .iter()
         .map(|p| tokens.replace(&p.content))
         .collect::<Result<_, _>>()?;
+    // A boundary must not occur in any part (RFC 2046 §5.1.1). Text parts, and a text/*
+    // attachment or inline part that needs no encoding, go out as they are; base64 and
+    // quoted-printable cannot hold `=_`, so looking in every part's own bytes is enough.
     let stamp = message_id_bare(ctx);
     let stamp = stamp.split('@').next().unwrap_or_default();
     let prefix = |salt: usize| format!("=_ehlo_{stamp}_{salt}_");
     let mut salt = 0;
-    while text_bytes.iter().any(|t| {
-        let p = prefix(salt);
-        t.windows(p.len()).any(|w| w == p.as_bytes())
-    }) {
+    while text_bytes
+        .iter()
+        .map(Vec::as_slice)
+        .chain(
+            parts
+                .iter()
+                .filter(|p| p.kind != PartKind::Body)
+                .map(|p| p.content.as_slice()),
+        )
+        .any(|t| memchr::memmem::find(t, prefix(salt).as_bytes()).is_some())
+    {
         salt += 1;
     }
     let boundary = |level: usize| format!("{}{level}", prefix(salt));
@@ -1549,6 +1558,27 @@ mod tests {
             t.contains("boundary=\"=_ehlo_20240102150405.004242_1_3\""),
             "{t}"
         );
+    }
+
+    /// A text attachment or inline part that goes out 7bit must not hold the boundary either:
+    /// its line `--boundary--` ended the message there (the rest fell into the epilogue).
+    #[test]
+    fn boundary_avoids_attachments_that_contain_it() {
+        let text = b"one\r\n--=_ehlo_20240102150405.004242_0_3--\r\nafter\r\n";
+        for kind in [PartKind::Attachment, PartKind::Inline] {
+            let parts = [part(kind, "text/plain", Some("a.txt"), text)];
+            let (t, _) = composed(&MessageSpec {
+                from: "a@x",
+                parts: &parts,
+                ..Default::default()
+            });
+            assert!(
+                t.contains("boundary=\"=_ehlo_20240102150405.004242_1_"),
+                "{t}"
+            );
+            let (h, b) = mime_part(&t, "filename=\"a.txt\"");
+            assert_eq!(decode(h, b), text, "{t}");
+        }
     }
 
     #[test]
