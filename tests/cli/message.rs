@@ -556,6 +556,37 @@ fn bad_message_input_exits_1_before_connecting() {
     );
 }
 
+/// As in swaks, a literal `\n` in a text/plain `--attach-body` is a line break, as in `--body`;
+/// a part of another type (or with a name, which swaks sends base64) keeps it.
+#[test]
+fn attach_body_text_plain_takes_backslash_n_as_swaks_does() {
+    let run = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--attach-body",
+        "AB\\nCD",
+        "--attach-type",
+        "text/html",
+        "--attach-body",
+        "<p>x\\ny</p>",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("\r\nAB\r\nCD\r\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("<p>x\\ny</p>"), "{}", run.stdout);
+    let run = ehlo(&[
+        "-t",
+        "a@example.test",
+        "--attach-name",
+        "n.txt",
+        "--attach-body",
+        "AB\\nCD",
+        "--dump-mail",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("AB\\nCD"), "{}", run.stdout);
+}
+
 /// Each input is bounded (64 MiB), and so is what its tokens make of it: `%BODY%` a hundred
 /// times over a 1 MiB body is refused before connecting, not built (it was: 100 MiB sent, and
 /// a few more tokens took gigabytes of memory).

@@ -316,6 +316,17 @@ fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Pa
             .and_then(Path::file_name)
             .map(|f| f.to_string_lossy().into_owned()),
     };
+    // swaks writes a text/plain body part without a name into the DATA as it is, where a
+    // literal `\n` becomes a line break as in --body; every other part it sends base64, as given.
+    let plain = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain"));
+    let content = if p.kind == PartKind::Body && plain && filename.is_none() {
+        message::backslash_n(&content)
+    } else {
+        content
+    };
     Ok(Part {
         kind: p.kind,
         content_type,
