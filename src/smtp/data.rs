@@ -166,6 +166,49 @@ fn strip_end_marker(content: &[u8]) -> &[u8] {
     }
 }
 
+/// Longest line RFC 5322 §2.1.1 allows, without its CRLF (RFC 5321 §4.5.3.1.6: 1000 with it).
+pub(crate) const MAX_LINE: usize = 998;
+
+/// A warning when lines of the content, as they will go out (a bare CR ends a line under the
+/// CRLF fix-up), are longer than [`MAX_LINE`]: servers may refuse the message and relays split
+/// such lines (Postfix's `smtp_line_length_limit` folds them). `None` when none is.
+pub(crate) fn long_lines(content: &[u8], fixup: Fixup) -> Option<String> {
+    let content = without_from_line(content, fixup);
+    let (mut count, mut first) = (0, None);
+    let (mut line, mut start) = (1, 0);
+    let mut i = 0;
+    while i <= content.len() {
+        let b = content.get(i).copied();
+        let end = match b {
+            None | Some(b'\n') => true,
+            Some(b'\r') => fixup.crlf || content.get(i + 1) == Some(&b'\n'),
+            _ => false,
+        };
+        if end {
+            let len = i - start;
+            if len > MAX_LINE {
+                count += 1;
+                first.get_or_insert((line, len));
+            }
+            if b == Some(b'\r') && content.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            line += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    let (at, len) = first?;
+    let more = match count {
+        1 => String::new(),
+        n => format!(" ({n} such lines in all)"),
+    };
+    Some(format!(
+        "line {at} of the message is {len} octets, over the {MAX_LINE} RFC 5322 §2.1.1 allows{more}: \
+         a server may refuse the message, a relay split the line"
+    ))
+}
+
 /// Number of lines in wire-encoded content (for "N lines sent"): every LF ends a line, and
 /// trailing bytes without one count as a line. The final `.` line is included.
 #[allow(clippy::naive_bytecount)] // Runs once per message; not worth a crate.
@@ -523,6 +566,46 @@ mod tests {
         );
         assert_eq!(encode_chunked(b".\r\n", Fixup::NONE), b"".to_vec());
         assert_eq!(encode_chunked(b"a\r\n", Fixup::NONE), b"a\r\n".to_vec());
+    }
+
+    /// Lines over 998 octets are named, as they go out: a bare CR ends a line under the
+    /// CRLF fix-up only; the first such line is given with the count.
+    #[test]
+    fn long_lines_are_counted_as_sent() {
+        let long = "x".repeat(999);
+        let ok = "y".repeat(998);
+        assert_eq!(
+            long_lines(format!("{ok}\n{ok}").as_bytes(), Fixup::ALL),
+            None
+        );
+        assert_eq!(long_lines(b"", Fixup::ALL), None);
+        let w = long_lines(format!("a\r\n{long}\r\nb\n{long}").as_bytes(), Fixup::ALL).unwrap();
+        assert!(
+            w.starts_with(
+                "line 2 of the message is 999 octets, over the 998 RFC 5322 §2.1.1 allows \
+                 (2 such lines in all): a server"
+            ),
+            "{w}"
+        );
+        let one = long_lines(format!("{long}\n").as_bytes(), Fixup::ALL).unwrap();
+        assert!(
+            one.starts_with(
+                "line 1 of the message is 999 octets, over the 998 RFC 5322 §2.1.1 allows: \
+                 a server may refuse the message, a relay split the line"
+            ),
+            "{one}"
+        );
+        // A bare CR splits the line on the wire unless the CRLF fix-up is off.
+        let split = format!("{}\r{}", "x".repeat(600), "x".repeat(600));
+        assert_eq!(long_lines(split.as_bytes(), Fixup::ALL), None);
+        let kept = Fixup {
+            crlf: false,
+            ..Fixup::ALL
+        };
+        assert!(long_lines(split.as_bytes(), kept).is_some());
+        // The mbox From line that is stripped does not count.
+        let from = format!("From {long}\nSubject: x\n");
+        assert_eq!(long_lines(from.as_bytes(), Fixup::ALL), None);
     }
 
     #[test]

@@ -556,6 +556,34 @@ fn bad_message_input_exits_1_before_connecting() {
     );
 }
 
+/// A line over 998 octets (RFC 5322 §2.1.1) is sent as given, but not without a word: it went
+/// out silently, and relays split such lines.
+#[test]
+fn a_line_over_998_octets_is_warned_about() {
+    let srv = scripted(after_greet(accept_all()));
+    let long = "x".repeat(1200);
+    let run = send(
+        &srv,
+        &[
+            "--data",
+            &format!("Subject: x\\n\\nshort\\n{long}\\nend\\n"),
+        ],
+    );
+    let wire = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(wire.contains(&format!("\r\n{long}\r\n")), "{wire}");
+    assert!(
+        run.all()
+            .contains("line 4 of the message is 1200 octets, over the 998 RFC 5322 §2.1.1 allows"),
+        "{}",
+        run.all()
+    );
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--data", "Subject: x\\n\\nshort\\n"]);
+    srv.finish();
+    assert!(!run.all().contains("998"), "{}", run.all());
+}
+
 /// As in swaks, a literal `\n` in a text/plain `--attach-body` is a line break, as in `--body`;
 /// a part of another type (or with a name, which swaks sends base64) keeps it.
 #[test]

@@ -80,6 +80,11 @@ impl Session {
                 return;
             }
         };
+        if !stop_before_data
+            && let Some(warning) = data::long_lines(&self.plan.message, self.plan.fixup)
+        {
+            self.out.warn(warning);
+        }
         params.extend(self.plan.mail_params.iter().cloned());
         let mail = Command::Mail {
             from: self.plan.from.clone(),
