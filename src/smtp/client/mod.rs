@@ -179,7 +179,7 @@ pub(crate) struct Session {
     /// LMTP: which recipients the replies after the content belong to, in order.
     dot_targets: Vec<usize>,
     /// BDAT chunks still to send.
-    chunks: VecDeque<Vec<u8>>,
+    chunks: content::Chunks,
     /// PRDR went out on MAIL.
     prdr_used: bool,
     /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
@@ -283,7 +283,7 @@ impl Session {
             error: None,
             ending: Ending::Open,
             dot_targets: Vec::new(),
-            chunks: VecDeque::new(),
+            chunks: content::Chunks::default(),
             prdr_used: false,
             xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
