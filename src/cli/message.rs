@@ -839,13 +839,17 @@ fn mime(
         content: default_body.to_vec(),
     };
     let mut bodies: Vec<&Part> = parts.iter().filter(|p| p.kind == PartKind::Body).collect();
-    if bodies.is_empty() {
+    // The default body (`--body`) comes with its tokens replaced: once more would expand a
+    // value that looks like a token (`--to '%DATE%@x'`).
+    let mut text_bytes: Vec<Vec<u8>> = if bodies.is_empty() {
         bodies.push(&default);
-    }
-    let mut text_bytes: Vec<Vec<u8>> = bodies
-        .iter()
-        .map(|p| tokens.replace(&p.content))
-        .collect::<Result<_, _>>()?;
+        vec![default_body.to_vec()]
+    } else {
+        bodies
+            .iter()
+            .map(|p| tokens.replace(&p.content))
+            .collect::<Result<_, _>>()?
+    };
     // A boundary must not occur in any part (RFC 2046 §5.1.1). Text parts, and a text/*
     // attachment or inline part that needs no encoding, go out as they are; base64 and
     // quoted-printable cannot hold `=_`, so looking in every part's own bytes is enough.
@@ -1558,6 +1562,22 @@ mod tests {
             t.contains("boundary=\"=_ehlo_20240102150405.004242_1_3\""),
             "{t}"
         );
+    }
+
+    /// `--body` beside an attachment has its tokens replaced once, as without one: a value that
+    /// looks like a token stays as it is (it was expanded a second time).
+    #[test]
+    fn body_tokens_are_replaced_once_in_a_mime_message() {
+        let to = vec!["%DATE%@x".to_string()];
+        let parts = [part(PartKind::Attachment, "image/gif", None, b"GIF")];
+        let (t, _) = composed(&MessageSpec {
+            from: "a@x",
+            to: &to,
+            body: Some(b"to=%TO_ADDRESS%"),
+            parts: &parts,
+            ..Default::default()
+        });
+        assert!(t.contains("\nto=%DATE%@x\n"), "{t}");
     }
 
     /// A text attachment or inline part that goes out 7bit must not hold the boundary either:
