@@ -1408,6 +1408,45 @@ fn aiosmtpd_attachment_and_utf8_subject_round_trip() {
     assert!(text_headers.contains("charset=\"utf-8\""), "{text_headers}");
 }
 
+/// An `--attach-body` with a bare CR and a NUL reaches a real server as base64 and decodes back
+/// byte for byte (it went out declared 7bit, the NUL raw and the CR made a line break).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_attach_body_with_bare_cr_and_nul_round_trips() {
+    require_aiosmtpd();
+    let token = unique("crnul");
+    let content: &[u8] = b"one\rtwo\x00three\r\nfour\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("crnul.txt");
+    fs::write(&file, content).expect("write body part");
+    let run = ehlo(&[
+        "--server",
+        AIOSMTPD,
+        "--to",
+        "rcpt@sink.ehlo.test",
+        "--from",
+        SENDER,
+        "--add-header",
+        &format!("X-Token: {token}"),
+        "--attach-body",
+        &format!("@{}", file.display()),
+        "--attach-type",
+        "application/pdf",
+        "--attach",
+        "@/dev/null",
+    ]);
+    run.assert_exit(0);
+    let (_, stored) = wait_for_sink(&token);
+    let msg = String::from_utf8(stored).expect("the stored message is ASCII");
+    let (part_headers, body) = mime_part_body(&msg, "Content-Type: text/plain");
+    assert!(
+        part_headers.contains("Content-Transfer-Encoding: base64"),
+        "{part_headers}"
+    );
+    let joined: String = body.split_whitespace().collect();
+    assert_eq!(B64.decode(joined).expect("base64 part"), content, "{msg}");
+}
+
 /// A random body: lines starting with `.`/`..`, lone `.` lines, empty lines, lines of exactly
 /// 998 octets (RFC 5322 §2.1.1) and others up to it, 8-bit UTF-8 text. LF line ends, the last
 /// line not a lone dot (that would be taken as the end marker, as in swaks).

@@ -371,6 +371,41 @@ fn exim_bdat_delivers_the_same_bytes() {
     );
 }
 
+/// `--no-data-fixup` data carries the `CRLF . CRLF` DATA needs; under BDAT that is no end
+/// marker, and Exim stores the message without a last `.` line (BDAT sent it as content).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_bdat_with_no_data_fixup_leaves_out_the_end_marker() {
+    require_exim();
+    let token = unique("exim-ndf-bdat");
+    let text = format!("Subject: {token}\r\n\r\nbody\r\n.\r\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("m.eml");
+    fs::write(&file, &text).expect("write message");
+    let mut a = base(EXIM_SMTP, EXIM_RCPT);
+    a.extend([
+        "--bdat".to_string(),
+        "--no-data-fixup".into(),
+        "--data".into(),
+        format!("@{}", file.display()),
+    ]);
+    let run = ehlo_v(&a);
+    run.assert_exit(0);
+    let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+    // The Maildir file has LF line ends.
+    let sent = format!("Subject: {token}\n\nbody\n");
+    assert!(
+        contains_bytes(&stored, sent.as_bytes()),
+        "{}",
+        mismatch(&stored, sent.as_bytes())
+    );
+    assert!(
+        stored.ends_with(b"\nbody\n"),
+        "a '.' line was stored after the body: {:?}",
+        String::from_utf8_lossy(&stored)
+    );
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn exim_prdr_refusal_is_for_that_recipient_only() {
