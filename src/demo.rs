@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::net::driver::RunSignals;
 use crate::net::route::{Link, Target};
 use crate::net::tls::TlsParams;
 use crate::render;
@@ -20,11 +21,31 @@ const PASSWORD: &str = "demo-password";
 /// dispatcher, `app`; `json` when it writes JSON Lines); returns the exit code of the send.
 /// The send's `summary` is held back until the stored message has been listed, so it is the
 /// last event (the JSON Lines contract, `render::json`); in JSON a demo that cannot start
-/// ends with one too, after its `error` event.
+/// ends with one too, after its `error` event. SIGINT, SIGTERM and SIGHUP end it as they end a
+/// send: its directory (certificate, key, password file) removed, a summary with `outcome`
+/// `interrupted`, exit 128 + the signal's number.
 pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> u8 {
-    let (code, summary) = match demo(&mut renderer).await {
-        Ok((code, summary)) => (code, summary),
-        Err(failed) => (failed.exit_code, json.then_some(failed)),
+    // Listening before anything is made: a signal with the default action would end the
+    // process at once and leave the directory behind.
+    let mut signals = RunSignals::listen();
+    let mut made: Option<PathBuf> = None;
+    let result = tokio::select! {
+        r = demo(&mut renderer, &mut made) => Ok(r),
+        ending = RunSignals::next(&mut signals) => Err(ending),
+    };
+    if let Some(dir) = made.take() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (code, summary) = match result {
+        Ok(Ok((code, summary))) => (code, summary),
+        Ok(Err(failed)) => (failed.exit_code, json.then_some(failed)),
+        Err(ending) => {
+            let e = crate::error::Error::Signalled(ending);
+            (
+                e.exit_code(),
+                Some(failed(e.exit_code(), e.label(), e.to_string())),
+            )
+        }
     };
     if let Some(s) = summary {
         renderer.event(&Event::Summary(s), Duration::ZERO);
@@ -59,8 +80,12 @@ fn failed(exit_code: u8, outcome: &str, error: String) -> Summary {
 }
 
 /// The demo itself: the send's exit code and its summary, or the summary of a demo that
-/// could not start.
-async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Summary>), Summary> {
+/// could not start. `made`: the directory it made, for the caller to remove however the demo
+/// ends (a signal drops this future anywhere).
+async fn demo(
+    renderer: &mut Box<dyn render::Renderer>,
+    made: &mut Option<PathBuf>,
+) -> Result<(u8, Option<Summary>), Summary> {
     let say = |r: &mut dyn render::Renderer, m: &str| {
         r.event(&Event::info(m.to_string()), Duration::ZERO)
     };
@@ -70,6 +95,10 @@ async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Su
     // directory someone else made in its place is never used.
     let tmp = std::env::temp_dir();
     let (dir, files) = prepare_certificate(&tmp);
+    if files.is_ok() {
+        // Ours (created just now): removed by the caller, whatever happens next.
+        *made = Some(dir.clone());
+    }
     // The password as the printed command reads it (--auth-password-file), so it is never shown.
     let password_path = dir.join("password");
     let files = files.and_then(|p| {
@@ -118,7 +147,6 @@ async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Su
                 },
                 Duration::ZERO,
             );
-            let _ = std::fs::remove_dir_all(&dir);
             return Err(failed(e.exit_code(), e.label(), message));
         }
     };
@@ -209,7 +237,6 @@ async fn demo(renderer: &mut Box<dyn render::Renderer>) -> Result<(u8, Option<Su
             say(renderer.as_mut(), &format!("  | {line}"));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok((code, summary))
 }
 

@@ -163,3 +163,81 @@ fn demo_prints_the_command_that_does_the_same() {
     // The stored copy has the dot-stuffing undone: the same lines.
     assert_eq!(sent, stored, "{cmd}");
 }
+
+/// A signal in the middle of the demo ends it as it ends a send (exit 128 + N, a summary with
+/// `outcome` `interrupted`) and leaves nothing under TMPDIR: not the certificate, the key or
+/// the password file. The demo is held mid-run by its own output: a TMPDIR path long enough to
+/// make its first line (which names the two files) longer than a 4 KiB pipe that is not read,
+/// so it cannot finish before the signal comes.
+#[test]
+fn demo_interrupted_removes_its_files() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    for (json, signal, code) in [
+        (false, nix::sys::signal::Signal::SIGINT, 130),
+        (true, nix::sys::signal::Signal::SIGTERM, 143),
+    ] {
+        let base = tempfile::tempdir().unwrap();
+        let mut tmp = base.path().to_path_buf();
+        for c in ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] {
+            tmp.push(c.to_string().repeat(240));
+        }
+        std::fs::create_dir_all(&tmp).unwrap();
+        let (r, w) = nix::unistd::pipe().unwrap();
+        nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        crate::util::isolate(&mut cmd);
+        cmd.arg("demo")
+            .args(if json {
+                &["--json"][..]
+            } else {
+                &["--color", "never"][..]
+            })
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(w))
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn ehlo");
+        drop(cmd);
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // Its directory exists (and its first line is stuck in the pipe).
+        let t0 = std::time::Instant::now();
+        let listed = |tmp: &std::path::Path| -> Vec<String> {
+            std::fs::read_dir(tmp)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        while !listed(&tmp).iter().any(|n| n.starts_with("ehlo-demo-")) {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no demo directory");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(child.try_wait().unwrap().is_none(), "the demo ended early");
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let mut out = String::new();
+        std::fs::File::from(r).read_to_string(&mut out).unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{out}{err}");
+        assert_eq!(listed(&tmp), Vec::<String>::new(), "{out}{err}");
+        if json {
+            let last = out.lines().last().unwrap_or_default();
+            assert!(last.contains(r#""type":"summary""#), "{out}");
+            assert!(last.contains(r#""outcome":"interrupted""#), "{last}");
+            assert!(last.contains("interrupted by SIGTERM"), "{last}");
+        } else {
+            assert!(
+                err.contains("Result: failed (exit 130): interrupted by SIGINT"),
+                "{out}{err}"
+            );
+        }
+    }
+}
