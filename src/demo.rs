@@ -168,8 +168,8 @@ async fn demo(
              --auth-password-file {pw} --helo client.demo.test --from alice@demo.test \
              --to bob@demo.test,nobody@demo.test --data '{data}'` prints (the two files are \
              removed after the demo):",
-            cert = cert_path.display(),
-            pw = password_path.display(),
+            cert = shell_word(&cert_path.display().to_string()),
+            pw = shell_word(&password_path.display().to_string()),
             data = message.replace('\n', "\\n"),
         ),
     );
@@ -240,6 +240,21 @@ async fn demo(
     Ok((code, summary))
 }
 
+/// `word` as a POSIX shell reads it back as one word: as it is when it holds only characters
+/// no shell treats specially, else single-quoted (a `'` inside written `'\''`), so the printed
+/// command can be pasted whatever TMPDIR is.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%_+=:,./-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Write a self-signed certificate for localhost and its key into a new directory under `tmp`:
 /// the directory (to remove afterwards) and the two paths, or the reason it failed.
 fn prepare_certificate(tmp: &std::path::Path) -> (PathBuf, Result<(PathBuf, PathBuf), String>) {
@@ -277,4 +292,34 @@ fn prepare_certificate(tmp: &std::path::Path) -> (PathBuf, Result<(PathBuf, Path
         written.map(|()| (cert_path, key_path))
     })();
     (dir, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    /// What `sh` reads back from a quoted word is the word itself.
+    #[test]
+    fn shell_words_survive_the_shell() {
+        for word in [
+            "/tmp/ehlo-demo-1/cert.pem",
+            "/tmp/my tmp/x",
+            "it's",
+            "$HOME `x` \\ \"q\"",
+            "",
+        ] {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", shell_word(word)))
+                .output()
+                .expect("run /bin/sh");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                word,
+                "{}",
+                shell_word(word)
+            );
+        }
+        assert_eq!(shell_word("/tmp/a/cert.pem"), "/tmp/a/cert.pem");
+    }
 }

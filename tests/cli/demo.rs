@@ -241,3 +241,25 @@ fn demo_interrupted_removes_its_files() {
         }
     }
 }
+
+/// The command the demo prints can be pasted into a shell whatever TMPDIR is: a path with a
+/// blank or a quote is quoted.
+#[test]
+fn demo_command_quotes_its_paths() {
+    let base = tempfile::tempdir().unwrap();
+    let tmp = base.path().join("my tmp's");
+    std::fs::create_dir(&tmp).unwrap();
+    let r = crate::util::ehlo_with_env(
+        &["demo", "--color", "never"],
+        &[("TMPDIR", tmp.to_str().unwrap())],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    // The whole path is one single-quoted word, its own quote written '\''.
+    let path = format!("{}/ehlo-demo-", tmp.display());
+    let want = format!("--tls-ca-path '{}", path.replace('\'', "'\\''"));
+    assert!(r.stdout.contains(&want), "{want} not in {}", r.stdout);
+    assert!(r.stdout.contains("/cert.pem' --auth"), "{}", r.stdout);
+    assert!(r.stdout.contains("/password' --helo"), "{}", r.stdout);
+}
