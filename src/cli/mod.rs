@@ -436,6 +436,19 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
+    // The other modes' long names and aliases → their subcommand, to say where a flag belongs.
+    let mut elsewhere: Vec<(String, String)> = Vec::new();
+    for sub in cmd.get_subcommands() {
+        for arg in sub.get_arguments() {
+            for l in arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+            {
+                elsewhere.push((l.to_string(), sub.get_name().to_string()));
+            }
+        }
+    }
     let mut cmds = vec![&cmd];
     cmds.extend(cmd.get_subcommands());
     for c in cmds {
@@ -575,8 +588,14 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
                         // Getopt::Long as swaks configures it: a unique prefix of a long
                         // name, with one dash or two, and no short option with a glued value.
                         let dashes = if s.starts_with("--") { "--" } else { "-" };
-                        let long = resolve_prefix(name, &top, &secret_longs)
-                            .map_err(|why| Error::Usage(why.message(dashes, follows_secret)))?;
+                        let long = resolve_prefix(name, &top, &secret_longs).map_err(|why| {
+                            let near = Near {
+                                top: &top,
+                                elsewhere: &elsewhere,
+                                subcommands: &subcommands,
+                            };
+                            Error::Usage(why.message(dashes, follows_secret, &near))
+                        })?;
                         after_secret = !inline && secret_longs.contains(long.as_str());
                         value_next = !inline && needs_value_long.contains(long.as_str());
                         let tail = &body[name.len()..];
@@ -727,14 +746,93 @@ enum NoOption {
     Unknown(String, Option<String>, Option<char>),
 }
 
+/// What an unknown word may have meant: the send's names (name or alias → long name), the
+/// other modes' (name → subcommand) and the subcommands.
+struct Near<'a> {
+    top: &'a [(String, String)],
+    elsewhere: &'a [(String, String)],
+    subcommands: &'a HashSet<String>,
+}
+
+impl Near<'_> {
+    /// A hint for `word` (after the dashes), if one fits: the subcommand it names, the modes
+    /// whose option it is, or the send's option it is closest to as typed (one edit — a
+    /// character added, dropped, changed, or two swapped — per three characters, at least one).
+    fn hint(&self, word: &str) -> Option<String> {
+        if self.subcommands.contains(word) && word != "help" {
+            return Some(format!("'{word}' is a subcommand: ehlo {word} …"));
+        }
+        let mut modes: Vec<&str> = self
+            .elsewhere
+            .iter()
+            .filter(|(n, _)| n == word)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        modes.sort_unstable();
+        modes.dedup();
+        if !modes.is_empty() {
+            let modes: Vec<String> = modes.iter().map(|m| format!("'ehlo {m}'")).collect();
+            return Some(format!(
+                "an option of {}, not of the send",
+                modes.join(", ")
+            ));
+        }
+        let len = word.chars().count();
+        if len < 3 {
+            return None;
+        }
+        let limit = (len / 3).max(1);
+        self.top
+            .iter()
+            .filter(|(n, _)| n.chars().count() >= 3)
+            .map(|(n, long)| (edit_distance(word, n), n != long, n))
+            .filter(|(d, _, _)| *d <= limit)
+            .min()
+            .map(|(_, _, n)| format!("did you mean '--{n}'?"))
+    }
+}
+
+/// Optimal string alignment distance between `a` and `b` (Levenshtein with adjacent
+/// transpositions, each edit counting one), by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 impl NoOption {
     /// The one-line refusal. `dashes` as the word was written; `follows_secret`: the word came
-    /// right after a flag taking a secret and may be that secret, so it is not quoted.
-    fn message(&self, dashes: &str, follows_secret: bool) -> String {
+    /// right after a flag taking a secret and may be that secret, so it is not quoted; `near`:
+    /// where to look for what an unknown word may have meant.
+    fn message(&self, dashes: &str, follows_secret: bool, near: &Near<'_>) -> String {
         if follows_secret {
             return "unknown option right after a flag taking a secret (the word is not shown: \
                     it may be the secret; write --flag=VALUE); nothing was sent"
                 .to_string();
+        }
+        if let NoOption::Unknown(word, None, _) = self
+            && let Some(hint) = near.hint(word)
+        {
+            return format!("unknown option '{dashes}{word}' ({hint}); nothing was sent");
         }
         match self {
             NoOption::Ambiguous(word, longs) => {
@@ -750,7 +848,8 @@ impl NoOption {
                  as in swaks, no value is glued to an option: write '{dashes}{secret} VALUE' or \
                  '{dashes}{secret}=VALUE'); nothing was sent"
             ),
-            NoOption::Unknown(word, None, Some(short)) => {
+            // A glued value is a reading of a one-dash word only (`-tuser@example.com`).
+            NoOption::Unknown(word, None, Some(short)) if dashes == "-" => {
                 let helo = if *short == 'h' {
                     "; -h NAME is --helo NAME"
                 } else {
@@ -762,7 +861,7 @@ impl NoOption {
                      sent"
                 )
             }
-            NoOption::Unknown(word, None, None) => {
+            NoOption::Unknown(word, None, _) => {
                 format!("unknown option '{dashes}{word}'; nothing was sent")
             }
         }
@@ -1032,6 +1131,51 @@ mod tests {
         assert!(!e.contains("S3cr3t"), "{e}");
         // Subcommands keep clap's own reading.
         assert_eq!(rw(&["serve", "-p2525"]), ["serve", "-p2525"]);
+    }
+
+    /// A misspelt option of the send names the one meant, an option of another mode names
+    /// that mode, a subcommand written as a flag names the subcommand; the glued-value
+    /// reading is offered for a one-dash word only, when nothing closer fits.
+    #[test]
+    fn unknown_options_say_what_was_meant() {
+        for (word, want) in [
+            ("--tls-verfy", "(did you mean '--tls-verify'?)"),
+            ("--tsl", "(did you mean '--tls'?)"),
+            ("-tsl", "(did you mean '--tls'?)"),
+            ("--quit-afer", "(did you mean '--quit-after'?)"),
+            ("--silnt", "(did you mean '--silent'?)"),
+            ("--form", "(did you mean '--from'?)"),
+            ("--strict", "(an option of 'ehlo repl', not of the send)"),
+            ("--listen", "(an option of 'ehlo serve', not of the send)"),
+            (
+                "--expect",
+                "(an option of 'ehlo check', 'ehlo probe', not of the send)",
+            ),
+            ("--demo", "('demo' is a subcommand: ehlo demo …)"),
+            ("-tuser@example.com", "it is not -t with a glued value"),
+        ] {
+            let e = rw_err(&[word, "NEXTWORD"]);
+            assert!(e.contains(want), "{word}: {e}");
+            assert!(e.contains("nothing was sent"), "{word}: {e}");
+        }
+        for word in [
+            "--tls-verfy",
+            "--quit-afer",
+            "--nosuchflag",
+            "--tuser@example.com",
+        ] {
+            let e = rw_err(&[word]);
+            assert!(!e.contains("glued"), "{word}: {e}");
+        }
+        // Nothing close enough: no guess.
+        let e = rw_err(&["--nosuchflag"]);
+        assert!(!e.contains("did you mean"), "{e}");
+        // A secret is still never quoted, nor guessed at.
+        let e = rw_err(&["--auth-password", "--tls-verfy"]);
+        assert!(!e.contains("verfy") && !e.contains("did you mean"), "{e}");
+        assert_eq!(edit_distance("tsl", "tls"), 1);
+        assert_eq!(edit_distance("tls-verfy", "tls-verify"), 1);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 
     #[test]

@@ -125,6 +125,43 @@ fn bad_flag_exits_1_with_clap_message() {
     );
 }
 
+/// A newcomer's typo in the send's flags gets the option meant, and a flag of another mode
+/// says which: one line, exit 1, nothing sent (the server would see a connection).
+#[test]
+fn misspelt_flags_name_the_option_meant() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_nonblocking(true).unwrap();
+    let at = server.local_addr().unwrap().to_string();
+    for (args, want) in [
+        (
+            vec!["--tls-verfy"],
+            "*** unknown option '--tls-verfy' (did you mean '--tls-verify'?); nothing was sent\n",
+        ),
+        (
+            vec!["--quit-afer", "rcpt"],
+            "*** unknown option '--quit-afer' (did you mean '--quit-after'?); nothing was sent\n",
+        ),
+        (
+            vec!["--strict"],
+            "*** unknown option '--strict' (an option of 'ehlo repl', not of the send); nothing \
+             was sent\n",
+        ),
+        (
+            vec!["--demo"],
+            "*** unknown option '--demo' ('demo' is a subcommand: ehlo demo …); nothing was \
+             sent\n",
+        ),
+    ] {
+        let mut all = vec!["-s", at.as_str(), "-t", "a@example.test"];
+        all.extend(args.iter().copied());
+        let o = ehlo(&all);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
+    assert!(server.accept().is_err(), "a connection was made");
+}
+
 #[test]
 fn usage_error_is_one_line_on_stderr() {
     let o = ehlo(&["-s", "127.0.0.1"]);
