@@ -162,6 +162,29 @@ fn misspelt_flags_name_the_option_meant() {
     assert!(server.accept().is_err(), "a connection was made");
 }
 
+/// `serve --fail`'s grammar is prose that clap wraps, not lines broken at 100 columns that
+/// clap then breaks again after its indent ("bdat,\n rset,\n noop").
+#[test]
+fn fail_help_wraps_as_paragraphs() {
+    let o = ehlo(&["serve", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let from = text.find("--fail <SPEC>").expect("--fail");
+    let to = from + text[from..].find("--delay <").expect("--delay");
+    let block = &text[from..to];
+    for words in [
+        "rset, noop, vrfy",
+        "RFC 2033",
+        "class's X.0.0",
+        "must be the code's",
+    ] {
+        assert!(
+            block.contains(words),
+            "{words:?} broken over lines: {block}"
+        );
+    }
+}
+
 #[test]
 fn usage_error_is_one_line_on_stderr() {
     let o = ehlo(&["-s", "127.0.0.1"]);

@@ -42,17 +42,18 @@ Inject a fault (repeatable). SPEC is one of:
   banner=silent                  never send a banner
   banner=garbage                 send a banner line without a reply code
   bare-lf                        end reply lines with a bare LF
-  trickle[=MS]                   write replies 1 byte at a time, MS ms apart (default 1000)
+  trickle[=MS]                   write replies a byte at a time, MS ms apart (1000)
   hide=EXT                       do not advertise EXT (like --hide)
-POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset,
-noop, vrfy, quit; with --lmtp also lmtp-rcpt (one recipient's reply after the content, RFC 2033:
-the others get 250). #N: only the Nth such command of each connection (lmtp-rcpt: the Nth
-recipient of the transaction; connect happens once). Without X.Y.Z the reply carries the class's
-X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo; X.Y.Z's class must be the
-code's (RFC 3463). A 421 reply also closes the connection; another connect reply leaves it
-open with no service (503 to all but QUIT, RFC 5321 §3.1). The first matching spec wins: one
-that could never apply (connect#2, rcpt#2 after rcpt, banner=silent with connect=…, starttls
-without --starttls, auth without --user) is refused. Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop
+POINT: connect, helo, starttls, auth, mail, rcpt, data, dot (after the content), bdat, rset, \
+noop, vrfy, quit; with --lmtp also lmtp-rcpt (one recipient's reply after the content, RFC \
+2033: the others get 250). #N: only the Nth such command of each connection (lmtp-rcpt: the \
+Nth recipient of the transaction; connect happens once). Without X.Y.Z the reply carries the \
+class's X.0.0 (ENHANCEDSTATUSCODES is advertised), except at connect and helo; X.Y.Z's class \
+must be the code's (RFC 3463). A 421 reply also closes the connection; another connect reply \
+leaves it open with no service (503 to all but QUIT, RFC 5321 §3.1). The first matching spec \
+wins: one that could never apply (connect#2, rcpt#2 after rcpt, banner=silent with \
+connect=…, starttls without --starttls, auth without --user) is refused.
+Examples: rcpt=550:5.1.1  rcpt#2=452  dot=552:5.3.4  connect=421  mail=drop  \
 lmtp-rcpt#2=552:5.2.2";
 
 /// A `connect` fault and a banner mode given together: the fault is the greeting, so the banner
