@@ -71,7 +71,7 @@ _ehlo() {
 
     case "${cmd}" in
         ehlo)
-            opts="-s -p -4 -6 -k -a -t -f -d -n -S -q -h -V --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tlsp --tls-protocol --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --auth --ao --auth-optional --aos --auth-optional-strict --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --dab --dump-as-body --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --silent --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --dump --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version serve demo repl replay explain check probe help"
+            opts="-s -p -4 -6 -k -t -f -d -n -q -h -V -a -S --server --socket --pipe --copy-routing --port --li --local-interface --lport --lp --local-port --ipv4 --ipv6 --protocol --timeout --connect-timeout --dns-server --dnssec --dns-trust-anchor --tls --tlso --tls-optional --tlsos --tls-optional-strict --tlsc --tls-on-connect --insecure --tls-verify --tls-verify-ca --tls-verify-host --tls-ca-path --tls-sni --tls-verify-target --tlsa --tlsa-file --tls-cipher --tls-ciphersuites --tls-cert --tls-key --tls-chain --tls-get-peer-cert --tls-get-peer-chain --au --auth-user --ap --auth-password --auth-authzid --auth-oauth-token --auth-password-file --auth-token-file --auth-force --apt --auth-plaintext --am --auth-map --ae --auth-extra --ahp --auth-hide-password --pp --protect-prompt --show-secrets --allow-plaintext-auth --to --cc --bcc --from --force-getpwuid --ehlo --lhlo --helo --pipeline --mail-param --rcpt-param --body --header --ah --add-header --data --ndf --no-data-fixup --dump-mail --dabsp --dump-as-body-shows-password --attach --attach-body --attach-inline --attach-type --attach-name --no-dot-stuffing --no-crlf-fixup --nsf --no-strip-from --json --color --explain --stl --show-time-lapse --n --suppress-data --raw --show-raw-text --nth --no-hints --nsh --no-send-hints --nrh --no-receive-hints --nih --no-info-hints --hr --hide-receive --hs --hide-send --hi --hide-informational --ha --hide-all --output --output-file --output-file-stdout --output-file-stderr --quit --quit-after --drop --da --drop-after --das --drop-after-send --smtputf8 --force-ext --dsn-notify --dsn-ret --dsn-envid --dsn-orcpt --requiretls --bdat --prdr --xclient-addr --xclient-name --xclient-port --xclient-proto --xclient-destaddr --xclient-destport --xclient-helo --xclient-login --xclient-reverse-name --xclient --xclient-before-starttls --xclient-optional --xclient-optional-strict --xclient-delim --xclient-no-verify --xforward-name --xforward-addr --xforward-port --xforward-proto --xforward-helo --xforward-ident --xforward-source --proxy-version --proxy-family --proxy-command --proxy-protocol --proxy-source --proxy-source-port --proxy-dest --proxy-dest-port --proxy --config --no-config --dump-config --support --help --version --auth --ao --auth-optional --aos --auth-optional-strict --silent --dump --dab --dump-as-body --tlsp --tls-protocol serve demo repl replay explain check probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -195,14 +195,6 @@ _ehlo() {
                     fi
                     return 0
                     ;;
-                --tls-protocol)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tlsp)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --tls-cipher)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -284,30 +276,6 @@ _ehlo() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
-                    return 0
-                    ;;
-                --auth)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -a)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --auth-optional)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ao)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --auth-optional-strict)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --aos)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --auth-user)
@@ -489,14 +457,6 @@ _ehlo() {
                     fi
                     return 0
                     ;;
-                --dump-as-body)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --dab)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --attach)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -566,14 +526,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -W "i" -- "${cur}"))
                     return 0
                     ;;
-                --silent)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -S)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output-file)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -632,10 +584,6 @@ _ehlo() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
-                    return 0
-                    ;;
-                --dump)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --quit-after)
@@ -814,6 +762,58 @@ _ehlo() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth-optional)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --ao)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth-optional-strict)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --aos)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "1 2 3" -- "${cur}"))
+                    return 0
+                    ;;
+                -S)
+                    COMPREPLY=($(compgen -W "1 2 3" -- "${cur}"))
+                    return 0
+                    ;;
+                --dump)
+                    COMPREPLY=($(compgen -W "SUPPORT APP OUTPUT TRANSPORT PROTOCOL XCLIENT PROXY TLS AUTH DATA ALL" -- "${cur}"))
+                    return 0
+                    ;;
+                --dump-as-body)
+                    COMPREPLY=($(compgen -W "SUPPORT APP OUTPUT TRANSPORT PROTOCOL XCLIENT PROXY TLS AUTH DATA ALL" -- "${cur}"))
+                    return 0
+                    ;;
+                --dab)
+                    COMPREPLY=($(compgen -W "SUPPORT APP OUTPUT TRANSPORT PROTOCOL XCLIENT PROXY TLS AUTH DATA ALL" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-protocol)
+                    COMPREPLY=($(compgen -W "tlsv1_2 tlsv1_3 tlsv1 tlsv1_1 no_tlsv1 no_tlsv1_1 no_tlsv1_2 no_tlsv1_3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tlsp)
+                    COMPREPLY=($(compgen -W "tlsv1_2 tlsv1_3 tlsv1 tlsv1_1 no_tlsv1 no_tlsv1_1 no_tlsv1_2 no_tlsv1_3" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1098,7 +1098,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth --auth-password-file --allow-plaintext-auth --yes --dns-server --ipv4 --ipv6 --color --help --version"
+            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth-password-file --allow-plaintext-auth --yes --dns-server --ipv4 --ipv6 --color --help --version --auth"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1183,10 +1183,6 @@ _ehlo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --auth)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --auth-password-file)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -1208,6 +1204,10 @@ _ehlo() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "SCRAM-SHA-256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN DIGEST-MD5 NTLM XOAUTH2 OAUTHBEARER SPA MSN" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1416,7 +1416,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__serve)
-            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --require-tls --require-auth --fail --delay --hide --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --quirk --greet-pause --json --color --help --version"
+            opts="-h -V --listen --tlsc --tls-on-connect --starttls --tls-cert --tls-key --user --accept-any-auth --auth-before-tls --require-tls --require-auth --fail --delay --lmtp --max-size --maildir --mbox --seed --hostname --max-sessions --max-connections --idle-timeout --max-auth-failures --quiet --quirk --greet-pause --json --color --help --version --hide"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1465,10 +1465,6 @@ _ehlo() {
                     return 0
                     ;;
                 --delay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --hide)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1532,6 +1528,10 @@ _ehlo() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hide)
+                    COMPREPLY=($(compgen -W "PIPELINING SIZE 8BITMIME SMTPUTF8 ENHANCEDSTATUSCODES CHUNKING DSN STARTTLS AUTH ESMTP" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-protocol= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= a/auth= auth-optional= auth-optional-strict= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail dump-as-body= dump-as-body-shows-password attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data S/silent= show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= dump= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config support h/help V/version
+    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail dump-as-body-shows-password attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config support h/help V/version a/auth= auth-optional= auth-optional-strict= S/silent= dump= dump-as-body= tls-protocol=
 end
 
 function __fish_ehlo_needs_command
@@ -57,7 +57,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to se
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa -d 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa-file -d 'Read TLSA records from FILE: one per line, bare or as zone-file lines (what `ldns-dane -t` reads); `;` and `#` start comments' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cert -d 'Client certificate to present when the server asks (PEM; needs --tls-key)' -r -F
@@ -65,9 +64,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-key -d 'Private key of --
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-chain -d 'Intermediate certificates to send after --tls-cert (PEM)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-cert -d 'Save the server\'s certificate as PEM to FILE [default: print it in the transcript]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-chain -d 'Save the server\'s certificate chain as sent, PEM, to FILE [default: print it]' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)' -r
@@ -88,7 +84,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default 
 complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-as-body -l dab -d 'Make the body the --dump of this run\'s settings [default sections: all but SUPPORT, DATA]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-inline -d 'Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML' -r -F
@@ -101,11 +96,9 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l explain -d 'Which replies get
 errors\t'Explain errors and unusual replies (the default)'
 none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l show-time-lapse -l stl -d 'Show how long each reply took (i = whole seconds)' -r -f -a "i\t''"
-complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file -l output -d 'Write the transcript (both streams) to FILE instead of the terminal; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stdout -d 'Write what would go to stdout to FILE instead; truncated first' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l output-file-stderr -d 'Write what would go to stderr (*** lines) to FILE instead; truncated first' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dump -d 'Print the resolved settings in swaks\'s sections and exit without connecting [default: ALL]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s q -l quit-after -l quit -d 'Send QUIT after this step\'s reply' -r -f -a "PROXY\t'After sending the PROXY header (--quit-after: after the banner, as swaks)'
 CONNECT\t'After connecting (the banner)'
 FIRST-HELO\t'After the first EHLO/HELO/LHLO'
@@ -177,6 +170,72 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT, sent as "PROXY TEXT" (CRLF added; with --proxy-version 2 the text follows the v2 signature), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
+complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r -f -a "SCRAM-SHA-256\t''
+CRAM-SHA1\t''
+CRAM-MD5\t''
+PLAIN\t''
+LOGIN\t''
+DIGEST-MD5\t''
+NTLM\t''
+XOAUTH2\t''
+OAUTHBEARER\t''
+SPA\t''
+MSN\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional -l ao -d 'Try AUTH; carry on if it is not offered or fails' -r -f -a "SCRAM-SHA-256\t''
+CRAM-SHA1\t''
+CRAM-MD5\t''
+PLAIN\t''
+LOGIN\t''
+DIGEST-MD5\t''
+NTLM\t''
+XOAUTH2\t''
+OAUTHBEARER\t''
+SPA\t''
+MSN\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-optional-strict -l aos -d 'AUTH if offered; fail if it is tried and fails' -r -f -a "SCRAM-SHA-256\t''
+CRAM-SHA1\t''
+CRAM-MD5\t''
+PLAIN\t''
+LOGIN\t''
+DIGEST-MD5\t''
+NTLM\t''
+XOAUTH2\t''
+OAUTHBEARER\t''
+SPA\t''
+MSN\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -s S -l silent -d 'Quieter: 1 = nothing until an error, then everything from it on; 2 = errors only; 3 = nothing (-S alone = 1)' -r -f -a "1\t''
+2\t''
+3\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump -d 'Print the resolved settings in swaks\'s sections and exit without connecting [default: ALL]' -r -f -a "SUPPORT\t''
+APP\t''
+OUTPUT\t''
+TRANSPORT\t''
+PROTOCOL\t''
+XCLIENT\t''
+PROXY\t''
+TLS\t''
+AUTH\t''
+DATA\t''
+ALL\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-as-body -l dab -d 'Make the body the --dump of this run\'s settings [default sections: all but SUPPORT, DATA]' -r -f -a "SUPPORT\t''
+APP\t''
+OUTPUT\t''
+TRANSPORT\t''
+PROTOCOL\t''
+XCLIENT\t''
+PROXY\t''
+TLS\t''
+AUTH\t''
+DATA\t''
+ALL\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-protocol -l tlsp -d 'TLS versions: an allow list (tlsv1_2,tlsv1_3) or a deny list (no_tlsv1_3), never mixed' -r -f -a "tlsv1_2\t''
+tlsv1_3\t''
+tlsv1\t''
+tlsv1_1\t''
+no_tlsv1\t''
+no_tlsv1_1\t''
+no_tlsv1_2\t''
+no_tlsv1_3\t''"
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
@@ -239,7 +298,6 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-key -d 'Private 
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable, one per name)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hide -d 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l maildir -d 'Store received messages in this Maildir' -r -f -a "(__fish_complete_directories)"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l mbox -d 'Append received messages to this mbox file' -r -F
@@ -257,6 +315,16 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hide -d 'Do not advertise this EHLO extension (repeatable), e.g. PIPELINING' -r -f -a "PIPELINING\t''
+SIZE\t''
+8BITMIME\t''
+SMTPUTF8\t''
+ENHANCEDSTATUSCODES\t''
+CHUNKING\t''
+DSN\t''
+STARTTLS\t''
+AUTH\t''
+ESMTP\t''"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
@@ -385,12 +453,22 @@ warn\t'Warnings fail the run too'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l junit -d 'Also write the results as JUnit XML to FILE (a testcase per probe)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth -d 'SASL mechanism for --auth-user (the send\'s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth -d 'SASL mechanism for --auth-user (the send\'s): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1, SCRAM-SHA-256, DIGEST-MD5 or NTLM' -r -f -a "SCRAM-SHA-256\t''
+CRAM-SHA1\t''
+CRAM-MD5\t''
+PLAIN\t''
+LOGIN\t''
+DIGEST-MD5\t''
+NTLM\t''
+XOAUTH2\t''
+OAUTHBEARER\t''
+SPA\t''
+MSN\t''"
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS after EHLO before each probe\'s commands (probes about plaintext ignore it)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s k -l insecure -d 'Do not enforce certificate verification'

@@ -70,6 +70,13 @@ impl Section {
     }
 }
 
+/// Every section name `--dump` takes, and `ALL` (offered by the shell completions).
+pub(crate) fn section_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Section::ALL.iter().map(|s| s.name()).collect();
+    names.push("ALL");
+    names
+}
+
 /// The sections asked for, in swaks's order, each once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Sections(Vec<Section>);

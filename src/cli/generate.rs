@@ -32,10 +32,70 @@ const HIDDEN: &str = "ehlo-hidden-option-";
 /// clap_complete lists every option, so each is renamed to a marker and its lines dropped.
 pub fn completions(shell: Shell) -> Vec<u8> {
     // Built first: the subcommands' options are only added then (`defer`).
-    let mut cmd = without_hidden(command());
+    let mut cmd = with_value_lists(without_hidden(command()));
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ehlo", &mut buf);
     drop_hidden(&String::from_utf8_lossy(&buf), shell).into_bytes()
+}
+
+/// The TLS versions `--tls-protocol` names (an allow list, or a deny list with `no_`), as
+/// `net::tls::parse_protocols` reads them.
+const TLS_PROTOCOLS: &[&str] = &[
+    "tlsv1_2",
+    "tlsv1_3",
+    "tlsv1",
+    "tlsv1_1",
+    "no_tlsv1",
+    "no_tlsv1_1",
+    "no_tlsv1_2",
+    "no_tlsv1_3",
+];
+
+/// Options whose values are a fixed list that their own parser checks (free text to clap): the
+/// list, by option id, so that the completions offer it instead of file names (one item of a
+/// comma list at a time). For the completions only: parsing is unchanged.
+fn value_lists() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mechanisms: Vec<&'static str> = crate::smtp::auth::SUPPORTED
+        .iter()
+        .copied()
+        .chain(crate::smtp::auth::ALIASES.iter().map(|(alias, _)| *alias))
+        .collect();
+    let sections = crate::cli::dump::section_names();
+    vec![
+        ("auth", mechanisms.clone()),
+        ("auth_optional", mechanisms.clone()),
+        ("auth_optional_strict", mechanisms),
+        ("silent", vec!["1", "2", "3"]),
+        ("dump", sections.clone()),
+        ("dump_as_body", sections),
+        ("tls_protocol", TLS_PROTOCOLS.to_vec()),
+        ("hide", crate::smtp::server::fault::HIDEABLE.to_vec()),
+    ]
+}
+
+/// `cmd` and its subcommands with [`value_lists`] as the possible values of those options.
+fn with_value_lists(mut cmd: Command) -> Command {
+    let lists = value_lists();
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for (id, values) in lists {
+        if ids.iter().any(|i| i == id) {
+            cmd = cmd.mut_arg(id, |a| {
+                a.value_parser(clap::builder::PossibleValuesParser::new(values))
+            });
+        }
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for sub in subs {
+        cmd = cmd.mut_subcommand(sub, with_value_lists);
+    }
+    cmd
 }
 
 /// `cmd` with each hidden option's names replaced by the one [`HIDDEN`] marker name.
@@ -160,6 +220,43 @@ mod tests {
         }
         for form in [":record! FILE", ":record -a FILE", ":data --edit", "Ctrl-R"] {
             assert!(page.contains(form), "{form} is not in ehlo-repl.1");
+        }
+    }
+
+    /// Options whose values are a fixed list complete those values, not file names (bash:
+    /// the case arm of each option), and every value offered is one the parser takes.
+    #[test]
+    fn fixed_value_lists_complete_their_values() {
+        let bash = String::from_utf8(completions(Shell::Bash)).unwrap();
+        let arms = |flag: &str| -> Vec<String> {
+            let head = format!("                {flag})\n");
+            bash.match_indices(&head)
+                .map(|(at, _)| {
+                    let body = &bash[at + head.len()..];
+                    body[..body.find(";;").unwrap()].to_string()
+                })
+                .collect()
+        };
+        for (flag, value) in [
+            ("--auth", "SCRAM-SHA-256"),
+            ("--auth-optional", "CRAM-MD5"),
+            ("--silent", "2"),
+            ("--dump", "TRANSPORT"),
+            ("--tls-protocol", "tlsv1_3"),
+            ("--hide", "PIPELINING"),
+        ] {
+            let found = arms(flag);
+            assert!(!found.is_empty(), "no case arm for {flag}");
+            for arm in found {
+                assert!(arm.contains("compgen -W"), "{flag}: {arm}");
+                assert!(arm.contains(value), "{flag}: {value} not in {arm}");
+            }
+        }
+        for p in TLS_PROTOCOLS {
+            assert!(crate::net::tls::parse_protocols(p).is_ok(), "{p}");
+        }
+        for s in crate::cli::dump::section_names() {
+            assert!(crate::cli::dump::parse_sections(s).is_ok(), "{s}");
         }
     }
 
