@@ -187,7 +187,13 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
             pages.push((name, buf));
         }
     };
-    push("ehlo.1".to_string(), cmd.clone());
+    // Without clap's `help` subcommand, which has no page of its own: ehlo.1 lists each
+    // subcommand as a reference to its page (`ehlo-serve(1)`).
+    let mut top = Cli::command()
+        .long_version(None::<&str>)
+        .disable_help_subcommand(true);
+    top.build();
+    push("ehlo.1".to_string(), top);
     for sub in cmd.get_subcommands() {
         if sub.get_name() == "help" {
             continue;
@@ -258,6 +264,33 @@ mod tests {
         for s in crate::cli::dump::section_names() {
             assert!(crate::cli::dump::parse_sections(s).is_ok(), "{s}");
         }
+    }
+
+    /// Every page ehlo.1 refers to (`ehlo-serve(1)`) is one of the pages generated.
+    #[test]
+    fn the_man_page_refers_only_to_pages_that_exist() {
+        let pages = man_pages();
+        let names: Vec<String> = pages
+            .iter()
+            .map(|(n, _)| n.trim_end_matches(".1").to_string())
+            .collect();
+        let top = pages
+            .iter()
+            .find(|(n, _)| n == "ehlo.1")
+            .map(|(_, p)| String::from_utf8_lossy(p).replace("\\-", "-"))
+            .expect("ehlo.1");
+        let mut seen = 0;
+        for (at, _) in top.match_indices("(1)") {
+            let name = top[..at]
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap_or_default();
+            if name.starts_with("ehlo-") {
+                seen += 1;
+                assert!(names.iter().any(|n| n == name), "{name}(1) has no page");
+            }
+        }
+        assert!(seen >= 7, "{seen} references");
     }
 
     #[test]
