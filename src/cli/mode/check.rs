@@ -17,6 +17,18 @@ fn checked_name(d: &str) -> Result<(), String> {
         .map_err(|why| format!("'{}' is not a domain name: {why}", d.escape_debug()))
 }
 
+/// A domain list read with one byte to spare ([`MAX_DOMAIN_LIST`] + 1) as text, or the usage
+/// error for a list over the limit (`source`: the file, or `stdin`).
+fn within_limit(bytes: Vec<u8>, source: &str) -> Result<String, Error> {
+    if bytes.len() as u64 > MAX_DOMAIN_LIST {
+        return Err(usage(format!(
+            "check: {source} is larger than {} MiB",
+            MAX_DOMAIN_LIST >> 20
+        )));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
 /// (`--expect`, `--waive`, `--only`, `--skip`) validated so that a typo is exit 1, not a run.
 pub(super) fn check_config(
@@ -32,12 +44,15 @@ pub(super) fn check_config(
                 return Err(usage("check: '-' (stdin) given twice"));
             }
             stdin_read = true;
-            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST).map_err(|e| {
+            // One byte past the limit tells a list that is too long from one that fits: cut
+            // at the limit, the rest of the list would be lost and its last line checked
+            // half-written (`example.co` for `example.com`).
+            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST + 1).map_err(|e| {
                 usage(format!(
                     "check: cannot read the domain list from stdin: {e}"
                 ))
             })?;
-            String::from_utf8_lossy(&bytes).into_owned()
+            within_limit(bytes, "stdin")?
         } else if let Some(path) = arg.strip_prefix('@') {
             let f = std::fs::File::open(path)
                 .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
@@ -45,13 +60,7 @@ pub(super) fn check_config(
             f.take(MAX_DOMAIN_LIST + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
-            if buf.len() as u64 > MAX_DOMAIN_LIST {
-                return Err(usage(format!(
-                    "check: {path} is larger than {} MiB",
-                    MAX_DOMAIN_LIST >> 20
-                )));
-            }
-            String::from_utf8_lossy(&buf).into_owned()
+            within_limit(buf, path)?
         } else {
             let d = arg.trim();
             checked_name(d).map_err(|why| usage(format!("check: {why}")))?;

@@ -276,6 +276,40 @@ fn sender_and_helo_defaults() {
     assert!(err(&["-t", "a@x.test", "--mail-param", "A\nB"]).contains("--mail-param"));
 }
 
+/// A domain list on stdin longer than the limit is refused as an @FILE one is: it used to be cut
+/// at the limit without a word, the rest never checked and the cut last line checked as a name.
+#[test]
+fn check_refuses_a_domain_list_on_stdin_over_the_limit() {
+    // As much of an endless list as is asked for.
+    let endless = |limit: u64| {
+        let limit = usize::try_from(limit).unwrap();
+        let mut v = b"example.com\n".repeat(limit / 12 + 1);
+        v.truncate(limit);
+        Ok(v)
+    };
+    let e = Environment {
+        read_stdin: endless,
+        ..env()
+    };
+    let cli = Cli::parse_args(["ehlo", "check", "-"]).unwrap();
+    match from_cli_in(cli, &e) {
+        Err(e @ Error::Usage(_)) => {
+            assert!(e.to_string().contains("stdin is larger than 64 MiB"), "{e}");
+        }
+        other => panic!("expected a usage error, got {:?}", other.map(|_| ())),
+    }
+    // A list within the limit is read whole.
+    let e = Environment {
+        read_stdin: |_| Ok(b"a.example\n# a comment\nb.example\n".to_vec()),
+        ..env()
+    };
+    let cli = Cli::parse_args(["ehlo", "check", "-"]).unwrap();
+    let Ok(Mode::Check(c)) = from_cli_in(cli, &e) else {
+        panic!("check did not parse")
+    };
+    assert_eq!(c.domains, ["a.example", "b.example"]);
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
