@@ -116,6 +116,28 @@ pub(crate) fn write(
     write_named("ehlo check", path, reports, fail_on, wall)
 }
 
+/// How the report reaches `path`. A rename replaces the directory entry it lands on, so only a
+/// regular file (or a new one) is written through a temporary file and renamed; anything else
+/// the path names — a symlink (to the report a CI job collects), a FIFO a consumer reads,
+/// `/dev/stdout`, `/dev/null` — is written in place, as `> PATH` would, never replaced.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// A regular file or nothing yet: through `PATH.xml.partial`, then renamed.
+    Replace,
+    /// A symlink or a special file: opened and written.
+    InPlace,
+    /// A directory: no report can go there.
+    Directory,
+}
+
+fn destination(path: &Path) -> Destination {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Destination::Directory,
+        Ok(m) if !m.is_file() => Destination::InPlace,
+        _ => Destination::Replace,
+    }
+}
+
 /// [`write`] under another report name (`ehlo probe`).
 pub(crate) fn write_named(
     name: &str,
@@ -125,31 +147,53 @@ pub(crate) fn write_named(
     wall: Duration,
 ) -> Result<(), String> {
     let xml = render_named(name, reports, fail_on, wall)?;
-    let tmp = path.with_extension("xml.partial");
-    std::fs::write(&tmp, xml.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("cannot write --junit {}: {e}", path.display()))
+    let fail = |e: std::io::Error| format!("cannot write --junit {}: {e}", path.display());
+    match destination(path) {
+        Destination::Directory => Err(is_a_directory(path)),
+        Destination::InPlace => std::fs::write(path, xml.as_bytes()).map_err(fail),
+        Destination::Replace => {
+            let tmp = path.with_extension("xml.partial");
+            std::fs::write(&tmp, xml.as_bytes())
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(fail)
+        }
+    }
+}
+
+fn is_a_directory(path: &Path) -> String {
+    format!("cannot write --junit {}: it is a directory", path.display())
 }
 
 /// Can the report be written to `path` at the end? Creates and removes the temporary file
 /// [`write_named`] goes through (same directory), so a run that would fail to write it can
-/// stop before doing anything.
+/// stop before doing anything. What is written in place is left as it is: a symlink to a
+/// directory is refused, a FIFO is not opened (that would block, or hand its reader an
+/// end of file).
 pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
-    let tmp = path.with_extension("xml.partial");
     let fail = |e: std::io::Error| format!("cannot write --junit {}: {e}", path.display());
-    if path.is_dir() {
-        return Err(format!(
-            "cannot write --junit {}: it is a directory",
-            path.display()
-        ));
+    match destination(path) {
+        Destination::Directory => Err(is_a_directory(path)),
+        Destination::InPlace => match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(is_a_directory(path)),
+            Ok(m) if m.is_file() => std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map(drop)
+                .map_err(fail),
+            // A FIFO, a device, or a symlink to nothing yet: the write at the end says.
+            _ => Ok(()),
+        },
+        Destination::Replace => {
+            let tmp = path.with_extension("xml.partial");
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)
+                .map_err(fail)?;
+            std::fs::remove_file(&tmp).map_err(fail)
+        }
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(fail)?;
-    std::fs::remove_file(&tmp).map_err(fail)
 }
 
 #[cfg(test)]
@@ -164,6 +208,75 @@ mod tests {
             waived: false,
             note: (!counts).then(|| "another MX address passes this check".to_string()),
         }
+    }
+
+    fn one_report() -> DomainReport {
+        DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![j(
+                CheckResult::new("mx.lookup", Status::Pass, "10 mx"),
+                true,
+            )],
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1.0,
+        }
+    }
+
+    /// A symlink at the path is written through, not replaced: a CI job that collects the
+    /// link's target used to keep the previous run's report there.
+    #[test]
+    fn a_symlinked_path_gets_the_report_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.xml");
+        let link = dir.path().join("link.xml");
+        std::fs::write(&target, "<old/>").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        check_writable(&link).unwrap();
+        write(&link, &[one_report()], FailOn::Fail).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let xml = std::fs::read_to_string(&target).unwrap();
+        assert!(xml.contains(r#"<testsuite name="example.test""#), "{xml}");
+        // A symlink to a directory is no place for a report.
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let to_dir = dir.path().join("to-dir.xml");
+        std::os::unix::fs::symlink(&sub, &to_dir).unwrap();
+        assert!(check_writable(&to_dir).unwrap_err().contains("directory"));
+    }
+
+    /// A FIFO stays a FIFO and its reader gets the report (it used to be replaced by a regular
+    /// file, its reader waiting forever).
+    #[test]
+    fn a_fifo_gets_the_report_written_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("report.xml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(std::fs::read_to_string(reader));
+        });
+        check_writable(&fifo).unwrap();
+        write(&fifo, &[one_report()], FailOn::Fail).unwrap();
+        let xml = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the FIFO's reader got nothing")
+            .unwrap();
+        assert!(xml.contains(r#"<testsuite name="example.test""#), "{xml}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
     }
 
     #[test]
