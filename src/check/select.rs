@@ -88,6 +88,54 @@ impl Selection {
         (self.only.is_empty() || self.only.iter().any(|p| glob(p, id)))
             && !self.skip.iter().any(|p| glob(p, id))
     }
+
+    /// Refuse a selection under which nothing of `table` would run, and an `--only` glob none
+    /// of whose ids would: all left out by `--skip`, or opt-in checks without their flag
+    /// (`blocked` says what one lacks). Such a run tested nothing and passed, exit 0.
+    pub(crate) fn ensure_runs(
+        &self,
+        table: &[CheckDef],
+        blocked: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        let runs = |id: &str| self.wants(id) && blocked(id).is_none();
+        for p in &self.only {
+            let named: Vec<&str> = table
+                .iter()
+                .map(|d| d.id)
+                .filter(|id| glob(p, id))
+                .collect();
+            if named.iter().any(|id| runs(id)) {
+                continue;
+            }
+            let why = named
+                .iter()
+                .filter(|id| self.wants(id))
+                .find_map(|id| blocked(id));
+            return Err(match why {
+                Some(why) => format!("--only '{p}' runs nothing: {why}"),
+                None => format!("--only '{p}' runs nothing: --skip leaves out every id it matches"),
+            });
+        }
+        if table.iter().any(|d| runs(d.id)) {
+            Ok(())
+        } else {
+            Err("--skip leaves nothing to run".into())
+        }
+    }
+
+    /// Refuse an `--expect` about a check this selection does not report: it could never be
+    /// met (it was unmet on every run, exit 40).
+    pub(crate) fn ensure_reported(&self, e: &Expect) -> Result<(), String> {
+        if self.wants(e.id()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "--expect '{}': --only/--skip leave out {}, so it could never be met",
+                e.text(),
+                e.id()
+            ))
+        }
+    }
 }
 
 /// `--waive ID-GLOB@DOMAIN`: a known issue, reported but not counted.

@@ -111,6 +111,20 @@ pub(super) fn check_config(
             )));
         }
     }
+    // A selection that runs nothing, or an expectation about a check it leaves out, is a
+    // command line that can never test what it says.
+    selection
+        .ensure_runs(crate::check::model::CHECKS, |id| {
+            crate::check::optin::OptIn::flag_for(id)
+                .filter(|_| !optin.enables(id))
+                .map(|flag| format!("{id} is opt-in and needs {flag}"))
+        })
+        .map_err(|e| usage(format!("check: {e}")))?;
+    for e in &expects {
+        selection
+            .ensure_reported(e)
+            .map_err(|e| usage(format!("check: {e}")))?;
+    }
     let waivers = a
         .waive
         .iter()

@@ -62,6 +62,14 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         .map(|e| Expect::parse_in(table, FIELDS, "inconclusive", e))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(format!("probe: {e}")))?;
+    selection
+        .ensure_runs(table, |_| None)
+        .map_err(|e| usage(format!("probe: {e}")))?;
+    for e in &expects {
+        selection
+            .ensure_reported(e)
+            .map_err(|e| usage(format!("probe: {e}")))?;
+    }
     let default_port = if a.tls_on_connect { 465 } else { 25 };
     let target = Target::parse(
         &a.target,

@@ -310,6 +310,120 @@ fn check_refuses_a_domain_list_on_stdin_over_the_limit() {
     assert_eq!(c.domains, ["a.example", "b.example"]);
 }
 
+/// A selection that runs nothing used to be a green run (no check, "PASS", exit 0), and an
+/// expectation about a check left out was unmet on every run (exit 40): both are usage errors.
+#[test]
+fn check_and_probe_refuse_a_selection_that_tests_nothing() {
+    for (args, said) in [
+        (
+            &["check", "example.test", "--only", "smtp.postmaster"][..],
+            "--only 'smtp.postmaster' runs nothing: smtp.postmaster is opt-in and needs --rcpt-probe",
+        ),
+        (
+            &[
+                "check",
+                "example.test",
+                "--only",
+                "tls.versions",
+                "--only",
+                "mx.*",
+            ],
+            "tls.versions is opt-in and needs --tls-probe",
+        ),
+        (
+            &["check", "example.test", "--only", "mx.*", "--skip", "mx.*"],
+            "--only 'mx.*' runs nothing: --skip leaves out every id it matches",
+        ),
+        (
+            &["check", "example.test", "--skip", "*"],
+            "--skip leaves nothing to run",
+        ),
+        (
+            &[
+                "check",
+                "example.test",
+                "--only",
+                "mx.*",
+                "--expect",
+                "tls.starttls=pass",
+            ],
+            "--expect 'tls.starttls=pass': --only/--skip leave out tls.starttls",
+        ),
+        (
+            &[
+                "check",
+                "example.test",
+                "--only",
+                "smtp.banner",
+                "--expect",
+                "smtp.connect.ms<900",
+            ],
+            "leave out smtp.connect, so it could never be met",
+        ),
+        (
+            &[
+                "probe",
+                "mx.example.test",
+                "--to",
+                "a@example.test",
+                "--only",
+                "enum.*",
+                "--skip",
+                "enum.*",
+            ],
+            "probe: --only 'enum.*' runs nothing",
+        ),
+        (
+            &[
+                "probe",
+                "mx.example.test",
+                "--to",
+                "a@example.test",
+                "--only",
+                "enum.vrfy",
+                "--expect",
+                "enum.rcpt=pass",
+            ],
+            "probe: --expect 'enum.rcpt=pass': --only/--skip leave out enum.rcpt",
+        ),
+    ] {
+        let e = err(args);
+        assert!(e.contains(said), "{args:?}: {e}");
+    }
+    // What does run is accepted: an opt-in check with its flag, a glob that also matches
+    // checks that run, an expectation about a selected check.
+    for args in [
+        &[
+            "check",
+            "example.test",
+            "--only",
+            "smtp.postmaster",
+            "--rcpt-probe",
+        ][..],
+        &["check", "example.test", "--only", "smtp.*"],
+        &[
+            "check",
+            "example.test",
+            "--only",
+            "tls.*",
+            "--expect",
+            "tls.cert.days>=21",
+        ],
+        &[
+            "probe",
+            "mx.example.test",
+            "--to",
+            "a@example.test",
+            "--only",
+            "enum.*",
+            "--expect",
+            "enum.rcpt=warn",
+        ],
+    ] {
+        assert!(mode(args).is_ok(), "{args:?}: {:?}", mode(args).err());
+    }
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
