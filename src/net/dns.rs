@@ -1009,6 +1009,12 @@ impl Resolver {
     }
 }
 
+/// Can the `--dns-trust-anchor` file at `path` be used? Asked before `ehlo check` starts: a
+/// file that cannot is a usage error (exit 1, as in the send), not "could not be tested".
+pub(crate) fn check_trust_anchors(path: &std::path::Path) -> Result<(), DnsError> {
+    load_trust_anchors(path).map(drop)
+}
+
 /// Read a `--dns-trust-anchor` file: DNSKEY records in zone-file syntax (what `ldns-keygen`,
 /// `dnssec-keygen` and unbound's `trust-anchor-file` use). Its keys replace the root anchors.
 fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, DnsError> {

@@ -145,13 +145,11 @@ pub(super) fn check_config(
             crate::net::dns::DnssecMode::Validate
         }
     };
-    if let Some(p) = &a.dns_trust_anchor
-        && !p.is_file()
-    {
-        return Err(usage(format!(
-            "--dns-trust-anchor: {} is not a readable file",
-            p.display()
-        )));
+    // Read now: a file with no usable DNSKEY never gets better on a retry (it used to stop the
+    // run with 41, "could not be tested", and no JSON summary).
+    if let Some(p) = &a.dns_trust_anchor {
+        crate::net::dns::check_trust_anchors(p)
+            .map_err(|e| usage(format!("check: --dns-trust-anchor: {e}")))?;
     }
     if let Some(p) = &a.tls_ca_path {
         let tls = crate::net::tls::TlsParams {

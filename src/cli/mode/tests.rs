@@ -424,6 +424,37 @@ fn check_and_probe_refuse_a_selection_that_tests_nothing() {
     }
 }
 
+/// A `--dns-trust-anchor` file with no usable DNSKEY is a usage error before the run, as in
+/// the send: it used to stop `ehlo check` with 41 ("retry later") and no JSON summary.
+#[test]
+fn check_reads_the_trust_anchor_file_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("anchor.key");
+    std::fs::write(&bad, "garbage\n").unwrap();
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, "").unwrap();
+    for (path, said) in [
+        (&bad, "cannot use the DNS trust anchor file"),
+        (&empty, "no DNSKEY record in it"),
+        (
+            &dir.path().to_path_buf(),
+            "cannot use the DNS trust anchor file",
+        ),
+    ] {
+        let p = path.display().to_string();
+        let e = err(&["check", "example.test", "--dns-trust-anchor", &p]);
+        assert!(e.contains(said), "{p}: {e}");
+    }
+    let good = dir.path().join("good.key");
+    std::fs::write(
+        &good,
+        "example.test. 3600 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n",
+    )
+    .unwrap();
+    let p = good.display().to_string();
+    assert!(mode(&["check", "example.test", "--dns-trust-anchor", &p]).is_ok());
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
