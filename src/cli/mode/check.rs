@@ -158,6 +158,11 @@ pub(super) fn check_config(
         };
         crate::net::tls::check(&tls).map_err(usage)?;
     }
+    // A report that cannot be written is found before the run, as `ehlo probe` does, not after
+    // every domain was checked.
+    if let Some(p) = &a.junit {
+        crate::render::junit::check_writable(p).map_err(|e| usage(format!("check: {e}")))?;
+    }
     let helo = super::helo_name(a.helo.as_deref(), &env.hostname)?;
     let family = Family::from_flags(a.ipv4, a.ipv6);
     Ok(crate::check::CheckConfig {

@@ -455,6 +455,25 @@ fn check_reads_the_trust_anchor_file_before_the_run() {
     assert!(mode(&["check", "example.test", "--dns-trust-anchor", &p]).is_ok());
 }
 
+/// An unwritable `--junit` path is refused before `ehlo check` runs (it was found only after
+/// every domain had been checked), as `ehlo probe` refuses it before any probe.
+#[test]
+fn check_refuses_an_unwritable_junit_path_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    for path in ["/nonexistent/dir/report.xml", d.as_str()] {
+        let e = err(&["check", "example.test", "--junit", path]);
+        assert!(e.contains(&format!("cannot write --junit {path}")), "{e}");
+    }
+    let ok = dir.path().join("report.xml").display().to_string();
+    assert!(mode(&["check", "example.test", "--junit", &ok]).is_ok());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
