@@ -305,6 +305,19 @@ impl Expect {
                 id_list()
             ));
         };
+        // A value that could never compare is a typo, refused now rather than unmet on every
+        // run: `>=` and friends compare numbers, and a value that starts with an operator is
+        // a misspelt one (`=>` for `>=`).
+        if rhs.starts_with(['=', '<', '>', '!']) {
+            return Err(format!(
+                "--expect '{text}': '{rhs}' starts with an operator (write >=, <= or !=)"
+            ));
+        }
+        if op != Op::Eq && op != Op::Ne && number(rhs).is_none() {
+            return Err(format!(
+                "--expect '{text}': '{rhs}' is not a number (>=, <=, > and < compare numbers)"
+            ));
+        }
         Ok(Expect::Field {
             text,
             id,
@@ -458,11 +471,19 @@ fn value_text(v: &Value) -> String {
     }
 }
 
+/// A value as a number, when it is one (`TLSv1.2` is 1.2).
+fn number(s: &str) -> Option<f64> {
+    s.trim()
+        .trim_start_matches("TLSv")
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+}
+
 /// Numbers compare as numbers; anything else as case-insensitive text (= and != only).
 fn compare(v: &Value, op: Op, want: &str) -> bool {
     let have = value_text(v);
-    let num = |s: &str| s.trim().trim_start_matches("TLSv").parse::<f64>().ok();
-    if let (Some(a), Some(b)) = (num(&have), num(want)) {
+    if let (Some(a), Some(b)) = (number(&have), number(want)) {
         return match op {
             Op::Eq => a == b,
             Op::Ne => a != b,
@@ -573,6 +594,26 @@ mod tests {
             "mx.count",
         ] {
             assert!(Expect::parse(bad).is_err(), "{bad}");
+        }
+        // Values that could never compare: refused, not unmet on every run.
+        for (bad, said) in [
+            ("tls.cert.days>=21d", "'21d' is not a number"),
+            ("mx.count<two", "'two' is not a number"),
+            ("tls.version>=inf", "'inf' is not a number"),
+            ("mx.count=>2", "'>2' starts with an operator"),
+            ("tls.cert.days=<5", "'<5' starts with an operator"),
+            ("dmarc.p!==none", "'=none' starts with an operator"),
+        ] {
+            let e = Expect::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+        for good in [
+            "tls.version>=TLSv1.2",
+            "mx.count >= 2",
+            "dmarc.p!=none",
+            "tls.cert.days>=-1",
+        ] {
+            assert!(Expect::parse(good).is_ok(), "{good}");
         }
         let e = Expect::parse("nosuch=pass").unwrap_err();
         assert!(e.contains("valid ids") && e.contains("mx.lookup"), "{e}");
