@@ -14,7 +14,17 @@ const MAX_DOMAIN_LIST: u64 = 64 << 20;
 fn checked_name(d: &str) -> Result<(), String> {
     let name = d.trim_end_matches('.').to_ascii_lowercase();
     crate::check::valid_domain(&name)
-        .map_err(|why| format!("'{}' is not a domain name: {why}", d.escape_debug()))
+        .map_err(|why| format!("'{}' is not a domain name: {why}", d.escape_debug()))?;
+    // An IP address passes the label rules but names no domain (a top-level label is never all
+    // digits, RFC 3696 §2): it was looked up as one and failed "does not exist (NXDOMAIN)".
+    let top = name.rsplit('.').next().unwrap_or_default();
+    if top.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "'{}' is not a domain name: an IP address or an all-digit top-level label (check takes mail domains; `ehlo probe IP` or `ehlo --server IP` talk to one server)",
+            d.escape_debug()
+        ));
+    }
+    Ok(())
 }
 
 /// A domain list read with one byte to spare ([`MAX_DOMAIN_LIST`] + 1) as text, or the usage

@@ -474,6 +474,20 @@ fn check_refuses_an_unwritable_junit_path_before_the_run() {
     );
 }
 
+/// An IP address is no mail domain: refused up front, not looked up as a name and failed with
+/// "does not exist (NXDOMAIN)", exit 40.
+#[test]
+fn check_refuses_an_ip_address_as_a_domain() {
+    for arg in ["127.0.0.1", "192.0.2.25.", "example.123"] {
+        let e = err(&["check", arg]);
+        assert!(
+            e.contains(&format!("'{arg}' is not a domain name: an IP address")),
+            "{e}"
+        );
+    }
+    assert!(mode(&["check", "123.example", "0x1.example"]).is_ok());
+}
+
 /// A line break in `--helo` would end the EHLO early and send the rest as a command (check
 /// would send a MAIL it promises never to send): check and probe refuse it with the send's words.
 #[test]
