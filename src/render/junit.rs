@@ -3,14 +3,15 @@
 //! one `<testcase>` per check with `classname` = `DOMAIN` for domain checks and
 //! `DOMAIN.MX[IP]` for per-address ones. fail → `<failure>`, error (could not test) → `<error>`,
 //! skip and info → `<skipped>`, warn → a pass with the finding in `<system-out>` (a `<failure>`
-//! under `--fail-on warn`). A waived or uncounted result is a pass with its note. An unmet
+//! under `--fail-on warn`). A waived or uncounted result is a pass with its note. The file
+//! keeps to junit-10.xsd, the JUnit schema the Jenkins xunit plugin validates reports against. An unmet
 //! `--expect` is its own failing test case; a domain that could not be checked at all is one
 //! `<error>` test case.
 
 use std::path::Path;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::check::model::{DomainReport, FailOn, Status};
 
@@ -77,9 +78,12 @@ pub(crate) fn render_named(
             if let Some(ms) = c.ms {
                 tc.set_time(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
             }
-            tc.add_property(Property::new("status", c.status.name()));
-            tc.add_property(Property::new("rfc", c.rfc()));
+            // The status and the RFC in the text, not as `<properties>`: the Jenkins xunit
+            // plugin's JUnit schema (junit-10.xsd) allows no `<properties>` in a `<testcase>`.
             let mut out = format!("{}: {}", c.status.name(), c.summary);
+            if !c.rfc().is_empty() {
+                out.push_str(&format!(" ({})", c.rfc()));
+            }
             if let Some(note) = &j.note {
                 out.push_str(&format!(" (not counted: {note})"));
             }
@@ -102,7 +106,28 @@ pub(crate) fn render_named(
         report.add_test_suite(suite);
     }
     report.set_time(wall);
-    report.to_string().map_err(|e| e.to_string())
+    let xml = report.to_string().map_err(|e| e.to_string())?;
+    Ok(without_root_skipped(xml))
+}
+
+/// The XML without the `skipped` count quick-junit always puts on `<testsuites>`: junit-10.xsd
+/// (the Jenkins xunit plugin's JUnit schema, which it validates reports against) has no such
+/// attribute there. Each `<testsuite>` keeps its own.
+fn without_root_skipped(xml: String) -> String {
+    let Some(start) = xml.find("<testsuites ") else {
+        return xml;
+    };
+    let end = xml[start..].find('>').map_or(xml.len(), |e| start + e);
+    let tag = &xml[start..end];
+    let Some(at) = tag.find(" skipped=\"") else {
+        return xml;
+    };
+    let value_end = tag[at + 10..]
+        .find('"')
+        .map_or(tag.len(), |e| at + 10 + e + 1);
+    let mut out = xml[..start + at].to_string();
+    out.push_str(&xml[start + value_end..]);
+    out
 }
 
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
@@ -234,7 +259,7 @@ mod tests {
         std::fs::write(&target, "<old/>").unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
         check_writable(&link).unwrap();
-        write(&link, &[one_report()], FailOn::Fail).unwrap();
+        write(&link, &[one_report()], FailOn::Fail, Duration::ZERO).unwrap();
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -264,7 +289,7 @@ mod tests {
             let _ = tx.send(std::fs::read_to_string(reader));
         });
         check_writable(&fifo).unwrap();
-        write(&fifo, &[one_report()], FailOn::Fail).unwrap();
+        write(&fifo, &[one_report()], FailOn::Fail, Duration::ZERO).unwrap();
         let xml = rx
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("the FIFO's reader got nothing")
@@ -370,6 +395,36 @@ mod tests {
                 .filter(|l| l.contains("<testsuite ") && l.contains(r#"time="1.000""#))
                 .count(),
             3,
+            "{xml}"
+        );
+    }
+
+    /// The file validates against junit-10.xsd, the JUnit schema of the Jenkins xunit plugin:
+    /// no `skipped` on `<testsuites>` and no `<properties>` in a `<testcase>` (both were
+    /// written); each `<testsuite>` keeps its `skipped` count.
+    #[test]
+    fn the_xml_keeps_to_the_jenkins_xunit_schema() {
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![
+                j(CheckResult::new("mx.lookup", Status::Pass, "10 mx"), true),
+                j(CheckResult::new("mtasts.txt", Status::Info, "none"), true),
+            ],
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        let root = xml.lines().find(|l| l.contains("<testsuites")).unwrap();
+        assert_eq!(
+            root,
+            r#"<testsuites name="ehlo check" tests="2" failures="0" errors="0" time="0.001">"#
+        );
+        assert!(!xml.contains("<properties"), "{xml}");
+        assert!(xml.contains(r#"skipped="1""#), "{xml}");
+        assert!(
+            xml.contains("<system-out>pass: 10 mx (RFC 5321 §5.1)</system-out>"),
             "{xml}"
         );
     }
