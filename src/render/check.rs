@@ -19,6 +19,7 @@
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
 //! | `summary` | `exit_code` (0, 40, 41), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early) |
+//! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`) |
 //!
 //! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
 //! timeout, a 421 greeting — retryable) and `fail`.
