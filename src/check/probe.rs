@@ -234,7 +234,7 @@ pub(crate) fn reply_text(r: &Reply) -> String {
 /// The limit a reply passed, when it passed one: a reply cut for size
 /// ([`Deviation::ReplyTooLarge`](crate::smtp::event::Deviation)), or a line past the longest
 /// the parser keeps.
-fn oversized(r: &Reply) -> bool {
+pub(crate) fn oversized(r: &Reply) -> bool {
     use crate::smtp::event::Deviation;
     r.deviations.iter().any(|d| {
         matches!(
@@ -246,7 +246,7 @@ fn oversized(r: &Reply) -> bool {
 
 /// Why a reply is not SMTP, in a few words (a hostile server's bytes are not repeated at
 /// length): past the size limits, or without a reply code.
-fn garbled(r: &Reply) -> String {
+pub(crate) fn garbled(r: &Reply) -> String {
     use crate::smtp::event::Deviation;
     for d in &r.deviations {
         if let Deviation::ReplyTooLarge { .. } = d {

@@ -420,6 +420,12 @@ impl Log {
         match &self.end {
             End::Done => None,
             End::Refused(label) => Some(match self.get_last(label) {
+                // Bytes that are no SMTP reply refused nothing: say what they were, as
+                // `ehlo check` does (it read "banner refused: (no code)").
+                Some(r) if r.code.is_none() || crate::check::probe::oversized(r) => format!(
+                    "the {label} reply is not SMTP: {}",
+                    crate::check::probe::garbled(r)
+                ),
                 Some(r) => format!("{label} refused: {}", short(r)),
                 None => format!("{label} refused"),
             }),
@@ -2476,6 +2482,44 @@ mod tests {
         let mut i = greet();
         i.extend([r(250, "ok"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Warn);
+    }
+
+    /// A peer whose greeting or EHLO reply is no SMTP (no code, or a line past the limit) is
+    /// said to be so, not to have "refused" with "(no code)".
+    #[test]
+    fn a_reply_that_is_not_smtp_is_named_so() {
+        let parse = |bytes: &[u8]| {
+            let mut buf = bytes.to_vec();
+            let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
+            Input::Reply(
+                p.next_reply(&mut buf)
+                    .or_else(|| p.finish(&mut buf))
+                    .unwrap(),
+            )
+        };
+        let (o, _) = drive(
+            "enum.vrfy",
+            ctx(),
+            vec![parse(b"HTTP/1.1 400 Bad Request\r\n")],
+        );
+        assert_eq!(o.status, Status::Error);
+        assert!(
+            o.summary
+                .contains("the banner reply is not SMTP: no reply code in 'HTTP/1.1"),
+            "{}",
+            o.summary
+        );
+        let mut long = vec![b'A'; 20_000];
+        long.extend_from_slice(b"\r\n");
+        let mut i = vec![r(220, "mx ESMTP")];
+        i.push(parse(&long));
+        let (o, _) = drive("enum.vrfy", ctx(), i);
+        assert!(
+            o.summary.contains("the ehlo reply is not SMTP: a line of"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("(no code)"), "{}", o.summary);
     }
 
     #[test]
