@@ -97,6 +97,8 @@ pub(crate) struct CheckRenderer {
     /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
     want_progress: bool,
     progress: Option<indicatif::ProgressBar>,
+    /// The first error writing the report to `out` (not a closed pipe).
+    lost: Option<String>,
 }
 
 impl CheckRenderer {
@@ -141,6 +143,7 @@ impl CheckRenderer {
             next: 0,
             want_progress: false,
             progress: None,
+            lost: None,
         }
     }
 
@@ -176,12 +179,28 @@ impl CheckRenderer {
             let l = Role::Info.paint(&escape_str(message), self.color);
             self.line(&l);
         }
-        let _ = self.out.flush();
+        self.flush();
     }
 
     fn line(&mut self, s: &str) {
-        // A closed stdout (`| head`) is not an error worth reporting.
-        let _ = writeln!(self.out, "{s}");
+        let r = writeln!(self.out, "{s}");
+        self.note_lost(r);
+    }
+
+    fn flush(&mut self) {
+        let r = self.out.flush();
+        self.note_lost(r);
+    }
+
+    /// Keep the first error writing the report. A closed stdout (`| head`) is not worth
+    /// reporting; a full disk or an I/O error is (the report used to vanish without a word).
+    fn note_lost(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+            && self.lost.is_none()
+        {
+            self.lost = Some(e.to_string());
+        }
     }
 
     /// Before any domain: the schema line (JSON).
@@ -205,7 +224,7 @@ impl CheckRenderer {
             let v = json!({"type": "schema", "version": SCHEMA_VERSION, "tool": "ehlo",
                 "tool_version": env!("CARGO_PKG_VERSION"), "mode": self.mode});
             self.line(&v.to_string());
-            let _ = self.out.flush();
+            self.flush();
         }
     }
 
@@ -228,7 +247,7 @@ impl CheckRenderer {
     pub(crate) fn domain(&mut self, r: &DomainReport) {
         if self.json {
             self.json_domain(r);
-            let _ = self.out.flush();
+            self.flush();
             return;
         }
         if let Some(slot) = self.pending.get_mut(r.index) {
@@ -250,7 +269,7 @@ impl CheckRenderer {
             self.human_domain(&rep);
             self.next += 1;
         }
-        let _ = self.out.flush();
+        self.flush();
     }
 
     fn json_domain(&mut self, r: &DomainReport) {
@@ -387,6 +406,18 @@ impl CheckRenderer {
 
     /// [`finish`](Self::finish) from the run's [`Tally`] (the reports need not be kept).
     pub(crate) fn finish_tally(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
+        self.finish_lines(tally, exit_code, stopped);
+        self.flush();
+        if let Some(why) = &self.lost {
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** the report could not be written to stdout: {}",
+                escape_str(why)
+            );
+        }
+    }
+
+    fn finish_lines(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
         let (counts, verdicts) = (tally.counts, tally.verdicts);
         if self.json {
             let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,
@@ -416,7 +447,7 @@ impl CheckRenderer {
                     counts.pass, counts.info, counts.skip, counts.warn, counts.error, counts.fail
                 );
                 self.line(&l);
-                let _ = self.out.flush();
+                self.flush();
                 return;
             }
             let l = format!(
@@ -435,7 +466,7 @@ impl CheckRenderer {
             );
             self.line(&l);
         }
-        let _ = self.out.flush();
+        self.flush();
     }
 }
 

@@ -3340,3 +3340,41 @@ fn ssl_cert_file_is_trusted_by_check_as_by_the_send() {
         run.stdout
     );
 }
+
+/// A report that cannot be written (stdout on a full disk) is said on stderr: it used to vanish
+/// without a word. The verdict's exit code stands; a closed pipe (`| head`) stays quiet.
+#[test]
+fn a_report_lost_to_a_full_disk_is_said_on_stderr() {
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = quiet.local_addr().unwrap().to_string();
+    for json in [false, true] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        cmd.args([
+            "check",
+            "example.test",
+            "--only",
+            "mx.lookup",
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "--timeout",
+            "1s",
+        ]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .env_remove("CI")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(41), "json {json}: {stderr}");
+        assert!(
+            stderr.contains("the report could not be written to stdout: No space left on device"),
+            "json {json}: {stderr}"
+        );
+    }
+}
