@@ -2448,7 +2448,8 @@ fn cancelling_sasl_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
 /// with `*` first (RFC 4954 §4), and QUIT goes out as a command; Ctrl-C there cancels it too, so
 /// the next line typed is a command again (echoed, sent as typed). `QUIT` and the next command
 /// used to go out as the response: a failed login (535) the server logged, shown only as
-/// `********`, and the session left without its QUIT.
+/// `********`, and the session left without its QUIT. The server's 501 to the `*` answers the
+/// user's own cancel: it used to get the hint "the server wants authentication: add :auth …".
 #[test]
 fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
     for (keys, wire) in [
@@ -2477,6 +2478,11 @@ fn terminal_leaving_or_ctrl_c_at_a_sasl_prompt_cancels_the_exchange() {
         }
         let screen = t.screen();
         assert!(!screen.contains("535"), "{keys:?}: {screen}");
+        // The 501 answers the cancel the user asked for: no call to authenticate.
+        assert!(
+            !screen.contains("wants authentication"),
+            "{keys:?}: {screen}"
+        );
         let got = String::from_utf8(h.join().unwrap()).unwrap();
         assert_eq!(got, wire, "{keys:?}: {screen}");
         t.assert_cooked();

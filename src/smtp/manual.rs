@@ -34,8 +34,9 @@ enum Expect {
     /// A reply during `:auth` (334 or the final 235).
     Auth,
     /// The reply to a typed AUTH line or to a SASL response typed in its exchange (`id`:
-    /// which exchange, [`ManualSession::sasl`]).
-    TypedAuth { id: u32 },
+    /// which exchange, [`ManualSession::sasl`]); `cancel`: the response was `*`, the client's
+    /// own cancel (RFC 4954 §4), which the server answers with 501.
+    TypedAuth { id: u32, cancel: bool },
     /// The 354 to `:data`'s DATA; the content waits in `data_content`.
     DataHelper,
     /// The reply to the end-of-data dot.
@@ -557,7 +558,10 @@ impl ManualSession {
             };
             self.out
                 .send(&wire, shown, SentKind::Auth, Phase::Auth, secret, self.tls);
-            self.pending.push_back(Expect::TypedAuth { id });
+            self.pending.push_back(Expect::TypedAuth {
+                id,
+                cancel: line == "*",
+            });
             return;
         }
         let (phase, verb) = classify(line, self.tls_upgraded);
@@ -595,7 +599,7 @@ impl ManualSession {
                 self.sasl_after_raw = false;
                 self.exchanges = self.exchanges.wrapping_add(1);
             }
-            Expect::TypedAuth { id }
+            Expect::TypedAuth { id, cancel: false }
         } else if verb == Verb::Bdat
             && self.lmtp
             && line
@@ -869,7 +873,7 @@ impl ManualSession {
                 // A typed exchange that went on from an AUTH sent by `:raw`: the replies to the
                 // raw bytes took the places of the typed lines', so this one is the exchange's.
                 let expected = matches!(reply.code, Some(235 | 334));
-                self.on_typed_auth(self.sasl, &reply, false);
+                self.on_typed_auth(self.sasl, &reply, false, false);
                 let closing = reply.code == Some(421);
                 self.out.push(Event::Received {
                     reply,
@@ -909,6 +913,8 @@ impl ManualSession {
         let phase = expect.phase();
         let expected = match expect {
             Expect::Banner | Expect::StartTls => reply.code == Some(220),
+            // RFC 4954 §4: the server "MUST reject the AUTH command by sending a 501 reply".
+            Expect::TypedAuth { cancel: true, .. } => reply.code == Some(501),
             Expect::Auth | Expect::TypedAuth { .. } => matches!(reply.code, Some(235 | 334)),
             Expect::DataHelper => reply.code == Some(354),
             Expect::Line { verb, .. } => verb.wants(reply.code),
@@ -919,6 +925,11 @@ impl ManualSession {
         let explanation = match expect {
             Expect::LmtpDot(_) => {
                 codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
+            }
+            // The reply to our own `*` answers a cancel, not a failed login: no advice about
+            // authenticating applies to it.
+            Expect::TypedAuth { cancel: true, .. } => {
+                codes::explain_answer(&reply, phase, codes::Answer::AuthCancel)
             }
             // Nothing follows a typed greeting by itself: the user greets again, or not.
             Expect::Line {
@@ -960,9 +971,12 @@ impl ManualSession {
             Expect::Line { verb, .. } => self.on_line_reply(verb, &reply),
             Expect::StartTls => self.on_starttls(&reply),
             Expect::Auth => self.on_auth(&reply),
-            Expect::TypedAuth { id } => {
-                let last = !self.pending.iter().any(|e| *e == Expect::TypedAuth { id });
-                self.on_typed_auth(Some(id), &reply, last);
+            Expect::TypedAuth { id, cancel } => {
+                let last = !self
+                    .pending
+                    .iter()
+                    .any(|e| matches!(e, Expect::TypedAuth { id: i, .. } if *i == id));
+                self.on_typed_auth(Some(id), &reply, last, cancel);
             }
             Expect::DataHelper => self.on_data_helper(&reply),
             Expect::Dot => {
@@ -1034,8 +1048,17 @@ impl ManualSession {
 
     /// A reply in the exchange `id` of a typed AUTH: a 334 asks for a response (the exchange
     /// goes on, or starts, when the AUTH had an initial response, if `last`: no response to
-    /// it is typed yet), anything else is the final reply and ends it (RFC 4954 §4).
-    fn on_typed_auth(&mut self, id: Option<u32>, reply: &Reply, last: bool) {
+    /// it is typed yet), anything else is the final reply and ends it (RFC 4954 §4). After our
+    /// own `*` (`cancel`) the exchange is over whatever comes: a 334 asks for nothing more, and
+    /// a 235 claims a success the client never proved (the explanation says so).
+    fn on_typed_auth(&mut self, id: Option<u32>, reply: &Reply, last: bool, cancel: bool) {
+        if cancel {
+            self.exchange_ok = false;
+            if self.sasl == id {
+                self.sasl = None;
+            }
+            return;
+        }
         match reply.code {
             Some(334) => {
                 if last && self.sasl.is_none() && self.raw_auth.is_none() {
@@ -1531,6 +1554,62 @@ mod tests {
                 ("*".into(), false),
                 ("NOOP".into(), false)
             ]
+        );
+    }
+
+    /// The reply to our own `*` (typed, or sent by the REPL when the user leaves or presses
+    /// Ctrl-C at the prompt) answers a cancel (RFC 4954 §4: 501), not a failed login: it is what
+    /// was asked for, and it gets no advice about authenticating (Postfix's "501 5.7.0
+    /// Authentication aborted" used to get "the server wants authentication: add :auth …").
+    /// A 235 to it claims a success the client never proved: the session is not authenticated.
+    #[test]
+    fn the_reply_to_our_own_cancel_is_no_call_to_authenticate() {
+        for ahead in [false, true] {
+            let mut s = ready();
+            s.send_line("AUTH LOGIN");
+            if !ahead {
+                s.feed(b"334 VXNlcm5hbWU6\r\n");
+            }
+            s.send_line("*");
+            if ahead {
+                s.feed(b"334 VXNlcm5hbWU6\r\n");
+            }
+            s.feed(b"501 5.7.0 Authentication aborted\r\n");
+            assert!(!s.expects_secret() && !s.state().authed);
+            let ev = events(&mut s);
+            let cancel = ev
+                .iter()
+                .find_map(|e| match e {
+                    Event::Received {
+                        reply,
+                        expected,
+                        explanation,
+                        ..
+                    } if reply.code == Some(501) => Some((*expected, explanation.hint.clone())),
+                    _ => None,
+                })
+                .unwrap();
+            assert_eq!(cancel, (true, None), "{ev:?}");
+        }
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        s.send_line("*");
+        s.feed(b"235 2.7.0 ok\r\n");
+        assert!(!s.expects_secret() && !s.state().authed);
+        assert!(!s.last_exchange_ok());
+        // A refusal of a response that was not a cancel keeps its advice.
+        let mut s = ready();
+        s.send_line("AUTH LOGIN");
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        s.send_line("dXNlcg==");
+        s.feed(b"501 5.7.0 Authentication aborted\r\n");
+        let ev = events(&mut s);
+        assert!(
+            ev.iter().any(|e| matches!(e,
+            Event::Received { reply, expected: false, explanation, .. }
+                if reply.code == Some(501) && explanation.hint.is_some())),
+            "{ev:?}"
         );
     }
 
