@@ -433,6 +433,9 @@ struct Pty {
     /// Kept open so the terminal's modes can be read after `ehlo` has left.
     slave: OwnedFd,
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte written to the terminal, as written (what the screen shows hides what was
+    /// drawn and erased again).
+    written: Arc<Mutex<Vec<u8>>>,
 }
 
 const ROWS: u16 = 50;
@@ -516,10 +519,12 @@ impl Pty {
             cols.try_into().unwrap(),
             1000,
         )));
-        let (mut rd, mut answer, sc) = (
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let (mut rd, mut answer, sc, log) = (
             master.try_clone().unwrap(),
             master.try_clone().unwrap(),
             screen.clone(),
+            written.clone(),
         );
         // Ends when every slave descriptor is closed (read fails with EIO) or the test exits.
         std::thread::spawn(move || {
@@ -529,6 +534,7 @@ impl Pty {
                 if n == 0 {
                     break;
                 }
+                log.lock().unwrap().extend_from_slice(&buf[..n]);
                 let mut p = sc.lock().unwrap();
                 p.process(&buf[..n]);
                 // The query may straddle two reads: look at the last few bytes too.
@@ -550,6 +556,7 @@ impl Pty {
             master,
             slave,
             screen,
+            written,
         }
     }
     /// Types `text` (bytes as a terminal sends them: `\r` for Enter, `\t` for Tab, 0x03 for
@@ -561,6 +568,10 @@ impl Pty {
     /// What the terminal shows, one line per row, trailing blanks trimmed.
     fn screen(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
+    }
+    /// Every byte written to the terminal so far.
+    fn written(&self) -> Vec<u8> {
+        self.written.lock().unwrap().clone()
     }
     /// Wait until the screen satisfies `f`.
     fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
@@ -1017,6 +1028,69 @@ fn terminal_sigterm_and_sighup_restore_the_terminal_and_save_history() {
         t.assert_cooked();
         let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
         assert_eq!(hist, "NOOP\n", "SIG{sig}");
+    }
+}
+
+/// SIGTERM or SIGHUP at the prompt (a line half typed) or while a reply is awaited (the
+/// "waiting" line shown): "*** SIGTERM: leaving" is the last thing drawn, only the terminal's
+/// modes are put back after it (bracketed paste off). The prompt or the "waiting" line used to
+/// be drawn once more after it, just before the terminal was restored.
+#[test]
+fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
+    for sig in ["TERM", "HUP"] {
+        for waiting in [false, true] {
+            let home = tempfile::tempdir().unwrap();
+            let (addr, _h) = silent_server(true);
+            let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+            t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+            t.keys("EHLO x.test\r");
+            t.wait("the EHLO reply", |s| {
+                s.contains("250 silent.test") && last_prompt(s) == "ehlo[plain]>"
+            });
+            if waiting {
+                t.keys("MAIL FROM:<a@b.test>\r");
+                t.wait("the waiting line", |s| {
+                    s.lines().any(|l| l.starts_with("waiting "))
+                });
+            } else {
+                t.keys("RSET half typed");
+                t.wait("the typed text", |s| s.contains("RSET half typed"));
+            }
+            let st = Command::new("kill")
+                .args([&format!("-{sig}"), &t.child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            t.exit_code();
+            t.assert_cooked();
+            let line = format!("*** SIG{sig}: leaving");
+            let start = Instant::now();
+            let after = loop {
+                let all = String::from_utf8_lossy(&t.written()).into_owned();
+                if let Some(i) = all.rfind(&line) {
+                    let after = all[i + line.len()..].to_string();
+                    if after.contains("\x1b[?2004l") {
+                        break after;
+                    }
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "SIG{sig}: no leaving line and restore: {all:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert!(
+                !after.contains("ehlo[") && !after.contains("waiting") && !after.contains("RSET"),
+                "SIG{sig}, waiting {waiting}: drawn after the leaving line: {after:?}"
+            );
+            assert!(!after.contains("\x1b[2m"), "SIG{sig}: {after:?}");
+            let screen = t.screen();
+            let last = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+            assert!(
+                last.contains(&line),
+                "SIG{sig}, waiting {waiting}: {screen}"
+            );
+        }
     }
 }
 

@@ -442,6 +442,17 @@ impl Ui {
         }
     }
 
+    /// The REPL is leaving on a signal: the prompt and the status line are taken off the
+    /// terminal and never drawn again, so the lines printed from now on ("*** SIGTERM:
+    /// leaving") are the last ones, as the shell shows them once the REPL has gone.
+    pub(crate) fn leaving(&mut self) {
+        if let UiKind::Term(t) = &mut self.inner
+            && let Ok(mut ed) = t.ed.lock()
+        {
+            ed.stop_drawing();
+        }
+    }
+
     /// Stop reading, restore the terminal's modes and save the history.
     pub(crate) fn shutdown(mut self) {
         match &mut self.inner {
@@ -875,6 +886,9 @@ struct Editor {
     refused: usize,
     /// Bytes typed into this line that are not UTF-8 ([`Editor::insert_invalid`]).
     invalid: usize,
+    /// The REPL is leaving on a signal ([`Ui::leaving`]): no prompt or status line is drawn
+    /// again, output is only printed.
+    leaving: bool,
     out: Box<dyn Write + Send>,
 }
 
@@ -914,6 +928,7 @@ impl Editor {
             dirty: false,
             refused: 0,
             invalid: 0,
+            leaving: false,
             out: screen_writer(),
         }
     }
@@ -1036,6 +1051,9 @@ impl Editor {
     }
 
     fn request(&mut self, prompt: &str, kind: LineKind) {
+        if self.leaving {
+            return;
+        }
         match &mut self.req {
             Some(r) if r.prompt == prompt && r.kind == kind => return,
             Some(r) => {
@@ -1658,7 +1676,7 @@ impl Editor {
     /// prompt on the screen is never overwritten.
     fn set_status(&mut self, text: Option<&str>) {
         match text {
-            Some(t) if self.req.is_none() => {
+            Some(t) if self.req.is_none() && !self.leaving => {
                 self.status = Some(t.to_string());
                 self.draw_status();
             }
@@ -1696,6 +1714,22 @@ impl Editor {
         }
         self.write(&format!("\r\x1b[2m{shown}\x1b[0m\x1b[K"));
         self.status_drawn = true;
+    }
+
+    /// The REPL is leaving on a signal: take the prompt (with the line being edited) and the
+    /// status line off the screen for good, so that what is printed from now on (the signal's
+    /// "leaving" line, the summary) is the last thing on it, with no prompt drawn after it.
+    fn stop_drawing(&mut self) {
+        self.erase_status();
+        self.status = None;
+        if self.drawn {
+            let erase = self.erase_drawn();
+            self.write(&erase);
+        }
+        self.req = None;
+        self.search = None;
+        self.dirty = false;
+        self.leaving = true;
     }
 
     /// Take the status line off the screen (its text stays, to be drawn again below output).

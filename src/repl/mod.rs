@@ -144,7 +144,9 @@ pub(crate) async fn run(
         sig = terminated(interactive, editing, queue) => {
             // SIGTERM/SIGHUP/SIGINT (and SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
-            // restored, the history saved, an `:edit` draft removed.
+            // restored, the history saved, an `:edit` draft removed. Nothing is drawn after
+            // the line that says so: no prompt, no "waiting" line.
+            ui.leaving();
             engine.say(&format!("*** {sig}: leaving"));
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
