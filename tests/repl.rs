@@ -1094,6 +1094,77 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
     }
 }
 
+/// `TERM=dumb` (Emacs' `M-x shell`, some CI terminals) or no `TERM`: the editor writes no
+/// control sequence at all (no bracketed paste, no cursor moves or clearing, no dim history
+/// hint, no status line while waiting): the prompt, the typed characters echoed, a backspace
+/// rubbed out with backspace-space-backspace, and a typed secret rubbed out the same way.
+/// Editing still works. It used to write the sequences a dumb terminal prints as garbage.
+#[test]
+fn terminal_dumb_gets_no_control_sequences() {
+    let blob = "AGVobG90ZXN0AFNla3IzdFBXOTk=";
+    for term in ["dumb", ""] {
+        let home = tempfile::tempdir().unwrap();
+        let (addr, h) = server(
+            Behaviour {
+                rcpt: 250,
+                pipelining: false,
+            },
+            1,
+        );
+        let mut t = Pty::start_env(
+            home.path(),
+            &["repl", &addr.to_string()],
+            COLS,
+            false,
+            &[("TERM", term)],
+        );
+        t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+        t.keys("NOOP hello\r");
+        t.wait("the NOOP reply", |s| {
+            s.contains("250 2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+        });
+        // Three seconds without a reply: a status line would be drawn.
+        t.keys("SLEEP\r");
+        t.wait("the SLEEP reply", |s| {
+            s.matches("250").count() >= 2 && last_prompt(s) == "ehlo[plain]>"
+        });
+        // A history hint would be drawn after "NO"; a typo rubbed out.
+        for keys in ["NO", "X", "\x7f", "OP 2", "\r"] {
+            t.keys(keys);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        t.wait("the second NOOP reply", |s| {
+            s.contains("ehlo[plain]> NOOP 2") && last_prompt(s) == "ehlo[plain]>"
+        });
+        // Echoed as typed, rubbed out when entered.
+        t.keys(&format!("AUTH PLAIN {blob}"));
+        t.wait("the echo", |s| s.contains(blob));
+        t.keys("\r");
+        t.wait("the AUTH reply", |s| {
+            s.contains("AUTH PLAIN ****") && last_prompt(s) == "ehlo[plain|authed]>"
+        });
+        t.quit();
+        t.assert_cooked();
+        let written = String::from_utf8_lossy(&t.written()).into_owned();
+        assert!(!written.contains('\x1b'), "TERM={term:?}: {written:?}");
+        assert!(!written.contains("waiting "), "TERM={term:?}: {written:?}");
+        assert!(
+            written.contains("NOX\x08 \x08OP 2"),
+            "TERM={term:?}: {written:?}"
+        );
+        let rubbed = format!("{blob}{}********", "\x08 \x08".repeat(blob.len()));
+        assert!(written.contains(&rubbed), "TERM={term:?}: {written:?}");
+        let screen = t.screen();
+        assert!(!screen.contains(blob), "TERM={term:?}: {screen}");
+        let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+        assert_eq!(
+            got,
+            format!("NOOP hello\r\nSLEEP\r\nNOOP 2\r\nAUTH PLAIN {blob}\r\nQUIT\r\n"),
+            "TERM={term:?}"
+        );
+    }
+}
+
 /// `:auth` before EHLO explains and sends nothing; on a plain connection it asks
 /// before credentials go out unencrypted (no → nothing sent); without a mechanism it picks the
 /// strongest one offered (PLAIN over LOGIN here) and asks for the user and the password.

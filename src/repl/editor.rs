@@ -273,6 +273,7 @@ impl Ui {
                 let history = history_path();
                 let mut editor = Editor::new(tx, completion.clone(), interrupt.clone());
                 editor.modes = Some((saved.clone(), raw.clone()));
+                editor.dumb = dumb_terminal();
                 if let Some(h) = &history {
                     editor.load_history(h);
                 }
@@ -889,6 +890,11 @@ struct Editor {
     /// The REPL is leaving on a signal ([`Ui::leaving`]): no prompt or status line is drawn
     /// again, output is only printed.
     leaving: bool,
+    /// A terminal that cannot move its cursor or clear (`TERM=dumb`, or no `TERM`: Emacs'
+    /// `M-x shell`, some CI terminals): drawn without a control sequence ([`Editor::dumb_show`]).
+    dumb: bool,
+    /// On a dumb terminal: the prompt and the line as written on the current row so far.
+    dumb_shown: String,
     out: Box<dyn Write + Send>,
 }
 
@@ -929,6 +935,8 @@ impl Editor {
             refused: 0,
             invalid: 0,
             leaving: false,
+            dumb: false,
+            dumb_shown: String::new(),
             out: screen_writer(),
         }
     }
@@ -939,13 +947,23 @@ impl Editor {
     }
 
     /// Bracketed paste on (the terminal marks pasted text, so it is never taken for typing).
+    /// Not on a dumb terminal, which would print the sequence.
     fn enter(&mut self) {
-        self.write("\x1b[?2004h");
+        if !self.dumb {
+            self.write("\x1b[?2004h");
+        }
     }
 
     /// Leave the screen clean: finish a drawn prompt, bracketed paste off.
     fn leave(&mut self) {
         self.erase_status();
+        if self.dumb {
+            if std::mem::take(&mut self.drawn) {
+                self.dumb_shown.clear();
+                self.write("\r\n");
+            }
+            return;
+        }
         if self.drawn {
             let down = std::mem::take(&mut self.rows_below);
             let mut s = String::new();
@@ -994,7 +1012,7 @@ impl Editor {
     /// stays on its row), so the redraw goes up as many rows as the old drawing had above the
     /// cursor, clears from there and wraps at the new width.
     fn resized(&mut self) {
-        if self.handed_over || !self.drawn || terminal_cols() == self.cols {
+        if self.dumb || self.handed_over || !self.drawn || terminal_cols() == self.cols {
             return;
         }
         self.render();
@@ -1278,6 +1296,7 @@ impl Editor {
                 self.cursor = i;
                 self.render();
             }
+            Key::Clear if self.dumb => {}
             Key::Clear => {
                 self.write("\x1b[H\x1b[2J");
                 self.drawn = false;
@@ -1432,6 +1451,18 @@ impl Editor {
             .map(|r| r.prompt.clone())
             .unwrap_or_default();
         let text = visible(&format!("{prompt}{shown}"));
+        if self.dumb {
+            // What is on the row already stays: only what differs (a masked secret) is
+            // written again.
+            if !self.drawn {
+                self.dumb_shown.clear();
+            }
+            self.dumb_show(&text);
+            self.dumb_shown.clear();
+            self.drawn = false;
+            self.write("\r\n");
+            return;
+        }
         let erase = self.erase_drawn();
         self.write(&format!("{erase}{text}\r\n"));
     }
@@ -1571,6 +1602,14 @@ impl Editor {
     /// The sequence that takes the cursor from where it is in the drawn prompt and line to the
     /// start of its first row, and clears from there to the end of the screen.
     fn erase_drawn(&mut self) -> String {
+        if self.dumb {
+            // Backspaces over the row's prompt and line, or a new row when they wrapped.
+            if std::mem::take(&mut self.drawn) {
+                let shown = std::mem::take(&mut self.dumb_shown);
+                return dumb_change(&shown, "", terminal_cols());
+            }
+            return String::new();
+        }
         let mut s = String::new();
         if self.drawn {
             let up = std::mem::take(&mut self.cursor_row);
@@ -1600,6 +1639,24 @@ impl Editor {
         // A prompt replaces the status line (the clear below takes its row).
         self.status = None;
         self.status_drawn = false;
+        if self.dumb {
+            let mut text = visible(&self.shown_prompt());
+            if self.kind() != LineKind::Secret {
+                text.extend(
+                    self.line
+                        .iter()
+                        .map(|&c| if c == '\t' || c.is_control() { ' ' } else { c }),
+                );
+            }
+            if !self.drawn {
+                self.dumb_shown.clear();
+            }
+            self.dumb_show(&text);
+            self.drawn = true;
+            self.cursor_row = 0;
+            self.rows_below = 0;
+            return;
+        }
         let cols = terminal_cols();
         self.cols = cols;
         let prompt = visible(&self.shown_prompt());
@@ -1694,6 +1751,10 @@ impl Editor {
         let Some(text) = &self.status else {
             return;
         };
+        if self.dumb {
+            // It could only be drawn by overwriting its row; never in the transcript.
+            return;
+        }
         if self.req.is_some() {
             return;
         }
@@ -1738,6 +1799,58 @@ impl Editor {
             self.write("\r\x1b[K");
         }
     }
+}
+
+impl Editor {
+    /// On a dumb terminal: turn the row from what was written ([`Editor::dumb_shown`]) into
+    /// `text` with the only moves such a terminal has: the characters after what both share
+    /// are rubbed out with backspace-space-backspace and the rest written, as a teletype
+    /// line discipline echoes an erase. No cursor keys, no clearing, no colours.
+    fn dumb_show(&mut self, text: &str) {
+        let change = dumb_change(&self.dumb_shown, text, terminal_cols());
+        self.dumb_shown = text.to_string();
+        if !change.is_empty() {
+            self.write(&change);
+        }
+    }
+}
+
+/// What turns a dumb terminal's row showing `from` into `to` (both written from the start of
+/// the row): backspaces over what differs and the new characters, or, when `from` took more
+/// than one row (a backspace does not go up a row), a new row with `to` written whole.
+fn dumb_change(from: &str, to: &str, cols: usize) -> String {
+    let same = from
+        .chars()
+        .zip(to.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let gone: Vec<char> = from.chars().skip(same).collect();
+    let mut s = String::new();
+    if gone.is_empty() {
+        s.extend(to.chars().skip(same));
+        return s;
+    }
+    let width: usize = from.chars().map(char_width).sum();
+    if width >= cols {
+        s.push_str("\r\n");
+        s.push_str(to);
+        return s;
+    }
+    for c in gone.iter().rev() {
+        let w = char_width(*c);
+        s.push_str(&"\x08".repeat(w));
+        s.push_str(&" ".repeat(w));
+        s.push_str(&"\x08".repeat(w));
+    }
+    s.extend(to.chars().skip(same));
+    s
+}
+
+/// Does the terminal lack cursor movement and clearing? `TERM=dumb` (Emacs' `M-x shell`,
+/// some CI terminals) or no `TERM` at all: readline and rustyline fall back to plain reading
+/// there too.
+fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_none_or(|t| t.is_empty() || t == "dumb")
 }
 
 /// The terminal's width now (80 when it cannot be read; never under 8).
@@ -2177,6 +2290,19 @@ mod tests {
         assert_eq!(next_key(b"\xffx"), Some((Key::Invalid, 1)));
         assert_eq!(next_key(b"\r"), Some((Key::Enter, 1)));
         assert_eq!(next_key(b"\n"), Some((Key::Lf, 1)));
+    }
+
+    /// A dumb terminal's row is changed with characters and backspaces only: what is added
+    /// is written, what is taken away rubbed out (two columns for a wide character), and a
+    /// row that wrapped (a backspace does not go up) is written again on a new row.
+    #[test]
+    fn a_dumb_terminal_row_changes_without_control_sequences() {
+        assert_eq!(dumb_change("> NO", "> NOOP", 80), "OP");
+        assert_eq!(dumb_change("> NOX", "> NO", 80), "\x08 \x08");
+        assert_eq!(dumb_change("> AB", "> A*", 80), "\x08 \x08*");
+        assert_eq!(dumb_change("> 日", "> ", 80), "\x08\x08  \x08\x08");
+        assert_eq!(dumb_change("> 0123456789", "> 0", 10), "\r\n> 0");
+        assert_eq!(dumb_change("", "ehlo> ", 10), "ehlo> ");
     }
 
     #[test]
