@@ -18,8 +18,9 @@ use crate::render::{ColorChoice, ExplainLevel};
 use crate::smtp::auth::Secret;
 use crate::smtp::client::{Protocol, StopAt};
 
-/// `--version` output: ehlo's version plus the OpenSSL it is linked against, because TLS
-/// behaviour (legacy protocols, cipher names) depends on it and bug reports need it.
+/// `-V` and `--version` output: ehlo's version plus the OpenSSL it is linked against, because
+/// TLS behaviour (legacy protocols, cipher names) depends on it and bug reports need it. Both
+/// spellings print it: a bug report quoting `-V` must not lose the OpenSSL line.
 pub(crate) static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} ({})",
@@ -86,8 +87,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(
     name = "ehlo",
-    version,
-    long_version = LONG_VERSION.as_str(),
+    version = LONG_VERSION.as_str(),
     about = "Debug SMTP from the shell: annotated one-shot sends and a local test server",
     long_about = LONG_ABOUT,
     after_help = DASHES_NOTE,

@@ -16,9 +16,15 @@ pub const SHELLS: &[(Shell, &str)] = &[
     (Shell::Elvish, "ehlo.elv"),
 ];
 
-/// The command as documented: the flag table without the machine-dependent long version.
+/// The command as documented: the flag table with ehlo's version alone, without the OpenSSL
+/// found at run time (machine-dependent).
+fn documented() -> Command {
+    Cli::command().version(env!("CARGO_PKG_VERSION"))
+}
+
+/// [`documented`], built.
 fn command() -> Command {
-    let mut cmd = Cli::command().long_version(None::<&str>);
+    let mut cmd = documented();
     cmd.build();
     cmd
 }
@@ -189,9 +195,7 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     };
     // Without clap's `help` subcommand, which has no page of its own: ehlo.1 lists each
     // subcommand as a reference to its page (`ehlo-serve(1)`).
-    let mut top = Cli::command()
-        .long_version(None::<&str>)
-        .disable_help_subcommand(true);
+    let mut top = documented().disable_help_subcommand(true);
     top.build();
     push("ehlo.1".to_string(), top);
     for sub in cmd.get_subcommands() {

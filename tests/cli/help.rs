@@ -213,6 +213,22 @@ fn version_mentions_openssl() {
     assert!(text.contains("OpenSSL"), "{text}");
 }
 
+/// `-V` is `--version`: a bug report quoting either names the OpenSSL ehlo is linked against,
+/// for the top level and for a subcommand alike.
+#[test]
+fn short_and_long_version_print_the_same() {
+    let long = ehlo(&["--version"]);
+    for args in [&["-V"][..], &["repl", "-V"], &["repl", "--version"]] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert_eq!(
+            stdout(&o).replace("ehlo-repl", "ehlo"),
+            stdout(&long),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn dump_mail_prints_the_message() {
     let o = ehlo(&[
