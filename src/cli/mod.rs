@@ -69,6 +69,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let mut cli = match Cli::parse_args(layered.args.iter()) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(hint) = stray_word_hint(&e) {
+                return Err(Refused::Answered(Error::Usage(hint).report()));
+            }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes. Only an
@@ -174,6 +177,46 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         }),
         mode => Ok(mode),
     }
+}
+
+/// A word clap took for an unknown subcommand (`ehlo user@example.com`, or after flags
+/// `ehlo -q rcpt user@example.com`) that is plainly an address or a host: swaks users write
+/// `swaks --to user@example.com`, and clap's "unrecognized subcommand" does not say what is
+/// missing. Said in one line naming the flag meant. Only a word no subcommand could be: one
+/// with `@`, or a host name or address literal with a dot or colon (no subcommand name has
+/// either); anything else keeps clap's message and its suggestions (`reply` → `repl`).
+fn stray_word_hint(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidSubcommand | ErrorKind::ArgumentConflict
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let (what, flag) = classify_stray_word(word)?;
+    Some(format!(
+        "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
+    ))
+}
+
+/// What a stray word looks like, and the flag that takes it: an address (`--to`), a host
+/// name or address literal with an optional port (`--server`), or neither.
+fn classify_stray_word(word: &str) -> Option<(&'static str, &'static str)> {
+    if word.is_empty() || word.starts_with('-') || word.chars().any(char::is_whitespace) {
+        return None;
+    }
+    if let Some((local, domain)) = word.rsplit_once('@') {
+        return (!local.is_empty() && !domain.is_empty()).then_some(("an address", "--to"));
+    }
+    let host_chars = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-_:[]%/".contains(c));
+    let dotted = word.contains('.') || word.contains(':');
+    (host_chars && dotted && word.chars().any(|c| c.is_ascii_alphanumeric()))
+        .then_some(("a host", "--server"))
 }
 
 /// swaks accepts one dash for long options (`-tls`, `-au`); clap does not. Rewrite a single-dash
@@ -972,6 +1015,31 @@ pub(crate) fn secret_long_names(cmd: &clap::Command) -> impl Iterator<Item = &st
 
 #[cfg(test)]
 mod tests {
+    /// A stray word is an address or a host only when no subcommand could be named so.
+    #[test]
+    fn stray_words_are_classified() {
+        for (word, want) in [
+            ("user@example.com", Some("--to")),
+            ("\"a b\"@example.com", None),
+            ("@example.com", None),
+            ("mx.example.com", Some("--server")),
+            ("mx.example.com:587", Some("--server")),
+            ("192.0.2.1", Some("--server")),
+            ("[fe80::1%lo]:25", Some("--server")),
+            ("repl", None),
+            ("localhost", None),
+            ("-tls", None),
+            ("...", None),
+            ("a/b c", None),
+        ] {
+            assert_eq!(
+                super::classify_stray_word(word).map(|(_, flag)| flag),
+                want,
+                "{word}"
+            );
+        }
+    }
+
     use super::*;
     use clap::Parser;
 

@@ -229,6 +229,45 @@ fn short_and_long_version_print_the_same() {
     }
 }
 
+/// A bare address or host where swaks users would write `--to` / `--server` is refused in one
+/// line naming the flag meant (exit 1, nothing sent), not as an "unrecognized subcommand";
+/// a subcommand, and clap's suggestion for a misspelt one, are unchanged.
+#[test]
+fn a_bare_address_or_host_names_the_flag_meant() {
+    for (args, word, flag) in [
+        (&["user@example.com"][..], "user@example.com", "--to"),
+        (
+            &["-q", "rcpt", "user@example.com"],
+            "user@example.com",
+            "--to",
+        ),
+        (&["mx.example.com"], "mx.example.com", "--server"),
+        (&["--tls", "[::1]:2525"], "[::1]:2525", "--server"),
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "*** '{word}' looks like {}: did you mean `ehlo {flag} {word}`? (nothing was sent)",
+                if flag == "--to" {
+                    "an address"
+                } else {
+                    "a host"
+                }
+            ),
+            "{args:?}"
+        );
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    let o = ehlo(&["reply"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("'repl'"), "{}", stderr(&o));
+    let o = ehlo(&["explain", "5.7.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn dump_mail_prints_the_message() {
     let o = ehlo(&[
