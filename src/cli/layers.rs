@@ -13,8 +13,10 @@
 //!   upper-cased with dashes as underscores (`EHLO_AUTH_USER=me` is `--auth-user me`), taken in
 //!   sorted order; an empty value is the flag without a value. `EHLO_AUTH_TOKEN` is
 //!   `--auth-oauth-token` (its documented secret source). An empty `EHLO_AUTH_PASSWORD` /
-//!   `EHLO_AUTH_TOKEN` means unset, as before. Test knobs ([`RESERVED_ENV`]) and any other
-//!   `EHLO_*` name that is no option are ignored (`--dump-config` lists them). swaks's
+//!   `EHLO_AUTH_TOKEN` means unset, as before. Build and test knobs ([`RESERVED_ENV`]) are
+//!   ignored silently; any other `EHLO_*` name that is no option is ignored with a warning
+//!   naming the variable meant when one is near (`EHLO_TIMOUT`: `EHLO_TIMEOUT`;
+//!   `--dump-config` lists them too). swaks's
 //!   `SWAKS_OPT_<name>` (name as swaks spells it, `_` for `-`; `SWAKS_OPT_h_<Header>`) are a
 //!   layer of their own between the file and `EHLO_*`.
 //! - **Merge**: lower layers come first in the merged argv. A single-value option set in a
@@ -53,10 +55,18 @@ pub(crate) const ENV_PREFIX: &str = "EHLO_";
 /// existing CI environments keep working.
 pub(crate) const SWAKS_ENV_PREFIX: &str = "SWAKS_OPT_";
 
-/// `EHLO_*` names that are test knobs, never options (kept out of the mapping even if a flag of
-/// that name is added one day).
-pub(crate) const RESERVED_ENV: &[&str] =
-    &["EHLO_REGENERATE", "EHLO_INTEROP_BIN", "EHLO_INTEROP_KEEP"];
+/// `EHLO_*` names that are build and test knobs, never options (kept out of the mapping even if
+/// a flag of that name is added one day, and never warned about): the tests' (`tests/`) and
+/// `build.rs`'s.
+pub(crate) const RESERVED_ENV: &[&str] = &[
+    "EHLO_REGENERATE",
+    "EHLO_INTEROP_BIN",
+    "EHLO_INTEROP_KEEP",
+    "EHLO_INTEROP_AUTH_ADDR",
+    "EHLO_RSS_MESSAGES",
+    "EHLO_NO_PACKED_RELOCS",
+    "EHLO_NO_SYMBOL_ORDERING",
+];
 
 /// Environment names that are not derived from a flag name: the documented secret sources.
 const ENV_ALIASES: &[(&str, &str)] = &[("EHLO_AUTH_TOKEN", "auth_oauth_token")];
@@ -368,6 +378,9 @@ pub(crate) struct Layered {
     pub(crate) unset: Vec<Unset>,
     /// `EHLO_*` variables that are no option.
     pub(crate) ignored_env: Vec<String>,
+    /// For an ignored `EHLO_*` name that is a misspelling (`EHLO_TIMOUT`), the variable meant
+    /// (`EHLO_TIMEOUT`).
+    pub(crate) env_hints: HashMap<String, String>,
     /// Variables ignored for a reason of their own, with it: `EHLO_*` naming a flag that only
     /// the command line takes (`EHLO_HELP`, `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…; refusing them
     /// made every send exit 1), and swaks's `SWAKS_OPT_config`.
@@ -445,7 +458,12 @@ impl Layered {
             }
         }
         for name in &self.ignored_env {
-            out.push_str(&format!("# ignored: {name} (not an option)\n"));
+            match self.env_hints.get(name) {
+                Some(meant) => out.push_str(&format!(
+                    "# ignored: {name} (not an option; did you mean {meant}?)\n"
+                )),
+                None => out.push_str(&format!("# ignored: {name} (not an option)\n")),
+            }
         }
         for (name, why) in &self.ignored_why {
             out.push_str(&format!("# ignored: {name} ({why})\n"));
@@ -609,6 +627,42 @@ impl Table {
                 }
             }
         }
+    }
+
+    /// The `EHLO_*` variable an ignored `name` most likely meant: the closest as typed of the
+    /// names the environment takes (the send's long options and aliases, `EHLO_NO_<OPT>`,
+    /// [`ENV_ALIASES`], [`ENV_CONFIG`], [`ENV_NO_CONFIG`]), within the command line's
+    /// distance for a misspelt flag (one edit per three characters, at least one); a long name
+    /// before an alias at the same distance.
+    fn env_hint(&self, name: &str) -> Option<String> {
+        let typed = name.strip_prefix(ENV_PREFIX)?.to_ascii_uppercase();
+        let len = typed.chars().count();
+        if len < 3 {
+            return None;
+        }
+        let limit = (len / 3).max(1);
+        let env_name = |long: &str| long.to_ascii_uppercase().replace('-', "_");
+        let mut known: Vec<(bool, String)> = [ENV_CONFIG, ENV_NO_CONFIG]
+            .into_iter()
+            .chain(ENV_ALIASES.iter().map(|(n, _)| *n))
+            .map(|n| (false, n[ENV_PREFIX.len()..].to_string()))
+            .collect();
+        for (long, &i) in &self.index.longs {
+            if long.chars().count() < 2 || !matches!(self.lookup(long), Lookup::Arg(_)) {
+                continue;
+            }
+            let alias = self.at(i).and_then(Arg::get_long) != Some(long.as_str());
+            known.push((alias, env_name(long)));
+            if typed.starts_with("NO_") {
+                known.push((alias, format!("NO_{}", env_name(long))));
+            }
+        }
+        known
+            .into_iter()
+            .map(|(alias, n)| (super::edit_distance(&typed, &n), alias, n))
+            .filter(|(d, _, _)| *d <= limit)
+            .min()
+            .map(|(_, _, n)| format!("{ENV_PREFIX}{n}"))
     }
 
     fn repeatable(&self, id: &str) -> bool {
@@ -1013,6 +1067,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations: Vec::new(),
         unset: Vec::new(),
         ignored_env: Vec::new(),
+        env_hints: HashMap::new(),
         ignored_why: Vec::new(),
         password_from_env: false,
         file: FileState::Off("not layered"),
@@ -1280,6 +1335,10 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     let password_from_env =
         cmdline_passwords.is_empty() && passwords.peek().is_some() && passwords.all(from_env);
     settings.extend(cmdline);
+    let env_hints = ignored_env
+        .iter()
+        .filter_map(|name| Some((name.clone(), table.env_hint(name)?)))
+        .collect();
     Ok(Layered {
         password_from_env,
         args,
@@ -1288,6 +1347,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         negations,
         unset,
         ignored_env,
+        env_hints,
         ignored_why,
         file: file_state,
     })

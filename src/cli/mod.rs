@@ -58,9 +58,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     };
     for name in &layered.ignored_env {
         // Not `eprintln!`: a closed stderr is no reason to panic.
+        let hint = match layered.env_hints.get(name) {
+            Some(meant) => format!(" (did you mean {meant}?)"),
+            None => String::new(),
+        };
         let _ = writeln!(
             std::io::stderr(),
-            "*** {name} is ignored: it names no option of the send"
+            "*** {name} is ignored: it names no option of the send{hint}"
         );
     }
     for (name, why) in &layered.ignored_why {

@@ -680,6 +680,44 @@ fn command_line_only_names_in_the_environment_are_ignored() {
     );
 }
 
+/// A misspelt EHLO_* variable is said once on stderr with the variable meant (it set nothing);
+/// an unknown one without a near name is said without a guess; the build's and tests' own
+/// EHLO_* knobs are not options and are not warned about.
+#[test]
+fn a_misspelt_variable_names_the_one_meant() {
+    let (dir, _) = home("");
+    let env = [
+        ("EHLO_TIMOUT", "5"),
+        ("EHLO_NO_FORM", ""),
+        ("EHLO_XYZZY", "1"),
+        ("EHLO_REGENERATE", "1"),
+        ("EHLO_NO_PACKED_RELOCS", "1"),
+        ("EHLO_INTEROP_AUTH_ADDR", "127.0.0.1:1"),
+    ];
+    let r = run(dir.path(), &env, &["-t", "a@example.test", "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        r.stderr.lines().collect::<Vec<_>>(),
+        [
+            "*** EHLO_NO_FORM is ignored: it names no option of the send \
+             (did you mean EHLO_NO_FROM?)",
+            "*** EHLO_TIMOUT is ignored: it names no option of the send \
+             (did you mean EHLO_TIMEOUT?)",
+            "*** EHLO_XYZZY is ignored: it names no option of the send",
+        ],
+        "{}",
+        r.stderr
+    );
+    let r = run(dir.path(), &env, &["-t", "a@example.test", "--dump-config"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("# ignored: EHLO_TIMOUT (not an option; did you mean EHLO_TIMEOUT?)\n"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// `--json` asked for by EHLO_JSON / SWAKS_OPT_json: a mistake in the file or the environment
 /// is reported with the JSON summary too, as with a command-line `--json`.
 #[test]
