@@ -422,7 +422,9 @@ pub(crate) struct ReplArgs {
     pub(crate) record: Option<PathBuf>,
     /// End the session at the first 4xx/5xx reply: QUIT, then exit with that phase's code
     ///
-    /// Also a step that cannot run (`:auth` with no secret), an `:auth` whose 235 proves
+    /// Also a step that cannot run and so sends nothing (`:auth` with no secret or a mechanism
+    /// ehlo does not implement, an unreadable `:data @FILE`: exit 1, as the send), an `:auth`
+    /// whose 235 proves
     /// nothing (SCRAM or DIGEST-MD5 without the server's proof: exit 28, as the send), a
     /// dropped connection (exit 6), a
     /// failed TLS handshake (exit 29; nothing more is sent in plain text) or, piped, a reply

@@ -2634,14 +2634,16 @@ impl Engine {
             }
         };
         // A mechanism ehlo does not know is refused before anything is asked: a piped
-        // script's next line must not be read for a step that cannot run.
+        // script's next line must not be read for a step that cannot run. Nothing was sent:
+        // the send's `--auth BOGUS` is a usage error (exit 1), and so is this step.
         if crate::smtp::auth::mechanism(&mech, &Credentials::default()).is_none() {
             let why = format!(
                 "ehlo does not implement AUTH {mech} (it knows {})",
                 crate::smtp::auth::SUPPORTED.join(", ")
             );
             self.error(why.clone());
-            self.fail(phase_exit_code(Phase::Auth), "failed", Some(why));
+            let e = Error::Usage(why.clone());
+            self.fail(e.exit_code(), e.label(), Some(why));
             return;
         }
         let encrypted = self.session.as_ref().is_some_and(|s| s.is_tls());
@@ -2717,9 +2719,13 @@ impl Engine {
         let secret = match given {
             Some(s) => Some(s),
             // Only a person is asked: a piped script's next line is a command, not a secret.
+            // Nothing was sent: the send without a password to be had is a usage error (exit
+            // 1, `mode::auth`), and so is this step.
             None if !feed.can_ask() => {
-                self.error(format!("AUTH {mech} needs {what} (no terminal to ask on)"));
-                self.fail(phase_exit_code(Phase::Auth), "failed", None);
+                let why = format!("AUTH {mech} needs {what} (no terminal to ask on)");
+                self.error(why.clone());
+                let e = Error::Usage(why.clone());
+                self.fail(e.exit_code(), e.label(), Some(why));
                 return;
             }
             None => match feed.ask(prompt, LineKind::Secret).await {

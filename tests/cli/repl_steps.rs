@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo_with, scripted};
+use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -134,6 +134,74 @@ fn strict_repl_fails_on_a_step_that_sent_nothing() {
             s["error"].as_str().is_some_and(|e| e.contains(says)),
             "{lines}: {s}"
         );
+    }
+}
+
+/// `repl --strict`, piped: an `:auth` that cannot start (no password to be had, a mechanism
+/// ehlo does not implement) sends nothing and exits as the send does for the same condition:
+/// 1, a usage error, where it used to exit 28 (AUTH failed) while the send exited 1.
+#[test]
+fn strict_repl_auth_that_cannot_start_exits_as_the_send_does() {
+    // The step, its environment, the send's flags for the same condition, what is said.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 2] = [
+        (
+            ":auth PLAIN bob\nNOOP\n",
+            &[],
+            &["--auth-user", "bob"],
+            "needs a password",
+        ),
+        (
+            ":auth BOGUS bob\nNOOP\n",
+            &[("EHLO_AUTH_PASSWORD", "Sekr3t")],
+            &["--auth-user", "bob", "--auth", "BOGUS"],
+            "ehlo does not implement",
+        ),
+    ];
+    for (lines, env, send_flags, says) in cases {
+        // The send, for the same condition (found before it connects).
+        let mut args = vec![
+            "-s",
+            "127.0.0.1:1",
+            "-t",
+            "a@b.test",
+            "--allow-plaintext-auth",
+        ];
+        args.extend_from_slice(send_flags);
+        let send = ehlo_with_env(&args, env, Some(b""), Duration::from_secs(30));
+        assert_eq!(send.code, 1, "send {send_flags:?}: {}", send.all());
+
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+            Step::Line,
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let addr = server.server();
+        let args = [
+            "repl",
+            addr.as_str(),
+            "--strict",
+            "--json",
+            "--allow-plaintext-auth",
+        ];
+        let run = ehlo_with_env(
+            &args,
+            env,
+            Some(format!("EHLO x\n{lines}").as_bytes()),
+            Duration::from_secs(30),
+        );
+        let got = server.finish();
+        assert_eq!(run.code, send.code, "{lines}: {}", run.all());
+        assert_eq!(got, "EHLO x\r\nQUIT\r\n", "{lines}: {}", run.all());
+        let s = summary(&run);
+        assert_eq!(s["exit_code"], 1, "{s}");
+        assert!(
+            s["error"].as_str().is_some_and(|e| e.contains(says)),
+            "{lines}: {s}"
+        );
+        assert!(!run.all().contains("Sekr3t"), "{}", run.all());
     }
 }
 
