@@ -592,7 +592,8 @@ pub(crate) struct TransportArgs {
     /// Server to connect to [default: MX of the last recipient's domain]
     ///
     /// HOST[:PORT], [HOST]:PORT or HOST/PORT; IPv6 addresses need the brackets or the slash form
-    /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587). The port may be a service name
+    /// when a port is given ([2001:db8::1]:587, 2001:db8::1/587), and may carry their zone, the
+    /// interface to use ([fe80::1%eth0]:25, fe80::1%2). The port may be a service name
     /// as for --port (mx.example.com:submission). Without --server ehlo looks up
     /// the MX of the last recipient's domain (a literal like user@[192.0.2.1] is used directly).
     #[arg(short = 's', long, value_name = "HOST[:PORT]", value_parser = parse_server, value_hint = ValueHint::Hostname)]
@@ -2186,7 +2187,8 @@ fn parse_port(s: &str) -> Result<u16, String> {
 }
 
 /// `--server`: `HOST`, `HOST:PORT`, `[HOST]`, `[HOST]:PORT`, `HOST/PORT`, or a bare IPv6
-/// address (more than one colon and no brackets cannot be `HOST:PORT`). The port may be a
+/// address (more than one colon and no brackets cannot be `HOST:PORT`); an IPv6 address may
+/// carry its zone (`fe80::1%eth0`, `[fe80::1%2]:25`: RFC 4007 §11). The port may be a
 /// service name (`mx.example:submission`), as swaks's parse_server and getservbyname take it.
 pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
     let parse_port = parse_service_port;
@@ -2209,8 +2211,9 @@ pub(crate) fn parse_server(s: &str) -> Result<ServerSpec, String> {
         let (host, port) = s.split_once(':').unwrap_or((s, ""));
         (host, Some(parse_port(port)?))
     } else if s.contains(':') {
-        // Several colons and no brackets: a bare IPv6 address, which cannot carry a port.
-        if s.parse::<std::net::Ipv6Addr>().is_err() {
+        // Several colons and no brackets: a bare IPv6 address (with its zone if it has one,
+        // `fe80::1%eth0`), which cannot carry a port.
+        if !crate::net::route::ip_literal(s).is_some_and(|(ip, _)| ip.is_ipv6()) {
             return Err(format!(
                 "'{s}' is not HOST:PORT; write IPv6 addresses as [ADDR]:PORT or ADDR/PORT"
             ));
@@ -2483,6 +2486,23 @@ mod tests {
         assert!(parse_server("[::1").is_err());
         assert!(parse_server("[::1]x").is_err());
         assert!(parse_server("a:b:c").is_err());
+        // A scoped IPv6 address keeps its zone (interface name or index), bare or bracketed.
+        for (text, host, port) in [
+            ("fe80::1%lo", "fe80::1%lo", None),
+            ("fe80::1%1", "fe80::1%1", None),
+            ("[fe80::1%lo]:25", "fe80::1%lo", Some(25)),
+            ("fe80::1%eth0/587", "fe80::1%eth0", Some(587)),
+        ] {
+            assert_eq!(
+                parse_server(text),
+                Ok(ServerSpec {
+                    host: host.into(),
+                    port
+                }),
+                "{text}"
+            );
+        }
+        assert!(parse_server("fe80::1%").is_err());
         assert!(parse_server("").is_err());
         assert!(parse_server("ho st").is_err());
     }

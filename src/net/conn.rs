@@ -28,7 +28,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use crate::error::Error;
 use crate::net::dane;
 use crate::net::dns::Resolver;
-use crate::net::route::{ConnectPlan, Target, Transport};
+use crate::net::route::{ConnectPlan, Target, Transport, ip_literal};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
 use crate::smtp::codes::Hint;
@@ -302,8 +302,12 @@ pub(crate) async fn local_for(
         };
         return Ok(SocketAddr::new(any, bind.port));
     };
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, bind.port));
+    if let Some((ip, zone)) = ip_literal(host) {
+        let mut addr = SocketAddr::new(ip, bind.port);
+        if let (SocketAddr::V6(a), Some(zone)) = (&mut addr, zone) {
+            a.set_scope_id(scope_id(zone)?);
+        }
+        return Ok(addr);
     }
     let found = tokio::net::lookup_host((host.as_str(), bind.port))
         .await
@@ -323,6 +327,25 @@ pub(crate) async fn local_for(
     } else {
         format!("the local interface {host} has no address")
     })
+}
+
+/// The scope id an IPv6 zone names (RFC 4007 §11.2): an interface index as digits, else an
+/// interface name, looked up in Linux's `/sys/class/net/NAME/ifindex` (what `if_nametoindex(3)`
+/// answers, without a call into C). `Err` is the reason, naming the zone.
+pub(crate) fn scope_id(zone: &str) -> Result<u32, String> {
+    if zone.bytes().all(|b| b.is_ascii_digit()) {
+        return zone
+            .parse::<u32>()
+            .map_err(|_| format!("'{zone}' is no interface index"));
+    }
+    // `ip_literal` let no `/`, `.` or `..` through: the name stays one entry of the directory.
+    let path = std::path::Path::new("/sys/class/net")
+        .join(zone)
+        .join("ifindex");
+    std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .ok_or_else(|| format!("no network interface '{zone}' on this host (the zone of a scoped IPv6 address names one)"))
 }
 
 /// Why this host cannot send to `ip` at all, if it cannot: no route for its address family
@@ -427,6 +450,8 @@ struct TcpRoute {
     dane_err: Option<crate::net::dns::DnsError>,
     /// Whether any connection was tried.
     attempted: bool,
+    /// The current host's zone (`fe80::1%eth0`): as written, and the scope id it names.
+    zone: Option<(String, u32)>,
 }
 
 /// Opens the connections of one plan, one after another (see [`TcpRoute`]); a socket or a
@@ -533,7 +558,7 @@ impl TcpRoute {
         let link = &plan.link;
         let needs_dns = match &plan.target {
             Target::Mx { .. } => true,
-            Target::Host { host, .. } => host.parse::<IpAddr>().is_err(),
+            Target::Host { host, .. } => ip_literal(host).is_none(),
         };
         // One resolver for the whole run (MX and address lookups).
         let resolver = if needs_dns {
@@ -573,6 +598,7 @@ impl TcpRoute {
             dns_err: None,
             dane_err: None,
             attempted: false,
+            zone: None,
         })
     }
 
@@ -593,10 +619,18 @@ impl TcpRoute {
                 while let Some(ip) = addrs.pop_front() {
                     self.attempted = true;
                     self.tried.push((ip, host.clone()));
-                    let addr = SocketAddr::new(ip, port);
+                    let mut addr = SocketAddr::new(ip, port);
+                    // A scoped address is shown with its zone as written (`[fe80::1%eth0]:25`).
+                    let shown = match (&mut addr, &self.zone) {
+                        (SocketAddr::V6(a), Some((zone, id))) => {
+                            a.set_scope_id(*id);
+                            format!("[{ip}%{zone}]:{port}")
+                        }
+                        _ => addr.to_string(),
+                    };
                     emit(Event::Connecting {
                         host: host.clone(),
-                        addr: addr.to_string(),
+                        addr: shown.clone(),
                     });
                     let local = match &link.local {
                         None => Ok(None),
@@ -628,7 +662,7 @@ impl TcpRoute {
                         Err(reason) => {
                             emit(Event::ConnectFailed {
                                 host: host.clone(),
-                                addr: addr.to_string(),
+                                addr: shown,
                                 reason: reason.clone(),
                             });
                             self.last_err = reason;
@@ -660,9 +694,22 @@ impl TcpRoute {
     ) -> Option<(Vec<IpAddr>, Option<dane::DaneUse>)> {
         let link = &plan.link;
         let mut addr_proof = None;
-        let addrs = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => {
+        self.zone = None;
+        let addrs = match ip_literal(host) {
+            Some((ip, None)) => vec![ip],
+            // A scoped address (RFC 4007 §11): connected to on the interface its zone names,
+            // never looked up.
+            Some((ip, Some(zone))) => match scope_id(zone) {
+                Ok(id) => {
+                    self.zone = Some((zone.to_string(), id));
+                    vec![ip]
+                }
+                Err(e) => {
+                    self.last_err = e;
+                    return None;
+                }
+            },
+            None => {
                 let r = self.resolver.as_ref().expect("resolver built for names");
                 let mut last_proof = None;
                 let found = r
@@ -684,7 +731,7 @@ impl TcpRoute {
         };
         // An address literal of the other family (`ehlo repl [::1] -4`): why nothing is tried.
         if let [ip] = addrs[..]
-            && host.parse::<IpAddr>().is_ok()
+            && ip_literal(host).is_some()
             && !link.family.admits(ip)
         {
             let (got, flag) = if ip.is_ipv6() {

@@ -3,16 +3,37 @@
 //! [`ConnectPlan`] for a send, the REPL and replay alike; [`super::conn`] carries it out.
 //! Plain data: nothing here resolves, connects or reads a flag.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::net::dns::{DnsOptions, Family};
 use crate::net::tls::TlsParams;
 
+/// An address literal as a host may be written: an IP address, or an IPv6 address with a
+/// zone (RFC 4007 §11: `fe80::1%eth0`, `fe80::1%2`), the interface name or index a scoped
+/// (link-local) address needs to mean anything. The zone is returned as written, for the
+/// connection to turn into a scope id ([`super::conn`]); `None` for anything else, a host
+/// name to look up. Never a name: a zone is on IPv6 only, and is one word without a `%`,
+/// `/`, `:`, bracket, whitespace or control character (Linux: at most 15 bytes, `IFNAMSIZ`).
+pub(crate) fn ip_literal(host: &str) -> Option<(IpAddr, Option<&str>)> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some((ip, None));
+    }
+    let (addr, zone) = host.split_once('%')?;
+    let ip = addr.parse::<Ipv6Addr>().ok()?;
+    let plain = |c: char| {
+        !(c.is_whitespace() || c.is_control() || matches!(c, '%' | '/' | ':' | '[' | ']'))
+    };
+    (!zone.is_empty() && zone.len() <= 15 && zone != "." && zone != ".." && zone.chars().all(plain))
+        .then_some((IpAddr::V6(ip), Some(zone)))
+}
+
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
-    /// A host name or an address literal (no brackets).
+    /// A host name or an address literal (no brackets; IPv6 with its zone if it has one,
+    /// [`ip_literal`]).
     Host {
         /// Host name or IP literal.
         host: String,
@@ -83,7 +104,7 @@ impl Target {
                 port: p.or(port).unwrap_or(default_port),
             });
         }
-        if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        if ip_literal(s).is_some_and(|(ip, _)| ip.is_ipv6()) {
             return Ok(Target::Host {
                 host: s.to_string(),
                 port: port.unwrap_or(default_port),
@@ -233,6 +254,38 @@ mod tests {
         }
     }
 
+    /// An address with a zone is an address (never looked up); the zone is IPv6's only and
+    /// one interface word.
+    #[test]
+    fn ip_literals_with_and_without_a_zone() {
+        let v6 = |s: &str| IpAddr::V6(s.parse().unwrap());
+        assert_eq!(
+            ip_literal("192.0.2.1"),
+            Some(("192.0.2.1".parse().unwrap(), None))
+        );
+        assert_eq!(ip_literal("::1"), Some((v6("::1"), None)));
+        assert_eq!(ip_literal("fe80::1%lo"), Some((v6("fe80::1"), Some("lo"))));
+        assert_eq!(ip_literal("fe80::1%2"), Some((v6("fe80::1"), Some("2"))));
+        assert_eq!(
+            ip_literal("fe80::1%enp0s31f6"),
+            Some((v6("fe80::1"), Some("enp0s31f6")))
+        );
+        for name in [
+            "mx.example.com",
+            "192.0.2.1%lo",
+            "fe80::1%",
+            "fe80::1%a%b",
+            "fe80::1%a/b",
+            "fe80::1%..",
+            "fe80::1%a b",
+            "fe80::1%0123456789abcdef",
+            "fe80::g%lo",
+            "[fe80::1%lo]",
+        ] {
+            assert_eq!(ip_literal(name), None, "{name}");
+        }
+    }
+
     #[test]
     fn targets() {
         assert_eq!(parse("mx.test", None, 25), Ok(host("mx.test", 25)));
@@ -284,6 +337,19 @@ mod tests {
         assert_eq!(host("::1", 25).port(), 25);
         let plan = Link::default().to(host("::1", 2525));
         assert_eq!(plan.describe(), "[::1]:2525");
+        // A scoped IPv6 literal keeps its zone, bracketed or bare, and names it when shown.
+        for (text, want) in [
+            ("fe80::1%lo", host("fe80::1%lo", 25)),
+            ("[fe80::1%lo]:2525", host("fe80::1%lo", 2525)),
+            ("fe80::1%1", host("fe80::1%1", 25)),
+            ("[fe80::1%eth0]/2525", host("fe80::1%eth0", 2525)),
+        ] {
+            assert_eq!(parse(text, None, 25), Ok(want), "{text}");
+        }
+        assert_eq!(
+            Link::default().to(host("fe80::1%lo", 25)).describe(),
+            "[fe80::1%lo]:25"
+        );
         assert_eq!(
             Link::default().to(host("mx.test", 25)).describe(),
             "mx.test:25"

@@ -896,6 +896,15 @@ impl Renderer for Human {
 /// `=== Trying …` text: `host:port (ip)` when the address is a socket address of a named host.
 fn trying(host: &str, addr: &str) -> String {
     let host_e = escape_str(host);
+    // A scoped IPv6 literal is its own address: `[fe80::1%eth0]:25`, the zone as written.
+    if host.contains('%')
+        && addr
+            .strip_prefix('[')
+            .and_then(|r| r.split_once("]:"))
+            .is_some_and(|(h, _)| h == host)
+    {
+        return format!("Trying {}...", escape_str(addr));
+    }
     match addr.parse::<std::net::SocketAddr>() {
         Ok(sa) if sa.ip().to_string() == host || host.is_empty() => format!("Trying {sa}..."),
         Ok(sa) => format!("Trying {host_e}:{} ({})...", sa.port(), sa.ip()),
@@ -1856,6 +1865,25 @@ mod tests {
         );
         assert!(r.out.text().starts_with("Trying mx.example.net"));
         assert_eq!(r.err.text(), "boom\n");
+    }
+
+    /// The `Trying` line: a named host with its address, an address alone, a scoped IPv6
+    /// literal with its zone as written.
+    #[test]
+    fn trying_names_the_host_and_the_address() {
+        assert_eq!(
+            super::trying("mx.example.net", "192.0.2.1:25"),
+            "Trying mx.example.net:25 (192.0.2.1)..."
+        );
+        assert_eq!(super::trying("::1", "[::1]:25"), "Trying [::1]:25...");
+        assert_eq!(
+            super::trying("fe80::1%eth0", "[fe80::1%eth0]:25"),
+            "Trying [fe80::1%eth0]:25..."
+        );
+        assert_eq!(
+            super::trying("fe80::1%2", "[fe80::1%2]:25"),
+            "Trying [fe80::1%2]:25..."
+        );
     }
 
     #[test]

@@ -898,3 +898,95 @@ fn support_lists_the_build_and_sends_nothing() {
         assert!(!run.stdout.contains("Trying"), "{}", run.stdout);
     }
 }
+
+/// A one-connection SMTP server on `[::1]`: the banner, then `221` to QUIT. Its port, and what
+/// it received.
+fn loopback_v6_server() -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::Write as _;
+    let l = TcpListener::bind("[::1]:0").expect("an IPv6 loopback listener");
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"220 v6.test ESMTP\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n @ 1..) = s.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+            if got.ends_with(b"QUIT\r\n") {
+                let _ = s.write_all(b"221 bye\r\n");
+                break;
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    (port, h)
+}
+
+/// A scoped IPv6 literal (`fe80::1%eth0`, `[fe80::1%2]:25`: RFC 4007 §11) is an address with
+/// its interface, never a name to look up: the send, the REPL (one connection plan) connect to
+/// it on that interface (the loopback's `::1%lo` here: the kernel ignores the scope of a
+/// non-link-local address, so the connection itself proves the plan), by name or by index, with
+/// no DNS query. An unknown interface is one line naming the server as `[ADDR%ZONE]:PORT`. It
+/// used to be looked up ("DNS lookup of fe80::1%lo failed"), or refused as no HOST:PORT.
+#[test]
+fn a_scoped_ipv6_literal_is_connected_to_on_its_interface() {
+    let index = std::fs::read_to_string("/sys/class/net/lo/ifindex").unwrap();
+    let index = index.trim();
+    for (form, zone) in [("[::1%lo]:{port}", "lo"), ("::1%{index}/{port}", index)] {
+        let (port, server) = loopback_v6_server();
+        let spec = form
+            .replace("{port}", &port.to_string())
+            .replace("{index}", index);
+        let run = ehlo_with(
+            &[
+                "--server",
+                &spec,
+                "-t",
+                "a@b.test",
+                "--quit-after",
+                "connect",
+                "--json",
+            ],
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 0, "{spec}: {}", run.all());
+        assert_eq!(server.join().unwrap(), "QUIT\r\n", "{spec}");
+        assert!(!run.stdout.contains("dns_query"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!(
+                r#""type":"connecting","data":{{"host":"::1%{zone}","addr":"[::1%{zone}]:{port}"}}"#
+            )),
+            "{spec}: {}",
+            run.stdout
+        );
+    }
+
+    let (port, server) = loopback_v6_server();
+    let target = format!("[::1%lo]:{port}");
+    let run = ehlo_with(&["repl", &target], Some(b"QUIT\n"), Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(server.join().unwrap(), "QUIT\r\n");
+    assert!(
+        run.stdout.contains(&format!("Trying [::1%lo]:{port}...")),
+        "{}",
+        run.all()
+    );
+
+    for args in [
+        &["--server", "fe80::1%nosuch0", "-t", "a@b.test"][..],
+        &["repl", "[fe80::1%nosuch0]:25"],
+    ] {
+        let run = ehlo_with(args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains(
+                "could not connect to [fe80::1%nosuch0]:25: no network interface 'nosuch0'"
+            ),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(!run.all().contains("DNS"), "{args:?}: {}", run.all());
+    }
+}

@@ -414,7 +414,7 @@ fn route(
             port: default_port,
         },
         (Some(ServerSpec { host, port }), _) => {
-            if let Ok(ip) = host.parse::<IpAddr>() {
+            if let Some((ip, _)) = crate::net::route::ip_literal(host) {
                 check_family("--server", family, ip)?;
             }
             Target::Host {
@@ -463,11 +463,11 @@ fn route(
     if let Some(local) = transport
         .local_interface
         .as_ref()
-        .and_then(|l| l.host.parse::<IpAddr>().ok())
+        .and_then(|l| crate::net::route::ip_literal(&l.host).map(|(ip, _)| ip))
     {
         check_family("--local-interface", family, local)?;
         if let Target::Host { host, .. } = &target
-            && let Ok(ip) = host.parse::<IpAddr>()
+            && let Some((ip, _)) = crate::net::route::ip_literal(host)
             && family_of(ip) != family_of(local)
         {
             return Err(usage(format!(

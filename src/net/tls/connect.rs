@@ -62,6 +62,13 @@ where
     // An IDN is named by its A-labels on the wire and in certificates (RFC 6066 §3, RFC 6125
     // §6.4.2): `mx.bücher.example` is sent and checked as `mx.xn--bcher-kva.example`.
     let host = crate::net::dns::ascii_host(host.trim().trim_end_matches('.'));
+    // A scoped IPv6 address (`fe80::1%eth0`): its zone names an interface of this host and
+    // means nothing to the peer or its certificate, which can only hold the address (RFC
+    // 5280 §4.2.1.6). No SNI for it, as for any address literal.
+    let host = match crate::net::route::ip_literal(&host) {
+        Some((ip, Some(_))) => ip.to_string(),
+        _ => host,
+    };
     let host = host.as_str();
     let mut b = client_context().map_err(setup("cannot create the TLS context"))?;
     // Never abort the handshake on a bad certificate: the verdict is computed anyway (the
