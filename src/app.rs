@@ -3,6 +3,8 @@
 //! the terminal it starts here), runs the mode and returns its exit code (every code comes
 //! from `error.rs`). A mistake found before a renderer exists is reported here ([`refuse`]):
 //! one line on stderr, and with `--json` the JSON Lines' `schema` and `summary` on stdout.
+//! Every renderer's stdout and files are watched ([`Watch`]): output lost to a full disk or an
+//! I/O error is said on stderr once the mode is over, its exit code standing.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -11,25 +13,34 @@ use crate::cli::Refused;
 use crate::cli::mode::Mode;
 use crate::error::{EXIT_OK, Error};
 use crate::render::check::CheckRenderer;
+use crate::render::watch::Watch;
 use crate::render::{self, Format, Renderer};
 use crate::smtp::event::{Event, Summary};
 
-/// Parse `args`, run the chosen mode, return the exit code.
+/// Parse `args`, run the chosen mode, return the exit code; then say on stderr which output
+/// could not be written ([`Watch::report`]).
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let watch = Watch::default();
+    let code = run_watched(args, &watch);
+    watch.report();
+    code
+}
+
+fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
     let mode = match crate::cli::parse(args) {
         Ok(mode) => mode,
         Err(Refused::Answered(code)) => return code,
-        Err(Refused::Error { error, json }) => return refuse(&error, json),
+        Err(Refused::Error { error, json }) => return refuse(&error, json, watch),
     };
     match mode {
-        Mode::DumpConfig { what, text, json } if json => dump_event(what, text),
+        Mode::DumpConfig { what, text, json } if json => dump_event(what, text, watch),
         Mode::DumpConfig { text, .. } => to_stdout(text.as_bytes()),
         Mode::DumpMail {
             notes,
             message,
             json: true,
         } => {
-            let mut renderer = render::make(&Format::Json);
+            let mut renderer = render::make(&Format::Json, watch);
             for note in notes {
                 renderer.event(&Event::info(note), std::time::Duration::ZERO);
             }
@@ -78,24 +89,29 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                 Ok(rt) => rt,
                 Err(e) => {
                     let e = Error::Prerequisite(format!("cannot start the async runtime: {e}"));
-                    return refuse(&e, mode.json_lines());
+                    return refuse(&e, mode.json_lines(), watch);
                 }
             };
-            runtime.block_on(dispatch(mode, interrupts))
+            runtime.block_on(dispatch(mode, interrupts, watch))
         }
     }
 }
 
 /// Run a mode that talks to the network (or listens on it); `interrupts`: the REPL's queue of
 /// SIGINT and SIGQUIT.
-async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) -> u8 {
+async fn dispatch(
+    mode: Mode,
+    interrupts: Option<nix::sys::signalfd::SignalFd>,
+    watch: &Watch,
+) -> u8 {
     match mode {
         Mode::Send(cfg) => {
-            let (out, err) = match open_outputs(&cfg.output) {
+            let json = matches!(cfg.format, Format::Json);
+            let (out, err) = match open_outputs(&cfg.output, render::what(&cfg.format), watch) {
                 Ok(o) => o,
-                Err(e) => return refuse(&e, matches!(cfg.format, Format::Json)),
+                Err(e) => return refuse(&e, json, watch),
             };
-            let mut renderer = render::make_to(&cfg.format, out, err);
+            let mut renderer = render::make_to(&cfg.format, out, err, watch);
             for note in &cfg.notes {
                 let info = Event::info(note.clone());
                 renderer.event(&info, std::time::Duration::ZERO);
@@ -107,48 +123,47 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
             });
             let confirm = confirm.as_ref().map(|f| f as &dyn Fn() -> bool);
             let mut quiet;
-            let sink: &mut dyn crate::smtp::event::Sink =
-                if cfg.suppress_data && matches!(cfg.format, Format::Json) {
-                    quiet = render::SuppressBody(&mut renderer);
-                    &mut quiet
-                } else {
-                    &mut renderer
-                };
+            let sink: &mut dyn crate::smtp::event::Sink = if cfg.suppress_data && json {
+                quiet = render::SuppressBody(&mut renderer);
+                &mut quiet
+            } else {
+                &mut renderer
+            };
             let code = crate::net::driver::send_asking(&cfg.connect, cfg.plan, sink, confirm).await;
             renderer.finish();
             code
         }
         Mode::Serve(opts) => {
             // Batched: the server's rendering thread writes many lines per system call.
-            let renderer = render::make_batched(&opts.format);
+            let renderer = render::make_batched(&opts.format, watch);
             crate::serve::run(*opts, renderer).await
         }
         Mode::Demo(format) => {
             let json = matches!(format, Format::Json);
-            crate::demo::run(render::make(&format), json).await
+            crate::demo::run(render::make(&format, watch), json).await
         }
-        Mode::Repl(cfg) => repl(*cfg, interrupts).await,
+        Mode::Repl(cfg) => repl(*cfg, interrupts, watch).await,
         Mode::Replay(cfg) => {
             let script = match crate::repl::record::load(&cfg.script) {
                 Ok(s) => s,
-                Err(e) => return refuse(&Error::Usage(e), cfg.session.json),
+                Err(e) => return refuse(&Error::Usage(e), cfg.session.json, watch),
             };
-            let log = match open_log(cfg.session.log.as_deref()) {
+            let log = match open_log(cfg.session.log.as_deref(), watch) {
                 Ok(l) => l,
-                Err(e) => return refuse(&e, cfg.session.json),
+                Err(e) => return refuse(&e, cfg.session.json, watch),
             };
             let renderer = with_log(
-                transcript(render::make(&cfg.session.format()), cfg.session.json),
+                transcript(render::make(&cfg.session.format(), watch), cfg.session.json),
                 log,
             );
             crate::repl::replay(*cfg, script, renderer).await
         }
         Mode::Check(c) => {
-            let mut renderer = CheckRenderer::new(&c);
+            let mut renderer = CheckRenderer::new(&c, watch);
             crate::check::run(*c, &mut renderer).await
         }
         Mode::Probe(c) => {
-            let mut renderer = CheckRenderer::for_probe(c.color, c.json, c.fail_on);
+            let mut renderer = CheckRenderer::for_probe(c.color, c.json, c.fail_on, watch);
             renderer.start(1);
             crate::probe::run(&c, &mut renderer).await
         }
@@ -160,8 +175,8 @@ async fn dispatch(mode: Mode, interrupts: Option<nix::sys::signalfd::SignalFd>) 
 
 /// A dump under `--json`: the JSON Lines of a run that sent nothing (`schema`, one `dump` event
 /// with the text, a `summary` with exit 0), so that stdout stays JSON Lines.
-fn dump_event(what: &str, text: String) -> u8 {
-    dump_to(render::make(&Format::Json), what, text)
+fn dump_event(what: &str, text: String, watch: &Watch) -> u8 {
+    dump_to(render::make(&Format::Json, watch), what, text)
 }
 
 fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String) -> u8 {
@@ -196,10 +211,11 @@ fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String) -> u8 {
 async fn repl(
     cfg: crate::repl::ReplConfig,
     interrupts: Option<nix::sys::signalfd::SignalFd>,
+    watch: &Watch,
 ) -> u8 {
-    let log = match open_log(cfg.log.as_deref()) {
+    let log = match open_log(cfg.log.as_deref(), watch) {
         Ok(l) => l,
-        Err(e) => return refuse(&e, cfg.json),
+        Err(e) => return refuse(&e, cfg.json, watch),
     };
     // `--record FILE` likewise: an unwritable or existing file (never replaced unasked, as
     // `:record FILE` does not) refuses the run before anything is sent.
@@ -217,13 +233,13 @@ async fn repl(
             } else {
                 format!("--record: cannot write {}: {e}", path.display())
             };
-            return refuse(&Error::Usage(why), cfg.json);
+            return refuse(&Error::Usage(why), cfg.json, watch);
         }
     }
     let (ui, out, err) = crate::repl::editor::Ui::start(std::io::stdin().is_terminal());
-    let console = render::make_console(&cfg.format(), out, err);
+    let console = render::make_console(&cfg.format(), out, err, watch);
     let renderer = with_log(transcript(console, cfg.json), log);
-    crate::repl::run(cfg, ui, renderer, interrupts).await
+    crate::repl::run(cfg, ui, renderer, interrupts, watch).await
 }
 
 /// The REPL's or replay's own output: JSON as is, a human transcript without the run's
@@ -240,10 +256,10 @@ fn transcript(renderer: Box<dyn Renderer>, json: bool) -> Box<dyn Renderer> {
 /// `*** reason` on stderr, as swaks does; with `json` (the send's JSON Lines were asked for)
 /// also the `schema` line and a `summary` on stdout, so that a JSON run always starts with
 /// `schema` and ends with `summary` (`render::json`).
-fn refuse(error: &Error, json: bool) -> u8 {
+fn refuse(error: &Error, json: bool, watch: &Watch) -> u8 {
     let code = error.report();
     if json {
-        let mut renderer = render::make(&Format::Json);
+        let mut renderer = render::make(&Format::Json, watch);
         let summary = Summary {
             exit_code: code,
             outcome: error.label().to_string(),
@@ -256,13 +272,17 @@ fn refuse(error: &Error, json: bool) -> u8 {
     code
 }
 
-/// Open (truncate) the REPL's or replay's `--log FILE`.
-fn open_log(path: Option<&std::path::Path>) -> Result<Option<Box<dyn Write + Send>>, Error> {
+/// Open (truncate) the REPL's or replay's `--log FILE`, watched by `watch`.
+fn open_log(
+    path: Option<&std::path::Path>,
+    watch: &Watch,
+) -> Result<Option<Box<dyn Write + Send>>, Error> {
     let Some(path) = path else {
         return Ok(None);
     };
     let f = std::fs::File::create(path)
         .map_err(|e| Error::Usage(format!("cannot write the log {}: {e}", path.display())))?;
+    let f = watch.watched("log", path.display().to_string(), Box::new(f));
     Ok(Some(Box::new(std::io::LineWriter::new(f))))
 }
 
@@ -278,16 +298,25 @@ type OutStream = Option<Box<dyn Write + Send>>;
 
 /// Open (truncate) the `--output-file*` files; one file for both streams is opened once so
 /// their lines interleave in order. `&STDOUT` / `&STDERR` are the process's own streams.
-fn open_outputs(o: &crate::cli::mode::OutputFiles) -> Result<(OutStream, OutStream), Error> {
+/// Stdout and the files, carrying `what`, are watched by `watch`.
+fn open_outputs(
+    o: &crate::cli::mode::OutputFiles,
+    what: &'static str,
+    watch: &Watch,
+) -> Result<(OutStream, OutStream), Error> {
     use std::path::Path;
     let cannot =
         |p: &Path, e: std::io::Error| Error::Usage(format!("cannot write {}: {e}", p.display()));
     let special = |p: &Path| -> Option<Box<dyn Write + Send>> {
         match p.to_str() {
-            Some("&STDOUT") => Some(Box::new(std::io::stdout())),
+            Some("&STDOUT") => Some(watch.stdout(what)),
             Some("&STDERR") => Some(Box::new(std::io::stderr())),
             _ => None,
         }
+    };
+    let file = |p: &Path, f: std::fs::File| -> Box<dyn Write + Send> {
+        let f = watch.watched(what, p.display().to_string(), Box::new(f));
+        Box::new(std::io::LineWriter::new(f))
     };
     let mut out_file = None;
     let out: OutStream = match &o.stdout {
@@ -297,7 +326,7 @@ fn open_outputs(o: &crate::cli::mode::OutputFiles) -> Result<(OutStream, OutStre
             None => {
                 let f = std::fs::File::create(p).map_err(|e| cannot(p, e))?;
                 out_file = Some((p, f.try_clone().map_err(|e| cannot(p, e))?));
-                Box::new(std::io::LineWriter::new(f))
+                file(p, f)
             }
         }),
     };
@@ -307,10 +336,8 @@ fn open_outputs(o: &crate::cli::mode::OutputFiles) -> Result<(OutStream, OutStre
             (Some(s), _) => s,
             // The same file for both streams: a clone of the one handle (shared offset), so
             // the lines interleave in order and the file is truncated once.
-            (None, Some((q, f))) if q == p => Box::new(std::io::LineWriter::new(f)),
-            (None, _) => Box::new(std::io::LineWriter::new(
-                std::fs::File::create(p).map_err(|e| cannot(p, e))?,
-            )),
+            (None, Some((q, f))) if q == p => file(p, f),
+            (None, _) => file(p, std::fs::File::create(p).map_err(|e| cannot(p, e))?),
         }),
     };
     Ok((out, err))

@@ -78,6 +78,7 @@ use crate::check::model::{Counts, DomainReport, FailOn, Status, Tally};
 use crate::render::ColorChoice;
 use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
+use crate::render::watch::Watch;
 
 /// Version of the check JSON format.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -97,15 +98,14 @@ pub(crate) struct CheckRenderer {
     /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
     want_progress: bool,
     progress: Option<indicatif::ProgressBar>,
-    /// The first error writing the report to `out` (not a closed pipe).
-    lost: Option<String>,
 }
 
 impl CheckRenderer {
-    /// A renderer for this run's settings, writing to stdout.
-    pub(crate) fn new(cfg: &CheckConfig) -> CheckRenderer {
+    /// A renderer for this run's settings, writing to stdout (watched by `watch`: a report lost
+    /// to a full disk is said after the run, the verdict's exit code standing).
+    pub(crate) fn new(cfg: &CheckConfig, watch: &Watch) -> CheckRenderer {
         style::configure(cfg.color, cfg.json);
-        let mut r = CheckRenderer::with_writer(cfg, Box::new(std::io::stdout()));
+        let mut r = CheckRenderer::with_writer(cfg, watch.stdout("report"));
         // Only for a person watching: never in JSON Lines, never into a file or a CI log.
         r.want_progress = !cfg.json
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
@@ -113,11 +113,16 @@ impl CheckRenderer {
         r
     }
 
-    /// `ehlo probe`'s renderer, writing to stdout: its colour decision (`--color`, `--json`)
-    /// made here as for every other mode.
-    pub(crate) fn for_probe(color: ColorChoice, json: bool, fail_on: FailOn) -> CheckRenderer {
+    /// `ehlo probe`'s renderer, writing to stdout (watched by `watch`, as [`new`](Self::new)):
+    /// its colour decision (`--color`, `--json`) made here as for every other mode.
+    pub(crate) fn for_probe(
+        color: ColorChoice,
+        json: bool,
+        fail_on: FailOn,
+        watch: &Watch,
+    ) -> CheckRenderer {
         style::configure(color, json);
-        CheckRenderer::for_mode("probe", json, fail_on, Box::new(std::io::stdout()))
+        CheckRenderer::for_mode("probe", json, fail_on, watch.stdout("report"))
     }
 
     /// The same with another writer (tests).
@@ -143,7 +148,6 @@ impl CheckRenderer {
             next: 0,
             want_progress: false,
             progress: None,
-            lost: None,
         }
     }
 
@@ -182,25 +186,14 @@ impl CheckRenderer {
         self.flush();
     }
 
+    // A write error is not the report's to say: a closed stdout (`| head`) is no error, and
+    // the stream's `Watch` keeps a full disk's or an I/O error for the run to say at its end.
     fn line(&mut self, s: &str) {
-        let r = writeln!(self.out, "{s}");
-        self.note_lost(r);
+        let _ = writeln!(self.out, "{s}");
     }
 
     fn flush(&mut self) {
-        let r = self.out.flush();
-        self.note_lost(r);
-    }
-
-    /// Keep the first error writing the report. A closed stdout (`| head`) is not worth
-    /// reporting; a full disk or an I/O error is (the report used to vanish without a word).
-    fn note_lost(&mut self, r: std::io::Result<()>) {
-        if let Err(e) = r
-            && e.kind() != std::io::ErrorKind::BrokenPipe
-            && self.lost.is_none()
-        {
-            self.lost = Some(e.to_string());
-        }
+        let _ = self.out.flush();
     }
 
     /// Before any domain: the schema line (JSON).
@@ -406,18 +399,6 @@ impl CheckRenderer {
 
     /// [`finish`](Self::finish) from the run's [`Tally`] (the reports need not be kept).
     pub(crate) fn finish_tally(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
-        self.finish_lines(tally, exit_code, stopped);
-        self.flush();
-        if let Some(why) = &self.lost {
-            let _ = writeln!(
-                std::io::stderr(),
-                "*** the report could not be written to stdout: {}",
-                escape_str(why)
-            );
-        }
-    }
-
-    fn finish_lines(&mut self, tally: &Tally, exit_code: u8, stopped: Option<&str>) {
         let (counts, verdicts) = (tally.counts, tally.verdicts);
         if self.json {
             let v = json!({"type": "summary", "exit_code": exit_code, "domains": tally.domains,

@@ -138,7 +138,9 @@ impl Human {
     }
 
     fn write(&mut self, stream: Stream, text: &str) {
-        // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped.
+        // A closed pipe (`| head`) must not stop or crash the run: write errors are dropped
+        // here; stdout's and a file's are kept by their `Watch` and said after the run
+        // (render::watch).
         let w = match stream {
             Stream::Out => &mut self.out,
             Stream::Err => {

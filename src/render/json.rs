@@ -243,7 +243,8 @@ impl Json {
 
     fn write_line<T: Serialize>(&mut self, value: &T) {
         // Serialising our own types cannot fail except on non-finite floats, which we avoid; a
-        // closed stdout is ignored like everywhere else in the renderers.
+        // write error is the stream's `Watch`'s to keep and say after the run (render::watch),
+        // and a closed stdout (`| head`) is none.
         if let Ok(mut s) = serde_json::to_string(value) {
             s.push('\n');
             let _ = self.out.write_all(s.as_bytes());

@@ -1,5 +1,7 @@
 //! Output: every event goes through exactly one [`Renderer`], human ([`human`]) or JSON Lines
-//! ([`json`]). Renderers never steer the protocol; a closed stdout (`| head`) is ignored.
+//! ([`json`]). Renderers never steer the protocol; what they write to stdout or a file goes
+//! through a [`watch::Watch`], which keeps a write error (a full disk) to be said after the run
+//! and lets a closed stdout (`| head`) pass quietly.
 
 pub(crate) mod check;
 pub(crate) mod explain;
@@ -10,10 +12,12 @@ pub(crate) mod remedy;
 pub(crate) mod style;
 #[cfg(test)]
 pub(crate) mod test_sink;
+pub(crate) mod watch;
 
 use std::time::Duration;
 
 use crate::smtp::event::{Event, Sink};
+use watch::Watch;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -220,9 +224,13 @@ impl Renderer for WithoutSummary {
 /// [`make`], but stdout is buffered and written only on [`Renderer::flush`] (or a full buffer):
 /// for `ehlo serve`, whose rendering thread flushes whenever it has no event waiting, so a busy
 /// server writes many lines per system call and an idle one shows everything at once.
-pub(crate) fn make_batched(format: &Format) -> Box<dyn Renderer> {
+/// Stdout is watched by `watch` (under the buffer, so that the write that fails is seen).
+pub(crate) fn make_batched(format: &Format, watch: &Watch) -> Box<dyn Renderer> {
     const BUF: usize = 64 * 1024;
-    let out = || Box::new(std::io::BufWriter::with_capacity(BUF, std::io::stdout()));
+    let out = || {
+        let stdout = watch.stdout(what(format));
+        Box::new(std::io::BufWriter::with_capacity(BUF, stdout))
+    };
     match format {
         Format::Human(opts) => {
             style::configure(opts.color, false);
@@ -239,21 +247,32 @@ pub(crate) fn make_batched(format: &Format) -> Box<dyn Renderer> {
     }
 }
 
-/// Build the renderer for `format`, writing to stdout (and stderr for human errors). Also makes
-/// the run's colour decision ([`style::configure`]); `--json` turns colour off.
-pub(crate) fn make(format: &Format) -> Box<dyn Renderer> {
-    make_to(format, None, None)
+/// What a renderer of `format` writes, as [`Watch`] names it: `transcript` or `JSON Lines`.
+pub(crate) fn what(format: &Format) -> &'static str {
+    match format {
+        Format::Human(_) => "transcript",
+        Format::Json => "JSON Lines",
+    }
 }
 
-/// [`make`] with the transcript's two streams sent elsewhere (`--output-file*`); `None` keeps
-/// stdout / stderr. A file is never coloured under `--color auto`.
+/// Build the renderer for `format`, writing to stdout, watched by `watch` (and stderr for human
+/// errors). Also makes the run's colour decision ([`style::configure`]); `--json` turns colour
+/// off.
+pub(crate) fn make(format: &Format, watch: &Watch) -> Box<dyn Renderer> {
+    make_to(format, None, None, watch)
+}
+
+/// [`make`] with the transcript's two streams sent elsewhere (`--output-file*`, watched by the
+/// caller); `None` keeps stdout (watched by `watch`) / stderr. A file is never coloured under
+/// `--color auto`.
 pub(crate) fn make_to(
     format: &Format,
     out: Option<Box<dyn std::io::Write + Send>>,
     err: Option<Box<dyn std::io::Write + Send>>,
+    watch: &Watch,
 ) -> Box<dyn Renderer> {
     let redirected = out.is_some() || err.is_some();
-    let out = out.unwrap_or_else(|| Box::new(std::io::stdout()));
+    let out = out.unwrap_or_else(|| watch.stdout(what(format)));
     let err = err.unwrap_or_else(|| Box::new(std::io::stderr()));
     build(format, out, err, redirected)
 }
@@ -261,12 +280,15 @@ pub(crate) fn make_to(
 /// The REPL's renderer, writing to its console: on a terminal the line editor's two writers
 /// (lines printed above the prompt, on the terminal itself), from a pipe stdout and stderr. The
 /// console is the terminal, so unlike [`make_to`]'s files it is coloured under `--color auto`
-/// exactly when stdout / stderr would be. Makes the run's colour decision as [`make`] does.
+/// exactly when stdout / stderr would be. Makes the run's colour decision as [`make`] does;
+/// `out` (stdout, or the terminal it is) is watched by `watch`.
 pub(crate) fn make_console(
     format: &Format,
     out: Box<dyn std::io::Write + Send>,
     err: Box<dyn std::io::Write + Send>,
+    watch: &Watch,
 ) -> Box<dyn Renderer> {
+    let out = watch.watched(what(format), "stdout", out);
     build(format, out, err, false)
 }
 

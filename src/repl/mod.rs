@@ -111,16 +111,19 @@ impl ReplConfig {
 /// Run the REPL until `:quit`, Ctrl-D or the end of piped input, reading from `ui` (started by
 /// the dispatcher, `app`) and rendering through `sink` (the run's renderer over `ui`'s console,
 /// with the `--log` copy when asked). Returns the exit code: 0, or the connect/usage code when
-/// the first connection cannot be made.
+/// the first connection cannot be made. `watch` keeps the recordings' write errors, as it does
+/// the transcript's, for the dispatcher to say after the run.
 pub(crate) async fn run(
     cfg: ReplConfig,
     mut ui: Ui,
     sink: Box<dyn Renderer>,
     interrupts: Option<nix::sys::signalfd::SignalFd>,
+    watch: &crate::render::watch::Watch,
 ) -> u8 {
     let record = cfg.record.clone();
     let completion = ui.completion();
     let mut engine = Engine::new(cfg, sink, completion);
+    engine.watch = watch.clone();
     engine.interactive = ui.is_tty();
     engine.interrupt = ui.is_tty().then(|| ui.interrupt());
     // The live "waiting 7 s" line: a terminal's transcript only (never JSON on a terminal).
@@ -526,6 +529,8 @@ struct Engine {
     start: Instant,
     completion: Arc<Mutex<CompletionData>>,
     recorder: Option<Recorder>,
+    /// Keeps a recording's write errors (a full disk) to be said after the run.
+    watch: crate::render::watch::Watch,
     envelope: Envelope,
     seen: Vec<Seen>,
     /// Replies still owed to inputs whose wait ended (`--timeout`, Ctrl-C), oldest first: what
@@ -651,6 +656,7 @@ impl Engine {
             start: now,
             completion,
             recorder: None,
+            watch: crate::render::watch::Watch::default(),
             envelope: Envelope::default(),
             seen: Vec::new(),
             late: std::collections::VecDeque::new(),
@@ -775,7 +781,7 @@ impl Engine {
             .as_ref()
             .map(|t| t.to_string())
             .unwrap_or_default();
-        match Recorder::create(path, &server, mode) {
+        match Recorder::create(path, &server, mode, &self.watch) {
             Ok(r) => {
                 self.recorder = Some(r);
                 self.recording = Some(path.to_path_buf());

@@ -352,11 +352,13 @@ struct Block {
 }
 
 impl Recorder {
-    /// Open `path` (refusing, replacing or appending to an existing file) and write the header.
+    /// Open `path` (refusing, replacing or appending to an existing file) and write the header;
+    /// the file's write errors are kept by `watch` (said after the run).
     pub(crate) fn create(
         path: &Path,
         server: &str,
         mode: super::meta::RecordMode,
+        watch: &crate::render::watch::Watch,
     ) -> Result<Recorder, String> {
         use super::meta::RecordMode;
         let mut o = std::fs::OpenOptions::new();
@@ -375,6 +377,7 @@ impl Recorder {
                 format!("cannot write {}: {e}", path.display())
             }
         })?;
+        let f = watch.watched("recording", path.display().to_string(), Box::new(f));
         let mut r = Recorder::new(Box::new(std::io::BufWriter::new(f)));
         r.comment(&format!(
             "ehlo repl recording ({server}); replay with: ehlo replay FILE --server HOST:PORT"

@@ -362,10 +362,13 @@ impl Signals {
 }
 
 /// Start the server in the background, rendering through
-/// `crate::render::make_batched(&opts.format)` (use `HumanOptions { silent: 3, .. }` for a
+/// `crate::render::make_batched` (use `HumanOptions { silent: 3, .. }` for a
 /// quiet in-process server). For tests and embedders; `ehlo serve` itself runs [`run`].
 pub async fn start(opts: ServeOptions) -> Result<ServerHandle, Error> {
-    let renderer = crate::render::make_batched(&opts.format);
+    // Tests and embedders: no dispatcher is there to say what this stdout lost (`ehlo serve`'s
+    // own is watched by `app`).
+    let watch = crate::render::watch::Watch::default();
+    let renderer = crate::render::make_batched(&opts.format, &watch);
     start_with(opts, renderer).await
 }
 

@@ -15,6 +15,7 @@ mod generated;
 mod help;
 mod hostile;
 mod json;
+mod lost_output;
 mod message;
 mod mx;
 mod probe;

@@ -1,0 +1,164 @@
+//! Output that could not be written: every stream a renderer writes to stdout or to a file
+//! (`--output-file`, `--log`, a REPL recording) goes through a [`Watch`]ed writer that keeps the
+//! first error that is not a closed pipe, and the dispatcher (`app`) names each such stream on
+//! stderr once the run is over ([`Watch::report`]). A closed pipe (`| head`) stays quiet, as in
+//! ripgrep; a full disk or an I/O error used to lose the output without a word. The run's exit
+//! code stands: it says what happened to the mail, which a lost transcript does not change.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crate::render::human::escape_str;
+
+/// The run's watched streams and what became of them; clones share them.
+#[derive(Clone, Default)]
+pub(crate) struct Watch(Arc<Mutex<Vec<Stream>>>);
+
+/// One watched stream.
+struct Stream {
+    /// What it carries: `transcript`, `JSON Lines`, `report`, `log`.
+    what: &'static str,
+    /// Where it goes: `stdout`, a file's name.
+    target: String,
+    /// The first error writing it, not a closed pipe.
+    lost: Option<String>,
+}
+
+impl Watch {
+    /// `out`, writing `what` to `target`, with its errors kept here.
+    pub(crate) fn watched(
+        &self,
+        what: &'static str,
+        target: impl Into<String>,
+        out: Box<dyn Write + Send>,
+    ) -> Box<dyn Write + Send> {
+        let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        streams.push(Stream {
+            what,
+            target: target.into(),
+            lost: None,
+        });
+        Box::new(Watched {
+            out,
+            watch: self.clone(),
+            index: streams.len() - 1,
+        })
+    }
+
+    /// Stdout, carrying `what`, watched.
+    pub(crate) fn stdout(&self, what: &'static str) -> Box<dyn Write + Send> {
+        self.watched(what, "stdout", Box::new(std::io::stdout()))
+    }
+
+    /// The lines saying which streams lost output and why, one a stream (its first error; one
+    /// line for two streams into the same target, `--output-file` carrying both). They are
+    /// taken: a second call says nothing again.
+    pub(crate) fn take(&self) -> Vec<String> {
+        let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut lines: Vec<String> = Vec::new();
+        let mut said: Vec<String> = Vec::new();
+        for s in streams.iter_mut() {
+            if let Some(why) = s.lost.take()
+                && !said.contains(&s.target)
+            {
+                lines.push(format!(
+                    "the {} could not be written to {}: {}",
+                    s.what,
+                    escape_str(&s.target),
+                    escape_str(&why)
+                ));
+                said.push(s.target.clone());
+            }
+        }
+        lines
+    }
+
+    /// Say [`take`](Self::take) on stderr, each line as an error (`*** `).
+    pub(crate) fn report(&self) {
+        for line in self.take() {
+            let _ = writeln!(std::io::stderr(), "*** {line}");
+        }
+    }
+
+    fn note(&self, index: usize, e: &std::io::Error) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return;
+        }
+        let mut streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = streams.get_mut(index)
+            && s.lost.is_none()
+        {
+            s.lost = Some(e.to_string());
+        }
+    }
+}
+
+/// A writer whose errors its [`Watch`] keeps (and passes on: callers drop them).
+struct Watched {
+    out: Box<dyn Write + Send>,
+    watch: Watch,
+    index: usize,
+}
+
+impl Watched {
+    fn kept<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            self.watch.note(self.index, e);
+        }
+        r
+    }
+}
+
+impl Write for Watched {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.out.write(buf);
+        self.kept(r)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let r = self.out.write_all(buf);
+        self.kept(r)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.out.flush();
+        self.kept(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails every write and flush with `kind`.
+    struct Failing(std::io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(self.0, format!("{:?}", self.0)))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::new(self.0, format!("{:?}", self.0)))
+        }
+    }
+
+    #[test]
+    fn the_first_error_is_kept_and_a_closed_pipe_is_not_one() {
+        use std::io::ErrorKind::{BrokenPipe, StorageFull, TimedOut};
+        let watch = Watch::default();
+        let mut pipe = watch.watched("transcript", "stdout", Box::new(Failing(BrokenPipe)));
+        assert!(writeln!(pipe, "x").is_err());
+        assert!(watch.take().is_empty(), "a closed pipe is no loss");
+        let mut disk = watch.watched("log", "a.log", Box::new(Failing(StorageFull)));
+        let mut again = watch.watched("log", "a.log", Box::new(Failing(TimedOut)));
+        let mut fine = watch.watched("report", "b", Box::new(Vec::new()));
+        assert!(writeln!(fine, "x").and_then(|()| fine.flush()).is_ok());
+        assert!(disk.flush().is_err());
+        let _ = disk.write_all(b"later");
+        let _ = again.flush();
+        assert_eq!(
+            watch.take(),
+            ["the log could not be written to a.log: StorageFull"],
+            "the first error, once a target"
+        );
+        assert!(watch.take().is_empty(), "said once");
+    }
+}

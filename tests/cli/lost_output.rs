@@ -1,0 +1,267 @@
+//! Output that cannot be written: stdout on a full disk (`/dev/full`, every write fails with
+//! ENOSPC), an `--output-file`, `--log` or `:record` file there. The send, `ehlo serve`, the piped REPL and
+//! `ehlo demo` each say so in one line on stderr once the run is over, the exit code standing;
+//! a closed pipe (`| head`) stays quiet.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Step, accept_all, after_greet, isolate, scripted, send_args};
+
+const FULL: &str = "could not be written to stdout: No space left on device";
+
+/// Run `ehlo args` with `stdin` typed in and stdout going to `stdout`; its exit code and stderr.
+fn run_to(args: &[&str], stdin: &[u8], stdout: Stdio) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    isolate(&mut cmd);
+    cmd.env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn ehlo");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ehlo {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code().unwrap_or(-1), reader.join().unwrap())
+}
+
+fn full() -> Stdio {
+    Stdio::from(std::fs::File::create("/dev/full").unwrap())
+}
+
+/// A pipe whose reader is gone: every write fails with EPIPE, as after `| head -1` has read.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+fn owned(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_send_says_its_transcript_was_lost_and_keeps_its_exit_code() {
+    for (json, what) in [(false, "transcript"), (true, "JSON Lines")] {
+        let server = scripted(after_greet(accept_all()));
+        let mut args = send_args(&server.server());
+        if json {
+            args.push("--json".into());
+        }
+        let (code, err) = run_to(&owned(&args), b"", full());
+        assert_eq!(code, 0, "{err}");
+        assert!(server.finish().ends_with("QUIT\r\n"), "the send went on");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines.last().copied(),
+            Some(format!("*** the {what} {FULL} (os error 28)").as_str()),
+            "said once, last: {err}"
+        );
+        assert_eq!(err.matches("could not be written").count(), 1, "{err}");
+
+        // A refused recipient: its exit code (24) stands.
+        let server = scripted(after_greet(vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 ok\r\n"),
+            Step::Expect("RCPT TO:"),
+            Step::Send(b"550 5.1.1 unknown\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]));
+        let mut args = send_args(&server.server());
+        if json {
+            args.push("--json".into());
+        }
+        let (code, err) = run_to(&owned(&args), b"", full());
+        assert_eq!(code, 24, "{err}");
+        assert!(err.contains(&format!("the {what} {FULL}")), "{err}");
+        server.finish();
+
+        // `| head`: quiet.
+        let server = scripted(after_greet(accept_all()));
+        let mut args = send_args(&server.server());
+        if json {
+            args.push("--json".into());
+        }
+        let (code, err) = run_to(&owned(&args), b"", closed_pipe());
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("could not be written"), "{err}");
+        server.finish();
+    }
+}
+
+/// `--output-file FILE` writes through a file that can fail as stdout can.
+#[test]
+fn an_output_file_on_a_full_disk_is_named() {
+    let server = scripted(after_greet(accept_all()));
+    let mut args = send_args(&server.server());
+    args.extend(["--output-file".into(), "/dev/full".into()]);
+    let (code, err) = run_to(&owned(&args), b"", Stdio::null());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.matches(
+            "*** the transcript could not be written to /dev/full: No space left on device"
+        )
+        .count(),
+        1,
+        "one line for the file both streams share: {err}"
+    );
+    server.finish();
+}
+
+fn repl_server() -> crate::util::Scripted {
+    scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ])
+}
+
+#[test]
+fn a_piped_repl_says_its_transcript_or_log_was_lost() {
+    for (json, what) in [(false, "transcript"), (true, "JSON Lines")] {
+        let server = repl_server();
+        let addr = server.server();
+        let mut args = vec!["repl", addr.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let (code, err) = run_to(&args, b"EHLO x\nQUIT\n", full());
+        assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{err}");
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains(&format!("*** the {what} {FULL}")), "{err}");
+
+        let server = repl_server();
+        let addr = server.server();
+        args[1] = addr.as_str();
+        let (code, err) = run_to(&args, b"EHLO x\nQUIT\n", closed_pipe());
+        assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{err}");
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("could not be written"), "{err}");
+    }
+
+    // `--log FILE` on a full disk, the transcript itself fine.
+    let server = repl_server();
+    let addr = server.server();
+    let args = ["repl", addr.as_str(), "--log", "/dev/full"];
+    let (code, err) = run_to(&args, b"EHLO x\nQUIT\n", Stdio::null());
+    assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("*** the log could not be written to /dev/full: No space left on device"),
+        "{err}"
+    );
+    assert!(!err.contains("to stdout"), "{err}");
+
+    // A recording (`:record! FILE` replaces a file) on a full disk.
+    let server = repl_server();
+    let addr = server.server();
+    let args = ["repl", addr.as_str()];
+    let (code, err) = run_to(&args, b":record! /dev/full\nEHLO x\nQUIT\n", Stdio::null());
+    assert_eq!(server.finish(), "EHLO x\r\nQUIT\r\n", "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.lines().last(),
+        Some(
+            "*** the recording could not be written to /dev/full: No space left on device (os error 28)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_says_its_transcript_was_lost_when_it_stops() {
+    for (json, what) in [(false, "transcript"), (true, "JSON Lines")] {
+        // Its `listening on` line is lost too: the port is found free here first (another
+        // process may take it in between: then serve exits 2 and another port is tried).
+        let mut tries = 0;
+        let (code, err) = loop {
+            tries += 1;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr = format!("127.0.0.1:{port}");
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+            isolate(&mut cmd);
+            cmd.args(["serve", "--listen", &addr, "--max-sessions", "1"]);
+            if json {
+                cmd.arg("--json");
+            }
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(full())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn ehlo serve");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let mut sent = false;
+            let status = loop {
+                if let Some(st) = child.try_wait().unwrap() {
+                    break st;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("serve never served (sent: {sent}) or never stopped");
+                }
+                if !sent {
+                    sent = crate::util::ehlo(&owned(&send_args(&addr))).code == 0;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            let code = status.code().unwrap_or(-1);
+            if code == 2 && tries < 3 {
+                continue;
+            }
+            assert!(sent, "{err}");
+            break (code, err);
+        };
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            err.lines().last(),
+            Some(format!("*** the {what} {FULL} (os error 28)").as_str()),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn demo_says_its_transcript_was_lost() {
+    for (json, what) in [(false, "transcript"), (true, "JSON Lines")] {
+        let args: &[&str] = if json { &["demo", "--json"] } else { &["demo"] };
+        let (code, err) = run_to(args, b"", full());
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains(&format!("*** the {what} {FULL}")), "{err}");
+        let (code, err) = run_to(args, b"", closed_pipe());
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("could not be written"), "{err}");
+    }
+}
