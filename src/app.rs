@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 
 use crate::cli::Refused;
 use crate::cli::mode::Mode;
-use crate::error::{EXIT_OK, Error};
+use crate::error::{EXIT_OK, EXIT_PREREQ, Error};
 use crate::render::check::CheckRenderer;
 use crate::render::watch::Watch;
 use crate::render::{self, Format, Renderer};
@@ -45,7 +45,7 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
                 renderer.event(&Event::info(note), std::time::Duration::ZERO);
             }
             let text = String::from_utf8_lossy(&message).into_owned();
-            dump_to(renderer, "mail", text)
+            dump_to(renderer, "mail", text, watch)
         }
         Mode::DumpMail { notes, message, .. } => {
             // The message as it would be sent (without the transfer's dot-stuffing), nothing
@@ -176,10 +176,12 @@ async fn dispatch(
 /// A dump under `--json`: the JSON Lines of a run that sent nothing (`schema`, one `dump` event
 /// with the text, a `summary` with exit 0), so that stdout stays JSON Lines.
 fn dump_event(what: &str, text: String, watch: &Watch) -> u8 {
-    dump_to(render::make(&Format::Json, watch), what, text)
+    dump_to(render::make(&Format::Json, watch), what, text, watch)
 }
 
-fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String) -> u8 {
+/// The dump's JSON Lines are its whole result, as the text is without `--json` ([`to_stdout`]):
+/// when they cannot be written, the run fails (exit 10; `watch` says why).
+fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String, watch: &Watch) -> u8 {
     let zero = std::time::Duration::ZERO;
     renderer.event(
         &Event::Dump {
@@ -202,7 +204,11 @@ fn dump_to(mut renderer: Box<dyn Renderer>, what: &str, text: String) -> u8 {
         zero,
     );
     renderer.finish();
-    EXIT_OK
+    if watch.any_lost() {
+        EXIT_PREREQ
+    } else {
+        EXIT_OK
+    }
 }
 
 /// `ehlo repl`: the `--log` file first (a bad path is a usage error before the terminal is

@@ -3,7 +3,8 @@
 //! first error that is not a closed pipe, and the dispatcher (`app`) names each such stream on
 //! stderr once the run is over ([`Watch::report`]). A closed pipe (`| head`) stays quiet, as in
 //! ripgrep; a full disk or an I/O error used to lose the output without a word. The run's exit
-//! code stands: it says what happened to the mail, which a lost transcript does not change.
+//! code stands: it says what happened to the mail, which a lost transcript does not change
+//! (a dump, whose output is its whole result, is the exception: `app`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -71,6 +72,12 @@ impl Watch {
             }
         }
         lines
+    }
+
+    /// Whether a stream has lost output (and [`take`](Self::take) has not said it yet).
+    pub(crate) fn any_lost(&self) -> bool {
+        let streams = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        streams.iter().any(|s| s.lost.is_some())
     }
 
     /// Say [`take`](Self::take) on stderr, each line as an error (`*** `).
@@ -151,7 +158,9 @@ mod tests {
         let mut again = watch.watched("log", "a.log", Box::new(Failing(TimedOut)));
         let mut fine = watch.watched("report", "b", Box::new(Vec::new()));
         assert!(writeln!(fine, "x").and_then(|()| fine.flush()).is_ok());
+        assert!(!watch.any_lost());
         assert!(disk.flush().is_err());
+        assert!(watch.any_lost());
         let _ = disk.write_all(b"later");
         let _ = again.flush();
         assert_eq!(
@@ -160,5 +169,6 @@ mod tests {
             "the first error, once a target"
         );
         assert!(watch.take().is_empty(), "said once");
+        assert!(!watch.any_lost());
     }
 }

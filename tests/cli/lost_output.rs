@@ -265,3 +265,24 @@ fn demo_says_its_transcript_was_lost() {
         assert!(!err.contains("could not be written"), "{err}");
     }
 }
+
+/// A dump's output is its whole result: lost, the run fails (exit 10), JSON Lines or text.
+#[test]
+fn a_dump_that_cannot_be_written_exits_10() {
+    let mail = ["--dump-mail", "--to", "a@example.test", "--body", "x"];
+    for json in [false, true] {
+        for args in [&mail[..], &["--dump-config"][..]] {
+            let mut args = args.to_vec();
+            if json {
+                args.push("--json");
+            }
+            let (code, err) = run_to(&args, b"", full());
+            assert_eq!(code, 10, "{args:?}: {err}");
+            assert!(err.contains("No space left on device"), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            let (code, err) = run_to(&args, b"", closed_pipe());
+            assert_eq!(code, 0, "{args:?}: {err}");
+            assert!(err.is_empty(), "{args:?}: {err}");
+        }
+    }
+}
