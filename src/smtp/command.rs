@@ -395,8 +395,13 @@ fn parse_auth(args: &str) -> Result<Command, CommandError> {
         .ok_or_else(|| syntax("AUTH", "expected a SASL mechanism"))?
         .to_ascii_uppercase();
     let initial = words.next().map(str::to_string);
-    if let Some(w) = words.next() {
-        return Err(syntax("AUTH", format!("unexpected parameter: {w}")));
+    // The word is not repeated: after a mechanism and an initial response it is likely part
+    // of a credential (`AUTH LOGIN <user> <password>`), and the reply is shown and logged.
+    if words.next().is_some() {
+        return Err(syntax(
+            "AUTH",
+            "unexpected parameter after the initial response",
+        ));
     }
     Ok(Command::Auth { mechanism, initial })
 }

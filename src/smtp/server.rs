@@ -2035,6 +2035,12 @@ fn control_char(addr: &str) -> Option<String> {
 /// How a command line is shown: AUTH initial responses are masked.
 fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
     let text = String::from_utf8_lossy(line).into_owned();
+    // Read as text, `AUTH MECH` is kept and the rest masked: that covers a line no parser
+    // accepts but that may still carry a credential (`AUTH PLAIN <blob> extra`), and one parsed
+    // with the credential in the mechanism's place (`AUTH <blob>`, `AUTH <blob> <blob>`).
+    if let Some(masked) = crate::smtp::auth::mask_auth_command(&text) {
+        return (masked, true);
+    }
     if let Some(Command::Auth {
         initial: Some(ir), ..
     }) = cmd
@@ -2042,13 +2048,6 @@ fn display_line(line: &[u8], cmd: Option<&Command>) -> (String, bool) {
         && let Some(pos) = text.rfind(ir.as_str())
     {
         let masked = format!("{}{}", &text[..pos], crate::smtp::auth::mask(ir));
-        return (masked, true);
-    }
-    // A line no parser accepts may still carry a credential (`AUTH PLAIN <blob> extra`): read
-    // as text, `AUTH MECH` is kept and the rest masked.
-    if cmd.is_none()
-        && let Some(masked) = crate::smtp::auth::mask_auth_command(&text)
-    {
         return (masked, true);
     }
     (text, false)

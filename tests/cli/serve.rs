@@ -1025,6 +1025,70 @@ fn a_bare_lf_command_line_is_reported_as_the_clients() {
     assert!(!out.contains("reply line ended"), "{out}");
 }
 
+/// A credential in an AUTH line of an unexpected form never reaches the transcript (human or
+/// JSON), and no reply repeats it: the mechanism left out (`AUTH <blob>`), glued to it
+/// (`AUTH PLAIN:<blob>`), two blobs (`AUTH <blob> <blob>`), and LOGIN's password after its user
+/// name on the one line, whose 501 used to quote the password back.
+#[test]
+fn malformed_auth_lines_leave_no_credential_in_the_transcript_or_the_replies() {
+    use base64::Engine as _;
+    use std::io::Write;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let plain = b64(b"\0alice\0Sekr3tPW99");
+    let pass = b64(b"Sekr3tPW99");
+    let lines = [
+        format!("AUTH {plain}"),
+        format!("AUTH PLAIN:{plain}"),
+        format!("AUTH {plain} {pass}"),
+        format!("AUTH LOGIN {} {pass}", b64(b"alice")),
+    ];
+    for json in [false, true] {
+        let mut args = vec![
+            "--max-sessions",
+            "1",
+            "--auth-before-tls",
+            "--user",
+            "alice:Sekr3tPW99",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let serve = Serve::start(&args);
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        w.write_all(b"EHLO c.test\r\n").unwrap();
+        raw_reply(&mut r);
+        let mut replies = String::new();
+        for line in &lines {
+            w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with('5'), "{line}: {got}");
+            replies.push_str(&got);
+        }
+        w.write_all(b"QUIT\r\n").unwrap();
+        raw_reply(&mut r);
+        let (_, out) = serve.finish();
+        for secret in [plain.as_str(), pass.as_str(), "Sekr3tPW99"] {
+            assert!(
+                !replies.contains(secret),
+                "{secret} in the replies:\n{replies}"
+            );
+            assert!(!out.contains(secret), "{secret} in the transcript:\n{out}");
+        }
+        assert!(
+            replies.contains("501 5.5.4 Syntax error in AUTH parameters: unexpected parameter"),
+            "{replies}"
+        );
+        if !json {
+            assert!(out.contains("<-  AUTH ********"), "{out}");
+            assert!(out.contains("<-  AUTH LOGIN ********"), "{out}");
+        }
+    }
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.

@@ -153,9 +153,23 @@ pub(crate) fn auth_line_secret(line: &str) -> Option<(usize, bool)> {
     if mech_len == 0 {
         return None;
     }
+    // A word that is no SASL mechanism name (RFC 4422 §3.1: 1 to 20 of A-Z, 0-9, `-`, `_`;
+    // read case-insensitively, as servers do) is most likely the credential itself, its
+    // mechanism left out or glued on (`AUTH <blob>`, `AUTH PLAIN:<blob>`): masked from there.
+    if !is_mechanism_name(&line[mech_at..mech_at + mech_len]) {
+        return Some((mech_at, true));
+    }
     let rest_at = mech_at + mech_len + words(&line[mech_at + mech_len..]);
     let rest = line[rest_at..].trim_end();
     Some((rest_at, !rest.is_empty() && rest != "="))
+}
+
+/// Whether `word` has the form of a SASL mechanism name (RFC 4422 §3.1), in either case.
+fn is_mechanism_name(word: &str) -> bool {
+    (1..=20).contains(&word.len())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 /// Whether a line reads as a SASL response of RFC 4954 §4: one base64 token (the alphabet of
@@ -660,6 +674,13 @@ mod tests {
             ("AUTH PLAIN =".to_string(), None),
             ("AUTH".to_string(), None),
             ("AUTHX PLAIN abc".to_string(), None),
+            // No mechanism name (RFC 4422 §3.1) where one should be: the blob itself, or one
+            // glued to the mechanism, is masked whole.
+            (format!("AUTH {blob}"), Some("AUTH ********")),
+            (format!("AUTH PLAIN:{blob}"), Some("AUTH ********")),
+            (format!("auth  {blob} x"), Some("auth  ********")),
+            ("AUTH SCRAM-SHA-256-PLUS".to_string(), None),
+            ("AUTH X_OAUTH-2".to_string(), None),
             (format!("MAIL FROM:<{blob}>"), None),
         ] {
             assert_eq!(mask_auth_command(&line).as_deref(), want, "{line:?}");

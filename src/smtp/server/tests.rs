@@ -1564,9 +1564,15 @@ fn unparsable_auth_lines_are_masked_in_the_transcript() {
         (format!("AUTH PLAIN {plain} extra"), "AUTH PLAIN ********"),
         (format!("auth\tplain\t{plain}\tx"), "auth\tplain\t********"),
         (format!("AUTH PLAIN {plain} = ="), "AUTH PLAIN ********"),
+        // No SASL mechanism name (RFC 4422 §3.1) where one belongs: the credential itself.
+        (format!("AUTH {plain}"), "AUTH ********"),
+        (format!("AUTH PLAIN:{plain}"), "AUTH ********"),
+        (format!("AUTH {plain} {plain}"), "AUTH ********"),
     ] {
         let o = feed(&mut s, format!("{line}\r\n").as_bytes());
         assert!(o.text().starts_with('5'), "{line:?}: {}", o.text());
+        // Nor does the reply repeat any of it.
+        assert!(!o.text().contains(&plain), "{line:?}: {}", o.text());
         match &o.events[0] {
             Event::ClientCommand { text, redacted, .. } => {
                 assert_eq!((text.as_str(), *redacted), (want, true), "{line:?}");
