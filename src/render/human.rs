@@ -1101,10 +1101,9 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
         Deviation::TruncatedAtClose => {
             "connection closed in the middle of a reply; the partial reply is shown".to_string()
         }
-        Deviation::StartTlsInjection { bytes } => format!(
-            "{} bytes arrived after the STARTTLS 220 and before the TLS handshake; discarded \
+        Deviation::StartTlsInjection { bytes, len } => format!(
+            "{len} bytes arrived after the STARTTLS 220 and before the TLS handshake; discarded \
              (command injection, CVE-2011-0411): \"{}\"",
-            bytes.0.len(),
             excerpt(&escape_bytes(&bytes.0))
         ),
         Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
@@ -2057,6 +2056,7 @@ mod tests {
     fn deviation_descriptions_are_escaped_and_bounded() {
         let d = Deviation::StartTlsInjection {
             bytes: Bytes(b"MAIL FROM:<x>\r\n".to_vec()),
+            len: 15,
         };
         assert!(describe_deviation(&d).contains("\"MAIL FROM:<x>\\x0D\\x0A\""));
         let long = "x".repeat(500);

@@ -72,7 +72,7 @@
 //! `bare_lf_command` (`ehlo serve`: a client's command line), `bare_cr`, `mixed_codes` (`first`, `found`), `missing_code` (`line`), `odd_code` (`code`),
 //! `bad_separator` (`line`), `overlong_line` (`len`, `limit`), `reply_too_large` (`bytes`, `lines`, `unfinished_line`, `max_bytes`, `max_lines`),
 //! `not_utf8`, `enhanced_class_mismatch` (`code`, `enhanced`), `truncated_at_close`,
-//! `start_tls_injection` (`bytes`: byte payload), `unsolicited_reply`, `early_reply`, `long_reply_line` (`len`).
+//! `start_tls_injection` (`bytes`: byte payload, from `ehlo serve` its first 512 bytes with credentials masked; `len`: how many bytes arrived), `unsolicited_reply`, `early_reply`, `long_reply_line` (`len`).
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
 //! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason", "only" (`chain`/`name`, only with `--tls-verify-ca`/`--tls-verify-host` alone)},

@@ -162,8 +162,11 @@ pub enum Deviation {
     /// Bytes arrived after the 220 to STARTTLS and before the handshake (CVE-2011-0411 class);
     /// they were discarded.
     StartTlsInjection {
-        /// The discarded bytes.
+        /// The discarded bytes, as shown: `ehlo serve` keeps the first 512 with any credential
+        /// masked, so [`Deviation::StartTlsInjection::len`] gives how many came.
         bytes: Bytes,
+        /// How many bytes arrived, all of them.
+        len: usize,
     },
     /// The server sent bytes nobody asked for (outside a pending command).
     UnsolicitedReply,

@@ -1124,6 +1124,7 @@ impl ManualSession {
             let injected = std::mem::take(&mut self.buf);
             self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
+                    len: injected.len(),
                     bytes: Bytes(injected.clone()),
                 },
                 phase: Phase::StartTls,
@@ -2060,7 +2061,7 @@ mod tests {
         assert!(ev.iter().any(|e| matches!(
             e,
             Event::Deviation {
-                deviation: Deviation::StartTlsInjection { bytes },
+                deviation: Deviation::StartTlsInjection { bytes, .. },
                 ..
             } if bytes.0 == b"250 injected\r\n"
         )));

@@ -779,12 +779,15 @@ impl Session {
 
     fn injection(&mut self, bytes: Vec<u8>) {
         // CVE-2011-0411: plaintext pipelined after STARTTLS must not be executed inside TLS.
+        // The count is of what came; what is shown is cut and masked, so its length differs.
+        let len = bytes.len();
         let shown: Vec<u8> = bytes.into_iter().take(512).collect();
         // Shown with every credential smuggled in the injection masked.
         let shown = crate::smtp::auth::mask_sasl_lines(&shown, false).bytes;
         self.events.push_back(Event::Deviation {
             deviation: Deviation::StartTlsInjection {
                 bytes: Bytes(shown),
+                len,
             },
             phase: Phase::StartTls,
         });

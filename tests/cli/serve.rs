@@ -1089,6 +1089,51 @@ fn malformed_auth_lines_leave_no_credential_in_the_transcript_or_the_replies() {
     }
 }
 
+/// Bytes pipelined after STARTTLS are counted as they came: the count is not the length of the
+/// masked text shown for them (it said 31 bytes for these 50), and JSON gives it as `len`.
+#[test]
+fn a_starttls_injection_is_counted_as_it_came_not_as_shown() {
+    use base64::Engine as _;
+    use std::io::Write;
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"\0alice\0s3cretPW");
+    let injected = format!("AUTH PLAIN {plain}\r\nMAIL FROM:<a@b>\r\n");
+    assert_eq!(injected.len(), 50);
+    for json in [false, true] {
+        let mut args = vec!["--max-sessions", "1", "--starttls"];
+        if json {
+            args.push("--json");
+        }
+        let serve = Serve::start(&args);
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        w.write_all(b"EHLO c.test\r\n").unwrap();
+        raw_reply(&mut r);
+        // One write: the injection is in the server's buffer when STARTTLS is answered.
+        w.write_all(format!("STARTTLS\r\n{injected}").as_bytes())
+            .unwrap();
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        drop((w, r));
+        let (_, out) = serve.finish();
+        assert!(!out.contains(&plain), "{out}");
+        if json {
+            let line = out
+                .lines()
+                .find(|l| l.contains("start_tls_injection"))
+                .unwrap_or_else(|| panic!("{out}"));
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["data"]["deviation"]["len"], 50, "{line}");
+        } else {
+            assert!(
+                out.contains("50 bytes arrived after the STARTTLS 220"),
+                "{out}"
+            );
+        }
+    }
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.

@@ -1025,6 +1025,7 @@ impl Session {
             let injected = std::mem::take(&mut self.buf);
             self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
+                    len: injected.len(),
                     bytes: Bytes(injected.clone()),
                 },
                 phase: Phase::StartTls,

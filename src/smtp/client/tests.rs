@@ -139,7 +139,7 @@ fn starttls_discards_injected_bytes_and_ehlos_again() {
     assert!(
         ev.iter().any(|e| matches!(
             e,
-            Event::Deviation { deviation: Deviation::StartTlsInjection { bytes }, .. }
+            Event::Deviation { deviation: Deviation::StartTlsInjection { bytes, .. }, .. }
                 if bytes.0 == b"250-injected\r\n250 AUTH PLAIN\r\n"
         )),
         "{ev:?}"

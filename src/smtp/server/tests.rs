@@ -828,7 +828,7 @@ fn starttls_injection_is_discarded_and_recorded() {
     assert!(o.events.iter().any(|e| matches!(
         e,
         Event::Deviation {
-            deviation: Deviation::StartTlsInjection { bytes },
+            deviation: Deviation::StartTlsInjection { bytes, .. },
             phase: Phase::StartTls
         } if bytes.0 == b"MAIL FROM:<evil@x>\r\n"
     )));
@@ -1534,14 +1534,14 @@ fn credentials_injected_after_starttls_are_masked() {
         "STARTTLS\r\nAUTH PLAIN {plain}\r\nMAIL FROM:<a@x.test>\r\nAUTH LOGIN\r\n{login_user}\r\n{login_pass}\r\n"
     );
     let o = feed(&mut s, input.as_bytes());
-    let shown = o
+    let (shown, len) = o
         .events
         .iter()
         .find_map(|e| match e {
             Event::Deviation {
-                deviation: Deviation::StartTlsInjection { bytes },
+                deviation: Deviation::StartTlsInjection { bytes, len },
                 ..
-            } => Some(String::from_utf8_lossy(&bytes.0).into_owned()),
+            } => Some((String::from_utf8_lossy(&bytes.0).into_owned(), *len)),
             _ => None,
         })
         .expect("the injection is reported");
@@ -1553,6 +1553,32 @@ fn credentials_injected_after_starttls_are_masked() {
         shown,
         "AUTH PLAIN ********\r\n********\r\n********\r\n********\r\n********\r\n"
     );
+    // The count is of the bytes that came, not of the masked text shown for them.
+    assert_eq!(len, input.len() - "STARTTLS\r\n".len());
+    assert_ne!(len, shown.len());
+}
+
+#[test]
+fn a_long_injection_after_starttls_is_counted_whole_and_shown_cut() {
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO client.test\r\n");
+    let injected = "NOOP\r\n".repeat(200);
+    let o = feed(&mut s, format!("STARTTLS\r\n{injected}").as_bytes());
+    let (shown, len) = o
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { bytes, len },
+                ..
+            } => Some((bytes.0.len(), *len)),
+            _ => None,
+        })
+        .expect("the injection is reported");
+    assert_eq!((shown, len), (512, 1200));
 }
 
 #[test]
@@ -1606,7 +1632,7 @@ fn an_unparsable_auth_injected_after_starttls_is_masked_with_what_follows() {
         .iter()
         .find_map(|e| match e {
             Event::Deviation {
-                deviation: Deviation::StartTlsInjection { bytes },
+                deviation: Deviation::StartTlsInjection { bytes, .. },
                 ..
             } => Some(String::from_utf8_lossy(&bytes.0).into_owned()),
             _ => None,
@@ -1961,7 +1987,7 @@ fn injected_bytes_after_a_cancelled_auth_are_shown_and_non_utf8_is_kept() {
         .iter()
         .find_map(|e| match e {
             Event::Deviation {
-                deviation: Deviation::StartTlsInjection { bytes },
+                deviation: Deviation::StartTlsInjection { bytes, .. },
                 ..
             } => Some(bytes.0.clone()),
             _ => None,
