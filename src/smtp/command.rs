@@ -372,9 +372,11 @@ fn parse_bdat(args: &str) -> Result<Command, CommandError> {
     let size = words
         .next()
         .ok_or_else(|| syntax("BDAT", "expected a chunk size"))?;
-    let size: usize = size
-        .parse()
-        .map_err(|_| syntax("BDAT", format!("bad chunk size: {size}")))?;
+    // chunk-size = 1*DIGIT (RFC 3030 §2): `str::parse` alone would take a sign (`+5`).
+    let size: usize = Some(size)
+        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| syntax("BDAT", format!("bad chunk size: {size}")))?;
     let last = match words.next() {
         None => false,
         Some(w) if w.eq_ignore_ascii_case("LAST") => true,
@@ -614,6 +616,8 @@ mod tests {
         assert_eq!(verb_of(b"STARTTLS x"), "STARTTLS");
         assert_eq!(verb_of(b"BDAT"), "BDAT");
         assert_eq!(verb_of(b"BDAT -1"), "BDAT");
+        assert_eq!(verb_of(b"BDAT +5"), "BDAT");
+        assert_eq!(verb_of(b"BDAT +5 LAST"), "BDAT");
         assert_eq!(verb_of(b"BDAT 1 FIRST"), "BDAT");
         assert_eq!(verb_of(b"BDAT 99999999999999999999999999"), "BDAT");
         assert_eq!(verb_of(b"AUTH"), "AUTH");

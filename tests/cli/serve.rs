@@ -1134,6 +1134,39 @@ fn a_starttls_injection_is_counted_as_it_came_not_as_shown() {
     }
 }
 
+/// A BDAT chunk size is digits only (RFC 3030 §2: `1*DIGIT`), as `SIZE=` is: `BDAT +5` is a
+/// syntax error, and what follows is read as commands, not as five octets of content.
+#[test]
+fn a_signed_bdat_chunk_size_is_a_syntax_error() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("220 "));
+    for line in [
+        "EHLO c.test",
+        "MAIL FROM:<a@c.test>",
+        "RCPT TO:<b@serve.test>",
+    ] {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        assert!(raw_reply(&mut r).starts_with("250"), "{line}");
+    }
+    for size in ["+5", "+5 LAST"] {
+        w.write_all(format!("BDAT {size}\r\n").as_bytes()).unwrap();
+        let got = raw_reply(&mut r);
+        assert!(got.starts_with("501 5.5.4 "), "BDAT {size}: {got}");
+        w.write_all(b"NOOP\r\n").unwrap();
+        let got = raw_reply(&mut r);
+        assert_eq!(got, "250 2.0.0 Ok\r\n", "after BDAT {size}");
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    raw_reply(&mut r);
+    let (_, out) = serve.finish();
+    assert!(!out.contains("octets received"), "{out}");
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.
