@@ -338,6 +338,8 @@ pub(crate) struct Session {
     /// anyway, as a line that is no command; it is shown masked
     /// ([`crate::smtp::auth::is_sasl_token`]).
     after_auth_line: bool,
+    /// The command line being handled is not UTF-8 (its text was read lossily).
+    line_not_utf8: bool,
 }
 
 impl Session {
@@ -367,6 +369,7 @@ impl Session {
             auth_failures: 0,
             units_read: 0,
             after_auth_line: false,
+            line_not_utf8: false,
             early_talker: false,
             kept_plaintext: Vec::new(),
             streaming: false,
@@ -875,8 +878,41 @@ impl Session {
                     &[format!("Syntax error in {verb} parameters: {detail}")],
                 );
             }
-            Ok(cmd) => self.command(cmd),
+            Ok(cmd) => {
+                self.line_not_utf8 = std::str::from_utf8(line).is_err();
+                self.command(cmd);
+            }
         }
+    }
+
+    /// Why an envelope address may not be taken as it is, `kind` naming it (`sender`,
+    /// `recipient`): bytes that are not UTF-8 (read lossily, so what was stored would not be
+    /// what came), or a non-ASCII address in a transaction that did not declare SMTPUTF8.
+    /// RFC 6531 §3.3 extends the Mailbox syntax to UTF-8 for SMTPUTF8 transactions only, and
+    /// registers X.6.7, "Non-ASCII addresses not permitted for that sender/recipient"; the
+    /// reply is Postfix's.
+    fn address_refusal(
+        &self,
+        addr: &str,
+        smtputf8: bool,
+        kind: &str,
+    ) -> Option<(u16, &'static str, String)> {
+        if self.line_not_utf8 && addr.contains(char::REPLACEMENT_CHARACTER) {
+            let enhanced = if kind == "sender" { "5.1.7" } else { "5.1.3" };
+            return Some((
+                501,
+                enhanced,
+                format!("Bad {kind} address syntax (not UTF-8)"),
+            ));
+        }
+        if !addr.is_ascii() && !smtputf8 {
+            return Some((
+                553,
+                "5.6.7",
+                "Must declare SMTPUTF8 to send unicode address".to_string(),
+            ));
+        }
+        None
     }
 
     /// Record a pending bare-LF line end, in the phase of the command it ended.
@@ -1549,6 +1585,12 @@ impl Session {
                 return;
             }
         }
+        if let Some((code, enhanced, text)) =
+            self.address_refusal(&from, seen.iter().any(|k| k == "SMTPUTF8"), "sender")
+        {
+            self.reply(code, Some(enhanced), &[text]);
+            return;
+        }
         self.tx = Some(Transaction {
             from,
             params,
@@ -1574,6 +1616,15 @@ impl Session {
                     "Bad recipient address syntax (control character {c})"
                 )],
             );
+            return;
+        }
+        let smtputf8 = tx.params.iter().any(|p| {
+            p.split_once('=')
+                .map_or(p.as_str(), |(k, _)| k)
+                .eq_ignore_ascii_case("SMTPUTF8")
+        });
+        if let Some((code, enhanced, text)) = self.address_refusal(&to, smtputf8, "recipient") {
+            self.reply(code, Some(enhanced), &[text]);
             return;
         }
         if tx.rcpts.len() >= MAX_RCPTS {

@@ -604,6 +604,43 @@ fn swaks(addr: &str, extra: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// A non-ASCII address is for transactions that declared SMTPUTF8 (RFC 6531): swaks, which
+/// does not declare it, gets Postfix's `553 5.6.7` for a UTF-8 recipient; with `SMTPUTF8` on
+/// MAIL the address is taken; bytes that are not UTF-8 at all are refused in either case
+/// (they were read lossily, so the envelope kept would not have been what came).
+#[test]
+fn a_non_ascii_address_needs_smtputf8_and_utf8() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "2"]);
+    let (code, out) = swaks(&serve.addr, &["--to", "pelé@serve.test"]);
+    assert_eq!(code, 24, "{out}");
+    assert!(
+        out.contains("553 5.6.7 Must declare SMTPUTF8 to send unicode address"),
+        "{out}"
+    );
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("220 "));
+    let mut step = |line: &[u8]| {
+        w.write_all(line).unwrap();
+        w.write_all(b"\r\n").unwrap();
+        raw_reply(&mut r)
+    };
+    step(b"EHLO c.test");
+    assert!(step("MAIL FROM:<josé@c.test>".as_bytes()).starts_with("553 5.6.7 "));
+    assert!(step(b"MAIL FROM:<a\xff@c.test> SMTPUTF8").starts_with("501 5.1.7 "));
+    assert!(step("MAIL FROM:<josé@c.test> SMTPUTF8".as_bytes()).starts_with("250 "));
+    assert!(step("RCPT TO:<pelé@serve.test>".as_bytes()).starts_with("250 "));
+    assert!(step(b"RCPT TO:<b\xff@serve.test>").starts_with("501 5.1.3 "));
+    assert!(step(b"RSET").starts_with("250 "));
+    assert!(step(b"MAIL FROM:<a@c.test>").starts_with("250 "));
+    assert!(step("RCPT TO:<pelé@serve.test>".as_bytes()).starts_with("553 5.6.7 "));
+    assert!(step(b"QUIT").starts_with("221 "));
+    serve.finish();
+}
+
 #[test]
 fn require_tls_and_require_auth_stop_a_client_that_goes_on_regardless() {
     let serve = Serve::start(&[

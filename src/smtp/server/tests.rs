@@ -2327,3 +2327,41 @@ fn reply_lines_echoing_the_client_stay_within_512_octets() {
     let o = feed(&mut s, b"NOOP\r\n");
     assert_eq!(o.text(), "250 2.0.0 Ok\r\n");
 }
+
+#[test]
+fn a_non_ascii_address_needs_smtputf8_and_utf8() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c.test\r\n");
+    let reply = |s: &mut Session, line: &[u8]| {
+        let o = feed(s, &[line, b"\r\n"].concat());
+        o.text()
+    };
+    assert_eq!(
+        reply(&mut s, "MAIL FROM:<josé@c.test>".as_bytes()),
+        "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n"
+    );
+    assert_eq!(
+        reply(&mut s, b"MAIL FROM:<a\xff@c.test> SMTPUTF8"),
+        "501 5.1.7 Bad sender address syntax (not UTF-8)\r\n"
+    );
+    assert_eq!(
+        reply(&mut s, "MAIL FROM:<josé@c.test> SMTPUTF8".as_bytes()),
+        "250 2.1.0 Ok\r\n"
+    );
+    assert_eq!(
+        reply(&mut s, "RCPT TO:<pelé@s.test>".as_bytes()),
+        "250 2.1.5 Ok\r\n"
+    );
+    assert_eq!(
+        reply(&mut s, b"RCPT TO:<b\xff@s.test>"),
+        "501 5.1.3 Bad recipient address syntax (not UTF-8)\r\n"
+    );
+    reply(&mut s, b"RSET");
+    assert_eq!(reply(&mut s, b"MAIL FROM:<a@c.test>"), "250 2.1.0 Ok\r\n");
+    assert_eq!(
+        reply(&mut s, "RCPT TO:<pelé@s.test>".as_bytes()),
+        "553 5.6.7 Must declare SMTPUTF8 to send unicode address\r\n"
+    );
+    // An ASCII address in a transaction without SMTPUTF8 is still fine.
+    assert_eq!(reply(&mut s, b"RCPT TO:<b@s.test>"), "250 2.1.5 Ok\r\n");
+}
