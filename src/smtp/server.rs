@@ -57,6 +57,12 @@ pub use quirk::Quirks;
 /// while being read, so the buffer stays bounded.
 pub(crate) const MAX_LINE: usize = 1000;
 
+/// Longest SASL response line accepted during an AUTH exchange, CRLF included. RFC 4954 §4:
+/// responses can be much longer than commands, and 12288 octets "is considered to be a
+/// sufficient line length limit" (Postfix's `smtpd_sasl_response_limit` default); a longer one
+/// fails the AUTH with `500 5.5.6`.
+pub(crate) const MAX_SASL_LINE: usize = 12288;
+
 /// Most recipients per transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
 pub(crate) const MAX_RCPTS: usize = 100;
 
@@ -721,6 +727,9 @@ impl Session {
     /// lines. `None` when more input is needed.
     fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
+            // Read again each time: a line that fails an AUTH exchange ends it.
+            let in_auth = matches!(self.mode, Mode::Auth(_));
+            let limit = if in_auth { MAX_SASL_LINE } else { MAX_LINE };
             let lf = memchr::memchr(b'\n', &self.inbuf);
             if let Some(seen) = self.overlong {
                 match lf {
@@ -733,18 +742,23 @@ impl Session {
                         let len = seen + i + 1;
                         self.inbuf.drain(..=i);
                         self.overlong = None;
-                        self.phase = Phase::Other;
+                        self.phase = if in_auth { Phase::Auth } else { Phase::Other };
                         self.events.push_back(Event::Deviation {
-                            deviation: Deviation::OverlongLine {
-                                len,
-                                limit: MAX_LINE,
-                            },
-                            phase: Phase::Other,
+                            deviation: Deviation::OverlongLine { len, limit },
+                            phase: self.phase,
                         });
-                        if matches!(self.mode, Mode::Auth(_)) {
+                        if in_auth {
+                            // RFC 4954 §4: a response longer than the authentication buffer
+                            // fails the AUTH command with 500, enhanced code 5.5.6.
                             self.mode = Mode::Command;
+                            self.reply(
+                                500,
+                                Some("5.5.6"),
+                                &["Authentication Exchange line is too long".into()],
+                            );
+                        } else {
+                            self.reply(500, Some("5.5.2"), &["Line too long".into()]);
                         }
-                        self.reply(500, Some("5.5.2"), &["Line too long".into()]);
                         if matches!(self.mode, Mode::Closed) {
                             return None;
                         }
@@ -753,7 +767,7 @@ impl Session {
                 }
             }
             match lf {
-                Some(i) if i < MAX_LINE => {
+                Some(i) if i < limit => {
                     let mut line: Vec<u8> = self.inbuf.drain(..=i).collect();
                     line.pop();
                     if line.last() == Some(&b'\r') {
@@ -770,7 +784,7 @@ impl Session {
                     // The LF is beyond the limit: treat as over-long.
                     self.overlong = Some(0);
                 }
-                None if self.inbuf.len() >= MAX_LINE => {
+                None if self.inbuf.len() >= limit => {
                     self.overlong = Some(self.inbuf.len());
                     self.inbuf.clear();
                     return None;

@@ -641,6 +641,55 @@ fn a_non_ascii_address_needs_smtputf8_and_utf8() {
     serve.finish();
 }
 
+/// A SASL response may be far longer than a command line (RFC 4954 §4: 12288 octets): swaks's
+/// AUTH LOGIN with a 3000-character password (4000 in base64) authenticates, where the 1000-octet
+/// command limit refused it; a response past 12288 octets fails the AUTH with `500 5.5.6`, and
+/// neither shows the password.
+#[test]
+fn a_long_sasl_response_is_taken_and_one_past_the_buffer_fails_with_5_5_6() {
+    use std::io::Write;
+    let pass = "Pw9".repeat(1000);
+    let user = format!("alice:{pass}");
+    let serve = Serve::start(&["--max-sessions", "2", "--auth-before-tls", "--user", &user]);
+    let (code, out) = swaks(
+        &serve.addr,
+        &[
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            &pass,
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("235 2.7.0 Authentication successful"), "{out}");
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("220 "));
+    w.write_all(b"EHLO c.test\r\n").unwrap();
+    raw_reply(&mut r);
+    w.write_all(b"AUTH LOGIN\r\n").unwrap();
+    assert!(raw_reply(&mut r).starts_with("334 "));
+    w.write_all(format!("{}\r\n", "QUFB".repeat(4000)).as_bytes())
+        .unwrap();
+    assert_eq!(
+        raw_reply(&mut r),
+        "500 5.5.6 Authentication Exchange line is too long\r\n"
+    );
+    w.write_all(b"QUIT\r\n").unwrap();
+    assert!(raw_reply(&mut r).starts_with("221 "));
+    let (_, out) = serve.finish();
+    assert!(!out.contains(&pass), "{out}");
+    assert!(!out.contains("QUFBQUFB"), "{out}");
+    assert!(
+        out.contains("line of at least 16002 bytes exceeds the 12288-byte limit"),
+        "{out}"
+    );
+}
+
 #[test]
 fn require_tls_and_require_auth_stop_a_client_that_goes_on_regardless() {
     let serve = Serve::start(&[

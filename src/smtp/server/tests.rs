@@ -2365,3 +2365,54 @@ fn a_non_ascii_address_needs_smtputf8_and_utf8() {
     // An ASCII address in a transaction without SMTPUTF8 is still fine.
     assert_eq!(reply(&mut s, b"RCPT TO:<b@s.test>"), "250 2.1.5 Ok\r\n");
 }
+
+#[test]
+fn sasl_responses_may_be_long_up_to_the_rfc_4954_buffer_then_fail_with_5_5_6() {
+    let (mut s, _) = session(ServerConfig {
+        accept_any_auth: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c.test\r\n");
+    // A response of 5000 octets (a long password, a Kerberos ticket) is one SASL line, not a
+    // command over the 1000-octet limit.
+    let long = B64.encode([b"\0alice\0".as_slice(), &[b'p'; 3700]].concat());
+    assert!(long.len() > 4900 && long.len() < MAX_SASL_LINE);
+    assert_eq!(feed(&mut s, b"AUTH PLAIN\r\n").text(), "334 \r\n");
+    let o = feed(&mut s, format!("{long}\r\n").as_bytes());
+    assert_eq!(o.text(), "235 2.7.0 Authentication successful\r\n");
+    assert!(!format!("{:?}", o.events).contains(&long));
+
+    let (mut s, _) = session(ServerConfig {
+        accept_any_auth: true,
+        ..cfg()
+    });
+    feed(&mut s, b"EHLO c.test\r\n");
+    assert_eq!(
+        feed(&mut s, b"AUTH LOGIN\r\n").text(),
+        "334 VXNlcm5hbWU6\r\n"
+    );
+    // Over the buffer, fed in pieces: kept bounded, then the AUTH fails with 500 5.5.6 and the
+    // session reads commands again.
+    for _ in 0..20 {
+        assert!(feed(&mut s, &[b'Q'; 1000]).bytes.is_empty());
+        assert!(s.inbuf.len() <= MAX_SASL_LINE);
+    }
+    let o = feed(&mut s, b"\r\nNOOP\r\n");
+    assert_eq!(
+        o.text(),
+        "500 5.5.6 Authentication Exchange line is too long\r\n250 2.0.0 Ok\r\n"
+    );
+    assert!(o.events.iter().any(|e| matches!(
+        e,
+        Event::Deviation {
+            deviation: Deviation::OverlongLine {
+                len: 20_002,
+                limit: MAX_SASL_LINE
+            },
+            phase: Phase::Auth,
+        }
+    )));
+    // A command line is still held to 1000 octets.
+    let o = feed(&mut s, format!("NOOP {}\r\n", "x".repeat(1200)).as_bytes());
+    assert_eq!(o.text(), "500 5.5.2 Line too long\r\n");
+}
