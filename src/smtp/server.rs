@@ -1196,7 +1196,14 @@ impl Session {
             return;
         }
         let auth_now = self.auth_offered() && !self.auth_needs_tls();
-        let mut lines = vec![format!("{} Hello {arg}", self.cfg.hostname)];
+        // The client's name is echoed with its control characters (NUL, ESC…) replaced by `?`,
+        // as Postfix's smtpd does (`neuter`): a reply carries no byte a domain or address
+        // literal could not hold (RFC 5321 §4.1.3, §2.3.5) for a client's terminal or parser.
+        let echoed: String = arg
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        let mut lines = vec![format!("{} Hello {echoed}", self.cfg.hostname)];
         let mut ext = |name: &str, line: String| {
             if !self.cfg.faults.hides(name) {
                 lines.push(line);

@@ -1253,6 +1253,28 @@ fn a_signed_bdat_chunk_size_is_a_syntax_error() {
     assert!(!out.contains("octets received"), "{out}");
 }
 
+/// The EHLO name is echoed in the greeting line without its control characters (`?` in their
+/// place, as Postfix does): a NUL or an ESC sent by a hostile client does not come back in a reply.
+#[test]
+fn control_characters_in_the_ehlo_name_are_not_echoed() {
+    use std::io::Write;
+    let serve = Serve::start(&["--max-sessions", "1"]);
+    let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    assert!(raw_reply(&mut r).starts_with("220 "));
+    w.write_all(b"EHLO c\x1b[2Jx\x00y\r\n").unwrap();
+    let got = raw_reply(&mut r);
+    assert!(
+        got.starts_with("250-ehlo.serve Hello c?[2Jx?y\r\n"),
+        "{got:?}"
+    );
+    w.write_all(b"QUIT\r\n").unwrap();
+    raw_reply(&mut r);
+    serve.finish();
+}
+
 /// SIGTERM (what `kill`, `docker stop` and systemd send) and SIGHUP stop serve as Ctrl-C
 /// does: exit 0, the open session told `421 4.3.2` (RFC 5321 §3.8) before the close, and the
 /// message it was sending leaves no file in the Maildir's `tmp/` or `new/`.

@@ -2416,3 +2416,16 @@ fn sasl_responses_may_be_long_up_to_the_rfc_4954_buffer_then_fail_with_5_5_6() {
     let o = feed(&mut s, format!("NOOP {}\r\n", "x".repeat(1200)).as_bytes());
     assert_eq!(o.text(), "500 5.5.2 Line too long\r\n");
 }
+
+#[test]
+fn control_characters_of_the_ehlo_name_are_not_echoed() {
+    let (mut s, _) = session(cfg());
+    let o = feed(&mut s, b"EHLO x\x1b[31mred\x00nul\x7f\r\n");
+    assert!(
+        o.text().starts_with("250-mx.test Hello x?[31mred?nul?\r\n"),
+        "{:?}",
+        o.text()
+    );
+    // The session keeps the name as sent; only the reply is neutered.
+    assert_eq!(s.helo.as_deref(), Some("x\x1b[31mred\x00nul\x7f"));
+}
