@@ -1196,14 +1196,7 @@ impl Session {
             return;
         }
         let auth_now = self.auth_offered() && !self.auth_needs_tls();
-        // The client's name is echoed with its control characters (NUL, ESC…) replaced by `?`,
-        // as Postfix's smtpd does (`neuter`): a reply carries no byte a domain or address
-        // literal could not hold (RFC 5321 §4.1.3, §2.3.5) for a client's terminal or parser.
-        let echoed: String = arg
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
-        let mut lines = vec![format!("{} Hello {echoed}", self.cfg.hostname)];
+        let mut lines = vec![format!("{} Hello {arg}", self.cfg.hostname)];
         let mut ext = |name: &str, line: String| {
             if !self.cfg.faults.hides(name) {
                 lines.push(line);
@@ -1969,11 +1962,26 @@ impl Session {
         let enh = enh.filter(|_| !self.hidden("ENHANCEDSTATUSCODES"));
         // RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. Text echoed
         // from the client (an EHLO argument, an unknown parameter) is cut to fit.
+        // Text echoed from the client has its control characters (NUL, ESC…) replaced by `?`,
+        // as Postfix's smtpd does (`neuter`): no client byte comes back raw in a reply, for the
+        // client's terminal or parser (RFC 5321 §4.2: a reply's textstring is HT and printable
+        // characters).
         let room = MAX_REPLY_LINE - "250-".len() - "\r\n".len() - enh.map_or(0, |e| e.len() + 1);
         let fitted: Option<Vec<String>> = lines
             .iter()
-            .any(|l| l.len() > room)
-            .then(|| lines.iter().map(|l| fit_reply_text(l, room)).collect());
+            .any(|l| l.len() > room || l.chars().any(neutered))
+            .then(|| {
+                lines
+                    .iter()
+                    .map(|l| {
+                        let l: String = l
+                            .chars()
+                            .map(|c| if neutered(c) { '?' } else { c })
+                            .collect();
+                        fit_reply_text(&l, room)
+                    })
+                    .collect()
+            });
         let lines = fitted.as_deref().unwrap_or(lines);
         if self.cfg.transcript {
             let texts: Vec<String> = lines
@@ -2066,6 +2074,11 @@ impl Session {
 const MAX_REPLY_LINE: usize = 512;
 
 /// `text` cut to at most `room` octets (at a character boundary, ending in `...`) when longer.
+/// A character a reply does not carry as it came: a control character other than HT.
+fn neutered(c: char) -> bool {
+    c.is_control() && c != '\t'
+}
+
 fn fit_reply_text(text: &str, room: usize) -> String {
     if text.len() <= room {
         return text.to_string();

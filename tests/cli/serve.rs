@@ -1253,10 +1253,11 @@ fn a_signed_bdat_chunk_size_is_a_syntax_error() {
     assert!(!out.contains("octets received"), "{out}");
 }
 
-/// The EHLO name is echoed in the greeting line without its control characters (`?` in their
-/// place, as Postfix does): a NUL or an ESC sent by a hostile client does not come back in a reply.
+/// A reply that quotes the client (the EHLO name, an unknown parameter) has its control
+/// characters as `?`, as Postfix does: a NUL or an ESC sent by a hostile client does not come
+/// back in a reply.
 #[test]
-fn control_characters_in_the_ehlo_name_are_not_echoed() {
+fn control_characters_the_client_sent_are_not_echoed_in_replies() {
     use std::io::Write;
     let serve = Serve::start(&["--max-sessions", "1"]);
     let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
@@ -1270,6 +1271,8 @@ fn control_characters_in_the_ehlo_name_are_not_echoed() {
         got.starts_with("250-ehlo.serve Hello c?[2Jx?y\r\n"),
         "{got:?}"
     );
+    w.write_all(b"MAIL FROM:<a@c.test> X\x1b[2J=1\r\n").unwrap();
+    assert_eq!(raw_reply(&mut r), "555 5.5.4 Unsupported option: X?[2J\r\n");
     w.write_all(b"QUIT\r\n").unwrap();
     raw_reply(&mut r);
     serve.finish();

@@ -2418,7 +2418,7 @@ fn sasl_responses_may_be_long_up_to_the_rfc_4954_buffer_then_fail_with_5_5_6() {
 }
 
 #[test]
-fn control_characters_of_the_ehlo_name_are_not_echoed() {
+fn control_characters_the_client_sent_are_not_echoed_in_replies() {
     let (mut s, _) = session(cfg());
     let o = feed(&mut s, b"EHLO x\x1b[31mred\x00nul\x7f\r\n");
     assert!(
@@ -2428,4 +2428,12 @@ fn control_characters_of_the_ehlo_name_are_not_echoed() {
     );
     // The session keeps the name as sent; only the reply is neutered.
     assert_eq!(s.helo.as_deref(), Some("x\x1b[31mred\x00nul\x7f"));
+    // So is every other reply that quotes the client: an unknown parameter, a BDAT word.
+    let o = feed(&mut s, b"MAIL FROM:<a@b> X\x1b[2J=1\r\n");
+    assert_eq!(o.text(), "555 5.5.4 Unsupported option: X?[2J\r\n");
+    let o = feed(&mut s, b"BDAT 1 \x00\r\n");
+    assert_eq!(
+        o.text(),
+        "501 5.5.4 Syntax error in BDAT parameters: expected LAST, got ?\r\n"
+    );
 }
