@@ -1,6 +1,6 @@
 //! `ehlo check` flags → `CheckConfig`: domain lists read, the CI grammar validated.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use super::{Environment, usage};
 use crate::error::Error;
@@ -27,16 +27,118 @@ fn checked_name(d: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A domain list read with one byte to spare ([`MAX_DOMAIN_LIST`] + 1) as text, or the usage
-/// error for a list over the limit (`source`: the file, or `stdin`).
-fn within_limit(bytes: Vec<u8>, source: &str) -> Result<String, Error> {
-    if bytes.len() as u64 > MAX_DOMAIN_LIST {
+/// The domains to check, each once, in the order first given: a name given twice (in another
+/// case, with a trailing dot, in two lists) is one domain (RFC 4343: names compare
+/// case-insensitively), kept as written the first time, so the totals and the JUnit suites are
+/// per domain. Only the names kept are stored, with a 64-bit hash of each one's normalised form:
+/// a list of many repeats costs what its distinct names do, not its size.
+struct Domains<S = std::hash::RandomState> {
+    names: Vec<String>,
+    /// Hash of a normalised name → the first kept name with that hash.
+    first: std::collections::HashMap<u64, usize>,
+    /// Kept names whose hash an earlier, different name already had (a collision): compared
+    /// one by one, so two names are never taken for one.
+    collided: Vec<usize>,
+    hasher: S,
+    /// The name being added, normalised to be hashed (one buffer for the whole list).
+    scratch: String,
+}
+
+/// The form two names are compared in, but for ASCII case: trailing dots removed.
+fn normalised(d: &str) -> &str {
+    d.trim_end_matches('.')
+}
+
+impl<S: std::hash::BuildHasher> Domains<S> {
+    fn with_hasher(hasher: S) -> Self {
+        Domains {
+            names: Vec::new(),
+            first: std::collections::HashMap::new(),
+            collided: Vec::new(),
+            hasher,
+            scratch: String::new(),
+        }
+    }
+
+    /// Adds `d` unless the same domain was added before; `d` is only copied when kept, and only
+    /// checked with `check` then (a repeat of a kept name is as valid as it was).
+    fn add(
+        &mut self,
+        d: &str,
+        check: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let key = normalised(d);
+        self.scratch.clear();
+        self.scratch.push_str(key);
+        self.scratch.make_ascii_lowercase();
+        let hash = self.hasher.hash_one(self.scratch.as_str());
+        let same = |i: &usize| normalised(&self.names[*i]).eq_ignore_ascii_case(key);
+        let collides = match self.first.get(&hash) {
+            Some(i) if same(i) => return Ok(()),
+            Some(_) if self.collided.iter().any(same) => return Ok(()),
+            Some(_) => true,
+            None => false,
+        };
+        check(d)?;
+        if collides {
+            self.collided.push(self.names.len());
+        } else {
+            self.first.insert(hash, self.names.len());
+        }
+        self.names.push(d.to_string());
+        Ok(())
+    }
+}
+
+/// Reads a domain list (`@FILE` or stdin) a line at a time into `domains`: memory grows with the
+/// distinct names kept, not with the list. A list larger than [`MAX_DOMAIN_LIST`] is refused
+/// whole (one byte past the limit tells it from one that fits: cut at the limit, the rest would
+/// be lost and its last line checked half-written, `example.co` for `example.com`), before a
+/// malformed name in it is reported; a read error before both.
+fn read_list(
+    input: impl Read,
+    source: &str,
+    cannot_read: &str,
+    domains: &mut Domains<impl std::hash::BuildHasher>,
+) -> Result<(), Error> {
+    let mut input = std::io::BufReader::new(input.take(MAX_DOMAIN_LIST + 1));
+    let mut line = Vec::new();
+    let mut total = 0u64;
+    let mut bad = None;
+    for n in 1.. {
+        line.clear();
+        let read = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| usage(format!("check: {cannot_read}: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        if bad.is_some() {
+            continue;
+        }
+        // A line that is not UTF-8 is read lossily (its name then fails the name rules).
+        let text = String::from_utf8_lossy(&line);
+        // A list saved by an editor that writes a UTF-8 byte order mark: not part of the name.
+        let text = if n == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(&text)
+        } else {
+            &text
+        };
+        let name = text.split('#').next().unwrap_or("").trim();
+        if !name.is_empty()
+            && let Err(why) = domains.add(name, checked_name)
+        {
+            bad = Some(format!("check: {source} line {n}: {why}"));
+        }
+    }
+    if total > MAX_DOMAIN_LIST {
         return Err(usage(format!(
             "check: {source} is larger than {} MiB",
             MAX_DOMAIN_LIST >> 20
         )));
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    bad.map_or(Ok(()), |why| Err(usage(why)))
 }
 
 /// `ehlo check` flags → [`crate::check::CheckConfig`]: domain lists read, the CI grammar
@@ -46,57 +148,34 @@ pub(super) fn check_config(
     env: &Environment,
 ) -> Result<crate::check::CheckConfig, Error> {
     use crate::check::select::{Expect, Selection, Waiver};
-    let mut domains = Vec::new();
+    let mut domains = Domains::with_hasher(std::hash::RandomState::new());
     let mut stdin_read = false;
     for arg in &a.domains {
-        let text = if arg == "-" {
+        if arg == "-" {
             if stdin_read {
                 return Err(usage("check: '-' (stdin) given twice"));
             }
             stdin_read = true;
-            // One byte past the limit tells a list that is too long from one that fits: cut
-            // at the limit, the rest of the list would be lost and its last line checked
-            // half-written (`example.co` for `example.com`).
-            let bytes = (env.read_stdin)(MAX_DOMAIN_LIST + 1).map_err(|e| {
-                usage(format!(
-                    "check: cannot read the domain list from stdin: {e}"
-                ))
-            })?;
-            within_limit(bytes, "stdin")?
+            read_list(
+                (env.stdin)(),
+                "stdin",
+                "cannot read the domain list from stdin",
+                &mut domains,
+            )?;
         } else if let Some(path) = arg.strip_prefix('@') {
             let f = std::fs::File::open(path)
                 .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
-            let mut buf = Vec::new();
-            f.take(MAX_DOMAIN_LIST + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| usage(format!("check: cannot read {path}: {e}")))?;
-            within_limit(buf, path)?
+            read_list(f, path, &format!("cannot read {path}"), &mut domains)?;
         } else {
-            let d = arg.trim();
-            checked_name(d).map_err(|why| usage(format!("check: {why}")))?;
-            domains.push(d.to_string());
-            continue;
-        };
-        // A list saved by an editor that writes a UTF-8 byte order mark: not part of the name.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let source = if arg == "-" { "stdin" } else { &arg[1..] };
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if !line.is_empty() {
-                checked_name(line)
-                    .map_err(|why| usage(format!("check: {source} line {}: {why}", n + 1)))?;
-                domains.push(line.to_string());
-            }
+            domains
+                .add(arg.trim(), checked_name)
+                .map_err(|why| usage(format!("check: {why}")))?;
         }
     }
+    let domains = domains.names;
     if domains.is_empty() {
         return Err(usage("check: no domain to check (the list is empty)"));
     }
-    // A name given twice (in another case, with a trailing dot, in two lists) is one domain
-    // (RFC 4343: names compare case-insensitively): checked once and counted once, as written
-    // the first time, so the totals and the JUnit suites are per domain.
-    let mut seen = std::collections::HashSet::new();
-    domains.retain(|d| seen.insert(d.trim_end_matches('.').to_ascii_lowercase()));
     let selection = Selection::new(&a.only, &a.skip).map_err(usage)?;
     let expects = a
         .expect
@@ -201,4 +280,60 @@ pub(super) fn check_config(
         color: a.color,
         junit: a.junit,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[u8], hasher: impl std::hash::BuildHasher) -> Result<Vec<String>, String> {
+        let mut d = Domains::with_hasher(hasher);
+        read_list(list, "list", "cannot read list", &mut d).map_err(|e| e.to_string())?;
+        Ok(d.names)
+    }
+
+    /// A hasher under which every name collides: the names themselves must tell them apart.
+    #[derive(Default)]
+    struct Constant;
+    impl std::hash::Hasher for Constant {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    /// A repeat (another case, a trailing dot) is dropped, the first spelling kept in the
+    /// first-seen order; with every hash equal as well, so a collision never merges two names.
+    #[test]
+    fn a_list_keeps_each_domain_once_in_first_seen_order() {
+        let list = b"\xef\xbb\xbfB.example\na.example # x\nb.EXAMPLE.\n\n# c\r\nA.Example..\r\nc.example\nb.example";
+        let want = ["B.example", "a.example", "c.example"];
+        assert_eq!(names(list, std::hash::RandomState::new()).unwrap(), want);
+        let constant = std::hash::BuildHasherDefault::<Constant>::default();
+        assert_eq!(names(list, constant.clone()).unwrap(), want);
+        // Names that differ only past a case or a dot are kept apart.
+        assert_eq!(
+            names(b"a.example\nab.example\na.exampl\n", constant).unwrap(),
+            ["a.example", "ab.example", "a.exampl"]
+        );
+    }
+
+    /// A malformed name is reported with its line, unless the list is also over the limit: that
+    /// is said first, as when the list was read whole before its lines were looked at.
+    #[test]
+    fn a_list_over_the_limit_is_refused_before_its_bad_lines() {
+        let e = names(
+            b"a.example\nbad..name\nc.example\n",
+            std::hash::RandomState::new(),
+        );
+        assert!(e.unwrap_err().contains("list line 2: 'bad..name'"));
+        // One long comment line after it: few lines to read in a debug build.
+        let mut big = b"bad..name\n#".to_vec();
+        big.resize(MAX_DOMAIN_LIST as usize + 1, b'x');
+        let e = names(&big, std::hash::RandomState::new()).unwrap_err();
+        assert!(e.contains("list is larger than 64 MiB"), "{e}");
+        big.truncate(MAX_DOMAIN_LIST as usize);
+        let e = names(&big, std::hash::RandomState::new()).unwrap_err();
+        assert!(e.contains("list line 1"), "{e}");
+    }
 }

@@ -152,6 +152,8 @@ pub(crate) struct Environment {
     pub(crate) message: MessageContext,
     /// Reads all of stdin (for `--body -` / `--data -`), at most `limit` bytes.
     pub(crate) read_stdin: fn(limit: u64) -> std::io::Result<Vec<u8>>,
+    /// Stdin to read a line at a time (`ehlo check -`: the domain list is never held whole).
+    pub(crate) stdin: fn() -> Box<dyn Read>,
     /// `$HOME`, for `~/.netrc`.
     pub(crate) home: Option<std::path::PathBuf>,
     /// Asks the user on the terminal; `None` when stdin is not a terminal (no prompts then).
@@ -190,6 +192,7 @@ impl Environment {
                 std::io::stdin().lock().take(limit).read_to_end(&mut buf)?;
                 Ok(buf)
             },
+            stdin: || Box::new(std::io::stdin()),
             home: std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(std::path::PathBuf::from),
