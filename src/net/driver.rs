@@ -5,6 +5,7 @@
 //! per-reply timeouts, runs the TLS upgrade when the session asks, and hands every event to the
 //! run's event sink. Protocol decisions stay in the session.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -138,6 +139,9 @@ async fn run(
         .iter()
         .map(|r| crate::smtp::event::RecipientResult::new(r.as_str()))
         .collect();
+    // One copy of the message for every server tried, not one per session.
+    let mut plan = plan;
+    let message = Arc::new(std::mem::take(&mut plan.message));
     let mut dialer = conn::Dialer::new(connect);
     // Why the last server that never greeted was left for the next MX address.
     let mut left: Option<Error> = None;
@@ -157,7 +161,7 @@ async fn run(
             }
         };
         let server = conn.server.clone();
-        let mut session = Session::new(plan.clone());
+        let mut session = Session::sharing(plan.clone(), Arc::clone(&message));
         let result = attempt(conn, &mut session, connect, out, state).await;
         // Whether a server that never greeted (or gave no implicit TLS session) means "try
         // another" is the plan's (MX routing only); whether it greeted is the session's.

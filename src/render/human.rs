@@ -952,26 +952,22 @@ fn bounded_list(items: &[String], sep: &str) -> String {
     s.join(sep)
 }
 
-/// Split on LF, dropping one CR before each LF and the empty piece after a final LF.
-fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut parts: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    if parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
-        parts.pop();
-    }
-    parts
-        .into_iter()
+/// Split on LF, dropping one CR before each LF and the empty piece after a final LF. Lazily:
+/// a message's body is shown a line at a time, without a list of its lines.
+fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // The empty piece after a final LF is no line (an empty text is one empty line).
+    bytes
+        .strip_suffix(b"\n")
+        .unwrap_or(bytes)
+        .split(|&b| b == b'\n')
         .map(|p| p.strip_suffix(b"\r").unwrap_or(p))
-        .collect()
 }
 
 /// The reply as it arrived, one display line per wire line (`250-SIZE`, `250 HELP`), escaped.
 /// Falls back to code + separator + text when the raw bytes are absent.
 pub(crate) fn reply_lines(reply: &Reply) -> Vec<String> {
     if !reply.raw.0.is_empty() {
-        return split_lines(&reply.raw.0)
-            .into_iter()
-            .map(escape_bytes)
-            .collect();
+        return split_lines(&reply.raw.0).map(escape_bytes).collect();
     }
     let n = reply.lines.len();
     reply
@@ -1173,37 +1169,33 @@ fn push_escaped(s: &mut String, text: &str) {
 
 /// Hex dump lines: `0000: 45 48 4C 4F  20 68 …  EHLO.h…` — offset, 16 bytes in 4 groups of 4,
 /// then the bytes as ASCII with `.` for anything unprintable.
-pub(crate) fn hex_dump(bytes: &[u8]) -> Vec<String> {
-    bytes
-        .chunks(16)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut line = format!("{:04X}: ", i * 16);
-            for j in 0..16 {
-                if j > 0 {
+pub(crate) fn hex_dump(bytes: &[u8]) -> impl Iterator<Item = String> {
+    bytes.chunks(16).enumerate().map(|(i, chunk)| {
+        let mut line = format!("{:04X}: ", i * 16);
+        for j in 0..16 {
+            if j > 0 {
+                line.push(' ');
+                if j % 4 == 0 {
                     line.push(' ');
-                    if j % 4 == 0 {
-                        line.push(' ');
-                    }
-                }
-                match chunk.get(j) {
-                    Some(b) => {
-                        let _ = write!(line, "{b:02X}");
-                    }
-                    None => line.push_str("  "),
                 }
             }
-            line.push_str("  ");
-            line.extend(chunk.iter().map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
+            match chunk.get(j) {
+                Some(b) => {
+                    let _ = write!(line, "{b:02X}");
                 }
-            }));
-            line
-        })
-        .collect()
+                None => line.push_str("  "),
+            }
+        }
+        line.push_str("  ");
+        line.extend(chunk.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        line
+    })
 }
 
 #[cfg(test)]
@@ -1906,7 +1898,7 @@ mod tests {
 
     #[test]
     fn hex_dump_format() {
-        let lines = hex_dump(b"EHLO host.example\r\n");
+        let lines: Vec<_> = hex_dump(b"EHLO host.example\r\n").collect();
         assert_eq!(
             lines,
             vec![

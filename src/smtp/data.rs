@@ -58,11 +58,19 @@ impl Fixup {
 /// too. With `crlf` off only LF ends a line for stuffing purposes. Last, `end_marker` makes the
 /// content end in CRLF and appends `.\r\n`. With [`Fixup::NONE`] the bytes are returned unchanged.
 pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(&mut out, content, fixup);
+    out
+}
+
+/// [`encode`], appended to `out` (the bytes already there are left as they are).
+pub(crate) fn encode_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
+    let start = out.len();
     let mut content = without_from_line(content, fixup);
     if fixup.end_marker && fixup.own_end_marker {
         content = strip_end_marker(content);
     }
-    let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 5);
+    out.reserve(content.len() + content.len() / 32 + 5);
     let mut at_line_start = true;
     let mut i = 0;
     while i < content.len() {
@@ -93,12 +101,11 @@ pub(crate) fn encode(content: &[u8], fixup: Fixup) -> Vec<u8> {
         i += 1;
     }
     if fixup.end_marker {
-        if !out.is_empty() && !out.ends_with(b"\r\n") {
+        if out.len() > start && !out.ends_with(b"\r\n") {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b".\r\n");
     }
-    out
 }
 
 /// The content without its leading mbox `From ` line when the `strip_from` fix-up is on: the

@@ -4,6 +4,7 @@
 //! the planned client session and the REPL's manual session, so both queue and mask alike.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::smtp::codes::Hint;
 use crate::smtp::data;
@@ -31,6 +32,12 @@ struct Outgoing<'a> {
 pub(crate) struct Outbox {
     /// Bytes not yet handed to the driver: one buffer, so pipelined commands leave together.
     bytes: Vec<u8>,
+    /// A message queued with [`Outbox::send_content`]: encoded again only when handed to the
+    /// driver (after `bytes`, before `after`), once its transcript event has been shown and
+    /// dropped, so the encoded message and its transcript text are never held at once.
+    content: Option<(Arc<Vec<u8>>, data::Fixup)>,
+    /// Bytes queued after `content`.
+    after: Vec<u8>,
     events: VecDeque<Event>,
     /// Emit `RawSent` events (for `--show-raw-text`).
     raw_events: bool,
@@ -45,6 +52,8 @@ impl Outbox {
     pub(crate) fn new(raw_events: bool) -> Outbox {
         Outbox {
             bytes: Vec::new(),
+            content: None,
+            after: Vec::new(),
             events: VecDeque::new(),
             raw_events,
             last_phase: Phase::Banner,
@@ -68,7 +77,11 @@ impl Outbox {
             self.last_phase = phase;
         }
         self.writes = self.writes.wrapping_add(1);
-        self.bytes.extend_from_slice(wire);
+        if self.content.is_some() {
+            self.after.extend_from_slice(wire);
+        } else {
+            self.bytes.extend_from_slice(wire);
+        }
         let out = Outgoing {
             wire,
             display,
@@ -78,6 +91,48 @@ impl Outbox {
             tls,
         };
         report(out, self.raw_events, &mut self.events);
+    }
+
+    /// Queue a message's content for DATA (`message` encoded with `fixup`, see
+    /// [`data::encode`]) and report it as [`Outbox::send`] does. The encoded bytes become the
+    /// transcript's text without a copy (when they are UTF-8) and are encoded again, the same
+    /// way, when [`Outbox::poll_transmit`] hands them to the driver: a large message is held
+    /// as given plus once encoded, not three or four times.
+    pub(crate) fn send_content(
+        &mut self,
+        message: &Arc<Vec<u8>>,
+        fixup: data::Fixup,
+        phase: Phase,
+        tls: bool,
+    ) {
+        if self.content.is_some() {
+            // Never the case in a session (one message, then its replies); sent as bytes.
+            let wire = data::encode(message, fixup);
+            let display = display_text(wire.clone());
+            self.send(&wire, display, SentKind::Body, phase, false, tls);
+            return;
+        }
+        self.last_phase = phase;
+        self.writes = self.writes.wrapping_add(1);
+        let wire = data::encode(message, fixup);
+        let bytes = wire.len();
+        let lines = data::count_lines(&wire);
+        let raw = self.raw_events.then(|| wire.clone());
+        let text = display_text(wire);
+        self.content = Some((Arc::clone(message), fixup));
+        self.events.push_back(Event::Sent {
+            text,
+            kind: SentKind::Body,
+            bytes,
+            lines,
+            tls,
+            expected: true,
+            redacted: false,
+            phase,
+        });
+        if let Some(raw) = raw {
+            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
+        }
     }
 
     /// Cancel a SASL exchange: a lone `*` line (RFC 4954 §4).
@@ -137,17 +192,30 @@ impl Outbox {
 
     /// Bytes to write, if any: everything queued so far, in one buffer.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.bytes.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.bytes))
+        let mut bytes = std::mem::take(&mut self.bytes);
+        if let Some((message, fixup)) = self.content.take() {
+            data::encode_into(&mut bytes, &message, fixup);
+            bytes.append(&mut self.after);
         }
+        (!bytes.is_empty()).then_some(bytes)
     }
 
     /// Next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
+}
+
+/// The transcript's text of a write: its bytes as text, without the final line end(s); the
+/// bytes themselves when they are UTF-8 (no copy), else with U+FFFD for what is not.
+fn display_text(wire: Vec<u8>) -> String {
+    let mut text = match String::from_utf8(wire) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    let shown = text.trim_end_matches("\r\n").len();
+    text.truncate(shown);
+    text
 }
 
 /// Queue the events for one write: `Sent`, and `RawSent` when `raw_events` is on.
@@ -197,6 +265,65 @@ mod tests {
             }
         }
         v
+    }
+
+    /// A message queued as content is reported and written exactly as the same bytes sent as
+    /// one write are (the transcript's text, counts and raw bytes; the wire, in queue order),
+    /// though it is encoded again only when handed to the driver.
+    #[test]
+    fn content_is_reported_and_written_as_its_encoded_bytes() {
+        for (message, fixup) in [
+            (&b"Subject: x\n\n.dot\nline\r\n\r\n"[..], data::Fixup::ALL),
+            (b"a\xffb\r\n.\r\n", data::Fixup::NONE),
+            (b"", data::Fixup::ALL),
+        ] {
+            let wire = data::encode(message, fixup);
+            let events =
+                |ob: &mut Outbox| std::iter::from_fn(|| ob.poll_event()).collect::<Vec<_>>();
+            let mut by_bytes = Outbox::new(true);
+            let text = String::from_utf8_lossy(&wire)
+                .trim_end_matches("\r\n")
+                .to_string();
+            by_bytes.send(
+                b"DATA\r\n",
+                "DATA".into(),
+                SentKind::Command,
+                Phase::Data,
+                false,
+                false,
+            );
+            by_bytes.send(&wire, text, SentKind::Body, Phase::Dot, false, false);
+            by_bytes.send(
+                b"QUIT\r\n",
+                "QUIT".into(),
+                SentKind::Command,
+                Phase::Quit,
+                false,
+                false,
+            );
+            let mut by_content = Outbox::new(true);
+            by_content.send(
+                b"DATA\r\n",
+                "DATA".into(),
+                SentKind::Command,
+                Phase::Data,
+                false,
+                false,
+            );
+            by_content.send_content(&Arc::new(message.to_vec()), fixup, Phase::Dot, false);
+            by_content.send(
+                b"QUIT\r\n",
+                "QUIT".into(),
+                SentKind::Command,
+                Phase::Quit,
+                false,
+                false,
+            );
+            assert_eq!(events(&mut by_content), events(&mut by_bytes));
+            assert_eq!(by_content.writes(), 3);
+            assert_eq!(by_content.poll_transmit(), by_bytes.poll_transmit());
+            assert_eq!(by_content.poll_transmit(), None);
+        }
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Session {
     // ----- CHUNKING (RFC 3030) --------------------------------------------------------------
 
     pub(super) fn begin_bdat(&mut self, chunk: usize) {
-        let body = data::encode_chunked(&self.plan.message, self.plan.fixup);
+        let body = data::encode_chunked(&self.message, self.plan.fixup);
         self.chunks = Chunks::new(body, chunk);
         self.send_chunk();
     }
@@ -185,12 +185,8 @@ impl Session {
         if self.stop_here(StopAt::Data) {
             return;
         }
-        let wire = data::encode(&self.plan.message, self.plan.fixup);
-        let display = String::from_utf8_lossy(&wire)
-            .trim_end_matches("\r\n")
-            .to_string();
         self.out
-            .send(&wire, display, SentKind::Body, Phase::Dot, false, self.tls);
+            .send_content(&self.message, self.plan.fixup, Phase::Dot, self.tls);
         self.expect_end_of_content();
         self.drop_after_send(StopAt::Dot);
     }

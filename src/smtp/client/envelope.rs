@@ -80,8 +80,7 @@ impl Session {
                 return;
             }
         };
-        if !stop_before_data
-            && let Some(warning) = data::long_lines(&self.plan.message, self.plan.fixup)
+        if !stop_before_data && let Some(warning) = data::long_lines(&self.message, self.plan.fixup)
         {
             self.out.warn(warning);
         }
@@ -147,7 +146,7 @@ impl Session {
     pub(super) fn extension_params(&mut self) -> Result<Vec<String>, SessionError> {
         let mut params = Vec::new();
         // Judged on what is sent: without the mbox `From ` line the fix-up strips.
-        let content = data::without_from_line(&self.plan.message, self.plan.fixup);
+        let content = data::without_from_line(&self.message, self.plan.fixup);
         let utf8_headers = ext::headers_need_utf8(content);
         let eight_bit = ext::is_8bit(content);
         // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
@@ -177,7 +176,7 @@ impl Session {
         if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)
             && !self.user_mail_param("SIZE")
         {
-            let size = data::encode_chunked(&self.plan.message, self.plan.fixup).len();
+            let size = data::encode_chunked(&self.message, self.plan.fixup).len();
             if limit > 0 && size as u64 > limit {
                 self.out.warn(format!(
                     "the message is {size} octets, over the server's SIZE limit of {limit} (RFC 1870): it will probably be refused"

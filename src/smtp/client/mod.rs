@@ -156,6 +156,8 @@ impl Expect {
 #[derive(Debug)]
 pub(crate) struct Session {
     plan: Plan,
+    /// The message to send (the plan's own is left empty): shared, never copied.
+    message: std::sync::Arc<Vec<u8>>,
     /// The ONE read buffer: bytes after a complete reply stay here (pipelining, injection check).
     buf: Vec<u8>,
     parser: ReplyParser,
@@ -263,11 +265,19 @@ enum EarlyReply {
 
 impl Session {
     /// A session that will run `plan`. Nothing is sent before the banner arrives.
-    pub(crate) fn new(plan: Plan) -> Session {
+    pub(crate) fn new(mut plan: Plan) -> Session {
+        let message = std::sync::Arc::new(std::mem::take(&mut plan.message));
+        Session::sharing(plan, message)
+    }
+
+    /// A session of `plan` whose message is `message` (`plan.message` is not used): the
+    /// sessions of one run, one per server tried, share the message rather than copy it.
+    pub(crate) fn sharing(plan: Plan, message: std::sync::Arc<Vec<u8>>) -> Session {
         let raw_events = plan.raw_events;
         let rcpt_results = plan.rcpts.iter().map(RecipientResult::new).collect();
         let mut s = Session {
             plan,
+            message,
             buf: Vec::new(),
             parser: ReplyParser::new(Limits::default()),
             pending: VecDeque::new(),
