@@ -184,6 +184,23 @@ pub(crate) fn backslash_n(data: &[u8]) -> Vec<u8> {
     replace_all(data, b"\\n", b"\n")
 }
 
+/// [`backslash_n`] in place: a large message read from a file is not held twice for it.
+pub(crate) fn backslash_n_owned(mut data: Vec<u8>) -> Vec<u8> {
+    let (mut r, mut w) = (0, 0);
+    while r < data.len() {
+        if data[r..].starts_with(b"\\n") {
+            data[w] = b'\n';
+            r += 2;
+        } else {
+            data[w] = data[r];
+            r += 1;
+        }
+        w += 1;
+    }
+    data.truncate(w);
+    data
+}
+
 /// The most a text may grow to once its tokens are replaced: the bound on what ehlo reads
 /// (`cli::mode::MAX_MESSAGE_BYTES`), so that a few bytes of `%BODY%` or `%TO_ADDRESS%` cannot
 /// make a message of gigabytes.
@@ -317,6 +334,14 @@ fn insert_new_headers(data: &[u8], headers: &[Vec<u8>]) -> Result<Option<Vec<u8>
     let le = line_ending_of(data);
     let lines: Vec<u8> = headers.iter().flat_map(|h| [&h[..], le].concat()).collect();
     let block_end = header_block_end(data);
+    // Most messages have no such token: not copied for nothing.
+    if !NEW_HEADERS_TOKENS.iter().any(|t| {
+        data[..block_end]
+            .windows(t.len())
+            .any(|w| w == t.as_bytes())
+    }) {
+        return Ok(None);
+    }
     let mut out = Vec::with_capacity(data.len() + lines.len());
     let mut found = false;
     let mut i = 0;
@@ -450,12 +475,14 @@ fn replace_in_block(text: Vec<u8>, lines: Vec<(String, Vec<u8>)>) -> (Vec<u8>, V
 /// `--header`s not found, as swaks orders them) go where the message says `%NEW_HEADERS%`, else at the end of its
 /// header block. Inserted lines use the message's own line ending.
 pub(crate) fn data_message(
-    data: &[u8],
+    data: Vec<u8>,
     spec: &MessageSpec<'_>,
     ctx: &MessageContext,
 ) -> Result<Vec<u8>, String> {
     let tokens = Tokens::new(spec, ctx)?;
-    let text = tokens.replace_keeping_new_headers(data)?;
+    let text = tokens.replace_keeping_new_headers(&data)?;
+    // The text as given is not needed any more: a large message is held twice at most.
+    drop(data);
     let le = line_ending_of(&text);
     let mut lines = Vec::new();
     for arg in spec.headers {
@@ -991,7 +1018,7 @@ fn replace_headers(headers: Vec<String>, lines: Vec<String>) -> (Vec<String>, Ve
 
 /// Compose the message. Errors name the flag (`--header: …`).
 pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Composed, String> {
-    let tokens = Tokens::new(spec, ctx)?;
+    let mut tokens = Tokens::new(spec, ctx)?;
     let date = date(ctx.now());
     let mut headers: Vec<String> = Vec::new();
     headers.push(format!("Date: {date}"));
@@ -1008,7 +1035,9 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     headers.push(format!("Message-Id: {}", message_id(ctx)));
     headers.push(format!("X-Mailer: ehlo {}", env!("CARGO_PKG_VERSION")));
 
-    let body_text = tokens.replace(spec.body.unwrap_or(DEFAULT_BODY.as_bytes()))?;
+    // The body with its tokens replaced, made once by `Tokens::new` (its `%BODY%`, which only
+    // a `--data` message uses): taken, not made again, so a large body is not held three times.
+    let body_text = std::mem::take(&mut tokens.body);
     let mut notes = Vec::new();
     // 8bit allows lines of at most 998 octets (RFC 2045 §2.8): a UTF-8 body with a longer
     // line goes as a MIME text part, which the builder encodes (quoted-printable).
@@ -1051,13 +1080,15 @@ pub(crate) fn compose(spec: &MessageSpec<'_>, ctx: &MessageContext) -> Result<Co
     headers.append(&mut new_headers);
 
     let le: &[u8] = if spec.crlf { b"\r\n" } else { b"\n" };
-    let mut out = Vec::new();
+    let mut head = Vec::new();
     for h in &headers {
-        out.extend_from_slice(&render_header_with(h, le));
-        out.extend_from_slice(le);
+        head.extend_from_slice(&render_header_with(h, le));
+        head.extend_from_slice(le);
     }
-    out.extend_from_slice(le);
-    out.extend_from_slice(&body);
+    head.extend_from_slice(le);
+    // The header block goes in front of the body in the body's own buffer (not a copy of it).
+    let mut out = body;
+    out.splice(0..0, head);
     Ok(Composed { bytes: out, notes })
 }
 
@@ -1204,6 +1235,21 @@ mod tests {
     fn backslash_n_turns_into_newlines() {
         assert_eq!(backslash_n(b"Subject: x\\n\\nhi"), b"Subject: x\n\nhi");
         assert_eq!(backslash_n(b"no escapes \\\xff"), b"no escapes \\\xff");
+        // The in-place form (a file's or stdin's bytes) makes the same bytes.
+        for text in [
+            &b"Subject: x\\n\\nhi"[..],
+            b"\\\\n\\n\\",
+            b"\\",
+            b"",
+            b"a\\nb\\\\nn\\n",
+            b"\xff\\n\\\n",
+        ] {
+            assert_eq!(
+                backslash_n_owned(text.to_vec()),
+                backslash_n(text),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
@@ -1753,11 +1799,11 @@ mod tests {
             ..Default::default()
         };
         let many = format!("Subject: x\n\n{}", "%BODY%\n".repeat(65));
-        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        let err = data_message(many.as_bytes().to_vec(), &spec, &c).unwrap_err();
         assert!(err.contains("larger than 64 MiB"), "{err}");
         // 64 of them fit.
         let fits = format!("Subject: x\n\n{}", "%BODY%\n".repeat(63));
-        assert!(data_message(fits.as_bytes(), &spec, &c).is_ok());
+        assert!(data_message(fits.as_bytes().to_vec(), &spec, &c).is_ok());
 
         let to: Vec<String> = (0..1000).map(|i| format!("user{i}@example.test")).collect();
         let spec = MessageSpec {
@@ -1766,7 +1812,7 @@ mod tests {
             ..Default::default()
         };
         let many = "%TO_ADDRESS%".repeat(4000);
-        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        let err = data_message(many.as_bytes().to_vec(), &spec, &c).unwrap_err();
         assert!(err.contains("larger than 64 MiB"), "{err}");
         let body = "%TO_ADDRESS%".repeat(4000);
         let spec = MessageSpec {
@@ -1786,7 +1832,7 @@ mod tests {
             ..Default::default()
         };
         let many = format!("{}\n\nbody\n", "%NEW_HEADERS%".repeat(700));
-        let err = data_message(many.as_bytes(), &spec, &c).unwrap_err();
+        let err = data_message(many.as_bytes().to_vec(), &spec, &c).unwrap_err();
         assert!(err.contains("larger than 64 MiB"), "{err}");
     }
 
@@ -1818,7 +1864,7 @@ mod tests {
             add_headers: &add,
             ..Default::default()
         };
-        data_message(data, &spec, &ctx()).map(|b| String::from_utf8(b).unwrap())
+        data_message(data.to_vec(), &spec, &ctx()).map(|b| String::from_utf8(b).unwrap())
     }
 
     #[test]
@@ -2130,7 +2176,7 @@ mod tests {
         );
         assert!(composed.ends_with(&format!("X-H{last}: v{last}\n\nThis is a test mailing\n")));
         let data = b"Subject: old\nX-H7: old\n%NEW_HEADERS%\nbody\n";
-        let out = String::from_utf8(data_message(data, &spec, &ctx()).unwrap()).unwrap();
+        let out = String::from_utf8(data_message(data.to_vec(), &spec, &ctx()).unwrap()).unwrap();
         assert!(
             out.starts_with(&format!("subject: s{last}\nX-H7: v7\nX-H0: v0\n")),
             "{out:.300}"

@@ -190,12 +190,12 @@ pub(super) fn compose(
             return Ok((data, notes));
         }
         let mut notes = new_notes();
-        let data = message::backslash_n(&read_content("--data", d, env, &mut notes)?);
+        let data = message::backslash_n_owned(read_content("--data", d, env, &mut notes)?);
         // `--body` fills the message's %BODY% token (swaks's template token).
         let body = msg
             .body
             .as_deref()
-            .map(|b| read_content("--body", b, env, &mut notes).map(|b| message::backslash_n(&b)))
+            .map(|b| read_content("--body", b, env, &mut notes).map(message::backslash_n_owned))
             .transpose()?;
         if body.is_some()
             && !["%BODY%", "..BODY.."]
@@ -210,14 +210,14 @@ pub(super) fn compose(
             body: body.as_deref().or(default_body),
             ..spec
         };
-        let data = message::data_message(&data, &spec, &env.message).map_err(usage)?;
+        let data = message::data_message(data, &spec, &env.message).map_err(usage)?;
         return Ok((data, notes));
     }
     let mut notes = new_notes();
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, &mut notes).map(|b| message::backslash_n(&b)))
+        .map(|b| read_content("--body", b, env, &mut notes).map(message::backslash_n_owned))
         .transpose()?
         .or_else(|| default_body.map(<[u8]>::to_vec));
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
