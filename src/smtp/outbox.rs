@@ -39,6 +39,12 @@ pub(crate) struct Outbox {
     /// Bytes queued after `content`.
     after: Vec<u8>,
     events: VecDeque<Event>,
+    /// Events handed out so far (numbers the queue's events).
+    polled: u64,
+    /// The `RawSent` of a message queued with [`Outbox::send_content`]: which event it is, and
+    /// the message, encoded for it only when it is handed out, once the `Sent` before it (whose
+    /// text is the same bytes) has been shown and dropped.
+    raw_content: Option<(u64, Arc<Vec<u8>>, data::Fixup)>,
     /// Emit `RawSent` events (for `--show-raw-text`).
     raw_events: bool,
     /// Phase of the last write (for a timeout while no reply is pending).
@@ -55,6 +61,8 @@ impl Outbox {
             content: None,
             after: Vec::new(),
             events: VecDeque::new(),
+            polled: 0,
+            raw_content: None,
             raw_events,
             last_phase: Phase::Banner,
             writes: 0,
@@ -96,8 +104,9 @@ impl Outbox {
     /// Queue a message's content for DATA (`message` encoded with `fixup`, see
     /// [`data::encode`]) and report it as [`Outbox::send`] does. The encoded bytes become the
     /// transcript's text without a copy (when they are UTF-8) and are encoded again, the same
-    /// way, when [`Outbox::poll_transmit`] hands them to the driver: a large message is held
-    /// as given plus once encoded, not three or four times.
+    /// way, for the `RawSent` event when it is handed out and for the wire when
+    /// [`Outbox::poll_transmit`] hands it to the driver: a large message is held as given plus
+    /// once encoded, not three or four times.
     pub(crate) fn send_content(
         &mut self,
         message: &Arc<Vec<u8>>,
@@ -117,7 +126,6 @@ impl Outbox {
         let wire = data::encode(message, fixup);
         let bytes = wire.len();
         let lines = data::count_lines(&wire);
-        let raw = self.raw_events.then(|| wire.clone());
         let text = display_text(wire);
         self.content = Some((Arc::clone(message), fixup));
         self.events.push_back(Event::Sent {
@@ -130,8 +138,12 @@ impl Outbox {
             redacted: false,
             phase,
         });
-        if let Some(raw) = raw {
-            self.events.push_back(Event::RawSent { bytes: Bytes(raw) });
+        if self.raw_events {
+            let at = self.polled + self.events.len() as u64;
+            self.raw_content = Some((at, Arc::clone(message), fixup));
+            self.events.push_back(Event::RawSent {
+                bytes: Bytes(Vec::new()),
+            });
         }
     }
 
@@ -202,7 +214,16 @@ impl Outbox {
 
     /// Next event, if any.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let mut ev = self.events.pop_front()?;
+        let n = self.polled;
+        self.polled += 1;
+        if let Event::RawSent { bytes } = &mut ev
+            && self.raw_content.as_ref().is_some_and(|(at, ..)| *at == n)
+            && let Some((_, message, fixup)) = self.raw_content.take()
+        {
+            bytes.0 = data::encode(&message, fixup);
+        }
+        Some(ev)
     }
 }
 
@@ -269,7 +290,7 @@ mod tests {
 
     /// A message queued as content is reported and written exactly as the same bytes sent as
     /// one write are (the transcript's text, counts and raw bytes; the wire, in queue order),
-    /// though it is encoded again only when handed to the driver.
+    /// though its raw bytes and its wire are encoded again only when handed out.
     #[test]
     fn content_is_reported_and_written_as_its_encoded_bytes() {
         for (message, fixup) in [
