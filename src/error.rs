@@ -53,6 +53,7 @@ pub(crate) fn reply_failure_label(phase: Phase) -> &'static str {
         phase => SessionError::UnexpectedReply {
             phase,
             expected: "2xx",
+            verb: None,
             reply: Box::new(crate::smtp::reply::Reply::new(500, &[])),
         },
     };

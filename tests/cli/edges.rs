@@ -990,3 +990,43 @@ fn a_scoped_ipv6_literal_is_connected_to_on_its_interface() {
         assert!(!run.all().contains("DNS"), "{args:?}: {}", run.all());
     }
 }
+
+/// A refused greeting is named by the verb that was sent: LHLO under `--protocol lmtp`, HELO
+/// under `--protocol smtp` (the result line used to say "EHLO: expected 250" for both).
+#[test]
+fn a_refused_greeting_names_the_verb_that_was_sent() {
+    for (protocol, verb) in [("lmtp", "LHLO"), ("smtp", "HELO"), ("esmtp", "EHLO")] {
+        for json in [false, true] {
+            let srv = scripted(vec![
+                Step::Send(b"220 peer.test ready\r\n"),
+                Step::Expect(verb),
+                Step::Send(b"550 5.7.1 not you\r\n"),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 Bye\r\n"),
+            ]);
+            let mut extra = vec!["--protocol", protocol];
+            if json {
+                extra.push("--json");
+            }
+            let run = send(&srv, &extra);
+            let got = srv.finish();
+            assert!(got.starts_with(&format!("{verb} client.test")), "{got}");
+            assert_eq!(run.code, 22, "{}", run.all());
+            let want = format!("{verb}: expected 250, got 550 5.7.1 not you");
+            if json {
+                let summary: serde_json::Value =
+                    serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+                assert_eq!(summary["data"]["error"], want.as_str(), "{}", run.stdout);
+            } else {
+                assert!(run.all().contains(&want), "{}", run.all());
+            }
+            for other in ["EHLO", "LHLO", "HELO"].iter().filter(|v| **v != verb) {
+                assert!(
+                    !run.all().contains(&format!("{other}: expected")),
+                    "{}",
+                    run.all()
+                );
+            }
+        }
+    }
+}

@@ -463,6 +463,7 @@ impl Session {
                     self.auth_failed(SessionError::UnexpectedReply {
                         phase: Phase::Auth,
                         expected: "235",
+                        verb: None,
                         reply: Box::new(reply),
                     });
                 }

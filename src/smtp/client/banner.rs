@@ -154,6 +154,7 @@ impl Session {
         self.set_error(SessionError::UnexpectedReply {
             phase: Phase::Banner,
             expected: "220",
+            verb: None,
             reply: Box::new(reply),
         });
         self.abort();

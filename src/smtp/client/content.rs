@@ -98,6 +98,7 @@ impl Session {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Dot,
                 expected: "250",
+                verb: None,
                 reply: Box::new(reply),
             });
             return;
@@ -161,6 +162,7 @@ impl Session {
             let e = SessionError::UnexpectedReply {
                 phase: Phase::Data,
                 expected: "354",
+                verb: None,
                 reply: Box::new(reply),
             };
             self.fail(e);
@@ -211,6 +213,7 @@ impl Session {
             self.set_error(SessionError::UnexpectedReply {
                 phase: Phase::Dot,
                 expected: "250",
+                verb: None,
                 reply: Box::new(reply),
             });
         }

@@ -242,6 +242,7 @@ impl Session {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Mail,
                 expected: "250",
+                verb: None,
                 reply: Box::new(reply),
             });
             return;

@@ -9,12 +9,16 @@ use crate::smtp::reply::Reply;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
     /// A reply of the wrong class (the error says what was expected and what arrived).
-    #[error("{}: expected {expected}, got {}", phase.label(), reply_summary(reply))]
+    #[error("{}: expected {expected}, got {}", verb_label(*phase, *verb), reply_summary(reply))]
     UnexpectedReply {
         /// Phase.
         phase: Phase,
         /// What we wanted ("2xx", "354", "220").
         expected: &'static str,
+        /// The greeting verb that was sent when it is not the phase's own name (LHLO for LMTP,
+        /// RFC 2033 §4.1; HELO for plain SMTP or after EHLO was not understood, RFC 5321
+        /// §4.1.4), so the message names the command the server refused.
+        verb: Option<&'static str>,
         /// What came.
         reply: Box<Reply>,
     },
@@ -103,6 +107,19 @@ fn reply_summary(r: &Reply) -> String {
     format!("{code} {text}").trim_end().to_string()
 }
 
+/// The phase's label, with its greeting verb replaced by `verb` when one is given ("LHLO",
+/// "HELO after TLS").
+fn verb_label(phase: Phase, verb: Option<&'static str>) -> String {
+    let label = phase.label();
+    match verb {
+        Some(v) => match label.strip_prefix("EHLO") {
+            Some(rest) => format!("{v}{rest}"),
+            None => label.to_string(),
+        },
+        None => label.to_string(),
+    }
+}
+
 impl SessionError {
     /// The phase it belongs to.
     pub(crate) fn phase(&self) -> Option<Phase> {
@@ -159,6 +176,7 @@ mod tests {
         let e = SessionError::UnexpectedReply {
             phase: Phase::Rcpt,
             expected: "2xx",
+            verb: None,
             reply: Box::new(reply.clone()),
         };
         let shown = e.to_string();

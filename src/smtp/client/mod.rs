@@ -777,6 +777,7 @@ impl Session {
             self.fail(SessionError::UnexpectedReply {
                 phase,
                 expected: "a reply sent after the command (this one came before it)",
+                verb: None,
                 reply: Box::new(reply),
             });
             return;
@@ -801,6 +802,7 @@ impl Session {
                     self.set_error(SessionError::UnexpectedReply {
                         phase: Phase::Quit,
                         expected: "221",
+                        verb: None,
                         reply: Box::new(reply),
                     });
                 }
@@ -842,6 +844,7 @@ impl Session {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Banner,
                 expected: "220",
+                verb: None,
                 reply: Box::new(reply),
             });
             return;
@@ -903,9 +906,15 @@ impl Session {
                 self.send_greeting(false, after_tls);
                 return;
             }
+            let verb = match (self.plan.protocol, ehlo) {
+                (Protocol::Lmtp, _) => Some("LHLO"),
+                (_, true) => None,
+                (_, false) => Some("HELO"),
+            };
             self.fail(SessionError::UnexpectedReply {
                 phase,
                 expected: "250",
+                verb,
                 reply: Box::new(reply),
             });
             return;
@@ -1023,6 +1032,7 @@ impl Session {
                 _ => self.fail(SessionError::UnexpectedReply {
                     phase: Phase::StartTls,
                     expected: "220",
+                    verb: None,
                     reply: Box::new(reply),
                 }),
             }

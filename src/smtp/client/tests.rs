@@ -2118,6 +2118,7 @@ fn a_tls_record_instead_of_the_banner_fails_at_once_without_quit() {
             Err(SessionError::UnexpectedReply {
                 phase: Phase::Banner,
                 expected: "220",
+                verb: None,
                 reply,
             }) => {
                 assert!(reply.lines[0].starts_with("<TLS record: "), "{reply:?}");

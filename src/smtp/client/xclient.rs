@@ -132,6 +132,7 @@ impl Session {
                 self.fail(SessionError::UnexpectedReply {
                     phase: Phase::Xclient,
                     expected: "220",
+                    verb: None,
                     reply: Box::new(reply),
                 });
             }
@@ -157,6 +158,7 @@ impl Session {
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Mail,
                 expected: "250",
+                verb: None,
                 reply: Box::new(reply),
             });
             return;
