@@ -17,8 +17,8 @@ pub(crate) const EXIT_CLOSED: u8 = 6;
 /// Exit code base for a REPL ended by a signal (SIGTERM, SIGHUP): 128 + the signal's number, as
 /// a shell reports a process killed by it.
 const EXIT_SIGNAL_BASE: u8 = 128;
-/// Exit code: a prerequisite (OpenSSL, the runtime) could not be set up; a dump or `ehlo
-/// explain` could not write its output (its whole result).
+/// Exit code: a prerequisite (OpenSSL, the runtime, `ehlo check`'s DNS resolver) could not be
+/// set up; a dump or `ehlo explain` could not write its output (its whole result).
 pub(crate) const EXIT_PREREQ: u8 = 10;
 /// Exit code (`ehlo check`): a check failed or an `--expect` was not met.
 pub(crate) const EXIT_CHECK_FAILED: u8 = 40;

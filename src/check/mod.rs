@@ -607,12 +607,19 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         };
         Ok((r, v))
     });
-    let (resolver, validator) = match built {
-        Ok(r) => r,
-        Err(e) => {
-            renderer.fatal(&e.to_string());
-            return crate::error::EXIT_CHECK_UNTESTED;
-        }
+    // A resolver that cannot ask anything is this host's set-up, not any domain's finding: one
+    // line and the prerequisite exit code, not a report where every lookup fails (DNSSEC
+    // verdicts included, which made it exit 40) or a bare 41 as if a retry could help.
+    let setup = match &built {
+        Ok((r, _)) => r.unusable().map(str::to_string),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = setup {
+        renderer.fatal(&dns_setup_message(&why, cfg.dns.server.is_some()));
+        return crate::error::EXIT_PREREQ;
+    }
+    let Ok((resolver, validator)) = built else {
+        return crate::error::EXIT_PREREQ;
     };
     let probe_wanted = model::CHECKS
         .iter()
@@ -713,6 +720,20 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     }
     renderer.finish_tally(&tally, code, stop_reason);
     code
+}
+
+/// The one line for a DNS resolver that could not be set up: what is wrong, and what to do.
+fn dns_setup_message(why: &str, server_given: bool) -> String {
+    if server_given {
+        return format!("cannot set up DNS with --dns-server: {why}");
+    }
+    let why = why
+        .strip_prefix("cannot read the system DNS configuration: ")
+        .unwrap_or(why);
+    let why = why.strip_prefix("io error: ").unwrap_or(why);
+    format!(
+        "cannot set up DNS: the system configuration (/etc/resolv.conf) is unusable ({why}): name a resolver with --dns-server ADDR, or fix that file"
+    )
 }
 
 /// Why a run a signal stopped did not finish (`check` and `probe`).

@@ -676,6 +676,13 @@ impl Resolver {
         })
     }
 
+    /// Why this resolver cannot ask anything at all (the system configuration could not be
+    /// read, or names no server), if it cannot: `ehlo check`, where every result needs DNS,
+    /// refuses to start then rather than report each lookup as the domain's failure.
+    pub(crate) fn unusable(&self) -> Option<&str> {
+        self.inner.as_ref().err().map(String::as_str)
+    }
+
     fn resolver(&self, name: &str) -> Result<&Backend, DnsError> {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),

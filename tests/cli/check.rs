@@ -3378,3 +3378,58 @@ fn a_report_lost_to_a_full_disk_is_said_on_stderr() {
         );
     }
 }
+
+/// Run `ehlo ARGS` where /etc/resolv.conf is an empty file (a mount namespace of its own:
+/// `unshare -rm`, the bind mount seen by nothing else).
+fn with_empty_resolv_conf(args: &[&str]) -> (i32, String, String) {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let mut script = format!(
+        "mount --bind '{}' /etc/resolv.conf && exec '{}'",
+        empty.path().display(),
+        env!("CARGO_BIN_EXE_ehlo")
+    );
+    for a in args {
+        script.push_str(&format!(" '{a}'"));
+    }
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("unshare runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// No usable system resolver (an empty /etc/resolv.conf) is this host's set-up, not a finding
+/// about any domain: one line saying what to do, exit 10, no report. It used to be a report
+/// where every lookup failed, DNSSEC verdicts failing the domain (exit 40).
+#[test]
+fn an_unusable_resolv_conf_is_one_line_and_exit_10() {
+    let (code, out, err) = with_empty_resolv_conf(&["check", "example.test", "--timeout", "2s"]);
+    assert_eq!(code, 10, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot set up DNS"), "{err}");
+    assert!(err.contains("/etc/resolv.conf"), "{err}");
+    assert!(err.contains("--dns-server"), "{err}");
+    let (code, out, err) =
+        with_empty_resolv_conf(&["check", "example.test", "--timeout", "2s", "--json"]);
+    assert_eq!(code, 10, "{out}{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert_eq!(lines[0]["type"], "error", "{out}");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot set up DNS"),
+        "{out}"
+    );
+}
