@@ -1711,9 +1711,10 @@ pub(crate) struct ConfigArgs {
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port)
+    /// Address to listen on: ADDR:PORT, [IPv6]:PORT, or HOST:PORT for every address the name
+    /// resolves to (port 0 picks a free port)
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
-    pub(crate) listen: SocketAddr,
+    pub(crate) listen: String,
 
     /// Implicit TLS on every connection
     #[arg(long, visible_alias = "tlsc", conflicts_with = "starttls")]
@@ -2886,7 +2887,7 @@ mod tests {
         let Some(Command::Serve(s)) = c.command else {
             panic!("not serve")
         };
-        assert_eq!(s.listen, "127.0.0.1:2525".parse().unwrap());
+        assert_eq!(s.listen, "127.0.0.1:2525");
         assert_eq!(s.max_size, 10 << 20);
         assert_eq!(s.hostname, "ehlo.serve");
         let c = parse(&[

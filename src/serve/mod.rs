@@ -65,6 +65,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub struct ServeOptions {
     /// Address to listen on (default 127.0.0.1:2525; port 0 picks a free one).
     pub listen: SocketAddr,
+    /// More addresses to listen on with the same settings (`--listen HOST:PORT`: every other
+    /// address the name resolves to); with port 0, they take the port `listen` was given.
+    pub also_listen: Vec<SocketAddr>,
     /// Implicit TLS on every connection.
     pub tls_on_connect: bool,
     /// Offer STARTTLS.
@@ -126,6 +129,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            also_listen: Vec::new(),
             tls_on_connect: false,
             starttls: false,
             cert: None,
@@ -166,6 +170,7 @@ impl std::fmt::Debug for ServeOptions {
             .collect();
         f.debug_struct("ServeOptions")
             .field("listen", &self.listen)
+            .field("also_listen", &self.also_listen)
             .field("tls_on_connect", &self.tls_on_connect)
             .field("starttls", &self.starttls)
             .field("cert", &self.cert)
@@ -389,6 +394,8 @@ struct Bound {
     store: Arc<store::Store>,
     listener: TcpListener,
     addr: SocketAddr,
+    /// The listeners of `also_listen`, with their addresses.
+    more: Vec<(TcpListener, SocketAddr)>,
 }
 
 /// Check the options, build the TLS acceptor and the store, bind the listener.
@@ -446,12 +453,27 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
     let addr = listener
         .local_addr()
         .map_err(|e| listen_error(opts.listen, &e))?;
+    let mut more = Vec::with_capacity(opts.also_listen.len());
+    for a in &opts.also_listen {
+        // Port 0: the same free port on every address, so one name reaches one server.
+        let a = if a.port() == 0 {
+            SocketAddr::new(a.ip(), addr.port())
+        } else {
+            *a
+        };
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| listen_error(a, &e))?;
+        let bound = l.local_addr().map_err(|e| listen_error(a, &e))?;
+        more.push((l, bound));
+    }
     Ok(Bound {
         faults,
         acceptor,
         store,
         listener,
         addr,
+        more,
     })
 }
 
@@ -468,6 +490,7 @@ async fn start_or_return(
         store,
         listener,
         addr,
+        more,
     } = match bind(&opts, keep).await {
         Ok(b) => b,
         Err(e) => return Err((e, renderer)),
@@ -544,14 +567,28 @@ async fn start_or_return(
         stop: shutdown_rx.clone(),
     });
 
-    if !addr.ip().is_loopback() {
+    let (more_listeners, more_addrs): (Vec<TcpListener>, Vec<SocketAddr>) =
+        more.into_iter().unzip();
+    let addrs: Vec<SocketAddr> = std::iter::once(addr).chain(more_addrs).collect();
+    for a in addrs.iter().filter(|a| !a.ip().is_loopback()) {
         let _ = shared
             .events
             .send((
                 0,
                 Event::warning(format!(
-                        "listening on {addr}, which is not a loopback address: anyone who can reach it can use this test server"
+                        "listening on {a}, which is not a loopback address: anyone who can reach it can use this test server"
                     )),
+            ))
+            .await;
+    }
+    for a in &addrs {
+        let _ = shared
+            .events
+            .send((
+                0,
+                Event::Listening {
+                    address: a.to_string(),
+                },
             ))
             .await;
     }
@@ -559,18 +596,12 @@ async fn start_or_return(
         .events
         .send((
             0,
-            Event::Listening {
-                address: addr.to_string(),
-            },
+            Event::info(describe(&opts, &shared.config, &addrs, seed)),
         ))
-        .await;
-    let _ = shared
-        .events
-        .send((0, Event::info(describe(&opts, &shared.config, addr, seed))))
         .await;
 
     let task = tokio::spawn(accept_loop(
-        listener,
+        std::iter::once(listener).chain(more_listeners).collect(),
         shared,
         shutdown_rx,
         Limits {
@@ -679,10 +710,12 @@ fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
 
 /// The start-up line. What is offered comes from the session's own rules (`config`), so a
 /// `--hide` is reflected: `--starttls --hide STARTTLS` offers no TLS and AUTH in plain text.
-fn describe(opts: &ServeOptions, config: &ServerConfig, addr: SocketAddr, seed: u64) -> String {
+fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], seed: u64) -> String {
+    let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
     let mut parts = vec![format!(
-        "{} server listening on {addr}",
-        if opts.lmtp { "LMTP" } else { "SMTP" }
+        "{} server listening on {}",
+        if opts.lmtp { "LMTP" } else { "SMTP" },
+        addrs.join(" and ")
     )];
     if opts.tls_on_connect {
         parts.push("implicit TLS".into());
@@ -785,8 +818,23 @@ struct Limits {
     max_connections: usize,
 }
 
+/// The next connection on any of `listeners`.
+async fn accept_any(
+    listeners: &[TcpListener],
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    std::future::poll_fn(|cx| {
+        for l in listeners {
+            if let std::task::Poll::Ready(r) = l.poll_accept(cx) {
+                return std::task::Poll::Ready(r);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 async fn accept_loop(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
@@ -799,7 +847,7 @@ async fn accept_loop(
     while limits.max_sessions.is_none_or(|m| accepted < m as u64) {
         tokio::select! {
             _ = shutdown.changed() => { stopped = true; break; }
-            r = listener.accept() => match r {
+            r = accept_any(&listeners) => match r {
                 Ok((stream, peer)) => {
                     while conns.try_join_next().is_some() {}
                     while refusing.try_join_next().is_some() {}
@@ -831,7 +879,7 @@ async fn accept_loop(
             Some(_) = refusing.join_next(), if !refusing.is_empty() => {}
         }
     }
-    drop(listener);
+    drop(listeners);
     if !stopped {
         // max_sessions reached: let the open sessions finish, unless told to stop.
         loop {

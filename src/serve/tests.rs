@@ -647,7 +647,7 @@ fn the_start_up_line_says_what_the_sessions_offer() {
     let line = |o: ServeOptions| {
         let faults = Faults::parse(&o.faults, &o.delays, &o.hide).unwrap();
         let config = super::server_config(&o, faults);
-        super::describe(&o, &config, "127.0.0.1:2525".parse().unwrap(), 1)
+        super::describe(&o, &config, &["127.0.0.1:2525".parse().unwrap()], 1)
     };
     let starttls = || ServeOptions {
         starttls: true,

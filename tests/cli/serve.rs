@@ -1779,3 +1779,92 @@ fn message_stored_lists_every_file_in_paths() {
     assert_eq!(none["paths"], serde_json::json!([]), "{none}");
     assert!(none["path"].is_null(), "{none}");
 }
+
+/// `--listen HOST:PORT` resolves the name and listens on every address it has, both families
+/// (a name listed for 127.0.0.1 and ::1 in a hosts file of a mount namespace of its own), on
+/// one port; a name that does not resolve is one line naming the accepted forms, exit 2. A
+/// host name used to be refused by the flag parser as "invalid socket address syntax".
+#[test]
+fn listen_on_a_host_name_binds_every_address_it_resolves_to() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 dual.test\n::1 dual.test\n").unwrap();
+    let script = format!(
+        "mount --bind '{}' /etc/hosts && exec '{}' serve --listen dual.test:0 --color never",
+        hosts.display(),
+        env!("CARGO_BIN_EXE_ehlo")
+    );
+    let mut child = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare runs");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let kill = |child: &mut Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let Some(at) = line.find("listening on ") else {
+        kill(&mut child);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        panic!("no listening line: {line}{err}");
+    };
+    let addrs: Vec<std::net::SocketAddr> = line[at + "listening on ".len()..]
+        .split(',')
+        .next()
+        .unwrap()
+        .split(" and ")
+        .map(|a| {
+            a.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{a}: {e} in {line}"))
+        })
+        .collect();
+    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    let (Some(v4), Some(v6)) = (v4, v6) else {
+        kill(&mut child);
+        panic!("both families wanted: {line}");
+    };
+    assert_eq!(v4.ip().to_string(), "127.0.0.1", "{line}");
+    assert_eq!(v6.ip().to_string(), "::1", "{line}");
+    assert_eq!(v4.port(), v6.port(), "one port: {line}");
+    for a in [v4, v6] {
+        let s = std::net::TcpStream::connect_timeout(&a, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{a}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut greeting = String::new();
+        BufReader::new(s).read_line(&mut greeting).unwrap();
+        assert!(greeting.starts_with("220 "), "{a}: {greeting}");
+    }
+    kill(&mut child);
+
+    let r = ehlo_with(
+        &["serve", "--listen", "no-such-host.invalid:2525"],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no-such-host.invalid does not resolve"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("HOST:PORT"), "{}", r.stderr);
+    let r = ehlo(&["serve", "--listen", "localhost"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("ADDR:PORT"), "{}", r.stderr);
+}
