@@ -69,6 +69,23 @@ impl Sink for HoldSummary<'_> {
     }
 }
 
+/// What to say when the embedded server on loopback cannot be connected to: what is wrong and
+/// what to do, in one line, the OS error in words.
+fn loopback_message(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let why = match e.kind() {
+        ErrorKind::NetworkUnreachable => "network unreachable".to_string(),
+        ErrorKind::AddrNotAvailable => "address not available".to_string(),
+        ErrorKind::ConnectionRefused => "connection refused".to_string(),
+        ErrorKind::TimedOut => "no answer within 5 s".to_string(),
+        ErrorKind::PermissionDenied => "permission denied (a firewall rule?)".to_string(),
+        _ => e.to_string(),
+    };
+    format!(
+        "demo: loopback is not reachable here ({why} connecting to the embedded server on 127.0.0.1): the `lo` interface is down or missing, as in a new network namespace; bring it up (`ip link set lo up`) or run the demo where it is up"
+    )
+}
+
 /// A summary for a demo that could not start (its reason already said in an `error` event).
 fn failed(exit_code: u8, outcome: &str, error: String) -> Summary {
     Summary {
@@ -151,6 +168,31 @@ async fn demo(
         }
     };
     let port = server.addr().port();
+    // The send goes over loopback: where it cannot be reached (`lo` down, as in a fresh network
+    // namespace: binding 127.0.0.1 still works there, connecting does not) say that once,
+    // before the send would print a raw error per address.
+    let probe = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(server.addr()),
+    )
+    .await;
+    let unreachable = match probe {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e),
+        Err(_) => Some(std::io::ErrorKind::TimedOut.into()),
+    };
+    if let Some(e) = unreachable {
+        server.shutdown().await;
+        let message = loopback_message(&e);
+        renderer.event(
+            &Event::Error {
+                message: message.clone(),
+            },
+            Duration::ZERO,
+        );
+        let e = crate::error::Error::Prerequisite(message);
+        return Err(failed(e.exit_code(), e.label(), e.to_string()));
+    }
     let mut message = String::new();
     message.push_str("From: Alice <alice@demo.test>\n");
     message.push_str("To: bob@demo.test, nobody@demo.test\n");

@@ -263,3 +263,40 @@ fn demo_command_quotes_its_paths() {
     assert!(r.stdout.contains("/cert.pem' --auth"), "{}", r.stdout);
     assert!(r.stdout.contains("/password' --helo"), "{}", r.stdout);
 }
+
+/// In a network namespace where `lo` is down (`unshare -rn`) the embedded server binds
+/// 127.0.0.1 but cannot be reached: the demo says so in one line with what to do, exit 10 (a
+/// prerequisite), not a raw OS error per address and the connect exit code 2.
+#[test]
+fn demo_without_loopback_says_so_in_one_line() {
+    for json in [false, true] {
+        let mut args = vec!["-rn", env!("CARGO_BIN_EXE_ehlo"), "demo"];
+        if json {
+            args.push("--json");
+        }
+        let out = std::process::Command::new("unshare")
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("unshare runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(10), "{stdout}{stderr}");
+        assert!(!stderr.contains("os error"), "{stderr}");
+        assert!(!stdout.contains("os error"), "{stdout}");
+        if json {
+            let last: serde_json::Value =
+                serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(last["type"], "summary", "{stdout}");
+            assert_eq!(last["data"]["exit_code"], 10, "{stdout}");
+            let error = last["data"]["error"].as_str().unwrap();
+            assert!(error.contains("loopback is not reachable"), "{stdout}");
+        } else {
+            assert!(stdout.trim().is_empty(), "{stdout}");
+            assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+            assert!(stderr.contains("loopback is not reachable"), "{stderr}");
+            assert!(stderr.contains("ip link set lo up"), "{stderr}");
+        }
+    }
+}
