@@ -123,6 +123,8 @@ struct Shared {
     cfg: CheckConfig,
     per_ip: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
     probes: Mutex<HashMap<(String, IpAddr), ProbeCell>>,
+    /// Each probe's session events so far, for a run cut short ([`cut_report`]).
+    live: Mutex<HashMap<(String, IpAddr), probe::Live>>,
     /// Any host-scope check selected? (None selected → no SMTP session at all.)
     probe_wanted: bool,
 }
@@ -143,15 +145,19 @@ impl Shared {
 
     /// The (cached) probe of `(host, ip)`: the first caller runs it, later ones wait for it.
     async fn probe(&self, host: &str, ip: IpAddr) -> (Vec<CheckResult>, Vec<String>) {
+        let key = (host.to_ascii_lowercase(), ip);
         let cell = {
             let mut m = self.probes.lock().unwrap_or_else(|e| e.into_inner());
-            m.entry((host.to_ascii_lowercase(), ip))
-                .or_default()
-                .clone()
+            m.entry(key.clone()).or_default().clone()
+        };
+        let live = {
+            let mut m = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(key).or_default().clone()
         };
         cell.get_or_init(|| async {
             let _permit = self.ip_gate(ip).acquire_owned().await;
-            let (mut res, chain) = probe::probe(&self.resolver, host, ip, &self.cfg.probe).await;
+            let (mut res, chain) =
+                probe::probe(&self.resolver, host, ip, &self.cfg.probe, &live).await;
             // The host-level opt-in probes, one after the other under the same permit.
             let passed = |id: &str| {
                 res.iter()
@@ -186,8 +192,31 @@ impl Shared {
     }
 }
 
-/// Check one domain: every result, judged.
-async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> DomainReport {
+/// What a domain's checks have decided so far, kept outside its task so that a run cut short
+/// (`--deadline`, a signal) reports them ([`cut_report`]) instead of dropping them.
+#[derive(Default)]
+struct Partial {
+    /// Domain-scope results that are final.
+    results: Vec<CheckResult>,
+    /// The (MX host, address) pairs to probe, once the MX question was answered.
+    pairs: Option<Vec<(String, IpAddr)>>,
+    /// The valid MTA-STS policy, once fetched: it judges the host results.
+    policy: Option<records::Policy>,
+}
+
+type PartialCell = Arc<Mutex<Partial>>;
+
+fn progress(partial: &PartialCell) -> std::sync::MutexGuard<'_, Partial> {
+    partial.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Check one domain: every result, judged. What is decided is also put in `partial` as it is.
+async fn check_domain(
+    shared: Arc<Shared>,
+    index: usize,
+    domain: String,
+    partial: PartialCell,
+) -> DomainReport {
     let t0 = Instant::now();
     let name = domain.trim_end_matches('.').to_ascii_lowercase();
     let mut report = DomainReport {
@@ -211,6 +240,18 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
     );
     let mut results = mx.results;
     results.extend(txt);
+    {
+        let mut p = progress(&partial);
+        p.results.extend(results.iter().cloned());
+        p.pairs = Some(if shared.probe_wanted {
+            mx.targets
+                .iter()
+                .flat_map(|t| t.addrs.iter().map(|ip| (t.host.clone(), *ip)))
+                .collect()
+        } else {
+            Vec::new()
+        });
+    }
     // The DNSSEC/DANE lookups, alongside the probes below.
     let dane_hosts: Vec<String> = if mx.hosts.is_empty() && mx.targets.len() == 1 {
         vec![mx.targets[0].host.clone()]
@@ -223,14 +264,18 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
         .any(|id| shared.cfg.selection.wants(id));
     let dane_dns = async {
         if dane_wanted {
-            dane::dns_checks(
+            let out = dane::dns_checks(
                 &answers,
                 &name,
                 &dane_hosts,
                 shared.cfg.family,
                 shared.cfg.probe.port,
             )
-            .await
+            .await;
+            progress(&partial)
+                .results
+                .extend(out.results.iter().cloned());
+            out
         } else {
             dane::DnsOutcome::default()
         }
@@ -259,12 +304,20 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
         family: shared.cfg.family,
         allow_private: shared.cfg.allow_private,
     };
+    // Every MX a sender may pick must match the policy, those past the probed ones too (RFC
+    // 8461 §5): matching names costs no lookup.
+    let named: Vec<String> = mx.hosts.iter().chain(&mx.past_cap).cloned().collect();
     let fetch = async {
-        if sts_ok && sts_wanted {
+        let fetched = if sts_ok && sts_wanted {
             Some(mtasts::fetch(r, &name, &fetch_opts).await)
         } else {
             None
-        }
+        };
+        let (sts, policy) = sts_results(fetched, sts_ok, sts_txt, &named);
+        let mut p = progress(&partial);
+        p.results.extend(sts.iter().cloned());
+        p.policy = policy.clone();
+        (sts, policy)
     };
     // Host-scope checks: every (host, address), concurrently; each pair probed once per run.
     let mut host_results: Vec<CheckResult> = Vec::new();
@@ -374,6 +427,28 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
             }
         }
     }
+    let (sts, policy) = fetched;
+    results.extend(sts);
+    report.checks = judge(&shared.cfg, &name, results, host_results, policy.as_ref());
+    report.expects = shared
+        .cfg
+        .expects
+        .iter()
+        .map(|e| e.evaluate(&report.checks))
+        .collect();
+    report.ms = t0.elapsed().as_secs_f64() * 1000.0;
+    report
+}
+
+/// The `mtasts.fetch`, `mtasts.policy` and `mtasts.mx-match` results of a fetch (or of none),
+/// and the policy when it is valid; `named`: every MX host, to match against it.
+fn sts_results(
+    fetched: Option<(CheckResult, Option<String>)>,
+    sts_ok: bool,
+    sts_txt: Option<Status>,
+    named: &[String],
+) -> (Vec<CheckResult>, Option<records::Policy>) {
+    let mut out = Vec::new();
     let mut policy = None;
     match fetched {
         None => {
@@ -385,41 +460,30 @@ async fn check_domain(shared: Arc<Shared>, index: usize, domain: String) -> Doma
                 "no valid MTA-STS record: senders do not fetch a policy"
             };
             for id in ["mtasts.fetch", "mtasts.policy", "mtasts.mx-match"] {
-                results.push(CheckResult::new(id, Status::Skip, why));
+                out.push(CheckResult::new(id, Status::Skip, why));
             }
         }
         Some((fetch_result, body)) => {
-            results.push(fetch_result);
+            out.push(fetch_result);
             match body {
                 Some(body) => {
                     let (c, p) = mtasts::policy_check(&body);
                     // An invalid policy is no policy: senders deliver as without MTA-STS (RFC
                     // 8461 §3.3), so it changes no other verdict.
                     let valid = c.status != Status::Fail;
-                    results.push(c);
-                    // Every MX a sender may pick must match, those past the probed ones too
-                    // (RFC 8461 §5): matching names costs no lookup.
-                    let named: Vec<String> = mx.hosts.iter().chain(&mx.past_cap).cloned().collect();
-                    results.push(mtasts::mx_match(&p, &named, valid));
+                    out.push(c);
+                    out.push(mtasts::mx_match(&p, named, valid));
                     policy = valid.then_some(p);
                 }
                 None => {
                     for id in ["mtasts.policy", "mtasts.mx-match"] {
-                        results.push(CheckResult::new(id, Status::Skip, "no policy fetched"));
+                        out.push(CheckResult::new(id, Status::Skip, "no policy fetched"));
                     }
                 }
             }
         }
     }
-    report.checks = judge(&shared.cfg, &name, results, host_results, policy.as_ref());
-    report.expects = shared
-        .cfg
-        .expects
-        .iter()
-        .map(|e| e.evaluate(&report.checks))
-        .collect();
-    report.ms = t0.elapsed().as_secs_f64() * 1000.0;
-    report
+    (out, policy)
 }
 
 /// `ipv6.mx`: an MX with an IPv6 address that answers → pass; IPv6 published but unreachable
@@ -631,6 +695,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         cfg: cfg.clone(),
         per_ip: Mutex::new(HashMap::new()),
         probes: Mutex::new(HashMap::new()),
+        live: Mutex::new(HashMap::new()),
         probe_wanted,
     });
     // At most `--concurrency` domains are under way, and only they exist as tasks: the next is
@@ -639,10 +704,14 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let limit = cfg.concurrency.max(1);
     let mut set = JoinSet::new();
     let mut queued = cfg.domains.iter().cloned().enumerate();
+    // What each started domain has decided so far (a domain never started has none).
+    let mut partials: Vec<Option<PartialCell>> = vec![None; cfg.domains.len()];
     let mut spawn_next = |set: &mut JoinSet<DomainReport>| {
         if let Some((i, d)) = queued.next() {
             let sh = shared.clone();
-            set.spawn_local(async move { check_domain(sh, i, d).await });
+            let partial = PartialCell::default();
+            partials[i] = Some(partial.clone());
+            set.spawn_local(async move { check_domain(sh, i, d, partial).await });
         }
     };
     for _ in 0..limit {
@@ -694,13 +763,18 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         if *done {
             continue;
         }
-        let r = DomainReport {
-            index: i,
-            domain: cfg.domains[i].clone(),
-            checks: Vec::new(),
-            expects: Vec::new(),
-            aborted: Some(stop_reason.unwrap_or("not checked").to_string()),
-            ms: 0.0,
+        let why = stop_reason.unwrap_or("not checked");
+        let r = match &partials[i] {
+            // Started: what it decided is reported as it is, the rest as not finished.
+            Some(partial) => cut_report(&shared, i, &cfg.domains[i], partial, why, started),
+            None => DomainReport {
+                index: i,
+                domain: cfg.domains[i].clone(),
+                checks: Vec::new(),
+                expects: Vec::new(),
+                aborted: Some(why.to_string()),
+                ms: 0.0,
+            },
         };
         renderer.domain(&r);
         tally.add(&r, cfg.fail_on);
@@ -720,6 +794,94 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     }
     renderer.finish_tally(&tally, code, stop_reason);
     code
+}
+
+/// The report of a domain whose checks a stop (`--deadline`, a signal) cut short: every result
+/// it had decided, with its real status, and every check it would have run that had not
+/// finished as `error` ("not finished: WHY", evidence `unfinished: true`): could not be tested.
+/// Expectations are evaluated only on checks that finished; one about an unfinished check is
+/// left out, since it was not tested (the domain is `error` anyway, exit 41 unless something
+/// that finished failed).
+fn cut_report(
+    shared: &Shared,
+    index: usize,
+    domain: &str,
+    partial: &PartialCell,
+    why: &str,
+    started: Instant,
+) -> DomainReport {
+    let name = domain.trim_end_matches('.').to_ascii_lowercase();
+    let p = progress(partial);
+    let unfinished = |id: &'static str| {
+        CheckResult::new(id, Status::Error, format!("not finished: {why}")).with("unfinished", true)
+    };
+    let host_ids: Vec<&'static str> = model::CHECKS
+        .iter()
+        .filter(|d| d.scope == Scope::Host && shared.opted(d.id))
+        .map(|d| d.id)
+        .collect();
+    let mut host_results = Vec::new();
+    match &p.pairs {
+        Some(pairs) => {
+            for (host, ip) in pairs {
+                let key = (host.to_ascii_lowercase(), *ip);
+                let done = {
+                    let m = shared.probes.lock().unwrap_or_else(|e| e.into_inner());
+                    m.get(&key).and_then(|c| c.get().map(|(r, _)| r.clone()))
+                };
+                let mut res = done.unwrap_or_else(|| {
+                    let events = {
+                        let m = shared.live.lock().unwrap_or_else(|e| e.into_inner());
+                        m.get(&key)
+                            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                            .unwrap_or_default()
+                    };
+                    probe::cut_short(host, &events, &shared.cfg.probe)
+                });
+                for id in &host_ids {
+                    if !res.iter().any(|c| c.id == *id) {
+                        res.push(unfinished(id));
+                    }
+                }
+                for mut c in res {
+                    c.mx = Some(host.clone());
+                    c.ip = Some(ip.to_string());
+                    host_results.push(c);
+                }
+            }
+        }
+        // The MX hosts are not known yet: each host check once, for no host in particular.
+        None => host_results.extend(host_ids.iter().map(|id| unfinished(id))),
+    }
+    let mut results = p.results.clone();
+    for d in model::CHECKS.iter().filter(|d| d.scope == Scope::Domain) {
+        if shared.opted(d.id) && !results.iter().any(|c| c.id == d.id) {
+            results.push(unfinished(d.id));
+        }
+    }
+    let position = |id: &str| model::CHECKS.iter().position(|d| d.id == id);
+    results.sort_by_key(|c| position(c.id));
+    let checks = judge(&shared.cfg, &name, results, host_results, p.policy.as_ref());
+    let finished = |id: &str| {
+        !checks
+            .iter()
+            .any(|j| j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into()))
+    };
+    let expects = shared
+        .cfg
+        .expects
+        .iter()
+        .filter(|e| finished(e.id()))
+        .map(|e| e.evaluate(&checks))
+        .collect();
+    DomainReport {
+        index,
+        domain: domain.to_string(),
+        checks,
+        expects,
+        aborted: Some(why.to_string()),
+        ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
 }
 
 /// The one line for a DNS resolver that could not be set up: what is wrong, and what to do.

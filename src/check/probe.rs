@@ -40,21 +40,33 @@ pub(crate) struct ProbeOptions {
     pub(crate) cert_days: i64,
 }
 
+/// A session's events so far, shared so that a run cut short (`--deadline`, a signal) can
+/// report the steps that did finish ([`cut_short`]).
+pub(crate) type Live = std::sync::Arc<std::sync::Mutex<Vec<(Duration, Event)>>>;
+
 /// An event sink that keeps the events (with their times) instead of printing them.
-struct Collect(Vec<(Duration, Event)>);
+struct Collect(Live);
 
 impl Sink for Collect {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         // Bytes on the wire are not evidence a check needs; keep memory flat.
         if !matches!(event, Event::RawSent { .. } | Event::RawReceived { .. }) {
-            self.0.push((elapsed, event.clone()));
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((elapsed, event.clone()));
         }
     }
 }
 
 /// Run one SMTP session to `ip` (SNI and the verified name are `host`) through the send's driver
 /// and the connection layer, with a plan that stops after the last EHLO; return its events.
-async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Duration, Event)> {
+async fn session_events(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+    live: &Live,
+) -> Vec<(Duration, Event)> {
     let plan = Plan {
         helo: o.helo.clone(),
         protocol: Protocol::Esmtp,
@@ -66,7 +78,7 @@ async fn session_events(host: &str, ip: IpAddr, o: &ProbeOptions) -> Vec<(Durati
         }),
         ..Plan::default()
     };
-    run_session(host, ip, o, plan, None).await
+    run_session_into(host, ip, o, plan, None, live).await
 }
 
 /// Run `plan` against `ip` (SNI and the verified name are `host`) through the send's driver and
@@ -78,6 +90,18 @@ pub(crate) async fn run_session(
     o: &ProbeOptions,
     plan: Plan,
     protocols: Option<Vec<crate::net::tls::TlsVersion>>,
+) -> Vec<(Duration, Event)> {
+    run_session_into(host, ip, o, plan, protocols, &Live::default()).await
+}
+
+/// [`run_session`], the events kept in `live` as they come.
+async fn run_session_into(
+    host: &str,
+    ip: IpAddr,
+    o: &ProbeOptions,
+    plan: Plan,
+    protocols: Option<Vec<crate::net::tls::TlsVersion>>,
+    live: &Live,
 ) -> Vec<(Duration, Event)> {
     let link = Link {
         family: if ip.is_ipv4() { Family::V4 } else { Family::V6 },
@@ -99,9 +123,9 @@ pub(crate) async fn run_session(
         host: ip.to_string(),
         port: o.port,
     });
-    let mut sink = Collect(Vec::new());
+    let mut sink = Collect(live.clone());
     crate::net::driver::send(&connect, plan, &mut sink).await;
-    sink.0
+    live.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Everything one session showed, pulled out of the event stream.
@@ -323,8 +347,9 @@ pub(crate) async fn probe(
     host: &str,
     ip: IpAddr,
     o: &ProbeOptions,
+    live: &Live,
 ) -> (Vec<CheckResult>, Vec<String>) {
-    let (events, rdns) = tokio::join!(session_events(host, ip, o), fcrdns(resolver, ip));
+    let (events, rdns) = tokio::join!(session_events(host, ip, o, live), fcrdns(resolver, ip));
     let mut seen = gather(&events);
     if seen.connect_error.is_some() {
         seen.no_route = crate::net::conn::no_local_route(ip).map(|e| e.to_string());
@@ -338,6 +363,31 @@ pub(crate) async fn probe(
         .map(|(info, _)| info.chain.iter().map(|c| c.pem.clone()).collect())
         .unwrap_or_default();
     (out, chain)
+}
+
+/// The results a session still under way (cut by `--deadline` or a signal) has already
+/// decided, from its events so far: the connection (made, or failed: then every step is
+/// decided), and the greeting when it came; a greeting that refused or could not be read
+/// decides the rest too. Everything else was not finished; `rdns.fcrdns` never is here.
+pub(crate) fn cut_short(
+    host: &str,
+    events: &[(Duration, Event)],
+    o: &ProbeOptions,
+) -> Vec<CheckResult> {
+    let seen = gather(events);
+    let full = judge(host, &seen, o, &[]);
+    let keep = if seen.connect_error.is_some() {
+        full.len()
+    } else if seen.connect_ms.is_none() {
+        0
+    } else if seen.banner.is_none() {
+        1
+    } else if full.get(1).is_some_and(|b| b.status != Status::Pass) {
+        full.len()
+    } else {
+        2
+    };
+    full.into_iter().take(keep).collect()
 }
 
 /// Judge the session. `ptr_names` feed `smtp.banner-name`.

@@ -22,7 +22,10 @@
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`) |
 //!
 //! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
-//! timeout, a 421 greeting — retryable) and `fail`.
+//! timeout, a 421 greeting — retryable) and `fail`. A run cut short (`--deadline`, a signal)
+//! reports a domain still under way with the results it had, and each check that had not
+//! finished as `error` with the summary `not finished: WHY` and the evidence `unfinished: true`
+//! (its `expect` lines are left out: they were not tested).
 //!
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
 //! `count`, `ttl`, `implicit`; `mx.null`: `records`; `mx.target`: `addresses`, `cname`,

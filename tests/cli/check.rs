@@ -3433,3 +3433,90 @@ fn an_unusable_resolv_conf_is_one_line_and_exit_10() {
         "{out}"
     );
 }
+
+/// `--deadline` reports what a domain had already checked with its real results, and only what
+/// had not finished as cut by the deadline: `error` (exit 41), "not finished: deadline reached",
+/// evidence `unfinished`. It used to drop every result of an unfinished domain, the MX, SPF and
+/// DMARC lookups and the connection to its MX included.
+#[test]
+fn the_deadline_keeps_the_checks_that_had_finished() {
+    let lab = Lab::start();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let deadline = ["--timeout", "30s", "--deadline", "2s"];
+    let mut args = vec!["good.test", "silent.test", "--junit", &path];
+    args.extend(deadline);
+    let (run, m, lines) = lab.json(&args);
+    assert_eq!(run.code, 41, "{}", run.all());
+    // Finished before the deadline: real results.
+    assert_eq!(
+        st(&m, "silent.test", "mx.lookup"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    for id in ["spf.record", "dmarc.record", "mtasts.txt"] {
+        assert_ne!(st(&m, "silent.test", id), ["error"], "{id}: {}", run.stdout);
+    }
+    assert_eq!(
+        st(&m, "silent.test", "smtp.connect"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    // Waiting for the greeting when the deadline struck, and what comes after it.
+    for id in [
+        "smtp.banner",
+        "smtp.ehlo",
+        "tls.starttls",
+        "rdns.fcrdns",
+        "ipv6.mx",
+    ] {
+        let l = lines
+            .iter()
+            .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {}", run.stdout));
+        assert_eq!(l["status"], "error", "{l}");
+        assert_eq!(
+            l["summary"], "not finished: deadline reached (--deadline)",
+            "{l}"
+        );
+        assert_eq!(l["evidence"]["unfinished"], true, "{l}");
+    }
+    let finished = lines
+        .iter()
+        .find(|v| v["type"] == "check" && v["domain"] == "silent.test" && v["id"] == "mx.lookup")
+        .unwrap();
+    assert!(
+        finished["evidence"].get("unfinished").is_none(),
+        "{finished}"
+    );
+    let domain = lines
+        .iter()
+        .find(|v| v["type"] == "domain" && v["domain"] == "silent.test")
+        .unwrap();
+    assert_eq!(domain["status"], "error", "{domain}");
+    assert_eq!(domain["error"], "deadline reached (--deadline)", "{domain}");
+    assert!(domain["counts"]["pass"].as_u64().unwrap() > 0, "{domain}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["exit_code"], 41, "{summary}");
+    // The JUnit file has them too.
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    let suite = &xml[xml
+        .find(r#"<testsuite name="silent.test""#)
+        .expect("silent.test suite")..];
+    assert!(suite.contains(r#"<testcase name="mx.lookup""#), "{xml}");
+    assert!(suite.contains("not finished: deadline reached"), "{xml}");
+    // And the human report.
+    let mut args = vec!["good.test", "silent.test"];
+    args.extend(deadline);
+    let r = lab.run(&args);
+    assert_eq!(r.code, 41, "{}", r.all());
+    let block = &r.stdout[r.stdout.find("silent.test  ").expect("silent.test block")..];
+    assert!(block.contains("✓ pass  mx.lookup"), "{}", r.stdout);
+    assert!(
+        block.contains("not finished: deadline reached (--deadline)"),
+        "{}",
+        r.stdout
+    );
+}
