@@ -13,7 +13,7 @@ pub(crate) mod mode;
 pub(crate) mod secrets;
 pub(crate) mod swaks;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::Write as _;
 
@@ -481,8 +481,11 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         .map(|c| c.get_name().to_string())
         .collect();
     let mut longs = HashSet::new();
-    let mut needs_value_long = HashSet::new();
-    let mut needs_value_short = HashSet::new();
+    // Per command (the one-shot send is `None`): the names whose flag needs a value, so the
+    // word after it is that value. Kept apart because one name can differ between commands
+    // (`--auth-user` needs a value in `repl` but not in the send, where `-au -ap` is two flags
+    // as in swaks, and the word after `-au` is never its value when it starts with a dash).
+    let mut needs_value: HashMap<Option<String>, (HashSet<String>, HashSet<char>)> = HashMap::new();
     // The one-shot send's names (long names and aliases) → its long name, for prefixes.
     let mut top: Vec<(String, String)> = Vec::new();
     for arg in cmd.get_arguments() {
@@ -506,9 +509,13 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             }
         }
     }
-    let mut cmds = vec![&cmd];
-    cmds.extend(cmd.get_subcommands());
-    for c in cmds {
+    let mut cmds = vec![(None, &cmd)];
+    cmds.extend(
+        cmd.get_subcommands()
+            .map(|c| (Some(c.get_name().to_string()), c)),
+    );
+    for (key, c) in cmds {
+        let (needs_long, needs_short) = needs_value.entry(key).or_default();
         for arg in c.get_arguments() {
             let needs = arg.get_action().takes_values()
                 && arg.get_num_args().is_some_and(|r| r.min_values() > 0);
@@ -519,14 +526,15 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
             {
                 longs.insert(l.to_string());
                 if needs {
-                    needs_value_long.insert(l.to_string());
+                    needs_long.insert(l.to_string());
                 }
             }
             if needs && let Some(s) = arg.get_short() {
-                needs_value_short.insert(s);
+                needs_short.insert(s);
             }
         }
     }
+    let no_needs = (HashSet::new(), HashSet::new());
 
     let mut out = Vec::with_capacity(args.len());
     let mut iter = args.into_iter().peekable();
@@ -535,6 +543,8 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
     let mut rest_literal = false;
     // Inside a subcommand swaks's vocabulary does not apply.
     let mut in_subcommand = false;
+    // The subcommand those words belong to (`None`: the one-shot send).
+    let mut command: Option<String> = None;
     let mut help: Option<String> = None;
     let mut others = 0usize;
     // The word before was a flag taking a secret (its value is never quoted in a refusal).
@@ -560,9 +570,11 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
         if !in_subcommand && out.len() == 1 && subcommands.contains(s) {
             in_subcommand = true;
+            command = Some(s.to_string());
             out.push(arg);
             continue;
         }
+        let (needs_value_long, needs_value_short) = needs_value.get(&command).unwrap_or(&no_needs);
         if matches!(s, "--help" | "-help") || (s == "-h" && in_subcommand) {
             help = Some(s.to_string());
             out.push(OsString::from(if s == "-h" { "-h" } else { "--help" }));

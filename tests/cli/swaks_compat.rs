@@ -2255,3 +2255,45 @@ fn an_ignored_variable_is_named_on_stderr() {
         assert_eq!(lines, 1, "{name}: {}", r.stderr);
     }
 }
+
+/// A swaks word after `-au`/`--auth-user`/`--auth` (flags whose value is optional in the send)
+/// is a flag of its own, as swaks's Getopt::Long reads it: `-au -ap` asks for both, and
+/// `--auth -stl` shows the time lapse. It was handed to clap unread because `repl` and `probe`
+/// have same-named flags that need a value: `-ap` became `--auth P` (refused as an unknown
+/// mechanism) and `-stl` became `-s tl`, another server without a word.
+#[test]
+fn a_swaks_word_after_an_optional_value_flag_is_its_own_flag() {
+    let dump = |args: &[&str]| {
+        let mut v = vec!["-t", T, "-s", "127.0.0.1:9"];
+        v.extend_from_slice(args);
+        v.extend_from_slice(&["--dump", "OUTPUT,TRANSPORT,AUTH"]);
+        let r = crate::util::ehlo(&v);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.all());
+        r.stdout
+    };
+    let has = |out: &str, key: &str, value: &str| {
+        out.lines().any(|l| {
+            l.split_once('=')
+                .is_some_and(|(k, v)| k.trim() == key && v.trim() == value)
+        })
+    };
+    for args in [
+        &["-au", "-ap"][..],
+        &["--auth-user", "-ap"],
+        &["-a", "PLAIN", "-au", "-ap"],
+    ] {
+        let out = dump(args);
+        assert!(has(&out, "username", "''"), "{args:?}: {out}");
+        assert!(has(&out, "password", "'********'"), "{args:?}: {out}");
+    }
+    for args in [
+        &["--auth", "-stl"][..],
+        &["-au", "-stl"],
+        &["--auth-user", "-stl"],
+    ] {
+        let out = dump(args);
+        assert!(has(&out, "server", "127.0.0.1"), "{args:?}: {out}");
+        assert!(has(&out, "show_time_lapse", "TRUE"), "{args:?}: {out}");
+        assert!(has(&out, "auth", "required"), "{args:?}: {out}");
+    }
+}
