@@ -219,6 +219,8 @@ const CASES: &[Case] = &[
         "value",
     ]),
     c(&["-t", T, "-s", "{srv}", "--header-Subject", "hello"]),
+    c(&["-t", T, "-s", "{srv}", "--h-subject", "hello"]).differs(HEADER_CASE),
+    c(&["-t", T, "-s", "{srv}", "--header", "x-mailer: mine"]).differs(HEADER_CASE),
     c(&["-t", T, "-s", "{srv}", "--add-header", "X-Added: yes"]),
     c(&["-t", T, "-s", "{srv}", "-ah", "X-One: 1", "-ah", "X-Two: 2"]),
     c(&[
@@ -1803,6 +1805,9 @@ fn cram_sha1_answers_like_swaks() {
     );
     assert_eq!(ours, theirs);
 }
+
+/// The README's words for `--header` replacing a header whatever the case of its name.
+const HEADER_CASE: &str = "whatever its case (`--h-subject x`";
 
 /// The README's words for `--dump-mail` printing the message without dot-stuffing.
 const DUMP_MAIL_UNSTUFFED: &str =
