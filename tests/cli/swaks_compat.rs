@@ -2302,3 +2302,30 @@ fn a_swaks_word_after_an_optional_value_flag_is_its_own_flag() {
         assert!(has(&out, "auth", "required"), "{args:?}: {out}");
     }
 }
+
+/// The targets and names swaks settles on its own are refused rather than guessed, and
+/// `--config=FILE` is read (swaks v20201014 reads no file then): README "How it differs".
+#[test]
+fn config_equals_file_is_read_and_swaks_silent_defaults_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("rc");
+    std::fs::write(&rc, "from cfg@example.net\n").unwrap();
+    let arg = format!("--config={}", rc.display());
+    let r = crate::util::ehlo(&["-t", T, &arg, "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("From: cfg@example.net"), "{}", r.all());
+
+    for (args, why) in [
+        (&["-h", ""][..], "--helo: the name is empty"),
+        (
+            &["--copy-routing", "example.net", "-s", "127.0.0.1:9"],
+            "cannot be used with",
+        ),
+    ] {
+        let mut v = vec!["-t", T];
+        v.extend_from_slice(args);
+        let r = crate::util::ehlo(&v);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(r.all().contains(why), "{args:?}: {}", r.all());
+    }
+}
