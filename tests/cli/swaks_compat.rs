@@ -297,6 +297,7 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", "<>"]),
     c(&["-t", T, "-s", "{srv}", "-f", "<sender@example.net>"]).differs("angle brackets"),
     c(&["-t", "<user@example.com>", "-s", "{srv}"]).differs("angle brackets"),
+    c(&["-t", ",user@example.com", "-s", "{srv}"]).differs("An empty list element"),
     c(&["-t", T, "-s", "{srv}"]).srv(Srv::Size).differs("SIZE="),
     // --- stop points ---
     c(&["-s", "{srv}", "-q", "connect"]),
