@@ -878,6 +878,46 @@ fn submission_auth_digest_md5() {
     wrong.assert_contains("535");
 }
 
+/// swaks's `-au -ap` (both without a value: ask for each) against Postfix and Dovecot: the
+/// user name and the password come from `~/.netrc` (no terminal to ask on), and AUTH succeeds.
+/// `-ap` after `-au` was read as `--auth P` before (refused: no such mechanism).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn submission_auth_user_and_password_flags_without_values() {
+    require_postfix_submission();
+    let home = tempfile::tempdir().expect("tempdir");
+    let netrc = home.path().join(".netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine 127.0.0.1 login {TEST_USER} password {TEST_PASS}\n"),
+    )
+    .expect("write .netrc");
+    std::fs::set_permissions(&netrc, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod .netrc");
+    for flags in [
+        &["-au", "-ap"][..],
+        &["--auth-user", "-ap"],
+        &["-a", "PLAIN", "-au", "-ap"],
+    ] {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.env("HOME", home.path())
+            .args([
+                "--color",
+                "never",
+                "--server",
+                POSTFIX_SUBMISSION,
+                "--tls",
+                "--insecure",
+            ])
+            .args(["--quit-after", "AUTH"])
+            .args(flags);
+        let run = run_bounded(cmd);
+        run.assert_exit(0);
+        run.assert_contains("235");
+        assert_no_secrets(&run, TEST_USER, TEST_PASS);
+    }
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn submission_auth_wrong_password_exits_28() {
