@@ -298,6 +298,15 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "-f", "<sender@example.net>"]).differs("angle brackets"),
     c(&["-t", "<user@example.com>", "-s", "{srv}"]).differs("angle brackets"),
     c(&["-t", ",user@example.com", "-s", "{srv}"]).differs("An empty list element"),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--body",
+        "to ..TO_ADDRESS.. cc %CC_ADDRESS%",
+    ])
+    .differs("The tokens are swaks v20240103's"),
     c(&["-t", T, "-s", "{srv}"]).srv(Srv::Size).differs("SIZE="),
     // --- stop points ---
     c(&["-s", "{srv}", "-q", "connect"]),
