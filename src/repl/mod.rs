@@ -142,8 +142,12 @@ pub(crate) async fn run(
         // The file `--record FILE` names was created for this run (`app`), empty.
         engine.start_recording(path, meta::RecordMode::Overwrite);
     }
+    // `biased`, the signals first: their handlers are installed by `terminated`'s first poll,
+    // before the session can send a byte or print a reply, so a SIGINT that comes after the
+    // first reply is seen never ends the process without its summary (polled in random order,
+    // the session could run as far as a reply that was already waiting before the handlers).
     tokio::select! {
-        () = session_loop(&mut engine, &mut ui) => {}
+        biased;
         sig = terminated(interactive, editing, queue) => {
             // SIGTERM/SIGHUP/SIGINT (and SIGQUIT on a terminal): no QUIT dialogue (the
             // terminal may be gone), but the same clean-up as every other exit: the terminal
@@ -154,6 +158,7 @@ pub(crate) async fn run(
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
         }
+        () = session_loop(&mut engine, &mut ui) => {}
     };
     engine.close_quietly().await;
     engine.summary();
