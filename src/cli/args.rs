@@ -1005,6 +1005,12 @@ pub(crate) struct EnvelopeArgs {
     #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
     pub(crate) bcc: Vec<String>,
 
+    /// Each of `--to`, `--cc` and `--bcc` given more than once, with how many times and every
+    /// address (`Cli::parse_args` fills it): repeated, they add up, where swaks keeps the last,
+    /// which `cli::parse` says on stderr.
+    #[arg(skip)]
+    pub(crate) repeated: Vec<Repeated>,
+
     /// Sender; <> is the null sender [default: $LOGNAME@<local host name>]
     ///
     /// Without --from the local part is $LOGNAME, else $USER, else the name the password
@@ -1231,7 +1237,9 @@ impl Cli {
             ));
         }
         let order = xclient_order(&matches);
+        let repeated = repeated_recipients(&matches);
         let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
+        cli.send.envelope.repeated = repeated;
         cli.send.message.parts = parts;
         cli.send.xclient.xclient_order = order;
         // This is the one-shot send (the only mode without a subcommand): it runs once and the
@@ -1242,6 +1250,41 @@ impl Cli {
         std::mem::forget(cmd);
         Ok(cli)
     }
+}
+
+/// A recipient flag given more than once in one parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Repeated {
+    /// Its clap id (`to`, `cc`, `bcc`).
+    pub(crate) id: &'static str,
+    /// How many times it was given (a comma list is one time).
+    pub(crate) times: usize,
+    /// Every address of every occurrence, in order.
+    pub(crate) addresses: Vec<String>,
+}
+
+/// The recipient flags given more than once (a comma list in one flag is once).
+fn repeated_recipients(matches: &clap::ArgMatches) -> Vec<Repeated> {
+    let mut out = Vec::new();
+    for id in ["to", "cc", "bcc"] {
+        let Some(occurrences) = matches.get_occurrences::<String>(id) else {
+            continue;
+        };
+        let mut times = 0;
+        let mut addresses = Vec::new();
+        for occurrence in occurrences {
+            times += 1;
+            addresses.extend(occurrence.cloned());
+        }
+        if times > 1 {
+            out.push(Repeated {
+                id,
+                times,
+                addresses,
+            });
+        }
+    }
+    out
 }
 
 /// The XCLIENT options in command-line order. A repeated attribute option counts where it was

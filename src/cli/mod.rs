@@ -167,7 +167,17 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         };
     }
     let json = cli.json_lines();
+    let repeats = repeated_notes(&cli.send.envelope.repeated, &layered.settings);
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error { error, json })?;
+    if let Mode::Send(cfg) = &mode
+        && !cfg.dump_mail
+    {
+        // Before connecting, on stderr as the ignored-variable lines (so `--json` keeps stdout
+        // JSON Lines): a swaks command line that repeats `-t` sends to more recipients here.
+        for note in &repeats {
+            let _ = writeln!(std::io::stderr(), "*** {note}");
+        }
+    }
     if let Mode::Send(cfg) = &mut mode
         && let Some(note) = swaksrc_note
     {
@@ -181,6 +191,66 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         }),
         mode => Ok(mode),
     }
+}
+
+/// Most addresses a [`repeated_notes`] line lists; the rest are counted.
+const REPEATED_SHOWN: usize = 10;
+
+/// One line for each recipient flag repeated within one layer (`-t a -t b`, two `to` lines in
+/// the config file): ehlo sends to every address (documented in the README), where swaks's
+/// Getopt::Long keeps the last value of a scalar option, so the same command line would reach
+/// fewer recipients there. A higher layer's recipients replace a lower one's
+/// (`layers::REPLACED_BY_HIGHER`), so the occurrences clap saw all come from one layer,
+/// named from `settings` (empty when nothing was layered: the command line). A comma list in
+/// one flag is one occurrence: swaks sends to each of its addresses too.
+fn repeated_notes(repeated: &[args::Repeated], settings: &[layers::Setting]) -> Vec<String> {
+    repeated
+        .iter()
+        .map(|r| {
+            let origin = settings
+                .iter()
+                .find(|s| s.id == r.id)
+                .map(|s| &s.origin)
+                .unwrap_or(&layers::Origin::CommandLine);
+            let flag = match r.id {
+                "to" => "-t/--to".to_string(),
+                id => format!("--{id}"),
+            };
+            let (what, place) = match origin {
+                layers::Origin::CommandLine => (flag, String::new()),
+                layers::Origin::File { path, .. } => (
+                    r.id.to_string(),
+                    format!(" in the config file {}", path.display()),
+                ),
+                layers::Origin::Env(name) => (flag, format!(" in {name}")),
+            };
+            let mut shown: Vec<String> = r
+                .addresses
+                .iter()
+                .take(REPEATED_SHOWN)
+                .map(|a| {
+                    // A control byte in an address is shown escaped, not sent to the terminal.
+                    a.chars()
+                        .map(|c| {
+                            if c.is_control() {
+                                c.escape_default().to_string()
+                            } else {
+                                c.to_string()
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            if r.addresses.len() > REPEATED_SHOWN {
+                shown.push(format!("and {} more", r.addresses.len() - REPEATED_SHOWN));
+            }
+            format!(
+                "{what} given {} times{place}: ehlo sends to every one ({}); swaks would send only to the last",
+                r.times,
+                shown.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// A word clap took for an unknown subcommand (`ehlo user@example.com`, or after flags
@@ -1031,6 +1101,30 @@ pub(crate) fn secret_long_names(cmd: &clap::Command) -> impl Iterator<Item = &st
 
 #[cfg(test)]
 mod tests {
+    /// A long list of repeated recipients shows ten and counts the rest; a control byte in an
+    /// address is shown escaped; `--cc` is named with its dashes.
+    #[test]
+    fn repeated_recipients_are_listed_bounded_and_escaped() {
+        let mut addresses: Vec<String> = (0..12).map(|i| format!("r{i}@x.test")).collect();
+        addresses[0] = "a\u{1b}@x.test".to_string();
+        let notes = super::repeated_notes(
+            &[super::args::Repeated {
+                id: "cc",
+                times: 12,
+                addresses,
+            }],
+            &[],
+        );
+        assert_eq!(
+            notes,
+            [
+                "--cc given 12 times: ehlo sends to every one (a\\u{1b}@x.test, r1@x.test, \
+              r2@x.test, r3@x.test, r4@x.test, r5@x.test, r6@x.test, r7@x.test, r8@x.test, \
+              r9@x.test, and 2 more); swaks would send only to the last"
+            ]
+        );
+    }
+
     /// A stray word is an address or a host only when no subcommand could be named so.
     #[test]
     fn stray_words_are_classified() {

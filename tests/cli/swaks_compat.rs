@@ -2339,3 +2339,97 @@ fn config_equals_file_is_read_and_swaks_silent_defaults_are_refused() {
         assert!(r.all().contains(why), "{args:?}: {}", r.all());
     }
 }
+
+/// A server that takes one transaction to two recipients; its script fails unless both RCPTs
+/// arrive in this order.
+fn two_recipients() -> crate::util::Scripted {
+    use crate::util::{Step, after_greet, scripted};
+    scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 2.1.0 Ok\r\n"),
+        Step::Expect("RCPT TO:<a@x.test>"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("RCPT TO:<b@x.test>"),
+        Step::Send(b"250 2.1.5 Ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 2.0.0 Ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]))
+}
+
+/// `-t a -t b` sends to both (ehlo's documented adding up), where swaks's Getopt::Long keeps
+/// the last `-t` only: the same command line reaches one more recipient here, so it is said
+/// once on stderr before connecting, naming every address. `-t a,b` sends to both in swaks
+/// too and is said nothing about; neither is `--json`'s stdout touched.
+#[test]
+fn a_repeated_recipient_flag_is_said_since_swaks_keeps_the_last() {
+    const NOTE: &str = "*** -t/--to given 2 times: ehlo sends to every one (a@x.test, b@x.test); \
+                        swaks would send only to the last";
+    for (to, said) in [
+        (&["-t", "a@x.test", "-t", "b@x.test"][..], true),
+        (&["--to=a@x.test", "-t", "b@x.test"], true),
+        (&["-t", "a@x.test,b@x.test"], false),
+    ] {
+        for json in [false, true] {
+            let srv = two_recipients();
+            let server = srv.server();
+            let mut args = vec!["-s", &server, "-f", "me@x.test", "--timeout", "5"];
+            args.extend_from_slice(to);
+            if json {
+                args.push("--json");
+            }
+            let r = crate::util::ehlo(&args);
+            let got = srv.finish();
+            assert_eq!(r.code, 0, "{args:?}: {}", r.all());
+            for rcpt in ["RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>"] {
+                assert_eq!(got.matches(rcpt).count(), 1, "{args:?}: {got}");
+            }
+            let notes: Vec<&str> = r.stderr.lines().filter(|l| l.contains("given")).collect();
+            let want: &[&str] = if said { &[NOTE] } else { &[] };
+            assert_eq!(notes, want, "{args:?}: {}", r.stderr);
+            if json {
+                for line in r.stdout.lines() {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .unwrap_or_else(|e| panic!("{args:?}: {e}: {line:?}"));
+                }
+            } else {
+                assert!(!r.stdout.contains("given"), "{args:?}: {}", r.stdout);
+            }
+        }
+    }
+}
+
+/// Two `to` lines in one config file add up too, and the note names the file; a command-line
+/// `-t` replaces the file's recipients (as in swaks), so nothing is repeated and nothing said.
+#[test]
+fn a_recipient_repeated_in_the_config_file_is_said_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config");
+    std::fs::write(&file, "to a@x.test\nto b@x.test\nfrom me@x.test\n").unwrap();
+    let file = file.to_str().unwrap();
+    let srv = two_recipients();
+    let server = srv.server();
+    let r = crate::util::ehlo(&["--config", file, "-s", &server, "--timeout", "5"]);
+    let got = srv.finish();
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(got.contains("RCPT TO:<b@x.test>"), "{got}");
+    let note = format!(
+        "*** to given 2 times in the config file {file}: ehlo sends to every one \
+         (a@x.test, b@x.test); swaks would send only to the last"
+    );
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.contains("given"))
+            .collect::<Vec<_>>(),
+        [note.as_str()],
+        "{}",
+        r.stderr
+    );
+    let r = crate::util::ehlo(&["--config", file, "-t", "z@x.test", "--dump-config"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stderr.contains("given"), "{}", r.stderr);
+}
