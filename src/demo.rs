@@ -96,6 +96,19 @@ fn failed(exit_code: u8, outcome: &str, error: String) -> Summary {
     }
 }
 
+/// A demo that could not be set up (`message` says why and what to do): the error shown, and
+/// the summary of a prerequisite failure (exit 10).
+fn unprepared(renderer: &mut Box<dyn render::Renderer>, message: String) -> Summary {
+    renderer.event(
+        &Event::Error {
+            message: message.clone(),
+        },
+        Duration::ZERO,
+    );
+    let e = crate::error::Error::Prerequisite(message);
+    failed(e.exit_code(), e.label(), e.to_string())
+}
+
 /// The demo itself: the send's exit code and its summary, or the summary of a demo that
 /// could not start. `made`: the directory it made, for the caller to remove however the demo
 /// ends (a signal drops this future anywhere).
@@ -130,14 +143,7 @@ async fn demo(
                 "demo: cannot prepare a certificate in {} (the temporary directory, TMPDIR): {e}",
                 dir.display()
             );
-            renderer.event(
-                &Event::Error {
-                    message: message.clone(),
-                },
-                Duration::ZERO,
-            );
-            let e = crate::error::Error::Prerequisite(message);
-            return Err(failed(e.exit_code(), e.label(), e.to_string()));
+            return Err(unprepared(renderer, message));
         }
     };
     let server_opts = ServeOptions {
@@ -184,14 +190,7 @@ async fn demo(
     if let Some(e) = unreachable {
         server.shutdown().await;
         let message = loopback_message(&e);
-        renderer.event(
-            &Event::Error {
-                message: message.clone(),
-            },
-            Duration::ZERO,
-        );
-        let e = crate::error::Error::Prerequisite(message);
-        return Err(failed(e.exit_code(), e.label(), e.to_string()));
+        return Err(unprepared(renderer, message));
     }
     let mut message = String::new();
     message.push_str("From: Alice <alice@demo.test>\n");
