@@ -636,11 +636,6 @@ impl Table {
     /// before an alias at the same distance.
     fn env_hint(&self, name: &str) -> Option<String> {
         let typed = name.strip_prefix(ENV_PREFIX)?.to_ascii_uppercase();
-        let len = typed.chars().count();
-        if len < 3 {
-            return None;
-        }
-        let limit = (len / 3).max(1);
         let env_name = |long: &str| long.to_ascii_uppercase().replace('-', "_");
         let mut known: Vec<(bool, String)> = [ENV_CONFIG, ENV_NO_CONFIG]
             .into_iter()
@@ -657,12 +652,8 @@ impl Table {
                 known.push((alias, format!("NO_{}", env_name(long))));
             }
         }
-        known
-            .into_iter()
-            .map(|(alias, n)| (super::edit_distance(&typed, &n), alias, n))
-            .filter(|(d, _, _)| *d <= limit)
-            .min()
-            .map(|(_, _, n)| format!("{ENV_PREFIX}{n}"))
+        super::nearest(&typed, known.into_iter().map(|(alias, n)| (n, alias)))
+            .map(|n| format!("{ENV_PREFIX}{n}"))
     }
 
     fn repeatable(&self, id: &str) -> bool {

@@ -566,19 +566,6 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
         }
     }
     let secret_longs: HashSet<&str> = secret_long_names(&cmd).collect();
-    // The other modes' long names and aliases → their subcommand, to say where a flag belongs.
-    let mut elsewhere: Vec<(String, String)> = Vec::new();
-    for sub in cmd.get_subcommands() {
-        for arg in sub.get_arguments() {
-            for l in arg
-                .get_long()
-                .into_iter()
-                .chain(arg.get_all_aliases().unwrap_or_default())
-            {
-                elsewhere.push((l.to_string(), sub.get_name().to_string()));
-            }
-        }
-    }
     let mut cmds = vec![(None, &cmd)];
     cmds.extend(
         cmd.get_subcommands()
@@ -730,7 +717,7 @@ fn rewrite_with_table(args: Vec<OsString>) -> Result<Vec<OsString>, Error> {
                         let long = resolve_prefix(name, &top, &secret_longs).map_err(|why| {
                             let near = Near {
                                 top: &top,
-                                elsewhere: &elsewhere,
+                                cmd: &cmd,
                                 subcommands: &subcommands,
                             };
                             Error::Usage(why.message(dashes, follows_secret, &near))
@@ -886,10 +873,10 @@ enum NoOption {
 }
 
 /// What an unknown word may have meant: the send's names (name or alias → long name), the
-/// other modes' (name → subcommand) and the subcommands.
+/// other modes' (read from the flag table only when a word is unknown) and the subcommands.
 struct Near<'a> {
     top: &'a [(String, String)],
-    elsewhere: &'a [(String, String)],
+    cmd: &'a clap::Command,
     subcommands: &'a HashSet<String>,
 }
 
@@ -901,11 +888,19 @@ impl Near<'_> {
         if self.subcommands.contains(word) && word != "help" {
             return Some(format!("'{word}' is a subcommand: ehlo {word} …"));
         }
+        // The other modes whose long name or alias `word` is, to say where the flag belongs.
         let mut modes: Vec<&str> = self
-            .elsewhere
-            .iter()
-            .filter(|(n, _)| n == word)
-            .map(|(_, m)| m.as_str())
+            .cmd
+            .get_subcommands()
+            .filter(|sub| {
+                sub.get_arguments().any(|arg| {
+                    arg.get_long()
+                        .into_iter()
+                        .chain(arg.get_all_aliases().unwrap_or_default())
+                        .any(|l| l == word)
+                })
+            })
+            .map(clap::Command::get_name)
             .collect();
         modes.sort_unstable();
         modes.dedup();
@@ -916,19 +911,31 @@ impl Near<'_> {
                 modes.join(", ")
             ));
         }
-        let len = word.chars().count();
-        if len < 3 {
-            return None;
-        }
-        let limit = (len / 3).max(1);
-        self.top
+        let names = self
+            .top
             .iter()
             .filter(|(n, _)| n.chars().count() >= 3)
-            .map(|(n, long)| (edit_distance(word, n), n != long, n))
-            .filter(|(d, _, _)| *d <= limit)
-            .min()
-            .map(|(_, _, n)| format!("did you mean '--{n}'?"))
+            .map(|(n, long)| (n.as_str(), n != long));
+        nearest(word, names).map(|n| format!("did you mean '--{n}'?"))
     }
+}
+
+/// The name among `names` (each with whether it is an alias) closest to `typed` as typed:
+/// within one edit — a character added, dropped, changed, or two swapped — per three characters
+/// (at least one; none for a word under three); on a tie a long name before an alias, then
+/// the first alphabetically. The one did-you-mean rule of flags and `EHLO_*` variables.
+fn nearest<S: AsRef<str>>(typed: &str, names: impl IntoIterator<Item = (S, bool)>) -> Option<S> {
+    let len = typed.chars().count();
+    if len < 3 {
+        return None;
+    }
+    let limit = (len / 3).max(1);
+    names
+        .into_iter()
+        .map(|(n, alias)| (edit_distance(typed, n.as_ref()), alias, n))
+        .filter(|(d, _, _)| *d <= limit)
+        .min_by(|a, b| (a.0, a.1, a.2.as_ref()).cmp(&(b.0, b.1, b.2.as_ref())))
+        .map(|(_, _, n)| n)
 }
 
 /// Optimal string alignment distance between `a` and `b` (Levenshtein with adjacent
