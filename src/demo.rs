@@ -147,7 +147,7 @@ async fn demo(
         }
     };
     let server_opts = ServeOptions {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into(),
         starttls: true,
         cert: Some(cert_path.clone()),
         key: Some(key_path),

@@ -19,8 +19,11 @@
 //! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
 //! `smtp::server`).
 
+mod listen;
 mod store;
 mod tls;
+
+pub use listen::Listen;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,11 +66,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Settings of the embedded server.
 #[derive(Clone)]
 pub struct ServeOptions {
-    /// Address to listen on (default 127.0.0.1:2525; port 0 picks a free one).
-    pub listen: SocketAddr,
-    /// More addresses to listen on with the same settings (`--listen HOST:PORT`: every other
-    /// address the name resolves to); with port 0, they take the port `listen` was given.
-    pub also_listen: Vec<SocketAddr>,
+    /// Where to listen (default 127.0.0.1:2525; port 0 picks a free one): an address, or a
+    /// host name resolved when the server binds, listened on at every address it has.
+    pub listen: Listen,
     /// Implicit TLS on every connection.
     pub tls_on_connect: bool,
     /// Offer STARTTLS.
@@ -128,8 +129,7 @@ impl Default for ServeOptions {
     /// Loopback port 2525, no TLS, no AUTH, no faults, 10 MiB SIZE, host name `localhost`.
     fn default() -> Self {
         ServeOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
-            also_listen: Vec::new(),
+            listen: Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 2525))),
             tls_on_connect: false,
             starttls: false,
             cert: None,
@@ -170,7 +170,6 @@ impl std::fmt::Debug for ServeOptions {
             .collect();
         f.debug_struct("ServeOptions")
             .field("listen", &self.listen)
-            .field("also_listen", &self.also_listen)
             .field("tls_on_connect", &self.tls_on_connect)
             .field("starttls", &self.starttls)
             .field("cert", &self.cert)
@@ -392,10 +391,8 @@ struct Bound {
     faults: Faults,
     acceptor: Option<SslAcceptor>,
     store: Arc<store::Store>,
-    listener: TcpListener,
-    addr: SocketAddr,
-    /// The listeners of `also_listen`, with their addresses.
-    more: Vec<(TcpListener, SocketAddr)>,
+    /// Every listener of `listen`, with its bound address (never empty).
+    listeners: Vec<(TcpListener, SocketAddr)>,
 }
 
 /// Check the options, build the TLS acceptor and the store, bind the listener.
@@ -447,33 +444,12 @@ async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
             .map_err(Error::Usage)?
             .keeping(keep, !opts.quiet),
     );
-    let listener = TcpListener::bind(opts.listen)
-        .await
-        .map_err(|e| listen_error(opts.listen, &e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| listen_error(opts.listen, &e))?;
-    let mut more = Vec::with_capacity(opts.also_listen.len());
-    for a in &opts.also_listen {
-        // Port 0: the same free port on every address, so one name reaches one server.
-        let a = if a.port() == 0 {
-            SocketAddr::new(a.ip(), addr.port())
-        } else {
-            *a
-        };
-        let l = TcpListener::bind(a)
-            .await
-            .map_err(|e| listen_error(a, &e))?;
-        let bound = l.local_addr().map_err(|e| listen_error(a, &e))?;
-        more.push((l, bound));
-    }
+    let listeners = listen::bind_all(&opts.listen).await?;
     Ok(Bound {
         faults,
         acceptor,
         store,
-        listener,
-        addr,
-        more,
+        listeners,
     })
 }
 
@@ -488,9 +464,7 @@ async fn start_or_return(
         faults,
         acceptor,
         store,
-        listener,
-        addr,
-        more,
+        listeners,
     } = match bind(&opts, keep).await {
         Ok(b) => b,
         Err(e) => return Err((e, renderer)),
@@ -567,9 +541,8 @@ async fn start_or_return(
         stop: shutdown_rx.clone(),
     });
 
-    let (more_listeners, more_addrs): (Vec<TcpListener>, Vec<SocketAddr>) =
-        more.into_iter().unzip();
-    let addrs: Vec<SocketAddr> = std::iter::once(addr).chain(more_addrs).collect();
+    let (listeners, addrs): (Vec<TcpListener>, Vec<SocketAddr>) = listeners.into_iter().unzip();
+    let addr = addrs[0];
     for a in addrs.iter().filter(|a| !a.ip().is_loopback()) {
         let _ = shared
             .events
@@ -601,7 +574,7 @@ async fn start_or_return(
         .await;
 
     let task = tokio::spawn(accept_loop(
-        std::iter::once(listener).chain(more_listeners).collect(),
+        listeners,
         shared,
         shutdown_rx,
         Limits {
@@ -678,33 +651,6 @@ fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
         quirks: opts.quirks,
         // --quiet drops the transcript: the session need not make it.
         transcript: !opts.quiet,
-    }
-}
-
-/// "cannot listen on ADDR: address in use", with what to do about it.
-fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
-    use std::io::ErrorKind;
-    let reason = match e.kind() {
-        ErrorKind::AddrInUse => {
-            "address in use (another server listens there; --listen 127.0.0.1:0 picks a free port)"
-                .to_string()
-        }
-        ErrorKind::PermissionDenied => format!(
-            "permission denied{}",
-            if addr.port() < 1024 {
-                " (ports below 1024 need privileges; --listen 127.0.0.1:0 picks a free port)"
-            } else {
-                ""
-            }
-        ),
-        ErrorKind::AddrNotAvailable => {
-            "address not available (no interface of this machine has it)".to_string()
-        }
-        _ => e.to_string(),
-    };
-    Error::Listen {
-        addr: addr.to_string(),
-        reason,
     }
 }
 

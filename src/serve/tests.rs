@@ -339,7 +339,7 @@ async fn bad_options_and_bind_failure() {
     let (h, _) = serve(opts()).await;
     let e = start_with(
         ServeOptions {
-            listen: h.addr(),
+            listen: h.addr().into(),
             ..opts()
         },
         Box::new(Capture::default()),
@@ -407,7 +407,7 @@ async fn run_returns_codes() {
     let addr = l.local_addr().unwrap();
     drop(l);
     let o = ServeOptions {
-        listen: addr,
+        listen: addr.into(),
         tls_on_connect: true,
         cert: Some(cert),
         key: Some(key),

@@ -384,7 +384,7 @@ impl Lab {
             for (name, last) in HOSTS {
                 let tap = Tap::default();
                 let mut o = ServeOptions {
-                    listen: SocketAddr::from((ip(*last), port)),
+                    listen: SocketAddr::from((ip(*last), port)).into(),
                     hostname: format!("mx-{name}.lab.test"),
                     ..ServeOptions::default()
                 };
@@ -1895,7 +1895,7 @@ fn dnssec_and_dane_checks_against_a_signed_zone() {
         let mut servers = Vec::new();
         for (i, ip) in ips.iter().enumerate() {
             let mut o = ServeOptions {
-                listen: SocketAddr::from((*ip, port)),
+                listen: SocketAddr::from((*ip, port)).into(),
                 hostname: "mx.dane.test".into(),
                 ..ServeOptions::default()
             };
@@ -2160,7 +2160,7 @@ fn tls_listener(
         .unwrap();
     let handle = rt
         .block_on(ehlo::serve::start(ServeOptions {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into(),
             hostname: "mx.dane.test".into(),
             starttls: true,
             cert: Some(crt),

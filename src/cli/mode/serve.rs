@@ -3,8 +3,7 @@
 use super::{simple_format, usage};
 use crate::cli::args::ServeArgs;
 use crate::error::Error;
-use crate::serve::ServeOptions;
-use std::net::{SocketAddr, ToSocketAddrs};
+use crate::serve::{Listen, ServeOptions};
 
 pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
     let max_sessions = a
@@ -14,10 +13,13 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         .map_err(|_| usage("--max-sessions: too large"))?;
     check_hostname(&a.hostname)?;
     let users = parse_users(&a.user)?;
-    let (listen, also_listen) = listen_addresses(&a.listen)?;
+    // Parsed here, resolved where the server binds (`serve::listen`).
+    let listen: Listen = a
+        .listen
+        .parse()
+        .map_err(|why: String| usage(format!("--listen '{}': {why}", a.listen.escape_debug())))?;
     Ok(ServeOptions {
         listen,
-        also_listen,
         tls_on_connect: a.tls_on_connect,
         starttls: a.starttls,
         cert: a.tls_cert,
@@ -46,62 +48,6 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
         format: simple_format(a.json, a.color),
         quiet: a.quiet,
     })
-}
-
-/// The forms `--listen` takes, for its refusals.
-const LISTEN_FORMS: &str =
-    "expected ADDR:PORT, [IPv6]:PORT or HOST:PORT (127.0.0.1:2525, [::1]:2525, localhost:2525)";
-
-/// `--listen`: an address and port, or a host name and port, resolved here to every address it
-/// has (`localhost` to 127.0.0.1 and ::1 where both are listed, as a server user expects to
-/// be reached on either), the first one first. A name that does not resolve cannot be
-/// listened on: exit 2, as for an address that cannot be bound.
-fn listen_addresses(spec: &str) -> Result<(SocketAddr, Vec<SocketAddr>), Error> {
-    if let Ok(a) = spec.parse::<SocketAddr>() {
-        return Ok((a, Vec::new()));
-    }
-    let Some((host, port)) = spec.rsplit_once(':') else {
-        return Err(usage(format!(
-            "--listen '{}': {LISTEN_FORMS}",
-            spec.escape_debug()
-        )));
-    };
-    if host.contains(':') || host.starts_with('[') {
-        return Err(usage(format!(
-            "--listen '{}': an IPv6 address goes in brackets, [::1]:2525",
-            spec.escape_debug()
-        )));
-    }
-    let Ok(port) = port.parse::<u16>() else {
-        return Err(usage(format!(
-            "--listen '{}': the port is a number from 0 to 65535; {LISTEN_FORMS}",
-            spec.escape_debug()
-        )));
-    };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(usage(format!(
-            "--listen '{}': {LISTEN_FORMS}",
-            spec.escape_debug()
-        )));
-    }
-    let unresolved = |reason: String| Error::Listen {
-        addr: spec.to_string(),
-        reason,
-    };
-    let mut addrs: Vec<SocketAddr> = Vec::new();
-    let found = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| unresolved(format!("{host} does not resolve ({e}); {LISTEN_FORMS}")))?;
-    for a in found {
-        if !addrs.contains(&a) {
-            addrs.push(a);
-        }
-    }
-    let mut it = addrs.into_iter();
-    let Some(first) = it.next() else {
-        return Err(unresolved(format!("{host} has no address; {LISTEN_FORMS}")));
-    };
-    Ok((first, it.collect()))
 }
 
 /// `--user NAME:PASS` (repeatable): the name is everything before the first `:`, the password

@@ -1,0 +1,219 @@
+//! Where `ehlo serve` listens: [`Listen`], an address and port or a host name and port as
+//! written (parsed, never resolved, by the flag layer), and [`bind_all`], which resolves a name
+//! to every address it has and binds each, on one port.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use tokio::net::TcpListener;
+
+use crate::Error;
+
+/// The forms a listen address takes, for its refusals.
+pub(crate) const FORMS: &str =
+    "expected ADDR:PORT, [IPv6]:PORT or HOST:PORT (127.0.0.1:2525, [::1]:2525, localhost:2525)";
+
+/// An address to listen on, as written: resolved only when the server binds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listen {
+    /// An address and port (`127.0.0.1:2525`, `[::1]:0`).
+    Addr(SocketAddr),
+    /// A host name and port (`localhost:2525`): every address the name has is listened on.
+    Host {
+        /// The name, as written.
+        host: String,
+        /// The port (0: a free one, the same on every address).
+        port: u16,
+    },
+}
+
+impl From<SocketAddr> for Listen {
+    fn from(a: SocketAddr) -> Listen {
+        Listen::Addr(a)
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Addr(a) => write!(f, "{a}"),
+            Listen::Host { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+impl FromStr for Listen {
+    /// Why `spec` is none of the forms (without the value: the caller quotes it).
+    type Err = String;
+
+    /// `ADDR:PORT`, `[IPv6]:PORT` or `HOST:PORT`; nothing is looked up.
+    fn from_str(spec: &str) -> Result<Listen, String> {
+        if let Ok(a) = spec.parse::<SocketAddr>() {
+            return Ok(Listen::Addr(a));
+        }
+        let Some((host, port)) = spec.rsplit_once(':') else {
+            return Err(FORMS.to_string());
+        };
+        if host.contains(':') || host.starts_with('[') {
+            return Err("an IPv6 address goes in brackets, [::1]:2525".to_string());
+        }
+        let Ok(port) = port.parse::<u16>() else {
+            return Err(format!("the port is a number from 0 to 65535; {FORMS}"));
+        };
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FORMS.to_string());
+        }
+        Ok(Listen::Host {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl Listen {
+    /// Every address to listen on, the first one first, each once: an address is itself; a
+    /// name is looked up by the system's resolver (getaddrinfo: the hosts file too, so
+    /// `localhost` is 127.0.0.1 and ::1 where both are listed, as a server user expects to be
+    /// reached on either). A name that does not resolve cannot be listened on (exit 2, as for
+    /// an address that cannot be bound).
+    async fn addresses(&self) -> Result<Vec<SocketAddr>, Error> {
+        let (host, port) = match self {
+            Listen::Addr(a) => return Ok(vec![*a]),
+            Listen::Host { host, port } => (host.as_str(), *port),
+        };
+        let unresolved = |reason: String| Error::Listen {
+            addr: self.to_string(),
+            reason,
+        };
+        let found = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| unresolved(format!("{host} does not resolve ({e}); {FORMS}")))?;
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        for a in found {
+            if !addrs.contains(&a) {
+                addrs.push(a);
+            }
+        }
+        if addrs.is_empty() {
+            return Err(unresolved(format!("{host} has no address; {FORMS}")));
+        }
+        Ok(addrs)
+    }
+}
+
+/// Resolve `listen` and bind every address, each with its bound address (the real port when
+/// 0 was asked for); never empty. With port 0 every address after the first takes the port the
+/// first got, so one name reaches one server.
+pub(crate) async fn bind_all(listen: &Listen) -> Result<Vec<(TcpListener, SocketAddr)>, Error> {
+    let addrs = listen.addresses().await?;
+    let mut bound: Vec<(TcpListener, SocketAddr)> = Vec::with_capacity(addrs.len());
+    for a in addrs {
+        let a = match bound.first() {
+            Some((_, first)) if a.port() == 0 => SocketAddr::new(a.ip(), first.port()),
+            _ => a,
+        };
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| listen_error(a, &e))?;
+        let at = l.local_addr().map_err(|e| listen_error(a, &e))?;
+        bound.push((l, at));
+    }
+    Ok(bound)
+}
+
+/// "cannot listen on ADDR: address in use", with what to do about it.
+fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
+    use std::io::ErrorKind;
+    let reason = match e.kind() {
+        ErrorKind::AddrInUse => {
+            "address in use (another server listens there; --listen 127.0.0.1:0 picks a free port)"
+                .to_string()
+        }
+        ErrorKind::PermissionDenied => format!(
+            "permission denied{}",
+            if addr.port() < 1024 {
+                " (ports below 1024 need privileges; --listen 127.0.0.1:0 picks a free port)"
+            } else {
+                ""
+            }
+        ),
+        ErrorKind::AddrNotAvailable => {
+            "address not available (no interface of this machine has it)".to_string()
+        }
+        _ => e.to_string(),
+    };
+    Error::Listen {
+        addr: addr.to_string(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FORMS, Listen, bind_all};
+    use std::net::SocketAddr;
+
+    /// The forms as written: an address stays an address, a name stays a name with its port
+    /// (nothing looked up), and each malformed value gets its reason.
+    #[test]
+    fn listen_addresses_parse_without_lookup() {
+        let a: SocketAddr = "[::1]:2525".parse().unwrap();
+        assert_eq!("[::1]:2525".parse::<Listen>(), Ok(Listen::Addr(a)));
+        assert_eq!(
+            "no-such-host.invalid:0".parse::<Listen>(),
+            Ok(Listen::Host {
+                host: "no-such-host.invalid".into(),
+                port: 0
+            })
+        );
+        assert_eq!(
+            "mail.test:25".parse::<Listen>().unwrap().to_string(),
+            "mail.test:25"
+        );
+        for (spec, why) in [
+            ("localhost", FORMS.to_string()),
+            (":25", FORMS.to_string()),
+            ("a b:25", FORMS.to_string()),
+            (
+                "::1:25",
+                "an IPv6 address goes in brackets, [::1]:2525".into(),
+            ),
+            (
+                "[::1:25",
+                "an IPv6 address goes in brackets, [::1]:2525".into(),
+            ),
+            (
+                "localhost:65536",
+                format!("the port is a number from 0 to 65535; {FORMS}"),
+            ),
+        ] {
+            assert_eq!(spec.parse::<Listen>(), Err(why), "{spec}");
+        }
+    }
+
+    /// A name is resolved when bound, on one port for all its addresses; one that does not
+    /// resolve is the listen error naming it.
+    #[tokio::test]
+    async fn a_name_is_resolved_when_bound() {
+        let bound = bind_all(&"localhost:0".parse().unwrap()).await.unwrap();
+        assert!(!bound.is_empty());
+        let port = bound[0].1.port();
+        assert_ne!(port, 0);
+        for (_, a) in &bound {
+            assert!(a.ip().is_loopback(), "{a}");
+            assert_eq!(a.port(), port, "{bound:?}");
+        }
+        let e = bind_all(&"no-such-host.invalid:0".parse().unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, crate::Error::Listen { .. }), "{e:?}");
+        let said = e.to_string();
+        assert!(
+            said.starts_with(
+                "cannot listen on no-such-host.invalid:0: no-such-host.invalid does not resolve ("
+            ),
+            "{said}"
+        );
+    }
+}
