@@ -54,32 +54,68 @@ pub(crate) async fn run(mut renderer: Box<dyn render::Renderer>, json: bool) -> 
     code
 }
 
-/// Passes every event of the send on but its summary, kept for the end.
-struct HoldSummary<'a> {
+/// The send's events on their way to the renderer: held, with the line that introduces the
+/// send, until the send has connected, so that a loopback that cannot be reached is said in
+/// one line rather than as an attempt and an OS error per address; its summary kept for the end.
+struct DemoSink<'a> {
     inner: &'a mut Box<dyn render::Renderer>,
+    /// The embedded server's address as the send names it in its attempts.
+    server: String,
+    /// Events waiting for the connection; `None` once the send connected.
+    waiting: Option<Vec<(Event, Duration)>>,
+    /// Why the send's attempt on the embedded server's address failed, if it did.
+    refused: Option<String>,
     held: Option<Summary>,
 }
 
-impl Sink for HoldSummary<'_> {
+impl DemoSink<'_> {
+    /// Show what was held back.
+    fn release(&mut self) {
+        for (e, elapsed) in self.waiting.take().unwrap_or_default() {
+            self.inner.event(&e, elapsed);
+        }
+    }
+}
+
+impl Sink for DemoSink<'_> {
     fn event(&mut self, event: &Event, elapsed: Duration) {
         match event {
-            Event::Summary(s) => self.held = Some(s.clone()),
-            e => self.inner.event(e, elapsed),
+            Event::Summary(s) => {
+                self.held = Some(s.clone());
+                return;
+            }
+            Event::Connected { .. } => self.release(),
+            Event::ConnectFailed { addr, reason, .. } if *addr == self.server => {
+                self.refused = Some(reason.clone());
+            }
+            _ => {}
+        }
+        match &mut self.waiting {
+            Some(w) => w.push((event.clone(), elapsed)),
+            None => self.inner.event(event, elapsed),
         }
     }
 }
 
 /// What to say when the embedded server on loopback cannot be connected to: what is wrong and
-/// what to do, in one line, the OS error in words.
-fn loopback_message(e: &std::io::Error) -> String {
+/// what to do, in one line, the OS error in words. `reason`: the send's own account of its
+/// attempt (the connection layer's `timed out after …`, or the OS error as std words it,
+/// `… (os error N)`, whose number gives the kind).
+fn loopback_message(reason: &str) -> String {
     use std::io::ErrorKind;
-    let why = match e.kind() {
-        ErrorKind::NetworkUnreachable => "network unreachable".to_string(),
-        ErrorKind::AddrNotAvailable => "address not available".to_string(),
-        ErrorKind::ConnectionRefused => "connection refused".to_string(),
-        ErrorKind::TimedOut => "no answer within 5 s".to_string(),
-        ErrorKind::PermissionDenied => "permission denied (a firewall rule?)".to_string(),
-        _ => e.to_string(),
+    let os = reason
+        .strip_suffix(')')
+        .and_then(|r| r.rsplit_once("(os error "))
+        .and_then(|(_, n)| n.parse::<i32>().ok())
+        .map(|n| std::io::Error::from_raw_os_error(n).kind());
+    let why = match os {
+        _ if reason.starts_with("timed out") => "no answer within 5 s",
+        Some(ErrorKind::NetworkUnreachable) => "network unreachable",
+        Some(ErrorKind::AddrNotAvailable) => "address not available",
+        Some(ErrorKind::ConnectionRefused) => "connection refused",
+        Some(ErrorKind::TimedOut) => "no answer within 5 s",
+        Some(ErrorKind::PermissionDenied) => "permission denied (a firewall rule?)",
+        _ => reason,
     };
     format!(
         "demo: loopback is not reachable here ({why} connecting to the embedded server on 127.0.0.1): the `lo` interface is down or missing, as in a new network namespace; bring it up (`ip link set lo up`) or run the demo where it is up"
@@ -174,24 +210,6 @@ async fn demo(
         }
     };
     let port = server.addr().port();
-    // The send goes over loopback: where it cannot be reached (`lo` down, as in a fresh network
-    // namespace: binding 127.0.0.1 still works there, connecting does not) say that once,
-    // before the send would print a raw error per address.
-    let probe = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(server.addr()),
-    )
-    .await;
-    let unreachable = match probe {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(std::io::ErrorKind::TimedOut.into()),
-    };
-    if let Some(e) = unreachable {
-        server.shutdown().await;
-        let message = loopback_message(&e);
-        return Err(unprepared(renderer, message));
-    }
     let mut message = String::new();
     message.push_str("From: Alice <alice@demo.test>\n");
     message.push_str("To: bob@demo.test, nobody@demo.test\n");
@@ -200,20 +218,17 @@ async fn demo(
     message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
     // The one-shot send that does exactly what follows: every setting of `plan` and `connect`
     // below as a flag, the message as --data TEXT (a literal \n is a line break there).
-    say(
-        renderer.as_mut(),
-        &format!(
-            "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
+    let intro = Event::info(format!(
+        "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
              '{USER}'; it refuses nobody@demo.test). The send below is what \
              `ehlo --server localhost:{port} --tls --tls-ca-path {cert} --auth --auth-user {USER} \
              --auth-password-file {pw} --helo client.demo.test --from alice@demo.test \
              --to bob@demo.test,nobody@demo.test --data '{data}'` prints (the two files are \
              removed after the demo):",
-            cert = shell_word(&cert_path.display().to_string()),
-            pw = shell_word(&password_path.display().to_string()),
-            data = message.replace('\n', "\\n"),
-        ),
-    );
+        cert = shell_word(&cert_path.display().to_string()),
+        pw = shell_word(&password_path.display().to_string()),
+        data = message.replace('\n', "\\n"),
+    ));
     let connect = Link {
         tls: TlsParams {
             verify: true,
@@ -246,11 +261,25 @@ async fn demo(
         message: message.into_bytes(),
         ..Plan::default()
     };
-    let mut sink = HoldSummary {
+    // The send goes over loopback. Where it cannot be reached (`lo` down, as in a fresh
+    // network namespace: binding 127.0.0.1 still works there, connecting does not), the
+    // send's own failed attempt on the server's address says so: once, instead of its
+    // attempts and errors.
+    let mut sink = DemoSink {
         inner: renderer,
+        server: server.addr().to_string(),
+        waiting: Some(vec![(intro, Duration::ZERO)]),
+        refused: None,
         held: None,
     };
     let code = crate::net::driver::send(&connect, plan, &mut sink).await;
+    if sink.waiting.is_some()
+        && let Some(reason) = sink.refused.take()
+    {
+        server.shutdown().await;
+        return Err(unprepared(renderer, loopback_message(&reason)));
+    }
+    sink.release();
     let summary = sink.held;
     let stored = server.messages();
     server.shutdown().await;
@@ -337,7 +366,38 @@ fn prepare_certificate(tmp: &std::path::Path) -> (PathBuf, Result<(PathBuf, Path
 
 #[cfg(test)]
 mod tests {
-    use super::shell_word;
+    use super::{loopback_message, shell_word};
+
+    /// The send's own account of its failed attempt is said in words, the OS error's number
+    /// read for its kind (no second connection is made to find out); a reason of another form
+    /// is quoted as it is.
+    #[test]
+    fn the_send_s_connect_error_is_said_in_words() {
+        for (reason, words) in [
+            (
+                std::io::Error::from_raw_os_error(nix::libc::ENETUNREACH).to_string(),
+                "(network unreachable connecting",
+            ),
+            (
+                std::io::Error::from_raw_os_error(nix::libc::EADDRNOTAVAIL).to_string(),
+                "(address not available connecting",
+            ),
+            (
+                std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED).to_string(),
+                "(connection refused connecting",
+            ),
+            (
+                "timed out after 5s".to_string(),
+                "(no answer within 5 s connecting",
+            ),
+            ("something else".to_string(), "(something else connecting"),
+        ] {
+            let said = loopback_message(&reason);
+            assert!(said.contains(words), "{reason}: {said}");
+            assert!(!said.contains("os error"), "{said}");
+            assert!(said.contains("ip link set lo up"), "{said}");
+        }
+    }
 
     /// What `sh` reads back from a quoted word is the word itself.
     #[test]
