@@ -112,6 +112,10 @@ async fn dispatch(
                 Err(e) => return refuse(&e, json, watch),
             };
             let mut renderer = render::make_to(&cfg.format, out, err, watch);
+            for warning in &cfg.warnings {
+                let warning = Event::warning(warning.clone());
+                renderer.event(&warning, std::time::Duration::ZERO);
+            }
             for note in &cfg.notes {
                 let info = Event::info(note.clone());
                 renderer.event(&info, std::time::Duration::ZERO);

@@ -169,19 +169,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let json = cli.json_lines();
     let repeats = repeated_notes(&cli.send.envelope.repeated, &layered.settings);
     let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error { error, json })?;
-    if let Mode::Send(cfg) = &mode
-        && !cfg.dump_mail
-    {
-        // Before connecting, on stderr as the ignored-variable lines (so `--json` keeps stdout
-        // JSON Lines): a swaks command line that repeats `-t` sends to more recipients here.
-        for note in &repeats {
-            let _ = writeln!(std::io::stderr(), "*** {note}");
+    if let Mode::Send(cfg) = &mut mode {
+        // A swaks command line that repeats `-t` sends to more recipients here: said before
+        // connecting, through the send's renderer as its other warnings are.
+        cfg.warnings = repeats;
+        if let Some(note) = swaksrc_note {
+            cfg.notes.insert(0, note);
         }
-    }
-    if let Mode::Send(cfg) = &mut mode
-        && let Some(note) = swaksrc_note
-    {
-        cfg.notes.insert(0, note);
     }
     match mode {
         Mode::Send(cfg) if cfg.dump_mail => Ok(Mode::DumpMail {
@@ -224,22 +218,12 @@ fn repeated_notes(repeated: &[args::Repeated], settings: &[layers::Setting]) -> 
                 ),
                 layers::Origin::Env(name) => (flag, format!(" in {name}")),
             };
+            // As given: the renderer escapes what a terminal must not get.
             let mut shown: Vec<String> = r
                 .addresses
                 .iter()
                 .take(REPEATED_SHOWN)
-                .map(|a| {
-                    // A control byte in an address is shown escaped, not sent to the terminal.
-                    a.chars()
-                        .map(|c| {
-                            if c.is_control() {
-                                c.escape_default().to_string()
-                            } else {
-                                c.to_string()
-                            }
-                        })
-                        .collect()
-                })
+                .cloned()
                 .collect();
             if r.addresses.len() > REPEATED_SHOWN {
                 shown.push(format!("and {} more", r.addresses.len() - REPEATED_SHOWN));
@@ -1108,10 +1092,11 @@ pub(crate) fn secret_long_names(cmd: &clap::Command) -> impl Iterator<Item = &st
 
 #[cfg(test)]
 mod tests {
-    /// A long list of repeated recipients shows ten and counts the rest; a control byte in an
-    /// address is shown escaped; `--cc` is named with its dashes.
+    /// A long list of repeated recipients shows ten and counts the rest; an address is kept
+    /// as given (the renderer escapes a control byte, as in any warning); `--cc` is named with
+    /// its dashes.
     #[test]
-    fn repeated_recipients_are_listed_bounded_and_escaped() {
+    fn repeated_recipients_are_listed_bounded() {
         let mut addresses: Vec<String> = (0..12).map(|i| format!("r{i}@x.test")).collect();
         addresses[0] = "a\u{1b}@x.test".to_string();
         let notes = super::repeated_notes(
@@ -1125,7 +1110,7 @@ mod tests {
         assert_eq!(
             notes,
             [
-                "--cc given 12 times: ehlo sends to every one (a\\u{1b}@x.test, r1@x.test, \
+                "--cc given 12 times: ehlo sends to every one (a\u{1b}@x.test, r1@x.test, \
               r2@x.test, r3@x.test, r4@x.test, r5@x.test, r6@x.test, r7@x.test, r8@x.test, \
               r9@x.test, and 2 more); swaks would send only to the last"
             ]

@@ -2362,11 +2362,12 @@ fn two_recipients() -> crate::util::Scripted {
 
 /// `-t a -t b` sends to both (ehlo's documented adding up), where swaks's Getopt::Long keeps
 /// the last `-t` only: the same command line reaches one more recipient here, so it is said
-/// once on stderr before connecting, naming every address. `-t a,b` sends to both in swaks
-/// too and is said nothing about; neither is `--json`'s stdout touched.
+/// once before connecting, naming every address, as the send's other warnings are (a `!!!`
+/// line on stdout, a `warning` event with `--json`). `-t a,b` sends to both in swaks too and
+/// is said nothing about.
 #[test]
 fn a_repeated_recipient_flag_is_said_since_swaks_keeps_the_last() {
-    const NOTE: &str = "*** -t/--to given 2 times: ehlo sends to every one (a@x.test, b@x.test); \
+    const NOTE: &str = "-t/--to given 2 times: ehlo sends to every one (a@x.test, b@x.test); \
                         swaks would send only to the last";
     for (to, said) in [
         (&["-t", "a@x.test", "-t", "b@x.test"][..], true),
@@ -2387,18 +2388,71 @@ fn a_repeated_recipient_flag_is_said_since_swaks_keeps_the_last() {
             for rcpt in ["RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>"] {
                 assert_eq!(got.matches(rcpt).count(), 1, "{args:?}: {got}");
             }
-            let notes: Vec<&str> = r.stderr.lines().filter(|l| l.contains("given")).collect();
-            let want: &[&str] = if said { &[NOTE] } else { &[] };
-            assert_eq!(notes, want, "{args:?}: {}", r.stderr);
-            if json {
-                for line in r.stdout.lines() {
-                    serde_json::from_str::<serde_json::Value>(line)
-                        .unwrap_or_else(|e| panic!("{args:?}: {e}: {line:?}"));
-                }
+            assert!(!r.stderr.contains("given"), "{args:?}: {}", r.stderr);
+            let notes: Vec<String> = if json {
+                r.stdout
+                    .lines()
+                    .map(|line| {
+                        serde_json::from_str::<serde_json::Value>(line)
+                            .unwrap_or_else(|e| panic!("{args:?}: {e}: {line:?}"))
+                    })
+                    .filter(|v| v["type"] == "warning")
+                    .filter_map(|v| v["data"]["message"].as_str().map(str::to_string))
+                    .filter(|m| m.contains("given"))
+                    .collect()
             } else {
-                assert!(!r.stdout.contains("given"), "{args:?}: {}", r.stdout);
-            }
+                r.stdout
+                    .lines()
+                    .filter(|l| l.contains("given"))
+                    .map(str::to_string)
+                    .collect()
+            };
+            let want: Vec<String> = match (said, json) {
+                (false, _) => Vec::new(),
+                (true, true) => vec![NOTE.to_string()],
+                (true, false) => vec![format!("!!! {NOTE}")],
+            };
+            assert_eq!(notes, want, "{args:?}: {}", r.all());
         }
+    }
+}
+
+/// The repeated-recipient warning goes where the send's other warnings go: escaped by the
+/// renderer (an ESC in an address as `\x1B`, never raw to the terminal), into the
+/// `--output-file` that takes the transcript, and not at all under `-S/--silent`. It used to
+/// be written straight to stderr, escaped its own way (`\u{1b}`), past both.
+#[test]
+fn the_repeated_recipient_warning_obeys_the_output_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    let file = file.to_str().unwrap();
+    let base = ["-s", "127.0.0.1:9", "-f", "me@x.test", "--timeout", "5"];
+    let to = ["-t", "a\u{1b}@x.test", "-t", "b@x.test"];
+    let want = "!!! -t/--to given 2 times: ehlo sends to every one (a\\x1B@x.test, b@x.test); \
+                swaks would send only to the last";
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.iter().chain(&to).copied().collect();
+        args.extend_from_slice(extra);
+        crate::util::ehlo(&args)
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(!r.all().contains('\u{1b}'), "{}", r.all());
+    let lines: Vec<&str> = r.stdout.lines().filter(|l| l.contains("given")).collect();
+    assert_eq!(lines, [want], "{}", r.all());
+    assert!(!r.stderr.contains("given"), "{}", r.stderr);
+
+    let r = run(&["--output-file", file]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(!r.all().contains("given"), "{}", r.all());
+    let written = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = written.lines().filter(|l| l.contains("given")).collect();
+    assert_eq!(lines, [want], "{written}");
+
+    for silent in ["1", "2", "3"] {
+        let r = run(&["--silent", silent]);
+        assert_eq!(r.code, 2, "-S {silent}: {}", r.all());
+        assert!(!r.all().contains("given"), "-S {silent}: {}", r.all());
     }
 }
 
@@ -2417,17 +2471,18 @@ fn a_recipient_repeated_in_the_config_file_is_said_naming_it() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(got.contains("RCPT TO:<b@x.test>"), "{got}");
     let note = format!(
-        "*** to given 2 times in the config file {file}: ehlo sends to every one \
+        "!!! to given 2 times in the config file {file}: ehlo sends to every one \
          (a@x.test, b@x.test); swaks would send only to the last"
     );
+    assert!(!r.stderr.contains("given"), "{}", r.stderr);
     assert_eq!(
-        r.stderr
+        r.stdout
             .lines()
             .filter(|l| l.contains("given"))
             .collect::<Vec<_>>(),
         [note.as_str()],
         "{}",
-        r.stderr
+        r.stdout
     );
     let r = crate::util::ehlo(&["--config", file, "-t", "z@x.test", "--dump-config"]);
     assert_eq!(r.code, 0, "{}", r.all());

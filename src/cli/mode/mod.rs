@@ -50,6 +50,9 @@ pub(crate) struct SendConfig {
     /// Info lines about the composed message (e.g. inline parts' Content-IDs), shown before
     /// the transcript (on stderr with `--dump-mail`).
     pub(crate) notes: Vec<String>,
+    /// Warnings about the command line itself (a recipient flag repeated, which swaks would
+    /// read otherwise), shown before the notes as every other warning of the send is.
+    pub(crate) warnings: Vec<String>,
     /// `--output-file*`: where the transcript's streams go instead of the terminal.
     pub(crate) output: OutputFiles,
     /// The terminal, for a question the session raises while it runs (AUTH over a connection

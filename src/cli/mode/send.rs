@@ -252,6 +252,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         dump_mail: msg.dump_mail,
         suppress_data: output.suppress_data,
         notes: Vec::new(),
+        warnings: Vec::new(),
         prompt: env.prompt,
         output: OutputFiles {
             stdout: output
