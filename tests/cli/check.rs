@@ -2696,9 +2696,7 @@ fn check_of_a_zone_without_its_dnskey_is_an_error_within_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let anchor = dir.path().join("anchor.key");
     std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = crate::util::free_port();
     let (run, c) = signed_check(
         zone.addr,
         Some(&anchor),
@@ -3195,9 +3193,7 @@ fn one_family_skips_a_name_with_addresses_of_the_other_only() {
 /// saying how many, and never connected to.
 #[test]
 fn check_caps_the_addresses_probed_per_host_and_per_domain() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = crate::util::free_port();
     let mut table: Vec<(String, RecordSpec)> = vec![(
         "wide.test".into(),
         RecordSpec::Mx(10, "mx.wide.test".into()),

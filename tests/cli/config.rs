@@ -323,8 +323,7 @@ fn unknown_no_opt_is_exit_1() {
 /// swaks's sections and order, secrets masked unless `--show-secrets`, nothing sent, exit 0.
 #[test]
 fn dump_shows_the_layered_settings_in_swaks_sections() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    let listener = crate::util::tripwire();
     let server = listener.local_addr().unwrap().to_string();
     let (dir, _) = home(&format!(
         "server {server}\nauth-user file-user\nauth-password file-hunter2\nheader Subject: layered\n"

@@ -774,9 +774,7 @@ fn tls_verify_dane_does_not_trust_an_alias_from_an_unsigned_zone() {
 #[test]
 fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
     // Nothing listens there: the host must not even be tried.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let p = port.local_addr().unwrap().port();
-    drop(port);
+    let p = crate::util::free_port();
     let z = DaneZone::start(p, pki_for(&["mx.forged.test"]));
     let run = z.send(p, "forged.test", &[]);
     assert_eq!(run.code, 2, "{}", run.all());
@@ -796,9 +794,7 @@ fn tls_verify_dane_refuses_a_host_whose_tlsa_lookup_is_bogus() {
 /// exit 2, and no connection to the host — never a fallback to unauthenticated delivery.
 #[test]
 fn tls_verify_dane_refuses_bogus_mx_addresses_and_tlsa_with_the_reason() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let p = port.local_addr().unwrap().port();
-    drop(port);
+    let p = crate::util::free_port();
     let z = DaneZone::start(p, pki_for(&HOSTS));
     for (domain, what) in [
         ("forgedmx.test", "MX"),

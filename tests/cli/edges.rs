@@ -170,11 +170,7 @@ fn local_interface_sets_the_source_address() {
 
 #[test]
 fn local_interface_with_a_port_binds_that_port() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let srv = scripted(after_greet(accept_all()));
     let li = format!("127.0.0.1:{port}");
     let run = send(&srv, &["--li", &li, "--json"]);
@@ -187,11 +183,7 @@ fn local_interface_with_a_port_binds_that_port() {
 /// swaks's `--local-interface HOST` takes a name, and `-lp`/`--lport`/`--local-port` a port.
 #[test]
 fn local_interface_by_name_and_local_port() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let srv = scripted(after_greet(accept_all()));
     let run = send(
         &srv,
@@ -201,11 +193,7 @@ fn local_interface_by_name_and_local_port() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(peer.to_string(), format!("127.0.0.1:{port}"));
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let srv = scripted(after_greet(accept_all()));
     let run = send(&srv, &["--local-port", &port.to_string(), "--json"]);
     let (_, peer) = srv.finish_with_peer();

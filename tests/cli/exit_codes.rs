@@ -56,10 +56,7 @@ fn one_for_an_unreadable_body_file() {
 
 #[test]
 fn two_when_nothing_listens() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = crate::util::free_port();
     let server = format!("127.0.0.1:{port}");
     let run = ehlo(&["--server", &server, "--to", "a@b.test", "--color", "never"]);
     assert_eq!(run.code, 2, "{}", run.all());

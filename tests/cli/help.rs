@@ -129,8 +129,7 @@ fn bad_flag_exits_1_with_clap_message() {
 /// says which: one line, exit 1, nothing sent (the server would see a connection).
 #[test]
 fn misspelt_flags_name_the_option_meant() {
-    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    server.set_nonblocking(true).unwrap();
+    let server = crate::util::tripwire();
     let at = server.local_addr().unwrap().to_string();
     for (args, want) in [
         (

@@ -196,11 +196,7 @@ fn serve_says_its_transcript_was_lost_when_it_stops() {
         let mut tries = 0;
         let (code, err) = loop {
             tries += 1;
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = crate::util::free_port();
             let addr = format!("127.0.0.1:{port}");
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
             isolate(&mut cmd);

@@ -2,8 +2,6 @@
 //! byte-exact from --dump-mail and from the wire, RFC 2047 headers, Content-IDs, swaks tokens,
 //! --header-<Name>, the finer DATA fix-ups, and bad input refused before any connection.
 
-use std::net::TcpListener;
-
 use base64::Engine;
 
 use crate::util::*;
@@ -492,8 +490,7 @@ fn no_data_fixup_sends_bytes_as_given() {
 #[test]
 fn bad_message_input_exits_1_before_connecting() {
     // A listener that must never see a connection.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    let listener = crate::util::tripwire();
     let server = listener.local_addr().unwrap().to_string();
     let cases: &[(&[&str], &str)] = &[
         (
@@ -620,8 +617,7 @@ fn attach_body_text_plain_takes_backslash_n_as_swaks_does() {
 /// a few more tokens took gigabytes of memory).
 #[test]
 fn tokens_cannot_grow_the_message_past_the_bound() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    let listener = crate::util::tripwire();
     let server = listener.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("many.eml");

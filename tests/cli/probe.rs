@@ -364,10 +364,7 @@ fn close_mid_probe_and_silence_are_inconclusive_within_the_timeout() {
     );
 
     // Nothing listens: one connect failure, the other probes are not run.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = crate::util::free_port();
     let (run, st) = probe(&format!("127.0.0.1:{port}"), &["--only", "enum.*"]);
     assert_eq!(run.code, 41);
     assert_eq!(st.len(), 3);
@@ -782,10 +779,7 @@ fn reply_text_never_reaches_the_terminal_raw() {
 #[test]
 fn expect_lines_name_inconclusive_as_the_probe_lines_do() {
     // Nothing listens: every probe is inconclusive, and the expectation says the same word.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = crate::util::free_port();
     let (run, st) = probe(
         &format!("127.0.0.1:{port}"),
         &[

@@ -611,8 +611,7 @@ fn tls_protocol_against_a_tls12_only_server() {
 /// with a one-line reason, exit 1.
 #[test]
 fn tls_protocol_with_a_gap_is_a_usage_error() {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
+    let l = crate::util::tripwire();
     let server = l.local_addr().unwrap().to_string();
     let mut args = send_args(&server);
     args.extend(["--tls", "-k", "--tls-protocol", "tlsv1_1,tlsv1_3"].map(String::from));
@@ -1114,8 +1113,7 @@ fn unusable_tls_inputs_are_usage_errors_before_connecting() {
             .unwrap();
     let encrypted = file("enc.key", &encrypted);
     let not_pem = file("ca.txt", b"this is not a certificate\n");
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
+    let l = crate::util::tripwire();
     let server = l.local_addr().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--tls-ca-path", &not_pem], "--tls-ca-path: "),

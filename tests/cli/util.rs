@@ -1,6 +1,7 @@
 //! Test plumbing: run the built `ehlo` binary with a hard time limit, and a scripted SMTP server
 //! on 127.0.0.1:0 for the misbehaviour real servers won't produce (garbage, trickles, drops,
-//! injected bytes). The scripted server records every byte it received.
+//! injected bytes). The scripted server records every byte it received. Also the ports and
+//! listeners tests need to find nothing there ([`free_port`], [`tripwire`]).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -235,6 +236,24 @@ pub fn test_acceptor_builder() -> openssl::ssl::SslAcceptorBuilder {
     b.set_certificate(&cert).unwrap();
     b.set_private_key(&key).unwrap();
     b
+}
+
+/// A loopback port that was free a moment ago (bound on port 0, then let go): nothing listens
+/// there, so a connection to it is refused, until another process takes it.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A listener on 127.0.0.1 nobody is meant to reach, non-blocking: after the run, `accept`
+/// must find no connection.
+pub fn tripwire() -> TcpListener {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    l
 }
 
 /// Start a server that accepts ONE connection and plays `steps`.
