@@ -13,15 +13,20 @@ use super::{Expect, Session, SessionError, Stop, StopAt};
 impl Session {
     // ----- the transaction ------------------------------------------------------------------
 
-    pub(super) fn begin_mail(&mut self) {
-        let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
-        let stop_before_data = matches!(
+    /// Does the session stop (quit or drop) before DATA, so the content is never sent?
+    fn stops_before_data(&self) -> bool {
+        matches!(
             self.plan.stop,
             Some(Stop {
                 at: StopAt::Mail | StopAt::Rcpt,
                 ..
             })
-        );
+        )
+    }
+
+    pub(super) fn begin_mail(&mut self) {
+        let advertised = self.caps.as_ref().is_some_and(|c| c.has("PIPELINING"));
+        let stop_before_data = self.stops_before_data();
         // XFORWARD (Postfix XFORWARD_README) goes before MAIL, once.
         if !self.xforward_done && !self.plan.ext.xforward.is_empty() {
             self.xforward_done = true;
@@ -163,14 +168,26 @@ impl Session {
             self.require(Extension::SmtpUtf8, Phase::Mail, Hint::new(why))?;
             params.push("SMTPUTF8".to_string());
         }
-        // 8BITMIME (RFC 6152): 8-bit content must be declared.
+        // 8BITMIME (RFC 6152): 8-bit content is declared when the server offers it (or under
+        // `--force-ext`). Without it the content goes out undeclared with a warning, as swaks
+        // sends it: RFC 6152 §3 says a client must not, but a refusal here would fail a swaks
+        // command line that works with swaks (and most servers take 8-bit bytes regardless).
         if eight_bit && !self.user_mail_param("BODY") {
-            self.require(
-                Extension::EightBitMime,
-                Phase::Mail,
-                Hint::new("the message has 8-bit content (BODY=8BITMIME)"),
-            )?;
-            params.push("BODY=8BITMIME".to_string());
+            let offered = self.caps.as_ref().is_some_and(|c| c.has("8BITMIME"));
+            if offered || self.plan.ext.force {
+                self.require(
+                    Extension::EightBitMime,
+                    Phase::Mail,
+                    Hint::new("the message has 8-bit content (BODY=8BITMIME)"),
+                )?;
+                params.push("BODY=8BITMIME".to_string());
+            } else if !self.stops_before_data() {
+                self.out.advise(Hint::new(
+                    "the message has 8-bit content but the server does not advertise 8BITMIME: \
+                     sending it undeclared, as swaks does (RFC 6152 §3 says a client must not; \
+                     the server may refuse or alter it; ⟨force-ext⟩ declares BODY=8BITMIME anyway)",
+                ));
+            }
         }
         // SIZE (RFC 1870 §4): declare the size; warn when it is over the limit.
         if let Some(limit) = self.caps.as_ref().and_then(Capabilities::size)

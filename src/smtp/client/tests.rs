@@ -1302,7 +1302,7 @@ fn smtputf8_not_advertised_is_exit_31_unless_forced() {
 }
 
 #[test]
-fn eight_bit_body_declares_8bitmime_or_is_refused_with_23() {
+fn eight_bit_body_declares_8bitmime_or_goes_undeclared_with_a_warning() {
     let mut p = plan();
     p.message = "Subject: x\n\ncafé\n".as_bytes().to_vec();
     let (_, w) = to_mail(p.clone(), EXT_EHLO);
@@ -1310,7 +1310,29 @@ fn eight_bit_body_declares_8bitmime_or_is_refused_with_23() {
         w.starts_with("MAIL FROM:<a@client.test> BODY=8BITMIME SIZE="),
         "{w}"
     );
-    refused_before_mail(p.clone(), BARE_EHLO, 23, "8BITMIME");
+    // Not advertised: sent as swaks sends it, undeclared, and said.
+    let (mut s, w) = to_mail(p.clone(), BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+    assert!(events(&mut s).iter().any(
+        |e| matches!(e, Event::Warning { message } if message.contains("RFC 6152"))
+    ));
+    // --force-ext declares it anyway.
+    let mut forced = p.clone();
+    forced.ext.force = true;
+    let (_, w) = to_mail(forced, BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> BODY=8BITMIME\r\n");
+    // Stopping before DATA sends no content: nothing to warn about.
+    let mut early = p.clone();
+    early.stop = Some(Stop {
+        at: StopAt::Rcpt,
+        kind: StopKind::Quit,
+    });
+    let (mut s, _) = to_mail(early, BARE_EHLO);
+    assert!(
+        !events(&mut s)
+            .iter()
+            .any(|e| matches!(e, Event::Warning { .. })),
+    );
     // A BODY= given by the user is not doubled.
     p.mail_params = vec!["BODY=BINARYMIME".into()];
     let (_, w) = to_mail(p, EXT_EHLO);
