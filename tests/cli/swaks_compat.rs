@@ -1816,6 +1816,64 @@ fn cram_sha1_answers_like_swaks() {
     assert_eq!(ours, theirs);
 }
 
+/// `-a` (no list) with the empty user `-au '<>'` against a server offering CRAM-MD5, PLAIN and
+/// LOGIN: swaks v20201014 answers CRAM-MD5 with an empty name (` digest`); so does ehlo (it
+/// used to skip CRAM-MD5 for want of a user name and send PLAIN). Both run against the same
+/// scripted server and must send the same mechanism and the same answer.
+#[test]
+fn auth_without_a_list_and_an_empty_user_answers_cram_md5_like_swaks() {
+    use crate::util::{Step, scripted};
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let answer = |program: &Path, extra: &[&str]| {
+        let srv = scripted(vec![
+            Step::Send(b"220 compat.test ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-compat.test\r\n250 AUTH CRAM-MD5 PLAIN LOGIN\r\n"),
+            Step::Expect("AUTH CRAM-MD5"),
+            // base64 of <1896.697170952@postoffice.reston.mci.net> (RFC 2195's challenge).
+            Step::Send(b"334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+            Step::Line,
+            Step::Send(b"235 2.7.0 ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let server = srv.addr.to_string();
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        cmd.args([
+            "-s",
+            &server,
+            "-a",
+            "-au",
+            "<>",
+            "-ap",
+            "tanstaaftanstaaf",
+            "-q",
+            "auth",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = cmd.status().expect("run");
+        let got = srv.finish();
+        assert_eq!(status.code(), Some(0), "{}: {got}", program.display());
+        got.lines()
+            .skip_while(|l| !l.starts_with("AUTH CRAM-MD5"))
+            .nth(1)
+            .expect("an answer to the challenge")
+            .to_string()
+    };
+    let theirs = answer(&swaks, &[]);
+    let ours = answer(
+        Path::new(env!("CARGO_BIN_EXE_ehlo")),
+        &["--allow-plaintext-auth"],
+    );
+    // base64(" " + hex(HMAC-MD5("tanstaaftanstaaf", challenge))): RFC 2195 §2's digest.
+    assert_eq!(theirs, "IGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+    assert_eq!(ours, theirs);
+}
+
 /// The README's words for `--header` replacing a header whatever the case of its name.
 const HEADER_CASE: &str = "whatever its case (`--h-subject x`";
 

@@ -5,7 +5,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 
 use super::{
-    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password, printable,
+    AuthError, Credentials, Mechanism, Secret, Step, mask, need_user_and_password_or_empty,
+    printable,
 };
 
 /// The hash under the HMAC.
@@ -19,6 +20,9 @@ enum Hash {
 pub(crate) struct CramMd5 {
     hash: Hash,
     user: String,
+    /// An empty `user` was asked for ([`Credentials::empty_user`]): the response is then
+    /// ` digest`, as swaks sends it.
+    empty_user: bool,
     password: Option<Secret>,
     answered: bool,
 }
@@ -28,6 +32,7 @@ impl std::fmt::Debug for CramMd5 {
         f.debug_struct("CramMd5")
             .field("hash", &self.hash)
             .field("user", &self.user)
+            .field("empty_user", &self.empty_user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("answered", &self.answered)
             .finish()
@@ -40,6 +45,7 @@ impl CramMd5 {
         CramMd5 {
             hash: Hash::Md5,
             user: creds.user.clone(),
+            empty_user: creds.empty_user,
             password: creds.password.clone(),
             answered: false,
         }
@@ -123,7 +129,7 @@ impl Mechanism for CramMd5 {
     }
 
     fn ready(&self) -> Result<(), AuthError> {
-        need_user_and_password(self.name(), &self.user, &self.password)
+        need_user_and_password_or_empty(self.name(), &self.user, self.empty_user, &self.password)
     }
 }
 
@@ -185,6 +191,30 @@ mod tests {
         // The RFC 2195 exchange under SHA-1 (computed independently with Python's hmac).
         let s = CramMd5::sha1(&creds()).respond(RFC_CHALLENGE).unwrap();
         assert_eq!(s.data, format!("tim {RFC_SHA1}").as_bytes());
+    }
+
+    /// swaks's `-au '<>'`: the response is ` digest` (an empty name, then the space); without
+    /// the request an empty user is refused, so `--auth` without a list moves on.
+    #[test]
+    fn an_empty_user_asked_for_is_sent_empty() {
+        let mut c = creds();
+        c.user = String::new();
+        for name in ["CRAM-MD5", "CRAM-SHA1"] {
+            assert_eq!(
+                mechanism(name, &c).unwrap().ready(),
+                Err(AuthError::Missing {
+                    mechanism: name,
+                    what: "a user name"
+                })
+            );
+        }
+        c.empty_user = true;
+        let mut m = CramMd5::new(&c);
+        m.ready().unwrap();
+        let s = m.respond(RFC_CHALLENGE).unwrap();
+        // HMAC-MD5 under the RFC 2195 password, as in rfc2195_vector.
+        assert_eq!(s.data, b" b913a602c7eda7a495b4e6e7334d3890");
+        assert_eq!(s.display, format!(" {}", crate::smtp::auth::MASK));
     }
 
     #[test]
