@@ -395,10 +395,18 @@ fn header_name_bytes(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// A rendered header (RFC 2047 where needed) with `le` line ends inside and none at the end.
+/// A `--header` that carries several headers (see [`sub_headers`]) is rendered one by one.
 fn render_header_with(line: &str, le: &[u8]) -> Vec<u8> {
-    let rendered = render_header(line);
-    let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
-    replace_all(rendered.as_bytes(), b"\n", le)
+    let mut out = Vec::new();
+    for (k, sub) in sub_headers(line).enumerate() {
+        if k > 0 {
+            out.extend_from_slice(le);
+        }
+        let rendered = render_header(sub);
+        let rendered = rendered.strip_suffix('\n').unwrap_or(&rendered);
+        out.extend_from_slice(&replace_all(rendered.as_bytes(), b"\n", le));
+    }
+    out
 }
 
 /// swaks's `--header` in a message's header block: each `(line, rendered)` replaces the first
@@ -572,34 +580,45 @@ fn replace_with<'v>(
     Ok(out)
 }
 
-/// One `--header`/`--add-header` argument as header lines: a literal `\n` and `%NEWLINE%` split
-/// it (swaks lets one argument carry several headers); a line starting with a space or tab
-/// continues (folds) the header before it; tokens are replaced.
+/// One `--header`/`--add-header` argument as header lines: a literal `\n` splits it (swaks
+/// lets one argument carry several headers); a line starting with a space or tab continues
+/// (folds) the header before it; tokens are replaced. A `%NEWLINE%` (a line break made by a
+/// token) splits `--add-header` the same way, but in a `--header` it stays inside the one
+/// header that is set, as in swaks, which replaces tokens only after the headers are placed:
+/// `--header 'Subject: 1%NEWLINE%X-B: 2'` replaces `Subject:` by both lines, in its place, and
+/// leaves any other `X-B:` alone. Such a header is one string with `\n` inside, see
+/// [`sub_headers`].
 fn header_lines(flag: &str, arg: &str, tokens: &Tokens<'_>) -> Result<Vec<String>, String> {
-    let text = tokens
-        .replace(arg.replace("\\n", "\n").as_bytes())
-        .map_err(|e| format!("{flag}: {e}"))?;
-    let text = String::from_utf8_lossy(&text).into_owned();
+    let together = flag == "--header";
     let mut out: Vec<String> = Vec::new();
-    for line in text.split('\n') {
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            match out.last_mut() {
-                Some(h) => {
-                    h.push('\n');
-                    h.push_str(line);
-                }
-                None => {
-                    return Err(format!(
-                        "{flag}: '{}' starts with a space (a continuation line without a header)",
-                        arg.escape_debug()
-                    ));
-                }
+    for piece in arg.split("\\n") {
+        let text = tokens
+            .replace(piece.as_bytes())
+            .map_err(|e| format!("{flag}: {e}"))?;
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let mut first = true;
+        for line in text.split('\n') {
+            if line.is_empty() {
+                continue;
             }
-        } else {
-            out.push(line.to_string());
+            let folded = line.starts_with([' ', '\t']);
+            if folded || (together && !first) {
+                match out.last_mut() {
+                    Some(h) => {
+                        h.push('\n');
+                        h.push_str(line);
+                    }
+                    None => {
+                        return Err(format!(
+                            "{flag}: '{}' starts with a space (a continuation line without a header)",
+                            arg.escape_debug()
+                        ));
+                    }
+                }
+            } else {
+                out.push(line.to_string());
+            }
+            first = false;
         }
     }
     if out.is_empty() {
@@ -609,9 +628,34 @@ fn header_lines(flag: &str, arg: &str, tokens: &Tokens<'_>) -> Result<Vec<String
         ));
     }
     for h in &out {
-        check_header(flag, h)?;
+        for sub in sub_headers(h) {
+            check_header(flag, sub)?;
+        }
     }
     Ok(out)
+}
+
+/// The headers one `--header` line stands for: split before each inner line that does not
+/// start with a space or tab (a `%NEWLINE%` in a `--header`), folded lines kept with theirs.
+fn sub_headers(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let cut = text
+            .match_indices('\n')
+            .map(|(i, _)| i)
+            .find(|&i| !text[i + 1..].starts_with([' ', '\t']));
+        match cut {
+            Some(i) => {
+                rest = Some(&text[i + 1..]);
+                Some(&text[..i])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
 }
 
 /// Check `--header`/`--add-header` values without composing (for `cli::mode`).
@@ -1730,6 +1774,83 @@ mod tests {
             ..Default::default()
         });
         assert!(!t.contains("MIME-Version"), "{t}");
+    }
+
+    /// A `%NEWLINE%` inside a `--header` keeps its lines with the header set, in its place,
+    /// as swaks does (it replaces tokens after placing the headers): the other names in it
+    /// replace nothing. A literal `\n` still makes separate `--header`s; `--add-header` and
+    /// `--data` follow the same rule.
+    #[test]
+    fn newline_token_in_a_header_stays_with_the_header_set() {
+        let to = vec!["t@x".to_string()];
+        let compose_with = |headers: &[&str], add: &[&str]| {
+            let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+            let add: Vec<String> = add.iter().map(|h| h.to_string()).collect();
+            composed(&MessageSpec {
+                to: &to,
+                from: "f@x",
+                headers: &headers,
+                add_headers: &add,
+                ..Default::default()
+            })
+            .0
+        };
+        let head = |t: &str| {
+            t.split("\n\n")
+                .next()
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    l.split(':').next().unwrap().to_string()
+                        + if l.starts_with(' ') { "" } else { ":" }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let t = compose_with(&["Subject: 1%NEWLINE%X-Mailer: zz"], &[]);
+        assert!(
+            t.contains("\nSubject: 1\nX-Mailer: zz\nMessage-Id: "),
+            "{t}"
+        );
+        assert!(t.contains("\nX-Mailer: ehlo "), "{t}");
+        let t = compose_with(&["X-A: 1%NEWLINE%Subject: two%NEWLINE% folded"], &[]);
+        assert_eq!(
+            head(&t),
+            "Date: To: From: Subject: Message-Id: X-Mailer: X-A: Subject:  folded"
+        );
+        assert!(t.contains("\nSubject: test "), "{t}");
+        let t = compose_with(&["Subject: 1\\nX-Mailer: zz"], &[]);
+        assert!(!t.contains("X-Mailer: ehlo"), "{t}");
+        let t = compose_with(&[], &["X-A: 1%NEWLINE%Subject: two"]);
+        assert!(t.contains("\nSubject: test "), "{t}");
+        assert!(
+            t.ends_with("\nX-A: 1\nSubject: two\n\nThis is a test mailing\n"),
+            "{t}"
+        );
+        // Each line of it is checked as a header.
+        let err = compose(
+            &MessageSpec {
+                to: &to,
+                headers: &["Subject: 1%NEWLINE%no colon".to_string()],
+                ..Default::default()
+            },
+            &ctx(),
+        )
+        .unwrap_err();
+        assert!(err.contains("no colon"), "{err}");
+        // In --data: the header of that name takes both lines; X-B: old stays.
+        let data = b"Subject: s\nX-B: old\n\nbody\n".to_vec();
+        let out = data_message(
+            data,
+            &MessageSpec {
+                to: &to,
+                headers: &["Subject: 1%NEWLINE%X-B: 2".to_string()],
+                ..Default::default()
+            },
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(out, b"Subject: 1\nX-B: 2\nX-B: old\n\nbody\n");
     }
 
     #[test]

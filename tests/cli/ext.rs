@@ -71,7 +71,10 @@ fn eight_bit_content_without_8bitmime_goes_undeclared_with_a_warning_unless_forc
     let run = send(&srv, &["--body", "café"]);
     let got = srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(got.lines().any(|l| l == "MAIL FROM:<sender@client.test>"), "{got}");
+    assert!(
+        got.lines().any(|l| l == "MAIL FROM:<sender@client.test>"),
+        "{got}"
+    );
     assert!(got.contains("\r\n\r\ncafé\r\n.\r\n"), "{got}");
     let warning: Vec<&str> = run
         .stdout

@@ -1313,9 +1313,11 @@ fn eight_bit_body_declares_8bitmime_or_goes_undeclared_with_a_warning() {
     // Not advertised: sent as swaks sends it, undeclared, and said.
     let (mut s, w) = to_mail(p.clone(), BARE_EHLO);
     assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
-    assert!(events(&mut s).iter().any(
-        |e| matches!(e, Event::Warning { message } if message.contains("RFC 6152"))
-    ));
+    assert!(
+        events(&mut s)
+            .iter()
+            .any(|e| matches!(e, Event::Warning { message } if message.contains("RFC 6152")))
+    );
     // --force-ext declares it anyway.
     let mut forced = p.clone();
     forced.ext.force = true;
