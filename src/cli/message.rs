@@ -990,7 +990,10 @@ fn mime(
         .filter(|p| p.kind == PartKind::Attachment)
         .map(|p| file_part(p, "attachment"))
         .collect();
-    if !attachments.is_empty() {
+    // One `--attach-body` and nothing else is still a multipart/mixed message of one part, as
+    // swaks builds it (only two or more alternatives make multipart/alternative the top).
+    let single_attach_body = parts.len() == 1 && parts[0].kind == PartKind::Body;
+    if !attachments.is_empty() || single_attach_body {
         let mut children = vec![top];
         children.extend(attachments);
         top = multipart(ContentType::new("multipart/mixed"), 3, children);
@@ -1565,7 +1568,7 @@ mod tests {
         )
         .unwrap();
         let t = String::from_utf8_lossy(&c.bytes);
-        let (h, b) = t.split_once("\n\n").unwrap();
+        let (h, b) = mime_part(&t, "Content-Type: text/plain");
         assert!(h.contains("Content-Transfer-Encoding: base64"), "{t}");
         assert_eq!(unbase64(b), content, "{t}");
     }
@@ -1621,21 +1624,30 @@ mod tests {
         );
     }
 
+    /// One `--attach-body` alone makes a multipart/mixed message of one part, as swaks builds
+    /// it; the part keeps its type, with ehlo's charset and encoding.
     #[test]
-    fn single_html_body_is_a_leaf() {
+    fn single_attach_body_is_one_part_of_multipart_mixed() {
         let parts = [part(PartKind::Body, "TEXT/HTML", None, b"<b>x</b>\n")];
         let (t, _) = composed(&MessageSpec {
             from: "a@x",
             parts: &parts,
             ..Default::default()
         });
+        let head = t.split("\n\n").next().unwrap();
         assert!(
-            t.contains(
-                "MIME-Version: 1.0\nContent-Type: text/html; charset=\"utf-8\"\n\
-                 Content-Transfer-Encoding: 7bit\n\n<b>x</b>\n"
-            ),
+            head.contains("MIME-Version: 1.0\nContent-Type: multipart/mixed;"),
             "{t}"
         );
+        let (h, b) = mime_part(&t, "Content-Type: text/html");
+        assert!(
+            h.contains(
+                "Content-Type: text/html; charset=\"utf-8\"\nContent-Transfer-Encoding: 7bit"
+            ),
+            "{h}"
+        );
+        assert!(b.starts_with("<b>x</b>\n"), "{b:?}");
+        assert_eq!(t.matches("Content-Type: ").count(), 2, "{t}");
     }
 
     #[test]

@@ -1927,6 +1927,72 @@ fn auth_without_a_list_and_an_empty_user_answers_cram_md5_like_swaks() {
     assert_eq!(ours, theirs);
 }
 
+/// The MIME structure swaks builds for body parts and attachments, and ehlo the same: the
+/// media types of the message and of each part, in order (charset, encoding and boundaries
+/// differ as the README says). One `--attach-body` alone is a multipart/mixed of one part.
+#[test]
+fn attach_body_makes_the_mime_structure_swaks_makes() {
+    let swaks = which("swaks").expect("swaks is not installed (tests/interop/setup.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, "%PDF-1.4\n").unwrap();
+    let at_file = format!("@{}", file.display());
+    let structure = |program: &Path, args: &[&str]| {
+        let mut cmd = Command::new(program);
+        crate::util::isolate(&mut cmd);
+        let out = cmd
+            .args(["-t", T, "-f", "a@example.net", "-s", "127.0.0.1:9"])
+            .args(args)
+            .arg("--dump-mail")
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{} {args:?}", program.display());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let l = l.to_ascii_lowercase();
+                let t = l.strip_prefix("content-type: ")?;
+                Some(t.split(';').next().unwrap().trim().to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let cases: [&[&str]; 5] = [
+        &["--attach-body", "hello body"],
+        &["--attach-type", "text/html", "--attach-body", "<p>hi</p>"],
+        &["--attach-body", "one", "--attach-body", "two"],
+        &[
+            "--attach-body",
+            "hello body",
+            "--attach-type",
+            "application/pdf",
+            "--attach",
+            &at_file,
+        ],
+        &[
+            "--attach-body",
+            "one",
+            "--attach-body",
+            "two",
+            "--attach-type",
+            "application/pdf",
+            "--attach",
+            &at_file,
+        ],
+    ];
+    let ehlo_bin = Path::new(env!("CARGO_BIN_EXE_ehlo"));
+    for args in cases {
+        let theirs = structure(&swaks, args);
+        assert!(!theirs.is_empty(), "{args:?}");
+        assert_eq!(structure(ehlo_bin, args), theirs, "{args:?}");
+    }
+    assert_eq!(
+        structure(ehlo_bin, &["--attach-body", "hello body"]),
+        ["multipart/mixed", "text/plain"]
+    );
+}
+
 /// The README's words for `--header` replacing a header whatever the case of its name.
 const HEADER_CASE: &str = "whatever its case (`--h-subject x`";
 
