@@ -557,6 +557,8 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--body", "-"]).stdin("body from stdin\n"),
     c(&["-t", T, "-s", "{srv}", "--body", "line one\\nline two"]),
     c(&["-t", T, "-s", "{srv}", "--body", "@@literal at"]),
+    // An empty --body is none given to swaks: it reads one line from stdin for the body.
+    c(&["-t", T, "-s", "{srv}", "--body", ""]).stdin("line one\nline two\n"),
     c(&["-t", T, "-s", "{srv}", "--attach", "@{dir}/att.csv"]).differs("every part base64"),
     c(&[
         "-t",
@@ -1990,6 +1992,60 @@ fn attach_body_makes_the_mime_structure_swaks_makes() {
     assert_eq!(
         structure(ehlo_bin, &["--attach-body", "hello body"]),
         ["multipart/mixed", "text/plain"]
+    );
+}
+
+/// `--body ''` reads one line from stdin as swaks does (the table compares the message); at
+/// the end of stdin (`/dev/null`, or stdin closed) swaks asks again for ever, ehlo exits 1 at
+/// once, before connecting, and says how to send an empty body.
+#[test]
+fn an_empty_body_at_the_end_of_stdin_is_refused_never_a_hang() {
+    let ehlo_bin = env!("CARGO_BIN_EXE_ehlo");
+    let args = ["-t", T, "-s", "127.0.0.1:9", "--body", ""];
+    let mut runs = Vec::new();
+    let mut null = Command::new(ehlo_bin);
+    crate::util::isolate(&mut null);
+    null.args(args).stdin(Stdio::null());
+    runs.push(("/dev/null", null));
+    let mut closed = Command::new("sh");
+    crate::util::isolate(&mut closed);
+    closed
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" <&-")
+        .arg(ehlo_bin)
+        .args(args)
+        .stdin(Stdio::null());
+    runs.push(("closed", closed));
+    for (what, mut cmd) in runs {
+        let start = Instant::now();
+        let out = cmd.output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+        assert!(stderr.contains("--body ''"), "{what}: {stderr}");
+        assert!(stderr.contains("`--body @/dev/null`"), "{what}: {stderr}");
+        // Refused before connecting: no connection attempt to port 9 was reported.
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("Trying"),
+            "{what}"
+        );
+    }
+    // The line read is the body, without its line end, and said.
+    let run = crate::util::ehlo_with(
+        &["-t", T, "--body", "", "--dump-mail"],
+        Some(b"first line\r\nsecond\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.ends_with("\r\n\r\nfirst line\r\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(
+        run.all().contains("one line read from stdin"),
+        "{}",
+        run.all()
     );
 }
 

@@ -77,6 +77,67 @@ fn read_content(
     Ok(bytes)
 }
 
+/// `--body`'s text ([`read_content`]), except that an empty `--body ''` reads one line from
+/// stdin, as swaks v20201014 does: it takes an empty value for none given and asks `Body: `
+/// (on a terminal the prompt shows; a pipe or file gives its first line). swaks asks again for
+/// ever when stdin is at its end (`/dev/null`, closed); here that is a usage error, never a
+/// hang. The line's end is not part of the body.
+fn read_body(arg: &str, env: &Environment, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
+    if !arg.is_empty() {
+        return read_content("--body", arg, env, notes);
+    }
+    let at_end = || {
+        usage(
+            "--body '': swaks takes an empty --body for none given and reads the body from \
+             stdin (one line), but stdin has none: give the text, `--body -` for all of stdin, or \
+             `--body @/dev/null` for an empty body",
+        )
+    };
+    let line = match env.prompt {
+        Some(prompt) => match prompt("Body: ", true) {
+            Ok(line) => line.into_bytes(),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(at_end()),
+            Err(e) => return Err(usage(format!("--body '': cannot read stdin: {e}"))),
+        },
+        None => {
+            let mut line = Vec::new();
+            let mut input = (env.stdin)().take(MAX_MESSAGE_BYTES + 1);
+            let mut byte = [0u8; 1];
+            loop {
+                match input.read(&mut byte) {
+                    Ok(0) => break,
+                    Ok(_) if byte[0] == b'\n' => {
+                        line.push(b'\n');
+                        break;
+                    }
+                    Ok(_) => line.push(byte[0]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    // A closed stdin (EBADF) has no line either.
+                    Err(_) if line.is_empty() => return Err(at_end()),
+                    Err(e) => return Err(usage(format!("--body '': cannot read stdin: {e}"))),
+                }
+            }
+            if line.is_empty() {
+                return Err(at_end());
+            }
+            if line.len() as u64 > MAX_MESSAGE_BYTES {
+                return Err(usage(format!(
+                    "--body: larger than {} MiB",
+                    MAX_MESSAGE_BYTES >> 20
+                )));
+            }
+            let end = line.strip_suffix(b"\n").unwrap_or(&line);
+            end.strip_suffix(b"\r").unwrap_or(end).to_vec()
+        }
+    };
+    notes.push(
+        "--body '': the body is one line read from stdin, as swaks reads it (`--body -` reads all \
+         of stdin)"
+            .into(),
+    );
+    Ok(line)
+}
+
 /// `--no-data-fixup` data goes out as given, so it must carry its own end marker or the server
 /// waits for more until the reply timeout (swaks #69). Data that ends in `CRLF .` without the
 /// final CRLF gets it, as swaks does; data with no end marker at all is refused before anything
@@ -139,7 +200,7 @@ pub(super) fn compose(
     let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
     let stdin_users: Vec<&str> = [("--data", &data_arg.cloned()), ("--body", &msg.body)]
         .into_iter()
-        .filter(|(_, v)| v.as_deref() == Some("-"))
+        .filter(|(f, v)| v.as_deref() == Some("-") || (*f == "--body" && v.as_deref() == Some("")))
         .map(|(f, _)| f)
         .chain(
             msg.parts
@@ -195,7 +256,7 @@ pub(super) fn compose(
         let body = msg
             .body
             .as_deref()
-            .map(|b| read_content("--body", b, env, &mut notes).map(message::backslash_n_owned))
+            .map(|b| read_body(b, env, &mut notes).map(message::backslash_n_owned))
             .transpose()?;
         if body.is_some()
             && !["%BODY%", "..BODY.."]
@@ -217,7 +278,7 @@ pub(super) fn compose(
     let body = msg
         .body
         .as_deref()
-        .map(|b| read_content("--body", b, env, &mut notes).map(message::backslash_n_owned))
+        .map(|b| read_body(b, env, &mut notes).map(message::backslash_n_owned))
         .transpose()?
         .or_else(|| default_body.map(<[u8]>::to_vec));
     let mut total = body.as_ref().map_or(0, Vec::len) as u64;
