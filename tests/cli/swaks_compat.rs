@@ -23,6 +23,8 @@ enum Srv {
     Plain,
     /// Plain plus SIZE.
     Size,
+    /// Plain without 8BITMIME.
+    No8bit,
     /// Plain plus AUTH PLAIN LOGIN CRAM-MD5 for user / secret.
     Auth,
     /// STARTTLS offered (self-signed certificate), AUTH after TLS.
@@ -557,6 +559,16 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--body", "-"]).stdin("body from stdin\n"),
     c(&["-t", T, "-s", "{srv}", "--body", "line one\\nline two"]),
     c(&["-t", T, "-s", "{srv}", "--body", "@@literal at"]),
+    // 8-bit content to a server without 8BITMIME goes out as it is (a warning in ehlo).
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "--data",
+        "Subject: x\\n\\nh\u{e9}llo w\u{f6}rld\\n",
+    ])
+    .srv(Srv::No8bit),
     // An empty --body is none given to swaks: it reads one line from stdin for the body.
     c(&["-t", T, "-s", "{srv}", "--body", ""]).stdin("line one\nline two\n"),
     c(&["-t", T, "-s", "{srv}", "--attach", "@{dir}/att.csv"]).differs("every part base64"),
@@ -1472,10 +1484,10 @@ fn server_options(case: &Case) -> ServeOptions {
         listen: case.listen.unwrap_or("127.0.0.1:0").parse().unwrap(),
         faults: case.faults.iter().map(|s| s.to_string()).collect(),
         delays: case.delays.iter().map(|s| s.to_string()).collect(),
-        hide: if case.srv == Srv::Size {
-            Vec::new()
-        } else {
-            vec!["SIZE".into()]
+        hide: match case.srv {
+            Srv::Size => Vec::new(),
+            Srv::No8bit => vec!["SIZE".into(), "8BITMIME".into()],
+            _ => vec!["SIZE".into()],
         },
         hostname: "compat.test".into(),
         format: Format::Human(HumanOptions {
@@ -1485,7 +1497,7 @@ fn server_options(case: &Case) -> ServeOptions {
         ..ServeOptions::default()
     };
     match case.srv {
-        Srv::Plain | Srv::Size => {}
+        Srv::Plain | Srv::Size | Srv::No8bit => {}
         Srv::Auth => o.users = vec![("user".into(), "secret".into())],
         Srv::StartTls => {
             o.starttls = true;
