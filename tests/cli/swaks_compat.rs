@@ -2042,6 +2042,10 @@ fn an_empty_body_at_the_end_of_stdin_is_refused_never_a_hang() {
             "{what}"
         );
     }
+    // An empty --data is refused too: swaks asks for it and never sends an empty message.
+    let run = crate::util::ehlo(&["-t", T, "-s", "127.0.0.1:9", "--data", ""]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--data ''"), "{}", run.all());
     // The line read is the body, without its line end, and said.
     let run = crate::util::ehlo_with(
         &["-t", T, "--body", "", "--dump-mail"],

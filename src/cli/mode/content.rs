@@ -228,6 +228,15 @@ pub(super) fn compose(
             message::check_header_arg(flag, h, &spec, &env.message).map_err(usage)?;
         }
     }
+    // swaks takes an empty --data for none given and asks for it (a line it then reads as a
+    // --data argument), asking again for ever at the end of stdin: it never sends an empty
+    // message for it, so neither does ehlo.
+    if data_arg.is_some_and(String::is_empty) {
+        return Err(usage(
+            "--data '': swaks takes an empty --data for none given and asks for it on stdin; \
+             give the message, `--data -` to read it from stdin, or `--data @FILE`",
+        ));
+    }
     if let Some(d) = data_arg {
         if fixup == Fixup::NONE {
             if let Some(flag) = [("--header", &msg.header), ("--add-header", &msg.add_header)]
