@@ -488,7 +488,7 @@ pub struct Resolver {
 enum Backend {
     // Boxed: the resolver is large and there is one per run.
     /// With the time budget of one validated lookup (see [`validation_budget`]).
-    Hickory(Box<TokioResolver>, Option<Duration>),
+    Hickory(Box<TokioResolver>, Option<Validated>),
     TrustAd(crate::net::dns_ad::AdStub),
 }
 
@@ -501,16 +501,71 @@ impl Backend {
         let name = query_name(name)?;
         match self {
             Backend::Hickory(r, None) => r.lookup(name, rtype).await,
-            Backend::Hickory(r, Some(budget)) => {
-                match tokio::time::timeout(*budget, r.lookup(name, rtype)).await {
-                    Ok(res) => res,
-                    // No verdict in time (the answer or the DNSKEY/DS lookups of its chain of
-                    // trust did not come): a timeout, never "insecure", and not a verdict on
-                    // the data either — nothing was learnt about it.
-                    Err(_) => Err(NetError::Timeout),
-                }
-            }
+            Backend::Hickory(r, Some(v)) => v.lookup(r, name, rtype).await,
             Backend::TrustAd(s) => s.lookup(&name.to_ascii(), rtype).await,
+        }
+    }
+}
+
+/// How a validated lookup that never got a verdict although the server answers says so.
+const NO_CHAIN: &str = "no chain of trust to the answer could be built";
+
+/// What a validating hickory backend needs besides the resolver: the time budget of one
+/// validated lookup and a plain (non-validating) resolver asking the same servers.
+struct Validated {
+    /// See [`validation_budget`].
+    budget: Duration,
+    /// Asked only when a validated lookup is still without a verdict halfway through its budget.
+    plain: Box<TokioResolver>,
+}
+
+impl Validated {
+    /// A validated lookup within the budget. One without a verdict in time is a timeout — unless
+    /// the server answered the same question asked plainly: the data is there, its chain of
+    /// trust is what never completes (a DS or trust anchor whose DNSKEY the zone does not
+    /// serve, which hickory 0.26.3 keeps asking for, thousands of queries a second, where
+    /// Unbound answers SERVFAIL at once). RFC 4033 §5 calls that bogus ("missing data that the
+    /// relevant DNSSEC RRs indicate should be present"), and so does ehlo: the same verdict as
+    /// through a validating resolver with `--dnssec trust-ad`.
+    async fn lookup(
+        &self,
+        r: &TokioResolver,
+        name: Name,
+        rtype: RecordType,
+    ) -> Result<hickory_resolver::lookup::Lookup, NetError> {
+        let validated = r.lookup(name.clone(), rtype);
+        tokio::pin!(validated);
+        let half = self.budget / 2;
+        if let Ok(res) = tokio::time::timeout(half, &mut validated).await {
+            return res;
+        }
+        let deadline = tokio::time::sleep(self.budget.saturating_sub(half));
+        tokio::pin!(deadline);
+        let plain = self.plain.lookup(name, rtype);
+        tokio::pin!(plain);
+        let mut answered = None;
+        loop {
+            tokio::select! {
+                res = &mut validated => return res,
+                p = &mut plain, if answered.is_none() => {
+                    answered = Some(match p {
+                        Ok(_) => true,
+                        Err(e) => e.is_nx_domain() || e.is_no_records_found(),
+                    });
+                }
+                () = &mut deadline => break,
+            }
+        }
+        if answered == Some(true) {
+            Err(NetError::from(format!(
+                "DNSSEC validation failed: the server answered, but {NO_CHAIN} within {:.1}s \
+                 (a DS or trust anchor whose DNSKEY the zone does not serve?)",
+                self.budget.as_secs_f64()
+            )))
+        } else {
+            // No answer in time, validated or plain: a timeout, never "insecure", and not a
+            // verdict on the data either — nothing was learnt about it.
+            Err(NetError::Timeout)
         }
     }
 }
@@ -620,58 +675,81 @@ impl Resolver {
         // Validation sets the DO bit (RFC 3225) and checks RRSIGs; off, the resolver is the plain
         // one so the default send pays nothing for DNSSEC.
         ropts.validate = validate;
-        let inner = match opts.server {
-            Some(server) => {
-                // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a
-                // big TLSA or DNSKEY RRset must not fail only because it is big.
-                let mut udp = ConnectionConfig::udp();
-                udp.port = server.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = server.port();
-                let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
-                // The user picked this server to see its answers: /etc/hosts must not shadow them.
-                ropts.use_hosts_file = ResolveHosts::Never;
-                let mut b = TokioResolver::builder_with_config(
-                    ResolverConfig::from_name_servers(vec![ns]),
-                    TokioRuntimeProvider::default(),
-                )
-                .with_options(ropts);
-                if let Some(a) = anchors {
-                    b = b.with_trust_anchor(a);
-                }
-                b.build().map_err(|e| DnsError::Failed {
-                    name: server.to_string(),
-                    reason: e.to_string(),
-                })?
-            }
-            None => match TokioResolver::builder_tokio() {
-                Ok(mut b) => {
-                    // Keep the system's ndots/search etc., override only what the user controls.
-                    let o = b.options_mut();
-                    o.timeout = ropts.timeout;
-                    o.attempts = ropts.attempts;
-                    o.validate = validate;
+        let build = |ropts: ResolverOpts,
+                     anchors: Option<Arc<TrustAnchors>>|
+         -> Result<Result<TokioResolver, String>, DnsError> {
+            match opts.server {
+                Some(server) => {
+                    // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a
+                    // big TLSA or DNSKEY RRset must not fail only because it is big.
+                    let mut udp = ConnectionConfig::udp();
+                    udp.port = server.port();
+                    let mut tcp = ConnectionConfig::tcp();
+                    tcp.port = server.port();
+                    let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
+                    let mut ropts = ropts;
+                    // The user picked this server to see its answers: /etc/hosts must not
+                    // shadow them.
+                    ropts.use_hosts_file = ResolveHosts::Never;
+                    let mut b = TokioResolver::builder_with_config(
+                        ResolverConfig::from_name_servers(vec![ns]),
+                        TokioRuntimeProvider::default(),
+                    )
+                    .with_options(ropts);
                     if let Some(a) = anchors {
                         b = b.with_trust_anchor(a);
                     }
-                    b.build().map_err(|e| DnsError::Failed {
-                        name: "system resolver".into(),
+                    b.build().map(Ok).map_err(|e| DnsError::Failed {
+                        name: server.to_string(),
                         reason: e.to_string(),
-                    })?
+                    })
                 }
-                Err(e) => {
-                    return Ok(Resolver {
-                        inner: Err(format!("cannot read the system DNS configuration: {e}")),
-                        validating: validate,
-                    });
-                }
-            },
+                None => match TokioResolver::builder_tokio() {
+                    Ok(mut b) => {
+                        // Keep the system's ndots/search etc., override only what the user
+                        // controls.
+                        let o = b.options_mut();
+                        o.timeout = ropts.timeout;
+                        o.attempts = ropts.attempts;
+                        o.validate = ropts.validate;
+                        if let Some(a) = anchors {
+                            b = b.with_trust_anchor(a);
+                        }
+                        b.build().map(Ok).map_err(|e| DnsError::Failed {
+                            name: "system resolver".into(),
+                            reason: e.to_string(),
+                        })
+                    }
+                    Err(e) => Ok(Err(format!(
+                        "cannot read the system DNS configuration: {e}"
+                    ))),
+                },
+            }
+        };
+        let unusable = |reason| Resolver {
+            inner: Err(reason),
+            validating: validate,
+        };
+        let inner = match build(ropts.clone(), anchors)? {
+            Ok(r) => r,
+            Err(reason) => return Ok(unusable(reason)),
+        };
+        // Validating: a plain twin asking the same servers (see [`Validated::lookup`]).
+        let validated = if validate {
+            let mut plain = ropts;
+            plain.validate = false;
+            match build(plain, None)? {
+                Ok(p) => Some(Validated {
+                    budget: validation_budget(budget_base, opts.attempts),
+                    plain: Box::new(p),
+                }),
+                Err(reason) => return Ok(unusable(reason)),
+            }
+        } else {
+            None
         };
         Ok(Resolver {
-            inner: Ok(Backend::Hickory(
-                Box::new(inner),
-                validate.then(|| validation_budget(budget_base, opts.attempts)),
-            )),
+            inner: Ok(Backend::Hickory(Box::new(inner), validated)),
             validating: validate,
         })
     }
@@ -1420,7 +1498,12 @@ impl Resolver {
         let mut at = name.to_string();
         for _ in 0..MAX_CNAME_LINKS {
             match &res {
-                Err(e) if !e.is_nx_domain() && !e.is_no_records_found() && !is_timeout(e) => {}
+                // Without a chain of trust, asking the alias would only spend another budget.
+                Err(e)
+                    if !e.is_nx_domain()
+                        && !e.is_no_records_found()
+                        && !is_timeout(e)
+                        && !e.to_string().contains(NO_CHAIN) => {}
                 _ => break,
             }
             let Ok(alias) = r.lookup(&at, RecordType::CNAME).await else {
