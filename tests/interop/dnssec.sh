@@ -11,7 +11,7 @@
 # Keys are new on every start, so the trust anchor is too: tests read it from $DIR/anchor.key.
 #
 # What runs afterwards (127.0.0.1 only, UDP and TCP):
-#   NSD     127.0.0.1:5392  authoritative for three zones, no recursion:
+#   NSD     127.0.0.1:5392  authoritative for five zones, no recursion:
 #     dnssec.test           signed (ECDSA P-256, NSEC), the trust anchor's zone
 #       dnssec.test MX 10 mx.dnssec.test; mx A 127.0.0.1; _25/_2525._tcp.mx TLSA 3 1 1 <Postfix SPKI>
 #       mx-wrong A 127.0.0.1; _2525._tcp.mx-wrong TLSA 3 1 1 <another key's SPKI> (a DANE mismatch)
@@ -20,17 +20,27 @@
 #       mx-bogus A 127.0.0.1; _2525._tcp.mx-bogus TLSA changed after signing (bogus TLSA)
 #       mx-cn CNAME mx (A only); mx-cn6 CNAME mx-v6 (AAAA ::1 only, its own TLSA); mx-tcnnx A
 #       127.0.0.1 whose _2525._tcp TLSA name is a CNAME to a name that does not exist
-#     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA
-#     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA
+#       *.wca A 127.0.0.1; mx-wc A 127.0.0.1 with *._tcp.mx-wc TLSA 3 1 1 <Postfix SPKI> (wildcards)
+#       mx-odd A 127.0.0.1, _2525._tcp TLSA records of a bad length, unknown usage/selector/
+#       matching type and PKIX usage 1 only (none usable); mx-oddok: some of them + the good one
+#       to-insecure MX 10 mx.insecure.dnssec.test (a secure MX whose host is insecure)
+#     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA,
+#                           and *.wca A 127.0.0.1
+#     brokends.dnssec.test  signed subzone whose DS in the parent is another key's (bogus)
+#     expired.dnssec.test   signed subzone whose signatures expired 30 days ago (bogus)
+#     insecure.dnssec.test  unsigned delegation (no DS, the parent's NSEC proves it): same MX/A/TLSA,
+#                           and to-secure MX 10 mx.dnssec.test (an insecure MX, a secure host)
 #   Unbound 127.0.0.1:5391  validating recursive resolver: stub-zones to NSD, trust-anchor-file =
 #     dnssec.test's DNSKEY, val-permissive-mode: no (bogus answers are SERVFAIL), no root hints.
 # Logs: $DIR/nsd.log, $DIR/unbound.log.
 set -euo pipefail
 
 STATE=/tmp/ehlo-interop
-DIR="$STATE/dnssec"
-NSD_PORT=5392
-UNBOUND_PORT=5391
+# The three overrides run a private copy beside the shared one (trying zone changes without
+# restarting the peers the tests use): EHLO_DNSSEC_DIR=/tmp/x EHLO_NSD_PORT=… EHLO_UNBOUND_PORT=….
+DIR="${EHLO_DNSSEC_DIR:-$STATE/dnssec}"
+NSD_PORT="${EHLO_NSD_PORT:-5392}"
+UNBOUND_PORT="${EHLO_UNBOUND_PORT:-5391}"
 CERT="$STATE/postfix.pem"
 
 log() { printf '[interop-dnssec] %s\n' "$*"; }
@@ -85,7 +95,7 @@ start() {
   stop
   rm -rf "$DIR"
   mkdir -p "$DIR"
-  local tlsa other
+  local tlsa other ds_lost ds_expired
   tlsa="$(spki_sha256 "$CERT")"
   # Another key's digest, for the mismatch case.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
@@ -102,11 +112,36 @@ start() {
 @ IN MX 10 mx.sub.dnssec.test.
 mx IN A 127.0.0.1
 _2525._tcp.mx IN TLSA 3 1 1 $tlsa
+*.wca IN A 127.0.0.1
 EOF
   local subkey
   subkey="$(new_key sub.dnssec.test)"
   # NSEC3 (RFC 5155) in the subzone, NSEC in the parent: both denial kinds are exercised.
   sign sub.dnssec.test "$subkey" -n -s "$(openssl rand -hex 4)"
+  # Two more signed children with their DS in the parent: one whose DS names a key the child
+  # does not publish (a broken delegation, RFC 4035 §5.2), one whose signatures have expired
+  # (RFC 4035 §5.3.1).
+  local child childkey
+  for child in brokends expired; do
+    cat >"$DIR/$child.dnssec.test.zone" <<EOF
+\$ORIGIN $child.dnssec.test.
+\$TTL 300
+@ IN $soa
+@ IN NS ns.dnssec.test.
+@ IN MX 10 mx.$child.dnssec.test.
+mx IN A 127.0.0.1
+_2525._tcp.mx IN TLSA 3 1 1 $tlsa
+EOF
+  done
+  childkey="$(new_key brokends.dnssec.test)"
+  sign brokends.dnssec.test "$childkey"
+  # The DS the parent publishes is another key's, never used to sign.
+  ds_lost="$(new_key brokends.dnssec.test)"
+  childkey="$(new_key expired.dnssec.test)"
+  (cd "$DIR" && ldns-signzone -i "$(date -u -d '-60 days' +%Y%m%d%H%M%S)" \
+    -e "$(date -u -d '-30 days' +%Y%m%d%H%M%S)" -f expired.dnssec.test.signed \
+    expired.dnssec.test.zone "$childkey")
+  ds_expired="$childkey"
   cat >"$DIR/insecure.dnssec.test.zone" <<EOF
 \$ORIGIN insecure.dnssec.test.
 \$TTL 300
@@ -115,6 +150,7 @@ EOF
 @ IN MX 10 mx.insecure.dnssec.test.
 mx IN A 127.0.0.1
 _2525._tcp.mx IN TLSA 3 1 1 $tlsa
+to-secure IN MX 10 mx.dnssec.test.
 EOF
   cat >"$DIR/dnssec.test.zone" <<EOF
 \$ORIGIN dnssec.test.
@@ -140,8 +176,26 @@ _2525._tcp.mx-v6 IN TLSA 3 1 1 $tlsa
 mx-cn6 IN CNAME mx-v6.dnssec.test.
 mx-tcnnx IN A 127.0.0.1
 _2525._tcp.mx-tcnnx IN CNAME _tlsa-missing.dnssec.test.
+*.wca IN A 127.0.0.1
+mx-wc IN A 127.0.0.1
+*._tcp.mx-wc IN TLSA 3 1 1 $tlsa
+mx-odd IN A 127.0.0.1
+_2525._tcp.mx-odd IN TLSA 3 1 1 abcdef
+_2525._tcp.mx-odd IN TLSA 4 1 1 $tlsa
+_2525._tcp.mx-odd IN TLSA 3 2 1 $tlsa
+_2525._tcp.mx-odd IN TLSA 3 1 3 $tlsa
+_2525._tcp.mx-odd IN TLSA 1 1 1 $tlsa
+mx-oddok IN A 127.0.0.1
+_2525._tcp.mx-oddok IN TLSA 3 1 1 abcdef
+_2525._tcp.mx-oddok IN TLSA 4 1 1 $tlsa
+_2525._tcp.mx-oddok IN TLSA 3 1 1 $tlsa
+to-insecure IN MX 10 mx.insecure.dnssec.test.
+brokends IN NS ns.dnssec.test.
+expired IN NS ns.dnssec.test.
 EOF
   ldns-key2ds -n -2 "$DIR/$subkey.key" >>"$DIR/dnssec.test.zone"
+  ldns-key2ds -n -2 "$DIR/$ds_lost.key" >>"$DIR/dnssec.test.zone"
+  ldns-key2ds -n -2 "$DIR/$ds_expired.key" >>"$DIR/dnssec.test.zone"
   local key
   key="$(new_key dnssec.test)"
   sign dnssec.test "$key"
@@ -185,6 +239,12 @@ zone:
 zone:
   name: insecure.dnssec.test
   zonefile: insecure.dnssec.test.zone
+zone:
+  name: brokends.dnssec.test
+  zonefile: brokends.dnssec.test.signed
+zone:
+  name: expired.dnssec.test
+  zonefile: expired.dnssec.test.signed
 EOF
   nsd-checkconf "$DIR/nsd.conf" || die "nsd-checkconf refused $DIR/nsd.conf"
   log "starting nsd on 127.0.0.1:$NSD_PORT"
@@ -227,6 +287,12 @@ stub-zone:
   stub-addr: 127.0.0.1@$NSD_PORT
 stub-zone:
   name: "insecure.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "brokends.dnssec.test"
+  stub-addr: 127.0.0.1@$NSD_PORT
+stub-zone:
+  name: "expired.dnssec.test"
   stub-addr: 127.0.0.1@$NSD_PORT
 remote-control:
   control-enable: no
