@@ -37,10 +37,10 @@ set -euo pipefail
 
 STATE=/tmp/ehlo-interop
 # The three overrides run a private copy beside the shared one (trying zone changes without
-# restarting the peers the tests use): EHLO_DNSSEC_DIR=/tmp/x EHLO_NSD_PORT=… EHLO_UNBOUND_PORT=….
-DIR="${EHLO_DNSSEC_DIR:-$STATE/dnssec}"
-NSD_PORT="${EHLO_NSD_PORT:-5392}"
-UNBOUND_PORT="${EHLO_UNBOUND_PORT:-5391}"
+# restarting the peers the tests use): EHLO_INTEROP_DNSSEC_DIR=/tmp/x EHLO_INTEROP_NSD_PORT=… EHLO_INTEROP_UNBOUND_PORT=….
+DIR="${EHLO_INTEROP_DNSSEC_DIR:-$STATE/dnssec}"
+NSD_PORT="${EHLO_INTEROP_NSD_PORT:-5392}"
+UNBOUND_PORT="${EHLO_INTEROP_UNBOUND_PORT:-5391}"
 CERT="$STATE/postfix.pem"
 
 log() { printf '[interop-dnssec] %s\n' "$*"; }
