@@ -131,6 +131,13 @@ impl Cli {
 /// after the variant's doc comment has set the about, so the `Args` structs of the subcommands
 /// (and what they flatten) carry no doc comment of their own; the generated-files test
 /// (`tests/cli/generated.rs`) fails if one overrides an about.
+///
+/// Every flag of a subcommand is also set by `EHLO_<FLAG>` (the send's naming rule,
+/// `cli::layers`), except those marked `hide_env = true` (clap reads no variable of ours, so
+/// the mark shows in no help text): the ones that, with the target on the command line, choose
+/// the port or server, whom a probe mails or logs in as, steps a session adds, or serve's
+/// certificate (the send's `--tls-cert` is a client certificate). A variable set for sends
+/// (`EHLO_TO`, `EHLO_PORT`, `EHLO_AUTH_USER`) must not point a subcommand elsewhere.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub(crate) enum Command {
@@ -197,11 +204,11 @@ pub(crate) struct ProbeArgs {
     pub(crate) target: String,
 
     /// A recipient you own: the only address that receives mail (required)
-    #[arg(short = 't', long, value_name = "ADDRESS")]
+    #[arg(short = 't', long, value_name = "ADDRESS", hide_env = true)]
     pub(crate) to: Option<String>,
 
     /// Envelope sender and From: [default: the --to address]
-    #[arg(short = 'f', long, value_name = "ADDRESS")]
+    #[arg(short = 'f', long, value_name = "ADDRESS", hide_env = true)]
     pub(crate) from: Option<String>,
 
     /// Name to greet with in EHLO [default: this host's name]
@@ -219,15 +226,15 @@ pub(crate) struct ProbeArgs {
     /// Port number or service name [default: 25; 465 with --tls-on-connect]
     ///
     /// A port given with the server (HOST:PORT) wins over this one, as in a send (and swaks).
-    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port, hide_env = true)]
     pub(crate) port: Option<u16>,
 
     /// STARTTLS after EHLO before each probe's commands (probes about plaintext ignore it)
-    #[arg(long, conflicts_with = "tls_on_connect")]
+    #[arg(long, conflicts_with = "tls_on_connect", hide_env = true)]
     pub(crate) tls: bool,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
-    #[arg(long, visible_alias = "tlsc")]
+    #[arg(long, visible_alias = "tlsc", hide_env = true)]
     pub(crate) tls_on_connect: bool,
 
     /// Do not enforce certificate verification
@@ -272,7 +279,7 @@ pub(crate) struct ProbeArgs {
     /// The password comes from --auth-password-file, else EHLO_AUTH_PASSWORD, else a prompt on
     /// the terminal (never echoed). It is never printed: the transcript shows each secret SASL
     /// response as ********.
-    #[arg(long, visible_alias = "au", value_name = "USER")]
+    #[arg(long, visible_alias = "au", value_name = "USER", hide_env = true)]
     pub(crate) auth_user: Option<String>,
 
     /// SASL mechanism for --auth-user (the send's): PLAIN, LOGIN, CRAM-MD5, CRAM-SHA1,
@@ -281,13 +288,14 @@ pub(crate) struct ProbeArgs {
         long,
         value_name = "MECH",
         default_value = "PLAIN",
-        requires = "auth_user"
+        requires = "auth_user",
+        hide_env = true
     )]
     pub(crate) auth: String,
 
     /// The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD:
     /// the command line beats the environment, as in the send)
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "auth_user", hide_env = true)]
     pub(crate) auth_password_file: Option<PathBuf>,
 
     /// Allow --auth-user over a connection that is not encrypted
@@ -405,7 +413,7 @@ pub(crate) struct ReplArgs {
     pub(crate) conn: ConnArgs,
     /// Send `EHLO NAME` right after the banner
     // Not in ConnArgs: a replay's script holds its own EHLO and :starttls steps.
-    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    #[arg(long, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME", hide_env = true)]
     pub(crate) helo: Option<String>,
     /// STARTTLS right after the first EHLO (implies --helo with this host's name if not given)
     ///
@@ -413,7 +421,7 @@ pub(crate) struct ReplArgs {
     /// text); on a terminal ehlo connects again in plain text, once, for `:starttls --ca FILE`.
     /// STARTTLS refused or not offered (then not sent) ends a piped session the same way; a
     /// terminal asks before going on in plain text.
-    #[arg(long)]
+    #[arg(long, hide_env = true)]
     pub(crate) tls: bool,
     /// Record the session as a replayable script in FILE (secrets are never written). An
     /// existing FILE is never replaced (`:record! FILE` in the session replaces one); one that
@@ -442,7 +450,7 @@ pub(crate) struct ReplayArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
-    #[arg(short = 's', long, value_name = "HOST[:PORT]")]
+    #[arg(short = 's', long, value_name = "HOST[:PORT]", hide_env = true)]
     pub(crate) server: String,
     /// Run every step even after a mismatch, then list every mismatch (line, command,
     /// expected, got); the exit code is the first one's
@@ -458,10 +466,10 @@ pub(crate) struct ReplayArgs {
     // `ehlo repl`'s --helo and --tls add steps; a script holds its own. Hidden, and refused
     // with that reason (left unknown, clap would suggest --tlsc for --tls).
     /// Refused: an `ehlo repl` flag; the script holds its own EHLO
-    #[arg(long, hide = true, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME")]
+    #[arg(long, hide = true, visible_aliases = ["ehlo", "lhlo"], value_name = "NAME", hide_env = true)]
     pub(crate) helo: Option<String>,
     /// Refused: an `ehlo repl` flag; the script holds its own :starttls
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, hide_env = true)]
     pub(crate) tls: bool,
 }
 
@@ -474,11 +482,11 @@ pub(crate) struct ConnArgs {
     ///
     /// A port given with the server (HOST:PORT) wins over this one, as in a send (and swaks).
     /// A name is looked up as for a send.
-    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port)]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", value_parser = parse_service_port, hide_env = true)]
     pub(crate) port: Option<u16>,
 
     /// Start TLS right after connecting (implicit TLS, default port 465)
-    #[arg(long, visible_alias = "tlsc")]
+    #[arg(long, visible_alias = "tlsc", hide_env = true)]
     pub(crate) tls_on_connect: bool,
 
     /// Do not enforce certificate verification (the result is still shown)
@@ -1768,17 +1776,17 @@ pub(crate) struct ServeArgs {
     pub(crate) starttls: bool,
 
     /// Certificate (PEM) [default: a generated self-signed one]
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_key")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_key", hide_env = true)]
     pub(crate) tls_cert: Option<PathBuf>,
 
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1)
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls_cert", hide_env = true)]
     pub(crate) tls_key: Option<PathBuf>,
 
     /// Accept these credentials for AUTH (repeatable, one per name)
     // Checked in `cli::mode::serve`, not by a value parser: clap's error would quote the value,
     // password included.
-    #[arg(long, value_name = "NAME:PASS")]
+    #[arg(long, value_name = "NAME:PASS", hide_env_values = true)]
     pub(crate) user: Vec<String>,
 
     /// Accept any credentials
@@ -1989,7 +1997,7 @@ pub(crate) struct CheckArgs {
 
     /// SMTP port to probe on every MX, a number or a service name (a staging MTA or a test;
     /// mail exchange uses 25)
-    #[arg(short = 'p', long, value_name = "PORT|SERVICE", default_value_t = 25, value_parser = parse_service_port)]
+    #[arg(short = 'p', long, value_name = "PORT|SERVICE", default_value_t = 25, value_parser = parse_service_port, hide_env = true)]
     pub(crate) port: u16,
 
     /// HTTPS port of the MTA-STS policy host (RFC 8461 fixes 443; for tests)

@@ -14,9 +14,9 @@
 //!   sorted order; an empty value is the flag without a value. `EHLO_AUTH_TOKEN` is
 //!   `--auth-oauth-token` (its documented secret source). An empty `EHLO_AUTH_PASSWORD` /
 //!   `EHLO_AUTH_TOKEN` means unset, as before. Build and test knobs ([`RESERVED_ENV`]) are
-//!   ignored silently; any other `EHLO_*` name that is no option is ignored with a warning
-//!   naming the variable meant when one is near (`EHLO_TIMOUT`: `EHLO_TIMEOUT`;
-//!   `--dump-config` lists them too). swaks's
+//!   ignored silently; any other `EHLO_*` name that is no option of any mode is ignored with a
+//!   warning naming the variable meant when one is near (`EHLO_TIMOUT`: `EHLO_TIMEOUT`;
+//!   `--dump-config` lists them too, and the other modes' variables it passed over). swaks's
 //!   `SWAKS_OPT_<name>` (name as swaks spells it, `_` for `-`; `SWAKS_OPT_h_<Header>`) are a
 //!   layer of their own between the file and `EHLO_*`.
 //! - **Merge**: lower layers come first in the merged argv. A single-value option set in a
@@ -33,8 +33,19 @@
 //!   `no-` (`--no-config`, `--no-hints`…) are those flags, not negations. The `--no-` words never
 //!   reach clap; `--dump-config` lists what each one removed.
 //!
-//! Only the one-shot send is layered: a subcommand (`serve`, `demo`, `repl`, `replay`), `--help`,
-//! `--version`, a bare `ehlo` and a command line clap refuses anyway are passed through untouched.
+//! - **Subcommands** (`serve`, `demo`, `repl`, `replay`, `explain`, `check`, `probe`) read the
+//!   `EHLO_*` layer only, by the same naming rule, for their own flags: `EHLO_TIMEOUT=5s ehlo
+//!   check D` is `ehlo check --timeout=5s D`; the command line wins, repeatable flags add up,
+//!   a bad value is a usage error naming the variable. Flags the table marks `hide_env` (a
+//!   subcommand's port, server, recipients, login, session steps, serve's certificate) come
+//!   from the command line only, so that `EHLO_TO` or `EHLO_PORT` set for sends never points a
+//!   probe or a check elsewhere. The config file and `SWAKS_OPT_*` are the send's (swaks has no
+//!   subcommands). A variable of another mode's flag (`EHLO_DEADLINE` while sending) is passed
+//!   over without a word; one that names no flag of any mode is warned about, once, with the
+//!   nearest name of every mode's.
+//!
+//! `--help`, `--version`, a bare `ehlo` and a command line clap refuses anyway are passed
+//! through untouched.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -385,6 +396,9 @@ pub(crate) struct Layered {
     /// the command line takes (`EHLO_HELP`, `EHLO_VERSION`, `EHLO_DUMP_CONFIG`…; refusing them
     /// made every send exit 1), and swaks's `SWAKS_OPT_config`.
     pub(crate) ignored_why: Vec<(String, String)>,
+    /// `EHLO_*` variables for another mode's flags, with those modes (`EHLO_DEADLINE`: `check`):
+    /// not read by this one, and no mistake (one environment serves every mode).
+    pub(crate) other_modes: Vec<(String, String)>,
     /// The password comes from `EHLO_AUTH_PASSWORD` alone (no `--auth-password` on the command
     /// line, in the file or in `SWAKS_OPT_*`): it does not turn AUTH on by itself.
     pub(crate) password_from_env: bool,
@@ -467,6 +481,11 @@ impl Layered {
         }
         for (name, why) in &self.ignored_why {
             out.push_str(&format!("# ignored: {name} ({why})\n"));
+        }
+        for (name, modes) in &self.other_modes {
+            out.push_str(&format!(
+                "# not read by the send: {name} (an option of ehlo {modes})\n"
+            ));
         }
         out
     }
@@ -591,9 +610,20 @@ impl Table {
     /// give; clap checks them on the merged command line). Conflicts stay: they are wrong in
     /// any layering.
     fn command_line_cmd(&self) -> Command {
-        self.cmd
+        let mut cmd = self
+            .cmd
             .clone()
-            .mut_args(|a| a.requires(Resettable::Reset).required(false))
+            .mut_args(|a| a.requires(Resettable::Reset).required(false));
+        // A subcommand's too: a flag it needs (`requires`) may come from its `EHLO_*` layer,
+        // as in the send.
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        for name in names {
+            cmd = cmd.mut_subcommand(name, |s| s.mut_args(|a| a.requires(Resettable::Reset)));
+        }
+        cmd
     }
 
     /// The flag at `i` in the table's order.
@@ -620,7 +650,7 @@ impl Table {
         match found {
             None => Lookup::Unknown,
             Some(a) => {
-                if CONTROL_IDS.contains(&a.get_id().as_str()) || is_meta(a) {
+                if CONTROL_IDS.contains(&a.get_id().as_str()) || is_meta(a) || !env_may_set(a) {
                     Lookup::CommandLineOnly
                 } else {
                     Lookup::Arg(a)
@@ -652,8 +682,55 @@ impl Table {
                 known.push((alias, format!("NO_{}", env_name(long))));
             }
         }
+        // Every subcommand's flags too: the hint is against every mode's variables, whichever
+        // mode runs.
+        for sub in self.cmd.get_subcommands() {
+            for a in sub
+                .get_arguments()
+                .filter(|a| !is_meta(a) && env_may_set(a))
+            {
+                let aliases = a.get_all_aliases().unwrap_or_default();
+                for (alias, long) in a
+                    .get_long()
+                    .map(|l| (false, l))
+                    .into_iter()
+                    .chain(aliases.into_iter().map(|l| (true, l)))
+                {
+                    if long.chars().count() >= 2 {
+                        known.push((alias, env_name(long)));
+                    }
+                }
+            }
+        }
         super::nearest(&typed, known.into_iter().map(|(alias, n)| (n, alias)))
             .map(|n| format!("{ENV_PREFIX}{n}"))
+    }
+
+    /// The subcommands with a flag named `flag_name` (`EHLO_<NAME>` lower-cased, dashes for
+    /// underscores; help aside): a variable for one mode is no mistake in another.
+    fn modes_naming(&self, flag_name: &str) -> Vec<&str> {
+        self.cmd
+            .get_subcommands()
+            .filter(|sub| match sub_lookup(sub, flag_name) {
+                Lookup::Arg(_) => true,
+                Lookup::CommandLineOnly => !flag_name.starts_with("help"),
+                Lookup::Unknown => false,
+            })
+            .map(Command::get_name)
+            .collect()
+    }
+
+    /// Whether the one-shot send reads `EHLO_<NAME>` (`rest`, the part after `EHLO_`): one of its
+    /// flags, an `EHLO_NO_<OPT>` negation or a documented secret source ([`ENV_ALIASES`]).
+    fn send_reads(&self, rest: &str) -> bool {
+        let flag_name = rest.to_ascii_lowercase().replace('_', "-");
+        ENV_ALIASES
+            .iter()
+            .any(|(n, _)| n.strip_prefix(ENV_PREFIX) == Some(rest))
+            || (rest.len() > 1 && matches!(self.lookup(&flag_name), Lookup::Arg(_)))
+            || flag_name
+                .strip_prefix("no-")
+                .is_some_and(|o| o.len() > 1 && matches!(self.lookup(o), Lookup::Arg(_)))
     }
 
     fn repeatable(&self, id: &str) -> bool {
@@ -681,6 +758,18 @@ impl Table {
         value: Option<OsString>,
         origin: Origin,
     ) -> Result<Setting, String> {
+        self.setting_in("", arg, value, origin)
+    }
+
+    /// [`Table::setting`] for a flag of `mode` (`""`: the send; a subcommand's flag may share
+    /// an id with a send flag of another value parser).
+    fn setting_in(
+        &self,
+        mode: &str,
+        arg: &Arg,
+        value: Option<OsString>,
+        origin: Origin,
+    ) -> Result<Setting, String> {
         let long = arg
             .get_long()
             .map(str::to_string)
@@ -704,15 +793,19 @@ impl Table {
             origin,
             secret: arg.is_hide_env_values_set(),
         };
-        self.check(arg, &s).map(|()| s)
+        self.check(mode, arg, &s).map(|()| s)
     }
 
-    /// clap's verdict on `s`, a setting of `arg`: its value parsed by [`command_of`]`(arg)`.
-    fn check(&self, arg: &Arg, s: &Setting) -> Result<(), String> {
+    /// clap's verdict on `s`, a setting of `arg` (a flag of `mode`): its value parsed by
+    /// [`command_of`]`(arg)`. A secret's value is never quoted: its reason is clap's without it.
+    fn check(&self, mode: &str, arg: &Arg, s: &Setting) -> Result<(), String> {
         let mut alone = self.alone.borrow_mut();
-        let cmd = alone.entry(s.id.clone()).or_insert_with(|| command_of(arg));
+        let cmd = alone
+            .entry(format!("{mode}/{}", s.id))
+            .or_insert_with(|| command_of(arg));
         match cmd.try_get_matches_from_mut([OsString::from("ehlo"), s.token()]) {
             Ok(_) => Ok(()),
+            Err(_) if s.secret => Err(format!("invalid value for '--{}' (not shown)", s.name)),
             Err(e) => Err(clap_reason(&e)),
         }
     }
@@ -1017,6 +1110,30 @@ fn is_meta(a: &Arg) -> bool {
     )
 }
 
+/// Whether `EHLO_<NAME>` may set `a`. `hide_env` in the flag table marks a flag that a mode
+/// takes from its command line only (clap reads no variable of ours, so the mark changes no help
+/// text): a subcommand's target port, server, recipients and login, and steps a session adds.
+fn env_may_set(a: &Arg) -> bool {
+    !a.is_hide_env_set()
+}
+
+/// A long name or alias (two characters or more: shorts are spelt with their long name in the
+/// environment) among a subcommand's flags.
+fn sub_lookup<'a>(sub: &'a Command, name: &str) -> Lookup<'a> {
+    let found = sub.get_arguments().find(|a| {
+        name.chars().count() > 1
+            && a.get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default())
+                .any(|l| l == name)
+    });
+    match found {
+        None => Lookup::Unknown,
+        Some(a) if is_meta(a) || !env_may_set(a) => Lookup::CommandLineOnly,
+        Some(a) => Lookup::Arg(a),
+    }
+}
+
 /// The first line of a clap error without its `error: ` prefix.
 fn clap_reason(e: &clap::Error) -> String {
     let text = e.to_string();
@@ -1024,8 +1141,9 @@ fn clap_reason(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
-/// Whether the command line or the environment asks the one-shot send for `--json`: how a
-/// mistake [`apply`] found in a lower layer is reported (the merged flags are never parsed
+/// Whether the command line or the environment asks the one-shot send (or a subcommand whose
+/// output is the send's JSON Lines) for `--json`: how a mistake [`apply`] found in a lower
+/// layer is reported (the merged flags are never parsed
 /// then). The command line's `--json` / `--no-json` decide; else `EHLO_JSON` or
 /// `SWAKS_OPT_json` (set empty, as a flag is), unless `EHLO_NO_JSON` unsets the latter. (The
 /// file is not read again: its mistake may be the reason.)
@@ -1037,14 +1155,17 @@ pub(crate) fn command_line_json(argv: Vec<OsString>, env: &LayerEnv) -> bool {
     let Ok(m) = table.command_line_cmd().try_get_matches_from(&argv) else {
         return false;
     };
-    if m.subcommand().is_some() {
-        return false;
+    let set = |name: &str| env.vars.iter().any(|(n, v)| n == name && v.is_empty());
+    if let Some((name, sub_m)) = m.subcommand() {
+        // The modes whose output is the send's JSON Lines (`Cli::json_lines`); their mistake
+        // is in their own `EHLO_*` layer.
+        return matches!(name, "serve" | "demo" | "repl" | "replay")
+            && (sub_m.get_flag("json") || set("EHLO_JSON"));
     }
     let json_unset = |n: &Negation| n.target == Unsets::Id("json".into());
     if m.get_flag("json") || negations.iter().any(json_unset) {
         return m.get_flag("json");
     }
-    let set = |name: &str| env.vars.iter().any(|(n, v)| n == name && v.is_empty());
     set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON"))
 }
 
@@ -1060,6 +1181,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         ignored_env: Vec::new(),
         env_hints: HashMap::new(),
         ignored_why: Vec::new(),
+        other_modes: Vec::new(),
         password_from_env: false,
         file: FileState::Off("not layered"),
     };
@@ -1101,7 +1223,14 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         // Help, version and bad command lines: clap says the same thing again on the real parse.
         // (A flag missing one it requires is no bad command line yet: the layers may give it.)
         Err(_) => return Ok(passthrough(argv)),
-        Ok(m) if m.subcommand().is_some() => return Ok(passthrough(argv)),
+        Ok(m) if m.subcommand().is_some() => {
+            return Ok(match m.subcommand() {
+                Some((name, sub_m)) if env_sets_options => {
+                    subcommand_env(&table, argv, name, sub_m, env)?
+                }
+                _ => passthrough(argv),
+            });
+        }
         Ok(m) => m,
     };
 
@@ -1115,6 +1244,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     let mut env_negations = Vec::new();
     let mut ignored_env = Vec::new();
     let mut ignored_why = Vec::new();
+    let mut other_modes = Vec::new();
     let mut env_file: Option<PathBuf> = None;
     // swaks's SWAKS_OPT_<name>.
     for (name, value) in &vars {
@@ -1204,7 +1334,12 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             },
         };
         let Some(arg) = arg else {
-            ignored_env.push(name.clone());
+            let modes = table.modes_naming(&flag_name);
+            if modes.is_empty() {
+                ignored_env.push(name.clone());
+            } else {
+                other_modes.push((name.clone(), modes.join(", ")));
+            }
             continue;
         };
         // An empty secret source means "not set" (clap's own `env =` semantics).
@@ -1340,8 +1475,133 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         ignored_env,
         env_hints,
         ignored_why,
+        other_modes,
         file: file_state,
     })
+}
+
+/// The `EHLO_*` layer of a subcommand (`name`, parsed from the command line alone as `sub_m`):
+/// `EHLO_<FLAG>` sets the subcommand's `--<flag>` by the send's naming rule, below its command
+/// line. Flags the table marks as command line only ([`env_may_set`]: a subcommand's port,
+/// server, recipients and login, so a variable set for sends never points a probe at another
+/// mailbox) and other modes' variables are passed over without a word; a name no mode has is
+/// reported with the one meant. No config file and no `SWAKS_OPT_*`: those are the send's
+/// (swaks has no subcommands). A bad value is a usage error naming the variable; a secret's
+/// value is never quoted.
+fn subcommand_env(
+    table: &Table,
+    argv: Vec<OsString>,
+    name: &str,
+    sub_m: &ArgMatches,
+    env: &LayerEnv,
+) -> Result<Layered, Error> {
+    let unlayered = |argv: Vec<OsString>| Layered {
+        args: argv,
+        settings: Vec::new(),
+        overridden: Vec::new(),
+        negations: Vec::new(),
+        unset: Vec::new(),
+        ignored_env: Vec::new(),
+        env_hints: HashMap::new(),
+        ignored_why: Vec::new(),
+        other_modes: Vec::new(),
+        password_from_env: false,
+        file: FileState::Off("not read by subcommands"),
+    };
+    let Some(sub) = table.cmd.find_subcommand(name) else {
+        return Ok(unlayered(argv));
+    };
+    // The subcommand's word: the first after the program name that is no option (the send's
+    // flags conflict with subcommands, so it is the first word).
+    let Some(at) = argv
+        .iter()
+        .skip(1)
+        .position(|a| a.to_str().is_some_and(|a| !a.starts_with('-')))
+        .map(|i| i + 1)
+    else {
+        return Ok(unlayered(argv));
+    };
+    let given: HashSet<String> = sub
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .filter(|id| sub_m.value_source(id) == Some(ValueSource::CommandLine))
+        .collect();
+    // Either side may declare a conflict (`--ipv4` names `--ipv6`).
+    let conflicts_given = |a: &Arg| {
+        sub.get_arg_conflicts_with(a)
+            .iter()
+            .any(|b| given.contains(b.get_id().as_str()))
+            || sub
+                .get_arguments()
+                .filter(|b| given.contains(b.get_id().as_str()))
+                .any(|b| {
+                    sub.get_arg_conflicts_with(b)
+                        .iter()
+                        .any(|c| c.get_id() == a.get_id())
+                })
+    };
+    let mut vars: Vec<&(String, OsString)> = env.vars.iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut layered = unlayered(Vec::new());
+    for (var, value) in vars {
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            // SWAKS_OPT_*: the send's.
+            continue;
+        };
+        if RESERVED_ENV.contains(&var.as_str()) || var == ENV_CONFIG || var == ENV_NO_CONFIG {
+            continue;
+        }
+        let flag_name = rest.to_ascii_lowercase().replace('_', "-");
+        let arg = match sub_lookup(sub, &flag_name) {
+            Lookup::Arg(a) => a,
+            Lookup::CommandLineOnly
+                if sub
+                    .get_arguments()
+                    .any(|a| is_meta(a) && a.get_long() == Some(flag_name.as_str())) =>
+            {
+                layered.ignored_why.push((
+                    var.clone(),
+                    format!("--{flag_name} is taken on the command line only"),
+                ));
+                continue;
+            }
+            // Marked as command line only here, or another mode's.
+            Lookup::CommandLineOnly => continue,
+            Lookup::Unknown => {
+                if !table.send_reads(rest) && table.modes_naming(&flag_name).is_empty() {
+                    layered.ignored_env.push(var.clone());
+                }
+                continue;
+            }
+        };
+        // An empty secret means unset, as in the send.
+        if value.is_empty() && arg.is_hide_env_values_set() {
+            continue;
+        }
+        let value = (!value.is_empty()).then(|| value.clone());
+        let s = table
+            .setting_in(name, arg, value, Origin::Env(var.clone()))
+            .map_err(|e| Error::Usage(format!("{var}: {e}")))?;
+        // The command line wins: a single-value flag it gives, or one that conflicts with a
+        // flag it gives, drops the variable; a repeatable one adds up (the send's rule).
+        let repeatable = matches!(arg.get_action(), ArgAction::Append | ArgAction::Count);
+        if (given.contains(&s.id) && !repeatable) || conflicts_given(arg) {
+            layered.overridden.push(s);
+        } else {
+            layered.settings.push(s);
+        }
+    }
+    layered.env_hints = layered
+        .ignored_env
+        .iter()
+        .filter_map(|n| Some((n.clone(), table.env_hint(n)?)))
+        .collect();
+    let mut args = argv;
+    let tail = args.split_off(at + 1);
+    args.extend(layered.settings.iter().map(Setting::token));
+    args.extend(tail);
+    layered.args = args;
+    Ok(layered)
 }
 
 /// The file's text, `None` if it does not exist. Other failures (a directory, no permission,
@@ -2044,6 +2304,98 @@ mod tests {
         }
     }
 
+    /// A subcommand's `EHLO_*` layer: its own flags, inserted after the subcommand's word
+    /// (before its operands), the command line's single-value flags winning, repeatable ones
+    /// adding up; the config file, `SWAKS_OPT_*` and other modes' variables are not read.
+    #[test]
+    fn a_subcommand_reads_its_own_variables_below_its_command_line() {
+        let vars = [
+            ("EHLO_TIMEOUT", "5s"),
+            ("EHLO_SKIP", "dkim.*"),
+            ("EHLO_PORT", "587"),
+            ("EHLO_FROM", "ci@example.test"),
+            ("SWAKS_OPT_timeout", "9s"),
+        ];
+        let l = layered("timeout 7s\n", &vars, &["check", "d.test"]).unwrap();
+        assert_eq!(
+            strings(&l.args),
+            ["check", "--skip=dkim.*", "--timeout=5s", "d.test"]
+        );
+        assert!(l.ignored_env.is_empty() && l.ignored_why.is_empty());
+        let argv = ["check", "--timeout", "2s", "--skip", "spf.*", "d.test"];
+        let l = layered("", &vars, &argv).unwrap();
+        let mut want = vec!["check", "--skip=dkim.*"];
+        want.extend_from_slice(&argv[1..]);
+        assert_eq!(strings(&l.args), want);
+        assert_eq!(l.overridden.len(), 1);
+        assert_eq!(l.overridden[0].origin, Origin::Env("EHLO_TIMEOUT".into()));
+        // A conflicting command-line flag drops the variable too.
+        let l = layered("", &[("EHLO_IPV6", "")], &["check", "-4", "d.test"]).unwrap();
+        assert_eq!(strings(&l.args), ["check", "-4", "d.test"]);
+        // A bad value names the variable.
+        let e = usage(layered(
+            "",
+            &[("EHLO_TIMEOUT", "abc")],
+            &["check", "d.test"],
+        ));
+        assert!(e.starts_with("EHLO_TIMEOUT: invalid value 'abc'"), "{e}");
+        // A name no mode has is reported, with the nearest of every mode's names.
+        let l = layered("", &[("EHLO_DEADLNE", "1m")], &["repl"]).unwrap();
+        assert_eq!(l.ignored_env, ["EHLO_DEADLNE"]);
+        assert_eq!(l.env_hints["EHLO_DEADLNE"], "EHLO_DEADLINE");
+    }
+
+    /// The flags a subcommand takes from its command line only (`hide_env` in the flag table):
+    /// where to connect, whom to mail or log in as, steps a session adds, serve's certificate.
+    /// None of the send's: it reads every option from the environment.
+    #[test]
+    fn subcommands_take_these_flags_from_the_command_line_only() {
+        let t = Table::new();
+        assert!(t.cmd.get_arguments().all(env_may_set));
+        let mut marked: Vec<String> = t
+            .cmd
+            .get_subcommands()
+            .flat_map(|s| {
+                s.get_arguments()
+                    .filter(|a| !env_may_set(a))
+                    .map(|a| format!("{} --{}", s.get_name(), a.get_long().unwrap_or_default()))
+            })
+            .collect();
+        marked.sort();
+        assert_eq!(
+            marked,
+            [
+                "check --port",
+                "probe --auth",
+                "probe --auth-password-file",
+                "probe --auth-user",
+                "probe --from",
+                "probe --port",
+                "probe --tls",
+                "probe --tls-on-connect",
+                "probe --to",
+                "repl --helo",
+                "repl --port",
+                "repl --tls",
+                "repl --tls-on-connect",
+                "replay --helo",
+                "replay --port",
+                "replay --server",
+                "replay --tls",
+                "replay --tls-on-connect",
+                "serve --tls-cert",
+                "serve --tls-key",
+            ]
+        );
+        // Every password-taking flag is a secret, whichever mode has it.
+        let serve = t.cmd.find_subcommand("serve").unwrap();
+        let user = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "user")
+            .unwrap();
+        assert!(user.is_hide_env_values_set());
+    }
+
     #[test]
     fn secrets_are_detected_from_the_table() {
         let t = Table::new();
@@ -2344,7 +2696,7 @@ mod tests {
                 else {
                     continue;
                 };
-                let alone = table.check(arg, &s);
+                let alone = table.check("", arg, &s);
                 let whole = table
                     .cmd
                     .clone()

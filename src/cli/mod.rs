@@ -64,7 +64,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         };
         let _ = writeln!(
             std::io::stderr(),
-            "*** {name} is ignored: it names no option of the send{hint}"
+            "*** {name} is ignored: it names no option of any mode{hint}"
         );
     }
     for (name, why) in &layered.ignored_why {

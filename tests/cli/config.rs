@@ -698,11 +698,11 @@ fn a_misspelt_variable_names_the_one_meant() {
     assert_eq!(
         r.stderr.lines().collect::<Vec<_>>(),
         [
-            "*** EHLO_NO_FORM is ignored: it names no option of the send \
+            "*** EHLO_NO_FORM is ignored: it names no option of any mode \
              (did you mean EHLO_NO_FROM?)",
-            "*** EHLO_TIMOUT is ignored: it names no option of the send \
+            "*** EHLO_TIMOUT is ignored: it names no option of any mode \
              (did you mean EHLO_TIMEOUT?)",
-            "*** EHLO_XYZZY is ignored: it names no option of the send",
+            "*** EHLO_XYZZY is ignored: it names no option of any mode",
         ],
         "{}",
         r.stderr

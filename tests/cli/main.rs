@@ -8,6 +8,7 @@ mod config;
 mod dane;
 mod demo;
 mod edges;
+mod env_modes;
 mod exit_codes;
 mod explain;
 mod ext;

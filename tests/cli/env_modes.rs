@@ -1,0 +1,342 @@
+//! `EHLO_*` variables for every subcommand (src/cli/layers.rs): each mode reads the variables
+//! of its own flags below its command line, warns once about a name no mode has, refuses a bad
+//! value in one line naming the variable (exit 1), passes over another mode's variables, and
+//! never takes the port, server, recipients or login a variable set for sends names.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::util::{Run, ehlo_with_env, isolate};
+
+fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
+    ehlo_with_env(args, env, None, Duration::from_secs(30))
+}
+
+/// The `*** …` lines on stderr that name `var`.
+fn lines_naming<'a>(r: &'a Run, var: &str) -> Vec<&'a str> {
+    r.stderr.lines().filter(|l| l.contains(var)).collect()
+}
+
+/// A bad value is one line naming the variable, exit 1, even when the command line gives the
+/// flag too (as in the send: a broken layer is a mistake whoever wins).
+fn assert_refused(r: &Run, var: &str) {
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.stdout, "", "{}", r.all());
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with(&format!("*** {var}: ")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The one warning a misspelt variable gets, with the one meant.
+fn assert_warned_once(r: &Run, typed: &str, meant: &str) {
+    assert_eq!(
+        lines_naming(r, typed),
+        [format!(
+            "*** {typed} is ignored: it names no option of any mode (did you mean {meant}?)"
+        )],
+        "{}",
+        r.stderr
+    );
+}
+
+/// A 127.0.0.1 port nobody listens on (bound, then let go).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn check_reads_its_variables_below_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("env.xml"), dir.path().join("argv.xml"));
+    // A DNS server that never answers: every lookup times out within --timeout.
+    let base = [
+        "check",
+        "example.test",
+        "--dns-server",
+        "127.0.0.1:1",
+        "--timeout",
+        "1s",
+    ];
+    let env = [
+        ("EHLO_JUNIT", a.to_str().unwrap()),
+        ("EHLO_JUINT", "typo.xml"),
+        // Another mode's variable (the send's) is no mistake here.
+        ("EHLO_FROM", "ci@example.test"),
+    ];
+    let r = run(&env, &base);
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(a.is_file(), "EHLO_JUNIT was not applied: {}", r.all());
+    assert_warned_once(&r, "EHLO_JUINT", "EHLO_JUNIT");
+    assert!(lines_naming(&r, "EHLO_FROM").is_empty(), "{}", r.stderr);
+    std::fs::remove_file(&a).unwrap();
+
+    let mut args = base.to_vec();
+    args.extend(["--junit", b.to_str().unwrap()]);
+    let r = run(&env, &args);
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(
+        b.is_file() && !a.exists(),
+        "the command line must win: {}",
+        r.all()
+    );
+
+    // The brief's case: a bad EHLO_TIMEOUT, with or without --timeout on the command line.
+    assert_refused(
+        &run(&[("EHLO_TIMEOUT", "abc")], &["check", "example.test"]),
+        "EHLO_TIMEOUT",
+    );
+    assert_refused(&run(&[("EHLO_TIMEOUT", "abc")], &base), "EHLO_TIMEOUT");
+    assert_refused(
+        &run(&[("EHLO_CONCURRENCY", "0")], &["check", "example.test"]),
+        "EHLO_CONCURRENCY",
+    );
+}
+
+#[test]
+fn probe_reads_its_variables_but_never_a_recipient_port_or_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("env.xml"), dir.path().join("argv.xml"));
+    let target = format!("127.0.0.1:{}", closed_port());
+    let base = [
+        "probe",
+        target.as_str(),
+        "--to",
+        "me@example.test",
+        "--yes",
+        "--only",
+        "enum.vrfy",
+    ];
+    let env = [
+        ("EHLO_JUNIT", a.to_str().unwrap()),
+        ("EHLO_TIMEUOT", "5s"),
+        // Set for sends: a probe must neither connect elsewhere nor log in because of them.
+        ("EHLO_PORT", "1"),
+        ("EHLO_AUTH_USER", "ci"),
+        ("EHLO_AUTH", ""),
+        ("EHLO_TLS_ON_CONNECT", ""),
+    ];
+    let r = run(&env, &base);
+    // Connection refused on the closed port (not port 1, not TLS): inconclusive.
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(a.is_file(), "EHLO_JUNIT was not applied: {}", r.all());
+    assert_warned_once(&r, "EHLO_TIMEUOT", "EHLO_TIMEOUT");
+    assert!(!r.all().contains("127.0.0.1:1 "), "{}", r.all());
+    for var in ["EHLO_PORT", "EHLO_AUTH_USER", "EHLO_AUTH ", "EHLO_TLS"] {
+        assert!(lines_naming(&r, var).is_empty(), "{var}: {}", r.stderr);
+    }
+    std::fs::remove_file(&a).unwrap();
+
+    let mut args = base.to_vec();
+    args.extend(["--junit", b.to_str().unwrap()]);
+    let r = run(&env, &args);
+    assert_eq!(r.code, 41, "{}", r.all());
+    assert!(
+        b.is_file() && !a.exists(),
+        "the command line must win: {}",
+        r.all()
+    );
+
+    // EHLO_TO set for sends does not choose whom a probe mails: --to is still required.
+    let r = run(
+        &[("EHLO_TO", "ci@example.test")],
+        &["probe", target.as_str(), "--yes"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("--to ADDRESS is required"),
+        "{}",
+        r.stderr
+    );
+
+    assert_refused(
+        &run(&[("EHLO_FAIL_ON", "sometimes")], &base),
+        "EHLO_FAIL_ON",
+    );
+    assert_refused(&run(&[("EHLO_TIMEOUT", "abc")], &base), "EHLO_TIMEOUT");
+}
+
+#[test]
+fn repl_reads_its_variables_below_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("env.log"), dir.path().join("argv.log"));
+    let env = [
+        ("EHLO_LOG", a.to_str().unwrap()),
+        ("EHLO_SHWO_SECRETS", ""),
+        // Set for sends: a piped repl must not add EHLO or STARTTLS steps because of them.
+        ("EHLO_HELO", "ci.example.test"),
+        ("EHLO_TLS", ""),
+    ];
+    // No target: nothing is connected to; the log still gets its schema and summary.
+    let r = run(&env, &["repl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let log = std::fs::read_to_string(&a).expect("EHLO_LOG was not applied");
+    assert!(log.contains(r#""type":"summary""#), "{log}");
+    assert_warned_once(&r, "EHLO_SHWO_SECRETS", "EHLO_SHOW_SECRETS");
+    for var in ["EHLO_HELO", "EHLO_TLS"] {
+        assert!(lines_naming(&r, var).is_empty(), "{var}: {}", r.stderr);
+    }
+    std::fs::remove_file(&a).unwrap();
+
+    let r = run(&env, &["repl", "--log", b.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        b.is_file() && !a.exists(),
+        "the command line must win: {}",
+        r.all()
+    );
+
+    assert_refused(&run(&[("EHLO_TIMEOUT", "abc")], &["repl"]), "EHLO_TIMEOUT");
+    assert_refused(&run(&[("EHLO_EXPLAIN", "most")], &["repl"]), "EHLO_EXPLAIN");
+    // A flag without a value set to one.
+    assert_refused(&run(&[("EHLO_STRICT", "yes")], &["repl"]), "EHLO_STRICT");
+    // With --json (or EHLO_JSON), as the send: the JSON Lines' schema and summary too.
+    for (env, args) in [
+        (vec![("EHLO_TIMEOUT", "abc")], vec!["repl", "--json"]),
+        (
+            vec![("EHLO_TIMEOUT", "abc"), ("EHLO_JSON", "")],
+            vec!["repl"],
+        ),
+    ] {
+        let r = run(&env, &args);
+        assert_eq!(r.code, 1, "{}", r.all());
+        let kinds: Vec<String> = r
+            .stdout
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["type"].as_str().unwrap_or_default().to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["schema", "summary"], "{}", r.all());
+        assert_eq!(lines_naming(&r, "EHLO_TIMEOUT").len(), 1, "{}", r.stderr);
+    }
+}
+
+/// `ehlo serve` with `env`, until it says where it listens: that line, then killed.
+fn serve_listening(env: &[(&str, &str)], extra: &[&str]) -> (String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.envs(env.iter().copied());
+    isolate(&mut cmd);
+    cmd.args(["serve", "--color", "never"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn ehlo serve");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("listening on ") {
+                let _ = tx.send(line);
+                break;
+            }
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(15));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (
+        line.unwrap_or_else(|_| panic!("serve never listened: {stderr}")),
+        stderr,
+    )
+}
+
+#[test]
+fn serve_reads_its_variables_below_the_command_line() {
+    let env = [
+        ("EHLO_LISTEN", "127.0.0.1:0"),
+        ("EHLO_SEED", "42"),
+        ("EHLO_SEDE", "7"),
+        ("EHLO_USER", "alice:Pa55-env-secret"),
+        // The send's client certificate is not serve's server certificate.
+        ("EHLO_TLS_CERT", "/nonexistent/client.pem"),
+    ];
+    let (line, stderr) = serve_listening(&env, &[]);
+    assert!(
+        line.contains("127.0.0.1:") && !line.contains(":2525"),
+        "{line}"
+    );
+    assert!(line.contains("seed 42 "), "{line}");
+    assert!(line.contains("AUTH for 1 user(s)"), "{line}");
+    assert!(!line.contains("Pa55-env-secret"), "{line}");
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("EHLO_SEDE"))
+            .collect::<Vec<_>>(),
+        ["*** EHLO_SEDE is ignored: it names no option of any mode (did you mean EHLO_SEED?)"],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("EHLO_TLS_CERT"), "{stderr}");
+
+    let (line, _) = serve_listening(&env, &["--seed", "7"]);
+    assert!(
+        line.contains("seed 7 "),
+        "the command line must win: {line}"
+    );
+
+    let serve = ["serve", "--listen", "127.0.0.1:0"];
+    assert_refused(&run(&[("EHLO_MAX_SIZE", "huge")], &serve), "EHLO_MAX_SIZE");
+    assert_refused(&run(&[("EHLO_SEED", "-1")], &serve), "EHLO_SEED");
+    // A password-taking flag: refused without its value.
+    let r = run(&[("EHLO_USER", "alice-Pa55-env-secret")], &serve);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(!r.all().contains("Pa55"), "{}", r.all());
+}
+
+/// One environment serves every mode: a variable of another mode's flag is passed over without
+/// a word (`--dump-config` of a send lists it), while a name no mode has is warned about once.
+#[test]
+fn another_modes_variable_is_no_mistake() {
+    let env = [
+        ("EHLO_DEADLINE", "1m"),
+        ("EHLO_RELAY_TO", "x@example.net"),
+        ("EHLO_LISTEN", "127.0.0.1:0"),
+    ];
+    let r = run(&env, &["-t", "a@example.test", "--dump-mail"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stderr, "", "{}", r.all());
+    let r = run(&env, &["-t", "a@example.test", "--dump-config"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("# not read by the send: EHLO_DEADLINE (an option of ehlo check)\n"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&env, &["explain", "550"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.all());
+    // The send's own warning names the union's nearest too.
+    let r = run(
+        &[("EHLO_DEADLNE", "1m")],
+        &["-t", "a@example.test", "--dump-mail"],
+    );
+    assert_warned_once(&r, "EHLO_DEADLNE", "EHLO_DEADLINE");
+}
+
+/// Help asked for by a variable stays the command line's, in a subcommand as in the send.
+#[test]
+fn help_from_a_variable_is_ignored_with_the_reason() {
+    let r = run(&[("EHLO_HELP", "")], &["explain", "550"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        lines_naming(&r, "EHLO_HELP"),
+        ["*** EHLO_HELP is ignored: --help is taken on the command line only"],
+        "{}",
+        r.stderr
+    );
+}
