@@ -615,13 +615,16 @@ impl Table {
             .clone()
             .mut_args(|a| a.requires(Resettable::Reset).required(false));
         // A subcommand's too: a flag it needs (`requires`) may come from its `EHLO_*` layer,
-        // as in the send.
+        // and a misspelt variable is named even when a required word is missing, as in the
+        // send (clap says what is missing on the real parse).
         let names: Vec<String> = cmd
             .get_subcommands()
             .map(|s| s.get_name().to_string())
             .collect();
         for name in names {
-            cmd = cmd.mut_subcommand(name, |s| s.mut_args(|a| a.requires(Resettable::Reset)));
+            cmd = cmd.mut_subcommand(name, |s| {
+                s.mut_args(|a| a.requires(Resettable::Reset).required(false))
+            });
         }
         cmd
     }

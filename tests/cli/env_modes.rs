@@ -4,12 +4,11 @@
 //! never takes the port, server, recipients or login a variable set for sends names.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::util::{Run, ehlo_with_env, isolate};
+use crate::util::{Run, ehlo_with_env, free_port, isolate, tripwire};
 
 fn run(env: &[(&str, &str)], args: &[&str]) -> Run {
     ehlo_with_env(args, env, None, Duration::from_secs(30))
@@ -44,15 +43,6 @@ fn assert_warned_once(r: &Run, typed: &str, meant: &str) {
         "{}",
         r.stderr
     );
-}
-
-/// A 127.0.0.1 port nobody listens on (bound, then let go).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -107,7 +97,7 @@ fn check_reads_its_variables_below_the_command_line() {
 fn probe_reads_its_variables_but_never_a_recipient_port_or_login() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("env.xml"), dir.path().join("argv.xml"));
-    let target = format!("127.0.0.1:{}", closed_port());
+    let target = format!("127.0.0.1:{}", free_port());
     let base = [
         "probe",
         target.as_str(),
@@ -120,19 +110,18 @@ fn probe_reads_its_variables_but_never_a_recipient_port_or_login() {
     let env = [
         ("EHLO_JUNIT", a.to_str().unwrap()),
         ("EHLO_TIMEUOT", "5s"),
-        // Set for sends: a probe must neither connect elsewhere nor log in because of them.
-        ("EHLO_PORT", "1"),
+        // Set for sends: a probe must not log in or start TLS because of them (applied, they
+        // would refuse the run: AUTH in plain text, or `--auth` without a mechanism).
         ("EHLO_AUTH_USER", "ci"),
         ("EHLO_AUTH", ""),
         ("EHLO_TLS_ON_CONNECT", ""),
     ];
     let r = run(&env, &base);
-    // Connection refused on the closed port (not port 1, not TLS): inconclusive.
+    // Connection refused on the free port: inconclusive.
     assert_eq!(r.code, 41, "{}", r.all());
     assert!(a.is_file(), "EHLO_JUNIT was not applied: {}", r.all());
     assert_warned_once(&r, "EHLO_TIMEUOT", "EHLO_TIMEOUT");
-    assert!(!r.all().contains("127.0.0.1:1 "), "{}", r.all());
-    for var in ["EHLO_PORT", "EHLO_AUTH_USER", "EHLO_AUTH ", "EHLO_TLS"] {
+    for var in ["EHLO_AUTH_USER", "EHLO_AUTH ", "EHLO_TLS"] {
         assert!(lines_naming(&r, var).is_empty(), "{var}: {}", r.stderr);
     }
     std::fs::remove_file(&a).unwrap();
@@ -164,6 +153,25 @@ fn probe_reads_its_variables_but_never_a_recipient_port_or_login() {
         "EHLO_FAIL_ON",
     );
     assert_refused(&run(&[("EHLO_TIMEOUT", "abc")], &base), "EHLO_TIMEOUT");
+}
+
+/// EHLO_SERVER set for sends does not choose the server a replay talks to: `--server` is
+/// still required, and nothing connects to the variable's.
+#[test]
+fn replay_never_takes_the_server_from_a_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.ehlo");
+    std::fs::write(&script, "< 220\n> QUIT\n< 221\n").unwrap();
+    let wire = tripwire();
+    let server = wire.local_addr().unwrap().to_string();
+    let r = run(
+        &[("EHLO_SERVER", server.as_str()), ("EHLO_KEEP_GONIG", "")],
+        &["replay", script.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--server"), "{}", r.stderr);
+    assert!(wire.accept().is_err(), "replay connected to EHLO_SERVER");
+    assert_warned_once(&r, "EHLO_KEEP_GONIG", "EHLO_KEEP_GOING");
 }
 
 #[test]
