@@ -1736,7 +1736,9 @@ pub(crate) struct ConfigArgs {
     /// < EHLO_* variables (EHLO_AUTH_USER=me is --auth-user me; empty = flag without value) <
     /// command line. --no-OPTION unsets OPTION from the lower layers and earlier on the command
     /// line (--no-from, --no-tls); --no-header-NAME drops the --header lines for NAME only (swaks
-    /// drops them all), --no-header all of them. Applies to the one-shot send only.
+    /// drops them all), --no-header all of them. The file and SWAKS_OPT_* apply to the one-shot
+    /// send only; a subcommand reads EHLO_* for its own flags below its command line, except
+    /// the port, server, recipients and login (ehlo check --timeout: EHLO_TIMEOUT).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_config")]
     pub(crate) config: Option<PathBuf>,
 
