@@ -2399,6 +2399,36 @@ mod tests {
         assert!(user.is_hide_env_values_set());
     }
 
+    /// One environment serves every mode: a variable the send reads and a subcommand reads too
+    /// (`EHLO_TIMEOUT`, `EHLO_JSON`, `EHLO_HELO` for check) takes a value the same way in both
+    /// (with or without one, the same value name), so one set for sends never refuses a
+    /// subcommand's run for its shape.
+    #[test]
+    fn a_variable_of_the_send_and_a_subcommand_has_one_shape() {
+        let t = Table::new();
+        let shape = |a: &Arg| {
+            (
+                a.get_action().takes_values(),
+                a.get_num_args().map(|r| r.min_values()),
+                a.get_value_names().map(<[_]>::to_vec),
+            )
+        };
+        let mut shared = 0;
+        for sub in t.cmd.get_subcommands() {
+            for a in sub
+                .get_arguments()
+                .filter(|a| env_may_set(a) && !is_meta(a))
+            {
+                let Some(long) = a.get_long() else { continue };
+                if let Lookup::Arg(send) = t.lookup(long) {
+                    shared += 1;
+                    assert_eq!(shape(send), shape(a), "{} --{long}", sub.get_name());
+                }
+            }
+        }
+        assert!(shared > 20, "{shared}");
+    }
+
     #[test]
     fn secrets_are_detected_from_the_table() {
         let t = Table::new();
