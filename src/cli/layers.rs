@@ -13,7 +13,7 @@
 //!   upper-cased with dashes as underscores (`EHLO_AUTH_USER=me` is `--auth-user me`), taken in
 //!   sorted order; an empty value is the flag without a value. `EHLO_AUTH_TOKEN` is
 //!   `--auth-oauth-token` (its documented secret source). An empty `EHLO_AUTH_PASSWORD` /
-//!   `EHLO_AUTH_TOKEN` means unset, as before. Build and test knobs ([`RESERVED_ENV`]) are
+//!   `EHLO_AUTH_TOKEN` means unset, as before. Build and test knobs ([`RESERVED_ENV`], `EHLO_INTEROP_*`) are
 //!   ignored silently; any other `EHLO_*` name that is no option of any mode is ignored with a
 //!   warning naming the variable meant when one is near (`EHLO_TIMOUT`: `EHLO_TIMEOUT`;
 //!   `--dump-config` lists them too, and the other modes' variables it passed over). swaks's
@@ -78,6 +78,16 @@ pub(crate) const RESERVED_ENV: &[&str] = &[
     "EHLO_NO_PACKED_RELOCS",
     "EHLO_NO_SYMBOL_ORDERING",
 ];
+
+/// Prefix of the interop tests' own variables (`tests/interop/`), all reserved like
+/// [`RESERVED_ENV`].
+const RESERVED_PREFIX: &str = "EHLO_INTEROP_";
+
+/// A build or test knob ([`RESERVED_ENV`], or any `EHLO_INTEROP_*`): never an option, never
+/// warned about, whichever mode runs.
+fn reserved(name: &str) -> bool {
+    RESERVED_ENV.contains(&name) || name.starts_with(RESERVED_PREFIX)
+}
 
 /// Environment names that are not derived from a flag name: the documented secret sources.
 const ENV_ALIASES: &[(&str, &str)] = &[("EHLO_AUTH_TOKEN", "auth_oauth_token")];
@@ -1196,8 +1206,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
     // command line is the whole story. This is the common case, and building and running the
     // flag table twice would cost more than a local SMTP dialogue.
     let env_sets_options = env.vars.iter().any(|(name, _)| {
-        (name.starts_with(ENV_PREFIX) && !RESERVED_ENV.contains(&name.as_str()))
-            || name.starts_with(SWAKS_ENV_PREFIX)
+        (name.starts_with(ENV_PREFIX) && !reserved(name)) || name.starts_with(SWAKS_ENV_PREFIX)
     });
     let steers_layering = argv.iter().skip(1).any(|a| {
         let a = a.to_string_lossy();
@@ -1291,7 +1300,7 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if RESERVED_ENV.contains(&name.as_str()) {
+        if reserved(name) {
             continue;
         }
         if name == ENV_CONFIG {
@@ -1551,7 +1560,7 @@ fn subcommand_env(
             // SWAKS_OPT_*: the send's.
             continue;
         };
-        if RESERVED_ENV.contains(&var.as_str()) || var == ENV_CONFIG || var == ENV_NO_CONFIG {
+        if reserved(var) || var == ENV_CONFIG || var == ENV_NO_CONFIG {
             continue;
         }
         let flag_name = rest.to_ascii_lowercase().replace('_', "-");
@@ -2435,7 +2444,8 @@ mod tests {
         let secret = |id: &str| t.by_id(id).unwrap().is_hide_env_values_set();
         assert!(secret("auth_password") && secret("auth_oauth_token"));
         assert!(!secret("auth_user"));
-        // No flag is spelt like a reserved test knob.
+        // No flag is spelt like a reserved test knob, nor starts like the interop tests' ones.
+        assert!(t.index.longs.keys().all(|l| !l.starts_with("interop-")));
         for r in RESERVED_ENV {
             let name = r[ENV_PREFIX.len()..].to_ascii_lowercase().replace('_', "-");
             assert!(matches!(t.lookup(&name), Lookup::Unknown), "{r}");

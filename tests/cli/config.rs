@@ -692,6 +692,7 @@ fn a_misspelt_variable_names_the_one_meant() {
         ("EHLO_REGENERATE", "1"),
         ("EHLO_NO_PACKED_RELOCS", "1"),
         ("EHLO_INTEROP_AUTH_ADDR", "127.0.0.1:1"),
+        ("EHLO_INTEROP_NSD_PORT", "5392"),
     ];
     let r = run(dir.path(), &env, &["-t", "a@example.test", "--dump-mail"]);
     assert_eq!(r.code, 0, "{}", r.all());
