@@ -1770,7 +1770,14 @@ pub(crate) struct ServeArgs {
     pub(crate) listen: String,
 
     /// Implicit TLS on every connection
-    #[arg(long, visible_alias = "tlsc", conflicts_with = "starttls")]
+    // From the command line only: an `EHLO_TLS_ON_CONNECT` set for sends must not turn a local
+    // sink into an implicit-TLS one that the application under test cannot talk to.
+    #[arg(
+        long,
+        visible_alias = "tlsc",
+        conflicts_with = "starttls",
+        hide_env = true
+    )]
     pub(crate) tls_on_connect: bool,
 
     /// Offer STARTTLS

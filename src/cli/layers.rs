@@ -2397,6 +2397,7 @@ mod tests {
                 "replay --tls-on-connect",
                 "serve --tls-cert",
                 "serve --tls-key",
+                "serve --tls-on-connect",
             ]
         );
         // Every password-taking flag is a secret, whichever mode has it.
