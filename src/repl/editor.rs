@@ -579,8 +579,15 @@ fn pipe_thread(
             }
             match read_piped_line(&mut lock, PIPED_LINE_MAX) {
                 Ok(None) | Err(_) => eof = true,
-                Ok(Some((line, dropped))) => {
+                Ok(Some((mut line, dropped))) => {
                     number += 1;
+                    // A script saved by an editor that writes a byte order mark (Notepad):
+                    // U+FEFF is no part of the first command, which the server would refuse
+                    // with it (`500 bad syntax`).
+                    if number == 1 && line.starts_with(BOM) {
+                        line.drain(..BOM.len());
+                        note(BOM_NOTE.to_string());
+                    }
                     if dropped > 0 {
                         note(format!(
                             "input line {number} is longer than 1 MiB: its first {} bytes \
@@ -606,6 +613,13 @@ fn pipe_thread(
         }
     }
 }
+
+/// The UTF-8 byte order mark (U+FEFF) some editors write at the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// What the piped reader says when it drops a [`BOM`]: a warning, where its other notes are
+/// errors (nothing of the line is lost).
+pub(crate) const BOM_NOTE: &str = "input line 1 starts with a UTF-8 byte order mark (EF BB BF): dropped, the rest of the line taken";
 
 /// Why piped line `number` is refused: the first byte that is not UTF-8, and what sends it.
 fn not_utf8(number: u64, e: std::str::Utf8Error) -> String {
@@ -1045,6 +1059,12 @@ impl Editor {
         else {
             return;
         };
+        // `mode` applies to a file created here only: one made wider before (by hand, by an
+        // older ehlo) is narrowed, as it may hold commands with addresses and the like.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
+        }
         let mut text = String::new();
         for h in &self.history {
             text.push_str(h);

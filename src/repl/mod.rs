@@ -738,7 +738,11 @@ impl Engine {
     /// other errors are: on stderr, or as events under `--json`.
     fn input_notes(&mut self, ui: &Ui) {
         for note in ui.take_notes() {
-            self.error(note);
+            if note == editor::BOM_NOTE {
+                self.emit(Event::warning(note));
+            } else {
+                self.error(note);
+            }
         }
     }
 

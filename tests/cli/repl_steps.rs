@@ -284,6 +284,46 @@ fn a_refused_line_inside_a_message_abandons_the_message() {
     }
 }
 
+/// A piped script saved with a UTF-8 byte order mark (Notepad's): the mark is no part of the
+/// first command, which went out with it (`\xEF\xBB\xBFEHLO x`, refused `500 bad syntax`);
+/// now it is dropped with a warning, and only there: a BOM's bytes later in the script are a
+/// line's own (here inside a message, sent as typed).
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_script_is_dropped_and_said() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Line,
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("MAIL"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Data,
+        Step::Send(b"250 queued\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let stdin =
+        "\u{feff}EHLO x\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\n\u{feff}body\n.\nQUIT\n";
+    let run = piped(&["repl", &addr], stdin);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        server.finish(),
+        "EHLO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n\u{feff}body\r\n.\r\nQUIT\r\n",
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.all()
+            .contains("!!! input line 1 starts with a UTF-8 byte order mark (EF BB BF): dropped"),
+        "{}",
+        run.all()
+    );
+}
+
 /// Run `ehlo` with stdin piped in, stdout read, and stderr a pipe whose reader is gone (every
 /// write to it fails with EPIPE).
 fn with_broken_stderr(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> (i32, String) {
