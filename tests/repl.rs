@@ -2046,6 +2046,76 @@ fn terminal_typed_secrets_never_reach_a_file() {
     }
 }
 
+/// Secrets typed where none was expected: `AUTH <blob>` (the mechanism left out: the history
+/// kept the blob and `:status` showed it upper-cased), `:auth USER PASSWORD` (kept whole in the
+/// history) and a password typed at the command prompt (sent, shown, kept). Now the blob goes
+/// out (typed AUTH is sent as typed) but is drawn and kept masked, and the other two are not
+/// sent, drawn as the mask or not repeated, and not kept. A history file made wider than 0600
+/// before is narrowed when saved.
+#[test]
+fn terminal_secrets_typed_where_none_was_expected_stay_out_of_the_history() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+    let password = "Wrong-Prompt-Secret-42";
+    let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0tim\0{password}"));
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join("ehlo/history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    std::fs::write(&history, "NOOP\n").unwrap();
+    std::fs::set_permissions(&history, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--allow-plaintext-auth"],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 DSN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(&format!("AUTH {blob}\r"));
+    t.wait("the AUTH answer", |s| s.contains("235 2.7.0"));
+    t.wait("a prompt", |s| last_prompt(s).starts_with("ehlo["));
+    t.keys(&format!("{password}\r"));
+    t.wait("the refusal", |s| {
+        s.contains("not sent: the line's first word is no SMTP verb")
+    });
+    t.keys(&format!(":auth tim {password}\r"));
+    t.wait("the :auth refusal", |s| {
+        s.contains("ehlo does not implement the mechanism named")
+    });
+    t.keys(":status\r");
+    t.wait("the status", |s| s.contains("with no mechanism named"));
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let screen = t.screen();
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(
+        got,
+        format!("EHLO x.test\r\nAUTH {blob}\r\nQUIT\r\n"),
+        "{screen}"
+    );
+    // Drawn again masked over what the keys echoed.
+    assert!(screen.contains("AUTH ********\n"), "{screen}");
+    let upper = screen.to_ascii_uppercase();
+    assert!(!upper.contains(&blob.to_ascii_uppercase()), "{screen}");
+    assert!(!upper.contains(&password.to_ascii_uppercase()), "{screen}");
+    let hist = std::fs::read_to_string(&history).unwrap();
+    assert_eq!(
+        hist,
+        "NOOP\nEHLO x.test\nAUTH ********\n:auth ********\n:status\nQUIT\n:quit\n"
+    );
+    let mode = std::fs::metadata(&history).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
 /// AUTH LOGIN sent by `:raw` — answered by lines typed after it, or with both responses in the
 /// same bytes — reaches the server, but the responses reach no file the REPL writes: the typed
 /// ones are asked for as secrets (not echoed, never in the history), the `:raw` line is kept in

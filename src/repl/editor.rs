@@ -499,6 +499,13 @@ impl StatusLine {
     }
 }
 
+/// A command line the REPL refuses unsent because its first word cannot be an SMTP verb
+/// ([`meta::cannot_be_command`]; a `:` meta-command is not one).
+fn not_a_command(line: &str, caps: Option<&Capabilities>) -> bool {
+    let verb = line.split_whitespace().next().unwrap_or("");
+    !verb.starts_with(':') && meta::cannot_be_command(verb, caps)
+}
+
 /// `$XDG_DATA_HOME/ehlo/history`, else `~/.local/share/ehlo/history`.
 pub(crate) fn history_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
@@ -1512,7 +1519,14 @@ impl Editor {
         // a `:raw` one) is drawn again masked, over the rows it took (the terminal's scrollback
         // keeps what is on the screen, so the secret must not stay there), as the history
         // keeps it.
+        // A line that cannot be a command (a password pasted at the command prompt, refused
+        // unsent: [`meta::cannot_be_command`]) is drawn again as the mask and not kept.
+        let not_command = self.kind() == LineKind::Command && {
+            let caps = self.completion.lock().ok().and_then(|d| d.caps.clone());
+            not_a_command(&line, caps.as_ref())
+        };
         let shown = match self.kind() {
+            LineKind::Command if not_command => crate::smtp::auth::MASK.to_string(),
             LineKind::Command => crate::smtp::manual::redact_typed_line(&line)
                 .or_else(|| meta::redact_raw_line(&line))
                 .unwrap_or_else(|| self.shown_line()),
@@ -1525,7 +1539,7 @@ impl Editor {
                 "line longer than {LINE_MAX} characters: {refused} characters not taken\n"
             ));
         }
-        if self.kind() == LineKind::Command {
+        if self.kind() == LineKind::Command && !not_command {
             self.remember(&line);
         }
         self.line.clear();

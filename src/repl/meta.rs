@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::render::ExplainLevel;
+use crate::smtp::capabilities::Capabilities;
 
 /// One meta-command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +250,22 @@ pub(crate) fn is_verb(word: &str) -> bool {
     VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
 }
 
+/// Can a line that starts with `word` not be an SMTP command? Verbs are letters (RFC 5321
+/// §4.1.1); a first word with anything else (`hunter2`, `s3cret-pw`, a base64 blob's `+/=`,
+/// `.` outside a message) that is neither a verb the REPL knows nor a keyword the server
+/// advertised (`X-LINK2STATE`, `XEXCH50`) is no command, most likely a password typed or
+/// pasted at the wrong prompt: the REPL neither sends, shows, logs nor keeps it. An unknown
+/// word of letters only (`XYZZY`, testing the server's answer) still goes out. An empty word
+/// (a blank line) is not such a line.
+pub(crate) fn cannot_be_command(word: &str, caps: Option<&Capabilities>) -> bool {
+    word.bytes().any(|b| !b.is_ascii_alphabetic())
+        && !is_verb(word)
+        && !caps.is_some_and(|c| c.has(word))
+}
+
+/// Why a line [`cannot_be_command`] is refused (the line itself is not repeated).
+pub(crate) const NOT_A_COMMAND: &str = "not sent: the line's first word is no SMTP verb (not one ehlo knows or the server advertised, and not letters only, RFC 5321 §4.1.1); a password typed at the wrong prompt? It is not repeated, logged, recorded or kept in the history; :raw \"...\" sends any bytes";
+
 /// The verb `verb` is probably a typo of (`EHLLO` → `EHLO`): one edit away (or two letters
 /// swapped) from a known verb and not a verb itself. Anything further off is left alone: it may
 /// be a test of the server's answer to unknown commands.
@@ -258,6 +275,51 @@ pub(crate) fn misspelt_verb(verb: &str) -> Option<&'static str> {
         return None;
     }
     VERBS.iter().copied().find(|k| one_edit(&v, k))
+}
+
+/// Is `name` a mechanism `:auth` runs (an alias such as SPA too)?
+pub(crate) fn implemented_mechanism(name: &str) -> bool {
+    crate::smtp::auth::mechanism(
+        &name.to_ascii_uppercase(),
+        &crate::smtp::auth::Credentials::default(),
+    )
+    .is_some()
+}
+
+/// `:auth`'s mechanism as an error may name it: only when it is a mechanism the server
+/// advertised, one of the well-known SASL names of the IANA registry ehlo does not implement,
+/// or one edit from one it does (`PLAN`). Any other word is not repeated: it may be the
+/// password typed where the mechanism goes (`:auth USER PASSWORD`, `:auth PASSWORD`).
+pub(crate) fn nameable_mechanism(name: &str, offered: &[String]) -> bool {
+    const KNOWN: &[&str] = &[
+        "ANONYMOUS",
+        "EXTERNAL",
+        "GSSAPI",
+        "GS2-KRB5",
+        "KERBEROS_V4",
+        "KERBEROS_V5",
+        "OTP",
+        "SKEY",
+        "SECURID",
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-1-PLUS",
+        "SCRAM-SHA-256-PLUS",
+        "SCRAM-SHA-512",
+        "SCRAM-SHA-512-PLUS",
+        "CRAM-SHA256",
+        "DIGEST-SHA",
+        "9798-U-RSA-SHA1-ENC",
+        "EAP-AES128",
+        "SAML20",
+        "OPENID20",
+    ];
+    let upper = name.to_ascii_uppercase();
+    offered.iter().any(|o| o.eq_ignore_ascii_case(name))
+        || KNOWN.contains(&upper.as_str())
+        || crate::smtp::auth::SUPPORTED
+            .iter()
+            .chain(crate::smtp::auth::ALIASES.iter().map(|(alias, _)| alias))
+            .any(|k| *k == upper || one_edit(&upper, k))
 }
 
 /// One insertion, deletion, substitution or swap of neighbours apart.
@@ -508,10 +570,18 @@ fn unescape(s: &str, quoted: bool) -> Result<(Vec<u8>, usize), String> {
 }
 
 /// A typed `:raw` line whose bytes hold `AUTH MECH <initial response>`, with the response
-/// masked (for the history); `None` for every other line.
+/// masked (for the history); an `:auth` line whose mechanism ehlo does not implement, masked
+/// after `:auth` (`:auth USER PASSWORD`, the mechanism left out, or a password typed in its
+/// place); `None` for every other line.
 pub(crate) fn redact_raw_line(line: &str) -> Option<String> {
     let bytes = match parse(line) {
         Ok(Meta::Raw(bytes)) => bytes,
+        Ok(Meta::Auth {
+            mechanism: Some(m), ..
+        }) if !implemented_mechanism(&m) => {
+            let name = line.split_whitespace().next().unwrap_or(":auth");
+            return Some(format!("{name} {}", crate::smtp::auth::MASK));
+        }
         // A quoting slip (no closing quote, text after it, a bad escape) or a misspelt name
         // (`:rwa`): nothing was sent, but the line as typed is still drawn and kept in the
         // history.
@@ -766,6 +836,64 @@ mod tests {
             "EHLO", "ehlo", "STARTTLS", "XYZZY", "FOOBAR", "LATER", "SLOW", "<a>", "",
         ] {
             assert_eq!(misspelt_verb(ok), None, "{ok}");
+        }
+    }
+
+    /// A first word with more than letters that is no verb ehlo knows nor a keyword the
+    /// server advertised cannot be a command; letters only, a verb or an advertised
+    /// extension can.
+    #[test]
+    fn words_that_cannot_be_commands() {
+        let caps = Capabilities::from_reply(&crate::smtp::reply::Reply::new(
+            250,
+            &["x.test", "X-LINK2STATE", "XEXCH50"],
+        ));
+        for no in [
+            "hunter2",
+            "Wrong-Prompt-42",
+            "AGFsaWNl+/=",
+            ".",
+            "250",
+            "x.y",
+        ] {
+            assert!(cannot_be_command(no, Some(&caps)), "{no}");
+        }
+        for yes in [
+            "",
+            "EHLO",
+            "ehlo",
+            "XYZZY",
+            "turn",
+            "X-LINK2STATE",
+            "xexch50",
+        ] {
+            assert!(!cannot_be_command(yes, Some(&caps)), "{yes}");
+        }
+        assert!(cannot_be_command("XEXCH50", None));
+    }
+
+    /// `:auth` with a mechanism ehlo does not implement is kept masked (it may be `:auth USER
+    /// PASSWORD`), and named in errors only when it surely is a mechanism.
+    #[test]
+    fn unknown_auth_mechanisms_are_masked_and_named_only_when_sure() {
+        let m = crate::smtp::auth::MASK;
+        assert_eq!(
+            redact_raw_line(":auth tim S3cret-pw"),
+            Some(format!(":auth {m}"))
+        );
+        assert_eq!(
+            redact_raw_line(":auth S3cret-pw"),
+            Some(format!(":auth {m}"))
+        );
+        assert_eq!(redact_raw_line(":auth PLAIN tim"), None);
+        assert_eq!(redact_raw_line(":auth spa tim"), None);
+        assert_eq!(redact_raw_line(":auth"), None);
+        let offered = vec!["X-WEIRD".to_string()];
+        for named in ["GSSAPI", "x-weird", "PLAN", "CRAM-MD4", "SCRAM-SHA-1"] {
+            assert!(nameable_mechanism(named, &offered), "{named}");
+        }
+        for hidden in ["S3cret-pw", "tim", "FOO", "hunter2"] {
+            assert!(!nameable_mechanism(hidden, &offered), "{hidden}");
         }
     }
 

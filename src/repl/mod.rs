@@ -1829,9 +1829,26 @@ impl Engine {
 
     /// Run one input line (an SMTP line or a meta-command) to completion.
     async fn execute(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
+        let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
+        let verb = line.split_whitespace().next().unwrap_or("");
+        if !in_data
+            && !self.expects_secret()
+            && !verb.starts_with(':')
+            && meta::cannot_be_command(verb, self.session.as_ref().and_then(|s| s.capabilities()))
+        {
+            // Refused before anything else is said or kept about it (not even as what a late
+            // reply answers): a password pasted at the command prompt must not reach the
+            // server, the transcript, --log, --record or the history.
+            self.error(meta::NOT_A_COMMAND);
+            self.fail(
+                crate::error::EXIT_USAGE,
+                "failed",
+                Some(meta::NOT_A_COMMAND.to_string()),
+            );
+            return Flow::Continue;
+        }
         self.seen.clear();
         self.late_seen.clear();
-        let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
         self.doing_auth = self.expects_secret()
             || line.trim_start().starts_with(":auth")
             || (!in_data && typed_auth_step(line).is_some());
@@ -1929,7 +1946,7 @@ impl Engine {
         } else if !in_data && let Some(step) = typed_auth_step(line) {
             self.typed_auth_recorded = true;
             let mut w = step.split_whitespace().skip(1);
-            let mech = w.next().unwrap_or("").to_string();
+            let mech = w.next().unwrap_or("no mechanism named").to_string();
             let user = w
                 .next()
                 .unwrap_or("(typed in the SASL exchange)")
@@ -2651,9 +2668,17 @@ impl Engine {
         // A mechanism ehlo does not know is refused before anything is asked: a piped
         // script's next line must not be read for a step that cannot run. Nothing was sent:
         // the send's `--auth BOGUS` is a usage error (exit 1), and so is this step.
-        if crate::smtp::auth::mechanism(&mech, &Credentials::default()).is_none() {
+        if !meta::implemented_mechanism(&mech) {
+            // Named only when it is surely a mechanism: `:auth USER PASSWORD` (or the
+            // password alone) puts a secret here, and errors reach --log, --json and the
+            // summary.
+            let named = if meta::nameable_mechanism(&mech, &offered) {
+                format!("AUTH {mech}")
+            } else {
+                "the mechanism named (not repeated: it may be a password typed in its place; :auth MECH [user], the secret is asked for)".to_string()
+            };
             let why = format!(
-                "ehlo does not implement AUTH {mech} (it knows {})",
+                "ehlo does not implement {named} (it knows {})",
                 crate::smtp::auth::SUPPORTED.join(", ")
             );
             self.error(why.clone());
@@ -2870,6 +2895,11 @@ fn typed_auth_step(line: &str) -> Option<String> {
         return None;
     }
     let mech = w.next()?.to_ascii_uppercase();
+    if !crate::smtp::auth::is_mechanism_name(&mech) {
+        // No mechanism name but the credential itself (`AUTH <blob>`, `AUTH PLAIN:<blob>`,
+        // as the transcript reads it): a step that names nothing of it.
+        return Some(":auth".to_string());
+    }
     let ir = w
         .next()
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())

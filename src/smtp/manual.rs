@@ -1238,19 +1238,11 @@ fn typed_auth_continues(line: &str) -> bool {
 }
 
 /// A typed command line as it may be stored (history, recordings): `AUTH MECH <initial
-/// response>` with the response masked; `None` when the line holds no secret.
+/// response>` with the response masked, and so is a word in the mechanism's place that is no
+/// SASL mechanism name (`AUTH <blob>`, `AUTH PLAIN:<blob>`: the credential itself, as the
+/// transcript reads it, [`auth::auth_line_secret`]); `None` when the line holds no secret.
 pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
-    let verb = line.split_whitespace().next()?;
-    if !verb.eq_ignore_ascii_case("AUTH") {
-        return None;
-    }
-    let rest = line.trim_start()[verb.len()..].trim_start();
-    let mech = rest.split_whitespace().next()?;
-    let ir = rest[mech.len()..].trim();
-    if ir.is_empty() || ir == "=" {
-        return None;
-    }
-    Some(format!("{verb} {mech} {}", auth::MASK))
+    auth::mask_auth_command(line.trim_end())
 }
 
 /// `:raw` text as it may be shown or stored ([`mask_raw`]).

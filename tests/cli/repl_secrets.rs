@@ -333,3 +333,112 @@ fn a_secret_the_server_echoes_is_masked_in_every_repl_output() {
         assert_no_secret("the recording", &std::fs::read_to_string(&rec).unwrap());
     }
 }
+
+/// Secrets typed where the REPL did not expect one, piped: `AUTH <blob>` and
+/// `AUTH PLAIN:<blob>` (the mechanism left out or glued on: the word is the credential), the
+/// password alone on a line (pasted at the command prompt), and `:auth USER PASSWORD` (the
+/// mechanism left out). The blob lines reach the server (typed AUTH goes out as typed); the
+/// others never do; no output, `--log` or `--record` file holds a secret in any case (`:status`
+/// and the recorded step used to show the blob upper-cased: `:auth AGFSAWNL…`, and the refused
+/// mechanism was named: "does not implement AUTH SEKR3TPW99").
+#[test]
+fn secrets_typed_where_no_secret_was_expected_are_never_shown_or_stored() {
+    let [_, _, blob] = secrets();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let auth_blob: &'static str = Box::leak(format!("AUTH {blob}").into_boxed_str());
+    let auth_glued: &'static str = Box::leak(format!("AUTH PLAIN:{blob}").into_boxed_str());
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250-scripted.test\r\n250 AUTH PLAIN LOGIN\r\n"),
+        Step::Expect(auth_blob),
+        Step::Send(b"501 5.5.4 Syntax: AUTH mechanism\r\n"),
+        Step::Expect(auth_glued),
+        Step::Send(b"501 5.5.4 Syntax: AUTH mechanism\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 2.0.0 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let script = format!(
+        "EHLO x.test\n{auth_blob}\n{auth_glued}\n:status\n{PASSWORD}\n:auth alice {PASSWORD}\n\
+         :auth {PASSWORD}\nNOOP\nQUIT\n"
+    );
+    let run = repl(
+        &addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        &script,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        server.finish(),
+        format!("EHLO x.test\r\n{auth_blob}\r\n{auth_glued}\r\nNOOP\r\nQUIT\r\n"),
+        "{}",
+        run.all()
+    );
+    let rec_text = std::fs::read_to_string(&rec).unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for (what, text) in [
+        ("the transcript", run.all()),
+        ("the recording", rec_text.clone()),
+        ("the log", log_text),
+    ] {
+        // Upper-cased, a secret is still one (only its case is lost).
+        let upper = text.to_ascii_uppercase();
+        for s in secrets() {
+            assert!(
+                !upper.contains(&s.to_ascii_uppercase()),
+                "{what} holds {s:?} (in any case):\n{text}"
+            );
+        }
+    }
+    let out = run.all();
+    assert_eq!(out.matches(" -> AUTH ********\n").count(), 2, "{out}");
+    assert!(
+        out.contains("with no mechanism named: not authenticated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not sent: the line's first word is no SMTP verb"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("ehlo does not implement the mechanism named (not repeated")
+            .count(),
+        2,
+        "{out}"
+    );
+    // Each AUTH is an `:auth` step naming nothing of the blob.
+    assert_eq!(
+        rec_text.matches("> :auth\n< 501\n").count(),
+        2,
+        "{rec_text}"
+    );
+
+    // --strict: a line that cannot be a command is a step that could not run (exit 1), as a
+    // misspelt verb is; nothing of it went out.
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let run = repl(
+        &addr,
+        &["--strict", "--json"],
+        &format!("EHLO x.test\n{PASSWORD}\nNOOP\n"),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+    assert_no_secret("--strict --json", &run.all());
+}

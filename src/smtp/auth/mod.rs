@@ -165,7 +165,7 @@ pub(crate) fn auth_line_secret(line: &str) -> Option<(usize, bool)> {
 }
 
 /// Whether `word` has the form of a SASL mechanism name (RFC 4422 §3.1), in either case.
-fn is_mechanism_name(word: &str) -> bool {
+pub(crate) fn is_mechanism_name(word: &str) -> bool {
     (1..=20).contains(&word.len())
         && word
             .bytes()
