@@ -1869,7 +1869,11 @@ impl Engine {
             return Flow::Continue;
         }
         if !self.connected() {
-            self.error("not connected: :reconnect or :quit");
+            // Named (secrets masked), so that a script's reader knows which lines were lost.
+            self.error(format!(
+                "not connected: {} not sent (:reconnect or :quit)",
+                self.doing
+            ));
             return Flow::Continue;
         }
         let secret = self.session.as_ref().is_some_and(|s| s.expects_secret());

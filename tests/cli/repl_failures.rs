@@ -996,3 +996,33 @@ fn piped_failed_starttls_never_goes_on_in_plain_text() {
     assert_eq!(run.code, 29, "{}", run.all());
     assert_eq!(summary(&run)["outcome"], "tls", "{}", run.all());
 }
+
+/// Piped lines after the server closed the connection: each is said not sent, by name (an
+/// AUTH's secret masked), so that the script's reader knows which were lost; it used to be
+/// "not connected" once a line, naming none.
+#[test]
+fn piped_lines_after_a_close_are_each_named_as_not_sent() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("NOOP"),
+        Step::Close,
+    ]);
+    let addr = server.server();
+    let script = "EHLO x.test\nNOOP\nMAIL FROM:<a@b.test>\nAUTH PLAIN AGFsaWNlAFNla3IzdA==\n";
+    let run = ehlo_with(
+        &["repl", &addr],
+        Some(script.as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(server.finish(), "EHLO x.test\r\nNOOP\r\n", "{}", run.all());
+    let out = run.all();
+    for said in [
+        "not connected: `MAIL FROM:<a@b.test>` not sent (:reconnect or :quit)",
+        "not connected: `AUTH PLAIN ********` not sent (:reconnect or :quit)",
+    ] {
+        assert!(out.contains(said), "{said:?} not in:\n{out}");
+    }
+    assert!(!out.contains("AGFsaWNlAFNla3IzdA=="), "{out}");
+}
