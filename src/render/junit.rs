@@ -107,7 +107,19 @@ pub(crate) fn render_named(
     }
     report.set_time(wall);
     let xml = report.to_string().map_err(|e| e.to_string())?;
-    Ok(without_root_skipped(xml))
+    Ok(without_root_skipped(xml_chars_only(xml)))
+}
+
+/// The XML with U+FFFE and U+FFFF written as `\u{fffe}` and `\u{ffff}`: XML 1.0 has no such
+/// characters (its `Char` production, §2.2, stops at U+FFFD), not even as references, so a
+/// parser rejects the whole file, and a server's text (a greeting, a policy line, a TXT record)
+/// may hold them. quick-junit drops the C0 controls XML excludes but passes these through.
+fn xml_chars_only(xml: String) -> String {
+    if !xml.contains(['\u{fffe}', '\u{ffff}']) {
+        return xml;
+    }
+    xml.replace('\u{fffe}', "\\u{fffe}")
+        .replace('\u{ffff}', "\\u{ffff}")
 }
 
 /// The XML without the `skipped` count quick-junit always puts on `<testsuites>`: junit-10.xsd
@@ -427,5 +439,32 @@ mod tests {
             xml.contains("<system-out>pass: 10 mx (RFC 5321 §5.1)</system-out>"),
             "{xml}"
         );
+    }
+
+    /// A server's text holding U+FFFE or U+FFFF (a greeting, a policy line) is written so that
+    /// the file stays XML: every character of it within XML 1.0's `Char` production.
+    #[test]
+    fn noncharacters_from_a_server_keep_the_file_well_formed() {
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![j(
+                CheckResult::new("smtp.banner", Status::Fail, "220 mx \u{fffe}\u{ffff} ESMTP")
+                    .with("text", "\u{fffe}"),
+                true,
+            )],
+            expects: Vec::new(),
+            aborted: None,
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        let bad: Vec<char> = xml
+            .chars()
+            .filter(|&c| {
+                !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+            })
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {xml}");
+        assert!(xml.contains("220 mx \\u{fffe}\\u{ffff} ESMTP"), "{xml}");
     }
 }
