@@ -443,7 +443,7 @@ async fn check_domain(
 /// The `mtasts.fetch`, `mtasts.policy` and `mtasts.mx-match` results of a fetch (or of none),
 /// and the policy when it is valid; `named`: every MX host, to match against it.
 fn sts_results(
-    fetched: Option<(CheckResult, Option<String>)>,
+    fetched: Option<(CheckResult, Option<Vec<u8>>)>,
     sts_ok: bool,
     sts_txt: Option<Status>,
     named: &[String],

@@ -2,7 +2,7 @@
 //! with hyper's HTTP/1 client over the one connection layer's TLS stream (openssl, the same
 //! evidence and `--tls-ca-path` as the SMTP probes). SNI is `mta-sts.DOMAIN` and the certificate
 //! must verify for it; redirects are NOT followed; 200 with `text/plain` and at most 64 KiB.
-//! Then `mtasts.policy` (the lint, [`super::records::lint_policy`]) and `mtasts.mx-match`.
+//! Then `mtasts.policy` (the lint, [`super::records::lint_policy_bytes`]) and `mtasts.mx-match`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use serde_json::json;
 use super::domain::special_purpose;
 use super::model::{CheckResult, Status};
 use super::probe::capped;
-use super::records::{Policy, lint_policy, mx_matches};
+use super::records::{Policy, lint_policy_bytes, mx_matches};
 use crate::net::conn::NO_TLS_FROM_HTTPS;
 use crate::net::dns::{DnsOptions, Family, Resolver};
 use crate::net::route::{Link, Target};
@@ -46,19 +46,20 @@ fn ms(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1000.0
 }
 
-fn fail(why: impl Into<String>, t0: Instant) -> (CheckResult, Option<String>) {
+fn fail(why: impl Into<String>, t0: Instant) -> (CheckResult, Option<Vec<u8>>) {
     (
         CheckResult::new("mtasts.fetch", Status::Fail, why).timed(ms(t0)),
         None,
     )
 }
 
-/// Fetch the policy of `domain`: the `mtasts.fetch` result and, when one arrived, the body.
+/// Fetch the policy of `domain`: the `mtasts.fetch` result and, when one arrived, the body as
+/// it came (its encoding is [`policy_check`]'s to judge).
 pub(crate) async fn fetch(
     r: &Resolver,
     domain: &str,
     o: &FetchOptions,
-) -> (CheckResult, Option<String>) {
+) -> (CheckResult, Option<Vec<u8>>) {
     let t0 = Instant::now();
     let host = format!("mta-sts.{domain}");
     let addrs = match r.addresses(&host, o.family).await {
@@ -300,7 +301,7 @@ async fn get(host: &str, ip: IpAddr, o: &FetchOptions) -> Result<Got, Failure> {
     })
 }
 
-fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<String>) {
+fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<Vec<u8>>) {
     let base = CheckResult::new("mtasts.fetch", Status::Pass, "")
         .with("url", format!("https://{host}/.well-known/mta-sts.txt"))
         .with("ip", ip.to_string())
@@ -350,7 +351,6 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
         Ok(b) => b,
         Err(why) => return (with(Status::Fail, why), None),
     };
-    let text = String::from_utf8_lossy(&body).into_owned();
     let plain = g.content_type.as_deref().is_some_and(|c| {
         c.split(';')
             .next()
@@ -372,13 +372,13 @@ fn judge(host: &str, ip: IpAddr, g: Got, t0: Instant) -> (CheckResult, Option<St
             ),
         )
     };
-    (r.with("bytes", body.len()), Some(text))
+    (r.with("bytes", body.len()), Some(body))
 }
 
 /// `mtasts.policy` from a fetched body: the lint's worst finding, the findings with line numbers
 /// as evidence.
-pub(crate) fn policy_check(body: &str) -> (CheckResult, Policy) {
-    let p = lint_policy(body);
+pub(crate) fn policy_check(body: &[u8]) -> (CheckResult, Policy) {
+    let p = lint_policy_bytes(body);
     let status = p.status();
     let summary = match p.findings.iter().find(|f| f.1 == status) {
         Some((line, _, msg)) if status != Status::Pass => {
@@ -494,6 +494,7 @@ pub(crate) fn mx_match(p: &Policy, hosts: &[String], valid: bool) -> CheckResult
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::records::lint_policy;
 
     #[test]
     fn mx_match_by_mode() {
@@ -517,10 +518,10 @@ mod tests {
             Status::Warn
         );
         let (c, _) =
-            policy_check("version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\n");
+            policy_check(b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\n");
         assert_eq!(c.status, Status::Pass, "{c:?}");
         assert_eq!(c.evidence["mode"], "enforce");
-        let (c, _) = policy_check("version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
+        let (c, _) = policy_check(b"version: STSv1\nmode: enforced\nmx: a.test\nmax_age: 86400\n");
         assert_eq!(c.status, Status::Fail);
         assert!(c.summary.starts_with("line 2:"), "{}", c.summary);
     }
@@ -569,9 +570,10 @@ mod tests {
     #[test]
     fn a_policy_line_quoted_in_the_summary_is_capped() {
         let mode = "x".repeat(60_000);
-        let (c, _) = policy_check(&format!(
-            "version: STSv1\r\nmode: {mode}\r\nmx: a.test\r\nmax_age: 604800\r\n"
-        ));
+        let (c, _) = policy_check(
+            format!("version: STSv1\r\nmode: {mode}\r\nmx: a.test\r\nmax_age: 604800\r\n")
+                .as_bytes(),
+        );
         assert_eq!(c.status, Status::Fail, "{}", c.summary);
         assert!(c.summary.starts_with("line 2: mode 'xxx"), "{}", c.summary);
         assert!(c.summary.len() < 400, "{} bytes", c.summary.len());

@@ -617,8 +617,47 @@ pub(crate) const EVIDENCE_CAP: usize = 2048;
 /// How many of a policy's findings the evidence lists.
 const FINDINGS_SHOWN: usize = 20;
 
+/// [`lint_policy`] of a body as it came over HTTPS. The policy is UTF-8 text (RFC 8461 §3.2: its
+/// values are `%x21-7E` or UTF-8 sequences): a byte that is not fails, at its line, since a
+/// sender decoding the body strictly has no policy (postfix-mta-sts-resolver decodes it as
+/// ASCII unless a charset is given, and any error is "no policy"); the rest is linted with the
+/// byte replaced. A leading byte order mark fails too, with that reason: to a strict sender the
+/// first key is `\u{feff}version`, so the policy has no version line.
+pub(crate) fn lint_policy_bytes(body: &[u8]) -> Policy {
+    let text = String::from_utf8_lossy(body);
+    let bom = text.starts_with('\u{feff}');
+    let mut p = lint_policy(text.strip_prefix('\u{feff}').unwrap_or(&text));
+    let mut first = Vec::new();
+    if bom {
+        first.push((
+            1,
+            Status::Fail,
+            "the policy begins with a byte order mark (EF BB BF): strict senders read its first \
+             key as '\\u{feff}version' and find no version line (RFC 8461 §3.2)"
+                .to_string(),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(body) {
+        let at = e.valid_up_to();
+        let line = 1 + body[..at].iter().filter(|&&b| b == b'\n').count();
+        first.push((
+            line,
+            Status::Fail,
+            format!(
+                "byte 0x{:02X} (offset {at}) is not UTF-8: the policy is UTF-8 text (RFC 8461 \
+                 §3.2), and senders that decode it strictly have no policy",
+                body[at]
+            ),
+        ));
+    }
+    first.append(&mut p.findings);
+    p.findings = first;
+    p
+}
+
 /// Lint an MTA-STS policy body (RFC 8461 §3.2): `key: value` lines; `version: STSv1` first,
-/// `mode` one of enforce/testing/none, `max_age` an integer ≤ 31557600 (more → warn, clamped;
+/// `mode` one of enforce/testing/none, `max_age` an integer ≤ 31557600 (more → warn: some
+/// senders cap it, strict ones refuse the policy;
 /// under a day → warn), at least one `mx:` unless mode is none. LF-only line ends are common and
 /// accepted (info); unknown keys are info (extensions are allowed); a line without `:` fails.
 pub(crate) fn lint_policy(body: &str) -> Policy {
@@ -705,7 +744,11 @@ pub(crate) fn lint_policy(body: &str) -> Policy {
                             p.findings.push((
                                 n,
                                 Status::Warn,
-                                format!("max_age {a} is over {MAX_AGE_LIMIT}: senders clamp it"),
+                                format!(
+                                    "max_age {a} is over the maximum {MAX_AGE_LIMIT} (RFC 8461 \
+                                     §3.2): some senders cap it, strict ones \
+                                     (postfix-mta-sts-resolver) have no policy"
+                                ),
                             ));
                         } else if a < 86_400 {
                             p.findings.push((
@@ -1165,6 +1208,47 @@ mod tests {
             "\n".repeat(65_000)
         );
         assert_eq!(lint_policy(&blank).status(), Status::Info);
+    }
+
+    /// A body as it came: a byte that is not UTF-8 fails at its line (lossy decoding used to
+    /// hide it behind U+FFFD and pass the policy), and so does a leading byte order mark, with
+    /// that reason rather than only "no version line".
+    #[test]
+    fn a_policy_body_that_is_not_utf8_or_starts_with_a_bom_fails_with_the_reason() {
+        let good = b"version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\n";
+        assert_eq!(lint_policy_bytes(good).status(), Status::Pass);
+        let utf8 =
+            "version: STSv1\r\nmode: enforce\r\nmx: a.test\r\nmax_age: 604800\r\nnote: café\r\n";
+        assert_eq!(lint_policy_bytes(utf8.as_bytes()).status(), Status::Info);
+
+        let mut latin1 = good.to_vec();
+        latin1.extend_from_slice(b"note: caf\xe9\r\n");
+        let p = lint_policy_bytes(&latin1);
+        assert_eq!(p.status(), Status::Fail, "{:?}", p.findings);
+        let (line, _, msg) = &p.findings[0];
+        assert_eq!(*line, 5, "{msg}");
+        assert!(
+            msg.starts_with("byte 0xE9 (offset 69) is not UTF-8"),
+            "{msg}"
+        );
+        // The rest is still linted: the policy's fields are read.
+        assert_eq!(p.mode.as_deref(), Some("enforce"));
+
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice(good);
+        let p = lint_policy_bytes(&bom);
+        assert_eq!(p.status(), Status::Fail, "{:?}", p.findings);
+        assert!(
+            p.findings[0].2.contains("byte order mark"),
+            "{:?}",
+            p.findings
+        );
+        assert!(
+            p.findings.iter().all(|f| !f.2.contains("unknown key")),
+            "{:?}",
+            p.findings
+        );
+        assert_eq!(p.version.as_deref(), Some("STSv1"));
     }
 
     #[test]

@@ -141,6 +141,14 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: *.lab.test\r\nmax_age: 604800\r\n",
     ),
+    // A byte that is not UTF-8 on its last line (served by the responder as "LATIN1").
+    ("latin1.test", "good", "LATIN1"),
+    // U+FFFE in its mode line: quoted by the finding, so in the JUnit file too.
+    (
+        "nonchar.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\u{fffe}\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
     // Not a valid policy (max_age is not digits), and its mx does not cover the MX.
     (
         "badage.test",
@@ -198,6 +206,10 @@ fn https_server(listener: TcpListener, cert: &std::path::Path, key: &std::path::
                     let _ = tls.flush();
                     std::thread::sleep(Duration::from_secs(15));
                     let _ = tls.write_all(b"version: STSv1\r\n");
+                } else if reply == "LATIN1" {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\nnote: caf\xe9\r\n",
+                    );
                 } else if reply == "BIG" {
                     let _ = tls.write_all(
                         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n",
@@ -1080,6 +1092,65 @@ fn mta_sts_policies_fetched_over_https_and_linted() {
             .code,
         40
     );
+}
+
+/// A policy body is UTF-8 text (RFC 8461 §3.2): one byte that is not fails `mtasts.policy` at
+/// its line (it used to be read lossily and pass); a server's U+FFFE, quoted in a finding, keeps
+/// the JUnit file well-formed XML.
+#[test]
+fn a_policy_that_is_not_utf8_fails_and_noncharacters_keep_the_junit_xml() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["latin1.test", "nonchar.test", "--only", "mtasts.*"]);
+    assert_eq!(
+        st(&m, "latin1.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "latin1.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    let c = line_of(&lines, "latin1.test", "mtasts.policy");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 5: byte 0xE9 (offset 79) is not UTF-8"),
+        "{c}"
+    );
+    assert_eq!(
+        st(&m, "nonchar.test", "mtasts.policy"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 40, "{}", run.stderr);
+
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let r = lab.run(&[
+        "latin1.test",
+        "nonchar.test",
+        "--only",
+        "mtasts.*",
+        "--junit",
+        &path,
+    ]);
+    assert_eq!(r.code, 40, "{}", r.stderr);
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    // XML 1.0 §2.2 `Char`: a parser rejects the whole file for one character outside it.
+    let outside: Vec<char> = xml
+        .chars()
+        .filter(|&c| {
+            !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        })
+        .collect();
+    assert!(outside.is_empty(), "{outside:?} in {xml}");
+    assert!(xml.contains("mode &apos;testing\\u{fffe}&apos;"), "{xml}");
+    assert!(xml.contains("is not UTF-8"), "{xml}");
 }
 
 /// The one check line of `id` for `domain`.
