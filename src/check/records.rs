@@ -74,14 +74,24 @@ fn report_uri_ok(u: &str) -> bool {
 
 /// The records that begin exactly with `tag;` (RFC 8461 §3.1: "Records that do not begin with
 /// 'v=STSv1;' are discarded"; RFC 8460 §3 likewise for `v=TLSRPTv1;`), and the first of those
-/// that look meant as one but do not (white space before the tag or before its `;`).
+/// that look meant as one but do not (white space before the tag or before its `;`, or the tag
+/// in another case: both grammars write it `%s"…"`, case-sensitive).
 fn beginning_exactly<'a>(
     records: &'a [String],
     tag: &str,
 ) -> (Vec<&'a String>, Option<&'a String>) {
     let exact = format!("{tag};");
-    let (kept, near): (Vec<&String>, Vec<&String>) = starting_with(records, tag)
-        .into_iter()
+    let (kept, near): (Vec<&String>, Vec<&String>) = records
+        .iter()
+        .filter(|r| {
+            let r = r.trim_start();
+            r.get(..tag.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(tag))
+                && r[tag.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == ';' || c.is_whitespace())
+        })
         .partition(|r| r.starts_with(&exact));
     (kept, near.into_iter().next())
 }
@@ -876,6 +886,10 @@ mod tests {
             (&["v=STSv1; id = abc123"], Status::Warn),
             (&["v=STSv1; id= abc123"], Status::Warn),
             (&["v=STSv10; id=abc"], Status::Info),
+            // Discarded by senders, but meant as one: said, not "no record".
+            (&["v=stsv1; id=abc"], Status::Fail),
+            (&["V=STSv1; id=abc"], Status::Fail),
+            (&["v=stsv1; id=abc", "v=STSv1; id=def"], Status::Pass),
             (&["v=STSv1; id=2024-01-01"], Status::Fail),
             (
                 &["v=STSv1; id=123456789012345678901234567890123"],
@@ -977,7 +991,15 @@ mod tests {
     /// meant as one fails with the reason, never passes.
     #[test]
     fn records_must_begin_exactly_with_the_version_tag() {
-        for rec in [" v=STSv1; id=abc", "\tv=STSv1; id=abc", "v=STSv1 ; id=abc"] {
+        // The tag in another case too: `%s"v=STSv1"` is case-sensitive (it used to be "no
+        // MTA-STS record", info, telling the owner nothing).
+        for rec in [
+            " v=STSv1; id=abc",
+            "\tv=STSv1; id=abc",
+            "v=STSv1 ; id=abc",
+            "v=stsv1; id=abc",
+            "V=STSV1;id=abc",
+        ] {
             let c = mtasts_txt(&v(&[rec]));
             assert_eq!(c.status, Status::Fail, "{rec:?}: {c:?}");
             assert!(
@@ -992,6 +1014,8 @@ mod tests {
         for rec in [
             " v=TLSRPTv1; rua=mailto:a@x.test",
             "v=TLSRPTv1 ;rua=mailto:a@x.test",
+            "V=TLSRPTv1; rua=mailto:a@x.test",
+            "v=tlsrptv1; rua=mailto:a@x.test",
         ] {
             let c = tlsrpt(&v(&[rec]));
             assert_eq!(c.status, Status::Fail, "{rec:?}: {c:?}");
