@@ -125,6 +125,11 @@ struct Shared {
     probes: Mutex<HashMap<(String, IpAddr), ProbeCell>>,
     /// Each probe's session events so far, for a run cut short ([`cut_report`]).
     live: Mutex<HashMap<(String, IpAddr), probe::Live>>,
+    /// Addresses whose session ended before a usable EHLO reply, with the host name they were
+    /// probed as and the results: nothing up to there depends on the MX host name (it is
+    /// first sent in TLS's SNI), so another name on the same address gets the same results
+    /// instead of waiting its turn under `--per-ip` for the same timeout.
+    pre_tls: Mutex<HashMap<IpAddr, (String, Vec<CheckResult>)>>,
     /// Any host-scope check selected? (None selected → no SMTP session at all.)
     probe_wanted: bool,
 }
@@ -156,6 +161,9 @@ impl Shared {
         };
         cell.get_or_init(|| async {
             let _permit = self.ip_gate(ip).acquire_owned().await;
+            if let Some(res) = self.ended_before_ehlo(host, ip) {
+                return (res, Vec::new());
+            }
             let (mut res, chain) =
                 probe::probe(&self.resolver, host, ip, &self.cfg.probe, &live).await;
             // The host-level opt-in probes, one after the other under the same permit.
@@ -178,10 +186,44 @@ impl Shared {
                     CheckResult::new("tls.versions", Status::Skip, "no STARTTLS")
                 });
             }
+            let ehlo_answered = res.iter().any(|c| {
+                c.id == "smtp.ehlo"
+                    && matches!(c.status, Status::Pass | Status::Info | Status::Warn)
+            });
+            if !ehlo_answered {
+                let mut m = self.pre_tls.lock().unwrap_or_else(|e| e.into_inner());
+                m.entry(ip)
+                    .or_insert_with(|| (host.to_string(), res.clone()));
+            }
             (res, chain)
         })
         .await
         .clone()
+    }
+
+    /// The results of `ip` when a session to it, as another MX host name, ended before a usable
+    /// EHLO reply (refused, silent, throttled, cut off): each marked with the name it was
+    /// probed as.
+    fn ended_before_ehlo(&self, host: &str, ip: IpAddr) -> Option<Vec<CheckResult>> {
+        let m = self.pre_tls.lock().unwrap_or_else(|e| e.into_inner());
+        let (as_host, res) = m.get(&ip)?;
+        if as_host.eq_ignore_ascii_case(host) {
+            return None;
+        }
+        Some(
+            res.iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    if c.status != Status::Skip && c.id.starts_with("smtp.") {
+                        c.summary = format!(
+                            "{} (this address, probed as {as_host}: the session ends before the host name matters)",
+                            c.summary
+                        );
+                    }
+                    c.with("probed_as", as_host.as_str())
+                })
+                .collect(),
+        )
     }
 
     /// `smtp.postmaster` of `domain` at `(host, ip)` (`--rcpt-probe`): not cached, the recipient
@@ -696,6 +738,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         per_ip: Mutex::new(HashMap::new()),
         probes: Mutex::new(HashMap::new()),
         live: Mutex::new(HashMap::new()),
+        pre_tls: Mutex::new(HashMap::new()),
         probe_wanted,
     });
     // At most `--concurrency` domains are under way, and only they exist as tasks: the next is

@@ -512,6 +512,9 @@ impl Lab {
             rec("slow4.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow5.test", RecordSpec::Mx(10, host("slow"))),
             rec("slow6.test", RecordSpec::Mx(10, host("slow"))),
+            // Six more MX names on the silent address, and a second name on good's.
+            rec("mx-good2.lab.test", RecordSpec::A(ip(10))),
+            rec("good2.test", RecordSpec::Mx(10, "mx-good2.lab.test".into())),
             // The _mta-sts lookup fails; the policy host itself would answer.
             rec("sfail.test", RecordSpec::Mx(10, host("good"))),
             rec("_mta-sts.sfail.test", RecordSpec::ServFail),
@@ -525,6 +528,13 @@ impl Lab {
                 RecordSpec::Mx(210, "backup2.elsewhere.test".into()),
             ),
         ]);
+        for k in 1..=6 {
+            owned.push((format!("mx-silent{k}.lab.test"), RecordSpec::A(ip(16))));
+            owned.push((
+                format!("silent{k}.test"),
+                RecordSpec::Mx(10, format!("mx-silent{k}.lab.test")),
+            ));
+        }
         for k in 1..10u16 {
             owned.push((
                 "manymx.test".into(),
@@ -770,6 +780,66 @@ fn throttling_and_silence_are_errors_never_no_starttls() {
     assert_eq!(st(&m, "broken.test", "mx.lookup"), ["error"]);
     // A failure elsewhere still wins over "could not test".
     assert_eq!(lab.run(&["busy.test", "plain.test"]).code, 40);
+}
+
+/// MX host names that share an address whose session ends before EHLO is answered (here:
+/// accepted, never greeted) get that address's results once: nothing up to there depends on
+/// the name, and each waited its turn under `--per-ip` for the same timeout (six names, one at
+/// a time: 12 s). A name whose session went on to TLS is probed as itself (SNI, certificate).
+#[test]
+fn names_on_an_address_that_never_greets_are_not_each_waited_for() {
+    let lab = Lab::start();
+    let domains = [
+        "silent1.test",
+        "silent2.test",
+        "silent3.test",
+        "silent4.test",
+        "silent5.test",
+        "silent6.test",
+    ];
+    let mut a: Vec<&str> = domains.to_vec();
+    a.extend(["--only", "smtp.*", "--per-ip", "1", "--timeout", "2s"]);
+    let (run, m, lines) = lab.json(&a);
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(run.elapsed < Duration::from_secs(7), "{:?}", run.elapsed);
+    for d in domains {
+        assert_eq!(st(&m, d, "smtp.banner"), ["error"], "{d}: {}", run.stdout);
+    }
+    let reused: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["id"] == "smtp.banner" && v["evidence"]["probed_as"].is_string())
+        .collect();
+    assert_eq!(reused.len(), 5, "{}", run.stdout);
+    assert!(
+        reused[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("this address, probed as mx-silent"),
+        "{}",
+        reused[0]
+    );
+
+    // good.test and good2.test: the same address, a certificate for mx-good.lab.test only.
+    let (run, m, lines) = lab.json(&["good.test", "good2.test", "--only", "tls.cert.name"]);
+    assert_eq!(
+        st(&m, "good.test", "tls.cert.name"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "good2.test", "tls.cert.name"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["evidence"].get("probed_as").is_none()),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
