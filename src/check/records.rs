@@ -156,7 +156,21 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                         && id.len() <= 32
                         && id.chars().all(|c| c.is_ascii_alphanumeric()) =>
                 {
+                    let ids = t
+                        .iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case("id"))
+                        .count();
                     let (status, summary) = match tag_spelling(one, "id") {
+                        // The grammar does not stop a second id= (an extension may have any
+                        // name), but senders part ways on it: one keeps the first, one the
+                        // last, so a policy change may be seen by some senders only.
+                        _ if ids > 1 => (
+                            Status::Warn,
+                            format!(
+                                "id= is given {ids} times: senders differ on which one they read \
+                                 (the first or the last): keep one (RFC 8461 §3.1)"
+                            ),
+                        ),
                         Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
                         None => (Status::Pass, format!("v=STSv1, id={id}")),
                     };
@@ -898,6 +912,9 @@ mod tests {
             (&["v=STSv1;"], Status::Fail),
             (&["v=STSv1; id"], Status::Fail),
             (&["v=STSv1; id=a", "v=STSv1; id=b"], Status::Fail),
+            // Two ids in one record: which one a sender reads differs.
+            (&["v=STSv1; id=abc; id=def"], Status::Warn),
+            (&["v=STSv1; id=abc; ID=def"], Status::Warn),
         ];
         for (recs, want) in cases {
             assert_eq!(mtasts_txt(&v(recs)).status, *want, "{recs:?}");
