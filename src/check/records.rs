@@ -61,12 +61,22 @@ fn report_uri_ok(u: &str) -> bool {
     {
         return false;
     }
+    // `pct-encoded = "%" HEXDIG HEXDIG` (RFC 3986 §2.1): a '%' is always the start of one.
+    let b = u.as_bytes();
+    if b.iter().enumerate().any(|(i, &c)| {
+        c == b'%'
+            && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    }) {
+        return false;
+    }
     let l = u.to_ascii_lowercase();
     if let Some(addr) = l.strip_prefix("mailto:") {
+        // One addr-spec (RFC 6068 §2): an '@' in the local part would be percent-encoded.
         let addr = addr.split('?').next().unwrap_or("");
-        return addr
-            .rsplit_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        return addr.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
     }
     l.strip_prefix("https://")
         .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#']))
@@ -956,6 +966,21 @@ mod tests {
                 Status::Fail,
             ),
             (&["v=TLSRPTv1; rua=mailto:a%20b@example.test"], Status::Pass),
+            // A '%' that starts no percent-encoding, or two '@': not a URI a sender parses.
+            (
+                &["v=TLSRPTv1; rua=https://r.example.test/%zz"],
+                Status::Fail,
+            ),
+            (
+                &["v=TLSRPTv1; rua=https://r.example.test/100%"],
+                Status::Fail,
+            ),
+            (&["v=TLSRPTv1; rua=mailto:a@@example.test"], Status::Fail),
+            (&["v=TLSRPTv1; rua=mailto:a@b@example.test"], Status::Fail),
+            (
+                &["v=TLSRPTv1; rua=https://r.example.test/%2Fx"],
+                Status::Pass,
+            ),
             (
                 &["v=TLSRPTv1; rua=https://r.example.test:8443/v1?a=b&c=%3B"],
                 Status::Pass,
