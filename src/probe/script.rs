@@ -1224,8 +1224,9 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
             .join(" ")
     };
     // The smuggled transaction answered has a shape: replies to its MAIL, RCPT and DATA at
-    // least (then, after a `354`, one to its end). Fewer extra replies are something else.
-    let o = if extra.len() >= 3 {
+    // least (then, after a `354`, one to its end). Fewer extra replies, or replies of another
+    // shape (a server answering every line it reads), are something else.
+    let o = if smuggled_shape(&extra) {
         let codes: Vec<String> = extra
             .iter()
             .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
@@ -1336,6 +1337,32 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         )
     };
     o.with("token", token)
+}
+
+/// Are the replies after the outer message's those of the smuggled transaction, in the order
+/// RFC 5321 §4.3.2 allows them? MAIL and RCPT get a completion or a refusal (never `354`),
+/// DATA a `354` or a refusal (never a 2xx), and only after a `354` one more reply, to the
+/// smuggled message's end. After a refused DATA the smuggled message's lines reach the command
+/// parser, so any number of refusals may follow. Anything else (a server answering `250` to
+/// every line it reads, inside DATA too) is no evidence that the variant ended the message.
+fn smuggled_shape(extra: &[&Reply]) -> bool {
+    let class = |r: &Reply| r.code.map(|c| c / 100);
+    let answer = |r: &Reply| matches!(class(r), Some(2 | 4 | 5));
+    let refusal = |r: &Reply| matches!(class(r), Some(4 | 5));
+    match extra {
+        [mail, rcpt, data, rest @ ..] if answer(mail) && answer(rcpt) => {
+            if data.code == Some(354) {
+                match rest {
+                    [] => true,
+                    [end] => answer(end),
+                    _ => false,
+                }
+            } else {
+                refusal(data) && rest.iter().all(|r| refusal(r))
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Does a refusal name the bare line ending (Postfix's "bare <LF> received", Exim's "bare LF
@@ -2004,6 +2031,57 @@ mod tests {
             ],
         );
         assert!(o.summary.contains("two messages"), "{}", o.summary);
+    }
+
+    /// Extra replies that are not the smuggled MAIL, RCPT and DATA's (a server answering `250`
+    /// to every line it reads, inside DATA too: no `354`, more replies than commands) are no
+    /// evidence: inconclusive, whichever variant; the real shapes still fail.
+    #[test]
+    fn smuggle_fails_only_on_the_smuggled_transactions_shape() {
+        let run = |id: &'static str, after: Vec<Input>| {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "OK")]);
+            i.extend(after);
+            drive(id, ctx(), i).0
+        };
+        for id in ["smuggle.cr-cr", "smuggle.lf-lf"] {
+            let o = run(id, (0..8).map(|_| r(250, "OK")).collect());
+            assert_eq!(o.status, Status::Error, "{o:?}");
+            assert!(o.summary.contains("only the mailbox can tell"), "{}", o.summary);
+        }
+        // Three 250s: DATA never answers 2xx.
+        let o = run(
+            "smuggle.lf-lf",
+            vec![r(250, "ok"), r(250, "ok"), r(250, "ok"), r(221, "bye")],
+        );
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        // After the smuggled message's end nothing more is asked.
+        let o = run(
+            "smuggle.lf-lf",
+            vec![
+                r(250, "ok"),
+                r(250, "ok"),
+                r(354, "go"),
+                r(250, "queued 2"),
+                r(250, "ok"),
+                r(221, "bye"),
+            ],
+        );
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        // A refused DATA: the smuggled lines reach the command parser, each refused.
+        let o = run(
+            "smuggle.lf-lf",
+            vec![
+                r(250, "ok"),
+                r(550, "5.1.1 no"),
+                r(554, "5.5.1 no valid recipients"),
+                r(500, "5.5.2 unrecognized"),
+                r(500, "5.5.2 unrecognized"),
+                r(221, "bye"),
+            ],
+        );
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.summary.contains("the smuggled one was not"), "{}", o.summary);
     }
 
     #[test]

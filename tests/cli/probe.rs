@@ -935,6 +935,37 @@ fn replies_after_quit_stop_at_one_timeout() {
     drop(s);
 }
 
+/// A server that answers every line it reads, inside DATA too (no `354` among the replies,
+/// more replies than the smuggled commands): the smuggling probe cannot tell, whatever the
+/// variant; it fails only on the smuggled transaction's own replies.
+#[test]
+fn a_server_answering_every_line_is_no_smuggling_evidence() {
+    let s = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 OK\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 OK\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go\r\n"),
+        Step::Line,
+        Step::SendOwned(b"250 OK\r\n".repeat(12)),
+        Step::Sleep(Duration::from_secs(2)),
+    ]));
+    let (run, st) = probe(&s.server(), &["--only", "smuggle.cr-cr", "--timeout", "1s"]);
+    assert_eq!(
+        status(&st, "smuggle.cr-cr"),
+        "inconclusive",
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("only the mailbox can tell"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
 /// A wrong --auth-user password: one AUTH, answered 535; the other authenticated probes are
 /// not run (no lockout), the unauthenticated ones still are.
 #[test]
