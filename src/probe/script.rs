@@ -446,6 +446,14 @@ impl Log {
     }
 }
 
+/// Was the reply cut off at the reader's size limit ([`Deviation::ReplyTooLarge`])? Its rest
+/// is still on its way and would parse as further replies.
+fn too_large(r: &Reply) -> bool {
+    r.deviations
+        .iter()
+        .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+}
+
 /// `250 2.0.0 Ok` (the code and the first line), for summaries.
 pub(crate) fn short(r: &Reply) -> String {
     let code = r.code.map_or("(no code)".to_string(), |c| c.to_string());
@@ -1510,6 +1518,11 @@ impl Runner {
             }
             (Some(Step::Read { label, want }), Input::Reply(r)) => {
                 self.record(label, r.clone());
+                // Cut off at the size limit: what follows is the rest of this reply, and would
+                // be read as the answers to our next commands. Stop here.
+                if too_large(&r) {
+                    return self.finish(End::Refused(label));
+                }
                 if label == "auth" && self.sasl.is_some() {
                     return self.on_auth_reply(&r);
                 }
@@ -1542,7 +1555,11 @@ impl Runner {
             }
             (Some(Step::UntilQuit { label, outstanding }), Input::Reply(r)) => {
                 let quit = r.code == Some(221);
+                let cut = too_large(&r);
                 self.record(label, r);
+                if cut {
+                    return self.finish(End::Refused(label));
+                }
                 self.until_count += 1;
                 if !quit && self.until_count < MAX_REPLIES {
                     self.waiting = Some(Step::UntilQuit { label, outstanding });
@@ -1769,7 +1786,17 @@ impl Runner {
             ]);
             return self.advance();
         }
-        let o = if self.in_preamble && preamble(self.id) != Preamble::None {
+        let o = if let Some((label, r)) = self.log.replies.iter().find(|(_, r)| too_large(r)) {
+            // The replies after one cut off at the size limit are its rest, not answers to
+            // anything we sent: no verdict can be read from them.
+            Outcome::new(
+                Status::Error,
+                format!(
+                    "the {label} reply is not SMTP: {}; the replies after it cannot be paired with the commands",
+                    crate::check::probe::garbled(r)
+                ),
+            )
+        } else if self.in_preamble && preamble(self.id) != Preamble::None {
             let o = Outcome::new(
                 Status::Error,
                 self.log
@@ -2598,6 +2625,43 @@ mod tests {
             o.summary
         );
         assert!(!o.summary.contains("(no code)"), "{}", o.summary);
+    }
+
+    /// A reply cut off at the size limit stops the probe: its rest would otherwise be read as
+    /// the answers to MAIL, RCPT, QUIT… (an EHLO flood made relay.open fail on `250 XAAA…`).
+    #[test]
+    fn a_reply_cut_off_at_the_size_limit_ends_the_probe_inconclusive() {
+        let flood = || {
+            let mut buf = b"250-X\r\n".repeat(1200);
+            let mut p = crate::smtp::reply::ReplyParser::new(crate::smtp::reply::Limits::default());
+            let first = p.next_reply(&mut buf).unwrap();
+            assert!(too_large(&first), "{first:?}");
+            // The rest of the flood, as the parser would hand it on.
+            (Input::Reply(first), r(250, "X"))
+        };
+        let (cut, rest) = flood();
+        let mut i = vec![r(220, "mx ESMTP"), cut];
+        i.extend([rest, r(250, "ok"), r(250, "ok"), r(221, "bye")]);
+        let (o, sent) = drive("relay.open", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary
+                .contains("the ehlo reply is not SMTP: a reply too large"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(sent.len(), 1, "nothing sent after the cut reply");
+        // Cut off among the replies after QUIT: no extra reply counted either.
+        let (cut, rest) = flood();
+        let mut i = greet();
+        i.extend([r(250, "ok"), cut, rest, r(221, "bye")]);
+        let (o, _) = drive("limits.line", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary.contains("the quit reply is not SMTP"),
+            "{}",
+            o.summary
+        );
     }
 
     #[test]

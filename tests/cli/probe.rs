@@ -966,6 +966,29 @@ fn a_server_answering_every_line_is_no_smuggling_evidence() {
     assert_eq!(run.code, 41, "{}", run.all());
 }
 
+/// An EHLO reply that never ends: cut off at the reader's limit, and the probe stops there
+/// (inconclusive) instead of reading the rest of the flood as the answers to MAIL and RCPT
+/// (which made relay.open fail on `250 XAAA…`).
+#[test]
+fn a_flooded_reply_ends_the_probe_inconclusive() {
+    let s = scripted(vec![
+        Step::Send(b"220 flood.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Flood(b"250-XAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", Duration::from_secs(20)),
+    ]);
+    let t0 = std::time::Instant::now();
+    let (run, st) = probe(&s.server(), &["--only", "relay.open", "--timeout", "2s"]);
+    assert!(t0.elapsed() < Duration::from_secs(15), "{}", run.all());
+    assert_eq!(status(&st, "relay.open"), "inconclusive", "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("the ehlo reply is not SMTP: a reply too large"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
 /// A wrong --auth-user password: one AUTH, answered 535; the other authenticated probes are
 /// not run (no lockout), the unauthenticated ones still are.
 #[test]
