@@ -408,6 +408,21 @@ impl Log {
         self.after_quit(label).others()
     }
 
+    /// The replies after QUIT other than QUIT's own, and whether they show more answers than
+    /// the commands sent: with QUIT's reply known (a `221`, or the last before a close) any of
+    /// them does; without it the last may be QUIT's answer in another form, so only a second
+    /// one does.
+    fn extra_beyond_quit(&self) -> (Vec<&Reply>, bool) {
+        let aq = self.after_quit("quit");
+        let extra = aq.others();
+        let more = if aq.quit.is_some() {
+            !extra.is_empty()
+        } else {
+            extra.len() >= 2
+        };
+        (extra, more)
+    }
+
     /// Did the server answer our QUIT (RFC 5321 §4.1.1.10): its `221`, or another 2xx that is
     /// QUIT's ([`AfterQuit`])? Only then do the replies before it show everything the server
     /// made of our bytes.
@@ -698,6 +713,19 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         )
     };
+    // One reply after QUIT, then neither a `221` nor a close: it may be QUIT's own answer in
+    // another form (a server answering `250` to every line), so it shows no split.
+    let unattributed = |r: &Reply| {
+        Outcome::new(
+            Status::Error,
+            format!(
+                "one reply after QUIT ({}) and then {}: it may be QUIT's answer, so it shows no split",
+                short(r),
+                log.reason()
+                    .unwrap_or_else(|| "no 221".into())
+            ),
+        )
+    };
     match id {
         "pipelining.early-talker" => judge_early_talker(log),
         "pipelining.unadvertised" => match (log.get("rset"), log.get("noop")) {
@@ -931,10 +959,11 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             _ => inconclusive(),
         },
         "limits.line" => {
-            let extra = log.extra("quit");
+            let (extra, split) = log.extra_beyond_quit();
             match log.get("long") {
                 Some(r) if r.is_transient() => deferred("the over-long line", r),
-                Some(_) if !extra.is_empty() => Outcome::new(
+                Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
+                Some(_) if split => Outcome::new(
                     Status::Fail,
                     format!(
                         "split a {}-octet line into several commands ({} extra replies, first: {})",
@@ -962,10 +991,11 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             }
         }
         "limits.bare-lf-command" => {
-            let extra = log.extra("quit");
+            let (extra, split) = log.extra_beyond_quit();
             match log.get("first") {
                 Some(r) if r.is_transient() => deferred("RSET<LF>RSET", r),
-                Some(r) if !extra.is_empty() => Outcome::new(
+                Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
+                Some(r) if split => Outcome::new(
                     Status::Warn,
                     format!(
                         "a bare LF ended a command: RSET<LF>RSET<CR><LF> got two replies ({}, {})",
@@ -2587,6 +2617,29 @@ mod tests {
         let mut i = greet();
         i.extend([r(250, "ok"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Warn);
+    }
+
+    /// One reply after QUIT and then silence (no `221`, no close) may be QUIT's answer: no
+    /// split shown (a server answering `250` to every line made limits.line fail). A second
+    /// one, or one before the `221`, is a split.
+    #[test]
+    fn one_unattributed_reply_after_quit_is_no_split() {
+        for id in ["limits.line", "limits.bare-lf-command"] {
+            let mut i = greet();
+            i.extend([r(250, "OK"), r(250, "OK"), Input::TimedOut]);
+            let (o, _) = drive(id, ctx(), i);
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(o.summary.contains("may be QUIT's answer"), "{}", o.summary);
+            let mut i = greet();
+            i.extend([r(250, "OK"), r(250, "OK"), r(250, "OK"), Input::TimedOut]);
+            let (o, _) = drive(id, ctx(), i);
+            assert_ne!(o.status, Status::Error, "{id}: {o:?}");
+            assert_ne!(o.status, Status::Pass, "{id}: {o:?}");
+            // The `250` and then the close: QUIT's, nothing extra.
+            let mut i = greet();
+            i.extend([r(250, "OK"), r(250, "Bye"), Input::Closed]);
+            assert_eq!(drive(id, ctx(), i).0.status, Status::Pass, "{id}");
+        }
     }
 
     /// A peer whose greeting or EHLO reply is no SMTP (no code, or a line past the limit) is

@@ -989,6 +989,23 @@ fn a_flooded_reply_ends_the_probe_inconclusive() {
     assert_eq!(run.code, 41, "{}", run.all());
 }
 
+/// A server that answers `250` to QUIT and keeps the connection open: that one reply after
+/// QUIT may be QUIT's, so limits.line shows no split (it failed here before).
+#[test]
+fn one_reply_after_quit_without_221_or_close_is_no_split() {
+    let s = scripted(after_greet(vec![
+        Step::Line,
+        Step::Send(b"250 OK\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"250 OK\r\n"),
+        Step::Sleep(Duration::from_secs(3)),
+    ]));
+    let (run, st) = probe(&s.server(), &["--only", "limits.line", "--timeout", "1s"]);
+    assert_eq!(status(&st, "limits.line"), "inconclusive", "{}", run.all());
+    assert!(run.stdout.contains("may be QUIT's answer"), "{}", run.stdout);
+    assert_eq!(run.code, 41, "{}", run.all());
+}
+
 /// A wrong --auth-user password: one AUTH, answered 535; the other authenticated probes are
 /// not run (no lockout), the unauthenticated ones still are.
 #[test]
