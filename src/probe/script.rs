@@ -461,6 +461,27 @@ impl Log {
     }
 }
 
+/// A `530` (RFC 3207 §4 "Must issue a STARTTLS command first", RFC 4954 §6 "Authentication
+/// required") to one of the commands a probe judges by its refusal: the refusal is the
+/// server's policy for every command before TLS or AUTH, not an answer about the NUL byte,
+/// the user asked for or the pipelined group, so it must not pass. The probes that count
+/// replies (`limits.line`, `limits.bare-lf-command`) still read their count, and
+/// `starttls.downgrade` is about that very refusal.
+fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply)> {
+    let labels: &[&str] = match id {
+        "pipelining.unadvertised" => &["rset", "noop"],
+        "relay.open" => &["mail", "rcpt"],
+        "enum.vrfy" | "enum.expn" | "enum.rcpt" => &["mail", "known", "unknown"],
+        "limits.nul" => &["nul"],
+        _ if smuggle_variant(id).is_some() => &["mail", "rcpt", "data"],
+        _ => &[],
+    };
+    log.replies
+        .iter()
+        .find(|(l, r)| labels.contains(l) && r.code == Some(530))
+        .map(|(l, r)| (*l, r))
+}
+
 /// Was the reply cut off at the reader's size limit ([`Deviation::ReplyTooLarge`])? Its rest
 /// is still on its way and would parse as further replies.
 fn too_large(r: &Reply) -> bool {
@@ -726,6 +747,15 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             ),
         )
     };
+    if let Some((label, r)) = policy_refusal(id, log) {
+        return Outcome::new(
+            Status::Error,
+            format!(
+                "{label} refused with {}: the server wants STARTTLS or AUTH first (RFC 3207 §4, RFC 4954 §6), so the probe tested nothing; run it with --tls or --auth-user",
+                short(r)
+            ),
+        );
+    }
     match id {
         "pipelining.early-talker" => judge_early_talker(log),
         "pipelining.unadvertised" => match (log.get("rset"), log.get("noop")) {
@@ -2617,6 +2647,45 @@ mod tests {
         let mut i = greet();
         i.extend([r(250, "ok"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Warn);
+    }
+
+    /// A `530` to the commands a probe judges by their refusal is the server's STARTTLS/AUTH
+    /// policy, not an answer about what the probe tests: inconclusive, never pass.
+    #[test]
+    fn a_530_before_tls_or_auth_tests_nothing() {
+        let must = || r(530, "5.7.0 Must issue a STARTTLS command first");
+        for (id, replies) in [
+            ("enum.vrfy", vec![must(), must(), r(221, "bye")]),
+            ("enum.expn", vec![must(), must(), r(221, "bye")]),
+            ("limits.nul", vec![must(), r(221, "bye")]),
+            ("pipelining.unadvertised", vec![must(), must(), r(221, "bye")]),
+            ("relay.open", vec![must(), r(221, "bye")]),
+            ("smuggle.lf-lf", vec![must(), r(221, "bye")]),
+        ] {
+            let c = ctx();
+            if id == "pipelining.unadvertised" {
+                // Only run where PIPELINING is not advertised.
+                let mut i = vec![r(220, "mx ESMTP"), r(250, "mx")];
+                i.extend(replies);
+                let (o, _) = drive(id, c, i);
+                assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+                assert!(o.summary.contains("--tls"), "{}", o.summary);
+                continue;
+            }
+            let mut i = greet();
+            i.extend(replies);
+            let (o, _) = drive(id, c, i);
+            assert_eq!(o.status, Status::Error, "{id}: {o:?}");
+            assert!(
+                o.summary.contains("wants STARTTLS or AUTH first"),
+                "{id}: {}",
+                o.summary
+            );
+        }
+        // A refusal for the probed reason still passes.
+        let mut i = greet();
+        i.extend([r(501, "5.5.2 NUL"), r(221, "bye")]);
+        assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Pass);
     }
 
     /// One reply after QUIT and then silence (no `221`, no close) may be QUIT's answer: no

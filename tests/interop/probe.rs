@@ -188,6 +188,46 @@ fn postfix_probe_session_probes() {
     run.assert_contains("Must issue a STARTTLS command first");
 }
 
+/// Postfix's submission port without `--tls` answers VRFY, `RSET<NUL>`, MAIL… with `530 5.7.0
+/// Must issue a STARTTLS command first`: that refusal is its TLS policy, not an answer about
+/// users or NUL bytes, so those probes are inconclusive (they passed on it before) and say to
+/// add --tls; the probes that count replies still read their count.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn postfix_submission_530_before_starttls_tests_nothing() {
+    require_postfix_submission();
+    let (run, s, _) = probe(
+        POSTFIX_SUBMISSION,
+        LOCAL_RCPT,
+        &[
+            "--only",
+            "enum.*",
+            "--only",
+            "limits.*",
+            "--only",
+            "relay.open",
+            "--only",
+            "smuggle.lf-lf",
+        ],
+    );
+    for id in [
+        "enum.vrfy",
+        "enum.rcpt",
+        "limits.nul",
+        "relay.open",
+        "smuggle.lf-lf",
+    ] {
+        expect_status(&run, &s, id, "inconclusive");
+    }
+    // Postfix 3.7 does not implement EXPN at all (500 before any TLS policy): that passes.
+    expect_status(&run, &s, "enum.expn", "pass");
+    // NOOP is allowed before STARTTLS: one reply to the long line.
+    expect_status(&run, &s, "limits.line", "pass");
+    run.assert_contains("the server wants STARTTLS or AUTH first");
+    run.assert_contains("run it with --tls or --auth-user");
+    run.assert_exit(41);
+}
+
 #[test]
 #[ignore = "needs the interop peers (tests/interop/setup.sh)"]
 fn exim_probe_verdicts() {
