@@ -441,6 +441,11 @@ impl Log {
                     "the {label} reply is not SMTP: {}",
                     crate::check::probe::garbled(r)
                 ),
+                // Only DATA waits for a 3xx: a completion there is no refusal, and no SMTP.
+                Some(r) if r.is_positive() => format!(
+                    "{label} answered {} where RFC 5321 §4.3.2 has 354 (or a refusal)",
+                    short(r)
+                ),
                 Some(r) => format!("{label} refused: {}", short(r)),
                 None => format!("{label} refused"),
             }),
@@ -742,8 +747,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             format!(
                 "one reply after QUIT ({}) and then {}: it may be QUIT's answer, so it shows no split",
                 short(r),
-                log.reason()
-                    .unwrap_or_else(|| "no 221".into())
+                log.reason().unwrap_or_else(|| "no 221".into())
             ),
         )
     };
@@ -1269,13 +1273,15 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
     let token = ctx.token_for(id);
     let Some(eod) = log.get("eod") else {
         return match &log.end {
-            End::Refused(label) => Outcome::new(
-                Status::Error,
-                format!(
-                    "{}: the probe needs a sender and recipient (--from, --to) the server accepts",
-                    log.reason().unwrap_or_else(|| format!("{label} refused"))
-                ),
-            ),
+            End::Refused(label) if log.get_last(label).is_some_and(Reply::is_permanent) => {
+                Outcome::new(
+                    Status::Error,
+                    format!(
+                        "{}: the probe needs a sender and recipient (--from, --to) the server accepts",
+                        log.reason().unwrap_or_else(|| format!("{label} refused"))
+                    ),
+                )
+            }
             _ => Outcome::new(
                 Status::Error,
                 log.reason()
@@ -2134,7 +2140,11 @@ mod tests {
         for id in ["smuggle.cr-cr", "smuggle.lf-lf"] {
             let o = run(id, (0..8).map(|_| r(250, "OK")).collect());
             assert_eq!(o.status, Status::Error, "{o:?}");
-            assert!(o.summary.contains("only the mailbox can tell"), "{}", o.summary);
+            assert!(
+                o.summary.contains("only the mailbox can tell"),
+                "{}",
+                o.summary
+            );
         }
         // Three 250s: DATA never answers 2xx.
         let o = run(
@@ -2168,7 +2178,11 @@ mod tests {
             ],
         );
         assert_eq!(o.status, Status::Fail, "{o:?}");
-        assert!(o.summary.contains("the smuggled one was not"), "{}", o.summary);
+        assert!(
+            o.summary.contains("the smuggled one was not"),
+            "{}",
+            o.summary
+        );
     }
 
     #[test]
@@ -2658,7 +2672,10 @@ mod tests {
             ("enum.vrfy", vec![must(), must(), r(221, "bye")]),
             ("enum.expn", vec![must(), must(), r(221, "bye")]),
             ("limits.nul", vec![must(), r(221, "bye")]),
-            ("pipelining.unadvertised", vec![must(), must(), r(221, "bye")]),
+            (
+                "pipelining.unadvertised",
+                vec![must(), must(), r(221, "bye")],
+            ),
             ("relay.open", vec![must(), r(221, "bye")]),
             ("smuggle.lf-lf", vec![must(), r(221, "bye")]),
         ] {
@@ -2686,6 +2703,23 @@ mod tests {
         let mut i = greet();
         i.extend([r(501, "5.5.2 NUL"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Pass);
+    }
+
+    /// A `250` to DATA is no refusal (the old summary read "data refused: 250 OK") and
+    /// not the sender's or recipient's fault: the summary says what RFC 5321 expects instead.
+    #[test]
+    fn a_completion_to_data_is_named_so() {
+        let mut i = greet();
+        i.extend([r(250, "OK"), r(250, "OK"), r(250, "OK")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary
+                .contains("data answered 250 OK where RFC 5321 §4.3.2 has 354"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("--from"), "{}", o.summary);
     }
 
     /// One reply after QUIT and then silence (no `221`, no close) may be QUIT's answer: no

@@ -974,7 +974,10 @@ fn a_flooded_reply_ends_the_probe_inconclusive() {
     let s = scripted(vec![
         Step::Send(b"220 flood.test ESMTP\r\n"),
         Step::Expect("EHLO"),
-        Step::Flood(b"250-XAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", Duration::from_secs(20)),
+        Step::Flood(
+            b"250-XAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+            Duration::from_secs(20),
+        ),
     ]);
     let t0 = std::time::Instant::now();
     let (run, st) = probe(&s.server(), &["--only", "relay.open", "--timeout", "2s"]);
@@ -1002,7 +1005,11 @@ fn one_reply_after_quit_without_221_or_close_is_no_split() {
     ]));
     let (run, st) = probe(&s.server(), &["--only", "limits.line", "--timeout", "1s"]);
     assert_eq!(status(&st, "limits.line"), "inconclusive", "{}", run.all());
-    assert!(run.stdout.contains("may be QUIT's answer"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("may be QUIT's answer"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.code, 41, "{}", run.all());
 }
 
