@@ -228,6 +228,53 @@ fn postfix_submission_530_before_starttls_tests_nothing() {
     run.assert_exit(41);
 }
 
+/// aiosmtpd (Debian's 1.4.3) ends DATA only at `<CR><LF>.<CR><LF>`: every smuggle variant
+/// passes, and the verdict matches what the sink stored: each token in exactly one message,
+/// whose own Subject is the outer one (the smuggled text stayed in its body).
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn aiosmtpd_smuggle_verdicts_match_what_it_stored() {
+    require_aiosmtpd();
+    let (run, s, tokens) = probe(
+        AIOSMTPD,
+        "probe@aiosmtpd.ehlo.test",
+        &["--only", "smuggle.*"],
+    );
+    run.assert_exit(0);
+    for id in LF_VARIANTS.iter().chain(CR_VARIANTS) {
+        expect_status(&run, &s, id, "pass");
+        let token = &tokens[*id];
+        // With its line end: `…-smuggle-lf-cr` is also the start of `…-smuggle-lf-crlf`.
+        let needle = format!("{token}\r\n");
+        let stored: Vec<Vec<u8>> = sink_messages()
+            .into_iter()
+            .filter(|(_, b)| contains_bytes(b, needle.as_bytes()))
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(
+            stored.len(),
+            1,
+            "{id}: {} messages\n{}",
+            stored.len(),
+            run.dump()
+        );
+        let text = String::from_utf8_lossy(&stored[0]);
+        let subject = text
+            .lines()
+            .find(|l| l.starts_with("Subject: "))
+            .unwrap_or_default();
+        assert_eq!(
+            subject.trim_end(),
+            format!("Subject: ehlo probe {id} outer {token}"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("SMUGGLED {token}")),
+            "the smuggled text stayed in the body:\n{text}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs the interop peers (tests/interop/setup.sh)"]
 fn exim_probe_verdicts() {
