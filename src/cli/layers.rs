@@ -417,6 +417,23 @@ pub(crate) struct Layered {
 }
 
 impl Layered {
+    /// `argv` as given: nothing layered into it, nothing to report.
+    fn unlayered(args: Vec<OsString>, file: FileState) -> Self {
+        Layered {
+            args,
+            settings: Vec::new(),
+            overridden: Vec::new(),
+            negations: Vec::new(),
+            unset: Vec::new(),
+            ignored_env: Vec::new(),
+            env_hints: HashMap::new(),
+            ignored_why: Vec::new(),
+            other_modes: Vec::new(),
+            password_from_env: false,
+            file,
+        }
+    }
+
     /// `--dump-config` output: the effective options in config file format, grouped by layer
     /// with `#` comment lines, so it can be saved as a config file as is.
     pub(crate) fn dump(&self, show_secrets: bool) -> String {
@@ -1185,19 +1202,7 @@ pub(crate) fn command_line_json(argv: Vec<OsString>, env: &LayerEnv) -> bool {
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).
 /// `Err` is a usage error naming the file and line or the variable.
 pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Error> {
-    let passthrough = |argv: Vec<OsString>| Layered {
-        args: argv,
-        settings: Vec::new(),
-        overridden: Vec::new(),
-        negations: Vec::new(),
-        unset: Vec::new(),
-        ignored_env: Vec::new(),
-        env_hints: HashMap::new(),
-        ignored_why: Vec::new(),
-        other_modes: Vec::new(),
-        password_from_env: false,
-        file: FileState::Off("not layered"),
-    };
+    let passthrough = |argv| Layered::unlayered(argv, FileState::Off("not layered"));
     if argv.len() <= 1 {
         // A bare `ehlo` shows the help, config file or not.
         return Ok(passthrough(argv));
@@ -1507,19 +1512,7 @@ fn subcommand_env(
     sub_m: &ArgMatches,
     env: &LayerEnv,
 ) -> Result<Layered, Error> {
-    let unlayered = |argv: Vec<OsString>| Layered {
-        args: argv,
-        settings: Vec::new(),
-        overridden: Vec::new(),
-        negations: Vec::new(),
-        unset: Vec::new(),
-        ignored_env: Vec::new(),
-        env_hints: HashMap::new(),
-        ignored_why: Vec::new(),
-        other_modes: Vec::new(),
-        password_from_env: false,
-        file: FileState::Off("not read by subcommands"),
-    };
+    let unlayered = |argv| Layered::unlayered(argv, FileState::Off("not read by subcommands"));
     let Some(sub) = table.cmd.find_subcommand(name) else {
         return Ok(unlayered(argv));
     };
