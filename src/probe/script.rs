@@ -495,6 +495,25 @@ fn too_large(r: &Reply) -> bool {
         .any(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
 }
 
+/// Whether a positive EXPN reply lists a member (RFC 5321 §3.5.3: one per line, `User Name
+/// <mailbox>` or a bare mailbox): an address in angle brackets or a word holding `@`, other
+/// than the one asked for (a server echoing the argument back expands nothing).
+fn lists_members(r: &Reply, asked: &str) -> bool {
+    if !r.is_positive() {
+        return false;
+    }
+    let asked = asked.trim_matches(['<', '>']);
+    r.text_without_codes().split_whitespace().any(|w| {
+        let bracketed = w.contains('<') && w.contains('>');
+        let a = w.trim_matches(|c: char| "<>,;:\"'()[]".contains(c));
+        let mailbox = match a.split_once('@') {
+            Some((l, d)) => !l.is_empty() && !d.is_empty(),
+            None => false,
+        };
+        (bracketed && !a.is_empty() || mailbox) && !a.eq_ignore_ascii_case(asked)
+    })
+}
+
 /// `250 2.0.0 Ok` (the code and the first line), for summaries.
 pub(crate) fn short(r: &Reply) -> String {
     let code = r.code.map_or("(no code)".to_string(), |c| c.to_string());
@@ -930,9 +949,12 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                                 short(u)
                             ),
                         )
-                    } else if id == "enum.expn" && disclosed(k) {
-                        // The same answer for both (a server answering 250 to all): EXPN still
-                        // expands, which is the finding, but nothing tells the users apart.
+                    } else if id == "enum.expn"
+                        && (lists_members(k, &ctx.to) || lists_members(u, &ctx.unknown_user()))
+                    {
+                        // The same code for both, but a reply names addresses other than the one
+                        // asked for: RFC 5321 §3.5.3's expansion, which is the finding even though
+                        // the codes do not tell the users apart.
                         Outcome::new(
                             Status::Fail,
                             format!(
@@ -940,6 +962,18 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                                 short(k),
                                 ctx.to,
                                 short(u)
+                            ),
+                        )
+                    } else if id == "enum.expn" && disclosed(k) {
+                        // 250 to a real and a made-up user alike, no member listed (a server
+                        // answering "250 OK" to everything): no user is told apart and nothing
+                        // is expanded, so nothing is disclosed.
+                        Outcome::new(
+                            Status::Pass,
+                            format!(
+                                "EXPN answers {} for a real and an unknown user alike and lists \
+                                 no member: nothing disclosed",
+                                short(k)
                             ),
                         )
                     } else if k.code != u.code && k.is_positive() && !u.is_positive() {
@@ -2581,12 +2615,33 @@ mod tests {
         assert!(!o.summary.contains("521 mx"), "{}", o.summary);
     }
 
-    /// A server answering 250 to every EXPN expands addresses (a fail) but does not tell users
-    /// apart: the summary says what it does, not that the answers differ.
+    /// A server answering "250 OK" to every EXPN lists no member and tells no user apart: a
+    /// pass that says so. One that lists members for both still fails (it expands), and the
+    /// summary says what it does, not that the answers differ.
     #[test]
-    fn expn_answering_250_to_all_expands_but_does_not_tell_users_apart() {
+    fn expn_answering_250_to_all_discloses_nothing_unless_it_lists_members() {
         let mut i = greet();
-        i.extend([r(250, "ok"), r(250, "ok"), r(221, "bye")]);
+        i.extend([r(250, "OK"), r(250, "OK"), r(221, "bye")]);
+        let (o, _) = drive("enum.expn", ctx(), i);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert!(o.summary.contains("alike"), "{}", o.summary);
+        assert!(o.summary.contains("nothing disclosed"), "{}", o.summary);
+        // Echoing the address asked for lists no other member.
+        let c = ctx();
+        let unknown = c.unknown_user();
+        let mut i = greet();
+        let k = format!("2.1.5 <{}>", c.to);
+        let u = format!("2.1.5 <{unknown}>");
+        i.extend([r(250, &k), r(250, &u), r(221, "bye")]);
+        assert_eq!(drive("enum.expn", c, i).0.status, Status::Pass);
+        // Members listed (multi-line, as RFC 5321 §3.5.3 shows) for both: a fail.
+        let list = Reply::new(250, &["Alice <alice@example.test>", "bob@example.test"]);
+        let mut i = greet();
+        i.extend([
+            Input::Reply(list.clone()),
+            Input::Reply(list),
+            r(221, "bye"),
+        ]);
         let (o, _) = drive("enum.expn", ctx(), i);
         assert_eq!(o.status, Status::Fail, "{o:?}");
         assert!(
