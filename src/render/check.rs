@@ -210,7 +210,7 @@ impl CheckRenderer {
             .progress_chars("=> ");
             let pb = indicatif::ProgressBar::with_draw_target(
                 Some(domains as u64),
-                indicatif::ProgressDrawTarget::stderr(),
+                indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(BarTerm), 20),
             )
             .with_style(style);
             pb.enable_steady_tick(std::time::Duration::from_millis(100));
@@ -451,6 +451,72 @@ impl CheckRenderer {
             self.line(&l);
         }
         self.flush();
+    }
+}
+
+/// The progress bar's terminal (stderr). indicatif pads the bar's row with spaces to the right
+/// edge, which parks the cursor there in the terminal's pending-wrap state (ECMA-48 autowrap,
+/// xterm's DECAWM): the `^C` the terminal echoes for Ctrl-C then wraps to a new row, and the
+/// final clear erases that row only, leaving the bar on the screen above the interrupted report.
+/// Here trailing spaces are drawn as an erase to the end of the row (`CSI K`) instead: the same
+/// cells are blank, but the cursor stays after the bar's text, so an echo lands on the bar's row
+/// and the clear (or the next redraw) takes it away with the bar.
+#[derive(Debug)]
+struct BarTerm;
+
+impl BarTerm {
+    fn put(s: &str) -> std::io::Result<()> {
+        std::io::stderr().lock().write_all(s.as_bytes())
+    }
+}
+
+impl indicatif::TermLike for BarTerm {
+    fn width(&self) -> u16 {
+        terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0)
+    }
+    fn height(&self) -> u16 {
+        terminal_size::terminal_size_of(std::io::stderr()).map_or(24, |(_, h)| h.0)
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => Self::put(&format!("\x1b[{n}A")),
+        }
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => Self::put(&format!("\x1b[{n}B")),
+        }
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => Self::put(&format!("\x1b[{n}C")),
+        }
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        match n {
+            0 => Ok(()),
+            n => Self::put(&format!("\x1b[{n}D")),
+        }
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(s)?;
+        Self::put("\n")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        let text = s.trim_end_matches(' ');
+        if text.len() == s.len() {
+            return Self::put(s);
+        }
+        Self::put(&format!("{text}\x1b[K"))
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Self::put("\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 

@@ -1945,6 +1945,92 @@ fn a_progress_bar_on_a_terminal_only() {
     assert!(!r.all().contains("domains checked"), "{}", r.all());
 }
 
+/// Ctrl-C on a terminal leaves no bar behind. The terminal echoes `^C` where the cursor is; a bar
+/// that parked the cursor at the right edge had the echo wrap to a new row, and the final clear
+/// erased only that row, so the bar stayed on the screen above the interrupted report. Here the
+/// report and the bar share one terminal (a 200-row screen, so nothing scrolls away), the `^C` is
+/// typed on it, and the screen is read as a terminal emulator shows it.
+#[test]
+fn ctrl_c_on_a_terminal_leaves_no_progress_bar_on_the_screen() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let lab = Lab::start();
+    // silent.test holds the run for its 20 s step timeout: Ctrl-C comes while the bar is drawn.
+    let args = lab.args(&["good.test", "silent.test", "--timeout", "20s"]);
+    let (rows, cols) = (200u16, 80u16);
+    let size = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&size, None).unwrap();
+    let tty = || Stdio::from(pty.slave.try_clone().unwrap());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CI");
+    isolate(&mut cmd);
+    cmd.args(&args).stdin(tty()).stdout(tty()).stderr(tty());
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    // Kept open until ehlo is gone, so that the line discipline still echoes.
+    let slave = pty.slave;
+    let mut master = std::fs::File::from(pty.master);
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let (mut rd, log) = (master.try_clone().unwrap(), written.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = rd.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let seen = |what: &str| String::from_utf8_lossy(&written.lock().unwrap()).contains(what);
+    let until = |what: &str| {
+        let t0 = std::time::Instant::now();
+        while !seen(what) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "no {what:?} on the terminal: {:?}",
+                String::from_utf8_lossy(&written.lock().unwrap())
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // good.test's report is out and the bar drawn again under it (1/2).
+    until("1/2 domains checked");
+    std::thread::sleep(Duration::from_millis(300));
+    // Ctrl-C typed: the terminal echoes `^C`. ehlo has no controlling terminal here, so the
+    // signal the terminal would send its foreground group is sent by hand, after the echo.
+    master.write_all(b"\x03").unwrap();
+    until("^C");
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+    // Everything ehlo wrote has been read once the reader has drained the terminal.
+    std::thread::sleep(Duration::from_millis(300));
+    drop(slave);
+    let bytes = written.lock().unwrap().clone();
+    let mut screen = vt100::Parser::new(rows.try_into().unwrap(), cols.try_into().unwrap(), 0);
+    screen.process(&bytes);
+    let shown = screen.screen().contents();
+    assert_eq!(code, 41, "{shown}");
+    assert!(shown.contains("interrupted (Ctrl-C)"), "{shown}");
+    assert!(shown.contains("good.test  ✓ PASS"), "{shown}");
+    assert!(
+        !shown.contains("domains checked"),
+        "the bar is left on the screen:\n{shown}"
+    );
+    assert!(!shown.contains("^C"), "{shown}");
+}
+
 #[test]
 fn per_ip_limits_the_sessions_open_at_once_to_one_address() {
     let lab = Lab::start();
