@@ -18,8 +18,10 @@ use crate::render::{self, Format, Renderer};
 use crate::smtp::event::{Event, Summary};
 
 /// Parse `args`, run the chosen mode, return the exit code; then say on stderr which output
-/// could not be written ([`Watch::report`]).
+/// could not be written ([`Watch::report`]). First of all, before any secret is read: no core
+/// dump of this process ([`crate::coredump::forbid`]).
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    crate::coredump::forbid();
     let watch = Watch::default();
     let code = run_watched(args, &watch);
     watch.report();

@@ -5,6 +5,7 @@
 mod app;
 pub(crate) mod check;
 pub mod cli;
+pub(crate) mod coredump;
 pub(crate) mod demo;
 pub(crate) mod error;
 #[doc(hidden)]
@@ -19,8 +20,10 @@ pub mod smtp;
 pub(crate) use error::Error;
 
 /// The `ehlo` binary's first call, before [`run`]: when these arguments make it the launcher of
-/// a `--pipe` command (ehlo runs itself for that) it becomes that command and never returns.
+/// a `--pipe` command, or of a program started with the user's core-dump limit (ehlo runs
+/// itself for those), it becomes that command and never returns.
 pub fn pipe_launcher(args: &[std::ffi::OsString]) {
+    coredump::exec_launcher(args);
     net::conn::pipe_launcher(args)
 }
 

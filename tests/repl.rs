@@ -469,7 +469,29 @@ impl Pty {
     fn start_stdout_to(home: &std::path::Path, args: &[&str], out: File) -> Pty {
         Pty::spawn(home, args, COLS, false, &[], true, Some(out))
     }
+    /// [`Pty::start_env`] through `/bin/sh -c 'ulimit -S -c 4 && exec ehlo …'`: `ehlo` starts
+    /// with a soft core-file limit of 2048 bytes (4 blocks of 512, POSIX `ulimit`), as after a
+    /// user's `ulimit -c`; the shell execs it only once the limit is set, keeping the pid.
+    fn start_under_core_limit(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Pty {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "ulimit -S -c 4 && exec \"$0\" \"$@\"", EHLO]);
+        Pty::spawn_cmd(cmd, home, args, COLS, false, env, true, None)
+    }
     fn spawn(
+        home: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        own_group: bool,
+        env: &[(&str, &str)],
+        no_color: bool,
+        stdout: Option<File>,
+    ) -> Pty {
+        let cmd = Command::new(EHLO);
+        Pty::spawn_cmd(cmd, home, args, cols, own_group, env, no_color, stdout)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_cmd(
+        mut cmd: Command,
         home: &std::path::Path,
         args: &[&str],
         cols: u16,
@@ -490,7 +512,6 @@ impl Pty {
             fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).unwrap();
         }
         let stdio = || Stdio::from(slave.try_clone().unwrap());
-        let mut cmd = Command::new(EHLO);
         cmd.args(args)
             .env_clear()
             .env("HOME", home)
@@ -4758,6 +4779,48 @@ printf 'Subject: edited\n\n.dot line\n%s\nlast line\n' "$typed" > "$1"
         rec.contains("> :data\n| Subject: edited\n| \n| .dot line\n| typed in the editor\n| last line\n< 354\n< 250\n"),
         "{rec}"
     );
+}
+
+/// The REPL holds AUTH secrets: started with a core-file limit it runs with a soft limit of 0
+/// (the hard one kept), and the `:edit` editor, the user's program, gets the limit back.
+#[test]
+fn terminal_no_core_dump_of_the_repl_but_the_editor_keeps_the_users_limit() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let editor = script(
+        out.path(),
+        "editor.sh",
+        &format!(
+            "#!/bin/sh\nawk '/core file/ {{print $5, $6}}' /proc/$$/limits > {o}/core\nexit 3\n"
+        ),
+    );
+    let (addr, _h) = plain_server();
+    let mut t = Pty::start_under_core_limit(
+        home.path(),
+        &["repl", &addr.to_string()],
+        &[("EDITOR", editor.to_str().unwrap())],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", t.child.id())).unwrap();
+    let repl: Vec<&str> = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max core file size"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(repl[0], "0", "the REPL's core limit: {repl:?}");
+    envelope_typed(&mut t);
+    t.keys(":edit\r");
+    let note = "failed (exit status: 3): message cancelled, nothing was sent";
+    t.wait(note, |s| {
+        s.contains(note) && last_prompt(s) == "ehlo[plain|mail]>"
+    });
+    let editor_limit = std::fs::read_to_string(out.path().join("core")).unwrap();
+    assert_eq!(editor_limit.trim(), format!("2048 {}", repl[1]));
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
 }
 
 /// `$VISUAL` comes before `$EDITOR`; an editor exiting non-zero, a draft saved empty and one

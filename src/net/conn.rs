@@ -976,24 +976,33 @@ static LAUNCHER: AtomicBool = AtomicBool::new(false);
 /// own children: those see their input end.
 ///
 /// Setting it between fork and exec takes `unsafe` (`pre_exec`), which this crate forbids, so
-/// the `ehlo` binary runs itself as the launcher ([`pipe_launcher`]): it sets the signal and
-/// execs the shell, keeping its pid, its pipes and its process group.
+/// the `ehlo` binary runs itself as the launcher ([`pipe_launcher`]): it sets the signal, gives
+/// the command the core-dump limit ehlo started with ([`crate::coredump`]) and execs the shell,
+/// keeping its pid, its pipes and its process group.
 ///
 /// The signal fires when the THREAD that spawned the child ends, not the process, so the
 /// launcher is used only from the main thread, whose end is ehlo's: the send runs the session
 /// on a current-thread runtime inside `block_on` there (the REPL, replay and `check` have no
 /// `--pipe`). From another thread (a runtime's worker or blocking-pool thread, which may end
-/// while ehlo runs on) the shell is spawned directly, as before.
+/// while ehlo runs on) the shell is spawned directly, as before (with ehlo's core limit of 0).
 fn shell_for(command: &str) -> tokio::process::Command {
     let parent = std::process::id();
     if LAUNCHER.load(Ordering::Relaxed) && on_main_thread() {
         let mut cmd = tokio::process::Command::new("/proc/self/exe");
-        cmd.arg(LAUNCHER_ARG).arg(parent.to_string()).arg(command);
+        cmd.arg(LAUNCHER_ARG)
+            .arg(parent.to_string())
+            .arg(crate::coredump::original_arg())
+            .arg(command);
         return cmd;
     }
     let mut cmd = tokio::process::Command::new("/bin/sh");
     cmd.arg("-c").arg(command);
     cmd
+}
+
+/// Whether the running program is the `ehlo` binary, which can run itself as a launcher.
+pub(crate) fn can_relaunch() -> bool {
+    LAUNCHER.load(Ordering::Relaxed)
 }
 
 #[cfg(target_os = "linux")]
@@ -1006,17 +1015,20 @@ fn on_main_thread() -> bool {
     false
 }
 
-/// The `ehlo` binary's first call: with [`LAUNCHER_ARG`] PARENT_PID COMMAND as its arguments it
-/// is a `--pipe` command's launcher ([`shell_for`]) and never returns: it asks for SIGKILL when
-/// its parent ends, ends at once if that parent (ehlo, PARENT_PID) is already gone, and execs
+/// The `ehlo` binary's first call: with [`LAUNCHER_ARG`] PARENT_PID CORE_LIMIT COMMAND as its
+/// arguments it is a `--pipe` command's launcher ([`shell_for`]) and never returns: it asks for
+/// SIGKILL when its parent ends, ends at once if that parent (ehlo, PARENT_PID) is already gone,
+/// sets the soft core limit back to CORE_LIMIT ([`crate::coredump::restore`]) and execs
 /// `/bin/sh -c COMMAND`. Otherwise it notes that this program can be a launcher and returns.
 pub(crate) fn pipe_launcher(args: &[std::ffi::OsString]) {
     if args.get(1).is_none_or(|a| a != LAUNCHER_ARG) {
         LAUNCHER.store(true, Ordering::Relaxed);
         return;
     }
-    let (Some(parent), Some(command), None) = (args.get(2), args.get(3), args.get(4)) else {
-        eprintln!("ehlo: {LAUNCHER_ARG} is internal: it takes PARENT_PID COMMAND");
+    let (Some(parent), Some(core), Some(command), None) =
+        (args.get(2), args.get(3), args.get(4), args.get(5))
+    else {
+        eprintln!("ehlo: {LAUNCHER_ARG} is internal: it takes PARENT_PID CORE_LIMIT COMMAND");
         std::process::exit(1);
     };
     #[cfg(target_os = "linux")]
@@ -1033,6 +1045,7 @@ pub(crate) fn pipe_launcher(args: &[std::ffi::OsString]) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = parent;
+    crate::coredump::restore(core);
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new("/bin/sh")
         .arg("-c")

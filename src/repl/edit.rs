@@ -73,12 +73,12 @@ pub(crate) fn editor_command() -> String {
 /// Run `editor` on `file` on the terminal and wait for it. The command goes through `sh -c`
 /// as git runs it, so `EDITOR="code --wait"` works; the file is passed as an argument, never
 /// pasted into the command. The editor is killed if the wait is dropped (the REPL ending on a
-/// signal).
+/// signal). It gets the core-dump limit ehlo started with ([`crate::coredump::command`]).
 pub(crate) async fn run_editor(
     editor: &str,
     file: &Path,
 ) -> std::io::Result<std::process::ExitStatus> {
-    tokio::process::Command::new("/bin/sh")
+    crate::coredump::command("/bin/sh")
         .arg("-c")
         .arg(format!("{editor} \"$@\""))
         .arg(editor)

@@ -593,6 +593,33 @@ fn pipe_speaks_smtp_with_a_child_process() {
     );
 }
 
+/// ehlo holds AUTH secrets in memory: started with a core-file limit (`ulimit -c`), it runs
+/// with a soft limit of 0 (the hard one kept), and the `--pipe` command, the user's program,
+/// gets the limit back (2048 bytes: 4 blocks of 512, see [`under_core_limit`]).
+#[test]
+fn no_core_dump_of_ehlo_but_the_pipe_command_keeps_the_users_limit() {
+    let script = r#"printf '220 child ESMTP\r\n'; for p in ehlo:$PPID child:$$; do awk -v who=${p%:*} '/core file/ {print "core of", who, $5, $6}' /proc/${p#*:}/limits >&2; done; read l; printf '250 child\r\n'; read l; printf '221 bye\r\n'"#;
+    let mut cmd = under_core_limit();
+    cmd.env("NO_COLOR", "1");
+    let run = run_cmd(
+        cmd,
+        &["--pipe", script, "-q", "ehlo", "--helo", "me.test"],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let hard = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("core of ehlo 0 "))
+        .unwrap_or_else(|| panic!("ehlo ran with a core limit: {}", run.stderr));
+    assert!(
+        run.stderr.contains(&format!("core of child 2048 {hard}\n")),
+        "the pipe command did not get the user's limit back: {}",
+        run.stderr
+    );
+}
+
 #[test]
 fn pipe_command_that_cannot_run_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();

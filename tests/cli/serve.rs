@@ -20,7 +20,7 @@ use openssl::pkey::PKey;
 use openssl::x509::extension::SubjectAlternativeName;
 use openssl::x509::{X509, X509NameBuilder};
 
-use crate::util::{Run, ehlo, ehlo_env, ehlo_with, isolate};
+use crate::util::{Run, core_limit_of, ehlo, ehlo_env, ehlo_with, isolate, under_core_limit};
 
 /// A running `ehlo serve`; killed when dropped.
 pub(crate) struct Serve {
@@ -37,7 +37,11 @@ impl Serve {
     }
 
     fn start_on(listen: &str, extra: &[&str]) -> Serve {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        Serve::spawn(Command::new(env!("CARGO_BIN_EXE_ehlo")), listen, extra)
+    }
+
+    /// `cmd` (the `ehlo` binary, or a shell that execs it) with the serve arguments added.
+    fn spawn(mut cmd: Command, listen: &str, extra: &[&str]) -> Serve {
         isolate(&mut cmd);
         cmd.args(["serve", "--listen", listen, "--color", "never"])
             .args(extra)
@@ -240,6 +244,23 @@ fn plain_send_and_maildir_is_byte_exact() {
     assert_eq!(
         String::from_utf8_lossy(&stored),
         String::from_utf8_lossy(&wire_form(dump.stdout.as_bytes()))
+    );
+}
+
+/// `--user` credentials live in the server's memory: started with a core-file limit, `serve`
+/// runs with a soft limit of 0 (the hard one kept). The shell execs ehlo only once its
+/// `ulimit` succeeded ([`under_core_limit`]), so ehlo started with 2048 bytes.
+#[test]
+fn serve_runs_without_a_core_limit_the_user_had_set() {
+    let srv = Serve::spawn(
+        under_core_limit(),
+        "127.0.0.1:0",
+        &["--user", "u:secret-pw"],
+    );
+    let limit = core_limit_of(&srv.child.id().to_string());
+    assert!(
+        limit.starts_with("0 ") && !limit.starts_with("0 0 "),
+        "serve's core limit (soft, hard): {limit}"
     );
 }
 

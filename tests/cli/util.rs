@@ -79,7 +79,30 @@ pub fn ehlo_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run_cmd(cmd, args, None, Duration::from_secs(30))
 }
 
-fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
+/// `/bin/sh -c 'ulimit -S -c 4 && exec ehlo ARGS…'`: `ehlo` started with a soft core-file limit
+/// of 2048 bytes (4 blocks of 512, POSIX `ulimit`), which no core (a page at least) fits, as
+/// after a user's `ulimit -c`. The command to hand [`run_cmd`] or to add `ehlo`'s arguments to.
+pub fn under_core_limit() -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        "ulimit -S -c 4 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_ehlo"),
+    ]);
+    cmd
+}
+
+/// The "Max core file size" line of /proc/PID/limits, its words (soft, hard, unit).
+pub fn core_limit_of(pid: &str) -> String {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max core file size"))
+        .expect("a core file size line");
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn run_cmd(mut cmd: Command, args: &[&str], stdin: Option<&[u8]>, limit: Duration) -> Run {
     isolate(&mut cmd);
     cmd.args(args)
         .stdin(if stdin.is_some() {
