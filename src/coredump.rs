@@ -4,7 +4,8 @@
 //! them (the `--pipe` command, the REPL's `:edit` editor) through a relaunch of the binary.
 //!
 //! Only the soft limit: it is the one the kernel reads when it writes a core (core(5)) and the
-//! one it hands a `core_pattern` pipe such as systemd-coredump (`%c`); the hard limit stays,
+//! one it hands a `core_pattern` pipe such as systemd-coredump (`%c`, which it honours; the
+//! kernel itself does not stop a piped dump for it); the hard limit stays,
 //! so that a started program can be given its limit back without privilege. Not
 //! PR_SET_DUMPABLE (prctl(2)): that would also refuse the user's own strace or gdb.
 
