@@ -24,15 +24,21 @@ const EXEC_ARG: &str = "--ehlo-internal-core-exec";
 /// Lower the soft core limit to 0; remember once what it was. A failure is no reason to refuse
 /// a run: it goes unsaid.
 pub(crate) fn forbid() {
-    let original = *ORIGINAL.get_or_init(|| {
-        let (soft, _) = getrlimit(Resource::RLIMIT_CORE).ok()?;
-        (soft != 0).then_some(soft)
-    });
-    if original.is_some()
-        && let Ok((_, hard)) = getrlimit(Resource::RLIMIT_CORE)
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_CORE) else {
+        return;
+    };
+    // A second call finds the limit at 0 already: what was given back stays the first one.
+    if ORIGINAL
+        .get_or_init(|| (soft != 0).then_some(soft))
+        .is_some()
     {
         let _ = setrlimit(Resource::RLIMIT_CORE, 0, hard);
     }
+}
+
+/// Whether [`forbid`] lowered the limit (there is one to give back).
+fn lowered() -> bool {
+    ORIGINAL.get().copied().flatten().is_some()
 }
 
 /// The original soft limit as a launcher's argument: `-` (leave as is), `unlimited` or bytes.
@@ -65,10 +71,9 @@ pub(crate) fn restore(arg: &std::ffi::OsStr) {
 /// when this is that binary and the limit was lowered; else directly (the program then runs
 /// with a soft core limit of 0, as a test program's children do).
 pub(crate) fn command(program: &str) -> tokio::process::Command {
-    let original = original_arg();
-    if original != "-" && crate::net::conn::can_relaunch() {
+    if lowered() && crate::net::conn::can_relaunch() {
         let mut cmd = tokio::process::Command::new("/proc/self/exe");
-        cmd.arg(EXEC_ARG).arg(original).arg(program);
+        cmd.arg(EXEC_ARG).arg(original_arg()).arg(program);
         return cmd;
     }
     tokio::process::Command::new(program)
