@@ -1031,7 +1031,95 @@ fn a_sha1_signed_certificate_fails_through_ssl_cert_file_too() {
             "{flags:?} {env:?}: {}",
             run.all()
         );
+        // A CA file cannot mend a weak signature: the remedy is the server's certificate.
+        let result = run
+            .all()
+            .lines()
+            .find(|l| l.starts_with("*** Result"))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            result.contains("stronger key or signature") && !result.contains("--tls-ca-path"),
+            "{flags:?} {env:?}: {result}"
+        );
     }
+}
+
+/// A current leaf sent with an intermediate that expired in 2001, under a trusted root: exit
+/// 29, and the reason names the intermediate and its own date (the transcript's `peer[1]`) with
+/// renewal as the remedy. It used to give the leaf's notAfter, a date still to come, as the
+/// day "the certificate expired", and to suggest `--tls-ca-path`.
+#[test]
+fn an_expired_intermediate_is_named_with_its_own_date() {
+    use openssl::pkey::PKey;
+    use openssl::x509::X509;
+    let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    rp.distinguished_name
+        .push(rcgen::DnType::CommonName, "ehlo test root");
+    let root =
+        rcgen::CertifiedIssuer::self_signed(rp, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let mut ip = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ip.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ip.distinguished_name
+        .push(rcgen::DnType::CommonName, "ehlo test old intermediate");
+    ip.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    ip.not_after = rcgen::date_time_ymd(2001, 2, 1);
+    let ica =
+        rcgen::CertifiedIssuer::signed_by(ip, rcgen::KeyPair::generate().unwrap(), &root).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .unwrap()
+        .signed_by(&leaf_key, &ica)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, root.pem()).unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_certificate(&X509::from_der(leaf.der()).unwrap())
+        .unwrap();
+    b.add_extra_chain_cert(X509::from_der(ica.der()).unwrap())
+        .unwrap();
+    b.set_private_key(&PKey::private_key_from_pem(leaf_key.serialize_pem().as_bytes()).unwrap())
+        .unwrap();
+    let steps = vec![
+        Step::Send(b"220 x ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+        Step::Expect("STARTTLS"),
+        Step::Send(b"220 2.0.0 go ahead\r\n"),
+        Step::Tls,
+        Step::ExpectCloseNotify,
+    ];
+    let srv = scripted_with(steps, Arc::new(b.build()));
+    let mut args = send_args(&srv.server());
+    args.extend(["--tls", "--tls-ca-path", ca_file.to_str().unwrap()].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo_with_env(&args, &[], None, Duration::from_secs(30));
+    srv.finish();
+    let out = run.all();
+    assert_eq!(run.code, 29, "{out}");
+    assert!(
+        out.contains("TLS peer[1]   subject=[/CN=ehlo test old intermediate]"),
+        "{out}"
+    );
+    let result = out
+        .lines()
+        .find(|l| l.starts_with("*** Result"))
+        .unwrap_or_default();
+    assert!(
+        result.contains(
+            "certificate has expired: peer[1] (/CN=ehlo test old intermediate) expired on 2001-02-01T00:00:00Z"
+        ),
+        "{result}"
+    );
+    assert!(
+        result.contains("renew") && !result.contains("--tls-ca-path"),
+        "{result}"
+    );
+    assert!(!out.contains("MAIL FROM"), "{out}");
 }
 
 /// `--tls-protocol` reaching TLS 1.0/1.1 lowers OpenSSL's security level to 0 for the

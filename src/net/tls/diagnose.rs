@@ -1,10 +1,27 @@
 //! What a TLS failure means in words: handshake reasons, verification failures, alerts on read.
 
 use crate::smtp::codes::Hint;
-use crate::smtp::event::{TlsInfo, VerifyPart};
+use crate::smtp::event::{CertInfo, TlsInfo, VerifyPart};
 
 /// What to do about a chain that does not verify; remedies kept as data for each front end.
 const VERIFY_HINT: &str = "use ⟨ca-file⟩ if the CA is private, or ⟨insecure⟩ to skip verification";
+/// A certificate the server sent is past its notAfter: no CA file makes it valid again.
+const EXPIRED_HINT: &str =
+    "the server's operator must renew it; ⟨insecure⟩ skips verification meanwhile";
+/// A certificate the server sent starts later (RFC 5280 §4.1.2.5): a clock, or its issue date.
+const NOT_YET_HINT: &str = "check this machine's clock; if it is right, the certificate was issued \
+     to start later; ⟨insecure⟩ skips verification meanwhile";
+/// Only certificates out of their dates that the server did not send: the trust store's own
+/// root or intermediate, which a current store (or CA file) replaces.
+const STORE_DATES_HINT: &str = "none the server sent is out of its dates: a root or \
+     intermediate of the trust store is; update it, or use ⟨ca-file⟩ with a current CA, or \
+     ⟨insecure⟩ to skip verification";
+/// A key or signature below OpenSSL's security level (OpenSSL 3 refuses SHA-1 signatures from
+/// level 1 on, and RSA/DSA/DH keys under 2048 bits at level 2): the server's certificate must
+/// change.
+const WEAK_HINT: &str = "the server needs a certificate with a stronger key or signature, \
+     such as RSA of 2048 bits or more signed with SHA-256; ⟨insecure⟩ skips verification \
+     meanwhile";
 
 /// Did the handshake fail because the peer does not speak TLS at all? Judged by OpenSSL's
 /// reason *codes* (stable across versions), not its wording.
@@ -14,6 +31,37 @@ pub(super) fn is_not_tls(e: &openssl::ssl::Error) -> bool {
     const CODES: [i32; 5] = [267, 198, 252, 156, 313];
     e.ssl_error()
         .is_some_and(|st| st.errors().iter().any(|x| CODES.contains(&x.reason_code())))
+}
+
+/// The certificates of the chain the server sent that are out of their dates (`bad`), each
+/// with the date `date` gives, in the transcript's numbering (`peer[1]`). The leaf alone keeps
+/// the short form; `None` when none the server sent is (the trust store's own certificate is).
+fn out_of_dates(
+    info: &TlsInfo,
+    bad: impl Fn(&CertInfo) -> bool,
+    date: impl Fn(&CertInfo) -> &str,
+    verb: &str,
+) -> Option<String> {
+    let found: Vec<(usize, &CertInfo)> = info
+        .chain
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| bad(c))
+        .collect();
+    match found.as_slice() {
+        [] => None,
+        [(0, leaf)] => Some(format!("the certificate {verb} {}", date(leaf))),
+        _ => Some(
+            found
+                .iter()
+                .map(|(i, c)| match i {
+                    0 => format!("the server's certificate {verb} {}", date(c)),
+                    _ => format!("peer[{i}] ({}) {verb} {}", c.subject, date(c)),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    }
 }
 
 /// One line: what failed, why it matters, and what to do.
@@ -38,7 +86,7 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
             .clone()
             .unwrap_or_else(|| "verification failed".into())
     };
-    let why = if !v.chain_ok && !name_only {
+    let (why, chain_hint) = if !v.chain_ok && !name_only {
         // Codes are not kept in the verdict; recognise the texts OpenSSL 3 uses (3.0.19 says
         // "certificate is not yet valid or the system clock is incorrect": the start is kept).
         let known = if reason.starts_with("certificate is not yet valid") {
@@ -49,36 +97,53 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
             reason.as_str()
         };
         match known {
-            "self-signed certificate" | "self signed certificate" => {
-                "the server presented a self-signed certificate".to_string()
-            }
+            "self-signed certificate" | "self signed certificate" => (
+                "the server presented a self-signed certificate".to_string(),
+                VERIFY_HINT,
+            ),
             "self-signed certificate in certificate chain"
-            | "self signed certificate in certificate chain" => {
-                "the chain ends in a root that is not in the trust store".to_string()
-            }
-            "unable to get local issuer certificate" | "unable to verify the first certificate" => {
-                "the issuer is not in the trust store (a private CA, or the server omits an intermediate certificate)".to_string()
-            }
-            "certificate has expired" => format!(
-                "the certificate expired on {}",
-                leaf.map(|c| c.not_after.as_str()).unwrap_or("?")
+            | "self signed certificate in certificate chain" => (
+                "the chain ends in a root that is not in the trust store".to_string(),
+                VERIFY_HINT,
             ),
-            "certificate is not yet valid" => format!(
-                "the certificate is not valid before {}",
-                leaf.map(|c| c.not_before.as_str()).unwrap_or("?")
+            "unable to get local issuer certificate" | "unable to verify the first certificate" => (
+                "the issuer is not in the trust store (a private CA, or the server omits an intermediate certificate)".to_string(),
+                VERIFY_HINT,
             ),
-            _ => String::new(),
+            // The certificate out of its dates may be an intermediate, not the leaf: the one
+            // that is gets named, never the leaf's date for another's failure.
+            "certificate has expired" => out_of_dates(
+                info,
+                |c| c.days_left < 0,
+                |c| c.not_after.as_str(),
+                "expired on",
+            )
+            .map_or((String::new(), STORE_DATES_HINT), |w| (w, EXPIRED_HINT)),
+            "certificate is not yet valid" => out_of_dates(
+                info,
+                |c| c.not_yet_valid,
+                |c| c.not_before.as_str(),
+                "is not valid before",
+            )
+            .map_or((String::new(), STORE_DATES_HINT), |w| (w, NOT_YET_HINT)),
+            // "EE certificate key too weak", "CA certificate key too weak", "CA signature
+            // digest algorithm too weak": OpenSSL's security level, not the trust store.
+            weak if weak.ends_with("too weak") => (String::new(), WEAK_HINT),
+            _ => (String::new(), VERIFY_HINT),
         }
     } else {
         let names = leaf.map(|c| c.sans.join(", ")).unwrap_or_default();
-        format!(
-            "the certificate is not valid for {} (it names {})",
-            v.checked_name.as_deref().unwrap_or("?"),
-            if names.is_empty() {
-                leaf.map(|c| c.subject.as_str()).unwrap_or("nothing")
-            } else {
-                &names
-            }
+        (
+            format!(
+                "the certificate is not valid for {} (it names {})",
+                v.checked_name.as_deref().unwrap_or("?"),
+                if names.is_empty() {
+                    leaf.map(|c| c.subject.as_str()).unwrap_or("nothing")
+                } else {
+                    &names
+                }
+            ),
+            VERIFY_HINT,
         )
     };
     // The chain is trusted and only the name is wrong (typically: connected by IP address, or
@@ -96,7 +161,7 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
         h.push(Hint::new("⟨insecure⟩ skips verification"));
         h
     } else {
-        Hint::new(VERIFY_HINT)
+        Hint::new(chain_hint)
     };
     let mut out = if why.is_empty() {
         Hint::plain(format!("{reason} ("))
@@ -256,6 +321,12 @@ mod tests {
             chain: vec![CertInfo {
                 not_before: "2030-01-01T00:00:00Z".into(),
                 not_after: "2021-01-01T00:00:00Z".into(),
+                days_left: if reason.contains("expired") {
+                    -2000
+                } else {
+                    3000
+                },
+                not_yet_valid: reason.contains("not yet valid"),
                 ..CertInfo::default()
             }],
             verify: VerifyVerdict {
@@ -288,5 +359,89 @@ mod tests {
             assert!(got.contains(want), "{reason}: {got}");
             assert!(got.starts_with(reason), "{reason}: {got}");
         }
+    }
+
+    /// A leaf, and an intermediate with the dates given, as the server sends them.
+    fn chain_info(reason: &str, ica_days_left: i64, ica_not_yet: bool) -> TlsInfo {
+        TlsInfo {
+            chain: vec![
+                CertInfo {
+                    subject: "/CN=mx.example.test".into(),
+                    not_before: "2026-01-01T00:00:00Z".into(),
+                    not_after: "2099-01-01T00:00:00Z".into(),
+                    days_left: 20000,
+                    ..CertInfo::default()
+                },
+                CertInfo {
+                    subject: "/CN=Old Intermediate".into(),
+                    not_before: "2031-01-01T00:00:00Z".into(),
+                    not_after: "2020-02-01T00:00:00Z".into(),
+                    days_left: ica_days_left,
+                    not_yet_valid: ica_not_yet,
+                    ..CertInfo::default()
+                },
+            ],
+            verify: VerifyVerdict {
+                checked_name: Some("mx.example.test".into()),
+                name_ok: true,
+                reason: Some(reason.into()),
+                ..VerifyVerdict::default()
+            },
+            ..TlsInfo::default()
+        }
+    }
+
+    /// An intermediate out of its dates is the one named, with its own date: the leaf's
+    /// notAfter (a date to come) was given as the day "the certificate expired".
+    #[test]
+    fn an_intermediate_out_of_its_dates_is_named_not_the_leaf() {
+        let got = explain_failure(&chain_info("certificate has expired", -2500, false)).to_string();
+        assert!(
+            got.contains("peer[1] (/CN=Old Intermediate) expired on 2020-02-01T00:00:00Z"),
+            "{got}"
+        );
+        assert!(!got.contains("2099"), "{got}");
+        let got =
+            explain_failure(&chain_info("certificate is not yet valid", 10, true)).to_string();
+        assert!(
+            got.contains("peer[1] (/CN=Old Intermediate) is not valid before 2031-01-01T00:00:00Z"),
+            "{got}"
+        );
+        assert!(!got.contains("2026-01-01"), "{got}");
+        // None the server sent is out of its dates: the trust store's own certificate is.
+        let got = explain_failure(&chain_info("certificate has expired", 10, false)).to_string();
+        assert!(!got.contains("2099") && !got.contains("2020"), "{got}");
+        assert!(got.contains("trust store"), "{got}");
+    }
+
+    /// A CA file mends an unknown issuer, not a date or a weak key: each failure gets its own
+    /// remedy, and `--insecure` stays the way past all of them.
+    #[test]
+    fn dates_and_weak_keys_are_not_sent_to_a_ca_file() {
+        for (reason, ica_days, ica_not_yet, want) in [
+            ("certificate has expired", -1, false, "renew"),
+            ("certificate is not yet valid", 10, true, "clock"),
+            ("EE certificate key too weak", 10, false, "stronger key"),
+            ("CA certificate key too weak", 10, false, "stronger key"),
+            (
+                "CA signature digest algorithm too weak",
+                10,
+                false,
+                "stronger key or signature",
+            ),
+        ] {
+            let got = explain_failure(&chain_info(reason, ica_days, ica_not_yet)).to_string();
+            assert!(got.starts_with(reason), "{got}");
+            assert!(got.contains(want), "{reason}: {got}");
+            assert!(!got.contains("--tls-ca-path"), "{reason}: {got}");
+            assert!(got.contains("--insecure"), "{reason}: {got}");
+        }
+        // An unknown issuer still gets the CA file.
+        let got = explain_failure(&chain_info(
+            "unable to get local issuer certificate",
+            10,
+            false,
+        ));
+        assert!(got.contains("--tls-ca-path"), "{got}");
     }
 }

@@ -495,6 +495,63 @@ async fn name_mismatch_does_not_hide_an_expired_chain() {
     assert!(info.chain[0].not_after.starts_with("2001-01-01T"));
 }
 
+/// A trusted root, an intermediate that expired in 2001 and a current leaf for localhost the
+/// server sends with it: the reason names the intermediate and its date, never the leaf's
+/// notAfter (still to come), and sends no one to a CA file, which cannot mend a date.
+#[tokio::test]
+async fn an_expired_intermediate_is_named_with_its_own_date() {
+    let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    rp.distinguished_name
+        .push(rcgen::DnType::CommonName, "ehlo test root E");
+    let root =
+        rcgen::CertifiedIssuer::self_signed(rp, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let mut ip = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ip.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ip.distinguished_name
+        .push(rcgen::DnType::CommonName, "ehlo test old intermediate");
+    ip.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    ip.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let ica =
+        rcgen::CertifiedIssuer::signed_by(ip, rcgen::KeyPair::generate().unwrap(), &root).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ica)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.pem");
+    std::fs::write(&file, X509::from_der(root.der()).unwrap().to_pem().unwrap()).unwrap();
+    let acc = acceptor(
+        &X509::from_der(leaf.der()).unwrap(),
+        &[X509::from_der(ica.der()).unwrap()],
+        &PKey::private_key_from_pem(leaf_key.serialize_pem().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let p = TlsParams {
+        ca_path: Some(file),
+        ..params(true)
+    };
+    let err = handshake_accepting(acc, "localhost", &p, &trust::system_store)
+        .await
+        .unwrap_err();
+    let TlsError::Verify { reason, info } = err else {
+        panic!("expected Verify, got {err:?}")
+    };
+    assert_eq!(info.chain.len(), 2, "{:?}", info.chain);
+    assert!(info.chain[0].days_left > 0 && info.chain[1].days_left < 0);
+    let leaf_after = info.chain[0].not_after.clone();
+    assert!(
+        reason.contains("peer[1] (/CN=ehlo test old intermediate) expired on 2001-01-01T"),
+        "{reason}"
+    );
+    assert!(!reason.contains(&leaf_after), "{reason}");
+    assert!(
+        !reason.contains("--tls-ca-path") && reason.contains("renew"),
+        "{reason}"
+    );
+}
+
 #[tokio::test]
 async fn ip_literal_host_sends_no_sni_and_matches_ip_san() {
     let (cert, key) = self_signed(&["127.0.0.1", "::1"]).unwrap();
