@@ -253,6 +253,11 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
         }
         "tlsv1 alert unrecognized name" => Some("the server does not know the SNI name sent"),
         "tlsv1 alert internal error" => Some("the server hit an internal error"),
+        // SSL_R_EXCESSIVE_MESSAGE_SIZE: a handshake message past OpenSSL's cap, in practice the
+        // server's Certificate message over the 100 KiB certificate list limit.
+        "excessive message size" => Some(
+            "a handshake message from the server is larger than OpenSSL accepts: usually a certificate chain over 100 KiB (a misconfigured server)",
+        ),
         _ => None,
     };
     match hint {

@@ -552,6 +552,29 @@ async fn an_expired_intermediate_is_named_with_its_own_date() {
     );
 }
 
+/// A server whose Certificate message is over OpenSSL's 100 KiB certificate list cap: a
+/// handshake failure that says so (it was OpenSSL's bare "excessive message size"), in bounded
+/// time and memory.
+#[tokio::test]
+async fn an_oversized_certificate_chain_is_a_named_handshake_failure() {
+    let (ca, leaf, key) = ca_and_leaf("ehlo test root F");
+    let chain: Vec<X509> = std::iter::repeat_n(ca, 400).collect();
+    let total: usize = chain.iter().map(|c| c.to_der().unwrap().len()).sum();
+    assert!(total > 100 * 1024, "{total}");
+    let acc = acceptor(&leaf, &chain, &key).unwrap();
+    let err = handshake_accepting(acc, "localhost", &params(false), &trust::system_store)
+        .await
+        .unwrap_err();
+    let TlsError::Handshake(reason) = err else {
+        panic!("expected Handshake, got {err:?}")
+    };
+    assert!(reason.starts_with("excessive message size: "), "{reason}");
+    assert!(
+        reason.contains("certificate chain over 100 KiB"),
+        "{reason}"
+    );
+}
+
 #[tokio::test]
 async fn ip_literal_host_sends_no_sni_and_matches_ip_san() {
     let (cert, key) = self_signed(&["127.0.0.1", "::1"]).unwrap();
