@@ -207,15 +207,28 @@ impl Connection {
     ) -> Result<Connection, TlsFailure> {
         let host = self.host.clone();
         // The host's TLSA records (`--tls-verify dane`) replace the CA store, as `--tlsa` does.
-        let dane_params;
+        // A socket or a child process has no host name: `localhost` stands in for it.
+        let stand_in = matches!(
+            plan.link.transport,
+            Transport::Socket(_) | Transport::Pipe(_)
+        );
+        let own_params;
         let params = match &self.dane {
             Some(d) if !d.tlsa.is_empty() => {
-                dane_params = tls::TlsParams {
+                own_params = tls::TlsParams {
                     tlsa: d.tlsa.clone(),
                     dane_names: d.names.clone(),
+                    stand_in_host: stand_in,
                     ..plan.link.tls.clone()
                 };
-                &dane_params
+                &own_params
+            }
+            _ if stand_in => {
+                own_params = tls::TlsParams {
+                    stand_in_host: true,
+                    ..plan.link.tls.clone()
+                };
+                &own_params
             }
             _ => &plan.link.tls,
         };

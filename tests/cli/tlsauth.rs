@@ -1456,3 +1456,100 @@ fn auth_user_angles_send_the_empty_user_name_as_swaks_does() {
         "{got:?}"
     );
 }
+
+/// STARTTLS over `--socket`: the connection has no host name, so `localhost` is sent as SNI
+/// and checked; a trusted certificate for another name fails (exit 29) with the name to verify
+/// as the remedy, never `--server` (which it used to offer), and passes with
+/// `--tls-verify-target`.
+#[test]
+fn a_socket_checks_localhost_and_offers_only_the_name_to_verify() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let ck = rcgen::generate_simple_self_signed(vec!["mx.example.test".into()]).unwrap();
+    let cert = openssl::x509::X509::from_der(ck.cert.der()).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(ck.signing_key.serialize_pem().as_bytes())
+        .unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_certificate(&cert).unwrap();
+    b.set_private_key(&key).unwrap();
+    let acceptor = Arc::new(b.build());
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert.to_pem().unwrap()).unwrap();
+    let path = dir.path().join("smtp.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    // Two sessions: banner, EHLO, STARTTLS, the handshake, then whatever the client does.
+    let server = std::thread::spawn(move || {
+        let mut sni = Vec::new();
+        for _ in 0..2 {
+            let (sock, _) = listener.accept().unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut w = sock.try_clone().unwrap();
+            let mut r = BufReader::new(sock.try_clone().unwrap());
+            let mut line = String::new();
+            w.write_all(b"220 sock.test ESMTP\r\n").unwrap();
+            r.read_line(&mut line).unwrap();
+            w.write_all(b"250-sock.test\r\n250 STARTTLS\r\n").unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            assert!(line.starts_with("STARTTLS"), "{line}");
+            w.write_all(b"220 go ahead\r\n").unwrap();
+            if let Ok(mut t) = acceptor.accept(sock) {
+                sni.push(
+                    t.ssl()
+                        .servername(openssl::ssl::NameType::HOST_NAME)
+                        .map(String::from),
+                );
+                let mut buf = [0u8; 512];
+                // The client's EHLO in TLS (a verified session) or its close_notify.
+                if let Ok(n) = std::io::Read::read(&mut t, &mut buf)
+                    && n > 0
+                {
+                    let _ = t.write_all(b"554 5.7.0 enough\r\n");
+                }
+            }
+        }
+        sni
+    });
+    let socket = path.to_str().unwrap();
+    let ca = ca.to_str().unwrap();
+    let base = [
+        "--socket",
+        socket,
+        "--tls",
+        "--tls-ca-path",
+        ca,
+        "--to",
+        "a@x.test",
+        "--from",
+        "b@x.test",
+        "--timeout",
+        "5",
+    ];
+    let run = ehlo(&base);
+    let out = run.all();
+    assert_eq!(run.code, 29, "{out}");
+    assert!(out.contains("using host localhost to verify"), "{out}");
+    let result = out
+        .lines()
+        .find(|l| l.starts_with("*** Result"))
+        .unwrap_or_default();
+    assert!(
+        result.contains("--tls-verify-target mx.example.test") && !result.contains("--server"),
+        "{result}"
+    );
+    let mut named = base.to_vec();
+    named.extend(["--tls-verify-target", "mx.example.test"]);
+    let run = ehlo(&named);
+    let out = run.all();
+    assert!(out.contains("passed host verification"), "{out}");
+    assert_ne!(run.code, 29, "{out}");
+    let sni = server.join().unwrap();
+    assert_eq!(
+        sni,
+        [Some("localhost".to_string()), Some("localhost".to_string())]
+    );
+}

@@ -683,6 +683,8 @@ fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsPar
         peer_chain_out: pem_out(&tls.tls_get_peer_chain),
         tlsa,
         dane_names,
+        // Known to the connection layer, which opens the socket or pipe.
+        stand_in_host: false,
     };
     // A bad CA file, cipher string or client certificate is a mistake in the invocation: said
     // now (exit 1), not after connecting and sending STARTTLS.

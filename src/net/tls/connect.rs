@@ -183,7 +183,7 @@ where
         return Ok((s, info));
     }
     if params.verify && !info.verify.passed() {
-        let reason = explain_failure(&info);
+        let reason = explain_failure(&info, params.stand_in_host);
         // The handshake completed: end the session with close_notify (RFC 8446 §6.1) rather
         // than dropping it, so the server logs an orderly close, not a truncated session;
         // within the handshake's deadline, or the caller would call it a timeout.

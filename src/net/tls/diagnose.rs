@@ -64,8 +64,10 @@ fn out_of_dates(
     }
 }
 
-/// One line: what failed, why it matters, and what to do.
-pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
+/// One line: what failed, why it matters, and what to do. `stand_in_host`: the connection has
+/// no host name (a socket, a pipe), so `localhost` was checked and no other name to connect by
+/// would change that.
+pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
     let v = &info.verify;
     let leaf = info.chain.first();
     // With only the name enforced (--tls-verify-host), a chain failure is not the reason.
@@ -153,9 +155,18 @@ pub(super) fn explain_failure(info: &TlsInfo) -> Hint {
             .and_then(|c| c.sans.iter().find_map(|s| s.strip_prefix("DNS:")))
             .filter(|n| !n.starts_with('*'))
             .unwrap_or("NAME");
-        let mut h = Hint::plain("connect by a name the certificate holds (e.g. ");
-        h.push(Hint::new("⟨connect-to⟩"));
-        h.push_str(&format!(" {named}), or check it against that name with "));
+        let mut h = if stand_in_host {
+            // swaks fails the name check on these transports; ehlo checks `localhost`.
+            Hint::plain(
+                "a socket or pipe has no host name: localhost is checked unless another name \
+                 is given; check it against a name the certificate holds with ",
+            )
+        } else {
+            let mut h = Hint::plain("connect by a name the certificate holds (e.g. ");
+            h.push(Hint::new("⟨connect-to⟩"));
+            h.push_str(&format!(" {named}), or check it against that name with "));
+            h
+        };
         h.push(Hint::new("⟨verify-name⟩"));
         h.push_str(&format!(" {named}; "));
         h.push(Hint::new("⟨insecure⟩ skips verification"));
@@ -360,10 +371,33 @@ mod tests {
                 "the certificate expired on 2021-01-01T00:00:00Z",
             ),
         ] {
-            let got = explain_failure(&info(reason)).to_string();
+            let got = explain_failure(&info(reason), false).to_string();
             assert!(got.contains(want), "{reason}: {got}");
             assert!(got.starts_with(reason), "{reason}: {got}");
         }
+    }
+
+    /// [`explain_failure`] for a connection by host name.
+    fn explain_failure_of(info: &TlsInfo) -> Hint {
+        explain_failure(info, false)
+    }
+
+    /// A trusted certificate for another name reached over a socket or a pipe: `localhost` was
+    /// checked, and the remedy is the name to verify; `--server` (which a socket or pipe does
+    /// not use) is not offered.
+    #[test]
+    fn a_name_mismatch_over_a_socket_or_pipe_offers_only_the_name_to_verify() {
+        let mut info = chain_info("hostname mismatch", 10, false);
+        info.chain[0].sans = vec!["DNS:mx.example.test".into()];
+        info.verify.checked_name = Some("localhost".into());
+        info.verify.chain_ok = true;
+        info.verify.name_ok = false;
+        let got = explain_failure(&info, true).to_string();
+        assert!(got.contains("--tls-verify-target mx.example.test"), "{got}");
+        assert!(got.contains("localhost is checked"), "{got}");
+        assert!(!got.contains("--server"), "{got}");
+        let by_name = explain_failure(&info, false).to_string();
+        assert!(by_name.contains("--server mx.example.test"), "{by_name}");
     }
 
     /// A leaf, and an intermediate with the dates given, as the server sends them.
@@ -400,21 +434,22 @@ mod tests {
     /// notAfter (a date to come) was given as the day "the certificate expired".
     #[test]
     fn an_intermediate_out_of_its_dates_is_named_not_the_leaf() {
-        let got = explain_failure(&chain_info("certificate has expired", -2500, false)).to_string();
+        let got =
+            explain_failure_of(&chain_info("certificate has expired", -2500, false)).to_string();
         assert!(
             got.contains("peer[1] (/CN=Old Intermediate) expired on 2020-02-01T00:00:00Z"),
             "{got}"
         );
         assert!(!got.contains("2099"), "{got}");
         let got =
-            explain_failure(&chain_info("certificate is not yet valid", 10, true)).to_string();
+            explain_failure_of(&chain_info("certificate is not yet valid", 10, true)).to_string();
         assert!(
             got.contains("peer[1] (/CN=Old Intermediate) is not valid before 2031-01-01T00:00:00Z"),
             "{got}"
         );
         assert!(!got.contains("2026-01-01"), "{got}");
         // None the server sent is out of its dates: the trust store's own certificate is.
-        let got = explain_failure(&chain_info("certificate has expired", 10, false)).to_string();
+        let got = explain_failure_of(&chain_info("certificate has expired", 10, false)).to_string();
         assert!(!got.contains("2099") && !got.contains("2020"), "{got}");
         assert!(got.contains("trust store"), "{got}");
     }
@@ -435,14 +470,14 @@ mod tests {
                 "stronger key or signature",
             ),
         ] {
-            let got = explain_failure(&chain_info(reason, ica_days, ica_not_yet)).to_string();
+            let got = explain_failure_of(&chain_info(reason, ica_days, ica_not_yet)).to_string();
             assert!(got.starts_with(reason), "{got}");
             assert!(got.contains(want), "{reason}: {got}");
             assert!(!got.contains("--tls-ca-path"), "{reason}: {got}");
             assert!(got.contains("--insecure"), "{reason}: {got}");
         }
         // An unknown issuer still gets the CA file.
-        let got = explain_failure(&chain_info(
+        let got = explain_failure_of(&chain_info(
             "unable to get local issuer certificate",
             10,
             false,

@@ -44,6 +44,10 @@ pub(crate) struct TlsParams {
     /// Reference names a DANE-TA leaf may carry besides the name verified (RFC 7672 §3.2.3):
     /// the next-hop domain when the route came from its MX records.
     pub(crate) dane_names: Vec<String>,
+    /// The connection has no host name (`--socket`, `--pipe`): `localhost` stands in for SNI
+    /// and the name check, so a name mismatch is mended by the name to verify, never by
+    /// connecting by another name. Set by the connection layer.
+    pub(crate) stand_in_host: bool,
 }
 
 impl TlsParams {
