@@ -12,7 +12,7 @@ use crate::render;
 use crate::serve::{self, ServeOptions};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::{AuthPlan, AuthRequirement, Plan, StartTls};
-use crate::smtp::event::{Event, Sink, Summary};
+use crate::smtp::event::{ConnectCause, Event, Sink, Summary};
 
 const USER: &str = "demo";
 const PASSWORD: &str = "demo-password";
@@ -63,8 +63,9 @@ struct DemoSink<'a> {
     server: String,
     /// Events waiting for the connection; `None` once the send connected.
     waiting: Option<Vec<(Event, Duration)>>,
-    /// Why the send's attempt on the embedded server's address failed, if it did.
-    refused: Option<String>,
+    /// Why the send's attempt on the embedded server's address failed, if it did: its reason
+    /// and its kind.
+    refused: Option<(String, ConnectCause)>,
     held: Option<Summary>,
 }
 
@@ -85,8 +86,13 @@ impl Sink for DemoSink<'_> {
                 return;
             }
             Event::Connected { .. } => self.release(),
-            Event::ConnectFailed { addr, reason, .. } if *addr == self.server => {
-                self.refused = Some(reason.clone());
+            Event::ConnectFailed {
+                addr,
+                reason,
+                cause,
+                ..
+            } if *addr == self.server => {
+                self.refused = Some((reason.clone(), *cause));
             }
             _ => {}
         }
@@ -98,24 +104,17 @@ impl Sink for DemoSink<'_> {
 }
 
 /// What to say when the embedded server on loopback cannot be connected to: what is wrong and
-/// what to do, in one line, the OS error in words. `reason`: the send's own account of its
-/// attempt (the connection layer's `timed out after …`, or the OS error as std words it,
-/// `… (os error N)`, whose number gives the kind).
-fn loopback_message(reason: &str) -> String {
-    use std::io::ErrorKind;
-    let os = reason
-        .strip_suffix(')')
-        .and_then(|r| r.rsplit_once("(os error "))
-        .and_then(|(_, n)| n.parse::<i32>().ok())
-        .map(|n| std::io::Error::from_raw_os_error(n).kind());
-    let why = match os {
-        _ if reason.starts_with("timed out") => "no answer within 5 s",
-        Some(ErrorKind::NetworkUnreachable) => "network unreachable",
-        Some(ErrorKind::AddrNotAvailable) => "address not available",
-        Some(ErrorKind::ConnectionRefused) => "connection refused",
-        Some(ErrorKind::TimedOut) => "no answer within 5 s",
-        Some(ErrorKind::PermissionDenied) => "permission denied (a firewall rule?)",
-        _ => reason,
+/// what to do, in one line, the failure in words. `cause`: the kind the connection layer gave
+/// the send's failed attempt; `reason`: its own account, quoted for a kind without words here.
+fn loopback_message(reason: &str, cause: ConnectCause) -> String {
+    let why = match cause {
+        ConnectCause::TimedOut => "no answer within 5 s",
+        ConnectCause::NetworkUnreachable => "network unreachable",
+        ConnectCause::HostUnreachable => "host unreachable",
+        ConnectCause::AddressUnavailable => "address not available",
+        ConnectCause::Refused => "connection refused",
+        ConnectCause::PermissionDenied => "permission denied (a firewall rule?)",
+        ConnectCause::LocalAddress | ConnectCause::Other => reason,
     };
     format!(
         "demo: loopback is not reachable here ({why} connecting to the embedded server on 127.0.0.1): the `lo` interface is down or missing, as in a new network namespace; bring it up (`ip link set lo up`) or run the demo where it is up"
@@ -274,10 +273,10 @@ async fn demo(
     };
     let code = crate::net::driver::send(&connect, plan, &mut sink).await;
     if sink.waiting.is_some()
-        && let Some(reason) = sink.refused.take()
+        && let Some((reason, cause)) = sink.refused.take()
     {
         server.shutdown().await;
-        return Err(unprepared(renderer, loopback_message(&reason)));
+        return Err(unprepared(renderer, loopback_message(&reason, cause)));
     }
     sink.release();
     let summary = sink.held;
@@ -366,35 +365,28 @@ fn prepare_certificate(tmp: &std::path::Path) -> (PathBuf, Result<(PathBuf, Path
 
 #[cfg(test)]
 mod tests {
-    use super::{loopback_message, shell_word};
+    use super::{ConnectCause, loopback_message, shell_word};
 
-    /// The send's own account of its failed attempt is said in words, the OS error's number
-    /// read for its kind (no second connection is made to find out); a reason of another form
-    /// is quoted as it is.
+    /// The send's failed attempt is said in words by the kind the connection layer gave it
+    /// (no second connection is made, no text parsed back); a kind without words here quotes
+    /// the reason as it is.
     #[test]
     fn the_send_s_connect_error_is_said_in_words() {
-        for (reason, words) in [
+        for (cause, words) in [
             (
-                std::io::Error::from_raw_os_error(nix::libc::ENETUNREACH).to_string(),
+                ConnectCause::NetworkUnreachable,
                 "(network unreachable connecting",
             ),
             (
-                std::io::Error::from_raw_os_error(nix::libc::EADDRNOTAVAIL).to_string(),
+                ConnectCause::AddressUnavailable,
                 "(address not available connecting",
             ),
-            (
-                std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED).to_string(),
-                "(connection refused connecting",
-            ),
-            (
-                "timed out after 5s".to_string(),
-                "(no answer within 5 s connecting",
-            ),
-            ("something else".to_string(), "(something else connecting"),
+            (ConnectCause::Refused, "(connection refused connecting"),
+            (ConnectCause::TimedOut, "(no answer within 5 s connecting"),
+            (ConnectCause::Other, "(something else connecting"),
         ] {
-            let said = loopback_message(&reason);
-            assert!(said.contains(words), "{reason}: {said}");
-            assert!(!said.contains("os error"), "{said}");
+            let said = loopback_message("something else", cause);
+            assert!(said.contains(words), "{cause:?}: {said}");
             assert!(said.contains("ip link set lo up"), "{said}");
         }
     }

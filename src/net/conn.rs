@@ -32,7 +32,7 @@ use crate::net::route::{ConnectPlan, Target, Transport, ip_literal};
 use crate::net::tls;
 use crate::smtp::client::SessionError;
 use crate::smtp::codes::Hint;
-use crate::smtp::event::{Event, Phase, Timed, TlsInfo};
+use crate::smtp::event::{ConnectCause, Event, Phase, Timed, TlsInfo};
 
 /// Any byte stream a session can run over (a UNIX socket, a child's stdin/stdout).
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -391,28 +391,68 @@ pub(crate) fn no_local_route(ip: IpAddr) -> Option<std::io::Error> {
     }
 }
 
+/// Why one TCP attempt failed: the one-line reason shown, and its kind and OS error number as
+/// the `connect_failed` event carries them, set here where the attempt fails.
+#[derive(Debug, Clone)]
+pub(crate) struct TcpFailure {
+    pub(crate) reason: String,
+    pub(crate) cause: ConnectCause,
+    pub(crate) os_error: Option<i32>,
+}
+
+impl TcpFailure {
+    /// A failure of the local address (`--local-interface`): resolving it, its family, binding.
+    fn local(reason: String, e: Option<&std::io::Error>) -> TcpFailure {
+        TcpFailure {
+            reason,
+            cause: ConnectCause::LocalAddress,
+            os_error: e.and_then(std::io::Error::raw_os_error),
+        }
+    }
+
+    /// The OS refused the attempt: `e` says why, by kind and number.
+    fn os(e: &std::io::Error) -> TcpFailure {
+        use std::io::ErrorKind as K;
+        let cause = match e.kind() {
+            K::ConnectionRefused => ConnectCause::Refused,
+            K::NetworkUnreachable | K::NetworkDown => ConnectCause::NetworkUnreachable,
+            K::HostUnreachable => ConnectCause::HostUnreachable,
+            K::AddrNotAvailable => ConnectCause::AddressUnavailable,
+            K::PermissionDenied => ConnectCause::PermissionDenied,
+            K::TimedOut => ConnectCause::TimedOut,
+            _ => ConnectCause::Other,
+        };
+        TcpFailure {
+            reason: e.to_string(),
+            cause,
+            os_error: e.raw_os_error(),
+        }
+    }
+}
+
 /// Connect to `addr`, binding to `local` first if given, giving up after `timeout` (zero = no
-/// limit). The error is a one-line reason.
+/// limit). The error is a one-line reason with its kind.
 pub(crate) async fn tcp(
     addr: SocketAddr,
     local: Option<SocketAddr>,
     timeout: Duration,
-) -> Result<TcpStream, String> {
+) -> Result<TcpStream, TcpFailure> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| TcpFailure::os(&e))?;
     if let Some(local) = local {
         if local.is_ipv4() != addr.is_ipv4() {
-            return Err(format!(
-                "local address {local} is not of the same family as {addr}"
+            return Err(TcpFailure::local(
+                format!("local address {local} is not of the same family as {addr}"),
+                None,
             ));
         }
         socket
             .bind(local)
-            .map_err(|e| format!("cannot bind to {local}: {e}"))?;
+            .map_err(|e| TcpFailure::local(format!("cannot bind to {local}: {e}"), Some(&e)))?;
     }
     let fut = socket.connect(addr);
     let stream = if timeout.is_zero() {
@@ -420,10 +460,16 @@ pub(crate) async fn tcp(
     } else {
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
-            Err(_) => return Err(format!("timed out after {}s", timeout.as_secs_f64())),
+            Err(_) => {
+                return Err(TcpFailure {
+                    reason: format!("timed out after {}s", timeout.as_secs_f64()),
+                    cause: ConnectCause::TimedOut,
+                    os_error: None,
+                });
+            }
         }
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| TcpFailure::os(&e))?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }
@@ -651,7 +697,7 @@ impl TcpRoute {
                     };
                     let attempt = match local {
                         Ok(local) => tcp(addr, local, link.connect_timeout).await,
-                        Err(e) => Err(e),
+                        Err(e) => Err(TcpFailure::local(e, None)),
                     };
                     match attempt {
                         Ok(s) => {
@@ -672,13 +718,15 @@ impl TcpRoute {
                             );
                             return Ok((host.clone(), s, dane_use.clone()));
                         }
-                        Err(reason) => {
+                        Err(failed) => {
                             emit(Event::ConnectFailed {
                                 host: host.clone(),
                                 addr: shown,
-                                reason: reason.clone(),
+                                reason: failed.reason.clone(),
+                                cause: failed.cause,
+                                os_error: failed.os_error,
                             });
-                            self.last_err = reason;
+                            self.last_err = failed.reason;
                         }
                     }
                 }

@@ -732,7 +732,9 @@ impl Renderer for Human {
                 };
                 self.info(&format!("Connected to {}.", escape_str(host)));
             }
-            Event::ConnectFailed { host, addr, reason } => {
+            Event::ConnectFailed {
+                host, addr, reason, ..
+            } => {
                 let text = format!(
                     "Error connecting to {} ({}): {}",
                     escape_str(host),
@@ -1986,6 +1988,8 @@ mod tests {
                     host: "mx1.example.com".into(),
                     addr: "192.0.2.1:25".into(),
                     reason: "Connection refused".into(),
+                    cause: crate::smtp::event::ConnectCause::Refused,
+                    os_error: None,
                 },
                 Event::Timing {
                     what: Timed::Reply,

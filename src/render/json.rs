@@ -45,7 +45,7 @@
 //! | `tls_policy` | (`--tls-verify dane`) `host`, `policy` (`dane`: its TLSA records authenticate the server; `pkix`: the CA store and name do), `tls_required` (bool: a secure TLSA RRset makes TLS mandatory), `reason` (the TLSA owner and its DNSSEC proof, in words) |
 //! | `connecting` | `host`, `addr` (socket address being tried) |
 //! | `connected` | `host`, `peer`, `local` (socket addresses) |
-//! | `connect_failed` | `host`, `addr`, `reason` |
+//! | `connect_failed` | `host`, `addr`, `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
 //! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
 //! | `raw_sent`, `raw_received` | `bytes` (byte payload) |

@@ -7,6 +7,29 @@ use serde::Serialize;
 use crate::smtp::codes::{Explanation, Hint};
 use crate::smtp::reply::Reply;
 
+/// Why a connection attempt failed, by kind (POSIX connect(2) ERRORS): set by the connection
+/// layer where the attempt fails, read by whoever must tell one failure from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectCause {
+    /// Nothing listens there (`ECONNREFUSED`).
+    Refused,
+    /// No route to the network (`ENETUNREACH`), or the network is down (`ENETDOWN`).
+    NetworkUnreachable,
+    /// No route to the host (`EHOSTUNREACH`).
+    HostUnreachable,
+    /// The address cannot be used from here (`EADDRNOTAVAIL`).
+    AddressUnavailable,
+    /// Forbidden, typically by a firewall rule (`EACCES`, `EPERM`).
+    PermissionDenied,
+    /// No answer within the connect timeout (`--timeout`/`connect_timeout`, or `ETIMEDOUT`).
+    TimedOut,
+    /// The local address asked for (`--local-interface`) could not be resolved or bound.
+    LocalAddress,
+    /// Anything else (`reason` says what).
+    Other,
+}
+
 /// Byte payload that serialises as `{"text": …}` when it is valid UTF-8 and `{"bytes": base64}` otherwise
 /// (the ripgrep JSON convention).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -634,6 +657,12 @@ pub enum Event {
         addr: String,
         /// Why.
         reason: String,
+        /// Why, as a kind the connection layer set where the attempt failed (so a reader
+        /// never parses `reason` back).
+        cause: ConnectCause,
+        /// The operating system's error number, when the OS refused the attempt (`errno` of
+        /// connect(2)/bind(2)); `None` for a timeout or a failure of ehlo's own.
+        os_error: Option<i32>,
     },
     /// Bytes written to the server (display form: secrets already masked).
     Sent {

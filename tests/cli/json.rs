@@ -313,3 +313,40 @@ fn dumps_under_json_are_one_json_event() {
         );
     }
 }
+
+/// A failed connection attempt says its kind in `connect_failed`, set where the attempt failed
+/// (`cause`, and the OS error number as `os_error`), so a consumer never parses `reason`; the
+/// members that were there keep their names and text.
+#[test]
+fn connect_failed_carries_its_cause() {
+    let port = free_port().to_string();
+    let server = format!("127.0.0.1:{port}");
+    let cases: [(&[&str], &str, Option<i64>); 2] = [
+        // Nothing listens on the port.
+        (&[], "refused", Some(i64::from(nix::libc::ECONNREFUSED))),
+        // A local address that is not this machine's (TEST-NET-1, RFC 5737): bind(2) fails.
+        (
+            &["--local-interface", "192.0.2.1"],
+            "local_address",
+            Some(i64::from(nix::libc::EADDRNOTAVAIL)),
+        ),
+    ];
+    for (extra, cause, os_error) in cases {
+        let mut args = vec!["-s", &server, "-t", "a@b.test", "--json"];
+        args.extend_from_slice(extra);
+        let r = ehlo(&args);
+        assert_eq!(r.code, 2, "{}", r.all());
+        let failed: Vec<serde_json::Value> = r
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l["type"] == "connect_failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "{}", r.stdout);
+        let d = &failed[0]["data"];
+        assert_eq!(d["cause"], cause, "{}", r.stdout);
+        assert_eq!(d["os_error"].as_i64(), os_error, "{}", r.stdout);
+        assert_eq!(d["addr"], server.as_str(), "{}", r.stdout);
+        assert!(!d["reason"].as_str().unwrap().is_empty(), "{}", r.stdout);
+    }
+}
