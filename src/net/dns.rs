@@ -637,6 +637,75 @@ fn owned_answers(lookup: &hickory_resolver::lookup::Lookup) -> Vec<&Record> {
         .collect()
 }
 
+/// What building one hickory resolver gave, short of an error to report at once.
+enum Built {
+    /// A resolver ready to ask.
+    Ready(Box<TokioResolver>),
+    /// None: the system DNS configuration could not be read (why, in one line). Not an error
+    /// of the run by itself: only a lookup needs it.
+    Unusable(String),
+}
+
+/// One hickory resolver with `ropts` (and `anchors` when validating): asking `server` alone
+/// when one is given, else the system's servers with their settings (ndots, search list),
+/// only the timeout, attempts and validation overridden. An error is a resolver hickory
+/// would not build.
+fn build_hickory(
+    server: Option<SocketAddr>,
+    ropts: ResolverOpts,
+    anchors: Option<Arc<TrustAnchors>>,
+) -> Result<Built, DnsError> {
+    match server {
+        Some(server) => {
+            // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a big
+            // TLSA or DNSKEY RRset must not fail only because it is big.
+            let mut udp = ConnectionConfig::udp();
+            udp.port = server.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = server.port();
+            let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
+            let mut ropts = ropts;
+            // The user picked this server to see its answers: /etc/hosts must not shadow them.
+            ropts.use_hosts_file = ResolveHosts::Never;
+            let mut b = TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(vec![ns]),
+                TokioRuntimeProvider::default(),
+            )
+            .with_options(ropts);
+            if let Some(a) = anchors {
+                b = b.with_trust_anchor(a);
+            }
+            b.build()
+                .map(|r| Built::Ready(Box::new(r)))
+                .map_err(|e| DnsError::Failed {
+                    name: server.to_string(),
+                    reason: e.to_string(),
+                })
+        }
+        None => match TokioResolver::builder_tokio() {
+            Ok(mut b) => {
+                // Keep the system's ndots/search etc., override only what the user controls.
+                let o = b.options_mut();
+                o.timeout = ropts.timeout;
+                o.attempts = ropts.attempts;
+                o.validate = ropts.validate;
+                if let Some(a) = anchors {
+                    b = b.with_trust_anchor(a);
+                }
+                b.build()
+                    .map(|r| Built::Ready(Box::new(r)))
+                    .map_err(|e| DnsError::Failed {
+                        name: "system resolver".into(),
+                        reason: e.to_string(),
+                    })
+            }
+            Err(e) => Ok(Built::Unusable(format!(
+                "cannot read the system DNS configuration: {e}"
+            ))),
+        },
+    }
+}
+
 impl Resolver {
     /// Build from options (system configuration unless `server` is set).
     pub fn new(opts: &DnsOptions) -> Result<Resolver, DnsError> {
@@ -675,81 +744,30 @@ impl Resolver {
         // Validation sets the DO bit (RFC 3225) and checks RRSIGs; off, the resolver is the plain
         // one so the default send pays nothing for DNSSEC.
         ropts.validate = validate;
-        let build = |ropts: ResolverOpts,
-                     anchors: Option<Arc<TrustAnchors>>|
-         -> Result<Result<TokioResolver, String>, DnsError> {
-            match opts.server {
-                Some(server) => {
-                    // UDP first, TCP for the answers that come back truncated (RFC 7766 §5): a
-                    // big TLSA or DNSKEY RRset must not fail only because it is big.
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = server.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = server.port();
-                    let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
-                    let mut ropts = ropts;
-                    // The user picked this server to see its answers: /etc/hosts must not
-                    // shadow them.
-                    ropts.use_hosts_file = ResolveHosts::Never;
-                    let mut b = TokioResolver::builder_with_config(
-                        ResolverConfig::from_name_servers(vec![ns]),
-                        TokioRuntimeProvider::default(),
-                    )
-                    .with_options(ropts);
-                    if let Some(a) = anchors {
-                        b = b.with_trust_anchor(a);
-                    }
-                    b.build().map(Ok).map_err(|e| DnsError::Failed {
-                        name: server.to_string(),
-                        reason: e.to_string(),
-                    })
-                }
-                None => match TokioResolver::builder_tokio() {
-                    Ok(mut b) => {
-                        // Keep the system's ndots/search etc., override only what the user
-                        // controls.
-                        let o = b.options_mut();
-                        o.timeout = ropts.timeout;
-                        o.attempts = ropts.attempts;
-                        o.validate = ropts.validate;
-                        if let Some(a) = anchors {
-                            b = b.with_trust_anchor(a);
-                        }
-                        b.build().map(Ok).map_err(|e| DnsError::Failed {
-                            name: "system resolver".into(),
-                            reason: e.to_string(),
-                        })
-                    }
-                    Err(e) => Ok(Err(format!(
-                        "cannot read the system DNS configuration: {e}"
-                    ))),
-                },
-            }
-        };
         let unusable = |reason| Resolver {
             inner: Err(reason),
             validating: validate,
         };
-        let inner = match build(ropts.clone(), anchors)? {
-            Ok(r) => r,
-            Err(reason) => return Ok(unusable(reason)),
+        let inner = match build_hickory(opts.server, ropts.clone(), anchors)? {
+            Built::Ready(r) => r,
+            Built::Unusable(reason) => return Ok(unusable(reason)),
         };
         // Validating: a plain twin asking the same servers (see [`Validated::lookup`]).
         let validated = if validate {
             let mut plain = ropts;
             plain.validate = false;
-            match build(plain, None)? {
-                Ok(p) => Some(Validated {
+            match build_hickory(opts.server, plain, None)? {
+                Built::Ready(p) => Some(Validated {
                     budget: validation_budget(budget_base, opts.attempts),
-                    plain: Box::new(p),
+                    plain: p,
                 }),
-                Err(reason) => return Ok(unusable(reason)),
+                Built::Unusable(reason) => return Ok(unusable(reason)),
             }
         } else {
             None
         };
         Ok(Resolver {
-            inner: Ok(Backend::Hickory(Box::new(inner), validated)),
+            inner: Ok(Backend::Hickory(inner, validated)),
             validating: validate,
         })
     }
