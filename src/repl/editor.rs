@@ -10,7 +10,7 @@
 //! path ([`Ui::shutdown`], and a guard when the `Ui` is dropped).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,7 +70,8 @@ kill -TSTP does the same, the terminal restored first). Long lines wrap over row
 are drawn again at the new width when the terminal is resized; wide (CJK, emoji) and
 combining characters are measured as the terminal draws them. Pasted lines are sent
 one by one (grouped with PIPELINING); no typed byte is dropped while a reply is awaited.
-Piped (stdin not a terminal): each line is an input, as typed; a line that is not UTF-8
+Piped (stdin not a terminal): each line is an input, as typed (a line ends at LF, CRLF
+or a lone CR: :raw \"\\r\" sends a bare CR); a line that is not UTF-8
 is refused whole, with its number (:raw \"\\xNN\" sends any byte; a message it was in is
 not sent), one over 1 MiB cut there
 (the rest of it dropped, and said). --json prints JSON
@@ -103,7 +104,16 @@ pub(crate) struct Ui {
     completion: Arc<Mutex<CompletionData>>,
     /// What the piped reader had to say about the lines it read (one refused as not UTF-8,
     /// one cut at 1 MiB), for the REPL to report as its other errors ([`Ui::take_notes`]).
-    notes: Arc<Mutex<Vec<String>>>,
+    notes: Arc<Mutex<Vec<InputNote>>>,
+}
+
+/// What the piped reader says about the lines it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InputNote {
+    /// Nothing of the input lost (a byte order mark dropped, lone CRs taken as line ends).
+    Warning(String),
+    /// A line refused or cut.
+    Error(String),
 }
 
 enum UiKind {
@@ -315,7 +325,7 @@ impl Ui {
             }
         }
         let (req_tx, req_rx) = std::sync::mpsc::channel::<()>();
-        let notes: Arc<Mutex<Vec<String>>> = Arc::default();
+        let notes: Arc<Mutex<Vec<InputNote>>> = Arc::default();
         let said = notes.clone();
         let thread = std::thread::spawn(move || pipe_thread(req_rx, tx, said));
         (
@@ -406,7 +416,7 @@ impl Ui {
     /// What the piped reader said about the lines read so far (a line refused as not UTF-8,
     /// a line cut at 1 MiB), oldest first, each once: for the REPL to report as its own
     /// errors, so `--json` has them as events.
-    pub(crate) fn take_notes(&self) -> Vec<String> {
+    pub(crate) fn take_notes(&self) -> Vec<InputNote> {
         self.notes
             .lock()
             .map(|mut n| std::mem::take(&mut *n))
@@ -567,18 +577,19 @@ fn reader_thread(ed: Arc<Mutex<Editor>>, stop: Arc<AtomicBool>) {
 fn pipe_thread(
     req: std::sync::mpsc::Receiver<()>,
     tx: tokio::sync::mpsc::UnboundedSender<Answer>,
-    notes: Arc<Mutex<Vec<String>>>,
+    notes: Arc<Mutex<Vec<InputNote>>>,
 ) {
     // Said before the line they concern (or the end of the input) is handed over.
-    let note = |text: String| {
+    let note = |said: InputNote| {
         if let Ok(mut n) = notes.lock() {
-            n.push(text);
+            n.push(said);
         }
     };
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
     let mut eof = false;
     let mut number = 0u64;
+    let mut lone_cr_said = false;
     while req.recv().is_ok() {
         let input = loop {
             if eof {
@@ -586,21 +597,29 @@ fn pipe_thread(
             }
             match read_piped_line(&mut lock, PIPED_LINE_MAX) {
                 Ok(None) | Err(_) => eof = true,
-                Ok(Some((mut line, dropped))) => {
+                Ok(Some(PipedLine {
+                    bytes: mut line,
+                    dropped,
+                    lone_cr,
+                })) => {
                     number += 1;
+                    if lone_cr && !lone_cr_said {
+                        lone_cr_said = true;
+                        note(InputNote::Warning(lone_cr_note(number)));
+                    }
                     // A script saved by an editor that writes a byte order mark (Notepad):
                     // U+FEFF is no part of the first command, which the server would refuse
                     // with it (`500 bad syntax`).
                     if number == 1 && line.starts_with(BOM) {
                         line.drain(..BOM.len());
-                        note(BOM_NOTE.to_string());
+                        note(InputNote::Warning(BOM_NOTE.to_string()));
                     }
                     if dropped > 0 {
-                        note(format!(
+                        note(InputNote::Error(format!(
                             "input line {number} is longer than 1 MiB: its first {} bytes \
                              are taken, the other {dropped} dropped",
                             line.len()
-                        ));
+                        )));
                     }
                     // Never altered (a lossy conversion would send EF BF BD for each bad
                     // byte): a line that is not UTF-8 is refused whole, and said so; the
@@ -608,7 +627,7 @@ fn pipe_thread(
                     match String::from_utf8(line) {
                         Ok(text) => break Input::Line(text),
                         Err(e) => {
-                            note(not_utf8(number, e.utf8_error()));
+                            note(InputNote::Error(not_utf8(number, e.utf8_error())));
                             break Input::Refused;
                         }
                     }
@@ -626,7 +645,16 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// What the piped reader says when it drops a [`BOM`]: a warning, where its other notes are
 /// errors (nothing of the line is lost).
-pub(crate) const BOM_NOTE: &str = "input line 1 starts with a UTF-8 byte order mark (EF BB BF): dropped, the rest of the line taken";
+const BOM_NOTE: &str = "input line 1 starts with a UTF-8 byte order mark (EF BB BF): dropped, the rest of the line taken";
+
+/// What the piped reader says, once, at the first line `number` that ends in a CR not followed
+/// by LF: each such CR is taken as a line end.
+fn lone_cr_note(number: u64) -> String {
+    format!(
+        "input line {number} ends in a CR without LF (classic Mac OS line ends?): each such CR \
+         is taken as a line end, never sent as a bare CR; :raw \"\\r\" sends one"
+    )
+}
 
 /// Why piped line `number` is refused: the first byte that is not UTF-8, and what sends it.
 fn not_utf8(number: u64, e: std::str::Utf8Error) -> String {
@@ -640,57 +668,75 @@ fn not_utf8(number: u64, e: std::str::Utf8Error) -> String {
 /// Longest piped line taken, in bytes (far longer than any SMTP line, RFC 5321 4.5.3.1.6).
 const PIPED_LINE_MAX: usize = 1 << 20;
 
-/// One piped line without its line end (LF or CRLF), in bounded memory: `None` at the end of
-/// the input. A line longer than `max` bytes is cut there (at a UTF-8 character boundary when
-/// it is UTF-8) and the rest of it, up to its line end, is read and dropped; the second value
-/// counts the bytes dropped. The rest never comes back as lines of its own (a tail of "." would
-/// end a message early, the rest of a body would go out as commands).
-fn read_piped_line(r: &mut impl BufRead, max: usize) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+/// One line of piped input, as [`read_piped_line`] takes it.
+#[derive(Debug, PartialEq, Eq)]
+struct PipedLine {
+    /// The line, without its line end.
+    bytes: Vec<u8>,
+    /// How many bytes of it were dropped (over the length limit).
+    dropped: u64,
+    /// It ended in a CR not followed by LF (classic Mac OS text, or a bare CR inside a line).
+    lone_cr: bool,
+}
+
+/// One piped line without its line end, in bounded memory: `None` at the end of the input. A
+/// line ends at LF, CRLF, or a CR not followed by LF: a bare CR is never sent from a script as
+/// part of a line (it would smuggle a line end past the server's parser, RFC 5321 §2.3.8; a
+/// script of classic Mac OS text, CR-only, would go out as one line); `:raw "\r"` sends one.
+/// A line longer than `max` bytes is cut there (at a UTF-8 character boundary when it is UTF-8)
+/// and the rest of it, up to its line end, is read and dropped, and counted. The rest never
+/// comes back as lines of its own (a tail of "." would end a message early, the rest of a body
+/// would go out as commands).
+fn read_piped_line(r: &mut impl BufRead, max: usize) -> std::io::Result<Option<PipedLine>> {
+    // Room past `max` for the character the cut falls in (4 bytes at most in UTF-8).
+    let room = max.saturating_add(4);
     let mut line = Vec::new();
-    // Room for the line end after `max` bytes of line.
-    let n = r.take(max as u64 + 2).read_until(b'\n', &mut line)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let mut dropped = 0u64;
-    if line.ends_with(b"\n") {
-        line.pop();
-    } else if n == max + 2 {
-        // Cut: read and drop the rest of the line, one buffer at a time.
-        let mut last = 0u8;
-        loop {
-            let buf = r.fill_buf()?;
-            if buf.is_empty() {
-                break;
+    let mut unkept = 0u64;
+    let mut read_any = false;
+    // The last byte read was a CR: LF next makes it a CRLF, anything else a lone CR.
+    let mut cr = false;
+    let lone_cr = loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            if !read_any {
+                return Ok(None);
             }
-            match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    if i > 0 {
-                        last = buf[i - 1];
-                    }
-                    dropped += i as u64;
-                    r.consume(i + 1);
-                    if last == b'\r' {
-                        dropped -= 1;
-                    }
-                    break;
-                }
-                None => {
-                    let len = buf.len();
-                    last = buf[len - 1];
-                    dropped += len as u64;
-                    r.consume(len);
-                }
-            }
+            break cr;
         }
-    }
-    if line.ends_with(b"\r") {
-        line.pop();
-    }
+        read_any = true;
+        if cr {
+            if buf[0] == b'\n' {
+                r.consume(1);
+                break false;
+            }
+            break true;
+        }
+        let (part, end) = match buf.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => (&buf[..i], Some(buf[i])),
+            None => (buf, None),
+        };
+        let fits = part.len().min(room - line.len());
+        line.extend_from_slice(&part[..fits]);
+        unkept += (part.len() - fits) as u64;
+        let used = part.len() + usize::from(end.is_some());
+        r.consume(used);
+        match end {
+            Some(b'\n') => break false,
+            Some(_) => cr = true,
+            None => {}
+        }
+    };
+    let mut dropped = unkept;
     if line.len() > max {
         let mut keep = max;
         // Not in the middle of a character: a UTF-8 line is cut at a character boundary.
-        if let Ok(text) = std::str::from_utf8(&line) {
+        let valid = match std::str::from_utf8(&line) {
+            Ok(_) => line.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        if valid > max
+            && let Ok(text) = std::str::from_utf8(&line[..valid])
+        {
             while !text.is_char_boundary(keep) {
                 keep -= 1;
             }
@@ -698,7 +744,11 @@ fn read_piped_line(r: &mut impl BufRead, max: usize) -> std::io::Result<Option<(
         dropped += (line.len() - keep) as u64;
         line.truncate(keep);
     }
-    Ok(Some((line, dropped)))
+    Ok(Some(PipedLine {
+        bytes: line,
+        dropped,
+        lone_cr,
+    }))
 }
 
 /// One key, decoded from the terminal's bytes.
@@ -2218,6 +2268,13 @@ mod tests {
 
     /// Lines read from a pipe through a small buffer, as the pipe reader takes them.
     fn piped(input: &[u8], max: usize) -> Vec<(Vec<u8>, u64)> {
+        piped_lines(input, max)
+            .into_iter()
+            .map(|l| (l.bytes, l.dropped))
+            .collect()
+    }
+
+    fn piped_lines(input: &[u8], max: usize) -> Vec<PipedLine> {
         let mut r = std::io::BufReader::with_capacity(3, input);
         std::iter::from_fn(|| read_piped_line(&mut r, max).unwrap()).collect()
     }
@@ -2242,6 +2299,38 @@ mod tests {
         assert_eq!(piped("abc\u{e9}z\n".as_bytes(), 4), [(b"abc".to_vec(), 3)]);
         // The end of the input in the middle of a cut line.
         assert_eq!(piped(b"abcdefghijk", 4), [(b"abcd".to_vec(), 7)]);
+        // A cut line ended by a lone CR: its rest dropped up to the CR, the next line kept.
+        assert_eq!(
+            piped(b"abcdefg\rxy\r", 4),
+            [(b"abcd".to_vec(), 3), (b"xy".to_vec(), 0)]
+        );
+    }
+
+    /// A CR not followed by LF ends a line (CR-only text, a bare CR inside a line), and says
+    /// so; CRLF and LF do not; a CR that is the input's last byte ends its last line.
+    #[test]
+    fn a_lone_cr_ends_a_piped_line() {
+        let got = piped_lines(b"EHLO x\rNOOP\r\nRSET\rQUIT\nA\r\rB\r", 100);
+        let lines: Vec<(&[u8], bool)> = got
+            .iter()
+            .map(|l| (l.bytes.as_slice(), l.lone_cr))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (&b"EHLO x"[..], true),
+                (b"NOOP", false),
+                (b"RSET", true),
+                (b"QUIT", false),
+                (b"A", true),
+                (b"", true),
+                (b"B", true),
+            ]
+        );
+        // A CR and its LF in different reads of the pipe are still one CRLF.
+        let mut r = std::io::BufReader::with_capacity(1, &b"ab\r\ncd\n"[..]);
+        let first = read_piped_line(&mut r, 100).unwrap().unwrap();
+        assert_eq!((first.bytes.as_slice(), first.lone_cr), (&b"ab"[..], false));
     }
 
     #[test]

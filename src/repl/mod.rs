@@ -738,10 +738,9 @@ impl Engine {
     /// other errors are: on stderr, or as events under `--json`.
     fn input_notes(&mut self, ui: &Ui) {
         for note in ui.take_notes() {
-            if note == editor::BOM_NOTE {
-                self.emit(Event::warning(note));
-            } else {
-                self.error(note);
+            match note {
+                editor::InputNote::Warning(text) => self.emit(Event::warning(text)),
+                editor::InputNote::Error(text) => self.error(text),
             }
         }
     }

@@ -680,3 +680,41 @@ fn a_piped_repl_ends_on_sigint_with_its_summary_and_130() {
         "{s}"
     );
 }
+
+/// A piped script with classic Mac OS line ends (CR only) went out as ONE line with bare CRs
+/// inside (`EHLO x<CR>NOOP<CR>QUIT`), what an SMTP smuggling test sends: now each lone CR ends
+/// a line, said once as a warning naming the first; CRLF lines around them are unchanged, and
+/// `:raw "\r"` still sends a bare CR when asked.
+#[test]
+fn a_lone_cr_in_a_piped_script_ends_the_line() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("NOOP"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RSET"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Line,
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let addr = server.server();
+    let stdin = "EHLO x\rNOOP\rRSET\r\n:raw \"NOOP\\rX\\r\\n\"\rQUIT\r";
+    let run = piped(&["repl", &addr], stdin);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        server.finish(),
+        "EHLO x\r\nNOOP\r\nRSET\r\nNOOP\rX\r\nQUIT\r\n",
+        "{}",
+        run.all()
+    );
+    let all = run.all();
+    assert_eq!(all.matches("ends in a CR without LF").count(), 1, "{all}");
+    assert!(
+        all.contains("!!! input line 1 ends in a CR without LF"),
+        "{all}"
+    );
+    assert!(!all.contains("contains a CR or LF"), "{all}");
+}
