@@ -87,11 +87,11 @@ pub(crate) fn exec_launcher(args: &[OsString]) {
     }
     let (Some(limit), Some(program)) = (args.get(2), args.get(3)) else {
         eprintln!("ehlo: {EXEC_ARG} is internal: it takes LIMIT PROGRAM [ARGS]");
-        std::process::exit(1);
+        std::process::exit(crate::error::EXIT_USAGE.into());
     };
     restore(limit);
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(program).args(&args[4..]).exec();
     eprintln!("ehlo: cannot run {}: {e}", program.to_string_lossy());
-    std::process::exit(126);
+    std::process::exit(crate::error::EXIT_CANNOT_EXEC.into());
 }

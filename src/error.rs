@@ -14,6 +14,13 @@ pub(crate) const EXIT_USAGE: u8 = 1;
 pub(crate) const EXIT_CONNECT: u8 = 2;
 /// Exit code: the connection closed unexpectedly.
 pub(crate) const EXIT_CLOSED: u8 = 6;
+/// Exit code of ehlo started again as a launcher (of a `--pipe` command, or of a program run
+/// with the user's core limit) that cannot run what it should, as a POSIX shell reports a
+/// command found but not executable (POSIX.1-2017 XCU §2.8.2): 126. Seen by ehlo as the
+/// child's status, never as ehlo's own.
+pub(crate) const EXIT_CANNOT_EXEC: u8 = 126;
+/// Exit code of such a launcher whose ehlo has already ended: nobody waits for it.
+pub(crate) const EXIT_PARENT_GONE: u8 = 1;
 /// Exit code base for a REPL ended by a signal (SIGTERM, SIGHUP): 128 + the signal's number, as
 /// a shell reports a process killed by it.
 const EXIT_SIGNAL_BASE: u8 = 128;

@@ -1090,18 +1090,18 @@ pub(crate) fn pipe_launcher(args: &[std::ffi::OsString]) {
         (args.get(2), args.get(3), args.get(4), args.get(5))
     else {
         eprintln!("ehlo: {LAUNCHER_ARG} is internal: it takes PARENT_PID CORE_LIMIT COMMAND");
-        std::process::exit(1);
+        std::process::exit(crate::error::EXIT_USAGE.into());
     };
     #[cfg(target_os = "linux")]
     {
         if let Err(e) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL) {
             eprintln!("ehlo: --pipe: cannot ask to end with ehlo (prctl: {e})");
-            std::process::exit(126);
+            std::process::exit(crate::error::EXIT_CANNOT_EXEC.into());
         }
         // ehlo ended before the request was made: the signal will never come.
         let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
         if parent != Some(nix::unistd::getppid().as_raw()) {
-            std::process::exit(1);
+            std::process::exit(crate::error::EXIT_PARENT_GONE.into());
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -1114,7 +1114,7 @@ pub(crate) fn pipe_launcher(args: &[std::ffi::OsString]) {
         .exec();
     // As a shell that cannot run its command (POSIX: 126 found but not executable).
     eprintln!("ehlo: --pipe: cannot run /bin/sh: {e}");
-    std::process::exit(126);
+    std::process::exit(crate::error::EXIT_CANNOT_EXEC.into());
 }
 
 /// TLS handshake under the timeout, with the evidence reported. Returns the stream and version.
