@@ -294,7 +294,7 @@ pub(crate) fn garbled(r: &Reply) -> String {
 /// now), or a busy server's 4xx/5xx (rate or connection limits, [`is_busy`]). Reported as
 /// "could not test", never as "no STARTTLS" (the confusion other checkers are known for).
 fn not_now(r: &Reply) -> bool {
-    r.code == Some(421) || is_busy(r)
+    r.announces_close() || is_busy(r)
 }
 
 /// `id` could not be judged: `what` (its reply `r`) was cut off by the close.

@@ -1173,7 +1173,7 @@ impl Engine {
                 match &ev {
                     Event::Received { reply, phase, .. } => {
                         // A 421 announces the server's close (RFC 5321 §3.8).
-                        self.announced_close |= reply.code == Some(421);
+                        self.announced_close |= reply.announces_close();
                         // A reply the close cut short answers nothing (RFC 5321 §4.2.1: a
                         // reply ends with its line end): shown, but not a reply for replay,
                         // a recording or --strict.

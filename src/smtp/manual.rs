@@ -874,7 +874,7 @@ impl ManualSession {
                 // raw bytes took the places of the typed lines', so this one is the exchange's.
                 let expected = matches!(reply.code, Some(235 | 334));
                 self.on_typed_auth(self.sasl, &reply, false, false);
-                let closing = reply.code == Some(421);
+                let closing = reply.announces_close();
                 self.out.push(Event::Received {
                     reply,
                     tls: self.tls,
@@ -897,7 +897,7 @@ impl ManualSession {
             if answers_raw {
                 self.on_raw_reply(reply.code);
             }
-            let closing = reply.code == Some(421);
+            let closing = reply.announces_close();
             self.out.push(Event::Received {
                 reply,
                 tls: self.tls,
@@ -993,7 +993,7 @@ impl ManualSession {
                 }
             }
         }
-        if reply.code == Some(421) && !self.closed {
+        if reply.announces_close() && !self.closed {
             self.server_closes();
         }
     }

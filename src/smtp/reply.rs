@@ -77,6 +77,11 @@ impl Reply {
     pub(crate) fn is_permanent(&self) -> bool {
         !matches!(self.class(), Some(2..=4))
     }
+    /// 421: the server is closing the transmission channel (RFC 5321 §3.8), whatever it
+    /// answers.
+    pub(crate) fn announces_close(&self) -> bool {
+        self.code == Some(421)
+    }
     /// Every line's text, joined with `\n`, each without the enhanced code that servers repeat
     /// at the start of every line (`550-5.7.26 …`): the whole reply for summaries, which must
     /// not keep only the first line (Exim puts the reason on the last one).

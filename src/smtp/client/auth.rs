@@ -219,7 +219,7 @@ impl Session {
         // A 421 says the server is closing the channel (RFC 5321 §3.8): there is no session
         // left to carry on in, whatever the -optional flags say.
         let closing =
-            matches!(&e, SessionError::UnexpectedReply { reply, .. } if reply.code == Some(421));
+            matches!(&e, SessionError::UnexpectedReply { reply, .. } if reply.announces_close());
         let carry_on = match requirement {
             _ if closing => None,
             AuthRequirement::Optional => Some("⟨auth-optional⟩"),
@@ -426,7 +426,7 @@ impl Session {
                     .auth
                     .as_ref()
                     .and_then(|s| s.queue.front().cloned())
-                    .filter(|_| reply.code != Some(421));
+                    .filter(|_| !reply.announces_close());
                 if let Some(state) = self.auth.as_mut() {
                     state.tried.push(format!("{name} ({code})"));
                 }
