@@ -252,7 +252,7 @@ impl DnsError {
     }
 
     /// The lookup ran out of time ([`DnsError::TimedOut`]): the answer could not be tested.
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, DnsError::TimedOut(_))
     }
 

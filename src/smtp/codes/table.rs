@@ -13,7 +13,7 @@ use crate::smtp::reply::{EnhancedCode, Reply};
 
 /// What the tables say about a basic and/or an enhanced code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeTable {
+pub(crate) struct CodeTable {
     /// The basic code's row, if one was given.
     pub(crate) basic: Option<BasicRow>,
     /// The enhanced code's registry row, if one was given and is well-formed.
