@@ -498,7 +498,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             out.extend(skipped(1, "greeting refused for now (throttled)"));
             return out;
         }
-        Some(c) if c / 100 == 4 => {
+        _ if banner.is_transient() => {
             out.push(CheckResult {
                 status: Status::Error,
                 summary: format!("{text}: temporary refusal; could not test"),
@@ -656,7 +656,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             return out;
         }
         (None, Some(r)) if r.code != Some(220) => {
-            let st = if r.class() == Some(4) {
+            let st = if r.is_transient() {
                 Status::Error
             } else {
                 Status::Fail

@@ -223,7 +223,7 @@ impl Human {
         let mut lines = reply_lines(reply);
         if self.opts.repl {
             // SASL challenges (RFC 4954 §4) are base64: show what they say.
-            if reply.code == Some(334) {
+            if reply.is_sasl_challenge() {
                 for (shown, text) in lines.iter_mut().zip(&reply.lines) {
                     if let Some(plain) = decoded_challenge(text) {
                         let _ = write!(shown, " ({})", escape_str(&plain));

@@ -82,6 +82,10 @@ impl Reply {
     pub(crate) fn announces_close(&self) -> bool {
         self.code == Some(421)
     }
+    /// 334: a SASL challenge, its text base64 (RFC 4954 §4).
+    pub(crate) fn is_sasl_challenge(&self) -> bool {
+        self.code == Some(334)
+    }
     /// Every line's text, joined with `\n`, each without the enhanced code that servers repeat
     /// at the start of every line (`550-5.7.26 …`): the whole reply for summaries, which must
     /// not keep only the first line (Exim puts the reason on the last one).
