@@ -3789,7 +3789,8 @@ fn a_421_banner_is_the_reason_for_the_close_not_a_surprise() {
 }
 
 /// The REPL words the implicit-TLS hint for itself: silence where the banner belongs
-/// names `ehlo repl --tls-on-connect` (a new session; the REPL has no command for it).
+/// names `ehlo repl --tls-on-connect` (a new session; the REPL has no command for it). The
+/// core says what the silence means, as a remedy; `ehlo replay` words it with its own flag.
 #[test]
 fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
     let (addr, h) = greeting_server(b"");
@@ -3797,7 +3798,7 @@ fn a_silent_port_gets_the_implicit_tls_hint_worded_for_the_repl() {
     assert_eq!(run.code, 0, "{}", run.out);
     assert!(
         run.out
-            .contains("no banner within 1s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect)"),
+            .contains("no banner within 1s: this port may speak implicit TLS (try a new session with ehlo repl --tls-on-connect)"),
         "{}",
         run.out
     );

@@ -1528,32 +1528,13 @@ impl Engine {
                     return;
                 }
                 Some(Err(_)) => {
-                    let banner = self.session.as_ref().is_some_and(|s| {
-                        s.phase() == Phase::Banner && !self.cfg.link.tls_on_connect
-                    });
-                    let partial = self
-                        .session
-                        .as_ref()
-                        .and_then(|s| s.partial().map(|(p, _)| p.to_string()));
-                    let message = if let Some(got) = partial.filter(|_| banner) {
-                        // Bytes came: a slow or trickling server, not an implicit-TLS port.
-                        format!(
-                            "no complete banner within {}s: {got}; the rest will be shown when it arrives",
-                            timeout.as_secs_f64()
-                        )
-                    } else if banner {
-                        // Silence where a greeting belongs is what an implicit-TLS port (465)
-                        // does to a plain client (RFC 8314 §3.3).
-                        format!(
-                            "no banner within {}s: this port may speak implicit TLS (start ehlo repl again with --tls-on-connect), or the server is slow; a late banner will be shown when it arrives",
-                            timeout.as_secs_f64()
-                        )
-                    } else {
-                        format!(
-                            "no reply within {}s: a late reply will be shown when it arrives",
-                            timeout.as_secs_f64()
-                        )
-                    };
+                    // What the silence means is the core's to say (a silent greeting: an
+                    // implicit-TLS port?), worded for the REPL by the renderer.
+                    let (banner, message) = crate::smtp::manual::wait_ran_out(
+                        self.session.as_ref(),
+                        timeout.as_secs_f64(),
+                        self.cfg.link.tls_on_connect,
+                    );
                     if !raw_wait && !self.draining {
                         self.owe_late();
                         self.timed_out = self.session.as_ref().map(|s| s.phase());
@@ -1561,7 +1542,7 @@ impl Engine {
                         // The banner's wait is said once per connection, not at every wait
                         // after it.
                         if !(banner && std::mem::replace(&mut self.banner_warned, true)) {
-                            self.emit(Event::warning(message));
+                            self.emit(Event::Warning { message });
                         }
                     }
                     return;

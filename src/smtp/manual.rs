@@ -1245,6 +1245,36 @@ pub(crate) fn redact_typed_line(line: &str) -> Option<String> {
     auth::mask_auth_command(line.trim_end())
 }
 
+/// What it means that a wait for a reply ran out after `secs` seconds, as the warning that
+/// says so, and whether it was the wait for the greeting. In the greeting, bytes without their
+/// line end are a slow or trickling server; silence is what an implicit-TLS port (465) does to
+/// a client that speaks plain SMTP first (RFC 8314 §3.3), unless the connection began with
+/// TLS (`implicit_tls`). Elsewhere, and with no session, a late reply is still shown.
+pub(crate) fn wait_ran_out(
+    session: Option<&ManualSession>,
+    secs: f64,
+    implicit_tls: bool,
+) -> (bool, codes::Hint) {
+    let banner = session.is_some_and(|s| s.phase() == Phase::Banner) && !implicit_tls;
+    let partial = session
+        .and_then(|s| s.partial().map(|(p, _)| p.to_string()))
+        .filter(|_| banner);
+    let hint = match partial {
+        // What the server sent is quoted as it is: never read for remedies.
+        Some(got) => codes::Hint::plain(format!(
+            "no complete banner within {secs}s: {got}; the rest will be shown when it arrives"
+        )),
+        None if banner => codes::Hint::new(format!(
+            "no banner within {secs}s: this port may speak implicit TLS (try ⟨tls-on-connect⟩), \
+             or the server is slow; a late banner will be shown when it arrives"
+        )),
+        None => codes::Hint::plain(format!(
+            "no reply within {secs}s: a late reply will be shown when it arrives"
+        )),
+    };
+    (banner, hint)
+}
+
 /// `:raw` text as it may be shown or stored ([`mask_raw`]).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RawMasked {
