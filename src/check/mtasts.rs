@@ -108,6 +108,9 @@ pub(crate) async fn fetch(
     // Like a sender's HTTPS client, go on to the next address when one cannot be connected to
     // (an AAAA record on a runner without IPv6); what happens once connected is the verdict.
     let mut unreached = Vec::new();
+    // The first address that could not be connected to for a reason of the policy host's
+    // (refused, reset, no answer), not of this host's routing table.
+    let mut first_real: Option<(IpAddr, Status, String)> = None;
     for (i, &ip) in usable.iter().take(MAX_ADDRESSES).enumerate() {
         let last = i + 1 == usable.len().min(MAX_ADDRESSES);
         // The whole exchange gets three steps' worth; `--timeout 0` means no per-step limit
@@ -124,10 +127,59 @@ pub(crate) async fn fetch(
             Ok(Err(Failure {
                 connected: false,
                 why,
-                ..
-            })) if !last => {
-                unreached.push(format!("{ip}: {why}"));
-                continue;
+                status,
+            })) => {
+                // No route from this host for the address's family (an IPv6-only policy host
+                // seen from a runner without IPv6) says nothing about the policy host: as for
+                // `smtp.connect`, could not be tested, unless another address failed on its own.
+                let no_route = crate::net::conn::no_local_route(ip).map(|e| e.to_string());
+                if no_route.is_none() && first_real.is_none() {
+                    first_real = Some((ip, status, why.clone()));
+                }
+                if !last {
+                    unreached.push(format!("{ip}: {why}"));
+                    continue;
+                }
+                match (no_route, first_real.take()) {
+                    (Some(route), None) => {
+                        let family = if ip.is_ipv6() { "IPv6" } else { "IPv4" };
+                        (
+                            CheckResult::new(
+                                "mtasts.fetch",
+                                Status::Error,
+                                format!(
+                                    "https://{host}/: this host has no route to {family} \
+                                     addresses ({route}): could not be tested"
+                                ),
+                            )
+                            .with("ip", ip.to_string())
+                            .with("error", why.as_str())
+                            .with("no_local_route", true)
+                            .timed(ms(t0)),
+                            None,
+                        )
+                    }
+                    (_, Some((real_ip, status, real_why))) if real_ip != ip => {
+                        unreached.push(format!("{ip}: {why}"));
+                        unreached.retain(|u| !u.starts_with(&format!("{real_ip}: ")));
+                        (
+                            CheckResult::new(
+                                "mtasts.fetch",
+                                status,
+                                format!("https://{host}/: {real_why}"),
+                            )
+                            .with("ip", real_ip.to_string())
+                            .timed(ms(t0)),
+                            None,
+                        )
+                    }
+                    _ => (
+                        CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))
+                            .with("ip", ip.to_string())
+                            .timed(ms(t0)),
+                        None,
+                    ),
+                }
             }
             Ok(Err(Failure { status, why, .. })) => (
                 CheckResult::new("mtasts.fetch", status, format!("https://{host}/: {why}"))

@@ -3745,3 +3745,157 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
         r.stdout
     );
 }
+
+/// Run the `#[ignore]`d test `name` of this binary alone inside a network namespace of its own
+/// (`unshare -rn`) with only `lo` up and IPv6 disabled (`net.ipv6.conf.all.disable_ipv6=1`): a
+/// runner without IPv6 connectivity. Its output if it did not pass.
+fn in_a_namespace_without_ipv6(name: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-rn",
+            "sh",
+            "-c",
+            "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && exec \"$0\" \"$@\"",
+        ])
+        .arg(exe)
+        .args(["--ignored", "--exact", name, "--test-threads=1", "--nocapture"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("unshare runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `--exact` with a wrong name runs nothing and passes: require the one test to have run.
+    if out.status.success() && all.contains("test result: ok. 1 passed") {
+        Ok(())
+    } else {
+        Err(all)
+    }
+}
+
+/// A policy host (`mta-sts.D`) with only IPv6 addresses, seen from a runner without IPv6, could
+/// not be tested, like an IPv6-only MX from there (`smtp.connect`): `error` with the evidence
+/// `no_local_route`, exit 41 — not a failure of the domain (it was `fail` "Cannot assign
+/// requested address", exit 40). An IPv4 address of the same host that refuses still fails.
+#[test]
+fn an_ipv6_only_policy_host_without_ipv6_here_could_not_be_tested() {
+    let name = concat!(
+        "check::",
+        "an_ipv6_only_policy_host_without_ipv6_here_could_not_be_tested_inside"
+    );
+    if let Err(out) = in_a_namespace_without_ipv6(name) {
+        panic!("{out}");
+    }
+}
+
+#[test]
+#[ignore = "run inside a network namespace without IPv6 by the test of the same name"]
+fn an_ipv6_only_policy_host_without_ipv6_here_could_not_be_tested_inside() {
+    let (policy_v6, mx_v6) = (
+        "2001:db8::25".parse::<std::net::Ipv6Addr>().unwrap(),
+        "2001:db8::26".parse::<std::net::Ipv6Addr>().unwrap(),
+    );
+    // The precondition: no route to IPv6 from here (else this ran outside its namespace).
+    let routed = std::net::UdpSocket::bind("[::]:0").and_then(|u| u.connect((policy_v6, 25)));
+    assert!(
+        routed.is_err(),
+        "this host has an IPv6 route: run by the test of the same name without _inside"
+    );
+    let (dns, _h) = FakeDns::start(vec![
+        // The MX and the policy host: IPv6 addresses only.
+        ("v6only.test", RecordSpec::Mx(10, "mx.v6only.test".into())),
+        ("mx.v6only.test", RecordSpec::Aaaa(mx_v6)),
+        (
+            "_mta-sts.v6only.test",
+            RecordSpec::Txt("v=STSv1; id=1".into()),
+        ),
+        ("mta-sts.v6only.test", RecordSpec::Aaaa(policy_v6)),
+        // The policy host also has an IPv4 address, where nothing listens: that is its fault.
+        ("mixed.test", RecordSpec::Mx(10, "mx.v6only.test".into())),
+        (
+            "_mta-sts.mixed.test",
+            RecordSpec::Txt("v=STSv1; id=1".into()),
+        ),
+        ("mta-sts.mixed.test", RecordSpec::Aaaa(policy_v6)),
+        ("mta-sts.mixed.test", RecordSpec::A(Ipv4Addr::LOCALHOST)),
+    ]);
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let dns = dns.to_string();
+    let run = |domain: &str, json: bool| {
+        let mut args = vec![
+            "check",
+            domain,
+            "--dnssec",
+            "off",
+            "--dns-server",
+            &dns,
+            "--allow-private",
+            "--timeout",
+            "2s",
+            "--mta-sts-port",
+            &closed,
+        ];
+        if json {
+            args.push("--json");
+        }
+        ehlo_with(&args, None, Duration::from_secs(60))
+    };
+    let checks = |r: &Run| -> HashMap<String, Value> {
+        r.stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["type"] == "check")
+            .map(|v| (v["id"].as_str().unwrap().to_string(), v))
+            .collect()
+    };
+
+    let r = run("v6only.test", true);
+    assert_eq!(r.code, 41, "{}{}", r.stdout, r.stderr);
+    let c = checks(&r);
+    for id in ["mtasts.fetch", "smtp.connect", "ipv6.mx"] {
+        assert_eq!(c[id]["status"], "error", "{id}: {}", r.stdout);
+    }
+    for id in ["mtasts.fetch", "smtp.connect"] {
+        assert_eq!(
+            c[id]["evidence"]["no_local_route"], true,
+            "{id}: {}",
+            r.stdout
+        );
+        let summary = c[id]["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("this host has no route to IPv6 addresses")
+                && summary.ends_with("could not be tested"),
+            "{id}: {summary}"
+        );
+    }
+    assert_eq!(c["mtasts.fetch"]["evidence"]["ip"], "2001:db8::25");
+    // Nothing was fetched: the policy checks say so and do not fail.
+    assert_eq!(c["mtasts.policy"]["status"], "skip", "{}", r.stdout);
+    let r = run("v6only.test", false);
+    assert_eq!(r.code, 41, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains("error mtasts.fetch") && l.contains("no route to IPv6 addresses")),
+        "{}",
+        r.stdout
+    );
+
+    let r = run("mixed.test", true);
+    assert_eq!(r.code, 40, "{}{}", r.stdout, r.stderr);
+    let c = checks(&r);
+    let fetch = &c["mtasts.fetch"];
+    assert_eq!(fetch["status"], "fail", "{}", r.stdout);
+    assert_eq!(fetch["evidence"]["ip"], "127.0.0.1", "{}", r.stdout);
+    assert!(
+        fetch["summary"].as_str().unwrap().contains("refused"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(c["smtp.connect"]["status"], "error", "{}", r.stdout);
+}
