@@ -2058,6 +2058,32 @@ fn postfix_generated_body_round_trips_with_bdat_chunks() {
     assert!(!run.stdout.contains(" -> DATA"), "{}", run.dump());
 }
 
+/// RFC 3030 §4.2 with PIPELINING: the envelope and the first 16 chunks leave before any reply,
+/// then one chunk per reply; each reply is explained as its own chunk's, and Postfix stores
+/// the body byte for byte.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn postfix_pipelined_bdat_chunks_store_the_body_intact() {
+    let run = postfix_round_trip(
+        "pipe-bdat",
+        &["--bdat", "512", "--pipeline", "--explain", "all"],
+    );
+    let out = &run.stdout;
+    let mail_reply = out.find("<-  250 2.1.0").expect("MAIL's reply");
+    assert_eq!(
+        out[..mail_reply].matches(" -> BDAT 512\n").count(),
+        16,
+        "{}",
+        run.dump()
+    );
+    let chunks = out.matches(" -> BDAT 512\n").count();
+    assert!(chunks > 16, "{}", run.dump());
+    for n in [1, 2, chunks] {
+        run.assert_contains(&format!("BDAT chunk {n} of {} received", chunks + 1));
+    }
+    run.assert_contains(" LAST\n");
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn pipe_through_postfix_sendmail_bs_delivers() {

@@ -451,9 +451,16 @@ async fn pump_in(
         let Some(conn) = slot.as_mut() else {
             return Ok(());
         };
-        if let Some(bytes) = session.poll_transmit() {
+        if let Some(transmit) = session.poll_transmit_parts() {
             let written = Instant::now();
-            match conn.send(&bytes, session.phase(), timeout).await {
+            let mut sent = Ok(());
+            for part in transmit.parts() {
+                sent = conn.send(part, session.phase(), timeout).await;
+                if sent.is_err() {
+                    break;
+                }
+            }
+            match sent {
                 // The write failed (not timed out): a TLS server's alert may say why, if it
                 // comes within what is left of the write's timeout.
                 Err(e @ Error::Io { .. }) => {

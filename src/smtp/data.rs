@@ -127,6 +127,13 @@ pub(crate) fn without_from_line(content: &[u8], fixup: Fixup) -> &[u8] {
 /// as given, less the `CRLF . CRLF` end marker such data carries for DATA: under BDAT it is no
 /// end marker but a `.` line of the message. This is also the message `--dump-mail` prints.
 pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_chunked_into(&mut out, content, fixup);
+    out
+}
+
+/// [`encode_chunked`], appended to `out` (the bytes already there are left as they are).
+pub(crate) fn encode_chunked_into(out: &mut Vec<u8>, content: &[u8], fixup: Fixup) {
     if fixup == Fixup::NONE {
         let end = if content.ends_with(b"\r\n.\r\n") {
             content.len() - 3
@@ -135,14 +142,17 @@ pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
         } else {
             content.len()
         };
-        return content[..end].to_vec();
+        out.extend_from_slice(&content[..end]);
+        return;
     }
+    let start = out.len();
     let content = if fixup.end_marker && fixup.own_end_marker {
         strip_end_marker(content)
     } else {
         content
     };
-    let mut out = encode(
+    encode_into(
+        out,
         content,
         Fixup {
             dot_stuff: false,
@@ -151,10 +161,9 @@ pub(crate) fn encode_chunked(content: &[u8], fixup: Fixup) -> Vec<u8> {
             ..fixup
         },
     );
-    if fixup.end_marker && !out.is_empty() && !out.ends_with(b"\r\n") {
+    if fixup.end_marker && out.len() > start && !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }
-    out
 }
 
 /// Remove a final line consisting of a single `.` (with or without its line end), keeping the

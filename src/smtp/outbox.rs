@@ -4,6 +4,7 @@
 //! the planned client session and the REPL's manual session, so both queue and mask alike.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::smtp::codes::Hint;
@@ -26,25 +27,100 @@ struct Outgoing<'a> {
     tls: bool,
 }
 
+/// How a message queued with [`Outbox::send_content`] is encoded for the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// After DATA: dot-stuffed, with its end marker ([`data::encode`]).
+    Data,
+    /// One BDAT chunk that is the whole message: no stuffing, no end marker
+    /// ([`data::encode_chunked`]).
+    Bdat,
+}
+
+impl Form {
+    fn encode_into(self, out: &mut Vec<u8>, message: &[u8], fixup: data::Fixup) {
+        match self {
+            Form::Data => data::encode_into(out, message, fixup),
+            Form::Bdat => data::encode_chunked_into(out, message, fixup),
+        }
+    }
+
+    fn encode(self, message: &[u8], fixup: data::Fixup) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out, message, fixup);
+        out
+    }
+}
+
+/// A slice of a shared buffer this long or longer is handed to the driver as it is (see
+/// [`Transmit`]); a shorter one is copied into the write buffer, so small pipelined chunks
+/// still leave together in one write.
+const SHARED_MIN: usize = 64 * 1024;
+
+/// One queued piece of the bytes to write.
+#[derive(Debug)]
+enum Segment {
+    /// Bytes as given.
+    Bytes(Vec<u8>),
+    /// A message, encoded only when handed to the driver.
+    Content(Arc<Vec<u8>>, data::Fixup, Form),
+    /// Part of a buffer the session keeps (a BDAT chunk of the encoded message).
+    Shared(Arc<Vec<u8>>, Range<usize>),
+}
+
+/// The bytes of one step to write, in order: buffers of their own and slices of buffers the
+/// session shares (a BDAT chunk, written from the encoded message rather than copied).
+#[derive(Debug, Default)]
+pub(crate) struct Transmit {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Owned(Vec<u8>),
+    Shared(Arc<Vec<u8>>, Range<usize>),
+}
+
+impl Transmit {
+    /// The pieces to write, in order.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts.iter().map(|p| match p {
+            Part::Owned(v) => v.as_slice(),
+            Part::Shared(b, r) => &b[r.clone()],
+        })
+    }
+
+    /// All the bytes in one buffer (a copy of the shared slices).
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        let mut parts = self.parts.into_iter();
+        let mut out = match parts.next() {
+            Some(Part::Owned(v)) => v,
+            Some(Part::Shared(b, r)) => b[r].to_vec(),
+            None => return Vec::new(),
+        };
+        for p in parts {
+            match p {
+                Part::Owned(v) => out.extend_from_slice(&v),
+                Part::Shared(b, r) => out.extend_from_slice(&b[r]),
+            }
+        }
+        out
+    }
+}
+
 /// What a session wants written and what it has to say, drained by the driver
 /// (`poll_transmit`, `poll_event`).
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    /// Bytes not yet handed to the driver: one buffer, so pipelined commands leave together.
-    bytes: Vec<u8>,
-    /// A message queued with [`Outbox::send_content`]: encoded again only when handed to the
-    /// driver (after `bytes`, before `after`), once its transcript event has been shown and
-    /// dropped, so the encoded message and its transcript text are never held at once.
-    content: Option<(Arc<Vec<u8>>, data::Fixup)>,
-    /// Bytes queued after `content`.
-    after: Vec<u8>,
+    /// Bytes not yet handed to the driver, in order: pipelined commands leave together.
+    queue: Vec<Segment>,
     events: VecDeque<Event>,
     /// Events handed out so far (numbers the queue's events).
     polled: u64,
     /// The `RawSent` of a message queued with [`Outbox::send_content`]: which event it is, and
     /// the message, encoded for it only when it is handed out, once the `Sent` before it (whose
     /// text is the same bytes) has been shown and dropped.
-    raw_content: Option<(u64, Arc<Vec<u8>>, data::Fixup)>,
+    raw_content: Option<(u64, Arc<Vec<u8>>, data::Fixup, Form)>,
     /// Emit `RawSent` events (for `--show-raw-text`).
     raw_events: bool,
     /// Phase of the last write (for a timeout while no reply is pending).
@@ -57,15 +133,21 @@ impl Outbox {
     /// An empty outbox; `raw_events` adds a `RawSent` to every write.
     pub(crate) fn new(raw_events: bool) -> Outbox {
         Outbox {
-            bytes: Vec::new(),
-            content: None,
-            after: Vec::new(),
+            queue: Vec::new(),
             events: VecDeque::new(),
             polled: 0,
             raw_content: None,
             raw_events,
             last_phase: Phase::Banner,
             writes: 0,
+        }
+    }
+
+    /// Queue bytes to write, after what is queued.
+    fn queue_bytes(&mut self, wire: &[u8]) {
+        match self.queue.last_mut() {
+            Some(Segment::Bytes(b)) => b.extend_from_slice(wire),
+            _ => self.queue.push(Segment::Bytes(wire.to_vec())),
         }
     }
 
@@ -80,16 +162,44 @@ impl Outbox {
         redacted: bool,
         tls: bool,
     ) {
+        self.queue_bytes(wire);
+        self.report(wire, display, kind, phase, redacted, tls);
+    }
+
+    /// Queue `body[range]` as one write of content (a BDAT chunk) and report it as
+    /// [`Outbox::send`] does; a long slice is written from `body` itself, not copied (see
+    /// [`Outbox::poll_transmit_parts`]).
+    pub(crate) fn send_shared(
+        &mut self,
+        body: &Arc<Vec<u8>>,
+        range: Range<usize>,
+        phase: Phase,
+        tls: bool,
+    ) {
+        let wire = &body[range.clone()];
+        let display = display_text(wire.to_vec());
+        if wire.len() < SHARED_MIN {
+            self.queue_bytes(wire);
+        } else {
+            self.queue.push(Segment::Shared(Arc::clone(body), range));
+        }
+        self.report(wire, display, SentKind::Body, phase, false, tls);
+    }
+
+    fn report(
+        &mut self,
+        wire: &[u8],
+        display: String,
+        kind: SentKind,
+        phase: Phase,
+        redacted: bool,
+        tls: bool,
+    ) {
         // A PROXY header precedes the dialogue: it is no command's phase.
         if kind != SentKind::Proxy {
             self.last_phase = phase;
         }
         self.writes = self.writes.wrapping_add(1);
-        if self.content.is_some() {
-            self.after.extend_from_slice(wire);
-        } else {
-            self.bytes.extend_from_slice(wire);
-        }
         let out = Outgoing {
             wire,
             display,
@@ -101,33 +211,34 @@ impl Outbox {
         report(out, self.raw_events, &mut self.events);
     }
 
-    /// Queue a message's content for DATA (`message` encoded with `fixup`, see
-    /// [`data::encode`]) and report it as [`Outbox::send`] does. The encoded bytes become the
-    /// transcript's text without a copy (when they are UTF-8) and are encoded again, the same
-    /// way, for the `RawSent` event when it is handed out and for the wire when
-    /// [`Outbox::poll_transmit`] hands it to the driver: a large message is held as given plus
-    /// once encoded, not three or four times.
+    /// Queue a message's content (`message` encoded with `fixup` in `form`, see
+    /// [`data::encode`] and [`data::encode_chunked`]) and report it as [`Outbox::send`] does.
+    /// The encoded bytes become the transcript's text without a copy (when they are UTF-8)
+    /// and are encoded again, the same way, for the `RawSent` event when it is handed out and
+    /// for the wire when [`Outbox::poll_transmit`] hands it to the driver: a large message is
+    /// held as given plus once encoded, not three or four times.
     pub(crate) fn send_content(
         &mut self,
         message: &Arc<Vec<u8>>,
         fixup: data::Fixup,
+        form: Form,
         phase: Phase,
         tls: bool,
     ) {
-        if self.content.is_some() {
+        let wire = form.encode(message, fixup);
+        if self.raw_content.is_some() {
             // Never the case in a session (one message, then its replies); sent as bytes.
-            let wire = data::encode(message, fixup);
             let display = display_text(wire.clone());
             self.send(&wire, display, SentKind::Body, phase, false, tls);
             return;
         }
         self.last_phase = phase;
         self.writes = self.writes.wrapping_add(1);
-        let wire = data::encode(message, fixup);
         let bytes = wire.len();
         let lines = data::count_lines(&wire);
         let text = display_text(wire);
-        self.content = Some((Arc::clone(message), fixup));
+        self.queue
+            .push(Segment::Content(Arc::clone(message), fixup, form));
         self.events.push_back(Event::Sent {
             text,
             kind: SentKind::Body,
@@ -140,7 +251,7 @@ impl Outbox {
         });
         if self.raw_events {
             let at = self.polled + self.events.len() as u64;
-            self.raw_content = Some((at, Arc::clone(message), fixup));
+            self.raw_content = Some((at, Arc::clone(message), fixup, form));
             self.events.push_back(Event::RawSent {
                 bytes: Bytes(Vec::new()),
             });
@@ -204,12 +315,33 @@ impl Outbox {
 
     /// Bytes to write, if any: everything queued so far, in one buffer.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let mut bytes = std::mem::take(&mut self.bytes);
-        if let Some((message, fixup)) = self.content.take() {
-            data::encode_into(&mut bytes, &message, fixup);
-            bytes.append(&mut self.after);
+        self.poll_transmit_parts().map(Transmit::into_bytes)
+    }
+
+    /// Bytes to write, if any: everything queued so far, a queued message encoded now, and
+    /// a long BDAT chunk as a slice of the session's buffer (the driver writes the parts in
+    /// order), so no chunk is copied on its way out.
+    pub(crate) fn poll_transmit_parts(&mut self) -> Option<Transmit> {
+        let mut parts: Vec<Part> = Vec::new();
+        for seg in std::mem::take(&mut self.queue) {
+            match seg {
+                Segment::Shared(body, range) => parts.push(Part::Shared(body, range)),
+                Segment::Bytes(b) => match parts.last_mut() {
+                    Some(Part::Owned(v)) => v.extend_from_slice(&b),
+                    _ => parts.push(Part::Owned(b)),
+                },
+                Segment::Content(message, fixup, form) => {
+                    if !matches!(parts.last(), Some(Part::Owned(_))) {
+                        parts.push(Part::Owned(Vec::new()));
+                    }
+                    if let Some(Part::Owned(v)) = parts.last_mut() {
+                        form.encode_into(v, &message, fixup);
+                    }
+                }
+            }
         }
-        (!bytes.is_empty()).then_some(bytes)
+        parts.retain(|p| !matches!(p, Part::Owned(v) if v.is_empty()));
+        (!parts.is_empty()).then_some(Transmit { parts })
     }
 
     /// Next event, if any.
@@ -219,9 +351,9 @@ impl Outbox {
         self.polled += 1;
         if let Event::RawSent { bytes } = &mut ev
             && self.raw_content.as_ref().is_some_and(|(at, ..)| *at == n)
-            && let Some((_, message, fixup)) = self.raw_content.take()
+            && let Some((_, message, fixup, form)) = self.raw_content.take()
         {
-            bytes.0 = data::encode(&message, fixup);
+            bytes.0 = form.encode(&message, fixup);
         }
         Some(ev)
     }
@@ -331,7 +463,13 @@ mod tests {
                 false,
                 false,
             );
-            by_content.send_content(&Arc::new(message.to_vec()), fixup, Phase::Dot, false);
+            by_content.send_content(
+                &Arc::new(message.to_vec()),
+                fixup,
+                Form::Data,
+                Phase::Dot,
+                false,
+            );
             by_content.send(
                 b"QUIT\r\n",
                 "QUIT".into(),
@@ -345,6 +483,66 @@ mod tests {
             assert_eq!(by_content.poll_transmit(), by_bytes.poll_transmit());
             assert_eq!(by_content.poll_transmit(), None);
         }
+    }
+
+    /// A long chunk of a shared body is handed out as a slice of it (no copy), a short one is
+    /// copied so small pipelined chunks leave in one write; either way the bytes and the
+    /// transcript are those of the slice, in queue order.
+    #[test]
+    fn shared_chunks_are_written_from_the_body_in_order() {
+        let body = Arc::new(
+            (0..SHARED_MIN * 2 + 10)
+                .map(|i| b'a' + (i % 26) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        let mut ob = Outbox::new(false);
+        ob.send(
+            b"BDAT 3\r\n",
+            "BDAT 3".into(),
+            SentKind::Command,
+            Phase::Dot,
+            false,
+            false,
+        );
+        ob.send_shared(&body, 0..3, Phase::Dot, false);
+        let long = 3..3 + SHARED_MIN;
+        ob.send(
+            b"BDAT 65536\r\n",
+            "BDAT 65536".into(),
+            SentKind::Command,
+            Phase::Dot,
+            false,
+            false,
+        );
+        ob.send_shared(&body, long.clone(), Phase::Dot, false);
+        ob.send(
+            b"QUIT\r\n",
+            "QUIT".into(),
+            SentKind::Command,
+            Phase::Quit,
+            false,
+            false,
+        );
+        let t = ob.poll_transmit_parts().unwrap();
+        let parts: Vec<&[u8]> = t.parts().collect();
+        assert_eq!(parts.len(), 3, "bytes, the long slice, bytes");
+        assert_eq!(parts[0], b"BDAT 3\r\nabcBDAT 65536\r\n");
+        assert_eq!(parts[1].as_ptr(), body[long.clone()].as_ptr(), "not a copy");
+        assert_eq!(parts[2], b"QUIT\r\n");
+        let mut whole = b"BDAT 3\r\nabcBDAT 65536\r\n".to_vec();
+        whole.extend_from_slice(&body[long.clone()]);
+        whole.extend_from_slice(b"QUIT\r\n");
+        assert_eq!(t.into_bytes(), whole);
+        assert!(ob.poll_transmit_parts().is_none());
+        let texts: Vec<(String, usize)> = std::iter::from_fn(|| ob.poll_event())
+            .filter_map(|e| match e {
+                Event::Sent { text, bytes, .. } => Some((text, bytes)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts[1], ("abc".to_string(), 3));
+        assert_eq!(texts[3].1, SHARED_MIN);
+        assert_eq!(texts[3].0.as_bytes(), &body[long]);
     }
 
     #[test]

@@ -193,6 +193,87 @@ fn bdat_and_dsn_on_the_wire() {
     );
 }
 
+/// A refused middle chunk (RFC 3030 §2) fails the message with exit 26. Pipelined (RFC 3030
+/// §4.2), the envelope and every chunk go in one write, the replies come back in order, each
+/// explained as its own chunk's, and a 250 to BDAT LAST after the refusal does not make the
+/// message accepted; one at a time, no chunk follows the refused one.
+#[test]
+fn bdat_a_refused_second_chunk_is_26_pipelined_or_not() {
+    let data = "aaaaaaaa\r\nbbbbbbbb\r\ncccccccc\r\n";
+    let args = ["--no-data-fixup", "--data", data, "--bdat", "10"];
+    let ehlo_reply: &[u8] = b"250-scripted.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n";
+    // Pipelined: everything is read before any reply is written.
+    let mut steps = greet_with(ehlo_reply);
+    steps.extend([
+        Step::Expect("MAIL FROM:"),
+        Step::Expect("RCPT TO:"),
+        Step::Expect("BDAT 10"),
+        Step::Expect("aaaaaaaa"),
+        Step::Expect("BDAT 10"),
+        Step::Expect("bbbbbbbb"),
+        Step::Expect("BDAT 10 LAST"),
+        Step::Expect("cccccccc"),
+        Step::Send(
+            b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 10 octets\r\n\
+              452 4.3.1 Insufficient system storage\r\n250 2.0.0 queued as X\r\n",
+        ),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let mut pipelined = args.to_vec();
+    pipelined.push("--pipeline");
+    let run = send(&srv, &pipelined);
+    let got = srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(
+        got.contains(
+            "BDAT 10\r\naaaaaaaa\r\nBDAT 10\r\nbbbbbbbb\r\nBDAT 10 LAST\r\ncccccccc\r\nQUIT"
+        ),
+        "{got:?}"
+    );
+    let out = run.all();
+    assert!(out.contains("BDAT chunk 2 of 3 refused"), "{out}");
+    assert!(
+        out.contains("BDAT chunk 2 of 3 was refused: no more chunks are sent"),
+        "{out}"
+    );
+    // The refusal is the run's verdict, and the reply after it is shown, not taken.
+    assert!(
+        out.contains("452 4.3.1 Insufficient system storage"),
+        "{out}"
+    );
+    assert!(out.contains("250 2.0.0 queued as X"), "{out}");
+    assert!(!out.contains("Result: ok"), "{out}");
+
+    // One at a time: chunk 3 never goes.
+    let mut steps = greet_with(ehlo_reply);
+    steps.extend([
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("BDAT 10"),
+        Step::Expect("aaaaaaaa"),
+        Step::Send(b"250 2.0.0 10 octets\r\n"),
+        Step::Expect("BDAT 10"),
+        Step::Expect("bbbbbbbb"),
+        Step::Send(b"452 4.3.1 Insufficient system storage\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let run = send(&srv, &args);
+    let got = srv.finish();
+    assert_eq!(run.code, 26, "{}", run.all());
+    assert!(!got.contains("cccccccc"), "{got:?}");
+    assert!(
+        run.all().contains("BDAT chunk 2 of 3 refused"),
+        "{}",
+        run.all()
+    );
+}
+
 #[test]
 fn bad_extension_flags_are_usage_errors() {
     for (args, needle) in [

@@ -371,6 +371,47 @@ fn exim_bdat_delivers_the_same_bytes() {
     );
 }
 
+/// RFC 3030 §4.2 with PIPELINING, against Exim: the whole message as one BDAT LAST in the
+/// envelope's write, and in 300-octet chunks pipelined; Exim stores the same bytes either way.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn exim_pipelined_bdat_delivers_the_same_bytes() {
+    require_exim();
+    for chunk in [None, Some("300")] {
+        let token = unique("exim-pipe-bdat");
+        let text = tricky_message(&token, EXIM_RCPT);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("m.eml");
+        fs::write(&file, &text).expect("write message");
+        let mut a = base(EXIM_SMTP, EXIM_RCPT);
+        a.extend(["--pipeline".to_string(), "--bdat".into()]);
+        a.extend(chunk.map(String::from));
+        a.extend(["--data".to_string(), format!("@{}", file.display())]);
+        let run = ehlo_v(&a);
+        run.assert_exit(0);
+        let out = &run.stdout;
+        let mail_reply = out.find("<-  250 OK").expect("MAIL's reply");
+        let first_bdat = out.find(" -> BDAT ").expect("a BDAT");
+        assert!(
+            first_bdat < mail_reply,
+            "chunks wait for no reply: {}",
+            run.dump()
+        );
+        if chunk.is_none() {
+            assert_eq!(out.matches(" -> BDAT ").count(), 1, "{}", run.dump());
+            assert!(out[..mail_reply].contains(" LAST\n"), "{}", run.dump());
+        } else {
+            run.assert_contains("300 byte chunk received");
+        }
+        let (_, stored) = wait_for_maildir(&exim_maildir(), &token, DELIVERY_LIMIT);
+        assert!(
+            contains_bytes(&stored, text.as_bytes()),
+            "BDAT content changed on the way:\n{}",
+            mismatch(&stored, text.as_bytes())
+        );
+    }
+}
+
 /// `--no-data-fixup` data carries the `CRLF . CRLF` DATA needs; under BDAT that is no end
 /// marker, and Exim stores the message without a last `.` line (BDAT sent it as content).
 #[test]

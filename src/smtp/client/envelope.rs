@@ -71,7 +71,6 @@ impl Session {
             self.expect_reply(Expect::Xforward { last: true });
             return;
         }
-        let bdat = self.plan.ext.bdat.is_some();
         self.pipelining = self.plan.pipeline && advertised && !stop_before_data;
         if self.plan.pipeline && !advertised {
             self.out.advise(Hint::new(
@@ -102,9 +101,13 @@ impl Session {
             for n in 0..self.plan.rcpts.len() {
                 self.send_rcpt(n);
             }
-            // BDAT waits for the RCPT replies: a chunk cannot be taken back.
-            if !bdat {
-                self.send_command(&Command::Data, Phase::Data, Expect::Data);
+            match self.plan.ext.bdat {
+                None => self.send_command(&Command::Data, Phase::Data, Expect::Data),
+                // RFC 3030 §4.2: BDAT may follow MAIL and RCPT before their replies; a server
+                // that accepted no recipient refuses the chunks and discards them (§2).
+                Some(size) if self.chunks_with_envelope() => self.begin_bdat(size),
+                // Otherwise the chunks wait for the RCPT replies.
+                Some(_) => {}
             }
         }
     }
@@ -310,7 +313,9 @@ impl Session {
             return;
         }
         if let Some(size) = self.plan.ext.bdat {
-            self.begin_bdat(size);
+            if !self.bdat_begun {
+                self.begin_bdat(size);
+            }
         } else if !self.pipelining {
             self.send_command(&Command::Data, Phase::Data, Expect::Data);
             self.drop_after_send(StopAt::Data);

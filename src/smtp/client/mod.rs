@@ -8,7 +8,7 @@ use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes::{self, Hint};
 use crate::smtp::command::Command;
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RecipientResult, SentKind};
-use crate::smtp::outbox::Outbox;
+use crate::smtp::outbox::{Outbox, Transmit};
 use crate::smtp::reply::{Limits, Progress, Reply, ReplyParser};
 
 mod auth;
@@ -182,6 +182,8 @@ pub(crate) struct Session {
     dot_targets: Vec<usize>,
     /// BDAT chunks still to send.
     chunks: content::Chunks,
+    /// The first BDAT chunk went out (with the envelope when pipelined).
+    bdat_begun: bool,
     /// PRDR went out on MAIL.
     prdr_used: bool,
     /// Where XCLIENT is (it is sent once, and the greeting after it is its own phase).
@@ -294,6 +296,7 @@ impl Session {
             ending: Ending::Open,
             dot_targets: Vec::new(),
             chunks: content::Chunks::default(),
+            bdat_begun: false,
             prdr_used: false,
             xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
@@ -413,8 +416,14 @@ impl Session {
     /// Bytes to write, if any (everything queued so far, in one buffer: one write per step, so
     /// pipelined commands leave in one segment).
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.poll_transmit_parts().map(Transmit::into_bytes)
+    }
+
+    /// [`Session::poll_transmit`] in parts to write in order: a long BDAT chunk is a slice of
+    /// the session's encoded message, not a copy of it.
+    pub(crate) fn poll_transmit_parts(&mut self) -> Option<Transmit> {
         self.unsent = 0;
-        self.out.poll_transmit()
+        self.out.poll_transmit_parts()
     }
 
     /// Received bytes as they may be shown (the driver's raw events): a credential the server
@@ -594,7 +603,8 @@ impl Session {
             return;
         }
         // Outstanding pipelined replies stay pending: they arrive before QUIT's and are
-        // reported but otherwise ignored (see `on_reply`).
+        // reported but otherwise ignored (see `on_reply`). No further BDAT chunk goes.
+        self.chunks.clear();
         self.ending = Ending::Finishing;
         self.send_command(&Command::Quit, Phase::Quit, Expect::Quit);
     }
@@ -739,6 +749,15 @@ impl Session {
             Expect::PrdrStart => codes::Answer::PrdrStart,
             Expect::AuthCancel => codes::Answer::AuthCancel,
             Expect::PrdrRcpt(_) => codes::Answer::PrdrRecipient,
+            // Chunks are answered in order (RFC 2920 §3.1), pipelined or not: this reply is
+            // the next chunk's, and says so.
+            Expect::Bdat => {
+                self.chunks.answered += 1;
+                codes::Answer::BdatChunk {
+                    n: self.chunks.answered,
+                    of: self.chunks.count(),
+                }
+            }
             // A greeting that no HELO will follow: its refusal says so, not "falls back".
             Expect::Greeting { ehlo, after_tls }
                 if !self.may_fall_back_to_helo(ehlo, after_tls) =>

@@ -1429,20 +1429,154 @@ fn bdat_sends_exact_chunks_without_dot_stuffing() {
     assert_eq!(s.message_accepted(), Some(true));
 }
 
+/// RFC 3030 §4.2: with PIPELINING the whole message goes in the envelope's group, BDAT LAST
+/// and all, and the replies come back in order.
 #[test]
-fn bdat_whole_message_pipelined_after_the_rcpt_replies() {
+fn bdat_whole_message_pipelined_with_the_envelope() {
     let mut p = bdat_plan(0);
     p.pipeline = true;
     let (mut s, w) = to_mail(p, EXT_EHLO);
     assert_eq!(
-        w, "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n",
-        "no DATA in the pipelined batch"
+        w,
+        "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\n\
+         BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n",
+        "no DATA, and the content in the same write"
     );
+    s.feed(b"250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.message_accepted(), Some(true));
+}
+
+/// A message of 1-octet chunks (27): the envelope and the first 16 chunks go together, then one
+/// more per reply, so no more than 16 replies are ever owed; each reply answers its own chunk.
+#[test]
+fn bdat_chunks_are_pipelined_within_a_window() {
+    let mut p = bdat_plan(1);
+    p.pipeline = true;
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    let chunks = |w: &str| w.matches("BDAT 1").count();
+    assert!(w.starts_with(
+        "MAIL FROM:<a@client.test> SIZE=27\r\nRCPT TO:<b@server.test>\r\nBDAT 1\r\nS"
+    ));
+    assert_eq!(chunks(&w), content::CHUNK_WINDOW, "{w}");
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert_eq!(sent(&mut s), "", "the RCPT replies free no chunk");
+    let mut total = chunks(&w);
+    for _ in 0..27 - content::CHUNK_WINDOW {
+        s.feed(b"250 2.0.0 1 octet\r\n");
+        let w = sent(&mut s);
+        assert_eq!(chunks(&w), 1, "{w}");
+        total += 1;
+    }
+    assert_eq!(total, 27);
+    // The last one sent is LAST; QUIT waits for every reply.
+    for _ in 0..content::CHUNK_WINDOW - 1 {
+        s.feed(b"250 2.0.0 1 octet\r\n");
+        assert_eq!(sent(&mut s), "");
+    }
+    s.feed(b"250 2.0.0 queued\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    assert_eq!(s.message_accepted(), Some(true));
+}
+
+/// RFC 3030 §2: a refused chunk in the middle of a pipelined group fails the message (exit 26)
+/// even when the server then says 250 to BDAT LAST; no further chunk goes, the replies owed
+/// are read before QUIT's, and an info line names the chunk.
+#[test]
+fn bdat_a_refused_middle_chunk_fails_the_pipelined_message() {
+    let mut p = bdat_plan(10);
+    p.pipeline = true;
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert!(
+        w.ends_with("BDAT 10\r\nSubject: hBDAT 10\r\ni\r\n\r\nbody\rBDAT 7 LAST\r\n\n.dot\r\n"),
+        "{w}"
+    );
+    let _ = events(&mut s);
+    s.feed(b"250 ok\r\n250 ok\r\n250 2.0.0 10 octets\r\n452 4.3.1 out of space\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    let ev = events(&mut s);
+    assert!(
+        infos(&ev)
+            .iter()
+            .any(|i| i.starts_with("BDAT chunk 2 of 3 was refused")
+                && i.contains("the replies to the 1 already sent after it follow")),
+        "{:?}",
+        infos(&ev)
+    );
+    s.feed(b"250 2.0.0 queued as X\r\n221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.message_accepted(), Some(false));
+    let ev = events(&mut s);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Received { reply, .. } if reply.code == Some(250))),
+        "the late 250 is shown: {ev:?}"
+    );
+}
+
+/// Every recipient refused while the pipelined chunks are on their way: their refusals are
+/// shown, the exit is the recipients' (24), and no chunk beyond the window follows.
+#[test]
+fn bdat_pipelined_with_no_recipient_accepted_is_24() {
+    let mut p = bdat_plan(1);
+    p.pipeline = true;
+    let (mut s, _) = to_mail(p, EXT_EHLO);
+    s.feed(b"250 ok\r\n550 5.1.1 no such user\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    for _ in 0..content::CHUNK_WINDOW {
+        s.feed(b"554 5.5.1 Error: no valid recipients\r\n");
+        assert_eq!(sent(&mut s), "", "no further chunk");
+    }
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 24);
+    assert_eq!(s.message_accepted(), None);
+}
+
+/// LMTP and PRDR answer the content once per accepted recipient, so the chunks wait for the
+/// RCPT replies there (then go pipelined); without --pipeline they go one at a time.
+#[test]
+fn bdat_chunks_wait_for_the_rcpt_replies_under_prdr_or_without_pipelining() {
+    let mut p = bdat_plan(10);
+    p.pipeline = true;
+    p.ext.prdr = true;
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert!(w.ends_with("RCPT TO:<b@server.test>\r\n"), "{w}");
+    s.feed(b"250 ok\r\n250 ok\r\n");
+    assert_eq!(sent(&mut s).matches("BDAT ").count(), 3);
+    let (mut s, w) = to_mail(bdat_plan(10), EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27\r\n");
     s.feed(b"250 ok\r\n250 ok\r\n");
     assert_eq!(
         sent(&mut s),
-        "BDAT 27 LAST\r\nSubject: hi\r\n\r\nbody\r\n.dot\r\n"
+        "RCPT TO:<b@server.test>\r\nBDAT 10\r\nSubject: h"
     );
+}
+
+/// Stop points with pipelined chunks: a drop after sending DOT closes once BDAT LAST is
+/// written (nothing read); a stop at RCPT sends no chunk.
+#[test]
+fn bdat_pipelined_stop_points() {
+    let mut p = bdat_plan(10);
+    p.pipeline = true;
+    p.stop = stop(StopKind::DropAfterSend, StopAt::Dot);
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert!(w.ends_with("BDAT 7 LAST\r\n\n.dot\r\n"), "{w}");
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 0);
+    let mut p = bdat_plan(10);
+    p.pipeline = true;
+    p.stop = stop(StopKind::Quit, StopAt::Rcpt);
+    let (mut s, w) = to_mail(p, EXT_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SIZE=27\r\n");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
 }
 
 #[test]

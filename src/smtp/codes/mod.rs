@@ -98,6 +98,9 @@ pub(crate) enum Answer {
     /// is not understood: a HELO, an LHLO (RFC 2033 §4.1), an EHLO after STARTTLS or XCLIENT,
     /// or one typed in the REPL.
     GreetingWithoutFallback(&'static str),
+    /// The reply to BDAT chunk `n` of `of` that is not the last (RFC 3030 §2): a 250 there
+    /// takes the chunk, not the message.
+    BdatChunk { n: usize, of: usize },
 }
 
 /// Explain `reply` as an answer to a command of `phase`.
@@ -157,6 +160,20 @@ pub(crate) fn explain_answer(reply: &Reply, phase: Phase, answer: Answer) -> Exp
                     }
                 }));
             }
+            None
+        }
+        Answer::BdatChunk { n, of } => {
+            basic = match reply.class() {
+                Some(2) => format!(
+                    "BDAT chunk {n} of {of} received: the message is judged by the reply to \
+                     BDAT LAST"
+                ),
+                Some(4 | 5) => format!(
+                    "BDAT chunk {n} of {of} refused: the message fails, no further chunk is \
+                     sent (RFC 3030 §2): {basic}"
+                ),
+                _ => basic,
+            };
             None
         }
         Answer::PrdrRecipient => Some("PRDR"),
