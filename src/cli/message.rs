@@ -734,6 +734,22 @@ fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
     replace_all(bytes, b"\r\n", b"\n")
 }
 
+/// Every CRLF in `bytes` turned into LF where it lies (the text only shrinks): a large message
+/// is not copied to do it.
+fn crlf_to_lf_in_place(bytes: &mut Vec<u8>) {
+    let mut w = 0;
+    let mut r = 0;
+    while r < bytes.len() {
+        if bytes[r] == b'\r' && bytes.get(r + 1) == Some(&b'\n') {
+            r += 1;
+        }
+        bytes[w] = bytes[r];
+        w += 1;
+        r += 1;
+    }
+    bytes.truncate(w);
+}
+
 /// One header line as it goes out: verbatim when it is plain ASCII, else RFC 2047 encoded by
 /// mail-builder (folded at 78 columns).
 fn render_header(line: &str) -> String {
@@ -817,7 +833,7 @@ fn base64_lines(bytes: &[u8]) -> String {
 /// not enough: for a text/* type it picks the encoding itself (`BodyEncoding::for_text` looks at
 /// 8-bit bytes, bare LFs and line length only), so a bare CR or a NUL went out 7bit, the CR
 /// turned into a line break on the way.
-fn base64_part(ct: ContentType<'static>, bytes: &[u8]) -> MimePart<'static> {
+fn base64_part<'a>(ct: ContentType<'a>, bytes: &[u8]) -> MimePart<'a> {
     MimePart::new(
         ct,
         BodyPart::Binary(Cow::Owned(base64_lines(bytes).into_bytes())),
@@ -847,8 +863,9 @@ fn text_part(p: &Part, content: Vec<u8>) -> MimePart<'static> {
     part
 }
 
-/// An inline part or an attachment: the bytes must come back exactly.
-fn file_part(p: &Part, disposition: &'static str) -> MimePart<'static> {
+/// An inline part or an attachment: the bytes must come back exactly. They are borrowed, not
+/// copied: the builder encodes them as it writes the message.
+fn file_part<'a>(p: &'a Part, disposition: &'static str) -> MimePart<'a> {
     let mut ct = content_type(&p.content_type);
     let text = ct.is_text();
     if text && ct.attributes.is_empty() && std::str::from_utf8(&p.content).is_ok() {
@@ -861,7 +878,7 @@ fn file_part(p: &Part, disposition: &'static str) -> MimePart<'static> {
     let part = if text && has_bare_cr_or_nul(&p.content) {
         base64_part(ct, &p.content)
     } else {
-        MimePart::new(ct, BodyPart::Binary(Cow::Owned(p.content.clone())))
+        MimePart::new(ct, BodyPart::Binary(Cow::Borrowed(&p.content)))
     };
     part.header("Content-Disposition", disp)
 }
@@ -896,8 +913,8 @@ type MimeBody = (Vec<String>, Vec<u8>, Vec<String>);
 /// Build the MIME body: text parts (several → multipart/alternative), inline parts
 /// (→ multipart/related), attachments (→ multipart/mixed). Returns the top part's header lines,
 /// its body (LF line ends) and the notes about Content-IDs.
-fn mime(
-    parts: &[Part],
+fn mime<'a>(
+    parts: &'a [Part],
     default_body: &[u8],
     tokens: &Tokens<'_>,
     ctx: &MessageContext,
@@ -942,11 +959,11 @@ fn mime(
         salt += 1;
     }
     let boundary = |level: usize| format!("{}{level}", prefix(salt));
-    let multipart = |ct: ContentType<'static>, level: usize, children: Vec<MimePart<'static>>| {
+    let multipart = |ct: ContentType<'static>, level: usize, children: Vec<MimePart<'a>>| {
         MimePart::new(ct.attribute("boundary", boundary(level)), children)
     };
 
-    let mut texts: Vec<MimePart<'static>> = bodies
+    let mut texts: Vec<MimePart<'a>> = bodies
         .iter()
         .zip(text_bytes.drain(..))
         .map(|(p, c)| text_part(p, c))
@@ -964,7 +981,7 @@ fn mime(
     };
     let mut notes = Vec::new();
     let mut cids: Vec<String> = Vec::new();
-    let inline: Vec<MimePart<'static>> = parts
+    let inline: Vec<MimePart<'a>> = parts
         .iter()
         .filter(|p| p.kind == PartKind::Inline)
         .enumerate()
@@ -985,7 +1002,7 @@ fn mime(
         let ct = ContentType::new("multipart/related").attribute("type", root_type);
         top = multipart(ct, 2, children);
     }
-    let attachments: Vec<MimePart<'static>> = parts
+    let attachments: Vec<MimePart<'a>> = parts
         .iter()
         .filter(|p| p.kind == PartKind::Attachment)
         .map(|p| file_part(p, "attachment"))
@@ -1006,12 +1023,12 @@ fn mime(
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(out.len());
     let head = String::from_utf8_lossy(&out[..split]).into_owned();
-    let body = out.get(split + 4..).unwrap_or_default();
-    let body = if crlf {
-        body.to_vec()
-    } else {
-        crlf_to_lf(body)
-    };
+    // The body is what follows the head, in the same buffer: not a copy of it.
+    out.drain(..(split + 4).min(out.len()));
+    let mut body = out;
+    if !crlf {
+        crlf_to_lf_in_place(&mut body);
+    }
     let mut headers: Vec<String> = Vec::new();
     for line in head.split("\r\n") {
         match headers.last_mut() {
@@ -1154,6 +1171,21 @@ mod tests {
 
     fn text(spec: &MessageSpec<'_>) -> String {
         String::from_utf8(compose(spec, &ctx()).unwrap().bytes).unwrap()
+    }
+
+    #[test]
+    fn crlf_to_lf_in_place_matches_the_copying_one() {
+        for text in [
+            &b""[..],
+            b"\r\n",
+            b"a\r\nb\r\n",
+            b"a\rb\nc\r\r\n\r",
+            b"\r\r\n\n\r\n",
+        ] {
+            let mut v = text.to_vec();
+            crlf_to_lf_in_place(&mut v);
+            assert_eq!(v, crlf_to_lf(text), "{text:?}");
+        }
     }
 
     #[test]

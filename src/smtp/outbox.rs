@@ -57,6 +57,17 @@ impl Form {
 /// still leave together in one write.
 const SHARED_MIN: usize = 64 * 1024;
 
+/// The bytes of an event made when it is handed out.
+#[derive(Debug)]
+enum Lazy {
+    /// A `RawSent`: the message encoded.
+    Content(Arc<Vec<u8>>, data::Fixup, Form),
+    /// A `Sent`'s text: the slice as text.
+    Text(Arc<Vec<u8>>, Range<usize>),
+    /// A `RawSent`: the slice.
+    Raw(Arc<Vec<u8>>, Range<usize>),
+}
+
 /// One queued piece of the bytes to write.
 #[derive(Debug)]
 enum Segment {
@@ -117,10 +128,12 @@ pub(crate) struct Outbox {
     events: VecDeque<Event>,
     /// Events handed out so far (numbers the queue's events).
     polled: u64,
-    /// The `RawSent` of a message queued with [`Outbox::send_content`]: which event it is, and
-    /// the message, encoded for it only when it is handed out, once the `Sent` before it (whose
-    /// text is the same bytes) has been shown and dropped.
-    raw_content: Option<(u64, Arc<Vec<u8>>, data::Fixup, Form)>,
+    /// Events whose bytes are made only when they are handed out (by event number, in order):
+    /// the `RawSent` of a message queued with [`Outbox::send_content`], encoded once the `Sent`
+    /// before it (whose text is the same bytes) has been shown and dropped; the `Sent` and
+    /// `RawSent` of a shared chunk, copied from it then. So a window of pipelined chunks is
+    /// never held as text all at once.
+    lazy: VecDeque<(u64, Lazy)>,
     /// Emit `RawSent` events (for `--show-raw-text`).
     raw_events: bool,
     /// Phase of the last write (for a timeout while no reply is pending).
@@ -136,7 +149,7 @@ impl Outbox {
             queue: Vec::new(),
             events: VecDeque::new(),
             polled: 0,
-            raw_content: None,
+            lazy: VecDeque::new(),
             raw_events,
             last_phase: Phase::Banner,
             writes: 0,
@@ -177,13 +190,35 @@ impl Outbox {
         tls: bool,
     ) {
         let wire = &body[range.clone()];
-        let display = display_text(wire.to_vec());
+        let lines = data::count_lines(wire);
         if wire.len() < SHARED_MIN {
             self.queue_bytes(wire);
         } else {
-            self.queue.push(Segment::Shared(Arc::clone(body), range));
+            self.queue
+                .push(Segment::Shared(Arc::clone(body), range.clone()));
         }
-        self.report(wire, display, SentKind::Body, phase, false, tls);
+        self.last_phase = phase;
+        self.writes = self.writes.wrapping_add(1);
+        let at = self.polled + self.events.len() as u64;
+        self.events.push_back(Event::Sent {
+            text: String::new(),
+            kind: SentKind::Body,
+            bytes: range.len(),
+            lines,
+            tls,
+            expected: true,
+            redacted: false,
+            phase,
+        });
+        self.lazy
+            .push_back((at, Lazy::Text(Arc::clone(body), range.clone())));
+        if self.raw_events {
+            self.events.push_back(Event::RawSent {
+                bytes: Bytes(Vec::new()),
+            });
+            self.lazy
+                .push_back((at + 1, Lazy::Raw(Arc::clone(body), range)));
+        }
     }
 
     fn report(
@@ -226,12 +261,6 @@ impl Outbox {
         tls: bool,
     ) {
         let wire = form.encode(message, fixup);
-        if self.raw_content.is_some() {
-            // Never the case in a session (one message, then its replies); sent as bytes.
-            let display = display_text(wire.clone());
-            self.send(&wire, display, SentKind::Body, phase, false, tls);
-            return;
-        }
         self.last_phase = phase;
         self.writes = self.writes.wrapping_add(1);
         let bytes = wire.len();
@@ -251,7 +280,8 @@ impl Outbox {
         });
         if self.raw_events {
             let at = self.polled + self.events.len() as u64;
-            self.raw_content = Some((at, Arc::clone(message), fixup, form));
+            self.lazy
+                .push_back((at, Lazy::Content(Arc::clone(message), fixup, form)));
             self.events.push_back(Event::RawSent {
                 bytes: Bytes(Vec::new()),
             });
@@ -349,11 +379,21 @@ impl Outbox {
         let mut ev = self.events.pop_front()?;
         let n = self.polled;
         self.polled += 1;
-        if let Event::RawSent { bytes } = &mut ev
-            && self.raw_content.as_ref().is_some_and(|(at, ..)| *at == n)
-            && let Some((_, message, fixup, form)) = self.raw_content.take()
+        if self.lazy.front().is_some_and(|(at, _)| *at == n)
+            && let Some((_, lazy)) = self.lazy.pop_front()
         {
-            bytes.0 = form.encode(&message, fixup);
+            match (&mut ev, lazy) {
+                (Event::RawSent { bytes }, Lazy::Content(message, fixup, form)) => {
+                    bytes.0 = form.encode(&message, fixup);
+                }
+                (Event::RawSent { bytes }, Lazy::Raw(body, range)) => {
+                    bytes.0 = body[range].to_vec();
+                }
+                (Event::Sent { text, .. }, Lazy::Text(body, range)) => {
+                    *text = display_text(body[range].to_vec());
+                }
+                _ => {}
+            }
         }
         Some(ev)
     }

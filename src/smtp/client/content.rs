@@ -99,8 +99,10 @@ impl Session {
     /// encoded once and its chunks are written from that.
     pub(super) fn begin_bdat(&mut self, chunk: usize) {
         self.bdat_begun = true;
-        let len = data::encode_chunked(&self.message, self.plan.fixup).len();
+        let body = data::encode_chunked(&self.message, self.plan.fixup);
+        let len = body.len();
         if chunk == 0 || chunk >= len {
+            drop(body);
             self.chunks = Chunks::default();
             self.send_bdat_line(len, true);
             if len > 0 {
@@ -115,7 +117,6 @@ impl Session {
             self.after_last_chunk();
             return;
         }
-        let body = data::encode_chunked(&self.message, self.plan.fixup);
         self.chunks = Chunks::new(body, chunk);
         self.send_chunks();
     }
