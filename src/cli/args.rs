@@ -1035,6 +1035,8 @@ pub(crate) struct EnvelopeArgs {
     pub(crate) helo: Option<String>,
 
     /// Send MAIL, RCPTs and DATA in one write when PIPELINING is offered
+    ///
+    /// With --bdat, the chunks too (RFC 3030 §4.2): up to 16 before their replies.
     #[arg(long)]
     pub(crate) pipeline: bool,
 
