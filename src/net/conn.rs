@@ -165,6 +165,24 @@ impl Connection {
         with_timeout(timeout, phase, self.stream.flush()).await
     }
 
+    /// Write one step's bytes, given in parts (a long BDAT chunk is a slice of the session's
+    /// message, not a copy), within one timeout for them all, then flush.
+    pub(crate) async fn send_parts(
+        &mut self,
+        transmit: &crate::smtp::Transmit,
+        phase: Phase,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let stream = &mut self.stream;
+        let write = async move {
+            for part in transmit.parts() {
+                stream.write_all(part).await?;
+            }
+            stream.flush().await
+        };
+        with_timeout(timeout, phase, write).await
+    }
+
     /// After a write over TLS failed: the alert the server sent before it cut the connection,
     /// if one is waiting unread. A TLS 1.3 server refuses a missing or unacceptable client
     /// certificate only after the client's Finished (RFC 8446 §4.4.2.4), so its alert and

@@ -453,14 +453,7 @@ async fn pump_in(
         };
         if let Some(transmit) = session.poll_transmit_parts() {
             let written = Instant::now();
-            let mut sent = Ok(());
-            for part in transmit.parts() {
-                sent = conn.send(part, session.phase(), timeout).await;
-                if sent.is_err() {
-                    break;
-                }
-            }
-            match sent {
+            match conn.send_parts(&transmit, session.phase(), timeout).await {
                 // The write failed (not timed out): a TLS server's alert may say why, if it
                 // comes within what is left of the write's timeout.
                 Err(e @ Error::Io { .. }) => {

@@ -15,6 +15,7 @@ pub mod explain;
 pub(crate) mod ext;
 pub(crate) mod manual;
 mod outbox;
+pub(crate) use outbox::Transmit;
 #[cfg(test)]
 mod pair;
 pub(crate) mod quit;

@@ -247,6 +247,38 @@ fn plain_send_and_maildir_is_byte_exact() {
     );
 }
 
+/// `ehlo serve` takes pipelined BDAT (RFC 3030 §4.2): the envelope and a window of chunks in
+/// one write, more as the replies come, every reply in order; the Maildir copy is the message
+/// `--dump-mail` shows, byte for byte.
+#[test]
+fn pipelined_bdat_chunks_are_stored_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let serve = Serve::start(&["--max-sessions", "1", "--maildir", s(&maildir)]);
+    let data: String = std::iter::once("Subject: chunks\n\n".to_string())
+        .chain((0..300).map(|i| format!(".line {i} of the chunked body\n")))
+        .collect();
+    let r = send(
+        &serve.addr,
+        &["--data", &data, "--bdat", "61", "--pipeline", "-n"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out = &r.stdout;
+    let mail_reply = out.find("<-  250 2.1.0").expect("MAIL's reply");
+    assert_eq!(out[..mail_reply].matches(" -> BDAT 61\n").count(), 16, "{out}");
+    let (code, log) = serve.finish();
+    assert_eq!(code, 0, "{log}");
+    let dump = ehlo(&["-t", "rcpt@serve.test", "--data", &data, "--dump-mail"]);
+    assert_eq!(dump.code, 0);
+    let files = maildir_files(&maildir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let stored = std::fs::read(&files[0]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&stored),
+        String::from_utf8_lossy(&wire_form(dump.stdout.as_bytes()))
+    );
+}
+
 /// `--user` credentials live in the server's memory: started with a core-file limit, `serve`
 /// runs with a soft limit of 0 (the hard one kept). The shell execs ehlo only once its
 /// `ulimit` succeeded ([`under_core_limit`]), so ehlo started with 2048 bytes.
