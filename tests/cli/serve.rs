@@ -265,7 +265,11 @@ fn pipelined_bdat_chunks_are_stored_byte_exact() {
     assert_eq!(r.code, 0, "{}", r.all());
     let out = &r.stdout;
     let mail_reply = out.find("<-  250 2.1.0").expect("MAIL's reply");
-    assert_eq!(out[..mail_reply].matches(" -> BDAT 61\n").count(), 16, "{out}");
+    assert_eq!(
+        out[..mail_reply].matches(" -> BDAT 61\n").count(),
+        16,
+        "{out}"
+    );
     let (code, log) = serve.finish();
     assert_eq!(code, 0, "{log}");
     let dump = ehlo(&["-t", "rcpt@serve.test", "--data", &data, "--dump-mail"]);
