@@ -60,13 +60,6 @@ impl ProbeConfig {
 /// Run the selected probes one after the other and render them through `renderer` (built by
 /// the dispatcher, `app`, or by a test); returns the exit code.
 pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
-    // An unwritable --junit path is found before any probe sends mail, not after.
-    if let Some(path) = &cfg.junit
-        && let Err(e) = crate::render::junit::check_writable(path)
-    {
-        renderer.fatal(&e);
-        return crate::error::EXIT_USAGE;
-    }
     let ids = cfg.selected();
     let mailing: Vec<String> = ids
         .iter()

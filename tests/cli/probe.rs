@@ -1065,7 +1065,9 @@ fn a_refused_password_is_sent_once() {
     assert!(!relay["summary"].to_string().contains("not run"), "{relay}");
 }
 
-/// An unwritable --junit path stops the run before any probe sends mail.
+/// An unwritable --junit path stops the run before any probe sends mail, as `ehlo check`
+/// refuses it: one line on stderr and nothing on stdout under `--json` (it used to be a
+/// `schema` and an `error` line, no `summary`, and nothing on stderr).
 #[test]
 fn an_unwritable_junit_path_is_refused_before_any_probe() {
     let s = Server::start(ServeOptions::default());
@@ -1079,7 +1081,14 @@ fn an_unwritable_junit_path_is_refused_before_any_probe() {
         ],
     );
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.all().contains("cannot write --junit"), "{}", run.all());
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("*** probe: cannot write --junit /nonexistent-ehlo-dir/probe.xml"),
+        "{}",
+        run.stderr
+    );
     assert!(st.is_empty(), "{st:?}");
     assert!(s.subjects().is_empty(), "{:?}", s.subjects());
 }
