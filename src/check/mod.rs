@@ -721,7 +721,10 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         Err(e) => Some(e.to_string()),
     };
     if let Some(why) = setup {
-        renderer.fatal(&dns_setup_message(&why, cfg.dns.server.is_some()));
+        renderer.refused(
+            &dns_setup_message(&why, cfg.dns.server.is_some()),
+            crate::error::EXIT_PREREQ,
+        );
         return crate::error::EXIT_PREREQ;
     }
     let Ok((resolver, validator)) = built else {

@@ -6,8 +6,11 @@
 //!
 //! One object per line on stdout. The first line is `schema`; the last line, whenever the run
 //! gets to print it (also after `--deadline` or Ctrl-C), is `summary`. A command line refused
-//! before the run starts (exit 1: no domain, an unreadable `@FILE`, a bad `--expect`) writes
-//! nothing on stdout; the reason is one line on stderr. Lines of one domain come
+//! before the run starts (exit 1: no domain, an unreadable `@FILE`, a bad `--expect`, an
+//! unwritable `--junit` FILE) writes nothing on stdout; the reason is one line on stderr. A run
+//! that cannot start once the flags are accepted (exit 10: no usable DNS resolver) writes
+//! `schema`, an `error` line and a `summary` (`exit_code` 10, `domains` 0, `stopped` the
+//! reason), the reason on stderr too. Lines of one domain come
 //! together, when the domain is done (so domains appear in completion order; `index` gives the
 //! input order). Consumers must ignore members and `type`s they do not know. Optional members are
 //! present with `null` when they have no value.
@@ -18,8 +21,8 @@
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
-//! | `summary` | `exit_code` (0, 40, 41), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early) |
-//! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`) |
+//! | `summary` | `exit_code` (0, 40, 41; 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
+//! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //!
 //! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
 //! timeout, a 421 greeting — retryable) and `fail`. A run cut short (`--deadline`, a signal)
@@ -98,6 +101,8 @@ pub(crate) struct CheckRenderer {
     /// Human output: reports waiting for an earlier domain to finish (input order).
     pending: Vec<Option<DomainReport>>,
     next: usize,
+    /// The `schema` line has been written (JSON).
+    started: bool,
     /// Show a progress bar on stderr (human report, stderr a terminal, not under CI).
     want_progress: bool,
     progress: Option<indicatif::ProgressBar>,
@@ -149,6 +154,7 @@ impl CheckRenderer {
             out,
             pending: Vec::new(),
             next: 0,
+            started: false,
             want_progress: false,
             progress: None,
         }
@@ -216,7 +222,13 @@ impl CheckRenderer {
             pb.enable_steady_tick(std::time::Duration::from_millis(100));
             self.progress = Some(pb);
         }
-        if self.json {
+        self.schema();
+    }
+
+    /// The `schema` line, once (JSON).
+    fn schema(&mut self) {
+        if self.json && !self.started {
+            self.started = true;
             let v = json!({"type": "schema", "version": SCHEMA_VERSION, "tool": "ehlo",
                 "tool_version": env!("CARGO_PKG_VERSION"), "mode": self.mode});
             self.line(&v.to_string());
@@ -224,18 +236,31 @@ impl CheckRenderer {
         }
     }
 
-    /// The run could not start (the resolver could not be built).
+    /// What went wrong outside any domain's results (the `--junit` report could not be
+    /// written): one line on stderr, and under `--json` an `error` line too (after the
+    /// `schema` line, which comes first whatever happens).
     pub(crate) fn fatal(&mut self, message: &str) {
         if self.json {
+            self.schema();
             self.line(&json!({"type": "error", "message": message}).to_string());
-        } else {
-            let say = || {
-                let _ = writeln!(std::io::stderr(), "*** {}", escape_str(message));
-            };
-            match &self.progress {
-                Some(pb) => pb.suspend(say),
-                None => say(),
-            }
+            self.flush();
+        }
+        let say = || {
+            let _ = writeln!(std::io::stderr(), "*** {}", escape_str(message));
+        };
+        match &self.progress {
+            Some(pb) => pb.suspend(say),
+            None => say(),
+        }
+    }
+
+    /// The run could not start (the resolver cannot ask anything): [`fatal`](Self::fatal)'s
+    /// line, and under `--json` the `summary` with `exit_code`, no domain checked and
+    /// `stopped` the reason, so the stream ends as every run's does. No report otherwise.
+    pub(crate) fn refused(&mut self, message: &str, exit_code: u8) {
+        self.fatal(message);
+        if self.json {
+            self.finish_tally(&Tally::default(), exit_code, Some(message));
         }
     }
 

@@ -3644,19 +3644,24 @@ fn an_unusable_resolv_conf_is_one_line_and_exit_10() {
     let (code, out, err) =
         with_empty_resolv_conf(&["check", "example.test", "--timeout", "2s", "--json"]);
     assert_eq!(code, 10, "{out}{err}");
+    // Under --json the stream is still a whole one: `schema` first, the `error`, and the
+    // `summary` with the exit code last (it used to be the `error` line alone, no `schema`
+    // and no `summary`, and nothing on stderr).
     let lines: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert_eq!(lines.len(), 1, "{out}");
-    assert_eq!(lines[0]["type"], "error", "{out}");
-    assert!(
-        lines[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cannot set up DNS"),
-        "{out}"
-    );
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["schema", "error", "summary"], "{out}");
+    assert_eq!(lines[0]["mode"], "check", "{out}");
+    let message = lines[1]["message"].as_str().unwrap();
+    assert!(message.contains("cannot set up DNS"), "{out}");
+    let summary = &lines[2];
+    assert_eq!(summary["exit_code"], 10, "{out}");
+    assert_eq!(summary["domains"], 0, "{out}");
+    assert_eq!(summary["stopped"], message, "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(err.trim(), format!("*** {message}"), "{err}");
 }
 
 /// `--deadline` reports what a domain had already checked with its real results, and only what
