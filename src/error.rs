@@ -330,6 +330,94 @@ mod tests {
         assert_eq!(e.exit_code(), 29);
     }
 
+    /// Every `outcome` a summary can carry is in the JSON format's list (src/render/json.rs),
+    /// which CI scripts read to tell failures apart; the list was missing.
+    #[test]
+    fn every_outcome_label_is_documented() {
+        use crate::smtp::codes::Hint;
+        let doc = include_str!("render/json.rs");
+        let list = doc
+            .split_once("`outcome` is one of:")
+            .and_then(|(_, rest)| rest.split_once("New labels may be added"))
+            .map(|(list, _)| list)
+            .expect("the JSON format lists the outcomes");
+        let reply = || Box::new(crate::smtp::reply::Reply::new(550, &[]));
+        let session = [
+            SessionError::UnexpectedReply {
+                phase: Phase::Mail,
+                expected: "250",
+                verb: None,
+                reply: reply(),
+            },
+            SessionError::NoRecipients { last: None },
+            SessionError::Closed { phase: Phase::Dot },
+            SessionError::NotAdvertised {
+                phase: Phase::Mail,
+                extension: "DSN",
+                hint: None,
+            },
+            SessionError::Auth {
+                mechanism: "PLAIN".into(),
+                reason: String::new(),
+            },
+            SessionError::NoMechanism(String::new()),
+            SessionError::PlaintextAuth(Hint::plain("")),
+            SessionError::Tls(Hint::plain("")),
+            SessionError::TooLarge {
+                phase: Phase::Helo,
+                detail: String::new(),
+            },
+            SessionError::Timeout {
+                phase: Phase::Banner,
+                secs: 1.0,
+            },
+            SessionError::Extension {
+                extension: Extension::Prdr,
+                phase: Phase::Mail,
+                reason: Hint::plain(""),
+            },
+        ];
+        let mut errors: Vec<Error> = session.into_iter().map(Error::Session).collect();
+        errors.extend([
+            Error::Usage(String::new()),
+            Error::Dns(DnsError::NxDomain("x.test".into())),
+            Error::Connect {
+                target: String::new(),
+                reason: String::new(),
+            },
+            Error::Listen {
+                addr: String::new(),
+                reason: String::new(),
+            },
+            Error::Timeout {
+                phase: Phase::Banner,
+                secs: 1.0,
+                implicit_tls: false,
+                handshake: false,
+            },
+            Error::Io {
+                phase: Phase::Dot,
+                source: std::io::ErrorKind::BrokenPipe.into(),
+            },
+            Error::Prerequisite(String::new()),
+            Error::ReplayMismatch {
+                phase: None,
+                reason: String::new(),
+            },
+            Error::ProxyOption(String::new()),
+            Error::Signalled(Ending::Term),
+        ]);
+        let mut labels: Vec<&str> = errors.iter().map(Error::label).collect();
+        // The send's success, and `ehlo repl --strict`'s own label for a step it could not run.
+        labels.extend(["ok", "strict"]);
+        for label in labels {
+            assert!(
+                list.contains(&format!("`{label}`")),
+                "outcome `{label}` is not documented"
+            );
+        }
+    }
+
     #[test]
     fn a_replay_mismatch_outside_the_phases_is_not_a_close() {
         let m = |phase| Error::ReplayMismatch {

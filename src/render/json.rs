@@ -80,16 +80,31 @@
 //! (the server sent a CertificateRequest), "ocsp_stapled", "dane" (only with TLSA records: `{"ok", "enforced",
 //! "records", "ignored", "names", "matched": string | null, "matched_depth": integer | null,
 //! "evidence": [{"depth", "subject", "selector" ("cert" or "spki"), "mtype" ("full", "sha256" or
-//! "sha512"), "digest" (hex), "matched": [records]}], "note", "reason"}`)}`; a certificate is
+//! "sha512"), "digest" (hex), "matched": [records], and "error" only when the digest could not
+//! be computed}], "note", "reason"}`)}`; a certificate is
 //! `{"subject", "issuer", "sans": [strings like "DNS:mx.example.net"], "not_before", "not_after"
 //! (RFC 3339 UTC), "days_left" (integer, negative once expired), "sha256" (hex with colons)}`.
 //!
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
-//! failure label), "error": string | null, "server": string | null, "tls": version | null,
+//! failure label, see below), "error": string | null, "server": string | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
-//! "not_attempted"), "code", "enhanced", "text"}], "message_accepted": bool | null (null when no
+//! "not_attempted"), "code", "enhanced", "text", and only when the server answered each
+//! recipient after the content (LMTP, RFC 2033 §4.2; PRDR) "data_code", "data_enhanced",
+//! "data_text": that reply, which is then the recipient's `status`, `code`, `enhanced` and
+//! `text` too}], "message_accepted": bool | null (null when no
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
+//!
+//! `outcome` is one of: `ok`; `usage` (bad options or input, exit 1, also AUTH refused before
+//! it would go out in plain text); `prerequisite` (10); `dns`, `connect` (2); `listen` (`ehlo
+//! serve`: the address could not be bound, 2); `timeout` (the phase's code); `unexpected_reply`
+//! (a refusal or another reply than the step wanted: the phase's code); `no_recipients` (24);
+//! `closed` (the server closed the connection, 6); `io` (a read or write failed, 6);
+//! `reply_too_large` (the phase's code); `not_advertised` (an extension the run needs is not
+//! offered: 23, 25, 30, 31…); `auth` (AUTH failed or no mechanism, 28); `tls` (29); `proxy`
+//! (35); `replay_mismatch` (`ehlo replay`); `strict` (`ehlo repl --strict`: a step that could not
+//! run as written ends the run with its code, 25 for a DATA cut by the end of input); `interrupted` (a signal,
+//! 128+N). New labels may be added; the exit code is the contract.
 //!
 //! Routed by MX, a server that never greets the session is left for the next MX address: its
 //! `connected` and what it did (a `received` refusal or non-reply in phase `banner` and QUIT, a
@@ -509,6 +524,368 @@ mod tests {
     fn summary_is_last_when_given_last() {
         let v = lines(&sequence());
         assert_eq!(v.last().unwrap()["type"], "summary");
+    }
+
+    /// One event of every type, every optional member filled in, and a reply carrying every
+    /// kind of deviation: what [`every_type_and_member_is_documented`] checks against the
+    /// documentation.
+    fn one_of_each() -> Vec<Event> {
+        use crate::smtp::event::{
+            AcceptedTls, CertInfo, DaneEvidence, DaneVerdict, VerifyPart, VerifyVerdict,
+        };
+        let mut reply = Reply::new(250, &["2.1.5 ok"]);
+        reply.deviations = one_deviation_of_each();
+        let tls = TlsInfo {
+            version: "TLSv1.3".into(),
+            sni: Some("mx.example.net".into()),
+            chain: vec![CertInfo::default()],
+            verify: VerifyVerdict {
+                checked_name: Some("mx.example.net".into()),
+                matched: Some("DNS:mx.example.net".into()),
+                reason: Some("ok".into()),
+                only: Some(VerifyPart::Chain),
+                ..Default::default()
+            },
+            dane: Some(DaneVerdict {
+                matched: Some("3 1 1 ab".into()),
+                matched_depth: Some(0),
+                evidence: vec![DaneEvidence {
+                    error: Some("no key".into()),
+                    ..Default::default()
+                }],
+                note: Some("note".into()),
+                reason: Some("reason".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let explanation = Explanation {
+            basic: Some("ok".into()),
+            enhanced: Some(crate::smtp::codes::EnhancedInfo {
+                code: "2.1.5".into(),
+                title: "Destination address valid".into(),
+                meaning: "ok".into(),
+            }),
+            hint: Some(crate::smtp::codes::Hint::plain("hint")),
+            severity: Some(Severity::Ok),
+        };
+        let hint = || crate::smtp::codes::Hint::plain("text");
+        vec![
+            Event::Info { message: hint() },
+            Event::Warning { message: hint() },
+            Event::ReplayMismatch {
+                line: 3,
+                command: "RCPT TO:<a@b>".into(),
+                expected: vec!["250".into()],
+                got: vec!["550".into()],
+                reply: Some(Box::new(reply.clone())),
+                phase: Some(Phase::Rcpt),
+                exit_code: 24,
+            },
+            Event::Note { text: "n".into() },
+            Event::Dump {
+                what: "mail".into(),
+                text: "t".into(),
+            },
+            Event::Error {
+                message: "e".into(),
+            },
+            Event::DnsQuery {
+                name: "example.net".into(),
+                rtype: "MX".into(),
+            },
+            Event::DnsAnswer {
+                name: "example.net".into(),
+                rtype: "MX".into(),
+                records: vec!["10 mx.example.net".into()],
+                proof: Some("secure".into()),
+            },
+            Event::TlsPolicy {
+                host: "mx.example.net".into(),
+                policy: "dane".into(),
+                tls_required: true,
+                reason: "r".into(),
+            },
+            Event::Connecting {
+                host: "h".into(),
+                addr: "192.0.2.1:25".into(),
+            },
+            Event::Connected {
+                host: "h".into(),
+                peer: "192.0.2.1:25".into(),
+                local: "192.0.2.9:4000".into(),
+            },
+            Event::ConnectFailed {
+                host: "h".into(),
+                addr: "192.0.2.1:25".into(),
+                reason: "refused".into(),
+                cause: crate::smtp::event::ConnectCause::Refused,
+                os_error: Some(111),
+            },
+            Event::Sent {
+                text: "QUIT".into(),
+                kind: SentKind::Command,
+                bytes: 6,
+                lines: 1,
+                tls: false,
+                expected: true,
+                redacted: false,
+                phase: Phase::Quit,
+            },
+            Event::Received {
+                reply: reply.clone(),
+                tls: true,
+                expected: true,
+                phase: Phase::Rcpt,
+                explanation,
+            },
+            Event::RawSent {
+                bytes: Bytes(b"QUIT\r\n".to_vec()),
+            },
+            Event::RawReceived {
+                bytes: Bytes(vec![0xff]),
+            },
+            Event::Deviation {
+                deviation: Deviation::BareLf,
+                phase: Phase::Banner,
+            },
+            Event::TlsStarted { info: tls },
+            Event::Listening {
+                address: "127.0.0.1:2525".into(),
+            },
+            Event::TlsAccepted {
+                info: AcceptedTls {
+                    sni_received: Some("mx".into()),
+                    client_cert: Some("CN=c".into()),
+                    ..Default::default()
+                },
+            },
+            Event::TlsFailed { reason: hint() },
+            Event::Timing {
+                what: Timed::Reply,
+                phase: Phase::Rcpt,
+                ms: 1.0,
+            },
+            Event::Closed { expected: true },
+            Event::Summary(Summary {
+                error: Some("e".into()),
+                server: Some("h [192.0.2.1:25]".into()),
+                tls: Some("TLSv1.3".into()),
+                recipients: vec![RecipientResult {
+                    address: "a@b".into(),
+                    status: RcptStatus::Accepted,
+                    code: Some(250),
+                    enhanced: Some("2.0.0".into()),
+                    text: Some("delivered".into()),
+                    data_code: Some(250),
+                    data_enhanced: Some("2.0.0".into()),
+                    data_text: Some("delivered".into()),
+                }],
+                message_accepted: Some(true),
+                timings: vec![PhaseTiming {
+                    phase: Phase::Rcpt,
+                    ms: 1.0,
+                }],
+                ..Default::default()
+            }),
+            Event::ClientCommand {
+                text: "AUTH PLAIN ********".into(),
+                tls: false,
+                phase: Phase::Auth,
+                redacted: true,
+            },
+            Event::ServerReply {
+                reply,
+                tls: false,
+                phase: Phase::Rcpt,
+            },
+            Event::MessageStored {
+                from: "a@b".into(),
+                rcpts: vec!["c@d".into()],
+                bytes: 1,
+                path: Some("p".into()),
+                paths: vec!["p".into()],
+                id: "X".into(),
+                content: Bytes(b"x".to_vec()),
+            },
+        ]
+    }
+
+    /// Every `type` a line can have; a new event fails to compile here until it is added to
+    /// [`one_of_each`] and its documentation.
+    fn type_name(e: &Event) -> &'static str {
+        match e {
+            Event::Info { .. } => "info",
+            Event::Warning { .. } => "warning",
+            Event::ReplayMismatch { .. } => "replay_mismatch",
+            Event::Note { .. } => "note",
+            Event::Dump { .. } => "dump",
+            Event::Error { .. } => "error",
+            Event::DnsQuery { .. } => "dns_query",
+            Event::DnsAnswer { .. } => "dns_answer",
+            Event::TlsPolicy { .. } => "tls_policy",
+            Event::Connecting { .. } => "connecting",
+            Event::Connected { .. } => "connected",
+            Event::ConnectFailed { .. } => "connect_failed",
+            Event::Sent { .. } => "sent",
+            Event::Received { .. } => "received",
+            Event::RawSent { .. } => "raw_sent",
+            Event::RawReceived { .. } => "raw_received",
+            Event::Deviation { .. } => "deviation",
+            Event::TlsStarted { .. } => "tls_started",
+            Event::Listening { .. } => "listening",
+            Event::TlsAccepted { .. } => "tls_accepted",
+            Event::TlsFailed { .. } => "tls_failed",
+            Event::Timing { .. } => "timing",
+            Event::Closed { .. } => "closed",
+            Event::Summary(_) => "summary",
+            Event::ClientCommand { .. } => "client_command",
+            Event::ServerReply { .. } => "server_reply",
+            Event::MessageStored { .. } => "message_stored",
+        }
+    }
+
+    /// Every kind of deviation (a new one fails to compile in the match until added).
+    fn one_deviation_of_each() -> Vec<Deviation> {
+        let all = vec![
+            Deviation::BareLf,
+            Deviation::BareLfCommand,
+            Deviation::BareCr,
+            Deviation::MixedCodes {
+                first: 250,
+                found: 251,
+            },
+            Deviation::MissingCode { line: "x".into() },
+            Deviation::OddCode { code: 299 },
+            Deviation::BadSeparator { line: "x".into() },
+            Deviation::OverlongLine {
+                len: 2000,
+                limit: 512,
+            },
+            Deviation::ReplyTooLarge {
+                bytes: 1,
+                lines: 1,
+                unfinished_line: false,
+                max_bytes: 1,
+                max_lines: 1,
+            },
+            Deviation::NotUtf8,
+            Deviation::EnhancedClassMismatch {
+                code: 250,
+                enhanced: "5.0.0".into(),
+            },
+            Deviation::TruncatedAtClose,
+            Deviation::StartTlsInjection {
+                bytes: Bytes(b"x".to_vec()),
+                len: 1,
+            },
+            Deviation::UnsolicitedReply,
+            Deviation::EarlyReply,
+            Deviation::LongReplyLine { len: 600 },
+        ];
+        for d in &all {
+            match d {
+                Deviation::BareLf
+                | Deviation::BareLfCommand
+                | Deviation::BareCr
+                | Deviation::MixedCodes { .. }
+                | Deviation::MissingCode { .. }
+                | Deviation::OddCode { .. }
+                | Deviation::BadSeparator { .. }
+                | Deviation::OverlongLine { .. }
+                | Deviation::ReplyTooLarge { .. }
+                | Deviation::NotUtf8
+                | Deviation::EnhancedClassMismatch { .. }
+                | Deviation::TruncatedAtClose
+                | Deviation::StartTlsInjection { .. }
+                | Deviation::UnsolicitedReply
+                | Deviation::EarlyReply
+                | Deviation::LongReplyLine { .. } => {}
+            }
+        }
+        all
+    }
+
+    /// Every object member under `v`, with the `kind` of each deviation as `kind:VALUE`.
+    fn members(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    if k == "kind"
+                        && let Some(kind) = v.as_str()
+                    {
+                        out.insert(format!("kind:{kind}"));
+                    }
+                    members(v, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| members(v, out)),
+            _ => {}
+        }
+    }
+
+    /// What a consumer reads about the format is what the format holds: every `type` the
+    /// events can take is in this module's table and in README's list of event types; every
+    /// member of a line's `data` is named in its type's row (or the section the row points
+    /// to), and every nested member and deviation kind somewhere in this documentation. The
+    /// summary's per-recipient `data_code`/`data_enhanced`/`data_text` and `tls_policy` (not
+    /// in README's list) were written without being documented.
+    #[test]
+    fn every_type_and_member_is_documented() {
+        let doc: Vec<&str> = include_str!("json.rs")
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .collect();
+        let whole = doc.join("\n");
+        let readme = include_str!("../../README.md");
+        let list = readme
+            .split_once("Event types:")
+            .and_then(|(_, rest)| rest.split_once("The full specification"))
+            .map(|(list, _)| list)
+            .expect("README lists the event types");
+        let events = one_of_each();
+        let names: std::collections::BTreeSet<&str> = events.iter().map(type_name).collect();
+        assert_eq!(names.len(), 27, "one sample of each event type");
+        for e in &events {
+            let v = serde_json::to_value(e).unwrap();
+            let t = v["type"].as_str().unwrap();
+            assert_eq!(t, type_name(e));
+            let quoted = format!("`{t}`");
+            assert!(list.contains(&quoted), "README's event types lack {quoted}");
+            let row = doc
+                .iter()
+                .find(|l| {
+                    l.starts_with("//! | ")
+                        && l.split('|').nth(1).is_some_and(|c| c.contains(&quoted))
+                })
+                .unwrap_or_else(|| panic!("no row for {quoted} in the table"));
+            let data = v["data"].as_object().unwrap();
+            for k in data.keys() {
+                let k = format!("`{k}`");
+                let own_row = row.contains(&k);
+                let elsewhere = row.contains("see below") && whole.contains(&k);
+                assert!(
+                    own_row || elsewhere,
+                    "{quoted}'s member {k} is undocumented"
+                );
+            }
+            let mut nested = std::collections::BTreeSet::new();
+            for v in data.values() {
+                members(v, &mut nested);
+            }
+            for k in nested {
+                let named = match k.strip_prefix("kind:") {
+                    Some(kind) => format!("`{kind}`"),
+                    None => format!("`{k}`"),
+                };
+                let quoted_key = format!("\"{k}\"");
+                assert!(
+                    whole.contains(&named) || whole.contains(&quoted_key),
+                    "{quoted}: nested member {named} is undocumented"
+                );
+            }
+        }
     }
 
     #[test]
