@@ -48,7 +48,7 @@
 //! | `connect_failed` | `host`, `addr`, `reason` (in words), `cause` (its kind: `refused`, `network_unreachable`, `host_unreachable`, `address_unavailable`, `permission_denied`, `timed_out` (also the connect timeout), `local_address` (`--local-interface` could not be resolved or bound), `other`), `os_error` (the OS error number, or null for a timeout or a failure of ehlo's own) |
 //! | `sent` | `text` (as displayed, secrets masked, commands without CRLF; empty for `kind: body` under `-n`/`--suppress-data`), `kind` (`command`, `body`, `auth`, `raw`, `proxy`), `bytes` (count on the wire; for a write with a secret masked, `redacted: true`, the length of the shown text with its CRLF instead, so the count never tells the secret's length), `lines`, `tls`, `expected` (bool: part of the planned flow), `redacted` (bool), `phase` |
 //! | `received` | `reply` (see below), `tls`, `expected` (bool: the code the step wanted), `phase`, `explanation` (see below) |
-//! | `raw_sent`, `raw_received` | `bytes` (byte payload) |
+//! | `raw_sent`, `raw_received` | (`--show-raw-text`) `bytes` (byte payload): each write, secrets masked as in `sent`, the message content as it went out (`-n` too), and each read |
 //! | `deviation` | `deviation` (see below), `phase` |
 //! | `tls_started` | `info` (see below) |
 //! | `listening` | (`ehlo serve`) `address`: the socket address bound (the real port when `--listen` asked for port 0); the first line after `schema` |

@@ -272,6 +272,56 @@ fn suppress_data_keeps_the_body_out_of_the_json_lines() {
     assert!(body["data"]["lines"].as_u64().unwrap() > 1, "{body}");
 }
 
+/// `--show-raw-text` under `--json` writes the documented `raw_sent` and `raw_received`
+/// events: each write and each read, as a byte payload (`{"text": …}`), the lines around them
+/// unchanged. They never appeared: `--json` turned the raw events off.
+#[test]
+fn show_raw_text_under_json_writes_raw_events() {
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(
+        &srv,
+        &["--json", "--show-raw-text", "--body", "raw body text"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines[0]["type"], "schema");
+    assert_eq!(lines.last().unwrap()["type"], "summary");
+    let raw = |kind: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["type"] == kind)
+            .map(|l| {
+                let data = l["data"].as_object().unwrap();
+                assert_eq!(data.len(), 1, "only `bytes`: {l}");
+                l["data"]["bytes"]["text"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a text payload: {l}"))
+                    .to_string()
+            })
+            .collect()
+    };
+    let sent = raw("raw_sent");
+    let received = raw("raw_received").concat();
+    assert!(sent.iter().any(|s| s == "QUIT\r\n"), "{sent:?}");
+    assert!(
+        sent.iter().any(|s| s.contains("raw body text\r\n.\r\n")),
+        "{sent:?}"
+    );
+    assert!(received.starts_with("220 "), "{received:?}");
+    assert!(received.ends_with("\r\n221 2.0.0 Bye\r\n"), "{received:?}");
+    // Without --show-raw-text, none.
+    let srv = scripted(after_greet(accept_all()));
+    let run = send(&srv, &["--json"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stdout.contains("\"raw_"), "{}", run.stdout);
+}
+
 /// Under `--json`, `--dump-mail`, `--dump` and `--dump-config` keep stdout JSON Lines: the
 /// schema, one `dump` event with the text, the summary (exit 0).
 #[test]

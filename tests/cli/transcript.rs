@@ -176,6 +176,7 @@ fn secrets_never_print_in_any_output_mode() {
         &[][..],
         &["--json"][..],
         &["--show-raw-text"][..],
+        &["--json", "--show-raw-text"][..],
         &["--auth-plaintext"][..],
     ] {
         let mut steps = vec![
@@ -300,6 +301,7 @@ fn login_and_xoauth2_secrets_never_print() {
             &[][..],
             &["--json"][..],
             &["--show-raw-text"][..],
+            &["--json", "--show-raw-text"][..],
             &["--auth-plaintext"][..],
         ] {
             for (mech, steps, secret_args, forms) in [

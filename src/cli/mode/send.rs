@@ -185,7 +185,9 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         env,
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
-    let raw_events = output.show_raw_text && !output.json;
+    // Under `--json` too: the `raw_sent`/`raw_received` events are part of the JSON Lines
+    // format, and `--show-raw-text` is how they are asked for.
+    let raw_events = output.show_raw_text;
     let connect = connect_plan(&transport, route, family, tls_params, &tls_use)?;
     let format = format_of(&output);
 
