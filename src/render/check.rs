@@ -31,17 +31,28 @@
 //! (its `expect` lines are left out: they were not tested).
 //!
 //! Evidence members per check (all optional): `mx.lookup`: `records` (`"10 mx.example.com"`),
-//! `count`, `ttl`, `implicit`; `mx.null`: `records`; `mx.target`: `addresses`, `cname`,
-//! `preference`; `ipv6.mx`: `addresses`; `mtasts.txt`: `records`, `id`; `tlsrpt.record`:
-//! `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`, `content_type`, `tls`,
-//! `cert_verified`, `bytes`, `location`; `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
+//! `count`, `ttl`, `implicit`, `records_left_out` (how many records past those shown),
+//! `repeated` (hosts named by several MX records, checked once), `rcode` (`NXDOMAIN`);
+//! `mx.null`: `records`; `mx.target`: `addresses`, `cname`, `preference`, `left_out` (MX hosts
+//! or addresses past the cap, not checked); `ipv6.mx`: `addresses`; `mtasts.txt`: `records`,
+//! `id`; `tlsrpt.record`: `records`, `rua`; `mtasts.fetch`: `url`, `ip`, `http_status`,
+//! `content_type`, `tls`, `cert_verified`, `bytes`, `location`, `unreachable` (`"IP: why"` for
+//! each address of the policy host not reached before the one that answered);
+//! `mtasts.policy`: `version`, `mode`, `max_age`, `mx`,
 //! `findings` (`line`, `status`, `message`; line 0 = the whole file); `mtasts.mx-match`: `mode`,
 //! `patterns`, `unmatched`; `spf.record`: `records`, `lookups` (the whole evaluation, includes
-//! followed), `top_level_lookups`, `followed` (`domain`, `record`, `lookups` per included record);
+//! followed), `top_level_lookups`, `followed` (`domain`, `record`, `lookups` per included
+//! record), and for a policy reached through `redirect=`: `all` (its `all` with the qualifier,
+//! `-all`, or null), `all_from` (the domain whose record holds it), `redirects` (the chain of
+//! domains), and `open_through` (the chain to a `+all`);
 //! `dmarc.record`: `records`, `p` (the policy in force), and when a parent's record applies
 //! `org_domain`, `inherited` (true), `sp`;
-//! `smtp.connect`: `port`, `error`; `smtp.banner`: `code`, `text` (lines); `smtp.ehlo`: `code`,
-//! `extensions` (lines), `requiretls`; `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
+//! `smtp.connect`: `port`, `error`, `no_local_route` (true: this host has no route to the
+//! address's family, so it could not be tested); `smtp.banner`: `code`, `text` (lines);
+//! `smtp.ehlo`: `code`, `extensions` (lines), `requiretls`; `smtp.banner`, `smtp.ehlo` and
+//! `tls.handshake`: `truncated_at_close` (true: the reply was cut off by the close); each
+//! `smtp.*` result of an address already probed under another MX name: `probed_as` (that
+//! name); `smtp.banner-name`: `banner_name`, `ehlo_name`, `ptr`;
 //! `tls.handshake`: `protocol` (`TLSv1.3`), `version` (1.3), `cipher`, `bits`, `sni`;
 //! `tls.cert.chain`: `chain` (`subject`, `issuer`, `not_after` per certificate), `verified`,
 //! `reason`; `tls.cert.name`: `name`, `sans`, `subject`; `tls.cert.expiry`: `days` (null for a
@@ -64,7 +75,10 @@
 //! `summary` (its `counts` and `verdicts` use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
 //! AUTH secrets masked, and every reply, `S: …`), `advice` (what a fail means, the Postfix and
 //! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
-//! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`).
+//! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`), `connect_failed`
+//! (true: no connection could be made, so the probes after it were not run), `auth_failed`
+//! (true: the `--auth-user` credentials were refused with a 5xx, so the probes after it that
+//! authenticate were not run).
 //!
 //! ## Example
 //!
@@ -552,6 +566,55 @@ mod tests {
     use crate::check::model::{CheckResult, ExpectOutcome, Judged};
 
     use crate::render::test_sink::Shared;
+
+    /// Every evidence member a check or probe can report is named in this module's
+    /// documentation: the keys the results are built with (`.with("KEY", …)`,
+    /// `evidence.insert("KEY", …)`) outside tests. A dozen (`rcode`, `left_out`,
+    /// `truncated_at_close`, `connect_failed`…) were reported without being documented.
+    #[test]
+    fn every_evidence_member_is_documented() {
+        let doc: String = include_str!("check.rs")
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sources = [
+            include_str!("../check/dane.rs"),
+            include_str!("../check/dnsauth.rs"),
+            include_str!("../check/domain.rs"),
+            include_str!("../check/mod.rs"),
+            include_str!("../check/mtasts.rs"),
+            include_str!("../check/optin.rs"),
+            include_str!("../check/probe.rs"),
+            include_str!("../check/records.rs"),
+            include_str!("../check/answers.rs"),
+            include_str!("../probe/mod.rs"),
+            include_str!("../probe/script.rs"),
+        ];
+        let mut keys = std::collections::BTreeSet::new();
+        for src in sources {
+            let code = src.split("#[cfg(test)]").next().unwrap();
+            for opener in [".with(", "evidence.insert("] {
+                for (at, _) in code.match_indices(opener) {
+                    let rest = code[at + opener.len()..].trim_start();
+                    if let Some(quoted) = rest.strip_prefix('"')
+                        && let Some(end) = quoted.find('"')
+                    {
+                        keys.insert(quoted[..end].to_string());
+                    }
+                }
+            }
+        }
+        assert!(keys.len() > 60, "the scan found the keys: {keys:?}");
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !doc.contains(&format!("`{k}`")) && !doc.contains(&format!("`{k}:")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "undocumented evidence members: {missing:?}"
+        );
+    }
 
     /// Text a hostile server can get into a result: CR + erase-line + a forged pass line, NUL,
     /// SOH, form feed, DEL, a C1 CSI, a bidi override, and U+FFFD where its bytes were not
