@@ -2666,3 +2666,53 @@ fn check_opt_in_probes_against_postfix() {
     );
     run.assert_exit(0);
 }
+
+/// A `--data` message with a UTF-8 `Subject:` to a server that does not advertise SMTPUTF8
+/// (aiosmtpd without `enable_SMTPUTF8`, which does advertise 8BITMIME): swaks sends it as it is
+/// and the server takes it; so does ehlo, with `BODY=8BITMIME` but no `SMTPUTF8`, one warning
+/// citing RFC 6531 §3.2, and exit 0 (it was exit 31 before anything of the transaction went out).
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn aiosmtpd_utf8_header_without_smtputf8_is_sent_as_swaks_sends_it() {
+    let addr = require_aiosmtpd_auth();
+    require_swaks();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("utf8.eml");
+    fs::write(
+        &file,
+        "Subject: café\r\nFrom: a@client.test\r\n\r\nbody\r\n",
+    )
+    .expect("write");
+    let data = format!("@{}", file.display());
+    let common = [
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        SENDER,
+        "--data",
+        data.as_str(),
+    ];
+    let theirs = swaks(&[&["--server", addr.as_str()][..], &common[..]].concat());
+    theirs.assert_exit(0);
+    theirs.assert_contains("250 2.0.0 OK (discarded)");
+    let ours = ehlo(&[&["--server", addr.as_str()][..], &common[..]].concat());
+    ours.assert_exit(0);
+    ours.assert_contains("250 2.0.0 OK (discarded)");
+    ours.assert_contains(&format!("MAIL FROM:<{SENDER}> BODY=8BITMIME SIZE="));
+    ours.assert_contains(" -> Subject: café");
+    let warnings: Vec<&str> = ours
+        .stdout
+        .lines()
+        .filter(|l| l.contains("non-ASCII header"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", ours.dump());
+    assert!(warnings[0].contains("RFC 6531 §3.2"), "{}", ours.dump());
+    assert!(
+        !ours
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(" -> MAIL") && l.contains("SMTPUTF8")),
+        "{}",
+        ours.dump()
+    );
+}

@@ -94,6 +94,45 @@ fn eight_bit_content_without_8bitmime_goes_undeclared_with_a_warning_unless_forc
     assert!(got.contains(" BODY=8BITMIME\r\n"), "{got}");
 }
 
+/// swaks sends a `--data` message with a UTF-8 header as it is to a server that does not offer
+/// SMTPUTF8; so does ehlo (it exited 31 before MAIL), undeclared, with one warning naming
+/// RFC 6531 §3.2 and `--force-ext`, exit 0. `--smtputf8` still requires it.
+#[test]
+fn a_utf8_header_without_smtputf8_goes_undeclared_with_a_warning() {
+    let data = "Subject: café\r\n\r\nbody\r\n";
+    let mut steps = greet_with(b"250-scripted.test\r\n250 8BITMIME\r\n");
+    steps.extend(accept_all());
+    let srv = scripted(steps);
+    let run = send(&srv, &["--data", data]);
+    let got = srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        got.lines().any(
+            |l| l.starts_with("MAIL FROM:<sender@client.test> BODY=8BITMIME SIZE=")
+                || l == "MAIL FROM:<sender@client.test> BODY=8BITMIME"
+        ),
+        "{got}"
+    );
+    assert!(!got.contains("SMTPUTF8"), "{got}");
+    assert!(got.contains("Subject: café\r\n\r\nbody\r\n.\r\n"), "{got}");
+    let warning: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("SMTPUTF8"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{}", run.all());
+    assert!(warning[0].contains("RFC 6531 §3.2"), "{}", warning[0]);
+    assert!(warning[0].contains("--force-ext"), "{}", warning[0]);
+
+    let srv = scripted(quit_only(greet_with(
+        b"250-scripted.test\r\n250 8BITMIME\r\n",
+    )));
+    let run = send(&srv, &["--data", data, "--smtputf8"]);
+    let got = srv.finish();
+    assert_eq!(run.code, 31, "{}", run.all());
+    assert!(!got.contains("MAIL"), "{got}");
+}
+
 #[test]
 fn thirty_for_prdr_not_advertised() {
     let srv = scripted(quit_only(greet()));

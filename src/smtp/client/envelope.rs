@@ -157,19 +157,42 @@ impl Session {
         let content = data::without_from_line(&self.message, self.plan.fixup);
         let utf8_headers = ext::headers_need_utf8(content);
         let eight_bit = ext::is_8bit(content);
-        // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address or header.
+        // SMTPUTF8 (RFC 6531 §3.4): for a UTF-8 address, `--smtputf8`, or a UTF-8 header (RFC 6532).
+        // An address cannot go out without it (the server would refuse the command); a header
+        // is content, and swaks sends it as it is: to a server that does not offer SMTPUTF8 it
+        // goes undeclared with a warning, as 8-bit content does below (RFC 6531 §3.2 says a
+        // client must not send it; refusing here would fail a swaks command line that works).
         let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
-        let utf8 = self.plan.ext.smtputf8 || utf8_addr || utf8_headers;
-        if utf8 && !self.user_mail_param("SMTPUTF8") {
-            let why = if self.plan.ext.smtputf8 {
-                "⟨smtputf8⟩ was given"
-            } else if utf8_addr {
-                "an address is not ASCII (RFC 6531)"
-            } else {
-                "a header is not ASCII (RFC 6532)"
-            };
-            self.require(Extension::SmtpUtf8, Phase::Mail, Hint::new(why))?;
-            params.push("SMTPUTF8".to_string());
+        let utf8_offered = self.caps.as_ref().is_some_and(|c| c.has("SMTPUTF8"));
+        let mut warned_undeclared = false;
+        if !self.user_mail_param("SMTPUTF8") {
+            if self.plan.ext.smtputf8
+                || utf8_addr
+                || (utf8_headers && (utf8_offered || self.plan.ext.force))
+            {
+                let why = if self.plan.ext.smtputf8 {
+                    "⟨smtputf8⟩ was given"
+                } else if utf8_addr {
+                    "an address is not ASCII (RFC 6531)"
+                } else {
+                    "a header is not ASCII (RFC 6532)"
+                };
+                self.require(Extension::SmtpUtf8, Phase::Mail, Hint::new(why))?;
+                params.push("SMTPUTF8".to_string());
+            } else if utf8_headers && !self.stops_before_data() {
+                let eight_bit_offered = self.caps.as_ref().is_some_and(|c| c.has("8BITMIME"));
+                let missing = if eight_bit_offered || self.user_mail_param("BODY") {
+                    "SMTPUTF8"
+                } else {
+                    "SMTPUTF8 nor 8BITMIME"
+                };
+                self.out.advise(Hint::new(format!(
+                    "the message has a non-ASCII header but the server does not advertise {missing}: \
+                     sending it undeclared, as swaks does (RFC 6531 §3.2 says a client must not; \
+                     the server may refuse or alter it; ⟨force-ext⟩ declares SMTPUTF8 anyway)",
+                )));
+                warned_undeclared = true;
+            }
         }
         // 8BITMIME (RFC 6152): 8-bit content is declared when the server offers it (or under
         // `--force-ext`). Without it the content goes out undeclared with a warning, as swaks
@@ -184,7 +207,7 @@ impl Session {
                     Hint::new("the message has 8-bit content (BODY=8BITMIME)"),
                 )?;
                 params.push("BODY=8BITMIME".to_string());
-            } else if !self.stops_before_data() {
+            } else if !self.stops_before_data() && !warned_undeclared {
                 self.out.advise(Hint::new(
                     "the message has 8-bit content but the server does not advertise 8BITMIME: \
                      sending it undeclared, as swaks does (RFC 6152 §3 says a client must not; \

@@ -1302,6 +1302,54 @@ fn smtputf8_not_advertised_is_exit_31_unless_forced() {
 }
 
 #[test]
+fn a_utf8_header_without_smtputf8_goes_undeclared_with_one_warning() {
+    let mut p = plan();
+    p.message = "Subject: café\n\nbody\n".as_bytes().to_vec();
+    let warnings = |s: &mut Session| -> Vec<String> {
+        events(s)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Warning { message } => Some(message.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    // Neither SMTPUTF8 nor 8BITMIME: sent as swaks sends it, one warning naming both.
+    let (mut s, w) = to_mail(p.clone(), BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test>\r\n");
+    let got = warnings(&mut s);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("RFC 6531 §3.2"), "{got:?}");
+    assert!(got[0].contains("SMTPUTF8 nor 8BITMIME"), "{got:?}");
+    assert!(got[0].contains("--force-ext"), "{got:?}");
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<b@server.test>\r\n");
+    // 8BITMIME offered, SMTPUTF8 not: BODY= declared, the header still undeclared and said.
+    let (mut s, w) = to_mail(p.clone(), "250-server.test\r\n250 8BITMIME\r\n");
+    assert_eq!(w, "MAIL FROM:<a@client.test> BODY=8BITMIME\r\n");
+    let got = warnings(&mut s);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("advertise SMTPUTF8:"), "{got:?}");
+    // --force-ext declares both.
+    let mut forced = p.clone();
+    forced.ext.force = true;
+    let (_, w) = to_mail(forced, BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<a@client.test> SMTPUTF8 BODY=8BITMIME\r\n");
+    // --smtputf8 still requires it (exit 31), and so does a UTF-8 address.
+    let mut asked = p.clone();
+    asked.ext.smtputf8 = true;
+    refused_before_mail(asked, BARE_EHLO, 31, "SMTPUTF8");
+    // Stopping before DATA sends no header: nothing to warn about.
+    let mut early = p;
+    early.stop = Some(Stop {
+        at: StopAt::Rcpt,
+        kind: StopKind::Quit,
+    });
+    let (mut s, _) = to_mail(early, BARE_EHLO);
+    assert!(warnings(&mut s).is_empty());
+}
+
+#[test]
 fn eight_bit_body_declares_8bitmime_or_goes_undeclared_with_a_warning() {
     let mut p = plan();
     p.message = "Subject: x\n\ncafé\n".as_bytes().to_vec();
