@@ -272,7 +272,7 @@ async fn attempt(
             Err(_) => {
                 // The shell's children too, before the shell is reaped (its id, the group's,
                 // cannot be reused while it is unreaped).
-                PipeGroup::kill(child.id());
+                PipeGroup::end(child.id());
                 let _ = child.kill().await;
             }
         }
@@ -290,10 +290,17 @@ async fn attempt(
     Ok(result?)
 }
 
-/// The process group of a `--pipe` child (it leads a group of its own): killed with SIGKILL
-/// when the attempt ends, so that a command the shell did not exec (`sleep 101` under dash,
-/// a pipeline) does not outlive the run. A group already gone is no error.
+/// The process group of a `--pipe` child (it leads a group of its own): ended when the attempt
+/// ends, however it ends (done, an error, a timeout, a signal), so that a command the shell did
+/// not exec (`sleep 101` under dash, a pipeline, a `cmd &` still holding the pipe) does not
+/// outlive the run. A group already gone is no error. See [`PipeGroup::end`].
 struct PipeGroup(Option<u32>);
+
+/// How long a `--pipe` command's group has to end after SIGTERM before it gets SIGKILL.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// How often, within [`PIPE_GRACE`], ehlo looks whether the group has ended.
+const PIPE_GRACE_POLL: Duration = Duration::from_millis(10);
 
 /// The leader (= group id) of the `--pipe` command's group while it runs, 0 when none: where
 /// [`RunSignals`] forwards a signal ehlo gets.
@@ -314,14 +321,63 @@ impl PipeGroup {
             .filter(|&p| p > 1)
     }
 
-    fn kill(leader: Option<u32>) {
-        if let Some(pid) = Self::pid(leader) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+    /// End the group as service managers do (systemd's KillMode=control-group): SIGTERM and
+    /// SIGCONT (a stopped member gets the SIGTERM only once continued), so that a command can
+    /// clean up (its spool file, its log), then SIGKILL to whatever still runs after
+    /// [`PIPE_GRACE`], so that one that traps or ignores SIGTERM cannot stay. A group that ends
+    /// at once costs no wait. It blocks for at most the grace: the run is ending, and on the
+    /// current-thread runtime of a send nothing else is left to do.
+    fn end(leader: Option<u32>) {
+        use nix::sys::signal::{Signal, killpg};
+        let Some(pid) = Self::pid(leader) else {
+            return;
+        };
+        let group = nix::unistd::Pid::from_raw(pid);
+        if killpg(group, Signal::SIGTERM).is_err() {
+            // No process is left in the group.
+            return;
         }
+        let _ = killpg(group, Signal::SIGCONT);
+        let deadline = Instant::now() + PIPE_GRACE;
+        while Instant::now() < deadline {
+            if !group_running(pid) {
+                return;
+            }
+            std::thread::sleep(PIPE_GRACE_POLL);
+        }
+        let _ = killpg(group, Signal::SIGKILL);
     }
+}
+
+/// Does process group `pgid` have a member that has not ended? A member that ended but is not
+/// reaped yet (a zombie: the shell until ehlo waits for it, an orphan until init does) counts as
+/// ended, which `killpg(pgid, 0)` cannot tell. Where `/proc` cannot be read, that is the answer.
+fn group_running(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok();
+    };
+    dir.flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .any(|e| {
+            std::fs::read_to_string(e.path().join("stat"))
+                .is_ok_and(|stat| stat_in_group_and_running(&stat, pgid))
+        })
+}
+
+/// proc_pid_stat(5): `PID (COMM) STATE PPID PGRP …`; COMM may hold spaces and parentheses, so
+/// the fields are read after the last `)`.
+fn stat_in_group_and_running(stat: &str, pgid: i32) -> bool {
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next();
+    let pgrp = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+    pgrp == Some(pgid) && !matches!(state, Some("Z" | "X" | "x"))
 }
 
 impl Drop for PipeGroup {
@@ -329,7 +385,7 @@ impl Drop for PipeGroup {
         if let Some(pid) = Self::pid(self.0) {
             let _ = PIPE_GROUP.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
         }
-        Self::kill(self.0);
+        Self::end(self.0);
     }
 }
 
@@ -338,8 +394,8 @@ impl Drop for PipeGroup {
 /// over `--pipe` runs a command that leads a process group of its own (so that the end of the
 /// run can kill it whole), which puts it out of reach of signals sent to ehlo's group (Ctrl-C,
 /// a job control `kill %1`, a closed terminal) and of signals sent to ehlo alone (`timeout`,
-/// `kill PID`): ehlo forwards them to the command's group first, and the group is killed
-/// outright as the attempt is dropped.
+/// `kill PID`): ehlo forwards them to the command's group first, and the group is ended
+/// ([`PipeGroup::end`]) as the attempt is dropped.
 pub(crate) struct RunSignals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
@@ -580,5 +636,66 @@ fn tls_ended(reason: crate::smtp::codes::Hint, out: &mut Output<'_>) -> Error {
 fn drain(session: &mut Session, out: &mut Output<'_>) {
     while let Some(ev) = session.poll_event() {
         out.emit(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_member_is_read_after_the_last_parenthesis_and_a_zombie_has_ended() {
+        // PID (COMM) STATE PPID PGRP: a command name with ") S 1 " in it cannot fool it.
+        assert!(stat_in_group_and_running("42 (sleep) S 41 40 40 0", 40));
+        assert!(stat_in_group_and_running(
+            "42 (a) S 1 2 (b)) R 41 40 40",
+            40
+        ));
+        assert!(!stat_in_group_and_running("42 (sleep) S 41 39 39 0", 40));
+        assert!(!stat_in_group_and_running("42 (sleep) Z 41 40 40 0", 40));
+        assert!(!stat_in_group_and_running("garbage", 40));
+    }
+
+    #[test]
+    fn ending_a_group_that_traps_sigterm_kills_it_after_the_grace() {
+        use std::os::unix::process::CommandExt;
+        // A group whose one member ignores SIGTERM: SIGKILL after the grace, not before.
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "trap '' TERM; while :; do sleep 0.05; done"])
+            .process_group(0)
+            .spawn()
+            .expect("sh");
+        let pid = child.id();
+        // Let the shell set its trap.
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        PipeGroup::end(Some(pid));
+        let took = started.elapsed();
+        let status = child.wait().expect("wait");
+        assert!(took >= PIPE_GRACE, "SIGKILL came after {took:?}");
+        assert!(took < PIPE_GRACE * 4, "ending took {took:?}");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{status:?}"
+        );
+        // One that ends on SIGTERM costs no grace.
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "exec sleep 30"])
+            .process_group(0)
+            .spawn()
+            .expect("sh");
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        // The leader is not reaped while this runs: a zombie counts as ended.
+        PipeGroup::end(Some(child.id()));
+        let took = started.elapsed();
+        let status = child.wait().expect("wait");
+        assert!(took < PIPE_GRACE, "a SIGTERMed group took {took:?}");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(15),
+            "{status:?}"
+        );
     }
 }

@@ -823,6 +823,57 @@ fn pipe_timeout_ends_the_commands_children_too() {
     assert!(!alive, "the pipe command's child {pid} outlived the run");
 }
 
+/// A `--pipe` command that leaves background jobs holding the pipe (`cmd &`) after a session
+/// that went well: ehlo ends the command's whole group as it exits, SIGTERM first (a job that
+/// traps it gets to clean up: here it writes a file), and nothing of it outlives the run.
+#[test]
+fn pipe_background_jobs_end_with_the_run_sigterm_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sleep_pid, trap_pid, marker) = (
+        dir.path().join("sleep.pid"),
+        dir.path().join("trap.pid"),
+        dir.path().join("got-term"),
+    );
+    let script = format!(
+        "sleep 181 & echo $! > {sleep}; \
+         ( trap 'echo TERM > {marker}; exit 0' TERM; while :; do sleep 0.1; done ) & echo $! > {trap}; \
+         printf '220 child ESMTP\\r\\n'; read l; printf '250 child\\r\\n'; read l; printf '221 bye\\r\\n'",
+        sleep = sleep_pid.display(),
+        trap = trap_pid.display(),
+        marker = marker.display(),
+    );
+    let started = std::time::Instant::now();
+    let run = ehlo(&["--pipe", &script, "-q", "ehlo", "--helo", "me.test"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("<-  221 bye"), "{}", run.stdout);
+    let pids: Vec<u32> = [&sleep_pid, &trap_pid]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().trim().parse().unwrap())
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while pids.iter().any(|&p| running(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|&p| running(p)).collect();
+    for pid in &left {
+        // Do not leave it behind for the rest of the suite.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        left.is_empty(),
+        "background jobs outlived the run: {left:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker).ok().as_deref(),
+        Some("TERM\n"),
+        "the job was not sent SIGTERM before SIGKILL"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
 /// A `--pipe` command that does not answer ends the run at `--timeout`, not two seconds later
 /// (the grace a child gets to exit after QUIT is not for one that timed out).
 #[test]
