@@ -584,15 +584,117 @@ impl MboxQuoter {
     }
 }
 
-/// The `From ` line of a message: the envelope sender (`MAILER-DAEMON` for the null sender)
-/// and the date.
+/// The `From ` line of a message: the envelope sender (`MAILER-DAEMON` for the null sender, as
+/// Postfix's local(8) writes it) as [`mbox_sender`] spells it, and the date.
 fn from_line(from: &str, date: &str) -> String {
     let sender = if from.is_empty() {
-        "MAILER-DAEMON"
+        "MAILER-DAEMON".to_string()
     } else {
-        from
+        mbox_sender(from)
     };
     format!("From {sender} {date}\n")
+}
+
+/// The envelope sender as the `From ` line names it, written as Postfix's local(8) does
+/// (mail_copy.c: the address unquoted on receipt, then `quote_822_local`): a source route
+/// (RFC 5321 §4.1.2 `A-d-l ":"`, which §3.3 and Appendix C let a server ignore) dropped, and
+/// the local part quoted only when it is no Dot-string (RFC 5321 §4.1.2), with `"` and `\`
+/// escaped. `<@relay:a@x>` is `a@x`, `"ab"@x` is `ab@x`, `"a b"@x` stays quoted: a reader that
+/// takes the line's first blank-free word as the address (RFC 4155) no longer gets `"a` from
+/// `@r:"a b"@x`, and one sender is written one way, whatever quoting the client chose.
+fn mbox_sender(from: &str) -> String {
+    let mailbox = strip_source_route(from);
+    let (local, domain) = split_mailbox(mailbox);
+    let local = unquote_local(local);
+    let dot_string = !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .bytes()
+                    // RFC 5322 §3.2.3 atext, and UTF-8 (RFC 6531 §3.3 extends atext with it).
+                    .all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+                            || b >= 0x80
+                    })
+        });
+    let mut out = String::with_capacity(mailbox.len() + 2);
+    if dot_string {
+        out.push_str(&local);
+    } else {
+        out.push('"');
+        for c in local.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    if let Some(domain) = domain {
+        out.push('@');
+        out.push_str(domain);
+    }
+    out
+}
+
+/// `@a,@b:mailbox` without `@a,@b:` (a `:` inside an address literal such as
+/// `@[IPv6:::1]` is no end of the route).
+fn strip_source_route(path: &str) -> &str {
+    if !path.starts_with('@') {
+        return path;
+    }
+    let mut in_literal = false;
+    for (i, c) in path.char_indices() {
+        match c {
+            '[' => in_literal = true,
+            ']' => in_literal = false,
+            ':' if !in_literal => return &path[i + 1..],
+            _ => {}
+        }
+    }
+    path
+}
+
+/// The local part and the domain (after the last `@` outside a quoted string), if any.
+fn split_mailbox(mailbox: &str) -> (&str, Option<&str>) {
+    let (mut quoted, mut escaped, mut at) = (false, false, None);
+    for (i, c) in mailbox.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '@' if !quoted => at = Some(i),
+            _ => {}
+        }
+    }
+    match at {
+        Some(i) => (&mailbox[..i], Some(&mailbox[i + 1..])),
+        None => (mailbox, None),
+    }
+}
+
+/// A Quoted-string local part's content (`"a\"b"` is `a"b`); any other local part as it is.
+fn unquote_local(local: &str) -> String {
+    let Some(inner) = local
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .filter(|_| local.len() >= 2)
+    else {
+        return local.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The mboxrd form of one message (From_ line, quoted content, trailing empty line).
@@ -703,6 +805,37 @@ mod tests {
         let mut null = msg(b"x\r\n");
         null.from.clear();
         assert!(mbox_entry(&null, "D").starts_with(b"From MAILER-DAEMON D\n"));
+    }
+
+    /// The sender is written as Postfix's local(8) writes it (checked against Postfix 3's
+    /// Return-Path, the same quote_822_local form): route dropped, quotes only where needed.
+    #[test]
+    fn mbox_from_line_spells_the_sender_as_postfix_local_does() {
+        for (path, want) in [
+            ("a@x.test", "a@x.test"),
+            ("\"a b\"@x.test", "\"a b\"@x.test"),
+            ("\"ab\"@x.test", "ab@x.test"),
+            ("\"a.b\"@x.test", "a.b@x.test"),
+            ("\"a\\\"b\"@x.test", "\"a\\\"b\"@x.test"),
+            ("\"a\\\\b\"@x.test", "\"a\\\\b\"@x.test"),
+            ("\"a..b\"@x.test", "\"a..b\"@x.test"),
+            ("\".a\"@x.test", "\".a\"@x.test"),
+            ("\"a@b\"@x.test", "\"a@b\"@x.test"),
+            ("\"\"@x.test", "\"\"@x.test"),
+            ("@relay.test:a@x.test", "a@x.test"),
+            ("@r1.test,@r2.test:\"a b\"@x.test", "\"a b\"@x.test"),
+            ("@[IPv6:::1]:a@x.test", "a@x.test"),
+            ("jöe@x.test", "jöe@x.test"),
+            ("postmaster", "postmaster"),
+            ("a@[192.0.2.1]", "a@[192.0.2.1]"),
+        ] {
+            assert_eq!(
+                from_line(path, "D"),
+                format!("From {want} D\n"),
+                "MAIL FROM:<{path}>"
+            );
+        }
+        assert_eq!(from_line("", "D"), "From MAILER-DAEMON D\n");
     }
 
     #[test]
