@@ -494,15 +494,13 @@ async fn pump_in(
     let raw = session.raw_events();
     loop {
         while let Some(ev) = session.poll_event() {
-            let reply_phase = match &ev {
-                Event::Received { phase, .. } => Some(*phase),
-                _ => None,
-            };
-            out.emit(ev);
-            if let Some(phase) = reply_phase {
-                out.reply_time(phase, waiting_since.elapsed());
+            // The time a reply took comes before the reply, as swaks prints it (`=== response
+            // in 0.004s`, then the `<-` lines).
+            if let Event::Received { phase, .. } = &ev {
+                out.reply_time(*phase, waiting_since.elapsed());
                 waiting_since = Instant::now();
             }
+            out.emit(ev);
         }
         let Some(conn) = slot.as_mut() else {
             return Ok(());

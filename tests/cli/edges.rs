@@ -619,6 +619,13 @@ fn show_time_lapse_prints_response_times() {
         lapses.iter().all(|l| l.ends_with('s') && l.contains('.')),
         "{lapses:?}"
     );
+    // Each before the reply it times, as swaks prints it.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let replies = lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("=== response in ") && w[1].starts_with("<-  "))
+        .count();
+    assert_eq!(replies, 7, "{}", run.stdout);
     // `i`: whole seconds.
     let srv = scripted(after_greet(accept_all()));
     let run = send(&srv, &["--show-time-lapse", "i"]);
