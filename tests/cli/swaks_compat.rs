@@ -142,6 +142,9 @@ const NO_COLON: &str = "is refused before connecting (exit 1), where swaks sends
 /// The README's words for the PROXY stop point swaks v20201014 does not know.
 const PROXY_STOP: &str = "v20201014 does not know the `PROXY` stop point";
 
+/// The README's words for `--drop-after-send CONNECT`, which swaks v20201014 ignores.
+const DAS_CONNECT: &str = "swaks v20201014 ignores it and delivers the message";
+
 /// The recording peer offering every XCLIENT attribute swaks knows.
 const XCLIENT_ALL: Srv =
     Srv::Xclient("NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT REVERSE_NAME");
@@ -373,6 +376,15 @@ const CASES: &[Case] = &[
     c(&["-s", "{srv}", "-q", "from"]),
     c(&["-t", T, "-s", "{srv}", "-q", "rcpt"]),
     c(&["-t", T, "-s", "{srv}", "-q", "to"]),
+    c(&["-s", "{srv}", "-q", "first-ehlo"]),
+    c(&["-s", "{srv}", "-q", "first-lhlo"]),
+    c(&["-s", "{srv}", "-q", "lhlo"]),
+    c(&["-s", "{srv}", "-q", "starttls"]),
+    c(&["-s", "{srv}", "--da", "connect"]),
+    c(&["-s", "{srv}", "--das", "first-helo"]),
+    c(&["-s", "{srv}", "--das", "helo"]),
+    c(&["-t", T, "-s", "{srv}", "--das", "dot"]),
+    c(&["-t", T, "-s", "{srv}", "--das", "connect"]).differs(DAS_CONNECT),
     c(&["-t", T, "-s", "{srv}", "--quit", "rcpt"]),
     c(&["-t", T, "-s", "{srv}", "--quit-after", "RCPT"]).fail(&["rcpt=550:5.1.1"]),
     c(&["-s", "{srv}", "--drop-after", "helo"]),
@@ -2579,6 +2591,15 @@ fn config_equals_file_is_read_and_swaks_silent_defaults_are_refused() {
         (
             &["--copy-routing", "example.net", "-s", "127.0.0.1:9"],
             "cannot be used with",
+        ),
+        // The flag given is the one named (it said "--quit-after/--drop-after" for all three).
+        (
+            &["--das", "proxy", "-s", "127.0.0.1:9"],
+            "--drop-after-send PROXY: no PROXY header is configured",
+        ),
+        (
+            &["-q", "proxy", "-s", "127.0.0.1:9"],
+            "--quit-after PROXY: no PROXY header is configured",
         ),
     ] {
         let mut v = vec!["-t", T];

@@ -216,17 +216,20 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             stop,
         )?,
     };
-    if matches!(
-        stop,
-        Some(Stop {
-            at: StopAt::Proxy,
-            ..
-        })
-    ) && plan.proxy.is_none()
+    if let Some(Stop {
+        at: StopAt::Proxy,
+        kind,
+    }) = stop
+        && plan.proxy.is_none()
     {
-        return Err(usage(
-            "--quit-after/--drop-after PROXY: no PROXY header is configured (--proxy-version or --proxy)",
-        ));
+        let flag = match kind {
+            StopKind::Quit => "--quit-after",
+            StopKind::Drop => "--drop-after",
+            StopKind::DropAfterSend => "--drop-after-send",
+        };
+        return Err(usage(format!(
+            "{flag} PROXY: no PROXY header is configured (--proxy-version or --proxy)"
+        )));
     }
     // Under BDAT no step stands between the recipients and the content: the first BDAT
     // carries content, and the whole message when it fits one chunk (RFC 3030 §2), so a stop
