@@ -836,7 +836,8 @@ fn pipe_background_jobs_end_with_the_run_sigterm_first() {
     );
     let script = format!(
         "sleep 181 & echo $! > {sleep}; \
-         ( trap 'echo TERM > {marker}; exit 0' TERM; while :; do sleep 0.1; done ) & echo $! > {trap}; \
+         ( trap 'echo TERM > {marker}; exit 0' TERM; : > {marker}.ready; while :; do sleep 0.1; done ) & echo $! > {trap}; \
+         while [ ! -e {marker}.ready ]; do sleep 0.02; done; \
          printf '220 child ESMTP\\r\\n'; read l; printf '250 child\\r\\n'; read l; printf '221 bye\\r\\n'",
         sleep = sleep_pid.display(),
         trap = trap_pid.display(),
