@@ -2,7 +2,7 @@
 //! the REPL its commands, `check` and `probe` the flags they have. One table, so a reply hint
 //! and the connection layer's TLS advice are worded alike wherever they are shown.
 
-use crate::smtp::codes::{Hint, Remedy};
+use crate::smtp::codes::{Hint, Remedy, TlsAsked};
 
 /// Where a hint is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,10 +34,15 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             }
             Remedy::ConnectTo => "ehlo replay --server",
             Remedy::ClientCert => "replay has none: use a one-shot send with --tls-cert",
+            Remedy::NoTls(_) => "leave out the script's :starttls step",
             other => word(other, FrontEnd::Repl),
         },
         FrontEnd::Repl => match r {
             Remedy::StartTls => ":starttls",
+            // `ehlo repl --tls` sends STARTTLS by itself after the first EHLO; otherwise it
+            // went out because `:starttls` was typed.
+            Remedy::NoTls(TlsAsked::Itself) => "start ehlo repl again without --tls",
+            Remedy::NoTls(_) => "leave out :starttls",
             // Implicit TLS is chosen when the REPL starts: it has no command for it.
             Remedy::TlsOnConnect => "a new session with ehlo repl --tls-on-connect",
             Remedy::Auth => ":auth PLAIN USER",
@@ -70,12 +75,14 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::ConnectTo => "a one-shot send's --server",
             Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
             Remedy::TlsOnConnect => "implicit TLS",
+            Remedy::NoTls(_) => "send without STARTTLS",
             other => send_only(other).unwrap_or_else(|| other.flag()),
         },
         FrontEnd::Probe => match r {
             Remedy::ClientCert => "probe presents none: use a one-shot send with --tls-cert",
             Remedy::VerifyName => "a one-shot send's --tls-verify-target",
             Remedy::ConnectTo => "ehlo probe",
+            Remedy::NoTls(_) => "send without STARTTLS",
             other => send_only(other).unwrap_or_else(|| other.flag()),
         },
     }
@@ -185,5 +192,44 @@ mod tests {
                 assert!(!w.contains("--tls-cert/--tls-key"), "{r:?}: {w}");
             }
         }
+    }
+
+    /// The way to go on without TLS names what asked for STARTTLS: the send's flag or
+    /// `--protocol` value, the REPL's `--tls` or a typed `:starttls`, replay's script step.
+    #[test]
+    fn going_on_without_tls_is_worded_after_what_asked_for_it() {
+        let h = Hint::new("retry later, or ⟨no-tls⟩ to carry on in plaintext");
+        let send = |asked| words(&h.clone().tls_asked(asked), FrontEnd::Send);
+        assert_eq!(
+            send(TlsAsked::Itself),
+            "retry later, or leave out --tls to carry on in plaintext"
+        );
+        assert_eq!(
+            send(TlsAsked::OptionalStrict),
+            "retry later, or use --tls-optional instead of --tls-optional-strict to carry on in plaintext"
+        );
+        let esmtpsa = TlsAsked::Protocol {
+            name: crate::smtp::codes::TlsProtocol::Esmtpsa,
+            also_itself: false,
+        };
+        assert_eq!(
+            send(esmtpsa),
+            "retry later, or use --protocol ESMTPA instead of ESMTPSA to carry on in plaintext"
+        );
+        // JSON shows the send's words too.
+        assert_eq!(h.clone().tls_asked(esmtpsa).to_string(), send(esmtpsa));
+        let repl = |asked| words(&h.clone().tls_asked(asked), FrontEnd::Repl);
+        assert_eq!(
+            repl(TlsAsked::Command),
+            "retry later, or leave out :starttls to carry on in plaintext"
+        );
+        assert_eq!(
+            repl(TlsAsked::Itself),
+            "retry later, or start ehlo repl again without --tls to carry on in plaintext"
+        );
+        assert!(
+            words(&h.clone().tls_asked(TlsAsked::Command), FrontEnd::Replay)
+                .contains("leave out the script's :starttls step")
+        );
     }
 }

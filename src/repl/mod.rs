@@ -29,6 +29,7 @@ use crate::render::{HumanOptions, Renderer};
 use crate::smtp::auth::{Credentials, Secret};
 use crate::smtp::client::Action;
 use crate::smtp::client::SessionError;
+use crate::smtp::codes::TlsAsked;
 use crate::smtp::event::{Event, Phase, Sink};
 use crate::smtp::manual::ManualSession;
 use editor::{CompletionData, Input, LineKind, Ui};
@@ -920,7 +921,14 @@ impl Engine {
             // plain text (RFC 3207 §4: a client may end the session instead).
             let refused = if offered {
                 let connects = self.connects;
+                // Sent for `--tls`, not typed: a refusal's hint names the flag.
+                if let Some(s) = self.session.as_mut() {
+                    s.set_tls_asked(TlsAsked::Itself);
+                }
                 let _ = Box::pin(self.execute(":starttls", feed)).await;
+                if let Some(s) = self.session.as_mut() {
+                    s.set_tls_asked(TlsAsked::Command);
+                }
                 // Still this connection (a failed handshake connects again: said already),
                 // and still in plain text.
                 let up = self.connects == connects

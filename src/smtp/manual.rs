@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use crate::smtp::auth::{self, Credentials, Mechanism};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::Action;
-use crate::smtp::codes;
+use crate::smtp::codes::{self, TlsAsked};
 use crate::smtp::command::Command;
 use crate::smtp::data::{self, Fixup};
 use crate::smtp::event::{Bytes, Deviation, Event, Phase, RcptStatus, RecipientResult, SentKind};
@@ -247,6 +247,9 @@ pub(crate) struct ManualSession {
     /// `500 5.5.1 Command unrecognized: "<the line>"`): masked in every reply before anything
     /// sees it, as the planned session does. Empty when secrets may be shown.
     secrets: Vec<Vec<u8>>,
+    /// What sends STARTTLS now: a typed command, or the front end by itself (`--tls`), for
+    /// the hint on going on without TLS.
+    tls_asked: TlsAsked,
 }
 
 impl ManualSession {
@@ -288,7 +291,14 @@ impl ManualSession {
             recipients: Vec::new(),
             message_accepted: None,
             secrets: Vec::new(),
+            tls_asked: TlsAsked::Command,
         }
+    }
+
+    /// Who sends the STARTTLS that follows ([`TlsAsked::Command`] unless told otherwise): the
+    /// reply's hint on going on without TLS names it.
+    pub(crate) fn set_tls_asked(&mut self, asked: TlsAsked) {
+        self.tls_asked = asked;
     }
 
     /// A secret SASL line just sent (its base64 as on the wire): masked when the server echoes
@@ -922,7 +932,7 @@ impl ManualSession {
         } && !reply.deviations.contains(&Deviation::TruncatedAtClose);
         // A reply the close cut short (RFC 5321 §4.2.1: it ends with its last line) is shown,
         // but is not what the command wanted, whatever its code says.
-        let explanation = match expect {
+        let mut explanation = match expect {
             Expect::LmtpDot(_) => {
                 codes::explain_answer(&reply, phase, codes::Answer::LmtpRecipient)
             }
@@ -945,6 +955,7 @@ impl ManualSession {
             }
             _ => codes::explain(&reply, phase),
         };
+        explanation.hint = explanation.hint.map(|h| h.tls_asked(self.tls_asked));
         self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,

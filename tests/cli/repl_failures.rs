@@ -64,6 +64,14 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
                 "{}",
                 run.all()
             );
+            // The refusal's hint names the flag that sent STARTTLS, not a `:starttls` never typed.
+            assert!(
+                run.all()
+                    .contains("retry later, or start ehlo repl again without --tls to carry on"),
+                "{}",
+                run.all()
+            );
+            assert!(!run.all().contains("leave out :starttls"), "{}", run.all());
         }
     }
 

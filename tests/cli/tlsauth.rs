@@ -1553,3 +1553,70 @@ fn a_socket_checks_localhost_and_offers_only_the_name_to_verify() {
         [Some("localhost".to_string()), Some("localhost".to_string())]
     );
 }
+
+/// A 454 to STARTTLS, and STARTTLS not offered, under each way of asking for STARTTLS: the way
+/// to carry on in plain text names what was typed (it used to say "leave out --tls" or "drop
+/// --tls" whatever asked for STARTTLS), in the transcript and in JSON alike.
+#[test]
+fn going_on_without_tls_names_what_asked_for_it() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--tls"], "leave out --tls"),
+        (
+            &["--tls-optional-strict"],
+            "use --tls-optional instead of --tls-optional-strict",
+        ),
+        (
+            &["--protocol", "ESMTPS"],
+            "use --protocol ESMTP instead of ESMTPS",
+        ),
+        (
+            &["--protocol", "LMTPS"],
+            "use --protocol LMTP instead of LMTPS",
+        ),
+        (
+            &["--protocol", "ESMTPS", "--tls"],
+            "leave out --tls and use --protocol ESMTP instead of ESMTPS",
+        ),
+    ];
+    for (flags, words) in cases {
+        for json in [false, true] {
+            let srv = scripted(vec![
+                Step::Send(b"220 x ESMTP\r\n"),
+                Step::Line,
+                Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+                Step::Expect("STARTTLS"),
+                Step::Send(b"454 4.7.0 TLS not available\r\n"),
+                Step::Expect("QUIT"),
+                Step::Send(b"221 bye\r\n"),
+            ]);
+            let mut extra = flags.to_vec();
+            if json {
+                extra.push("--json");
+            }
+            let run = send(&srv, &extra);
+            srv.finish();
+            assert_eq!(run.code, 29, "{flags:?}: {}", run.all());
+            let want = format!("retry later, or {words} to carry on in plaintext");
+            assert!(run.all().contains(&want), "{flags:?}: {}", run.all());
+            if words != "leave out --tls" && !words.starts_with("leave out --tls ") {
+                assert!(!run.all().contains("leave out --tls"), "{}", run.all());
+            }
+        }
+    }
+    // Not offered: only required STARTTLS fails there (optional-strict carries on).
+    for (flags, words) in [cases[0], cases[2], cases[3]] {
+        let srv = scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Line,
+            Step::Send(b"250-x\r\n250 8BITMIME\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ]);
+        let run = send(&srv, flags);
+        srv.finish();
+        assert_eq!(run.code, 29, "{flags:?}: {}", run.all());
+        let want = format!("try --tls-on-connect on port 465, or {words})");
+        assert!(run.all().contains(&want), "{flags:?}: {}", run.all());
+        assert!(!run.all().contains("drop --tls"), "{}", run.all());
+    }
+}

@@ -12,8 +12,8 @@ use super::{
     strip_angles, usage,
 };
 use crate::cli::args::{
-    AuthArgs, DnssecArg, EnvelopeArgs, Implied, OutputArgs, SendArgs, ServerSpec, TlsArgs,
-    TlsVerifyArg, TransportArgs,
+    AuthArgs, DnssecArg, EnvelopeArgs, Implied, OutputArgs, ProtocolArg, SendArgs, ServerSpec,
+    TlsArgs, TlsVerifyArg, TransportArgs,
 };
 use crate::error::Error;
 use crate::net::dns::{DnsOptions, DnssecMode, Family};
@@ -24,6 +24,7 @@ use crate::smtp::auth::Credentials;
 use crate::smtp::client::{
     AuthPlan, AuthRequirement, Plan, Protocol, StartTls, Stop, StopAt, StopKind,
 };
+use crate::smtp::codes::{TlsAsked, TlsProtocol};
 use crate::smtp::data::Fixup;
 use crate::smtp::event::VerifyPart;
 
@@ -197,6 +198,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         helo,
         protocol,
         starttls,
+        tls_asked: tls_use.asked,
         auth: auth_plan,
         from,
         rcpts,
@@ -296,6 +298,8 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
 /// and whether the server is authenticated by its TLSA records (`--tls-verify dane`).
 struct TlsUse {
     starttls: StartTls,
+    /// What asked for STARTTLS, for the hints on going on without it.
+    asked: TlsAsked,
     tls_on_connect: bool,
     dane: bool,
 }
@@ -326,8 +330,26 @@ fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Resul
     } else {
         (StartTls::Off, implied.tls_on_connect)
     };
+    // Which protocol name implied STARTTLS, if one did.
+    let named = transport.protocol.and_then(|p| match p {
+        ProtocolArg::Esmtps => Some(TlsProtocol::Esmtps),
+        ProtocolArg::Esmtpsa => Some(TlsProtocol::Esmtpsa),
+        ProtocolArg::Lmtps => Some(TlsProtocol::Lmtps),
+        ProtocolArg::Lmtpsa => Some(TlsProtocol::Lmtpsa),
+        _ => None,
+    });
+    let asked = match (starttls, named) {
+        (StartTls::OptionalStrict, _) if tls.tls_optional_strict => TlsAsked::OptionalStrict,
+        (StartTls::OptionalStrict, _) => TlsAsked::Dane,
+        (_, Some(name)) => TlsAsked::Protocol {
+            name,
+            also_itself: tls.tls,
+        },
+        _ => TlsAsked::Itself,
+    };
     Ok(TlsUse {
         starttls,
+        asked,
         tls_on_connect,
         dane: dane_mode,
     })

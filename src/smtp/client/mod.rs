@@ -775,7 +775,9 @@ impl Session {
             }
             _ => codes::Answer::Command,
         };
-        let explanation = codes::explain_answer(&reply, phase, answer);
+        let mut explanation = codes::explain_answer(&reply, phase, answer);
+        // A way to go on without TLS names what asked for it, which only the plan knows.
+        explanation.hint = explanation.hint.map(|h| h.tls_asked(self.plan.tls_asked));
         self.out.push(Event::Received {
             reply: reply.clone(),
             tls: self.tls,
@@ -1007,7 +1009,10 @@ impl Session {
                     self.fail(SessionError::NotAdvertised {
                         phase: Phase::StartTls,
                         extension: "STARTTLS",
-                        hint: Some(Hint::new("the server offers no TLS on this port; try ⟨tls-on-connect⟩ on port 465, or drop ⟨tls⟩")),
+                        hint: Some(
+                            Hint::new("the server offers no TLS on this port; try ⟨tls-on-connect⟩ on port 465, or ⟨no-tls⟩")
+                                .tls_asked(self.plan.tls_asked),
+                        ),
                     });
                     return;
                 }

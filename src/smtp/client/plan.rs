@@ -2,6 +2,7 @@
 //! verb, STARTTLS and AUTH policies, stop points, extensions, XCLIENT).
 
 use crate::smtp::auth::Credentials;
+use crate::smtp::codes::TlsAsked;
 use crate::smtp::data::Fixup;
 use crate::smtp::ext::{Attribute, Dsn};
 
@@ -167,6 +168,8 @@ pub(crate) struct Plan {
     ///
     /// [`Session::implicit_tls_established`]: super::Session::implicit_tls_established
     pub(crate) starttls: StartTls,
+    /// What asked for STARTTLS, as typed: a hint on how to go on without TLS names it.
+    pub(crate) tls_asked: TlsAsked,
     /// AUTH, if asked for.
     pub(crate) auth: Option<AuthPlan>,
     /// Reverse path ("" = null sender).

@@ -725,7 +725,7 @@ fn phase_hint(c: &Ctx) -> Option<String> {
         StartTls => match c.code {
             454 => s(
                 "TLS is not available right now (a certificate or TLS setup problem on the \
-                 server); retry later, or leave out ⟨tls⟩ to carry on in plaintext",
+                 server); retry later, or ⟨no-tls⟩ to carry on in plaintext",
             ),
             500 | 502 => s(
                 "the server does not support STARTTLS: check that the EHLO reply lists it, or \

@@ -25,7 +25,7 @@ pub(crate) use hints::is_busy;
 use hints::{Ctx, hint, refused_party};
 #[cfg(test)]
 pub(crate) use remedy::Part;
-pub(crate) use remedy::{Hint, Remedy};
+pub(crate) use remedy::{Hint, Remedy, TlsAsked, TlsProtocol};
 
 mod context;
 mod hints;

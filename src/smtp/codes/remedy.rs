@@ -68,11 +68,52 @@ pub(crate) enum Remedy {
     AllowPlaintextAuth,
     /// Setting: NTLM sends NTLMv1 responses, for servers that know nothing newer.
     NtlmV1,
+    /// Go on without TLS: undo what asked for STARTTLS, worded after what the user typed to ask
+    /// for it (a hint composed as `⟨no-tls⟩` holds [`TlsAsked::Itself`] until the session that
+    /// knows its plan fills it in, [`Hint::tls_asked`]).
+    NoTls(TlsAsked),
+}
+
+/// What asked for STARTTLS in a one-shot send, as typed: a hint that tells how to carry on
+/// without TLS names that, not a setting the user never gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum TlsAsked {
+    /// STARTTLS required by itself (swaks `--tls`).
+    #[default]
+    Itself,
+    /// STARTTLS tried when offered, a failure fatal (swaks `--tls-optional-strict`).
+    OptionalStrict,
+    /// Implied by a protocol name with TLS in it (swaks `--protocol`, the names of RFC 3848
+    /// §3); `also_itself` when STARTTLS was required by itself as well.
+    Protocol {
+        /// The protocol named.
+        name: TlsProtocol,
+        /// Required by itself too: both must go.
+        also_itself: bool,
+    },
+    /// DANE (RFC 7672 §2.2): STARTTLS when offered, required for a host with a secure TLSA
+    /// RRset.
+    Dane,
+    /// Sent because it was typed as a command (the REPL's `:starttls`).
+    Command,
+}
+
+/// The protocol names that imply STARTTLS (RFC 3848 §3; LMTPS and LMTPSA as swaks has them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsProtocol {
+    /// ESMTP with STARTTLS.
+    Esmtps,
+    /// ESMTP with STARTTLS and AUTH.
+    Esmtpsa,
+    /// LMTP with STARTTLS.
+    Lmtps,
+    /// LMTP with STARTTLS and AUTH.
+    Lmtpsa,
 }
 
 impl Remedy {
     /// Every remedy, for parsing.
-    pub(crate) const ALL: [Remedy; 28] = [
+    pub(crate) const ALL: [Remedy; 29] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -101,6 +142,7 @@ impl Remedy {
         Remedy::Bdat,
         Remedy::AllowPlaintextAuth,
         Remedy::NtlmV1,
+        Remedy::NoTls(TlsAsked::Itself),
     ];
 
     /// The name written between `⟨` and `⟩` in a hint's text.
@@ -134,6 +176,7 @@ impl Remedy {
             Remedy::Bdat => "bdat",
             Remedy::AllowPlaintextAuth => "allow-plaintext-auth",
             Remedy::NtlmV1 => "ntlm-v1",
+            Remedy::NoTls(_) => "no-tls",
         }
     }
 
@@ -168,7 +211,29 @@ impl Remedy {
             Remedy::Bdat => "--bdat",
             Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
             Remedy::NtlmV1 => "--auth-extra ntlm-version=1",
+            Remedy::NoTls(asked) => no_tls(asked),
         }
+    }
+}
+
+/// How the one-shot send goes on without TLS: without what asked for it.
+fn no_tls(asked: TlsAsked) -> &'static str {
+    use TlsProtocol as P;
+    match asked {
+        TlsAsked::Itself => "leave out --tls",
+        TlsAsked::OptionalStrict => "use --tls-optional instead of --tls-optional-strict",
+        TlsAsked::Dane => "leave out --tls-verify dane",
+        TlsAsked::Command => "leave out STARTTLS",
+        TlsAsked::Protocol { name, also_itself } => match (name, also_itself) {
+            (P::Esmtps, false) => "use --protocol ESMTP instead of ESMTPS",
+            (P::Esmtpsa, false) => "use --protocol ESMTPA instead of ESMTPSA",
+            (P::Lmtps, false) => "use --protocol LMTP instead of LMTPS",
+            (P::Lmtpsa, false) => "use --protocol LMTPA instead of LMTPSA",
+            (P::Esmtps, true) => "leave out --tls and use --protocol ESMTP instead of ESMTPS",
+            (P::Esmtpsa, true) => "leave out --tls and use --protocol ESMTPA instead of ESMTPSA",
+            (P::Lmtps, true) => "leave out --tls and use --protocol LMTP instead of LMTPS",
+            (P::Lmtpsa, true) => "leave out --tls and use --protocol LMTPA instead of LMTPSA",
+        },
     }
 }
 
@@ -240,6 +305,17 @@ impl Hint {
                 Part::Do(r) => word(*r),
             })
             .collect()
+    }
+
+    /// The hint with its way to go on without TLS ([`Remedy::NoTls`]) worded after what asked
+    /// for STARTTLS: the session knows that from its plan, the reply's explanation does not.
+    pub(crate) fn tls_asked(mut self, asked: TlsAsked) -> Hint {
+        for p in &mut self.0 {
+            if let Part::Do(Remedy::NoTls(a)) = p {
+                *a = asked;
+            }
+        }
+        self
     }
 
     /// Append words (no remedy in them).
