@@ -172,7 +172,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     if let Mode::Send(cfg) = &mut mode {
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.
-        cfg.warnings = repeats;
+        cfg.warnings.splice(0..0, repeats);
         if let Some(note) = swaksrc_note {
             cfg.notes.insert(0, note);
         }

@@ -1620,3 +1620,60 @@ fn going_on_without_tls_names_what_asked_for_it() {
         assert!(!run.all().contains("drop --tls"), "{}", run.all());
     }
 }
+
+/// `--tls-sni` naming an IPv4 address: RFC 6066 §3 allows no IP literal in SNI, so none is
+/// sent; that is said once before connecting (a `!!!` line, a JSON `warning`), not left to the
+/// "TLS no SNI sent" line alone. Other warnings of the command line stay beside it.
+#[test]
+fn an_ip_address_given_as_sni_is_warned_about_once() {
+    let warning = "--tls-sni 10.0.0.1: an IP address is not a name SNI can carry (RFC 6066 §3): no SNI is sent";
+    let quit_at_banner = || {
+        scripted(vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 bye\r\n"),
+        ])
+    };
+    let srv = quit_at_banner();
+    let run = send(&srv, &["--tls", "--tls-sni", "10.0.0.1", "-q", "connect"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.all().matches(&format!("!!! {warning}")).count(),
+        1,
+        "{}",
+        run.all()
+    );
+
+    let srv = quit_at_banner();
+    let run = send(
+        &srv,
+        &["--tls", "--tls-sni", "10.0.0.1", "-q", "connect", "--json"],
+    );
+    srv.finish();
+    let warnings: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "warning")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.all());
+    assert_eq!(warnings[0]["data"]["message"], warning, "{}", run.all());
+
+    // A host name is sent: nothing to say. Without TLS the name is not used at all.
+    for flags in [
+        &["--tls", "--tls-sni", "mx.example.test"][..],
+        &["--tls-sni", "10.0.0.1"][..],
+    ] {
+        let srv = quit_at_banner();
+        let mut args = flags.to_vec();
+        args.extend(["-q", "connect"]);
+        let run = send(&srv, &args);
+        srv.finish();
+        assert!(
+            !run.all().contains("SNI can carry"),
+            "{flags:?}: {}",
+            run.all()
+        );
+    }
+}

@@ -186,6 +186,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         env,
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
+    let warnings = sni_warning(&tls_params, &tls_use).into_iter().collect();
     // Under `--json` too: the `raw_sent`/`raw_received` events are part of the JSON Lines
     // format, and `--show-raw-text` is how they are asked for.
     let raw_events = output.show_raw_text;
@@ -259,7 +260,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         dump_mail: msg.dump_mail,
         suppress_data: output.suppress_data,
         notes: Vec::new(),
-        warnings: Vec::new(),
+        warnings,
         prompt: env.prompt,
         output: OutputFiles {
             stdout: output
@@ -352,6 +353,20 @@ fn tls_use(tls: &TlsArgs, transport: &TransportArgs, implied: &Implied) -> Resul
         asked,
         tls_on_connect,
         dane: dane_mode,
+    })
+}
+
+/// `--tls-sni` naming an IP address, when TLS is used: RFC 6066 §3 allows only a host name in
+/// SNI ("Literal IPv4 and IPv6 addresses are not permitted"), so none is sent, as OpenSSL
+/// clients and swaks do; said once before connecting instead of silently. (An IPv6 address is
+/// refused as no host name by `sni_name`.)
+fn sni_warning(params: &TlsParams, tls_use: &TlsUse) -> Option<String> {
+    let sni = params.sni.as_deref()?;
+    let tls = tls_use.starttls != StartTls::Off || tls_use.tls_on_connect;
+    (tls && sni.parse::<IpAddr>().is_ok()).then(|| {
+        format!(
+            "--tls-sni {sni}: an IP address is not a name SNI can carry (RFC 6066 §3): no SNI is sent"
+        )
     })
 }
 
