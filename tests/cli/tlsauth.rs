@@ -1677,3 +1677,33 @@ fn an_ip_address_given_as_sni_is_warned_about_once() {
         );
     }
 }
+
+/// A `--tls-cipher` list OpenSSL knows but that leaves no cipher it will offer for the
+/// versions allowed (`aNULL` with TLS 1.2 only) is a usage error before connecting (exit 1,
+/// one line): it used to pass the start-up check and fail after STARTTLS with exit 29.
+#[test]
+fn a_cipher_list_that_selects_nothing_is_refused_before_connecting() {
+    let wire = tripwire();
+    let server = wire.local_addr().unwrap().to_string();
+    let run = ehlo(&[
+        "--server",
+        &server,
+        "--to",
+        "a@b.test",
+        "--tls",
+        "--tls-cipher",
+        "aNULL",
+        "--tls-protocol",
+        "tlsv1_2",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "--tls-cipher 'aNULL' with the versions of --tls-protocol: OpenSSL has no cipher to offer"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(wire.accept().is_err(), "connected: {}", run.all());
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion};
+use openssl::ssl::{SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion};
 use openssl::x509::X509;
 
 use super::server::load_cert_key;
@@ -419,7 +419,61 @@ pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
             }
         })?;
     }
+    if ciphers || params.protocols.is_some() {
+        hello_can_be_made(&b.build(), params)?;
+    }
     Ok(())
+}
+
+/// Can OpenSSL write a ClientHello with these versions and ciphers? A cipher list it knows can
+/// still select nothing usable (`--tls-cipher aNULL` with `--tls-protocol tlsv1_2`: anonymous
+/// suites are below every security level but 0), which OpenSSL finds only when it builds the
+/// ClientHello ("no ciphers available"), so one is built here into a sink, before connecting:
+/// nothing is sent anywhere. The versions allowed count: TLS 1.3 suites keep a TLS 1.2 list
+/// that selects nothing usable working against a TLS 1.3 server, so that is no error.
+fn hello_can_be_made(ctx: &SslContext, params: &TlsParams) -> Result<(), String> {
+    use openssl::ssl::{HandshakeError, Ssl};
+    /// Takes the ClientHello, never answers.
+    struct Sink;
+    impl std::io::Read for Sink {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::WouldBlock.into())
+        }
+    }
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let ssl = Ssl::new(ctx).map_err(|e| format!("cannot create the TLS session: {e}"))?;
+    let failed = match ssl.connect(Sink) {
+        Ok(_) | Err(HandshakeError::WouldBlock(_)) => return Ok(()),
+        Err(HandshakeError::Failure(m)) => m
+            .error()
+            .ssl_error()
+            .and_then(|s| s.errors().first())
+            .and_then(|e| e.reason())
+            .unwrap_or("the ClientHello could not be made")
+            .to_string(),
+        Err(HandshakeError::SetupFailure(e)) => e.to_string(),
+    };
+    let mut given = Vec::new();
+    if let Some(list) = &params.cipher_list {
+        given.push(format!("--tls-cipher '{list}'"));
+    }
+    if let Some(suites) = &params.ciphersuites {
+        given.push(format!("--tls-ciphersuites '{suites}'"));
+    }
+    if params.protocols.is_some() {
+        given.push("the versions of --tls-protocol".to_string());
+    }
+    Err(format!(
+        "{}: OpenSSL has no cipher to offer with these ({failed}), so no handshake could start (`openssl ciphers -v LIST` shows what a list selects)",
+        given.join(" with ")
+    ))
 }
 
 /// Certificate, key and chain for `--tls-cert`/`--tls-key`/`--tls-chain`: extra certificates

@@ -724,6 +724,17 @@ fn check_finds_unusable_inputs_before_connecting() {
             ca_path: Some(cas.clone()),
             ..params(true)
         },
+        // No TLS 1.2 cipher usable, but TLS 1.3's suites are left: a TLS 1.3 server works.
+        TlsParams {
+            cipher_list: Some("aNULL".into()),
+            ..params(true)
+        },
+        // Anonymous suites at the security level that allows them.
+        TlsParams {
+            cipher_list: Some("aNULL:@SECLEVEL=0".into()),
+            protocols: Some(vec![TlsVersion::Tls1_2]),
+            ..params(true)
+        },
         TlsParams {
             client_cert: client(&key_file),
             cipher_list: Some("ECDHE-ECDSA-AES128-GCM-SHA256".into()),
@@ -769,6 +780,23 @@ fn check_finds_unusable_inputs_before_connecting() {
                 ..params(true)
             },
             "--tls-ciphersuites: ",
+        ),
+        // A list OpenSSL knows that leaves nothing it will offer for the versions allowed.
+        (
+            TlsParams {
+                cipher_list: Some("aNULL".into()),
+                protocols: Some(vec![TlsVersion::Tls1_2]),
+                ..params(true)
+            },
+            "--tls-cipher 'aNULL' with the versions of --tls-protocol: OpenSSL has no cipher to offer",
+        ),
+        (
+            TlsParams {
+                cipher_list: Some("eNULL".into()),
+                protocols: Some(vec![TlsVersion::Tls1_2]),
+                ..params(true)
+            },
+            "(no ciphers available)",
         ),
     ];
     for (p, says) in bad {
