@@ -1,7 +1,8 @@
 //! `ehlo check --junit FILE`: the reports as JUnit XML (quick-junit, the writer cargo-nextest
 //! uses), for GitLab `artifacts:reports:junit`, Jenkins and friends. One `<testsuite>` per domain,
-//! one `<testcase>` per check with `classname` = `DOMAIN` for domain checks and
-//! `DOMAIN.MX[IP]` for per-address ones. fail → `<failure>`, error (could not test) → `<error>`,
+//! one `<testcase>` per check with `classname` = `DOMAIN` for domain checks, `DOMAIN.MX` for
+//! per-host ones (`mx.target`) and `DOMAIN.MX[IP]` for per-address ones; a (classname, name) pair
+//! that would repeat gets ` #2`, ` #3`… on its name. fail → `<failure>`, error (could not test) → `<error>`,
 //! skip and info → `<skipped>`, warn → a pass with the finding in `<system-out>` (a `<failure>`
 //! under `--fail-on warn`). A waived or uncounted result is a pass with its note. The file
 //! keeps to junit-10.xsd, the JUnit schema the Jenkins xunit plugin validates reports against. An unmet
@@ -35,6 +36,7 @@ pub(crate) fn render_named(
     wall: Duration,
 ) -> Result<String, String> {
     let mut report = Report::new(name);
+    let mut unique = Unique::default();
     for r in reports {
         let mut suite = TestSuite::new(r.domain.as_str());
         suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
@@ -69,11 +71,14 @@ pub(crate) fn render_named(
                 // The evidence as the failure's text: what a CI page shows under the message.
                 status.set_description(serde_json::Value::Object(c.evidence.clone()).to_string());
             }
-            let mut tc = TestCase::new(c.id, status);
+            // A result about one MX host but no one address (`mx.target`) is that host's: with
+            // the domain alone as its classname, two MX hosts gave two test cases of one name.
             let class = match (&c.mx, &c.ip) {
                 (Some(mx), Some(ip)) => format!("{}.{mx}[{ip}]", r.domain),
+                (Some(mx), None) => format!("{}.{mx}", r.domain),
                 _ => r.domain.clone(),
             };
+            let mut tc = TestCase::new(unique.name(&class, c.id), status);
             tc.set_classname(class);
             if let Some(ms) = c.ms {
                 tc.set_time(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
@@ -99,7 +104,8 @@ pub(crate) fn render_named(
                     .set_type("expect");
                 s
             };
-            let mut tc = TestCase::new(format!("expect {}", e.expect), status);
+            let name = unique.name(&r.domain, &format!("expect {}", e.expect));
+            let mut tc = TestCase::new(name, status);
             tc.set_classname(r.domain.as_str());
             suite.add_test_case(tc);
         }
@@ -108,6 +114,28 @@ pub(crate) fn render_named(
     report.set_time(wall);
     let xml = report.to_string().map_err(|e| e.to_string())?;
     Ok(without_root_skipped(xml_chars_only(xml)))
+}
+
+/// Keeps every (classname, name) pair of a report unique: a CI page merges or hides test cases
+/// that share both (GitLab keys its test list on them, Jenkins its history). A repeat (the same
+/// `--expect` given twice) gets ` #2`, ` #3`… on its name, in the order of the report.
+#[derive(Default)]
+struct Unique(std::collections::HashMap<(String, String), usize>);
+
+impl Unique {
+    /// The name to give a test case `name` of `class`.
+    fn name(&mut self, class: &str, name: &str) -> String {
+        let n = self
+            .0
+            .entry((class.to_string(), name.to_string()))
+            .or_default();
+        *n += 1;
+        if *n == 1 {
+            name.to_string()
+        } else {
+            format!("{name} #{n}")
+        }
+    }
 }
 
 /// The XML with U+FFFE and U+FFFF written as `\u{fffe}` and `\u{ffff}`: XML 1.0 has no such
@@ -439,6 +467,40 @@ mod tests {
             xml.contains("<system-out>pass: 10 mx (RFC 5321 §5.1)</system-out>"),
             "{xml}"
         );
+    }
+
+    /// Every (classname, name) pair is unique: `mx.target` of two MX hosts used to be two test
+    /// cases `mx.target` of classname `example.test`, and a repeated `--expect` two alike.
+    #[test]
+    fn test_case_names_are_unique_within_the_report() {
+        let target = |mx: &str| {
+            let mut c = CheckResult::new("mx.target", Status::Pass, "an address");
+            c.mx = Some(mx.into());
+            j(c, true)
+        };
+        let unmet = ExpectOutcome {
+            expect: "mx.count>=3".into(),
+            met: false,
+            found: "2".into(),
+        };
+        let r = DomainReport {
+            index: 0,
+            domain: "example.test".into(),
+            checks: vec![target("a.example.test"), target("b.example.test")],
+            expects: vec![unmet.clone(), unmet],
+            aborted: None,
+            ms: 1.0,
+        };
+        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        for case in [
+            r#"<testcase name="mx.target" classname="example.test.a.example.test">"#,
+            r#"<testcase name="mx.target" classname="example.test.b.example.test">"#,
+            r#"<testcase name="expect mx.count&gt;=3" classname="example.test">"#,
+            r#"<testcase name="expect mx.count&gt;=3 #2" classname="example.test">"#,
+        ] {
+            assert!(xml.contains(case), "{case} in {xml}");
+        }
+        assert!(xml.contains(r#"tests="4" failures="2""#), "{xml}");
     }
 
     /// A server's text holding U+FFFE or U+FFFF (a greeting, a policy line) is written so that

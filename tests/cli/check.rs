@@ -3904,3 +3904,165 @@ fn an_ipv6_only_policy_host_without_ipv6_here_could_not_be_tested_inside() {
     );
     assert_eq!(c["smtp.connect"]["status"], "error", "{}", r.stdout);
 }
+
+/// One `<testcase>` of a JUnit file: (suite, classname, name, outcome), read with plain string
+/// scanning (the file is quick-junit's, one element per line).
+fn junit_cases(xml: &str) -> Vec<(String, String, String, &'static str)> {
+    let attr = |tag: &str, name: &str| -> String {
+        let key = format!(" {name}=\"");
+        let Some(at) = tag.find(&key) else {
+            return String::new();
+        };
+        let rest = &tag[at + key.len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    };
+    let mut out = Vec::new();
+    let mut suite = String::new();
+    let mut lines = xml.lines().map(str::trim).peekable();
+    while let Some(l) = lines.next() {
+        if l.starts_with("<testsuite ") {
+            suite = attr(l, "name");
+        } else if l.starts_with("<testcase ") {
+            let (class, name) = (attr(l, "classname"), attr(l, "name"));
+            let mut outcome = "pass";
+            if !l.ends_with("/>") {
+                for inner in lines.by_ref() {
+                    if inner.starts_with("</testcase>") {
+                        break;
+                    }
+                    for (tag, o) in [
+                        ("<failure", "failure"),
+                        ("<error", "error"),
+                        ("<skipped", "skipped"),
+                    ] {
+                        if inner.starts_with(tag) {
+                            outcome = o;
+                        }
+                    }
+                }
+            }
+            out.push((suite.clone(), class, name, outcome));
+        }
+    }
+    out
+}
+
+/// The JUnit file a CI system reads says what the report says: per suite, `tests`, `failures`,
+/// `errors` and `skipped` equal its test cases, and fail/error/skip+info/pass+warn of the JSON
+/// report map onto them one for one; every (classname, name) pair is unique, so a CI page
+/// neither merges two results nor shows one twice. Domains with two MX hosts used to give
+/// their per-host `mx.target` results the same classname and name.
+#[test]
+fn the_junit_counts_and_test_names_match_the_report() {
+    let lab = Lab::start();
+    let junit = tempfile::NamedTempFile::new().unwrap();
+    let path = junit.path().display().to_string();
+    let (run, _, lines) = lab.json(&[
+        "good.test",
+        "plain.test",
+        "mixed.test",
+        "twomx.test",
+        "gone.test",
+        "null.test",
+        "noaddr.test",
+        "--expect",
+        "mx.count>=2",
+        "--junit",
+        &path,
+    ]);
+    assert_eq!(run.code, 40, "{}", run.all());
+    let xml = std::fs::read_to_string(junit.path()).unwrap();
+    let cases = junit_cases(&xml);
+    // Each check line and each expectation is one test case.
+    let checks: Vec<&Value> = lines.iter().filter(|v| v["type"] == "check").collect();
+    let expects = lines.iter().filter(|v| v["type"] == "expect").count();
+    assert_eq!(cases.len(), checks.len() + expects, "{xml}");
+    let mut seen = std::collections::HashSet::new();
+    for (suite, class, name, _) in &cases {
+        assert!(
+            seen.insert((class.clone(), name.clone())),
+            "{class} {name} twice in {suite}:\n{xml}"
+        );
+    }
+    // Outcome per check: fail → failure, error → error, skip/info → skipped, else a pass.
+    let want = |status: &str| match status {
+        "fail" => "failure",
+        "error" => "error",
+        "skip" | "info" => "skipped",
+        _ => "pass",
+    };
+    let mut want_counts: HashMap<&str, usize> = HashMap::new();
+    // A result that does not count (another MX address passes) is a pass with its note.
+    let uncounted = |status: &str| {
+        checks
+            .iter()
+            .filter(|c| c["counts"] == false && c["status"] == status)
+            .count()
+    };
+    assert!(uncounted("fail") > 0, "{}", run.stdout);
+    for c in &checks {
+        let o = match c["counts"] == true {
+            true => want(c["status"].as_str().unwrap()),
+            false => "pass",
+        };
+        *want_counts.entry(o).or_default() += 1;
+    }
+    for e in lines.iter().filter(|v| v["type"] == "expect") {
+        let o = if e["met"] == true { "pass" } else { "failure" };
+        *want_counts.entry(o).or_default() += 1;
+    }
+    let mut got: HashMap<&str, usize> = HashMap::new();
+    for (_, _, _, o) in &cases {
+        *got.entry(o).or_default() += 1;
+    }
+    assert_eq!(got, want_counts, "{xml}");
+    // The attributes agree with the elements, suite by suite and in total.
+    let attr = |tag: &str, name: &str| -> usize {
+        let key = format!(" {name}=\"");
+        let rest = &tag[tag
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+            + key.len()..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    for tag in xml
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("<testsuite "))
+    {
+        let name = tag.split('"').nth(1).unwrap();
+        let mine: Vec<_> = cases.iter().filter(|c| c.0 == name).collect();
+        let n = |o: &str| mine.iter().filter(|c| c.3 == o).count();
+        assert_eq!(attr(tag, "tests"), mine.len(), "{tag}");
+        assert_eq!(attr(tag, "failures"), n("failure"), "{tag}");
+        assert_eq!(attr(tag, "errors"), n("error"), "{tag}");
+        assert_eq!(attr(tag, "skipped"), n("skipped"), "{tag}");
+    }
+    let root = xml.lines().find(|l| l.starts_with("<testsuites ")).unwrap();
+    assert_eq!(attr(root, "tests"), cases.len(), "{root}");
+    assert_eq!(attr(root, "failures"), got["failure"], "{root}");
+    assert_eq!(
+        attr(root, "errors"),
+        got.get("error").copied().unwrap_or(0),
+        "{root}"
+    );
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    let total = |k: &str| summary["counts"][k].as_u64().unwrap() as usize;
+    let unmet = lines
+        .iter()
+        .filter(|v| v["type"] == "expect" && v["met"] == false)
+        .count();
+    assert!(unmet > 0, "{}", run.stdout);
+    // The human and JSON summaries count every result; the JUnit file only those that count.
+    assert_eq!(
+        total("fail") - uncounted("fail") + unmet,
+        got["failure"],
+        "{summary}"
+    );
+    assert_eq!(
+        total("error") - uncounted("error"),
+        got.get("error").copied().unwrap_or(0),
+        "{summary}"
+    );
+    assert_eq!(total("skip") + total("info"), got["skipped"], "{summary}");
+}
