@@ -361,22 +361,35 @@ pub(crate) async fn local_for(
 }
 
 /// The scope id an IPv6 zone names (RFC 4007 §11.2): an interface index as digits, else an
-/// interface name, looked up in Linux's `/sys/class/net/NAME/ifindex` (what `if_nametoindex(3)`
-/// answers, without a call into C). `Err` is the reason, naming the zone.
+/// interface name, as `if_nametoindex(3)` answers it in this process's network namespace. The
+/// name is asked of the system's `getaddrinfo(3)` as the zone of a link-local literal
+/// (`fe80::1%NAME`: glibc and musl look such a zone up with `if_nametoindex`, and a numeric
+/// host is never sent to DNS), without a call into C of our own. `/sys/class/net` is not asked:
+/// it shows the interfaces of the namespace that mounted sysfs, not always this one (`unshare
+/// -n` keeps the outer one's). `Err` is the reason, naming the zone.
 pub(crate) fn scope_id(zone: &str) -> Result<u32, String> {
+    use std::net::ToSocketAddrs;
     if zone.bytes().all(|b| b.is_ascii_digit()) {
         return zone
             .parse::<u32>()
             .map_err(|_| format!("'{zone}' is no interface index"));
     }
-    // `ip_literal` let no `/`, `.` or `..` through: the name stays one entry of the directory.
-    let path = std::path::Path::new("/sys/class/net")
-        .join(zone)
-        .join("ifindex");
-    std::fs::read_to_string(&path)
+    let missing = || {
+        format!(
+            "no network interface '{zone}' on this host (the zone of a scoped IPv6 address names one)"
+        )
+    };
+    // `ip_literal` let only an interface name's characters through: no host name can result.
+    (format!("fe80::1%{zone}").as_str(), 0)
+        .to_socket_addrs()
         .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok())
-        .ok_or_else(|| format!("no network interface '{zone}' on this host (the zone of a scoped IPv6 address names one)"))
+        .and_then(|mut found| {
+            found.find_map(|a| match a {
+                SocketAddr::V6(a) if a.scope_id() != 0 => Some(a.scope_id()),
+                _ => None,
+            })
+        })
+        .ok_or_else(missing)
 }
 
 /// Why this host cannot send to `ip` at all, if it cannot: no route for its address family
@@ -775,6 +788,15 @@ impl TcpRoute {
         let mut addr_proof = None;
         self.zone = None;
         let addrs = match ip_literal(host) {
+            // A link-local address is one on every link (RFC 4291 §2.5.6): without a zone no
+            // interface is named, which the kernel refuses as EINVAL ("Invalid argument").
+            Some((IpAddr::V6(ip), None)) if ip.is_unicast_link_local() => {
+                self.last_err = format!(
+                    "{ip} is a link-local address: name its interface as its zone, \
+                     {ip}%eth0 (RFC 4007 §11)"
+                );
+                return None;
+            }
             Some((ip, None)) => vec![ip],
             // A scoped address (RFC 4007 §11): connected to on the interface its zone names,
             // never looked up.
