@@ -231,7 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             break
         }
         'ehlo;serve' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: ADDR:PORT, [IPv6]:PORT, or HOST:PORT for every address the name resolves to (port 0 picks a free port)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or HOST:PORT for every address the name resolves to (port 0 picks a free port)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Certificate (PEM) [default: a generated self-signed one]')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Accept these credentials for AUTH (repeatable, one per name)')

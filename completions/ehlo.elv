@@ -227,7 +227,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'ehlo;serve'= {
-            cand --listen 'Address to listen on: ADDR:PORT, [IPv6]:PORT, or HOST:PORT for every address the name resolves to (port 0 picks a free port)'
+            cand --listen 'Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or HOST:PORT for every address the name resolves to (port 0 picks a free port)'
             cand --tls-cert 'Certificate (PEM) [default: a generated self-signed one]'
             cand --tls-key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)'
             cand --user 'Accept these credentials for AUTH (repeatable, one per name)'

@@ -292,7 +292,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a re
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on: ADDR:PORT, [IPv6]:PORT, or HOST:PORT for every address the name resolves to (port 0 picks a free port)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or HOST:PORT for every address the name resolves to (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable, one per name)' -r

@@ -1766,8 +1766,8 @@ pub(crate) struct ConfigArgs {
 // for the subcommand's about, over the variant's (see [`Command`]).
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on: ADDR:PORT, [IPv6]:PORT, or HOST:PORT for every address the name
-    /// resolves to (port 0 picks a free port)
+    /// Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or
+    /// HOST:PORT for every address the name resolves to (port 0 picks a free port)
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
     pub(crate) listen: String,
 

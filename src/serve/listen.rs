@@ -11,14 +11,23 @@ use tokio::net::TcpListener;
 use crate::Error;
 
 /// The forms a listen address takes, for its refusals.
-pub(crate) const FORMS: &str =
-    "expected ADDR:PORT, [IPv6]:PORT or HOST:PORT (127.0.0.1:2525, [::1]:2525, localhost:2525)";
+pub(crate) const FORMS: &str = "expected ADDR:PORT, [IPv6]:PORT, [IPv6%ZONE]:PORT or HOST:PORT (127.0.0.1:2525, [::1]:2525, [fe80::1%eth0]:2525, localhost:2525)";
 
 /// An address to listen on, as written: resolved only when the server binds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Listen {
     /// An address and port (`127.0.0.1:2525`, `[::1]:0`).
     Addr(SocketAddr),
+    /// A scoped IPv6 address and port (`[fe80::1%eth0]:2525`, RFC 4007 §11): the zone (an
+    /// interface name or index, as written) is looked up when the server binds.
+    Scoped {
+        /// The address.
+        ip: std::net::Ipv6Addr,
+        /// The interface name or index, as written.
+        zone: String,
+        /// The port (0: a free one).
+        port: u16,
+    },
     /// A host name and port (`localhost:2525`): every address the name has is listened on.
     Host {
         /// The name, as written.
@@ -38,6 +47,7 @@ impl fmt::Display for Listen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Listen::Addr(a) => write!(f, "{a}"),
+            Listen::Scoped { ip, zone, port } => write!(f, "[{ip}%{zone}]:{port}"),
             Listen::Host { host, port } => write!(f, "{host}:{port}"),
         }
     }
@@ -47,7 +57,7 @@ impl FromStr for Listen {
     /// Why `spec` is none of the forms (without the value: the caller quotes it).
     type Err = String;
 
-    /// `ADDR:PORT`, `[IPv6]:PORT` or `HOST:PORT`; nothing is looked up.
+    /// `ADDR:PORT`, `[IPv6]:PORT`, `[IPv6%ZONE]:PORT` or `HOST:PORT`; nothing is looked up.
     fn from_str(spec: &str) -> Result<Listen, String> {
         if let Ok(a) = spec.parse::<SocketAddr>() {
             return Ok(Listen::Addr(a));
@@ -55,6 +65,21 @@ impl FromStr for Listen {
         let Some((host, port)) = spec.rsplit_once(':') else {
             return Err(FORMS.to_string());
         };
+        // `[fe80::1%eth0]:2525`: std's SocketAddr has no zone as written.
+        let scoped = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .and_then(crate::net::route::ip_literal);
+        if let Some((std::net::IpAddr::V6(ip), Some(zone))) = scoped {
+            let Ok(port) = port.parse::<u16>() else {
+                return Err(format!("the port is a number from 0 to 65535; {FORMS}"));
+            };
+            return Ok(Listen::Scoped {
+                ip,
+                zone: zone.to_string(),
+                port,
+            });
+        }
         if host.contains(':') || host.starts_with('[') {
             return Err("an IPv6 address goes in brackets, [::1]:2525".to_string());
         }
@@ -72,6 +97,17 @@ impl FromStr for Listen {
 }
 
 impl Listen {
+    /// A bound address as shown: a scoped one with its zone as written (`[fe80::1%eth0]:2525`,
+    /// not the index std shows), any other as std shows it.
+    pub(crate) fn show(&self, bound: SocketAddr) -> String {
+        match (self, bound) {
+            (Listen::Scoped { ip, zone, .. }, SocketAddr::V6(a)) if a.ip() == ip => {
+                format!("[{ip}%{zone}]:{}", a.port())
+            }
+            _ => bound.to_string(),
+        }
+    }
+
     /// Every address to listen on, the first one first, each once: an address is itself; a
     /// name is looked up by the system's resolver (getaddrinfo: the hosts file too, so
     /// `localhost` is 127.0.0.1 and ::1 where both are listed, as a server user expects to be
@@ -80,6 +116,15 @@ impl Listen {
     async fn addresses(&self) -> Result<Vec<SocketAddr>, Error> {
         let (host, port) = match self {
             Listen::Addr(a) => return Ok(vec![*a]),
+            Listen::Scoped { ip, zone, port } => {
+                let id = crate::net::conn::scope_id(zone).map_err(|reason| Error::Listen {
+                    addr: self.to_string(),
+                    reason,
+                })?;
+                return Ok(vec![SocketAddr::V6(std::net::SocketAddrV6::new(
+                    *ip, *port, 0, id,
+                ))]);
+            }
             Listen::Host { host, port } => (host.as_str(), *port),
         };
         let unresolved = |reason: String| Error::Listen {
@@ -115,15 +160,15 @@ pub(crate) async fn bind_all(listen: &Listen) -> Result<Vec<(TcpListener, Socket
         };
         let l = TcpListener::bind(a)
             .await
-            .map_err(|e| listen_error(a, &e))?;
-        let at = l.local_addr().map_err(|e| listen_error(a, &e))?;
+            .map_err(|e| listen_error(listen, a, &e))?;
+        let at = l.local_addr().map_err(|e| listen_error(listen, a, &e))?;
         bound.push((l, at));
     }
     Ok(bound)
 }
 
 /// "cannot listen on ADDR: address in use", with what to do about it.
-fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
+fn listen_error(listen: &Listen, addr: SocketAddr, e: &std::io::Error) -> Error {
     use std::io::ErrorKind;
     let reason = match e.kind() {
         ErrorKind::AddrInUse => {
@@ -144,7 +189,7 @@ fn listen_error(addr: SocketAddr, e: &std::io::Error) -> Error {
         _ => e.to_string(),
     };
     Error::Listen {
-        addr: addr.to_string(),
+        addr: listen.show(addr),
         reason,
     }
 }
@@ -171,6 +216,19 @@ mod tests {
             "mail.test:25".parse::<Listen>().unwrap().to_string(),
             "mail.test:25"
         );
+        // A scoped IPv6 address keeps its zone as written (RFC 4007 §11); looked up when bound.
+        assert_eq!(
+            "[fe80::1%eth0]:2525".parse::<Listen>(),
+            Ok(Listen::Scoped {
+                ip: "fe80::1".parse().unwrap(),
+                zone: "eth0".into(),
+                port: 2525
+            })
+        );
+        assert_eq!(
+            "[fe80::1%2]:0".parse::<Listen>().unwrap().to_string(),
+            "[fe80::1%2]:0"
+        );
         for (spec, why) in [
             ("localhost", FORMS.to_string()),
             (":25", FORMS.to_string()),
@@ -181,6 +239,14 @@ mod tests {
             ),
             (
                 "[::1:25",
+                "an IPv6 address goes in brackets, [::1]:2525".into(),
+            ),
+            (
+                "[fe80::1%eth0]:65536",
+                format!("the port is a number from 0 to 65535; {FORMS}"),
+            ),
+            (
+                "fe80::1%eth0:25",
                 "an IPv6 address goes in brackets, [::1]:2525".into(),
             ),
             (

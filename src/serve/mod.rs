@@ -549,7 +549,8 @@ async fn start_or_return(
             .send((
                 0,
                 Event::warning(format!(
-                        "listening on {a}, which is not a loopback address: anyone who can reach it can use this test server"
+                        "listening on {}, which is not a loopback address: anyone who can reach it can use this test server",
+                        opts.listen.show(*a)
                     )),
             ))
             .await;
@@ -657,7 +658,7 @@ fn server_config(opts: &ServeOptions, faults: Faults) -> ServerConfig {
 /// The start-up line. What is offered comes from the session's own rules (`config`), so a
 /// `--hide` is reflected: `--starttls --hide STARTTLS` offers no TLS and AUTH in plain text.
 fn describe(opts: &ServeOptions, config: &ServerConfig, addrs: &[SocketAddr], seed: u64) -> String {
-    let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    let addrs: Vec<String> = addrs.iter().map(|a| opts.listen.show(*a)).collect();
     let mut parts = vec![format!(
         "{} server listening on {}",
         if opts.lmtp { "LMTP" } else { "SMTP" },
