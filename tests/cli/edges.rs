@@ -986,6 +986,177 @@ fn a_scoped_ipv6_literal_is_connected_to_on_its_interface() {
     }
 }
 
+/// Run the `#[ignore]`d test `name` of this binary alone inside a network namespace of its own
+/// (`unshare -rn`) with a link: a veth pair `v0`/`v1`, both ends in the namespace (an
+/// unprivileged user can make one there), up, and the link-local address fe80::25 on `v0`
+/// without duplicate address detection (`nodad`: usable at once). Its output if it did not pass.
+fn in_a_namespace_with_a_link(name: &str) -> Result<(), String> {
+    let out = Command::new("unshare")
+        .args([
+            "-rn",
+            "sh",
+            "-c",
+            "ip link set lo up && ip link add v0 type veth peer name v1 && ip link set v0 up \
+             && ip link set v1 up && ip -6 addr add fe80::25/64 dev v0 nodad \
+             && exec \"$0\" \"$@\"",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `--exact` with a wrong name runs nothing and passes: require the one test to have run.
+    if out.status.success() && all.contains("test result: ok. 1 passed") {
+        Ok(())
+    } else {
+        Err(all)
+    }
+}
+
+/// A real link-local address (RFC 4291 §2.5.6), not the loopback's: `ehlo serve` listens on
+/// `[fe80::25%v0]:PORT` and the send to `fe80::25%v0` is delivered there, the transcript naming
+/// the address with its zone. The same address without a zone names no interface: one line
+/// saying so, exit 2 (it was the kernel's "Invalid argument (os error 22)"); an interface
+/// that does not exist, one line naming it, exit 2. The zone used to be looked up in
+/// `/sys/class/net`, which shows the interfaces of the namespace that mounted sysfs: `v0` here
+/// was "no network interface 'v0' on this host", and `serve --listen` refused the bracketed
+/// scoped address with "an IPv6 address goes in brackets".
+#[test]
+fn a_link_local_address_is_reached_on_the_interface_its_zone_names() {
+    let name = concat!(
+        "edges::",
+        "a_link_local_address_is_reached_on_the_interface_its_zone_names_inside"
+    );
+    if let Err(out) = in_a_namespace_with_a_link(name) {
+        panic!("{out}");
+    }
+}
+
+#[test]
+#[ignore = "run inside a network namespace with a link by the test of the same name"]
+fn a_link_local_address_is_reached_on_the_interface_its_zone_names_inside() {
+    // The precondition: fe80::25 on v0 here (else this ran outside its namespace).
+    let inet6 = std::fs::read_to_string("/proc/self/net/if_inet6").unwrap();
+    assert!(
+        inet6
+            .lines()
+            .any(|l| l.starts_with("fe800000000000000000000000000025 ") && l.ends_with(" v0")),
+        "no fe80::25 on v0: run by the test of the same name without _inside\n{inet6}"
+    );
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_ehlo"))
+        .args(["serve", "--listen", "[fe80::25%v0]:0", "--color", "never"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ehlo serve starts");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let out = serve.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |what: &str| -> Option<String> {
+        let end = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            let line = rx.recv_timeout(left).ok()?;
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(what) {
+                return Some(line);
+            }
+        }
+        None
+    };
+    let Some(listening) = wait_for("server listening on [fe80::25%v0]:") else {
+        let _ = serve.kill();
+        let _ = serve.wait();
+        panic!("no listening line naming the zone");
+    };
+    let port = listening
+        .split("[fe80::25%v0]:")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("no port in {listening}"));
+    let port_s = port.to_string();
+
+    let run = ehlo_with(
+        &[
+            "--server",
+            "fe80::25%v0",
+            "-p",
+            &port_s,
+            "-t",
+            "a@b.test",
+            "--from",
+            "x@y.test",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
+    let stored = wait_for("stored message");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains(&format!("=== Trying [fe80::25%v0]:{port}...")),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("250 2.0.0 Ok: queued as"),
+        "{}",
+        run.all()
+    );
+    let stored = stored.unwrap_or_else(|| panic!("serve stored nothing:\n{seen}"));
+    assert!(stored.contains("from <x@y.test> to <a@b.test>"), "{stored}");
+
+    for (server, why) in [
+        (
+            "fe80::25",
+            "fe80::25 is a link-local address: name its interface as its zone, \
+             fe80::25%eth0 (RFC 4007 §11)",
+        ),
+        (
+            "fe80::25%nosuch0",
+            "no network interface 'nosuch0' on this host",
+        ),
+    ] {
+        let run = ehlo_with(
+            &["--server", server, "-p", &port_s, "-t", "a@b.test"],
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(run.code, 2, "{server}: {}", run.all());
+        let line = format!("could not connect to [{server}]:{port}: {why}");
+        assert_eq!(
+            run.all().lines().filter(|l| l.contains(&line)).count(),
+            1,
+            "{server}: {}",
+            run.all()
+        );
+        assert!(!run.all().contains("Invalid argument"), "{}", run.all());
+        assert!(!run.all().contains("Trying"), "{}", run.all());
+    }
+}
+
 /// A refused greeting is named by the verb that was sent: LHLO under `--protocol lmtp`, HELO
 /// under `--protocol smtp` (the result line used to say "EHLO: expected 250" for both).
 #[test]
