@@ -935,7 +935,8 @@ impl Engine {
                     && self.connected()
                     && !self.session.as_ref().is_some_and(|s| s.is_tls());
                 (up && self.tls_pending.is_none()).then(|| match self.seen.first() {
-                    Some(r) => format!("STARTTLS refused: {} {}", r.code, r.text),
+                    Some(r) => crate::smtp::codes::starttls_not_started(&r.reply)
+                        .unwrap_or_else(|| format!("STARTTLS refused: {} {}", r.code, r.text)),
                     None => "STARTTLS drew no reply".to_string(),
                 })
             } else {
@@ -2151,7 +2152,10 @@ impl Engine {
                     let code = phase_exit_code(Phase::StartTls);
                     let what = match self.seen.first() {
                         _ if accepted => "the TLS handshake failed".to_string(),
-                        Some(r) => format!("STARTTLS refused ({} {})", r.code, r.text),
+                        Some(r) => crate::smtp::codes::starttls_not_started(&r.reply)
+                            .unwrap_or_else(|| {
+                                format!("STARTTLS refused ({} {})", r.code, r.text)
+                            }),
                         None => "STARTTLS drew no reply".to_string(),
                     };
                     let reason = format!("{what}: nothing more is sent");

@@ -95,6 +95,64 @@ fn piped_tls_refused_or_not_offered_ends_the_run_with_29() {
     );
 }
 
+/// Piped `--tls` and a replayed `:starttls` against a server that answers STARTTLS with 250:
+/// only 220 starts TLS (RFC 3207 §4), so the run ends with exit 29 as for a refusal, in the
+/// send's words for it, which do not call a 250 a refusal.
+#[test]
+fn a_250_to_starttls_ends_a_piped_tls_run_as_tls_not_started() {
+    const WORDS: &str = "STARTTLS was answered 250, not 220 (RFC 3207 §4): TLS not started";
+    let server = |then_quit: bool| {
+        let mut steps = vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect("EHLO x.test"),
+            Step::Send(b"250-scripted.test\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"250 2.0.0 fine\r\n"),
+        ];
+        if then_quit {
+            steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        }
+        scripted(steps)
+    };
+    let srv = server(true);
+    let addr = srv.server();
+    let run = piped(&["repl", &addr, "--tls", "--helo", "x.test"], AUTH_SCRIPT);
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert_eq!(
+        srv.finish(),
+        "EHLO x.test\r\nSTARTTLS\r\nQUIT\r\n",
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.all().contains(&format!(
+            "--tls: {WORDS}: nothing more is sent in plain text"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("refused"), "{}", run.all());
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tls.ehlo");
+    std::fs::write(
+        &script,
+        "< 220\n> EHLO x.test\n< 250\n> :starttls\n< 220\n> MAIL FROM:<a@b.test>\n< 250\n> QUIT\n< 221\n",
+    )
+    .unwrap();
+    let srv = server(false);
+    let addr = srv.server();
+    let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert_eq!(srv.finish(), "EHLO x.test\r\nSTARTTLS\r\n", "{}", run.all());
+    assert!(
+        run.all()
+            .contains(&format!("{WORDS}: nothing more is sent")),
+        "{}",
+        run.all()
+    );
+}
+
 /// Piped `repl --strict`: an `:auth` whose 235 proves nothing (SCRAM without the server's
 /// signature `v=`, DIGEST-MD5 without `rspauth`) failed, as the send fails it: exit 28, the
 /// reason in the summary. It used to exit 0 with the outcome "ok".

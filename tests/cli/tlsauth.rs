@@ -1707,3 +1707,85 @@ fn a_cipher_list_that_selects_nothing_is_refused_before_connecting() {
     );
     assert!(wire.accept().is_err(), "connected: {}", run.all());
 }
+
+/// A server that answers STARTTLS with 250: only 220 starts TLS (RFC 3207 §4), so this is no
+/// refusal, and it is not called one. `--tls-optional` carries on in plain text saying what
+/// happened (human and the JSON `warning`); `--tls` and `--tls-optional-strict` end with exit
+/// 29 and the same words, nothing of the mail sent.
+#[test]
+fn a_250_to_starttls_is_said_as_tls_not_started() {
+    const WORDS: &str = "STARTTLS was answered 250, not 220 (RFC 3207 §4): TLS not started";
+    let server = |then_mail: bool| {
+        let mut steps = vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"250 2.0.0 fine\r\n"),
+        ];
+        if then_mail {
+            steps.extend([Step::Expect("MAIL FROM"), Step::Send(b"250 ok\r\n")]);
+        }
+        steps.extend([Step::Expect("QUIT"), Step::Send(b"221 bye\r\n")]);
+        scripted(steps)
+    };
+    let optional = format!("{WORDS}; carrying on without TLS (--tls-optional)");
+
+    let srv = server(true);
+    let run = send(&srv, &["--tls-optional", "-q", "mail"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains(&format!("!!! {optional}")),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("refused"), "{}", run.all());
+
+    let srv = server(true);
+    let run = send(&srv, &["--tls-optional", "-q", "mail", "--json"]);
+    srv.finish();
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect();
+    let warnings: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|v| v["type"] == "warning")
+        .map(|v| &v["data"]["message"])
+        .collect();
+    assert_eq!(
+        warnings,
+        [&serde_json::Value::from(optional)],
+        "{}",
+        run.all()
+    );
+
+    for flag in ["--tls", "--tls-optional-strict"] {
+        let srv = server(false);
+        let run = send(&srv, &[flag]);
+        let got = srv.finish();
+        assert_eq!(run.code, 29, "{flag}: {}", run.all());
+        assert!(
+            run.all()
+                .contains(&format!("*** Result: failed (exit 29): {WORDS}\n")),
+            "{flag}: {}",
+            run.all()
+        );
+        assert!(!got.contains("MAIL"), "{flag}: the server got {got:?}");
+
+        let srv = server(false);
+        let run = send(&srv, &[flag, "--json"]);
+        srv.finish();
+        let summary = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["type"] == "summary")
+            .expect("a summary");
+        assert_eq!(summary["data"]["exit_code"], 29, "{flag}: {}", run.all());
+        assert_eq!(summary["data"]["outcome"], "tls", "{flag}: {}", run.all());
+        assert_eq!(summary["data"]["error"], WORDS, "{flag}: {}", run.all());
+    }
+}

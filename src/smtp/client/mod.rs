@@ -1044,16 +1044,23 @@ impl Session {
 
     pub(super) fn on_starttls(&mut self, reply: Reply) {
         if reply.code != Some(220) {
-            match self.plan.starttls {
-                StartTls::Optional => {
-                    self.out.advise(Hint::new(
-                        "STARTTLS was refused: carrying on without TLS (⟨tls-optional⟩)",
-                    ));
+            // A 4xx/5xx refuses TLS; any other code is no refusal, but only 220 starts TLS
+            // (RFC 3207 §4), so the session is in plain text all the same: said as it is.
+            let not_started = crate::smtp::codes::starttls_not_started(&reply);
+            match (self.plan.starttls, not_started) {
+                (StartTls::Optional, not_started) => {
+                    let what = match not_started {
+                        Some(words) => format!("{words}; carrying on"),
+                        None => "STARTTLS was refused: carrying on".into(),
+                    };
+                    self.out
+                        .advise(Hint::new(format!("{what} without TLS (⟨tls-optional⟩)")));
                     if !self.stop_without_step(StopAt::Tls) && !self.stop_here(StopAt::Helo) {
                         self.after_last_greeting();
                     }
                 }
-                _ => self.fail(SessionError::UnexpectedReply {
+                (_, Some(words)) => self.fail(SessionError::Tls(Hint::new(words))),
+                (_, None) => self.fail(SessionError::UnexpectedReply {
                     phase: Phase::StartTls,
                     expected: "220",
                     verb: None,

@@ -2923,3 +2923,56 @@ fn an_ntlmv2_refusal_suggests_ntlmv1() {
     assert_eq!(run("NTLM", true), Vec::<String>::new());
     assert_eq!(run("PLAIN", false), Vec::<String>::new());
 }
+
+/// Only 220 starts TLS (RFC 3207 §4): a 250 to STARTTLS is no refusal, and is not called one.
+/// `--tls-optional` carries on in plain text saying so; `--tls` and `--tls-optional-strict`
+/// end with exit 29 and the same words; a 454 is still a refusal.
+#[test]
+fn a_250_to_starttls_is_said_as_not_started_not_as_refused() {
+    const WORDS: &str = "STARTTLS was answered 250, not 220 (RFC 3207 §4): TLS not started";
+    let mut p = plan();
+    p.starttls = StartTls::Optional;
+    let (mut s, w) = to_mail(p, EHLO_REPLY);
+    assert_eq!(w, "STARTTLS\r\n");
+    let _ = events(&mut s);
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "MAIL FROM:<a@client.test>\r\n");
+    assert!(!s.is_tls());
+    let warnings: Vec<String> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Warning { message } => Some(message.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!("{WORDS}; carrying on without TLS (--tls-optional)")]
+    );
+    for policy in [StartTls::Required, StartTls::OptionalStrict] {
+        let mut p = plan();
+        p.starttls = policy;
+        let (mut s, w) = to_mail(p, EHLO_REPLY);
+        assert_eq!(w, "STARTTLS\r\n");
+        s.feed(b"250 ok\r\n");
+        assert_eq!(
+            sent(&mut s),
+            "QUIT\r\n",
+            "{policy:?}: nothing in plain text"
+        );
+        s.feed(b"221 bye\r\n");
+        assert_eq!(exit_code(&s), 29, "{policy:?}");
+        assert_eq!(s.outcome().unwrap_err().to_string(), WORDS, "{policy:?}");
+    }
+    // A refusal keeps its words.
+    let mut p = plan();
+    p.starttls = StartTls::Optional;
+    let (mut s, _) = to_mail(p, EHLO_REPLY);
+    s.feed(b"454 4.7.0 not now\r\n");
+    let ev = format!("{:?}", events(&mut s));
+    assert!(
+        ev.contains("STARTTLS was refused: carrying on without TLS"),
+        "{ev}"
+    );
+    assert!(!ev.contains("RFC 3207"), "{ev}");
+}

@@ -4,6 +4,21 @@
 use crate::smtp::event::Phase;
 use crate::smtp::reply::{EnhancedCode, Reply};
 
+/// What a reply to STARTTLS other than 220 means when it is no refusal either: only 220 starts
+/// TLS (RFC 3207 §4), so a 250 (or any other code outside 4xx/5xx) leaves the session in plain
+/// text although the server did not refuse. `None` for a 4xx/5xx, which is a refusal. One
+/// sentence, the same whether the session then carries on without TLS or ends with exit 29.
+pub(crate) fn starttls_not_started(reply: &Reply) -> Option<String> {
+    let answered = match reply.code {
+        Some(220) | Some(400..=599) => return None,
+        Some(c) => format!("answered {c:03}"),
+        None => "answered without a reply code".to_string(),
+    };
+    Some(format!(
+        "STARTTLS was {answered}, not 220 (RFC 3207 §4): TLS not started"
+    ))
+}
+
 /// At most this many bytes of reply text are scanned for keywords, so a hostile multi-megabyte
 /// reply costs no more than a short one.
 const SCAN_LIMIT: usize = 4096;
