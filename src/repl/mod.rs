@@ -1455,9 +1455,6 @@ impl Engine {
     /// connecting; `None` without `--ca`, or when FILE is usable.
     fn unusable_ca(&self, o: &meta::TlsOptions) -> Option<String> {
         let ca = o.ca.as_ref()?;
-        if !ca.exists() {
-            return Some(format!("{} does not exist", ca.display()));
-        }
         let params = crate::net::tls::TlsParams {
             ca_path: Some(ca.clone()),
             ..crate::net::tls::TlsParams::default()

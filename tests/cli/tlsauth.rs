@@ -1789,3 +1789,34 @@ fn a_250_to_starttls_is_said_as_tls_not_started() {
         assert_eq!(summary["data"]["error"], WORDS, "{flag}: {}", run.all());
     }
 }
+
+/// A `--tls-ca-path` that does not exist is refused before connecting in the same words by
+/// the send, `repl`, `check` and `probe` (one check behind them all; the send used to word it
+/// otherwise): exit 1, one line, nothing connected.
+#[test]
+fn a_missing_tls_ca_path_is_worded_alike_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let path = missing.to_str().unwrap();
+    let reason = format!("--tls-ca-path: {path} does not exist");
+    let trap = tripwire();
+    let addr = trap.local_addr().unwrap().to_string();
+    let runs: [(&str, Vec<&str>); 4] = [
+        ("send", vec!["--server", &addr, "--to", "a@b.test", "--tls"]),
+        ("repl", vec!["repl", &addr, "--tls"]),
+        ("check", vec!["check", "mx.example.test"]),
+        ("probe", vec!["probe", &addr, "--to", "a@b.test"]),
+    ];
+    for (mode, mut args) in runs {
+        args.extend(["--tls-ca-path", path]);
+        let run = ehlo(&args);
+        assert_eq!(run.code, 1, "{mode}: {}", run.all());
+        assert_eq!(run.stdout, "", "{mode}: {}", run.all());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{mode}: {}", run.all());
+        // Probe names itself first, as in all its refusals.
+        let prefix = if mode == "probe" { "probe: " } else { "" };
+        assert_eq!(lines[0], format!("*** {prefix}{reason}"), "{mode}");
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}

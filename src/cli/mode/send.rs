@@ -1,7 +1,6 @@
 //! A one-shot send's flags → `SendConfig`: the connection plan and the session's `Plan`.
 
 use std::net::IpAddr;
-use std::path::Path;
 
 use super::auth::{auth_extra, auth_map, confirm_plaintext_auth, find_secrets, mechanisms};
 use super::content::{compose, fixup_of, raw_data_end};
@@ -653,14 +652,6 @@ fn auth_plan(
 /// The TLS parameters: trust (CA path, verification and its halves), client certificate,
 /// versions and ciphers, peer certificates to save, and DANE records (`--tlsa`, `--tlsa-file`).
 fn tls_params(tls: &TlsArgs, tls_use: &TlsUse, target: &Target) -> Result<TlsParams, Error> {
-    if let Some(p) = &tls.tls_ca_path
-        && !Path::new(p).exists()
-    {
-        return Err(usage(format!(
-            "--tls-ca-path: {} does not exist",
-            p.display()
-        )));
-    }
     for (flag, path) in [
         ("--tls-cert", &tls.tls_cert),
         ("--tls-key", &tls.tls_key),

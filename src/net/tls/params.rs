@@ -512,8 +512,13 @@ fn load_ca_path(path: &Path) -> Result<Vec<X509>, TlsError> {
 /// [`load_ca_path`]; `first`: in a directory, stop at the first file that holds a certificate
 /// (enough to know the path is usable).
 fn read_ca_path(path: &Path, first: bool) -> Result<Vec<X509>, TlsError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| TlsError::Setup(format!("cannot read CA path {}: {e}", path.display())))?;
+    // One wording for a missing path, whichever mode checks it (send, repl, check, probe).
+    let meta = std::fs::metadata(path).map_err(|e| {
+        TlsError::Setup(match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{} does not exist", path.display()),
+            _ => format!("cannot read CA path {}: {e}", path.display()),
+        })
+    })?;
     let mut certs = Vec::new();
     if meta.is_dir() {
         let dir = std::fs::read_dir(path)
