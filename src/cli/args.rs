@@ -2388,9 +2388,15 @@ pub(crate) const DURATION_MAX: Duration = Duration::from_secs(8760 * 3600);
 
 /// `--timeout`: `N` or `Ns` seconds, `Nm` minutes, `Nh` hours (the unit in either case, as
 /// swaks's `time_to_seconds` reads it); `0` means no timeout; at most [`DURATION_MAX`] (8760h).
-/// Every duration flag and `:set timeout` read it.
+/// Every duration flag and `:set timeout` read it. A blank around the value (`" 5s"`, `"5s "`,
+/// quoted on the command line or left in a config file) is refused as swaks refuses it
+/// (`^(\d+)([hms])?$`): it was trimmed and taken once.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
+    if s.trim() != s && !s.trim().is_empty() {
+        return Err(format!(
+            "'{s}' has a blank around it: a duration is N, Ns, Nm or Nh with nothing else"
+        ));
+    }
     let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => (s, ""),
@@ -2654,6 +2660,11 @@ mod tests {
         assert_eq!(parse_duration("1M"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_duration("1H"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("").is_err());
+        // swaks refuses these ("Unknown timeout format ' 5s'"): no blank is trimmed away.
+        for blank in [" 5s", "5s ", "\t5", "5\n", " "] {
+            let e = parse_duration(blank).unwrap_err();
+            assert!(e.starts_with(&format!("'{blank}'")), "{blank:?}: {e}");
+        }
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("1.5s").is_err());

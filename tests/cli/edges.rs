@@ -1196,3 +1196,36 @@ fn a_refused_greeting_names_the_verb_that_was_sent() {
         }
     }
 }
+
+/// `--timeout " 5s"` (a blank around the value) is refused as swaks 20201014 refuses it
+/// ("Unknown timeout format ' 5s'", exit 1): one line naming the value, nothing connected. It
+/// was trimmed and taken. Config-file values are read by the same parser.
+#[test]
+fn a_duration_with_a_blank_around_it_is_refused() {
+    let trap = tripwire();
+    let addr = trap.local_addr().unwrap().to_string();
+    for value in [" 5s", "5s "] {
+        let run = ehlo(&[
+            "--timeout",
+            value,
+            "--server",
+            &addr,
+            "--to",
+            "ehlotest@ehlo.test",
+            "-q",
+            "connect",
+        ]);
+        assert_eq!(run.code, 1, "{value:?}: {}", run.all());
+        assert!(
+            run.stderr.lines().next().is_some_and(|l| {
+                l.contains(&format!(
+                "'{value}' has a blank around it: a duration is N, Ns, Nm or Nh with nothing else"
+            ))
+            }),
+            "{value:?}: {}",
+            run.all()
+        );
+        assert!(!run.all().contains("Trying"), "{value:?}: {}", run.all());
+    }
+    assert!(trap.accept().is_err(), "nothing may connect");
+}

@@ -336,6 +336,10 @@ const CASES: &[Case] = &[
     // swaks reads the unit in either case.
     c(&["-t", T, "-s", "{srv}", "--timeout", "10S"]),
     c(&["-t", T, "-s", "{srv}", "--timeout", "1M"]),
+    // A blank around the value: swaks refuses it ("Unknown timeout format ' 5s'", exit 1,
+    // nothing sent); ehlo took it trimmed.
+    c(&["-t", T, "-s", "{srv}", "--timeout", " 5s"]),
+    c(&["-t", T, "-s", "{srv}", "--timeout", "5s "]),
     // A --header of a name the message lacks joins the --add-headers, after them, every one
     // kept.
     c(&[
