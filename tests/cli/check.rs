@@ -3755,30 +3755,7 @@ fn the_deadline_keeps_the_checks_that_had_finished() {
 /// (`unshare -rn`) with only `lo` up and IPv6 disabled (`net.ipv6.conf.all.disable_ipv6=1`): a
 /// runner without IPv6 connectivity. Its output if it did not pass.
 fn in_a_namespace_without_ipv6(name: &str) -> Result<(), String> {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new("unshare")
-        .args([
-            "-rn",
-            "sh",
-            "-c",
-            "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && exec \"$0\" \"$@\"",
-        ])
-        .arg(exe)
-        .args(["--ignored", "--exact", name, "--test-threads=1", "--nocapture"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("unshare runs");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // `--exact` with a wrong name runs nothing and passes: require the one test to have run.
-    if out.status.success() && all.contains("test result: ok. 1 passed") {
-        Ok(())
-    } else {
-        Err(all)
-    }
+    crate::util::in_a_new_network_namespace("sysctl -qw net.ipv6.conf.all.disable_ipv6=1", name)
 }
 
 /// A policy host (`mta-sts.D`) with only IPv6 addresses, seen from a runner without IPv6, could

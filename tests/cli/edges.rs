@@ -991,37 +991,11 @@ fn a_scoped_ipv6_literal_is_connected_to_on_its_interface() {
 /// unprivileged user can make one there), up, and the link-local address fe80::25 on `v0`
 /// without duplicate address detection (`nodad`: usable at once). Its output if it did not pass.
 fn in_a_namespace_with_a_link(name: &str) -> Result<(), String> {
-    let out = Command::new("unshare")
-        .args([
-            "-rn",
-            "sh",
-            "-c",
-            "ip link set lo up && ip link add v0 type veth peer name v1 && ip link set v0 up \
-             && ip link set v1 up && ip -6 addr add fe80::25/64 dev v0 nodad \
-             && exec \"$0\" \"$@\"",
-        ])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            name,
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("unshare runs");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // `--exact` with a wrong name runs nothing and passes: require the one test to have run.
-    if out.status.success() && all.contains("test result: ok. 1 passed") {
-        Ok(())
-    } else {
-        Err(all)
-    }
+    crate::util::in_a_new_network_namespace(
+        "ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up \
+         && ip -6 addr add fe80::25/64 dev v0 nodad",
+        name,
+    )
 }
 
 /// A real link-local address (RFC 4291 §2.5.6), not the loopback's: `ehlo serve` listens on

@@ -260,6 +260,36 @@ pub fn test_acceptor_builder() -> openssl::ssl::SslAcceptorBuilder {
     b.set_private_key(&key).unwrap();
     b
 }
+/// Runs the `#[ignore]`d test `name` (its full path, `module::test`) of this test binary alone in
+/// a new user + network namespace (`unshare -rn`), after the shell commands `setup` (run with
+/// `sh -c` there; `lo` is brought up first). `Err` holds its whole output. `--exact` with a
+/// wrong name runs nothing and passes, so the one test is required to have run.
+pub fn in_a_new_network_namespace(setup: &str, name: &str) -> Result<(), String> {
+    let script = format!("ip link set lo up && {setup} && exec \"$0\" \"$@\"");
+    let out = Command::new("unshare")
+        .args(["-rn", "sh", "-c", &script])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && all.contains("test result: ok. 1 passed") {
+        Ok(())
+    } else {
+        Err(all)
+    }
+}
 
 /// A loopback port that was free a moment ago (bound on port 0, then let go): nothing listens
 /// there, so a connection to it is refused, until another process takes it.
