@@ -1105,6 +1105,10 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
             excerpt(&escape_bytes(&bytes.0))
         ),
         Deviation::UnsolicitedReply => "server sent a reply nobody asked for".to_string(),
+        Deviation::UnsolicitedFlood { replies } => format!(
+            "server sent {} replies in a row that nobody asked for; stopped reading",
+            group_digits(*replies)
+        ),
         Deviation::EarlyReply => "a reply arrived before its command was sent: the server is \
                                   out of step, so later replies may answer earlier commands"
             .to_string(),

@@ -72,7 +72,7 @@
 //! `bare_lf_command` (`ehlo serve`: a client's command line), `bare_cr`, `mixed_codes` (`first`, `found`), `missing_code` (`line`), `odd_code` (`code`),
 //! `bad_separator` (`line`), `overlong_line` (`len`, `limit`), `reply_too_large` (`bytes`, `lines`, `unfinished_line`, `max_bytes`, `max_lines`),
 //! `not_utf8`, `enhanced_class_mismatch` (`code`, `enhanced`), `truncated_at_close`,
-//! `start_tls_injection` (`bytes`: byte payload, from `ehlo serve` its first 512 bytes with credentials masked; `len`: how many bytes arrived), `unsolicited_reply`, `early_reply`, `long_reply_line` (`len`).
+//! `start_tls_injection` (`bytes`: byte payload, from `ehlo serve` its first 512 bytes with credentials masked; `len`: how many bytes arrived), `unsolicited_reply`, `unsolicited_flood` (`replies`: `ehlo repl` stopped reading after that many in a row), `early_reply`, `long_reply_line` (`len`).
 //!
 //! TLS **info** is `{"version", "cipher", "bits", "sni": string | null, "chain": [certificate],
 //! "verify": {"ok", "enforced", "checked_name", "chain_ok", "name_ok", "matched", "reason", "only" (`chain`/`name`, only with `--tls-verify-ca`/`--tls-verify-host` alone)},
@@ -780,6 +780,7 @@ mod tests {
                 len: 1,
             },
             Deviation::UnsolicitedReply,
+            Deviation::UnsolicitedFlood { replies: 100 },
             Deviation::EarlyReply,
             Deviation::LongReplyLine { len: 600 },
         ];
@@ -799,6 +800,7 @@ mod tests {
                 | Deviation::TruncatedAtClose
                 | Deviation::StartTlsInjection { .. }
                 | Deviation::UnsolicitedReply
+                | Deviation::UnsolicitedFlood { .. }
                 | Deviation::EarlyReply
                 | Deviation::LongReplyLine { .. } => {}
             }

@@ -1265,6 +1265,24 @@ impl Engine {
                         }
                         continue;
                     }
+                    // The session stopped reading a server that kept talking unasked: it
+                    // closed the connection, on purpose but not as asked (as a reply cut
+                    // for size: the phase's code).
+                    Event::Deviation {
+                        deviation: crate::smtp::event::Deviation::UnsolicitedFlood { replies },
+                        phase,
+                    } => {
+                        self.failed = Some(Ended::new(
+                            phase_exit_code(*phase),
+                            "unexpected_reply",
+                            Some(format!(
+                                "{}: the server sent {} replies in a row that nobody asked \
+                                 for, reading stopped",
+                                phase.label(),
+                                crate::smtp::event::group_digits(*replies)
+                            )),
+                        ));
+                    }
                     // The session closed it (QUIT, a cut reply) unless a 421 came first.
                     Event::Closed { expected } => {
                         self.close_expected = *expected && !self.announced_close

@@ -193,6 +193,14 @@ pub enum Deviation {
     },
     /// The server sent bytes nobody asked for (outside a pending command).
     UnsolicitedReply,
+    /// (`ehlo repl`) The server went on sending replies nobody asked for, `replies` of them in
+    /// a row: reading stopped there and the connection was closed, since a server that talks
+    /// without end would fill the memory and the screen (a real one sends one or two: a 421
+    /// before it closes).
+    UnsolicitedFlood {
+        /// How many unasked replies had come in a row when reading stopped.
+        replies: usize,
+    },
     /// A reply arrived (or began) before the command it is matched with was sent: the server
     /// talks early or is out of step, so every later reply may answer an earlier command.
     /// Reported once per session.

@@ -22,6 +22,13 @@ pub(crate) const MAX_COMMAND_LINE: usize = 512;
 /// Longest text line of message content including CRLF (RFC 5321 §4.5.3.1.6).
 pub(crate) const MAX_TEXT_LINE: usize = 1000;
 
+/// Most replies nobody asked for taken in a row (no reply that answered a command between
+/// them): past it the server is talking without end, and reading stops. A real server sends
+/// one or two (a 421 before it closes, RFC 5321 §3.8); each is shown, kept for `:record` and
+/// replay, and checked by `--strict`, so an endless stream of them would grow memory and the
+/// transcript without bound while the REPL waits for its next input.
+pub(crate) const MAX_UNSOLICITED: usize = 100;
+
 /// What the next reply answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -236,6 +243,12 @@ pub(crate) struct ManualSession {
     raw_outstanding: bool,
     quit_sent: bool,
     closed: bool,
+    /// Replies nobody asked for since the last one that answered a command
+    /// ([`MAX_UNSOLICITED`]).
+    unsolicited: usize,
+    /// Line ends in the `:raw` bytes sent since the last typed command: replies they may
+    /// draw, allowed on top of [`MAX_UNSOLICITED`].
+    raw_lines: usize,
     /// The RCPT TO lines of the latest mail transaction (since its MAIL FROM) and the replies
     /// to them, for the summary.
     recipients: Vec<RecipientResult>,
@@ -288,6 +301,8 @@ impl ManualSession {
             raw_outstanding: false,
             quit_sent: false,
             closed: false,
+            unsolicited: 0,
+            raw_lines: 0,
             recipients: Vec::new(),
             message_accepted: None,
             secrets: Vec::new(),
@@ -509,6 +524,7 @@ impl ManualSession {
             return;
         }
         self.raw_outstanding = false;
+        self.raw_lines = 0;
         let mut wire = line.as_bytes().to_vec();
         wire.extend_from_slice(b"\r\n");
         if line.contains(['\r', '\n']) {
@@ -657,6 +673,9 @@ impl ManualSession {
             return;
         }
         self.raw_outstanding = true;
+        self.raw_lines = self
+            .raw_lines
+            .saturating_add(bytes.iter().filter(|&&b| b == b'\n').count());
         let text = String::from_utf8_lossy(bytes).into_owned();
         // Exact bytes, but an AUTH line among them carries a secret all the same, and so does
         // every line after it (its SASL responses), or every line when an exchange is under way.
@@ -778,6 +797,7 @@ impl ManualSession {
             self.out.warn("AUTH over an unencrypted connection: the credentials can be read on the wire (try :starttls first)");
         }
         self.raw_outstanding = false;
+        self.raw_lines = 0;
         if !self.show_secrets {
             for secret in [&creds.password, &creds.token].into_iter().flatten() {
                 self.secrets.extend(auth::secret_forms(secret.expose()));
@@ -833,6 +853,7 @@ impl ManualSession {
             return;
         }
         self.raw_outstanding = false;
+        self.raw_lines = 0;
         let wire = Command::Data.encode();
         self.out.send(
             &wire,
@@ -878,6 +899,20 @@ impl ManualSession {
         }
         let Some(expect) = self.pending.pop_front() else {
             let phase = self.out.last_phase();
+            // Replies to `:raw` bytes come with nothing pending too: each line they hold may
+            // draw one, on top of the limit.
+            self.unsolicited += 1;
+            if self.unsolicited > MAX_UNSOLICITED.saturating_add(self.raw_lines) {
+                // Not shown: the one past the limit, like the line past a reply's limit.
+                self.out.push(Event::Deviation {
+                    deviation: Deviation::UnsolicitedFlood {
+                        replies: self.unsolicited - 1,
+                    },
+                    phase,
+                });
+                self.close();
+                return;
+            }
             let explanation = codes::explain(&reply, phase);
             if self.sasl.is_some() && self.sasl_after_raw && !self.raw_outstanding {
                 // A typed exchange that went on from an AUTH sent by `:raw`: the replies to the
@@ -920,6 +955,7 @@ impl ManualSession {
             }
             return;
         };
+        self.unsolicited = 0;
         let phase = expect.phase();
         let expected = match expect {
             Expect::Banner | Expect::StartTls => reply.code == Some(220),
@@ -1970,6 +2006,61 @@ mod tests {
         let ev = events(&mut s);
         assert!(!ev.iter().any(|e| matches!(e, Event::Deviation { .. })));
         assert_eq!(received_codes(&ev)[0].0, 500);
+    }
+
+    #[test]
+    fn an_endless_stream_of_unasked_replies_is_cut_and_the_connection_closed() {
+        // Each unasked reply used to be shown and kept while the REPL waited for input, so
+        // a server repeating `250 x` grew memory and the transcript without bound.
+        let mut s = ready();
+        s.feed(&b"250 unasked\r\n".repeat(MAX_UNSOLICITED + 50));
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev).len(), MAX_UNSOLICITED, "{ev:?}");
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::Deviation {
+                    deviation: Deviation::UnsolicitedFlood { replies },
+                    ..
+                } if *replies == MAX_UNSOLICITED
+            )),
+            "{ev:?}"
+        );
+        assert!(s.state().closed);
+        assert_eq!(s.poll_action(), Some(Action::Close));
+        // Nothing more is read.
+        s.feed(b"250 more\r\n");
+        assert!(received_codes(&events(&mut s)).is_empty());
+    }
+
+    #[test]
+    fn a_reply_that_answers_a_command_starts_the_count_again() {
+        let mut s = ready();
+        for _ in 0..3 {
+            s.feed(&b"250 unasked\r\n".repeat(MAX_UNSOLICITED));
+            s.send_line("NOOP");
+            s.feed(b"250 ok\r\n");
+        }
+        assert!(!s.state().closed);
+        let ev = events(&mut s);
+        assert_eq!(received_codes(&ev).len(), 3 * (MAX_UNSOLICITED + 1));
+        assert!(!ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation {
+                deviation: Deviation::UnsolicitedFlood { .. },
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn raw_bytes_of_many_lines_may_draw_as_many_replies() {
+        let mut s = ready();
+        s.send_raw(&b"NOOP\r\n".repeat(MAX_UNSOLICITED * 2));
+        s.feed(&b"250 ok\r\n".repeat(MAX_UNSOLICITED * 2));
+        assert!(!s.state().closed);
+        s.feed(&b"250 unasked\r\n".repeat(MAX_UNSOLICITED + 1));
+        assert!(s.state().closed);
     }
 
     #[test]

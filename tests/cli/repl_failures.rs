@@ -1092,3 +1092,90 @@ fn piped_lines_after_a_close_are_each_named_as_not_sent() {
     }
     assert!(!out.contains("AGFsaWNlAFNla3IzdA=="), "{out}");
 }
+
+/// `ehlo repl SERVER args…` with stdin a pipe kept open for `open` (a script still being
+/// written), then closed; its exit code, peak resident memory (KiB), stdout and how long it
+/// ran.
+fn piped_held_open(args: &[&str], open: Duration) -> (i32, u64, String, Duration) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+    cmd.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    crate::util::isolate(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let t0 = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("spawn ehlo");
+    let stdin = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(open);
+        drop(stdin);
+    });
+    let (code, peak) = crate::util::wait_sampling(&mut child, open + Duration::from_secs(20));
+    let elapsed = t0.elapsed();
+    let _ = holder.join();
+    (code, peak, reader.join().unwrap(), elapsed)
+}
+
+/// Piped, while the script is still being read: a server that repeats `250 unasked` without
+/// end. Every reply was shown and kept until the next input, so the transcript and memory grew
+/// for as long as the server went on (44 MB of transcript in 6 s, 228 MiB resident in 15 s). The
+/// REPL stops reading after 100 in a row and closes the connection; `--strict` ends the run
+/// there with the phase's code, without waiting for the rest of the script.
+#[test]
+fn piped_an_endless_stream_of_unasked_replies_is_cut_after_100() {
+    let flood = || {
+        scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Flood(b"250 unasked\r\n", Duration::from_secs(30)),
+        ])
+    };
+    let server = flood();
+    let addr = server.server();
+    let (code, _, out, _) = piped_held_open(&["repl", &addr], Duration::from_secs(2));
+    server.finish();
+    assert_eq!(code, 0, "{out:.3000}");
+    assert!(
+        out.contains("server sent 100 replies in a row that nobody asked for; stopped reading"),
+        "{out:.3000}"
+    );
+    assert_eq!(out.matches("<** 250 unasked").count(), 100, "{out:.3000}");
+
+    // --strict: the run ends at once, stdin still open for five seconds more.
+    let server = flood();
+    let addr = server.server();
+    let (code, peak_kib, out, elapsed) = piped_held_open(
+        &["repl", &addr, "--strict", "--json"],
+        Duration::from_secs(5),
+    );
+    server.finish();
+    assert_eq!(code, 21, "{out:.3000}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+    let s = summary(&Run {
+        code,
+        stdout: out.clone(),
+        stderr: String::new(),
+        elapsed,
+    });
+    assert_eq!(s["exit_code"], 21, "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .is_some_and(|e| e
+                .contains("banner: the server sent 100 replies in a row that nobody asked for")),
+        "{s}"
+    );
+    assert!(
+        out.contains(r#""kind":"unsolicited_flood","replies":100"#),
+        "{out:.3000}"
+    );
+}
