@@ -141,7 +141,7 @@ fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
 /// treat the domain as having no policy).
 pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
     let (sts, near) = beginning_exactly(records, "v=STSv1");
-    let ev = json!(sts);
+    let ev = records_evidence(&sts);
     match sts.as_slice() {
         [] => match near {
             Some(r) => discarded("mtasts.txt", "v=STSv1", "RFC 8461 §3.1", r),
@@ -218,7 +218,7 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
 /// and `https:` URIs (RFC 8460 §3). None → info; several or malformed → fail.
 pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
     let (recs, near) = beginning_exactly(records, "v=TLSRPTv1");
-    let ev = json!(recs);
+    let ev = records_evidence(&recs);
     match recs.as_slice() {
         [] => match near {
             Some(r) => discarded("tlsrpt.record", "v=TLSRPTv1", "RFC 8460 §3", r),
@@ -487,7 +487,7 @@ pub(crate) fn spf(records: &[String]) -> CheckResult {
             l == "v=spf1" || l.starts_with("v=spf1 ")
         })
         .collect();
-    let ev = json!(recs);
+    let ev = records_evidence(&recs);
     let one = match recs.as_slice() {
         [] => {
             return CheckResult::new("spf.record", Status::Warn, "no SPF record")
@@ -557,7 +557,7 @@ pub(crate) fn spf(records: &[String]) -> CheckResult {
 /// reject; `p=none` or no record → warn; several, or `p` missing/unknown → fail.
 pub(crate) fn dmarc(records: &[String]) -> CheckResult {
     let recs = starting_with(records, "v=DMARC1");
-    let ev = json!(recs);
+    let ev = records_evidence(&recs);
     match recs.as_slice() {
         [] => CheckResult::new("dmarc.record", Status::Warn, "no DMARC record").with("records", ev),
         [one] => {
@@ -643,6 +643,35 @@ impl Policy {
             "findings_total": self.findings.len(),
         })
     }
+}
+
+/// The TXT records of a set for the evidence: as many whole records as fit in
+/// [`EVIDENCE_CAP`] bytes, then one element saying how many bytes and records there were. A
+/// DNS answer may hold 64 KiB of them (hundreds of `v=STSv1` records), all of which the report
+/// and every JSON line used to repeat; a real set holds one.
+fn records_evidence(recs: &[&String]) -> Value {
+    let total: usize = recs.iter().map(|r| r.len()).sum();
+    if total <= EVIDENCE_CAP {
+        return json!(recs);
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut used = 0;
+    for r in recs {
+        if used + r.len() > EVIDENCE_CAP {
+            if out.is_empty() {
+                out.push(crate::check::probe::capped(r));
+            }
+            break;
+        }
+        used += r.len();
+        out.push(r.to_string());
+    }
+    out.push(format!(
+        "… ({} in {} records in all)",
+        crate::smtp::event::count_bytes(total),
+        recs.len()
+    ));
+    json!(out)
 }
 
 /// Most bytes of a policy's `mx` patterns kept in the evidence (a real policy lists a few).
@@ -1231,6 +1260,43 @@ mod tests {
         assert_eq!(m.status, Status::Fail);
         assert!(m.summary.len() < 1024, "{} bytes", m.summary.len());
         assert!(serde_json::Value::Object(m.evidence).to_string().len() < 4096);
+    }
+
+    #[test]
+    fn a_huge_txt_record_set_is_capped_in_the_evidence() {
+        // 250 records of 215 bytes (53 KB, what one DNS answer over TCP can carry): every
+        // check judging the set repeated all of them in its evidence, a 54 KB report line.
+        let set = |tag: &str| -> Vec<String> {
+            (0..250)
+                .map(|i| format!("{tag}{i} {}", "x".repeat(200)))
+                .collect()
+        };
+        let results = [
+            mtasts_txt(&set("v=STSv1; id=")),
+            tlsrpt(&set("v=TLSRPTv1; rua=mailto:a@b.test; x=")),
+            spf(&set("v=spf1 a:h.test ip4:192.0.2.")),
+            dmarc(&set("v=DMARC1; p=none; x=")),
+        ];
+        for r in results {
+            assert_eq!(r.status, Status::Fail, "{}: {}", r.id, r.summary);
+            let ev = &r.evidence["records"];
+            let all = ev.as_array().unwrap();
+            assert!(ev.to_string().len() < EVIDENCE_CAP + 512, "{}: {ev}", r.id);
+            assert!(all.len() > 1, "{}: {ev}", r.id);
+            assert!(
+                all.last()
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|l| l.ends_with(" in 250 records in all)")),
+                "{}: {ev}",
+                r.id
+            );
+        }
+        // A set that fits is kept whole.
+        let r = mtasts_txt(&["v=STSv1; id=1".to_string(), "v=STSv1; id=2".to_string()]);
+        assert_eq!(
+            r.evidence["records"],
+            json!(["v=STSv1; id=1", "v=STSv1; id=2"])
+        );
     }
 
     #[test]
