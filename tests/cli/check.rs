@@ -1410,8 +1410,11 @@ fn a_policy_host_without_tls_is_told_about_https_not_smtp_ports() {
         )) && said.contains("RFC 8461 §3.3"),
         "{said}"
     );
+    // The random port itself may hold the digits 465 (45465): only advice naming port 465
+    // is wrong here.
+    let advice = said.replace(&port.to_string(), "");
     assert!(
-        !said.contains("STARTTLS") && !said.contains("SMTP") && !said.contains("465"),
+        !said.contains("STARTTLS") && !said.contains("SMTP") && !advice.contains("465"),
         "{said}"
     );
 }
