@@ -76,6 +76,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             if let Some(hint) = stray_word_hint(&e) {
                 return Err(Refused::Answered(Error::Usage(hint).report()));
             }
+            if let Some(line) = subcommand_unknown_flag(&e, &layered.args) {
+                return Err(Refused::Answered(Error::Usage(line).report()));
+            }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes. Only an
@@ -258,6 +261,89 @@ fn stray_word_hint(e: &clap::Error) -> Option<String> {
     Some(format!(
         "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
     ))
+}
+
+/// A flag the subcommand does not take (`ehlo check --to x`, `ehlo check --timout 5s`), as one
+/// line instead of clap's block, whose tips mislead here ("to pass '--to' as a value, use
+/// '-- --to'", or "a similar argument exists: '--tls-on-connect'" for `--to`): the modes whose
+/// option the word is (a swaks flag given to `check` is the send's), else the subcommand's own
+/// option closest to it as typed ([`nearest`], the send's rule), else only where to look. A
+/// word that may hold a secret is left to clap's redacted error.
+fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let sub_name = args.get(1)?.to_str()?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let sub = cmd
+        .get_subcommands()
+        .find(|c| c.get_name() == sub_name && c.get_name() != "help")?;
+    let secrets = secret_values(args);
+    if secrets
+        .iter()
+        .any(|s| s.contains(word.as_str()) || word.contains(s.as_str()))
+    {
+        return None;
+    }
+    let (long, short) = match word.strip_prefix("--") {
+        Some(l) => (Some(l), None),
+        None => (None, word.strip_prefix('-').and_then(|s| s.chars().next())),
+    };
+    let takes = |c: &clap::Command| -> Option<String> {
+        c.get_arguments().find_map(|a| {
+            let by_long = long.is_some_and(|l| {
+                a.get_long() == Some(l) || a.get_all_aliases().unwrap_or_default().contains(&l)
+            });
+            let by_short = short.is_some_and(|s| {
+                a.get_short() == Some(s) || a.get_all_short_aliases().unwrap_or_default().contains(&s)
+            });
+            (by_long || by_short).then(|| a.get_long().unwrap_or_default().to_string())
+        })
+    };
+    let mut modes = Vec::new();
+    let mut meant = None;
+    if let Some(l) = takes(&cmd) {
+        modes.push("the send".to_string());
+        meant = Some(l);
+    }
+    for other in cmd.get_subcommands() {
+        if other.get_name() != sub_name
+            && let Some(l) = takes(other)
+        {
+            modes.push(format!("'ehlo {}'", other.get_name()));
+            meant.get_or_insert(l);
+        }
+    }
+    let here = format!("'ehlo {sub_name}'");
+    let hint = if !modes.is_empty() {
+        let spelled = match (short, &meant) {
+            (Some(_), Some(l)) if !l.is_empty() => format!("--{l}, "),
+            _ => String::new(),
+        };
+        let list = match modes.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => modes.join(""),
+        };
+        format!("{spelled}an option of {list}, not of {here}")
+    } else if let Some(n) = long.and_then(|l| {
+        let names = sub.get_arguments().flat_map(|a| {
+            a.get_long()
+                .map(|n| (n, false))
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default().into_iter().map(|n| (n, true)))
+        });
+        nearest(l, names)
+    }) {
+        format!("did you mean '--{n}'?")
+    } else {
+        format!("see 'ehlo {sub_name} --help'")
+    };
+    Some(format!("unknown option '{word}' for {here} ({hint})"))
 }
 
 /// What a stray word looks like, and the flag that takes it: an address (`--to`), a host

@@ -161,6 +161,52 @@ fn misspelt_flags_name_the_option_meant() {
     assert!(server.accept().is_err(), "a connection was made");
 }
 
+/// A flag a subcommand does not take, as a newcomer gives it (swaks's `--to` to `check`, a typo,
+/// a short of the send), is one line naming where the flag belongs or the one meant, exit 1,
+/// and nothing on stdout: not clap's block with its "use '-- --to'" tip.
+#[test]
+fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
+    for (args, want) in [
+        (
+            &["check", "--to", "x@example.test", "example.test"][..],
+            "*** unknown option '--to' for 'ehlo check' (an option of the send and 'ehlo probe', \
+             not of 'ehlo check')\n",
+        ),
+        (
+            &["check", "-t", "x@example.test", "example.test"],
+            "*** unknown option '-t' for 'ehlo check' (--to, an option of the send and 'ehlo \
+             probe', not of 'ehlo check')\n",
+        ),
+        (
+            &["probe", "--quit-after", "rcpt", "mx.example.test"],
+            "*** unknown option '--quit-after' for 'ehlo probe' (an option of the send, not of \
+             'ehlo probe')\n",
+        ),
+        (
+            &["check", "--timout", "5s", "example.test"],
+            "*** unknown option '--timout' for 'ehlo check' (did you mean '--timeout'?)\n",
+        ),
+        (
+            &["serve", "--max-conections", "3"],
+            "*** unknown option '--max-conections' for 'ehlo serve' (did you mean \
+             '--max-connections'?)\n",
+        ),
+        (
+            &["demo", "--frobnicate"],
+            "*** unknown option '--frobnicate' for 'ehlo demo' (see 'ehlo demo --help')\n",
+        ),
+    ] {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+    }
+    // A word that may be a secret is still never quoted.
+    let o = ehlo(&["check", "--auth-password", "--hunter2", "example.test"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+}
+
 /// `serve --fail`'s grammar is prose that clap wraps, not lines broken at 100 columns that
 /// clap then breaks again after its indent ("bdat,\n rset,\n noop").
 #[test]
