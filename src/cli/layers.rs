@@ -736,6 +736,30 @@ impl Table {
             .map(|n| format!("{ENV_PREFIX}{n}"))
     }
 
+    /// Why a config file line's `name` is refused: no option of the send, the file's only
+    /// reader. The modes whose option it is (`deadline`: `ehlo check`'s, which reads no file),
+    /// else the send's option closest to it as typed (`timout`: `timeout`, the command line's
+    /// rule, [`super::nearest`]), as a misspelt flag or `EHLO_*` variable is answered.
+    fn file_unknown(&self, name: &str) -> String {
+        const WHY: &str = "the config file takes options of the one-shot send";
+        let modes = self.modes_naming(name);
+        if !modes.is_empty() {
+            let modes: Vec<String> = modes.iter().map(|m| format!("'ehlo {m}'")).collect();
+            return format!(
+                "unknown option '{name}' (an option of {}: {WHY} only)",
+                modes.join(", ")
+            );
+        }
+        let names = self.index.longs.iter().filter_map(|(long, &i)| {
+            (long.chars().count() >= 3 && matches!(self.lookup(long), Lookup::Arg(_)))
+                .then(|| (long.as_str(), self.at(i).and_then(Arg::get_long) != Some(long)))
+        });
+        match super::nearest(name, names) {
+            Some(meant) => format!("unknown option '{name}' (did you mean '{meant}'?)"),
+            None => format!("unknown option '{name}' ({WHY})"),
+        }
+    }
+
     /// The subcommands with a flag named `flag_name` (`EHLO_<NAME>` lower-cased, dashes for
     /// underscores; help aside): a variable for one mode is no mistake in another.
     fn modes_naming(&self, flag_name: &str) -> Vec<&str> {
@@ -1740,11 +1764,7 @@ fn parse_file(
                     "'{name}' can only be given on the command line"
                 )));
             }
-            Lookup::Unknown => {
-                return Err(at(format!(
-                    "unknown option '{name}' (the config file takes options of the one-shot send)"
-                )));
-            }
+            Lookup::Unknown => return Err(at(table.file_unknown(name))),
         };
         let origin = Origin::File {
             path: path.to_path_buf(),

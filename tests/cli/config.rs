@@ -133,6 +133,47 @@ fn bad_line_is_exit_1_with_file_and_line() {
     assert!(r.stderr.starts_with("*** EHLO_PORT: "), "{}", r.stderr);
 }
 
+/// A config line a newcomer gets wrong is answered as the same word on the command line is: a
+/// misspelt key names the send's option meant, another mode's key names that mode (the file
+/// is the send's only); one line naming the file and line, exit 1, nothing sent.
+#[test]
+fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
+    let server = crate::util::tripwire();
+    let at = server.local_addr().unwrap().to_string();
+    for (text, line, want) in [
+        ("tls\ntimout 5s\n", 2, "unknown option 'timout' (did you mean 'timeout'?)"),
+        ("quit-afer rcpt\n", 1, "unknown option 'quit-afer' (did you mean 'quit-after'?)"),
+        (
+            "deadline 5m\n",
+            1,
+            "unknown option 'deadline' (an option of 'ehlo check': the config file takes \
+             options of the one-shot send only)",
+        ),
+        (
+            "listen 127.0.0.1:2525\n",
+            1,
+            "unknown option 'listen' (an option of 'ehlo serve': the config file takes options \
+             of the one-shot send only)",
+        ),
+        (
+            "frobnicate 1\n",
+            1,
+            "unknown option 'frobnicate' (the config file takes options of the one-shot send)",
+        ),
+    ] {
+        let (dir, file) = home(text);
+        let r = run(dir.path(), &[], &["-s", &at, "-t", "a@example.test"]);
+        assert_eq!(r.code, 1, "{text:?}: {}", r.all());
+        assert_eq!(
+            r.stderr,
+            format!("*** {}:{line}: {want}\n", file.display()),
+            "{text:?}"
+        );
+        assert_eq!(r.stdout, "", "{text:?}");
+    }
+    assert!(server.accept().is_err(), "a connection was made");
+}
+
 #[test]
 fn no_config_and_named_config() {
     let (dir, _) = home("from file@example.test\n");
