@@ -750,10 +750,17 @@ impl Table {
                 modes.join(", ")
             );
         }
-        let names = self.index.longs.iter().filter_map(|(long, &i)| {
-            (long.chars().count() >= 3 && matches!(self.lookup(long), Lookup::Arg(_)))
-                .then(|| (long.as_str(), self.at(i).and_then(Arg::get_long) != Some(long)))
-        });
+        let names = self
+            .index
+            .longs
+            .iter()
+            .filter(|(long, _)| {
+                long.chars().count() >= 3 && matches!(self.lookup(long), Lookup::Arg(_))
+            })
+            .map(|(long, &i)| {
+                let alias = self.at(i).and_then(Arg::get_long) != Some(long.as_str());
+                (long.as_str(), alias)
+            });
         match super::nearest(name, names) {
             Some(meant) => format!("unknown option '{name}' (did you mean '{meant}'?)"),
             None => format!("unknown option '{name}' ({WHY})"),

@@ -300,7 +300,8 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
                 a.get_long() == Some(l) || a.get_all_aliases().unwrap_or_default().contains(&l)
             });
             let by_short = short.is_some_and(|s| {
-                a.get_short() == Some(s) || a.get_all_short_aliases().unwrap_or_default().contains(&s)
+                a.get_short() == Some(s)
+                    || a.get_all_short_aliases().unwrap_or_default().contains(&s)
             });
             (by_long || by_short).then(|| a.get_long().unwrap_or_default().to_string())
         })
@@ -332,10 +333,12 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
         format!("{spelled}an option of {list}, not of {here}")
     } else if let Some(n) = long.and_then(|l| {
         let names = sub.get_arguments().flat_map(|a| {
-            a.get_long()
-                .map(|n| (n, false))
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default().into_iter().map(|n| (n, true)))
+            a.get_long().map(|n| (n, false)).into_iter().chain(
+                a.get_all_aliases()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|n| (n, true)),
+            )
         });
         nearest(l, names)
     }) {

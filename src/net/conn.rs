@@ -843,6 +843,30 @@ impl TcpRoute {
             self.last_err = format!("{ip} is an {got} address but {flag} was given");
             return None;
         }
+        // A name's link-local address (RFC 4291 §2.5.6) needs the interface a DNS answer cannot
+        // give: a zone belongs to an address's text form only (RFC 4007 §11), so the kernel
+        // would refuse it as EINVAL ("Invalid argument"). Said as for the literal, not tried.
+        let addrs = if ip_literal(host).is_none() {
+            let (local, addrs): (Vec<IpAddr>, Vec<IpAddr>) = addrs.into_iter().partition(|ip| {
+                matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local())
+                    && link.family.admits(*ip)
+            });
+            if let Some(ip) = local.first() {
+                let why = format!(
+                    "{ip} (the address of {host}) is a link-local address, and a host name \
+                     cannot carry the interface it needs: give the address with its zone \
+                     instead, {ip}%eth0 (RFC 4007 §11)"
+                );
+                if addrs.is_empty() {
+                    self.last_err = why;
+                    return None;
+                }
+                emit(Event::warning(format!("{why}; not tried")));
+            }
+            addrs
+        } else {
+            addrs
+        };
         // The same server under another MX name: one connection is enough to know its answer.
         let mut again = Vec::new();
         let addrs: Vec<IpAddr> = addrs

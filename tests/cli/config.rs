@@ -141,8 +141,16 @@ fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
     let server = crate::util::tripwire();
     let at = server.local_addr().unwrap().to_string();
     for (text, line, want) in [
-        ("tls\ntimout 5s\n", 2, "unknown option 'timout' (did you mean 'timeout'?)"),
-        ("quit-afer rcpt\n", 1, "unknown option 'quit-afer' (did you mean 'quit-after'?)"),
+        (
+            "tls\ntimout 5s\n",
+            2,
+            "unknown option 'timout' (did you mean 'timeout'?)",
+        ),
+        (
+            "quit-afer rcpt\n",
+            1,
+            "unknown option 'quit-afer' (did you mean 'quit-after'?)",
+        ),
         (
             "deadline 5m\n",
             1,

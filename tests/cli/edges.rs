@@ -1203,3 +1203,95 @@ fn a_duration_with_a_blank_around_it_is_refused() {
     }
     assert!(trap.accept().is_err(), "nothing may connect");
 }
+
+/// A host NAME whose address is IPv6 link-local (RFC 4291 §2.5.6) cannot carry the zone that
+/// address needs (RFC 4007 §11: a zone is part of an address's text form, never of a DNS
+/// answer), so the kernel would refuse the connection as "Invalid argument (os error 22)".
+/// The send and the REPL say why in one line, as for the literal `--server fe80::25`, naming
+/// the name it came from and the literal to give instead; nothing is attempted, exit 2. A
+/// fake DNS server gives the name its AAAA record: no /etc/hosts, no network.
+#[test]
+fn a_name_resolving_to_a_link_local_address_says_a_name_carries_no_zone() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    let ll: std::net::Ipv6Addr = "fe80::25".parse().unwrap();
+    let (dns, _h) = FakeDns::start(vec![
+        ("ll.example.test", RecordSpec::Aaaa(ll)),
+        ("both.example.test", RecordSpec::Aaaa(ll)),
+        (
+            "both.example.test",
+            RecordSpec::Aaaa(std::net::Ipv6Addr::LOCALHOST),
+        ),
+    ]);
+    let dns = dns.to_string();
+    let why = "could not connect to ll.example.test:2525: fe80::25 (the address of \
+               ll.example.test) is a link-local address, and a host name cannot carry the \
+               interface it needs: give the address with its zone instead, fe80::25%eth0 \
+               (RFC 4007 §11)";
+    for (args, code) in [
+        (
+            vec![
+                "--server",
+                "ll.example.test:2525",
+                "--dns-server",
+                &dns,
+                "-t",
+                "a@b.test",
+                "--timeout",
+                "5s",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "repl",
+                "ll.example.test:2525",
+                "--dns-server",
+                &dns,
+                "--timeout",
+                "5s",
+            ],
+            2,
+        ),
+    ] {
+        let run = ehlo_with(&args, Some(b"QUIT\n"), Duration::from_secs(30));
+        assert_eq!(run.code, code, "{args:?}: {}", run.all());
+        assert_eq!(
+            run.all().lines().filter(|l| l.contains(why)).count(),
+            1,
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(!run.all().contains("Invalid argument"), "{}", run.all());
+        assert!(!run.all().contains("Trying"), "{}", run.all());
+    }
+
+    // A name with another address too: the link-local one is said not tried, the other used.
+    let (port, server) = loopback_v6_server();
+    let target = format!("both.example.test:{port}");
+    let run = ehlo_with(
+        &[
+            "--server",
+            &target,
+            "--dns-server",
+            &dns,
+            "-t",
+            "a@b.test",
+            "--quit-after",
+            "connect",
+        ],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(server.join().unwrap(), "QUIT\r\n");
+    let skipped = "fe80::25 (the address of both.example.test) is a link-local address, and a \
+                   host name cannot carry the interface it needs: give the address with its \
+                   zone instead, fe80::25%eth0 (RFC 4007 §11); not tried";
+    assert_eq!(
+        run.all().lines().filter(|l| l.contains(skipped)).count(),
+        1,
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("Invalid argument"), "{}", run.all());
+}
