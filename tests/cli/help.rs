@@ -376,3 +376,105 @@ fn secret_file_help_puts_the_command_line_first_as_the_code_does() {
         "{text}"
     );
 }
+
+/// The long flags `ehlo MODE --help` lists (`""`: the send), help and version included.
+fn help_flags(mode: &str) -> std::collections::HashSet<String> {
+    let mut args: Vec<&str> = mode.split_whitespace().collect();
+    args.push("--help");
+    let o = ehlo(&args);
+    assert_eq!(o.status.code(), Some(0), "{mode}: {}", stderr(&o));
+    flags_in(&stdout(&o)).collect()
+}
+
+/// Every `--long-flag` word in `text` (one not glued to a word before it, as `xn--bcher-kva`
+/// is; a prefix written as `--xforward-*` or `--no-h-NAME` ends with its dash).
+fn flags_in(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.match_indices("--").filter_map(move |(at, _)| {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '-') {
+            return None;
+        }
+        let name: String = text[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+            .collect();
+        (name.len() > 1).then(|| format!("--{name}"))
+    })
+}
+
+/// The README's flags are the flag table's: a flag the README names in an `ehlo MODE …`
+/// example is one `ehlo MODE --help` lists, and any other `--flag` it names is one of some
+/// mode's (or another tool's, listed here), so a renamed or removed flag cannot leave the
+/// README describing it. Man pages and completions are generated from the same table
+/// (`generated.rs` keeps them equal to it).
+#[test]
+fn the_readme_names_only_flags_the_flag_table_has() {
+    // Other programs' flags the README quotes (cargo, the test harness, curl, the linker…).
+    const OTHER_TOOLS: &[&str] = &[
+        "--bin",
+        "--cacert",
+        "--demangle",
+        "--ignored",
+        "--locked",
+        "--no-default-features",
+        "--no-warn-symbol-ordering",
+        "--nocapture",
+        "--path",
+        "--release",
+        "--size-sort",
+        "--symbol-ordering-file",
+        "--target",
+        "--test",
+        "--timings",
+        // swaks's own, named as the one ehlo does not implement.
+        "--trigger-deprecation",
+        // The name of a lint's subject, not a flag.
+        "--long-flag",
+        // A typo the README quotes to show the answer it gets.
+        "--max-conections",
+    ];
+    let readme = include_str!("../../README.md");
+    let modes = [
+        "", "check", "probe", "repl", "replay", "serve", "demo", "explain",
+    ];
+    let table: Vec<(&str, std::collections::HashSet<String>)> =
+        modes.iter().map(|m| (*m, help_flags(m))).collect();
+    let any: std::collections::HashSet<&String> = table.iter().flat_map(|(_, f)| f).collect();
+    let mut wrong = Vec::new();
+    // `ehlo MODE …` spans: the flags of that mode; `ehlo --…` spans: the send's.
+    for span in readme.split('`').skip(1).step_by(2) {
+        let Some(rest) = span.strip_prefix("ehlo ") else {
+            continue;
+        };
+        let first = rest.split_whitespace().next().unwrap_or_default();
+        let mode = if modes.contains(&first) { first } else { "" };
+        if mode.is_empty() && !first.starts_with('-') {
+            continue;
+        }
+        let flags = &table.iter().find(|(m, _)| *m == mode).unwrap().1;
+        for flag in flags_in(span) {
+            if !flag.ends_with('-')
+                && !flags.contains(&flag)
+                && !OTHER_TOOLS.contains(&flag.as_str())
+            {
+                wrong.push(format!("`{span}`: {flag} is no flag of `ehlo {mode}`"));
+            }
+        }
+    }
+    for flag in flags_in(readme) {
+        let prefix = flag.ends_with('-') || flag.starts_with("--h-");
+        let known = any.contains(&flag)
+            || OTHER_TOOLS.contains(&flag.as_str())
+            || (prefix
+                && any
+                    .iter()
+                    .any(|f| f.starts_with(flag.trim_end_matches('-'))))
+            || (flag.starts_with("--h-") && any.contains(&"--header".to_string()));
+        if !known {
+            wrong.push(format!("{flag} is no flag of any mode"));
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(wrong.is_empty(), "README:\n  {}", wrong.join("\n  "));
+}
