@@ -1418,7 +1418,14 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
         None if matches.get_flag("no_config") => (FileState::Off("--no-config"), Vec::new()),
         None if env_no_config => (FileState::Off(ENV_NO_CONFIG), Vec::new()),
         None => (FileState::NoHome, Vec::new()),
-        Some((path, named, regular)) => match read_config(&path, regular)? {
+        // A file the command line did not name (EHLO_CONFIG's, the default one) stops every
+        // send until it is fixed: the refusal says how to run without it.
+        Some((path, named, regular)) => match read_config(&path, regular).map_err(|e| match e {
+            Error::Usage(m) if regular => {
+                Error::Usage(format!("{m} (--no-config or {ENV_NO_CONFIG}=1 skips it)"))
+            }
+            e => e,
+        })? {
             None if named => {
                 return Err(Error::Usage(format!(
                     "cannot read config file {}: it does not exist",

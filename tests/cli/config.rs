@@ -182,6 +182,43 @@ fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
     assert!(server.accept().is_err(), "a connection was made");
 }
 
+/// A default config file that cannot be read (not UTF-8 here: a permission test means nothing
+/// to root) stops every send: the one line names it and how to run without it, exit 1, and
+/// `--no-config` or `EHLO_NO_CONFIG` does run.
+#[test]
+fn an_unreadable_default_file_says_how_to_run_without_it() {
+    let (dir, file) = home("");
+    std::fs::write(&file, b"from a@example.test\n\xff\n").unwrap();
+    let args = ["-t", "a@example.test", "--dump-mail"];
+    let r = run(dir.path(), &[], &args);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(
+        r.stderr,
+        format!(
+            "*** cannot read config file {}: not UTF-8 (byte 20) (--no-config or \
+             EHLO_NO_CONFIG=1 skips it)\n",
+            file.display()
+        )
+    );
+    let r = run(
+        dir.path(),
+        &[],
+        &["--no-config", "-t", "a@example.test", "--dump-mail"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(dir.path(), &[("EHLO_NO_CONFIG", "1")], &args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Named on the command line, the file is the user's choice: no hint.
+    let named = file.to_str().unwrap();
+    let r = run(
+        dir.path(),
+        &[],
+        &["--config", named, "-t", "a@example.test"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(!r.stderr.contains("--no-config"), "{}", r.stderr);
+}
+
 #[test]
 fn no_config_and_named_config() {
     let (dir, _) = home("from file@example.test\n");
