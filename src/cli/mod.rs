@@ -330,7 +330,17 @@ fn subcommand_unknown_flag(e: &clap::Error, args: &[OsString]) -> Option<String>
             Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
             _ => modes.join(""),
         };
-        format!("{spelled}an option of {list}, not of {here}")
+        // `ehlo repl --server mx.example`: the server is the subcommand's first argument.
+        let target = sub
+            .get_positionals()
+            .find_map(|a| {
+                let v = a.get_value_names()?.first()?.split_whitespace().next()?;
+                Some(v.to_string())
+            })
+            .filter(|v| v.starts_with("HOST") && meant.as_deref() == Some("server"))
+            .map(|v| format!(": the server is its argument, 'ehlo {sub_name} {v}'"))
+            .unwrap_or_default();
+        format!("{spelled}an option of {list}, not of {here}{target}")
     } else if let Some(n) = long.and_then(|l| {
         let names = sub.get_arguments().flat_map(|a| {
             a.get_long().map(|n| (n, false)).into_iter().chain(

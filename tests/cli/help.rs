@@ -183,6 +183,12 @@ fn a_subcommand_names_the_mode_of_a_flag_it_does_not_take() {
              'ehlo probe')\n",
         ),
         (
+            &["repl", "--server", "mx.example.test"],
+            "*** unknown option '--server' for 'ehlo repl' (an option of the send and 'ehlo \
+             replay', not of 'ehlo repl': the server is its argument, 'ehlo repl \
+             HOST[:PORT]')\n",
+        ),
+        (
             &["check", "--timout", "5s", "example.test"],
             "*** unknown option '--timout' for 'ehlo check' (did you mean '--timeout'?)\n",
         ),
