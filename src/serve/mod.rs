@@ -238,6 +238,34 @@ fn quiet_keeps(ev: &Event) -> bool {
     )
 }
 
+/// `--quiet` shows no `session N` line and no connection: a warning, an error or a failed TLS
+/// handshake says itself which session and client it is about, so that each problem is one
+/// line that can be traced (as Postfix's `lost connection after DATA from host[addr]`).
+fn naming_the_client(ev: Event, id: u64, peer: SocketAddr) -> Event {
+    let who = format!("session {id} ({peer})");
+    match ev {
+        Event::Warning { message } => Event::Warning {
+            message: message.after(&format!("{who}: ")),
+        },
+        Event::Error { message } => Event::Error {
+            message: format!("{who}: {message}"),
+        },
+        // The renderer says a reason that starts with "TLS " as it is.
+        Event::TlsFailed { reason } => {
+            let text = reason.words(|_| String::new());
+            let lead = if text.starts_with("TLS ") {
+                format!("TLS: {who}: ")
+            } else {
+                format!("TLS handshake failed in {who}: ")
+            };
+            Event::TlsFailed {
+                reason: reason.after(&lead),
+            }
+        }
+        other => other,
+    }
+}
+
 /// A running server (see [`start`]).
 pub struct ServerHandle {
     addr: SocketAddr,
@@ -975,9 +1003,14 @@ fn session_seed(seed: u64, id: u64) -> u64 {
 
 async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let emit = |ev: Event| {
-        let tx = (!shared.quiet || quiet_keeps(&ev)).then(|| shared.events.clone());
+        let ev = if shared.quiet {
+            quiet_keeps(&ev).then(|| naming_the_client(ev, id, peer))
+        } else {
+            Some(ev)
+        };
+        let tx = ev.map(|ev| (shared.events.clone(), ev));
         async move {
-            if let Some(tx) = tx {
+            if let Some((tx, ev)) = tx {
                 let _ = tx.send((id, ev)).await;
             }
         }
@@ -1168,6 +1201,14 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         };
         match r {
             Ok(Ok(0)) => {
+                // The transcript shows the close after the content's last line; --quiet has
+                // no transcript, and would say nothing of a message lost this way.
+                if shared.quiet && session.message_unfinished() {
+                    emit(Event::warning(
+                        "the client closed the connection in the middle of a message: nothing stored",
+                    ))
+                    .await;
+                }
                 session.peer_closed();
                 break false;
             }

@@ -511,6 +511,12 @@ impl Session {
         matches!(self.mode, Mode::Data(_) | Mode::Bdat { .. })
     }
 
+    /// Has part of a message arrived (DATA content, or BDAT chunks before the `LAST` one) that a
+    /// close now would drop?
+    pub(crate) fn message_unfinished(&self) -> bool {
+        self.in_content() || self.streaming
+    }
+
     /// Is the session over (QUIT, a drop fault, a 421)?
     pub(crate) fn is_closed(&self) -> bool {
         matches!(self.mode, Mode::Closed)

@@ -488,3 +488,87 @@ fn serve_memory_full_scale() {
         let _ = std::fs::remove_dir_all(&md);
     }
 }
+
+#[test]
+fn quiet_names_the_session_and_client_of_each_problem_once() {
+    // --quiet has no transcript (no `session N` line, no connection line): a problem line that
+    // named no client could not be traced to one, and a client that closed in the middle of a
+    // message left no line at all (the transcript shows it only as the close after DATA).
+    let mut serve = Serve::start(&["--idle-timeout", "1", "--quiet"]);
+    // Closed after part of a DATA message.
+    let (mut c, _) = Raw::connect(&serve.addr);
+    let data_port = c.w.local_addr().unwrap().port();
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@client.test>");
+    c.cmd("RCPT TO:<b@serve.test>");
+    assert!(c.cmd("DATA").starts_with("354 "));
+    c.send(b"Subject: cut off\r\n");
+    c.w.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(c.closed());
+    let line = serve
+        .wait_for("in the middle of a message", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no line for the lost message:\n{}", serve.seen));
+    assert_eq!(
+        line,
+        format!(
+            "!!! session 1 (127.0.0.1:{data_port}): the client closed the connection in the middle of a message: nothing stored"
+        )
+    );
+    // Closed after a BDAT chunk that was not the LAST one: the same.
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@client.test>");
+    c.cmd("RCPT TO:<b@serve.test>");
+    c.send(b"BDAT 3\r\nabc");
+    assert!(c.reply().starts_with("250 "));
+    c.w.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(c.closed());
+    let line = serve
+        .wait_for("in the middle of a message", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no line for the lost chunks:\n{}", serve.seen));
+    assert!(line.starts_with("!!! session 2 (127.0.0.1:"), "{line}");
+    // An open envelope without content loses nothing: no line. An idle client: its timeout,
+    // named.
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@client.test>");
+    c.w.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(c.closed());
+    let (mut idle, _) = Raw::connect(&serve.addr);
+    let idle_port = idle.w.local_addr().unwrap().port();
+    assert!(idle.reply().starts_with("421 4.4.2"));
+    let line = serve
+        .wait_for("idle timeout", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no idle timeout line:\n{}", serve.seen));
+    assert!(
+        line.starts_with(&format!(
+            "!!! session 4 (127.0.0.1:{idle_port}): idle timeout: "
+        )),
+        "{line}"
+    );
+    // Plain text on a STARTTLS handshake: the failed handshake, named, one line.
+    drop(serve);
+    let mut serve = Serve::start(&["--quiet", "--starttls"]);
+    let (mut c, _) = Raw::connect(&serve.addr);
+    c.cmd("EHLO client.test");
+    assert!(c.cmd("STARTTLS").starts_with("220 "));
+    c.send(b"EHLO not-tls\r\n");
+    // An alert may come before the close.
+    let mut rest = Vec::new();
+    let _ = c.r.read_to_end(&mut rest);
+    let line = serve
+        .wait_for("TLS", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no TLS failure line:\n{}", serve.seen));
+    assert!(
+        line.starts_with("*** TLS handshake failed in session 1 (127.0.0.1:"),
+        "{line}"
+    );
+    assert_eq!(serve.seen.lines().count(), 2, "{}", serve.seen);
+    assert!(
+        serve
+            .wait_for("session", Duration::from_millis(500))
+            .is_none(),
+        "{}",
+        serve.seen
+    );
+}
