@@ -1,8 +1,11 @@
 //! How each front end words a hint's [`Remedy`]: the one-shot send (and JSON) names its flags,
 //! the REPL its commands, `check` and `probe` the flags they have. One table, so a reply hint
-//! and the connection layer's TLS advice are worded alike wherever they are shown.
+//! and the connection layer's TLS advice are worded alike wherever they are shown. The core
+//! holds typed remedies only: a hint's default wording (`Display`, JSON) is the send's, here.
 
-use crate::smtp::codes::{Hint, Remedy, TlsAsked};
+use serde::Serialize;
+
+use crate::smtp::codes::{Hint, Remedy, TlsAsked, TlsProtocol};
 
 /// Where a hint is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +26,7 @@ pub(crate) enum FrontEnd {
 /// A remedy in `front`'s words.
 pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
     match front {
-        FrontEnd::Send => r.flag(),
+        FrontEnd::Send => send(r),
         FrontEnd::Replay => match r {
             Remedy::CaFile => "ehlo replay --tls-ca-path FILE",
             Remedy::Insecure => "ehlo replay --insecure",
@@ -64,7 +67,7 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::XclientNoVerify => "typing the XCLIENT command",
             Remedy::AllowPlaintextAuth => "ehlo repl --allow-plaintext-auth",
             // Settings of a one-shot send's plan: the REPL has none of them.
-            other => send_only(other).unwrap_or_else(|| other.flag()),
+            other => send_only(other).unwrap_or_else(|| send(other)),
         },
         // `check` judges certificates without enforcing them and connects to the MX hosts
         // itself: what it has no flag for is done with a one-shot send.
@@ -76,15 +79,84 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
             Remedy::TlsOnConnect => "implicit TLS",
             Remedy::NoTls(_) => "send without STARTTLS",
-            other => send_only(other).unwrap_or_else(|| other.flag()),
+            other => send_only(other).unwrap_or_else(|| send(other)),
         },
         FrontEnd::Probe => match r {
             Remedy::ClientCert => "probe presents none: use a one-shot send with --tls-cert",
             Remedy::VerifyName => "a one-shot send's --tls-verify-target",
             Remedy::ConnectTo => "ehlo probe",
             Remedy::NoTls(_) => "send without STARTTLS",
-            other => send_only(other).unwrap_or_else(|| other.flag()),
+            other => send_only(other).unwrap_or_else(|| send(other)),
         },
+    }
+}
+
+/// How the one-shot send says it: the flag that does it.
+fn send(r: Remedy) -> &'static str {
+    match r {
+        Remedy::StartTls => "--tls",
+        Remedy::TlsOnConnect => "--tls-on-connect",
+        Remedy::Auth => "--auth --auth-user USER",
+        Remedy::AuthMech => "--auth TYPE",
+        Remedy::AuthUser => "--auth-user",
+        Remedy::From => "--from",
+        Remedy::Helo => "--helo",
+        Remedy::CaFile => "--tls-ca-path FILE",
+        Remedy::Insecure => "--insecure",
+        Remedy::VerifyName => "--tls-verify-target",
+        Remedy::ConnectTo => "--server",
+        Remedy::ClientCert => "--tls-cert/--tls-key",
+        Remedy::StartTlsInstead => "use --tls (STARTTLS) instead of --tls-on-connect",
+        Remedy::AuthForce => "--auth-force",
+        Remedy::ForceExt => "--force-ext",
+        Remedy::XclientNoVerify => "--xclient-no-verify",
+        Remedy::AuthOptional => "--auth-optional",
+        Remedy::AuthOptionalStrict => "--auth-optional-strict",
+        Remedy::TlsOptional => "--tls-optional",
+        Remedy::XclientOptional => "--xclient-optional",
+        Remedy::XclientOptionalStrict => "--xclient-optional-strict",
+        Remedy::Pipeline => "--pipeline",
+        Remedy::SmtpUtf8 => "--smtputf8",
+        Remedy::RequireTls => "--requiretls",
+        Remedy::Prdr => "--prdr",
+        Remedy::Bdat => "--bdat",
+        Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
+        Remedy::NtlmV1 => "--auth-extra ntlm-version=1",
+        Remedy::NoTls(asked) => no_tls(asked),
+    }
+}
+
+/// How the one-shot send goes on without TLS: without what asked for it.
+fn no_tls(asked: TlsAsked) -> &'static str {
+    use TlsProtocol as P;
+    match asked {
+        TlsAsked::Itself => "leave out --tls",
+        TlsAsked::OptionalStrict => "use --tls-optional instead of --tls-optional-strict",
+        TlsAsked::Dane => "leave out --tls-verify dane",
+        TlsAsked::Command => "leave out STARTTLS",
+        TlsAsked::Protocol { name, also_itself } => match (name, also_itself) {
+            (P::Esmtps, false) => "use --protocol ESMTP instead of ESMTPS",
+            (P::Esmtpsa, false) => "use --protocol ESMTPA instead of ESMTPSA",
+            (P::Lmtps, false) => "use --protocol LMTP instead of LMTPS",
+            (P::Lmtpsa, false) => "use --protocol LMTPA instead of LMTPSA",
+            (P::Esmtps, true) => "leave out --tls and use --protocol ESMTP instead of ESMTPS",
+            (P::Esmtpsa, true) => "leave out --tls and use --protocol ESMTPA instead of ESMTPSA",
+            (P::Lmtps, true) => "leave out --tls and use --protocol LMTP instead of LMTPS",
+            (P::Lmtpsa, true) => "leave out --tls and use --protocol LMTPA instead of LMTPSA",
+        },
+    }
+}
+
+/// A hint by default (an error's text, the JSON `hint`) is in the one-shot send's words.
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&words(self, FrontEnd::Send))
+    }
+}
+
+impl Serialize for Hint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
     }
 }
 

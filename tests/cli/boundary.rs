@@ -571,9 +571,6 @@ impl Lexed {
 
 /// Flags the core may still name, and why.
 const FLAG_EXCEPTIONS: &[(&str, &str)] = &[
-    // The one table of the one-shot send's words for each remedy: how a hint reads by default
-    // (its `Display` and JSON), kept beside `Remedy` so JSON needs no renderer.
-    ("smtp/codes/remedy.rs", "*"),
     // `ehlo serve`'s fault and quirk specifications are parsed in the server core, and their
     // errors and help name the option they came from.
     ("smtp/server/fault.rs", "*"),

@@ -3,10 +3,9 @@
 //! the one-shot send's flags by default (also in JSON), the REPL's commands in the REPL, the
 //! flags `check` and `probe` have there. Reply hints (`hints`) and the connection layer's TLS
 //! advice (`net::tls`) are written this way alike, and so are the client session's warnings
-//! and errors: the sans-IO core names what to do, never a flag. The one-shot send's flag for
-//! each remedy ([`Remedy::flag`]) is the wording a hint has by default (`Display`, JSON).
-
-use serde::Serialize;
+//! and errors: the sans-IO core names what to do, never a flag. The words for each remedy,
+//! the one-shot send's flags included (a hint's default wording: `Display`, JSON), are the
+//! renderer's one table (`render::remedy`).
 
 /// Something a hint tells the user to do — or, in a warning that says why the session carried
 /// on, the setting of the plan that made it (`carrying on without AUTH (--auth-optional)`).
@@ -179,62 +178,6 @@ impl Remedy {
             Remedy::NoTls(_) => "no-tls",
         }
     }
-
-    /// How the one-shot send says it: the flag that does it.
-    pub(crate) fn flag(self) -> &'static str {
-        match self {
-            Remedy::StartTls => "--tls",
-            Remedy::TlsOnConnect => "--tls-on-connect",
-            Remedy::Auth => "--auth --auth-user USER",
-            Remedy::AuthMech => "--auth TYPE",
-            Remedy::AuthUser => "--auth-user",
-            Remedy::From => "--from",
-            Remedy::Helo => "--helo",
-            Remedy::CaFile => "--tls-ca-path FILE",
-            Remedy::Insecure => "--insecure",
-            Remedy::VerifyName => "--tls-verify-target",
-            Remedy::ConnectTo => "--server",
-            Remedy::ClientCert => "--tls-cert/--tls-key",
-            Remedy::StartTlsInstead => "use --tls (STARTTLS) instead of --tls-on-connect",
-            Remedy::AuthForce => "--auth-force",
-            Remedy::ForceExt => "--force-ext",
-            Remedy::XclientNoVerify => "--xclient-no-verify",
-            Remedy::AuthOptional => "--auth-optional",
-            Remedy::AuthOptionalStrict => "--auth-optional-strict",
-            Remedy::TlsOptional => "--tls-optional",
-            Remedy::XclientOptional => "--xclient-optional",
-            Remedy::XclientOptionalStrict => "--xclient-optional-strict",
-            Remedy::Pipeline => "--pipeline",
-            Remedy::SmtpUtf8 => "--smtputf8",
-            Remedy::RequireTls => "--requiretls",
-            Remedy::Prdr => "--prdr",
-            Remedy::Bdat => "--bdat",
-            Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
-            Remedy::NtlmV1 => "--auth-extra ntlm-version=1",
-            Remedy::NoTls(asked) => no_tls(asked),
-        }
-    }
-}
-
-/// How the one-shot send goes on without TLS: without what asked for it.
-fn no_tls(asked: TlsAsked) -> &'static str {
-    use TlsProtocol as P;
-    match asked {
-        TlsAsked::Itself => "leave out --tls",
-        TlsAsked::OptionalStrict => "use --tls-optional instead of --tls-optional-strict",
-        TlsAsked::Dane => "leave out --tls-verify dane",
-        TlsAsked::Command => "leave out STARTTLS",
-        TlsAsked::Protocol { name, also_itself } => match (name, also_itself) {
-            (P::Esmtps, false) => "use --protocol ESMTP instead of ESMTPS",
-            (P::Esmtpsa, false) => "use --protocol ESMTPA instead of ESMTPSA",
-            (P::Lmtps, false) => "use --protocol LMTP instead of LMTPS",
-            (P::Lmtpsa, false) => "use --protocol LMTPA instead of LMTPSA",
-            (P::Esmtps, true) => "leave out --tls and use --protocol ESMTP instead of ESMTPS",
-            (P::Esmtpsa, true) => "leave out --tls and use --protocol ESMTPA instead of ESMTPSA",
-            (P::Lmtps, true) => "leave out --tls and use --protocol LMTP instead of LMTPS",
-            (P::Lmtpsa, true) => "leave out --tls and use --protocol LMTPA instead of LMTPSA",
-        },
-    }
 }
 
 /// One piece of a [`Hint`].
@@ -368,18 +311,6 @@ impl Hint {
 impl From<&str> for Hint {
     fn from(text: &str) -> Hint {
         Hint::new(text)
-    }
-}
-
-impl std::fmt::Display for Hint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.words(|r| r.flag().to_string()))
-    }
-}
-
-impl Serialize for Hint {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
     }
 }
 
