@@ -1819,7 +1819,7 @@ pub(crate) struct ServeArgs {
     pub(crate) require_auth: bool,
 
     /// Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421
-    #[arg(long, value_name = "SPEC", long_help = crate::serve::FAIL_HELP)]
+    #[arg(long, value_name = "SPEC", long_help = crate::cli::serve_specs::FAIL_HELP)]
     pub(crate) fail: Vec<String>,
 
     /// Wait before answering a command (repeatable), e.g. data:2000
@@ -1880,8 +1880,8 @@ pub(crate) struct ServeArgs {
     pub(crate) quiet: bool,
 
     /// Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced
-    #[arg(long, value_name = "NAME", long_help = crate::smtp::server::quirk::QUIRK_HELP,
-          value_parser = clap::builder::PossibleValuesParser::new(crate::smtp::server::quirk::NAMES))]
+    #[arg(long, value_name = "NAME", long_help = crate::cli::serve_specs::QUIRK_HELP,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::cli::serve_specs::QUIRK_NAMES))]
     pub(crate) quirk: Vec<String>,
 
     /// Wait MS milliseconds before the greeting and refuse a client that talks first (554

@@ -75,7 +75,7 @@ fn value_lists() -> Vec<(&'static str, Vec<&'static str>)> {
         ("dump", sections.clone()),
         ("dump_as_body", sections),
         ("tls_protocol", TLS_PROTOCOLS.to_vec()),
-        ("hide", crate::smtp::server::fault::HIDEABLE.to_vec()),
+        ("hide", crate::cli::serve_specs::HIDEABLE.to_vec()),
     ]
 }
 

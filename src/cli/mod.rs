@@ -11,6 +11,7 @@ pub(crate) mod layers;
 pub(crate) mod message;
 pub(crate) mod mode;
 pub(crate) mod secrets;
+pub(crate) mod serve_specs;
 pub(crate) mod swaks;
 
 use std::collections::{HashMap, HashSet};

@@ -46,7 +46,6 @@ use crate::smtp::event::{AcceptedTls, Bytes, Event};
 use crate::smtp::server::{Faults, ServerAction, ServerConfig, Session};
 
 pub(crate) use crate::smtp::server::StoredMessage;
-pub(crate) use crate::smtp::server::fault::FAIL_HELP;
 #[cfg(test)]
 use store::SHOWN_BYTES;
 
@@ -425,7 +424,7 @@ struct Bound {
 
 /// Check the options, build the TLS acceptor and the store, bind the listener.
 async fn bind(opts: &ServeOptions, keep: bool) -> Result<Bound, Error> {
-    let faults = Faults::parse(&opts.faults, &opts.delays, &opts.hide)
+    let faults = crate::cli::serve_specs::faults(&opts.faults, &opts.delays, &opts.hide)
         .map_err(|e| Error::Usage(e.to_string()))?;
     if !opts.lmtp && faults.uses(crate::smtp::server::Point::LmtpRcpt) {
         return Err(Error::Usage(

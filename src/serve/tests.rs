@@ -645,7 +645,7 @@ async fn shutdown_says_421_to_open_sessions_and_leaves_no_partial_file() {
 #[test]
 fn the_start_up_line_says_what_the_sessions_offer() {
     let line = |o: ServeOptions| {
-        let faults = Faults::parse(&o.faults, &o.delays, &o.hide).unwrap();
+        let faults = crate::cli::serve_specs::faults(&o.faults, &o.delays, &o.hide).unwrap();
         let config = super::server_config(&o, faults);
         super::describe(&o, &config, &["127.0.0.1:2525".parse().unwrap()], 1)
     };

@@ -235,7 +235,7 @@ fn server_cfg() -> ServerConfig {
 
 fn faults(specs: &[&str]) -> Faults {
     let v: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
-    Faults::parse(&v, &[], &[]).unwrap()
+    crate::cli::serve_specs::faults(&v, &[], &[]).unwrap()
 }
 
 fn run(plan: Plan, cfg: ServerConfig) -> Pair {

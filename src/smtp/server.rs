@@ -606,10 +606,7 @@ impl Session {
                             .map(|e| e.to_string())
                             .unwrap_or_else(|| format!("{}.0.0", code / 100));
                         let text = text.clone().unwrap_or_else(|| {
-                            format!(
-                                "<{}> Fault injected by ehlo serve (--fail {})",
-                                o.rcpt, f.spec
-                            )
+                            format!("<{}> Fault injected by ehlo serve ({})", o.rcpt, f.origin)
                         });
                         self.reply(*code, Some(&enh), &[text]);
                     }
@@ -998,7 +995,7 @@ impl Session {
                 });
                 let text = text
                     .clone()
-                    .unwrap_or_else(|| format!("Fault injected by ehlo serve (--fail {})", f.spec));
+                    .unwrap_or_else(|| format!("Fault injected by ehlo serve ({})", f.origin));
                 self.reply(*code, enh.as_deref(), &[text]);
             }
         }

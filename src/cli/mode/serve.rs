@@ -43,7 +43,7 @@ pub(super) fn serve_options(a: ServeArgs) -> Result<ServeOptions, Error> {
             .map_err(|_| usage("--max-connections: too large"))?,
         idle_timeout: a.idle_timeout,
         max_auth_failures: a.max_auth_failures,
-        quirks: crate::smtp::server::Quirks::parse(&a.quirk).map_err(usage)?,
+        quirks: crate::cli::serve_specs::quirks(&a.quirk).map_err(usage)?,
         greet_pause: std::time::Duration::from_millis(a.greet_pause),
         format: simple_format(a.json, a.color),
         quiet: a.quiet,

@@ -105,7 +105,7 @@ fn cfg() -> ServerConfig {
 
 fn faults(f: &[&str]) -> Faults {
     let v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
-    Faults::parse(&v, &[], &[]).unwrap()
+    crate::cli::serve_specs::faults(&v, &[], &[]).unwrap()
 }
 
 fn session(c: ServerConfig) -> (Session, Output) {
@@ -946,7 +946,7 @@ fn auth_waits_for_starttls() {
 
     // STARTTLS hidden: it is not on offer, so AUTH is.
     let (mut s, _) = session(ServerConfig {
-        faults: Faults::parse(&[], &[], &["STARTTLS".to_string()]).unwrap(),
+        faults: crate::cli::serve_specs::faults(&[], &[], &["STARTTLS".to_string()]).unwrap(),
         ..tls_cfg()
     });
     assert!(feed(&mut s, b"EHLO c\r\n").text().contains("250-AUTH "));
@@ -1223,7 +1223,7 @@ fn fault_trickle_writes_one_byte_per_delay() {
 #[test]
 fn delays_come_before_the_reply() {
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let f = Faults::parse(&[], &v(&["connect:100", "rcpt#2:2000"]), &[]).unwrap();
+    let f = crate::cli::serve_specs::faults(&[], &v(&["connect:100", "rcpt#2:2000"]), &[]).unwrap();
     let (mut s, o) = session(ServerConfig { faults: f, ..cfg() });
     assert_eq!(o.stream[0], Err(ServerAction::Delay(100)));
     assert!(o.stream[1].is_ok());
@@ -1240,7 +1240,7 @@ fn delays_come_before_the_reply() {
 #[test]
 fn hide_extensions() {
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let f = Faults::parse(
+    let f = crate::cli::serve_specs::faults(
         &[],
         &[],
         &v(&["STARTTLS", "ENHANCEDSTATUSCODES", "CHUNKING", "AUTH"]),
@@ -1267,7 +1267,7 @@ fn hide_extensions() {
     );
     assert_eq!(feed(&mut s, b"NOOP\r\n").text(), "250 Ok\r\n");
 
-    let f = Faults::parse(&[], &[], &v(&["esmtp"])).unwrap();
+    let f = crate::cli::serve_specs::faults(&[], &[], &v(&["esmtp"])).unwrap();
     let (mut s, _) = session(ServerConfig { faults: f, ..cfg() });
     assert!(feed(&mut s, b"EHLO c\r\n").text().starts_with("502 "));
     assert_eq!(feed(&mut s, b"HELO c\r\n").text(), "250 mx.test\r\n");
@@ -1648,7 +1648,7 @@ fn lmtp_faulty(f: &[&str]) -> (Session, Output) {
     let d: Vec<String> = Vec::new();
     session(ServerConfig {
         lmtp: true,
-        faults: Faults::parse(&v, &d, &[]).unwrap(),
+        faults: crate::cli::serve_specs::faults(&v, &d, &[]).unwrap(),
         ..cfg()
     })
 }
@@ -1750,7 +1750,7 @@ fn lmtp_rcpt_drop_closes_after_the_earlier_replies() {
 
 #[test]
 fn lmtp_rcpt_is_a_known_point_and_a_delay_point() {
-    let f = Faults::parse(
+    let f = crate::cli::serve_specs::faults(
         &["lmtp-rcpt#2=552:5.2.2".to_string()],
         &["lmtp-rcpt#1:1500".to_string()],
         &[],
@@ -2202,7 +2202,7 @@ fn parameters_of_extensions_not_advertised_are_refused() {
     let hide = |h: &[&str]| {
         let v: Vec<String> = h.iter().map(|x| x.to_string()).collect();
         ServerConfig {
-            faults: Faults::parse(&[], &[], &v).unwrap(),
+            faults: crate::cli::serve_specs::faults(&[], &[], &v).unwrap(),
             ..cfg()
         }
     };
