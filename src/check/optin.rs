@@ -18,7 +18,7 @@ use crate::render::remedy::{FrontEnd, words};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::{Plan, Protocol, StartTls, Stop, StopAt, StopKind};
 use crate::smtp::event::{Event, Phase};
-use crate::smtp::reply::Reply;
+use crate::smtp::reply::{Reply, Verdict};
 
 /// Which opt-in probes were asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,19 +122,19 @@ fn lost(d: &Dialogue) -> &str {
 /// `postmaster`, and §4.5.5/§6.1 require the null reverse path to be accepted (bounces).
 fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
     let (status, summary) = match (&d.mail, &d.rcpt) {
-        (_, Some(r)) => match r.class() {
-            Some(2) => (
+        (_, Some(r)) => match r.verdict() {
+            Verdict::Accepted => (
                 Status::Pass,
                 format!("RCPT TO:<{rcpt}> accepted: {}", reply_text(r)),
             ),
-            Some(4) => (
+            Verdict::Deferred => (
                 Status::Warn,
                 format!(
                     "RCPT TO:<{rcpt}> deferred (greylisting?): {}",
                     reply_text(r)
                 ),
             ),
-            Some(5) => (
+            Verdict::Refused => (
                 Status::Fail,
                 format!(
                     "RCPT TO:<{rcpt}> refused: {}; postmaster must be accepted (RFC 5321 §4.5.1)",
@@ -142,7 +142,7 @@ fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
                 ),
             ),
             // 1xx/3xx (a 354 out of turn) or no code: not an answer to RCPT (RFC 5321 §4.2.1).
-            _ => (
+            Verdict::Neither => (
                 Status::Error,
                 format!(
                     "RCPT TO:<{rcpt}> got {}, neither accepted nor refused; could not test",
@@ -150,11 +150,11 @@ fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
                 ),
             ),
         },
-        (Some(m), None) if m.class() == Some(2) => (
+        (Some(m), None) if m.verdict() == Verdict::Accepted => (
             Status::Error,
             format!("RCPT TO:<{rcpt}> got no reply: {}; could not test", lost(d)),
         ),
-        (Some(m), None) if m.class() == Some(5) => (
+        (Some(m), None) if m.verdict() == Verdict::Refused => (
             Status::Fail,
             format!(
                 "MAIL FROM:<> refused: {}; the null sender of bounces must be accepted (RFC 5321 §4.5.5)",
@@ -187,21 +187,21 @@ fn judge_postmaster(rcpt: &str, d: &Dialogue) -> CheckResult {
 fn judge_relay(d: &Dialogue) -> CheckResult {
     let rcpt = RELAY_RCPT;
     let (status, summary) = match (&d.mail, &d.rcpt) {
-        (_, Some(r)) => match r.class() {
-            Some(2) => (
+        (_, Some(r)) => match r.verdict() {
+            Verdict::Accepted => (
                 Status::Fail,
                 format!(
                     "RCPT TO:<{rcpt}> accepted from an unauthenticated client: an open relay (RFC 5321 §3.6.2); QUIT sent, no DATA"
                 ),
             ),
-            Some(4) => (
+            Verdict::Deferred => (
                 Status::Warn,
                 format!("RCPT TO:<{rcpt}> deferred, not refused: {}", reply_text(r)),
             ),
-            Some(5) => (Status::Pass, format!("relaying refused: {}", reply_text(r))),
+            Verdict::Refused => (Status::Pass, format!("relaying refused: {}", reply_text(r))),
             // Only a 5xx refuses (RFC 5321 §4.2.1); a 354 out of turn or a reply without a
             // code says nothing about relaying.
-            _ => (
+            Verdict::Neither => (
                 Status::Error,
                 format!(
                     "RCPT TO:<{rcpt}> got {}, neither accepted nor refused; relaying could not be tested",
@@ -209,7 +209,7 @@ fn judge_relay(d: &Dialogue) -> CheckResult {
                 ),
             ),
         },
-        (Some(m), None) if m.class() == Some(2) => (
+        (Some(m), None) if m.verdict() == Verdict::Accepted => (
             Status::Error,
             format!(
                 "RCPT TO:<{rcpt}> got no reply: {}; relaying could not be tested",

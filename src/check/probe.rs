@@ -486,7 +486,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             out.extend(skipped(1, "no SMTP greeting"));
             return out;
         }
-        Some(220) => out.push(b),
+        _ if banner.is_ready() => out.push(b),
         _ if not_now(banner) => {
             out.push(CheckResult {
                 status: Status::Error,
@@ -540,7 +540,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
     let keywords: Vec<String> = caps.keywords.iter().map(|c| c.raw.clone()).collect();
     // A reply past the size limits is not one a sender can use, whatever its code.
     let too_large = oversized(ehlo);
-    let ehlo_ok = ehlo.code == Some(250) && !too_large;
+    let ehlo_ok = ehlo.is_completed() && !too_large;
     // REQUIRETLS is offered on a TLS-protected session (RFC 8689 §4): look at both EHLOs.
     let requiretls = caps.has("REQUIRETLS")
         || s.ehlo_after_tls
@@ -655,7 +655,7 @@ fn judge(host: &str, s: &Seen, o: &ProbeOptions, ptr_names: &[String]) -> Vec<Ch
             out.extend(skipped(5, "no TLS session"));
             return out;
         }
-        (None, Some(r)) if r.code != Some(220) => {
+        (None, Some(r)) if !r.is_ready() => {
             let st = if r.is_transient() {
                 Status::Error
             } else {

@@ -483,7 +483,7 @@ fn policy_refusal<'a>(id: &str, log: &'a Log) -> Option<(&'static str, &'a Reply
     };
     log.replies
         .iter()
-        .find(|(l, r)| labels.contains(l) && r.code == Some(530))
+        .find(|(l, r)| labels.contains(l) && r.requires_auth())
         .map(|(l, r)| (*l, r))
 }
 
@@ -933,7 +933,7 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             let verb = if id == "enum.vrfy" { "VRFY" } else { "EXPN" };
             match (log.get("known"), log.get("unknown")) {
                 (Some(k), Some(u)) => {
-                    let disclosed = |r: &Reply| matches!(r.code, Some(250 | 251));
+                    let disclosed = Reply::confirms_mailbox;
                     if k.is_transient() || u.is_transient() {
                         Outcome::new(
                             Status::Error,
@@ -1344,8 +1344,8 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         let outer = eod.is_positive();
         // `None`: its DATA got a `354` but nothing answered its end.
         let smuggled = match (extra.get(2), extra.get(3)) {
-            (Some(d), Some(e)) if d.code == Some(354) => Some(e.is_positive()),
-            (Some(d), None) if d.code == Some(354) => None,
+            (Some(d), Some(e)) if d.is_start_input() => Some(e.is_positive()),
+            (Some(d), None) if d.is_start_input() => None,
             _ => Some(false),
         };
         let delivered = match (outer, smuggled) {
@@ -1459,7 +1459,7 @@ fn smuggled_shape(extra: &[&Reply]) -> bool {
     let refusal = |r: &Reply| matches!(class(r), Some(4 | 5));
     match extra {
         [mail, rcpt, data, rest @ ..] if answer(mail) && answer(rcpt) => {
-            if data.code == Some(354) {
+            if data.is_start_input() {
                 match rest {
                     [] => true,
                     [end] => answer(end),
@@ -1654,7 +1654,7 @@ impl Runner {
                 return self.finish(End::Closed(label));
             }
             (Some(Step::UntilQuit { label, outstanding }), Input::Reply(r)) => {
-                let quit = r.code == Some(221);
+                let quit = r.is_closing();
                 let cut = too_large(&r);
                 self.record(label, r);
                 if cut {
@@ -1774,8 +1774,8 @@ impl Runner {
         let Some(mech) = self.sasl.as_mut() else {
             return self.advance();
         };
-        match r.code {
-            Some(334) if self.challenges < MAX_CHALLENGES => {
+        match () {
+            _ if r.is_sasl_challenge() && self.challenges < MAX_CHALLENGES => {
                 self.challenges += 1;
                 let text = r.lines.first().map_or("", String::as_str);
                 let step = match crate::smtp::auth::decode_challenge(text.trim())
@@ -1796,7 +1796,7 @@ impl Runner {
                 });
                 self.advance()
             }
-            Some(235) => {
+            _ if r.is_authenticated() => {
                 let verdict = mech.finish(None);
                 self.sasl = None;
                 match verdict {

@@ -2158,7 +2158,7 @@ impl Engine {
                 self.record(line, &[]);
                 let retry = std::mem::take(&mut self.tls_retry);
                 // The server said 220 but the session is not in TLS: the handshake failed.
-                let accepted = self.seen.first().is_some_and(|r| r.code == 220);
+                let accepted = self.seen.first().is_some_and(|r| r.reply.is_ready());
                 let plain = !self.session.as_ref().is_some_and(|s| s.is_tls());
                 if plain && self.replaying {
                     // A script goes on only in TLS after a `:starttls`: never in plain text

@@ -958,7 +958,7 @@ impl ManualSession {
         self.unsolicited = 0;
         let phase = expect.phase();
         let expected = match expect {
-            Expect::Banner | Expect::StartTls => reply.code == Some(220),
+            Expect::Banner | Expect::StartTls => reply.is_ready(),
             // RFC 4954 §4: the server "MUST reject the AUTH command by sending a 501 reply".
             Expect::TypedAuth { cancel: true, .. } => reply.code == Some(501),
             Expect::Auth | Expect::TypedAuth { .. } => matches!(reply.code, Some(235 | 334)),
@@ -1162,7 +1162,7 @@ impl ManualSession {
     }
 
     fn on_starttls(&mut self, reply: &Reply) {
-        if reply.code != Some(220) {
+        if !reply.is_ready() {
             return;
         }
         // Bytes already buffered came before the handshake: never trust them as if they came

@@ -60,7 +60,30 @@ pub struct Reply {
     pub(crate) deviations: Vec<Deviation>,
 }
 
+/// What a reply to a command says of it (RFC 5321 §4.2.1): done, try again later, refused,
+/// or neither (a 1xx, a 3xx out of turn, no code at all: no answer to the command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// 2xx.
+    Accepted,
+    /// 4xx.
+    Deferred,
+    /// 5xx.
+    Refused,
+    /// Anything else.
+    Neither,
+}
+
 impl Reply {
+    /// The reply's [`Verdict`] on the command it answers.
+    pub(crate) fn verdict(&self) -> Verdict {
+        match self.class() {
+            Some(2) => Verdict::Accepted,
+            Some(4) => Verdict::Deferred,
+            Some(5) => Verdict::Refused,
+            _ => Verdict::Neither,
+        }
+    }
     /// First digit of the code (2, 3, 4, 5, …), if there is a code.
     pub(crate) fn class(&self) -> Option<u8> {
         self.code.map(|c| (c / 100) as u8)
@@ -81,6 +104,37 @@ impl Reply {
     /// answers.
     pub(crate) fn announces_close(&self) -> bool {
         self.code == Some(421)
+    }
+    /// 220: the server is ready: the greeting (RFC 5321 §4.3.1), or the go-ahead to STARTTLS
+    /// (RFC 3207 §4: any other reply leaves the session in plain text).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.code == Some(220)
+    }
+    /// 221: the server closes the channel, its answer to QUIT (RFC 5321 §4.1.1.10).
+    pub(crate) fn is_closing(&self) -> bool {
+        self.code == Some(221)
+    }
+    /// 235: authentication succeeded (RFC 4954 §6).
+    pub(crate) fn is_authenticated(&self) -> bool {
+        self.code == Some(235)
+    }
+    /// 250: the action was completed (RFC 5321 §4.2.2), as an accepted EHLO is answered
+    /// (§4.1.1.1; a 2xx other than 250 to EHLO is no extension list).
+    pub(crate) fn is_completed(&self) -> bool {
+        self.code == Some(250)
+    }
+    /// 250 or 251 to VRFY: the mailbox exists, named or to be forwarded (RFC 5321 §3.5.3);
+    /// 252 (cannot verify) confirms nothing.
+    pub(crate) fn confirms_mailbox(&self) -> bool {
+        matches!(self.code, Some(250 | 251))
+    }
+    /// 354: go ahead with the content (RFC 5321 §4.1.1.4).
+    pub(crate) fn is_start_input(&self) -> bool {
+        self.code == Some(354)
+    }
+    /// 530: authentication required first (RFC 4954 §6).
+    pub(crate) fn requires_auth(&self) -> bool {
+        self.code == Some(530)
     }
     /// 334: a SASL challenge, its text base64 (RFC 4954 §4).
     pub(crate) fn is_sasl_challenge(&self) -> bool {
@@ -667,6 +721,40 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The code decisions the modes ask the core for: each holds for its code only (a 2xx
+    /// other than 220 to STARTTLS starts no TLS; 252 to VRFY confirms no mailbox).
+    #[test]
+    fn code_decisions_hold_for_their_code_only() {
+        type Is = fn(&Reply) -> bool;
+        let cases: [(Is, &[u16]); 7] = [
+            (Reply::is_ready, &[220]),
+            (Reply::is_closing, &[221]),
+            (Reply::is_authenticated, &[235]),
+            (Reply::is_completed, &[250]),
+            (Reply::confirms_mailbox, &[250, 251]),
+            (Reply::is_start_input, &[354]),
+            (Reply::requires_auth, &[530]),
+        ];
+        for (n, (is, codes)) in cases.iter().enumerate() {
+            for code in [220, 221, 235, 250, 251, 252, 334, 354, 421, 530, 554] {
+                let r = Reply::new(code, &["x"]);
+                assert_eq!(is(&r), codes.contains(&code), "case {n}, code {code}");
+            }
+            let mut none = Reply::new(220, &["x"]);
+            none.code = None;
+            assert!(!is(&none), "case {n}, no code");
+        }
+        for (code, v) in [
+            (250, Verdict::Accepted),
+            (451, Verdict::Deferred),
+            (550, Verdict::Refused),
+            (354, Verdict::Neither),
+            (199, Verdict::Neither),
+        ] {
+            assert_eq!(Reply::new(code, &["x"]).verdict(), v, "{code}");
+        }
+    }
 
     /// Everything, then EOF: all-at-once.
     fn parse_closed(input: &[u8], limits: Limits) -> Vec<Reply> {

@@ -1043,7 +1043,7 @@ impl Session {
     }
 
     pub(super) fn on_starttls(&mut self, reply: Reply) {
-        if reply.code != Some(220) {
+        if !reply.is_ready() {
             // A 4xx/5xx refuses TLS; any other code is no refusal, but only 220 starts TLS
             // (RFC 3207 §4), so the session is in plain text all the same: said as it is.
             let not_started = crate::smtp::codes::starttls_not_started(&reply);

@@ -113,7 +113,7 @@ impl Session {
     }
 
     pub(super) fn on_xclient(&mut self, reply: Reply, last: bool) {
-        if reply.code != Some(220) {
+        if !reply.is_ready() {
             let optional = self
                 .plan
                 .ext
