@@ -197,8 +197,7 @@ impl Outbox {
             self.queue
                 .push(Segment::Shared(Arc::clone(body), range.clone()));
         }
-        self.last_phase = phase;
-        self.writes = self.writes.wrapping_add(1);
+        self.count_write(SentKind::Body, phase);
         let at = self.polled + self.events.len() as u64;
         self.events.push_back(Event::Sent {
             text: String::new(),
@@ -221,6 +220,15 @@ impl Outbox {
         }
     }
 
+    /// Count one queued write of `kind` in `phase` ([`Outbox::writes`], [`Outbox::last_phase`]).
+    fn count_write(&mut self, kind: SentKind, phase: Phase) {
+        // A PROXY header precedes the dialogue: it is no command's phase.
+        if kind != SentKind::Proxy {
+            self.last_phase = phase;
+        }
+        self.writes = self.writes.wrapping_add(1);
+    }
+
     fn report(
         &mut self,
         wire: &[u8],
@@ -230,11 +238,7 @@ impl Outbox {
         redacted: bool,
         tls: bool,
     ) {
-        // A PROXY header precedes the dialogue: it is no command's phase.
-        if kind != SentKind::Proxy {
-            self.last_phase = phase;
-        }
-        self.writes = self.writes.wrapping_add(1);
+        self.count_write(kind, phase);
         let out = Outgoing {
             wire,
             display,
@@ -261,8 +265,7 @@ impl Outbox {
         tls: bool,
     ) {
         let wire = form.encode(message, fixup);
-        self.last_phase = phase;
-        self.writes = self.writes.wrapping_add(1);
+        self.count_write(SentKind::Body, phase);
         let bytes = wire.len();
         let lines = data::count_lines(&wire);
         let text = display_text(wire);
