@@ -54,7 +54,7 @@ pub struct EnhancedInfo {
 /// How bad a reply is, for colouring and for `--explain errors`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// 2xx/3xx as expected.
     Ok,
     /// Unusual but not an error (e.g. 251, 252, a deviation).
