@@ -223,11 +223,21 @@ impl CheckRenderer {
     pub(crate) fn start(&mut self, domains: usize) {
         self.pending = vec![None; domains];
         if self.want_progress {
-            let style = indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} domains checked [{bar:30}] {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            // The whole row is one key, fitted to the terminal's width on every draw (a resize
+            // included): see [`bar_row`].
+            let style = indicatif::ProgressStyle::with_template("{row}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .with_key(
+                    "row",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&bar_row(
+                            s.pos(),
+                            s.len().unwrap_or(0),
+                            s.elapsed(),
+                            BarTerm::columns(),
+                        ));
+                    },
+                );
             let pb = indicatif::ProgressBar::with_draw_target(
                 Some(domains as u64),
                 indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(BarTerm), 20),
@@ -493,6 +503,62 @@ impl CheckRenderer {
     }
 }
 
+/// Braille spinner frames (indicatif's default spinner).
+const SPINNER: [char; 8] = ['⠁', '⠉', '⠙', '⠚', '⠒', '⠲', '⠴', '⠤'];
+
+/// The bar's row for a terminal `cols` columns wide: `⠉ 3/120 domains checked [===>  ] 1m 05s`,
+/// shorter forms as the width shrinks (a narrower bar, then no words, then no bar, then the count
+/// alone), never more than `cols - 2` columns. A row that wraps is what left stale rows: indicatif
+/// counts the rows a wrapped bar takes and moves up over them to redraw, a count a terminal that
+/// reflows on resize no longer matches, and the `^C` a terminal echoes after a row that ends at
+/// (or one column before) the right edge wraps to a row of its own that the final clear misses.
+/// Two columns stay free for that echo.
+fn bar_row(pos: u64, len: u64, elapsed: std::time::Duration, cols: usize) -> String {
+    let room = cols.saturating_sub(2);
+    let secs = elapsed.as_secs();
+    let time = if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    };
+    let spin = SPINNER[(elapsed.as_millis() / 100) as usize % SPINNER.len()];
+    let count = format!("{pos}/{len}");
+    let bar = |w: usize| -> String {
+        let done = if len == 0 {
+            0
+        } else {
+            (pos.min(len) as usize * w) / len as usize
+        };
+        let mut b = "=".repeat(done);
+        if done < w {
+            b.push('>');
+            b.push_str(&" ".repeat(w - done - 1));
+        }
+        if done == 0 && w > 0 {
+            b = " ".repeat(w);
+        }
+        format!("[{b}]")
+    };
+    let words = format!("{spin} {count} domains checked ");
+    let short = format!("{spin} {count} ");
+    let tail = format!(" {time}");
+    // Columns: every character here is one column wide (ASCII and Braille).
+    let width = |s: &str| s.chars().count();
+    for head in [&words, &short] {
+        let fixed = width(head) + 2 + width(&tail);
+        if room >= fixed + 10 {
+            let w = (room - fixed).min(30);
+            return format!("{head}{}{tail}", bar(w));
+        }
+    }
+    for row in [format!("{spin} {count}{tail}"), count] {
+        if width(&row) <= room {
+            return row;
+        }
+    }
+    String::new()
+}
+
 /// The progress bar's terminal (stderr). indicatif pads the bar's row with spaces to the right
 /// edge, which parks the cursor there in the terminal's pending-wrap state (ECMA-48 autowrap,
 /// xterm's DECAWM): the `^C` the terminal echoes for Ctrl-C then wraps to a new row, and the
@@ -507,11 +573,21 @@ impl BarTerm {
     fn put(s: &str) -> std::io::Result<()> {
         std::io::stderr().lock().write_all(s.as_bytes())
     }
+
+    /// The terminal's width now (asked on every draw, so a resize is followed).
+    fn columns() -> usize {
+        terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0.into())
+    }
 }
+
+/// The width indicatif is told: wider than any terminal, so it never counts a wrapped row (the
+/// row is fitted to the real width by [`bar_row`], and cut to it in `write_str` should the
+/// terminal shrink between the two).
+const TOLD_WIDTH: u16 = 1024;
 
 impl indicatif::TermLike for BarTerm {
     fn width(&self) -> u16 {
-        terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0)
+        TOLD_WIDTH
     }
     fn height(&self) -> u16 {
         terminal_size::terminal_size_of(std::io::stderr()).map_or(24, |(_, h)| h.0)
@@ -546,6 +622,12 @@ impl indicatif::TermLike for BarTerm {
     }
     fn write_str(&self, s: &str) -> std::io::Result<()> {
         let text = s.trim_end_matches(' ');
+        // Never more than the row holds (two columns kept for a `^C` echo), whatever was drawn.
+        let room = Self::columns().saturating_sub(2);
+        let text = match text.char_indices().nth(room) {
+            Some((at, _)) => &text[..at],
+            None => text,
+        };
         if text.len() == s.len() {
             return Self::put(s);
         }
@@ -566,6 +648,40 @@ mod tests {
     use crate::check::model::{CheckResult, ExpectOutcome, Judged};
 
     use crate::render::test_sink::Shared;
+
+    /// The bar's row fits every width with two columns to spare, keeps the count while it can,
+    /// and shrinks its words and bar before the count.
+    #[test]
+    fn the_bar_row_fits_the_terminal() {
+        let t = std::time::Duration::from_secs(65);
+        for cols in 0..=200 {
+            for (pos, len) in [(0, 2), (1, 2), (57, 120), (120, 120), (9999, 10000)] {
+                let row = bar_row(pos, len, t, cols);
+                assert!(
+                    row.chars().count() <= cols.saturating_sub(2),
+                    "{cols}: {row:?}"
+                );
+                let count = format!("{pos}/{len}");
+                if cols >= count.len() + 2 {
+                    assert!(row.contains(&count), "{cols}: {row:?}");
+                }
+            }
+        }
+        assert_eq!(
+            bar_row(1, 2, t, 80),
+            "⠙ 1/2 domains checked [===============>              ] 1m 05s"
+        );
+        assert_eq!(
+            bar_row(1, 2, t, 50),
+            "⠙ 1/2 domains checked [========>        ] 1m 05s"
+        );
+        assert_eq!(
+            bar_row(1, 2, t, 40),
+            "⠙ 1/2 [===========>           ] 1m 05s"
+        );
+        assert_eq!(bar_row(1, 2, t, 20), "⠙ 1/2 1m 05s");
+        assert_eq!(bar_row(57, 120, t, 8), "57/120");
+    }
 
     /// Every evidence member a check or probe can report is named in this module's
     /// documentation: the keys the results are built with (`.with("KEY", …)`,

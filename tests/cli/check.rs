@@ -1951,16 +1951,25 @@ fn a_progress_bar_on_a_terminal_only() {
 /// Ctrl-C on a terminal leaves no bar behind. The terminal echoes `^C` where the cursor is; a bar
 /// that parked the cursor at the right edge had the echo wrap to a new row, and the final clear
 /// erased only that row, so the bar stayed on the screen above the interrupted report. Here the
-/// report and the bar share one terminal (a 200-row screen, so nothing scrolls away), the `^C` is
-/// typed on it, and the screen is read as a terminal emulator shows it.
+/// report and the bar share one terminal (a screen tall enough that nothing scrolls away), the `^C` is
+/// typed on it, and the screen is read as a terminal emulator shows it. The same at widths where
+/// the old bar's text (57 columns) ended at the right edge (57, 19: three full rows) or one column
+/// before it (29), where the echo's `C` wrapped to a row of its own, and at 20 and 40 columns.
 #[test]
 fn ctrl_c_on_a_terminal_leaves_no_progress_bar_on_the_screen() {
+    let lab = Lab::start();
+    for cols in [80u16, 57, 40, 29, 20, 19] {
+        ctrl_c_on_a_terminal_of(&lab, cols);
+    }
+}
+
+fn ctrl_c_on_a_terminal_of(lab: &Lab, cols: u16) {
     use std::io::{Read, Write};
     use std::process::{Command, Stdio};
-    let lab = Lab::start();
     // silent.test holds the run for its 20 s step timeout: Ctrl-C comes while the bar is drawn.
     let args = lab.args(&["good.test", "silent.test", "--timeout", "20s"]);
-    let (rows, cols) = (200u16, 80u16);
+    // Tall enough that nothing scrolls away (the report wraps a lot at 19 columns).
+    let rows = 3000u16;
     let size = nix::pty::Winsize {
         ws_row: rows,
         ws_col: cols,
@@ -2005,7 +2014,7 @@ fn ctrl_c_on_a_terminal_leaves_no_progress_bar_on_the_screen() {
         }
     };
     // good.test's report is out and the bar drawn again under it (1/2).
-    until("1/2 domains checked");
+    until("1/2");
     std::thread::sleep(Duration::from_millis(300));
     // Ctrl-C typed: the terminal echoes `^C`. ehlo has no controlling terminal here, so the
     // signal the terminal would send its foreground group is sent by hand, after the echo.
@@ -2027,11 +2036,124 @@ fn ctrl_c_on_a_terminal_leaves_no_progress_bar_on_the_screen() {
     assert_eq!(code, 41, "{shown}");
     assert!(shown.contains("interrupted (Ctrl-C)"), "{shown}");
     assert!(shown.contains("good.test  ✓ PASS"), "{shown}");
+    for bar in ["domains checked", "1/2", "0/2"] {
+        assert!(
+            !shown.contains(bar),
+            "{cols} columns: the bar is left on the screen:\n{shown}"
+        );
+    }
+    assert!(!shown.contains("^C"), "{cols} columns: {shown}");
+    // The echo's `C` wrapped to a row of its own is gone with the bar too.
     assert!(
-        !shown.contains("domains checked"),
-        "the bar is left on the screen:\n{shown}"
+        !shown.lines().any(|l| l.trim() == "C"),
+        "{cols} columns: {shown}"
     );
-    assert!(!shown.contains("^C"), "{shown}");
+}
+
+/// A terminal narrower than the bar's text: the bar is fitted to the width on every draw, so it
+/// never wraps. indicatif counts the rows a wrapped bar takes and moves up that many to redraw
+/// it; the bar's text wrapped at 20 and 40 columns left a stale row of it between the report's
+/// lines (and a bar cut to the width without indicatif knowing would have its redraw move up over
+/// report lines). Report and bar share one terminal here, as on a person's screen; what the
+/// screen shows at the end is the report exactly as written to a pipe, nothing of the bar.
+#[test]
+fn a_narrow_terminal_keeps_no_stale_bar_row_and_loses_no_report_line() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let lab = Lab::start();
+    // silent.test holds the run for its 1 s step timeout while the others are done: the bar is
+    // drawn, then steps aside for the reports held back behind it, then is cleared.
+    let domains = [
+        "good.test",
+        "mixed.test",
+        "silent.test",
+        "twomx.test",
+        "plainfirst.test",
+        "busy.test",
+    ];
+    let mut extra = domains.to_vec();
+    extra.extend(["--timeout", "1s", "--color", "never"]);
+    // Digits vary from run to run (times); the layout must not.
+    let shape = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                let mut out = String::new();
+                for c in l.trim_end().chars() {
+                    if c.is_ascii_digit() {
+                        if !out.ends_with('#') {
+                            out.push('#');
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            })
+            .collect()
+    };
+    let piped = lab.run(&extra);
+    assert_eq!(piped.code, 40, "{}", piped.all());
+    let want = shape(&piped.stdout);
+    assert!(want.iter().any(|l| l == "busy.test  ? ERROR"), "{want:?}");
+    let args = lab.args(&extra);
+    for cols in [20u16, 40] {
+        // Tall enough that nothing scrolls away (the report wraps a lot at 20 columns).
+        let rows = 6000u16;
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(&size, None).unwrap();
+        let tty = || Stdio::from(pty.slave.try_clone().unwrap());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ehlo"));
+        cmd.env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CI");
+        isolate(&mut cmd);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(tty())
+            .stderr(tty());
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        let slave = pty.slave;
+        let mut master = std::fs::File::from(pty.master);
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let log = written.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let (code, _) = wait_sampling(&mut child, Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(300));
+        drop(slave);
+        let bytes = written.lock().unwrap().clone();
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        assert_eq!(code, 40, "{raw:?}");
+        // The bar was drawn (as much of it as fits) …
+        assert!(raw.contains("/6"), "{cols} columns: no bar: {raw:?}");
+        let mut screen = vt100::Parser::new(rows.try_into().unwrap(), cols.try_into().unwrap(), 0);
+        screen.process(&bytes);
+        // … and the screen, unwrapped, is the report: no row of the bar, no report line lost.
+        let shown = screen.screen().contents();
+        let mut got = shape(&shown);
+        while got.last().is_some_and(String::is_empty) {
+            got.pop();
+        }
+        let mut expect = want.clone();
+        while expect.last().is_some_and(String::is_empty) {
+            expect.pop();
+        }
+        assert_eq!(got, expect, "{cols} columns:\n{shown}\nraw: {raw:?}");
+    }
 }
 
 #[test]
