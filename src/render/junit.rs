@@ -1,13 +1,29 @@
 //! `ehlo check --junit FILE`: the reports as JUnit XML (quick-junit, the writer cargo-nextest
-//! uses), for GitLab `artifacts:reports:junit`, Jenkins and friends. One `<testsuite>` per domain,
-//! one `<testcase>` per check with `classname` = `DOMAIN` for domain checks, `DOMAIN.MX` for
-//! per-host ones (`mx.target`) and `DOMAIN.MX[IP]` for per-address ones; a (classname, name) pair
-//! that would repeat gets ` #2`, ` #3`… on its name. fail → `<failure>`, error (could not test) → `<error>`,
-//! skip and info → `<skipped>`, warn → a pass with the finding in `<system-out>` (a `<failure>`
-//! under `--fail-on warn`). A waived or uncounted result is a pass with its note. The file
-//! keeps to junit-10.xsd, the JUnit schema the Jenkins xunit plugin validates reports against. An unmet
+//! uses), for GitLab `artifacts:reports:junit`, Jenkins and friends. One `<testsuite>` per domain
+//! (`timestamp`: the run's start, UTC; `hostname`; `package` and `id`), one `<testcase>` per
+//! check, every one with a `time` (`0` for a result that was not timed).
+//!
+//! Layout. CI pages split a classname at its last dot: Jenkins shows the part before it as the
+//! package and the rest as the class (the junit plugin's `CaseResult`), so `DOMAIN.MX[IP]` came
+//! out as package `DOMAIN.MX[192.0.2`, class `1]`. The classname is therefore `DOMAIN.domain` for
+//! domain checks, `DOMAIN.mx` for per-host and per-address ones and `DOMAIN.expect` for
+//! `--expect`: package = the domain, class = what the test is about. The host and address go in
+//! the name, which nothing splits: `mx.lookup`, `mx.target MX`, `tls.starttls MX [IP]`, the
+//! expectation itself. A (classname, name) pair that would repeat gets ` #2`, ` #3`… on its name.
+//!
+//! fail → `<failure>`, error (could not test) → `<error>`, skip and info → `<skipped>`, warn → a
+//! pass (a `<failure>` under `--fail-on warn`). A waived or uncounted result is a pass. Each
+//! result's line (status, summary, RFC, note) is in the suite's `<system-out>`: the Ant schema
+//! allows no `<system-out>` in a `<testcase>`. An unmet
 //! `--expect` is its own failing test case; a domain that could not be checked at all is one
 //! `<error>` test case.
+//!
+//! The file validates against both JUnit schemas CI tools use: junit-10.xsd (the Jenkins xunit
+//! plugin's) and the Apache Ant JUnit schema (windyroad/JUnit-Schema `JUnit.xsd`), which wants a
+//! `<properties>`, `<system-out>` and `<system-err>` in every suite, `timestamp` without a zone,
+//! `hostname`, `package` and `id`, a `time` on every case, and no attribute on `<testsuites>`
+//! (so the run's wall time is not in the file; each suite keeps its domain's own time). Jenkins
+//! shows a case without output its suite's (`CaseResult.getStdout`, jenkinsci/junit-plugin).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,36 +32,92 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::check::model::{DomainReport, FailOn, Status};
 
-/// Build the XML; `wall` is how long the whole run took.
+/// Where and when the run happened, for each `<testsuite>`.
+#[derive(Debug, Clone)]
+pub(crate) struct RunInfo {
+    /// When the run started.
+    pub(crate) started: std::time::SystemTime,
+    /// This host's name (`localhost` when it cannot be read, as the Ant schema asks).
+    pub(crate) hostname: String,
+}
+
+impl RunInfo {
+    /// A run that started `wall` ago on this host.
+    pub(crate) fn now_minus(wall: Duration) -> RunInfo {
+        let now = std::time::SystemTime::now();
+        let hostname = gethostname::gethostname()
+            .into_string()
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty() && !h.chars().any(char::is_whitespace))
+            .unwrap_or_else(|| "localhost".to_string());
+        RunInfo {
+            started: now.checked_sub(wall).unwrap_or(now),
+            hostname,
+        }
+    }
+
+    /// The start as the Ant schema's `timestamp` wants it: `YYYY-MM-DDTHH:MM:SS`, no zone (UTC).
+    fn timestamp(&self) -> String {
+        let t = time::OffsetDateTime::from(self.started);
+        let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        t.format(f)
+            .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
+    }
+}
+
+/// Build the XML.
 #[cfg(test)]
 pub(crate) fn render(
     reports: &[DomainReport],
     fail_on: FailOn,
-    wall: Duration,
+    run: &RunInfo,
 ) -> Result<String, String> {
-    render_named("ehlo check", reports, fail_on, wall)
+    render_named("ehlo check", reports, fail_on, run)
 }
 
-/// [`render`] under another report name (`ehlo probe`). The top-level `time` is the run's wall
-/// time, not the sum of the domains' times: domains are checked at once (`--concurrency`), so
-/// the sum can be many times what the run took. Each `<testsuite>` keeps its domain's own time.
+/// [`render`] under another report name (`ehlo probe`). Each `<testsuite>` has its domain's own
+/// time; domains are checked at once (`--concurrency`), so their sum can be many times what the
+/// run took.
 pub(crate) fn render_named(
     name: &str,
     reports: &[DomainReport],
     fail_on: FailOn,
-    wall: Duration,
+    run: &RunInfo,
 ) -> Result<String, String> {
     let mut report = Report::new(name);
     let mut unique = Unique::default();
-    for r in reports {
+    let stamp = run.timestamp();
+    for (id, r) in reports.iter().enumerate() {
         let mut suite = TestSuite::new(r.domain.as_str());
         suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
+        for (k, v) in [
+            ("timestamp", stamp.clone()),
+            ("hostname", run.hostname.clone()),
+            ("package", r.domain.clone()),
+            ("id", id.to_string()),
+        ] {
+            suite.extra.insert(k.into(), v.into());
+        }
+        // Which report this is (`ehlo check`, `ehlo probe`), by which version: `<testsuites>`
+        // can say nothing (see the module documentation).
+        suite.add_property(quick_junit::Property::new("ehlo.report", name));
+        suite.add_property(quick_junit::Property::new(
+            "ehlo.version",
+            env!("CARGO_PKG_VERSION"),
+        ));
+        let mut out = String::new();
+        let domain_class = format!("{}.domain", r.domain);
+        let mx_class = format!("{}.mx", r.domain);
+        let expect_class = format!("{}.expect", r.domain);
         if let Some(why) = &r.aborted {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
             st.set_message(why.as_str()).set_type("aborted");
-            let mut tc = TestCase::new("domain", st);
-            tc.set_classname(r.domain.as_str());
+            let mut tc = TestCase::new(unique.name(&domain_class, "domain"), st);
+            tc.set_classname(domain_class.as_str());
+            tc.set_time(Duration::ZERO);
             suite.add_test_case(tc);
+            out.push_str(&format!("domain: error: {why}\n"));
         }
         for j in &r.checks {
             let c = &j.result;
@@ -67,32 +139,34 @@ pub(crate) fn render_named(
             } else {
                 TestCaseStatus::success()
             };
-            if matches!(status, TestCaseStatus::NonSuccess { .. }) {
-                // The evidence as the failure's text: what a CI page shows under the message.
-                status.set_description(serde_json::Value::Object(c.evidence.clone()).to_string());
-            }
-            // A result about one MX host but no one address (`mx.target`) is that host's: with
-            // the domain alone as its classname, two MX hosts gave two test cases of one name.
-            let class = match (&c.mx, &c.ip) {
-                (Some(mx), Some(ip)) => format!("{}.{mx}[{ip}]", r.domain),
-                (Some(mx), None) => format!("{}.{mx}", r.domain),
-                _ => r.domain.clone(),
-            };
-            let mut tc = TestCase::new(unique.name(&class, c.id), status);
-            tc.set_classname(class);
-            if let Some(ms) = c.ms {
-                tc.set_time(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
-            }
-            // The status and the RFC in the text, not as `<properties>`: the Jenkins xunit
-            // plugin's JUnit schema (junit-10.xsd) allows no `<properties>` in a `<testcase>`.
-            let mut out = format!("{}: {}", c.status.name(), c.summary);
+            // The result's line: status, summary, RFC, why it does not count.
+            let mut line = format!("{}: {}", c.status.name(), c.summary);
             if !c.rfc().is_empty() {
-                out.push_str(&format!(" ({})", c.rfc()));
+                line.push_str(&format!(" ({})", c.rfc()));
             }
             if let Some(note) = &j.note {
-                out.push_str(&format!(" (not counted: {note})"));
+                line.push_str(&format!(" (not counted: {note})"));
             }
-            tc.set_system_out(out);
+            if matches!(status, TestCaseStatus::NonSuccess { .. }) {
+                // The line and the evidence as the failure's text: what a CI page shows under
+                // the message.
+                status.set_description(format!(
+                    "{line}\n{}",
+                    serde_json::Value::Object(c.evidence.clone())
+                ));
+            }
+            let (class, name) = match (&c.mx, &c.ip) {
+                (Some(mx), Some(ip)) => (&mx_class, format!("{} {mx} [{ip}]", c.id)),
+                (Some(mx), None) => (&mx_class, format!("{} {mx}", c.id)),
+                _ => (&domain_class, c.id.to_string()),
+            };
+            let name = unique.name(class, &name);
+            out.push_str(&format!("{name}: {line}\n"));
+            let mut tc = TestCase::new(name, status);
+            tc.set_classname(class.as_str());
+            tc.set_time(Duration::from_secs_f64(
+                c.ms.unwrap_or(0.0).max(0.0) / 1000.0,
+            ));
             suite.add_test_case(tc);
         }
         for e in &r.expects {
@@ -104,16 +178,20 @@ pub(crate) fn render_named(
                     .set_type("expect");
                 s
             };
-            let name = unique.name(&r.domain, &format!("expect {}", e.expect));
+            let name = unique.name(&expect_class, &e.expect);
+            let verdict = if e.met { "met" } else { "not met" };
+            out.push_str(&format!("expect {name}: {verdict} (found {})\n", e.found));
             let mut tc = TestCase::new(name, status);
-            tc.set_classname(r.domain.as_str());
+            tc.set_classname(expect_class.as_str());
+            tc.set_time(Duration::ZERO);
             suite.add_test_case(tc);
         }
+        suite.set_system_out(out);
+        suite.set_system_err("");
         report.add_test_suite(suite);
     }
-    report.set_time(wall);
     let xml = report.to_string().map_err(|e| e.to_string())?;
-    Ok(without_root_skipped(xml_chars_only(xml)))
+    Ok(bare_root(xml_chars_only(xml)))
 }
 
 /// Keeps every (classname, name) pair of a report unique: a CI page merges or hides test cases
@@ -150,24 +228,18 @@ fn xml_chars_only(xml: String) -> String {
         .replace('\u{ffff}', "\\u{ffff}")
 }
 
-/// The XML without the `skipped` count quick-junit always puts on `<testsuites>`: junit-10.xsd
-/// (the Jenkins xunit plugin's JUnit schema, which it validates reports against) has no such
-/// attribute there. Each `<testsuite>` keeps its own.
-fn without_root_skipped(xml: String) -> String {
-    let Some(start) = xml.find("<testsuites ") else {
+/// The XML with a bare `<testsuites>`: the Ant JUnit schema declares no attribute on it, and
+/// quick-junit always writes its counts there (the `skipped` one is not in junit-10.xsd either).
+/// Each `<testsuite>` keeps its own counts and time.
+fn bare_root(xml: String) -> String {
+    let Some(start) = xml.find("<testsuites") else {
         return xml;
     };
-    let end = xml[start..].find('>').map_or(xml.len(), |e| start + e);
-    let tag = &xml[start..end];
-    let Some(at) = tag.find(" skipped=\"") else {
+    let Some(end) = xml[start..].find('>').map(|e| start + e) else {
         return xml;
     };
-    let value_end = tag[at + 10..]
-        .find('"')
-        .map_or(tag.len(), |e| at + 10 + e + 1);
-    let mut out = xml[..start + at].to_string();
-    out.push_str(&xml[start + value_end..]);
-    out
+    let close = if xml[..end].ends_with('/') { "/>" } else { ">" };
+    format!("{}<testsuites{close}{}", &xml[..start], &xml[end + 1..])
 }
 
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
@@ -211,7 +283,7 @@ pub(crate) fn write_named(
     fail_on: FailOn,
     wall: Duration,
 ) -> Result<(), String> {
-    let xml = render_named(name, reports, fail_on, wall)?;
+    let xml = render_named(name, reports, fail_on, &RunInfo::now_minus(wall))?;
     let fail = |e: std::io::Error| format!("cannot write --junit {}: {e}", path.display());
     match destination(path) {
         Destination::Directory => Err(is_a_directory(path)),
@@ -272,6 +344,14 @@ mod tests {
             counts,
             waived: false,
             note: (!counts).then(|| "another MX address passes this check".to_string()),
+        }
+    }
+
+    /// A run that started at 2026-12-05T12:00:00 UTC on `ci-runner`.
+    fn run() -> RunInfo {
+        RunInfo {
+            started: std::time::UNIX_EPOCH + Duration::from_secs(1_796_472_000),
+            hostname: "ci-runner".into(),
         }
     }
 
@@ -377,15 +457,30 @@ mod tests {
             aborted: None,
             ms: 12.0,
         };
-        let xml = render(std::slice::from_ref(&r), FailOn::Fail, Duration::ZERO).unwrap();
+        let xml = render(std::slice::from_ref(&r), FailOn::Fail, &run()).unwrap();
         assert!(
             xml.contains(
                 r#"<testsuite name="example.test" tests="7" skipped="1" errors="1" failures="2""#
             ),
             "{xml}"
         );
+        // Package = the domain, class = what the test is about; host and address in the name.
         assert!(
-            xml.contains(r#"classname="example.test.mx.example.test[192.0.2.1]""#),
+            xml.contains(
+                r#"<testcase name="tls.starttls mx.example.test [192.0.2.1]" classname="example.test.mx" time="0.000">"#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<testcase name="mx.lookup" classname="example.test.domain" time="0.000"/>"#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<testcase name="mx.count&gt;=2" classname="example.test.expect" time="0.000">"#
+            ),
             "{xml}"
         );
         assert!(
@@ -399,51 +494,51 @@ mod tests {
         assert!(xml.contains("<skipped"), "{xml}");
         assert!(xml.contains("expected mx.count&gt;=2, found 1"), "{xml}");
         assert!(xml.contains("not counted: another MX"), "{xml}");
-        let strict = render(&[r], FailOn::Warn, Duration::ZERO).unwrap();
+        let strict = render(&[r], FailOn::Warn, &run()).unwrap();
         assert!(strict.contains(r#"failures="3""#), "{strict}");
     }
 
-    /// Domains run at once: the report's `time` is the run's wall time, each suite keeps its
-    /// own (the sum, 3 s here, would be three times what the run took).
+    /// Each suite has its domain's own time (domains run at once, so their sum is not the
+    /// run's), the run's start as the Ant schema's zone-less `timestamp`, the host, `package` and
+    /// `id`; every case a `time`, `0` when the result was not timed (none was written).
     #[test]
-    fn the_top_level_time_is_the_wall_time_not_the_sum() {
-        let domain = |i: usize, d: &str| DomainReport {
-            index: i,
-            domain: d.into(),
-            checks: vec![j(
-                CheckResult::new("mx.lookup", Status::Pass, "10 mx"),
-                true,
-            )],
-            expects: Vec::new(),
-            aborted: None,
-            ms: 1000.0,
+    fn suites_carry_timestamp_hostname_and_every_case_a_time() {
+        let domain = |i: usize, d: &str| {
+            let mut timed = CheckResult::new("smtp.connect", Status::Pass, "open");
+            timed.ms = Some(12.0);
+            DomainReport {
+                index: i,
+                domain: d.into(),
+                checks: vec![
+                    j(CheckResult::new("mx.lookup", Status::Pass, "10 mx"), true),
+                    j(timed, true),
+                ],
+                expects: Vec::new(),
+                aborted: None,
+                ms: 1000.0,
+            }
         };
-        let reports = [
-            domain(0, "a.test"),
-            domain(1, "b.test"),
-            domain(2, "c.test"),
-        ];
-        let xml = render(&reports, FailOn::Fail, Duration::from_millis(1200)).unwrap();
-        let top = xml
-            .lines()
-            .find(|l| l.contains("<testsuites "))
-            .unwrap_or_else(|| panic!("{xml}"));
-        assert!(top.contains(r#"time="1.200""#), "{top}");
-        assert_eq!(xml.matches(r#"<testsuite name="#).count(), 3, "{xml}");
-        assert_eq!(
-            xml.lines()
-                .filter(|l| l.contains("<testsuite ") && l.contains(r#"time="1.000""#))
-                .count(),
-            3,
-            "{xml}"
-        );
+        let reports = [domain(0, "a.test"), domain(1, "b.test")];
+        let xml = render(&reports, FailOn::Fail, &run()).unwrap();
+        for (i, d) in ["a.test", "b.test"].iter().enumerate() {
+            let suite = format!(
+                r#"<testsuite name="{d}" tests="2" skipped="0" errors="0" failures="0" time="1.000" timestamp="2026-12-05T12:00:00" hostname="ci-runner" package="{d}" id="{i}">"#
+            );
+            assert!(xml.contains(&suite), "{suite} in {xml}");
+        }
+        assert!(xml.contains("<testsuites>"), "{xml}");
+        assert_eq!(xml.matches(r#"time="0.000"/>"#).count(), 2, "{xml}");
+        assert_eq!(xml.matches(r#"time="0.012"/>"#).count(), 2, "{xml}");
+        assert!(xml.matches("<testcase ").count() == 4, "{xml}");
+        assert_eq!(xml.matches(" time=").count(), 6, "{xml}");
     }
 
-    /// The file validates against junit-10.xsd, the JUnit schema of the Jenkins xunit plugin:
-    /// no `skipped` on `<testsuites>` and no `<properties>` in a `<testcase>` (both were
-    /// written); each `<testsuite>` keeps its `skipped` count.
+    /// The file keeps to junit-10.xsd (the Jenkins xunit plugin's schema) and the Ant JUnit
+    /// schema: no attribute on `<testsuites>` (`skipped` is in neither), no `<properties>` or
+    /// `<system-out>` in a `<testcase>`; each `<testsuite>` has its counts, `<properties>`,
+    /// `<system-out>` and `<system-err>`.
     #[test]
-    fn the_xml_keeps_to_the_jenkins_xunit_schema() {
+    fn the_xml_keeps_to_the_jenkins_and_ant_schemas() {
         let r = DomainReport {
             index: 0,
             domain: "example.test".into(),
@@ -455,22 +550,31 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
         let root = xml.lines().find(|l| l.contains("<testsuites")).unwrap();
-        assert_eq!(
-            root,
-            r#"<testsuites name="ehlo check" tests="2" failures="0" errors="0" time="0.001">"#
-        );
-        assert!(!xml.contains("<properties"), "{xml}");
+        assert_eq!(root, "<testsuites>");
         assert!(xml.contains(r#"skipped="1""#), "{xml}");
+        // Each result's line in the suite's output, none in a test case (the Ant schema).
         assert!(
-            xml.contains("<system-out>pass: 10 mx (RFC 5321 §5.1)</system-out>"),
+            xml.contains(
+                "<system-out>mx.lookup: pass: 10 mx (RFC 5321 §5.1)\nmtasts.txt: info: none"
+            ),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<system-out>").count(), 1, "{xml}");
+        assert!(xml.contains("<system-err"), "{xml}");
+        assert!(
+            xml.contains(
+                r#"<properties>
+            <property name="ehlo.report" value="ehlo check"/>
+            <property name="ehlo.version""#
+            ),
             "{xml}"
         );
     }
 
-    /// Every (classname, name) pair is unique: `mx.target` of two MX hosts used to be two test
-    /// cases `mx.target` of classname `example.test`, and a repeated `--expect` two alike.
+    /// Every (classname, name) pair is unique: `mx.target` of two MX hosts was once two test
+    /// cases `mx.target` of classname `example.test`; a repeated `--expect` gets ` #2`.
     #[test]
     fn test_case_names_are_unique_within_the_report() {
         let target = |mx: &str| {
@@ -491,16 +595,19 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
         for case in [
-            r#"<testcase name="mx.target" classname="example.test.a.example.test">"#,
-            r#"<testcase name="mx.target" classname="example.test.b.example.test">"#,
-            r#"<testcase name="expect mx.count&gt;=3" classname="example.test">"#,
-            r#"<testcase name="expect mx.count&gt;=3 #2" classname="example.test">"#,
+            r#"<testcase name="mx.target a.example.test" classname="example.test.mx" time="0.000"/>"#,
+            r#"<testcase name="mx.target b.example.test" classname="example.test.mx" time="0.000"/>"#,
+            r#"<testcase name="mx.count&gt;=3" classname="example.test.expect" time="0.000">"#,
+            r#"<testcase name="mx.count&gt;=3 #2" classname="example.test.expect" time="0.000">"#,
         ] {
             assert!(xml.contains(case), "{case} in {xml}");
         }
-        assert!(xml.contains(r#"tests="4" failures="2""#), "{xml}");
+        assert!(
+            xml.contains(r#"tests="4" skipped="0" errors="0" failures="2""#),
+            "{xml}"
+        );
     }
 
     /// A server's text holding U+FFFE or U+FFFF (a greeting, a policy line) is written so that
@@ -519,7 +626,7 @@ mod tests {
             aborted: None,
             ms: 1.0,
         };
-        let xml = render(&[r], FailOn::Fail, Duration::from_millis(1)).unwrap();
+        let xml = render(&[r], FailOn::Fail, &run()).unwrap();
         let bad: Vec<char> = xml
             .chars()
             .filter(|&c| {

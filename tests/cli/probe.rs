@@ -272,7 +272,10 @@ fn human_report_shows_bytes_tokens_and_exit_code() {
     assert!(out.contains("✓ pass  expect smuggle.cr-cr=pass"), "{out}");
     assert!(out.contains("exit 40"), "{out}");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("<testsuites name=\"ehlo probe\""), "{xml}");
+    assert!(
+        xml.contains(r#"<property name="ehlo.report" value="ehlo probe"/>"#),
+        "{xml}"
+    );
     assert!(xml.contains("type=\"smuggle.lf-lf\""), "{xml}");
 }
 
