@@ -750,9 +750,12 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
     let limit = cfg.concurrency.max(1);
     let mut set = JoinSet::new();
     let mut queued = cfg.domains.iter().cloned().enumerate();
-    // What each started domain has decided so far (a domain never started has none).
+    // What each domain under way has decided so far (none for a domain never started, nor for
+    // one that finished: its report has it all, and keeping every finished domain's results here
+    // made memory grow with the list, about 12 KB a domain, `--junit` or not).
     let mut partials: Vec<Option<PartialCell>> = vec![None; cfg.domains.len()];
-    let mut spawn_next = |set: &mut JoinSet<DomainReport>| {
+    let mut spawn_next = |set: &mut JoinSet<DomainReport>,
+                          partials: &mut Vec<Option<PartialCell>>| {
         if let Some((i, d)) = queued.next() {
             let sh = shared.clone();
             let partial = PartialCell::default();
@@ -761,7 +764,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         }
     };
     for _ in 0..limit {
-        spawn_next(&mut set);
+        spawn_next(&mut set, &mut partials);
     }
     // What the end needs of each finished domain: whether it finished, the tally, and (for
     // `--junit` only, which writes them all at the end) the report itself. A report is ~10 KB
@@ -790,16 +793,17 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                 None => break Some("deadline reached (--deadline)"),
                 Some(None) => break None,
                 Some(Some(Ok(report))) => {
-                    spawn_next(&mut set);
+                    let i = report.index;
+                    partials[i] = None;
+                    spawn_next(&mut set, &mut partials);
                     renderer.domain(&report);
                     tally.add(&report, cfg.fail_on);
-                    let i = report.index;
                     finished[i] = true;
                     if let Some(slot) = kept.get_mut(i) {
                         *slot = Some(report);
                     }
                 }
-                Some(Some(Err(_))) => spawn_next(&mut set),
+                Some(Some(Err(_))) => spawn_next(&mut set, &mut partials),
             },
             sig = crate::net::driver::RunSignals::next(&mut signals) => break Some(stopped_by(sig)),
         }
