@@ -767,12 +767,17 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         spawn_next(&mut set, &mut partials);
     }
     // What the end needs of each finished domain: whether it finished, the tally, and (for
-    // `--junit` only, which writes them all at the end) the report itself. A report is ~10 KB
-    // of evidence, so a long list without --junit keeps none.
+    // `--junit` only, which writes them all at the end) its `<testsuite>` as text, made when it
+    // finishes. A report with its evidence is several times larger (about 53 KB a domain was
+    // kept per domain when the reports themselves were), so a long list keeps none.
     let mut finished = vec![false; cfg.domains.len()];
-    let mut kept: Vec<Option<DomainReport>> = match cfg.junit {
+    let run_info = crate::render::junit::RunInfo::now_minus(started.elapsed());
+    let mut kept: Vec<Option<Result<String, String>>> = match cfg.junit {
         Some(_) => vec![None; cfg.domains.len()],
         None => Vec::new(),
+    };
+    let suite = |r: &DomainReport| {
+        crate::render::junit::suite_xml("ehlo check", r, r.index, cfg.fail_on, &run_info)
     };
     let mut tally = model::Tally::default();
     renderer.start(cfg.domains.len());
@@ -800,7 +805,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
                     tally.add(&report, cfg.fail_on);
                     finished[i] = true;
                     if let Some(slot) = kept.get_mut(i) {
-                        *slot = Some(report);
+                        *slot = Some(suite(&report));
                     }
                 }
                 Some(Some(Err(_))) => spawn_next(&mut set, &mut partials),
@@ -829,14 +834,13 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         renderer.domain(&r);
         tally.add(&r, cfg.fail_on);
         if let Some(slot) = kept.get_mut(i) {
-            *slot = Some(r);
+            *slot = Some(suite(&r));
         }
     }
     let mut code = tally.exit_code();
     if let Some(path) = &cfg.junit {
-        let reports: Vec<DomainReport> = kept.into_iter().flatten().collect();
-        if let Err(e) = crate::render::junit::write(path, &reports, cfg.fail_on, started.elapsed())
-        {
+        let suites: Result<Vec<String>, String> = kept.into_iter().flatten().collect();
+        if let Err(e) = suites.and_then(|s| crate::render::junit::write_suites(path, &s)) {
             // The verdict stands; a run that passed but lost its report is not a success.
             renderer.fatal(&e);
             code = code.max(crate::error::EXIT_USAGE);

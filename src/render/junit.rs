@@ -85,10 +85,29 @@ pub(crate) fn render_named(
     fail_on: FailOn,
     run: &RunInfo,
 ) -> Result<String, String> {
+    let suites = reports
+        .iter()
+        .enumerate()
+        .map(|(id, r)| suite_xml(name, r, id, fail_on, run))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(assemble(&suites))
+}
+
+/// One domain's `<testsuite>` element as text, `id` its position in the file: all a long
+/// `--junit` run keeps of a finished domain (its report, evidence and all, is several times
+/// larger). `name` is the report's (`ehlo check`, `ehlo probe`).
+pub(crate) fn suite_xml(
+    name: &str,
+    r: &DomainReport,
+    id: usize,
+    fail_on: FailOn,
+    run: &RunInfo,
+) -> Result<String, String> {
     let mut report = Report::new(name);
+    // Per suite: every classname starts with the domain, and a list names each domain once.
     let mut unique = Unique::default();
     let stamp = run.timestamp();
-    for (id, r) in reports.iter().enumerate() {
+    {
         let mut suite = TestSuite::new(r.domain.as_str());
         suite.set_time(Duration::from_secs_f64(r.ms.max(0.0) / 1000.0));
         for (k, v) in [
@@ -190,8 +209,25 @@ pub(crate) fn render_named(
         suite.set_system_err("");
         report.add_test_suite(suite);
     }
-    let xml = report.to_string().map_err(|e| e.to_string())?;
-    Ok(bare_root(xml_chars_only(xml)))
+    let xml = xml_chars_only(report.to_string().map_err(|e| e.to_string())?);
+    // The element quick-junit wrote inside its `<testsuites>`, up to the line that closes that.
+    match (xml.find("<testsuite "), xml.rfind("</testsuites>")) {
+        (Some(start), Some(end)) if start < end => Ok(xml[start..end].to_string()),
+        _ => Err(format!("JUnit writer gave no testsuite for {}", r.domain)),
+    }
+}
+
+/// The file around [`suite_xml`]'s elements, in order: a bare `<testsuites>` (the Ant JUnit
+/// schema declares no attribute on it, and quick-junit's `skipped` there is not in junit-10.xsd
+/// either); each `<testsuite>` has its own counts and time.
+pub(crate) fn assemble(suites: &[String]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for s in suites {
+        out.push_str("    ");
+        out.push_str(s);
+    }
+    out.push_str("</testsuites>\n");
+    out
 }
 
 /// Keeps every (classname, name) pair of a report unique: a CI page merges or hides test cases
@@ -228,22 +264,9 @@ fn xml_chars_only(xml: String) -> String {
         .replace('\u{ffff}', "\\u{ffff}")
 }
 
-/// The XML with a bare `<testsuites>`: the Ant JUnit schema declares no attribute on it, and
-/// quick-junit always writes its counts there (the `skipped` one is not in junit-10.xsd either).
-/// Each `<testsuite>` keeps its own counts and time.
-fn bare_root(xml: String) -> String {
-    let Some(start) = xml.find("<testsuites") else {
-        return xml;
-    };
-    let Some(end) = xml[start..].find('>').map(|e| start + e) else {
-        return xml;
-    };
-    let close = if xml[..end].ends_with('/') { "/>" } else { ">" };
-    format!("{}<testsuites{close}{}", &xml[..start], &xml[end + 1..])
-}
-
 /// Write the XML to `path` (through a temporary file in the same directory, so a reader never
 /// sees half a report); `wall` is how long the whole run took.
+#[cfg(test)]
 pub(crate) fn write(
     path: &Path,
     reports: &[DomainReport],
@@ -284,6 +307,15 @@ pub(crate) fn write_named(
     wall: Duration,
 ) -> Result<(), String> {
     let xml = render_named(name, reports, fail_on, &RunInfo::now_minus(wall))?;
+    write_xml(path, &xml)
+}
+
+/// Write the file made of `suites` ([`suite_xml`]'s elements, in order) to `path`, as [`write`].
+pub(crate) fn write_suites(path: &Path, suites: &[String]) -> Result<(), String> {
+    write_xml(path, &assemble(suites))
+}
+
+fn write_xml(path: &Path, xml: &str) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("cannot write --junit {}: {e}", path.display());
     match destination(path) {
         Destination::Directory => Err(is_a_directory(path)),
