@@ -393,16 +393,7 @@ impl CheckRenderer {
             {
                 self.probe_evidence(c);
             } else if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
-                // JSON escapes C0 controls but not DEL, C1 controls or bidi overrides.
-                let ev = Role::Dim.paint(
-                    &format!(
-                        "      {} · {}",
-                        c.rfc(),
-                        escape_str(&serde_json::Value::Object(c.evidence.clone()).to_string())
-                    ),
-                    self.color,
-                );
-                self.line(&ev);
+                self.line(&Role::Dim.paint(&citation_row(c), self.color));
             }
         }
         for e in &r.expects {
@@ -641,6 +632,20 @@ impl indicatif::TermLike for BarTerm {
     }
 }
 
+/// A failed, erroneous or warned result's second row: its RFC and, when it has any, its evidence
+/// as JSON (an empty object said nothing: `RFC 5321 §5.1 · {}`).
+fn citation_row(c: &crate::check::model::CheckResult) -> String {
+    if c.evidence.is_empty() {
+        return format!("      {}", c.rfc());
+    }
+    // JSON escapes C0 controls but not DEL, C1 controls or bidi overrides.
+    format!(
+        "      {} · {}",
+        c.rfc(),
+        escape_str(&serde_json::Value::Object(c.evidence.clone()).to_string())
+    )
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -772,6 +777,19 @@ mod tests {
         r.finish(&[report], 40, Some(HOSTILE));
         let out = buf.bytes();
         String::from_utf8(out).expect("the report is UTF-8")
+    }
+
+    /// A result without evidence gets its RFC alone, not `· {}`.
+    #[test]
+    fn a_result_without_evidence_cites_its_rfc_alone() {
+        let mut c = CheckResult::new("mx.lookup", Status::Error, "no answer");
+        assert_eq!(citation_row(&c), format!("      {}", c.rfc()));
+        assert!(!c.rfc().is_empty());
+        c.evidence.insert("rcode".into(), "SERVFAIL".into());
+        assert_eq!(
+            citation_row(&c),
+            format!("      {} · {{\"rcode\":\"SERVFAIL\"}}", c.rfc())
+        );
     }
 
     #[test]
