@@ -166,7 +166,13 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
     let timeout = plan.link.timeout;
     let mut runner = Runner::new(id, cfg.ctx.clone());
     let mut conn = match conn::connect(plan, &mut |_| {}).await {
-        Ok(c) => Some(c),
+        Ok(c) => {
+            // Which host and address answered: with `@domain` every probe picks its MX host
+            // anew (equal preferences are shuffled, a dead host is skipped), so each result
+            // says whom it is about.
+            runner.connected_to(&c.server);
+            Some(c)
+        }
         Err(e) => {
             let mut o = inconclusive(format!("cannot connect: {e}"));
             o.evidence.insert("connect_failed".into(), true.into());
@@ -213,8 +219,9 @@ async fn drive(id: &'static str, cfg: &ProbeConfig) -> script::Outcome {
                 parser = ReplyParser::new(Limits::default());
                 match conn::connect(plan, &mut |_| {}).await {
                     Ok(c) => {
+                        let server = c.server.clone();
                         conn = Some(c);
-                        runner.on(Input::Connected)
+                        runner.on(Input::Connected(server))
                     }
                     Err(_) => runner.on(Input::Closed),
                 }

@@ -312,8 +312,9 @@ pub(crate) enum Input {
     TlsUp,
     /// The handshake failed, or could not start (why).
     TlsFailed(String),
-    /// The new connection of a [`Io::Reconnect`] is up.
-    Connected,
+    /// The new connection of a [`Io::Reconnect`] is up, to this server (`host [address]`, as
+    /// [`Runner::connected_to`] takes it).
+    Connected(String),
 }
 
 /// A probe's result: status, one line, evidence.
@@ -1519,6 +1520,8 @@ pub(crate) struct Runner {
     until_count: usize,
     /// `pipelining.early-talker`'s control connection is queued or done.
     control: bool,
+    /// Whom the probe's connection reached (`host [address]`), from [`Runner::connected_to`].
+    server: Option<String>,
     finished: bool,
 }
 
@@ -1555,6 +1558,7 @@ impl Runner {
             },
             until_count: 0,
             control: false,
+            server: None,
             finished: false,
         }
     }
@@ -1677,15 +1681,28 @@ impl Runner {
             (Some(Step::StartTls), _) => {
                 return self.finish(End::Tls("the connection closed".into()));
             }
-            (Some(Step::Reconnect), Input::Connected) => {
+            (Some(Step::Reconnect), Input::Connected(server)) => {
                 self.log
                     .transcript
                     .push("-- control connection (waits for the greeting)".into());
+                self.log
+                    .transcript
+                    .push(format!("-- connected to {server}"));
             }
             (Some(Step::Reconnect), _) => return self.finish(End::Closed("control-banner")),
             (None, _) => return self.finish(End::Done),
         }
         self.advance()
+    }
+
+    /// The driver's connection is up, to `server` (`host [address]`: the MX host or the name
+    /// given, and the address that answered). Called before [`Runner::start`]; the transcript
+    /// and the evidence's `server` name it.
+    pub(crate) fn connected_to(&mut self, server: &str) {
+        self.log
+            .transcript
+            .push(format!("-- connected to {server}"));
+        self.server = Some(server.to_string());
     }
 
     fn record(&mut self, label: &'static str, r: Reply) {
@@ -1927,6 +1944,10 @@ impl Runner {
             "transcript".into(),
             Value::from(self.log.transcript.clone()),
         );
+        if let Some(server) = &self.server {
+            o.evidence
+                .insert("server".into(), Value::from(server.clone()));
+        }
         let advice = advice(self.id);
         if !advice.is_empty() {
             o.evidence.insert("advice".into(), Value::from(advice));
@@ -1982,7 +2003,7 @@ mod tests {
                     sent.push(b);
                     runner.on(Input::Sent)
                 }
-                Io::Reconnect => runner.on(Input::Connected),
+                Io::Reconnect => runner.on(Input::Connected("mx.test [192.0.2.1:25]".into())),
                 Io::Read | Io::ReadOn | Io::StartTls => {
                     runner.on(inputs.pop().unwrap_or(Input::Closed))
                 }

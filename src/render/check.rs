@@ -72,8 +72,11 @@
 //! members of a `check` line; `domain` is the target as given, `status` says `inconclusive`
 //! where `check` says `error`), `note` lines (`message`: which tokens to look for in the
 //! mailbox), `expect` lines (their `found` says `inconclusive` too), one `domain` line and the
-//! `summary` (its `counts` and `verdicts` use `inconclusive` too). Probe evidence: `transcript` (every line sent, `C: …`, escaped,
-//! AUTH secrets masked, and every reply, `S: …`), `advice` (what a fail means, the Postfix and
+//! `summary` (its `counts` and `verdicts` use `inconclusive` too). Probe evidence: `server` (the
+//! host and the address the probe's connection reached, `mx.example.com [192.0.2.1:25]`: with
+//! `@domain` each probe picks its MX host anew), `transcript` (every line sent, `C: …`, escaped,
+//! AUTH secrets masked, every reply, `S: …`, and `-- connected to HOST [ADDRESS]` for each
+//! connection), `advice` (what a fail means, the Postfix and
 //! Exim settings), `token` (`smuggle.*`), `injected_replies` (`starttls.injection*`),
 //! `starttls`, `auth_before_tls`, `mail_without_tls` (`starttls.downgrade`), `connect_failed`
 //! (true: no connection could be made, so the probes after it were not run), `auth_failed`

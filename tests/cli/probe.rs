@@ -1095,3 +1095,87 @@ fn an_unwritable_junit_path_is_refused_before_any_probe() {
     assert!(st.is_empty(), "{st:?}");
     assert!(s.subjects().is_empty(), "{:?}", s.subjects());
 }
+
+/// With `@domain` every probe opens its own connection and picks its MX host anew (equal
+/// preferences are shuffled), so a result is only actionable when it says whom it reached:
+/// nothing did before, and with two MX hosts a fail could not be pinned on either. Each
+/// result's evidence now names the host and address, and its transcript starts with them.
+#[test]
+fn every_result_names_the_mx_host_and_address_it_reached() {
+    use ehlo::net::testutil::{FakeDns, RecordSpec};
+    let server = Server::start(ServeOptions::default());
+    let port = server.addr().rsplit(':').next().unwrap().to_string();
+    let (dns, _h) = FakeDns::start(vec![
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-a.example.test".into()),
+        ),
+        (
+            "example.test",
+            RecordSpec::Mx(10, "mx-b.example.test".into()),
+        ),
+        (
+            "mx-a.example.test",
+            RecordSpec::A("127.0.0.1".parse().unwrap()),
+        ),
+        (
+            "mx-b.example.test",
+            RecordSpec::A("127.0.0.1".parse().unwrap()),
+        ),
+    ]);
+    let dns = dns.to_string();
+    let ids = [
+        "enum.vrfy",
+        "enum.expn",
+        "limits.line",
+        "limits.nul",
+        "limits.bare-lf-command",
+        "starttls.downgrade",
+    ];
+    let mut args = vec!["--dns-server", dns.as_str(), "--port", port.as_str()];
+    for id in ids {
+        args.extend(["--only", id]);
+    }
+    let (run, st) = probe("@example.test", &args);
+    let hosts = [
+        format!("mx-a.example.test [127.0.0.1:{port}]"),
+        format!("mx-b.example.test [127.0.0.1:{port}]"),
+    ];
+    for id in ids {
+        assert_ne!(status(&st, id), "inconclusive", "{id}: {}", run.all());
+        let v = line_of(&run, id);
+        let reached = v["evidence"]["server"].as_str().unwrap_or_default();
+        assert!(hosts.iter().any(|h| h == reached), "{id}: {v}");
+        assert_eq!(
+            v["evidence"]["transcript"][0].as_str(),
+            Some(format!("-- connected to {reached}").as_str()),
+            "{id}: {v}"
+        );
+    }
+    // The human report shows it with the evidence of every result that needs acting on.
+    let human = ehlo_with(
+        &[
+            "probe",
+            "@example.test",
+            "--to",
+            "alice@mx.test",
+            "--yes",
+            "--dns-server",
+            &dns,
+            "--port",
+            &port,
+            "--only",
+            "pipelining.early-talker",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(human.code, 40, "{}", human.all());
+    assert!(
+        hosts
+            .iter()
+            .any(|h| human.stdout.contains(&format!("-- connected to {h}"))),
+        "{}",
+        human.all()
+    );
+}
