@@ -1335,7 +1335,7 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
     // The smuggled transaction answered has a shape: replies to its MAIL, RCPT and DATA at
     // least (then, after a `354`, one to its end). Fewer extra replies, or replies of another
     // shape (a server answering every line it reads), are something else.
-    let o = if smuggled_shape(&extra) {
+    let o = if let Some(tx) = smuggled_transaction(&extra) {
         let codes: Vec<String> = extra
             .iter()
             .map(|r| r.code.map_or("?".into(), |c| c.to_string()))
@@ -1344,7 +1344,7 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
         // smuggled DATA's `354` followed by a 2xx for its own end.
         let outer = eod.is_positive();
         // `None`: its DATA got a `354` but nothing answered its end.
-        let smuggled = match (extra.get(2), extra.get(3)) {
+        let smuggled = match (tx.get(2), tx.get(3)) {
             (Some(d), Some(e)) if d.is_start_input() => Some(e.is_positive()),
             (Some(d), None) if d.is_start_input() => None,
             _ => Some(false),
@@ -1367,10 +1367,15 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
                 if outer { "accepted" } else { "refused" }
             ),
         };
+        let stray = if tx.len() < extra.len() {
+            " (the first answers the rest of the variant, read as a line of its own)"
+        } else {
+            ""
+        };
         Outcome::new(
             Status::Fail,
             format!(
-                "the variant ended the message and the embedded commands were answered ({} then {}): {delivered}",
+                "the variant ended the message and the embedded commands were answered ({} then {}{stray}): {delivered}",
                 short(eod),
                 codes.join(" ")
             ),
@@ -1454,7 +1459,7 @@ fn judge_smuggle(id: &str, ctx: &Ctx, log: &Log) -> Outcome {
 /// smuggled message's end. After a refused DATA the smuggled message's lines reach the command
 /// parser, so any number of refusals may follow. Anything else (a server answering `250` to
 /// every line it reads, inside DATA too) is no evidence that the variant ended the message.
-fn smuggled_shape(extra: &[&Reply]) -> bool {
+fn strict_shape(extra: &[&Reply]) -> bool {
     let class = |r: &Reply| r.code.map(|c| c / 100);
     let answer = |r: &Reply| matches!(class(r), Some(2 | 4 | 5));
     let refusal = |r: &Reply| matches!(class(r), Some(4 | 5));
@@ -1471,6 +1476,30 @@ fn smuggled_shape(extra: &[&Reply]) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// The smuggled transaction's replies among those after the outer message's (see
+/// [`strict_shape`]), or `None` when they do not have its shape. One reply may come before
+/// them when the rest of the variant is a line of its own: a server that ends DATA at
+/// `<CR>.<CR>` leaves the `<LF>` of `smuggle.cr-crlf`'s `<CR>.<CR><LF>` (and one ending at
+/// `<LF>.<CR>` that of `lf-crlf`), which its command parser answers (`500 5.5.2 Error: bad
+/// syntax`) before the smuggled MAIL. Only with the complete shape that ends in a `354` and
+/// one reply to the smuggled end: nothing else produces exactly that.
+fn smuggled_transaction<'a, 'r>(extra: &'a [&'r Reply]) -> Option<&'a [&'r Reply]> {
+    if strict_shape(extra) {
+        return Some(extra);
+    }
+    match extra {
+        [stray, tx @ ..]
+            if matches!(stray.code.map(|c| c / 100), Some(2 | 4 | 5))
+                && tx.len() == 4
+                && tx[2].is_start_input()
+                && strict_shape(tx) =>
+        {
+            Some(tx)
+        }
+        _ => None,
     }
 }
 
@@ -2238,6 +2267,60 @@ mod tests {
             "{}",
             o.summary
         );
+    }
+
+    /// A server that ends DATA at `<CR>.<CR>` reads `smuggle.cr-crlf`'s `<CR>.<CR><LF>` up to
+    /// its `<CR>` and the `<LF>` left over as an empty command line: its `500` comes before
+    /// the smuggled MAIL's `250`. That was inconclusive ("only the mailbox can tell") although
+    /// the smuggled message was delivered.
+    #[test]
+    fn a_reply_to_the_rest_of_the_variant_before_the_smuggled_transaction_fails() {
+        let run = |after: Vec<Input>| {
+            let mut i = greet();
+            i.extend([r(250, "ok"), r(250, "ok"), r(354, "go"), r(250, "queued 1")]);
+            i.extend(after);
+            drive("smuggle.cr-crlf", ctx(), i).0
+        };
+        for stray in [r(500, "5.5.2 Error: bad syntax"), r(250, "OK")] {
+            let o = run(vec![
+                stray,
+                r(250, "ok"),
+                r(250, "ok"),
+                r(354, "go"),
+                r(250, "queued 2"),
+                r(221, "bye"),
+            ]);
+            assert_eq!(o.status, Status::Fail, "{o:?}");
+            assert!(o.summary.contains("two messages"), "{}", o.summary);
+            assert!(
+                o.summary.contains("the rest of the variant"),
+                "{}",
+                o.summary
+            );
+        }
+        // Only that exact shape: one more reply, or no 354, stays inconclusive.
+        for after in [
+            vec![
+                r(500, "bad"),
+                r(250, "ok"),
+                r(250, "ok"),
+                r(354, "go"),
+                r(250, "queued 2"),
+                r(250, "ok"),
+                r(221, "bye"),
+            ],
+            vec![
+                r(500, "bad"),
+                r(250, "ok"),
+                r(250, "ok"),
+                r(250, "ok"),
+                r(250, "ok"),
+                r(221, "bye"),
+            ],
+        ] {
+            let o = run(after);
+            assert_eq!(o.status, Status::Error, "{o:?}");
+        }
     }
 
     #[test]
