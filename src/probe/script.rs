@@ -447,6 +447,12 @@ impl Log {
                     "{label} answered {} where RFC 5321 §4.3.2 has 354 (or a refusal)",
                     short(r)
                 ),
+                // A 4xx refuses nothing for good (greylisting, 421 shutting down): the remedy
+                // is to retry, not another sender or recipient.
+                Some(r) if r.is_transient() => format!(
+                    "{label} deferred: {} (a temporary failure: retry later)",
+                    short(r)
+                ),
                 Some(r) => format!("{label} refused: {}", short(r)),
                 None => format!("{label} refused"),
             }),
@@ -1011,6 +1017,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
                 format!(
                     "RCPT accepts an unknown user too ({}): nothing disclosed",
                     short(u)
+                ),
+            ),
+            (Some(k), Some(_)) if k.is_transient() => Outcome::new(
+                Status::Error,
+                format!(
+                    "RCPT TO:<{}> was deferred: {} (a temporary failure, greylisting?): retry later",
+                    ctx.to,
+                    short(k)
                 ),
             ),
             (Some(k), Some(_)) if !k.is_positive() => Outcome::new(
@@ -2269,6 +2283,36 @@ mod tests {
         );
     }
 
+    /// A `4xx` (greylisting) to the probe's RCPT is a deferral, not a refusal: it was worded
+    /// "rcpt refused: 450 …", and enum.rcpt asked for "a recipient the server accepts".
+    #[test]
+    fn a_deferred_recipient_says_retry_not_another_recipient() {
+        let mut i = greet();
+        i.extend([r(250, "ok"), r(450, "4.2.0 greylisted"), r(221, "bye")]);
+        let (o, _) = drive("smuggle.lf-lf", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(
+            o.summary
+                .contains("rcpt deferred: 450 4.2.0 greylisted (a temporary failure: retry later)"),
+            "{}",
+            o.summary
+        );
+        assert!(!o.summary.contains("refused"), "{}", o.summary);
+        let mut i = greet();
+        i.extend([
+            r(250, "ok"),
+            r(450, "4.2.0 greylisted"),
+            r(450, "4.2.0 greylisted"),
+            r(250, "ok"),
+            r(221, "bye"),
+        ]);
+        let (o, _) = drive("enum.rcpt", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert!(o.summary.contains("was deferred: 450"), "{}", o.summary);
+        assert!(o.summary.contains("retry later"), "{}", o.summary);
+        assert!(!o.summary.contains("accepts"), "{}", o.summary);
+    }
+
     /// A server that ends DATA at `<CR>.<CR>` reads `smuggle.cr-crlf`'s `<CR>.<CR><LF>` up to
     /// its `<CR>` and the `<LF>` left over as an empty command line: its `500` comes before
     /// the smuggled MAIL's `250`. That was inconclusive ("only the mailbox can tell") although
@@ -2983,7 +3027,7 @@ mod tests {
     fn preamble_failures_and_tls_preamble() {
         let (o, _) = drive("relay.open", ctx(), vec![r(421, "busy")]);
         assert_eq!(o.status, Status::Error);
-        assert!(o.summary.contains("banner refused: 421"), "{}", o.summary);
+        assert!(o.summary.contains("banner deferred: 421"), "{}", o.summary);
         let mut c = ctx();
         c.starttls = true;
         let (o, _) = drive("relay.open", c.clone(), vec![r(220, "mx"), r(250, "mx")]);
