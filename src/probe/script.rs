@@ -460,6 +460,9 @@ impl Log {
                 "the server closed the connection (waiting for the {label} reply)"
             )),
             End::TimedOut(label) => Some(format!("no {label} reply within the timeout")),
+            // The connection layer's words may name the handshake already ("TLS handshake
+            // failed: the peer closed the connection during the handshake"): said once.
+            End::Tls(why) if why.starts_with("TLS handshake failed") => Some(why.clone()),
             End::Tls(why) => Some(format!("TLS handshake failed: {why}")),
         }
     }
@@ -2280,6 +2283,35 @@ mod tests {
             o.summary.contains("the smuggled one was not"),
             "{}",
             o.summary
+        );
+    }
+
+    /// The connection layer's reason may begin with "TLS handshake failed" itself: it read
+    /// "TLS handshake failed: TLS handshake failed: the peer closed the connection …".
+    #[test]
+    fn a_failed_handshake_is_said_once() {
+        let mut i = greet();
+        i.extend([
+            r(220, "go ahead"),
+            Input::TlsFailed(
+                "TLS handshake failed: the peer closed the connection during the handshake".into(),
+            ),
+        ]);
+        let (o, _) = drive("starttls.injection", ctx(), i);
+        assert_eq!(o.status, Status::Error, "{o:?}");
+        assert_eq!(
+            o.summary,
+            "TLS handshake failed: the peer closed the connection during the handshake"
+        );
+        let mut i = greet();
+        i.extend([
+            r(220, "go ahead"),
+            Input::TlsFailed("certificate verification failed: expired".into()),
+        ]);
+        let (o, _) = drive("starttls.injection", ctx(), i);
+        assert_eq!(
+            o.summary,
+            "TLS handshake failed: certificate verification failed: expired"
         );
     }
 
