@@ -168,6 +168,15 @@ fn postfix_probe_session_probes() {
     expect_status(&run, &s, "pipelining.early-talker", "fail");
     expect_status(&run, &s, "pipelining.unadvertised", "skip");
     run.assert_contains("disable_vrfy_command");
+    // Every result says whom it reached, the fail's transcript first of all.
+    let want = format!("127.0.0.1 [{POSTFIX_SMTP}]");
+    for l in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["type"] == "probe" && v["status"] != "skip" {
+            assert_eq!(v["evidence"]["server"].as_str(), Some(want.as_str()), "{v}");
+        }
+    }
+    run.assert_contains(&format!("-- connected to {want}"));
 
     // Submission requires TLS: no AUTH and no MAIL before STARTTLS.
     require_postfix_submission();
