@@ -579,6 +579,11 @@ impl Human {
                     RcptStatus::TempFailed => "temporarily rejected",
                     RcptStatus::PermFailed => "rejected",
                     RcptStatus::NotAttempted => "not attempted",
+                    // LMTP / PRDR: the RCPT reply was an acceptance, the delivery verdict
+                    // never came; the reply shown is the RCPT one.
+                    RcptStatus::NoDeliveryReply => {
+                        "no reply after the content: not known to be delivered"
+                    }
                 };
                 let mut text = format!("  <{}> {status}", escape_str(&r.address));
                 let reply: Vec<String> = [
@@ -590,7 +595,12 @@ impl Human {
                 .flatten()
                 .collect();
                 if !reply.is_empty() {
-                    let _ = write!(text, " ({})", reply.join(" "));
+                    let rcpt = if r.status == RcptStatus::NoDeliveryReply {
+                        "RCPT: "
+                    } else {
+                        ""
+                    };
+                    let _ = write!(text, " ({rcpt}{})", reply.join(" "));
                 }
                 // LMTP / PRDR: the recipient's own reply after the content.
                 if let Some(code) = r.data_code

@@ -88,10 +88,13 @@
 //! The **summary** is `{"exit_code" (integer, the process exit code), "outcome" ("ok" or a short
 //! failure label, see below), "error": string | null, "server": string | null, "tls": version | null,
 //! "recipients": [{"address", "status" ("accepted", "temp_failed", "perm_failed",
-//! "not_attempted"), "code", "enhanced", "text", and only when the server answered each
-//! recipient after the content (LMTP, RFC 2033 §4.2; PRDR) "data_code", "data_enhanced",
-//! "data_text": that reply, which is then the recipient's `status`, `code`, `enhanced` and
-//! `text` too}], "message_accepted": bool | null (null when no
+//! "not_attempted", "no_delivery_reply"), "code", "enhanced", "text", and only when the server
+//! answered each recipient after the content (LMTP, RFC 2033 §4.2; PRDR) "data_code",
+//! "data_enhanced", "data_text": that reply, which is then the recipient's `status`, `code`,
+//! `enhanced` and `text` too; "no_delivery_reply" is an LMTP or PRDR recipient whose RCPT was
+//! accepted but whose own reply after the content never came (the server closed the connection
+//! or went silent first): not known to be delivered, `code`, `enhanced` and `text` its RCPT
+//! reply, no `data_code`}], "message_accepted": bool | null (null when no
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
 //!

@@ -396,7 +396,7 @@ pub struct AcceptedTls {
 pub(crate) struct RecipientResult {
     /// The address as sent in RCPT TO.
     pub(crate) address: String,
-    /// `accepted`, `temp_failed`, `perm_failed` or `not_attempted`.
+    /// `accepted`, `temp_failed`, `perm_failed`, `not_attempted` or `no_delivery_reply`.
     pub(crate) status: RcptStatus,
     /// Reply code, when there was a reply.
     pub(crate) code: Option<u16>,
@@ -463,6 +463,16 @@ impl RecipientResult {
         self.data_enhanced = reply.enhanced.map(|e| e.to_string());
         self.data_text = Some(reply.text_without_codes());
     }
+
+    /// LMTP (RFC 2033 §4.2) and PRDR: the content is out and this accepted recipient's own
+    /// reply is due. Until it comes the recipient is not known to be delivered, whatever its
+    /// RCPT reply said; a session that ends first (a close, a timeout) leaves it so. Its RCPT
+    /// reply stays in `code` and `text`.
+    pub(crate) fn awaiting_delivery(&mut self) {
+        if self.status == RcptStatus::Accepted {
+            self.status = RcptStatus::NoDeliveryReply;
+        }
+    }
 }
 
 /// Per-recipient status.
@@ -477,6 +487,10 @@ pub(crate) enum RcptStatus {
     PermFailed,
     /// The session stopped before this RCPT was sent.
     NotAttempted,
+    /// LMTP (RFC 2033 §4.2) or PRDR: the RCPT was accepted and the content sent, but the
+    /// recipient's own reply after the content never came (the server closed the connection
+    /// or went silent): not known to be delivered.
+    NoDeliveryReply,
 }
 
 /// What an [`Event::Timing`] measured.

@@ -655,6 +655,10 @@ impl ManualSession {
             return;
         }
         self.message_accepted = None;
+        // Not known to be delivered until its own reply comes (a close first leaves it so).
+        for &i in &accepted {
+            self.recipients[i].awaiting_delivery();
+        }
         self.pending
             .extend(accepted.into_iter().map(Expect::LmtpDot));
     }
@@ -2259,6 +2263,38 @@ mod tests {
         assert!(
             basic.is_some_and(|b| b.contains("this recipient")),
             "the 552 is one recipient's verdict"
+        );
+    }
+
+    /// The server closes after the first of two LMTP delivery replies: the second recipient is
+    /// not reported as accepted from its RCPT reply.
+    #[test]
+    fn lmtp_a_delivery_reply_that_never_came_leaves_the_recipient_unknown() {
+        let mut s = ready();
+        for line in [
+            "LHLO me.test",
+            "MAIL FROM:<a@b.test>",
+            "RCPT TO:<a@d.test>",
+            "RCPT TO:<b@d.test>",
+            "DATA",
+        ] {
+            s.send_line(line);
+        }
+        s.feed(b"250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+        s.send_line(".");
+        s.feed(b"250 2.0.0 <a@d.test> delivered\r\n");
+        s.feed_eof();
+        let got: Vec<(RcptStatus, Option<u16>, Option<u16>)> = s
+            .recipients()
+            .iter()
+            .map(|r| (r.status, r.code, r.data_code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (RcptStatus::Accepted, Some(250), Some(250)),
+                (RcptStatus::NoDeliveryReply, Some(250), None),
+            ]
         );
     }
 

@@ -207,6 +207,9 @@ impl Session {
             .collect();
         if self.plan.protocol == Protocol::Lmtp {
             let n = accepted.len().max(1);
+            for &i in &accepted {
+                self.rcpt_results[i].awaiting_delivery();
+            }
             self.dot_targets = accepted;
             self.expect_reply(Expect::Dot(n));
         } else if self.prdr_used {
@@ -229,6 +232,7 @@ impl Session {
         }
         let targets = self.dot_targets.clone();
         for i in targets {
+            self.rcpt_results[i].awaiting_delivery();
             self.pending.push_back(Expect::PrdrRcpt(i));
         }
         self.pending.push_back(Expect::Dot(1));

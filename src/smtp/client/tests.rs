@@ -1904,6 +1904,61 @@ fn lmtp_refused_for_everyone_is_26() {
     assert_eq!(s.message_accepted(), Some(false));
 }
 
+/// LMTP (RFC 2033 §4.2): the server closes after the first of two delivery replies. The run
+/// fails, and the recipient whose reply never came is not reported as accepted from its RCPT
+/// reply: its delivery is unknown.
+#[test]
+fn lmtp_a_delivery_reply_that_never_came_leaves_the_recipient_unknown() {
+    let mut s = lmtp_to_dot(lmtp_plan());
+    s.feed(b"250 2.0.0 delivered to b\r\n");
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 6);
+    let r = s.recipients();
+    assert_eq!(
+        (r[0].status, r[0].data_code),
+        (RcptStatus::Accepted, Some(250))
+    );
+    assert_eq!(
+        (r[1].status, r[1].code),
+        (RcptStatus::PermFailed, Some(550))
+    );
+    assert_eq!(
+        (r[2].status, r[2].code, r[2].data_code),
+        (RcptStatus::NoDeliveryReply, Some(250), None),
+        "RCPT's 250 stays as its code, the status says no delivery reply came"
+    );
+}
+
+/// PRDR: the same for a per-recipient reply that never came after the 353; a server that
+/// declines PRDR (no 353) gives one reply for everyone, and then they are all accepted.
+#[test]
+fn prdr_a_recipient_reply_that_never_came_leaves_the_recipient_unknown() {
+    let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"353 go on\r\n250 2.1.5 ok for b\r\n");
+    s.feed_eof();
+    assert_eq!(exit_code(&s), 6);
+    let r = s.recipients();
+    assert_eq!(r[0].status, RcptStatus::Accepted);
+    assert_eq!(r[1].status, RcptStatus::PermFailed);
+    assert_eq!(
+        (r[2].status, r[2].code),
+        (RcptStatus::NoDeliveryReply, Some(250))
+    );
+
+    let (mut s, _) = to_mail(prdr_plan(), EXT_EHLO);
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    let _ = sent(&mut s);
+    s.feed(b"250 2.0.0 accepted for all\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert_eq!(exit_code(&s), 0);
+    let r = s.recipients();
+    assert_eq!(r[0].status, RcptStatus::Accepted);
+    assert_eq!(r[2].status, RcptStatus::Accepted);
+}
+
 #[test]
 fn lmtp_with_bdat_reads_one_reply_per_recipient_after_last() {
     let mut p = lmtp_plan();
