@@ -77,6 +77,48 @@ pub(crate) fn is_xtext(s: &str) -> bool {
     true
 }
 
+/// RFC 3461 §4.4: an `ENVID=` value is at most 100 characters (counted as sent, in xtext).
+pub(crate) const ENVID_MAX: usize = 100;
+/// RFC 3461 §4.2: an `ORCPT=` value is at most 500 characters (counted as sent).
+pub(crate) const ORCPT_MAX: usize = 500;
+
+/// Is `c` printable US-ASCII, graphic or white space? RFC 3461 §4.2 and §4.4 require it of an
+/// ORCPT address and an ENVID before their xtext encoding.
+pub(crate) fn is_dsn_printable(c: char) -> bool {
+    c == ' ' || c == '\t' || c.is_ascii_graphic()
+}
+
+/// What is wrong with `s` as an xtext value that must decode to printable US-ASCII (RFC 3461
+/// §4): `None` when it is well-formed.
+pub(crate) fn dsn_xtext_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        return Some("empty");
+    }
+    if !is_xtext(s) {
+        return Some(if s.contains('=') || s.contains('+') {
+            "'=' or a '+' not followed by two upper-case hex digits, RFC 3461 §4"
+        } else {
+            "not xtext: a space, control or non-ASCII character, RFC 3461 §4"
+        });
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = if b[i] == b'+' {
+            let v = u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(0);
+            i += 3;
+            v
+        } else {
+            i += 1;
+            b[i - 1]
+        };
+        if !is_dsn_printable(c as char) {
+            return Some("decodes to a byte that is not printable US-ASCII, RFC 3461 §4");
+        }
+    }
+    None
+}
+
 /// `NOTIFY=` value (RFC 3461 §4.1): `NEVER`, or a comma list of `SUCCESS`, `FAILURE`, `DELAY`
 /// (case-insensitive, no repeats). Returns the normalised upper-case value.
 pub(crate) fn parse_notify(s: &str) -> Result<String, String> {

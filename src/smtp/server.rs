@@ -1559,14 +1559,15 @@ impl Session {
                 return;
             }
             let v = value.unwrap_or("");
-            let well_formed = match key.as_str() {
+            // `Some(reason)` when the value is malformed.
+            let problem: Option<String> = match key.as_str() {
                 "BODY" => {
                     if let Some((code, enh, text)) = self.body_refusal(v) {
                         self.reply(code, Some(enh), &[text]);
                         return;
                     }
                     binary = v.eq_ignore_ascii_case("BINARYMIME");
-                    true
+                    None
                 }
                 // RFC 1870 §3: size-value ::= 1*20DIGIT.
                 "SIZE" => {
@@ -1585,20 +1586,39 @@ impl Session {
                         );
                         return;
                     }
-                    true
+                    None
                 }
                 // RFC 3461 §4.3: RET=FULL or RET=HDRS.
-                "RET" => v.eq_ignore_ascii_case("FULL") || v.eq_ignore_ascii_case("HDRS"),
-                // RFC 3461 §4.4: ENVID=xtext, at least one character.
-                "ENVID" => !v.is_empty() && crate::smtp::ext::is_xtext(v),
+                "RET" => (!v.eq_ignore_ascii_case("FULL") && !v.eq_ignore_ascii_case("HDRS"))
+                    .then(|| "FULL or HDRS, RFC 3461 §4.3".into()),
+                // RFC 3461 §4.4: ENVID=xtext, 1 to 100 characters, printable US-ASCII once
+                // decoded.
+                "ENVID" => {
+                    if v.len() > crate::smtp::ext::ENVID_MAX {
+                        Some(format!(
+                            "{} characters, more than {}, RFC 3461 §4.4",
+                            v.len(),
+                            crate::smtp::ext::ENVID_MAX
+                        ))
+                    } else {
+                        crate::smtp::ext::dsn_xtext_problem(v).map(String::from)
+                    }
+                }
                 // RFC 6531 §3.4: SMTPUTF8 takes no value.
-                "SMTPUTF8" => value.is_none(),
+                "SMTPUTF8" => value
+                    .is_some()
+                    .then(|| "it takes no value, RFC 6531 §3.4".into()),
                 // RFC 4954 §5: AUTH=xtext or AUTH=<>.
-                "AUTH" => v == "<>" || (!v.is_empty() && crate::smtp::ext::is_xtext(v)),
-                _ => true,
+                "AUTH" => (v != "<>" && (v.is_empty() || !crate::smtp::ext::is_xtext(v)))
+                    .then(|| "xtext or <>, RFC 4954 §5".into()),
+                _ => None,
             };
-            if !well_formed {
-                self.reply(501, Some("5.5.4"), &[format!("Bad {key} parameter syntax")]);
+            if let Some(why) = problem {
+                self.reply(
+                    501,
+                    Some("5.5.4"),
+                    &[format!("Bad {key} parameter syntax ({why})")],
+                );
                 return;
             }
         }
@@ -1664,19 +1684,23 @@ impl Session {
                 self.reply(501, Some("5.5.4"), &[refusal]);
                 return;
             }
-            let well_formed = match (key.as_str(), value) {
+            let problem: Option<String> = match (key.as_str(), value) {
                 // RFC 3461 §4.1: NEVER, or a list of SUCCESS, FAILURE, DELAY.
-                ("NOTIFY", Some(v)) => crate::smtp::ext::parse_notify(v).is_ok(),
-                // RFC 3461 §4.2: addr-type ";" xtext, addr-type an atom.
-                ("ORCPT", Some(v)) => v.split_once(';').is_some_and(|(kind, addr)| {
-                    !kind.is_empty()
-                        && kind.bytes().all(is_atext)
-                        && crate::smtp::ext::is_xtext(addr)
+                ("NOTIFY", Some(v)) => crate::smtp::ext::parse_notify(v).err().map(|_| {
+                    "NEVER, or a list of SUCCESS, FAILURE, DELAY each at most once, RFC 3461 §4.1"
+                        .into()
                 }),
-                _ => false,
+                ("NOTIFY", None) => Some("a value is needed, RFC 3461 §4.1".into()),
+                // RFC 3461 §4.2: addr-type ";" xtext, addr-type an atom, at most 500 characters.
+                ("ORCPT", Some(v)) => orcpt_problem(v),
+                _ => Some("a value is needed, RFC 3461 §4.2".into()),
             };
-            if !well_formed {
-                self.reply(501, Some("5.5.4"), &[format!("Bad {key} parameter syntax")]);
+            if let Some(why) = problem {
+                self.reply(
+                    501,
+                    Some("5.5.4"),
+                    &[format!("Bad {key} parameter syntax ({why})")],
+                );
                 return;
             }
         }
@@ -2103,6 +2127,25 @@ enum HelloKind {
 /// A parameter keyword given twice on one MAIL or RCPT: the refusal text (RFC 5321 §4.1.2
 /// esmtp-keyword; RFC 1870, RFC 3461 and RFC 6531 each define their parameter once, and Postfix
 /// refuses a repeat). Otherwise `key` is recorded in `seen`.
+/// What is wrong with an `ORCPT=` value (RFC 3461 §4.2: `addr-type ";" xtext`, addr-type an
+/// atom, at most 500 characters, the address printable US-ASCII once decoded).
+fn orcpt_problem(v: &str) -> Option<String> {
+    let max = crate::smtp::ext::ORCPT_MAX;
+    if v.len() > max {
+        return Some(format!(
+            "{} characters, more than {max}, RFC 3461 §4.2",
+            v.len()
+        ));
+    }
+    let Some((kind, addr)) = v.split_once(';') else {
+        return Some("no addr-type: addr-type;xtext, e.g. rfc822;, RFC 3461 §4.2".into());
+    };
+    if kind.is_empty() || !kind.bytes().all(is_atext) {
+        return Some("the addr-type is not an atom, RFC 3461 §4.2".into());
+    }
+    crate::smtp::ext::dsn_xtext_problem(addr).map(String::from)
+}
+
 fn duplicate(seen: &mut Vec<String>, key: &str) -> Option<String> {
     if seen.iter().any(|k| k == key) {
         return Some(format!("Duplicate {key} parameter"));

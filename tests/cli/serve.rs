@@ -635,6 +635,49 @@ fn malformed_envelope_parameters_are_refused_as_a_real_server_does() {
     assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
 }
 
+/// DSN values a client sends raw that RFC 3461 forbids (ENVID past 100 characters, an xtext
+/// that decodes to a control, ORCPT past 500 or without its addr-type) get 501 5.5.4 with the
+/// reason, the class of reply Postfix gives malformed DSN parameters.
+#[test]
+fn dsn_values_the_rfc_forbids_are_refused_with_the_reason() {
+    let serve = Serve::start(&["--max-sessions", "5"]);
+    let long_envid = format!("ENVID={}", "e".repeat(101));
+    let long_orcpt = format!("ORCPT=rfc822;{}", "o".repeat(494));
+    for (flag, param, want) in [
+        (
+            "--mail-param",
+            long_envid.as_str(),
+            " 501 5.5.4 Bad ENVID parameter syntax (101 characters, more than 100",
+        ),
+        (
+            "--mail-param",
+            "ENVID=a+07",
+            " 501 5.5.4 Bad ENVID parameter syntax (decodes to a byte that is not printable",
+        ),
+        (
+            "--rcpt-param",
+            long_orcpt.as_str(),
+            " 501 5.5.4 Bad ORCPT parameter syntax (501 characters, more than 500",
+        ),
+        (
+            "--rcpt-param",
+            "ORCPT=rcpt@serve.test",
+            " 501 5.5.4 Bad ORCPT parameter syntax (no addr-type",
+        ),
+    ] {
+        let r = send(&serve.addr, &[flag, param]);
+        assert_ne!(r.code, 0, "{param}: {}", r.all());
+        assert!(r.stdout.contains(want), "{param}: {}", r.stdout);
+    }
+    let r = send(
+        &serve.addr,
+        &["--mail-param", &format!("ENVID={}", "e".repeat(100))],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (_, out) = serve.finish();
+    assert_eq!(out.matches("Ok: queued as").count(), 1, "{out}");
+}
+
 /// swaks (a real client, installed by tests/interop/setup.sh) against `addr`: exit code and
 /// its transcript.
 fn swaks(addr: &str, extra: &[&str]) -> (i32, String) {

@@ -2197,6 +2197,107 @@ fn malformed_or_repeated_mail_and_rcpt_parameters_are_refused() {
     );
 }
 
+/// RFC 3461 §4.2 and §4.4 bound ENVID to 100 and ORCPT to 500 characters and want printable
+/// US-ASCII inside the xtext: each malformed value gets 501 5.5.4 with the reason.
+#[test]
+fn dsn_values_past_their_length_or_not_printable_are_refused_with_a_reason() {
+    let (mut s, _) = session(cfg());
+    feed(&mut s, b"EHLO c\r\n");
+    let envid = |v: &str| format!("MAIL FROM:<a@x> ENVID={v}\r\n");
+    for (line, want) in [
+        (
+            envid(&"e".repeat(101)),
+            "501 5.5.4 Bad ENVID parameter syntax (101 characters, more than 100, RFC 3461 §4.4)",
+        ),
+        // The bound is on the value as sent: 34 encoded bytes are 102 characters.
+        (
+            envid(&"+41".repeat(34)),
+            "501 5.5.4 Bad ENVID parameter syntax (102 characters, more than 100, RFC 3461 §4.4)",
+        ),
+        (
+            envid("a+00"),
+            "501 5.5.4 Bad ENVID parameter syntax (decodes to a byte that is not printable \
+             US-ASCII, RFC 3461 §4)",
+        ),
+        (
+            envid("a+C3+A9"),
+            "501 5.5.4 Bad ENVID parameter syntax (decodes to a byte that is not printable \
+             US-ASCII, RFC 3461 §4)",
+        ),
+        (
+            envid("a+zz"),
+            "501 5.5.4 Bad ENVID parameter syntax ('=' or a '+' not followed by two upper-case \
+             hex digits, RFC 3461 §4)",
+        ),
+        (
+            envid("a\u{e9}"),
+            "501 5.5.4 Bad ENVID parameter syntax (not xtext: a space, control or non-ASCII \
+             character, RFC 3461 §4)",
+        ),
+        (envid(""), "501 5.5.4 Bad ENVID parameter syntax (empty)"),
+        (
+            "MAIL FROM:<a@x> RET=ALL\r\n".into(),
+            "501 5.5.4 Bad RET parameter syntax (FULL or HDRS, RFC 3461 §4.3)",
+        ),
+    ] {
+        assert_eq!(
+            feed(&mut s, line.as_bytes()).text(),
+            format!("{want}\r\n"),
+            "{line}"
+        );
+    }
+    // At the bound, with a space and a tab inside: taken.
+    let at_bound = format!("{}+20+09", "e".repeat(94));
+    assert_eq!(
+        feed(&mut s, envid(&at_bound).as_bytes()).text(),
+        "250 2.1.0 Ok\r\n"
+    );
+    let orcpt = |v: &str| format!("RCPT TO:<b@y> ORCPT={v}\r\n");
+    for (line, want) in [
+        (
+            orcpt(&format!("rfc822;{}", "o".repeat(494))),
+            "501 5.5.4 Bad ORCPT parameter syntax (501 characters, more than 500, RFC 3461 §4.2)",
+        ),
+        (
+            orcpt("b@y"),
+            "501 5.5.4 Bad ORCPT parameter syntax (no addr-type: addr-type;xtext, e.g. rfc822;, \
+             RFC 3461 §4.2)",
+        ),
+        (
+            orcpt("rfc(822);b@y"),
+            "501 5.5.4 Bad ORCPT parameter syntax (the addr-type is not an atom, RFC 3461 §4.2)",
+        ),
+        (
+            orcpt("rfc822;b+0D+0A@y"),
+            "501 5.5.4 Bad ORCPT parameter syntax (decodes to a byte that is not printable \
+             US-ASCII, RFC 3461 §4)",
+        ),
+        (
+            orcpt("rfc822;"),
+            "501 5.5.4 Bad ORCPT parameter syntax (empty)",
+        ),
+        (
+            "RCPT TO:<b@y> NOTIFY=NEVER,DELAY\r\n".into(),
+            "501 5.5.4 Bad NOTIFY parameter syntax (NEVER, or a list of SUCCESS, FAILURE, DELAY \
+             each at most once, RFC 3461 §4.1)",
+        ),
+    ] {
+        assert_eq!(
+            feed(&mut s, line.as_bytes()).text(),
+            format!("{want}\r\n"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        feed(
+            &mut s,
+            orcpt(&format!("rfc822;{}", "o".repeat(493))).as_bytes()
+        )
+        .text(),
+        "250 2.1.5 Ok\r\n"
+    );
+}
+
 #[test]
 fn parameters_of_extensions_not_advertised_are_refused() {
     let hide = |h: &[&str]| {
