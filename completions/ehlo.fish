@@ -136,7 +136,7 @@ DOT\t'After the final dot'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-ret -d 'DSN: RET= on MAIL (return the FULL message or only the HDRS in a failure report)' -r -f -a "FULL\t'The whole message'
 HDRS\t'Only the headers'"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier, xtext-encoded, at most 100 characters)' -r
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l bdat -d 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r
@@ -271,7 +271,7 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-informational -l hi -d '
 complete -c ehlo -n "__fish_ehlo_needs_command" -l hide-all -l ha -d 'Print nothing at all (the exit code tells the result)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l smtputf8 -d 'Use SMTPUTF8 (RFC 6531) even when no address or header needs it (exit 31 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l force-ext -d 'Use extensions the server does not advertise instead of failing'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-orcpt -d 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-orcpt -d 'DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded, at most 500 characters)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l requiretls -d 'REQUIRETLS on MAIL (RFC 8689): needs --tls or --tls-on-connect, even with --force-ext'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipient replies after the message (PRDR; exit 30 if not offered)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'

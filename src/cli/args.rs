@@ -1465,11 +1465,13 @@ pub(crate) struct ExtArgs {
     #[arg(long, value_name = "WHAT", value_enum, ignore_case = true)]
     pub(crate) dsn_ret: Option<DsnRet>,
 
-    /// DSN: ENVID= on MAIL (envelope identifier, xtext-encoded, at most 100 characters)
+    /// DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters
+    /// once xtext-encoded)
     #[arg(long, value_name = "ID")]
     pub(crate) dsn_envid: Option<String>,
 
-    /// DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded)
+    /// DSN: ORCPT= on every RCPT, naming the recipient as given (xtext-encoded, at most 500
+    /// characters)
     #[arg(long)]
     pub(crate) dsn_orcpt: bool,
 

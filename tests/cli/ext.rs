@@ -334,6 +334,76 @@ fn bad_extension_flags_are_usage_errors() {
     }
 }
 
+/// RFC 3461 §4.4 and §4.2: an ENVID is printable US-ASCII and at most 100 characters as sent
+/// (xtext), an ORCPT at most 500. `--dsn-envid`/`--dsn-orcpt` values past that are refused in
+/// one line before any connection (swaks has no DSN flags: these are ehlo's own), while
+/// `--mail-param` still sends a value as given.
+#[test]
+fn dsn_values_the_rfc_forbids_are_refused_before_connecting() {
+    let pluses = "+".repeat(200);
+    let long_rcpt = format!("a{pluses}@b.test");
+    let tab_envid = "a\u{7}b".to_string();
+    // 34 '=' are 34 characters typed but 102 as sent (+3D each).
+    let eq_envid = "=".repeat(34);
+    for (args, needle) in [
+        (
+            vec!["--to", "a@b.test", "--dsn-envid", "idé"],
+            "--dsn-envid: 'é' is not printable US-ASCII",
+        ),
+        (
+            vec!["--to", "a@b.test", "--dsn-envid", &tab_envid],
+            "--dsn-envid: '\\u{7}' is not printable US-ASCII",
+        ),
+        (
+            vec!["--to", "a@b.test", "--dsn-envid", &eq_envid],
+            "--dsn-envid: 102 characters once xtext-encoded, more than 100",
+        ),
+        (
+            vec!["--to", &long_rcpt, "--dsn-orcpt"],
+            "--dsn-orcpt: ORCPT for a recipient is 615 characters once encoded, more than 500",
+        ),
+    ] {
+        let mut v = vec!["--server", "127.0.0.1:9"];
+        v.extend_from_slice(&args);
+        let run = ehlo(&v);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert_eq!(run.stdout, "", "{args:?}: nothing before connecting");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+
+    // At the bound (33 '=' are 99 characters) it is sent encoded; --mail-param sends as given.
+    let mut steps = greet_with(b"250-scripted.test\r\n250 DSN\r\n");
+    steps.extend([
+        Step::Expect(
+            "MAIL FROM:<sender@client.test> ENVID=+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D\
+             +3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D+3D",
+        ),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:<rcpt@scripted.test>"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let envid = "=".repeat(33);
+    let run = send(&srv, &["--dsn-envid", &envid, "--quit-after", "rcpt"]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let mut steps = greet_with(b"250-scripted.test\r\n250 DSN\r\n");
+    steps.extend([
+        Step::Expect("MAIL FROM:<sender@client.test> ENVID=id\u{e9}"),
+        Step::Send(b"501 5.5.4 Bad ENVID parameter syntax\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+    ]);
+    let srv = scripted(steps);
+    let run = send(&srv, &["--mail-param", "ENVID=idé"]);
+    srv.finish();
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.all().contains("501 5.5.4"), "{}", run.all());
+}
+
 #[test]
 fn thirty_three_and_thirty_four_for_xclient() {
     // Not advertised.

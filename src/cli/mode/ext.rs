@@ -8,6 +8,49 @@ use crate::smtp::client::{
 };
 use crate::smtp::ext::{Attribute, Dsn, Ret};
 
+/// `--dsn-envid`: RFC 3461 §4.4 wants printable US-ASCII, at most 100 characters once
+/// xtext-encoded as sent; anything else is refused before connecting. `--mail-param ENVID=…`
+/// sends a value as given.
+fn envid_check(e: &str) -> Result<(), Error> {
+    use crate::smtp::ext::{ENVID_MAX, is_dsn_printable, xtext};
+    if e.is_empty() {
+        return Err(usage("--dsn-envid: the value is empty"));
+    }
+    if let Some(c) = e.chars().find(|&c| !is_dsn_printable(c)) {
+        return Err(usage(format!(
+            "--dsn-envid: {c:?} is not printable US-ASCII, which an ENVID must be (RFC 3461 \
+             §4.4); --mail-param ENVID=… sends a value as given"
+        )));
+    }
+    let sent = xtext(e.as_bytes()).len();
+    if sent > ENVID_MAX {
+        return Err(usage(format!(
+            "--dsn-envid: {sent} characters once xtext-encoded, more than {ENVID_MAX} \
+             (RFC 3461 §4.4)"
+        )));
+    }
+    Ok(())
+}
+
+/// `--dsn-orcpt`: each recipient's `ORCPT=` value at most 500 characters as sent (RFC 3461
+/// §4.2); a longer one is refused before connecting.
+pub(super) fn orcpt_check(orcpt: bool, rcpts: &[String]) -> Result<(), Error> {
+    let max = crate::smtp::ext::ORCPT_MAX;
+    if !orcpt {
+        return Ok(());
+    }
+    for r in rcpts {
+        let sent = crate::smtp::ext::orcpt(r).len();
+        if sent > max {
+            return Err(usage(format!(
+                "--dsn-orcpt: ORCPT for a recipient is {sent} characters once encoded, more than \
+                 {max} (RFC 3461 §4.2)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The extension flags → [`ExtPlan`] (cross-flag rules only; the session checks the server).
 pub(super) fn ext_plan(
     a: &crate::cli::args::ExtArgs,
@@ -17,12 +60,8 @@ pub(super) fn ext_plan(
     tls_on_connect: bool,
     stop: Option<Stop>,
 ) -> Result<ExtPlan, Error> {
-    if let Some(e) = &a.dsn_envid
-        && (e.is_empty() || e.chars().count() > 100)
-    {
-        return Err(usage(
-            "--dsn-envid: must be 1 to 100 characters (RFC 3461 §4.4)",
-        ));
+    if let Some(e) = &a.dsn_envid {
+        envid_check(e)?;
     }
     // --force-ext waives "not advertised" only: REQUIRETLS sent in clear text would ask the
     // next hops for a protection this hop lacks (RFC 8689 §4.1).

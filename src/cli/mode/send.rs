@@ -175,6 +175,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
             "--to: no recipient given (a stop point before RCPT, like -q ehlo, needs only --server)",
         ));
     }
+    super::ext::orcpt_check(ext_args.dsn_orcpt, &rcpts)?;
     let route = route(&transport, &rcpts, family, protocol, tls_on_connect)?;
     let auth_plan = auth_plan(
         &auth,
