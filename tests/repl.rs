@@ -2137,6 +2137,72 @@ fn terminal_secrets_typed_where_none_was_expected_stay_out_of_the_history() {
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
 
+/// A password of letters only, typed at the command prompt after the server refused an
+/// `AUTH LOGIN` at once (535, no 334 asking for it), is no command: it used to go out as one
+/// (in the clear, before any STARTTLS), echoed as sent and written to the history, the `--log`
+/// and the recording; an unknown letters-only word now needs `:raw`, as a typo did.
+#[test]
+fn terminal_a_letters_only_password_typed_after_a_refused_auth_goes_nowhere() {
+    let password = "Lettersonlysecret";
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.json");
+    let rec = files.path().join("session.ehlo");
+    let (addr, h) = auth_answering_server(b"535 5.7.8 Authentication credentials invalid\r\n");
+    let mut t = Pty::start(
+        home.path(),
+        &[
+            "repl",
+            &addr.to_string(),
+            "--allow-plaintext-auth",
+            "--log",
+            log.to_str().unwrap(),
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("EHLO x.test\r");
+    t.wait("the EHLO reply", |s| {
+        s.contains("250 AUTH LOGIN PLAIN") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("AUTH LOGIN\r");
+    t.wait("the refusal", |s| {
+        s.contains("535 5.7.8") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys(&format!("{password}\r"));
+    t.wait("the line refused", |s| {
+        s.contains("not sent: the line's first word is no SMTP verb")
+    });
+    t.keys("EHLLO x.test\r");
+    t.wait("the typo refused", |s| s.contains("(a typo of EHLO?)"));
+    t.keys(":raw \"XYZZY\\r\\n\"\r");
+    t.wait("the unknown verb's answer", |s| {
+        s.contains("500 5.5.2 what")
+    });
+    t.keys("QUIT\r");
+    t.wait("the goodbye", |s| s.contains("221 2.0.0 bye"));
+    t.quit();
+    let screen = t.screen();
+    let got = String::from_utf8(h.join().unwrap()).unwrap();
+    assert_eq!(
+        got, "EHLO x.test\r\nAUTH LOGIN\r\nXYZZY\r\nQUIT\r\n",
+        "{screen}"
+    );
+    assert!(!screen.contains(password), "{screen}");
+    assert!(!screen.contains("EHLLO x.test\n"), "{screen}");
+    let hist = std::fs::read_to_string(home.path().join("ehlo/history")).unwrap();
+    assert_eq!(
+        hist,
+        "EHLO x.test\nAUTH LOGIN\n:raw \"XYZZY\\r\\n\"\nQUIT\n:quit\n"
+    );
+    for f in [&log, &rec] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains(password), "{}: {text}", f.display());
+        assert!(!text.contains("EHLLO"), "{}: {text}", f.display());
+    }
+}
+
 /// AUTH LOGIN sent by `:raw` — answered by lines typed after it, or with both responses in the
 /// same bytes — reaches the server, but the responses reach no file the REPL writes: the typed
 /// ones are asked for as secrets (not echoed, never in the history), the `:raw` line is kept in
@@ -3860,7 +3926,7 @@ fn warnings_before_the_mistake() {
     let run = ehlo(&["repl", &addr.to_string()], script.as_bytes(), &[]);
     assert_eq!(run.code, 0, "{}", run.out);
     assert!(
-        run.out.contains("EHLLO is not an SMTP command: did you mean EHLO? (nothing sent; :raw \"EHLLO x.test\\r\\n\" sends it as typed)"),
+        run.out.contains("not sent: the line's first word is no SMTP verb ehlo knows or the server advertised (a typo of EHLO?)"),
         "{}",
         run.out
     );

@@ -44,8 +44,9 @@ pub(crate) enum Input {
     Interrupted,
     /// Ctrl-D, or the end of the input.
     Eof,
-    /// A piped line refused whole (not UTF-8; the reason is among the reader's notes,
-    /// [`Ui::take_notes`]): nothing of it is sent, and a message it was part of is not either.
+    /// A line refused whole (piped: not UTF-8, the reason among the reader's notes,
+    /// [`Ui::take_notes`]; typed: not UTF-8 or longer than [`LINE_MAX`], said on the
+    /// terminal): nothing of it is sent, and a message it was part of is not either.
     Refused,
 }
 
@@ -83,8 +84,8 @@ pub(crate) type Console = Box<dyn Write + Send>;
 
 /// Most history entries kept (in memory and in the file).
 const HISTORY_MAX: usize = 1000;
-/// Longest line the editor holds, in characters (a line longer than any SMTP line); the rest is
-/// refused, and the terminal is told so when the line is entered.
+/// Longest line the editor holds, in characters (a line longer than any SMTP line); a longer
+/// one is refused whole, unsent, and the terminal is told so when the line is entered.
 const LINE_MAX: usize = 64 * 1024;
 
 /// An answer, "another line of the same paste is already waiting", and "it was typed at a
@@ -953,7 +954,7 @@ struct Editor {
     /// its square.
     batch: bool,
     dirty: bool,
-    /// Characters refused for this line because it reached [`LINE_MAX`] (said when it is
+    /// Characters past [`LINE_MAX`] typed for this line (the line is refused when it is
     /// entered).
     refused: usize,
     /// Bytes typed into this line that are not UTF-8 ([`Editor::insert_invalid`]).
@@ -1565,6 +1566,22 @@ impl Editor {
             self.answer(Input::Refused);
             return;
         }
+        let excess = std::mem::take(&mut self.refused);
+        if excess > 0 {
+            // Refused whole, as a line that is not UTF-8 is: cut at the limit it would go out
+            // as a line nobody typed (a command's end, a message line's end lost); inside a
+            // message, the message is abandoned rather than sent without it.
+            let typed = self.line.len() + excess;
+            let shown = self.shown_line();
+            self.finish_line(&shown);
+            self.print(&format!(
+                "line of {typed} characters, longer than {LINE_MAX}: not sent, nor kept; :data @FILE sends a message of any length\n"
+            ));
+            self.line.clear();
+            self.cursor = 0;
+            self.answer(Input::Refused);
+            return;
+        }
         // The line as typed was echoed key by key: a typed `AUTH MECH <initial response>` (or
         // a `:raw` one) is drawn again masked, over the rows it took (the terminal's scrollback
         // keeps what is on the screen, so the secret must not stay there), as the history
@@ -1583,12 +1600,6 @@ impl Editor {
             _ => self.shown_line(),
         };
         self.finish_line(&shown);
-        let refused = std::mem::take(&mut self.refused);
-        if refused > 0 {
-            self.print(&format!(
-                "line longer than {LINE_MAX} characters: {refused} characters not taken\n"
-            ));
-        }
         if self.kind() == LineKind::Command && !not_command {
             self.remember(&line);
         }
@@ -2499,24 +2510,27 @@ mod tests {
         }
     }
 
-    /// A line reaches LINE_MAX: the rest is refused and the terminal is told how much, once.
+    /// A line past LINE_MAX is refused whole, not sent cut at the limit (it went out as the
+    /// first LINE_MAX characters, a line nobody typed), and the terminal is told so, once.
     #[test]
-    fn characters_past_the_line_limit_are_refused_aloud() {
+    fn a_line_past_the_limit_is_refused_whole_aloud() {
         let (mut ed, sink, mut rx) = editor();
         let input = format!("\x1b[200~{}\x1b[201~\r", "y".repeat(LINE_MAX + 123));
         feed_reads(&mut ed, input.as_bytes());
-        let got = lines(&mut rx);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].len(), LINE_MAX);
+        assert_eq!(lines(&mut rx), vec!["Refused".to_string()]);
         let out = sink.text();
-        let notice = format!("line longer than {LINE_MAX} characters: 123 characters not taken");
+        let notice = format!(
+            "line of {} characters, longer than {LINE_MAX}: not sent, nor kept",
+            LINE_MAX + 123
+        );
         assert_eq!(out.matches(&notice).count(), 1, "{out:?}");
+        assert!(ed.history.iter().all(|h| !h.starts_with("yyy")));
         // The next line starts from nothing: no notice for it.
         ed.request("ehlo[plain]> ", LineKind::Command);
         feed_reads(&mut ed, b"NOOP\r");
         assert_eq!(lines(&mut rx), vec!["NOOP".to_string()]);
         let out = sink.text();
-        assert_eq!(out.matches("not taken").count(), 1, "{out:?}");
+        assert_eq!(out.matches("longer than").count(), 1, "{out:?}");
     }
 
     /// The paste's end marker split after its ESC (a slow link), with the reader's idle poll in

@@ -239,10 +239,12 @@ pub(crate) const NAMES: &[&str] = &[
     ":quit",
 ];
 
-/// SMTP verbs a typed line may start with (RFC 5321 §4.1 and the extensions ehlo knows).
+/// SMTP verbs a typed line may start with (RFC 5321 §4.1, RFC 821 §4.1.1's SEND, SOML, SAML
+/// and TURN, and the extensions ehlo knows).
 const VERBS: &[&str] = &[
     "EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP",
-    "QUIT", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "ETRN", "ATRN", "BURL",
+    "QUIT", "STARTTLS", "AUTH", "XCLIENT", "XFORWARD", "ETRN", "ATRN", "BURL", "SEND", "SOML",
+    "SAML", "TURN",
 ];
 
 /// Is `word` an SMTP verb the REPL knows (any case)?
@@ -250,25 +252,31 @@ pub(crate) fn is_verb(word: &str) -> bool {
     VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
 }
 
-/// Can a line that starts with `word` not be an SMTP command? Verbs are letters (RFC 5321
-/// §4.1.1); a first word with anything else (`hunter2`, `s3cret-pw`, a base64 blob's `+/=`,
-/// `.` outside a message) that is neither a verb the REPL knows nor a keyword the server
-/// advertised (`X-LINK2STATE`, `XEXCH50`) is no command, most likely a password typed or
-/// pasted at the wrong prompt: the REPL neither sends, shows, logs nor keeps it. An unknown
-/// word of letters only (`XYZZY`, testing the server's answer) still goes out. An empty word
-/// (a blank line) is not such a line.
+/// Can a line that starts with `word` not be an SMTP command to send as typed? A first word
+/// that is neither a verb the REPL knows nor a keyword the server advertised (`X-LINK2STATE`,
+/// `XEXCH50`) is most likely a password typed or pasted at the wrong prompt (`hunter2`, a
+/// base64 blob, or letters only: `hunterpass` typed after the server refused the user name of
+/// an `AUTH LOGIN` with 535 and so asked no password): the REPL neither sends, shows, logs nor
+/// keeps it. Sending it would put the password on the wire, in the clear before STARTTLS, and
+/// in every file the session writes. A test of the server's answer to an unknown verb is sent
+/// with `:raw "XYZZY\r\n"`. An empty word (a blank line) is not such a line.
 pub(crate) fn cannot_be_command(word: &str, caps: Option<&Capabilities>) -> bool {
-    word.bytes().any(|b| !b.is_ascii_alphabetic())
-        && !is_verb(word)
-        && !caps.is_some_and(|c| c.has(word))
+    !word.is_empty() && !is_verb(word) && !caps.is_some_and(|c| c.has(word))
 }
 
-/// Why a line [`cannot_be_command`] is refused (the line itself is not repeated).
-pub(crate) const NOT_A_COMMAND: &str = "not sent: the line's first word is no SMTP verb (not one ehlo knows or the server advertised, and not letters only, RFC 5321 §4.1.1); a password typed at the wrong prompt? It is not repeated, logged, recorded or kept in the history; :raw \"...\" sends any bytes";
+/// Why a line [`cannot_be_command`] is refused (the line itself is not repeated); a word one
+/// edit from a verb (`EHLLO`) gets the verb meant, still without the word.
+pub(crate) fn not_a_command(word: &str) -> String {
+    let meant = misspelt_verb(word)
+        .map(|v| format!(" (a typo of {v}?)"))
+        .unwrap_or_default();
+    format!(
+        "not sent: the line's first word is no SMTP verb ehlo knows or the server advertised{meant}; a password typed at the wrong prompt? It is not repeated, logged, recorded or kept in the history; :raw \"...\\r\\n\" sends any line as typed"
+    )
+}
 
 /// The verb `verb` is probably a typo of (`EHLLO` → `EHLO`): one edit away (or two letters
-/// swapped) from a known verb and not a verb itself. Anything further off is left alone: it may
-/// be a test of the server's answer to unknown commands.
+/// swapped) from a known verb and not a verb itself; named when such a line is refused.
 pub(crate) fn misspelt_verb(verb: &str) -> Option<&'static str> {
     let v = verb.to_ascii_uppercase();
     if v.len() < 3 || !v.bytes().all(|b| b.is_ascii_alphabetic()) || VERBS.contains(&v.as_str()) {
@@ -378,10 +386,11 @@ Lines are sent as typed, with CRLF. Meta-commands (never sent):
                                             ( -> MAIL FROM:…); --log and :record keep them
   :help                this text
   :quit                QUIT and leave (Ctrl-D does the same)
-Replies show how long they took, SASL challenges (334) their decoded text. A misspelt
-verb (EHLLO) is refused with the one meant (:raw sends anything as typed); STARTTLS
-inside a transaction, and a typed content line whose leading dot the server will strip,
-are warned about first. A 421 means the server closes the connection. While a reply takes
+Replies show how long they took, SASL challenges (334) their decoded text. A line whose
+first word is no verb ehlo knows or the server advertised (EHLLO, XYZZY, a password typed
+at the wrong prompt) is refused unsent, and neither repeated nor kept (:raw sends
+anything as typed: :raw \"XYZZY\\r\\n\"); STARTTLS inside a transaction, and a typed
+content line whose leading dot the server will strip, are warned about first. A 421 means the server closes the connection. While a reply takes
 over a second, a terminal shows one status line, updated in place and erased when the
 reply is complete or the timeout fires: waiting 7 s, 9 bytes so far: \"250-mx.exa\" (never
 in a pipe, with --json, or in a file). Ctrl-C stops waiting.";
@@ -839,9 +848,9 @@ mod tests {
         }
     }
 
-    /// A first word with more than letters that is no verb ehlo knows nor a keyword the
-    /// server advertised cannot be a command; letters only, a verb or an advertised
-    /// extension can.
+    /// A first word that is no verb ehlo knows nor a keyword the server advertised cannot be a
+    /// command, letters only or not (a letters-only password typed at the command prompt went
+    /// out as one); a verb, an RFC 821 one or an advertised extension can.
     #[test]
     fn words_that_cannot_be_commands() {
         let caps = Capabilities::from_reply(&crate::smtp::reply::Reply::new(
@@ -855,6 +864,9 @@ mod tests {
             ".",
             "250",
             "x.y",
+            "hunterpass",
+            "XYZZY",
+            "EHLLO",
         ] {
             assert!(cannot_be_command(no, Some(&caps)), "{no}");
         }
@@ -862,14 +874,19 @@ mod tests {
             "",
             "EHLO",
             "ehlo",
-            "XYZZY",
             "turn",
+            "Soml",
             "X-LINK2STATE",
             "xexch50",
         ] {
             assert!(!cannot_be_command(yes, Some(&caps)), "{yes}");
         }
         assert!(cannot_be_command("XEXCH50", None));
+        // The reason never repeats the word; a typo gets the verb meant.
+        assert!(!not_a_command("hunterpass").contains("hunterpass"));
+        assert!(not_a_command("EHLLO").contains("(a typo of EHLO?)"));
+        assert!(!not_a_command("EHLLO").contains("EHLLO"));
+        assert!(!not_a_command("hunterpass").contains("typo"));
     }
 
     /// `:auth` with a mechanism ehlo does not implement is kept masked (it may be `:auth USER

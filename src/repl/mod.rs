@@ -1843,12 +1843,9 @@ impl Engine {
             // Refused before anything else is said or kept about it (not even as what a late
             // reply answers): a password pasted at the command prompt must not reach the
             // server, the transcript, --log, --record or the history.
-            self.error(meta::NOT_A_COMMAND);
-            self.fail(
-                crate::error::EXIT_USAGE,
-                "failed",
-                Some(meta::NOT_A_COMMAND.to_string()),
-            );
+            let why = meta::not_a_command(verb);
+            self.error(why.clone());
+            self.fail(crate::error::EXIT_USAGE, "failed", Some(why));
             return Flow::Continue;
         }
         self.seen.clear();
@@ -1887,17 +1884,6 @@ impl Engine {
         }
         if !in_data && !secret {
             let verb = line.split_whitespace().next().unwrap_or("");
-            if let Some(meant) = meta::misspelt_verb(verb) {
-                // Refused rather than asked: a typo costs nothing, and `:raw` still sends any
-                // line as typed (testing a server's answer to unknown verbs).
-                let why = format!(
-                    "{verb} is not an SMTP command: did you mean {meant}? (nothing sent; :raw \"{}\\r\\n\" sends it as typed)",
-                    line.replace('\\', "\\\\").replace('"', "\\\"")
-                );
-                self.error(why.clone());
-                self.fail(crate::error::EXIT_USAGE, "failed", Some(why));
-                return Flow::Continue;
-            }
             let in_transaction = self
                 .session
                 .as_ref()

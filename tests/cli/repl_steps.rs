@@ -111,7 +111,9 @@ fn strict_repl_fails_on_a_step_that_sent_nothing() {
             "cannot read /nonexistent/msg.eml",
         ),
         (":send\nNOOP\n", 1, ":send needs an envelope"),
-        ("EHLLO x\nNOOP\n", 1, "EHLLO is not an SMTP command"),
+        ("EHLLO x\nNOOP\n", 1, "(a typo of EHLO?)"),
+        // Letters only, unknown: a password as much as a test (`:raw` sends that).
+        ("Lettersonly\nNOOP\n", 1, "no SMTP verb ehlo knows"),
         (":data\nSubject: cut\n\nno final dot\n", 25, "end of input"),
     ];
     for (lines, code, says) in cases {
