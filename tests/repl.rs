@@ -32,8 +32,8 @@ struct Behaviour {
 /// A scripted SMTP server on 127.0.0.1:0 serving `conns` connections one after the other; the
 /// handle returns every byte received on each. Verbs: EHLO (SIZE, 8BITMIME, DSN), MAIL/RCPT/
 /// NOOP/RSET (250, RCPT per `behaviour`), DATA (354, then content up to CRLF.CRLF → 250), QUIT
-/// (221 and close), LATER (250, then an unsolicited 421 and close after 400 ms), SLOW (a reply
-/// at one byte a second), SLEEP (250 after three seconds), anything else 500.
+/// (221 and close), HELP LATER (250, then an unsolicited 421 and close after 400 ms), HELP SLOW (a reply
+/// at one byte a second), HELP SLEEP (250 after three seconds), anything else 500.
 fn server(behaviour: Behaviour, conns: usize) -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
@@ -73,7 +73,15 @@ fn serve_conn(s: TcpStream, b: Behaviour, garbage_tls: bool) -> Vec<u8> {
         let text = String::from_utf8_lossy(&line)
             .trim_end()
             .to_ascii_uppercase();
-        let verb = text.split(' ').next().unwrap_or("").to_string();
+        // `HELP WORD` asks for the scripted behaviour WORD (FLOOD, SLOW, SLEEP, LATER): the REPL
+        // sends no line whose first word is no SMTP verb.
+        let verb = text
+            .strip_prefix("HELP ")
+            .unwrap_or(&text)
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .to_string();
         let reply: &[u8] = match verb.as_str() {
             // It offers STARTTLS, as a server that answers it with 220 would.
             "EHLO" if garbage_tls => b"250-scripted.test\r\n250-STARTTLS\r\n250 SIZE 1000000\r\n",
@@ -248,7 +256,7 @@ fn a_reply_that_never_ends_is_cut_and_the_repl_goes_on() {
     let start = Instant::now();
     let run = ehlo(
         &["repl", &addr.to_string(), "--timeout", "10"],
-        b"FLOOD\nQUIT\n",
+        b"HELP FLOOD\nQUIT\n",
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.out);
@@ -715,7 +723,7 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
         last_prompt(s) == "ehlo[plain|mail]>"
     });
     // The server answers, then drops the connection a moment later while the prompt is active.
-    t.keys("LATER\r");
+    t.keys("HELP LATER\r");
     let s = t.wait("the drop notice", |s| {
         s.contains("server closed the connection — :reconnect or :quit")
     });
@@ -730,7 +738,7 @@ fn terminal_completion_prompt_state_and_cooked_mode_after_a_drop() {
     let got = h.join().unwrap().remove(0);
     assert_eq!(
         String::from_utf8_lossy(&got),
-        "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nLATER\r\n"
+        "EHLO x.test\r\nMAIL FROM:<a@b.test> BODY=8BITMIME\r\nHELP LATER\r\n"
     );
 }
 
@@ -758,14 +766,14 @@ fn terminal_unasked_replies_are_recorded_and_replayed() {
     t.wait("the EHLO reply", |s| {
         s.contains("8BITMIME") && last_prompt(s) == "ehlo[plain]>"
     });
-    t.keys("LATER\r");
+    t.keys("HELP LATER\r");
     t.wait("the drop notice", |s| {
         s.contains("server closed the connection — :reconnect or :quit")
     });
     t.quit();
     h.join().unwrap();
     let text = std::fs::read_to_string(&rec).unwrap();
-    assert!(text.contains("> LATER\n< 250\n~ 421\n"), "{text}");
+    assert!(text.contains("> HELP LATER\n< 250\n~ 421\n"), "{text}");
 
     let replay = |script: &str, extra: &[&str]| {
         let file = home.path().join("edited.ehlo");
@@ -796,7 +804,7 @@ fn terminal_unasked_replies_are_recorded_and_replayed() {
     );
     // Expected after a command that draws none: not there within the timeout, not checked.
     let run = replay(
-        &text.replace("> LATER\n< 250\n~ 421", "> NOOP\n< 250\n~ 421"),
+        &text.replace("> HELP LATER\n< 250\n~ 421", "> NOOP\n< 250\n~ 421"),
         &["--timeout", "1"],
     );
     assert_eq!(run.code, 0, "{}", run.out);
@@ -1145,7 +1153,7 @@ fn terminal_dumb_gets_no_control_sequences() {
             s.contains("250 2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
         });
         // Three seconds without a reply: a status line would be drawn.
-        t.keys("SLEEP\r");
+        t.keys("HELP SLEEP\r");
         t.wait("the SLEEP reply", |s| {
             s.matches("250").count() >= 2 && last_prompt(s) == "ehlo[plain]>"
         });
@@ -1180,7 +1188,7 @@ fn terminal_dumb_gets_no_control_sequences() {
         let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
         assert_eq!(
             got,
-            format!("NOOP hello\r\nSLEEP\r\nNOOP 2\r\nAUTH PLAIN {blob}\r\nQUIT\r\n"),
+            format!("NOOP hello\r\nHELP SLEEP\r\nNOOP 2\r\nAUTH PLAIN {blob}\r\nQUIT\r\n"),
             "TERM={term:?}"
         );
     }
@@ -1868,9 +1876,9 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     );
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
     t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
-    t.keys("SLOW\r");
+    t.keys("HELP SLOW\r");
     // Sent, so its reply (ten bytes, one a second) is being awaited: type ahead now.
-    t.wait("SLOW sent", |s| s.contains(" -> SLOW"));
+    t.wait("SLOW sent", |s| s.contains(" -> HELP SLOW"));
     let lines = fifty_lines();
     let typed: String = lines.iter().map(|l| format!("{l}\r")).collect();
     t.keys(&typed);
@@ -1892,7 +1900,8 @@ fn terminal_type_ahead_of_50_lines_during_a_slow_reply() {
     t.quit();
     t.assert_cooked();
     let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
-    let mut want = String::from("SLOW\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n");
+    let mut want =
+        String::from("HELP SLOW\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n");
     for l in &lines[3..] {
         want.push_str(l);
         want.push_str("\r\n");
@@ -4390,7 +4399,7 @@ fn plain_terminal(home: &std::path::Path, extra: &[&str]) -> (Pty, JoinHandle<Ve
 fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h) = plain_terminal(home.path(), &[]);
-    t.keys("SLOW\r");
+    t.keys("HELP SLOW\r");
     // Nothing yet, then the partial reply, escaped, on one line updated in place.
     let s = t.wait("the indicator with the first bytes", |s| {
         s.lines()
@@ -4427,7 +4436,7 @@ fn terminal_waiting_indicator_shows_the_bytes_so_far_and_is_erased() {
     t.assert_cooked();
     assert_eq!(
         String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
-        "SLOW\r\nNOOP\r\nQUIT\r\n"
+        "HELP SLOW\r\nNOOP\r\nQUIT\r\n"
     );
 }
 
@@ -4440,7 +4449,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
     let mut t = Pty::start(home.path(), &["repl", &addr.to_string(), "--json"]);
     t.wait("the banner event", |s| s.contains("scripted.test"));
     std::thread::sleep(Duration::from_millis(300));
-    t.keys("SLOW\r");
+    t.keys("HELP SLOW\r");
     let start = Instant::now();
     loop {
         let s = t.screen();
@@ -4467,7 +4476,7 @@ fn the_waiting_indicator_stays_out_of_json_pipes_and_files() {
             "--log",
             log.to_str().unwrap(),
         ],
-        b"SLOW\nQUIT\n",
+        b"HELP SLOW\nQUIT\n",
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.out);
@@ -4503,7 +4512,7 @@ NOOP
 :set echo maybe
 :set explain loud
 :set timeout 1
-SLEEP
+HELP SLEEP
 :set timeout 10
 :set echo on
 :status
@@ -4585,7 +4594,7 @@ QUIT
     assert!(out.contains(" -> RSET"), "{out}");
     assert_eq!(
         String::from_utf8(h.join().unwrap().remove(0)).unwrap(),
-        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nNOOP\r\nSLEEP\r\nRSET\r\nQUIT\r\n"
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nNOOP\r\nHELP SLEEP\r\nRSET\r\nQUIT\r\n"
     );
 }
 
@@ -5134,7 +5143,7 @@ fn terminal_resize_redraws_the_wrapped_line_at_the_new_width() {
 fn terminal_waiting_indicator_is_erased_when_the_timeout_fires() {
     let home = tempfile::tempdir().unwrap();
     let (mut t, h) = plain_terminal(home.path(), &["--timeout", "4"]);
-    t.keys("SLOW\r");
+    t.keys("HELP SLOW\r");
     t.wait("the indicator", |s| {
         s.lines()
             .any(|l| l.starts_with("waiting ") && l.contains(" so far"))
