@@ -405,6 +405,7 @@ Register-ArgumentCompleter -Native -CommandName 'ehlo' -ScriptBlock {
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which statuses fail the run (exit 40)')
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE (a testcase per probe)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)')
             [CompletionResult]::new('--auth-user', '--auth-user', [CompletionResultType]::ParameterName, 'Authenticate as USER before each probe''s commands, except relay.open')
             [CompletionResult]::new('--au', '--au', [CompletionResultType]::ParameterName, 'Authenticate as USER before each probe''s commands, except relay.open')
             [CompletionResult]::new('--auth-password-file', '--auth-password-file', [CompletionResultType]::ParameterName, 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)')

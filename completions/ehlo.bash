@@ -1098,7 +1098,7 @@ _ehlo() {
             return 0
             ;;
         ehlo__subcmd__probe)
-            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --au --auth-user --auth-password-file --allow-plaintext-auth --yes --dns-server --ipv4 --ipv6 --color --help --version --auth"
+            opts="-t -f -p -k -y -4 -6 -h -V --to --from --helo --relay-to --port --tls --tlsc --tls-on-connect --insecure --tls-ca-path --only --skip --expect --fail-on --json --junit --timeout --deadline --au --auth-user --auth-password-file --allow-plaintext-auth --yes --dns-server --ipv4 --ipv6 --color --help --version --auth"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,6 +1172,10 @@ _ehlo() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -395,6 +395,7 @@ set edit:completion:arg-completer[ehlo] = {|@words|
             cand --fail-on 'Which statuses fail the run (exit 40)'
             cand --junit 'Also write the results as JUnit XML to FILE (a testcase per probe)'
             cand --timeout 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)'
+            cand --deadline 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)'
             cand --auth-user 'Authenticate as USER before each probe''s commands, except relay.open'
             cand --au 'Authenticate as USER before each probe''s commands, except relay.open'
             cand --auth-password-file 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)'

@@ -452,6 +452,7 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l fail-on -d 'Which st
 warn\t'Warnings fail the run too'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l junit -d 'Also write the results as JUnit XML to FILE (a testcase per probe)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r

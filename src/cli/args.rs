@@ -183,7 +183,8 @@ in its Subject and body, printed at the start, so the mailbox shows what got thr
 terminal, probes that send mail ask first unless --yes.
 
 Exit codes: 0 every probe and expectation met; 40 a probe failed or an --expect was not met;
-41 nothing failed but something was inconclusive; 1 usage (no --to, unknown probe id).
+41 nothing failed but something was inconclusive (or --deadline stopped the run); 1 usage (no
+--to, unknown probe id).
 
 Examples:
   Every probe against your own MX (mail goes to you@example.com only):
@@ -273,6 +274,10 @@ pub(crate) struct ProbeArgs {
     /// Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
+
+    /// Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) deadline: Option<Duration>,
 
     /// Authenticate as USER before each probe's commands, except relay.open
     ///

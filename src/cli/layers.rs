@@ -737,7 +737,7 @@ impl Table {
     }
 
     /// Why a config file line's `name` is refused: no option of the send, the file's only
-    /// reader. The modes whose option it is (`deadline`: `ehlo check`'s, which reads no file),
+    /// reader. The modes whose option it is (`deadline`: `ehlo check`'s and `ehlo probe`'s, which read no file),
     /// else the send's option closest to it as typed (`timout`: `timeout`, the command line's
     /// rule, [`super::nearest`]), as a misspelt flag or `EHLO_*` variable is answered.
     fn file_unknown(&self, name: &str) -> String {

@@ -154,8 +154,8 @@ fn a_misspelt_or_another_mode_s_key_names_the_one_meant() {
         (
             "deadline 5m\n",
             1,
-            "unknown option 'deadline' (an option of 'ehlo check': the config file takes \
-             options of the one-shot send only)",
+            "unknown option 'deadline' (an option of 'ehlo check', 'ehlo probe': the config \
+             file takes options of the one-shot send only)",
         ),
         (
             "listen 127.0.0.1:2525\n",

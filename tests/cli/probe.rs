@@ -1179,3 +1179,101 @@ fn every_result_names_the_mx_host_and_address_it_reached() {
         human.all()
     );
 }
+
+/// `--deadline` bounds the whole run as `ehlo check`'s does: against a server that never greets,
+/// 21 probes at `--timeout 3s` would take 63 s; with `--deadline 2s` the run ends after about
+/// 2 s, the probe under way "not finished", the rest "not run" (evidence `unfinished`), an
+/// `--expect` about them not evaluated, the summary's `stopped` saying why, the JUnit file
+/// written, exit 41.
+#[test]
+fn the_deadline_stops_a_run_on_a_silent_server() {
+    let silent = Server::start(ServeOptions {
+        faults: vec!["banner=silent".into()],
+        ..ServeOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("probe.xml");
+    let junit_arg = junit.to_str().unwrap();
+    let addr = silent.addr();
+    let args = [
+        "probe",
+        &addr,
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--timeout",
+        "3s",
+        "--deadline",
+        "2s",
+        "--expect",
+        "relay.open=pass",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["--json", "--junit", junit_arg]);
+    let t0 = std::time::Instant::now();
+    let run = ehlo_with(&json_args, None, Duration::from_secs(90));
+    let took = t0.elapsed();
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(took < Duration::from_secs(15), "{took:?}\n{}", run.all());
+    assert!(took >= Duration::from_secs(2), "{took:?}\n{}", run.all());
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let probes: Vec<&Value> = lines.iter().filter(|v| v["type"] == "probe").collect();
+    assert_eq!(probes.len(), 21, "{}", run.stdout);
+    assert!(
+        probes.iter().all(|v| v["status"] == "inconclusive"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        probes.iter().all(|v| v["evidence"]["unfinished"] == true),
+        "{}",
+        run.stdout
+    );
+    let summaries: Vec<&str> = probes
+        .iter()
+        .map(|v| v["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        summaries[0], "not finished: deadline reached (--deadline)",
+        "{}",
+        run.stdout
+    );
+    assert!(
+        summaries[1..]
+            .iter()
+            .all(|s| *s == "not run: deadline reached (--deadline)"),
+        "{}",
+        run.stdout
+    );
+    // relay.open was never tested: its --expect is not evaluated (else exit 40).
+    assert!(
+        !lines.iter().any(|v| v["type"] == "expect"),
+        "{}",
+        run.stdout
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{}", run.stdout);
+    assert_eq!(summary["exit_code"], 41, "{}", run.stdout);
+    assert_eq!(
+        summary["stopped"], "deadline reached (--deadline)",
+        "{}",
+        run.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("not finished: deadline reached"), "{xml}");
+
+    // The human report says the run stopped and why.
+    let run = ehlo_with(&args, None, Duration::from_secs(90));
+    assert_eq!(run.code, 41, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("deadline reached (--deadline): the report is partial"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("exit 41"), "{}", run.stdout);
+}

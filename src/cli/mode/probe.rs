@@ -179,6 +179,8 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
         json: a.json,
         color: a.color,
         junit: a.junit,
+        // `0` is no deadline, as `ehlo check`'s.
+        deadline: a.deadline.filter(|d| !d.is_zero()),
     };
     let mailing = cfg
         .selected()
