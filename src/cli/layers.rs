@@ -511,7 +511,7 @@ impl Layered {
         }
         for (name, modes) in &self.other_modes {
             out.push_str(&format!(
-                "# not read by the send: {name} (an option of ehlo {modes})\n"
+                "# not read by the send: {name} (an option of {modes})\n"
             ));
         }
         out
@@ -1386,7 +1386,8 @@ pub(crate) fn apply(argv: Vec<OsString>, env: &LayerEnv) -> Result<Layered, Erro
             if modes.is_empty() {
                 ignored_env.push(name.clone());
             } else {
-                other_modes.push((name.clone(), modes.join(", ")));
+                let modes: Vec<String> = modes.iter().map(|m| format!("ehlo {m}")).collect();
+                other_modes.push((name.clone(), modes.join(" and ")));
             }
             continue;
         };

@@ -323,8 +323,9 @@ fn another_modes_variable_is_no_mistake() {
     let r = run(&env, &["-t", "a@example.test", "--dump-config"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
-        r.stdout
-            .contains("# not read by the send: EHLO_DEADLINE (an option of ehlo check)\n"),
+        r.stdout.contains(
+            "# not read by the send: EHLO_DEADLINE (an option of ehlo check and ehlo probe)\n"
+        ),
         "{}",
         r.stdout
     );
