@@ -795,7 +795,7 @@ async fn run_local(cfg: CheckConfig, renderer: &mut CheckRenderer) -> u8 {
         };
         tokio::select! {
             r = next => match r {
-                None => break Some("deadline reached (--deadline)"),
+                None => break Some(DEADLINE_REACHED),
                 Some(None) => break None,
                 Some(Some(Ok(report))) => {
                     let i = report.index;
@@ -866,9 +866,7 @@ fn cut_report(
 ) -> DomainReport {
     let name = domain.trim_end_matches('.').to_ascii_lowercase();
     let p = progress(partial);
-    let unfinished = |id: &'static str| {
-        CheckResult::new(id, Status::Error, format!("not finished: {why}")).with("unfinished", true)
-    };
+    let unfinished = |id: &'static str| unfinished(id, why);
     let host_ids: Vec<&'static str> = model::CHECKS
         .iter()
         .filter(|d| d.scope == Scope::Host && shared.opted(d.id))
@@ -916,18 +914,7 @@ fn cut_report(
     let position = |id: &str| model::CHECKS.iter().position(|d| d.id == id);
     results.sort_by_key(|c| position(c.id));
     let checks = judge(&shared.cfg, &name, results, host_results, p.policy.as_ref());
-    let finished = |id: &str| {
-        !checks
-            .iter()
-            .any(|j| j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into()))
-    };
-    let expects = shared
-        .cfg
-        .expects
-        .iter()
-        .filter(|e| finished(e.id()))
-        .map(|e| e.evaluate(&checks))
-        .collect();
+    let expects = select::Expect::evaluate_finished(&shared.cfg.expects, &checks);
     DomainReport {
         index,
         domain: domain.to_string(),
@@ -950,6 +937,15 @@ fn dns_setup_message(why: &str, server_given: bool) -> String {
     format!(
         "cannot set up DNS: the system configuration (/etc/resolv.conf) is unusable ({why}): name a resolver with --dns-server ADDR, or fix that file"
     )
+}
+
+/// Why a run `--deadline` stopped did not finish (`check` and `probe`).
+pub(crate) const DEADLINE_REACHED: &str = "deadline reached (--deadline)";
+
+/// A check (or probe) that was under way when a stop (`why`) came: could not be tested,
+/// marked `unfinished` so that no `--expect` is judged on it (`check` and `probe`).
+pub(crate) fn unfinished(id: &'static str, why: &str) -> CheckResult {
+    CheckResult::new(id, Status::Error, format!("not finished: {why}")).with("unfinished", true)
 }
 
 /// Why a run a signal stopped did not finish (`check` and `probe`).

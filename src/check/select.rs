@@ -342,6 +342,22 @@ impl Expect {
         }
     }
 
+    /// Judge each of `expects` against `results`, leaving out those about a check a stop
+    /// (`--deadline`, a signal) left unfinished (evidence `unfinished: true`): it was not
+    /// tested, so it is neither met nor unmet (`check` and `probe`).
+    pub(crate) fn evaluate_finished(expects: &[Expect], results: &[Judged]) -> Vec<ExpectOutcome> {
+        let finished = |id: &str| {
+            !results.iter().any(|j| {
+                j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into())
+            })
+        };
+        expects
+            .iter()
+            .filter(|e| finished(e.id()))
+            .map(|e| e.evaluate(results))
+            .collect()
+    }
+
     /// Judge it against one domain's results. Only the results of its check count, and it must
     /// hold for each of them — every MX address for a host check, a result marked "not counted"
     /// (another MX address passes) included: a field expectation is unmet by a result without

@@ -25,9 +25,6 @@ use crate::smtp::event::Phase;
 use crate::smtp::reply::{Limits, ReplyParser};
 use script::{Ctx, Input, Io, Runner};
 
-/// Why a run `--deadline` stopped, worded as `ehlo check` words it.
-const DEADLINE_REACHED: &str = "deadline reached (--deadline)";
-
 /// Everything `ehlo probe` was asked to do (built by `cli::mode`).
 #[derive(Debug, Clone)]
 pub(crate) struct ProbeConfig {
@@ -94,7 +91,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     for id in ids {
         // A deadline that passed while the last probe was finishing stops the run here.
         if stopped.is_none() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            stopped = Some(DEADLINE_REACHED);
+            stopped = Some(crate::check::DEADLINE_REACHED);
         }
         let c = match (&unreachable, stopped) {
             (_, Some(why)) => CheckResult::new(id, Status::Error, format!("not run: {why}"))
@@ -117,14 +114,11 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
                     sig = crate::net::driver::RunSignals::next(&mut signals) => {
                         let why = crate::check::stopped_by(sig);
                         stopped = Some(why);
-                        CheckResult::new(id, Status::Error, format!("not finished: {why}"))
-                            .with("unfinished", true)
+                        crate::check::unfinished(id, why)
                     }
                     () = past_deadline => {
-                        let why = DEADLINE_REACHED;
-                        stopped = Some(why);
-                        CheckResult::new(id, Status::Error, format!("not finished: {why}"))
-                            .with("unfinished", true)
+                        stopped = Some(crate::check::DEADLINE_REACHED);
+                        crate::check::unfinished(id, crate::check::DEADLINE_REACHED)
                     }
                 };
                 if c.evidence.get("connect_failed").is_some() {
@@ -153,18 +147,7 @@ pub(crate) async fn run(cfg: &ProbeConfig, renderer: &mut CheckRenderer) -> u8 {
     };
     // As in `ehlo check`: an `--expect` about a probe a stop left unfinished is not evaluated
     // (it was not tested; the run is 41 anyway unless something that finished failed).
-    let finished = |id: &str| {
-        !report
-            .checks
-            .iter()
-            .any(|j| j.result.id == id && j.result.evidence.get("unfinished") == Some(&true.into()))
-    };
-    report.expects = cfg
-        .expects
-        .iter()
-        .filter(|e| finished(e.id()))
-        .map(|e| e.evaluate(&report.checks))
-        .collect();
+    report.expects = Expect::evaluate_finished(&cfg.expects, &report.checks);
     renderer.domain(&report);
     let reports = [report];
     let mut code = crate::check::model::exit_code(&reports, cfg.fail_on);
