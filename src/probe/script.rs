@@ -1509,7 +1509,7 @@ fn smuggled_transaction<'a, 'r>(extra: &'a [&'r Reply]) -> Option<&'a [&'r Reply
     }
     match extra {
         [stray, tx @ ..]
-            if matches!(stray.code.map(|c| c / 100), Some(2 | 4 | 5))
+            if stray.verdict() != crate::smtp::reply::Verdict::Neither
                 && tx.len() == 4
                 && tx[2].is_start_input()
                 && strict_shape(tx) =>
