@@ -1,13 +1,27 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ehlo_global_optspecs
-    string join \n s/server= socket= pipe= copy-routing= p/port= local-interface= local-port= 4/ipv4 6/ipv6 protocol= timeout= connect-timeout= dns-server= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tls-sni= tls-verify-target= tlsa= tlsa-file= tls-cipher= tls-ciphersuites= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-password-file= auth-token-file= auth-force auth-plaintext auth-map= auth-extra= auth-hide-password= protect-prompt show-secrets allow-plaintext-auth t/to= cc= bcc= f/from= force-getpwuid helo= pipeline mail-param= rcpt-param= body= header= add-header= d/data= no-data-fixup dump-mail dump-as-body-shows-password attach= attach-body= attach-inline= attach-type= attach-name= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-notify= dsn-ret= dsn-envid= dsn-orcpt requiretls bdat= prdr xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-before-starttls xclient-optional xclient-optional-strict xclient-delim xclient-no-verify xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-family= proxy-command= proxy-protocol= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port= proxy= config= no-config dump-config support h/help V/version a/auth= auth-optional= auth-optional-strict= S/silent= dump= dump-as-body= tls-protocol=
+    string join \n s/server= socket= pipe= 4/ipv4 6/ipv6 protocol= dnssec= dns-trust-anchor= tls tls-optional tls-optional-strict tls-on-connect k/insecure tls-verify= tls-verify-ca tls-verify-host tls-ca-path= tlsa-file= tls-cert= tls-key= tls-chain= tls-get-peer-cert= tls-get-peer-chain= auth-password-file= auth-token-file= auth-force auth-plaintext protect-prompt show-secrets allow-plaintext-auth force-getpwuid pipeline body= d/data= no-data-fixup dump-mail dump-as-body-shows-password attach= attach-body= attach-inline= no-dot-stuffing no-crlf-fixup no-strip-from json color= explain= show-time-lapse= n/suppress-data show-raw-text no-hints no-send-hints no-receive-hints no-info-hints hide-receive hide-send hide-informational hide-all output-file= output-file-stdout= output-file-stderr= q/quit-after= drop-after= drop-after-send= smtputf8 force-ext dsn-ret= dsn-orcpt requiretls prdr xclient-before-starttls xclient-optional xclient-optional-strict xclient-no-verify proxy-family= proxy-command= proxy-protocol= proxy= config= no-config dump-config support h/help V/version a/auth= auth-optional= auth-optional-strict= S/silent= dump= dump-as-body= tls-protocol= copy-routing= p/port= local-interface= local-port= timeout= connect-timeout= dns-server= tls-sni= tls-verify-target= tlsa= tls-cipher= tls-ciphersuites= auth-user= auth-password= auth-authzid= auth-oauth-token= auth-map= auth-extra= auth-hide-password= t/to= cc= bcc= f/from= helo= mail-param= rcpt-param= header= add-header= attach-type= attach-name= dsn-notify= dsn-envid= bdat= xclient-addr= xclient-name= xclient-port= xclient-proto= xclient-destaddr= xclient-destport= xclient-helo= xclient-login= xclient-reverse-name= xclient= xclient-delim xforward-name= xforward-addr= xforward-port= xforward-proto= xforward-helo= xforward-ident= xforward-source= proxy-version= proxy-source= proxy-source-port= proxy-dest= proxy-dest-port=
 end
 
 function __fish_ehlo_needs_command
     # Figure out if the current invocation already has a command.
     set -l cmd (commandline -opc)
     set -e cmd[1]
-    argparse -s (__fish_ehlo_global_optspecs) -- $cmd 2>/dev/null
+    # An option whose value is optional takes the next word only when it is no option.
+    set -l words
+    for i in (seq (count $cmd))
+        if contains -- $cmd[$i] --tls-verify --tls-get-peer-cert --tls-get-peer-chain --show-time-lapse --stl -a --auth --auth-optional --ao --auth-optional-strict --aos -S --silent --dump --dump-as-body --dab --auth-user --au --auth-password --ap --auth-hide-password --ahp --attach-name --bdat --xclient-delim
+            and begin; test $i -eq (count $cmd); or string match -q -- '-*' $cmd[(math $i + 1)]; end
+            continue
+        end
+        set -a words $cmd[$i]
+    end
+    # The last word may be an option waiting for the value being completed.
+    argparse -s (__fish_ehlo_global_optspecs) -- $words 2>/dev/null
+    or begin
+        set -e words[-1]
+        argparse -s (__fish_ehlo_global_optspecs) -- $words 2>/dev/null
+    end
     or return
     if set -q argv[1]
         # Also print the command, so this can be used to figure out what it is.
@@ -27,10 +41,6 @@ end
 complete -c ehlo -n "__fish_ehlo_needs_command" -s s -l server -d 'Server to connect to [default: MX of the last recipient\'s domain]' -r -f -a "(__fish_print_hostnames)"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l socket -d 'Speak SMTP/LMTP over a UNIX-domain socket instead of TCP' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l pipe -d 'Speak SMTP over a child process\'s stdin/stdout, e.g. "/usr/sbin/sendmail -bs"' -r -f -a "(__fish_complete_command)"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l copy-routing -d 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient\'s domain' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: HOST[:PORT] (an IP address or a name)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l local-port -l lport -l lp -d 'Local port to connect from (number or service name)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l protocol -d 'Protocol variant (case-insensitive) [default: ESMTP]' -r -f -a "SMTP\t'HELO only'
 ESMTP\t'EHLO, falling back to HELO'
 LMTP\t'LHLO, port 24'
@@ -43,9 +53,6 @@ ESMTPSA\t'ESMTP with STARTTLS and AUTH'
 LMTPA\t'LMTP with AUTH'
 LMTPS\t'LMTP with STARTTLS'
 LMTPSA\t'LMTP with STARTTLS and AUTH'"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dnssec -d 'DNSSEC validation of the DNS answers: off, validate or trust-ad [default: off]' -r -f -a "off\t'No validation (the send\'s default)'
 validate\t'Validate signatures here, from the trust anchors'
 trust-ad\t'Believe the AD bit of the configured recursive resolver'"
@@ -53,42 +60,19 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-trust-anchor -d 'Trust th
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify -d 'Verify the certificate: pkix (the CA store and the name, the default: the flag alone is accepted for swaks compatibility) or dane (TLSA records, RFC 7672)' -r -f -a "pkix\t'The CA store and the host name (what ehlo does anyway unless --insecure)'
 dane\t'The host\'s DNSSEC-validated TLSA records when published, else the CA store'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa -d 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa-file -d 'Read TLSA records from FILE: one per line, bare or as zone-file lines (what `ldns-dane -t` reads); `;` and `#` start comments' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cert -d 'Client certificate to present when the server asks (PEM; needs --tls-key)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-key -d 'Private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-chain -d 'Intermediate certificates to send after --tls-cert (PEM)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-cert -d 'Save the server\'s certificate as PEM to FILE [default: print it in the transcript]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-get-peer-chain -d 'Save the server\'s certificate chain as sent, PEM, to FILE [default: print it]' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password-file -d 'Read the password from the first line of FILE (replaces a lower layer\'s password, e.g. $EHLO_AUTH_PASSWORD; an --auth-password of the same layer wins)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-token-file -d 'Read the OAuth 2.0 token from the first line of FILE (replaces a lower layer\'s token, e.g. $EHLO_AUTH_TOKEN; an --auth-oauth-token of the same layer wins)' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l bcc -d 'Recipients not listed in any header' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -s f -l from -d 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l body -d 'Body of the default message: TEXT, - for stdin, or @FILE [default: "This is a test mailing"]' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -s d -l data -d 'The whole message instead of the default one: TEXT, - for stdin, or @FILE' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach -d 'Attach a part (repeatable): @FILE, - for stdin, or TEXT; makes the message multipart/mixed' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-body -d 'A text part of the body (repeatable): several form multipart/alternative [type: text/plain]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-inline -d 'Attach an inline part with a Content-ID (repeatable), e.g. an image for cid: in HTML' -r -F
-complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-name -d 'File name of the next part option; empty (or no value) = no file name' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -133,29 +117,8 @@ MAIL\t'After MAIL FROM'
 RCPT\t'After the last RCPT TO'
 DATA\t'After DATA'
 DOT\t'After the final dot'"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-ret -d 'DSN: RET= on MAIL (return the FULL message or only the HDRS in a failure report)' -r -f -a "FULL\t'The whole message'
 HDRS\t'Only the headers'"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l bdat -d 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-port -d 'XCLIENT PORT=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-proto -d 'XCLIENT PROTO= (SMTP or ESMTP)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destaddr -d 'XCLIENT DESTADDR=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destport -d 'XCLIENT DESTPORT=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-helo -d 'XCLIENT HELO=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-login -d 'XCLIENT LOGIN=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-reverse-name -d 'XCLIENT REVERSE_NAME=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient -d 'A raw XCLIENT argument string, sent as its own command (repeatable)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-name -d 'XFORWARD NAME=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-addr -d 'XFORWARD ADDR=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-port -d 'XFORWARD PORT=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-proto -d 'XFORWARD PROTO=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-helo -d 'XFORWARD HELO=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-ident -d 'XFORWARD IDENT=' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-source -d 'XFORWARD SOURCE= (LOCAL or REMOTE)' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-version -d 'Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-family -d 'PROXY: address family [default: from --proxy-source]; UNKNOWN sends no addresses' -r -f -a "TCP4\t'TCP over IPv4 (swaks\'s v2 name: AF_INET)'
 TCP6\t'TCP over IPv6 (AF_INET6)'
 UNKNOWN\t'Unknown addresses (v1 `PROXY UNKNOWN`, v2 AF_UNSPEC)'
@@ -164,10 +127,6 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-command -d 'PROXY v2: c
 LOCAL\t'The proxy\'s own connection (health check)'"
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-protocol -d 'PROXY v2: transport protocol, STREAM (TCP) or DGRAM (UDP) [default: STREAM]' -r -f -a "STREAM\t'SOCK_STREAM (TCP)'
 DGRAM\t'SOCK_DGRAM (UDP)'"
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: original client address' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r
-complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r
 complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy -d 'A raw PROXY header: TEXT, sent as "PROXY TEXT" (CRLF added; with --proxy-version 2 the text follows the v2 signature), base64:DATA (sent as decoded) or @FILE (sent byte for byte; @@X is the text @X)' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -l config -d 'Read options from FILE [default: $XDG_CONFIG_HOME/ehlo/config or ~/.config/ehlo/config]' -r -F
 complete -c ehlo -n "__fish_ehlo_needs_command" -s a -l auth -d 'Require AUTH, trying these mechanisms in order [default: the strongest offered]' -r -f -a "SCRAM-SHA-256\t''
@@ -236,6 +195,61 @@ no_tlsv1\t''
 no_tlsv1_1\t''
 no_tlsv1_2\t''
 no_tlsv1_3\t''"
+complete -c ehlo -n "__fish_ehlo_needs_command" -l copy-routing -d 'Connect to where mail for DOMAIN goes (its MX hosts) instead of the recipient\'s domain' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect; 24 for LMTP]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l local-interface -l li -d 'Local address to connect from: HOST[:PORT] (an IP address or a name)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l local-port -l lport -l lp -d 'Local port to connect from (number or service name)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l timeout -d 'Per-reply timeout: N, Ns, Nm or Nh; 0 = none' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l connect-timeout -d 'Timeout of each connection attempt [default: --timeout]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-sni -d 'Server name to send in SNI [default: the server host name, unless it is an IP address]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-verify-target -d 'Name to verify the certificate against [default: the server host name]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tlsa -d 'Authenticate the server by this TLSA record instead of the CA store (repeatable; DANE)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-cipher -d 'Cipher list for TLS 1.2 and below (`openssl ciphers` syntax), e.g. ECDHE-RSA-AES128-GCM-SHA256' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l tls-ciphersuites -d 'TLS 1.3 cipher suites, e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-user -l au -d 'User name (implies --auth); without a value: ~/.netrc, then a prompt' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-password -l ap -d 'Password (argv is visible to other users: prefer EHLO_AUTH_PASSWORD or a file)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-authzid -d 'Authorisation identity (PLAIN authzid, SCRAM a=, DIGEST-MD5 authzid)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-oauth-token -d 'OAuth 2.0 bearer token for XOAUTH2 and OAUTHBEARER (argv is visible to other users)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-map -l am -d 'Another name for a mechanism: AUTH ALIAS is sent and run as TYPE (SPA and MSN are NTLM)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-extra -l ae -d 'DIGEST-MD5 and NTLM settings: realm=, domain=, dmd5-serv-type=, dmd5-host=, dmd5-serv-name=, ntlm-version=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l auth-hide-password -l ahp -d 'Accepted for swaks compatibility: ehlo always hides secrets' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -s t -l to -d 'Recipients (comma-separated, repeatable)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l cc -d 'Recipients also listed in a Cc: header' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l bcc -d 'Recipients not listed in any header' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -s f -l from -d 'Sender; <> is the null sender [default: $LOGNAME@<local host name>]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l helo -l ehlo -l lhlo -d 'Name to greet with in EHLO/HELO/LHLO [default: the local host name]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l mail-param -d 'Extra MAIL FROM parameter, sent as given (repeatable), e.g. BODY=8BITMIME' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l rcpt-param -d 'Extra RCPT TO parameter, sent as given (repeatable), e.g. NOTIFY=NEVER' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l header -d 'Set a header, replacing one of the same name in the default or --data message (repeatable)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l add-header -l ah -d 'Add a header (repeatable); with --data at %NEW_HEADERS%, else after its last header' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-type -d 'MIME type of the part options after it [default: guessed from a file name, else application/octet-stream]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l attach-name -d 'File name of the next part option; empty (or no value) = no file name' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-notify -d 'DSN (RFC 3461): NOTIFY= on every RCPT: NEVER, or a list of SUCCESS,FAILURE,DELAY' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l dsn-envid -d 'DSN: ENVID= on MAIL (envelope identifier: printable ASCII, at most 100 characters once xtext-encoded)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l bdat -d 'Send the message with BDAT (CHUNKING, RFC 3030) in chunks of SIZE [default: one chunk]' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-addr -d 'XCLIENT ADDR= (the client address to impersonate)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-name -d 'XCLIENT NAME= (the client\'s host name)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-port -d 'XCLIENT PORT=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-proto -d 'XCLIENT PROTO= (SMTP or ESMTP)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destaddr -d 'XCLIENT DESTADDR=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-destport -d 'XCLIENT DESTPORT=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-helo -d 'XCLIENT HELO=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-login -d 'XCLIENT LOGIN=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-reverse-name -d 'XCLIENT REVERSE_NAME=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient -d 'A raw XCLIENT argument string, sent as its own command (repeatable)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-name -d 'XFORWARD NAME=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-addr -d 'XFORWARD ADDR=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-port -d 'XFORWARD PORT=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-proto -d 'XFORWARD PROTO=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-helo -d 'XFORWARD HELO=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-ident -d 'XFORWARD IDENT=' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xforward-source -d 'XFORWARD SOURCE= (LOCAL or REMOTE)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-version -d 'Send a PROXY protocol header of this version before the banner [default: 1 when any --proxy* is given] (exit 35 on bad values)' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source -d 'PROXY: original client address' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-source-port -d 'PROXY: original client port' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest -d 'PROXY: address the client connected to' -r -f
+complete -c ehlo -n "__fish_ehlo_needs_command" -l proxy-dest-port -d 'PROXY: port the client connected to' -r -f
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 4 -l ipv4 -d 'Use IPv4 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l tls -d 'Require STARTTLS (exit 29 if it is not offered or fails)'
@@ -277,13 +291,13 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -l prdr -d 'Ask for per-recipien
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-before-starttls -d 'Send XCLIENT before STARTTLS instead of after'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional -d 'Carry on without XCLIENT when it is not offered or refused'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-optional-strict -d 'Carry on without XCLIENT when it is not offered; fail (exit 33) when it is refused'
-complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-delim -d 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-no-verify -d 'Do not check XCLIENT attributes against the advertised list'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l no-config -d 'Do not read a config file (EHLO_NO_CONFIG too; SWAKS_OPT_* and EHLO_* still apply)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l dump-config -d 'Print the effective options (file, environment, command line), secrets redacted, and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -l support -d 'Print what this build supports (TLS library, AUTH mechanisms, transports, …) and exit'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_needs_command" -s V -l version -d 'Print version'
+complete -c ehlo -n "__fish_ehlo_needs_command" -l xclient-delim -d 'Start a new XCLIENT command here: the --xclient-* attributes before and after it go in separate commands (repeatable; ignored where no group would be split)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "serve" -d 'Run a local SMTP test server (STARTTLS, AUTH, fault injection, message storage)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "demo" -d 'Start a throwaway server and send one annotated message to it (no network needed)'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "repl" -d 'Interactive SMTP session: a smarter telnet (completion, :starttls, :auth, :data, :record)'
@@ -292,26 +306,14 @@ complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "explain" -d 'Explain a re
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "check" -d 'Deliverability checks for CI: every MX, STARTTLS, certificates, SPF/DMARC/MTA-STS/TLS-RPT records'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "probe" -d 'Opt-in safety probes of a server you operate: SMTP smuggling, STARTTLS injection, relay, enumeration'
 complete -c ehlo -n "__fish_ehlo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or HOST:PORT for every address the name resolves to (port 0 picks a free port)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-cert -d 'Certificate (PEM) [default: a generated self-signed one]' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable, one per name)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l maildir -d 'Store received messages in this Maildir' -r -f -a "(__fish_complete_directories)"
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l mbox -d 'Append received messages to this mbox file' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l quirk -d 'Behave like a vulnerable MTA (repeatable): bare-lf-dot, starttls-keep, disclose-users, answer-unsynced' -r -f -a "bare-lf-dot\t''
 starttls-keep\t''
 disclose-users\t''
 answer-unsynced\t''"
-complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -325,6 +327,18 @@ DSN\t''
 STARTTLS\t''
 AUTH\t''
 ESMTP\t''"
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l listen -d 'Address to listen on: ADDR:PORT, [IPv6]:PORT ([fe80::1%eth0]:PORT with its zone), or HOST:PORT for every address the name resolves to (port 0 picks a free port)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l user -d 'Accept these credentials for AUTH (repeatable, one per name)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l fail -d 'Inject a failure (repeatable), e.g. rcpt=550:5.1.1, data=452, connect=421' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l delay -d 'Wait before answering a command (repeatable), e.g. data:2000' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-size -d 'Largest message accepted (advertised as SIZE): bytes, or with K/M/G (binary units); 0 = no limit, advertised as a bare SIZE (RFC 1870 §4; the content is streamed, so memory stays bounded)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l seed -d 'Seed for the server\'s randomness (reproducible runs)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l hostname -d 'Host name in the banner and the EHLO reply: a domain or an address literal ([192.0.2.1])' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-sessions -d 'Exit after N sessions, for scripts and tests' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-connections -d 'Open connections allowed at once; one more is answered 421 4.7.0 and closed' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l idle-timeout -d 'Time allowed for each complete command, twice that for a message\'s content, then 421 4.4.2 (RFC 5321 §4.5.3.2.7), and for a TLS handshake; 0 turns it off' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l max-auth-failures -d 'Failed AUTH attempts per connection before 421 4.7.0 and close (each failure waits a little longer); 0 = no limit' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l greet-pause -d 'Wait MS milliseconds before the greeting and refuse a client that talks first (554 5.5.1, RFC 5321 §4.3.1), as postscreen\'s greet wait does; 0 = greet at once' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l tls-on-connect -l tlsc -d 'Implicit TLS on every connection'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l starttls -d 'Offer STARTTLS'
 complete -c ehlo -n "__fish_ehlo_using_subcommand serve" -l accept-any-auth -d 'Accept any credentials'
@@ -342,10 +356,7 @@ never\t'Never colour'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -l json -d 'Print JSON Lines events instead of the transcript'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -355,8 +366,11 @@ none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l log -d 'Also write every event as JSON Lines to FILE (ending with the run\'s summary, with or without --json)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l record -d 'Record the session as a replayable script in FILE (secrets are never written). An existing FILE is never replaced (`:record! FILE` in the session replaces one); one that cannot be written refuses the run (exit 1)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l helo -l ehlo -l lhlo -d 'Send `EHLO NAME` right after the banner' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s k -l insecure -d 'Do not enforce certificate verification (the result is still shown)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s 4 -l ipv4 -d 'Use IPv4 only'
@@ -369,11 +383,8 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l tls -d 'STARTTLS righ
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -l strict -d 'End the session at the first 4xx/5xx reply: QUIT, then exit with that phase\'s code'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand repl" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s s -l server -d 'Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`' -r -f -a "(__fish_print_hostnames)"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -383,6 +394,9 @@ none\t'Explain nothing'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l log -d 'Also write every event as JSON Lines to FILE (ending with the run\'s summary, with or without --json)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-password-file -d 'The password for `:auth`, from the first line of FILE (before EHLO_AUTH_PASSWORD)' -r -F
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l auth-token-file -d 'The OAuth token for `:auth XOAUTH2|OAUTHBEARER`, from the first line of FILE (before EHLO_AUTH_TOKEN)' -r -F
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -s p -l port -d 'Port number or service name (smtp, submission, smtps…) [default: 25; 465 with --tls-on-connect]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l timeout -d 'Per-reply timeout (also for connecting): N, Ns, Nm or Nh; 0 = none' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l keep-going -d 'Run every step even after a mismatch, then list every mismatch (line, command, expected, got); the exit code is the first one\'s'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l allow-any-file -d 'Let `:data @FILE` steps send files outside the script\'s directory (refused otherwise: a script is not trusted to send any file you can read)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand replay" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
@@ -408,20 +422,8 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -l json -d 'Print one
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l junit -d 'Also write the results as JUnit XML to FILE (a testsuite per domain, a testcase per check)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
 warn\t'Warnings fail the run too'"
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dnssec -d 'DNSSEC for the dnssec.* and dane.* checks: validate, trust-ad or off [default: validate]' -r -f -a "off\t'No validation (the send\'s default)'
 validate\t'Validate signatures here, from the trust anchors'
 trust-ad\t'Believe the AD bit of the configured recursive resolver'"
@@ -430,6 +432,18 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l tls-ca-path -d 'CA c
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l expect -d 'Require a result (repeatable): ID=STATUS (tls.starttls=pass) or FIELD OP VALUE (tls.version>=1.2, tls.cert.days>=21, mx.count>=2; OP one of = != >= <= > <)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l waive -d 'A known issue (repeatable): reported, but not counted in the verdict; DOMAIN may be *' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l only -d 'Run only these checks (repeatable; * matches any characters, e.g. tls.*)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l skip -d 'Leave out these checks (repeatable; * matches any characters)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l concurrency -d 'Domains checked at once' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l per-ip -d 'SMTP connections at once to one address' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l cert-days -d 'Warn when a certificate expires in fewer days than this' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s p -l port -d 'SMTP port to probe on every MX, a number or a service name (a staging MTA or a test; mail exchange uses 25)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l json -d 'Print JSON Lines (one line per check, per domain, and a summary) instead of the report'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l allow-private -d 'Also probe MX addresses in loopback, private and other special-purpose ranges (RFC 6890)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -l rcpt-probe -d 'Also check that every MX accepts MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> (smtp.postmaster; one more session per domain and MX address, then QUIT, never DATA)'
@@ -439,23 +453,11 @@ complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 4 -l ipv4 -d 'Use IP
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 only'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ehlo -n "__fish_ehlo_using_subcommand check" -s V -l version -d 'Print version'
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s t -l to -d 'A recipient you own: the only address that receives mail (required)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s f -l from -d 'Envelope sender and From: [default: the --to address]' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l relay-to -d 'An address outside the server\'s domains, for relay.open' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s p -l port -d 'Port number or service name [default: 25; 465 with --tls-on-connect]' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-ca-path -d 'CA certificates to trust instead of the system store: a PEM file or a directory of them' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l only -d 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l skip -d 'Leave out these probes (repeatable; * matches any characters)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l fail-on -d 'Which statuses fail the run (exit 40)' -r -f -a "fail\t'Only failures fail the run (exit 40)'
 warn\t'Warnings fail the run too'"
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l junit -d 'Also write the results as JUnit XML to FILE (a testcase per probe)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-password-file -d 'The password for --auth-user, from the first line of FILE (before EHLO_AUTH_PASSWORD: the command line beats the environment, as in the send)' -r -F
-complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when the stream is a terminal (honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb)'
 always\t'Always colour'
 never\t'Never colour'"
@@ -466,10 +468,20 @@ PLAIN\t''
 LOGIN\t''
 DIGEST-MD5\t''
 NTLM\t''
-XOAUTH2\t''
-OAUTHBEARER\t''
 SPA\t''
 MSN\t''"
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s t -l to -d 'A recipient you own: the only address that receives mail (required)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s f -l from -d 'Envelope sender and From: [default: the --to address]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l helo -d 'Name to greet with in EHLO [default: this host\'s name]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l relay-to -d 'An address outside the server\'s domains, for relay.open' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s p -l port -d 'Port number or service name [default: 25; 465 with --tls-on-connect]' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l only -d 'Run only these probes (repeatable; * matches any characters, e.g. smuggle.*)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l skip -d 'Leave out these probes (repeatable; * matches any characters)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l expect -d 'Require a result (repeatable): ID=STATUS (smuggle.lf-lf=pass, enum.rcpt=warn) or ID.KEY OP VALUE on a probe\'s evidence (starttls.downgrade.mail_without_tls=false)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l timeout -d 'Timeout of each step: connect, each reply, the TLS handshake (N, Ns, Nm; 0 = none)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l deadline -d 'Stop the whole run after this long and report what is done (N, Ns, Nm, Nh)' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l auth-user -l au -d 'Authenticate as USER before each probe\'s commands, except relay.open' -r -f
+complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l dns-server -d 'DNS server to ask instead of the system\'s: IP[:PORT] (port defaults to 53)' -r -f
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls -d 'STARTTLS after EHLO before each probe\'s commands (probes about plaintext ignore it)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -l tls-on-connect -l tlsc -d 'Start TLS right after connecting (implicit TLS, default port 465)'
 complete -c ehlo -n "__fish_ehlo_using_subcommand probe" -s k -l insecure -d 'Do not enforce certificate verification'

@@ -455,7 +455,7 @@ pub(crate) struct ReplayArgs {
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
     /// Server to replay against: `HOST[:PORT]`, `[IPv6]:PORT`, or `@domain`.
-    #[arg(short = 's', long, value_name = "HOST[:PORT]", hide_env = true)]
+    #[arg(short = 's', long, value_name = "HOST[:PORT]", value_hint = ValueHint::Hostname, hide_env = true)]
     pub(crate) server: String,
     /// Run every step even after a mismatch, then list every mismatch (line, command,
     /// expected, got); the exit code is the first one's

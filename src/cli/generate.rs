@@ -38,10 +38,99 @@ const HIDDEN: &str = "ehlo-hidden-option-";
 /// clap_complete lists every option, so each is renamed to a marker and its lines dropped.
 pub fn completions(shell: Shell) -> Vec<u8> {
     // Built first: the subcommands' options are only added then (`defer`).
-    let mut cmd = with_value_lists(without_hidden(command()));
+    let mut cmd = with_value_hints(with_value_lists(without_hidden(command()), ""));
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ehlo", &mut buf);
-    drop_hidden(&String::from_utf8_lossy(&buf), shell).into_bytes()
+    let script = drop_hidden(&String::from_utf8_lossy(&buf), shell);
+    match shell {
+        Shell::Fish => fish_values_after_a_space(&script, &cmd),
+        _ => script,
+    }
+    .into_bytes()
+}
+
+/// `cmd` and its subcommands with every option that takes a value and says nothing of it
+/// (an address, a name, a duration, a fault spec…) marked as taking no file name: the
+/// completions' default for such an option is the files of the current directory (bash,
+/// zsh's `_default`, fish), which `--to <TAB>` or `serve --fail <TAB>` should not offer.
+/// Options that take a path say so in the flag table (`ValueHint::FilePath`, `AnyPath`).
+fn with_value_hints(mut cmd: Command) -> Command {
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| {
+            !a.is_positional()
+                && a.get_action().takes_values()
+                && a.get_value_hint() == clap::ValueHint::Unknown
+                && a.get_possible_values().is_empty()
+        })
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in ids {
+        cmd = cmd.mut_arg(id, |a| a.value_hint(clap::ValueHint::Other));
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for sub in subs {
+        cmd = cmd.mut_subcommand(sub, with_value_hints);
+    }
+    cmd
+}
+
+/// The fish script with its test "has a subcommand been given?" fixed for the send's own
+/// options, whose completions all hang on it. clap_complete runs fish's `argparse` on the
+/// words before the cursor, which fails while the last one is an option waiting for its value
+/// (`ehlo --auth <TAB>`): fish then offered file names instead of the option's values. And an
+/// option whose value is optional (`--auth [MECH]`, `--tls-verify [MODE]`, `--silent
+/// [LEVEL]`) takes the next word only when it is no option, as clap parses it, where
+/// `argparse` always took it (`ehlo -a --to x --<TAB>` offered nothing).
+fn fish_values_after_a_space(script: &str, cmd: &Command) -> String {
+    let mut optional: Vec<String> = Vec::new();
+    for a in cmd.get_arguments() {
+        let range = a.get_num_args().unwrap_or_default();
+        if a.is_positional() || !a.get_action().takes_values() || range.min_values() != 0 {
+            continue;
+        }
+        optional.extend(
+            a.get_short_and_visible_aliases()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| format!("-{c}")),
+        );
+        optional.extend(
+            a.get_long_and_visible_aliases()
+                .unwrap_or_default()
+                .iter()
+                .map(|l| format!("--{l}")),
+        );
+    }
+    let generated =
+        "    argparse -s (__fish_ehlo_global_optspecs) -- $cmd 2>/dev/null\n    or return\n";
+    let fixed = format!(
+        "    # An option whose value is optional takes the next word only when it is no option.\n\
+         \x20   set -l words\n\
+         \x20   for i in (seq (count $cmd))\n\
+         \x20       if contains -- $cmd[$i] {optional}\n\
+         \x20           and begin; test $i -eq (count $cmd); or string match -q -- '-*' $cmd[(math $i + 1)]; end\n\
+         \x20           continue\n\
+         \x20       end\n\
+         \x20       set -a words $cmd[$i]\n\
+         \x20   end\n\
+         \x20   # The last word may be an option waiting for the value being completed.\n\
+         \x20   argparse -s (__fish_ehlo_global_optspecs) -- $words 2>/dev/null\n\
+         \x20   or begin\n\
+         \x20       set -e words[-1]\n\
+         \x20       argparse -s (__fish_ehlo_global_optspecs) -- $words 2>/dev/null\n\
+         \x20   end\n\
+         \x20   or return\n",
+        optional = optional.join(" ")
+    );
+    assert!(
+        script.matches(generated).count() == 1,
+        "clap_complete's fish test for a subcommand has changed"
+    );
+    script.replacen(generated, &fixed, 1)
 }
 
 /// The TLS versions `--tls-protocol` names (an allow list, or a deny list with `no_`), as
@@ -60,10 +149,13 @@ const TLS_PROTOCOLS: &[&str] = &[
 /// Options whose values are a fixed list that their own parser checks (free text to clap): the
 /// list, by option id, so that the completions offer it instead of file names (one item of a
 /// comma list at a time). For the completions only: parsing is unchanged.
-fn value_lists() -> Vec<(&'static str, Vec<&'static str>)> {
+/// `sub` is the subcommand (`""`: the send): `ehlo probe --auth` takes the password
+/// mechanisms alone.
+fn value_lists(sub: &str) -> Vec<(&'static str, Vec<&'static str>)> {
     let mechanisms: Vec<&'static str> = crate::smtp::auth::SUPPORTED
         .iter()
         .copied()
+        .filter(|m| sub != "probe" || !crate::smtp::auth::TOKEN_MECHANISMS.contains(m))
         .chain(crate::smtp::auth::ALIASES.iter().map(|(alias, _)| *alias))
         .collect();
     let sections = crate::cli::dump::section_names();
@@ -80,8 +172,8 @@ fn value_lists() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// `cmd` and its subcommands with [`value_lists`] as the possible values of those options.
-fn with_value_lists(mut cmd: Command) -> Command {
-    let lists = value_lists();
+fn with_value_lists(mut cmd: Command, sub: &str) -> Command {
+    let lists = value_lists(sub);
     let ids: Vec<String> = cmd
         .get_arguments()
         .filter(|a| a.get_action().takes_values())
@@ -99,7 +191,7 @@ fn with_value_lists(mut cmd: Command) -> Command {
         .map(|s| s.get_name().to_string())
         .collect();
     for sub in subs {
-        cmd = cmd.mut_subcommand(sub, with_value_lists);
+        cmd = cmd.mut_subcommand(&sub, |c| with_value_lists(c, &sub));
     }
     cmd
 }

@@ -24,6 +24,7 @@
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
+# fish: tests/cli/generated.rs completes command lines in it, as in bash.
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 #   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
 #     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
@@ -39,7 +40,8 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-aiosmtpd is installed for it
 
 PACKAGES=(postfix dovecot-core python3 python3-aiosmtpd swaks openssl ca-certificates
   libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl libdigest-hmac-perl
-  libauthen-ntlm-perl curl time ldnsutils nsd unbound)
+  libauthen-ntlm-perl curl time ldnsutils nsd unbound
+  fish)
 
 log() { printf '[interop-setup] %s\n' "$*"; }
 die() {

@@ -126,7 +126,7 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
                 ));
             };
             let mechanism = a.auth.to_ascii_uppercase();
-            if matches!(mechanism.as_str(), "XOAUTH2" | "OAUTHBEARER")
+            if crate::smtp::auth::TOKEN_MECHANISMS.contains(&mechanism.as_str())
                 || crate::smtp::auth::mechanism(
                     &mechanism,
                     &crate::smtp::auth::Credentials::default(),

@@ -449,6 +449,10 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "OAUTHBEARER",
 ];
 
+/// The mechanisms of [`SUPPORTED`] that send a bearer token (`--auth-oauth-token`), not a
+/// password: `ehlo probe`, which authenticates with a password alone, refuses them.
+pub(crate) const TOKEN_MECHANISMS: &[&str] = &["XOAUTH2", "OAUTHBEARER"];
+
 /// Names some servers advertise for a mechanism ehlo implements (swaks's built-in
 /// `--auth-map`): `AUTH SPA` and `AUTH MSN` are NTLM.
 pub(crate) const ALIASES: &[(&str, &str)] = &[("SPA", "NTLM"), ("MSN", "NTLM")];
