@@ -529,7 +529,8 @@ fn sts_results(
 }
 
 /// `ipv6.mx`: an MX with an IPv6 address that answers → pass; IPv6 published but unreachable
-/// everywhere → fail, or error when this host has no IPv6 route at all; no IPv6 at all → info.
+/// everywhere → fail, or error when this host has no IPv6 route at all; no IPv6 at all → info;
+/// no MX host → skip.
 fn ipv6_check(
     targets: &[domain::Target],
     probed: &[(String, IpAddr, Vec<CheckResult>)],
@@ -537,6 +538,11 @@ fn ipv6_check(
 ) -> CheckResult {
     if family == Family::V4 {
         return CheckResult::new("ipv6.mx", Status::Skip, "-4: IPv6 not tested");
+    }
+    // No MX host (a failed MX lookup, a null MX): nothing to say of their addresses, as
+    // dnssec.mx and dane.* say; "no MX has an IPv6 address" was untrue of a failed lookup.
+    if targets.is_empty() {
+        return CheckResult::new("ipv6.mx", Status::Skip, "no MX host");
     }
     let v6: Vec<String> = targets
         .iter()
@@ -1021,6 +1027,10 @@ mod tests {
             Family::Any,
         );
         assert_eq!(c.status, Status::Info, "{c:?}");
+        // No MX host (the MX lookup failed, or a null MX): not "no MX has an IPv6 address".
+        let c = ipv6_check(&[], &[], Family::Any);
+        assert_eq!(c.status, Status::Skip, "{c:?}");
+        assert_eq!(c.summary, "no MX host", "{c:?}");
         // Published and answering over IPv6.
         let probed = [connect(v4, Status::Pass), connect(v6, Status::Pass)];
         let c = ipv6_check(&both, &probed, Family::Any);
