@@ -44,9 +44,38 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     let script = drop_hidden(&String::from_utf8_lossy(&buf), shell);
     match shell {
         Shell::Fish => fish_values_after_a_space(&script, &cmd),
+        Shell::Zsh => zsh_options_where_clap_parses_them(&script),
         _ => script,
     }
     .into_bytes()
+}
+
+/// The zsh script with two of clap_complete's `_arguments` specs fixed, so that zsh reads the
+/// words as clap does. The top level went on taking the send's options after a subcommand's
+/// name (`ehlo probe --auth <TAB>` offered the send's mechanisms, XOAUTH2 included, which
+/// probe refuses): `-A "-*"` ends its options at the first word that is none, the subcommand.
+/// And a subcommand's repeated positional (`ehlo check DOMAIN…`, `ehlo explain TEXT…`) was
+/// written `'*::NAME…'`, which leaves the words after it to that argument alone: `ehlo check
+/// example.com --<TAB>` offered nothing and `--fail-on <TAB>` file names. `'*:NAME…'` keeps
+/// options parsed between and after them, as clap does.
+fn zsh_options_where_clap_parses_them(script: &str) -> String {
+    let top = "    _arguments \"${_arguments_options[@]}\" : \\\n";
+    assert!(
+        script.contains(top),
+        "clap_complete's zsh top-level _arguments call has changed"
+    );
+    let script = script.replacen(
+        top,
+        "    _arguments \"${_arguments_options[@]}\" -A \"-*\" : \\\n",
+        1,
+    );
+    script
+        .split_inclusive('\n')
+        .map(|line| match line.strip_prefix("'*::") {
+            Some(rest) => format!("'*:{rest}"),
+            None => line.to_string(),
+        })
+        .collect()
 }
 
 /// `cmd` and its subcommands with every option that takes a value and says nothing of it
@@ -360,6 +389,32 @@ mod tests {
         for s in crate::cli::dump::section_names() {
             assert!(crate::cli::dump::parse_sections(s).is_ok(), "{s}");
         }
+    }
+
+    /// zsh reads the words as clap does: the top level stops taking options at the subcommand
+    /// (`ehlo probe --auth <TAB>` completes probe's `--auth`, not the send's), and options
+    /// are parsed after a subcommand's repeated positional (`ehlo check example.com --<TAB>`).
+    /// Checked by hand in zsh 5.9; here, the specs that make it so.
+    #[test]
+    fn zsh_specs_leave_options_to_the_subcommand_and_after_positionals() {
+        let zsh = String::from_utf8(completions(Shell::Zsh)).unwrap();
+        let top = zsh.lines().find(|l| l.contains("_arguments \"")).unwrap();
+        assert!(top.contains(r#"-A "-*""#), "{top}");
+        assert_eq!(zsh.matches(r#"-A "-*""#).count(), 1);
+        assert!(
+            !zsh.lines().any(|l| l.starts_with("'*::")),
+            "a '*::' positional"
+        );
+        for positional in ["'*:domains -- ", "'*:text -- "] {
+            assert!(zsh.contains(positional), "{positional}");
+        }
+        // The probe's own mechanism list leaves out the token mechanisms it refuses.
+        let probe = &zsh[zsh.find("(probe)").unwrap()..];
+        let auth = probe.lines().find(|l| l.starts_with("'--auth=[")).unwrap();
+        assert!(
+            auth.contains("PLAIN") && !auth.contains("XOAUTH2"),
+            "{auth}"
+        );
     }
 
     /// Every page ehlo.1 refers to (`ehlo-serve(1)`) is one of the pages generated.
