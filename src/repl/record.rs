@@ -52,11 +52,12 @@ user (:auth LOGIN) takes it from EHLO_AUTH_USER (a hand-typed AUTH LOGIN or AUTH
 recorded with the user its first response named, never the password).
 
 Exit status: 0 when every reply matches; otherwise the code of the phase of the first
-mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, AUTH 28,
-STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server had
-closed), 2 when no connection could be made, 1 for a script that does not parse (the line
-is named), is over 16 MiB or runs :replay itself, and for a step that fails before sending
-anything (:data @FILE unreadable, :send without an envelope). A script writes no file
+mismatch (banner 21, EHLO 22, MAIL 23, RCPT 24, DATA 25, end of data 26, QUIT 27,
+AUTH 28, STARTTLS 29; 36 for any other command: NOOP, RSET, VRFY, :raw; 6 when the server
+had closed), 2 when no connection could be made, 1 for a script that does not parse (the
+line is named), is over 16 MiB or runs :replay itself, and for a step that fails before
+sending anything (:data @FILE unreadable, :send without an envelope, an :auth with no
+secret to be had). A script writes no file
 (:record is refused) and :data @FILE sends only files under the script's own directory
 unless --allow-any-file is given (refused otherwise: exit 1, nothing sent). --keep-going runs every step and ends
 with a table of every mismatch (line, command, expected, got); --json prints JSON Lines

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Run, Step, ehlo_with, ehlo_with_env, scripted};
+use crate::util::{Run, Step, ehlo, ehlo_with, ehlo_with_env, scripted};
 
 /// Run `ehlo` with `stdin` piped in, 30 s at most.
 fn piped(args: &[&str], stdin: &str) -> Run {
@@ -1178,4 +1178,40 @@ fn piped_an_endless_stream_of_unasked_replies_is_cut_after_100() {
         out.contains(r#""kind":"unsolicited_flood","replies":100"#),
         "{out:.3000}"
     );
+}
+
+/// A mismatch exits with the code `ehlo replay --help` gives its command: QUIT 27 (the help
+/// left QUIT out, so "36 for any other command" read as QUIT's), NOOP 36; and the help names
+/// both, with the `:auth` that has no secret among the steps that exit 1.
+#[test]
+fn replay_mismatch_codes_are_the_ones_its_help_lists() {
+    let help = ehlo(&["replay", "--help"]);
+    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "QUIT 27",
+        "36 for any other command: NOOP",
+        "an :auth with no secret",
+    ] {
+        assert!(
+            text.contains(words),
+            "`{words}` not in ehlo replay --help:\n{text}"
+        );
+    }
+    for (verb, reply, code) in [
+        ("QUIT", &b"221 bye\r\n"[..], 27),
+        ("NOOP", &b"250 ok\r\n"[..], 36),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.ehlo");
+        std::fs::write(&script, format!("< 220\n> {verb}\n< 251\n")).unwrap();
+        let server = scripted(vec![
+            Step::Send(b"220 scripted.test ESMTP\r\n"),
+            Step::Expect(verb),
+            Step::Send(reply),
+        ]);
+        let addr = server.server();
+        let run = piped(&["replay", script.to_str().unwrap(), "-s", &addr], "");
+        assert_eq!(run.code, code, "{verb}: {}", run.all());
+        server.finish();
+    }
 }
