@@ -2524,6 +2524,17 @@ mod exim;
 #[path = "interop/probe.rs"]
 mod probe;
 
+// The generated completions in the real fish (setup.sh installs it; bash runs in the default suite).
+#[path = "cli/completion_offers.rs"]
+mod completion_offers;
+
+/// fish offers what each word of an ehlo command line takes, as bash does in the default suite.
+#[test]
+#[ignore]
+fn fish_completions_offer_what_each_word_takes() {
+    completion_offers::check(clap_complete::Shell::Fish);
+}
+
 /// `ehlo check` against the real Postfix: a domain whose MX is `localhost` (port 2525 through the
 /// test-only `--port`), the fake DNS answering the MX. Postfix offers STARTTLS with its
 /// self-signed `localhost` certificate, trusted here with `--tls-ca-path`: every SMTP and TLS

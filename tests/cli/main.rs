@@ -4,6 +4,7 @@
 mod boundary;
 mod check;
 mod citations;
+mod completion_offers;
 mod config;
 mod dane;
 mod demo;

@@ -24,7 +24,8 @@
 # Local delivery: ehlotest@ehlo.test -> /home/ehlotest/Maildir/ ; unknown users -> 550 5.1.1 at RCPT.
 # SASL user: ehlotest / interop-secret-1 (PLAIN, LOGIN, CRAM-MD5).
 # Server certificate (self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1): $STATE/postfix.pem
-# fish: tests/cli/generated.rs completes command lines in it, as in bash.
+# fish: tests/interop.rs completes command lines in it (tests/cli/completion_offers.rs), as the
+#   default suite does in bash.
 # ldnsutils: ldns-dane, the independent DANE implementation the dane_* tests compare with.
 #   NSD 127.0.0.1:5392 (a zone signed at setup with ldns-signzone) and Unbound 127.0.0.1:5391
 #     (validating it from the zone's key) for the dnssec_* tests (see dnssec.sh for the zone)
