@@ -1006,7 +1006,8 @@ pub(crate) struct EnvelopeArgs {
     /// Recipients (comma-separated, repeatable)
     ///
     /// Whitespace around each address is trimmed (swaks keeps it). The last recipient's domain
-    /// picks the MX when --server is not given.
+    /// picks the MX when --server is not given; recipients of other domains go to that server
+    /// too, with a warning.
     #[arg(short = 't', long, value_name = "ADDR,...", value_delimiter = ',')]
     pub(crate) to: Vec<String>,
 

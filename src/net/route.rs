@@ -29,6 +29,35 @@ pub(crate) fn ip_literal(host: &str) -> Option<(IpAddr, Option<&str>)> {
         .then_some((IpAddr::V6(ip), Some(zone)))
 }
 
+/// The mail domain of `addr` as routing compares it: the part after its last `@`, one trailing
+/// dot (an absolute name, RFC 1034 §3.1) dropped, in its ASCII form (A-labels for an IDN, RFC
+/// 5890 §2.3.2.1), lower case (RFC 4343). `None` for an address without a domain
+/// (`postmaster`, RFC 5321 §4.1.1.3) or with an empty one.
+pub(crate) fn mail_domain(addr: &str) -> Option<String> {
+    let (_, d) = addr.rsplit_once('@')?;
+    let d = d.trim();
+    let d = d.strip_suffix('.').unwrap_or(d);
+    (!d.is_empty()).then(|| crate::net::dns::ascii_host(d).to_ascii_lowercase())
+}
+
+/// Routed by one recipient's domain (its MX, or its address literal), the other domains among
+/// `rcpts`, each once in the order first met: mail for them goes to a server that is not theirs,
+/// since RFC 5321 §5.1 routes each domain by its own MX and one session reaches one server.
+/// swaks routes the same way (the last recipient's domain) and says nothing; a run that would
+/// hand another domain's recipients to this MX must say so.
+pub(crate) fn off_route(routed: &str, rcpts: &[String]) -> Vec<String> {
+    let Some(routed) = mail_domain(&format!("@{routed}")) else {
+        return Vec::new();
+    };
+    let mut others: Vec<String> = Vec::new();
+    for d in rcpts.iter().filter_map(|r| mail_domain(r)) {
+        if d != routed && !others.contains(&d) {
+            others.push(d);
+        }
+    }
+    others
+}
+
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -234,6 +263,33 @@ impl ConnectPlan {
 
 #[cfg(test)]
 mod tests {
+    /// Recipients of other domains than the routed one are named once each; case, one
+    /// trailing dot and an IDN's U-label or A-label form make no other domain.
+    #[test]
+    fn off_route_names_each_other_domain_once() {
+        let rcpts: Vec<String> = [
+            "a@Plain.Test.",
+            "b@elsewhere.test",
+            "c@ELSEWHERE.test",
+            "postmaster",
+            "d@b\u{fc}cher.test",
+            "e@xn--bcher-kva.test",
+            "f@[192.0.2.1]",
+            "g@plain.test",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            super::off_route("plain.test", &rcpts),
+            ["elsewhere.test", "xn--bcher-kva.test", "[192.0.2.1]"]
+        );
+        assert!(super::off_route("plain.test", &rcpts[..1]).is_empty());
+        assert_eq!(super::mail_domain("a@b.test.."), Some("b.test.".into()));
+        assert_eq!(super::mail_domain("a@"), None);
+        assert_eq!(super::mail_domain("a@."), None);
+    }
+
     use super::*;
 
     fn number(p: &str) -> Result<u16, String> {

@@ -174,6 +174,45 @@ fn the_last_recipient_domain_is_the_one_routed() {
     );
     srv.finish();
     assert_eq!(run.code, 0, "{}", run.all());
+    // As swaks routes, but said: a@elsewhere.test went to plain.test's server, not its own MX.
+    assert!(
+        run.all().contains(
+            "!!! routed by the last recipient's domain (plain.test), as swaks does: the \
+             recipients at elsewhere.test go to the MX of plain.test too, not to their own MX"
+        ),
+        "{}",
+        run.all()
+    );
+}
+
+/// Recipients all in the routed domain (any case, one trailing dot) or a server named with
+/// --server: nothing to say about routing.
+#[test]
+fn recipients_of_one_domain_or_an_explicit_server_get_no_routing_warning() {
+    let (dns, _h) = FakeDns::start(vec![("plain.test", RecordSpec::A(v4("127.0.0.1")))]);
+    for (to, server) in [
+        ("a@Plain.test.,b@plain.test", None),
+        ("a@elsewhere.test,b@plain.test", Some("127.0.0.1")),
+    ] {
+        let srv = scripted(after_greet(vec![
+            Step::Expect("MAIL FROM:"),
+            Step::Send(b"250 Ok\r\n"),
+            Step::Expect("RCPT TO:<a@"),
+            Step::Send(b"250 Ok\r\n"),
+            Step::Expect("RCPT TO:<b@plain.test>"),
+            Step::Send(b"250 Ok\r\n"),
+            Step::Expect("QUIT"),
+            Step::Send(b"221 Bye\r\n"),
+        ]));
+        let mut extra = vec!["--quit-after", "rcpt"];
+        if let Some(s) = server {
+            extra.extend(["--server", s]);
+        }
+        let run = run_mx(&dns.to_string(), srv.addr.port(), to, &extra);
+        srv.finish();
+        assert_eq!(run.code, 0, "{to}: {}", run.all());
+        assert!(!run.all().contains("routed by"), "{to}: {}", run.all());
+    }
 }
 
 #[test]

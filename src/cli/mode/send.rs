@@ -186,7 +186,12 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         env,
     )?;
     let tls_params = tls_params(&tls, &tls_use, &route.target)?;
-    let warnings = sni_warning(&tls_params, &tls_use).into_iter().collect();
+    let warnings = route
+        .warning
+        .clone()
+        .into_iter()
+        .chain(sni_warning(&tls_params, &tls_use))
+        .collect();
     // Under `--json` too: the `raw_sent`/`raw_received` events are part of the JSON Lines
     // format, and `--show-raw-text` is how they are asked for.
     let raw_events = output.show_raw_text;
@@ -424,6 +429,8 @@ struct Route {
     transport: Transport,
     target: Target,
     local: Option<crate::net::route::LocalBind>,
+    /// Routed by the last recipient's domain while others are in other domains: said so.
+    warning: Option<String>,
 }
 
 /// `--server` (or the last recipient's domain, or `--copy-routing`), `--port`, `--socket`,
@@ -527,10 +534,40 @@ fn route(
         }),
     };
 
+    // Routed by the last recipient (no --server, --copy-routing, --socket or --pipe): the
+    // recipients of other domains go to that domain's server too, as swaks sends them.
+    let routed_by_rcpt = link_transport == Transport::Tcp
+        && transport.server.is_none()
+        && transport.copy_routing.is_none();
+    let warning = match (&target, rcpts.last()) {
+        (Target::Mx { domain, .. }, Some(_)) if routed_by_rcpt => {
+            Some(format!("the MX of {domain}"))
+        }
+        (Target::Host { host, .. }, Some(_)) if routed_by_rcpt => Some(format!("[{host}]")),
+        _ => None,
+    }
+    .and_then(|server| {
+        let last = rcpts
+            .last()
+            .and_then(|r| crate::net::route::mail_domain(r))?;
+        let others = crate::net::route::off_route(&last, rcpts);
+        let (first, rest) = others.split_first()?;
+        let named = match rest.len() {
+            0 => first.clone(),
+            1 => format!("{first} and {}", rest[0]),
+            n => format!("{first} and {n} other domains"),
+        };
+        Some(format!(
+            "routed by the last recipient's domain ({last}), as swaks does: the recipients at \
+             {named} go to {server} too, not to their own MX (RFC 5321 §5.1); send to each \
+             domain on its own, or name the server with --server"
+        ))
+    });
     Ok(Route {
         transport: link_transport,
         target,
         local,
+        warning,
     })
 }
 
