@@ -641,10 +641,7 @@ fn judge_target(
     } else if !set.cnames.is_empty() {
         (
             Status::Warn,
-            format!(
-                "{host} is a CNAME (→ {}): an MX must name the host itself (RFC 2181 §10.3)",
-                set.cnames.join(" → ")
-            ),
+            crate::net::dns::mx_alias_problem(host, &set.cnames),
         )
     } else {
         (Status::Pass, format!("{host} → {}", shown.join(", ")))

@@ -814,13 +814,26 @@ impl TcpRoute {
                 let r = self.resolver.as_ref().expect("resolver built for names");
                 let mut last_proof = None;
                 let found = r
-                    .host_addresses(host, link.family, &mut |e| {
+                    .host_addresses_noted(host, link.family, &mut |e| {
                         noting(&mut last_proof, e, &mut *emit)
                     })
                     .await;
                 addr_proof = last_proof;
                 match found {
-                    Ok(a) => a,
+                    Ok(noted) => {
+                        // An MX exchange (not the implicit MX, the domain itself) that is an
+                        // alias breaks RFC 2181 §10.3; followed all the same, as Postfix does.
+                        if let Target::Mx { domain, .. } = &plan.target
+                            && !host.eq_ignore_ascii_case(domain)
+                            && !noted.aliases.is_empty()
+                        {
+                            emit(Event::warning(format!(
+                                "{}; followed, as Postfix does",
+                                crate::net::dns::mx_alias_problem(host, &noted.aliases)
+                            )));
+                        }
+                        noted.list
+                    }
                     Err(e) => {
                         emit(Event::warning(e.to_string()));
                         self.last_err = e.to_string();

@@ -943,20 +943,40 @@ impl Resolver {
 
     /// Addresses of `host` for `family`, with the lookup reported as events; an IP address is
     /// returned as it is, without a query. Shared by the send and the REPL.
+    #[cfg(test)]
     pub(crate) async fn host_addresses(
         &self,
         host: &str,
         family: Family,
         emit: &mut dyn FnMut(Event),
     ) -> Result<Vec<IpAddr>, DnsError> {
+        Ok(self.host_addresses_noted(host, family, emit).await?.list)
+    }
+
+    /// [`Self::host_addresses`] with the CNAME targets the name led to ([`Noted::aliases`]),
+    /// for the caller that knows whether `host` is an MX exchange ([`mx_alias_warning`]).
+    pub(crate) async fn host_addresses_noted(
+        &self,
+        host: &str,
+        family: Family,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<Noted, DnsError> {
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![ip]);
+            return Ok(Noted {
+                list: vec![ip],
+                ..Noted::default()
+            });
         }
         emit(Event::DnsQuery {
             name: host.to_string(),
             rtype: "A/AAAA".into(),
         });
-        let (list, proof, dropped) = self.addresses_noted(host, family).await?;
+        let Noted {
+            list,
+            proof,
+            dropped,
+            aliases,
+        } = self.addresses_noted(host, family).await?;
         emit(Event::DnsAnswer {
             name: host.to_string(),
             rtype: "A/AAAA".into(),
@@ -966,7 +986,12 @@ impl Resolver {
         if let Some(why) = dropped {
             emit(Event::warning(why));
         }
-        Ok(list)
+        Ok(Noted {
+            list,
+            proof,
+            dropped: None,
+            aliases,
+        })
     }
 
     /// Addresses of `host` for `family` (literals returned as they are).
@@ -985,19 +1010,15 @@ impl Resolver {
         host: &str,
         family: Family,
     ) -> Result<(Vec<IpAddr>, Option<DnsProof>), DnsError> {
-        let (list, proof, _) = self.addresses_noted(host, family).await?;
-        Ok((list, proof))
+        let noted = self.addresses_noted(host, family).await?;
+        Ok((noted.list, noted.proof))
     }
 
     /// [`Self::addresses_proved`], and why one family was left out although the host may have
     /// it: without validation a failed AAAA (or A) lookup — SERVFAIL, a timeout — leaves the
     /// other family to use, but a run that hides it reads as if the host had no such
     /// addresses (and a dropped AAAA query holds a run for the lookup's whole timeout).
-    async fn addresses_noted(
-        &self,
-        host: &str,
-        family: Family,
-    ) -> Result<(Vec<IpAddr>, Option<DnsProof>, Option<String>), DnsError> {
+    async fn addresses_noted(&self, host: &str, family: Family) -> Result<Noted, DnsError> {
         let host = host.trim();
         if let Some(ip) = parse_ip_literal(host) {
             let fits = match family {
@@ -1006,7 +1027,10 @@ impl Resolver {
                 Family::V6 => ip.is_ipv6(),
             };
             return if fits {
-                Ok((vec![ip], None, None))
+                Ok(Noted {
+                    list: vec![ip],
+                    ..Noted::default()
+                })
             } else {
                 Err(DnsError::NoAddress {
                     name: host.to_string(),
@@ -1020,15 +1044,14 @@ impl Resolver {
             let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
             // IPv4 first for localhost: test servers (ours included) usually bind 127.0.0.1 only,
             // so trying ::1 first would add a refused attempt to every loopback transcript.
-            return Ok((
-                match family {
+            return Ok(Noted {
+                list: match family {
                     Family::Any => vec![v4, v6],
                     Family::V4 => vec![v4],
                     Family::V6 => vec![v6],
                 },
-                None,
-                None,
-            ));
+                ..Noted::default()
+            });
         }
         if name.is_empty() {
             return Err(DnsError::Failed {
@@ -1038,8 +1061,8 @@ impl Resolver {
         }
         let r = self.resolver(name)?;
         match family {
-            Family::V4 => Ok(with_no_note(self.single(r, name, RecordType::A).await?)),
-            Family::V6 => Ok(with_no_note(self.single(r, name, RecordType::AAAA).await?)),
+            Family::V4 => self.single(r, name, RecordType::A).await,
+            Family::V6 => self.single(r, name, RecordType::AAAA).await,
             Family::Any => {
                 let (r6, r4) = tokio::join!(
                     self.lookup_ips(r, name, RecordType::AAAA),
@@ -1062,8 +1085,13 @@ impl Resolver {
                 }
                 let mut addrs = Vec::new();
                 let mut proof = None;
-                for (v, p) in [&r6, &r4].into_iter().flatten() {
+                // The chain of whichever family has one (both follow the same CNAMEs).
+                let mut aliases = Vec::new();
+                for ((v, p), a) in [&r6, &r4].into_iter().flatten() {
                     addrs.extend(v);
+                    if aliases.is_empty() {
+                        aliases.clone_from(a);
+                    }
                     if let Some(p) = p {
                         proof = Some(match proof {
                             Some(old) if weaker(old, *p) => old,
@@ -1088,7 +1116,12 @@ impl Resolver {
                             })
                         },
                     );
-                    return Ok((addrs, proof, dropped));
+                    return Ok(Noted {
+                        list: addrs,
+                        proof,
+                        dropped,
+                        aliases,
+                    });
                 }
                 let errs = [r6.err(), r4.err()];
                 let errs = errs.iter().flatten();
@@ -1470,26 +1503,34 @@ impl Resolver {
         r: &Backend,
         name: &str,
         rtype: RecordType,
-    ) -> Result<Proved, NetError> {
+    ) -> Result<(Proved, Vec<String>), NetError> {
         let (res, via) = self.lookup_following(r, name, rtype).await;
         let lookup = res?;
         let mut proof = None;
         let mut addrs = Vec::new();
+        // The CNAME targets met on the way, in order: those hickory followed inside the
+        // answer, then those asked again one link at a time ([`Self::lookup_following`]).
+        let mut aliases = Vec::new();
         for rec in owned_answers(&lookup) {
             let ip = match &rec.data {
                 RData::A(a) if rtype == RecordType::A => IpAddr::V4(a.0),
                 RData::AAAA(a) if rtype == RecordType::AAAA => IpAddr::V6(a.0),
+                RData::CNAME(c) => {
+                    aliases.push(bare(&c.0));
+                    continue;
+                }
                 _ => continue,
             };
             self.note_proof(&mut proof, rec.proof);
             addrs.push(ip);
         }
+        aliases.extend(via.names);
         // An address reached through an alias is only as secure as the alias (RFC 7672 §2.2.2).
         if !addrs.is_empty() {
             fold(&mut proof, self.chain_proof(&lookup));
             fold(&mut proof, via.proof);
         }
-        Ok((addrs, proof))
+        Ok(((addrs, proof), aliases))
     }
 
     /// `name`/`rtype` asked of `r`; validating with hickory, an answer that failed otherwise
@@ -1630,12 +1671,19 @@ impl Resolver {
         Ok(())
     }
 
-    async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Proved, DnsError> {
-        let got = single_result(name, rtype, self.lookup_ips(r, name, rtype).await);
+    async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Noted, DnsError> {
+        let got = self.lookup_ips(r, name, rtype).await;
+        let aliases = got.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
+        let got = single_result(name, rtype, got.map(|(p, _)| p));
         if let Err(DnsError::NoAddress { .. }) = got {
             self.chain_followed(r, name, &[rtype]).await?;
         }
-        got
+        got.map(|(list, proof)| Noted {
+            list,
+            proof,
+            dropped: None,
+            aliases,
+        })
     }
 
     /// Why `name` has no records of `rtypes` although a lookup said "none", if its CNAME
@@ -1680,9 +1728,28 @@ fn answered_through_alias(e: &NetError, asked: &str) -> bool {
     }
 }
 
-/// An answer of one family, nothing left out.
-fn with_no_note((list, proof): Proved) -> (Vec<IpAddr>, Option<DnsProof>, Option<String>) {
-    (list, proof, None)
+/// What is wrong with an MX exchange that is an alias: RFC 2181 §10.3 wants the MX to name
+/// the host itself ("MUST NOT" point to an alias), since the alias's name is not the host's.
+/// The one wording of `ehlo check`'s `mx.target` and of the send, which follows the alias as
+/// Postfix and Exim do.
+pub(crate) fn mx_alias_problem(host: &str, aliases: &[String]) -> String {
+    format!(
+        "{host} is a CNAME (→ {}): an MX must name the host itself (RFC 2181 §10.3)",
+        aliases.join(" → ")
+    )
+}
+
+/// The addresses of a host as [`Resolver::addresses_noted`] found them.
+#[derive(Debug, Default)]
+pub(crate) struct Noted {
+    /// The addresses (AAAA first).
+    pub(crate) list: Vec<IpAddr>,
+    /// Their DNSSEC proof (`None` unless validating).
+    proof: Option<DnsProof>,
+    /// Why one family was left out although the host may have it (a failed lookup).
+    dropped: Option<String>,
+    /// The CNAME targets the name led to, in order, without trailing dots (empty: no alias).
+    pub(crate) aliases: Vec<String>,
 }
 
 fn single_result(

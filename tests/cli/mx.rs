@@ -1576,3 +1576,36 @@ fn an_explicit_server_failing_the_implicit_tls_handshake_is_the_answer() {
         run.all()
     );
 }
+
+/// An MX exchange that is an alias breaks RFC 2181 §10.3: the send follows it, as Postfix
+/// does, and says so; a --server name that is an alias is no MX and gets no such line.
+#[test]
+fn an_mx_exchange_that_is_a_cname_is_followed_with_a_warning() {
+    let (dns, _h) = FakeDns::start(vec![
+        ("alias.test", RecordSpec::Mx(10, "mx.alias.test".into())),
+        ("mx.alias.test", RecordSpec::Cname("host.alias.test".into())),
+        ("host.alias.test", RecordSpec::A(v4("127.0.0.1"))),
+    ]);
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@alias.test", &[]);
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "!!! mx.alias.test is a CNAME (→ host.alias.test): an MX must name the host itself \
+             (RFC 2181 §10.3); followed, as Postfix does"
+        ),
+        "{}",
+        run.all()
+    );
+    let srv = scripted(after_greet(accept_all()));
+    let run = run_mx(
+        &dns.to_string(),
+        srv.addr.port(),
+        "user@alias.test",
+        &["--server", "mx.alias.test"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("is a CNAME"), "{}", run.all());
+}
