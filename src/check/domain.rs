@@ -114,7 +114,11 @@ pub(crate) async fn mx_checks(
             } else {
                 Status::Error
             };
-            results.push(CheckResult::new("mx.lookup", status, e.to_string()).timed(ms(t0)));
+            let mut failed = CheckResult::new("mx.lookup", status, e.to_string());
+            if let Some(rcode) = e.rcode() {
+                failed = failed.with("rcode", rcode);
+            }
+            results.push(failed.timed(ms(t0)));
             results.push(CheckResult::new(
                 "mx.null",
                 Status::Skip,

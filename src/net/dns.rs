@@ -251,6 +251,19 @@ impl DnsError {
         matches!(self, DnsError::Failed { reason, .. } if reason.contains("DNSSEC validation failed"))
     }
 
+    /// The error RCODE the DNS server answered (`SERVFAIL`, `REFUSED`…, RFC 1035 §4.1.1;
+    /// `NXDOMAIN` for [`DnsError::NxDomain`]), when that is what failed the lookup.
+    pub(crate) fn rcode(&self) -> Option<&str> {
+        match self {
+            DnsError::NxDomain(_) => Some("NXDOMAIN"),
+            DnsError::Failed { reason, .. } => {
+                let code = reason.strip_prefix(ANSWERED)?;
+                Some(&code[..code.find([':', ' ']).unwrap_or(code.len())])
+            }
+            _ => None,
+        }
+    }
+
     /// The lookup ran out of time ([`DnsError::TimedOut`]): the answer could not be tested.
     pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, DnsError::TimedOut(_))
@@ -1450,11 +1463,45 @@ fn failed(name: &str, e: &NetError) -> DnsError {
     if is_timeout(e) {
         return DnsError::TimedOut(name.to_string());
     }
+    use hickory_resolver::net::DnsError as HDnsError;
+    use hickory_resolver::proto::op::ResponseCode;
+    let reason = match e {
+        // hickory words these "DNS error: error response: Server Failure"; a user debugging
+        // mail wants the RCODE's name (RFC 1035 §4.1.1) and what it usually means.
+        NetError::Dns(HDnsError::ResponseCode(rc)) => {
+            let (code, why) = match rc {
+                ResponseCode::ServFail => (
+                    "SERVFAIL",
+                    ": it could not get an answer (the domain's name servers failed or did not \
+                     answer, or a validating resolver found the answer bogus)",
+                ),
+                ResponseCode::Refused => (
+                    "REFUSED",
+                    ": it does not answer this question for this client (a server for other \
+                     zones, or a resolver that does not serve this client?)",
+                ),
+                ResponseCode::FormErr => ("FORMERR", ""),
+                ResponseCode::NotImp => ("NOTIMP", ""),
+                ResponseCode::NotAuth => ("NOTAUTH", ""),
+                _ => ("", ""),
+            };
+            if code.is_empty() {
+                format!("{ANSWERED}{} ({rc})", u16::from(*rc))
+            } else {
+                format!("{ANSWERED}{code}{why}")
+            }
+        }
+        _ => e.to_string(),
+    };
     DnsError::Failed {
         name: name.to_string(),
-        reason: e.to_string(),
+        reason,
     }
 }
+
+/// How the reason of a lookup the server answered with an error RCODE begins
+/// ([`DnsError::rcode`]).
+const ANSWERED: &str = "the DNS server answered ";
 
 /// The CNAME links a lookup was asked again through ([`Resolver::lookup_following`]).
 #[derive(Debug, Default)]
@@ -1777,6 +1824,26 @@ fn single_result(
 mod tests {
     use super::*;
     use crate::net::testutil::{FakeDns, RecordSpec};
+
+    /// A lookup failed by an error RCODE names it (RFC 1035 §4.1.1) for `check`'s evidence;
+    /// other failures have none.
+    #[test]
+    fn an_error_rcode_is_named() {
+        use hickory_resolver::net::DnsError as HDnsError;
+        use hickory_resolver::proto::op::ResponseCode;
+        let of = |rc| failed("x.test", &NetError::Dns(HDnsError::ResponseCode(rc)));
+        assert_eq!(of(ResponseCode::ServFail).rcode(), Some("SERVFAIL"));
+        assert_eq!(of(ResponseCode::Refused).rcode(), Some("REFUSED"));
+        assert_eq!(of(ResponseCode::NotImp).rcode(), Some("NOTIMP"));
+        assert_eq!(of(ResponseCode::YXDomain).rcode(), Some("6"));
+        assert_eq!(
+            DnsError::NxDomain("x.test".into()).rcode(),
+            Some("NXDOMAIN")
+        );
+        assert_eq!(failed("x.test", &NetError::Timeout).rcode(), None);
+        let other = failed("x.test", &NetError::from("no connections available"));
+        assert_eq!(other.rcode(), None);
+    }
 
     fn v4(s: &str) -> Ipv4Addr {
         s.parse().unwrap()

@@ -40,6 +40,8 @@ pub enum RecordSpec {
     ServFail,
     /// Answer SERVFAIL for queries of this type only (a broken AAAA, say).
     ServFailFor(RecordType),
+    /// Answer REFUSED for this name (a server that does not answer it for this client).
+    Refused,
     /// Set the AD bit on answers for this name when the query asks for it (AD or DO set, RFC
     /// 6840 §5.7-5.8): the fake then plays a validating resolver that found the name secure.
     Authentic,
@@ -178,6 +180,10 @@ fn answer(table: &Table, datagram: &[u8]) -> Option<Vec<u8>> {
             || specs.contains(&RecordSpec::ServFailFor(q.query_type))
         {
             reply.metadata.response_code = ResponseCode::ServFail;
+            break;
+        }
+        if specs.contains(&RecordSpec::Refused) {
+            reply.metadata.response_code = ResponseCode::Refused;
             break;
         }
         if let Some(RecordSpec::CnameOnly(target)) =

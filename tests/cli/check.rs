@@ -766,7 +766,7 @@ fn each_broken_mx_gets_its_own_verdict() {
 #[test]
 fn throttling_and_silence_are_errors_never_no_starttls() {
     let lab = Lab::start();
-    let (run, m, _) = lab.json(&["busy.test", "silent.test", "broken.test", "--timeout", "1s"]);
+    let (run, m, lines) = lab.json(&["busy.test", "silent.test", "broken.test", "--timeout", "1s"]);
     assert_eq!(run.code, 41, "{}", run.all());
     assert_eq!(st(&m, "busy.test", "smtp.banner"), ["error"]);
     assert_eq!(st(&m, "busy.test", "tls.starttls"), ["skip"]);
@@ -778,6 +778,12 @@ fn throttling_and_silence_are_errors_never_no_starttls() {
     assert_eq!(st(&m, "silent.test", "smtp.banner"), ["error"]);
     assert_eq!(st(&m, "silent.test", "tls.starttls"), ["skip"]);
     assert_eq!(st(&m, "broken.test", "mx.lookup"), ["error"]);
+    // The RCODE in the evidence, as NXDOMAIN's is.
+    let lookup = lines
+        .iter()
+        .find(|v| v["domain"] == "broken.test" && v["id"] == "mx.lookup")
+        .expect("broken.test's mx.lookup");
+    assert_eq!(lookup["evidence"]["rcode"], "SERVFAIL", "{lookup}");
     // A failure elsewhere still wins over "could not test".
     assert_eq!(lab.run(&["busy.test", "plain.test"]).code, 40);
 }

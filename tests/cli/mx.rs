@@ -297,14 +297,30 @@ fn nxdomain_is_exit_two() {
 
 #[test]
 fn servfail_is_exit_two() {
-    let (dns, _h) = FakeDns::start(vec![("broken.test", RecordSpec::ServFail)]);
+    let (dns, _h) = FakeDns::start(vec![
+        ("broken.test", RecordSpec::ServFail),
+        ("refused.test", RecordSpec::Refused),
+    ]);
     let run = run_mx(&dns.to_string(), 9, "user@broken.test", &[]);
     assert_eq!(run.code, 2, "{}", run.all());
+    // The RCODE by its name (RFC 1035 §4.1.1), not hickory's "error response: Server Failure".
     assert!(
-        run.stderr.contains("DNS lookup of broken.test failed"),
+        run.stderr
+            .contains("DNS lookup of broken.test failed: the DNS server answered SERVFAIL: it could not get an answer"),
         "{}",
         run.stderr
     );
+    let run = run_mx(&dns.to_string(), 9, "user@refused.test", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "DNS lookup of refused.test failed: the DNS server answered REFUSED: it does not \
+             answer this question for this client"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("error response"), "{}", run.all());
 }
 
 #[test]
