@@ -1625,3 +1625,30 @@ fn an_mx_exchange_that_is_a_cname_is_followed_with_a_warning() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.all().contains("is a CNAME"), "{}", run.all());
 }
+
+/// A recipient domain with a trailing dot: looked up as the absolute name it is, sent as typed
+/// (as swaks sends it), and warned about, since RFC 5321 §4.1.2 has no such domain.
+#[test]
+fn a_trailing_dot_is_looked_up_sent_as_typed_and_warned_about() {
+    let (dns, _h) = FakeDns::start(vec![("plain.test", RecordSpec::A(v4("127.0.0.1")))]);
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:<sender@client.test>"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<user@plain.test.>"),
+        Step::Send(b"501 malformed\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]));
+    let run = run_mx(&dns.to_string(), srv.addr.port(), "user@plain.test.", &[]);
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "!!! --to user@plain.test.: a domain ending in a dot is no domain in SMTP (RFC 5321 \
+             §4.1.2): sent as typed, as swaks sends it"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("--from"), "{}", run.all());
+}

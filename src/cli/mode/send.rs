@@ -72,6 +72,40 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
     Ok(Ok(domain.to_ascii_lowercase()))
 }
 
+/// The envelope addresses whose domain ends in a dot: an absolute name in DNS (RFC 1034 §3.1),
+/// which the MX lookup takes, but no `Domain` in SMTP's grammar (RFC 5321 §4.1.2), so a server
+/// may refuse the command (501) or take it for another domain. Sent as typed, as swaks does
+/// (Postfix's own client would drop the dot); one warning per flag.
+fn trailing_dots(from: &str, to: &[String], cc: &[String], bcc: &[String]) -> Vec<String> {
+    let dotted = |a: &str| a.rsplit_once('@').is_some_and(|(_, d)| d.ends_with('.'));
+    let from = [from.to_string()];
+    let mut out = Vec::new();
+    for (flag, list) in [
+        ("--from", &from[..]),
+        ("--to", to),
+        ("--cc", cc),
+        ("--bcc", bcc),
+    ] {
+        let named: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .filter(|a| dotted(a))
+            .collect();
+        if let Some(first) = named.first() {
+            let more = match named.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            out.push(format!(
+                "{flag} {first}{more}: a domain ending in a dot is no domain in SMTP (RFC 5321 \
+                 §4.1.2): sent as typed, as swaks sends it; a server may refuse it (Exim: 501) — \
+                 leave the dot out"
+            ));
+        }
+    }
+    out
+}
+
 /// The stop point of `-q`, `--drop-after` and `--drop-after-send`. Given together, the first
 /// one the session reaches applies, as in swaks, which checks each at its step: at one step the
 /// drop after sending comes first, then the drop after the reply, then QUIT.
@@ -190,6 +224,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         .warning
         .clone()
         .into_iter()
+        .chain(trailing_dots(&from, &to, &cc, &bcc))
         .chain(sni_warning(&tls_params, &tls_use))
         .collect();
     // Under `--json` too: the `raw_sent`/`raw_received` events are part of the JSON Lines
