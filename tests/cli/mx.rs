@@ -478,6 +478,12 @@ fn every_address_of_an_mx_is_tried_and_family_flags_filter_them() {
     let out = run.all();
     assert!(out.contains(&format!("[::1]:{port}")), "{out}");
     assert!(out.contains("Connected to mx.dual.test."), "{out}");
+    // IPv6 first, as the README says (RFC 6724's default order, getaddrinfo's and so swaks's).
+    let (v6, v4) = (
+        out.find("Trying mx.dual.test").unwrap(),
+        out.find("(127.0.0.1)...").unwrap(),
+    );
+    assert!(out[v6..v4].contains("(::1)"), "{out}");
 
     // -4: the IPv6 address is never tried.
     let srv = scripted(after_greet(accept_all()));
