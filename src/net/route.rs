@@ -40,6 +40,31 @@ pub(crate) fn mail_domain(addr: &str) -> Option<String> {
     (!d.is_empty()).then(|| crate::net::dns::ascii_host(d).to_ascii_lowercase())
 }
 
+/// Why `domain` (one trailing dot already dropped) is no name DNS can be asked about, if it
+/// is not: an empty label (`a..b`, a leading dot, a second trailing dot), a label over 63
+/// octets or a name over 253 (RFC 1035 §2.3.4), counted in its ASCII form (an IDN's A-labels).
+pub(crate) fn unaskable(domain: &str) -> Option<String> {
+    let ascii = crate::net::dns::ascii_host(domain);
+    if ascii.len() > 253 {
+        return Some(format!(
+            "the name is {} octets long, over 253 (RFC 1035 §2.3.4)",
+            ascii.len()
+        ));
+    }
+    for label in ascii.split('.') {
+        if label.is_empty() {
+            return Some("it has an empty label (two dots in a row, or a leading dot)".into());
+        }
+        if label.len() > 63 {
+            return Some(format!(
+                "a label is {} octets long, over 63 (RFC 1035 §2.3.4)",
+                label.len()
+            ));
+        }
+    }
+    None
+}
+
 /// Routed by one recipient's domain (its MX, or its address literal), the other domains among
 /// `rcpts`, each once in the order first met: mail for them goes to a server that is not theirs,
 /// since RFC 5321 §5.1 routes each domain by its own MX and one session reaches one server.
@@ -288,6 +313,32 @@ mod tests {
         assert_eq!(super::mail_domain("a@b.test.."), Some("b.test.".into()));
         assert_eq!(super::mail_domain("a@"), None);
         assert_eq!(super::mail_domain("a@."), None);
+    }
+
+    /// Names DNS cannot be asked about are named with the reason; good ones, an IDN's U-labels
+    /// and a 63-octet label included, are not.
+    #[test]
+    fn unaskable_domains_say_why() {
+        for good in [
+            "example.net",
+            "b\u{fc}cher.test",
+            &format!("{}.test", "x".repeat(63)),
+        ] {
+            assert_eq!(super::unaskable(good), None, "{good}");
+        }
+        for (bad, why) in [
+            ("a..b.test", "empty label"),
+            (".b.test", "empty label"),
+            ("b.test.", "empty label"),
+            (&format!("{}.test", "x".repeat(64)), "64 octets"),
+            (
+                &format!("{}.test", vec!["x".repeat(60); 5].join(".")),
+                "over 253",
+            ),
+        ] {
+            let got = super::unaskable(bad).unwrap_or_default();
+            assert!(got.contains(why), "{bad}: {got}");
+        }
     }
 
     use super::*;

@@ -1658,3 +1658,50 @@ fn a_trailing_dot_is_looked_up_sent_as_typed_and_warned_about() {
     );
     assert!(!run.all().contains("--from"), "{}", run.all());
 }
+
+/// A recipient domain DNS cannot be asked about is refused before any query (exit 1, the
+/// reason named), where it used to go to the resolver and come back as hickory's "Malformed
+/// label" with exit 2; with --server it is sent as typed.
+#[test]
+fn a_domain_dns_cannot_be_asked_about_is_refused_before_any_lookup() {
+    let (dns, _h, log) =
+        FakeDns::start_logged(vec![("plain.test", RecordSpec::A(v4("127.0.0.1")))]);
+    let long = format!("user@{}.test", "x".repeat(64));
+    for (to, why) in [
+        ("user@plain..test", "it has an empty label"),
+        ("user@plain.test..", "it has an empty label"),
+        ("user@.plain.test", "it has an empty label"),
+        (
+            long.as_str(),
+            "a label is 64 octets long, over 63 (RFC 1035 §2.3.4)",
+        ),
+    ] {
+        let run = run_mx(&dns.to_string(), 9, to, &[]);
+        assert_eq!(run.code, 1, "{to}: {}", run.all());
+        assert!(
+            run.stderr.contains(&format!(
+                "--to: the domain of '{to}' cannot be looked up for its MX: {why}"
+            )),
+            "{to}: {}",
+            run.stderr
+        );
+        assert!(!run.all().contains("Malformed"), "{}", run.all());
+    }
+    assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+    let srv = scripted(after_greet(vec![
+        Step::Expect("MAIL FROM:"),
+        Step::Send(b"250 Ok\r\n"),
+        Step::Expect("RCPT TO:<user@plain..test>"),
+        Step::Send(b"501 malformed\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 Bye\r\n"),
+    ]));
+    let run = run_mx(
+        &dns.to_string(),
+        srv.addr.port(),
+        "user@plain..test",
+        &["--server", "127.0.0.1"],
+    );
+    srv.finish();
+    assert_eq!(run.code, 24, "{}", run.all());
+}

@@ -54,7 +54,8 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
             "--to: '{rcpt}' has no domain to look up an MX for (add @domain or give --server)"
         )));
     };
-    let domain = domain.trim_end_matches('.');
+    // One trailing dot makes an absolute name (RFC 1034 §3.1); a second is an empty label.
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
     if let Some(lit) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
         // `get` rather than indexing: a non-ASCII literal must not panic on a char boundary.
         let lit = match (lit.get(..5), lit.get(5..)) {
@@ -68,6 +69,12 @@ fn route_of(rcpt: &str) -> Result<Result<String, IpAddr>, Error> {
     }
     if domain.is_empty() {
         return Err(usage(format!("--to: '{rcpt}' has an empty domain")));
+    }
+    if let Some(why) = crate::net::route::unaskable(domain) {
+        return Err(usage(format!(
+            "--to: the domain of '{rcpt}' cannot be looked up for its MX: {why}; give --server \
+             to send to it anyway"
+        )));
     }
     Ok(Ok(domain.to_ascii_lowercase()))
 }
