@@ -1555,9 +1555,9 @@ impl Resolver {
         let lookup = res?;
         let mut proof = None;
         let mut addrs = Vec::new();
-        // The CNAME targets met on the way, in order: those hickory followed inside the
-        // answer, then those asked again one link at a time ([`Self::lookup_following`]).
-        let mut aliases = Vec::new();
+        // The CNAME targets met on the way, in order: those asked one link at a time
+        // ([`Self::lookup_following`]), then those hickory followed inside the last answer.
+        let mut aliases = via.names;
         for rec in owned_answers(&lookup) {
             let ip = match &rec.data {
                 RData::A(a) if rtype == RecordType::A => IpAddr::V4(a.0),
@@ -1571,7 +1571,6 @@ impl Resolver {
             self.note_proof(&mut proof, rec.proof);
             addrs.push(ip);
         }
-        aliases.extend(via.names);
         // An address reached through an alias is only as secure as the alias (RFC 7672 §2.2.2).
         if !addrs.is_empty() {
             fold(&mut proof, self.chain_proof(&lookup));
@@ -2592,6 +2591,12 @@ mod tests {
                 .unwrap();
             assert_eq!(ips, [lo], "{family:?}");
             assert_eq!(proof, Some(DnsProof::Insecure), "{family:?}");
+            // The alias is named once, validated or not (the send's RFC 2181 §10.3 warning).
+            let noted = r
+                .host_addresses_noted("mx.ins.alias.test", family, &mut |_| {})
+                .await
+                .unwrap();
+            assert_eq!(noted.aliases, ["mx.alias.test"], "{family:?}");
         }
         let mut events = Vec::new();
         r.host_addresses("mx.ins.alias.test", Family::V4, &mut |e| events.push(e))
