@@ -88,5 +88,13 @@ functions() {
   functions "$WORK/plain.out" | LC_ALL=C sort
   functions "$WORK/tls.out" | grep -vxFf <(functions "$WORK/plain.out") | LC_ALL=C sort
 } >"$OUT.tmp"
+# How stale the list being replaced was: its names that this binary still defines. lld skips the
+# others, and the functions they stood for land wherever the default layout puts them.
+if [[ -f "$OUT" ]]; then
+  nm --defined-only "$EHLO" | awk '{ print $NF }' | LC_ALL=C sort -u >"$WORK/defined"
+  old_total=$(grep -vc '^#' "$OUT" || true)
+  old_found=$(grep -v '^#' "$OUT" | LC_ALL=C sort -u | LC_ALL=C comm -12 - "$WORK/defined" | wc -l)
+  echo "hot-functions: the previous list had $old_total names, $old_found of them still in this binary"
+fi
 mv "$OUT.tmp" "$OUT"
 echo "hot-functions: $(grep -vc '^#' "$OUT") functions ($(functions "$WORK/plain.out" | wc -l) for the plain send) in $OUT"
