@@ -1748,9 +1748,24 @@ impl Session {
     }
 
     fn bdat(&mut self, size: usize, last: bool) {
+        // CHUNKING not advertised: nothing says the client will send the chunk it names (a
+        // client that does not know RFC 3030 sends none), so waiting for it could wait for the
+        // idle timeout, and taking what follows as commands could run a chunk's content as
+        // commands. Postfix with `smtpd_discard_ehlo_keywords = chunking` answers at once
+        // `521 5.5.1 Error: command not implemented` and hangs up (smtpd.c `bdat_cmd`); so
+        // does this server.
+        if self.hidden("CHUNKING") {
+            self.reply(
+                521,
+                Some("5.5.1"),
+                &["Error: command not implemented".into()],
+            );
+            self.close();
+            return;
+        }
         // RFC 3030 §2: the chunk is read even when the command is refused, so the command
         // stream stays in sync. Refusals are sent after the chunk.
-        let ok = !self.hidden("CHUNKING") && self.content_refusal(true).is_none();
+        let ok = self.content_refusal(true).is_none();
         if ok && let Some(tx) = self.tx.as_mut() {
             tx.bdat = true;
         }
@@ -1765,13 +1780,7 @@ impl Session {
         self.units_read += 1;
         self.phase = Phase::Dot;
         if !ok {
-            if self.hidden("CHUNKING") {
-                self.reply(
-                    502,
-                    Some("5.5.1"),
-                    &["Error: command not implemented".into()],
-                );
-            } else if let Some((code, enh, text)) = self.content_refusal(true) {
+            if let Some((code, enh, text)) = self.content_refusal(true) {
                 self.reply(code, Some(enh), &[text.into()]);
             }
             return;

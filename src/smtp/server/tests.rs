@@ -472,6 +472,29 @@ fn helo_resets_and_lmtp() {
     assert!(feed(&mut s, b"LHLO c\r\n").text().starts_with("500 5.5.1"));
 }
 
+/// With CHUNKING hidden, BDAT is answered at once and the connection closed, as Postfix
+/// answers it with `smtpd_discard_ehlo_keywords = chunking`: the server never offered
+/// CHUNKING, so it neither waits for a chunk the client may never send nor reads one as commands.
+#[test]
+fn hidden_chunking_refuses_bdat_at_once_and_closes() {
+    let hide = || ServerConfig {
+        faults: crate::cli::serve_specs::faults(&[], &[], &["CHUNKING".into()]).unwrap(),
+        ..cfg()
+    };
+    let (mut s, _) = session(hide());
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    // No chunk bytes follow: the reply does not wait for them.
+    let o = feed(&mut s, b"BDAT 5\r\n");
+    assert_eq!(o.text(), "521 5.5.1 Error: command not implemented\r\n");
+    assert!(s.is_closed());
+    // A chunk sent anyway is not taken as commands.
+    let (mut s, _) = session(hide());
+    feed(&mut s, b"EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n");
+    let o = feed(&mut s, b"BDAT 6 LAST\r\nNOOP\r\n");
+    assert_eq!(o.text(), "521 5.5.1 Error: command not implemented\r\n");
+    assert!(o.stored().is_empty());
+}
+
 #[test]
 fn bdat_chunks() {
     let (mut s, _) = session(cfg());
