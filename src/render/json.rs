@@ -94,7 +94,8 @@
 //! `enhanced` and `text` too; "no_delivery_reply" is an LMTP or PRDR recipient whose RCPT was
 //! accepted but whose own reply after the content never came (the server closed the connection
 //! or went silent first): not known to be delivered, `code`, `enhanced` and `text` its RCPT
-//! reply, no `data_code`}], "message_accepted": bool | null (null when no
+//! reply, no `data_code`; a BDAT chunk refused after the LAST one went out is each awaiting
+//! recipient's reply after the content}], "message_accepted": bool | null (null when no
 //! verdict on the content came; false when it was a refusal, or was cut off by the close),
 //! "timings": [{"phase", "ms"}]}`.
 //!

@@ -188,6 +188,16 @@ impl Session {
             }
             self.message_accepted = Some(false);
             self.chunks.clear();
+            // LMTP: once BDAT LAST is out, each accepted recipient awaits its own reply
+            // (`expect_end_of_content`). A refused chunk fails the message for all of them,
+            // so that refusal is their last word, not a missing reply: each is refused with it.
+            for i in std::mem::take(&mut self.dot_targets) {
+                if let Some(r) = self.rcpt_results.get_mut(i)
+                    && r.status == RcptStatus::NoDeliveryReply
+                {
+                    r.delivery(&reply, false);
+                }
+            }
             self.fail(SessionError::UnexpectedReply {
                 phase: Phase::Dot,
                 expected: "250",

@@ -1978,6 +1978,45 @@ fn lmtp_with_bdat_reads_one_reply_per_recipient_after_last() {
     assert_eq!(s.recipients()[0].data_code, Some(250));
 }
 
+/// LMTP with pipelined chunks: a chunk refused after BDAT LAST went out fails the message for
+/// every accepted recipient, so each is refused with that reply (not left without a reply
+/// after the content); the late replies to the chunks after it change nothing.
+#[test]
+fn lmtp_a_chunk_refused_after_last_went_out_refuses_each_recipient() {
+    let mut p = lmtp_plan();
+    p.ext.bdat = Some(10);
+    p.pipeline = true;
+    let mut s = Session::new(p);
+    s.feed(b"220 x\r\n");
+    s.feed(b"250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    s.feed(b"250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n");
+    let w = sent(&mut s);
+    assert!(w.contains("BDAT 7 LAST\r\n"), "{w}");
+    s.feed(b"452 4.3.1 out of space\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n221 bye\r\n");
+    assert_eq!(exit_code(&s), 26);
+    assert_eq!(s.message_accepted(), Some(false));
+    let r = s.recipients();
+    for i in [0, 2] {
+        assert_eq!(
+            (r[i].status, r[i].code, r[i].data_code, r[i].text.as_deref()),
+            (
+                RcptStatus::TempFailed,
+                Some(452),
+                Some(452),
+                Some("out of space")
+            ),
+            "{:?}",
+            r[i]
+        );
+    }
+    assert_eq!(
+        (r[1].status, r[1].code),
+        (RcptStatus::PermFailed, Some(550))
+    );
+}
+
 fn xclient_plan() -> Plan {
     let mut p = plan();
     p.ext.xclient = Some(XclientPlan {
