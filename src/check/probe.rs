@@ -1510,7 +1510,7 @@ mod tests {
         overlong.extend_from_slice(b"\r\n");
         for (what, bytes, says) in [
             ("wide", wide, "reply too large"),
-            ("long", long, "in 1001 lines"),
+            ("long", long, "in 1 001 lines"),
             ("overlong", overlong, "a line of 9 006 bytes"),
         ] {
             let banner = parsed(&bytes);

@@ -17,7 +17,7 @@ use crate::render::remedy::{self, FrontEnd};
 use crate::smtp::codes::{Explanation, Severity};
 use crate::smtp::event::{
     AcceptedTls, CertInfo, DaneVerdict, Deviation, Event, RcptStatus, SentKind, Summary, Timed,
-    TlsInfo, VerifyPart, count_bytes, group_digits,
+    TlsInfo, VerifyPart, group_digits,
 };
 use crate::smtp::reply::Reply;
 
@@ -1082,24 +1082,9 @@ pub(crate) fn describe_deviation(d: &Deviation) -> String {
         Deviation::OverlongLine { len, limit } => format!(
             "line of at least {len} bytes exceeds the {limit}-byte limit; the rest was discarded"
         ),
-        Deviation::ReplyTooLarge {
-            bytes,
-            lines,
-            unfinished_line,
-            max_bytes,
-            max_lines,
-        } => format!(
-            "reply too large: {} in {} line{}{} passed the limit of {} and {max_lines} lines; \
-             stopped reading",
-            count_bytes(*bytes),
-            group_digits(*lines),
-            if *lines == 1 { "" } else { "s" },
-            if *unfinished_line {
-                ", the last without a line end"
-            } else {
-                ""
-            },
-            count_bytes(*max_bytes),
+        Deviation::ReplyTooLarge { .. } => format!(
+            "reply too large: {}; stopped reading",
+            crate::smtp::reply::describe_cut(d)
         ),
         Deviation::NotUtf8 => "reply text is not valid UTF-8 (shown with escapes)".to_string(),
         Deviation::EnhancedClassMismatch { code, enhanced } => format!(

@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use crate::smtp::event::{Bytes, Deviation, count_bytes};
+use crate::smtp::event::{Bytes, Deviation, count_bytes, group_digits};
 
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,7 +249,9 @@ impl std::fmt::Display for Progress {
 }
 
 /// What arrived and the limits passed, from a [`Deviation::ReplyTooLarge`] ("1 048 577 bytes
-/// without a line end passed the limit of …"); empty for any other deviation.
+/// without a line end passed the limit of …"); empty for any other deviation. The one wording
+/// of a cut reply: the deviation line, the session's error (the summary) and `ehlo check`'s
+/// finding all say it with this.
 pub(crate) fn describe_cut(d: &Deviation) -> String {
     let Deviation::ReplyTooLarge {
         bytes,
@@ -261,10 +263,19 @@ pub(crate) fn describe_cut(d: &Deviation) -> String {
     else {
         return String::new();
     };
-    let what = if *lines == 1 && *unfinished_line {
-        format!("{} without a line end", count_bytes(*bytes))
-    } else {
-        format!("{} in {lines} lines", count_bytes(*bytes))
+    let what = match (*lines, *unfinished_line) {
+        (1, true) => format!("{} without a line end", count_bytes(*bytes)),
+        (1, false) => format!("{} in 1 line", count_bytes(*bytes)),
+        (n, last_unfinished) => format!(
+            "{} in {} lines{}",
+            count_bytes(*bytes),
+            group_digits(n),
+            if last_unfinished {
+                ", the last without a line end"
+            } else {
+                ""
+            }
+        ),
     };
     format!(
         "{what} passed the limit of {} and {max_lines} lines",

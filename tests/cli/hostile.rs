@@ -99,7 +99,7 @@ fn a_reply_that_never_ends_is_cut_instead_of_read_forever() {
     assert_eq!(run.code, 22, "{}", run.all());
     assert!(
         run.all()
-            .contains("reply too large: 7 007 bytes in 1001 lines"),
+            .contains("reply too large: 7 007 bytes in 1 001 lines"),
         "{}",
         run.all()
     );

@@ -3070,3 +3070,47 @@ fn a_250_to_starttls_is_said_as_not_started_not_as_refused() {
     );
     assert!(!ev.contains("RFC 3207"), "{ev}");
 }
+
+/// A reply cut at the parser's limit is worded once: the deviation line and the session's error
+/// (the summary's `Result: failed` line) give the same account of what arrived, whether the
+/// cut came inside one unended line or after many lines.
+#[test]
+fn a_cut_reply_reads_the_same_in_the_deviation_and_the_summary() {
+    let one_line = [b"250-".to_vec(), vec![b'x'; 1_100_000]].concat();
+    let lines = [b"250-".to_vec(), vec![b'x'; 900], b"\r\n".to_vec()]
+        .concat()
+        .repeat(1200);
+    for (input, words) in [
+        (
+            one_line,
+            "bytes without a line end passed the limit of 1 048 576 bytes",
+        ),
+        (
+            lines,
+            "bytes in 1 001 lines passed the limit of 1 048 576 bytes and 1000 lines",
+        ),
+    ] {
+        let mut s = Session::new(plan());
+        s.feed(b"220 x\r\n");
+        let _ = sent(&mut s);
+        s.feed(&input);
+        let deviation = events(&mut s)
+            .iter()
+            .find_map(|e| match e {
+                Event::Received { reply, .. } => reply
+                    .deviations
+                    .iter()
+                    .find(|d| matches!(d, Deviation::ReplyTooLarge { .. }))
+                    .map(crate::render::human::describe_deviation),
+                _ => None,
+            })
+            .expect("a ReplyTooLarge deviation");
+        let error = s.outcome().unwrap_err().to_string();
+        let cut = error.split_once("reply too large: ").unwrap().1;
+        assert!(cut.contains(words), "{cut}");
+        assert_eq!(
+            deviation,
+            format!("reply too large: {cut}; stopped reading")
+        );
+    }
+}
