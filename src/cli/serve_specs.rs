@@ -297,7 +297,7 @@ impl Parsing {
                 })?),
             };
             if let Some(e) = enhanced
-                && u16::from(e.class) != code / 100
+                && !e.class_agrees(code)
             {
                 // RFC 3463 §2: the class of the enhanced code is the reply code's.
                 return Err(FaultError(format!(
@@ -531,6 +531,29 @@ mod tests {
         }
         for bad in ["rcpt", "rcpt:", "rcpt:x", "nope:10", "rcpt:99999999999"] {
             faults(&[], &[bad.into()], &[]).expect_err(bad);
+        }
+    }
+
+    /// `--fail`'s class check and the reply parser's agree on every pair (one test of RFC
+    /// 3463 §2, in the core): a spec is refused exactly when the reply it would send is one the
+    /// parser flags as a class mismatch.
+    #[test]
+    fn the_class_check_is_the_reply_parsers() {
+        for code in [421, 450, 452, 500, 550, 554] {
+            for enh in ["2.0.0", "4.2.2", "5.1.1", "4.7.0", "5.7.1"] {
+                let refused = p(&[&format!("rcpt={code}:{enh}")]).is_err();
+                let mut parser = crate::smtp::reply::ReplyParser::default();
+                let mut buf = format!("{code} {enh} x\r\n").into_bytes();
+                let reply = parser.next_reply(&mut buf).expect("a whole reply");
+                let flagged = reply.deviations.iter().any(|d| {
+                    matches!(
+                        d,
+                        crate::smtp::event::Deviation::EnhancedClassMismatch { .. }
+                    )
+                });
+                assert_eq!(refused, flagged, "{code} {enh}");
+                assert_eq!(refused, !reply.enhanced.unwrap().class_agrees(code));
+            }
         }
     }
 

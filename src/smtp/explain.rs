@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::smtp::codes::{self, Answer, EnhancedInfo, Hint, Severity};
 use crate::smtp::event::Phase;
-use crate::smtp::reply::Reply;
+use crate::smtp::reply::{EnhancedCode, Reply};
 
 /// At most this much pasted text is read (a bounce can be long; the reply is near its start).
 const INPUT_LIMIT: usize = 64 * 1024;
@@ -82,11 +82,11 @@ pub struct ClassesDiffer {
 
 /// The classes of `code` and `enhanced` when they differ; `None` when they agree or either is
 /// missing, or the enhanced code has no class (`X.7.1`).
-fn classes_differ(code: Option<u16>, enhanced: Option<u8>) -> Option<ClassesDiffer> {
+fn classes_differ(code: Option<u16>, enhanced: Option<&EnhancedCode>) -> Option<ClassesDiffer> {
     match (code, enhanced) {
-        (Some(c), Some(e)) if e != 0 && u16::from(e) != c / 100 => Some(ClassesDiffer {
+        (Some(c), Some(e)) if e.class != 0 && !e.class_agrees(c) => Some(ClassesDiffer {
             basic: c / 100,
-            enhanced: e,
+            enhanced: e.class,
         }),
         _ => None,
     }
@@ -325,7 +325,7 @@ pub fn analyse(input: &str, phase: Option<Phase>) -> Option<Report> {
         phase,
         phase_from,
         explanations,
-        classes_differ: classes_differ(reply.code, reply.enhanced.as_ref().map(|e| e.class)),
+        classes_differ: classes_differ(reply.code, reply.enhanced.as_ref()),
         table,
     })
 }
