@@ -2518,8 +2518,38 @@ fn parse_delay(s: &str) -> Result<String, String> {
     }
 }
 
+/// The flag a TLS setting's message names (the net layer words its errors with these, naming
+/// no flag itself): the long names of the flags above that set each one.
+impl std::fmt::Display for crate::net::tls::TlsSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::net::tls::TlsSetting;
+        f.write_str(match self {
+            TlsSetting::CaPath => "--tls-ca-path",
+            TlsSetting::Protocol => "--tls-protocol",
+            TlsSetting::Cipher => "--tls-cipher",
+            TlsSetting::Ciphersuites => "--tls-ciphersuites",
+            TlsSetting::Cert => "--tls-cert",
+            TlsSetting::Key => "--tls-key",
+            TlsSetting::Chain => "--tls-chain",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// Each TLS setting's word is the long name of a flag of the send's table.
+    #[test]
+    fn tls_setting_words_are_flags_of_the_table() {
+        let cmd = <Cli as clap::CommandFactory>::command();
+        let send_longs: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for s in crate::net::tls::TlsSetting::ALL {
+            assert!(send_longs.contains(&s.to_string()), "{s}");
+        }
+    }
     use super::*;
     use clap::CommandFactory;
 

@@ -24,7 +24,8 @@ mod verify;
 pub(crate) use connect::{TlsStream, connect};
 pub(crate) use diagnose::alert_on_read;
 pub(crate) use params::{
-    ClientCert, PemOut, TlsParams, TlsVersion, check, parse_protocols, read_bounded, sni_name,
+    ClientCert, PemOut, TlsParams, TlsSetting, TlsVersion, check, parse_protocols, read_bounded,
+    sni_name,
 };
 pub(crate) use server::{accept, acceptor, self_signed};
 pub(crate) use verify::{cert_info, match_name};

@@ -8,8 +8,8 @@ use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion};
 use openssl::x509::X509;
 
+use super::TlsError;
 use super::server::load_cert_key;
-use super::{TlsError, setup};
 use crate::net::trust::{self, SystemStore};
 
 /// Client TLS settings.
@@ -108,6 +108,44 @@ impl TlsVersion {
             TlsVersion::Tls1_3 => "tlsv1_3",
         }
     }
+}
+
+/// Which TLS setting a message is about. The net layer names no flags: the words for each
+/// (the flag a user gave, `--tls-cipher`…) are the command line's, in `cli` (its `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsSetting {
+    /// The extra trust anchors.
+    CaPath,
+    /// The protocol versions allowed.
+    Protocol,
+    /// The cipher list for TLS 1.2 and below.
+    Cipher,
+    /// The TLS 1.3 cipher suites.
+    Ciphersuites,
+    /// The client certificate.
+    Cert,
+    /// The client certificate's private key.
+    Key,
+    /// The client certificate's intermediates.
+    Chain,
+}
+
+impl TlsSetting {
+    /// Every setting.
+    pub(crate) const ALL: [TlsSetting; 7] = [
+        TlsSetting::CaPath,
+        TlsSetting::Protocol,
+        TlsSetting::Cipher,
+        TlsSetting::Ciphersuites,
+        TlsSetting::Cert,
+        TlsSetting::Key,
+        TlsSetting::Chain,
+    ];
+}
+
+/// A setup failure about `s`: "SETTING: what: error".
+fn setting(s: TlsSetting, what: &str, e: impl std::fmt::Display) -> TlsError {
+    TlsError::Setup(format!("{s}: {what}: {e}"))
 }
 
 /// Parse `--tls-protocol`: an allow list (`tlsv1_2,tlsv1_3`) or a deny list (`no_tlsv1,no_tlsv1_1`),
@@ -321,14 +359,16 @@ pub(super) fn configure_versions_and_ciphers(
     if let Some(list) = &params.cipher_list {
         b.set_cipher_list(list).map_err(|_| {
             TlsError::Setup(format!(
-                "--tls-cipher: OpenSSL knows no cipher in '{list}' (see `openssl ciphers`)"
+                "{}: OpenSSL knows no cipher in '{list}' (see `openssl ciphers`)",
+                TlsSetting::Cipher
             ))
         })?;
     }
     if let Some(suites) = &params.ciphersuites {
         b.set_ciphersuites(suites).map_err(|_| {
             TlsError::Setup(format!(
-                "--tls-ciphersuites: OpenSSL knows no TLS 1.3 suite in '{suites}' (e.g. TLS_AES_128_GCM_SHA256)"
+                "{}: OpenSSL knows no TLS 1.3 suite in '{suites}' (e.g. TLS_AES_128_GCM_SHA256)",
+                TlsSetting::Ciphersuites
             ))
         })?;
     }
@@ -337,9 +377,9 @@ pub(super) fn configure_versions_and_ciphers(
     };
     let (min, max) = (allowed[0], allowed[allowed.len() - 1]);
     b.set_min_proto_version(Some(min.ssl()))
-        .map_err(setup("--tls-protocol: cannot set the lowest version"))?;
+        .map_err(|e| setting(TlsSetting::Protocol, "cannot set the lowest version", e))?;
     b.set_max_proto_version(Some(max.ssl()))
-        .map_err(setup("--tls-protocol: cannot set the highest version"))?;
+        .map_err(|e| setting(TlsSetting::Protocol, "cannot set the highest version", e))?;
     // Every version from min to max is allowed: `parse_protocols` refuses a gap, which
     // OpenSSL cannot honour (NO_TLSv1_x options inside the range leave only its lowest run).
     if params.legacy() {
@@ -372,19 +412,25 @@ fn context_level(cipher_list: Option<&str>) -> u32 {
 pub(super) fn use_client_cert(b: &mut SslContextBuilder, cc: &ClientCert) -> Result<(), TlsError> {
     let (cert, key, chain) = load_client_cert(cc)?;
     b.set_certificate(&cert)
-        .map_err(setup("--tls-cert: cannot use the client certificate"))?;
+        .map_err(|e| setting(TlsSetting::Cert, "cannot use the client certificate", e))?;
     let mismatch = |_| {
         TlsError::Setup(format!(
-            "--tls-key {} does not belong to --tls-cert {}",
+            "{} {} does not belong to {} {}",
+            TlsSetting::Key,
             cc.key.display(),
+            TlsSetting::Cert,
             cc.cert.display()
         ))
     };
     b.set_private_key(&key).map_err(mismatch)?;
     b.check_private_key().map_err(mismatch)?;
     for c in chain {
-        b.add_extra_chain_cert(c)
-            .map_err(setup("cannot add a --tls-chain certificate"))?;
+        b.add_extra_chain_cert(c).map_err(|e| {
+            TlsError::Setup(format!(
+                "cannot add a {} certificate: {e}",
+                TlsSetting::Chain
+            ))
+        })?;
     }
     Ok(())
 }
@@ -401,7 +447,7 @@ pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
         other => other.to_string(),
     };
     if let Some(path) = &params.ca_path {
-        read_ca_path(path, true).map_err(|e| format!("--tls-ca-path: {}", reason(e)))?;
+        read_ca_path(path, true).map_err(|e| format!("{}: {}", TlsSetting::CaPath, reason(e)))?;
     }
     let ciphers = params.cipher_list.is_some() || params.ciphersuites.is_some();
     if !ciphers && params.protocols.is_none() && params.client_cert.is_none() {
@@ -412,10 +458,13 @@ pub(crate) fn check(params: &TlsParams) -> Result<(), String> {
     if let Some(cc) = &params.client_cert {
         use_client_cert(&mut b, cc).map_err(|e| {
             let r = reason(e);
-            if r.starts_with("--") {
+            if TlsSetting::ALL
+                .iter()
+                .any(|s| r.starts_with(&s.to_string()))
+            {
                 r
             } else {
-                format!("--tls-cert/--tls-key: {r}")
+                format!("{}/{}: {r}", TlsSetting::Cert, TlsSetting::Key)
             }
         })?;
     }
@@ -462,13 +511,13 @@ fn hello_can_be_made(ctx: &SslContext, params: &TlsParams) -> Result<(), String>
     };
     let mut given = Vec::new();
     if let Some(list) = &params.cipher_list {
-        given.push(format!("--tls-cipher '{list}'"));
+        given.push(format!("{} '{list}'", TlsSetting::Cipher));
     }
     if let Some(suites) = &params.ciphersuites {
-        given.push(format!("--tls-ciphersuites '{suites}'"));
+        given.push(format!("{} '{suites}'", TlsSetting::Ciphersuites));
     }
     if params.protocols.is_some() {
-        given.push("the versions of --tls-protocol".to_string());
+        given.push(format!("the versions of {}", TlsSetting::Protocol));
     }
     Err(format!(
         "{}: OpenSSL has no cipher to offer with these ({failed}), so no handshake could start (`openssl ciphers -v LIST` shows what a list selects)",
@@ -489,12 +538,17 @@ fn load_client_cert(cc: &ClientCert) -> Result<(X509, PKey<Private>, Vec<X509>),
         .collect();
     if let Some(path) = &cc.chain {
         let pem = read_bounded(path).map_err(|e| {
-            TlsError::Setup(format!("cannot read --tls-chain {}: {e}", path.display()))
+            TlsError::Setup(format!(
+                "cannot read {} {}: {e}",
+                TlsSetting::Chain,
+                path.display()
+            ))
         })?;
         let certs = X509::stack_from_pem(&pem).unwrap_or_default();
         if certs.is_empty() {
             return Err(TlsError::Setup(format!(
-                "--tls-chain {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                "{} {} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                TlsSetting::Chain,
                 path.display()
             )));
         }
