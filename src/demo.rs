@@ -216,17 +216,23 @@ async fn demo(
     message.push_str("Message-Id: <demo@ehlo.test>\n\n");
     message.push_str("Hello Bob,\n.this line starts with a dot: ehlo doubles it on the wire\n");
     // The one-shot send that does exactly what follows: every setting of `plan` and `connect`
-    // below as a flag, the message as --data TEXT (a literal \n is a line break there).
+    // below as a flag, one group a line (a `\` continuing it), so the command reads at 80
+    // columns; the message as --data TEXT whose line breaks are the message's (inside single
+    // quotes a shell keeps them, and --data takes them as they are).
     let intro = Event::info(format!(
-        "ehlo demo: an embedded SMTP server listens on localhost:{port} (STARTTLS, AUTH for user \
-             '{USER}'; it refuses nobody@demo.test). The send below is what \
-             `ehlo --server localhost:{port} --tls --tls-ca-path {cert} --auth --auth-user {USER} \
-             --auth-password-file {pw} --helo client.demo.test --from alice@demo.test \
-             --to bob@demo.test,nobody@demo.test --data '{data}'` prints (the two files are \
-             removed after the demo):",
+        "ehlo demo: an embedded SMTP server listens on localhost:{port}\n\
+         (STARTTLS, AUTH for user '{USER}'; it refuses nobody@demo.test).\n\
+         The send below is what this command prints (its two files are removed\n\
+         after the demo):\n\
+         \x20 ehlo --server localhost:{port} \\\n\
+         \x20   --tls --tls-ca-path {cert} \\\n\
+         \x20   --auth --auth-user {USER} \\\n\
+         \x20   --auth-password-file {pw} \\\n\
+         \x20   --helo client.demo.test --from alice@demo.test \\\n\
+         \x20   --to bob@demo.test,nobody@demo.test \\\n\
+         \x20   --data '{message}'",
         cert = shell_word(&cert_path.display().to_string()),
         pw = shell_word(&password_path.display().to_string()),
-        data = message.replace('\n', "\\n"),
     ));
     let connect = Link {
         tls: TlsParams {
