@@ -1123,6 +1123,52 @@ fn terminal_nothing_is_drawn_after_a_signal_s_leaving_line() {
     }
 }
 
+/// The terminal closes (SIGHUP) with a line half typed at the prompt: it is not sent, and the
+/// `--log` ends saying an unsent line of that many characters was discarded (never its text:
+/// it may be a secret), then the leaving line and the summary. It used to vanish unsaid.
+#[test]
+fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("NOOP\r");
+    t.wait("the NOOP reply", |s| {
+        s.contains("2.0.0 ok") && last_prompt(s) == "ehlo[plain]>"
+    });
+    t.keys("RSET half typed");
+    t.wait("the typed text", |s| s.contains("RSET half typed"));
+    let st = Command::new("kill")
+        .args(["-HUP", &t.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert!(
+        !got.contains("RSET"),
+        "the half-typed line went out: {got:?}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let said = logged
+        .find("an unsent line of 15 characters was discarded")
+        .unwrap_or_else(|| panic!("no discard line in the log: {logged}"));
+    let leaving = logged.find("SIGHUP: leaving").expect("the leaving line");
+    assert!(said < leaving, "{logged}");
+    assert!(!logged.contains("half typed"), "{logged}");
+}
+
 /// `TERM=dumb` (Emacs' `M-x shell`, some CI terminals) or no `TERM`: the editor writes no
 /// control sequence at all (no bracketed paste, no cursor moves or clearing, no dim history
 /// hint, no status line while waiting): the prompt, the typed characters echoed, a backspace

@@ -456,13 +456,18 @@ impl Ui {
 
     /// The REPL is leaving on a signal: the prompt and the status line are taken off the
     /// terminal and never drawn again, so the lines printed from now on ("*** SIGTERM:
-    /// leaving") are the last ones, as the shell shows them once the REPL has gone.
-    pub(crate) fn leaving(&mut self) {
+    /// leaving") are the last ones, as the shell shows them once the REPL has gone. Returns
+    /// how many characters the line being typed at the prompt had (0: none): it is neither
+    /// sent nor kept, and only its length may be told (it may be a secret).
+    pub(crate) fn leaving(&mut self) -> usize {
         if let UiKind::Term(t) = &mut self.inner
             && let Ok(mut ed) = t.ed.lock()
         {
+            let unsent = if ed.req.is_some() { ed.line.len() } else { 0 };
             ed.stop_drawing();
+            return unsent;
         }
+        0
     }
 
     /// Stop reading, restore the terminal's modes and save the history.

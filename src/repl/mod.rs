@@ -154,7 +154,16 @@ pub(crate) async fn run(
             // terminal may be gone), but the same clean-up as every other exit: the terminal
             // restored, the history saved, an `:edit` draft removed. Nothing is drawn after
             // the line that says so: no prompt, no "waiting" line.
-            ui.leaving();
+            // A line half typed at the prompt when the terminal closed (SIGHUP) or a signal
+            // came is discarded: the transcript and the `--log` say so, with its length only
+            // (it may be a password), before the leaving line, which stays the last drawn.
+            let unsent = ui.leaving();
+            if unsent > 0 {
+                engine.say(&format!(
+                    "*** an unsent line of {unsent} character{} was discarded",
+                    if unsent == 1 { "" } else { "s" }
+                ));
+            }
             engine.say(&format!("*** {sig}: leaving"));
             // As the send over `--pipe` ends on one: outcome `interrupted`, the signal named.
             engine.end(Ended::from_error(&Error::Signalled(sig)));
