@@ -232,14 +232,17 @@ pub fn replay_script(data: &[u8]) {
                 .iter()
                 .all(|s| s.lineno >= 1 && s.lineno <= lines)
         );
-        // Every expected reply prints back as a `< ` line that parses to the same pattern.
+        // Every expected reply prints back as a `< ` line (`~ ` for one that came unasked) that
+        // parses to the same pattern.
         let expects = script
             .banner
             .iter()
             .chain(script.steps.iter().flat_map(|s| &s.expect));
         for e in expects {
             assert!(e.lineno >= 1 && e.lineno <= lines);
-            let again = crate::repl::record::parse(&format!("> X\n< {e}\n")).expect("round trip");
+            let lead = if e.unasked { '~' } else { '<' };
+            let again =
+                crate::repl::record::parse(&format!("> X\n{lead} {e}\n")).expect("round trip");
             let mut back = again.steps[0].expect[0];
             back.lineno = e.lineno;
             assert_eq!(back, *e);
