@@ -63,6 +63,12 @@ pub(crate) const MAX_LINE: usize = 1000;
 /// fails the AUTH with `500 5.5.6`.
 pub(crate) const MAX_SASL_LINE: usize = 12288;
 
+/// Most bytes [`Session::feed`] adds to its input buffer at once (what `ehlo serve` reads at a
+/// time). Every command line taken from the buffer moves what follows it, so a caller handing
+/// over megabytes of pipelined commands in one call made the work grow with the square of the
+/// call's size; piece by piece it grows with the bytes.
+pub(crate) const FEED_PIECE: usize = 16 * 1024;
+
 /// Most recipients per transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
 pub(crate) const MAX_RCPTS: usize = 100;
 
@@ -449,18 +455,30 @@ impl Session {
         }
     }
 
-    /// Bytes read from the transport.
-    pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        match self.mode {
-            Mode::Closed => {}
-            Mode::WaitTls if self.cfg.quirks.starttls_keep => {
-                self.kept_plaintext
-                    .extend_from_slice(&bytes[..bytes.len().min(MAX_LINE * 4)]);
-            }
-            Mode::WaitTls => self.injection(bytes.to_vec()),
-            _ => {
-                self.inbuf.extend_from_slice(bytes);
-                self.process();
+    /// Bytes read from the transport, in any amount: they are taken [`FEED_PIECE`] bytes at a
+    /// time, so the input buffer stays that small whatever the caller hands over.
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) {
+        loop {
+            match self.mode {
+                Mode::Closed => return,
+                Mode::WaitTls if self.cfg.quirks.starttls_keep => {
+                    self.kept_plaintext
+                        .extend_from_slice(&bytes[..bytes.len().min(MAX_LINE * 4)]);
+                    return;
+                }
+                Mode::WaitTls => {
+                    self.injection(bytes.to_vec());
+                    return;
+                }
+                _ => {
+                    let (piece, rest) = bytes.split_at(bytes.len().min(FEED_PIECE));
+                    self.inbuf.extend_from_slice(piece);
+                    self.process();
+                    if rest.is_empty() {
+                        return;
+                    }
+                    bytes = rest;
+                }
             }
         }
     }

@@ -418,6 +418,38 @@ fn recipient_cap() {
     );
 }
 
+/// A caller may hand over any amount at once (a fuzzer, a test, a driver reading more): the
+/// session takes it [`FEED_PIECE`] bytes at a time. Before, the whole call went into the input
+/// buffer and each of its lines moved the rest of it, so the work grew with the square of the
+/// call's size.
+#[test]
+fn a_large_feed_is_read_a_piece_at_a_time_with_every_command_answered() {
+    let (mut s, _) = session(cfg());
+    let n = 50_000;
+    let o = feed(&mut s, "NOOP\r\n".repeat(n).as_bytes());
+    assert!(
+        s.inbuf.capacity() <= 2 * (FEED_PIECE + MAX_SASL_LINE),
+        "input buffer of {} bytes for a {} byte feed",
+        s.inbuf.capacity(),
+        6 * n
+    );
+    assert_eq!(o.text(), "250 2.0.0 Ok\r\n".repeat(n));
+    // A line split across two pieces is one line.
+    let line = format!("NOOP {}\r\n", "x".repeat(100));
+    let pad = "NOOP\r\n".repeat(FEED_PIECE / 12);
+    let split = format!(
+        "{pad}{}{line}",
+        "\r\n".repeat((FEED_PIECE - pad.len() - 50) / 2)
+    );
+    assert!(split.len() > FEED_PIECE && split.len() - line.len() < FEED_PIECE);
+    let o = feed(&mut s, split.as_bytes());
+    assert!(o.text().ends_with("250 2.0.0 Ok\r\n"), "{}", o.text());
+    assert_eq!(
+        o.text().matches("250 2.0.0 Ok").count(),
+        FEED_PIECE / 12 + 1
+    );
+}
+
 #[test]
 fn oversize_line_is_refused_and_bounded() {
     let (mut s, _) = session(cfg());
