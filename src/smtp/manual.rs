@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 
+use crate::smtp::FEED_PIECE;
 use crate::smtp::auth::{self, Credentials, Mechanism};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::Action;
@@ -350,13 +351,27 @@ impl ManualSession {
         if self.closed {
             return;
         }
-        self.buf.extend_from_slice(bytes);
-        while !self.closed && !self.awaiting_tls() {
-            let Some(reply) = self.parser.next_reply(&mut self.buf) else {
+        // As the automatic session does: FEED_PIECE bytes at a time, what follows STARTTLS's
+        // reply taken whole.
+        let mut rest = bytes;
+        loop {
+            let (piece, after) = rest.split_at(rest.len().min(FEED_PIECE));
+            self.buf.extend_from_slice(piece);
+            rest = after;
+            while !self.closed && !self.awaiting_tls() {
+                if !rest.is_empty() && self.pending.contains(&Expect::StartTls) {
+                    self.buf.extend_from_slice(rest);
+                    rest = &[];
+                }
+                let Some(reply) = self.parser.next_reply(&mut self.buf) else {
+                    break;
+                };
+                let reply = self.redact(reply);
+                self.on_reply(reply);
+            }
+            if rest.is_empty() || self.closed || self.awaiting_tls() {
                 break;
-            };
-            let reply = self.redact(reply);
-            self.on_reply(reply);
+            }
         }
     }
 
@@ -2201,6 +2216,42 @@ mod tests {
         assert_eq!(received_codes(&ev), vec![(250, true, Phase::HeloAfterTls)]);
         assert_eq!(s.state().prompt(), "ehlo[tls]> ");
         assert_eq!(s.capabilities().unwrap().auth_mechanisms(), vec!["PLAIN"]);
+    }
+
+    /// A large call is added to the read buffer [`FEED_PIECE`] bytes at a time (it held the
+    /// whole call, and each reply taken moved what followed); what follows STARTTLS's 220 is
+    /// still reported whole.
+    #[test]
+    fn a_large_feed_is_read_a_piece_at_a_time_and_an_injection_still_reported_whole() {
+        let mut s = ready();
+        s.send_line("EHLO me.test");
+        let mut big = Vec::new();
+        for _ in 0..900 {
+            big.extend_from_slice(format!("250-X{}\r\n", "y".repeat(990)).as_bytes());
+        }
+        big.extend_from_slice(b"250 STARTTLS\r\n");
+        s.feed(&big);
+        assert!(
+            s.buf.capacity() <= 2 * (FEED_PIECE + Limits::default().max_line),
+            "read buffer of {} bytes for a {} byte call",
+            s.buf.capacity(),
+            big.len()
+        );
+        let _ = (sent(&mut s), events(&mut s));
+        assert!(s.capabilities().is_some_and(|c| c.has("STARTTLS")));
+        s.starttls();
+        assert_eq!(sent(&mut s), "STARTTLS\r\n");
+        let injected = "250-injected\r\n".repeat(3000);
+        s.feed(format!("220 go\r\n{injected}").as_bytes());
+        assert_eq!(s.poll_action(), Some(Action::StartTls));
+        let ev = events(&mut s);
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation {
+                deviation: Deviation::StartTlsInjection { len, .. },
+                ..
+            } if *len == injected.len()
+        )));
     }
 
     /// RFC 2033 §4.2: after LHLO the content draws one reply per accepted recipient, each the

@@ -20,5 +20,12 @@ pub(crate) use outbox::Transmit;
 mod pair;
 pub(crate) mod quit;
 pub(crate) mod reply;
+
+/// Most bytes a session's `feed` adds to its input buffer at once (what the drivers read at a
+/// time): the rest of a larger call waits until that much has been used. Every line or reply
+/// taken from the buffer moves what follows it, so a caller handing over megabytes in one call
+/// made the work grow with the square of the call's size; piece by piece it grows with the
+/// bytes.
+pub(crate) const FEED_PIECE: usize = 16 * 1024;
 pub mod rng;
 pub mod server;

@@ -42,6 +42,7 @@ use std::collections::VecDeque;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::smtp::FEED_PIECE;
 use crate::smtp::auth::Secret;
 use crate::smtp::command::{Command, CommandError};
 use crate::smtp::data::{DataProgress, DataReader};
@@ -62,12 +63,6 @@ pub(crate) const MAX_LINE: usize = 1000;
 /// sufficient line length limit" (Postfix's `smtpd_sasl_response_limit` default); a longer one
 /// fails the AUTH with `500 5.5.6`.
 pub(crate) const MAX_SASL_LINE: usize = 12288;
-
-/// Most bytes [`Session::feed`] adds to its input buffer at once (what `ehlo serve` reads at a
-/// time). Every command line taken from the buffer moves what follows it, so a caller handing
-/// over megabytes of pipelined commands in one call made the work grow with the square of the
-/// call's size; piece by piece it grows with the bytes.
-pub(crate) const FEED_PIECE: usize = 16 * 1024;
 
 /// Most recipients per transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
 pub(crate) const MAX_RCPTS: usize = 100;

@@ -157,6 +157,47 @@ fn starttls_discards_injected_bytes_and_ehlos_again() {
     assert!(s.is_tls());
 }
 
+/// A large call is added to the read buffer [`FEED_PIECE`] bytes at a time: the buffer held it
+/// whole before, and each reply taken from it moved what followed, so the work grew with the
+/// square of the call. What follows STARTTLS's reply is still reported whole, even when it all
+/// comes in one call with the banner, the EHLO reply and the 220.
+#[test]
+fn a_large_feed_is_read_a_piece_at_a_time_and_an_injection_still_reported_whole() {
+    let mut s = Session::new(plan());
+    let mut big = b"220 x\r\n".to_vec();
+    for _ in 0..900 {
+        big.extend_from_slice(format!("250-X{}\r\n", "y".repeat(990)).as_bytes());
+    }
+    big.extend_from_slice(b"250 8BITMIME\r\n");
+    s.feed(&big);
+    assert!(
+        s.buf.capacity() <= 2 * (FEED_PIECE + Limits::default().max_line),
+        "read buffer of {} bytes for a {} byte call",
+        s.buf.capacity(),
+        big.len()
+    );
+    assert_eq!(
+        sent(&mut s).lines().last().unwrap(),
+        "MAIL FROM:<a@client.test>"
+    );
+
+    let mut p = plan();
+    p.starttls = StartTls::Required;
+    let mut s = Session::new(p);
+    let injected = "250-injected\r\n".repeat(3000);
+    s.feed(format!("220 x\r\n{EHLO_REPLY}220 2.0.0 Ready\r\n{injected}").as_bytes());
+    assert_eq!(s.poll_action(), Some(Action::StartTls));
+    let ev = events(&mut s);
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            Event::Deviation { deviation: Deviation::StartTlsInjection { len, .. }, .. }
+                if *len == injected.len()
+        )),
+        "{ev:?}"
+    );
+}
+
 #[test]
 fn required_starttls_not_advertised_is_exit_29() {
     let mut p = plan();
