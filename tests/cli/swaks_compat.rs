@@ -573,6 +573,9 @@ const CASES: &[Case] = &[
     ]),
     c(&["-t", T, "-s", "{srv}", "--body", "a plain body"]),
     c(&["-t", T, "-s", "{srv}", "--body", "-"]).stdin("body from stdin\n"),
+    // `@-` is stdin too: swaks opens `@FILE` with Perl's two-argument open.
+    c(&["-t", T, "-s", "{srv}", "--body", "@-"]).stdin("body from stdin by @-\n"),
+    c(&["-t", T, "-s", "{srv}", "--data", "@-"]).stdin("Subject: by @-\n\nstdin body\n"),
     c(&["-t", T, "-s", "{srv}", "--body", "line one\\nline two"]),
     c(&["-t", T, "-s", "{srv}", "--body", "@@literal at"]),
     // 8-bit content to a server without 8BITMIME goes out as it is (a warning in ehlo).
@@ -2076,6 +2079,39 @@ fn an_empty_body_at_the_end_of_stdin_is_refused_never_a_hang() {
     );
     assert!(
         run.all().contains("one line read from stdin"),
+        "{}",
+        run.all()
+    );
+}
+
+/// `--attach @-` attaches stdin as `--attach -` does, without a file name, as in swaks (which
+/// opens `@FILE` with Perl's two-argument open, `-` being stdin there); and stdin is still read
+/// once only.
+#[test]
+fn attach_at_dash_reads_stdin_without_a_file_name() {
+    let run = crate::util::ehlo_with(
+        &["-t", T, "--attach", "@-", "--dump-mail"],
+        Some(b"hello\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("\r\naGVsbG8K\r\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("filename"), "{}", run.stdout);
+    let run = crate::util::ehlo_with(
+        &["-t", T, "--body", "-", "--attach", "@-", "--dump-mail"],
+        Some(b"hello\n"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("--attach: stdin can be read only once (also given to --body)"),
         "{}",
         run.all()
     );

@@ -25,7 +25,10 @@ fn bare_file<'a>(flag: &str, arg: &'a str) -> Option<(&'a str, String)> {
     })
 }
 
-/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape). A bare
+/// Read `TEXT`, `-` (stdin) or `@FILE`; `@@X` is the literal text `@X` (swaks's escape), and
+/// `@-` is stdin as `-` is (swaks opens `@FILE` with Perl's two-argument `open`, for which `-`
+/// is stdin: `--attach @-` attaches stdin there, with no file name; write `@./-` for a file
+/// named `-`). A bare
 /// argument naming an existing file is read too ([`bare_file`]), with a note in `notes`.
 /// The bytes come back as read: the caller applies the `\n` rule ([`message::backslash_n`]).
 fn read_content(
@@ -49,7 +52,7 @@ fn read_content(
             MAX_MESSAGE_BYTES >> 20
         ))
     };
-    let bytes = if arg == "-" {
+    let bytes = if arg == "-" || arg == "@-" {
         (env.read_stdin)(MAX_MESSAGE_BYTES + 1)
             .map_err(|e| usage(format!("{flag}: cannot read stdin: {e}")))?
     } else if let Some(literal) = arg.strip_prefix("@@") {
@@ -200,12 +203,14 @@ pub(super) fn compose(
     let new_notes = || -> Vec<String> { g_note.iter().map(|n| n.to_string()).collect() };
     let stdin_users: Vec<&str> = [("--data", &data_arg.cloned()), ("--body", &msg.body)]
         .into_iter()
-        .filter(|(f, v)| v.as_deref() == Some("-") || (*f == "--body" && v.as_deref() == Some("")))
+        .filter(|(f, v)| {
+            matches!(v.as_deref(), Some("-" | "@-")) || (*f == "--body" && v.as_deref() == Some(""))
+        })
         .map(|(f, _)| f)
         .chain(
             msg.parts
                 .iter()
-                .filter(|p| p.value == "-")
+                .filter(|p| p.value == "-" || p.value == "@-")
                 .map(|p| part_flag(p.kind)),
         )
         .collect();
@@ -338,7 +343,7 @@ fn part_of(p: &PartArg, env: &Environment, notes: &mut Vec<String>) -> Result<Pa
     let path = p
         .value
         .strip_prefix('@')
-        .filter(|_| !p.value.starts_with("@@"))
+        .filter(|path| !p.value.starts_with("@@") && *path != "-")
         .or_else(|| bare_file(flag, &p.value).map(|(path, _)| path))
         .map(Path::new);
     let content_type = match &p.content_type {
