@@ -311,6 +311,21 @@ fn unset_in(layers: &mut [&mut Vec<Setting>], negs: &[Negation], unset: &mut Vec
     }));
 }
 
+/// The ehlo flag (long name) that swaks's one-letter option `letter` stands for, so that
+/// `--no-q`, `--no-n`, `--no-p`, `--no-S`… unset it as swaks's `--no-<name>` does for every name
+/// of an option (`-q rcpt --no-q` delivers the message in swaks). ehlo's own one-letter flags
+/// (`-k`, `-V`) are not swaks's and stay refused, and so is `g`: swaks rewrites `-g` before it
+/// parses options and refuses `--no-g`.
+fn swaks_letter(letter: &str) -> Option<&'static str> {
+    if letter.chars().count() != 1 || letter == "g" {
+        return None;
+    }
+    crate::cli::swaks::OPTIONS
+        .iter()
+        .find(|o| o.names.contains(&letter))
+        .and_then(|o| o.ehlo)
+}
+
 /// The header name a `--header` value sets, lower-cased (a `--no-header-<Name>` compares it
 /// case-insensitively).
 fn header_key(s: &Setting) -> Option<String> {
@@ -892,12 +907,15 @@ impl Table {
             Some(h) if !h.is_empty() && !h.contains([':', ' ', '\t']) => {
                 Ok(Unsets::Header(h.to_string()))
             }
-            _ => match self.lookup(rest) {
-                Lookup::Arg(a) if rest.chars().count() > 1 => {
+            _ => match swaks_letter(rest).map_or_else(|| self.lookup(rest), |l| self.lookup(l)) {
+                Lookup::Arg(a) if rest.chars().count() > 1 || swaks_letter(rest).is_some() => {
                     Ok(Unsets::Id(a.get_id().to_string()))
                 }
                 Lookup::CommandLineOnly if rest.chars().count() > 1 => {
                     Err(format!("'{dash}{name}': --{rest} cannot be unset"))
+                }
+                Lookup::CommandLineOnly if let Some(long) = swaks_letter(rest) => {
+                    Err(format!("'{dash}{name}': --{long} cannot be unset"))
                 }
                 _ => Err(format!(
                     "unknown option '{dash}{name}' (--no-<option> unsets an option of the one-shot send; '{rest}' is none)"

@@ -475,7 +475,14 @@ fn the_readme_names_only_flags_the_flag_table_has() {
                 && any
                     .iter()
                     .any(|f| f.starts_with(flag.trim_end_matches('-'))))
-            || (flag.starts_with("--h-") && any.contains(&"--header".to_string()));
+            || (flag.starts_with("--h-") && any.contains(&"--header".to_string()))
+            // swaks's `--no-<letter>` (`--no-q`): known when the send takes it.
+            || flag.strip_prefix("--no-").is_some_and(|l| {
+                l.chars().count() == 1
+                    && ehlo(&["--no-config", "-t", "a@x.test", &flag, "--dump-config"])
+                        .status
+                        .success()
+            });
         if !known {
             wrong.push(format!("{flag} is no flag of any mode"));
         }

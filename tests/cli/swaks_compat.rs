@@ -576,6 +576,23 @@ const CASES: &[Case] = &[
     // `@-` is stdin too: swaks opens `@FILE` with Perl's two-argument open.
     c(&["-t", T, "-s", "{srv}", "--body", "@-"]).stdin("body from stdin by @-\n"),
     c(&["-t", T, "-s", "{srv}", "--data", "@-"]).stdin("Subject: by @-\n\nstdin body\n"),
+    // swaks's --no-<name> works for its one-letter names too.
+    c(&["-t", T, "-s", "{srv}", "-q", "rcpt", "--no-q"]),
+    c(&["-t", T, "-s", "{srv}", "-n", "--no-n"]),
+    c(&["-t", T, "-s", "{srv}", "-h", "one.example", "--no-h"]),
+    c(&["-t", T, "-s", "{srv}", "-f", "x@example.net", "--no-f"]),
+    c(&["-t", T, "-s", "{srv}", "-p", "9", "--no-p"]),
+    c(&["-t", "a@example.org", "--no-t", "-t", T, "-s", "{srv}"]),
+    c(&["-t", T, "-s", "127.0.0.1:9", "--no-s", "-s", "{srv}"]),
+    c(&[
+        "-t",
+        T,
+        "-s",
+        "{srv}",
+        "-d",
+        "Subject: d\\n\\nx\\n",
+        "--no-d",
+    ]),
     c(&["-t", T, "-s", "{srv}", "--body", "line one\\nline two"]),
     c(&["-t", T, "-s", "{srv}", "--body", "@@literal at"]),
     // 8-bit content to a server without 8BITMIME goes out as it is (a warning in ehlo).
@@ -2115,6 +2132,42 @@ fn attach_at_dash_reads_stdin_without_a_file_name() {
         "{}",
         run.all()
     );
+}
+
+/// swaks's one-letter names unset with `--no-<letter>` as its long names do; ehlo's own
+/// one-letter flags are no swaks names and stay refused, and so is `--no-g` (swaks refuses it).
+#[test]
+fn no_and_a_swaks_letter_unsets_that_option() {
+    let r = crate::util::ehlo(&[
+        "--no-config",
+        "-t",
+        T,
+        "-q",
+        "rcpt",
+        "-S",
+        "--no-q",
+        "--no-S",
+        "--dump-config",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("# unset: quit-after rcpt (command line) by no-q (command line)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("# unset: silent (command line) by no-S (command line)\n"),
+        "{}",
+        r.stdout
+    );
+    for letter in ["k", "g", "V"] {
+        let flag = format!("--no-{letter}");
+        let r = crate::util::ehlo(&["--no-config", "-t", T, &flag]);
+        assert_eq!(r.code, 1, "{flag}: {}", r.all());
+        assert!(r.stderr.contains("is none"), "{flag}: {}", r.all());
+    }
 }
 
 /// The README's words for `--header` replacing a header whatever the case of its name.
