@@ -282,12 +282,20 @@ impl Session {
 
     pub(super) fn on_mail(&mut self, reply: Reply) {
         if !Expect::Mail.wants(reply.code) {
-            self.fail(SessionError::UnexpectedReply {
+            let e = SessionError::UnexpectedReply {
                 phase: Phase::Mail,
                 expected: "250",
                 verb: None,
                 reply: Box::new(reply),
-            });
+            };
+            if self.pipelining && self.plan.ext.bdat.is_none() {
+                // The RCPTs and DATA are on their way: QUIT waits for their replies, since a
+                // server that answers DATA 354 all the same would take QUIT for message text;
+                // that 354 gets a lone dot (RFC 2920 §3.1), as when every RCPT is refused.
+                self.set_error(e);
+            } else {
+                self.fail(e);
+            }
             return;
         }
         if self.stop_here(StopAt::Mail) {

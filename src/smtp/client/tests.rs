@@ -304,6 +304,38 @@ fn pipelined_failure_of_every_rcpt_ends_a_354_with_a_dot() {
 }
 
 #[test]
+fn pipelined_refused_mail_waits_for_the_data_reply_before_quit() {
+    let start = || {
+        let mut p = plan();
+        p.pipeline = true;
+        let mut s = Session::new(p);
+        s.feed(b"220 x\r\n");
+        s.feed(EHLO_REPLY.as_bytes());
+        let _ = sent(&mut s);
+        s.feed(b"550 5.1.0 sender refused\r\n");
+        // Nothing yet: QUIT sent now would be message text to a server that 354s the DATA.
+        assert_eq!(sent(&mut s), "");
+        s
+    };
+    // A server that answers DATA 354 all the same gets the lone dot, then QUIT.
+    let mut s = start();
+    s.feed(b"250 ok\r\n354 go\r\n");
+    assert_eq!(sent(&mut s), ".\r\nQUIT\r\n");
+    s.feed(b"554 no transaction\r\n221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+    // The usual answers (Postfix: 503 to RCPT and to DATA): QUIT after them, still MAIL's 23.
+    let mut s = start();
+    s.feed(b"503 5.5.1 need MAIL\r\n");
+    assert_eq!(sent(&mut s), "");
+    s.feed(b"503 5.5.1 need RCPT\r\n");
+    assert_eq!(sent(&mut s), "QUIT\r\n");
+    s.feed(b"221 bye\r\n");
+    assert!(s.is_closed());
+    assert_eq!(exit_code(&s), 23);
+}
+
+#[test]
 fn close_in_the_middle_of_data_is_exit_6() {
     let mut s = Session::new(plan());
     s.feed(b"220 x\r\n");
