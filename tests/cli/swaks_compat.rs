@@ -1328,6 +1328,9 @@ const CASES: &[Case] = &[
     .differs("drops every earlier `--header` option"),
     c(&["-t", T, "-s", "{srv}", "--config"]).differs("the bare form is refused"),
     c(&["-t", T, "-s", "{srv}", "--attach-type", "text/plain"]).differs("swaks ignores it"),
+    c(&["-t", T, "-s", "{srv}", "--protocol", "LMTP", "--prdr"])
+        .srv(Srv::Lmtp)
+        .differs("`--prdr` with `--protocol LMTP`"),
     c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])
         .srv(Srv::StartTls)
         .differs("refuses `sslv2`/`sslv3`"),
