@@ -1331,6 +1331,8 @@ const CASES: &[Case] = &[
     c(&["-t", T, "-s", "{srv}", "--protocol", "LMTP", "--prdr"])
         .srv(Srv::Lmtp)
         .differs("`--prdr` with `--protocol LMTP`"),
+    c(&["-t", "a@example.org,<>", "-s", "{srv}"])
+        .differs("The null address `<>` given as a recipient"),
     c(&["-t", T, "-s", "{srv}", "-tls", "--tls-protocol", "sslv3"])
         .srv(Srv::StartTls)
         .differs("refuses `sslv2`/`sslv3`"),

@@ -279,8 +279,17 @@ fn strip_angles(addr: &str) -> &str {
 /// trims it so `-t "a@x, b@y"` does what it looks like).
 fn addresses(flag: &str, list: &[String]) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    for a in list {
-        let a = strip_angles(a.trim()).trim();
+    for given in list {
+        let a = strip_angles(given.trim()).trim();
+        if a.is_empty() && !given.trim().is_empty() {
+            // `<>` (the null reverse-path) typed as a recipient: dropping it as an empty list
+            // element would leave the run with other recipients, or none, without a word.
+            return Err(usage(format!(
+                "{flag}: '{}' is the null address, which names no recipient (RFC 5321 §4.1.1.3: \
+                 RCPT needs a mailbox; swaks sends it as RCPT TO:<<>>, which servers refuse)",
+                given.trim()
+            )));
+        }
         if a.is_empty() {
             continue;
         }

@@ -1369,6 +1369,26 @@ fn attachments() {
 }
 
 #[test]
+fn the_null_address_as_a_recipient_is_refused_not_dropped() {
+    for args in [
+        &["-t", "<>"][..],
+        &["-t", "a@x.test,<>"],
+        &["-t", "a@x.test", "--cc", " <> "],
+        &["-t", "a@x.test", "--bcc", "< >"],
+    ] {
+        let e = err(args);
+        assert!(
+            e.contains("is the null address, which names no recipient"),
+            "{args:?}: {e}"
+        );
+    }
+    // An empty element is still dropped (README), and `<>` is still the null sender.
+    let c = send(&["-t", "a@x.test,,b@x.test", "-f", "<>"]);
+    assert_eq!(c.plan.rcpts, ["a@x.test", "b@x.test"]);
+    assert_eq!(c.plan.from, "");
+}
+
+#[test]
 fn addresses_with_spaces_are_refused() {
     let e = err(&["-t", "Bob Smith <b@x.test>"]);
     assert!(
