@@ -907,20 +907,22 @@ impl Table {
             Some(h) if !h.is_empty() && !h.contains([':', ' ', '\t']) => {
                 Ok(Unsets::Header(h.to_string()))
             }
-            _ => match swaks_letter(rest).map_or_else(|| self.lookup(rest), |l| self.lookup(l)) {
-                Lookup::Arg(a) if rest.chars().count() > 1 || swaks_letter(rest).is_some() => {
-                    Ok(Unsets::Id(a.get_id().to_string()))
+            _ => {
+                // A swaks letter (`--no-q`) unsets its option by the long name; ehlo's own
+                // one-letter flags are no names here.
+                let letter = swaks_letter(rest);
+                let long = letter.unwrap_or(rest);
+                let named = letter.is_some() || rest.chars().count() > 1;
+                match self.lookup(long) {
+                    Lookup::Arg(a) if named => Ok(Unsets::Id(a.get_id().to_string())),
+                    Lookup::CommandLineOnly if named => {
+                        Err(format!("'{dash}{name}': --{long} cannot be unset"))
+                    }
+                    _ => Err(format!(
+                        "unknown option '{dash}{name}' (--no-<option> unsets an option of the one-shot send; '{rest}' is none)"
+                    )),
                 }
-                Lookup::CommandLineOnly if rest.chars().count() > 1 => {
-                    Err(format!("'{dash}{name}': --{rest} cannot be unset"))
-                }
-                Lookup::CommandLineOnly if let Some(long) = swaks_letter(rest) => {
-                    Err(format!("'{dash}{name}': --{long} cannot be unset"))
-                }
-                _ => Err(format!(
-                    "unknown option '{dash}{name}' (--no-<option> unsets an option of the one-shot send; '{rest}' is none)"
-                )),
-            },
+            }
         };
         let seq = self.seq.get();
         self.seq.set(seq + 1);
