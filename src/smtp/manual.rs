@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 
-use crate::smtp::FEED_PIECE;
 use crate::smtp::auth::{self, Credentials, Mechanism};
 use crate::smtp::capabilities::Capabilities;
 use crate::smtp::client::Action;
@@ -351,28 +350,7 @@ impl ManualSession {
         if self.closed {
             return;
         }
-        // As the automatic session does: FEED_PIECE bytes at a time, what follows STARTTLS's
-        // reply taken whole.
-        let mut rest = bytes;
-        loop {
-            let (piece, after) = rest.split_at(rest.len().min(FEED_PIECE));
-            self.buf.extend_from_slice(piece);
-            rest = after;
-            while !self.closed && !self.awaiting_tls() {
-                if !rest.is_empty() && self.pending.contains(&Expect::StartTls) {
-                    self.buf.extend_from_slice(rest);
-                    rest = &[];
-                }
-                let Some(reply) = self.parser.next_reply(&mut self.buf) else {
-                    break;
-                };
-                let reply = self.redact(reply);
-                self.on_reply(reply);
-            }
-            if rest.is_empty() || self.closed || self.awaiting_tls() {
-                break;
-            }
-        }
+        crate::smtp::reply::feed_replies(self, bytes);
     }
 
     /// The transport reached end of file.
@@ -1382,6 +1360,22 @@ fn mask_auth_line(line: &str) -> (String, bool) {
     }
 }
 
+impl crate::smtp::reply::ReplyFeed for ManualSession {
+    fn input(&mut self) -> (&mut Vec<u8>, &mut ReplyParser) {
+        (&mut self.buf, &mut self.parser)
+    }
+    fn reading(&self) -> bool {
+        !self.closed && !self.awaiting_tls()
+    }
+    fn starttls_awaited(&self) -> bool {
+        self.pending.contains(&Expect::StartTls)
+    }
+    fn take(&mut self, reply: Reply) {
+        let reply = self.redact(reply);
+        self.on_reply(reply);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2232,7 +2226,7 @@ mod tests {
         big.extend_from_slice(b"250 STARTTLS\r\n");
         s.feed(&big);
         assert!(
-            s.buf.capacity() <= 2 * (FEED_PIECE + Limits::default().max_line),
+            s.buf.capacity() <= 2 * (crate::smtp::FEED_PIECE + Limits::default().max_line),
             "read buffer of {} bytes for a {} byte call",
             s.buf.capacity(),
             big.len()

@@ -18,6 +18,7 @@
 
 use serde::Serialize;
 
+use crate::smtp::FEED_PIECE;
 use crate::smtp::event::{Bytes, Deviation, count_bytes, group_digits};
 
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2).
@@ -328,6 +329,47 @@ pub(crate) struct ReplyParser {
     overlong: Option<Overlong>,
     /// The last call left an incomplete line in the caller's buffer.
     partial: bool,
+}
+
+/// A client session that reads replies from bytes the transport hands it: the automatic send's
+/// and the REPL's, which [`feed_replies`] serves alike.
+pub(crate) trait ReplyFeed {
+    /// The session's input buffer and its reply parser.
+    fn input(&mut self) -> (&mut Vec<u8>, &mut ReplyParser);
+    /// Replies are read now: the session is not closed and not waiting for a TLS handshake.
+    fn reading(&self) -> bool;
+    /// STARTTLS went out and its reply is awaited: what follows that reply is an injection
+    /// (RFC 3207 §5), reported whole.
+    fn starttls_awaited(&self) -> bool;
+    /// One reply, as read.
+    fn take(&mut self, reply: Reply);
+}
+
+/// Adds `bytes` to the session's buffer [`FEED_PIECE`] bytes at a time and hands it each reply
+/// complete by then. Each reply taken from the buffer moves what follows it, so a large call
+/// added whole made the work grow with the square of its size; piece by piece it grows with the
+/// bytes. What follows STARTTLS's reply is added whole, as the injection it reports.
+pub(crate) fn feed_replies(s: &mut impl ReplyFeed, bytes: &[u8]) {
+    let mut rest = bytes;
+    loop {
+        let (piece, after) = rest.split_at(rest.len().min(FEED_PIECE));
+        s.input().0.extend_from_slice(piece);
+        rest = after;
+        while s.reading() {
+            if !rest.is_empty() && s.starttls_awaited() {
+                s.input().0.extend_from_slice(rest);
+                rest = &[];
+            }
+            let (buf, parser) = s.input();
+            let Some(reply) = parser.next_reply(buf) else {
+                break;
+            };
+            s.take(reply);
+        }
+        if rest.is_empty() || !s.reading() {
+            break;
+        }
+    }
 }
 
 /// A reply whose final line has not arrived yet.

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 
-use crate::smtp::FEED_PIECE;
 use crate::smtp::capabilities::{Capabilities, MAX_AUTH_MECHANISMS};
 use crate::smtp::codes::{self, Hint};
 use crate::smtp::command::Command;
@@ -345,29 +344,7 @@ impl Session {
         if self.tls_instead_of_banner(bytes) {
             return;
         }
-        // Added to the buffer FEED_PIECE bytes at a time: each reply taken from it moves what
-        // follows, so a whole large call in it made the work grow with the square of the call.
-        // What follows STARTTLS's reply is taken whole, as the injection it reports.
-        let mut rest = bytes;
-        loop {
-            let (piece, after) = rest.split_at(rest.len().min(FEED_PIECE));
-            self.buf.extend_from_slice(piece);
-            rest = after;
-            while !self.is_closed() && !self.awaiting_tls() {
-                if !rest.is_empty() && self.pending.contains(&Expect::StartTls) {
-                    self.buf.extend_from_slice(rest);
-                    rest = &[];
-                }
-                let Some(reply) = self.parser.next_reply(&mut self.buf) else {
-                    break;
-                };
-                let reply = self.redact(reply);
-                self.on_reply(reply);
-            }
-            if rest.is_empty() || self.is_closed() || self.awaiting_tls() {
-                break;
-            }
-        }
+        crate::smtp::reply::feed_replies(self, bytes);
         // Part of a reply is here while every command waiting for one is still unsent: that
         // reply began before its command (an early-talking or desynchronised server).
         if !self.is_closed()
@@ -1099,5 +1076,21 @@ impl Session {
             });
         }
         self.actions.push_back(Action::StartTls);
+    }
+}
+
+impl crate::smtp::reply::ReplyFeed for Session {
+    fn input(&mut self) -> (&mut Vec<u8>, &mut ReplyParser) {
+        (&mut self.buf, &mut self.parser)
+    }
+    fn reading(&self) -> bool {
+        !self.is_closed() && !self.awaiting_tls()
+    }
+    fn starttls_awaited(&self) -> bool {
+        self.pending.contains(&Expect::StartTls)
+    }
+    fn take(&mut self, reply: Reply) {
+        let reply = self.redact(reply);
+        self.on_reply(reply);
     }
 }

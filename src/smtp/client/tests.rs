@@ -171,7 +171,7 @@ fn a_large_feed_is_read_a_piece_at_a_time_and_an_injection_still_reported_whole(
     big.extend_from_slice(b"250 8BITMIME\r\n");
     s.feed(&big);
     assert!(
-        s.buf.capacity() <= 2 * (FEED_PIECE + Limits::default().max_line),
+        s.buf.capacity() <= 2 * (crate::smtp::FEED_PIECE + Limits::default().max_line),
         "read buffer of {} bytes for a {} byte call",
         s.buf.capacity(),
         big.len()
