@@ -84,23 +84,38 @@ fn report_uri_ok(u: &str) -> bool {
 
 /// The records that begin exactly with `tag;` (RFC 8461 §3.1: "Records that do not begin with
 /// 'v=STSv1;' are discarded"; RFC 8460 §3 likewise for `v=TLSRPTv1;`), and the first of those
-/// that look meant as one but do not (white space before the tag or before its `;`, or the tag
-/// in another case: both grammars write it `%s"…"`, case-sensitive).
+/// that look meant as one but do not (white space before the tag or before its `;`, the tag in
+/// another case: both grammars write it `%s"…"`, case-sensitive; or the record's own `field=`
+/// with no version or this one elsewhere, as in `rua=mailto:…` or `id=1; v=STSv1`).
 fn beginning_exactly<'a>(
     records: &'a [String],
     tag: &str,
+    field: &str,
 ) -> (Vec<&'a String>, Option<&'a String>) {
     let exact = format!("{tag};");
     let (kept, near): (Vec<&String>, Vec<&String>) = records
         .iter()
         .filter(|r| {
             let r = r.trim_start();
-            r.get(..tag.len())
+            let tagged = r
+                .get(..tag.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(tag))
                 && r[tag.len()..]
                     .chars()
                     .next()
-                    .is_none_or(|c| c == ';' || c.is_whitespace())
+                    .is_none_or(|c| c == ';' || c.is_whitespace());
+            // Another version (`v=STSv10`) is some other record, not a mistake.
+            let value = |name: &str| {
+                r.split(';').find_map(|f| {
+                    f.split_once('=')
+                        .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim())
+                })
+            };
+            let version = tag.split_once('=').map_or(tag, |(_, v)| v);
+            tagged
+                || (value(field).is_some()
+                    && value("v").is_none_or(|v| v.eq_ignore_ascii_case(version)))
         })
         .partition(|r| r.starts_with(&exact));
     (kept, near.into_iter().next())
@@ -136,11 +151,48 @@ fn starting_with<'a>(records: &'a [String], prefix: &str) -> Vec<&'a String> {
         .collect()
 }
 
+/// The first field of a `;`-separated record (after its version tag) that is an extension
+/// written against the grammar, with the reason: MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460
+/// §3) share `ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")` and `ext-value =
+/// 1*(%x21-3A / %x3C / %x3E-7E)` (printable ASCII but `;` and `=`, no space), with no space
+/// around the `=`. `known` are the record's own fields (checked by their own rules). Such a
+/// record is "syntactically invalid": strict parsers discard it (RFC 8461 §3.1: "senders MUST
+/// assume the recipient domain does not have an available MTA-STS Policy"), lenient ones, which
+/// split at `;` and `=`, ignore the field.
+fn bad_extension(record: &str, known: &[&str]) -> Option<String> {
+    record.split(';').skip(1).map(str::trim).find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        if known.iter().any(|n| k.trim().eq_ignore_ascii_case(n)) {
+            return None;
+        }
+        let name_ok = k.len() <= 32
+            && k.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        let value_ok =
+            !v.is_empty() && v.bytes().all(|b| matches!(b, 0x21..=0x3a | 0x3c | 0x3e..=0x7e));
+        let why = if !name_ok {
+            "its name is not a letter or digit followed by at most 31 letters, digits, '_', '-' or '.'"
+        } else if v.is_empty() {
+            "it has no value"
+        } else if !value_ok {
+            "its value is not printable ASCII without space, ';' or '='"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "extension field '{}' is malformed ({why}): strict senders discard the whole record, lenient ones ignore the field",
+            crate::check::probe::capped(part)
+        ))
+    })
+}
+
 /// `mtasts.txt`: exactly one `v=STSv1` record at `_mta-sts.D` with `id` of 1–32 letters and
 /// digits (RFC 8461 §3.1). None → info (no MTA-STS); several or malformed → fail (senders then
 /// treat the domain as having no policy).
 pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
-    let (sts, near) = beginning_exactly(records, "v=STSv1");
+    let (sts, near) = beginning_exactly(records, "v=STSv1", "id");
     let ev = records_evidence(&sts);
     match sts.as_slice() {
         [] => match near {
@@ -182,7 +234,10 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
                             ),
                         ),
                         Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
-                        None => (Status::Pass, format!("v=STSv1, id={id}")),
+                        None => match bad_extension(one, &["id"]) {
+                            Some(w) => (Status::Warn, format!("{w} (RFC 8461 §3.1)")),
+                            None => (Status::Pass, format!("v=STSv1, id={id}")),
+                        },
                     };
                     CheckResult::new("mtasts.txt", status, summary)
                         .with("records", ev)
@@ -217,7 +272,7 @@ pub(crate) fn mtasts_txt(records: &[String]) -> CheckResult {
 /// `tlsrpt.record`: one `v=TLSRPTv1` record at `_smtp._tls.D` whose `rua` lists only `mailto:`
 /// and `https:` URIs (RFC 8460 §3). None → info; several or malformed → fail.
 pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
-    let (recs, near) = beginning_exactly(records, "v=TLSRPTv1");
+    let (recs, near) = beginning_exactly(records, "v=TLSRPTv1", "rua");
     let ev = records_evidence(&recs);
     match recs.as_slice() {
         [] => match near {
@@ -288,10 +343,13 @@ pub(crate) fn tlsrpt(records: &[String]) -> CheckResult {
                         ),
                     ),
                     Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
-                    None => (
-                        Status::Pass,
-                        format!("reports go to {}", crate::check::probe::capped(&rua)),
-                    ),
+                    None => match bad_extension(one, &["rua"]) {
+                        Some(w) => (Status::Warn, format!("{w} (RFC 8460 §3)")),
+                        None => (
+                            Status::Pass,
+                            format!("reports go to {}", crate::check::probe::capped(&rua)),
+                        ),
+                    },
                 };
                 let uris: Vec<String> = uris.iter().map(|u| u.to_string()).collect();
                 CheckResult::new("tlsrpt.record", status, summary)
@@ -954,6 +1012,28 @@ mod tests {
             // Two ids in one record: which one a sender reads differs.
             (&["v=STSv1; id=abc; id=def"], Status::Warn),
             (&["v=STSv1; id=abc; ID=def"], Status::Warn),
+            // Extension fields (RFC 8461 §3.1 `sts-extension`): well-formed ones pass, others
+            // make the record syntactically invalid for strict senders.
+            (&["v=STSv1; id=abc; ext=ok; x_y.z-1=a:b/c"], Status::Pass),
+            // No version tag first: discarded, said so, not "no record".
+            (&["id=abc"], Status::Fail),
+            (&["id=abc; v=STSv1"], Status::Fail),
+            // A discarded one beside a valid one: the valid one is the record.
+            (&["id=abc", "v=STSv1; id=def"], Status::Pass),
+            (&["v=STSv1; id=abc; ext=a b"], Status::Warn),
+            (&["v=STSv1; id=abc; ext="], Status::Warn),
+            (&["v=STSv1; id=abc; ext=a=b"], Status::Warn),
+            (&["v=STSv1; id=abc; _ext=1"], Status::Warn),
+            (&["v=STSv1; id=abc; ext =1"], Status::Warn),
+            (&["v=STSv1; id=abc; ext=caf\u{e9}"], Status::Warn),
+            (
+                &["v=STSv1; id=abc; eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee=1"],
+                Status::Warn,
+            ),
+            (
+                &["v=STSv1; id=abc; eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee=1"],
+                Status::Pass,
+            ),
         ];
         for (recs, want) in cases {
             assert_eq!(mtasts_txt(&v(recs)).status, *want, "{recs:?}");
@@ -964,6 +1044,28 @@ mod tests {
     fn tlsrpt_rules() {
         let cases: &[(&[&str], Status)] = &[
             (&[], Status::Info),
+            // Extension fields (RFC 8460 §3 `tlsrpt-extension`), as for MTA-STS.
+            (
+                &["v=TLSRPTv1; rua=mailto:a@example.test; ext=1"],
+                Status::Pass,
+            ),
+            (
+                &["v=TLSRPTv1; rua=mailto:a@example.test; ext=a b"],
+                Status::Warn,
+            ),
+            (
+                &["v=TLSRPTv1; rua=mailto:a@example.test; ext="],
+                Status::Warn,
+            ),
+            (
+                &["v=TLSRPTv1; _e=1; rua=mailto:a@example.test"],
+                Status::Warn,
+            ),
+            // No version tag first: discarded (RFC 8460 §3), said so, not "no record".
+            (&["rua=mailto:a@example.test"], Status::Fail),
+            (&["rua=mailto:a@example.test; v=TLSRPTv1"], Status::Fail),
+            (&["v=TLSRPTv2; rua=mailto:a@example.test"], Status::Info),
+            (&["some other text"], Status::Info),
             (&["v=TLSRPTv1; rua=mailto:tls@example.test"], Status::Pass),
             (
                 &["v=TLSRPTv1;rua=mailto:a@example.test,https://r.example.test/x"],

@@ -135,6 +135,13 @@ const POLICIES: &[(&str, &str, &str)] = &[
         "good",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.test\r\nmax_age: 604800\r\n",
     ),
+    // Its TXT record has an extension field against the grammar (a warning: lenient senders
+    // read the record), and a good testing policy.
+    (
+        "badext.test",
+        "good",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\nmode: testing\r\nmx: mx-good.lab.test\r\nmax_age: 604800\r\n",
+    ),
     // Twelve MX hosts: the ten checked are under lab.test, the two past the cap are not.
     (
         "manymx.test",
@@ -542,12 +549,16 @@ impl Lab {
             ));
         }
         owned.push(("mta-sts.good.test".into(), RecordSpec::A(ip(20))));
+        owned.push((
+            "_smtp._tls.badext.test".into(),
+            RecordSpec::Txt("v=TLSRPTv1; rua=mailto:tls@badext.test; x=".into()),
+        ));
         for (d, mx, _) in POLICIES {
             owned.push((d.to_string(), RecordSpec::Mx(10, host(mx))));
-            let txt = if *d == "idcase.test" {
-                "v=STSv1; ID=abc"
-            } else {
-                "v=STSv1; id=1"
+            let txt = match *d {
+                "idcase.test" => "v=STSv1; ID=abc",
+                "badext.test" => "v=STSv1; id=1; note=a b",
+                _ => "v=STSv1; id=1",
             };
             owned.push((format!("_mta-sts.{d}"), RecordSpec::Txt(txt.into())));
             if *d == "v6first.test" {
@@ -1264,6 +1275,58 @@ fn a_txt_record_that_only_warns_still_has_its_policy_fetched() {
         run.stdout
     );
     assert_eq!(run.code, 40, "{}", run.stdout);
+}
+
+/// An extension field against the grammar (`note=a b`: a space in its value; `x=`: no value)
+/// makes the record syntactically invalid, which strict senders discard (RFC 8461 §3.1, RFC 8460
+/// §3): a warning naming the field, not a pass; lenient senders read the record, so the policy
+/// is still fetched and judged.
+#[test]
+fn a_malformed_extension_field_warns_and_the_policy_is_still_fetched() {
+    let lab = Lab::start();
+    let (run, m, lines) = lab.json(&["badext.test", "--only", "mtasts.*", "--only", "tlsrpt.*"]);
+    assert_eq!(
+        st(&m, "badext.test", "mtasts.txt"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let txt = line_of(&lines, "badext.test", "mtasts.txt")["summary"]
+        .as_str()
+        .unwrap();
+    assert!(
+        txt.contains("'note=a b'") && txt.contains("RFC 8461 §3.1"),
+        "{txt}"
+    );
+    assert_eq!(
+        st(&m, "badext.test", "mtasts.fetch"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "badext.test", "mtasts.policy"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "badext.test", "mtasts.mx-match"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        st(&m, "badext.test", "tlsrpt.record"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    let rpt = line_of(&lines, "badext.test", "tlsrpt.record")["summary"]
+        .as_str()
+        .unwrap();
+    assert!(rpt.contains("'x='") && rpt.contains("no value"), "{rpt}");
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
 /// Only the first ten MX hosts are looked up and probed, but an enforce policy must cover every
