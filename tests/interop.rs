@@ -412,10 +412,15 @@ impl Serve {
     /// Start `ehlo serve --listen 127.0.0.1:<free> --maildir <tmp>/Maildir EXTRA…` and wait until
     /// it accepts connections.
     fn start(extra: &[&str]) -> Serve {
+        Serve::start_at(&format!("127.0.0.1:{}", free_port()), extra)
+    }
+
+    /// [`Serve::start`] on a given address (one the test zone names, with its TLSA port).
+    fn start_at(addr: &str, extra: &[&str]) -> Serve {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("Maildir");
         let log = dir.path().join("serve.log");
-        let addr = format!("127.0.0.1:{}", free_port());
+        let addr = addr.to_string();
         let log_file = fs::File::create(&log).expect("create serve log");
         let mut cmd = Command::new(ehlo_bin());
         cmd.arg("serve")

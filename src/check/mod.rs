@@ -632,6 +632,36 @@ fn judge(
         ),
         _ => None,
     };
+    // A leaf matched by a DANE-EE(3) record is authenticated by its key alone: DANE senders
+    // do not check its validity dates (RFC 7672 §3.1.1, RFC 7671 §5.1), and senders without
+    // DANE or MTA-STS do not authenticate port 25 at all (RFC 7435). An expired (or not yet
+    // valid) certificate there stops no mail, so it warns — unless a testing or enforce policy
+    // covers the host, whose senders check the dates (RFC 8461 §4.2).
+    let dane_ee: Vec<(Option<String>, Option<String>)> = host_results
+        .iter()
+        .filter(|c| {
+            c.id == "dane.match"
+                && c.status == Status::Pass
+                && c.evidence
+                    .get("matched")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|m| m.starts_with("3 "))
+        })
+        .map(|c| (c.mx.clone(), c.ip.clone()))
+        .collect();
+    for c in &mut host_results {
+        if c.id == "tls.cert.expiry"
+            && c.status == Status::Fail
+            && !covered(&c.mx)
+            && dane_ee.contains(&(c.mx.clone(), c.ip.clone()))
+        {
+            c.status = Status::Warn;
+            c.summary.push_str(
+                " — matched by a DANE-EE(3) record, whose senders ignore the dates (RFC 7672 \
+                 §3.1.1); senders that check PKIX would refuse it",
+            );
+        }
+    }
     if let Some(why) = consequence {
         for c in &mut host_results {
             if matches!(c.id, "tls.cert.chain" | "tls.cert.name")
@@ -1001,6 +1031,73 @@ mod tests {
         assert!(counts("dane.match"), "{judged:?}");
         assert!(counts("dane.starttls"), "{judged:?}");
         assert!(!counts("smtp.connect"), "{judged:?}");
+    }
+
+    /// An expired leaf matched by DANE-EE(3) warns (its senders ignore the dates, RFC 7672
+    /// §3.1.1); matched by DANE-TA(2) only, on an address without a match, or on a host an
+    /// enforce or testing policy covers, it still fails.
+    #[test]
+    fn an_expired_leaf_matched_by_dane_ee_warns_unless_a_policy_covers_it() {
+        let cli = crate::cli::args::Cli::parse_args(["ehlo", "check", "example.test"]).unwrap();
+        let Ok(crate::cli::mode::Mode::Check(cfg)) = crate::cli::mode::from_cli(cli) else {
+            panic!("not a check")
+        };
+        let on = |id, mx: &str, ip: &str, st| {
+            let mut c = CheckResult::new(id, st, "expired");
+            c.mx = Some(mx.to_string());
+            c.ip = Some(ip.to_string());
+            c
+        };
+        let host = |matched: &str| {
+            vec![
+                on(
+                    "tls.cert.expiry",
+                    "mx.example.test",
+                    "192.0.2.1",
+                    Status::Fail,
+                ),
+                on("dane.match", "mx.example.test", "192.0.2.1", Status::Pass)
+                    .with("matched", matched),
+                // Another address of the same host, where no record matched.
+                on(
+                    "tls.cert.expiry",
+                    "mx.example.test",
+                    "192.0.2.2",
+                    Status::Fail,
+                ),
+                on("dane.match", "mx.example.test", "192.0.2.2", Status::Fail)
+                    .with("matched", serde_json::Value::Null),
+            ]
+        };
+        let expiry = |judged: &[Judged], ip: &str| {
+            judged
+                .iter()
+                .find(|j| j.result.id == "tls.cert.expiry" && j.result.ip.as_deref() == Some(ip))
+                .map(|j| (j.result.status, j.result.summary.clone()))
+                .unwrap()
+        };
+        let judged = judge(&cfg, "example.test", Vec::new(), host("3 1 1 ab"), None);
+        let (st, summary) = expiry(&judged, "192.0.2.1");
+        assert_eq!(st, Status::Warn, "{judged:?}");
+        assert!(summary.contains("DANE-EE(3)") && summary.contains("RFC 7672 §3.1.1"));
+        assert_eq!(expiry(&judged, "192.0.2.2").0, Status::Fail);
+        let judged = judge(&cfg, "example.test", Vec::new(), host("2 1 1 ab"), None);
+        assert_eq!(expiry(&judged, "192.0.2.1").0, Status::Fail);
+        for mode in ["enforce", "testing"] {
+            let policy = records::Policy {
+                mode: Some(mode.into()),
+                mx: vec!["mx.example.test".into()],
+                ..records::Policy::default()
+            };
+            let judged = judge(
+                &cfg,
+                "example.test",
+                Vec::new(),
+                host("3 1 1 ab"),
+                Some(&policy),
+            );
+            assert_eq!(expiry(&judged, "192.0.2.1").0, Status::Fail, "{mode}");
+        }
     }
 
     #[test]

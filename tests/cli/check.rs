@@ -2914,6 +2914,146 @@ fn dane_ta_and_full_certificate_tlsa_through_check_with_a_real_lookup() {
     }
 }
 
+/// An expired leaf through `check` with a real TLSA lookup: pinned by a DANE-EE(3) record, its
+/// dates are ignored by DANE senders (RFC 7672 §3.1.1, RFC 7671 §5.1) and port 25 without DANE
+/// is not authenticated, so `tls.cert.expiry` warns and the domain passes; it used to fail the
+/// domain while `dane.match` said "validity dates are not checked". Trusted through a DANE-TA(2)
+/// record the dates do count (`dane.match` fails), and without TLSA it fails as before.
+#[test]
+fn an_expired_certificate_pinned_by_dane_ee_only_warns() {
+    use ehlo::net::testutil::{SignedDns, Signing};
+    use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+    use hickory_resolver::proto::rr::rdata::{A, MX, TLSA};
+    use hickory_resolver::proto::rr::{Name, RData};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cp = CertificateParams::new(Vec::<String>::new()).unwrap();
+    cp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    cp.distinguished_name
+        .push(rcgen::DnType::CommonName, "expired leaf test root");
+    let root_key = KeyPair::generate().unwrap();
+    let root_spki = rcgen::PublicKeyData::subject_public_key_info(&root_key);
+    let root = rcgen::CertifiedIssuer::self_signed(cp, root_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut lp = CertificateParams::new(
+        ["mx.eeexp.test", "mx.taexp.test", "mx.noexp.test"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .unwrap();
+    lp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    lp.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let leaf = lp.signed_by(&leaf_key, &root).unwrap();
+    let chain = format!("{}{}", leaf.pem(), root.pem());
+    let (port, _server, _rt) = tls_listener(dir.path(), &chain, &leaf_key.serialize_pem());
+
+    let name = |s: &str| Name::from_ascii(s).unwrap();
+    let sha = |d: &[u8]| openssl::sha::sha256(d).to_vec();
+    let leaf_spki = rcgen::PublicKeyData::subject_public_key_info(&leaf_key);
+    let cases: Vec<(&str, Option<TLSA>)> = vec![
+        (
+            "eeexp",
+            Some(TLSA::new(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                sha(&leaf_spki),
+            )),
+        ),
+        (
+            "taexp",
+            Some(TLSA::new(
+                CertUsage::DaneTa,
+                Selector::Spki,
+                Matching::Sha256,
+                sha(&root_spki),
+            )),
+        ),
+        ("noexp", None),
+    ];
+    let mut records: Vec<(String, RData)> = Vec::new();
+    for (d, tlsa) in &cases {
+        let host = format!("mx.{d}.test");
+        records.push((
+            format!("{d}.test"),
+            RData::MX(MX::new(10, name(&format!("{host}.")))),
+        ));
+        records.push((host.clone(), RData::A(A(Ipv4Addr::LOCALHOST))));
+        if let Some(t) = tlsa {
+            records.push((format!("_{port}._tcp.{host}"), RData::TLSA(t.clone())));
+        }
+    }
+    let zone = SignedDns::start(
+        "test",
+        records
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.clone(), Signing::Valid))
+            .collect(),
+    );
+    let anchor = dir.path().join("anchor.key");
+    std::fs::write(&anchor, format!("{}\n", zone.anchor)).unwrap();
+    let only = [
+        "--timeout",
+        "5s",
+        "--only",
+        "tls.cert.expiry",
+        "--only",
+        "dane.match",
+    ];
+    let (run, c) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        port,
+        &only,
+        &["eeexp.test", "taexp.test", "noexp.test"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 40, "{}", run.all());
+    assert_eq!(
+        c.status("eeexp.test", "dane.match"),
+        ["pass"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        c.status("eeexp.test", "tls.cert.expiry"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    c.says("eeexp.test", "tls.cert.expiry", "expired on 2021-01-01");
+    c.says("eeexp.test", "tls.cert.expiry", "DANE-EE(3)");
+    c.says("eeexp.test", "tls.cert.expiry", "RFC 7672 §3.1.1");
+    assert_eq!(
+        c.status("taexp.test", "dane.match"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        c.status("taexp.test", "tls.cert.expiry"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        c.status("noexp.test", "tls.cert.expiry"),
+        ["fail"],
+        "{}",
+        run.stdout
+    );
+    // Alone, the DANE-EE domain passes (exit 0): nothing in it stops mail.
+    let (run, _) = signed_check(
+        zone.addr,
+        Some(&anchor),
+        port,
+        &only,
+        &["eeexp.test"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
 /// Bad DNSSEC input through `check` (RFC 4035 §5, RFC 7672 §2.2): a forged MX RRset, address
 /// records whose signatures expired or are not valid yet (clock skew), TLSA RRsets likewise,
 /// malformed TLSA rdata, and an enormous signed TLSA RRset (900 records, fetched over TCP). Each is

@@ -619,3 +619,80 @@ fn dnssec_dane_sets_aside_unusable_records_and_insecure_links() {
         }
     }
 }
+
+/// An expired certificate whose key a secure `3 1 1` record pins (ee-expired.dnssec.test, the
+/// key made by dnssec.sh, the certificate made here with dates in 2020): DANE-EE senders ignore
+/// the dates (RFC 7672 §3.1.1, RFC 7671 §5.1), so `check` passes `dane.match` and only warns
+/// on `tls.cert.expiry` — in both DNSSEC modes, the TLSA RRset read from NSD/Unbound.
+#[test]
+#[ignore = "needs NSD and Unbound (tests/interop/setup.sh)"]
+fn dnssec_check_of_an_expired_certificate_pinned_by_dane_ee_only_warns() {
+    let anchor = require_dns_peers();
+    let key_pem = fs::read_to_string(format!("{DNSSEC_DIR}/ee-expired.key"))
+        .expect("dnssec.sh makes ee-expired.key: run setup.sh again");
+    let key = rcgen::KeyPair::from_pem(&key_pem).expect("a PKCS#8 key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["mx-ee-expired.dnssec.test".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k) = (dir.path().join("leaf.pem"), dir.path().join("leaf.key"));
+    fs::write(&c, cert.pem()).unwrap();
+    fs::write(&k, &key_pem).unwrap();
+    let (c, k) = (c.display().to_string(), k.display().to_string());
+    let _serve = Serve::start_at(
+        "127.0.0.7:2525",
+        &[
+            "--starttls",
+            "--tls-cert",
+            &c,
+            "--tls-key",
+            &k,
+            "--hostname",
+            "mx-ee-expired.dnssec.test",
+        ],
+    );
+    let modes: [Vec<&str>; 2] = [
+        vec!["--dns-server", UNBOUND, "--dnssec", "trust-ad"],
+        vec![
+            "--dns-server",
+            NSD,
+            "--dnssec",
+            "validate",
+            "--dns-trust-anchor",
+            &anchor,
+        ],
+    ];
+    for mode in &modes {
+        let mut cmd = Command::new(ehlo_bin());
+        cmd.args(["check", "--json", "--port", "2525", "--allow-private", "-4"])
+            .args(["--only", "tls.cert.expiry", "--only", "dane.match"])
+            .args(mode)
+            .arg("ee-expired.dnssec.test");
+        let run = run_bounded(cmd);
+        assert_eq!(run.code, Some(0), "{mode:?}\n{}", run.dump());
+        let line = |id: &str| {
+            run.stdout
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|v| v["type"] == "check" && v["id"] == id)
+                .unwrap_or_else(|| panic!("no {id} line\n{}", run.dump()))
+        };
+        let m = line("dane.match");
+        assert_eq!(m["status"], "pass", "{mode:?}\n{}", run.dump());
+        assert!(
+            m["evidence"]["matched"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 1 1 ")
+        );
+        let e = line("tls.cert.expiry");
+        assert_eq!(e["status"], "warn", "{mode:?}\n{}", run.dump());
+        let summary = e["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("expired on 2021-01-01") && summary.contains("DANE-EE(3)"),
+            "{summary}"
+        );
+    }
+}

@@ -24,6 +24,8 @@
 #       mx-odd A 127.0.0.1, _2525._tcp TLSA records of a bad length, unknown usage/selector/
 #       matching type and PKIX usage 1 only (none usable); mx-oddok: some of them + the good one
 #       to-insecure MX 10 mx.insecure.dnssec.test (a secure MX whose host is insecure)
+#       ee-expired MX 10 mx-ee-expired; mx-ee-expired A 127.0.0.7, _2525._tcp TLSA 3 1 1 of
+#       $DIR/ee-expired.key (the test serves an expired certificate for that key there)
 #     sub.dnssec.test       signed subzone (its own key, NSEC3, DS in the parent): same MX/A/TLSA,
 #                           and *.wca A 127.0.0.1
 #     brokends.dnssec.test  signed subzone whose DS in the parent is another key's (bogus)
@@ -95,12 +97,16 @@ start() {
   stop
   rm -rf "$DIR"
   mkdir -p "$DIR"
-  local tlsa other ds_lost ds_expired
+  local tlsa other ee_expired ds_lost ds_expired
   tlsa="$(spki_sha256 "$CERT")"
   # Another key's digest, for the mismatch case.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
     -keyout "$DIR/other.key" -out "$DIR/other.pem" 2>/dev/null
   other="$(spki_sha256 "$DIR/other.pem")"
+  # A key whose certificate the interop test makes itself, already expired: its `3 1 1` record
+  # pins the key, and DANE-EE ignores the certificate's dates (RFC 7672 §3.1.1).
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/ee-expired.key" 2>/dev/null
+  ee_expired="$(openssl pkey -in "$DIR/ee-expired.key" -pubout -outform DER | sha256sum | cut -d' ' -f1)"
 
   local soa='SOA ns.dnssec.test. hostmaster.dnssec.test. 1 3600 600 86400 60'
   # The children first: the parent needs the signed subzone's DS.
@@ -190,6 +196,9 @@ _2525._tcp.mx-oddok IN TLSA 3 1 1 abcdef
 _2525._tcp.mx-oddok IN TLSA 4 1 1 $tlsa
 _2525._tcp.mx-oddok IN TLSA 3 1 1 $tlsa
 to-insecure IN MX 10 mx.insecure.dnssec.test.
+ee-expired IN MX 10 mx-ee-expired.dnssec.test.
+mx-ee-expired IN A 127.0.0.7
+_2525._tcp.mx-ee-expired IN TLSA 3 1 1 $ee_expired
 brokends IN NS ns.dnssec.test.
 expired IN NS ns.dnssec.test.
 EOF
