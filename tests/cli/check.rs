@@ -3042,16 +3042,28 @@ fn an_expired_certificate_pinned_by_dane_ee_only_warns() {
         "{}",
         run.stdout
     );
-    // Alone, the DANE-EE domain passes (exit 0): nothing in it stops mail.
-    let (run, _) = signed_check(
+    // Alone, the DANE-EE domain passes (exit 0): nothing in it stops mail. `--only
+    // tls.cert.expiry` gives the same verdict: the TLSA records are still looked up for it.
+    let (run, c) = signed_check(
         zone.addr,
         Some(&anchor),
         port,
-        &only,
+        &["--timeout", "5s", "--only", "tls.cert.expiry"],
         &["eeexp.test"],
         Duration::from_secs(120),
     );
     assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        c.status("eeexp.test", "tls.cert.expiry"),
+        ["warn"],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        c.lines.iter().all(|l| l["id"] == "tls.cert.expiry"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Bad DNSSEC input through `check` (RFC 4035 §5, RFC 7672 §2.2): a forged MX RRset, address
