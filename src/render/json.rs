@@ -31,7 +31,11 @@
 //! padded) otherwise. Phases are one of `dns`, `connect`, `proxy`, `banner`, `helo`, `start_tls`
 //! (STARTTLS and the TLS handshake, the implicit TLS one of `--tls-on-connect` included),
 //! `helo_after_tls`, `xclient`, `helo_after_xclient`, `auth`, `mail`, `rcpt`, `data`, `dot`,
-//! `quit`, `other`. Optional members are present with `null` when they have no value.
+//! `quit`, `other`. Optional members are present with `null` when they have no value, except
+//! those that only apply to some runs, which are then absent: `dns_answer`'s `proof` (answers
+//! validated), TLS info's `dane` (TLSA records) and its verdict's `only` (one part enforced), a
+//! DANE evidence's `error`, and a recipient's `data_code`, `data_enhanced` and `data_text`
+//! (one reply per recipient after the content).
 //!
 //! | `type` | `data` members |
 //! |---|---|
@@ -891,6 +895,119 @@ mod tests {
                     "{quoted}: nested member {named} is undocumented"
                 );
             }
+        }
+    }
+
+    /// The other way round: each row of this module's table lists exactly the members its
+    /// `type`s are written with (the lines rendered, `schema` included), and the summary's
+    /// paragraph exactly the summary's members, so a member documented but never written (as
+    /// `raw_sent`/`raw_received` once were) or written but left out of a row fails here.
+    #[test]
+    fn every_documented_member_is_written() {
+        let doc = include_str!("json.rs");
+        let rows = crate::render::doc_table::rows(doc);
+        assert!(rows.len() >= 25, "the table's rows were read: {rows:?}");
+        let rendered = lines(&one_of_each());
+        let mut seen = std::collections::BTreeSet::new();
+        for (types, documented) in &rows {
+            for t in types {
+                let line = rendered
+                    .iter()
+                    .find(|l| l["type"] == t.as_str())
+                    .unwrap_or_else(|| panic!("the table names `{t}`, which is never written"));
+                seen.insert(t.clone());
+                if t == "summary" {
+                    continue;
+                }
+                let written: std::collections::BTreeSet<&str> = line["data"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                let listed: std::collections::BTreeSet<&str> =
+                    documented.iter().map(String::as_str).collect();
+                assert_eq!(listed, written, "`{t}`: its row lists {listed:?}");
+            }
+        }
+        let types: std::collections::BTreeSet<String> = rendered
+            .iter()
+            .map(|l| l["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(seen, types, "every type written has a row");
+        // The summary's members: the quoted names at the top level of its `{…}`.
+        let para = doc
+            .split_once("The **summary** is `{")
+            .and_then(|(_, rest)| rest.split_once("}`."))
+            .map(|(p, _)| p.replace("\n//! ", " "))
+            .expect("the summary's paragraph");
+        let mut depth = 0;
+        let mut listed = std::collections::BTreeSet::new();
+        for (i, part) in para.split('"').enumerate() {
+            if i % 2 == 1 && depth == 0 {
+                listed.insert(part.to_string());
+            } else if i % 2 == 0 {
+                for c in part.chars() {
+                    match c {
+                        '(' | '[' | '{' => depth += 1,
+                        ')' | ']' | '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let summary = rendered.iter().find(|l| l["type"] == "summary").unwrap();
+        let written: std::collections::BTreeSet<String> = summary["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(listed, written, "the summary's paragraph");
+    }
+
+    /// The members left out when they have no value (`skip_serializing_if` on an event's
+    /// field) are the ones the format's documentation names as absent then; every other
+    /// optional member is written as `null`. Five such members were written absent while the
+    /// documentation said optional members are always present.
+    #[test]
+    fn members_absent_without_a_value_are_documented_as_such() {
+        let doc: String = include_str!("json.rs")
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| l.trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("");
+        let rule = doc
+            .split_once("Optional members are present with `null`")
+            .and_then(|(_, rest)| rest.split_once(". "))
+            .map(|(rule, _)| rule)
+            .expect("the rule on optional members");
+        let src = include_str!("../smtp/event.rs");
+        let mut skipped = Vec::new();
+        let mut lines = src.lines();
+        while let Some(l) = lines.next() {
+            if l.contains("skip_serializing_if") {
+                let field = lines
+                    .by_ref()
+                    .map(str::trim)
+                    .find(|l| !l.starts_with("//") && !l.starts_with("#["))
+                    .unwrap();
+                let name = field
+                    .trim_start_matches("pub(crate) ")
+                    .split(':')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                skipped.push(name);
+            }
+        }
+        assert!(skipped.len() >= 6, "the scan found them: {skipped:?}");
+        for name in &skipped {
+            assert!(
+                rule.contains(&format!("`{name}`")),
+                "`{name}` is absent without a value but not said to be: {rule}"
+            );
         }
     }
 

@@ -4,6 +4,8 @@
 //! and lets a closed stdout (`| head`) pass quietly.
 
 pub(crate) mod check;
+#[cfg(test)]
+pub(crate) mod doc_table;
 pub(crate) mod explain;
 pub(crate) mod human;
 pub(crate) mod json;
