@@ -23,6 +23,7 @@
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
 //! | `summary` | `exit_code` (0, 40, 41; 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
+//! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
 //!
 //! `status` is one of `pass`, `info`, `skip`, `warn`, `error` (could not be tested: DNS failure,
 //! timeout, a 421 greeting — retryable) and `fail`. A run cut short (`--deadline`, a signal)
@@ -738,6 +739,69 @@ mod tests {
             missing.is_empty(),
             "undocumented evidence members: {missing:?}"
         );
+    }
+
+    /// Each line type's members are the ones its row of this module's table lists, in both
+    /// directions, for `check` and `probe` (`probe` lines are `check` lines with another
+    /// type): a consumer reads the table, so a member added, renamed or dropped in the
+    /// renderer without the table (or the other way round) fails here. The `note` line of
+    /// `ehlo probe` had no row.
+    #[test]
+    fn every_line_type_has_the_members_its_row_lists() {
+        let rows = crate::render::doc_table::rows(include_str!("check.rs"));
+        for mode in ["check", "probe"] {
+            let buf = Shared::default();
+            let mut r = CheckRenderer::for_mode(mode, true, FailOn::Fail, Box::new(buf.clone()));
+            r.start(1);
+            r.note("look for ehlo-probe-*");
+            let report = DomainReport {
+                index: 0,
+                domain: "example.test".into(),
+                checks: vec![Judged {
+                    result: CheckResult::new("mx.lookup", Status::Pass, "10 mx.example.test"),
+                    counts: true,
+                    waived: false,
+                    note: None,
+                }],
+                expects: vec![ExpectOutcome {
+                    expect: "mx.lookup=pass".into(),
+                    met: true,
+                    found: "pass".into(),
+                }],
+                aborted: None,
+                ms: 1.0,
+            };
+            r.domain(&report);
+            r.fatal("the --junit report could not be written");
+            r.finish(&[report], 0, None);
+            let text = String::from_utf8(buf.bytes()).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let t = v["type"].as_str().unwrap();
+                let row = if t == mode { "check" } else { t };
+                let (_, listed) = rows
+                    .iter()
+                    .find(|(types, _)| types.iter().any(|x| x == row))
+                    .unwrap_or_else(|| panic!("{mode}: no row for `{t}`"));
+                let listed: std::collections::BTreeSet<&str> =
+                    listed.iter().map(String::as_str).collect();
+                let written: std::collections::BTreeSet<&str> = v
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| *k != "type")
+                    .collect();
+                assert_eq!(listed, written, "{mode}: `{t}`");
+                seen.insert(row.to_string());
+            }
+            let all: std::collections::BTreeSet<String> = rows
+                .iter()
+                .flat_map(|(types, _)| types.iter().cloned())
+                .collect();
+            assert_eq!(seen, all, "{mode}: every row's type was written");
+        }
     }
 
     /// Text a hostile server can get into a result: CR + erase-line + a forged pass line, NUL,
