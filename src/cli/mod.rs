@@ -151,11 +151,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         && let Some(sections) = cli.send.output.dump.clone()
     {
         // The settings as the send would use them, printed instead of sent (with --json as one
-        // `dump` event; a mistake is still the one line on stderr).
+        // `dump` event; a mistake is the one line on stderr and, with --json, the `schema` and
+        // `summary` lines, as for `--dump-mail` and the send).
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
         let json = cli.json_lines();
-        return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json: false })? {
+        return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json })? {
             Mode::Send(cfg) => {
                 let mut text = dump::render(&args, &cfg, &sections, reveal);
                 if let Some(note) = &swaksrc_note {

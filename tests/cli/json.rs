@@ -174,6 +174,20 @@ fn a_refused_run_still_writes_schema_and_summary() {
             "--data: cannot read",
         ),
         (vec!["--output-file", &log], 1, "usage", "cannot write"),
+        // The dumps send nothing but read the message all the same: `--dump` wrote nothing on
+        // stdout for a mistake `--dump-mail` reported in JSON.
+        (
+            vec!["--dump", "DATA", "--data", "@/nonexistent/x.eml"],
+            1,
+            "usage",
+            "--data: cannot read",
+        ),
+        (
+            vec!["--dump-mail", "--data", "@/nonexistent/x.eml"],
+            1,
+            "usage",
+            "--data: cannot read",
+        ),
         (
             vec!["--proxy-version", "3"],
             35,
