@@ -32,7 +32,12 @@ fn run_watched(args: impl IntoIterator<Item = OsString>, watch: &Watch) -> u8 {
     let mode = match crate::cli::parse(args) {
         Ok(mode) => mode,
         Err(Refused::Answered(code)) => return code,
-        Err(Refused::Error { error, json }) => return refuse(&error, json, watch),
+        Err(Refused::Error {
+            error,
+            report: Some(mode),
+            ..
+        }) => return refuse_report(&error, mode, watch),
+        Err(Refused::Error { error, json, .. }) => return refuse(&error, json, watch),
     };
     match mode {
         Mode::DumpConfig { what, text, json } if json => dump_event(what, text, watch),
@@ -281,6 +286,21 @@ fn refuse(error: &Error, json: bool, watch: &Watch) -> u8 {
         renderer.event(&Event::Summary(summary), std::time::Duration::ZERO);
         renderer.finish();
     }
+    code
+}
+
+/// [`refuse`] for `check --json` and `probe --json` (`mode`): the reason on stderr, and their
+/// report's `schema`, an `error` line and the `summary` (`exit_code` the mistake's, no domain,
+/// `stopped` the reason) on stdout, as a run that cannot start writes them (`render::check`).
+fn refuse_report(error: &Error, mode: &'static str, watch: &Watch) -> u8 {
+    let code = error.exit_code();
+    let mut report = CheckRenderer::for_mode(
+        mode,
+        true,
+        crate::check::model::FailOn::Fail,
+        watch.stdout("report"),
+    );
+    report.refused(&error.to_string(), code);
     code
 }
 

@@ -122,6 +122,17 @@ impl Cli {
             Some(Command::Explain(_) | Command::Check(_) | Command::Probe(_)) => false,
         }
     }
+
+    /// `--json` given to `check` or `probe`: the mode (`"check"`, `"probe"`) whose JSON Lines
+    /// report (`render::check`) a mistake found once the flags are parsed is written in, as
+    /// its `schema`, an `error` and the `summary`.
+    pub(crate) fn json_report(&self) -> Option<&'static str> {
+        match &self.command {
+            Some(Command::Check(a)) if a.json => Some("check"),
+            Some(Command::Probe(a)) if a.json => Some("probe"),
+            _ => None,
+        }
+    }
 }
 
 /// Subcommands. Their flags are added to the command only when clap builds that subcommand

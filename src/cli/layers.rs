@@ -1228,26 +1228,38 @@ fn clap_reason(e: &clap::Error) -> String {
 /// then). The command line's `--json` / `--no-json` decide; else `EHLO_JSON` or
 /// `SWAKS_OPT_json` (set empty, as a flag is), unless `EHLO_NO_JSON` unsets the latter. (The
 /// file is not read again: its mistake may be the reason.)
-pub(crate) fn command_line_json(argv: Vec<OsString>, env: &LayerEnv) -> bool {
+pub(crate) fn command_line_json(
+    argv: Vec<OsString>,
+    env: &LayerEnv,
+) -> (bool, Option<&'static str>) {
     let table = Table::new();
     let Ok((argv, _, negations, _)) = table.strip_negations(argv) else {
-        return false;
+        return (false, None);
     };
     let Ok(m) = table.command_line_cmd().try_get_matches_from(&argv) else {
-        return false;
+        return (false, None);
     };
     let set = |name: &str| env.vars.iter().any(|(n, v)| n == name && v.is_empty());
     if let Some((name, sub_m)) = m.subcommand() {
-        // The modes whose output is the send's JSON Lines (`Cli::json_lines`); their mistake
-        // is in their own `EHLO_*` layer.
-        return matches!(name, "serve" | "demo" | "repl" | "replay")
-            && (sub_m.get_flag("json") || set("EHLO_JSON"));
+        // The modes whose output is the send's JSON Lines (`Cli::json_lines`), and the two
+        // with a report of their own (`Cli::json_report`); their mistake is in their own
+        // `EHLO_*` layer.
+        let json = sub_m.get_flag("json") || set("EHLO_JSON");
+        return match name {
+            "serve" | "demo" | "repl" | "replay" => (json, None),
+            "check" if json => (false, Some("check")),
+            "probe" if json => (false, Some("probe")),
+            _ => (false, None),
+        };
     }
     let json_unset = |n: &Negation| n.target == Unsets::Id("json".into());
     if m.get_flag("json") || negations.iter().any(json_unset) {
-        return m.get_flag("json");
+        return (m.get_flag("json"), None);
     }
-    set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON"))
+    (
+        set("EHLO_JSON") || (set("SWAKS_OPT_json") && !set("EHLO_NO_JSON")),
+        None,
+    )
 }
 
 /// Merge the config file and the environment into `argv` (already single-dash rewritten).

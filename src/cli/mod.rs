@@ -39,6 +39,9 @@ pub(crate) enum Refused {
         error: Error,
         /// The run asked for the send's JSON Lines.
         json: bool,
+        /// `check --json` or `probe --json` ([`Cli::json_report`]): their report's `schema`,
+        /// `error` and `summary` lines on stdout too.
+        report: Option<&'static str>,
     },
 }
 
@@ -53,8 +56,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
     let layered = match layers::apply(args.clone(), &env) {
         Ok(l) => l,
         Err(error) => {
-            let json = layers::command_line_json(args, &env);
-            return Err(Refused::Error { error, json });
+            let (json, report) = layers::command_line_json(args, &env);
+            return Err(Refused::Error {
+                error,
+                json,
+                report,
+            });
         }
     };
     for name in &layered.ignored_env {
@@ -156,7 +163,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         let args = cli.send.clone();
         let reveal = args.auth.show_secrets;
         let json = cli.json_lines();
-        return match mode::from_cli(cli).map_err(|error| Refused::Error { error, json })? {
+        return match mode::from_cli(cli).map_err(|error| Refused::Error {
+            error,
+            json,
+            report: None,
+        })? {
             Mode::Send(cfg) => {
                 let mut text = dump::render(&args, &cfg, &sections, reveal);
                 if let Some(note) = &swaksrc_note {
@@ -172,8 +183,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
         };
     }
     let json = cli.json_lines();
+    let report = cli.json_report();
     let repeats = repeated_notes(&cli.send.envelope.repeated, &layered.settings);
-    let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error { error, json })?;
+    let mut mode = mode::from_cli(cli).map_err(|error| Refused::Error {
+        error,
+        json,
+        report,
+    })?;
     if let Mode::Send(cfg) = &mut mode {
         // A swaks command line that repeats `-t` sends to more recipients here: said before
         // connecting, through the send's renderer as its other warnings are.

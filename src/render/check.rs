@@ -6,11 +6,13 @@
 //!
 //! One object per line on stdout. The first line is `schema`; the last line, whenever the run
 //! gets to print it (also after `--deadline` or Ctrl-C), is `summary`. A command line refused
-//! before the run starts (exit 1: no domain, an unreadable `@FILE`, a bad `--expect`, an
-//! unwritable `--junit` FILE) writes nothing on stdout; the reason is one line on stderr. A run
-//! that cannot start once the flags are accepted (exit 10: no usable DNS resolver) writes
-//! `schema`, an `error` line and a `summary` (`exit_code` 10, `domains` 0, `stopped` the
-//! reason), the reason on stderr too. Lines of one domain come
+//! once its flags are parsed (exit 1: no domain, an unreadable `@FILE` or a malformed name in
+//! it, a bad `--expect`, an unwritable `--junit` FILE, a bad config file or `EHLO_*` variable
+//! with `--json` on the command line) and a run that cannot start (exit 10: no usable DNS
+//! resolver) write `schema`, an `error` line and a `summary` (`exit_code` 1 or 10, `domains`
+//! 0, `stopped` the reason), the reason on stderr too as one line; a command line clap cannot
+//! parse (an unknown flag) is answered before `--json` is known: clap's message on stderr,
+//! nothing on stdout. Lines of one domain come
 //! together, when the domain is done (so domains appear in completion order; `index` gives the
 //! input order). Consumers must ignore members and `type`s they do not know. Optional members are
 //! present with `null` when they have no value.
@@ -21,7 +23,7 @@
 //! | `check` | `domain`, `index`, `id` (e.g. `tls.starttls`), `status`, `counts` (bool: part of the verdict), `waived` (bool), `note` (why it does not count), `mx`, `ip` (host-scope checks and per-host `mx.target`), `rfc`, `ms` (time the step took), `summary` (one line), `evidence` (object, see below) |
 //! | `expect` | `domain`, `index`, `expect` (as written), `met` (bool), `found` (text) |
 //! | `domain` | `domain`, `index`, `status` (the verdict), `counts` (`{pass, info, skip, warn, error, fail}`), `error` (why the domain could not be checked at all: malformed line, deadline, Ctrl-C), `ms` |
-//! | `summary` | `exit_code` (0, 40, 41; 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
+//! | `summary` | `exit_code` (0, 40, 41; 1 when the command line was refused, 10 when the run could not start), `domains` (number), `verdicts` (domains per status, same shape as `counts`), `counts` (all checks), `stopped` (`null`, or why the run stopped early or could not start) |
 //! | `error` | `message`: what kept the run from starting (the resolver could not be set up) or its report from being written (`--junit`); also on stderr as `*** message` |
 //! | `note` | (`ehlo probe`) `message`: which tokens to look for in the mailbox; before the probes' lines |
 //!

@@ -1015,6 +1015,22 @@ fn domain_lists_bad_lines_dead_dns_and_the_deadline() {
     let r = lab.run(&[&at]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // Under --json the report still starts with `schema` and ends with its `summary` (exit
+    // code 1, nothing checked, the reason), so a CI step reading the summary finds one.
+    let (jr, _, lines) = lab.json(&[&at]);
+    assert_eq!(jr.code, 1, "{}", jr.all());
+    let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
+    assert_eq!(kinds, ["schema", "error", "summary"], "{}", jr.stdout);
+    assert_eq!(lines[2]["exit_code"], 1, "{}", jr.stdout);
+    assert_eq!(lines[2]["domains"], 0, "{}", jr.stdout);
+    assert!(
+        lines[2]["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains("line 4: 'not a domain!' is not a domain name")),
+        "{}",
+        jr.stdout
+    );
+    assert_eq!(jr.stderr.lines().count(), 1, "{}", jr.stderr);
     let said = r.stderr.trim();
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(

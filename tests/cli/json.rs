@@ -266,6 +266,91 @@ fn a_refused_run_still_writes_schema_and_summary() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
+/// `ehlo check --json` and `ehlo probe --json` refused once the flags are parsed (an
+/// unreadable `@FILE`, a bad `--expect`, a bad `EHLO_*` variable, a missing `--tls-ca-path`)
+/// still write their report's `schema` first and a `summary` last whose `exit_code` is the
+/// process's, with the reason in an `error` line, in `stopped` and once on stderr. They used to
+/// write nothing on stdout, where the send writes its `schema` and `summary`.
+#[test]
+fn a_refused_check_or_probe_still_writes_schema_and_summary() {
+    let cases: [(&[&str], &[(&str, &str)], &str, &str); 5] = [
+        (
+            &["check", "@/nonexistent/list", "--json"],
+            &[],
+            "check",
+            "cannot read",
+        ),
+        (
+            &["check", "example.test", "--json", "--expect", "bogus"],
+            &[],
+            "check",
+            "--expect 'bogus'",
+        ),
+        (
+            &["check", "example.test", "--json"],
+            &[("EHLO_TIMEOUT", "soon")],
+            "check",
+            "EHLO_TIMEOUT",
+        ),
+        (
+            &[
+                "probe",
+                "127.0.0.1:9",
+                "--to",
+                "a@b.test",
+                "--json",
+                "--expect",
+                "x",
+            ],
+            &[],
+            "probe",
+            "--expect 'x'",
+        ),
+        (
+            &[
+                "probe",
+                "127.0.0.1:9",
+                "--to",
+                "a@b.test",
+                "--json",
+                "--tls-ca-path",
+                "/nonexistent/ca",
+            ],
+            &[],
+            "probe",
+            "--tls-ca-path",
+        ),
+    ];
+    for (args, env, mode, why) in cases {
+        let run = ehlo_with_env(args, env, None, std::time::Duration::from_secs(30));
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect();
+        let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["schema", "error", "summary"],
+            "{args:?}: {}",
+            run.all()
+        );
+        assert_eq!(lines[0]["mode"], mode, "{args:?}");
+        let message = lines[1]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{args:?}: {message}");
+        assert_eq!(lines[2]["exit_code"], 1, "{args:?}");
+        assert_eq!(lines[2]["domains"], 0, "{args:?}");
+        assert_eq!(lines[2]["stopped"], message, "{args:?}");
+        assert_eq!(run.stderr, format!("*** {message}\n"), "{args:?}");
+    }
+    // Without --json: the one line on stderr, nothing on stdout.
+    let run = ehlo(&["check", "@/nonexistent/list"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
 /// `-n`/`--suppress-data` under `--json`: the body's `sent` event keeps its byte and line
 /// counts but not the message text, as the human transcript prints "N lines sent".
 #[test]

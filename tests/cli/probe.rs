@@ -1069,8 +1069,9 @@ fn a_refused_password_is_sent_once() {
 }
 
 /// An unwritable --junit path stops the run before any probe sends mail, as `ehlo check`
-/// refuses it: one line on stderr and nothing on stdout under `--json` (it used to be a
-/// `schema` and an `error` line, no `summary`, and nothing on stderr).
+/// refuses it: one line on stderr and, under `--json`, the report's `schema`, `error` and a
+/// `summary` with exit code 1 (it used to be a `schema` and an `error` line, no `summary`, and
+/// nothing on stderr; then nothing on stdout at all).
 #[test]
 fn an_unwritable_junit_path_is_refused_before_any_probe() {
     let s = Server::start(ServeOptions::default());
@@ -1084,7 +1085,17 @@ fn an_unwritable_junit_path_is_refused_before_any_probe() {
         ],
     );
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().filter_map(|v| v["type"].as_str()).collect();
+    assert_eq!(kinds, ["schema", "error", "summary"], "{}", run.stdout);
+    assert_eq!(lines[0]["mode"], "probe", "{}", run.stdout);
+    assert_eq!(lines[2]["exit_code"], 1, "{}", run.stdout);
+    assert_eq!(lines[2]["domains"], 0, "{}", run.stdout);
+    assert_eq!(lines[2]["stopped"], lines[1]["message"], "{}", run.stdout);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr

@@ -93,8 +93,8 @@ pub(crate) fn probe_config(a: ProbeArgs, env: &Environment) -> Result<ProbeConfi
     };
     crate::net::tls::check(&link.tls).map_err(|e| usage(format!("probe: {e}")))?;
     // A report that cannot be written is refused here, as `ehlo check` refuses it: before any
-    // probe sends mail, one line on stderr and nothing on stdout (under `--json` too, where a
-    // refusal inside the run left a `schema` and an `error` line without the `summary`).
+    // probe sends mail, one line on stderr (under `--json` also the report's `schema`, `error`
+    // and `summary` lines; a refusal inside the run once left no `summary`).
     if let Some(p) = &a.junit {
         crate::render::junit::check_writable(p).map_err(|e| usage(format!("probe: {e}")))?;
     }
