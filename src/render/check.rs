@@ -69,6 +69,12 @@
 //! `tls.versions` (opt-in): `accepted`, `refused`, `untested` (versions as `"1.2"`), `reasons`
 //! (version → why refused or not tested).
 //!
+//! The same things under other names in the send's JSON Lines (`render::json`), kept as they
+//! are since consumers read them: `tls.handshake`'s `protocol` (`TLSv1.3`) is the send's TLS
+//! `version` and the summary's `tls`, while its `version` is the number alone (`1.3`, as in
+//! `tls.versions`); `tls.cert.expiry`'s `days` is a certificate's `days_left`; `smtp.banner`'s
+//! `text` holds the reply's lines (a reply's `lines`); `ms` is milliseconds in both formats.
+//!
 //! ## `ehlo probe --json`
 //!
 //! The same format with `mode` `"probe"` in the schema line: one `probe` line per probe (the
