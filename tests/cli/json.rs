@@ -273,7 +273,9 @@ fn a_refused_run_still_writes_schema_and_summary() {
 /// write nothing on stdout, where the send writes its `schema` and `summary`.
 #[test]
 fn a_refused_check_or_probe_still_writes_schema_and_summary() {
-    let cases: [(&[&str], &[(&str, &str)], &str, &str); 5] = [
+    // (arguments, environment, mode, words of the reason)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 5] = [
         (
             &["check", "@/nonexistent/list", "--json"],
             &[],
