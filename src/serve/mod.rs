@@ -19,6 +19,7 @@
 //! the same limit for a TLS handshake; `--max-auth-failures` failed AUTH attempts per connection (see
 //! `smtp::server`).
 
+mod fds;
 mod listen;
 mod store;
 mod tls;
@@ -568,6 +569,9 @@ async fn start_or_return(
         stop: shutdown_rx.clone(),
     });
 
+    // Before the server says where it listens: from then on it may be asked for connections.
+    let max_connections = opts.max_connections.max(1);
+    let fd_warning = fds::raise_limit(fds::needed(max_connections), max_connections);
     let (listeners, addrs): (Vec<TcpListener>, Vec<SocketAddr>) = listeners.into_iter().unzip();
     let addr = addrs[0];
     for a in addrs.iter().filter(|a| !a.ip().is_loopback()) {
@@ -601,13 +605,16 @@ async fn start_or_return(
         ))
         .await;
 
+    if let Some(w) = fd_warning {
+        let _ = shared.events.send((0, Event::warning(w))).await;
+    }
     let task = tokio::spawn(accept_loop(
         listeners,
         shared,
         shutdown_rx,
         Limits {
             max_sessions: opts.max_sessions,
-            max_connections: opts.max_connections.max(1),
+            max_connections,
         },
         rendering,
     ));
@@ -818,6 +825,9 @@ async fn accept_loop(
     let mut refusing = JoinSet::new();
     let mut accepted: u64 = 0;
     let mut stopped = false;
+    let mut spare = fds::Spare::new();
+    // Connections answered `421 4.3.2` since the descriptors ran out (None: they have not).
+    let mut starved: Option<u64> = None;
     while limits.max_sessions.is_none_or(|m| accepted < m as u64) {
         tokio::select! {
             _ = shutdown.changed() => { stopped = true; break; }
@@ -838,14 +848,38 @@ async fn accept_loop(
                         }
                         continue;
                     }
+                    if let Some(n) = starved.take() {
+                        let _ = shared.events.send((0, Event::info(format!(
+                            "accepting connections again ({n} refused for want of file descriptors)"
+                        )))).await;
+                    }
                     accepted += 1;
                     // Boxed: the task then holds a pointer, and spawning and finishing it
                     // no longer copy the whole connection future (kilobytes) several times.
                     conns.spawn(Box::pin(connection(accepted, stream, peer, Arc::clone(&shared))));
                 }
+                Err(e) if fds::exhausted(&e) => {
+                    if starved.is_none() {
+                        // Said once, not per connection: a flood would otherwise write a line
+                        // ten times a second for as long as it lasts.
+                        let _ = shared.events.send((0, Event::warning(format!(
+                            "out of file descriptors ({e}; ulimit -n {}) with {} connections open: each new connection gets 421 4.3.2 and is closed until some close (raise `ulimit -n` or lower --max-connections)",
+                            fds::limit().map_or("unlimited".to_string(), |l| l.to_string()),
+                            conns.len()
+                        )))).await;
+                    }
+                    let n = starved.get_or_insert(0);
+                    if refuse_starved(&listeners, &mut spare, &shared).await {
+                        *n += 1;
+                    } else {
+                        // No descriptor to make room with: do not spin on a listener that
+                        // stays readable.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
                 Err(e) => {
                     let _ = shared.events.send((0, Event::warning(format!("accept failed: {e}")))).await;
-                    // Out of file descriptors and the like: do not spin.
+                    // A failure that lasts: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -881,6 +915,39 @@ async fn accept_loop(
             let _ = t.await;
         }
     }
+}
+
+/// Out of file descriptors, with a connection waiting: close the spare descriptor, accept the
+/// connection in its place, tell it `421 4.3.2` (RFC 5321 §3.8; RFC 3463 X.3.2, the system is
+/// not accepting messages) and close it, then take the spare again. Never waits on the client:
+/// the reply is one write into an empty socket buffer, and an implicit-TLS connection, which
+/// could only be answered after a handshake, is closed without it. False when there was no
+/// spare descriptor or no connection could be accepted with it.
+async fn refuse_starved(listeners: &[TcpListener], spare: &mut fds::Spare, shared: &Shared) -> bool {
+    if !spare.release() {
+        spare.retake();
+        return false;
+    }
+    let accepted = tokio::time::timeout(Duration::from_millis(10), accept_any(listeners)).await;
+    let refused = match accepted {
+        Ok(Ok((stream, _))) => {
+            if !shared.tls_on_connect {
+                let line = format!(
+                    "421 4.3.2 {} Error: too many open files, try again later\r\n",
+                    shared.config.hostname
+                );
+                // Written directly (the socket is non-blocking and its buffer empty): the
+                // runtime's readiness of a socket it has just registered is not known yet.
+                if let Ok(mut s) = stream.into_std() {
+                    let _ = std::io::Write::write(&mut s, line.as_bytes());
+                }
+            }
+            true
+        }
+        _ => false,
+    };
+    spare.retake();
+    refused
 }
 
 /// One connection too many: `421 4.7.0` (RFC 5321 §3.8, the server is not available to this

@@ -41,7 +41,7 @@ impl Serve {
     }
 
     /// `cmd` (the `ehlo` binary, or a shell that execs it) with the serve arguments added.
-    fn spawn(mut cmd: Command, listen: &str, extra: &[&str]) -> Serve {
+    pub(crate) fn spawn(mut cmd: Command, listen: &str, extra: &[&str]) -> Serve {
         isolate(&mut cmd);
         cmd.args(["serve", "--listen", listen, "--color", "never"])
             .args(extra)

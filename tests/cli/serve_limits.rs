@@ -572,3 +572,103 @@ fn quiet_names_the_session_and_client_of_each_problem_once() {
         serve.seen
     );
 }
+
+/// `ehlo serve` run by a shell that first sets `ulimit LIMIT` (e.g. `-n 64`, `-S -n 64`).
+fn serve_under_ulimit(limit: &str, extra: &[&str]) -> Serve {
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        &format!("ulimit {limit} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_ehlo"),
+    ]);
+    Serve::spawn(cmd, "127.0.0.1:0", extra)
+}
+
+/// The "Max open files" soft and hard limits of process `pid`, as /proc writes them.
+fn open_files_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .expect("a Max open files line");
+    let mut w = line.split_whitespace();
+    (w.next().unwrap().to_string(), w.next().unwrap().to_string())
+}
+
+#[test]
+fn out_of_file_descriptors_each_new_client_gets_421_and_it_is_said_once() {
+    // 64 descriptors in all and room for 100 connections: the descriptors run out first. A
+    // connection past them used to wait unanswered in the listen queue while the server wrote
+    // "accept failed: Too many open files" ten times a second.
+    let mut serve = serve_under_ulimit("-n 64", &["--max-connections", "100", "--quiet"]);
+    assert!(
+        serve
+            .wait_for(
+                "--max-connections 100 may need 332 file descriptors, but the limit is 64",
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..90 {
+        let (mut c, banner) = Raw::connect(&serve.addr);
+        if banner.starts_with("220 ") {
+            open.push(c);
+            continue;
+        }
+        assert!(
+            banner.starts_with("421 4.3.2 ") && banner.contains("too many open files"),
+            "{banner:?}"
+        );
+        assert!(c.closed());
+        refused += 1;
+    }
+    assert!(
+        open.len() > 20 && refused > 10,
+        "{} open, {refused} refused",
+        open.len()
+    );
+    // Said once for the whole episode, not once per refused client.
+    let _ = serve.wait_for("never printed", Duration::from_millis(500));
+    assert_eq!(
+        serve.seen.matches("out of file descriptors").count(),
+        1,
+        "{}",
+        serve.seen
+    );
+    assert!(!serve.seen.contains("accept failed"), "{}", serve.seen);
+    // Descriptors freed are descriptors used again, and the end of the episode is said.
+    drop(open);
+    std::thread::sleep(Duration::from_millis(300));
+    let (mut c, banner) = Raw::connect(&serve.addr);
+    assert!(banner.starts_with("220 "), "{banner:?}");
+    assert!(c.cmd("EHLO client.test").starts_with("250"));
+    assert!(
+        serve
+            .wait_for(
+                &format!("accepting connections again ({refused} refused"),
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "{}",
+        serve.seen
+    );
+}
+
+#[test]
+fn a_low_soft_descriptor_limit_is_raised_for_the_connections_allowed() {
+    // A soft limit of 64 under a higher hard one (the shell's `ulimit -S`, as a soft 1024 is
+    // the usual default): raised to what 100 connections may need (3 each and 32), within the
+    // hard limit, as Go's runtime raises it.
+    let serve = serve_under_ulimit("-S -n 64", &["--max-connections", "100"]);
+    let (soft, hard) = open_files_limits(serve.pid());
+    let want = match hard.parse::<u64>() {
+        Ok(h) => h.min(332).to_string(),
+        Err(_) => "332".to_string(), // "unlimited"
+    };
+    assert_eq!(soft, want, "hard limit {hard}");
+    assert_eq!(open_files_limits(serve.pid()).1, hard);
+}
