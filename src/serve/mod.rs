@@ -1259,11 +1259,20 @@ async fn connection(id: u64, stream: TcpStream, peer: SocketAddr, shared: Arc<Sh
         // The server stops (a signal, `ServerHandle::shutdown`, or the handle dropped): the
         // session says `421 4.3.2` and closes, a message being received is dropped.
         let r = tokio::select! {
-            r = read => r,
-            _ = stop.wait_for(|s| *s) => {
-                session.shutting_down();
-                continue;
+            r = read => Some(r),
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let Some(r) = r else {
+            // As for a client that closes in the middle of a message (below): --quiet would
+            // otherwise say nothing of the message lost.
+            if shared.quiet && session.message_unfinished() {
+                emit(Event::warning(
+                    "the server stopped in the middle of a message: nothing stored",
+                ))
+                .await;
             }
+            session.shutting_down();
+            continue;
         };
         match r {
             Ok(Ok(0)) => {

@@ -1436,6 +1436,70 @@ fn sigterm_and_sighup_stop_cleanly_with_421_and_no_partial_message() {
     }
 }
 
+/// SIGINT with two sessions under `--quiet`: the one whose message was accepted keeps it, the
+/// one in the middle of its content gets `421 4.3.2`, leaves no file, and a warning naming it
+/// says the message was lost (before, `--quiet` said nothing of it: a sink stopped under load
+/// gave no sign that a message had been cut off).
+#[test]
+fn sigint_under_quiet_keeps_accepted_messages_and_names_the_one_cut_off() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("md");
+    let serve = Serve::start(&["--maildir", s(&md), "--hostname", "mx.test", "--quiet"]);
+    let open = |body: &[u8]| {
+        let tcp = std::net::TcpStream::connect(&serve.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        assert!(raw_reply(&mut r).starts_with("220 "));
+        for (cmd, want) in [
+            ("EHLO c.test", "250"),
+            ("MAIL FROM:<a@c.test>", "250"),
+            ("RCPT TO:<b@mx.test>", "250"),
+            ("DATA", "354"),
+        ] {
+            write!(w, "{cmd}\r\n").unwrap();
+            let got = raw_reply(&mut r);
+            assert!(got.starts_with(want), "{cmd}: {got}");
+        }
+        w.write_all(body).unwrap();
+        (w, r)
+    };
+    let (_done_w, mut done) = open(b"Subject: whole\r\n\r\nall of it\r\n.\r\n");
+    assert!(raw_reply(&mut done).starts_with("250 2.0.0 "));
+    let (half_w, mut half) = open(b"Subject: half\r\n\r\nthe first half\r\n");
+    let half_port = half_w.local_addr().unwrap().port();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(md.join("tmp")).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "no tmp/ file:\n{}", serve.seen);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &serve.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for r in [&mut done, &mut half] {
+        assert_eq!(
+            raw_reply(r),
+            "421 4.3.2 mx.test Service shutting down, closing connection\r\n"
+        );
+    }
+    let (code, out) = serve.finish();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(maildir_files(&md).len(), 1, "{out}");
+    assert_eq!(std::fs::read_dir(md.join("tmp")).unwrap().count(), 0);
+    let lost: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("the server stopped in the middle of a message: nothing stored"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{out}");
+    assert!(
+        lost[0].contains(&format!("(127.0.0.1:{half_port})")),
+        "{out}"
+    );
+}
+
 /// Specs that could never fire or contradict themselves, and a `--hostname` that would break
 /// or inject reply lines, are refused at start: exit 1 with one line naming what is wrong,
 /// before anything listens.
