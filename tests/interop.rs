@@ -1286,6 +1286,84 @@ fn swaks_auth_to_ehlo_serve() {
     }
 }
 
+/// Postfix's load generator against `ehlo serve`: 5000 messages of 1024 bytes over 50 parallel
+/// sessions (`smtp-source -s 50 -m 5000 -l 1024`, Postfix's smtp-source(1)). Every message is
+/// stored once, whole (the same body in each, smtp-source's numbered lines of X with their
+/// CRLFs, each with its own Message-Id), and the server's memory stays bounded while the load
+/// lasts.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn smtp_source_load_to_ehlo_serve_stores_every_message_whole() {
+    let serve = Serve::start(&["--quiet"]);
+    let mut cmd = Command::new("/usr/sbin/smtp-source");
+    cmd.args(["-s", "50", "-m", "5000", "-l", "1024"])
+        .args(["-f", "load@client.test", "-t", "sink@serve.test"])
+        .arg(&serve.addr);
+    let run = run_bounded(cmd);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.dump(), serve.log_text());
+    let new = serve.maildir.join("new");
+    let files: Vec<PathBuf> = fs::read_dir(&new)
+        .expect("Maildir new/")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    assert_eq!(files.len(), 5000, "{}", serve.log_text());
+    let mut body_seen: Option<Vec<u8>> = None;
+    let mut ids = std::collections::HashSet::new();
+    for f in &files {
+        let b = fs::read(f).expect("read stored message");
+        let at = b
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("{}: no header end", f.display()));
+        let (head, body) = (&b[..at], &b[at + 4..]);
+        let head = String::from_utf8_lossy(head);
+        assert!(
+            head.starts_with("From: <load@client.test>\r\nTo: <sink@serve.test>\r\n"),
+            "{}: {head}",
+            f.display()
+        );
+        let id = head
+            .lines()
+            .find(|l| l.starts_with("Message-Id: "))
+            .unwrap_or_else(|| panic!("{}: no Message-Id\n{head}", f.display()));
+        assert!(ids.insert(id.to_string()), "{id} stored twice");
+        // Lines of 78 characters, a digit counting 1, 2, … 9, 0, 1, … then X, the last line
+        // shorter and all X; each ending in CRLF, about 1024 bytes in all.
+        let text = std::str::from_utf8(body).expect("ASCII body");
+        assert!(text.ends_with("\r\n"), "{}", f.display());
+        let lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
+        for (n, line) in lines.iter().enumerate() {
+            let last = n + 1 == lines.len();
+            let want = if last {
+                String::new()
+            } else {
+                ((n + 1) % 10).to_string()
+            };
+            assert_eq!(
+                line.trim_end_matches('X'),
+                want,
+                "{}: line {line:?}",
+                f.display()
+            );
+            assert!(line.len() <= 78, "{}: line {line:?}", f.display());
+        }
+        assert!((1000..1100).contains(&body.len()), "{} bytes", body.len());
+        match &body_seen {
+            None => body_seen = Some(body.to_vec()),
+            Some(first) => assert_eq!(first.as_slice(), body, "{}", f.display()),
+        }
+    }
+    let status =
+        fs::read_to_string(format!("/proc/{}/status", serve.child.id())).expect("serve status");
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM");
+    assert!(hwm_kib < 64 * 1024, "peak resident {hwm_kib} KiB");
+}
+
 #[test]
 #[ignore = "interop: run with tests/interop/run.sh"]
 fn swaks_wrong_password_to_ehlo_serve_exits_28() {
