@@ -1063,14 +1063,19 @@ impl Session {
                 self.reply(502, Some("5.5.1"), &["EXPN not available".into()]);
             }
             Command::Help(_) => {
+                // The commands this session would carry out now: STARTTLS, AUTH and BDAT only
+                // where they are offered (otherwise they get 502, or 521 for a hidden CHUNKING).
                 let verbs = if self.cfg.lmtp { "LHLO" } else { "EHLO HELO" };
+                let starttls = if self.starttls_offered() { " STARTTLS" } else { "" };
+                let auth = if self.auth_offered() { " AUTH" } else { "" };
+                let bdat = if self.hidden("CHUNKING") { "" } else { " BDAT" };
                 self.reply(
                     214,
                     Some("2.0.0"),
                     &[
                         "ehlo serve: a test SMTP server".into(),
                         format!(
-                            "Commands: {verbs} STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT"
+                            "Commands: {verbs}{starttls}{auth} MAIL RCPT DATA{bdat} RSET NOOP VRFY HELP QUIT"
                         ),
                     ],
                 );

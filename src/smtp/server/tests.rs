@@ -398,7 +398,46 @@ fn sequence_and_syntax_errors() {
     );
     assert_eq!(
         feed(&mut s, b"HELP\r\n").text(),
-        "214-2.0.0 ehlo serve: a test SMTP server\r\n214 2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
+        "214-2.0.0 ehlo serve: a test SMTP server\r\n214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
+    );
+}
+
+/// HELP lists what this session would carry out: it used to name STARTTLS, AUTH and BDAT
+/// whatever the options, to a client that then got 502 for them.
+#[test]
+fn help_lists_only_the_commands_offered() {
+    let help = |c: ServerConfig| {
+        let (mut s, _) = session(c);
+        feed(&mut s, b"HELP\r\n").text()
+    };
+    let bare = ServerConfig {
+        hostname: "mx.test".into(),
+        faults: faults(&["hide=CHUNKING"]),
+        ..ServerConfig::default()
+    };
+    assert_eq!(
+        help(bare),
+        "214-2.0.0 ehlo serve: a test SMTP server\r\n214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\r\n"
+    );
+    let tls = ServerConfig {
+        starttls: true,
+        ..cfg()
+    };
+    assert!(
+        help(tls).ends_with(
+            "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
+        )
+    );
+    let (mut s, _) = session(ServerConfig {
+        starttls: true,
+        faults: faults(&["hide=STARTTLS", "hide=AUTH"]),
+        ..cfg()
+    });
+    let r = feed(&mut s, b"HELP\r\n").text();
+    assert!(!r.contains("STARTTLS") && !r.contains("AUTH"), "{r}");
+    assert!(
+        feed(&mut s, b"STARTTLS\r\n").text().starts_with("502 "),
+        "HELP agrees with the refusal"
     );
 }
 
