@@ -923,7 +923,11 @@ async fn accept_loop(
 /// the reply is one write into an empty socket buffer, and an implicit-TLS connection, which
 /// could only be answered after a handshake, is closed without it. False when there was no
 /// spare descriptor or no connection could be accepted with it.
-async fn refuse_starved(listeners: &[TcpListener], spare: &mut fds::Spare, shared: &Shared) -> bool {
+async fn refuse_starved(
+    listeners: &[TcpListener],
+    spare: &mut fds::Spare,
+    shared: &Shared,
+) -> bool {
     if !spare.release() {
         spare.retake();
         return false;

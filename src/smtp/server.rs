@@ -1066,7 +1066,11 @@ impl Session {
                 // The commands this session would carry out now: STARTTLS, AUTH and BDAT only
                 // where they are offered (otherwise they get 502, or 521 for a hidden CHUNKING).
                 let verbs = if self.cfg.lmtp { "LHLO" } else { "EHLO HELO" };
-                let starttls = if self.starttls_offered() { " STARTTLS" } else { "" };
+                let starttls = if self.starttls_offered() {
+                    " STARTTLS"
+                } else {
+                    ""
+                };
                 let auth = if self.auth_offered() { " AUTH" } else { "" };
                 let bdat = if self.hidden("CHUNKING") { "" } else { " BDAT" };
                 self.reply(

@@ -423,11 +423,9 @@ fn help_lists_only_the_commands_offered() {
         starttls: true,
         ..cfg()
     };
-    assert!(
-        help(tls).ends_with(
-            "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
-        )
-    );
+    assert!(help(tls).ends_with(
+        "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"
+    ));
     let (mut s, _) = session(ServerConfig {
         starttls: true,
         faults: faults(&["hide=STARTTLS", "hide=AUTH"]),
