@@ -648,6 +648,9 @@ struct Engine {
     connects: u32,
     /// A `:` line was typed inside the current typed message (warned about once).
     colon_in_data: bool,
+    /// A typed message was open (after DATA's 354, before its final "."), as last seen: when
+    /// the connection is gone, the lines up to a lone "." are that message's, not commands.
+    data_cut: bool,
     helo_default: String,
 }
 
@@ -717,6 +720,7 @@ impl Engine {
             ended: None,
             connects: 0,
             colon_in_data: false,
+            data_cut: false,
             helo_default: if helo_default.is_empty() {
                 "localhost".into()
             } else {
@@ -888,6 +892,7 @@ impl Engine {
         self.conn = Some(conn);
         self.close_reported = false;
         self.close_expected = false;
+        self.data_cut = false;
         self.banner_warned = false;
         self.announced_close = false;
         self.envelope = Envelope::default();
@@ -1842,6 +1847,23 @@ impl Engine {
 
     /// Run one input line (an SMTP line or a meta-command) to completion.
     async fn execute(&mut self, line: &str, feed: &mut Feed<'_>) -> Flow {
+        if self.data_cut && !self.connected() {
+            // The connection closed inside a typed message (a 421, a drop): the lines after
+            // it up to a lone "." are that message's, so said, not read as commands (refused
+            // as passwords, or meta-commands run). On a terminal a `:` line is the user acting
+            // on the close (:reconnect, :quit).
+            if !(self.interactive && line.trim_start().starts_with(':')) {
+                let what = if line == "." {
+                    self.data_cut = false;
+                    "the message's final \".\""
+                } else {
+                    "a line of the message"
+                };
+                self.error(format!("not connected: {what} not sent (the connection closed inside DATA; the message was not delivered)"));
+                return Flow::Continue;
+            }
+            self.data_cut = false;
+        }
         let in_data = self.session.as_ref().is_some_and(|s| s.state().in_data);
         let verb = line.split_whitespace().next().unwrap_or("");
         if !in_data
@@ -1931,6 +1953,9 @@ impl Engine {
             return Flow::Continue;
         }
         self.settle().await;
+        self.data_cut = (in_data && line != ".")
+            || self.in_data()
+            || self.session.as_ref().is_some_and(|s| s.closed_in_data());
         self.record_group();
         if !in_data
             && !secret

@@ -210,6 +210,9 @@ pub(crate) struct ManualSession {
     in_transaction: bool,
     /// After a 354 to a typed DATA: typed lines are content.
     in_data: bool,
+    /// The session closed inside a typed message (after the 354, before the final "."): the
+    /// message was not delivered, and the lines typed after it are its, not commands.
+    closed_in_data: bool,
     /// The SASL exchange of a typed AUTH under way (its id, as its lines' [`Expect::TypedAuth`]
     /// carry it): from the moment an AUTH that will draw a 334 is sent (no initial response, or
     /// LOGIN, whose password always follows), or a 334 asks for more, until the exchange's
@@ -287,6 +290,7 @@ impl ManualSession {
             authenticated: false,
             in_transaction: false,
             in_data: false,
+            closed_in_data: false,
             sasl: None,
             next_sasl: 0,
             sasl_after_raw: false,
@@ -366,6 +370,7 @@ impl ManualSession {
             }
         }
         self.pending.clear();
+        self.closed_in_data = self.in_data;
         self.in_data = false;
         self.in_transaction = false;
         self.end_exchange_by_close();
@@ -446,6 +451,11 @@ impl ManualSession {
             in_data: self.in_data,
             closed: self.closed,
         }
+    }
+
+    /// Did the session close inside a typed message (a 421 or a drop after the 354)?
+    pub(crate) fn closed_in_data(&self) -> bool {
+        self.closed_in_data
     }
 
     /// The latest EHLO capabilities (forgotten after STARTTLS, RFC 3207 §4.2).
@@ -869,6 +879,7 @@ impl ManualSession {
         if !self.closed {
             self.closed = true;
             self.pending.clear();
+            self.closed_in_data = self.in_data;
             self.in_data = false;
             self.in_transaction = false;
             self.end_exchange_by_close();

@@ -1215,3 +1215,52 @@ fn replay_mismatch_codes_are_the_ones_its_help_lists() {
         server.finish();
     }
 }
+
+/// Piped, the server sends 421 and closes right after its 354: the message lines that follow
+/// in the script were read as commands — each refused as "a password typed at the wrong
+/// prompt?" (not named, the wrong reason) and a `NOOP …` body line as a command not sent. Now
+/// each line up to the lone "." is said to be the message's, unsent, and the line after it is
+/// a command again.
+#[test]
+fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("MAIL FROM:<a@b.test>"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("RCPT TO:<c@d.test>"),
+        Step::Send(b"250 ok\r\n"),
+        Step::Expect("DATA"),
+        Step::Send(b"354 go ahead\r\n421 4.3.0 going away\r\n"),
+        Step::Close,
+    ]);
+    let addr = server.server();
+    let script = "EHLO x.test\nMAIL FROM:<a@b.test>\nRCPT TO:<c@d.test>\nDATA\nSubject: x\n\nhunter body\nNOOP in the body\n.\nNOOP\n";
+    let run = ehlo_with(
+        &["repl", &addr],
+        Some(script.as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        server.finish(),
+        "EHLO x.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n",
+        "{}",
+        run.all()
+    );
+    let out = run.all();
+    let line = "not connected: a line of the message not sent (the connection closed inside DATA; the message was not delivered)";
+    assert_eq!(out.matches(line).count(), 4, "{out}");
+    assert_eq!(
+        out.matches("not connected: the message's final \".\" not sent")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("not connected: `NOOP` not sent (:reconnect or :quit)"),
+        "{out}"
+    );
+    assert!(!out.contains("no SMTP verb"), "{out}");
+    assert!(!out.contains("NOOP in the body"), "{out}");
+}
