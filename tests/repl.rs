@@ -2983,6 +2983,39 @@ fn terminal_line_with_bytes_that_are_not_utf8_is_refused() {
     );
 }
 
+/// Control bytes inside a bracketed paste (NUL, Ctrl-A, DEL, an ESC and the byte after it) are
+/// text, not keys: they used to be dropped, and `NOOP a\0b\x01c\x7fd\x1bef` went out as
+/// `NOOP abcdf`, a line nobody pasted. The line is now refused whole with a word, as one that
+/// is not UTF-8 is; the paste's other lines go out as pasted, CRLF and a bare CR each one line end.
+#[test]
+fn terminal_paste_with_control_bytes_refuses_the_line_and_sends_the_rest() {
+    let home = tempfile::tempdir().unwrap();
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(home.path(), &["repl", &addr.to_string()]);
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.master
+        .write_all(b"\x1b[200~NOOP 1\r\nNOOP a\0b\x01c\x7fd\x1bef\rNOOP 2\x1b[201~\r")
+        .unwrap();
+    t.wait("the refusal", |s| s.contains("holds pasted control bytes"));
+    t.wait("the reply to NOOP 2", |s| {
+        s.matches("250 2.0.0 ok").count() == 2
+    });
+    t.quit();
+    let got = h.join().unwrap().remove(0);
+    assert_eq!(
+        got,
+        b"NOOP 1\r\nNOOP 2\r\nQUIT\r\n",
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+}
+
 // ----- against the real Postfix (interop suite) --------------------------------------------------
 
 /// Against the local Postfix submission port (STARTTLS, AUTH through Dovecot): Ctrl-C at the

@@ -964,6 +964,8 @@ struct Editor {
     refused: usize,
     /// Bytes typed into this line that are not UTF-8 ([`Editor::insert_invalid`]).
     invalid: usize,
+    /// Control bytes pasted into this line ([`Editor::insert_control`]).
+    controls: usize,
     /// The REPL is leaving on a signal ([`Ui::leaving`]): no prompt or status line is drawn
     /// again, output is only printed.
     leaving: bool,
@@ -1011,6 +1013,7 @@ impl Editor {
             dirty: false,
             refused: 0,
             invalid: 0,
+            controls: 0,
             leaving: false,
             dumb: false,
             dumb_shown: String::new(),
@@ -1176,6 +1179,7 @@ impl Editor {
                 self.last_tab = false;
                 self.refused = 0;
                 self.invalid = 0;
+                self.controls = 0;
             }
         }
         self.render();
@@ -1290,10 +1294,13 @@ impl Editor {
                 }
                 // A CRLF pair is one line end.
                 Key::Lf if !was_cr => self.submit(),
+                Key::Lf => {}
                 Key::Tab => self.insert('\t'),
                 Key::Char(c) => self.insert(c),
                 Key::Invalid => self.insert_invalid(),
-                _ => {}
+                // A control byte pasted (NUL, DEL, ESC and what follows it, Ctrl-A…) is text,
+                // not a key: dropped, the line would go out without it.
+                _ => self.insert_control(),
             }
             return;
         }
@@ -1557,15 +1564,30 @@ impl Editor {
         self.insert('\u{fffd}');
     }
 
+    /// A control byte inside a paste: shown as U+FFFD, and the line refused when entered with
+    /// it ([`Editor::submit`]), as a byte that is not UTF-8 is: outside a paste the same byte
+    /// is a key (Ctrl-A, Backspace), inside it nothing would send it.
+    fn insert_control(&mut self) {
+        self.controls += 1;
+        self.insert('\u{fffd}');
+    }
+
     fn submit(&mut self) {
         let line: String = self.line.iter().collect();
-        if std::mem::take(&mut self.invalid) > 0 && line.contains('\u{fffd}') {
+        let invalid = std::mem::take(&mut self.invalid) > 0;
+        let controls = std::mem::take(&mut self.controls) > 0;
+        if (invalid || controls) && line.contains('\u{fffd}') {
             // Refused whole, as a piped line that is not UTF-8 is (never altered): inside a
             // message, the message is abandoned rather than sent without it.
             let shown = self.shown_line();
             self.finish_line(&shown);
             self.refused = 0;
-            self.print("the line holds bytes that are not UTF-8 (shown as \u{fffd}): not sent; :raw \"\\xNN\" sends any byte\n");
+            let what = match (invalid, controls) {
+                (true, false) => "bytes that are not UTF-8",
+                (false, _) => "pasted control bytes",
+                (true, true) => "bytes that are not UTF-8 and pasted control bytes",
+            };
+            self.print(&format!("the line holds {what} (shown as \u{fffd}): not sent; :raw \"\\xNN\" sends any byte\n"));
             self.line.clear();
             self.cursor = 0;
             self.answer(Input::Refused);
@@ -2551,12 +2573,13 @@ mod tests {
         ed.feed(b"[201~:quit\r");
         assert_eq!(lines(&mut rx), vec![":quit".to_string()]);
         assert!(!ed.in_paste);
-        // An ESC pasted just before the end marker does not swallow the marker's ESC.
+        // An ESC pasted just before the end marker does not swallow the marker's ESC; the
+        // pasted ESC is a control byte in the line, which is refused whole.
         ed.request("ehlo[plain]> ", LineKind::Command);
         ed.feed(b"\x1b[200~b\x1b");
         ed.idle();
         ed.feed(b"\x1b[201~NOOP\r");
-        assert_eq!(lines(&mut rx), vec!["bNOOP".to_string()]);
+        assert_eq!(lines(&mut rx), vec!["Refused".to_string()]);
         assert!(!ed.in_paste);
         // Outside a paste a lone ESC is still the Escape key, dropped when nothing follows.
         ed.request("ehlo[plain]> ", LineKind::Command);
