@@ -1169,6 +1169,51 @@ fn terminal_sighup_with_a_half_typed_line_logs_its_length_only() {
     assert!(!logged.contains("half typed"), "{logged}");
 }
 
+/// The terminal closes (SIGHUP) while a reply is awaited and lines were typed ahead (two
+/// entered, one half typed): none is sent, and the `--log` says how many lines and bytes were
+/// discarded before the leaving line, never their text. They vanished unsaid: only a line
+/// half typed at a prompt was reported.
+#[test]
+fn terminal_sighup_with_lines_typed_ahead_logs_their_count_only() {
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let log = files.path().join("log.txt");
+    let (addr, h) = server(
+        Behaviour {
+            rcpt: 250,
+            pipelining: false,
+        },
+        1,
+    );
+    let mut t = Pty::start(
+        home.path(),
+        &["repl", &addr.to_string(), "--log", log.to_str().unwrap()],
+    );
+    t.wait("the first prompt", |s| last_prompt(s) == "ehlo[plain]>");
+    t.keys("HELP SLEEP\r");
+    t.wait("SLEEP sent", |s| s.contains(" -> HELP SLEEP"));
+    t.keys("MAIL FROM:<a@b>\rRSET\rhalf");
+    std::thread::sleep(Duration::from_millis(500));
+    let st = Command::new("kill")
+        .args(["-HUP", &t.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(t.exit_code(), 129, "{}", t.screen());
+    let got = String::from_utf8(h.join().unwrap().remove(0)).unwrap();
+    assert_eq!(got, "HELP SLEEP\r\n");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let said = logged
+        .find("3 lines typed ahead (23 bytes) not sent, discarded")
+        .unwrap_or_else(|| panic!("no discard line in the log: {logged}"));
+    let leaving = logged.find("SIGHUP: leaving").expect("the leaving line");
+    assert!(said < leaving, "{logged}");
+    assert!(
+        !logged.contains("RSET") && !logged.contains("half"),
+        "{logged}"
+    );
+}
+
 /// `TERM=dumb` (Emacs' `M-x shell`, some CI terminals) or no `TERM`: the editor writes no
 /// control sequence at all (no bracketed paste, no cursor moves or clearing, no dim history
 /// hint, no status line while waiting): the prompt, the typed characters echoed, a backspace

@@ -457,17 +457,23 @@ impl Ui {
     /// The REPL is leaving on a signal: the prompt and the status line are taken off the
     /// terminal and never drawn again, so the lines printed from now on ("*** SIGTERM:
     /// leaving") are the last ones, as the shell shows them once the REPL has gone. Returns
-    /// how many characters the line being typed at the prompt had (0: none): it is neither
-    /// sent nor kept, and only its length may be told (it may be a secret).
-    pub(crate) fn leaving(&mut self) -> usize {
+    /// how many characters the line being typed at the prompt had (0: none), and the lines
+    /// and bytes typed ahead while a reply was awaited, not read yet: none of them is sent or
+    /// kept, and only their size may be told (any may be a secret).
+    pub(crate) fn leaving(&mut self) -> Unsent {
         if let UiKind::Term(t) = &mut self.inner
             && let Ok(mut ed) = t.ed.lock()
         {
-            let unsent = if ed.req.is_some() { ed.line.len() } else { 0 };
+            let at_prompt = if ed.req.is_some() { ed.line.len() } else { 0 };
+            let (ahead_lines, ahead_bytes) = typed_ahead(&ed.pending);
             ed.stop_drawing();
-            return unsent;
+            return Unsent {
+                at_prompt,
+                ahead_lines,
+                ahead_bytes,
+            };
         }
-        0
+        Unsent::default()
     }
 
     /// Stop reading, restore the terminal's modes and save the history.
@@ -793,6 +799,37 @@ enum Key {
     Invalid,
     /// A key or sequence the editor does nothing with.
     Ignore,
+}
+
+/// What a signal's leaving discards of the typed input ([`Ui::leaving`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Unsent {
+    /// Characters of the line at the prompt.
+    pub(crate) at_prompt: usize,
+    /// Lines typed ahead, not read yet (the last one maybe without its Enter).
+    pub(crate) ahead_lines: usize,
+    /// Their bytes, line ends and paste markers left out.
+    pub(crate) ahead_bytes: usize,
+}
+
+/// The lines and bytes in `pending` (keys not read yet), paste markers and line ends left
+/// out; a line is what lies between line ends, empty ones not counted.
+fn typed_ahead(pending: &VecDeque<u8>) -> (usize, usize) {
+    let mut bytes: Vec<u8> = pending.iter().copied().collect();
+    for marker in [b"\x1b[200~", b"\x1b[201~"] {
+        while let Some(i) = bytes.windows(marker.len()).position(|w| w == marker) {
+            bytes.drain(i..i + marker.len());
+        }
+    }
+    let mut lines = 0;
+    let mut n = 0;
+    for line in bytes.split(|&b| b == b'\r' || b == b'\n') {
+        if !line.is_empty() {
+            lines += 1;
+            n += line.len();
+        }
+    }
+    (lines, n)
 }
 
 /// Decode one key from the front of `b`: `None` when more bytes are needed.
@@ -2535,6 +2572,16 @@ mod tests {
                 "pasted {pasted}: {written} bytes written for a {n}-character line"
             );
         }
+    }
+
+    /// What a signal's leaving reports of the keys not read yet: lines and bytes, paste
+    /// markers and line ends (CRLF, a bare CR or LF, empty lines) not counted.
+    #[test]
+    fn keys_typed_ahead_are_counted_by_line_and_byte() {
+        let count = |b: &[u8]| typed_ahead(&b.iter().copied().collect());
+        assert_eq!(count(b""), (0, 0));
+        assert_eq!(count(b"MAIL FROM:<a@b>\rRSET\rhalf"), (3, 23));
+        assert_eq!(count(b"\x1b[200~a\r\nbc\r\r\n\x1b[201~\r"), (2, 3));
     }
 
     /// A line past LINE_MAX is refused whole, not sent cut at the limit (it went out as the

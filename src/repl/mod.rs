@@ -157,11 +157,22 @@ pub(crate) async fn run(
             // A line half typed at the prompt when the terminal closed (SIGHUP) or a signal
             // came is discarded: the transcript and the `--log` say so, with its length only
             // (it may be a password), before the leaving line, which stays the last drawn.
+            // So are the lines typed ahead while a reply was awaited, not read yet: counted,
+            // never shown.
             let unsent = ui.leaving();
-            if unsent > 0 {
+            if unsent.at_prompt > 0 {
+                let n = unsent.at_prompt;
                 engine.say(&format!(
-                    "*** an unsent line of {unsent} character{} was discarded",
-                    if unsent == 1 { "" } else { "s" }
+                    "*** an unsent line of {n} character{} was discarded",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            if unsent.ahead_lines > 0 {
+                let (l, b) = (unsent.ahead_lines, unsent.ahead_bytes);
+                engine.say(&format!(
+                    "*** {l} line{} typed ahead ({b} byte{}) not sent, discarded",
+                    if l == 1 { "" } else { "s" },
+                    if b == 1 { "" } else { "s" }
                 ));
             }
             engine.say(&format!("*** {sig}: leaving"));
