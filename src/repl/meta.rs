@@ -433,7 +433,17 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
     };
     let arg = (!rest.is_empty()).then(|| rest.to_string());
     let need = |what: &str| format!("{name} needs {what} (see :help)");
+    // A command that takes no argument refuses one rather than do what was not asked
+    // (`:send text` sending the default message, `:quit now` leaving).
+    let alone = |m: Meta| {
+        if rest.is_empty() {
+            Ok(m)
+        } else {
+            Err(format!("{name} takes nothing (see :help)"))
+        }
+    };
     match name.to_ascii_lowercase().as_str() {
+        ":" => Err("\":\" alone is no meta-command: :help lists them".into()),
         ":starttls" | ":tls" => parse_tls_options(rest).map(Meta::StartTls),
         ":auth" => {
             let mut w = rest.split_whitespace();
@@ -456,7 +466,7 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
                 _ => Err(":data takes @FILE, --edit, or nothing to type the message".into()),
             },
         },
-        ":send" => Ok(Meta::Send),
+        ":send" => alone(Meta::Send),
         ":raw" => {
             if rest.is_empty() {
                 return Err(need("bytes, e.g. :raw \"\\n.\\n\""));
@@ -471,7 +481,7 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
             })
             .filter(|m| *m != Meta::Explain(String::new()))
             .ok_or_else(|| need("a code")),
-        ":caps" => Ok(Meta::Caps),
+        ":caps" => alone(Meta::Caps),
         ":reconnect" | ":connect" => Ok(Meta::Reconnect(arg)),
         ":record" => match rest.strip_prefix("-a") {
             Some(f) if f.is_empty() || f.starts_with([' ', '\t']) => match f.trim() {
@@ -486,10 +496,10 @@ pub(crate) fn parse(line: &str) -> Result<Meta, String> {
         ":replay" => arg
             .map(|a| Meta::Replay(PathBuf::from(a)))
             .ok_or_else(|| need("a file")),
-        ":status" => Ok(Meta::Status),
+        ":status" => alone(Meta::Status),
         ":set" => parse_set(rest).map(Meta::Set),
-        ":help" | ":h" | ":?" => Ok(Meta::Help),
-        ":quit" | ":q" | ":exit" => Ok(Meta::Quit),
+        ":help" | ":h" | ":?" => alone(Meta::Help),
+        ":quit" | ":q" | ":exit" => alone(Meta::Quit),
         _ => {
             let close: Vec<&str> = NAMES
                 .iter()
@@ -746,6 +756,28 @@ pub(crate) fn message_headers(env: &Envelope, hostname: &str, date: &str, unique
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Commands that take nothing refuse an argument (`:send text` sent the default message,
+    /// `:quit now` left), and a lone `:` is named as such, not answered with every command.
+    #[test]
+    fn commands_without_arguments_refuse_one() {
+        for (line, meta) in [
+            (":send", Meta::Send),
+            (":caps", Meta::Caps),
+            (":status", Meta::Status),
+            (":help", Meta::Help),
+            (":quit", Meta::Quit),
+        ] {
+            assert_eq!(parse(line), Ok(meta));
+            assert_eq!(
+                parse(&format!("{line} extra")),
+                Err(format!("{line} takes nothing (see :help)"))
+            );
+        }
+        let lone = parse(":").unwrap_err();
+        assert!(lone.starts_with("\":\" alone"), "{lone}");
+        assert!(!lone.contains("did you mean"), "{lone}");
+    }
 
     /// What the history keeps of a `:raw` line: an AUTH's initial response and every line after
     /// an AUTH (its SASL responses) masked, tabs or not.
