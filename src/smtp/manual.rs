@@ -1176,6 +1176,8 @@ impl ManualSession {
         // Bytes already buffered came before the handshake: never trust them as if they came
         // over TLS (CVE-2011-0411 class).
         if !self.buf.is_empty() {
+            // Reported once, as the deviation, as the automatic session does (a warning
+            // besides it said the same twice).
             let injected = std::mem::take(&mut self.buf);
             self.out.push(Event::Deviation {
                 deviation: Deviation::StartTlsInjection {
@@ -1184,10 +1186,6 @@ impl ManualSession {
                 },
                 phase: Phase::StartTls,
             });
-            self.out.warn(format!(
-                "{} byte(s) arrived after the 220 to STARTTLS, before the handshake: discarded (possible STARTTLS response injection)",
-                injected.len()
-            ));
         }
         self.actions.push_back(Action::StartTls);
     }
@@ -2213,6 +2211,11 @@ mod tests {
                 ..
             } if bytes.0 == b"250 injected\r\n"
         )));
+        // Said once: no warning repeating the deviation.
+        assert!(
+            !ev.iter().any(|e| matches!(e, Event::Warning { .. })),
+            "{ev:?}"
+        );
         s.tls_established();
         assert!(s.capabilities().is_none());
         assert_eq!(sent(&mut s), "EHLO me.test\r\n");
