@@ -2162,6 +2162,29 @@ impl Engine {
                 | Meta::Raw(_)
         );
         if needs_connection && !self.connected() {
+            if !self.interactive && m == (Meta::Data { file: None }) {
+                // A script's `:data` is followed by its message up to a lone "."; read as
+                // when connected, so that its lines are not taken for commands.
+                let mut lines = 0usize;
+                loop {
+                    match feed.line("data> ", LineKind::Data).await {
+                        Input::Line(l) if l == "." => break,
+                        Input::Line(_) => lines += 1,
+                        Input::Refused => {
+                            if let Feed::Ui(ui) = feed {
+                                self.input_notes(ui);
+                            }
+                            lines += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                self.error(format!(
+                    "not connected: `:data` and its message ({lines} line{}) not sent (:reconnect or :quit)",
+                    if lines == 1 { "" } else { "s" }
+                ));
+                return Flow::Continue;
+            }
             self.error("not connected: :reconnect or :quit");
             return Flow::Continue;
         }

@@ -1264,3 +1264,37 @@ fn piped_message_lines_after_a_close_inside_data_are_said_to_be_the_messages() {
     assert!(!out.contains("no SMTP verb"), "{out}");
     assert!(!out.contains("NOOP in the body"), "{out}");
 }
+
+/// Piped, a `:data` after the server closed: its message lines were read as commands (refused
+/// as a password typed at the wrong prompt, a `RSET` body line "not sent" as a command). Now
+/// the message is read to its "." as when connected and said not sent with it.
+#[test]
+fn piped_data_after_a_close_takes_its_message_with_it() {
+    let server = scripted(vec![
+        Step::Send(b"220 scripted.test ESMTP\r\n"),
+        Step::Expect("EHLO x.test"),
+        Step::Send(b"250 scripted.test\r\n"),
+        Step::Expect("QUIT"),
+        Step::Send(b"221 bye\r\n"),
+        Step::Close,
+    ]);
+    let addr = server.server();
+    let script = "EHLO x.test\nQUIT\n:data\nSubject: x\n\nRSET\n.\nNOOP\n";
+    let run = ehlo_with(
+        &["repl", &addr],
+        Some(script.as_bytes()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains("not connected: `:data` and its message (3 lines) not sent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not connected: `NOOP` not sent (:reconnect or :quit)"),
+        "{out}"
+    );
+    assert!(!out.contains("no SMTP verb"), "{out}");
+    assert!(!out.contains("`RSET`"), "{out}");
+}
