@@ -607,7 +607,10 @@ mod tests {
     #[test]
     fn a_timed_out_lookup_is_an_error_not_a_failure() {
         assert_eq!(
-            failed_status(&DnsError::TimedOut("mx.example.test".into())),
+            failed_status(&DnsError::TimedOut {
+                name: "mx.example.test".into(),
+                verdict: true
+            }),
             Status::Error
         );
         let servfail = DnsError::Failed {

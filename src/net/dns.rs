@@ -231,8 +231,15 @@ pub enum DnsError {
     /// No answer within the lookup's time (`--timeout`, at most [`DNS_QUERY_TIMEOUT`], its
     /// retry included), or, validating, no DNSSEC verdict in that time because the DNSKEY/DS
     /// lookups of the chain of trust did not finish: nothing is known about the data.
-    #[error("DNS lookup of {0} timed out (no answer, or no DNSSEC verdict, in time)")]
-    TimedOut(String),
+    #[error("DNS lookup of {name} timed out ({})", timeout_why(*.verdict))]
+    TimedOut {
+        /// Name asked for.
+        name: String,
+        /// ehlo validated the answer itself (`--dnssec validate`), so what did not come in time
+        /// may be the DNSSEC verdict rather than the answer; without validation, or trusting
+        /// the resolver's AD bit, only an answer was awaited and the message says just that.
+        verdict: bool,
+    },
     /// The resolver could not be built or a query failed.
     #[error("DNS lookup of {name} failed: {reason}")]
     Failed {
@@ -241,6 +248,15 @@ pub enum DnsError {
         /// Why.
         reason: String,
     },
+}
+
+/// What a [`DnsError::TimedOut`] did not get in time: worded by what was asked.
+fn timeout_why(verdict: bool) -> &'static str {
+    if verdict {
+        "no answer, or no DNSSEC verdict, in time"
+    } else {
+        "no answer in time"
+    }
 }
 
 impl DnsError {
@@ -266,7 +282,7 @@ impl DnsError {
 
     /// The lookup ran out of time ([`DnsError::TimedOut`]): the answer could not be tested.
     pub(crate) fn is_timeout(&self) -> bool {
-        matches!(self, DnsError::TimedOut(_))
+        matches!(self, DnsError::TimedOut { .. })
     }
 
     /// The name is a CNAME chain that comes back to itself: no answer exists (not a failure of
@@ -792,6 +808,13 @@ impl Resolver {
         self.inner.as_ref().err().map(String::as_str)
     }
 
+    /// ehlo validates the answers itself (`--dnssec validate`): a lookup that runs out of time
+    /// may have got its answer but no verdict on it. Off, nothing but the answer is awaited;
+    /// with `trust-ad` the resolver's own verdict comes with its answer (RFC 4035 §3.2.3).
+    fn validates_itself(&self) -> bool {
+        matches!(self.inner, Ok(Backend::Hickory(_, Some(_))))
+    }
+
     fn resolver(&self, name: &str) -> Result<&Backend, DnsError> {
         self.inner.as_ref().map_err(|reason| DnsError::Failed {
             name: name.to_string(),
@@ -837,7 +860,7 @@ impl Resolver {
                 }
                 return Ok((MxAnswer::Implicit, None));
             }
-            Err(e) => return Err(failed(domain, &e)),
+            Err(e) => return Err(failed(domain, &e, self.validates_itself())),
         };
         let mut mxs = Vec::new();
         let mut proof = None;
@@ -1094,7 +1117,7 @@ impl Resolver {
                             .filter(|e| !e.is_nx_domain() && !e.is_no_records_found())
                     })
                 {
-                    return Err(failed(name, e));
+                    return Err(failed(name, e, self.validates_itself()));
                 }
                 let mut addrs = Vec::new();
                 let mut proof = None;
@@ -1119,8 +1142,8 @@ impl Resolver {
                             if e.is_nx_domain() || e.is_no_records_found() {
                                 return None;
                             }
-                            Some(match failed(name, e) {
-                                DnsError::TimedOut(_) => format!(
+                            Some(match failed(name, e, self.validates_itself()) {
+                                DnsError::TimedOut { .. } => format!(
                                     "the {rtype} lookup of {name} timed out: only its {other} records are used"
                                 ),
                                 _ => format!(
@@ -1142,7 +1165,7 @@ impl Resolver {
                     return Err(DnsError::NxDomain(name.to_string()));
                 }
                 match errs.clone().find(|e| !e.is_no_records_found()) {
-                    Some(e) => Err(failed(name, e)),
+                    Some(e) => Err(failed(name, e, self.validates_itself())),
                     None => {
                         // "No address" only when the name's CNAME chain, if any, ends.
                         self.chain_followed(r, name, &[RecordType::AAAA, RecordType::A])
@@ -1291,7 +1314,7 @@ impl Resolver {
                 }
                 Ok(set)
             }
-            Err(e) => Err(failed(name, &e)),
+            Err(e) => Err(failed(name, &e, self.validates_itself())),
         }
     }
 
@@ -1459,9 +1482,14 @@ fn family_label(f: Family) -> &'static str {
     }
 }
 
-fn failed(name: &str, e: &NetError) -> DnsError {
+/// `e` as the failure of the lookup of `name`; `verdict`: ehlo validates the answers itself
+/// ([`Resolver::validates_itself`]).
+fn failed(name: &str, e: &NetError, verdict: bool) -> DnsError {
     if is_timeout(e) {
-        return DnsError::TimedOut(name.to_string());
+        return DnsError::TimedOut {
+            name: name.to_string(),
+            verdict,
+        };
     }
     use hickory_resolver::net::DnsError as HDnsError;
     use hickory_resolver::proto::op::ResponseCode;
@@ -1720,7 +1748,7 @@ impl Resolver {
     async fn single(&self, r: &Backend, name: &str, rtype: RecordType) -> Result<Noted, DnsError> {
         let got = self.lookup_ips(r, name, rtype).await;
         let aliases = got.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
-        let got = single_result(name, rtype, got.map(|(p, _)| p));
+        let got = single_result(name, rtype, got.map(|(p, _)| p), self.validates_itself());
         if let Err(DnsError::NoAddress { .. }) = got {
             self.chain_followed(r, name, &[rtype]).await?;
         }
@@ -1802,6 +1830,7 @@ fn single_result(
     name: &str,
     rtype: RecordType,
     res: Result<Proved, NetError>,
+    verdict: bool,
 ) -> Result<Proved, DnsError> {
     let label = if rtype == RecordType::A { "A" } else { "AAAA" };
     match res {
@@ -1815,7 +1844,7 @@ fn single_result(
             name: name.to_string(),
             family: label,
         }),
-        Err(e) => Err(failed(name, &e)),
+        Err(e) => Err(failed(name, &e, verdict)),
     }
 }
 
@@ -1830,7 +1859,7 @@ mod tests {
     fn an_error_rcode_is_named() {
         use hickory_resolver::net::DnsError as HDnsError;
         use hickory_resolver::proto::op::ResponseCode;
-        let of = |rc| failed("x.test", &NetError::Dns(HDnsError::ResponseCode(rc)));
+        let of = |rc| failed("x.test", &NetError::Dns(HDnsError::ResponseCode(rc)), false);
         assert_eq!(of(ResponseCode::ServFail).rcode(), Some("SERVFAIL"));
         assert_eq!(of(ResponseCode::Refused).rcode(), Some("REFUSED"));
         assert_eq!(of(ResponseCode::NotImp).rcode(), Some("NOTIMP"));
@@ -1839,8 +1868,8 @@ mod tests {
             DnsError::NxDomain("x.test".into()).rcode(),
             Some("NXDOMAIN")
         );
-        assert_eq!(failed("x.test", &NetError::Timeout).rcode(), None);
-        let other = failed("x.test", &NetError::from("no connections available"));
+        assert_eq!(failed("x.test", &NetError::Timeout, false).rcode(), None);
+        let other = failed("x.test", &NetError::from("no connections available"), false);
         assert_eq!(other.rcode(), None);
     }
 
@@ -3114,7 +3143,7 @@ mod tests {
         .unwrap();
         let t = std::time::Instant::now();
         let res = r.mx("example.test").await;
-        assert!(matches!(res, Err(DnsError::TimedOut(_))), "{res:?}");
+        assert!(matches!(res, Err(DnsError::TimedOut { .. })), "{res:?}");
         let took = t.elapsed();
         assert!(
             took < Duration::from_millis(3000),
@@ -3139,7 +3168,35 @@ mod tests {
         .unwrap();
         let t = std::time::Instant::now();
         let res = r.mx("example.test").await;
-        assert!(matches!(res, Err(DnsError::TimedOut(_))), "{res:?}");
+        assert!(matches!(res, Err(DnsError::TimedOut { .. })), "{res:?}");
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    }
+
+    /// A timeout says what was awaited: without validation (`--dnssec off`) and trusting the
+    /// resolver's AD bit (`trust-ad`) only an answer — there is no DNSSEC verdict of ehlo's own
+    /// to wait for (the message spoke of one whatever the mode); validating, the answer or
+    /// the verdict (`silent_server_is_a_timeout_not_a_verdict`).
+    #[tokio::test]
+    async fn a_timeout_is_worded_by_what_was_asked() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for mode in [DnssecMode::Off, DnssecMode::TrustAd] {
+            let r = Resolver::new(
+                &DnsOptions {
+                    server: Some(silent.local_addr().unwrap()),
+                    timeout: Duration::from_millis(200),
+                    attempts: 0,
+                    ..DnsOptions::default()
+                }
+                .with_dnssec(mode, None),
+            )
+            .unwrap();
+            let err = r.mx("example.test").await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "DNS lookup of example.test timed out (no answer in time)",
+                "{mode:?}"
+            );
+            assert!(err.is_timeout(), "{mode:?}");
+        }
     }
 }

@@ -227,7 +227,14 @@ async fn silent_server_is_a_timeout_not_a_verdict() {
     .unwrap();
     let t0 = Instant::now();
     let got = r.addresses("mx.quiet.test", Family::V4).await;
-    assert!(matches!(&got, Err(DnsError::TimedOut(_))), "{got:?}");
+    assert!(
+        matches!(&got, Err(DnsError::TimedOut { verdict: true, .. })),
+        "{got:?}"
+    );
+    assert_eq!(
+        got.as_ref().unwrap_err().to_string(),
+        "DNS lookup of mx.quiet.test timed out (no answer, or no DNSSEC verdict, in time)"
+    );
     assert!(!got.unwrap_err().is_bogus());
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }
