@@ -106,7 +106,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::check::CheckConfig;
-use crate::check::model::{Counts, DomainReport, FailOn, Status, Tally};
+use crate::check::model::{Counts, DomainReport, FailOn, Judged, Status, Tally};
 use crate::render::ColorChoice;
 use crate::render::human::escape_str;
 use crate::render::style::{self, Role};
@@ -381,7 +381,27 @@ impl CheckRenderer {
             let l = format!("  {} {}", self.glyph(Status::Error), escape_str(why));
             self.line(&l);
         }
-        for j in &r.checks {
+        let mut i = 0;
+        while i < r.checks.len() {
+            // A run of results not run for one reason (the server could not be reached, its
+            // name not even looked up; a refused password; the deadline) is one line and the
+            // ids, not a line each saying the same thing (the JSON keeps one line per result).
+            if let Some(why) = not_run(&r.checks[i]) {
+                let n = r.checks[i..]
+                    .iter()
+                    .take_while(|k| not_run(k) == Some(why))
+                    .count();
+                if n > 1 {
+                    let after = i
+                        .checked_sub(1)
+                        .map(|p| r.checks[p].result.summary.as_str());
+                    self.not_run_group(&r.checks[i..i + n], why, after);
+                    i += n;
+                    continue;
+                }
+            }
+            let j = &r.checks[i];
+            i += 1;
             let c = &j.result;
             let place = match (&c.mx, &c.ip) {
                 (Some(mx), Some(ip)) => format!(" {} [{}]", escape_str(mx), escape_str(ip)),
@@ -419,6 +439,29 @@ impl CheckRenderer {
             self.line(&l);
         }
         self.line("");
+    }
+
+    /// Several results in a row not run for the same reason `why`: one line with the reason
+    /// (or "for the same reason" when it is the summary of the result just above, `after`:
+    /// the connect failure that stopped the run) and the ids, wrapped at 80 columns.
+    fn not_run_group(&mut self, group: &[Judged], why: &str, after: Option<&str>) {
+        let reason = if after == Some(why) {
+            "for the same reason".to_string()
+        } else {
+            format!("({})", escape_str(why))
+        };
+        let l = format!(
+            "  {} {} {}s not run {reason}:",
+            self.glyph(Status::Error),
+            group.len(),
+            self.mode
+        );
+        self.line(&l);
+        let ids: Vec<&str> = group.iter().map(|j| j.result.id).collect();
+        for l in wrap_list(&ids, "      ", 80) {
+            let l = Role::Dim.paint(&l, self.color);
+            self.line(&l);
+        }
     }
 
     /// `ehlo probe`, human: the reference, what a failure means, then the exact bytes sent
@@ -646,6 +689,38 @@ impl indicatif::TermLike for BarTerm {
 
 /// A failed, erroneous or warned result's second row: its RFC and, when it has any, its evidence
 /// as JSON (an empty object said nothing: `RFC 5321 §5.1 · {}`).
+/// Why `j` was not run (its summary after `not run: `), for a result that says only that.
+fn not_run(j: &Judged) -> Option<&str> {
+    let c = &j.result;
+    if c.status != Status::Error || j.note.is_some() || c.mx.is_some() || c.ip.is_some() {
+        return None;
+    }
+    c.summary.strip_prefix("not run: ")
+}
+
+/// `items` joined with `, ` in lines of at most `width` columns that start with `indent` (an
+/// item longer than a line has a line of its own).
+fn wrap_list(items: &[&str], indent: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::from(indent);
+    for (k, item) in items.iter().enumerate() {
+        let sep = if k + 1 < items.len() { "," } else { "" };
+        let fits = line.chars().count() + 1 + item.chars().count() + sep.len() <= width;
+        if line.len() > indent.len() && !fits {
+            lines.push(std::mem::replace(&mut line, String::from(indent)));
+        }
+        if line.len() > indent.len() {
+            line.push(' ');
+        }
+        line.push_str(item);
+        line.push_str(sep);
+    }
+    if line.len() > indent.len() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn citation_row(c: &crate::check::model::CheckResult) -> String {
     if c.evidence.is_empty() {
         return format!("      {}", c.rfc());
@@ -852,6 +927,99 @@ mod tests {
         r.finish(&[report], 40, Some(HOSTILE));
         let out = buf.bytes();
         String::from_utf8(out).expect("the report is UTF-8")
+    }
+
+    /// Results not run for one reason are one line and their ids: "for the same reason" after
+    /// the result whose summary it is, the reason itself otherwise; a single one keeps its
+    /// own line, and so does a result that ran between two runs of them.
+    #[test]
+    fn results_not_run_for_one_reason_are_listed_on_one_line() {
+        let judged = |c: CheckResult| Judged {
+            result: c,
+            counts: true,
+            waived: false,
+            note: None,
+        };
+        let why = "cannot connect: x.test does not exist (NXDOMAIN)";
+        let mut checks = vec![judged(CheckResult::new("enum.vrfy", Status::Error, why))];
+        for id in ["enum.expn", "enum.rcpt", "limits.line"] {
+            checks.push(judged(CheckResult::new(
+                id,
+                Status::Error,
+                format!("not run: {why}"),
+            )));
+        }
+        checks.push(judged(CheckResult::new(
+            "relay.open",
+            Status::Pass,
+            "refused",
+        )));
+        for id in ["limits.nul", "smuggle.lf-lf"] {
+            checks.push(judged(CheckResult::new(
+                id,
+                Status::Error,
+                "not run: AUTH failed (535)",
+            )));
+        }
+        checks.push(judged(CheckResult::new(
+            "smuggle.cr-cr",
+            Status::Error,
+            "not run: deadline reached",
+        )));
+        let report = DomainReport {
+            index: 0,
+            domain: "@x.test".into(),
+            checks,
+            expects: vec![],
+            aborted: None,
+            ms: 1.0,
+        };
+        let buf = Shared::default();
+        let mut r = CheckRenderer::for_mode("probe", false, FailOn::Fail, Box::new(buf.clone()));
+        r.color = false;
+        r.start(1);
+        r.domain(&report);
+        let out = String::from_utf8(buf.bytes()).unwrap();
+        assert_eq!(out.matches("x.test does not exist").count(), 1, "{out}");
+        assert!(
+            out.contains(
+                "  ? inconclusive 3 probes not run for the same reason:\n      enum.expn, enum.rcpt, limits.line\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("  ✓ pass  relay.open"), "{out}");
+        assert!(
+            out.contains(
+                "  ? inconclusive 2 probes not run (AUTH failed (535)):\n      limits.nul, smuggle.lf-lf\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("  ? inconclusive smuggle.cr-cr      not run: deadline reached\n"),
+            "{out}"
+        );
+    }
+
+    /// The ids wrap at the width, each line starting with the indent; none is cut.
+    #[test]
+    fn a_list_wraps_at_its_width() {
+        let ids = [
+            "pipelining.unadvertised",
+            "starttls.injection",
+            "starttls.injection-ehlo",
+        ];
+        assert_eq!(
+            wrap_list(&ids, "      ", 50),
+            [
+                "      pipelining.unadvertised, starttls.injection,",
+                "      starttls.injection-ehlo"
+            ]
+        );
+        assert_eq!(
+            wrap_list(&ids[..1], "  ", 10),
+            ["  pipelining.unadvertised"]
+        );
+        assert!(wrap_list(&[], "  ", 10).is_empty());
     }
 
     /// A result without evidence gets its RFC alone, not `· {}`.

@@ -1288,3 +1288,73 @@ fn the_deadline_stops_a_run_on_a_silent_server() {
     );
     assert!(run.stdout.contains("exit 41"), "{}", run.stdout);
 }
+
+/// `@domain` whose name does not resolve: the first probe says why it could not connect, and
+/// the human report lists the other 20 once, compactly — it printed the same "not run: cannot
+/// connect: …" line and a citation for each of them. The JSON keeps one `probe` line per probe
+/// (the documented contract), each with its own summary.
+#[test]
+fn a_failed_lookup_is_said_once_and_the_probes_not_run_are_listed_compactly() {
+    use ehlo::net::testutil::FakeDns;
+    let (dns, _h) = FakeDns::start(vec![]);
+    let dns = dns.to_string();
+    let args = [
+        "probe",
+        "@nx.example.test",
+        "--to",
+        "alice@mx.test",
+        "--yes",
+        "--dns-server",
+        dns.as_str(),
+    ];
+    let human = ehlo_with(&args, None, Duration::from_secs(60));
+    assert_eq!(human.code, 41, "{}", human.all());
+    let out = &human.stdout;
+    assert_eq!(
+        out.matches("nx.example.test does not exist").count(),
+        1,
+        "{out}"
+    );
+    assert!(!out.contains("not run: cannot connect"), "{out}");
+    let head = "  ? inconclusive 20 probes not run for the same reason:";
+    let group: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != head)
+        .skip(1)
+        .take_while(|l| l.starts_with("      "))
+        .collect();
+    assert!(group.len() > 1, "{out}");
+    assert!(group.iter().all(|l| l.chars().count() <= 80), "{out}");
+    let listed: Vec<&str> = group
+        .iter()
+        .flat_map(|l| l.split(',').map(str::trim))
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(listed.len(), 20, "{out}");
+    assert!(listed.contains(&"smuggle.crlf-nul"), "{out}");
+    assert!(out.contains("21 inconclusive"), "{out}");
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let json = ehlo_with(&json_args, None, Duration::from_secs(60));
+    assert_eq!(json.code, 41, "{}", json.all());
+    let probes: Vec<Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "probe")
+        .collect();
+    assert_eq!(probes.len(), 21, "{}", json.stdout);
+    assert_eq!(
+        probes
+            .iter()
+            .filter(|v| v["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("not run: cannot connect: nx.example.test does not exist"))
+            .count(),
+        20,
+        "{}",
+        json.stdout
+    );
+}
