@@ -2810,3 +2810,63 @@ fn aiosmtpd_utf8_header_without_smtputf8_is_sent_as_swaks_sends_it() {
         ours.dump()
     );
 }
+
+/// An ASCII local part at an IDN domain: to aiosmtpd, which does not advertise SMTPUTF8, the
+/// domain goes out as its A-labels (RFC 5890 §2.3.2.1; RFC 6531 §3.2 needs the extension only
+/// for what has no ASCII form) with one info line, and the message is taken (it exited 31
+/// before sending anything); to Postfix, which offers SMTPUTF8, the address goes as given,
+/// declared, and no such line is printed.
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn an_idn_domain_goes_as_a_labels_only_to_a_server_without_smtputf8() {
+    let addr = require_aiosmtpd_auth();
+    let ours = ehlo(&[
+        "--server",
+        addr.as_str(),
+        "--to",
+        "jo@bücher.example",
+        "--from",
+        SENDER,
+    ]);
+    ours.assert_exit(0);
+    ours.assert_contains(" -> RCPT TO:<jo@xn--bcher-kva.example>\n");
+    ours.assert_contains(
+        "=== <jo@bücher.example> is sent as <jo@xn--bcher-kva.example>: the server does not advertise SMTPUTF8",
+    );
+    assert!(
+        !ours
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(" -> MAIL") && l.contains("SMTPUTF8")),
+        "{}",
+        ours.dump()
+    );
+    // A non-ASCII local part has no ASCII form: still refused before MAIL (exit 31).
+    let utf8 = ehlo(&[
+        "--server",
+        addr.as_str(),
+        "--to",
+        "jöe@bücher.example",
+        "--from",
+        SENDER,
+    ]);
+    utf8.assert_exit(31);
+    assert!(!utf8.stdout.contains(" -> MAIL"), "{}", utf8.dump());
+
+    require_postfix_smtp();
+    let run = ehlo(&[
+        "--server",
+        POSTFIX_SMTP,
+        "--to",
+        LOCAL_RCPT,
+        "--from",
+        "me@bücher.example",
+    ]);
+    run.assert_exit(0);
+    let mail = mail_line(&run);
+    assert!(
+        mail.contains("MAIL FROM:<me@bücher.example> SMTPUTF8"),
+        "{mail}"
+    );
+    assert!(!run.stdout.contains("is sent as"), "{}", run.dump());
+}

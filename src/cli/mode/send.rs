@@ -117,6 +117,27 @@ fn trailing_dots(from: &str, to: &[String], cc: &[String], bcc: &[String]) -> Ve
 /// one the session reaches applies, as in swaks, which checks each at its step: at one step the
 /// drop after sending comes first, then the drop after the reply, then QUIT.
 /// `xclient_before_starttls` puts the XCLIENT steps before TLS.
+/// The addresses with an ASCII local part whose domain is not ASCII, each with its domain in
+/// A-labels (IDNA, RFC 5891 §4, as DNS is asked for it): the form the session sends to a server
+/// that does not offer SMTPUTF8 ([`Plan::a_labels`]). A local part may be quoted and hold `@`:
+/// the domain follows the last one.
+fn a_labels<'a>(addrs: impl Iterator<Item = &'a String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for addr in addrs {
+        let Some((local, domain)) = addr.rsplit_once('@') else {
+            continue;
+        };
+        if !local.is_ascii() || domain.is_ascii() || out.iter().any(|(a, _)| a == addr) {
+            continue;
+        }
+        let ace = crate::net::dns::ascii_host(domain);
+        if ace.is_ascii() {
+            out.push((addr.clone(), format!("{local}@{ace}")));
+        }
+    }
+    out
+}
+
 fn stop_of(a: &crate::cli::args::StopArgs, xclient_before_starttls: bool) -> Option<Stop> {
     use crate::cli::args::StopPoint as P;
     let rank = |p: P| match p {
@@ -248,6 +269,7 @@ pub(super) fn send_config(a: SendArgs, env: &Environment) -> Result<SendConfig, 
         starttls,
         tls_asked: tls_use.asked,
         auth: auth_plan,
+        a_labels: a_labels(std::iter::once(&from).chain(&rcpts)),
         from,
         rcpts,
         mail_params: envelope.mail_param,

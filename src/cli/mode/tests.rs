@@ -1905,3 +1905,30 @@ fn xclient_delim_splits_commands_in_command_line_order() {
     assert!(err(&["-t", "a@x.test", "--xclient-delim"]).contains("--xclient-delim"));
     assert!(err(&["-t", "a@x.test", "--xclient-optional-strict"]).contains("--xclient-optional"));
 }
+
+/// The plan carries the A-label form of each address whose local part is ASCII and whose
+/// domain is not (RFC 5891 §4), for a server without SMTPUTF8; a non-ASCII local part has
+/// none, nor has an ASCII address; a quoted `@` in the local part is not taken for the domain's.
+#[test]
+fn idn_domains_get_their_a_label_forms() {
+    let c = send(&[
+        "-t",
+        "jo@bücher.test,jöe@bücher.test,b@x.test,\"a@b\"@straße.test",
+        "-f",
+        "me@bücher.test",
+    ]);
+    assert_eq!(
+        c.plan.a_labels,
+        [
+            (
+                "me@bücher.test".to_string(),
+                "me@xn--bcher-kva.test".to_string()
+            ),
+            ("jo@bücher.test".into(), "jo@xn--bcher-kva.test".into()),
+            (
+                "\"a@b\"@straße.test".into(),
+                "\"a@b\"@xn--strae-oqa.test".into()
+            ),
+        ]
+    );
+}

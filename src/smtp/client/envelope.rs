@@ -90,7 +90,7 @@ impl Session {
         }
         params.extend(self.plan.mail_params.iter().cloned());
         let mail = Command::Mail {
-            from: self.plan.from.clone(),
+            from: self.wire_address(&self.plan.from),
             params,
         };
         self.send_command(&mail, Phase::Mail, Expect::Mail);
@@ -141,6 +141,24 @@ impl Session {
         })
     }
 
+    /// `addr`'s form with its domain in A-labels, when the plan has one.
+    fn a_label_of(&self, addr: &str) -> Option<&str> {
+        self.plan
+            .a_labels
+            .iter()
+            .find(|(given, _)| given == addr)
+            .map(|(_, sent)| sent.as_str())
+    }
+
+    /// The address as MAIL or RCPT carries it: as given, or with its domain's A-labels when
+    /// the transaction goes without SMTPUTF8 ([`Self::extension_params`]).
+    fn wire_address(&self, addr: &str) -> String {
+        match self.a_label_of(addr) {
+            Some(sent) if self.a_labels_sent => sent.to_string(),
+            _ => addr.to_string(),
+        }
+    }
+
     pub(super) fn user_mail_param(&self, keyword: &str) -> bool {
         self.plan.mail_params.iter().any(|p| {
             p.split('=')
@@ -162,8 +180,36 @@ impl Session {
         // is content, and swaks sends it as it is: to a server that does not offer SMTPUTF8 it
         // goes undeclared with a warning, as 8-bit content does below (RFC 6531 §3.2 says a
         // client must not send it; refusing here would fail a swaks command line that works).
-        let utf8_addr = !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
+        let mut utf8_addr =
+            !self.plan.from.is_ascii() || self.plan.rcpts.iter().any(|r| !r.is_ascii());
         let utf8_offered = self.caps.as_ref().is_some_and(|c| c.has("SMTPUTF8"));
+        // An address whose local part is ASCII and whose domain is not is sent with the
+        // domain's A-labels when SMTPUTF8 is not offered (and not asked for, nor forced): the
+        // same mailbox (RFC 5890 §2.3.2.1) in the ASCII form RFC 5321 §2.3.5 wants, so no
+        // extension is needed for it (RFC 6531 §3.2 forbids only what cannot be written in
+        // ASCII: a non-ASCII local part still needs SMTPUTF8, exit 31 without it).
+        self.a_labels_sent = false;
+        if utf8_addr
+            && !utf8_offered
+            && !self.plan.ext.force
+            && !self.plan.ext.smtputf8
+            && !self.user_mail_param("SMTPUTF8")
+            && std::iter::once(&self.plan.from)
+                .chain(&self.plan.rcpts)
+                .all(|a| a.is_ascii() || self.a_label_of(a).is_some())
+        {
+            self.a_labels_sent = true;
+            utf8_addr = false;
+            for (given, sent) in self.plan.a_labels.clone() {
+                let used = given == self.plan.from || self.plan.rcpts.contains(&given);
+                if used {
+                    self.out.info(format!(
+                        "<{given}> is sent as <{sent}>: the server does not advertise SMTPUTF8, \
+                         and the domain's A-label form needs none (RFC 5890 §2.3.2.1, RFC 6531 §3.2)"
+                    ));
+                }
+            }
+        }
         let mut warned_undeclared = false;
         if !self.user_mail_param("SMTPUTF8") {
             if self.plan.ext.smtputf8
@@ -273,7 +319,9 @@ impl Session {
     }
 
     pub(super) fn send_rcpt(&mut self, n: usize) {
-        let to = self.plan.rcpts[n].clone();
+        // ORCPT too: without SMTPUTF8 it names the address as sent (RFC 6533 §3 keeps the
+        // UTF-8 form for sessions that have the extension).
+        let to = self.wire_address(&self.plan.rcpts[n]);
         let mut params = self.plan.ext.dsn.rcpt_params(&to);
         params.extend(self.plan.rcpt_params.iter().cloned());
         let cmd = Command::Rcpt { to, params };

@@ -192,6 +192,8 @@ pub(crate) struct Session {
     xclient_lines: VecDeque<String>,
     /// XFORWARD already sent.
     xforward_done: bool,
+    /// This transaction sends the plan's A-label forms of its addresses (no SMTPUTF8).
+    a_labels_sent: bool,
     /// How many expectations at the back of `pending` belong to commands still in the outbox
     /// (queued, not yet handed to the driver): a reply matched to one of them arrived before
     /// its command was sent.
@@ -301,6 +303,7 @@ impl Session {
             xclient: XclientStep::NotSent,
             xclient_lines: VecDeque::new(),
             xforward_done: false,
+            a_labels_sent: false,
             unsent: 0,
             early: EarlyReply::NotSeen,
             secrets: Vec::new(),

@@ -176,6 +176,11 @@ pub(crate) struct Plan {
     pub(crate) from: String,
     /// Recipients in order.
     pub(crate) rcpts: Vec<String>,
+    /// The envelope addresses with an ASCII local part at an internationalized domain, each
+    /// with its domain in A-label form (RFC 5890 §2.3.2.1, RFC 5891 §4: the same domain), the
+    /// form sent to a server that does not offer SMTPUTF8: only a non-ASCII local part needs
+    /// the extension (RFC 6531 §3.2). Made where IDNA is known (`cli::mode`), not here.
+    pub(crate) a_labels: Vec<(String, String)>,
     /// Extra MAIL parameters.
     pub(crate) mail_params: Vec<String>,
     /// Extra RCPT parameters.

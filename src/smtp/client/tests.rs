@@ -1374,6 +1374,38 @@ fn smtputf8_not_advertised_is_exit_31_unless_forced() {
     );
 }
 
+/// An ASCII local part at an IDN domain, to a server without SMTPUTF8: the domain goes out in
+/// its A-label form (RFC 5890 §2.3.2.1), which needs no extension (RFC 6531 §3.2), with one
+/// info line per address so converted; it exited 31 before sending anything. With SMTPUTF8
+/// offered the address goes as given.
+#[test]
+fn an_idn_domain_goes_as_its_a_labels_to_a_server_without_smtputf8() {
+    let mut p = plan();
+    p.from = "me@straße.test".into();
+    p.rcpts = vec!["jo@bücher.test".into(), "b@server.test".into()];
+    p.a_labels = vec![
+        ("me@straße.test".into(), "me@xn--strae-oqa.test".into()),
+        ("jo@bücher.test".into(), "jo@xn--bcher-kva.test".into()),
+    ];
+    let (mut s, w) = to_mail(p.clone(), BARE_EHLO);
+    assert_eq!(w, "MAIL FROM:<me@xn--strae-oqa.test>\r\n");
+    let notes = infos(&events(&mut s));
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[1].starts_with("<jo@bücher.test> is sent as <jo@xn--bcher-kva.test>"),
+        "{notes:?}"
+    );
+    s.feed(b"250 ok\r\n");
+    assert_eq!(sent(&mut s), "RCPT TO:<jo@xn--bcher-kva.test>\r\n");
+    // Offered: the UTF-8 form, declared, and no note.
+    let (mut s, w) = to_mail(p.clone(), EXT_EHLO);
+    assert!(w.starts_with("MAIL FROM:<me@straße.test> SMTPUTF8"), "{w}");
+    assert!(infos(&events(&mut s)).is_empty());
+    // A non-ASCII local part has no ASCII form: still refused before MAIL (exit 31).
+    p.rcpts.push("jöe@bücher.test".into());
+    refused_before_mail(p, BARE_EHLO, 31, "SMTPUTF8");
+}
+
 #[test]
 fn a_utf8_header_without_smtputf8_goes_undeclared_with_one_warning() {
     let mut p = plan();
