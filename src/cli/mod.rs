@@ -87,6 +87,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Mode, Re
             if let Some(line) = subcommand_unknown_flag(&e, &layered.args) {
                 return Err(Refused::Answered(Error::Usage(line).report()));
             }
+            if let Some(line) = invalid_value_line(&e, &layered.args) {
+                return Err(Refused::Answered(Error::Usage(line).report()));
+            }
             // Help and version go to stdout and succeed; everything else is a usage error
             // (exit 1 as in swaks, not clap's 2). A closed pipe is not worth reporting. A value
             // given to a flag taking a secret is never shown, whatever clap quotes. Only an
@@ -279,6 +282,75 @@ fn stray_word_hint(e: &clap::Error) -> Option<String> {
     Some(format!(
         "'{word}' looks like {what}: did you mean `ehlo {flag} {word}`? (nothing was sent)"
     ))
+}
+
+/// A value clap refuses (`--tls-verify=false`, `--dnssec x`, `--timeout abc`, `--tls-verify=`)
+/// as one line, like every other bad input, instead of clap's block of four: the flag, the
+/// value, why (the parser's reason, or the valid values, and clap's suggestion when it has
+/// one). A value that may be a secret is left to clap's redacted error.
+fn invalid_value_line(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let value = match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => v.as_str(),
+        _ => return None,
+    };
+    if !value.is_empty()
+        && secret_values(args)
+            .iter()
+            .any(|s| s.contains(value) || value.contains(s.as_str()))
+    {
+        return None;
+    }
+    // `--tls-verify [<MODE>]` → `--tls-verify`; a positional keeps its `<NAME>`.
+    let flag = if arg.starts_with('-') {
+        arg.split(' ').next().unwrap_or(arg)
+    } else {
+        arg.as_str()
+    };
+    let reason = std::error::Error::source(e)
+        .map(|src| format!(": {src}"))
+        .unwrap_or_default();
+    let mut why = Vec::new();
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        why.push(format!("possible values: {}", valid.join(", ")));
+    }
+    if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedValue) {
+        why.push(format!("did you mean '{s}'?"));
+    }
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", why.join("; "))
+    };
+    // The send says nothing went out, as its other usage errors do; a subcommand says whose
+    // flag it is, as `subcommand_unknown_flag` does.
+    let sub = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    let tail = match sub {
+        Some(name) => format!(" of 'ehlo {name}'"),
+        None => String::new(),
+    };
+    let end = if sub.is_some() {
+        ""
+    } else {
+        "; nothing was sent"
+    };
+    Some(if value.is_empty() {
+        format!("{flag}{tail} needs a value{reason}{why}{end}")
+    } else {
+        format!("invalid value '{value}' for {flag}{tail}{reason}{why}{end}")
+    })
 }
 
 /// A flag the subcommand does not take (`ehlo check --to x`, `ehlo check --timout 5s`), as one

@@ -125,6 +125,42 @@ fn bad_flag_exits_1_with_clap_message() {
     );
 }
 
+/// A value clap refuses is one line with the valid values, exit 1, like every other bad input:
+/// it was clap's block of four (`error: …`, `[possible values: …]`, a blank line, "For more
+/// information, try '--help'"). The parser's own reason, clap's suggestion, a missing value and
+/// a subcommand's flag are said on that line too.
+#[test]
+fn a_refused_value_is_one_line_with_the_valid_values() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["-t", "a@b.c", "--tls-verify=false"],
+            "*** invalid value 'false' for --tls-verify (possible values: pkix, dane); nothing was sent\n",
+        ),
+        (
+            &["-t", "a@b.c", "--tls-verify=Pkix"],
+            "*** invalid value 'Pkix' for --tls-verify (possible values: pkix, dane; did you mean 'pkix'?); nothing was sent\n",
+        ),
+        (
+            &["-t", "a@b.c", "--tls-verify="],
+            "*** --tls-verify needs a value (possible values: pkix, dane); nothing was sent\n",
+        ),
+        (
+            &["-t", "a@b.c", "--timeout", "abc"],
+            "*** invalid value 'abc' for --timeout: 'abc' is not a duration (N, Ns, Nm or Nh); nothing was sent\n",
+        ),
+        (
+            &["check", "--dnssec", "x", "example.com"],
+            "*** invalid value 'x' for --dnssec of 'ehlo check' (possible values: off, validate, trust-ad)\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = ehlo(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+}
+
 /// A newcomer's typo in the send's flags gets the option meant, and a flag of another mode
 /// says which: one line, exit 1, nothing sent (the server would see a connection).
 #[test]
