@@ -21,6 +21,49 @@ use crate::smtp::event::{
 };
 use crate::smtp::reply::Reply;
 
+/// `text` in pieces of at most `width` columns, cut at spaces: the first keeps the line's own
+/// indentation, the others are indented 4 columns more (under the hint, as the certificate's
+/// continuation lines are). A word wider than the room is never cut: nothing is hidden.
+fn wrap_line(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= width {
+        return vec![text.to_string()];
+    }
+    let lead = text.len() - text.trim_start_matches(' ').len();
+    let indent = " ".repeat(lead + 4);
+    let mut out = Vec::new();
+    let mut prefix = "";
+    let mut rest = text;
+    loop {
+        let room = width.saturating_sub(prefix.width());
+        if rest.width() <= room {
+            out.push(format!("{prefix}{rest}"));
+            break;
+        }
+        let start = rest.len() - rest.trim_start_matches(' ').len();
+        let mut cut = None;
+        for (i, _) in rest.match_indices(' ').filter(|(i, _)| *i > start) {
+            if rest[..i].width() <= room || cut.is_none() {
+                cut = Some(i);
+            }
+            if rest[..i].width() > room {
+                break;
+            }
+        }
+        let Some(i) = cut else {
+            out.push(format!("{prefix}{rest}"));
+            break;
+        };
+        out.push(format!("{prefix}{}", rest[..i].trim_end()));
+        rest = rest[i..].trim_start_matches(' ');
+        if rest.is_empty() {
+            break;
+        }
+        prefix = &indent;
+    }
+    out
+}
+
 /// Most DNS records / SANs listed on one line before "… (N more)".
 const LIST_LIMIT: usize = 8;
 /// Longest excerpt of peer text quoted inside a deviation description.
@@ -61,6 +104,8 @@ pub(crate) struct Human {
     /// REPL: how long the reply about to be rendered took (its `Timing` comes first there),
     /// shown at the end of its last line.
     latency_ms: Option<f64>,
+    /// The lines being written are a text's own line breaks ([`Self::multi`]): not wrapped.
+    laid_out: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -94,6 +139,7 @@ impl Human {
             peer_kind: PeerKind::Remote,
             kind: Kind::Program,
             latency_ms: None,
+            laid_out: false,
         }
     }
 
@@ -116,6 +162,34 @@ impl Human {
         if hidden {
             return;
         }
+        // `wrap` (the demo): ehlo's own words only, never what went over the wire, the
+        // message's lines (`  | `), a text that chose its own line breaks (the command the
+        // demo prints, to copy whole) nor an error (`***`: one line, as every error is).
+        if let Some(width) = self.opts.wrap
+            && matches!(hint, "===" | "!!!" | "   ")
+            && !self.laid_out
+            && !text.trim_start().starts_with('|')
+        {
+            let pieces = wrap_line(text, width.saturating_sub(4));
+            if pieces.len() > 1 {
+                for p in pieces {
+                    self.line_as_is(stream, hint, &p, role, error, no_hint);
+                }
+                return;
+            }
+        }
+        self.line_as_is(stream, hint, text, role, error, no_hint);
+    }
+
+    fn line_as_is(
+        &mut self,
+        stream: Stream,
+        hint: &str,
+        text: &str,
+        role: Role,
+        error: bool,
+        no_hint: bool,
+    ) {
         let composed = if self.opts.hints && !no_hint {
             format!("{hint} {text}")
         } else {
@@ -168,10 +242,12 @@ impl Human {
 
     /// A message that may span lines: the hint is repeated on each.
     fn multi(&mut self, stream: Stream, hint: &str, text: &str, role: Role, error: bool) {
+        self.laid_out = text.contains('\n');
         for l in text.lines() {
             let l = escape_str(l);
             self.line(stream, hint, &l, role, error);
         }
+        self.laid_out = false;
         if text.is_empty() {
             self.line(stream, hint, "", role, error);
         }
@@ -2181,5 +2257,20 @@ mod tests {
             h.event(&e, Duration::ZERO);
         }
         h.finish();
+    }
+
+    /// Cut at spaces within the width, continuation lines indented 4 more than the line; a
+    /// word wider than the room stays whole; a line that fits is left alone.
+    #[test]
+    fn wrap_line_cuts_at_spaces_and_indents_the_rest() {
+        assert_eq!(wrap_line("  short", 20), ["  short"]);
+        assert_eq!(
+            wrap_line("  one two three four five", 14),
+            ["  one two", "      three", "      four", "      five"]
+        );
+        assert_eq!(
+            wrap_line("averyveryverylongword and more", 10),
+            ["averyveryverylongword", "    and", "    more"]
+        );
     }
 }

@@ -74,6 +74,11 @@ pub struct HumanOptions {
     /// `ehlo replay` (with `repl`): its TLS hints name replay's flags (`--tls-ca-path`), which
     /// set what the script's `:starttls` steps check against.
     pub replay: bool,
+    /// Wrap ehlo's own lines (`===`, `!!!`, `***`, explanations) wider than this many columns,
+    /// continuation lines under the same hint, indented ([`human`]); lines of the wire (sent,
+    /// received, hex dumps) are never cut. `ehlo demo` reads at 80 columns; a send's transcript
+    /// stays one event a line for scripts (`None`).
+    pub wrap: Option<usize>,
 }
 
 /// Kinds of transcript line, as swaks splits them for its hide and no-hint options.
@@ -103,6 +108,7 @@ impl Default for HumanOptions {
             bare: Kinds::default(),
             repl: false,
             replay: false,
+            wrap: None,
         }
     }
 }

@@ -208,6 +208,53 @@ fn demo_opening_fits_80_columns() {
     }
 }
 
+/// The whole demo reads at 80 columns: the certificate, its verification, the explanation of
+/// the 5.1.1 and the summary quoting the server were 106 to 140 columns wide. ehlo's own lines
+/// wrap under their hint, indented, and lose nothing: joined again they say what they said;
+/// the lines of the wire and of the message are never cut.
+#[test]
+fn the_whole_demo_fits_80_columns_and_loses_nothing() {
+    let r = ehlo(&["demo", "--color", "never"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for l in r.stdout.lines() {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    let joined = r
+        .stdout
+        .lines()
+        .map(|l| l.strip_prefix("===").unwrap_or(l).trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        "subjectAltName=[DNS:localhost] notAfter=[4096-01-01T00:00:00Z]",
+        "passed host verification (using host localhost to verify; matched DNS:localhost)",
+        "Permanent failure: the recipient mailbox does not exist here (the part before the @ is wrong)",
+        "<nobody@demo.test> rejected (550 5.1.1 <nobody@demo.test>: Recipient address rejected: User unknown)",
+    ] {
+        assert!(joined.contains(said), "{said}\n{}", r.stdout);
+    }
+    // A continuation line keeps its hint and is indented under it.
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("===       ") && l.ends_with("address rejected: User unknown)")),
+        "{}",
+        r.stdout
+    );
+    // The server's reply itself is not cut.
+    assert!(
+        r.stdout.contains(
+            "<~* 550 5.1.1 <nobody@demo.test>: Recipient address rejected: User unknown\n"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
 /// A signal in the middle of the demo ends it as it ends a send (exit 128 + N, a summary with
 /// `outcome` `interrupted`) and leaves nothing under TMPDIR: not the certificate, the key or
 /// the password file. The demo is held mid-run by its own output: a TMPDIR path long enough to

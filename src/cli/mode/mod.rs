@@ -214,7 +214,16 @@ pub(crate) fn from_cli(cli: Cli) -> Result<Mode, Error> {
 pub(crate) fn from_cli_in(cli: Cli, env: &Environment) -> Result<Mode, Error> {
     match cli.command {
         Some(Command::Serve(args)) => serve_options(*args).map(|o| Mode::Serve(Box::new(o))),
-        Some(Command::Demo(DemoArgs { json, color })) => Ok(Mode::Demo(simple_format(json, color))),
+        Some(Command::Demo(DemoArgs { json, color })) => {
+            Ok(Mode::Demo(match simple_format(json, color) {
+                // The demo is read, not parsed: its lines fit 80 columns.
+                Format::Human(opts) => Format::Human(HumanOptions {
+                    wrap: Some(80),
+                    ..opts
+                }),
+                f => f,
+            }))
+        }
         Some(Command::Repl(a)) => repl_config(*a).map(|c| Mode::Repl(Box::new(c))),
         Some(Command::Replay(a)) => replay_config(*a).map(|c| Mode::Replay(Box::new(c))),
         Some(Command::Explain(a)) => Ok(Mode::Explain {

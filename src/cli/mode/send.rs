@@ -855,6 +855,8 @@ fn format_of(output: &OutputArgs) -> Format {
             },
             repl: false,
             replay: false,
+            // One event a line, as swaks prints it: scripts read the transcript.
+            wrap: None,
         })
     }
 }

@@ -1439,6 +1439,7 @@ fn output_format() {
             bare: Kinds::default(),
             repl: false,
             replay: false,
+            wrap: None,
         })
     );
     let c = send(&["-t", "a@x.test", "--stl"]);
