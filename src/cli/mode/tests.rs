@@ -1474,6 +1474,7 @@ fn serve_and_demo() {
         f,
         Format::Human(HumanOptions {
             color: ColorChoice::Always,
+            wrap: Some(80),
             ..HumanOptions::default()
         })
     );
