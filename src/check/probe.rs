@@ -801,7 +801,10 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
                 Status::Warn
             },
             if v.chain_ok {
-                format!("verified ({} certificates sent)", info.chain.len())
+                match info.chain.len() {
+                    1 => "verified (1 certificate sent)".to_string(),
+                    n => format!("verified ({n} certificates sent)"),
+                }
             } else {
                 format!(
                     "does not verify: {}",
@@ -1287,6 +1290,32 @@ mod tests {
         let c = expiry(&info(0));
         assert_eq!(c.status, Status::Pass, "{c:?}");
         assert!(c.evidence["days"].is_number(), "{c:?}");
+    }
+
+    /// The chain's summary counts the certificates the server sent: one is "1 certificate".
+    #[test]
+    fn the_chain_summary_counts_certificates_in_good_grammar() {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::x509::X509;
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let pem = cert_pem_from(&key, MessageDigest::sha256(), 0);
+        let cert = crate::net::tls::cert_info(&X509::from_pem(pem.as_bytes()).unwrap());
+        let chain = |n: usize| {
+            let mut info = TlsInfo {
+                chain: vec![cert.clone(); n],
+                ..TlsInfo::default()
+            };
+            info.verify.chain_ok = true;
+            cert_checks(&info, 14)
+                .into_iter()
+                .find(|c| c.id == "tls.cert.chain")
+                .unwrap()
+                .summary
+        };
+        assert_eq!(chain(1), "verified (1 certificate sent)");
+        assert_eq!(chain(2), "verified (2 certificates sent)");
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub(crate) fn word(r: Remedy, front: FrontEnd) -> &'static str {
             Remedy::StartTlsInstead => "STARTTLS instead of implicit TLS",
             Remedy::TlsOnConnect => "implicit TLS",
             Remedy::NoTls(_) => "send without STARTTLS",
+            // `check` offers TLS 1.2 and 1.3; `--tls-probe` tries each version alone.
+            Remedy::OldTls => "--tls-probe tries each version alone",
+            Remedy::TlsVersions => "tried alone by --tls-probe",
             other => send_only(other).unwrap_or_else(|| send(other)),
         },
         FrontEnd::Probe => match r {
@@ -122,6 +125,8 @@ fn send(r: Remedy) -> &'static str {
         Remedy::Bdat => "--bdat",
         Remedy::AllowPlaintextAuth => "--allow-plaintext-auth",
         Remedy::NtlmV1 => "--auth-extra ntlm-version=1",
+        Remedy::OldTls => "--tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3",
+        Remedy::TlsVersions => "--tls-protocol",
         Remedy::NoTls(asked) => no_tls(asked),
     }
 }
@@ -179,6 +184,9 @@ fn send_only(r: Remedy) -> Option<&'static str> {
         Remedy::Bdat => "a one-shot send's --bdat",
         // The REPL's and replay's `:auth NTLM` send NTLMv2 only.
         Remedy::NtlmV1 => "a one-shot send's --auth-extra ntlm-version=1",
+        // The REPL, replay and probe offer TLS 1.2 and 1.3 only: no flag of theirs changes it.
+        Remedy::OldTls => "a one-shot send's --tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3",
+        Remedy::TlsVersions => "a one-shot send's --tls-protocol",
         _ => return None,
     })
 }
@@ -245,6 +253,38 @@ mod tests {
             words(&h, FrontEnd::Repl),
             "this port speaks plain SMTP: start ehlo repl again without --tls-on-connect, then :starttls"
         );
+    }
+
+    /// A server that offers only TLS 1.0/1.1: each front end says how it can be reached there,
+    /// and `check`'s version probe names itself, not a flag `check` does not have.
+    #[test]
+    fn old_tls_advice_is_worded_per_front_end() {
+        let h = Hint::new("only TLS 1.0/1.1 (⟨old-tls⟩)");
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "only TLS 1.0/1.1 (--tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3)"
+        );
+        for front in [FrontEnd::Repl, FrontEnd::Replay, FrontEnd::Probe] {
+            assert_eq!(
+                words(&h, front),
+                "only TLS 1.0/1.1 (a one-shot send's --tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3)"
+            );
+        }
+        assert_eq!(
+            words(&h, FrontEnd::Check),
+            "only TLS 1.0/1.1 (--tls-probe tries each version alone)"
+        );
+        let h = Hint::new("the server offers none of tlsv1_1 (⟨tls-versions⟩)");
+        assert_eq!(
+            words(&h, FrontEnd::Send),
+            "the server offers none of tlsv1_1 (--tls-protocol)"
+        );
+        let check = words(&h, FrontEnd::Check);
+        assert_eq!(
+            check,
+            "the server offers none of tlsv1_1 (tried alone by --tls-probe)"
+        );
+        assert!(!check.contains("--tls-protocol"), "{check}");
     }
 
     /// No front end leaves another's flag where it has none.

@@ -590,7 +590,7 @@ fn tls_protocol_against_a_tls12_only_server() {
         "{}",
         run.all()
     );
-    assert!(!run.all().contains("refuses by default"), "{}", run.all());
+    assert!(!run.all().contains("unless asked"), "{}", run.all());
 
     // A deny list that leaves TLS 1.2: negotiated, and no security-level note.
     let mut steps = starttls_then(b"250 x\r\n", vec![]);
@@ -625,6 +625,41 @@ fn tls_protocol_with_a_gap_is_a_usage_error() {
         run.all()
     );
     assert!(l.accept().is_err(), "connected anyway: {}", run.all());
+}
+
+/// A server that offers only TLS 1.1, asked with the default versions (1.2 and 1.3): exit 29,
+/// and the reason names the allow list that reaches it. It used to blame "this OpenSSL" and name
+/// no way to reach the server.
+#[test]
+fn a_tls11_only_server_is_refused_with_the_flag_that_reaches_it() {
+    let mut b = test_acceptor_builder();
+    b.clear_options(openssl::ssl::SslOptions::NO_TLSV1 | openssl::ssl::SslOptions::NO_TLSV1_1);
+    b.set_min_proto_version(Some(SslVersion::TLS1_1)).unwrap();
+    b.set_max_proto_version(Some(SslVersion::TLS1_1)).unwrap();
+    b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+    let srv = scripted_with(
+        vec![
+            Step::Send(b"220 x ESMTP\r\n"),
+            Step::Expect("EHLO"),
+            Step::Send(b"250-x\r\n250 STARTTLS\r\n"),
+            Step::Expect("STARTTLS"),
+            Step::Send(b"220 go ahead\r\n"),
+            Step::Tls,
+        ],
+        Arc::new(b.build()),
+    );
+    let run = send(&srv, &["--tls", "-k", "-q", "ehlo"]);
+    srv.finish();
+    assert_eq!(run.code, 29, "{}", run.all());
+    assert!(
+        run.all().contains(
+            "no TLS version in common (the server may offer only the obsolete TLS 1.0/1.1, which \
+             ehlo leaves out unless asked: --tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3)"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("this OpenSSL"), "{}", run.all());
 }
 
 #[test]

@@ -122,8 +122,8 @@ where
         // default) is not the reason, the choice is.
         if let (Some(allowed), Some(raw)) = (params.protocols.as_deref(), version_mismatch(&e)) {
             let names: Vec<&str> = allowed.iter().map(|v| v.name()).collect();
-            reason = Hint::plain(format!(
-                "{raw}: no TLS version in common: the server offers none of {} (--tls-protocol)",
+            reason = Hint::new(format!(
+                "{raw}: no TLS version in common: the server offers none of {} (⟨tls-versions⟩)",
                 names.join(",")
             ));
         }

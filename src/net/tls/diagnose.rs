@@ -247,8 +247,10 @@ pub(super) fn handshake_reason(e: &openssl::ssl::Error) -> Hint {
         "unexpected eof while reading" => {
             Some("the peer closed the connection during the handshake")
         }
+        // TLS 1.2 and 1.3 are what ehlo offers unless told otherwise (`TlsParams::protocols`
+        // unset); TLS 1.0 and 1.1 are obsolete (RFC 8996) and reached only on request.
         "unsupported protocol" | "tlsv1 alert protocol version" => Some(
-            "no TLS version in common (the server may only offer TLS 1.0/1.1, which this OpenSSL refuses by default)",
+            "no TLS version in common (the server may offer only the obsolete TLS 1.0/1.1, which ehlo leaves out unless asked: ⟨old-tls⟩)",
         ),
         "legacy sigalg disallowed or unsupported" => {
             Some("the server needs a legacy signature algorithm that OpenSSL 3 disables by default")

@@ -67,6 +67,11 @@ pub(crate) enum Remedy {
     AllowPlaintextAuth,
     /// Setting: NTLM sends NTLMv1 responses, for servers that know nothing newer.
     NtlmV1,
+    /// Allow the obsolete TLS 1.0 and 1.1 (RFC 8996) besides 1.2 and 1.3, which alone are
+    /// offered by default.
+    OldTls,
+    /// Setting: the TLS versions offered were chosen (each alone when `check` probes them).
+    TlsVersions,
     /// Go on without TLS: undo what asked for STARTTLS, worded after what the user typed to ask
     /// for it (a hint composed as `⟨no-tls⟩` holds [`TlsAsked::Itself`] until the session that
     /// knows its plan fills it in, [`Hint::tls_asked`]).
@@ -112,7 +117,7 @@ pub(crate) enum TlsProtocol {
 
 impl Remedy {
     /// Every remedy, for parsing.
-    pub(crate) const ALL: [Remedy; 29] = [
+    pub(crate) const ALL: [Remedy; 31] = [
         Remedy::StartTls,
         Remedy::TlsOnConnect,
         Remedy::Auth,
@@ -141,6 +146,8 @@ impl Remedy {
         Remedy::Bdat,
         Remedy::AllowPlaintextAuth,
         Remedy::NtlmV1,
+        Remedy::OldTls,
+        Remedy::TlsVersions,
         Remedy::NoTls(TlsAsked::Itself),
     ];
 
@@ -175,6 +182,8 @@ impl Remedy {
             Remedy::Bdat => "bdat",
             Remedy::AllowPlaintextAuth => "allow-plaintext-auth",
             Remedy::NtlmV1 => "ntlm-v1",
+            Remedy::OldTls => "old-tls",
+            Remedy::TlsVersions => "tls-versions",
             Remedy::NoTls(_) => "no-tls",
         }
     }
