@@ -806,10 +806,14 @@ fn cert_checks(info: &TlsInfo, cert_days: i64) -> Vec<CheckResult> {
                     n => format!("verified ({n} certificates sent)"),
                 }
             } else {
-                format!(
-                    "does not verify: {}",
-                    v.reason.as_deref().unwrap_or("unknown reason")
-                )
+                let reason = v.reason.as_deref().unwrap_or("unknown reason");
+                // Which issuer is missing: the leaf's (an intermediate left out) or a root.
+                match crate::net::tls::missing_issuer(info)
+                    .filter(|_| reason == "unable to get local issuer certificate")
+                {
+                    Some(which) => format!("does not verify: {reason}: {which}"),
+                    None => format!("does not verify: {reason}"),
+                }
             },
         )
         .with("chain", chain_ev)

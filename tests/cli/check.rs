@@ -3929,6 +3929,42 @@ fn ssl_cert_file_is_trusted_by_check_as_by_the_send() {
     );
 }
 
+/// A chain whose issuer the trust store does not know: the warning names the issuer the server
+/// did not send (the lab's CA). It said only "unable to get local issuer certificate", the same
+/// for an intermediate left out and for a private root.
+#[test]
+fn an_unknown_issuer_is_named_in_the_chain_warning() {
+    let lab = Lab::start();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-ca.pem");
+    let ck = rcgen::generate_simple_self_signed(vec!["other-ca.test".into()]).unwrap();
+    std::fs::write(&other, ck.cert.pem()).unwrap();
+    let mut args = lab.args(&["--json", "good.test", "--only", "tls.cert.chain"]);
+    let at = args.iter().position(|a| a == "--tls-ca-path").unwrap();
+    args[at + 1] = other.display().to_string();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = ehlo_with_env(&refs, &[], None, Duration::from_secs(60));
+    let chain = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .find(|v| v["id"] == "tls.cert.chain")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert_eq!(chain["status"], "warn", "{chain}");
+    let summary = chain["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(
+            "does not verify: unable to get local issuer certificate: the server did not send \
+             its certificate's issuer /"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("the trust store does not hold it"),
+        "{summary}"
+    );
+}
+
 /// A report that cannot be written (stdout on a full disk) is said on stderr: it used to vanish
 /// without a word. The verdict's exit code stands; a closed pipe (`| head`) stays quiet.
 #[test]

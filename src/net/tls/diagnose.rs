@@ -64,6 +64,41 @@ fn out_of_dates(
     }
 }
 
+/// Which issuer the chain the server sent stops short of, for "unable to get local issuer
+/// certificate" (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY): follow issuer names up from the
+/// leaf through the certificates sent, in any order (RFC 8446 §4.4.2 lets them come unordered),
+/// to the first whose issuer was not sent. The leaf's own issuer missing is the usual
+/// misconfiguration, an intermediate left out (RFC 5246 §7.4.2 asks the server to send it);
+/// a chain that climbs and then stops names a root the trust store lacks. `None` without a
+/// chain, or when a certificate sent issues itself (another reason covers that).
+pub(crate) fn missing_issuer(info: &TlsInfo) -> Option<String> {
+    let mut at = info.chain.first()?;
+    for _ in 0..info.chain.len() {
+        if at.issuer == at.subject || at.issuer.is_empty() {
+            return None;
+        }
+        match info.chain.iter().find(|c| c.subject == at.issuer) {
+            Some(up) => at = up,
+            None if std::ptr::eq(at, &info.chain[0]) => {
+                return Some(format!(
+                    "the server did not send its certificate's issuer {}, and the trust store \
+                     does not hold it (the server omits an intermediate certificate, or the CA \
+                     is private)",
+                    at.issuer
+                ));
+            }
+            None => {
+                return Some(format!(
+                    "the chain the server sent ends at {}, whose issuer {} is not in the trust \
+                     store (a private CA, or a root this store lacks)",
+                    at.subject, at.issuer
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// One line: what failed, why it matters, and what to do. `stand_in_host`: the connection has
 /// no host name (a socket, a pipe), so `localhost` was checked and no other name to connect by
 /// would change that.
@@ -109,7 +144,11 @@ pub(super) fn explain_failure(info: &TlsInfo, stand_in_host: bool) -> Hint {
                 VERIFY_HINT,
             ),
             "unable to get local issuer certificate" | "unable to verify the first certificate" => (
-                "the issuer is not in the trust store (a private CA, or the server omits an intermediate certificate)".to_string(),
+                missing_issuer(info).unwrap_or_else(|| {
+                    "the issuer is not in the trust store (a private CA, or the server omits an \
+                     intermediate certificate)"
+                        .to_string()
+                }),
                 VERIFY_HINT,
             ),
             // The certificate out of its dates may be an intermediate, not the leaf: the one
@@ -400,6 +439,61 @@ mod tests {
         assert!(!got.contains("--server"), "{got}");
         let by_name = explain_failure(&info, false).to_string();
         assert!(by_name.contains("--server mx.example.test"), "{by_name}");
+    }
+
+    /// An unknown issuer names which one: the leaf's, when the server sent no intermediate,
+    /// or the root above the last certificate sent. It said "the issuer is not in the trust
+    /// store (a private CA, or the server omits an intermediate certificate)" for both.
+    #[test]
+    fn an_unknown_issuer_is_named() {
+        let cert = |subject: &str, issuer: &str| CertInfo {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            ..CertInfo::default()
+        };
+        let info = |chain: Vec<CertInfo>| TlsInfo {
+            chain,
+            verify: VerifyVerdict {
+                checked_name: Some("mx.example.test".into()),
+                name_ok: true,
+                reason: Some("unable to get local issuer certificate".into()),
+                ..VerifyVerdict::default()
+            },
+            ..TlsInfo::default()
+        };
+        let leaf = cert("/CN=mx.example.test", "/CN=Lab Intermediate");
+        let ica = cert("/CN=Lab Intermediate", "/CN=Lab Root CA");
+        let other = cert("/CN=Other Root", "/CN=Other Root");
+        // The intermediate left out (an unrelated certificate sent instead changes nothing).
+        for chain in [vec![leaf.clone()], vec![leaf.clone(), other.clone()]] {
+            let got = explain_failure_of(&info(chain)).to_string();
+            assert!(
+                got.contains(
+                    "the server did not send its certificate's issuer /CN=Lab Intermediate, and \
+                     the trust store does not hold it (the server omits an intermediate"
+                ),
+                "{got}"
+            );
+            assert!(got.contains("--tls-ca-path"), "{got}");
+        }
+        // Sent, out of order: the root above it is the one missing.
+        let got = explain_failure_of(&info(vec![leaf.clone(), other, ica.clone()])).to_string();
+        assert!(
+            got.contains(
+                "the chain the server sent ends at /CN=Lab Intermediate, whose issuer \
+                 /CN=Lab Root CA is not in the trust store"
+            ),
+            "{got}"
+        );
+        // A loop of names does not hang; no chain keeps the general words.
+        let a = cert("/CN=A", "/CN=B");
+        let b = cert("/CN=B", "/CN=A");
+        assert_eq!(missing_issuer(&info(vec![a, b])), None);
+        let got = explain_failure_of(&info(vec![])).to_string();
+        assert!(
+            got.contains("the issuer is not in the trust store"),
+            "{got}"
+        );
     }
 
     /// A leaf, and an intermediate with the dates given, as the server sends them.
