@@ -2870,3 +2870,125 @@ fn an_idn_domain_goes_as_a_labels_only_to_a_server_without_smtputf8() {
     );
     assert!(!run.stdout.contains("is sent as"), "{}", run.dump());
 }
+
+/// `openssl s_server` as the peer, killed when dropped: a real TLS stack with a crafted
+/// certificate chain or version range (implicit TLS, no SMTP).
+struct SServer {
+    child: Child,
+    port: u16,
+}
+
+impl SServer {
+    fn start(args: &[&str]) -> SServer {
+        let port = free_port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-accept", &port.to_string()])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server (tests/interop/setup.sh installs openssl)");
+        let until = Instant::now() + Duration::from_secs(10);
+        // A probe connection is a failed handshake to s_server, which goes on listening.
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "openssl s_server did not listen");
+            thread::sleep(Duration::from_millis(50));
+        }
+        SServer { child, port }
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A CA, an intermediate and a leaf for mx.test under it, written to `dir`: (ca, leaf, key).
+fn ca_intermediate_leaf(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_params = |cn: &str| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params("Interop Root CA").self_signed(&ca_key).unwrap();
+    let root = Issuer::new(ca_params("Interop Root CA"), ca_key);
+    let ica_key = KeyPair::generate().unwrap();
+    let _ica = ca_params("Interop Intermediate")
+        .signed_by(&ica_key, &root)
+        .unwrap();
+    let ica = Issuer::new(ca_params("Interop Intermediate"), ica_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut lp = CertificateParams::new(vec!["mx.test".to_string()]).unwrap();
+    lp.distinguished_name = rcgen::DistinguishedName::new();
+    lp.distinguished_name.push(DnType::CommonName, "mx.test");
+    let leaf = lp.signed_by(&leaf_key, &ica).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    );
+    fs::write(&paths.0, ca.pem()).unwrap();
+    fs::write(&paths.1, leaf.pem()).unwrap();
+    fs::write(&paths.2, leaf_key.serialize_pem()).unwrap();
+    paths
+}
+
+/// Against `openssl s_server`: a server that leaves out its intermediate is refused (exit 29)
+/// naming the issuer it did not send, where the reason used to guess "a private CA, or the
+/// server omits an intermediate certificate"; a server that speaks only TLS 1.0 is refused
+/// naming the allow list that reaches it, where it used to blame "this OpenSSL".
+#[test]
+#[ignore = "interop: run with tests/interop/run.sh"]
+fn openssl_s_server_missing_intermediate_and_tls10_only_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, leaf, key) = ca_intermediate_leaf(dir.path());
+    let (ca, leaf, key) = (
+        ca.to_str().unwrap(),
+        leaf.to_str().unwrap(),
+        key.to_str().unwrap(),
+    );
+    let send = |port: u16| {
+        ehlo(&[
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--tls-on-connect",
+            "--tls-ca-path",
+            ca,
+            "--tls-verify-target",
+            "mx.test",
+            "--timeout",
+            "10",
+            "--quit-after",
+            "tls",
+        ])
+    };
+    let srv = SServer::start(&["-cert", leaf, "-key", key]);
+    let run = send(srv.port);
+    run.assert_exit(29);
+    run.assert_contains(
+        "unable to get local issuer certificate: the server did not send its certificate's \
+         issuer /CN=Interop Intermediate, and the trust store does not hold it",
+    );
+    drop(srv);
+    let srv = SServer::start(&[
+        "-cert",
+        leaf,
+        "-key",
+        key,
+        "-tls1",
+        "-cipher",
+        "ALL:@SECLEVEL=0",
+    ]);
+    let run = send(srv.port);
+    run.assert_exit(29);
+    run.assert_contains(
+        "no TLS version in common (the server may offer only the obsolete TLS 1.0/1.1, which \
+         ehlo leaves out unless asked: --tls-protocol tlsv1,tlsv1_1,tlsv1_2,tlsv1_3)",
+    );
+}
