@@ -237,10 +237,7 @@ async fn repl(
     // `--record FILE` likewise: an unwritable or existing file (never replaced unasked, as
     // `:record FILE` does not) refuses the run before anything is sent.
     if let Some(path) = cfg.record.as_deref() {
-        let created = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path);
+        let created = private_file().create_new(true).open(path);
         if let Err(e) = created {
             let why = if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!(
@@ -304,6 +301,16 @@ fn refuse_report(error: &Error, mode: &'static str, watch: &Watch) -> u8 {
     code
 }
 
+/// Options that create a file for writing readable by its owner only (mode 0600, as the REPL's
+/// history file): a session's log or recording holds its whole dialogue — the AUTH user name,
+/// the message — though never a secret. A file that exists keeps its mode.
+pub(crate) fn private_file() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).mode(0o600);
+    o
+}
+
 /// Open (truncate) the REPL's or replay's `--log FILE`, watched by `watch`.
 fn open_log(
     path: Option<&std::path::Path>,
@@ -312,7 +319,9 @@ fn open_log(
     let Some(path) = path else {
         return Ok(None);
     };
-    let f = std::fs::File::create(path)
+    let f = private_file()
+        .truncate(true)
+        .open(path)
         .map_err(|e| Error::Usage(format!("cannot write the log {}: {e}", path.display())))?;
     let f = watch.watched("log", path.display().to_string(), Box::new(f));
     Ok(Some(Box::new(std::io::LineWriter::new(f))))

@@ -362,11 +362,11 @@ impl Recorder {
         watch: &crate::render::watch::Watch,
     ) -> Result<Recorder, String> {
         use super::meta::RecordMode;
-        let mut o = std::fs::OpenOptions::new();
+        let mut o = crate::app::private_file();
         match mode {
-            RecordMode::New => o.write(true).create_new(true),
-            RecordMode::Overwrite => o.write(true).create(true).truncate(true),
-            RecordMode::Append => o.append(true).create(true),
+            RecordMode::New => o.create_new(true),
+            RecordMode::Overwrite => o.truncate(true),
+            RecordMode::Append => o.append(true),
         };
         let f = o.open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {

@@ -442,3 +442,29 @@ fn secrets_typed_where_no_secret_was_expected_are_never_shown_or_stored() {
     assert_eq!(server.finish(), "EHLO x.test\r\nQUIT\r\n", "{}", run.all());
     assert_no_secret("--strict --json", &run.all());
 }
+
+/// The `--log` and `--record` files hold the whole dialogue (the AUTH user, the message): they
+/// are created readable by their owner only (0600), as the history is, whatever the umask.
+#[test]
+fn the_log_and_the_recording_are_created_for_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("session.ehlo");
+    let log = dir.path().join("log.jsonl");
+    let srv = Serve::start(&["--user", USER_PASS]);
+    let run = repl(
+        &srv.addr,
+        &[
+            "--record",
+            rec.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ],
+        "EHLO x.test\nNOOP\nQUIT\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    for f in [&rec, &log] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
+    }
+}
