@@ -1048,6 +1048,15 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             let (extra, split) = log.extra_beyond_quit();
             match log.get("long") {
                 Some(r) if r.is_transient() => deferred("the over-long line", r),
+                Some(r) if names_synchronization(r) => Outcome::new(
+                    Status::Fail,
+                    format!(
+                        "split a {}-octet line into several commands: the server found the rest \
+                         waiting as a command sent before its reply and refused it ({})",
+                        LONG_LINE + 7,
+                        short(r)
+                    ),
+                ),
                 Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
                 Some(_) if split => Outcome::new(
                     Status::Fail,
@@ -1080,6 +1089,14 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             let (extra, split) = log.extra_beyond_quit();
             match log.get("first") {
                 Some(r) if r.is_transient() => deferred("RSET<LF>RSET", r),
+                Some(r) if names_synchronization(r) => Outcome::new(
+                    Status::Warn,
+                    format!(
+                        "a bare LF ended a command: after RSET<LF> the server found RSET<CR><LF> \
+                         waiting as a second command sent before its reply and refused it ({})",
+                        short(r)
+                    ),
+                ),
                 Some(_) if !split && !extra.is_empty() => unattributed(extra[0]),
                 Some(r) if split => Outcome::new(
                     Status::Warn,
@@ -1518,6 +1535,18 @@ fn smuggled_transaction<'a, 'r>(extra: &'a [&'r Reply]) -> Option<&'a [&'r Reply
         }
         _ => None,
     }
+}
+
+/// Does a refusal say the client sent a command before the reply to the previous one (Exim's
+/// `554 SMTP synchronization error` under smtp_enforce_sync, RFC 5321 §4.3.1 and RFC 2920 §3:
+/// without PIPELINING a client waits)? Sent in one piece with no line end but the last `<CR><LF>`,
+/// that means the server ended a command inside the piece: the line was split.
+fn names_synchronization(r: &Reply) -> bool {
+    r.is_permanent()
+        && r.lines.iter().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("synchroni") || l.contains("pipelining")
+        })
 }
 
 /// Does a refusal name the bare line ending (Postfix's "bare <LF> received", Exim's "bare LF
@@ -2896,6 +2925,32 @@ mod tests {
         let mut i = greet();
         i.extend([r(250, "ok"), r(221, "bye")]);
         assert_eq!(drive("limits.nul", ctx(), i).0.status, Status::Warn);
+    }
+
+    /// A server that does not advertise PIPELINING and enforces it (Exim's smtp_enforce_sync,
+    /// `serve --hide PIPELINING`) answers a split line with one `554 … synchronization error`
+    /// and closes: one reply, but it says a second command was waiting, so the line was split.
+    #[test]
+    fn a_synchronization_refusal_is_a_split_not_one_reply() {
+        let sync = || r(554, "5.5.0 SMTP synchronization error");
+        for closed in [false, true] {
+            let end = if closed { Input::Closed } else { r(221, "bye") };
+            let mut i = greet();
+            i.extend([sync(), end.clone()]);
+            let o = drive("limits.bare-lf-command", ctx(), i).0;
+            assert_eq!(o.status, Status::Warn, "{o:?}");
+            assert!(o.summary.contains("a bare LF ended a command"), "{}", o.summary);
+            let mut i = greet();
+            i.extend([sync(), end]);
+            let o = drive("limits.line", ctx(), i).0;
+            assert_eq!(o.status, Status::Fail, "{o:?}");
+            assert!(o.summary.contains("split"), "{}", o.summary);
+        }
+        // Another refusal of the one command still passes.
+        let mut i = greet();
+        i.extend([r(500, "5.5.2 Error: command not recognized"), r(221, "bye")]);
+        let o = drive("limits.bare-lf-command", ctx(), i).0;
+        assert_eq!(o.status, Status::Pass, "{o:?}");
     }
 
     /// A `530` to the commands a probe judges by their refusal is the server's STARTTLS/AUTH

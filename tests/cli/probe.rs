@@ -232,6 +232,31 @@ fn unadvertised_pipelining_refused_by_a_synchronizing_server_passes() {
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
+/// The same synchronizing server splits `RSET<LF>RSET<CR><LF>` at the bare LF and, finding the
+/// second RSET already waiting, answers only `554 … synchronization error`: one reply, but it
+/// proves the split (the probe passed it as "a bare LF did not end the command" before).
+#[test]
+fn a_synchronization_error_to_a_bare_lf_is_a_split() {
+    let s = Server::start(ServeOptions {
+        hide: vec!["PIPELINING".into()],
+        ..ServeOptions::default()
+    });
+    let (run, st) = probe(&s.addr(), &["--only", "limits.bare-lf-command"]);
+    assert_eq!(
+        status(&st, "limits.bare-lf-command"),
+        "warn",
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("a bare LF ended a command")
+            && run.stdout.contains("synchronization error"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
 #[test]
 fn human_report_shows_bytes_tokens_and_exit_code() {
     let s = Server::start(ServeOptions {
