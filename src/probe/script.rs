@@ -123,9 +123,14 @@ pub(crate) fn advice(id: &str) -> &'static str {
             "A fail means the server ends a message at a non-standard line ending and runs the \
              rest as commands: a sender can smuggle a second message with a forged envelope \
              past SPF/DMARC of the relaying server (SMTP smuggling). Postfix: \
-             smtpd_forbid_bare_newline = normalize (3.9, backported to 3.5.23+/3.7.x Debian 12), \
-             or = reject. Exim: 4.97.1 or later (only CRLF.CRLF ends DATA). Sendmail: \
-             8.18 with srv_features 'O'."
+             smtpd_forbid_bare_newline = normalize (the default from 3.9; the setting is in \
+             3.8.5, 3.7.10, 3.6.14, 3.5.24, and as = yes in 3.8.4, 3.7.9, 3.6.13, 3.5.23), or \
+             = reject; clients in smtpd_forbid_bare_newline_exclusions (default $mynetworks, \
+             loopback included) are exempt, so a fail when probing from such an address shows \
+             the exclusion, not the setting: probe from outside it. Exim: 4.97.1 or later, or \
+             a backport of the CVE-2023-51766 fix (Debian 12: 4.96-15+deb12u4): only \
+             CRLF.CRLF ends DATA, unless the message's first header line ended in a bare LF \
+             (Exim's LF-only mode). Sendmail: 8.18 with srv_features 'O'."
         }
         "pipelining.early-talker" => {
             "A fail means commands sent before the greeting are answered: spam bots that do \
@@ -175,7 +180,9 @@ pub(crate) fn advice(id: &str) -> &'static str {
         "limits.bare-lf-command" => {
             "A warn means a bare LF ends a command line (RFC 5321 §2.3.8 says CRLF). Harmless \
              alone, but the same parser in DATA is what SMTP smuggling needs. Postfix: \
-             smtpd_forbid_bare_newline = reject. Exim 4.97.1+ refuses bare LF."
+             smtpd_forbid_bare_newline = reject (normalize still takes it as a line end). \
+             Exim's CVE-2023-51766 fix is about the end of DATA only: Debian 12's patched 4.96 \
+             still ends a command at a bare LF."
         }
         "limits.nul" => {
             "A warn means a command with a NUL byte was accepted: the server cut it at the NUL \
@@ -2939,7 +2946,11 @@ mod tests {
             i.extend([sync(), end.clone()]);
             let o = drive("limits.bare-lf-command", ctx(), i).0;
             assert_eq!(o.status, Status::Warn, "{o:?}");
-            assert!(o.summary.contains("a bare LF ended a command"), "{}", o.summary);
+            assert!(
+                o.summary.contains("a bare LF ended a command"),
+                "{}",
+                o.summary
+            );
             let mut i = greet();
             i.extend([sync(), end]);
             let o = drive("limits.line", ctx(), i).0;
@@ -3244,6 +3255,29 @@ mod tests {
             );
         }
         assert_eq!(others, 8);
+    }
+
+    /// Postfix exempts `smtpd_forbid_bare_newline_exclusions` (default `$mynetworks`, loopback
+    /// included) from the fix: an operator probing their own server from such an address sees
+    /// the smuggle probes fail with the setting in place. The advice must say so, and must not
+    /// credit Exim's DATA fix with refusing a bare LF in commands.
+    #[test]
+    fn smuggle_advice_names_postfixs_exclusions_and_exims_fix_as_it_is() {
+        let smuggle = advice("smuggle.lf-lf");
+        for want in [
+            "smtpd_forbid_bare_newline_exclusions",
+            "$mynetworks",
+            "probe from outside it",
+            "the default from 3.9",
+            "3.7.10",
+            "4.96-15+deb12u4",
+            "LF-only mode",
+        ] {
+            assert!(smuggle.contains(want), "{want}: {smuggle}");
+        }
+        let bare = advice("limits.bare-lf-command");
+        assert!(!bare.contains("refuses bare LF"), "{bare}");
+        assert!(bare.contains("about the end of DATA only"), "{bare}");
     }
 
     #[test]

@@ -80,6 +80,9 @@ fn postfix_probe_smuggling_without_bare_newline_fix_fails_and_delivers_twice() {
     require_postfix_smtp();
     let (run, s, tokens) = probe(POSTFIX_SMTP, LOCAL_RCPT, &["--only", "smuggle.*"]);
     run.assert_exit(40);
+    // Probing from loopback, inside the default smtpd_forbid_bare_newline_exclusions
+    // ($mynetworks): the fail's advice says that exemption, not a missing setting, may be why.
+    run.assert_contains("smtpd_forbid_bare_newline_exclusions (default $mynetworks");
     // Postfix 3.7 with the fix off ends DATA at <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF>.
     for id in ["smuggle.lf-lf", "smuggle.lf-crlf", "smuggle.crlf-lf"] {
         expect_status(&run, &s, id, "fail");
@@ -237,7 +240,8 @@ fn postfix_submission_530_before_starttls_tests_nothing() {
     run.assert_exit(41);
 }
 
-/// aiosmtpd (Debian's 1.4.3) ends DATA only at `<CR><LF>.<CR><LF>`: every smuggle variant
+/// aiosmtpd (Debian 12's 1.4.3-1.1+deb12u1, with the CVE-2024-27305 fix of upstream 1.4.5
+/// backported) ends DATA only at `<CR><LF>.<CR><LF>`: every smuggle variant
 /// passes, and the verdict matches what the sink stored: each token in exactly one message,
 /// whose own Subject is the outer one (the smuggled text stayed in its body).
 #[test]
@@ -302,6 +306,9 @@ fn exim_probe_verdicts() {
     expect_status(&run, &s, "enum.expn", "pass");
     expect_status(&run, &s, "limits.nul", "pass");
     expect_status(&run, &s, "limits.line", "fail");
+    // Its CVE-2023-51766 fix is about DATA only: a bare LF still ends a command.
+    expect_status(&run, &s, "limits.bare-lf-command", "warn");
+    run.assert_contains("about the end of DATA only");
     // PIPECONNECT advertised: an early EHLO is allowed by design.
     expect_status(&run, &s, "pipelining.early-talker", "info");
 }
