@@ -879,10 +879,18 @@ fn judge(id: &'static str, ctx: &Ctx, log: &Log) -> Outcome {
             let mail = log.get("mail");
             let mail_ok = mail.is_some_and(Reply::is_positive);
             let o = if !caps.has("STARTTLS") {
-                Outcome::new(
-                    Status::Fail,
-                    "STARTTLS is not offered: everything, credentials included, travels in plaintext",
-                )
+                // Credentials only where AUTH is offered: a sink without AUTH has none to lose.
+                let summary = if !auth.is_empty() || caps.has("AUTH") {
+                    format!(
+                        "STARTTLS is not offered, AUTH{}{} is: passwords and mail travel in plaintext",
+                        if auth.is_empty() { "" } else { " " },
+                        crate::check::probe::capped(&auth.join(" "))
+                    )
+                } else {
+                    "STARTTLS is not offered: mail travels in plaintext (no AUTH offered either)"
+                        .to_string()
+                };
+                Outcome::new(Status::Fail, summary)
             } else if !auth.is_empty() || caps.has("AUTH") {
                 // The mechanisms, not `has("AUTH")`: the old `AUTH=PLAIN LOGIN` form (RFC 4954
                 // §3) is a keyword of its own, and offers credentials before TLS just the same.
@@ -3278,6 +3286,32 @@ mod tests {
         let bare = advice("limits.bare-lf-command");
         assert!(!bare.contains("refuses bare LF"), "{bare}");
         assert!(bare.contains("about the end of DATA only"), "{bare}");
+    }
+
+    /// Without STARTTLS the downgrade probe fails either way, but speaks of credentials only
+    /// when AUTH is offered (aiosmtpd's sink offers neither).
+    #[test]
+    fn no_starttls_names_credentials_only_with_auth() {
+        let run = |ehlo: &[&str]| {
+            let mut i = vec![
+                r(220, "mx"),
+                Input::Reply(Reply::new(250, ehlo)),
+                r(250, "ok"),
+            ];
+            i.extend([r(250, "ok"), r(221, "bye")]);
+            drive("starttls.downgrade", ctx(), i).0
+        };
+        let o = run(&["mx", "8BITMIME"]);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(!o.summary.contains("credentials"), "{}", o.summary);
+        assert!(o.summary.contains("no AUTH offered"), "{}", o.summary);
+        let o = run(&["mx", "AUTH PLAIN LOGIN"]);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.summary.contains("AUTH PLAIN LOGIN is: passwords"),
+            "{}",
+            o.summary
+        );
     }
 
     #[test]

@@ -288,6 +288,30 @@ fn aiosmtpd_smuggle_verdicts_match_what_it_stored() {
     }
 }
 
+/// The aiosmtpd sink offers neither STARTTLS nor AUTH: the downgrade probe fails for the
+/// plaintext, without claiming credentials travel in it.
+#[test]
+#[ignore = "needs the interop peers (tests/interop/setup.sh)"]
+fn aiosmtpd_without_starttls_or_auth_fails_downgrade_for_mail_only() {
+    require_aiosmtpd();
+    let (run, s, _) = probe(
+        AIOSMTPD,
+        "probe@aiosmtpd.ehlo.test",
+        &["--only", "starttls.*"],
+    );
+    run.assert_exit(40);
+    expect_status(&run, &s, "starttls.downgrade", "fail");
+    expect_status(&run, &s, "starttls.injection", "skip");
+    run.assert_contains(
+        "STARTTLS is not offered: mail travels in plaintext (no AUTH offered either)",
+    );
+    assert!(
+        !run.stdout.contains("credentials included"),
+        "{}",
+        run.dump()
+    );
+}
+
 #[test]
 #[ignore = "needs the interop peers (tests/interop/setup.sh)"]
 fn exim_probe_verdicts() {
